@@ -1,0 +1,5 @@
+import sys
+
+from thermocad.cli import main
+
+sys.exit(main())

@@ -1,0 +1,60 @@
+"""The `thermocad` command: a thin layer that parses arguments and calls library functions.
+
+Each module in this package registers a group of subcommands and imports the heavy library
+code (torch, fastai, matplotlib, gradio) only inside its handlers, so `--help` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from thermocad import __version__
+from thermocad.errors import ThermocadError
+
+# Subcommand groups, in the order a user meets them in the pipeline.
+_GROUPS = ("data", "synth", "train", "evaluate", "app")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="thermocad",
+        description=(
+            "Computer-aided detection of breast cancer in infrared thermograms. "
+            "Research software: thermography is an adjunct to mammography, never a "
+            "stand-alone diagnosis."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"thermocad {__version__}")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="plain log lines instead of progress bars"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _GROUPS:
+        module = importlib.import_module(f"thermocad.cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.quiet:
+        os.environ["THERMOCAD_QUIET"] = "1"
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ThermocadError as exc:
+        print(f"thermocad: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("thermocad: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Exceptions: every error a user can cause is a ThermocadError with a readable message."""
+
+
+class ThermocadError(Exception):
+    """Base class; the CLI prints these as one line instead of a traceback."""
+
+
+class ThermalFormatError(ThermocadError, ValueError):
+    """A thermal file is malformed or implausible (the message names the file and the problem)."""
+
+
+class CohortError(ThermocadError, ValueError):
+    """The patient table or the cohort is inconsistent (unknown labels, duplicates, ...)."""
+
+
+class SplitLeakError(ThermocadError, ValueError):
+    """A patient appears in more than one split."""
+
+
+class ModelFormatError(ThermocadError, ValueError):
+    """A model file is missing, pickled, or does not match its model.json."""
+
+
+class ConfigError(ThermocadError, ValueError):
+    """An option or configuration value is invalid (unknown architecture, bad split, ...)."""
+
+
+class OutputExistsError(ThermocadError, FileExistsError):
+    """An output would overwrite existing data and --force was not given."""

@@ -1,0 +1,31 @@
+"""Shared test fixtures: tiny synthetic data, and the real DMR-IR set when it is beside us."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DMR_DIR = Path(os.environ.get("THERMOCAD_DMR_DIR", REPO.parent / "shared/data/dmr-ir-frontal"))
+
+
+@pytest.fixture(scope="session")
+def dmr_dir() -> Path:
+    """The real DMR-IR frontal set (tests using it carry @pytest.mark.real)."""
+    if not (DMR_DIR / "labels.csv").exists():
+        pytest.skip(f"real DMR-IR data not found at {DMR_DIR}")
+    return DMR_DIR
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep the parse cache of every test away from the user's cache."""
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("THERMOCAD_QUIET", "1")
+
+
+def chromium_available() -> bool:
+    return bool(shutil.which("chromium") and shutil.which("chromedriver"))
