@@ -1,0 +1,199 @@
+"""Pure metric functions over labels and P(Sick): counts first, then one-line ratios.
+
+Labels are 0 (Healthy) / 1 (Sick); probabilities are P(Sick). Undefined ratios (0/0) are NaN,
+never silently 0, so a subgroup with one class reports what it can and says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Confusion-matrix counts with Sick as the positive class."""
+
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+
+    @property
+    def n(self) -> int:
+        return self.tp + self.fp + self.tn + self.fn
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / den if den else float("nan")
+
+
+def get_counts(y_true, y_pred) -> Counts:
+    """Count TP, FP, TN, FN of binary predictions (1 = Sick)."""
+    t, p = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
+    return Counts(
+        tp=int(((t == 1) & (p == 1)).sum()),
+        fp=int(((t == 0) & (p == 1)).sum()),
+        tn=int(((t == 0) & (p == 0)).sum()),
+        fn=int(((t == 1) & (p == 0)).sum()),
+    )
+
+
+def accuracy(c: Counts) -> float:
+    return _ratio(c.tp + c.tn, c.n)
+
+
+def sensitivity(c: Counts) -> float:
+    return _ratio(c.tp, c.tp + c.fn)
+
+
+def specificity(c: Counts) -> float:
+    return _ratio(c.tn, c.tn + c.fp)
+
+
+def balanced_accuracy(c: Counts) -> float:
+    return (sensitivity(c) + specificity(c)) / 2
+
+
+def ppv(c: Counts) -> float:
+    return _ratio(c.tp, c.tp + c.fp)
+
+
+def npv(c: Counts) -> float:
+    return _ratio(c.tn, c.tn + c.fn)
+
+
+def f1(c: Counts) -> float:
+    return _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)
+
+
+# Proportions that get a Wilson interval: name -> (metric, numerator, denominator).
+PROPORTIONS = {
+    "accuracy": (accuracy, lambda c: c.tp + c.tn, lambda c: c.n),
+    "sensitivity": (sensitivity, lambda c: c.tp, lambda c: c.tp + c.fn),
+    "specificity": (specificity, lambda c: c.tn, lambda c: c.tn + c.fp),
+    "ppv": (ppv, lambda c: c.tp, lambda c: c.tp + c.fp),
+    "npv": (npv, lambda c: c.tn, lambda c: c.tn + c.fn),
+}
+
+
+def _two_classes(y_true) -> bool:
+    return len(np.unique(np.asarray(y_true))) == 2
+
+
+def roc_auc(y_true, prob) -> float:
+    """Area under the ROC curve; NaN when only one class is present (undefined)."""
+    if not _two_classes(y_true):
+        return float("nan")
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y_true, prob))
+
+
+def pr_auc(y_true, prob) -> float:
+    """Average precision (area under the precision-recall curve); NaN without positives."""
+    if not _two_classes(y_true):
+        return float("nan")
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(y_true, prob))
+
+
+def brier(y_true, prob) -> float:
+    """Mean squared error of P(Sick) against the 0/1 label."""
+    return float(np.mean((np.asarray(prob, float) - np.asarray(y_true, float)) ** 2))
+
+
+def calibration_intercept_slope(y_true, prob, eps: float = 1e-6) -> tuple[float, float]:
+    """Logistic recalibration: fit logit P(y=1) = a + b * logit(prob); perfect is (0, 1)."""
+    if not _two_classes(y_true):
+        return float("nan"), float("nan")
+    from sklearn.linear_model import LogisticRegression
+
+    p = np.clip(np.asarray(prob, float), eps, 1 - eps)
+    logit = np.log(p / (1 - p)).reshape(-1, 1)
+    # Unpenalised fit: the recalibration slope must not be shrunk towards 0.
+    model = LogisticRegression(penalty=None, max_iter=1000).fit(logit, np.asarray(y_true))
+    return float(model.intercept_[0]), float(model.coef_[0, 0])
+
+
+def wilson_ci(successes: int, total: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score 95% interval for a proportion; (NaN, NaN) when total is 0."""
+    if total == 0:
+        return float("nan"), float("nan")
+    p = successes / total
+    den = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / den
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def roc_points(y_true, prob) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False-positive rates, true-positive rates and thresholds of the ROC curve."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, thr = roc_curve(y_true, prob)
+    return fpr, tpr, thr
+
+
+def choose_threshold(
+    y_true, prob, method: str = "youden", target_sensitivity: float | None = None
+) -> float:
+    """Decision threshold on P(Sick) from validation data: Youden's J or a target sensitivity.
+
+    method="youden" maximises sensitivity + specificity - 1; method="sensitivity" (or giving
+    `target_sensitivity`) picks the highest threshold whose sensitivity reaches the target.
+    Falls back to 0.5 when the data hold a single class.
+    """
+    y, p = np.asarray(y_true).astype(int), np.asarray(prob, float)
+    if not _two_classes(y):
+        return 0.5
+    fpr, tpr, thr = roc_points(y, p)
+    thr = np.minimum(thr, 1.0)  # sklearn puts +inf first; 1.0 means "call nothing Sick"
+    if target_sensitivity is not None or method == "sensitivity":
+        target = 0.9 if target_sensitivity is None else float(target_sensitivity)
+        if not 0 < target <= 1:
+            raise ValueError(f"target_sensitivity must be in (0, 1], got {target}")
+        return float(thr[np.argmax(tpr >= target - 1e-12)])
+    if method != "youden":
+        raise ValueError(f"unknown threshold method {method!r}; use 'youden' or 'sensitivity'")
+    return float(thr[int(np.argmax(tpr - fpr))])
+
+
+def classification_metrics(y_true, prob, threshold: float) -> dict:
+    """Every point metric at `threshold` (Sick when prob >= threshold), plus the counts."""
+    y, p = np.asarray(y_true).astype(int), np.asarray(prob, float)
+    c = get_counts(y, p >= threshold)
+    intercept, slope = calibration_intercept_slope(y, p)
+    return {
+        "n": c.n,
+        "n_sick": int(y.sum()),
+        "counts": asdict(c),
+        "accuracy": accuracy(c),
+        "sensitivity": sensitivity(c),
+        "specificity": specificity(c),
+        "balanced_accuracy": balanced_accuracy(c),
+        "ppv": ppv(c),
+        "npv": npv(c),
+        "f1": f1(c),
+        "roc_auc": roc_auc(y, p),
+        "pr_auc": pr_auc(y, p),
+        "brier": brier(y, p),
+        "calibration_intercept": intercept,
+        "calibration_slope": slope,
+    }
+
+
+def aggregate_patients(df: pd.DataFrame, how: str = "mean") -> pd.DataFrame:
+    """One row per patient: label, and P(Sick) aggregated over the patient's images."""
+    if how not in ("mean", "median", "max"):
+        raise ValueError(f"unknown patient aggregation {how!r}; use mean, median or max")
+    labels = df.groupby("patient_id")["y"].nunique()
+    if (labels > 1).any():
+        bad = labels[labels > 1].index.tolist()[:5]
+        raise ValueError(f"patients with conflicting labels: {bad}")
+    out = df.groupby("patient_id").agg(y=("y", "first"), prob=("prob", how), n_images=("y", "size"))
+    return out.reset_index()
