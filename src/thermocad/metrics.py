@@ -116,7 +116,7 @@ def calibration_intercept_slope(y_true, prob, eps: float = 1e-6) -> tuple[float,
     p = np.clip(np.asarray(prob, float), eps, 1 - eps)
     logit = np.log(p / (1 - p)).reshape(-1, 1)
     # Unpenalised fit: the recalibration slope must not be shrunk towards 0.
-    model = LogisticRegression(penalty=None, max_iter=1000).fit(logit, np.asarray(y_true))
+    model = LogisticRegression(C=np.inf, max_iter=1000).fit(logit, np.asarray(y_true))
     return float(model.intercept_[0]), float(model.coef_[0, 0])
 
 
@@ -197,3 +197,97 @@ def aggregate_patients(df: pd.DataFrame, how: str = "mean") -> pd.DataFrame:
         raise ValueError(f"patients with conflicting labels: {bad}")
     out = df.groupby("patient_id").agg(y=("y", "first"), prob=("prob", how), n_images=("y", "size"))
     return out.reset_index()
+
+
+def _fast_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """Mann-Whitney AUC (ties count half), fast enough for thousands of bootstrap replicates."""
+    from scipy.stats import rankdata
+
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(p)
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _replicate(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+    c = get_counts(y, p >= threshold)
+    out = {name: fn(c) for name, (fn, _, _) in PROPORTIONS.items()}
+    out.update(balanced_accuracy=balanced_accuracy(c), f1=f1(c))
+    out.update(roc_auc=_fast_auc(y, p), brier=brier(y, p))
+    return out
+
+
+def bootstrap_ci(
+    df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals resampling whole patients (columns patient_id, y, prob), seeded.
+
+    Resampling patients, not images, keeps a patient's correlated images together, so the
+    interval reflects how many women were studied rather than how many frames.
+    """
+    rng = np.random.default_rng(seed)
+    y, p = df["y"].to_numpy(int), df["prob"].to_numpy(float)
+    groups = [np.flatnonzero(m) for m in _patient_masks(df)]
+    reps: list[dict[str, float]] = []
+    for _ in range(n_boot):
+        picked = rng.integers(0, len(groups), len(groups))
+        idx = np.concatenate([groups[i] for i in picked])
+        reps.append(_replicate(y[idx], p[idx], threshold))
+    table = pd.DataFrame(reps)
+    lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
+    return {
+        col: (float(np.nanpercentile(v, lo)), float(np.nanpercentile(v, hi)))
+        if np.isfinite(v).any()
+        else (float("nan"), float("nan"))
+        for col, v in table.items()
+    }
+
+
+def _patient_masks(df: pd.DataFrame) -> list[np.ndarray]:
+    codes = pd.factorize(df["patient_id"])[0]
+    return [codes == k for k in range(codes.max() + 1)] if len(codes) else []
+
+
+def summarize(df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Point metrics, Wilson intervals for proportions and patient-bootstrap intervals."""
+    y, p = df["y"].to_numpy(int), df["prob"].to_numpy(float)
+    out = classification_metrics(y, p, threshold)
+    c = Counts(**out["counts"])
+    out["n_patients"] = int(df["patient_id"].nunique())
+    out["wilson_ci"] = {k: wilson_ci(num(c), den(c)) for k, (_, num, den) in PROPORTIONS.items()}
+    out["bootstrap_ci"] = bootstrap_ci(df, threshold, n_boot, seed) if n_boot else {}
+    return out
+
+
+def subgroup_metrics(df: pd.DataFrame, column: str, threshold: float, gap: float = 0.1) -> dict:
+    """Metrics within each value of `column`, with a flag when groups disagree or are one-class.
+
+    A group holding a single class gets sensitivity or specificity only (AUC is undefined);
+    such a group means the column itself predicts the label, the shortcut this audit looks for.
+    """
+    if column not in df.columns:
+        raise KeyError(f"subgroup column {column!r} not in predictions ({list(df.columns)})")
+    overall_auc = roc_auc(df["y"], df["prob"])
+    groups, notes = {}, []
+    for value, part in df.groupby(df[column].fillna("missing").astype(str), sort=True):
+        m = classification_metrics(part["y"], part["prob"], threshold)
+        m["n_patients"] = int(part["patient_id"].nunique())
+        m["classes"] = sorted({int(v) for v in part["y"]})
+        if len(m["classes"]) == 1:
+            kind = "Sick" if m["classes"] == [1] else "Healthy"
+            notes.append(
+                f"{column}={value} holds only {kind} cases: AUC undefined, "
+                f"the column alone separates them (possible shortcut)"
+            )
+        elif np.isfinite(overall_auc) and abs(m["roc_auc"] - overall_auc) > gap:
+            notes.append(f"{column}={value}: AUC {m['roc_auc']:.3f} vs {overall_auc:.3f} overall")
+        groups[str(value)] = m
+    return {
+        "column": column,
+        "groups": groups,
+        "flag": bool(notes),
+        "notes": notes,
+        "overall_roc_auc": overall_auc,
+    }
