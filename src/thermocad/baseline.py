@@ -1,0 +1,168 @@
+"""Classical baseline: breast temperature statistics + left/right asymmetry, logistic regression.
+
+A CNN that does not beat this has not earned its cost. Predictions come out with the same
+columns as the CNN's (path, patient_id, label, y, prob, fold, ...), on the same splits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from thermocad.errors import ConfigError
+
+PERCENTILES = (5, 25, 50, 75, 95)
+
+
+def _region(array: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Body mask and breast box; thermocad.regions when it is there, else an Otsu body."""
+    try:
+        from thermocad.regions import body_mask, breast_box
+    except ImportError:
+        return _otsu_region(array)
+    return np.asarray(body_mask(array), bool), tuple(int(v) for v in breast_box(array))
+
+
+def _otsu_region(array: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    from skimage.filters import threshold_otsu
+
+    # Body is far warmer than the room (31-35 C vs 20-25 C), so Otsu splits them cleanly.
+    mask = array > threshold_otsu(array) if np.ptp(array) > 0 else np.ones_like(array, bool)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if not len(rows):
+        return np.ones_like(array, bool), (0, array.shape[0], 0, array.shape[1])
+    return mask, (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+
+
+def _hot_fraction(values: np.ndarray, cut: float) -> float:
+    return float((values >= cut).mean()) if values.size else float("nan")
+
+
+def _side_stats(values: np.ndarray, cut: float) -> dict[str, float]:
+    if not values.size:
+        return dict.fromkeys(("mean", "p90", "max", "std", "hot"), float("nan"))
+    return {
+        "mean": float(values.mean()),
+        "p90": float(np.percentile(values, 90)),
+        "max": float(values.max()),
+        "std": float(values.std()),
+        "hot": _hot_fraction(values, cut),
+    }
+
+
+def baseline_features(array: np.ndarray) -> dict[str, float]:
+    """Temperature statistics of the breast region and left/right asymmetry features."""
+    a = np.asarray(array, np.float32)
+    mask, (top, bottom, left, right) = _region(a)
+    box, box_mask = a[top:bottom, left:right], mask[top:bottom, left:right]
+    values = box[box_mask] if box_mask.any() else box.ravel()
+    pct = np.percentile(values, PERCENTILES)
+    # A hot spot: the top quarter of the region's range (unit-free, works for images too).
+    cut = float(values.max() - 0.25 * (values.max() - values.min()))
+    feats = {f"p{q}": float(v) for q, v in zip(PERCENTILES, pct, strict=True)}
+    feats.update(
+        mean=float(values.mean()),
+        std=float(values.std()),
+        iqr=float(pct[3] - pct[1]),
+        range95=float(pct[4] - pct[0]),
+        hot_area=_hot_fraction(values, cut),
+    )
+    half = box.shape[1] // 2
+    lhs, rhs = box[:, :half], box[:, box.shape[1] - half :][:, ::-1]  # mirror the right side
+    lmask, rmask = box_mask[:, :half], box_mask[:, box.shape[1] - half :][:, ::-1]
+    ls, rs = _side_stats(lhs[lmask], cut), _side_stats(rhs[rmask], cut)
+    for k in ls:
+        feats[f"asym_{k}"] = abs(ls[k] - rs[k])
+    both = lmask & rmask
+    diff = np.abs(lhs - rhs)[both] if both.any() else np.array([np.nan])
+    feats["mirror_mean"] = float(np.nanmean(diff))
+    feats["mirror_p99"] = float(np.nanpercentile(diff, 99))
+    return feats
+
+
+def feature_table(
+    paths: Sequence[str], reader: Callable[[str], np.ndarray] | None = None
+) -> pd.DataFrame:
+    """Features for each path (index = path), each file read once."""
+    from thermocad.progress import progress
+
+    read = reader or _read_array
+    rows = {p: baseline_features(read(p)) for p in progress(list(dict.fromkeys(paths)), "features")}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _read_array(path: str) -> np.ndarray:
+    from thermocad.thermal import read_thermal
+
+    return read_thermal(path).array
+
+
+@dataclass
+class BaselineModel:
+    """A fitted standardised logistic regression over the baseline features."""
+
+    pipeline: Any
+    columns: list[str]
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """P(Sick) for each row of a feature table."""
+        return self.pipeline.predict_proba(features[self.columns].to_numpy(float))[:, 1]
+
+
+def _y(df: pd.DataFrame) -> np.ndarray:
+    if "y" in df.columns:
+        return df["y"].to_numpy(int)
+    return (df["label"].astype(str) == "Sick").to_numpy(int)
+
+
+def fit_baseline(train_df: pd.DataFrame, features: pd.DataFrame, C: float = 1.0) -> BaselineModel:
+    """Fit StandardScaler + LogisticRegression on the rows of `train_df` (by path)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    y = _y(train_df)
+    if len(np.unique(y)) < 2:
+        raise ConfigError("baseline training data hold a single class; cannot fit")
+    X = features.loc[train_df["path"]].to_numpy(float)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+    pipe.fit(np.nan_to_num(X), y)
+    return BaselineModel(pipe, list(features.columns))
+
+
+def _predict_rows(model: BaselineModel, df: pd.DataFrame, feats: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out["y"] = _y(df)
+    out["prob"] = model.predict(feats.loc[df["path"]].fillna(0.0))
+    return out
+
+
+def cross_validate_baseline(
+    split_df: pd.DataFrame, features: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
+    """Out-of-fold (or valid) predictions and test predictions of the baseline.
+
+    With a `fold` column, fold k is predicted by a model fitted on the other folds; else the
+    `valid` rows are predicted by a model fitted on `train`. Test rows are predicted by a model
+    fitted on all non-test rows. Returns {"valid": DataFrame, "test": DataFrame}.
+    """
+    feats = features if features is not None else feature_table(split_df["path"].tolist())
+    dev = split_df[split_df["split"] != "test"]
+    test = split_df[split_df["split"] == "test"]
+    parts = []
+    if "fold" in dev.columns and (dev["fold"] >= 0).any():
+        for k in sorted(dev["fold"].unique()):
+            model = fit_baseline(dev[dev["fold"] != k], feats)
+            parts.append(_predict_rows(model, dev[dev["fold"] == k], feats))
+    else:
+        model = fit_baseline(dev[dev["split"] == "train"], feats)
+        parts.append(_predict_rows(model, dev[dev["split"] == "valid"], feats).assign(fold=0))
+    result = {"valid": pd.concat(parts, ignore_index=True)}
+    if len(test):
+        model = fit_baseline(dev, feats)
+        result["test"] = _predict_rows(model, test, feats)
+    return result
