@@ -1,0 +1,160 @@
+"""Anatomical regions of a frontal thermogram: body, midline, breast region, calibration marker.
+
+Plain thresholding and morphology (no learned model): the body is warmer than the room, the
+torso below the armpits is one connected run per image row, and the calibration marker is a
+cold, uniform square on the abdomen near the midline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+# The marker is at least this much colder than the median skin temperature.
+_MARKER_DELTA_C = 2.5
+_MIN_RUN_FRACTION = 0.02  # background gaps narrower than this are noise, not armpits
+_CHEST_WIDENING = 0.08
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in pixel coordinates: rows [top, bottom), columns [left, right)."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.top, self.bottom), slice(self.left, self.right)
+
+
+def _otsu(values: np.ndarray) -> float:
+    from skimage.filters import threshold_otsu
+
+    return float(threshold_otsu(values))
+
+
+def body_mask(array: np.ndarray) -> np.ndarray:
+    """Pixels of the patient (warmer than the room): Otsu threshold, holes filled, largest blob."""
+    a = np.asarray(array, dtype=np.float32)
+    mask = a > _otsu(a[:: max(1, a.shape[0] // 120), :: max(1, a.shape[1] // 160)])
+    mask = ndi.binary_opening(mask, iterations=2)
+    labels, n = ndi.label(mask)
+    if n > 1:
+        sizes = ndi.sum(mask, labels, index=np.arange(1, n + 1))
+        mask = labels == (int(np.argmax(sizes)) + 1)
+    return ndi.binary_fill_holes(mask)
+
+
+def torso_columns(mask: np.ndarray) -> tuple[int, int]:
+    """Left and right edge of the torso, from the lowest quarter of rows (below the arms)."""
+    h, w = mask.shape
+    rows = mask[int(h * 0.75) :]
+    filled = rows.any(axis=1)
+    if not filled.any():
+        return 0, w
+    left = [np.argmax(r) for r in rows[filled]]
+    right = [w - np.argmax(r[::-1]) for r in rows[filled]]
+    return int(np.median(left)), int(np.median(right))
+
+
+def midline(mask: np.ndarray) -> float:
+    """Column of the body's vertical axis of symmetry (centre of the torso)."""
+    left, right = torso_columns(mask)
+    return (left + right) / 2.0
+
+
+def armpit_row(mask: np.ndarray) -> int:
+    """Lowest row where the arms are still separated from the torso by background."""
+    h, w = mask.shape
+    left, right = torso_columns(mask)
+    margin = int(0.1 * (right - left))
+    lo, hi = max(0, left - margin), min(w, right + margin)
+    min_gap = max(2, int(_MIN_RUN_FRACTION * w))
+    for row in range(int(h * 0.6), -1, -1):
+        line = mask[row, lo:hi]
+        inside = np.flatnonzero(line)
+        if inside.size == 0:
+            continue
+        gaps = np.diff(inside) - 1
+        if (gaps >= min_gap).any():
+            return row + 1
+    return 0
+
+
+def breast_box(array: np.ndarray, mask: np.ndarray | None = None) -> Box:
+    """The chest region: torso columns, from the armpits to the bottom of the image."""
+    mask = body_mask(array) if mask is None else mask
+    h, w = mask.shape
+    left, right = torso_columns(mask)
+    top = min(armpit_row(mask), int(h * 0.45))  # never start below the upper chest
+    if right - left < w // 4:  # no recognisable torso: keep the whole image
+        return Box(0, h, 0, w)
+    # The chest is wider than the abdomen the torso edges come from: widen to keep the breasts.
+    pad = int(_CHEST_WIDENING * (right - left))
+    return Box(top, h, max(0, left - pad), min(w, right + pad))
+
+
+def find_marker(array: np.ndarray, mask: np.ndarray | None = None) -> Box | None:
+    """The square calibration marker on the abdomen, if there is one."""
+    a = np.asarray(array, dtype=np.float32)
+    mask = body_mask(a) if mask is None else mask
+    h, w = a.shape
+    centre = midline(mask)
+    left, right = torso_columns(mask)
+    # Not `& mask`: a marker at the lower image edge is no hole in the body mask.
+    cold = a < np.median(a[mask]) - _MARKER_DELTA_C
+    cold[: h // 2] = False  # the marker sits on the abdomen, in the lower half
+    cold[:, :left] = False
+    cold[:, right:] = False
+    labels, _ = ndi.label(cold)
+    best = None
+    for k, sl in enumerate(ndi.find_objects(labels), 1):
+        bh, bw = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+        area = int((labels[sl] == k).sum())
+        squarish = 0.6 < bh / bw < 1.6 and area > 0.7 * bh * bw
+        near_mid = abs((sl[1].start + sl[1].stop) / 2 - centre) < 0.15 * w
+        big_enough = (0.0008 * h * w) < area < (0.04 * h * w)
+        inside = sl[1].start > left and sl[1].stop < right
+        if squarish and near_mid and big_enough and inside and (best is None or area > best[0]):
+            best = (area, sl)
+    if best is None:
+        return None
+    sl = best[1]
+    pad = 3  # the marker's edge is blurred by the optics
+    return Box(
+        max(0, sl[0].start - pad),
+        min(h, sl[0].stop + pad),
+        max(0, sl[1].start - pad),
+        min(w, sl[1].stop + pad),
+    )
+
+
+def remove_marker(array: np.ndarray, box: Box | None = None) -> np.ndarray:
+    """Replace the marker by interpolating each row between the skin on its left and right."""
+    a = np.array(array, dtype=np.float32, copy=True)
+    box = find_marker(a) if box is None else box
+    if box is None:
+        return a
+    left_edge = a[box.top : box.bottom, max(0, box.left - 1)]
+    right_edge = a[box.top : box.bottom, min(a.shape[1] - 1, box.right)]
+    t = np.linspace(0.0, 1.0, box.right - box.left, dtype=np.float32)
+    a[box.top : box.bottom, box.left : box.right] = (
+        left_edge[:, None] * (1 - t[None, :]) + right_edge[:, None] * t[None, :]
+    )
+    return a
+
+
+def mirror_difference(array: np.ndarray, centre: float | None = None) -> np.ndarray:
+    """Temperature minus its left-right mirror about the body's midline (0 where undefined)."""
+    a = np.asarray(array, dtype=np.float32)
+    centre = midline(body_mask(a)) if centre is None else centre
+    cols = np.arange(a.shape[1])
+    mirrored_cols = np.round(2 * centre - cols).astype(int)
+    valid = (mirrored_cols >= 0) & (mirrored_cols < a.shape[1])
+    diff = np.zeros_like(a)
+    diff[:, valid] = a[:, valid] - a[:, mirrored_cols[valid]]
+    return diff
