@@ -19,23 +19,17 @@ PERCENTILES = (5, 25, 50, 75, 95)
 
 
 def _region(array: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """Body mask and breast box; thermocad.regions when it is there, else an Otsu body."""
-    try:
-        from thermocad.regions import body_mask, breast_box
-    except ImportError:
-        return _otsu_region(array)
-    return np.asarray(body_mask(array), bool), tuple(int(v) for v in breast_box(array))
+    """Body mask and breast box (top, bottom, left, right) from thermocad.regions."""
+    from thermocad.regions import body_mask, breast_box, midline
 
-
-def _otsu_region(array: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    from skimage.filters import threshold_otsu
-
-    # Body is far warmer than the room (31-35 C vs 20-25 C), so Otsu splits them cleanly.
-    mask = array > threshold_otsu(array) if np.ptp(array) > 0 else np.ones_like(array, bool)
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    if not len(rows):
-        return np.ones_like(array, bool), (0, array.shape[0], 0, array.shape[1])
-    return mask, (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+    mask = np.asarray(body_mask(array), bool)
+    box = breast_box(array, mask)
+    # Centre the box on the body's midline so the two halves mirror each other.
+    centre = int(round(midline(mask)))
+    half = min(centre - box.left, box.right - centre)
+    if half < 2:
+        return mask, (box.top, box.bottom, box.left, box.right)
+    return mask, (box.top, box.bottom, centre - half, centre + half)
 
 
 def _hot_fraction(values: np.ndarray, cut: float) -> float:
