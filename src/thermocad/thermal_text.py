@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from thermocad.errors import ThermalFormatError
 
@@ -37,28 +38,112 @@ def sniff_text(data: bytes) -> tuple[str, bool]:
     """Return (source_format, comma_is_decimal) for a text matrix."""
     if b"," not in data:
         return ("dmr-semicolon" if b";" in data else "dmr-space"), False
-    first = data.lstrip()[:4096].split(b"\n", 1)[0].strip()
+    first = data.lstrip()[:65536].split(b"\n", 1)[0].strip()
+    raw = np.frombuffer(data, dtype=np.uint8)
+    commas = np.flatnonzero(raw == ord(","))
     # A decimal comma always sits between digits, and then the file has no '.' at all.
-    between_digits = re.search(rb"(?<!\d),|,(?!\d)", data) is None
+    inside = (commas > 0) & (commas < raw.size - 1)
+    between = inside.all() and _is_digit(raw[commas - 1]).all() and _is_digit(raw[commas + 1]).all()
     inner_space = b" " in first or b"\t" in first
-    if b"." not in data and between_digits and (b";" in data or inner_space):
+    if b"." not in data and between and (b";" in data or inner_space):
         return "dmr-comma-decimal", True
+    if b"." not in data and between and commas.size == len(data.split()):
+        return "dmr-comma-decimal", True  # one column: "29,52" reads as a decimal, not as 2 ints
     return "csv-comma", False
+
+
+def _is_digit(values: np.ndarray) -> np.ndarray:
+    return (values - np.uint8(48)) < 10
 
 
 def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
     """Parse a text matrix; return (float32 array, source_format, 1-based line of each row)."""
-    if not data.strip():
+    if not data or data.isspace():
         raise ThermalFormatError(f"{name}: the file is empty")
     source_format, comma_decimal = sniff_text(data)
     newline = ord("\n") if b"\n" in data else ord("\r")  # classic Mac files end lines with CR
-    raw = np.frombuffer(data, dtype=np.uint8)
-    cls = _lut(comma_decimal, newline)[raw]
-    fast = None if (cls == _OTHER).any() else _parse_fast(raw, cls, newline, name)
-    if fast is None:
-        fast = _parse_general(data, source_format, comma_decimal, newline, name)
-    values, lines = fast
+    lut = _lut(comma_decimal, newline)
+    parsed = _parse_uniform(data, lut) if newline == ord("\n") else None
+    if parsed is None:
+        raw = np.frombuffer(data, dtype=np.uint8)
+        cls = lut[raw]
+        parsed = None if (cls == _OTHER).any() else _parse_fast(raw, cls, newline, name)
+    if parsed is None:
+        parsed = _parse_general(data, source_format, comma_decimal, newline, name)
+    values, lines = parsed
     return values, source_format, lines
+
+
+def _parse_uniform(data: bytes, lut: np.ndarray):
+    """Fastest path: every line has the same byte layout (fixed-width tokens, one separator).
+
+    The file is then a strided (rows, cols, token + separator) view of its bytes whose
+    columns are checked and summed one at a time; None means the layout is not uniform and
+    the general path decides.
+    """
+    line_len = data.find(b"\n") + 1
+    tail = data[-256:]
+    size = len(data) - (len(tail) - len(tail.rstrip()))  # trailing whitespace is no line
+    if line_len < 2 or size <= len(data) - len(tail):
+        return None
+    rows = -(-size // line_len)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if raw.size < rows * line_len:  # the last line may lack its line end: pad it
+        raw = np.frombuffer(data.ljust(rows * line_len), dtype=np.uint8)
+    if not (raw[line_len - 1 : (rows - 1) * line_len : line_len] == ord("\n")).all():
+        return None
+    layout = _first_line_layout(raw[:line_len], lut)
+    if layout is None:
+        return None
+    cols, width, dot = layout
+    period = width + 1
+    view = as_strided(raw, shape=(rows, cols, period), strides=(line_len, period, 1))
+    ends = as_strided(
+        raw[cols * period - 1 :], shape=(rows, line_len - cols * period), strides=(line_len, 1)
+    )
+    if not (view[:, :-1, width] == raw[width]).all() or not (lut[ends] == _SEP).all():
+        return None
+    if dot < width and not (view[..., dot] == raw[dot]).all():
+        return None
+    return _sum_digits(view, width, dot), np.arange(1, rows + 1)
+
+
+def _sum_digits(view: np.ndarray, width: int, dot: int) -> np.ndarray | None:
+    """Values of fixed-width tokens: digits accumulated column by column, then scaled."""
+    shape = view.shape[:2]
+    acc = np.zeros(shape, dtype=np.int64 if width > 9 else np.int32)
+    digit = np.empty(shape, dtype=np.uint8)
+    highest = np.zeros(shape, dtype=np.uint8)
+    for offset in range(width):
+        if offset != dot:
+            np.subtract(view[..., offset], 48, out=digit, casting="unsafe")
+            np.maximum(highest, digit, out=highest)  # bytes below '0' wrap around to > 9
+            acc *= 10
+            acc += digit
+    if highest.max() > 9:
+        return None
+    decimals = max(width - dot - 1, 0)
+    return ((acc / 10.0**decimals) if decimals else acc).astype(np.float32)
+
+
+def _first_line_layout(line: np.ndarray, lut: np.ndarray) -> tuple[int, int, int] | None:
+    """(tokens, token width, decimal mark position) when line 1 has evenly spaced tokens."""
+    cls = lut[line[:-1]]
+    tok = cls <= _DOT
+    starts = np.flatnonzero(tok & ~np.concatenate(([False], tok[:-1])))
+    if starts.size == 0 or tok.all():
+        return None
+    width = int(np.argmin(tok))
+    if (
+        width == 0
+        or width > _MAX_DIGITS + 1
+        or (starts != np.arange(starts.size) * (width + 1)).any()
+    ):
+        return None
+    dots = np.flatnonzero(cls[:width] == _DOT)
+    if dots.size > 1 or width == dots.size:
+        return None
+    return int(starts.size), width, int(dots[0]) if dots.size else width
 
 
 def _line_of(raw: np.ndarray, newline: int, pos: np.ndarray) -> np.ndarray:
