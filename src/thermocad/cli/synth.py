@@ -4,6 +4,57 @@ from __future__ import annotations
 
 import argparse
 
+_VIEWS = ("frontal", "right45", "right90", "left45", "left90")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the `thermocad` parser."""
+    p = sub.add_parser(
+        "synth",
+        help="generate a synthetic DMR-IR style cohort (physics-inspired thermograms)",
+        description=(
+            "Write synthetic breast thermograms (DMR-IR text matrices in Celsius) and a "
+            "labels.csv that `thermocad prepare` reads. Tumours follow the Pennes bioheat "
+            "equation; see docs/synthetic.md."
+        ),
+    )
+    p.add_argument("--patients", type=int, default=100, help="number of patients (default 100)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
+    p.add_argument("--format", choices=("space", "semicolon", "mixed"), default="space",
+                   help="space: batch A style; semicolon: batch B style; mixed: per patient")  # fmt: skip
+    p.add_argument("--sick-fraction", type=float, default=0.4, help="fraction of Sick patients")
+    p.add_argument("--frames", type=int, default=1,
+                   help="frames per view: a dynamic series of skin re-warming after cooling")  # fmt: skip
+    p.add_argument("--views", nargs="+", choices=_VIEWS, default=["frontal"], help="views")
+    p.add_argument("--difficulty", choices=("easy", "default", "hard"), default="default")
+    p.add_argument("--height", type=int, default=480, help="image rows (default 480)")
+    p.add_argument("--width", type=int, default=640, help="image columns (default 640)")
+    p.add_argument("--marker", action="store_true", help="calibration square on the abdomen")
+    p.add_argument("--batch-effect", action="store_true",
+                   help="per-batch camera offsets; with --format mixed, batch B mostly Sick")  # fmt: skip
+    p.add_argument("--blur-fraction", type=float, default=0.0, help="fraction of blurred frames")
+    p.add_argument("--single-breast-fraction", type=float, default=0.0,
+                   help="fraction of patients with one breast (mastectomy)")  # fmt: skip
+    p.add_argument("--deodorant-fraction", type=float, default=0.0,
+                   help="fraction of patients flagged as deodorant users")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
+    p.add_argument("--preview", nargs="?", const="", default=None, metavar="PNG",
+                   help="also write a contact sheet (default OUT/preview.png)")  # fmt: skip
+    p.set_defaults(func=_synth)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from thermocad.progress import log
+    from thermocad.synth import generate_cohort
+
+    labels = generate_cohort(
+        args.out, n_patients=args.patients, seed=args.seed, height=args.height,
+        width=args.width, sick_fraction=args.sick_fraction, frames=args.frames,
+        fmt=args.format, difficulty=args.difficulty, views=tuple(args.views),
+        marker=args.marker, batch_effect=args.batch_effect, blur_fraction=args.blur_fraction,
+        single_breast_fraction=args.single_breast_fraction,
+        deodorant_fraction=args.deodorant_fraction, force=args.force, preview=args.preview,
+    )  # fmt: skip
+    log(f"wrote {args.patients} synthetic patients to {labels.parent} (labels: {labels})")
+    return 0
