@@ -1,0 +1,90 @@
+"""Architecture comparison with a stand-in trainer (real training is covered in test_study)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermocad import compare as C
+
+
+def _torso(rng: np.random.Generator, sick: bool) -> np.ndarray:
+    a = np.full((64, 80), 22.0, np.float32)
+    yy, xx = np.mgrid[:64, :80]
+    body = ((yy - 40) / 26) ** 2 + ((xx - 40) / 34) ** 2 < 1
+    a[body] = 33.0 + rng.normal(0, 0.1, body.sum())
+    if sick:
+        a[body & ((yy - 40) ** 2 + (xx - 25) ** 2 < 16)] += 1.5
+    return a
+
+
+@pytest.fixture
+def split_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(24):
+        sick = i % 2 == 1
+        path = tmp_path / f"T{i:04d}.npy"
+        np.save(path, _torso(rng, sick))
+        test = i >= 18
+        rows.append({"path": str(path), "patient_id": i, "label": "Sick" if sick else "Healthy",
+                     "acquisition_batch": "A", "split": "test" if test else ("valid" if (i // 2) % 3 == 0 else "train"),
+                     "fold": -1 if test else (i // 2) % 3})  # fmt: skip
+    csv = tmp_path / "split.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    return csv
+
+
+def coin_trainer(split_csv, run_dir, config):
+    """A 'model' that guesses: writes model.json and valid_predictions.csv like train does."""
+    if config["arch"] == "broken":
+        raise RuntimeError("CUDA out of memory (simulated)")
+    df = pd.read_csv(split_csv)
+    valid = df[df["split"] == "valid"]
+    run_dir.mkdir(parents=True)
+    (run_dir / "model.json").write_text(json.dumps({"tensors": {"w": [3, 4], "b": [2]}}))
+    prob = np.random.default_rng(len(valid)).random(len(valid))
+    valid.assign(prob=prob)[["path", "prob"]].to_csv(run_dir / "valid_predictions.csv", index=False)
+    return run_dir
+
+
+def test_fold_splits_rotate_valid(split_csv):
+    df = pd.read_csv(split_csv)
+    folds = C.fold_splits(df)
+    assert [k for k, _ in folds] == [0, 1, 2]
+    for k, f in folds:
+        dev = f[f["split"] != "test"]
+        assert (dev.loc[dev["fold"] == k, "split"] == "valid").all()
+        assert (dev.loc[dev["fold"] != k, "split"] == "train").all()
+        assert (f.loc[df["split"] == "test", "split"] == "test").all()
+    assert len(C.fold_splits(df.drop(columns="fold"))) == 1
+
+
+def test_compare_records_failures_and_picks_on_validation(split_csv, tmp_path):
+    out = C.compare(split_csv, ["coin", "broken"], tmp_path / "cmp", config={}, n_boot=50,
+                    trainer=coin_trainer)  # fmt: skip
+    table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
+    assert table["model"].tolist() == ["baseline", "coin", "broken"]
+    status = dict(zip(table["model"], table["status"], strict=True))
+    assert status["coin"] == "ok" and status["broken"].startswith("failed: RuntimeError")
+    coin = table.set_index("model").loc["coin"]
+    assert coin["n_images"] == 18 and coin["parameters"] == 3 * 4 + 2  # out-of-fold: all dev rows
+    assert coin["tn"] + coin["fp"] + coin["fn"] + coin["tp"] == 18
+    # the hot spot makes the baseline near-perfect, the coin is not: baseline is chosen
+    assert out["best"] == "baseline"
+    assert out["test"]["image"]["n"] == 6
+    assert (tmp_path / "cmp" / "test" / "metrics.json").exists()
+    assert (tmp_path / "cmp" / "broken" / "error.txt").read_text().count("out of memory")
+    md = (tmp_path / "cmp" / "comparison.md").read_text()
+    assert "| broken | failed" in md and "| baseline |" in md
+
+
+def test_pick_best_ignores_failures():
+    t = pd.DataFrame({"model": ["a", "b", "c"], "status": ["ok", "ok", "failed: x"],
+                      "patient_roc_auc": [0.7, 0.8, np.nan], "roc_auc": [0.9, 0.7, np.nan]})  # fmt: skip
+    assert C.pick_best(t) == "b"
+    with pytest.raises(RuntimeError):
+        C.pick_best(t.assign(status="failed"))
