@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -146,8 +147,9 @@ def _read_image(path: Path, kind: str) -> Thermogram:
                 array = np.asarray(img)
     except Exception as exc:  # noqa: BLE001 - decoders raise many types on corrupt files
         raise ThermalFormatError(f"{path}: unreadable {kind} image ({exc})") from exc
+    is_float = array.dtype.kind == "f"
     array = _to_grey(array, path)
-    if array.dtype.kind == "f":
+    if is_float:
         array = array.astype(np.float32)
         _validate(array, path, "celsius")
         return Thermogram(array, "celsius", path, f"image-{kind}-float")
@@ -170,7 +172,7 @@ def _to_grey(array: np.ndarray, path: Path) -> np.ndarray:
                     f"{path}: pseudo-colour image (its RGB channels differ); thermocad needs "
                     "the temperature matrix or a grey image, since a colour map cannot be inverted"
                 )
-            return colour.mean(axis=-1) if tolerance else colour[..., 0]
+            return colour.mean(axis=-1) if spread.any() else colour[..., 0]
         return colour[..., 0]
     if array.ndim != 2:
         raise ThermalFormatError(f"{path}: unsupported image shape {array.shape}")
@@ -211,7 +213,8 @@ def _cache_store(key: str, array: np.ndarray, source_format: str) -> None:
         tmp.write_bytes(buf.getvalue())
         os.replace(tmp, target)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _read_or_error(path: str | os.PathLike, cache: bool) -> Thermogram | ThermalFormatError:
