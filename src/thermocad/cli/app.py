@@ -1,4 +1,4 @@
-"""CLI: subcommands of the 'app' group (handlers import the library lazily)."""
+"""CLI: the application subcommands predict, explain, serve and export (library imported lazily)."""
 
 from __future__ import annotations
 
@@ -7,3 +7,84 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the `thermocad` parser."""
+    p = sub.add_parser(
+        "predict",
+        help="predict P(Sick) for thermal files or folders",
+        description="Predict P(Sick) for DMR text matrices, images and .npy files (folders are "
+        "searched recursively). Writes OUT, OUT_patients.csv when a patient has several files "
+        "and OUT_errors.csv listing files that failed; exits 1 if any failed.",
+    )
+    p.add_argument("run_dir", help="training run folder with model.safetensors + model.json")
+    p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="thermal files or folders")
+    p.add_argument("--out", required=True, help="predictions CSV to write")
+    p.add_argument("--tta", action="store_true", help="average over test-time augmentations")
+    p.add_argument(
+        "--allow-unit-mismatch",
+        action="store_true",
+        help="predict even when a file's unit (temperature vs image intensity) differs from the model's",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=_predict)
+
+    p = sub.add_parser("explain", help="Grad-CAM figure for one thermogram")
+    p.add_argument("run_dir", help="training run folder")
+    p.add_argument("file", help="thermal file to explain")
+    p.add_argument("--out", required=True, help="output folder for FILE_gradcam.png")
+    p.add_argument("--allow-unit-mismatch", action="store_true", help="see `predict`")
+    p.add_argument("--force", action="store_true", help="overwrite an existing figure")
+    p.set_defaults(func=_explain)
+
+    p = sub.add_parser("serve", help="web app: upload a thermogram, see P(Sick) and Grad-CAM")
+    p.add_argument("run_dir", help="training run folder")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: local only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("export", help="export the model to ONNX")
+    p.add_argument("run_dir", help="training run folder")
+    p.add_argument("--onnx", required=True, help="ONNX file to write")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=_export)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from thermocad.predict import run_predict
+
+    return run_predict(
+        args.run_dir,
+        args.inputs,
+        args.out,
+        tta=args.tta,
+        allow_unit_mismatch=args.allow_unit_mismatch,
+        force=args.force,
+    )
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from thermocad.explain import explain_file
+    from thermocad.progress import log
+
+    path = explain_file(
+        args.run_dir,
+        args.file,
+        args.out,
+        force=args.force,
+        allow_unit_mismatch=args.allow_unit_mismatch,
+    )
+    log(f"wrote {path}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from thermocad.app import serve
+
+    serve(args.run_dir, host=args.host, port=args.port)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from thermocad.export import export_onnx
+    from thermocad.progress import log
+
+    log(f"wrote {export_onnx(args.run_dir, args.onnx, force=args.force)}")
+    return 0
