@@ -26,18 +26,18 @@ NOISE_C = 0.05  # camera NETD, FLIR SC620 class
 class Difficulty:
     """How strongly disease shows: tumour size/depth ranges and its vascular/asymmetry cues."""
 
-    diameter_mm: tuple[float, float] = (6.0, 30.0)  # log-uniform
+    diameter_mm: tuple[float, float] = (8.0, 30.0)  # log-uniform
     depth_mm: tuple[float, float] = (10.0, 30.0)  # centre depth below the skin
-    sick_asymmetry: tuple[float, float] = (0.0, 0.35)  # diffuse warming of the sick breast (C)
-    sick_extra_vessels: tuple[int, int] = (0, 3)
-    healthy_asymmetry_sd: float = 0.3  # natural left/right difference (C)
+    sick_asymmetry: tuple[float, float] = (0.2, 0.9)  # diffuse warming of the sick breast (C)
+    sick_extra_vessels: tuple[int, int] = (1, 4)
+    healthy_asymmetry_sd: float = 0.25  # natural left/right difference (C)
     healthy_spots: tuple[int, int] = (0, 3)
 
 
 DIFFICULTIES = {
-    "easy": Difficulty((12.0, 35.0), (10.0, 25.0), (0.3, 0.8), (2, 5), 0.2, (0, 1)),
+    "easy": Difficulty((12.0, 35.0), (10.0, 25.0), (0.6, 1.4), (2, 5), 0.2, (0, 1)),
     "default": Difficulty(),
-    "hard": Difficulty((5.0, 20.0), (15.0, 45.0), (0.0, 0.15), (0, 1), 0.35, (1, 4)),
+    "hard": Difficulty((5.0, 20.0), (15.0, 40.0), (0.0, 0.5), (0, 2), 0.3, (1, 4)),
 }
 
 
@@ -66,8 +66,8 @@ def _breast(rng: np.random.Generator, side: int, n_vessels: int, d: Difficulty) 
     return Breast(
         phi=sign * rng.uniform(0.5, 0.62), y=rng.uniform(0.46, 0.52),
         rx=rng.uniform(0.15, 0.19), ry=rng.uniform(0.13, 0.17), offset=0.0,
-        rim_cool=rng.uniform(1.0, 2.5),
-        vessels=make_vessels(rng, n_vessels), vessel_amp=rng.uniform(0.4, 0.9), spots=spots,
+        rim_cool=rng.uniform(1.5, 3.0),
+        vessels=make_vessels(rng, n_vessels), vessel_amp=rng.uniform(0.3, 0.7), spots=spots,
     )  # fmt: skip
 
 
@@ -89,7 +89,7 @@ def sample_body(
         neck_half=rng.uniform(0.06, 0.09), width_mm=rng.uniform(400.0, 480.0),
         breasts=breasts, smooth=rng.normal(0.0, 0.5, size=(6, 8)),
         mottle=rng.normal(0.0, 0.18, size=(18, 24)),
-        edge_cool=rng.uniform(2.0, 4.0), fold_amp=rng.uniform(0.6, 1.5), deodorant=deodorant,
+        edge_cool=rng.uniform(2.5, 5.0), fold_amp=rng.uniform(0.6, 1.5), deodorant=deodorant,
         cooling=rng.uniform(1.5, 3.0), tau_s=rng.uniform(100.0, 200.0),
     )  # fmt: skip
     if sick:

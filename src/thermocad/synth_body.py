@@ -75,9 +75,11 @@ class Body:
 def _branch(rng: np.random.Generator, start: np.ndarray, angle: float, length: float) -> list:
     """A wandering vessel polyline with occasional side branches (breast-local units)."""
     lines, steps = [], max(8, int(length / 0.03))
-    pts, p, a = [start], start.copy(), angle
+    pts, p, a, bend = [start], start.copy(), angle, rng.normal(0, 0.03)
     for _ in range(steps):
-        a += rng.normal(0, 0.07)
+        # A slowly drifting curvature draws smooth arcs rather than a jagged random walk.
+        bend = float(np.clip(bend + rng.normal(0, 0.015), -0.07, 0.07))
+        a += bend
         p = p + 0.03 * np.array([np.cos(a), np.sin(a)])
         pts.append(p)
         if rng.random() < 0.05 and length > 0.3:
@@ -120,8 +122,9 @@ def _silhouette(body: Body, x: np.ndarray, y: np.ndarray, px: float) -> np.ndarr
     inside = half - np.abs(x)
     # The V-shaped gap between neck and raised arms at the top of the frame.
     gap_c = body.neck_half + 0.09
-    gap_hw = np.clip(0.06 * (1.0 - y / 0.12), 0.0, None)
-    gap = np.where(y < 0.12, np.abs(np.abs(x) - gap_c) - gap_hw, np.inf)
+    gap_hw = 0.06 * (1.0 - y / 0.12)
+    # Below the gap's apex the term grows fast, so it leaves no seam in the skin gradient.
+    gap = np.abs(np.abs(x) - gap_c) - np.where(gap_hw > 0, gap_hw, 5.0 * gap_hw)
     inside = np.minimum(inside, gap)
     return np.clip(0.5 + inside / (2.0 * px), 0.0, 1.0), inside
 
@@ -192,7 +195,7 @@ def render_static(body: Body, view: str, height: int, width: int) -> tuple[np.nd
     x, y = _grid(height, width)
     px = 1.0 / width
     alpha, inside = _silhouette(body, x, y, px)
-    depth = np.clip(inside / 0.06, 0.0, 1.0)
+    depth = np.clip(inside / 0.1, 0.0, 1.0)
     skin = body.skin - body.edge_cool * (1.0 - np.sqrt(depth)) - 0.6 * (y - 0.3)
     skin = skin + _smooth_field(body.smooth, height, width)
     skin = skin + _smooth_field(body.mottle, height, width)
