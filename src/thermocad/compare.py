@@ -7,7 +7,6 @@ on train/valid; the best is picked on validation data only and evaluated once on
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import os
 import time
@@ -46,14 +45,14 @@ def fold_splits(split_df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
     return out
 
 
-def _train(trainer: Callable, split_csv: Path, run_dir: Path, config: Any, arch: str) -> Path:
-    """Call thermocad.train.train with the architecture set in the config (or as an argument)."""
+def _train(trainer: Callable, split_csv: Path, run_dir: Path, config: Any, arch: str,
+           override: dict | None = None) -> Path:  # fmt: skip
+    """Call thermocad.train.train with the architecture (and its overrides) set in the config."""
+    changes = {"arch": arch, **(override or {})}
     if dataclasses.is_dataclass(config) and "arch" in {f.name for f in dataclasses.fields(config)}:
-        return Path(trainer(split_csv, run_dir, dataclasses.replace(config, arch=arch)))
+        return Path(trainer(split_csv, run_dir, dataclasses.replace(config, **changes)))
     if isinstance(config, dict):
-        return Path(trainer(split_csv, run_dir, {**config, "arch": arch}))
-    if "arch" in inspect.signature(trainer).parameters:
-        return Path(trainer(split_csv, run_dir, config, arch=arch))
+        return Path(trainer(split_csv, run_dir, {**config, **changes}))
     raise TypeError("cannot tell the trainer which architecture to use")
 
 
@@ -83,7 +82,12 @@ def _n_parameters(run_dir: Path) -> int | None:
 
 
 def run_arch(
-    arch: str, split_df: pd.DataFrame, out_dir: Path, config: Any, trainer: Callable
+    arch: str,
+    split_df: pd.DataFrame,
+    out_dir: Path,
+    config: Any,
+    trainer: Callable,
+    override: dict | None = None,
 ) -> dict:
     """Train one architecture on every fold; returns out-of-fold predictions and run dirs."""
     parts, runs, started = [], [], time.perf_counter()
@@ -93,7 +97,7 @@ def run_arch(
         with atomic_path(split_csv) as tmp:
             fold_df.to_csv(tmp, index=False)
         log(f"training {arch}, fold {k}")
-        run = _train(trainer, split_csv, run_dir, config, arch)
+        run = _train(trainer, split_csv, run_dir, config, arch, override)
         parts.append(_valid_predictions(run, fold_df, k))
         runs.append(run)
     return {
@@ -211,6 +215,7 @@ def compare(
     subgroup: str | None = "acquisition_batch",
     threshold_method: str = "youden",
     trainer: Callable | None = None,
+    overrides: dict[str, dict] | None = None,
 ) -> dict:
     """Train and validate every architecture (+ baseline), pick the best, test it once."""
     from thermocad.progress import progress
@@ -226,7 +231,7 @@ def compare(
     for name in progress(([BASELINE] if baseline else []) + list(archs), "models"):
         try:
             res = run_baseline(split_df) if name == BASELINE else run_arch(
-                name, split_df, out, config, trainer)  # fmt: skip
+                name, split_df, out, config, trainer, (overrides or {}).get(name))  # fmt: skip
             _evaluate_model(name, res, out, subgroup, n_boot, threshold_method)
             results[name] = res
             rows.append(table_row(name, res, n_folds))

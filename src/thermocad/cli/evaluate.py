@@ -1,9 +1,102 @@
-"""CLI: subcommands of the 'evaluate' group (handlers import the library lazily)."""
+"""CLI: evaluate, compare, study, report and demo (handlers import the library lazily)."""
 
 from __future__ import annotations
 
 import argparse
 
 
+def _archs(text: str) -> list[str]:
+    return [a.strip() for a in text.split(",") if a.strip()]
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the `thermocad` parser."""
+    p = sub.add_parser(
+        "evaluate", help="metrics, intervals and plots of a trained model on a split"
+    )
+    p.add_argument("run_dir", help="training run folder (model.safetensors + model.json)")
+    p.add_argument("--split", required=True, help="split.csv")
+    p.add_argument("--on", default="test", choices=["train", "valid", "test"], help="rows to use")
+    p.add_argument("--tta", action="store_true", help="average over test-time augmentations")
+    p.add_argument("--out", help="output folder (default RUN_DIR/eval_ON)")
+    p.add_argument("--subgroup", default="acquisition_batch", help="column for subgroup metrics")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("compare", help="compare architectures and the baseline on the same folds")
+    p.add_argument("--split", required=True, help="split.csv (with a fold column for CV)")
+    p.add_argument("--archs", type=_archs, help="comma-separated names (default from config)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--smoke", action="store_true", help="tiny training preset (checks only)")
+    p.add_argument("--config", help="study config JSON (train settings, arch_overrides, ...)")
+    p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
+    p.set_defaults(func=_compare)
+
+    p = sub.add_parser("study", help="the whole protocol: prepare, split, compare, test, report")
+    p.add_argument("data_dir", help="folder of thermal files")
+    p.add_argument("--labels", required=True, help="patient table CSV (patient_id, diagnosis)")
+    p.add_argument("--out", required=True, help="study folder to create")
+    p.add_argument("--archs", type=_archs, help="comma-separated architectures")
+    p.add_argument("--folds", type=int, help="patient-grouped CV folds (default 5)")
+    p.add_argument("--test", type=float, help="test fraction of patients (default 0.2)")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--smoke", action="store_true", help="tiny training preset (checks only)")
+    p.add_argument("--config", help="study config JSON; see docs/evaluation.md")
+    p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
+    p.set_defaults(func=_study)
+
+    p = sub.add_parser("report", help="(re)write the HTML report of a study folder")
+    p.add_argument("study_dir", help="folder written by `thermocad study`")
+    p.add_argument("--out", help="HTML file (default STUDY_DIR/report.html)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing report")
+    p.set_defaults(func=_report)
+
+    p = sub.add_parser("demo", help="the study on a generated synthetic cohort (a few minutes)")
+    p.add_argument("--out", default="demo", help="output folder (default ./demo)")
+    p.add_argument("--patients", type=int, default=48, help="synthetic patients (default 48)")
+    p.add_argument("--smoke", action="store_true", help="tiny training preset (seconds)")
+    p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
+    p.set_defaults(func=_demo)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from thermocad.evaluate import evaluate_run, headline
+
+    result = evaluate_run(args.run_dir, args.split, on=args.on, tta=args.tta, out_dir=args.out,
+                          subgroup=args.subgroup or None, force=args.force)  # fmt: skip
+    print(headline(result))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from thermocad.study import run_compare
+
+    result = run_compare(args.split, args.out, archs=args.archs, smoke=args.smoke,
+                         config_file=args.config, force=args.force)  # fmt: skip
+    print(f"best on validation: {result['best']}; table: {result['out_dir']}/comparison.md")
+    return 0
+
+
+def _study(args: argparse.Namespace) -> int:
+    from thermocad.study import run_study
+
+    report = run_study(args.data_dir, args.labels, args.out, archs=args.archs, smoke=args.smoke,
+                       config_file=args.config, folds=args.folds, test=args.test, seed=args.seed,
+                       force=args.force)  # fmt: skip
+    print(f"report: {report}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from thermocad.study import report_study
+
+    print(f"report: {report_study(args.study_dir, args.out, force=args.force)}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from thermocad.study import run_demo
+
+    report = run_demo(args.out, force=args.force, n_patients=args.patients, smoke=args.smoke)
+    print(f"report: {report}")
+    return 0
