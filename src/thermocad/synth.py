@@ -115,7 +115,7 @@ def _finish(rng, static, cool_w, body: Body, t_s: float | None, offset: float, b
     img = static + np.float32(offset)
     if t_s is not None:
         img = img - (body.cooling * np.exp(-t_s / body.tau_s) * cool_w).astype(np.float32)
-    img = img + rng.normal(0.0, NOISE_C, img.shape).astype(np.float32)
+    img = img + np.float32(NOISE_C) * rng.standard_normal(img.shape, dtype=np.float32)
     if blur:
         from scipy.ndimage import gaussian_filter
 
@@ -203,6 +203,36 @@ def _check(n_patients: int, sick_fraction: float, frames: int, views, fmt: str, 
         raise ConfigError(f"image size {h} x {w} is too small (at least 16 x 16)")
 
 
+def _write_patient(
+    out: Path,
+    pid: int,
+    images: dict,
+    label: str,
+    meta: dict,
+    rng: np.random.Generator,
+    frames: int,
+    views: tuple[str, ...],
+):
+    """Write one patient's matrices; return its labels.csv row and its hidden parameters."""
+    from thermocad.files import atomic_write_bytes
+
+    date = dt.date(2026, 1, 5) + dt.timedelta(days=(pid - 1) // 4)  # four patients a day
+    fmt = "space" if meta["acquisition_batch"] == "A" else "semicolon"
+    for (view, k), img in images.items():
+        name = dmr_filename(pid, view, k, frames, len(views), date)
+        atomic_write_bytes(out / name, format_matrix(img, fmt))
+    age = rng.normal(57.0 if label == "Sick" else 50.0, 11.0)  # cancer risk rises with age
+    row = {
+        "patient_id": pid, "diagnosis": label, "age": int(np.clip(age, 25, 85)),
+        "acquisition_batch": meta["acquisition_batch"],
+        "deodorant": "yes" if meta["deodorant"] else "no",
+        "single_breast": "yes" if meta["single_breast"] else "no",
+    }  # fmt: skip
+    hidden = {"patient_id": pid, **{k: v for k, v in meta.items() if k != "blurred"},
+              "blurred_frames": sum(meta["blurred"])}  # fmt: skip
+    return row, hidden
+
+
 def generate_cohort(
     out_dir: str | Path,
     n_patients: int = 100,
@@ -228,7 +258,7 @@ def generate_cohort(
     """
     import pandas as pd
 
-    from thermocad.files import atomic_write_bytes, atomic_write_text, prepare_out_dir
+    from thermocad.files import atomic_write_text, prepare_out_dir
     from thermocad.progress import progress
 
     views = tuple(views)
@@ -239,26 +269,18 @@ def generate_cohort(
                      deodorant_fraction)  # fmt: skip
     sick, batches = _assign(np.random.default_rng([seed, 0]), n_patients, sick_fraction, fmt,
                             batch_effect)  # fmt: skip
+    from threadpoolctl import threadpool_limits
+
     rows, truth = [], []
-    for i in progress(range(n_patients), "synth", total=n_patients):
-        pid = i + 1
-        rng = np.random.default_rng([seed, pid])  # per patient: any subset is reproducible
-        images, label, meta = synth_patient(rng, bool(sick[i]), height, width, difficulty,
-                                            frames, views, nuis, str(batches[i]))  # fmt: skip
-        date = dt.date(2026, 1, 5) + dt.timedelta(days=i // 4)
-        for (view, k), img in images.items():
-            name = dmr_filename(pid, view, k, frames, len(views), date)
-            fmt_i = "space" if batches[i] == "A" else "semicolon"
-            atomic_write_bytes(out / name, format_matrix(img, fmt_i))
-        age = rng.normal(57.0 if label == "Sick" else 50.0, 11.0)
-        rows.append({
-            "patient_id": pid, "diagnosis": label, "age": int(np.clip(age, 25, 85)),
-            "acquisition_batch": meta["acquisition_batch"],
-            "deodorant": "yes" if meta["deodorant"] else "no",
-            "single_breast": "yes" if meta["single_breast"] else "no",
-        })  # fmt: skip
-        truth.append({"patient_id": pid, **{k: v for k, v in meta.items() if k != "blurred"},
-                      "blurred_frames": sum(meta["blurred"])})  # fmt: skip
+    # One BLAS thread: the thin matrix products here are slower with a thread pool.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i in progress(range(n_patients), "synth", total=n_patients):
+            rng = np.random.default_rng([seed, i + 1])  # per patient: subsets are reproducible
+            images, label, meta = synth_patient(rng, bool(sick[i]), height, width, difficulty,
+                                                frames, views, nuis, str(batches[i]))  # fmt: skip
+            row, hidden = _write_patient(out, i + 1, images, label, meta, rng, frames, views)
+            rows.append(row)
+            truth.append(hidden)
     atomic_write_text(out / "synth_truth.csv", pd.DataFrame(truth).to_csv(index=False))
     labels = atomic_write_text(out / "labels.csv", pd.DataFrame(rows).to_csv(index=False))
     if preview is not None:

@@ -6,6 +6,7 @@ Y in [0, 0.75] from top to bottom, both in units of the image width, stretched t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,17 +75,18 @@ class Body:
 
 def _branch(rng: np.random.Generator, start: np.ndarray, angle: float, length: float) -> list:
     """A wandering vessel polyline with occasional side branches (breast-local units)."""
-    lines, steps = [], max(8, int(length / 0.03))
-    pts, p, a, bend = [start], start.copy(), angle, rng.normal(0, 0.03)
-    for _ in range(steps):
-        # A slowly drifting curvature draws smooth arcs rather than a jagged random walk.
-        bend = float(np.clip(bend + rng.normal(0, 0.015), -0.07, 0.07))
-        a += bend
-        p = p + 0.03 * np.array([np.cos(a), np.sin(a)])
-        pts.append(p)
-        if rng.random() < 0.05 and length > 0.3:
-            lines += _branch(rng, p.copy(), a + rng.choice([-0.9, 0.9]), length * 0.45)
-    return [np.array(pts)] + lines
+    steps = max(8, int(length / 0.03))
+    # A slowly drifting curvature draws smooth arcs rather than a jagged random walk.
+    bend = np.clip(rng.normal(0, 0.03) + np.cumsum(rng.normal(0, 0.015, steps)), -0.07, 0.07)
+    ang = angle + np.cumsum(bend)
+    pts = start + np.cumsum(0.03 * np.stack([np.cos(ang), np.sin(ang)], 1), axis=0)
+    pts = np.vstack([start, pts])
+    lines = [pts]
+    if length > 0.3:
+        for i in np.flatnonzero(rng.random(steps) < 0.05):
+            side = 0.9 if rng.random() < 0.5 else -0.9
+            lines += _branch(rng, pts[i + 1], float(ang[i]) + side, length * 0.45)
+    return lines
 
 
 def make_vessels(rng: np.random.Generator, n: int) -> list[np.ndarray]:
@@ -104,15 +106,17 @@ def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+@functools.lru_cache(maxsize=16)
+def _basis(n_pixels: int, n_nodes: int) -> np.ndarray:
+    """Gaussian bumps centred on n_nodes lattice points, sampled at n_pixels (cached)."""
+    d = np.linspace(0, 1, n_pixels)[:, None] - np.linspace(0, 1, n_nodes)[None, :]
+    return np.exp(-((d * (n_nodes - 1)) ** 2) / 0.8).astype(np.float32)
+
+
 def _smooth_field(coef: np.ndarray, height: int, width: int) -> np.ndarray:
     """Low-frequency random field: Gaussian bumps on a coarse lattice (fast separable form)."""
     ny, nx = coef.shape
-    ys = np.linspace(0, 1, height)[:, None] - np.linspace(0, 1, ny)[None, :]
-    xs = np.linspace(0, 1, width)[:, None] - np.linspace(0, 1, nx)[None, :]
-    ay = np.exp(-((ys * (ny - 1)) ** 2) / 0.8).astype(np.float32)
-    ax = np.exp(-((xs * (nx - 1)) ** 2) / 0.8).astype(np.float32)
-    # einsum instead of @: BLAS thread start-up dominates for such thin matrices.
-    return np.einsum("ik,jk->ij", np.einsum("ik,kl->il", ay, coef.astype(np.float32)), ax)
+    return (_basis(height, ny) @ coef.astype(np.float32)) @ _basis(width, nx).T
 
 
 def _silhouette(body: Body, x: np.ndarray, y: np.ndarray, px: float) -> np.ndarray:
@@ -197,8 +201,9 @@ def render_static(body: Body, view: str, height: int, width: int) -> tuple[np.nd
     alpha, inside = _silhouette(body, x, y, px)
     depth = np.clip(inside / 0.1, 0.0, 1.0)
     skin = body.skin - body.edge_cool * (1.0 - np.sqrt(depth)) - 0.6 * (y - 0.3)
-    skin = skin + _smooth_field(body.smooth, height, width)
-    skin = skin + _smooth_field(body.mottle, height, width)
+    # Coarse and fine skin texture in one pass: the coarse field sampled on the fine lattice.
+    coarse = _smooth_field(body.smooth, *body.mottle.shape)
+    skin = skin + _smooth_field(coarse + body.mottle, height, width)
     # Sternum and upper chest sit over warmer tissue than the lateral chest wall.
     skin = skin + 0.4 * np.exp(-(x**2) / 0.01) * np.exp(-((y - 0.45) ** 2) / 0.02)
     if body.deodorant:
@@ -217,7 +222,13 @@ def render_static(body: Body, view: str, height: int, width: int) -> tuple[np.nd
     if body.tumour is not None:
         skin = skin + _tumour_layer(body, yaw, x, y)
     sigma = max(0.6, 2.5 * width / 640)
-    skin = skin + np.minimum(gaussian_filter(hits, sigma) * (1.5 * sigma), 1.2)
+    rows, cols = np.nonzero(hits.any(axis=1))[0], np.nonzero(hits.any(axis=0))[0]
+    if rows.size:
+        # Blur only the box that holds vessels (the rest of the hit image is zero).
+        pad = int(4 * sigma) + 1
+        box = (slice(max(rows[0] - pad, 0), rows[-1] + pad + 1),
+               slice(max(cols[0] - pad, 0), cols[-1] + pad + 1))  # fmt: skip
+        skin[box] += np.minimum(gaussian_filter(hits[box], sigma) * (1.5 * sigma), 1.2)
     background = body.room + 1.2 * np.exp(np.minimum(inside, 0) / 0.03) - 0.8 * (y - 0.4)
     return (alpha * skin + (1 - alpha) * background).astype(np.float32), alpha * cool_w
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -16,24 +17,32 @@ VIEW_CODES = {
 }
 
 
+@functools.lru_cache(maxsize=4)
+def _tokens(n: int, template: str, split: int) -> np.ndarray:
+    """Fixed-width ASCII tokens template.format(i // split, i % split) for i < n, one item each."""
+    text = "".join(template.format(i // split, i % split) for i in range(n)).encode()
+    width = len(text) // n
+    return np.frombuffer(text, dtype=f"V{width}")
+
+
 def format_matrix(img: np.ndarray, fmt: str) -> bytes:
     """DMR-IR text: 'space' = 2 decimals separated by ' ', 'semicolon' = 5 decimals by ';'."""
-    decimals, sep = (2, b" ") if fmt == "space" else (5, b";")
-    # Fixed-width digits by integer arithmetic: 10.00 .. 99.99 C always has 2 integer digits.
-    v = np.rint(np.clip(img, 10.0, 99.0) * 10**decimals).astype(np.int64)
-    n = 3 + decimals
-    out = np.empty(img.shape + (n + 1,), np.uint8)
-    digits = [v // 10 ** (decimals + 1), v // 10**decimals % 10] + [
-        v // 10 ** (decimals - 1 - i) % 10 for i in range(decimals)
-    ]
-    for i, j in enumerate([0, 1] + list(range(3, n))):
-        out[..., j] = 48 + digits[i]
-    out[..., 2] = ord(".")
-    out[..., n] = sep[0]
+    rows = img.shape[0]
+    clipped = np.clip(img, 10.0, 99.0)  # two integer digits keep every token the same width
+    if fmt == "space":
+        # One table lookup per value ("31.47 ") is ~10x faster than formatting numbers.
+        v = np.rint(clipped * 100).astype(np.intp)
+        body = _tokens(10000, "{0:02d}.{1:02d} ", 100)
+        text = body[v].view(np.uint8).reshape(rows, -1)
+    else:
+        whole, frac = np.divmod(np.rint(clipped * 100000).astype(np.intp), 100000)
+        out = np.empty(img.shape, dtype=[("w", "V3"), ("f", "V6")])
+        out["w"] = _tokens(100, "{0:02d}.", 1)[whole]
+        out["f"] = _tokens(100000, "{1:05d};", 100000)[frac]
+        text = out.view(np.uint8).reshape(rows, -1)
     # Each row ends without a separator, with the CR CR LF of the original database files.
-    body = out.reshape(img.shape[0], -1)[:, :-1]
-    eol = np.frombuffer(b"\r\r\n", np.uint8)[None, :].repeat(img.shape[0], 0)
-    return np.concatenate([body, eol], axis=1).tobytes()
+    eol = np.frombuffer(b"\r\r\n", np.uint8)[None, :].repeat(rows, 0)
+    return np.concatenate([text[:, :-1], eol], axis=1).tobytes()
 
 
 def dmr_filename(pid: int, view: str, frame: int, frames: int, n_views: int, date: dt.date) -> str:
