@@ -7,10 +7,12 @@ import gzip
 import hashlib
 import io
 import os
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -217,9 +219,12 @@ def _cache_store(key: str, array: np.ndarray, source_format: str) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def _read_or_error(path: str | os.PathLike, cache: bool) -> Thermogram | ThermalFormatError:
+def _read_or_error(
+    path: str | os.PathLike, cache: bool, transform: Callable[[Thermogram], Any] | None = None
+) -> Any:
     try:
-        return read_thermal(path, cache=cache)
+        thermogram = read_thermal(path, cache=cache)
+        return transform(thermogram) if transform is not None else thermogram
     except ThermalFormatError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - a batch must go on past any bad file
@@ -227,22 +232,30 @@ def _read_or_error(path: str | os.PathLike, cache: bool) -> Thermogram | Thermal
 
 
 def iter_read(
-    paths: Iterable[str | os.PathLike], workers: int | None = None, cache: bool = True
-) -> Iterator[tuple[Path, Thermogram | ThermalFormatError]]:
-    """Yield (path, Thermogram or error) in input order, reading in parallel with bounded memory."""
+    paths: Iterable[str | os.PathLike],
+    workers: int | None = None,
+    cache: bool = True,
+    transform: Callable[[Thermogram], Any] | None = None,
+) -> Iterator[tuple[Path, Any]]:
+    """Yield (path, Thermogram or ThermalFormatError) in input order, in parallel, memory-bounded.
+
+    `transform` (a module-level function) runs in the worker on each Thermogram, so only its
+    small result crosses back instead of the array.
+    """
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     if workers == 1:
         for path in paths:
-            yield Path(path), _read_or_error(path, cache)
+            yield Path(path), _read_or_error(path, cache, transform)
         return
-    pending: list[tuple[Path, Future]] = []
+    pending: deque[tuple[Path, Future]] = deque()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for path in paths:
-            pending.append((Path(path), pool.submit(_read_or_error, path, cache)))
+            pending.append((Path(path), pool.submit(_read_or_error, path, cache, transform)))
             if len(pending) >= 2 * workers:  # only a few arrays in flight at once
-                done_path, future = pending.pop(0)
+                done_path, future = pending.popleft()
                 yield done_path, future.result()
-        for done_path, future in pending:
+        while pending:
+            done_path, future = pending.popleft()
             yield done_path, future.result()
 
 

@@ -1,9 +1,133 @@
-"""CLI: subcommands of the 'data' group (handlers import the library lazily)."""
+"""CLI: the data subcommands prepare, split and render (handlers import the library lazily)."""
 
 from __future__ import annotations
 
 import argparse
 
+from thermocad.errors import ConfigError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the `thermocad` parser."""
+    p = sub.add_parser(
+        "prepare",
+        help="find thermal files, join labels, apply the study's filters -> cohort.csv",
+        description="Read every thermal file under DATA_DIR (recursively), join the patient "
+        "table and write OUT_DIR/cohort.csv with one row per image; excluded images keep a row "
+        "with their reason (not frontal, deodorant, single breast, blurred, unreadable, ...).",
+    )
+    p.add_argument("data_dir", help="folder of DMR-IR text files, images or .npy")
+    p.add_argument("--labels", required=True, help="CSV with patient_id, diagnosis, ...")
+    p.add_argument("--out", required=True, help="output folder for cohort.csv")
+    p.add_argument(
+        "--sharpness-threshold",
+        type=float,
+        default=None,
+        help="images whose sharpness (variance of the Laplacian of the 0..100-scaled map) is "
+        "below this are excluded as blurred (default 0.5)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="reader processes (default: all cores)"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing cohort.csv")
+    p.set_defaults(func=_prepare)
+
+    p = sub.add_parser(
+        "split",
+        help="patient-grouped, label-stratified train/valid/test split -> split.csv",
+        description="Split the kept rows of COHORT by patient (never the same patient on two "
+        "sides), stratified by label. With --folds K, non-test patients get folds 0..K-1 and "
+        "fold 0 is the valid split (--valid is then ignored).",
+    )
+    p.add_argument("cohort", help="cohort.csv written by `thermocad prepare`")
+    p.add_argument("--valid", type=float, default=0.2, help="fraction of images for validation")
+    p.add_argument("--test", type=float, default=0.2, help="fraction for test (0: pure CV)")
+    p.add_argument("--folds", type=int, default=None, help="patient-grouped K-fold column")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same split)")
+    p.add_argument(
+        "--balance", action="store_true", help="equal images per class (the study's 500+500)"
+    )
+    p.add_argument(
+        "--counts", default=None, help="images per class: TRAIN,VALID,TEST (e.g. 320,80,100)"
+    )
+    p.add_argument(
+        "--unit",
+        choices=("patient", "image"),
+        default="patient",
+        help="'image' reproduces the study's leaky random image-level split (warns)",
+    )
+    p.add_argument("--out", required=True, help="split.csv to write")
+    p.add_argument("--force", action="store_true", help="overwrite an existing split.csv")
+    p.set_defaults(func=_split)
+
+    p = sub.add_parser("render", help="thermograms to colour-mapped PNGs (+ a contact sheet)")
+    p.add_argument("data_dir", help="folder of thermal files")
+    p.add_argument("--out", required=True, help="output folder for PNGs")
+    p.add_argument("--shared-range", action="store_true", help="one temperature range for all")
+    p.add_argument("--colorbar", action="store_true", help="draw a colour bar on each PNG")
+    p.add_argument("--sheet", default=None, help="also write a contact sheet PNG here")
+    p.add_argument("--cmap", default="inferno", help="matplotlib colour map (default inferno)")
+    p.add_argument("--workers", type=int, default=None, help="reader processes")
+    p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
+    p.set_defaults(func=_render)
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from thermocad.cohort import DEFAULT_SHARPNESS_THRESHOLD, prepare_cohort
+
+    threshold = args.sharpness_threshold
+    prepare_cohort(
+        args.data_dir,
+        args.labels,
+        args.out,
+        sharpness_threshold=DEFAULT_SHARPNESS_THRESHOLD if threshold is None else threshold,
+        force=args.force,
+        workers=args.workers,
+    )
+    return 0
+
+
+def _counts(text: str | None) -> tuple[int, int, int] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise ConfigError(f"--counts must be TRAIN,VALID,TEST integers, got {text!r}")
+    return values  # type: ignore[return-value]
+
+
+def _split(args: argparse.Namespace) -> int:
+    from thermocad.split import run_split
+
+    run_split(
+        args.cohort,
+        args.out,
+        valid=args.valid,
+        test=args.test,
+        folds=args.folds,
+        seed=args.seed,
+        unit=args.unit,
+        balance=args.balance,
+        counts=_counts(args.counts),
+        force=args.force,
+    )
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from thermocad.render import render_folder
+
+    summary = render_folder(
+        args.data_dir,
+        args.out,
+        shared_range=args.shared_range,
+        colorbar=args.colorbar,
+        sheet=args.sheet,
+        cmap=args.cmap,
+        force=args.force,
+        workers=args.workers,
+    )
+    return 1 if summary.errors else 0
