@@ -1,0 +1,150 @@
+"""The model bundle: model.safetensors + model.json, loadable without pickle or training code."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from thermocad.errors import ModelFormatError
+from thermocad.transforms import Augmentation, EvalTransform, augment
+
+if TYPE_CHECKING:
+    from torch import nn
+
+WEIGHTS = "model.safetensors"
+META = "model.json"
+# Pickle-based files are never loaded: they can run arbitrary code.
+_PICKLE_SUFFIXES = (".pkl", ".pickle", ".pth", ".pt", ".bin", ".ckpt")
+_PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")
+
+
+@dataclass
+class ModelBundle:
+    """A trained model with everything predict/explain/app need."""
+
+    model: nn.Module
+    meta: dict[str, Any]
+    transform: EvalTransform
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta.get("threshold", 0.5))
+
+    @property
+    def unit(self) -> str:
+        return str(self.meta.get("unit", "celsius"))
+
+    def target_layer(self) -> nn.Module:
+        """The Grad-CAM target layer, from the architecture's ArchSpec."""
+        from thermocad.models import get_arch
+
+        return get_arch(self.meta["arch"]).target_layer(self.model)
+
+    def predict(
+        self, arrays: Sequence[np.ndarray], tta: bool = False, batch_size: int = 16
+    ) -> np.ndarray:
+        """P(Sick) for each array; with `tta`, the mean over the original and N augmented copies."""
+        import torch
+
+        n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
+        aug = Augmentation(**self.meta.get("augmentation", {}))
+        gen = torch.Generator().manual_seed(0)  # fixed: the same input gives the same answer
+        device = next(self.model.parameters()).device
+        out = []
+        self.model.eval()
+        with torch.no_grad():
+            for i in range(0, len(arrays), batch_size):
+                chunk = [self.transform.prepare(a) for a in arrays[i : i + batch_size]]
+                maps = torch.from_numpy(np.stack(chunk))[:, None].to(device)
+                views = [maps] + [augment(maps, aug, gen) for _ in range(n_aug)]
+                probs = [
+                    self.model(self.transform.finish(v)).float().softmax(1)[:, 1] for v in views
+                ]
+                out.append(torch.stack(probs).mean(0).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def tensor_shapes(model: nn.Module) -> dict[str, list[int]]:
+    return {k: list(v.shape) for k, v in model.state_dict().items()}
+
+
+def save_bundle(run_dir: str | Path, model: nn.Module, meta: dict[str, Any]) -> Path:
+    """Write model.safetensors and model.json (with the tensor table) atomically."""
+    from safetensors.torch import save_file
+
+    from thermocad.files import atomic_path, atomic_write_json
+
+    run_dir = Path(run_dir)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {**meta, "tensors": tensor_shapes(model)}
+    with atomic_path(run_dir / WEIGHTS) as tmp:
+        save_file(state, str(tmp), metadata={"format": "pt", "arch": str(meta.get("arch"))})
+    atomic_write_json(run_dir / META, meta)
+    return run_dir
+
+
+def _read_weights(path: Path) -> dict:
+    from safetensors.torch import load_file
+
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(_PICKLE_MAGIC):
+        raise ModelFormatError(f"{path}: is a pickle/zip file, not safetensors; refused")
+    try:
+        return load_file(str(path))
+    except Exception as exc:
+        raise ModelFormatError(f"{path}: not a readable safetensors file ({exc})") from exc
+
+
+def _read_meta(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / META
+    if not path.is_file():
+        raise ModelFormatError(f"{path}: missing (a model bundle needs {META} and {WEIGHTS})")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"{path}: not valid JSON ({exc})") from exc
+    missing = [k for k in ("arch", "classes", "in_chans", "transform", "tensors") if k not in meta]
+    if missing:
+        raise ModelFormatError(f"{path}: missing keys {missing}")
+    return meta
+
+
+def load_bundle(run_dir: str | Path) -> ModelBundle:
+    """Load a trained model from safetensors + JSON; refuse pickles and mismatched files."""
+    from thermocad.models import create_model
+
+    run_dir = Path(run_dir)
+    weights = run_dir / WEIGHTS
+    if not weights.is_file():
+        pickles = [p.name for p in run_dir.glob("*") if p.suffix in _PICKLE_SUFFIXES]
+        hint = f"; pickle files {pickles} are never loaded" if pickles else ""
+        raise ModelFormatError(f"{weights}: missing{hint}")
+    meta = _read_meta(run_dir)
+    state = _read_weights(weights)
+    shapes = {k: list(v.shape) for k, v in state.items()}
+    if shapes != meta["tensors"]:
+        names = sorted(set(shapes) | set(meta["tensors"]))
+        diff = [k for k in names if shapes.get(k) != meta["tensors"].get(k)][:3]
+        raise ModelFormatError(
+            f"{weights}: tensors do not match {META} (first differences: {diff})"
+        )
+    model = create_model(
+        meta["arch"],
+        pretrained=False,
+        in_chans=int(meta["in_chans"]),
+        n_classes=len(meta["classes"]),
+    )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ModelFormatError(
+            f"{weights}: does not fit architecture {meta['arch']}: {exc}"
+        ) from exc
+    transform = EvalTransform.from_dict(meta["transform"])
+    return ModelBundle(model=model.eval(), meta=meta, transform=transform)

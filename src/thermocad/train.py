@@ -1,0 +1,98 @@
+"""Training: TrainConfig (every default in one block) and train(), the study's recipe end to end."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from thermocad.errors import ConfigError
+from thermocad.transforms import Augmentation
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """All training options; saved as config.json and inside model.json."""
+
+    arch: str = "efficientnet_lite0"  # ImageNet weights installed offline
+    pretrained: bool = True
+    weights: str | None = None  # a weights FILE instead of the ImageNet download
+    size: int | None = None  # None: the architecture's input size (224)
+    batch_size: int = 8
+    lr: float | None = 1e-2  # None: lr_find's suggestion
+    lr_find_iters: int = 100
+    precompute: bool = True  # train the head on cached body features first
+    head_epochs: int = 1
+    frozen_cycles: int = 2  # frozen body, augmented images, cycle_len epochs each
+    schedule: str = "sgdr"  # or "one_cycle"
+    cycles: int = 3  # unfrozen SGDR cycles
+    cycle_len: int = 1
+    cycle_mult: int = 2
+    lrs: tuple[float, ...] = (1e-4, 1e-3, 1e-2)  # early body, late body, head
+    tta: int = 4
+    seed: int = 0
+    balance: str = "loss"  # "loss" (class weights), "sampler" or "none"
+    norm: str = "robust"  # "robust", "celsius" or "intensity"
+    norm_low: float = 22.0
+    norm_high: float = 36.0
+    channels: tuple[str, ...] = ("temperature",)
+    crop: str = "none"
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    max_batches: int | None = None  # stop each epoch early (smoke runs)
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("sgdr", "one_cycle"):
+            raise ConfigError(f"unknown schedule {self.schedule!r}; use sgdr or one_cycle")
+        if self.batch_size < 2 or self.cycles < 0 or self.cycle_len < 1 or self.cycle_mult < 1:
+            raise ConfigError("batch_size >= 2, cycles >= 0, cycle_len >= 1, cycle_mult >= 1")
+
+    @classmethod
+    def smoke(cls, **overrides: Any) -> TrainConfig:
+        """Every stage, tiny: 64 px, a couple of batches per epoch, well under a minute on CPU."""
+        base = dict(size=64, batch_size=4, lr_find_iters=10, head_epochs=1, frozen_cycles=1,
+                    cycles=2, tta=1, max_batches=2)  # fmt: skip
+        return cls(**{**base, **overrides})
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        d = dict(d)
+        d["augmentation"] = Augmentation(**d.get("augmentation", {}))
+        for key in ("lrs", "channels"):
+            if key in d:
+                d[key] = tuple(d[key])
+        return cls(**d)
+
+    def with_(self, **changes: Any) -> TrainConfig:
+        return replace(self, **changes)
+
+
+def train(
+    split_csv: str | Path,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    fold: int | None = None,
+    force: bool = False,
+    resume: bool = False,
+) -> Path:
+    """Train per `config` on split.csv and write a self-describing run directory."""
+    from thermocad.trainer import run_training
+
+    return run_training(
+        Path(split_csv), Path(out_dir), config or TrainConfig(), fold, force, resume
+    )
+
+
+def lr_find(
+    split_csv: str | Path,
+    out_png: str | Path,
+    config: TrainConfig | None = None,
+    force: bool = False,
+) -> float:
+    """Plot loss versus learning rate for the frozen model; return fastai's suggestion."""
+    from thermocad.trainer import run_lr_find
+
+    return run_lr_find(Path(split_csv), Path(out_png), config or TrainConfig(), force)

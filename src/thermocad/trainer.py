@@ -1,0 +1,280 @@
+"""The training run: set up data and model, run the recipe's stages, write the run directory."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from thermocad import CLASSES, __version__
+from thermocad.data import ThermalData, build_data
+from thermocad.errors import ConfigError
+from thermocad.files import (
+    atomic_path,
+    atomic_write_json,
+    atomic_write_text,
+    check_writable,
+    prepare_out_dir,
+)
+from thermocad.models import ArchSpec, create_model, get_arch
+from thermocad.progress import log
+from thermocad.recipe import (
+    History,
+    LimitBatches,
+    body_features,
+    feature_dls,
+    find_lr,
+    fit_schedule,
+    make_learner,
+    sgdr_epochs,
+    tta_probs,
+)  # fmt: skip
+from thermocad.train import TrainConfig
+from thermocad.transforms import EvalTransform, Normalization
+
+CHECKPOINT = "checkpoint"
+
+
+def eval_transform(cfg: TrainConfig, spec: ArchSpec) -> EvalTransform:
+    """The EvalTransform a config implies (saved in model.json, reused at inference)."""
+    mean, std = spec.norm_stats(len(cfg.channels))
+    return EvalTransform(
+        size=cfg.size or spec.input_size,
+        normalization=Normalization(cfg.norm, cfg.norm_low, cfg.norm_high),
+        mean=tuple(mean),
+        std=tuple(std),
+        channels=cfg.channels,
+        crop=cfg.crop,
+    )
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def distributed() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def _fit_ctx(learn):
+    """DDP through fastai's distrib_ctx when launched by torchrun/accelerate, else nothing."""
+    return learn.distrib_ctx() if distributed() else contextlib.nullcontext()
+
+
+class Checkpoint:
+    """Weights (safetensors) and progress (JSON) after every epoch, for --resume."""
+
+    def __init__(self, run_dir: Path):
+        self.dir = run_dir / CHECKPOINT
+        self.state: dict[str, Any] = {"done": {}, "rows": [], "lrs": {}}
+
+    def load(self, model: torch.nn.Module) -> None:
+        from safetensors.torch import load_file
+
+        state_file = self.dir / "state.json"
+        if not state_file.is_file():
+            raise ConfigError(f"{self.dir}: no checkpoint to resume from")
+        self.state = json.loads(state_file.read_text())
+        if (self.dir / "weights.safetensors").is_file():
+            model.load_state_dict(load_file(str(self.dir / "weights.safetensors")))
+
+    def save(self, model: torch.nn.Module) -> None:
+        if not is_main_process():
+            return
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        with atomic_path(self.dir / "weights.safetensors") as tmp:
+            save_file(state, str(tmp))
+        atomic_write_json(self.dir / "state.json", self.state)
+
+
+def _plot(path: Path, xs: list, ys: list, xlabel: str, ylabel: str, logx: bool, marks=()) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(xs, ys)
+    for x, label in marks:
+        ax.axvline(x, color="grey", ls="--", lw=0.8)
+        ax.annotate(label, (x, max(ys) if ys else 0), fontsize=8, rotation=90, va="top")
+    ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+
+
+def _schedule_plot(path: Path, lrs: dict[str, list[float]]) -> None:
+    """Learning rate per iteration across stages (the study's Figures 14-15)."""
+    xs, ys, marks = [], [], []
+    for stage, values in lrs.items():
+        marks.append((len(ys), stage))
+        ys += values
+    xs = list(range(len(ys)))
+    _plot(path, xs, ys, "iteration", "learning rate (head group)", False, marks)
+
+
+def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, cfg: TrainConfig, n: tuple) -> None:
+    """Fit one stage (skipping epochs a checkpoint already holds), recording history and lrs."""
+    cycles, cycle_len, cycle_mult = n
+    total = sgdr_epochs(cycles, cycle_len, cycle_mult)
+    done = ckpt.state["done"].get(name, 0)
+    if total == 0 or done >= total:
+        return
+    log(f"stage {name}: {total} epochs")
+
+    def on_epoch(epoch: int) -> None:
+        ckpt.state["done"][name] = epoch
+        ckpt.state["lrs"][name] = [float(v) for v in learn.recorder.lrs]
+        ckpt.save(model)
+
+    history = History(ckpt.state["rows"], name, on_epoch)
+    with _fit_ctx(learn):
+        fit_schedule(learn, lr, cfg.schedule, cycles, cycle_len, cycle_mult, [history], done)
+
+
+def _head_stage(data: ThermalData, model, loss, ckpt: Checkpoint, cfg, lr, workdir) -> None:
+    """Frozen body: train the classifier on body features computed once (precompute=True)."""
+    inputs = data.dls.after_batch[-1].transform.finish(torch.from_numpy(data.maps)[:, None])
+    feats = body_features(model, inputs, cfg.batch_size * 4)
+    n = data.n_train
+    dls = feature_dls(feats[:n], data.y[:n], feats[n:], data.y[n:], cfg.batch_size, data.dls.device)
+    head = make_learner(dls, model.get_classifier(), loss, None, workdir)
+    if cfg.max_batches:
+        head.add_cb(LimitBatches(cfg.max_batches))
+    _run_stage(head, ckpt, model, "head (precomputed)", lr, cfg, (1, cfg.head_epochs, 1))
+
+
+def _stages(learn, data, model, loss, ckpt: Checkpoint, cfg: TrainConfig, lr, workdir) -> None:
+    """The study's recipe: head on a frozen body, frozen with augmentation, then unfrozen."""
+    if cfg.precompute:
+        _head_stage(data, model, loss, ckpt, cfg, lr, workdir)
+    else:
+        learn.freeze()
+        _run_stage(learn, ckpt, model, "head", lr, cfg, (1, cfg.head_epochs, 1))
+    learn.freeze()
+    _run_stage(learn, ckpt, model, "frozen", lr, cfg, (cfg.frozen_cycles, cfg.cycle_len, 1))
+    learn.unfreeze()
+    groups = len(learn.opt.param_groups) if learn.opt else 3
+    lrs = np.array(cfg.lrs) if len(cfg.lrs) == groups else slice(cfg.lrs[0], cfg.lrs[-1])
+    n = (cfg.cycles, cfg.cycle_len, cfg.cycle_mult)
+    _run_stage(learn, ckpt, model, "unfrozen", lrs, cfg, n)
+
+
+def _open_run(out_dir: Path, force: bool, resume: bool) -> None:
+    if resume:
+        if not (out_dir / CHECKPOINT / "state.json").is_file():
+            raise ConfigError(f"{out_dir}: nothing to resume (no {CHECKPOINT}/state.json)")
+    elif is_main_process():
+        prepare_out_dir(out_dir, force=force)
+
+
+def _setup(split_csv: Path, cfg: TrainConfig, fold: int | None, resume: bool):
+    """Seeded data, model (pretrained unless resuming) and loss for a config."""
+    from fastai.losses import CrossEntropyLossFlat
+    from fastai.torch_core import default_device, set_seed
+
+    set_seed(cfg.seed, reproducible=True)
+    spec = get_arch(cfg.arch)
+    transform = eval_transform(cfg, spec)
+    device = default_device()
+    data = build_data(
+        split_csv, transform, cfg.augmentation, cfg.batch_size, fold, cfg.balance, device
+    )
+    pretrained = cfg.pretrained and not resume
+    weights = None if resume else cfg.weights
+    model = create_model(cfg.arch, pretrained, transform.in_chans, len(CLASSES), weights)
+    weight = data.class_weights().to(device) if cfg.balance == "loss" else None
+    return spec, transform, data, model.to(device), CrossEntropyLossFlat(weight=weight)
+
+
+def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -> float:
+    """lr_find on the frozen model; writes the loss-vs-lr plot."""
+    check_writable(out_png, force)
+    spec, _, data, model, loss = _setup(split_csv, cfg, None, False)
+    with tempfile.TemporaryDirectory() as workdir:
+        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
+        learn.freeze()
+        suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
+    _plot(out_png, lrs, losses, "learning rate", "loss", True, [(suggestion, f"{suggestion:.1e}")])
+    log(f"lr_find suggests {suggestion:.2e} ({out_png})")
+    return suggestion
+
+
+def run_training(
+    split_csv: Path, out_dir: Path, cfg: TrainConfig, fold: int | None, force: bool, resume: bool
+) -> Path:
+    """Train through every stage and write the run directory (see docs/design.md)."""
+    _open_run(out_dir, force, resume)
+    spec, transform, data, model, loss = _setup(split_csv, cfg, fold, resume)
+    ckpt = Checkpoint(out_dir)
+    if resume:
+        ckpt.load(model)
+    with tempfile.TemporaryDirectory() as workdir:
+        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
+        if "lr" not in ckpt.state:
+            learn.freeze()
+            suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
+            if cfg.lr is None and not np.isfinite(suggestion):
+                raise ConfigError("lr_find found no suggestion (too few batches); give --lr")
+            ckpt.state["lr"] = cfg.lr if cfg.lr is not None else suggestion
+            ckpt.state["lr_suggestion"] = suggestion
+            if is_main_process():
+                marks = (
+                    [(suggestion, f"suggested {suggestion:.1e}")] if np.isfinite(suggestion) else []
+                )
+                _plot(out_dir / "lr_find.png", lrs, losses, "learning rate", "loss", True, marks)
+            ckpt.save(model)
+        if cfg.max_batches:
+            learn.add_cb(LimitBatches(cfg.max_batches))
+        _stages(learn, data, model, loss, ckpt, cfg, ckpt.state["lr"], Path(workdir))
+        probs = tta_probs(learn, cfg.tta)
+    if is_main_process():
+        _write_outputs(out_dir, model, spec, transform, data, cfg, ckpt, probs, fold)
+    return out_dir
+
+
+def _write_outputs(out_dir, model, spec, transform, data, cfg, ckpt, probs, fold) -> None:
+    """Everything a run directory holds; the checkpoint goes once the bundle is written."""
+    import shutil
+
+    from thermocad.artifacts import save_bundle
+    from thermocad.metrics import choose_threshold, classification_metrics
+
+    y_valid = data.y[data.n_train :]
+    threshold = float(choose_threshold(y_valid, probs, method="youden"))
+    preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs)
+    atomic_write_text(out_dir / "valid_predictions.csv", preds.to_csv(index=False))
+    atomic_write_text(out_dir / "history.csv", pd.DataFrame(ckpt.state["rows"]).to_csv(index=False))
+    _schedule_plot(out_dir / "schedule.png", ckpt.state["lrs"])
+    atomic_write_json(out_dir / "config.json", cfg.to_dict())
+    meta = {
+        "arch": cfg.arch,
+        "classes": list(CLASSES),
+        "input_size": transform.size,
+        "in_chans": transform.in_chans,
+        "transform": transform.to_dict(),
+        "augmentation": cfg.to_dict()["augmentation"],
+        "unit": data.unit,
+        "threshold": threshold,
+        "threshold_method": "youden",
+        "lr": ckpt.state["lr"],
+        "lr_suggestion": ckpt.state.get("lr_suggestion"),
+        "fold": fold,
+        "config": cfg.to_dict(),
+        "thermocad_version": __version__,
+        "data": data.summary(),
+        "metrics": classification_metrics(y_valid, probs, threshold),
+    }
+    save_bundle(out_dir, model, meta)
+    shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
