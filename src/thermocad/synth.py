@@ -119,16 +119,17 @@ def _finish(rng, static, cool_w, body: Body, t_s: float | None, offset: float, b
     if blur:
         from scipy.ndimage import gaussian_filter
 
-        img = gaussian_filter(img, max(1.0, rng.uniform(2.0, 4.0) * img.shape[1] / 640))
+        img = gaussian_filter(img, max(1.0, rng.uniform(3.0, 6.0) * img.shape[1] / 640))
     return img
 
 
-def _add_marker(img: np.ndarray, rng: np.random.Generator, batch: str) -> None:
+def _add_marker(img: np.ndarray, cool_w: np.ndarray, rng: np.random.Generator, batch: str) -> None:
     """Calibration square on the abdomen below the breasts (larger and colder in batch A)."""
     h, w = img.shape
     side = max(2, int(w * (0.06 if batch == "A" else 0.035)))
     top, left = int(h * 0.86), int(w * 0.5 + rng.uniform(-0.03, 0.03) * w) - side // 2
     img[top : top + side, left : left + side] = rng.uniform(24.0, 28.0)
+    cool_w[top : top + side, left : left + side] = 0.0
 
 
 def synth_patient(
@@ -155,12 +156,13 @@ def synth_patient(
     images, blurred = {}, []
     for view in views:
         static, cool_w = render_static(body, view, height, width)
+        if nuisances.marker and view == "frontal":
+            # The marker is part of the scene: blurred with it, but it does not re-warm.
+            _add_marker(static, cool_w, rng, batch)
         for k in range(frames):
             t_s = None if frames == 1 else (k + 1) * FRAME_INTERVAL_S
             blur = bool(rng.random() < nuisances.blur_fraction)
             img = _finish(rng, static, cool_w, body, t_s, offset, blur)
-            if nuisances.marker and view == "frontal":
-                _add_marker(img, rng, batch)
             images[(view, k + 1)] = img
             blurred.append(blur)
     tm = body.tumour
