@@ -198,3 +198,18 @@ def augment_preview(
         fig.savefig(tmp, dpi=80)
     plt.close(fig)
     return Path(out_png)
+
+
+def preview_file(
+    path: str | Path, out_png: str | Path, size: int = 224, n: int = 8, seed: int = 0,
+    force: bool = False,
+) -> Path:  # fmt: skip
+    """augment-preview: read one thermal file and write its augmentation grid."""
+    from thermocad.files import check_writable
+    from thermocad.thermal import read_thermal
+
+    check_writable(out_png, force)
+    thermogram = read_thermal(path)
+    method = "intensity" if thermogram.unit == "intensity" else "robust"
+    transform = EvalTransform(size=size, normalization=Normalization(method))
+    return augment_preview(thermogram.array, out_png, transform, Augmentation(), n, seed)

@@ -5,5 +5,119 @@ from __future__ import annotations
 import argparse
 
 
+def _config_args(p: argparse.ArgumentParser) -> None:
+    """Options shared by lr-find and train; unset ones keep TrainConfig's defaults."""
+    p.add_argument("--split", required=True, help="split.csv (from `thermocad split`)")
+    p.add_argument("--arch", help="architecture name (see `thermocad models`)")
+    p.add_argument("--size", type=int, help="input size in pixels (default: the arch's, 224)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="head learning rate (default 1e-2)")
+    p.add_argument("--lr-find", dest="lr_auto", action="store_true",
+                   help="use lr_find's suggestion as the learning rate")  # fmt: skip
+    p.add_argument("--weights", help="start from this weights file (.safetensors or state_dict)")
+    p.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=None)
+    p.add_argument("--norm", choices=("robust", "celsius", "intensity"))
+    p.add_argument("--norm-low", type=float, help="celsius window low end (default 22)")
+    p.add_argument("--norm-high", type=float, help="celsius window high end (default 36)")
+    p.add_argument("--channels", nargs="+", choices=("temperature", "asymmetry"))
+    p.add_argument("--crop", choices=("none", "breasts"))
+    p.add_argument("--seed", type=int)
+    p.add_argument("--smoke", action="store_true", help="tiny preset: every stage in seconds")
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="run directory to create")
+    p.add_argument("--fold", type=int, help="train on folds != K, validate on fold K")
+    p.add_argument("--precompute", action=argparse.BooleanOptionalAction, default=None,
+                   help="train the head on cached body features first (default on)")  # fmt: skip
+    p.add_argument("--head-epochs", type=int)
+    p.add_argument("--frozen-cycles", type=int)
+    p.add_argument("--schedule", choices=("sgdr", "one_cycle"))
+    p.add_argument("--cycles", type=int)
+    p.add_argument("--cycle-len", type=int)
+    p.add_argument("--cycle-mult", type=int)
+    p.add_argument("--lrs", type=float, nargs="+", help="unfrozen lrs (default 1e-4 1e-3 1e-2)")
+    p.add_argument("--tta", type=int, help="augmented copies averaged at validation (default 4)")
+    p.add_argument("--balance", choices=("loss", "sampler", "none"))
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--force", action="store_true", help="overwrite an existing run directory")
+
+
+def _config(args: argparse.Namespace):
+    """A TrainConfig from the options given (the smoke preset under --smoke)."""
+    from thermocad.train import TrainConfig
+
+    names = ("arch", "size", "batch_size", "lr", "weights", "pretrained", "norm", "norm_low",
+             "norm_high", "seed", "precompute", "head_epochs", "frozen_cycles", "schedule",
+             "cycles", "cycle_len", "cycle_mult", "tta", "balance", "crop")  # fmt: skip
+    fields = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    for name in ("lrs", "channels"):
+        if getattr(args, name, None):
+            fields[name] = tuple(getattr(args, name))
+    if args.lr_auto:
+        fields["lr"] = None
+    return TrainConfig.smoke(**fields) if args.smoke else TrainConfig(**fields)
+
+
+def _models(args: argparse.Namespace) -> int:
+    from thermocad.models import get_arch, list_archs
+    from thermocad.weights import weights_available
+
+    print(f"{'name':<20} {'timm model':<24} {'size':>4}  weights")
+    for name in list_archs():
+        spec = get_arch(name)
+        where = "offline" if spec.weights != "timm" else "download (timm)"
+        mark = "available" if weights_available(spec) else "not on this machine"
+        print(f"{name:<20} {spec.timm_name:<24} {spec.input_size:>4}  {where}: {mark}")
+    print("Any timm model name also works (downloaded weights, or --no-pretrained).")
+    return 0
+
+
+def _lr_find(args: argparse.Namespace) -> int:
+    from thermocad.train import lr_find
+
+    lr_find(args.split, args.out, _config(args), force=args.force)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from thermocad.train import train
+
+    run = train(args.split, args.out, _config(args), fold=args.fold, force=args.force,
+                resume=args.resume)  # fmt: skip
+    print(run)
+    return 0
+
+
+def _augment_preview(args: argparse.Namespace) -> int:
+    from thermocad.transforms import preview_file
+
+    print(preview_file(args.path, args.out, size=args.size, n=args.n, seed=args.seed,
+                       force=args.force))  # fmt: skip
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the `thermocad` parser."""
+    p = sub.add_parser("models", help="list architectures and whether their weights are here")
+    p.set_defaults(func=_models)
+
+    p = sub.add_parser("lr-find", help="plot loss versus learning rate and suggest one")
+    _config_args(p)
+    p.add_argument("--out", default="lr_find.png", help="PNG to write")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=_lr_find)
+
+    p = sub.add_parser("train", help="fine-tune a pretrained CNN with the study's recipe")
+    _config_args(p)
+    _train_args(p)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("augment-preview", help="grid of augmented copies of one thermogram")
+    p.add_argument("path", help="a thermal file")
+    p.add_argument("--out", default="augment_preview.png")
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("-n", type=int, default=8, help="augmented copies")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=_augment_preview)
