@@ -119,7 +119,7 @@ def _finish(rng, static, cool_w, body: Body, t_s: float | None, offset: float, b
     if blur:
         from scipy.ndimage import gaussian_filter
 
-        img = gaussian_filter(img, max(1.0, rng.uniform(3.0, 6.0) * img.shape[1] / 640))
+        img = gaussian_filter(img, max(1.0, rng.uniform(4.0, 8.0) * img.shape[1] / 640))
     return img
 
 
