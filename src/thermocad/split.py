@@ -30,6 +30,7 @@ def _kept_rows(cohort_csv: str | os.PathLike) -> pd.DataFrame:
         df = df[df["excluded_reason"].isna()]
     if df.empty:
         raise ConfigError(f"{cohort_csv}: no kept images to split")
+    df = df.astype({"patient_id": int})  # excluded rows may lack one; kept rows never do
     mixed = df.groupby("patient_id")["label"].nunique()
     if (mixed > 1).any():
         raise ConfigError(
