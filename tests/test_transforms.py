@@ -1,0 +1,80 @@
+"""Temperature normalisation, the shared EvalTransform, augmentation and its preview."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from thermocad.errors import ConfigError
+from thermocad.transforms import (
+    Augmentation,
+    EvalTransform,
+    Normalization,
+    augment,
+    augment_preview,
+)  # fmt: skip
+
+RAMP = np.linspace(20, 40, 64 * 80, dtype=np.float32).reshape(64, 80)
+
+
+def test_normalisations():
+    celsius = Normalization("celsius", low=22, high=36)(np.array([[22, 29, 36, 40]], np.float32))
+    np.testing.assert_allclose(celsius, [[0, 0.5, 1, 1]])  # (29-22)/14 = 0.5; 40 clipped
+    robust = Normalization("robust", percentiles=(0, 100))(RAMP)
+    assert robust.min() == pytest.approx(0) and robust.max() == pytest.approx(1)
+    eight_bit = Normalization("intensity")(np.array([[0, 51, 255]], np.float32))
+    np.testing.assert_allclose(eight_bit, [[0, 0.2, 1]])
+    sixteen = Normalization("intensity")(np.array([[0, 65535]], np.float32))
+    np.testing.assert_allclose(sixteen, [[0, 1]])
+    with pytest.raises(ConfigError):
+        Normalization("kelvin")
+
+
+def test_eval_transform_shape_and_roundtrip():
+    t = EvalTransform(
+        size=32, mean=(0.5, 0.0), std=(0.5, 1.0), channels=("temperature", "asymmetry")
+    )
+    x = t(RAMP)
+    assert x.shape == (2, 32, 32) and x.dtype == torch.float32
+    same = EvalTransform.from_dict(t.to_dict())
+    assert same == t
+    torch.testing.assert_close(same(RAMP), x)
+    # Asymmetry of a left-right ramp: the map minus its mirror, antisymmetric about the middle.
+    torch.testing.assert_close(x[1], -x[1].flip(-1))
+
+
+def test_breast_crop_uses_regions(monkeypatch):
+    import thermocad.regions
+
+    monkeypatch.setattr(thermocad.regions, "breast_box", lambda a: (10, 30, 20, 60))
+    cropped = EvalTransform(size=16, crop="breasts").prepare(RAMP)
+    direct = EvalTransform(size=16).prepare(RAMP[10:30, 20:60])
+    np.testing.assert_allclose(cropped, direct)
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ConfigError):
+        EvalTransform(channels=("colour",))
+    with pytest.raises(ConfigError):
+        EvalTransform(crop="head")
+    with pytest.raises(ConfigError):
+        EvalTransform(size=8)(np.zeros((2, 3, 4), np.float32))
+
+
+def test_augment_is_seeded_and_identity_when_off():
+    maps = torch.from_numpy(EvalTransform(size=32).prepare(RAMP))[None, None].repeat(4, 1, 1, 1)
+    off = Augmentation(rotate=0, translate=0, zoom=1.0, flip=False, offset=0, scale=0)
+    torch.testing.assert_close(augment(maps, off), maps, atol=1e-5, rtol=0)
+    a = augment(maps, Augmentation(), torch.Generator().manual_seed(1))
+    b = augment(maps, Augmentation(), torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a, b)
+    assert a.shape == maps.shape and not torch.allclose(a, maps)
+    flipped = augment(maps, Augmentation(0, 0, 1.0, True, 0, 0), torch.Generator().manual_seed(0))
+    for orig, out in zip(maps, flipped, strict=True):  # each copy is either kept or mirrored
+        assert torch.allclose(out, orig, atol=1e-4) or torch.allclose(out, orig.flip(-1), atol=1e-4)
+
+
+def test_augment_preview_writes_png(tmp_path):
+    out = augment_preview(RAMP, tmp_path / "grid.png", EvalTransform(size=32), Augmentation(), n=5)
+    assert out.read_bytes()[:4] == b"\x89PNG"
