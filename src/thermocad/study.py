@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from thermocad.errors import ConfigError
-from thermocad.files import atomic_path, atomic_write_json, prepare_out_dir
+from thermocad.files import atomic_write_json, prepare_out_dir
 from thermocad.progress import log
 
 DEFAULT_ARCHS = ("efficientnet_lite0", "resnet34")
@@ -88,15 +88,12 @@ def _call(fn, *args: Any, **kwargs: Any):
 def prepare_and_split(data_dir, labels_csv, out: Path, settings: dict, force: bool) -> Path:
     """Cohort preparation and the patient-grouped split; returns split.csv."""
     from thermocad.cohort import prepare_cohort
-    from thermocad.split import make_split
+    from thermocad.split import make_split, write_split
 
     _call(prepare_cohort, data_dir, labels_csv, out / "cohort", force=force, **settings["prepare"])
     split = _call(make_split, out / "cohort" / "cohort.csv", folds=settings["folds"],
                   test=settings["test"], seed=settings["seed"], **settings["split"])  # fmt: skip
-    split_csv = out / "split.csv"
-    with atomic_path(split_csv) as tmp:
-        split.to_csv(tmp, index=False)
-    return split_csv
+    return write_split(split, out / "split.csv", force=force)  # checks for leaks
 
 
 def run_study(
@@ -117,7 +114,7 @@ def run_study(
     from thermocad.report import write_report
 
     started = time.perf_counter()
-    s = settings or load_settings(config_file, archs=list(archs) if archs else None,
+    s = settings or load_settings(config_file, archs=list(archs) if archs is not None else None,
                                   folds=folds, test=test, seed=seed)  # fmt: skip
     out = prepare_out_dir(out_dir, force)
     atomic_write_json(out / "study.json", {**s, "data_dir": str(data_dir),
@@ -125,7 +122,8 @@ def run_study(
     log("step 1-2/4: prepare the cohort and split it by patient")
     split_csv = prepare_and_split(data_dir, labels_csv, out, s, force)
     log(f"step 3/4: compare {', '.join(s['archs']) or 'no CNN'} (+ baseline), test the best")
-    result = compare(split_csv, s["archs"], out / "compare", train_config(s, smoke),
+    config = train_config(s, smoke) if s["archs"] else None
+    result = compare(split_csv, s["archs"], out / "compare", config,
                      baseline=s["baseline"], force=force, n_boot=s["n_boot"],
                      subgroup=s["subgroup"], threshold_method=s["threshold_method"],
                      overrides=s["arch_overrides"])  # fmt: skip
@@ -162,7 +160,7 @@ def run_compare(
     """`thermocad compare`: the comparison alone, with the study's settings and config file."""
     from thermocad.compare import compare
 
-    s = load_settings(config_file, archs=list(archs) if archs else None)
+    s = load_settings(config_file, archs=list(archs) if archs is not None else None)
     return compare(split_csv, s["archs"], out_dir, train_config(s, smoke), baseline=s["baseline"],
                    force=force, n_boot=s["n_boot"], subgroup=s["subgroup"],
                    threshold_method=s["threshold_method"], overrides=s["arch_overrides"])  # fmt: skip
