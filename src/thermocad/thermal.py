@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import io
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -210,9 +209,8 @@ def _cache_store(key: str, array: np.ndarray, source_format: str) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.save(buf, array)
-        tmp.write_bytes(buf.getvalue())
+        with open(tmp, "wb") as fh:
+            np.save(fh, array)
         os.replace(tmp, target)
     except OSError:
         with contextlib.suppress(OSError):

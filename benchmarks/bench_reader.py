@@ -1,0 +1,91 @@
+"""Benchmark: reading DMR-IR text matrices with numpy.loadtxt, pandas and thermocad, in one run.
+
+    .venv/bin/python benchmarks/bench_reader.py [--data ../shared/data/dmr-ir-frontal] [--n 10]
+
+Times are per file (median of the files, each read `--repeat` times, best kept), on the
+first N files of each format (batch A: spaces, 2 decimals; batch B: ';', 5 decimals). Every
+reader's result is checked equal to loadtxt's. The parse cache goes to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "dmr-ir-frontal"
+
+
+def loadtxt(path: Path) -> np.ndarray:
+    sep = ";" if b";" in path.read_bytes()[:4096] else None
+    return np.loadtxt(path, delimiter=sep, dtype=np.float64).astype(np.float32)
+
+
+def pandas_csv(path: Path) -> np.ndarray:
+    sep = ";" if b";" in path.read_bytes()[:4096] else r"\s+"
+    return pd.read_csv(path, sep=sep, header=None, engine="c").to_numpy(np.float32)
+
+
+def best_time(fn, path: Path, repeat: int) -> tuple[float, np.ndarray]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn(path)
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--n", type=int, default=10, help="files per format")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    os.environ["THERMOCAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="thermocad-bench-")
+    from thermocad.thermal import read_many, read_thermal
+
+    files = sorted(args.data.glob("T*.txt"))
+    batch_b = [f for f in files if b";" in f.read_bytes()[:4096]]
+    batch_a = [f for f in files if f not in batch_b]
+    readers = {
+        "numpy.loadtxt": loadtxt,
+        "pandas.read_csv (C engine)": pandas_csv,
+        "thermocad, no cache": lambda p: read_thermal(p, cache=False).array,
+        "thermocad, cached (2nd read)": lambda p: read_thermal(p, cache=True).array,
+    }
+    print("| reader | batch A ms/file | batch B ms/file | x loadtxt (A, B) |\n|---|---|---|---|")
+    base = {}
+    for name, fn in readers.items():
+        cells = []
+        for label, group in (("A", batch_a[: args.n]), ("B", batch_b[: args.n])):
+            times = []
+            for path in group:
+                seconds, array = best_time(fn, path, args.repeat)
+                assert np.array_equal(array, loadtxt(path)), f"{name} differs on {path}"
+                times.append(seconds * 1000)
+            cells.append(statistics.median(times))
+            base.setdefault(label, cells[-1])
+        speed = ", ".join(f"{base[lab] / c:.0f}x" for lab, c in zip("AB", cells, strict=True))
+        print(f"| {name} | {cells[0]:.2f} | {cells[1]:.3f} | {speed} |")
+    group = batch_a[: args.n] + batch_b[: args.n]
+    for workers in (1, os.cpu_count() or 1):
+        cold = tempfile.mkdtemp(prefix="thermocad-bench-")
+        os.environ["THERMOCAD_CACHE_DIR"] = cold
+        start = time.perf_counter()
+        results = read_many(group, workers=workers)
+        per_file = (time.perf_counter() - start) * 1000 / len(group)
+        assert all(hasattr(r, "array") for r in results)
+        print(
+            f"| read_many, {workers} worker(s), cold cache, A+B | {per_file:.2f} (wall, per file) | | |"
+        )
+
+
+if __name__ == "__main__":
+    main()
