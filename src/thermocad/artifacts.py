@@ -53,7 +53,6 @@ class ModelBundle:
 
         n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
         aug = Augmentation(**self.meta.get("augmentation", {}))
-        gen = torch.Generator().manual_seed(0)  # fixed: the same input gives the same answer
         device = next(self.model.parameters()).device
         out = []
         self.model.eval()
@@ -61,7 +60,11 @@ class ModelBundle:
             for i in range(0, len(arrays), batch_size):
                 chunk = [self.transform.prepare(a) for a in arrays[i : i + batch_size]]
                 maps = torch.from_numpy(np.stack(chunk))[:, None].to(device)
-                views = [maps] + [augment(maps, aug, gen) for _ in range(n_aug)]
+                # View k is the same fixed augmentation for every image, whatever the batching.
+                views = [maps] + [
+                    augment(maps, aug, torch.Generator().manual_seed(k), shared=True)
+                    for k in range(n_aug)
+                ]
                 probs = [
                     self.model(self.transform.finish(v)).float().softmax(1)[:, 1] for v in views
                 ]

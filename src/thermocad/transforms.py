@@ -134,9 +134,15 @@ class Augmentation:
 
 
 def augment(
-    maps: torch.Tensor, aug: Augmentation, generator: torch.Generator | None = None
+    maps: torch.Tensor,
+    aug: Augmentation,
+    generator: torch.Generator | None = None,
+    shared: bool = False,
 ) -> torch.Tensor:
-    """Randomly rotate, translate, zoom, flip and shift intensities of maps (B, 1, S, S)."""
+    """Randomly rotate, translate, zoom, flip and shift intensities of maps (B, 1, S, S).
+
+    `shared`: one random draw for the whole batch (TTA views that do not depend on batching).
+    """
     import math
 
     import torch
@@ -145,7 +151,8 @@ def augment(
     b, dev = maps.shape[0], maps.device
 
     def uniform(lo: float, hi: float) -> torch.Tensor:
-        return torch.rand(b, generator=generator).to(dev) * (hi - lo) + lo
+        draw = torch.rand(1 if shared else b, generator=generator).expand(b)
+        return draw.to(dev) * (hi - lo) + lo
 
     angle = uniform(-aug.rotate, aug.rotate) * math.pi / 180
     zoom = 1 / uniform(1.0, aug.zoom)
