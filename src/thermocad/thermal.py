@@ -7,7 +7,7 @@ import gzip
 import hashlib
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,7 +241,9 @@ def iter_read(
     small result crosses back instead of the array.
     """
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
-    if workers == 1:
+    if isinstance(paths, Sized):
+        workers = min(workers, len(paths))  # no idle processes for a handful of files
+    if workers <= 1:
         for path in paths:
             yield Path(path), _read_or_error(path, cache, transform)
         return
