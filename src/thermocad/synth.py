@@ -28,16 +28,16 @@ class Difficulty:
 
     diameter_mm: tuple[float, float] = (8.0, 30.0)  # log-uniform
     depth_mm: tuple[float, float] = (10.0, 30.0)  # centre depth below the skin
-    sick_asymmetry: tuple[float, float] = (0.2, 0.9)  # diffuse warming of the sick breast (C)
-    sick_extra_vessels: tuple[int, int] = (1, 4)
+    sick_asymmetry: tuple[float, float] = (0.4, 1.3)  # diffuse warming of the sick breast (C)
+    sick_extra_vessels: tuple[int, int] = (2, 5)
     healthy_asymmetry_sd: float = 0.25  # natural left/right difference (C)
     healthy_spots: tuple[int, int] = (0, 3)
 
 
 DIFFICULTIES = {
-    "easy": Difficulty((12.0, 35.0), (10.0, 25.0), (0.6, 1.4), (2, 5), 0.2, (0, 1)),
+    "easy": Difficulty((12.0, 35.0), (10.0, 25.0), (0.9, 1.8), (3, 6), 0.2, (0, 1)),
     "default": Difficulty(),
-    "hard": Difficulty((5.0, 20.0), (15.0, 40.0), (0.0, 0.5), (0, 2), 0.3, (1, 4)),
+    "hard": Difficulty((5.0, 20.0), (15.0, 40.0), (0.1, 0.7), (0, 3), 0.3, (1, 4)),
 }
 
 
@@ -64,11 +64,17 @@ def _breast(rng: np.random.Generator, side: int, n_vessels: int, d: Difficulty) 
         for _ in range(rng.integers(d.healthy_spots[0], d.healthy_spots[1] + 1))
     ]
     return Breast(
-        phi=sign * rng.uniform(0.5, 0.62), y=rng.uniform(0.46, 0.52),
-        rx=rng.uniform(0.15, 0.19), ry=rng.uniform(0.13, 0.17), offset=0.0,
-        rim_cool=rng.uniform(1.5, 3.0),
-        vessels=make_vessels(rng, n_vessels), vessel_amp=rng.uniform(0.3, 0.7), spots=spots,
+        phi=sign * rng.uniform(0.5, 0.62), y=rng.uniform(0.41, 0.47),
+        rx=rng.uniform(0.16, 0.2), ry=rng.uniform(0.14, 0.18), offset=0.0,
+        rim_cool=rng.uniform(2.5, 4.0),
+        vessels=make_vessels(rng, n_vessels), vessel_amp=rng.uniform(0.5, 1.0), spots=spots,
     )  # fmt: skip
+
+
+def _mostly_symmetric(coef: np.ndarray) -> np.ndarray:
+    """Healthy skin patterns are largely bilaterally symmetric; keep 30% of the asymmetric part."""
+    sym = 0.5 * (coef + coef[:, ::-1])
+    return sym + 0.3 * (coef - sym)
 
 
 def sample_body(
@@ -79,23 +85,23 @@ def sample_body(
     deodorant: bool = False,
 ) -> Body:
     """Draw one patient's anatomy, baseline temperatures, vessels and (if sick) tumour."""
-    n_vessels = rng.integers(1, 5)
+    n_vessels = rng.integers(2, 5)
     breasts = [_breast(rng, s, int(n_vessels + rng.integers(-1, 2)), d) for s in (0, 1)]
     asym = rng.normal(0.0, d.healthy_asymmetry_sd)
     breasts[0].offset, breasts[1].offset = asym / 2, -asym / 2
     body = Body(
         skin=rng.uniform(32.0, 34.5), room=rng.uniform(20.0, 25.0),
         half_width=rng.uniform(0.36, 0.43), arm_extra=rng.uniform(0.08, 0.2),
-        neck_half=rng.uniform(0.06, 0.09), width_mm=rng.uniform(400.0, 480.0),
-        breasts=breasts, smooth=rng.normal(0.0, 0.5, size=(6, 8)),
-        mottle=rng.normal(0.0, 0.18, size=(18, 24)),
-        edge_cool=rng.uniform(2.5, 5.0), fold_amp=rng.uniform(0.6, 1.5), deodorant=deodorant,
+        neck_half=rng.uniform(0.07, 0.1), width_mm=rng.uniform(400.0, 480.0),
+        breasts=breasts, smooth=_mostly_symmetric(rng.normal(0.0, 0.35, size=(6, 8))),
+        mottle=rng.normal(0.0, 0.3, size=(18, 24)),
+        edge_cool=rng.uniform(2.5, 5.0), fold_amp=rng.uniform(1.0, 2.0), deodorant=deodorant,
         cooling=rng.uniform(1.5, 3.0), tau_s=rng.uniform(100.0, 200.0),
     )  # fmt: skip
     if sick:
         side = int(rng.integers(0, 2))
         diam = float(np.exp(rng.uniform(*np.log(d.diameter_mm))))
-        depth = max(float(rng.uniform(*d.depth_mm)), diam / 2 + 3.0)
+        depth = max(float(rng.uniform(*d.depth_mm)), diam / 2 + 8.0)  # skin + fat above it
         body.tumour = make_tumour(rng, side, diam, depth, float(rng.uniform(29000, 65000)))
         br = breasts[side]
         br.offset += rng.uniform(*d.sick_asymmetry)

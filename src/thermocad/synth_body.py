@@ -82,8 +82,8 @@ def _branch(rng: np.random.Generator, start: np.ndarray, angle: float, length: f
     pts = start + np.cumsum(0.03 * np.stack([np.cos(ang), np.sin(ang)], 1), axis=0)
     pts = np.vstack([start, pts])
     lines = [pts]
-    if length > 0.3:
-        for i in np.flatnonzero(rng.random(steps) < 0.05):
+    if length > 0.6:  # one level of side branches keeps trees from turning into tangles
+        for i in np.flatnonzero(rng.random(steps) < 0.03):
             side = 0.9 if rng.random() < 0.5 else -0.9
             lines += _branch(rng, pts[i + 1], float(ang[i]) + side, length * 0.45)
     return lines
@@ -96,7 +96,7 @@ def make_vessels(rng: np.random.Generator, n: int) -> list[np.ndarray]:
         ang0 = rng.uniform(-np.pi, np.pi)
         start = 1.1 * np.array([np.cos(ang0), np.sin(ang0)])
         heading = np.arctan2(-start[1], -start[0]) + rng.normal(0, 0.5)
-        lines += _branch(rng, start, heading, rng.uniform(0.8, 1.6))
+        lines += _branch(rng, start, heading, rng.uniform(1.2, 2.2))
     return lines
 
 
@@ -125,8 +125,8 @@ def _silhouette(body: Body, x: np.ndarray, y: np.ndarray, px: float) -> np.ndarr
     half = body.half_width + arms + 0.02 * np.sin(y * 6.0)
     inside = half - np.abs(x)
     # The V-shaped gap between neck and raised arms at the top of the frame.
-    gap_c = body.neck_half + 0.09
-    gap_hw = 0.06 * (1.0 - y / 0.12)
+    gap_c = body.neck_half + 0.1
+    gap_hw = 0.09 * (1.0 - y / 0.19)
     # Below the gap's apex the term grows fast, so it leaves no seam in the skin gradient.
     gap = np.abs(np.abs(x) - gap_c) - np.where(gap_hw > 0, gap_hw, 5.0 * gap_hw)
     inside = np.minimum(inside, gap)
@@ -178,10 +178,12 @@ def _breast_layer(body: Body, br: Breast, yaw: float, x, y, height: int, width: 
     # The lower and outer breast surface faces away from the camera and from the chest wall:
     # cooler toward the rim, while the upper pole blends into the chest.
     lower = 1.0 / (1.0 + np.exp(-v / 0.25))
-    temp = inside * (br.offset - br.rim_cool * np.minimum(r2, 1.2) ** 2 * lower)
+    # The breast's diffuse offset spreads a little beyond its outline (chest wall perfusion).
+    halo = np.exp(-r2 / 2.0)
+    temp = halo * br.offset - inside * br.rim_cool * np.minimum(r2, 1.2) ** 2 * lower
     # Inframammary fold: skin-on-skin contact along the lower contour is warm.
     fold = body.fold_amp * np.exp(-((np.sqrt(r2) - 1.0) ** 2) / 0.002) * np.clip(v, 0, 1) ** 2
-    nipple = -0.7 * np.exp(-((u - 0.05) ** 2 + (v - 0.15) ** 2) / 0.004)
+    nipple = -1.2 * np.exp(-((u - 0.05) ** 2 + (v - 0.15) ** 2) / 0.003)
     temp = temp + fold + inside * nipple
     for su, sv, rr, amp in br.spots:
         temp = temp + amp * np.exp(-((u - su) ** 2 + (v - sv) ** 2) / (2 * rr**2))
@@ -206,6 +208,8 @@ def render_static(body: Body, view: str, height: int, width: int) -> tuple[np.nd
     skin = skin + _smooth_field(coarse + body.mottle, height, width)
     # Sternum and upper chest sit over warmer tissue than the lateral chest wall.
     skin = skin + 0.4 * np.exp(-(x**2) / 0.01) * np.exp(-((y - 0.45) ** 2) / 0.02)
+    # The upper abdomen below the breasts is well perfused and faces the camera: warm.
+    skin = skin + 0.8 * np.exp(-(x**2) / 0.03) / (1.0 + np.exp(-(y - 0.68) / 0.02))
     if body.deodorant:
         for s in (-1, 1):
             skin = skin - 0.8 * np.exp(
@@ -221,7 +225,7 @@ def render_static(body: Body, view: str, height: int, width: int) -> tuple[np.nd
         hits = hits if h is None else hits + h
     if body.tumour is not None:
         skin = skin + _tumour_layer(body, yaw, x, y)
-    sigma = max(0.6, 2.5 * width / 640)
+    sigma = max(0.6, 3.2 * width / 640)
     rows, cols = np.nonzero(hits.any(axis=1))[0], np.nonzero(hits.any(axis=0))[0]
     if rows.size:
         # Blur only the box that holds vessels (the rest of the hit image is zero).

@@ -1,0 +1,73 @@
+"""Figures for docs/synthetic.md: tumour surface signal vs size and depth, and a contact sheet.
+
+Usage: python benchmarks/synth_figures.py [--out docs/img]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from thermocad.bioheat import peak_signal, tumour_surface_signal
+
+
+def tumour_signal_plot(out_png: Path) -> Path:
+    """Peak skin warming against diameter for several depths, and radial profiles."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    diameters = np.linspace(4, 35, 32)
+    for depth in (10, 15, 20, 30, 40):
+        peaks = [peak_signal(d, depth) if depth > d / 2 + 1 else np.nan for d in diameters]
+        ax1.plot(diameters, peaks, label=f"depth {depth} mm")
+    ax1.fill_between(
+        [5, 8], 0.15, 0.30, color="grey", alpha=0.4, label="5-8 mm, Acero Mendoza 2024"
+    )
+    ax1.set(xlabel="tumour diameter (mm)", ylabel="peak skin warming (C)", yscale="log",
+            title="Pennes steady state, Q = 45 kW/m3")  # fmt: skip
+    ax1.legend(fontsize=8)
+    for diameter, depth in ((8, 10), (15, 15), (15, 25), (25, 20)):
+        radii, rise = tumour_surface_signal(diameter, depth)
+        ax2.plot(radii, rise, label=f"{diameter} mm at {depth} mm")
+    ax2.set(xlabel="distance on the skin from above the tumour (mm)", ylabel="warming (C)",
+            title="radial surface profile")  # fmt: skip
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+    return out_png
+
+
+def contact_sheet_png(out_png: Path, n: int = 8, seed: int = 3) -> Path:
+    """Frontal synthetic thermograms with labels and tumour facts, on one temperature scale."""
+    from thermocad.render import contact_sheet
+    from thermocad.synth import Nuisances, synth_patient
+
+    arrays, titles = [], []
+    for i in range(n):
+        nuis = Nuisances(marker=i % 3 == 0)
+        images, label, meta = synth_patient(np.random.default_rng([seed, i]), i % 2 == 1,
+                                            nuisances=nuis)  # fmt: skip
+        arrays.append(images[("frontal", 1)])
+        extra = (f" {meta['tumour_diameter_mm']:.0f} mm {meta['tumour_side']}, "
+                 f"+{meta['tumour_peak_c']:.2f} C" if label == "Sick" else "")  # fmt: skip
+        titles.append(f"{label}{extra}")
+    return contact_sheet(arrays, titles, out_png, ncols=4, force=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("docs/img"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(tumour_signal_plot(args.out / "tumour_signal.png"))
+    print(contact_sheet_png(args.out / "synth_contact_sheet.png"))
+
+
+if __name__ == "__main__":
+    main()
