@@ -123,23 +123,30 @@ def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10) -> Path:
 
 
 def plot_history(history: pd.DataFrame | str | Path, path: str | Path) -> Path:
-    """Training curves from history.csv: every loss column, and every other metric column."""
+    """Training curves from history.csv: losses and metrics over all epochs, stages marked."""
     plt = pyplot()
     h = history if isinstance(history, pd.DataFrame) else pd.read_csv(history)
-    x = h["epoch"] if "epoch" in h.columns else np.arange(len(h))
-    numeric = [c for c in h.columns if c != "epoch" and pd.api.types.is_numeric_dtype(h[c])]
+    x = np.arange(1, len(h) + 1)  # epochs restart per stage; count them across stages
+    skip = {"epoch", "stage", "time", "seconds"}
+    numeric = [c for c in h.columns if c not in skip and pd.api.types.is_numeric_dtype(h[c])]
     losses = [c for c in numeric if "loss" in c]
-    others = [c for c in numeric if "loss" not in c and "time" not in c and c != "stage"]
+    others = [c for c in numeric if "loss" not in c]
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-    for col in losses:
-        axes[0].plot(x, h[col], marker=".", label=col)
-    for col in others:
-        axes[1].plot(x, h[col], marker=".", label=col)
-    axes[0].set(xlabel="epoch", title="loss")
-    axes[1].set(xlabel="epoch", title="metrics")
-    for ax in axes:
+    for ax, cols, title in ((axes[0], losses, "loss"), (axes[1], others, "validation metrics")):
+        for col in cols:
+            ax.plot(x, h[col], marker=".", label=col)
+        ax.set(xlabel="epoch (all stages)", title=title)
         if ax.lines:
             ax.legend(fontsize=7)
+    if "stage" in h.columns:  # a dotted line where each stage of the recipe starts
+        starts = np.flatnonzero(h["stage"].ne(h["stage"].shift()).to_numpy())
+        for i in starts:
+            for ax in axes:
+                ax.axvline(x[i] - 0.5, color="grey", ls=":", lw=1)
+            axes[0].text(x[i] - 0.4, axes[0].get_ylim()[1], str(h["stage"].iloc[i]),
+                         fontsize=6, va="top", rotation=90)  # fmt: skip
+    if others and h[others].stack().between(0, 1).all():
+        axes[1].set_ylim(0, 1.02)
     return save(fig, path)
 
 
