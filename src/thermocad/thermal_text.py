@@ -109,21 +109,32 @@ def _parse_uniform(data: bytes, lut: np.ndarray):
 
 
 def _sum_digits(view: np.ndarray, width: int, dot: int) -> np.ndarray | None:
-    """Values of fixed-width tokens: digits accumulated column by column, then scaled."""
+    """Values of fixed-width tokens: digits accumulated column by column, then scaled.
+
+    Groups of 4 digits accumulate in uint16 (at most 9999), half the memory traffic of int32;
+    groups combine in float64, exact up to 15 digits, and one division scales the result so
+    it rounds exactly like a float64 parse cast to float32 (what numpy.loadtxt gives).
+    """
     shape = view.shape[:2]
-    acc = np.zeros(shape, dtype=np.int64 if width > 9 else np.int32)
     digit = np.empty(shape, dtype=np.uint8)
     highest = np.zeros(shape, dtype=np.uint8)
-    for offset in range(width):
-        if offset != dot:
+    offsets = [offset for offset in range(width) if offset != dot]
+    total = None
+    for start in range(0, len(offsets), 4):
+        digits = offsets[start : start + 4]
+        group = np.zeros(shape, dtype=np.uint16)
+        for offset in digits:
             np.subtract(view[..., offset], 48, out=digit, casting="unsafe")
             np.maximum(highest, digit, out=highest)  # bytes below '0' wrap around to > 9
-            acc *= 10
-            acc += digit
+            group *= 10
+            group += digit
+        total = group if total is None else total * 10.0 ** len(digits) + group
     if highest.max() > 9:
         return None
+    values = np.empty(shape, dtype=np.float32)
     decimals = max(width - dot - 1, 0)
-    return ((acc / 10.0**decimals) if decimals else acc).astype(np.float32)
+    np.divide(total, 10.0**decimals, out=values, dtype=np.float64, casting="same_kind")
+    return values
 
 
 def _first_line_layout(line: np.ndarray, lut: np.ndarray) -> tuple[int, int, int] | None:
