@@ -34,16 +34,17 @@ DEFAULTS: dict[str, Any] = {
 DEMO = {
     "archs": ["efficientnet_lite0", "resnet18"],
     "arch_overrides": {"resnet18": {"pretrained": False}},  # no ImageNet download offline
-    "folds": 3,
+    "folds": 2,
     "test": 0.25,
     "n_boot": 500,
+    # About the smoke preset: 64 px, a few batches per epoch, every stage of the recipe.
     "train": {
         "size": 64,
         "batch_size": 8,
-        "lr_find_iters": 20,
+        "lr_find_iters": 10,
         "frozen_cycles": 1,
         "cycles": 2,
-        "tta": 2,
+        "tta": 1,
         "max_batches": 4,
     },  # fmt: skip
 }
