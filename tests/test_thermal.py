@@ -56,6 +56,7 @@ VARIANTS = {
     "integers": dict(sep=" ", fmt="%.0f"),
     "exponents": dict(sep=" ", fmt="%.3e"),
     "signed": dict(sep=";", fmt="%+.2f"),
+    "twelve-digits": dict(sep=";", fmt="%.10f"),
     "long-tokens": dict(sep=" ", fmt="%.17f"),
 }
 

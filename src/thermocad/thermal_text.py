@@ -112,7 +112,7 @@ def _sum_digits(view: np.ndarray, width: int, dot: int) -> np.ndarray | None:
     """Values of fixed-width tokens: digits accumulated column by column, then scaled.
 
     Groups of 4 digits accumulate in uint16 (at most 9999), half the memory traffic of int32;
-    groups combine in float64, exact up to 15 digits, and one division scales the result so
+    groups combine exactly (uint32, or float64 past 9 digits), and one division scales it so
     it rounds exactly like a float64 parse cast to float32 (what numpy.loadtxt gives).
     """
     shape = view.shape[:2]
@@ -128,7 +128,12 @@ def _sum_digits(view: np.ndarray, width: int, dot: int) -> np.ndarray | None:
             np.maximum(highest, digit, out=highest)  # bytes below '0' wrap around to > 9
             group *= 10
             group += digit
-        total = group if total is None else total * 10.0 ** len(digits) + group
+        if total is not None:  # uint32 holds 9 digits exactly, float64 up to 15
+            wide = np.uint32 if start + len(digits) <= 9 else np.float64
+            total = total.astype(wide) * wide(10 ** len(digits))
+            total += group
+        else:
+            total = group
     if highest.max() > 9:
         return None
     values = np.empty(shape, dtype=np.float32)
