@@ -32,7 +32,7 @@ class History(Callback):
 
     def after_batch(self) -> None:
         if self.training:
-            self.losses.append(float(self.learn.loss))
+            self.losses.append(float(self.learn.loss.detach()))
 
     def after_epoch(self) -> None:
         # Our own train loss: fastai's Recorder drops it when an epoch is cut short (--smoke).

@@ -1,0 +1,117 @@
+"""The study's recipe end to end on tiny synthetic thermograms (64 px, --smoke preset)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from thermocad import read_thermal
+from thermocad.artifacts import load_bundle
+from thermocad.errors import ConfigError, OutputExistsError
+from thermocad.train import TrainConfig, lr_find, train
+from train_fixtures import make_split
+
+# Two cores shared by several jobs: one thread avoids OpenMP oversubscription (35x slower).
+torch.set_num_threads(1)
+OUTPUTS = ["model.safetensors", "model.json", "history.csv", "lr_find.png", "schedule.png",
+           "valid_predictions.csv", "config.json"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    return make_split(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def run(split, tmp_path_factory):
+    # tta=0: valid_predictions.csv must then equal a fresh load_bundle(...).predict exactly.
+    return train(split, tmp_path_factory.mktemp("runs") / "run", TrainConfig.smoke(tta=0))
+
+
+def test_run_directory_holds_every_output(run):
+    assert sorted(p.name for p in run.iterdir()) == sorted(OUTPUTS)
+    history = pd.read_csv(run / "history.csv")
+    assert list(history["stage"]) == [
+        "head (precomputed)",
+        "frozen",
+        "unfrozen",
+        "unfrozen",
+        "unfrozen",
+    ]
+    assert {"train_loss", "valid_loss", "accuracy", "roc_auc", "seconds"} <= set(history.columns)
+    meta = json.loads((run / "model.json").read_text())
+    assert meta["arch"] == "efficientnet_lite0" and meta["in_chans"] == 1
+    assert meta["input_size"] == 64 and meta["unit"] == "celsius"
+    assert 0 <= meta["threshold"] <= 1 and meta["data"]["train"]["images"]["Sick"] == 8
+    assert TrainConfig.from_dict(
+        json.loads((run / "config.json").read_text())
+    ) == TrainConfig.smoke(tta=0)
+    for png in ("lr_find.png", "schedule.png"):
+        assert (run / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_saved_model_reproduces_validation_predictions(run):
+    valid = pd.read_csv(run / "valid_predictions.csv")
+    assert list(valid.columns) == ["path", "patient_id", "label", "prob"] and len(valid) == 8
+    bundle = load_bundle(run)
+    probs = bundle.predict([read_thermal(p).array for p in valid["path"]])
+    np.testing.assert_allclose(probs, valid["prob"], atol=1e-5)
+
+
+def test_existing_run_dir_is_refused(run, split):
+    with pytest.raises(OutputExistsError, match="--force"):
+        train(split, run, TrainConfig.smoke())
+    with pytest.raises(ConfigError, match="nothing to resume"):
+        train(split, run, TrainConfig.smoke(), resume=True)
+
+
+def test_lr_find_writes_plot(split, tmp_path):
+    lr = lr_find(split, tmp_path / "lr.png", TrainConfig.smoke(lr_find_iters=12))
+    assert (tmp_path / "lr.png").exists() and 1e-7 <= lr <= 10
+
+
+@pytest.mark.slow
+def test_resume_after_interruption(split, tmp_path, monkeypatch):
+    import thermocad.trainer as trainer
+
+    real = trainer._run_stage
+
+    def interrupted(learn, ckpt, model, name, *args):
+        if name == "unfrozen":
+            raise KeyboardInterrupt
+        return real(learn, ckpt, model, name, *args)
+
+    cfg = TrainConfig.smoke(tta=1)
+    monkeypatch.setattr(trainer, "_run_stage", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(split, tmp_path / "run", cfg)
+    assert not (tmp_path / "run" / "model.json").exists()
+    state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
+    assert state["done"] == {"head (precomputed)": 1, "frozen": 1}
+    monkeypatch.setattr(trainer, "_run_stage", real)
+    train(split, tmp_path / "run", cfg, resume=True)
+    history = pd.read_csv(tmp_path / "run" / "history.csv")
+    assert list(history["stage"]).count("frozen") == 1 and len(history) == 5
+    assert not (tmp_path / "run" / "checkpoint").exists()
+
+
+@pytest.mark.slow
+def test_seeded_runs_repeat_and_other_options_train(split, tmp_path):
+    cfg = TrainConfig.smoke(precompute=False, schedule="one_cycle", balance="sampler", tta=2,
+                            channels=("temperature", "asymmetry"))  # fmt: skip
+    a = pd.read_csv(train(split, tmp_path / "a", cfg) / "valid_predictions.csv")
+    b = pd.read_csv(train(split, tmp_path / "b", cfg) / "valid_predictions.csv")
+    np.testing.assert_allclose(a["prob"], b["prob"], atol=1e-6)
+    assert load_bundle(tmp_path / "a").model.conv_stem.in_channels == 2
+    assert pd.read_csv(tmp_path / "a" / "history.csv")["stage"].iloc[0] == "head"
+
+
+def test_fold_training(tmp_path):
+    split = make_split(tmp_path, {"train": 3, "valid": 1}, folds=2)
+    run = train(split, tmp_path / "fold1", TrainConfig.smoke(cycles=1, tta=0, batch_size=2), fold=1)
+    meta = json.loads((run / "model.json").read_text())
+    assert meta["fold"] == 1 and sum(meta["data"]["valid"]["images"].values()) == 4
