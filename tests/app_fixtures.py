@@ -20,7 +20,7 @@ def smoke_run(base: Path) -> Path:
     data = base / "app_smoke" / "data"
     data.mkdir(parents=True, exist_ok=True)
     split = make_split(data)
-    config = TrainConfig.smoke(arch="efficientnet_lite0", pretrained=False)
+    config = TrainConfig.smoke(arch="efficientnet_lite0", pretrained=False, cycles=1)
     return Path(train(split, run, config, force=True))
 
 

@@ -1,0 +1,98 @@
+"""Benchmark `thermocad predict`: seconds per thermogram on full-size DMR text files, and CLI start-up.
+
+    python benchmarks/bench_predict.py [--run RUN_DIR] [--n 32] [--arch efficientnet_lite0]
+
+Without --run it times a randomly initialised bundle of --arch at its input size (224 px):
+speed does not depend on the weights. Files are synthetic 480 x 640 DMR text matrices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def make_bundle(arch: str, out: Path) -> Path:
+    """An untrained bundle of `arch` at its registered input size (timing only)."""
+    from thermocad.artifacts import save_bundle
+    from thermocad.models import create_model, get_arch
+    from thermocad.transforms import EvalTransform
+
+    spec = get_arch(arch)
+    meta = {
+        "arch": arch,
+        "classes": ["Healthy", "Sick"],
+        "in_chans": 1,
+        "input_size": spec.input_size,
+        "transform": EvalTransform(size=spec.input_size).to_dict(),
+        "unit": "celsius",
+        "threshold": 0.5,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    return save_bundle(out, create_model(arch, pretrained=False), meta)
+
+
+def cli_startup_seconds(repeats: int = 3) -> float:
+    """Best wall time of `thermocad --help` in a fresh interpreter."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "thermocad", "--help"], check=True, capture_output=True
+        )
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", help="existing run directory (default: an untrained bundle)")
+    parser.add_argument("--arch", default="efficientnet_lite0")
+    parser.add_argument("--n", type=int, default=32, help="number of thermograms")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-predict-"))
+    os.environ["THERMOCAD_CACHE_DIR"] = str(work / "cache")  # cold parse cache
+    os.environ["THERMOCAD_QUIET"] = "1"
+    import torch
+
+    from thermocad.artifacts import load_bundle
+    from thermocad.predict import collect_files, predict_bundle
+    from thermocad.synth import generate_cohort
+    from thermocad.thermal import read_thermal
+
+    generate_cohort(work / "data", n_patients=args.n, seed=0)
+    files, _ = collect_files([work / "data"])
+    run = Path(args.run) if args.run else make_bundle(args.arch, work / "run")
+    start = time.perf_counter()
+    bundle = load_bundle(run)
+    load_s = time.perf_counter() - start
+    bundle.predict([read_thermal(files[0], cache=False).array])  # warm-up (first-call init)
+    timings = {}
+    for label, tta in (("cold cache", False), ("warm cache", False), ("warm cache, --tta", True)):
+        start = time.perf_counter()
+        table, errors = predict_bundle(bundle, files, tta=tta)
+        assert len(table) == len(files) and not errors
+        timings[label] = (time.perf_counter() - start) / len(files)
+    arrays = [read_thermal(f).array for f in files]
+    start = time.perf_counter()
+    bundle.predict(arrays)
+    model_only = (time.perf_counter() - start) / len(files)
+    size = bundle.meta["input_size"]
+    print(
+        f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, threads {torch.get_num_threads()}"
+    )
+    print(f"model: {bundle.meta['arch']} at {size} px; {len(files)} DMR text files of 480 x 640")
+    print(f"load_bundle: {load_s:.2f} s")
+    for label, sec in timings.items():
+        print(f"predict folder ({label}): {sec:.3f} s per thermogram")
+    print(f"model only (arrays in memory): {model_only:.3f} s per thermogram")
+    print(f"thermocad --help start-up: {cli_startup_seconds():.2f} s")
+
+
+if __name__ == "__main__":
+    main()
