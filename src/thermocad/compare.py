@@ -143,7 +143,10 @@ def table_row(name: str, result: dict, n_folds: int) -> dict:
 
 
 def pick_best(table: pd.DataFrame) -> str:
-    """Best model on validation data: patient-level AUC, then image-level AUC."""
+    """Best model on validation data: patient-level AUC, then image-level AUC.
+
+    The sort is stable and the baseline comes first, so a tie goes to the cheaper model.
+    """
     ok = table[table["status"] == "ok"]
     if ok.empty:
         raise RuntimeError("every model failed; see comparison.csv")
