@@ -64,6 +64,8 @@ def _valid_predictions(run_dir: Path, fold_df: pd.DataFrame, fold: int) -> pd.Da
         got = pd.read_csv(csv)
         prob_col = "prob" if "prob" in got.columns else "prob_sick"
         pred = valid.merge(got[["path", prob_col]].rename(columns={prob_col: "prob"}), on="path")
+        if len(pred) != len(valid):  # a silent partial join would bias every metric
+            raise ValueError(f"{csv}: {len(pred)} of {len(valid)} validation images matched")
     else:
         from thermocad.artifacts import load_bundle
         from thermocad.evaluate import predict_split
