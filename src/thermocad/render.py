@@ -32,32 +32,30 @@ def render_thermogram(
     force: bool = False,
 ) -> Any:
     """Draw a 2-D map on `ax` (or a new figure saved to `out_png`); returns the image artist."""
-    import matplotlib
-
-    if ax is None:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     array = np.asarray(array, dtype=np.float32)
     if array.ndim != 2 or array.size == 0:
         raise ConfigError(f"render_thermogram needs a non-empty 2-D array, got shape {array.shape}")
     own_figure = ax is None
     if own_figure:
         height, width = array.shape
-        fig, ax = plt.subplots(figsize=(6.4 * (1.15 if colorbar else 1.0), 6.4 * height / width))
+        fig = _figure(figsize=(6.4 * (1.15 if colorbar else 1.0), 6.4 * height / width))
+        ax = fig.subplots()
     image = ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=9)
     if colorbar:
         ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.02, label=_unit_label(unit))
-    if own_figure:
-        try:
-            if out_png is not None:
-                _save(fig, out_png, force)
-        finally:
-            plt.close(fig)
+    if own_figure and out_png is not None:
+        _save(fig, out_png, force)
     return image
+
+
+def _figure(figsize: tuple[float, float]) -> Any:
+    """A Figure outside pyplot: no GUI backend, no global state, safe in the app's threads."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
 
 
 def _save(fig: Any, out_png: str | os.PathLike, force: bool) -> Path:
@@ -90,11 +88,6 @@ def contact_sheet(
     unit: str | None = "celsius",
 ) -> Path:
     """Grid of thermograms in one PNG; a shared temperature range unless `shared_range=False`."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     if len(arrays) == 0:
         raise ConfigError("contact_sheet needs at least one array")
     if titles is not None and len(titles) != len(arrays):
@@ -104,15 +97,13 @@ def contact_sheet(
     ncols = ncols or min(len(arrays), math.ceil(math.sqrt(len(arrays) * 4 / 3)))
     nrows = math.ceil(len(arrays) / ncols)
     height, width = arrays[0].shape
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
+    fig = _figure(
         figsize=(
             (3.2 if colorbar and not shared_range else 2.6) * ncols,
             2.6 * nrows * height / width + 0.4,
-        ),
-        squeeze=False,
+        )
     )
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     ranges = _ranges(arrays, vmin, vmax, shared_range)
     image = None
     for i, ax in enumerate(axes.flat):
@@ -130,10 +121,7 @@ def contact_sheet(
         fig.colorbar(
             image, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02, label=_unit_label(unit)
         )
-    try:
-        return _save(fig, out_png, force=True)  # already checked above, before the slow drawing
-    finally:
-        plt.close(fig)
+    return _save(fig, out_png, force=True)  # already checked above, before the slow drawing
 
 
 @dataclass
