@@ -91,6 +91,11 @@ def test_gzip_text(tmp_path):
     np.testing.assert_array_equal(th.array, reference(text))
 
 
+def test_utf8_byte_order_mark(tmp_path):
+    th = read_thermal(write(tmp_path, "\ufeff30.10 30.20\r\n30.30 30.40\r\n"))
+    np.testing.assert_array_equal(th.array, np.array([[30.1, 30.2], [30.3, 30.4]], np.float32))
+
+
 def test_blank_lines_are_skipped_and_lines_counted(tmp_path):
     text = "30.1 30.2\n\n30.3 30.4\n   \n30.5 x\n"
     with pytest.raises(ThermalFormatError, match=r"line 5: 'x' is not a number"):

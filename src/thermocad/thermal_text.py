@@ -58,6 +58,7 @@ def _is_digit(values: np.ndarray) -> np.ndarray:
 
 def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
     """Parse a text matrix; return (float32 array, source_format, 1-based line of each row)."""
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark from Windows editors
     if not data or data.isspace():
         raise ThermalFormatError(f"{name}: the file is empty")
     source_format, comma_decimal = sniff_text(data)
