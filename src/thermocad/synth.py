@@ -117,7 +117,7 @@ def sample_body(
 
 
 def _finish(rng, static, cool_w, body: Body, t_s: float | None, offset: float, blur: bool):
-    """One frame: re-warming deficit, camera offset, noise, optional defocus blur."""
+    """One frame: re-warming deficit, camera offset, noise, optional blur of the recorded frame."""
     img = static + np.float32(offset)
     if t_s is not None:
         img = img - (body.cooling * np.exp(-t_s / body.tau_s) * cool_w).astype(np.float32)
@@ -130,7 +130,7 @@ def _finish(rng, static, cool_w, body: Body, t_s: float | None, offset: float, b
 
 
 def _add_marker(img: np.ndarray, cool_w: np.ndarray, rng: np.random.Generator, batch: str) -> None:
-    """Calibration square on the abdomen below the breasts (larger and colder in batch A)."""
+    """Calibration square on the abdomen below the breasts (larger in batch A, as in DMR-IR)."""
     h, w = img.shape
     side = max(2, int(w * (0.06 if batch == "A" else 0.035)))
     top, left = int(h * 0.86), int(w * 0.5 + rng.uniform(-0.03, 0.03) * w) - side // 2
