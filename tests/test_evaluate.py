@@ -75,3 +75,37 @@ def test_predict_split_and_plots(tmp_path):
         E.predict_split(SimpleNamespace(unit="intensity", predict=fake_predict), pred)
     made = E.write_plots(out, 0.5, tmp_path / "plots")
     assert {"confusion", "roc", "reliability", "most_uncertain"} <= set(made)
+
+
+def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
+    import thermocad.artifacts
+
+    rng = np.random.default_rng(1)
+    pred = _pred().drop(columns="prob")
+    for p in pred["path"]:
+        np.save(tmp_path / p, rng.normal(33, 1, (16, 20)).astype(np.float32))
+    pred["path"] = [str(tmp_path / p) for p in pred["path"]]
+    pred["split"] = ["test"] * 6 + ["train"] * 2
+    pred.to_csv(tmp_path / "split.csv", index=False)
+    run = tmp_path / "run"
+    run.mkdir()
+    pd.DataFrame({"epoch": [0, 1], "train_loss": [1.0, 0.5]}).to_csv(run / "history.csv")
+
+    def fake_predict(arrays, tta=False):
+        return np.full(len(arrays), 0.6 if tta else 0.4)
+
+    bundle = SimpleNamespace(unit="celsius", threshold=0.5, meta={"arch": "fake"},
+                             predict=fake_predict)  # fmt: skip
+    monkeypatch.setattr(thermocad.artifacts, "load_bundle", lambda run_dir: bundle)
+    r = E.evaluate_run(run, tmp_path / "split.csv", on="test", n_boot=20)
+    # every P(Sick) is 0.4 < 0.5: 6 test images, 4 Sick missed, 2 Healthy correct
+    assert r["image"]["counts"] == {"tp": 0, "fp": 0, "tn": 2, "fn": 4}
+    assert r["threshold"] == 0.5 and r["arch"] == "fake"
+    saved = json.loads((run / "eval_test" / "metrics.json").read_text())
+    assert saved["image"]["n"] == 6 and (run / "eval_test" / "history.png").exists()
+    with pytest.raises(Exception, match="already exists"):
+        E.evaluate_run(run, tmp_path / "split.csv", on="test")
+    r = E.evaluate_run(run, tmp_path / "split.csv", on="test", tta=True, force=True, n_boot=20)
+    assert r["image"]["counts"]["tp"] == 4  # TTA passed through to the bundle
+    with pytest.raises(ConfigError, match="no rows with split == 'valid'"):
+        E.evaluate_run(run, tmp_path / "split.csv", on="valid")
