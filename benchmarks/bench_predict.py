@@ -3,7 +3,8 @@
     python benchmarks/bench_predict.py [--run RUN_DIR] [--n 32] [--arch efficientnet_lite0]
 
 Without --run it times a randomly initialised bundle of --arch at its input size (224 px):
-speed does not depend on the weights. Files are synthetic 480 x 640 DMR text matrices.
+speed does not depend on the weights. Files are synthetic 480 x 640 DMR text matrices, or the
+first --n files of --data.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ def main() -> None:
     parser.add_argument("--run", help="existing run directory (default: an untrained bundle)")
     parser.add_argument("--arch", default="efficientnet_lite0")
     parser.add_argument("--n", type=int, default=32, help="number of thermograms")
+    parser.add_argument("--data", help="folder of real DMR text files (default: synthetic ones)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-predict-"))
+    load_before = f"{os.getloadavg()[0]:.2f}"  # other jobs on a 2-core machine skew the numbers
     os.environ["THERMOCAD_CACHE_DIR"] = str(work / "cache")  # cold parse cache
     os.environ["THERMOCAD_QUIET"] = "1"
     import torch
@@ -65,8 +68,11 @@ def main() -> None:
     from thermocad.synth import generate_cohort
     from thermocad.thermal import read_thermal
 
-    generate_cohort(work / "data", n_patients=args.n, seed=0)
-    files, _ = collect_files([work / "data"])
+    if args.data:
+        files = collect_files([args.data])[0][: args.n]
+    else:
+        generate_cohort(work / "data", n_patients=args.n, seed=0)
+        files = collect_files([work / "data"])[0]
     run = Path(args.run) if args.run else make_bundle(args.arch, work / "run")
     start = time.perf_counter()
     bundle = load_bundle(run)
@@ -86,7 +92,12 @@ def main() -> None:
     print(
         f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, threads {torch.get_num_threads()}"
     )
-    print(f"model: {bundle.meta['arch']} at {size} px; {len(files)} DMR text files of 480 x 640")
+    kind = "real" if args.data else "synthetic"
+    shape = "x".join(map(str, arrays[0].shape))
+    print(
+        f"model: {bundle.meta['arch']} at {size} px; {len(files)} {kind} DMR text files ({shape})"
+    )
+    print(f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
     print(f"load_bundle: {load_s:.2f} s")
     for label, sec in timings.items():
         print(f"predict folder ({label}): {sec:.3f} s per thermogram")

@@ -180,3 +180,12 @@ def test_app_refuses_unsafe_model(copy_run):
     _pickle_weights(copy_run)
     with pytest.raises(ModelFormatError, match="pickle"):
         build_app(copy_run, examples=[])
+
+
+@pytest.mark.real
+def test_real_dmr_files(run_dir, dmr_dir):
+    files = sorted(dmr_dir.glob("T*.txt"))[:4]
+    table, errors = predict_paths(run_dir, files)
+    assert not errors and len(table) == 4
+    assert table["patient_id"].tolist() == [int(f.name[1:5]) for f in files]
+    assert table["prob_sick"].between(0, 1).all()

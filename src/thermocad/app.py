@@ -67,7 +67,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) 
     prob = float(bundle.predict([array])[0])
     heat = gradcam(bundle, array)
     decision = "Sick" if prob >= bundle.threshold else "Healthy"
-    result = f"P(Sick) = {prob:.3f}; decision: {decision} (threshold {bundle.threshold:.3f})"
+    result = f"P(Sick) = {prob:.3g}; decision: {decision} (threshold {bundle.threshold:.3g})"
     return Answer(
         thermogram=figure_to_array(_one_panel(draw_thermogram, array, thermogram.unit)),
         overlay=figure_to_array(_one_panel(draw_overlay, array, heat, prob, bundle.threshold)),
@@ -157,7 +157,7 @@ def build_app(
     with gr.Blocks(title="thermocad", delete_cache=(600, 600)) as demo:
         gr.Markdown(
             f"# thermocad: breast thermogram analysis\nModel: `{arch}`, input unit "
-            f"`{bundle.unit}`, decision threshold {bundle.threshold:.3f}."
+            f"`{bundle.unit}`, decision threshold {bundle.threshold:.3g}."
         )
         gr.Markdown(DISCLAIMER, elem_id="disclaimer")
         with gr.Row():

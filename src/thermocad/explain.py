@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from thermocad.artifacts import ModelBundle
 
 SICK = 1  # index of the Sick logit (thermocad.CLASSES)
+ASYMMETRY_SPAN_C = 2.5  # colour scale of the mirror-difference panel, +- degrees C
 
 
 def gradcam(bundle: ModelBundle, array: np.ndarray, target_class: int = SICK) -> np.ndarray:
@@ -88,16 +89,26 @@ def draw_overlay(
     overlay = ax.imshow(heatmap, cmap="jet", alpha=0.45, vmin=0, vmax=1)
     fig.colorbar(overlay, ax=ax, shrink=0.85, label="Grad-CAM (Sick)")
     decision = "Sick" if prob >= threshold else "Healthy"
-    ax.set_title(f"P(Sick) {prob:.3f}: {decision} (threshold {threshold:.3f})", fontsize=10)
+    title = f"P(Sick) {prob:.3g}: {decision} (threshold {threshold:.3g})"
+    if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
+        title += "\nGrad-CAM: no evidence for Sick"
+    ax.set_title(title, fontsize=10)
     ax.set_axis_off()
 
 
 def draw_asymmetry(fig: Figure, ax, array: np.ndarray, unit: str) -> None:
     """Thermogram minus its left/right mirror: warm spots on one side only stand out."""
-    from thermocad.regions import mirror_difference
+    from thermocad.regions import body_mask, mirror_difference
 
-    diff = mirror_difference(array)
-    span = max(float(np.percentile(np.abs(diff), 99)), 1e-6)
+    # Room background differences mean nothing: show them as blank.
+    diff = np.where(body_mask(array), mirror_difference(array), np.nan)
+    # Clinicians grade left/right differences as <1, 1-2 and >2 C: a fixed +-2.5 C scale keeps
+    # that reading, where a data-driven one would be set by the misaligned body outline.
+    span = (
+        ASYMMETRY_SPAN_C
+        if unit == "celsius"
+        else max(float(np.nanpercentile(np.abs(diff), 95)), 1e-6)
+    )
     image = ax.imshow(diff, cmap="coolwarm", vmin=-span, vmax=span)
     fig.colorbar(image, ax=ax, shrink=0.85, label=f"difference ({_unit_label(unit)})")
     ax.set_title("asymmetry: thermogram - mirror")
