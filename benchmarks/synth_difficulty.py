@@ -1,7 +1,9 @@
 """Measure how hard the synthetic task is: logistic regression on whole-image temperature stats.
 
 Usage: python benchmarks/synth_difficulty.py [--patients 200] [--height 240 --width 320]
-Prints the patient-level 5-fold cross-validated ROC AUC per difficulty (one frontal frame each).
+Prints the patient-level 5-fold cross-validated ROC AUC per difficulty (one frontal frame each):
+"simple" = whole-image statistics below; "baseline" = thermocad.baseline's breast-region
+statistics and mirrored asymmetry features, the project's non-deep baseline.
 """
 
 from __future__ import annotations
@@ -28,13 +30,16 @@ def cohort_features(n: int, seed: int, difficulty: str, height: int, width: int)
     """Features and labels of n in-memory patients (40% Sick)."""
     rng0 = np.random.default_rng(seed)
     sick = rng0.permutation(np.arange(n) < int(0.4 * n))
-    xs = []
+    from thermocad.baseline import baseline_features
+
+    xs, xb = [], []
     for i in range(n):
         rng = np.random.default_rng([seed, i + 1])
         images, _, _ = synth_patient(rng, bool(sick[i]), height, width, difficulty,
                                      nuisances=Nuisances())  # fmt: skip
         xs.append(features(images[("frontal", 1)]))
-    return np.array(xs), sick.astype(int)
+        xb.append(list(baseline_features(images[("frontal", 1)]).values()))
+    return np.array(xs), np.nan_to_num(np.array(xb)), sick.astype(int)
 
 
 def cv_auc(x: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
@@ -59,15 +64,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--difficulties", nargs="+", default=["easy", "default", "hard"])
     args = parser.parse_args()
-    print("| difficulty | seed | patients | AUC (5-fold CV) |\n|---|---|---|---|")
+    print("| difficulty | seed | patients | AUC simple | AUC baseline |\n|---|---|---|---|---|")
     for difficulty in args.difficulties:
         for seed in args.seeds:
             t = time.time()
-            x, y = cohort_features(args.patients, seed, difficulty, args.height, args.width)
-            auc = cv_auc(x, y, seed)
-            print(
-                f"| {difficulty} | {seed} | {args.patients} | {auc:.3f} | ({time.time() - t:.0f} s)"
-            )
+            x, xb, y = cohort_features(args.patients, seed, difficulty, args.height, args.width)
+            auc, auc_b = cv_auc(x, y, seed), cv_auc(xb, y, seed)
+            print(f"| {difficulty} | {seed} | {args.patients} | {auc:.3f} | {auc_b:.3f} | "
+                  f"({time.time() - t:.0f} s)")  # fmt: skip
 
 
 if __name__ == "__main__":
