@@ -180,3 +180,22 @@ def test_generated_cohort_passes_prepare(tmp_path):
     assert (cohort["sharpness"] < 0.5).sum() == truth["blurred_frames"].sum() > 0
     deodorant = cohort["excluded_reason"].fillna("").eq("deodorant")
     assert deodorant.sum() <= 3 * (table["deodorant"] == "yes").sum()
+
+
+def test_difficulty_orders_the_tumour_signal():
+    def median_peak(name: str) -> float:
+        bodies = [
+            sample_body(np.random.default_rng(i), True, DIFFICULTIES[name]) for i in range(40)
+        ]
+        return float(np.median([b.tumour.peak for b in bodies]))
+
+    assert median_peak("easy") > median_peak("default") > median_peak("hard") > 0
+
+
+def test_batch_effect_confounds_batch_with_disease(tmp_path):
+    labels = generate_cohort(tmp_path / "b", 60, seed=0, fmt="mixed", batch_effect=True,
+                             sick_fraction=0.5, height=16, width=16)  # fmt: skip
+    table = pd.read_csv(labels)
+    share_b = table.groupby("diagnosis")["acquisition_batch"].apply(lambda s: (s == "B").mean())
+    # Batch B is drawn with p = 0.7 for Sick and 0.3 for Healthy patients.
+    assert share_b["Sick"] > share_b["Healthy"] + 0.2
