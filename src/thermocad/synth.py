@@ -13,10 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
+from thermocad.bioheat import tumour_surface_signal
 from thermocad.errors import ConfigError
 from thermocad.synth_body import VIEW_YAW, Body, Breast, make_tumour, make_vessels, render_static
 from thermocad.synth_files import dmr_filename, format_matrix, write_preview
 
+__all__ = [
+    "DIFFICULTIES", "Difficulty", "Nuisances", "generate_cohort", "sample_body", "synth_patient",
+    "tumour_surface_signal", "write_preview",
+]  # fmt: skip
 FORMATS = ("space", "semicolon", "mixed")
 FRAME_INTERVAL_S = 15.0  # DMR dynamic protocol: one frame every 15 s while the skin re-warms
 NOISE_C = 0.05  # camera NETD, FLIR SC620 class
