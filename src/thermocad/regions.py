@@ -27,6 +27,10 @@ class Box:
     left: int
     right: int
 
+    def __iter__(self):
+        """Unpack as `top, bottom, left, right = box`."""
+        return iter((self.top, self.bottom, self.left, self.right))
+
     def slices(self) -> tuple[slice, slice]:
         return slice(self.top, self.bottom), slice(self.left, self.right)
 
