@@ -135,24 +135,27 @@ def split_section(split_csv: Path | None) -> str:
     return section("split", body)
 
 
-def training_section(run_dir: Path | None) -> str:
-    """lr_find, schedule and training curves of the selected model's run."""
-    if not run_dir:
-        return section("training", "<p>The selected model is the classical baseline "
-                       "(logistic regression): no training curves.</p>")  # fmt: skip
+def _run_block(run_dir: Path) -> str:
     from thermocad.plots import plot_history
 
-    history = Path(run_dir) / "history.csv"
-    curves = Path(run_dir) / "history.png"
+    history, curves = run_dir / "history.csv", run_dir / "history.png"
     if history.exists() and not curves.exists():
         plot_history(history, curves)
-    cfg = _read_json(Path(run_dir) / "config.json") or {}
-    body = (f"<p>Run: {esc(run_dir)}</p><div class=row>"
-            + img(Path(run_dir) / "lr_find.png", "learning-rate finder", 420)
-            + img(Path(run_dir) / "schedule.png", "learning-rate schedule", 420)
-            + img(curves, "training curves", 700) + "</div>"
+    cfg = _read_json(run_dir / "config.json") or {}
+    return (f"<h3>{esc(run_dir.parent.name)} ({esc(run_dir.name)})</h3><div class=row>"
+            + img(run_dir / "lr_find.png", "learning-rate finder", 380)
+            + img(run_dir / "schedule.png", "learning-rate schedule", 380)
+            + img(curves, "training curves", 640) + "</div>"
             + (f"<details><summary>Training configuration</summary><pre>{esc(json.dumps(cfg, indent=1))}</pre></details>" if cfg else ""))  # fmt: skip
-    return section("training", body)
+
+
+def training_section(compare_dir: Path | None) -> str:
+    """lr_find, schedule and training curves of each CNN's first-fold run."""
+    runs = sorted(Path(compare_dir).glob("*/fold0/model.json")) if compare_dir else []
+    if not runs:
+        return section("training", "<p>No CNN was trained (classical baseline only).</p>")
+    note = "<p>One run per architecture shown (fold 0, the split as written); every fold has its own folder.</p>"
+    return section("training", note + "".join(_run_block(m.parent) for m in runs))
 
 
 def comparison_section(compare_dir: Path | None) -> str:
@@ -261,7 +264,7 @@ def write_report(
         section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
         cohort_section(Path(cohort_csv) if cohort_csv else None),
         split_section(Path(split_csv) if split_csv else None),
-        training_section(run_dir),
+        training_section(cdir),
         comparison_section(cdir),
         test_section(test, test_dir),
         calibration_section(test, test_dir),
