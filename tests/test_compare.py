@@ -88,3 +88,10 @@ def test_pick_best_ignores_failures():
     assert C.pick_best(t) == "b"
     with pytest.raises(RuntimeError):
         C.pick_best(t.assign(status="failed"))
+
+
+def test_target_sensitivity_threshold(split_csv, tmp_path):
+    out = C.compare(split_csv, [], tmp_path / "cmp", n_boot=20, threshold_method="sensitivity",
+                    target_sensitivity=1.0)  # fmt: skip
+    row = out["table"].set_index("model").loc["baseline"]
+    assert row["sensitivity"] == 1.0 and row["fn"] == 0  # every Sick validation image caught

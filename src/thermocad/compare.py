@@ -178,10 +178,10 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 
 def _evaluate_model(name: str, res: dict, out: Path, subgroup: str | None, n_boot: int,
-                    threshold_method: str) -> None:  # fmt: skip
+                    threshold_method: str, target: float | None) -> None:  # fmt: skip
     """Choose the threshold on the pooled validation predictions and write their evaluation."""
     pred = res["pred"]
-    res["threshold"] = M.choose_threshold(pred["y"], pred["prob"], method=threshold_method)
+    res["threshold"] = M.choose_threshold(pred["y"], pred["prob"], threshold_method, target)
     res["eval"] = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
     with atomic_path(out / name / "valid_predictions.csv") as tmp:
         pred.to_csv(tmp, index=False)
@@ -219,6 +219,7 @@ def compare(
     n_boot: int = 1000,
     subgroup: str | None = "acquisition_batch",
     threshold_method: str = "youden",
+    target_sensitivity: float | None = None,
     trainer: Callable | None = None,
     overrides: dict[str, dict] | None = None,
 ) -> dict:
@@ -237,7 +238,7 @@ def compare(
         try:
             res = run_baseline(split_df) if name == BASELINE else run_arch(
                 name, split_df, out, config, trainer, (overrides or {}).get(name))  # fmt: skip
-            _evaluate_model(name, res, out, subgroup, n_boot, threshold_method)
+            _evaluate_model(name, res, out, subgroup, n_boot, threshold_method, target_sensitivity)
             results[name] = res
             rows.append(table_row(name, res, n_folds))
             log(f"{name}: validation AUC {res['eval']['image']['roc_auc']:.3f}")

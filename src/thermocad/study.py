@@ -23,7 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "n_boot": 1000,
     "baseline": True,
-    "threshold_method": "youden",
+    "threshold_method": "youden",  # or "sensitivity" with target_sensitivity
+    "target_sensitivity": None,
     "subgroup": "acquisition_batch",
     "train": {},  # TrainConfig fields
     "arch_overrides": {},  # e.g. {"resnet18": {"pretrained": false}}
@@ -78,6 +79,12 @@ def train_config(settings: dict[str, Any], smoke: bool):
         raise ConfigError(f"bad training settings in the study config: {exc}") from exc
 
 
+def _options(s: dict[str, Any]) -> dict[str, Any]:
+    """The settings that `compare` takes as keyword arguments."""
+    keys = ("baseline", "n_boot", "subgroup", "threshold_method", "target_sensitivity")
+    return {**{k: s[k] for k in keys}, "overrides": s["arch_overrides"]}
+
+
 def _call(fn, *args: Any, **kwargs: Any):
     """Call `fn` with the keyword arguments it accepts (upstream signatures vary by option)."""
     params = inspect.signature(fn).parameters
@@ -124,10 +131,7 @@ def run_study(
     split_csv = prepare_and_split(data_dir, labels_csv, out, s, force)
     log(f"step 3/4: compare {', '.join(s['archs']) or 'no CNN'} (+ baseline), test the best")
     config = train_config(s, smoke) if s["archs"] else None
-    result = compare(split_csv, s["archs"], out / "compare", config,
-                     baseline=s["baseline"], force=force, n_boot=s["n_boot"],
-                     subgroup=s["subgroup"], threshold_method=s["threshold_method"],
-                     overrides=s["arch_overrides"])  # fmt: skip
+    result = compare(split_csv, s["archs"], out / "compare", config, force=force, **_options(s))
     log("step 4/4: write the report")
     command = f"thermocad study {data_dir} --labels {labels_csv} --out {out_dir}"
     report = write_report(out / "report.html", out / "cohort" / "cohort.csv", split_csv,
@@ -162,9 +166,8 @@ def run_compare(
     from thermocad.compare import compare
 
     s = load_settings(config_file, archs=list(archs) if archs is not None else None)
-    return compare(split_csv, s["archs"], out_dir, train_config(s, smoke), baseline=s["baseline"],
-                   force=force, n_boot=s["n_boot"], subgroup=s["subgroup"],
-                   threshold_method=s["threshold_method"], overrides=s["arch_overrides"])  # fmt: skip
+    config = train_config(s, smoke) if s["archs"] else None
+    return compare(split_csv, s["archs"], out_dir, config, force=force, **_options(s))
 
 
 def report_study(
