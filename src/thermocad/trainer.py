@@ -65,7 +65,25 @@ def distributed() -> bool:
 
 def _fit_ctx(learn):
     """DDP through fastai's distrib_ctx when launched by torchrun/accelerate, else nothing."""
-    return learn.distrib_ctx() if distributed() else contextlib.nullcontext()
+    # SyncBatchNorm needs GPUs; on CPU (gloo) each process keeps its own batch statistics.
+    sync_bn = torch.cuda.is_available()
+    if distributed():
+        import fastai.distributed  # noqa: F401 - adds Learner.distrib_ctx
+    if not distributed():
+        return contextlib.nullcontext()
+    # accelerate picks gloo multi-CPU only when told cpu=True.
+    return learn.distrib_ctx(sync_bn=sync_bn, cpu=not torch.cuda.is_available())
+
+
+def init_distributed() -> None:
+    """Join the process group torchrun/accelerate describe (fastai gathers across it)."""
+    import torch.distributed as dist
+
+    if not distributed() or dist.is_initialized():
+        return
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
 
 
 class Checkpoint:
@@ -184,6 +202,7 @@ def _setup(split_csv: Path, cfg: TrainConfig, fold: int | None, resume: bool):
     from fastai.losses import CrossEntropyLossFlat
     from fastai.torch_core import default_device, set_seed
 
+    init_distributed()
     set_seed(cfg.seed, reproducible=True)
     spec = get_arch(cfg.arch)
     transform = eval_transform(cfg, spec)

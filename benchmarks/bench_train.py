@@ -1,0 +1,108 @@
+"""Training speed on CPU: full fine-tune vs precompute (images/s), and peak RSS of a real run.
+
+Usage: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_train.py [--steps 5] [--skip-rss]
+resnet34 uses random weights (no download here; speed does not depend on the values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+from thermocad.models import create_model
+
+
+def images_per_s(step, batch: int, steps: int) -> float:
+    for _ in range(2):  # warm-up: allocator and oneDNN kernels
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return batch * steps / (time.perf_counter() - t0)
+
+
+def bench_arch(name: str, size: int, batch: int, steps: int) -> dict:
+    """Full fine-tune step vs precompute (one-off feature pass, then head-only steps)."""
+    model = create_model(name, pretrained=name.startswith("efficientnet"), in_chans=1)
+    x, y = torch.randn(batch, 1, size, size), torch.randint(0, 2, (batch,))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+    def full_step() -> None:
+        model.train()
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    def feature_pass() -> None:
+        model.eval()
+        with torch.no_grad():
+            model.forward_head(model.forward_features(x), pre_logits=True)
+
+    with torch.no_grad():
+        feats = model.forward_head(model.forward_features(x), pre_logits=True)
+    head = model.get_classifier()
+    head_opt = torch.optim.SGD(head.parameters(), lr=1e-3)
+
+    def head_step() -> None:
+        head_opt.zero_grad()
+        loss_fn(head(feats), y).backward()
+        head_opt.step()
+
+    return {
+        "arch": name,
+        "full_finetune_img_s": images_per_s(full_step, batch, steps),
+        "feature_pass_img_s": images_per_s(feature_pass, batch, steps),
+        "precomputed_head_img_s": images_per_s(head_step, batch, steps * 20),
+    }
+
+
+RSS_CHILD = """
+import sys, numpy as np
+sys.path.insert(0, 'tests')
+from pathlib import Path
+from train_fixtures import make_split
+from thermocad.train import TrainConfig, train
+root = Path(sys.argv[1])
+split = make_split(root, {"train": 16, "valid": 4})
+cfg = TrainConfig(size=224, batch_size=16, lr_find_iters=5, frozen_cycles=1, cycles=1, tta=1,
+                  max_batches=2, precompute=False)
+train(split, root / "run", cfg)
+"""
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS of a real efficientnet_lite0 training run at 224 px, batch 16 (a subprocess)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"THERMOCAD_QUIET": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+        subprocess.run([sys.executable, "-W", "ignore", "-c", RSS_CHILD, tmp], check=True, env=env)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # kB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--skip-rss", action="store_true")
+    args = parser.parse_args()
+    print(f"torch threads: {torch.get_num_threads()}", file=sys.stderr)
+    rows = [
+        bench_arch(n, args.size, args.batch, args.steps) for n in ("resnet34", "efficientnet_lite0")
+    ]
+    for r in rows:
+        r = {k: round(v, 1) if isinstance(v, float) else v for k, v in r.items()}
+        print(json.dumps(r))
+    if not args.skip_rss:
+        print(json.dumps({"efficientnet_lite0_224_batch16_peak_rss_mb": round(peak_rss_mb())}))
+
+
+if __name__ == "__main__":
+    main()
