@@ -230,6 +230,25 @@ def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -
     return suggestion
 
 
+def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Path) -> None:
+    """lr_find before training (lr_find.png); the learning rate goes into the checkpoint."""
+    if distributed():
+        # fastai's LRFinder restores weights from a per-process temp dir: not DDP-safe.
+        if cfg.lr is None:
+            raise ConfigError("distributed runs need --lr (run `thermocad lr-find` first)")
+        ckpt.state["lr"] = cfg.lr
+        return
+    learn.freeze()
+    suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
+    if cfg.lr is None and not np.isfinite(suggestion):
+        raise ConfigError("lr_find found no suggestion (too few batches); give --lr")
+    ckpt.state["lr"] = cfg.lr if cfg.lr is not None else suggestion
+    ckpt.state["lr_suggestion"] = suggestion
+    marks = [(suggestion, f"suggested {suggestion:.1e}")] if np.isfinite(suggestion) else []
+    _plot(out_dir / "lr_find.png", lrs, losses, "learning rate", "loss", True, marks)
+    ckpt.save(model)
+
+
 def run_training(
     split_csv: Path, out_dir: Path, cfg: TrainConfig, fold: int | None, force: bool, resume: bool
 ) -> Path:
@@ -242,18 +261,7 @@ def run_training(
     with tempfile.TemporaryDirectory() as workdir:
         learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
         if "lr" not in ckpt.state:
-            learn.freeze()
-            suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
-            if cfg.lr is None and not np.isfinite(suggestion):
-                raise ConfigError("lr_find found no suggestion (too few batches); give --lr")
-            ckpt.state["lr"] = cfg.lr if cfg.lr is not None else suggestion
-            ckpt.state["lr_suggestion"] = suggestion
-            if is_main_process():
-                marks = (
-                    [(suggestion, f"suggested {suggestion:.1e}")] if np.isfinite(suggestion) else []
-                )
-                _plot(out_dir / "lr_find.png", lrs, losses, "learning rate", "loss", True, marks)
-            ckpt.save(model)
+            _lr_find_stage(learn, model, ckpt, cfg, out_dir)
         if cfg.max_batches:
             learn.add_cb(LimitBatches(cfg.max_batches))
         _stages(learn, data, model, loss, ckpt, cfg, ckpt.state["lr"], Path(workdir))
