@@ -212,13 +212,18 @@ def serve(
     """Start the web app (local only by default); blocks until interrupted unless `block=False`."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home from a clinic
     demo = build_app(run_dir)
+    from thermocad.progress import log
+
     demo.launch(
         server_name=host,
         server_port=port,
         max_file_size=f"{MAX_UPLOAD_MB}mb",
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,
         ssr_mode=False,
         share=False,
-        quiet=True,
+        quiet=True,  # Gradio's own banner suggests public share links; say what matters instead
     )
+    log(f"serving {run_dir} on {demo.local_url} (Ctrl+C to stop)")
+    if block:
+        demo.block_thread()
     return demo
