@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import traceback
 from collections.abc import Sequence
@@ -151,7 +153,9 @@ def build_app(
 
     bundle = bundle or load_bundle(run_dir)
     if examples is None:
-        examples = synthetic_examples(Path(tempfile.mkdtemp(prefix="thermocad-examples-")))
+        folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        examples = synthetic_examples(folder)
     arch = bundle.meta.get("arch", "model")
     # delete_cache sweeps anything an interrupted request left in the upload cache.
     with gr.Blocks(title="thermocad", delete_cache=(600, 600)) as demo:
@@ -184,23 +188,27 @@ def build_app(
             outputs=outputs,
         )
         if examples:
-            names = (
-                examples
-                if isinstance(examples, dict)
-                else {Path(p): Path(p).name for p in examples}
-            )
-            gr.Examples(
-                examples=[[str(p)] for p in names],
-                example_labels=list(names.values()),
-                inputs=[upload],
-                outputs=outputs,
-                # Example files are shared by every visitor, so they are never deleted.
-                fn=lambda path: answer_file(bundle, path, False, delete=False),
-                run_on_click=True,
-                cache_examples=False,
-                label="Synthetic examples (not patients)",
-            )
+            _add_examples(bundle, examples, upload, outputs)
     return demo
+
+
+def _add_examples(bundle: ModelBundle, examples, upload, outputs) -> None:
+    """One-click example files under the upload box (inside a gr.Blocks context)."""
+    import gradio as gr
+
+    if not isinstance(examples, dict):
+        examples = {Path(p): Path(p).name for p in examples}
+    gr.Examples(
+        examples=[[str(p)] for p in examples],
+        example_labels=list(examples.values()),
+        inputs=[upload],
+        outputs=outputs,
+        # Example files are shared by every visitor, so they are never deleted.
+        fn=lambda path: answer_file(bundle, path, False, delete=False),
+        run_on_click=True,
+        cache_examples=False,
+        label="Synthetic examples (not patients)",
+    )
 
 
 def serve(
