@@ -115,3 +115,21 @@ def test_fold_training(tmp_path):
     run = train(split, tmp_path / "fold1", TrainConfig.smoke(cycles=1, tta=0, batch_size=2), fold=1)
     meta = json.loads((run / "model.json").read_text())
     assert meta["fold"] == 1 and sum(meta["data"]["valid"]["images"].values()) == 4
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_smoke_training_on_real_dmr_files(dmr_dir, tmp_path):
+    labels = pd.read_csv(dmr_dir / "labels.csv")
+    rows = []
+    for label in ("Healthy", "Sick"):
+        ids = labels.loc[labels["diagnosis"] == label, "patient_id"].head(6)
+        for i, pid in enumerate(ids):
+            rows.append(dict(path=str(dmr_dir / f"T{pid:04d}.txt"), patient_id=pid, label=label,
+                             split="train" if i < 4 else "valid"))  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "split.csv", index=False)
+    run = train(tmp_path / "split.csv", tmp_path / "run", TrainConfig.smoke(norm="celsius", tta=0))
+    assert json.loads((run / "model.json").read_text())["unit"] == "celsius"
+    valid = pd.read_csv(run / "valid_predictions.csv")
+    probs = load_bundle(run).predict([read_thermal(p).array for p in valid["path"]])
+    np.testing.assert_allclose(probs, valid["prob"], atol=1e-5)

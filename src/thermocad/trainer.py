@@ -253,6 +253,7 @@ def run_training(
     split_csv: Path, out_dir: Path, cfg: TrainConfig, fold: int | None, force: bool, resume: bool
 ) -> Path:
     """Train through every stage and write the run directory (see docs/design.md)."""
+    get_arch(cfg.arch)  # an unknown name fails before anything is written
     _open_run(out_dir, force, resume)
     spec, transform, data, model, loss = _setup(split_csv, cfg, fold, resume)
     ckpt = Checkpoint(out_dir)
