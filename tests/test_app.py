@@ -72,6 +72,18 @@ def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):
     assert not big.exists()
 
 
+def test_image_for_temperature_model_points_to_the_checkbox(bundle, dmr_files, upload_root):
+    from PIL import Image
+
+    a = np.loadtxt(dmr_files[0])
+    png = upload_root / "abc" / "exported.png"
+    png.parent.mkdir(parents=True)
+    Image.fromarray(np.uint8((a - a.min()) / (a.max() - a.min()) * 255)).save(png)
+    status = answer_file(bundle, str(png), False, False)[3]
+    assert "not temperatures" in status and "Accept 8/16-bit images" in status
+    assert answer_file(bundle, str(png), True, True)[2].startswith("P(Sick)")
+
+
 def test_files_outside_upload_cache_are_never_deleted(bundle, dmr_files, upload_root):
     *_, result, _, _ = answer_file(bundle, str(dmr_files[0]), False, True)
     assert result.startswith("P(Sick)") and dmr_files[0].exists()

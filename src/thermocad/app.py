@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from thermocad.artifacts import ModelBundle
 
 MAX_UPLOAD_MB = 20
+ALLOW_LABEL = "Accept 8/16-bit images for a temperature model (unreliable)"
 ALLOWED_SUFFIXES = (".txt", ".csv", ".gz", ".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 DISCLAIMER = (
     "**Research software, not a medical device.** Thermography is cleared only as an adjunct to "
@@ -98,6 +99,7 @@ def answer_file(
     except ThermocadError as exc:
         # The server-side temp path means nothing to the user; show the name they uploaded.
         message = str(exc).replace(str(upload), upload.name)
+        message = message.replace("pass --allow-unit-mismatch", f"tick '{ALLOW_LABEL}'")
         answer = Answer(status=f"Error: {message}")
     except Exception as exc:  # noqa: BLE001 - the page must answer, whatever the file holds
         traceback.print_exc()
@@ -175,7 +177,7 @@ def build_app(
                 result = gr.Textbox(label="Result", interactive=False, elem_id="result")
                 status = gr.Textbox(label="Status", interactive=False, elem_id="status")
                 allow = gr.Checkbox(
-                    label="Accept 8/16-bit images for a temperature model (unreliable)",
+                    label=ALLOW_LABEL,
                     value=False,
                 )
         with gr.Row():

@@ -60,13 +60,11 @@ def check_unit(thermogram: Thermogram, model_unit: str, allow_mismatch: bool = F
     if thermogram.unit == model_unit or allow_mismatch:
         return
     if model_unit == "celsius":
-        what = (
-            "holds image intensities, not temperatures, but the model was trained on temperatures"
-        )
+        what = "holds image intensities, not temperatures (°C), but the model was trained on temperatures"
     else:
         what = f"holds {thermogram.unit} values but the model was trained on {model_unit} images"
     raise ThermalFormatError(
-        f"{thermogram.path}: {what} (°C); its predictions would be meaningless. "
+        f"{thermogram.path}: {what}; its predictions would be meaningless. "
         "Use the original thermal matrix, or pass --allow-unit-mismatch to predict anyway"
     )
 
