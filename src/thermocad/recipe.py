@@ -16,6 +16,7 @@ from fastai.learner import Learner
 from fastai.metrics import RocAucBinary, accuracy
 from torch import nn
 
+from thermocad.files import atomic_path
 from thermocad.progress import log, quiet
 
 
@@ -173,3 +174,34 @@ def tta_probs(learn: Learner, n: int) -> np.ndarray:
         # lerp(aug_mean, original, 1/(n+1)) weights all n+1 views equally.
         probs, _ = learn.tta(dl=dl, n=n, beta=1 / (n + 1))
     return probs[:, 1].float().numpy()
+
+
+def plot_curve(
+    path: Path, xs: list, ys: list, xlabel: str, ylabel: str, logx: bool, marks=()
+) -> None:
+    """A line plot written atomically as PNG (lr_find.png; marks are labelled vertical lines)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(xs, ys)
+    for x, label in marks:
+        ax.axvline(x, color="grey", ls="--", lw=0.8)
+        ax.annotate(label, (x, max(ys) if ys else 0), fontsize=8, rotation=90, va="top")
+    ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+
+
+def plot_schedule(path: Path, lrs: dict[str, list[float]]) -> None:
+    """Learning rate per iteration across stages (the study's Figures 14-15)."""
+    xs, ys, marks = [], [], []
+    for stage, values in lrs.items():
+        marks.append((len(ys), stage))
+        ys += values
+    xs = list(range(len(ys)))
+    plot_curve(path, xs, ys, "iteration", "learning rate (head group)", False, marks)

@@ -33,6 +33,8 @@ from thermocad.recipe import (
     find_lr,
     fit_schedule,
     make_learner,
+    plot_curve,
+    plot_schedule,
     sgdr_epochs,
     tta_probs,
 )  # fmt: skip
@@ -112,34 +114,6 @@ class Checkpoint:
         with atomic_path(self.dir / "weights.safetensors") as tmp:
             save_file(state, str(tmp))
         atomic_write_json(self.dir / "state.json", self.state)
-
-
-def _plot(path: Path, xs: list, ys: list, xlabel: str, ylabel: str, logx: bool, marks=()) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(xs, ys)
-    for x, label in marks:
-        ax.axvline(x, color="grey", ls="--", lw=0.8)
-        ax.annotate(label, (x, max(ys) if ys else 0), fontsize=8, rotation=90, va="top")
-    ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-
-
-def _schedule_plot(path: Path, lrs: dict[str, list[float]]) -> None:
-    """Learning rate per iteration across stages (the study's Figures 14-15)."""
-    xs, ys, marks = [], [], []
-    for stage, values in lrs.items():
-        marks.append((len(ys), stage))
-        ys += values
-    xs = list(range(len(ys)))
-    _plot(path, xs, ys, "iteration", "learning rate (head group)", False, marks)
 
 
 def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, cfg: TrainConfig, n: tuple) -> None:
@@ -225,7 +199,9 @@ def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -
         learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
         learn.freeze()
         suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
-    _plot(out_png, lrs, losses, "learning rate", "loss", True, [(suggestion, f"{suggestion:.1e}")])
+    plot_curve(
+        out_png, lrs, losses, "learning rate", "loss", True, [(suggestion, f"{suggestion:.1e}")]
+    )
     log(f"lr_find suggests {suggestion:.2e} ({out_png})")
     return suggestion
 
@@ -245,7 +221,7 @@ def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Pa
     ckpt.state["lr"] = cfg.lr if cfg.lr is not None else suggestion
     ckpt.state["lr_suggestion"] = suggestion
     marks = [(suggestion, f"suggested {suggestion:.1e}")] if np.isfinite(suggestion) else []
-    _plot(out_dir / "lr_find.png", lrs, losses, "learning rate", "loss", True, marks)
+    plot_curve(out_dir / "lr_find.png", lrs, losses, "learning rate", "loss", True, marks)
     ckpt.save(model)
 
 
@@ -284,7 +260,7 @@ def _write_outputs(out_dir, model, spec, transform, data, cfg, ckpt, probs, fold
     preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs)
     atomic_write_text(out_dir / "valid_predictions.csv", preds.to_csv(index=False))
     atomic_write_text(out_dir / "history.csv", pd.DataFrame(ckpt.state["rows"]).to_csv(index=False))
-    _schedule_plot(out_dir / "schedule.png", ckpt.state["lrs"])
+    plot_schedule(out_dir / "schedule.png", ckpt.state["lrs"])
     atomic_write_json(out_dir / "config.json", cfg.to_dict())
     meta = {
         "arch": cfg.arch,
