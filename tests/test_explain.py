@@ -59,7 +59,7 @@ def test_mirror_about_the_body_midline():
     a[12:16, 14:18] = 35.0  # a hot spot on one side
     m = mirror(a)
     hot_cols = np.flatnonzero((m[12:16] > 34).any(axis=0))
-    assert 40 <= hot_cols.min() and hot_cols.max() <= 47
+    assert hot_cols.min() >= 40 and hot_cols.max() <= 47
     assert m[12:16, 14:18].mean() == pytest.approx(33.0)
 
 
