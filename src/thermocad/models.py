@@ -20,9 +20,17 @@ def build_timm(spec: ArchSpec, in_chans: int, n_classes: int) -> nn.Module:
     """A randomly initialised timm model with `in_chans` inputs and `n_classes` logits."""
     import timm
 
-    return timm.create_model(
+    from torch import nn
+
+    model = timm.create_model(
         spec.timm_name, pretrained=False, num_classes=n_classes, in_chans=in_chans
     )
+    head = model.get_classifier()
+    if isinstance(head, nn.Linear):
+        # PyTorch's fan-in init: timm's EfficientNet init (range 1/sqrt(fan_out) = 0.7 for two
+        # classes) starts the new head with logits in the tens and losses above 10.
+        head.reset_parameters()
+    return model
 
 
 def classifier_prefix(model: nn.Module) -> str:

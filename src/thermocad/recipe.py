@@ -56,6 +56,8 @@ class History(Callback):
 class LimitBatches(Callback):
     """Stop each training epoch after `n` batches (the --smoke preset)."""
 
+    order = 70  # after the Recorder has logged the batch
+
     def __init__(self, n: int):
         self.n = n
 
@@ -74,11 +76,17 @@ def make_learner(
     loss_func: nn.Module,
     splitter: Callable | None,
     workdir: Path,
+    optimizer: str = "sgd",
 ) -> Learner:
     """A fastai Learner reporting accuracy and ROC AUC; no bars in quiet mode."""
-    from fastai.callback.progress import ProgressCallback
+    from functools import partial
 
-    kwargs = {"splitter": splitter} if splitter else {}
+    from fastai.callback.progress import ProgressCallback
+    from fastai.optimizer import SGD, Adam
+
+    # The study's fastai 0.7 trained with SGD, momentum 0.9 (its lr 1e-2 assumes that).
+    opt_func = partial(SGD, mom=0.9) if optimizer == "sgd" else Adam
+    kwargs = {"splitter": splitter, "opt_func": opt_func} if splitter else {"opt_func": opt_func}
     learn = Learner(
         dls, model, loss_func=loss_func, metrics=[accuracy, RocAucBinary()], path=workdir, **kwargs
     )

@@ -26,6 +26,7 @@ class TrainConfig:
     head_epochs: int = 1
     frozen_cycles: int = 2  # frozen body, augmented images, cycle_len epochs each
     schedule: str = "sgdr"  # or "one_cycle"
+    optimizer: str = "sgd"  # SGD with momentum 0.9 as in the study, or "adam" (fastai's default)
     cycles: int = 3  # unfrozen SGDR cycles
     cycle_len: int = 1
     cycle_mult: int = 2
@@ -44,6 +45,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.schedule not in ("sgdr", "one_cycle"):
             raise ConfigError(f"unknown schedule {self.schedule!r}; use sgdr or one_cycle")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; use sgd or adam")
         if self.batch_size < 2 or self.cycles < 0 or self.cycle_len < 1 or self.cycle_mult < 1:
             raise ConfigError("batch_size >= 2, cycles >= 0, cycle_len >= 1, cycle_mult >= 1")
 

@@ -141,7 +141,7 @@ def _head_stage(data: ThermalData, model, loss, ckpt: Checkpoint, cfg, lr, workd
     feats = body_features(model, inputs, cfg.batch_size * 4)
     n = data.n_train
     dls = feature_dls(feats[:n], data.y[:n], feats[n:], data.y[n:], cfg.batch_size, data.dls.device)
-    head = make_learner(dls, model.get_classifier(), loss, None, workdir)
+    head = make_learner(dls, model.get_classifier(), loss, None, workdir, cfg.optimizer)
     if cfg.max_batches:
         head.add_cb(LimitBatches(cfg.max_batches))
     _run_stage(head, ckpt, model, "head (precomputed)", lr, cfg, (1, cfg.head_epochs, 1))
@@ -196,7 +196,7 @@ def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -
     check_writable(out_png, force)
     spec, _, data, model, loss = _setup(split_csv, cfg, None, False)
     with tempfile.TemporaryDirectory() as workdir:
-        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
+        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir), cfg.optimizer)
         learn.freeze()
         suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
     plot_curve(
@@ -236,7 +236,7 @@ def run_training(
     if resume:
         ckpt.load(model)
     with tempfile.TemporaryDirectory() as workdir:
-        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
+        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir), cfg.optimizer)
         if "lr" not in ckpt.state:
             _lr_find_stage(learn, model, ckpt, cfg, out_dir)
         if cfg.max_batches:

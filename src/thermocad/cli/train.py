@@ -33,6 +33,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head-epochs", type=int)
     p.add_argument("--frozen-cycles", type=int)
     p.add_argument("--schedule", choices=("sgdr", "one_cycle"))
+    p.add_argument("--optimizer", choices=("sgd", "adam"), help="default sgd (momentum 0.9)")
     p.add_argument("--cycles", type=int)
     p.add_argument("--cycle-len", type=int)
     p.add_argument("--cycle-mult", type=int)
@@ -49,7 +50,7 @@ def _config(args: argparse.Namespace):
 
     names = ("arch", "size", "batch_size", "lr", "weights", "pretrained", "norm", "norm_low",
              "norm_high", "seed", "precompute", "head_epochs", "frozen_cycles", "schedule",
-             "cycles", "cycle_len", "cycle_mult", "tta", "balance", "crop")  # fmt: skip
+             "cycles", "cycle_len", "cycle_mult", "tta", "balance", "crop", "optimizer")  # fmt: skip
     fields = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     for name in ("lrs", "channels"):
         if getattr(args, name, None):
