@@ -19,7 +19,6 @@ TIMM = "timm"  # pretrained weights download through timm (Hugging Face hub) for
 def build_timm(spec: ArchSpec, in_chans: int, n_classes: int) -> nn.Module:
     """A randomly initialised timm model with `in_chans` inputs and `n_classes` logits."""
     import timm
-
     from torch import nn
 
     model = timm.create_model(
