@@ -9,7 +9,7 @@ from PIL import Image
 
 from thermocad.data import build_data, select_rows
 from thermocad.errors import ConfigError
-from thermocad.transforms import Augmentation, EvalTransform
+from thermocad.transforms import Augmentation, EvalTransform, Normalization
 from train_fixtures import make_split
 
 T = EvalTransform(size=32)
@@ -70,3 +70,20 @@ def test_batches_and_class_weights(tmp_path, balance):
     first = T(read_thermal(data.valid["path"][0]).array)
     np.testing.assert_allclose(xv[0].cpu().numpy(), first.numpy(), atol=1e-6)
     assert data.summary()["train"]["images"] == {"Healthy": 4, "Sick": 2}
+
+
+def test_exported_images_train_as_intensity(tmp_path):
+    split = make_split(tmp_path, {"train": 2, "valid": 1})
+    df = pd.read_csv(split)
+    for i in range(len(df)):
+        png = tmp_path / f"img{i}.png"
+        Image.fromarray(np.full((64, 80), 40 + 30 * i, np.uint8)).save(png)
+        df.loc[i, "path"] = str(png)
+    df.to_csv(split, index=False)
+    intensity = EvalTransform(size=32, normalization=Normalization("intensity"))
+    data = build_data(split, intensity, Augmentation(), batch_size=2)
+    assert data.unit == "intensity"
+    np.testing.assert_allclose(data.maps[1], 70 / 255, rtol=1e-5)  # constant image, 8-bit scale
+    celsius = EvalTransform(size=32, normalization=Normalization("celsius"))
+    with pytest.raises(ConfigError, match="8/16-bit images"):
+        build_data(split, celsius, Augmentation(), batch_size=2)
