@@ -30,6 +30,7 @@ class ThermalData:
     maps: np.ndarray  # (n_train + n_valid, S, S) prepared maps; train rows first
     y: np.ndarray  # 0 Healthy, 1 Sick
     unit: str
+    transform: EvalTransform
 
     @property
     def n_train(self) -> int:
@@ -176,4 +177,4 @@ def build_data(
         dls = dsets.weighted_dataloaders(1.0 / counts[y[: len(train)]], **kwargs)
     else:
         dls = dsets.dataloaders(**kwargs)
-    return ThermalData(dls=dls, train=train, valid=valid, maps=maps, y=y, unit=unit)
+    return ThermalData(dls, train, valid, maps, y, unit, transform)

@@ -141,14 +141,16 @@ def fit_schedule(
         learn.fit(n_epoch, cbs=[ParamScheduler({"lr": sched}), *cbs], start_epoch=start_epoch)
 
 
-def body_features(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """The frozen body's pooled features for every input, computed once (precompute=True)."""
+def body_features(
+    model: nn.Module, maps: np.ndarray, finish: Callable, batch_size: int
+) -> torch.Tensor:
+    """The frozen body's pooled features for every prepared map, computed once (precompute)."""
     device = next(model.parameters()).device
     model.eval()
     out = []
     with torch.no_grad():
-        for i in range(0, len(inputs), batch_size):
-            x = inputs[i : i + batch_size].to(device)
+        for i in range(0, len(maps), batch_size):
+            x = finish(torch.from_numpy(maps[i : i + batch_size])[:, None].to(device))
             out.append(model.forward_head(model.forward_features(x), pre_logits=True).float().cpu())
     return torch.cat(out)
 

@@ -137,8 +137,8 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, cfg: TrainConfig, 
 
 def _head_stage(data: ThermalData, model, loss, ckpt: Checkpoint, cfg, lr, workdir) -> None:
     """Frozen body: train the classifier on body features computed once (precompute=True)."""
-    inputs = data.dls.after_batch[-1].transform.finish(torch.from_numpy(data.maps)[:, None])
-    feats = body_features(model, inputs, cfg.batch_size * 4)
+    finish = data.transform.finish  # no augmentation, as in the study
+    feats = body_features(model, data.maps, finish, cfg.batch_size * 4)
     n = data.n_train
     dls = feature_dls(feats[:n], data.y[:n], feats[n:], data.y[n:], cfg.batch_size, data.dls.device)
     head = make_learner(dls, model.get_classifier(), loss, None, workdir, cfg.optimizer)
