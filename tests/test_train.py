@@ -133,3 +133,14 @@ def test_smoke_training_on_real_dmr_files(dmr_dir, tmp_path):
     valid = pd.read_csv(run / "valid_predictions.csv")
     probs = load_bundle(run).predict([read_thermal(p).array for p in valid["path"]])
     np.testing.assert_allclose(probs, valid["prob"], atol=1e-5)
+
+
+def test_cli_models_and_errors(split, tmp_path, capsys):
+    from thermocad.cli import main
+
+    assert main(["models"]) == 0
+    assert "efficientnet_lite0" in capsys.readouterr().out
+    args = ["train", "--split", str(split), "--out", str(tmp_path / "r"), "--arch", "resnet35"]
+    assert main(args) == 2
+    assert "unknown architecture 'resnet35'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
