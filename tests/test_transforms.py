@@ -78,3 +78,25 @@ def test_augment_is_seeded_and_identity_when_off():
 def test_augment_preview_writes_png(tmp_path):
     out = augment_preview(RAMP, tmp_path / "grid.png", EvalTransform(size=32), Augmentation(), n=5)
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_marker_removal_changes_only_the_marker_and_round_trips():
+    from thermocad.regions import find_marker
+    from thermocad.synth import Nuisances, synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(1), sick=False, height=240, width=320,
+                                 nuisances=Nuisances(marker=True))  # fmt: skip
+    a = next(iter(frames.values()))
+    box = find_marker(a)
+    assert box is not None
+    keep = EvalTransform(size=320, marker="keep", normalization=Normalization("celsius"))
+    remove = EvalTransform.from_dict({**keep.to_dict(), "marker": "remove"})
+    assert remove.marker == "remove"
+    # The cold marker pulls the map down where it sits; removed, that area is skin-warm again.
+    rows = slice(box.top + 3, box.bottom - 3)
+    kept = keep.prepare(np.pad(a, ((0, 80), (0, 0)), mode="edge")[:320])
+    cleaned = remove.prepare(np.pad(a, ((0, 80), (0, 0)), mode="edge")[:320])
+    cols = slice(box.left + 3, box.right - 3)
+    assert cleaned[rows, cols].mean() > kept[rows, cols].mean() + 0.1
+    with pytest.raises(ConfigError, match="marker"):
+        EvalTransform(marker="blur")

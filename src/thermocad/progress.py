@@ -11,7 +11,10 @@ T = TypeVar("T")
 
 
 def quiet() -> bool:
-    return os.environ.get("THERMOCAD_QUIET", "") not in ("", "0")
+    """No progress bars: asked for (--quiet), or stderr is a log file rather than a terminal."""
+    if os.environ.get("THERMOCAD_PROGRESS") == "1":
+        return False
+    return os.environ.get("THERMOCAD_QUIET", "") not in ("", "0") or not sys.stderr.isatty()
 
 
 def log(message: str) -> None:
@@ -21,7 +24,7 @@ def log(message: str) -> None:
 
 def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
     """Wrap `items` in a tqdm bar, or log start and end lines in quiet mode."""
-    if quiet() or not sys.stderr.isatty() and os.environ.get("THERMOCAD_PROGRESS") != "1":
+    if quiet():
         n = 0
         for n, item in enumerate(items, 1):  # noqa: B007
             yield item

@@ -39,6 +39,7 @@ class TrainConfig:
     norm_high: float = 36.0
     channels: tuple[str, ...] = ("temperature",)
     crop: str = "none"
+    marker: str = "keep"  # "remove": paint over the calibration marker before the network sees it
     augmentation: Augmentation = field(default_factory=Augmentation)
     max_batches: int | None = None  # stop each epoch early (smoke runs)
 

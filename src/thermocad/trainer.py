@@ -54,6 +54,7 @@ def eval_transform(cfg: TrainConfig, spec: ArchSpec) -> EvalTransform:
         std=tuple(std),
         channels=cfg.channels,
         crop=cfg.crop,
+        marker=cfg.marker,
     )
 
 
@@ -135,8 +136,8 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, cfg: TrainConfig, 
         fit_schedule(learn, lr, cfg.schedule, cycles, cycle_len, cycle_mult, [history], done)
 
 
-def _head_stage(data: ThermalData, model, loss, ckpt: Checkpoint, cfg, lr, workdir) -> None:
-    """Frozen body: train the classifier on body features computed once (precompute=True)."""
+def _head_learner(data: ThermalData, model, loss, cfg: TrainConfig, workdir: Path):
+    """A Learner over the classifier alone, fed body features computed once (precompute=True)."""
     finish = data.transform.finish  # no augmentation, as in the study
     feats = body_features(model, data.maps, finish, cfg.batch_size * 4)
     n = data.n_train
@@ -144,13 +145,13 @@ def _head_stage(data: ThermalData, model, loss, ckpt: Checkpoint, cfg, lr, workd
     head = make_learner(dls, model.get_classifier(), loss, None, workdir, cfg.optimizer)
     if cfg.max_batches:
         head.add_cb(LimitBatches(cfg.max_batches))
-    _run_stage(head, ckpt, model, "head (precomputed)", lr, cfg, (1, cfg.head_epochs, 1))
+    return head
 
 
-def _stages(learn, data, model, loss, ckpt: Checkpoint, cfg: TrainConfig, lr, workdir) -> None:
+def _stages(learn, head, model, ckpt: Checkpoint, cfg: TrainConfig, lr) -> None:
     """The study's recipe: head on a frozen body, frozen with augmentation, then unfrozen."""
-    if cfg.precompute:
-        _head_stage(data, model, loss, ckpt, cfg, lr, workdir)
+    if head is not None:
+        _run_stage(head, ckpt, model, "head (precomputed)", lr, cfg, (1, cfg.head_epochs, 1))
     else:
         learn.freeze()
         _run_stage(learn, ckpt, model, "head", lr, cfg, (1, cfg.head_epochs, 1))
@@ -237,11 +238,13 @@ def run_training(
         ckpt.load(model)
     with tempfile.TemporaryDirectory() as workdir:
         learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir), cfg.optimizer)
+        # As the study's precompute=True: lr_find and the head both run on cached features.
+        head = _head_learner(data, model, loss, cfg, Path(workdir)) if cfg.precompute else None
         if "lr" not in ckpt.state:
-            _lr_find_stage(learn, model, ckpt, cfg, out_dir)
+            _lr_find_stage(head or learn, model, ckpt, cfg, out_dir)
         if cfg.max_batches:
             learn.add_cb(LimitBatches(cfg.max_batches))
-        _stages(learn, data, model, loss, ckpt, cfg, ckpt.state["lr"], Path(workdir))
+        _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
         probs = tta_probs(learn, cfg.tta)
     if is_main_process():
         _write_outputs(out_dir, model, spec, transform, data, cfg, ckpt, probs, fold)

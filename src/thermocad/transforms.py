@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 METHODS = ("robust", "celsius", "intensity")
 CHANNELS = ("temperature", "asymmetry")
 CROPS = ("none", "breasts")
+MARKERS = ("keep", "remove")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class EvalTransform:
     std: tuple[float, ...] = (0.226,)
     channels: tuple[str, ...] = ("temperature",)
     crop: str = "none"
+    marker: str = "keep"  # "remove": paint over the calibration marker (a known shortcut)
 
     def __post_init__(self) -> None:
         bad = [c for c in self.channels if c not in CHANNELS]
@@ -62,6 +64,8 @@ class EvalTransform:
             raise ConfigError(f"unknown channels {bad}; choose from {CHANNELS}")
         if self.crop not in CROPS:
             raise ConfigError(f"unknown crop {self.crop!r}; choose one of {CROPS}")
+        if self.marker not in MARKERS:
+            raise ConfigError(f"unknown marker option {self.marker!r}; choose one of {MARKERS}")
         if len(self.mean) != len(self.channels) or len(self.std) != len(self.channels):
             raise ConfigError("mean/std need one value per channel")
 
@@ -70,17 +74,24 @@ class EvalTransform:
         return len(self.channels)
 
     def prepare(self, array: np.ndarray) -> np.ndarray:
-        """Crop, normalise and resize one array to a (size, size) map (cacheable, no channels)."""
+        """Mask the marker, crop, normalise and resize one array to a (size, size) map."""
         import torch
         import torch.nn.functional as F
 
         a = np.asarray(array, dtype=np.float32)
         if a.ndim != 2:
             raise ConfigError(f"expected a 2-D thermal array, got shape {a.shape}")
+        box = None
         if self.crop == "breasts":
             from thermocad.regions import breast_box
 
-            top, bottom, left, right = breast_box(a)
+            box = breast_box(a)  # on the original frame, as explain.py maps heatmaps back
+        if self.marker == "remove":
+            from thermocad.regions import remove_marker
+
+            a = remove_marker(a)
+        if box is not None:
+            top, bottom, left, right = box
             a = a[top:bottom, left:right]
         t = torch.from_numpy(np.ascontiguousarray(self.normalization(a)))[None, None]
         t = F.interpolate(t, size=(self.size, self.size), mode="bilinear", antialias=True)
@@ -118,6 +129,7 @@ class EvalTransform:
             std=tuple(d["std"]),
             channels=tuple(d.get("channels", ("temperature",))),
             crop=d.get("crop", "none"),
+            marker=d.get("marker", "keep"),
         )
 
 

@@ -21,6 +21,9 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--norm-high", type=float, help="celsius window high end (default 36)")
     p.add_argument("--channels", nargs="+", choices=("temperature", "asymmetry"))
     p.add_argument("--crop", choices=("none", "breasts"))
+    p.add_argument(
+        "--marker", choices=("keep", "remove"), help="remove: mask the calibration marker"
+    )
     p.add_argument("--seed", type=int)
     p.add_argument("--smoke", action="store_true", help="tiny preset: every stage in seconds")
 
@@ -50,7 +53,7 @@ def _config(args: argparse.Namespace):
 
     names = ("arch", "size", "batch_size", "lr", "weights", "pretrained", "norm", "norm_low",
              "norm_high", "seed", "precompute", "head_epochs", "frozen_cycles", "schedule",
-             "cycles", "cycle_len", "cycle_mult", "tta", "balance", "crop", "optimizer")  # fmt: skip
+             "cycles", "cycle_len", "cycle_mult", "tta", "balance", "crop", "marker", "optimizer")  # fmt: skip
     fields = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     for name in ("lrs", "channels"):
         if getattr(args, name, None):
