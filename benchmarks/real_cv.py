@@ -1,0 +1,148 @@
+"""Patient-grouped 5-fold cross-validation on real DMR-IR thermograms, repeated over seeds.
+
+For each recipe (TrainConfig overrides of efficientnet_lite0) and each seed: `make_split`
+(5 patient-grouped folds, no held-out test) -> `compare` (the recipe and the classical
+baseline on the same folds, out-of-fold predictions). Reported per recipe, averaged over seeds:
+ROC AUC overall, within acquisition batch A (batch B is all Sick), and within the batch-A
+patients acquired in the same period as the batch-A Sick patients (ids >= 120: acquisition
+order is itself confounded with diagnosis in batch A); sensitivity and specificity at a
+threshold chosen for each fold on the other folds' out-of-fold predictions (Youden).
+
+    .venv/bin/python benchmarks/real_cv.py --out /tmp/real_cv --recipes chest_asym --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from thermocad.cohort import prepare_cohort
+from thermocad.compare import compare
+from thermocad.metrics import choose_threshold, roc_auc, wilson_ci
+from thermocad.split import make_split, write_split
+from thermocad.train import TrainConfig
+
+DATA = Path(__file__).resolve().parents[2] / "shared/data/dmr-ir-frontal"
+PERIOD_START = 120  # first batch-A Sick patient is 138; batch A ids below 120 are all Healthy
+# Head-only variants of the study's recipe: frozen ImageNet body, head on precomputed features.
+HEAD = {"precompute": True, "head_epochs": 30, "frozen_cycles": 0, "cycles": 0, "tta": 4}
+RECIPES = {
+    "whole": {**HEAD},
+    "whole_nomarker": {**HEAD, "marker": "remove"},
+    "chest": {**HEAD, "marker": "remove", "crop": "breasts"},
+    "chest_asym": {
+        **HEAD,
+        "marker": "remove",
+        "crop": "breasts",
+        "channels": ("temperature", "asymmetry"),
+    },  # fmt: skip
+    "chest_asym_celsius": {
+        **HEAD,
+        "marker": "remove",
+        "crop": "breasts",
+        "norm": "celsius",
+        "channels": ("temperature", "asymmetry"),
+    },  # fmt: skip
+    "chest_asym_320": {
+        **HEAD,
+        "marker": "remove",
+        "crop": "breasts",
+        "size": 320,
+        "channels": ("temperature", "asymmetry"),
+    },  # fmt: skip
+    "chest_asym_finetune": {
+        "marker": "remove",
+        "crop": "breasts",
+        "size": 160,
+        "channels": ("temperature", "asymmetry"),
+        "head_epochs": 30,
+        "frozen_cycles": 0,
+        "cycles": 2,
+        "tta": 4,
+    },  # fmt: skip
+}
+
+
+def fold_thresholds(pred: pd.DataFrame) -> pd.Series:
+    """Per row, the Youden threshold chosen on the out-of-fold predictions of the other folds."""
+    out = pd.Series(np.nan, index=pred.index)
+    for k in pred["fold"].unique():
+        other = pred[pred["fold"] != k]
+        out[pred["fold"] == k] = choose_threshold(other["y"].to_numpy(), other["prob"].to_numpy())
+    return out
+
+
+def scores(pred: pd.DataFrame) -> dict:
+    """AUCs overall / batch A / period-matched A, and sensitivity/specificity (per-fold thresholds)."""
+    y, p = pred["y"].to_numpy(int), pred["prob"].to_numpy(float)
+    a = (pred["acquisition_batch"] == "A").to_numpy()
+    pm = a & (pred["patient_id"].to_numpy() >= PERIOD_START)
+    decision = p >= fold_thresholds(pred).to_numpy()
+    tp, fn = int((decision & (y == 1)).sum()), int((~decision & (y == 1)).sum())
+    tn, fp = int((~decision & (y == 0)).sum()), int((decision & (y == 0)).sum())
+    return {"auc": roc_auc(y, p), "auc_A": roc_auc(y[a], p[a]), "auc_A_period": roc_auc(y[pm], p[pm]),
+            "sens": tp / (tp + fn), "spec": tn / (tn + fp), "tp": tp, "fn": fn, "tn": tn, "fp": fp}  # fmt: skip
+
+
+def run(out: Path, recipes: list[str], seeds: list[int], with_baseline: bool) -> pd.DataFrame:
+    cohort = out / "cohort" / "cohort.csv"
+    if not cohort.exists():
+        prepare_cohort(DATA, DATA / "labels.csv", out / "cohort")
+    rows = []
+    for seed in seeds:
+        split_csv = out / f"split_seed{seed}.csv"
+        if not split_csv.exists():
+            write_split(make_split(cohort, valid=0.2, test=0.0, folds=5, seed=seed), split_csv)
+        for i, name in enumerate(recipes):
+            run_dir = out / name / f"seed{seed}"
+            if not (run_dir / "comparison.csv").exists():
+                config = TrainConfig(seed=seed, **RECIPES[name])
+                base = with_baseline and i == 0
+                compare(split_csv, ["efficientnet_lite0"], run_dir, config, baseline=base,
+                        force=True, n_boot=0)  # fmt: skip
+            for model in ("efficientnet_lite0", "baseline"):
+                csv = run_dir / model / "valid_predictions.csv"
+                if csv.exists():
+                    label = name if model != "baseline" else "baseline"
+                    rows.append({"recipe": label, "seed": seed, **scores(pd.read_csv(csv))})
+    return pd.DataFrame(rows)
+
+
+def summary(table: pd.DataFrame) -> str:
+    """Mean (min-max over seeds); pooled Wilson 95% intervals for sensitivity and specificity."""
+    lines = ["| recipe | seeds | AUC | AUC batch A | AUC batch A, same period | sensitivity | specificity |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, g in table.groupby("recipe", sort=False):
+        cell = {k: f"{g[k].mean():.3f} ({g[k].min():.3f}-{g[k].max():.3f})"
+                for k in ("auc", "auc_A", "auc_A_period")}  # fmt: skip
+        tp, fn, tn, fp = (int(g[k].sum()) for k in ("tp", "fn", "tn", "fp"))
+        sl, sh = wilson_ci(tp, tp + fn)
+        pl, ph = wilson_ci(tn, tn + fp)
+        lines.append(
+            f"| {name} | {len(g)} | {cell['auc']} | {cell['auc_A']} | {cell['auc_A_period']} | "
+            f"{tp / (tp + fn):.3f} ({sl:.3f}-{sh:.3f}) | {tn / (tn + fp):.3f} ({pl:.3f}-{ph:.3f}) |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--recipes", nargs="+", default=["chest_asym"], choices=sorted(RECIPES))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false")
+    args = parser.parse_args()
+    table = run(args.out, args.recipes, args.seeds, args.baseline)
+    table.to_csv(args.out / "real_cv_runs.csv", index=False)
+    text = summary(table)
+    (args.out / "real_cv_summary.md").write_text(text + "\n")
+    print(text)
+    print(json.dumps({"recipes": {k: RECIPES[k] for k in args.recipes}}, default=list))
+
+
+if __name__ == "__main__":
+    main()
