@@ -27,24 +27,36 @@ ckpt = Checkpoint(Path(sys.argv[1]))
 ckpt.state["rank"] = dist.get_rank()
 ckpt.save(create_model("resnet18", pretrained=False))
 dist.barrier()
-print("ok", dist.get_rank(), is_main_process())
+# One file per rank: the two processes' stdout interleaves.
+Path(sys.argv[2], f"rank{dist.get_rank()}.txt").write_text(f"ok {dist.get_rank()} {is_main_process()}")
 dist.destroy_process_group()
 """
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def torchrun(args: list[str], cwd: Path, timeout: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "THERMOCAD_QUIET": "1"}
     cmd = [sys.executable, "-W", "ignore", "-m", "torch.distributed.run", "--nproc_per_node=2",
-           "--master_port=29533", *args]  # fmt: skip
+           "--master_addr=127.0.0.1", f"--master_port={_free_port()}", *args]  # fmt: skip
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.slow
 def test_two_cpu_processes_join_gloo_and_only_rank0_writes(tmp_path):
     (tmp_path / "child.py").write_text(CHILD)
-    res = torchrun([str(tmp_path / "child.py"), str(tmp_path / "run")], tmp_path, 180)
+    res = torchrun(
+        [str(tmp_path / "child.py"), str(tmp_path / "run"), str(tmp_path)], tmp_path, 180
+    )
     assert res.returncode == 0, res.stderr[-2000:]
-    assert sorted(res.stdout.split("\n")[:-1]) == ["ok 0 True", "ok 1 False"]
+    said = [(tmp_path / f"rank{r}.txt").read_text() for r in (0, 1)]
+    assert said == ["ok 0 True", "ok 1 False"]
     import json
 
     state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
