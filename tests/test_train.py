@@ -117,6 +117,21 @@ def test_fold_training(tmp_path):
     assert meta["fold"] == 1 and sum(meta["data"]["valid"]["images"].values()) == 4
 
 
+def test_final_model_on_all_patients_needs_a_given_threshold(tmp_path):
+    split = make_split(tmp_path, {"train": 3, "valid": 1}, folds=2)
+    config = TrainConfig.smoke(cycles=1, tta=0, batch_size=2)
+    with pytest.raises(ConfigError, match="--threshold"):
+        train(split, tmp_path / "refused", config, fold="all")
+    assert not (tmp_path / "refused").exists()
+    run = train(split, tmp_path / "final", config, fold="all", threshold=0.42)
+    meta = json.loads((run / "model.json").read_text())
+    # Trained on every non-test image (8 here); nothing in-sample is reported as validation.
+    assert sum(meta["data"]["train"]["images"].values()) == 8
+    assert meta["threshold"] == 0.42 and meta["threshold_method"] == "given"
+    assert meta["metrics"] == {} and not (run / "valid_predictions.csv").exists()
+    assert load_bundle(run).threshold == 0.42
+
+
 @pytest.mark.real
 @pytest.mark.slow
 def test_smoke_training_on_real_dmr_files(dmr_dir, tmp_path):

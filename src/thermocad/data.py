@@ -56,9 +56,13 @@ class ThermalData:
 
 
 def select_rows(
-    split_csv: str | Path, fold: int | None = None
+    split_csv: str | Path, fold: int | str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Training and validation rows: by `split`, or fold k validates on fold k (design.md)."""
+    """Training and validation rows: by `split`, or fold k validates on fold k (design.md).
+
+    fold="all" trains on every non-test row (a final model); its "validation" rows are the
+    training rows themselves, so nothing measured on them may be reported or used for choices.
+    """
     split_csv = Path(split_csv)
     if not split_csv.is_file():
         raise ConfigError(f"{split_csv}: split file not found (make one with `thermocad split`)")
@@ -71,6 +75,8 @@ def select_rows(
         raise ConfigError(f"{split_csv}: unknown labels {bad}; expected {CLASSES}")
     if fold is None:
         train, valid = df[df["split"] == "train"], df[df["split"] == "valid"]
+    elif fold == "all":
+        train = valid = df[df["split"] != "test"]
     else:
         if "fold" not in df.columns:
             raise ConfigError(f"{split_csv}: has no fold column (make it with --folds K)")
@@ -140,7 +146,7 @@ def build_data(
     transform: EvalTransform,
     aug: Augmentation,
     batch_size: int,
-    fold: int | None = None,
+    fold: int | str | None = None,
     balance: str = "loss",
     device: torch.device | None = None,
 ) -> ThermalData:

@@ -78,15 +78,20 @@ def train(
     split_csv: str | Path,
     out_dir: str | Path,
     config: TrainConfig | None = None,
-    fold: int | None = None,
+    fold: int | str | None = None,
     force: bool = False,
     resume: bool = False,
+    threshold: float | None = None,
 ) -> Path:
-    """Train per `config` on split.csv and write a self-describing run directory."""
+    """Train per `config` on split.csv and write a self-describing run directory.
+
+    `fold`: None uses the split column, k validates on fold k, "all" trains a final model on
+    every non-test patient (then `threshold`, e.g. the cross-validated one, is required).
+    """
     from thermocad.trainer import run_training
 
     return run_training(
-        Path(split_csv), Path(out_dir), config or TrainConfig(), fold, force, resume
+        Path(split_csv), Path(out_dir), config or TrainConfig(), fold, force, resume, threshold
     )
 
 

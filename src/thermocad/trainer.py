@@ -172,7 +172,7 @@ def _open_run(out_dir: Path, force: bool, resume: bool) -> None:
         prepare_out_dir(out_dir, force=force)
 
 
-def _setup(split_csv: Path, cfg: TrainConfig, fold: int | None, resume: bool):
+def _setup(split_csv: Path, cfg: TrainConfig, fold: int | str | None, resume: bool):
     """Seeded data, model (pretrained unless resuming) and loss for a config."""
     from fastai.losses import CrossEntropyLossFlat
     from fastai.torch_core import default_device, set_seed
@@ -227,9 +227,20 @@ def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Pa
 
 
 def run_training(
-    split_csv: Path, out_dir: Path, cfg: TrainConfig, fold: int | None, force: bool, resume: bool
+    split_csv: Path,
+    out_dir: Path,
+    cfg: TrainConfig,
+    fold: int | str | None,
+    force: bool,
+    resume: bool,
+    threshold: float | None = None,
 ) -> Path:
     """Train through every stage and write the run directory (see docs/design.md)."""
+    if fold == "all" and threshold is None:
+        raise ConfigError(
+            "a final model (--fold all) has no held-out patients to choose its threshold on: "
+            "give --threshold, e.g. the one cross-validation chose (compare's comparison.csv)"
+        )
     get_arch(cfg.arch)  # an unknown name fails before anything is written
     _open_run(out_dir, force, resume)
     spec, transform, data, model, loss = _setup(split_csv, cfg, fold, resume)
@@ -247,11 +258,13 @@ def run_training(
         _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
         probs = tta_probs(learn, cfg.tta)
     if is_main_process():
-        _write_outputs(out_dir, model, spec, transform, data, cfg, ckpt, probs, fold)
+        _write_outputs(out_dir, model, spec, transform, data, cfg, ckpt, probs, fold, threshold)
     return out_dir
 
 
-def _write_outputs(out_dir, model, spec, transform, data, cfg, ckpt, probs, fold) -> None:
+def _write_outputs(
+    out_dir, model, spec, transform, data, cfg, ckpt, probs, fold, threshold
+) -> None:
     """Everything a run directory holds; the checkpoint goes once the bundle is written."""
     import shutil
 
@@ -259,9 +272,13 @@ def _write_outputs(out_dir, model, spec, transform, data, cfg, ckpt, probs, fold
     from thermocad.metrics import choose_threshold, classification_metrics
 
     y_valid = data.y[data.n_train :]
-    threshold = float(choose_threshold(y_valid, probs, method="youden"))
-    preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs)
-    atomic_write_text(out_dir / "valid_predictions.csv", preds.to_csv(index=False))
+    in_sample = fold == "all"  # validation rows are the training rows: report nothing on them
+    method = "given" if threshold is not None else "youden"
+    if threshold is None:
+        threshold = float(choose_threshold(y_valid, probs, method="youden"))
+    if not in_sample:
+        preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs)
+        atomic_write_text(out_dir / "valid_predictions.csv", preds.to_csv(index=False))
     atomic_write_text(out_dir / "history.csv", pd.DataFrame(ckpt.state["rows"]).to_csv(index=False))
     plot_schedule(out_dir / "schedule.png", ckpt.state["lrs"])
     atomic_write_json(out_dir / "config.json", cfg.to_dict())
@@ -274,14 +291,14 @@ def _write_outputs(out_dir, model, spec, transform, data, cfg, ckpt, probs, fold
         "augmentation": cfg.to_dict()["augmentation"],
         "unit": data.unit,
         "threshold": threshold,
-        "threshold_method": "youden",
+        "threshold_method": method,
         "lr": ckpt.state["lr"],
         "lr_suggestion": ckpt.state.get("lr_suggestion"),
         "fold": fold,
         "config": cfg.to_dict(),
         "thermocad_version": __version__,
         "data": data.summary(),
-        "metrics": classification_metrics(y_valid, probs, threshold),
+        "metrics": {} if in_sample else classification_metrics(y_valid, probs, float(threshold)),
     }
     save_bundle(out_dir, model, meta)
     shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)

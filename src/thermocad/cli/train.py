@@ -30,7 +30,11 @@ def _config_args(p: argparse.ArgumentParser) -> None:
 
 def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="run directory to create")
-    p.add_argument("--fold", type=int, help="train on folds != K, validate on fold K")
+    p.add_argument("--fold", type=_fold, metavar="K|all",
+                   help="train on folds != K, validate on fold K; 'all': a final model on every "
+                   "non-test patient (needs --threshold)")  # fmt: skip
+    p.add_argument("--threshold", type=float,
+                   help="decision threshold on P(Sick) to store (default: Youden on validation)")  # fmt: skip
     p.add_argument("--precompute", action=argparse.BooleanOptionalAction, default=None,
                    help="train the head on cached body features first (default on)")  # fmt: skip
     p.add_argument("--head-epochs", type=int)
@@ -84,11 +88,22 @@ def _lr_find(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fold(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"fold must be an integer or 'all', not {text!r}"
+        ) from None
+
+
 def _train(args: argparse.Namespace) -> int:
     from thermocad.train import train
 
     run = train(args.split, args.out, _config(args), fold=args.fold, force=args.force,
-                resume=args.resume)  # fmt: skip
+                resume=args.resume, threshold=args.threshold)  # fmt: skip
     print(run)
     return 0
 
