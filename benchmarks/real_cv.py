@@ -8,7 +8,7 @@ patients acquired in the same period as the batch-A Sick patients (ids >= 120: a
 order is itself confounded with diagnosis in batch A); sensitivity and specificity at a
 threshold chosen for each fold on the other folds' out-of-fold predictions (Youden).
 
-    .venv/bin/python benchmarks/real_cv.py --out /tmp/real_cv --recipes chest_asym --seeds 0 1 2
+    .venv/bin/python benchmarks/real_cv.py --out /tmp/real_cv --recipes baseline chest_asym --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ PERIOD_START = 120  # first batch-A Sick patient is 138; batch A ids below 120 a
 # Head-only variants of the study's recipe: frozen ImageNet body, head on precomputed features.
 HEAD = {"precompute": True, "head_epochs": 30, "frozen_cycles": 0, "cycles": 0, "tta": 4}
 RECIPES = {
+    "baseline": None,  # the classical baseline alone (temperature statistics + asymmetry, LR)
     "whole": {**HEAD},
     "whole_nomarker": {**HEAD, "marker": "remove"},
     "chest": {**HEAD, "marker": "remove", "crop": "breasts"},
@@ -88,7 +89,7 @@ def scores(pred: pd.DataFrame) -> dict:
             "sens": tp / (tp + fn), "spec": tn / (tn + fp), "tp": tp, "fn": fn, "tn": tn, "fp": fp}  # fmt: skip
 
 
-def run(out: Path, recipes: list[str], seeds: list[int], with_baseline: bool) -> pd.DataFrame:
+def run(out: Path, recipes: list[str], seeds: list[int]) -> pd.DataFrame:
     cohort = out / "cohort" / "cohort.csv"
     if not cohort.exists():
         prepare_cohort(DATA, DATA / "labels.csv", out / "cohort")
@@ -97,18 +98,17 @@ def run(out: Path, recipes: list[str], seeds: list[int], with_baseline: bool) ->
         split_csv = out / f"split_seed{seed}.csv"
         if not split_csv.exists():
             write_split(make_split(cohort, valid=0.2, test=0.0, folds=5, seed=seed), split_csv)
-        for i, name in enumerate(recipes):
+        for name in recipes:
             run_dir = out / name / f"seed{seed}"
+            model = "baseline" if RECIPES[name] is None else "efficientnet_lite0"
             if not (run_dir / "comparison.csv").exists():
-                config = TrainConfig(seed=seed, **RECIPES[name])
-                base = with_baseline and i == 0
-                compare(split_csv, ["efficientnet_lite0"], run_dir, config, baseline=base,
+                archs, config = [], None
+                if RECIPES[name] is not None:
+                    archs, config = [model], TrainConfig(seed=seed, **RECIPES[name])
+                compare(split_csv, archs, run_dir, config, baseline=model == "baseline",
                         force=True, n_boot=0)  # fmt: skip
-            for model in ("efficientnet_lite0", "baseline"):
-                csv = run_dir / model / "valid_predictions.csv"
-                if csv.exists():
-                    label = name if model != "baseline" else "baseline"
-                    rows.append({"recipe": label, "seed": seed, **scores(pd.read_csv(csv))})
+            pred = pd.read_csv(run_dir / model / "valid_predictions.csv")
+            rows.append({"recipe": name, "seed": seed, **scores(pred)})
     return pd.DataFrame(rows)
 
 
@@ -134,9 +134,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--recipes", nargs="+", default=["chest_asym"], choices=sorted(RECIPES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--no-baseline", dest="baseline", action="store_false")
     args = parser.parse_args()
-    table = run(args.out, args.recipes, args.seeds, args.baseline)
+    table = run(args.out, args.recipes, args.seeds)
     table.to_csv(args.out / "real_cv_runs.csv", index=False)
     text = summary(table)
     (args.out / "real_cv_summary.md").write_text(text + "\n")

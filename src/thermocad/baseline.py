@@ -48,9 +48,17 @@ def _side_stats(values: np.ndarray, cut: float) -> dict[str, float]:
     }
 
 
-def baseline_features(array: np.ndarray) -> dict[str, float]:
-    """Temperature statistics of the breast region and left/right asymmetry features."""
+def baseline_features(array: np.ndarray, marker: str = "remove") -> dict[str, float]:
+    """Temperature statistics of the breast region and left/right asymmetry features.
+
+    The calibration marker is painted over first (`marker="remove"`), as the CNN recipe does:
+    its cold square inside the region would otherwise feed every percentile.
+    """
+    from thermocad.regions import remove_marker
+
     a = np.asarray(array, np.float32)
+    if marker == "remove":
+        a = remove_marker(a)
     mask, (top, bottom, left, right) = _region(a)
     box, box_mask = a[top:bottom, left:right], mask[top:bottom, left:right]
     values = box[box_mask] if box_mask.any() else box.ravel()
