@@ -95,3 +95,31 @@ def test_target_sensitivity_threshold(split_csv, tmp_path):
                     target_sensitivity=1.0)  # fmt: skip
     row = out["table"].set_index("model").loc["baseline"]
     assert row["sensitivity"] == 1.0 and row["fn"] == 0  # every Sick validation image caught
+
+
+def test_missing_or_leaky_split_is_one_error_and_creates_nothing(tmp_path, capsys, split_csv):
+    from thermocad.cli import main
+    from thermocad.errors import SplitLeakError, ThermocadError
+
+    with pytest.raises(ThermocadError, match="nope.csv: split file not found"):
+        C.compare(tmp_path / "nope.csv", [], tmp_path / "cmp")
+    assert not (tmp_path / "cmp").exists()
+    leaky = pd.read_csv(split_csv)
+    leaky.loc[0, "patient_id"] = leaky.loc[
+        len(leaky) - 1, "patient_id"
+    ]  # a dev row joins a test patient
+    leaky.to_csv(tmp_path / "leaky.csv", index=False)
+    with pytest.raises(SplitLeakError):
+        C.compare(tmp_path / "leaky.csv", [], tmp_path / "cmp")
+    assert (
+        main(["compare", "--split", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "c")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("thermocad: error:") and "Traceback" not in err
+
+
+def test_every_model_failing_names_the_table(split_csv, tmp_path):
+    with pytest.raises(C.AllModelsFailedError, match=r"comparison\.csv: every model failed"):
+        C.compare(split_csv, ["broken"], tmp_path / "cmp", config={}, baseline=False,
+                  trainer=coin_trainer)  # fmt: skip
+    assert (tmp_path / "cmp" / "comparison.csv").exists()

@@ -18,9 +18,11 @@ from typing import Any
 import pandas as pd
 
 from thermocad import metrics as M
+from thermocad.errors import ThermocadError
 from thermocad.evaluate import clean_json, evaluate_predictions, with_y, write_plots
 from thermocad.files import atomic_path, atomic_write_json, atomic_write_text, prepare_out_dir
 from thermocad.progress import log
+from thermocad.split import read_split
 
 BASELINE = "baseline"
 TABLE_COLUMNS = [
@@ -30,6 +32,10 @@ TABLE_COLUMNS = [
     "patient_roc_auc_lo", "patient_roc_auc_hi", "batch_a_roc_auc", "threshold", "parameters",
     "train_time_s",
 ]  # fmt: skip
+
+
+class AllModelsFailedError(ThermocadError, RuntimeError):
+    """No architecture (nor the baseline) could be trained and validated."""
 
 
 def fold_splits(split_df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
@@ -151,7 +157,7 @@ def pick_best(table: pd.DataFrame) -> str:
     """
     ok = table[table["status"] == "ok"]
     if ok.empty:
-        raise RuntimeError("every model failed; see comparison.csv")
+        raise AllModelsFailedError("every model failed; see comparison.csv")
     order = ok.sort_values(["patient_roc_auc", "roc_auc"], ascending=False, na_position="last")
     return str(order.iloc[0]["model"])
 
@@ -209,6 +215,17 @@ def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str 
                         subgroup=subgroup, force=force, n_boot=n_boot)  # fmt: skip
 
 
+def _write_table(rows: list[dict], out: Path) -> pd.DataFrame:
+    """Write comparison.csv and .md; raise (naming the table) when no model succeeded."""
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    with atomic_path(out / "comparison.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    atomic_write_text(out / "comparison.md", markdown_table(table))
+    if (table["status"] != "ok").all():
+        raise AllModelsFailedError(f"{out / 'comparison.csv'}: every model failed; see */error.txt")
+    return table
+
+
 def compare(
     split_csv: str | os.PathLike,
     archs: Sequence[str],
@@ -226,8 +243,9 @@ def compare(
     """Train and validate every architecture (+ baseline), pick the best, test it once."""
     from thermocad.progress import progress
 
-    out, split_csv = prepare_out_dir(out_dir, force), Path(split_csv)
-    split_df = pd.read_csv(split_csv)
+    # Read (and leak-check) the split before creating anything, so a wrong path leaves no folder.
+    split_csv, split_df = Path(split_csv), read_split(split_csv)
+    out = prepare_out_dir(out_dir, force)
     if archs and trainer is None:
         from thermocad.train import TrainConfig, train
 
@@ -242,17 +260,12 @@ def compare(
             results[name] = res
             rows.append(table_row(name, res, n_folds))
             log(f"{name}: validation AUC {res['eval']['image']['roc_auc']:.3f}")
-        except (
-            Exception
-        ) as exc:  # one architecture failing (OOM, no weights) must not stop the rest
+        except Exception as exc:  # noqa: BLE001 - one failing (OOM, no weights) must not stop the rest
             message = f"failed: {type(exc).__name__}: {exc}".splitlines()[0][:160]
             log(f"{name}: {message}")
             atomic_write_text(out / name / "error.txt", traceback.format_exc())
             rows.append({"model": name, "status": message})
-    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    with atomic_path(out / "comparison.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    atomic_write_text(out / "comparison.md", markdown_table(table))
+    table = _write_table(rows, out)
     best = pick_best(table)
     summary = {"best": best, "selected_on": "validation patient-level AUC", "n_folds": n_folds,
                "models": table["model"].tolist(), "test": None}  # fmt: skip
