@@ -109,3 +109,8 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
     assert r["image"]["counts"]["tp"] == 4  # TTA passed through to the bundle
     with pytest.raises(ConfigError, match="no rows with split == 'valid'"):
         E.evaluate_run(run, tmp_path / "split.csv", on="valid")
+
+
+def test_evaluate_run_missing_split_names_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.csv: split file not found"):
+        E.evaluate_run(tmp_path / "run", tmp_path / "nope.csv")

@@ -140,6 +140,8 @@ def evaluate_run(
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir else run_dir / f"eval_{on}"
     check_writable(out / "metrics.json", force)
+    if not Path(split_csv).is_file():
+        raise ConfigError(f"{split_csv}: split file not found (make it with `thermocad split`)")
     split = pd.read_csv(split_csv)
     if "split" not in split.columns:
         raise ConfigError(f"{split_csv}: no `split` column; make it with `thermocad split`")
