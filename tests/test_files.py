@@ -50,3 +50,13 @@ def test_refuses_to_overwrite_without_force(tmp_path):
         prepare_out_dir(d)
     assert prepare_out_dir(d, force=True) == d
     assert prepare_out_dir(tmp_path / "new").is_dir()
+
+
+def test_atomic_write_csv_has_no_index_and_no_temporaries(tmp_path):
+    import pandas as pd
+
+    from thermocad.files import atomic_write_csv
+
+    out = atomic_write_csv(tmp_path / "split", pd.DataFrame({"a": [1, 2]}))  # no suffix: still CSV
+    assert out.read_text() == "a\n1\n2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["split"]

@@ -12,7 +12,7 @@ import pandas as pd
 
 from thermocad.errors import CohortError
 from thermocad.filenames import parse_dmr_name
-from thermocad.files import atomic_path, check_writable
+from thermocad.files import atomic_write_csv, check_writable
 from thermocad.labels import read_labels
 from thermocad.progress import log, progress
 from thermocad.thermal import Thermogram, iter_read
@@ -125,8 +125,7 @@ def prepare_cohort(
     table = pd.DataFrame(rows)
     extra = [c for c in by_patient.columns if c not in ("diagnosis", "acquisition_batch")]
     table = table.reindex(columns=COLUMNS + extra)
-    with atomic_path(target, suffix=".csv") as tmp:
-        table.to_csv(tmp, index=False)
+    atomic_write_csv(target, table)
     summary = summarize(table, target)
     for line in summary.lines():
         log(line)

@@ -20,7 +20,12 @@ import pandas as pd
 from thermocad import metrics as M
 from thermocad.errors import ThermocadError
 from thermocad.evaluate import clean_json, evaluate_predictions, with_y, write_plots
-from thermocad.files import atomic_path, atomic_write_json, atomic_write_text, prepare_out_dir
+from thermocad.files import (
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
+    prepare_out_dir,
+)
 from thermocad.progress import log
 from thermocad.split import read_split
 
@@ -102,8 +107,7 @@ def run_arch(
     for k, fold_df in fold_splits(split_df):
         run_dir = out_dir / arch / f"fold{k}"
         split_csv = out_dir / arch / f"split_fold{k}.csv"
-        with atomic_path(split_csv) as tmp:
-            fold_df.to_csv(tmp, index=False)
+        atomic_write_csv(split_csv, fold_df)
         log(f"training {arch}, fold {k}")
         run = _train(trainer, split_csv, run_dir, config, arch, override)
         parts.append(_valid_predictions(run, fold_df, k))
@@ -189,8 +193,7 @@ def _evaluate_model(name: str, res: dict, out: Path, subgroup: str | None, n_boo
     pred = res["pred"]
     res["threshold"] = M.choose_threshold(pred["y"], pred["prob"], threshold_method, target)
     res["eval"] = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
-    with atomic_path(out / name / "valid_predictions.csv") as tmp:
-        pred.to_csv(tmp, index=False)
+    atomic_write_csv(out / name / "valid_predictions.csv", pred)
     res["eval"]["plots"] = write_plots(pred, res["threshold"], out / name, galleries=False)
     atomic_write_json(out / name / "valid_metrics.json", clean_json(res["eval"]))
 
@@ -204,8 +207,7 @@ def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str 
         result = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
         result.update(arch=BASELINE, on="test", threshold_source="pooled out-of-fold validation")
         result["plots"] = write_plots(pred, res["threshold"], test_dir)
-        with atomic_path(test_dir / "predictions.csv") as tmp:
-            pred.to_csv(tmp, index=False)
+        atomic_write_csv(test_dir / "predictions.csv", pred)
         atomic_write_json(test_dir / "metrics.json", clean_json(result))
         return result
     from thermocad.evaluate import evaluate_run
@@ -218,8 +220,7 @@ def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str 
 def _write_table(rows: list[dict], out: Path) -> pd.DataFrame:
     """Write comparison.csv and .md; raise (naming the table) when no model succeeded."""
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    with atomic_path(out / "comparison.csv") as tmp:
-        table.to_csv(tmp, index=False)
+    atomic_write_csv(out / "comparison.csv", table)
     atomic_write_text(out / "comparison.md", markdown_table(table))
     if (table["status"] != "ok").all():
         raise AllModelsFailedError(f"{out / 'comparison.csv'}: every model failed; see */error.txt")

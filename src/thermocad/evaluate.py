@@ -16,7 +16,7 @@ import pandas as pd
 
 from thermocad import metrics as M
 from thermocad.errors import ConfigError
-from thermocad.files import atomic_path, atomic_write_json, check_writable
+from thermocad.files import atomic_write_csv, atomic_write_json, check_writable
 from thermocad.progress import log
 
 
@@ -163,8 +163,7 @@ def evaluate_run(
     result["plots"] = write_plots(
         pred, bundle.threshold, out, run_dir / "history.csv", unit=bundle.unit
     )
-    with atomic_path(out / "predictions.csv") as tmp:
-        pred.to_csv(tmp, index=False)
+    atomic_write_csv(out / "predictions.csv", pred)
     atomic_write_json(out / "metrics.json", clean_json(result))
     log(f"wrote {out / 'metrics.json'}")
     return result

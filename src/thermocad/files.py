@@ -50,6 +50,13 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return Path(path)
 
 
+def atomic_write_csv(path: str | os.PathLike, table: Any) -> Path:
+    """Write a pandas DataFrame to `path` as CSV without its index, atomically."""
+    with atomic_path(path, suffix=".csv") as tmp:
+        table.to_csv(tmp, index=False)
+    return Path(path)
+
+
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 

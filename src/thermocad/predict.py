@@ -207,18 +207,18 @@ def write_predictions(
     """Write the per-file CSV, plus per-patient and error CSVs when there is something to say."""
     import pandas as pd
 
-    from thermocad.files import atomic_write_text, check_writable
+    from thermocad.files import atomic_write_csv, check_writable
 
     targets = output_paths(out)
     for path in targets.values():
         check_writable(path, force)
-    written = {"files": atomic_write_text(targets["files"], table.to_csv(index=False))}
+    written = {"files": atomic_write_csv(targets["files"], table)}
     patients = aggregate_patients(table)
     if (patients["n_files"] > 1).any():
-        written["patients"] = atomic_write_text(targets["patients"], patients.to_csv(index=False))
+        written["patients"] = atomic_write_csv(targets["patients"], patients)
     if errors:
         frame = pd.DataFrame(list(errors), columns=["file", "error"])
-        written["errors"] = atomic_write_text(targets["errors"], frame.to_csv(index=False))
+        written["errors"] = atomic_write_csv(targets["errors"], frame)
     # With --force, a stale side file from an earlier run would contradict this one.
     for key in ("patients", "errors"):
         if key not in written:

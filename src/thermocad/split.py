@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from thermocad.errors import ConfigError, SplitLeakError
-from thermocad.files import atomic_path, check_writable
+from thermocad.files import atomic_write_csv, check_writable
 from thermocad.progress import log
 
 SPLITS = ("train", "valid", "test")
@@ -167,9 +167,7 @@ def write_split(df: pd.DataFrame, out_csv: str | os.PathLike, force: bool = Fals
     """Check for leaks and write split.csv atomically (refusing to overwrite without force)."""
     out = check_writable(out_csv, force=force)
     check_no_leak(df, str(out))
-    with atomic_path(out, suffix=".csv") as tmp:
-        df.to_csv(tmp, index=False)
-    return out
+    return atomic_write_csv(out, df)
 
 
 def read_split(csv: str | os.PathLike) -> pd.DataFrame:

@@ -271,7 +271,7 @@ def generate_cohort(
     """
     import pandas as pd
 
-    from thermocad.files import atomic_write_text, prepare_out_dir
+    from thermocad.files import atomic_write_csv, prepare_out_dir
     from thermocad.progress import progress
 
     views = tuple(views)
@@ -294,8 +294,8 @@ def generate_cohort(
             row, hidden = _write_patient(out, i + 1, images, label, meta, rng, frames, views)
             rows.append(row)
             truth.append(hidden)
-    atomic_write_text(out / "synth_truth.csv", pd.DataFrame(truth).to_csv(index=False))
-    labels = atomic_write_text(out / "labels.csv", pd.DataFrame(rows).to_csv(index=False))
+    atomic_write_csv(out / "synth_truth.csv", pd.DataFrame(truth))
+    labels = atomic_write_csv(out / "labels.csv", pd.DataFrame(rows))
     if preview is not None:
         write_preview(out, Path(preview) if str(preview) else out / "preview.png", force=force)
     return labels
