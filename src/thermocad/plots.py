@@ -21,10 +21,10 @@ def pyplot():
     return plt
 
 
-def save(fig, path: str | Path) -> Path:
-    """Save a figure atomically as PNG and close it."""
+def save(fig, path: str | Path, dpi: int = 110, tight: bool = True) -> Path:
+    """Save a figure atomically as PNG and close it (tight: crop to the drawn area)."""
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight" if tight else None, format="png")
     pyplot().close(fig)
     return Path(path)
 

@@ -16,7 +16,6 @@ from fastai.learner import Learner
 from fastai.metrics import RocAucBinary, accuracy
 from torch import nn
 
-from thermocad.files import atomic_path
 from thermocad.progress import log, quiet
 
 
@@ -190,21 +189,16 @@ def plot_curve(
     path: Path, xs: list, ys: list, xlabel: str, ylabel: str, logx: bool, marks=()
 ) -> None:
     """A line plot written atomically as PNG (lr_find.png; marks are labelled vertical lines)."""
-    import matplotlib
+    from thermocad.plots import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = pyplot().subplots(figsize=(6, 4))
     ax.plot(xs, ys)
     for x, label in marks:
         ax.axvline(x, color="grey", ls="--", lw=0.8)
         ax.annotate(label, (x, max(ys) if ys else 0), fontsize=8, rotation=90, va="top")
     ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
+    save(fig, path, dpi=90, tight=False)
 
 
 def plot_schedule(path: Path, lrs: dict[str, list[float]]) -> None:
