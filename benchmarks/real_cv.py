@@ -55,6 +55,22 @@ RECIPES = {
         "size": 320,
         "channels": ("temperature", "asymmetry"),
     },  # fmt: skip
+    "chest_320": {**HEAD, "marker": "remove", "crop": "breasts", "size": 320},
+    "chest_asym_384": {
+        **HEAD,
+        "marker": "remove",
+        "crop": "breasts",
+        "size": 384,
+        "channels": ("temperature", "asymmetry"),
+    },  # fmt: skip
+    "lite2_chest_asym_320": {
+        **HEAD,
+        "arch": "efficientnet_lite2",
+        "marker": "remove",
+        "crop": "breasts",
+        "size": 320,
+        "channels": ("temperature", "asymmetry"),
+    },  # fmt: skip
     "chest_asym_finetune": {
         "marker": "remove",
         "crop": "breasts",
@@ -100,11 +116,14 @@ def run(out: Path, recipes: list[str], seeds: list[int]) -> pd.DataFrame:
             write_split(make_split(cohort, valid=0.2, test=0.0, folds=5, seed=seed), split_csv)
         for name in recipes:
             run_dir = out / name / f"seed{seed}"
-            model = "baseline" if RECIPES[name] is None else "efficientnet_lite0"
+            recipe = dict(RECIPES[name] or {})
+            model = (
+                "baseline" if RECIPES[name] is None else recipe.pop("arch", "efficientnet_lite0")
+            )
             if not (run_dir / "comparison.csv").exists():
                 archs, config = [], None
                 if RECIPES[name] is not None:
-                    archs, config = [model], TrainConfig(seed=seed, **RECIPES[name])
+                    archs, config = [model], TrainConfig(seed=seed, **recipe)
                 compare(split_csv, archs, run_dir, config, baseline=model == "baseline",
                         force=True, n_boot=0)  # fmt: skip
             pred = pd.read_csv(run_dir / model / "valid_predictions.csv")
