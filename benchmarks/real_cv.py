@@ -40,21 +40,21 @@ RECIPES = {
         "marker": "remove",
         "crop": "breasts",
         "channels": ("temperature", "asymmetry"),
-    },  # fmt: skip
+    },
     "chest_asym_celsius": {
         **HEAD,
         "marker": "remove",
         "crop": "breasts",
         "norm": "celsius",
         "channels": ("temperature", "asymmetry"),
-    },  # fmt: skip
+    },
     "chest_asym_320": {
         **HEAD,
         "marker": "remove",
         "crop": "breasts",
         "size": 320,
         "channels": ("temperature", "asymmetry"),
-    },  # fmt: skip
+    },
     "chest_320": {**HEAD, "marker": "remove", "crop": "breasts", "size": 320},
     "chest_asym_384": {
         **HEAD,
@@ -62,7 +62,7 @@ RECIPES = {
         "crop": "breasts",
         "size": 384,
         "channels": ("temperature", "asymmetry"),
-    },  # fmt: skip
+    },
     "lite2_chest_asym_320": {
         **HEAD,
         "arch": "efficientnet_lite2",
@@ -70,17 +70,17 @@ RECIPES = {
         "crop": "breasts",
         "size": 320,
         "channels": ("temperature", "asymmetry"),
-    },  # fmt: skip
-    "chest_asym_finetune": {
+    },
+    "chest_asym_320_finetune": {
         "marker": "remove",
         "crop": "breasts",
-        "size": 160,
+        "size": 320,
         "channels": ("temperature", "asymmetry"),
         "head_epochs": 30,
         "frozen_cycles": 0,
         "cycles": 2,
         "tta": 4,
-    },  # fmt: skip
+    },
 }
 
 
