@@ -26,8 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sick-fraction", type=float, default=0.4, help="fraction of Sick patients")
     p.add_argument("--frames", type=int, default=1,
                    help="frames per view: a dynamic series of skin re-warming after cooling")  # fmt: skip
-    p.add_argument("--views", nargs="+", choices=_VIEWS, default=["frontal"], help="views")
-    p.add_argument("--difficulty", choices=("easy", "default", "hard"), default="default")
+    p.add_argument("--views", nargs="+", choices=_VIEWS, default=["frontal"], metavar="VIEW",
+                   help=f"camera views per patient: {', '.join(_VIEWS)} (default frontal)")  # fmt: skip
+    p.add_argument("--difficulty", choices=("easy", "default", "hard"), default="default",
+                   help="tumour size, depth and warming: easy is bigger and warmer, hard "
+                   "smaller and deeper, with more healthy hot spots")  # fmt: skip
     p.add_argument("--height", type=int, default=480, help="image rows (default 480)")
     p.add_argument("--width", type=int, default=640, help="image columns (default 640)")
     p.add_argument("--marker", action="store_true", help="calibration square on the abdomen")
