@@ -189,3 +189,15 @@ def test_real_dmr_files(run_dir, dmr_dir):
     assert not errors and len(table) == 4
     assert table["patient_id"].tolist() == [int(f.name[1:5]) for f in files]
     assert table["prob_sick"].between(0, 1).all()
+
+
+def test_failure_line_names_the_file_once():
+    from thermocad.predict import FileError, failure_line
+
+    assert failure_line(FileError("a/b.txt", "a/b.txt: line 1: 'x' is not a number")) == (
+        "failed: a/b.txt: line 1: 'x' is not a number"
+    )
+    assert (
+        failure_line(FileError("c", "no such file or folder"))
+        == "failed: c: no such file or folder"
+    )

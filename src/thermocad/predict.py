@@ -190,6 +190,12 @@ def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def failure_line(err: FileError) -> str:
+    """`failed: FILE: REASON`, without repeating FILE when the reason already starts with it."""
+    reason = err.error if err.error.startswith(err.file) else f"{err.file}: {err.error}"
+    return f"failed: {reason}"
+
+
 def output_paths(out: str | os.PathLike) -> dict[str, Path]:
     """Where predictions, the per-patient table and the error list go, beside `out`."""
     out = Path(out)
@@ -243,7 +249,7 @@ def run_predict(
     table, errors = predict_paths(run_dir, paths, tta=tta, allow_unit_mismatch=allow_unit_mismatch)
     written = write_predictions(table, errors, out, force=force)
     for err in errors:
-        log(f"failed: {err.file}: {err.error}")
+        log(failure_line(err))
     log(
         f"{len(table)} file(s) predicted, {len(errors)} failed -> {', '.join(map(str, written.values()))}"
     )
