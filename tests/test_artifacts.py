@@ -66,3 +66,10 @@ def test_json_tensor_mismatch_is_refused(run_dir):
     (path / "model.json").unlink()
     with pytest.raises(ModelFormatError, match="model.json"):
         load_bundle(path)
+
+
+def test_missing_bundle_says_what_a_model_folder_holds(tmp_path):
+    with pytest.raises(ModelFormatError, match="no such model folder .*model.json"):
+        load_bundle(tmp_path / "nope")
+    with pytest.raises(ModelFormatError, match=r"model\.safetensors: missing \(a model bundle"):
+        load_bundle(tmp_path)

@@ -127,7 +127,10 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
     if not weights.is_file():
         pickles = [p.name for p in run_dir.glob("*") if p.suffix in _PICKLE_SUFFIXES]
         hint = f"; pickle files {pickles} are never loaded" if pickles else ""
-        raise ModelFormatError(f"{weights}: missing{hint}")
+        where = (
+            f"{run_dir}: no such model folder" if not run_dir.is_dir() else f"{weights}: missing"
+        )
+        raise ModelFormatError(f"{where} (a model bundle needs {META} and {WEIGHTS}){hint}")
     meta = _read_meta(run_dir)
     state = _read_weights(weights)
     shapes = {k: list(v.shape) for k, v in state.items()}
