@@ -131,6 +131,9 @@ def test_empty_or_missing_folder(tmp_path, folder):
         prepare_cohort(tmp_path / "empty", labels, tmp_path / "out")
     with pytest.raises(CohortError, match="not found"):
         find_thermal_files(tmp_path / "missing")
+    (tmp_path / "T0001.txt").write_text("30 31\n")
+    with pytest.raises(CohortError, match=r"T0001\.txt: is a file; give the folder"):
+        find_thermal_files(tmp_path / "T0001.txt")
 
 
 def test_sharpness_separates_blur():

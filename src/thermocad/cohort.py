@@ -31,6 +31,8 @@ BATCH_BY_FORMAT = {"dmr-space": "A", "dmr-semicolon": "B"}  # as in the DMR-IR d
 def find_thermal_files(data_dir: str | os.PathLike) -> list[Path]:
     """Thermal files under `data_dir` (recursively, hidden files skipped), sorted."""
     root = Path(data_dir)
+    if root.is_file():
+        raise CohortError(f"{root}: is a file; give the folder that holds the thermal files")
     if not root.is_dir():
         raise CohortError(f"{root}: data folder not found")
     found = [
