@@ -18,6 +18,7 @@ from thermocad import metrics as M
 from thermocad.errors import ConfigError
 from thermocad.files import atomic_write_csv, atomic_write_json, check_writable
 from thermocad.progress import log
+from thermocad.tables import read_table
 
 
 def with_y(pred: pd.DataFrame) -> pd.DataFrame:
@@ -140,9 +141,7 @@ def evaluate_run(
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir else run_dir / f"eval_{on}"
     check_writable(out / "metrics.json", force)
-    if not Path(split_csv).is_file():
-        raise ConfigError(f"{split_csv}: split file not found (make it with `thermocad split`)")
-    split = pd.read_csv(split_csv)
+    split = read_table(split_csv, "split file", "thermocad split")
     if "split" not in split.columns:
         raise ConfigError(f"{split_csv}: no `split` column; make it with `thermocad split`")
     rows = split[split["split"] == on]

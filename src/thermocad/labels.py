@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.errors import CohortError
+from thermocad.tables import read_table
 
 DIAGNOSES = {"healthy": "Healthy", "normal": "Healthy", "sick": "Sick", "cancer": "Sick"}
 BOOLEANS = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}  # fmt: skip
@@ -27,12 +28,8 @@ BOOLEAN_COLUMNS = ("deodorant", "single_breast")
 def read_labels(csv: str | os.PathLike) -> pd.DataFrame:
     """Read and check the labels CSV; returns patient_id (int), diagnosis, then optional columns."""
     csv = Path(csv)
-    try:
-        table = pd.read_csv(csv, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except FileNotFoundError as exc:
-        raise CohortError(f"{csv}: labels file not found") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise CohortError(f"{csv}: not a readable CSV table ({exc})") from exc
+    table = read_table(csv, "labels file", error=CohortError,
+                       dtype=str, keep_default_na=False, skipinitialspace=True)  # fmt: skip
     table = _rename(table, csv)
     table = table.apply(lambda col: col.str.strip())
     table["patient_id"] = _patient_ids(table["patient_id"], csv)

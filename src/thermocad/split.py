@@ -12,6 +12,7 @@ import pandas as pd
 from thermocad.errors import ConfigError, SplitLeakError
 from thermocad.files import atomic_write_csv, check_writable
 from thermocad.progress import log
+from thermocad.tables import read_table
 
 SPLITS = ("train", "valid", "test")
 UNITS = ("patient", "image")
@@ -19,13 +20,8 @@ UNITS = ("patient", "image")
 
 def _kept_rows(cohort_csv: str | os.PathLike) -> pd.DataFrame:
     """The rows of cohort.csv without an exclusion reason."""
-    cohort_csv = Path(cohort_csv)
-    if not cohort_csv.is_file():
-        raise ConfigError(f"{cohort_csv}: cohort file not found (make it with `thermocad prepare`)")
-    df = pd.read_csv(cohort_csv, keep_default_na=False, na_values=[""])
-    missing = [c for c in ("path", "patient_id", "label") if c not in df.columns]
-    if missing:
-        raise ConfigError(f"{cohort_csv}: missing columns {missing}")
+    df = read_table(cohort_csv, "cohort file", "thermocad prepare", ("path", "patient_id", "label"),
+                    keep_default_na=False, na_values=[""])  # fmt: skip
     if "excluded_reason" in df:
         df = df[df["excluded_reason"].isna()]
     if df.empty:
@@ -172,13 +168,7 @@ def write_split(df: pd.DataFrame, out_csv: str | os.PathLike, force: bool = Fals
 
 def read_split(csv: str | os.PathLike) -> pd.DataFrame:
     """Read split.csv and run the leak guard on it."""
-    csv = Path(csv)
-    if not csv.is_file():
-        raise ConfigError(f"{csv}: split file not found (make it with `thermocad split`)")
-    df = pd.read_csv(csv)
-    missing = [c for c in ("path", "patient_id", "label", "split") if c not in df.columns]
-    if missing:
-        raise ConfigError(f"{csv}: missing columns {missing}")
+    df = read_table(csv, "split file", "thermocad split", ("path", "patient_id", "label", "split"))
     check_no_leak(df, str(csv))
     return df
 
