@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     except ThermocadError as exc:
         print(f"thermocad: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # unwritable output, full disk, ...: the user's to fix, not a bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"thermocad: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("thermocad: interrupted", file=sys.stderr)
         return 130
