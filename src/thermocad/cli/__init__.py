@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from thermocad import __version__
 from thermocad.errors import ThermocadError
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # fastai's own import calls torch.jit.script; its deprecation warning is not the user's to fix.
+    warnings.filterwarnings("ignore", r"`torch\.jit\.script` is deprecated", FutureWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.quiet:
