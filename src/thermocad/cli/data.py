@@ -9,6 +9,12 @@ from thermocad.errors import ConfigError
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the `thermocad` parser."""
+    _add_prepare(sub)
+    _add_split(sub)
+    _add_render(sub)
+
+
+def _add_prepare(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "prepare",
         help="find thermal files, join labels, apply the study's filters -> cohort.csv",
@@ -32,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing cohort.csv")
     p.set_defaults(func=_prepare)
 
+
+def _add_split(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "split",
         help="patient-grouped, label-stratified train/valid/test split -> split.csv",
@@ -60,6 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing split.csv")
     p.set_defaults(func=_split)
 
+
+def _add_render(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="thermograms to colour-mapped PNGs (+ a contact sheet)")
     p.add_argument("data_dir", help="folder of thermal files")
     p.add_argument("--out", required=True, help="output folder for PNGs")
