@@ -15,12 +15,9 @@ from thermocad.bioheat import peak_signal, tumour_surface_signal
 
 def tumour_signal_plot(out_png: Path) -> Path:
     """Peak skin warming against diameter for several depths, and radial profiles."""
-    import matplotlib
+    from thermocad.plots import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax1, ax2) = pyplot().subplots(1, 2, figsize=(10, 4))
     diameters = np.linspace(4, 35, 32)
     for depth in (10, 15, 20, 30, 40):
         peaks = [peak_signal(d, depth) if depth > d / 2 + 1 else np.nan for d in diameters]
@@ -38,9 +35,7 @@ def tumour_signal_plot(out_png: Path) -> Path:
             title="radial surface profile")  # fmt: skip
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
-    return out_png
+    return save(fig, out_png, tight=False)
 
 
 def contact_sheet_png(out_png: Path, n: int = 8, seed: int = 3) -> Path:
