@@ -8,23 +8,12 @@ import pytest
 
 from thermocad import baseline as B
 from thermocad.errors import ConfigError
-
-
-def _torso(rng: np.random.Generator, sick: bool) -> np.ndarray:
-    """Room at 22 C, body at ~33 C, and for Sick a +1.5 C spot on the left breast."""
-    a = np.full((64, 80), 22.0, np.float32)
-    yy, xx = np.mgrid[:64, :80]
-    body = ((yy - 40) / 26) ** 2 + ((xx - 40) / 34) ** 2 < 1
-    a[body] = 33.0 + rng.normal(0, 0.1, body.sum())
-    if sick:
-        spot = (yy - 40) ** 2 + (xx - 25) ** 2 < 16
-        a[spot & body] += 1.5
-    return a
+from train_fixtures import torso
 
 
 def test_features_symmetric_vs_asymmetric():
     rng = np.random.default_rng(0)
-    healthy, sick = B.baseline_features(_torso(rng, False)), B.baseline_features(_torso(rng, True))
+    healthy, sick = B.baseline_features(torso(rng, False)), B.baseline_features(torso(rng, True))
     assert healthy["mean"] == pytest.approx(33.0, abs=0.1)  # body only, room excluded
     assert healthy["asym_mean"] < 0.05  # symmetric torso: sides agree to noise
     assert sick["asym_max"] > 1.0  # the +1.5 C spot is on one side only
@@ -39,7 +28,7 @@ def _split(n_per_class: int = 12, folds: int = 3) -> tuple[pd.DataFrame, dict]:
     for i in range(2 * n_per_class):
         sick = i % 2 == 1
         path = f"mem://{i}.npy"
-        arrays[path] = _torso(rng, sick)
+        arrays[path] = torso(rng, sick)
         is_test = i >= 2 * n_per_class - 6
         rows.append(
             {

@@ -9,16 +9,7 @@ import pandas as pd
 import pytest
 
 from thermocad import compare as C
-
-
-def _torso(rng: np.random.Generator, sick: bool) -> np.ndarray:
-    a = np.full((64, 80), 22.0, np.float32)
-    yy, xx = np.mgrid[:64, :80]
-    body = ((yy - 40) / 26) ** 2 + ((xx - 40) / 34) ** 2 < 1
-    a[body] = 33.0 + rng.normal(0, 0.1, body.sum())
-    if sick:
-        a[body & ((yy - 40) ** 2 + (xx - 25) ** 2 < 16)] += 1.5
-    return a
+from train_fixtures import torso
 
 
 @pytest.fixture
@@ -28,7 +19,7 @@ def split_csv(tmp_path):
     for i in range(24):
         sick = i % 2 == 1
         path = tmp_path / f"T{i:04d}.npy"
-        np.save(path, _torso(rng, sick))
+        np.save(path, torso(rng, sick))
         test = i >= 18
         rows.append({"path": str(path), "patient_id": i, "label": "Sick" if sick else "Healthy",
                      "acquisition_batch": "A", "split": "test" if test else ("valid" if (i // 2) % 3 == 0 else "train"),

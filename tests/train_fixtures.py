@@ -20,6 +20,17 @@ def thermogram(rng: np.random.Generator, sick: bool, shape=(64, 80)) -> np.ndarr
     return a.astype(np.float32)
 
 
+def torso(rng: np.random.Generator, sick: bool) -> np.ndarray:
+    """Room at 22 C, an elliptic body at ~33 C, and for Sick a +1.5 C spot on the left breast."""
+    a = np.full((64, 80), 22.0, np.float32)
+    yy, xx = np.mgrid[:64, :80]
+    body = ((yy - 40) / 26) ** 2 + ((xx - 40) / 34) ** 2 < 1
+    a[body] = 33.0 + rng.normal(0, 0.1, body.sum())
+    if sick:
+        a[body & ((yy - 40) ** 2 + (xx - 25) ** 2 < 16)] += 1.5
+    return a
+
+
 def make_split(
     root: Path, n_per_class: dict[str, int] | None = None, seed: int = 0, folds: int = 0
 ) -> Path:
