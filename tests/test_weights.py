@@ -57,3 +57,11 @@ def test_bad_weights_files_are_refused(tmp_path):
     save_file(other.state_dict(), str(tmp_path / "r34.safetensors"))
     with pytest.raises(ModelFormatError, match="r34"):
         create_model("resnet18", weights=str(tmp_path / "r34.safetensors"))
+
+
+@pytest.mark.parametrize("name", ["w.safetensors", "w.pth"])
+def test_corrupt_weights_file_names_the_file(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"not tensors at all")
+    with pytest.raises(ModelFormatError, match=f"{name}: not a"):
+        weights.read_state_dict(path)

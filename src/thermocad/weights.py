@@ -56,14 +56,19 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: weights file not found")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
     try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ModelFormatError(f"{path}: not a tensor-only state_dict ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - both loaders raise many types on a corrupt file
+        what = (
+            "a readable safetensors file"
+            if path.suffix == ".safetensors"
+            else "a tensor-only state_dict"
+        )
+        raise ModelFormatError(f"{path}: not {what} ({exc})") from exc
     state = state.get("state_dict", state) if isinstance(state, dict) else state
     if not isinstance(state, dict):
         raise ModelFormatError(f"{path}: expected a state_dict of tensors")
