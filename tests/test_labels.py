@@ -70,3 +70,10 @@ def test_real_labels(dmr_dir):
     assert len(table) == 120
     assert table["diagnosis"].value_counts().to_dict() == {"Healthy": 71, "Sick": 49}
     assert set(table["acquisition_batch"]) == {"A", "B"}
+
+
+def test_a_thermal_matrix_given_as_labels_gives_a_short_message(tmp_path):
+    path = write(tmp_path, " ".join(["34.28"] * 640) + "\n" + " ".join(["34.1"] * 640) + "\n")
+    with pytest.raises(CohortError, match=r"missing required column\(s\)") as info:
+        read_labels(path)
+    assert str(path) in str(info.value) and len(str(info.value)) < 300

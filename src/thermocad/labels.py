@@ -60,9 +60,10 @@ def _rename(table: pd.DataFrame, csv: Path) -> pd.DataFrame:
             renames[found[0]] = canonical
     missing = [c for c in ("patient_id", "diagnosis") if c not in renames.values()]
     if missing:
-        raise CohortError(
-            f"{csv}: missing required column(s) {missing}; found {list(table.columns)}"
-        )
+        # A thermal matrix given by mistake has one 'column' of hundreds of numbers: keep it short.
+        found = [c if len(c) <= 40 else c[:37] + "..." for c in map(str, table.columns[:10])]
+        more = f" and {len(table.columns) - 10} more" if len(table.columns) > 10 else ""
+        raise CohortError(f"{csv}: missing required column(s) {missing}; found {found}{more}")
     ordered = ["patient_id", "diagnosis"]
     table = table.rename(columns=renames)
     return table[ordered + [c for c in table.columns if c not in ordered]]
