@@ -114,3 +114,11 @@ def test_every_model_failing_names_the_table(split_csv, tmp_path):
         C.compare(split_csv, ["broken"], tmp_path / "cmp", config={}, baseline=False,
                   trainer=coin_trainer)  # fmt: skip
     assert (tmp_path / "cmp" / "comparison.csv").exists()
+
+
+def test_unknown_architecture_fails_before_any_training(split_csv, tmp_path):
+    from thermocad.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown architecture 'resnet_typo'"):
+        C.compare(split_csv, ["resnet18", "resnet_typo"], tmp_path / "cmp")
+    assert not (tmp_path / "cmp").exists()

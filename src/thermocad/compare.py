@@ -244,13 +244,16 @@ def compare(
     """Train and validate every architecture (+ baseline), pick the best, test it once."""
     from thermocad.progress import progress
 
-    # Read (and leak-check) the split before creating anything, so a wrong path leaves no folder.
+    # Check the split and the names before creating anything: a typo must not cost a baseline run.
     split_csv, split_df = Path(split_csv), read_split(split_csv)
-    out = prepare_out_dir(out_dir, force)
     if archs and trainer is None:
+        from thermocad.models import get_arch
         from thermocad.train import TrainConfig, train
 
+        for arch in archs:
+            get_arch(arch)
         trainer, config = train, config if config is not None else TrainConfig()
+    out = prepare_out_dir(out_dir, force)
     n_folds = len(fold_splits(split_df))
     results, rows = {}, []
     for name in progress(([BASELINE] if baseline else []) + list(archs), "models"):
