@@ -227,6 +227,16 @@ def _write_table(rows: list[dict], out: Path) -> pd.DataFrame:
     return table
 
 
+def _real_trainer(archs: Sequence[str], config: Any) -> tuple[Callable, Any]:
+    """thermocad.train.train and its config (default TrainConfig()), once every name is known."""
+    from thermocad.models import get_arch
+    from thermocad.train import TrainConfig, train
+
+    for arch in archs:
+        get_arch(arch)  # raises ConfigError listing the valid names
+    return train, config if config is not None else TrainConfig()
+
+
 def compare(
     split_csv: str | os.PathLike,
     archs: Sequence[str],
@@ -247,12 +257,7 @@ def compare(
     # Check the split and the names before creating anything: a typo must not cost a baseline run.
     split_csv, split_df = Path(split_csv), read_split(split_csv)
     if archs and trainer is None:
-        from thermocad.models import get_arch
-        from thermocad.train import TrainConfig, train
-
-        for arch in archs:
-            get_arch(arch)
-        trainer, config = train, config if config is not None else TrainConfig()
+        trainer, config = _real_trainer(archs, config)
     out = prepare_out_dir(out_dir, force)
     n_folds = len(fold_splits(split_df))
     results, rows = {}, []
