@@ -110,9 +110,10 @@ def cohort_section(cohort_csv: Path | None) -> str:
 
 
 def leak_check(df: pd.DataFrame) -> list:
-    """Patients found in more than one split (must be empty)."""
-    n_splits = df.groupby("patient_id")["split"].nunique()
-    return n_splits[n_splits > 1].index.tolist()
+    """Patients found in more than one split or fold (must be empty): split.shared_patients."""
+    from thermocad.split import shared_patients
+
+    return shared_patients(df)
 
 
 def split_section(split_csv: Path | None) -> str:
@@ -124,8 +125,8 @@ def split_section(split_csv: Path | None) -> str:
         images=("path", "size"), patients=("patient_id", "nunique")
     )
     leaks = leak_check(df)
-    verdict = ("<p class=ok>Leak check passed: no patient appears in more than one split.</p>"
-               if not leaks else f"<p class=bad>LEAK: patients in several splits: {esc(leaks[:20])}</p>")  # fmt: skip
+    verdict = ("<p class=ok>Leak check passed: no patient appears in more than one split or fold.</p>"
+               if not leaks else f"<p class=bad>LEAK: patients in several splits or folds: {esc(leaks[:20])}</p>")  # fmt: skip
     body = table(by.reset_index()) + verdict
     if "fold" in df.columns and (df["fold"] >= 0).any():
         folds = df[df["fold"] >= 0].groupby(["fold", "label"])["patient_id"].nunique()

@@ -99,7 +99,7 @@ def make_split(
     df = df[columns + ["split"] + (["fold"] if folds else []) + ["split_unit"]]
     if unit == "image":
         log(
-            f"WARNING: IMAGE-level split (the 2019 study's protocol): {len(_shared_patients(df))} "
+            f"WARNING: IMAGE-level split (the 2019 study's protocol): {len(shared_patients(df))} "
             f"of {df['patient_id'].nunique()} patients have images on more than one side, so "
             "validation and test scores will be optimistic. Use --unit patient for honest numbers."
         )
@@ -140,7 +140,7 @@ def check_no_leak(df: pd.DataFrame, source: str = "split") -> None:
     if not df["split"].isin(SPLITS).all():
         bad = sorted(set(df["split"]) - set(SPLITS))
         raise SplitLeakError(f"{source}: unknown split names {bad}; expected {SPLITS}")
-    shared = _shared_patients(df)
+    shared = shared_patients(df)
     if not shared:
         return
     if "split_unit" in df and (df["split_unit"] == "image").all():
@@ -151,7 +151,8 @@ def check_no_leak(df: pd.DataFrame, source: str = "split") -> None:
     )
 
 
-def _shared_patients(df: pd.DataFrame) -> list:
+def shared_patients(df: pd.DataFrame) -> list:
+    """Patients found in more than one split, or more than one fold (sorted ids)."""
     column = df["split"].astype(str)
     if "fold" in df:
         column = column + "/" + df["fold"].astype(str)
@@ -190,7 +191,7 @@ def split_summary(df: pd.DataFrame) -> list[str]:
     if "fold" in df:
         sizes = df[df["fold"] >= 0].groupby("fold")["patient_id"].nunique()
         lines.append("patients per fold: " + ", ".join(f"{k}: {v}" for k, v in sizes.items()))
-    shared = _shared_patients(df)
+    shared = shared_patients(df)
     if shared:
         lines.append(f"patients on more than one side: {len(shared)}")
     return lines
