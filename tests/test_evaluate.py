@@ -114,3 +114,11 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
 def test_evaluate_run_missing_split_names_the_file(tmp_path):
     with pytest.raises(ConfigError, match=r"nope\.csv: split file not found"):
         E.evaluate_run(tmp_path / "run", tmp_path / "nope.csv")
+
+
+def test_unit_mismatch_names_a_file(tmp_path):
+    np.save(tmp_path / "a.npy", np.full((16, 20), 33.0, np.float32))
+    split = pd.DataFrame({"path": [str(tmp_path / "a.npy")], "patient_id": [1], "label": ["Sick"]})
+    bundle = SimpleNamespace(unit="intensity", predict=lambda arrays, tta=False: [0.5])
+    with pytest.raises(ConfigError, match=r"e\.g\. .*a\.npy is celsius"):
+        E.predict_split(bundle, split)

@@ -111,14 +111,16 @@ def predict_split(bundle, split_df: pd.DataFrame, tta: bool = False) -> pd.DataF
     """The bundle's P(Sick) for every row of a split table (files read through read_thermal)."""
     from thermocad.thermal import read_thermal
 
-    arrays, units = [], set()
+    arrays, units = [], {}
     for path in split_df["path"]:
         t = read_thermal(path)
         arrays.append(t.array)
-        units.add(t.unit)
-    if units - {bundle.unit}:
+        units.setdefault(t.unit, path)
+    other = sorted(set(units) - {bundle.unit})
+    if other:
         raise ConfigError(
-            f"the model was trained on {bundle.unit} input but the split holds {sorted(units)}"
+            f"the model was trained on {bundle.unit} input but the split holds {sorted(units)} "
+            f"(e.g. {units[other[0]]} is {other[0]})"
         )
     out = with_y(split_df.reset_index(drop=True))
     out["prob"] = np.asarray(bundle.predict(arrays, tta=tta), float)
