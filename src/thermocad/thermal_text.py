@@ -70,7 +70,7 @@ def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
         cls = lut[raw]
         parsed = None if (cls == _OTHER).any() else _parse_fast(raw, cls, newline, name)
     if parsed is None:
-        parsed = _parse_general(data, source_format, comma_decimal, newline, name)
+        parsed = _parse_general(data, comma_decimal, newline, name)
     values, lines = parsed
     return values, source_format, lines
 
@@ -230,7 +230,7 @@ def _shape_rows(values: np.ndarray, token_lines: np.ndarray, name: str):
     return values.astype(np.float32).reshape(lines.size, int(counts[0])), lines
 
 
-def _parse_general(data: bytes, source_format: str, comma_decimal: bool, newline: int, name: str):
+def _parse_general(data: bytes, comma_decimal: bool, newline: int, name: str):
     """Slow, strict parser for unusual tokens (signs, exponents, nan): line-by-line."""
     text = data.decode("latin-1")
     table = {ord(";"): " ", ord(","): "." if comma_decimal else " "}
