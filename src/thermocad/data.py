@@ -63,13 +63,10 @@ def select_rows(
     fold="all" trains on every non-test row (a final model); its "validation" rows are the
     training rows themselves, so nothing measured on them may be reported or used for choices.
     """
+    from thermocad.split import read_split
+
     split_csv = Path(split_csv)
-    if not split_csv.is_file():
-        raise ConfigError(f"{split_csv}: split file not found (make one with `thermocad split`)")
-    df = pd.read_csv(split_csv)
-    missing = [c for c in ("path", "patient_id", "label", "split") if c not in df.columns]
-    if missing:
-        raise ConfigError(f"{split_csv}: missing columns {missing}")
+    df = read_split(split_csv)  # readable, has the columns, no patient on two sides
     bad = sorted(set(df["label"]) - set(CLASSES))
     if bad:
         raise ConfigError(f"{split_csv}: unknown labels {bad}; expected {CLASSES}")

@@ -258,13 +258,11 @@ def run_training(
         _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
         probs = tta_probs(learn, cfg.tta)
     if is_main_process():
-        _write_outputs(out_dir, model, spec, transform, data, cfg, ckpt, probs, fold, threshold)
+        _write_outputs(out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold)
     return out_dir
 
 
-def _write_outputs(
-    out_dir, model, spec, transform, data, cfg, ckpt, probs, fold, threshold
-) -> None:
+def _write_outputs(out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold) -> None:
     """Everything a run directory holds; the checkpoint goes once the bundle is written."""
     import shutil
 
