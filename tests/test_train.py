@@ -44,7 +44,9 @@ def test_run_directory_holds_every_output(run):
     ]
     assert {"train_loss", "valid_loss", "accuracy", "roc_auc", "seconds"} <= set(history.columns)
     meta = json.loads((run / "model.json").read_text())
-    assert meta["arch"] == "efficientnet_lite0" and meta["in_chans"] == 1
+    # Default inputs: temperature + left/right asymmetry, chest crop, marker masked.
+    assert meta["arch"] == "efficientnet_lite0" and meta["in_chans"] == 2
+    assert meta["transform"]["crop"] == "breasts" and meta["transform"]["marker"] == "remove"
     assert meta["input_size"] == 64 and meta["unit"] == "celsius"
     assert 0 <= meta["threshold"] <= 1 and meta["data"]["train"]["images"]["Sick"] == 8
     assert TrainConfig.from_dict(
@@ -115,6 +117,14 @@ def test_fold_training(tmp_path):
     run = train(split, tmp_path / "fold1", TrainConfig.smoke(cycles=1, tta=0, batch_size=2), fold=1)
     meta = json.loads((run / "model.json").read_text())
     assert meta["fold"] == 1 and sum(meta["data"]["valid"]["images"].values()) == 4
+
+
+def test_study_preset_is_the_2019_recipe():
+    study = TrainConfig.study()
+    assert (study.size, study.head_epochs, study.frozen_cycles, study.cycles) == (None, 1, 2, 3)
+    assert (study.cycle_len, study.cycle_mult, study.lrs) == (1, 2, (1e-4, 1e-3, 1e-2))
+    assert study.channels == ("temperature",) and study.crop == "none" and study.marker == "keep"
+    assert TrainConfig.study(arch="resnet34").arch == "resnet34"
 
 
 def test_final_model_on_all_patients_needs_a_given_threshold(tmp_path):

@@ -9,23 +9,29 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     """Options shared by lr-find and train; unset ones keep TrainConfig's defaults."""
     p.add_argument("--split", required=True, help="split.csv (from `thermocad split`)")
     p.add_argument("--arch", help="architecture name (see `thermocad models`)")
-    p.add_argument("--size", type=int, help="input size in pixels (default: the arch's, 224)")
-    p.add_argument("--batch-size", type=int)
+    p.add_argument("--size", type=int, help="input size in pixels (default 320)")
+    p.add_argument("--batch-size", type=int, help="images per batch (default 8, as the study)")
     p.add_argument("--lr", type=float, help="head learning rate (default 1e-2)")
     p.add_argument("--lr-find", dest="lr_auto", action="store_true",
                    help="use lr_find's suggestion as the learning rate")  # fmt: skip
     p.add_argument("--weights", help="start from this weights file (.safetensors or state_dict)")
-    p.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=None)
-    p.add_argument("--norm", choices=("robust", "celsius", "intensity"))
+    p.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=None,
+                   help="random initial weights (no ImageNet download)")  # fmt: skip
+    p.add_argument("--norm", choices=("robust", "celsius", "intensity"),
+                   help="temperature window: per-image percentiles (default) or fixed Celsius")  # fmt: skip
     p.add_argument("--norm-low", type=float, help="celsius window low end (default 22)")
     p.add_argument("--norm-high", type=float, help="celsius window high end (default 36)")
-    p.add_argument("--channels", nargs="+", choices=("temperature", "asymmetry"))
-    p.add_argument("--crop", choices=("none", "breasts"))
+    p.add_argument("--channels", nargs="+", choices=("temperature", "asymmetry"),
+                   help="input channels (default: temperature asymmetry)")  # fmt: skip
+    p.add_argument("--crop", choices=("none", "breasts"), help="default breasts (the chest box)")
     p.add_argument(
-        "--marker", choices=("keep", "remove"), help="remove: mask the calibration marker"
+        "--marker", choices=("keep", "remove"), help="default remove: mask the calibration marker"
     )
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--smoke", action="store_true", help="tiny preset: every stage in seconds")
+    p.add_argument("--study-recipe", action="store_true",
+                   help="the 2019 study's recipe (whole frame, 224 px, frozen and unfrozen SGDR "
+                   "stages) instead of thermocad's default (see docs/results.md)")  # fmt: skip
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
@@ -37,16 +43,19 @@ def _train_args(p: argparse.ArgumentParser) -> None:
                    help="decision threshold on P(Sick) to store (default: Youden on validation)")  # fmt: skip
     p.add_argument("--precompute", action=argparse.BooleanOptionalAction, default=None,
                    help="train the head on cached body features first (default on)")  # fmt: skip
-    p.add_argument("--head-epochs", type=int)
-    p.add_argument("--frozen-cycles", type=int)
+    p.add_argument("--head-epochs", type=int, help="epochs of the head stage (default 30)")
+    p.add_argument("--frozen-cycles", type=int,
+                   help="SGDR cycles with a frozen body on augmented images (default 0; study 2)")  # fmt: skip
     p.add_argument("--schedule", choices=("sgdr", "one_cycle"))
     p.add_argument("--optimizer", choices=("sgd", "adam"), help="default sgd (momentum 0.9)")
-    p.add_argument("--cycles", type=int)
+    p.add_argument("--cycles", type=int,
+                   help="unfrozen SGDR cycles with differential lrs (default 0; study 3)")  # fmt: skip
     p.add_argument("--cycle-len", type=int)
     p.add_argument("--cycle-mult", type=int)
     p.add_argument("--lrs", type=float, nargs="+", help="unfrozen lrs (default 1e-4 1e-3 1e-2)")
     p.add_argument("--tta", type=int, help="augmented copies averaged at validation (default 4)")
-    p.add_argument("--balance", choices=("loss", "sampler", "none"))
+    p.add_argument("--balance", choices=("loss", "sampler", "none"),
+                   help="class imbalance: weighted loss (default), balanced sampler or none")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--force", action="store_true", help="overwrite an existing run directory")
 
@@ -64,7 +73,9 @@ def _config(args: argparse.Namespace):
             fields[name] = tuple(getattr(args, name))
     if args.lr_auto:
         fields["lr"] = None
-    return TrainConfig.smoke(**fields) if args.smoke else TrainConfig(**fields)
+    if args.smoke:
+        return TrainConfig.smoke(**fields)
+    return TrainConfig.study(**fields) if args.study_recipe else TrainConfig(**fields)
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -118,7 +129,9 @@ def _augment_preview(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the `thermocad` parser."""
-    p = sub.add_parser("models", help="list architectures and whether their weights are here")
+    p = sub.add_parser("models", help="list architectures and whether their weights are here",
+                       description="List registered architectures, their input size and whether "
+                       "ImageNet weights are available offline.")  # fmt: skip
     p.set_defaults(func=_models)
 
     p = sub.add_parser("lr-find", help="plot loss versus learning rate and suggest one")
