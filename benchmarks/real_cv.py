@@ -22,7 +22,7 @@ import pandas as pd
 
 from thermocad.cohort import prepare_cohort
 from thermocad.compare import compare
-from thermocad.metrics import choose_threshold, roc_auc, wilson_ci
+from thermocad.metrics import bootstrap_ci, choose_threshold, roc_auc, wilson_ci
 from thermocad.split import make_split, write_split
 from thermocad.train import TrainConfig
 
@@ -105,11 +105,22 @@ def scores(pred: pd.DataFrame) -> dict:
             "sens": tp / (tp + fn), "spec": tn / (tn + fp), "tp": tp, "fn": fn, "tn": tn, "fp": fp}  # fmt: skip
 
 
-def run(out: Path, recipes: list[str], seeds: list[int]) -> pd.DataFrame:
+def auc_intervals(preds: list[pd.DataFrame]) -> dict[str, tuple[float, float]]:
+    """Patient-bootstrap 95% intervals of the AUC (all, batch A) of the seed-averaged score."""
+    mean = (
+        pd.concat(preds)
+        .groupby("patient_id", as_index=False)
+        .agg(y=("y", "first"), prob=("prob", "mean"), batch=("acquisition_batch", "first"))
+    )
+    in_a = mean[mean["batch"] == "A"]
+    return {"all": bootstrap_ci(mean, 0.5)["roc_auc"], "A": bootstrap_ci(in_a, 0.5)["roc_auc"]}
+
+
+def run(out: Path, recipes: list[str], seeds: list[int]) -> tuple[pd.DataFrame, dict]:
     cohort = out / "cohort" / "cohort.csv"
     if not cohort.exists():
         prepare_cohort(DATA, DATA / "labels.csv", out / "cohort")
-    rows = []
+    rows, preds = [], {}
     for seed in seeds:
         split_csv = out / f"split_seed{seed}.csv"
         if not split_csv.exists():
@@ -128,14 +139,16 @@ def run(out: Path, recipes: list[str], seeds: list[int]) -> pd.DataFrame:
                         force=True, n_boot=0)  # fmt: skip
             pred = pd.read_csv(run_dir / model / "valid_predictions.csv")
             rows.append({"recipe": name, "seed": seed, **scores(pred)})
-    return pd.DataFrame(rows)
+            preds.setdefault(name, []).append(pred)
+    return pd.DataFrame(rows), preds
 
 
-def summary(table: pd.DataFrame) -> str:
+def summary(table: pd.DataFrame, preds: dict) -> str:
     """Mean (min-max over seeds); pooled Wilson 95% intervals for sensitivity and specificity."""
-    lines = ["| recipe | seeds | AUC | AUC batch A | AUC batch A, same period | sensitivity | specificity |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| recipe | seeds | AUC | AUC batch A | AUC batch A, same period | sensitivity | specificity "
+             "| AUC 95% CI | AUC batch A 95% CI |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, g in table.groupby("recipe", sort=False):
+        ci = auc_intervals(preds[name])
         cell = {k: f"{g[k].mean():.3f} ({g[k].min():.3f}-{g[k].max():.3f})"
                 for k in ("auc", "auc_A", "auc_A_period")}  # fmt: skip
         tp, fn, tn, fp = (int(g[k].sum()) for k in ("tp", "fn", "tn", "fp"))
@@ -143,7 +156,8 @@ def summary(table: pd.DataFrame) -> str:
         pl, ph = wilson_ci(tn, tn + fp)
         lines.append(
             f"| {name} | {len(g)} | {cell['auc']} | {cell['auc_A']} | {cell['auc_A_period']} | "
-            f"{tp / (tp + fn):.3f} ({sl:.3f}-{sh:.3f}) | {tn / (tn + fp):.3f} ({pl:.3f}-{ph:.3f}) |"
+            f"{tp / (tp + fn):.3f} ({sl:.3f}-{sh:.3f}) | {tn / (tn + fp):.3f} ({pl:.3f}-{ph:.3f}) | "
+            f"{ci['all'][0]:.3f}-{ci['all'][1]:.3f} | {ci['A'][0]:.3f}-{ci['A'][1]:.3f} |"
         )
     return "\n".join(lines)
 
@@ -154,9 +168,9 @@ def main() -> None:
     parser.add_argument("--recipes", nargs="+", default=["chest_asym"], choices=sorted(RECIPES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
-    table = run(args.out, args.recipes, args.seeds)
+    table, preds = run(args.out, args.recipes, args.seeds)
     table.to_csv(args.out / "real_cv_runs.csv", index=False)
-    text = summary(table)
+    text = summary(table, preds)
     (args.out / "real_cv_summary.md").write_text(text + "\n")
     print(text)
     print(json.dumps({"recipes": {k: RECIPES[k] for k in args.recipes}}, default=list))
