@@ -2,7 +2,8 @@
 
     python benchmarks/bench_predict.py [--run RUN_DIR] [--n 32] [--arch efficientnet_lite0]
 
-Without --run it times a randomly initialised bundle of --arch at its input size (224 px):
+Without --run it times a randomly initialised bundle of --arch with the default recipe's
+transform (marker masking, chest crop, asymmetry channel, 320 px):
 speed does not depend on the weights. Files are synthetic 480 x 640 DMR text matrices, or the
 first --n files of --data.
 """
@@ -19,23 +20,25 @@ from pathlib import Path
 
 
 def make_bundle(arch: str, out: Path) -> Path:
-    """An untrained bundle of `arch` at its registered input size (timing only)."""
+    """An untrained bundle of `arch` with the default recipe's input transform (timing only)."""
     from thermocad.artifacts import save_bundle
     from thermocad.models import create_model, get_arch
-    from thermocad.transforms import EvalTransform
+    from thermocad.train import TrainConfig
+    from thermocad.trainer import eval_transform
 
-    spec = get_arch(arch)
+    transform = eval_transform(TrainConfig(arch=arch), get_arch(arch))
     meta = {
         "arch": arch,
         "classes": ["Healthy", "Sick"],
-        "in_chans": 1,
-        "input_size": spec.input_size,
-        "transform": EvalTransform(size=spec.input_size).to_dict(),
+        "in_chans": transform.in_chans,
+        "input_size": transform.size,
+        "transform": transform.to_dict(),
         "unit": "celsius",
         "threshold": 0.5,
     }
     out.mkdir(parents=True, exist_ok=True)
-    return save_bundle(out, create_model(arch, pretrained=False), meta)
+    model = create_model(arch, pretrained=False, in_chans=transform.in_chans)
+    return save_bundle(out, model, meta)
 
 
 def cpu_seconds() -> float:

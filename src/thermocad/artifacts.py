@@ -56,7 +56,7 @@ class ModelBundle:
         device = next(self.model.parameters()).device
         out = []
         self.model.eval()
-        with torch.no_grad():
+        with torch.inference_mode():
             for i in range(0, len(arrays), batch_size):
                 chunk = [self.transform.prepare(a) for a in arrays[i : i + batch_size]]
                 maps = torch.from_numpy(np.stack(chunk))[:, None].to(device)
@@ -65,9 +65,12 @@ class ModelBundle:
                     augment(maps, aug, torch.Generator().manual_seed(k), shared=True)
                     for k in range(n_aug)
                 ]
-                probs = [
-                    self.model(self.transform.finish(v)).float().softmax(1)[:, 1] for v in views
+                # channels_last: ~30% faster convolutions on CPU for the same numbers.
+                inputs = [
+                    self.transform.finish(v).contiguous(memory_format=torch.channels_last)
+                    for v in views
                 ]
+                probs = [self.model(x).float().softmax(1)[:, 1] for x in inputs]
                 out.append(torch.stack(probs).mean(0).cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
@@ -120,6 +123,8 @@ def _read_meta(run_dir: Path) -> dict[str, Any]:
 
 def load_bundle(run_dir: str | Path) -> ModelBundle:
     """Load a trained model from safetensors + JSON; refuse pickles and mismatched files."""
+    import torch
+
     from thermocad.models import create_model
 
     run_dir = Path(run_dir)
@@ -153,4 +158,5 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
             f"{weights}: does not fit architecture {meta['arch']}: {exc}"
         ) from exc
     transform = EvalTransform.from_dict(meta["transform"])
-    return ModelBundle(model=model.eval(), meta=meta, transform=transform)
+    model = model.to(memory_format=torch.channels_last).eval()
+    return ModelBundle(model=model, meta=meta, transform=transform)
