@@ -29,3 +29,19 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 def chromium_available() -> bool:
     return bool(shutil.which("chromium") and shutil.which("chromedriver"))
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory) -> Path:
+    """A tiny trained model bundle (64 px smoke run), trained once per session."""
+    from app_fixtures import smoke_run
+
+    return smoke_run(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def dmr_files(tmp_path_factory) -> list[Path]:
+    """Three small synthetic DMR text matrices."""
+    from app_fixtures import synthetic_dmr
+
+    return synthetic_dmr(tmp_path_factory.getbasetemp())

@@ -8,19 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app_fixtures import smoke_run, synthetic_dmr
 from conftest import chromium_available
 from thermocad.app import answer_file
-
-
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory) -> Path:
-    return smoke_run(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="session")
-def dmr_files(tmp_path_factory) -> list[Path]:
-    return synthetic_dmr(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")

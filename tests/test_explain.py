@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from app_fixtures import smoke_run, synthetic_dmr
 from thermocad.cli import main
 from thermocad.explain import _to_image_grid, gradcam, mirror
-
-
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory) -> Path:
-    return smoke_run(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="session")
-def dmr_files(tmp_path_factory) -> list[Path]:
-    return synthetic_dmr(tmp_path_factory.getbasetemp())
 
 
 def test_gradcam_shape_range_and_layer(run_dir, dmr_files):

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from app_fixtures import smoke_run, synthetic_dmr
+from app_fixtures import synthetic_dmr
 from thermocad.cli import main
 from thermocad.export import export_onnx, onnx_metadata, onnx_probabilities
-
-
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory) -> Path:
-    return smoke_run(tmp_path_factory.getbasetemp())
 
 
 @pytest.mark.slow

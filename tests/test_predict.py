@@ -11,21 +11,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from app_fixtures import smoke_run, synthetic_dmr
 from thermocad import __version__
 from thermocad.cli import main
 from thermocad.errors import ModelFormatError
 from thermocad.predict import COLUMNS, aggregate_patients, collect_files, predict_paths
-
-
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory) -> Path:
-    return smoke_run(tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="session")
-def dmr_files(tmp_path_factory) -> list[Path]:
-    return synthetic_dmr(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture
