@@ -242,6 +242,8 @@ def run_training(
             "give --threshold, e.g. the one cross-validation chose (compare's comparison.csv)"
         )
     get_arch(cfg.arch)  # an unknown name fails before anything is written
+    if fold == "all":
+        log("final model on every non-test patient: the per-epoch valid metrics are in-sample")
     _open_run(out_dir, force, resume)
     spec, transform, data, model, loss = _setup(split_csv, cfg, fold, resume)
     ckpt = Checkpoint(out_dir)
