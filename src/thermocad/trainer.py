@@ -258,7 +258,8 @@ def run_training(
         if cfg.max_batches:
             learn.add_cb(LimitBatches(cfg.max_batches))
         _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
-        probs = tta_probs(learn, cfg.tta)
+        # A final model's "validation" rows are its training rows: nothing to predict there.
+        probs = None if fold == "all" else tta_probs(learn, cfg.tta)
     if is_main_process():
         _write_outputs(out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold)
     return out_dir
