@@ -324,3 +324,12 @@ def test_mutated_real_files_never_crash(dmr_dir, tmp_path_factory, edits):
         out.write_bytes(bytes(data))
         with contextlib.suppress(ThermalFormatError):
             read_thermal(out, cache=False)
+
+
+@pytest.mark.parametrize("text", ["1 2 3\n4 x 6\n", "10 20\n3a 40\n"])
+def test_bad_token_in_fixed_width_integers_names_the_line(tmp_path, text):
+    # Regression: the fixed-layout fast path returned no values instead of falling back.
+    f = tmp_path / "T0999.txt"
+    f.write_text(text)
+    with pytest.raises(ThermalFormatError, match="line 2"):
+        read_thermal(f, cache=False)

@@ -106,7 +106,8 @@ def _parse_uniform(data: bytes, lut: np.ndarray):
         return None
     if dot < width and not (view[..., dot] == raw[dot]).all():
         return None
-    return _sum_digits(view, width, dot), np.arange(1, rows + 1)
+    values = _sum_digits(view, width, dot)  # None: a non-digit byte, the general path names it
+    return None if values is None else (values, np.arange(1, rows + 1))
 
 
 def _sum_digits(view: np.ndarray, width: int, dot: int) -> np.ndarray | None:
