@@ -157,7 +157,9 @@ def test_cli_writes_cohort_and_preview(tmp_path):
     argv = ["synth", "--patients", "3", "--out", str(out), "--seed", "1", "--height", "64",
             "--width", "80", "--marker", "--preview"]  # fmt: skip
     assert main(argv) == 0
-    assert (out / "labels.csv").exists() and (out / "preview.png").stat().st_size > 1000
+    # The sheet sits beside the folder, so `prepare` finds only thermograms inside it.
+    assert (out / "labels.csv").exists() and (tmp_path / "cli_preview.png").stat().st_size > 1000
+    assert not list(out.glob("*.png"))
     assert main(argv) == 2  # refuses to overwrite without --force
 
 

@@ -267,7 +267,8 @@ def generate_cohort(
 ) -> Path:
     """Write a synthetic DMR-IR style cohort (T*.txt + labels.csv); returns labels.csv's path.
 
-    `preview`: also write a contact sheet of the first images there ("" = OUT/preview.png).
+    `preview`: also write a contact sheet of the first images there ("" = OUT_preview.png,
+    beside the folder, so that `prepare` and `predict` do not meet it among the thermograms).
     """
     import pandas as pd
 
@@ -297,5 +298,6 @@ def generate_cohort(
     atomic_write_csv(out / "synth_truth.csv", pd.DataFrame(truth))
     labels = atomic_write_csv(out / "labels.csv", pd.DataFrame(rows))
     if preview is not None:
-        write_preview(out, Path(preview) if str(preview) else out / "preview.png", force=force)
+        default = out.with_name(f"{out.name}_preview.png")
+        write_preview(out, Path(preview) if str(preview) else default, force=force)
     return labels

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fraction of patients flagged as deodorant users")  # fmt: skip
     p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
     p.add_argument("--preview", nargs="?", const="", default=None, metavar="PNG",
-                   help="also write a contact sheet (default OUT/preview.png)")  # fmt: skip
+                   help="also write a contact sheet (default OUT_preview.png, beside OUT)")  # fmt: skip
     p.set_defaults(func=_synth)
 
 
