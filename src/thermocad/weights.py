@@ -131,6 +131,26 @@ def load_pretrained(model: nn.Module, spec: ArchSpec, in_chans: int) -> nn.Modul
     return model
 
 
+def _hub_reachable(host: str = "huggingface.co") -> bool:
+    """Whether the weights host resolves (a closed network answers at once)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
+
+
+def _in_hub_cache(model: nn.Module) -> bool:
+    """Whether the model's pretrained weights are already in the local Hugging Face cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    repo = (getattr(model, "pretrained_cfg", None) or {}).get("hf_hub_id")
+    files = ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
+    return bool(repo) and any(isinstance(try_to_load_from_cache(repo, f), str) for f in files)
+
+
 def download_pretrained(model: nn.Module, in_chans: int) -> None:
     """Fetch ImageNet weights via timm (the Hugging Face hub), adapted to `in_chans`."""
     import os
@@ -140,5 +160,8 @@ def download_pretrained(model: nn.Module, in_chans: int) -> None:
     # Fail fast rather than hang when there is no network.
     os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
     os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
+    if not _hub_reachable() and not _in_hub_cache(model):
+        # Not even DNS: the hub client would retry for about a minute before failing.
+        raise OSError("no network (huggingface.co does not resolve) and no cached weights")
     n_classes = model.get_classifier().out_features
     timm_load(model, num_classes=n_classes, in_chans=in_chans)
