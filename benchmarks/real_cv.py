@@ -71,6 +71,15 @@ RECIPES = {
         "size": 320,
         "channels": ("temperature", "asymmetry"),
     },
+    "chest_asym_finetune": {
+        "marker": "remove",
+        "crop": "breasts",
+        "channels": ("temperature", "asymmetry"),
+        "head_epochs": 30,
+        "frozen_cycles": 0,
+        "cycles": 2,
+        "tta": 4,
+    },
     "chest_asym_320_finetune": {
         "marker": "remove",
         "crop": "breasts",
