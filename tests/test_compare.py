@@ -122,3 +122,19 @@ def test_unknown_architecture_fails_before_any_training(split_csv, tmp_path):
     with pytest.raises(ConfigError, match="unknown architecture 'resnet_typo'"):
         C.compare(split_csv, ["resnet18", "resnet_typo"], tmp_path / "cmp")
     assert not (tmp_path / "cmp").exists()
+
+
+@pytest.mark.slow
+def test_forced_compare_replaces_runs_left_by_an_interrupted_one(split_csv, tmp_path):
+    from thermocad.train import TrainConfig
+
+    out = tmp_path / "cmp"
+    stale = out / "efficientnet_lite0" / "fold0"
+    stale.mkdir(parents=True)
+    (stale / "checkpoint").mkdir()  # what an interrupted training leaves behind
+    config = TrainConfig.smoke(pretrained=False, tta=0, size=32)
+    result = C.compare(split_csv, ["efficientnet_lite0"], out, config, baseline=False,
+                       force=True, n_boot=0)  # fmt: skip
+    table = result["table"].set_index("model")
+    assert table.loc["efficientnet_lite0", "status"] == "ok"
+    assert (stale / "model.json").exists() and not (stale / "checkpoint").exists()

@@ -12,6 +12,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -234,7 +235,9 @@ def _real_trainer(archs: Sequence[str], config: Any) -> tuple[Callable, Any]:
 
     for arch in archs:
         get_arch(arch)  # raises ConfigError listing the valid names
-    return train, config if config is not None else TrainConfig()
+    # The fold runs live inside compare's own output folder, which prepare_out_dir already
+    # vetted (empty, or --force): a run left there by an interrupted compare is replaced.
+    return partial(train, force=True), config if config is not None else TrainConfig()
 
 
 def compare(
