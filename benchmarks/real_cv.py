@@ -29,7 +29,9 @@ from thermocad.train import TrainConfig
 DATA = Path(__file__).resolve().parents[2] / "shared/data/dmr-ir-frontal"
 PERIOD_START = 120  # first batch-A Sick patient is 138; batch A ids below 120 are all Healthy
 # Head-only variants of the study's recipe: frozen ImageNet body, head on precomputed features.
-HEAD = {"precompute": True, "head_epochs": 30, "frozen_cycles": 0, "cycles": 0, "tta": 4}
+# Every recipe spells out its inputs, so results do not move when TrainConfig's defaults do.
+INPUTS = {"size": None, "crop": "none", "marker": "keep", "channels": ("temperature",)}
+HEAD = {**INPUTS, "precompute": True, "head_epochs": 30, "frozen_cycles": 0, "cycles": 0, "tta": 4}
 RECIPES = {
     "baseline": None,  # the classical baseline alone (temperature statistics + asymmetry, LR)
     "whole": {**HEAD},
@@ -72,6 +74,7 @@ RECIPES = {
         "channels": ("temperature", "asymmetry"),
     },
     "chest_asym_finetune": {
+        "size": None,
         "marker": "remove",
         "crop": "breasts",
         "channels": ("temperature", "asymmetry"),
