@@ -105,14 +105,18 @@ def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None
     def where(row: int) -> str:
         return f"line {int(lines[row])}" if lines is not None else f"row {row + 1}"
 
+    low, high = PLAUSIBLE_CELSIUS
+    smallest, largest = array.min(), array.max()  # NaN propagates: one pass each, no copy
+    plausible = unit != "celsius" or low <= smallest <= largest <= high
+    if np.isfinite(smallest) and np.isfinite(largest) and plausible:
+        return
     finite = np.isfinite(array)
     if not finite.all():
         row, col = np.argwhere(~finite)[0]
         raise ThermalFormatError(
             f"{path}: {where(row)}: value {array[row, col]} in column {col + 1} is not finite"
         )
-    low, high = PLAUSIBLE_CELSIUS
-    if unit == "celsius" and (array.min() < low or array.max() > high):
+    if unit == "celsius" and (smallest < low or largest > high):
         row, col = np.argwhere((array < low) | (array > high))[0]
         raise ThermalFormatError(
             f"{path}: {where(row)}: temperature {array[row, col]:.2f} C in column {col + 1} is "
