@@ -6,9 +6,10 @@ import contextlib
 import gzip
 import hashlib
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,7 +211,7 @@ def _cache_load(key: str) -> tuple[np.ndarray, str] | None:
 def _cache_store(key: str, array: np.ndarray, source_format: str) -> None:
     """Write the cache entry atomically; a read-only or full cache never fails a read."""
     target = cache_dir() / f"{key}.{source_format}.npy"
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
@@ -241,8 +242,11 @@ def iter_read(
 ) -> Iterator[tuple[Path, Any]]:
     """Yield (path, Thermogram or ThermalFormatError) in input order, in parallel, memory-bounded.
 
-    `transform` (a module-level function) runs in the worker on each Thermogram, so only its
-    small result crosses back instead of the array.
+    `transform` (a module-level function) runs in a worker process on each Thermogram, so
+    only its small result crosses back. Without one, whole arrays come back, and threads do
+    better than processes (numpy releases the GIL, and an array from a process costs a
+    pickled copy): 80 real files, 2 cores, no cache, 3.4-3.7 ms per file with 2 threads,
+    3.6-4.3 with 1 worker, 5.7-6.0 with 2 processes.
     """
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     if isinstance(paths, Sized):
@@ -252,7 +256,8 @@ def iter_read(
             yield Path(path), _read_or_error(path, cache, transform)
         return
     pending: deque[tuple[Path, Future]] = deque()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    executor = ThreadPoolExecutor if transform is None else ProcessPoolExecutor
+    with executor(max_workers=workers) as pool:
         for path in paths:
             pending.append((Path(path), pool.submit(_read_or_error, path, cache, transform)))
             if len(pending) >= 2 * workers:  # only a few arrays in flight at once

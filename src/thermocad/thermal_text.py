@@ -61,10 +61,17 @@ def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark from Windows editors
     if not data or data.isspace():
         raise ThermalFormatError(f"{name}: the file is empty")
+    first = data[: data.find(b"\n") + 1]
+    if first and b"," not in first:
+        # Most files: when every line has line 1's bytes apart from its digits (checked byte
+        # by byte), line 1 alone names the format, without sniff_text's whole-file scans.
+        parsed = _parse_uniform(data, _lut(False, ord("\n")))
+        if parsed is not None:
+            return parsed[0], "dmr-semicolon" if b";" in first else "dmr-space", parsed[1]
     source_format, comma_decimal = sniff_text(data)
-    newline = ord("\n") if b"\n" in data else ord("\r")  # classic Mac files end lines with CR
+    newline = ord("\n") if first else ord("\r")  # classic Mac files end lines with CR
     lut = _lut(comma_decimal, newline)
-    parsed = _parse_uniform(data, lut) if newline == ord("\n") else None
+    parsed = _parse_uniform(data, lut) if b"," in first else None  # ',' as mark or separator
     if parsed is None:
         raw = np.frombuffer(data, dtype=np.uint8)
         cls = lut[raw]
@@ -95,12 +102,15 @@ def _parse_uniform(data: bytes, lut: np.ndarray):
     if layout is None:
         return None
     fixed = _FixedWidth(raw[:line_len], *layout)
-    last = raw[(rows - 1) * line_len :]  # may lack its line end, or have blank lines after it
+    # The last line may lack its line end (or part of it), or have blank lines after it.
+    last = raw[(rows - 1) * line_len :]
+    end, rest = raw[fixed.span : line_len].tobytes(), last[fixed.span :].tobytes()
     if (
         not fixed.separators_ok(lut)
         or last.size < fixed.span
         or not fixed.fits(last[None, : fixed.span])
-        or not np.isin(lut[last[fixed.span :]], (_SEP, _NL)).all()
+        or not end.startswith(rest[: len(end)])
+        or not (rest[len(end) :].isspace() or len(rest) <= len(end))
     ):
         return None
     lines = raw[: (rows - 1) * line_len].reshape(rows - 1, line_len)  # all but the last
@@ -115,8 +125,7 @@ def _parse_uniform(data: bytes, lut: np.ndarray):
 class _FixedWidth:
     """The byte layout of line 1 (`cols` tokens of `width` bytes, decimal mark at `dot`).
 
-    `fits` checks lines against it and `values` reads validated lines; the work arrays are
-    made once per file, since a fresh large array costs page faults on every block.
+    `fits` checks lines against it and `values` reads validated lines.
     """
 
     def __init__(self, line: np.ndarray, cols: int, width: int, dot: int) -> None:
@@ -132,8 +141,21 @@ class _FixedWidth:
         self.template = np.concatenate([np.tile(pattern, repeat)[: self.span], line[self.span :]])
         self.limit = np.zeros(line.size, dtype=np.uint8)
         self.limit[: self.span] = np.tile(limits, repeat)[: self.span]
-        block = (_BLOCK, line.size)
-        self._xor, self._bad = np.empty(block, np.uint8), np.empty(block, bool)
+        # Reading plan: each read starts a uint16 group of up to 4 digits or adds to the last.
+        self.plan: list[tuple[int, str, int, int, bool]] = []  # offset, kind, digits, group, new
+        self.group_digits: list[int] = []
+        for offset, kind in _digit_reads(width, dot):
+            count = 2 if kind == "pair" else 1
+            new = not self.group_digits or self.group_digits[-1] + count > 4
+            if new:
+                self.group_digits.append(count)
+            else:
+                self.group_digits[-1] += count
+            self.plan.append((offset, kind, count, len(self.group_digits) - 1, new))
+        self.scale = 10 ** max(width - dot - 1, 0)
+        # Work arrays, made once per file (fresh ones would cost page faults on every block).
+        self._work = np.empty((_BLOCK, line.size), np.uint8)
+        self._digits = np.empty((len(self.group_digits) + 1, _BLOCK, cols), np.uint16)
         self._float = np.empty((_BLOCK, cols), np.float32)
 
     def separators_ok(self, lut: np.ndarray) -> bool:
@@ -150,9 +172,8 @@ class _FixedWidth:
         xor and one comparison check digits, decimal marks, separators and line ends at once.
         """
         n, size = lines.shape
-        xor, bad = self._xor[:n, :size], self._bad[:n, :size]
-        np.bitwise_xor(lines, self.template[:size], out=xor)
-        np.greater(xor, self.limit[:size], out=bad)
+        xor = np.bitwise_xor(lines, self.template[:size], out=self._work[:n, :size])
+        bad = np.greater(xor, self.limit[:size], out=xor.view(bool))  # in place
         return not bad.any()
 
     def values(self, raw: np.ndarray, out: np.ndarray) -> None:
@@ -167,46 +188,45 @@ class _FixedWidth:
         float32 (double rounding is innocuous when 53 >= 2 * 24 + 2 bits: Figueroa, SIGNUM
         Newsletter 30(3), 1995); longer numbers (up to 15 digits) go through float64.
         """
+        rows, cols = out.shape
         strides = (self.line.size, self.width + 1)
 
         def column(offset: int, dtype: str) -> np.ndarray:  # byte(s) at `offset` of each token
             return np.ndarray(out.shape, dtype, buffer=raw, offset=offset, strides=strides)
 
-        groups: list[list] = []  # [uint16 array, its number of digits]
-        for offset, kind in _digit_reads(self.width, self.dot):
+        work = self._digits[:, :rows, :cols]  # the groups, then the value being read
+        value = work[-1]
+        for offset, kind, count, group, new in self.plan:
+            target = work[group] if new else value
             if kind == "pair":
-                value = np.subtract(column(offset, "<u2"), 0x3030)
-                value *= 2561
-                value >>= 8
+                np.subtract(column(offset, "<u2"), 0x3030, out=target)
+                target *= 2561
+                target >>= 8
             elif kind == "low":
-                value = np.bitwise_and(column(offset, "<u2"), 0x0F)
+                np.bitwise_and(column(offset, "<u2"), 0x0F, out=target)
             elif kind == "high":
-                value = np.right_shift(column(offset, "<u2"), 8)
-                value &= 0x0F
+                np.right_shift(column(offset, "<u2"), 8, out=target)
+                target &= 0x0F
             else:
-                value = np.subtract(column(offset, "u1"), 48, dtype=np.uint16)
-            count = 2 if kind == "pair" else 1
-            if groups and groups[-1][1] + count <= 4:
-                groups[-1][0] *= 10**count
-                groups[-1][0] += value
-                groups[-1][1] += count
-            else:
-                groups.append([value, count])
-        scale = 10 ** max(self.width - self.dot - 1, 0)
-        if sum(count for _, count in groups) <= 7:
-            np.copyto(out, groups[0][0], casting="unsafe")
-            spare = self._float[: out.shape[0]]
-            for group, count in groups[1:]:
+                np.subtract(column(offset, "u1"), 48, out=target, dtype=np.uint16)
+            if not new:
+                work[group] *= 10**count
+                work[group] += value
+        counts = self.group_digits
+        if sum(counts) <= 7:
+            np.copyto(out, work[0], casting="unsafe")
+            spare = self._float[:rows, :cols]
+            for group, count in zip(work[1:-1], counts[1:], strict=True):
                 out *= np.float32(10**count)
                 np.copyto(spare, group, casting="unsafe")
                 out += spare
-            out /= np.float32(scale)
+            out /= np.float32(self.scale)
         else:
-            total = groups[0][0].astype(np.float64)
-            for group, count in groups[1:]:
+            total = work[0].astype(np.float64)
+            for group, count in zip(work[1:-1], counts[1:], strict=True):
                 total *= 10.0**count
                 total += group
-            np.divide(total, float(scale), out=out, casting="same_kind")
+            np.divide(total, float(self.scale), out=out, casting="same_kind")
 
 
 def _digit_reads(width: int, dot: int) -> list[tuple[int, str]]:
