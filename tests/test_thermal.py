@@ -119,6 +119,7 @@ BAD_TEXT = {
     "30.1 1e999\n": r"not finite",
     "\x00\x01\x02": r"not a number",
     "30,1,2;30,2\n": r"not a number",
+    "30.10x30.20\n30.30x30.40\n": r"line 1: '30.10x30.20' is not a number",  # fixed-width path
 }
 
 
@@ -333,3 +334,44 @@ def test_bad_token_in_fixed_width_integers_names_the_line(tmp_path, text):
     f.write_text(text)
     with pytest.raises(ThermalFormatError, match="line 2"):
         read_thermal(f, cache=False)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    variant=st.sampled_from(["dmr-space", "dmr-semicolon"]),
+    rows=st.integers(1, 5),
+    edits=st.lists(
+        st.tuples(st.integers(0, 10**6), st.sampled_from("0123456789. ;\nx-+e")), max_size=3
+    ),
+)
+def test_mutated_fixed_width_text_agrees_with_loadtxt(tmp_path, variant, rows, edits):
+    """Whatever a few edited bytes do, thermocad and loadtxt accept the same plausible files."""
+    text = list(to_text(matrix(rows, 4), **VARIANTS[variant]))
+    for position, char in edits:
+        text[position % len(text)] = char
+    text = "".join(text)
+    try:
+        # thermocad's reading: ';' separates, and '\r' does too unless no line ends with '\n'.
+        clean = text.replace(";", " ").replace("\r", " " if "\n" in text else "\n")
+        expected = np.loadtxt(io.StringIO(clean), ndmin=2).astype(np.float32)
+        plausible = expected.size > 0 and bool(((expected >= 0) & (expected <= 50)).all())
+    except ValueError:
+        expected, plausible = None, False
+    try:
+        got = read_thermal(write(tmp_path, text), cache=False).array
+    except ThermalFormatError:
+        assert not plausible, text
+        return
+    assert expected is not None, text
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("decimals", [2, 5])
+def test_float32_division_equals_loadtxt_rounding(decimals):
+    """The fixed-width path divides in float32 (numbers below 2**24): exhaustively exact."""
+    t = np.arange(2**24, dtype=np.uint32)
+    double = (t / 10.0**decimals).astype(np.float32)  # loadtxt: float64, then float32
+    single = t.astype(np.float32) / np.float32(10**decimals)
+    assert np.array_equal(double, single)

@@ -99,7 +99,7 @@ def _parse_uniform(data: bytes, lut: np.ndarray):
     rows = -(-size // line_len)
     raw = np.frombuffer(data, dtype=np.uint8)
     layout = _first_line_layout(raw[:line_len], lut)
-    if layout is None:
+    if layout is None or layout[0] * (layout[1] + 1) > line_len:  # a short last token
         return None
     fixed = _FixedWidth(raw[:line_len], *layout)
     # The last line may lack its line end (or part of it), or have blank lines after it.
