@@ -93,6 +93,17 @@ RECIPES = {
         "cycles": 2,
         "tta": 4,
     },
+    # The study's full unfrozen schedule: 3 SGDR cycles, cycle_len 1, cycle_mult 2 (7 epochs).
+    "chest_asym_320_finetune7": {
+        "marker": "remove",
+        "crop": "breasts",
+        "size": 320,
+        "channels": ("temperature", "asymmetry"),
+        "head_epochs": 30,
+        "frozen_cycles": 0,
+        "cycles": 3,
+        "tta": 4,
+    },
 }
 
 
@@ -143,7 +154,7 @@ def run(out: Path, recipes: list[str], seeds: list[int]) -> tuple[pd.DataFrame, 
             model = (
                 "baseline" if RECIPES[name] is None else recipe.pop("arch", "efficientnet_lite0")
             )
-            if not (run_dir / "comparison.csv").exists():
+            if not (run_dir / model / "valid_predictions.csv").exists():  # absent: not run, or failed
                 archs, config = [], None
                 if RECIPES[name] is not None:
                     archs, config = [model], TrainConfig(seed=seed, **recipe)
