@@ -30,7 +30,8 @@ DATA = Path(__file__).resolve().parents[2] / "shared/data/dmr-ir-frontal"
 PERIOD_START = 120  # first batch-A Sick patient is 138; batch A ids below 120 are all Healthy
 # Head-only variants of the study's recipe: frozen ImageNet body, head on precomputed features.
 # Every recipe spells out its inputs, so results do not move when TrainConfig's defaults do.
-INPUTS = {"size": None, "crop": "none", "marker": "keep", "channels": ("temperature",)}
+INPUTS = {"size": None, "crop": "none", "marker": "keep", "channels": ("temperature",),
+          "ensemble": "none"}  # fmt: skip
 HEAD = {**INPUTS, "precompute": True, "head_epochs": 30, "frozen_cycles": 0, "cycles": 0, "tta": 4}
 RECIPES = {
     "baseline": None,  # the classical baseline alone (temperature statistics + asymmetry, LR)
@@ -58,6 +59,16 @@ RECIPES = {
         "channels": ("temperature", "asymmetry"),
     },
     "chest_320": {**HEAD, "marker": "remove", "crop": "breasts", "size": 320},
+    # The default of train/study: chest_asym_320 averaged with the baseline fitted on the same
+    # training patients (both models' P(Sick), equal weights: nothing tuned on these folds).
+    "chest_asym_320_ens": {
+        **HEAD,
+        "marker": "remove",
+        "crop": "breasts",
+        "size": 320,
+        "channels": ("temperature", "asymmetry"),
+        "ensemble": "baseline",
+    },
     "chest_asym_384": {
         **HEAD,
         "marker": "remove",
@@ -78,6 +89,7 @@ RECIPES = {
         "marker": "remove",
         "crop": "breasts",
         "channels": ("temperature", "asymmetry"),
+        "ensemble": "none",
         "head_epochs": 30,
         "frozen_cycles": 0,
         "cycles": 2,
@@ -88,6 +100,7 @@ RECIPES = {
         "crop": "breasts",
         "size": 320,
         "channels": ("temperature", "asymmetry"),
+        "ensemble": "none",
         "head_epochs": 30,
         "frozen_cycles": 0,
         "cycles": 2,
@@ -99,6 +112,7 @@ RECIPES = {
         "crop": "breasts",
         "size": 320,
         "channels": ("temperature", "asymmetry"),
+        "ensemble": "none",
         "head_epochs": 30,
         "frozen_cycles": 0,
         "cycles": 3,
@@ -154,7 +168,8 @@ def run(out: Path, recipes: list[str], seeds: list[int]) -> tuple[pd.DataFrame, 
             model = (
                 "baseline" if RECIPES[name] is None else recipe.pop("arch", "efficientnet_lite0")
             )
-            if not (run_dir / model / "valid_predictions.csv").exists():  # absent: not run, or failed
+            # Absent when the recipe has not run yet, or when its model failed.
+            if not (run_dir / model / "valid_predictions.csv").exists():
                 archs, config = [], None
                 if RECIPES[name] is not None:
                     archs, config = [model], TrainConfig(seed=seed, **recipe)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -68,3 +70,24 @@ def test_single_class_training_is_a_clear_error():
     feats = B.feature_table(df["path"], reader=arrays.__getitem__)
     with pytest.raises(ConfigError, match="single class"):
         B.fit_baseline(df[df.label == "Sick"], feats)
+
+
+def test_linear_baseline_matches_sklearn_and_round_trips():
+    from thermocad.errors import ModelFormatError
+
+    df, arrays = _split()
+    feats = B.feature_table(df["path"], reader=arrays.__getitem__)
+    train = df[df["split"] != "test"]
+    model = B.fit_baseline(train, feats)
+    linear = B.fit_linear_baseline(train, feats)
+    np.testing.assert_allclose(linear.predict(feats), model.predict(feats), rtol=1e-9)
+    again = B.LinearBaseline.from_dict(json.loads(json.dumps(linear.to_dict())))
+    assert again == linear
+    test = df[df["split"] == "test"]["path"]
+    np.testing.assert_allclose(
+        linear.predict_arrays([arrays[p] for p in test]), model.predict(feats.loc[test]), rtol=1e-9
+    )
+    with pytest.raises(ModelFormatError, match="incomplete"):
+        B.LinearBaseline.from_dict({"columns": ["mean"]})
+    with pytest.raises(ModelFormatError, match="length"):
+        B.LinearBaseline.from_dict({**linear.to_dict(), "coef": [1.0]})

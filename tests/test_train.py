@@ -58,10 +58,49 @@ def test_run_directory_holds_every_output(run):
 
 def test_saved_model_reproduces_validation_predictions(run):
     valid = pd.read_csv(run / "valid_predictions.csv")
-    assert list(valid.columns) == ["path", "patient_id", "label", "prob"] and len(valid) == 8
+    assert list(valid.columns) == [
+        "path",
+        "patient_id",
+        "label",
+        "prob",
+        "prob_cnn",
+        "prob_baseline",
+    ]
+    assert len(valid) == 8
+    # The default model averages the CNN with the classical baseline fitted on the same patients.
+    np.testing.assert_allclose(valid["prob"], (valid["prob_cnn"] + valid["prob_baseline"]) / 2)
     bundle = load_bundle(run)
+    assert bundle.meta["ensemble"] == "baseline" and bundle.baseline is not None
     probs = bundle.predict([read_thermal(p).array for p in valid["path"]])
     np.testing.assert_allclose(probs, valid["prob"], atol=1e-5)
+
+
+def test_broken_baseline_entry_is_refused_at_load(run, tmp_path):
+    import shutil
+
+    from thermocad.errors import ModelFormatError
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    meta = json.loads((copy / "model.json").read_text())
+    del meta["baseline"]["coef"]
+    (copy / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFormatError, match=r"model\.json.*baseline.*incomplete"):
+        load_bundle(copy)
+
+
+def test_cnn_alone_without_ensemble(tmp_path):
+    split = make_split(tmp_path, {"train": 3, "valid": 1}, folds=2)
+    run = train(
+        split, tmp_path / "cnn", TrainConfig.smoke(cycles=1, tta=0, ensemble="none"), fold=1
+    )
+    valid = pd.read_csv(run / "valid_predictions.csv")
+    assert list(valid.columns) == ["path", "patient_id", "label", "prob"]
+    meta = json.loads((run / "model.json").read_text())
+    assert meta["ensemble"] == "none" and "baseline" not in meta
+    assert load_bundle(run).baseline is None
+    with pytest.raises(ConfigError, match="ensemble"):
+        TrainConfig(ensemble="stack")
 
 
 def test_existing_run_dir_is_refused(run, split):
@@ -124,6 +163,7 @@ def test_study_preset_is_the_2019_recipe():
     assert (study.size, study.head_epochs, study.frozen_cycles, study.cycles) == (None, 1, 2, 3)
     assert (study.cycle_len, study.cycle_mult, study.lrs) == (1, 2, (1e-4, 1e-3, 1e-2))
     assert study.channels == ("temperature",) and study.crop == "none" and study.marker == "keep"
+    assert study.ensemble == "none" and TrainConfig().ensemble == "baseline"
     assert TrainConfig.study(arch="resnet34").arch == "resnet34"
 
 

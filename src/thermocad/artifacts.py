@@ -46,9 +46,15 @@ class ModelBundle:
         return get_arch(self.meta["arch"]).target_layer(self.model)
 
     def predict(
-        self, arrays: Sequence[np.ndarray], tta: bool = False, batch_size: int = 16
+        self,
+        arrays: Sequence[np.ndarray],
+        tta: bool = False,
+        batch_size: int = 16,
+        cnn_only: bool = False,
     ) -> np.ndarray:
-        """P(Sick) for each array; with `tta`, the mean over the original and N augmented copies."""
+        """P(Sick) for each array; with `tta`, the CNN's is the mean over the original and N
+        augmented copies. A model trained with the baseline ensemble averages the CNN's P(Sick)
+        with the baseline's, unless `cnn_only`."""
         import torch
 
         n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
@@ -72,7 +78,18 @@ class ModelBundle:
                 ]
                 probs = [self.model(x).float().softmax(1)[:, 1] for x in inputs]
                 out.append(torch.stack(probs).mean(0).cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+        cnn = np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+        if cnn_only or self.baseline is None:
+            return cnn
+        return ((cnn + self.baseline.predict_arrays(arrays)) / 2).astype(np.float32)
+
+    @property
+    def baseline(self):
+        """The classical baseline the CNN is averaged with (model.json "baseline"), or None."""
+        from thermocad.baseline import LinearBaseline
+
+        entry = self.meta.get("baseline")
+        return None if entry is None else LinearBaseline.from_dict(entry)
 
 
 def tensor_shapes(model: nn.Module) -> dict[str, list[int]]:
@@ -159,4 +176,9 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
         ) from exc
     transform = EvalTransform.from_dict(meta["transform"])
     model = model.to(memory_format=torch.channels_last).eval()
-    return ModelBundle(model=model, meta=meta, transform=transform)
+    bundle = ModelBundle(model=model, meta=meta, transform=transform)
+    try:
+        bundle.baseline  # noqa: B018 -- a broken baseline entry fails here, not at predict time
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{run_dir / META}: {exc}") from exc
+    return bundle

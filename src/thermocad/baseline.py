@@ -7,13 +7,13 @@ columns as the CNN's (path, patient_id, label, y, prob, fold, ...), on the same 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from thermocad.errors import ConfigError
+from thermocad.errors import ConfigError, ModelFormatError
 
 PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -113,6 +113,67 @@ class BaselineModel:
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """P(Sick) for each row of a feature table."""
         return self.pipeline.predict_proba(features[self.columns].to_numpy(float))[:, 1]
+
+
+@dataclass(frozen=True)
+class LinearBaseline:
+    """A fitted baseline as plain numbers (standardise, then logistic regression).
+
+    This is what a model bundle stores in model.json to average the CNN with the baseline:
+    readable, and loadable without pickle.
+    """
+
+    columns: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+
+    @classmethod
+    def from_model(cls, model: BaselineModel) -> LinearBaseline:
+        scaler, logreg = model.pipeline[0], model.pipeline[-1]
+        return cls(
+            columns=list(model.columns),
+            mean=[float(v) for v in scaler.mean_],
+            scale=[float(v) for v in scaler.scale_],
+            coef=[float(v) for v in logreg.coef_[0]],
+            intercept=float(logreg.intercept_[0]),
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LinearBaseline:
+        try:
+            out = cls(**{k: d[k] for k in ("columns", "mean", "scale", "coef", "intercept")})
+        except (KeyError, TypeError) as exc:
+            raise ModelFormatError(f"baseline entry of model.json is incomplete: {exc}") from exc
+        if not len(out.columns) == len(out.mean) == len(out.scale) == len(out.coef):
+            raise ModelFormatError(
+                "baseline entry of model.json: columns and coefficients differ in length"
+            )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """P(Sick) for each row of a feature table (missing values count as 0, as in fitting)."""
+        X = np.nan_to_num(features[self.columns].to_numpy(float))
+        z = ((X - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef)
+        return 1.0 / (1.0 + np.exp(-(z + self.intercept)))
+
+    def predict_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        """P(Sick) for raw thermal arrays, read as the training files were."""
+        if not len(arrays):
+            return np.zeros(0)
+        return self.predict(pd.DataFrame([baseline_features(a) for a in arrays]))
+
+
+def fit_linear_baseline(
+    train_df: pd.DataFrame, features: pd.DataFrame | None = None
+) -> LinearBaseline:
+    """Fit the baseline on the rows of `train_df` (reading their files) as a LinearBaseline."""
+    feats = features if features is not None else feature_table(train_df["path"].tolist())
+    return LinearBaseline.from_model(fit_baseline(train_df, feats))
 
 
 def _y(df: pd.DataFrame) -> np.ndarray:

@@ -10,6 +10,8 @@ from typing import Any
 from thermocad.errors import ConfigError
 from thermocad.transforms import Augmentation
 
+ENSEMBLES = ("baseline", "none")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -17,7 +19,8 @@ class TrainConfig:
 
     # Defaults: the recipe that did best in patient-grouped cross-validation on DMR-IR
     # (docs/results.md): the study's frozen-body stage on precomputed features, with the
-    # calibration marker masked, the chest cropped, an asymmetry channel and 320 px inputs.
+    # calibration marker masked, the chest cropped, an asymmetry channel and 320 px inputs,
+    # averaged with the classical baseline.
     # `TrainConfig.study()` is the 2019 study's full recipe (fine-tuning included).
     arch: str = "efficientnet_lite0"  # ImageNet weights installed offline
     pretrained: bool = True
@@ -44,6 +47,9 @@ class TrainConfig:
     channels: tuple[str, ...] = ("temperature", "asymmetry")
     crop: str = "breasts"  # "none": the whole frame
     marker: str = "remove"  # "keep": leave the calibration marker in view
+    # "baseline": the model's P(Sick) is the mean of the CNN's and the classical baseline's
+    # (fitted on the same training patients and stored in model.json); "none": the CNN alone.
+    ensemble: str = "baseline"
     augmentation: Augmentation = field(default_factory=Augmentation)
     max_batches: int | None = None  # stop each epoch early (smoke runs)
 
@@ -52,6 +58,8 @@ class TrainConfig:
             raise ConfigError(f"unknown schedule {self.schedule!r}; use sgdr or one_cycle")
         if self.optimizer not in ("sgd", "adam"):
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; use sgd or adam")
+        if self.ensemble not in ENSEMBLES:
+            raise ConfigError(f"unknown ensemble {self.ensemble!r}; use one of {ENSEMBLES}")
         if self.batch_size < 2 or self.cycles < 0 or self.cycle_len < 1 or self.cycle_mult < 1:
             raise ConfigError("batch_size >= 2, cycles >= 0, cycle_len >= 1, cycle_mult >= 1")
 
@@ -59,7 +67,7 @@ class TrainConfig:
     def study(cls, **overrides: Any) -> TrainConfig:
         """The 2019 study's recipe: whole frame at 224 px, head, frozen and unfrozen SGDR stages."""
         base = dict(size=None, head_epochs=1, frozen_cycles=2, cycles=3, channels=("temperature",),
-                    crop="none", marker="keep")  # fmt: skip
+                    crop="none", marker="keep", ensemble="none")  # fmt: skip
         return cls(**{**base, **overrides})
 
     @classmethod
@@ -75,6 +83,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         d = dict(d)
+        d.setdefault("ensemble", "none")  # configs from before the option: the CNN alone
         d["augmentation"] = Augmentation(**d.get("augmentation", {}))
         for key in ("lrs", "channels"):
             if key in d:

@@ -261,11 +261,32 @@ def run_training(
         # A final model's "validation" rows are its training rows: nothing to predict there.
         probs = None if fold == "all" else tta_probs(learn, cfg.tta)
     if is_main_process():
-        _write_outputs(out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold)
+        baseline, parts = _ensemble(cfg, data, probs)
+        probs = parts.get("prob", probs)
+        _write_outputs(out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold,
+                       baseline, parts)  # fmt: skip
     return out_dir
 
 
-def _write_outputs(out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold) -> None:
+def _ensemble(cfg: TrainConfig, data: ThermalData, cnn_probs):
+    """With cfg.ensemble == "baseline": the baseline fitted on the training rows and, on the
+    validation rows, {"prob": the mean of both, "prob_cnn", "prob_baseline"}."""
+    if cfg.ensemble == "none":
+        return None, {}
+    from thermocad.baseline import feature_table, fit_linear_baseline
+
+    log("ensemble: fitting the classical baseline on the same training patients")
+    baseline = fit_linear_baseline(data.train)
+    if cnn_probs is None:
+        return baseline, {}
+    base = baseline.predict(feature_table(data.valid["path"].tolist()))
+    cnn = np.asarray(cnn_probs, dtype=float)
+    return baseline, {"prob": (cnn + base) / 2, "prob_cnn": cnn, "prob_baseline": base}
+
+
+def _write_outputs(
+    out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold, baseline=None, parts=None
+) -> None:
     """Everything a run directory holds; the checkpoint goes once the bundle is written."""
     import shutil
 
@@ -278,7 +299,8 @@ def _write_outputs(out_dir, model, transform, data, cfg, ckpt, probs, fold, thre
     if threshold is None:
         threshold = float(choose_threshold(y_valid, probs, method="youden"))
     if not in_sample:
-        preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs)
+        extra = {k: v for k, v in (parts or {}).items() if k != "prob"}
+        preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs, **extra)
         atomic_write_text(out_dir / "valid_predictions.csv", preds.to_csv(index=False))
     atomic_write_text(out_dir / "history.csv", pd.DataFrame(ckpt.state["rows"]).to_csv(index=False))
     plot_schedule(out_dir / "schedule.png", ckpt.state["lrs"])
@@ -298,8 +320,11 @@ def _write_outputs(out_dir, model, transform, data, cfg, ckpt, probs, fold, thre
         "fold": fold,
         "config": cfg.to_dict(),
         "thermocad_version": __version__,
+        "ensemble": cfg.ensemble,
         "data": data.summary(),
         "metrics": {} if in_sample else classification_metrics(y_valid, probs, float(threshold)),
     }
+    if baseline is not None:
+        meta["baseline"] = baseline.to_dict()
     save_bundle(out_dir, model, meta)
     shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)

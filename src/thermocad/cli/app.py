@@ -83,8 +83,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from thermocad.export import export_onnx
+    from thermocad.export import export_onnx, onnx_metadata
     from thermocad.progress import log
 
-    log(f"wrote {export_onnx(args.run_dir, args.onnx, force=args.force)}")
+    out = export_onnx(args.run_dir, args.onnx, force=args.force)
+    log(f"wrote {out}")
+    if onnx_metadata(out).get("baseline"):
+        log("note: the ONNX graph is the CNN; this model's P(Sick) averages its softmax with the "
+            "classical baseline stored in the file's metadata (thermocad_model_json: baseline, "
+            "features from thermocad.baseline.baseline_features); see docs/application.md")  # fmt: skip
     return 0

@@ -27,6 +27,9 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--marker", choices=("keep", "remove"), help="default remove: mask the calibration marker"
     )
+    p.add_argument("--ensemble", choices=("baseline", "none"),
+                   help="default baseline: P(Sick) is the mean of the CNN and the classical "
+                   "baseline fitted on the same patients; none: the CNN alone")  # fmt: skip
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--smoke", action="store_true", help="tiny preset: every stage in seconds")
     p.add_argument("--study-recipe", action="store_true",
@@ -66,7 +69,8 @@ def _config(args: argparse.Namespace):
 
     names = ("arch", "size", "batch_size", "lr", "weights", "pretrained", "norm", "norm_low",
              "norm_high", "seed", "precompute", "head_epochs", "frozen_cycles", "schedule",
-             "cycles", "cycle_len", "cycle_mult", "tta", "balance", "crop", "marker", "optimizer")  # fmt: skip
+             "cycles", "cycle_len", "cycle_mult", "tta", "balance", "crop", "marker", "optimizer",
+             "ensemble")  # fmt: skip
     fields = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     for name in ("lrs", "channels"):
         if getattr(args, name, None):
