@@ -40,6 +40,7 @@ def test_good_file_answered_and_upload_deleted(bundle, dmr_files, upload_root):
     prob = float(bundle.predict([np.loadtxt(dmr_files[0])])[0])
     assert result.startswith(f"P(Sick) = {prob:.3g}; decision: ")
     assert f"threshold {bundle.threshold:.3g}" in result
+    assert ("mean of the CNN" in result) == (bundle.baseline is not None)
     assert thermogram.ndim == 3 and overlay.shape[2] == 3
     assert "analysed" in status and cleared is None
     assert not path.exists() and not path.parent.exists()  # the upload is gone

@@ -67,10 +67,14 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) 
     thermogram = read_thermal(path, cache=False)
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     array = thermogram.array
-    prob = float(bundle.predict([array])[0])
+    cnn = bundle.predict([array], cnn_only=True)
+    base = None if bundle.baseline is None else bundle.baseline.predict_arrays([array])
+    prob = float(cnn[0] if base is None else bundle.average(cnn, base)[0])
     heat = gradcam(bundle, array)
     decision = "Sick" if prob >= bundle.threshold else "Healthy"
     result = f"P(Sick) = {prob:.3g}; decision: {decision} (threshold {bundle.threshold:.3g})"
+    if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
+        result += f"; mean of the CNN ({cnn[0]:.3g}) and the temperature-statistics baseline ({base[0]:.3g})"
     return Answer(
         thermogram=figure_to_array(_one_panel(draw_thermogram, array, thermogram.unit)),
         overlay=figure_to_array(_one_panel(draw_overlay, array, heat, prob, bundle.threshold)),

@@ -81,7 +81,12 @@ class ModelBundle:
         cnn = np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
         if cnn_only or self.baseline is None:
             return cnn
-        return ((cnn + self.baseline.predict_arrays(arrays)) / 2).astype(np.float32)
+        return self.average(cnn, self.baseline.predict_arrays(arrays))
+
+    @staticmethod
+    def average(cnn: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+        """The ensemble's P(Sick): the mean of the CNN's and the baseline's."""
+        return ((np.asarray(cnn, np.float64) + baseline) / 2).astype(np.float32)
 
     @property
     def baseline(self):

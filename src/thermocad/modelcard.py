@@ -79,7 +79,11 @@ def _model_summary(compare_dir: Path | None, run_dir: Path | None) -> str:
         meta = json.loads((run_dir / "model.json").read_text())
         return (f"{esc(meta.get('arch'))} CNN, input {esc(meta.get('input_size'))} px, "
                 f"{esc(meta.get('in_chans', 1))} channel(s) of {esc(meta.get('unit', 'celsius'))}, "
-                f"fine-tuned from ImageNet with the study's recipe; files: model.safetensors + model.json")  # fmt: skip
+                f"trained from ImageNet weights with the study's recipe"
+                + ("; its P(Sick) is averaged with the classical baseline (breast temperature "
+                   "statistics and asymmetry, logistic regression) fitted on the same patients"
+                   if meta.get("baseline") else "")
+                + "; files: model.safetensors + model.json")  # fmt: skip
     if compare_dir and (Path(compare_dir) / "best.json").exists():
         return ("classical baseline: temperature statistics of the breast region and left/right "
                 "asymmetry features, standardised, logistic regression")  # fmt: skip
