@@ -9,6 +9,7 @@ order is itself confounded with diagnosis in batch A); sensitivity and specifici
 threshold chosen for each fold on the other folds' out-of-fold predictions (Youden).
 
     .venv/bin/python benchmarks/real_cv.py --out /tmp/real_cv --recipes baseline chest_asym --seeds 0 1 2
+    .venv/bin/python benchmarks/real_cv.py --out /tmp/real_cv --recipes chest_asym_320_ens --versus baseline
 """
 
 from __future__ import annotations
@@ -144,11 +145,7 @@ def scores(pred: pd.DataFrame) -> dict:
 
 def auc_intervals(preds: list[pd.DataFrame]) -> dict[str, tuple[float, float]]:
     """Patient-bootstrap 95% intervals of the AUC (all, batch A) of the seed-averaged score."""
-    mean = (
-        pd.concat(preds)
-        .groupby("patient_id", as_index=False)
-        .agg(y=("y", "first"), prob=("prob", "mean"), batch=("acquisition_batch", "first"))
-    )
+    mean = seed_mean(preds)
     in_a = mean[mean["batch"] == "A"]
     return {"all": bootstrap_ci(mean, 0.5)["roc_auc"], "A": bootstrap_ci(in_a, 0.5)["roc_auc"]}
 
@@ -181,6 +178,35 @@ def run(out: Path, recipes: list[str], seeds: list[int]) -> tuple[pd.DataFrame, 
     return pd.DataFrame(rows), preds
 
 
+def seed_mean(preds: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per patient: label, batch and the score averaged over seeds."""
+    return (
+        pd.concat(preds)
+        .groupby("patient_id", as_index=False)
+        .agg(y=("y", "first"), prob=("prob", "mean"), batch=("acquisition_batch", "first"))
+    )
+
+
+def paired_difference(a: list[pd.DataFrame], b: list[pd.DataFrame], n_boot: int = 2000) -> dict:
+    """AUC(a) - AUC(b) on the seed-averaged scores, overall and within batch A, with a paired
+    patient-bootstrap 95% interval (the same resampled women score both recipes)."""
+    both = seed_mean(a).merge(
+        seed_mean(b)[["patient_id", "prob"]], on="patient_id", suffixes=("", "_b")
+    )
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, df in (("all", both), ("A", both[both["batch"] == "A"])):
+        y, pa, pb = df["y"].to_numpy(int), df["prob"].to_numpy(float), df["prob_b"].to_numpy(float)
+        reps = []
+        for _ in range(n_boot):
+            i = rng.integers(0, len(y), len(y))
+            if 0 < y[i].sum() < len(i):
+                reps.append(roc_auc(y[i], pa[i]) - roc_auc(y[i], pb[i]))
+        lo, hi = np.percentile(reps, [2.5, 97.5])
+        out[name] = (roc_auc(y, pa) - roc_auc(y, pb), float(lo), float(hi))
+    return out
+
+
 def summary(table: pd.DataFrame, preds: dict) -> str:
     """Mean (min-max over seeds); pooled Wilson 95% intervals for sensitivity and specificity."""
     lines = ["| recipe | seeds | AUC | AUC batch A | AUC batch A, same period | sensitivity | specificity "
@@ -205,10 +231,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--recipes", nargs="+", default=["chest_asym"], choices=sorted(RECIPES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--versus", choices=sorted(RECIPES),
+                        help="also give each recipe's AUC difference to this one (paired bootstrap)")  # fmt: skip
     args = parser.parse_args()
-    table, preds = run(args.out, args.recipes, args.seeds)
+    recipes = list(dict.fromkeys(args.recipes + ([args.versus] if args.versus else [])))
+    table, preds = run(args.out, recipes, args.seeds)
     table.to_csv(args.out / "real_cv_runs.csv", index=False)
     text = summary(table, preds)
+    if args.versus:
+        text += (
+            f"\n\n| recipe | AUC - {args.versus} (95% CI) | batch A: AUC - {args.versus} (95% CI) |"
+        )
+        text += "\n|---|---|---|"
+        for name in recipes:
+            if name != args.versus:
+                d = paired_difference(preds[name], preds[args.versus])
+                cells = [f"{v:+.3f} ({lo:+.3f} to {hi:+.3f})" for v, lo, hi in d.values()]
+                text += f"\n| {name} | {cells[0]} | {cells[1]} |"
     (args.out / "real_cv_summary.md").write_text(text + "\n")
     print(text)
     print(json.dumps({"recipes": {k: RECIPES[k] for k in args.recipes}}, default=list))
