@@ -70,6 +70,33 @@ RECIPES = {
         "channels": ("temperature", "asymmetry"),
         "ensemble": "baseline",
     },
+    # The same with one-cycle instead of SGDR for the head, and without TTA.
+    "chest_asym_320_ens_onecycle": {
+        **HEAD,
+        "marker": "remove",
+        "crop": "breasts",
+        "size": 320,
+        "channels": ("temperature", "asymmetry"),
+        "ensemble": "baseline",
+        "schedule": "one_cycle",
+    },
+    "chest_asym_320_notta": {
+        **HEAD,
+        "marker": "remove",
+        "crop": "breasts",
+        "size": 320,
+        "channels": ("temperature", "asymmetry"),
+        "tta": 0,
+    },
+    "chest_asym_320_ens_notta": {
+        **HEAD,
+        "marker": "remove",
+        "crop": "breasts",
+        "size": 320,
+        "channels": ("temperature", "asymmetry"),
+        "ensemble": "baseline",
+        "tta": 0,
+    },
     "chest_asym_384": {
         **HEAD,
         "marker": "remove",

@@ -164,6 +164,7 @@ def test_study_preset_is_the_2019_recipe():
     assert (study.cycle_len, study.cycle_mult, study.lrs) == (1, 2, (1e-4, 1e-3, 1e-2))
     assert study.channels == ("temperature",) and study.crop == "none" and study.marker == "keep"
     assert study.ensemble == "none" and TrainConfig().ensemble == "baseline"
+    assert study.tta == 4 and TrainConfig().tta == 0
     assert TrainConfig.study(arch="resnet34").arch == "resnet34"
 
 

@@ -56,7 +56,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cycle-len", type=int)
     p.add_argument("--cycle-mult", type=int)
     p.add_argument("--lrs", type=float, nargs="+", help="unfrozen lrs (default 1e-4 1e-3 1e-2)")
-    p.add_argument("--tta", type=int, help="augmented copies averaged at validation (default 4)")
+    p.add_argument(
+        "--tta", type=int, help="augmented copies averaged at validation (default 0; study 4)"
+    )
     p.add_argument("--balance", choices=("loss", "sampler", "none"),
                    help="class imbalance: weighted loss (default), balanced sampler or none")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
