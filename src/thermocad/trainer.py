@@ -273,6 +273,7 @@ def _ensemble(cfg: TrainConfig, data: ThermalData, cnn_probs):
     validation rows, {"prob": the mean of both, "prob_cnn", "prob_baseline"}."""
     if cfg.ensemble == "none":
         return None, {}
+    from thermocad.artifacts import ModelBundle
     from thermocad.baseline import feature_table, fit_linear_baseline
 
     log("ensemble: fitting the classical baseline on the same training patients")
@@ -281,7 +282,11 @@ def _ensemble(cfg: TrainConfig, data: ThermalData, cnn_probs):
         return baseline, {}
     base = baseline.predict(feature_table(data.valid["path"].tolist()))
     cnn = np.asarray(cnn_probs, dtype=float)
-    return baseline, {"prob": (cnn + base) / 2, "prob_cnn": cnn, "prob_baseline": base}
+    return baseline, {
+        "prob": ModelBundle.average(cnn, base),
+        "prob_cnn": cnn,
+        "prob_baseline": base,
+    }
 
 
 def _write_outputs(
