@@ -3,7 +3,7 @@
     python benchmarks/bench_predict.py [--run RUN_DIR] [--n 32] [--arch efficientnet_lite0]
 
 Without --run it times a randomly initialised bundle of --arch with the default recipe's
-transform (marker masking, chest crop, asymmetry channel, 320 px):
+transform (marker masking, chest crop, asymmetry channel, 320 px) and its baseline ensemble:
 speed does not depend on the weights. Files are synthetic 480 x 640 DMR text matrices, or the
 first --n files of --data.
 """
@@ -37,6 +37,14 @@ def make_bundle(arch: str, out: Path) -> Path:
         "threshold": 0.5,
     }
     out.mkdir(parents=True, exist_ok=True)
+    if TrainConfig().ensemble == "baseline":  # the default averages with the baseline: time it
+        import numpy as np
+
+        from thermocad.baseline import LinearBaseline, baseline_features
+
+        sample = np.random.default_rng(0).uniform(30, 34, (480, 640)).astype(np.float32)
+        n = len(columns := list(baseline_features(sample)))
+        meta["baseline"] = LinearBaseline(columns, [0.0] * n, [1.0] * n, [0.0] * n, 0.0).to_dict()
     model = create_model(arch, pretrained=False, in_chans=transform.in_chans)
     return save_bundle(out, model, meta)
 
