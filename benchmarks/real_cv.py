@@ -34,118 +34,32 @@ PERIOD_START = 120  # first batch-A Sick patient is 138; batch A ids below 120 a
 INPUTS = {"size": None, "crop": "none", "marker": "keep", "channels": ("temperature",),
           "ensemble": "none"}  # fmt: skip
 HEAD = {**INPUTS, "precompute": True, "head_epochs": 30, "frozen_cycles": 0, "cycles": 0, "tta": 4}
+CHEST = {"marker": "remove", "crop": "breasts", "channels": ("temperature", "asymmetry")}
+CHEST_320 = {**HEAD, **CHEST, "size": 320}
+# The study's unfrozen stage after the head: SGDR cycles of 1, 2 (and 4) epochs, TTA.
+FINETUNE = {**CHEST, "ensemble": "none", "head_epochs": 30, "frozen_cycles": 0, "cycles": 2,
+            "tta": 4}  # fmt: skip
 RECIPES = {
     "baseline": None,  # the classical baseline alone (temperature statistics + asymmetry, LR)
     "whole": {**HEAD},
     "whole_nomarker": {**HEAD, "marker": "remove"},
     "chest": {**HEAD, "marker": "remove", "crop": "breasts"},
-    "chest_asym": {
-        **HEAD,
-        "marker": "remove",
-        "crop": "breasts",
-        "channels": ("temperature", "asymmetry"),
-    },
-    "chest_asym_celsius": {
-        **HEAD,
-        "marker": "remove",
-        "crop": "breasts",
-        "norm": "celsius",
-        "channels": ("temperature", "asymmetry"),
-    },
-    "chest_asym_320": {
-        **HEAD,
-        "marker": "remove",
-        "crop": "breasts",
-        "size": 320,
-        "channels": ("temperature", "asymmetry"),
-    },
+    "chest_asym": {**HEAD, **CHEST},
+    "chest_asym_celsius": {**HEAD, **CHEST, "norm": "celsius"},
+    "chest_asym_320": CHEST_320,
     "chest_320": {**HEAD, "marker": "remove", "crop": "breasts", "size": 320},
-    # The default of train/study: chest_asym_320 averaged with the baseline fitted on the same
-    # training patients (both models' P(Sick), equal weights: nothing tuned on these folds).
-    "chest_asym_320_ens": {
-        **HEAD,
-        "marker": "remove",
-        "crop": "breasts",
-        "size": 320,
-        "channels": ("temperature", "asymmetry"),
-        "ensemble": "baseline",
-    },
-    # The same with one-cycle instead of SGDR for the head, and without TTA.
-    "chest_asym_320_ens_onecycle": {
-        **HEAD,
-        "marker": "remove",
-        "crop": "breasts",
-        "size": 320,
-        "channels": ("temperature", "asymmetry"),
-        "ensemble": "baseline",
-        "schedule": "one_cycle",
-    },
-    "chest_asym_320_notta": {
-        **HEAD,
-        "marker": "remove",
-        "crop": "breasts",
-        "size": 320,
-        "channels": ("temperature", "asymmetry"),
-        "tta": 0,
-    },
-    "chest_asym_320_ens_notta": {
-        **HEAD,
-        "marker": "remove",
-        "crop": "breasts",
-        "size": 320,
-        "channels": ("temperature", "asymmetry"),
-        "ensemble": "baseline",
-        "tta": 0,
-    },
-    "chest_asym_384": {
-        **HEAD,
-        "marker": "remove",
-        "crop": "breasts",
-        "size": 384,
-        "channels": ("temperature", "asymmetry"),
-    },
-    "lite2_chest_asym_320": {
-        **HEAD,
-        "arch": "efficientnet_lite2",
-        "marker": "remove",
-        "crop": "breasts",
-        "size": 320,
-        "channels": ("temperature", "asymmetry"),
-    },
-    "chest_asym_finetune": {
-        "size": None,
-        "marker": "remove",
-        "crop": "breasts",
-        "channels": ("temperature", "asymmetry"),
-        "ensemble": "none",
-        "head_epochs": 30,
-        "frozen_cycles": 0,
-        "cycles": 2,
-        "tta": 4,
-    },
-    "chest_asym_320_finetune": {
-        "marker": "remove",
-        "crop": "breasts",
-        "size": 320,
-        "channels": ("temperature", "asymmetry"),
-        "ensemble": "none",
-        "head_epochs": 30,
-        "frozen_cycles": 0,
-        "cycles": 2,
-        "tta": 4,
-    },
-    # The study's full unfrozen schedule: 3 SGDR cycles, cycle_len 1, cycle_mult 2 (7 epochs).
-    "chest_asym_320_finetune7": {
-        "marker": "remove",
-        "crop": "breasts",
-        "size": 320,
-        "channels": ("temperature", "asymmetry"),
-        "ensemble": "none",
-        "head_epochs": 30,
-        "frozen_cycles": 0,
-        "cycles": 3,
-        "tta": 4,
-    },
+    # Averaged with the baseline fitted on the same training patients (equal weights: nothing
+    # tuned on these folds); with one-cycle instead of SGDR for the head; without TTA.
+    "chest_asym_320_ens": {**CHEST_320, "ensemble": "baseline"},
+    "chest_asym_320_ens_onecycle": {**CHEST_320, "ensemble": "baseline", "schedule": "one_cycle"},
+    "chest_asym_320_notta": {**CHEST_320, "tta": 0},
+    # The default of train and study (docs/results.md).
+    "chest_asym_320_ens_notta": {**CHEST_320, "ensemble": "baseline", "tta": 0},
+    "chest_asym_384": {**HEAD, **CHEST, "size": 384},
+    "lite2_chest_asym_320": {**CHEST_320, "arch": "efficientnet_lite2"},
+    "chest_asym_finetune": {**FINETUNE, "size": None},
+    "chest_asym_320_finetune": {**FINETUNE, "size": 320},
+    "chest_asym_320_finetune7": {**FINETUNE, "size": 320, "cycles": 3},  # 1+2+4 epochs
 }
 
 
