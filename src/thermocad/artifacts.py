@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +89,7 @@ class ModelBundle:
         """The ensemble's P(Sick): the mean of the CNN's and the baseline's."""
         return ((np.asarray(cnn, np.float64) + baseline) / 2).astype(np.float32)
 
-    @property
+    @cached_property
     def baseline(self):
         """The classical baseline the CNN is averaged with (model.json "baseline"), or None."""
         from thermocad.baseline import LinearBaseline

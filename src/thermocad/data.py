@@ -93,9 +93,13 @@ def load_maps(paths: list[str], transform: EvalTransform) -> tuple[np.ndarray, s
     """Read every file once and keep its prepared (S, S) map; refuse mixed units."""
     from thermocad.thermal import iter_read
 
-    maps = np.empty((len(paths), transform.size, transform.size), dtype=np.float32)
+    # Each distinct file once: a final model's (fold="all") validation rows repeat its training rows.
+    distinct = list(dict.fromkeys(map(str, paths)))
+    maps = np.empty((len(distinct), transform.size, transform.size), dtype=np.float32)
     units: dict[str, str] = {}
-    for i, (path, result) in enumerate(progress(iter_read(paths), "reading", total=len(paths))):
+    for i, (path, result) in enumerate(
+        progress(iter_read(distinct), "reading", total=len(distinct))
+    ):
         if isinstance(result, ThermalFormatError):
             raise result
         units.setdefault(result.unit, str(path))
@@ -109,6 +113,9 @@ def load_maps(paths: list[str], transform: EvalTransform) -> tuple[np.ndarray, s
     unit = next(iter(units), "celsius")
     if unit == "intensity" and transform.normalization.method == "celsius":
         raise ConfigError("the inputs are 8/16-bit images: use --norm intensity or robust")
+    if len(distinct) < len(paths):
+        index = {path: i for i, path in enumerate(distinct)}
+        maps = maps[[index[str(path)] for path in paths]]
     return maps, unit
 
 

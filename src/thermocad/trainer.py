@@ -18,8 +18,8 @@ from thermocad.data import ThermalData, build_data
 from thermocad.errors import ConfigError
 from thermocad.files import (
     atomic_path,
+    atomic_write_csv,
     atomic_write_json,
-    atomic_write_text,
     check_writable,
     prepare_out_dir,
 )
@@ -306,8 +306,8 @@ def _write_outputs(
     if not in_sample:
         extra = {k: v for k, v in (parts or {}).items() if k != "prob"}
         preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs, **extra)
-        atomic_write_text(out_dir / "valid_predictions.csv", preds.to_csv(index=False))
-    atomic_write_text(out_dir / "history.csv", pd.DataFrame(ckpt.state["rows"]).to_csv(index=False))
+        atomic_write_csv(out_dir / "valid_predictions.csv", preds)
+    atomic_write_csv(out_dir / "history.csv", pd.DataFrame(ckpt.state["rows"]))
     plot_schedule(out_dir / "schedule.png", ckpt.state["lrs"])
     atomic_write_json(out_dir / "config.json", cfg.to_dict())
     meta = {
