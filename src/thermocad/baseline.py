@@ -145,11 +145,9 @@ class LinearBaseline:
         try:
             out = cls(**{k: d[k] for k in ("columns", "mean", "scale", "coef", "intercept")})
         except (KeyError, TypeError) as exc:
-            raise ModelFormatError(f"baseline entry of model.json is incomplete: {exc}") from exc
+            raise ModelFormatError(f"baseline entry is incomplete: {exc}") from exc
         if not len(out.columns) == len(out.mean) == len(out.scale) == len(out.coef):
-            raise ModelFormatError(
-                "baseline entry of model.json: columns and coefficients differ in length"
-            )
+            raise ModelFormatError("baseline entry: columns and coefficients differ in length")
         return out
 
     def to_dict(self) -> dict[str, Any]:
