@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_reader.py [--data ../shared/data/dmr-ir-frontal] [--n 10]
 
-Times are per file (median of the files, each read `--repeat` times, best kept), on the
-first N files of each format (batch A: spaces, 2 decimals; batch B: ';', 5 decimals). Every
+Times are per file (median of the files, each read `--repeat` times, best kept; the
+readers take turns on each file), on the first N files of each format (batch A: spaces, 2 decimals; batch B: ';', 5 decimals). Every
 reader's result is checked equal to loadtxt's. The parse cache goes to a temporary folder.
 """
 
@@ -66,20 +66,25 @@ def main() -> None:
         "| reader | batch A ms/file, wall (CPU) | batch B ms/file, wall (CPU) | x loadtxt, CPU (A, B) |\n"
         "|---|---|---|---|"
     )
-    base = {}
-    for name, fn in readers.items():
-        cells, ratios = [], []
-        for label, group in (("A", batch_a[: args.n]), ("B", batch_b[: args.n])):
-            walls, cpus = [], []
-            for path in group:
+    # Readers take turns on each file, so a noisy minute on this shared machine slows all of
+    # them alike instead of one reader's whole row.
+    times = {(name, label): ([], []) for name in readers for label in "AB"}
+    for label, group in (("A", batch_a[: args.n]), ("B", batch_b[: args.n])):
+        for path in group:
+            expected = loadtxt(path)
+            for name, fn in readers.items():
                 wall, cpu, array = best_time(fn, path, args.repeat)
-                assert np.array_equal(array, loadtxt(path)), f"{name} differs on {path}"
-                walls.append(wall * 1000)
-                cpus.append(cpu * 1000)
+                assert np.array_equal(array, expected), f"{name} differs on {path}"
+                times[name, label][0].append(wall * 1000)
+                times[name, label][1].append(cpu * 1000)
+    base = {label: statistics.median(times["numpy.loadtxt", label][1]) for label in "AB"}
+    for name in readers:
+        cells, ratios = [], []
+        for label in "AB":
+            walls, cpus = times[name, label]
             cpu_ms = statistics.median(cpus)
-            base.setdefault(label, cpu_ms)
             cells.append(f"{statistics.median(walls):.2f} ({cpu_ms:.2f})")
-            ratios.append(f"{base[label] / cpu_ms:.0f}x")
+            ratios.append(f"{base[label] / cpu_ms:.1f}x")
         print(f"| {name} | {cells[0]} | {cells[1]} | {', '.join(ratios)} |")
     group = batch_a[: args.n] + batch_b[: args.n]
     for workers in (1, os.cpu_count() or 1):

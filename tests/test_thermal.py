@@ -375,3 +375,24 @@ def test_float32_division_equals_loadtxt_rounding(decimals):
     double = (t / 10.0**decimals).astype(np.float32)  # loadtxt: float64, then float32
     single = t.astype(np.float32) / np.float32(10**decimals)
     assert np.array_equal(double, single)
+
+
+@pytest.mark.parametrize("width", range(1, 17))
+def test_every_fixed_width_layout_reads_exactly(width):
+    """Each token width and decimal-mark position: the fixed-width reader equals loadtxt."""
+    from thermocad.thermal_text import _lut, _parse_uniform
+
+    rng = np.random.default_rng(width)
+    for dot in range(width + 1):  # dot == width: integers
+        if dot == width - 1 and width == 1:
+            continue  # "." alone is no number
+        digits = rng.integers(0, 10, size=(3, 5, width)).astype(np.uint8) + ord("0")
+        if dot < width:
+            digits[..., dot] = ord(".")
+        lines = [b";".join(bytes(token) for token in row) for row in digits]
+        data = b"\r\n".join(lines) + b"\r\n"
+        parsed = _parse_uniform(data, _lut(False, ord("\n")))
+        assert parsed is not None, (width, dot)
+        text = data.decode().replace(";", " ")
+        expected = np.loadtxt(io.StringIO(text), ndmin=2).astype(np.float32)
+        np.testing.assert_array_equal(parsed[0], expected, err_msg=f"width {width}, dot {dot}")

@@ -10,6 +10,7 @@ tokens) goes to a slower general parser that reports the line of the first bad t
 from __future__ import annotations
 
 import re
+import threading
 
 import numpy as np
 
@@ -21,6 +22,24 @@ _MAX_DIGITS = 15  # integers up to 10**15 are exact in float64, so the division 
 _NUMBER = re.compile(
     r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)\Z", re.IGNORECASE
 )
+
+
+_local = threading.local()
+
+
+def _work_array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A work array kept for the next file of the same layout read by this thread.
+
+    Fresh arrays of this size come from the system as new pages, and faulting them in costs
+    as much as a third of the parse; the arrays of a file's layout are reused instead.
+    """
+    store = _local.__dict__.setdefault("arrays", {})
+    key = (name, shape, np.dtype(dtype).str)
+    if key not in store:
+        if len(store) > 64:  # many layouts in one thread: start over rather than grow
+            store.clear()
+        store[key] = np.empty(shape, dtype)
+    return store[key]
 
 
 def _lut(comma_is_decimal: bool, newline: int) -> np.ndarray:
@@ -98,38 +117,54 @@ def _parse_uniform(data: bytes, lut: np.ndarray):
         return None
     rows = -(-size // line_len)
     raw = np.frombuffer(data, dtype=np.uint8)
-    layout = _first_line_layout(raw[:line_len], lut)
-    if layout is None or layout[0] * (layout[1] + 1) > line_len:  # a short last token
+    fixed = _fixed_width(raw[:line_len], lut)
+    if fixed is None:
         return None
-    fixed = _FixedWidth(raw[:line_len], *layout)
     # The last line may lack its line end (or part of it), or have blank lines after it.
     last = raw[(rows - 1) * line_len :]
     end, rest = raw[fixed.span : line_len].tobytes(), last[fixed.span :].tobytes()
     if (
         not fixed.separators_ok(lut)
         or last.size < fixed.span
-        or not fixed.fits(last[None, : fixed.span])
         or not end.startswith(rest[: len(end)])
         or not (rest[len(end) :].isspace() or len(rest) <= len(end))
     ):
         return None
+    padded = fixed.template.copy()  # the last line with line 1's line end
+    padded[: fixed.span] = last[: fixed.span]
     lines = raw[: (rows - 1) * line_len].reshape(rows - 1, line_len)  # all but the last
-    values = np.empty((rows, layout[0]), dtype=np.float32)
+    values = np.empty((rows, fixed.cols), dtype=np.float32)
     for start in range(0, rows, _BLOCK):
-        if not fixed.fits(lines[start : start + _BLOCK]):
+        block = lines[start : start + _BLOCK]
+        final = padded if start + _BLOCK >= rows else None
+        if not fixed.read(block, final, values[start : start + _BLOCK]):
             return None
-        fixed.values(raw[start * line_len :], values[start : start + _BLOCK])
     return values, np.arange(1, rows + 1)
+
+
+def _fixed_width(line: np.ndarray, lut: np.ndarray) -> _FixedWidth | None:
+    """The layout of line 1, or None; the previous file's when line 1 fits its template.
+
+    A folder's files share one layout, and its work arrays and reading plan are then reused.
+    """
+    previous = getattr(_local, "fixed_width", None)
+    if previous is not None and previous.fits(line):
+        return previous
+    layout = _first_line_layout(line, lut)
+    if layout is None or layout[0] * (layout[1] + 1) > line.size:  # a short last token
+        return None
+    _local.fixed_width = _FixedWidth(line, *layout)
+    return _local.fixed_width
 
 
 class _FixedWidth:
     """The byte layout of line 1 (`cols` tokens of `width` bytes, decimal mark at `dot`).
 
-    `fits` checks lines against it and `values` reads validated lines.
+    `read` checks a block of lines against it and reads their values.
     """
 
     def __init__(self, line: np.ndarray, cols: int, width: int, dot: int) -> None:
-        self.line, self.width, self.dot = line, width, dot
+        self.line, self.cols, self.width, self.dot = line.copy(), cols, width, dot
         self.span = cols * (width + 1) - 1  # the tokens and separators of a line
         # Template: '0' with limit 9 at digit positions, else the expected byte with limit 0
         # (the first token's decimal mark and separator, then line 1's own line end).
@@ -141,22 +176,31 @@ class _FixedWidth:
         self.template = np.concatenate([np.tile(pattern, repeat)[: self.span], line[self.span :]])
         self.limit = np.zeros(line.size, dtype=np.uint8)
         self.limit[: self.span] = np.tile(limits, repeat)[: self.span]
-        # Reading plan: each read starts a uint16 group of up to 4 digits or adds to the last.
-        self.plan: list[tuple[int, str, int, int, bool]] = []  # offset, kind, digits, group, new
-        self.group_digits: list[int] = []
-        for offset, kind in _digit_reads(width, dot):
-            count = 2 if kind == "pair" else 1
-            new = not self.group_digits or self.group_digits[-1] + count > 4
-            if new:
-                self.group_digits.append(count)
+        # Work arrays: the block xor the template (digit values where digits are, 0 at the
+        # other valid bytes), the check, and strided views of each token's digits in the xor.
+        self._xor = _work_array("xor", (_BLOCK, line.size), np.uint8)
+        self._bad = _work_array("bad", (_BLOCK, line.size), bool)
+        self._float = _work_array("float", (_BLOCK, cols), np.float32)
+        strides = (line.size, width + 1)
+        # Reading plan: each read starts a group (uint16 of up to 4 digits; a "quad" read is
+        # its own uint32 group) or adds to the last group.
+        self.plan: list[tuple[np.ndarray, str, int, np.ndarray, np.ndarray, int]] = []
+        self.groups: list[tuple[np.ndarray, int]] = []  # (array, digits)
+        scratch = _work_array("scratch", (_BLOCK, cols), np.uint16)
+        for offset, kind, count, join in _digit_reads(width, dot):
+            dtype = {"quad": "<u4", "byte": "u1"}.get(kind, "<u2")
+            view = np.ndarray((_BLOCK, cols), dtype, buffer=self._xor, offset=offset, strides=strides)
+            last = self.groups[-1] if self.groups else None
+            if kind == "quad" or last is None or last[0].dtype != np.uint16 or last[1] + count > 4:
+                dtype = np.uint32 if kind == "quad" else np.uint16
+                target = _work_array(f"group{len(self.groups)}", (_BLOCK, cols), dtype)
+                self.groups.append((target, count))
+                self.plan.append((view, kind, join, target, target, 0))  # 0: starts the group
             else:
-                self.group_digits[-1] += count
-            self.plan.append((offset, kind, count, len(self.group_digits) - 1, new))
+                self.groups[-1] = (last[0], last[1] + count)
+                self.plan.append((view, kind, join, scratch, last[0], 10**count))
+        self.digits = sum(count for _, count in self.groups)
         self.scale = 10 ** max(width - dot - 1, 0)
-        # Work arrays, made once per file (fresh ones would cost page faults on every block).
-        self._work = np.empty((_BLOCK, line.size), np.uint8)
-        self._digits = np.empty((len(self.group_digits) + 1, _BLOCK, cols), np.uint16)
-        self._float = np.empty((_BLOCK, cols), np.float32)
 
     def separators_ok(self, lut: np.ndarray) -> bool:
         """The separator and the bytes before the line end are whitespace (or ';', ',')."""
@@ -165,94 +209,115 @@ class _FixedWidth:
             (ends == _SEP).all()
         )
 
-    def fits(self, lines: np.ndarray) -> bool:
-        """Whether every line matches the template: byte ^ template <= limit, byte by byte.
+    def fits(self, line: np.ndarray) -> bool:
+        """Whether `line` (with its line end) has this layout: its own line 1 would do."""
+        return line.size == self.template.size and not (
+            np.bitwise_xor(line, self.template) > self.limit
+        ).any()
 
-        A digit xor '0' is 0..9 and any other byte (non-ASCII included) gives more, so one
-        xor and one comparison check digits, decimal marks, separators and line ends at once.
-        """
-        n, size = lines.shape
-        xor = np.bitwise_xor(lines, self.template[:size], out=self._work[:n, :size])
-        bad = np.greater(xor, self.limit[:size], out=xor.view(bool))  # in place
-        return not bad.any()
+    def read(self, lines: np.ndarray, final: np.ndarray | None, out: np.ndarray) -> bool:
+        """Check `lines` (and the padded `final` line) against the template; read their values.
 
-    def values(self, raw: np.ndarray, out: np.ndarray) -> None:
-        """Write the float32 values of validated lines (`raw` starts at the first) to `out`.
+        The check: a digit xor '0' is 0..9 and any other byte (non-ASCII included) gives
+        more, so one xor and one comparison with the limit check digits, decimal marks,
+        separators and line ends at once. False: a line does not fit, and `out` is undefined.
 
-        Bit-identical to loadtxt's float64 parse cast to float32. Each digit pair is one
-        strided uint16 read ("29" is 0x3932 little-endian; minus 0x3030, times 2561, shifted
-        right by 8, gives 10 * 2 + 9), so a token costs one read per two digits instead of
-        several passes per digit. Pairs collect in uint16 groups of up to 4 digits, and one
-        division scales the number. With at most 7 digits it is exact in float32, and a
+        The values, bit-identical to loadtxt's float64 parse cast to float32, come from
+        strided reads of the xor block, where each byte already holds its digit's value.
+        A digit pair is one uint16 read (bytes 2, 9 are 0x0902 little-endian; times 2561,
+        shifted right by 8, gives 10 * 2 + 9) and four bytes one uint32 read (the same
+        multiply gives two pairs P, Q; times 65536 * 10**digits(Q) + 1, shifted right by
+        16, joins them; a decimal mark is 0 in the xor block, so "27.1" reads as 27 and 1,
+        joined to 271), so a token costs one strided read per two to four digits, and the
+        rest runs on contiguous arrays. With at most 7 digits the number is exact in float32, and a
         correctly rounded float32 division then equals loadtxt's float64 value rounded to
         float32 (double rounding is innocuous when 53 >= 2 * 24 + 2 bits: Figueroa, SIGNUM
         Newsletter 30(3), 1995); longer numbers (up to 15 digits) go through float64.
         """
-        rows, cols = out.shape
-        strides = (self.line.size, self.width + 1)
-
-        def column(offset: int, dtype: str) -> np.ndarray:  # byte(s) at `offset` of each token
-            return np.ndarray(out.shape, dtype, buffer=raw, offset=offset, strides=strides)
-
-        work = self._digits[:, :rows, :cols]  # the groups, then the value being read
-        value = work[-1]
-        for offset, kind, count, group, new in self.plan:
-            target = work[group] if new else value
+        n = len(lines) + (final is not None)
+        xor = self._xor[:n]
+        np.bitwise_xor(lines, self.template, out=xor[: len(lines)])
+        if final is not None:
+            np.bitwise_xor(final, self.template, out=xor[-1])
+        if np.greater(xor, self.limit, out=self._bad[:n]).any():
+            return False
+        for view, kind, join, target, group, factor in self.plan:
+            view, target = view[:n], target[:n]
             if kind == "pair":
-                np.subtract(column(offset, "<u2"), 0x3030, out=target)
-                target *= 2561
+                np.multiply(view, 2561, out=target)
                 target >>= 8
+            elif kind == "quad":
+                np.multiply(view, 2561, out=target)
+                target >>= 8
+                target &= 0x00FF00FF
+                target *= 65536 * join + 1
+                target >>= 16
             elif kind == "low":
-                np.bitwise_and(column(offset, "<u2"), 0x0F, out=target)
-            elif kind == "high":
-                np.right_shift(column(offset, "<u2"), 8, out=target)
-                target &= 0x0F
+                np.bitwise_and(view, 0xFF, out=target)
             else:
-                np.subtract(column(offset, "u1"), 48, out=target, dtype=np.uint16)
-            if not new:
-                work[group] *= 10**count
-                work[group] += value
-        counts = self.group_digits
-        if sum(counts) <= 7:
-            np.copyto(out, work[0], casting="unsafe")
-            spare = self._float[:rows, :cols]
-            for group, count in zip(work[1:-1], counts[1:], strict=True):
+                np.copyto(target, view)
+            if factor:
+                group = group[:n]
+                group *= factor
+                group += target
+        self._scale(out, n)
+        return True
+
+    def _scale(self, out: np.ndarray, n: int) -> None:
+        """out = the groups joined into one number per token, divided by 10**decimals."""
+        groups = [(g[:n], c) for g, c in self.groups]
+        if self.digits <= 9 and all(g.dtype == np.uint32 for g, _ in groups):  # join as integers
+            total = groups[0][0]
+            for group, count in groups[1:]:
+                total *= 10**count
+                total += group
+            groups = [(total, self.digits)]
+        groups = [(g.view(np.int32) if g.dtype == np.uint32 else g, c) for g, c in groups]
+        if self.digits <= 7:
+            np.copyto(out, groups[0][0], casting="unsafe")
+            spare = self._float[:n]
+            for group, count in groups[1:]:
                 out *= np.float32(10**count)
                 np.copyto(spare, group, casting="unsafe")
                 out += spare
             out /= np.float32(self.scale)
         else:
-            total = work[0].astype(np.float64)
-            for group, count in zip(work[1:-1], counts[1:], strict=True):
+            total = groups[0][0].astype(np.float64)
+            for group, count in groups[1:]:
                 total *= 10.0**count
                 total += group
             np.divide(total, float(self.scale), out=out, casting="same_kind")
 
 
-def _digit_reads(width: int, dot: int) -> list[tuple[int, str]]:
-    """How to read a token's digits, most significant first: (byte offset, kind).
+def _digit_reads(width: int, dot: int) -> list[tuple[int, str, int, int]]:
+    """How to read a token's digits, most significant first: (byte offset, kind, digits, join).
 
-    "pair": two adjacent digits as one little-endian uint16; "low"/"high": one digit, the
-    low or high byte of a uint16 read (cheaper than a uint8 read widened to uint16); "byte":
-    a lone one-byte token. Pairs are taken from the end of each run of digits, so an odd
-    digit out is the first of its run and the byte after it is still inside the token.
+    "quad": four bytes as one little-endian uint32, read as two pairs joined by 10**join
+    digits; "pair": two bytes as one uint16; "low": the first digit alone, the low byte of
+    a uint16 read (cheaper than a uint8 read widened to uint16); "byte": a one-byte token. Reads are taken from the end of the token, widest first. A read may hold the
+    decimal mark (0 in the xor block) only as the first byte of a pair, where the pair
+    reads as its second digit alone; a mark at the end of what is left is skipped.
     """
+
+    def fits(start: int) -> bool:  # no mark as the second byte of a pair
+        return start >= 0 and (dot < start or dot >= end or (dot - start) % 2 == 0)
+
     reads = []
-    runs = [range(0, min(dot, width)), range(dot + 1, width)]
-    for run in runs:
-        offset = run.stop - 2
-        while offset >= run.start:
-            reads.append((offset, "pair"))
-            offset -= 2
-        if offset + 1 == run.start:  # an odd digit out
-            first = run.start
-            if first + 1 < width:
-                reads.append((first, "low"))
-            elif first >= 1:
-                reads.append((first - 1, "high"))
-            else:
-                reads.append((first, "byte"))
-    return sorted(reads, key=lambda read: read[0] + (read[1] == "high"))
+    end = width
+    while end > 0:
+        if end - 1 == dot:
+            end -= 1
+        elif end - 4 >= 0 and fits(end - 4):
+            high = 2 - (dot == end - 2)  # digits of the second pair
+            reads.append((end - 4, "quad", 4 - (end - 4 <= dot < end), 10**high))
+            end -= 4
+        elif fits(end - 2):
+            reads.append((end - 2, "pair", 2 - (dot == end - 2), 0))
+            end -= 2
+        else:  # the first byte alone: read with the byte after it, if the token has one
+            reads.append((0, "low" if width > 1 else "byte", 1, 0))
+            end = 0
+    return reads[::-1]
 
 
 def _first_line_layout(line: np.ndarray, lut: np.ndarray) -> tuple[int, int, int] | None:
