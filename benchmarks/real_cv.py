@@ -36,6 +36,7 @@ INPUTS = {"size": None, "crop": "none", "marker": "keep", "channels": ("temperat
 HEAD = {**INPUTS, "precompute": True, "head_epochs": 30, "frozen_cycles": 0, "cycles": 0, "tta": 4}
 CHEST = {"marker": "remove", "crop": "breasts", "channels": ("temperature", "asymmetry")}
 CHEST_320 = {**HEAD, **CHEST, "size": 320}
+DEFAULT = {**CHEST_320, "ensemble": "baseline", "tta": 0}  # TrainConfig()'s recipe
 # The study's unfrozen stage after the head: SGDR cycles of 1, 2 (and 4) epochs, TTA.
 FINETUNE = {**CHEST, "ensemble": "none", "head_epochs": 30, "frozen_cycles": 0, "cycles": 2,
             "tta": 4}  # fmt: skip
@@ -54,13 +55,46 @@ RECIPES = {
     "chest_asym_320_ens_onecycle": {**CHEST_320, "ensemble": "baseline", "schedule": "one_cycle"},
     "chest_asym_320_notta": {**CHEST_320, "tta": 0},
     # The default of train and study (docs/results.md).
-    "chest_asym_320_ens_notta": {**CHEST_320, "ensemble": "baseline", "tta": 0},
+    "chest_asym_320_ens_notta": DEFAULT,
     "chest_asym_384": {**HEAD, **CHEST, "size": 384},
     "lite2_chest_asym_320": {**CHEST_320, "arch": "efficientnet_lite2"},
+    # The default recipe on the other offline ImageNet architectures (their CNN-alone scores
+    # are the prob_cnn column of the same runs).
+    "lite1_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite1"},
+    "lite2_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite2"},
     "chest_asym_finetune": {**FINETUNE, "size": None},
     "chest_asym_320_finetune": {**FINETUNE, "size": 320},
     "chest_asym_320_finetune7": {**FINETUNE, "size": 320, "cycles": 3},  # 1+2+4 epochs
 }
+
+# Scores derived from other recipes' out-of-fold predictions (same folds and seeds, nothing
+# refitted): each architecture's CNN alone (the prob_cnn column of its ensemble run), and the
+# three architectures' CNNs averaged, alone or then averaged with the baseline (prob_baseline:
+# the baseline fitted on the same training patients).
+ARCHS = [("chest_asym_320_notta", "prob"), ("lite1_chest_asym_320_ens_notta", "prob_cnn"),
+         ("lite2_chest_asym_320_ens_notta", "prob_cnn")]  # fmt: skip
+BASELINE_PART = ("lite1_chest_asym_320_ens_notta", "prob_baseline")
+DERIVED = {
+    "lite1_chest_asym_320_notta": ([ARCHS[1]], None),
+    "lite2_chest_asym_320_notta": ([ARCHS[2]], None),
+    "lite012_chest_asym_320_notta": (ARCHS, None),
+    "lite012_chest_asym_320_ens_notta": (ARCHS, BASELINE_PART),
+}
+
+
+def derive(name: str, preds: dict[str, list[pd.DataFrame]]) -> list[pd.DataFrame]:
+    """Per seed, the predictions of derived recipe `name` from its sources' predictions."""
+    cnns, baseline = DERIVED[name]
+    out = []
+    for i, first in enumerate(preds[cnns[0][0]]):
+        rows = first.set_index("path")
+        parts = {(r, c): preds[r][i].set_index("path").loc[rows.index, c].to_numpy(float)
+                 for r, c in cnns + ([baseline] if baseline else [])}  # fmt: skip
+        prob = np.mean([parts[part] for part in cnns], axis=0)
+        if baseline is not None:
+            prob = (prob + parts[baseline]) / 2
+        out.append(rows.assign(prob=prob).reset_index())
+    return out
 
 
 def fold_thresholds(pred: pd.DataFrame) -> pd.Series:
@@ -170,13 +204,28 @@ def summary(table: pd.DataFrame, preds: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--recipes", nargs="+", default=["chest_asym"], choices=sorted(RECIPES))
+    names = sorted([*RECIPES, *DERIVED])
+    parser.add_argument("--recipes", nargs="+", default=["chest_asym"], choices=names)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--versus", choices=sorted(RECIPES),
+    parser.add_argument("--versus", choices=names,
                         help="also give each recipe's AUC difference to this one (paired bootstrap)")  # fmt: skip
     args = parser.parse_args()
     recipes = list(dict.fromkeys(args.recipes + ([args.versus] if args.versus else [])))
-    table, preds = run(args.out, recipes, args.seeds)
+    sources = [r for name in recipes for r in (
+        [name] if name in RECIPES else
+        [part for part, _ in DERIVED[name][0]] + ([DERIVED[name][1][0]] if DERIVED[name][1] else [])
+    )]  # fmt: skip
+    table, preds = run(args.out, list(dict.fromkeys(sources)), args.seeds)
+    for name in recipes:
+        if name in DERIVED:
+            preds[name] = derive(name, preds)
+            rows = [
+                {"recipe": name, "seed": seed, **scores(p)}
+                for seed, p in zip(args.seeds, preds[name], strict=True)
+            ]
+            table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+    table = table[table["recipe"].isin(recipes)]
+    table = table.sort_values("recipe", key=lambda r: r.map(recipes.index), kind="stable")
     table.to_csv(args.out / "real_cv_runs.csv", index=False)
     text = summary(table, preds)
     if args.versus:
@@ -191,7 +240,11 @@ def main() -> None:
                 text += f"\n| {name} | {cells[0]} | {cells[1]} |"
     (args.out / "real_cv_summary.md").write_text(text + "\n")
     print(text)
-    print(json.dumps({"recipes": {k: RECIPES[k] for k in args.recipes}}, default=list))
+    print(
+        json.dumps(
+            {"recipes": {k: RECIPES.get(k) or DERIVED.get(k) for k in args.recipes}}, default=list
+        )
+    )
 
 
 if __name__ == "__main__":
