@@ -138,3 +138,20 @@ def test_forced_compare_replaces_runs_left_by_an_interrupted_one(split_csv, tmp_
     table = result["table"].set_index("model")
     assert table.loc["efficientnet_lite0", "status"] == "ok"
     assert (stale / "model.json").exists() and not (stale / "checkpoint").exists()
+
+
+def test_out_of_fold_predictions_keep_an_ensembles_parts(split_csv, tmp_path):
+    """A run that averaged the CNN with the baseline wrote both parts; they travel along."""
+    fold_df = pd.read_csv(split_csv)
+    valid = fold_df[fold_df["split"] == "valid"]
+    run = tmp_path / "run"
+    run.mkdir()
+    parts = valid[["path"]].assign(prob_cnn=0.2, prob_baseline=0.6, prob=0.4)
+    parts.to_csv(run / "valid_predictions.csv", index=False)
+    pred = C._valid_predictions(run, fold_df, 1)
+    assert len(pred) == len(valid) and (pred["fold"] == 1).all()
+    assert pred[["prob", "prob_cnn", "prob_baseline"]].drop_duplicates().values.tolist() == [
+        [0.4, 0.2, 0.6]
+    ]
+    valid[["path"]].assign(prob=0.3).to_csv(run / "valid_predictions.csv", index=False)
+    assert "prob_cnn" not in C._valid_predictions(run, fold_df, 1).columns

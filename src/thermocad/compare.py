@@ -69,13 +69,16 @@ def _train(trainer: Callable, split_csv: Path, run_dir: Path, config: Any, arch:
 
 
 def _valid_predictions(run_dir: Path, fold_df: pd.DataFrame, fold: int) -> pd.DataFrame:
-    """The run's validation predictions joined to the split's columns (patient, label, batch)."""
+    """The run's validation predictions joined to the split's columns (patient, label, batch),
+    with an ensemble's two parts (prob_cnn, prob_baseline) when the run wrote them."""
     valid = fold_df[fold_df["split"] == "valid"]
     csv = run_dir / "valid_predictions.csv"
     if csv.exists():
         got = pd.read_csv(csv)
         prob_col = "prob" if "prob" in got.columns else "prob_sick"
-        pred = valid.merge(got[["path", prob_col]].rename(columns={prob_col: "prob"}), on="path")
+        parts = [c for c in ("prob_cnn", "prob_baseline") if c in got.columns]
+        got = got[["path", prob_col, *parts]].rename(columns={prob_col: "prob"})
+        pred = valid.merge(got, on="path")
         if len(pred) != len(valid):  # a silent partial join would bias every metric
             raise ValueError(f"{csv}: {len(pred)} of {len(valid)} validation images matched")
     else:
