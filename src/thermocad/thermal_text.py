@@ -189,7 +189,9 @@ class _FixedWidth:
         scratch = _work_array("scratch", (_BLOCK, cols), np.uint16)
         for offset, kind, count, join in _digit_reads(width, dot):
             dtype = {"quad": "<u4", "byte": "u1"}.get(kind, "<u2")
-            view = np.ndarray((_BLOCK, cols), dtype, buffer=self._xor, offset=offset, strides=strides)
+            view = np.ndarray(
+                (_BLOCK, cols), dtype, buffer=self._xor, offset=offset, strides=strides
+            )
             last = self.groups[-1] if self.groups else None
             if kind == "quad" or last is None or last[0].dtype != np.uint16 or last[1] + count > 4:
                 dtype = np.uint32 if kind == "quad" else np.uint16
@@ -211,9 +213,10 @@ class _FixedWidth:
 
     def fits(self, line: np.ndarray) -> bool:
         """Whether `line` (with its line end) has this layout: its own line 1 would do."""
-        return line.size == self.template.size and not (
-            np.bitwise_xor(line, self.template) > self.limit
-        ).any()
+        return (
+            line.size == self.template.size
+            and not (np.bitwise_xor(line, self.template) > self.limit).any()
+        )
 
     def read(self, lines: np.ndarray, final: np.ndarray | None, out: np.ndarray) -> bool:
         """Check `lines` (and the padded `final` line) against the template; read their values.
