@@ -75,6 +75,7 @@ ARCHS = [("chest_asym_320_notta", "prob"), ("lite1_chest_asym_320_ens_notta", "p
          ("lite2_chest_asym_320_ens_notta", "prob_cnn")]  # fmt: skip
 BASELINE_PART = ("lite1_chest_asym_320_ens_notta", "prob_baseline")
 DERIVED = {
+    "chest_asym_320_ens_notta_cnn": ([("chest_asym_320_ens_notta", "prob_cnn")], None),
     "lite1_chest_asym_320_notta": ([ARCHS[1]], None),
     "lite2_chest_asym_320_notta": ([ARCHS[2]], None),
     "lite012_chest_asym_320_notta": (ARCHS, None),
@@ -125,10 +126,12 @@ def auc_intervals(preds: list[pd.DataFrame]) -> dict[str, tuple[float, float]]:
     return {"all": bootstrap_ci(mean, 0.5)["roc_auc"], "A": bootstrap_ci(in_a, 0.5)["roc_auc"]}
 
 
-def run(out: Path, recipes: list[str], seeds: list[int]) -> tuple[pd.DataFrame, dict]:
+def run(
+    out: Path, recipes: list[str], seeds: list[int], data: Path = DATA
+) -> tuple[pd.DataFrame, dict]:
     cohort = out / "cohort" / "cohort.csv"
     if not cohort.exists():
-        prepare_cohort(DATA, DATA / "labels.csv", out / "cohort")
+        prepare_cohort(data, data / "labels.csv", out / "cohort")
     rows, preds = [], {}
     for seed in seeds:
         split_csv = out / f"split_seed{seed}.csv"
@@ -204,6 +207,8 @@ def summary(table: pd.DataFrame, preds: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help="thermal files and labels.csv (default: the shared DMR-IR set)")  # fmt: skip
     names = sorted([*RECIPES, *DERIVED])
     parser.add_argument("--recipes", nargs="+", default=["chest_asym"], choices=names)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -215,7 +220,7 @@ def main() -> None:
         [name] if name in RECIPES else
         [part for part, _ in DERIVED[name][0]] + ([DERIVED[name][1][0]] if DERIVED[name][1] else [])
     )]  # fmt: skip
-    table, preds = run(args.out, list(dict.fromkeys(sources)), args.seeds)
+    table, preds = run(args.out, list(dict.fromkeys(sources)), args.seeds, args.data)
     for name in recipes:
         if name in DERIVED:
             preds[name] = derive(name, preds)
