@@ -60,6 +60,9 @@ RECIPES = {
     "lite2_chest_asym_320": {**CHEST_320, "arch": "efficientnet_lite2"},
     # The default recipe on the other offline ImageNet architectures (their CNN-alone scores
     # are the prob_cnn column of the same runs).
+    # Shorter and longer training of the head on the precomputed features (default: 30 epochs).
+    "chest_asym_320_ens_notta_head10": {**DEFAULT, "head_epochs": 10},
+    "chest_asym_320_ens_notta_head90": {**DEFAULT, "head_epochs": 90},
     "lite1_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite1"},
     "lite2_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite2"},
     "chest_asym_finetune": {**FINETUNE, "size": None},
