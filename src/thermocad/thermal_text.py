@@ -232,10 +232,11 @@ class _FixedWidth:
         multiply gives two pairs P, Q; times 65536 * 10**digits(Q) + 1, shifted right by
         16, joins them; a decimal mark is 0 in the xor block, so "27.1" reads as 27 and 1,
         joined to 271), so a token costs one strided read per two to four digits, and the
-        rest runs on contiguous arrays. With at most 7 digits the number is exact in float32, and a
-        correctly rounded float32 division then equals loadtxt's float64 value rounded to
-        float32 (double rounding is innocuous when 53 >= 2 * 24 + 2 bits: Figueroa, SIGNUM
-        Newsletter 30(3), 1995); longer numbers (up to 15 digits) go through float64.
+        rest runs on contiguous arrays. With at most 7 digits the number is exact in
+        float32, and a correctly rounded float32 division then equals loadtxt's float64
+        value rounded to float32 (double rounding is innocuous when 53 >= 2 * 24 + 2 bits:
+        Figueroa, SIGNUM Newsletter 30(3), 1995); longer numbers (up to 15 digits) go
+        through float64.
         """
         n = len(lines) + (final is not None)
         xor = self._xor[:n]
