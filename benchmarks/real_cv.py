@@ -63,6 +63,8 @@ RECIPES = {
     # Shorter and longer training of the head on the precomputed features (default: 30 epochs).
     "chest_asym_320_ens_notta_head10": {**DEFAULT, "head_epochs": 10},
     "chest_asym_320_ens_notta_head90": {**DEFAULT, "head_epochs": 90},
+    # The default at 384 px instead of 320 px.
+    "chest_asym_384_ens_notta": {**DEFAULT, "size": 384},
     "lite1_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite1"},
     "lite2_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite2"},
     "chest_asym_finetune": {**FINETUNE, "size": None},
@@ -79,6 +81,7 @@ ARCHS = [("chest_asym_320_notta", "prob"), ("lite1_chest_asym_320_ens_notta", "p
 BASELINE_PART = ("lite1_chest_asym_320_ens_notta", "prob_baseline")
 DERIVED = {
     "chest_asym_320_ens_notta_cnn": ([("chest_asym_320_ens_notta", "prob_cnn")], None),
+    "chest_asym_384_ens_notta_cnn": ([("chest_asym_384_ens_notta", "prob_cnn")], None),
     "lite1_chest_asym_320_notta": ([ARCHS[1]], None),
     "lite2_chest_asym_320_notta": ([ARCHS[2]], None),
     "lite012_chest_asym_320_notta": (ARCHS, None),
