@@ -67,9 +67,8 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) 
     thermogram = read_thermal(path, cache=False)
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     array = thermogram.array
-    cnn = bundle.predict([array], cnn_only=True)
-    base = None if bundle.baseline is None else bundle.baseline.predict_arrays([array])
-    prob = float(cnn[0] if base is None else bundle.average(cnn, base)[0])
+    cnn, base = bundle.predict_parts([array])
+    prob = float(bundle.average(cnn, base)[0])
     heat = gradcam(bundle, array)
     decision = "Sick" if prob >= bundle.threshold else "Healthy"
     result = f"P(Sick) = {prob:.3g}; decision: {decision} (threshold {bundle.threshold:.3g})"

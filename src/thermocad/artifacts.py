@@ -56,6 +56,18 @@ class ModelBundle:
         """P(Sick) for each array; with `tta`, the CNN's is the mean over the original and N
         augmented copies. A model trained with the baseline ensemble averages the CNN's P(Sick)
         with the baseline's, unless `cnn_only`."""
+        if cnn_only:
+            return self._cnn_probs(arrays, tta, batch_size)
+        return self.average(*self.predict_parts(arrays, tta, batch_size))
+
+    def predict_parts(
+        self, arrays: Sequence[np.ndarray], tta: bool = False, batch_size: int = 16
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The CNN's P(Sick) and the baseline's (None for a model without the ensemble)."""
+        cnn = self._cnn_probs(arrays, tta, batch_size)
+        return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays)
+
+    def _cnn_probs(self, arrays: Sequence[np.ndarray], tta: bool, batch_size: int) -> np.ndarray:
         import torch
 
         n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
@@ -79,14 +91,14 @@ class ModelBundle:
                 ]
                 probs = [self.model(x).float().softmax(1)[:, 1] for x in inputs]
                 out.append(torch.stack(probs).mean(0).cpu().numpy())
-        cnn = np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
-        if cnn_only or self.baseline is None:
-            return cnn
-        return self.average(cnn, self.baseline.predict_arrays(arrays))
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     @staticmethod
-    def average(cnn: np.ndarray, baseline: np.ndarray) -> np.ndarray:
-        """The ensemble's P(Sick): the mean of the CNN's and the baseline's."""
+    def average(cnn: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
+        """The ensemble's P(Sick): the mean of the CNN's and the baseline's (the CNN's alone
+        when there is no baseline)."""
+        if baseline is None:
+            return cnn
         return ((np.asarray(cnn, np.float64) + baseline) / 2).astype(np.float32)
 
     @cached_property
