@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/bench_reader.py [--data ../shared/data/dmr-ir-frontal] [--n 10]
 
 Times are per file (median of the files, each read `--repeat` times, best kept; the
-readers take turns on each file), on the first N files of each format (batch A: spaces, 2 decimals; batch B: ';', 5 decimals). Every
-reader's result is checked equal to loadtxt's. The parse cache goes to a temporary folder.
+readers take turns on each file), on the first N files of each format (batch A: spaces, 2
+decimals; batch B: ';', 5 decimals). Every reader's result is checked equal to loadtxt's.
+The parse cache goes to a temporary folder.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def main() -> None:
     from thermocad.thermal import read_many, read_thermal
 
     files = sorted(args.data.glob("T*.txt"))
+    # The first read in a process imports numba and loads the compiled reading loop from
+    # its cache (or compiles it, about 2 s, the first time ever): a once-per-process cost.
+    start = time.perf_counter()
+    read_thermal(files[0], cache=False)
+    print(f"first read in this process: {(time.perf_counter() - start) * 1000:.0f} ms\n")
     batch_b = [f for f in files if b";" in f.read_bytes()[:4096]]
     batch_a = [f for f in files if f not in batch_b]
     readers = {

@@ -379,20 +379,29 @@ def test_float32_division_equals_loadtxt_rounding(decimals):
 
 @pytest.mark.parametrize("width", range(1, 17))
 def test_every_fixed_width_layout_reads_exactly(width):
-    """Each token width and decimal-mark position: the fixed-width reader equals loadtxt."""
+    """Each token width and decimal-mark position: the fixed-width reader equals loadtxt.
+
+    Also with 1-3 rows and 1-5 columns, with and without a final line end: the reader's
+    8-byte reads near the end of the data must stay inside it.
+    """
     from thermocad.thermal_text import _lut, _parse_uniform
 
     rng = np.random.default_rng(width)
     for dot in range(width + 1):  # dot == width: integers
         if dot == width - 1 and width == 1:
             continue  # "." alone is no number
-        digits = rng.integers(0, 10, size=(3, 5, width)).astype(np.uint8) + ord("0")
-        if dot < width:
-            digits[..., dot] = ord(".")
-        lines = [b";".join(bytes(token) for token in row) for row in digits]
-        data = b"\r\n".join(lines) + b"\r\n"
-        parsed = _parse_uniform(data, _lut(False, ord("\n")))
-        assert parsed is not None, (width, dot)
-        text = data.decode().replace(";", " ")
-        expected = np.loadtxt(io.StringIO(text), ndmin=2).astype(np.float32)
-        np.testing.assert_array_equal(parsed[0], expected, err_msg=f"width {width}, dot {dot}")
+        for rows, cols, end in [(3, 5, b"\r\n"), (1, 1, b""), (2, 1, b""), (3, 2, b"\r")]:
+            digits = rng.integers(0, 10, size=(rows, cols, width)).astype(np.uint8) + ord("0")
+            if dot < width:
+                digits[..., dot] = ord(".")
+            lines = [b";".join(bytes(token) for token in row) for row in digits]
+            data = b"\r\n".join(lines) + end
+            parsed = _parse_uniform(data, _lut(False, ord("\n")))
+            assert parsed is not None or rows == 1, (width, dot, rows)  # 1 line: no line end
+            if parsed is None:
+                continue
+            text = data.decode().replace(";", " ")
+            expected = np.loadtxt(io.StringIO(text), ndmin=2).astype(np.float32)
+            np.testing.assert_array_equal(
+                parsed[0], expected, err_msg=f"width {width}, dot {dot}, {rows} x {cols}"
+            )

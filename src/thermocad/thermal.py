@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from thermocad.errors import ThermalFormatError
-from thermocad.thermal_text import parse_text
+from thermocad.thermal_text import parse_text, warm_up_text_reader
 
 PLAUSIBLE_CELSIUS = (0.0, 50.0)  # skin and room temperatures; anything else is a wrong file
 TEXT_FORMATS = ("dmr-space", "dmr-semicolon", "dmr-comma-decimal", "csv-comma")
@@ -244,9 +244,8 @@ def iter_read(
 
     `transform` (a module-level function) runs in a worker process on each Thermogram, so
     only its small result crosses back. Without one, whole arrays come back, and threads do
-    better than processes (numpy releases the GIL, and an array from a process costs a
-    pickled copy): 80 real files, 2 cores, no cache, 3.4-3.7 ms per file with 2 threads,
-    3.6-4.3 with 1 worker, 5.7-6.0 with 2 processes.
+    better than processes (the reader releases the GIL, and an array from a process costs
+    a pickled copy; docs/benchmarks.md).
     """
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     if isinstance(paths, Sized):
@@ -257,6 +256,8 @@ def iter_read(
         return
     pending: deque[tuple[Path, Future]] = deque()
     executor = ThreadPoolExecutor if transform is None else ProcessPoolExecutor
+    if executor is ProcessPoolExecutor:
+        warm_up_text_reader()  # forked workers inherit the compiled reading loop
     with executor(max_workers=workers) as pool:
         for path in paths:
             pending.append((Path(path), pool.submit(_read_or_error, path, cache, transform)))

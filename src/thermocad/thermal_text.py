@@ -1,10 +1,12 @@
-"""Parse DMR-IR temperature text matrices fast: vectorised over the raw bytes with numpy.
+"""Parse DMR-IR temperature text matrices fast.
 
 The files hold fixed-width decimal tokens ("29.52" or "30.19511") separated by spaces, `;`
-or tabs, with `,` as the decimal mark in some files. The fast path classifies every byte,
-finds token boundaries and accumulates digits as integers per (width, decimal position)
-group, so no Python code runs per value. Anything else (signs, exponents, nan, very long
-tokens) goes to a slower general parser that reports the line of the first bad token.
+or tabs, with `,` as the decimal mark in some files. When every line has line 1's byte
+layout, a compiled loop (`thermocad.thermal_kernel`) checks and reads them. Otherwise a
+numpy path classifies every byte, finds token boundaries and accumulates digits as integers
+per (width, decimal position) group, so no Python code runs per value. Anything else
+(signs, exponents, nan, very long tokens) goes to a slower general parser that reports the
+line of the first bad token.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import numpy as np
 from thermocad.errors import ThermalFormatError
 
 _DIGIT, _DOT, _SEP, _NL, _OTHER = 0, 1, 2, 3, 4
-_BLOCK = 64  # lines parsed at a time (about 250 KB of text)
 _MAX_DIGITS = 15  # integers up to 10**15 are exact in float64, so the division rounds once
 _NUMBER = re.compile(
     r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)\Z", re.IGNORECASE
@@ -27,19 +28,9 @@ _NUMBER = re.compile(
 _local = threading.local()
 
 
-def _work_array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """A work array kept for the next file of the same layout read by this thread.
-
-    Fresh arrays of this size come from the system as new pages, and faulting them in costs
-    as much as a third of the parse; the arrays of a file's layout are reused instead.
-    """
-    store = _local.__dict__.setdefault("arrays", {})
-    key = (name, shape, np.dtype(dtype).str)
-    if key not in store:
-        if len(store) > 64:  # many layouts in one thread: start over rather than grow
-            store.clear()
-        store[key] = np.empty(shape, dtype)
-    return store[key]
+def warm_up_text_reader() -> None:
+    """Load (or, the first time, compile) the fixed-width reader's compiled loop now."""
+    parse_text(b"1.5 2.5\r\n3.5 4.5\r\n", "warm-up")
 
 
 def _lut(comma_is_decimal: bool, newline: int) -> np.ndarray:
@@ -106,9 +97,8 @@ def _parse_uniform(data: bytes, lut: np.ndarray):
 
     Line 1 gives a template (any digit where its tokens have digits, exactly its decimal
     mark, separator and line end elsewhere); when every line fits it, the values are read
-    from strided views of the bytes. Both run on blocks of lines so that the temporaries
-    stay in the CPU cache. None means the layout is not uniform, and the general paths
-    decide (and name the bad line).
+    at fixed offsets by a compiled loop (`thermocad.thermal_kernel`). None means the layout
+    is not uniform, and the general paths decide (and name the bad line).
     """
     line_len = data.find(b"\n") + 1
     tail = data[-256:]
@@ -130,22 +120,27 @@ def _parse_uniform(data: bytes, lut: np.ndarray):
         or not (rest[len(end) :].isspace() or len(rest) <= len(end))
     ):
         return None
-    padded = fixed.template.copy()  # the last line with line 1's line end
-    padded[: fixed.span] = last[: fixed.span]
-    lines = raw[: (rows - 1) * line_len].reshape(rows - 1, line_len)  # all but the last
+    # A token's 8-byte read may reach up to 7 bytes past its end, into the next line; the
+    # lines too close to the end of the data are read from a copy with 8 spare bytes, the
+    # last line completed with line 1's line end.
+    reach = (fixed.cols - 1) * (fixed.width + 1) + 8  # from a line's start
+    head = rows - 1
+    while head > 0 and (head - 1) * line_len + reach > raw.size:
+        head -= 1
+    copy = np.zeros((rows - head) * line_len + 8, dtype=np.uint8)
+    copy[: (rows - head) * line_len] = np.tile(fixed.template, rows - head)
+    copy[: (rows - 1 - head) * line_len] = raw[head * line_len : (rows - 1) * line_len]
+    copy[(rows - 1 - head) * line_len :][: fixed.span] = last[: fixed.span]
     values = np.empty((rows, fixed.cols), dtype=np.float32)
-    for start in range(0, rows, _BLOCK):
-        block = lines[start : start + _BLOCK]
-        final = padded if start + _BLOCK >= rows else None
-        if not fixed.read(block, final, values[start : start + _BLOCK]):
-            return None
+    if not (fixed.read(raw, head, values[:head]) and fixed.read(copy, rows - head, values[head:])):
+        return None
     return values, np.arange(1, rows + 1)
 
 
 def _fixed_width(line: np.ndarray, lut: np.ndarray) -> _FixedWidth | None:
     """The layout of line 1, or None; the previous file's when line 1 fits its template.
 
-    A folder's files share one layout, and its work arrays and reading plan are then reused.
+    A folder's files share one layout, which is then worked out once per thread.
     """
     previous = getattr(_local, "fixed_width", None)
     if previous is not None and previous.fits(line):
@@ -160,7 +155,7 @@ def _fixed_width(line: np.ndarray, lut: np.ndarray) -> _FixedWidth | None:
 class _FixedWidth:
     """The byte layout of line 1 (`cols` tokens of `width` bytes, decimal mark at `dot`).
 
-    `read` checks a block of lines against it and reads their values.
+    `read` checks lines against it and reads their values.
     """
 
     def __init__(self, line: np.ndarray, cols: int, width: int, dot: int) -> None:
@@ -176,33 +171,14 @@ class _FixedWidth:
         self.template = np.concatenate([np.tile(pattern, repeat)[: self.span], line[self.span :]])
         self.limit = np.zeros(line.size, dtype=np.uint8)
         self.limit[: self.span] = np.tile(limits, repeat)[: self.span]
-        # Work arrays: the block xor the template (digit values where digits are, 0 at the
-        # other valid bytes), the check, and strided views of each token's digits in the xor.
-        self._xor = _work_array("xor", (_BLOCK, line.size), np.uint8)
-        self._bad = _work_array("bad", (_BLOCK, line.size), bool)
-        self._float = _work_array("float", (_BLOCK, cols), np.float32)
-        strides = (line.size, width + 1)
-        # Reading plan: each read starts a group (uint16 of up to 4 digits; a "quad" read is
-        # its own uint32 group) or adds to the last group.
-        self.plan: list[tuple[np.ndarray, str, int, np.ndarray, np.ndarray, int]] = []
-        self.groups: list[tuple[np.ndarray, int]] = []  # (array, digits)
-        scratch = _work_array("scratch", (_BLOCK, cols), np.uint16)
-        for offset, kind, count, join in _digit_reads(width, dot):
-            dtype = {"quad": "<u4", "byte": "u1"}.get(kind, "<u2")
-            view = np.ndarray(
-                (_BLOCK, cols), dtype, buffer=self._xor, offset=offset, strides=strides
-            )
-            last = self.groups[-1] if self.groups else None
-            if kind == "quad" or last is None or last[0].dtype != np.uint16 or last[1] + count > 4:
-                dtype = np.uint32 if kind == "quad" else np.uint16
-                target = _work_array(f"group{len(self.groups)}", (_BLOCK, cols), dtype)
-                self.groups.append((target, count))
-                self.plan.append((view, kind, join, target, target, 0))  # 0: starts the group
-            else:
-                self.groups[-1] = (last[0], last[1] + count)
-                self.plan.append((view, kind, join, scratch, last[0], 10**count))
-        self.digits = sum(count for _, count in self.groups)
-        self.scale = 10 ** max(width - dot - 1, 0)
+        # A token is read as one or two 8-byte parts (the high one first): bytes [a, b).
+        bounds = [(0, width)] if width <= 8 else [(0, width - 8), (width - 8, width)]
+        self.parts = np.array([_part_plan(pattern, a, b, dot) for a, b in bounds], np.uint64)
+        low_a, low_b = bounds[-1]
+        self.low_digits = low_b - low_a - (low_a <= dot < low_b)
+        digits = width - (dot < width)
+        self.single = digits <= 7  # exact in float32: divide in float32
+        self.scale = 10.0 ** max(width - dot - 1, 0)
 
     def separators_ok(self, lut: np.ndarray) -> bool:
         """The separator and the bytes before the line end are whitespace (or ';', ',')."""
@@ -218,110 +194,49 @@ class _FixedWidth:
             and not (np.bitwise_xor(line, self.template) > self.limit).any()
         )
 
-    def read(self, lines: np.ndarray, final: np.ndarray | None, out: np.ndarray) -> bool:
-        """Check `lines` (and the padded `final` line) against the template; read their values.
+    def read(self, text: np.ndarray, rows: int, out: np.ndarray) -> bool:
+        """Check the first `rows` lines of `text` against the template; read their values.
 
-        The check: a digit xor '0' is 0..9 and any other byte (non-ASCII included) gives
-        more, so one xor and one comparison with the limit check digits, decimal marks,
-        separators and line ends at once. False: a line does not fit, and `out` is undefined.
-
-        The values, bit-identical to loadtxt's float64 parse cast to float32, come from
-        strided reads of the xor block, where each byte already holds its digit's value.
-        A digit pair is one uint16 read (bytes 2, 9 are 0x0902 little-endian; times 2561,
-        shifted right by 8, gives 10 * 2 + 9) and four bytes one uint32 read (the same
-        multiply gives two pairs P, Q; times 65536 * 10**digits(Q) + 1, shifted right by
-        16, joins them; a decimal mark is 0 in the xor block, so "27.1" reads as 27 and 1,
-        joined to 271), so a token costs one strided read per two to four digits, and the
-        rest runs on contiguous arrays. With at most 7 digits the number is exact in
-        float32, and a correctly rounded float32 division then equals loadtxt's float64
-        value rounded to float32 (double rounding is innocuous when 53 >= 2 * 24 + 2 bits:
-        Figueroa, SIGNUM Newsletter 30(3), 1995); longer numbers (up to 15 digits) go
-        through float64.
+        False: a line does not fit, and `out` is undefined. The values are bit-identical to
+        loadtxt's float64 parse cast to float32: with at most 7 digits the integer is exact
+        in float32, and a correctly rounded float32 division then equals the float64
+        division rounded to float32 (double rounding is innocuous when 53 >= 2 * 24 + 2
+        bits: Figueroa, SIGNUM Newsletter 30(3), 1995); longer numbers (up to 15 digits)
+        are divided in float64.
         """
-        n = len(lines) + (final is not None)
-        xor = self._xor[:n]
-        np.bitwise_xor(lines, self.template, out=xor[: len(lines)])
-        if final is not None:
-            np.bitwise_xor(final, self.template, out=xor[-1])
-        if np.greater(xor, self.limit, out=self._bad[:n]).any():
-            return False
-        for view, kind, join, target, group, factor in self.plan:
-            view, target = view[:n], target[:n]
-            if kind == "pair":
-                np.multiply(view, 2561, out=target)
-                target >>= 8
-            elif kind == "quad":
-                np.multiply(view, 2561, out=target)
-                target >>= 8
-                target &= 0x00FF00FF
-                target *= 65536 * join + 1
-                target >>= 16
-            elif kind == "low":
-                np.bitwise_and(view, 0xFF, out=target)
-            else:
-                np.copyto(target, view)
-            if factor:
-                group = group[:n]
-                group *= factor
-                group += target
-        self._scale(out, n)
-        return True
+        from thermocad.thermal_kernel import read_lines  # numba: imported on first use
 
-    def _scale(self, out: np.ndarray, n: int) -> None:
-        """out = the groups joined into one number per token, divided by 10**decimals."""
-        groups = [(g[:n], c) for g, c in self.groups]
-        if self.digits <= 9 and all(g.dtype == np.uint32 for g, _ in groups):  # join as integers
-            total = groups[0][0]
-            for group, count in groups[1:]:
-                total *= 10**count
-                total += group
-            groups = [(total, self.digits)]
-        groups = [(g.view(np.int32) if g.dtype == np.uint32 else g, c) for g, c in groups]
-        if self.digits <= 7:
-            np.copyto(out, groups[0][0], casting="unsafe")
-            spare = self._float[:n]
-            for group, count in groups[1:]:
-                out *= np.float32(10**count)
-                np.copyto(spare, group, casting="unsafe")
-                out += spare
+        if rows == 0:
+            return True
+        integers = out if self.single else np.empty(out.shape, np.float64)
+        args = (self.template.size, self.template, self.limit, self.width + 1, self.parts)
+        if not read_lines(text, rows, *args, self.low_digits, integers):
+            return False
+        if self.single:
             out /= np.float32(self.scale)
         else:
-            total = groups[0][0].astype(np.float64)
-            for group, count in groups[1:]:
-                total *= 10.0**count
-                total += group
-            np.divide(total, float(self.scale), out=out, casting="same_kind")
+            np.divide(integers, self.scale, out=out, casting="same_kind")
+        return True
 
 
-def _digit_reads(width: int, dot: int) -> list[tuple[int, str, int, int]]:
-    """How to read a token's digits, most significant first: (byte offset, kind, digits, join).
+def _part_plan(pattern: np.ndarray, a: int, b: int, dot: int) -> list[int]:
+    """How `thermal_kernel` reads bytes [a, b) of a token: (offset, shift, template, masks).
 
-    "quad": four bytes as one little-endian uint32, read as two pairs joined by 10**join
-    digits; "pair": two bytes as one uint16; "low": the first digit alone, the low byte of
-    a uint16 read (cheaper than a uint8 read widened to uint16); "byte": a one-byte token. Reads are taken from the end of the token, widest first. A read may hold the
-    decimal mark (0 in the xor block) only as the first byte of a pair, where the pair
-    reads as its second digit alone; a mark at the end of what is left is skipped.
+    The 8 bytes read from the token's byte `a` are shifted left by the bytes that do not
+    belong to the part, so its byte a + k lands in byte 8 - (b - a) + k; the masks pick
+    the bytes before and after the decimal mark (all bytes count as after when the part
+    has none).
     """
+    first = 8 - (b - a)
+    template = np.zeros(8, dtype=np.uint8)
+    template[first:] = pattern[a:b]
+    mark = first + dot - a if a <= dot < b else first - 1
 
-    def fits(start: int) -> bool:  # no mark as the second byte of a pair
-        return start >= 0 and (dot < start or dot >= end or (dot - start) % 2 == 0)
+    def mask(lo: int, hi: int) -> int:
+        return sum(0xFF << (8 * k) for k in range(max(lo, 0), hi))
 
-    reads = []
-    end = width
-    while end > 0:
-        if end - 1 == dot:
-            end -= 1
-        elif end - 4 >= 0 and fits(end - 4):
-            high = 2 - (dot == end - 2)  # digits of the second pair
-            reads.append((end - 4, "quad", 4 - (end - 4 <= dot < end), 10**high))
-            end -= 4
-        elif fits(end - 2):
-            reads.append((end - 2, "pair", 2 - (dot == end - 2), 0))
-            end -= 2
-        else:  # the first byte alone: read with the byte after it, if the token has one
-            reads.append((0, "low" if width > 1 else "byte", 1, 0))
-            end = 0
-    return reads[::-1]
+    before, after = mask(first, mark) if a <= dot < b else 0, mask(mark + 1, 8)
+    return [a, 8 * first, int(template.view("<u8")[0]), before, after]
 
 
 def _first_line_layout(line: np.ndarray, lut: np.ndarray) -> tuple[int, int, int] | None:
