@@ -6,6 +6,8 @@ import contextlib
 import gzip
 import io
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -405,3 +407,17 @@ def test_every_fixed_width_layout_reads_exactly(width):
             np.testing.assert_array_equal(
                 parsed[0], expected, err_msg=f"width {width}, dot {dot}, {rows} x {cols}"
             )
+
+
+def test_fixed_width_reads_stay_inside_the_data(tmp_path):
+    """The compiled loop reads 8 bytes per token and numba does not check indices by default:
+    the layout test again, compiled with bounds checks (an out-of-range read raises)."""
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path))
+    test = f"{__file__}::test_every_fixed_width_layout_reads_exactly"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
