@@ -230,12 +230,15 @@ def _part_plan(pattern: np.ndarray, a: int, b: int, dot: int) -> list[int]:
     first = 8 - (b - a)
     template = np.zeros(8, dtype=np.uint8)
     template[first:] = pattern[a:b]
-    mark = first + dot - a if a <= dot < b else first - 1
 
-    def mask(lo: int, hi: int) -> int:
-        return sum(0xFF << (8 * k) for k in range(max(lo, 0), hi))
+    def mask(lo: int, hi: int) -> int:  # bytes lo..hi-1 of a uint64
+        return sum(0xFF << (8 * k) for k in range(lo, hi))
 
-    before, after = mask(first, mark) if a <= dot < b else 0, mask(mark + 1, 8)
+    if a <= dot < b:
+        mark = first + dot - a
+        before, after = mask(first, mark), mask(mark + 1, 8)
+    else:
+        before, after = 0, mask(first, 8)
     return [a, 8 * first, int(template.view("<u8")[0]), before, after]
 
 
