@@ -65,6 +65,8 @@ RECIPES = {
     "chest_asym_320_ens_notta_head90": {**DEFAULT, "head_epochs": 90},
     # The default at 384 px instead of 320 px.
     "chest_asym_384_ens_notta": {**DEFAULT, "size": 384},
+    # The default with only the body in view (the room filled with the coldest skin value).
+    "chest_asym_320_ens_notta_nobg": {**DEFAULT, "background": "remove"},
     "lite1_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite1"},
     "lite2_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite2"},
     "chest_asym_finetune": {**FINETUNE, "size": None},
@@ -82,6 +84,7 @@ BASELINE_PART = ("lite1_chest_asym_320_ens_notta", "prob_baseline")
 DERIVED = {
     "chest_asym_320_ens_notta_cnn": ([("chest_asym_320_ens_notta", "prob_cnn")], None),
     "chest_asym_384_ens_notta_cnn": ([("chest_asym_384_ens_notta", "prob_cnn")], None),
+    "chest_asym_320_ens_notta_nobg_cnn": ([("chest_asym_320_ens_notta_nobg", "prob_cnn")], None),
     "lite1_chest_asym_320_notta": ([ARCHS[1]], None),
     "lite2_chest_asym_320_notta": ([ARCHS[2]], None),
     "lite012_chest_asym_320_notta": (ARCHS, None),

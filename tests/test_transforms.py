@@ -47,7 +47,7 @@ def test_eval_transform_shape_and_roundtrip():
 def test_breast_crop_uses_regions(monkeypatch):
     import thermocad.regions
 
-    monkeypatch.setattr(thermocad.regions, "breast_box", lambda a: (10, 30, 20, 60))
+    monkeypatch.setattr(thermocad.regions, "breast_box", lambda a, mask=None: (10, 30, 20, 60))
     cropped = EvalTransform(size=16, crop="breasts").prepare(RAMP)
     direct = EvalTransform(size=16).prepare(RAMP[10:30, 20:60])
     np.testing.assert_allclose(cropped, direct)
@@ -100,3 +100,25 @@ def test_marker_removal_changes_only_the_marker_and_round_trips():
     assert cleaned[rows, cols].mean() > kept[rows, cols].mean() + 0.1
     with pytest.raises(ConfigError, match="marker"):
         EvalTransform(marker="blur")
+
+
+def test_background_removal_leaves_only_the_body_and_round_trips():
+    from thermocad.regions import body_mask
+    from thermocad.synth import synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(2), sick=False, height=240, width=320)
+    a = next(iter(frames.values()))[:, 40:280]  # square: pixels map 1:1 at size 240
+    mask = body_mask(a)
+    assert 0.2 < mask.mean() < 0.95  # a body and some room around it
+    keep = EvalTransform(size=240, normalization=Normalization("celsius"))
+    remove = EvalTransform.from_dict({**keep.to_dict(), "background": "remove"})
+    assert remove.background == "remove" and keep.background == "keep"
+    kept, cleaned = keep.prepare(a), remove.prepare(a)
+    inside, outside = mask, ~mask
+    # The room (cold) now reads as the body's coldest skin; the body itself is unchanged.
+    skin_low = (np.percentile(a[mask], 1) - 22.0) / 14.0
+    assert np.allclose(cleaned[outside], skin_low, atol=0.02)
+    assert cleaned[outside].mean() > kept[outside].mean() + 0.1
+    assert np.allclose(cleaned[inside], kept[inside], atol=1e-5)
+    with pytest.raises(ConfigError, match="background"):
+        EvalTransform(background="blur")

@@ -50,6 +50,7 @@ class TrainConfig:
     channels: tuple[str, ...] = ("temperature", "asymmetry")
     crop: str = "breasts"  # "none": the whole frame
     marker: str = "remove"  # "keep": leave the calibration marker in view
+    background: str = "keep"  # "remove": only the body in view (the room filled, see transforms)
     # "baseline": the model's P(Sick) is the mean of the CNN's and the classical baseline's
     # (fitted on the same training patients and stored in model.json); "none": the CNN alone.
     ensemble: str = "baseline"

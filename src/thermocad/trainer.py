@@ -55,6 +55,7 @@ def eval_transform(cfg: TrainConfig, spec: ArchSpec) -> EvalTransform:
         channels=cfg.channels,
         crop=cfg.crop,
         marker=cfg.marker,
+        background=cfg.background,
     )
 
 

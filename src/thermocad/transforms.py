@@ -17,6 +17,7 @@ METHODS = ("robust", "celsius", "intensity")
 CHANNELS = ("temperature", "asymmetry")
 CROPS = ("none", "breasts")
 MARKERS = ("keep", "remove")
+BACKGROUNDS = ("keep", "remove")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class EvalTransform:
     channels: tuple[str, ...] = ("temperature",)
     crop: str = "none"
     marker: str = "keep"  # "remove": paint over the calibration marker (a known shortcut)
+    # "remove": pixels outside the body (room, gaps beside the arms) take the body's coldest
+    # percentile, so the input shows skin only and nothing of the room's temperature.
+    background: str = "keep"
 
     def __post_init__(self) -> None:
         bad = [c for c in self.channels if c not in CHANNELS]
@@ -66,6 +70,10 @@ class EvalTransform:
             raise ConfigError(f"unknown crop {self.crop!r}; choose one of {CROPS}")
         if self.marker not in MARKERS:
             raise ConfigError(f"unknown marker option {self.marker!r}; choose one of {MARKERS}")
+        if self.background not in BACKGROUNDS:
+            raise ConfigError(
+                f"unknown background option {self.background!r}; choose one of {BACKGROUNDS}"
+            )
         if len(self.mean) != len(self.channels) or len(self.std) != len(self.channels):
             raise ConfigError("mean/std need one value per channel")
 
@@ -81,15 +89,19 @@ class EvalTransform:
         a = np.asarray(array, dtype=np.float32)
         if a.ndim != 2:
             raise ConfigError(f"expected a 2-D thermal array, got shape {a.shape}")
-        box = None
-        if self.crop == "breasts":
-            from thermocad.regions import breast_box
+        box = mask = None
+        if self.crop == "breasts" or self.background == "remove":
+            from thermocad.regions import body_mask, breast_box
 
-            box = breast_box(a)  # on the original frame, as explain.py maps heatmaps back
+            mask = body_mask(a)
+        if self.crop == "breasts":
+            box = breast_box(a, mask)  # on the original frame, as explain.py maps heatmaps back
         if self.marker == "remove":
             from thermocad.regions import remove_marker
 
             a = remove_marker(a)
+        if self.background == "remove" and mask.any():
+            a = np.where(mask, a, np.percentile(a[mask], 1)).astype(np.float32)
         if box is not None:
             top, bottom, left, right = box
             a = a[top:bottom, left:right]
@@ -130,6 +142,7 @@ class EvalTransform:
             channels=tuple(d.get("channels", ("temperature",))),
             crop=d.get("crop", "none"),
             marker=d.get("marker", "keep"),
+            background=d.get("background", "keep"),
         )
 
 
