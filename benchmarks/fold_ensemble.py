@@ -7,7 +7,9 @@ averaged with the classical baseline) is trained 5 times, each time without one 
 fold, as a final model built from cross-validation folds would be. The outer fold's
 patients are scored by the mean of the 5 CNNs averaged with the mean of the 5 baselines.
 The single model trained on all of the outer fold's training patients is `real_cv.py`'s
-`chest_asym_320_ens_notta` on the same folds (run it first, same --out).
+`chest_asym_320_ens_notta` on the same folds (run it first, same --out, with
+`chest_asym_320_notta` and `baseline`: its two halves, for runs that predate the prob_cnn and
+prob_baseline columns).
 
     .venv/bin/python benchmarks/fold_ensemble.py --out /tmp/real_cv --seeds 0 1 2
 """
@@ -28,6 +30,22 @@ from thermocad.train import TrainConfig
 from thermocad.trainer import run_training
 
 SINGLE = "chest_asym_320_ens_notta"
+HALVES = {"prob_cnn": ("chest_asym_320_notta", "efficientnet_lite0"),
+          "prob_baseline": ("baseline", "baseline")}  # fmt: skip
+
+
+def single_model(out: Path, seed: int) -> pd.DataFrame:
+    """real_cv.py's default on this seed's folds, with its CNN and baseline halves."""
+    pred = pd.read_csv(
+        out / SINGLE / f"seed{seed}" / "efficientnet_lite0" / "valid_predictions.csv"
+    )
+    for column, (recipe, model) in HALVES.items():
+        if column not in pred.columns:  # the same models, run alone on the same folds
+            half = pd.read_csv(out / recipe / f"seed{seed}" / model / "valid_predictions.csv")
+            pred[column] = pred["path"].map(half.set_index("path")["prob"])
+    mean = (pred["prob_cnn"] + pred["prob_baseline"]) / 2
+    assert np.allclose(mean, pred["prob"], atol=1e-6), "the halves do not make up the default"
+    return pred
 
 
 def inner_runs(fold_df: pd.DataFrame, seed: int, out: Path, inner: int) -> pd.DataFrame:
@@ -57,8 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     rows, preds = [], {"fold_ensemble": [], SINGLE: []}
     for seed in args.seeds:
-        single = pd.read_csv(args.out / SINGLE / f"seed{seed}" / "efficientnet_lite0" /
-                             "valid_predictions.csv")  # fmt: skip
+        single = single_model(args.out, seed)
         split = pd.read_csv(args.out / f"split_seed{seed}.csv")
         scored = []
         for k, fold_df in fold_splits(split):
