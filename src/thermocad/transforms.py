@@ -58,8 +58,8 @@ class EvalTransform:
     channels: tuple[str, ...] = ("temperature",)
     crop: str = "none"
     marker: str = "keep"  # "remove": paint over the calibration marker (a known shortcut)
-    # "remove": pixels outside the body (room, gaps beside the arms) take the body's coldest
-    # percentile, so the input shows skin only and nothing of the room's temperature.
+    # "remove": pixels outside the body (room, gaps beside the arms) take the body's 1st
+    # percentile temperature, so the input shows skin only and nothing of the room's.
     background: str = "keep"
 
     def __post_init__(self) -> None:
@@ -82,7 +82,7 @@ class EvalTransform:
         return len(self.channels)
 
     def prepare(self, array: np.ndarray) -> np.ndarray:
-        """Mask the marker, crop, normalise and resize one array to a (size, size) map."""
+        """Mask the marker (and the room), crop, normalise and resize one array to (size, size)."""
         import torch
         import torch.nn.functional as F
 
