@@ -67,6 +67,7 @@ RECIPES = {
     "chest_asym_384_ens_notta": {**DEFAULT, "size": 384},
     # The default with only the body in view (the room filled with the coldest skin value).
     "chest_asym_320_ens_notta_nobg": {**DEFAULT, "background": "remove"},
+    "chest_asym_320_ens_notta_mirror": {**DEFAULT, "mirror": True},
     "lite1_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite1"},
     "lite2_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite2"},
     "chest_asym_finetune": {**FINETUNE, "size": None},
@@ -85,6 +86,7 @@ DERIVED = {
     "chest_asym_320_ens_notta_cnn": ([("chest_asym_320_ens_notta", "prob_cnn")], None),
     "chest_asym_384_ens_notta_cnn": ([("chest_asym_384_ens_notta", "prob_cnn")], None),
     "chest_asym_320_ens_notta_nobg_cnn": ([("chest_asym_320_ens_notta_nobg", "prob_cnn")], None),
+    "chest_asym_320_ens_notta_mirror_cnn": ([("chest_asym_320_ens_notta_mirror", "prob_cnn")], None),
     "lite1_chest_asym_320_notta": ([ARCHS[1]], None),
     "lite2_chest_asym_320_notta": ([ARCHS[2]], None),
     "lite012_chest_asym_320_notta": (ARCHS, None),

@@ -104,6 +104,30 @@ def test_cnn_alone_without_ensemble(tmp_path):
         TrainConfig(ensemble="stack")
 
 
+def test_mirror_trains_on_both_sides_and_predicts_the_same_for_a_mirror(tmp_path, monkeypatch):
+    import thermocad.trainer as trainer
+
+    split = make_split(tmp_path, {"train": 3, "valid": 1}, folds=2)
+    sizes = []
+    feature_dls = trainer.feature_dls
+
+    def spy(train_x, y_train, valid_x, y_valid, *args):
+        sizes.append((len(train_x), len(y_train), len(valid_x)))
+        return feature_dls(train_x, y_train, valid_x, y_valid, *args)
+
+    monkeypatch.setattr(trainer, "feature_dls", spy)
+    cfg = TrainConfig.smoke(cycles=0, frozen_cycles=0, tta=0, mirror=True, batch_size=2)
+    run = train(split, tmp_path / "mirror", cfg, fold=1)
+    assert sizes == [(8, 8, 4)]  # 4 training women, each also mirrored; 4 validation
+    valid = pd.read_csv(run / "valid_predictions.csv")
+    bundle = load_bundle(run)
+    assert bundle.meta["config"]["mirror"] is True
+    arrays = [read_thermal(p).array for p in valid["path"]]
+    np.testing.assert_allclose(bundle.predict(arrays), valid["prob"], atol=1e-5)
+    mirrored = bundle.predict([a[:, ::-1].copy() for a in arrays], cnn_only=True)
+    np.testing.assert_allclose(mirrored, bundle.predict(arrays, cnn_only=True), atol=1e-5)
+
+
 def test_existing_run_dir_is_refused(run, split):
     with pytest.raises(OutputExistsError, match="--force"):
         train(split, run, TrainConfig.smoke())

@@ -68,29 +68,15 @@ class ModelBundle:
         return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays)
 
     def _cnn_probs(self, arrays: Sequence[np.ndarray], tta: bool, batch_size: int) -> np.ndarray:
-        import torch
-
-        n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
+        config = self.meta.get("config", {})
+        n_aug = int(config.get("tta", 4)) if tta else 0
         aug = Augmentation(**self.meta.get("augmentation", {}))
-        device = next(self.model.parameters()).device
         out = []
-        self.model.eval()
-        with torch.inference_mode():
-            for i in range(0, len(arrays), batch_size):
-                chunk = [self.transform.prepare(a) for a in arrays[i : i + batch_size]]
-                maps = torch.from_numpy(np.stack(chunk))[:, None].to(device)
-                # View k is the same fixed augmentation for every image, whatever the batching.
-                views = [maps] + [
-                    augment(maps, aug, torch.Generator().manual_seed(k), shared=True)
-                    for k in range(n_aug)
-                ]
-                # channels_last: ~30% faster convolutions on CPU for the same numbers.
-                inputs = [
-                    self.transform.finish(v).contiguous(memory_format=torch.channels_last)
-                    for v in views
-                ]
-                probs = [self.model(x).float().softmax(1)[:, 1] for x in inputs]
-                out.append(torch.stack(probs).mean(0).cpu().numpy())
+        for i in range(0, len(arrays), batch_size):
+            chunk = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
+            out.append(
+                map_probs(self.model, chunk, self.transform, n_aug, aug, config.get("mirror", False))
+            )
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     @staticmethod
@@ -108,6 +94,40 @@ class ModelBundle:
 
         entry = self.meta.get("baseline")
         return None if entry is None else LinearBaseline.from_dict(entry)
+
+
+def map_probs(
+    model: nn.Module,
+    maps: np.ndarray,
+    transform: EvalTransform,
+    n_aug: int = 0,
+    aug: Augmentation | None = None,
+    mirror: bool = False,
+) -> np.ndarray:
+    """P(Sick) for prepared maps (B, S, S): the mean over the map itself, `n_aug` augmented
+    views and, with `mirror`, each of those mirrored left-right (finish() of a mirrored map is
+    the mirrored input, asymmetry channel included)."""
+    import torch
+
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32))[:, None].to(device)
+        # View k is the same fixed augmentation for every image, whatever the batching.
+        views = [x] + [
+            augment(x, aug or Augmentation(), torch.Generator().manual_seed(k), shared=True)
+            for k in range(n_aug)
+        ]
+        if mirror:
+            views += [v.flip(-1) for v in views]
+        # channels_last: ~30% faster convolutions on CPU for the same numbers.
+        probs = [
+            model(transform.finish(v).contiguous(memory_format=torch.channels_last))
+            .float()
+            .softmax(1)[:, 1]
+            for v in views
+        ]
+        return torch.stack(probs).mean(0).cpu().numpy()
 
 
 def tensor_shapes(model: nn.Module) -> dict[str, list[int]]:

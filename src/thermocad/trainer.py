@@ -142,7 +142,11 @@ def _head_learner(data: ThermalData, model, loss, cfg: TrainConfig, workdir: Pat
     finish = data.transform.finish  # no augmentation, as in the study
     feats = body_features(model, data.maps, finish, cfg.batch_size * 4)
     n = data.n_train
-    dls = feature_dls(feats[:n], data.y[:n], feats[n:], data.y[n:], cfg.batch_size, data.dls.device)
+    train, y_train = feats[:n], data.y[:n]
+    if cfg.mirror:  # every training woman also seen mirrored: twice the examples, same labels
+        mirrored = body_features(model, data.maps[:n, :, ::-1].copy(), finish, cfg.batch_size * 4)
+        train, y_train = torch.cat([train, mirrored]), np.concatenate([y_train, y_train])
+    dls = feature_dls(train, y_train, feats[n:], data.y[n:], cfg.batch_size, data.dls.device)
     head = make_learner(dls, model.get_classifier(), loss, None, workdir, cfg.optimizer)
     if cfg.max_batches:
         head.add_cb(LimitBatches(cfg.max_batches))
@@ -260,13 +264,26 @@ def run_training(
             learn.add_cb(LimitBatches(cfg.max_batches))
         _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
         # A final model's "validation" rows are its training rows: nothing to predict there.
-        probs = None if fold == "all" else tta_probs(learn, cfg.tta)
+        probs = None if fold == "all" else _valid_probs(learn, model, data, cfg)
     if is_main_process():
         baseline, parts = _ensemble(cfg, data, probs)
         probs = parts.get("prob", probs)
         _write_outputs(out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold,
                        baseline, parts)  # fmt: skip
     return out_dir
+
+
+def _valid_probs(learn, model, data: ThermalData, cfg: TrainConfig) -> np.ndarray:
+    """The CNN's P(Sick) on the validation rows, as predict will compute it."""
+    if not cfg.mirror:
+        return tta_probs(learn, cfg.tta)
+    from thermocad.artifacts import map_probs
+
+    maps = data.maps[data.n_train :]
+    return np.concatenate([
+        map_probs(model, maps[i : i + 64], data.transform, cfg.tta, cfg.augmentation, mirror=True)
+        for i in range(0, len(maps), 64)
+    ])  # fmt: skip
 
 
 def _ensemble(cfg: TrainConfig, data: ThermalData, cnn_probs):

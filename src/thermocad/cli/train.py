@@ -30,6 +30,9 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--background", choices=("keep", "remove"),
                    help="default keep; remove: fill what is not the body (the room) with the "
                    "body's coldest percentile")  # fmt: skip
+    p.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
+                   help="also train on every image mirrored left-right and predict the mean "
+                   "over an image and its mirror (default off)")  # fmt: skip
     p.add_argument("--ensemble", choices=("baseline", "none"),
                    help="default baseline: P(Sick) is the mean of the CNN and the classical "
                    "baseline fitted on the same patients; none: the CNN alone")  # fmt: skip
@@ -75,7 +78,7 @@ def _config(args: argparse.Namespace):
     names = ("arch", "size", "batch_size", "lr", "weights", "pretrained", "norm", "norm_low",
              "norm_high", "seed", "precompute", "head_epochs", "frozen_cycles", "schedule",
              "cycles", "cycle_len", "cycle_mult", "tta", "balance", "crop", "marker", "optimizer",
-             "ensemble", "background")  # fmt: skip
+             "ensemble", "background", "mirror")  # fmt: skip
     fields = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     for name in ("lrs", "channels"):
         if getattr(args, name, None):
