@@ -86,7 +86,10 @@ DERIVED = {
     "chest_asym_320_ens_notta_cnn": ([("chest_asym_320_ens_notta", "prob_cnn")], None),
     "chest_asym_384_ens_notta_cnn": ([("chest_asym_384_ens_notta", "prob_cnn")], None),
     "chest_asym_320_ens_notta_nobg_cnn": ([("chest_asym_320_ens_notta_nobg", "prob_cnn")], None),
-    "chest_asym_320_ens_notta_mirror_cnn": ([("chest_asym_320_ens_notta_mirror", "prob_cnn")], None),
+    "chest_asym_320_ens_notta_mirror_cnn": (
+        [("chest_asym_320_ens_notta_mirror", "prob_cnn")],
+        None,
+    ),
     "lite1_chest_asym_320_notta": ([ARCHS[1]], None),
     "lite2_chest_asym_320_notta": ([ARCHS[2]], None),
     "lite012_chest_asym_320_notta": (ARCHS, None),

@@ -71,12 +71,11 @@ class ModelBundle:
         config = self.meta.get("config", {})
         n_aug = int(config.get("tta", 4)) if tta else 0
         aug = Augmentation(**self.meta.get("augmentation", {}))
+        mirror = bool(config.get("mirror", False))
         out = []
         for i in range(0, len(arrays), batch_size):
             chunk = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
-            out.append(
-                map_probs(self.model, chunk, self.transform, n_aug, aug, config.get("mirror", False))
-            )
+            out.append(map_probs(self.model, chunk, self.transform, n_aug, aug, mirror))
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     @staticmethod
