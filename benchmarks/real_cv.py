@@ -32,11 +32,12 @@ PERIOD_START = 120  # first batch-A Sick patient is 138; batch A ids below 120 a
 # Head-only variants of the study's recipe: frozen ImageNet body, head on precomputed features.
 # Every recipe spells out its inputs, so results do not move when TrainConfig's defaults do.
 INPUTS = {"size": None, "crop": "none", "marker": "keep", "channels": ("temperature",),
-          "ensemble": "none"}  # fmt: skip
+          "ensemble": "none", "norm": "robust"}  # fmt: skip
 HEAD = {**INPUTS, "precompute": True, "head_epochs": 30, "frozen_cycles": 0, "cycles": 0, "tta": 4}
 CHEST = {"marker": "remove", "crop": "breasts", "channels": ("temperature", "asymmetry")}
 CHEST_320 = {**HEAD, **CHEST, "size": 320}
-DEFAULT = {**CHEST_320, "ensemble": "baseline", "tta": 0}  # TrainConfig()'s recipe
+# TrainConfig()'s recipe until the relative window (below) replaced the per-image one.
+DEFAULT = {**CHEST_320, "ensemble": "baseline", "tta": 0}
 # The study's unfrozen stage after the head: SGDR cycles of 1, 2 (and 4) epochs, TTA.
 FINETUNE = {**CHEST, "ensemble": "none", "head_epochs": 30, "frozen_cycles": 0, "cycles": 2,
             "tta": 4}  # fmt: skip
@@ -68,6 +69,9 @@ RECIPES = {
     # The default with only the body in view (the room filled with the coldest skin value).
     "chest_asym_320_ens_notta_nobg": {**DEFAULT, "background": "remove"},
     "chest_asym_320_ens_notta_mirror": {**DEFAULT, "mirror": True},
+    # A fixed scale in degrees (22-36 C: 14 C wide) centred on the skin's median temperature:
+    # TrainConfig()'s recipe (docs/results.md).
+    "chest_asym_320_ens_notta_relative": {**DEFAULT, "norm": "relative"},
     "lite1_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite1"},
     "lite2_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite2"},
     "chest_asym_finetune": {**FINETUNE, "size": None},
@@ -88,6 +92,10 @@ DERIVED = {
     "chest_asym_320_ens_notta_nobg_cnn": ([("chest_asym_320_ens_notta_nobg", "prob_cnn")], None),
     "chest_asym_320_ens_notta_mirror_cnn": (
         [("chest_asym_320_ens_notta_mirror", "prob_cnn")],
+        None,
+    ),
+    "chest_asym_320_ens_notta_relative_cnn": (
+        [("chest_asym_320_ens_notta_relative", "prob_cnn")],
         None,
     ),
     "lite1_chest_asym_320_notta": ([ARCHS[1]], None),

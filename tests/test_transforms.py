@@ -31,6 +31,35 @@ def test_normalisations():
         Normalization("kelvin")
 
 
+def test_relative_window_is_degrees_around_the_skin_level():
+    relative = Normalization("relative", low=22, high=36)  # 14 C wide
+    a = np.array([[25, 32, 33.4, 39, 45]], np.float32)
+    np.testing.assert_allclose(relative(a, level=32), [[0, 0.5, 0.6, 1, 1]], atol=1e-6)
+    np.testing.assert_allclose(relative(a), relative(a, level=33.4))  # default: the median
+    np.testing.assert_allclose(relative(a + 3, level=35), relative(a, level=32), atol=1e-6)
+    with pytest.raises(ConfigError, match="low < high"):
+        Normalization("relative", low=30, high=30)
+
+
+def test_relative_transform_ignores_a_warmer_room_and_skin():
+    """The same woman in a room (and on skin) 2.5 C warmer gives the same input: the level is
+    measured on her body, and a degree keeps its size."""
+    from thermocad.regions import body_mask
+    from thermocad.synth import synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(3), sick=True, height=240, width=320)
+    a = next(iter(frames.values()))
+    t = EvalTransform(size=160, normalization=Normalization("relative"), crop="breasts")
+    np.testing.assert_allclose(t.prepare(a + 2.5), t.prepare(a), atol=1e-4)
+    square = a[:, 40:280]  # pixels map 1:1 at size 240
+    mask = body_mask(square)
+    full = EvalTransform(size=240, normalization=Normalization("relative")).prepare(square)
+    level = np.median(square[mask])
+    assert np.median(full[mask]) == pytest.approx(0.5, abs=0.01)
+    np.testing.assert_allclose(full[mask], np.clip((square[mask] - level) / 14 + 0.5, 0, 1),
+                               atol=0.01)  # fmt: skip
+
+
 def test_eval_transform_shape_and_roundtrip():
     t = EvalTransform(
         size=32, mean=(0.5, 0.0), std=(0.5, 1.0), channels=("temperature", "asymmetry")

@@ -111,8 +111,12 @@ def load_maps(paths: list[str], transform: EvalTransform) -> tuple[np.ndarray, s
             )
         maps[i] = transform.prepare(result.array)
     unit = next(iter(units), "celsius")
-    if unit == "intensity" and transform.normalization.method == "celsius":
-        raise ConfigError("the inputs are 8/16-bit images: use --norm intensity or robust")
+    if unit == "intensity" and transform.normalization.method in ("celsius", "relative"):
+        raise ConfigError(
+            f"the inputs are 8/16-bit images, which hold no temperatures (e.g. {units['intensity']}): "
+            f"--norm {transform.normalization.method} needs temperatures; use --norm robust "
+            "or intensity"
+        )
     if len(distinct) < len(paths):
         index = {path: i for i, path in enumerate(distinct)}
         maps = maps[[index[str(path)] for path in paths]]

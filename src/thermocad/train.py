@@ -20,7 +20,8 @@ class TrainConfig:
     # Defaults: the recipe that did best in patient-grouped cross-validation on DMR-IR
     # (docs/results.md): the study's frozen-body stage on precomputed features, with the
     # calibration marker masked, the chest cropped, an asymmetry channel and 320 px inputs,
-    # no TTA, averaged with the classical baseline.
+    # temperatures in degrees around the skin's own level, no TTA, averaged with the
+    # classical baseline.
     # `TrainConfig.study()` is the 2019 study's full recipe (fine-tuning included).
     arch: str = "efficientnet_lite0"  # ImageNet weights installed offline
     pretrained: bool = True
@@ -44,7 +45,9 @@ class TrainConfig:
     tta: int = 0
     seed: int = 0
     balance: str = "loss"  # "loss" (class weights), "sampler" or "none"
-    norm: str = "robust"  # "robust", "celsius" or "intensity"
+    # "relative" (a 14 C window centred on the body's median), "robust" (per-image
+    # percentiles: the only one for 8/16-bit images), "celsius" (fixed) or "intensity".
+    norm: str = "relative"
     norm_low: float = 22.0
     norm_high: float = 36.0
     channels: tuple[str, ...] = ("temperature", "asymmetry")
@@ -74,7 +77,7 @@ class TrainConfig:
     def study(cls, **overrides: Any) -> TrainConfig:
         """The 2019 study's recipe: whole frame at 224 px, head, frozen and unfrozen SGDR stages."""
         base = dict(size=None, head_epochs=1, frozen_cycles=2, cycles=3, channels=("temperature",),
-                    crop="none", marker="keep", ensemble="none", tta=4)  # fmt: skip
+                    crop="none", marker="keep", ensemble="none", tta=4, norm="robust")  # fmt: skip
         return cls(**{**base, **overrides})
 
     @classmethod

@@ -13,7 +13,7 @@ from thermocad.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-METHODS = ("robust", "celsius", "intensity")
+METHODS = ("robust", "celsius", "relative", "intensity")
 CHANNELS = ("temperature", "asymmetry")
 CROPS = ("none", "breasts")
 MARKERS = ("keep", "remove")
@@ -22,20 +22,22 @@ BACKGROUNDS = ("keep", "remove")
 
 @dataclass(frozen=True)
 class Normalization:
-    """Map raw values to about [0, 1]: per-image percentile window, fixed Celsius window, or 8/16-bit."""
+    """Map raw values to about [0, 1]: per-image percentile window, fixed Celsius window, a
+    window of the same width in degrees centred on the skin's median, or 8/16-bit."""
 
     method: str = "robust"
-    low: float = 22.0  # celsius window, degrees C
+    low: float = 22.0  # celsius window, degrees C (its width is also the relative window's)
     high: float = 36.0
     percentiles: tuple[float, float] = (0.5, 99.5)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ConfigError(f"unknown normalisation {self.method!r}; choose one of {METHODS}")
-        if self.method == "celsius" and not self.high > self.low:
+        if self.method in ("celsius", "relative") and not self.high > self.low:
             raise ConfigError(f"celsius window needs low < high, got {self.low}..{self.high}")
 
-    def __call__(self, array: np.ndarray) -> np.ndarray:
+    def __call__(self, array: np.ndarray, level: float | None = None) -> np.ndarray:
+        """`level`: the skin's temperature for "relative" (default: the array's median)."""
         a = np.asarray(array, dtype=np.float32)
         if self.method == "robust":
             lo, hi = np.percentile(a, self.percentiles)
@@ -43,6 +45,12 @@ class Normalization:
             return ((a - lo) / max(hi - lo, 1e-3)).astype(np.float32)
         if self.method == "celsius":
             return np.clip((a - self.low) / (self.high - self.low), 0, 1).astype(np.float32)
+        if self.method == "relative":
+            # Degrees above or below the skin's own level, on a fixed scale: a 1 C difference
+            # looks the same in every woman, and the level (room, season) is gone.
+            width = self.high - self.low
+            level = float(np.median(a)) if level is None else level
+            return np.clip((a - level) / width + 0.5, 0, 1).astype(np.float32)
         full = 65535.0 if a.max() > 255 else 255.0
         return (a / full).astype(np.float32)
 
@@ -89,8 +97,9 @@ class EvalTransform:
         a = np.asarray(array, dtype=np.float32)
         if a.ndim != 2:
             raise ConfigError(f"expected a 2-D thermal array, got shape {a.shape}")
-        box = mask = None
-        if self.crop == "breasts" or self.background == "remove":
+        box = mask = level = None
+        relative = self.normalization.method == "relative"
+        if self.crop == "breasts" or self.background == "remove" or relative:
             from thermocad.regions import body_mask, breast_box
 
             mask = body_mask(a)
@@ -102,10 +111,12 @@ class EvalTransform:
             a = remove_marker(a)
         if self.background == "remove" and mask.any():
             a = np.where(mask, a, np.percentile(a[mask], 1)).astype(np.float32)
+        if relative and mask.any():
+            level = float(np.median(a[mask]))
         if box is not None:
             top, bottom, left, right = box
             a = a[top:bottom, left:right]
-        t = torch.from_numpy(np.ascontiguousarray(self.normalization(a)))[None, None]
+        t = torch.from_numpy(np.ascontiguousarray(self.normalization(a, level)))[None, None]
         t = F.interpolate(t, size=(self.size, self.size), mode="bilinear", antialias=True)
         return t[0, 0].numpy()
 

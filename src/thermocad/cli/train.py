@@ -17,8 +17,10 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", help="start from this weights file (.safetensors or state_dict)")
     p.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=None,
                    help="random initial weights (no ImageNet download)")  # fmt: skip
-    p.add_argument("--norm", choices=("robust", "celsius", "intensity"),
-                   help="temperature window: per-image percentiles (default) or fixed Celsius")  # fmt: skip
+    p.add_argument("--norm", choices=("robust", "celsius", "relative", "intensity"),
+                   help="temperature window: relative (default: 14 C centred on the body's "
+                   "median), per-image percentiles (robust: for 8/16-bit images), fixed celsius, "
+                   "or intensity")  # fmt: skip
     p.add_argument("--norm-low", type=float, help="celsius window low end (default 22)")
     p.add_argument("--norm-high", type=float, help="celsius window high end (default 36)")
     p.add_argument("--channels", nargs="+", choices=("temperature", "asymmetry"),
