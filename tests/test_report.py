@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -45,6 +46,24 @@ def test_report_has_every_section_and_is_self_contained(study_dir):
     assert "Intended use" in text and "Limitations" in text and "Failure cases" in text
     with pytest.raises(Exception, match="already exists"):
         R.write_report(study_dir / "report.html", **inputs)
+
+
+def test_model_card_names_the_inputs(tmp_path):
+    from thermocad.modelcard import _model_summary
+    from thermocad.models import get_arch
+    from thermocad.train import TrainConfig
+    from thermocad.trainer import eval_transform
+
+    transform = eval_transform(TrainConfig(), get_arch("efficientnet_lite0"))
+    meta = {"arch": "efficientnet_lite0", "input_size": 320, "in_chans": 2, "unit": "celsius",
+            "transform": transform.to_dict()}  # fmt: skip
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    card = _model_summary(None, tmp_path)
+    assert (
+        "2 channel(s) of celsius (temperature, asymmetry; window relative, crop breasts, "
+        "marker remove)" in card
+    )
+    assert "averaged with the classical baseline" not in card  # no baseline in this model.json
 
 
 def test_report_from_nothing_still_has_sections(tmp_path):

@@ -77,8 +77,13 @@ def _data_summary(cohort_csv, split_csv) -> str:
 def _model_summary(compare_dir: Path | None, run_dir: Path | None) -> str:
     if run_dir is not None:
         meta = json.loads((run_dir / "model.json").read_text())
+        transform = meta.get("transform", {})
+        window = transform.get("normalization", {}).get("method", "robust")
         return (f"{esc(meta.get('arch'))} CNN, input {esc(meta.get('input_size'))} px, "
-                f"{esc(meta.get('in_chans', 1))} channel(s) of {esc(meta.get('unit', 'celsius'))}, "
+                f"{esc(meta.get('in_chans', 1))} channel(s) of {esc(meta.get('unit', 'celsius'))} "
+                f"({esc(', '.join(transform.get('channels', ['temperature'])))}; window "
+                f"{esc(window)}, crop {esc(transform.get('crop', 'none'))}, marker "
+                f"{esc(transform.get('marker', 'keep'))}), "
                 f"trained from ImageNet weights with the study's recipe"
                 + ("; its P(Sick) is averaged with the classical baseline (breast temperature "
                    "statistics and asymmetry, logistic regression) fitted on the same patients"
