@@ -54,8 +54,9 @@ class TrainConfig:
     crop: str = "breasts"  # "none": the whole frame
     marker: str = "remove"  # "keep": leave the calibration marker in view
     background: str = "keep"  # "remove": only the body in view (the room filled, see transforms)
-    # Left-right mirroring does not change a diagnosis: the head also trains on the mirrored
-    # training images' features, and every prediction is the mean over the image and its mirror.
+    # True: the head also trains on the features of every training image mirrored left-right,
+    # and every prediction is the mean over the image and its mirror (measured no better on
+    # DMR-IR, docs/results.md).
     mirror: bool = False
     # "baseline": the model's P(Sick) is the mean of the CNN's and the classical baseline's
     # (fitted on the same training patients and stored in model.json); "none": the CNN alone.

@@ -34,7 +34,7 @@ class Normalization:
         if self.method not in METHODS:
             raise ConfigError(f"unknown normalisation {self.method!r}; choose one of {METHODS}")
         if self.method in ("celsius", "relative") and not self.high > self.low:
-            raise ConfigError(f"celsius window needs low < high, got {self.low}..{self.high}")
+            raise ConfigError(f"{self.method} window needs low < high, got {self.low}..{self.high}")
 
     def __call__(self, array: np.ndarray, level: float | None = None) -> np.ndarray:
         """`level`: the skin's temperature for "relative" (default: the array's median)."""
