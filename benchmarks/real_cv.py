@@ -207,6 +207,20 @@ def paired_difference(a: list[pd.DataFrame], b: list[pd.DataFrame], n_boot: int 
     return out
 
 
+def operating_points(preds: list[pd.DataFrame], sens: float = 0.9, spec: float = 0.8) -> dict:
+    """With hindsight (any threshold, on the pooled seed-averaged scores): the best specificity
+    at sensitivity >= `sens` and the best sensitivity at specificity >= `spec`, overall and in
+    batch A. An upper bound on what any threshold chosen without hindsight can give."""
+    from sklearn.metrics import roc_curve
+
+    mean = seed_mean(preds)
+    out = {}
+    for name, df in (("all", mean), ("A", mean[mean["batch"] == "A"])):
+        fpr, tpr, _ = roc_curve(df["y"], df["prob"])
+        out[name] = (float((1 - fpr)[tpr >= sens].max()), float(tpr[1 - fpr >= spec].max()))
+    return out
+
+
 def summary(table: pd.DataFrame, preds: dict) -> str:
     """Mean (min-max over seeds); pooled Wilson 95% intervals for sensitivity and specificity."""
     lines = ["| recipe | seeds | AUC | AUC batch A | AUC batch A, same period | sensitivity | specificity "
@@ -236,6 +250,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--versus", choices=names,
                         help="also give each recipe's AUC difference to this one (paired bootstrap)")  # fmt: skip
+    parser.add_argument("--operating-points", action="store_true",
+                        help="also give the best specificity at sensitivity 0.90 and the best "
+                        "sensitivity at specificity 0.80 (any threshold, with hindsight)")  # fmt: skip
     args = parser.parse_args()
     recipes = list(dict.fromkeys(args.recipes + ([args.versus] if args.versus else [])))
     sources = [r for name in recipes for r in (
@@ -265,6 +282,15 @@ def main() -> None:
                 d = paired_difference(preds[name], preds[args.versus])
                 cells = [f"{v:+.3f} ({lo:+.3f} to {hi:+.3f})" for v, lo, hi in d.values()]
                 text += f"\n| {name} | {cells[0]} | {cells[1]} |"
+    if args.operating_points:
+        text += (
+            "\n\n| recipe | specificity at sensitivity >= 0.90 | sensitivity at specificity >= 0.80 "
+            "| batch A: specificity at sensitivity >= 0.90 | batch A: sensitivity at specificity >= 0.80 |"
+            "\n|---|---|---|---|---|"
+        )  # fmt: skip
+        for name in recipes:
+            op = operating_points(preds[name])
+            text += f"\n| {name} | {op['all'][0]:.3f} | {op['all'][1]:.3f} | {op['A'][0]:.3f} | {op['A'][1]:.3f} |"  # fmt: skip
     (args.out / "real_cv_summary.md").write_text(text + "\n")
     print(text)
     print(
