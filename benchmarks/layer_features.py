@@ -1,11 +1,13 @@
 """Which depth of the frozen ImageNet body carries the signal? (issue 7)
 
 The default recipe's body (efficientnet_lite0, frozen, ImageNet weights) sees the default
-evaluation transform (marker masked, chest crop, temperature + asymmetry channels, 320 px).
+evaluation transform as it was when this was measured (marker masked, chest crop, per-image
+percentile window, temperature + asymmetry channels, 320 px: `real_cv.py`'s
+`chest_asym_320_ens_notta`).
 Its pooled features do not depend on the fold (nothing in the body is trained), so they are
 computed once for the 120 women: the final 1,280 features the default head uses, and the
 globally averaged output of every block (stages of 16, 24, 40, 80, 112, 192, 320 channels).
-For each seed and fold of `real_cv.py`'s splits (run it first, with the default recipe), a
+For each seed and fold of `real_cv.py`'s splits (run it first, with that recipe), a
 linear head is trained exactly as the default's (fastai, SGD momentum 0.9, lr 1e-2, 30 epochs
 of SGDR, class-weighted loss, batch 8) on:
   final        the default's features (reproduces the default's CNN up to the draw order)
@@ -104,7 +106,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     torch.set_num_threads(2)
-    cfg = TrainConfig()
+    cfg = TrainConfig(norm="robust")  # the default's window when this was measured
     cohort = pd.read_csv(args.cv / "cohort" / "cohort.csv")
     paths = cohort.loc[cohort["excluded_reason"].isna(), "path"].tolist()
     feats = all_features(cfg, paths)

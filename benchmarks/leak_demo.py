@@ -29,8 +29,9 @@ def cnn_test_predictions(split_csv: Path, run_dir: Path, size: int, seed: int) -
     from thermocad.artifacts import load_bundle
     from thermocad.train import TrainConfig, train
 
+    # The CNN alone (the baseline is the table's other model), otherwise the default's inputs.
     config = TrainConfig(size=size, seed=seed, head_epochs=8, frozen_cycles=0, cycles=0,
-                         lr_find_iters=30, tta=0)  # fmt: skip
+                         lr_find_iters=30, tta=0, ensemble="none")  # fmt: skip
     train(split_csv, run_dir, config, force=True)
     split_df = pd.read_csv(split_csv)
     return predict_split(load_bundle(run_dir), split_df[split_df["split"] == "test"])
