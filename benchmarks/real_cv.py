@@ -39,7 +39,7 @@ CHEST_320 = {**HEAD, **CHEST, "size": 320}
 # TrainConfig()'s recipe until the relative window (below) replaced the per-image one.
 DEFAULT = {**CHEST_320, "ensemble": "baseline", "tta": 0}
 # The study's unfrozen stage after the head: SGDR cycles of 1, 2 (and 4) epochs, TTA.
-FINETUNE = {**CHEST, "ensemble": "none", "head_epochs": 30, "frozen_cycles": 0, "cycles": 2,
+FINETUNE = {**INPUTS, **CHEST, "ensemble": "none", "head_epochs": 30, "frozen_cycles": 0, "cycles": 2,
             "tta": 4}  # fmt: skip
 RECIPES = {
     "baseline": None,  # the classical baseline alone (temperature statistics + asymmetry, LR)
