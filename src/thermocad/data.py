@@ -111,7 +111,7 @@ def load_maps(paths: list[str], transform: EvalTransform) -> tuple[np.ndarray, s
             )
         maps[i] = transform.prepare(result.array)
     unit = next(iter(units), "celsius")
-    if unit == "intensity" and transform.normalization.method in ("celsius", "relative"):
+    if unit == "intensity" and transform.normalization.in_degrees:
         raise ConfigError(
             f"the inputs are 8/16-bit images, which hold no temperatures (e.g. {units['intensity']}): "
             f"--norm {transform.normalization.method} needs temperatures; use --norm robust "

@@ -33,8 +33,13 @@ class Normalization:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ConfigError(f"unknown normalisation {self.method!r}; choose one of {METHODS}")
-        if self.method in ("celsius", "relative") and not self.high > self.low:
+        if self.in_degrees and not self.high > self.low:
             raise ConfigError(f"{self.method} window needs low < high, got {self.low}..{self.high}")
+
+    @property
+    def in_degrees(self) -> bool:
+        """A window measured in degrees: the inputs must be temperatures, not image levels."""
+        return self.method in ("celsius", "relative")
 
     def __call__(self, array: np.ndarray, level: float | None = None) -> np.ndarray:
         """`level`: the skin's temperature for "relative" (default: the array's median)."""
