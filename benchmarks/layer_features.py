@@ -79,15 +79,16 @@ def all_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]:
     }
 
 
-def train_head(x_tr, y_tr, x_va, y_va, seed: int) -> np.ndarray:
-    """The default's head stage on given features: P(Sick) on the validation rows."""
+def train_head(x_tr, y_tr, x_va, y_va, seed: int, make_head=None) -> np.ndarray:
+    """The default's head stage on given features: P(Sick) on the validation rows.
+    The head is linear unless `make_head(n_features)` builds another (after the seed is set)."""
     set_seed(seed, reproducible=True)
     counts = np.bincount(y_tr, minlength=2)
     weight = torch.tensor(counts.sum() / (2 * counts), dtype=torch.float32)
     dls = feature_dls(
         torch.from_numpy(x_tr), y_tr, torch.from_numpy(x_va), y_va, 8, torch.device("cpu")
     )
-    head = torch.nn.Linear(x_tr.shape[1], 2)
+    head = (make_head or (lambda n: torch.nn.Linear(n, 2)))(x_tr.shape[1])
     with tempfile.TemporaryDirectory() as work:
         learn = make_learner(dls, head, CrossEntropyLossFlat(weight=weight), None, Path(work))
         fit_schedule(learn, 1e-2, "sgdr", 1, 30, 1, [])
@@ -100,6 +101,64 @@ def standardise(train: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.nd
     return ((train - mean) / std).astype(np.float32), ((valid - mean) / std).astype(np.float32)
 
 
+def fold_heads(
+    cv: Path,
+    seeds: list[int],
+    feats: dict[str, np.ndarray],
+    paths: list[str],
+    variants: dict[str, tuple[list[str], list[str], object]],
+) -> tuple[pd.DataFrame, dict]:
+    """For every seed and fold of real_cv.py's splits, a head per variant, trained on the
+    training patients' features: (raw keys, keys standardised on the training folds, head
+    factory or None for linear). Returns the scores table and the predictions of each variant,
+    alone and averaged with the baseline fitted on the same training patients."""
+    index = {p: i for i, p in enumerate(paths)}
+    rows, preds = [], {}
+    for seed in seeds:
+        split = pd.read_csv(cv / f"split_seed{seed}.csv")
+        baseline = pd.read_csv(
+            cv / "baseline" / f"seed{seed}" / "baseline" / "valid_predictions.csv"
+        )
+        out = {name: [] for name in variants}
+        for fold in sorted(split["fold"].unique()):
+            tr, va = split[split["fold"] != fold], split[split["fold"] == fold]
+            i_tr, i_va = tr["path"].map(index).to_numpy(), va["path"].map(index).to_numpy()
+            y_tr = (tr["label"] == "Sick").to_numpy(np.int64)
+            y_va = (va["label"] == "Sick").to_numpy(np.int64)
+            for name, (raw, scaled, make_head) in variants.items():
+                xs_tr, xs_va = [feats[k][i_tr] for k in raw], [feats[k][i_va] for k in raw]
+                for k in scaled:
+                    a, b = standardise(feats[k][i_tr], feats[k][i_va])
+                    xs_tr.append(a)
+                    xs_va.append(b)
+                p = train_head(np.hstack(xs_tr), y_tr, np.hstack(xs_va), y_va, seed, make_head)
+                out[name].append(va.assign(prob=p))
+        base = baseline.set_index("patient_id")["prob"]
+        for name, parts in out.items():
+            cnn = pd.concat(parts)
+            cnn["y"] = (cnn["label"] == "Sick").astype(int)
+            ens = cnn.assign(prob=(cnn["prob"] + cnn["patient_id"].map(base)) / 2)
+            for label, pred in ((name, cnn), (f"{name}+baseline", ens)):
+                rows.append({"recipe": label, "seed": seed, **scores(pred)})
+                preds.setdefault(label, []).append(pred)
+    return pd.DataFrame(rows), preds
+
+
+def report(table: pd.DataFrame, preds: dict, ref: str) -> None:
+    """The scores table, then each variant's paired AUC difference to variant `ref`."""
+    print(summary(table, preds))
+    print()
+    print(f"| variant | AUC - {ref} (95% CI) | batch A: AUC - {ref} (95% CI) |")
+    print("|---|---|---|")
+    for name in preds:
+        if name in (ref, f"{ref}+baseline"):
+            continue
+        other = f"{ref}+baseline" if name.endswith("+baseline") else ref
+        d = paired_difference(preds[name], preds[other])
+        cell = lambda v: f"{v[0]:+.3f} ({v[1]:+.3f} to {v[2]:+.3f})"  # noqa: E731
+        print(f"| {name} - {other} | {cell(d['all'])} | {cell(d['A'])} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cv", type=Path, required=True, help="real_cv.py's --out folder")
@@ -110,54 +169,14 @@ def main() -> None:
     cohort = pd.read_csv(args.cv / "cohort" / "cohort.csv")
     paths = cohort.loc[cohort["excluded_reason"].isna(), "path"].tolist()
     feats = all_features(cfg, paths)
-    index = {p: i for i, p in enumerate(paths)}
     variants = {
-        "final": (["final"], []),
-        "blocks4-6": ([], ["block4", "block5", "block6"]),
-        "final+4-6": (["final"], ["block4", "block5", "block6"]),
-        "siamese": (["siamese"], []),
-        "final+siamese": (["final", "siamese"], []),
+        "final": (["final"], [], None),
+        "blocks4-6": ([], ["block4", "block5", "block6"], None),
+        "final+4-6": (["final"], ["block4", "block5", "block6"], None),
+        "siamese": (["siamese"], [], None),
+        "final+siamese": (["final", "siamese"], [], None),
     }
-    rows, preds = [], {}
-    for seed in args.seeds:
-        split = pd.read_csv(args.cv / f"split_seed{seed}.csv")
-        baseline = pd.read_csv(
-            args.cv / "baseline" / f"seed{seed}" / "baseline" / "valid_predictions.csv"
-        )
-        out = {name: [] for name in variants}
-        for fold in sorted(split["fold"].unique()):
-            tr, va = split[split["fold"] != fold], split[split["fold"] == fold]
-            i_tr, i_va = tr["path"].map(index).to_numpy(), va["path"].map(index).to_numpy()
-            y_tr = (tr["label"] == "Sick").to_numpy(np.int64)
-            y_va = (va["label"] == "Sick").to_numpy(np.int64)
-            for name, (raw, scaled) in variants.items():
-                xs_tr, xs_va = [feats[k][i_tr] for k in raw], [feats[k][i_va] for k in raw]
-                for k in scaled:
-                    a, b = standardise(feats[k][i_tr], feats[k][i_va])
-                    xs_tr.append(a)
-                    xs_va.append(b)
-                p = train_head(np.hstack(xs_tr), y_tr, np.hstack(xs_va), y_va, seed)
-                out[name].append(va.assign(prob=p))
-        base = baseline.set_index("patient_id")["prob"]
-        for name, parts in out.items():
-            cnn = pd.concat(parts)
-            cnn["y"] = (cnn["label"] == "Sick").astype(int)
-            ens = cnn.assign(prob=(cnn["prob"] + cnn["patient_id"].map(base)) / 2)
-            for label, pred in ((name, cnn), (f"{name}+baseline", ens)):
-                rows.append({"recipe": label, "seed": seed, **scores(pred)})
-                preds.setdefault(label, []).append(pred)
-    table = pd.DataFrame(rows)
-    print(summary(table, preds))
-    print()
-    print("| variant | AUC - final (95% CI) | batch A: AUC - final (95% CI) |")
-    print("|---|---|---|")
-    for name in preds:
-        if name in ("final", "final+baseline"):
-            continue
-        ref = "final+baseline" if name.endswith("+baseline") else "final"
-        d = paired_difference(preds[name], preds[ref])
-        cell = lambda v: f"{v[0]:+.3f} ({v[1]:+.3f} to {v[2]:+.3f})"  # noqa: E731
-        print(f"| {name} - {ref} | {cell(d['all'])} | {cell(d['A'])} |")
+    report(*fold_heads(args.cv, args.seeds, feats, paths, variants), ref="final")
 
 
 if __name__ == "__main__":

@@ -72,6 +72,12 @@ RECIPES = {
     # A fixed scale in degrees (22-36 C: 14 C wide) centred on the skin's median temperature:
     # TrainConfig()'s recipe (docs/results.md).
     "chest_asym_320_ens_notta_relative": {**DEFAULT, "norm": "relative"},
+    # The relative window's asymmetry map alone, one grey channel (benchmarks/two_stream.py).
+    "chest_asymonly_320_ens_notta_relative": {
+        **DEFAULT,
+        "norm": "relative",
+        "channels": ("asymmetry",),
+    },
     "lite1_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite1"},
     "lite2_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite2"},
     "chest_asym_finetune": {**FINETUNE, "size": None},
@@ -96,6 +102,10 @@ DERIVED = {
     ),
     "chest_asym_320_ens_notta_relative_cnn": (
         [("chest_asym_320_ens_notta_relative", "prob_cnn")],
+        None,
+    ),
+    "chest_asymonly_320_ens_notta_relative_cnn": (
+        [("chest_asymonly_320_ens_notta_relative", "prob_cnn")],
         None,
     ),
     "lite1_chest_asym_320_notta": ([ARCHS[1]], None),

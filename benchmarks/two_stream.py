@@ -1,0 +1,77 @@
+"""Temperature and asymmetry as two streams through the frozen body (issue 7)
+
+The default recipe's input has two channels, the temperature map and its asymmetry (the map
+minus its left/right mirror), and timm adapts the ImageNet stem to two channels by giving
+them the red and green filters (scaled by 3/2), so from the first layer on every feature mixes
+the two maps. ImageNet filters were learnt on natural images; a grey image shown through all
+three of them is the usual way to reuse them. Here each map goes through the same frozen body
+on its own, as a grey image (timm's one-channel stem: the three filters summed), and the head
+sees both feature vectors side by side (2 x 1,280). The feature maps do not depend on the fold,
+so they are computed once for the 120 women (the default's evaluation transform,
+`TrainConfig()`); for each seed and fold of `real_cv.py`'s splits (run it first with
+`baseline`) the default's linear head is trained the default's way (fastai, SGD momentum 0.9,
+lr 1e-2, 30 epochs of SGDR, class-weighted loss, batch 8) on:
+  mixed        the default's two-channel features (reproduces the default's CNN)
+  temperature  the temperature stream alone
+  two_stream   temperature and asymmetry streams side by side
+Each CNN score is also averaged with the classical baseline fitted on the same training
+patients (real_cv.py's `baseline` recipe: the default's other half).
+
+    .venv/bin/python benchmarks/two_stream.py --cv /tmp/real_cv --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from layer_features import fold_heads, report
+from thermocad.data import load_maps
+from thermocad.models import create_model, get_arch
+from thermocad.train import TrainConfig
+from thermocad.trainer import eval_transform
+
+
+def stream_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]:
+    """Pooled features of the two-channel input, and of each channel as a grey image."""
+    spec = get_arch(cfg.arch)
+    transform = eval_transform(cfg, spec)
+    maps, _ = load_maps(paths, transform)
+    mixed = create_model(cfg.arch, True, transform.in_chans, 2).eval()
+    grey = create_model(cfg.arch, True, 1, 2).eval()
+    (mean,), (std,) = spec.norm_stats(1)
+    out: dict[str, list] = {"mixed": [], "temperature": [], "asymmetry": []}
+    with torch.inference_mode():
+        for i in range(0, len(maps), 16):
+            t = torch.from_numpy(maps[i : i + 16])[:, None]
+            out["mixed"].append(mixed.forward_head(
+                mixed.forward_features(transform.finish(t)), pre_logits=True).numpy())  # fmt: skip
+            for name, x in (("temperature", t), ("asymmetry", t - t.flip(-1))):
+                f = grey.forward_head(grey.forward_features((x - mean) / std), pre_logits=True)
+                out[name].append(f.numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cv", type=Path, required=True, help="real_cv.py's --out folder")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    cohort = pd.read_csv(args.cv / "cohort" / "cohort.csv")
+    paths = cohort.loc[cohort["excluded_reason"].isna(), "path"].tolist()
+    feats = stream_features(TrainConfig(), paths)
+    variants = {
+        "mixed": (["mixed"], [], None),
+        "temperature": (["temperature"], [], None),
+        "two_stream": (["temperature", "asymmetry"], [], None),
+    }
+    report(*fold_heads(args.cv, args.seeds, feats, paths, variants), ref="mixed")
+
+
+if __name__ == "__main__":
+    main()
