@@ -1,8 +1,8 @@
 """How the frozen body's last feature map is pooled, and the head on top (issue 7)
 
 The default recipe's body (efficientnet_lite0, frozen, ImageNet weights) sees the default
-evaluation transform (`TrainConfig()`: marker masked, chest crop, relative temperature window,
-temperature + asymmetry channels, 320 px). Its head is timm's: a linear layer on the *average*
+evaluation transform as it was when this was measured (marker masked, chest crop, relative
+temperature window, temperature + asymmetry channels, 320 px). Its head is timm's: a linear layer on the *average*
 of the last feature map (1,280 channels x 10 x 10 positions). A tumour is a local hot spot,
 and averaging over the whole chest dilutes what one region shows; the study's own fastai head
 (`create_head`, fastai 0.7's ConvLearner alike) pools by the concatenated average and maximum
@@ -69,7 +69,8 @@ def main() -> None:
     torch.set_num_threads(2)
     cohort = pd.read_csv(args.cv / "cohort" / "cohort.csv")
     paths = cohort.loc[cohort["excluded_reason"].isna(), "path"].tolist()
-    feats = pooled_features(TrainConfig(), paths)
+    # The default when this was measured: temperature + asymmetry channels.
+    feats = pooled_features(TrainConfig(channels=("temperature", "asymmetry")), paths)
     # name: (raw features, features standardised on the training folds, head)
     variants = {
         "avg": (["avg"], [], None),

@@ -1,19 +1,21 @@
 """Temperature and asymmetry as two streams through the frozen body (issue 7)
 
-The default recipe's input has two channels, the temperature map and its asymmetry (the map
-minus its left/right mirror), and timm adapts the ImageNet stem to two channels by giving
-them the red and green filters (scaled by 3/2), so from the first layer on every feature mixes
-the two maps. ImageNet filters were learnt on natural images; a grey image shown through all
+Until this measurement the default recipe's input had two channels, the temperature map and
+its asymmetry (the map minus its left/right mirror), and timm adapts the ImageNet stem to two
+channels by giving them the red and green filters (scaled by 3/2), so from the first layer on
+every feature mixes the two maps. ImageNet filters were learnt on natural images; a grey image shown through all
 three of them is the usual way to reuse them. Here each map goes through the same frozen body
 on its own, as a grey image (timm's one-channel stem: the three filters summed), and the head
-sees both feature vectors side by side (2 x 1,280). The feature maps do not depend on the fold,
-so they are computed once for the 120 women (the default's evaluation transform,
-`TrainConfig()`); for each seed and fold of `real_cv.py`'s splits (run it first with
-`baseline`) the default's linear head is trained the default's way (fastai, SGD momentum 0.9,
-lr 1e-2, 30 epochs of SGDR, class-weighted loss, batch 8) on:
-  mixed        the default's two-channel features (reproduces the default's CNN)
+sees the feature vectors side by side. The feature maps do not depend on the fold, so they are
+computed once for the 120 women (the default's evaluation transform as it was when this was
+measured: relative window, marker masked, chest crop, 320 px); for each seed and fold of
+`real_cv.py`'s splits (run it first with `baseline`) the default's linear head is trained the
+default's way (fastai, SGD momentum 0.9, lr 1e-2, 30 epochs of SGDR, class-weighted loss,
+batch 8) on:
+  mixed        the two-channel features (reproduces that default's CNN)
   temperature  the temperature stream alone
-  two_stream   temperature and asymmetry streams side by side
+  asymmetry    the asymmetry stream alone (what `channels=("asymmetry",)` gives)
+  two_stream   temperature and asymmetry streams side by side (2 x 1,280 features)
 Each CNN score is also averaged with the classical baseline fitted on the same training
 patients (real_cv.py's `baseline` recipe: the default's other half).
 
@@ -64,10 +66,12 @@ def main() -> None:
     torch.set_num_threads(2)
     cohort = pd.read_csv(args.cv / "cohort" / "cohort.csv")
     paths = cohort.loc[cohort["excluded_reason"].isna(), "path"].tolist()
-    feats = stream_features(TrainConfig(), paths)
+    # The default when this was measured: temperature + asymmetry channels.
+    feats = stream_features(TrainConfig(channels=("temperature", "asymmetry")), paths)
     variants = {
         "mixed": (["mixed"], [], None),
         "temperature": (["temperature"], [], None),
+        "asymmetry": (["asymmetry"], [], None),
         "two_stream": (["temperature", "asymmetry"], [], None),
     }
     report(*fold_heads(args.cv, args.seeds, feats, paths, variants), ref="mixed")

@@ -55,13 +55,13 @@ def test_model_card_names_the_inputs(tmp_path):
     from thermocad.trainer import eval_transform
 
     transform = eval_transform(TrainConfig(), get_arch("efficientnet_lite0"))
-    meta = {"arch": "efficientnet_lite0", "input_size": 320, "in_chans": 2, "unit": "celsius",
-            "transform": transform.to_dict()}  # fmt: skip
+    meta = {"arch": "efficientnet_lite0", "input_size": 320, "in_chans": transform.in_chans,
+            "unit": "celsius", "transform": transform.to_dict()}  # fmt: skip
     (tmp_path / "model.json").write_text(json.dumps(meta))
     card = _model_summary(None, tmp_path)
     assert (
-        "2 channel(s) of celsius (temperature, asymmetry; window relative, crop breasts, "
-        "marker remove)" in card
+        "1 channel(s) of celsius (asymmetry; window relative, crop breasts, marker remove)"
+        in card
     )
     assert "averaged with the classical baseline" not in card  # no baseline in this model.json
 

@@ -44,8 +44,9 @@ def test_run_directory_holds_every_output(run):
     ]
     assert {"train_loss", "valid_loss", "accuracy", "roc_auc", "seconds"} <= set(history.columns)
     meta = json.loads((run / "model.json").read_text())
-    # Default inputs: temperature + left/right asymmetry, chest crop, marker masked.
-    assert meta["arch"] == "efficientnet_lite0" and meta["in_chans"] == 2
+    # Default inputs: the left/right asymmetry map alone, chest crop, marker masked.
+    assert meta["arch"] == "efficientnet_lite0" and meta["in_chans"] == 1
+    assert meta["transform"]["channels"] == ["asymmetry"]
     assert meta["transform"]["crop"] == "breasts" and meta["transform"]["marker"] == "remove"
     assert meta["input_size"] == 64 and meta["unit"] == "celsius"
     assert 0 <= meta["threshold"] <= 1 and meta["data"]["train"]["images"]["Sick"] == 8

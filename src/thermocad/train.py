@@ -19,9 +19,9 @@ class TrainConfig:
 
     # Defaults: the recipe that did best in patient-grouped cross-validation on DMR-IR
     # (docs/results.md): the study's frozen-body stage on precomputed features, with the
-    # calibration marker masked, the chest cropped, an asymmetry channel and 320 px inputs,
-    # temperatures in degrees around the skin's own level, no TTA, averaged with the
-    # classical baseline.
+    # calibration marker masked, the chest cropped, 320 px inputs, temperatures in degrees
+    # around the skin's own level, the network shown only their left/right asymmetry, no TTA,
+    # averaged with the classical baseline.
     # `TrainConfig.study()` is the 2019 study's full recipe (fine-tuning included).
     arch: str = "efficientnet_lite0"  # ImageNet weights installed offline
     pretrained: bool = True
@@ -50,7 +50,9 @@ class TrainConfig:
     norm: str = "relative"
     norm_low: float = 22.0
     norm_high: float = 36.0
-    channels: tuple[str, ...] = ("temperature", "asymmetry")
+    # "asymmetry": the map minus its left/right mirror, as one grey image; "temperature": the
+    # map itself. Both together mix in the body's first layer (measured worse, docs/results.md).
+    channels: tuple[str, ...] = ("asymmetry",)
     crop: str = "breasts"  # "none": the whole frame
     marker: str = "remove"  # "keep": leave the calibration marker in view
     background: str = "keep"  # "remove": only the body in view (the room filled, see transforms)

@@ -24,7 +24,7 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--norm-low", type=float, help="celsius window low end (default 22)")
     p.add_argument("--norm-high", type=float, help="celsius window high end (default 36)")
     p.add_argument("--channels", nargs="+", choices=("temperature", "asymmetry"),
-                   help="input channels (default: temperature asymmetry)")  # fmt: skip
+                   help="input channels (default: asymmetry)")  # fmt: skip
     p.add_argument("--crop", choices=("none", "breasts"), help="default breasts (the chest box)")
     p.add_argument(
         "--marker", choices=("keep", "remove"), help="default remove: mask the calibration marker"
