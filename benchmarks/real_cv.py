@@ -130,13 +130,32 @@ def derive(name: str, preds: dict[str, list[pd.DataFrame]]) -> list[pd.DataFrame
     return out
 
 
-def fold_thresholds(pred: pd.DataFrame) -> pd.Series:
-    """Per row, the Youden threshold chosen on the out-of-fold predictions of the other folds."""
+def fold_thresholds(pred: pd.DataFrame, target: float | None = None) -> pd.Series:
+    """Per row, the threshold chosen on the out-of-fold predictions of the other folds: Youden's,
+    or with `target` the highest one that reaches that sensitivity there."""
     out = pd.Series(np.nan, index=pred.index)
     for k in pred["fold"].unique():
         other = pred[pred["fold"] != k]
-        out[pred["fold"] == k] = choose_threshold(other["y"].to_numpy(), other["prob"].to_numpy())
+        out[pred["fold"] == k] = choose_threshold(
+            other["y"].to_numpy(), other["prob"].to_numpy(), target_sensitivity=target
+        )
     return out
+
+
+def at_target(preds: list[pd.DataFrame], target: float) -> dict[str, tuple[int, int, int, int]]:
+    """(tp, fn, tn, fp) pooled over seeds, overall and in batch A, at thresholds chosen for each
+    fold on the other folds to reach sensitivity `target` (compare's threshold_method
+    "sensitivity")."""
+    out = {"all": np.zeros(4, int), "A": np.zeros(4, int)}
+    for pred in preds:
+        y = pred["y"].to_numpy(int)
+        sick = pred["prob"].to_numpy(float) >= fold_thresholds(pred, target).to_numpy()
+        a = (pred["acquisition_batch"] == "A").to_numpy()
+        for name, m in (("all", np.ones_like(a)), ("A", a)):
+            yy, ss = y[m], sick[m]
+            out[name] += [(ss & (yy == 1)).sum(), (~ss & (yy == 1)).sum(),
+                          (~ss & (yy == 0)).sum(), (ss & (yy == 0)).sum()]  # fmt: skip
+    return {k: tuple(int(x) for x in v) for k, v in out.items()}
 
 
 def scores(pred: pd.DataFrame) -> dict:
@@ -263,6 +282,9 @@ def main() -> None:
     parser.add_argument("--operating-points", action="store_true",
                         help="also give the best specificity at sensitivity 0.90 and the best "
                         "sensitivity at specificity 0.80 (any threshold, with hindsight)")  # fmt: skip
+    parser.add_argument("--target-sensitivity", type=float, metavar="T",
+                        help="also give sensitivity and specificity at thresholds chosen for each "
+                        "fold on the other folds to reach sensitivity T")  # fmt: skip
     args = parser.parse_args()
     recipes = list(dict.fromkeys(args.recipes + ([args.versus] if args.versus else [])))
     sources = [r for name in recipes for r in (
@@ -301,6 +323,19 @@ def main() -> None:
         for name in recipes:
             op = operating_points(preds[name])
             text += f"\n| {name} | {op['all'][0]:.3f} | {op['all'][1]:.3f} | {op['A'][0]:.3f} | {op['A'][1]:.3f} |"  # fmt: skip
+    if args.target_sensitivity is not None:
+        t = args.target_sensitivity
+        text += (
+            f"\n\n| recipe | sensitivity (threshold for {t:.2f} on the other folds) | specificity "
+            "| batch A: sensitivity | batch A: specificity |\n|---|---|---|---|---|"
+        )
+        for name in recipes:
+            cells = []
+            for tp, fn, tn, fp in at_target(preds[name], t).values():
+                for k, n in ((tp, tp + fn), (tn, tn + fp)):
+                    lo, hi = wilson_ci(k, n)
+                    cells.append(f"{k / n:.3f} ({lo:.3f}-{hi:.3f})")
+            text += f"\n| {name} | " + " | ".join(cells) + " |"
     (args.out / "real_cv_summary.md").write_text(text + "\n")
     print(text)
     print(
