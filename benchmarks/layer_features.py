@@ -55,10 +55,26 @@ def block_features(model: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor
     return out
 
 
-def all_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]:
-    spec = get_arch(cfg.arch)
-    transform = eval_transform(cfg, spec)
+def cv_setup(doc: str) -> tuple[argparse.Namespace, list[str]]:
+    """The command line of the feature benchmarks (--cv, --seeds) and the cohort's usable files."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--cv", type=Path, required=True, help="real_cv.py's --out folder")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    cohort = pd.read_csv(args.cv / "cohort" / "cohort.csv")
+    return args, cohort.loc[cohort["excluded_reason"].isna(), "path"].tolist()
+
+
+def prepared(cfg: TrainConfig, paths: list[str]):
+    """The evaluation transform of `cfg` and every file prepared by it (the body's inputs)."""
+    transform = eval_transform(cfg, get_arch(cfg.arch))
     maps, _ = load_maps(paths, transform)
+    return transform, maps
+
+
+def all_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]:
+    transform, maps = prepared(cfg, paths)
     model = create_model(cfg.arch, True, transform.in_chans, 2).eval()
     parts, sides = [], []
     for i in range(0, len(maps), 16):
@@ -160,14 +176,9 @@ def report(table: pd.DataFrame, preds: dict, ref: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cv", type=Path, required=True, help="real_cv.py's --out folder")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args()
-    torch.set_num_threads(2)
-    cfg = TrainConfig(norm="robust")  # the default's window when this was measured
-    cohort = pd.read_csv(args.cv / "cohort" / "cohort.csv")
-    paths = cohort.loc[cohort["excluded_reason"].isna(), "path"].tolist()
+    args, paths = cv_setup(__doc__)
+    # The default's inputs when this was measured: per-image window, both channels.
+    cfg = TrainConfig(norm="robust", channels=("temperature", "asymmetry"))
     feats = all_features(cfg, paths)
     variants = {
         "final": (["final"], [], None),

@@ -24,26 +24,18 @@ patients (real_cv.py's `baseline` recipe: the default's other half).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import torch
 from fastai.vision.learner import create_head
 
-from layer_features import fold_heads, report
-from thermocad.data import load_maps
-from thermocad.models import create_model, get_arch
+from layer_features import cv_setup, fold_heads, prepared, report
+from thermocad.models import create_model
 from thermocad.train import TrainConfig
-from thermocad.trainer import eval_transform
 
 
 def pooled_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]:
     """Average and maximum pooling of the body's last feature map."""
-    spec = get_arch(cfg.arch)
-    transform = eval_transform(cfg, spec)
-    maps, _ = load_maps(paths, transform)
+    transform, maps = prepared(cfg, paths)
     model = create_model(cfg.arch, True, transform.in_chans, 2).eval()
     out: dict[str, list] = {"avg": [], "max": []}
     for i in range(0, len(maps), 16):
@@ -62,13 +54,7 @@ def fastai_head(n_features: int) -> torch.nn.Module:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cv", type=Path, required=True, help="real_cv.py's --out folder")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args()
-    torch.set_num_threads(2)
-    cohort = pd.read_csv(args.cv / "cohort" / "cohort.csv")
-    paths = cohort.loc[cohort["excluded_reason"].isna(), "path"].tolist()
+    args, paths = cv_setup(__doc__)
     # The default when this was measured: temperature + asymmetry channels.
     feats = pooled_features(TrainConfig(channels=("temperature", "asymmetry")), paths)
     # name: (raw features, features standardised on the training folds, head)

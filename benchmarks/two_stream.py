@@ -3,9 +3,9 @@
 Until this measurement the default recipe's input had two channels, the temperature map and
 its asymmetry (the map minus its left/right mirror), and timm adapts the ImageNet stem to two
 channels by giving them the red and green filters (scaled by 3/2), so from the first layer on
-every feature mixes the two maps. ImageNet filters were learnt on natural images; a grey image shown through all
-three of them is the usual way to reuse them. Here each map goes through the same frozen body
-on its own, as a grey image (timm's one-channel stem: the three filters summed), and the head
+every feature mixes the two maps. ImageNet filters were learnt on natural images; a grey
+image shown through all three of them is the usual way to reuse them. Here each map goes
+through the same frozen body on its own, as a grey image (timm's one-channel stem: the three filters summed), and the head
 sees the feature vectors side by side. The feature maps do not depend on the fold, so they are
 computed once for the 120 women (the default's evaluation transform as it was when this was
 measured: relative window, marker masked, chest crop, 320 px); for each seed and fold of
@@ -24,28 +24,20 @@ patients (real_cv.py's `baseline` recipe: the default's other half).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import torch
 
-from layer_features import fold_heads, report
-from thermocad.data import load_maps
+from layer_features import cv_setup, fold_heads, prepared, report
 from thermocad.models import create_model, get_arch
 from thermocad.train import TrainConfig
-from thermocad.trainer import eval_transform
 
 
 def stream_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]:
     """Pooled features of the two-channel input, and of each channel as a grey image."""
-    spec = get_arch(cfg.arch)
-    transform = eval_transform(cfg, spec)
-    maps, _ = load_maps(paths, transform)
+    transform, maps = prepared(cfg, paths)
     mixed = create_model(cfg.arch, True, transform.in_chans, 2).eval()
     grey = create_model(cfg.arch, True, 1, 2).eval()
-    (mean,), (std,) = spec.norm_stats(1)
+    (mean,), (std,) = get_arch(cfg.arch).norm_stats(1)
     out: dict[str, list] = {"mixed": [], "temperature": [], "asymmetry": []}
     with torch.inference_mode():
         for i in range(0, len(maps), 16):
@@ -59,13 +51,7 @@ def stream_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cv", type=Path, required=True, help="real_cv.py's --out folder")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args()
-    torch.set_num_threads(2)
-    cohort = pd.read_csv(args.cv / "cohort" / "cohort.csv")
-    paths = cohort.loc[cohort["excluded_reason"].isna(), "path"].tolist()
+    args, paths = cv_setup(__doc__)
     # The default when this was measured: temperature + asymmetry channels.
     feats = stream_features(TrainConfig(channels=("temperature", "asymmetry")), paths)
     variants = {
