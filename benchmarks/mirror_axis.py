@@ -22,11 +22,11 @@ patients (real_cv.py's `baseline` recipe, unchanged: the default's other half).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from layer_features import cv_setup, fold_heads, prepared, report
 from thermocad import regions
 from thermocad.models import create_model
+from thermocad.recipe import body_features
 from thermocad.train import TrainConfig
 
 MIDLINE_BOX = regions.breast_box
@@ -67,13 +67,8 @@ def features(paths: list[str], box) -> np.ndarray:
         transform, maps = prepared(cfg, paths)
     finally:
         regions.breast_box = MIDLINE_BOX
-    model = create_model(cfg.arch, True, transform.in_chans, 2).eval()
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(maps), 16):
-            x = transform.finish(torch.from_numpy(maps[i : i + 16])[:, None])
-            out.append(model.forward_head(model.forward_features(x), pre_logits=True).numpy())
-    return np.concatenate(out)
+    model = create_model(cfg.arch, True, transform.in_chans, 2)
+    return body_features(model, maps, transform.finish, 16).numpy()
 
 
 def main() -> None:
