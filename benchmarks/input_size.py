@@ -13,21 +13,10 @@ averaged with the classical baseline fitted on the same training patients.
 
 from __future__ import annotations
 
-import numpy as np
-
-from layer_features import cv_setup, fold_heads, prepared, report
-from thermocad.models import create_model
-from thermocad.recipe import body_features
+from layer_features import cv_setup, features, fold_heads, report
 from thermocad.train import TrainConfig
 
 SIZES = (224, 320, 384, 448)
-
-
-def features(cfg: TrainConfig, paths: list[str]) -> np.ndarray:
-    """The frozen body's pooled features of every file, prepared by `cfg`'s transform."""
-    transform, maps = prepared(cfg, paths)
-    model = create_model(cfg.arch, True, transform.in_chans, 2)
-    return body_features(model, maps, transform.finish, 16).numpy()
 
 
 def main() -> None:

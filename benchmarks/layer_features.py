@@ -38,7 +38,7 @@ from fastai.torch_core import set_seed
 from real_cv import paired_difference, scores, summary
 from thermocad.data import load_maps
 from thermocad.models import create_model, get_arch
-from thermocad.recipe import feature_dls, fit_schedule, make_learner
+from thermocad.recipe import body_features, feature_dls, fit_schedule, make_learner
 from thermocad.train import TrainConfig
 from thermocad.trainer import eval_transform
 
@@ -71,6 +71,13 @@ def prepared(cfg: TrainConfig, paths: list[str]):
     transform = eval_transform(cfg, get_arch(cfg.arch))
     maps, _ = load_maps(paths, transform)
     return transform, maps
+
+
+def features(cfg: TrainConfig, paths: list[str]) -> np.ndarray:
+    """The frozen body's pooled features of every file, prepared by `cfg`'s transform."""
+    transform, maps = prepared(cfg, paths)
+    model = create_model(cfg.arch, True, transform.in_chans, 2)
+    return body_features(model, maps, transform.finish, 16).numpy()
 
 
 def all_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]:

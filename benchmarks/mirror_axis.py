@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from layer_features import cv_setup, fold_heads, prepared, report
+from layer_features import cv_setup, features, fold_heads, report
 from thermocad import regions
-from thermocad.models import create_model
-from thermocad.recipe import body_features
 from thermocad.train import TrainConfig
 
 MIDLINE_BOX = regions.breast_box
@@ -59,21 +57,21 @@ def registered_box(array: np.ndarray, mask: np.ndarray | None = None) -> regions
     return regions.Box(top, bottom, int(round(axis - half)), int(round(axis + half)))
 
 
-def features(paths: list[str], box) -> np.ndarray:
+def box_features(paths: list[str], box) -> np.ndarray:
     """The default's frozen-body features, the chest cut out with `box`."""
     regions.breast_box = box  # the transform looks it up when it prepares a file
     try:
-        cfg = TrainConfig()
-        transform, maps = prepared(cfg, paths)
+        return features(TrainConfig(), paths)
     finally:
         regions.breast_box = MIDLINE_BOX
-    model = create_model(cfg.arch, True, transform.in_chans, 2)
-    return body_features(model, maps, transform.finish, 16).numpy()
 
 
 def main() -> None:
     args, paths = cv_setup(__doc__)
-    feats = {"midline": features(paths, MIDLINE_BOX), "registered": features(paths, registered_box)}
+    feats = {
+        "midline": box_features(paths, MIDLINE_BOX),
+        "registered": box_features(paths, registered_box),
+    }
     shifts = np.abs(SHIFTS_FOUND)
     print(f"registered axis - midline, |px| of the original frame: median {np.median(shifts):.1f}, "
           f"90th percentile {np.percentile(shifts, 90):.1f}, at the search limit "

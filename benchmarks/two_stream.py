@@ -25,29 +25,25 @@ patients (real_cv.py's `baseline` recipe: the default's other half).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from layer_features import cv_setup, fold_heads, prepared, report
 from thermocad.models import create_model, get_arch
+from thermocad.recipe import body_features
 from thermocad.train import TrainConfig
 
 
 def stream_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]:
     """Pooled features of the two-channel input, and of each channel as a grey image."""
     transform, maps = prepared(cfg, paths)
-    mixed = create_model(cfg.arch, True, transform.in_chans, 2).eval()
-    grey = create_model(cfg.arch, True, 1, 2).eval()
+    mixed = create_model(cfg.arch, True, transform.in_chans, 2)
+    grey = create_model(cfg.arch, True, 1, 2)  # the stem's three filters summed
     (mean,), (std,) = get_arch(cfg.arch).norm_stats(1)
-    out: dict[str, list] = {"mixed": [], "temperature": [], "asymmetry": []}
-    with torch.inference_mode():
-        for i in range(0, len(maps), 16):
-            t = torch.from_numpy(maps[i : i + 16])[:, None]
-            out["mixed"].append(mixed.forward_head(
-                mixed.forward_features(transform.finish(t)), pre_logits=True).numpy())  # fmt: skip
-            for name, x in (("temperature", t), ("asymmetry", t - t.flip(-1))):
-                f = grey.forward_head(grey.forward_features((x - mean) / std), pre_logits=True)
-                out[name].append(f.numpy())
-    return {k: np.concatenate(v) for k, v in out.items()}
+    streams = {
+        "mixed": (mixed, transform.finish),
+        "temperature": (grey, lambda t: (t - mean) / std),
+        "asymmetry": (grey, lambda t: (t - t.flip(-1) - mean) / std),
+    }
+    return {k: body_features(m, maps, finish, 16).numpy() for k, (m, finish) in streams.items()}
 
 
 def main() -> None:
