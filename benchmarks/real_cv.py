@@ -83,6 +83,14 @@ RECIPES = {
     "chest_asym_finetune": {**FINETUNE, "size": None},
     "chest_asym_320_finetune": {**FINETUNE, "size": 320},
     "chest_asym_320_finetune7": {**FINETUNE, "size": 320, "cycles": 3},  # 1+2+4 epochs
+    # TrainConfig()'s recipe followed by the study's unfrozen stage (1+2+4 epochs, SGDR,
+    # differential learning rates), still without TTA and averaged with the baseline.
+    "chest_asymonly_320_ens_notta_relative_finetune7": {
+        **DEFAULT,
+        "norm": "relative",
+        "channels": ("asymmetry",),
+        "cycles": 3,
+    },
 }
 
 # Scores derived from other recipes' out-of-fold predictions (same folds and seeds, nothing
@@ -106,6 +114,10 @@ DERIVED = {
     ),
     "chest_asymonly_320_ens_notta_relative_cnn": (
         [("chest_asymonly_320_ens_notta_relative", "prob_cnn")],
+        None,
+    ),
+    "chest_asymonly_320_ens_notta_relative_finetune7_cnn": (
+        [("chest_asymonly_320_ens_notta_relative_finetune7", "prob_cnn")],
         None,
     ),
     "lite1_chest_asym_320_notta": ([ARCHS[1]], None),
