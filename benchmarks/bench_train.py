@@ -1,6 +1,7 @@
-"""Training speed on CPU: full fine-tune vs precompute (images/s), and peak RSS of a real run.
+"""Training speed: full fine-tune vs precompute (images/s), and peak RSS of a real run.
 
 Usage: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_train.py [--steps 5] [--skip-rss]
+       python benchmarks/bench_train.py --device cuda --batch 64 --steps 20 --skip-rss
 resnet34 uses random weights (no download here; speed does not depend on the values).
 """
 
@@ -19,19 +20,23 @@ import torch
 from thermocad.models import create_model
 
 
-def images_per_s(step, batch: int, steps: int) -> float:
-    for _ in range(2):  # warm-up: allocator and oneDNN kernels
+def images_per_s(step, batch: int, steps: int, device: str = "cpu") -> float:
+    for _ in range(2):  # warm-up: allocator and oneDNN / cuDNN kernels
         step()
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    sync()
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
+    sync()
     return batch * steps / (time.perf_counter() - t0)
 
 
-def bench_arch(name: str, size: int, batch: int, steps: int) -> dict:
+def bench_arch(name: str, size: int, batch: int, steps: int, device: str = "cpu") -> dict:
     """Full fine-tune step vs precompute (one-off feature pass, then head-only steps)."""
-    model = create_model(name, pretrained=name.startswith("efficientnet"), in_chans=1)
-    x, y = torch.randn(batch, 1, size, size), torch.randint(0, 2, (batch,))
+    model = create_model(name, pretrained=name.startswith("efficientnet"), in_chans=1).to(device)
+    x = torch.randn(batch, 1, size, size, device=device)
+    y = torch.randint(0, 2, (batch,), device=device)
     loss_fn = torch.nn.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
 
@@ -58,9 +63,9 @@ def bench_arch(name: str, size: int, batch: int, steps: int) -> dict:
 
     return {
         "arch": name,
-        "full_finetune_img_s": images_per_s(full_step, batch, steps),
-        "feature_pass_img_s": images_per_s(feature_pass, batch, steps),
-        "precomputed_head_img_s": images_per_s(head_step, batch, steps * 20),
+        "full_finetune_img_s": images_per_s(full_step, batch, steps, device),
+        "feature_pass_img_s": images_per_s(feature_pass, batch, steps, device),
+        "precomputed_head_img_s": images_per_s(head_step, batch, steps * 20, device),
     }
 
 
@@ -91,11 +96,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
     parser.add_argument("--skip-rss", action="store_true")
     args = parser.parse_args()
     print(f"torch threads: {torch.get_num_threads()}", file=sys.stderr)
+    if args.device.startswith("cuda"):
+        print(f"device: {torch.cuda.get_device_name()}", file=sys.stderr)
     rows = [
-        bench_arch(n, args.size, args.batch, args.steps) for n in ("resnet34", "efficientnet_lite0")
+        bench_arch(n, args.size, args.batch, args.steps, args.device)
+        for n in ("resnet34", "efficientnet_lite0")
     ]
     for r in rows:
         r = {k: round(v, 1) if isinstance(v, float) else v for k, v in r.items()}
