@@ -34,6 +34,7 @@ import pandas as pd
 import torch
 from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import set_seed
+from sklearn.base import clone
 
 from real_cv import paired_difference, scores, summary
 from thermocad.data import load_maps
@@ -133,7 +134,7 @@ def fold_heads(
 ) -> tuple[pd.DataFrame, dict]:
     """For every seed and fold of real_cv.py's splits, a head per variant, trained on the
     training patients' features: (raw keys, keys standardised on the training folds, head
-    factory or None for linear). Returns the scores table and the predictions of each variant,
+    factory or None for linear, or a scikit-learn classifier fitted instead). Returns the scores table and the predictions of each variant,
     alone and averaged with the baseline fitted on the same training patients."""
     index = {p: i for i, p in enumerate(paths)}
     rows, preds = [], {}
@@ -154,7 +155,11 @@ def fold_heads(
                     a, b = standardise(feats[k][i_tr], feats[k][i_va])
                     xs_tr.append(a)
                     xs_va.append(b)
-                p = train_head(np.hstack(xs_tr), y_tr, np.hstack(xs_va), y_va, seed, make_head)
+                x_tr, x_va = np.hstack(xs_tr), np.hstack(xs_va)
+                if hasattr(make_head, "predict_proba"):  # a scikit-learn classifier
+                    p = clone(make_head).fit(x_tr, y_tr).predict_proba(x_va)[:, 1]
+                else:
+                    p = train_head(x_tr, y_tr, x_va, y_va, seed, make_head)
                 out[name].append(va.assign(prob=p))
         base = baseline.set_index("patient_id")["prob"]
         for name, parts in out.items():
