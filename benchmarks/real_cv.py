@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 
 from thermocad.cohort import prepare_cohort
 from thermocad.compare import compare
@@ -120,6 +121,13 @@ DERIVED = {
         [("chest_asymonly_320_ens_notta_relative_finetune7", "prob_cnn")],
         None,
     ),
+    # The default's two halves combined by the mean of their log-odds (a geometric mean of
+    # the odds) instead of the mean of their probabilities.
+    "chest_asymonly_320_ens_notta_relative_logit": (
+        [("chest_asymonly_320_ens_notta_relative", "prob_cnn")],
+        ("chest_asymonly_320_ens_notta_relative", "prob_baseline"),
+        "logit",
+    ),
     "lite1_chest_asym_320_notta": ([ARCHS[1]], None),
     "lite2_chest_asym_320_notta": ([ARCHS[2]], None),
     "lite012_chest_asym_320_notta": (ARCHS, None),
@@ -129,14 +137,17 @@ DERIVED = {
 
 def derive(name: str, preds: dict[str, list[pd.DataFrame]]) -> list[pd.DataFrame]:
     """Per seed, the predictions of derived recipe `name` from its sources' predictions."""
-    cnns, baseline = DERIVED[name]
+    cnns, baseline, *combine = DERIVED[name]
     out = []
     for i, first in enumerate(preds[cnns[0][0]]):
         rows = first.set_index("path")
         parts = {(r, c): preds[r][i].set_index("path").loc[rows.index, c].to_numpy(float)
                  for r, c in cnns + ([baseline] if baseline else [])}  # fmt: skip
         prob = np.mean([parts[part] for part in cnns], axis=0)
-        if baseline is not None:
+        if baseline is not None and combine == ["logit"]:
+            pair = np.clip([prob, parts[baseline]], 1e-6, 1 - 1e-6)
+            prob = expit(logit(pair).mean(axis=0))
+        elif baseline is not None:
             prob = (prob + parts[baseline]) / 2
         out.append(rows.assign(prob=prob).reset_index())
     return out
