@@ -79,6 +79,19 @@ RECIPES = {
         "norm": "relative",
         "channels": ("asymmetry",),
     },
+    # TrainConfig()'s recipe on the other two offline ImageNet architectures.
+    "lite1_chest_asymonly_320_ens_notta_relative": {
+        **DEFAULT,
+        "norm": "relative",
+        "channels": ("asymmetry",),
+        "arch": "efficientnet_lite1",
+    },
+    "lite2_chest_asymonly_320_ens_notta_relative": {
+        **DEFAULT,
+        "norm": "relative",
+        "channels": ("asymmetry",),
+        "arch": "efficientnet_lite2",
+    },
     "lite1_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite1"},
     "lite2_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite2"},
     "chest_asym_finetune": {**FINETUNE, "size": None},
@@ -101,6 +114,9 @@ RECIPES = {
 ARCHS = [("chest_asym_320_notta", "prob"), ("lite1_chest_asym_320_ens_notta", "prob_cnn"),
          ("lite2_chest_asym_320_ens_notta", "prob_cnn")]  # fmt: skip
 BASELINE_PART = ("lite1_chest_asym_320_ens_notta", "prob_baseline")
+# The same for TrainConfig()'s recipe.
+ASYM = "chest_asymonly_320_ens_notta_relative"
+ARCHS_ASYM = [(ASYM, "prob_cnn"), (f"lite1_{ASYM}", "prob_cnn"), (f"lite2_{ASYM}", "prob_cnn")]
 DERIVED = {
     "chest_asym_320_ens_notta_cnn": ([("chest_asym_320_ens_notta", "prob_cnn")], None),
     "chest_asym_384_ens_notta_cnn": ([("chest_asym_384_ens_notta", "prob_cnn")], None),
@@ -132,6 +148,10 @@ DERIVED = {
     "lite2_chest_asym_320_notta": ([ARCHS[2]], None),
     "lite012_chest_asym_320_notta": (ARCHS, None),
     "lite012_chest_asym_320_ens_notta": (ARCHS, BASELINE_PART),
+    f"lite1_{ASYM}_cnn": ([ARCHS_ASYM[1]], None),
+    f"lite2_{ASYM}_cnn": ([ARCHS_ASYM[2]], None),
+    f"lite012_{ASYM}_cnn": (ARCHS_ASYM, None),
+    f"lite012_{ASYM}": (ARCHS_ASYM, (ASYM, "prob_baseline")),
 }
 
 
