@@ -134,8 +134,9 @@ def fold_heads(
 ) -> tuple[pd.DataFrame, dict]:
     """For every seed and fold of real_cv.py's splits, a head per variant, trained on the
     training patients' features: (raw keys, keys standardised on the training folds, head
-    factory or None for linear, or a scikit-learn classifier fitted instead). Returns the scores table and the predictions of each variant,
-    alone and averaged with the baseline fitted on the same training patients."""
+    factory or None for linear, or a scikit-learn classifier fitted instead). Returns the
+    scores table and the predictions of each variant, alone and averaged with the baseline
+    fitted on the same training patients."""
     index = {p: i for i, p in enumerate(paths)}
     rows, preds = [], {}
     for seed in seeds:

@@ -39,6 +39,8 @@ CHEST = {"marker": "remove", "crop": "breasts", "channels": ("temperature", "asy
 CHEST_320 = {**HEAD, **CHEST, "size": 320}
 # TrainConfig()'s recipe until the relative window (below) replaced the per-image one.
 DEFAULT = {**CHEST_320, "ensemble": "baseline", "tta": 0}
+# TrainConfig()'s recipe now: the relative window's asymmetry map alone (docs/results.md).
+ASYM_DEFAULT = {**DEFAULT, "norm": "relative", "channels": ("asymmetry",)}
 # The study's unfrozen stage after the head: SGDR cycles of 1, 2 (and 4) epochs, TTA.
 FINETUNE = {**INPUTS, **CHEST, "ensemble": "none", "head_epochs": 30, "frozen_cycles": 0, "cycles": 2,
             "tta": 4}  # fmt: skip
@@ -56,12 +58,10 @@ RECIPES = {
     "chest_asym_320_ens": {**CHEST_320, "ensemble": "baseline"},
     "chest_asym_320_ens_onecycle": {**CHEST_320, "ensemble": "baseline", "schedule": "one_cycle"},
     "chest_asym_320_notta": {**CHEST_320, "tta": 0},
-    # The default of train and study (docs/results.md).
+    # The previous default of train and study (docs/results.md).
     "chest_asym_320_ens_notta": DEFAULT,
     "chest_asym_384": {**HEAD, **CHEST, "size": 384},
     "lite2_chest_asym_320": {**CHEST_320, "arch": "efficientnet_lite2"},
-    # The default recipe on the other offline ImageNet architectures (their CNN-alone scores
-    # are the prob_cnn column of the same runs).
     # Shorter and longer training of the head on the precomputed features (default: 30 epochs).
     "chest_asym_320_ens_notta_head10": {**DEFAULT, "head_epochs": 10},
     "chest_asym_320_ens_notta_head90": {**DEFAULT, "head_epochs": 90},
@@ -70,28 +70,16 @@ RECIPES = {
     # The default with only the body in view (the room filled with the coldest skin value).
     "chest_asym_320_ens_notta_nobg": {**DEFAULT, "background": "remove"},
     "chest_asym_320_ens_notta_mirror": {**DEFAULT, "mirror": True},
-    # A fixed scale in degrees (22-36 C: 14 C wide) centred on the skin's median temperature:
-    # TrainConfig()'s recipe (docs/results.md).
+    # A fixed scale in degrees (22-36 C: 14 C wide) centred on the skin's median temperature
+    # (the two-channel default, docs/results.md).
     "chest_asym_320_ens_notta_relative": {**DEFAULT, "norm": "relative"},
     # The relative window's asymmetry map alone, one grey channel (benchmarks/two_stream.py).
-    "chest_asymonly_320_ens_notta_relative": {
-        **DEFAULT,
-        "norm": "relative",
-        "channels": ("asymmetry",),
-    },
+    "chest_asymonly_320_ens_notta_relative": ASYM_DEFAULT,
     # TrainConfig()'s recipe on the other two offline ImageNet architectures.
-    "lite1_chest_asymonly_320_ens_notta_relative": {
-        **DEFAULT,
-        "norm": "relative",
-        "channels": ("asymmetry",),
-        "arch": "efficientnet_lite1",
-    },
-    "lite2_chest_asymonly_320_ens_notta_relative": {
-        **DEFAULT,
-        "norm": "relative",
-        "channels": ("asymmetry",),
-        "arch": "efficientnet_lite2",
-    },
+    "lite1_chest_asymonly_320_ens_notta_relative": {**ASYM_DEFAULT, "arch": "efficientnet_lite1"},
+    "lite2_chest_asymonly_320_ens_notta_relative": {**ASYM_DEFAULT, "arch": "efficientnet_lite2"},
+    # The previous default on the other offline ImageNet architectures (their CNN-alone scores
+    # are the prob_cnn column of the same runs).
     "lite1_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite1"},
     "lite2_chest_asym_320_ens_notta": {**DEFAULT, "arch": "efficientnet_lite2"},
     "chest_asym_finetune": {**FINETUNE, "size": None},
@@ -99,12 +87,7 @@ RECIPES = {
     "chest_asym_320_finetune7": {**FINETUNE, "size": 320, "cycles": 3},  # 1+2+4 epochs
     # TrainConfig()'s recipe followed by the study's unfrozen stage (1+2+4 epochs, SGDR,
     # differential learning rates), still without TTA and averaged with the baseline.
-    "chest_asymonly_320_ens_notta_relative_finetune7": {
-        **DEFAULT,
-        "norm": "relative",
-        "channels": ("asymmetry",),
-        "cycles": 3,
-    },
+    "chest_asymonly_320_ens_notta_relative_finetune7": {**ASYM_DEFAULT, "cycles": 3},
 }
 
 # Scores derived from other recipes' out-of-fold predictions (same folds and seeds, nothing
