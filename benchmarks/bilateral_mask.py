@@ -72,7 +72,7 @@ def bilateral_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarr
 
 def main() -> None:
     args, paths = cv_setup(__doc__)
-    cfg = TrainConfig()
+    cfg = TrainConfig(background="keep")  # the default when this was measured
     assert cfg.channels == ("asymmetry",) and cfg.crop == "breasts"
     feats = bilateral_features(cfg, paths)
     variants = {k: ([k], [], None) for k in feats}

@@ -21,7 +21,7 @@ SIZES = (224, 320, 384, 448)
 
 def main() -> None:
     args, paths = cv_setup(__doc__)
-    feats = {f"{s}px": features(TrainConfig(size=s), paths) for s in SIZES}
+    feats = {f"{s}px": features(TrainConfig(size=s, background="keep"), paths) for s in SIZES}
     variants = {name: ([name], [], None) for name in feats}
     report(*fold_heads(args.cv, args.seeds, feats, paths, variants), ref="320px")
 

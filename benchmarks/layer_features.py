@@ -191,7 +191,7 @@ def report(table: pd.DataFrame, preds: dict, ref: str) -> None:
 def main() -> None:
     args, paths = cv_setup(__doc__)
     # The default's inputs when this was measured: per-image window, both channels.
-    cfg = TrainConfig(norm="robust", channels=("temperature", "asymmetry"))
+    cfg = TrainConfig(norm="robust", channels=("temperature", "asymmetry"), background="keep")
     feats = all_features(cfg, paths)
     variants = {
         "final": (["final"], [], None),

@@ -35,7 +35,8 @@ from thermocad.train import TrainConfig
 
 def main() -> None:
     args, paths = cv_setup(__doc__)
-    feats = {"final": features(TrainConfig(), paths)}
+    # The default when this was measured (the room as recorded).
+    feats = {"final": features(TrainConfig(background="keep"), paths)}
     probe = make_pipeline(
         StandardScaler(),
         LogisticRegressionCV(

@@ -61,7 +61,7 @@ def box_features(paths: list[str], box) -> np.ndarray:
     """The default's frozen-body features, the chest cut out with `box`."""
     regions.breast_box = box  # the transform looks it up when it prepares a file
     try:
-        return features(TrainConfig(), paths)
+        return features(TrainConfig(background="keep"), paths)
     finally:
         regions.breast_box = MIDLINE_BOX
 

@@ -56,7 +56,9 @@ def fastai_head(n_features: int) -> torch.nn.Module:
 def main() -> None:
     args, paths = cv_setup(__doc__)
     # The default when this was measured: temperature + asymmetry channels.
-    feats = pooled_features(TrainConfig(channels=("temperature", "asymmetry")), paths)
+    feats = pooled_features(
+        TrainConfig(channels=("temperature", "asymmetry"), background="keep"), paths
+    )
     # name: (raw features, features standardised on the training folds, head)
     variants = {
         "avg": (["avg"], [], None),

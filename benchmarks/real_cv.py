@@ -33,14 +33,17 @@ PERIOD_START = 120  # first batch-A Sick patient is 138; batch A ids below 120 a
 # Head-only variants of the study's recipe: frozen ImageNet body, head on precomputed features.
 # Every recipe spells out its inputs, so results do not move when TrainConfig's defaults do.
 INPUTS = {"size": None, "crop": "none", "marker": "keep", "channels": ("temperature",),
-          "ensemble": "none", "norm": "robust"}  # fmt: skip
+          "ensemble": "none", "norm": "robust", "background": "keep"}  # fmt: skip
 HEAD = {**INPUTS, "precompute": True, "head_epochs": 30, "frozen_cycles": 0, "cycles": 0, "tta": 4}
 CHEST = {"marker": "remove", "crop": "breasts", "channels": ("temperature", "asymmetry")}
 CHEST_320 = {**HEAD, **CHEST, "size": 320}
 # TrainConfig()'s recipe until the relative window (below) replaced the per-image one.
 DEFAULT = {**CHEST_320, "ensemble": "baseline", "tta": 0}
-# TrainConfig()'s recipe now: the relative window's asymmetry map alone (docs/results.md).
+# The relative window's asymmetry map alone (docs/results.md).
 ASYM_DEFAULT = {**DEFAULT, "norm": "relative", "channels": ("asymmetry",)}
+# TrainConfig()'s recipe now: that map, with no asymmetry where a point or its mirror is off
+# the body (benchmarks/bilateral_mask.py).
+SYM_DEFAULT = {**ASYM_DEFAULT, "background": "symmetric"}
 # The study's unfrozen stage after the head: SGDR cycles of 1, 2 (and 4) epochs, TTA.
 FINETUNE = {**INPUTS, **CHEST, "ensemble": "none", "head_epochs": 30, "frozen_cycles": 0, "cycles": 2,
             "tta": 4}  # fmt: skip
@@ -75,6 +78,7 @@ RECIPES = {
     "chest_asym_320_ens_notta_relative": {**DEFAULT, "norm": "relative"},
     # The relative window's asymmetry map alone, one grey channel (benchmarks/two_stream.py).
     "chest_asymonly_320_ens_notta_relative": ASYM_DEFAULT,
+    "chest_asymonly_320_ens_notta_relative_symmetric": SYM_DEFAULT,
     # TrainConfig()'s recipe on the other two offline ImageNet architectures.
     "lite1_chest_asymonly_320_ens_notta_relative": {**ASYM_DEFAULT, "arch": "efficientnet_lite1"},
     "lite2_chest_asymonly_320_ens_notta_relative": {**ASYM_DEFAULT, "arch": "efficientnet_lite2"},
@@ -114,6 +118,10 @@ DERIVED = {
     ),
     "chest_asymonly_320_ens_notta_relative_cnn": (
         [("chest_asymonly_320_ens_notta_relative", "prob_cnn")],
+        None,
+    ),
+    "chest_asymonly_320_ens_notta_relative_symmetric_cnn": (
+        [("chest_asymonly_320_ens_notta_relative_symmetric", "prob_cnn")],
         None,
     ),
     "chest_asymonly_320_ens_notta_relative_finetune7_cnn": (

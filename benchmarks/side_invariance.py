@@ -55,7 +55,7 @@ def side_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]:
 
 def main() -> None:
     args, paths = cv_setup(__doc__)
-    cfg = TrainConfig()
+    cfg = TrainConfig(background="keep")  # the default when this was measured
     assert cfg.channels == ("asymmetry",)
     feats = side_features(cfg, paths)
     variants = {k: ([k], [], None) for k in feats}

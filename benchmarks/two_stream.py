@@ -49,7 +49,9 @@ def stream_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]
 def main() -> None:
     args, paths = cv_setup(__doc__)
     # The default when this was measured: temperature + asymmetry channels.
-    feats = stream_features(TrainConfig(channels=("temperature", "asymmetry")), paths)
+    feats = stream_features(
+        TrainConfig(channels=("temperature", "asymmetry"), background="keep"), paths
+    )
     variants = {
         "mixed": (["mixed"], [], None),
         "temperature": (["temperature"], [], None),

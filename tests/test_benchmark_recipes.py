@@ -24,7 +24,7 @@ def test_every_recipe_is_a_valid_config(name):
 
 def test_the_default_recipe_is_train_configs_default():
     """real_cv's name for the default must describe what `thermocad train` does."""
-    recipe = real_cv.RECIPES["chest_asymonly_320_ens_notta_relative"]
+    recipe = real_cv.RECIPES["chest_asymonly_320_ens_notta_relative_symmetric"]
     default = TrainConfig()
     for key, value in recipe.items():
         assert getattr(default, key) == value, key

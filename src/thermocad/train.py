@@ -20,8 +20,8 @@ class TrainConfig:
     # Defaults: the recipe that did best in patient-grouped cross-validation on DMR-IR
     # (docs/results.md): the study's frozen-body stage on precomputed features, with the
     # calibration marker masked, the chest cropped, 320 px inputs, temperatures in degrees
-    # around the skin's own level, the network shown only their left/right asymmetry, no TTA,
-    # averaged with the classical baseline.
+    # around the skin's own level, the network shown only their left/right asymmetry (none
+    # where a point or its mirror is off the body), no TTA, averaged with the classical baseline.
     # `TrainConfig.study()` is the 2019 study's full recipe (fine-tuning included).
     arch: str = "efficientnet_lite0"  # ImageNet weights installed offline
     pretrained: bool = True
@@ -55,7 +55,10 @@ class TrainConfig:
     channels: tuple[str, ...] = ("asymmetry",)
     crop: str = "breasts"  # "none": the whole frame
     marker: str = "remove"  # "keep": leave the calibration marker in view
-    background: str = "keep"  # "remove": only the body in view (the room filled, see transforms)
+    # "symmetric": no asymmetry where a point or its mirror is off the body (the outline's
+    # offset measures where the woman stood); "remove": only the body in view (the room
+    # filled); "keep": as recorded (see transforms).
+    background: str = "symmetric"
     # True: the head also trains on the features of every training image mirrored left-right,
     # and every prediction is the mean over the image and its mirror (measured no better on
     # DMR-IR, docs/results.md).
@@ -80,7 +83,8 @@ class TrainConfig:
     def study(cls, **overrides: Any) -> TrainConfig:
         """The 2019 study's recipe: whole frame at 224 px, head, frozen and unfrozen SGDR stages."""
         base = dict(size=None, head_epochs=1, frozen_cycles=2, cycles=3, channels=("temperature",),
-                    crop="none", marker="keep", ensemble="none", tta=4, norm="robust")  # fmt: skip
+                    crop="none", marker="keep", background="keep", ensemble="none", tta=4,
+                    norm="robust")  # fmt: skip
         return cls(**{**base, **overrides})
 
     @classmethod
@@ -97,6 +101,7 @@ class TrainConfig:
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         d = dict(d)
         d.setdefault("ensemble", "none")  # configs from before the option: the CNN alone
+        d.setdefault("background", "keep")  # and the room as recorded
         d["augmentation"] = Augmentation(**d.get("augmentation", {}))
         for key in ("lrs", "channels"):
             if key in d:

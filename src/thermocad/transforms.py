@@ -17,7 +17,7 @@ METHODS = ("robust", "celsius", "relative", "intensity")
 CHANNELS = ("temperature", "asymmetry")
 CROPS = ("none", "breasts")
 MARKERS = ("keep", "remove")
-BACKGROUNDS = ("keep", "remove")
+BACKGROUNDS = ("keep", "remove", "symmetric")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,21 @@ class Normalization:
         return (a / full).astype(np.float32)
 
 
+def symmetric_outside_body(array: np.ndarray, mask: np.ndarray, rim: int = 2) -> np.ndarray:
+    """`array` made left/right symmetric wherever a pixel or its mirror is off the body.
+
+    The body `mask` is first eroded by `rim` pixels, where skin and room blend along the
+    outline. Inside the body and its mirror image nothing changes; elsewhere each pixel and
+    its mirror both take their mean, so `array - array[:, ::-1]` is exactly 0 there.
+    """
+    from scipy import ndimage as ndi
+
+    a = np.asarray(array, dtype=np.float32)
+    body = ndi.binary_erosion(mask, iterations=rim) if rim else np.asarray(mask, bool)
+    both = body & body[:, ::-1]
+    return np.where(both, a, (a + a[:, ::-1]) / 2).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class EvalTransform:
     """float32 array (H, W) -> tensor (C, size, size); identical in training and inference."""
@@ -73,6 +88,10 @@ class EvalTransform:
     marker: str = "keep"  # "remove": paint over the calibration marker (a known shortcut)
     # "remove": pixels outside the body (room, gaps beside the arms) take the body's 1st
     # percentile temperature, so the input shows skin only and nothing of the room's.
+    # "symmetric": where a pixel or its mirror image (about the centre of the prepared map,
+    # the axis of the asymmetry channel) is not on the body, both take their mean, so the
+    # asymmetry map is 0 there: skin minus room along an off-centre outline measures where
+    # the woman stood, not a temperature difference (docs/results.md).
     background: str = "keep"
 
     def __post_init__(self) -> None:
@@ -104,7 +123,7 @@ class EvalTransform:
             raise ConfigError(f"expected a 2-D thermal array, got shape {a.shape}")
         box = mask = level = None
         relative = self.normalization.method == "relative"
-        if self.crop == "breasts" or self.background == "remove" or relative:
+        if self.crop == "breasts" or self.background != "keep" or relative:
             from thermocad.regions import body_mask, breast_box
 
             mask = body_mask(a)
@@ -120,7 +139,9 @@ class EvalTransform:
             level = float(np.median(a[mask]))
         if box is not None:
             top, bottom, left, right = box
-            a = a[top:bottom, left:right]
+            a, mask = a[top:bottom, left:right], mask[top:bottom, left:right]
+        if self.background == "symmetric":
+            a = symmetric_outside_body(a, mask)
         t = torch.from_numpy(np.ascontiguousarray(self.normalization(a, level)))[None, None]
         t = F.interpolate(t, size=(self.size, self.size), mode="bilinear", antialias=True)
         return t[0, 0].numpy()

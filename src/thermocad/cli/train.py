@@ -29,9 +29,10 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--marker", choices=("keep", "remove"), help="default remove: mask the calibration marker"
     )
-    p.add_argument("--background", choices=("keep", "remove"),
-                   help="default keep; remove: fill what is not the body (the room) with the "
-                   "body's coldest percentile")  # fmt: skip
+    p.add_argument("--background", choices=("symmetric", "keep", "remove"),
+                   help="default symmetric: no asymmetry where a point or its mirror is off the "
+                   "body; keep: as recorded; remove: fill what is not the body (the room) with "
+                   "the body's coldest percentile")  # fmt: skip
     p.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
                    help="also train on every image mirrored left-right and predict the mean "
                    "over an image and its mirror (default off)")  # fmt: skip
