@@ -151,3 +151,40 @@ def test_background_removal_leaves_only_the_body_and_round_trips():
     assert np.allclose(cleaned[inside], kept[inside], atol=1e-5)
     with pytest.raises(ConfigError, match="background"):
         EvalTransform(background="blur")
+
+
+def test_symmetric_background_zeroes_the_asymmetry_off_the_body_only():
+    from scipy import ndimage as ndi
+
+    from thermocad.regions import body_mask
+    from thermocad.synth import synth_patient
+    from thermocad.transforms import symmetric_outside_body
+
+    frames, _, _ = synth_patient(np.random.default_rng(3), sick=True, height=240, width=320)
+    # Square and off-centre: the woman stands 30 columns left of the frame's middle, so the
+    # outline differs from its mirror image.
+    a = next(iter(frames.values()))[:, 10:250]
+    mask = body_mask(a)
+    both = ndi.binary_erosion(mask, iterations=2)
+    both &= both[:, ::-1]
+    assert (~both & mask).mean() > 0.1  # some body whose mirror is room
+
+    keep = EvalTransform(size=240, normalization=Normalization("celsius"), channels=("asymmetry",))
+    sym = EvalTransform.from_dict({**keep.to_dict(), "background": "symmetric"})
+    assert sym.background == "symmetric"
+    kept, symmetric = keep.prepare(a), sym.prepare(a)
+    asym = lambda m: m - m[:, ::-1]  # noqa: E731 - the asymmetry channel, before mean/std
+    assert np.abs(asym(kept)[~both]).max() > 0.3  # skin minus room along the outline
+    assert np.abs(asym(symmetric)[~both]).max() < 1e-5
+    assert np.allclose(symmetric[both], kept[both], atol=1e-5)  # the skin pairs unchanged
+    assert np.allclose(symmetric_outside_body(a, mask, rim=0)[mask & mask[:, ::-1]],
+                       a[mask & mask[:, ::-1]])  # fmt: skip
+
+
+def test_training_defaults_to_the_symmetric_background_and_old_configs_keep_the_room():
+    from thermocad.train import TrainConfig
+
+    assert TrainConfig().background == "symmetric"
+    assert TrainConfig.study().background == "keep"
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k != "background"}
+    assert TrainConfig.from_dict(old).background == "keep"
