@@ -64,7 +64,7 @@ def symmetric_outside_body(array: np.ndarray, mask: np.ndarray, rim: int = 2) ->
     """`array` made left/right symmetric wherever a pixel or its mirror is off the body.
 
     The body `mask` is first eroded by `rim` pixels, where skin and room blend along the
-    outline. Inside the body and its mirror image nothing changes; elsewhere each pixel and
+    outline (the prepared map is resized with antialiasing). Inside the body and its mirror image nothing changes; elsewhere each pixel and
     its mirror both take their mean, so `array - array[:, ::-1]` is exactly 0 there.
     """
     from scipy import ndimage as ndi
@@ -140,10 +140,13 @@ class EvalTransform:
         if box is not None:
             top, bottom, left, right = box
             a, mask = a[top:bottom, left:right], mask[top:bottom, left:right]
-        if self.background == "symmetric":
-            a = symmetric_outside_body(a, mask)
         t = torch.from_numpy(np.ascontiguousarray(self.normalization(a, level)))[None, None]
         t = F.interpolate(t, size=(self.size, self.size), mode="bilinear", antialias=True)
+        if self.background == "symmetric":
+            # On the resized map, so that the rim the resizing blends is eroded away too.
+            m = torch.from_numpy(mask.astype(np.float32))[None, None]
+            m = F.interpolate(m, size=(self.size, self.size), mode="bilinear") > 0.5
+            return symmetric_outside_body(t[0, 0].numpy(), m[0, 0].numpy())
         return t[0, 0].numpy()
 
     def finish(self, maps: torch.Tensor) -> torch.Tensor:
