@@ -60,7 +60,8 @@ def test_model_card_names_the_inputs(tmp_path):
     (tmp_path / "model.json").write_text(json.dumps(meta))
     card = _model_summary(None, tmp_path)
     assert (
-        "1 channel(s) of celsius (asymmetry; window relative, crop breasts, marker remove)" in card
+        "1 channel(s) of celsius (asymmetry; window relative, crop breasts, marker remove, "
+        "background symmetric)" in card
     )
     assert "averaged with the classical baseline" not in card  # no baseline in this model.json
 
