@@ -79,7 +79,7 @@ RECIPES = {
     # The relative window's asymmetry map alone, one grey channel (benchmarks/two_stream.py).
     "chest_asymonly_320_ens_notta_relative": ASYM_DEFAULT,
     "chest_asymonly_320_ens_notta_relative_symmetric": SYM_DEFAULT,
-    # TrainConfig()'s recipe on the other two offline ImageNet architectures.
+    # The asymmetry-map default on the other two offline ImageNet architectures.
     "lite1_chest_asymonly_320_ens_notta_relative": {**ASYM_DEFAULT, "arch": "efficientnet_lite1"},
     "lite2_chest_asymonly_320_ens_notta_relative": {**ASYM_DEFAULT, "arch": "efficientnet_lite2"},
     # The previous default on the other offline ImageNet architectures (their CNN-alone scores
@@ -89,7 +89,7 @@ RECIPES = {
     "chest_asym_finetune": {**FINETUNE, "size": None},
     "chest_asym_320_finetune": {**FINETUNE, "size": 320},
     "chest_asym_320_finetune7": {**FINETUNE, "size": 320, "cycles": 3},  # 1+2+4 epochs
-    # TrainConfig()'s recipe followed by the study's unfrozen stage (1+2+4 epochs, SGDR,
+    # The asymmetry-map default followed by the study's unfrozen stage (1+2+4 epochs, SGDR,
     # differential learning rates), still without TTA and averaged with the baseline.
     "chest_asymonly_320_ens_notta_relative_finetune7": {**ASYM_DEFAULT, "cycles": 3},
 }
@@ -101,7 +101,7 @@ RECIPES = {
 ARCHS = [("chest_asym_320_notta", "prob"), ("lite1_chest_asym_320_ens_notta", "prob_cnn"),
          ("lite2_chest_asym_320_ens_notta", "prob_cnn")]  # fmt: skip
 BASELINE_PART = ("lite1_chest_asym_320_ens_notta", "prob_baseline")
-# The same for TrainConfig()'s recipe.
+# The same for the asymmetry-map default.
 ASYM = "chest_asymonly_320_ens_notta_relative"
 ARCHS_ASYM = [(ASYM, "prob_cnn"), (f"lite1_{ASYM}", "prob_cnn"), (f"lite2_{ASYM}", "prob_cnn")]
 DERIVED = {
