@@ -5,7 +5,7 @@ a point and its mirror are both on the body. Where one of them is the room (besi
 at the flanks of a woman standing off-centre in the crop), A is skin minus room: bands many
 degrees strong along the silhouette that measure where she stood, not her physiology. Here A
 is set to 0 (no asymmetry) wherever the body mask or its mirror is off the body:
-  asymmetry  A (the default; reproduces the default's CNN up to the draw order)
+  asymmetry  A (the asymmetry-map default; reproduces its CNN up to the draw order)
   bilateral  A inside the body mask and its mirror image, 0 elsewhere
 The body mask is thermocad's (`regions.body_mask`: Otsu threshold, holes filled, largest
 blob) on the original frame, cropped to the default's chest box, resized with the map and

@@ -3,7 +3,7 @@
 224 -> 320 px was the largest single gain for the two-channel input, and 384 px added nothing
 there. The asymmetry map alone (the default since) carries finer detail than the temperature
 map (vessels, fold edges), so its resolution is measured again: the default's evaluation
-transform (`TrainConfig()`) at 224, 320, 384 and 448 px, the frozen body's features computed
+transform (`TrainConfig(background="keep")`) at 224, 320, 384 and 448 px, the frozen body's features computed
 once per size, and for each seed and fold of `real_cv.py`'s splits (run it first with
 `baseline`) the default's linear head trained the default's way. Each CNN score is also
 averaged with the classical baseline fitted on the same training patients.

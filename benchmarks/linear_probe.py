@@ -6,7 +6,7 @@ of SGDR (lr 1e-2, no weight decay chosen for the data): the training loss ends n
 a frozen body is a linear probe: standardised features, L2-penalised logistic regression,
 class-balanced, its penalty C chosen by an inner 5-fold cross-validation on the training
 patients alone (ROC AUC; one thermogram per woman, so the inner folds are patient-disjoint).
-The features are the default's (`TrainConfig()`: relative window, marker masked, chest crop,
+The features are the asymmetry-map default's (relative window, marker masked, chest crop,
 the asymmetry map alone, 320 px), computed once for the 120 women; for each seed and fold of
 `real_cv.py`'s splits (run it first with `baseline`):
   head      the default's fastai head (reproduces the default's CNN up to the draw order)

@@ -7,7 +7,7 @@ who leans or stands turned a little has a chest whose own axis of symmetry is el
 her map then shows the body's contours and the inframammary folds as false asymmetry. Here
 the axis is registered instead: the shift (within +-20 px, in half pixels) that minimises the
 mean |T - mirrored T| over the chest box's skin, and the box is made symmetric about it. The
-default's evaluation transform (`TrainConfig()`) prepares every file with each box; the frozen
+default's evaluation transform (`TrainConfig(background="keep")`) prepares every file with each box; the frozen
 body's features are computed once per variant, and for each seed and fold of `real_cv.py`'s
 splits (run it first with `baseline`) the default's linear head is trained the default's way
 on:

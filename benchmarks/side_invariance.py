@@ -7,7 +7,7 @@ patterns for one finding from 96 women. Clinicians score the size of the left/ri
 difference whatever its side. Two inputs remove the side, each computed from the default's
 prepared maps (relative window, marker masked, chest crop, 320 px) and normalised as the
 default's:
-  asymmetry  A (the default; reproduces the default's CNN up to the draw order)
+  asymmetry  A (the asymmetry-map default; reproduces its CNN up to the draw order)
   absolute   |A|: the size of the difference at each point, symmetric about the midline
   canonical  A turned so that the warmer half of the chest is always on the same side
              (multiplied by the sign of A's mean over the image's left half)
