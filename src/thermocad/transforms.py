@@ -64,8 +64,9 @@ def symmetric_outside_body(array: np.ndarray, mask: np.ndarray, rim: int = 2) ->
     """`array` made left/right symmetric wherever a pixel or its mirror is off the body.
 
     The body `mask` is first eroded by `rim` pixels, where skin and room blend along the
-    outline (the prepared map is resized with antialiasing). Inside the body and its mirror image nothing changes; elsewhere each pixel and
-    its mirror both take their mean, so `array - array[:, ::-1]` is exactly 0 there.
+    outline (the prepared map is resized with antialiasing). Inside the body and its mirror
+    image nothing changes; elsewhere each pixel and its mirror both take their mean, so
+    `array - array[:, ::-1]` is exactly 0 there.
     """
     from scipy import ndimage as ndi
 
