@@ -88,6 +88,19 @@ def test_target_sensitivity_threshold(split_csv, tmp_path):
     assert row["sensitivity"] == 1.0 and row["fn"] == 0  # every Sick validation image caught
 
 
+def test_default_threshold_reaches_sensitivity_0_9_on_validation(split_csv, tmp_path):
+    from thermocad.metrics import choose_threshold
+    from thermocad.study import DEFAULTS
+
+    assert DEFAULTS["threshold_method"] == "sensitivity" and DEFAULTS["target_sensitivity"] is None
+    out = C.compare(split_csv, [], tmp_path / "cmp", n_boot=20)
+    row = out["table"].set_index("model").loc["baseline"]
+    pred = pd.read_csv(tmp_path / "cmp" / "baseline" / "valid_predictions.csv")
+    y = (pred["label"] == "Sick").astype(int)
+    assert row["threshold"] == pytest.approx(choose_threshold(y, pred["prob"], "sensitivity", 0.9))
+    assert row["sensitivity"] >= 0.9
+
+
 def test_missing_or_leaky_split_is_one_error_and_creates_nothing(tmp_path, capsys, split_csv):
     from thermocad.cli import main
     from thermocad.errors import SplitLeakError, ThermocadError

@@ -252,7 +252,7 @@ def compare(
     force: bool = False,
     n_boot: int = 1000,
     subgroup: str | None = "acquisition_batch",
-    threshold_method: str = "youden",
+    threshold_method: str = "sensitivity",
     target_sensitivity: float | None = None,
     trainer: Callable | None = None,
     overrides: dict[str, dict] | None = None,

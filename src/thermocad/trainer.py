@@ -318,9 +318,10 @@ def _write_outputs(
 
     y_valid = data.y[data.n_train :]
     in_sample = fold == "all"  # validation rows are the training rows: report nothing on them
-    method = "given" if threshold is not None else "youden"
+    # Without a given threshold: the highest one reaching sensitivity 0.9 on validation.
+    method = "given" if threshold is not None else "sensitivity"
     if threshold is None:
-        threshold = float(choose_threshold(y_valid, probs, method="youden"))
+        threshold = float(choose_threshold(y_valid, probs, method="sensitivity"))
     if not in_sample:
         extra = {k: v for k, v in (parts or {}).items() if k != "prob"}
         preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs, **extra)

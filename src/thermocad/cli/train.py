@@ -52,7 +52,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
                    help="train on folds != K, validate on fold K; 'all': a final model on every "
                    "non-test patient (needs --threshold)")  # fmt: skip
     p.add_argument("--threshold", type=float,
-                   help="decision threshold on P(Sick) to store (default: Youden on validation)")  # fmt: skip
+                   help="decision threshold on P(Sick) to store (default: the highest reaching "
+                   "sensitivity 0.9 on validation)")  # fmt: skip
     p.add_argument("--precompute", action=argparse.BooleanOptionalAction, default=None,
                    help="train the head on cached body features first (default on)")  # fmt: skip
     p.add_argument("--head-epochs", type=int, help="epochs of the head stage (default 30)")
