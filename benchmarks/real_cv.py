@@ -79,6 +79,15 @@ RECIPES = {
     # The relative window's asymmetry map alone, one grey channel (benchmarks/two_stream.py).
     "chest_asymonly_320_ens_notta_relative": ASYM_DEFAULT,
     "chest_asymonly_320_ens_notta_relative_symmetric": SYM_DEFAULT,
+    # TrainConfig()'s recipe on the other two offline ImageNet architectures.
+    "lite1_chest_asymonly_320_ens_notta_relative_symmetric": {
+        **SYM_DEFAULT,
+        "arch": "efficientnet_lite1",
+    },
+    "lite2_chest_asymonly_320_ens_notta_relative_symmetric": {
+        **SYM_DEFAULT,
+        "arch": "efficientnet_lite2",
+    },
     # The asymmetry-map default on the other two offline ImageNet architectures.
     "lite1_chest_asymonly_320_ens_notta_relative": {**ASYM_DEFAULT, "arch": "efficientnet_lite1"},
     "lite2_chest_asymonly_320_ens_notta_relative": {**ASYM_DEFAULT, "arch": "efficientnet_lite2"},
@@ -103,6 +112,7 @@ ARCHS = [("chest_asym_320_notta", "prob"), ("lite1_chest_asym_320_ens_notta", "p
 BASELINE_PART = ("lite1_chest_asym_320_ens_notta", "prob_baseline")
 # The same for the asymmetry-map default.
 ASYM = "chest_asymonly_320_ens_notta_relative"
+SYM = f"{ASYM}_symmetric"  # TrainConfig()'s recipe
 ARCHS_ASYM = [(ASYM, "prob_cnn"), (f"lite1_{ASYM}", "prob_cnn"), (f"lite2_{ASYM}", "prob_cnn")]
 DERIVED = {
     "chest_asym_320_ens_notta_cnn": ([("chest_asym_320_ens_notta", "prob_cnn")], None),
@@ -143,6 +153,8 @@ DERIVED = {
     f"lite2_{ASYM}_cnn": ([ARCHS_ASYM[2]], None),
     f"lite012_{ASYM}_cnn": (ARCHS_ASYM, None),
     f"lite012_{ASYM}": (ARCHS_ASYM, (ASYM, "prob_baseline")),
+    f"lite1_{SYM}_cnn": ([(f"lite1_{SYM}", "prob_cnn")], None),
+    f"lite2_{SYM}_cnn": ([(f"lite2_{SYM}", "prob_cnn")], None),
 }
 
 
