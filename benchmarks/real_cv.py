@@ -103,6 +103,12 @@ RECIPES = {
     "chest_asymonly_320_ens_notta_relative_finetune7": {**ASYM_DEFAULT, "cycles": 3},
 }
 
+
+def cnn_half(recipe: str) -> tuple[list[tuple[str, str]], None]:
+    """A derived recipe: the CNN half (`prob_cnn`) of an ensemble recipe's runs, alone."""
+    return [(recipe, "prob_cnn")], None
+
+
 # Scores derived from other recipes' out-of-fold predictions (same folds and seeds, nothing
 # refitted): each architecture's CNN alone (the prob_cnn column of its ensemble run), and the
 # three architectures' CNNs averaged, alone or then averaged with the baseline (prob_baseline:
@@ -115,28 +121,17 @@ ASYM = "chest_asymonly_320_ens_notta_relative"
 SYM = f"{ASYM}_symmetric"  # TrainConfig()'s recipe
 ARCHS_ASYM = [(ASYM, "prob_cnn"), (f"lite1_{ASYM}", "prob_cnn"), (f"lite2_{ASYM}", "prob_cnn")]
 DERIVED = {
-    "chest_asym_320_ens_notta_cnn": ([("chest_asym_320_ens_notta", "prob_cnn")], None),
-    "chest_asym_384_ens_notta_cnn": ([("chest_asym_384_ens_notta", "prob_cnn")], None),
-    "chest_asym_320_ens_notta_nobg_cnn": ([("chest_asym_320_ens_notta_nobg", "prob_cnn")], None),
-    "chest_asym_320_ens_notta_mirror_cnn": (
-        [("chest_asym_320_ens_notta_mirror", "prob_cnn")],
-        None,
+    "chest_asym_320_ens_notta_cnn": cnn_half("chest_asym_320_ens_notta"),
+    "chest_asym_384_ens_notta_cnn": cnn_half("chest_asym_384_ens_notta"),
+    "chest_asym_320_ens_notta_nobg_cnn": cnn_half("chest_asym_320_ens_notta_nobg"),
+    "chest_asym_320_ens_notta_mirror_cnn": cnn_half("chest_asym_320_ens_notta_mirror"),
+    "chest_asym_320_ens_notta_relative_cnn": cnn_half("chest_asym_320_ens_notta_relative"),
+    "chest_asymonly_320_ens_notta_relative_cnn": cnn_half("chest_asymonly_320_ens_notta_relative"),
+    "chest_asymonly_320_ens_notta_relative_symmetric_cnn": cnn_half(
+        "chest_asymonly_320_ens_notta_relative_symmetric"
     ),
-    "chest_asym_320_ens_notta_relative_cnn": (
-        [("chest_asym_320_ens_notta_relative", "prob_cnn")],
-        None,
-    ),
-    "chest_asymonly_320_ens_notta_relative_cnn": (
-        [("chest_asymonly_320_ens_notta_relative", "prob_cnn")],
-        None,
-    ),
-    "chest_asymonly_320_ens_notta_relative_symmetric_cnn": (
-        [("chest_asymonly_320_ens_notta_relative_symmetric", "prob_cnn")],
-        None,
-    ),
-    "chest_asymonly_320_ens_notta_relative_finetune7_cnn": (
-        [("chest_asymonly_320_ens_notta_relative_finetune7", "prob_cnn")],
-        None,
+    "chest_asymonly_320_ens_notta_relative_finetune7_cnn": cnn_half(
+        "chest_asymonly_320_ens_notta_relative_finetune7"
     ),
     # The default's two halves combined by the mean of their log-odds (a geometric mean of
     # the odds) instead of the mean of their probabilities.
@@ -153,8 +148,8 @@ DERIVED = {
     f"lite2_{ASYM}_cnn": ([ARCHS_ASYM[2]], None),
     f"lite012_{ASYM}_cnn": (ARCHS_ASYM, None),
     f"lite012_{ASYM}": (ARCHS_ASYM, (ASYM, "prob_baseline")),
-    f"lite1_{SYM}_cnn": ([(f"lite1_{SYM}", "prob_cnn")], None),
-    f"lite2_{SYM}_cnn": ([(f"lite2_{SYM}", "prob_cnn")], None),
+    f"lite1_{SYM}_cnn": cnn_half(f"lite1_{SYM}"),
+    f"lite2_{SYM}_cnn": cnn_half(f"lite2_{SYM}"),
 }
 
 
