@@ -25,10 +25,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from thermocad.baseline import _region, baseline_features
-from thermocad.metrics import roc_auc
-from thermocad.regions import remove_marker
-from thermocad.thermal import read_thermal
+from thermocad.evaluation.metrics import roc_auc
+from thermocad.io.thermal import read_thermal
+from thermocad.models.baseline import _region, baseline_features
+from thermocad.preprocess.regions import remove_marker
 
 ABSOLUTE = ["p5", "p25", "p50", "p75", "p95", "mean", "median"]  # Celsius, not differences
 PERIOD_START = 120  # as in real_cv.py

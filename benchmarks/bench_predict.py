@@ -21,10 +21,10 @@ from pathlib import Path
 
 def make_bundle(arch: str, out: Path) -> Path:
     """An untrained bundle of `arch` with the default recipe's input transform (timing only)."""
-    from thermocad.artifacts import save_bundle
-    from thermocad.models import create_model, get_arch
-    from thermocad.train import TrainConfig
-    from thermocad.trainer import eval_transform
+    from thermocad.models.bundle import save_bundle
+    from thermocad.models.registry import create_model, get_arch
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.run import eval_transform
 
     transform = eval_transform(TrainConfig(arch=arch), get_arch(arch))
     meta = {
@@ -40,7 +40,7 @@ def make_bundle(arch: str, out: Path) -> Path:
     if TrainConfig().ensemble == "baseline":  # the default averages with the baseline: time it
         import numpy as np
 
-        from thermocad.baseline import LinearBaseline, baseline_features
+        from thermocad.models.baseline import LinearBaseline, baseline_features
 
         sample = np.random.default_rng(0).uniform(30, 34, (480, 640)).astype(np.float32)
         n = len(columns := list(baseline_features(sample)))
@@ -80,10 +80,10 @@ def main() -> None:
     os.environ["THERMOCAD_QUIET"] = "1"
     import torch
 
-    from thermocad.artifacts import load_bundle
-    from thermocad.predict import collect_files, predict_bundle
-    from thermocad.synth import generate_cohort
-    from thermocad.thermal import read_thermal
+    from thermocad.inference.predict import collect_files, predict_bundle
+    from thermocad.io.thermal import read_thermal
+    from thermocad.models.bundle import load_bundle
+    from thermocad.synth.cohort import generate_cohort
 
     if args.data:
         files = collect_files([args.data])[0][: args.n]

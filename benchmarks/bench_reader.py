@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     os.environ["THERMOCAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="thermocad-bench-")
-    from thermocad.thermal import read_many, read_thermal
+    from thermocad.io.thermal import read_many, read_thermal
 
     files = sorted(args.data.glob("T*.txt"))
     # The first read in a process imports numba and loads the compiled reading loop from

@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     os.environ["THERMOCAD_QUIET"] = "1"
-    from thermocad.synth import generate_cohort
+    from thermocad.synth.cohort import generate_cohort
 
     times, cpu = [], []
     for r in range(args.repeat):

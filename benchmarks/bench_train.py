@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from thermocad.models import create_model
+from thermocad.models.registry import create_model
 
 
 def images_per_s(step, batch: int, steps: int, device: str = "cpu") -> float:
@@ -74,7 +74,8 @@ import sys, numpy as np
 sys.path.insert(0, 'tests')
 from pathlib import Path
 from train_fixtures import make_split
-from thermocad.train import TrainConfig, train
+from thermocad.training.config import TrainConfig
+from thermocad.training.run import train
 root = Path(sys.argv[1])
 split = make_split(root, {"train": 16, "valid": 4})
 cfg = TrainConfig(size=224, batch_size=16, lr_find_iters=5, frozen_cycles=1, cycles=1, tta=1,

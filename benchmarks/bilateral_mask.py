@@ -31,11 +31,11 @@ import torch.nn.functional as F
 from scipy import ndimage as ndi
 
 from layer_features import cv_setup, fold_heads, prepared, report
-from thermocad.models import create_model
-from thermocad.recipe import body_features
-from thermocad.regions import body_mask, breast_box
-from thermocad.thermal import read_thermal
-from thermocad.train import TrainConfig
+from thermocad.io.thermal import read_thermal
+from thermocad.models.registry import create_model
+from thermocad.preprocess.regions import body_mask, breast_box
+from thermocad.training.config import TrainConfig
+from thermocad.training.recipe import body_features
 
 
 def chest_masks(paths: list[str], size: int) -> np.ndarray:

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from thermocad import read_thermal
-from thermocad.labels import read_labels
-from thermocad.metrics import roc_auc
-from thermocad.regions import body_mask, find_marker
+from thermocad.evaluation.metrics import roc_auc
+from thermocad.io.labels import read_labels
+from thermocad.preprocess.regions import body_mask, find_marker
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/dmr-ir-frontal"
 

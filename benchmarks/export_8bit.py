@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from thermocad.thermal import read_thermal
+from thermocad.io.thermal import read_thermal
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/dmr-ir-frontal"
 

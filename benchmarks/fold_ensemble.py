@@ -24,10 +24,10 @@ import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
 from real_cv import DEFAULT, paired_difference, scores, summary
-from thermocad.compare import fold_splits
-from thermocad.files import atomic_write_csv
-from thermocad.train import TrainConfig
-from thermocad.trainer import run_training
+from thermocad.evaluation.compare import fold_splits
+from thermocad.training.config import TrainConfig
+from thermocad.training.run import run_training
+from thermocad.utils.files import atomic_write_csv
 
 SINGLE = "chest_asym_320_ens_notta"
 HALVES = {"prob_cnn": ("chest_asym_320_notta", "efficientnet_lite0"),

@@ -2,7 +2,7 @@
 
 Picks from a `compare` directory's out-of-fold predictions: the most confident true positive in
 batch A, the most confident false positive (a Healthy woman called Sick), the most confident
-false negative, and one batch-B patient; writes one figure each with `thermocad.explain`.
+false negative, and one batch-B patient; writes one figure each with `thermocad.inference.explain`.
 
     .venv/bin/python benchmarks/gradcam_examples.py /tmp/real_cv/chest_asym_320/seed0 --out docs/img --prefix default
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.explain import explain_file
-from thermocad.files import atomic_path
+from thermocad.inference.explain import explain_file
+from thermocad.utils.files import atomic_path
 
 
 def pick_cases(pred: pd.DataFrame) -> dict[str, pd.Series]:

@@ -37,11 +37,11 @@ from fastai.torch_core import set_seed
 from sklearn.base import clone
 
 from real_cv import paired_difference, scores, summary
-from thermocad.data import load_maps
-from thermocad.models import create_model, get_arch
-from thermocad.recipe import body_features, feature_dls, fit_schedule, make_learner
-from thermocad.train import TrainConfig
-from thermocad.trainer import eval_transform
+from thermocad.models.registry import create_model, get_arch
+from thermocad.training.config import TrainConfig
+from thermocad.training.data import load_maps
+from thermocad.training.recipe import body_features, feature_dls, fit_schedule, make_learner
+from thermocad.training.run import eval_transform
 
 
 def block_features(model: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:

@@ -16,18 +16,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.baseline import cross_validate_baseline
-from thermocad.cohort import prepare_cohort
-from thermocad.evaluate import evaluate_predictions, predict_split, with_y
-from thermocad.metrics import choose_threshold
-from thermocad.split import make_split, write_split
-from thermocad.synth import generate_cohort
+from thermocad.cohort.prepare import prepare_cohort
+from thermocad.cohort.split import make_split, write_split
+from thermocad.evaluation.evaluate import evaluate_predictions, predict_split, with_y
+from thermocad.evaluation.metrics import choose_threshold
+from thermocad.models.baseline import cross_validate_baseline
+from thermocad.synth.cohort import generate_cohort
 
 
 def cnn_test_predictions(split_csv: Path, run_dir: Path, size: int, seed: int) -> pd.DataFrame:
     """The study's recipe, short: frozen ImageNet body, head on precomputed features."""
-    from thermocad.artifacts import load_bundle
-    from thermocad.train import TrainConfig, train
+    from thermocad.models.bundle import load_bundle
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.run import train
 
     # The CNN alone (the baseline is the table's other model), otherwise the default's inputs.
     config = TrainConfig(size=size, seed=seed, head_epochs=8, frozen_cycles=0, cycles=0,

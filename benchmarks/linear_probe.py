@@ -30,7 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from layer_features import cv_setup, features, fold_heads, report
-from thermocad.train import TrainConfig
+from thermocad.training.config import TrainConfig
 
 
 def main() -> None:

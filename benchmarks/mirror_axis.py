@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from layer_features import cv_setup, features, fold_heads, report
-from thermocad import regions
-from thermocad.train import TrainConfig
+from thermocad.preprocess import regions
+from thermocad.training.config import TrainConfig
 
 MIDLINE_BOX = regions.breast_box
 SHIFTS = np.arange(-40, 41) / 2  # axis shifts tried, pixels of the original frame

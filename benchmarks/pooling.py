@@ -29,8 +29,8 @@ import torch
 from fastai.vision.learner import create_head
 
 from layer_features import cv_setup, fold_heads, prepared, report
-from thermocad.models import create_model
-from thermocad.train import TrainConfig
+from thermocad.models.registry import create_model
+from thermocad.training.config import TrainConfig
 
 
 def pooled_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]:

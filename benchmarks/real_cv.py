@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from thermocad.cohort import prepare_cohort
-from thermocad.compare import compare
-from thermocad.metrics import bootstrap_ci, choose_threshold, roc_auc, wilson_ci
-from thermocad.split import make_split, write_split
-from thermocad.train import TrainConfig
+from thermocad.cohort.prepare import prepare_cohort
+from thermocad.cohort.split import make_split, write_split
+from thermocad.evaluation.compare import compare
+from thermocad.evaluation.metrics import bootstrap_ci, choose_threshold, roc_auc, wilson_ci
+from thermocad.training.config import TrainConfig
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/dmr-ir-frontal"
 PERIOD_START = 120  # first batch-A Sick patient is 138; batch A ids below 120 are all Healthy

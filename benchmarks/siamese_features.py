@@ -28,10 +28,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from real_cv import scores
-from thermocad.baseline import feature_table
-from thermocad.data import load_maps
-from thermocad.models import create_model
-from thermocad.transforms import EvalTransform
+from thermocad.models.baseline import feature_table
+from thermocad.models.registry import create_model
+from thermocad.preprocess.transforms import EvalTransform
+from thermocad.training.data import load_maps
 
 
 def pooled_features(model: torch.nn.Module, maps: np.ndarray) -> np.ndarray:

@@ -29,9 +29,9 @@ import numpy as np
 import torch
 
 from layer_features import cv_setup, fold_heads, prepared, report
-from thermocad.models import create_model
-from thermocad.recipe import body_features
-from thermocad.train import TrainConfig
+from thermocad.models.registry import create_model
+from thermocad.training.config import TrainConfig
+from thermocad.training.recipe import body_features
 
 
 def canonical(a: torch.Tensor) -> torch.Tensor:

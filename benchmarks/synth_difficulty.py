@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/synth_difficulty.py [--patients 200] [--height 240 --width 320]
 Prints the patient-level 5-fold cross-validated ROC AUC per difficulty (one frontal frame each):
-"simple" = whole-image statistics below; "baseline" = thermocad.baseline's breast-region
+"simple" = whole-image statistics below; "baseline" = thermocad.models.baseline's breast-region
 statistics and mirrored asymmetry features, the project's non-deep baseline.
 """
 
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from thermocad.synth import Nuisances, synth_patient
+from thermocad.synth.cohort import Nuisances, synth_patient
 
 
 def features(img: np.ndarray) -> np.ndarray:
@@ -30,7 +30,7 @@ def cohort_features(n: int, seed: int, difficulty: str, height: int, width: int)
     """Features and labels of n in-memory patients (40% Sick)."""
     rng0 = np.random.default_rng(seed)
     sick = rng0.permutation(np.arange(n) < int(0.4 * n))
-    from thermocad.baseline import baseline_features
+    from thermocad.models.baseline import baseline_features
 
     xs, xb = [], []
     for i in range(n):

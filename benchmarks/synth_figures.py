@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from thermocad.bioheat import peak_signal, tumour_surface_signal
+from thermocad.synth.bioheat import peak_signal, tumour_surface_signal
 
 
 def tumour_signal_plot(out_png: Path) -> Path:
     """Peak skin warming against diameter for several depths, and radial profiles."""
-    from thermocad.plots import pyplot, save
+    from thermocad.reporting.plots import pyplot, save
 
     fig, (ax1, ax2) = pyplot().subplots(1, 2, figsize=(10, 4))
     diameters = np.linspace(4, 35, 32)
@@ -40,8 +40,8 @@ def tumour_signal_plot(out_png: Path) -> Path:
 
 def contact_sheet_png(out_png: Path, n: int = 8, seed: int = 3) -> Path:
     """Frontal synthetic thermograms with labels and tumour facts, on one temperature scale."""
-    from thermocad.render import contact_sheet
-    from thermocad.synth import Nuisances, synth_patient
+    from thermocad.io.render import contact_sheet
+    from thermocad.synth.cohort import Nuisances, synth_patient
 
     arrays, titles = [], []
     for i in range(n):

@@ -27,9 +27,9 @@ from __future__ import annotations
 import numpy as np
 
 from layer_features import cv_setup, fold_heads, prepared, report
-from thermocad.models import create_model, get_arch
-from thermocad.recipe import body_features
-from thermocad.train import TrainConfig
+from thermocad.models.registry import create_model, get_arch
+from thermocad.training.config import TrainConfig
+from thermocad.training.recipe import body_features
 
 
 def stream_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]:

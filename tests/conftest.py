@@ -34,7 +34,7 @@ def chromium_available() -> bool:
 @pytest.fixture(scope="session")
 def run_dir(tmp_path_factory) -> Path:
     """A tiny trained model bundle (64 px smoke run), trained once per session."""
-    from app_fixtures import smoke_run
+    from tests.helpers.app import smoke_run
 
     return smoke_run(tmp_path_factory.getbasetemp())
 
@@ -42,6 +42,6 @@ def run_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def dmr_files(tmp_path_factory) -> list[Path]:
     """Three small synthetic DMR text matrices."""
-    from app_fixtures import synthetic_dmr
+    from tests.helpers.app import synthetic_dmr
 
     return synthetic_dmr(tmp_path_factory.getbasetemp())

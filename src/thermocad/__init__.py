@@ -1,16 +1,36 @@
-"""thermocad: computer-aided detection of breast cancer in infrared thermograms."""
+"""thermocad: computer-aided detection of breast cancer in infrared thermograms.
 
-from thermocad.errors import ThermalFormatError, ThermocadError
-from thermocad.thermal import Thermogram, read_thermal
+The public API is imported lazily (PEP 562), so `import thermocad` stays fast and loads no
+torch, pandas or matplotlib until a function that needs them is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
-CLASSES = ("Healthy", "Sick")  # index 1 is the positive class: probabilities are P(Sick)
 
-__all__ = [
-    "CLASSES",
-    "Thermogram",
-    "ThermalFormatError",
-    "ThermocadError",
-    "read_thermal",
-    "__version__",
-]
+# name -> module that defines it
+_API = {
+    "CLASSES": "thermocad.io.labels",
+    "Thermogram": "thermocad.io.thermal",
+    "read_thermal": "thermocad.io.thermal",
+    "ThermocadError": "thermocad.utils.errors",
+    "ThermalFormatError": "thermocad.utils.errors",
+    "ConfigError": "thermocad.utils.errors",
+}
+
+__all__ = sorted([*_API, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'thermocad' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -13,7 +13,7 @@ import sys
 import warnings
 
 from thermocad import __version__
-from thermocad.errors import ThermocadError
+from thermocad.utils.errors import ThermocadError
 
 # Subcommand groups, in the order a user meets them in the pipeline.
 _GROUPS = ("data", "synth", "train", "evaluate", "app")

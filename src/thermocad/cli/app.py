@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from thermocad.predict import run_predict
+    from thermocad.inference.predict import run_predict
 
     return run_predict(
         args.run_dir,
@@ -61,8 +61,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from thermocad.explain import explain_file
-    from thermocad.progress import log
+    from thermocad.inference.explain import explain_file
+    from thermocad.utils.progress import log
 
     path = explain_file(
         args.run_dir,
@@ -76,20 +76,20 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from thermocad.app import serve
+    from thermocad.inference.app import serve
 
     serve(args.run_dir, host=args.host, port=args.port)
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from thermocad.export import export_onnx, onnx_metadata
-    from thermocad.progress import log
+    from thermocad.inference.export import export_onnx, onnx_metadata
+    from thermocad.utils.progress import log
 
     out = export_onnx(args.run_dir, args.onnx, force=args.force)
     log(f"wrote {out}")
     if onnx_metadata(out).get("baseline"):
         log("note: the ONNX graph is the CNN; this model's P(Sick) averages its softmax with the "
             "classical baseline stored in the file's metadata (thermocad_model_json: baseline, "
-            "features from thermocad.baseline.baseline_features); see docs/application.md")  # fmt: skip
+            "features from thermocad.models.baseline.baseline_features); see docs/application.md")  # fmt: skip
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from thermocad.errors import ConfigError
+from thermocad.utils.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,7 +83,7 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from thermocad.cohort import DEFAULT_SHARPNESS_THRESHOLD, prepare_cohort
+    from thermocad.cohort.prepare import DEFAULT_SHARPNESS_THRESHOLD, prepare_cohort
 
     threshold = args.sharpness_threshold
     prepare_cohort(
@@ -110,7 +110,7 @@ def _counts(text: str | None) -> tuple[int, int, int] | None:
 
 
 def _split(args: argparse.Namespace) -> int:
-    from thermocad.split import run_split
+    from thermocad.cohort.split import run_split
 
     run_split(
         args.cohort,
@@ -128,7 +128,7 @@ def _split(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from thermocad.render import render_folder
+    from thermocad.io.render import render_folder
 
     summary = render_folder(
         args.data_dir,

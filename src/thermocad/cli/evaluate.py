@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from thermocad.evaluate import evaluate_run, headline
+    from thermocad.evaluation.evaluate import evaluate_run, headline
 
     result = evaluate_run(args.run_dir, args.split, on=args.on, tta=args.tta, out_dir=args.out,
                           subgroup=args.subgroup or None, force=args.force)  # fmt: skip
@@ -69,7 +69,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from thermocad.study import run_compare
+    from thermocad.pipeline import run_compare
 
     result = run_compare(args.split, args.out, archs=args.archs, smoke=args.smoke,
                          config_file=args.config, force=args.force)  # fmt: skip
@@ -78,7 +78,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
-    from thermocad.study import run_study
+    from thermocad.pipeline import run_study
 
     report = run_study(args.data_dir, args.labels, args.out, archs=args.archs, smoke=args.smoke,
                        config_file=args.config, folds=args.folds, test=args.test, seed=args.seed,
@@ -88,14 +88,14 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from thermocad.study import report_study
+    from thermocad.pipeline import report_study
 
     print(f"report: {report_study(args.study_dir, args.out, force=args.force)}")
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from thermocad.study import run_demo
+    from thermocad.pipeline import run_demo
 
     report = run_demo(args.out, force=args.force, n_patients=args.patients, smoke=args.smoke)
     print(f"report: {report}")

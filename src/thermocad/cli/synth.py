@@ -48,8 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from thermocad.progress import log
-    from thermocad.synth import generate_cohort
+    from thermocad.synth.cohort import generate_cohort
+    from thermocad.utils.progress import log
 
     labels = generate_cohort(
         args.out, n_patients=args.patients, seed=args.seed, height=args.height,

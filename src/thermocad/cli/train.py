@@ -77,7 +77,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 
 def _config(args: argparse.Namespace):
     """A TrainConfig from the options given (the smoke preset under --smoke)."""
-    from thermocad.train import TrainConfig
+    from thermocad.training.config import TrainConfig
 
     names = ("arch", "size", "batch_size", "lr", "weights", "pretrained", "norm", "norm_low",
              "norm_high", "seed", "precompute", "head_epochs", "frozen_cycles", "schedule",
@@ -95,8 +95,8 @@ def _config(args: argparse.Namespace):
 
 
 def _models(args: argparse.Namespace) -> int:
-    from thermocad.models import get_arch, list_archs
-    from thermocad.weights import weights_available
+    from thermocad.models.registry import get_arch, list_archs
+    from thermocad.models.weights import weights_available
 
     print(f"{'name':<20} {'timm model':<24} {'size':>4}  weights")
     for name in list_archs():
@@ -109,7 +109,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _lr_find(args: argparse.Namespace) -> int:
-    from thermocad.train import lr_find
+    from thermocad.training.run import lr_find
 
     lr_find(args.split, args.out, _config(args), force=args.force)
     return 0
@@ -127,7 +127,7 @@ def _fold(text: str) -> int | str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from thermocad.train import train
+    from thermocad.training.run import train
 
     run = train(args.split, args.out, _config(args), fold=args.fold, force=args.force,
                 resume=args.resume, threshold=args.threshold)  # fmt: skip
@@ -136,7 +136,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _augment_preview(args: argparse.Namespace) -> int:
-    from thermocad.transforms import preview_file
+    from thermocad.preprocess.transforms import preview_file
 
     print(preview_file(args.path, args.out, size=args.size, n=args.n, seed=args.seed,
                        force=args.force))  # fmt: skip

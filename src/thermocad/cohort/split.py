@@ -1,0 +1,210 @@
+"""Train/valid/test splits grouped by patient and stratified by label, with a leak guard."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from thermocad.utils.errors import ConfigError, SplitLeakError
+from thermocad.utils.files import atomic_write_csv, check_writable
+from thermocad.utils.progress import log
+from thermocad.utils.tables import read_table
+
+SPLITS = ("train", "valid", "test")
+UNITS = ("patient", "image")
+
+
+def _kept_rows(cohort_csv: str | os.PathLike) -> pd.DataFrame:
+    """The rows of cohort.csv without an exclusion reason."""
+    df = read_table(cohort_csv, "cohort file", "thermocad prepare", ("path", "patient_id", "label"),
+                    keep_default_na=False, na_values=[""])  # fmt: skip
+    if "excluded_reason" in df:
+        df = df[df["excluded_reason"].isna()]
+    if df.empty:
+        raise ConfigError(f"{cohort_csv}: no kept images to split")
+    df = df.astype({"patient_id": int})  # excluded rows may lack one; kept rows never do
+    mixed = df.groupby("patient_id")["label"].nunique()
+    if (mixed > 1).any():
+        raise ConfigError(
+            f"{cohort_csv}: patients with both labels: {mixed[mixed > 1].index[:10].tolist()}"
+        )
+    return df.reset_index(drop=True)
+
+
+def _targets(
+    n: int, valid: float, test: float, counts: Sequence[int] | None
+) -> tuple[float, float]:
+    """Numbers of images wanted in (valid, test) for a class of n images."""
+    if counts is not None:
+        return float(counts[1]), float(counts[2])
+    return valid * n, test * n
+
+
+def _assign(
+    groups: pd.Series, valid_n: float, test_n: float, rng: np.random.Generator
+) -> pd.Series:
+    """Shuffle the groups and fill test, then valid, then train; a group goes where its middle falls."""
+    sizes = groups.value_counts().sort_index()
+    order = sizes.index.to_numpy()[rng.permutation(len(sizes))]
+    middle = sizes.loc[order].cumsum().to_numpy() - sizes.loc[order].to_numpy() / 2
+    where = np.where(middle < test_n, "test", np.where(middle < test_n + valid_n, "valid", "train"))
+    return groups.map(dict(zip(order, where, strict=True)))
+
+
+def _subsample(df: pd.DataFrame, per_class: dict[str, int], key: str, rng) -> pd.DataFrame:
+    """Keep about `per_class[label]` images per class, drawing whole groups then trimming the last."""
+    parts = []
+    for label, part in df.groupby("label"):
+        want = per_class[label]
+        if len(part) < want:
+            raise ConfigError(f"{want} {label} images requested but only {len(part)} are available")
+        groups = part[key].unique()
+        chosen = part.set_index(key).loc[groups[rng.permutation(len(groups))]].reset_index()
+        parts.append(chosen.iloc[:want])
+    return pd.concat(parts, ignore_index=True)
+
+
+def make_split(
+    cohort_csv: str | os.PathLike,
+    valid: float = 0.2,
+    test: float = 0.2,
+    folds: int | None = None,
+    seed: int = 0,
+    unit: str = "patient",
+    balance: bool = False,
+    counts: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """Split the kept cohort rows; returns them with `split` (and `fold`), reproducible for a seed."""
+    _check_options(valid, test, folds, unit, counts)
+    df = _kept_rows(cohort_csv)
+    columns = list(df.columns)
+    rng = np.random.default_rng(seed)
+    key = "patient_id" if unit == "patient" else "_image"
+    df["_image"] = np.arange(len(df))
+    if balance or counts is not None:
+        available = df["label"].value_counts()
+        n = int(sum(counts)) if counts is not None else int(available.min())
+        df = _subsample(df, dict.fromkeys(available.index, n), key, rng)
+    df["split"] = ""
+    for _label, part in df.groupby("label"):
+        valid_n, test_n = _targets(len(part), 0.0 if folds else valid, test, counts)
+        df.loc[part.index, "split"] = _assign(part[key], valid_n, test_n, rng)
+    if folds:
+        _add_folds(df, folds, key, seed)
+    df["split_unit"] = unit
+    df = df[columns + ["split"] + (["fold"] if folds else []) + ["split_unit"]]
+    if unit == "image":
+        log(
+            f"WARNING: IMAGE-level split (the 2019 study's protocol): {len(shared_patients(df))} "
+            f"of {df['patient_id'].nunique()} patients have images on more than one side, so "
+            "validation and test scores will be optimistic. Use --unit patient for honest numbers."
+        )
+    check_no_leak(df)
+    return df.sort_values(["split", "label", "patient_id", "path"]).reset_index(drop=True)
+
+
+def _check_options(valid, test, folds, unit, counts) -> None:
+    if unit not in UNITS:
+        raise ConfigError(f"unknown split unit {unit!r}; use one of {UNITS}")
+    if not (0 <= valid < 1 and 0 <= test < 1 and valid + test < 1):
+        raise ConfigError(
+            f"valid={valid} and test={test} must be fractions in [0, 1) summing below 1"
+        )
+    if folds is not None and folds < 2:
+        raise ConfigError(f"--folds must be at least 2, got {folds}")
+    if counts is not None and (len(counts) != 3 or min(counts) < 0 or counts[0] == 0):
+        raise ConfigError(f"counts must be train,valid,test numbers per class, got {list(counts)}")
+
+
+def _add_folds(df: pd.DataFrame, folds: int, key: str, seed: int) -> None:
+    """Patient-grouped, label-stratified folds over non-test rows; fold 0 is the `valid` split."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    rest = df.index[df["split"] != "test"]
+    groups = df.loc[rest, key]
+    if groups.nunique() < folds:
+        raise ConfigError(f"{folds} folds need at least {folds} groups; only {groups.nunique()}")
+    df["fold"] = -1
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for k, (_, held) in enumerate(splitter.split(rest, df.loc[rest, "label"], groups)):
+        df.loc[rest[held], "fold"] = k
+    df.loc[rest, "split"] = np.where(df.loc[rest, "fold"] == 0, "valid", "train")
+
+
+def check_no_leak(df: pd.DataFrame, source: str = "split") -> None:
+    """Raise SplitLeakError if a patient is in two splits (or folds); image-level splits warn."""
+    if not df["split"].isin(SPLITS).all():
+        bad = sorted(set(df["split"]) - set(SPLITS))
+        raise SplitLeakError(f"{source}: unknown split names {bad}; expected {SPLITS}")
+    shared = shared_patients(df)
+    if not shared:
+        return
+    if "split_unit" in df and (df["split_unit"] == "image").all():
+        return  # allowed on purpose, to reproduce the study; make_split warned about it
+    raise SplitLeakError(
+        f"{source}: {len(shared)} patients appear in more than one split or fold, "
+        f"e.g. {shared[:10]}; splits must be by patient (use --unit image only to reproduce the study)"
+    )
+
+
+def shared_patients(df: pd.DataFrame) -> list:
+    """Patients found in more than one split, or more than one fold (sorted ids)."""
+    column = df["split"].astype(str)
+    if "fold" in df:
+        column = column + "/" + df["fold"].astype(str)
+    per_patient = column.groupby(df["patient_id"]).nunique()
+    return sorted(per_patient[per_patient > 1].index.tolist())
+
+
+def write_split(df: pd.DataFrame, out_csv: str | os.PathLike, force: bool = False) -> Path:
+    """Check for leaks and write split.csv atomically (refusing to overwrite without force)."""
+    out = check_writable(out_csv, force=force)
+    check_no_leak(df, str(out))
+    return atomic_write_csv(out, df)
+
+
+def read_split(csv: str | os.PathLike) -> pd.DataFrame:
+    """Read split.csv and run the leak guard on it."""
+    df = read_table(csv, "split file", "thermocad split", ("path", "patient_id", "label", "split"))
+    check_no_leak(df, str(csv))
+    return df
+
+
+def split_summary(df: pd.DataFrame) -> list[str]:
+    """Lines: patients and images per split and class."""
+    lines = []
+    for name in SPLITS:
+        part = df[df["split"] == name]
+        if part.empty:
+            continue
+        per_class = ", ".join(
+            f"{label} {len(rows)} images / {rows['patient_id'].nunique()} patients"
+            for label, rows in part.groupby("label")
+        )
+        lines.append(
+            f"{name}: {len(part)} images, {part['patient_id'].nunique()} patients ({per_class})"
+        )
+    if "fold" in df:
+        sizes = df[df["fold"] >= 0].groupby("fold")["patient_id"].nunique()
+        lines.append("patients per fold: " + ", ".join(f"{k}: {v}" for k, v in sizes.items()))
+    shared = shared_patients(df)
+    if shared:
+        lines.append(f"patients on more than one side: {len(shared)}")
+    return lines
+
+
+def run_split(
+    cohort_csv: str | os.PathLike, out_csv: str | os.PathLike, force: bool = False, **options
+) -> pd.DataFrame:
+    """make_split + write_split + a printed summary (what `thermocad split` does)."""
+    check_writable(out_csv, force=force)
+    df = make_split(cohort_csv, **options)
+    write_split(df, out_csv, force=force)
+    for line in split_summary(df):
+        log(line)
+    log(f"wrote {out_csv}")
+    return df

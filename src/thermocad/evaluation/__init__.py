@@ -1,0 +1,1 @@
+"""Clinical-study metrics, evaluation of predictions and architecture comparison."""

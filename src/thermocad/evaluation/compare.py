@@ -1,0 +1,292 @@
+"""Compare architectures (and the classical baseline) on the same patient-grouped folds.
+
+Each architecture is trained per fold (out-of-fold predictions -> cross-validated metrics) or
+on train/valid; the best is picked on validation data only and evaluated once on test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from thermocad.cohort.split import read_split
+from thermocad.evaluation import metrics as M
+from thermocad.evaluation.evaluate import clean_json, evaluate_predictions, with_y, write_plots
+from thermocad.utils.errors import ThermocadError
+from thermocad.utils.files import (
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
+    prepare_out_dir,
+)
+from thermocad.utils.progress import log
+
+BASELINE = "baseline"
+TABLE_COLUMNS = [
+    "model", "status", "n_folds", "n_images", "n_patients", "accuracy", "tn", "fp", "fn", "tp",
+    "sensitivity", "sensitivity_lo", "sensitivity_hi", "specificity", "specificity_lo",
+    "specificity_hi", "roc_auc", "roc_auc_lo", "roc_auc_hi", "patient_roc_auc",
+    "patient_roc_auc_lo", "patient_roc_auc_hi", "batch_a_roc_auc", "threshold", "parameters",
+    "train_time_s",
+]  # fmt: skip
+
+
+class AllModelsFailedError(ThermocadError, RuntimeError):
+    """No architecture (nor the baseline) could be trained and validated."""
+
+
+def fold_splits(split_df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+    """Per fold, the split table with fold k as `valid` and the other folds as `train`."""
+    dev = split_df["split"] != "test"
+    if "fold" not in split_df.columns or not (split_df.loc[dev, "fold"] >= 0).any():
+        return [(0, split_df)]
+    out = []
+    for k in sorted(split_df.loc[dev, "fold"].unique()):
+        df = split_df.copy()
+        df.loc[dev, "split"] = ["valid" if f == k else "train" for f in df.loc[dev, "fold"]]
+        out.append((int(k), df))
+    return out
+
+
+def _train(trainer: Callable, split_csv: Path, run_dir: Path, config: Any, arch: str,
+           override: dict | None = None) -> Path:  # fmt: skip
+    """Call thermocad.training.run.train with the architecture (and its overrides) set in the config."""
+    changes = {"arch": arch, **(override or {})}
+    if dataclasses.is_dataclass(config) and "arch" in {f.name for f in dataclasses.fields(config)}:
+        return Path(trainer(split_csv, run_dir, dataclasses.replace(config, **changes)))
+    if isinstance(config, dict):
+        return Path(trainer(split_csv, run_dir, {**config, **changes}))
+    raise TypeError("cannot tell the trainer which architecture to use")
+
+
+def _valid_predictions(run_dir: Path, fold_df: pd.DataFrame, fold: int) -> pd.DataFrame:
+    """The run's validation predictions joined to the split's columns (patient, label, batch),
+    with an ensemble's two parts (prob_cnn, prob_baseline) when the run wrote them."""
+    valid = fold_df[fold_df["split"] == "valid"]
+    csv = run_dir / "valid_predictions.csv"
+    if csv.exists():
+        got = pd.read_csv(csv)
+        prob_col = "prob" if "prob" in got.columns else "prob_sick"
+        parts = [c for c in ("prob_cnn", "prob_baseline") if c in got.columns]
+        got = got[["path", prob_col, *parts]].rename(columns={prob_col: "prob"})
+        pred = valid.merge(got, on="path")
+        if len(pred) != len(valid):  # a silent partial join would bias every metric
+            raise ValueError(f"{csv}: {len(pred)} of {len(valid)} validation images matched")
+    else:
+        from thermocad.evaluation.evaluate import predict_split
+        from thermocad.models.bundle import load_bundle
+
+        pred = predict_split(load_bundle(run_dir), valid)
+    return with_y(pred).assign(fold=fold)
+
+
+def _n_parameters(run_dir: Path) -> int | None:
+    meta = json.loads((run_dir / "model.json").read_text())
+    if "parameters" in meta:
+        return int(meta["parameters"])
+    tensors = meta.get("tensors", {})
+    sizes = [int(pd.Series(s).prod()) if s else 1 for s in tensors.values()]
+    return sum(sizes) or None
+
+
+def run_arch(
+    arch: str,
+    split_df: pd.DataFrame,
+    out_dir: Path,
+    config: Any,
+    trainer: Callable,
+    override: dict | None = None,
+) -> dict:
+    """Train one architecture on every fold; returns out-of-fold predictions and run dirs."""
+    parts, runs, started = [], [], time.perf_counter()
+    for k, fold_df in fold_splits(split_df):
+        run_dir = out_dir / arch / f"fold{k}"
+        split_csv = out_dir / arch / f"split_fold{k}.csv"
+        atomic_write_csv(split_csv, fold_df)
+        log(f"training {arch}, fold {k}")
+        run = _train(trainer, split_csv, run_dir, config, arch, override)
+        parts.append(_valid_predictions(run, fold_df, k))
+        runs.append(run)
+    return {
+        "pred": pd.concat(parts, ignore_index=True),
+        "runs": runs,
+        "train_time_s": time.perf_counter() - started,
+        "parameters": _n_parameters(runs[0]),
+    }
+
+
+def run_baseline(split_df: pd.DataFrame, features: pd.DataFrame | None = None) -> dict:
+    """The classical baseline on the same folds; its test predictions are kept for later."""
+    from thermocad.models.baseline import cross_validate_baseline, feature_table
+
+    started = time.perf_counter()
+    feats = features if features is not None else feature_table(split_df["path"].tolist())
+    out = cross_validate_baseline(split_df, feats)
+    return {
+        "pred": with_y(out["valid"]),
+        "test_pred": out.get("test"),
+        "runs": [],
+        "train_time_s": time.perf_counter() - started,
+        "parameters": feats.shape[1] + 1,  # one weight per feature plus the intercept
+    }
+
+
+def table_row(name: str, result: dict, n_folds: int) -> dict:
+    """One line of the comparison table from a model's validation evaluation."""
+    ev = result["eval"]
+    img, pat = ev["image"], ev["patient"]
+    row = {"model": name, "status": "ok", "n_folds": n_folds, "n_images": img["n"],
+           "n_patients": pat["n"], "accuracy": img["accuracy"], **img["counts"],
+           "threshold": ev["threshold"], "parameters": result.get("parameters"),
+           "train_time_s": round(result["train_time_s"], 1)}  # fmt: skip
+    for key, source, ci in (("sensitivity", img, "wilson_ci"), ("specificity", img, "wilson_ci"),
+                            ("roc_auc", img, "bootstrap_ci"), ("patient_roc_auc", pat, "bootstrap_ci")):  # fmt: skip
+        metric = key.removeprefix("patient_")
+        lo, hi = source[ci].get(metric, (float("nan"), float("nan")))
+        row.update({key: source[metric], f"{key}_lo": lo, f"{key}_hi": hi})
+    groups = ev.get("subgroups", {}).get("image", {}).get("groups", {})
+    row["batch_a_roc_auc"] = groups.get("A", {}).get("roc_auc", float("nan"))
+    return row
+
+
+def pick_best(table: pd.DataFrame) -> str:
+    """Best model on validation data: patient-level AUC, then image-level AUC.
+
+    The sort is stable and the baseline comes first, so a tie goes to the cheaper model.
+    """
+    ok = table[table["status"] == "ok"]
+    if ok.empty:
+        raise AllModelsFailedError("every model failed; see comparison.csv")
+    order = ok.sort_values(["patient_roc_auc", "roc_auc"], ascending=False, na_position="last")
+    return str(order.iloc[0]["model"])
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The comparison as a Markdown table like the study's Tables 3-4 (with 95% intervals)."""
+
+    def ci(r, k):
+        return "n/a" if pd.isna(r[k]) else f"{r[k]:.3f} ({r[k + '_lo']:.3f}-{r[k + '_hi']:.3f})"
+
+    lines = ["| model | accuracy | TN FP FN TP | sensitivity | specificity | AUC | patient AUC "
+             "| batch-A AUC | parameters | train s |", "|" + "---|" * 10]  # fmt: skip
+    for _, r in table.iterrows():
+        if r["status"] != "ok":
+            lines.append(f"| {r['model']} | {r['status']} |" + " |" * 8)
+            continue
+        counts = f"{int(r.tn)} {int(r.fp)} {int(r.fn)} {int(r.tp)}"
+        a = "n/a" if pd.isna(r["batch_a_roc_auc"]) else f"{r['batch_a_roc_auc']:.3f}"
+        p = "" if pd.isna(r["parameters"]) else f"{int(r['parameters']):,}"
+        lines.append(f"| {r['model']} | {r['accuracy']:.3f} | {counts} | {ci(r, 'sensitivity')} "
+                     f"| {ci(r, 'specificity')} | {ci(r, 'roc_auc')} | {ci(r, 'patient_roc_auc')} "
+                     f"| {a} | {p} | {r['train_time_s']} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _evaluate_model(name: str, res: dict, out: Path, subgroup: str | None, n_boot: int,
+                    threshold_method: str, target: float | None) -> None:  # fmt: skip
+    """Choose the threshold on the pooled validation predictions and write their evaluation."""
+    pred = res["pred"]
+    res["threshold"] = M.choose_threshold(pred["y"], pred["prob"], threshold_method, target)
+    res["eval"] = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
+    atomic_write_csv(out / name / "valid_predictions.csv", pred)
+    res["eval"]["plots"] = write_plots(pred, res["threshold"], out / name, galleries=False)
+    atomic_write_json(out / name / "valid_metrics.json", clean_json(res["eval"]))
+
+
+def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str | None,
+                n_boot: int, force: bool) -> dict:  # fmt: skip
+    """Evaluate the chosen model once on the test split, at its validation threshold."""
+    test_dir = out / "test"
+    if best == BASELINE:
+        pred = with_y(res["test_pred"])
+        result = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
+        result.update(arch=BASELINE, on="test", threshold_source="pooled out-of-fold validation")
+        result["plots"] = write_plots(pred, res["threshold"], test_dir)
+        atomic_write_csv(test_dir / "predictions.csv", pred)
+        atomic_write_json(test_dir / "metrics.json", clean_json(result))
+        return result
+    from thermocad.evaluation.evaluate import evaluate_run
+
+    # The fold-0 model is the one trained on split.csv as written (fold 0 = valid).
+    return evaluate_run(res["runs"][0], split_csv, on="test", out_dir=test_dir,
+                        subgroup=subgroup, force=force, n_boot=n_boot)  # fmt: skip
+
+
+def _write_table(rows: list[dict], out: Path) -> pd.DataFrame:
+    """Write comparison.csv and .md; raise (naming the table) when no model succeeded."""
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    atomic_write_csv(out / "comparison.csv", table)
+    atomic_write_text(out / "comparison.md", markdown_table(table))
+    if (table["status"] != "ok").all():
+        raise AllModelsFailedError(f"{out / 'comparison.csv'}: every model failed; see */error.txt")
+    return table
+
+
+def _real_trainer(archs: Sequence[str], config: Any) -> tuple[Callable, Any]:
+    """thermocad.training.run.train and its config (default TrainConfig()), once every name is known."""
+    from thermocad.models.registry import get_arch
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.run import train
+
+    for arch in archs:
+        get_arch(arch)  # raises ConfigError listing the valid names
+    # The fold runs live inside compare's own output folder, which prepare_out_dir already
+    # vetted (empty, or --force): a run left there by an interrupted compare is replaced.
+    return partial(train, force=True), config if config is not None else TrainConfig()
+
+
+def compare(
+    split_csv: str | os.PathLike,
+    archs: Sequence[str],
+    out_dir: str | os.PathLike,
+    config: Any = None,
+    baseline: bool = True,
+    force: bool = False,
+    n_boot: int = 1000,
+    subgroup: str | None = "acquisition_batch",
+    threshold_method: str = "sensitivity",
+    target_sensitivity: float | None = None,
+    trainer: Callable | None = None,
+    overrides: dict[str, dict] | None = None,
+) -> dict:
+    """Train and validate every architecture (+ baseline), pick the best, test it once."""
+    from thermocad.utils.progress import progress
+
+    # Check the split and the names before creating anything: a typo must not cost a baseline run.
+    split_csv, split_df = Path(split_csv), read_split(split_csv)
+    if archs and trainer is None:
+        trainer, config = _real_trainer(archs, config)
+    out = prepare_out_dir(out_dir, force)
+    n_folds = len(fold_splits(split_df))
+    results, rows = {}, []
+    for name in progress(([BASELINE] if baseline else []) + list(archs), "models"):
+        try:
+            res = run_baseline(split_df) if name == BASELINE else run_arch(
+                name, split_df, out, config, trainer, (overrides or {}).get(name))  # fmt: skip
+            _evaluate_model(name, res, out, subgroup, n_boot, threshold_method, target_sensitivity)
+            results[name] = res
+            rows.append(table_row(name, res, n_folds))
+            log(f"{name}: validation AUC {res['eval']['image']['roc_auc']:.3f}")
+        except Exception as exc:  # noqa: BLE001 - one failing (OOM, no weights) must not stop the rest
+            message = f"failed: {type(exc).__name__}: {exc}".splitlines()[0][:160]
+            log(f"{name}: {message}")
+            atomic_write_text(out / name / "error.txt", traceback.format_exc())
+            rows.append({"model": name, "status": message})
+    table = _write_table(rows, out)
+    best = pick_best(table)
+    summary = {"best": best, "selected_on": "validation patient-level AUC", "n_folds": n_folds,
+               "models": table["model"].tolist(), "test": None}  # fmt: skip
+    if (split_df["split"] == "test").any():
+        test = _final_test(best, results[best], split_csv, out, subgroup, n_boot, force)
+        summary["test"] = {k: test[k] for k in ("threshold", "image", "patient") if k in test}
+    atomic_write_json(out / "best.json", clean_json(summary))
+    return {**summary, "table": table, "out_dir": out}

@@ -1,0 +1,185 @@
+"""Evaluate predictions like a clinical study: image- and patient-level metrics with intervals.
+
+Evaluation is a function of a predictions table (path, patient_id, y or label, prob, ...) and a
+threshold chosen beforehand on validation data; `evaluate_run` only adds the model's
+predictions on a split and writes metrics.json with the plots.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from thermocad.evaluation import metrics as M
+from thermocad.utils.errors import ConfigError
+from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
+from thermocad.utils.progress import log
+from thermocad.utils.tables import read_table
+
+
+def with_y(pred: pd.DataFrame) -> pd.DataFrame:
+    """Add the 0/1 column `y` (1 = Sick) from `label` when it is missing."""
+    if "y" in pred.columns:
+        return pred.assign(y=pred["y"].astype(int))
+    if "label" not in pred.columns:
+        raise ConfigError("predictions need a `y` or `label` column")
+    return pred.assign(y=(pred["label"].astype(str) == "Sick").astype(int))
+
+
+def clean_json(obj):
+    """NaN and numpy scalars made JSON-safe (NaN -> null, tuples -> lists)."""
+    if isinstance(obj, dict):
+        return {str(k): clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean_json(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _patient_frame(df: pd.DataFrame, how: str, subgroup: str | None) -> pd.DataFrame:
+    pat = M.aggregate_patients(df, how)
+    if subgroup and subgroup in df.columns:
+        first = df.groupby("patient_id")[subgroup].first()
+        pat[subgroup] = pat["patient_id"].map(first)
+    return pat
+
+
+def evaluate_predictions(
+    pred: pd.DataFrame,
+    threshold: float,
+    subgroup: str | None = "acquisition_batch",
+    n_boot: int = 1000,
+    seed: int = 0,
+    patient_agg: str = "mean",
+) -> dict:
+    """Image- and patient-level metrics at a fixed threshold, with intervals and subgroups."""
+    df = with_y(pred)
+    if df.empty:
+        raise ConfigError("no predictions to evaluate")
+    pat = _patient_frame(df, patient_agg, subgroup)
+    result = {
+        "threshold": float(threshold),
+        "patient_aggregation": patient_agg,
+        "image": M.summarize(df, threshold, n_boot, seed),
+        "patient": M.summarize(pat, threshold, n_boot, seed),
+    }
+    if subgroup and subgroup in df.columns:
+        result["subgroups"] = {
+            "image": M.subgroup_metrics(df, subgroup, threshold),
+            "patient": M.subgroup_metrics(pat, subgroup, threshold),
+        }
+    return result
+
+
+def write_plots(
+    pred: pd.DataFrame,
+    threshold: float,
+    out_dir: str | Path,
+    history: str | Path | None = None,
+    read=None,
+    unit: str = "celsius",
+    galleries: bool = True,
+) -> dict[str, str]:
+    """Confusion matrix, ROC, reliability diagram, training curves and galleries as PNGs."""
+    from thermocad.reporting import plots
+
+    out, df = Path(out_dir), with_y(pred)
+    y, p = df["y"].to_numpy(), df["prob"].to_numpy()
+    counts = M.get_counts(y, p >= threshold)
+    made = {
+        "confusion": plots.plot_confusion(counts.__dict__, out / "confusion.png"),
+        "roc": plots.plot_roc(y, p, threshold, out / "roc.png"),
+        "reliability": plots.plot_reliability(y, p, out / "reliability.png"),
+    }
+    if history and Path(history).exists():
+        made["history"] = plots.plot_history(history, out / "history.png")
+    if galleries:
+        from thermocad.reporting.galleries import write_galleries
+
+        made.update(write_galleries(df, threshold, out, read=read, unit=unit))
+    return {k: str(v) for k, v in made.items()}
+
+
+def predict_split(bundle, split_df: pd.DataFrame, tta: bool = False) -> pd.DataFrame:
+    """The bundle's P(Sick) for every row of a split table (files read through read_thermal)."""
+    from thermocad.io.thermal import read_thermal
+
+    arrays, units = [], {}
+    for path in split_df["path"]:
+        t = read_thermal(path)
+        arrays.append(t.array)
+        units.setdefault(t.unit, path)
+    other = sorted(set(units) - {bundle.unit})
+    if other:
+        raise ConfigError(
+            f"the model was trained on {bundle.unit} input but the split holds {sorted(units)} "
+            f"(e.g. {units[other[0]]} is {other[0]})"
+        )
+    out = with_y(split_df.reset_index(drop=True))
+    out["prob"] = np.asarray(bundle.predict(arrays, tta=tta), float)
+    return out
+
+
+def evaluate_run(
+    run_dir: str | os.PathLike,
+    split_csv: str | os.PathLike,
+    on: str = "test",
+    tta: bool = False,
+    out_dir: str | os.PathLike | None = None,
+    subgroup: str | None = "acquisition_batch",
+    force: bool = False,
+    n_boot: int = 1000,
+) -> dict:
+    """Predict the `on` split with the run's model, at its validation threshold; write metrics."""
+    from thermocad.models.bundle import load_bundle
+
+    run_dir = Path(run_dir)
+    out = Path(out_dir) if out_dir else run_dir / f"eval_{on}"
+    check_writable(out / "metrics.json", force)
+    split = read_table(split_csv, "split file", "thermocad split")
+    if "split" not in split.columns:
+        raise ConfigError(f"{split_csv}: no `split` column; make it with `thermocad split`")
+    rows = split[split["split"] == on]
+    if rows.empty:
+        raise ConfigError(f"{split_csv}: no rows with split == {on!r}")
+    bundle = load_bundle(run_dir)
+    log(f"evaluating {run_dir.name} on {len(rows)} {on} images (threshold {bundle.threshold:.3f})")
+    pred = predict_split(bundle, rows, tta=tta)
+    result = evaluate_predictions(pred, bundle.threshold, subgroup, n_boot=n_boot)
+    result.update(
+        run=str(run_dir),
+        split_csv=str(split_csv),
+        on=on,
+        tta=tta,
+        arch=bundle.meta.get("arch"),
+        threshold_source="model.json (validation data)",
+    )
+    result["plots"] = write_plots(
+        pred, bundle.threshold, out, run_dir / "history.csv", unit=bundle.unit
+    )
+    atomic_write_csv(out / "predictions.csv", pred)
+    atomic_write_json(out / "metrics.json", clean_json(result))
+    log(f"wrote {out / 'metrics.json'}")
+    return result
+
+
+def headline(result: dict, level: str = "patient") -> str:
+    """One line: sensitivity, specificity and AUC with their intervals."""
+    m = result[level]
+
+    def fmt(name: str, ci: dict) -> str:
+        lo, hi = ci.get(name, (float("nan"), float("nan")))
+        return f"{name} {m[name]:.3f} ({lo:.3f}-{hi:.3f})"
+
+    return (
+        f"{level}-level (n={m['n']}, threshold {result['threshold']:.3f}): "
+        f"{fmt('sensitivity', m['wilson_ci'])}, {fmt('specificity', m['wilson_ci'])}, "
+        f"{fmt('roc_auc', m['bootstrap_ci'])}"
+    )

@@ -1,0 +1,1 @@
+"""Using a trained model: predict, explain (Grad-CAM), export and the web app."""

@@ -1,0 +1,182 @@
+"""Grad-CAM explanations over the thermogram, with its temperature scale and its mirror image."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from thermocad.models.bundle import ModelBundle
+
+SICK = 1  # index of the Sick logit (thermocad.CLASSES)
+ASYMMETRY_SPAN_C = 2.5  # colour scale of the mirror-difference panel, +- degrees C
+
+
+def gradcam(bundle: ModelBundle, array: np.ndarray, target_class: int = SICK) -> np.ndarray:
+    """Grad-CAM heatmap for `target_class`, shape (H, W) of `array`, scaled to [0, 1]."""
+    import torch
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    array = np.asarray(array, dtype=np.float32)
+    tensor = bundle.transform(array).unsqueeze(0).float()
+    model = bundle.model.eval()
+    # The bundle's parameters may be frozen; Grad-CAM needs gradients at the target layer.
+    with torch.enable_grad(), GradCAM(model=model, target_layers=[bundle.target_layer()]) as cam:
+        maps = cam(input_tensor=tensor, targets=[ClassifierOutputTarget(target_class)])
+    return _to_image_grid(maps[0], array, getattr(bundle.transform, "crop", "none"))
+
+
+def _to_image_grid(cam: np.ndarray, array: np.ndarray, crop: str) -> np.ndarray:
+    """Map a model-grid heatmap back onto the thermogram, undoing the EvalTransform's crop/resize."""
+    from skimage.transform import resize
+
+    top, bottom, left, right = 0, array.shape[0], 0, array.shape[1]
+    if crop == "breasts":  # the network only saw the breast box; the rest of the frame gets 0
+        from thermocad.preprocess.regions import breast_box
+
+        top, bottom, left, right = breast_box(array)
+    cam = np.nan_to_num(cam.astype(np.float32))
+    heat = np.zeros(array.shape, dtype=np.float32)
+    heat[top:bottom, left:right] = resize(cam, (bottom - top, right - left), order=1)
+    low, high = float(heat.min()), float(heat.max())
+    if high - low < 1e-12:
+        return np.zeros(array.shape, dtype=np.float32)
+    return ((heat - low) / (high - low)).astype(np.float32)
+
+
+def mirror(array: np.ndarray) -> np.ndarray:
+    """The thermogram flipped left/right about the body's midline (columns without a mirror kept)."""
+    from thermocad.preprocess.regions import mirror_difference
+
+    array = np.asarray(array, dtype=np.float32)
+    # mirror_difference is array - mirrored where the mirror column exists, else 0.
+    return array - mirror_difference(array)
+
+
+def _unit_label(unit: str) -> str:
+    return "°C" if unit == "celsius" else "intensity"
+
+
+def _limits(array: np.ndarray) -> tuple[float, float]:
+    # Robust limits so a hot calibration marker does not wash out the breasts.
+    low, high = np.percentile(array, [1, 99.5])
+    return float(low), float(max(high, low + 1e-6))
+
+
+def draw_thermogram(
+    fig: Figure, ax, array: np.ndarray, unit: str, title: str = "thermogram"
+) -> None:
+    """The thermogram in its own unit with a colour bar."""
+    low, high = _limits(array)
+    image = ax.imshow(array, cmap="inferno", vmin=low, vmax=high)
+    fig.colorbar(image, ax=ax, shrink=0.85, label=_unit_label(unit))
+    ax.set_title(title)
+    ax.set_axis_off()
+
+
+def draw_overlay(
+    fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: float, threshold: float
+) -> None:
+    """Grad-CAM heatmap over the grey thermogram, titled with P(Sick) and the decision."""
+    low, high = _limits(array)
+    ax.imshow(array, cmap="gray", vmin=low, vmax=high)
+    overlay = ax.imshow(heatmap, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+    fig.colorbar(overlay, ax=ax, shrink=0.85, label="Grad-CAM (Sick)")
+    decision = "Sick" if prob >= threshold else "Healthy"
+    title = f"P(Sick) {prob:.3g}: {decision} (threshold {threshold:.3g})"
+    if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
+        title += "\nGrad-CAM: no evidence for Sick"
+    ax.set_title(title, fontsize=10)
+    ax.set_axis_off()
+
+
+def draw_asymmetry(fig: Figure, ax, array: np.ndarray, unit: str) -> None:
+    """Thermogram minus its left/right mirror: warm spots on one side only stand out."""
+    from thermocad.preprocess.regions import body_mask, mirror_difference
+
+    # Room background differences mean nothing: show them as blank.
+    diff = np.where(body_mask(array), mirror_difference(array), np.nan)
+    # Clinicians grade left/right differences as <1, 1-2 and >2 C: a fixed +-2.5 C scale keeps
+    # that reading, where a data-driven one would be set by the misaligned body outline.
+    span = (
+        ASYMMETRY_SPAN_C
+        if unit == "celsius"
+        else max(float(np.nanpercentile(np.abs(diff), 95)), 1e-6)
+    )
+    image = ax.imshow(diff, cmap="coolwarm", vmin=-span, vmax=span)
+    fig.colorbar(image, ax=ax, shrink=0.85, label=f"difference ({_unit_label(unit)})")
+    ax.set_title("asymmetry: thermogram - mirror")
+    ax.set_axis_off()
+
+
+def explain_figure(
+    array: np.ndarray,
+    heatmap: np.ndarray,
+    prob: float,
+    threshold: float,
+    unit: str = "celsius",
+    title: str = "",
+) -> Figure:
+    """Four panels: thermogram with colour bar, Grad-CAM overlay, mirror, and their difference."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(17, 4.2), layout="constrained")
+    axes = fig.subplots(1, 4)
+    draw_thermogram(fig, axes[0], array, unit)
+    draw_overlay(fig, axes[1], array, heatmap, prob, threshold)
+    draw_thermogram(fig, axes[2], mirror(array), unit, title="mirrored about the body midline")
+    draw_asymmetry(fig, axes[3], array, unit)
+    fig.suptitle(
+        (title + "\n" if title else "")
+        + "Research software: thermography is an adjunct to mammography, not a diagnosis.",
+        fontsize=10,
+    )
+    return fig
+
+
+def figure_to_array(fig: Figure, dpi: int = 100) -> np.ndarray:
+    """Render a matplotlib figure to an RGB uint8 array (for the web app)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str = "") -> Figure:
+    """Predict one array and build its explanation figure."""
+    prob = float(bundle.predict([array])[0])
+    heat = gradcam(bundle, array)
+    return explain_figure(array, heat, prob, bundle.threshold, unit=unit, title=title)
+
+
+def explain_file(
+    run_dir: str | os.PathLike,
+    path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    force: bool = False,
+    allow_unit_mismatch: bool = False,
+) -> Path:
+    """Write `<out_dir>/<file stem>_gradcam.png` explaining the model's prediction for `path`."""
+    from thermocad.inference.predict import check_unit
+    from thermocad.io.thermal import read_thermal
+    from thermocad.models.bundle import load_bundle
+    from thermocad.utils.files import atomic_path, check_writable
+
+    path = Path(path)
+    target = Path(out_dir) / f"{path.stem}_gradcam.png"
+    check_writable(target, force)
+    bundle = load_bundle(run_dir)
+    thermogram = read_thermal(path)
+    check_unit(thermogram, bundle.unit, allow_unit_mismatch)
+    fig = explain_array(bundle, thermogram.array, thermogram.unit, title=path.name)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    return target

@@ -1,0 +1,69 @@
+"""ONNX export of a trained model bundle, for deployment without PyTorch."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+INPUT_NAME = "input"  # (batch, in_chans, size, size), already through the EvalTransform
+OUTPUT_NAME = "logits"  # (batch, 2): Healthy, Sick; P(Sick) = softmax(logits)[:, 1]
+
+
+def export_onnx(
+    run_dir: str | os.PathLike, out_path: str | os.PathLike, force: bool = False
+) -> Path:
+    """Export the bundle in `run_dir` to one self-contained ONNX file with model.json as metadata."""
+    import onnx
+    import torch
+
+    from thermocad.models.bundle import load_bundle
+    from thermocad.utils.files import atomic_path, check_writable
+
+    out_path = check_writable(out_path, force)
+    bundle = load_bundle(run_dir)
+    size = int(bundle.meta["input_size"])
+    example = torch.zeros(2, int(bundle.meta.get("in_chans", 1)), size, size)
+    with atomic_path(out_path, suffix=".onnx") as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # The dynamo exporter (torch.export + onnxscript) is torch's supported path and works offline.
+        program = torch.onnx.export(
+            bundle.model.eval(),
+            (example,),
+            dynamo=True,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
+            verbose=False,
+        )
+        proto = program.model_proto
+        # Deployments need the preprocessing and threshold, so the ONNX file carries model.json.
+        meta = {k: v for k, v in bundle.meta.items() if k != "tensors"}
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = "thermocad_model_json", json.dumps(meta, default=str)
+        onnx.checker.check_model(proto)
+        onnx.save_model(proto, tmp)
+    return out_path
+
+
+def onnx_probabilities(onnx_path: str | os.PathLike, batch: np.ndarray) -> np.ndarray:
+    """P(Sick) from an exported model for a preprocessed batch (n, C, size, size), with onnxruntime."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    logits = session.run([OUTPUT_NAME], {INPUT_NAME: np.asarray(batch, dtype=np.float32)})[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)  # stable softmax
+    exp = np.exp(shifted)
+    return (exp[:, 1] / exp.sum(axis=1)).astype(np.float64)
+
+
+def onnx_metadata(onnx_path: str | os.PathLike) -> dict:
+    """The model.json content stored in an exported ONNX file."""
+    import onnx
+
+    proto = onnx.load(str(onnx_path), load_external_data=False)
+    props = {p.key: p.value for p in proto.metadata_props}
+    return json.loads(props.get("thermocad_model_json", "{}"))

@@ -1,0 +1,256 @@
+"""Predict P(Sick) for thermal files and folders with a trained model bundle."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
+
+from thermocad.utils.errors import ThermalFormatError, ThermocadError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from thermocad.io.thermal import Thermogram
+    from thermocad.models.bundle import ModelBundle
+
+# Files `predict` picks up when walking folders; CSV matrices must be named explicitly, since
+# folders of thermograms usually also hold CSV tables (labels.csv, earlier predictions).
+THERMAL_SUFFIXES = (".txt", ".txt.gz", ".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+T = TypeVar("T")
+COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "model", "thermocad_version")
+
+
+class FileError(NamedTuple):
+    """A file that could not be predicted, and why."""
+
+    file: str
+    error: str
+
+
+def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileError]]:
+    """Expand files and folders (recursively, thermal suffixes only) into a sorted file list."""
+    files: list[Path] = []
+    errors: list[FileError] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in THERMAL_SUFFIXES
+                and not p.name.startswith(".")
+            )
+            if not found:
+                errors.append(FileError(str(path), "folder contains no thermal files"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(FileError(str(path), "no such file or folder"))
+    # A folder given twice (or a file inside a given folder) is predicted once.
+    unique = list(dict.fromkeys(p.resolve() for p in files))
+    return unique, errors
+
+
+def check_unit(thermogram: Thermogram, model_unit: str, allow_mismatch: bool = False) -> None:
+    """Refuse input whose unit differs from the model's (e.g. an 8-bit image for a celsius model)."""
+    if thermogram.unit == model_unit or allow_mismatch:
+        return
+    if model_unit == "celsius":
+        what = "holds image intensities, not temperatures (°C), but the model was trained on temperatures"
+    else:
+        what = f"holds {thermogram.unit} values but the model was trained on {model_unit} images"
+    raise ThermalFormatError(
+        f"{thermogram.path}: {what}; its predictions would be meaningless. "
+        "Use the original thermal matrix, or pass --allow-unit-mismatch to predict anyway"
+    )
+
+
+def patient_id_of(path: Path) -> int | None:
+    """The patient id encoded in a DMR-IR file name, or None when the name has none."""
+    from thermocad.io.filenames import parse_dmr_name
+
+    try:
+        parsed = parse_dmr_name(path)
+    except (ThermocadError, ValueError):
+        return None
+    return getattr(parsed, "patient_id", None) if parsed is not None else None
+
+
+def _checked(
+    path: Path, result: Thermogram | ThermocadError, unit: str, allow: bool
+) -> Thermogram | FileError:
+    """A read result, or the reason it cannot be predicted (read error or unit mismatch)."""
+    try:
+        if isinstance(result, ThermocadError):
+            raise result
+        check_unit(result, unit, allow)
+    except ThermocadError as exc:
+        return FileError(str(path), str(exc))
+    return result
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def predict_bundle(
+    bundle: ModelBundle,
+    files: Sequence[Path],
+    tta: bool = False,
+    allow_unit_mismatch: bool = False,
+    batch_size: int = 16,
+    workers: int | None = None,
+) -> tuple[pd.DataFrame, list[FileError]]:
+    """Predict `files` with an already loaded bundle; unreadable files are returned as errors."""
+    import pandas as pd
+
+    from thermocad import __version__
+    from thermocad.io.thermal import iter_read
+    from thermocad.utils.progress import progress
+
+    if workers is None:  # a process pool only pays off once there are several files to parse
+        workers = None if len(files) >= 8 else 1
+    rows: list[dict] = []
+    errors: list[FileError] = []
+    # Worker processes parse the next files while this process runs the model on a batch.
+    results = progress(iter_read(files, workers=workers), desc="predict", total=len(files))
+    for batch in _batches(results, max(1, batch_size)):
+        checked = [_checked(path, res, bundle.unit, allow_unit_mismatch) for path, res in batch]
+        errors.extend(c for c in checked if isinstance(c, FileError))
+        good = [c for c in checked if not isinstance(c, FileError)]
+        if not good:
+            continue
+        probs = bundle.predict([t.array for t in good], tta=tta, batch_size=batch_size)
+        for thermogram, prob in zip(good, probs, strict=True):
+            rows.append(_row(Path(thermogram.path), float(prob), bundle, __version__))
+    return pd.DataFrame(rows, columns=list(COLUMNS)).astype({"patient_id": "Int64"}), errors
+
+
+def _row(path: Path, prob: float, bundle: ModelBundle, version: str) -> dict:
+    return {
+        "file": str(path),
+        "patient_id": patient_id_of(path),
+        "prob_sick": round(prob, 6),
+        "decision": "Sick" if prob >= bundle.threshold else "Healthy",
+        "threshold": bundle.threshold,
+        "model": bundle.meta.get("arch", "unknown"),
+        "thermocad_version": version,
+    }
+
+
+def predict_paths(
+    run_dir: str | os.PathLike,
+    paths: Iterable[str | os.PathLike],
+    tta: bool = False,
+    allow_unit_mismatch: bool = False,
+    batch_size: int = 16,
+    workers: int | None = None,
+) -> tuple[pd.DataFrame, list[FileError]]:
+    """Load the model in `run_dir` and predict every thermal file in `paths` (folders recursed)."""
+    from thermocad.models.bundle import load_bundle
+
+    files, errors = collect_files(paths)
+    bundle = load_bundle(run_dir)
+    table, read_errors = predict_bundle(
+        bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
+    )
+    return table, errors + read_errors
+
+
+def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per patient: mean P(Sick) over their files and the decision at the threshold."""
+    known = table.dropna(subset=["patient_id"])
+    grouped = known.groupby("patient_id", sort=True)
+    out = grouped.agg(
+        n_files=("file", "size"),
+        prob_sick=("prob_sick", "mean"),
+        threshold=("threshold", "first"),
+        model=("model", "first"),
+    ).reset_index()
+    out["prob_sick"] = out["prob_sick"].round(6)
+    out.insert(
+        3,
+        "decision",
+        [
+            "Sick" if p >= t else "Healthy"
+            for p, t in zip(out["prob_sick"], out["threshold"], strict=True)
+        ],
+    )
+    return out
+
+
+def failure_line(err: FileError) -> str:
+    """`failed: FILE: REASON`, without repeating FILE when the reason already starts with it."""
+    reason = err.error if err.error.startswith(err.file) else f"{err.file}: {err.error}"
+    return f"failed: {reason}"
+
+
+def output_paths(out: str | os.PathLike) -> dict[str, Path]:
+    """Where predictions, the per-patient table and the error list go, beside `out`."""
+    out = Path(out)
+    stem = out.with_suffix("") if out.suffix else out
+    return {
+        "files": out,
+        "patients": stem.with_name(stem.name + "_patients.csv"),
+        "errors": stem.with_name(stem.name + "_errors.csv"),
+    }
+
+
+def write_predictions(
+    table: pd.DataFrame, errors: Sequence[FileError], out: str | os.PathLike, force: bool = False
+) -> dict[str, Path]:
+    """Write the per-file CSV, plus per-patient and error CSVs when there is something to say."""
+    import pandas as pd
+
+    from thermocad.utils.files import atomic_write_csv, check_writable
+
+    targets = output_paths(out)
+    for path in targets.values():
+        check_writable(path, force)
+    written = {"files": atomic_write_csv(targets["files"], table)}
+    patients = aggregate_patients(table)
+    if (patients["n_files"] > 1).any():
+        written["patients"] = atomic_write_csv(targets["patients"], patients)
+    if errors:
+        frame = pd.DataFrame(list(errors), columns=["file", "error"])
+        written["errors"] = atomic_write_csv(targets["errors"], frame)
+    # With --force, a stale side file from an earlier run would contradict this one.
+    for key in ("patients", "errors"):
+        if key not in written:
+            targets[key].unlink(missing_ok=True)
+    return written
+
+
+def run_predict(
+    run_dir: str | os.PathLike,
+    paths: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    tta: bool = False,
+    allow_unit_mismatch: bool = False,
+    force: bool = False,
+) -> int:
+    """CLI entry: predict, write the CSVs, list failures; returns 1 if any file failed."""
+    from thermocad.utils.files import check_writable
+    from thermocad.utils.progress import log
+
+    for path in output_paths(out).values():
+        check_writable(path, force)  # fail before the slow part, not after it
+    table, errors = predict_paths(run_dir, paths, tta=tta, allow_unit_mismatch=allow_unit_mismatch)
+    written = write_predictions(table, errors, out, force=force)
+    for err in errors:
+        log(failure_line(err))
+    log(
+        f"{len(table)} file(s) predicted, {len(errors)} failed -> {', '.join(map(str, written.values()))}"
+    )
+    return 1 if errors else 0

@@ -1,0 +1,1 @@
+"""Reading thermal data: DMR-IR text matrices, images, file names, the patient table, rendering."""

@@ -1,0 +1,76 @@
+"""Parse DMR-IR file names: `T0287.1.1.D.2015-07-20.18.txt` -> patient, view, protocol, time."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from thermocad.utils.errors import CohortError
+
+VIEWS = {"1": "frontal", "2": "right45", "3": "right90", "4": "left45", "5": "left90"}
+PROTOCOLS = {"S": "static", "D": "dynamic"}
+SUFFIXES = ("txt", "csv", "dat", "npy", "png", "jpg", "jpeg", "tif", "tiff")
+
+_NAME = re.compile(
+    r"""
+    [Tt](?P<patient>\d{1,6})                      # T0287: the DMR patient number
+    (?:[._](?P<series>\d)[._](?P<view>\d))?       # .1.1: series and view (1 = frontal)
+    (?:[._](?P<protocol>[SsDd]))?                 # .D: dynamic, .S: static
+    (?:[._](?P<date>\d{4}-\d{2}-\d{2}))?          # .2015-07-20: acquisition date
+    (?:[._](?P<number>\d{1,6}))?                  # .18: hour of acquisition, or a frame number
+    (?:[._](?P<frame>\d{1,6}))?                   # optional second number: a frame within it
+    \.(?P<suffix>[A-Za-z]+)(?:\.gz)?\Z
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class DmrName:
+    """What a DMR-IR file name says about the image."""
+
+    patient_id: int
+    view: str  # frontal, right45, right90, left45, left90 or unknown
+    protocol: str  # static, dynamic or unknown
+    acquired: str  # ISO date or date-time, "" when the name has none
+    sequence: int | None  # the last numeric field (an hour in DMR names, a frame in others)
+    view_code: str  # "1.1" as written, "" when absent
+
+
+def parse_dmr_name(path: str | os.PathLike) -> DmrName:
+    """Parse a DMR-IR style file name (text, image or .npy, optionally .gz) or raise CohortError."""
+    name = Path(path).name
+    match = _NAME.match(name)
+    if not match or match["suffix"].lower() not in SUFFIXES:
+        raise CohortError(
+            f"{path}: file name not recognised (expected e.g. T0287.txt or "
+            "T0287.1.1.D.2015-07-20.18.txt)"
+        )
+    view_code = f"{match['series']}.{match['view']}" if match["view"] else ""
+    view = VIEWS.get(match["view"], "unknown") if match["series"] == "1" else "unknown"
+    protocol = PROTOCOLS.get((match["protocol"] or "").upper(), "unknown")
+    numbers = [int(n) for n in (match["number"], match["frame"]) if n is not None]
+    return DmrName(
+        patient_id=int(match["patient"]),
+        view=view,
+        protocol=protocol,
+        acquired=_acquired(match["date"], numbers[0] if match["number"] else None, path),
+        sequence=numbers[-1] if numbers else None,
+        view_code=view_code,
+    )
+
+
+def _acquired(date: str | None, number: int | None, path: str | os.PathLike) -> str:
+    """ISO date, with the hour when the number after the date can be one."""
+    if not date:
+        return ""
+    try:
+        datetime.date.fromisoformat(date)
+    except ValueError as exc:
+        raise CohortError(f"{path}: invalid date {date!r} in the file name") from exc
+    if number is not None and 0 <= number <= 23:
+        return f"{date}T{number:02d}:00"
+    return date

@@ -1,0 +1,104 @@
+"""Read the patient table: one row per patient with the diagnosis and optional clinical columns."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from thermocad.utils.errors import CohortError
+from thermocad.utils.tables import read_table
+
+CLASSES = ("Healthy", "Sick")  # index 1 is the positive class: probabilities are P(Sick)
+DIAGNOSES = {"healthy": "Healthy", "normal": "Healthy", "sick": "Sick", "cancer": "Sick"}
+BOOLEANS = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}  # fmt: skip
+# Accepted spellings of each column, after lower-casing and turning spaces and dashes into "_".
+ALIASES = {
+    "patient_id": ("patient_id", "patient", "id", "patient_number"),
+    "diagnosis": ("diagnosis", "label", "class"),
+    "deodorant": ("deodorant",),
+    "single_breast": ("single_breast", "mastectomy"),
+    "age": ("age",),
+    "acquisition_batch": ("acquisition_batch", "batch"),
+}
+BOOLEAN_COLUMNS = ("deodorant", "single_breast")
+
+
+def read_labels(csv: str | os.PathLike) -> pd.DataFrame:
+    """Read and check the labels CSV; returns patient_id (int), diagnosis, then optional columns."""
+    csv = Path(csv)
+    table = read_table(csv, "labels file", error=CohortError,
+                       dtype=str, keep_default_na=False, skipinitialspace=True)  # fmt: skip
+    table = _rename(table, csv)
+    table = table.apply(lambda col: col.str.strip())
+    table["patient_id"] = _patient_ids(table["patient_id"], csv)
+    table["diagnosis"] = _diagnoses(table["diagnosis"], csv)
+    for column in BOOLEAN_COLUMNS:
+        if column in table:
+            table[column] = _booleans(table[column], column, csv)
+    if "age" in table:
+        age = pd.to_numeric(table["age"].replace("", None), errors="coerce")
+        if age[table["age"] != ""].isna().any():
+            raise CohortError(f"{csv}: column 'age' has non-numeric values")
+        table["age"] = age
+    duplicated = table["patient_id"][table["patient_id"].duplicated()].unique()
+    if len(duplicated):
+        raise CohortError(f"{csv}: duplicate patients {sorted(duplicated.tolist())[:10]}")
+    return table.reset_index(drop=True)
+
+
+def _rename(table: pd.DataFrame, csv: Path) -> pd.DataFrame:
+    """Map accepted spellings to canonical names; the two required columns must be there."""
+    normal = {c: re.sub(r"[\s\-]+", "_", c.strip().lower()) for c in table.columns}
+    renames = {}
+    for canonical, spellings in ALIASES.items():
+        found = [c for c, n in normal.items() if n in spellings]
+        if len(found) > 1:
+            raise CohortError(f"{csv}: columns {found} all mean '{canonical}'; keep one")
+        if found:
+            renames[found[0]] = canonical
+    missing = [c for c in ("patient_id", "diagnosis") if c not in renames.values()]
+    if missing:
+        # A thermal matrix given by mistake has one 'column' of hundreds of numbers: keep it short.
+        found = [c if len(c) <= 40 else c[:37] + "..." for c in map(str, table.columns[:10])]
+        more = f" and {len(table.columns) - 10} more" if len(table.columns) > 10 else ""
+        raise CohortError(f"{csv}: missing required column(s) {missing}; found {found}{more}")
+    ordered = ["patient_id", "diagnosis"]
+    table = table.rename(columns=renames)
+    return table[ordered + [c for c in table.columns if c not in ordered]]
+
+
+def _patient_ids(values: pd.Series, csv: Path) -> pd.Series:
+    """Integers; 'T0287' and '0287' both mean patient 287."""
+    digits = values.str.extract(r"^[Tt]?0*(\d+)$", expand=False)
+    bad = values[digits.isna()]
+    if len(bad):
+        row = int(bad.index[0]) + 2  # header is line 1
+        raise CohortError(f"{csv}: line {row}: patient_id {bad.iloc[0]!r} is not a patient number")
+    return digits.astype(int)
+
+
+def _diagnoses(values: pd.Series, csv: Path) -> pd.Series:
+    mapped = values.str.lower().map(DIAGNOSES)
+    bad = values[mapped.isna()]
+    if len(bad):
+        row = int(bad.index[0]) + 2
+        raise CohortError(
+            f"{csv}: line {row}: unknown diagnosis {bad.iloc[0]!r} (unknown values: "
+            f"{sorted(set(bad))[:10]}); use Healthy/Sick (or normal/cancer)"
+        )
+    return mapped
+
+
+def _booleans(values: pd.Series, column: str, csv: Path) -> pd.Series:
+    """yes/no/true/false/1/0 (any case); empty cells stay missing."""
+    mapped = values.str.lower().map(BOOLEANS)
+    bad = values[mapped.isna() & (values != "")]
+    if len(bad):
+        row = int(bad.index[0]) + 2
+        raise CohortError(
+            f"{csv}: line {row}: {column} value {bad.iloc[0]!r} is not yes/no/true/false/1/0"
+        )
+    return mapped.astype("boolean")

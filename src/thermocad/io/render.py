@@ -1,0 +1,207 @@
+"""Render temperature maps to PNG: one image, a folder, or a contact sheet (the study's Figure 2)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thermocad.utils.errors import ConfigError
+from thermocad.utils.files import atomic_path, check_writable, prepare_out_dir
+
+
+def _unit_label(unit: str | None) -> str:
+    return {"celsius": "temperature (°C)", "intensity": "intensity", None: ""}[unit]
+
+
+def render_thermogram(
+    array: np.ndarray,
+    out_png: str | os.PathLike | None = None,
+    ax: Any = None,
+    cmap: str = "inferno",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colorbar: bool = True,
+    title: str | None = None,
+    unit: str | None = "celsius",
+    force: bool = False,
+) -> Any:
+    """Draw a 2-D map on `ax` (or a new figure saved to `out_png`); returns the image artist."""
+    array = np.asarray(array, dtype=np.float32)
+    if array.ndim != 2 or array.size == 0:
+        raise ConfigError(f"render_thermogram needs a non-empty 2-D array, got shape {array.shape}")
+    own_figure = ax is None
+    if own_figure:
+        height, width = array.shape
+        fig = _figure(figsize=(6.4 * (1.15 if colorbar else 1.0), 6.4 * height / width))
+        ax = fig.subplots()
+    image = ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.02, label=_unit_label(unit))
+    if own_figure and out_png is not None:
+        _save(fig, out_png, force)
+    return image
+
+
+def _figure(figsize: tuple[float, float]) -> Any:
+    """A Figure outside pyplot: no GUI backend, no global state, safe in the app's threads."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
+def _save(fig: Any, out_png: str | os.PathLike, force: bool) -> Path:
+    out = check_writable(out_png, force=force)
+    with atomic_path(out, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+    return out
+
+
+def _ranges(arrays: Sequence[np.ndarray], vmin: float | None, vmax: float | None, shared: bool):
+    """Per-image (vmin, vmax); with `shared`, one range over all arrays (fixed ends kept)."""
+    if shared:
+        low = min(float(np.nanmin(a)) for a in arrays) if vmin is None else vmin
+        high = max(float(np.nanmax(a)) for a in arrays) if vmax is None else vmax
+        return [(low, high)] * len(arrays)
+    return [(vmin, vmax)] * len(arrays)
+
+
+def contact_sheet(
+    arrays: Sequence[np.ndarray],
+    titles: Sequence[str] | None,
+    out_png: str | os.PathLike,
+    cmap: str = "inferno",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    ncols: int | None = None,
+    colorbar: bool = True,
+    force: bool = False,
+    shared_range: bool = True,
+    unit: str | None = "celsius",
+) -> Path:
+    """Grid of thermograms in one PNG; a shared temperature range unless `shared_range=False`."""
+    if len(arrays) == 0:
+        raise ConfigError("contact_sheet needs at least one array")
+    if titles is not None and len(titles) != len(arrays):
+        raise ConfigError(f"contact_sheet got {len(arrays)} arrays but {len(titles)} titles")
+    check_writable(out_png, force=force)
+    arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
+    ncols = ncols or min(len(arrays), math.ceil(math.sqrt(len(arrays) * 4 / 3)))
+    nrows = math.ceil(len(arrays) / ncols)
+    height, width = arrays[0].shape
+    fig = _figure(
+        figsize=(
+            (3.2 if colorbar and not shared_range else 2.6) * ncols,
+            2.6 * nrows * height / width + 0.4,
+        )
+    )
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    ranges = _ranges(arrays, vmin, vmax, shared_range)
+    image = None
+    for i, ax in enumerate(axes.flat):
+        if i >= len(arrays):
+            ax.set_axis_off()
+            continue
+        low, high = ranges[i]
+        title = titles[i] if titles is not None else None
+        per_image_bar = colorbar and not shared_range
+        image = render_thermogram(
+            arrays[i], ax=ax, cmap=cmap, vmin=low, vmax=high, colorbar=per_image_bar,
+            title=title, unit=None,
+        )  # fmt: skip
+    if colorbar and shared_range and image is not None:
+        fig.colorbar(
+            image, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02, label=_unit_label(unit)
+        )
+    return _save(fig, out_png, force=True)  # already checked above, before the slow drawing
+
+
+@dataclass
+class RenderSummary:
+    """What `render_folder` wrote and which files it could not read."""
+
+    written: list[Path] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    sheet: Path | None = None
+
+
+def render_folder(
+    data_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    shared_range: bool = False,
+    colorbar: bool = False,
+    sheet: str | os.PathLike | None = None,
+    cmap: str = "inferno",
+    force: bool = False,
+    workers: int | None = None,
+    sheet_max: int = 24,
+) -> RenderSummary:
+    """Render every thermal file under `data_dir` to `out_dir/<name>.png` (+ optional sheet)."""
+    from thermocad.cohort.prepare import find_thermal_files
+    from thermocad.io.thermal import iter_read
+    from thermocad.utils.progress import log, progress
+
+    paths = find_thermal_files(data_dir)
+    if not paths:
+        raise ConfigError(f"{data_dir}: no thermal files found")
+    out_dir = prepare_out_dir(out_dir, force=force)
+    if sheet is not None:
+        check_writable(sheet, force=force)
+    summary = RenderSummary()
+    low = high = None
+    if shared_range:  # one pass for the range first, so every PNG shares one colour scale
+        low, high = _folder_range(iter_read(paths, workers=workers))
+    thumbs: list[tuple[np.ndarray, str]] = []
+    for path, result in progress(iter_read(paths, workers=workers), "render", total=len(paths)):
+        if not hasattr(result, "array"):
+            summary.errors.append(str(result))
+            continue
+        target = out_dir / (_stem(path, data_dir) + ".png")
+        render_thermogram(
+            result.array, target, cmap=cmap, vmin=low, vmax=high, colorbar=colorbar,
+            title=path.name, unit=result.unit, force=True,
+        )  # fmt: skip
+        summary.written.append(target)
+        if sheet is not None and len(thumbs) < sheet_max:
+            thumbs.append(
+                (result.array[::4, ::4].copy(), _stem(path, data_dir))
+            )  # small copies only
+    if sheet is not None and thumbs:
+        summary.sheet = contact_sheet(
+            [a for a, _ in thumbs], [t for _, t in thumbs], sheet, cmap=cmap,
+            vmin=low, vmax=high, colorbar=True, force=True, shared_range=True,
+        )  # fmt: skip
+    log(f"rendered {len(summary.written)} files to {out_dir}; {len(summary.errors)} unreadable")
+    for error in summary.errors:
+        log(f"  unreadable: {error}")
+    return summary
+
+
+def _stem(path: Path, root: str | os.PathLike) -> str:
+    """Output name: the file name without extensions, prefixed by its sub-folders."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = (path.name,)
+    name = "__".join(parts)
+    for suffix in (".gz", ".txt", ".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".csv"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def _folder_range(results: Iterable) -> tuple[float | None, float | None]:
+    lows, highs = [], []
+    for _, result in results:
+        if hasattr(result, "array"):
+            lows.append(float(result.array.min()))
+            highs.append(float(result.array.max()))
+    return (min(lows), max(highs)) if lows else (None, None)

@@ -1,0 +1,276 @@
+"""Read thermal data: DMR-IR text matrices, exported images and .npy, with a parse cache."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sized
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thermocad.io.text import parse_text, warm_up_text_reader
+from thermocad.utils.errors import ThermalFormatError
+
+PLAUSIBLE_CELSIUS = (0.0, 50.0)  # skin and room temperatures; anything else is a wrong file
+TEXT_FORMATS = ("dmr-space", "dmr-semicolon", "dmr-comma-decimal", "csv-comma")
+IMAGE_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
+_CACHE_VERSION = "1"
+_MAGIC = {
+    b"\x89PNG": "png",
+    b"\xff\xd8\xff": "jpeg",
+    b"II*\x00": "tiff",
+    b"MM\x00*": "tiff",
+    b"\x93NUMPY": "npy",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Thermogram:
+    """A thermal image: float32 (rows, cols) array in `unit` ("celsius" or "intensity")."""
+
+    array: np.ndarray
+    unit: str
+    path: Path
+    source_format: str
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.array.shape  # type: ignore[return-value]
+
+
+def read_thermal(path: str | os.PathLike, cache: bool = True) -> Thermogram:
+    """Read one thermal file (text matrix, .txt.gz, PNG/JPEG/TIFF, .npy) or raise ThermalFormatError."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ThermalFormatError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    if path.is_dir():
+        raise ThermalFormatError(f"{path}: is a directory, not a thermal file")
+    kind = _kind(path)
+    if kind in ("png", "jpeg", "tiff"):
+        return _read_image(path, kind)
+    if kind == "npy":
+        return _read_npy(path)
+    key = _cache_key(path, stat) if cache else None
+    if key is not None and (hit := _cache_load(key)) is not None:
+        array, source_format = hit
+        return Thermogram(array, "celsius", path, source_format)
+    array, source_format, lines = parse_text(_read_bytes(path), str(path))
+    _validate(array, path, "celsius", lines)
+    if key is not None:
+        _cache_store(key, array, source_format)
+    return Thermogram(array, "celsius", path, source_format)
+
+
+def _kind(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in IMAGE_SUFFIXES:
+        return IMAGE_SUFFIXES[suffixes[-1]]
+    if suffixes and suffixes[-1] == ".npy":
+        return "npy"
+    if suffixes and suffixes[-1] in (".txt", ".csv", ".dat", ".gz"):
+        return "text"
+    try:  # unknown extension: trust the file's first bytes
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ThermalFormatError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), "text")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        if data[:2] == b"\x1f\x8b":  # gzip, whatever the extension says
+            data = gzip.decompress(data)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise ThermalFormatError(f"{path}: cannot read the file ({exc})") from exc
+    return data
+
+
+def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None = None) -> None:
+    """Refuse empty, non-finite and (for temperatures) implausible arrays, naming the line."""
+    if array.ndim != 2 or array.size == 0:
+        raise ThermalFormatError(f"{path}: expected a 2-D array, got shape {array.shape}")
+
+    def where(row: int) -> str:
+        return f"line {int(lines[row])}" if lines is not None else f"row {row + 1}"
+
+    low, high = PLAUSIBLE_CELSIUS
+    smallest, largest = array.min(), array.max()  # NaN propagates: one pass each, no copy
+    plausible = unit != "celsius" or low <= smallest <= largest <= high
+    if np.isfinite(smallest) and np.isfinite(largest) and plausible:
+        return
+    finite = np.isfinite(array)
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        raise ThermalFormatError(
+            f"{path}: {where(row)}: value {array[row, col]} in column {col + 1} is not finite"
+        )
+    if unit == "celsius" and (smallest < low or largest > high):
+        row, col = np.argwhere((array < low) | (array > high))[0]
+        raise ThermalFormatError(
+            f"{path}: {where(row)}: temperature {array[row, col]:.2f} C in column {col + 1} is "
+            f"outside the plausible range {low:g}..{high:g} C (is this a temperature file?)"
+        )
+
+
+def _read_npy(path: Path) -> Thermogram:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ThermalFormatError(f"{path}: not a readable .npy array ({exc})") from exc
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "iuf":
+        raise ThermalFormatError(f"{path}: .npy must hold a numeric array of temperatures")
+    array = array.astype(np.float32)
+    _validate(array, path, "celsius")
+    return Thermogram(array, "celsius", path, "npy")
+
+
+def _read_image(path: Path, kind: str) -> Thermogram:
+    """Grey 8/16-bit images as intensity; float TIFF as temperatures; pseudo-colour refused."""
+    try:
+        if kind == "tiff":
+            import tifffile
+
+            array = np.asarray(tifffile.imread(path))
+        else:
+            from PIL import Image
+
+            with Image.open(path) as img:
+                if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
+                    img = img.convert("RGBA" if "A" in img.mode else "RGB")
+                array = np.asarray(img)
+    except Exception as exc:  # noqa: BLE001 - decoders raise many types on corrupt files
+        raise ThermalFormatError(f"{path}: unreadable {kind} image ({exc})") from exc
+    is_float = array.dtype.kind == "f"
+    array = _to_grey(array, path)
+    if is_float:
+        array = array.astype(np.float32)
+        _validate(array, path, "celsius")
+        return Thermogram(array, "celsius", path, f"image-{kind}-float")
+    array = array.astype(np.float32)
+    _validate(array, path, "intensity")
+    return Thermogram(array, "intensity", path, f"image-{kind}")
+
+
+def _to_grey(array: np.ndarray, path: Path) -> np.ndarray:
+    """Collapse grey RGB(A) to one channel; colour images cannot be mapped to temperatures."""
+    if array.dtype == bool:
+        array = array.astype(np.uint8)
+    if array.ndim == 3 and array.shape[-1] in (2, 3, 4):
+        colour = array[..., :-1] if array.shape[-1] in (2, 4) else array
+        if colour.shape[-1] == 3:
+            spread = colour.max(axis=-1).astype(np.int64) - colour.min(axis=-1)
+            tolerance = 0 if array.dtype.kind == "f" else 3  # JPEG blurs equal channels a bit
+            if int(spread.max()) > tolerance:
+                raise ThermalFormatError(
+                    f"{path}: pseudo-colour image (its RGB channels differ); thermocad needs "
+                    "the temperature matrix or a grey image, since a colour map cannot be inverted"
+                )
+            return colour.mean(axis=-1) if spread.any() else colour[..., 0]
+        return colour[..., 0]
+    if array.ndim != 2:
+        raise ThermalFormatError(f"{path}: unsupported image shape {array.shape}")
+    return array
+
+
+def cache_dir() -> Path:
+    """Where parsed arrays are cached ($THERMOCAD_CACHE_DIR, default ~/.cache/thermocad)."""
+    root = os.environ.get("THERMOCAD_CACHE_DIR") or Path.home() / ".cache" / "thermocad"
+    return Path(root) / "arrays"
+
+
+def _cache_key(path: Path, stat: os.stat_result) -> str:
+    ident = f"{_CACHE_VERSION}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    return hashlib.sha1(ident.encode()).hexdigest()
+
+
+def _cache_load(key: str) -> tuple[np.ndarray, str] | None:
+    folder = cache_dir()
+    for source_format in TEXT_FORMATS:
+        try:
+            return np.load(folder / f"{key}.{source_format}.npy"), source_format
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, EOFError):
+            return None  # a damaged cache entry: parse again and overwrite it
+    return None
+
+
+def _cache_store(key: str, array: np.ndarray, source_format: str) -> None:
+    """Write the cache entry atomically; a read-only or full cache never fails a read."""
+    target = cache_dir() / f"{key}.{source_format}.npy"
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            np.save(fh, array)
+        os.replace(tmp, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _read_or_error(
+    path: str | os.PathLike, cache: bool, transform: Callable[[Thermogram], Any] | None = None
+) -> Any:
+    try:
+        thermogram = read_thermal(path, cache=cache)
+        return transform(thermogram) if transform is not None else thermogram
+    except ThermalFormatError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - a batch must go on past any bad file
+        return ThermalFormatError(f"{path}: unexpected error while reading ({exc!r})")
+
+
+def iter_read(
+    paths: Iterable[str | os.PathLike],
+    workers: int | None = None,
+    cache: bool = True,
+    transform: Callable[[Thermogram], Any] | None = None,
+) -> Iterator[tuple[Path, Any]]:
+    """Yield (path, Thermogram or ThermalFormatError) in input order, in parallel, memory-bounded.
+
+    `transform` (a module-level function) runs in a worker process on each Thermogram, so
+    only its small result crosses back. Without one, whole arrays come back, and threads do
+    better than processes (the reader releases the GIL, and an array from a process costs
+    a pickled copy; docs/benchmarks.md).
+    """
+    workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
+    if isinstance(paths, Sized):
+        workers = min(workers, len(paths))  # no idle processes for a handful of files
+    if workers <= 1:
+        for path in paths:
+            yield Path(path), _read_or_error(path, cache, transform)
+        return
+    pending: deque[tuple[Path, Future]] = deque()
+    executor = ThreadPoolExecutor if transform is None else ProcessPoolExecutor
+    if executor is ProcessPoolExecutor:
+        warm_up_text_reader()  # forked workers inherit the compiled reading loop
+    with executor(max_workers=workers) as pool:
+        for path in paths:
+            pending.append((Path(path), pool.submit(_read_or_error, path, cache, transform)))
+            if len(pending) >= 2 * workers:  # only a few arrays in flight at once
+                done_path, future = pending.popleft()
+                yield done_path, future.result()
+        while pending:
+            done_path, future = pending.popleft()
+            yield done_path, future.result()
+
+
+def read_many(
+    paths: Iterable[str | os.PathLike], workers: int | None = None, cache: bool = True
+) -> list[Thermogram | ThermalFormatError]:
+    """Read many files in parallel; bad files give a ThermalFormatError in their place."""
+    return [result for _, result in iter_read(paths, workers=workers, cache=cache)]

@@ -1,0 +1,1 @@
+"""Architectures (registry, pretrained weights), the classical baseline and the model bundle."""

@@ -1,0 +1,229 @@
+"""Classical baseline: breast temperature statistics + left/right asymmetry, logistic regression.
+
+A CNN that does not beat this has not earned its cost. Predictions come out with the same
+columns as the CNN's (path, patient_id, label, y, prob, fold, ...), on the same splits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from thermocad.utils.errors import ConfigError, ModelFormatError
+
+PERCENTILES = (5, 25, 50, 75, 95)
+
+
+def _region(array: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Body mask and breast box (top, bottom, left, right) from thermocad.preprocess.regions."""
+    from thermocad.preprocess.regions import body_mask, breast_box, midline
+
+    mask = np.asarray(body_mask(array), bool)
+    box = breast_box(array, mask)
+    # Centre the box on the body's midline so the two halves mirror each other.
+    centre = int(round(midline(mask)))
+    half = min(centre - box.left, box.right - centre)
+    if half < 2:
+        return mask, (box.top, box.bottom, box.left, box.right)
+    return mask, (box.top, box.bottom, centre - half, centre + half)
+
+
+def _hot_fraction(values: np.ndarray, cut: float) -> float:
+    return float((values >= cut).mean()) if values.size else float("nan")
+
+
+def _side_stats(values: np.ndarray, cut: float) -> dict[str, float]:
+    if not values.size:
+        return dict.fromkeys(("mean", "p90", "max", "std", "hot"), float("nan"))
+    return {
+        "mean": float(values.mean()),
+        "p90": float(np.percentile(values, 90)),
+        "max": float(values.max()),
+        "std": float(values.std()),
+        "hot": _hot_fraction(values, cut),
+    }
+
+
+def baseline_features(array: np.ndarray, marker: str = "remove") -> dict[str, float]:
+    """Temperature statistics of the breast region and left/right asymmetry features.
+
+    The calibration marker is painted over first (`marker="remove"`), as the CNN recipe does:
+    its cold square inside the region would otherwise feed every percentile.
+    """
+    from thermocad.preprocess.regions import remove_marker
+
+    a = np.asarray(array, np.float32)
+    if marker == "remove":
+        a = remove_marker(a)
+    mask, (top, bottom, left, right) = _region(a)
+    box, box_mask = a[top:bottom, left:right], mask[top:bottom, left:right]
+    values = box[box_mask] if box_mask.any() else box.ravel()
+    pct = np.percentile(values, PERCENTILES)
+    # A hot spot: the top quarter of the region's range (unit-free, works for images too).
+    cut = float(values.max() - 0.25 * (values.max() - values.min()))
+    feats = {f"p{q}": float(v) for q, v in zip(PERCENTILES, pct, strict=True)}
+    feats.update(
+        mean=float(values.mean()),
+        std=float(values.std()),
+        iqr=float(pct[3] - pct[1]),
+        range95=float(pct[4] - pct[0]),
+        hot_area=_hot_fraction(values, cut),
+    )
+    half = box.shape[1] // 2
+    lhs, rhs = box[:, :half], box[:, box.shape[1] - half :][:, ::-1]  # mirror the right side
+    lmask, rmask = box_mask[:, :half], box_mask[:, box.shape[1] - half :][:, ::-1]
+    ls, rs = _side_stats(lhs[lmask], cut), _side_stats(rhs[rmask], cut)
+    for k in ls:
+        feats[f"asym_{k}"] = abs(ls[k] - rs[k])
+    both = lmask & rmask
+    diff = np.abs(lhs - rhs)[both] if both.any() else np.array([np.nan])
+    feats["mirror_mean"] = float(np.nanmean(diff))
+    feats["mirror_p99"] = float(np.nanpercentile(diff, 99))
+    return feats
+
+
+def feature_table(
+    paths: Sequence[str], reader: Callable[[str], np.ndarray] | None = None
+) -> pd.DataFrame:
+    """Features for each path (index = path), each file read once."""
+    from thermocad.utils.progress import progress
+
+    read = reader or _read_array
+    rows = {p: baseline_features(read(p)) for p in progress(list(dict.fromkeys(paths)), "features")}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _read_array(path: str) -> np.ndarray:
+    from thermocad.io.thermal import read_thermal
+
+    return read_thermal(path).array
+
+
+@dataclass
+class BaselineModel:
+    """A fitted standardised logistic regression over the baseline features."""
+
+    pipeline: Any
+    columns: list[str]
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """P(Sick) for each row of a feature table."""
+        return self.pipeline.predict_proba(features[self.columns].to_numpy(float))[:, 1]
+
+
+@dataclass(frozen=True)
+class LinearBaseline:
+    """A fitted baseline as plain numbers (standardise, then logistic regression).
+
+    This is what a model bundle stores in model.json to average the CNN with the baseline:
+    readable, and loadable without pickle.
+    """
+
+    columns: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+
+    @classmethod
+    def from_model(cls, model: BaselineModel) -> LinearBaseline:
+        scaler, logreg = model.pipeline[0], model.pipeline[-1]
+        return cls(
+            columns=list(model.columns),
+            mean=[float(v) for v in scaler.mean_],
+            scale=[float(v) for v in scaler.scale_],
+            coef=[float(v) for v in logreg.coef_[0]],
+            intercept=float(logreg.intercept_[0]),
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LinearBaseline:
+        try:
+            out = cls(**{k: d[k] for k in ("columns", "mean", "scale", "coef", "intercept")})
+        except (KeyError, TypeError) as exc:
+            raise ModelFormatError(f"baseline entry is incomplete: {exc}") from exc
+        if not len(out.columns) == len(out.mean) == len(out.scale) == len(out.coef):
+            raise ModelFormatError("baseline entry: columns and coefficients differ in length")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """P(Sick) for each row of a feature table (missing values count as 0, as in fitting)."""
+        X = np.nan_to_num(features[self.columns].to_numpy(float))
+        z = ((X - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef)
+        return 1.0 / (1.0 + np.exp(-(z + self.intercept)))
+
+    def predict_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        """P(Sick) for raw thermal arrays, read as the training files were."""
+        if not len(arrays):
+            return np.zeros(0)
+        return self.predict(pd.DataFrame([baseline_features(a) for a in arrays]))
+
+
+def fit_linear_baseline(
+    train_df: pd.DataFrame, features: pd.DataFrame | None = None
+) -> LinearBaseline:
+    """Fit the baseline on the rows of `train_df` (reading their files) as a LinearBaseline."""
+    feats = features if features is not None else feature_table(train_df["path"].tolist())
+    return LinearBaseline.from_model(fit_baseline(train_df, feats))
+
+
+def _y(df: pd.DataFrame) -> np.ndarray:
+    if "y" in df.columns:
+        return df["y"].to_numpy(int)
+    return (df["label"].astype(str) == "Sick").to_numpy(int)
+
+
+def fit_baseline(train_df: pd.DataFrame, features: pd.DataFrame, C: float = 1.0) -> BaselineModel:
+    """Fit StandardScaler + LogisticRegression on the rows of `train_df` (by path)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    y = _y(train_df)
+    if len(np.unique(y)) < 2:
+        raise ConfigError("baseline training data hold a single class; cannot fit")
+    X = features.loc[train_df["path"]].to_numpy(float)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+    pipe.fit(np.nan_to_num(X), y)
+    return BaselineModel(pipe, list(features.columns))
+
+
+def _predict_rows(model: BaselineModel, df: pd.DataFrame, feats: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out["y"] = _y(df)
+    out["prob"] = model.predict(feats.loc[df["path"]].fillna(0.0))
+    return out
+
+
+def cross_validate_baseline(
+    split_df: pd.DataFrame, features: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
+    """Out-of-fold (or valid) predictions and test predictions of the baseline.
+
+    With a `fold` column, fold k is predicted by a model fitted on the other folds; else the
+    `valid` rows are predicted by a model fitted on `train`. Test rows are predicted by a model
+    fitted on all non-test rows. Returns {"valid": DataFrame, "test": DataFrame}.
+    """
+    feats = features if features is not None else feature_table(split_df["path"].tolist())
+    dev = split_df[split_df["split"] != "test"]
+    test = split_df[split_df["split"] == "test"]
+    parts = []
+    if "fold" in dev.columns and (dev["fold"] >= 0).any():
+        for k in sorted(dev["fold"].unique()):
+            model = fit_baseline(dev[dev["fold"] != k], feats)
+            parts.append(_predict_rows(model, dev[dev["fold"] == k], feats))
+    else:
+        model = fit_baseline(dev[dev["split"] == "train"], feats)
+        parts.append(_predict_rows(model, dev[dev["split"] == "valid"], feats).assign(fold=0))
+    result = {"valid": pd.concat(parts, ignore_index=True)}
+    if len(test):
+        model = fit_baseline(dev, feats)
+        result["test"] = _predict_rows(model, test, feats)
+    return result

@@ -1,0 +1,221 @@
+"""The model bundle: model.safetensors + model.json, loadable without pickle or training code."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from thermocad.preprocess.transforms import Augmentation, EvalTransform, augment
+from thermocad.utils.errors import ModelFormatError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+WEIGHTS = "model.safetensors"
+META = "model.json"
+# Pickle-based files are never loaded: they can run arbitrary code.
+_PICKLE_SUFFIXES = (".pkl", ".pickle", ".pth", ".pt", ".bin", ".ckpt")
+_PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")
+
+
+@dataclass
+class ModelBundle:
+    """A trained model with everything predict/explain/app need."""
+
+    model: nn.Module
+    meta: dict[str, Any]
+    transform: EvalTransform
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta.get("threshold", 0.5))
+
+    @property
+    def unit(self) -> str:
+        return str(self.meta.get("unit", "celsius"))
+
+    def target_layer(self) -> nn.Module:
+        """The Grad-CAM target layer, from the architecture's ArchSpec."""
+        from thermocad.models.registry import get_arch
+
+        return get_arch(self.meta["arch"]).target_layer(self.model)
+
+    def predict(
+        self,
+        arrays: Sequence[np.ndarray],
+        tta: bool = False,
+        batch_size: int = 16,
+        cnn_only: bool = False,
+    ) -> np.ndarray:
+        """P(Sick) for each array; with `tta`, the CNN's is the mean over the original and N
+        augmented copies. A model trained with the baseline ensemble averages the CNN's P(Sick)
+        with the baseline's, unless `cnn_only`."""
+        if cnn_only:
+            return self._cnn_probs(arrays, tta, batch_size)
+        return self.average(*self.predict_parts(arrays, tta, batch_size))
+
+    def predict_parts(
+        self, arrays: Sequence[np.ndarray], tta: bool = False, batch_size: int = 16
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The CNN's P(Sick) and the baseline's (None for a model without the ensemble)."""
+        cnn = self._cnn_probs(arrays, tta, batch_size)
+        return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays)
+
+    def _cnn_probs(self, arrays: Sequence[np.ndarray], tta: bool, batch_size: int) -> np.ndarray:
+        config = self.meta.get("config", {})
+        n_aug = int(config.get("tta", 4)) if tta else 0
+        aug = Augmentation(**self.meta.get("augmentation", {}))
+        mirror = bool(config.get("mirror", False))
+        out = []
+        for i in range(0, len(arrays), batch_size):
+            chunk = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
+            out.append(map_probs(self.model, chunk, self.transform, n_aug, aug, mirror))
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    @staticmethod
+    def average(cnn: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
+        """The ensemble's P(Sick): the mean of the CNN's and the baseline's (the CNN's alone
+        when there is no baseline)."""
+        if baseline is None:
+            return cnn
+        return ((np.asarray(cnn, np.float64) + baseline) / 2).astype(np.float32)
+
+    @cached_property
+    def baseline(self):
+        """The classical baseline the CNN is averaged with (model.json "baseline"), or None."""
+        from thermocad.models.baseline import LinearBaseline
+
+        entry = self.meta.get("baseline")
+        return None if entry is None else LinearBaseline.from_dict(entry)
+
+
+def map_probs(
+    model: nn.Module,
+    maps: np.ndarray,
+    transform: EvalTransform,
+    n_aug: int = 0,
+    aug: Augmentation | None = None,
+    mirror: bool = False,
+) -> np.ndarray:
+    """P(Sick) for prepared maps (B, S, S): the mean over the map itself, `n_aug` augmented
+    views and, with `mirror`, each of those mirrored left-right (finish() of a mirrored map is
+    the mirrored input, asymmetry channel included)."""
+    import torch
+
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32))[:, None].to(device)
+        # View k is the same fixed augmentation for every image, whatever the batching.
+        views = [x] + [
+            augment(x, aug or Augmentation(), torch.Generator().manual_seed(k), shared=True)
+            for k in range(n_aug)
+        ]
+        if mirror:
+            views += [v.flip(-1) for v in views]
+        # channels_last: ~30% faster convolutions on CPU for the same numbers.
+        probs = [
+            model(transform.finish(v).contiguous(memory_format=torch.channels_last))
+            .float()
+            .softmax(1)[:, 1]
+            for v in views
+        ]
+        return torch.stack(probs).mean(0).cpu().numpy()
+
+
+def tensor_shapes(model: nn.Module) -> dict[str, list[int]]:
+    return {k: list(v.shape) for k, v in model.state_dict().items()}
+
+
+def save_bundle(run_dir: str | Path, model: nn.Module, meta: dict[str, Any]) -> Path:
+    """Write model.safetensors and model.json (with the tensor table) atomically."""
+    from safetensors.torch import save_file
+
+    from thermocad.utils.files import atomic_path, atomic_write_json
+
+    run_dir = Path(run_dir)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {**meta, "tensors": tensor_shapes(model)}
+    with atomic_path(run_dir / WEIGHTS) as tmp:
+        save_file(state, str(tmp), metadata={"format": "pt", "arch": str(meta.get("arch"))})
+    atomic_write_json(run_dir / META, meta)
+    return run_dir
+
+
+def _read_weights(path: Path) -> dict:
+    from safetensors.torch import load_file
+
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(_PICKLE_MAGIC):
+        raise ModelFormatError(f"{path}: is a pickle/zip file, not safetensors; refused")
+    try:
+        return load_file(str(path))
+    except Exception as exc:
+        raise ModelFormatError(f"{path}: not a readable safetensors file ({exc})") from exc
+
+
+def _read_meta(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / META
+    if not path.is_file():
+        raise ModelFormatError(f"{path}: missing (a model bundle needs {META} and {WEIGHTS})")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"{path}: not valid JSON ({exc})") from exc
+    missing = [k for k in ("arch", "classes", "in_chans", "transform", "tensors") if k not in meta]
+    if missing:
+        raise ModelFormatError(f"{path}: missing keys {missing}")
+    return meta
+
+
+def load_bundle(run_dir: str | Path) -> ModelBundle:
+    """Load a trained model from safetensors + JSON; refuse pickles and mismatched files."""
+    import torch
+
+    from thermocad.models.registry import create_model
+
+    run_dir = Path(run_dir)
+    weights = run_dir / WEIGHTS
+    if not weights.is_file():
+        pickles = [p.name for p in run_dir.glob("*") if p.suffix in _PICKLE_SUFFIXES]
+        hint = f"; pickle files {pickles} are never loaded" if pickles else ""
+        where = (
+            f"{run_dir}: no such model folder" if not run_dir.is_dir() else f"{weights}: missing"
+        )
+        raise ModelFormatError(f"{where} (a model bundle needs {META} and {WEIGHTS}){hint}")
+    meta = _read_meta(run_dir)
+    state = _read_weights(weights)
+    shapes = {k: list(v.shape) for k, v in state.items()}
+    if shapes != meta["tensors"]:
+        names = sorted(set(shapes) | set(meta["tensors"]))
+        diff = [k for k in names if shapes.get(k) != meta["tensors"].get(k)][:3]
+        raise ModelFormatError(
+            f"{weights}: tensors do not match {META} (first differences: {diff})"
+        )
+    model = create_model(
+        meta["arch"],
+        pretrained=False,
+        in_chans=int(meta["in_chans"]),
+        n_classes=len(meta["classes"]),
+    )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ModelFormatError(
+            f"{weights}: does not fit architecture {meta['arch']}: {exc}"
+        ) from exc
+    transform = EvalTransform.from_dict(meta["transform"])
+    model = model.to(memory_format=torch.channels_last).eval()
+    bundle = ModelBundle(model=model, meta=meta, transform=transform)
+    try:
+        bundle.baseline  # noqa: B018 -- a broken baseline entry fails here, not at predict time
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{run_dir / META}: {exc}") from exc
+    return bundle

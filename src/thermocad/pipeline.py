@@ -1,0 +1,185 @@
+"""The main job: prepare -> split (patient-grouped folds) -> compare -> final test -> report."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from thermocad.utils.errors import ConfigError
+from thermocad.utils.files import atomic_write_json, prepare_out_dir
+from thermocad.utils.progress import log
+
+DEFAULT_ARCHS = ("efficientnet_lite0", "resnet34")
+# Study settings a config file may set; explicit arguments win over the file, the file over these.
+DEFAULTS: dict[str, Any] = {
+    "archs": list(DEFAULT_ARCHS),
+    "folds": 5,
+    "test": 0.2,
+    "seed": 0,
+    "n_boot": 1000,
+    "baseline": True,
+    # The highest validation threshold that reaches sensitivity target_sensitivity (None: 0.9),
+    # or "youden" (max sensitivity + specificity - 1); docs/results.md measured both on DMR-IR.
+    "threshold_method": "sensitivity",
+    "target_sensitivity": None,
+    "subgroup": "acquisition_batch",
+    "train": {},  # TrainConfig fields
+    "arch_overrides": {},  # e.g. {"resnet18": {"pretrained": false}}
+    "prepare": {},  # extra keyword arguments of prepare_cohort
+    "split": {},  # extra keyword arguments of make_split
+}
+# The demo: a synthetic cohort small enough for a 2-core CPU in a few minutes.
+DEMO = {
+    "archs": ["efficientnet_lite0", "resnet18"],
+    "arch_overrides": {"resnet18": {"pretrained": False}},  # no ImageNet download offline
+    "folds": 2,
+    "test": 0.25,
+    "n_boot": 500,
+    # About the smoke preset: 64 px, a few batches per epoch, every stage of the recipe.
+    "train": {
+        "size": 64,
+        "batch_size": 8,
+        "lr_find_iters": 10,
+        "frozen_cycles": 1,
+        "cycles": 2,
+        "tta": 1,
+        "max_batches": 4,
+    },  # fmt: skip
+}
+
+
+def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dict[str, Any]:
+    """Defaults, overlaid by the JSON config file, overlaid by arguments that are not None."""
+    settings = json.loads(json.dumps(DEFAULTS))
+    if config_file:
+        path = Path(config_file)
+        try:
+            loaded = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read the study config: {exc}") from exc
+        unknown = sorted(set(loaded) - set(DEFAULTS))
+        if unknown:
+            raise ConfigError(f"{path}: unknown keys {unknown}; valid: {sorted(DEFAULTS)}")
+        settings.update(loaded)
+    settings.update({k: v for k, v in explicit.items() if v is not None})
+    return settings
+
+
+def train_config(settings: dict[str, Any], smoke: bool):
+    """The TrainConfig for every architecture (the smoke preset under --smoke)."""
+    from thermocad.training.config import TrainConfig
+
+    fields = dict(settings["train"], seed=settings["seed"])
+    try:
+        return TrainConfig.smoke(**fields) if smoke else TrainConfig(**fields)
+    except TypeError as exc:
+        raise ConfigError(f"bad training settings in the study config: {exc}") from exc
+
+
+def _options(s: dict[str, Any]) -> dict[str, Any]:
+    """The settings that `compare` takes as keyword arguments."""
+    keys = ("baseline", "n_boot", "subgroup", "threshold_method", "target_sensitivity")
+    return {**{k: s[k] for k in keys}, "overrides": s["arch_overrides"]}
+
+
+def _call(fn, *args: Any, **kwargs: Any):
+    """Call `fn` with the keyword arguments it accepts (upstream signatures vary by option)."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return fn(*args, **kwargs)
+    return fn(*args, **{k: v for k, v in kwargs.items() if k in params})
+
+
+def prepare_and_split(data_dir, labels_csv, out: Path, settings: dict, force: bool) -> Path:
+    """Cohort preparation and the patient-grouped split; returns split.csv."""
+    from thermocad.cohort.prepare import prepare_cohort
+    from thermocad.cohort.split import make_split, write_split
+
+    _call(prepare_cohort, data_dir, labels_csv, out / "cohort", force=force, **settings["prepare"])
+    split = _call(make_split, out / "cohort" / "cohort.csv", folds=settings["folds"],
+                  test=settings["test"], seed=settings["seed"], **settings["split"])  # fmt: skip
+    return write_split(split, out / "split.csv", force=force)  # checks for leaks
+
+
+def run_study(
+    data_dir: str | os.PathLike,
+    labels_csv: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    archs: Sequence[str] | None = None,
+    smoke: bool = False,
+    config_file: str | os.PathLike | None = None,
+    folds: int | None = None,
+    test: float | None = None,
+    seed: int | None = None,
+    force: bool = False,
+    settings: dict[str, Any] | None = None,
+) -> Path:
+    """Run the whole protocol into `out_dir`; returns the path of report.html."""
+    from thermocad.evaluation.compare import compare
+    from thermocad.reporting.report import write_report
+
+    started = time.perf_counter()
+    s = settings or load_settings(config_file, archs=list(archs) if archs is not None else None,
+                                  folds=folds, test=test, seed=seed)  # fmt: skip
+    out = prepare_out_dir(out_dir, force)
+    atomic_write_json(out / "study.json", {**s, "data_dir": str(data_dir),
+                                           "labels_csv": str(labels_csv), "smoke": smoke})  # fmt: skip
+    log("step 1-2/4: prepare the cohort and split it by patient")
+    split_csv = prepare_and_split(data_dir, labels_csv, out, s, force)
+    log(f"step 3/4: compare {', '.join(s['archs']) or 'no CNN'} (+ baseline), test the best")
+    config = train_config(s, smoke) if s["archs"] else None
+    result = compare(split_csv, s["archs"], out / "compare", config, force=force, **_options(s))
+    log("step 4/4: write the report")
+    command = f"thermocad study {data_dir} --labels {labels_csv} --out {out_dir}"
+    report = write_report(out / "report.html", out / "cohort" / "cohort.csv", split_csv,
+                          out / "compare", command=command, force=True)  # fmt: skip
+    log(f"best on validation: {result['best']}; done in {time.perf_counter() - started:.0f} s")
+    return report
+
+
+def run_demo(out_dir: str | os.PathLike, force: bool = False, n_patients: int = 48,
+             seed: int = 0, smoke: bool = False) -> Path:  # fmt: skip
+    """Generate a synthetic cohort and run the study on it (a few minutes on a 2-core CPU)."""
+    from thermocad.synth.cohort import generate_cohort
+
+    out = prepare_out_dir(out_dir, force)
+    log(f"generating a synthetic cohort of {n_patients} patients")
+    labels = generate_cohort(out / "data", n_patients=n_patients, seed=seed, height=120,
+                             width=160, force=True)  # fmt: skip
+    settings = load_settings(None, **DEMO, seed=seed)
+    return run_study(out / "data", labels, out / "study", smoke=smoke, force=True,
+                     settings=settings)  # fmt: skip
+
+
+def run_compare(
+    split_csv: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    archs: Sequence[str] | None = None,
+    smoke: bool = False,
+    config_file: str | os.PathLike | None = None,
+    force: bool = False,
+) -> dict:
+    """`thermocad compare`: the comparison alone, with the study's settings and config file."""
+    from thermocad.evaluation.compare import compare
+
+    s = load_settings(config_file, archs=list(archs) if archs is not None else None)
+    config = train_config(s, smoke) if s["archs"] else None
+    return compare(split_csv, s["archs"], out_dir, config, force=force, **_options(s))
+
+
+def report_study(
+    study_dir: str | os.PathLike, out_html: str | os.PathLike | None = None, force: bool = False
+) -> Path:
+    """(Re)write the HTML report of an existing study directory."""
+    from thermocad.reporting.modelcard import find_study_inputs
+    from thermocad.reporting.report import write_report
+
+    inputs = find_study_inputs(study_dir)
+    if not any(inputs.values()):
+        raise ConfigError(f"{study_dir}: no cohort.csv, split.csv or compare/ folder found")
+    return write_report(out_html or Path(study_dir) / "report.html", **inputs, force=force)

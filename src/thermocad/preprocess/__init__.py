@@ -1,0 +1,1 @@
+"""Anatomical regions and the input transforms shared by training and inference."""

@@ -1,0 +1,288 @@
+"""Input transforms: temperature normalisation, the shared EvalTransform, augmentation, TTA."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from thermocad.utils.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+METHODS = ("robust", "celsius", "relative", "intensity")
+CHANNELS = ("temperature", "asymmetry")
+CROPS = ("none", "breasts")
+MARKERS = ("keep", "remove")
+BACKGROUNDS = ("keep", "remove", "symmetric")
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Map raw values to about [0, 1]: per-image percentile window, fixed Celsius window, a
+    window of the same width in degrees centred on the skin's median, or 8/16-bit."""
+
+    method: str = "robust"
+    low: float = 22.0  # celsius window, degrees C (its width is also the relative window's)
+    high: float = 36.0
+    percentiles: tuple[float, float] = (0.5, 99.5)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"unknown normalisation {self.method!r}; choose one of {METHODS}")
+        if self.in_degrees and not self.high > self.low:
+            raise ConfigError(f"{self.method} window needs low < high, got {self.low}..{self.high}")
+
+    @property
+    def in_degrees(self) -> bool:
+        """A window measured in degrees: the inputs must be temperatures, not image levels."""
+        return self.method in ("celsius", "relative")
+
+    def __call__(self, array: np.ndarray, level: float | None = None) -> np.ndarray:
+        """`level`: the skin's temperature for "relative" (default: the array's median)."""
+        a = np.asarray(array, dtype=np.float32)
+        if self.method == "robust":
+            lo, hi = np.percentile(a, self.percentiles)
+            # Not clipped: a small hot spot above the window is exactly what must survive.
+            return ((a - lo) / max(hi - lo, 1e-3)).astype(np.float32)
+        if self.method == "celsius":
+            return np.clip((a - self.low) / (self.high - self.low), 0, 1).astype(np.float32)
+        if self.method == "relative":
+            # Degrees above or below the skin's own level, on a fixed scale: a 1 C difference
+            # looks the same in every woman, and the level (room, season) is gone.
+            width = self.high - self.low
+            level = float(np.median(a)) if level is None else level
+            return np.clip((a - level) / width + 0.5, 0, 1).astype(np.float32)
+        full = 65535.0 if a.max() > 255 else 255.0
+        return (a / full).astype(np.float32)
+
+
+def symmetric_outside_body(array: np.ndarray, mask: np.ndarray, rim: int = 2) -> np.ndarray:
+    """`array` made left/right symmetric wherever a pixel or its mirror is off the body.
+
+    The body `mask` is first eroded by `rim` pixels, where skin and room blend along the
+    outline (the prepared map is resized with antialiasing). Inside the body and its mirror
+    image nothing changes; elsewhere each pixel and its mirror both take their mean, so
+    `array - array[:, ::-1]` is exactly 0 there.
+    """
+    from scipy import ndimage as ndi
+
+    a = np.asarray(array, dtype=np.float32)
+    body = ndi.binary_erosion(mask, iterations=rim) if rim else np.asarray(mask, bool)
+    both = body & body[:, ::-1]
+    return np.where(both, a, (a + a[:, ::-1]) / 2).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class EvalTransform:
+    """float32 array (H, W) -> tensor (C, size, size); identical in training and inference."""
+
+    size: int = 224
+    normalization: Normalization = field(default_factory=Normalization)
+    mean: tuple[float, ...] = (0.449,)
+    std: tuple[float, ...] = (0.226,)
+    channels: tuple[str, ...] = ("temperature",)
+    crop: str = "none"
+    marker: str = "keep"  # "remove": paint over the calibration marker (a known shortcut)
+    # "remove": pixels outside the body (room, gaps beside the arms) take the body's 1st
+    # percentile temperature, so the input shows skin only and nothing of the room's.
+    # "symmetric": where a pixel or its mirror image (about the centre of the prepared map,
+    # the axis of the asymmetry channel) is not on the body, both take their mean, so the
+    # asymmetry map is 0 there: skin minus room along an off-centre outline measures where
+    # the woman stood, not a temperature difference (docs/results.md).
+    background: str = "keep"
+
+    def __post_init__(self) -> None:
+        bad = [c for c in self.channels if c not in CHANNELS]
+        if bad or not self.channels:
+            raise ConfigError(f"unknown channels {bad}; choose from {CHANNELS}")
+        if self.crop not in CROPS:
+            raise ConfigError(f"unknown crop {self.crop!r}; choose one of {CROPS}")
+        if self.marker not in MARKERS:
+            raise ConfigError(f"unknown marker option {self.marker!r}; choose one of {MARKERS}")
+        if self.background not in BACKGROUNDS:
+            raise ConfigError(
+                f"unknown background option {self.background!r}; choose one of {BACKGROUNDS}"
+            )
+        if len(self.mean) != len(self.channels) or len(self.std) != len(self.channels):
+            raise ConfigError("mean/std need one value per channel")
+
+    @property
+    def in_chans(self) -> int:
+        return len(self.channels)
+
+    def prepare(self, array: np.ndarray) -> np.ndarray:
+        """Mask the marker (and the room), crop, normalise and resize one array to (size, size)."""
+        import torch
+        import torch.nn.functional as F
+
+        a = np.asarray(array, dtype=np.float32)
+        if a.ndim != 2:
+            raise ConfigError(f"expected a 2-D thermal array, got shape {a.shape}")
+        box = mask = level = None
+        relative = self.normalization.method == "relative"
+        if self.crop == "breasts" or self.background != "keep" or relative:
+            from thermocad.preprocess.regions import body_mask, breast_box
+
+            mask = body_mask(a)
+        if self.crop == "breasts":
+            box = breast_box(a, mask)  # on the original frame, as explain.py maps heatmaps back
+        if self.marker == "remove":
+            from thermocad.preprocess.regions import remove_marker
+
+            a = remove_marker(a)
+        if self.background == "remove" and mask.any():
+            a = np.where(mask, a, np.percentile(a[mask], 1)).astype(np.float32)
+        if relative and mask.any():
+            level = float(np.median(a[mask]))
+        if box is not None:
+            top, bottom, left, right = box
+            a, mask = a[top:bottom, left:right], mask[top:bottom, left:right]
+        t = torch.from_numpy(np.ascontiguousarray(self.normalization(a, level)))[None, None]
+        t = F.interpolate(t, size=(self.size, self.size), mode="bilinear", antialias=True)
+        if self.background == "symmetric":
+            # On the resized map, so that the rim the resizing blends is eroded away too.
+            m = torch.from_numpy(mask.astype(np.float32))[None, None]
+            m = F.interpolate(m, size=(self.size, self.size), mode="bilinear") > 0.5
+            return symmetric_outside_body(t[0, 0].numpy(), m[0, 0].numpy())
+        return t[0, 0].numpy()
+
+    def finish(self, maps: torch.Tensor) -> torch.Tensor:
+        """Prepared maps (B, 1, S, S) -> network input (B, C, S, S): channels, then mean/std."""
+        import torch
+
+        parts = {"temperature": maps, "asymmetry": maps - maps.flip(-1)}
+        x = torch.cat([parts[c] for c in self.channels], dim=1)
+        mean = torch.tensor(self.mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+    def __call__(self, array: np.ndarray) -> torch.Tensor:
+        import torch
+
+        return self.finish(torch.from_numpy(self.prepare(array))[None, None])[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["normalization"]["percentiles"] = list(self.normalization.percentiles)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EvalTransform:
+        norm = dict(d.get("normalization", {}))
+        if "percentiles" in norm:
+            norm["percentiles"] = tuple(norm["percentiles"])
+        return cls(
+            size=int(d["size"]),
+            normalization=Normalization(**norm),
+            mean=tuple(d["mean"]),
+            std=tuple(d["std"]),
+            channels=tuple(d.get("channels", ("temperature",))),
+            crop=d.get("crop", "none"),
+            marker=d.get("marker", "keep"),
+            background=d.get("background", "keep"),
+        )
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """The study's augmentation plus a small temperature offset/scale (in normalised units)."""
+
+    rotate: float = 10.0  # degrees, +-
+    translate: float = 0.05  # fraction of the image, +-
+    zoom: float = 1.1  # maximum zoom-in
+    flip: bool = True  # left-right (side-on) flips
+    offset: float = 0.03  # about 0.4 C on a 14 C window
+    scale: float = 0.05
+
+
+def augment(
+    maps: torch.Tensor,
+    aug: Augmentation,
+    generator: torch.Generator | None = None,
+    shared: bool = False,
+) -> torch.Tensor:
+    """Randomly rotate, translate, zoom, flip and shift intensities of maps (B, 1, S, S).
+
+    `shared`: one random draw for the whole batch (TTA views that do not depend on batching).
+    """
+    import math
+
+    import torch
+    import torch.nn.functional as F
+
+    b, dev = maps.shape[0], maps.device
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        draw = torch.rand(1 if shared else b, generator=generator).expand(b)
+        return draw.to(dev) * (hi - lo) + lo
+
+    angle = uniform(-aug.rotate, aug.rotate) * math.pi / 180
+    zoom = 1 / uniform(1.0, aug.zoom)
+    flip = torch.where(uniform(0, 1) < 0.5, -1.0, 1.0) if aug.flip else torch.ones(b, device=dev)
+    cos, sin = torch.cos(angle) * zoom, torch.sin(angle) * zoom
+    theta = torch.stack(
+        [
+            torch.stack([cos * flip, -sin, uniform(-aug.translate, aug.translate) * 2], 1),
+            torch.stack([sin * flip, cos, uniform(-aug.translate, aug.translate) * 2], 1),
+        ],
+        1,
+    ).to(maps.dtype)
+    grid = F.affine_grid(theta, list(maps.shape), align_corners=False)
+    out = F.grid_sample(maps, grid, padding_mode="reflection", align_corners=False)
+    gain = uniform(1 - aug.scale, 1 + aug.scale).view(-1, 1, 1, 1).to(maps.dtype)
+    shift = uniform(-aug.offset, aug.offset).view(-1, 1, 1, 1).to(maps.dtype)
+    return out * gain + shift
+
+
+def augment_preview(
+    array: np.ndarray,
+    out_png: str | Path,
+    transform: EvalTransform,
+    aug: Augmentation,
+    n: int = 8,
+    seed: int = 0,
+) -> Path:
+    """Write a grid of the original and `n` augmented copies (like the study's Figure 13)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    from thermocad.utils.files import atomic_path
+
+    base = torch.from_numpy(transform.prepare(array))[None, None]
+    gen = torch.Generator().manual_seed(seed)
+    maps = [base[0, 0]] + [augment(base, aug, gen)[0, 0] for _ in range(n)]
+    cols = 3
+    rows = (len(maps) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows))
+    for i, ax in enumerate(np.ravel(axes)):
+        ax.axis("off")
+        if i < len(maps):
+            ax.imshow(maps[i].numpy(), cmap="inferno", vmin=0, vmax=1)
+            ax.set_title("original" if i == 0 else f"augmented {i}", fontsize=9)
+    fig.tight_layout()
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    return Path(out_png)
+
+
+def preview_file(
+    path: str | Path, out_png: str | Path, size: int = 224, n: int = 8, seed: int = 0,
+    force: bool = False,
+) -> Path:  # fmt: skip
+    """augment-preview: read one thermal file and write its augmentation grid."""
+    from thermocad.io.thermal import read_thermal
+    from thermocad.utils.files import check_writable
+
+    check_writable(out_png, force)
+    thermogram = read_thermal(path)
+    method = "intensity" if thermogram.unit == "intensity" else "robust"
+    transform = EvalTransform(size=size, normalization=Normalization(method))
+    return augment_preview(thermogram.array, out_png, transform, Augmentation(), n, seed)

@@ -1,0 +1,1 @@
+"""The HTML report, its model card, plots and galleries."""

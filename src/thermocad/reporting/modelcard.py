@@ -1,0 +1,162 @@
+"""The report's model card and Grad-CAM examples (split from report.py to keep both small)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from thermocad.reporting.report import DISCLAIMER, esc, fmt_ci, img, section
+
+
+def best_run_dir(compare_dir: Path | None) -> Path | None:
+    """The run directory of the selected CNN (fold 0 = the split as written), None for baseline."""
+    if not compare_dir or not (Path(compare_dir) / "best.json").exists():
+        return None
+    best = json.loads((Path(compare_dir) / "best.json").read_text()).get("best")
+    run = Path(compare_dir) / str(best) / "fold0"
+    return run if (run / "model.json").exists() else None
+
+
+def _examples(test_dir: Path, n: int) -> pd.DataFrame:
+    """Test images worth explaining: the most confident Sick calls, then the worst misses."""
+    pred = pd.read_csv(test_dir / "predictions.csv")
+    top = pred.nlargest(n - 1, "prob")
+    missed = pred[pred["y"] == 1].nsmallest(1, "prob")
+    return pd.concat([top, missed]).drop_duplicates("path").head(n)
+
+
+def gradcam_section(run_dir: Path | None, test_dir: Path, n: int = 3) -> str:
+    """Grad-CAM overlays of a few test images, when thermocad.inference.explain and a CNN are available."""
+    if run_dir is None or not (test_dir / "predictions.csv").exists():
+        return section("gradcam", "<p class=missing>Not available: the selected model is not a "
+                       "CNN, or it has no test predictions.</p>")  # fmt: skip
+    try:
+        from thermocad.inference.explain import explain_array
+        from thermocad.io.thermal import read_thermal
+        from thermocad.models.bundle import load_bundle
+        from thermocad.reporting.plots import save
+
+        bundle, body = load_bundle(run_dir), ""
+        for i, row in enumerate(_examples(test_dir, n).itertuples()):
+            t = read_thermal(row.path)
+            label = "Sick" if row.y else "Healthy"
+            fig = explain_array(bundle, t.array, t.unit, title=f"{Path(row.path).name} ({label})")
+            body += img(
+                save(fig, test_dir / f"gradcam_{i}.png"),
+                f"Grad-CAM: {label}, P(Sick)={row.prob:.3f}",
+            )
+    except Exception as exc:  # an explanation failing must not lose the whole report
+        return section(
+            "gradcam", f"<p class=missing>Not available: {esc(type(exc).__name__)}: {esc(exc)}</p>"
+        )
+    note = ("<p>Where the network looked for its Sick score (Grad-CAM at the architecture's "
+            "registered layer). Attention on the calibration marker, the background or the "
+            "image border means a shortcut, not physiology.</p>")  # fmt: skip
+    return section("gradcam", note + body)
+
+
+def _data_summary(cohort_csv, split_csv) -> str:
+    parts = []
+    if cohort_csv and Path(cohort_csv).exists():
+        c = pd.read_csv(cohort_csv)
+        kept = c[c.get("excluded_reason", pd.Series([""] * len(c))).fillna("") == ""]
+        counts = kept.groupby("label")["patient_id"].nunique().to_dict()
+        parts.append(f"{len(kept)} images of {kept['patient_id'].nunique()} patients "
+                     f"({', '.join(f'{v} {k}' for k, v in counts.items())}); {len(c) - len(kept)} "
+                     "images excluded (see Cohort)")  # fmt: skip
+    if split_csv and Path(split_csv).exists():
+        s = pd.read_csv(split_csv)
+        per = s.groupby("split")["patient_id"].nunique().to_dict()
+        parts.append("patients per split: " + ", ".join(f"{k} {v}" for k, v in per.items()))
+    return "; ".join(parts) or "not available"
+
+
+def _model_summary(compare_dir: Path | None, run_dir: Path | None) -> str:
+    if run_dir is not None:
+        meta = json.loads((run_dir / "model.json").read_text())
+        transform = meta.get("transform", {})
+        window = transform.get("normalization", {}).get("method", "robust")
+        return (f"{esc(meta.get('arch'))} CNN, input {esc(meta.get('input_size'))} px, "
+                f"{esc(meta.get('in_chans', 1))} channel(s) of {esc(meta.get('unit', 'celsius'))} "
+                f"({esc(', '.join(transform.get('channels', ['temperature'])))}; window "
+                f"{esc(window)}, crop {esc(transform.get('crop', 'none'))}, marker "
+                f"{esc(transform.get('marker', 'keep'))}, background "
+                f"{esc(transform.get('background', 'keep'))}), "
+                f"trained from ImageNet weights with the study's recipe"
+                + ("; its P(Sick) is averaged with the classical baseline (breast temperature "
+                   "statistics and asymmetry, logistic regression) fitted on the same patients"
+                   if meta.get("baseline") else "")
+                + "; files: model.safetensors + model.json")  # fmt: skip
+    if compare_dir and (Path(compare_dir) / "best.json").exists():
+        return ("classical baseline: temperature statistics of the breast region and left/right "
+                "asymmetry features, standardised, logistic regression")  # fmt: skip
+    return "not available"
+
+
+def _failures(test: dict | None) -> str:
+    if not test:
+        return "not available"
+    c = test["image"]["counts"]
+    notes = [
+        n
+        for lvl in ("patient", "image")
+        for n in test.get("subgroups", {}).get(lvl, {}).get("notes", [])
+    ]
+    text = (f"On the test images: {c['fn']} missed Sick (false negatives) and {c['fp']} false "
+            "alarms; see the galleries 'confident healthy incorrect' (missed cancers, the costly "
+            "error) and 'confident sick incorrect'.")  # fmt: skip
+    return text + "".join(f" Flag: {n}." for n in dict.fromkeys(notes))
+
+
+def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: dict | None,
+                       run_dir: Path | None) -> str:  # fmt: skip
+    """Intended use, data, model, metrics with intervals and subgroups, limitations, failures."""
+    if test:
+        p, i = test["patient"], test["image"]
+        metrics = (f"Test, patient level (n={p['n']}): sensitivity {fmt_ci(p['sensitivity'], p['wilson_ci']['sensitivity'])}, "
+                   f"specificity {fmt_ci(p['specificity'], p['wilson_ci']['specificity'])}, ROC AUC "
+                   f"{fmt_ci(p['roc_auc'], p['bootstrap_ci'].get('roc_auc'))}. Image level (n={i['n']}): "
+                   f"sensitivity {fmt_ci(i['sensitivity'], i['wilson_ci']['sensitivity'])}, specificity "
+                   f"{fmt_ci(i['specificity'], i['wilson_ci']['specificity'])}, ROC AUC "
+                   f"{fmt_ci(i['roc_auc'], i['bootstrap_ci'].get('roc_auc'))}, Brier {i['brier']:.3f}. "
+                   f"Threshold {test['threshold']:.3f} on P(Sick), chosen on validation data. "
+                   "Subgroups: see 'Subgroups and shortcut audit'.")  # fmt: skip
+    else:
+        metrics = "no test split: only the validation comparison is available"
+    items = {
+        "Intended use": "Research on computer-aided detection in breast thermograms; a second "
+        "reader's aid to be studied alongside mammography. Not for screening or diagnosis of "
+        "individual patients.",
+        "Out of scope": "Stand-alone diagnosis; populations, cameras or protocols unlike the "
+        "training data; images whose unit differs from the training data's.",
+        "Data": _data_summary(cohort_csv, split_csv),
+        "Model": _model_summary(compare_dir, run_dir),
+        "Metrics (95% intervals)": metrics,
+        "Limitations": "Small, single-centre data; confidence intervals are wide. On DMR-IR the "
+        "acquisition batch is confounded with the diagnosis (batch B is all Sick), so overall "
+        "figures can reward a shortcut: the within-batch-A figures are the honest ones. The "
+        "threshold was chosen on validation data and will need re-tuning on new cameras. "
+        "Synthetic-data results say nothing about clinical performance.",
+        "Failure cases": _failures(test),
+        "Ethical considerations": DISCLAIMER,
+    }
+    body = "<dl class=card>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v) if k != 'Model' else v}</dd>"
+                                       for k, v in items.items()) + "</dl>"  # fmt: skip
+    return section("model-card", body)
+
+
+def find_study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
+    """Locate cohort.csv, split.csv and the comparison folder inside a study directory."""
+    root = Path(study_dir)
+
+    def first(*cands: str) -> Path | None:
+        return next((root / c for c in cands if (root / c).exists()), None)
+
+    return {
+        "cohort_csv": first("cohort/cohort.csv", "cohort.csv"),
+        "split_csv": first("split.csv", "cohort/split.csv"),
+        "compare_dir": first("compare"),
+    }

@@ -1,0 +1,164 @@
+"""Evaluation plots: numbers in, PNG out (matplotlib Agg, imported only when plotting)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from thermocad.utils.files import atomic_path
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig, path: str | Path, dpi: int = 110, tight: bool = True) -> Path:
+    """Save a figure atomically as PNG and close it (tight: crop to the drawn area)."""
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight" if tight else None, format="png")
+    pyplot().close(fig)
+    return Path(path)
+
+
+def plot_confusion(counts: dict, path: str | Path, title: str = "Confusion matrix") -> Path:
+    """2 x 2 confusion matrix (rows: actual, columns: predicted) with counts in the cells."""
+    plt = pyplot()
+    m = np.array([[counts["tn"], counts["fp"]], [counts["fn"], counts["tp"]]])
+    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    ax.imshow(m, cmap="Blues")
+    for (i, j), v in np.ndenumerate(m):
+        ax.text(
+            j,
+            i,
+            str(v),
+            ha="center",
+            va="center",
+            color="white" if v > m.max() / 2 else "black",
+            fontsize=13,
+        )
+    ax.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=["Healthy", "Sick"],
+        yticklabels=["Healthy", "Sick"],
+        xlabel="Predicted",
+        ylabel="Actual",
+        title=title,
+    )
+    return save(fig, path)
+
+
+def plot_roc(
+    y_true: Sequence[int],
+    prob: Sequence[float],
+    threshold: float,
+    path: str | Path,
+    title: str = "ROC",
+) -> Path:
+    """ROC curve with the operating point at `threshold` marked."""
+    from thermocad.evaluation import metrics as M
+
+    plt = pyplot()
+    y, p = np.asarray(y_true, int), np.asarray(prob, float)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+    if len(np.unique(y)) == 2:
+        fpr, tpr, _ = M.roc_points(y, p)
+        ax.plot(fpr, tpr, lw=2, label=f"AUC {M.roc_auc(y, p):.3f}")
+        c = M.get_counts(y, p >= threshold)
+        ax.plot(
+            1 - M.specificity(c),
+            M.sensitivity(c),
+            "o",
+            color="crimson",
+            label=f"threshold {threshold:.3f}",
+        )
+        ax.legend(loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "one class only: ROC undefined", ha="center")
+    ax.set(xlabel="1 - specificity", ylabel="sensitivity", title=title, xlim=(0, 1), ylim=(0, 1))
+    return save(fig, path)
+
+
+def reliability_bins(y_true, prob, n_bins: int = 10) -> pd.DataFrame:
+    """Mean predicted probability, observed frequency and count per probability bin."""
+    df = pd.DataFrame({"y": np.asarray(y_true, float), "p": np.asarray(prob, float)})
+    df["bin"] = np.minimum((df["p"] * n_bins).astype(int), n_bins - 1)
+    return df.groupby("bin").agg(mean_prob=("p", "mean"), observed=("y", "mean"), n=("y", "size"))
+
+
+def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10) -> Path:
+    """Reliability diagram: observed frequency of Sick against mean predicted P(Sick)."""
+    plt = pyplot()
+    bins = reliability_bins(y_true, prob, n_bins)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect")
+    ax.plot(bins["mean_prob"], bins["observed"], "o-", label="model")
+    for _, r in bins.iterrows():
+        ax.annotate(
+            str(int(r["n"])),
+            (r["mean_prob"], r["observed"]),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
+    ax.set(
+        xlabel="mean predicted P(Sick)",
+        ylabel="observed fraction Sick",
+        title="Calibration",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
+    ax.legend(loc="upper left")
+    return save(fig, path)
+
+
+def plot_history(history: pd.DataFrame | str | Path, path: str | Path) -> Path:
+    """Training curves from history.csv: losses and metrics over all epochs, stages marked."""
+    plt = pyplot()
+    h = history if isinstance(history, pd.DataFrame) else pd.read_csv(history)
+    x = np.arange(1, len(h) + 1)  # epochs restart per stage; count them across stages
+    skip = {"epoch", "stage", "time", "seconds"}
+    numeric = [c for c in h.columns if c not in skip and pd.api.types.is_numeric_dtype(h[c])]
+    losses = [c for c in numeric if "loss" in c]
+    others = [c for c in numeric if "loss" not in c]
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    for ax, cols, title in ((axes[0], losses, "loss"), (axes[1], others, "validation metrics")):
+        for col in cols:
+            ax.plot(x, h[col], marker=".", label=col)
+        ax.set(xlabel="epoch (all stages)", title=title)
+        if ax.lines:
+            ax.legend(fontsize=7)
+    if "stage" in h.columns:  # a dotted line where each stage of the recipe starts
+        starts = np.flatnonzero(h["stage"].ne(h["stage"].shift()).to_numpy())
+        for i in starts:
+            for ax in axes:
+                ax.axvline(x[i] - 0.5, color="grey", ls=":", lw=1)
+            axes[0].text(x[i] - 0.4, axes[0].get_ylim()[1], str(h["stage"].iloc[i]),
+                         fontsize=6, va="top", rotation=90)  # fmt: skip
+    if others and h[others].stack().between(0, 1).all():
+        axes[1].set_ylim(0, 1.02)
+    return save(fig, path)
+
+
+def plot_bars(values: dict[str, float], errors: dict[str, tuple[float, float]], path, title: str):
+    """Horizontal bars with interval whiskers (e.g. AUC per architecture)."""
+    plt = pyplot()
+    names = list(values)
+    v = np.array([values[n] for n in names], float)
+    lo = np.array([errors.get(n, (np.nan, np.nan))[0] for n in names], float)
+    hi = np.array([errors.get(n, (np.nan, np.nan))[1] for n in names], float)
+    err = np.nan_to_num(np.vstack([v - lo, hi - v]).clip(min=0))
+    fig, ax = plt.subplots(figsize=(5, 0.45 * len(names) + 1))
+    ax.barh(names, np.nan_to_num(v), xerr=err, color="steelblue", capsize=3)
+    ax.set(xlim=(0, 1), title=title)
+    return save(fig, path)

@@ -1,0 +1,283 @@
+"""One self-contained HTML report of a study: every image embedded, no external assets."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from thermocad.utils.files import atomic_write_text, check_writable
+
+# Every section the report always contains (an absent input says so inside its section).
+SECTIONS = {
+    "disclaimer": "Clinical disclaimer",
+    "cohort": "Cohort",
+    "split": "Data partitions",
+    "training": "Training",
+    "comparison": "Architecture comparison (validation)",
+    "test": "Final test of the selected model",
+    "calibration": "Calibration",
+    "subgroups": "Subgroups and shortcut audit",
+    "galleries": "Galleries",
+    "gradcam": "Grad-CAM explanations",
+    "model-card": "Model card",
+}
+DISCLAIMER = (
+    "Research software. Breast thermography is cleared only as an adjunct to mammography; it is "
+    "not a stand-alone screening or diagnostic test (US FDA safety communications 2011, 2019). "
+    "Nothing in this report is a diagnosis."
+)
+CSS = (Path(__file__).parent / "assets" / "report.css").read_text(encoding="utf-8")
+
+
+def esc(value) -> str:
+    return html.escape(str(value))
+
+
+def img(path: str | os.PathLike | None, alt: str, width: int | None = None) -> str:
+    """An <img> with the PNG embedded as base64, or a note when the file is missing."""
+    if not path or not Path(path).exists():
+        return f'<p class="missing">{esc(alt)}: not available</p>'
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    style = f' style="max-width:{width}px"' if width else ""
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption>{esc(alt)}</figcaption></figure>'
+
+
+def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
+    """A DataFrame as an HTML table: floats rounded, whole-number columns shown as integers."""
+    fmt = {}
+    for c in df.columns:
+        if pd.api.types.is_float_dtype(df[c]):
+            whole = df[c].dropna().mod(1).eq(0).all() and df[c].notna().any()
+            fmt[c] = (lambda v: f"{int(v):,}") if whole else floats.format
+    return df.to_html(index=False, na_rep="n/a", formatters=fmt, border=0, classes="t")
+
+
+def fmt_ci(value, ci) -> str:
+    """'0.912 (0.850-0.960)', or n/a for undefined values."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    if not ci or ci[0] is None:
+        return f"{value:.3f}"
+    return f"{value:.3f} ({ci[0]:.3f}-{ci[1]:.3f})"
+
+
+def metrics_table(m: dict) -> str:
+    """Sensitivity first: the headline metrics of one level (image or patient) with intervals."""
+    w, b = m.get("wilson_ci", {}), m.get("bootstrap_ci", {})
+    rows = [(k, fmt_ci(m.get(k), w.get(k) or b.get(k)), "Wilson" if k in w else "bootstrap")
+            for k in ("sensitivity", "specificity", "accuracy", "ppv", "npv")]  # fmt: skip
+    rows += [(k, fmt_ci(m.get(k), b.get(k)), "bootstrap over patients")
+             for k in ("balanced_accuracy", "f1", "roc_auc", "brier")]  # fmt: skip
+    rows += [(k, fmt_ci(m.get(k), None), "") for k in
+             ("pr_auc", "calibration_intercept", "calibration_slope")]  # fmt: skip
+    df = pd.DataFrame(rows, columns=["metric", "value (95% CI)", "interval"])
+    c = m.get("counts", {})
+    counts = f"n={m.get('n')} ({m.get('n_patients', '?')} patients): TP {c.get('tp')}, FP {c.get('fp')}, TN {c.get('tn')}, FN {c.get('fn')}"
+    return f"<p>{esc(counts)}</p>" + table(df)
+
+
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def section(key: str, body: str) -> str:
+    return f'<section id="{key}"><h2>{esc(SECTIONS[key])}</h2>\n{body}\n</section>'
+
+
+def cohort_section(cohort_csv: Path | None) -> str:
+    """Images and patients per class, and exclusions per reason."""
+    if not cohort_csv or not Path(cohort_csv).exists():
+        return section("cohort", '<p class="missing">cohort.csv not available</p>')
+    df = pd.read_csv(cohort_csv)
+    reason = df.get("excluded_reason", pd.Series([""] * len(df))).fillna("")
+    kept = df[reason == ""]
+    per_class = kept.groupby("label").agg(
+        images=("path", "size"), patients=("patient_id", "nunique")
+    )
+    excl = reason[reason != ""].value_counts().rename_axis("reason").reset_index(name="images")
+    body = (f"<p>Source: {esc(cohort_csv)}. Kept {len(kept)} of {len(df)} images from "
+            f"{kept['patient_id'].nunique()} patients. Ground truth: the per-patient diagnosis "
+            "in the labels table (Healthy / Sick), applied to every image of the patient.</p>"
+            + table(per_class.reset_index()) + "<h3>Exclusions</h3>"
+            + (table(excl) if len(excl) else "<p>No exclusions.</p>"))  # fmt: skip
+    return section("cohort", body)
+
+
+def leak_check(df: pd.DataFrame) -> list:
+    """Patients found in more than one split or fold (must be empty): split.shared_patients."""
+    from thermocad.cohort.split import shared_patients
+
+    return shared_patients(df)
+
+
+def split_section(split_csv: Path | None) -> str:
+    """Patients and images per split (and per fold), with the leak check."""
+    if not split_csv or not Path(split_csv).exists():
+        return section("split", '<p class="missing">split.csv not available</p>')
+    df = pd.read_csv(split_csv)
+    by = df.groupby(["split", "label"]).agg(
+        images=("path", "size"), patients=("patient_id", "nunique")
+    )
+    leaks = leak_check(df)
+    verdict = ("<p class=ok>Leak check passed: no patient appears in more than one split or fold.</p>"
+               if not leaks else f"<p class=bad>LEAK: patients in several splits or folds: {esc(leaks[:20])}</p>")  # fmt: skip
+    body = table(by.reset_index()) + verdict
+    if "fold" in df.columns and (df["fold"] >= 0).any():
+        folds = df[df["fold"] >= 0].groupby(["fold", "label"])["patient_id"].nunique()
+        body += "<h3>Cross-validation folds (patients)</h3>" + table(
+            folds.rename("patients").reset_index()
+        )
+    return section("split", body)
+
+
+def _run_block(run_dir: Path) -> str:
+    from thermocad.reporting.plots import plot_history
+
+    history, curves = run_dir / "history.csv", run_dir / "history.png"
+    if history.exists() and not curves.exists():
+        plot_history(history, curves)
+    cfg = _read_json(run_dir / "config.json") or {}
+    return (f"<h3>{esc(run_dir.parent.name)} ({esc(run_dir.name)})</h3><div class=row>"
+            + img(run_dir / "lr_find.png", "learning-rate finder", 380)
+            + img(run_dir / "schedule.png", "learning-rate schedule", 380)
+            + img(curves, "training curves", 640) + "</div>"
+            + (f"<details><summary>Training configuration</summary><pre>{esc(json.dumps(cfg, indent=1))}</pre></details>" if cfg else ""))  # fmt: skip
+
+
+def training_section(compare_dir: Path | None) -> str:
+    """lr_find, schedule and training curves of each CNN's first-fold run."""
+    runs = sorted(Path(compare_dir).glob("*/fold0/model.json")) if compare_dir else []
+    if not runs:
+        return section("training", "<p>No CNN was trained (classical baseline only).</p>")
+    note = "<p>One run per architecture shown (fold 0, the split as written); every fold has its own folder.</p>"
+    return section("training", note + "".join(_run_block(m.parent) for m in runs))
+
+
+def comparison_section(compare_dir: Path | None) -> str:
+    """The comparison table, AUC bars and each model's validation confusion matrix and ROC."""
+    csv = Path(compare_dir or "") / "comparison.csv"
+    if not compare_dir or not csv.exists():
+        return section("comparison", '<p class="missing">comparison.csv not available</p>')
+    from thermocad.reporting.plots import plot_bars
+
+    t = pd.read_csv(csv)
+    best = (_read_json(Path(compare_dir) / "best.json") or {}).get("best", "?")
+    ok = t[t["status"] == "ok"]
+    bars = Path(compare_dir) / "comparison_auc.png"
+    plot_bars(dict(zip(ok["model"], ok["roc_auc"], strict=True)),
+              {r.model: (r.roc_auc_lo, r.roc_auc_hi) for r in ok.itertuples()},
+              bars, "validation ROC AUC (95% CI)")  # fmt: skip
+    shown = t[["model", "status", "accuracy", "tn", "fp", "fn", "tp"]].copy()
+    for key in ("sensitivity", "specificity", "roc_auc", "patient_roc_auc"):
+        shown[key] = [fmt_ci(v, (lo, hi)) if s == "ok" else "n/a" for v, lo, hi, s in
+                      zip(t[key], t[f"{key}_lo"], t[f"{key}_hi"], t["status"], strict=True)]  # fmt: skip
+    shown = shown.join(t[["batch_a_roc_auc", "threshold", "parameters", "train_time_s"]])
+    body = (f"<p>Validation = out-of-fold predictions over {esc(int(t['n_folds'].max()))} "
+            f"patient-grouped fold(s); intervals: Wilson (proportions), bootstrap over patients "
+            f"(AUC). Selected on validation data only: <b>{esc(best)}</b>.</p>"
+            + table(shown) + img(bars, "validation AUC per model", 520) + "<div class=row>")  # fmt: skip
+    for name in ok["model"]:
+        body += img(
+            Path(compare_dir) / name / "confusion.png", f"{name}: confusion (validation)", 260
+        )
+        body += img(Path(compare_dir) / name / "roc.png", f"{name}: ROC (validation)", 280)
+    return section("comparison", body + "</div>")
+
+
+def test_section(test: dict | None, test_dir: Path) -> str:
+    if not test:
+        return section("test", '<p class="missing">no test split: test metrics not available</p>')
+    body = (f"<p>Model <b>{esc(test.get('arch', '?'))}</b>, evaluated once on the test split at "
+            f"threshold {test['threshold']:.3f} on P(Sick) ({esc(test.get('threshold_source', 'chosen on validation data'))}), "
+            "applied unchanged.</p><h3>Patient level (mean probability per patient)</h3>"
+            + metrics_table(test["patient"]) + "<h3>Image level</h3>" + metrics_table(test["image"])
+            + "<div class=row>" + img(test_dir / "confusion.png", "confusion matrix (test, images)", 300)
+            + img(test_dir / "roc.png", "ROC with the operating point (test)", 340) + "</div>")  # fmt: skip
+    return section("test", body)
+
+
+def calibration_section(test: dict | None, test_dir: Path) -> str:
+    if not test:
+        return section("calibration", '<p class="missing">not available</p>')
+    m = test["image"]
+    body = (f"<p>Brier score {fmt_ci(m.get('brier'), None)}; calibration intercept "
+            f"{fmt_ci(m.get('calibration_intercept'), None)} and slope "
+            f"{fmt_ci(m.get('calibration_slope'), None)} (logistic recalibration; perfect: 0 and 1; "
+            "a slope below 1 means over-confident probabilities).</p>"
+            + img(test_dir / "reliability.png", "reliability diagram (test)", 360))  # fmt: skip
+    return section("calibration", body)
+
+
+def subgroup_section(test: dict | None) -> str:
+    subs = (test or {}).get("subgroups")
+    if not subs:
+        return section("subgroups", "<p>No subgroup column in the data.</p>")
+    body = ""
+    for level in ("patient", "image"):
+        s = subs[level]
+        rows = [{"group": g, "n": m["n"], "patients": m.get("n_patients"), "classes": str(m["classes"]),
+                 "sensitivity": m["sensitivity"], "specificity": m["specificity"],
+                 "roc_auc": m["roc_auc"]} for g, m in s["groups"].items()]  # fmt: skip
+        body += f"<h3>{level.title()} level, by {esc(s['column'])}</h3>" + table(pd.DataFrame(rows))
+        for note in s["notes"]:
+            body += f"<p class=bad>Flag: {esc(note)}</p>"
+    body += (
+        "<p>A group holding a single class has no AUC: the grouping variable alone would "
+        "separate it. The within-group figures of groups with both classes are the honest "
+        "estimate when acquisition conditions differ between classes.</p>"
+    )
+    return section("subgroups", body)
+
+
+def galleries_section(test_dir: Path) -> str:
+    from thermocad.reporting.galleries import GALLERIES
+
+    body = "<p>Test images, titled with the true class and P(Sick).</p>"
+    body += "".join(img(test_dir / f"gallery_{g}.png", g.replace("_", " ")) for g in GALLERIES)
+    return section("galleries", body)
+
+
+def write_report(
+    out_html: str | os.PathLike,
+    cohort_csv: str | os.PathLike | None = None,
+    split_csv: str | os.PathLike | None = None,
+    compare_dir: str | os.PathLike | None = None,
+    title: str = "thermocad study report",
+    command: str | None = None,
+    force: bool = False,
+) -> Path:
+    """Assemble the whole study into one HTML file with every section of SECTIONS."""
+    from thermocad import __version__
+    from thermocad.reporting.modelcard import best_run_dir, gradcam_section, model_card_section
+
+    out = check_writable(out_html, force)
+    cdir = Path(compare_dir) if compare_dir else None
+    test_dir = (cdir or Path(".")) / "test"
+    test = _read_json(test_dir / "metrics.json") if cdir else None
+    run_dir = best_run_dir(cdir)
+    parts = [
+        section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
+        cohort_section(Path(cohort_csv) if cohort_csv else None),
+        split_section(Path(split_csv) if split_csv else None),
+        training_section(cdir),
+        comparison_section(cdir),
+        test_section(test, test_dir),
+        calibration_section(test, test_dir),
+        subgroup_section(test),
+        galleries_section(test_dir),
+        gradcam_section(run_dir, test_dir),
+        model_card_section(cohort_csv, split_csv, cdir, test, run_dir),
+    ]
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    nav = " · ".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in SECTIONS.items())
+    doc = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{esc(title)}</title>"
+           f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><p class=meta>thermocad "
+           f"{esc(__version__)}, {stamp}" + (f"; command: <code>{esc(command)}</code>" if command else "")
+           + f"</p><nav>{nav}</nav>" + "\n".join(parts) + "</body></html>\n")  # fmt: skip
+    return atomic_write_text(out, doc)

@@ -1,0 +1,1 @@
+"""Synthetic, physics-based breast thermograms in the DMR-IR text format."""

@@ -1,0 +1,194 @@
+"""fastai DataLoaders over thermal arrays from split.csv, cached in memory at the input size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from fastai.data.core import DataLoaders, Datasets
+from fastai.torch_core import TensorCategory, TensorImage
+from fasttransform import Transform
+
+from thermocad.io.labels import CLASSES
+from thermocad.preprocess.transforms import Augmentation, EvalTransform, augment
+from thermocad.utils.errors import ConfigError, ThermalFormatError
+from thermocad.utils.progress import progress
+
+BALANCE = ("loss", "sampler", "none")
+
+
+@dataclass
+class ThermalData:
+    """DataLoaders plus the cached maps and labels they draw from (for precompute and TTA)."""
+
+    dls: DataLoaders
+    train: pd.DataFrame
+    valid: pd.DataFrame
+    maps: np.ndarray  # (n_train + n_valid, S, S) prepared maps; train rows first
+    y: np.ndarray  # 0 Healthy, 1 Sick
+    unit: str
+    transform: EvalTransform
+
+    @property
+    def n_train(self) -> int:
+        return len(self.train)
+
+    def class_weights(self) -> torch.Tensor:
+        """Inverse-frequency weights over the training labels (they sum to the class count)."""
+        counts = np.bincount(self.y[: self.n_train], minlength=len(CLASSES)).astype(np.float64)
+        w = counts.sum() / (len(CLASSES) * np.maximum(counts, 1))
+        return torch.tensor(w, dtype=torch.float32)
+
+    def summary(self) -> dict:
+        """Counts of images and patients per class, for model.json."""
+        out = {"unit": self.unit}
+        for name, df in (("train", self.train), ("valid", self.valid)):
+            out[name] = {
+                "images": {c: int((df["label"] == c).sum()) for c in CLASSES},
+                "patients": {
+                    c: int(df.loc[df["label"] == c, "patient_id"].nunique()) for c in CLASSES
+                },
+            }
+        return out
+
+
+def select_rows(
+    split_csv: str | Path, fold: int | str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training and validation rows: by `split`, or fold k validates on fold k (design.md).
+
+    fold="all" trains on every non-test row (a final model); its "validation" rows are the
+    training rows themselves, so nothing measured on them may be reported or used for choices.
+    """
+    from thermocad.cohort.split import read_split
+
+    split_csv = Path(split_csv)
+    df = read_split(split_csv)  # readable, has the columns, no patient on two sides
+    bad = sorted(set(df["label"]) - set(CLASSES))
+    if bad:
+        raise ConfigError(f"{split_csv}: unknown labels {bad}; expected {CLASSES}")
+    if fold is None:
+        train, valid = df[df["split"] == "train"], df[df["split"] == "valid"]
+    elif fold == "all":
+        train = valid = df[df["split"] != "test"]
+    else:
+        if "fold" not in df.columns:
+            raise ConfigError(f"{split_csv}: has no fold column (make it with --folds K)")
+        if fold not in set(df["fold"]):
+            raise ConfigError(
+                f"{split_csv}: no fold {fold}; folds are {sorted(set(df['fold']) - {-1})}"
+            )
+        train, valid = df[(df["fold"] != fold) & (df["fold"] >= 0)], df[df["fold"] == fold]
+    for name, part in (("train", train), ("valid", valid)):
+        absent = [c for c in CLASSES if not (part["label"] == c).any()]
+        if absent:
+            raise ConfigError(f"{split_csv}: the {name} rows have no {' or '.join(absent)} images")
+    return train.reset_index(drop=True), valid.reset_index(drop=True)
+
+
+def load_maps(paths: list[str], transform: EvalTransform) -> tuple[np.ndarray, str]:
+    """Read every file once and keep its prepared (S, S) map; refuse mixed units."""
+    from thermocad.io.thermal import iter_read
+
+    # Each distinct file once: a final model's (fold="all") validation rows repeat its training rows.
+    distinct = list(dict.fromkeys(map(str, paths)))
+    maps = np.empty((len(distinct), transform.size, transform.size), dtype=np.float32)
+    units: dict[str, str] = {}
+    for i, (path, result) in enumerate(
+        progress(iter_read(distinct), "reading", total=len(distinct))
+    ):
+        if isinstance(result, ThermalFormatError):
+            raise result
+        units.setdefault(result.unit, str(path))
+        if len(units) > 1:
+            raise ConfigError(
+                "mixed input units: "
+                + ", ".join(f"{u} (e.g. {p})" for u, p in units.items())
+                + "; train on temperatures or on images, not both"
+            )
+        maps[i] = transform.prepare(result.array)
+    unit = next(iter(units), "celsius")
+    if unit == "intensity" and transform.normalization.in_degrees:
+        raise ConfigError(
+            f"the inputs are 8/16-bit images, which hold no temperatures (e.g. {units['intensity']}): "
+            f"--norm {transform.normalization.method} needs temperatures; use --norm robust "
+            "or intensity"
+        )
+    if len(distinct) < len(paths):
+        index = {path: i for i, path in enumerate(distinct)}
+        maps = maps[[index[str(path)] for path in paths]]
+    return maps, unit
+
+
+class AugmentMaps(Transform):
+    """Random augmentation of prepared maps, training batches only (and TTA)."""
+
+    split_idx, order = 0, 10
+
+    def __init__(self, aug: Augmentation):
+        super().__init__()
+        self.aug = aug
+
+    def encodes(self, x: TensorImage) -> TensorImage:
+        return TensorImage(augment(x, self.aug))
+
+
+class FinishMaps(Transform):
+    """Channels and mean/std, exactly as EvalTransform.finish does at inference."""
+
+    order = 20
+
+    def __init__(self, transform: EvalTransform):
+        super().__init__()
+        self.transform = transform
+
+    def encodes(self, x: TensorImage) -> TensorImage:
+        return TensorImage(self.transform.finish(x))
+
+
+def build_data(
+    split_csv: str | Path,
+    transform: EvalTransform,
+    aug: Augmentation,
+    batch_size: int,
+    fold: int | str | None = None,
+    balance: str = "loss",
+    device: torch.device | None = None,
+) -> ThermalData:
+    """Read the split once and wrap it in fastai DataLoaders (train shuffled, valid in order)."""
+    if balance not in BALANCE:
+        raise ConfigError(f"unknown balance {balance!r}; choose one of {BALANCE}")
+    train, valid = select_rows(split_csv, fold)
+    if len(train) < batch_size:
+        raise ConfigError(
+            f"{split_csv}: {len(train)} training images, fewer than one batch of {batch_size}; "
+            "use a smaller --batch-size"
+        )
+    maps, unit = load_maps(list(train["path"]) + list(valid["path"]), transform)
+    y = np.concatenate([train["label"], valid["label"]]) == CLASSES[1]
+    y = y.astype(np.int64)
+    dsets = Datasets(
+        list(range(len(y))),
+        tfms=[
+            [lambda i: TensorImage(torch.from_numpy(maps[i])[None])],
+            [lambda i: TensorCategory(y[i])],
+        ],
+        splits=(list(range(len(train))), list(range(len(train), len(y)))),
+    )
+    kwargs = dict(
+        bs=batch_size,
+        after_batch=[AugmentMaps(aug), FinishMaps(transform)],
+        device=device,
+        num_workers=0,  # the maps are already in memory
+    )
+    if balance == "sampler":
+        from fastai.callback.data import weighted_dataloaders  # noqa: F401 - registers the method
+
+        counts = np.bincount(y[: len(train)], minlength=2)
+        dls = dsets.weighted_dataloaders(1.0 / counts[y[: len(train)]], **kwargs)
+    else:
+        dls = dsets.dataloaders(**kwargs)
+    return ThermalData(dls, train, valid, maps, y, unit, transform)

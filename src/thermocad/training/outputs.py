@@ -1,0 +1,83 @@
+"""What a run folder holds: the baseline ensemble, predictions, history, config and model.json."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from thermocad import __version__
+from thermocad.io.labels import CLASSES
+from thermocad.training.checkpoint import CHECKPOINT
+from thermocad.training.config import TrainConfig
+from thermocad.training.data import ThermalData
+from thermocad.training.recipe import plot_schedule
+from thermocad.utils.files import atomic_write_csv, atomic_write_json
+from thermocad.utils.progress import log
+
+
+def fit_ensemble(cfg: TrainConfig, data: ThermalData, cnn_probs):
+    """With cfg.ensemble == "baseline": the baseline fitted on the training rows and, on the
+    validation rows, {"prob": the mean of both, "prob_cnn", "prob_baseline"}."""
+    if cfg.ensemble == "none":
+        return None, {}
+    from thermocad.models.baseline import feature_table, fit_linear_baseline
+    from thermocad.models.bundle import ModelBundle
+
+    log("ensemble: fitting the classical baseline on the same training patients")
+    baseline = fit_linear_baseline(data.train)
+    if cnn_probs is None:
+        return baseline, {}
+    base = baseline.predict(feature_table(data.valid["path"].tolist()))
+    cnn = np.asarray(cnn_probs, dtype=float)
+    return baseline, {
+        "prob": ModelBundle.average(cnn, base),
+        "prob_cnn": cnn,
+        "prob_baseline": base,
+    }
+
+
+def write_outputs(
+    out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold, baseline=None, parts=None
+) -> None:
+    """Everything a run directory holds; the checkpoint goes once the bundle is written."""
+    import shutil
+
+    from thermocad.evaluation.metrics import choose_threshold, classification_metrics
+    from thermocad.models.bundle import save_bundle
+
+    y_valid = data.y[data.n_train :]
+    in_sample = fold == "all"  # validation rows are the training rows: report nothing on them
+    # Without a given threshold: the highest one reaching sensitivity 0.9 on validation.
+    method = "given" if threshold is not None else "sensitivity"
+    if threshold is None:
+        threshold = float(choose_threshold(y_valid, probs, method="sensitivity"))
+    if not in_sample:
+        extra = {k: v for k, v in (parts or {}).items() if k != "prob"}
+        preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs, **extra)
+        atomic_write_csv(out_dir / "valid_predictions.csv", preds)
+    atomic_write_csv(out_dir / "history.csv", pd.DataFrame(ckpt.state["rows"]))
+    plot_schedule(out_dir / "schedule.png", ckpt.state["lrs"])
+    atomic_write_json(out_dir / "config.json", cfg.to_dict())
+    meta = {
+        "arch": cfg.arch,
+        "classes": list(CLASSES),
+        "input_size": transform.size,
+        "in_chans": transform.in_chans,
+        "transform": transform.to_dict(),
+        "augmentation": cfg.to_dict()["augmentation"],
+        "unit": data.unit,
+        "threshold": threshold,
+        "threshold_method": method,
+        "lr": ckpt.state["lr"],
+        "lr_suggestion": ckpt.state.get("lr_suggestion"),
+        "fold": fold,
+        "config": cfg.to_dict(),
+        "thermocad_version": __version__,
+        "ensemble": cfg.ensemble,
+        "data": data.summary(),
+        "metrics": {} if in_sample else classification_metrics(y_valid, probs, float(threshold)),
+    }
+    if baseline is not None:
+        meta["baseline"] = baseline.to_dict()
+    save_bundle(out_dir, model, meta)
+    shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)

@@ -1,0 +1,211 @@
+"""The study's fastai recipe as small steps: learners, lr_find, SGDR stages, precompute, TTA."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from fastai.callback.core import Callback, CancelTrainException
+from fastai.callback.schedule import ParamScheduler, SchedCos, combine_scheds
+from fastai.data.core import DataLoaders
+from fastai.data.load import DataLoader
+from fastai.learner import Learner
+from fastai.metrics import RocAucBinary, accuracy
+from torch import nn
+
+from thermocad.utils.progress import log, quiet
+
+
+class History(Callback):
+    """One row per epoch (stage, losses, accuracy, AUC, seconds); plain log lines when quiet."""
+
+    order = 60  # after the Recorder has filled its log
+
+    def __init__(self, rows: list[dict], stage: str, on_epoch: Callable[[int], None]):
+        self.rows, self.stage, self.on_epoch = rows, stage, on_epoch
+
+    def before_epoch(self) -> None:
+        self.t0, self.losses = time.time(), []
+
+    def after_batch(self) -> None:
+        if self.training:
+            self.losses.append(float(self.learn.loss.detach()))
+
+    def after_epoch(self) -> None:
+        # Our own train loss: fastai's Recorder drops it when an epoch is cut short (--smoke).
+        row = {"stage": self.stage, "epoch": int(self.epoch)}
+        row["train_loss"] = float(np.mean(self.losses)) if self.losses else float("nan")
+        names = ["valid_loss", "accuracy", "roc_auc"]
+        values = list(self.learn.recorder.log)[-len(names) - 1 : -1]  # the last entry is time
+        row |= {n: float(v) for n, v in zip(names, values, strict=True)}
+        row["seconds"] = round(time.time() - self.t0, 3)
+        self.rows.append(row)
+        if quiet():
+            log(
+                " ".join(
+                    f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+                )
+            )
+        self.on_epoch(int(self.epoch) + 1)
+
+
+class LimitBatches(Callback):
+    """Stop each training epoch after `n` batches (the --smoke preset)."""
+
+    order = 70  # after the Recorder has logged the batch
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def after_batch(self) -> None:
+        if self.training and self.iter + 1 >= self.n:
+            raise CancelTrainException
+
+
+def _silent(*_args: object) -> None:
+    return None
+
+
+def make_learner(
+    dls: DataLoaders,
+    model: nn.Module,
+    loss_func: nn.Module,
+    splitter: Callable | None,
+    workdir: Path,
+    optimizer: str = "sgd",
+) -> Learner:
+    """A fastai Learner reporting accuracy and ROC AUC; no bars in quiet mode."""
+    from functools import partial
+
+    from fastai.callback.progress import ProgressCallback
+    from fastai.optimizer import SGD, Adam
+
+    # The study's fastai 0.7 trained with SGD, momentum 0.9 (its lr 1e-2 assumes that).
+    opt_func = partial(SGD, mom=0.9) if optimizer == "sgd" else Adam
+    kwargs = {"splitter": splitter, "opt_func": opt_func} if splitter else {"opt_func": opt_func}
+    learn = Learner(
+        dls, model, loss_func=loss_func, metrics=[accuracy, RocAucBinary()], path=workdir, **kwargs
+    )
+    if quiet():
+        learn.remove_cb(ProgressCallback)
+        learn.logger = _silent  # History writes the plain per-epoch lines instead
+    if torch.cuda.is_available():
+        learn.to_fp16()
+    return learn
+
+
+def find_lr(learn: Learner, num_it: int) -> tuple[float, list[float], list[float]]:
+    """fastai's lr_find: the valley suggestion and the loss-vs-lr curve."""
+    try:
+        suggestion = learn.lr_find(num_it=num_it, show_plot=False).valley
+    except IndexError:  # too few points before the loss diverged: no valley to read
+        suggestion = float("nan")
+    lrs = [float(v) for v in learn.recorder.lrs]
+    losses = [float(v) for v in learn.recorder.losses]
+    return float(suggestion), lrs, losses
+
+
+def sgdr_epochs(cycles: int, cycle_len: int, cycle_mult: int) -> int:
+    return sum(cycle_len * cycle_mult**i for i in range(cycles))
+
+
+def fit_schedule(
+    learn: Learner,
+    lr: float | np.ndarray,
+    schedule: str,
+    cycles: int,
+    cycle_len: int,
+    cycle_mult: int,
+    cbs: list[Callback],
+    start_epoch: int = 0,
+) -> None:
+    """SGDR (cosine annealing with warm restarts) or one cycle, resumable at `start_epoch`."""
+    n_epoch = sgdr_epochs(cycles, cycle_len, cycle_mult)
+    if schedule == "one_cycle":
+        learn.fit_one_cycle(n_epoch, lr, cbs=cbs, start_epoch=start_epoch)
+    elif cycle_mult > 1:
+        learn.fit_sgdr(
+            cycles, cycle_len, lr, cycle_mult=cycle_mult, cbs=cbs, start_epoch=start_epoch
+        )
+    else:
+        # fit_sgdr's epoch formula divides by cycle_mult - 1; equal cycles, same schedule.
+        if learn.opt is None:
+            learn.create_opt()
+        learn.opt.set_hyper("lr", lr)
+        lr_max = np.array([h["lr"] for h in learn.opt.hypers])
+        sched = combine_scheds([1 / cycles] * cycles, [SchedCos(lr_max, 0)] * cycles)
+        learn.fit(n_epoch, cbs=[ParamScheduler({"lr": sched}), *cbs], start_epoch=start_epoch)
+
+
+def body_features(
+    model: nn.Module, maps: np.ndarray, finish: Callable, batch_size: int
+) -> torch.Tensor:
+    """The frozen body's pooled features for every prepared map, computed once (precompute)."""
+    device = next(model.parameters()).device
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(maps), batch_size):
+            x = finish(torch.from_numpy(maps[i : i + batch_size])[:, None].to(device))
+            out.append(model.forward_head(model.forward_features(x), pre_logits=True).float().cpu())
+    return torch.cat(out)
+
+
+def feature_dls(
+    train: torch.Tensor,
+    y_train: np.ndarray,
+    valid: torch.Tensor,
+    y_valid: np.ndarray,
+    batch_size: int,
+    device: torch.device,
+) -> DataLoaders:
+    """DataLoaders over precomputed features, for training the head alone."""
+
+    def items(x: torch.Tensor, y: np.ndarray) -> list:
+        return [(x[i], torch.tensor(int(y[i]))) for i in range(len(y))]
+
+    train_dl = DataLoader(
+        items(train, y_train), bs=batch_size, shuffle=True, drop_last=True, device=device
+    )
+    valid_dl = DataLoader(items(valid, y_valid), bs=batch_size * 2, device=device)
+    return DataLoaders(train_dl, valid_dl, device=device)
+
+
+def tta_probs(learn: Learner, n: int) -> np.ndarray:
+    """P(Sick) on the validation set: the original plus `n` augmented copies, equally weighted."""
+    dl = learn.dls.valid.new(shuffled=False, drop_last=False)
+    if n == 0:
+        probs, _ = learn.get_preds(dl=dl)
+    else:
+        # lerp(aug_mean, original, 1/(n+1)) weights all n+1 views equally.
+        probs, _ = learn.tta(dl=dl, n=n, beta=1 / (n + 1))
+    return probs[:, 1].float().numpy()
+
+
+def plot_curve(
+    path: Path, xs: list, ys: list, xlabel: str, ylabel: str, logx: bool, marks=()
+) -> None:
+    """A line plot written atomically as PNG (lr_find.png; marks are labelled vertical lines)."""
+    from thermocad.reporting.plots import pyplot, save
+
+    fig, ax = pyplot().subplots(figsize=(6, 4))
+    ax.plot(xs, ys)
+    for x, label in marks:
+        ax.axvline(x, color="grey", ls="--", lw=0.8)
+        ax.annotate(label, (x, max(ys) if ys else 0), fontsize=8, rotation=90, va="top")
+    ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear")
+    fig.tight_layout()
+    save(fig, path, dpi=90, tight=False)
+
+
+def plot_schedule(path: Path, lrs: dict[str, list[float]]) -> None:
+    """Learning rate per iteration across stages (the study's Figures 14-15)."""
+    xs, ys, marks = [], [], []
+    for stage, values in lrs.items():
+        marks.append((len(ys), stage))
+        ys += values
+    xs = list(range(len(ys)))
+    plot_curve(path, xs, ys, "iteration", "learning rate (head group)", False, marks)

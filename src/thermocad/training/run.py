@@ -1,0 +1,239 @@
+"""The training run: set up data and model, run the recipe's stages, write the run directory."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from thermocad.io.labels import CLASSES
+from thermocad.models.registry import ArchSpec, create_model, get_arch
+from thermocad.preprocess.transforms import EvalTransform, Normalization
+from thermocad.training.checkpoint import Checkpoint, open_run
+from thermocad.training.config import TrainConfig
+from thermocad.training.data import ThermalData, build_data
+from thermocad.training.distributed import distributed, fit_ctx, init_distributed, is_main_process
+from thermocad.training.outputs import fit_ensemble, write_outputs
+from thermocad.training.recipe import (
+    History,
+    LimitBatches,
+    body_features,
+    feature_dls,
+    find_lr,
+    fit_schedule,
+    make_learner,
+    plot_curve,
+    sgdr_epochs,
+    tta_probs,
+)  # fmt: skip
+from thermocad.utils.errors import ConfigError
+from thermocad.utils.files import (
+    check_writable,
+)
+from thermocad.utils.progress import log
+
+
+def eval_transform(cfg: TrainConfig, spec: ArchSpec) -> EvalTransform:
+    """The EvalTransform a config implies (saved in model.json, reused at inference)."""
+    mean, std = spec.norm_stats(len(cfg.channels))
+    return EvalTransform(
+        size=cfg.size or spec.input_size,
+        normalization=Normalization(cfg.norm, cfg.norm_low, cfg.norm_high),
+        mean=tuple(mean),
+        std=tuple(std),
+        channels=cfg.channels,
+        crop=cfg.crop,
+        marker=cfg.marker,
+        background=cfg.background,
+    )
+
+
+def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, cfg: TrainConfig, n: tuple) -> None:
+    """Fit one stage (skipping epochs a checkpoint already holds), recording history and lrs."""
+    cycles, cycle_len, cycle_mult = n
+    total = sgdr_epochs(cycles, cycle_len, cycle_mult)
+    done = ckpt.state["done"].get(name, 0)
+    if total == 0 or done >= total:
+        return
+    log(f"stage {name}: {total} epochs")
+
+    def on_epoch(epoch: int) -> None:
+        ckpt.state["done"][name] = epoch
+        ckpt.state["lrs"][name] = [float(v) for v in learn.recorder.lrs]
+        ckpt.save(model)
+
+    history = History(ckpt.state["rows"], name, on_epoch)
+    with fit_ctx(learn):
+        fit_schedule(learn, lr, cfg.schedule, cycles, cycle_len, cycle_mult, [history], done)
+
+
+def _head_learner(data: ThermalData, model, loss, cfg: TrainConfig, workdir: Path):
+    """A Learner over the classifier alone, fed body features computed once (precompute=True)."""
+    finish = data.transform.finish  # no augmentation, as in the study
+    feats = body_features(model, data.maps, finish, cfg.batch_size * 4)
+    n = data.n_train
+    train, y_train = feats[:n], data.y[:n]
+    if cfg.mirror:  # every training woman also seen mirrored: twice the examples, same labels
+        mirrored = body_features(model, data.maps[:n, :, ::-1].copy(), finish, cfg.batch_size * 4)
+        train, y_train = torch.cat([train, mirrored]), np.concatenate([y_train, y_train])
+    dls = feature_dls(train, y_train, feats[n:], data.y[n:], cfg.batch_size, data.dls.device)
+    head = make_learner(dls, model.get_classifier(), loss, None, workdir, cfg.optimizer)
+    if cfg.max_batches:
+        head.add_cb(LimitBatches(cfg.max_batches))
+    return head
+
+
+def _stages(learn, head, model, ckpt: Checkpoint, cfg: TrainConfig, lr) -> None:
+    """The study's recipe: head on a frozen body, frozen with augmentation, then unfrozen."""
+    if head is not None:
+        _run_stage(head, ckpt, model, "head (precomputed)", lr, cfg, (1, cfg.head_epochs, 1))
+    else:
+        learn.freeze()
+        _run_stage(learn, ckpt, model, "head", lr, cfg, (1, cfg.head_epochs, 1))
+    learn.freeze()
+    _run_stage(learn, ckpt, model, "frozen", lr, cfg, (cfg.frozen_cycles, cfg.cycle_len, 1))
+    learn.unfreeze()
+    groups = len(learn.opt.param_groups) if learn.opt else 3
+    lrs = np.array(cfg.lrs) if len(cfg.lrs) == groups else slice(cfg.lrs[0], cfg.lrs[-1])
+    n = (cfg.cycles, cfg.cycle_len, cfg.cycle_mult)
+    _run_stage(learn, ckpt, model, "unfrozen", lrs, cfg, n)
+
+
+def _setup(split_csv: Path, cfg: TrainConfig, fold: int | str | None, resume: bool):
+    """Seeded data, model (pretrained unless resuming) and loss for a config."""
+    from fastai.losses import CrossEntropyLossFlat
+    from fastai.torch_core import default_device, set_seed
+
+    init_distributed()
+    set_seed(cfg.seed, reproducible=True)
+    spec = get_arch(cfg.arch)
+    transform = eval_transform(cfg, spec)
+    device = default_device()
+    data = build_data(
+        split_csv, transform, cfg.augmentation, cfg.batch_size, fold, cfg.balance, device
+    )
+    pretrained = cfg.pretrained and not resume
+    weights = None if resume else cfg.weights
+    model = create_model(cfg.arch, pretrained, transform.in_chans, len(CLASSES), weights)
+    weight = data.class_weights().to(device) if cfg.balance == "loss" else None
+    return spec, transform, data, model.to(device), CrossEntropyLossFlat(weight=weight)
+
+
+def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -> float:
+    """lr_find on the frozen model; writes the loss-vs-lr plot."""
+    check_writable(out_png, force)
+    spec, _, data, model, loss = _setup(split_csv, cfg, None, False)
+    with tempfile.TemporaryDirectory() as workdir:
+        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir), cfg.optimizer)
+        learn.freeze()
+        suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
+    plot_curve(
+        out_png, lrs, losses, "learning rate", "loss", True, [(suggestion, f"{suggestion:.1e}")]
+    )
+    log(f"lr_find suggests {suggestion:.2e} ({out_png})")
+    return suggestion
+
+
+def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Path) -> None:
+    """lr_find before training (lr_find.png); the learning rate goes into the checkpoint."""
+    if distributed():
+        # fastai's LRFinder restores weights from a per-process temp dir: not DDP-safe.
+        if cfg.lr is None:
+            raise ConfigError("distributed runs need --lr (run `thermocad lr-find` first)")
+        ckpt.state["lr"] = cfg.lr
+        return
+    learn.freeze()
+    suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
+    if cfg.lr is None and not np.isfinite(suggestion):
+        raise ConfigError("lr_find found no suggestion (too few batches); give --lr")
+    ckpt.state["lr"] = cfg.lr if cfg.lr is not None else suggestion
+    ckpt.state["lr_suggestion"] = suggestion
+    marks = [(suggestion, f"suggested {suggestion:.1e}")] if np.isfinite(suggestion) else []
+    plot_curve(out_dir / "lr_find.png", lrs, losses, "learning rate", "loss", True, marks)
+    ckpt.save(model)
+
+
+def run_training(
+    split_csv: Path,
+    out_dir: Path,
+    cfg: TrainConfig,
+    fold: int | str | None,
+    force: bool,
+    resume: bool,
+    threshold: float | None = None,
+) -> Path:
+    """Train through every stage and write the run directory (see docs/design.md)."""
+    if fold == "all" and threshold is None:
+        raise ConfigError(
+            "a final model (--fold all) has no held-out patients to choose its threshold on: "
+            "give --threshold, e.g. the one cross-validation chose (compare's comparison.csv)"
+        )
+    get_arch(cfg.arch)  # an unknown name fails before anything is written
+    if fold == "all":
+        log("final model on every non-test patient: the per-epoch valid metrics are in-sample")
+    open_run(out_dir, force, resume)
+    spec, transform, data, model, loss = _setup(split_csv, cfg, fold, resume)
+    ckpt = Checkpoint(out_dir)
+    if resume:
+        ckpt.load(model)
+    with tempfile.TemporaryDirectory() as workdir:
+        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir), cfg.optimizer)
+        # As the study's precompute=True: lr_find and the head both run on cached features.
+        head = _head_learner(data, model, loss, cfg, Path(workdir)) if cfg.precompute else None
+        if "lr" not in ckpt.state:
+            _lr_find_stage(head or learn, model, ckpt, cfg, out_dir)
+        if cfg.max_batches:
+            learn.add_cb(LimitBatches(cfg.max_batches))
+        _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
+        # A final model's "validation" rows are its training rows: nothing to predict there.
+        probs = None if fold == "all" else _valid_probs(learn, model, data, cfg)
+    if is_main_process():
+        baseline, parts = fit_ensemble(cfg, data, probs)
+        probs = parts.get("prob", probs)
+        write_outputs(out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold,
+                       baseline, parts)  # fmt: skip
+    return out_dir
+
+
+def _valid_probs(learn, model, data: ThermalData, cfg: TrainConfig) -> np.ndarray:
+    """The CNN's P(Sick) on the validation rows, as predict will compute it."""
+    if not cfg.mirror:
+        return tta_probs(learn, cfg.tta)
+    from thermocad.models.bundle import map_probs
+
+    maps = data.maps[data.n_train :]
+    return np.concatenate([
+        map_probs(model, maps[i : i + 64], data.transform, cfg.tta, cfg.augmentation, mirror=True)
+        for i in range(0, len(maps), 64)
+    ])  # fmt: skip
+
+
+def train(
+    split_csv: str | Path,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    fold: int | str | None = None,
+    force: bool = False,
+    resume: bool = False,
+    threshold: float | None = None,
+) -> Path:
+    """Train per `config` on split.csv and write a self-describing run directory.
+
+    `fold`: None uses the split column, k validates on fold k, "all" trains a final model on
+    every non-test patient (then `threshold`, e.g. the cross-validated one, is required).
+    """
+    return run_training(
+        Path(split_csv), Path(out_dir), config or TrainConfig(), fold, force, resume, threshold
+    )
+
+
+def lr_find(
+    split_csv: str | Path,
+    out_png: str | Path,
+    config: TrainConfig | None = None,
+    force: bool = False,
+) -> float:
+    """Plot loss versus learning rate for the frozen model; return fastai's suggestion."""
+    return run_lr_find(Path(split_csv), Path(out_png), config or TrainConfig(), force)

@@ -1,0 +1,1 @@
+"""Shared plumbing: errors, safe output files, tables and progress."""

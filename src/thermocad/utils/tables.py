@@ -1,0 +1,38 @@
+"""Reading the pipeline's CSV tables (labels, cohort, split) with errors that name the file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from thermocad.utils.errors import ConfigError, ThermocadError
+
+
+def read_table(
+    csv: str | os.PathLike,
+    what: str,
+    make_with: str | None = None,
+    columns: Sequence[str] = (),
+    error: type[ThermocadError] = ConfigError,
+    **read_csv: Any,
+) -> pd.DataFrame:
+    """pd.read_csv, but a missing, binary or malformed file or a missing column raises `error`.
+
+    `what` names the table in messages ("split file"); `make_with` is the command that writes it.
+    """
+    csv = Path(csv)
+    if not csv.is_file():
+        hint = f" (make it with `{make_with}`)" if make_with else ""
+        raise error(f"{csv}: {what} not found{hint}")
+    try:
+        table = pd.read_csv(csv, **read_csv)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise error(f"{csv}: not a readable CSV table ({exc})") from exc
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise error(f"{csv}: missing columns {missing}")
+    return table

@@ -1,0 +1,189 @@
+"""Cohort preparation: filters, exclusion reasons, batches, summary, streaming, real data."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+
+from thermocad.cli import main
+from thermocad.cohort.prepare import (
+    COLUMNS,
+    DEFAULT_SHARPNESS_THRESHOLD,
+    find_thermal_files,
+    prepare_cohort,
+    sharpness,
+)
+from thermocad.io.thermal import read_thermal
+from thermocad.utils.errors import CohortError, OutputExistsError
+
+
+def thermogram(seed: int, shape=(64, 80), blur: float = 0.0) -> np.ndarray:
+    """A warm body with texture and camera noise (0.05 C), like a tiny DMR frame."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    body = 34 - 0.002 * ((rows - shape[0] / 2) ** 2 + (cols - shape[1] / 2) ** 2)
+    array = body + gaussian_filter(rng.normal(0, 1, shape), 1.5) + rng.normal(0, 0.05, shape)
+    return gaussian_filter(array, blur) if blur else array
+
+
+def write_text(path, array, sep=" ", fmt="%.2f"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(sep.join(fmt % v for v in row) for row in array) + "\n")
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    data = tmp_path / "data"
+    write_text(data / "T0001.1.1.S.2015-07-20.10.txt", thermogram(1))
+    write_text(data / "T0002.1.1.D.2016-02-01.11.txt", thermogram(2), sep=";", fmt="%.5f")
+    write_text(data / "T0002.1.2.D.2016-02-01.11.txt", thermogram(3), sep=";", fmt="%.5f")
+    write_text(data / "T0003.txt", thermogram(4))
+    write_text(data / "T0004.txt", thermogram(5))
+    write_text(data / "T0005.txt", thermogram(6))
+    write_text(data / "T0006.txt", thermogram(7, blur=3))
+    (data / "T0007.txt").write_text("garbage here\n")
+    (data / "weird.txt").write_text("30.1 30.2\n")
+    (data / "notes.md").write_text("not a thermogram")
+    (data / ".hidden").mkdir()
+    write_text(data / ".hidden" / "T0001.txt", thermogram(1))
+    grey = (np.clip(thermogram(8) - 20, 0, 17) * 15).astype(np.uint8)
+    (data / "sub").mkdir()
+    Image.fromarray(grey).save(data / "sub" / "T0008.1.1.S.2015-07-20.10.png")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "patient_id,diagnosis,deodorant,mastectomy,age\n"
+        "1,Healthy,no,no,40\n2,Sick,no,no,55\n3,healthy,yes,no,\n4,Sick,no,yes,60\n"
+        "6,Healthy,no,no,33\n7,Sick,,,\n8,Sick,no,no,70\n"
+    )
+    return data, labels
+
+
+def test_prepare_rows_reasons_and_summary(folder, tmp_path):
+    data, labels = folder
+    summary = prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv", keep_default_na=False)
+    assert list(cohort.columns) == COLUMNS + ["deodorant", "single_breast", "age"]
+    reason = dict(
+        zip(cohort["path"].str.split("/").str[-1], cohort["excluded_reason"], strict=True)
+    )
+    assert reason["T0001.1.1.S.2015-07-20.10.txt"] == ""
+    assert reason["T0002.1.1.D.2016-02-01.11.txt"] == ""
+    assert reason["T0002.1.2.D.2016-02-01.11.txt"] == "not frontal"
+    assert reason["T0003.txt"] == "deodorant"
+    assert reason["T0004.txt"] == "single breast"
+    assert reason["T0005.txt"] == "patient not in labels"
+    assert reason["T0006.txt"].startswith("blurred")
+    assert reason["T0007.txt"].startswith("unreadable: ") and "not a number" in reason["T0007.txt"]
+    assert reason["weird.txt"] == "file name not recognised"
+    assert reason["T0008.1.1.S.2015-07-20.10.png"] == ""
+    assert len(cohort) == 10  # hidden folders and non-thermal files are not searched
+    kept = (
+        cohort[cohort["excluded_reason"] == ""].astype({"patient_id": int}).set_index("patient_id")
+    )
+    assert kept.loc[1, "acquired"] == "2015-07-20T10:00" and kept.loc[2, "protocol"] == "dynamic"
+    # no batch column in the table: inferred from the format (space -> A, ';' -> B)
+    assert (kept.loc[1, "acquisition_batch"], kept.loc[2, "acquisition_batch"]) == ("A", "B")
+    assert kept.loc[8, "unit"] == "intensity" and kept.loc[1, "unit"] == "celsius"
+    assert summary.kept_images == {"Healthy": 1, "Sick": 2}
+    assert summary.kept_patients == {"Healthy": 1, "Sick": 2}
+    assert summary.exclusions == {
+        "not frontal": 1, "deodorant": 1, "single breast": 1, "patient not in labels": 1,
+        f"blurred (sharpness < {DEFAULT_SHARPNESS_THRESHOLD:g})": 1, "unreadable": 1,
+        "file name not recognised": 1,
+    }  # fmt: skip
+    assert "1 Healthy and 2 Sick images from 3 patients" in summary.lines()[0]
+    assert any("T0007.txt" in line for line in summary.lines())
+
+
+def test_batch_from_table_and_refusal(folder, tmp_path):
+    data, _ = folder
+    labels = tmp_path / "labels_batch.csv"
+    labels.write_text("patient_id,diagnosis,acquisition_batch\n1,Healthy,C\n2,Sick,\n")
+    prepare_cohort(data, labels, tmp_path / "out", workers=2)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv", keep_default_na=False)
+    kept = cohort[cohort["excluded_reason"] == ""].astype({"patient_id": int})
+    batch = kept.set_index("patient_id")["acquisition_batch"]
+    assert (batch[1], batch[2]) == ("C", "B")  # the table wins; an empty cell falls back
+    with pytest.raises(OutputExistsError):
+        prepare_cohort(data, labels, tmp_path / "out")
+    prepare_cohort(data, labels, tmp_path / "out", force=True, workers=1)
+
+
+def test_cli_prepare(folder, tmp_path, capsys):
+    data, labels = folder
+    argv = ["prepare", str(data), "--labels", str(labels), "--out", str(tmp_path / "o")]
+    assert main(argv + ["--workers", "1"]) == 0
+    assert main(argv) == 2 and "already exists" in capsys.readouterr().err
+    assert main(argv + ["--force", "--sharpness-threshold", "0"]) == 0
+    cohort = pd.read_csv(tmp_path / "o" / "cohort.csv", keep_default_na=False)
+    assert not cohort["excluded_reason"].str.startswith("blurred").any()
+
+
+def test_empty_or_missing_folder(tmp_path, folder):
+    _, labels = folder
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CohortError, match="no thermal files"):
+        prepare_cohort(tmp_path / "empty", labels, tmp_path / "out")
+    with pytest.raises(CohortError, match="not found"):
+        find_thermal_files(tmp_path / "missing")
+    (tmp_path / "T0001.txt").write_text("30 31\n")
+    with pytest.raises(CohortError, match=r"T0001\.txt: is a file; give the folder"):
+        find_thermal_files(tmp_path / "T0001.txt")
+
+
+def test_sharpness_separates_blur():
+    sharp = thermogram(0)
+    assert sharpness(sharp) > DEFAULT_SHARPNESS_THRESHOLD > sharpness(gaussian_filter(sharp, 3))
+    assert sharpness(np.full((10, 10), 30.0)) == 0.0  # flat: no edges at all
+
+
+def test_memory_does_not_grow_with_file_count(tmp_path):
+    """Peak traced memory for 4 and 16 files of 100 x 120 is about the same: rows stream."""
+    text = "\n".join(" ".join(f"{v:.2f}" for v in row) for row in thermogram(0, (100, 120))) + "\n"
+    peaks = []
+    for n in (4, 16):
+        data = tmp_path / f"d{n}"
+        data.mkdir()
+        for i in range(n):
+            (data / f"T{i + 1:04d}.txt").write_text(text)
+        labels = tmp_path / f"labels{n}.csv"
+        labels.write_text(
+            "patient_id,diagnosis\n" + "".join(f"{i + 1},Healthy\n" for i in range(n))
+        )
+        tracemalloc.start()
+        prepare_cohort(data, labels, tmp_path / f"out{n}", workers=1)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    array_bytes = 100 * 120 * 4
+    assert peaks[1] < peaks[0] + 4 * array_bytes, peaks  # 12 more arrays would add 12 x 48 kB
+
+
+@pytest.mark.real
+def test_real_cohort(dmr_dir, tmp_path):
+    labels = pd.read_csv(dmr_dir / "labels.csv")
+    no_batch = tmp_path / "labels.csv"
+    labels.drop(columns="acquisition_batch").to_csv(no_batch, index=False)
+    summary = prepare_cohort(dmr_dir, no_batch, tmp_path / "out")
+    assert summary.kept_images == {"Healthy": 71, "Sick": 49}
+    assert summary.kept_patients == {"Healthy": 71, "Sick": 49}
+    assert summary.exclusions == {} and summary.unknown_view == 120
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv")
+    inferred = cohort.set_index("patient_id")["acquisition_batch"]
+    truth = labels.set_index("patient_id")["acquisition_batch"]
+    assert (inferred.loc[truth.index] == truth).all()  # batch A/B from the file format alone
+
+
+@pytest.mark.real
+def test_real_sharpness_threshold(dmr_dir):
+    """None of the 120 sharp frontal images is excluded; each sigma-3 blurred copy is."""
+    scores, blurred = [], []
+    for path in sorted(dmr_dir.glob("T*.txt")):
+        array = read_thermal(path).array
+        scores.append(sharpness(array))
+        blurred.append(sharpness(gaussian_filter(array, 3)))
+    assert min(scores) > DEFAULT_SHARPNESS_THRESHOLD > max(blurred)

@@ -1,0 +1,145 @@
+"""Splits: patient-disjoint, stratified, reproducible, folds, balance, counts, leak guard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermocad.cli import main
+from thermocad.cohort.split import check_no_leak, make_split, read_split, split_summary, write_split
+from thermocad.utils.errors import ConfigError, OutputExistsError, SplitLeakError
+
+
+def cohort(tmp_path, healthy=30, sick=20, seed=0) -> str:
+    """A cohort.csv with 1-4 images per patient and a few excluded rows."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for pid in range(1, healthy + sick + 1):
+        label = "Healthy" if pid <= healthy else "Sick"
+        for frame in range(int(rng.integers(1, 5))):
+            rows.append(dict(path=f"/d/T{pid:04d}.{frame}.txt", patient_id=pid, label=label,
+                             view="frontal", excluded_reason=""))  # fmt: skip
+    rows.append(dict(path="/d/T0999.txt", patient_id="", label="", view="", excluded_reason="file name not recognised"))  # fmt: skip
+    rows.append(dict(path="/d/T0001.9.txt", patient_id=1, label="Healthy", view="right45", excluded_reason="not frontal"))  # fmt: skip
+    path = tmp_path / "cohort.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return str(path)
+
+
+def sides(df: pd.DataFrame) -> pd.Series:
+    return df.groupby("patient_id")["split"].nunique()
+
+
+def test_patient_split_is_disjoint_stratified_and_reproducible(tmp_path):
+    path = cohort(tmp_path)
+    df = make_split(path, valid=0.2, test=0.2, seed=3)
+    assert (sides(df) == 1).all()
+    assert len(df) == len(pd.read_csv(path)) - 2  # excluded rows are not split
+    assert df["patient_id"].dtype.kind == "i" and (df["split_unit"] == "patient").all()
+    for _label, part in df.groupby("label"):
+        share = part["split"].value_counts(normalize=True)
+        # whole patients of up to 4 images: each side is within 4 images of its 20 % target
+        for name in ("valid", "test"):
+            assert abs(share[name] * len(part) - 0.2 * len(part)) <= 4
+    again = make_split(path, valid=0.2, test=0.2, seed=3)
+    pd.testing.assert_frame_equal(df, again)
+    other = make_split(path, valid=0.2, test=0.2, seed=4)
+    assert not df.set_index("path")["split"].equals(
+        other.set_index("path").loc[df["path"], "split"]
+    )
+
+
+def test_folds_and_pure_cross_validation(tmp_path):
+    df = make_split(cohort(tmp_path), test=0.2, folds=4, seed=0)
+    assert set(df.loc[df["split"] == "test", "fold"]) == {-1}
+    rest = df[df["split"] != "test"]
+    assert set(rest["fold"]) == {0, 1, 2, 3}
+    assert (rest.groupby("patient_id")["fold"].nunique() == 1).all()
+    assert (rest["split"] == np.where(rest["fold"] == 0, "valid", "train")).all()
+    cv = make_split(cohort(tmp_path), test=0, folds=5)
+    assert "test" not in set(cv["split"]) and set(cv["fold"]) == set(range(5))
+    print("\n".join(split_summary(cv)))
+
+
+def test_image_unit_warns_and_passes_the_guard(tmp_path, capsys):
+    df = make_split(cohort(tmp_path), unit="image", seed=1)
+    err = capsys.readouterr().err
+    shared = int((sides(df) > 1).sum())
+    assert shared > 0 and f"IMAGE-level split (the 2019 study's protocol): {shared} of 50" in err
+    write_split(df, tmp_path / "split.csv")
+    assert len(read_split(tmp_path / "split.csv")) == len(df)
+
+
+def test_balance_and_counts(tmp_path):
+    path = cohort(tmp_path)
+    balanced = make_split(path, balance=True, seed=2)
+    per_class = balanced["label"].value_counts()
+    assert per_class["Healthy"] == per_class["Sick"]
+    # the study's protocol at small scale: 8/2/3 images per class, image-level
+    study = make_split(path, counts=(8, 2, 3), unit="image", seed=0)
+    table = study.groupby(["label", "split"]).size().unstack()
+    assert table.loc["Healthy"].to_dict() == {"test": 3, "train": 8, "valid": 2}
+    assert table.loc["Sick"].to_dict() == {"test": 3, "train": 8, "valid": 2}
+    grouped = make_split(path, counts=(8, 2, 3), seed=0)
+    assert (sides(grouped) == 1).all() and (grouped["label"].value_counts() == 13).all()
+    with pytest.raises(ConfigError, match="only"):
+        make_split(path, counts=(800, 2, 3))
+
+
+def test_leak_guard_on_read_and_write(tmp_path):
+    df = make_split(cohort(tmp_path), seed=0)
+    out = write_split(df, tmp_path / "split.csv")
+    with pytest.raises(OutputExistsError):
+        write_split(df, out)
+    leaky = pd.read_csv(out)
+    patient = leaky.loc[leaky["split"] == "train", "patient_id"].iloc[0]
+    leaky.loc[(leaky["patient_id"] == patient).idxmax(), "split"] = "test"
+    if (leaky["patient_id"] == patient).sum() == 1:  # one image: give the patient a second one
+        extra = leaky[leaky["patient_id"] == patient].assign(split="train", path="/d/extra.txt")
+        leaky = pd.concat([leaky, extra])
+    leaky.to_csv(tmp_path / "leaky.csv", index=False)
+    with pytest.raises(SplitLeakError, match=rf"leaky.csv: 1 patients .*\[{patient}\]"):
+        read_split(tmp_path / "leaky.csv")
+    with pytest.raises(SplitLeakError, match="unknown split names"):
+        check_no_leak(df.assign(split="holdout"))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (dict(valid=0.6, test=0.5), "fractions"),
+        (dict(unit="visit"), "unknown split unit"),
+        (dict(folds=1), "at least 2"),
+        (dict(counts=(1, 2)), "counts"),
+        (dict(folds=80), "80 folds need at least 80 groups"),
+    ],
+)
+def test_bad_options(tmp_path, options, message):
+    with pytest.raises(ConfigError, match=message):
+        make_split(cohort(tmp_path), **options)
+
+
+def test_missing_or_empty_cohort(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        make_split(tmp_path / "nope.csv")
+    pd.DataFrame(
+        {"path": ["a"], "patient_id": [1], "label": ["Sick"], "excluded_reason": ["blurred"]}
+    ).to_csv(tmp_path / "c.csv", index=False)
+    with pytest.raises(ConfigError, match="no kept images"):
+        make_split(tmp_path / "c.csv")
+
+
+def test_cli_split(tmp_path, capsys):
+    path = cohort(tmp_path)
+    out = str(tmp_path / "split.csv")
+    assert (
+        main(["split", path, "--valid", "0.2", "--test", "0.2", "--seed", "0", "--out", out]) == 0
+    )
+    err = capsys.readouterr().err
+    assert "train:" in err and "patients" in err
+    assert main(["split", path, "--out", out]) == 2  # exists
+    assert main(["split", path, "--folds", "3", "--counts", "8,2,x", "--out", out, "--force"]) == 2
+    assert "--counts" in capsys.readouterr().err
+    assert main(["split", path, "--folds", "3", "--balance", "--out", out, "--force"]) == 0
+    assert "fold" in read_split(out).columns

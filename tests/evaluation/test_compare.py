@@ -1,0 +1,170 @@
+"""Architecture comparison with a stand-in trainer (real training is covered in test_study)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.helpers.training import torso
+from thermocad.evaluation import compare as C
+
+
+@pytest.fixture
+def split_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(24):
+        sick = i % 2 == 1
+        path = tmp_path / f"T{i:04d}.npy"
+        np.save(path, torso(rng, sick))
+        test = i >= 18
+        rows.append({"path": str(path), "patient_id": i, "label": "Sick" if sick else "Healthy",
+                     "acquisition_batch": "A", "split": "test" if test else ("valid" if (i // 2) % 3 == 0 else "train"),
+                     "fold": -1 if test else (i // 2) % 3})  # fmt: skip
+    csv = tmp_path / "split.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    return csv
+
+
+def coin_trainer(split_csv, run_dir, config):
+    """A 'model' that guesses: writes model.json and valid_predictions.csv like train does."""
+    if config["arch"] == "broken":
+        raise RuntimeError("CUDA out of memory (simulated)")
+    df = pd.read_csv(split_csv)
+    valid = df[df["split"] == "valid"]
+    run_dir.mkdir(parents=True)
+    (run_dir / "model.json").write_text(json.dumps({"tensors": {"w": [3, 4], "b": [2]}}))
+    prob = np.random.default_rng(len(valid)).random(len(valid))
+    valid.assign(prob=prob)[["path", "prob"]].to_csv(run_dir / "valid_predictions.csv", index=False)
+    return run_dir
+
+
+def test_fold_splits_rotate_valid(split_csv):
+    df = pd.read_csv(split_csv)
+    folds = C.fold_splits(df)
+    assert [k for k, _ in folds] == [0, 1, 2]
+    for k, f in folds:
+        dev = f[f["split"] != "test"]
+        assert (dev.loc[dev["fold"] == k, "split"] == "valid").all()
+        assert (dev.loc[dev["fold"] != k, "split"] == "train").all()
+        assert (f.loc[df["split"] == "test", "split"] == "test").all()
+    assert len(C.fold_splits(df.drop(columns="fold"))) == 1
+
+
+def test_compare_records_failures_and_picks_on_validation(split_csv, tmp_path):
+    out = C.compare(split_csv, ["coin", "broken"], tmp_path / "cmp", config={}, n_boot=50,
+                    trainer=coin_trainer)  # fmt: skip
+    table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
+    assert table["model"].tolist() == ["baseline", "coin", "broken"]
+    status = dict(zip(table["model"], table["status"], strict=True))
+    assert status["coin"] == "ok" and status["broken"].startswith("failed: RuntimeError")
+    coin = table.set_index("model").loc["coin"]
+    assert coin["n_images"] == 18 and coin["parameters"] == 3 * 4 + 2  # out-of-fold: all dev rows
+    assert coin["tn"] + coin["fp"] + coin["fn"] + coin["tp"] == 18
+    # the hot spot makes the baseline near-perfect, the coin is not: baseline is chosen
+    assert out["best"] == "baseline"
+    assert out["test"]["image"]["n"] == 6
+    assert (tmp_path / "cmp" / "test" / "metrics.json").exists()
+    assert (tmp_path / "cmp" / "broken" / "error.txt").read_text().count("out of memory")
+    md = (tmp_path / "cmp" / "comparison.md").read_text()
+    assert "| broken | failed" in md and "| baseline |" in md
+
+
+def test_pick_best_ignores_failures():
+    t = pd.DataFrame({"model": ["a", "b", "c"], "status": ["ok", "ok", "failed: x"],
+                      "patient_roc_auc": [0.7, 0.8, np.nan], "roc_auc": [0.9, 0.7, np.nan]})  # fmt: skip
+    assert C.pick_best(t) == "b"
+    with pytest.raises(RuntimeError):
+        C.pick_best(t.assign(status="failed"))
+
+
+def test_target_sensitivity_threshold(split_csv, tmp_path):
+    out = C.compare(split_csv, [], tmp_path / "cmp", n_boot=20, threshold_method="sensitivity",
+                    target_sensitivity=1.0)  # fmt: skip
+    row = out["table"].set_index("model").loc["baseline"]
+    assert row["sensitivity"] == 1.0 and row["fn"] == 0  # every Sick validation image caught
+
+
+def test_default_threshold_reaches_sensitivity_0_9_on_validation(split_csv, tmp_path):
+    from thermocad.evaluation.metrics import choose_threshold
+    from thermocad.pipeline import DEFAULTS
+
+    assert DEFAULTS["threshold_method"] == "sensitivity" and DEFAULTS["target_sensitivity"] is None
+    out = C.compare(split_csv, [], tmp_path / "cmp", n_boot=20)
+    row = out["table"].set_index("model").loc["baseline"]
+    pred = pd.read_csv(tmp_path / "cmp" / "baseline" / "valid_predictions.csv")
+    y = (pred["label"] == "Sick").astype(int)
+    assert row["threshold"] == pytest.approx(choose_threshold(y, pred["prob"], "sensitivity", 0.9))
+    assert row["sensitivity"] >= 0.9
+
+
+def test_missing_or_leaky_split_is_one_error_and_creates_nothing(tmp_path, capsys, split_csv):
+    from thermocad.cli import main
+    from thermocad.utils.errors import SplitLeakError, ThermocadError
+
+    with pytest.raises(ThermocadError, match="nope.csv: split file not found"):
+        C.compare(tmp_path / "nope.csv", [], tmp_path / "cmp")
+    assert not (tmp_path / "cmp").exists()
+    leaky = pd.read_csv(split_csv)
+    leaky.loc[0, "patient_id"] = leaky.loc[
+        len(leaky) - 1, "patient_id"
+    ]  # a dev row joins a test patient
+    leaky.to_csv(tmp_path / "leaky.csv", index=False)
+    with pytest.raises(SplitLeakError):
+        C.compare(tmp_path / "leaky.csv", [], tmp_path / "cmp")
+    assert (
+        main(["compare", "--split", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "c")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("thermocad: error:") and "Traceback" not in err
+
+
+def test_every_model_failing_names_the_table(split_csv, tmp_path):
+    with pytest.raises(C.AllModelsFailedError, match=r"comparison\.csv: every model failed"):
+        C.compare(split_csv, ["broken"], tmp_path / "cmp", config={}, baseline=False,
+                  trainer=coin_trainer)  # fmt: skip
+    assert (tmp_path / "cmp" / "comparison.csv").exists()
+
+
+def test_unknown_architecture_fails_before_any_training(split_csv, tmp_path):
+    from thermocad.utils.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown architecture 'resnet_typo'"):
+        C.compare(split_csv, ["resnet18", "resnet_typo"], tmp_path / "cmp")
+    assert not (tmp_path / "cmp").exists()
+
+
+@pytest.mark.slow
+def test_forced_compare_replaces_runs_left_by_an_interrupted_one(split_csv, tmp_path):
+    from thermocad.training.config import TrainConfig
+
+    out = tmp_path / "cmp"
+    stale = out / "efficientnet_lite0" / "fold0"
+    stale.mkdir(parents=True)
+    (stale / "checkpoint").mkdir()  # what an interrupted training leaves behind
+    config = TrainConfig.smoke(pretrained=False, tta=0, size=32)
+    result = C.compare(split_csv, ["efficientnet_lite0"], out, config, baseline=False,
+                       force=True, n_boot=0)  # fmt: skip
+    table = result["table"].set_index("model")
+    assert table.loc["efficientnet_lite0", "status"] == "ok"
+    assert (stale / "model.json").exists() and not (stale / "checkpoint").exists()
+
+
+def test_out_of_fold_predictions_keep_an_ensembles_parts(split_csv, tmp_path):
+    """A run that averaged the CNN with the baseline wrote both parts; they travel along."""
+    fold_df = pd.read_csv(split_csv)
+    valid = fold_df[fold_df["split"] == "valid"]
+    run = tmp_path / "run"
+    run.mkdir()
+    parts = valid[["path"]].assign(prob_cnn=0.2, prob_baseline=0.6, prob=0.4)
+    parts.to_csv(run / "valid_predictions.csv", index=False)
+    pred = C._valid_predictions(run, fold_df, 1)
+    assert len(pred) == len(valid) and (pred["fold"] == 1).all()
+    assert pred[["prob", "prob_cnn", "prob_baseline"]].drop_duplicates().values.tolist() == [
+        [0.4, 0.2, 0.6]
+    ]
+    valid[["path"]].assign(prob=0.3).to_csv(run / "valid_predictions.csv", index=False)
+    assert "prob_cnn" not in C._valid_predictions(run, fold_df, 1).columns

@@ -1,0 +1,124 @@
+"""Evaluation as a function of predictions, and of a model bundle on a split."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermocad.evaluation import evaluate as E
+from thermocad.utils.errors import ConfigError
+
+
+def _pred() -> pd.DataFrame:
+    # 4 patients x 2 images. Patient means: p0 Sick 0.8, p1 Sick 0.4, p2 Healthy 0.3,
+    # p3 Healthy 0.6 (batch B holds only the Sick patient p1).
+    return pd.DataFrame(
+        {
+            "path": [f"f{i}.npy" for i in range(8)],
+            "patient_id": [0, 0, 1, 1, 2, 2, 3, 3],
+            "label": ["Sick"] * 4 + ["Healthy"] * 4,
+            "prob": [0.9, 0.7, 0.5, 0.3, 0.2, 0.4, 0.7, 0.5],
+            "acquisition_batch": ["A", "A", "B", "B", "A", "A", "A", "A"],
+        }
+    )
+
+
+def test_image_and_patient_levels():
+    r = E.evaluate_predictions(_pred(), threshold=0.5, n_boot=100)
+    # images at >= 0.5: Sick 0.9 0.7 0.5 hit, 0.3 missed -> TP 3 FN 1;
+    # Healthy 0.7 0.5 called Sick -> FP 2, TN 2
+    assert r["image"]["counts"] == {"tp": 3, "fp": 2, "tn": 2, "fn": 1}
+    # patients at >= 0.5: p0 0.8 TP, p1 0.4 FN, p2 0.3 TN, p3 0.6 FP
+    assert r["patient"]["counts"] == {"tp": 1, "fp": 1, "tn": 1, "fn": 1}
+    assert r["patient"]["n"] == 4 and r["image"]["n_patients"] == 4
+    # patient AUC: pairs (0.8 vs 0.3 win, 0.8 vs 0.6 win, 0.4 vs 0.3 win, 0.4 vs 0.6 loss) = 3/4
+    assert r["patient"]["roc_auc"] == pytest.approx(0.75)
+    assert r["threshold"] == 0.5
+
+
+def test_subgroups_and_json_clean():
+    r = E.evaluate_predictions(_pred(), threshold=0.5, n_boot=50)
+    pat = r["subgroups"]["patient"]
+    assert pat["flag"] and math.isnan(pat["groups"]["B"]["roc_auc"])
+    text = json.dumps(E.clean_json(r), allow_nan=False)  # strict JSON: NaN became null
+    assert '"roc_auc": null' in text
+
+
+def test_headline_and_errors():
+    r = E.evaluate_predictions(_pred(), threshold=0.5, n_boot=50)
+    assert "sensitivity 0.500" in E.headline(r)
+    with pytest.raises(ConfigError):
+        E.evaluate_predictions(_pred().iloc[:0], 0.5)
+    with pytest.raises(ConfigError):
+        E.with_y(_pred().drop(columns="label"))
+
+
+def test_predict_split_and_plots(tmp_path):
+    rng = np.random.default_rng(0)
+    pred = _pred()
+    for p in pred["path"]:
+        np.save(tmp_path / p, rng.normal(33, 1, (16, 20)).astype(np.float32))
+    pred["path"] = [str(tmp_path / p) for p in pred["path"]]
+
+    def fake_predict(arrays, tta=False):  # a "model": mean temperature minus 32.5
+        return np.clip([a.mean() - 32.5 for a in arrays], 0, 1)
+
+    bundle = SimpleNamespace(unit="celsius", predict=fake_predict)
+    out = E.predict_split(bundle, pred.drop(columns="prob"))
+    assert out["y"].tolist() == [1, 1, 1, 1, 0, 0, 0, 0] and out["prob"].between(0, 1).all()
+    with pytest.raises(ConfigError, match="trained on intensity"):
+        E.predict_split(SimpleNamespace(unit="intensity", predict=fake_predict), pred)
+    made = E.write_plots(out, 0.5, tmp_path / "plots")
+    assert {"confusion", "roc", "reliability", "most_uncertain"} <= set(made)
+
+
+def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
+    import thermocad.models.bundle
+
+    rng = np.random.default_rng(1)
+    pred = _pred().drop(columns="prob")
+    for p in pred["path"]:
+        np.save(tmp_path / p, rng.normal(33, 1, (16, 20)).astype(np.float32))
+    pred["path"] = [str(tmp_path / p) for p in pred["path"]]
+    pred["split"] = ["test"] * 6 + ["train"] * 2
+    pred.to_csv(tmp_path / "split.csv", index=False)
+    run = tmp_path / "run"
+    run.mkdir()
+    pd.DataFrame({"epoch": [0, 1], "train_loss": [1.0, 0.5]}).to_csv(run / "history.csv")
+
+    def fake_predict(arrays, tta=False):
+        return np.full(len(arrays), 0.6 if tta else 0.4)
+
+    bundle = SimpleNamespace(unit="celsius", threshold=0.5, meta={"arch": "fake"},
+                             predict=fake_predict)  # fmt: skip
+    monkeypatch.setattr(thermocad.models.bundle, "load_bundle", lambda run_dir: bundle)
+    r = E.evaluate_run(run, tmp_path / "split.csv", on="test", n_boot=20)
+    # every P(Sick) is 0.4 < 0.5: 6 test images, 4 Sick missed, 2 Healthy correct
+    assert r["image"]["counts"] == {"tp": 0, "fp": 0, "tn": 2, "fn": 4}
+    assert r["threshold"] == 0.5 and r["arch"] == "fake"
+    saved = json.loads((run / "eval_test" / "metrics.json").read_text())
+    assert saved["image"]["n"] == 6 and (run / "eval_test" / "history.png").exists()
+    with pytest.raises(Exception, match="already exists"):
+        E.evaluate_run(run, tmp_path / "split.csv", on="test")
+    r = E.evaluate_run(run, tmp_path / "split.csv", on="test", tta=True, force=True, n_boot=20)
+    assert r["image"]["counts"]["tp"] == 4  # TTA passed through to the bundle
+    with pytest.raises(ConfigError, match="no rows with split == 'valid'"):
+        E.evaluate_run(run, tmp_path / "split.csv", on="valid")
+
+
+def test_evaluate_run_missing_split_names_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.csv: split file not found"):
+        E.evaluate_run(tmp_path / "run", tmp_path / "nope.csv")
+
+
+def test_unit_mismatch_names_a_file(tmp_path):
+    np.save(tmp_path / "a.npy", np.full((16, 20), 33.0, np.float32))
+    split = pd.DataFrame({"path": [str(tmp_path / "a.npy")], "patient_id": [1], "label": ["Sick"]})
+    bundle = SimpleNamespace(unit="intensity", predict=lambda arrays, tta=False: [0.5])
+    with pytest.raises(ConfigError, match=r"e\.g\. .*a\.npy is celsius"):
+        E.predict_split(bundle, split)

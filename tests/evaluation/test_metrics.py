@@ -1,0 +1,133 @@
+"""Metric functions against hand-computed counts (the arithmetic is in the comments)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermocad.evaluation import metrics as M
+
+# 10 cases: 4 Sick, 6 Healthy. At threshold 0.5:
+#   Sick probs    0.9 0.8 0.6 0.3  -> TP=3, FN=1
+#   Healthy probs 0.7 0.4 0.2 0.2 0.1 0.1 -> FP=1, TN=5
+Y = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+P = [0.9, 0.8, 0.6, 0.3, 0.7, 0.4, 0.2, 0.2, 0.1, 0.1]
+
+
+def test_counts_and_ratios():
+    c = M.get_counts(Y, np.asarray(P) >= 0.5)
+    assert (c.tp, c.fp, c.tn, c.fn) == (3, 1, 5, 1)
+    assert M.accuracy(c) == pytest.approx(8 / 10)  # (3 + 5) / 10
+    assert M.sensitivity(c) == pytest.approx(3 / 4)  # 3 / (3 + 1)
+    assert M.specificity(c) == pytest.approx(5 / 6)  # 5 / (5 + 1)
+    assert M.balanced_accuracy(c) == pytest.approx((3 / 4 + 5 / 6) / 2)  # 0.7917
+    assert M.ppv(c) == pytest.approx(3 / 4)  # 3 / (3 + 1)
+    assert M.npv(c) == pytest.approx(5 / 6)  # 5 / (5 + 1)
+    assert M.f1(c) == pytest.approx(6 / 8)  # 2*3 / (2*3 + 1 + 1)
+
+
+def test_auc_brier_by_hand():
+    # 4 x 6 = 24 Sick/Healthy pairs; Sick ranks higher except 0.6 < 0.7, 0.3 < 0.7 and
+    # 0.3 < 0.4: 21 wins / 24 pairs.
+    assert M.roc_auc(Y, P) == pytest.approx(21 / 24)
+    assert M._fast_auc(np.array(Y), np.array(P)) == pytest.approx(21 / 24)
+    # Brier: Sick (0.01 + 0.04 + 0.16 + 0.49) + Healthy (0.49 + 0.16 + 0.04 + 0.04 + 0.01 + 0.01)
+    #      = 0.70 + 0.75 = 1.45, / 10
+    assert M.brier(Y, P) == pytest.approx(0.145)
+    # Average precision: ranked 0.9 S, 0.8 S, 0.7 H, 0.6 S, 0.4 H, 0.3 S
+    # precision at each Sick hit: 1/1, 2/2, 3/4, 4/6 -> mean = (1 + 1 + .75 + .6667) / 4
+    assert M.pr_auc(Y, P) == pytest.approx((1 + 1 + 0.75 + 4 / 6) / 4)
+
+
+def test_undefined_is_nan_not_zero():
+    c = M.Counts(tp=3, fp=0, tn=0, fn=1)  # only Sick cases
+    assert math.isnan(M.specificity(c))
+    assert M.sensitivity(c) == pytest.approx(0.75)
+    assert math.isnan(M.roc_auc([1, 1, 1], [0.2, 0.5, 0.9]))
+
+
+def test_wilson_matches_textbook():
+    # Wilson 95% for 8/10 is (0.490, 0.943) (Newcombe 1998, table I style example)
+    lo, hi = M.wilson_ci(8, 10)
+    assert (round(lo, 3), round(hi, 3)) == (0.490, 0.943)
+    assert M.wilson_ci(0, 10)[0] == 0.0
+    assert all(math.isnan(v) for v in M.wilson_ci(0, 0))
+
+
+def test_choose_threshold_youden_and_target():
+    # Candidate thresholds and J = sens + spec - 1:
+    #   0.9: 1/4 + 6/6 - 1 = 0.25;  0.8: 2/4 + 6/6 - 1 = 0.5;  0.6: 3/4 + 5/6 - 1 = 0.583
+    #   0.3: 4/4 + 4/6 - 1 = 0.667 (best: only Healthy 0.7 and 0.4 lie at or above 0.3)
+    assert M.choose_threshold(Y, P) == pytest.approx(0.3)
+    # Highest threshold reaching sensitivity 0.75 is 0.6 (3 of 4 Sick at >= 0.6)
+    assert M.choose_threshold(Y, P, target_sensitivity=0.75) == pytest.approx(0.6)
+    assert M.choose_threshold([1, 1], [0.2, 0.3]) == 0.5  # one class: fall back
+    with pytest.raises(ValueError, match="unknown threshold method"):
+        M.choose_threshold(Y, P, method="magic")
+
+
+def test_calibration_slope_recovers_known_miscalibration():
+    rng = np.random.default_rng(0)
+    logit = rng.normal(0, 2, 4000)
+    y = rng.random(4000) < 1 / (1 + np.exp(-logit))  # the true model
+    # Overconfident predictions: logits doubled -> recalibration slope about 0.5
+    prob = 1 / (1 + np.exp(-2 * logit))
+    a, b = M.calibration_intercept_slope(y.astype(int), prob)
+    assert b == pytest.approx(0.5, abs=0.06)
+    assert a == pytest.approx(0.0, abs=0.15)
+
+
+def test_aggregate_patients_mean():
+    df = pd.DataFrame({"patient_id": [1, 1, 2], "y": [1, 1, 0], "prob": [0.2, 0.6, 0.1]})
+    out = M.aggregate_patients(df)
+    assert out.set_index("patient_id")["prob"].to_dict() == pytest.approx({1: 0.4, 2: 0.1})
+    assert out["n_images"].tolist() == [2, 1]
+    bad = df.assign(y=[1, 0, 0])
+    with pytest.raises(ValueError, match="conflicting labels"):
+        M.aggregate_patients(bad)
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({"patient_id": range(len(Y)), "y": Y, "prob": P})
+
+
+def test_bootstrap_seeded_and_brackets_point():
+    df = _frame()
+    a = M.bootstrap_ci(df, 0.5, n_boot=200, seed=3)
+    b = M.bootstrap_ci(df, 0.5, n_boot=200, seed=3)
+    assert a == b
+    lo, hi = a["roc_auc"]
+    assert lo <= 21 / 24 <= hi and hi <= 1.0
+
+
+def test_bootstrap_keeps_patients_together():
+    # Patient 0 has 5 identical Sick images; every replicate keeps them as one block,
+    # so the number of Sick images in any replicate is a multiple of 5.
+    df = pd.DataFrame(
+        {"patient_id": [0] * 5 + [1, 2], "y": [1] * 5 + [0, 0], "prob": [0.9] * 5 + [0.1, 0.2]}
+    )
+    groups = [np.flatnonzero(m) for m in M._patient_masks(df)]
+    assert [len(g) for g in groups] == [5, 1, 1]
+
+
+def test_summarize_has_intervals():
+    s = M.summarize(_frame(), threshold=0.5, n_boot=50)
+    assert s["counts"] == {"tp": 3, "fp": 1, "tn": 5, "fn": 1}
+    lo, hi = s["wilson_ci"]["sensitivity"]  # 3 of 4
+    assert lo < 0.75 < hi
+    assert "roc_auc" in s["bootstrap_ci"] and s["n_patients"] == 10
+
+
+def test_subgroups_flag_single_class_batch():
+    # Batch B holds only Sick cases (as on DMR-IR): AUC there is undefined and flagged.
+    df = _frame().assign(acquisition_batch=["A", "A", "B", "B", "A", "A", "A", "A", "A", "A"])
+    out = M.subgroup_metrics(df, "acquisition_batch", threshold=0.5)
+    b = out["groups"]["B"]
+    assert b["classes"] == [1] and math.isnan(b["roc_auc"]) and math.isnan(b["specificity"])
+    assert b["sensitivity"] == pytest.approx(1 / 2)  # 0.6 hit, 0.3 missed
+    # Batch A: Sick 0.9, 0.8 vs 6 Healthy -> all 12 pairs won -> AUC 1.0
+    assert out["groups"]["A"]["roc_auc"] == pytest.approx(1.0)
+    assert out["flag"] and any("only Sick" in n for n in out["notes"])

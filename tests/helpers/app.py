@@ -1,0 +1,31 @@
+"""A tiny trained model bundle and synthetic DMR files shared by the application tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def smoke_run(base: Path) -> Path:
+    """Train (once per session: the folder is the cache) a 64 px efficientnet_lite0 smoke run."""
+    run = base / "app_smoke" / "model"
+    if (run / "model.json").exists():
+        return run
+    from tests.helpers.training import make_split
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.run import train
+
+    data = base / "app_smoke" / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    split = make_split(data)
+    config = TrainConfig.smoke(arch="efficientnet_lite0", pretrained=False, cycles=1)
+    return Path(train(split, run, config, force=True))
+
+
+def synthetic_dmr(base: Path, n_patients: int = 3) -> list[Path]:
+    """Small DMR-style text matrices T0001.txt ... from thermocad.synth.cohort (64 x 80)."""
+    out = base / "app_synth"
+    if not out.exists():
+        from thermocad.synth.cohort import generate_cohort
+
+        generate_cohort(out, n_patients=n_patients, seed=3, height=64, width=80, sick_fraction=0.5)
+    return sorted(out.glob("T*.txt"))

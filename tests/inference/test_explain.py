@@ -1,0 +1,63 @@
+"""explain: Grad-CAM at the registered layer, mapped back onto the thermogram, and the figure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from thermocad.cli import main
+from thermocad.inference.explain import _to_image_grid, gradcam, mirror
+
+
+def test_gradcam_shape_range_and_layer(run_dir, dmr_files):
+    from thermocad.io.thermal import read_thermal
+    from thermocad.models.bundle import load_bundle
+
+    bundle = load_bundle(run_dir)
+    array = read_thermal(dmr_files[0]).array
+    heat = gradcam(bundle, array)
+    assert heat.shape == array.shape and heat.dtype == np.float32
+    assert heat.min() >= 0 and heat.max() <= 1
+    assert np.isfinite(heat).all()
+    # The registered layer is a real submodule of this model.
+    assert any(m is bundle.target_layer() for m in bundle.model.modules())
+    # Deterministic: the same input gives the same map.
+    np.testing.assert_array_equal(heat, gradcam(bundle, array))
+
+
+def test_heatmap_mapped_back_through_crop():
+    # A 2x2 model-grid map with one hot cell, on a 40x60 frame without crop: the hot quarter
+    # (top-left) must land in the top-left 20x30 corner of the frame.
+    cam = np.array([[1.0, 0.0], [0.0, 0.0]], dtype=np.float32)
+    heat = _to_image_grid(cam, np.zeros((40, 60), np.float32), crop="none")
+    assert heat.shape == (40, 60)
+    assert heat[:20, :30].mean() > heat[20:, 30:].mean()
+    assert heat.max() == pytest.approx(1.0) and heat.min() == pytest.approx(0.0)
+    flat = _to_image_grid(np.zeros((2, 2), np.float32), np.zeros((40, 60), np.float32), "none")
+    assert not flat.any()  # a flat map stays 0 rather than dividing by zero
+
+
+def test_mirror_about_the_body_midline():
+    # A warm body over columns 10..49 of a 70-column frame: its midline is near 29.5, so a spot at
+    # columns 14..17 mirrors to about 59 - 17..59 - 14 = 42..45 (about 52..55 about the frame).
+    a = np.full((30, 70), 22.0, np.float32)
+    a[:, 10:50] = 33.0
+    a[12:16, 14:18] = 35.0  # a hot spot on one side
+    m = mirror(a)
+    hot_cols = np.flatnonzero((m[12:16] > 34).any(axis=0))
+    assert hot_cols.min() >= 40 and hot_cols.max() <= 47
+    assert m[12:16, 14:18].mean() == pytest.approx(33.0)
+
+
+def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path):
+    out = tmp_path / "figs"
+    assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out)]) == 0
+    png = out / "T0002_gradcam.png"
+    with Image.open(png) as im:
+        assert im.width > 3 * im.height  # four panels side by side
+    assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out)]) == 2  # no --force
+    assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out), "--force"]) == 0
+    bad = tmp_path / "bad.txt"
+    bad.write_text("nothing thermal here\n")
+    assert main(["explain", str(run_dir), str(bad), "--out", str(out)]) == 2

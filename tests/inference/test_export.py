@@ -1,0 +1,46 @@
+"""export: the ONNX model gives the same probabilities as PyTorch and carries model.json."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.helpers.app import synthetic_dmr
+from thermocad.cli import main
+from thermocad.inference.export import export_onnx, onnx_metadata, onnx_probabilities
+
+
+@pytest.mark.slow
+def test_onnx_matches_pytorch(run_dir, tmp_path, tmp_path_factory):
+    import torch
+
+    from thermocad.io.thermal import read_thermal
+    from thermocad.models.bundle import load_bundle
+
+    out = export_onnx(run_dir, tmp_path / "model.onnx")
+    bundle = load_bundle(run_dir)
+    files = synthetic_dmr(tmp_path_factory.getbasetemp())
+    arrays = [read_thermal(f).array for f in files]
+    arrays.append(np.random.default_rng(0).uniform(20, 36, (50, 70)).astype(np.float32))
+    batch = torch.stack([bundle.transform(a) for a in arrays]).numpy()
+    # Batch sizes other than the export example's (2) work: the batch axis is dynamic.
+    onnx_probs = np.concatenate(
+        [onnx_probabilities(out, batch[:1]), onnx_probabilities(out, batch[1:])]
+    )
+    torch_probs = bundle.predict(arrays, cnn_only=True)
+    assert np.abs(onnx_probs - torch_probs).max() < 1e-4
+    meta = onnx_metadata(out)
+    # The file's metadata carries the baseline the default model averages the CNN with.
+    from thermocad.models.baseline import LinearBaseline
+
+    baseline = LinearBaseline.from_dict(meta["baseline"]).predict_arrays(arrays)
+    assert np.abs((onnx_probs + baseline) / 2 - bundle.predict(arrays)).max() < 1e-4
+    assert meta["arch"] == bundle.meta["arch"] and meta["threshold"] == bundle.threshold
+    assert meta["transform"] == bundle.meta["transform"]
+
+
+def test_export_cli_refuses_overwrite(run_dir, tmp_path):
+    target = tmp_path / "model.onnx"
+    target.write_bytes(b"keep me")
+    assert main(["export", str(run_dir), "--onnx", str(target)]) == 2
+    assert target.read_bytes() == b"keep me"

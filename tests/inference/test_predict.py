@@ -1,0 +1,192 @@
+"""predict: folders and files in, one CSV row per file, bad files listed, unsafe models refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from thermocad import __version__
+from thermocad.cli import main
+from thermocad.inference.predict import COLUMNS, aggregate_patients, collect_files, predict_paths
+from thermocad.utils.errors import ModelFormatError
+
+
+@pytest.fixture
+def inputs(tmp_path, dmr_files) -> Path:
+    """A folder with three DMR text files in a subfolder, one malformed .txt and a labels.csv."""
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for f in dmr_files:
+        shutil.copy(f, folder / "sub" / f.name)
+    (folder / "broken.txt").write_text("36.1 36.2\nnot numbers at all\n")
+    (folder / "labels.csv").write_text("patient_id,diagnosis\n1,Sick\n")
+    return folder
+
+
+def test_folder_predicted_and_bad_file_listed(run_dir, inputs):
+    table, errors = predict_paths(run_dir, [inputs, inputs / "missing.txt"])
+    assert list(table.columns) == list(COLUMNS)
+    assert sorted(Path(f).name for f in table["file"]) == ["T0001.txt", "T0002.txt", "T0003.txt"]
+    assert table["patient_id"].tolist() == [1, 2, 3]
+    assert table["prob_sick"].between(0, 1).all()
+    threshold = json.loads((run_dir / "model.json").read_text())["threshold"]
+    assert (table["threshold"] == threshold).all()
+    expected = np.where(table["prob_sick"] >= threshold, "Sick", "Healthy")
+    assert table["decision"].tolist() == expected.tolist()
+    assert set(table["model"]) == {"efficientnet_lite0"} and set(table["thermocad_version"]) == {
+        __version__
+    }
+    # labels.csv is a table, not a thermogram: folder walks skip CSV files.
+    assert sorted(Path(e.file).name for e in errors) == ["broken.txt", "missing.txt"]
+    assert all(e.error for e in errors)
+
+
+def test_batching_does_not_change_probabilities(run_dir, dmr_files):
+    from thermocad.io.thermal import read_thermal
+    from thermocad.models.bundle import load_bundle
+
+    one, _ = predict_paths(run_dir, dmr_files, batch_size=1, workers=1)
+    many, _ = predict_paths(run_dir, dmr_files, batch_size=16, workers=2)
+    np.testing.assert_allclose(one["prob_sick"], many["prob_sick"], atol=1e-5)
+    direct = load_bundle(run_dir).predict([read_thermal(f).array for f in dmr_files])
+    np.testing.assert_allclose(one["prob_sick"], direct, atol=1e-5)
+    tta, _ = predict_paths(run_dir, dmr_files, tta=True)
+    assert tta["prob_sick"].between(0, 1).all()
+
+
+def test_unit_mismatch_refused_unless_allowed(run_dir, dmr_files, tmp_path):
+    from thermocad.io.thermal import read_thermal
+
+    a = read_thermal(dmr_files[0]).array
+    grey = np.uint8(np.clip((a - a.min()) / (a.max() - a.min()) * 255, 0, 255))
+    png = tmp_path / "exported.png"
+    Image.fromarray(grey).save(png)
+    table, errors = predict_paths(run_dir, [png])
+    assert table.empty and len(errors) == 1
+    assert "temperatures" in errors[0].error and "--allow-unit-mismatch" in errors[0].error
+    table, errors = predict_paths(run_dir, [png], allow_unit_mismatch=True)
+    assert len(table) == 1 and not errors
+
+
+def test_collect_files_recurses_and_deduplicates(inputs):
+    files, errors = collect_files([inputs, inputs / "sub", inputs / "sub" / "T0001.txt"])
+    assert [f.name for f in files] == ["broken.txt", "T0001.txt", "T0002.txt", "T0003.txt"]
+    assert not errors
+    files, errors = collect_files([inputs / "labels.csv"])  # named explicitly: tried
+    assert [f.name for f in files] == ["labels.csv"] and not errors
+
+
+def test_aggregate_patients_by_hand():
+    table = pd.DataFrame(
+        {
+            "file": ["a", "b", "c", "d"],
+            "patient_id": pd.array([1, 1, 2, None], dtype="Int64"),
+            "prob_sick": [0.2, 0.6, 0.7, 0.9],
+            "threshold": [0.5] * 4,
+            "model": ["m"] * 4,
+        }
+    )
+    out = aggregate_patients(table)
+    # patient 1: (0.2 + 0.6) / 2 = 0.4 < 0.5 -> Healthy; patient 2: 0.7 -> Sick; no id: left out.
+    assert out["patient_id"].tolist() == [1, 2]
+    assert out["n_files"].tolist() == [2, 1]
+    assert out["prob_sick"].tolist() == pytest.approx([0.4, 0.7])
+    assert out["decision"].tolist() == ["Healthy", "Sick"]
+
+
+def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_path, capsys):
+    # Two frames of patient 1 (long DMR names) so the per-patient table is written.
+    shutil.copy(dmr_files[0], inputs / "T0001.1.1.S.2026-01-05.00.txt")
+    shutil.copy(dmr_files[0], inputs / "T0001.1.1.S.2026-01-05.01.txt")
+    out = tmp_path / "out" / "predictions.csv"
+    assert main(["predict", str(run_dir), str(inputs), "--out", str(out)]) == 1  # broken.txt
+    table = pd.read_csv(out)
+    assert len(table) == 5 and list(table.columns) == list(COLUMNS)
+    errors = pd.read_csv(tmp_path / "out" / "predictions_errors.csv")
+    assert [Path(f).name for f in errors["file"]] == ["broken.txt"]
+    patients = pd.read_csv(tmp_path / "out" / "predictions_patients.csv")
+    p1 = patients.set_index("patient_id").loc[1]
+    assert p1["n_files"] == 3
+    assert p1["prob_sick"] == pytest.approx(table.loc[table.patient_id == 1, "prob_sick"].mean())
+    assert "broken.txt" in capsys.readouterr().err
+    before = out.read_bytes()
+    assert main(["predict", str(run_dir), str(inputs / "sub"), "--out", str(out)]) == 2
+    assert out.read_bytes() == before  # refused without --force
+    assert main(["predict", str(run_dir), str(inputs / "sub"), "--out", str(out), "--force"]) == 0
+    assert len(pd.read_csv(out)) == 3
+    assert not (tmp_path / "out" / "predictions_errors.csv").exists()  # stale list removed
+
+
+@pytest.fixture
+def copy_run(run_dir, tmp_path) -> Path:
+    target = tmp_path / "run"
+    shutil.copytree(run_dir, target)
+    return target
+
+
+def _pickle_weights(run: Path) -> None:
+    import torch
+
+    from thermocad.models.bundle import load_bundle
+
+    state = load_bundle(run).model.state_dict()
+    torch.save(state, run / "model.safetensors")  # a pickle disguised as safetensors
+
+
+def test_pickle_disguised_as_safetensors_refused(copy_run, dmr_files, capsys):
+    _pickle_weights(copy_run)
+    with pytest.raises(ModelFormatError, match="pickle"):
+        predict_paths(copy_run, dmr_files)
+    assert main(["predict", str(copy_run), str(dmr_files[0]), "--out", "unused.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "pickle" in err and "Traceback" not in err
+
+
+def test_pickle_only_run_refused(copy_run, dmr_files):
+    (copy_run / "model.safetensors").rename(copy_run / "model.pth")
+    with pytest.raises(ModelFormatError, match="never loaded"):
+        predict_paths(copy_run, dmr_files)
+
+
+def test_json_not_matching_tensors_refused(copy_run, dmr_files):
+    meta = json.loads((copy_run / "model.json").read_text())
+    name = next(iter(meta["tensors"]))
+    meta["tensors"][name] = [n + 1 for n in meta["tensors"][name]]
+    (copy_run / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFormatError, match="do not match"):
+        predict_paths(copy_run, dmr_files)
+
+
+def test_app_refuses_unsafe_model(copy_run):
+    from thermocad.inference.app import build_app
+
+    _pickle_weights(copy_run)
+    with pytest.raises(ModelFormatError, match="pickle"):
+        build_app(copy_run, examples=[])
+
+
+@pytest.mark.real
+def test_real_dmr_files(run_dir, dmr_dir):
+    files = sorted(dmr_dir.glob("T*.txt"))[:4]
+    table, errors = predict_paths(run_dir, files)
+    assert not errors and len(table) == 4
+    assert table["patient_id"].tolist() == [int(f.name[1:5]) for f in files]
+    assert table["prob_sick"].between(0, 1).all()
+
+
+def test_failure_line_names_the_file_once():
+    from thermocad.inference.predict import FileError, failure_line
+
+    assert failure_line(FileError("a/b.txt", "a/b.txt: line 1: 'x' is not a number")) == (
+        "failed: a/b.txt: line 1: 'x' is not a number"
+    )
+    assert (
+        failure_line(FileError("c", "no such file or folder"))
+        == "failed: c: no such file or folder"
+    )

@@ -1,0 +1,51 @@
+"""DMR file names: patient, view, protocol, acquisition time, sequence number."""
+
+from __future__ import annotations
+
+import pytest
+
+from thermocad.io.filenames import parse_dmr_name
+from thermocad.utils.errors import CohortError
+
+
+@pytest.mark.parametrize(
+    ("name", "patient", "view", "protocol", "acquired", "sequence"),
+    [
+        ("T0287.1.1.D.2015-07-20.18.txt", 287, "frontal", "dynamic", "2015-07-20T18:00", 18),
+        ("T0287.1.2.S.2015-07-20.09.txt", 287, "right45", "static", "2015-07-20T09:00", 9),
+        ("T0012.1.3.S.2016-01-02.7.png", 12, "right90", "static", "2016-01-02T07:00", 7),
+        ("T0012.1.4.D.2016-01-02.10.txt.gz", 12, "left45", "dynamic", "2016-01-02T10:00", 10),
+        ("T0012.1.5.D.2016-01-02.10.npy", 12, "left90", "dynamic", "2016-01-02T10:00", 10),
+        # a number that cannot be an hour is a frame: the date stays, the number is kept
+        ("T0005.1.1.D.2015-07-20.101.txt", 5, "frontal", "dynamic", "2015-07-20", 101),
+        ("T0001.1.1.S.2015-07-20.18.3.TIFF", 1, "frontal", "static", "2015-07-20T18:00", 3),
+        ("T0287.txt", 287, "unknown", "unknown", "", None),
+        ("t0042.jpg", 42, "unknown", "unknown", "", None),
+        ("T0287.1.9.S.2015-07-20.18.txt", 287, "unknown", "static", "2015-07-20T18:00", 18),
+    ],
+)
+def test_parse_dmr_name(name, patient, view, protocol, acquired, sequence):
+    parsed = parse_dmr_name(f"/data/sub/{name}")
+    assert (parsed.patient_id, parsed.view, parsed.protocol) == (patient, view, protocol)
+    assert (parsed.acquired, parsed.sequence) == (acquired, sequence)
+
+
+def test_view_code_is_kept():
+    assert parse_dmr_name("T0287.1.4.S.2015-07-20.18.txt").view_code == "1.4"
+    assert parse_dmr_name("T0287.txt").view_code == ""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "patient287.txt",
+        "T.txt",
+        "T0287",
+        "T0287.1.1.X.txt",
+        "T0287.exe",
+        "T0287.1.1.S.2015-13-40.txt",
+    ],
+)
+def test_bad_names_raise(name):
+    with pytest.raises(CohortError, match=name.replace(".", r"\.")):
+        parse_dmr_name(name)

@@ -1,0 +1,79 @@
+"""Patient table: required columns, synonyms, booleans, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from thermocad.io.labels import read_labels
+from thermocad.utils.errors import CohortError
+
+
+def write(tmp_path, text):
+    path = tmp_path / "labels.csv"
+    path.write_text(text)
+    return path
+
+
+def test_minimal_table(tmp_path):
+    table = read_labels(write(tmp_path, "patient_id,diagnosis\n2,Healthy\n12,Sick\n"))
+    assert table["patient_id"].tolist() == [2, 12]
+    assert table["diagnosis"].tolist() == ["Healthy", "Sick"]
+
+
+def test_synonyms_case_and_optional_columns(tmp_path):
+    text = (
+        "Patient ID, Diagnosis ,Deodorant,Mastectomy,Age,Batch,notes\n"
+        "T0002,normal,no,0,45,A,x\n"
+        "0012,CANCER,Yes,TRUE,61,B,\n"
+        "15, healthy ,,false,,A,y\n"
+    )
+    table = read_labels(write(tmp_path, text))
+    assert table["patient_id"].tolist() == [2, 12, 15]
+    assert table["diagnosis"].tolist() == ["Healthy", "Sick", "Healthy"]
+    assert table["deodorant"].tolist()[:2] == [False, True] and table["deodorant"].isna()[2]
+    assert table["single_breast"].tolist() == [False, True, False]
+    assert table["age"].tolist()[:2] == [45, 61] and table["age"].isna()[2]
+    assert table["acquisition_batch"].tolist() == ["A", "B", "A"]
+    assert table["notes"].tolist() == ["x", "", "y"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("patient_id,label\n1,Healthy\n2,maybe\n", r"line 3: unknown diagnosis 'maybe'"),
+        ("patient_id,diagnosis\n1,Healthy\n1,Sick\n", r"duplicate patients \[1\]"),
+        ("patient_id,diagnosis\nT0001,Healthy\nT001,Sick\n", r"duplicate patients \[1\]"),
+        ("patient,age\n1,40\n", r"missing required column\(s\) \['diagnosis'\]"),
+        ("diagnosis\nSick\n", r"missing required column\(s\) \['patient_id'\]"),
+        ("patient_id,diagnosis\nabc,Sick\n", r"line 2: patient_id 'abc'"),
+        ("patient_id,diagnosis,deodorant\n1,Sick,sometimes\n", r"deodorant value 'sometimes'"),
+        ("patient_id,diagnosis,age\n1,Sick,old\n", r"'age' has non-numeric"),
+        ("patient_id,diagnosis,label\n1,Sick,Sick\n", r"all mean 'diagnosis'"),
+        ("", r"not a readable CSV"),
+    ],
+)
+def test_errors_name_the_file_and_problem(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(CohortError, match=message) as info:
+        read_labels(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CohortError, match="not found"):
+        read_labels(tmp_path / "nope.csv")
+
+
+@pytest.mark.real
+def test_real_labels(dmr_dir):
+    table = read_labels(dmr_dir / "labels.csv")
+    assert len(table) == 120
+    assert table["diagnosis"].value_counts().to_dict() == {"Healthy": 71, "Sick": 49}
+    assert set(table["acquisition_batch"]) == {"A", "B"}
+
+
+def test_a_thermal_matrix_given_as_labels_gives_a_short_message(tmp_path):
+    path = write(tmp_path, " ".join(["34.28"] * 640) + "\n" + " ".join(["34.1"] * 640) + "\n")
+    with pytest.raises(CohortError, match=r"missing required column\(s\)") as info:
+        read_labels(path)
+    assert str(path) in str(info.value) and len(str(info.value)) < 300

@@ -1,0 +1,89 @@
+"""Rendering: single maps, contact sheets (shared or per-image range), folders and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from thermocad.cli import main
+from thermocad.io.render import contact_sheet, render_folder, render_thermogram
+from thermocad.utils.errors import ConfigError, OutputExistsError
+
+
+def arrays(n=3):
+    return [
+        np.random.default_rng(i).uniform(25 + i, 35 + i, (64, 80)).astype(np.float32)
+        for i in range(n)
+    ]
+
+
+def test_render_thermogram_file_and_axes(tmp_path):
+    out = tmp_path / "one.png"
+    render_thermogram(arrays(1)[0], out, title="T0001", vmin=20, vmax=40)
+    with Image.open(out) as img:
+        assert img.format == "PNG" and img.width > 100
+    with pytest.raises(OutputExistsError):
+        render_thermogram(arrays(1)[0], out)
+    render_thermogram(arrays(1)[0], out, force=True, colorbar=False)
+
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    image = render_thermogram(arrays(1)[0], ax=ax, vmin=26, vmax=30)
+    assert image.get_clim() == (26, 30)
+    plt.close(fig)
+    with pytest.raises(ConfigError, match="2-D"):
+        render_thermogram(np.zeros(5))
+
+
+def test_contact_sheet_ranges(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    seen = []
+    original = matplotlib.axes.Axes.imshow
+
+    def spy(self, *args, **kwargs):
+        seen.append((kwargs.get("vmin"), kwargs.get("vmax")))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "imshow", spy)
+    data = arrays(3)
+    out = contact_sheet(data, ["a", "b", "c"], tmp_path / "sheet.png")
+    assert out.exists()
+    low, high = min(a.min() for a in data), max(a.max() for a in data)
+    assert seen == [(pytest.approx(low), pytest.approx(high))] * 3  # one shared range
+    seen.clear()
+    contact_sheet(data, None, tmp_path / "per.png", shared_range=False, ncols=2)
+    assert seen == [(None, None)] * 3  # each image scaled to its own range
+    seen.clear()
+    contact_sheet(data, None, tmp_path / "fixed.png", vmin=20, vmax=40)
+    assert seen == [(20, 40)] * 3
+    with pytest.raises(OutputExistsError):
+        contact_sheet(data, None, tmp_path / "sheet.png")
+    with pytest.raises(ConfigError, match="titles"):
+        contact_sheet(data, ["a"], tmp_path / "x.png")
+    with pytest.raises(ConfigError, match="at least one"):
+        contact_sheet([], None, tmp_path / "y.png")
+
+
+def test_render_folder_and_cli(tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    for i, a in enumerate(arrays(2)):
+        np.save(data / f"T000{i + 1}.npy", a)
+    (data / "sub" / "T0003.txt").write_text("30.1 30.2\n30.3 30.4\n")
+    (data / "T0004.txt").write_text("30.1 bad\n")
+    summary = render_folder(
+        data, tmp_path / "png", shared_range=True, sheet=tmp_path / "s.png", workers=1
+    )
+    names = sorted(p.name for p in summary.written)
+    assert names == ["T0001.png", "T0002.png", "sub__T0003.png"]
+    assert len(summary.errors) == 1 and "T0004.txt" in summary.errors[0]
+    assert summary.sheet == tmp_path / "s.png" and summary.sheet.exists()
+    argv = ["render", str(data), "--out", str(tmp_path / "png")]
+    assert main(argv) == 2 and "not empty" in capsys.readouterr().err
+    assert main(argv + ["--force", "--colorbar", "--workers", "1"]) == 1  # one unreadable file
+    (data / "T0004.txt").unlink()
+    assert main(argv + ["--force"]) == 0
+    assert main(["render", str(tmp_path / "nothing"), "--out", str(tmp_path / "p2")]) == 2

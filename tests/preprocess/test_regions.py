@@ -1,0 +1,73 @@
+"""Regions: body mask, chest box, calibration marker, mirror difference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from thermocad.preprocess import regions
+from thermocad.synth.cohort import Nuisances, synth_patient
+
+
+def _frontal(marker: bool, seed: int = 0, h: int = 240, w: int = 320) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    frames, _, _ = synth_patient(
+        rng, sick=False, height=h, width=w, nuisances=Nuisances(marker=marker)
+    )
+    return next(iter(frames.values()))
+
+
+def test_body_mask_is_warm_and_central():
+    a = _frontal(marker=False)
+    mask = regions.body_mask(a)
+    assert 0.3 < mask.mean() < 0.95
+    assert a[mask].mean() > a[~mask].mean() + 3  # skin is several degrees above the room
+    assert abs(regions.midline(mask) - a.shape[1] / 2) < 0.1 * a.shape[1]
+
+
+def test_breast_box_inside_image_and_covers_the_lower_chest():
+    a = _frontal(marker=False)
+    top, bottom, left, right = regions.breast_box(a)
+    h, w = a.shape
+    assert 0 <= top < bottom <= h and 0 <= left < right <= w
+    assert bottom == h and top < h // 2 and right - left > w // 3
+
+
+def test_marker_found_and_removed():
+    a = _frontal(marker=True, seed=1)
+    box = regions.find_marker(a)
+    assert box is not None
+    inside = a[box.slices()]
+    cleaned = regions.remove_marker(a, box)
+    ring = np.r_[a[box.top : box.bottom, box.left - 3], a[box.top : box.bottom, box.right + 2]]
+    # The marker is cold; after removal its area matches the skin around it.
+    assert inside.min() < ring.mean() - 2
+    assert abs(cleaned[box.slices()].mean() - ring.mean()) < 0.5
+    # Pixels outside the marker are untouched.
+    outside = np.ones_like(a, dtype=bool)
+    outside[box.slices()] = False
+    np.testing.assert_array_equal(cleaned[outside], a[outside])
+
+
+def test_no_marker_found_without_one():
+    assert regions.find_marker(_frontal(marker=False, seed=2)) is None
+
+
+def test_mirror_difference_zero_for_symmetric_and_signed_for_hot_side():
+    x = np.linspace(-1, 1, 64, dtype=np.float32)
+    sym = np.tile(30 + 2 * (1 - x**2), (48, 1))
+    assert np.abs(regions.mirror_difference(sym, centre=31.5)).max() < 1e-5
+    hot = sym.copy()
+    hot[20:28, 5:10] += 1.0  # warm spot on the image's left
+    diff = regions.mirror_difference(hot, centre=31.5)
+    assert diff[24, 7] == pytest.approx(1.0, abs=1e-5)
+    assert diff[24, 63 - 7] == pytest.approx(-1.0, abs=1e-5)
+
+
+@pytest.mark.real
+def test_marker_found_on_most_real_thermograms(dmr_dir):
+    from thermocad import read_thermal
+
+    files = sorted(dmr_dir.glob("T0*.txt"))[::12]
+    found = [regions.find_marker(read_thermal(f).array) is not None for f in files]
+    assert sum(found) >= len(files) - 2

@@ -1,0 +1,192 @@
+"""Temperature normalisation, the shared EvalTransform, augmentation and its preview."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from thermocad.preprocess.transforms import (
+    Augmentation,
+    EvalTransform,
+    Normalization,
+    augment,
+    augment_preview,
+)  # fmt: skip
+from thermocad.utils.errors import ConfigError
+
+RAMP = np.linspace(20, 40, 64 * 80, dtype=np.float32).reshape(64, 80)
+
+
+def test_normalisations():
+    celsius = Normalization("celsius", low=22, high=36)(np.array([[22, 29, 36, 40]], np.float32))
+    np.testing.assert_allclose(celsius, [[0, 0.5, 1, 1]])  # (29-22)/14 = 0.5; 40 clipped
+    robust = Normalization("robust", percentiles=(0, 100))(RAMP)
+    assert robust.min() == pytest.approx(0) and robust.max() == pytest.approx(1)
+    eight_bit = Normalization("intensity")(np.array([[0, 51, 255]], np.float32))
+    np.testing.assert_allclose(eight_bit, [[0, 0.2, 1]])
+    sixteen = Normalization("intensity")(np.array([[0, 65535]], np.float32))
+    np.testing.assert_allclose(sixteen, [[0, 1]])
+    with pytest.raises(ConfigError):
+        Normalization("kelvin")
+
+
+def test_relative_window_is_degrees_around_the_skin_level():
+    relative = Normalization("relative", low=22, high=36)  # 14 C wide
+    a = np.array([[25, 32, 33.4, 39, 45]], np.float32)
+    np.testing.assert_allclose(relative(a, level=32), [[0, 0.5, 0.6, 1, 1]], atol=1e-6)
+    np.testing.assert_allclose(relative(a), relative(a, level=33.4))  # default: the median
+    np.testing.assert_allclose(relative(a + 3, level=35), relative(a, level=32), atol=1e-6)
+    with pytest.raises(ConfigError, match="low < high"):
+        Normalization("relative", low=30, high=30)
+
+
+def test_relative_transform_ignores_a_warmer_room_and_skin():
+    """The same woman in a room (and on skin) 2.5 C warmer gives the same input: the level is
+    measured on her body, and a degree keeps its size."""
+    from thermocad.preprocess.regions import body_mask
+    from thermocad.synth.cohort import synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(3), sick=True, height=240, width=320)
+    a = next(iter(frames.values()))
+    t = EvalTransform(size=160, normalization=Normalization("relative"), crop="breasts")
+    np.testing.assert_allclose(t.prepare(a + 2.5), t.prepare(a), atol=1e-4)
+    square = a[:, 40:280]  # pixels map 1:1 at size 240
+    mask = body_mask(square)
+    full = EvalTransform(size=240, normalization=Normalization("relative")).prepare(square)
+    level = np.median(square[mask])
+    assert np.median(full[mask]) == pytest.approx(0.5, abs=0.01)
+    np.testing.assert_allclose(full[mask], np.clip((square[mask] - level) / 14 + 0.5, 0, 1),
+                               atol=0.01)  # fmt: skip
+
+
+def test_eval_transform_shape_and_roundtrip():
+    t = EvalTransform(
+        size=32, mean=(0.5, 0.0), std=(0.5, 1.0), channels=("temperature", "asymmetry")
+    )
+    x = t(RAMP)
+    assert x.shape == (2, 32, 32) and x.dtype == torch.float32
+    same = EvalTransform.from_dict(t.to_dict())
+    assert same == t
+    torch.testing.assert_close(same(RAMP), x)
+    # Asymmetry of a left-right ramp: the map minus its mirror, antisymmetric about the middle.
+    torch.testing.assert_close(x[1], -x[1].flip(-1))
+
+
+def test_breast_crop_uses_regions(monkeypatch):
+    import thermocad.preprocess.regions
+
+    monkeypatch.setattr(
+        thermocad.preprocess.regions, "breast_box", lambda a, mask=None: (10, 30, 20, 60)
+    )
+    cropped = EvalTransform(size=16, crop="breasts").prepare(RAMP)
+    direct = EvalTransform(size=16).prepare(RAMP[10:30, 20:60])
+    np.testing.assert_allclose(cropped, direct)
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ConfigError):
+        EvalTransform(channels=("colour",))
+    with pytest.raises(ConfigError):
+        EvalTransform(crop="head")
+    with pytest.raises(ConfigError):
+        EvalTransform(size=8)(np.zeros((2, 3, 4), np.float32))
+
+
+def test_augment_is_seeded_and_identity_when_off():
+    maps = torch.from_numpy(EvalTransform(size=32).prepare(RAMP))[None, None].repeat(4, 1, 1, 1)
+    off = Augmentation(rotate=0, translate=0, zoom=1.0, flip=False, offset=0, scale=0)
+    torch.testing.assert_close(augment(maps, off), maps, atol=1e-5, rtol=0)
+    a = augment(maps, Augmentation(), torch.Generator().manual_seed(1))
+    b = augment(maps, Augmentation(), torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a, b)
+    assert a.shape == maps.shape and not torch.allclose(a, maps)
+    flipped = augment(maps, Augmentation(0, 0, 1.0, True, 0, 0), torch.Generator().manual_seed(0))
+    for orig, out in zip(maps, flipped, strict=True):  # each copy is either kept or mirrored
+        assert torch.allclose(out, orig, atol=1e-4) or torch.allclose(out, orig.flip(-1), atol=1e-4)
+
+
+def test_augment_preview_writes_png(tmp_path):
+    out = augment_preview(RAMP, tmp_path / "grid.png", EvalTransform(size=32), Augmentation(), n=5)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_marker_removal_changes_only_the_marker_and_round_trips():
+    from thermocad.preprocess.regions import find_marker
+    from thermocad.synth.cohort import Nuisances, synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(1), sick=False, height=240, width=320,
+                                 nuisances=Nuisances(marker=True))  # fmt: skip
+    a = next(iter(frames.values()))
+    box = find_marker(a)
+    assert box is not None
+    keep = EvalTransform(size=320, marker="keep", normalization=Normalization("celsius"))
+    remove = EvalTransform.from_dict({**keep.to_dict(), "marker": "remove"})
+    assert remove.marker == "remove"
+    # The cold marker pulls the map down where it sits; removed, that area is skin-warm again.
+    rows = slice(box.top + 3, box.bottom - 3)
+    kept = keep.prepare(np.pad(a, ((0, 80), (0, 0)), mode="edge")[:320])
+    cleaned = remove.prepare(np.pad(a, ((0, 80), (0, 0)), mode="edge")[:320])
+    cols = slice(box.left + 3, box.right - 3)
+    assert cleaned[rows, cols].mean() > kept[rows, cols].mean() + 0.1
+    with pytest.raises(ConfigError, match="marker"):
+        EvalTransform(marker="blur")
+
+
+def test_background_removal_leaves_only_the_body_and_round_trips():
+    from thermocad.preprocess.regions import body_mask
+    from thermocad.synth.cohort import synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(2), sick=False, height=240, width=320)
+    a = next(iter(frames.values()))[:, 40:280]  # square: pixels map 1:1 at size 240
+    mask = body_mask(a)
+    assert 0.2 < mask.mean() < 0.95  # a body and some room around it
+    keep = EvalTransform(size=240, normalization=Normalization("celsius"))
+    remove = EvalTransform.from_dict({**keep.to_dict(), "background": "remove"})
+    assert remove.background == "remove" and keep.background == "keep"
+    kept, cleaned = keep.prepare(a), remove.prepare(a)
+    inside, outside = mask, ~mask
+    # The room (cold) now reads as the body's coldest skin; the body itself is unchanged.
+    skin_low = (np.percentile(a[mask], 1) - 22.0) / 14.0
+    assert np.allclose(cleaned[outside], skin_low, atol=0.02)
+    assert cleaned[outside].mean() > kept[outside].mean() + 0.1
+    assert np.allclose(cleaned[inside], kept[inside], atol=1e-5)
+    with pytest.raises(ConfigError, match="background"):
+        EvalTransform(background="blur")
+
+
+def test_symmetric_background_zeroes_the_asymmetry_off_the_body_only():
+    from scipy import ndimage as ndi
+
+    from thermocad.preprocess.regions import body_mask
+    from thermocad.preprocess.transforms import symmetric_outside_body
+    from thermocad.synth.cohort import synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(3), sick=True, height=240, width=320)
+    # Square and off-centre: the woman stands 30 columns left of the frame's middle, so the
+    # outline differs from its mirror image.
+    a = next(iter(frames.values()))[:, 10:250]
+    mask = body_mask(a)
+    both = ndi.binary_erosion(mask, iterations=2)
+    both &= both[:, ::-1]
+    assert (~both & mask).mean() > 0.1  # some body whose mirror is room
+
+    keep = EvalTransform(size=240, normalization=Normalization("celsius"), channels=("asymmetry",))
+    sym = EvalTransform.from_dict({**keep.to_dict(), "background": "symmetric"})
+    assert sym.background == "symmetric"
+    kept, symmetric = keep.prepare(a), sym.prepare(a)
+    asym = lambda m: m - m[:, ::-1]  # noqa: E731 - the asymmetry channel, before mean/std
+    assert np.abs(asym(kept)[~both]).max() > 0.3  # skin minus room along the outline
+    assert np.abs(asym(symmetric)[~both]).max() < 1e-5
+    assert np.allclose(symmetric[both], kept[both], atol=1e-5)  # the skin pairs unchanged
+    assert np.allclose(symmetric_outside_body(a, mask, rim=0)[mask & mask[:, ::-1]],
+                       a[mask & mask[:, ::-1]])  # fmt: skip
+
+
+def test_training_defaults_to_the_symmetric_background_and_old_configs_keep_the_room():
+    from thermocad.training.config import TrainConfig
+
+    assert TrainConfig().background == "symmetric"
+    assert TrainConfig.study().background == "keep"
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k != "background"}
+    assert TrainConfig.from_dict(old).background == "keep"

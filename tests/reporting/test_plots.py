@@ -1,0 +1,77 @@
+"""Plots write real PNGs; gallery selection picks the right rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermocad.reporting import galleries as G
+from thermocad.reporting import plots
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+PRED = pd.DataFrame(
+    {
+        "path": [f"p{i}" for i in range(8)],
+        "patient_id": range(8),
+        "y": [1, 1, 1, 0, 0, 0, 1, 0],
+        "prob": [0.95, 0.7, 0.2, 0.1, 0.45, 0.8, 0.55, 0.3],
+    }
+)
+
+
+def _is_png(path) -> bool:
+    return path.read_bytes()[:8] == PNG and path.stat().st_size > 1000
+
+
+def test_basic_plots(tmp_path):
+    y, p = PRED["y"], PRED["prob"]
+    assert _is_png(plots.plot_confusion({"tp": 3, "fp": 1, "tn": 3, "fn": 1}, tmp_path / "cm.png"))
+    assert _is_png(plots.plot_roc(y, p, 0.5, tmp_path / "roc.png"))
+    assert _is_png(plots.plot_roc([1, 1], [0.2, 0.3], 0.5, tmp_path / "roc1.png"))
+    assert _is_png(plots.plot_reliability(y, p, tmp_path / "rel.png"))
+    hist = pd.DataFrame(
+        {
+            "epoch": [0, 1, 2],
+            "train_loss": [1, 0.8, 0.6],
+            "valid_loss": [1, 0.9, 0.85],
+            "accuracy": [0.5, 0.6, 0.7],
+            "time": [1.0, 1.1, 1.0],
+        }
+    )
+    assert _is_png(plots.plot_history(hist, tmp_path / "hist.png"))
+    assert _is_png(
+        plots.plot_bars({"a": 0.8, "b": 0.7}, {"a": (0.7, 0.9)}, tmp_path / "b.png", "AUC")
+    )
+
+
+def test_reliability_bins_by_hand():
+    # bins of width 0.5: [0.1, 0.2, 0.3, 0.45] -> bin 0 (mean 0.2625, Sick 1 of 4 = 0.25)
+    #                    [0.55, 0.7, 0.8, 0.95] -> bin 1 (mean 0.75, Sick 3 of 4 = 0.75)
+    b = plots.reliability_bins(PRED["y"], PRED["prob"], n_bins=2)
+    assert b["mean_prob"].tolist() == pytest.approx([0.2625, 0.75])
+    assert b["observed"].tolist() == pytest.approx([0.25, 0.75])
+    assert b["n"].tolist() == [4, 4]
+
+
+def test_gallery_selection():
+    g = G.select_galleries(PRED, threshold=0.5, n=2, seed=0)
+    assert set(g) == set(G.GALLERIES)
+    # called Sick but Healthy: 0.8 only; called Healthy but Sick: 0.2 only
+    assert g["confident_sick_incorrect"]["prob"].tolist() == [0.8]
+    assert g["confident_healthy_incorrect"]["prob"].tolist() == [0.2]
+    assert g["confident_sick_correct"]["prob"].tolist() == [0.95, 0.7]
+    assert g["confident_healthy_correct"]["prob"].tolist() == [0.1, 0.3]
+    # nearest to 0.5: 0.45 and 0.55 (distance 0.05 each)
+    assert sorted(g["most_uncertain"]["prob"]) == [0.45, 0.55]
+    wrong = g["random_incorrect"]
+    assert ((wrong["prob"] >= 0.5).astype(int) != wrong["y"]).all()
+
+
+def test_write_galleries(tmp_path):
+    arrays = {p: np.random.default_rng(0).normal(33, 1, (16, 20)) for p in PRED["path"]}
+    out = G.write_galleries(PRED, 0.5, tmp_path, read=arrays.__getitem__, n=2)
+    assert all(_is_png(p) for p in out.values())
+    empty = G.plot_gallery(PRED.iloc[:0], arrays.__getitem__, tmp_path / "e.png", "none")
+    assert _is_png(empty)

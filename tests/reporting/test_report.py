@@ -1,0 +1,110 @@
+"""The HTML report: every section present, self-contained, and readable in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pandas as pd
+import pytest
+from tests.evaluation.test_compare import coin_trainer, split_csv  # noqa: F401  (fixture reused)
+
+from thermocad.evaluation import compare as C
+from thermocad.reporting import report as R
+from thermocad.reporting.modelcard import find_study_inputs
+
+
+@pytest.fixture
+def study_dir(split_csv, tmp_path):  # noqa: F811
+    root = tmp_path / "study"
+    (root / "cohort").mkdir(parents=True)
+    shutil.copy(split_csv, root / "split.csv")
+    cohort = pd.read_csv(split_csv).drop(columns=["split", "fold"]).assign(excluded_reason="")
+    extra = cohort.iloc[:3].assign(
+        patient_id=[90, 91, 92], excluded_reason=["blurred", "blurred", "deodorant"]
+    )
+    pd.concat([cohort, extra]).to_csv(root / "cohort" / "cohort.csv", index=False)
+    C.compare(root / "split.csv", ["coin", "broken"], root / "compare", config={}, n_boot=50,
+              trainer=coin_trainer)  # fmt: skip
+    return root
+
+
+def test_report_has_every_section_and_is_self_contained(study_dir):
+    inputs = find_study_inputs(study_dir)
+    assert all(inputs.values())
+    out = R.write_report(study_dir / "report.html", **inputs, command="thermocad study x")
+    text = out.read_text()
+    for key in R.SECTIONS:
+        assert f'<section id="{key}">' in text, key
+    # nothing fetched from elsewhere: every image is a data URI
+    assert not re.search(r'src="(?!data:image/png;base64,)', text)
+    assert text.count("data:image/png;base64,") >= 10
+    assert "adjunct to mammography" in text
+    assert "blurred" in text and "Leak check passed" in text
+    assert "| broken" not in text and "failed: RuntimeError" in text
+    assert "Intended use" in text and "Limitations" in text and "Failure cases" in text
+    with pytest.raises(Exception, match="already exists"):
+        R.write_report(study_dir / "report.html", **inputs)
+
+
+def test_model_card_names_the_inputs(tmp_path):
+    from thermocad.models.registry import get_arch
+    from thermocad.reporting.modelcard import _model_summary
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.run import eval_transform
+
+    transform = eval_transform(TrainConfig(), get_arch("efficientnet_lite0"))
+    meta = {"arch": "efficientnet_lite0", "input_size": 320, "in_chans": transform.in_chans,
+            "unit": "celsius", "transform": transform.to_dict()}  # fmt: skip
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    card = _model_summary(None, tmp_path)
+    assert (
+        "1 channel(s) of celsius (asymmetry; window relative, crop breasts, marker remove, "
+        "background symmetric)" in card
+    )
+    assert "averaged with the classical baseline" not in card  # no baseline in this model.json
+
+
+def test_report_from_nothing_still_has_sections(tmp_path):
+    text = R.write_report(tmp_path / "r.html").read_text()
+    assert all(f'<section id="{k}">' in text for k in R.SECTIONS)
+    assert "not available" in text
+
+
+def test_leak_check():
+    df = pd.DataFrame({"patient_id": [1, 1, 2], "split": ["train", "test", "test"]})
+    assert R.leak_check(df) == [1]
+
+
+@pytest.mark.browser
+def test_report_in_headless_chromium(study_dir, tmp_path):
+    from tests.conftest import chromium_available
+
+    if not chromium_available():
+        pytest.skip("chromium or chromedriver missing")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    out = R.write_report(study_dir / "report.html", **find_study_inputs(study_dir))
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--window-size=1280,2000"):  # fmt: skip
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(options=opts, service=Service(shutil.which("chromedriver")))
+    try:
+        driver.get(out.as_uri())
+        assert "thermocad" in driver.title
+        ids = {e.get_attribute("id") for e in driver.find_elements("css selector", "section")}
+        assert set(R.SECTIONS) <= ids
+        broken = driver.execute_script(
+            "return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length"
+        )
+        assert broken == 0
+        shot = tmp_path / "report.png"
+        driver.save_screenshot(str(shot))
+        assert shot.stat().st_size > 10_000
+        shutil.copy(shot, "/tmp/thermocad_report_screenshot.png")  # for a human to look at
+    finally:
+        driver.quit()

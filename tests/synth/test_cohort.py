@@ -1,0 +1,209 @@
+"""Tests for the synthetic thermogram generator (tiny 64 x 80 images)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermocad import read_thermal
+from thermocad.io.filenames import parse_dmr_name
+from thermocad.synth.body import render_static
+from thermocad.synth.cohort import (
+    DIFFICULTIES,
+    Nuisances,
+    generate_cohort,
+    sample_body,
+    synth_patient,
+)
+from thermocad.utils.errors import ConfigError, OutputExistsError
+
+SMALL = {"height": 64, "width": 80}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _sharpness(img: np.ndarray) -> float:
+    return float(np.abs(np.diff(img, 2, axis=0)).mean() + np.abs(np.diff(img, 2, axis=1)).mean())
+
+
+def test_same_seed_same_bytes_and_different_seeds_differ(tmp_path):
+    a = _files(generate_cohort(tmp_path / "a", 4, seed=3, fmt="mixed", **SMALL).parent)
+    b = _files(generate_cohort(tmp_path / "b", 4, seed=3, fmt="mixed", **SMALL).parent)
+    c = _files(generate_cohort(tmp_path / "c", 4, seed=4, fmt="mixed", **SMALL).parent)
+    assert a == b
+    assert a.keys() == c.keys() and a["T0001.txt"] != c["T0001.txt"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "source"), [("space", "dmr-space"), ("semicolon", "dmr-semicolon")]
+)
+def test_formats_read_back_with_the_real_reader(tmp_path, fmt, source):
+    labels = generate_cohort(tmp_path / fmt, 2, seed=1, fmt=fmt, **SMALL)
+    thermo = read_thermal(labels.parent / "T0001.txt")
+    assert thermo.source_format == source and thermo.unit == "celsius"
+    assert thermo.array.shape == (64, 80)
+    # The written file is the in-memory image of the same per-patient stream, rounded.
+    sick = pd.read_csv(labels)["diagnosis"][0] == "Sick"
+    batch = "A" if fmt == "space" else "B"
+    images, _, _ = synth_patient(np.random.default_rng([1, 1]), sick, **SMALL, batch=batch)
+    tol = 0.0051 if fmt == "space" else 1e-4
+    np.testing.assert_allclose(thermo.array, images[("frontal", 1)], atol=tol)
+    assert 15.0 < thermo.array.min() < thermo.array.max() < 40.0
+
+
+def test_mixed_format_follows_the_batch_column(tmp_path):
+    labels = generate_cohort(tmp_path / "m", 12, seed=0, fmt="mixed", **SMALL)
+    table = pd.read_csv(labels)
+    assert set(table["acquisition_batch"]) == {"A", "B"}
+    for row in table.itertuples():
+        fmt = read_thermal(labels.parent / f"T{row.patient_id:04d}.txt").source_format
+        assert fmt == ("dmr-space" if row.acquisition_batch == "A" else "dmr-semicolon")
+
+
+def test_labels_are_balanced_as_asked(tmp_path):
+    table = pd.read_csv(generate_cohort(tmp_path / "l", 10, seed=2, sick_fraction=0.3, **SMALL))
+    assert list(table.columns) == [
+        "patient_id", "diagnosis", "age", "acquisition_batch", "deodorant", "single_breast"
+    ]  # fmt: skip
+    assert (table["diagnosis"] == "Sick").sum() == 3 and (
+        table["diagnosis"] == "Healthy"
+    ).sum() == 7
+    assert list(table["patient_id"]) == list(range(1, 11))
+
+
+def test_dynamic_frames_are_near_identical_siblings(tmp_path):
+    labels = generate_cohort(
+        tmp_path / "d", 2, seed=5, frames=4, views=("frontal", "left45"), **SMALL
+    )
+    paths = sorted(labels.parent.glob("T0001.1.1.D.*.txt"))
+    assert len(paths) == 4 and len(list(labels.parent.glob("T*.txt"))) == 16
+    names = [parse_dmr_name(p) for p in paths]
+    assert {n.view for n in names} == {"frontal"} and {n.protocol for n in names} == {"dynamic"}
+    assert [n.sequence for n in names] == [1, 2, 3, 4]
+    assert parse_dmr_name(next(labels.parent.glob("T0001.1.4.D.*"))).view == "left45"
+    frames = [read_thermal(p).array for p in paths]
+    other = read_thermal(sorted(labels.parent.glob("T0002.1.1.D.*"))[0]).array
+    same = np.corrcoef(frames[0].ravel(), frames[1].ravel())[0, 1]
+    assert same > 0.99 > np.corrcoef(frames[0].ravel(), other.ravel())[0, 1]
+    # Skin re-warms after cooling: each frame is warmer on average than the previous one.
+    assert np.all(np.diff([f.mean() for f in frames]) > 0)
+
+
+def test_marker_is_a_uniform_square_on_the_abdomen():
+    nuis = Nuisances(marker=True)
+    img = synth_patient(np.random.default_rng(0), False, **SMALL, nuisances=nuis)[0][("frontal", 1)]
+    plain = synth_patient(np.random.default_rng(0), False, **SMALL)[0][("frontal", 1)]
+    # The marker (24-28 C) sits on ~31-34 C skin; elsewhere only camera noise differs.
+    square = np.abs(img - plain) > 0.5
+    rows, cols = np.nonzero(square)
+    assert square.sum() == 16  # 4 x 4 pixels: 6% of 80 columns
+    assert rows.min() > 0.8 * 64 and abs(cols.mean() - 40) < 5
+    assert img[square].std() < 0.1 and img[square].max() < 28.3
+
+
+def test_blurred_frames_are_less_sharp():
+    def mean_sharpness(blur: float) -> float:
+        nuis = Nuisances(blur_fraction=blur)
+        imgs = [
+            synth_patient(np.random.default_rng(i), False, 96, 128, nuisances=nuis)
+            for i in range(3)
+        ]
+        return np.mean([_sharpness(im[0][("frontal", 1)]) for im in imgs])
+
+    assert mean_sharpness(1.0) < 0.5 * mean_sharpness(0.0)
+
+
+def test_single_breast_changes_only_one_side(tmp_path):
+    body = sample_body(np.random.default_rng(1), False, DIFFICULTIES["default"], single_breast=True)
+    missing = [i for i, br in enumerate(body.breasts) if not br.present]
+    assert len(missing) == 1
+    without, _ = render_static(body, "frontal", 64, 80)
+    body.breasts[missing[0]].present = True
+    with_both, _ = render_static(body, "frontal", 64, 80)
+    changed = np.abs(without - with_both) > 0.05
+    # Breast 0 is the patient's right, drawn on the image's left half.
+    left_half = changed[:, :40].sum() > 0
+    assert changed.any() and left_half == (missing[0] == 0)
+    assert changed[:, 40:].sum() == 0 if missing[0] == 0 else changed[:, :40].sum() == 0
+    table = pd.read_csv(generate_cohort(tmp_path / "s", 3, single_breast_fraction=1.0,
+                                        deodorant_fraction=1.0, **SMALL))  # fmt: skip
+    assert set(table["single_breast"]) == {"yes"} and set(table["deodorant"]) == {"yes"}
+
+
+def test_tumour_adds_its_bioheat_signal():
+    body = sample_body(np.random.default_rng(7), True, DIFFICULTIES["easy"])
+    sick, _ = render_static(body, "frontal", 96, 128)
+    peak = body.tumour.peak
+    body.tumour = None
+    healthy, _ = render_static(body, "frontal", 96, 128)
+    assert 0.05 < peak < 2.5
+    assert (sick - healthy).max() == pytest.approx(peak, rel=0.1)
+
+
+def test_bad_options_raise_readable_errors(tmp_path):
+    with pytest.raises(ConfigError, match="difficulty"):
+        generate_cohort(tmp_path / "x", 2, difficulty="brutal", **SMALL)
+    with pytest.raises(ConfigError, match="views"):
+        generate_cohort(tmp_path / "x", 2, views=("top",), **SMALL)
+    generate_cohort(tmp_path / "y", 1, **SMALL)
+    with pytest.raises(OutputExistsError):
+        generate_cohort(tmp_path / "y", 1, **SMALL)
+    generate_cohort(tmp_path / "y", 1, force=True, **SMALL)
+
+
+def test_cli_writes_cohort_and_preview(tmp_path):
+    from thermocad.cli import main
+
+    out = tmp_path / "cli"
+    argv = ["synth", "--patients", "3", "--out", str(out), "--seed", "1", "--height", "64",
+            "--width", "80", "--marker", "--preview"]  # fmt: skip
+    assert main(argv) == 0
+    # The sheet sits beside the folder, so `prepare` finds only thermograms inside it.
+    assert (out / "labels.csv").exists() and (tmp_path / "cli_preview.png").stat().st_size > 1000
+    assert not list(out.glob("*.png"))
+    assert main(argv) == 2  # refuses to overwrite without --force
+
+
+def test_generated_cohort_passes_prepare(tmp_path):
+    from thermocad.cohort.prepare import prepare_cohort
+
+    # 240 x 320: prepare's sharpness threshold is absolute, calibrated near full resolution.
+    labels = generate_cohort(tmp_path / "data", 6, seed=0, frames=3, fmt="mixed", marker=True,
+                             blur_fraction=0.3, deodorant_fraction=0.3, height=240, width=320)  # fmt: skip
+    summary = prepare_cohort(tmp_path / "data", labels, tmp_path / "out")
+    cohort = pd.read_csv(summary.cohort_csv)
+    truth = pd.read_csv(labels.parent / "synth_truth.csv")
+    table = pd.read_csv(labels)
+    assert len(cohort) == 18 and set(cohort["view"]) == {"frontal"}
+    assert set(cohort["protocol"]) == {"dynamic"} and set(cohort["unit"]) == {"celsius"}
+    merged = cohort.groupby("patient_id")["label"].first()
+    assert merged.to_dict() == table.set_index("patient_id")["diagnosis"].to_dict()
+    # Every blurred frame falls under prepare's sharpness threshold, and no sharp one does.
+    # (the reason column names only the first reason, e.g. deodorant before blur).
+    assert (cohort["sharpness"] < 0.5).sum() == truth["blurred_frames"].sum() > 0
+    deodorant = cohort["excluded_reason"].fillna("").eq("deodorant")
+    assert deodorant.sum() <= 3 * (table["deodorant"] == "yes").sum()
+
+
+def test_difficulty_orders_the_tumour_signal():
+    def median_peak(name: str) -> float:
+        bodies = [
+            sample_body(np.random.default_rng(i), True, DIFFICULTIES[name]) for i in range(40)
+        ]
+        return float(np.median([b.tumour.peak for b in bodies]))
+
+    assert median_peak("easy") > median_peak("default") > median_peak("hard") > 0
+
+
+def test_batch_effect_confounds_batch_with_disease(tmp_path):
+    labels = generate_cohort(tmp_path / "b", 60, seed=0, fmt="mixed", batch_effect=True,
+                             sick_fraction=0.5, height=16, width=16)  # fmt: skip
+    table = pd.read_csv(labels)
+    share_b = table.groupby("diagnosis")["acquisition_batch"].apply(lambda s: (s == "B").mean())
+    # Batch B is drawn with p = 0.7 for Sick and 0.3 for Healthy patients.
+    assert share_b["Sick"] > share_b["Healthy"] + 0.2

@@ -1,0 +1,54 @@
+"""The cross-validation benchmark's recipes stay valid as TrainConfig evolves."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO
+from thermocad.training.config import TrainConfig
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+real_cv = pytest.importorskip("real_cv")
+
+
+@pytest.mark.parametrize("name", [n for n, r in real_cv.RECIPES.items() if r is not None])
+def test_every_recipe_is_a_valid_config(name):
+    recipe = dict(real_cv.RECIPES[name])
+    recipe.pop("arch", None)
+    TrainConfig(**recipe)  # raises on an unknown option or value
+
+
+def test_the_default_recipe_is_train_configs_default():
+    """real_cv's name for the default must describe what `thermocad train` does."""
+    recipe = real_cv.RECIPES["chest_asymonly_320_ens_notta_relative_symmetric"]
+    default = TrainConfig()
+    for key, value in recipe.items():
+        assert getattr(default, key) == value, key
+
+
+def test_derived_recipes_name_existing_sources():
+    for name, (cnns, baseline, *_) in real_cv.DERIVED.items():
+        for source, _column in cnns + ([baseline] if baseline else []):
+            assert source in real_cv.RECIPES, (name, source)
+
+
+def _preds(prob_cnn, prob_baseline):
+    return pd.DataFrame(
+        {"path": ["a", "b"], "prob_cnn": prob_cnn, "prob_baseline": prob_baseline, "prob": 0.0}
+    )
+
+
+def test_derive_means_of_probabilities_and_of_log_odds():
+    source = "chest_asymonly_320_ens_notta_relative"
+    preds = {source: [_preds([0.9, 0.2], [0.5, 0.2])]}
+    mean = real_cv.derive("lite012_chest_asymonly_320_ens_notta_relative", {
+        **preds, **{f"lite{k}_{source}": [_preds([0.9, 0.2], [0.0, 0.0])] for k in (1, 2)}
+    })[0]  # fmt: skip
+    assert np.allclose(mean["prob"], [(0.9 + 0.5) / 2, 0.2])
+    logit = real_cv.derive(f"{source}_logit", preds)[0]
+    # Mean log-odds of 0.9 and 0.5 is log(9) / 2: odds 3, probability 0.75; equal inputs stay.
+    assert np.allclose(logit["prob"], [0.75, 0.2])

@@ -1,0 +1,75 @@
+"""The one-command study, end to end on a tiny synthetic cohort."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from thermocad import pipeline as S
+from thermocad.reporting.report import SECTIONS
+from thermocad.utils.errors import ConfigError
+
+
+def test_settings_precedence(tmp_path):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"folds": 3, "archs": ["resnet18"], "train": {"size": 96}}))
+    s = S.load_settings(cfg, folds=4, archs=None)
+    assert s["folds"] == 4  # explicit argument beats the file
+    assert s["archs"] == ["resnet18"]  # file beats the default
+    assert s["test"] == S.DEFAULTS["test"]  # default when neither says
+    cfg.write_text(json.dumps({"fold": 3}))
+    with pytest.raises(ConfigError, match="unknown keys \\['fold'\\]"):
+        S.load_settings(cfg)
+    cfg.write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot read"):
+        S.load_settings(cfg)
+
+
+def test_train_config_errors_are_clear():
+    with pytest.raises(ConfigError, match="bad training settings"):
+        S.train_config(S.load_settings(None, train={"no_such_field": 1}), smoke=True)
+    assert S.train_config(S.load_settings(None, seed=3), smoke=True).seed == 3
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    from thermocad.synth.cohort import generate_cohort
+
+    out = tmp_path_factory.mktemp("synth")
+    labels = generate_cohort(out / "data", n_patients=16, seed=1, height=96, width=128)
+    return out / "data", labels
+
+
+def _check_report(report):
+    text = report.read_text()
+    for key in SECTIONS:
+        assert f'<section id="{key}">' in text, key
+    assert "adjunct to mammography" in text
+    return text
+
+
+def test_study_baseline_only(cohort, tmp_path):
+    data, labels = cohort
+    report = S.run_study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25,
+                         settings=None)  # fmt: skip
+    text = _check_report(report)
+    assert (tmp_path / "study" / "compare" / "comparison.csv").exists()
+    assert "Leak check passed" in text and "baseline" in text
+    with pytest.raises(Exception, match="not empty"):
+        S.run_study(data, labels, tmp_path / "study", archs=[])
+
+
+@pytest.mark.slow
+def test_study_smoke_cli_with_a_cnn(cohort, tmp_path, capsys):
+    from thermocad.cli import main
+
+    data, labels = cohort
+    out = tmp_path / "study"
+    code = main(["study", str(data), "--labels", str(labels), "--out", str(out), "--smoke",
+                 "--archs", "efficientnet_lite0", "--folds", "2", "--test", "0.25"])  # fmt: skip
+    assert code == 0
+    assert f"report: {out / 'report.html'}" in capsys.readouterr().out
+    text = _check_report(out / "report.html")
+    assert "efficientnet_lite0" in text
+    assert (out / "compare" / "efficientnet_lite0" / "fold1" / "model.json").exists()

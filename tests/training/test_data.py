@@ -1,0 +1,90 @@
+"""split.csv -> fastai DataLoaders: selection, folds, caching, and clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from tests.helpers.training import make_split
+from thermocad.preprocess.transforms import Augmentation, EvalTransform, Normalization
+from thermocad.training.data import build_data, select_rows
+from thermocad.utils.errors import ConfigError
+
+T = EvalTransform(size=32)
+
+
+def test_select_rows_by_split_and_fold(tmp_path):
+    split = make_split(tmp_path, {"train": 3, "valid": 2, "test": 1}, folds=2)
+    train, valid = select_rows(split)
+    assert (len(train), len(valid)) == (6, 4)
+    train, valid = select_rows(split, fold=1)
+    df = pd.read_csv(split)
+    assert set(valid["path"]) == set(df.loc[df["fold"] == 1, "path"])
+    assert not set(train["path"]) & set(valid["path"]) and (train["fold"] >= 0).all()
+    with pytest.raises(ConfigError, match="no fold 5"):
+        select_rows(split, fold=5)
+
+
+def test_missing_class_is_refused(tmp_path):
+    split = make_split(tmp_path, {"train": 3, "valid": 2})
+    df = pd.read_csv(split)
+    df[~((df["split"] == "valid") & (df["label"] == "Sick"))].to_csv(split, index=False)
+    with pytest.raises(ConfigError, match="valid rows have no Sick"):
+        select_rows(split)
+
+
+def test_too_few_images_for_a_batch(tmp_path):
+    split = make_split(tmp_path, {"train": 2, "valid": 1})
+    with pytest.raises(ConfigError, match="fewer than one batch of 8"):
+        build_data(split, T, Augmentation(), batch_size=8)
+
+
+def test_mixed_units_are_refused(tmp_path):
+    split = make_split(tmp_path, {"train": 2, "valid": 1})
+    df = pd.read_csv(split)
+    png = tmp_path / "exported.png"
+    Image.fromarray(np.full((64, 80), 128, np.uint8)).save(png)
+    df.loc[0, "path"] = str(png)
+    df.to_csv(split, index=False)
+    with pytest.raises(ConfigError, match="mixed input units"):
+        build_data(split, T, Augmentation(), batch_size=2)
+
+
+@pytest.mark.parametrize("balance", ["loss", "sampler"])
+def test_batches_and_class_weights(tmp_path, balance):
+    split = make_split(tmp_path, {"train": 4, "valid": 2})
+    df = pd.read_csv(split)
+    df = df.drop(df.index[(df["split"] == "train") & (df["label"] == "Sick")][:2])  # 4 H, 2 S
+    df.to_csv(split, index=False)
+    data = build_data(split, T, Augmentation(), batch_size=3, balance=balance)
+    x, y = data.dls.one_batch()
+    assert x.shape == (3, 1, 32, 32) and set(y.tolist()) <= {0, 1}
+    # 6 images: Healthy weight 6/(2*4) = 0.75, Sick 6/(2*2) = 1.5
+    np.testing.assert_allclose(data.class_weights().numpy(), [0.75, 1.5])
+    # Validation batches are the EvalTransform of the files, in order, un-augmented.
+    xv, _ = data.dls.valid.one_batch()
+    from thermocad import read_thermal
+
+    first = T(read_thermal(data.valid["path"][0]).array)
+    np.testing.assert_allclose(xv[0].cpu().numpy(), first.numpy(), atol=1e-6)
+    assert data.summary()["train"]["images"] == {"Healthy": 4, "Sick": 2}
+
+
+def test_exported_images_train_as_intensity(tmp_path):
+    split = make_split(tmp_path, {"train": 2, "valid": 1})
+    df = pd.read_csv(split)
+    for i in range(len(df)):
+        png = tmp_path / f"img{i}.png"
+        Image.fromarray(np.full((64, 80), 40 + 30 * i, np.uint8)).save(png)
+        df.loc[i, "path"] = str(png)
+    df.to_csv(split, index=False)
+    intensity = EvalTransform(size=32, normalization=Normalization("intensity"))
+    data = build_data(split, intensity, Augmentation(), batch_size=2)
+    assert data.unit == "intensity"
+    np.testing.assert_allclose(data.maps[1], 70 / 255, rtol=1e-5)  # constant image, 8-bit scale
+    for method in ("celsius", "relative"):  # windows in degrees need temperatures
+        degrees = EvalTransform(size=32, normalization=Normalization(method))
+        with pytest.raises(ConfigError, match=f"8/16-bit images.*img0.png.*--norm {method}"):
+            build_data(split, degrees, Augmentation(), batch_size=2)

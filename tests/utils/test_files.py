@@ -1,0 +1,62 @@
+"""Safe outputs: atomic replacement, no overwrite without force, umask-respecting modes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from thermocad.utils.errors import OutputExistsError
+from thermocad.utils.files import atomic_path, atomic_write_json, check_writable, prepare_out_dir
+
+
+def test_atomic_write_replaces_and_leaves_no_temporaries(tmp_path):
+    out = tmp_path / "sub" / "result.json"
+    atomic_write_json(out, {"a": 1})
+    atomic_write_json(out, {"a": 2})
+    assert out.read_text().strip().endswith("}") and '"a": 2' in out.read_text()
+    assert [p.name for p in out.parent.iterdir()] == ["result.json"]
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    out = tmp_path / "table.csv"
+    out.write_text("old\n")
+    with pytest.raises(RuntimeError), atomic_path(out) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert out.read_text() == "old\n"
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_mode_follows_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = atomic_write_json(tmp_path / "m.json", {})
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_refuses_to_overwrite_without_force(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_text("data")
+    with pytest.raises(OutputExistsError, match="--force"):
+        check_writable(f)
+    assert check_writable(f, force=True) == f
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "model.json").write_text("{}")
+    with pytest.raises(OutputExistsError, match="not empty"):
+        prepare_out_dir(d)
+    assert prepare_out_dir(d, force=True) == d
+    assert prepare_out_dir(tmp_path / "new").is_dir()
+
+
+def test_atomic_write_csv_has_no_index_and_no_temporaries(tmp_path):
+    import pandas as pd
+
+    from thermocad.utils.files import atomic_write_csv
+
+    out = atomic_write_csv(tmp_path / "split", pd.DataFrame({"a": [1, 2]}))  # no suffix: still CSV
+    assert out.read_text() == "a\n1\n2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["split"]

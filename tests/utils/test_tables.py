@@ -1,0 +1,43 @@
+"""Reading CSV tables: every unreadable input is one error that names the file."""
+
+from __future__ import annotations
+
+import pytest
+
+from thermocad.cli import main
+from thermocad.utils.errors import CohortError, ConfigError
+from thermocad.utils.tables import read_table
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, r"split file not found \(make it with `thermocad split`\)"),
+        (b"\x93NUMPY\x01\x00\xb8\xff", "not a readable CSV table"),
+        (b'a,b\n1,2,3,4\n"x\n', "not a readable CSV table"),
+        (b"", "not a readable CSV table"),
+        (b"path,label\nx,Sick\n", r"missing columns \['split'\]"),
+    ],
+)
+def test_errors_name_the_file(tmp_path, content, message):
+    csv = tmp_path / "t.csv"
+    if content is not None:
+        csv.write_bytes(content)
+    with pytest.raises(ConfigError, match=message) as info:
+        read_table(csv, "split file", "thermocad split", ("path", "split"))
+    assert str(csv) in str(info.value)
+
+
+def test_error_class_and_read_csv_options(tmp_path):
+    csv = tmp_path / "labels.csv"
+    csv.write_text("patient_id,diagnosis\n007,Sick\n")
+    assert read_table(csv, "labels file", dtype=str)["patient_id"].tolist() == ["007"]
+    with pytest.raises(CohortError, match="labels file not found"):
+        read_table(tmp_path / "none.csv", "labels file", error=CohortError)
+
+
+def test_cli_binary_cohort_is_one_line(tmp_path, capsys):
+    (tmp_path / "cohort.bin").write_bytes(b"\x93NUMPY\x01\x00\xb8\xff")
+    assert main(["split", str(tmp_path / "cohort.bin"), "--out", str(tmp_path / "s.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("thermocad: error:") and "cohort.bin" in err and "Traceback" not in err
