@@ -8,8 +8,8 @@ import shutil
 
 import pandas as pd
 import pytest
-from tests.evaluation.test_compare import coin_trainer, split_csv  # noqa: F401  (fixture reused)
 
+from tests.evaluation.test_compare import coin_trainer, split_csv  # noqa: F401  (fixture reused)
 from thermocad.evaluation import compare as C
 from thermocad.reporting import report as R
 from thermocad.reporting.modelcard import find_study_inputs

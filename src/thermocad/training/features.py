@@ -1,0 +1,68 @@
+"""The frozen body's features of thermal files, and the default recipe's head fitted on them.
+
+The default recipe trains only a linear head on the pooled features of a frozen ImageNet body
+(the study's precompute=True). Those features do not depend on which patients train the head,
+so a cross-validation (nested or not) can compute them once per file and fit a head per fold
+in seconds: `frozen_features` then `fit_head`. `thermocad.train` runs the same head stage.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from thermocad.training.config import TrainConfig
+
+
+def frozen_features(config: TrainConfig, paths: Sequence[str], batch_size: int = 16) -> np.ndarray:
+    """(n_files, n_features) pooled features of the frozen pretrained body, one row per path."""
+    from thermocad.models.registry import create_model, get_arch
+    from thermocad.training.data import load_maps
+    from thermocad.training.recipe import body_features
+    from thermocad.training.run import eval_transform
+
+    transform = eval_transform(config, get_arch(config.arch))
+    maps, _ = load_maps(list(paths), transform)
+    model = create_model(config.arch, config.pretrained, transform.in_chans, 2, config.weights)
+    index = {p: i for i, p in enumerate(dict.fromkeys(map(str, paths)))}
+    feats = body_features(model, maps, transform.finish, batch_size).numpy()
+    return feats[[index[str(p)] for p in paths]]
+
+
+def fit_head(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_valid: np.ndarray,
+    config: TrainConfig | None = None,
+) -> np.ndarray:
+    """The default recipe's head stage on given features: P(Sick) of the `x_valid` rows.
+
+    As in training: a linear head, class-weighted cross-entropy (`balance="loss"`), SGD with
+    momentum 0.9 at `config.lr`, `config.head_epochs` epochs of SGDR, batch `config.batch_size`.
+    """
+    import torch
+    from fastai.losses import CrossEntropyLossFlat
+    from fastai.torch_core import set_seed
+
+    from thermocad.training.recipe import feature_dls, fit_schedule, make_learner
+
+    cfg = config or TrainConfig()
+    set_seed(cfg.seed, reproducible=True)
+    y_train = np.asarray(y_train, dtype=np.int64)
+    counts = np.bincount(y_train, minlength=2)
+    weight = torch.tensor(counts.sum() / (2 * np.maximum(counts, 1)), dtype=torch.float32)
+    x_tr = torch.from_numpy(np.asarray(x_train, dtype=np.float32))
+    x_va = torch.from_numpy(np.asarray(x_valid, dtype=np.float32))
+    dls = feature_dls(x_tr, y_train, x_va, np.zeros(len(x_va), np.int64), cfg.batch_size,
+                      torch.device("cpu"))  # fmt: skip
+    head = torch.nn.Linear(x_tr.shape[1], 2)
+    loss = CrossEntropyLossFlat(weight=weight if cfg.balance == "loss" else None)
+    with tempfile.TemporaryDirectory() as work:
+        learn = make_learner(dls, head, loss, None, Path(work))
+        learn.metrics = []  # the valid rows carry no labels here
+        fit_schedule(learn, cfg.lr or 1e-2, "sgdr", 1, cfg.head_epochs, 1, [])
+        probs, _ = learn.get_preds(dl=dls.valid.new(shuffled=False, drop_last=False))
+    return probs[:, 1].float().numpy()
