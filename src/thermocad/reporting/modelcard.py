@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.reporting.report import DISCLAIMER, esc, fmt_ci, img, section
+from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, section
 
 
 def best_run_dir(compare_dir: Path | None) -> Path | None:

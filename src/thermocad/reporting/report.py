@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import os
 from datetime import UTC, datetime
@@ -11,60 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from thermocad.reporting.html import CSS, DISCLAIMER, SECTIONS, esc, fmt_ci, img, section, table
 from thermocad.utils.files import atomic_write_text, check_writable
-
-# Every section the report always contains (an absent input says so inside its section).
-SECTIONS = {
-    "disclaimer": "Clinical disclaimer",
-    "cohort": "Cohort",
-    "split": "Data partitions",
-    "training": "Training",
-    "comparison": "Architecture comparison (validation)",
-    "test": "Final test of the selected model",
-    "calibration": "Calibration",
-    "subgroups": "Subgroups and shortcut audit",
-    "galleries": "Galleries",
-    "gradcam": "Grad-CAM explanations",
-    "model-card": "Model card",
-}
-DISCLAIMER = (
-    "Research software. Breast thermography is cleared only as an adjunct to mammography; it is "
-    "not a stand-alone screening or diagnostic test (US FDA safety communications 2011, 2019). "
-    "Nothing in this report is a diagnosis."
-)
-CSS = (Path(__file__).parent / "assets" / "report.css").read_text(encoding="utf-8")
-
-
-def esc(value) -> str:
-    return html.escape(str(value))
-
-
-def img(path: str | os.PathLike | None, alt: str, width: int | None = None) -> str:
-    """An <img> with the PNG embedded as base64, or a note when the file is missing."""
-    if not path or not Path(path).exists():
-        return f'<p class="missing">{esc(alt)}: not available</p>'
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    style = f' style="max-width:{width}px"' if width else ""
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption>{esc(alt)}</figcaption></figure>'
-
-
-def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
-    """A DataFrame as an HTML table: floats rounded, whole-number columns shown as integers."""
-    fmt = {}
-    for c in df.columns:
-        if pd.api.types.is_float_dtype(df[c]):
-            whole = df[c].dropna().mod(1).eq(0).all() and df[c].notna().any()
-            fmt[c] = (lambda v: f"{int(v):,}") if whole else floats.format
-    return df.to_html(index=False, na_rep="n/a", formatters=fmt, border=0, classes="t")
-
-
-def fmt_ci(value, ci) -> str:
-    """'0.912 (0.850-0.960)', or n/a for undefined values."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "n/a"
-    if not ci or ci[0] is None:
-        return f"{value:.3f}"
-    return f"{value:.3f} ({ci[0]:.3f}-{ci[1]:.3f})"
 
 
 def metrics_table(m: dict) -> str:
@@ -84,10 +30,6 @@ def metrics_table(m: dict) -> str:
 
 def _read_json(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
-
-
-def section(key: str, body: str) -> str:
-    return f'<section id="{key}"><h2>{esc(SECTIONS[key])}</h2>\n{body}\n</section>'
 
 
 def cohort_section(cohort_csv: Path | None) -> str:

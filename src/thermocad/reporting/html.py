@@ -1,0 +1,67 @@
+"""HTML pieces shared by the study report and its model card: escaping, images, tables."""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from pathlib import Path
+
+import pandas as pd
+
+# Every section the report always contains (an absent input says so inside its section).
+SECTIONS = {
+    "disclaimer": "Clinical disclaimer",
+    "cohort": "Cohort",
+    "split": "Data partitions",
+    "training": "Training",
+    "comparison": "Architecture comparison (validation)",
+    "test": "Final test of the selected model",
+    "calibration": "Calibration",
+    "subgroups": "Subgroups and shortcut audit",
+    "galleries": "Galleries",
+    "gradcam": "Grad-CAM explanations",
+    "model-card": "Model card",
+}
+DISCLAIMER = (
+    "Research software. Breast thermography is cleared only as an adjunct to mammography; it is "
+    "not a stand-alone screening or diagnostic test (US FDA safety communications 2011, 2019). "
+    "Nothing in this report is a diagnosis."
+)
+CSS = (Path(__file__).parent / "assets" / "report.css").read_text(encoding="utf-8")
+
+
+def esc(value) -> str:
+    return html.escape(str(value))
+
+
+def img(path: str | os.PathLike | None, alt: str, width: int | None = None) -> str:
+    """An <img> with the PNG embedded as base64, or a note when the file is missing."""
+    if not path or not Path(path).exists():
+        return f'<p class="missing">{esc(alt)}: not available</p>'
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    style = f' style="max-width:{width}px"' if width else ""
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption>{esc(alt)}</figcaption></figure>'
+
+
+def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
+    """A DataFrame as an HTML table: floats rounded, whole-number columns shown as integers."""
+    fmt = {}
+    for c in df.columns:
+        if pd.api.types.is_float_dtype(df[c]):
+            whole = df[c].dropna().mod(1).eq(0).all() and df[c].notna().any()
+            fmt[c] = (lambda v: f"{int(v):,}") if whole else floats.format
+    return df.to_html(index=False, na_rep="n/a", formatters=fmt, border=0, classes="t")
+
+
+def fmt_ci(value, ci) -> str:
+    """'0.912 (0.850-0.960)', or n/a for undefined values."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    if not ci or ci[0] is None:
+        return f"{value:.3f}"
+    return f"{value:.3f} ({ci[0]:.3f}-{ci[1]:.3f})"
+
+
+def section(key: str, body: str) -> str:
+    return f'<section id="{key}"><h2>{esc(SECTIONS[key])}</h2>\n{body}\n</section>'
