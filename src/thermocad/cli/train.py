@@ -5,41 +5,41 @@ from __future__ import annotations
 import argparse
 
 
+def _flag(p: argparse.ArgumentParser, f, hint) -> None:
+    """One option for a TrainConfig field: type, choices and help (with the default) from it."""
+    from thermocad.training.config import base_type, default_of
+
+    kind, _, is_tuple = base_type(hint)
+    default = default_of(f)
+    shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
+    kwargs = {"help": f"{f.metadata['help']} (default: {shown})", "default": None}
+    if kind is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction
+    else:
+        kwargs |= {"type": kind, "choices": f.metadata["choices"]}
+        if is_tuple:
+            kwargs["nargs"] = "+"
+    p.add_argument("--" + f.name.replace("_", "-"), **kwargs)
+
+
+def _field_args(p: argparse.ArgumentParser, group: str) -> None:
+    """An option for each TrainConfig field of `group` ("config": train and lr-find; "train")."""
+    from dataclasses import fields
+
+    from thermocad.training.config import TrainConfig, field_types
+
+    hints = field_types()
+    for f in fields(TrainConfig):
+        if f.metadata.get("cli") == group:
+            _flag(p, f, hints[f.name])
+
+
 def _config_args(p: argparse.ArgumentParser) -> None:
-    """Options shared by lr-find and train; unset ones keep TrainConfig's defaults."""
+    """Options shared by lr-find and train; unset ones keep the preset's (TrainConfig's) values."""
     p.add_argument("--split", required=True, help="split.csv (from `thermocad split`)")
-    p.add_argument("--arch", help="architecture name (see `thermocad models`)")
-    p.add_argument("--size", type=int, help="input size in pixels (default 320)")
-    p.add_argument("--batch-size", type=int, help="images per batch (default 8, as the study)")
-    p.add_argument("--lr", type=float, help="head learning rate (default 1e-2)")
+    _field_args(p, "config")
     p.add_argument("--lr-find", dest="lr_auto", action="store_true",
                    help="use lr_find's suggestion as the learning rate")  # fmt: skip
-    p.add_argument("--weights", help="start from this weights file (.safetensors or state_dict)")
-    p.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=None,
-                   help="random initial weights (no ImageNet download)")  # fmt: skip
-    p.add_argument("--norm", choices=("robust", "celsius", "relative", "intensity"),
-                   help="temperature window: relative (default: 14 C centred on the body's "
-                   "median), per-image percentiles (robust: for 8/16-bit images), fixed celsius, "
-                   "or intensity")  # fmt: skip
-    p.add_argument("--norm-low", type=float, help="celsius window low end (default 22)")
-    p.add_argument("--norm-high", type=float, help="celsius window high end (default 36)")
-    p.add_argument("--channels", nargs="+", choices=("temperature", "asymmetry"),
-                   help="input channels (default: asymmetry)")  # fmt: skip
-    p.add_argument("--crop", choices=("none", "breasts"), help="default breasts (the chest box)")
-    p.add_argument(
-        "--marker", choices=("keep", "remove"), help="default remove: mask the calibration marker"
-    )
-    p.add_argument("--background", choices=("symmetric", "keep", "remove"),
-                   help="default symmetric: no asymmetry where a point or its mirror is off the "
-                   "body; keep: as recorded; remove: fill what is not the body (the room) with "
-                   "the body's coldest percentile")  # fmt: skip
-    p.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None,
-                   help="also train on every image mirrored left-right and predict the mean "
-                   "over an image and its mirror (default off)")  # fmt: skip
-    p.add_argument("--ensemble", choices=("baseline", "none"),
-                   help="default baseline: P(Sick) is the mean of the CNN and the classical "
-                   "baseline fitted on the same patients; none: the CNN alone")  # fmt: skip
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--smoke", action="store_true", help="tiny preset: every stage in seconds")
     p.add_argument("--study-recipe", action="store_true",
                    help="the 2019 study's recipe (whole frame, 224 px, frozen and unfrozen SGDR "
@@ -54,44 +54,24 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float,
                    help="decision threshold on P(Sick) to store (default: the highest reaching "
                    "sensitivity 0.9 on validation)")  # fmt: skip
-    p.add_argument("--precompute", action=argparse.BooleanOptionalAction, default=None,
-                   help="train the head on cached body features first (default on)")  # fmt: skip
-    p.add_argument("--head-epochs", type=int, help="epochs of the head stage (default 30)")
-    p.add_argument("--frozen-cycles", type=int,
-                   help="SGDR cycles with a frozen body on augmented images (default 0; study 2)")  # fmt: skip
-    p.add_argument("--schedule", choices=("sgdr", "one_cycle"))
-    p.add_argument("--optimizer", choices=("sgd", "adam"), help="default sgd (momentum 0.9)")
-    p.add_argument("--cycles", type=int,
-                   help="unfrozen SGDR cycles with differential lrs (default 0; study 3)")  # fmt: skip
-    p.add_argument("--cycle-len", type=int)
-    p.add_argument("--cycle-mult", type=int)
-    p.add_argument("--lrs", type=float, nargs="+", help="unfrozen lrs (default 1e-4 1e-3 1e-2)")
-    p.add_argument(
-        "--tta", type=int, help="augmented copies averaged at validation (default 0; study 4)"
-    )
-    p.add_argument("--balance", choices=("loss", "sampler", "none"),
-                   help="class imbalance: weighted loss (default), balanced sampler or none")  # fmt: skip
+    _field_args(p, "train")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--force", action="store_true", help="overwrite an existing run directory")
 
 
 def _config(args: argparse.Namespace):
     """A TrainConfig from the options given (the smoke preset under --smoke)."""
+    from dataclasses import fields as dataclass_fields
+
     from thermocad.training.config import TrainConfig
 
-    names = ("arch", "size", "batch_size", "lr", "weights", "pretrained", "norm", "norm_low",
-             "norm_high", "seed", "precompute", "head_epochs", "frozen_cycles", "schedule",
-             "cycles", "cycle_len", "cycle_mult", "tta", "balance", "crop", "marker", "optimizer",
-             "ensemble", "background", "mirror")  # fmt: skip
-    fields = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-    for name in ("lrs", "channels"):
-        if getattr(args, name, None):
-            fields[name] = tuple(getattr(args, name))
+    given = {f.name: getattr(args, f.name, None) for f in dataclass_fields(TrainConfig)}
+    given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if v is not None}
     if args.lr_auto:
-        fields["lr"] = None
+        given["lr"] = None
     if args.smoke:
-        return TrainConfig.smoke(**fields)
-    return TrainConfig.study(**fields) if args.study_recipe else TrainConfig(**fields)
+        return TrainConfig.smoke(**given)
+    return TrainConfig.study(**given) if args.study_recipe else TrainConfig(**given)
 
 
 def _models(args: argparse.Namespace) -> int:

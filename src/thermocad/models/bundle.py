@@ -71,11 +71,13 @@ class ModelBundle:
         config = self.meta.get("config", {})
         n_aug = int(config.get("tta", 4)) if tta else 0
         aug = Augmentation(**self.meta.get("augmentation", {}))
-        mirror = bool(config.get("mirror", False))
+        if config.get("mirror"):  # an option removed since (it predicted image and mirror)
+            raise ModelFormatError("this model was trained with the removed option mirror=True; "
+                                   "retrain it with this version")  # fmt: skip
         out = []
         for i in range(0, len(arrays), batch_size):
             chunk = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
-            out.append(map_probs(self.model, chunk, self.transform, n_aug, aug, mirror))
+            out.append(map_probs(self.model, chunk, self.transform, n_aug, aug))
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     @staticmethod
@@ -101,11 +103,9 @@ def map_probs(
     transform: EvalTransform,
     n_aug: int = 0,
     aug: Augmentation | None = None,
-    mirror: bool = False,
 ) -> np.ndarray:
-    """P(Sick) for prepared maps (B, S, S): the mean over the map itself, `n_aug` augmented
-    views and, with `mirror`, each of those mirrored left-right (finish() of a mirrored map is
-    the mirrored input, asymmetry channel included)."""
+    """P(Sick) for prepared maps (B, S, S): the mean over the map itself and `n_aug` augmented
+    views."""
     import torch
 
     device = next(model.parameters()).device
@@ -117,8 +117,6 @@ def map_probs(
             augment(x, aug or Augmentation(), torch.Generator().manual_seed(k), shared=True)
             for k in range(n_aug)
         ]
-        if mirror:
-            views += [v.flip(-1) for v in views]
         # channels_last: ~30% faster convolutions on CPU for the same numbers.
         probs = [
             model(transform.finish(v).contiguous(memory_format=torch.channels_last))

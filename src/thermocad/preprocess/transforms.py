@@ -17,7 +17,7 @@ METHODS = ("robust", "celsius", "relative", "intensity")
 CHANNELS = ("temperature", "asymmetry")
 CROPS = ("none", "breasts")
 MARKERS = ("keep", "remove")
-BACKGROUNDS = ("keep", "remove", "symmetric")
+BACKGROUNDS = ("keep", "symmetric")  # "remove" (only the body in view) measured worse
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,6 @@ class EvalTransform:
     channels: tuple[str, ...] = ("temperature",)
     crop: str = "none"
     marker: str = "keep"  # "remove": paint over the calibration marker (a known shortcut)
-    # "remove": pixels outside the body (room, gaps beside the arms) take the body's 1st
-    # percentile temperature, so the input shows skin only and nothing of the room's.
     # "symmetric": where a pixel or its mirror image (about the centre of the prepared map,
     # the axis of the asymmetry channel) is not on the body, both take their mean, so the
     # asymmetry map is 0 there: skin minus room along an off-centre outline measures where
@@ -105,7 +103,7 @@ class EvalTransform:
             raise ConfigError(f"unknown marker option {self.marker!r}; choose one of {MARKERS}")
         if self.background not in BACKGROUNDS:
             raise ConfigError(
-                f"unknown background option {self.background!r}; choose one of {BACKGROUNDS}"
+                f"unknown background {self.background!r}; choose one of {', '.join(BACKGROUNDS)}"
             )
         if len(self.mean) != len(self.channels) or len(self.std) != len(self.channels):
             raise ConfigError("mean/std need one value per channel")
@@ -115,7 +113,7 @@ class EvalTransform:
         return len(self.channels)
 
     def prepare(self, array: np.ndarray) -> np.ndarray:
-        """Mask the marker (and the room), crop, normalise and resize one array to (size, size)."""
+        """Mask the marker, crop, normalise and resize one array to (size, size)."""
         import torch
         import torch.nn.functional as F
 
@@ -134,8 +132,6 @@ class EvalTransform:
             from thermocad.preprocess.regions import remove_marker
 
             a = remove_marker(a)
-        if self.background == "remove" and mask.any():
-            a = np.where(mask, a, np.percentile(a[mask], 1)).astype(np.float32)
         if relative and mask.any():
             level = float(np.median(a[mask]))
         if box is not None:

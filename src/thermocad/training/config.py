@@ -1,15 +1,44 @@
-"""Training: TrainConfig (every default in one block) and train(), the study's recipe end to end."""
+"""TrainConfig: every training option, its default, its choices and its help in one place.
+
+Validation (`__post_init__`), the `thermocad train` / `lr-find` flags (cli/train.py) and
+model.json all read the fields below, so a choice is defined once.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+import types
+import typing
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
+from functools import cache
 from typing import Any
 
-from thermocad.preprocess.transforms import Augmentation
+from thermocad.preprocess.transforms import (
+    BACKGROUNDS,
+    CHANNELS,
+    CROPS,
+    MARKERS,
+    METHODS,
+    Augmentation,
+)
 from thermocad.utils.errors import ConfigError
 
+BALANCES = ("loss", "sampler", "none")
 ENSEMBLES = ("baseline", "none")
+# Options that measurements rejected (docs/results.md) and that were removed: the value that
+# is today's behaviour. An old model.json or config.json holding it still loads; holding
+# another value, it names the option as removed (its model cannot be reproduced any more).
+REMOVED = {"mirror": False, "optimizer": "sgd", "schedule": "sgdr"}
+
+
+def option(default: Any, help: str, choices: tuple | None = None, minimum: float | None = None,
+           cli: str | None = "config", factory: Any = None) -> Any:  # fmt: skip
+    """A TrainConfig field with its help, choices and lower bound (read by __post_init__ and the
+    CLI). `cli`: "config" (train and lr-find), "train" (train only) or None (no flag)."""
+    meta = {"help": help, "choices": choices, "minimum": minimum, "cli": cli}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -22,61 +51,77 @@ class TrainConfig:
     # around the skin's own level, the network shown only their left/right asymmetry (none
     # where a point or its mirror is off the body), no TTA, averaged with the classical baseline.
     # `TrainConfig.study()` is the 2019 study's full recipe (fine-tuning included).
-    arch: str = "efficientnet_lite0"  # ImageNet weights installed offline
-    pretrained: bool = True
-    weights: str | None = None  # a weights FILE instead of the ImageNet download
-    size: int | None = 320  # None: the architecture's input size (224)
-    batch_size: int = 8
-    lr: float | None = 1e-2  # None: lr_find's suggestion
-    lr_find_iters: int = 100
-    precompute: bool = True  # train the head on cached body features first
-    head_epochs: int = 30
-    frozen_cycles: int = 0  # frozen body, augmented images, cycle_len epochs each
-    schedule: str = "sgdr"  # or "one_cycle"
-    optimizer: str = "sgd"  # SGD with momentum 0.9 as in the study, or "adam" (fastai's default)
-    cycles: int = 0  # unfrozen SGDR cycles (the study: 3)
-    cycle_len: int = 1
-    cycle_mult: int = 2
-    lrs: tuple[float, ...] = (1e-4, 1e-3, 1e-2)  # early body, late body, head
+
+    # --- model ---
+    arch: str = option("efficientnet_lite0", "architecture name (see `thermocad models`)")
+    pretrained: bool = option(True, "start from ImageNet weights (--no-pretrained: random)")
+    weights: str | None = option(None, "start from this weights file (.safetensors or state_dict)")
+    ensemble: str = option("baseline", "baseline: P(Sick) is the mean of the CNN and the "
+                           "classical baseline fitted on the same patients; none: the CNN alone",
+                           ENSEMBLES)  # fmt: skip
+
+    # --- input ---
+    size: int | None = option(320, "input size in pixels (None: the architecture's, 224)",
+                              minimum=16)  # fmt: skip
+    norm: str = option("relative", "temperature window: relative (14 C centred on the body's "
+                       "median), robust (per-image percentiles: for 8/16-bit images), fixed "
+                       "celsius, or intensity", METHODS)  # fmt: skip
+    norm_low: float = option(22.0, "celsius window low end")
+    norm_high: float = option(36.0, "celsius window high end")
+    # "asymmetry": the map minus its left/right mirror, as one grey image; "temperature": the
+    # map itself. Both together mix in the body's first layer (measured worse, docs/results.md).
+    channels: tuple[str, ...] = option(("asymmetry",), "input channels", CHANNELS)
+    crop: str = option("breasts", "breasts: the chest box; none: the whole frame", CROPS)
+    marker: str = option("remove", "remove: mask the calibration marker; keep: leave it in view",
+                         MARKERS)  # fmt: skip
+    # "symmetric": no asymmetry where a point or its mirror is off the body (the outline's
+    # offset measures where the woman stood); "keep": as recorded (see transforms).
+    background: str = option("symmetric", "symmetric: no asymmetry where a point or its mirror "
+                             "is off the body; keep: as recorded", BACKGROUNDS)  # fmt: skip
+
+    # --- the default recipe: a head on precomputed features of the frozen body ---
+    lr: float | None = option(1e-2, "head learning rate (--lr-find: lr_find's suggestion)",
+                              minimum=0)  # fmt: skip
+    batch_size: int = option(8, "images per batch (as the study)", minimum=2)
+    precompute: bool = option(True, "train the head on cached body features first", cli="train")
+    head_epochs: int = option(30, "epochs of the head stage", minimum=0, cli="train")
+    balance: str = option("loss", "class imbalance: weighted loss, balanced sampler or none",
+                          BALANCES, cli="train")  # fmt: skip
     # Augmented copies averaged at validation. Off by default: the default head trains on
     # features of un-augmented images only, so augmented views are new to it (and measured
     # worse, docs/results.md); the study's recipe, which trains on augmented images, uses 4.
-    tta: int = 0
-    seed: int = 0
-    balance: str = "loss"  # "loss" (class weights), "sampler" or "none"
-    # "relative" (a 14 C window centred on the body's median), "robust" (per-image
-    # percentiles: the only one for 8/16-bit images), "celsius" (fixed) or "intensity".
-    norm: str = "relative"
-    norm_low: float = 22.0
-    norm_high: float = 36.0
-    # "asymmetry": the map minus its left/right mirror, as one grey image; "temperature": the
-    # map itself. Both together mix in the body's first layer (measured worse, docs/results.md).
-    channels: tuple[str, ...] = ("asymmetry",)
-    crop: str = "breasts"  # "none": the whole frame
-    marker: str = "remove"  # "keep": leave the calibration marker in view
-    # "symmetric": no asymmetry where a point or its mirror is off the body (the outline's
-    # offset measures where the woman stood); "remove": only the body in view (the room
-    # filled); "keep": as recorded (see transforms).
-    background: str = "symmetric"
-    # True: the head also trains on the features of every training image mirrored left-right,
-    # and every prediction is the mean over the image and its mirror (measured no better on
-    # DMR-IR, docs/results.md).
-    mirror: bool = False
-    # "baseline": the model's P(Sick) is the mean of the CNN's and the classical baseline's
-    # (fitted on the same training patients and stored in model.json); "none": the CNN alone.
-    ensemble: str = "baseline"
-    augmentation: Augmentation = field(default_factory=Augmentation)
-    max_batches: int | None = None  # stop each epoch early (smoke runs)
+    tta: int = option(0, "augmented copies averaged at validation (study: 4)", minimum=0,
+                      cli="train")  # fmt: skip
+    seed: int = option(0, "random seed")
+
+    # --- the study's recipe: frozen and unfrozen SGDR stages on augmented images ---
+    frozen_cycles: int = option(0, "SGDR cycles with a frozen body on augmented images "
+                                "(study: 2)", minimum=0, cli="train")  # fmt: skip
+    cycles: int = option(0, "unfrozen SGDR cycles with differential lrs (study: 3)", minimum=0,
+                         cli="train")  # fmt: skip
+    cycle_len: int = option(1, "epochs of the first SGDR cycle", minimum=1, cli="train")
+    cycle_mult: int = option(2, "each SGDR cycle this many times longer", minimum=1,
+                             cli="train")  # fmt: skip
+    lrs: tuple[float, ...] = option((1e-4, 1e-3, 1e-2), "unfrozen lrs: early body, late body, "
+                                    "head", minimum=0, cli="train")  # fmt: skip
+    augmentation: Augmentation = option(None, "augmentation of training images", cli=None,
+                                        factory=Augmentation)  # fmt: skip
+
+    # --- debugging ---
+    lr_find_iters: int = option(100, "iterations of lr_find", minimum=1, cli=None)
+    max_batches: int | None = option(None, "stop each epoch early (smoke runs)", minimum=1,
+                                     cli=None)  # fmt: skip
 
     def __post_init__(self) -> None:
-        if self.schedule not in ("sgdr", "one_cycle"):
-            raise ConfigError(f"unknown schedule {self.schedule!r}; use sgdr or one_cycle")
-        if self.optimizer not in ("sgd", "adam"):
-            raise ConfigError(f"unknown optimizer {self.optimizer!r}; use sgd or adam")
-        if self.ensemble not in ENSEMBLES:
-            raise ConfigError(f"unknown ensemble {self.ensemble!r}; use one of {ENSEMBLES}")
-        if self.batch_size < 2 or self.cycles < 0 or self.cycle_len < 1 or self.cycle_mult < 1:
-            raise ConfigError("batch_size >= 2, cycles >= 0, cycle_len >= 1, cycle_mult >= 1")
+        hints = field_types()
+        for f in fields(self):
+            check_field(f, hints[f.name], getattr(self, f.name))
+        if self.norm_low >= self.norm_high:
+            raise ConfigError(f"norm_low {self.norm_low} must be below norm_high {self.norm_high}")
+        if not self.channels or len(set(self.channels)) != len(self.channels):
+            raise ConfigError(f"channels {self.channels}: one or more of {CHANNELS}, each once")
+        if not self.lrs:
+            raise ConfigError("lrs: give at least one learning rate")
 
     @classmethod
     def study(cls, **overrides: Any) -> TrainConfig:
@@ -98,14 +143,69 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """A config from config.json / model.json, including those written by older versions."""
         d = dict(d)
         d.setdefault("ensemble", "none")  # configs from before the option: the CNN alone
         d.setdefault("background", "keep")  # and the room as recorded
+        for name, today in REMOVED.items():
+            if name in d and d.pop(name) != today:
+                raise ConfigError(f"this config uses the removed option {name}; only "
+                                  f"{name}={today!r} is supported now (docs/results.md)")  # fmt: skip
+        if d.get("background") == "remove":
+            raise ConfigError("this config uses the removed option background='remove'; "
+                              f"choose one of {BACKGROUNDS}")  # fmt: skip
         d["augmentation"] = Augmentation(**d.get("augmentation", {}))
         for key in ("lrs", "channels"):
             if key in d:
                 d[key] = tuple(d[key])
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigError(f"unknown training options {unknown}")
         return cls(**d)
 
-    def with_(self, **changes: Any) -> TrainConfig:
-        return replace(self, **changes)
+
+@cache
+def field_types() -> dict[str, Any]:
+    """TrainConfig's field types, resolved from their annotations."""
+    return typing.get_type_hints(TrainConfig)
+
+
+def base_type(hint: Any) -> tuple[type, bool, bool]:
+    """(element type, optional, tuple) of a field type such as `tuple[float, ...]` or `int | None`."""
+    args = typing.get_args(hint)
+    optional = isinstance(hint, types.UnionType) and type(None) in args
+    if optional:
+        hint = next(a for a in args if a is not type(None))
+    if typing.get_origin(hint) is tuple:
+        return typing.get_args(hint)[0], optional, True
+    return hint, optional, False
+
+
+def _type_ok(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def check_field(f: Field, hint: Any, value: Any) -> None:
+    """ConfigError when `value` is not of the field's type, not among its choices or too small."""
+    kind, optional, is_tuple = base_type(hint)
+    if value is None and optional:
+        return
+    items = value if is_tuple and isinstance(value, tuple) else (value,)
+    if (is_tuple and not isinstance(value, tuple)) or not all(_type_ok(v, kind) for v in items):
+        raise ConfigError(f"{f.name}: {value!r} is not {'a tuple of ' if is_tuple else ''}"
+                          f"{kind.__name__}{' or None' if optional else ''}")  # fmt: skip
+    choices, minimum = f.metadata.get("choices"), f.metadata.get("minimum")
+    bad = [v for v in items if choices and v not in choices]
+    if bad:
+        raise ConfigError(f"unknown {f.name} {bad[0]!r}; choose one of {', '.join(choices)}")
+    if minimum is not None and any(v < minimum for v in items):
+        raise ConfigError(f"{f.name} must be at least {minimum}, got {value!r}")
+
+
+def default_of(f: Field) -> Any:
+    """A field's default value (its factory called)."""
+    return f.default_factory() if f.default is MISSING else f.default

@@ -63,6 +63,6 @@ def fit_head(
     with tempfile.TemporaryDirectory() as work:
         learn = make_learner(dls, head, loss, None, Path(work))
         learn.metrics = []  # the valid rows carry no labels here
-        fit_schedule(learn, cfg.lr or 1e-2, "sgdr", 1, cfg.head_epochs, 1, [])
+        fit_schedule(learn, cfg.lr or 1e-2, 1, cfg.head_epochs, 1, [])
         probs, _ = learn.get_preds(dl=dls.valid.new(shuffled=False, drop_last=False))
     return probs[:, 1].float().numpy()

@@ -6,7 +6,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from thermocad.io.labels import CLASSES
 from thermocad.models.registry import ArchSpec, create_model, get_arch
@@ -66,7 +65,7 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, cfg: TrainConfig, 
 
     history = History(ckpt.state["rows"], name, on_epoch)
     with fit_ctx(learn):
-        fit_schedule(learn, lr, cfg.schedule, cycles, cycle_len, cycle_mult, [history], done)
+        fit_schedule(learn, lr, cycles, cycle_len, cycle_mult, [history], done)
 
 
 def _head_learner(data: ThermalData, model, loss, cfg: TrainConfig, workdir: Path):
@@ -74,12 +73,9 @@ def _head_learner(data: ThermalData, model, loss, cfg: TrainConfig, workdir: Pat
     finish = data.transform.finish  # no augmentation, as in the study
     feats = body_features(model, data.maps, finish, cfg.batch_size * 4)
     n = data.n_train
-    train, y_train = feats[:n], data.y[:n]
-    if cfg.mirror:  # every training woman also seen mirrored: twice the examples, same labels
-        mirrored = body_features(model, data.maps[:n, :, ::-1].copy(), finish, cfg.batch_size * 4)
-        train, y_train = torch.cat([train, mirrored]), np.concatenate([y_train, y_train])
-    dls = feature_dls(train, y_train, feats[n:], data.y[n:], cfg.batch_size, data.dls.device)
-    head = make_learner(dls, model.get_classifier(), loss, None, workdir, cfg.optimizer)
+    dls = feature_dls(feats[:n], data.y[:n], feats[n:], data.y[n:], cfg.batch_size,
+                      data.dls.device)  # fmt: skip
+    head = make_learner(dls, model.get_classifier(), loss, None, workdir)
     if cfg.max_batches:
         head.add_cb(LimitBatches(cfg.max_batches))
     return head
@@ -126,7 +122,7 @@ def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -
     check_writable(out_png, force)
     spec, _, data, model, loss = _setup(split_csv, cfg, None, False)
     with tempfile.TemporaryDirectory() as workdir:
-        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir), cfg.optimizer)
+        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
         learn.freeze()
         suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
     plot_curve(
@@ -179,7 +175,7 @@ def run_training(
     if resume:
         ckpt.load(model)
     with tempfile.TemporaryDirectory() as workdir:
-        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir), cfg.optimizer)
+        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
         # As the study's precompute=True: lr_find and the head both run on cached features.
         head = _head_learner(data, model, loss, cfg, Path(workdir)) if cfg.precompute else None
         if "lr" not in ckpt.state:
@@ -188,26 +184,13 @@ def run_training(
             learn.add_cb(LimitBatches(cfg.max_batches))
         _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
         # A final model's "validation" rows are its training rows: nothing to predict there.
-        probs = None if fold == "all" else _valid_probs(learn, model, data, cfg)
+        probs = None if fold == "all" else tta_probs(learn, cfg.tta)
     if is_main_process():
         baseline, parts = fit_ensemble(cfg, data, probs)
         probs = parts.get("prob", probs)
         write_outputs(out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold,
                        baseline, parts)  # fmt: skip
     return out_dir
-
-
-def _valid_probs(learn, model, data: ThermalData, cfg: TrainConfig) -> np.ndarray:
-    """The CNN's P(Sick) on the validation rows, as predict will compute it."""
-    if not cfg.mirror:
-        return tta_probs(learn, cfg.tta)
-    from thermocad.models.bundle import map_probs
-
-    maps = data.maps[data.n_train :]
-    return np.concatenate([
-        map_probs(model, maps[i : i + 64], data.transform, cfg.tta, cfg.augmentation, mirror=True)
-        for i in range(0, len(maps), 64)
-    ])  # fmt: skip
 
 
 def train(

@@ -1,0 +1,86 @@
+"""TrainConfig: every field validated, old configs loaded, the CLI derived from the fields."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+
+import pytest
+
+from thermocad.cli import build_parser
+from thermocad.training.config import REMOVED, TrainConfig
+from thermocad.utils.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"crop": "head"}, "unknown crop 'head'; choose one of none, breasts"),
+        ({"norm": "z"}, "unknown norm 'z'; choose one of robust, celsius, relative, intensity"),
+        ({"balance": "w"}, "unknown balance 'w'; choose one of loss, sampler, none"),
+        ({"marker": "blur"}, "unknown marker 'blur'"),
+        ({"background": "remove"}, "unknown background 'remove'; choose one of keep, symmetric"),
+        ({"channels": ("temperature", "depth")}, "unknown channels 'depth'"),
+        ({"channels": ("asymmetry", "asymmetry")}, "each once"),
+        ({"ensemble": "stack"}, "unknown ensemble 'stack'"),
+        ({"size": 8}, "size must be at least 16"),
+        ({"size": "big"}, "size: 'big' is not int or None"),
+        ({"batch_size": 1}, "batch_size must be at least 2"),
+        ({"pretrained": "yes"}, "pretrained: 'yes' is not bool"),
+        ({"lrs": [1e-3]}, "lrs: .* is not a tuple of float"),
+        ({"lrs": (-1.0,)}, "lrs must be at least 0"),
+        ({"cycle_len": 0}, "cycle_len must be at least 1"),
+        ({"norm_low": 36.0, "norm_high": 22.0}, "norm_low 36.0 must be below norm_high 22.0"),
+    ],
+)
+def test_every_bad_value_is_a_config_error_naming_the_choices(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**changes)
+
+
+def test_presets_and_defaults_are_valid():
+    assert TrainConfig().size == 320 and TrainConfig.study().size is None
+    assert TrainConfig.smoke(seed=3).seed == 3 and TrainConfig.smoke().max_batches == 2
+
+
+def test_removed_options_are_gone_and_old_configs_still_load():
+    names = {f.name for f in fields(TrainConfig)}
+    assert not names & {"mirror", "optimizer", "schedule"}
+    assert not hasattr(TrainConfig, "with_")
+    old = {**TrainConfig().to_dict(), **REMOVED}  # a model.json written before the removal
+    assert TrainConfig.from_dict(json.loads(json.dumps(old))) == TrainConfig()
+    for name, value in {"mirror": True, "optimizer": "adam", "schedule": "one_cycle",
+                        "background": "remove"}.items():  # fmt: skip
+        with pytest.raises(ConfigError, match=f"removed option {name}"):
+            TrainConfig.from_dict({**TrainConfig().to_dict(), name: value})
+    with pytest.raises(ConfigError, match="unknown training options"):
+        TrainConfig.from_dict({"no_such_option": 1})
+
+
+def _parse(*argv: str):
+    from thermocad.cli.train import _config
+
+    return _config(build_parser().parse_args(["train", "--split", "s.csv", "--out", "o", *argv]))
+
+
+def test_cli_flags_come_from_the_fields():
+    assert _parse() == TrainConfig()
+    cfg = _parse("--crop", "none", "--channels", "temperature", "asymmetry", "--lrs", "1e-3",
+                 "1e-2", "--no-pretrained", "--size", "256", "--tta", "2")  # fmt: skip
+    assert cfg == TrainConfig(crop="none", channels=("temperature", "asymmetry"),
+                              lrs=(1e-3, 1e-2), pretrained=False, size=256, tta=2)  # fmt: skip
+    assert _parse("--smoke", "--seed", "4") == TrainConfig.smoke(seed=4)
+    assert _parse("--study-recipe").tta == 4 and _parse("--lr-find").lr is None
+    with pytest.raises(SystemExit):
+        _parse("--crop", "head")  # argparse's choices are the config's
+
+
+def test_help_shows_every_option_with_its_default(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for f in fields(TrainConfig):
+        if f.metadata["cli"]:
+            assert "--" + f.name.replace("_", "-") in text
+    assert "(default: efficientnet_lite0)" in text and "(default: 0.0001 0.001 0.01)" in text
+    assert "--mirror" not in text and "--optimizer" not in text and "--schedule" not in text
