@@ -1,7 +1,8 @@
 """thermocad: computer-aided detection of breast cancer in infrared thermograms.
 
-The public API is imported lazily (PEP 562), so `import thermocad` stays fast and loads no
-torch, pandas or matplotlib until a function that needs them is used.
+The public API (docs/api.md): read_thermal, prepare, split, train, evaluate, predict,
+load_model, TrainConfig and study. It is imported lazily (PEP 562), so `import thermocad`
+stays fast and loads no torch, pandas or matplotlib until a function that needs them is used.
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ _API = {
     "ThermocadError": "thermocad.utils.errors",
     "ThermalFormatError": "thermocad.utils.errors",
     "ConfigError": "thermocad.utils.errors",
+    "TrainConfig": "thermocad.training.config",
+    "prepare": "thermocad.api",
+    "split": "thermocad.api",
+    "train": "thermocad.api",
+    "evaluate": "thermocad.api",
+    "predict": "thermocad.api",
+    "load_model": "thermocad.api",
+    "study": "thermocad.api",
 }
 
 __all__ = sorted([*_API, "__version__"])

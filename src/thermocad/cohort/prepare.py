@@ -107,15 +107,30 @@ class CohortSummary:
 
 def prepare_cohort(
     data_dir: str | os.PathLike,
-    labels_csv: str | os.PathLike,
+    labels_csv: str | os.PathLike | pd.DataFrame,
     out_dir: str | os.PathLike,
     sharpness_threshold: float = DEFAULT_SHARPNESS_THRESHOLD,
     force: bool = False,
     workers: int | None = None,
 ) -> CohortSummary:
     """Write OUT_DIR/cohort.csv (one row per thermal file, excluded ones with their reason)."""
-    labels = read_labels(labels_csv)
     target = check_writable(Path(out_dir) / "cohort.csv", force=force)
+    table = cohort_table(data_dir, labels_csv, sharpness_threshold, workers)
+    atomic_write_csv(target, table)
+    summary = summarize(table, target)
+    for line in summary.lines():
+        log(line)
+    return summary
+
+
+def cohort_table(
+    data_dir: str | os.PathLike,
+    labels_csv: str | os.PathLike | pd.DataFrame,
+    sharpness_threshold: float = DEFAULT_SHARPNESS_THRESHOLD,
+    workers: int | None = None,
+) -> pd.DataFrame:
+    """The cohort as a table: one row per thermal file, excluded ones with their reason."""
+    labels = read_labels(labels_csv)
     paths = find_thermal_files(data_dir)
     if not paths:
         raise CohortError(f"{data_dir}: no thermal files found ({', '.join(THERMAL_SUFFIXES)})")
@@ -126,12 +141,14 @@ def prepare_cohort(
         rows.append(_row(path, result, by_patient, sharpness_threshold))
     table = pd.DataFrame(rows)
     extra = [c for c in by_patient.columns if c not in ("diagnosis", "acquisition_batch")]
-    table = table.reindex(columns=COLUMNS + extra)
-    atomic_write_csv(target, table)
-    summary = summarize(table, target)
-    for line in summary.lines():
-        log(line)
-    return summary
+    return table.reindex(columns=COLUMNS + extra)
+
+
+def kept_rows(cohort: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a cohort table without an exclusion reason (all rows if it has no such column)."""
+    if "excluded_reason" not in cohort:
+        return cohort
+    return cohort[cohort["excluded_reason"].fillna("") == ""]
 
 
 def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict:
@@ -195,7 +212,7 @@ def _first_reason(reasons: list[str]) -> str:
 
 def summarize(table: pd.DataFrame, cohort_csv: Path) -> CohortSummary:
     """Counts of kept images and patients per class, and of exclusions per reason."""
-    kept = table[table["excluded_reason"].fillna("") == ""]
+    kept = kept_rows(table)
     reasons = table["excluded_reason"].fillna("")
     excluded = Counter(r.split(":")[0] for r in reasons if r)
     errors = [r.split(": ", 1)[1] for r in reasons if r.startswith("unreadable: ")]

@@ -18,12 +18,16 @@ SPLITS = ("train", "valid", "test")
 UNITS = ("patient", "image")
 
 
-def _kept_rows(cohort_csv: str | os.PathLike) -> pd.DataFrame:
-    """The rows of cohort.csv without an exclusion reason."""
-    df = read_table(cohort_csv, "cohort file", "thermocad prepare", ("path", "patient_id", "label"),
-                    keep_default_na=False, na_values=[""])  # fmt: skip
-    if "excluded_reason" in df:
-        df = df[df["excluded_reason"].isna()]
+def _kept_rows(cohort_csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+    """The kept rows of cohort.csv (or of a cohort table), checked: one label per patient."""
+    from thermocad.cohort.prepare import kept_rows
+
+    if isinstance(cohort_csv, pd.DataFrame):
+        df, cohort_csv = cohort_csv.copy(), "the cohort table"
+    else:
+        df = read_table(cohort_csv, "cohort file", "thermocad prepare", ("path", "patient_id",
+                        "label"), keep_default_na=False, na_values=[""])  # fmt: skip
+    df = kept_rows(df)
     if df.empty:
         raise ConfigError(f"{cohort_csv}: no kept images to split")
     df = df.astype({"patient_id": int})  # excluded rows may lack one; kept rows never do
@@ -69,7 +73,7 @@ def _subsample(df: pd.DataFrame, per_class: dict[str, int], key: str, rng) -> pd
 
 
 def make_split(
-    cohort_csv: str | os.PathLike,
+    cohort_csv: str | os.PathLike | pd.DataFrame,
     valid: float = 0.2,
     test: float = 0.2,
     folds: int | None = None,

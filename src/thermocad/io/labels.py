@@ -26,11 +26,15 @@ ALIASES = {
 BOOLEAN_COLUMNS = ("deodorant", "single_breast")
 
 
-def read_labels(csv: str | os.PathLike) -> pd.DataFrame:
-    """Read and check the labels CSV; returns patient_id (int), diagnosis, then optional columns."""
-    csv = Path(csv)
-    table = read_table(csv, "labels file", error=CohortError,
-                       dtype=str, keep_default_na=False, skipinitialspace=True)  # fmt: skip
+def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+    """Read and check the labels CSV (or table); returns patient_id (int), diagnosis, then
+    optional columns."""
+    if isinstance(csv, pd.DataFrame):  # checked as if read from a file: text, "" for missing
+        table, csv = csv.fillna("").astype(str), "the labels table"
+    else:
+        csv = Path(csv)
+        table = read_table(csv, "labels file", error=CohortError,
+                           dtype=str, keep_default_na=False, skipinitialspace=True)  # fmt: skip
     table = _rename(table, csv)
     table = table.apply(lambda col: col.str.strip())
     table["patient_id"] = _patient_ids(table["patient_id"], csv)

@@ -61,8 +61,10 @@ def gradcam_section(run_dir: Path | None, test_dir: Path, n: int = 3) -> str:
 def _data_summary(cohort_csv, split_csv) -> str:
     parts = []
     if cohort_csv and Path(cohort_csv).exists():
+        from thermocad.cohort.prepare import kept_rows
+
         c = pd.read_csv(cohort_csv)
-        kept = c[c.get("excluded_reason", pd.Series([""] * len(c))).fillna("") == ""]
+        kept = kept_rows(c)
         counts = kept.groupby("label")["patient_id"].nunique().to_dict()
         parts.append(f"{len(kept)} images of {kept['patient_id'].nunique()} patients "
                      f"({', '.join(f'{v} {k}' for k, v in counts.items())}); {len(c) - len(kept)} "

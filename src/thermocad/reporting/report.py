@@ -36,9 +36,11 @@ def cohort_section(cohort_csv: Path | None) -> str:
     """Images and patients per class, and exclusions per reason."""
     if not cohort_csv or not Path(cohort_csv).exists():
         return section("cohort", '<p class="missing">cohort.csv not available</p>')
+    from thermocad.cohort.prepare import kept_rows
+
     df = pd.read_csv(cohort_csv)
     reason = df.get("excluded_reason", pd.Series([""] * len(df))).fillna("")
-    kept = df[reason == ""]
+    kept = kept_rows(df)
     per_class = kept.groupby("label").agg(
         images=("path", "size"), patients=("patient_id", "nunique")
     )

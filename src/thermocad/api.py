@@ -1,0 +1,161 @@
+"""The public API (`thermocad.prepare`, `split`, `train`, ...): thin adapters over the library.
+
+Each function takes a DataFrame or a path where it reads a table and returns objects a
+notebook can use: tables as DataFrames, a trained model as its run directory (load it with
+`load_model`), metrics as a dict. Files are written only where a function says so.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from thermocad.utils.errors import ConfigError, ThermocadError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from thermocad.models.bundle import ModelBundle
+    from thermocad.training.config import TrainConfig
+
+
+def prepare(
+    data_dir: str | os.PathLike,
+    labels: str | os.PathLike | pd.DataFrame,
+    out_dir: str | os.PathLike | None = None,
+    force: bool = False,
+    **options: Any,
+) -> pd.DataFrame:
+    """The cohort table: one row per thermal file in `data_dir`, excluded ones with their reason.
+
+    With `out_dir`, also writes out_dir/cohort.csv (as `thermocad prepare`). `options`:
+    sharpness_threshold, workers.
+    """
+    from thermocad.cohort.prepare import cohort_table, prepare_cohort
+
+    if out_dir is None:
+        return cohort_table(data_dir, labels, **options)
+    summary = prepare_cohort(data_dir, labels, out_dir, force=force, **options)
+    return _read(summary.cohort_csv)
+
+
+def split(cohort: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.DataFrame:
+    """The kept cohort rows with a `split` (and, with folds=K, a `fold`) column, by patient.
+
+    `options` as `make_split`: valid, test, folds, seed, unit, balance, counts.
+    """
+    from thermocad.cohort.split import make_split
+
+    return make_split(cohort, **options)
+
+
+def train(
+    split_table: str | os.PathLike | pd.DataFrame,
+    out_dir: str | os.PathLike,
+    config: TrainConfig | None = None,
+    **options: Any,
+) -> Path:
+    """Train per `config` (default `TrainConfig()`); returns the run directory `out_dir`.
+
+    A split given as a DataFrame is saved in the run directory as split.csv. `options` as
+    `thermocad.training.run.train`: fold, force, resume, threshold.
+    """
+    from thermocad.training.run import train as run_train
+    from thermocad.utils.files import atomic_write_csv
+
+    if not isinstance(split_table, str | os.PathLike):
+        with tempfile.TemporaryDirectory() as tmp:
+            csv = atomic_write_csv(Path(tmp) / "split.csv", split_table)
+            run = run_train(csv, out_dir, config, **options)
+        atomic_write_csv(run / "split.csv", split_table)
+        return run
+    return run_train(split_table, out_dir, config, **options)
+
+
+def load_model(run_dir: str | os.PathLike) -> ModelBundle:
+    """The trained model of a run directory (model.safetensors + model.json)."""
+    from thermocad.models.bundle import load_bundle
+
+    return load_bundle(run_dir)
+
+
+def evaluate(
+    model: str | os.PathLike | ModelBundle,
+    split_table: str | os.PathLike | pd.DataFrame,
+    on: str = "test",
+    tta: bool = False,
+    subgroup: str | None = "acquisition_batch",
+    n_boot: int = 1000,
+) -> dict:
+    """Metrics of the model on the `on` rows at its stored threshold, with intervals.
+
+    The dict has "image" and "patient" levels (as `thermocad evaluate`'s metrics.json) and
+    "predictions", the per-image DataFrame. Nothing is written; `thermocad evaluate` also
+    writes plots.
+    """
+    from thermocad.evaluation.evaluate import evaluate_predictions, predict_split
+
+    bundle = _bundle(model)
+    table = _read(split_table)
+    if "split" not in table.columns:
+        raise ConfigError("the split table has no `split` column; make it with thermocad.split")
+    rows = table[table["split"] == on]
+    if rows.empty:
+        raise ConfigError(f"the split table has no rows with split == {on!r}")
+    pred = predict_split(bundle, rows, tta=tta)
+    result = evaluate_predictions(pred, bundle.threshold, subgroup, n_boot=n_boot)
+    return {**result, "on": on, "predictions": pred}
+
+
+def predict(
+    model: str | os.PathLike | ModelBundle,
+    files: str | os.PathLike | Iterable[str | os.PathLike],
+    tta: bool = False,
+    allow_unit_mismatch: bool = False,
+) -> pd.DataFrame:
+    """P(Sick) and the decision for each thermal file (folders are searched recursively).
+
+    A file that cannot be predicted (unreadable, or another unit than the model's) is an error
+    naming the file, as are paths that hold no thermal file.
+    """
+    from thermocad.inference.predict import collect_files, failure_line, predict_bundle
+
+    paths = [files] if isinstance(files, str | os.PathLike) else list(files)
+    found, errors = collect_files(paths)
+    table, read_errors = predict_bundle(_bundle(model), found, tta, allow_unit_mismatch)
+    errors += read_errors
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ThermocadError(failure_line(errors[0]) + more)
+    return table
+
+
+def study(
+    data_dir: str | os.PathLike,
+    labels: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    archs: Sequence[str] | None = None,
+    **options: Any,
+) -> Path:
+    """The whole protocol (prepare, split, compare, final test) into `out_dir`; returns the path
+    of its report.html. `options` as `thermocad.pipeline.run_study`: smoke, config_file, folds,
+    test, seed, force."""
+    from thermocad.pipeline import run_study
+
+    return run_study(data_dir, labels, out_dir, archs=archs, **options)
+
+
+def _read(table: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+    """A table given as a DataFrame, or read from CSV with an error naming the file."""
+    from thermocad.utils.tables import read_table
+
+    if isinstance(table, str | os.PathLike):
+        return read_table(table, "table")
+    return table
+
+
+def _bundle(model: str | os.PathLike | ModelBundle) -> ModelBundle:
+    return load_model(model) if isinstance(model, str | os.PathLike) else model

@@ -1,0 +1,107 @@
+"""The public API at the top level: each function on tiny synthetic data, and docs/api.md's example."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import thermocad
+from tests.conftest import REPO
+from tests.helpers.training import make_split
+
+API = ("read_thermal", "prepare", "split", "train", "evaluate", "predict", "load_model",
+       "TrainConfig", "study")  # fmt: skip
+
+
+def test_dir_lists_the_api():
+    assert set(API) <= set(dir(thermocad))
+    assert all(callable(getattr(thermocad, name)) for name in API)
+
+
+@pytest.fixture(scope="module")
+def cohort_dir(tmp_path_factory):
+    from thermocad.synth.cohort import generate_cohort
+
+    out = tmp_path_factory.mktemp("api")
+    labels = generate_cohort(out / "data", n_patients=8, seed=2, height=64, width=80)
+    return out / "data", labels
+
+
+def test_prepare_returns_the_cohort_and_writes_only_when_asked(cohort_dir, tmp_path):
+    data, labels = cohort_dir
+    cohort = thermocad.prepare(data, labels)
+    assert len(cohort) == 8 and set(cohort["label"]) == {"Healthy", "Sick"}
+    assert not list(tmp_path.iterdir())
+    # The labels as a DataFrame, and cohort.csv written when out_dir is given.
+    written = thermocad.prepare(data, pd.read_csv(labels), tmp_path / "c")
+    assert (tmp_path / "c" / "cohort.csv").exists()
+    assert written["path"].tolist() == cohort["path"].tolist()
+
+
+def test_split_takes_a_dataframe_or_a_csv(cohort_dir, tmp_path):
+    data, labels = cohort_dir
+    cohort = thermocad.prepare(data, labels, tmp_path)
+    a = thermocad.split(cohort, valid=0.25, test=0.25, seed=0)
+    b = thermocad.split(tmp_path / "cohort.csv", valid=0.25, test=0.25, seed=0)
+    assert a["split"].tolist() == b["split"].tolist() and set(a["split"]) == {
+        "train",
+        "valid",
+        "test",
+    }
+    # Excluded rows are not split.
+    excluded = cohort.assign(excluded_reason=["blurred"] + [""] * (len(cohort) - 1))
+    assert len(thermocad.split(excluded, valid=0.25, test=0.25)) == len(cohort) - 1
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("api_train")
+    table = pd.read_csv(make_split(root, {"train": 4, "valid": 2, "test": 2}))
+    cfg = thermocad.TrainConfig.smoke(cycles=0, frozen_cycles=0, tta=0)
+    return table, thermocad.train(table, root / "run", cfg)
+
+
+def test_train_returns_the_run_directory(trained):
+    table, run = trained
+    assert isinstance(run, Path) and (run / "model.json").exists()
+    assert pd.read_csv(run / "split.csv")["path"].tolist() == table["path"].tolist()
+    model = thermocad.load_model(run)
+    assert 0 <= model.threshold <= 1
+
+
+def test_evaluate_and_predict_take_a_run_or_a_model(trained, tmp_path):
+    table, run = trained
+    result = thermocad.evaluate(run, table, on="test", n_boot=50)
+    assert result["image"]["n"] == 4 and len(result["predictions"]) == 4
+    same = thermocad.evaluate(thermocad.load_model(run), table, on="test", n_boot=50)
+    np.testing.assert_allclose(same["predictions"]["prob"], result["predictions"]["prob"])
+    files = table.loc[table["split"] == "test", "path"].tolist()
+    pred = thermocad.predict(run, files)
+    assert pred["file"].tolist() == sorted(files)
+    np.testing.assert_allclose(pred["prob_sick"], result["predictions"]["prob"], atol=1e-6)
+    (tmp_path / "bad.txt").write_text("not a matrix\n")
+    with pytest.raises(thermocad.ThermocadError, match="bad.txt"):
+        thermocad.predict(run, [*files, tmp_path / "bad.txt"])
+    with pytest.raises(thermocad.ConfigError, match="no rows with split == 'holdout'"):
+        thermocad.evaluate(run, table, on="holdout")
+
+
+def test_study_returns_the_report(cohort_dir, tmp_path):
+    data, labels = cohort_dir
+    report = thermocad.study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25)
+    assert report == tmp_path / "study" / "report.html" and report.exists()
+
+
+@pytest.mark.slow
+def test_the_example_in_docs_api_runs(tmp_path, monkeypatch):
+    text = (REPO / "docs" / "api.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    exec(compile(blocks[0], "docs/api.md", "exec"), {"__name__": "__main__"})  # noqa: S102
+    assert (tmp_path / "run" / "model.json").exists() and os.path.isdir(tmp_path / "data")
