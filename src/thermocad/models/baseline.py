@@ -18,7 +18,7 @@ from thermocad.utils.errors import ConfigError, ModelFormatError
 PERCENTILES = (5, 25, 50, 75, 95)
 
 
-def _region(array: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def chest_region(array: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """Body mask and breast box (top, bottom, left, right) from thermocad.preprocess.regions."""
     from thermocad.preprocess.regions import body_mask, breast_box, midline
 
@@ -59,7 +59,7 @@ def baseline_features(array: np.ndarray, marker: str = "remove") -> dict[str, fl
     a = np.asarray(array, np.float32)
     if marker == "remove":
         a = remove_marker(a)
-    mask, (top, bottom, left, right) = _region(a)
+    mask, (top, bottom, left, right) = chest_region(a)
     box, box_mask = a[top:bottom, left:right], mask[top:bottom, left:right]
     values = box[box_mask] if box_mask.any() else box.ravel()
     pct = np.percentile(values, PERCENTILES)

@@ -9,23 +9,38 @@ in seconds: `frozen_features` then `fit_head`. `thermocad.train` runs the same h
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from thermocad.training.config import TrainConfig
 
+if TYPE_CHECKING:
+    from torch import nn
 
-def frozen_features(config: TrainConfig, paths: Sequence[str], batch_size: int = 16) -> np.ndarray:
-    """(n_files, n_features) pooled features of the frozen pretrained body, one row per path."""
-    from thermocad.models.registry import create_model, get_arch
+    from thermocad.preprocess.transforms import EvalTransform
+
+
+def prepared_maps(config: TrainConfig, paths: Sequence[str]) -> tuple[EvalTransform, np.ndarray]:
+    """The evaluation transform `config` implies and the files prepared by it (n, size, size):
+    one map per distinct path, in the order of first appearance."""
+    from thermocad.models.registry import get_arch
     from thermocad.training.data import load_maps
-    from thermocad.training.recipe import body_features
     from thermocad.training.run import eval_transform
 
     transform = eval_transform(config, get_arch(config.arch))
     maps, _ = load_maps(list(paths), transform)
+    return transform, maps
+
+
+def frozen_features(config: TrainConfig, paths: Sequence[str], batch_size: int = 16) -> np.ndarray:
+    """(n_files, n_features) pooled features of the frozen pretrained body, one row per path."""
+    from thermocad.models.registry import create_model
+    from thermocad.training.recipe import body_features
+
+    transform, maps = prepared_maps(config, paths)
     model = create_model(config.arch, config.pretrained, transform.in_chans, 2, config.weights)
     index = {p: i for i, p in enumerate(dict.fromkeys(map(str, paths)))}
     feats = body_features(model, maps, transform.finish, batch_size).numpy()
@@ -37,10 +52,11 @@ def fit_head(
     y_train: np.ndarray,
     x_valid: np.ndarray,
     config: TrainConfig | None = None,
+    make_head: Callable[[int], nn.Module] | None = None,
 ) -> np.ndarray:
     """The default recipe's head stage on given features: P(Sick) of the `x_valid` rows.
 
-    As in training: a linear head, class-weighted cross-entropy (`balance="loss"`), SGD with
+    As in training: a linear head (or `make_head(n_features)`, built after seeding), class-weighted cross-entropy (`balance="loss"`), SGD with
     momentum 0.9 at `config.lr`, `config.head_epochs` epochs of SGDR, batch `config.batch_size`.
     """
     import torch
@@ -58,7 +74,7 @@ def fit_head(
     x_va = torch.from_numpy(np.asarray(x_valid, dtype=np.float32))
     dls = feature_dls(x_tr, y_train, x_va, np.zeros(len(x_va), np.int64), cfg.batch_size,
                       torch.device("cpu"))  # fmt: skip
-    head = torch.nn.Linear(x_tr.shape[1], 2)
+    head = (make_head or (lambda n: torch.nn.Linear(n, 2)))(x_tr.shape[1])
     loss = CrossEntropyLossFlat(weight=weight if cfg.balance == "loss" else None)
     with tempfile.TemporaryDirectory() as work:
         learn = make_learner(dls, head, loss, None, Path(work))

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage as ndi
 
-from layer_features import cv_setup, fold_heads, prepared, report
+from harness import cv_setup, fold_heads, prepared, report
 from thermocad.io.thermal import read_thermal
 from thermocad.models.registry import create_model
 from thermocad.preprocess.regions import body_mask, breast_box

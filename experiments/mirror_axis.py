@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from layer_features import cv_setup, features, fold_heads, report
+from harness import cv_setup, features, fold_heads, report
 from thermocad.preprocess import regions
 from thermocad.training.config import TrainConfig
 

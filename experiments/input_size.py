@@ -13,7 +13,7 @@ averaged with the classical baseline fitted on the same training patients.
 
 from __future__ import annotations
 
-from layer_features import cv_setup, features, fold_heads, report
+from harness import cv_setup, features, fold_heads, report
 from thermocad.training.config import TrainConfig
 
 SIZES = (224, 320, 384, 448)

@@ -22,14 +22,14 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from harness import fold_thresholds, paired_difference, scores, seed_mean, summary
 from thermocad.cohort.prepare import prepare_cohort
 from thermocad.cohort.split import make_split, write_split
 from thermocad.evaluation.compare import compare
-from thermocad.evaluation.metrics import bootstrap_ci, choose_threshold, roc_auc, wilson_ci
+from thermocad.evaluation.metrics import wilson_ci
 from thermocad.training.config import TrainConfig
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/dmr-ir-frontal"
-PERIOD_START = 120  # first batch-A Sick patient is 138; batch A ids below 120 are all Healthy
 # Head-only variants of the study's recipe: frozen ImageNet body, head on precomputed features.
 # Every recipe spells out its inputs, so results do not move when TrainConfig's defaults do.
 INPUTS = {"size": None, "crop": "none", "marker": "keep", "channels": ("temperature",),
@@ -57,9 +57,8 @@ RECIPES = {
     "chest_asym_320": CHEST_320,
     "chest_320": {**HEAD, "marker": "remove", "crop": "breasts", "size": 320},
     # Averaged with the baseline fitted on the same training patients (equal weights: nothing
-    # tuned on these folds); with one-cycle instead of SGDR for the head; without TTA.
+    # tuned on these folds); without TTA.
     "chest_asym_320_ens": {**CHEST_320, "ensemble": "baseline"},
-    "chest_asym_320_ens_onecycle": {**CHEST_320, "ensemble": "baseline", "schedule": "one_cycle"},
     "chest_asym_320_notta": {**CHEST_320, "tta": 0},
     # The previous default of train and study (docs/results.md).
     "chest_asym_320_ens_notta": DEFAULT,
@@ -70,9 +69,6 @@ RECIPES = {
     "chest_asym_320_ens_notta_head90": {**DEFAULT, "head_epochs": 90},
     # The default at 384 px instead of 320 px.
     "chest_asym_384_ens_notta": {**DEFAULT, "size": 384},
-    # The default with only the body in view (the room filled with the coldest skin value).
-    "chest_asym_320_ens_notta_nobg": {**DEFAULT, "background": "remove"},
-    "chest_asym_320_ens_notta_mirror": {**DEFAULT, "mirror": True},
     # A fixed scale in degrees (22-36 C: 14 C wide) centred on the skin's median temperature
     # (the two-channel default, docs/results.md).
     "chest_asym_320_ens_notta_relative": {**DEFAULT, "norm": "relative"},
@@ -102,6 +98,14 @@ RECIPES = {
     # differential learning rates), still without TTA and averaged with the baseline.
     "chest_asymonly_320_ens_notta_relative_finetune7": {**ASYM_DEFAULT, "cycles": 3},
 }
+# Measured, then removed from TrainConfig with their options (experiments/README.md): one-cycle
+# instead of SGDR for the head, only the body in view (the room filled with the coldest skin
+# value), and every image also mirrored. Kept as the record of what was run.
+REMOVED_RECIPES = {
+    "chest_asym_320_ens_onecycle": {**CHEST_320, "ensemble": "baseline", "schedule": "one_cycle"},
+    "chest_asym_320_ens_notta_nobg": {**DEFAULT, "background": "remove"},
+    "chest_asym_320_ens_notta_mirror": {**DEFAULT, "mirror": True},
+}
 
 
 def cnn_half(recipe: str) -> tuple[list[tuple[str, str]], None]:
@@ -123,8 +127,6 @@ ARCHS_ASYM = [(ASYM, "prob_cnn"), (f"lite1_{ASYM}", "prob_cnn"), (f"lite2_{ASYM}
 DERIVED = {
     "chest_asym_320_ens_notta_cnn": cnn_half("chest_asym_320_ens_notta"),
     "chest_asym_384_ens_notta_cnn": cnn_half("chest_asym_384_ens_notta"),
-    "chest_asym_320_ens_notta_nobg_cnn": cnn_half("chest_asym_320_ens_notta_nobg"),
-    "chest_asym_320_ens_notta_mirror_cnn": cnn_half("chest_asym_320_ens_notta_mirror"),
     "chest_asym_320_ens_notta_relative_cnn": cnn_half("chest_asym_320_ens_notta_relative"),
     "chest_asymonly_320_ens_notta_relative_cnn": cnn_half("chest_asymonly_320_ens_notta_relative"),
     "chest_asymonly_320_ens_notta_relative_symmetric_cnn": cnn_half(
@@ -171,18 +173,6 @@ def derive(name: str, preds: dict[str, list[pd.DataFrame]]) -> list[pd.DataFrame
     return out
 
 
-def fold_thresholds(pred: pd.DataFrame, target: float | None = None) -> pd.Series:
-    """Per row, the threshold chosen on the out-of-fold predictions of the other folds: Youden's,
-    or with `target` the highest one that reaches that sensitivity there."""
-    out = pd.Series(np.nan, index=pred.index)
-    for k in pred["fold"].unique():
-        other = pred[pred["fold"] != k]
-        out[pred["fold"] == k] = choose_threshold(
-            other["y"].to_numpy(), other["prob"].to_numpy(), target_sensitivity=target
-        )
-    return out
-
-
 def at_target(preds: list[pd.DataFrame], target: float) -> dict[str, tuple[int, int, int, int]]:
     """(tp, fn, tn, fp) pooled over seeds, overall and in batch A, at thresholds chosen for each
     fold on the other folds to reach sensitivity `target` (compare's threshold_method
@@ -197,25 +187,6 @@ def at_target(preds: list[pd.DataFrame], target: float) -> dict[str, tuple[int, 
             out[name] += [(ss & (yy == 1)).sum(), (~ss & (yy == 1)).sum(),
                           (~ss & (yy == 0)).sum(), (ss & (yy == 0)).sum()]  # fmt: skip
     return {k: tuple(int(x) for x in v) for k, v in out.items()}
-
-
-def scores(pred: pd.DataFrame) -> dict:
-    """AUCs overall / batch A / period-matched A, and sensitivity/specificity (per-fold thresholds)."""
-    y, p = pred["y"].to_numpy(int), pred["prob"].to_numpy(float)
-    a = (pred["acquisition_batch"] == "A").to_numpy()
-    pm = a & (pred["patient_id"].to_numpy() >= PERIOD_START)
-    decision = p >= fold_thresholds(pred).to_numpy()
-    tp, fn = int((decision & (y == 1)).sum()), int((~decision & (y == 1)).sum())
-    tn, fp = int((~decision & (y == 0)).sum()), int((decision & (y == 0)).sum())
-    return {"auc": roc_auc(y, p), "auc_A": roc_auc(y[a], p[a]), "auc_A_period": roc_auc(y[pm], p[pm]),
-            "sens": tp / (tp + fn), "spec": tn / (tn + fp), "tp": tp, "fn": fn, "tn": tn, "fp": fp}  # fmt: skip
-
-
-def auc_intervals(preds: list[pd.DataFrame]) -> dict[str, tuple[float, float]]:
-    """Patient-bootstrap 95% intervals of the AUC (all, batch A) of the seed-averaged score."""
-    mean = seed_mean(preds)
-    in_a = mean[mean["batch"] == "A"]
-    return {"all": bootstrap_ci(mean, 0.5)["roc_auc"], "A": bootstrap_ci(in_a, 0.5)["roc_auc"]}
 
 
 def run(
@@ -248,35 +219,6 @@ def run(
     return pd.DataFrame(rows), preds
 
 
-def seed_mean(preds: list[pd.DataFrame]) -> pd.DataFrame:
-    """One row per patient: label, batch and the score averaged over seeds."""
-    return (
-        pd.concat(preds)
-        .groupby("patient_id", as_index=False)
-        .agg(y=("y", "first"), prob=("prob", "mean"), batch=("acquisition_batch", "first"))
-    )
-
-
-def paired_difference(a: list[pd.DataFrame], b: list[pd.DataFrame], n_boot: int = 2000) -> dict:
-    """AUC(a) - AUC(b) on the seed-averaged scores, overall and within batch A, with a paired
-    patient-bootstrap 95% interval (the same resampled women score both recipes)."""
-    both = seed_mean(a).merge(
-        seed_mean(b)[["patient_id", "prob"]], on="patient_id", suffixes=("", "_b")
-    )
-    rng = np.random.default_rng(0)
-    out = {}
-    for name, df in (("all", both), ("A", both[both["batch"] == "A"])):
-        y, pa, pb = df["y"].to_numpy(int), df["prob"].to_numpy(float), df["prob_b"].to_numpy(float)
-        reps = []
-        for _ in range(n_boot):
-            i = rng.integers(0, len(y), len(y))
-            if 0 < y[i].sum() < len(i):
-                reps.append(roc_auc(y[i], pa[i]) - roc_auc(y[i], pb[i]))
-        lo, hi = np.percentile(reps, [2.5, 97.5])
-        out[name] = (roc_auc(y, pa) - roc_auc(y, pb), float(lo), float(hi))
-    return out
-
-
 def operating_points(preds: list[pd.DataFrame], sens: float = 0.9, spec: float = 0.8) -> dict:
     """With hindsight (any threshold, on the pooled seed-averaged scores): the best specificity
     at sensitivity >= `sens` and the best sensitivity at specificity >= `spec`, overall and in
@@ -289,25 +231,6 @@ def operating_points(preds: list[pd.DataFrame], sens: float = 0.9, spec: float =
         fpr, tpr, _ = roc_curve(df["y"], df["prob"])
         out[name] = (float((1 - fpr)[tpr >= sens].max()), float(tpr[1 - fpr >= spec].max()))
     return out
-
-
-def summary(table: pd.DataFrame, preds: dict) -> str:
-    """Mean (min-max over seeds); pooled Wilson 95% intervals for sensitivity and specificity."""
-    lines = ["| recipe | seeds | AUC | AUC batch A | AUC batch A, same period | sensitivity | specificity "
-             "| AUC 95% CI | AUC batch A 95% CI |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for name, g in table.groupby("recipe", sort=False):
-        ci = auc_intervals(preds[name])
-        cell = {k: f"{g[k].mean():.3f} ({g[k].min():.3f}-{g[k].max():.3f})"
-                for k in ("auc", "auc_A", "auc_A_period")}  # fmt: skip
-        tp, fn, tn, fp = (int(g[k].sum()) for k in ("tp", "fn", "tn", "fp"))
-        sl, sh = wilson_ci(tp, tp + fn)
-        pl, ph = wilson_ci(tn, tn + fp)
-        lines.append(
-            f"| {name} | {len(g)} | {cell['auc']} | {cell['auc_A']} | {cell['auc_A_period']} | "
-            f"{tp / (tp + fn):.3f} ({sl:.3f}-{sh:.3f}) | {tn / (tn + fp):.3f} ({pl:.3f}-{ph:.3f}) | "
-            f"{ci['all'][0]:.3f}-{ci['all'][1]:.3f} | {ci['A'][0]:.3f}-{ci['A'][1]:.3f} |"
-        )
-    return "\n".join(lines)
 
 
 def main() -> None:

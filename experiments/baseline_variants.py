@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 
 from thermocad.evaluation.metrics import roc_auc
 from thermocad.io.thermal import read_thermal
-from thermocad.models.baseline import _region, baseline_features
+from thermocad.models.baseline import baseline_features, chest_region
 from thermocad.preprocess.regions import remove_marker
 
 ABSOLUTE = ["p5", "p25", "p50", "p75", "p95", "mean", "median"]  # Celsius, not differences
@@ -45,7 +45,7 @@ def side(values: np.ndarray, grad: np.ndarray) -> dict[str, float]:
 def extra_features(array: np.ndarray) -> dict[str, float]:
     """Per-breast shape and gradient statistics, quadrant asymmetry, relative temperatures."""
     a = remove_marker(np.asarray(array, np.float32))
-    mask, (top, bottom, left, right) = _region(a)
+    mask, (top, bottom, left, right) = chest_region(a)
     box, inside = a[top:bottom, left:right], mask[top:bottom, left:right]
     median = float(np.median(box[inside]))
     grad = np.hypot(*np.gradient(ndimage.gaussian_filter(box, 1.5)))

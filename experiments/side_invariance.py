@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from layer_features import cv_setup, fold_heads, prepared, report
+from harness import cv_setup, fold_heads, prepared, report
 from thermocad.models.registry import create_model
 from thermocad.training.config import TrainConfig
 from thermocad.training.recipe import body_features

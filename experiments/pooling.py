@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from fastai.vision.learner import create_head
 
-from layer_features import cv_setup, fold_heads, prepared, report
+from harness import cv_setup, fold_heads, prepared, report
 from thermocad.models.registry import create_model
 from thermocad.training.config import TrainConfig
 

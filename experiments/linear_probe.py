@@ -29,7 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from layer_features import cv_setup, features, fold_heads, report
+from harness import cv_setup, features, fold_heads, report
 from thermocad.training.config import TrainConfig
 
 

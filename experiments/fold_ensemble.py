@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
-from real_cv import DEFAULT, paired_difference, scores, summary
+from harness import paired_difference, scores, summary
+from real_cv import DEFAULT
 from thermocad.evaluation.compare import fold_splits
 from thermocad.training.config import TrainConfig
-from thermocad.training.run import run_training
 from thermocad.utils.files import atomic_write_csv
 
 SINGLE = "chest_asym_320_ens_notta"
@@ -60,7 +60,7 @@ def inner_runs(fold_df: pd.DataFrame, seed: int, out: Path, inner: int) -> pd.Da
             split_csv = out / f"split_inner{g}.csv"
             atomic_write_csv(split_csv, fold_df.drop(index=train.index[held]))
             config = TrainConfig(seed=seed, **DEFAULT)
-            run_training(split_csv, run_dir, config, fold=None, force=True, resume=False)
+            train(split_csv, run_dir, config, force=True)
         pred = pd.read_csv(run_dir / "valid_predictions.csv").set_index("path")
         parts.append(pred[["prob_cnn", "prob_baseline"]])
     mean = sum(parts) / len(parts)

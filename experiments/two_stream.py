@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from layer_features import cv_setup, fold_heads, prepared, report
+from harness import cv_setup, fold_heads, prepared, report
 from thermocad.models.registry import create_model, get_arch
 from thermocad.training.config import TrainConfig
 from thermocad.training.recipe import body_features

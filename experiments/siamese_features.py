@@ -27,7 +27,8 @@ from sklearn.linear_model import LogisticRegressionCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from real_cv import scores
+from harness import scores
+from thermocad.cohort.prepare import kept_rows
 from thermocad.models.baseline import feature_table
 from thermocad.models.registry import create_model
 from thermocad.preprocess.transforms import EvalTransform
@@ -47,8 +48,7 @@ def main() -> None:
     parser.add_argument("--cv", type=Path, required=True, help="real_cv.py's --out folder")
     parser.add_argument("--size", type=int, default=320)
     args = parser.parse_args()
-    cohort = pd.read_csv(args.cv / "cohort" / "cohort.csv")
-    cohort = cohort[cohort["excluded_reason"].isna()].reset_index(drop=True)
+    cohort = kept_rows(pd.read_csv(args.cv / "cohort" / "cohort.csv")).reset_index(drop=True)
     paths = cohort["path"].tolist()
     maps, _ = load_maps(paths, EvalTransform(size=args.size, crop="breasts", marker="remove"))
     model = create_model("efficientnet_lite0", in_chans=1).eval()
