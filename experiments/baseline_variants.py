@@ -1,8 +1,8 @@
 """Which features carry the classical baseline on the real data, and do more of them help?
 
-    .venv/bin/python benchmarks/baseline_variants.py --cv /tmp/real_cv
+    .venv/bin/python experiments/baseline_variants.py --cv /tmp/real_cv
 
-Uses the split files of `benchmarks/real_cv.py` (patient-grouped 5-fold, seeds 0-2) and the
+Uses the split files of `experiments/real_cv.py` (patient-grouped 5-fold, seeds 0-2) and the
 CNN-alone out-of-fold predictions of its `chest_asym_320_notta` runs, both under `--cv`.
 Feature sets, each in a standardised logistic regression fitted on the training folds:
 thermocad's baseline features; those plus per-breast shape (skewness, kurtosis, histogram

@@ -20,7 +20,7 @@ Rule written before the first run: the bilateral map replaces the default's inpu
 over split seeds 0-2, it is at least 0.01 above the default in batch-A AUC with the baseline
 and no more than 0.01 below it in same-period AUC; it must then hold again over seeds 3-6.
 
-    .venv/bin/python benchmarks/bilateral_mask.py --cv /tmp/real_cv --seeds 0 1 2
+    .venv/bin/python experiments/bilateral_mask.py --cv /tmp/real_cv --seeds 0 1 2
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each quantity is scored as a classifier (ROC AUC, or 1 - AUC when it runs the other way) over
 all patients and within acquisition batch A. A model can learn any of them instead of disease.
 
-    .venv/bin/python benchmarks/confounds.py
+    .venv/bin/python experiments/confounds.py
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Copy the DMR-IR frontal set with 8-bit precision: what an exported grey image carries.
 
-    .venv/bin/python benchmarks/export_8bit.py --out /tmp/dmr8
-    .venv/bin/python benchmarks/real_cv.py --data /tmp/dmr8 --out /tmp/real_cv_8bit \
+    .venv/bin/python experiments/export_8bit.py --out /tmp/dmr8
+    .venv/bin/python experiments/real_cv.py --data /tmp/dmr8 --out /tmp/real_cv_8bit \
         --recipes chest_asym_320_notta
 
 Each temperature matrix is mapped to 256 grey levels over its own range (an image export with

@@ -11,7 +11,7 @@ The single model trained on all of the outer fold's training patients is `real_c
 `chest_asym_320_notta` and `baseline`: its two halves, for runs that predate the prob_cnn and
 prob_baseline columns).
 
-    .venv/bin/python benchmarks/fold_ensemble.py --out /tmp/real_cv --seeds 0 1 2
+    .venv/bin/python experiments/fold_ensemble.py --out /tmp/real_cv --seeds 0 1 2
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Picks from a `compare` directory's out-of-fold predictions: the most confident t
 batch A, the most confident false positive (a Healthy woman called Sick), the most confident
 false negative, and one batch-B patient; writes one figure each with `thermocad.inference.explain`.
 
-    .venv/bin/python benchmarks/gradcam_examples.py /tmp/real_cv/chest_asym_320/seed0 --out docs/img --prefix default
+    .venv/bin/python experiments/gradcam_examples.py /tmp/real_cv/chest_asym_320/seed0 --out docs/img --prefix default
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ once per size, and for each seed and fold of `real_cv.py`'s splits (run it first
 `baseline`) the default's linear head trained the default's way. Each CNN score is also
 averaged with the classical baseline fitted on the same training patients.
 
-    .venv/bin/python benchmarks/input_size.py --cv /tmp/real_cv --seeds 0 1 2
+    .venv/bin/python experiments/input_size.py --cv /tmp/real_cv --seeds 0 1 2
 """
 
 from __future__ import annotations

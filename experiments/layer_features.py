@@ -20,7 +20,7 @@ Intermediate features are standardised on the training folds (they have no BN+ac
 scale). Each CNN score is also averaged with the classical baseline fitted on the same
 training patients (real_cv.py's `baseline` recipe: the default's other half).
 
-    .venv/bin/python benchmarks/layer_features.py --cv /tmp/real_cv --seeds 0 1 2
+    .venv/bin/python experiments/layer_features.py --cv /tmp/real_cv --seeds 0 1 2
 """
 
 from __future__ import annotations

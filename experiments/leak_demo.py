@@ -5,7 +5,7 @@ DMR-IR) is split twice with the same fractions and seed: by image (the 2019 stud
 siblings of a test image sit in training) and by patient. The same models are trained on each
 and scored on their test split. Results and the command go in docs/results.md.
 
-    .venv/bin/python benchmarks/leak_demo.py --out /tmp/leak_demo
+    .venv/bin/python experiments/leak_demo.py --out /tmp/leak_demo
 """
 
 from __future__ import annotations

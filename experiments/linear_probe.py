@@ -18,7 +18,7 @@ Rule written before the first run: the probe replaces the head only if, over spl
 0-2, probe+baseline is at least 0.01 above head+baseline in batch-A AUC and no more than
 0.01 below it in same-period AUC; it must then hold again over seeds 3-6.
 
-    .venv/bin/python benchmarks/linear_probe.py --cv /tmp/real_cv --seeds 0 1 2
+    .venv/bin/python experiments/linear_probe.py --cv /tmp/real_cv --seeds 0 1 2
 """
 
 from __future__ import annotations

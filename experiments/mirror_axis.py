@@ -16,7 +16,7 @@ on:
 Each CNN score is also averaged with the classical baseline fitted on the same training
 patients (real_cv.py's `baseline` recipe, unchanged: the default's other half).
 
-    .venv/bin/python benchmarks/mirror_axis.py --cv /tmp/real_cv --seeds 0 1 2
+    .venv/bin/python experiments/mirror_axis.py --cv /tmp/real_cv --seeds 0 1 2
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ patients acquired in the same period as the batch-A Sick patients (ids >= 120: a
 order is itself confounded with diagnosis in batch A); sensitivity and specificity at a
 threshold chosen for each fold on the other folds' out-of-fold predictions (Youden).
 
-    .venv/bin/python benchmarks/real_cv.py --out /tmp/real_cv --recipes baseline chest_asym --seeds 0 1 2
-    .venv/bin/python benchmarks/real_cv.py --out /tmp/real_cv --recipes chest_asym_320_ens --versus baseline
+    .venv/bin/python experiments/real_cv.py --out /tmp/real_cv --recipes baseline chest_asym --seeds 0 1 2
+    .venv/bin/python experiments/real_cv.py --out /tmp/real_cv --recipes chest_asym_320_ens --versus baseline
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ DEFAULT = {**CHEST_320, "ensemble": "baseline", "tta": 0}
 # The relative window's asymmetry map alone (docs/results.md).
 ASYM_DEFAULT = {**DEFAULT, "norm": "relative", "channels": ("asymmetry",)}
 # TrainConfig()'s recipe now: that map, with no asymmetry where a point or its mirror is off
-# the body (benchmarks/bilateral_mask.py).
+# the body (experiments/bilateral_mask.py).
 SYM_DEFAULT = {**ASYM_DEFAULT, "background": "symmetric"}
 # The study's unfrozen stage after the head: SGDR cycles of 1, 2 (and 4) epochs, TTA.
 FINETUNE = {**INPUTS, **CHEST, "ensemble": "none", "head_epochs": 30, "frozen_cycles": 0, "cycles": 2,
@@ -72,7 +72,7 @@ RECIPES = {
     # A fixed scale in degrees (22-36 C: 14 C wide) centred on the skin's median temperature
     # (the two-channel default, docs/results.md).
     "chest_asym_320_ens_notta_relative": {**DEFAULT, "norm": "relative"},
-    # The relative window's asymmetry map alone, one grey channel (benchmarks/two_stream.py).
+    # The relative window's asymmetry map alone, one grey channel (experiments/two_stream.py).
     "chest_asymonly_320_ens_notta_relative": ASYM_DEFAULT,
     "chest_asymonly_320_ens_notta_relative_symmetric": SYM_DEFAULT,
     # TrainConfig()'s recipe on the other two offline ImageNet architectures.

@@ -12,7 +12,7 @@ CV on the training folds only) then learns from:
   siamese+base   siamese features plus the classical baseline's features
 on the patient-grouped folds that `real_cv.py` wrote (run it first), seeds 0-2.
 
-    .venv/bin/python benchmarks/siamese_features.py --cv /tmp/real_cv
+    .venv/bin/python experiments/siamese_features.py --cv /tmp/real_cv
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Measure how hard the synthetic task is: logistic regression on whole-image temperature stats.
 
-Usage: python benchmarks/synth_difficulty.py [--patients 200] [--height 240 --width 320]
+Usage: python experiments/synth_difficulty.py [--patients 200] [--height 240 --width 320]
 Prints the patient-level 5-fold cross-validated ROC AUC per difficulty (one frontal frame each):
 "simple" = whole-image statistics below; "baseline" = thermocad.models.baseline's breast-region
 statistics and mirrored asymmetry features, the project's non-deep baseline.

@@ -1,6 +1,6 @@
 """Figures for docs/synthetic.md: tumour surface signal vs size and depth, and a contact sheet.
 
-Usage: python benchmarks/synth_figures.py [--out docs/img]
+Usage: python experiments/synth_figures.py [--out docs/img]
 """
 
 from __future__ import annotations

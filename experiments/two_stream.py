@@ -19,7 +19,7 @@ batch 8) on:
 Each CNN score is also averaged with the classical baseline fitted on the same training
 patients (real_cv.py's `baseline` recipe: the default's other half).
 
-    .venv/bin/python benchmarks/two_stream.py --cv /tmp/real_cv --seeds 0 1 2
+    .venv/bin/python experiments/two_stream.py --cv /tmp/real_cv --seeds 0 1 2
 """
 
 from __future__ import annotations

@@ -82,8 +82,7 @@ def make_learner(
     from fastai.callback.progress import ProgressCallback
     from fastai.optimizer import SGD
 
-    # The study's fastai 0.7 trained with SGD, momentum 0.9 (its lr 1e-2 assumes that; fastai's
-    # default Adam was measured worse, docs/results.md).
+    # The study's fastai 0.7 trained with SGD, momentum 0.9 (its lr 1e-2 assumes that).
     opt_func = partial(SGD, mom=0.9)
     kwargs = {"splitter": splitter, "opt_func": opt_func} if splitter else {"opt_func": opt_func}
     learn = Learner(
