@@ -15,9 +15,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from thermocad.cohort.split import fold_rows, folds_of
 from thermocad.evaluation.metrics import bootstrap_ci, choose_threshold, roc_auc, wilson_ci
+from thermocad.io.labels import labels_to_y
 from thermocad.training.config import TrainConfig
 from thermocad.training.features import fit_head, frozen_features, prepared_maps
+from thermocad.utils.tables import markdown_table
 
 PERIOD_START = 120  # first batch-A Sick patient is 138; batch A ids below 120 are all Healthy
 
@@ -84,8 +87,9 @@ def paired_difference(a: list[pd.DataFrame], b: list[pd.DataFrame], n_boot: int 
 
 def summary(table: pd.DataFrame, preds: dict) -> str:
     """Mean (min-max over seeds); pooled Wilson 95% intervals for sensitivity and specificity."""
-    lines = ["| recipe | seeds | AUC | AUC batch A | AUC batch A, same period | sensitivity | specificity "
-             "| AUC 95% CI | AUC batch A 95% CI |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    header = ["recipe", "seeds", "AUC", "AUC batch A", "AUC batch A, same period", "sensitivity",
+              "specificity", "AUC 95% CI", "AUC batch A 95% CI"]  # fmt: skip
+    rows = []
     for name, g in table.groupby("recipe", sort=False):
         ci = auc_intervals(preds[name])
         cell = {k: f"{g[k].mean():.3f} ({g[k].min():.3f}-{g[k].max():.3f})"
@@ -93,12 +97,11 @@ def summary(table: pd.DataFrame, preds: dict) -> str:
         tp, fn, tn, fp = (int(g[k].sum()) for k in ("tp", "fn", "tn", "fp"))
         sl, sh = wilson_ci(tp, tp + fn)
         pl, ph = wilson_ci(tn, tn + fp)
-        lines.append(
-            f"| {name} | {len(g)} | {cell['auc']} | {cell['auc_A']} | {cell['auc_A_period']} | "
-            f"{tp / (tp + fn):.3f} ({sl:.3f}-{sh:.3f}) | {tn / (tn + fp):.3f} ({pl:.3f}-{ph:.3f}) | "
-            f"{ci['all'][0]:.3f}-{ci['all'][1]:.3f} | {ci['A'][0]:.3f}-{ci['A'][1]:.3f} |"
-        )
-    return "\n".join(lines)
+        rows.append([name, len(g), cell["auc"], cell["auc_A"], cell["auc_A_period"],
+                     f"{tp / (tp + fn):.3f} ({sl:.3f}-{sh:.3f})",
+                     f"{tn / (tn + fp):.3f} ({pl:.3f}-{ph:.3f})",
+                     f"{ci['all'][0]:.3f}-{ci['all'][1]:.3f}", f"{ci['A'][0]:.3f}-{ci['A'][1]:.3f}"])  # fmt: skip
+    return markdown_table(header, rows)
 
 
 def cv_setup(doc: str) -> tuple[argparse.Namespace, list[str]]:
@@ -156,10 +159,10 @@ def fold_heads(
             cv / "baseline" / f"seed{seed}" / "baseline" / "valid_predictions.csv"
         )
         out = {name: [] for name in variants}
-        for fold in sorted(split["fold"].unique()):
-            tr, va = split[split["fold"] != fold], split[split["fold"] == fold]
+        for fold in folds_of(split):
+            tr, va = fold_rows(split, fold)
             i_tr, i_va = tr["path"].map(index).to_numpy(), va["path"].map(index).to_numpy()
-            y_tr = (tr["label"] == "Sick").to_numpy(np.int64)
+            y_tr = labels_to_y(tr["label"])
             for name, (raw, scaled, make_head) in variants.items():
                 xs_tr, xs_va = [feats[k][i_tr] for k in raw], [feats[k][i_va] for k in raw]
                 for k in scaled:
@@ -187,12 +190,18 @@ def report(table: pd.DataFrame, preds: dict, ref: str) -> None:
     """The scores table, then each variant's paired AUC difference to variant `ref`."""
     print(summary(table, preds))
     print()
-    print(f"| variant | AUC - {ref} (95% CI) | batch A: AUC - {ref} (95% CI) |")
-    print("|---|---|---|")
+    rows = []
     for name in preds:
         if name in (ref, f"{ref}+baseline"):
             continue
         other = f"{ref}+baseline" if name.endswith("+baseline") else ref
         d = paired_difference(preds[name], preds[other])
-        cell = lambda v: f"{v[0]:+.3f} ({v[1]:+.3f} to {v[2]:+.3f})"  # noqa: E731
-        print(f"| {name} - {other} | {cell(d['all'])} | {cell(d['A'])} |")
+        rows.append([f"{name} - {other}", *(difference(d[k]) for k in ("all", "A"))])
+    print(
+        markdown_table(["variant", f"AUC - {ref} (95% CI)", f"batch A: AUC - {ref} (95% CI)"], rows)
+    )
+
+
+def difference(v: tuple[float, float, float]) -> str:
+    """A paired difference and its interval: '+0.017 (-0.031 to +0.071)'."""
+    return f"{v[0]:+.3f} ({v[1]:+.3f} to {v[2]:+.3f})"

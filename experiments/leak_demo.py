@@ -22,6 +22,7 @@ from thermocad.evaluation.evaluate import evaluate_predictions, predict_split, w
 from thermocad.evaluation.metrics import choose_threshold
 from thermocad.models.baseline import cross_validate_baseline
 from thermocad.synth.cohort import generate_cohort
+from thermocad.utils.tables import markdown_table
 
 
 def cnn_test_predictions(split_csv: Path, run_dir: Path, size: int, seed: int) -> pd.DataFrame:
@@ -45,14 +46,6 @@ def score(pred: pd.DataFrame, valid: pd.DataFrame) -> dict:
     result = evaluate_predictions(with_y(pred), threshold, subgroup=None, n_boot=200)
     image = result["image"]
     return {k: image[k] for k in ("accuracy", "roc_auc", "sensitivity", "specificity")}
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    """A GitHub table with 3 decimals (no tabulate dependency)."""
-    cells = table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else str(v))
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -84,7 +77,7 @@ def main() -> None:
         rows.append({"split unit": unit, "model": "efficientnet_lite0 (frozen, head)",
                      "patients on both sides": int(shared), **score(test_pred, valid_pred)})  # fmt: skip
     table = pd.DataFrame(rows)
-    print(markdown_table(table))
+    print(markdown_table(table.columns, table.itertuples(index=False)))
     (out / "leak_demo.json").write_text(json.dumps(rows, indent=2, default=float))
 
 

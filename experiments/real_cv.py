@@ -22,12 +22,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from harness import fold_thresholds, paired_difference, scores, seed_mean, summary
+from harness import difference, fold_thresholds, paired_difference, scores, seed_mean, summary
 from thermocad.cohort.prepare import prepare_cohort
 from thermocad.cohort.split import make_split, write_split
 from thermocad.evaluation.compare import compare
 from thermocad.evaluation.metrics import wilson_ci
 from thermocad.training.config import TrainConfig
+from thermocad.utils.tables import markdown_table
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/dmr-ir-frontal"
 # Head-only variants of the study's recipe: frozen ImageNet body, head on precomputed features.
@@ -269,37 +270,34 @@ def main() -> None:
     table.to_csv(args.out / "real_cv_runs.csv", index=False)
     text = summary(table, preds)
     if args.versus:
-        text += (
-            f"\n\n| recipe | AUC - {args.versus} (95% CI) | batch A: AUC - {args.versus} (95% CI) |"
-        )
-        text += "\n|---|---|---|"
-        for name in recipes:
-            if name != args.versus:
-                d = paired_difference(preds[name], preds[args.versus])
-                cells = [f"{v:+.3f} ({lo:+.3f} to {hi:+.3f})" for v, lo, hi in d.values()]
-                text += f"\n| {name} | {cells[0]} | {cells[1]} |"
+        rows = [[name, *(difference(v) for v in paired_difference(preds[name], preds[args.versus])
+                 .values())] for name in recipes if name != args.versus]  # fmt: skip
+        header = [
+            "recipe",
+            f"AUC - {args.versus} (95% CI)",
+            f"batch A: AUC - {args.versus} (95% CI)",
+        ]
+        text += "\n\n" + markdown_table(header, rows)
     if args.operating_points:
-        text += (
-            "\n\n| recipe | specificity at sensitivity >= 0.90 | sensitivity at specificity >= 0.80 "
-            "| batch A: specificity at sensitivity >= 0.90 | batch A: sensitivity at specificity >= 0.80 |"
-            "\n|---|---|---|---|---|"
-        )  # fmt: skip
-        for name in recipes:
-            op = operating_points(preds[name])
-            text += f"\n| {name} | {op['all'][0]:.3f} | {op['all'][1]:.3f} | {op['A'][0]:.3f} | {op['A'][1]:.3f} |"  # fmt: skip
+        header = ["recipe", "specificity at sensitivity >= 0.90", "sensitivity at specificity >= 0.80",
+                  "batch A: specificity at sensitivity >= 0.90",
+                  "batch A: sensitivity at specificity >= 0.80"]  # fmt: skip
+        rows = [[name, *operating_points(preds[name])["all"], *operating_points(preds[name])["A"]]
+                for name in recipes]  # fmt: skip
+        text += "\n\n" + markdown_table(header, rows)
     if args.target_sensitivity is not None:
         t = args.target_sensitivity
-        text += (
-            f"\n\n| recipe | sensitivity (threshold for {t:.2f} on the other folds) | specificity "
-            "| batch A: sensitivity | batch A: specificity |\n|---|---|---|---|---|"
-        )
+        header = ["recipe", f"sensitivity (threshold for {t:.2f} on the other folds)", "specificity",
+                  "batch A: sensitivity", "batch A: specificity"]  # fmt: skip
+        rows = []
         for name in recipes:
             cells = []
             for tp, fn, tn, fp in at_target(preds[name], t).values():
                 for k, n in ((tp, tp + fn), (tn, tn + fp)):
                     lo, hi = wilson_ci(k, n)
                     cells.append(f"{k / n:.3f} ({lo:.3f}-{hi:.3f})")
-            text += f"\n| {name} | " + " | ".join(cells) + " |"
+            rows.append([name, *cells])
+        text += "\n\n" + markdown_table(header, rows)
     (args.out / "real_cv_summary.md").write_text(text + "\n")
     print(text)
     print(

@@ -143,3 +143,22 @@ def test_cli_split(tmp_path, capsys):
     assert "--counts" in capsys.readouterr().err
     assert main(["split", path, "--folds", "3", "--balance", "--out", out, "--force"]) == 0
     assert "fold" in read_split(out).columns
+
+
+def test_folds_of_and_fold_rows_leave_the_test_rows_out():
+    from thermocad.cohort.split import fold_rows, folds_of
+
+    df = pd.DataFrame({"patient_id": range(7), "split": ["train"] * 5 + ["test"] * 2,
+                       "fold": [0, 1, 2, 0, 1, -1, -1]})  # fmt: skip
+    assert folds_of(df) == [0, 1, 2] and folds_of(df.drop(columns="fold")) == []
+    train, valid = fold_rows(df, 1)
+    assert valid["patient_id"].tolist() == [1, 4]
+    assert train["patient_id"].tolist() == [0, 2, 3]  # no test row on either side
+
+
+def test_kept_rows_drops_excluded_rows_blank_or_missing_reason_kept():
+    from thermocad.cohort.prepare import kept_rows
+
+    df = pd.DataFrame({"path": list("abc"), "excluded_reason": ["", None, "blurred"]})
+    assert kept_rows(df)["path"].tolist() == ["a", "b"]
+    assert len(kept_rows(df.drop(columns="excluded_reason"))) == 3

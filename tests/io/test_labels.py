@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from thermocad.io.labels import read_labels
@@ -77,3 +79,10 @@ def test_a_thermal_matrix_given_as_labels_gives_a_short_message(tmp_path):
     with pytest.raises(CohortError, match=r"missing required column\(s\)") as info:
         read_labels(path)
     assert str(path) in str(info.value) and len(str(info.value)) < 300
+
+
+def test_labels_to_y_marks_the_positive_class():
+    from thermocad.io.labels import labels_to_y
+
+    y = labels_to_y(pd.Series(["Sick", "Healthy", "Sick", None]))
+    assert y.tolist() == [1, 0, 1, 0] and y.dtype == np.int64

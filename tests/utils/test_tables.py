@@ -41,3 +41,15 @@ def test_cli_binary_cohort_is_one_line(tmp_path, capsys):
     assert main(["split", str(tmp_path / "cohort.bin"), "--out", str(tmp_path / "s.csv")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("thermocad: error:") and "cohort.bin" in err and "Traceback" not in err
+
+
+def test_markdown_table_formats_floats_and_keeps_other_cells():
+    from thermocad.utils.tables import markdown_table
+
+    text = markdown_table(["recipe", "AUC", "n"], [["a", 0.91234, 3], ["b", "0.800 (0.7-0.9)", 4]])
+    assert text.splitlines() == [
+        "| recipe | AUC | n |",
+        "|---|---|---|",
+        "| a | 0.912 | 3 |",
+        "| b | 0.800 (0.7-0.9) | 4 |",
+    ]

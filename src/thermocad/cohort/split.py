@@ -139,6 +139,21 @@ def _add_folds(df: pd.DataFrame, folds: int, key: str, seed: int) -> None:
     df.loc[rest, "split"] = np.where(df.loc[rest, "fold"] == 0, "valid", "train")
 
 
+def folds_of(df: pd.DataFrame) -> list[int]:
+    """The cross-validation folds of a split table's non-test rows ([] without a fold column)."""
+    if "fold" not in df.columns:
+        return []
+    dev = df[df["split"] != "test"] if "split" in df.columns else df
+    return sorted(int(k) for k in dev["fold"].unique() if k >= 0)
+
+
+def fold_rows(df: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fold k's training rows (the other folds) and validation rows (fold k); test rows in neither."""
+    dev = df[df["split"] != "test"] if "split" in df.columns else df
+    dev = dev[dev["fold"] >= 0]
+    return dev[dev["fold"] != k], dev[dev["fold"] == k]
+
+
 def check_no_leak(df: pd.DataFrame, source: str = "split") -> None:
     """Raise SplitLeakError if a patient is in two splits (or folds); image-level splits warn."""
     if not df["split"].isin(SPLITS).all():

@@ -46,11 +46,13 @@ class AllModelsFailedError(ThermocadError, RuntimeError):
 
 def fold_splits(split_df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
     """Per fold, the split table with fold k as `valid` and the other folds as `train`."""
+    from thermocad.cohort.split import folds_of
+
     dev = split_df["split"] != "test"
-    if "fold" not in split_df.columns or not (split_df.loc[dev, "fold"] >= 0).any():
+    if not folds_of(split_df):
         return [(0, split_df)]
     out = []
-    for k in sorted(split_df.loc[dev, "fold"].unique()):
+    for k in folds_of(split_df):
         df = split_df.copy()
         df.loc[dev, "split"] = ["valid" if f == k else "train" for f in df.loc[dev, "fold"]]
         out.append((int(k), df))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from thermocad.evaluation import metrics as M
+from thermocad.io.labels import labels_to_y
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
 from thermocad.utils.progress import log
@@ -27,7 +28,7 @@ def with_y(pred: pd.DataFrame) -> pd.DataFrame:
         return pred.assign(y=pred["y"].astype(int))
     if "label" not in pred.columns:
         raise ConfigError("predictions need a `y` or `label` column")
-    return pred.assign(y=(pred["label"].astype(str) == "Sick").astype(int))
+    return pred.assign(y=labels_to_y(pred["label"]))
 
 
 def clean_json(obj):

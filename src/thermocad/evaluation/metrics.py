@@ -187,16 +187,19 @@ def classification_metrics(y_true, prob, threshold: float) -> dict:
     }
 
 
-def aggregate_patients(df: pd.DataFrame, how: str = "mean") -> pd.DataFrame:
-    """One row per patient: label, and P(Sick) aggregated over the patient's images."""
+def aggregate_patients(df: pd.DataFrame, how: str = "mean", prob: str = "prob") -> pd.DataFrame:
+    """One row per patient: label `y` (when the rows have one), P(Sick) aggregated over the
+    patient's images (column `prob` of the rows) and `n_images`."""
     if how not in ("mean", "median", "max"):
         raise ValueError(f"unknown patient aggregation {how!r}; use mean, median or max")
-    labels = df.groupby("patient_id")["y"].nunique()
-    if (labels > 1).any():
-        bad = labels[labels > 1].index.tolist()[:5]
-        raise ValueError(f"patients with conflicting labels: {bad}")
-    out = df.groupby("patient_id").agg(y=("y", "first"), prob=("prob", how), n_images=("y", "size"))
-    return out.reset_index()
+    columns = {"prob": (prob, how), "n_images": (prob, "size")}
+    if "y" in df.columns:
+        labels = df.groupby("patient_id")["y"].nunique()
+        if (labels > 1).any():
+            bad = labels[labels > 1].index.tolist()[:5]
+            raise ValueError(f"patients with conflicting labels: {bad}")
+        columns = {"y": ("y", "first"), **columns}
+    return df.groupby("patient_id").agg(**columns).reset_index()
 
 
 def _fast_auc(y: np.ndarray, p: np.ndarray) -> float:

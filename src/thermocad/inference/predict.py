@@ -170,14 +170,14 @@ def predict_paths(
 
 def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
     """One row per patient: mean P(Sick) over their files and the decision at the threshold."""
+    from thermocad.evaluation.metrics import aggregate_patients as by_patient
+
     known = table.dropna(subset=["patient_id"])
-    grouped = known.groupby("patient_id", sort=True)
-    out = grouped.agg(
-        n_files=("file", "size"),
-        prob_sick=("prob_sick", "mean"),
-        threshold=("threshold", "first"),
-        model=("model", "first"),
-    ).reset_index()
+    out = by_patient(known, prob="prob_sick")
+    out = out.rename(columns={"n_images": "n_files", "prob": "prob_sick"})[
+        ["patient_id", "n_files", "prob_sick"]
+    ]
+    out = out.join(known.groupby("patient_id")[["threshold", "model"]].first(), on="patient_id")
     out["prob_sick"] = out["prob_sick"].round(6)
     out.insert(
         3,

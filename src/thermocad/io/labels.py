@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from thermocad.utils.errors import CohortError
@@ -24,6 +26,11 @@ ALIASES = {
     "acquisition_batch": ("acquisition_batch", "batch"),
 }
 BOOLEAN_COLUMNS = ("deodorant", "single_breast")
+
+
+def labels_to_y(labels: Iterable) -> np.ndarray:
+    """The class index of each label: 1 for Sick (CLASSES[1], the positive class), else 0."""
+    return (np.asarray(list(labels), dtype=str) == CLASSES[1]).astype(np.int64)
 
 
 def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:

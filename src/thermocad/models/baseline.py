@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from thermocad.cohort.split import fold_rows, folds_of
+from thermocad.io.labels import labels_to_y
 from thermocad.utils.errors import ConfigError, ModelFormatError
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -177,7 +179,7 @@ def fit_linear_baseline(
 def _y(df: pd.DataFrame) -> np.ndarray:
     if "y" in df.columns:
         return df["y"].to_numpy(int)
-    return (df["label"].astype(str) == "Sick").to_numpy(int)
+    return labels_to_y(df["label"])
 
 
 def fit_baseline(train_df: pd.DataFrame, features: pd.DataFrame, C: float = 1.0) -> BaselineModel:
@@ -215,10 +217,10 @@ def cross_validate_baseline(
     dev = split_df[split_df["split"] != "test"]
     test = split_df[split_df["split"] == "test"]
     parts = []
-    if "fold" in dev.columns and (dev["fold"] >= 0).any():
-        for k in sorted(dev["fold"].unique()):
-            model = fit_baseline(dev[dev["fold"] != k], feats)
-            parts.append(_predict_rows(model, dev[dev["fold"] == k], feats))
+    if folds_of(dev):
+        for k in folds_of(dev):
+            train, valid = fold_rows(dev, k)
+            parts.append(_predict_rows(fit_baseline(train, feats), valid, feats))
     else:
         model = fit_baseline(dev[dev["split"] == "train"], feats)
         parts.append(_predict_rows(model, dev[dev["split"] == "valid"], feats).assign(fold=0))

@@ -12,7 +12,7 @@ from fastai.data.core import DataLoaders, Datasets
 from fastai.torch_core import TensorCategory, TensorImage
 from fasttransform import Transform
 
-from thermocad.io.labels import CLASSES
+from thermocad.io.labels import CLASSES, labels_to_y
 from thermocad.preprocess.transforms import Augmentation, EvalTransform, augment
 from thermocad.utils.errors import ConfigError, ThermalFormatError
 from thermocad.utils.progress import progress
@@ -63,7 +63,7 @@ def select_rows(
     fold="all" trains on every non-test row (a final model); its "validation" rows are the
     training rows themselves, so nothing measured on them may be reported or used for choices.
     """
-    from thermocad.cohort.split import read_split
+    from thermocad.cohort.split import fold_rows, read_split
 
     split_csv = Path(split_csv)
     df = read_split(split_csv)  # readable, has the columns, no patient on two sides
@@ -81,7 +81,7 @@ def select_rows(
             raise ConfigError(
                 f"{split_csv}: no fold {fold}; folds are {sorted(set(df['fold']) - {-1})}"
             )
-        train, valid = df[(df["fold"] != fold) & (df["fold"] >= 0)], df[df["fold"] == fold]
+        train, valid = fold_rows(df, fold)
     for name, part in (("train", train), ("valid", valid)):
         absent = [c for c in CLASSES if not (part["label"] == c).any()]
         if absent:
@@ -168,8 +168,7 @@ def build_data(
             "use a smaller --batch-size"
         )
     maps, unit = load_maps(list(train["path"]) + list(valid["path"]), transform)
-    y = np.concatenate([train["label"], valid["label"]]) == CLASSES[1]
-    y = y.astype(np.int64)
+    y = labels_to_y(np.concatenate([train["label"], valid["label"]]))
     dsets = Datasets(
         list(range(len(y))),
         tfms=[

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +36,16 @@ def read_table(
     if missing:
         raise error(f"{csv}: missing columns {missing}")
     return table
+
+
+def markdown_table(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], floats: str = "{:.3f}"
+) -> str:
+    """A GitHub markdown table: one line per row, float cells formatted with `floats`."""
+
+    def cell(value: Any) -> str:
+        return floats.format(value) if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
