@@ -121,12 +121,10 @@ def predict(
     A file that cannot be predicted (unreadable, or another unit than the model's) is an error
     naming the file, as are paths that hold no thermal file.
     """
-    from thermocad.inference.predict import collect_files, failure_line, predict_bundle
+    from thermocad.inference.predict import failure_line, predict_paths
 
     paths = [files] if isinstance(files, str | os.PathLike) else list(files)
-    found, errors = collect_files(paths)
-    table, read_errors = predict_bundle(_bundle(model), found, tta, allow_unit_mismatch)
-    errors += read_errors
+    table, errors = predict_paths(model, paths, tta, allow_unit_mismatch)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ThermocadError(failure_line(errors[0]) + more)

@@ -150,18 +150,19 @@ def _row(path: Path, prob: float, bundle: ModelBundle, version: str) -> dict:
 
 
 def predict_paths(
-    run_dir: str | os.PathLike,
+    run_dir: str | os.PathLike | ModelBundle,
     paths: Iterable[str | os.PathLike],
     tta: bool = False,
     allow_unit_mismatch: bool = False,
     batch_size: int = 16,
     workers: int | None = None,
 ) -> tuple[pd.DataFrame, list[FileError]]:
-    """Load the model in `run_dir` and predict every thermal file in `paths` (folders recursed)."""
+    """Predict every thermal file in `paths` (folders recursed) with the model in `run_dir` (or
+    an already loaded bundle)."""
     from thermocad.models.bundle import load_bundle
 
     files, errors = collect_files(paths)
-    bundle = load_bundle(run_dir)
+    bundle = load_bundle(run_dir) if isinstance(run_dir, str | os.PathLike) else run_dir
     table, read_errors = predict_bundle(
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )
