@@ -144,9 +144,8 @@ def run_demo(out_dir: str | os.PathLike, force: bool = False, n_patients: int = 
     log(f"generating a synthetic cohort of {n_patients} patients")
     labels = generate_cohort(out / "data", n_patients=n_patients, seed=seed, height=120,
                              width=160, force=True)  # fmt: skip
-    settings = load_settings(None, **DEMO, seed=seed)
-    if not smoke:
-        settings["train"]["head_epochs"] = 30
+    train = DEMO["train"] if smoke else {**DEMO["train"], "head_epochs": 30}
+    settings = load_settings(None, **{**DEMO, "train": train}, seed=seed)
     return run_study(out / "data", labels, out / "study", smoke=True, force=True,
                      settings=settings)  # fmt: skip
 
