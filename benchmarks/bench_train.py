@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -70,10 +71,9 @@ def bench_arch(name: str, size: int, batch: int, steps: int, device: str = "cpu"
 
 
 RSS_CHILD = """
-import sys, numpy as np
-sys.path.insert(0, 'tests')
+import sys
 from pathlib import Path
-from train_fixtures import make_split
+from tests.helpers.training import make_split
 from thermocad.training.config import TrainConfig
 from thermocad.training.run import train
 root = Path(sys.argv[1])
@@ -88,7 +88,10 @@ def peak_rss_mb() -> float:
     """Peak RSS of a real efficientnet_lite0 training run at 224 px, batch 16 (a subprocess)."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {"THERMOCAD_QUIET": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
-        subprocess.run([sys.executable, "-W", "ignore", "-c", RSS_CHILD, tmp], check=True, env=env)
+        # From the repository root, where `python -c` finds the tests package.
+        repo = Path(__file__).resolve().parents[1]
+        subprocess.run([sys.executable, "-W", "ignore", "-c", RSS_CHILD, tmp], check=True, env=env,
+                       cwd=repo)  # fmt: skip
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # kB on Linux
 
 

@@ -127,3 +127,14 @@ def test_import_thermocad_loads_no_heavy_library():
     code = f"import sys, thermocad; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_tests_and_experiments_import_without_sys_path_edits():
+    repo = PACKAGE.parents[1]
+    edits = [
+        str(path.relative_to(repo))
+        for folder in ("tests", "experiments", "benchmarks")
+        for path in (repo / folder).rglob("*.py")
+        if "sys.path.insert" in path.read_text() and path.name != "test_architecture.py"
+    ]
+    assert not edits, f"sys.path edits in {edits}"

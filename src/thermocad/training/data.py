@@ -14,10 +14,9 @@ from fasttransform import Transform
 
 from thermocad.io.labels import CLASSES, labels_to_y
 from thermocad.preprocess.transforms import Augmentation, EvalTransform, augment
+from thermocad.training.config import BALANCES
 from thermocad.utils.errors import ConfigError, ThermalFormatError
 from thermocad.utils.progress import progress
-
-BALANCE = ("loss", "sampler", "none")
 
 
 @dataclass
@@ -159,8 +158,8 @@ def build_data(
     device: torch.device | None = None,
 ) -> ThermalData:
     """Read the split once and wrap it in fastai DataLoaders (train shuffled, valid in order)."""
-    if balance not in BALANCE:
-        raise ConfigError(f"unknown balance {balance!r}; choose one of {BALANCE}")
+    if balance not in BALANCES:
+        raise ConfigError(f"unknown balance {balance!r}; choose one of {', '.join(BALANCES)}")
     train, valid = select_rows(split_csv, fold)
     if len(train) < batch_size:
         raise ConfigError(
