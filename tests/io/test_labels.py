@@ -77,3 +77,13 @@ def test_a_thermal_matrix_given_as_labels_gives_a_short_message(tmp_path):
     with pytest.raises(CohortError, match=r"missing required column\(s\)") as info:
         read_labels(path)
     assert str(path) in str(info.value) and len(str(info.value)) < 300
+
+
+def test_patient_id_too_long_for_an_integer(tmp_path):
+    path = write(tmp_path, "patient_id,diagnosis\n1,Healthy\n" + "9" * 30 + ",Sick\n")
+    with pytest.raises(CohortError, match=r"line 3: patient_id '9{30}' is too long") as info:
+        read_labels(path)  # before: OverflowError: Python int too large to convert to C long
+    assert str(path) in str(info.value)
+    assert read_labels(write(tmp_path, "patient_id,diagnosis\n" + "9" * 18 + ",Sick\n"))[
+        "patient_id"
+    ].tolist() == [10**18 - 1]
