@@ -13,7 +13,7 @@ from thermocad.utils.progress import log
 # hold CSV tables (labels.csv, earlier predictions).
 THERMAL_SUFFIXES = (".txt", ".txt.gz", ".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 # What `read_thermal` reads when a file is named (an upload, a command-line argument).
-READABLE_SUFFIXES = THERMAL_SUFFIXES + (".csv", ".csv.gz", ".dat", ".dat.gz", ".gz")
+READABLE_SUFFIXES = THERMAL_SUFFIXES + (".csv", ".dat", ".gz")
 
 
 def is_thermal_file(path: str | os.PathLike) -> bool:
