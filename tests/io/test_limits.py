@@ -140,3 +140,16 @@ def test_symlink_loop_is_a_clear_error(tmp_path):
     (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")
     with pytest.raises(ThermalFormatError, match="cannot read the file .*symbolic links"):
         read_thermal(tmp_path / "a.txt")
+
+
+def test_a_long_bad_token_is_refused_in_linear_time(tmp_path):
+    path = tmp_path / "T0001.txt"
+    path.write_bytes(b"30.1 " + b"1" * 1_000_000 + b"x\n")  # a 20 KB one took 46 s before
+    code = (
+        "import time\nfrom thermocad.io.thermal import read_thermal\n"
+        "start = time.perf_counter()\n"
+        f"try:\n    read_thermal({str(path)!r}, cache=False)\nexcept Exception as exc:\n"
+        "    print(type(exc).__name__, time.perf_counter() - start)\n"
+    )
+    name, seconds = run_isolated(code, timeout=30).stdout.split()
+    assert name == "ThermalFormatError" and float(seconds) < 5
