@@ -13,6 +13,7 @@ a file's bytes; `judge` reads it with `read_thermal` and sorts the outcome:
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import re
@@ -44,6 +45,7 @@ class Case:
     data: bytes
     kind: str
     name: str = "T0001.txt"
+    hostile: bool = False  # must be refused (bombs, huge shapes); no reference is computed
 
 
 def dmr_text(
@@ -61,11 +63,10 @@ def dmr_text(
 ) -> bytes:
     """A temperature matrix in a DMR layout (batch A: ' ', 2 decimals; B: ';', 5 decimals)."""
     values = np.round(rng.uniform(low, high, (rows, cols)), decimals)
-    fmt = f"%.{decimals}f"
-    lines = []
-    for row in values:
-        tokens = [(fmt % v).replace(".", ",") if comma else fmt % v for v in row]
-        lines.append(sep.join(tokens) + (sep if trailing else ""))
+    row_format = sep.join([f"%.{decimals}f"] * cols) + (sep if trailing else "")
+    lines = [row_format % tuple(row) for row in values.tolist()]  # one % per row: fast
+    if comma:
+        lines = [line.replace(".", ",") for line in lines]
     return (eol.join(lines) + (eol if final_eol else "")).encode()
 
 
@@ -158,12 +159,45 @@ def random_bytes(rng: np.random.Generator) -> Case:
     return Case(prefix + data, "random-bytes", name)
 
 
-def cases(seed: int, count: int, max_rows: int = 40, max_cols: int = 60) -> Iterator[Case]:
-    """`count` cases from `seed`: half mutated DMR files (both formats), a third generated."""
+@functools.cache
+def _bomb() -> bytes:
+    """80 MiB of zeros in about 80 KB: larger than limits.MAX_TEXT_BYTES once unpacked."""
+    return gzip.compress(bytes(80 * 2**20), compresslevel=9)
+
+
+def hostile(rng: np.random.Generator, big: bool = True) -> Case:
+    """Input the limits must refuse: too many lines or columns, and (`big`) bombs, 9 MB files."""
+    pick = int(rng.integers(0, 4 if big else 2))
+    if pick == 0:
+        data = b"1\n" * int(rng.integers(limits.MAX_SIDE + 1, 200_000))
+    elif pick == 1:
+        data = b" ".join([b"30"] * int(rng.integers(limits.MAX_SIDE + 1, 100_000))) + b"\n"
+    elif pick == 2:
+        return Case(_bomb() + bytes(int(rng.integers(0, 9))), "hostile", "T0001.txt.gz", True)
+    else:  # more than MAX_VALUES one-character values in few enough lines
+        cols = limits.MAX_SIDE // 2
+        data = (b"1 " * cols + b"\n") * (limits.MAX_VALUES // cols + int(rng.integers(1, 99)))
+    return Case(data, "hostile", "T0001.txt", True)
+
+
+def cases(
+    seed: int,
+    count: int,
+    max_rows: int = 40,
+    max_cols: int = 60,
+    hostile_share: float = 0.0,
+    big: bool = False,
+) -> Iterator[Case]:
+    """`count` cases from `seed`: half mutated DMR files (both formats), a third generated.
+
+    `hostile_share` of them come from `hostile` (`big`: with gzip bombs and 9 MB files).
+    """
     rng = np.random.default_rng(seed)
     for _ in range(count):
         pick = rng.random()
-        if pick < 0.5:
+        if pick < hostile_share:
+            yield hostile(rng, big)
+        elif pick < 0.5:
             rows, cols = int(rng.integers(1, max_rows + 1)), int(rng.integers(1, max_cols + 1))
             batch_b = rng.random() < 0.5
             base = dmr_text(rng, rows, cols, ";" if batch_b else " ", 5 if batch_b else 2,
@@ -213,26 +247,51 @@ def reference(data: bytes, comma_decimal: bool) -> np.ndarray | str:
     return array
 
 
-def judge(path: Path) -> tuple[str, str]:
-    """Read `path` and compare with the reference: (outcome, detail) as in the module doc."""
-    data = path.read_bytes()
+def read(path: Path) -> object:
+    """What `read_thermal` gives: a Thermogram, or the exception it raised."""
     try:
-        got = read_thermal(path, cache=False)
-    except ThermalFormatError as exc:
-        refused = str(exc)
+        return read_thermal(path, cache=False)
+    except Exception as exc:  # noqa: BLE001 - exactly what the fuzzer looks for
+        return exc
+
+
+def compare(data: bytes, path: Path, result: object, hostile: bool = False) -> tuple[str, str]:
+    """Sort a read result against the reference: (outcome, detail) as in the module doc.
+
+    `hostile` cases (bombs, huge shapes) must be refused; no reference is computed for them.
+    """
+    if isinstance(result, ThermalFormatError):
+        refused = str(result)
         if "\n" in refused or not refused.startswith(str(path)):
             return "mismatch", f"error is not one line naming the file: {refused!r}"
+        if hostile:
+            return "refused", refused
         expected = [reference(data, comma) for comma in (False, True)]
         if b"," not in data:
             expected = expected[:1]  # no ',' anywhere: one reading, which must be refused
         if all(isinstance(e, np.ndarray) for e in expected):
             return "mismatch", f"refused valid input: {refused}"
         return "refused", refused
-    except Exception as exc:  # noqa: BLE001 - exactly what the fuzzer looks for
-        return "crash", f"{type(exc).__name__}: {exc}"
-    expected = reference(data, got.source_format == "dmr-comma-decimal")
+    if isinstance(result, BaseException):
+        return "crash", f"{type(result).__name__}: {result}"
+    if hostile:
+        return "mismatch", f"accepted a hostile input as {result.source_format} {result.shape}"
+    expected = reference(data, result.source_format == "dmr-comma-decimal")
     if isinstance(expected, str):
-        return "mismatch", f"accepted as {got.source_format} {got.shape}, reference: {expected}"
-    if expected.shape != got.shape or not np.array_equal(expected, got.array):
-        return "mismatch", f"values differ from loadtxt ({got.source_format}, {got.shape})"
-    return "accepted", got.source_format
+        return (
+            "mismatch",
+            f"accepted as {result.source_format} {result.shape}, reference: {expected}",
+        )
+    if expected.shape != result.shape or not np.array_equal(expected, result.array):
+        return "mismatch", f"values differ from loadtxt ({result.source_format}, {result.shape})"
+    return "accepted", result.source_format
+
+
+def judge(path: Path) -> tuple[str, str]:
+    """Read `path` and compare the result with the reference."""
+    return compare(path.read_bytes(), path, read(path))
+
+
+def judge_case(case: Case, path: Path) -> tuple[str, str]:
+    """Read `case` written at `path` and compare the result with the reference."""
+    return compare(case.data, path, read(path), case.hostile)
