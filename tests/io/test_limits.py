@@ -153,3 +153,18 @@ def test_a_long_bad_token_is_refused_in_linear_time(tmp_path):
     )
     name, seconds = run_isolated(code, timeout=30).stdout.split()
     assert name == "ThermalFormatError" and float(seconds) < 5
+
+
+def test_npy_header_length_is_checked_before_numpy_reads_it(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "T0001.npy"
+    path.write_bytes(b"\x93NUMPY\x02\x00" + (4_000_000_000).to_bytes(4, "little") + bytes(100))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ThermalFormatError, match=r"damaged \.npy header \(claims 4,000,000,000"):
+            read_thermal(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # numpy alone allocates the 4 GB it was told to read

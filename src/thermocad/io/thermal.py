@@ -147,9 +147,7 @@ def _read_npy(path: Path, size: int) -> Thermogram:
     check_file_size(path, size)
     try:
         with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            header = np.lib.format.read_array_header_1_0
-            shape, _, dtype = (header if version == (1, 0) else _npy_header_2)(fh)
+            shape, dtype = _npy_header(fh, path, size)
         if dtype.kind not in "iuf":  # object arrays (pickles) and strings are never loaded
             raise ThermalFormatError(
                 f"{path}: .npy must hold a numeric array of temperatures, not {dtype}"
@@ -158,7 +156,7 @@ def _read_npy(path: Path, size: int) -> Thermogram:
             raise ThermalFormatError(f"{path}: expected a 2-D array, got shape {shape}")
         check_shape(shape, path)
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, TypeError, SyntaxError) as exc:
         if isinstance(exc, ThermalFormatError):
             raise
         raise ThermalFormatError(f"{path}: not a readable .npy array ({exc})") from exc
@@ -167,8 +165,24 @@ def _read_npy(path: Path, size: int) -> Thermogram:
     return Thermogram(array, "celsius", path, "npy")
 
 
-def _npy_header_2(fh):
-    return np.lib.format.read_array_header_2_0(fh)
+def _npy_header(fh, path: Path, size: int) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from a .npy header whose declared length is checked first.
+
+    numpy reads as many bytes as the header claims before checking them: 1.5 KB of random
+    bytes behind the magic made it allocate 3.9 GiB (found by benchmarks/fuzz_reader.py).
+    """
+    version = np.lib.format.read_magic(fh)
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise ThermalFormatError(f"{path}: unknown .npy format version {version}")
+    length = int.from_bytes(fh.read(2 if version == (1, 0) else 4), "little")
+    if length > min(size, 65536):
+        raise ThermalFormatError(f"{path}: damaged .npy header (claims {length:,} bytes)")
+    fh.seek(6 + 2)
+    read_header = np.lib.format.read_array_header_1_0
+    if version != (1, 0):
+        read_header = np.lib.format.read_array_header_2_0
+    shape, _, dtype = read_header(fh)
+    return shape, dtype
 
 
 def _read_image(path: Path, kind: str, size: int) -> Thermogram:
