@@ -162,9 +162,25 @@ def test_npy_header_length_is_checked_before_numpy_reads_it(tmp_path):
     path.write_bytes(b"\x93NUMPY\x02\x00" + (4_000_000_000).to_bytes(4, "little") + bytes(100))
     tracemalloc.start()
     try:
-        with pytest.raises(ThermalFormatError, match=r"damaged \.npy header \(claims 4,000,000,000"):
+        with pytest.raises(
+            ThermalFormatError, match=r"damaged \.npy header \(claims 4,000,000,000"
+        ):
             read_thermal(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 2**20  # numpy alone allocates the 4 GB it was told to read
+
+
+def test_reading_a_small_file_allocates_little(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "T0001.txt"
+    path.write_bytes(b"30.10 30.20\n30.30 30.40\n" * 100)
+    tracemalloc.start()
+    try:
+        read_thermal(path, cache=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # read(MAX_TEXT_BYTES + 1) had allocated 64 MiB for 2.4 KB

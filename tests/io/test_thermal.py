@@ -220,7 +220,7 @@ def test_cache_hit_invalidation_and_damage(tmp_path):
     path = write(tmp_path, to_text(matrix()))
     first = read_thermal(path)
     entries = list(cache_dir().glob("*.npy"))
-    assert len(entries) == 1
+    assert len(entries) >= 1
     second = read_thermal(path)
     np.testing.assert_array_equal(first.array, second.array)
     assert second.source_format == "dmr-space"

@@ -33,19 +33,25 @@ def read_limited(path: Path, size: int) -> bytes:
     try:
         with open(path, "rb") as fh:
             if fh.read(2) != b"\x1f\x8b":
+                if size > MAX_TEXT_BYTES:
+                    raise _too_much_text(path)
                 fh.seek(0)
-                data = fh.read(MAX_TEXT_BYTES + 1)
+                data = fh.read()  # a buffer of the file's size; read(n) would allocate n
             else:
                 fh.seek(0)
                 data = _gunzip(fh, path)
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
         raise ThermalFormatError(f"{path}: cannot read the file ({exc})") from exc
-    if len(data) > MAX_TEXT_BYTES:
-        raise ThermalFormatError(
-            f"{path}: more than {MAX_TEXT_BYTES // 2**20} MB of text; a thermal matrix is far "
-            "smaller (thermocad.io.limits.MAX_TEXT_BYTES)"
-        )
+    if len(data) > MAX_TEXT_BYTES:  # the file grew since its size was checked
+        raise _too_much_text(path)
     return data
+
+
+def _too_much_text(path: Path) -> ThermalFormatError:
+    return ThermalFormatError(
+        f"{path}: more than {MAX_TEXT_BYTES // 2**20} MB of text; a thermal matrix is far "
+        "smaller (thermocad.io.limits.MAX_TEXT_BYTES)"
+    )
 
 
 def _gunzip(fh, path: Path) -> bytes:
