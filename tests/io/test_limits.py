@@ -184,3 +184,18 @@ def test_reading_a_small_file_allocates_little(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 2**20  # read(MAX_TEXT_BYTES + 1) had allocated 64 MiB for 2.4 KB
+
+
+def test_a_run_of_decimal_marks_is_refused_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "T0001.txt"
+    path.write_bytes(b"." * 2**22 + b"\n")  # 4 MiB; 60 MB of them took 2.3 GB before
+    tracemalloc.start()
+    try:
+        with pytest.raises(ThermalFormatError, match=r"line 1: '\.{40}\.\.\.' is not a number"):
+            read_thermal(path, cache=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**22, peak / 2**20  # 20 MiB now; 144 MiB (36x the file) before
