@@ -41,7 +41,8 @@ def read_limited(path: Path, size: int) -> bytes:
                 fh.seek(0)
                 data = _gunzip(fh, path)
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
-        raise ThermalFormatError(f"{path}: cannot read the file ({exc})") from exc
+        reason = getattr(exc, "strerror", None) or exc  # "Permission denied", not the path again
+        raise ThermalFormatError(f"{path}: cannot read the file ({reason})") from exc
     if len(data) > MAX_TEXT_BYTES:  # the file grew since its size was checked
         raise _too_much_text(path)
     return data
