@@ -65,8 +65,7 @@ def read_thermal(path: str | os.PathLike, cache: bool = True) -> Thermogram:
 
 
 def _regular_file_stat(path: Path) -> os.stat_result:
-    """stat() of a regular file; a FIFO, socket or device is refused before opening it (a FIFO
-    would block the reader forever)."""
+    """stat() of a regular file; FIFOs, sockets and devices are refused unopened (a FIFO blocks)."""
     try:
         stat = path.stat()
     except OSError as exc:  # missing, unreadable parent, symlink loop (ELOOP)
@@ -145,20 +144,24 @@ def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None
 def _read_npy(path: Path, size: int) -> Thermogram:
     """A numeric 2-D .npy; shape and dtype come from its header, checked before loading."""
     check_file_size(path, size)
+    npy_errors = (OSError, ValueError, EOFError, TypeError, SyntaxError)
     try:
         with open(path, "rb") as fh:
             shape, dtype = _npy_header(fh, path, size)
-        if dtype.kind not in "iuf":  # object arrays (pickles) and strings are never loaded
-            raise ThermalFormatError(
-                f"{path}: .npy must hold a numeric array of temperatures, not {dtype}"
-            )
-        if len(shape) != 2 or 0 in shape:
-            raise ThermalFormatError(f"{path}: expected a 2-D array, got shape {shape}")
-        check_shape(shape, path)
+    except ThermalFormatError:
+        raise
+    except npy_errors as exc:
+        raise ThermalFormatError(f"{path}: not a readable .npy array ({exc})") from exc
+    if dtype.kind not in "iuf":  # object arrays (pickles) and strings are never loaded
+        raise ThermalFormatError(
+            f"{path}: .npy must hold a numeric array of temperatures, not {dtype}"
+        )
+    if len(shape) != 2 or 0 in shape:
+        raise ThermalFormatError(f"{path}: expected a 2-D array, got shape {shape}")
+    check_shape(shape, path)
+    try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, TypeError, SyntaxError) as exc:
-        if isinstance(exc, ThermalFormatError):
-            raise
+    except npy_errors as exc:
         raise ThermalFormatError(f"{path}: not a readable .npy array ({exc})") from exc
     array = array.astype(np.float32)
     _validate(array, path, "celsius")
