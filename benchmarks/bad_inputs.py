@@ -180,6 +180,7 @@ def main() -> None:
         root = Path(folder)
         if args.memory:
             print("| input | outcome | seconds | peak RSS above baseline (MiB) |")
+            print("|---|---|---|---|")
             cases = memory_cases(root, args.data)
             cases.update({k: v for k, v in file_cases(root / "files").items()
                           if "bomb" in k or "million" in k})  # fmt: skip
