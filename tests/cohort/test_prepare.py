@@ -187,3 +187,14 @@ def test_real_sharpness_threshold(dmr_dir):
         scores.append(sharpness(array))
         blurred.append(sharpness(gaussian_filter(array, 3)))
     assert min(scores) > DEFAULT_SHARPNESS_THRESHOLD > max(blurred)
+
+
+def test_invalid_date_in_a_dmr_name_is_named(tmp_path):
+    data = tmp_path / "data"
+    write_text(data / "T0001.1.1.S.2015-02-30.10.txt", thermogram(1))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n")
+    summary = prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv", keep_default_na=False)
+    assert cohort["excluded_reason"].tolist() == ["file name has an invalid date: 2015-02-30"]
+    assert summary.exclusions == {"file name has an invalid date": 1}

@@ -86,3 +86,13 @@ def test_labels_to_y_marks_the_positive_class():
 
     y = labels_to_y(pd.Series(["Sick", "Healthy", "Sick", None]))
     assert y.tolist() == [1, 0, 1, 0] and y.dtype == np.int64
+
+
+def test_patient_id_too_long_for_an_integer(tmp_path):
+    path = write(tmp_path, "patient_id,diagnosis\n1,Healthy\n" + "9" * 30 + ",Sick\n")
+    with pytest.raises(CohortError, match=r"line 3: patient_id '9{30}' is too long") as info:
+        read_labels(path)  # before: OverflowError: Python int too large to convert to C long
+    assert str(path) in str(info.value)
+    assert read_labels(write(tmp_path, "patient_id,diagnosis\n" + "9" * 18 + ",Sick\n"))[
+        "patient_id"
+    ].tolist() == [10**18 - 1]

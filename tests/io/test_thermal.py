@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from thermocad.io.thermal import cache_dir, read_many, read_thermal
+from thermocad.io.cache import cache_dir
+from thermocad.io.thermal import read_many, read_thermal
 from thermocad.utils.errors import ThermalFormatError
 
 
@@ -219,7 +220,7 @@ def test_cache_hit_invalidation_and_damage(tmp_path):
     path = write(tmp_path, to_text(matrix()))
     first = read_thermal(path)
     entries = list(cache_dir().glob("*.npy"))
-    assert len([e for e in entries if e.name.endswith(".dmr-space.npy")]) >= 1
+    assert len(entries) >= 1
     second = read_thermal(path)
     np.testing.assert_array_equal(first.array, second.array)
     assert second.source_format == "dmr-space"

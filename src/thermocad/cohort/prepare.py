@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from thermocad.io.filenames import parse_dmr_name
+from thermocad.io.filenames import InvalidDateError, parse_dmr_name
+from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files
 from thermocad.io.labels import read_labels
 from thermocad.io.thermal import Thermogram, iter_read
 from thermocad.utils.errors import CohortError
@@ -20,29 +21,11 @@ from thermocad.utils.progress import log, progress
 # Calibrated on the 120 real frontal files: sharp ones score 2.1..9.2, the same files
 # Gaussian-blurred with sigma 3 px score at most 0.12 (sigma 2 px: at most 0.32).
 DEFAULT_SHARPNESS_THRESHOLD = 0.5
-THERMAL_SUFFIXES = (".txt", ".txt.gz", ".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 COLUMNS = [
     "path", "patient_id", "label", "view", "protocol", "acquired", "acquisition_batch", "unit",
     "source_format", "height", "width", "t_min", "t_max", "sharpness", "excluded_reason",
 ]  # fmt: skip
 BATCH_BY_FORMAT = {"dmr-space": "A", "dmr-semicolon": "B"}  # as in the DMR-IR database
-
-
-def find_thermal_files(data_dir: str | os.PathLike) -> list[Path]:
-    """Thermal files under `data_dir` (recursively, hidden files skipped), sorted."""
-    root = Path(data_dir)
-    if root.is_file():
-        raise CohortError(f"{root}: is a file; give the folder that holds the thermal files")
-    if not root.is_dir():
-        raise CohortError(f"{root}: data folder not found")
-    found = [
-        path
-        for path in root.rglob("*")
-        if path.is_file()
-        and path.name.lower().endswith(THERMAL_SUFFIXES)
-        and not any(part.startswith(".") for part in path.relative_to(root).parts)
-    ]
-    return sorted(found)
 
 
 def sharpness(array: np.ndarray) -> float:
@@ -164,6 +147,9 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
         name = parse_dmr_name(path)
         row.update(patient_id=name.patient_id, view=name.view, protocol=name.protocol)
         row["acquired"] = name.acquired
+    except InvalidDateError as exc:
+        reasons.append(f"file name has an invalid date: {exc.date}")
+        name = None
     except CohortError:
         reasons.append("file name not recognised")
         name = None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from thermocad.io.find import READABLE_SUFFIXES
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 MAX_UPLOAD_MB = 20
 ALLOW_LABEL = "Accept 8/16-bit images for a temperature model (unreliable)"
-ALLOWED_SUFFIXES = (".txt", ".csv", ".gz", ".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+ALLOWED_SUFFIXES = READABLE_SUFFIXES  # one list in thermocad.io.find, shared with predict
 DISCLAIMER = (
     "**Research software, not a medical device.** Thermography is cleared only as an adjunct to "
     "mammography, never as a stand-alone diagnosis. This probability must not be used to decide "

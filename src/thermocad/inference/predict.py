@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from thermocad.io.find import walk_thermal_files
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
 if TYPE_CHECKING:
@@ -15,9 +16,6 @@ if TYPE_CHECKING:
     from thermocad.io.thermal import Thermogram
     from thermocad.models.bundle import ModelBundle
 
-# Files `predict` picks up when walking folders; CSV matrices must be named explicitly, since
-# folders of thermograms usually also hold CSV tables (labels.csv, earlier predictions).
-THERMAL_SUFFIXES = (".txt", ".txt.gz", ".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 T = TypeVar("T")
 COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "model", "thermocad_version")
 
@@ -36,13 +34,8 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in THERMAL_SUFFIXES
-                and not p.name.startswith(".")
-            )
+            found, problems = walk_thermal_files(path)  # suffixes and walk shared with prepare
+            errors.extend(FileError(where, problem) for where, problem in problems)
             if not found:
                 errors.append(FileError(str(path), "folder contains no thermal files"))
             files.extend(found)

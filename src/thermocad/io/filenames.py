@@ -28,6 +28,14 @@ _NAME = re.compile(
 )
 
 
+class InvalidDateError(CohortError):
+    """A DMR-IR name whose date field cannot be a date (2015-02-30)."""
+
+    def __init__(self, path: str | os.PathLike, date: str) -> None:
+        super().__init__(f"{path}: invalid date {date!r} in the file name")
+        self.date = date
+
+
 @dataclass(frozen=True)
 class DmrName:
     """What a DMR-IR file name says about the image."""
@@ -70,7 +78,7 @@ def _acquired(date: str | None, number: int | None, path: str | os.PathLike) -> 
     try:
         datetime.date.fromisoformat(date)
     except ValueError as exc:
-        raise CohortError(f"{path}: invalid date {date!r} in the file name") from exc
+        raise InvalidDateError(path, date) from exc
     if number is not None and 0 <= number <= 23:
         return f"{date}T{number:02d}:00"
     return date

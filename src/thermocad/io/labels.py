@@ -88,7 +88,14 @@ def _patient_ids(values: pd.Series, csv: Path) -> pd.Series:
     if len(bad):
         row = int(bad.index[0]) + 2  # header is line 1
         raise CohortError(f"{csv}: line {row}: patient_id {bad.iloc[0]!r} is not a patient number")
-    return digits.astype(int)
+    long = values[digits.str.len() > 18]  # int64 holds 18 digits; more would overflow
+    if len(long):
+        row = int(long.index[0]) + 2
+        shown = long.iloc[0] if len(long.iloc[0]) <= 40 else long.iloc[0][:37] + "..."
+        raise CohortError(
+            f"{csv}: line {row}: patient_id {shown!r} is too long (at most 18 digits)"
+        )
+    return digits.astype("int64")
 
 
 def _diagnoses(values: pd.Series, csv: Path) -> pd.Series:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from thermocad.io.find import strip_suffix
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_path, check_writable, prepare_out_dir
 
@@ -145,7 +146,7 @@ def render_folder(
     sheet_max: int = 24,
 ) -> RenderSummary:
     """Render every thermal file under `data_dir` to `out_dir/<name>.png` (+ optional sheet)."""
-    from thermocad.cohort.prepare import find_thermal_files
+    from thermocad.io.find import find_thermal_files
     from thermocad.io.thermal import iter_read
     from thermocad.utils.progress import log, progress
 
@@ -191,11 +192,7 @@ def _stem(path: Path, root: str | os.PathLike) -> str:
         parts = path.relative_to(root).parts
     except ValueError:
         parts = (path.name,)
-    name = "__".join(parts)
-    for suffix in (".gz", ".txt", ".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".csv"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-    return name
+    return strip_suffix("__".join(parts))
 
 
 def _folder_range(results: Iterable) -> tuple[float | None, float | None]:

@@ -18,8 +18,10 @@ import numpy as np
 from thermocad.io.fixed_width import _DIGIT, _DOT, _MAX_DIGITS, _NL, _OTHER, _SEP, _fixed_width
 from thermocad.utils.errors import ThermalFormatError
 
+# Possessive and unambiguous: "\d+\.?\d*" split long digit runs in n ways, so one 20 KB
+# token ending in a letter took 46 s to refuse (found by tests/io/test_fuzz.py).
 _NUMBER = re.compile(
-    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)\Z", re.IGNORECASE
+    r"[+-]?(?:(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][+-]?\d++)?|nan|inf|infinity)\Z", re.IGNORECASE
 )
 
 
@@ -149,6 +151,10 @@ def _parse_fast(raw: np.ndarray, cls: np.ndarray, newline: int, name: str):
     widths = ends - starts
     if widths.size == 0:
         raise ThermalFormatError(f"{name}: the file holds no numbers")
+    # Long tokens, or more decimal marks than tokens, go to the general parser (which names
+    # the bad token) before the per-mark arrays below: 60 MB of '.' made them take 2.3 GB.
+    if int(widths.max()) > _MAX_DIGITS + 1 or np.count_nonzero(cls == _DOT) > widths.size:
+        return None
     dots = np.flatnonzero(cls == _DOT)
     owner = np.searchsorted(starts, dots, side="right") - 1
     dot_at = widths.copy()  # a token without a dot is an integer: its point sits at the end
@@ -161,8 +167,6 @@ def _parse_fast(raw: np.ndarray, cls: np.ndarray, newline: int, name: str):
         token = raw[starts[first] : ends[first]].tobytes().decode("latin-1")
         line = int(_line_of(raw, newline, starts[first : first + 1])[0])
         raise ThermalFormatError(f"{name}: line {line}: {token!r} is not a number")
-    if int(widths.max()) > _MAX_DIGITS + 1:
-        return None
     values = _accumulate(raw, starts, widths, dot_at)
     return _shape_rows(values, _line_of(raw, newline, starts), name)
 

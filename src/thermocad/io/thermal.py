@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import hashlib
 import os
-import threading
+import stat as stat_module
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -16,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from thermocad.io import cache as parse_cache
+from thermocad.io.limits import check_file_size, check_shape, check_text_size, read_limited
 from thermocad.io.text import parse_text, warm_up_text_reader
 from thermocad.utils.errors import ThermalFormatError
 
 PLAUSIBLE_CELSIUS = (0.0, 50.0)  # skin and room temperatures; anything else is a wrong file
-TEXT_FORMATS = ("dmr-space", "dmr-semicolon", "dmr-comma-decimal", "csv-comma")
 IMAGE_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
-_CACHE_VERSION = "1"
 _MAGIC = {
     b"\x89PNG": "png",
     b"\xff\xd8\xff": "jpeg",
@@ -49,25 +46,54 @@ class Thermogram:
 def read_thermal(path: str | os.PathLike, cache: bool = True) -> Thermogram:
     """Read one thermal file (text matrix, .txt.gz, PNG/JPEG/TIFF, .npy) or raise ThermalFormatError."""
     path = Path(path)
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise ThermalFormatError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
-    if path.is_dir():
-        raise ThermalFormatError(f"{path}: is a directory, not a thermal file")
+    stat = _regular_file_stat(path)
     kind = _kind(path)
     if kind in ("png", "jpeg", "tiff"):
-        return _read_image(path, kind)
+        return _read_image(path, kind, stat.st_size)
     if kind == "npy":
-        return _read_npy(path)
-    key = _cache_key(path, stat) if cache else None
-    if key is not None and (hit := _cache_load(key)) is not None:
-        array, source_format = hit
-        return Thermogram(array, "celsius", path, source_format)
-    array, source_format, lines = parse_text(_read_bytes(path), str(path))
+        return _read_npy(path, stat.st_size)
+    key = parse_cache.cache_key(path, stat) if cache else None
+    if key is not None and (hit := _cached(key, path)) is not None:
+        return hit
+    data = read_limited(path, stat.st_size)
+    check_text_size(data, path)
+    array, source_format, lines = parse_text(data, str(path))
     _validate(array, path, "celsius", lines)
     if key is not None:
-        _cache_store(key, array, source_format)
+        parse_cache.store(key, array, source_format)
+    return Thermogram(array, "celsius", path, source_format)
+
+
+def _regular_file_stat(path: Path) -> os.stat_result:
+    """stat() of a regular file; FIFOs, sockets and devices are refused unopened (a FIFO blocks)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:  # missing, unreadable parent, symlink loop (ELOOP)
+        raise ThermalFormatError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    mode = stat.st_mode
+    if stat_module.S_ISDIR(mode):
+        raise ThermalFormatError(f"{path}: is a directory, not a thermal file")
+    if not stat_module.S_ISREG(mode):
+        what = (
+            "a FIFO (named pipe)" if stat_module.S_ISFIFO(mode)
+            else "a socket" if stat_module.S_ISSOCK(mode)
+            else "a device" if stat_module.S_ISCHR(mode) or stat_module.S_ISBLK(mode)
+            else "not a regular file"
+        )  # fmt: skip
+        raise ThermalFormatError(f"{path}: is {what}, not a thermal file")
+    return stat
+
+
+def _cached(key: str, path: Path) -> Thermogram | None:
+    """A cache hit that passes the same checks as a fresh parse, else None (parse again)."""
+    hit = parse_cache.load(key)
+    if hit is None:
+        return None
+    array, source_format = hit
+    try:
+        _validate(array, path, "celsius")
+    except ThermalFormatError:
+        return None
     return Thermogram(array, "celsius", path, source_format)
 
 
@@ -87,21 +113,11 @@ def _kind(path: Path) -> str:
     return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), "text")
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-        if data[:2] == b"\x1f\x8b":  # gzip, whatever the extension says
-            data = gzip.decompress(data)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise ThermalFormatError(f"{path}: cannot read the file ({exc})") from exc
-    return data
-
-
 def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None = None) -> None:
     """Refuse empty, non-finite and (for temperatures) implausible arrays, naming the line."""
     if array.ndim != 2 or array.size == 0:
         raise ThermalFormatError(f"{path}: expected a 2-D array, got shape {array.shape}")
+    check_shape(array.shape, path)
 
     def where(row: int) -> str:
         return f"line {int(lines[row])}" if lines is not None else f"row {row + 1}"
@@ -125,32 +141,77 @@ def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None
         )
 
 
-def _read_npy(path: Path) -> Thermogram:
+def _read_npy(path: Path, size: int) -> Thermogram:
+    """A numeric 2-D .npy; shape and dtype come from its header, checked before loading."""
+    check_file_size(path, size)
+    npy_errors = (OSError, ValueError, EOFError, TypeError, SyntaxError)
+    try:
+        with open(path, "rb") as fh:
+            shape, dtype = _npy_header(fh, path, size)
+    except ThermalFormatError:
+        raise
+    except npy_errors as exc:
+        raise ThermalFormatError(f"{path}: not a readable .npy array ({exc})") from exc
+    if dtype.kind not in "iuf":  # object arrays (pickles) and strings are never loaded
+        raise ThermalFormatError(
+            f"{path}: .npy must hold a numeric array of temperatures, not {dtype}"
+        )
+    if len(shape) != 2 or 0 in shape:
+        raise ThermalFormatError(f"{path}: expected a 2-D array, got shape {shape}")
+    check_shape(shape, path)
     try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
+    except npy_errors as exc:
         raise ThermalFormatError(f"{path}: not a readable .npy array ({exc})") from exc
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "iuf":
-        raise ThermalFormatError(f"{path}: .npy must hold a numeric array of temperatures")
     array = array.astype(np.float32)
     _validate(array, path, "celsius")
     return Thermogram(array, "celsius", path, "npy")
 
 
-def _read_image(path: Path, kind: str) -> Thermogram:
-    """Grey 8/16-bit images as intensity; float TIFF as temperatures; pseudo-colour refused."""
+def _npy_header(fh, path: Path, size: int) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from a .npy header whose declared length is checked first.
+
+    numpy reads as many bytes as the header claims before checking them: 1.5 KB of random
+    bytes behind the magic made it allocate 3.9 GiB (found by benchmarks/fuzz_reader.py).
+    """
+    version = np.lib.format.read_magic(fh)
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise ThermalFormatError(f"{path}: unknown .npy format version {version}")
+    length = int.from_bytes(fh.read(2 if version == (1, 0) else 4), "little")
+    if length > min(size, 65536):
+        raise ThermalFormatError(f"{path}: damaged .npy header (claims {length:,} bytes)")
+    fh.seek(6 + 2)
+    read_header = np.lib.format.read_array_header_1_0
+    if version != (1, 0):
+        read_header = np.lib.format.read_array_header_2_0
+    shape, _, dtype = read_header(fh)
+    return shape, dtype
+
+
+def _read_image(path: Path, kind: str, size: int) -> Thermogram:
+    """Grey 8/16-bit images as intensity; float TIFF as temperatures; pseudo-colour refused.
+
+    The declared size is checked before decoding, so a small file cannot make the decoder
+    allocate a huge image.
+    """
+    check_file_size(path, size)
     try:
         if kind == "tiff":
             import tifffile
 
-            array = np.asarray(tifffile.imread(path))
+            with tifffile.TiffFile(path) as tif:
+                check_shape(tuple(tif.series[0].shape), path)
+                array = np.asarray(tif.asarray())
         else:
             from PIL import Image
 
             with Image.open(path) as img:
+                check_shape((img.height, img.width), path)
                 if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
                     img = img.convert("RGBA" if "A" in img.mode else "RGB")
                 array = np.asarray(img)
+    except ThermalFormatError:
+        raise
     except Exception as exc:  # noqa: BLE001 - decoders raise many types on corrupt files
         raise ThermalFormatError(f"{path}: unreadable {kind} image ({exc})") from exc
     is_float = array.dtype.kind == "f"
@@ -183,43 +244,6 @@ def _to_grey(array: np.ndarray, path: Path) -> np.ndarray:
     if array.ndim != 2:
         raise ThermalFormatError(f"{path}: unsupported image shape {array.shape}")
     return array
-
-
-def cache_dir() -> Path:
-    """Where parsed arrays are cached ($THERMOCAD_CACHE_DIR, default ~/.cache/thermocad)."""
-    root = os.environ.get("THERMOCAD_CACHE_DIR") or Path.home() / ".cache" / "thermocad"
-    return Path(root) / "arrays"
-
-
-def _cache_key(path: Path, stat: os.stat_result) -> str:
-    ident = f"{_CACHE_VERSION}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    return hashlib.sha1(ident.encode()).hexdigest()
-
-
-def _cache_load(key: str) -> tuple[np.ndarray, str] | None:
-    folder = cache_dir()
-    for source_format in TEXT_FORMATS:
-        try:
-            return np.load(folder / f"{key}.{source_format}.npy"), source_format
-        except FileNotFoundError:
-            continue
-        except (OSError, ValueError, EOFError):
-            return None  # a damaged cache entry: parse again and overwrite it
-    return None
-
-
-def _cache_store(key: str, array: np.ndarray, source_format: str) -> None:
-    """Write the cache entry atomically; a read-only or full cache never fails a read."""
-    target = cache_dir() / f"{key}.{source_format}.npy"
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            np.save(fh, array)
-        os.replace(tmp, target)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 def _read_or_error(

@@ -1,0 +1,70 @@
+"""Which files are thermal files, and finding them in folders (unreadable folders reported)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from thermocad.utils.errors import CohortError
+from thermocad.utils.progress import log
+
+# What folder walks pick up (`prepare`, `predict`, `render`). CSV and .dat matrices are read
+# when named explicitly, but not collected from folders: folders of thermograms usually also
+# hold CSV tables (labels.csv, earlier predictions).
+THERMAL_SUFFIXES = (".txt", ".txt.gz", ".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
+# What `read_thermal` reads when a file is named (an upload, a command-line argument).
+READABLE_SUFFIXES = THERMAL_SUFFIXES + (".csv", ".dat", ".gz")
+
+
+def is_thermal_file(path: str | os.PathLike) -> bool:
+    """Whether a folder walk takes this file: a thermal suffix (any case), not hidden."""
+    name = Path(path).name
+    return name.lower().endswith(THERMAL_SUFFIXES) and not name.startswith(".")
+
+
+def strip_suffix(name: str) -> str:
+    """The name without its thermal suffix (`T0001.txt.gz` -> `T0001`)."""
+    lower = name.lower()
+    for suffix in sorted(READABLE_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def walk_thermal_files(root: str | os.PathLike) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Thermal files under `root` (recursively, hidden files and folders skipped), sorted.
+
+    Returns (files, problems): (path, reason) for each folder that could not be listed and
+    each thermal name that is no regular file, so callers can warn instead of silently
+    predicting or preparing fewer files.
+    """
+    problems: list[tuple[str, str]] = []
+
+    def unreadable(exc: OSError) -> None:
+        problems.append((str(exc.filename), f"cannot list the folder ({exc.strerror or exc})"))
+
+    found = []
+    for folder, dirs, files in os.walk(root, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            path = Path(folder, name)
+            if not is_thermal_file(path):
+                continue
+            if path.is_file():  # follows links; False for FIFOs, devices, broken or looping links
+                found.append(path)
+            else:
+                problems.append((str(path), "not a regular file (a FIFO, device or broken link)"))
+    return sorted(found), problems
+
+
+def find_thermal_files(data_dir: str | os.PathLike) -> list[Path]:
+    """Thermal files under `data_dir` (recursively, hidden files skipped), sorted."""
+    root = Path(data_dir)
+    if root.is_file():
+        raise CohortError(f"{root}: is a file; give the folder that holds the thermal files")
+    if not root.is_dir():
+        raise CohortError(f"{root}: data folder not found")
+    found, problems = walk_thermal_files(root)
+    for where, problem in problems:  # unseen files would silently shrink a cohort or a render
+        log(f"warning: {where}: {problem}; skipped")
+    return found

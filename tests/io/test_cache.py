@@ -1,0 +1,98 @@
+"""The parse cache never returns a wrong array: checked entries, content keys, a size cap."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from thermocad.io import cache
+from thermocad.io.thermal import read_thermal
+
+
+def dmr_text(seed: int, rows: int = 48, cols: int = 64) -> bytes:
+    values = np.random.default_rng(seed).uniform(25, 35, (rows, cols))
+    return "".join(" ".join(f"{v:.2f}" for v in row) + "\n" for row in values).encode()
+
+
+def expected(data: bytes) -> np.ndarray:
+    return np.loadtxt(data.decode().splitlines(), ndmin=2).astype(np.float32)
+
+
+@pytest.fixture
+def cached_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "T0001.txt"
+    path.write_bytes(dmr_text(0))
+    read_thermal(path)
+    (entry,) = cache.cache_dir().glob("*.npy")
+    return path, entry
+
+
+def test_a_hit_returns_the_parsed_array(cached_file):
+    path, entry = cached_file
+    os.utime(entry, ns=(0, 0))
+    np.testing.assert_array_equal(read_thermal(path).array, expected(dmr_text(0)))
+    assert entry.stat().st_mtime_ns > 0  # a hit marks the entry as recently used
+
+
+@pytest.mark.parametrize("offset", [200, 2000, -300])
+def test_corrupted_entries_are_detected(cached_file, offset):
+    path, entry = cached_file
+    data = bytearray(entry.read_bytes())
+    data[offset if offset > 0 else len(data) + offset - 80] ^= 0x40  # a flipped bit in a value
+    entry.write_bytes(bytes(data))
+    np.testing.assert_array_equal(read_thermal(path).array, expected(dmr_text(0)))
+
+
+def test_planted_entries_with_another_shape_or_dtype_are_never_returned(cached_file):
+    path, entry = cached_file
+    for planted in (np.full((2, 48, 64), 30.0), np.full((48, 64), 30.0), np.full((48, 64), 999)):
+        np.save(entry, planted)  # a plain .npy: no trailer, or the wrong dtype or values
+        np.testing.assert_array_equal(read_thermal(path).array, expected(dmr_text(0)))
+
+
+def test_a_replaced_file_with_the_same_path_size_and_mtime_is_not_served_stale(cached_file):
+    path, _ = cached_file
+    other = path.with_name("other.txt")
+    other.write_bytes(dmr_text(1))  # same size: every value has 2 decimals and 2 digits
+    assert other.stat().st_size == path.stat().st_size
+    mtime = path.stat().st_mtime_ns
+    shutil.copyfile(other, path)
+    os.utime(path, ns=(mtime, mtime))  # as `cp -p`, rsync -t or tar would leave it
+    np.testing.assert_array_equal(read_thermal(path).array, expected(dmr_text(1)))
+
+
+def test_the_cache_is_capped_and_evicts_least_recently_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("THERMOCAD_CACHE_MAX_MB", "0.1")  # 100 KiB; an entry is 12 KiB
+    for i in range(40):
+        path = tmp_path / f"T{i:04d}.txt"
+        path.write_bytes(dmr_text(i))
+        read_thermal(path)
+    sizes = [entry.stat().st_size for entry in cache.cache_dir().glob("*.npy")]
+    assert 0 < sum(sizes) <= 0.1 * 2**20 * 1.2  # at most an eighth of the cap written since
+    assert len(sizes) < 40
+    read_thermal(tmp_path / "T0039.txt")  # the newest entry survived
+
+
+def test_a_zero_cap_keeps_nothing_and_a_bad_cap_falls_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("THERMOCAD_CACHE_MAX_MB", "0")
+    path = tmp_path / "T0001.txt"
+    path.write_bytes(dmr_text(0))
+    read_thermal(path)
+    assert not list(cache.cache_dir().glob("*.npy"))
+    monkeypatch.setenv("THERMOCAD_CACHE_MAX_MB", "lots")
+    assert cache.max_bytes() == cache.DEFAULT_MAX_MB * 2**20
+
+
+def test_checksum_sees_every_value():
+    array = np.random.default_rng(0).uniform(25, 35, (5, 7)).astype(np.float32)  # odd size
+    base = cache.checksum(array)
+    for index in [(0, 0), (4, 6), (2, 3)]:
+        changed = array.copy()
+        changed[index] = np.nextafter(changed[index], np.float32(99))
+        assert cache.checksum(changed) != base

@@ -1,0 +1,83 @@
+"""Finding thermal files: one suffix list everywhere, and no folder or file skipped silently."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import stat
+
+import pytest
+
+from thermocad.cohort.prepare import find_thermal_files
+from thermocad.inference.predict import collect_files
+from thermocad.io.find import THERMAL_SUFFIXES, is_thermal_file, strip_suffix, walk_thermal_files
+
+
+def deny_listing(monkeypatch, folder) -> None:
+    """Make `folder` unlistable: chmod, and for root (who ignores modes) a refusing scandir."""
+    folder.chmod(0)
+    if os.geteuid() != 0:
+        return
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path) == os.fspath(folder):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "data"
+    (root / "sub" / ".hidden").mkdir(parents=True)
+    (root / "T0001.txt.gz").write_bytes(gzip.compress(b"30.1 30.2\n"))
+    (root / "T0002.txt").write_text("30.1 30.2\n")
+    (root / "T0003.TIF").write_bytes(b"")
+    (root / "sub" / "T0004.npy").write_bytes(b"")
+    (root / "sub" / ".hidden" / "T0005.txt").write_text("30\n")
+    (root / ".T0006.txt").write_text("30\n")
+    (root / "labels.csv").write_text("patient_id,diagnosis\n")
+    (root / "locked").mkdir()
+    (root / "locked" / "T0007.txt").write_text("30\n")
+    yield root
+    (root / "locked").chmod(stat.S_IRWXU)
+
+
+def test_every_thermal_suffix_is_found_in_folders(tree):
+    files, problems = walk_thermal_files(tree)
+    names = [p.name for p in files]
+    assert names == ["T0001.txt.gz", "T0002.txt", "T0003.TIF", "T0007.txt", "T0004.npy"]
+    assert problems == []
+    assert all(is_thermal_file(f"T0001{suffix}") for suffix in THERMAL_SUFFIXES)
+    assert not is_thermal_file("labels.csv") and not is_thermal_file(".T0001.txt")
+    assert strip_suffix("T0001.txt.gz") == "T0001" and strip_suffix("a.PNG") == "a"
+
+
+def test_predict_collects_txt_gz_from_folders(tree):
+    files, errors = collect_files([tree])  # before: T0001.txt.gz skipped, "1 predicted"
+    assert "T0001.txt.gz" in [p.name for p in files]
+    assert errors == []
+
+
+def test_unreadable_subfolders_are_reported(tree, monkeypatch, capsys):
+    deny_listing(monkeypatch, tree / "locked")
+    files, problems = walk_thermal_files(tree)
+    assert "T0007.txt" not in [p.name for p in files]
+    assert problems == [(str(tree / "locked"), "cannot list the folder (Permission denied)")]
+    _, errors = collect_files([tree])
+    assert [(e.file, e.error) for e in errors] == problems
+    find_thermal_files(tree)
+    warning = f"[thermocad] warning: {tree / 'locked'}: cannot list the folder (Permission denied); skipped"
+    assert warning in capsys.readouterr().err.splitlines()
+
+
+def test_special_files_with_thermal_names_are_reported(tmp_path):
+    os.mkfifo(tmp_path / "T0001.txt")
+    (tmp_path / "T0002.txt").symlink_to(tmp_path / "missing.txt")
+    (tmp_path / "T0003.txt").symlink_to(tmp_path / "T0003.txt")  # a loop
+    files, problems = walk_thermal_files(tmp_path)
+    assert files == []
+    assert [where for where, _ in problems] == [str(tmp_path / f"T000{i}.txt") for i in (1, 2, 3)]
+    assert all("not a regular file" in problem for _, problem in problems)
