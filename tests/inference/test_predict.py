@@ -190,3 +190,21 @@ def test_failure_line_names_the_file_once():
         failure_line(FileError("c", "no such file or folder"))
         == "failed: c: no such file or folder"
     )
+
+
+def test_implausible_thermograms_are_failed_with_the_reason(run_dir, dmr_files, tmp_path):
+    from tests.preprocess.test_plausible import implausible_arrays
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    for name, array in implausible_arrays().items():
+        np.save(folder / f"{name}.npy", array)
+    np.savetxt(folder / "one_pixel_text.txt", np.full((1, 1), 33.0))
+    shutil.copy(dmr_files[0], folder / dmr_files[0].name)
+    table, errors = predict_paths(run_dir, [folder])
+    assert [Path(f).name for f in table["file"]] == [dmr_files[0].name]
+    assert len(errors) == len(implausible_arrays()) + 1
+    assert all("not a breast thermogram" in e.error for e in errors)
+    by_name = {Path(e.file).name: e.error for e in errors}
+    assert "nearly constant" in by_name["zeros_48x64.npy"]
+    assert "too small" in by_name["one_pixel_text.txt"]

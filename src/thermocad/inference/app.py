@@ -61,11 +61,13 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) 
     from thermocad.inference.explain import draw_overlay, draw_thermogram, figure_to_array, gradcam
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
+    from thermocad.preprocess.plausible import check_plausible
 
     check_upload(path)
     # cache=False: an upload is read once, and its parse must not outlive it on disk.
     thermogram = read_thermal(path, cache=False)
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
+    check_plausible(thermogram)
     array = thermogram.array
     cnn, base = bundle.predict_parts([array])
     prob = float(bundle.average(cnn, base)[0])

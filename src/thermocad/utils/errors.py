@@ -27,3 +27,7 @@ class ConfigError(ThermocadError, ValueError):
 
 class OutputExistsError(ThermocadError, FileExistsError):
     """An output would overwrite existing data and --force was not given."""
+
+
+class ImplausibleThermogramError(ThermalFormatError):
+    """A readable array that cannot be a breast thermogram (too small, constant, no body)."""
