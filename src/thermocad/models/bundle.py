@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 WEIGHTS = "model.safetensors"
 META = "model.json"
+# Present while a training run writes the folder (removed last): such a model is never loaded.
+INCOMPLETE = "INCOMPLETE"
 # Pickle-based files are never loaded: they can run arbitrary code.
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".pth", ".pt", ".bin", ".ckpt")
 
@@ -195,6 +197,11 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
 
     run_dir = Path(run_dir)
     weights = run_dir / WEIGHTS
+    if (run_dir / INCOMPLETE).exists():
+        raise ModelFormatError(
+            f"{run_dir}: training run is incomplete (interrupted or still running); finish it "
+            "with `thermocad train ... --resume` or train again with --force"
+        )
     if not weights.is_file():
         pickles = [p.name for p in run_dir.glob("*") if p.suffix in _PICKLE_SUFFIXES]
         hint = f"; pickle files {pickles} are never loaded" if pickles else ""
