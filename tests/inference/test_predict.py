@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -208,3 +209,28 @@ def test_implausible_thermograms_are_failed_with_the_reason(run_dir, dmr_files, 
     by_name = {Path(e.file).name: e.error for e in errors}
     assert "nearly constant" in by_name["zeros_48x64.npy"]
     assert "too small" in by_name["one_pixel_text.txt"]
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "unwritable"])
+def test_unwritable_out_fails_before_any_work(
+    run_dir, dmr_files, tmp_path, capsys, monkeypatch, where
+):
+    import thermocad.inference.predict as predict
+
+    if where == "under_a_file":
+        (tmp_path / "plain").write_text("a file, not a folder")
+        out = tmp_path / "plain" / "sub" / "predictions.csv"
+    else:
+        if os.geteuid() == 0:
+            out = Path("/proc/thermocad-out/predictions.csv")  # not writable, even for root
+        else:
+            (tmp_path / "locked").mkdir(mode=0o500)
+            out = tmp_path / "locked" / "predictions.csv"
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("predicted before checking where the results go")
+
+    monkeypatch.setattr(predict, "predict_paths", no_work)
+    assert main(["predict", str(run_dir), str(dmr_files[0]), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out}: cannot write there" in err and ".predictions.csv." not in err
