@@ -255,6 +255,8 @@ def serve(
 
     folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)  # for block=False callers
+    demo = None
+    previous = _sigterm_as_interrupt() if block else None  # from the start: startup too
     try:
         demo = build_app(run_dir, examples=synthetic_examples(folder))
         demo.launch(
@@ -269,23 +271,28 @@ def serve(
         for line in [f"serving {run_dir}", *address_lines(host, demo.server_port)]:
             log(line)
         if block:
-            _block_until_stopped(demo)
+            demo.block_thread()  # returns on KeyboardInterrupt, after closing the server
     finally:
         if block:
+            if previous is not None:
+                import signal
+
+                signal.signal(signal.SIGTERM, previous)
+            if demo is not None:
+                demo.close()
             shutil.rmtree(folder, ignore_errors=True)
     return demo
 
 
-def _block_until_stopped(demo: gr.Blocks) -> None:
-    """Wait for Ctrl+C; SIGTERM (kill, systemd, docker stop) is handled the same way."""
+def _sigterm_as_interrupt():
+    """Make SIGTERM (kill, systemd, docker stop) stop the app as Ctrl+C does; returns the
+    previous handler (None off the main thread, where Python cannot set handlers)."""
     import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        demo.block_thread()  # closes the server on KeyboardInterrupt
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        demo.close()
+    return signal.signal(signal.SIGTERM, interrupt)
