@@ -28,7 +28,14 @@ def upload_load(
 
     from gradio_client import Client, handle_file
 
-    client = Client(url, verbose=False, download_files=False, max_workers=workers)
+    # httpx's 5 s default would fail uploads that merely wait while the server is busy.
+    client = Client(
+        url,
+        verbose=False,
+        download_files=False,
+        max_workers=workers,
+        httpx_kwargs={"timeout": timeout_s},
+    )
     result = LoadResult()
     start = time.monotonic()
     deadline = start + timeout_s
