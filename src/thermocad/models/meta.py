@@ -66,7 +66,7 @@ def _arch(v: Any) -> str | None:
     try:
         get_arch(v)
     except ConfigError as exc:
-        return str(exc)
+        return f"is invalid: {exc}"
     return None
 
 

@@ -42,8 +42,11 @@ def implausibility(array: np.ndarray, unit: str = "celsius") -> str | None:
     celsius = unit == "celsius"
     least = MIN_SPREAD_C if celsius else MIN_SPREAD_LEVELS * (65535 if a.max() > 255 else 255)
     if high - low < least:
-        what = f"{high - low:.3g} C" if celsius else f"{high - low:.3g} levels"
-        return f"nearly constant (1st-99th percentile spread {what}, at least {least:g} needed)"
+        unit_name = "C" if celsius else "levels"
+        return (
+            f"nearly constant (1st-99th percentile spread {high - low:.3g} {unit_name}, "
+            f"at least {least:g} {unit_name} needed)"
+        )
     mask = body_mask(a)
     if mask.mean() < MIN_BODY_FRACTION or mask.all():
         return f"no body found (warm region {mask.mean():.0%} of the frame)"
