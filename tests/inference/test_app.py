@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -34,32 +35,48 @@ def _upload(root: Path, source: Path | None = None, name: str = "", data: bytes 
     return target
 
 
-def test_good_file_answered_and_upload_deleted(bundle, dmr_files, upload_root):
+def _png(html: str) -> np.ndarray:
+    """The image inside an <img src="data:image/png;base64,..."> answer."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    prefix = '<img src="data:image/png;base64,'
+    assert html.startswith(prefix)
+    data = base64.b64decode(html[len(prefix) :].split('"')[0])
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload_root):
     path = _upload(upload_root, dmr_files[0])
-    thermogram, overlay, result, status, cleared = answer_file(bundle, str(path), False, True)
+    before = {p for p in Path(tempfile.gettempdir()).glob("thermocad-request-*")}
+    thermogram, overlay, result, status, cleared = answer_file(bundle, str(path), False)
     prob = float(bundle.predict([np.loadtxt(dmr_files[0])])[0])
     assert result.startswith(f"P(Sick) = {prob:.3g}; decision: ")
     assert f"threshold {bundle.threshold:.3g}" in result
     assert ("mean of the CNN" in result) == (bundle.baseline is not None)
-    assert thermogram.ndim == 3 and overlay.shape[2] == 3
+    assert _png(thermogram).ndim == 3 and _png(overlay).shape[2] in (3, 4)
     assert "analysed" in status and cleared is None
-    assert not path.exists() and not path.parent.exists()  # the upload is gone
+    assert path.read_bytes() == dmr_files[0].read_bytes()  # Gradio's file: read, never deleted
+    # The private copy went with its request, and the images were never files.
+    assert set(Path(tempfile.gettempdir()).glob("thermocad-request-*")) == before
+    assert sorted(p.name for p in upload_root.rglob("*") if p.is_file()) == [path.name]
 
 
 def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):
     bad = _upload(upload_root, name="garbage.txt", data=b"this is not a thermogram\n")
-    *_, result, status, _ = answer_file(bundle, str(bad), False, True)
+    *_, result, status, _ = answer_file(bundle, str(bad), False)
     assert result == "" and status.startswith("Error: garbage.txt")
     assert str(upload_root) not in status and "Traceback" not in status
-    assert not bad.exists()
+    assert bad.exists()  # Gradio's to sweep
     exe = _upload(upload_root, name="tool.exe", data=b"MZ")
-    assert "unsupported file type" in answer_file(bundle, str(exe), False, True)[3]
+    assert "unsupported file type" in answer_file(bundle, str(exe), False)[3]
     big = upload_root / "big" / "huge.txt"
     big.parent.mkdir(parents=True)
     with big.open("wb") as fh:
         fh.truncate(21_000_000)  # sparse: refused on size before anything reads it
-    assert "over the 20 MB limit" in answer_file(bundle, str(big), False, True)[3]
-    assert not big.exists()
+    assert "over the 20 MB limit" in answer_file(bundle, str(big), False)[3]
 
 
 def test_image_for_temperature_model_points_to_the_checkbox(bundle, dmr_files, upload_root):
@@ -69,14 +86,51 @@ def test_image_for_temperature_model_points_to_the_checkbox(bundle, dmr_files, u
     png = upload_root / "abc" / "exported.png"
     png.parent.mkdir(parents=True)
     Image.fromarray(np.uint8((a - a.min()) / (a.max() - a.min()) * 255)).save(png)
-    status = answer_file(bundle, str(png), False, False)[3]
+    status = answer_file(bundle, str(png), False)[3]
     assert "not temperatures" in status and "Accept 8/16-bit images" in status
-    assert answer_file(bundle, str(png), True, True)[2].startswith("P(Sick)")
+    assert answer_file(bundle, str(png), True)[2].startswith("P(Sick)")
 
 
 def test_files_outside_upload_cache_are_never_deleted(bundle, dmr_files, upload_root):
-    *_, result, _, _ = answer_file(bundle, str(dmr_files[0]), False, True)
+    *_, result, _, _ = answer_file(bundle, str(dmr_files[0]), False)
     assert result.startswith("P(Sick)") and dmr_files[0].exists()
+
+
+def test_concurrent_identical_uploads_all_answered(bundle, dmr_files, upload_root):
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Gradio stores identical uploads under one content-hash path: 24 requests share it.
+    path = _upload(upload_root, dmr_files[1])
+    expected = float(bundle.predict([np.loadtxt(dmr_files[1])])[0])
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        answers = list(pool.map(lambda _: answer_file(bundle, str(path), False), range(24)))
+    statuses = [a[3] for a in answers]
+    assert all(s.endswith("analysed (dmr-space, 64x80).") for s in statuses), statuses[:3]
+    assert {a[2] for a in answers} == {answers[0][2]}
+    assert answers[0][2].startswith(f"P(Sick) = {expected:.3g}")
+    assert path.exists()
+
+
+def test_implausible_upload_is_refused_with_the_reason(bundle, upload_root):
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((48, 64), np.float32))
+    zeros = _upload(upload_root, name="zeros.npy", data=buffer.getvalue())
+    thermogram, _, result, status, _ = answer_file(bundle, str(zeros), False)
+    assert result == "" and thermogram == ""
+    assert status.startswith("Error: zeros.npy: nearly constant") and str(upload_root) not in status
+    tiny = _upload(upload_root, name="tiny.txt", data=b"33.0 33.1\n33.2 33.3\n")
+    assert "too small" in answer_file(bundle, str(tiny), False)[3]
+
+
+def test_serve_warns_when_listening_on_every_interface():
+    from thermocad.inference.app import address_lines
+
+    assert address_lines("127.0.0.1", 7860) == ["listening on http://127.0.0.1:7860"]
+    every = address_lines("0.0.0.0", 8000)
+    assert every[0] == "listening on http://0.0.0.0:8000"
+    assert "EVERY network interface" in every[1]
 
 
 def _free_port() -> int:

@@ -61,3 +61,13 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("nothing thermal here\n")
     assert main(["explain", str(run_dir), str(bad), "--out", str(out)]) == 2
+
+
+def test_explain_refuses_an_implausible_thermogram(run_dir, tmp_path):
+    from thermocad.inference.explain import explain_file
+    from thermocad.utils.errors import ImplausibleThermogramError
+
+    np.save(tmp_path / "zeros.npy", np.zeros((48, 64), np.float32))
+    with pytest.raises(ImplausibleThermogramError, match=r"zeros\.npy: nearly constant"):
+        explain_file(run_dir, tmp_path / "zeros.npy", tmp_path / "figs")
+    assert not (tmp_path / "figs" / "zeros_gradcam.png").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -190,3 +191,46 @@ def test_failure_line_names_the_file_once():
         failure_line(FileError("c", "no such file or folder"))
         == "failed: c: no such file or folder"
     )
+
+
+def test_implausible_thermograms_are_failed_with_the_reason(run_dir, dmr_files, tmp_path):
+    from tests.preprocess.test_plausible import implausible_arrays
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    for name, array in implausible_arrays().items():
+        np.save(folder / f"{name}.npy", array)
+    np.savetxt(folder / "one_pixel_text.txt", np.full((1, 1), 33.0))
+    shutil.copy(dmr_files[0], folder / dmr_files[0].name)
+    table, errors = predict_paths(run_dir, [folder])
+    assert [Path(f).name for f in table["file"]] == [dmr_files[0].name]
+    assert len(errors) == len(implausible_arrays()) + 1
+    assert all("not a breast thermogram" in e.error for e in errors)
+    by_name = {Path(e.file).name: e.error for e in errors}
+    assert "nearly constant" in by_name["zeros_48x64.npy"]
+    assert "too small" in by_name["one_pixel_text.txt"]
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "unwritable"])
+def test_unwritable_out_fails_before_any_work(
+    run_dir, dmr_files, tmp_path, capsys, monkeypatch, where
+):
+    import thermocad.inference.predict as predict
+
+    if where == "under_a_file":
+        (tmp_path / "plain").write_text("a file, not a folder")
+        out = tmp_path / "plain" / "sub" / "predictions.csv"
+    else:
+        if os.geteuid() == 0:
+            out = Path("/proc/thermocad-out/predictions.csv")  # not writable, even for root
+        else:
+            (tmp_path / "locked").mkdir(mode=0o500)
+            out = tmp_path / "locked" / "predictions.csv"
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("predicted before checking where the results go")
+
+    monkeypatch.setattr(predict, "predict_paths", no_work)
+    assert main(["predict", str(run_dir), str(dmr_files[0]), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out}: cannot write there" in err and ".predictions.csv." not in err

@@ -73,3 +73,84 @@ def test_missing_bundle_says_what_a_model_folder_holds(tmp_path):
         load_bundle(tmp_path / "nope")
     with pytest.raises(ModelFormatError, match=r"model\.safetensors: missing \(a model bundle"):
         load_bundle(tmp_path)
+
+
+def _edit_meta(path, change) -> None:
+    meta = json.loads((path / "model.json").read_text())
+    change(meta)
+    (path / "model.json").write_text(json.dumps(meta))
+
+
+def _set(dotted: str, value):
+    def change(meta):
+        *parents, last = dotted.split(".")
+        for key in parents:
+            meta = meta[key]
+        if value is _DELETE:
+            del meta[last]
+        else:
+            meta[last] = value
+
+    return change
+
+
+_DELETE = object()
+BAD_FIELDS = [
+    ("threshold", None), ("threshold", "abc"), ("threshold", float("nan")), ("threshold", 1.5),
+    ("transform.size", "abc"), ("transform.size", -5), ("transform.size", 20000),
+    ("in_chans", "x"), ("in_chans", 0), ("in_chans", True), ("transform.mean", _DELETE),
+    ("config.tta", 100000), ("config.tta", -1), ("arch", "no_such_net"), ("classes", "ab"),
+    ("unit", "kelvin"), ("tensors", [1, 2]), ("augmentation", {"spin": 3}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_FIELDS)
+def test_malformed_model_json_names_the_field(run_dir, field, value):
+    path, _ = run_dir
+    _edit_meta(path, _set(field, value))
+    with pytest.raises(ModelFormatError, match=rf"model\.json: field '{field}'"):
+        load_bundle(path)
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '"model"', "[" * 200_000 + "]" * 200_000, "{"])
+def test_model_json_that_is_no_object_or_too_deep_is_refused(run_dir, text):
+    path, _ = run_dir
+    (path / "model.json").write_text(text)
+    with pytest.raises(
+        ModelFormatError, match=r"model\.json: (must hold a JSON object|nested|not)"
+    ):
+        load_bundle(path)
+
+
+def test_oversized_model_json_refused_before_parsing(run_dir):
+    path, _ = run_dir
+    with (path / "model.json").open("ab") as fh:
+        fh.truncate(5_000_000)  # sparse: refused on its size, never read
+    with pytest.raises(ModelFormatError, match="at most 4 MB"):
+        load_bundle(path)
+
+
+def test_safetensors_with_header_length_128_mod_256_loads(run_dir):
+    from safetensors.torch import save_file
+
+    # 0x80 is the low byte of such a header length, which a one-byte pickle check refused.
+    path, model = run_dir
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    weights = path / "model.safetensors"
+    for pad in range(512):
+        save_file(state, str(weights), metadata={"format": "pt", "pad": "x" * pad})
+        header = int.from_bytes(weights.read_bytes()[:8], "little")
+        if header % 256 == 128:
+            break
+    assert header % 256 == 128 and weights.read_bytes()[0] == 0x80
+    np.testing.assert_allclose(
+        load_bundle(path).predict(arrays()), load_bundle(path).predict(arrays())
+    )
+
+
+def test_truncated_safetensors_is_refused_as_not_safetensors(run_dir):
+    path, _ = run_dir
+    data = (path / "model.safetensors").read_bytes()
+    (path / "model.safetensors").write_bytes(data[:100])
+    with pytest.raises(ModelFormatError, match="not a safetensors file"):
+        load_bundle(path)

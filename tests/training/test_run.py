@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -14,7 +16,7 @@ from thermocad import read_thermal
 from thermocad.models.bundle import load_bundle
 from thermocad.training.config import TrainConfig
 from thermocad.training.run import lr_find, train
-from thermocad.utils.errors import ConfigError, OutputExistsError
+from thermocad.utils.errors import ConfigError, ModelFormatError, OutputExistsError
 
 # Two cores shared by several jobs: one thread avoids OpenMP oversubscription (35x slower).
 torch.set_num_threads(1)
@@ -111,6 +113,59 @@ def test_existing_run_dir_is_refused(run, split):
         train(split, run, TrainConfig.smoke())
     with pytest.raises(ConfigError, match="nothing to resume"):
         train(split, run, TrainConfig.smoke(), resume=True)
+
+
+def test_model_files_follow_the_umask(run):
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("model.safetensors", "model.json"):
+        assert (run / name).stat().st_mode & 0o777 == 0o666 & ~mask, name
+
+
+def _interrupt_at(monkeypatch, stage: str) -> None:
+    import thermocad.training.run as trainer
+
+    real = trainer._run_stage
+
+    def interrupted(learn, ckpt, model, name, *args):
+        if name == stage:
+            raise KeyboardInterrupt
+        return real(learn, ckpt, model, name, *args)
+
+    monkeypatch.setattr(trainer, "_run_stage", interrupted)
+
+
+def test_killed_run_over_a_finished_one_is_visibly_incomplete(run, split, tmp_path, monkeypatch):
+    folder = tmp_path / "run"
+    shutil.copytree(run, folder)
+    _interrupt_at(monkeypatch, "head (precomputed)")  # after lr_find's checkpoint
+    with pytest.raises(KeyboardInterrupt):
+        train(split, folder, TrainConfig.smoke(tta=0), force=True)
+    # The old model is gone, not left beside the new partial files for predict to use.
+    assert not (folder / "model.safetensors").exists() and not (folder / "model.json").exists()
+    assert (folder / "INCOMPLETE").exists() and (folder / "checkpoint" / "state.json").exists()
+    with pytest.raises(ModelFormatError, match=r"run is incomplete .*--resume"):
+        load_bundle(folder)
+    # Resuming with other options is refused before anything is built, naming the fields.
+    changes = [
+        (dict(size=96), r"size \(64 -> 96\)"),
+        (dict(seed=1, tta=3), r"seed \(0 -> 1\); give the same options"),
+        (dict(arch="resnet18"), r"arch \('efficientnet_lite0' -> 'resnet18'\)"),
+    ]
+    for change, message in changes:
+        with pytest.raises(ConfigError, match=message):
+            train(split, folder, TrainConfig.smoke(**{"tta": 0, **change}), resume=True)
+    with pytest.raises(ConfigError, match=r"fold \(None -> 1\)"):
+        train(split, folder, TrainConfig.smoke(tta=0), fold=1, resume=True)
+
+
+def test_resume_allows_only_options_that_act_after_training(tmp_path):
+    from thermocad.training.checkpoint import check_resume
+
+    saved = {**TrainConfig.smoke().to_dict(), "fold": None}
+    check_resume(saved, {**saved, "tta": 4, "ensemble": "none"}, tmp_path)
+    with pytest.raises(ConfigError, match=r"max_batches \(2 -> None\)"):
+        check_resume(saved, {**saved, "max_batches": None}, tmp_path)
 
 
 def test_lr_find_writes_plot(split, tmp_path):

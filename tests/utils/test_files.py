@@ -60,3 +60,15 @@ def test_atomic_write_csv_has_no_index_and_no_temporaries(tmp_path):
     out = atomic_write_csv(tmp_path / "split", pd.DataFrame({"a": [1, 2]}))  # no suffix: still CSV
     assert out.read_text() == "a\n1\n2\n"
     assert [p.name for p in tmp_path.iterdir()] == ["split"]
+
+
+def test_check_writable_refuses_a_place_that_cannot_be_written(tmp_path):
+    from thermocad.utils.errors import OutputPathError
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(
+        OutputPathError, match=r"out\.csv: cannot write there: .*file is not a folder"
+    ):
+        check_writable(tmp_path / "file" / "deeper" / "out.csv")
+    assert check_writable(tmp_path / "new" / "deeper" / "out.csv")  # created when written
+    assert not (tmp_path / "new").exists() and os.listdir(tmp_path) == ["file"]  # no scratch left

@@ -168,6 +168,7 @@ def explain_file(
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.models.bundle import load_bundle
+    from thermocad.preprocess.plausible import check_plausible
     from thermocad.utils.files import atomic_path, check_writable
 
     path = Path(path)
@@ -176,6 +177,7 @@ def explain_file(
     bundle = load_bundle(run_dir)
     thermogram = read_thermal(path)
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
+    check_plausible(thermogram)
     fig = explain_array(bundle, thermogram.array, thermogram.unit, title=path.name)
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=110, format="png")

@@ -76,11 +76,14 @@ def patient_id_of(path: Path) -> int | None:
 def _checked(
     path: Path, result: Thermogram | ThermocadError, unit: str, allow: bool
 ) -> Thermogram | FileError:
-    """A read result, or the reason it cannot be predicted (read error or unit mismatch)."""
+    """A read result, or the reason it cannot be predicted (read error, unit, implausible)."""
+    from thermocad.preprocess.plausible import check_plausible
+
     try:
         if isinstance(result, ThermocadError):
             raise result
         check_unit(result, unit, allow)
+        check_plausible(result)
     except ThermocadError as exc:
         return FileError(str(path), str(exc))
     return result

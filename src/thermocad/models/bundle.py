@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,9 +18,10 @@ if TYPE_CHECKING:
 
 WEIGHTS = "model.safetensors"
 META = "model.json"
+# Present while a training run writes the folder (removed last): such a model is never loaded.
+INCOMPLETE = "INCOMPLETE"
 # Pickle-based files are never loaded: they can run arbitrary code.
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".pth", ".pt", ".bin", ".ckpt")
-_PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")
 
 
 @dataclass
@@ -146,13 +146,32 @@ def save_bundle(run_dir: str | Path, model: nn.Module, meta: dict[str, Any]) -> 
     return run_dir
 
 
+def weights_format(path: Path) -> str:
+    """ "safetensors", "pickle" or "unknown", from the file's structure (not one magic byte).
+
+    A safetensors file is an 8-byte little-endian header length N, then N bytes of JSON
+    starting with "{", then the tensor data. Only a file that is not that is looked at as a
+    pickle (protocol 2+ starts with 0x80) or a zip (torch.save's format)."""
+    with path.open("rb") as fh:
+        head = fh.read(9)
+        size = path.stat().st_size
+    if len(head) == 9:
+        n = int.from_bytes(head[:8], "little")
+        if 8 + n <= size and head[8:9] == b"{":
+            return "safetensors"
+    if head[:1] == b"\x80" or head.startswith(b"PK\x03\x04"):
+        return "pickle"
+    return "unknown"
+
+
 def _read_weights(path: Path) -> dict:
     from safetensors.torch import load_file
 
-    with path.open("rb") as fh:
-        head = fh.read(4)
-    if head.startswith(_PICKLE_MAGIC):
+    kind = weights_format(path)
+    if kind == "pickle":
         raise ModelFormatError(f"{path}: is a pickle/zip file, not safetensors; refused")
+    if kind != "safetensors":
+        raise ModelFormatError(f"{path}: not a safetensors file (no valid header)")
     try:
         return load_file(str(path))
     except Exception as exc:
@@ -160,17 +179,12 @@ def _read_weights(path: Path) -> dict:
 
 
 def _read_meta(run_dir: Path) -> dict[str, Any]:
+    from thermocad.models.meta import read_meta
+
     path = run_dir / META
     if not path.is_file():
         raise ModelFormatError(f"{path}: missing (a model bundle needs {META} and {WEIGHTS})")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFormatError(f"{path}: not valid JSON ({exc})") from exc
-    missing = [k for k in ("arch", "classes", "in_chans", "transform", "tensors") if k not in meta]
-    if missing:
-        raise ModelFormatError(f"{path}: missing keys {missing}")
-    return meta
+    return read_meta(path)
 
 
 def load_bundle(run_dir: str | Path) -> ModelBundle:
@@ -181,6 +195,11 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
 
     run_dir = Path(run_dir)
     weights = run_dir / WEIGHTS
+    if (run_dir / INCOMPLETE).exists():
+        raise ModelFormatError(
+            f"{run_dir}: training run is incomplete (interrupted or still running); finish it "
+            "with `thermocad train ... --resume` or train again with --force"
+        )
     if not weights.is_file():
         pickles = [p.name for p in run_dir.glob("*") if p.suffix in _PICKLE_SUFFIXES]
         hint = f"; pickle files {pickles} are never loaded" if pickles else ""

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from thermocad.models.bundle import INCOMPLETE, META, WEIGHTS
 from thermocad.training.distributed import is_main_process
 from thermocad.utils.errors import ConfigError
-from thermocad.utils.files import atomic_path, atomic_write_json, prepare_out_dir
+from thermocad.utils.files import atomic_path, atomic_write_json, atomic_write_text, prepare_out_dir
+from thermocad.utils.progress import log
 
 CHECKPOINT = "checkpoint"
+# Options a resumed run may change: both act only after the last training stage (validation
+# TTA and the baseline fitted beside the CNN), so model.json records what produced its outputs.
+# Every other option shaped the epochs already run (data, model, schedule, seed) or their
+# starting point (weights, lr_find), and a change would be recorded but never applied.
+SAFE_ON_RESUME = ("tta", "ensemble")
 
 
 class Checkpoint:
@@ -22,15 +30,25 @@ class Checkpoint:
         self.dir = run_dir / CHECKPOINT
         self.state: dict[str, Any] = {"done": {}, "rows": [], "lrs": {}}
 
-    def load(self, model: torch.nn.Module) -> None:
-        from safetensors.torch import load_file
-
+    def read_state(self) -> None:
+        """The progress of the interrupted run (before any model is built)."""
         state_file = self.dir / "state.json"
         if not state_file.is_file():
             raise ConfigError(f"{self.dir}: no checkpoint to resume from")
-        self.state = json.loads(state_file.read_text())
-        if (self.dir / "weights.safetensors").is_file():
-            model.load_state_dict(load_file(str(self.dir / "weights.safetensors")))
+        try:
+            self.state = json.loads(state_file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{state_file}: unreadable checkpoint ({exc})") from exc
+
+    def load_weights(self, model: torch.nn.Module) -> None:
+        from safetensors.torch import load_file
+
+        weights = self.dir / "weights.safetensors"
+        if weights.is_file():
+            try:
+                model.load_state_dict(load_file(str(weights)))
+            except RuntimeError as exc:
+                raise ConfigError(f"{weights}: does not fit the model being resumed") from exc
 
     def save(self, model: torch.nn.Module) -> None:
         if not is_main_process():
@@ -44,9 +62,37 @@ class Checkpoint:
 
 
 def open_run(out_dir: Path, force: bool, resume: bool) -> None:
-    """A new run folder (refusing to overwrite unless force), or the checkpoint to resume."""
+    """A new run folder (refusing to overwrite unless force), or the checkpoint to resume.
+
+    Either way the folder is marked INCOMPLETE until write_outputs() finishes, and a run
+    started over an old one first removes the old model: a killed run never leaves a
+    model that predict would take for its result."""
     if resume:
         if not (out_dir / CHECKPOINT / "state.json").is_file():
             raise ConfigError(f"{out_dir}: nothing to resume (no {CHECKPOINT}/state.json)")
     elif is_main_process():
         prepare_out_dir(out_dir, force=force)
+    if not is_main_process():
+        return
+    atomic_write_text(out_dir / INCOMPLETE, "training started; this run is not finished\n")
+    if not resume:
+        for name in (WEIGHTS, META):
+            (out_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
+
+
+def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: Path) -> None:
+    """Refuse to resume with options other than the interrupted run's (SAFE_ON_RESUME aside)."""
+    if saved is None:  # a checkpoint from before configs were stored: nothing to compare
+        log(f"{out_dir}: the checkpoint does not record its options; resuming unchecked")
+        return
+    changed = [
+        f"{k} ({saved.get(k)!r} -> {config.get(k)!r})"
+        for k in sorted(set(saved) | set(config))
+        if k not in SAFE_ON_RESUME and saved.get(k) != config.get(k)
+    ]
+    if changed:
+        raise ConfigError(
+            f"{out_dir}: --resume with other options than the interrupted run: "
+            f"{', '.join(changed)}; give the same options, or start over with --force"
+        )

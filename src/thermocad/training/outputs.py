@@ -7,6 +7,7 @@ import pandas as pd
 
 from thermocad import __version__
 from thermocad.io.labels import CLASSES
+from thermocad.models.bundle import INCOMPLETE
 from thermocad.training.checkpoint import CHECKPOINT
 from thermocad.training.config import TrainConfig
 from thermocad.training.data import ThermalData
@@ -81,3 +82,4 @@ def write_outputs(
         meta["baseline"] = baseline.to_dict()
     save_bundle(out_dir, model, meta)
     shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
+    (out_dir / INCOMPLETE).unlink(missing_ok=True)  # last: the folder is now complete

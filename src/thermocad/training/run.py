@@ -10,7 +10,7 @@ import numpy as np
 from thermocad.io.labels import CLASSES
 from thermocad.models.registry import ArchSpec, create_model, get_arch
 from thermocad.preprocess.transforms import EvalTransform, Normalization
-from thermocad.training.checkpoint import Checkpoint, open_run
+from thermocad.training.checkpoint import Checkpoint, check_resume, open_run
 from thermocad.training.config import TrainConfig
 from thermocad.training.data import ThermalData, build_data
 from thermocad.training.distributed import distributed, fit_ctx, init_distributed, is_main_process
@@ -170,10 +170,15 @@ def run_training(
     if fold == "all":
         log("final model on every non-test patient: the per-epoch valid metrics are in-sample")
     open_run(out_dir, force, resume)
-    spec, transform, data, model, loss = _setup(split_csv, cfg, fold, resume)
     ckpt = Checkpoint(out_dir)
+    options = {**cfg.to_dict(), "fold": fold}  # the fold decides the data as much as the config
+    if resume:  # compared before anything is built: another --arch would end in a traceback
+        ckpt.read_state()
+        check_resume(ckpt.state.get("options"), options, out_dir)
+    ckpt.state["options"] = options
+    spec, transform, data, model, loss = _setup(split_csv, cfg, fold, resume)
     if resume:
-        ckpt.load(model)
+        ckpt.load_weights(model)
     with tempfile.TemporaryDirectory() as workdir:
         learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
         # As the study's precompute=True: lr_find and the head both run on cached features.

@@ -25,5 +25,13 @@ class ConfigError(ThermocadError, ValueError):
     """An option or configuration value is invalid (unknown architecture, bad split, ...)."""
 
 
+class OutputPathError(ThermocadError, OSError):
+    """An output cannot be written where it was asked for (no folder, no permission)."""
+
+
 class OutputExistsError(ThermocadError, FileExistsError):
     """An output would overwrite existing data and --force was not given."""
+
+
+class ImplausibleThermogramError(ThermalFormatError):
+    """A readable array that cannot be a breast thermogram (too small, constant, no body)."""

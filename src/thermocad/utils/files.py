@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from thermocad.utils.errors import OutputExistsError
+from thermocad.utils.errors import OutputExistsError, OutputPathError
 
 
 def _umask() -> int:
@@ -29,9 +29,11 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     )
     os.close(fd)
     tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs follow the umask
     try:
         yield tmp_path
+        # mkstemp makes 0600, and writers that replace the file (safetensors' save_file) make
+        # it again: set the mode once written, so outputs follow the umask (0644 under 022).
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -62,10 +64,23 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 
 def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
-    """Refuse to overwrite an existing file unless `force`."""
+    """Refuse to overwrite an existing file unless `force`, and a place that cannot be
+    written (checked by writing a scratch file there, which also holds for root)."""
     path = Path(path)
     if path.exists() and not force:
         raise OutputExistsError(f"{path} already exists; use --force to overwrite it")
+    folder = path.absolute().parent
+    while not folder.exists():  # missing folders are created later: test the first that exists
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputPathError(f"{path}: cannot write there: {folder} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise OutputPathError(
+            f"{path}: cannot write there: {folder} is not writable ({exc.strerror or exc})"
+        ) from exc
     return path
 
 

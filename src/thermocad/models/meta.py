@@ -1,0 +1,167 @@
+"""model.json: read it with bounds and validate every field the model is built from."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from thermocad.utils.errors import ConfigError, ModelFormatError
+
+# A trained model's model.json is ~20 kB (its tensor table dominates); 4 MB leaves room for
+# any architecture's table while a hostile file cannot make the parser allocate gigabytes.
+MAX_META_BYTES = 4_000_000
+_MISSING = object()
+Check = Callable[[Any], str | None]  # None when the value is fine, else what is wrong
+
+
+def _int_in(lo: int, hi: int) -> Check:
+    def check(v: Any) -> str | None:
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            return f"must be an integer in {lo}..{hi}, got {v!r}"
+        return None
+
+    return check
+
+
+def _number_in(lo: float, hi: float) -> Check:
+    def check(v: Any) -> str | None:
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        if not ok or not lo <= v <= hi:
+            return f"must be a number in {lo:g}..{hi:g}, got {v!r}"
+        return None
+
+    return check
+
+
+def _numbers(v: Any) -> str | None:
+    if not isinstance(v, list) or not v or len(v) > 8:
+        return f"must be a list of 1 to 8 numbers, got {v!r:.60}"
+    if any(_number_in(-1e6, 1e6)(x) for x in v):
+        return f"must hold finite numbers, got {v!r:.60}"
+    return None
+
+
+def _kind(kind: type, what: str) -> Check:
+    return lambda v: None if isinstance(v, kind) else f"must be {what}, got {type(v).__name__}"
+
+
+def _classes(v: Any) -> str | None:
+    if not isinstance(v, list) or not 2 <= len(v) <= 100 or not all(isinstance(c, str) for c in v):
+        return f"must be a list of 2 to 100 class names, got {v!r:.60}"
+    return None
+
+
+def _one_of(*choices: str) -> Check:
+    return lambda v: None if v in choices else f"must be one of {choices}, got {v!r:.40}"
+
+
+def _arch(v: Any) -> str | None:
+    from thermocad.models.registry import get_arch
+
+    if not isinstance(v, str):
+        return f"must be an architecture name, got {v!r:.40}"
+    try:
+        get_arch(v)
+    except ConfigError as exc:
+        return f"is invalid: {exc}"
+    return None
+
+
+def _tensors(v: Any) -> str | None:
+    if not isinstance(v, dict):
+        return f"must be an object of tensor shapes, got {type(v).__name__}"
+    for name, shape in v.items():
+        if not isinstance(shape, list) or any(_int_in(0, 1 << 31)(d) for d in shape):
+            return f"shape of {name!r:.60} must be a list of sizes, got {shape!r:.40}"
+    return None
+
+
+# (dotted field, required, check): every value load_bundle and predict read from model.json.
+FIELDS: tuple[tuple[str, bool, Check], ...] = (
+    ("arch", True, _arch),
+    ("classes", True, _classes),
+    ("in_chans", True, _int_in(1, 8)),
+    ("tensors", True, _tensors),
+    ("transform", True, _kind(dict, "an object")),
+    ("transform.size", True, _int_in(16, 2048)),  # 20000 px would allocate 1.5 GiB per image
+    ("transform.mean", True, _numbers),
+    ("transform.std", True, _numbers),
+    ("transform.normalization", False, _kind(dict, "an object")),
+    ("transform.channels", False, _kind(list, "a list")),
+    ("input_size", False, _int_in(16, 2048)),
+    ("threshold", False, _number_in(0.0, 1.0)),  # NaN would answer "Healthy" for every file
+    ("unit", False, _one_of("celsius", "intensity")),
+    ("config", False, _kind(dict, "an object")),
+    ("config.tta", False, _int_in(0, 32)),  # each view is a forward pass: 100000 never ends
+    ("config.mirror", False, _kind(bool, "true or false")),
+    ("augmentation", False, _kind(dict, "an object")),
+    (
+        "baseline",
+        False,
+        lambda v: None if v is None or isinstance(v, dict) else "must be an object",
+    ),
+)
+
+
+def _get(meta: dict, dotted: str) -> Any:
+    value: Any = meta
+    for key in dotted.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return _MISSING
+        value = value[key]
+    return value
+
+
+def validate_meta(meta: Any, path: Path) -> dict[str, Any]:
+    """Check every field in FIELDS, then build the transform; one ModelFormatError per problem."""
+    if not isinstance(meta, dict):
+        raise ModelFormatError(f"{path}: must hold a JSON object, got {type(meta).__name__}")
+    for field, required, check in FIELDS:
+        value = _get(meta, field)
+        if value is _MISSING:
+            if required:
+                raise ModelFormatError(f"{path}: field {field!r} is missing")
+            continue
+        problem = check(value)
+        if problem:
+            raise ModelFormatError(f"{path}: field {field!r} {problem}")
+    _build_parts(meta, path)
+    return meta
+
+
+def _build_parts(meta: dict, path: Path) -> None:
+    """The transform and augmentation the model needs must build from their entries."""
+    from thermocad.preprocess.transforms import Augmentation, EvalTransform
+
+    for field, build in (
+        ("transform", lambda: EvalTransform.from_dict(meta["transform"])),
+        ("augmentation", lambda: Augmentation(**meta.get("augmentation", {}))),
+    ):
+        try:
+            built = build()
+        except (ConfigError, TypeError, ValueError, KeyError) as exc:
+            raise ModelFormatError(f"{path}: field {field!r} is invalid ({exc})") from exc
+        if field == "transform" and built.in_chans != meta["in_chans"]:
+            raise ModelFormatError(
+                f"{path}: field 'in_chans' is {meta['in_chans']} but the transform makes "
+                f"{built.in_chans} channel(s)"
+            )
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """Parse and validate model.json at `path` (bounded in size and nesting)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_META_BYTES:
+            raise ModelFormatError(f"{path}: {size:,} bytes; a model.json is at most 4 MB")
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"{path}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:  # "[[[[...": the parser gives up at Python's recursion limit
+        raise ModelFormatError(f"{path}: nested too deeply to be a model.json") from exc
+    except OSError as exc:
+        raise ModelFormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    return validate_meta(meta, path)

@@ -1,0 +1,62 @@
+"""The sanity check every diagnosis passes first: could this array be a breast thermogram?"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from thermocad.utils.errors import ImplausibleThermogramError
+
+if TYPE_CHECKING:
+    from thermocad.io.thermal import Thermogram
+
+# Bounds, and why (the 120 real DMR-IR frontal frames, 480 x 640, all pass with a wide margin:
+# 1st-99th percentile spread at least 7.5 C, body 50-88% of the frame, body 5.0-12.7 C warmer than the room, warmest body
+# pixel 33.0-37.1 C; tests/preprocess/test_plausible.py checks them).
+MIN_SIDE = 32  # the body, both breasts and the midline need a few pixels each
+MIN_SPREAD_C = 1.0  # 1st-99th percentile; skin against a room differs by several degrees
+MIN_SPREAD_LEVELS = 0.01  # the same for 8/16-bit images, as a fraction of the full scale
+MIN_BODY_FRACTION = 0.05  # a frontal thermogram is mostly torso
+MIN_CONTRAST_C = 1.0  # the body (median) is warmer than the room (median) by at least this
+SKIN_MAX_C = (25.0, 42.0)  # the warmest skin (axilla, inframammary fold) lies in this range
+
+
+def check_plausible(thermogram: Thermogram) -> None:
+    """Refuse arrays that cannot be a breast thermogram, naming the file and the reason."""
+    reason = implausibility(thermogram.array, thermogram.unit)
+    if reason:
+        raise ImplausibleThermogramError(
+            f"{thermogram.path}: {reason}; this is not a breast thermogram the model can judge"
+        )
+
+
+def implausibility(array: np.ndarray, unit: str = "celsius") -> str | None:
+    """Why `array` cannot be a frontal breast thermogram, or None when it can be."""
+    from thermocad.preprocess.regions import body_mask
+
+    a = np.asarray(array, dtype=np.float32)
+    if a.ndim != 2 or min(a.shape) < MIN_SIDE:
+        return f"{'x'.join(map(str, a.shape))} pixels is too small (at least {MIN_SIDE} a side)"
+    low, high = (float(v) for v in np.percentile(a, [1, 99]))
+    celsius = unit == "celsius"
+    least = MIN_SPREAD_C if celsius else MIN_SPREAD_LEVELS * (65535 if a.max() > 255 else 255)
+    if high - low < least:
+        unit_name = "C" if celsius else "levels"
+        return (
+            f"nearly constant (1st-99th percentile spread {high - low:.3g} {unit_name}, "
+            f"at least {least:g} {unit_name} needed)"
+        )
+    mask = body_mask(a)
+    if mask.mean() < MIN_BODY_FRACTION or mask.all():
+        return f"no body found (warm region {mask.mean():.0%} of the frame)"
+    if not celsius:
+        return None
+    contrast = float(np.median(a[mask]) - np.median(a[~mask]))
+    skin_max = float(a[mask].max())
+    if contrast < MIN_CONTRAST_C:
+        return f"no body found (warm region only {contrast:.2g} C above the rest)"
+    if not SKIN_MAX_C[0] <= skin_max <= SKIN_MAX_C[1]:
+        lo, hi = SKIN_MAX_C
+        return f"warmest body temperature {skin_max:.1f} C is outside {lo:g}..{hi:g} C for skin"
+    return None

@@ -1,0 +1,89 @@
+"""The running web app under load: parallel uploads all answered correctly; SIGTERM cleans up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.load import app_prob, expected_probs, upload_load
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def distinct_files(tmp_path_factory) -> list[Path]:
+    from thermocad.synth.cohort import generate_cohort
+
+    out = tmp_path_factory.mktemp("load_synth")
+    generate_cohort(out, n_patients=6, seed=11, height=64, width=80, sick_fraction=0.5)
+    return sorted(out.glob("T*.txt"))
+
+
+def test_parallel_uploads_identical_and_distinct_all_answered(
+    run_dir, distinct_files, tmp_path, monkeypatch
+):
+    from thermocad.inference.app import serve
+    from thermocad.models.bundle import load_bundle
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    expected = expected_probs(load_bundle(run_dir), distinct_files)
+    # 60 uploads, 24 at once: half of them the same file (one content-hash path in Gradio's
+    # cache), the rest cycling through six distinct files.
+    files = [distinct_files[0]] * 6 + distinct_files
+    port = _free_port()
+    demo = serve(run_dir, port=port, block=False)
+    try:
+        load = upload_load(f"http://127.0.0.1:{port}/", files, n=60, workers=24, timeout_s=600)
+        # Before close(), which empties Gradio's cache: the uploads are there (Gradio's, swept
+        # by it), the rendered images never became files (a gr.Image output would be .webp).
+        cached = {p.suffix for p in (tmp_path / "gradio").rglob("*") if p.is_file()}
+    finally:
+        demo.close()
+    assert ".txt" in cached and not cached & {".webp", ".png", ".jpg", ".jpeg", ".gif"}, cached
+    assert load.failures == [] and len(load.answers) == 60
+    for path, result, status in load.answers:
+        assert status.startswith(f"{path.name}: analysed"), status
+        want = expected[path.resolve()]
+        assert abs(app_prob(result) - want) <= 0.006 * want + 1e-6, (path.name, result, want)
+    same = {result for path, result, _ in load.answers if path == distinct_files[0]}
+    assert len(same) == 1  # 35 identical uploads, one answer
+
+
+def test_sigterm_stops_serve_and_removes_its_example_folder(run_dir, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [sys.executable, "-m", "thermocad", "serve", str(run_dir), "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 180  # bounded: the test ends by itself
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any("listening on" in line for line in lines):
+                break
+            time.sleep(0.5)
+        assert f"listening on http://127.0.0.1:{port}\n" in "".join(lines)
+        assert list(tmp_path.glob("thermocad-examples-*")), "serve made no example folder"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(timeout=10)
+    assert proc.returncode == 0, "".join(lines)
+    assert not list(tmp_path.glob("thermocad-examples-*"))

@@ -1,0 +1,60 @@
+"""The sanity check before a diagnosis: what cannot be a breast thermogram is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers.training import thermogram, torso
+from thermocad.io.thermal import Thermogram, read_thermal
+from thermocad.preprocess.plausible import check_plausible, implausibility
+from thermocad.utils.errors import ImplausibleThermogramError
+
+
+def implausible_arrays() -> dict[str, np.ndarray]:
+    """The arrays the issue found diagnosed, and their cousins (all readable, in 0..50 C)."""
+    yy, xx = np.mgrid[:64, :80]
+    cold_body = np.where((yy - 32) ** 2 + (xx - 40) ** 2 < 500, 20.0, 12.0).astype(np.float32)
+    return {
+        "zeros_48x64": np.zeros((48, 64), np.float32),
+        "one_pixel": np.full((1, 1), 33.0, np.float32),
+        "two_by_two": np.array([[30, 31], [32, 33]], np.float32),
+        "one_row": np.linspace(25, 35, 64, dtype=np.float32)[None],
+        "constant": np.full((64, 80), 33.0, np.float32),
+        "near_constant": 33 + np.random.default_rng(0).normal(0, 0.05, (64, 80)).astype(np.float32),
+        "cold_body": cold_body,  # a warm blob, but its warmest point is 20 C: not skin
+    }
+
+
+@pytest.mark.parametrize("name", list(implausible_arrays()))
+def test_implausible_arrays_are_refused_with_the_reason(name):
+    array = implausible_arrays()[name]
+    with pytest.raises(
+        ImplausibleThermogramError, match=rf"{name}\.npy: .*not a breast thermogram"
+    ):
+        check_plausible(Thermogram(array, "celsius", Path(f"{name}.npy"), "npy"))
+
+
+def test_reasons_say_what_is_wrong():
+    arrays = implausible_arrays()
+    assert "too small" in implausibility(arrays["two_by_two"])
+    assert "nearly constant" in implausibility(arrays["zeros_48x64"])
+    assert "20.0 C is outside 25..42 C" in implausibility(arrays["cold_body"])
+
+
+def test_synthetic_thermograms_pass():
+    rng = np.random.default_rng(0)
+    for array in (thermogram(rng, False), thermogram(rng, True), torso(rng, True)):
+        assert implausibility(array) is None
+    image = np.uint8(np.clip((thermogram(rng, True) - 20) * 20, 0, 255))
+    assert implausibility(image, "intensity") is None
+
+
+@pytest.mark.real
+def test_every_real_dmr_frame_passes(dmr_dir):
+    files = sorted(dmr_dir.glob("*.txt"))
+    assert len(files) == 120
+    refused = {f.name: implausibility(read_thermal(f).array) for f in files}
+    assert {k: v for k, v in refused.items() if v} == {}
