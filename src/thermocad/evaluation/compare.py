@@ -20,7 +20,13 @@ import pandas as pd
 
 from thermocad.cohort.split import read_split
 from thermocad.evaluation import metrics as M
-from thermocad.evaluation.evaluate import clean_json, evaluate_predictions, with_y, write_plots
+from thermocad.evaluation.evaluate import (
+    clean_json,
+    evaluate_predictions,
+    period_columns,
+    with_y,
+    write_plots,
+)
 from thermocad.utils.errors import ThermocadError
 from thermocad.utils.files import (
     atomic_write_csv,
@@ -35,8 +41,9 @@ TABLE_COLUMNS = [
     "model", "status", "n_folds", "n_images", "n_patients", "accuracy", "tn", "fp", "fn", "tp",
     "sensitivity", "sensitivity_lo", "sensitivity_hi", "specificity", "specificity_lo",
     "specificity_hi", "roc_auc", "roc_auc_lo", "roc_auc_hi", "patient_roc_auc",
-    "patient_roc_auc_lo", "patient_roc_auc_hi", "batch_a_roc_auc", "threshold", "parameters",
-    "train_time_s",
+    "patient_roc_auc_lo", "patient_roc_auc_hi", "batch", "batch_roc_auc", "batch_roc_auc_lo",
+    "batch_roc_auc_hi", "batch_n", "period_roc_auc", "period_roc_auc_lo", "period_roc_auc_hi",
+    "period_n", "threshold", "parameters", "train_time_s",
 ]  # fmt: skip
 
 
@@ -153,8 +160,7 @@ def table_row(name: str, result: dict, n_folds: int) -> dict:
         metric = key.removeprefix("patient_")
         lo, hi = source[ci].get(metric, (float("nan"), float("nan")))
         row.update({key: source[metric], f"{key}_lo": lo, f"{key}_hi": hi})
-    groups = ev.get("subgroups", {}).get("image", {}).get("groups", {})
-    row["batch_a_roc_auc"] = groups.get("A", {}).get("roc_auc", float("nan"))
+    row.update(period_columns(ev.get("by_period", {})))  # patient level, like patient_roc_auc
     return row
 
 
@@ -170,24 +176,40 @@ def pick_best(table: pd.DataFrame) -> str:
     return str(order.iloc[0]["model"])
 
 
+def batch_label(table: pd.DataFrame) -> str:
+    """'batch A': the batch the table's within-batch columns are about."""
+    named = [b for b in table.get("batch", pd.Series(dtype=str)).dropna().astype(str) if b]
+    return f"batch {named[0]}" if named else "within-batch"
+
+
+def with_n(n) -> str:
+    return "n/a" if n is None or pd.isna(n) else f"n={int(n)}"
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """The comparison as a Markdown table like the study's Tables 3-4 (with 95% intervals)."""
 
     def ci(r, k):
-        return "n/a" if pd.isna(r[k]) else f"{r[k]:.3f} ({r[k + '_lo']:.3f}-{r[k + '_hi']:.3f})"
+        if pd.isna(r[k]):
+            return "n/a"
+        return f"{r[k]:.3f}" + (
+            "" if pd.isna(r[k + "_lo"]) else f" ({r[k + '_lo']:.3f}-{r[k + '_hi']:.3f})"
+        )
 
     lines = ["| model | accuracy | TN FP FN TP | sensitivity | specificity | AUC | patient AUC "
-             "| batch-A AUC | parameters | train s |", "|" + "---|" * 10]  # fmt: skip
+             f"| {batch_label(table)} AUC (n) | period-matched AUC (n) | parameters | train s |",
+             "|" + "---|" * 11]  # fmt: skip
     for _, r in table.iterrows():
         if r["status"] != "ok":
-            lines.append(f"| {r['model']} | {r['status']} |" + " |" * 8)
+            lines.append(f"| {r['model']} | {r['status']} |" + " |" * 9)
             continue
         counts = f"{int(r.tn)} {int(r.fp)} {int(r.fn)} {int(r.tp)}"
-        a = "n/a" if pd.isna(r["batch_a_roc_auc"]) else f"{r['batch_a_roc_auc']:.3f}"
         p = "" if pd.isna(r["parameters"]) else f"{int(r['parameters']):,}"
         lines.append(f"| {r['model']} | {r['accuracy']:.3f} | {counts} | {ci(r, 'sensitivity')} "
                      f"| {ci(r, 'specificity')} | {ci(r, 'roc_auc')} | {ci(r, 'patient_roc_auc')} "
-                     f"| {a} | {p} | {r['train_time_s']} |")  # fmt: skip
+                     f"| {ci(r, 'batch_roc_auc')} ({with_n(r['batch_n'])}) "
+                     f"| {ci(r, 'period_roc_auc')} ({with_n(r['period_n'])}) | {p} "
+                     f"| {r['train_time_s']} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from thermocad.evaluation.compare import batch_label
 from thermocad.utils.files import atomic_write_text, check_writable
 
 # Every section the report always contains (an absent input says so inside its section).
@@ -177,7 +178,10 @@ def comparison_section(compare_dir: Path | None) -> str:
     for key in ("sensitivity", "specificity", "roc_auc", "patient_roc_auc"):
         shown[key] = [fmt_ci(v, (lo, hi)) if s == "ok" else "n/a" for v, lo, hi, s in
                       zip(t[key], t[f"{key}_lo"], t[f"{key}_hi"], t["status"], strict=True)]  # fmt: skip
-    shown = shown.join(t[["batch_a_roc_auc", "threshold", "parameters", "train_time_s"]])
+    label = batch_label(t)
+    for key, name in (("batch", f"{label} AUC"), ("period", "period-matched AUC")):
+        shown[name] = [_auc_n(r, key) if r["status"] == "ok" else "n/a" for _, r in t.iterrows()]
+    shown = shown.join(t[["threshold", "parameters", "train_time_s"]])
     body = (f"<p>Validation = out-of-fold predictions over {esc(int(t['n_folds'].max()))} "
             f"patient-grouped fold(s); intervals: Wilson (proportions), bootstrap over patients "
             f"(AUC). Selected on validation data only: <b>{esc(best)}</b>.</p>"
@@ -190,13 +194,43 @@ def comparison_section(compare_dir: Path | None) -> str:
     return section("comparison", body + "</div>")
 
 
+def _auc_n(row, key: str) -> str:
+    """'0.812 (0.700-0.900), n=91' from a comparison row's `key`_roc_auc columns, or n/a."""
+    get = row.get
+    auc = get(f"{key}_roc_auc")
+    if auc is None or pd.isna(auc):
+        return "n/a"
+    lo, hi = get(f"{key}_roc_auc_lo"), get(f"{key}_roc_auc_hi")
+    n = get(f"{key}_n")
+    ci = None if lo is None or pd.isna(lo) else (lo, hi)
+    return fmt_ci(auc, ci) + ("" if n is None or pd.isna(n) else f", n={int(n)}")
+
+
+def period_table(periods: dict | None) -> str:
+    """Patient-level AUC overall, within each two-class batch and period-matched, with n."""
+    if not periods:
+        return '<p class="missing">no by-period metrics</p>'
+    rows = []
+    for name, e in periods["subsets"].items():
+        ci = tuple(e["ci"]) if e.get("ci") else None
+        auc = "n/a" if e.get("roc_auc") is None else fmt_ci(e["roc_auc"], ci)
+        n = "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']} Sick)"
+        rows.append({"subset": name, "patients": n, "AUC (95% CI)": auc})
+    ranges = "; ".join(f"batch {b}: {r[0]} to {r[1]}" for b, r in periods.get("period_ranges", {}).items() if r)  # fmt: skip
+    note = (f"Period-matched: the women of a batch imaged inside the dates where both classes "
+            f"occur in it ({esc(ranges or 'none')})." if periods.get("dates") else
+            "No acquisition dates in the data: the period-matched subset is n/a.")  # fmt: skip
+    return table(pd.DataFrame(rows)) + f"<p>{note}</p>"
+
+
 def test_section(test: dict | None, test_dir: Path) -> str:
     if not test:
         return section("test", '<p class="missing">no test split: test metrics not available</p>')
     body = (f"<p>Model <b>{esc(test.get('arch', '?'))}</b>, evaluated once on the test split at "
             f"threshold {test['threshold']:.3f} on P(Sick) ({esc(test.get('threshold_source', 'chosen on validation data'))}), "
             "applied unchanged.</p><h3>Patient level (mean probability per patient)</h3>"
-            + metrics_table(test["patient"]) + "<h3>Image level</h3>" + metrics_table(test["image"])
+            + metrics_table(test["patient"]) + "<h3>By batch and period (patients)</h3>"
+            + period_table(test.get("by_period")) + "<h3>Image level</h3>" + metrics_table(test["image"])
             + "<div class=row>" + img(test_dir / "confusion.png", "confusion matrix (test, images)", 300)
             + img(test_dir / "roc.png", "ROC with the operating point (test)", 340) + "</div>")  # fmt: skip
     return section("test", body)
@@ -214,10 +248,25 @@ def calibration_section(test: dict | None, test_dir: Path) -> str:
     return section("calibration", body)
 
 
-def subgroup_section(test: dict | None) -> str:
+def confound_block(cohort_csv: Path | None) -> str:
+    """The confound audit: AUC of non-clinical quantities alone (the date among them), flagged."""
+    from thermocad.evaluation.confounds import audit_notes, confound_audit
+
+    if not cohort_csv or not Path(cohort_csv).exists():
+        return '<p class="missing">confound audit: cohort.csv not available</p>'
+    audit = confound_audit(pd.read_csv(cohort_csv, keep_default_na=False, na_values=[""]))
+    body = ("<h3>Confound audit (patients)</h3><p>How well each quantity alone separates Sick "
+            "from Healthy (AUC of the better direction; 0.5 = no information). None of them is "
+            "disease; the acquisition date is used for this audit and the period-matched "
+            "figures only, never as a model input.</p>" + table(audit))  # fmt: skip
+    return body + "".join(f"<p class=bad>Flag: {esc(n)}</p>" for n in audit_notes(audit))
+
+
+def subgroup_section(test: dict | None, cohort_csv: Path | None = None) -> str:
     subs = (test or {}).get("subgroups")
+    audit = confound_block(cohort_csv)
     if not subs:
-        return section("subgroups", "<p>No subgroup column in the data.</p>")
+        return section("subgroups", "<p>No subgroup column in the data.</p>" + audit)
     body = ""
     for level in ("patient", "image"):
         s = subs[level]
@@ -232,7 +281,7 @@ def subgroup_section(test: dict | None) -> str:
         "separate it. The within-group figures of groups with both classes are the honest "
         "estimate when acquisition conditions differ between classes.</p>"
     )
-    return section("subgroups", body)
+    return section("subgroups", body + audit)
 
 
 def galleries_section(test_dir: Path) -> str:
@@ -269,7 +318,7 @@ def write_report(
         comparison_section(cdir),
         test_section(test, test_dir),
         calibration_section(test, test_dir),
-        subgroup_section(test),
+        subgroup_section(test, Path(cohort_csv) if cohort_csv else None),
         galleries_section(test_dir),
         gradcam_section(run_dir, test_dir),
         model_card_section(cohort_csv, split_csv, cdir, test, run_dir),
