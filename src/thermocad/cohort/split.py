@@ -135,6 +135,15 @@ def _add_folds(df: pd.DataFrame, folds: int, key: str, seed: int) -> None:
     df.loc[rest, "split"] = np.where(df.loc[rest, "fold"] == 0, "valid", "train")
 
 
+def with_folds(df: pd.DataFrame, folds: int, seed: int = 0) -> pd.DataFrame:
+    """A copy of split rows re-divided into patient-grouped, stratified folds (fold 0 = valid);
+    nested cross-validation draws its inner folds inside an outer training set this way."""
+    out = df.copy()
+    out["split"] = out["split"].where(out["split"] == "test", "train")
+    _add_folds(out, folds, "patient_id", seed)
+    return out
+
+
 def check_no_leak(df: pd.DataFrame, source: str = "split") -> None:
     """Raise SplitLeakError if a patient is in two splits (or folds); image-level splits warn."""
     if not df["split"].isin(SPLITS).all():

@@ -19,8 +19,9 @@ SECTIONS = {
     "disclaimer": "Clinical disclaimer",
     "cohort": "Cohort",
     "split": "Data partitions",
+    "nested": "Result: nested cross-validation (women no choice has seen)",
     "training": "Training",
-    "comparison": "Architecture comparison (validation)",
+    "comparison": "Model selection: architecture comparison (validation, optimistic)",
     "test": "Final test of the selected model",
     "calibration": "Calibration",
     "subgroups": "Subgroups and shortcut audit",
@@ -216,11 +217,52 @@ def period_table(periods: dict | None) -> str:
         auc = "n/a" if e.get("roc_auc") is None else fmt_ci(e["roc_auc"], ci)
         n = "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']} Sick)"
         rows.append({"subset": name, "patients": n, "AUC (95% CI)": auc})
-    ranges = "; ".join(f"batch {b}: {r[0]} to {r[1]}" for b, r in periods.get("period_ranges", {}).items() if r)  # fmt: skip
-    note = (f"Period-matched: the women of a batch imaged inside the dates where both classes "
-            f"occur in it ({esc(ranges or 'none')})." if periods.get("dates") else
-            "No acquisition dates in the data: the period-matched subset is n/a.")  # fmt: skip
-    return table(pd.DataFrame(rows)) + f"<p>{note}</p>"
+    return table(pd.DataFrame(rows)) + period_note(periods)
+
+
+def period_note(periods: dict) -> str:
+    """What 'period-matched' meant here: each batch's shared date range, or n/a."""
+    if not periods.get("dates"):
+        return "<p>No acquisition dates in the data: the period-matched subset is n/a.</p>"
+    ranges = "; ".join(f"batch {b}: {r[0]} to {r[1]}"
+                       for b, r in periods.get("period_ranges", {}).items() if r)  # fmt: skip
+    return (f"<p>Period-matched: the women of a batch imaged inside the dates where both "
+            f"classes occur in it ({esc(ranges or 'no batch has such dates')}).</p>")  # fmt: skip
+
+
+def _entry_ci(entry: dict, key: str, interval: str) -> str:
+    """'0.912 (0.850-0.960)' from a by-period entry, n/a when undefined."""
+    ci = entry.get(interval)
+    return fmt_ci(entry.get(key), tuple(ci) if ci else None)
+
+
+def nested_section(compare_dir: Path | None) -> str:
+    """The outer estimate of nested cross-validation: THE result of the study when present."""
+    summary = _read_json(Path(compare_dir) / "nested" / "nested.json") if compare_dir else None
+    if not summary:
+        return section("nested", "<p class=bad>No nested cross-validation in this study (run "
+                       "it with <code>--nested</code>): every figure below was used to choose "
+                       "the model and is optimistic.</p>")  # fmt: skip
+    rows = [{"patients": name,
+             "n (Sick)": "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']})",
+             "AUC (95% CI)": _entry_ci(e, "roc_auc", "ci"),
+             "sensitivity (95% CI)": _entry_ci(e, "sensitivity", "sensitivity_ci"),
+             "specificity (95% CI)": _entry_ci(e, "specificity", "specificity_ci")}
+            for name, e in summary["metrics"]["subsets"].items()]  # fmt: skip
+    folds = pd.DataFrame([{"outer fold": f["outer_fold"], "chosen": f["chosen"],
+                           "threshold": f["threshold"], "test patients": f["test_patients"],
+                           **{f"inner AUC {k}": v for k, v in f["inner_patient_auc"].items()}}
+                          for f in summary["folds"]])  # fmt: skip
+    body = (f"<p>The estimate of the whole procedure on women it never saw: {summary['outer_folds']} "
+            f"patient-grouped outer folds; inside each outer training set, {summary['inner_folds']} "
+            f"inner folds chose the candidate ({esc(', '.join(summary['candidates']))}) and the "
+            f"threshold ({esc(summary['threshold_method'])}), then the choice was refitted on the "
+            f"whole outer training set and predicted the outer test fold. Selection rule: "
+            f"{esc(summary['selection_rule'])}. Sensitivity and specificity are at each fold's "
+            "own threshold; intervals: bootstrap over patients (AUC), Wilson (proportions).</p>"
+            + table(pd.DataFrame(rows)) + period_note(summary["metrics"])
+            + "<h3>Choices per outer fold</h3>" + table(folds))  # fmt: skip
+    return section("nested", body)
 
 
 def test_section(test: dict | None, test_dir: Path) -> str:
@@ -314,6 +356,7 @@ def write_report(
         section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
         cohort_section(Path(cohort_csv) if cohort_csv else None),
         split_section(Path(split_csv) if split_csv else None),
+        nested_section(cdir),
         training_section(cdir),
         comparison_section(cdir),
         test_section(test, test_dir),
