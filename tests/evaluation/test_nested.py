@@ -118,3 +118,23 @@ def test_nested_needs_folds(split_csv, tmp_path):
 
     with pytest.raises(ConfigError, match="needs the split's folds"):
         N.nested_cv(pd.read_csv(split_csv).drop(columns="fold"), [], tmp_path / "n")
+
+
+@pytest.mark.slow
+def test_head_only_configs_take_the_fast_path(split_csv, tmp_path):
+    from thermocad.evaluation.heads import head_only
+    from thermocad.training.config import TrainConfig
+
+    assert head_only(TrainConfig()) and not head_only(TrainConfig.smoke())
+    assert not head_only(TrainConfig(lr=None)) and not head_only({"arch": "x"})
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the fast path must not call the trainer")
+
+    config = TrainConfig(pretrained=False, size=32, head_epochs=2, batch_size=4)
+    df = pd.read_csv(split_csv)
+    res = N.nested_cv(df, ["efficientnet_lite0"], tmp_path / "n", config, no_training,
+                      baseline=False, n_boot=0, fast_heads=True)  # fmt: skip
+    pred = res["pred"]
+    assert len(pred) == 18 and pred["prob"].between(0, 1).all()
+    assert set(pred["candidate"]) == {"efficientnet_lite0"}

@@ -193,6 +193,7 @@ def compare(
 
     # Check the split and the names before creating anything: a typo must not cost a baseline run.
     split_csv, split_df = Path(split_csv), read_split(split_csv)
+    own_trainer = trainer is None  # thermocad's train(): nested may take the head-only fast path
     if archs and trainer is None:
         trainer, config = _real_trainer(archs, config)
     out = prepare_out_dir(out_dir, force)
@@ -223,7 +224,8 @@ def compare(
 
         log("nested cross-validation: the outer folds estimate the whole procedure")
         res = nested_cv(split_df, archs, out / "nested", config, trainer, baseline, inner_folds,
-                        0, threshold_method, target_sensitivity, n_boot, overrides)  # fmt: skip
+                        0, threshold_method, target_sensitivity, n_boot, overrides,
+                        fast_heads=own_trainer)  # fmt: skip
         summary["nested"] = {k: res[k] for k in ("selection_rule", "folds", "metrics")}
     atomic_write_json(out / "best.json", clean_json(summary))
     return {**summary, "table": table, "out_dir": out}

@@ -22,6 +22,7 @@ from thermocad.cohort.split import with_folds
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
 from thermocad.evaluation.evaluate import by_period, clean_json, with_y
+from thermocad.evaluation.heads import HeadRuns
 from thermocad.evaluation.runs import (
     BASELINE,
     AllModelsFailedError,
@@ -88,8 +89,12 @@ def _inner(train_rows: pd.DataFrame, out: Path, job: dict) -> dict[str, pd.DataF
     """Every candidate's out-of-fold predictions over inner folds of one outer training set."""
     inner = with_folds(train_rows, job["inner_folds"], job["seed"])
     cnn = {}
+    heads = job["heads"]
     for arch in job["archs"]:
         try:
+            if heads is not None and heads.applies(arch):
+                cnn[arch] = heads.out_of_fold(arch, inner)
+                continue
             cnn[arch] = run_arch(arch, inner, out / "inner", job["config"], job["trainer"],
                                  _cnn_only(job["overrides"], arch))["pred"]  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - a failing candidate drops out, as in compare
@@ -107,7 +112,10 @@ def _refit(chosen: str, train_rows: pd.DataFrame, test_rows: pd.DataFrame, out: 
     uses_baseline = chosen == BASELINE or chosen != arch  # the baseline, or CNN+baseline
     base = run_baseline(df, job["features"])["pred"] if uses_baseline else None
     cnn = {}
-    if arch != BASELINE:
+    heads = job["heads"]
+    if arch != BASELINE and heads is not None and heads.applies(arch):
+        cnn[arch] = heads.predict(arch, train_rows, test_rows)
+    elif arch != BASELINE:
         cnn[arch] = run_arch(arch, df, out / "refit", job["config"], job["trainer"],
                              _cnn_only(job["overrides"], arch))["pred"]  # fmt: skip
     return candidate_probs(cnn, base)[chosen]
@@ -188,9 +196,15 @@ def nested_cv(
     target_sensitivity: float | None = None,
     n_boot: int = 1000,
     overrides: dict[str, dict] | None = None,
+    fast_heads: bool = False,
 ) -> dict:
     """Nested CV over split.csv's folds (test rows untouched); writes nested_predictions.csv,
-    nested.json and nested.md into `out_dir` and returns their content."""
+    nested.json and nested.md into `out_dir` and returns their content.
+
+    `fast_heads`: the trainer is thermocad's `train()`, so an architecture whose config trains
+    only the head on frozen features takes the fast path of `evaluation.heads` (same head stage,
+    features computed once per file); any other config goes through the trainer per fold.
+    """
     dev = split_df[split_df["split"] != "test"]
     if "fold" not in dev.columns or not (dev["fold"] >= 0).any():
         raise ConfigError("nested cross-validation needs the split's folds (thermocad split --folds K)")  # fmt: skip
@@ -205,6 +219,7 @@ def nested_cv(
     job = {"archs": list(archs), "config": config, "trainer": trainer, "baseline": baseline,
            "inner_folds": inner_folds or len(outer), "seed": seed, "overrides": overrides,
            "features": features, "order": candidates_of(archs, baseline),
+           "heads": HeadRuns(config, overrides, dev["path"].tolist()) if fast_heads else None,
            "threshold_method": threshold_method, "target_sensitivity": target_sensitivity}  # fmt: skip
     out = Path(out_dir)
     parts, folds = [], []
