@@ -73,3 +73,14 @@ def test_study_smoke_cli_with_a_cnn(cohort, tmp_path, capsys):
     text = _check_report(out / "report.html")
     assert "efficientnet_lite0" in text
     assert (out / "compare" / "efficientnet_lite0" / "fold1" / "model.json").exists()
+
+
+def test_study_nested_baseline_only(cohort, tmp_path):
+    data, labels = cohort
+    report = S.run_study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25,
+                         nested=True)  # fmt: skip
+    text = _check_report(report)
+    nested = json.loads((tmp_path / "study" / "compare" / "nested" / "nested.json").read_text())
+    assert [f["chosen"] for f in nested["folds"]] == ["baseline", "baseline"]  # the only candidate
+    assert json.loads((tmp_path / "study" / "study.json").read_text())["nested"] is True
+    assert "No nested cross-validation" not in text and "Choices per outer fold" in text
