@@ -61,8 +61,10 @@ class HeadRuns:
         from thermocad.training.features import fit_head
 
         x = self.features(arch)
-        prob = fit_head(x.loc[train_rows["path"]].to_numpy(), with_y(train_rows)["y"].to_numpy(),
-                        x.loc[rows["path"]].to_numpy(), self.config_for(arch))  # fmt: skip
+        # Copies: torch warns on the read-only views pandas may hand out.
+        prob = fit_head(x.loc[train_rows["path"]].to_numpy(copy=True),
+                        with_y(train_rows)["y"].to_numpy(copy=True),
+                        x.loc[rows["path"]].to_numpy(copy=True), self.config_for(arch))  # fmt: skip
         return with_y(rows).assign(prob=prob)
 
     def out_of_fold(self, arch: str, split_df: pd.DataFrame) -> pd.DataFrame:
