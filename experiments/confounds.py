@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from thermocad import read_thermal
-from thermocad.evaluation.metrics import roc_auc
+from thermocad.evaluation.confounds import separation  # better direction; NaN if undefined
+from thermocad.evaluation.periods import dates
 from thermocad.io.labels import read_labels
 from thermocad.preprocess.regions import body_mask, find_marker
 
@@ -32,12 +33,6 @@ def quantities(path: Path) -> dict:
             "median skin temperature (C)": float(np.median(a[mask]))}  # fmt: skip
 
 
-def separation(y: np.ndarray, x: np.ndarray) -> float:
-    """AUC of the better direction: 0.5 = no information, 1.0 = separates perfectly."""
-    auc = roc_auc(y, x)
-    return max(auc, 1 - auc)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -47,11 +42,12 @@ def main() -> None:
             for pid in labels["patient_id"]]  # fmt: skip
     df = labels.merge(pd.DataFrame(rows), on="patient_id")
     df["patient id (acquisition order)"] = df["patient_id"]
+    df["acquisition date"] = (dates(df) - pd.Timestamp("1970-01-01")).dt.days  # NaN when absent
     y = (df["diagnosis"] == "Sick").to_numpy(int)
     in_a = (df["acquisition_batch"] == "A").to_numpy()
     print("| quantity | AUC, all 120 | AUC, batch A (91) |")
     print("|---|---|---|")
-    for col in ("patient id (acquisition order)", "marker area (px)", "coldest pixel (C)",
+    for col in ("acquisition date", "patient id (acquisition order)", "marker area (px)", "coldest pixel (C)",
                 "median skin temperature (C)"):  # fmt: skip
         x = df[col].to_numpy(float)
         print(f"| {col} | {separation(y, x):.3f} | {separation(y[in_a], x[in_a]):.3f} |")

@@ -94,3 +94,14 @@ def test_the_demo_uses_the_one_smoke_preset(monkeypatch, tmp_path):
     assert configs[1] == TrainConfig.smoke(batch_size=8, max_batches=4)
     assert configs[0] == TrainConfig(size=64, batch_size=8, lr_find_iters=10, frozen_cycles=1,
                                      cycles=2, tta=1, max_batches=4)  # fmt: skip
+
+
+def test_study_nested_baseline_only(cohort, tmp_path):
+    data, labels = cohort
+    report = S.run_study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25,
+                         nested=True)  # fmt: skip
+    text = _check_report(report)
+    nested = json.loads((tmp_path / "study" / "compare" / "nested" / "nested.json").read_text())
+    assert [f["chosen"] for f in nested["folds"]] == ["baseline", "baseline"]  # the only candidate
+    assert json.loads((tmp_path / "study" / "study.json").read_text())["nested"] is True
+    assert "No nested cross-validation" not in text and "Choices per outer fold" in text

@@ -28,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     "threshold_method": "sensitivity",
     "target_sensitivity": None,
     "subgroup": "acquisition_batch",
+    # Nested cross-validation (evaluation/nested.py): the outer folds estimate the whole
+    # procedure, inner folds (default: as many as the outer ones) choose; its estimate is the result.
+    "nested": False,
+    "inner_folds": None,
     "train": {},  # TrainConfig fields
     "arch_overrides": {},  # e.g. {"resnet18": {"pretrained": false}}
     "prepare": {},  # extra keyword arguments of prepare_cohort
@@ -76,7 +80,8 @@ def train_config(settings: dict[str, Any], smoke: bool):
 
 def _options(s: dict[str, Any]) -> dict[str, Any]:
     """The settings that `compare` takes as keyword arguments."""
-    keys = ("baseline", "n_boot", "subgroup", "threshold_method", "target_sensitivity")
+    keys = ("baseline", "n_boot", "subgroup", "threshold_method", "target_sensitivity", "nested",
+            "inner_folds")  # fmt: skip
     return {**{k: s[k] for k in keys}, "overrides": s["arch_overrides"]}
 
 
@@ -111,6 +116,7 @@ def run_study(
     seed: int | None = None,
     force: bool = False,
     settings: dict[str, Any] | None = None,
+    nested: bool | None = None,
 ) -> Path:
     """Run the whole protocol into `out_dir`; returns the path of report.html."""
     from thermocad.evaluation.compare import compare
@@ -118,7 +124,9 @@ def run_study(
 
     started = time.perf_counter()
     s = settings or load_settings(config_file, archs=list(archs) if archs is not None else None,
-                                  folds=folds, test=test, seed=seed)  # fmt: skip
+                                  folds=folds, test=test, seed=seed, nested=nested)  # fmt: skip
+    if nested is not None:
+        s = {**s, "nested": nested}
     out = prepare_out_dir(out_dir, force)
     atomic_write_json(out / "study.json", {**s, "data_dir": str(data_dir),
                                            "labels_csv": str(labels_csv), "smoke": smoke})  # fmt: skip
@@ -157,11 +165,12 @@ def run_compare(
     smoke: bool = False,
     config_file: str | os.PathLike | None = None,
     force: bool = False,
+    nested: bool | None = None,
 ) -> dict:
     """`thermocad compare`: the comparison alone, with the study's settings and config file."""
     from thermocad.evaluation.compare import compare
 
-    s = load_settings(config_file, archs=list(archs) if archs is not None else None)
+    s = load_settings(config_file, archs=list(archs) if archs is not None else None, nested=nested)
     config = train_config(s, smoke) if s["archs"] else None
     return compare(split_csv, s["archs"], out_dir, config, force=force, **_options(s))
 

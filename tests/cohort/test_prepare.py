@@ -114,6 +114,19 @@ def test_batch_from_table_and_refusal(folder, tmp_path):
     prepare_cohort(data, labels, tmp_path / "out", force=True, workers=1)
 
 
+def test_acquisition_date_from_labels_or_file_name(folder, tmp_path):
+    data, _ = folder
+    labels = tmp_path / "labels_dates.csv"
+    labels.write_text("patient_id,diagnosis,date\n1,Healthy,2014-01-02\n2,Sick,\n3,Healthy,\n")
+    prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv", keep_default_na=False)
+    assert "acquisition_date" in COLUMNS and list(cohort.columns).count("acquisition_date") == 1
+    dates = cohort.set_index(cohort["path"].str.rsplit("/", n=1).str[-1])["acquisition_date"]
+    assert dates["T0001.1.1.S.2015-07-20.10.txt"] == "2014-01-02"  # the labels win
+    assert dates["T0002.1.1.D.2016-02-01.11.txt"] == "2016-02-01"  # else the full DMR name
+    assert dates["T0003.txt"] == ""  # a short name and no date in the labels: missing
+
+
 def test_cli_prepare(folder, tmp_path, capsys):
     data, labels = folder
     argv = ["prepare", str(data), "--labels", str(labels), "--out", str(tmp_path / "o")]
@@ -176,6 +189,8 @@ def test_real_cohort(dmr_dir, tmp_path):
     inferred = cohort.set_index("patient_id")["acquisition_batch"]
     truth = labels.set_index("patient_id")["acquisition_batch"]
     assert (inferred.loc[truth.index] == truth).all()  # batch A/B from the file format alone
+    dates = cohort.set_index("patient_id")["acquisition_date"]
+    assert (dates.loc[truth.index] == labels.set_index("patient_id")["acquisition_date"]).all()
 
 
 @pytest.mark.real

@@ -8,25 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.helpers.training import torso
 from thermocad.evaluation import compare as C
-
-
-@pytest.fixture
-def split_csv(tmp_path):
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(24):
-        sick = i % 2 == 1
-        path = tmp_path / f"T{i:04d}.npy"
-        np.save(path, torso(rng, sick))
-        test = i >= 18
-        rows.append({"path": str(path), "patient_id": i, "label": "Sick" if sick else "Healthy",
-                     "acquisition_batch": "A", "split": "test" if test else ("valid" if (i // 2) % 3 == 0 else "train"),
-                     "fold": -1 if test else (i // 2) % 3})  # fmt: skip
-    csv = tmp_path / "split.csv"
-    pd.DataFrame(rows).to_csv(csv, index=False)
-    return csv
+from thermocad.evaluation.runs import valid_predictions
 
 
 def coin_trainer(split_csv, run_dir, config):
@@ -161,10 +144,10 @@ def test_out_of_fold_predictions_keep_an_ensembles_parts(split_csv, tmp_path):
     run.mkdir()
     parts = valid[["path"]].assign(prob_cnn=0.2, prob_baseline=0.6, prob=0.4)
     parts.to_csv(run / "valid_predictions.csv", index=False)
-    pred = C._valid_predictions(run, fold_df, 1)
+    pred = valid_predictions(run, fold_df, 1)
     assert len(pred) == len(valid) and (pred["fold"] == 1).all()
     assert pred[["prob", "prob_cnn", "prob_baseline"]].drop_duplicates().values.tolist() == [
         [0.4, 0.2, 0.6]
     ]
     valid[["path"]].assign(prob=0.3).to_csv(run / "valid_predictions.csv", index=False)
-    assert "prob_cnn" not in C._valid_predictions(run, fold_df, 1).columns
+    assert "prob_cnn" not in valid_predictions(run, fold_df, 1).columns

@@ -96,3 +96,21 @@ def test_patient_id_too_long_for_an_integer(tmp_path):
     assert read_labels(write(tmp_path, "patient_id,diagnosis\n" + "9" * 18 + ",Sick\n"))[
         "patient_id"
     ].tolist() == [10**18 - 1]
+
+
+def test_acquisition_dates_with_aliases(tmp_path):
+    text = (
+        "patient_id,diagnosis,Acquired On\n1,Healthy,2013-08-16\n2,Sick,2015-07-20T18:00\n3,Sick,\n"
+    )
+    table = read_labels(write(tmp_path, text))
+    assert table["acquisition_date"].tolist() == ["2013-08-16", "2015-07-20", ""]
+    table = read_labels(write(tmp_path, "patient_id,diagnosis,date\n1,Healthy,2012-10-08\n"))
+    assert table["acquisition_date"].tolist() == ["2012-10-08"]
+
+
+def test_bad_acquisition_date_names_file_line_and_value(tmp_path):
+    path = write(
+        tmp_path, "patient_id,diagnosis,acquisition_date\n1,Healthy,2013-08-16\n2,Sick,16/08/2013\n"
+    )
+    with pytest.raises(CohortError, match=r"labels.csv: line 3: acquisition_date '16/08/2013'"):
+        read_labels(path)

@@ -9,7 +9,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from tests.evaluation.test_compare import coin_trainer, split_csv  # noqa: F401  (fixture reused)
+from tests.evaluation.conftest import split_csv  # noqa: F401  (fixture reused)
+from tests.evaluation.test_compare import coin_trainer
 from thermocad.evaluation import compare as C
 from thermocad.reporting import report as R
 from thermocad.reporting.modelcard import find_study_inputs
@@ -46,6 +47,32 @@ def test_report_has_every_section_and_is_self_contained(study_dir):
     assert "Intended use" in text and "Limitations" in text and "Failure cases" in text
     with pytest.raises(Exception, match="already exists"):
         R.write_report(study_dir / "report.html", **inputs)
+
+
+def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa: F811
+    root = tmp_path / "study"
+    (root / "cohort").mkdir(parents=True)
+    split = pd.read_csv(split_csv)
+    # Sick women imaged later: the date alone separates the classes, and must be flagged.
+    split["acquisition_date"] = [f"{2013 + int(s == 'Sick')}-0{1 + i % 9}-01" for i, s in enumerate(split["label"])]  # fmt: skip
+    split.to_csv(root / "split.csv", index=False)
+    split.drop(columns=["split", "fold"]).assign(excluded_reason="").to_csv(root / "cohort" / "cohort.csv", index=False)  # fmt: skip
+    C.compare(root / "split.csv", ["coin"], root / "compare", config={}, n_boot=20,
+              trainer=coin_trainer, nested=True)  # fmt: skip
+    text = R.write_report(root / "report.html", **find_study_inputs(root)).read_text()
+    assert text.index('<section id="nested">') < text.index('<section id="comparison">')
+    nested = text.split('<section id="nested">')[1].split("</section>")[0]
+    assert (
+        "Selection rule: highest patient-level AUC" in nested and "Choices per outer fold" in nested
+    )
+    assert "period-matched" in nested and "sensitivity (95% CI)" in nested
+    assert "optimistic" in R.SECTIONS["comparison"]
+    assert "Flag: acquisition date alone separates the classes" in text
+    assert "batch A AUC" in text
+
+
+def test_report_without_nested_says_the_figures_are_optimistic(tmp_path):
+    assert "No nested cross-validation" in R.nested_section(None)
 
 
 def test_model_card_names_the_inputs(tmp_path):

@@ -88,3 +88,19 @@ def test_exported_images_train_as_intensity(tmp_path):
         degrees = EvalTransform(size=32, normalization=Normalization(method))
         with pytest.raises(ConfigError, match=f"8/16-bit images.*img0.png.*--norm {method}"):
             build_data(split, degrees, Augmentation(), batch_size=2)
+
+
+def test_acquisition_date_is_never_a_model_input(tmp_path):
+    """The date is for audits only: changing it changes nothing the model is given."""
+    split = make_split(tmp_path)
+    df = pd.read_csv(split)
+    inputs = []
+    for offset in (0, 3000):
+        days = pd.Timestamp("2013-01-01") + pd.to_timedelta(np.arange(len(df)) * 7 + offset, "D")
+        df.assign(acquisition_date=days.strftime("%Y-%m-%d")).to_csv(split, index=False)
+        data = build_data(split, T, Augmentation(), batch_size=3)
+        batch = data.dls.valid.one_batch()
+        inputs.append((data.maps.copy(), data.y.copy(), [t.clone() for t in batch]))
+    (maps0, y0, b0), (maps1, y1, b1) = inputs
+    assert np.array_equal(maps0, maps1) and np.array_equal(y0, y1)
+    assert all(bool((a == b).all()) for a, b in zip(b0, b1, strict=True))

@@ -16,7 +16,7 @@ from thermocad import __version__
 from thermocad.utils.errors import ThermocadError
 
 # Subcommand groups, in the order a user meets them in the pipeline.
-_GROUPS = ("data", "synth", "train", "evaluate", "app")
+_GROUPS = ("data", "synth", "train", "fit", "evaluate", "app")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--smoke", action="store_true", help="tiny training preset (checks only)")
     p.add_argument("--config", help="study config JSON (train settings, arch_overrides, ...)")
+    p.add_argument("--nested", action="store_true", default=None,
+                   help="also nested CV: outer folds estimate the whole procedure (the result)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
     p.set_defaults(func=_compare)
 
@@ -42,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--smoke", action="store_true", help="tiny training preset (checks only)")
     p.add_argument("--config", help="study config JSON; see docs/evaluation.md")
+    p.add_argument("--nested", action="store_true", default=None,
+                   help="also nested CV: outer folds estimate the whole procedure (the result)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
     p.set_defaults(func=_study)
 
@@ -72,8 +76,10 @@ def _compare(args: argparse.Namespace) -> int:
     from thermocad.pipeline import run_compare
 
     result = run_compare(args.split, args.out, archs=args.archs, smoke=args.smoke,
-                         config_file=args.config, force=args.force)  # fmt: skip
+                         config_file=args.config, force=args.force, nested=args.nested)  # fmt: skip
     print(f"best on validation: {result['best']}; table: {result['out_dir']}/comparison.md")
+    if "nested" in result:
+        print(f"nested estimate (the result): {result['out_dir']}/nested/nested.md")
     return 0
 
 
@@ -82,7 +88,7 @@ def _study(args: argparse.Namespace) -> int:
 
     report = run_study(args.data_dir, args.labels, args.out, archs=args.archs, smoke=args.smoke,
                        config_file=args.config, folds=args.folds, test=args.test, seed=args.seed,
-                       force=args.force)  # fmt: skip
+                       force=args.force, nested=args.nested)  # fmt: skip
     print(f"report: {report}")
     return 0
 

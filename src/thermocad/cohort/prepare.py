@@ -22,7 +22,8 @@ from thermocad.utils.progress import log, progress
 # Gaussian-blurred with sigma 3 px score at most 0.12 (sigma 2 px: at most 0.32).
 DEFAULT_SHARPNESS_THRESHOLD = 0.5
 COLUMNS = [
-    "path", "patient_id", "label", "view", "protocol", "acquired", "acquisition_batch", "unit",
+    "path", "patient_id", "label", "view", "protocol", "acquired", "acquisition_date",
+    "acquisition_batch", "unit",
     "source_format", "height", "width", "t_min", "t_max", "sharpness", "excluded_reason",
 ]  # fmt: skip
 BATCH_BY_FORMAT = {"dmr-space": "A", "dmr-semicolon": "B"}  # as in the DMR-IR database
@@ -123,7 +124,7 @@ def cohort_table(
     for path, result in progress(results, "prepare", total=len(paths)):
         rows.append(_row(path, result, by_patient, sharpness_threshold))
     table = pd.DataFrame(rows)
-    extra = [c for c in by_patient.columns if c not in ("diagnosis", "acquisition_batch")]
+    extra = [c for c in by_patient.columns if c not in ("diagnosis", *COLUMNS)]
     return table.reindex(columns=COLUMNS + extra)
 
 
@@ -165,12 +166,15 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
         )
         batch = clinical.get("acquisition_batch", "")
         row["acquisition_batch"] = batch if isinstance(batch, str) and batch else ""
+        row["acquisition_date"] = clinical.get("acquisition_date", "") or ""
         if _yes(clinical.get("deodorant")):
             reasons.append("deodorant")
         if _yes(clinical.get("single_breast")):
             reasons.append("single breast")
     if not row["acquisition_batch"]:
         row["acquisition_batch"] = BATCH_BY_FORMAT.get(row["source_format"], "")
+    if not row["acquisition_date"]:  # the labels win; else the date in a full DMR name
+        row["acquisition_date"] = str(row["acquired"])[:10]
     if name and name.view not in ("frontal", "unknown"):
         reasons.append("not frontal")
     if row["sharpness"] != "" and row["sharpness"] < threshold:

@@ -154,6 +154,15 @@ def fold_rows(df: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return dev[dev["fold"] != k], dev[dev["fold"] == k]
 
 
+def with_folds(df: pd.DataFrame, folds: int, seed: int = 0) -> pd.DataFrame:
+    """A copy of split rows re-divided into patient-grouped, stratified folds (fold 0 = valid);
+    nested cross-validation draws its inner folds inside an outer training set this way."""
+    out = df.copy()
+    out["split"] = out["split"].where(out["split"] == "test", "train")
+    _add_folds(out, folds, "patient_id", seed)
+    return out
+
+
 def check_no_leak(df: pd.DataFrame, source: str = "split") -> None:
     """Raise SplitLeakError if a patient is in two splits (or folds); image-level splits warn."""
     if not df["split"].isin(SPLITS).all():

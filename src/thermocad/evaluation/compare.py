@@ -6,10 +6,7 @@ on train/valid; the best is picked on validation data only and evaluated once on
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -20,8 +17,20 @@ import pandas as pd
 
 from thermocad.cohort.split import read_split
 from thermocad.evaluation import metrics as M
-from thermocad.evaluation.evaluate import clean_json, evaluate_predictions, with_y, write_plots
-from thermocad.utils.errors import ThermocadError
+from thermocad.evaluation.evaluate import (
+    clean_json,
+    evaluate_predictions,
+    period_columns,
+    with_y,
+    write_plots,
+)
+from thermocad.evaluation.runs import (
+    BASELINE,
+    AllModelsFailedError,
+    fold_splits,
+    run_arch,
+    run_baseline,
+)
 from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
@@ -30,116 +39,14 @@ from thermocad.utils.files import (
 )
 from thermocad.utils.progress import log
 
-BASELINE = "baseline"
 TABLE_COLUMNS = [
     "model", "status", "n_folds", "n_images", "n_patients", "accuracy", "tn", "fp", "fn", "tp",
     "sensitivity", "sensitivity_lo", "sensitivity_hi", "specificity", "specificity_lo",
     "specificity_hi", "roc_auc", "roc_auc_lo", "roc_auc_hi", "patient_roc_auc",
-    "patient_roc_auc_lo", "patient_roc_auc_hi", "batch_a_roc_auc", "threshold", "parameters",
-    "train_time_s",
+    "patient_roc_auc_lo", "patient_roc_auc_hi", "batch", "batch_roc_auc", "batch_roc_auc_lo",
+    "batch_roc_auc_hi", "batch_n", "period_roc_auc", "period_roc_auc_lo", "period_roc_auc_hi",
+    "period_n", "threshold", "parameters", "train_time_s",
 ]  # fmt: skip
-
-
-class AllModelsFailedError(ThermocadError, RuntimeError):
-    """No architecture (nor the baseline) could be trained and validated."""
-
-
-def fold_splits(split_df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
-    """Per fold, the split table with fold k as `valid` and the other folds as `train`."""
-    from thermocad.cohort.split import folds_of
-
-    dev = split_df["split"] != "test"
-    if not folds_of(split_df):
-        return [(0, split_df)]
-    out = []
-    for k in folds_of(split_df):
-        df = split_df.copy()
-        df.loc[dev, "split"] = ["valid" if f == k else "train" for f in df.loc[dev, "fold"]]
-        out.append((int(k), df))
-    return out
-
-
-def _train(trainer: Callable, split_csv: Path, run_dir: Path, config: Any, arch: str,
-           override: dict | None = None) -> Path:  # fmt: skip
-    """Call thermocad.training.run.train with the architecture (and its overrides) set in the config."""
-    changes = {"arch": arch, **(override or {})}
-    if dataclasses.is_dataclass(config) and "arch" in {f.name for f in dataclasses.fields(config)}:
-        return Path(trainer(split_csv, run_dir, dataclasses.replace(config, **changes)))
-    if isinstance(config, dict):
-        return Path(trainer(split_csv, run_dir, {**config, **changes}))
-    raise TypeError("cannot tell the trainer which architecture to use")
-
-
-def _valid_predictions(run_dir: Path, fold_df: pd.DataFrame, fold: int) -> pd.DataFrame:
-    """The run's validation predictions joined to the split's columns (patient, label, batch),
-    with an ensemble's two parts (prob_cnn, prob_baseline) when the run wrote them."""
-    valid = fold_df[fold_df["split"] == "valid"]
-    csv = run_dir / "valid_predictions.csv"
-    if csv.exists():
-        got = pd.read_csv(csv)
-        prob_col = "prob" if "prob" in got.columns else "prob_sick"
-        parts = [c for c in ("prob_cnn", "prob_baseline") if c in got.columns]
-        got = got[["path", prob_col, *parts]].rename(columns={prob_col: "prob"})
-        pred = valid.merge(got, on="path")
-        if len(pred) != len(valid):  # a silent partial join would bias every metric
-            raise ValueError(f"{csv}: {len(pred)} of {len(valid)} validation images matched")
-    else:
-        from thermocad.evaluation.evaluate import predict_split
-        from thermocad.models.bundle import load_bundle
-
-        pred = predict_split(load_bundle(run_dir), valid)
-    return with_y(pred).assign(fold=fold)
-
-
-def _n_parameters(run_dir: Path) -> int | None:
-    meta = json.loads((run_dir / "model.json").read_text())
-    if "parameters" in meta:
-        return int(meta["parameters"])
-    tensors = meta.get("tensors", {})
-    sizes = [int(pd.Series(s).prod()) if s else 1 for s in tensors.values()]
-    return sum(sizes) or None
-
-
-def run_arch(
-    arch: str,
-    split_df: pd.DataFrame,
-    out_dir: Path,
-    config: Any,
-    trainer: Callable,
-    override: dict | None = None,
-) -> dict:
-    """Train one architecture on every fold; returns out-of-fold predictions and run dirs."""
-    parts, runs, started = [], [], time.perf_counter()
-    for k, fold_df in fold_splits(split_df):
-        run_dir = out_dir / arch / f"fold{k}"
-        split_csv = out_dir / arch / f"split_fold{k}.csv"
-        atomic_write_csv(split_csv, fold_df)
-        log(f"training {arch}, fold {k}")
-        run = _train(trainer, split_csv, run_dir, config, arch, override)
-        parts.append(_valid_predictions(run, fold_df, k))
-        runs.append(run)
-    return {
-        "pred": pd.concat(parts, ignore_index=True),
-        "runs": runs,
-        "train_time_s": time.perf_counter() - started,
-        "parameters": _n_parameters(runs[0]),
-    }
-
-
-def run_baseline(split_df: pd.DataFrame, features: pd.DataFrame | None = None) -> dict:
-    """The classical baseline on the same folds; its test predictions are kept for later."""
-    from thermocad.models.baseline import cross_validate_baseline, feature_table
-
-    started = time.perf_counter()
-    feats = features if features is not None else feature_table(split_df["path"].tolist())
-    out = cross_validate_baseline(split_df, feats)
-    return {
-        "pred": with_y(out["valid"]),
-        "test_pred": out.get("test"),
-        "runs": [],
-        "train_time_s": time.perf_counter() - started,
-        "parameters": feats.shape[1] + 1,  # one weight per feature plus the intercept
-    }
 
 
 def table_row(name: str, result: dict, n_folds: int) -> dict:
@@ -155,8 +62,7 @@ def table_row(name: str, result: dict, n_folds: int) -> dict:
         metric = key.removeprefix("patient_")
         lo, hi = source[ci].get(metric, (float("nan"), float("nan")))
         row.update({key: source[metric], f"{key}_lo": lo, f"{key}_hi": hi})
-    groups = ev.get("subgroups", {}).get("image", {}).get("groups", {})
-    row["batch_a_roc_auc"] = groups.get("A", {}).get("roc_auc", float("nan"))
+    row.update(period_columns(ev.get("by_period", {})))  # patient level, like patient_roc_auc
     return row
 
 
@@ -172,24 +78,40 @@ def pick_best(table: pd.DataFrame) -> str:
     return str(order.iloc[0]["model"])
 
 
+def batch_label(table: pd.DataFrame) -> str:
+    """'batch A': the batch the table's within-batch columns are about."""
+    named = [b for b in table.get("batch", pd.Series(dtype=str)).dropna().astype(str) if b]
+    return f"batch {named[0]}" if named else "within-batch"
+
+
+def with_n(n) -> str:
+    return "n/a" if n is None or pd.isna(n) else f"n={int(n)}"
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """The comparison as a Markdown table like the study's Tables 3-4 (with 95% intervals)."""
 
     def ci(r, k):
-        return "n/a" if pd.isna(r[k]) else f"{r[k]:.3f} ({r[k + '_lo']:.3f}-{r[k + '_hi']:.3f})"
+        if pd.isna(r[k]):
+            return "n/a"
+        return f"{r[k]:.3f}" + (
+            "" if pd.isna(r[k + "_lo"]) else f" ({r[k + '_lo']:.3f}-{r[k + '_hi']:.3f})"
+        )
 
     lines = ["| model | accuracy | TN FP FN TP | sensitivity | specificity | AUC | patient AUC "
-             "| batch-A AUC | parameters | train s |", "|" + "---|" * 10]  # fmt: skip
+             f"| {batch_label(table)} AUC (n) | period-matched AUC (n) | parameters | train s |",
+             "|" + "---|" * 11]  # fmt: skip
     for _, r in table.iterrows():
         if r["status"] != "ok":
-            lines.append(f"| {r['model']} | {r['status']} |" + " |" * 8)
+            lines.append(f"| {r['model']} | {r['status']} |" + " |" * 9)
             continue
         counts = f"{int(r.tn)} {int(r.fp)} {int(r.fn)} {int(r.tp)}"
-        a = "n/a" if pd.isna(r["batch_a_roc_auc"]) else f"{r['batch_a_roc_auc']:.3f}"
         p = "" if pd.isna(r["parameters"]) else f"{int(r['parameters']):,}"
         lines.append(f"| {r['model']} | {r['accuracy']:.3f} | {counts} | {ci(r, 'sensitivity')} "
                      f"| {ci(r, 'specificity')} | {ci(r, 'roc_auc')} | {ci(r, 'patient_roc_auc')} "
-                     f"| {a} | {p} | {r['train_time_s']} |")  # fmt: skip
+                     f"| {ci(r, 'batch_roc_auc')} ({with_n(r['batch_n'])}) "
+                     f"| {ci(r, 'period_roc_auc')} ({with_n(r['period_n'])}) | {p} "
+                     f"| {r['train_time_s']} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -259,12 +181,19 @@ def compare(
     target_sensitivity: float | None = None,
     trainer: Callable | None = None,
     overrides: dict[str, dict] | None = None,
+    nested: bool = False,
+    inner_folds: int | None = None,
 ) -> dict:
-    """Train and validate every architecture (+ baseline), pick the best, test it once."""
+    """Train and validate every architecture (+ baseline), pick the best, test it once.
+
+    `nested`: also run nested cross-validation (thermocad.evaluation.nested) into OUT/nested:
+    its outer estimate is the result; the comparison above it is model selection, optimistic.
+    """
     from thermocad.utils.progress import progress
 
     # Check the split and the names before creating anything: a typo must not cost a baseline run.
     split_csv, split_df = Path(split_csv), read_split(split_csv)
+    own_trainer = trainer is None  # thermocad's train(): nested may take the head-only fast path
     if archs and trainer is None:
         trainer, config = _real_trainer(archs, config)
     out = prepare_out_dir(out_dir, force)
@@ -290,5 +219,13 @@ def compare(
     if (split_df["split"] == "test").any():
         test = _final_test(best, results[best], split_csv, out, subgroup, n_boot, force)
         summary["test"] = {k: test[k] for k in ("threshold", "image", "patient") if k in test}
+    if nested:
+        from thermocad.evaluation.nested import nested_cv
+
+        log("nested cross-validation: the outer folds estimate the whole procedure")
+        res = nested_cv(split_df, archs, out / "nested", config, trainer, baseline, inner_folds,
+                        0, threshold_method, target_sensitivity, n_boot, overrides,
+                        fast_heads=own_trainer)  # fmt: skip
+        summary["nested"] = {k: res[k] for k in ("selection_rule", "folds", "metrics")}
     atomic_write_json(out / "best.json", clean_json(summary))
     return {**summary, "table": table, "out_dir": out}

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from thermocad.evaluation import metrics as M
+from thermocad.evaluation import periods as P
 from thermocad.io.labels import labels_to_y
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
@@ -45,11 +46,53 @@ def clean_json(obj):
 
 
 def _patient_frame(df: pd.DataFrame, how: str, subgroup: str | None) -> pd.DataFrame:
+    """One row per patient, with the subgroup, batch and date columns carried over."""
     pat = M.aggregate_patients(df, how)
-    if subgroup and subgroup in df.columns:
-        first = df.groupby("patient_id")[subgroup].first()
-        pat[subgroup] = pat["patient_id"].map(first)
+    for column in dict.fromkeys([subgroup, P.BATCH, P.DATE]):
+        if column and column in df.columns:
+            first = df.groupby("patient_id")[column].first()
+            pat[column] = pat["patient_id"].map(first)
     return pat
+
+
+def by_period(pat: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Patient-level AUC (bootstrap interval) and n: overall, within each two-class batch, and
+    period-matched (None values and a note when the table has no dates)."""
+    out, available = {}, P.dates_available(pat)
+    for name, mask in P.subsets(pat).items():
+        part = pat[mask]
+        entry = {"n": int(len(part)), "n_sick": int(part["y"].sum()), "roc_auc": None, "ci": None}
+        if part["y"].nunique() == 2:
+            entry["roc_auc"] = M.roc_auc(part["y"], part["prob"])
+            if n_boot:
+                entry["ci"] = M.bootstrap_ci(part, 0.5, n_boot, seed)["roc_auc"]
+        out[name] = entry
+    if not available:
+        out["period-matched"] = {"n": None, "n_sick": None, "roc_auc": None, "ci": None,
+                                 "note": "n/a: no acquisition dates"}  # fmt: skip
+    batches = P.two_class_batches(pat)
+    return {
+        "subsets": out,
+        "primary_batch": batches[0] if batches else None,
+        "dates": available,
+        "period_ranges": {b: P.period_range(pat, b) for b in batches} if available else {},
+    }
+
+
+def period_columns(periods: dict) -> dict:
+    """Flat table columns of `by_period`: the primary batch's and the period-matched AUC,
+    interval and n (NaN when undefined; the report shows n/a)."""
+    nan = float("nan")
+    batch = periods.get("primary_batch")
+    subsets = periods.get("subsets", {})
+    row = {"batch": batch if batch is not None else ""}
+    for prefix, key in (("batch", f"batch {batch}"), ("period", "period-matched")):
+        entry = subsets.get(key) or {}
+        lo, hi = entry.get("ci") or (nan, nan)
+        auc = entry.get("roc_auc")
+        row.update({f"{prefix}_roc_auc": nan if auc is None else auc, f"{prefix}_roc_auc_lo": lo,
+                    f"{prefix}_roc_auc_hi": hi, f"{prefix}_n": entry.get("n")})  # fmt: skip
+    return row
 
 
 def evaluate_predictions(
@@ -70,6 +113,7 @@ def evaluate_predictions(
         "patient_aggregation": patient_agg,
         "image": M.summarize(df, threshold, n_boot, seed),
         "patient": M.summarize(pat, threshold, n_boot, seed),
+        "by_period": by_period(pat, n_boot, seed),
     }
     if subgroup and subgroup in df.columns:
         result["subgroups"] = {

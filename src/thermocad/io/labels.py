@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ ALIASES = {
     "single_breast": ("single_breast", "mastectomy"),
     "age": ("age",),
     "acquisition_batch": ("acquisition_batch", "batch"),
+    "acquisition_date": ("acquisition_date", "date", "acquired_on", "acquisition", "exam_date"),
 }
 BOOLEAN_COLUMNS = ("deodorant", "single_breast")
 
@@ -54,6 +56,8 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         if age[table["age"] != ""].isna().any():
             raise CohortError(f"{csv}: column 'age' has non-numeric values")
         table["age"] = age
+    if "acquisition_date" in table:
+        table["acquisition_date"] = _dates(table["acquisition_date"], csv)
     duplicated = table["patient_id"][table["patient_id"].duplicated()].unique()
     if len(duplicated):
         raise CohortError(f"{csv}: duplicate patients {sorted(duplicated.tolist())[:10]}")
@@ -120,3 +124,22 @@ def _booleans(values: pd.Series, column: str, csv: Path) -> pd.Series:
             f"{csv}: line {row}: {column} value {bad.iloc[0]!r} is not yes/no/true/false/1/0"
         )
     return mapped.astype("boolean")
+
+
+def _dates(values: pd.Series, csv: Path) -> pd.Series:
+    """ISO dates (YYYY-MM-DD, a time after it is dropped); empty cells stay empty."""
+
+    def parse(value: str) -> str | None:
+        try:
+            return datetime.date.fromisoformat(value[:10]).isoformat()
+        except ValueError:
+            return None
+
+    parsed = values.map(lambda v: parse(v) if v else "")
+    bad = values[parsed.isna()]
+    if len(bad):
+        row = int(bad.index[0]) + 2
+        raise CohortError(
+            f"{csv}: line {row}: acquisition_date {bad.iloc[0]!r} is not an ISO date (YYYY-MM-DD)"
+        )
+    return parsed

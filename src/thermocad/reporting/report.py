@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from thermocad.evaluation.compare import batch_label
 from thermocad.reporting.html import CSS, DISCLAIMER, SECTIONS, esc, fmt_ci, img, section, table
 from thermocad.utils.files import atomic_write_text, check_writable
 
@@ -121,7 +122,10 @@ def comparison_section(compare_dir: Path | None) -> str:
     for key in ("sensitivity", "specificity", "roc_auc", "patient_roc_auc"):
         shown[key] = [fmt_ci(v, (lo, hi)) if s == "ok" else "n/a" for v, lo, hi, s in
                       zip(t[key], t[f"{key}_lo"], t[f"{key}_hi"], t["status"], strict=True)]  # fmt: skip
-    shown = shown.join(t[["batch_a_roc_auc", "threshold", "parameters", "train_time_s"]])
+    label = batch_label(t)
+    for key, name in (("batch", f"{label} AUC"), ("period", "period-matched AUC")):
+        shown[name] = [_auc_n(r, key) if r["status"] == "ok" else "n/a" for _, r in t.iterrows()]
+    shown = shown.join(t[["threshold", "parameters", "train_time_s"]])
     body = (f"<p>Validation = out-of-fold predictions over {esc(int(t['n_folds'].max()))} "
             f"patient-grouped fold(s); intervals: Wilson (proportions), bootstrap over patients "
             f"(AUC). Selected on validation data only: <b>{esc(best)}</b>.</p>"
@@ -134,13 +138,85 @@ def comparison_section(compare_dir: Path | None) -> str:
     return section("comparison", body + "</div>")
 
 
+def _auc_n(row, key: str) -> str:
+    """'0.812 (0.700-0.900), n=91' from a comparison row's `key`_roc_auc columns, or n/a."""
+    get = row.get
+    auc = get(f"{key}_roc_auc")
+    if auc is None or pd.isna(auc):
+        return "n/a"
+    lo, hi = get(f"{key}_roc_auc_lo"), get(f"{key}_roc_auc_hi")
+    n = get(f"{key}_n")
+    ci = None if lo is None or pd.isna(lo) else (lo, hi)
+    return fmt_ci(auc, ci) + ("" if n is None or pd.isna(n) else f", n={int(n)}")
+
+
+def period_table(periods: dict | None) -> str:
+    """Patient-level AUC overall, within each two-class batch and period-matched, with n."""
+    if not periods:
+        return '<p class="missing">no by-period metrics</p>'
+    rows = []
+    for name, e in periods["subsets"].items():
+        ci = tuple(e["ci"]) if e.get("ci") else None
+        auc = "n/a" if e.get("roc_auc") is None else fmt_ci(e["roc_auc"], ci)
+        n = "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']} Sick)"
+        rows.append({"subset": name, "patients": n, "AUC (95% CI)": auc})
+    return table(pd.DataFrame(rows)) + period_note(periods)
+
+
+def period_note(periods: dict) -> str:
+    """What 'period-matched' meant here: each batch's shared date range, or n/a."""
+    if not periods.get("dates"):
+        return "<p>No acquisition dates in the data: the period-matched subset is n/a.</p>"
+    ranges = "; ".join(f"batch {b}: {r[0]} to {r[1]}"
+                       for b, r in periods.get("period_ranges", {}).items() if r)  # fmt: skip
+    return (f"<p>Period-matched: the women of a batch imaged inside the dates where both "
+            f"classes occur in it ({esc(ranges or 'no batch has such dates')}).</p>")  # fmt: skip
+
+
+def _entry_ci(entry: dict, key: str, interval: str) -> str:
+    """'0.912 (0.850-0.960)' from a by-period entry, n/a when undefined."""
+    ci = entry.get(interval)
+    return fmt_ci(entry.get(key), tuple(ci) if ci else None)
+
+
+def nested_section(compare_dir: Path | None) -> str:
+    """The outer estimate of nested cross-validation: THE result of the study when present."""
+    summary = _read_json(Path(compare_dir) / "nested" / "nested.json") if compare_dir else None
+    if not summary:
+        return section("nested", "<p class=bad>No nested cross-validation in this study (run "
+                       "it with <code>--nested</code>): every figure below was used to choose "
+                       "the model and is optimistic.</p>")  # fmt: skip
+    rows = [{"patients": name,
+             "n (Sick)": "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']})",
+             "AUC (95% CI)": _entry_ci(e, "roc_auc", "ci"),
+             "sensitivity (95% CI)": _entry_ci(e, "sensitivity", "sensitivity_ci"),
+             "specificity (95% CI)": _entry_ci(e, "specificity", "specificity_ci")}
+            for name, e in summary["metrics"]["subsets"].items()]  # fmt: skip
+    folds = pd.DataFrame([{"outer fold": f["outer_fold"], "chosen": f["chosen"],
+                           "threshold": f["threshold"], "test patients": f["test_patients"],
+                           **{f"inner AUC {k}": v for k, v in f["inner_patient_auc"].items()}}
+                          for f in summary["folds"]])  # fmt: skip
+    body = (f"<p>The estimate of the whole procedure on women it never saw: {summary['outer_folds']} "
+            f"patient-grouped outer folds; inside each outer training set, {summary['inner_folds']} "
+            f"inner folds chose the candidate ({esc(', '.join(summary['candidates']))}) and the "
+            f"decision threshold (rule: {esc(summary['threshold_method'])}) on their pooled "
+            f"out-of-fold predictions, then the choice was refitted on the "
+            f"whole outer training set and predicted the outer test fold. Selection rule: "
+            f"{esc(summary['selection_rule'])}. Sensitivity and specificity are at each fold's "
+            "own threshold; intervals: bootstrap over patients (AUC), Wilson (proportions).</p>"
+            + table(pd.DataFrame(rows)) + period_note(summary["metrics"])
+            + "<h3>Choices per outer fold</h3>" + table(folds))  # fmt: skip
+    return section("nested", body)
+
+
 def test_section(test: dict | None, test_dir: Path) -> str:
     if not test:
         return section("test", '<p class="missing">no test split: test metrics not available</p>')
     body = (f"<p>Model <b>{esc(test.get('arch', '?'))}</b>, evaluated once on the test split at "
             f"threshold {test['threshold']:.3f} on P(Sick) ({esc(test.get('threshold_source', 'chosen on validation data'))}), "
             "applied unchanged.</p><h3>Patient level (mean probability per patient)</h3>"
-            + metrics_table(test["patient"]) + "<h3>Image level</h3>" + metrics_table(test["image"])
+            + metrics_table(test["patient"]) + "<h3>By batch and period (patients)</h3>"
+            + period_table(test.get("by_period")) + "<h3>Image level</h3>" + metrics_table(test["image"])
             + "<div class=row>" + img(test_dir / "confusion.png", "confusion matrix (test, images)", 300)
             + img(test_dir / "roc.png", "ROC with the operating point (test)", 340) + "</div>")  # fmt: skip
     return section("test", body)
@@ -158,10 +234,25 @@ def calibration_section(test: dict | None, test_dir: Path) -> str:
     return section("calibration", body)
 
 
-def subgroup_section(test: dict | None) -> str:
+def confound_block(cohort_csv: Path | None) -> str:
+    """The confound audit: AUC of non-clinical quantities alone (the date among them), flagged."""
+    from thermocad.evaluation.confounds import audit_notes, confound_audit
+
+    if not cohort_csv or not Path(cohort_csv).exists():
+        return '<p class="missing">confound audit: cohort.csv not available</p>'
+    audit = confound_audit(pd.read_csv(cohort_csv, keep_default_na=False, na_values=[""]))
+    body = ("<h3>Confound audit (patients)</h3><p>How well each quantity alone separates Sick "
+            "from Healthy (AUC of the better direction; 0.5 = no information). None of them is "
+            "disease; the acquisition date is used for this audit and the period-matched "
+            "figures only, never as a model input.</p>" + table(audit))  # fmt: skip
+    return body + "".join(f"<p class=bad>Flag: {esc(n)}</p>" for n in audit_notes(audit))
+
+
+def subgroup_section(test: dict | None, cohort_csv: Path | None = None) -> str:
     subs = (test or {}).get("subgroups")
+    audit = confound_block(cohort_csv)
     if not subs:
-        return section("subgroups", "<p>No subgroup column in the data.</p>")
+        return section("subgroups", "<p>No subgroup column in the data.</p>" + audit)
     body = ""
     for level in ("patient", "image"):
         s = subs[level]
@@ -176,7 +267,7 @@ def subgroup_section(test: dict | None) -> str:
         "separate it. The within-group figures of groups with both classes are the honest "
         "estimate when acquisition conditions differ between classes.</p>"
     )
-    return section("subgroups", body)
+    return section("subgroups", body + audit)
 
 
 def galleries_section(test_dir: Path) -> str:
@@ -209,11 +300,12 @@ def write_report(
         section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
         cohort_section(Path(cohort_csv) if cohort_csv else None),
         split_section(Path(split_csv) if split_csv else None),
+        nested_section(cdir),
         training_section(cdir),
         comparison_section(cdir),
         test_section(test, test_dir),
         calibration_section(test, test_dir),
-        subgroup_section(test),
+        subgroup_section(test, Path(cohort_csv) if cohort_csv else None),
         galleries_section(test_dir),
         gradcam_section(run_dir, test_dir),
         model_card_section(cohort_csv, split_csv, cdir, test, run_dir),

@@ -1,0 +1,37 @@
+"""CLI: fit, the final model for users from a labelled folder (the handler imports lazily)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `thermocad fit` to the `thermocad` parser."""
+    p = sub.add_parser(
+        "fit",
+        help="the final model for users: prepare, cross-validate, choose the threshold, train on all",
+        description="Prepare DATA, cross-validate the default procedure over patient-grouped "
+        "folds, choose the decision threshold on the pooled out-of-fold predictions, then train "
+        "on every woman. OUT is the model folder that predict, explain, serve and export take; "
+        "OUT/cv keeps the cross-validation (oof_predictions.csv, metrics.json).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("data_dir", help="folder of thermal files")
+    p.add_argument("--labels", required=True, help="patient table CSV (patient_id, diagnosis)")
+    p.add_argument("--out", required=True, help="run folder to create")
+    p.add_argument("--folds", type=int, default=5, help="patient-grouped cross-validation folds")
+    p.add_argument("--seed", type=int, default=0, help="seed of the folds and the training")
+    p.add_argument("--smoke", action="store_true", help="tiny training preset (checks only)")
+    p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
+    p.set_defaults(func=_fit)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from thermocad.fit import fit
+    from thermocad.training.config import TrainConfig
+
+    config = TrainConfig.smoke(seed=args.seed) if args.smoke else TrainConfig(seed=args.seed)
+    out = fit(args.data_dir, args.labels, args.out, config, folds=args.folds, seed=args.seed,
+              force=args.force)  # fmt: skip
+    print(f"model: {out} (cross-validation: {out / 'cv' / 'metrics.json'})")
+    return 0

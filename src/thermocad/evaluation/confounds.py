@@ -1,0 +1,79 @@
+"""Confound audit: how well quantities that are not disease separate Sick from Healthy alone.
+
+Each quantity is scored as a classifier (AUC of the better direction: 0.5 = no information),
+over all patients and within each batch holding both classes. A high value means a model can
+score by learning that quantity (or anything in the image that drifts with it) instead of
+disease. The acquisition date is audited here and nowhere used as a model input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from thermocad.evaluation.metrics import roc_auc
+from thermocad.evaluation.periods import batch_values, dates, sick, two_class_batches
+
+FLAG_AUC = 0.7  # a non-clinical quantity this predictive is a shortcut worth a flag
+# cohort.csv column -> what it measures; the patient number is the DMR acquisition order.
+QUANTITIES = {
+    "acquisition_date": "acquisition date",
+    "patient_id": "patient number (acquisition order)",
+    "t_min": "coldest pixel (C)",
+    "t_max": "warmest pixel (C)",
+}
+
+
+def separation(y, x) -> float:
+    """AUC of the better direction, NaN when undefined (one class, or no values)."""
+    y, x = np.asarray(y, int), np.asarray(x, float)
+    keep = np.isfinite(x)
+    if len(np.unique(y[keep])) < 2:
+        return float("nan")
+    auc = roc_auc(y[keep], x[keep])
+    return max(auc, 1 - auc)
+
+
+def _values(patients: pd.DataFrame, column: str) -> pd.Series:
+    if column == "acquisition_date":
+        when = dates(patients)
+        return (when - pd.Timestamp("1970-01-01")).dt.days.astype(float)
+    return pd.to_numeric(patients[column], errors="coerce").astype(float)
+
+
+def confound_audit(cohort: pd.DataFrame) -> pd.DataFrame:
+    """One row per quantity: AUC alone overall and within each two-class batch, and a flag.
+
+    `cohort`: cohort.csv or split.csv rows (one row per image; the first image per patient is
+    used). Quantities the table lacks are left out; a date column without dates reads n/a.
+    """
+    kept = cohort
+    if "excluded_reason" in cohort.columns:
+        kept = cohort[cohort["excluded_reason"].fillna("").astype(str) == ""]
+    patients = kept.groupby("patient_id", as_index=False).first()
+    y, batch = sick(patients), batch_values(patients)
+    rows = []
+    for column, name in QUANTITIES.items():
+        if column not in patients.columns and column != "acquisition_date":
+            continue
+        x = _values(patients, column) if column in patients.columns else pd.Series(np.nan, index=patients.index)  # fmt: skip
+        row = {"quantity": name, "patients with a value": int(x.notna().sum()),
+               "AUC overall": separation(y, x)}  # fmt: skip
+        for value in two_class_batches(patients):
+            inside = (batch == value).to_numpy()
+            row[f"AUC within batch {value}"] = separation(y[inside], x[inside])
+        aucs = [v for k, v in row.items() if k.startswith("AUC") and np.isfinite(v)]
+        row["flag"] = bool(aucs) and max(aucs) >= FLAG_AUC
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def audit_notes(audit: pd.DataFrame) -> list[str]:
+    """One line per flagged quantity, naming its AUCs."""
+    notes = []
+    for _, r in audit[audit["flag"]].iterrows():
+        aucs = ", ".join(f"{k.removeprefix('AUC ')} {v:.3f}" for k, v in r.items()
+                         if str(k).startswith("AUC") and np.isfinite(v))  # fmt: skip
+        notes.append(f"{r['quantity']} alone separates the classes (AUC {aucs}): anything in "
+                     "the images that drifts with it can stand in for disease")  # fmt: skip
+    return notes

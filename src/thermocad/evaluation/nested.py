@@ -1,0 +1,238 @@
+"""Nested cross-validation: the outer folds estimate the whole procedure, inner folds choose.
+
+Inside each outer training set, patient-grouped stratified inner folds give out-of-fold
+predictions of every candidate: the classical baseline, each architecture's CNN alone, and
+each CNN averaged with the baseline. SELECTION_RULE picks one on them, the configured
+threshold method sets its threshold on the same pooled predictions, and the chosen candidate
+is refitted on the whole outer training set to predict the outer test fold. No choice sees
+an outer test woman, so the pooled outer predictions estimate the procedure on new women.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from thermocad.cohort.split import with_folds
+from thermocad.evaluation import metrics as M
+from thermocad.evaluation import periods as P
+from thermocad.evaluation.evaluate import by_period, clean_json, with_y
+from thermocad.evaluation.heads import HeadRuns
+from thermocad.evaluation.runs import (
+    BASELINE,
+    AllModelsFailedError,
+    run_arch,
+    run_baseline,
+)
+from thermocad.utils.errors import ConfigError
+from thermocad.utils.files import atomic_write_csv, atomic_write_json, atomic_write_text
+from thermocad.utils.progress import log
+
+SELECTION_RULE = (
+    "highest patient-level AUC of the pooled inner out-of-fold predictions; ties go to the "
+    "simpler candidate (the baseline, then a CNN alone, then the CNN averaged with the baseline)"
+)
+KEEP = ("path", "patient_id", "label", "y", "prob", P.BATCH, P.DATE)
+
+
+def candidates_of(archs: Sequence[str], baseline: bool = True) -> list[str]:
+    """Every candidate, simplest first: baseline, then per architecture CNN alone and CNN+baseline."""
+    names = [BASELINE] if baseline else []
+    for arch in archs:
+        names += [arch, f"{arch}+{BASELINE}"] if baseline else [arch]
+    return names
+
+
+def candidate_probs(
+    cnn: dict[str, pd.DataFrame], base: pd.DataFrame | None
+) -> dict[str, pd.DataFrame]:
+    """Each candidate's predictions on the same rows: the baseline, each CNN alone (its
+    `prob_cnn` when the run also averaged in a baseline) and the mean of the two (as
+    ModelBundle.average)."""
+    out = {} if base is None else {BASELINE: base}
+    for arch, pred in cnn.items():
+        alone = pred.assign(prob=pred["prob_cnn" if "prob_cnn" in pred else "prob"].astype(float))
+        out[arch] = alone
+        if base is not None:
+            b = base.set_index("path")["prob"].loc[alone["path"]].to_numpy(float)
+            out[f"{arch}+{BASELINE}"] = alone.assign(prob=(alone["prob"].to_numpy() + b) / 2)
+    return out
+
+
+def patient_auc(pred: pd.DataFrame) -> float:
+    """AUC of the mean P(Sick) per patient."""
+    pat = M.aggregate_patients(with_y(pred))
+    return M.roc_auc(pat["y"], pat["prob"])
+
+
+def select_candidate(preds: dict[str, pd.DataFrame], order: Sequence[str]) -> tuple[str, dict]:
+    """SELECTION_RULE over the inner predictions; returns the choice and every score."""
+    scores = {name: patient_auc(preds[name]) for name in order if name in preds}
+    finite = {k: v for k, v in scores.items() if np.isfinite(v)}
+    if not finite:
+        raise AllModelsFailedError("no candidate could be scored on the inner folds")
+    best = max(finite.values())
+    return next(k for k in order if finite.get(k, -1.0) >= best - 1e-12), scores
+
+
+def _cnn_only(overrides: dict | None, arch: str) -> dict:
+    """The architecture's overrides with the baseline average off: candidates add it themselves."""
+    return {**(overrides or {}).get(arch, {}), "ensemble": "none"}
+
+
+def _inner(train_rows: pd.DataFrame, out: Path, job: dict) -> dict[str, pd.DataFrame]:
+    """Every candidate's out-of-fold predictions over inner folds of one outer training set."""
+    inner = with_folds(train_rows, job["inner_folds"], job["seed"])
+    cnn = {}
+    heads = job["heads"]
+    for arch in job["archs"]:
+        try:
+            if heads is not None and heads.applies(arch):
+                cnn[arch] = heads.out_of_fold(arch, inner)
+                continue
+            cnn[arch] = run_arch(arch, inner, out / "inner", job["config"], job["trainer"],
+                                 _cnn_only(job["overrides"], arch))["pred"]  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - a failing candidate drops out, as in compare
+            log(f"nested: {arch} failed on the inner folds ({type(exc).__name__}: {exc})")
+    base = run_baseline(inner, job["features"])["pred"] if job["baseline"] else None
+    return candidate_probs(cnn, base)
+
+
+def _refit(chosen: str, train_rows: pd.DataFrame, test_rows: pd.DataFrame, out: Path,
+           job: dict) -> pd.DataFrame:  # fmt: skip
+    """The chosen candidate fitted on the whole outer training set, predicting the outer test fold."""
+    df = pd.concat([train_rows.assign(split="train"), test_rows.assign(split="valid")])
+    df = df.drop(columns="fold").reset_index(drop=True)
+    arch = chosen.removesuffix(f"+{BASELINE}")
+    uses_baseline = chosen == BASELINE or chosen != arch  # the baseline, or CNN+baseline
+    base = run_baseline(df, job["features"])["pred"] if uses_baseline else None
+    cnn = {}
+    heads = job["heads"]
+    if arch != BASELINE and heads is not None and heads.applies(arch):
+        cnn[arch] = heads.predict(arch, train_rows, test_rows)
+    elif arch != BASELINE:
+        cnn[arch] = run_arch(arch, df, out / "refit", job["config"], job["trainer"],
+                             _cnn_only(job["overrides"], arch))["pred"]  # fmt: skip
+    return candidate_probs(cnn, base)[chosen]
+
+
+def outer_fold(k: int, dev: pd.DataFrame, out: Path, job: dict) -> tuple[pd.DataFrame, dict]:
+    """One outer fold: choose on the inner folds, refit, predict the held-out women."""
+    train_rows, test_rows = dev[dev["fold"] != k], dev[dev["fold"] == k]
+    preds = _inner(train_rows, out, job)
+    chosen, scores = select_candidate(preds, job["order"])
+    inner = preds[chosen]
+    threshold = M.choose_threshold(inner["y"], inner["prob"], job["threshold_method"],
+                                   job["target_sensitivity"])  # fmt: skip
+    log(f"nested: outer fold {k} chose {chosen} (inner patient AUC {scores[chosen]:.3f}), "
+        f"threshold {threshold:.3f}")  # fmt: skip
+    pred = _refit(chosen, train_rows, test_rows, out, job)
+    pred = with_y(pred)[[c for c in KEEP if c in pred.columns]]
+    record = {"outer_fold": int(k), "chosen": chosen, "threshold": float(threshold),
+              "inner_patient_auc": scores, "train_patients": int(train_rows["patient_id"].nunique()),
+              "test_patients": int(test_rows["patient_id"].nunique())}  # fmt: skip
+    return pred.assign(outer_fold=int(k), candidate=chosen, threshold=float(threshold)), record
+
+
+def nested_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Patient-level AUC (bootstrap interval) and sensitivity / specificity at each fold's own
+    threshold (Wilson intervals): overall, within each two-class batch, period-matched."""
+    df = with_y(pred)
+    pat = M.aggregate_patients(df)
+    for column in ("threshold", P.BATCH, P.DATE):
+        if column in df.columns:
+            pat[column] = pat["patient_id"].map(df.groupby("patient_id")[column].first())
+    result = by_period(pat, n_boot, seed)
+    masks = P.subsets(pat)
+    for name, entry in result["subsets"].items():
+        if entry.get("n") is None:  # the period-matched subset without dates
+            continue
+        part = pat[masks[name]]
+        c = M.get_counts(part["y"], part["prob"] >= part["threshold"])
+        entry.update(counts=c.__dict__, sensitivity=M.sensitivity(c), specificity=M.specificity(c),
+                     sensitivity_ci=M.wilson_ci(c.tp, c.tp + c.fn),
+                     specificity_ci=M.wilson_ci(c.tn, c.tn + c.fp))  # fmt: skip
+    return result
+
+
+def _ci(value, ci) -> str:
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    return f"{value:.3f}" + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci and np.isfinite(ci[0]) else "")
+
+
+def markdown(summary: dict) -> str:
+    """The outer estimate by subset, then each outer fold's choice."""
+    lines = ["| patients | n (Sick) | AUC (95% CI) | sensitivity (95% CI) | specificity (95% CI) |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for name, e in summary["metrics"]["subsets"].items():
+        n = "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']})"
+        lines.append(f"| {name} | {n} | {_ci(e.get('roc_auc'), e.get('ci'))} "
+                     f"| {_ci(e.get('sensitivity'), e.get('sensitivity_ci'))} "
+                     f"| {_ci(e.get('specificity'), e.get('specificity_ci'))} |")  # fmt: skip
+    lines += ["", "| outer fold | chosen | threshold | inner patient AUC per candidate |",
+              "|---|---|---|---|"]  # fmt: skip
+    for f in summary["folds"]:
+        scores = ", ".join(f"{k} {_ci(v, None)}" for k, v in f["inner_patient_auc"].items())
+        lines.append(f"| {f['outer_fold']} | {f['chosen']} | {f['threshold']:.3f} | {scores} |")
+    return "\n".join(lines) + "\n"
+
+
+def nested_cv(
+    split_df: pd.DataFrame,
+    archs: Sequence[str],
+    out_dir: str | os.PathLike,
+    config: Any = None,
+    trainer: Callable | None = None,
+    baseline: bool = True,
+    inner_folds: int | None = None,
+    seed: int = 0,
+    threshold_method: str = "sensitivity",
+    target_sensitivity: float | None = None,
+    n_boot: int = 1000,
+    overrides: dict[str, dict] | None = None,
+    fast_heads: bool = False,
+) -> dict:
+    """Nested CV over split.csv's folds (test rows untouched); writes nested_predictions.csv,
+    nested.json and nested.md into `out_dir` and returns their content.
+
+    `fast_heads`: the trainer is thermocad's `train()`, so an architecture whose config trains
+    only the head on frozen features takes the fast path of `evaluation.heads` (same head stage,
+    features computed once per file); any other config goes through the trainer per fold.
+    """
+    dev = split_df[split_df["split"] != "test"]
+    if "fold" not in dev.columns or not (dev["fold"] >= 0).any():
+        raise ConfigError("nested cross-validation needs the split's folds (thermocad split --folds K)")  # fmt: skip
+    if not archs and not baseline:
+        raise ConfigError("nested cross-validation needs at least one candidate")
+    outer = sorted(int(k) for k in dev["fold"].unique())
+    features = None
+    if baseline:
+        from thermocad.models.baseline import feature_table
+
+        features = feature_table(dev["path"].tolist())  # read once for every fold
+    job = {"archs": list(archs), "config": config, "trainer": trainer, "baseline": baseline,
+           "inner_folds": inner_folds or len(outer), "seed": seed, "overrides": overrides,
+           "features": features, "order": candidates_of(archs, baseline),
+           "heads": HeadRuns(config, overrides, dev["path"].tolist()) if fast_heads else None,
+           "threshold_method": threshold_method, "target_sensitivity": target_sensitivity}  # fmt: skip
+    out = Path(out_dir)
+    parts, folds = [], []
+    for k in outer:
+        pred, record = outer_fold(k, dev, out / f"outer{k}", job)
+        parts.append(pred)
+        folds.append(record)
+    pred = pd.concat(parts, ignore_index=True)
+    summary = {"selection_rule": SELECTION_RULE, "candidates": job["order"],
+               "outer_folds": len(outer), "inner_folds": job["inner_folds"],
+               "threshold_method": threshold_method, "target_sensitivity": target_sensitivity,
+               "folds": folds, "metrics": nested_metrics(pred, n_boot, seed)}  # fmt: skip
+    atomic_write_csv(out / "nested_predictions.csv", pred)
+    atomic_write_json(out / "nested.json", clean_json(summary))
+    atomic_write_text(out / "nested.md", markdown(summary))
+    return {**summary, "pred": pred, "out_dir": out}

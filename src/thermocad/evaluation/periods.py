@@ -1,0 +1,89 @@
+"""Acquisition batch and period: the subsets where the date and the batch cannot tell the classes apart.
+
+In DMR-IR the classes were imaged in different batches and years, so overall AUCs reward
+anything that drifts with time. Each metric table therefore also reports, per batch holding
+both classes, the AUC within it, and the AUC on the period-matched women: those of a batch
+acquired inside the date range where both classes occur in that batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+BATCH, DATE = "acquisition_batch", "acquisition_date"
+
+
+def sick(df: pd.DataFrame) -> pd.Series:
+    """1 = Sick, from `y` or else `label`."""
+    if "y" in df.columns:
+        return df["y"].astype(int)
+    return (df["label"].astype(str) == "Sick").astype(int)
+
+
+def batch_values(df: pd.DataFrame) -> pd.Series:
+    """The batch of each row as text; one batch ("all") when the table has none."""
+    if BATCH not in df.columns:
+        return pd.Series("all", index=df.index)
+    return df[BATCH].fillna("").astype(str).replace("", "?")
+
+
+def dates(df: pd.DataFrame) -> pd.Series:
+    """Acquisition dates as timestamps (NaT where missing or when there is no date column)."""
+    if DATE not in df.columns:
+        return pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    text = df[DATE].astype("string").str.slice(0, 10)
+    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+
+
+def dates_available(df: pd.DataFrame) -> bool:
+    """True when at least one row has an acquisition date."""
+    return bool(dates(df).notna().any())
+
+
+def period_matched(df: pd.DataFrame) -> pd.Series:
+    """Rows of a batch acquired inside the date range where both classes occur in that batch.
+
+    Per batch: [latest of the classes' first dates, earliest of their last dates]; a batch
+    with one class contributes nobody, nor do rows without a date. Without any date the mask
+    is all False and `mask.attrs["available"]` is False: report the subset as n/a.
+    """
+    when, y, batch = dates(df), sick(df), batch_values(df)
+    mask = pd.Series(False, index=df.index, name="period_matched")
+    for value in batch.unique():
+        inside = batch == value
+        first = when[inside].groupby(y[inside]).min()
+        last = when[inside].groupby(y[inside]).max()
+        if first.notna().sum() < 2:  # one class dated (or none): no shared period
+            continue
+        start, end = first.max(), last.min()
+        mask |= inside & (when >= start) & (when <= end)
+    mask.attrs["available"] = bool(when.notna().any())
+    return mask
+
+
+def period_range(df: pd.DataFrame, batch: str) -> tuple[str, str] | None:
+    """The shared date range of a batch as ISO dates, or None when it has none."""
+    rows = df[period_matched(df) & (batch_values(df) == batch)]
+    if rows.empty:
+        return None
+    when = dates(rows)
+    return when.min().date().isoformat(), when.max().date().isoformat()
+
+
+def two_class_batches(df: pd.DataFrame) -> list[str]:
+    """Batches holding both classes, the most common first (ties: by name)."""
+    y, batch = sick(df), batch_values(df)
+    both = [b for b in batch.unique() if y[batch == b].nunique() == 2]
+    counts = batch.value_counts()
+    return sorted(both, key=lambda b: (-counts[b], b))
+
+
+def subsets(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Boolean row masks: "overall", "batch <value>" per two-class batch, "period-matched"."""
+    batch = batch_values(df)
+    out = {"overall": np.ones(len(df), bool)}
+    for value in two_class_batches(df):
+        out[f"batch {value}"] = (batch == value).to_numpy()
+    out["period-matched"] = period_matched(df).to_numpy()
+    return out

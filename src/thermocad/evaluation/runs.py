@@ -1,0 +1,125 @@
+"""Train candidates on patient-grouped folds: each fold's run and its validation predictions.
+
+The building blocks of `compare` (every candidate on the same folds) and `nested` (the same
+inside each outer training set).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from thermocad.evaluation.evaluate import with_y
+from thermocad.utils.errors import ThermocadError
+from thermocad.utils.files import atomic_write_csv
+from thermocad.utils.progress import log
+
+BASELINE = "baseline"
+
+
+class AllModelsFailedError(ThermocadError, RuntimeError):
+    """No architecture (nor the baseline) could be trained and validated."""
+
+
+def fold_splits(split_df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+    """Per fold, the split table with fold k as `valid` and the other folds as `train`."""
+    from thermocad.cohort.split import folds_of
+
+    dev = split_df["split"] != "test"
+    if not folds_of(split_df):
+        return [(0, split_df)]
+    out = []
+    for k in folds_of(split_df):
+        df = split_df.copy()
+        df.loc[dev, "split"] = ["valid" if f == k else "train" for f in df.loc[dev, "fold"]]
+        out.append((int(k), df))
+    return out
+
+
+def train_arch(trainer: Callable, split_csv: Path, run_dir: Path, config: Any, arch: str,
+           override: dict | None = None) -> Path:  # fmt: skip
+    """Call thermocad.training.run.train with the architecture (and its overrides) set in the config."""
+    changes = {"arch": arch, **(override or {})}
+    if dataclasses.is_dataclass(config) and "arch" in {f.name for f in dataclasses.fields(config)}:
+        return Path(trainer(split_csv, run_dir, dataclasses.replace(config, **changes)))
+    if isinstance(config, dict):
+        return Path(trainer(split_csv, run_dir, {**config, **changes}))
+    raise TypeError("cannot tell the trainer which architecture to use")
+
+
+def valid_predictions(run_dir: Path, fold_df: pd.DataFrame, fold: int) -> pd.DataFrame:
+    """The run's validation predictions joined to the split's columns (patient, label, batch),
+    with an ensemble's two parts (prob_cnn, prob_baseline) when the run wrote them."""
+    valid = fold_df[fold_df["split"] == "valid"]
+    csv = run_dir / "valid_predictions.csv"
+    if csv.exists():
+        got = pd.read_csv(csv)
+        prob_col = "prob" if "prob" in got.columns else "prob_sick"
+        parts = [c for c in ("prob_cnn", "prob_baseline") if c in got.columns]
+        got = got[["path", prob_col, *parts]].rename(columns={prob_col: "prob"})
+        pred = valid.merge(got, on="path")
+        if len(pred) != len(valid):  # a silent partial join would bias every metric
+            raise ValueError(f"{csv}: {len(pred)} of {len(valid)} validation images matched")
+    else:
+        from thermocad.evaluation.evaluate import predict_split
+        from thermocad.models.bundle import load_bundle
+
+        pred = predict_split(load_bundle(run_dir), valid)
+    return with_y(pred).assign(fold=fold)
+
+
+def _n_parameters(run_dir: Path) -> int | None:
+    meta = json.loads((run_dir / "model.json").read_text())
+    if "parameters" in meta:
+        return int(meta["parameters"])
+    tensors = meta.get("tensors", {})
+    sizes = [int(pd.Series(s).prod()) if s else 1 for s in tensors.values()]
+    return sum(sizes) or None
+
+
+def run_arch(
+    arch: str,
+    split_df: pd.DataFrame,
+    out_dir: Path,
+    config: Any,
+    trainer: Callable,
+    override: dict | None = None,
+) -> dict:
+    """Train one architecture on every fold; returns out-of-fold predictions and run dirs."""
+    parts, runs, started = [], [], time.perf_counter()
+    for k, fold_df in fold_splits(split_df):
+        run_dir = out_dir / arch / f"fold{k}"
+        split_csv = out_dir / arch / f"split_fold{k}.csv"
+        atomic_write_csv(split_csv, fold_df)
+        log(f"training {arch}, fold {k}")
+        run = train_arch(trainer, split_csv, run_dir, config, arch, override)
+        parts.append(valid_predictions(run, fold_df, k))
+        runs.append(run)
+    return {
+        "pred": pd.concat(parts, ignore_index=True),
+        "runs": runs,
+        "train_time_s": time.perf_counter() - started,
+        "parameters": _n_parameters(runs[0]),
+    }
+
+
+def run_baseline(split_df: pd.DataFrame, features: pd.DataFrame | None = None) -> dict:
+    """The classical baseline on the same folds; its test predictions are kept for later."""
+    from thermocad.models.baseline import cross_validate_baseline, feature_table
+
+    started = time.perf_counter()
+    feats = features if features is not None else feature_table(split_df["path"].tolist())
+    out = cross_validate_baseline(split_df, feats)
+    return {
+        "pred": with_y(out["valid"]),
+        "test_pred": out.get("test"),
+        "runs": [],
+        "train_time_s": time.perf_counter() - started,
+        "parameters": feats.shape[1] + 1,  # one weight per feature plus the intercept
+    }

@@ -1,0 +1,123 @@
+"""`thermocad fit`: a labelled folder -> the final model for users, with the CV that chose it.
+
+prepare -> patient-grouped K-fold cross-validation of the default procedure (`train()` per
+fold) -> `choose_from_oof` makes every choice the procedure makes on the pooled out-of-fold
+predictions (today the decision threshold) -> `train(..., fold="all")` on every woman. The
+run folder is what `predict`, `explain`, `serve` and `export` take; it also keeps the CV:
+cv/oof_predictions.csv and cv/metrics.json (overall, within batch, period-matched).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from thermocad.utils.files import atomic_write_csv, atomic_write_json, prepare_out_dir
+from thermocad.utils.progress import log
+
+DEFAULT_FOLDS = 5
+THRESHOLD_METHOD = "sensitivity"  # the highest threshold reaching sensitivity 0.9 (as study)
+
+
+def choose_from_oof(oof: pd.DataFrame, config: Any = None, threshold_method: str = THRESHOLD_METHOD,
+                    target_sensitivity: float | None = None) -> dict:  # fmt: skip
+    """Every choice the default procedure makes, from its pooled out-of-fold predictions.
+
+    Today only the decision threshold on P(Sick) (`config` is there for the choices to come).
+    """
+    from thermocad.evaluation.evaluate import with_y
+    from thermocad.evaluation.metrics import choose_threshold
+
+    df = with_y(oof)
+    threshold = choose_threshold(df["y"], df["prob"], threshold_method, target_sensitivity)
+    return {"threshold": float(threshold), "threshold_method": threshold_method,
+            "target_sensitivity": target_sensitivity}  # fmt: skip
+
+
+def _cross_validate(split_csv: Path, out: Path, config) -> pd.DataFrame:
+    """The default procedure trained per fold; its pooled out-of-fold predictions."""
+    from thermocad.cohort.split import read_split
+    from thermocad.evaluation.runs import run_arch
+    from thermocad.training.run import train
+
+    # The fold runs live in fit's own folder, which prepare_out_dir vetted (empty or --force).
+    res = run_arch(
+        config.arch, read_split(split_csv), out / "cv", config, partial(train, force=True)
+    )
+    return res["pred"]
+
+
+def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: int,
+               out: Path) -> dict:  # fmt: skip
+    """Write cv/oof_predictions.csv and cv/metrics.json; return what model.json records."""
+    from thermocad.evaluation.evaluate import clean_json, evaluate_predictions, period_columns
+
+    metrics = evaluate_predictions(oof, choice["threshold"], n_boot=n_boot, seed=seed)
+    metrics.update(folds=folds, seed=seed, choices=choice)
+    atomic_write_csv(out / "cv" / "oof_predictions.csv", oof)
+    atomic_write_json(out / "cv" / "metrics.json", clean_json(metrics))
+    pat = metrics["patient"]
+    return clean_json({
+        "folds": folds, "seed": seed, "patients": pat["n"],
+        "patient_roc_auc": pat["roc_auc"], "patient_roc_auc_ci": pat["bootstrap_ci"].get("roc_auc"),
+        "sensitivity": pat["sensitivity"], "specificity": pat["specificity"],
+        **period_columns(metrics["by_period"]),
+        "details": "cv/metrics.json", "predictions": "cv/oof_predictions.csv",
+    })  # fmt: skip
+
+
+def _record(out: Path, cv: dict, choice: dict, folds: int) -> None:
+    """Add the CV metrics and the threshold's provenance to model.json."""
+    meta_path = out / "model.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["cv"] = cv
+    meta["threshold_provenance"] = {
+        **choice,
+        "chosen_on": f"pooled out-of-fold predictions of a {folds}-fold patient-grouped "
+        "cross-validation of this procedure (thermocad fit); the model itself trained on every woman",
+    }
+    atomic_write_json(meta_path, meta)
+
+
+def fit(
+    data_dir: str | os.PathLike,
+    labels_csv: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    config: Any = None,
+    folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
+    force: bool = False,
+    n_boot: int = 1000,
+) -> Path:
+    """Prepare, cross-validate the default procedure, choose from its out-of-fold predictions,
+    train on every woman; returns the run folder (model.safetensors + model.json + cv/)."""
+    from thermocad.cohort.prepare import prepare_cohort
+    from thermocad.cohort.split import make_split, write_split
+    from thermocad.models.registry import get_arch
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.run import train
+
+    config = config or TrainConfig(seed=seed)
+    get_arch(config.arch)  # an unknown name fails before anything is written
+    out = prepare_out_dir(out_dir, force)
+    prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
+    split = make_split(out / "cohort" / "cohort.csv", test=0.0, folds=folds, seed=seed)
+    split_csv = write_split(split, out / "split.csv", force=force)
+    log(f"fit: {folds}-fold cross-validation of the procedure ({config.arch})")
+    oof = _cross_validate(split_csv, out, config)
+    choice = choose_from_oof(oof, config)
+    cv = _cv_record(oof, choice, folds, seed, n_boot, out)
+    log(
+        f"fit: out-of-fold patient AUC {cv['patient_roc_auc']:.3f}; threshold {choice['threshold']:.4f}"
+    )
+    log("fit: the final model on every woman")
+    # fit's own folder (vetted above) already holds cohort/, split.csv and cv/: train beside them.
+    train(split_csv, out, config, fold="all", force=True, threshold=choice["threshold"])
+    _record(out, cv, choice, folds)
+    log(f"wrote {out} (predict, explain, serve and export take this folder)")
+    return out

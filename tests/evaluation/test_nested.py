@@ -1,0 +1,140 @@
+"""Nested cross-validation with stand-in trainers (real training: the slow test at the end)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.evaluation.test_compare import coin_trainer
+from thermocad.evaluation import compare as C
+from thermocad.evaluation import metrics as M
+from thermocad.evaluation import nested as N
+
+
+def oracle_trainer(split_csv, run_dir, config):
+    """Writes P(Sick) = the label itself, nudged by patient: a perfect 'model'."""
+    if config["arch"] == "coin":
+        return coin_trainer(split_csv, run_dir, config)
+    df = pd.read_csv(split_csv)
+    valid = df[df["split"] == "valid"]
+    run_dir.mkdir(parents=True)
+    (run_dir / "model.json").write_text(json.dumps({"parameters": 7}))
+    prob = (valid["label"] == "Sick") * 0.8 + 0.1 + valid["patient_id"] / 1000
+    valid.assign(prob=prob)[["path", "prob"]].to_csv(run_dir / "valid_predictions.csv", index=False)
+    return run_dir
+
+
+def recording(trainer, seen):
+    def wrapped(split_csv, run_dir, config):
+        seen.append((str(run_dir), pd.read_csv(split_csv)))
+        return trainer(split_csv, run_dir, config)
+
+    return wrapped
+
+
+def test_outer_test_women_are_never_seen_by_a_choice(split_csv, tmp_path):
+    seen = []
+    df = pd.read_csv(split_csv)
+    res = N.nested_cv(df, ["coin"], tmp_path / "nested", config={}, n_boot=20,
+                      trainer=recording(coin_trainer, seen))  # fmt: skip
+    dev = df[df["split"] != "test"]
+    for k in sorted(dev["fold"].unique()):
+        held = set(dev.loc[dev["fold"] == k, "patient_id"])
+        runs = [(d, s) for d, s in seen if f"outer{k}/" in d]
+        inner = [s for d, s in runs if "/inner/" in d]
+        refit = [s for d, s in runs if "/refit/" in d]
+        assert len(inner) == 3 and all(not held & set(s["patient_id"]) for s in inner)
+        for s in refit:  # the refit trains on the outer training set, predicts the held-out fold
+            assert set(s.loc[s["split"] == "valid", "patient_id"]) == held
+            assert not held & set(s.loc[s["split"] == "train", "patient_id"])
+    pred = pd.read_csv(tmp_path / "nested" / "nested_predictions.csv")
+    assert sorted(pred["patient_id"]) == sorted(dev["patient_id"])  # every dev woman once, no test
+    # the hot spot makes the baseline near-perfect and the coin is not: baseline every time
+    assert set(pred["candidate"]) == {"baseline"} and len(res["folds"]) == 3
+    assert res["candidates"] == ["baseline", "coin", "coin+baseline"]
+
+
+def test_metrics_use_each_folds_own_threshold(split_csv, tmp_path):
+    df = pd.read_csv(split_csv)
+    res = N.nested_cv(df, [], tmp_path / "nested", n_boot=20, threshold_method="youden")
+    pred = res["pred"]
+    for fold in res["folds"]:
+        assert (pred.loc[pred["outer_fold"] == fold["outer_fold"], "threshold"] == fold["threshold"]).all()  # fmt: skip
+    call = pred["prob"] >= pred["threshold"]
+    tp, fn = int((call & (pred["y"] == 1)).sum()), int((~call & (pred["y"] == 1)).sum())
+    overall = res["metrics"]["subsets"]["overall"]
+    assert overall["sensitivity"] == pytest.approx(tp / (tp + fn))
+    assert tuple(overall["sensitivity_ci"]) == pytest.approx(M.wilson_ci(tp, tp + fn))
+    assert overall["n"] == 18 and overall["roc_auc"] == pytest.approx(M.roc_auc(pred["y"], pred["prob"]))  # fmt: skip
+    assert res["metrics"]["subsets"]["period-matched"]["roc_auc"] is None  # no dates: n/a
+    md = (tmp_path / "nested" / "nested.md").read_text()
+    assert "| period-matched | n/a |" in md and "| batch A | 18 (9) |" in md
+
+
+def test_best_candidate_wins_and_ties_go_to_the_simpler():
+    rows = pd.DataFrame({"path": list("abcd"), "patient_id": [1, 2, 3, 4], "y": [0, 0, 1, 1]})
+    good = rows.assign(prob=[0.1, 0.2, 0.8, 0.9])
+    poor = rows.assign(prob=[0.9, 0.2, 0.8, 0.1])
+    order = ["baseline", "x", "x+baseline"]
+    assert N.select_candidate({"baseline": poor, "x": good, "x+baseline": good}, order)[0] == "x"
+    chosen, scores = N.select_candidate({"baseline": good, "x": good}, order)
+    assert chosen == "baseline" and scores == {"baseline": 1.0, "x": 1.0}
+
+
+def test_candidate_probs_average_cnn_alone_with_baseline():
+    base = pd.DataFrame({"path": ["a", "b"], "prob": [0.2, 0.6]})
+    cnn = pd.DataFrame({"path": ["b", "a"], "prob": [0.5, 0.5], "prob_cnn": [0.8, 0.4]})
+    out = N.candidate_probs({"x": cnn}, base)
+    assert out["x"]["prob"].tolist() == [0.8, 0.4]  # the CNN half, not the run's own average
+    assert out["x+baseline"]["prob"].tolist() == pytest.approx(
+        [0.7, 0.3]
+    )  # (0.8+0.6)/2, (0.4+0.2)/2
+
+
+def test_perfect_candidate_is_chosen_and_refitted(split_csv, tmp_path):
+    df = pd.read_csv(split_csv)
+    res = N.nested_cv(df, ["coin", "oracle"], tmp_path / "n", config={}, baseline=False,
+                      n_boot=0, trainer=oracle_trainer)  # fmt: skip
+    assert {f["chosen"] for f in res["folds"]} == {"oracle"}
+    assert res["metrics"]["subsets"]["overall"]["roc_auc"] == 1.0
+    assert (tmp_path / "n" / "outer0" / "refit" / "oracle" / "fold0" / "model.json").exists()
+
+
+def test_compare_nested_writes_the_outer_estimate(split_csv, tmp_path):
+    out = C.compare(split_csv, ["coin"], tmp_path / "cmp", config={}, n_boot=20,
+                    trainer=coin_trainer, nested=True, inner_folds=2)  # fmt: skip
+    best = json.loads((tmp_path / "cmp" / "best.json").read_text())
+    assert best["nested"]["selection_rule"] == N.SELECTION_RULE
+    assert best["nested"]["folds"][0]["chosen"] == out["nested"]["folds"][0]["chosen"]
+    assert (tmp_path / "cmp" / "nested" / "nested_predictions.csv").exists()
+    assert np.isfinite(best["nested"]["metrics"]["subsets"]["overall"]["roc_auc"])
+
+
+def test_nested_needs_folds(split_csv, tmp_path):
+    from thermocad.utils.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs the split's folds"):
+        N.nested_cv(pd.read_csv(split_csv).drop(columns="fold"), [], tmp_path / "n")
+
+
+@pytest.mark.slow
+def test_head_only_configs_take_the_fast_path(split_csv, tmp_path):
+    from thermocad.evaluation.heads import head_only
+    from thermocad.training.config import TrainConfig
+
+    assert head_only(TrainConfig()) and not head_only(TrainConfig.smoke())
+    assert not head_only(TrainConfig(lr=None)) and not head_only({"arch": "x"})
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the fast path must not call the trainer")
+
+    config = TrainConfig(pretrained=False, size=32, head_epochs=2, batch_size=4)
+    df = pd.read_csv(split_csv)
+    res = N.nested_cv(df, ["efficientnet_lite0"], tmp_path / "n", config, no_training,
+                      baseline=False, n_boot=0, fast_heads=True)  # fmt: skip
+    pred = res["pred"]
+    assert len(pred) == 18 and pred["prob"].between(0, 1).all()
+    assert set(pred["candidate"]) == {"efficientnet_lite0"}

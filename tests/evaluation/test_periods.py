@@ -1,0 +1,105 @@
+"""Batch and period subsets, the per-subset AUC columns and the confound audit, on hand-made tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermocad.evaluation import periods as P
+from thermocad.evaluation.confounds import audit_notes, confound_audit
+from thermocad.evaluation.evaluate import by_period, evaluate_predictions, period_columns
+from thermocad.io.labels import read_labels
+
+
+def table(rows):
+    return pd.DataFrame(
+        rows, columns=["patient_id", "label", "acquisition_batch", "acquisition_date"]
+    )
+
+
+def test_period_matched_per_batch():
+    df = table([
+        (1, "Healthy", "A", "2012-01-01"),  # before any Sick of A: out
+        (2, "Healthy", "A", "2013-05-01"),  # in: A's shared range is 2013-03-01..2013-06-01
+        (3, "Healthy", "A", "2013-06-01"),  # in (the last Healthy date closes the range)
+        (4, "Sick", "A", "2013-03-01"),  # in (the first Sick date opens it)
+        (5, "Sick", "A", "2014-01-01"),  # after the last Healthy: out
+        (6, "Sick", "A", ""),  # no date: out
+        (7, "Sick", "B", "2019-01-01"),  # batch B has one class: nobody
+        (8, "Sick", "B", "2019-02-01"),
+    ])  # fmt: skip
+    mask = P.period_matched(df)
+    assert mask.tolist() == [False, True, True, True, False, False, False, False]
+    assert mask.attrs["available"] is True
+    assert P.period_range(df, "A") == ("2013-03-01", "2013-06-01")
+    assert P.two_class_batches(df) == ["A"]
+    assert {k: int(v.sum()) for k, v in P.subsets(df).items()} == {
+        "overall": 8, "batch A": 6, "period-matched": 3}  # fmt: skip
+
+
+def test_period_matched_without_dates_is_na():
+    df = table([(1, "Healthy", "A", ""), (2, "Sick", "A", "")]).drop(columns="acquisition_date")
+    mask = P.period_matched(df)
+    assert not mask.any() and mask.attrs["available"] is False
+    mask = P.period_matched(table([(1, "Healthy", "A", ""), (2, "Sick", "A", "")]))
+    assert not mask.any() and mask.attrs["available"] is False
+
+
+def test_no_batch_column_is_one_batch():
+    df = table([(1, "Healthy", "", "2013-01-01"), (2, "Sick", "", "2013-02-01"),
+                (3, "Healthy", "", "2013-03-01")]).drop(columns="acquisition_batch")  # fmt: skip
+    assert P.period_matched(df).tolist() == [False, True, False]  # range: the one Sick date
+    assert P.two_class_batches(df) == ["all"]
+
+
+def pred_table():
+    # batch A: 4 Healthy, 4 Sick; B: 2 Sick. Period A: 2013-03-01..2013-06-01 holds patients 2-5.
+    rows = [(1, "Healthy", "A", "2012-01-01", 0.1), (2, "Healthy", "A", "2013-05-01", 0.6),
+            (3, "Healthy", "A", "2013-06-01", 0.3), (4, "Sick", "A", "2013-03-01", 0.5),
+            (5, "Sick", "A", "2013-04-01", 0.7), (6, "Sick", "A", "2014-01-01", 0.9),
+            (7, "Healthy", "A", "2012-02-01", 0.2), (8, "Sick", "A", "2014-02-01", 0.8),
+            (9, "Sick", "B", "2019-01-01", 0.95), (10, "Sick", "B", "2019-02-01", 0.99)]  # fmt: skip
+    df = pd.DataFrame(rows, columns=["patient_id", "label", "acquisition_batch", "acquisition_date", "prob"])  # fmt: skip
+    return df.assign(path=[f"p{i}" for i in df["patient_id"]])
+
+
+def test_by_period_aucs_and_columns():
+    result = evaluate_predictions(pred_table(), 0.5, n_boot=50)
+    sub = result["by_period"]["subsets"]
+    assert result["by_period"]["primary_batch"] == "A"
+    assert (sub["overall"]["n"], sub["batch A"]["n"], sub["period-matched"]["n"]) == (10, 8, 4)
+    # batch A: Sick probs 0.5 0.7 0.9 0.8 vs Healthy 0.1 0.6 0.3 0.2: 15 of 16 pairs -> 0.9375
+    assert sub["batch A"]["roc_auc"] == pytest.approx(15 / 16)
+    # period: Sick 0.5 0.7 vs Healthy 0.6 0.3: pairs won 0.5>0.3, 0.7>0.6, 0.7>0.3 -> 3/4
+    assert sub["period-matched"]["roc_auc"] == pytest.approx(0.75)
+    assert len(sub["period-matched"]["ci"]) == 2
+    cols = period_columns(result["by_period"])
+    assert cols["batch"] == "A" and cols["batch_n"] == 8 and cols["period_roc_auc"] == 0.75
+
+
+def test_by_period_without_dates_says_na():
+    pat = pred_table().drop(columns=["acquisition_date", "path"]).assign(y=lambda d: (d["label"] == "Sick").astype(int))  # fmt: skip
+    out = by_period(pat, n_boot=0)
+    assert out["dates"] is False and out["subsets"]["period-matched"]["note"].startswith("n/a")
+    assert np.isnan(period_columns(out)["period_roc_auc"])
+
+
+def test_confound_audit_flags_the_date():
+    df = pred_table().assign(t_min=[20.0] * 10)
+    audit = confound_audit(df).set_index("quantity")
+    # date alone within batch A: every Sick later than... Sick 03-01,04-01,2014-01,2014-02 vs
+    # Healthy 2012-01, 05-01, 06-01, 2012-02: Sick later in 12 of 16 pairs -> 0.75
+    assert audit.loc["acquisition date", "AUC within batch A"] == pytest.approx(0.75)
+    assert audit.loc["acquisition date", "flag"]
+    assert audit.loc["coldest pixel (C)", "AUC overall"] == 0.5  # a constant tells nothing
+    assert any(n.startswith("acquisition date alone") for n in audit_notes(audit.reset_index()))
+
+
+@pytest.mark.real
+def test_real_period_is_15_healthy_and_16_sick(dmr_dir):
+    labels = read_labels(dmr_dir / "labels.csv").rename(columns={"diagnosis": "label"})
+    mask = P.period_matched(labels)
+    counts = labels[mask].groupby(["acquisition_batch", "label"]).size().to_dict()
+    assert counts == {("A", "Healthy"): 15, ("A", "Sick"): 16}
+    assert P.period_range(labels, "A") == ("2013-08-16", "2015-03-13")

@@ -1,0 +1,48 @@
+"""`thermocad fit`: a labelled folder -> a model folder that predict uses, with its CV kept."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from thermocad.fit import choose_from_oof, fit
+
+
+def test_choose_from_oof_is_the_configured_threshold_rule():
+    # Sick 0.9 0.8 0.2, Healthy 0.5 0.3 0.1: sensitivity 0.9 needs all three Sick -> 0.2
+    oof = pd.DataFrame({"label": ["Sick"] * 3 + ["Healthy"] * 3,
+                        "prob": [0.9, 0.8, 0.2, 0.5, 0.3, 0.1]})  # fmt: skip
+    assert choose_from_oof(oof)["threshold"] == pytest.approx(0.2)
+    # Youden J: at 0.8 -> 2/3 - 0 = 0.667; at 0.2 -> 1 - 2/3 = 0.333; at 0.9 -> 1/3
+    assert choose_from_oof(oof, threshold_method="youden")["threshold"] == pytest.approx(0.8)
+
+
+@pytest.mark.slow
+def test_fit_then_predict(tmp_path, capsys):
+    from thermocad.cli import main
+    from thermocad.inference.predict import predict_paths
+    from thermocad.synth.cohort import generate_cohort
+    from thermocad.training.config import TrainConfig
+
+    labels = generate_cohort(tmp_path / "data", n_patients=12, seed=2, height=64, width=80,
+                             sick_fraction=0.5)  # fmt: skip
+    config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0)
+    run = fit(tmp_path / "data", labels, tmp_path / "run", config, folds=2, n_boot=20)
+    meta = json.loads((run / "model.json").read_text())
+    oof = pd.read_csv(run / "cv" / "oof_predictions.csv")
+    assert len(oof) == 12 and set(oof["fold"]) == {0, 1}  # every woman predicted once, out of fold
+    assert meta["threshold"] == pytest.approx(choose_from_oof(oof)["threshold"])
+    assert meta["threshold_provenance"]["threshold_method"] == "sensitivity"
+    assert meta["cv"]["folds"] == 2 and meta["fold"] == "all" and meta["data"]
+    cv = json.loads((run / "cv" / "metrics.json").read_text())
+    assert {"overall", "period-matched"} <= set(cv["by_period"]["subsets"])
+    files = sorted((tmp_path / "data").glob("T*.txt"))[:3]
+    table, errors = predict_paths(run, files)
+    assert not errors and len(table) == 3 and table["prob_sick"].between(0, 1).all()
+    with pytest.raises(Exception, match="not empty"):
+        fit(tmp_path / "data", labels, tmp_path / "run", config, folds=2)
+    assert main(["fit", str(tmp_path / "data"), "--labels", str(labels), "--out", str(tmp_path / "run"),
+                 "--folds", "2", "--smoke", "--force"]) == 0  # fmt: skip
+    assert "model: " in capsys.readouterr().out
