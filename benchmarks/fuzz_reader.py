@@ -1,6 +1,6 @@
 """Fuzz the thermal reader at scale: crashes, hangs, disagreements with loadtxt, peak memory.
 
-    .venv/bin/python benchmarks/fuzz_reader.py --cases 20000 --seed 18 [--data DIR]
+    .venv/bin/python -m benchmarks.fuzz_reader --cases 20000 --seed 18 [--data DIR]
 
 The cases come from tests/helpers/fuzz.py (shared with the CI test tests/io/test_fuzz.py):
 mutated DMR files of both formats (batch A: spaces, 2 decimals; B: ';', 5 decimals, CRLF),
@@ -27,12 +27,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from tests.helpers.fuzz import Case, cases, compare, dmr_text, mutate, read
 
 REPO = Path(__file__).resolve().parents[1]
 TRACE_FROM = 64 * 1024  # inputs this large are read a second time to trace their peak memory
-sys.path.insert(0, str(REPO))  # tests/helpers/fuzz.py: the generator shared with the CI test
-
-from tests.helpers.fuzz import Case, cases, compare, dmr_text, mutate, read  # noqa: E402
 
 
 def worker(conn, folder: str) -> None:

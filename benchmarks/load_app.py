@@ -1,6 +1,6 @@
 """Load test of the web app: parallel uploads to `serve()` on 127.0.0.1, answers checked.
 
-    python benchmarks/load_app.py [--run RUN_DIR] [--n 100] [--workers 32] [--size 480x640]
+    python -m benchmarks.load_app [--run RUN_DIR] [--n 100] [--workers 32] [--size 480x640]
 
 Starts the app in this process on a free local port, uploads --n files (--workers at once)
 through gradio_client, half of them one identical file and the rest distinct synthetic DMR
@@ -17,8 +17,6 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.helpers
 
 
 def _free_port() -> int:

@@ -12,6 +12,7 @@ import pytest
 from tests.evaluation.conftest import split_csv  # noqa: F401  (fixture reused)
 from tests.evaluation.test_compare import coin_trainer
 from thermocad.evaluation import compare as C
+from thermocad.reporting import periods as P
 from thermocad.reporting import report as R
 from thermocad.reporting.modelcard import find_study_inputs
 
@@ -72,7 +73,7 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
 
 
 def test_report_without_nested_says_the_figures_are_optimistic(tmp_path):
-    assert "No nested cross-validation" in R.nested_section(None)
+    assert "No nested cross-validation" in P.nested_section(None)
 
 
 def test_model_card_names_the_inputs(tmp_path):

@@ -168,6 +168,7 @@ def _real_trainer(archs: Sequence[str], config: Any) -> tuple[Callable, Any]:
     return partial(train, force=True), config if config is not None else TrainConfig()
 
 
+# size: compare is the comparison's steps in one visible sequence; each step is a function.
 def compare(
     split_csv: str | os.PathLike,
     archs: Sequence[str],

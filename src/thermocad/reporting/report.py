@@ -11,6 +11,7 @@ import pandas as pd
 
 from thermocad.evaluation.compare import batch_label
 from thermocad.reporting.html import CSS, DISCLAIMER, SECTIONS, esc, fmt_ci, img, section, table
+from thermocad.reporting.periods import auc_n, confound_block, nested_section, period_table
 from thermocad.utils.files import atomic_write_text, check_writable
 
 
@@ -124,7 +125,7 @@ def comparison_section(compare_dir: Path | None) -> str:
                       zip(t[key], t[f"{key}_lo"], t[f"{key}_hi"], t["status"], strict=True)]  # fmt: skip
     label = batch_label(t)
     for key, name in (("batch", f"{label} AUC"), ("period", "period-matched AUC")):
-        shown[name] = [_auc_n(r, key) if r["status"] == "ok" else "n/a" for _, r in t.iterrows()]
+        shown[name] = [auc_n(r, key) if r["status"] == "ok" else "n/a" for _, r in t.iterrows()]
     shown = shown.join(t[["threshold", "parameters", "train_time_s"]])
     body = (f"<p>Validation = out-of-fold predictions over {esc(int(t['n_folds'].max()))} "
             f"patient-grouped fold(s); intervals: Wilson (proportions), bootstrap over patients "
@@ -136,77 +137,6 @@ def comparison_section(compare_dir: Path | None) -> str:
         )
         body += img(Path(compare_dir) / name / "roc.png", f"{name}: ROC (validation)", 280)
     return section("comparison", body + "</div>")
-
-
-def _auc_n(row, key: str) -> str:
-    """'0.812 (0.700-0.900), n=91' from a comparison row's `key`_roc_auc columns, or n/a."""
-    get = row.get
-    auc = get(f"{key}_roc_auc")
-    if auc is None or pd.isna(auc):
-        return "n/a"
-    lo, hi = get(f"{key}_roc_auc_lo"), get(f"{key}_roc_auc_hi")
-    n = get(f"{key}_n")
-    ci = None if lo is None or pd.isna(lo) else (lo, hi)
-    return fmt_ci(auc, ci) + ("" if n is None or pd.isna(n) else f", n={int(n)}")
-
-
-def period_table(periods: dict | None) -> str:
-    """Patient-level AUC overall, within each two-class batch and period-matched, with n."""
-    if not periods:
-        return '<p class="missing">no by-period metrics</p>'
-    rows = []
-    for name, e in periods["subsets"].items():
-        ci = tuple(e["ci"]) if e.get("ci") else None
-        auc = "n/a" if e.get("roc_auc") is None else fmt_ci(e["roc_auc"], ci)
-        n = "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']} Sick)"
-        rows.append({"subset": name, "patients": n, "AUC (95% CI)": auc})
-    return table(pd.DataFrame(rows)) + period_note(periods)
-
-
-def period_note(periods: dict) -> str:
-    """What 'period-matched' meant here: each batch's shared date range, or n/a."""
-    if not periods.get("dates"):
-        return "<p>No acquisition dates in the data: the period-matched subset is n/a.</p>"
-    ranges = "; ".join(f"batch {b}: {r[0]} to {r[1]}"
-                       for b, r in periods.get("period_ranges", {}).items() if r)  # fmt: skip
-    return (f"<p>Period-matched: the women of a batch imaged inside the dates where both "
-            f"classes occur in it ({esc(ranges or 'no batch has such dates')}).</p>")  # fmt: skip
-
-
-def _entry_ci(entry: dict, key: str, interval: str) -> str:
-    """'0.912 (0.850-0.960)' from a by-period entry, n/a when undefined."""
-    ci = entry.get(interval)
-    return fmt_ci(entry.get(key), tuple(ci) if ci else None)
-
-
-def nested_section(compare_dir: Path | None) -> str:
-    """The outer estimate of nested cross-validation: THE result of the study when present."""
-    summary = _read_json(Path(compare_dir) / "nested" / "nested.json") if compare_dir else None
-    if not summary:
-        return section("nested", "<p class=bad>No nested cross-validation in this study (run "
-                       "it with <code>--nested</code>): every figure below was used to choose "
-                       "the model and is optimistic.</p>")  # fmt: skip
-    rows = [{"patients": name,
-             "n (Sick)": "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']})",
-             "AUC (95% CI)": _entry_ci(e, "roc_auc", "ci"),
-             "sensitivity (95% CI)": _entry_ci(e, "sensitivity", "sensitivity_ci"),
-             "specificity (95% CI)": _entry_ci(e, "specificity", "specificity_ci")}
-            for name, e in summary["metrics"]["subsets"].items()]  # fmt: skip
-    folds = pd.DataFrame([{"outer fold": f["outer_fold"], "chosen": f["chosen"],
-                           "threshold": f["threshold"], "test patients": f["test_patients"],
-                           **{f"inner AUC {k}": v for k, v in f["inner_patient_auc"].items()}}
-                          for f in summary["folds"]])  # fmt: skip
-    body = (f"<p>The estimate of the whole procedure on women it never saw: {summary['outer_folds']} "
-            f"patient-grouped outer folds; inside each outer training set, {summary['inner_folds']} "
-            f"inner folds chose the candidate ({esc(', '.join(summary['candidates']))}) and the "
-            f"decision threshold (rule: {esc(summary['threshold_method'])}) on their pooled "
-            f"out-of-fold predictions, then the choice was refitted on the "
-            f"whole outer training set and predicted the outer test fold. Selection rule: "
-            f"{esc(summary['selection_rule'])}. Sensitivity and specificity are at each fold's "
-            "own threshold; intervals: bootstrap over patients (AUC), Wilson (proportions).</p>"
-            + table(pd.DataFrame(rows)) + period_note(summary["metrics"])
-            + "<h3>Choices per outer fold</h3>" + table(folds))  # fmt: skip
-    return section("nested", body)
 
 
 def test_section(test: dict | None, test_dir: Path) -> str:
@@ -232,20 +162,6 @@ def calibration_section(test: dict | None, test_dir: Path) -> str:
             "a slope below 1 means over-confident probabilities).</p>"
             + img(test_dir / "reliability.png", "reliability diagram (test)", 360))  # fmt: skip
     return section("calibration", body)
-
-
-def confound_block(cohort_csv: Path | None) -> str:
-    """The confound audit: AUC of non-clinical quantities alone (the date among them), flagged."""
-    from thermocad.evaluation.confounds import audit_notes, confound_audit
-
-    if not cohort_csv or not Path(cohort_csv).exists():
-        return '<p class="missing">confound audit: cohort.csv not available</p>'
-    audit = confound_audit(pd.read_csv(cohort_csv, keep_default_na=False, na_values=[""]))
-    body = ("<h3>Confound audit (patients)</h3><p>How well each quantity alone separates Sick "
-            "from Healthy (AUC of the better direction; 0.5 = no information). None of them is "
-            "disease; the acquisition date is used for this audit and the period-matched "
-            "figures only, never as a model input.</p>" + table(audit))  # fmt: skip
-    return body + "".join(f"<p class=bad>Flag: {esc(n)}</p>" for n in audit_notes(audit))
 
 
 def subgroup_section(test: dict | None, cohort_csv: Path | None = None) -> str:
