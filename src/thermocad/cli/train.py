@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from thermocad.utils.extras import require
+
 
 def _config_args(p: argparse.ArgumentParser) -> None:
     """Options shared by lr-find and train; unset ones keep TrainConfig's defaults."""
@@ -109,6 +111,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _lr_find(args: argparse.Namespace) -> int:
+    require("torch", "timm", "fastai", extra="train")
     from thermocad.training.run import lr_find
 
     lr_find(args.split, args.out, _config(args), force=args.force)
@@ -127,6 +130,7 @@ def _fold(text: str) -> int | str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    require("torch", "timm", "fastai", extra="train")
     from thermocad.training.run import train
 
     run = train(args.split, args.out, _config(args), fold=args.fold, force=args.force,

@@ -18,6 +18,21 @@ _WHAT = {
 }
 
 
+# The extra that installs each optional top-level module.
+EXTRA_OF = {
+    "torch": "train",
+    "torchvision": "train",
+    "timm": "train",
+    "fastai": "train",
+    "accelerate": "train",
+    "pytorch_grad_cam": "explain",
+    "gradio": "app",
+    "onnx": "export",
+    "onnxscript": "export",
+    "numba": "fast",
+}
+
+
 class MissingExtraError(ThermocadError):
     """A command needs an optional dependency that is not installed."""
 
@@ -29,6 +44,15 @@ def available(module: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+def missing_extra_hint(module: str) -> str | None:
+    """The one-line message for a missing optional module, or None if it is not one."""
+    top = module.split(".")[0]
+    if top not in EXTRA_OF:
+        return None
+    name = _WHAT.get(top, top)
+    return f"this needs {name}, which is not installed: pip install 'thermocad[{EXTRA_OF[top]}]'"
 
 
 def require(*modules: str, extra: str, what: str | None = None) -> None:
