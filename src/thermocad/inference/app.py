@@ -19,6 +19,7 @@ from thermocad.utils.errors import ThermalFormatError, ThermocadError
 if TYPE_CHECKING:
     import gradio as gr
 
+    from thermocad.inference.onnx import OnnxModel
     from thermocad.models.bundle import ModelBundle
 
 MAX_UPLOAD_MB = 20
@@ -58,7 +59,7 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
 
 def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) -> Answer:
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong."""
-    from thermocad.inference.explain import draw_overlay, draw_thermogram, figure_to_array, gradcam
+    from thermocad.inference.explain import draw_thermogram, figure_to_array
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
 
@@ -69,17 +70,34 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) 
     array = thermogram.array
     cnn, base = bundle.predict_parts([array])
     prob = float(bundle.average(cnn, base)[0])
-    heat = gradcam(bundle, array)
     decision = "Sick" if prob >= bundle.threshold else "Healthy"
     result = f"P(Sick) = {prob:.3g}; decision: {decision} (threshold {bundle.threshold:.3g})"
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
         result += f"; mean of the CNN ({cnn[0]:.3g}) and the temperature-statistics baseline ({base[0]:.3g})"
     return Answer(
         thermogram=figure_to_array(_one_panel(draw_thermogram, array, thermogram.unit)),
-        overlay=figure_to_array(_one_panel(draw_overlay, array, heat, prob, bundle.threshold)),
+        overlay=_overlay(bundle, array, prob),
         result=result,
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
     )
+
+
+def can_explain(bundle: ModelBundle | OnnxModel) -> bool:
+    """Grad-CAM needs the PyTorch model and grad-cam ([explain]); an ONNX model has neither."""
+    from thermocad.inference.loading import is_onnx
+    from thermocad.utils.extras import available
+
+    return not is_onnx(bundle) and available("pytorch_grad_cam")
+
+
+def _overlay(bundle: ModelBundle | OnnxModel, array: np.ndarray, prob: float) -> np.ndarray | None:
+    """The Grad-CAM overlay image, or None where the model cannot be explained here."""
+    if not can_explain(bundle):
+        return None
+    from thermocad.inference.explain import draw_overlay, figure_to_array, gradcam
+
+    heat = gradcam(bundle, array)
+    return figure_to_array(_one_panel(draw_overlay, array, heat, prob, bundle.threshold))
 
 
 def _one_panel(draw, *args):
@@ -149,14 +167,15 @@ def synthetic_examples(out_dir: Path, n_patients: int = 4, seed: int = 7) -> dic
 def build_app(
     run_dir: str | os.PathLike,
     examples: Sequence[str | os.PathLike] | dict[Path, str] | None = None,
-    bundle: ModelBundle | None = None,
+    bundle: ModelBundle | OnnxModel | None = None,
 ) -> gr.Blocks:
-    """The Gradio page for the model in `run_dir`; `examples` default to fresh synthetic files."""
+    """The Gradio page for the model in `run_dir` (a run folder or an exported .onnx file);
+    `examples` default to fresh synthetic files."""
     import gradio as gr
 
-    from thermocad.models.bundle import load_bundle
+    from thermocad.inference.loading import load_model
 
-    bundle = bundle or load_bundle(run_dir)
+    bundle = bundle or load_model(run_dir)
     if examples is None:
         folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
@@ -185,7 +204,13 @@ def build_app(
                 )
         with gr.Row():
             thermogram = gr.Image(label="Thermogram", type="numpy", interactive=False)
-            overlay = gr.Image(label="Grad-CAM overlay", type="numpy", interactive=False)
+            # An ONNX model (or an install without [explain]) shows no Grad-CAM panel.
+            overlay = gr.Image(
+                label="Grad-CAM overlay",
+                type="numpy",
+                interactive=False,
+                visible=can_explain(bundle),
+            )
         outputs = [thermogram, overlay, result, status, upload]
         upload.upload(
             lambda path, ok: answer_file(bundle, path, ok, delete=True),
