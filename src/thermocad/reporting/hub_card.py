@@ -24,6 +24,8 @@ HEADLINE = (
     ("specificity", "Specificity"),
     ("balanced_accuracy", "Balanced accuracy"),
 )
+METHODS = {"sensitivity": "the highest reaching sensitivity 0.9 on validation",
+           "given": "given at training, e.g. the cross-validated one"}  # fmt: skip
 NOT_A_DIAGNOSIS = (
     "**Not a diagnosis.** This is research software, not a medical device. Thermography is at "
     "most an adjunct to mammography, never a stand-alone test, and this model's output must not "
@@ -121,17 +123,15 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     """The whole README.md text."""
     arch, size = meta.get("arch", "model"), meta.get("input_size")
     threshold = float(meta.get("threshold", 0.5))
-    ensemble = (
-        "averaged with a classical temperature-statistics baseline"
-        if meta.get("baseline")
-        else "alone"
-    )
+    ensemble = ("the mean of the CNN's and a classical temperature-statistics baseline's"
+                if meta.get("baseline") is not None else "the CNN's alone")  # fmt: skip
+    how = METHODS.get(str(meta.get("threshold_method")), "given at training")
     rows = pd.concat([train] + ([valid] if valid is not None else []))
     out = [front_matter(meta, summary), f"# thermocad {arch}: breast thermogram classifier", ""]
-    out += [f"A `{arch}` CNN ({size} px input, {meta.get('unit', 'celsius')} input) fine-tuned "
-            f"with thermocad {meta.get('thermocad_version', '')}, {ensemble}. It outputs "
-            f"P(Sick) for one frontal breast thermogram; the stored decision threshold is "
-            f"{threshold:.4g} ({meta.get('threshold_method', 'given')}).", "",
+    out += [f"Model: a `{arch}` CNN ({size} px input, {meta.get('unit', 'celsius')} input) "
+            f"fine-tuned with thermocad {meta.get('thermocad_version', '')}. Its P(Sick) for one "
+            f"frontal breast thermogram is {ensemble}; the stored decision threshold is "
+            f"{threshold:.4g} ({how}).", "",
             NOT_A_DIAGNOSIS, ""]  # fmt: skip
     out += ["## Intended use", "",
             "Research on computer-aided detection in infrared breast thermograms (DMR-IR-like "
