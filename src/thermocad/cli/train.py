@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from thermocad.utils.extras import require
 
@@ -10,6 +11,8 @@ from thermocad.utils.extras import require
 def _config_args(p: argparse.ArgumentParser) -> None:
     """Options shared by lr-find and train; unset ones keep TrainConfig's defaults."""
     p.add_argument("--split", required=True, help="split.csv (from `thermocad split`)")
+    p.add_argument("--config", metavar="CONFIG_JSON",
+                   help="replay the config.json of an earlier run (flags given here override it)")  # fmt: skip
     p.add_argument("--arch", help="architecture name (see `thermocad models`)")
     p.add_argument("--size", type=int, help="input size in pixels (default 320)")
     p.add_argument("--batch-size", type=int, help="images per batch (default 8, as the study)")
@@ -91,9 +94,27 @@ def _config(args: argparse.Namespace):
             fields[name] = tuple(getattr(args, name))
     if args.lr_auto:
         fields["lr"] = None
+    if getattr(args, "config", None):
+        return _replayed(args, fields)
     if args.smoke:
         return TrainConfig.smoke(**fields)
     return TrainConfig.study(**fields) if args.study_recipe else TrainConfig(**fields)
+
+
+def _replayed(args: argparse.Namespace, fields: dict):
+    """The TrainConfig in --config's file, with the flags given on the command line on top."""
+    import json
+
+    from thermocad.training.config import TrainConfig
+    from thermocad.utils.errors import ConfigError
+
+    if args.smoke or args.study_recipe:
+        raise ConfigError("--config replays a whole config; drop --smoke / --study-recipe")
+    try:
+        base = TrainConfig.from_dict(json.loads(Path(args.config).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"{args.config}: not a readable thermocad config.json ({exc})") from exc
+    return base.with_(**fields)
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -167,9 +188,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("augment-preview", help="grid of augmented copies of one thermogram")
     p.add_argument("path", help="a thermal file")
-    p.add_argument("--out", default="augment_preview.png")
-    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--out", default="augment_preview.png", help="PNG to write")
+    p.add_argument("--size", type=int, default=224, help="input size in pixels")
     p.add_argument("-n", type=int, default=8, help="augmented copies")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
     p.set_defaults(func=_augment_preview)
