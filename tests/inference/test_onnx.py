@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers.app import exported_onnx
 from thermocad.cli import main
 from thermocad.inference.onnx import OnnxModel
 from thermocad.inference.predict import COLUMNS, predict_paths
@@ -45,9 +46,7 @@ def run_without_torch(args: list[str], cwd: Path) -> subprocess.CompletedProcess
 @pytest.fixture(scope="session")
 def onnx_file(run_dir, tmp_path_factory) -> Path:
     """The smoke run exported once per session."""
-    from thermocad.inference.export import export_onnx
-
-    return export_onnx(run_dir, tmp_path_factory.mktemp("onnx") / "model.onnx")
+    return exported_onnx(tmp_path_factory.getbasetemp(), run_dir)
 
 
 @pytest.mark.slow
