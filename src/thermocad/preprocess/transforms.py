@@ -134,9 +134,10 @@ class EvalTransform:
         if self.crop == "breasts":
             box = breast_box(a, mask)  # on the original frame, as explain.py maps heatmaps back
         if self.marker == "remove":
-            from thermocad.preprocess.regions import remove_marker
+            from thermocad.preprocess.regions import find_marker, remove_marker
 
-            a = remove_marker(a)
+            # find_marker(a) would compute the same body mask of `a` again.
+            a = remove_marker(a, find_marker(a, mask) if mask is not None else None)
         if self.background == "remove" and mask.any():
             a = np.where(mask, a, np.percentile(a[mask], 1)).astype(np.float32)
         if relative and mask.any():
