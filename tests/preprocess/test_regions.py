@@ -101,3 +101,19 @@ def test_fast_fill_holes_and_armpit_row_match_their_definitions():
         np.testing.assert_array_equal(fill_holes(mask), ndi.binary_fill_holes(mask))
         assert armpit_row(mask) == _armpit_row_reference(mask)
     assert armpit_row(np.zeros((60, 80), bool)) == 0
+
+
+def test_fast_erode_dilate_match_scipy():
+    from scipy import ndimage as ndi
+
+    from thermocad.preprocess.regions import dilate, erode
+
+    rng = np.random.default_rng(1)
+    for i in range(100):
+        mask = rng.uniform(0, 1, (30 + i % 7, 41 + i % 5)) > rng.uniform(0.1, 0.9)
+        for n in (1, 2, 3):
+            np.testing.assert_array_equal(erode(mask, n), ndi.binary_erosion(mask, iterations=n))
+            np.testing.assert_array_equal(dilate(mask, n), ndi.binary_dilation(mask, iterations=n))
+        np.testing.assert_array_equal(
+            dilate(erode(mask, 2), 2), ndi.binary_opening(mask, iterations=2)
+        )

@@ -68,10 +68,10 @@ def symmetric_outside_body(array: np.ndarray, mask: np.ndarray, rim: int = 2) ->
     image nothing changes; elsewhere each pixel and its mirror both take their mean, so
     `array - array[:, ::-1]` is exactly 0 there.
     """
-    from scipy import ndimage as ndi
+    from thermocad.preprocess.regions import erode
 
     a = np.asarray(array, dtype=np.float32)
-    body = ndi.binary_erosion(mask, iterations=rim) if rim else np.asarray(mask, bool)
+    body = erode(mask, rim)
     both = body & body[:, ::-1]
     return np.where(both, a, (a + a[:, ::-1]) / 2).astype(np.float32)
 
