@@ -207,8 +207,6 @@ class _FixedWidth:
         if rows == 0:
             return True
         read_lines = _kernel()
-        if read_lines is None:  # no numba ([fast] extra): the numpy paths read the file
-            return False
         integers = out if self.single else np.empty(out.shape, np.float64)
         args = (self.template.size, self.template, self.limit, self.width + 1, self.parts)
         if not read_lines(text, rows, *args, self.low_digits, integers):
@@ -221,11 +219,11 @@ class _FixedWidth:
 
 
 def _kernel():
-    """The compiled line reader, or None without numba (imported on first use)."""
+    """The compiled line reader, or its numpy twin without numba (imported on first use)."""
     try:
         from thermocad.io.kernel import read_lines
     except ImportError:
-        return None
+        from thermocad.io.kernel_numpy import read_lines
     return read_lines
 
 
