@@ -49,7 +49,8 @@ def load_model(path: str | os.PathLike, device: str = "auto") -> ModelBundle | O
 
     target = torch_device(device)
     bundle = load_bundle(path)
-    bundle.model.to(target)
+    if target.type != "cpu":  # load_bundle builds the model on the CPU
+        bundle.model.to(target)
     return bundle
 
 
