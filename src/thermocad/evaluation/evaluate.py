@@ -142,7 +142,8 @@ def evaluate_run(
     from thermocad.inference.loading import load_model
 
     run_dir = Path(run_dir)
-    out = Path(out_dir) if out_dir else run_dir / f"eval_{on}"
+    home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
+    out = Path(out_dir) if out_dir else home / f"eval_{on}"
     check_writable(out / "metrics.json", force)
     split = read_table(split_csv, "split file", "thermocad split")
     if "split" not in split.columns:
