@@ -1,6 +1,9 @@
-"""Benchmark `thermocad predict`: seconds per thermogram on full-size DMR text files, and CLI start-up.
+"""Benchmark `thermocad predict` on PyTorch and on ONNX Runtime: seconds per thermogram, and CLI start-up.
 
     python benchmarks/bench_predict.py [--run RUN_DIR] [--n 32] [--arch efficientnet_lite0]
+
+Both paths predict the same files with the same bundle (the ONNX file is exported from it),
+parse cache warm; each path's CPU time is also split into transform, baseline and network.
 
 Without --run it times a randomly initialised bundle of --arch with the default recipe's
 transform (marker masking, chest crop, asymmetry channel, 320 px) and its baseline ensemble:
@@ -55,6 +58,31 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def stage_seconds(model, arrays) -> dict[str, float]:
+    """CPU seconds per thermogram of each stage of predict, arrays already in memory."""
+    import numpy as np
+
+    def timed(fn) -> float:
+        start = time.process_time()
+        fn()
+        return (time.process_time() - start) / len(arrays)
+
+    maps = np.stack([model.transform.prepare(a) for a in arrays])
+    out = {"transform": timed(lambda: [model.transform.prepare(a) for a in arrays])}
+    if model.baseline is not None:
+        out["baseline"] = timed(lambda: model.baseline.predict_arrays(arrays))
+    if hasattr(model, "session"):  # OnnxModel
+        out["network"] = timed(
+            lambda: [model.run(maps[i : i + 16]) for i in range(0, len(maps), 16)]
+        )
+    else:
+        from thermocad.models.bundle import map_probs
+
+        out["network"] = timed(lambda: [map_probs(model.model, maps[i : i + 16], model.transform)
+                                        for i in range(0, len(maps), 16)])  # fmt: skip
+    return out
+
+
 def cli_startup_seconds(repeats: int = 3) -> float:
     """Best wall time of `thermocad --help` in a fresh interpreter."""
     times = []
@@ -80,6 +108,8 @@ def main() -> None:
     os.environ["THERMOCAD_QUIET"] = "1"
     import torch
 
+    from thermocad.inference.export import export_onnx
+    from thermocad.inference.onnx import OnnxModel
     from thermocad.inference.predict import collect_files, predict_bundle
     from thermocad.io.thermal import read_thermal
     from thermocad.models.bundle import load_bundle
@@ -94,18 +124,8 @@ def main() -> None:
     start = time.perf_counter()
     bundle = load_bundle(run)
     load_s = time.perf_counter() - start
-    bundle.predict([read_thermal(files[0], cache=False).array])  # warm-up (first-call init)
-    timings = {}
-    for label, tta in (("cold cache", False), ("warm cache", False), ("warm cache, --tta", True)):
-        start, cpu = time.perf_counter(), cpu_seconds()
-        table, errors = predict_bundle(bundle, files, tta=tta)
-        assert len(table) == len(files) and not errors
-        n = len(files)
-        timings[label] = ((time.perf_counter() - start) / n, (cpu_seconds() - cpu) / n)
-    arrays = [read_thermal(f).array for f in files]
-    start = time.perf_counter()
-    bundle.predict(arrays)
-    model_only = (time.perf_counter() - start) / len(files)
+    onnx_model = OnnxModel(export_onnx(run, work / "model.onnx"), device="cpu")
+    arrays = [read_thermal(f).array for f in files]  # also fills the parse cache
     size = bundle.meta["input_size"]
     print(
         f"machine: {os.cpu_count()} CPU cores, torch {torch.__version__}, threads {torch.get_num_threads()}"
@@ -115,11 +135,28 @@ def main() -> None:
     print(
         f"model: {bundle.meta['arch']} at {size} px; {len(files)} {kind} DMR text files ({shape})"
     )
-    print(f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f}")
+    print(f"load average before: {load_before}")
     print(f"load_bundle: {load_s:.2f} s")
-    for label, (sec, cpu) in timings.items():
-        print(f"predict folder ({label}): {sec:.3f} s wall, {cpu:.3f} s CPU per thermogram")
-    print(f"model only (arrays in memory): {model_only:.3f} s per thermogram")
+    for name, model in (("PyTorch", bundle), ("ONNX Runtime", onnx_model)):
+        model.predict(arrays[:2])  # warm-up (first-call initialisation)
+        parts = stage_seconds(model, arrays)
+        print(
+            f"{name}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in parts.items())
+            + " s CPU per thermogram"
+        )
+        for label, tta in (("warm cache", False), ("warm cache, --tta", True)):
+            start, cpu = time.perf_counter(), cpu_seconds()
+            table, errors = predict_bundle(model, files, tta=tta)
+            assert len(table) == len(files) and not errors
+            sec, cpu = (
+                (time.perf_counter() - start) / len(files),
+                (cpu_seconds() - cpu) / len(files),
+            )
+            print(
+                f"{name}: predict folder ({label}): {sec:.3f} s wall, {cpu:.3f} s CPU per thermogram"
+            )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     print(f"thermocad --help start-up: {cli_startup_seconds():.2f} s")
 
 

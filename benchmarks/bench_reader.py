@@ -1,11 +1,13 @@
 """Benchmark: reading DMR-IR text matrices with numpy.loadtxt, pandas and thermocad, in one run.
 
     .venv/bin/python benchmarks/bench_reader.py [--data ../shared/data/dmr-ir-frontal] [--n 10]
+        [--no-numba]
 
 Times are per file (median of the files, each read `--repeat` times, best kept; the
 readers take turns on each file), on the first N files of each format (batch A: spaces, 2
 decimals; batch B: ';', 5 decimals). Every reader's result is checked equal to loadtxt's.
-The parse cache goes to a temporary folder.
+The parse cache goes to a temporary folder. `--no-numba` makes numba unimportable (as
+when the [fast] extra is not installed), so thermocad reads with its pure-numpy paths.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -50,7 +53,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--n", type=int, default=10, help="files per format")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-numba", action="store_true", help="read as if numba were absent")
     args = parser.parse_args()
+    if args.no_numba:
+        sys.modules["numba"] = None  # what a missing package looks like to `import numba`
     os.environ["THERMOCAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="thermocad-bench-")
     from thermocad.io.thermal import read_many, read_thermal
 

@@ -29,3 +29,13 @@ def synthetic_dmr(base: Path, n_patients: int = 3) -> list[Path]:
 
         generate_cohort(out, n_patients=n_patients, seed=3, height=64, width=80, sick_fraction=0.5)
     return sorted(out.glob("T*.txt"))
+
+
+def exported_onnx(base: Path, run: Path) -> Path:
+    """The smoke run exported to ONNX (once per session: the file is the cache)."""
+    out = base / "app_smoke" / "model.onnx"
+    if not out.exists():
+        from thermocad.inference.export import export_onnx
+
+        export_onnx(run, out)
+    return out

@@ -71,3 +71,49 @@ def test_marker_found_on_most_real_thermograms(dmr_dir):
     files = sorted(dmr_dir.glob("T0*.txt"))[::12]
     found = [regions.find_marker(read_thermal(f).array) is not None for f in files]
     assert sum(found) >= len(files) - 2
+
+
+def _armpit_row_reference(mask: np.ndarray) -> int:
+    """armpit_row as a plain loop over rows (the original implementation)."""
+    from thermocad.preprocess.regions import _MIN_RUN_FRACTION, torso_columns
+
+    h, w = mask.shape
+    left, right = torso_columns(mask)
+    margin = int(0.1 * (right - left))
+    lo, hi = max(0, left - margin), min(w, right + margin)
+    min_gap = max(2, int(_MIN_RUN_FRACTION * w))
+    for row in range(int(h * 0.6), -1, -1):
+        inside = np.flatnonzero(mask[row, lo:hi])
+        if inside.size and ((np.diff(inside) - 1) >= min_gap).any():
+            return row + 1
+    return 0
+
+
+def test_fast_fill_holes_and_armpit_row_match_their_definitions():
+    from scipy import ndimage as ndi
+
+    from thermocad.preprocess.regions import armpit_row, fill_holes
+
+    rng = np.random.default_rng(0)
+    for i in range(200):
+        mask = rng.uniform(0, 1, (60, 80)) > rng.uniform(0.2, 0.8)
+        mask = ndi.binary_opening(mask) if i % 2 else mask
+        np.testing.assert_array_equal(fill_holes(mask), ndi.binary_fill_holes(mask))
+        assert armpit_row(mask) == _armpit_row_reference(mask)
+    assert armpit_row(np.zeros((60, 80), bool)) == 0
+
+
+def test_fast_erode_dilate_match_scipy():
+    from scipy import ndimage as ndi
+
+    from thermocad.preprocess.regions import dilate, erode
+
+    rng = np.random.default_rng(1)
+    for i in range(100):
+        mask = rng.uniform(0, 1, (30 + i % 7, 41 + i % 5)) > rng.uniform(0.1, 0.9)
+        for n in (1, 2, 3):
+            np.testing.assert_array_equal(erode(mask, n), ndi.binary_erosion(mask, iterations=n))
+            np.testing.assert_array_equal(dilate(mask, n), ndi.binary_dilation(mask, iterations=n))
+        np.testing.assert_array_equal(
+            dilate(erode(mask, 2), 2), ndi.binary_opening(mask, iterations=2)
+        )

@@ -21,7 +21,7 @@ from thermocad.utils.errors import ConfigError, ModelFormatError, OutputExistsEr
 # Two cores shared by several jobs: one thread avoids OpenMP oversubscription (35x slower).
 torch.set_num_threads(1)
 OUTPUTS = ["model.safetensors", "model.json", "history.csv", "lr_find.png", "schedule.png",
-           "valid_predictions.csv", "config.json"]  # fmt: skip
+           "valid_predictions.csv", "config.json", "README.md"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,12 @@ def test_run_directory_holds_every_output(run):
     ) == TrainConfig.smoke(tta=0)
     for png in ("lr_find.png", "schedule.png"):
         assert (run / png).read_bytes()[:4] == b"\x89PNG"
+    # README.md is a model card carrying model.json's validation metrics.
+    from tests.reporting.test_hub_card import card_metrics
+
+    values = card_metrics((run / "README.md").read_text())
+    assert values["roc_auc"] == pytest.approx(meta["metrics"]["roc_auc"], abs=1e-4)
+    assert values["sensitivity"] == pytest.approx(meta["metrics"]["sensitivity"], abs=1e-4)
 
 
 def test_saved_model_reproduces_validation_predictions(run):
@@ -191,6 +197,10 @@ def test_resume_after_interruption(split, tmp_path, monkeypatch):
     assert not (tmp_path / "run" / "model.json").exists()
     state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
     assert state["done"] == {"head (precomputed)": 1, "frozen": 1}
+    # The killed run keeps its learning curve so far: history.csv is written every epoch.
+    so_far = pd.read_csv(tmp_path / "run" / "history.csv")
+    assert list(so_far["stage"]) == ["head (precomputed)", "frozen"]
+    assert so_far["train_loss"].notna().all()
     monkeypatch.setattr(trainer, "_run_stage", real)
     train(split, tmp_path / "run", cfg, resume=True)
     history = pd.read_csv(tmp_path / "run" / "history.csv")

@@ -14,9 +14,26 @@ import warnings
 
 from thermocad import __version__
 from thermocad.utils.errors import ThermocadError
+from thermocad.utils.extras import missing_extra_hint
 
 # Subcommand groups, in the order a user meets them in the pipeline.
 _GROUPS = ("data", "synth", "train", "fit", "evaluate", "app")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """`--help` shows every option's default, unless its help already names it or it has none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _subparser(**kwargs) -> argparse.ArgumentParser:
+    """Every subcommand's parser, with the defaults in its --help."""
+    kwargs.setdefault("formatter_class", HelpFormatter)
+    return argparse.ArgumentParser(**kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="plain log lines instead of progress bars"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_subparser)
     for name in _GROUPS:
         module = importlib.import_module(f"thermocad.cli.{name}")
         module.register(sub)
@@ -53,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ThermocadError as exc:
         print(f"thermocad: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # an optional dependency no handler checked for
+        hint = missing_extra_hint(exc.name or "")
+        if hint is None:
+            raise
+        print(f"thermocad: error: {hint}", file=sys.stderr)
         return 2
     except OSError as exc:  # unwritable output, full disk, ...: the user's to fix, not a bug
         where = f"{exc.filename}: " if exc.filename else ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from thermocad.models.device import DEVICE_HELP
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the `thermocad` parser."""
@@ -12,12 +14,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="predict P(Sick) for thermal files or folders",
         description="Predict P(Sick) for DMR text matrices, images and .npy files (folders are "
         "searched recursively). Writes OUT, OUT_patients.csv when a patient has several files "
-        "and OUT_errors.csv listing files that failed; exits 1 if any failed.",
+        "and OUT_errors.csv listing files that failed; exits 1 if any failed. MODEL is a run "
+        "folder (PyTorch; without PyTorch installed, its model.onnx) or an .onnx file written "
+        "by `thermocad export` (ONNX Runtime and numpy only).",
     )
-    p.add_argument("run_dir", help="training run folder with model.safetensors + model.json")
+    p.add_argument("run_dir", metavar="MODEL", help="run folder or exported .onnx file")
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="thermal files or folders")
-    p.add_argument("--out", required=True, help="predictions CSV to write")
+    p.add_argument("--out", required=True, help="predictions file to write")
+    p.add_argument("--format", choices=("csv", "json"), default="csv",
+                   help="csv, or json: a list of records with the same fields")  # fmt: skip
     p.add_argument("--tta", action="store_true", help="average over test-time augmentations")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument(
         "--allow-unit-mismatch",
         action="store_true",
@@ -31,13 +38,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="thermal file to explain")
     p.add_argument("--out", required=True, help="output folder for FILE_gradcam.png")
     p.add_argument("--allow-unit-mismatch", action="store_true", help="see `predict`")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--force", action="store_true", help="overwrite an existing figure")
     p.set_defaults(func=_explain)
 
     p = sub.add_parser("serve", help="web app: upload a thermogram, see P(Sick) and Grad-CAM")
-    p.add_argument("run_dir", help="training run folder")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: local only)")
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("run_dir", metavar="MODEL",
+                   help="run folder, or an exported .onnx file (no Grad-CAM overlay)")  # fmt: skip
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (local only)")
+    p.add_argument("--port", type=int, default=7860, help="port")
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("export", help="export the model to ONNX")
@@ -57,6 +66,8 @@ def _predict(args: argparse.Namespace) -> int:
         tta=args.tta,
         allow_unit_mismatch=args.allow_unit_mismatch,
         force=args.force,
+        device=args.device,
+        fmt=args.format,
     )
 
 
@@ -70,6 +81,7 @@ def _explain(args: argparse.Namespace) -> int:
         args.out,
         force=args.force,
         allow_unit_mismatch=args.allow_unit_mismatch,
+        device=args.device,
     )
     log(f"wrote {path}")
     return 0
@@ -77,7 +89,9 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from thermocad.inference.app import serve
+    from thermocad.utils.extras import require
 
+    require("gradio", extra="app")
     serve(args.run_dir, host=args.host, port=args.port)
     return 0
 

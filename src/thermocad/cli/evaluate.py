@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from thermocad.models.device import DEVICE_HELP
+
 
 def _archs(text: str) -> list[str]:
     return [a.strip() for a in text.split(",") if a.strip()]
@@ -20,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tta", action="store_true", help="average over test-time augmentations")
     p.add_argument("--out", help="output folder (default RUN_DIR/eval_ON)")
     p.add_argument("--subgroup", default="acquisition_batch", help="column for subgroup metrics")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=_evaluate)
 
@@ -67,12 +70,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     from thermocad.evaluation.evaluate import evaluate_run, headline
 
     result = evaluate_run(args.run_dir, args.split, on=args.on, tta=args.tta, out_dir=args.out,
-                          subgroup=args.subgroup or None, force=args.force)  # fmt: skip
+                          subgroup=args.subgroup or None, force=args.force,
+                          device=args.device)  # fmt: skip
     print(headline(result))
     return 0
 
 
+def _needs_training() -> None:
+    from thermocad.utils.extras import require
+
+    require("torch", "timm", "fastai", extra="train")
+
+
 def _compare(args: argparse.Namespace) -> int:
+    _needs_training()
     from thermocad.pipeline import run_compare
 
     result = run_compare(args.split, args.out, archs=args.archs, smoke=args.smoke,
@@ -84,6 +95,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _study(args: argparse.Namespace) -> int:
+    _needs_training()
     from thermocad.pipeline import run_study
 
     report = run_study(args.data_dir, args.labels, args.out, archs=args.archs, smoke=args.smoke,
@@ -101,6 +113,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    _needs_training()
     from thermocad.pipeline import run_demo
 
     report = run_demo(args.out, force=args.force, n_patients=args.patients, smoke=args.smoke)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from thermocad.utils.extras import require
 
 
 def _flag(p: argparse.ArgumentParser, f, hint) -> None:
@@ -37,6 +40,8 @@ def _field_args(p: argparse.ArgumentParser, group: str) -> None:
 def _config_args(p: argparse.ArgumentParser) -> None:
     """Options shared by lr-find and train; unset ones keep the preset's (TrainConfig's) values."""
     p.add_argument("--split", required=True, help="split.csv (from `thermocad split`)")
+    p.add_argument("--config", metavar="CONFIG_JSON",
+                   help="replay the config.json of an earlier run (flags given here override it)")  # fmt: skip
     _field_args(p, "config")
     p.add_argument("--lr-find", dest="lr_auto", action="store_true",
                    help="use lr_find's suggestion as the learning rate")  # fmt: skip
@@ -69,9 +74,28 @@ def _config(args: argparse.Namespace):
     given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if v is not None}
     if args.lr_auto:
         given["lr"] = None
+    if getattr(args, "config", None):
+        return _replayed(args, given)
     if args.smoke:
         return TrainConfig.smoke(**given)
     return TrainConfig.study(**given) if args.study_recipe else TrainConfig(**given)
+
+
+def _replayed(args: argparse.Namespace, fields: dict):
+    """The TrainConfig in --config's file, with the flags given on the command line on top."""
+    import dataclasses
+    import json
+
+    from thermocad.training.config import TrainConfig
+    from thermocad.utils.errors import ConfigError
+
+    if args.smoke or args.study_recipe:
+        raise ConfigError("--config replays a whole config; drop --smoke / --study-recipe")
+    try:
+        base = TrainConfig.from_dict(json.loads(Path(args.config).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"{args.config}: not a readable thermocad config.json ({exc})") from exc
+    return dataclasses.replace(base, **fields)
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -89,6 +113,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _lr_find(args: argparse.Namespace) -> int:
+    require("torch", "timm", "fastai", extra="train")
     from thermocad.training.run import lr_find
 
     lr_find(args.split, args.out, _config(args), force=args.force)
@@ -107,6 +132,7 @@ def _fold(text: str) -> int | str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    require("torch", "timm", "fastai", extra="train")
     from thermocad.training.run import train
 
     run = train(args.split, args.out, _config(args), fold=args.fold, force=args.force,
@@ -143,9 +169,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("augment-preview", help="grid of augmented copies of one thermogram")
     p.add_argument("path", help="a thermal file")
-    p.add_argument("--out", default="augment_preview.png")
-    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--out", default="augment_preview.png", help="PNG to write")
+    p.add_argument("--size", type=int, default=224, help="input size in pixels")
     p.add_argument("-n", type=int, default=8, help="augmented copies")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
     p.set_defaults(func=_augment_preview)

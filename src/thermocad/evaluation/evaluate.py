@@ -181,12 +181,14 @@ def evaluate_run(
     subgroup: str | None = "acquisition_batch",
     force: bool = False,
     n_boot: int = 1000,
+    device: str = "auto",
 ) -> dict:
     """Predict the `on` split with the run's model, at its validation threshold; write metrics."""
-    from thermocad.models.bundle import load_bundle
+    from thermocad.inference.loading import load_model
 
     run_dir = Path(run_dir)
-    out = Path(out_dir) if out_dir else run_dir / f"eval_{on}"
+    home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
+    out = Path(out_dir) if out_dir else home / f"eval_{on}"
     check_writable(out / "metrics.json", force)
     split = read_table(split_csv, "split file", "thermocad split")
     if "split" not in split.columns:
@@ -194,7 +196,7 @@ def evaluate_run(
     rows = split[split["split"] == on]
     if rows.empty:
         raise ConfigError(f"{split_csv}: no rows with split == {on!r}")
-    bundle = load_bundle(run_dir)
+    bundle = load_model(run_dir, device)
     log(f"evaluating {run_dir.name} on {len(rows)} {on} images (threshold {bundle.threshold:.3f})")
     pred = predict_split(bundle, rows, tta=tta)
     result = evaluate_predictions(pred, bundle.threshold, subgroup, n_boot=n_boot)

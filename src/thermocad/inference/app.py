@@ -18,7 +18,9 @@ from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
 if TYPE_CHECKING:
     import gradio as gr
+    import numpy as np
 
+    from thermocad.inference.onnx import OnnxModel
     from thermocad.models.bundle import ModelBundle
 
 MAX_UPLOAD_MB = 20
@@ -63,7 +65,7 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
 
 def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) -> Answer:
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong."""
-    from thermocad.inference.explain import draw_overlay, draw_thermogram, gradcam
+    from thermocad.inference.explain import draw_thermogram
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
@@ -76,7 +78,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) 
     array = thermogram.array
     with _MODEL_LOCK:
         cnn, base = bundle.predict_parts([array])
-        heat = gradcam(bundle, array)
+        heat = _heatmap(bundle, array)
     prob = float(bundle.average(cnn, base)[0])
     decision = "Sick" if prob >= bundle.threshold else "Healthy"
     result = f"P(Sick) = {prob:.3g}; decision: {decision} (threshold {bundle.threshold:.3g})"
@@ -84,12 +86,37 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) 
         result += f"; mean of the CNN ({cnn[0]:.3g}) and the temperature-statistics baseline ({base[0]:.3g})"
     return Answer(
         thermogram=_inline_png(_one_panel(draw_thermogram, array, thermogram.unit), "thermogram"),
-        overlay=_inline_png(
-            _one_panel(draw_overlay, array, heat, prob, bundle.threshold), "Grad-CAM overlay"
-        ),
+        overlay=_overlay(bundle, array, heat, prob),
         result=result,
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
     )
+
+
+def can_explain(bundle: ModelBundle | OnnxModel) -> bool:
+    """Grad-CAM needs the PyTorch model and grad-cam ([explain]); an ONNX model has neither."""
+    from thermocad.inference.loading import is_onnx
+    from thermocad.utils.extras import available
+
+    return not is_onnx(bundle) and available("pytorch_grad_cam")
+
+
+def _heatmap(bundle: ModelBundle | OnnxModel, array: np.ndarray) -> np.ndarray | None:
+    """Grad-CAM's heatmap, or None where the model cannot be explained here."""
+    if not can_explain(bundle):
+        return None
+    from thermocad.inference.explain import gradcam
+
+    return gradcam(bundle, array)
+
+
+def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float) -> str | None:
+    """The Grad-CAM overlay as an inline PNG, or None without a heatmap."""
+    if heat is None:
+        return None
+    from thermocad.inference.explain import draw_overlay
+
+    panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold)
+    return _inline_png(panel, "Grad-CAM overlay")
 
 
 def _one_panel(draw, *args):
@@ -164,15 +191,16 @@ def synthetic_examples(out_dir: Path, n_patients: int = 4, seed: int = 7) -> dic
 def build_app(
     run_dir: str | os.PathLike,
     examples: Sequence[str | os.PathLike] | dict[Path, str] | None = None,
-    bundle: ModelBundle | None = None,
+    bundle: ModelBundle | OnnxModel | None = None,
 ) -> gr.Blocks:
-    """The Gradio page for the model in `run_dir`; `examples` default to fresh synthetic files
-    in a temporary folder removed at exit (serve() passes its own, removed when it stops)."""
+    """The Gradio page for the model in `run_dir` (a run folder or an exported .onnx file);
+    `examples` default to fresh synthetic files in a temporary folder removed at exit (serve()
+    passes its own, removed when it stops)."""
     import gradio as gr
 
-    from thermocad.models.bundle import load_bundle
+    from thermocad.inference.loading import load_model
 
-    bundle = bundle or load_bundle(run_dir)
+    bundle = bundle or load_model(run_dir)
     if examples is None:
         folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
@@ -198,7 +226,10 @@ def build_app(
                 allow = gr.Checkbox(label=ALLOW_LABEL, value=False)
         with gr.Row():
             thermogram = gr.HTML(label="Thermogram", elem_id="thermogram")
-            overlay = gr.HTML(label="Grad-CAM overlay", elem_id="overlay")
+            # An ONNX model (or an install without [explain]) shows no Grad-CAM panel.
+            overlay = gr.HTML(
+                label="Grad-CAM overlay", elem_id="overlay", visible=can_explain(bundle)
+            )
         outputs = [thermogram, overlay, result, status, upload]
         upload.upload(
             lambda path, ok: answer_file(bundle, path, ok),

@@ -24,8 +24,9 @@ def gradcam(bundle: ModelBundle, array: np.ndarray, target_class: int = SICK) ->
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
     array = np.asarray(array, dtype=np.float32)
-    tensor = bundle.transform(array).unsqueeze(0).float()
     model = bundle.model.eval()
+    device = next(model.parameters()).device  # --device: the model may sit on a GPU
+    tensor = bundle.transform(array).unsqueeze(0).float().to(device)
     # The bundle's parameters may be frozen; Grad-CAM needs gradients at the target layer.
     with torch.enable_grad(), GradCAM(model=model, target_layers=[bundle.target_layer()]) as cam:
         maps = cam(input_tensor=tensor, targets=[ClassifierOutputTarget(target_class)])
@@ -140,16 +141,6 @@ def explain_figure(
     return fig
 
 
-def figure_to_array(fig: Figure, dpi: int = 100) -> np.ndarray:
-    """Render a matplotlib figure to an RGB uint8 array (for the web app)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(fig)
-    fig.set_dpi(dpi)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
-
-
 def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str = "") -> Figure:
     """Predict one array and build its explanation figure."""
     prob = float(bundle.predict([array])[0])
@@ -163,18 +154,25 @@ def explain_file(
     out_dir: str | os.PathLike,
     force: bool = False,
     allow_unit_mismatch: bool = False,
+    device: str = "auto",
 ) -> Path:
     """Write `<out_dir>/<file stem>_gradcam.png` explaining the model's prediction for `path`."""
+    from thermocad.inference.loading import load_model
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
-    from thermocad.models.bundle import load_bundle
     from thermocad.preprocess.plausible import check_plausible
+    from thermocad.utils.errors import ConfigError
+    from thermocad.utils.extras import require
     from thermocad.utils.files import atomic_path, check_writable
 
+    require("torch", "timm", extra="train")
+    require("pytorch_grad_cam", extra="explain")
+    if Path(run_dir).suffix.lower() == ".onnx":
+        raise ConfigError(f"{run_dir}: Grad-CAM needs the PyTorch model; give its run folder")
     path = Path(path)
     target = Path(out_dir) / f"{path.stem}_gradcam.png"
     check_writable(target, force)
-    bundle = load_bundle(run_dir)
+    bundle = load_model(run_dir, device)
     thermogram = read_thermal(path)
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     check_plausible(thermogram)

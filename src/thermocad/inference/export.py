@@ -11,12 +11,17 @@ import numpy as np
 
 INPUT_NAME = "input"  # (batch, in_chans, size, size), already through the EvalTransform
 OUTPUT_NAME = "logits"  # (batch, 2): Healthy, Sick; P(Sick) = softmax(logits)[:, 1]
+META_KEY = "thermocad_model_json"  # metadata_props entry holding model.json (less "tensors")
 
 
 def export_onnx(
     run_dir: str | os.PathLike, out_path: str | os.PathLike, force: bool = False
 ) -> Path:
     """Export the bundle in `run_dir` to one self-contained ONNX file with model.json as metadata."""
+    from thermocad.utils.extras import require
+
+    require("torch", "timm", extra="train")
+    require("onnx", "onnxscript", extra="export")
     import onnx
     import torch
 
@@ -43,7 +48,7 @@ def export_onnx(
         # Deployments need the preprocessing and threshold, so the ONNX file carries model.json.
         meta = {k: v for k, v in bundle.meta.items() if k != "tensors"}
         entry = proto.metadata_props.add()
-        entry.key, entry.value = "thermocad_model_json", json.dumps(meta, default=str)
+        entry.key, entry.value = META_KEY, json.dumps(meta, default=str)
         onnx.checker.check_model(proto)
         onnx.save_model(proto, tmp)
     return out_path
@@ -66,4 +71,4 @@ def onnx_metadata(onnx_path: str | os.PathLike) -> dict:
 
     proto = onnx.load(str(onnx_path), load_external_data=False)
     props = {p.key: p.value for p in proto.metadata_props}
-    return json.loads(props.get("thermocad_model_json", "{}"))
+    return json.loads(props.get(META_KEY, "{}"))

@@ -13,11 +13,13 @@ from thermocad.utils.errors import ThermalFormatError, ThermocadError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from thermocad.inference.onnx import OnnxModel
     from thermocad.io.thermal import Thermogram
     from thermocad.models.bundle import ModelBundle
 
 T = TypeVar("T")
 COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "model", "thermocad_version")
+FORMATS = ("csv", "json")
 
 
 class FileError(NamedTuple):
@@ -101,7 +103,7 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def predict_bundle(
-    bundle: ModelBundle,
+    bundle: ModelBundle | OnnxModel,
     files: Sequence[Path],
     tta: bool = False,
     allow_unit_mismatch: bool = False,
@@ -133,7 +135,7 @@ def predict_bundle(
     return pd.DataFrame(rows, columns=list(COLUMNS)).astype({"patient_id": "Int64"}), errors
 
 
-def _row(path: Path, prob: float, bundle: ModelBundle, version: str) -> dict:
+def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str) -> dict:
     return {
         "file": str(path),
         "patient_id": patient_id_of(path),
@@ -152,13 +154,14 @@ def predict_paths(
     allow_unit_mismatch: bool = False,
     batch_size: int = 16,
     workers: int | None = None,
+    device: str = "auto",
 ) -> tuple[pd.DataFrame, list[FileError]]:
-    """Predict every thermal file in `paths` (folders recursed) with the model in `run_dir` (or
-    an already loaded bundle)."""
-    from thermocad.models.bundle import load_bundle
+    """Predict every thermal file in `paths` (folders recursed) with the model in `run_dir` (a
+    run folder or an exported .onnx file) or an already loaded model."""
+    from thermocad.inference.loading import load_model
 
     files, errors = collect_files(paths)
-    bundle = load_bundle(run_dir) if isinstance(run_dir, str | os.PathLike) else run_dir
+    bundle = load_model(run_dir, device) if isinstance(run_dir, str | os.PathLike) else run_dir
     table, read_errors = predict_bundle(
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )
@@ -193,35 +196,51 @@ def failure_line(err: FileError) -> str:
     return f"failed: {reason}"
 
 
-def output_paths(out: str | os.PathLike) -> dict[str, Path]:
+def output_paths(out: str | os.PathLike, fmt: str = "csv") -> dict[str, Path]:
     """Where predictions, the per-patient table and the error list go, beside `out`."""
     out = Path(out)
     stem = out.with_suffix("") if out.suffix else out
     return {
         "files": out,
-        "patients": stem.with_name(stem.name + "_patients.csv"),
-        "errors": stem.with_name(stem.name + "_errors.csv"),
+        "patients": stem.with_name(f"{stem.name}_patients.{fmt}"),
+        "errors": stem.with_name(f"{stem.name}_errors.{fmt}"),
     }
 
 
+def _write_table(path: Path, table: pd.DataFrame, fmt: str) -> Path:
+    """CSV, or JSON records with the same fields (missing values as null)."""
+    import json
+
+    from thermocad.utils.files import atomic_write_csv, atomic_write_json
+
+    if fmt == "csv":
+        return atomic_write_csv(path, table)
+    return atomic_write_json(path, json.loads(table.to_json(orient="records")))
+
+
 def write_predictions(
-    table: pd.DataFrame, errors: Sequence[FileError], out: str | os.PathLike, force: bool = False
+    table: pd.DataFrame,
+    errors: Sequence[FileError],
+    out: str | os.PathLike,
+    force: bool = False,
+    fmt: str = "csv",
 ) -> dict[str, Path]:
-    """Write the per-file CSV, plus per-patient and error CSVs when there is something to say."""
+    """Write the per-file table, plus per-patient and error tables when there is something to
+    say, as CSV or (fmt="json") JSON records."""
     import pandas as pd
 
-    from thermocad.utils.files import atomic_write_csv, check_writable
+    from thermocad.utils.files import check_writable
 
-    targets = output_paths(out)
+    targets = output_paths(out, fmt)
     for path in targets.values():
         check_writable(path, force)
-    written = {"files": atomic_write_csv(targets["files"], table)}
+    written = {"files": _write_table(targets["files"], table, fmt)}
     patients = aggregate_patients(table)
     if (patients["n_files"] > 1).any():
-        written["patients"] = atomic_write_csv(targets["patients"], patients)
+        written["patients"] = _write_table(targets["patients"], patients, fmt)
     if errors:
         frame = pd.DataFrame(list(errors), columns=["file", "error"])
-        written["errors"] = atomic_write_csv(targets["errors"], frame)
+        written["errors"] = _write_table(targets["errors"], frame, fmt)
     # With --force, a stale side file from an earlier run would contradict this one.
     for key in ("patients", "errors"):
         if key not in written:
@@ -236,15 +255,22 @@ def run_predict(
     tta: bool = False,
     allow_unit_mismatch: bool = False,
     force: bool = False,
+    device: str = "auto",
+    fmt: str = "csv",
 ) -> int:
-    """CLI entry: predict, write the CSVs, list failures; returns 1 if any file failed."""
+    """CLI entry: predict, write the tables, list failures; returns 1 if any file failed."""
+    from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import check_writable
     from thermocad.utils.progress import log
 
-    for path in output_paths(out).values():
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown output format {fmt!r}; choose one of {FORMATS}")
+    for path in output_paths(out, fmt).values():
         check_writable(path, force)  # fail before the slow part, not after it
-    table, errors = predict_paths(run_dir, paths, tta=tta, allow_unit_mismatch=allow_unit_mismatch)
-    written = write_predictions(table, errors, out, force=force)
+    table, errors = predict_paths(
+        run_dir, paths, tta=tta, allow_unit_mismatch=allow_unit_mismatch, device=device
+    )
+    written = write_predictions(table, errors, out, force=force, fmt=fmt)
     for err in errors:
         log(failure_line(err))
     log(

@@ -85,10 +85,9 @@ class _FixedWidth:
         bits: Figueroa, SIGNUM Newsletter 30(3), 1995); longer numbers (up to 15 digits)
         are divided in float64.
         """
-        from thermocad.io.kernel import read_lines  # numba: imported on first use
-
         if rows == 0:
             return True
+        read_lines = _kernel()
         integers = out if self.single else np.empty(out.shape, np.float64)
         args = (self.template.size, self.template, self.limit, self.width + 1, self.parts)
         if not read_lines(text, rows, *args, self.low_digits, integers):
@@ -98,6 +97,15 @@ class _FixedWidth:
         else:
             np.divide(integers, self.scale, out=out, casting="same_kind")
         return True
+
+
+def _kernel():
+    """The compiled line reader, or its numpy twin without numba (imported on first use)."""
+    try:
+        from thermocad.io.kernel import read_lines
+    except ImportError:
+        from thermocad.io.kernel_numpy import read_lines
+    return read_lines
 
 
 def _part_plan(pattern: np.ndarray, a: int, b: int, dot: int) -> list[int]:

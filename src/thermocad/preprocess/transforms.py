@@ -68,10 +68,10 @@ def symmetric_outside_body(array: np.ndarray, mask: np.ndarray, rim: int = 2) ->
     image nothing changes; elsewhere each pixel and its mirror both take their mean, so
     `array - array[:, ::-1]` is exactly 0 there.
     """
-    from scipy import ndimage as ndi
+    from thermocad.preprocess.regions import erode
 
     a = np.asarray(array, dtype=np.float32)
-    body = ndi.binary_erosion(mask, iterations=rim) if rim else np.asarray(mask, bool)
+    body = erode(mask, rim)
     both = body & body[:, ::-1]
     return np.where(both, a, (a + a[:, ::-1]) / 2).astype(np.float32)
 
@@ -113,9 +113,12 @@ class EvalTransform:
         return len(self.channels)
 
     def prepare(self, array: np.ndarray) -> np.ndarray:
-        """Mask the marker, crop, normalise and resize one array to (size, size)."""
-        import torch
-        import torch.nn.functional as F
+        """Mask the marker, crop, normalise and resize one array to (size, size).
+
+        numpy only (no torch), so that ONNX Runtime deployments prepare inputs exactly as
+        training did; the resizing is torch's bilinear interpolate (thermocad.preprocess.resize).
+        """
+        from thermocad.preprocess.resize import resize
 
         a = np.asarray(array, dtype=np.float32)
         if a.ndim != 2:
@@ -129,22 +132,31 @@ class EvalTransform:
         if self.crop == "breasts":
             box = breast_box(a, mask)  # on the original frame, as explain.py maps heatmaps back
         if self.marker == "remove":
-            from thermocad.preprocess.regions import remove_marker
+            from thermocad.preprocess.regions import find_marker, remove_marker
 
-            a = remove_marker(a)
+            # find_marker(a) would compute the same body mask of `a` again.
+            a = remove_marker(a, find_marker(a, mask) if mask is not None else None)
         if relative and mask.any():
             level = float(np.median(a[mask]))
         if box is not None:
             top, bottom, left, right = box
             a, mask = a[top:bottom, left:right], mask[top:bottom, left:right]
-        t = torch.from_numpy(np.ascontiguousarray(self.normalization(a, level)))[None, None]
-        t = F.interpolate(t, size=(self.size, self.size), mode="bilinear", antialias=True)
+        shape = (self.size, self.size)
+        t = resize(self.normalization(a, level), shape, antialias=True)
         if self.background == "symmetric":
             # On the resized map, so that the rim the resizing blends is eroded away too.
-            m = torch.from_numpy(mask.astype(np.float32))[None, None]
-            m = F.interpolate(m, size=(self.size, self.size), mode="bilinear") > 0.5
-            return symmetric_outside_body(t[0, 0].numpy(), m[0, 0].numpy())
-        return t[0, 0].numpy()
+            m = resize(mask.astype(np.float32), shape, antialias=False) > 0.5
+            return symmetric_outside_body(t, m)
+        return t
+
+    def finish_numpy(self, maps: np.ndarray) -> np.ndarray:
+        """finish() in numpy: prepared maps (B, S, S) -> network input (B, C, S, S), float32."""
+        m = np.asarray(maps, dtype=np.float32)[:, None]
+        parts = {"temperature": m, "asymmetry": m - m[..., ::-1]}
+        x = np.concatenate([parts[c] for c in self.channels], axis=1)
+        mean = np.asarray(self.mean, np.float32).reshape(1, -1, 1, 1)
+        std = np.asarray(self.std, np.float32).reshape(1, -1, 1, 1)
+        return np.ascontiguousarray((x - mean) / std, dtype=np.float32)
 
     def finish(self, maps: torch.Tensor) -> torch.Tensor:
         """Prepared maps (B, 1, S, S) -> network input (B, C, S, S): channels, then mean/std."""

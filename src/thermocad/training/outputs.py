@@ -16,6 +16,11 @@ from thermocad.utils.files import atomic_write_csv, atomic_write_json
 from thermocad.utils.progress import log
 
 
+def write_history(out_dir, rows: list[dict]) -> None:
+    """history.csv, rewritten after every epoch: a killed run keeps its curve so far."""
+    atomic_write_csv(out_dir / "history.csv", pd.DataFrame(rows))
+
+
 def fit_ensemble(cfg: TrainConfig, data: ThermalData, cnn_probs):
     """With cfg.ensemble == "baseline": the baseline fitted on the training rows and, on the
     validation rows, {"prob": the mean of both, "prob_cnn", "prob_baseline"}."""
@@ -45,6 +50,7 @@ def write_outputs(
 
     from thermocad.evaluation.metrics import choose_threshold, classification_metrics
     from thermocad.models.bundle import save_bundle
+    from thermocad.reporting.hub_card import write_model_card
 
     y_valid = data.y[data.n_train :]
     in_sample = fold == "all"  # validation rows are the training rows: report nothing on them
@@ -56,7 +62,7 @@ def write_outputs(
         extra = {k: v for k, v in (parts or {}).items() if k != "prob"}
         preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs, **extra)
         atomic_write_csv(out_dir / "valid_predictions.csv", preds)
-    atomic_write_csv(out_dir / "history.csv", pd.DataFrame(ckpt.state["rows"]))
+    write_history(out_dir, ckpt.state["rows"])
     plot_schedule(out_dir / "schedule.png", ckpt.state["lrs"])
     atomic_write_json(out_dir / "config.json", cfg.to_dict())
     meta = {
@@ -81,5 +87,6 @@ def write_outputs(
     if baseline is not None:
         meta["baseline"] = baseline.to_dict()
     save_bundle(out_dir, model, meta)
+    write_model_card(out_dir, meta, data.train, None if in_sample else data.valid, probs)
     shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
     (out_dir / INCOMPLETE).unlink(missing_ok=True)  # last: the folder is now complete

@@ -14,7 +14,7 @@ from thermocad.training.checkpoint import Checkpoint, check_resume, open_run
 from thermocad.training.config import TrainConfig
 from thermocad.training.data import ThermalData, build_data
 from thermocad.training.distributed import distributed, fit_ctx, init_distributed, is_main_process
-from thermocad.training.outputs import fit_ensemble, write_outputs
+from thermocad.training.outputs import fit_ensemble, write_history, write_outputs
 from thermocad.training.recipe import (
     History,
     LimitBatches,
@@ -62,6 +62,8 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, cfg: TrainConfig, 
         ckpt.state["done"][name] = epoch
         ckpt.state["lrs"][name] = [float(v) for v in learn.recorder.lrs]
         ckpt.save(model)
+        if is_main_process():
+            write_history(ckpt.dir.parent, ckpt.state["rows"])
 
     history = History(ckpt.state["rows"], name, on_epoch)
     with fit_ctx(learn):

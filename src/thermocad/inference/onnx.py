@@ -1,0 +1,144 @@
+"""Prediction with an exported ONNX model: ONNX Runtime and numpy, no PyTorch.
+
+`thermocad export --onnx` stores model.json (transform, threshold, baseline coefficients,
+config) in the file's metadata, so the .onnx file alone predicts as the run folder does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thermocad.inference.export import INPUT_NAME, META_KEY, OUTPUT_NAME
+from thermocad.models.baseline import LinearBaseline
+from thermocad.models.bundle import ModelBundle
+from thermocad.preprocess.transforms import Augmentation, EvalTransform
+from thermocad.utils.errors import ModelFormatError
+
+
+class OnnxModel:
+    """An exported model with the predict interface of ModelBundle (CNN part in ONNX Runtime)."""
+
+    average = staticmethod(ModelBundle.average)
+
+    def __init__(self, path: str | os.PathLike, device: str = "auto") -> None:
+        import onnxruntime as ort
+
+        from thermocad.models.device import onnx_providers
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelFormatError(f"{self.path}: no such ONNX file")
+        providers = onnx_providers(device)
+        try:
+            self.session = ort.InferenceSession(str(self.path), providers=providers)
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise ModelFormatError(f"{self.path}: not a readable ONNX model ({exc})") from exc
+        self.meta = _metadata(self.path, self.session)
+        try:
+            self.transform = EvalTransform.from_dict(self.meta["transform"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(f"{self.path}: bad transform in its metadata ({exc})") from exc
+        try:
+            self.baseline  # noqa: B018 -- a broken baseline entry fails here, not at predict time
+        except ModelFormatError as exc:
+            raise ModelFormatError(f"{self.path}: {exc}") from exc
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta.get("threshold", 0.5))
+
+    @property
+    def unit(self) -> str:
+        return str(self.meta.get("unit", "celsius"))
+
+    @cached_property
+    def baseline(self) -> LinearBaseline | None:
+        entry = self.meta.get("baseline")
+        return None if entry is None else LinearBaseline.from_dict(entry)
+
+    def predict(
+        self,
+        arrays: Sequence[np.ndarray],
+        tta: bool = False,
+        batch_size: int = 16,
+        cnn_only: bool = False,
+    ) -> np.ndarray:
+        """P(Sick) for each array, as ModelBundle.predict."""
+        if cnn_only:
+            return self._cnn_probs(arrays, tta, batch_size)
+        return self.average(*self.predict_parts(arrays, tta, batch_size))
+
+    def predict_parts(
+        self, arrays: Sequence[np.ndarray], tta: bool = False, batch_size: int = 16
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The CNN's P(Sick) and the baseline's (None for a model without the ensemble)."""
+        cnn = self._cnn_probs(arrays, tta, batch_size)
+        return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays)
+
+    def _cnn_probs(self, arrays: Sequence[np.ndarray], tta: bool, batch_size: int) -> np.ndarray:
+        config = self.meta.get("config", {})
+        n_aug = int(config.get("tta", 4)) if tta else 0
+        mirror = bool(config.get("mirror", False))
+        out = []
+        for i in range(0, len(arrays), batch_size):
+            maps = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
+            views = [maps] + self._augmented(maps, n_aug)
+            if mirror:  # finish() of a mirrored map is the mirrored input (as map_probs)
+                views += [v[..., ::-1] for v in views]
+            out.append(np.mean([self.logits_to_probs(self.run(v)) for v in views], axis=0))
+        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+    def _augmented(self, maps: np.ndarray, n_aug: int) -> list[np.ndarray]:
+        """The same fixed TTA views as map_probs (torch's grid_sample: needs the [train] extra)."""
+        if not n_aug:
+            return []
+        from thermocad.utils.extras import require
+
+        require("torch", extra="train", what="PyTorch (test-time augmentation, --tta)")
+        import torch
+
+        from thermocad.preprocess.transforms import augment
+
+        aug = Augmentation(**self.meta.get("augmentation", {}))
+        x = torch.from_numpy(np.ascontiguousarray(maps))[:, None]
+        return [
+            augment(x, aug, torch.Generator().manual_seed(k), shared=True)[:, 0].numpy()
+            for k in range(n_aug)
+        ]
+
+    def run(self, maps: np.ndarray) -> np.ndarray:
+        """Logits (B, 2) of the network for prepared maps (B, S, S)."""
+        x = self.transform.finish_numpy(maps)
+        return self.session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+
+    @staticmethod
+    def logits_to_probs(logits: np.ndarray) -> np.ndarray:
+        """Softmax P(Sick) from logits (B, 2), computed stably in float64."""
+        z = np.asarray(logits, np.float64)
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e[:, 1] / e.sum(axis=1)
+
+
+def _metadata(path: Path, session) -> dict[str, Any]:
+    """model.json as stored by `thermocad export` in the ONNX file's metadata."""
+    raw = session.get_modelmeta().custom_metadata_map.get(META_KEY)
+    if raw is None:
+        raise ModelFormatError(
+            f"{path}: no thermocad metadata ({META_KEY}); export the model with `thermocad export`"
+        )
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"{path}: its {META_KEY} metadata is not JSON ({exc})") from exc
+    missing = [k for k in ("arch", "classes", "transform") if k not in meta]
+    if missing:
+        raise ModelFormatError(f"{path}: its {META_KEY} metadata lacks {missing}")
+    return meta

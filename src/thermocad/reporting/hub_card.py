@@ -1,0 +1,179 @@
+"""README.md of a run folder: a Hugging Face model card, so the folder can be published as is.
+
+Layout of huggingface.co/docs/hub/model-cards: YAML metadata (license, tags, datasets,
+metrics in a model-index), then the sections a reader of a medical model needs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from thermocad.utils.files import atomic_write_text
+
+CARD = "README.md"
+TAGS = ("thermography", "breast-cancer", "image-classification", "timm", "fastai")
+# (key in evaluation.metrics.summarize, label); intervals: patient bootstrap, Wilson for rates.
+HEADLINE = (
+    ("roc_auc", "ROC AUC"),
+    ("sensitivity", "Sensitivity"),
+    ("specificity", "Specificity"),
+    ("balanced_accuracy", "Balanced accuracy"),
+)
+METHODS = {"sensitivity": "the highest reaching sensitivity 0.9 on validation",
+           "given": "given at training, e.g. the cross-validated one"}  # fmt: skip
+NOT_A_DIAGNOSIS = (
+    "**Not a diagnosis.** This is research software, not a medical device. Thermography is at "
+    "most an adjunct to mammography, never a stand-alone test, and this model's output must not "
+    "be used to decide on anyone's care."
+)
+
+
+def validation_summary(preds: pd.DataFrame, threshold: float, n_boot: int = 1000) -> dict:
+    """Point metrics and 95% intervals (patient bootstrap; Wilson for proportions)."""
+    from thermocad.evaluation.metrics import summarize
+
+    df = preds.assign(y=(preds["label"].astype(str) == "Sick").astype(int))
+    return summarize(df, threshold, n_boot=n_boot)
+
+
+def _interval(summary: dict, key: str) -> tuple[float, float]:
+    lo, hi = summary.get("bootstrap_ci", {}).get(key, (np.nan, np.nan))
+    if key in summary.get("wilson_ci", {}):  # proportions: the exact-count interval
+        lo, hi = summary["wilson_ci"][key]
+    return float(lo), float(hi)
+
+
+def _number(value: float) -> str:
+    return "null" if not np.isfinite(value) else f"{value:.4f}"
+
+
+def front_matter(meta: dict, summary: dict | None) -> str:
+    """The YAML header (every string JSON-quoted, which YAML reads as the same string)."""
+    q = json.dumps
+    lines = ["---", "license: mit", "library_name: timm", "pipeline_tag: image-classification"]
+    lines += ["tags:"] + [f"- {t}" for t in TAGS] + ["datasets:", "- DMR-IR"]
+    if summary:
+        lines += ["metrics:"] + [f"- {key}" for key, _ in HEADLINE]
+        lines += [
+            "model-index:",
+            f"- name: {q('thermocad-' + str(meta.get('arch', 'model')))}",
+            "  results:",
+            "  - task:",
+            "      type: image-classification",
+            "      name: Breast thermogram classification (Sick vs Healthy)",
+            "    dataset:",
+            "      type: DMR-IR",
+            f"      name: {q('validation patients of this run')}",
+            "    metrics:",
+        ]
+        for key, label in HEADLINE:
+            lo, hi = _interval(summary, key)
+            lines += [
+                f"    - type: {key}",
+                f"      name: {q(f'{label} (95% CI {lo:.3f}-{hi:.3f})')}",
+                f"      value: {_number(float(summary[key]))}",
+            ]
+    return "\n".join(lines + ["---", ""])
+
+
+def _counts(train: pd.DataFrame, valid: pd.DataFrame | None) -> str:
+    """Images (patients) by split, class and, when recorded, acquisition batch."""
+    parts = [("training", train)] + ([("validation", valid)] if valid is not None else [])
+    by = ["acquisition_batch", "label"] if "acquisition_batch" in train.columns else ["label"]
+    rows = ["| split | " + " | ".join(by) + " | images | patients |", "|---" * (len(by) + 3) + "|"]
+    for name, df in parts:
+        for key, g in df.groupby(by, sort=True):
+            key = key if isinstance(key, tuple) else (key,)
+            cells = " | ".join(map(str, key))
+            rows.append(f"| {name} | {cells} | {len(g)} | {g['patient_id'].nunique()} |")
+    return "\n".join(rows)
+
+
+def confounds(rows: pd.DataFrame) -> list[str]:
+    """What besides disease separates the classes in these rows: batch and acquisition date."""
+    from thermocad.evaluation.metrics import roc_auc
+
+    y = (rows["label"].astype(str) == "Sick").astype(int)
+    notes = []
+    if "acquisition_batch" in rows.columns:
+        for batch, g in rows.groupby(rows["acquisition_batch"].fillna("missing"), sort=True):
+            labels = sorted(set(g["label"].astype(str)))
+            if len(labels) == 1:
+                notes.append(f"acquisition batch {batch} holds only {labels[0]} images: the "
+                             "batch alone predicts the label (a shortcut a model can learn)")  # fmt: skip
+    if "acquisition_date" in rows.columns:
+        days = pd.to_datetime(rows["acquisition_date"], errors="coerce")
+        ok = days.notna()
+        if ok.any():
+            auc = roc_auc(y[ok], days[ok].astype("int64"))
+            if np.isfinite(auc):
+                notes.append(f"the acquisition date alone separates Sick from Healthy with AUC "
+                             f"{max(auc, 1 - auc):.3f} (0.5 = no information): the classes "
+                             "were imaged at different times (room, season, camera set-up)")  # fmt: skip
+    return notes or ["no acquisition batch or date recorded in the split: not measured"]
+
+
+def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
+                summary: dict | None) -> str:  # fmt: skip
+    """The whole README.md text."""
+    arch, size = meta.get("arch", "model"), meta.get("input_size")
+    threshold = float(meta.get("threshold", 0.5))
+    ensemble = ("the mean of the CNN's and a classical temperature-statistics baseline's"
+                if meta.get("baseline") is not None else "the CNN's alone")  # fmt: skip
+    how = METHODS.get(str(meta.get("threshold_method")), "given at training")
+    rows = pd.concat([train] + ([valid] if valid is not None else []))
+    out = [front_matter(meta, summary), f"# thermocad {arch}: breast thermogram classifier", ""]
+    out += [f"Model: a `{arch}` CNN ({size} px input, {meta.get('unit', 'celsius')} input) "
+            f"fine-tuned with thermocad {meta.get('thermocad_version', '')}. Its P(Sick) for one "
+            f"frontal breast thermogram is {ensemble}; the stored decision threshold is "
+            f"{threshold:.4g} ({how}).", "",
+            NOT_A_DIAGNOSIS, ""]  # fmt: skip
+    out += ["## Intended use", "",
+            "Research on computer-aided detection in infrared breast thermograms (DMR-IR-like "
+            "480x640 temperature matrices): reproducing and auditing results, and teaching. Not "
+            "for screening, triage or any clinical decision. Use it with `thermocad predict "
+            "THIS_FOLDER FILES... --out predictions.csv`, or export it to ONNX (`thermocad "
+            "export`) to predict without PyTorch.", ""]  # fmt: skip
+    out += ["## Training data", "", _counts(train, valid), ""]
+    out += ["## Evaluation", ""] + _evaluation(summary, threshold) + [""]
+    out += ["## Limitations and confounds measured", ""]
+    out += [f"- {note}" for note in confounds(rows)]
+    out += ["- A small single-centre set: the intervals above are wide, and performance on other "
+            "cameras, protocols and populations is unknown.",
+            "- Validation patients chose the threshold (when not given), so its sensitivity and "
+            "specificity are optimistic; see a held-out test evaluation (`thermocad evaluate`).",
+            ""]  # fmt: skip
+    out += ["## Files", "", "`model.safetensors` + `model.json` (weights and everything needed to "
+            "predict), `config.json`, `history.csv` (per-epoch curve), `valid_predictions.csv`.",
+            ""]  # fmt: skip
+    return "\n".join(out)
+
+
+def _evaluation(summary: dict | None, threshold: float) -> list[str]:
+    if not summary:
+        return ["No held-out validation patients (a final model on every non-test patient): "
+                "nothing measured here. Report the cross-validated figures that chose it."]  # fmt: skip
+    lines = [f"On this run's {summary['n_patients']} validation patients ({summary['n']} images, "
+             f"{summary['n_sick']} Sick), at threshold {threshold:.4g}; 95% intervals: patient "
+             "bootstrap (1,000 resamples) for AUC, Wilson for proportions.", "",
+             "| metric | value | 95% CI |", "|---|---|---|"]  # fmt: skip
+    for key, label in HEADLINE:
+        lo, hi = _interval(summary, key)
+        lines.append(f"| {label} | {summary[key]:.3f} | {lo:.3f}-{hi:.3f} |")
+    return lines
+
+
+def write_model_card(out_dir: Path, meta: dict[str, Any], train: pd.DataFrame,
+                     valid: pd.DataFrame | None, probs=None) -> Path:  # fmt: skip
+    """Write README.md beside model.json. `valid`: held-out rows (None for a final model on
+    every patient); `probs`: the model's P(Sick) on them, for the metrics and intervals."""
+    summary = None
+    if valid is not None and probs is not None and len(valid):
+        preds = valid.assign(prob=np.asarray(probs, float))
+        summary = validation_summary(preds, float(meta.get("threshold", 0.5)))
+    return atomic_write_text(Path(out_dir) / CARD, render_card(meta, train, valid, summary))

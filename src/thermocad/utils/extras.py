@@ -1,0 +1,65 @@
+"""Optional dependencies: say which `pip install 'thermocad[EXTRA]'` a command needs."""
+
+from __future__ import annotations
+
+import importlib
+
+from thermocad.utils.errors import ThermocadError
+
+# What a missing module is called in the message (the import name is not always the project's).
+_WHAT = {
+    "torch": "PyTorch",
+    "timm": "timm",
+    "fastai": "fastai",
+    "pytorch_grad_cam": "Grad-CAM (grad-cam)",
+    "gradio": "Gradio",
+    "onnx": "the ONNX exporter (onnx, onnxscript)",
+    "onnxscript": "the ONNX exporter (onnx, onnxscript)",
+}
+
+
+# The extra that installs each optional top-level module.
+EXTRA_OF = {
+    "torch": "train",
+    "torchvision": "train",
+    "timm": "train",
+    "fastai": "train",
+    "accelerate": "train",
+    "pytorch_grad_cam": "explain",
+    "gradio": "app",
+    "onnx": "export",
+    "onnxscript": "export",
+    "numba": "fast",
+}
+
+
+class MissingExtraError(ThermocadError):
+    """A command needs an optional dependency that is not installed."""
+
+
+def available(module: str) -> bool:
+    """Whether `module` imports (a module blocked with sys.modules[name] = None does not)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def missing_extra_hint(module: str) -> str | None:
+    """The one-line message for a missing optional module, or None if it is not one."""
+    top = module.split(".")[0]
+    if top not in EXTRA_OF:
+        return None
+    name = _WHAT.get(top, top)
+    return f"this needs {name}, which is not installed: pip install 'thermocad[{EXTRA_OF[top]}]'"
+
+
+def require(*modules: str, extra: str, what: str | None = None) -> None:
+    """Raise MissingExtraError naming the extra to install unless every module imports."""
+    for module in modules:
+        if not available(module):
+            name = what or _WHAT.get(module, module)
+            raise MissingExtraError(
+                f"this needs {name}, which is not installed: pip install 'thermocad[{extra}]'"
+            )

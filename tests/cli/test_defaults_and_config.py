@@ -1,0 +1,65 @@
+"""CLI conventions: --help shows every default; `train --config` replays an earlier run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from thermocad.cli import build_parser
+from thermocad.cli.train import _config
+from thermocad.training.config import TrainConfig
+from thermocad.utils.errors import ConfigError
+
+
+def _subparsers() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_help_shows_every_default():
+    for name, sub in _subparsers().items():
+        text = " ".join(sub.format_help().split())  # argparse wraps lines anywhere
+        for action in sub._actions:
+            default = action.default
+            if not action.option_strings or default is None or default is False:
+                continue
+            if default is argparse.SUPPRESS:
+                continue
+            # Either argparse appends "(default: X)" or the help text already states it.
+            shown = str(default) in text or "default" in (action.help or "")
+            assert shown, f"{name} {action.option_strings}: default {default!r} not in --help"
+
+
+def test_predict_help_names_device_and_format_defaults():
+    text = " ".join(_subparsers()["predict"].format_help().split())
+    assert "(default: auto)" in text and "(default: csv)" in text
+
+
+def test_train_config_replays_an_earlier_run(tmp_path):
+    earlier = TrainConfig(arch="efficientnet_lite1", size=256, cycles=2, channels=("temperature",))
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(earlier.to_dict()))
+    parser = build_parser()
+    args = parser.parse_args(["train", "--split", "s.csv", "--out", "r", "--config", str(path)])
+    assert _config(args) == earlier
+    # Flags given on the command line win over the file.
+    args = parser.parse_args(
+        ["train", "--split", "s.csv", "--out", "r", "--config", str(path), "--size", "128"]
+    )
+    assert _config(args) == earlier.with_(size=128)
+
+
+def test_train_config_errors_are_one_line(tmp_path):
+    bad = tmp_path / "config.json"
+    bad.write_text("{not json")
+    args = build_parser().parse_args(["train", "--split", "s", "--out", "r", "--config", str(bad)])
+    with pytest.raises(ConfigError, match="config.json: not a readable thermocad config"):
+        _config(args)
+    args = build_parser().parse_args(
+        ["train", "--split", "s", "--out", "r", "--config", str(bad), "--smoke"]
+    )
+    with pytest.raises(ConfigError, match="drop --smoke"):
+        _config(args)

@@ -1,0 +1,37 @@
+"""The web app serves an exported ONNX model: P(Sick) as the run folder's, no Grad-CAM panel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.helpers.app import exported_onnx
+from thermocad.inference.app import analyse, build_app, can_explain
+from thermocad.inference.onnx import OnnxModel
+
+
+@pytest.fixture(scope="session")
+def onnx_model(run_dir, tmp_path_factory) -> OnnxModel:
+    return OnnxModel(exported_onnx(tmp_path_factory.getbasetemp(), run_dir))
+
+
+@pytest.mark.slow
+def test_onnx_model_answers_without_overlay(onnx_model, run_dir, dmr_files):
+    from thermocad.models.bundle import load_bundle
+
+    bundle = load_bundle(run_dir)
+    assert can_explain(bundle) and not can_explain(onnx_model)
+    answer = analyse(onnx_model, dmr_files[0])
+    prob = float(onnx_model.predict([np.loadtxt(dmr_files[0])])[0])
+    assert abs(prob - float(bundle.predict([np.loadtxt(dmr_files[0])])[0])) < 1e-4
+    assert answer.result.startswith(f"P(Sick) = {prob:.3g}; decision: ")
+    assert answer.overlay is None and answer.thermogram.ndim == 3
+    assert "analysed" in answer.status
+
+
+@pytest.mark.slow
+def test_app_builds_for_an_onnx_file(onnx_model):
+    demo = build_app(onnx_model.path, examples=[])
+    images = [c for c in demo.blocks.values() if type(c).__name__ == "Image"]
+    # The thermogram is shown; the Grad-CAM panel is hidden for a model it cannot explain.
+    assert [bool(c.visible) for c in images] == [True, False]

@@ -1,0 +1,152 @@
+"""ONNX Runtime inference: the exported file alone predicts as PyTorch does, without torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.helpers.app import exported_onnx
+from thermocad.cli import main
+from thermocad.inference.onnx import OnnxModel
+from thermocad.inference.predict import COLUMNS, predict_paths
+from thermocad.utils.errors import ModelFormatError
+
+ROOT = Path(__file__).resolve().parents[2]
+# A Python where torch and the training stack cannot be imported, as in a core install.
+NO_TORCH = textwrap.dedent(
+    """
+    import sys
+    for name in ("torch", "torchvision", "timm", "fastai", "pytorch_grad_cam", "onnx"):
+        sys.modules[name] = None
+    from thermocad.cli import main
+    code = main(sys.argv[1:])
+    loaded = [m for m in ("torch", "timm", "fastai") if sys.modules.get(m) is not None]
+    assert not loaded, loaded
+    sys.exit(code)
+    """
+)
+
+
+def run_without_torch(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "THERMOCAD_QUIET": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", NO_TORCH, *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="session")
+def onnx_file(run_dir, tmp_path_factory) -> Path:
+    """The smoke run exported once per session."""
+    return exported_onnx(tmp_path_factory.getbasetemp(), run_dir)
+
+
+@pytest.mark.slow
+def test_onnx_model_matches_pytorch(run_dir, onnx_file, dmr_files):
+    from thermocad.io.thermal import read_thermal
+    from thermocad.models.bundle import load_bundle
+
+    bundle, model = load_bundle(run_dir), OnnxModel(onnx_file, device="cpu")
+    arrays = [read_thermal(f).array for f in dmr_files]
+    arrays.append(np.random.default_rng(0).uniform(20, 36, (50, 70)).astype(np.float32))
+    cnn, base = model.predict_parts(arrays, batch_size=2)
+    torch_cnn, torch_base = bundle.predict_parts(arrays)
+    assert np.abs(cnn - torch_cnn).max() < 1e-4
+    np.testing.assert_array_equal(base, torch_base)  # the same numpy code, same coefficients
+    assert np.abs(model.predict(arrays) - bundle.predict(arrays)).max() < 1e-4
+    assert model.threshold == bundle.threshold and model.unit == bundle.unit
+    # TTA views are torch's augmentation (torch is here), mean over the same fixed draws.
+    tta = model.predict(arrays[:2], tta=True)
+    assert np.abs(tta - bundle.predict(arrays[:2], tta=True)).max() < 1e-4
+
+
+@pytest.mark.slow
+@pytest.mark.real
+def test_real_files_onnx_matches_pytorch(run_dir, onnx_file, dmr_dir):
+    files = sorted(dmr_dir.glob("T*.txt"))[:6]
+    torch_table, errors = predict_paths(run_dir, files, device="cpu")
+    onnx_table, onnx_errors = predict_paths(onnx_file, files)
+    assert not errors and not onnx_errors and len(onnx_table) == len(files)
+    diff = np.abs(onnx_table["prob_sick"].to_numpy() - torch_table["prob_sick"].to_numpy())
+    assert diff.max() < 1e-4
+    assert onnx_table["decision"].tolist() == torch_table["decision"].tolist()
+
+
+@pytest.mark.slow
+def test_predict_cli_without_torch(run_dir, onnx_file, dmr_files, tmp_path):
+    out = tmp_path / "predictions.csv"
+    done = run_without_torch(
+        ["predict", str(onnx_file), *map(str, dmr_files), "--out", str(out)], tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out)
+    assert list(table.columns) == list(COLUMNS)
+    expected, _ = predict_paths(run_dir, dmr_files, device="cpu")
+    assert np.abs(table["prob_sick"].to_numpy() - expected["prob_sick"].to_numpy()).max() < 1e-4
+    # A run folder without PyTorch: its model.onnx when it has one, else a one-line hint.
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    done = run_without_torch(["predict", str(run), str(dmr_files[0]), "--out", "a.csv"], tmp_path)
+    assert done.returncode == 2 and "pip install 'thermocad[train]'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    shutil.copy(onnx_file, run / "model.onnx")
+    done = run_without_torch(["predict", str(run), str(dmr_files[0]), "--out", "b.csv"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert pd.read_csv(tmp_path / "b.csv")["prob_sick"][0] == table["prob_sick"][0]
+
+
+def test_commands_needing_an_extra_say_which(run_dir, dmr_files, tmp_path):
+    cases = {
+        ("train", "--split", "s.csv", "--out", "r"): "thermocad[train]",
+        ("explain", str(run_dir), str(dmr_files[0]), "--out", "x"): "thermocad[train]",
+        ("export", str(run_dir), "--onnx", "m.onnx"): "thermocad[train]",
+        ("demo", "--smoke"): "thermocad[train]",
+    }
+    for args, hint in cases.items():
+        done = run_without_torch(list(args), tmp_path)
+        assert done.returncode == 2, (args, done.stderr)
+        assert f"pip install '{hint}'" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_predict_json_has_the_csv_fields(onnx_file, dmr_files, tmp_path):
+    csv, js = tmp_path / "p.csv", tmp_path / "p.json"
+    assert main(["predict", str(onnx_file), *map(str, dmr_files), "--out", str(csv)]) == 0
+    args = ["predict", str(onnx_file), *map(str, dmr_files), "--out", str(js), "--format", "json"]
+    assert main(args) == 0
+    records = json.loads(js.read_text())
+    pd.testing.assert_frame_equal(pd.DataFrame(records), pd.read_csv(csv), check_dtype=False)
+    assert list(records[0]) == list(COLUMNS)
+
+
+def test_not_an_onnx_file_refused(tmp_path):
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelFormatError, match="not a readable ONNX model"):
+        OnnxModel(bad)
+    with pytest.raises(ModelFormatError, match="no such ONNX file"):
+        OnnxModel(tmp_path / "missing.onnx")
+
+
+def test_onnx_without_thermocad_metadata_refused(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["input"], ["logits"])],
+        "g",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 2])],
+    )
+    path = tmp_path / "plain.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    with pytest.raises(ModelFormatError, match="thermocad export"):
+        OnnxModel(path)

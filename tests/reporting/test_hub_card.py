@@ -1,0 +1,75 @@
+"""The run folder's README.md: a Hugging Face model card whose numbers are the run's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermocad.evaluation.metrics import classification_metrics
+from thermocad.reporting.hub_card import NOT_A_DIAGNOSIS, TAGS, write_model_card
+
+
+def front_matter(text: str) -> dict:
+    """The YAML header, parsed with PyYAML (as the Hub does)."""
+    yaml = pytest.importorskip("yaml")
+    assert text.startswith("---\n")
+    header, _, _ = text[4:].partition("\n---\n")
+    return yaml.safe_load(header)
+
+
+def card_metrics(text: str) -> dict[str, float]:
+    """{metric type: value} from the card's model-index."""
+    meta = front_matter(text)
+    return {m["type"]: m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]}
+
+
+def _rows(n: int, seed: int, batch_b_sick: bool = True) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    label = np.where(np.arange(n) % 2 == 0, "Sick", "Healthy")
+    batch = np.where((label == "Sick") & batch_b_sick & (np.arange(n) % 4 == 0), "B", "A")
+    days = pd.Timestamp("2013-01-01") + pd.to_timedelta(np.where(label == "Sick", 300, 0)
+                                                         + rng.integers(0, 200, n), unit="D")  # fmt: skip
+    return pd.DataFrame({
+        "path": [f"T{i:04d}.npy" for i in range(n)],
+        "patient_id": np.arange(n) // 2 + 100 * seed,
+        "label": label,
+        "acquisition_batch": batch,
+        "acquisition_date": days.strftime("%Y-%m-%d"),
+    })  # fmt: skip
+
+
+def test_card_parses_and_holds_the_metrics(tmp_path):
+    train, valid = _rows(40, 0), _rows(24, 1)
+    probs = np.random.default_rng(2).uniform(0, 1, len(valid))
+    probs[valid["label"] == "Sick"] += 0.3
+    probs = np.clip(probs, 0, 1)
+    y = (valid["label"] == "Sick").astype(int)
+    meta = {"arch": "efficientnet_lite0", "input_size": 320, "threshold": 0.5,
+            "metrics": classification_metrics(y, probs, 0.5)}  # fmt: skip
+    text = write_model_card(tmp_path, meta, train, valid, probs).read_text()
+    header = front_matter(text)
+    assert header["license"] == "mit" and header["tags"] == list(TAGS)
+    assert header["datasets"] and header["metrics"]
+    values = card_metrics(text)
+    assert values["roc_auc"] == pytest.approx(meta["metrics"]["roc_auc"], abs=1e-4)
+    assert values["specificity"] == pytest.approx(meta["metrics"]["specificity"], abs=1e-4)
+    names = [m["name"] for m in header["model-index"][0]["results"][0]["metrics"]]
+    assert all("95% CI" in n for n in names)
+    for section in ("## Intended use", "## Training data", "## Evaluation",
+                    "## Limitations and confounds measured"):  # fmt: skip
+        assert section in text
+    assert NOT_A_DIAGNOSIS in text
+    # Training counts by batch and class: batch B holds 10 of the 20 Sick training images.
+    assert "| training | B | Sick | 10 |" in text
+    # The confounds: batch B is all Sick, and the dates alone separate the classes perfectly
+    # (every Sick date is 300 days later than the Healthy ones, which span only 200 days).
+    assert "acquisition batch B holds only Sick images" in text
+    assert "AUC 1.000" in text
+
+
+def test_final_model_card_reports_no_metrics(tmp_path):
+    meta = {"arch": "efficientnet_lite0", "threshold": 0.4}
+    text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
+    assert "model-index" not in front_matter(text)
+    assert "nothing measured here" in text
