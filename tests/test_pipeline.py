@@ -75,7 +75,7 @@ def test_study_smoke_cli_with_a_cnn(cohort, tmp_path, capsys):
     assert (out / "compare" / "efficientnet_lite0" / "fold1" / "model.json").exists()
 
 
-def test_the_demo_uses_the_one_smoke_preset(monkeypatch, tmp_path):
+def test_the_demo_trains_the_default_recipe_and_smoke_the_one_smoke_preset(monkeypatch, tmp_path):
     from thermocad.training.config import TrainConfig
 
     configs = []
@@ -88,12 +88,8 @@ def test_the_demo_uses_the_one_smoke_preset(monkeypatch, tmp_path):
     monkeypatch.setattr("thermocad.synth.cohort.generate_cohort", lambda *a, **k: tmp_path / "l")
     S.run_demo(tmp_path / "demo", n_patients=4)
     S.run_demo(tmp_path / "demo", n_patients=4, smoke=True, force=True)
-    # The smoke preset with 8-image batches and 4 batches an epoch; the default's 30 head
-    # epochs unless --smoke (as the demo's own preset was before there was only one).
-    assert configs[0] == TrainConfig.smoke(batch_size=8, max_batches=4, head_epochs=30)
+    assert configs[0] == TrainConfig()  # the demo shows the default recipe as users get it
     assert configs[1] == TrainConfig.smoke(batch_size=8, max_batches=4)
-    assert configs[0] == TrainConfig(size=64, batch_size=8, lr_find_iters=10, frozen_cycles=1,
-                                     cycles=2, tta=1, max_batches=4)  # fmt: skip
 
 
 def test_study_nested_baseline_only(cohort, tmp_path):

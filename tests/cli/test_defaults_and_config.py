@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import pytest
@@ -49,7 +50,7 @@ def test_train_config_replays_an_earlier_run(tmp_path):
     args = parser.parse_args(
         ["train", "--split", "s.csv", "--out", "r", "--config", str(path), "--size", "128"]
     )
-    assert _config(args) == earlier.with_(size=128)
+    assert _config(args) == dataclasses.replace(earlier, size=128)
 
 
 def test_train_config_errors_are_one_line(tmp_path):

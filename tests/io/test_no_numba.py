@@ -21,8 +21,8 @@ SCRIPT = textwrap.dedent(
     import sys
     sys.modules["numba"] = None
     import numpy as np
-    from thermocad.io import text
-    assert text._kernel().__module__ == "thermocad.io.kernel_numpy"
+    from thermocad.io import fixed_width, text
+    assert fixed_width._kernel().__module__ == "thermocad.io.kernel_numpy"
     for src, dst in zip(sys.argv[1::2], sys.argv[2::2]):
         values, fmt, _ = text.parse_text(open(src, "rb").read(), src)
         np.save(dst, values)

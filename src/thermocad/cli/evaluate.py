@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("demo", help="the study on a generated synthetic cohort (a few minutes)")
     p.add_argument("--out", default="demo", help="output folder (default ./demo)")
-    p.add_argument("--patients", type=int, default=48, help="synthetic patients (default 48)")
+    p.add_argument("--patients", type=int, default=96, help="synthetic patients")
     p.add_argument("--smoke", action="store_true", help="tiny training preset (seconds)")
     p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
     p.set_defaults(func=_demo)

@@ -1,0 +1,162 @@
+"""One request of the web app: a private copy of the upload, checked, predicted and explained."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from thermocad.io.find import READABLE_SUFFIXES
+from thermocad.utils.errors import ThermalFormatError, ThermocadError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from thermocad.inference.onnx import OnnxModel
+    from thermocad.models.bundle import ModelBundle
+
+MAX_UPLOAD_MB = 20
+# Uploads analysed at once (example clicks: Gradio's default of one more): bounds the app's
+# memory to a few parsed uploads and figures; more requests wait in Gradio's queue.
+CONCURRENCY = 2
+# Grad-CAM hooks the shared model's layers: two requests at once would mix their gradients.
+_MODEL_LOCK = threading.Lock()
+ALLOW_LABEL = "Accept 8/16-bit images for a temperature model (unreliable)"
+ALLOWED_SUFFIXES = READABLE_SUFFIXES  # one list in thermocad.io.find, shared with predict
+
+
+@dataclass
+class Answer:
+    """What the page shows for one file: images (inline HTML), the result line and a status."""
+
+    thermogram: str = ""
+    overlay: str = ""
+    result: str = ""
+    status: str = ""
+
+    def outputs(self) -> tuple[Any, ...]:
+        # The trailing None empties the upload box, ready for the next file.
+        return self.thermogram, self.overlay, self.result, self.status, None
+
+
+def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
+    """Refuse files with an unknown type or over the size limit before parsing them."""
+    name = path.name.lower()
+    if not name.endswith(ALLOWED_SUFFIXES):
+        kinds = ", ".join(ALLOWED_SUFFIXES)
+        raise ThermalFormatError(f"{path.name}: unsupported file type; upload one of {kinds}")
+    size_mb = path.stat().st_size / 1e6
+    if size_mb > max_mb:
+        raise ThermalFormatError(f"{path.name}: {size_mb:.1f} MB is over the {max_mb:g} MB limit")
+
+
+def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) -> Answer:
+    """Read, predict and explain one file; raises ThermocadError for files a user got wrong."""
+    from thermocad.inference.explain import draw_thermogram
+    from thermocad.inference.predict import check_unit
+    from thermocad.io.thermal import read_thermal
+    from thermocad.preprocess.plausible import check_plausible
+
+    check_upload(path)
+    # cache=False: an upload is read once, and its parse must not outlive it on disk.
+    thermogram = read_thermal(path, cache=False)
+    check_unit(thermogram, bundle.unit, allow_unit_mismatch)
+    check_plausible(thermogram)
+    array = thermogram.array
+    with _MODEL_LOCK:
+        cnn, base = bundle.predict_parts([array])
+        heat = _heatmap(bundle, array)
+    prob = float(bundle.average(cnn, base)[0])
+    decision = "Sick" if prob >= bundle.threshold else "Healthy"
+    result = f"P(Sick) = {prob:.3g}; decision: {decision} (threshold {bundle.threshold:.3g})"
+    if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
+        result += f"; mean of the CNN ({cnn[0]:.3g}) and the temperature-statistics baseline ({base[0]:.3g})"
+    return Answer(
+        thermogram=_inline_png(_one_panel(draw_thermogram, array, thermogram.unit), "thermogram"),
+        overlay=_overlay(bundle, array, heat, prob),
+        result=result,
+        status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
+    )
+
+
+def can_explain(bundle: ModelBundle | OnnxModel) -> bool:
+    """Grad-CAM needs the PyTorch model and grad-cam ([explain]); an ONNX model has neither."""
+    from thermocad.inference.loading import is_onnx
+    from thermocad.utils.extras import available
+
+    return not is_onnx(bundle) and available("pytorch_grad_cam")
+
+
+def _heatmap(bundle: ModelBundle | OnnxModel, array: np.ndarray) -> np.ndarray | None:
+    """Grad-CAM's heatmap, or None where the model cannot be explained here."""
+    if not can_explain(bundle):
+        return None
+    from thermocad.inference.explain import gradcam
+
+    return gradcam(bundle, array)
+
+
+def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float) -> str | None:
+    """The Grad-CAM overlay as an inline PNG, or None without a heatmap."""
+    if heat is None:
+        return None
+    from thermocad.inference.explain import draw_overlay
+
+    panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold)
+    return _inline_png(panel, "Grad-CAM overlay")
+
+
+def _one_panel(draw, *args):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    draw(fig, fig.subplots(), *args)
+    return fig
+
+
+def _inline_png(fig, alt: str) -> str:
+    """The figure as an <img> with a PNG data URL: rendered in memory, never a file on disk
+    (a gr.Image output would be a copy in Gradio's cache until its sweep)."""
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%">'
+
+
+def answer_file(
+    bundle: ModelBundle, path: str | None, allow_unit_mismatch: bool
+) -> tuple[Any, ...]:
+    """The page's outputs for a file path; errors become a readable status, never a traceback.
+
+    The file is Gradio's: identical uploads (and the bytes of an example) share one path in its
+    cache, so it is only ever read, into a private copy per request that alone is deleted."""
+    if not path:
+        return Answer(status="Upload a thermal text matrix, .npy or image file.").outputs()
+    upload = Path(path)
+    with tempfile.TemporaryDirectory(prefix="thermocad-request-") as private:
+        copy = Path(private) / upload.name
+        try:
+            check_upload(upload)  # type and size first: an oversized file is never copied
+            shutil.copyfile(upload, copy)
+            answer = analyse(bundle, copy, allow_unit_mismatch)
+        except ThermocadError as exc:
+            # Server-side paths mean nothing to the user; show the name they uploaded.
+            message = str(exc).replace(str(copy), upload.name).replace(str(upload), upload.name)
+            message = message.replace("pass --allow-unit-mismatch", f"tick '{ALLOW_LABEL}'")
+            answer = Answer(status=f"Error: {message}")
+        except FileNotFoundError:
+            answer = Answer(status=f"Error: {upload.name}: the upload is gone; upload it again")
+        except Exception as exc:  # noqa: BLE001 - the page must answer, whatever the file holds
+            traceback.print_exc()
+            answer = Answer(
+                status=f"Error: {upload.name}: could not be analysed ({type(exc).__name__}); "
+                "is it a thermal matrix or image?"
+            )
+    return answer.outputs()
