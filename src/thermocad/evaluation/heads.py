@@ -28,7 +28,6 @@ def head_only(config: Any) -> bool:
         and config.cycles == 0
         and config.frozen_cycles == 0
         and config.tta == 0
-        and not config.mirror
         and config.lr is not None  # no lr_find: it would look at each fold's own data
         and config.max_batches is None
     )
