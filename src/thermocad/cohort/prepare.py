@@ -24,7 +24,8 @@ DEFAULT_SHARPNESS_THRESHOLD = 0.5
 COLUMNS = [
     "path", "patient_id", "label", "view", "protocol", "acquired", "acquisition_date",
     "acquisition_batch", "unit",
-    "source_format", "height", "width", "t_min", "t_max", "sharpness", "excluded_reason",
+    "source_format", "height", "width", "t_min", "t_max", "sharpness", "skin_median",
+    "marker_px", "excluded_reason",
 ]  # fmt: skip
 BATCH_BY_FORMAT = {"dmr-space": "A", "dmr-semicolon": "B"}  # as in the DMR-IR database
 
@@ -53,7 +54,25 @@ def image_stats(thermogram: Thermogram) -> dict:
         "t_min": round(float(array.min()), 4),
         "t_max": round(float(array.max()), 4),
         "sharpness": round(sharpness(array), 4),
+        **_confound_stats(thermogram),
     }
+
+
+def _confound_stats(thermogram: Thermogram) -> dict:
+    """Median skin temperature and calibration-marker area: not disease, audited as shortcuts
+    (thermocad.evaluation.confounds); NaN where they mean nothing (images, tiny frames)."""
+    from thermocad.preprocess.regions import body_mask, find_marker
+
+    array = thermogram.array
+    if thermogram.unit != "celsius" or min(array.shape) < 32 or not np.isfinite(array).all():
+        return {"skin_median": np.nan, "marker_px": np.nan}
+    mask = body_mask(array)
+    if not mask.any():
+        return {"skin_median": np.nan, "marker_px": np.nan}
+    box = find_marker(array, mask)
+    top, bottom, left, right = box if box is not None else (0, 0, 0, 0)
+    area = (bottom - top) * (right - left)
+    return {"skin_median": round(float(np.median(array[mask])), 3), "marker_px": int(area)}
 
 
 @dataclass

@@ -21,6 +21,8 @@ QUANTITIES = {
     "patient_id": "patient number (acquisition order)",
     "t_min": "coldest pixel (C)",
     "t_max": "warmest pixel (C)",
+    "skin_median": "median skin temperature (C)",
+    "marker_px": "calibration marker area (px)",
 }
 
 
