@@ -63,35 +63,20 @@ class OnnxModel:
         entry = self.meta.get("baseline")
         return None if entry is None else LinearBaseline.from_dict(entry)
 
-    def predict(
-        self,
-        arrays: Sequence[np.ndarray],
-        tta: bool = False,
-        batch_size: int = 16,
-        cnn_only: bool = False,
-    ) -> np.ndarray:
-        """P(Sick) for each array, as ModelBundle.predict."""
-        if cnn_only:
-            return self._cnn_probs(arrays, tta, batch_size)
-        return self.average(*self.predict_parts(arrays, tta, batch_size))
-
-    def predict_parts(
-        self, arrays: Sequence[np.ndarray], tta: bool = False, batch_size: int = 16
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The CNN's P(Sick) and the baseline's (None for a model without the ensemble)."""
-        cnn = self._cnn_probs(arrays, tta, batch_size)
-        return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays)
+    # The same ensemble arithmetic as the PyTorch bundle, over this model's _cnn_probs.
+    predict = ModelBundle.predict
+    predict_parts = ModelBundle.predict_parts
 
     def _cnn_probs(self, arrays: Sequence[np.ndarray], tta: bool, batch_size: int) -> np.ndarray:
         config = self.meta.get("config", {})
         n_aug = int(config.get("tta", 4)) if tta else 0
-        mirror = bool(config.get("mirror", False))
+        if config.get("mirror"):  # an option removed since (it predicted image and mirror)
+            raise ModelFormatError(f"{self.path}: trained with the removed option mirror=True; "
+                                   "retrain it with this version")  # fmt: skip
         out = []
         for i in range(0, len(arrays), batch_size):
             maps = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
             views = [maps] + self._augmented(maps, n_aug)
-            if mirror:  # finish() of a mirrored map is the mirrored input (as map_probs)
-                views += [v[..., ::-1] for v in views]
             out.append(np.mean([self.logits_to_probs(self.run(v)) for v in views], axis=0))
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 
