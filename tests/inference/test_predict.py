@@ -234,3 +234,18 @@ def test_unwritable_out_fails_before_any_work(
     assert main(["predict", str(run_dir), str(dmr_files[0]), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert f"error: {out}: cannot write there" in err and ".predictions.csv." not in err
+
+
+@pytest.mark.slow
+def test_pipelined_batches_give_the_probabilities_of_predict(run_dir, dmr_files):
+    """predict prepares batch k+1 while the network runs batch k: same numbers, same order."""
+    from thermocad.inference.predict import predict_bundle
+    from thermocad.io.thermal import read_thermal
+    from thermocad.models.bundle import load_bundle
+
+    bundle = load_bundle(run_dir)
+    files = [*dmr_files, *dmr_files[:2]]  # 5 files in batches of 2: three batches in flight
+    table, errors = predict_bundle(bundle, files, batch_size=2, workers=1)
+    expected = bundle.predict([read_thermal(f).array for f in files])
+    assert not errors and table["file"].tolist() == [str(f) for f in files]
+    assert np.allclose(table["prob_sick"], expected, atol=1e-6)

@@ -80,6 +80,19 @@ class OnnxModel:
             out.append(np.mean([self.logits_to_probs(self.run(v)) for v in views], axis=0))
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 
+    def predict_maps(
+        self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool = False
+    ) -> np.ndarray:
+        """As ModelBundle.predict_maps: P(Sick) from prepared maps and the baseline's part."""
+        if not len(maps):
+            return np.zeros(0, dtype=np.float32)
+        if self.meta.get("config", {}).get("mirror"):
+            return self.predict([], tta)  # refuses the removed option with its message
+        n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
+        views = [maps] + self._augmented(maps, n_aug)
+        cnn = np.mean([self.logits_to_probs(self.run(v)) for v in views], axis=0)
+        return self.average(cnn.astype(np.float32), baseline)
+
     def _augmented(self, maps: np.ndarray, n_aug: int) -> list[np.ndarray]:
         """The same fixed TTA views as map_probs (torch's grid_sample: needs the [train] extra)."""
         if not n_aug:

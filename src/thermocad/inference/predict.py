@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
@@ -121,18 +122,38 @@ def predict_bundle(
         workers = None if len(files) >= 8 else 1
     rows: list[dict] = []
     errors: list[FileError] = []
-    # Worker processes parse the next files while this process runs the model on a batch.
+    # A pipeline: reader threads parse the next files, one thread prepares the next batch
+    # (evaluation transform, baseline features) while this one runs the network on the last.
     results = progress(iter_read(files, workers=workers), desc="predict", total=len(files))
-    for batch in _batches(results, max(1, batch_size)):
-        checked = [_checked(path, res, bundle.unit, allow_unit_mismatch) for path, res in batch]
-        errors.extend(c for c in checked if isinstance(c, FileError))
-        good = [c for c in checked if not isinstance(c, FileError)]
-        if not good:
-            continue
-        probs = bundle.predict([t.array for t in good], tta=tta, batch_size=batch_size)
-        for thermogram, prob in zip(good, probs, strict=True):
-            rows.append(_row(Path(thermogram.path), float(prob), bundle, __version__))
+    pending: tuple[list[Thermogram], Future] | None = None
+    with ThreadPoolExecutor(max_workers=1) as prep:
+        for batch in _batches(results, max(1, batch_size)):
+            checked = [_checked(path, res, bundle.unit, allow_unit_mismatch) for path, res in batch]
+            errors.extend(c for c in checked if isinstance(c, FileError))
+            good = [c for c in checked if not isinstance(c, FileError)]
+            if good:
+                ready, pending = pending, (good, prep.submit(_prepared, bundle, good))
+                rows.extend(_predicted(bundle, ready, tta, __version__))
+        rows.extend(_predicted(bundle, pending, tta, __version__))
     return pd.DataFrame(rows, columns=list(COLUMNS)).astype({"patient_id": "Int64"}), errors
+
+
+def _prepared(bundle: ModelBundle | OnnxModel, good: list[Thermogram]):
+    """The batch's network inputs and its baseline P(Sick) (None without the ensemble)."""
+    import numpy as np
+
+    arrays = [t.array for t in good]
+    maps = np.stack([bundle.transform.prepare(a) for a in arrays])
+    return maps, None if bundle.baseline is None else bundle.baseline.predict_arrays(arrays)
+
+
+def _predicted(bundle, ready, tta: bool, version: str) -> list[dict]:
+    """The rows of a prepared batch (none for None): the network runs here."""
+    if ready is None:
+        return []
+    good, future = ready
+    probs = bundle.predict_maps(*future.result(), tta=tta)
+    return [_row(Path(t.path), float(p), bundle, version) for t, p in zip(good, probs, strict=True)]
 
 
 def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str) -> dict:

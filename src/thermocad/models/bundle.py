@@ -80,6 +80,19 @@ class ModelBundle:
             out.append(map_probs(self.model, chunk, self.transform, n_aug, aug))
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
+    def predict_maps(
+        self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool = False
+    ) -> np.ndarray:
+        """predict() for maps the evaluation transform already prepared, and the baseline's
+        P(Sick) of the same files (None without the ensemble): what `predict` pipelines."""
+        if not len(maps):
+            return np.zeros(0, dtype=np.float32)
+        if self.meta.get("config", {}).get("mirror"):
+            return self.predict([], tta)  # refuses the removed option with its message
+        n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
+        aug = Augmentation(**self.meta.get("augmentation", {}))
+        return self.average(map_probs(self.model, maps, self.transform, n_aug, aug), baseline)
+
     @staticmethod
     def average(cnn: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
         """The ensemble's P(Sick): the mean of the CNN's and the baseline's (the CNN's alone
