@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from thermocad.inference.export import INPUT_NAME, META_KEY, OUTPUT_NAME
-from thermocad.models.baseline import LinearBaseline
 from thermocad.models.bundle import ModelBundle
 from thermocad.preprocess.transforms import Augmentation, EvalTransform
 from thermocad.utils.errors import ModelFormatError
@@ -50,29 +48,19 @@ class OnnxModel:
         except ModelFormatError as exc:
             raise ModelFormatError(f"{self.path}: {exc}") from exc
 
-    @property
-    def threshold(self) -> float:
-        return float(self.meta.get("threshold", 0.5))
-
-    @property
-    def unit(self) -> str:
-        return str(self.meta.get("unit", "celsius"))
-
-    @cached_property
-    def baseline(self) -> LinearBaseline | None:
-        entry = self.meta.get("baseline")
-        return None if entry is None else LinearBaseline.from_dict(entry)
-
-    # The same ensemble arithmetic as the PyTorch bundle, over this model's _cnn_probs.
+    # The PyTorch bundle's metadata accessors and ensemble arithmetic, over this model's
+    # meta and _cnn_probs.
+    threshold = ModelBundle.threshold
+    unit = ModelBundle.unit
+    baseline = ModelBundle.baseline
+    refuse_removed_options = ModelBundle.refuse_removed_options
     predict = ModelBundle.predict
     predict_parts = ModelBundle.predict_parts
 
     def _cnn_probs(self, arrays: Sequence[np.ndarray], tta: bool, batch_size: int) -> np.ndarray:
         config = self.meta.get("config", {})
         n_aug = int(config.get("tta", 4)) if tta else 0
-        if config.get("mirror"):  # an option removed since (it predicted image and mirror)
-            raise ModelFormatError(f"{self.path}: trained with the removed option mirror=True; "
-                                   "retrain it with this version")  # fmt: skip
+        self.refuse_removed_options()
         out = []
         for i in range(0, len(arrays), batch_size):
             maps = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
@@ -86,8 +74,7 @@ class OnnxModel:
         """As ModelBundle.predict_maps: P(Sick) from prepared maps and the baseline's part."""
         if not len(maps):
             return np.zeros(0, dtype=np.float32)
-        if self.meta.get("config", {}).get("mirror"):
-            return self.predict([], tta)  # refuses the removed option with its message
+        self.refuse_removed_options()
         n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
         views = [maps] + self._augmented(maps, n_aug)
         cnn = np.mean([self.logits_to_probs(self.run(v)) for v in views], axis=0)

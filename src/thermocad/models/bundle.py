@@ -71,9 +71,7 @@ class ModelBundle:
         config = self.meta.get("config", {})
         n_aug = int(config.get("tta", 4)) if tta else 0
         aug = Augmentation(**self.meta.get("augmentation", {}))
-        if config.get("mirror"):  # an option removed since (it predicted image and mirror)
-            raise ModelFormatError("this model was trained with the removed option mirror=True; "
-                                   "retrain it with this version")  # fmt: skip
+        self.refuse_removed_options()
         out = []
         for i in range(0, len(arrays), batch_size):
             chunk = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
@@ -87,11 +85,16 @@ class ModelBundle:
         P(Sick) of the same files (None without the ensemble): what `predict` pipelines."""
         if not len(maps):
             return np.zeros(0, dtype=np.float32)
-        if self.meta.get("config", {}).get("mirror"):
-            return self.predict([], tta)  # refuses the removed option with its message
+        self.refuse_removed_options()
         n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
         aug = Augmentation(**self.meta.get("augmentation", {}))
         return self.average(map_probs(self.model, maps, self.transform, n_aug, aug), baseline)
+
+    def refuse_removed_options(self) -> None:
+        """A model trained with an option removed since cannot be reproduced at inference."""
+        if self.meta.get("config", {}).get("mirror"):  # it predicted image and mirror
+            raise ModelFormatError("this model was trained with the removed option mirror=True; "
+                                   "retrain it with this version")  # fmt: skip
 
     @staticmethod
     def average(cnn: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
