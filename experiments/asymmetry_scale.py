@@ -1,0 +1,121 @@
+"""The asymmetry channel in degrees (centred at 0, 1 C = 1 unit) instead of through the
+temperature channel's normalisation? (issue 17; protocol in records/asymmetry_scale.md)
+
+    .venv/bin/python experiments/asymmetry_scale.py --out /tmp/asym --nested /tmp/nested
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from nested_default import baseline, cached, cohort, folds, head_sgd, score
+from sklearn.model_selection import StratifiedKFold
+
+import thermocad
+from thermocad.evaluation import metrics as M
+from thermocad.evaluation.evaluate import with_y
+from thermocad.models.baseline import feature_table, fit_linear_baseline
+from thermocad.models.registry import create_model
+from thermocad.synth.cohort import generate_cohort
+from thermocad.training.config import TrainConfig
+from thermocad.training.features import fit_head, prepared_maps
+from thermocad.training.recipe import body_features
+
+
+def degrees(maps: torch.Tensor) -> torch.Tensor:
+    """(B, 1, S, S) relative-window maps -> their left-right difference in degrees C."""
+    cfg = TrainConfig()
+    return (maps - maps.flip(-1)) * (cfg.norm_high - cfg.norm_low)
+
+
+def both_features(paths: list[str]) -> dict[str, np.ndarray]:
+    """Frozen lite0 features of the default prepared maps, today's input and the new one."""
+    cfg = TrainConfig()
+    transform, maps = prepared_maps(cfg, paths)
+    model = create_model(cfg.arch, cfg.pretrained, 1, 2, cfg.weights)
+    index = {p: i for i, p in enumerate(dict.fromkeys(paths))}
+    rows = [index[p] for p in paths]
+    return {"today": body_features(model, maps, transform.finish, 16).numpy()[rows],
+            "degrees": body_features(model, maps, degrees, 16).numpy()[rows]}  # fmt: skip
+
+
+def synthetic_check(out: Path) -> dict:
+    labels = generate_cohort(out / "demo_data", n_patients=96, seed=0, height=120, width=160,
+                             force=True)  # fmt: skip
+    table = thermocad.prepare(out / "demo_data", labels)
+    df = with_y(table[table["excluded_reason"].fillna("") == ""]).reset_index(drop=True)
+    paths, y = df["path"].tolist(), df["y"].to_numpy()
+    fx, bfeats = both_features(paths), feature_table(paths)
+    res: dict[str, list[float]] = {"today": [], "degrees": [], "baseline": []}
+    for seed in range(3):
+        p = {k: np.zeros(len(df)) for k in res}
+        for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(paths, y):
+            for k in fx:
+                p[k][te] = fit_head(fx[k][tr], y[tr], fx[k][te], TrainConfig(seed=seed))
+            p["baseline"][te] = fit_linear_baseline(df.iloc[tr], bfeats).predict(
+                bfeats.loc[df["path"].iloc[te]])
+        for k in res:
+            res[k].append(M.roc_auc(y, p[k]))
+    return {k: round(float(np.mean(v)), 3) for k, v in res.items()}
+
+
+def parts(feats, bfeats, df, tr, te, seed) -> dict[str, np.ndarray]:
+    base = baseline(bfeats, df, tr, te, seed)
+    cnn = head_sgd(feats["today"], df, tr, te, seed)
+    deg = head_sgd(feats["degrees"], df, tr, te, seed)
+    return {"baseline": base, "cnn": cnn, "default": (cnn + base) / 2,
+            "cnn_deg": deg, "default_deg": (deg + base) / 2}  # fmt: skip
+
+
+def nested(feats, bfeats, df, seeds) -> pd.DataFrame:
+    rows = []
+    for seed in seeds:
+        for k, (tr, te) in enumerate(folds(df, 5, seed)):
+            sub = df.iloc[tr].reset_index(drop=True)
+            oof: dict[str, np.ndarray] = {}
+            for a, b in folds(sub, 4, seed):
+                for name, v in parts(feats, bfeats, df, tr[a], tr[b], seed).items():
+                    oof.setdefault(name, np.zeros(len(tr)))[b] = v
+            cols = ["patient_id", "path", "y", "acquisition_batch", "acquisition_date"]
+            for name, p in parts(feats, bfeats, df, tr, te, seed).items():
+                thr = M.choose_threshold(sub["y"], oof[name], method="sensitivity")
+                rows.append(df.iloc[te][cols].assign(candidate=name, prob=p, threshold=thr,
+                                                     seed=seed, outer_fold=k))  # fmt: skip
+    return pd.concat(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--nested", type=Path, required=True, help="nested_default.py's --out")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--synthetic-only", action="store_true")
+    args = parser.parse_args()
+    syn = synthetic_check(args.out)
+    print("demo cohort, 5-fold CV AUC:", syn, flush=True)
+    if args.synthetic_only or syn["degrees"] <= syn["today"]:
+        return
+    df = cohort(args.nested)
+    paths = df["path"].tolist()
+    feats = both_features(paths)
+    assert np.allclose(feats["today"], np.load(args.nested / "features_default.npy"), atol=1e-4)
+    bfeats = cached(args.nested / "baseline_features.pkl", lambda: feature_table(paths))
+    preds = nested(feats, bfeats, df, args.seeds)
+    preds.to_csv(args.out / "nested_degrees.csv", index=False)
+    results = {}
+    for name, pred in preds.groupby("candidate"):
+        per_seed = [score(p) for _, p in pred.groupby("seed")]
+        results[name] = {k: np.mean([s[k] for s in per_seed], axis=0).round(3).tolist()
+                         for k in per_seed[0]}  # fmt: skip
+    (args.out / "nested_summary.json").write_text(json.dumps(results, indent=1))
+    print(pd.DataFrame({k: {m: v[m][0] for m in ("all", "batch_a", "period", "sens", "spec")}
+                        for k, v in results.items()}).T.to_string())  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
