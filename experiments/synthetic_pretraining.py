@@ -76,7 +76,8 @@ def demo_check(out: Path, weights: Path) -> dict:
     """5-fold CV AUC on the demo's cohort: both bodies' heads and the baseline (3 split seeds)."""
     labels = generate_cohort(out / "demo_data", n_patients=96, seed=0, height=120, width=160,
                              force=True)  # fmt: skip
-    df = with_y(thermocad.prepare(out / "demo_data", labels).query("excluded_reason.isna()"))
+    table = thermocad.prepare(out / "demo_data", labels)
+    df = with_y(table[table["excluded_reason"].fillna("") == ""])
     df = df.reset_index(drop=True)
     paths, y = df["path"].tolist(), df["y"].to_numpy()
     fx = {"imagenet": frozen_features(TrainConfig(), paths),
