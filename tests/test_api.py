@@ -41,6 +41,10 @@ def test_prepare_returns_the_cohort_and_writes_only_when_asked(cohort_dir, tmp_p
     written = thermocad.prepare(data, pd.read_csv(labels), tmp_path / "c")
     assert (tmp_path / "c" / "cohort.csv").exists()
     assert written["path"].tolist() == cohort["path"].tolist()
+    # Missing values read the same in memory as from cohort.csv: NaN, never "".
+    for col in ("excluded_reason", "acquisition_date"):
+        assert cohort[col].isna().tolist() == written[col].isna().tolist()
+    assert cohort["excluded_reason"].isna().all()
 
 
 def test_split_takes_a_dataframe_or_a_csv(cohort_dir, tmp_path):

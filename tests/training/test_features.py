@@ -26,3 +26,12 @@ def test_frozen_features_one_row_per_path(tmp_path):
     cfg = TrainConfig(size=64, pretrained=False)
     f = frozen_features(cfg, [paths[0], paths[1], paths[0]])
     assert f.shape[0] == 3 and np.allclose(f[0], f[2])
+
+
+def test_frozen_features_of_no_files_is_a_clear_error():
+    import pytest
+
+    from thermocad.utils.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no files"):
+        frozen_features(TrainConfig(size=64, pretrained=False), [])

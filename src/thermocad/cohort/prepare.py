@@ -144,7 +144,8 @@ def cohort_table(
         rows.append(_row(path, result, by_patient, sharpness_threshold))
     table = pd.DataFrame(rows)
     extra = [c for c in by_patient.columns if c not in ("diagnosis", *COLUMNS)]
-    return table.reindex(columns=COLUMNS + extra)
+    # A missing value is NaN, as in cohort.csv read back (an empty string there).
+    return table.reindex(columns=COLUMNS + extra).replace("", np.nan)
 
 
 def kept_rows(cohort: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from thermocad.training.config import TrainConfig
+from thermocad.utils.errors import ConfigError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -40,6 +41,8 @@ def frozen_features(config: TrainConfig, paths: Sequence[str], batch_size: int =
     from thermocad.models.registry import create_model
     from thermocad.training.recipe import body_features
 
+    if not len(paths):
+        raise ConfigError("frozen_features: no files given")
     transform, maps = prepared_maps(config, paths)
     model = create_model(config.arch, config.pretrained, transform.in_chans, 2, config.weights)
     index = {p: i for i, p in enumerate(dict.fromkeys(map(str, paths)))}
