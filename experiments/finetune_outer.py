@@ -102,7 +102,9 @@ def main() -> None:
     for name in args.recipes:
         pred = pd.read_csv(args.out / f"outer_{name}_seed{args.seed}.csv")
         s = N.score(pred.assign(threshold=1.0))
-        print(name, {k: tuple(round(float(x), 3) for x in s[k]) for k in ("all", "batch_a", "period")})
+        print(
+            name, {k: tuple(round(float(x), 3) for x in s[k]) for k in ("all", "batch_a", "period")}
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Average the default head over 5 seeds? Nested estimate (issue 17; records/head_seeds.md).
 
-    .venv/bin/python experiments/head_seeds.py --nested /tmp/nested
+.venv/bin/python experiments/head_seeds.py --nested /tmp/nested
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from nested_default import baseline, cached, cohort, folds, head_sgd, score
 
+from nested_default import baseline, cached, cohort, folds, head_sgd, score
 from thermocad.evaluation import metrics as M
 from thermocad.models.baseline import feature_table
 from thermocad.training.config import TrainConfig

@@ -156,8 +156,10 @@ def outer_fold(feats, bfeats, df, tr, te, seed) -> pd.DataFrame:
     outer = candidates(parts(feats, bfeats, df, tr, te, seed), w)
     rows = df.iloc[te][["patient_id", "path", "y", "acquisition_batch", "acquisition_date"]]
     return pd.concat(
-        [rows.assign(candidate=k, prob=v, threshold=thr[k], weight=w.get(k, np.nan))
-         for k, v in outer.items()]  # fmt: skip
+        [
+            rows.assign(candidate=k, prob=v, threshold=thr[k], weight=w.get(k, np.nan))
+            for k, v in outer.items()
+        ]  # fmt: skip
     )
 
 

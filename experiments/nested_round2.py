@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from nested_default import baseline, cached, cohort, folds, head_sgd, score
 
+from nested_default import baseline, cached, cohort, folds, head_sgd, score
 from thermocad.evaluation import metrics as M
 from thermocad.models.baseline import feature_table
 from thermocad.training.config import TrainConfig

@@ -47,7 +47,9 @@ def one(out: Path, n: int, height: int, seeds: int) -> dict:
         pc, pb = np.zeros(n), np.zeros(n)
         for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(feats, y):
             pc[te] = fit_head(feats[tr], y[tr], feats[te], TrainConfig(seed=seed))
-            pb[te] = fit_linear_baseline(df.iloc[tr], bfeats).predict(bfeats.loc[df["path"].iloc[te]])
+            pb[te] = fit_linear_baseline(df.iloc[tr], bfeats).predict(
+                bfeats.loc[df["path"].iloc[te]]
+            )
         cnn.append(roc_auc(y, pc))
         base.append(roc_auc(y, pb))
     res.update(cnn_auc=round(float(np.mean(cnn)), 3), baseline_auc=round(float(np.mean(base)), 3))
@@ -57,8 +59,12 @@ def one(out: Path, n: int, height: int, seeds: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--cohorts", nargs="+", default=["96x120", "192x120", "96x240"],
-                        help="N x image height (width = 4/3 height)")
+    parser.add_argument(
+        "--cohorts",
+        nargs="+",
+        default=["96x120", "192x120", "96x240"],
+        help="N x image height (width = 4/3 height)",
+    )
     parser.add_argument("--seeds", type=int, default=3, help="CV split seeds")
     args = parser.parse_args()
     rows = []

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from nested_default import baseline, cached, cohort, folds, head_sgd, score
 from sklearn.model_selection import StratifiedKFold
 
 import thermocad
+from nested_default import baseline, cached, cohort, folds, head_sgd, score
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation.evaluate import with_y
 from thermocad.models.baseline import feature_table, fit_linear_baseline
@@ -90,7 +90,8 @@ def demo_check(out: Path, weights: Path) -> dict:
             for k in fx:
                 p[k][te] = fit_head(fx[k][tr], y[tr], fx[k][te], TrainConfig(seed=seed))
             p["baseline"][te] = fit_linear_baseline(df.iloc[tr], bfeats).predict(
-                bfeats.loc[df["path"].iloc[te]])
+                bfeats.loc[df["path"].iloc[te]]
+            )
         for k in res:
             res[k].append(M.roc_auc(y, p[k]))
     return {k: round(float(np.mean(v)), 3) for k, v in res.items()}
