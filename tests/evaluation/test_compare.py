@@ -120,6 +120,18 @@ def test_unknown_architecture_fails_before_any_training(split_csv, tmp_path):
     assert not (tmp_path / "cmp").exists()
 
 
+def test_a_recipe_variant_names_its_architecture_and_bad_ones_fail_first(split_csv, tmp_path):
+    from thermocad.utils.errors import ConfigError
+
+    typo = {"grey": {"arch": "efficientnet_typo", "channels": ["temperature"]}}
+    with pytest.raises(ConfigError, match="unknown architecture 'efficientnet_typo'"):
+        C.compare(split_csv, ["grey"], tmp_path / "cmp", overrides=typo)
+    bad = {"grey": {"arch": "efficientnet_lite0", "crop": "head"}}
+    with pytest.raises(ConfigError, match="unknown crop 'head'"):
+        C.compare(split_csv, ["efficientnet_lite0", "grey"], tmp_path / "cmp", overrides=bad)
+    assert not (tmp_path / "cmp").exists()
+
+
 @pytest.mark.slow
 def test_forced_compare_replaces_runs_left_by_an_interrupted_one(split_csv, tmp_path):
     from thermocad.training.config import TrainConfig

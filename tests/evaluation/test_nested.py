@@ -138,3 +138,27 @@ def test_head_only_configs_take_the_fast_path(split_csv, tmp_path):
     pred = res["pred"]
     assert len(pred) == 18 and pred["prob"].between(0, 1).all()
     assert set(pred["candidate"]) == {"efficientnet_lite0"}
+
+
+@pytest.mark.slow
+def test_inner_folds_choose_among_recipe_variants(split_csv, tmp_path):
+    """A named variant (an overrides entry with its own "arch") is one more candidate: the
+    inner folds choose between input recipes as between architectures."""
+    from thermocad.training.config import TrainConfig
+
+    config = TrainConfig(pretrained=False, size=32, head_epochs=2, batch_size=4)
+    variants = {"grey_frame": {"arch": "efficientnet_lite0", "channels": ["temperature"],
+                               "crop": "none"}}  # fmt: skip
+    df = pd.read_csv(split_csv)
+    res = N.nested_cv(df, ["efficientnet_lite0", "grey_frame"], tmp_path / "n", config,
+                      None, n_boot=0, overrides=variants, fast_heads=True)  # fmt: skip
+    assert res["candidates"] == ["baseline", "efficientnet_lite0", "efficientnet_lite0+baseline",
+                                 "grey_frame", "grey_frame+baseline"]  # fmt: skip
+    scores = res["folds"][0]["inner_patient_auc"]
+    assert set(scores) == set(res["candidates"]) and all(np.isfinite(list(scores.values())))
+    # The variant's features differ from the default input's: a different recipe, not a copy.
+    from thermocad.evaluation.heads import HeadRuns
+
+    heads = HeadRuns(config, variants, df["path"].tolist())
+    assert heads.config_for("grey_frame").channels == ("temperature",)
+    assert not np.allclose(heads.features("grey_frame"), heads.features("efficientnet_lite0"))

@@ -27,7 +27,8 @@ from thermocad.utils.errors import ConfigError
         ({"size": "big"}, "size: 'big' is not int or None"),
         ({"batch_size": 1}, "batch_size must be at least 2"),
         ({"pretrained": "yes"}, "pretrained: 'yes' is not bool"),
-        ({"lrs": [1e-3]}, "lrs: .* is not a tuple of float"),
+        ({"lrs": ["fast"]}, "lrs: .* is not a tuple of float"),
+        ({"lrs": 1e-3}, "lrs: .* is not a tuple of float"),
         ({"lrs": (-1.0,)}, "lrs must be at least 0"),
         ({"cycle_len": 0}, "cycle_len must be at least 1"),
         ({"norm_low": 36.0, "norm_high": 22.0}, "norm_low 36.0 must be below norm_high 22.0"),
@@ -36,6 +37,13 @@ from thermocad.utils.errors import ConfigError
 def test_every_bad_value_is_a_config_error_naming_the_choices(changes, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**changes)
+
+
+def test_json_lists_become_tuples():
+    # A study config or arch_overrides entry is JSON: its lists stand for the tuple fields.
+    c = TrainConfig(channels=["temperature"], lrs=[1e-4, 1e-3])
+    assert c.channels == ("temperature",) and c.lrs == (1e-4, 1e-3)
+    assert hash(c) == hash(TrainConfig(channels=("temperature",), lrs=(1e-4, 1e-3)))
 
 
 def test_presets_and_defaults_are_valid():

@@ -6,6 +6,7 @@ on train/valid; the best is picked on validation data only and evaluated once on
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import traceback
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from thermocad.evaluation.evaluate import (
 from thermocad.evaluation.runs import (
     BASELINE,
     AllModelsFailedError,
+    arch_of,
     fold_splits,
     run_arch,
     run_baseline,
@@ -37,6 +39,7 @@ from thermocad.utils.files import (
     atomic_write_text,
     prepare_out_dir,
 )
+from thermocad.utils.errors import ConfigError
 from thermocad.utils.progress import log
 
 TABLE_COLUMNS = [
@@ -155,17 +158,26 @@ def _write_table(rows: list[dict], out: Path) -> pd.DataFrame:
     return table
 
 
-def _real_trainer(archs: Sequence[str], config: Any) -> tuple[Callable, Any]:
-    """thermocad.training.run.train and its config (default TrainConfig()), once every name is known."""
+def _real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] | None = None
+                  ) -> tuple[Callable, Any]:  # fmt: skip
+    """thermocad.training.run.train and its config (default TrainConfig()), once every name is
+    known and every candidate's config is valid. A candidate is an architecture, or a named
+    recipe variant: an `overrides` entry whose "arch" names the architecture it trains."""
     from thermocad.models.registry import get_arch
     from thermocad.training.config import TrainConfig
     from thermocad.training.run import train
 
-    for arch in archs:
-        get_arch(arch)  # raises ConfigError listing the valid names
+    config = config if config is not None else TrainConfig()
+    for name in archs:
+        get_arch(arch_of(name, overrides))  # raises ConfigError listing the valid names
+        if dataclasses.is_dataclass(config):
+            try:  # a bad override fails here, before any candidate trains
+                dataclasses.replace(config, **{"arch": name, **(overrides or {}).get(name, {})})
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"arch_overrides[{name!r}]: {exc}") from exc
     # The fold runs live inside compare's own output folder, which prepare_out_dir already
     # vetted (empty, or --force): a run left there by an interrupted compare is replaced.
-    return partial(train, force=True), config if config is not None else TrainConfig()
+    return partial(train, force=True), config
 
 
 # size: compare is the comparison's steps in one visible sequence; each step is a function.
@@ -196,7 +208,7 @@ def compare(
     split_csv, split_df = Path(split_csv), read_split(split_csv)
     own_trainer = trainer is None  # thermocad's train(): nested may take the head-only fast path
     if archs and trainer is None:
-        trainer, config = _real_trainer(archs, config)
+        trainer, config = _real_trainer(archs, config, overrides)
     out = prepare_out_dir(out_dir, force)
     n_folds = len(fold_splits(split_df))
     results, rows = {}, []

@@ -27,6 +27,12 @@ class AllModelsFailedError(ThermocadError, RuntimeError):
     """No architecture (nor the baseline) could be trained and validated."""
 
 
+def arch_of(name: str, overrides: dict[str, dict] | None = None) -> str:
+    """The architecture a candidate trains: its own name, or the "arch" of its overrides (a
+    named recipe variant, e.g. {"grey_frame": {"arch": "efficientnet_lite0", "crop": "none"}})."""
+    return str((overrides or {}).get(name, {}).get("arch", name))
+
+
 def fold_splits(split_df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
     """Per fold, the split table with fold k as `valid` and the other folds as `train`."""
     from thermocad.cohort.split import folds_of

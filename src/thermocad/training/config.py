@@ -115,7 +115,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         hints = field_types()
         for f in fields(self):
-            check_field(f, hints[f.name], getattr(self, f.name))
+            value = getattr(self, f.name)
+            if isinstance(value, list) and base_type(hints[f.name])[2]:
+                value = tuple(value)  # a JSON list (study config, arch_overrides) for a tuple
+                object.__setattr__(self, f.name, value)
+            check_field(f, hints[f.name], value)
         if self.norm_low >= self.norm_high:
             raise ConfigError(f"norm_low {self.norm_low} must be below norm_high {self.norm_high}")
         if not self.channels or len(set(self.channels)) != len(self.channels):
