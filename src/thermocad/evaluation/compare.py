@@ -33,13 +33,13 @@ from thermocad.evaluation.runs import (
     run_arch,
     run_baseline,
 )
+from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
     atomic_write_text,
     prepare_out_dir,
 )
-from thermocad.utils.errors import ConfigError
 from thermocad.utils.progress import log
 
 TABLE_COLUMNS = [
