@@ -78,6 +78,35 @@ def test_by_period_aucs_and_columns():
     assert cols["batch"] == "A" and cols["batch_n"] == 8 and cols["period_roc_auc"] == 0.75
 
 
+def test_healthy_date_drift_compares_healthy_women_inside_and_outside_the_period():
+    drift = evaluate_predictions(pred_table(), 0.5, n_boot=50)["by_period"]["healthy_date_drift"]
+    # batch A Healthy: inside the period (2013-03-01..06-01) patients 2 (0.6) and 3 (0.3);
+    # outside it 1 (0.1) and 7 (0.2): every inside one scores higher -> AUC 1.0
+    assert drift["batch"] == "A" and (drift["n_inside"], drift["n_outside"]) == (2, 2)
+    assert drift["roc_auc"] == 1.0 and len(drift["ci"]) == 2
+    # P(Sick) that ignores the date: the same scores inside and outside -> 0.5
+    flat = pred_table().assign(prob=lambda d: np.where(d["label"] == "Sick", 0.9, 0.2))
+    assert by_period(flat.assign(y=(flat["label"] == "Sick").astype(int)), n_boot=0)[
+        "healthy_date_drift"]["roc_auc"] == 0.5  # fmt: skip
+
+
+def test_healthy_date_drift_is_none_without_dates_or_a_shared_period():
+    pat = pred_table().assign(y=lambda d: (d["label"] == "Sick").astype(int))
+    assert by_period(pat.drop(columns="acquisition_date"), n_boot=0)["healthy_date_drift"] is None
+    early = pat[~pat["patient_id"].isin([2, 3])]  # no Healthy woman inside the period
+    assert by_period(early, n_boot=0)["healthy_date_drift"] is None
+
+
+def test_report_notes_the_drift_and_flags_it_when_its_interval_excludes_half():
+    from thermocad.reporting.periods import drift_note
+
+    base = {"batch": "A", "roc_auc": 0.8, "n_inside": 15, "n_outside": 56}
+    assert drift_note(None) == ""
+    assert drift_note({**base, "ci": (0.68, 0.93)}).startswith("<p class=bad>Date drift")
+    plain = drift_note({**base, "roc_auc": 0.55, "ci": (0.4, 0.7)})
+    assert plain.startswith("<p>Date drift") and "15 imaged inside" in plain
+
+
 def test_by_period_without_dates_says_na():
     pat = pred_table().drop(columns=["acquisition_date", "path"]).assign(y=lambda d: (d["label"] == "Sick").astype(int))  # fmt: skip
     out = by_period(pat, n_boot=0)

@@ -71,11 +71,15 @@ def by_period(pat: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
         out["period-matched"] = {"n": None, "n_sick": None, "roc_auc": None, "ci": None,
                                  "note": "n/a: no acquisition dates"}  # fmt: skip
     batches = P.two_class_batches(pat)
+    primary = batches[0] if batches else None
     return {
         "subsets": out,
-        "primary_batch": batches[0] if batches else None,
+        "primary_batch": primary,
         "dates": available,
         "period_ranges": {b: P.period_range(pat, b) for b in batches} if available else {},
+        "healthy_date_drift": P.healthy_date_drift(pat, primary, n_boot, seed)
+        if available
+        else None,
     }
 
 

@@ -87,3 +87,35 @@ def subsets(df: pd.DataFrame) -> dict[str, np.ndarray]:
         out[f"batch {value}"] = (batch == value).to_numpy()
     out["period-matched"] = period_matched(df).to_numpy()
     return out
+
+
+def healthy_outside_inside(df: pd.DataFrame, batch: str) -> tuple[pd.Series, pd.Series] | None:
+    """Masks of the batch's Healthy women imaged outside / inside its shared period, or None
+    when the batch has no shared period or either group is empty."""
+    when, healthy = dates(df), (sick(df) == 0) & (batch_values(df) == batch)
+    inside = period_matched(df) & healthy
+    outside = healthy & when.notna() & ~inside
+    if not inside.any() or not outside.any():
+        return None
+    return outside, inside
+
+
+def healthy_date_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
+                       seed: int = 0) -> dict | None:  # fmt: skip
+    """How well P(Sick) tells apart the batch's Healthy women imaged inside the shared period
+    from those imaged outside it: patient-level AUC (inside = positive), bootstrap interval.
+
+    Every one of them is Healthy, so 0.5 means P(Sick) does not follow the acquisition date;
+    above 0.5, the women imaged when Sick women were also imaged look sicker to the model:
+    it has learned something that drifts with time (room, season, camera), and its
+    specificity on new women from that time will be lower. None without a shared period."""
+    from thermocad.evaluation import metrics as M
+
+    groups = healthy_outside_inside(df, batch) if batch is not None else None
+    if groups is None:
+        return None
+    outside, inside = groups
+    part = df[outside | inside].assign(y=inside[outside | inside].astype(int))
+    ci = M.bootstrap_ci(part, 0.5, n_boot, seed)["roc_auc"] if n_boot else None
+    return {"batch": batch, "roc_auc": M.roc_auc(part["y"], part["prob"]), "ci": ci,
+            "n_inside": int(inside.sum()), "n_outside": int(outside.sum())}  # fmt: skip

@@ -46,7 +46,25 @@ def period_note(periods: dict) -> str:
     ranges = "; ".join(f"batch {b}: {r[0]} to {r[1]}"
                        for b, r in periods.get("period_ranges", {}).items() if r)  # fmt: skip
     return (f"<p>Period-matched: the women of a batch imaged inside the dates where both "
-            f"classes occur in it ({esc(ranges or 'no batch has such dates')}).</p>")  # fmt: skip
+            f"classes occur in it ({esc(ranges or 'no batch has such dates')}).</p>"
+            + drift_note(periods.get("healthy_date_drift")))  # fmt: skip
+
+
+def drift_note(drift: dict | None) -> str:
+    """The Healthy women's date drift of P(Sick), flagged when its interval excludes 0.5."""
+    if not drift:
+        return ""
+    ci = tuple(drift["ci"]) if drift.get("ci") else None
+    text = (
+        f"Date drift: among the Healthy women of batch {esc(drift['batch'])}, P(Sick) "
+        f"tells the {drift['n_inside']} imaged inside the shared period from the "
+        f"{drift['n_outside']} imaged outside it with AUC {fmt_ci(drift['roc_auc'], ci)}. "
+        "All of them are Healthy: 0.5 means the model does not follow the acquisition "
+        "date; above it, Healthy women imaged when Sick women were look sicker to it, "
+        "and its specificity on new women from that time will be lower."
+    )
+    flagged = ci is not None and ci[0] > 0.5
+    return f"<p class=bad>{text}</p>" if flagged else f"<p>{text}</p>"
 
 
 def entry_ci(entry: dict, key: str, interval: str) -> str:
