@@ -36,6 +36,7 @@ def test_fit_then_predict(tmp_path, capsys):
     assert meta["threshold"] == pytest.approx(choose_from_oof(oof)["threshold"])
     assert meta["threshold_provenance"]["threshold_method"] == "sensitivity"
     assert meta["cv"]["folds"] == 2 and meta["fold"] == "all" and meta["data"]
+    assert meta["cv"]["healthy_date_drift"] is None  # the synthetic labels carry no dates
     cv = json.loads((run / "cv" / "metrics.json").read_text())
     assert {"overall", "period-matched"} <= set(cv["by_period"]["subsets"])
     files = sorted((tmp_path / "data").glob("T*.txt"))[:3]

@@ -67,6 +67,7 @@ def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: i
         "patient_roc_auc": pat["roc_auc"], "patient_roc_auc_ci": pat["bootstrap_ci"].get("roc_auc"),
         "sensitivity": pat["sensitivity"], "specificity": pat["specificity"],
         **period_columns(metrics["by_period"]),
+        "healthy_date_drift": metrics["by_period"].get("healthy_date_drift"),
         "details": "cv/metrics.json", "predictions": "cv/oof_predictions.csv",
     })  # fmt: skip
 
