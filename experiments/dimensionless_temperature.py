@@ -1,0 +1,109 @@
+"""Temperatures as the dimensionless theta = (T - T_room) / (37 - T_room)? Nested estimate
+(issue 17; protocol and rule in records/dimensionless_temperature.md).
+
+    .venv/bin/python experiments/dimensionless_temperature.py --nested /tmp/nested
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nested_default import baseline, cached, cohort, folds, head_sgd, score
+from thermocad.evaluation import metrics as M
+from thermocad.evaluation.periods import healthy_date_drift
+from thermocad.io.thermal import read_thermal
+from thermocad.models.baseline import feature_table
+from thermocad.models.registry import create_model
+from thermocad.preprocess.regions import body_mask
+from thermocad.training.config import TrainConfig
+from thermocad.training.features import prepared_maps
+from thermocad.training.recipe import body_features
+
+T_CORE, REFERENCE = 37.0, 15.0  # 15 C = 37 C core - 22 C reference room
+
+
+def room(array: np.ndarray) -> float:
+    """The background's median temperature (pixels outside the body)."""
+    outside = ~np.asarray(body_mask(array), bool)
+    return float(np.median(array[outside])) if outside.any() else float(np.min(array))
+
+
+def theta_reader(path: str) -> np.ndarray:
+    a = read_thermal(path).array.astype(np.float32)
+    t_room = room(a)
+    return REFERENCE * (a - t_room) / (T_CORE - t_room)
+
+
+def cnn_theta_features(paths: list[str]) -> np.ndarray:
+    cfg = TrainConfig()
+    transform, maps = prepared_maps(cfg, paths)
+    uniq = list(dict.fromkeys(paths))
+    scale = np.array([REFERENCE / (T_CORE - room(read_thermal(p).array)) for p in uniq])
+    model = create_model(cfg.arch, cfg.pretrained, 1, 2, cfg.weights)
+    feats = body_features(model, (maps * scale[:, None, None]).astype(np.float32),
+                          transform.finish, 16).numpy()  # fmt: skip
+    index = {p: i for i, p in enumerate(uniq)}
+    return feats[[index[p] for p in paths]]
+
+
+def parts(f, df, tr, te, seed) -> dict[str, np.ndarray]:
+    base, base_t = baseline(f["b"], df, tr, te, seed), baseline(f["b_theta"], df, tr, te, seed)
+    cnn, cnn_t = head_sgd(f["cnn"], df, tr, te, seed), head_sgd(f["cnn_theta"], df, tr, te, seed)
+    return {"baseline": base, "cnn": cnn, "default": (cnn + base) / 2,
+            "baseline_theta": base_t, "cnn_theta": cnn_t,
+            "default_theta": (cnn_t + base_t) / 2}  # fmt: skip
+
+
+def nested(f, df, seeds) -> pd.DataFrame:
+    rows = []
+    cols = ["patient_id", "path", "y", "acquisition_batch", "acquisition_date"]
+    for seed in seeds:
+        for k, (tr, te) in enumerate(folds(df, 5, seed)):
+            sub = df.iloc[tr].reset_index(drop=True)
+            oof: dict[str, np.ndarray] = {}
+            for a, b in folds(sub, 4, seed):
+                for name, v in parts(f, df, tr[a], tr[b], seed).items():
+                    oof.setdefault(name, np.zeros(len(tr)))[b] = v
+            for name, p in parts(f, df, tr, te, seed).items():
+                thr = M.choose_threshold(sub["y"], oof[name], method="sensitivity")
+                rows.append(df.iloc[te][cols].assign(candidate=name, prob=p, threshold=thr,
+                                                     seed=seed, outer_fold=k))  # fmt: skip
+    return pd.concat(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nested", type=Path, required=True, help="nested_default.py's --out")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+    df = cohort(args.nested)
+    paths = df["path"].tolist()
+    out = args.nested
+    f = {"cnn": np.load(out / "features_default.npy"),
+         "b": cached(out / "baseline_features.pkl", lambda: feature_table(paths)),
+         "cnn_theta": cached(out / "features_theta.npy", lambda: cnn_theta_features(paths)),
+         "b_theta": cached(out / "baseline_features_theta.pkl",
+                           lambda: feature_table(paths, reader=theta_reader))}  # fmt: skip
+    preds = nested(f, df, args.seeds)
+    preds.to_csv(out / "nested_theta.csv", index=False)
+    results = {}
+    for name, pred in preds.groupby("candidate"):
+        per_seed = [score(p) for _, p in pred.groupby("seed")]
+        res = {k: np.mean([s[k] for s in per_seed], axis=0).round(3).tolist() for k in per_seed[0]}
+        drift = [healthy_date_drift(p.reset_index(drop=True), "A", n_boot=0)["roc_auc"]
+                 for _, p in pred.groupby("seed")]  # fmt: skip
+        res["drift"] = round(float(np.mean(drift)), 3)
+        results[name] = res
+    (out / "theta_summary.json").write_text(json.dumps(results, indent=1))
+    print(pd.DataFrame({k: {m: v[m][0] if isinstance(v[m], list) else v[m]
+                            for m in ("all", "batch_a", "period", "sens", "spec", "drift")}
+                        for k, v in results.items()}).T.to_string())  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
