@@ -7,14 +7,13 @@
 from __future__ import annotations
 
 import argparse
-import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from nested_default import baseline, cached, cohort, folds, head_sgd, score
-from thermocad.evaluation import metrics as M
+from nested_default import baseline, cached, cohort, head_sgd, run_nested, summarise
 from thermocad.evaluation.periods import healthy_date_drift
 from thermocad.io.thermal import read_thermal
 from thermocad.models.baseline import feature_table
@@ -59,23 +58,6 @@ def parts(f, df, tr, te, seed) -> dict[str, np.ndarray]:
             "default_theta": (cnn_t + base_t) / 2}  # fmt: skip
 
 
-def nested(f, df, seeds) -> pd.DataFrame:
-    rows = []
-    cols = ["patient_id", "path", "y", "acquisition_batch", "acquisition_date"]
-    for seed in seeds:
-        for k, (tr, te) in enumerate(folds(df, 5, seed)):
-            sub = df.iloc[tr].reset_index(drop=True)
-            oof: dict[str, np.ndarray] = {}
-            for a, b in folds(sub, 4, seed):
-                for name, v in parts(f, df, tr[a], tr[b], seed).items():
-                    oof.setdefault(name, np.zeros(len(tr)))[b] = v
-            for name, p in parts(f, df, tr, te, seed).items():
-                thr = M.choose_threshold(sub["y"], oof[name], method="sensitivity")
-                rows.append(df.iloc[te][cols].assign(candidate=name, prob=p, threshold=thr,
-                                                     seed=seed, outer_fold=k))  # fmt: skip
-    return pd.concat(rows)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nested", type=Path, required=True, help="nested_default.py's --out")
@@ -89,20 +71,13 @@ def main() -> None:
          "cnn_theta": cached(out / "features_theta.npy", lambda: cnn_theta_features(paths)),
          "b_theta": cached(out / "baseline_features_theta.pkl",
                            lambda: feature_table(paths, reader=theta_reader))}  # fmt: skip
-    preds = nested(f, df, args.seeds)
+    preds = run_nested(partial(parts, f, df), df, args.seeds)
     preds.to_csv(out / "nested_theta.csv", index=False)
-    results = {}
-    for name, pred in preds.groupby("candidate"):
-        per_seed = [score(p) for _, p in pred.groupby("seed")]
-        res = {k: np.mean([s[k] for s in per_seed], axis=0).round(3).tolist() for k in per_seed[0]}
-        drift = [healthy_date_drift(p.reset_index(drop=True), "A", n_boot=0)["roc_auc"]
-                 for _, p in pred.groupby("seed")]  # fmt: skip
-        res["drift"] = round(float(np.mean(drift)), 3)
-        results[name] = res
-    (out / "theta_summary.json").write_text(json.dumps(results, indent=1))
-    print(pd.DataFrame({k: {m: v[m][0] if isinstance(v[m], list) else v[m]
-                            for m in ("all", "batch_a", "period", "sens", "spec", "drift")}
-                        for k, v in results.items()}).T.to_string())  # fmt: skip
+
+    def drift(pred: pd.DataFrame) -> dict:
+        return {"drift": healthy_date_drift(pred.reset_index(drop=True), "A", n_boot=0)["roc_auc"]}
+
+    summarise(preds, out / "theta_summary.json", drift)
 
 
 if __name__ == "__main__":

@@ -185,6 +185,40 @@ def score(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
     return out
 
 
+def run_nested(parts, df: pd.DataFrame, seeds, k: int = 5, inner: int = 4) -> pd.DataFrame:
+    """Fixed candidates through the nested loop: `parts(tr, te, seed)` -> {name: P(Sick) of
+    rows te from a fit on rows tr}; each candidate's threshold (sensitivity 0.90) is chosen on
+    its inner out-of-fold predictions. One row per (seed, candidate, woman)."""
+    rows, cols = [], ["patient_id", "path", "y", "acquisition_batch", "acquisition_date"]
+    for seed in seeds:
+        for fold, (tr, te) in enumerate(folds(df, k, seed)):
+            sub = df.iloc[tr].reset_index(drop=True)
+            oof: dict[str, np.ndarray] = {}
+            for a, b in folds(sub, inner, seed):
+                for name, v in parts(tr[a], tr[b], seed).items():
+                    oof.setdefault(name, np.zeros(len(tr)))[b] = v
+            for name, p in parts(tr, te, seed).items():
+                thr = M.choose_threshold(sub["y"], oof[name], method="sensitivity")
+                rows.append(df.iloc[te][cols].assign(candidate=name, prob=p, threshold=thr,
+                                                     seed=seed, outer_fold=fold))  # fmt: skip
+    return pd.concat(rows)
+
+
+def summarise(preds: pd.DataFrame, out: Path, extra=None) -> dict:
+    """score() per seed, averaged per candidate (plus `extra(pred_of_one_seed)` columns);
+    written to `out` as JSON and printed as a table."""
+    results = {}
+    for name, pred in preds.groupby("candidate"):
+        per_seed = [{**score(p), **(extra(p) if extra else {})} for _, p in pred.groupby("seed")]
+        results[name] = {k: np.mean([s[k] for s in per_seed], axis=0).round(3).tolist()
+                         for k in per_seed[0]}  # fmt: skip
+    out.write_text(json.dumps(results, indent=1))
+    cols = [c for c in next(iter(results.values())) if c not in ("weights",)]
+    print(pd.DataFrame({k: {m: v[m][0] if isinstance(v[m], list) else v[m] for m in cols}
+                        for k, v in results.items()}).T.to_string())  # fmt: skip
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)

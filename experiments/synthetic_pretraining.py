@@ -15,15 +15,14 @@ Protocol and decision rule: records/synthetic_pretraining.md (written before the
 from __future__ import annotations
 
 import argparse
-import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 import thermocad
-from nested_default import baseline, cached, cohort, folds, head_sgd, score
+from nested_default import baseline, cached, cohort, head_sgd, run_nested, summarise
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation.evaluate import with_y
 from thermocad.models.baseline import feature_table, fit_linear_baseline
@@ -44,24 +43,6 @@ def pretrain(out: Path) -> Path:
     split = thermocad.split(table, folds=5, test=0, seed=0)
     thermocad.train(split, run, TrainConfig(**PRETRAIN), fold=0, force=True)
     return run / "model.safetensors"
-
-
-def nested(feats: dict, bfeats, df, seeds) -> pd.DataFrame:
-    rows = []
-    for seed in seeds:
-        for k, (tr, te) in enumerate(folds(df, 5, seed)):
-            sub = df.iloc[tr].reset_index(drop=True)
-            oof: dict[str, np.ndarray] = {}
-            for a, b in folds(sub, 4, seed):
-                for name, v in parts(feats, bfeats, df, tr[a], tr[b], seed).items():
-                    oof.setdefault(name, np.zeros(len(tr)))[b] = v
-            outer = parts(feats, bfeats, df, tr, te, seed)
-            base = df.iloc[te][["patient_id", "path", "y", "acquisition_batch", "acquisition_date"]]
-            for name, p in outer.items():
-                thr = M.choose_threshold(sub["y"], oof[name], method="sensitivity")
-                rows.append(base.assign(candidate=name, prob=p, threshold=thr, seed=seed,
-                                        outer_fold=k))  # fmt: skip
-    return pd.concat(rows)
 
 
 def parts(feats, bfeats, df, tr, te, seed) -> dict[str, np.ndarray]:
@@ -112,16 +93,9 @@ def main() -> None:
              "synthetic": cached(args.out / "features_synthetic.npy",
                                  lambda: frozen_features(TrainConfig(weights=str(weights)), paths))}  # fmt: skip
     bfeats = cached(args.nested / "baseline_features.pkl", lambda: feature_table(paths))
-    preds = nested(feats, bfeats, df, args.seeds)
+    preds = run_nested(partial(parts, feats, bfeats, df), df, args.seeds)
     preds.to_csv(args.out / "nested_synthetic.csv", index=False)
-    results = {}
-    for name, pred in preds.groupby("candidate"):
-        per_seed = [score(p) for _, p in pred.groupby("seed")]
-        results[name] = {k: np.mean([s[k] for s in per_seed], axis=0).round(3).tolist()
-                         for k in per_seed[0]}  # fmt: skip
-    (args.out / "nested_summary.json").write_text(json.dumps(results, indent=1))
-    print(pd.DataFrame({k: {m: v[m][0] for m in ("all", "batch_a", "period", "sens", "spec")}
-                        for k, v in results.items()}).T.to_string())  # fmt: skip
+    summarise(preds, args.out / "nested_summary.json")
 
 
 if __name__ == "__main__":
