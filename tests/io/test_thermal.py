@@ -208,6 +208,50 @@ def test_npy(tmp_path):
         read_thermal(tmp_path / "obj.npy")
 
 
+def test_npy_layouts_and_truncation(tmp_path):
+    temps = matrix(5, 7)
+    for name, array in {"f.npy": np.asfortranarray(temps), "be.npy": temps.astype(">f8"),
+                        "i.npy": np.rint(temps).astype(np.int16)}.items():  # fmt: skip
+        np.save(tmp_path / name, array)
+        assert np.array_equal(read_thermal(tmp_path / name).array, array.astype(np.float32))
+    data = (tmp_path / "f.npy").read_bytes()
+    (tmp_path / "cut.npy").write_bytes(data[:-8])
+    with pytest.raises(ThermalFormatError, match="cut.npy: truncated .npy"):
+        read_thermal(tmp_path / "cut.npy")
+
+
+def test_npy_headers_are_parsed_one_thread_at_a_time(tmp_path, monkeypatch):
+    # numpy parses .npy headers with ast.literal_eval, which CPython 3.11.7 can fail when
+    # threads build ASTs at once (SystemError, python/cpython#106905, seen in this suite):
+    # the reader's threads must never be inside the header parser together.
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    real, inside, overlaps = np.lib.format.read_array_header_1_0, [0], []
+    guard = threading.Lock()
+
+    def slow_header(fh, *args, **kwargs):
+        with guard:
+            inside[0] += 1
+            overlaps.append(inside[0])
+        time.sleep(0.005)  # long enough for another thread to enter, if it may
+        try:
+            return real(fh, *args, **kwargs)
+        finally:
+            with guard:
+                inside[0] -= 1
+
+    monkeypatch.setattr(np.lib.format, "read_array_header_1_0", slow_header)
+    paths = []
+    for i in range(8):
+        np.save(tmp_path / f"t{i}.npy", matrix(4, 6) + i / 10)
+        paths.append(tmp_path / f"t{i}.npy")
+    with ThreadPoolExecutor(8) as pool:
+        shapes = list(pool.map(lambda p: read_thermal(p).shape, paths * 3))
+    assert shapes == [(4, 6)] * 24 and max(overlaps) == 1
+
+
 def test_unknown_extension_is_sniffed(tmp_path):
     grey8 = np.full((4, 5), 7, dtype=np.uint8)
     save_image(tmp_path, grey8, "img.png").rename(tmp_path / "img.bin")

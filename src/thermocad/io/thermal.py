@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -147,29 +148,36 @@ def _read_npy(path: Path, size: int) -> Thermogram:
     npy_errors = (OSError, ValueError, EOFError, TypeError, SyntaxError)
     try:
         with open(path, "rb") as fh:
-            shape, dtype = _npy_header(fh, path, size)
+            shape, fortran, dtype = _npy_header(fh, path, size)
+            if dtype.kind not in "iuf":  # object arrays (pickles) and strings are never loaded
+                raise ThermalFormatError(
+                    f"{path}: .npy must hold a numeric array of temperatures, not {dtype}"
+                )
+            if len(shape) != 2 or 0 in shape:
+                raise ThermalFormatError(f"{path}: expected a 2-D array, got shape {shape}")
+            check_shape(shape, path)
+            count = int(np.prod(shape))
+            if size - fh.tell() < count * dtype.itemsize:
+                raise ThermalFormatError(f"{path}: truncated .npy (shape {shape} needs more data)")
+            # The data straight after the header: np.load would parse the header a second time.
+            array = np.fromfile(fh, dtype=dtype, count=count)
     except ThermalFormatError:
         raise
     except npy_errors as exc:
         raise ThermalFormatError(f"{path}: not a readable .npy array ({exc})") from exc
-    if dtype.kind not in "iuf":  # object arrays (pickles) and strings are never loaded
-        raise ThermalFormatError(
-            f"{path}: .npy must hold a numeric array of temperatures, not {dtype}"
-        )
-    if len(shape) != 2 or 0 in shape:
-        raise ThermalFormatError(f"{path}: expected a 2-D array, got shape {shape}")
-    check_shape(shape, path)
-    try:
-        array = np.load(path, allow_pickle=False)
-    except npy_errors as exc:
-        raise ThermalFormatError(f"{path}: not a readable .npy array ({exc})") from exc
-    array = array.astype(np.float32)
+    array = array.reshape(shape, order="F" if fortran else "C").astype(np.float32)
     _validate(array, path, "celsius")
     return Thermogram(array, "celsius", path, "npy")
 
 
-def _npy_header(fh, path: Path, size: int) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype from a .npy header whose declared length is checked first.
+# numpy parses a .npy header with ast.literal_eval, and CPython 3.11 before 3.11.8 can raise
+# "SystemError: AST constructor recursion depth mismatch" when threads build ASTs at once
+# (python/cpython#106905); the reader's threads parse headers one at a time.
+_HEADER_LOCK = threading.Lock()
+
+
+def _npy_header(fh, path: Path, size: int) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Shape, Fortran order and dtype from a .npy header whose declared length is checked first.
 
     numpy reads as many bytes as the header claims before checking them: 1.5 KB of random
     bytes behind the magic made it allocate 3.9 GiB (found by benchmarks/fuzz_reader.py).
@@ -184,8 +192,9 @@ def _npy_header(fh, path: Path, size: int) -> tuple[tuple[int, ...], np.dtype]:
     read_header = np.lib.format.read_array_header_1_0
     if version != (1, 0):
         read_header = np.lib.format.read_array_header_2_0
-    shape, _, dtype = read_header(fh)
-    return shape, dtype
+    with _HEADER_LOCK:
+        shape, fortran, dtype = read_header(fh)
+    return shape, bool(fortran), dtype
 
 
 def _read_image(path: Path, kind: str, size: int) -> Thermogram:
