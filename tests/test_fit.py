@@ -37,6 +37,10 @@ def test_fit_then_predict(tmp_path, capsys):
     assert meta["threshold_provenance"]["threshold_method"] == "sensitivity"
     assert meta["cv"]["folds"] == 2 and meta["fold"] == "all" and meta["data"]
     assert meta["cv"]["healthy_date_drift"] is None  # the synthetic labels carry no dates
+    # The served mean's halves, scored alone on the same out-of-fold predictions.
+    assert set(meta["cv"]["halves"]) == {"cnn", "baseline"}
+    cv_json = json.loads((run / "cv" / "metrics.json").read_text())
+    assert {"overall", "batch A"} <= set(cv_json["halves"]["baseline"]["subsets"])
     cv = json.loads((run / "cv" / "metrics.json").read_text())
     assert {"overall", "period-matched"} <= set(cv["by_period"]["subsets"])
     files = sorted((tmp_path / "data").glob("T*.txt"))[:3]
@@ -46,4 +50,5 @@ def test_fit_then_predict(tmp_path, capsys):
         fit(tmp_path / "data", labels, tmp_path / "run", config, folds=2)
     assert main(["fit", str(tmp_path / "data"), "--labels", str(labels), "--out", str(tmp_path / "run"),
                  "--folds", "2", "--smoke", "--force"]) == 0  # fmt: skip
-    assert "model: " in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "model: " in captured.out and "cnn alone" in captured.err

@@ -58,7 +58,7 @@ def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: i
     from thermocad.evaluation.evaluate import clean_json, evaluate_predictions, period_columns
 
     metrics = evaluate_predictions(oof, choice["threshold"], n_boot=n_boot, seed=seed)
-    metrics.update(folds=folds, seed=seed, choices=choice)
+    metrics.update(folds=folds, seed=seed, choices=choice, halves=_halves(oof, n_boot, seed))
     atomic_write_csv(out / "cv" / "oof_predictions.csv", oof)
     atomic_write_json(out / "cv" / "metrics.json", clean_json(metrics))
     pat = metrics["patient"]
@@ -68,8 +68,37 @@ def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: i
         "sensitivity": pat["sensitivity"], "specificity": pat["specificity"],
         **period_columns(metrics["by_period"]),
         "healthy_date_drift": metrics["by_period"].get("healthy_date_drift"),
+        "halves": {k: period_columns(v) for k, v in metrics["halves"].items()},
         "details": "cv/metrics.json", "predictions": "cv/oof_predictions.csv",
     })  # fmt: skip
+
+
+def _halves(oof: pd.DataFrame, n_boot: int, seed: int) -> dict:
+    """The served model's two halves scored alone on the same out-of-fold predictions (when it
+    averages a CNN with the baseline): is each earning its place, within batch and period?"""
+    from thermocad.evaluation.evaluate import period_metrics
+
+    return {name: period_metrics(oof.assign(prob=oof[column].astype(float)), n_boot, seed)
+            for name, column in (("cnn", "prob_cnn"), ("baseline", "prob_baseline"))
+            if column in oof.columns}  # fmt: skip
+
+
+def _summary(cv: dict) -> str:
+    """One log line: the served model's out-of-fold AUCs, and its halves' within the batch."""
+
+    def auc(row: dict, key: str) -> str:
+        value = row.get(key)
+        return "n/a" if value is None or value != value else f"{value:.3f}"
+
+    line = (f"fit: out-of-fold patient AUC {auc(cv, 'patient_roc_auc')}, batch "
+            f"{cv.get('batch') or '-'} {auc(cv, 'batch_roc_auc')}, period-matched "
+            f"{auc(cv, 'period_roc_auc')}")  # fmt: skip
+    halves = cv.get("halves") or {}
+    if halves:
+        line += "; within the batch, " + ", ".join(
+            f"{name} alone {auc(row, 'batch_roc_auc')}" for name, row in halves.items()
+        )
+    return line
 
 
 def _record(out: Path, cv: dict, choice: dict, folds: int) -> None:
@@ -113,9 +142,7 @@ def fit(
     oof = _cross_validate(split_csv, out, config)
     choice = choose_from_oof(oof, config)
     cv = _cv_record(oof, choice, folds, seed, n_boot, out)
-    log(
-        f"fit: out-of-fold patient AUC {cv['patient_roc_auc']:.3f}; threshold {choice['threshold']:.4f}"
-    )
+    log(f"{_summary(cv)}; threshold {choice['threshold']:.4f}")
     log("fit: the final model on every woman")
     # fit's own folder (vetted above) already holds cohort/, split.csv and cv/: train beside them.
     train(split_csv, out, config, fold="all", force=True, threshold=choice["threshold"])

@@ -99,6 +99,11 @@ def period_columns(periods: dict) -> dict:
     return row
 
 
+def period_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
+    """`by_period` of image-level predictions (mean P(Sick) per patient)."""
+    return by_period(_patient_frame(with_y(pred), "mean", None), n_boot, seed)
+
+
 def evaluate_predictions(
     pred: pd.DataFrame,
     threshold: float,
