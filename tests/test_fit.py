@@ -41,6 +41,7 @@ def test_fit_then_predict(tmp_path, capsys):
     assert set(meta["cv"]["halves"]) == {"cnn", "baseline"}
     cv_json = json.loads((run / "cv" / "metrics.json").read_text())
     assert {"overall", "batch A"} <= set(cv_json["halves"]["baseline"]["subsets"])
+    assert "Cross-validated by `thermocad fit`" in (run / "README.md").read_text()  # model card
     cv = json.loads((run / "cv" / "metrics.json").read_text())
     assert {"overall", "period-matched"} <= set(cv["by_period"]["subsets"])
     files = sorted((tmp_path / "data").glob("T*.txt"))[:3]

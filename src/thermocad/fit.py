@@ -68,7 +68,8 @@ def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: i
         "sensitivity": pat["sensitivity"], "specificity": pat["specificity"],
         **period_columns(metrics["by_period"]),
         "healthy_date_drift": metrics["by_period"].get("healthy_date_drift"),
-        "halves": {k: period_columns(v) for k, v in metrics["halves"].items()},
+        "halves": {k: {"patient_roc_auc": v["subsets"]["overall"]["roc_auc"], **period_columns(v)}
+                   for k, v in metrics["halves"].items()},
         "details": "cv/metrics.json", "predictions": "cv/oof_predictions.csv",
     })  # fmt: skip
 
@@ -112,6 +113,10 @@ def _record(out: Path, cv: dict, choice: dict, folds: int) -> None:
         "cross-validation of this procedure (thermocad fit); the model itself trained on every woman",
     }
     atomic_write_json(meta_path, meta)
+    from thermocad.reporting.hub_card import write_model_card
+
+    # The card written by training had nothing held out to report: now it has the CV.
+    write_model_card(out, meta, pd.read_csv(out / "split.csv"), None)
 
 
 def fit(

@@ -73,3 +73,24 @@ def test_final_model_card_reports_no_metrics(tmp_path):
     text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
     assert "model-index" not in front_matter(text)
     assert "nothing measured here" in text
+
+
+def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
+    cv = {"folds": 5, "patient_roc_auc": 0.934, "patient_roc_auc_ci": [0.885, 0.971],
+          "batch": "A", "batch_roc_auc": 0.897, "batch_roc_auc_lo": 0.815,
+          "batch_roc_auc_hi": 0.957, "period_roc_auc": 0.733, "period_roc_auc_lo": 0.55,
+          "period_roc_auc_hi": 0.895, "sensitivity": 0.939, "specificity": 0.803,
+          "halves": {"cnn": {"patient_roc_auc": 0.9, "batch_roc_auc": 0.865,
+                             "period_roc_auc": 0.812},
+                     "baseline": {"patient_roc_auc": 0.86, "batch_roc_auc": 0.77,
+                                  "period_roc_auc": float("nan")}},
+          "healthy_date_drift": {"batch": "A", "roc_auc": 0.781, "ci": [0.607, 0.919],
+                                 "n_inside": 15, "n_outside": 56}}  # fmt: skip
+    meta = {"arch": "efficientnet_lite0", "threshold": 0.3835, "cv": cv}
+    text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
+    assert "nothing measured here" not in text and "Cross-validated by `thermocad fit`" in text
+    assert "| served (this model) | 0.934 (0.885-0.971) | 0.897 (0.815-0.957) |" in text
+    assert "| its CNN alone | 0.900 | 0.865 | 0.812 |" in text
+    assert "| its baseline alone | 0.860 | 0.770 | n/a |" in text
+    assert "sensitivity 0.939, specificity 0.803" in text
+    assert "15 imaged in the period" in text and "AUC 0.781 (0.607-0.919)" in text

@@ -140,7 +140,12 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
             "THIS_FOLDER FILES... --out predictions.csv`, or export it to ONNX (`thermocad "
             "export`) to predict without PyTorch.", ""]  # fmt: skip
     out += ["## Training data", "", _counts(train, valid), ""]
-    out += ["## Evaluation", ""] + _evaluation(summary, threshold) + [""]
+    evaluation = (
+        _evaluation(summary, threshold)
+        if summary or not meta.get("cv")
+        else _cv_evaluation(meta["cv"])
+    )
+    out += ["## Evaluation", ""] + evaluation + [""]
     out += ["## Limitations and confounds measured", ""]
     out += [f"- {note}" for note in confounds(rows)]
     out += ["- A small single-centre set: the intervals above are wide, and performance on other "
@@ -165,6 +170,41 @@ def _evaluation(summary: dict | None, threshold: float) -> list[str]:
     for key, label in HEADLINE:
         lo, hi = _interval(summary, key)
         lines.append(f"| {label} | {summary[key]:.3f} | {lo:.3f}-{hi:.3f} |")
+    return lines
+
+
+def _cv_evaluation(cv: dict) -> list[str]:
+    """`thermocad fit`'s cross-validation: the served model by subset, its halves, the drift."""
+
+    def auc(value, lo=None, hi=None) -> str:
+        if value is None or value != value:
+            return "n/a"
+        return f"{value:.3f}" + (f" ({lo:.3f}-{hi:.3f})" if lo is not None and lo == lo else "")
+
+    ci = cv.get("patient_roc_auc_ci") or [None, None]
+    batch = cv.get("batch") or "-"
+    lines = [f"Cross-validated by `thermocad fit` over {cv.get('folds')} patient-grouped folds: "
+             "each woman predicted once by a model that never saw her, the threshold chosen on "
+             "the same pooled predictions (so its sensitivity and specificity are slightly "
+             "optimistic). Patient-level AUC, 95% bootstrap intervals.", "",
+             "| model | AUC | batch " + batch + " | period-matched |", "|---|---|---|---|",
+             f"| served (this model) | {auc(cv.get('patient_roc_auc'), *ci)} "
+             f"| {auc(cv.get('batch_roc_auc'), cv.get('batch_roc_auc_lo'), cv.get('batch_roc_auc_hi'))} "
+             f"| {auc(cv.get('period_roc_auc'), cv.get('period_roc_auc_lo'), cv.get('period_roc_auc_hi'))} |"]  # fmt: skip
+    for name, row in (cv.get("halves") or {}).items():
+        label = {"cnn": "CNN"}.get(name, name)
+        lines.append(f"| its {label} alone | {auc(row.get('patient_roc_auc'))} "
+                     f"| {auc(row.get('batch_roc_auc'))} "
+                     f"| {auc(row.get('period_roc_auc'))} |")  # fmt: skip
+    lines += ["", f"At the stored threshold, out of fold: sensitivity {auc(cv.get('sensitivity'))}, "
+              f"specificity {auc(cv.get('specificity'))}."]  # fmt: skip
+    drift = cv.get("healthy_date_drift")
+    if drift:
+        lines += ["", f"Date drift: among the Healthy women of batch {drift['batch']}, P(Sick) "
+                  f"tells the {drift['n_inside']} imaged in the period when Sick women were also "
+                  f"imaged from the {drift['n_outside']} imaged outside it with AUC "
+                  f"{auc(drift['roc_auc'], *(drift.get('ci') or [None, None]))} (0.5: the model "
+                  "does not follow the date)."]  # fmt: skip
     return lines
 
 
