@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("compare", help="compare architectures and the baseline on the same folds")
     p.add_argument("--split", required=True, help="split.csv (with a fold column for CV)")
-    p.add_argument("--archs", type=_archs, help="comma-separated names (default from config)")
+    p.add_argument("--archs", type=_archs, help="comma-separated architectures or named recipe "
+                   "variants of the config's arch_overrides (default from config)")  # fmt: skip
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--smoke", action="store_true", help="tiny training preset (checks only)")
     p.add_argument("--config", help="study config JSON (train settings, arch_overrides, ...)")
@@ -41,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data_dir", help="folder of thermal files")
     p.add_argument("--labels", required=True, help="patient table CSV (patient_id, diagnosis)")
     p.add_argument("--out", required=True, help="study folder to create")
-    p.add_argument("--archs", type=_archs, help="comma-separated architectures")
+    p.add_argument("--archs", type=_archs, help="comma-separated architectures or named recipe "
+                   "variants of the config's arch_overrides")  # fmt: skip
     p.add_argument("--folds", type=int, help="patient-grouped CV folds (default 5)")
     p.add_argument("--test", type=float, help="test fraction of patients (default 0.2)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
