@@ -12,17 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import StratifiedKFold
 
-import thermocad
 from nested_default import baseline, cached, cohort, head_sgd, run_nested, summarise
-from thermocad.evaluation import metrics as M
-from thermocad.evaluation.evaluate import with_y
-from thermocad.models.baseline import feature_table, fit_linear_baseline
+from synth_cnn_vs_baseline import cv_aucs, demo_cohort
+from thermocad.models.baseline import feature_table
 from thermocad.models.registry import create_model
-from thermocad.synth.cohort import generate_cohort
 from thermocad.training.config import TrainConfig
-from thermocad.training.features import fit_head, prepared_maps
+from thermocad.training.features import prepared_maps
 from thermocad.training.recipe import body_features
 
 
@@ -44,24 +40,9 @@ def both_features(paths: list[str]) -> dict[str, np.ndarray]:
 
 
 def synthetic_check(out: Path) -> dict:
-    labels = generate_cohort(out / "demo_data", n_patients=96, seed=0, height=120, width=160,
-                             force=True)  # fmt: skip
-    table = thermocad.prepare(out / "demo_data", labels)
-    df = with_y(table[table["excluded_reason"].fillna("") == ""]).reset_index(drop=True)
-    paths, y = df["path"].tolist(), df["y"].to_numpy()
-    fx, bfeats = both_features(paths), feature_table(paths)
-    res: dict[str, list[float]] = {"today": [], "degrees": [], "baseline": []}
-    for seed in range(3):
-        p = {k: np.zeros(len(df)) for k in res}
-        for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(paths, y):
-            for k in fx:
-                p[k][te] = fit_head(fx[k][tr], y[tr], fx[k][te], TrainConfig(seed=seed))
-            p["baseline"][te] = fit_linear_baseline(df.iloc[tr], bfeats).predict(
-                bfeats.loc[df["path"].iloc[te]]
-            )
-        for k in res:
-            res[k].append(M.roc_auc(y, p[k]))
-    return {k: round(float(np.mean(v)), 3) for k, v in res.items()}
+    df = demo_cohort(out)
+    paths = df["path"].tolist()
+    return cv_aucs(df, both_features(paths), feature_table(paths))
 
 
 def parts(feats, bfeats, df, tr, te, seed) -> dict[str, np.ndarray]:

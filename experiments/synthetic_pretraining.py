@@ -19,16 +19,14 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
 import thermocad
 from nested_default import baseline, cached, cohort, head_sgd, run_nested, summarise
-from thermocad.evaluation import metrics as M
-from thermocad.evaluation.evaluate import with_y
-from thermocad.models.baseline import feature_table, fit_linear_baseline
+from synth_cnn_vs_baseline import cv_aucs, demo_cohort
+from thermocad.models.baseline import feature_table
 from thermocad.synth.cohort import generate_cohort
 from thermocad.training.config import TrainConfig
-from thermocad.training.features import fit_head, frozen_features
+from thermocad.training.features import frozen_features
 
 PRETRAIN = dict(ensemble="none", head_epochs=5, cycles=2)
 
@@ -55,27 +53,11 @@ def parts(feats, bfeats, df, tr, te, seed) -> dict[str, np.ndarray]:
 
 def demo_check(out: Path, weights: Path) -> dict:
     """5-fold CV AUC on the demo's cohort: both bodies' heads and the baseline (3 split seeds)."""
-    labels = generate_cohort(out / "demo_data", n_patients=96, seed=0, height=120, width=160,
-                             force=True)  # fmt: skip
-    table = thermocad.prepare(out / "demo_data", labels)
-    df = with_y(table[table["excluded_reason"].fillna("") == ""])
-    df = df.reset_index(drop=True)
-    paths, y = df["path"].tolist(), df["y"].to_numpy()
+    df = demo_cohort(out)
+    paths = df["path"].tolist()
     fx = {"imagenet": frozen_features(TrainConfig(), paths),
           "synthetic": frozen_features(TrainConfig(weights=str(weights)), paths)}  # fmt: skip
-    bfeats = feature_table(paths)
-    res: dict[str, list[float]] = {"imagenet": [], "synthetic": [], "baseline": []}
-    for seed in range(3):
-        p = {k: np.zeros(len(df)) for k in res}
-        for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(paths, y):
-            for k in fx:
-                p[k][te] = fit_head(fx[k][tr], y[tr], fx[k][te], TrainConfig(seed=seed))
-            p["baseline"][te] = fit_linear_baseline(df.iloc[tr], bfeats).predict(
-                bfeats.loc[df["path"].iloc[te]]
-            )
-        for k in res:
-            res[k].append(M.roc_auc(y, p[k]))
-    return {k: round(float(np.mean(v)), 3) for k, v in res.items()}
+    return cv_aucs(df, fx, feature_table(paths))
 
 
 def main() -> None:

@@ -103,7 +103,9 @@ def _summary(cv: dict) -> str:
 
 
 def _record(out: Path, cv: dict, choice: dict, folds: int) -> None:
-    """Add the CV metrics and the threshold's provenance to model.json."""
+    """Add the CV metrics and the threshold's provenance to model.json (and its model card)."""
+    from thermocad.reporting.hub_card import write_model_card
+
     meta_path = out / "model.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["cv"] = cv
@@ -113,8 +115,6 @@ def _record(out: Path, cv: dict, choice: dict, folds: int) -> None:
         "cross-validation of this procedure (thermocad fit); the model itself trained on every woman",
     }
     atomic_write_json(meta_path, meta)
-    from thermocad.reporting.hub_card import write_model_card
-
     # The card written by training had nothing held out to report: now it has the CV.
     write_model_card(out, meta, pd.read_csv(out / "split.csv"), None)
 
