@@ -56,6 +56,8 @@ def test_study_baseline_only(cohort, tmp_path):
     text = _check_report(report)
     assert (tmp_path / "study" / "compare" / "comparison.csv").exists()
     assert "Leak check passed" in text and "baseline" in text
+    assert "the first model scored on these" in text  # the test set's ledger, beside split.csv
+    assert (tmp_path / "study" / "split.test_openings.jsonl").read_text().count("\n") == 1
     with pytest.raises(Exception, match="not empty"):
         S.run_study(data, labels, tmp_path / "study", archs=[])
 

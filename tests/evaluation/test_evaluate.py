@@ -101,12 +101,15 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
     # every P(Sick) is 0.4 < 0.5: 6 test images, 4 Sick missed, 2 Healthy correct
     assert r["image"]["counts"] == {"tp": 0, "fp": 0, "tn": 2, "fn": 4}
     assert r["threshold"] == 0.5 and r["arch"] == "fake"
+    assert r["lockbox"]["models"] == 1  # the test rows' ledger, beside split.csv
     saved = json.loads((run / "eval_test" / "metrics.json").read_text())
     assert saved["image"]["n"] == 6 and (run / "eval_test" / "history.png").exists()
     with pytest.raises(Exception, match="already exists"):
         E.evaluate_run(run, tmp_path / "split.csv", on="test")
     r = E.evaluate_run(run, tmp_path / "split.csv", on="test", tta=True, force=True, n_boot=20)
     assert r["image"]["counts"]["tp"] == 4  # TTA passed through to the bundle
+    assert r["lockbox"] == {**r["lockbox"], "opening": 2, "models": 2, "new": True}
+    assert (tmp_path / "split.test_openings.jsonl").read_text().count("\n") == 2
     with pytest.raises(ConfigError, match="no rows with split == 'valid'"):
         E.evaluate_run(run, tmp_path / "split.csv", on="valid")
 

@@ -137,6 +137,12 @@ def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str 
         pred = with_y(res["test_pred"])
         result = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
         result.update(arch=BASELINE, on="test", threshold_source="pooled out-of-fold validation")
+        from thermocad.evaluation.lockbox import record_opening
+
+        source = f"{out / BASELINE} (compare)"
+        result["lockbox"] = record_opening(
+            split_csv, pred, source, result["patient"].get("roc_auc")
+        )
         result["plots"] = write_plots(pred, res["threshold"], test_dir)
         atomic_write_csv(test_dir / "predictions.csv", pred)
         atomic_write_json(test_dir / "metrics.json", clean_json(result))

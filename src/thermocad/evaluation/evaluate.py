@@ -217,6 +217,11 @@ def evaluate_run(
         arch=bundle.meta.get("arch"),
         threshold_source="model.json (validation data)",
     )
+    if on == "test":
+        from thermocad.evaluation.lockbox import record_opening
+
+        auc = result["patient"].get("roc_auc")
+        result["lockbox"] = record_opening(split_csv, pred, run_dir, auc)
     result["plots"] = write_plots(
         pred, bundle.threshold, out, run_dir / "history.csv", unit=bundle.unit
     )

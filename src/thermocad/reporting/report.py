@@ -147,9 +147,20 @@ def test_section(test: dict | None, test_dir: Path) -> str:
             "applied unchanged.</p><h3>Patient level (mean probability per patient)</h3>"
             + metrics_table(test["patient"]) + "<h3>By batch and period (patients)</h3>"
             + period_table(test.get("by_period")) + "<h3>Image level</h3>" + metrics_table(test["image"])
+            + lockbox_note(test.get("lockbox"))
             + "<div class=row>" + img(test_dir / "confusion.png", "confusion matrix (test, images)", 300)
             + img(test_dir / "roc.png", "ROC with the operating point (test)", 340) + "</div>")  # fmt: skip
     return section("test", body)
+
+
+def lockbox_note(lockbox: dict | None) -> str:
+    """How many models have been scored on this test set (evaluation/lockbox.py)."""
+    if not lockbox:
+        return ""
+    from thermocad.evaluation.lockbox import describe
+
+    text = esc(describe({**lockbox, "ledger": Path(lockbox["ledger"]).name}))
+    return f"<p class=bad>{text}</p>" if lockbox["models"] > 1 else f"<p>{text}</p>"
 
 
 def calibration_section(test: dict | None, test_dir: Path) -> str:

@@ -1,0 +1,112 @@
+"""The test split as a lockbox: a ledger of every model scored on it.
+
+A test split estimates how a model does on women it has never seen only until a choice is made
+on it. Each time a model is scored on the `test` rows of a split, a line is appended to a
+ledger beside the split file (`split.csv` -> `split.test_openings.jsonl`): when, the test
+patients' fingerprint, the model's fingerprint, where it came from and its patient AUC.
+
+A model is identified by what it predicts on those rows (its rounded P(Sick) per file), so
+scoring the same model again (a rewritten report, another output folder) is not a new opening,
+while another architecture, a retrained model or test-time augmentation switched on is. The
+number of distinct models scored on the same test patients is the number of openings; from the
+second on, a choice among them has been made on the test set, and its figures are no longer an
+unseen-women estimate. thermocad says so in the log, in metrics.json and in the report; it
+never refuses to evaluate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from thermocad.utils.progress import log
+
+SUFFIX = ".test_openings.jsonl"
+
+
+def ledger_path(split_csv: str | os.PathLike) -> Path:
+    """The ledger beside a split file: split.csv -> split.test_openings.jsonl."""
+    split_csv = Path(split_csv)
+    return split_csv.with_name(split_csv.stem + SUFFIX)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def patients_fingerprint(pred: pd.DataFrame) -> str:
+    """The test patients, whatever their order: a hash of their sorted ids."""
+    return _digest(",".join(sorted(map(str, pd.unique(pred["patient_id"])))))
+
+
+def model_fingerprint(pred: pd.DataFrame) -> str:
+    """The model, as seen on these rows: a hash of P(Sick) per file rounded to 4 decimals."""
+    rows = sorted(zip(pred["path"].astype(str), pred["prob"].astype(float), strict=True))
+    return _digest(";".join(f"{p}={v:.4f}" for p, v in rows))
+
+
+def read_ledger(path: Path) -> list[dict]:
+    """The ledger's entries; a line that is not JSON (a torn write) is skipped, not fatal."""
+    if not path.is_file():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
+def _append(path: Path, entry: dict) -> None:
+    """One line in one write with O_APPEND: two evaluations at once cannot interleave it."""
+    data = (json.dumps(entry, sort_keys=True) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def record_opening(split_csv: str | os.PathLike, pred: pd.DataFrame, source: str,
+                   patient_auc: float | None = None) -> dict:  # fmt: skip
+    """Record that `pred` (test rows with path, patient_id, prob) was scored; return
+    {"opening", "models", "n_patients", "ledger", "new"}: `opening` is this model's place
+    among the distinct models scored on these patients, `models` how many there are now."""
+    path = ledger_path(split_csv)
+    test, model = patients_fingerprint(pred), model_fingerprint(pred)
+    seen = [e["model"] for e in read_ledger(path) if e.get("test") == test and "model" in e]
+    order = list(dict.fromkeys(seen))
+    new = model not in order
+    if new:
+        order.append(model)
+    entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
+             "model": model, "source": str(source), "n_patients": int(pred["patient_id"].nunique()),
+             "patient_auc": None if patient_auc is None else round(float(patient_auc), 4)}  # fmt: skip
+    try:
+        _append(path, entry)
+    except OSError as exc:
+        log(f"warning: could not write the test ledger {path}: {exc}")
+    out = {"opening": order.index(model) + 1, "models": len(order),
+           "n_patients": entry["n_patients"], "ledger": str(path), "new": new}  # fmt: skip
+    log(describe(out))
+    return out
+
+
+def describe(lockbox: dict) -> str:
+    """One sentence for the log and the report."""
+    n, k = lockbox["n_patients"], lockbox["models"]
+    if k <= 1:
+        return (
+            f"test set: the first model scored on these {n} patients (ledger {lockbox['ledger']})"
+        )
+    return (f"test set: {k} different models have now been scored on these {n} patients "
+            f"(ledger {lockbox['ledger']}); a choice among them made on this test set is not an "
+            "unseen-women estimate: set new women aside for the next one")  # fmt: skip

@@ -1,0 +1,66 @@
+import json
+
+import pandas as pd
+
+from thermocad.evaluation import lockbox as L
+from thermocad.reporting.report import lockbox_note
+
+
+def _pred(probs, patients=(1, 1, 2, 3)):
+    return pd.DataFrame({"path": [f"/d/T{i}.txt" for i in range(len(patients))],
+                         "patient_id": list(patients), "prob": probs})  # fmt: skip
+
+
+def test_ledger_sits_beside_the_split(tmp_path):
+    assert L.ledger_path(tmp_path / "split.csv") == tmp_path / "split.test_openings.jsonl"
+
+
+def test_fingerprints_ignore_row_order_and_float_noise():
+    a = _pred([0.1, 0.2, 0.3, 0.4])
+    b = a.iloc[::-1].assign(prob=lambda d: d["prob"] + 1e-7)
+    assert L.patients_fingerprint(a) == L.patients_fingerprint(b)
+    assert L.model_fingerprint(a) == L.model_fingerprint(b)
+    assert L.model_fingerprint(a) != L.model_fingerprint(a.assign(prob=[0.1, 0.2, 0.3, 0.5]))
+
+
+def test_openings_count_distinct_models_per_test_set(tmp_path, capsys):
+    split = tmp_path / "split.csv"
+    first = L.record_opening(split, _pred([0.1, 0.2, 0.3, 0.4]), "run_a", 0.75)
+    assert first == {"opening": 1, "models": 1, "n_patients": 3, "new": True,
+                     "ledger": str(tmp_path / "split.test_openings.jsonl")}  # fmt: skip
+    again = L.record_opening(split, _pred([0.1, 0.2, 0.3, 0.4]), "run_a again")
+    assert (again["opening"], again["models"], again["new"]) == (1, 1, False)
+    other = L.record_opening(split, _pred([0.9, 0.2, 0.3, 0.4]), "run_b", 0.5)
+    assert (other["opening"], other["models"], other["new"]) == (2, 2, True)
+    assert "2 different models" in capsys.readouterr().err
+    # other test patients are another lockbox with its own count
+    elsewhere = L.record_opening(split, _pred([0.5, 0.5], patients=(7, 8)), "run_b")
+    assert (elsewhere["opening"], elsewhere["models"]) == (1, 1)
+    lines = L.ledger_path(split).read_text().splitlines()
+    assert len(lines) == 4 and json.loads(lines[0])["patient_auc"] == 0.75
+    assert json.loads(lines[1])["patient_auc"] is None
+
+
+def test_a_torn_ledger_line_is_skipped(tmp_path):
+    split = tmp_path / "split.csv"
+    L.record_opening(split, _pred([0.1, 0.2, 0.3, 0.4]), "a")
+    with L.ledger_path(split).open("a") as f:
+        f.write('{"test": "trunc\n[1, 2]\n')
+    out = L.record_opening(split, _pred([0.4, 0.2, 0.3, 0.4]), "b")
+    assert out["models"] == 2 and len(L.read_ledger(L.ledger_path(split))) == 2
+
+
+def test_an_unwritable_ledger_warns_and_evaluation_goes_on(tmp_path, capsys):
+    out = L.record_opening(tmp_path / "gone" / "split.csv", _pred([0.1, 0.2, 0.3, 0.4]), "a")
+    assert out["models"] == 1
+    assert "could not write the test ledger" in capsys.readouterr().err
+
+
+def test_report_flags_a_reopened_test_set():
+    box = {"opening": 2, "models": 2, "n_patients": 24, "ledger": "/x/split.test_openings.jsonl"}
+    html = lockbox_note(box)
+    assert html.startswith("<p class=bad>") and "split.test_openings.jsonl" in html
+    assert "/x/" not in html
+    first = lockbox_note({**box, "opening": 1, "models": 1})
+    assert first.startswith("<p>") and "the first model" in first
+    assert lockbox_note(None) == ""
