@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from thermocad.preprocess.transforms import (
-    Augmentation,
-    EvalTransform,
-    Normalization,
-    augment,
-    augment_preview,
-)  # fmt: skip
+from thermocad.preprocess.augment import Augmentation, augment, augment_preview, augmented_input
+from thermocad.preprocess.transforms import EvalTransform, Normalization
 from thermocad.utils.errors import ConfigError
 
 RAMP = np.linspace(20, 40, 64 * 80, dtype=np.float32).reshape(64, 80)
@@ -104,6 +99,39 @@ def test_augment_is_seeded_and_identity_when_off():
     flipped = augment(maps, Augmentation(0, 0, 1.0, True, 0, 0), torch.Generator().manual_seed(0))
     for orig, out in zip(maps, flipped, strict=True):  # each copy is either kept or mirrored
         assert torch.allclose(out, orig, atol=1e-4) or torch.allclose(out, orig.flip(-1), atol=1e-4)
+
+
+def _symmetric_maps(n=3, size=64):
+    """Maps symmetric about their centre column: a warm disc on a cooler square."""
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    disc = np.exp(-((xx - (size - 1) / 2) ** 2 + (yy - size / 3) ** 2) / 60)
+    body = (np.abs(xx - (size - 1) / 2) < size / 3) * 0.5 + disc * 0.4
+    return torch.from_numpy(body.astype(np.float32))[None, None].repeat(n, 1, 1, 1)
+
+
+def test_the_asymmetry_channel_is_taken_before_the_map_moves():
+    """A symmetric woman stays symmetric under augmentation: the mirror is taken about her
+    midline first, then the channel moves. Moving the map first invents edges."""
+    transform = EvalTransform(size=64, channels=("asymmetry",), mean=(0.0,), std=(1.0,))
+    maps, shift = _symmetric_maps(), Augmentation(rotate=10, translate=0.05, zoom=1.1, scale=0.05)
+    out = augmented_input(maps, transform, shift, torch.Generator().manual_seed(0))
+    assert out.shape == maps.shape and out.abs().max() < 1e-4
+    moved_first = transform.finish(augment(maps, shift, torch.Generator().manual_seed(0)))
+    assert moved_first.abs().max() > 0.05  # the old order: misaligned mirror
+    # a uniform offset cancels in the map minus its mirror, so none is added to the asymmetry
+    offset = Augmentation(rotate=0, translate=0, zoom=1.0, flip=False, offset=0.5, scale=0)
+    assert augmented_input(maps, transform, offset).abs().max() < 1e-6
+
+
+def test_a_temperature_input_is_augmented_as_the_map_itself():
+    transform = EvalTransform(size=64)  # the study's input: temperature only
+    maps = _symmetric_maps()
+    new = augmented_input(maps, transform, Augmentation(), torch.Generator().manual_seed(3))
+    old = transform.finish(augment(maps, Augmentation(), torch.Generator().manual_seed(3)))
+    torch.testing.assert_close(new, old)
+    both = EvalTransform(size=64, channels=("temperature", "asymmetry"), mean=(0.5, 0.0),
+                         std=(0.25, 0.25))  # fmt: skip
+    torch.testing.assert_close(both.finish(maps), both.normalise(both.channels_of(maps)))
 
 
 def test_augment_preview_writes_png(tmp_path):

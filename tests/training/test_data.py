@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from tests.helpers.training import make_split
-from thermocad.preprocess.transforms import Augmentation, EvalTransform, Normalization
+from thermocad.preprocess.augment import Augmentation
+from thermocad.preprocess.transforms import EvalTransform, Normalization
 from thermocad.training.data import build_data, select_rows
 from thermocad.utils.errors import ConfigError
 

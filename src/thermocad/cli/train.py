@@ -142,7 +142,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _augment_preview(args: argparse.Namespace) -> int:
-    from thermocad.preprocess.transforms import preview_file
+    from thermocad.preprocess.augment import preview_file
 
     print(preview_file(args.path, args.out, size=args.size, n=args.n, seed=args.seed,
                        force=args.force))  # fmt: skip

@@ -16,7 +16,8 @@ import numpy as np
 
 from thermocad.inference.export import INPUT_NAME, META_KEY, OUTPUT_NAME
 from thermocad.models.bundle import ModelBundle
-from thermocad.preprocess.transforms import Augmentation, EvalTransform
+from thermocad.preprocess.augment import Augmentation
+from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
 
 
@@ -64,8 +65,8 @@ class OnnxModel:
         out = []
         for i in range(0, len(arrays), batch_size):
             maps = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
-            views = [maps] + self._augmented(maps, n_aug)
-            out.append(np.mean([self.logits_to_probs(self.run(v)) for v in views], axis=0))
+            views = self._inputs(maps, n_aug)
+            out.append(np.mean([self.logits_to_probs(self.run_input(v)) for v in views], axis=0))
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 
     def predict_maps(
@@ -76,32 +77,39 @@ class OnnxModel:
             return np.zeros(0, dtype=np.float32)
         self.refuse_removed_options()
         n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
-        views = [maps] + self._augmented(maps, n_aug)
-        cnn = np.mean([self.logits_to_probs(self.run(v)) for v in views], axis=0)
+        views = self._inputs(maps, n_aug)
+        cnn = np.mean([self.logits_to_probs(self.run_input(v)) for v in views], axis=0)
         return self.average(cnn.astype(np.float32), baseline)
 
-    def _augmented(self, maps: np.ndarray, n_aug: int) -> list[np.ndarray]:
-        """The same fixed TTA views as map_probs (torch's grid_sample: needs the [train] extra)."""
+    def _inputs(self, maps: np.ndarray, n_aug: int) -> list[np.ndarray]:
+        """Network inputs: the maps themselves, then the same fixed TTA views as map_probs
+        (torch's grid_sample: needs the [train] extra)."""
+        inputs = [self.transform.finish_numpy(maps)]
         if not n_aug:
-            return []
+            return inputs
         from thermocad.utils.extras import require
 
         require("torch", extra="train", what="PyTorch (test-time augmentation, --tta)")
         import torch
 
-        from thermocad.preprocess.transforms import augment
+        from thermocad.preprocess.augment import augmented_input
 
         aug = Augmentation(**self.meta.get("augmentation", {}))
-        x = torch.from_numpy(np.ascontiguousarray(maps))[:, None]
-        return [
-            augment(x, aug, torch.Generator().manual_seed(k), shared=True)[:, 0].numpy()
+        x = torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32))[:, None]
+        return inputs + [
+            augmented_input(x, self.transform, aug, torch.Generator().manual_seed(k), shared=True)
+            .numpy()
+            .astype(np.float32)
             for k in range(n_aug)
         ]
 
     def run(self, maps: np.ndarray) -> np.ndarray:
         """Logits (B, 2) of the network for prepared maps (B, S, S)."""
-        x = self.transform.finish_numpy(maps)
-        return self.session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+        return self.run_input(self.transform.finish_numpy(maps))
+
+    def run_input(self, x: np.ndarray) -> np.ndarray:
+        """Logits (B, 2) of the network for its input (B, C, S, S), float32."""
+        return self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(x)})[0]
 
     @staticmethod
     def logits_to_probs(logits: np.ndarray) -> np.ndarray:

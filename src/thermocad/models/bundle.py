@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from thermocad.preprocess.transforms import Augmentation, EvalTransform, augment
+from thermocad.preprocess.augment import Augmentation, augmented_input
+from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
 
 if TYPE_CHECKING:
@@ -129,15 +130,15 @@ def map_probs(
     with torch.inference_mode():
         x = torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32))[:, None].to(device)
         # View k is the same fixed augmentation for every image, whatever the batching.
-        views = [x] + [
-            augment(x, aug or Augmentation(), torch.Generator().manual_seed(k), shared=True)
+        views = [transform.finish(x)] + [
+            augmented_input(
+                x, transform, aug or Augmentation(), torch.Generator().manual_seed(k), shared=True
+            )  # fmt: skip
             for k in range(n_aug)
         ]
         # channels_last: ~30% faster convolutions on CPU for the same numbers.
         probs = [
-            model(transform.finish(v).contiguous(memory_format=torch.channels_last))
-            .float()
-            .softmax(1)[:, 1]
+            model(v.contiguous(memory_format=torch.channels_last)).float().softmax(1)[:, 1]
             for v in views
         ]
         return torch.stack(probs).mean(0).cpu().numpy()

@@ -134,7 +134,8 @@ def validate_meta(meta: Any, path: Path) -> dict[str, Any]:
 
 def _build_parts(meta: dict, path: Path) -> None:
     """The transform and augmentation the model needs must build from their entries."""
-    from thermocad.preprocess.transforms import Augmentation, EvalTransform
+    from thermocad.preprocess.augment import Augmentation
+    from thermocad.preprocess.transforms import EvalTransform
 
     for field, build in (
         ("transform", lambda: EvalTransform.from_dict(meta["transform"])),

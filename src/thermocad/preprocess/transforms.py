@@ -1,9 +1,9 @@
-"""Input transforms: temperature normalisation, the shared EvalTransform, augmentation, TTA."""
+"""Input transforms: temperature normalisation and the EvalTransform shared by training and
+inference (augmentation: preprocess/augment.py)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -160,10 +160,21 @@ class EvalTransform:
 
     def finish(self, maps: torch.Tensor) -> torch.Tensor:
         """Prepared maps (B, 1, S, S) -> network input (B, C, S, S): channels, then mean/std."""
+        return self.normalise(self.channels_of(maps))
+
+    def channels_of(self, maps: torch.Tensor) -> torch.Tensor:
+        """Prepared maps (B, 1, S, S) -> the input channels (B, C, S, S), not yet normalised.
+        The asymmetry is the map minus its mirror about the image's centre column, where
+        `prepare` put the body's midline."""
         import torch
 
         parts = {"temperature": maps, "asymmetry": maps - maps.flip(-1)}
-        x = torch.cat([parts[c] for c in self.channels], dim=1)
+        return torch.cat([parts[c] for c in self.channels], dim=1)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """Channels (B, C, S, S) -> network input: each channel's mean/std."""
+        import torch
+
         mean = torch.tensor(self.mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
         std = torch.tensor(self.std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
         return (x - mean) / std
@@ -193,104 +204,3 @@ class EvalTransform:
             marker=d.get("marker", "keep"),
             background=d.get("background", "keep"),
         )
-
-
-@dataclass(frozen=True)
-class Augmentation:
-    """The study's augmentation plus a small temperature offset/scale (in normalised units)."""
-
-    rotate: float = 10.0  # degrees, +-
-    translate: float = 0.05  # fraction of the image, +-
-    zoom: float = 1.1  # maximum zoom-in
-    flip: bool = True  # left-right (side-on) flips
-    offset: float = 0.03  # about 0.4 C on a 14 C window
-    scale: float = 0.05
-
-
-def augment(
-    maps: torch.Tensor,
-    aug: Augmentation,
-    generator: torch.Generator | None = None,
-    shared: bool = False,
-) -> torch.Tensor:
-    """Randomly rotate, translate, zoom, flip and shift intensities of maps (B, 1, S, S).
-
-    `shared`: one random draw for the whole batch (TTA views that do not depend on batching).
-    """
-    import math
-
-    import torch
-    import torch.nn.functional as F
-
-    b, dev = maps.shape[0], maps.device
-
-    def uniform(lo: float, hi: float) -> torch.Tensor:
-        draw = torch.rand(1 if shared else b, generator=generator).expand(b)
-        return draw.to(dev) * (hi - lo) + lo
-
-    angle = uniform(-aug.rotate, aug.rotate) * math.pi / 180
-    zoom = 1 / uniform(1.0, aug.zoom)
-    flip = torch.where(uniform(0, 1) < 0.5, -1.0, 1.0) if aug.flip else torch.ones(b, device=dev)
-    cos, sin = torch.cos(angle) * zoom, torch.sin(angle) * zoom
-    theta = torch.stack(
-        [
-            torch.stack([cos * flip, -sin, uniform(-aug.translate, aug.translate) * 2], 1),
-            torch.stack([sin * flip, cos, uniform(-aug.translate, aug.translate) * 2], 1),
-        ],
-        1,
-    ).to(maps.dtype)
-    grid = F.affine_grid(theta, list(maps.shape), align_corners=False)
-    out = F.grid_sample(maps, grid, padding_mode="reflection", align_corners=False)
-    gain = uniform(1 - aug.scale, 1 + aug.scale).view(-1, 1, 1, 1).to(maps.dtype)
-    shift = uniform(-aug.offset, aug.offset).view(-1, 1, 1, 1).to(maps.dtype)
-    return out * gain + shift
-
-
-def augment_preview(
-    array: np.ndarray,
-    out_png: str | Path,
-    transform: EvalTransform,
-    aug: Augmentation,
-    n: int = 8,
-    seed: int = 0,
-) -> Path:
-    """Write a grid of the original and `n` augmented copies (like the study's Figure 13)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import torch
-
-    from thermocad.utils.files import atomic_path
-
-    base = torch.from_numpy(transform.prepare(array))[None, None]
-    gen = torch.Generator().manual_seed(seed)
-    maps = [base[0, 0]] + [augment(base, aug, gen)[0, 0] for _ in range(n)]
-    cols = 3
-    rows = (len(maps) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows))
-    for i, ax in enumerate(np.ravel(axes)):
-        ax.axis("off")
-        if i < len(maps):
-            ax.imshow(maps[i].numpy(), cmap="inferno", vmin=0, vmax=1)
-            ax.set_title("original" if i == 0 else f"augmented {i}", fontsize=9)
-    fig.tight_layout()
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    return Path(out_png)
-
-
-def preview_file(
-    path: str | Path, out_png: str | Path, size: int = 224, n: int = 8, seed: int = 0,
-    force: bool = False,
-) -> Path:  # fmt: skip
-    """augment-preview: read one thermal file and write its augmentation grid."""
-    from thermocad.io.thermal import read_thermal
-    from thermocad.utils.files import check_writable
-
-    check_writable(out_png, force)
-    thermogram = read_thermal(path)
-    method = "intensity" if thermogram.unit == "intensity" else "robust"
-    transform = EvalTransform(size=size, normalization=Normalization(method))
-    return augment_preview(thermogram.array, out_png, transform, Augmentation(), n, seed)

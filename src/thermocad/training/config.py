@@ -13,13 +13,13 @@ from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from functools import cache
 from typing import Any
 
+from thermocad.preprocess.augment import Augmentation
 from thermocad.preprocess.transforms import (
     BACKGROUNDS,
     CHANNELS,
     CROPS,
     MARKERS,
     METHODS,
-    Augmentation,
 )
 from thermocad.utils.errors import ConfigError
 

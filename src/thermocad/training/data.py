@@ -13,7 +13,8 @@ from fastai.torch_core import TensorCategory, TensorImage
 from fasttransform import Transform
 
 from thermocad.io.labels import CLASSES, labels_to_y
-from thermocad.preprocess.transforms import Augmentation, EvalTransform, augment
+from thermocad.preprocess.augment import Augmentation, augment, input_augmentation
+from thermocad.preprocess.transforms import EvalTransform
 from thermocad.training.config import BALANCES
 from thermocad.utils.errors import ConfigError, ThermalFormatError
 from thermocad.utils.progress import progress
@@ -122,8 +123,21 @@ def load_maps(paths: list[str], transform: EvalTransform) -> tuple[np.ndarray, s
     return maps, unit
 
 
+class ChannelMaps(Transform):
+    """Prepared maps -> input channels (the asymmetry from the map as recorded), every batch."""
+
+    order = 5
+
+    def __init__(self, transform: EvalTransform):
+        super().__init__()
+        self.transform = transform
+
+    def encodes(self, x: TensorImage) -> TensorImage:
+        return TensorImage(self.transform.channels_of(x))
+
+
 class AugmentMaps(Transform):
-    """Random augmentation of prepared maps, training batches only (and TTA)."""
+    """Random augmentation of the input channels, training batches only (and fastai's TTA)."""
 
     split_idx, order = 0, 10
 
@@ -135,8 +149,8 @@ class AugmentMaps(Transform):
         return TensorImage(augment(x, self.aug))
 
 
-class FinishMaps(Transform):
-    """Channels and mean/std, exactly as EvalTransform.finish does at inference."""
+class NormaliseMaps(Transform):
+    """Mean/std of each channel; after ChannelMaps, exactly EvalTransform.finish."""
 
     order = 20
 
@@ -145,7 +159,7 @@ class FinishMaps(Transform):
         self.transform = transform
 
     def encodes(self, x: TensorImage) -> TensorImage:
-        return TensorImage(self.transform.finish(x))
+        return TensorImage(self.transform.normalise(x))
 
 
 def build_data(
@@ -178,7 +192,12 @@ def build_data(
     )
     kwargs = dict(
         bs=batch_size,
-        after_batch=[AugmentMaps(aug), FinishMaps(transform)],
+        # = augmented_input (training) and EvalTransform.finish (validation), as at inference
+        after_batch=[
+            ChannelMaps(transform),
+            AugmentMaps(input_augmentation(aug, transform)),
+            NormaliseMaps(transform),
+        ],  # fmt: skip
         device=device,
         num_workers=0,  # the maps are already in memory
     )
