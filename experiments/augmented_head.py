@@ -6,15 +6,20 @@ and rule in records/augmented_head.md).
 
 from __future__ import annotations
 
-import argparse
 from functools import partial
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from nested_default import baseline, cached, cohort, head_sgd, run_nested, summarise
-from thermocad.evaluation.periods import healthy_date_drift
+from nested_default import (
+    baseline,
+    cached,
+    candidate_args,
+    cohort,
+    date_drift,
+    head_sgd,
+    run_nested,
+    summarise,
+)
 from thermocad.models.baseline import feature_table
 from thermocad.models.registry import create_model
 from thermocad.preprocess.augment import Augmentation, augmented_input
@@ -63,10 +68,7 @@ def parts(f, df, tr, te, seed) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nested", type=Path, required=True, help="nested_default.py's --out")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args()
+    args = candidate_args(__doc__)
     df = cohort(args.nested)
     paths = df["path"].tolist()
     out = args.nested
@@ -76,10 +78,7 @@ def main() -> None:
     preds = run_nested(partial(parts, f, df), df, args.seeds)
     preds.to_csv(out / "nested_augmented.csv", index=False)
 
-    def drift(pred: pd.DataFrame) -> dict:
-        return {"drift": healthy_date_drift(pred.reset_index(drop=True), "A", n_boot=0)["roc_auc"]}
-
-    summarise(preds, out / "augmented_summary.json", drift)
+    summarise(preds, out / "augmented_summary.json", date_drift)
 
 
 if __name__ == "__main__":

@@ -5,13 +5,11 @@
 
 from __future__ import annotations
 
-import argparse
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
-from nested_default import baseline, cached, cohort, head_sgd, run_nested, summarise
+from nested_default import baseline, cached, candidate_args, cohort, head_sgd, run_nested, summarise
 from thermocad.models.baseline import feature_table
 from thermocad.training.config import TrainConfig
 from thermocad.training.features import frozen_features
@@ -28,10 +26,7 @@ def parts(feats, bfeats, df, tr, te, seed) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nested", type=Path, required=True, help="nested_default.py's --out")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args()
+    args = candidate_args(__doc__)
     df = cohort(args.nested)
     paths = df["path"].tolist()
     feats = cached(args.nested / "features_default.npy",

@@ -37,7 +37,7 @@ from sklearn.preprocessing import StandardScaler
 
 from thermocad.cohort.prepare import prepare_cohort
 from thermocad.evaluation import metrics as M
-from thermocad.evaluation.periods import period_matched
+from thermocad.evaluation.periods import healthy_date_drift, period_matched
 from thermocad.models.baseline import feature_table, fit_linear_baseline
 from thermocad.training.config import TrainConfig
 from thermocad.training.features import fit_head, frozen_features
@@ -202,6 +202,20 @@ def run_nested(parts, df: pd.DataFrame, seeds, k: int = 5, inner: int = 4) -> pd
                 rows.append(df.iloc[te][cols].assign(candidate=name, prob=p, threshold=thr,
                                                      seed=seed, outer_fold=fold))  # fmt: skip
     return pd.concat(rows)
+
+
+def candidate_args(doc: str) -> argparse.Namespace:
+    """The command line of a candidate judged on these folds: --nested (this script's --out,
+    where the cached features live) and --seeds (outer split seeds, 0-2)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--nested", type=Path, required=True, help="nested_default.py's --out")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    return parser.parse_args()
+
+
+def date_drift(pred: pd.DataFrame) -> dict:
+    """summarise()'s extra column: the Healthy women's date drift of P(Sick) in batch A."""
+    return {"drift": healthy_date_drift(pred.reset_index(drop=True), "A", n_boot=0)["roc_auc"]}
 
 
 def summarise(preds: pd.DataFrame, out: Path, extra=None) -> dict:
