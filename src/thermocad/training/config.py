@@ -88,8 +88,9 @@ class TrainConfig:
     balance: str = option("loss", "class imbalance: weighted loss, balanced sampler or none",
                           BALANCES, cli="train")  # fmt: skip
     # Augmented copies averaged at validation. Off by default: the default head trains on
-    # features of un-augmented images only, so augmented views are new to it (and measured
-    # worse, docs/results.md); the study's recipe, which trains on augmented images, uses 4.
+    # features of un-augmented images only, so augmented views are new to it (measured worse,
+    # again on the fixed augmentation: docs/results.md); the study's recipe, which trains on
+    # augmented images, uses 4.
     tta: int = option(0, "augmented copies averaged at validation (study: 4)", minimum=0,
                       cli="train")  # fmt: skip
     seed: int = option(0, "random seed")
