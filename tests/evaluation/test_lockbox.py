@@ -27,6 +27,7 @@ def test_openings_count_distinct_models_per_test_set(tmp_path, capsys):
     split = tmp_path / "split.csv"
     first = L.record_opening(split, _pred([0.1, 0.2, 0.3, 0.4]), "run_a", 0.75)
     assert first == {"opening": 1, "models": 1, "n_patients": 3, "new": True,
+                     "test": L.patients_fingerprint(_pred([0] * 4)),
                      "ledger": str(tmp_path / "split.test_openings.jsonl")}  # fmt: skip
     again = L.record_opening(split, _pred([0.1, 0.2, 0.3, 0.4]), "run_a again")
     assert (again["opening"], again["models"], again["new"]) == (1, 1, False)
@@ -36,6 +37,8 @@ def test_openings_count_distinct_models_per_test_set(tmp_path, capsys):
     # other test patients are another lockbox with its own count
     elsewhere = L.record_opening(split, _pred([0.5, 0.5], patients=(7, 8)), "run_b")
     assert (elsewhere["opening"], elsewhere["models"]) == (1, 1)
+    # a report written later from the first opening's metrics.json counts the ledger again
+    assert L.refreshed(first)["models"] == 2 and "2 different models" in lockbox_note(first)
     lines = L.ledger_path(split).read_text().splitlines()
     assert len(lines) == 4 and json.loads(lines[0])["patient_auc"] == 0.75
     assert json.loads(lines[1])["patient_auc"] is None

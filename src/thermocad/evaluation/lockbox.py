@@ -94,10 +94,20 @@ def record_opening(split_csv: str | os.PathLike, pred: pd.DataFrame, source: str
         _append(path, entry)
     except OSError as exc:
         log(f"warning: could not write the test ledger {path}: {exc}")
-    out = {"opening": order.index(model) + 1, "models": len(order),
+    out = {"opening": order.index(model) + 1, "models": len(order), "test": test,
            "n_patients": entry["n_patients"], "ledger": str(path), "new": new}  # fmt: skip
     log(describe(out))
     return out
+
+
+def refreshed(lockbox: dict) -> dict:
+    """`lockbox` (as recorded) with `models` counted again from its ledger as it is now, so a
+    report rewritten later says how many models have been scored on these patients since."""
+    path = Path(lockbox.get("ledger", ""))
+    if "test" not in lockbox or not path.is_file():
+        return lockbox
+    models = {e.get("model") for e in read_ledger(path) if e.get("test") == lockbox["test"]}
+    return {**lockbox, "models": max(len(models - {None}), lockbox["models"])}
 
 
 def describe(lockbox: dict) -> str:

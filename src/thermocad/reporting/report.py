@@ -144,10 +144,10 @@ def test_section(test: dict | None, test_dir: Path) -> str:
         return section("test", '<p class="missing">no test split: test metrics not available</p>')
     body = (f"<p>Model <b>{esc(test.get('arch', '?'))}</b>, evaluated once on the test split at "
             f"threshold {test['threshold']:.3f} on P(Sick) ({esc(test.get('threshold_source', 'chosen on validation data'))}), "
-            "applied unchanged.</p><h3>Patient level (mean probability per patient)</h3>"
+            "applied unchanged.</p>" + lockbox_note(test.get("lockbox"))
+            + "<h3>Patient level (mean probability per patient)</h3>"
             + metrics_table(test["patient"]) + "<h3>By batch and period (patients)</h3>"
             + period_table(test.get("by_period")) + "<h3>Image level</h3>" + metrics_table(test["image"])
-            + lockbox_note(test.get("lockbox"))
             + "<div class=row>" + img(test_dir / "confusion.png", "confusion matrix (test, images)", 300)
             + img(test_dir / "roc.png", "ROC with the operating point (test)", 340) + "</div>")  # fmt: skip
     return section("test", body)
@@ -157,9 +157,11 @@ def lockbox_note(lockbox: dict | None) -> str:
     """How many models have been scored on this test set (evaluation/lockbox.py)."""
     if not lockbox:
         return ""
-    from thermocad.evaluation.lockbox import describe
+    from thermocad.evaluation.lockbox import describe, refreshed
 
-    text = esc(describe({**lockbox, "ledger": Path(lockbox["ledger"]).name}))
+    lockbox = refreshed(lockbox)
+    text = describe({**lockbox, "ledger": Path(lockbox["ledger"]).name})
+    text = esc(text[:1].upper() + text[1:] + ".")
     return f"<p class=bad>{text}</p>" if lockbox["models"] > 1 else f"<p>{text}</p>"
 
 
