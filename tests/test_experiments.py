@@ -33,12 +33,11 @@ def load(name: str) -> ModuleType:
 real_cv = load("real_cv")
 
 
-# One interpreter for every script (as if each were run from experiments/ with --help): the
-# heavy imports are paid once instead of once per script.
+# One interpreter for every script, started in experiments/ so that `-c` finds their shared
+# modules there as a script run from that folder does: the heavy imports are paid once.
 HELP_ALL = """
 import contextlib, io, json, runpy, sys
 folder, names = sys.argv[1], sys.argv[2:]
-sys.path.insert(0, folder)
 failed = {}
 for name in names:
     out = io.StringIO()
@@ -61,7 +60,7 @@ def test_every_experiment_imports_and_gives_help():
     scripts = sorted(p.name for p in EXPERIMENTS.glob("*.py") if p.name != "harness.py")
     assert len(scripts) > 20
     run = subprocess.run([sys.executable, "-c", HELP_ALL, str(EXPERIMENTS), *scripts],
-                         capture_output=True, text=True, timeout=600)  # fmt: skip
+                         cwd=EXPERIMENTS, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     failed = json.loads(run.stdout.strip().splitlines()[-1])
     assert not failed, failed
