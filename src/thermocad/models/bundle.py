@@ -133,7 +133,7 @@ def map_probs(
         views = [transform.finish(x)] + [
             augmented_input(
                 x, transform, aug or Augmentation(), torch.Generator().manual_seed(k), shared=True
-            )  # fmt: skip
+            )
             for k in range(n_aug)
         ]
         # channels_last: ~30% faster convolutions on CPU for the same numbers.
