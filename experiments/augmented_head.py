@@ -7,6 +7,7 @@ and rule in records/augmented_head.md).
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
@@ -67,14 +68,20 @@ def parts(f, df, tr, te, seed) -> dict[str, np.ndarray]:
             "cnn_aug": cnn_a, "default_aug": (cnn_a + base) / 2}  # fmt: skip
 
 
+def inputs(out: Path, df) -> dict:
+    """The cached features both augmentation candidates read: the default's clean features
+    (`cnn`), the baseline's (`b`) and the augmented views (`aug`, made here once)."""
+    paths = df["path"].tolist()
+    return {"cnn": np.load(out / "features_default.npy"),
+            "b": cached(out / "baseline_features.pkl", lambda: feature_table(paths)),
+            "aug": cached(out / "features_augmented.npy", lambda: augmented_features(paths))}  # fmt: skip
+
+
 def main() -> None:
     args = candidate_args(__doc__)
     df = cohort(args.nested)
-    paths = df["path"].tolist()
     out = args.nested
-    f = {"cnn": np.load(out / "features_default.npy"),
-         "b": cached(out / "baseline_features.pkl", lambda: feature_table(paths)),
-         "aug": cached(out / "features_augmented.npy", lambda: augmented_features(paths))}  # fmt: skip
+    f = inputs(out, df)
     preds = run_nested(partial(parts, f, df), df, args.seeds)
     preds.to_csv(out / "nested_augmented.csv", index=False)
 

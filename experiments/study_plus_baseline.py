@@ -10,26 +10,17 @@ outer-fold predictions that `nested_default.py` (baseline, default) and `finetun
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
 
-HERE = Path(__file__).resolve().parent
-
-
-def nested_default():
-    spec = importlib.util.spec_from_file_location("nested_default", HERE / "nested_default.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from nested_default import score
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nested", type=Path, required=True, help="nested_default.py's --out")
     args = parser.parse_args()
-    nd = nested_default()
     base = pd.read_csv(args.nested / "nested_seed0.csv")
     study = pd.read_csv(args.nested / "outer_study_seed0.csv")
     keep = ["patient_id", "y", "acquisition_batch", "acquisition_date"]
@@ -44,7 +35,7 @@ def main() -> None:
     }
     rows = {}
     for name, p in preds.items():
-        sc = nd.score(p.reset_index()[keep + ["prob", "threshold"]])
+        sc = score(p.reset_index()[keep + ["prob", "threshold"]])
         rows[name] = {k: f"{v[0]:.3f} ({v[1]:.3f}-{v[2]:.3f})" for k, v in sc.items()
                       if k in ("all", "batch_a", "period")}  # fmt: skip
     print(pd.DataFrame(rows).T.to_string())

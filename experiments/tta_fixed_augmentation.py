@@ -11,10 +11,9 @@ from functools import partial
 
 import numpy as np
 
-from augmented_head import augmented_features
+from augmented_head import inputs
 from nested_default import (
     baseline,
-    cached,
     candidate_args,
     cohort,
     date_drift,
@@ -22,7 +21,6 @@ from nested_default import (
     run_nested,
     summarise,
 )
-from thermocad.models.baseline import feature_table
 from thermocad.training.config import TrainConfig
 from thermocad.training.features import fit_head
 
@@ -46,11 +44,8 @@ def parts(f, df, tr, te, seed) -> dict[str, np.ndarray]:
 def main() -> None:
     args = candidate_args(__doc__)
     df = cohort(args.nested)
-    paths = df["path"].tolist()
     out = args.nested
-    f = {"cnn": np.load(out / "features_default.npy"),
-         "b": cached(out / "baseline_features.pkl", lambda: feature_table(paths)),
-         "aug": cached(out / "features_augmented.npy", lambda: augmented_features(paths))}  # fmt: skip
+    f = inputs(out, df)
     preds = run_nested(partial(parts, f, df), df, args.seeds)
     preds.to_csv(out / "nested_tta.csv", index=False)
     summarise(preds, out / "tta_summary.json", date_drift)
