@@ -65,6 +65,12 @@ def read_ledger(path: Path) -> list[dict]:
     return entries
 
 
+def models_scored(path: Path, test: str) -> list[str]:
+    """The distinct model fingerprints the ledger holds for these test patients, in order."""
+    seen = [e["model"] for e in read_ledger(path) if e.get("test") == test and "model" in e]
+    return list(dict.fromkeys(seen))
+
+
 def _append(path: Path, entry: dict) -> None:
     """One line in one write with O_APPEND: two evaluations at once cannot interleave it."""
     data = (json.dumps(entry, sort_keys=True) + "\n").encode()
@@ -82,8 +88,7 @@ def record_opening(split_csv: str | os.PathLike, pred: pd.DataFrame, source: str
     among the distinct models scored on these patients, `models` how many there are now."""
     path = ledger_path(split_csv)
     test, model = patients_fingerprint(pred), model_fingerprint(pred)
-    seen = [e["model"] for e in read_ledger(path) if e.get("test") == test and "model" in e]
-    order = list(dict.fromkeys(seen))
+    order = models_scored(path, test)
     new = model not in order
     if new:
         order.append(model)
@@ -106,8 +111,7 @@ def refreshed(lockbox: dict) -> dict:
     path = Path(lockbox.get("ledger", ""))
     if "test" not in lockbox or not path.is_file():
         return lockbox
-    models = {e.get("model") for e in read_ledger(path) if e.get("test") == lockbox["test"]}
-    return {**lockbox, "models": max(len(models - {None}), lockbox["models"])}
+    return {**lockbox, "models": max(len(models_scored(path, lockbox["test"])), lockbox["models"])}
 
 
 def describe(lockbox: dict) -> str:
