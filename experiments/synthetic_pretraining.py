@@ -10,6 +10,11 @@ Protocol and decision rule: records/synthetic_pretraining.md (written before the
    baseline's, and of the ImageNet body's head for reference.
 
     .venv/bin/python experiments/synthetic_pretraining.py --out /tmp/synth_pre --nested /tmp/nested
+
+The rerun on the fixed augmentation first runs only the synthetic gate (record):
+
+    .venv/bin/python experiments/synthetic_pretraining.py --out /tmp/synth_pre2 \
+        --nested /tmp/nested --synthetic-check-only
 """
 
 from __future__ import annotations
@@ -65,9 +70,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--nested", type=Path, required=True, help="nested_default.py's --out")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--synthetic-check-only",
+        action="store_true",
+        help="stop after the demo cohort's check (the gate of the rerun)",
+    )
     args = parser.parse_args()
     weights = pretrain(args.out)
     print("demo cohort, 5-fold CV AUC:", demo_check(args.out, weights), flush=True)
+    if args.synthetic_check_only:
+        return
     df = cohort(args.nested)
     paths = df["path"].tolist()
     feats = {"imagenet": cached(args.nested / "features_default.npy",
