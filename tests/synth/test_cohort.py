@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +189,20 @@ def test_generated_cohort_passes_prepare(tmp_path):
     assert (cohort["sharpness"] < 0.5).sum() == truth["blurred_frames"].sum() > 0
     deodorant = cohort["excluded_reason"].fillna("").eq("deodorant")
     assert deodorant.sum() <= 3 * (table["deodorant"] == "yes").sum()
+
+
+def test_a_difficulty_can_be_given_as_is(tmp_path):
+    # The same draws with the named default and with its Difficulty; a stronger Sick-breast
+    # warming changes only the Sick patients' images.
+    named = synth_patient(np.random.default_rng(3), True, 32, 40, "default")[0]
+    same = synth_patient(np.random.default_rng(3), True, 32, 40, DIFFICULTIES["default"])[0]
+    warmer = dataclasses.replace(DIFFICULTIES["default"], sick_asymmetry=(3.0, 3.0))
+    hot = synth_patient(np.random.default_rng(3), True, 32, 40, warmer)[0]
+    cold = synth_patient(np.random.default_rng(3), False, 32, 40, warmer)[0]
+    healthy = synth_patient(np.random.default_rng(3), False, 32, 40, "default")[0]
+    key = ("frontal", 1)
+    assert np.array_equal(named[key], same[key]) and not np.allclose(named[key], hot[key])
+    assert np.array_equal(cold[key], healthy[key])
 
 
 def test_difficulty_orders_the_tumour_signal():

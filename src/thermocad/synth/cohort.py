@@ -94,7 +94,7 @@ def generate_cohort(
     sick_fraction: float = 0.4,
     frames: int = 1,
     fmt: str = "space",
-    difficulty: str = "default",
+    difficulty: str | Difficulty = "default",
     views: tuple[str, ...] = ("frontal",),
     marker: bool = False,
     batch_effect: bool = False,
@@ -106,8 +106,9 @@ def generate_cohort(
 ) -> Path:
     """Write a synthetic DMR-IR style cohort (T*.txt + labels.csv); returns labels.csv's path.
 
-    `preview`: also write a contact sheet of the first images there ("" = OUT_preview.png,
-    beside the folder, so that `prepare` and `predict` do not meet it among the thermograms).
+    `difficulty`: a name of DIFFICULTIES or a `Difficulty`. `preview`: also write a contact
+    sheet of the first images there ("" = OUT_preview.png, beside the folder, so that `prepare`
+    and `predict` do not meet it among the thermograms).
     """
     import pandas as pd
 

@@ -134,7 +134,7 @@ def synth_patient(
     sick: bool,
     height: int = 480,
     width: int = 640,
-    difficulty: str = "default",
+    difficulty: str | Difficulty = "default",
     frames: int = 1,
     views: tuple[str, ...] = ("frontal",),
     nuisances: Nuisances = Nuisances(),
@@ -173,7 +173,10 @@ def synth_patient(
     return images, ("Sick" if sick else "Healthy"), meta
 
 
-def _difficulty(name: str) -> Difficulty:
+def _difficulty(name: str | Difficulty) -> Difficulty:
+    """A named difficulty, or a `Difficulty` given as is (e.g. to calibrate the generator)."""
+    if isinstance(name, Difficulty):
+        return name
     if name not in DIFFICULTIES:
         raise ConfigError(f"unknown difficulty {name!r}; choose from {', '.join(DIFFICULTIES)}")
     return DIFFICULTIES[name]
