@@ -28,6 +28,7 @@ from thermocad.models.baseline import feature_table, fit_linear_baseline
 from thermocad.synth.cohort import generate_cohort
 from thermocad.training.config import TrainConfig
 from thermocad.training.features import fit_head, frozen_features
+from thermocad.utils.tables import markdown_table
 
 
 def demo_cohort(out: Path) -> pd.DataFrame:
@@ -89,7 +90,7 @@ def main() -> None:
         n, h = map(int, spec.split("x"))
         rows.append(one(args.out, n, h, args.seeds))
         print(rows[-1], flush=True)
-    print(pd.DataFrame(rows).to_markdown(index=False))
+    print(markdown_table(list(rows[0]), [list(r.values()) for r in rows]))
 
 
 if __name__ == "__main__":
