@@ -56,6 +56,32 @@ def test_compare_records_failures_and_picks_on_validation(split_csv, tmp_path):
     assert "| broken | failed" in md and "| baseline |" in md
 
 
+def averaging_trainer(split_csv, run_dir, config):
+    """A 'CNN averaged with the baseline': writes prob and its CNN half prob_cnn, as train does."""
+    coin_trainer(split_csv, run_dir, config)
+    pred = pd.read_csv(run_dir / "valid_predictions.csv")
+    labels = pd.read_csv(split_csv).set_index("path").loc[pred["path"], "label"]
+    cnn = np.where(labels.to_numpy() == "Sick", 0.9, 0.1)  # a perfect CNN half
+    pred.assign(prob_cnn=cnn, prob_baseline=0.5).to_csv(run_dir / "valid_predictions.csv",
+                                                         index=False)  # fmt: skip
+    return run_dir
+
+
+def test_an_averaged_model_shows_its_cnn_half(split_csv, tmp_path):
+    C.compare(split_csv, ["coin"], tmp_path / "cmp", config={}, n_boot=20,
+              trainer=averaging_trainer)  # fmt: skip
+    table = pd.read_csv(tmp_path / "cmp" / "comparison.csv").set_index("model")
+    assert table.loc["coin", "cnn_alone_patient_roc_auc"] == 1.0
+    assert table.loc["coin", "patient_roc_auc"] < 1.0  # the served model: the coin's prob
+    assert pd.isna(table.loc["baseline", "cnn_alone_patient_roc_auc"])
+    md = (tmp_path / "cmp" / "comparison.md").read_text()
+    assert "| coin+baseline |" in md and "| 1.000 |" in md and "| baseline |" in md
+    from thermocad.reporting.report import comparison_section
+
+    html = comparison_section(tmp_path / "cmp")
+    assert "coin+baseline" in html and "CNN alone: patient AUC" in html
+
+
 def test_pick_best_ignores_failures():
     t = pd.DataFrame({"model": ["a", "b", "c"], "status": ["ok", "ok", "failed: x"],
                       "patient_roc_auc": [0.7, 0.8, np.nan], "roc_auc": [0.9, 0.7, np.nan]})  # fmt: skip

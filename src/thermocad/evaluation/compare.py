@@ -48,7 +48,7 @@ TABLE_COLUMNS = [
     "specificity_hi", "roc_auc", "roc_auc_lo", "roc_auc_hi", "patient_roc_auc",
     "patient_roc_auc_lo", "patient_roc_auc_hi", "batch", "batch_roc_auc", "batch_roc_auc_lo",
     "batch_roc_auc_hi", "batch_n", "period_roc_auc", "period_roc_auc_lo", "period_roc_auc_hi",
-    "period_n", "threshold", "parameters", "train_time_s",
+    "period_n", "cnn_alone_patient_roc_auc", "threshold", "parameters", "train_time_s",
 ]  # fmt: skip
 
 
@@ -66,7 +66,24 @@ def table_row(name: str, result: dict, n_folds: int) -> dict:
         lo, hi = source[ci].get(metric, (float("nan"), float("nan")))
         row.update({key: source[metric], f"{key}_lo": lo, f"{key}_hi": hi})
     row.update(period_columns(ev.get("by_period", {})))  # patient level, like patient_roc_auc
+    row["cnn_alone_patient_roc_auc"] = cnn_alone_auc(result["pred"]) if "pred" in result else None
     return row
+
+
+def cnn_alone_auc(pred: pd.DataFrame) -> float | None:
+    """Patient-level AUC of the CNN half of a model averaged with the baseline (its
+    `prob_cnn` column); None for a model that is not such an average."""
+    if "prob_cnn" not in pred.columns:
+        return None
+    pat = M.aggregate_patients(with_y(pred), prob="prob_cnn")
+    return float(M.roc_auc(pat["y"], pat["prob"]))
+
+
+def display_name(row) -> str:
+    """The model as served: 'efficientnet_lite0+baseline' for a CNN averaged with the baseline
+    (the nested section's name for it)."""
+    averaged = pd.notna(row.get("cnn_alone_patient_roc_auc"))
+    return f"{row['model']}+{BASELINE}" if averaged else str(row["model"])
 
 
 def pick_best(table: pd.DataFrame) -> str:
@@ -102,19 +119,21 @@ def markdown_table(table: pd.DataFrame) -> str:
         )
 
     lines = ["| model | accuracy | TN FP FN TP | sensitivity | specificity | AUC | patient AUC "
-             f"| {batch_label(table)} AUC (n) | period-matched AUC (n) | parameters | train s |",
-             "|" + "---|" * 11]  # fmt: skip
+             f"| {batch_label(table)} AUC (n) | period-matched AUC (n) | CNN alone: patient AUC "
+             "| parameters | train s |", "|" + "---|" * 12]  # fmt: skip
     for _, r in table.iterrows():
         if r["status"] != "ok":
-            lines.append(f"| {r['model']} | {r['status']} |" + " |" * 9)
+            lines.append(f"| {r['model']} | {r['status']} |" + " |" * 10)
             continue
         counts = f"{int(r.tn)} {int(r.fp)} {int(r.fn)} {int(r.tp)}"
         p = "" if pd.isna(r["parameters"]) else f"{int(r['parameters']):,}"
-        lines.append(f"| {r['model']} | {r['accuracy']:.3f} | {counts} | {ci(r, 'sensitivity')} "
-                     f"| {ci(r, 'specificity')} | {ci(r, 'roc_auc')} | {ci(r, 'patient_roc_auc')} "
-                     f"| {ci(r, 'batch_roc_auc')} ({with_n(r['batch_n'])}) "
-                     f"| {ci(r, 'period_roc_auc')} ({with_n(r['period_n'])}) | {p} "
-                     f"| {r['train_time_s']} |")  # fmt: skip
+        alone = r.get("cnn_alone_patient_roc_auc")
+        alone = "" if pd.isna(alone) else f"{alone:.3f}"
+        lines.append(f"| {display_name(r)} | {r['accuracy']:.3f} | {counts} "
+                     f"| {ci(r, 'sensitivity')} | {ci(r, 'specificity')} | {ci(r, 'roc_auc')} "
+                     f"| {ci(r, 'patient_roc_auc')} | {ci(r, 'batch_roc_auc')} "
+                     f"({with_n(r['batch_n'])}) | {ci(r, 'period_roc_auc')} "
+                     f"({with_n(r['period_n'])}) | {alone} | {p} | {r['train_time_s']} |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

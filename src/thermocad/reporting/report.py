@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.evaluation.compare import batch_label
+from thermocad.evaluation.compare import batch_label, display_name
 from thermocad.reporting.html import CSS, DISCLAIMER, SECTIONS, esc, fmt_ci, img, section, table
 from thermocad.reporting.periods import auc_n, confound_block, nested_section, period_table
 from thermocad.utils.files import atomic_write_text, check_writable
@@ -113,23 +113,34 @@ def comparison_section(compare_dir: Path | None) -> str:
     from thermocad.reporting.plots import plot_bars
 
     t = pd.read_csv(csv)
+    if "cnn_alone_patient_roc_auc" not in t:  # a comparison written before the column
+        t["cnn_alone_patient_roc_auc"] = float("nan")
+    names = [display_name(r) for _, r in t.iterrows()]
     best = (_read_json(Path(compare_dir) / "best.json") or {}).get("best", "?")
     ok = t[t["status"] == "ok"]
     bars = Path(compare_dir) / "comparison_auc.png"
-    plot_bars(dict(zip(ok["model"], ok["roc_auc"], strict=True)),
-              {r.model: (r.roc_auc_lo, r.roc_auc_hi) for r in ok.itertuples()},
+    served = dict(zip(t["model"], names, strict=True))
+    plot_bars(dict(zip(ok["model"].map(served), ok["roc_auc"], strict=True)),
+              {served[r.model]: (r.roc_auc_lo, r.roc_auc_hi) for r in ok.itertuples()},
               bars, "validation ROC AUC (95% CI)")  # fmt: skip
-    shown = t[["model", "status", "accuracy", "tn", "fp", "fn", "tp"]].copy()
+    shown = t[["model", "status", "accuracy", "tn", "fp", "fn", "tp"]].assign(model=names)
     for key in ("sensitivity", "specificity", "roc_auc", "patient_roc_auc"):
         shown[key] = [fmt_ci(v, (lo, hi)) if s == "ok" else "n/a" for v, lo, hi, s in
                       zip(t[key], t[f"{key}_lo"], t[f"{key}_hi"], t["status"], strict=True)]  # fmt: skip
     label = batch_label(t)
     for key, name in (("batch", f"{label} AUC"), ("period", "period-matched AUC")):
         shown[name] = [auc_n(r, key) if r["status"] == "ok" else "n/a" for _, r in t.iterrows()]
+    shown["CNN alone: patient AUC"] = [
+        "" if pd.isna(v) else f"{v:.3f}" for v in t["cnn_alone_patient_roc_auc"]
+    ]
     shown = shown.join(t[["threshold", "parameters", "train_time_s"]])
+    halves = ("<p>A model named ARCH+baseline is the CNN averaged with the classical baseline, "
+              "as served; the column CNN alone gives its CNN half by itself.</p>"
+              if t["cnn_alone_patient_roc_auc"].notna().any() else "")  # fmt: skip
     body = (f"<p>Validation = out-of-fold predictions over {esc(int(t['n_folds'].max()))} "
             f"patient-grouped fold(s); intervals: Wilson (proportions), bootstrap over patients "
-            f"(AUC). Selected on validation data only: <b>{esc(best)}</b>.</p>"
+            f"(AUC). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"
+            + halves
             + table(shown) + img(bars, "validation AUC per model", 520) + "<div class=row>")  # fmt: skip
     for name in ok["model"]:
         body += img(
