@@ -143,10 +143,11 @@ def comparison_section(compare_dir: Path | None) -> str:
             + halves
             + table(shown) + img(bars, "validation AUC per model", 520) + "<div class=row>")  # fmt: skip
     for name in ok["model"]:
+        shown_as = served[name]
         body += img(
-            Path(compare_dir) / name / "confusion.png", f"{name}: confusion (validation)", 260
+            Path(compare_dir) / name / "confusion.png", f"{shown_as}: confusion (validation)", 260
         )
-        body += img(Path(compare_dir) / name / "roc.png", f"{name}: ROC (validation)", 280)
+        body += img(Path(compare_dir) / name / "roc.png", f"{shown_as}: ROC (validation)", 280)
     return section("comparison", body + "</div>")
 
 
