@@ -215,6 +215,8 @@ def evaluate_run(
         on=on,
         tta=tta,
         arch=bundle.meta.get("arch"),
+        # As the comparison names it: the CNN averaged with the baseline is ARCH+baseline.
+        model=served_name(bundle),
         threshold_source="model.json (validation data)",
     )
     if on == "test":
@@ -229,6 +231,12 @@ def evaluate_run(
     atomic_write_json(out / "metrics.json", clean_json(result))
     log(f"wrote {out / 'metrics.json'}")
     return result
+
+
+def served_name(bundle) -> str:
+    """The model's architecture, as ARCH+baseline when it averages the CNN with the baseline."""
+    arch = str(bundle.meta.get("arch"))
+    return f"{arch}+baseline" if getattr(bundle, "baseline", None) is not None else arch
 
 
 def headline(result: dict, level: str = "patient") -> str:

@@ -154,7 +154,7 @@ def comparison_section(compare_dir: Path | None) -> str:
 def test_section(test: dict | None, test_dir: Path) -> str:
     if not test:
         return section("test", '<p class="missing">no test split: test metrics not available</p>')
-    body = (f"<p>Model <b>{esc(test.get('arch', '?'))}</b>, evaluated once on the test split at "
+    body = (f"<p>Model <b>{esc(test.get('model', test.get('arch', '?')))}</b>, evaluated once on the test split at "
             f"threshold {test['threshold']:.3f} on P(Sick) ({esc(test.get('threshold_source', 'chosen on validation data'))}), "
             "applied unchanged.</p>" + lockbox_note(test.get("lockbox"))
             + "<h3>Patient level (mean probability per patient)</h3>"
