@@ -77,15 +77,19 @@ def inputs(out: Path, df) -> dict:
             "aug": cached(out / "features_augmented.npy", lambda: augmented_features(paths))}  # fmt: skip
 
 
-def main() -> None:
-    args = candidate_args(__doc__)
+def run_candidate(doc: str, candidate_parts, name: str) -> None:
+    """An augmentation candidate's main: `candidate_parts(inputs, df, tr, te, seed)` run on the
+    nested folds; writes nested_NAME.csv and NAME_summary.json beside the cached inputs."""
+    args = candidate_args(doc)
     df = cohort(args.nested)
     out = args.nested
-    f = inputs(out, df)
-    preds = run_nested(partial(parts, f, df), df, args.seeds)
-    preds.to_csv(out / "nested_augmented.csv", index=False)
+    preds = run_nested(partial(candidate_parts, inputs(out, df), df), df, args.seeds)
+    preds.to_csv(out / f"nested_{name}.csv", index=False)
+    summarise(preds, out / f"{name}_summary.json", date_drift)
 
-    summarise(preds, out / "augmented_summary.json", date_drift)
+
+def main() -> None:
+    run_candidate(__doc__, parts, "augmented")
 
 
 if __name__ == "__main__":

@@ -7,20 +7,10 @@ that augmented_head.py caches.
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
-from augmented_head import inputs
-from nested_default import (
-    baseline,
-    candidate_args,
-    cohort,
-    date_drift,
-    head_sgd,
-    run_nested,
-    summarise,
-)
+from augmented_head import run_candidate
+from nested_default import baseline, head_sgd
 from thermocad.training.config import TrainConfig
 from thermocad.training.features import fit_head
 
@@ -42,13 +32,7 @@ def parts(f, df, tr, te, seed) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    args = candidate_args(__doc__)
-    df = cohort(args.nested)
-    out = args.nested
-    f = inputs(out, df)
-    preds = run_nested(partial(parts, f, df), df, args.seeds)
-    preds.to_csv(out / "nested_tta.csv", index=False)
-    summarise(preds, out / "tta_summary.json", date_drift)
+    run_candidate(__doc__, parts, "tta")
 
 
 if __name__ == "__main__":

@@ -115,15 +115,16 @@ def comparison_section(compare_dir: Path | None) -> str:
     t = pd.read_csv(csv)
     if "cnn_alone_patient_roc_auc" not in t:  # a comparison written before the column
         t["cnn_alone_patient_roc_auc"] = float("nan")
-    names = [display_name(r) for _, r in t.iterrows()]
+    served = {r["model"]: display_name(r) for _, r in t.iterrows()}
     best = (_read_json(Path(compare_dir) / "best.json") or {}).get("best", "?")
     ok = t[t["status"] == "ok"]
     bars = Path(compare_dir) / "comparison_auc.png"
-    served = dict(zip(t["model"], names, strict=True))
     plot_bars(dict(zip(ok["model"].map(served), ok["roc_auc"], strict=True)),
               {served[r.model]: (r.roc_auc_lo, r.roc_auc_hi) for r in ok.itertuples()},
               bars, "validation ROC AUC (95% CI)")  # fmt: skip
-    shown = t[["model", "status", "accuracy", "tn", "fp", "fn", "tp"]].assign(model=names)
+    shown = t[["model", "status", "accuracy", "tn", "fp", "fn", "tp"]].assign(
+        model=t["model"].map(served)
+    )
     for key in ("sensitivity", "specificity", "roc_auc", "patient_roc_auc"):
         shown[key] = [fmt_ci(v, (lo, hi)) if s == "ok" else "n/a" for v, lo, hi, s in
                       zip(t[key], t[f"{key}_lo"], t[f"{key}_hi"], t["status"], strict=True)]  # fmt: skip
