@@ -71,6 +71,7 @@ class Body:
     deodorant: bool = False
     cooling: float = 2.0  # skin deficit right after cooling, dynamic protocol (C)
     tau_s: float = 150.0  # re-warming time constant (s)
+    posture_deg: float = 0.0  # the torso turned from the camera, added to every view's yaw
 
 
 def _branch(rng: np.random.Generator, start: np.ndarray, angle: float, length: float) -> list:
@@ -197,7 +198,7 @@ def render_static(body: Body, view: str, height: int, width: int) -> tuple[np.nd
     """Noise-free steady-state image (C) and the skin-cooling weight map of one view."""
     from scipy.ndimage import gaussian_filter
 
-    yaw = np.deg2rad(VIEW_YAW[view])
+    yaw = np.deg2rad(VIEW_YAW[view] + body.posture_deg)
     x, y = _grid(height, width)
     px = 1.0 / width
     alpha, inside = _silhouette(body, x, y, px)

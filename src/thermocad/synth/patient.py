@@ -24,14 +24,33 @@ class Difficulty:
     # 0.34 C; experiments/records/synth_calibration.md). It was 0.4-1.3, twice the real one.
     sick_asymmetry: tuple[float, float] = (0.2, 0.65)
     sick_extra_vessels: tuple[int, int] = (2, 5)
+    sick_vessel_warming: tuple[float, float] = (1.0, 1.4)  # factor on the sick breast's vessels
     healthy_asymmetry_sd: float = 0.25  # natural left/right difference (C)
     healthy_spots: tuple[int, int] = (0, 3)
+    # Natural posture: no woman faces the camera exactly. The torso's turn (deg, normal SD)
+    # moves the two breasts unequally in the image, the pixelwise left-right difference
+    # that a mirror comparison meets in every real woman.
+    posture_sd_deg: float = 0.0
 
 
 DIFFICULTIES = {
-    "easy": Difficulty((12.0, 35.0), (10.0, 25.0), (0.9, 1.8), (3, 6), 0.2, (0, 1)),
+    "easy": Difficulty(
+        diameter_mm=(12.0, 35.0),
+        depth_mm=(10.0, 25.0),
+        sick_asymmetry=(0.9, 1.8),
+        sick_extra_vessels=(3, 6),
+        healthy_asymmetry_sd=0.2,
+        healthy_spots=(0, 1),
+    ),
     "default": Difficulty(),
-    "hard": Difficulty((5.0, 20.0), (15.0, 40.0), (0.1, 0.7), (0, 3), 0.3, (1, 4)),
+    "hard": Difficulty(
+        diameter_mm=(5.0, 20.0),
+        depth_mm=(15.0, 40.0),
+        sick_asymmetry=(0.1, 0.7),
+        sick_extra_vessels=(0, 3),
+        healthy_asymmetry_sd=0.3,
+        healthy_spots=(1, 4),
+    ),
 }
 
 
@@ -92,6 +111,7 @@ def sample_body(
         edge_cool=rng.uniform(2.5, 5.0), fold_amp=rng.uniform(1.0, 2.0), deodorant=deodorant,
         cooling=rng.uniform(1.5, 3.0), tau_s=rng.uniform(100.0, 200.0),
     )  # fmt: skip
+    body.posture_deg = float(rng.normal(0.0, 1.0)) * d.posture_sd_deg  # drawn at any SD
     if sick:
         side = int(rng.integers(0, 2))
         diam = float(np.exp(rng.uniform(*np.log(d.diameter_mm))))
@@ -103,7 +123,7 @@ def sample_body(
         br.vessels += make_vessels(
             rng, int(rng.integers(d.sick_extra_vessels[0], d.sick_extra_vessels[1] + 1))
         )
-        br.vessel_amp *= rng.uniform(1.0, 1.4)
+        br.vessel_amp *= rng.uniform(*d.sick_vessel_warming)
     if single_breast:
         side = 1 - body.tumour.side if body.tumour is not None else int(rng.integers(0, 2))
         breasts[side].present = False

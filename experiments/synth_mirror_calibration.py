@@ -1,0 +1,119 @@
+"""Calibrate the generator's pixelwise left-right asymmetry against the real women (issue 17).
+
+Protocol and rules: records/synth_mirror_calibration.md (written before the run). Stage 1
+matches the Healthy median `mirror_mean` by the posture SD; stage 2 matches the Sick - Healthy
+difference of medians by the strength of the Sick breast's extra vessels. Only summaries of
+the real images are used, no model.
+
+    .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+import thermocad
+from thermocad.evaluation.metrics import roc_auc
+from thermocad.io.thermal import read_thermal
+from thermocad.models.baseline import baseline_features
+from thermocad.preprocess.resize import resize
+from thermocad.synth.cohort import DIFFICULTIES, synth_patient
+from thermocad.utils.tables import markdown_table
+
+SIZE = (120, 160)  # the demo's rendering size
+STATS = ("mirror_mean", "mirror_p99", "asym_hot", "asym_mean")
+POSTURES = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0)
+STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def summary(feats: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
+    """Medians by class of every statistic, the target difference and the single-feature AUCs."""
+    out = {}
+    for c in STATS:
+        v = feats[c].to_numpy(float)
+        out[f"{c} H"], out[f"{c} S"] = np.median(v[y == 0]), np.median(v[y == 1])
+        out[f"{c} AUC"] = roc_auc(y, v)
+    out["mirror S-H"] = out["mirror_mean S"] - out["mirror_mean H"]
+    return out
+
+
+def real(data: str, draws: int = 2000, seed: int = 0) -> tuple[dict, dict]:
+    """Batch-A statistics at the demo's size, and bootstrap 95% intervals of the two targets."""
+    table = thermocad.prepare(data, f"{data}/labels.csv")
+    kept = table[(table["excluded_reason"].fillna("") == "") & (table["acquisition_batch"] == "A")]
+    feats = pd.DataFrame([baseline_features(resize(read_thermal(p).array, SIZE))
+                          for p in kept["path"]])  # fmt: skip
+    y = (kept["label"] == "Sick").to_numpy(int)
+    rng = np.random.default_rng(seed)
+    boot = {"mirror_mean H": [], "mirror S-H": []}
+    for _ in range(draws):
+        i = np.concatenate([rng.choice(np.flatnonzero(y == c), (y == c).sum()) for c in (0, 1)])
+        s = summary(feats.iloc[i], y[i])
+        for k in boot:
+            boot[k].append(s[k])
+    ci = {k: tuple(np.percentile(v, [2.5, 97.5])) for k, v in boot.items()}
+    return {"n": len(y), **summary(feats, y)}, ci
+
+
+def synthetic(d, n: int, seed: int) -> dict[str, float]:
+    """The statistics of n in-memory synthetic women (40% Sick) drawn with difficulty d."""
+    sick = np.random.default_rng(seed).permutation(np.arange(n) < int(0.4 * n))
+    feats = pd.DataFrame([baseline_features(synth_patient(np.random.default_rng([seed, i + 1]),
+                                                          bool(s), *SIZE, d)[0][("frontal", 1)])
+                          for i, s in enumerate(sick)])  # fmt: skip
+    return summary(feats, sick.astype(int))
+
+
+def strength(d, k: float):
+    """Difficulty d with the Sick breast's vessel cues scaled by k (1 = the default's)."""
+    return dataclasses.replace(d, sick_extra_vessels=(round(2 * k), round(5 * k)),
+                               sick_vessel_warming=(1.0, 1.0 + 0.4 * k))  # fmt: skip
+
+
+def stage(name, values, make, target_key, target, n, seed, tie=0.0) -> float:
+    """Rows for every value, the table printed, and the value the rule chooses."""
+    rows = []
+    for v in values:
+        rows.append({name: v, **synthetic(make(v), n, seed)})
+        print({k: round(x, 3) for k, x in rows[-1].items()}, flush=True)
+    table = pd.DataFrame(rows)
+    gap = (table[target_key] - target).abs()
+    # On a tie (within `tie`), the last (largest) value among the closest.
+    best = table.loc[gap[gap <= gap.min() + tie].index[-1], name]
+    cols = [name, "mirror_mean H", "mirror_mean S", "mirror S-H", "mirror_mean AUC",
+            "mirror_p99 AUC", "asym_hot AUC", "asym_mean H", "asym_mean S", "asym_mean AUC"]  # fmt: skip
+    print(markdown_table(cols, [[f"{x:.3f}" if isinstance(x, float) else x for x in r]
+                                for r in table[cols].itertuples(index=False)]))  # fmt: skip
+    print(f"chosen {name} = {best}", flush=True)
+    return float(best)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="the real data folder (with labels.csv)")
+    parser.add_argument("--n", type=int, default=300, help="synthetic women per setting")
+    parser.add_argument("--seed", type=int, default=21)
+    args = parser.parse_args()
+    target, ci = real(args.data)
+    print(f"real batch A ({target['n']} women) at {SIZE}: "
+          + ", ".join(f"{k} {v:.3f}" for k, v in target.items() if k != "n"), flush=True)  # fmt: skip
+    print("95% bootstrap intervals: " + ", ".join(f"{k} {a:.3f} to {b:.3f}"
+                                                  for k, (a, b) in ci.items()), flush=True)  # fmt: skip
+    base = DIFFICULTIES["default"]
+    sd = stage("posture_sd_deg", POSTURES,
+               lambda v: dataclasses.replace(base, posture_sd_deg=v),
+               "mirror_mean H", target["mirror_mean H"], args.n, args.seed)  # fmt: skip
+    k = stage("strength", STRENGTHS,
+              lambda v: strength(dataclasses.replace(base, posture_sd_deg=sd), v),
+              "mirror S-H", target["mirror S-H"], args.n, args.seed, tie=0.005)  # fmt: skip
+    chosen = strength(dataclasses.replace(base, posture_sd_deg=sd), k)
+    print(f"chosen: posture_sd_deg={sd}, sick_extra_vessels={chosen.sick_extra_vessels}, "
+          f"sick_vessel_warming={chosen.sick_vessel_warming}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
