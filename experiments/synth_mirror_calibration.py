@@ -28,6 +28,7 @@ SIZE = (120, 160)  # the demo's rendering size
 STATS = ("mirror_mean", "mirror_p99", "asym_hot", "asym_mean")
 POSTURES = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0)
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+WARMINGS = tuple(round(0.1 * k, 1) for k in range(3, 13))  # stage 3: s x (0.4, 1.3) C
 
 
 def summary(feats: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
@@ -38,6 +39,7 @@ def summary(feats: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
         out[f"{c} H"], out[f"{c} S"] = np.median(v[y == 0]), np.median(v[y == 1])
         out[f"{c} AUC"] = roc_auc(y, v)
     out["mirror S-H"] = out["mirror_mean S"] - out["mirror_mean H"]
+    out["asym_mean S-H"] = out["asym_mean S"] - out["asym_mean H"]
     return out
 
 
@@ -49,7 +51,7 @@ def real(data: str, draws: int = 2000, seed: int = 0) -> tuple[dict, dict]:
                           for p in kept["path"]])  # fmt: skip
     y = (kept["label"] == "Sick").to_numpy(int)
     rng = np.random.default_rng(seed)
-    boot = {"mirror_mean H": [], "mirror S-H": []}
+    boot = {"mirror_mean H": [], "mirror S-H": [], "asym_mean S": []}
     for _ in range(draws):
         i = np.concatenate([rng.choice(np.flatnonzero(y == c), (y == c).sum()) for c in (0, 1)])
         s = summary(feats.iloc[i], y[i])
@@ -111,8 +113,14 @@ def main() -> None:
               lambda v: strength(dataclasses.replace(base, posture_sd_deg=sd), v),
               "mirror S-H", target["mirror S-H"], args.n, args.seed, tie=0.005)  # fmt: skip
     chosen = strength(dataclasses.replace(base, posture_sd_deg=sd), k)
+    # Stage 3 (amended before its run): the warming again, measured at the demo's size.
+    w = stage("warming", WARMINGS,
+              lambda v: dataclasses.replace(chosen, sick_asymmetry=(0.4 * v, 1.3 * v)),
+              "asym_mean S", target["asym_mean S"], args.n, args.seed)  # fmt: skip
+    low, high = (round(v * w / 0.05) * 0.05 for v in (0.4, 1.3))
     print(f"chosen: posture_sd_deg={sd}, sick_extra_vessels={chosen.sick_extra_vessels}, "
-          f"sick_vessel_warming={chosen.sick_vessel_warming}")  # fmt: skip
+          f"sick_vessel_warming={chosen.sick_vessel_warming}, "
+          f"sick_asymmetry=({low:.2f}, {high:.2f})")  # fmt: skip
 
 
 if __name__ == "__main__":
