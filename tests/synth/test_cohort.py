@@ -121,6 +121,7 @@ def test_blurred_frames_are_less_sharp():
 
 def test_single_breast_changes_only_one_side(tmp_path):
     body = sample_body(np.random.default_rng(1), False, DIFFICULTIES["default"], single_breast=True)
+    body.posture_deg = 0.0  # facing the camera: each breast stays in its own half
     missing = [i for i, br in enumerate(body.breasts) if not br.present]
     assert len(missing) == 1
     without, _ = render_static(body, "frontal", 64, 80)
@@ -134,6 +135,31 @@ def test_single_breast_changes_only_one_side(tmp_path):
     table = pd.read_csv(generate_cohort(tmp_path / "s", 3, single_breast_fraction=1.0,
                                         deodorant_fraction=1.0, **SMALL))  # fmt: skip
     assert set(table["single_breast"]) == {"yes"} and set(table["deodorant"]) == {"yes"}
+
+
+def test_posture_turns_both_breasts_the_same_way():
+    body = sample_body(np.random.default_rng(4), False, DIFFICULTIES["default"])
+    body.posture_deg = 0.0
+    facing, _ = render_static(body, "frontal", 96, 128)
+    body.posture_deg = 10.0  # the patient's right turned toward the camera
+    turned, _ = render_static(body, "frontal", 96, 128)
+    # Both breasts move toward the image's right: the cool lower rim of each moves with them.
+    rim = lambda img, half: np.argmin(img[55:70, half].mean(axis=0))  # noqa: E731
+    for half in (slice(20, 64), slice(64, 108)):
+        assert rim(turned, half) > rim(facing, half)
+
+
+def test_default_posture_adds_pixelwise_asymmetry_to_healthy_women():
+    from thermocad.models.baseline import baseline_features
+
+    def mirror(d):
+        rngs = [np.random.default_rng([5, i]) for i in range(24)]
+        return np.median([baseline_features(synth_patient(r, False, 60, 80, d)[0][("frontal", 1)])
+                          ["mirror_mean"] for r in rngs])  # fmt: skip
+
+    default = DIFFICULTIES["default"]
+    assert default.posture_sd_deg > 0
+    assert mirror(default) > mirror(dataclasses.replace(default, posture_sd_deg=0.0))
 
 
 def test_tumour_adds_its_bioheat_signal():
