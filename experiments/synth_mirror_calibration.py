@@ -2,7 +2,8 @@
 
 Protocol and rules: records/synth_mirror_calibration.md (written before the run). Stage 1
 matches the Healthy median `mirror_mean` by the posture SD; stage 2 matches the Sick - Healthy
-difference of medians by the strength of the Sick breast's extra vessels. Only summaries of
+difference of medians by the strength of the Sick breast's extra vessels; stage 3 (amended
+before its run) matches the Sick median `asym_mean` by the warming again. Only summaries of
 the real images are used, no model.
 
     .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal
@@ -39,12 +40,11 @@ def summary(feats: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
         out[f"{c} H"], out[f"{c} S"] = np.median(v[y == 0]), np.median(v[y == 1])
         out[f"{c} AUC"] = roc_auc(y, v)
     out["mirror S-H"] = out["mirror_mean S"] - out["mirror_mean H"]
-    out["asym_mean S-H"] = out["asym_mean S"] - out["asym_mean H"]
     return out
 
 
 def real(data: str, draws: int = 2000, seed: int = 0) -> tuple[dict, dict]:
-    """Batch-A statistics at the demo's size, and bootstrap 95% intervals of the two targets."""
+    """Batch-A statistics at the demo's size, and bootstrap 95% intervals of the targets."""
     table = thermocad.prepare(data, f"{data}/labels.csv")
     kept = table[(table["excluded_reason"].fillna("") == "") & (table["acquisition_batch"] == "A")]
     feats = pd.DataFrame([baseline_features(resize(read_thermal(p).array, SIZE))
