@@ -3,10 +3,14 @@
 Protocol and rules: records/synth_mirror_calibration.md (written before the run). Stage 1
 matches the Healthy median `mirror_mean` by the posture SD; stage 2 matches the Sick - Healthy
 difference of medians by the strength of the Sick breast's extra vessels; stage 3 (amended
-before its run) matches the Sick median `asym_mean` by the warming again. Only summaries of
-the real images are used, no model.
+before its run) matches the Sick median `asym_mean` by the warming again. `--stage 4` starts
+from the default those stages chose and matches the Healthy median `mirror_mean` by the skin
+texture's SD (then stage 5: the warming once more, only if the Sick `asym_mean` moved). Only
+summaries of the real images are used, no model.
 
     .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal
+    .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal \
+        --stage 4
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ STATS = ("mirror_mean", "mirror_p99", "asym_hot", "asym_mean")
 POSTURES = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0)
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 WARMINGS = tuple(round(0.1 * k, 1) for k in range(3, 13))  # stage 3: s x (0.4, 1.3) C
+TEXTURES = (0.3, 0.4, 0.5, 0.6, 0.8, 1.0)  # stage 4: skin texture SD (C)
 
 
 def summary(feats: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
@@ -94,17 +99,39 @@ def stage(name, values, make, target_key, target, n, seed, tie=0.0) -> float:
     return float(best)
 
 
+def stage4(target: dict, n: int, seed: int) -> None:
+    """Stage 4 from today's default, and stage 5 (the warming) if the Sick asym_mean moved."""
+    base = DIFFICULTIES["default"]
+    sd = stage("skin_texture_sd", TEXTURES,
+               lambda v: dataclasses.replace(base, skin_texture_sd=v),
+               "mirror_mean H", target["mirror_mean H"], n, seed)  # fmt: skip
+    chosen = dataclasses.replace(base, skin_texture_sd=sd)
+    moved = synthetic(chosen, n, seed)["asym_mean S"] - target["asym_mean S"]
+    print(f"stage 5: Sick asym_mean minus the real one at SD {sd}: {moved:+.3f}", flush=True)
+    if abs(moved) > 0.03:
+        w = stage("warming", WARMINGS,
+                  lambda v: dataclasses.replace(chosen, sick_asymmetry=(0.4 * v, 1.3 * v)),
+                  "asym_mean S", target["asym_mean S"], n, seed)  # fmt: skip
+        low, high = (round(v * w / 0.05) * 0.05 for v in (0.4, 1.3))
+        print(f"chosen: sick_asymmetry=({low:.2f}, {high:.2f})")
+    print(f"chosen: skin_texture_sd={sd}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the real data folder (with labels.csv)")
     parser.add_argument("--n", type=int, default=300, help="synthetic women per setting")
     parser.add_argument("--seed", type=int, default=21)
+    parser.add_argument("--stage", type=int, choices=(1, 4), default=1,
+                        help="1: stages 1-3 (run on the earlier default); 4: stages 4-5")  # fmt: skip
     args = parser.parse_args()
     target, ci = real(args.data)
     print(f"real batch A ({target['n']} women) at {SIZE}: "
           + ", ".join(f"{k} {v:.3f}" for k, v in target.items() if k != "n"), flush=True)  # fmt: skip
     print("95% bootstrap intervals: " + ", ".join(f"{k} {a:.3f} to {b:.3f}"
                                                   for k, (a, b) in ci.items()), flush=True)  # fmt: skip
+    if args.stage == 4:
+        return stage4(target, args.n, args.seed)
     base = DIFFICULTIES["default"]
     sd = stage("posture_sd_deg", POSTURES,
                lambda v: dataclasses.replace(base, posture_sd_deg=v),

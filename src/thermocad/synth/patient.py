@@ -34,6 +34,9 @@ class Difficulty:
     # moves the two breasts unequally in the image, as a mirror comparison meets in real women
     # (it explains a third of their extra pixelwise asymmetry; the rest is not modelled).
     posture_sd_deg: float = 10.0
+    # Fine skin texture (C, SD of an 18 x 24 lattice of bumps), drawn independently on the two
+    # sides, so it is most of a Healthy woman's pixelwise left-right difference.
+    skin_texture_sd: float = 0.3
 
 
 DIFFICULTIES = {
@@ -112,7 +115,7 @@ def sample_body(
         half_width=rng.uniform(0.36, 0.43), arm_extra=rng.uniform(0.08, 0.2),
         neck_half=rng.uniform(0.07, 0.1), width_mm=rng.uniform(400.0, 480.0),
         breasts=breasts, smooth=_mostly_symmetric(rng.normal(0.0, 0.35, size=(6, 8))),
-        mottle=rng.normal(0.0, 0.3, size=(18, 24)),
+        mottle=d.skin_texture_sd * rng.standard_normal(size=(18, 24)),
         edge_cool=rng.uniform(2.5, 5.0), fold_amp=rng.uniform(1.0, 2.0), deodorant=deodorant,
         cooling=rng.uniform(1.5, 3.0), tau_s=rng.uniform(100.0, 200.0),
     )  # fmt: skip
