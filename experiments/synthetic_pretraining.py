@@ -15,6 +15,11 @@ The rerun on the fixed augmentation first runs only the synthetic gate (record):
 
     .venv/bin/python experiments/synthetic_pretraining.py --out /tmp/synth_pre2 \
         --nested /tmp/nested --synthetic-check-only
+
+On the calibrated generator, with the study's three unfrozen cycles (record):
+
+    .venv/bin/python experiments/synthetic_pretraining.py --out /tmp/synth_pre4 \
+        --nested /tmp/nested --synthetic-check-only --cycles 3
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from thermocad.training.features import frozen_features
 PRETRAIN = dict(ensemble="none", head_epochs=5, cycles=2)
 
 
-def pretrain(out: Path) -> Path:
+def pretrain(out: Path, cycles: int = 2) -> Path:
     """The synthetic-pretrained body's weights file (trained once, then reused)."""
     run = out / "run"
     if (run / "model.safetensors").exists() and not (run / "INCOMPLETE").exists():
@@ -44,7 +49,8 @@ def pretrain(out: Path) -> Path:
     labels = generate_cohort(out / "data", n_patients=600, seed=1000, marker=True, force=True)
     table = thermocad.prepare(out / "data", labels, out / "cohort", force=True)
     split = thermocad.split(table, folds=5, test=0, seed=0)
-    thermocad.train(split, run, TrainConfig(**PRETRAIN), fold=0, force=True)
+    thermocad.train(split, run, TrainConfig(**{**PRETRAIN, "cycles": cycles}), fold=0,
+                    force=True)  # fmt: skip
     return run / "model.safetensors"
 
 
@@ -75,8 +81,10 @@ def main() -> None:
         action="store_true",
         help="stop after the demo cohort's check (the gate of the rerun)",
     )
+    parser.add_argument("--cycles", type=int, default=2,
+                        help="unfrozen SGDR cycles of the pretraining (the study's: 3)")  # fmt: skip
     args = parser.parse_args()
-    weights = pretrain(args.out)
+    weights = pretrain(args.out, args.cycles)
     print("demo cohort, 5-fold CV AUC:", demo_check(args.out, weights), flush=True)
     if args.synthetic_check_only:
         return
