@@ -1,0 +1,106 @@
+"""Where Healthy women's pixelwise left-right differences lie, real against synthetic (issue 17).
+
+The baseline's `mirror_mean` and `mirror_p99` are the mean and 99th percentile of
+|left - mirrored right| over the chest box (`thermocad.models.baseline`). This draws that
+difference map for the first Healthy women of real batch A and of the default generator, both
+at the demo's 120 x 160, and measures where each woman's top 1% of differences lies: the
+fraction in the lower third of the chest box, where the breasts' lower outlines and the
+inframammary folds are. No model is involved; nothing is chosen here.
+
+    .venv/bin/python experiments/asymmetry_maps.py --data ../shared/data/dmr-ir-frontal \
+        --out docs/img/asymmetry_maps.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+import thermocad
+from thermocad.io.thermal import read_thermal
+from thermocad.models.baseline import chest_region
+from thermocad.preprocess.regions import remove_marker
+from thermocad.preprocess.resize import resize
+from thermocad.synth.cohort import DIFFICULTIES, synth_patient
+from thermocad.utils.files import atomic_path
+
+SIZE = (120, 160)  # the demo's rendering size
+
+
+def halves(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The chest box's left half (C) and |left - mirrored right| (NaN off the body), as the
+    baseline computes them."""
+    a = remove_marker(np.asarray(array, np.float32))
+    mask, (top, bottom, left, right) = chest_region(a)
+    box, inside = a[top:bottom, left:right], mask[top:bottom, left:right]
+    half = box.shape[1] // 2
+    lhs, rhs = box[:, :half], box[:, box.shape[1] - half :][:, ::-1]
+    both = inside[:, :half] & inside[:, box.shape[1] - half :][:, ::-1]
+    return lhs, np.where(both, np.abs(lhs - rhs), np.nan)
+
+
+def lower_third_share(diff: np.ndarray) -> float:
+    """Fraction of the top 1% of differences that lie in the lower third of the box."""
+    top = diff >= np.nanpercentile(diff, 99)
+    rows = np.nonzero(top)[0]
+    return float(np.mean(rows >= 2 * diff.shape[0] / 3))
+
+
+def real_healthy(data: Path) -> list[np.ndarray]:
+    table = thermocad.prepare(data, data / "labels.csv")
+    keep = (table["excluded_reason"].fillna("") == "") & (table["acquisition_batch"] == "A")
+    paths = table.loc[keep & (table["label"] == "Healthy"), "path"]
+    return [resize(read_thermal(p).array, SIZE) for p in paths]
+
+
+def synthetic_healthy(n: int, seed: int = 21) -> list[np.ndarray]:
+    d = DIFFICULTIES["default"]
+    return [synth_patient(np.random.default_rng([seed, i + 1]), False, *SIZE, d)[0][("frontal", 1)]
+            for i in range(n)]  # fmt: skip
+
+
+def figure(groups: dict[str, list[np.ndarray]], shown: int, out: Path) -> None:
+    fig, axes = plt.subplots(2 * len(groups), shown, figsize=(2.1 * shown, 5.2 * len(groups)))
+    for g, (name, images) in enumerate(groups.items()):
+        for j, image in enumerate(images[:shown]):
+            lhs, diff = halves(image)
+            axes[2 * g, j].imshow(lhs, cmap="inferno")
+            axes[2 * g, j].set_title(f"{name} {j + 1}", fontsize=9)
+            axes[2 * g + 1, j].imshow(diff, cmap="viridis", vmin=0, vmax=3)
+            axes[2 * g + 1, j].set_title(f"p99 {np.nanpercentile(diff, 99):.1f} C", fontsize=9)
+    for ax in axes.ravel():
+        ax.axis("off")
+    fig.suptitle("Healthy women: the chest box's left half, and |left - mirrored right| "
+                 "(0-3 C), 120 x 160")  # fmt: skip
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=70, format="png")
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="real data folder (labels.csv)")
+    parser.add_argument("--out", type=Path, required=True, help="figure to write (.png)")
+    parser.add_argument("--shown", type=int, default=8, help="women drawn per group")
+    args = parser.parse_args()
+    real = real_healthy(args.data)
+    groups = {"real": real, "synthetic": synthetic_healthy(len(real))}
+    for name, images in groups.items():
+        shares = [lower_third_share(halves(im)[1]) for im in images]
+        p99 = [np.nanpercentile(halves(im)[1], 99) for im in images]
+        print(f"{name}: {len(images)} Healthy women; top 1% of differences in the lower third "
+              f"of the box: median {np.median(shares):.2f} (IQR {np.percentile(shares, 25):.2f}"
+              f"-{np.percentile(shares, 75):.2f}); median p99 {np.median(p99):.2f} C")  # fmt: skip
+    figure(groups, args.shown, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
