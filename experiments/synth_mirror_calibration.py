@@ -5,29 +5,23 @@ matches the Healthy median `mirror_mean` by the posture SD; stage 2 matches the 
 difference of medians by the strength of the Sick breast's extra vessels; stage 3 (amended
 before its run) matches the Sick median `asym_mean` by the warming again. `--stage 4` starts
 from the default those stages chose and matches the Healthy median `mirror_mean` by the skin
-texture's SD (then stage 5: the warming once more, only if the Sick `asym_mean` moved).
-`--stage 6` matches three Healthy statistics jointly by the breasts' left-right differences,
-the vessels' warming and the texture (then stage 5 again). Only summaries of the real images
-are used, no model.
+texture's SD (then stage 5: the warming once more, only if the Sick `asym_mean` moved). Only
+summaries of the real images are used, no model.
 
     .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal
     .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal \
         --stage 4
-    .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal \
-        --stage 6
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
 
 import numpy as np
 import pandas as pd
 
 import thermocad
-from asymmetry_maps import halves, lower_third_share
 from thermocad.evaluation.metrics import roc_auc
 from thermocad.io.thermal import read_thermal
 from thermocad.models.baseline import baseline_features
@@ -41,16 +35,11 @@ POSTURES = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0)
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 WARMINGS = tuple(round(0.1 * k, 1) for k in range(3, 13))  # stage 3: s x (0.4, 1.3) C
 TEXTURES = (0.3, 0.4, 0.5, 0.6, 0.8, 1.0)  # stage 4: skin texture SD (C)
-GRID6 = {"breast_asymmetry": (1.0, 2.0, 3.0, 4.0), "vessel_scale": (0.25, 0.5, 0.75, 1.0),
-         "skin_texture_sd": (0.3, 0.4, 0.5)}  # fmt: skip
-TARGETS6 = ("mirror_mean H", "mirror_p99 H", "lower_third H")
 
 
 def summary(feats: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
     """Medians by class of every statistic, the target difference and the single-feature AUCs."""
     out = {}
-    if "lower_third" in feats:
-        out["lower_third H"] = float(np.median(feats["lower_third"].to_numpy(float)[y == 0]))
     for c in STATS:
         v = feats[c].to_numpy(float)
         out[f"{c} H"], out[f"{c} S"] = np.median(v[y == 0]), np.median(v[y == 1])
@@ -59,20 +48,15 @@ def summary(feats: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
     return out
 
 
-def features(image: np.ndarray) -> dict[str, float]:
-    """The baseline's features of one image and where its largest differences lie."""
-    return {**baseline_features(image), "lower_third": lower_third_share(halves(image)[1])}
-
-
 def real(data: str, draws: int = 2000, seed: int = 0) -> tuple[dict, dict]:
     """Batch-A statistics at the demo's size, and bootstrap 95% intervals of the targets."""
     table = thermocad.prepare(data, f"{data}/labels.csv")
     kept = table[(table["excluded_reason"].fillna("") == "") & (table["acquisition_batch"] == "A")]
-    feats = pd.DataFrame([features(resize(read_thermal(p).array, SIZE))
+    feats = pd.DataFrame([baseline_features(resize(read_thermal(p).array, SIZE))
                           for p in kept["path"]])  # fmt: skip
     y = (kept["label"] == "Sick").to_numpy(int)
     rng = np.random.default_rng(seed)
-    boot = {k: [] for k in ("mirror_mean H", "mirror S-H", "asym_mean S", *TARGETS6[1:])}
+    boot = {"mirror_mean H": [], "mirror S-H": [], "asym_mean S": []}
     for _ in range(draws):
         i = np.concatenate([rng.choice(np.flatnonzero(y == c), (y == c).sum()) for c in (0, 1)])
         s = summary(feats.iloc[i], y[i])
@@ -85,8 +69,8 @@ def real(data: str, draws: int = 2000, seed: int = 0) -> tuple[dict, dict]:
 def synthetic(d, n: int, seed: int) -> dict[str, float]:
     """The statistics of n in-memory synthetic women (40% Sick) drawn with difficulty d."""
     sick = np.random.default_rng(seed).permutation(np.arange(n) < int(0.4 * n))
-    feats = pd.DataFrame([features(synth_patient(np.random.default_rng([seed, i + 1]),
-                                                 bool(s), *SIZE, d)[0][("frontal", 1)])
+    feats = pd.DataFrame([baseline_features(synth_patient(np.random.default_rng([seed, i + 1]),
+                                                          bool(s), *SIZE, d)[0][("frontal", 1)])
                           for i, s in enumerate(sick)])  # fmt: skip
     return summary(feats, sick.astype(int))
 
@@ -133,44 +117,13 @@ def stage4(target: dict, n: int, seed: int) -> None:
     print(f"chosen: skin_texture_sd={sd}")
 
 
-def stage6(target: dict, ci: dict, n: int, seed: int) -> None:
-    """Stage 6: the grid, the combination closest in standardised distance, then stage 5."""
-    base, rows = DIFFICULTIES["default"], []
-    for a, v, t in itertools.product(*GRID6.values()):
-        d = dataclasses.replace(base, breast_asymmetry=a, skin_texture_sd=t,
-                                vessel_amp=(0.5 * v, 1.0 * v))  # fmt: skip
-        row = {"breast_asymmetry": a, "vessel_scale": v, "skin_texture_sd": t,
-               **synthetic(d, n, seed)}  # fmt: skip
-        row["distance"] = sum(((row[k] - target[k]) / ((ci[k][1] - ci[k][0]) / 2)) ** 2
-                              for k in TARGETS6)  # fmt: skip
-        rows.append(row)
-        print({k: round(float(x), 3) for k, x in row.items()}, flush=True)
-    table = pd.DataFrame(rows).sort_values("distance")
-    cols = [*GRID6, "distance", *TARGETS6, "mirror S-H", "asym_mean H", "asym_mean S",
-            "mirror_mean AUC", "asym_mean AUC"]  # fmt: skip
-    print(
-        markdown_table(cols, [[f"{x:.3f}" for x in r] for r in table[cols].itertuples(index=False)])
-    )
-    best = table.iloc[0]
-    chosen = dataclasses.replace(base, breast_asymmetry=float(best["breast_asymmetry"]),
-                                 skin_texture_sd=float(best["skin_texture_sd"]),
-                                 vessel_amp=(0.5 * best["vessel_scale"], best["vessel_scale"]))  # fmt: skip
-    moved = best["asym_mean S"] - target["asym_mean S"]
-    print(f"chosen: {chosen}\nstage 5: Sick asym_mean minus the real one {moved:+.3f}", flush=True)
-    if abs(moved) > 0.03:
-        stage("warming", WARMINGS,
-              lambda v: dataclasses.replace(chosen, sick_asymmetry=(0.4 * v, 1.3 * v)),
-              "asym_mean S", target["asym_mean S"], n, seed)  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the real data folder (with labels.csv)")
     parser.add_argument("--n", type=int, default=300, help="synthetic women per setting")
     parser.add_argument("--seed", type=int, default=21)
-    parser.add_argument("--stage", type=int, choices=(1, 4, 6), default=1,
-                        help="1: stages 1-3 (run on the earlier default); 4: stages 4-5; "
-                        "6: stage 6, then 5")  # fmt: skip
+    parser.add_argument("--stage", type=int, choices=(1, 4), default=1,
+                        help="1: stages 1-3 (run on the earlier default); 4: stages 4-5")  # fmt: skip
     args = parser.parse_args()
     target, ci = real(args.data)
     print(f"real batch A ({target['n']} women) at {SIZE}: "
@@ -179,8 +132,6 @@ def main() -> None:
                                                   for k, (a, b) in ci.items()), flush=True)  # fmt: skip
     if args.stage == 4:
         return stage4(target, args.n, args.seed)
-    if args.stage == 6:
-        return stage6(target, ci, args.n, args.seed)
     base = DIFFICULTIES["default"]
     sd = stage("posture_sd_deg", POSTURES,
                lambda v: dataclasses.replace(base, posture_sd_deg=v),

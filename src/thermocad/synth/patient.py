@@ -38,10 +38,6 @@ class Difficulty:
     # sides: matched to batch A's Healthy pixelwise left-right difference (0.723 against 0.698 C
     # with the posture; it was 0.3 by hand, 0.644).
     skin_texture_sd: float = 0.4
-    # Left-right differences of the breasts (scale of the SDs below; 1: those of two independent
-    # draws of each breast, as before) and their vessels' warming (C, uniform per breast).
-    breast_asymmetry: float = 1.0
-    vessel_amp: tuple[float, float] = (0.5, 1.0)
 
 
 DIFFICULTIES = {
@@ -78,22 +74,8 @@ class Nuisances:
     deodorant_fraction: float = 0.0
 
 
-# SDs per side of the breasts' left-right differences at `breast_asymmetry` 1: height (frame
-# widths), angle on the torso (rad), relative width and height.
-_SIDE_SD = {"y": 0.0173, "phi": 0.0346, "rx": 0.064, "ry": 0.072}
-
-
-def _shape(rng: np.random.Generator) -> dict[str, float]:
-    """One woman's breast geometry, shared by both sides before their differences."""
-    return {"phi": rng.uniform(0.5, 0.62), "y": rng.uniform(0.41, 0.47),
-            "rx": rng.uniform(0.16, 0.2), "ry": rng.uniform(0.14, 0.18)}  # fmt: skip
-
-
-def _breast(
-    rng: np.random.Generator, side: int, n_vessels: int, d: Difficulty, shape: dict[str, float]
-) -> Breast:
+def _breast(rng: np.random.Generator, side: int, n_vessels: int, d: Difficulty) -> Breast:
     sign = -1.0 if side == 0 else 1.0
-    a, z = d.breast_asymmetry, {k: rng.standard_normal() for k in _SIDE_SD}
     spots = [
         (
             rng.uniform(-0.6, 0.6),
@@ -104,12 +86,10 @@ def _breast(
         for _ in range(rng.integers(d.healthy_spots[0], d.healthy_spots[1] + 1))
     ]
     return Breast(
-        phi=sign * (shape["phi"] + a * _SIDE_SD["phi"] * z["phi"]),
-        y=shape["y"] + a * _SIDE_SD["y"] * z["y"],
-        rx=shape["rx"] * (1 + a * _SIDE_SD["rx"] * z["rx"]),
-        ry=shape["ry"] * (1 + a * _SIDE_SD["ry"] * z["ry"]), offset=0.0,
+        phi=sign * rng.uniform(0.5, 0.62), y=rng.uniform(0.41, 0.47),
+        rx=rng.uniform(0.16, 0.2), ry=rng.uniform(0.14, 0.18), offset=0.0,
         rim_cool=rng.uniform(2.5, 4.0),
-        vessels=make_vessels(rng, n_vessels), vessel_amp=rng.uniform(*d.vessel_amp), spots=spots,
+        vessels=make_vessels(rng, n_vessels), vessel_amp=rng.uniform(0.5, 1.0), spots=spots,
     )  # fmt: skip
 
 
@@ -128,8 +108,7 @@ def sample_body(
 ) -> Body:
     """Draw one patient's anatomy, baseline temperatures, vessels and (if sick) tumour."""
     n_vessels = rng.integers(2, 5)
-    shape = _shape(rng)
-    breasts = [_breast(rng, s, int(n_vessels + rng.integers(-1, 2)), d, shape) for s in (0, 1)]
+    breasts = [_breast(rng, s, int(n_vessels + rng.integers(-1, 2)), d) for s in (0, 1)]
     asym = rng.normal(0.0, d.healthy_asymmetry_sd)
     breasts[0].offset, breasts[1].offset = asym / 2, -asym / 2
     body = Body(
