@@ -5,10 +5,12 @@ The baseline's `mirror_mean` and `mirror_p99` are the mean and 99th percentile o
 difference map for the first Healthy women of real batch A and of the default generator, both
 at the demo's 120 x 160, and measures where each woman's top 1% of differences lies: the
 fraction in the lower third of the chest box, where the breasts' lower outlines and the
-inframammary folds are. No model is involved; nothing is chosen here.
+inframammary folds are. With `--profiles`, a second figure: the mean row profiles of the
+difference and of the temperature over the chest box's height, real against synthetic. No
+model is involved; nothing is chosen here.
 
     .venv/bin/python experiments/asymmetry_maps.py --data ../shared/data/dmr-ir-frontal \
-        --out docs/img/asymmetry_maps.png
+        --out docs/img/asymmetry_maps.png --profiles docs/img/asymmetry_profiles.png
 """
 
 from __future__ import annotations
@@ -84,11 +86,47 @@ def figure(groups: dict[str, list[np.ndarray]], shown: int, out: Path) -> None:
     plt.close(fig)
 
 
+def row_profiles(images: list[np.ndarray], bins: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over women of each chest-box row's difference (over the woman's mean difference) and
+    temperature (minus the woman's mean), on `bins` rows of relative height."""
+    diffs, temps = [], []
+    for image in images:
+        lhs, diff = halves(image)
+        edges = np.linspace(0, diff.shape[0], bins + 1).astype(int)
+        d = np.array([np.nanmean(diff[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)])
+        t = np.array([np.mean(lhs[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)])
+        diffs.append(d / np.nanmean(diff))
+        temps.append(t - lhs.mean())
+    return np.nanmean(diffs, axis=0), np.mean(temps, axis=0)
+
+
+def profile_figure(groups: dict[str, list[np.ndarray]], out: Path, bins: int = 20) -> None:
+    height = (np.arange(bins) + 0.5) / bins
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4.2), sharey=True)
+    for name, images in groups.items():
+        diff, temp = row_profiles(images, bins)
+        left.plot(diff, height, label=name)
+        right.plot(temp, height, label=name)
+    left.set(xlabel="row's |left - mirrored right| / the woman's mean", ylabel="height in the "
+             "chest box (0 = top)", title="where the differences are")  # fmt: skip
+    right.set(xlabel="row's temperature - the woman's mean (C)", title="the temperature profile")
+    left.invert_yaxis()
+    left.legend()
+    fig.suptitle(
+        f"Healthy women, chest box, mean over women ({', '.join(f'{k} {len(v)}' for k, v in groups.items())})"
+    )
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="real data folder (labels.csv)")
     parser.add_argument("--out", type=Path, required=True, help="figure to write (.png)")
     parser.add_argument("--shown", type=int, default=8, help="women drawn per group")
+    parser.add_argument("--profiles", type=Path, help="also write the row profiles' figure")
     args = parser.parse_args()
     real = real_healthy(args.data)
     groups = {"real": real, "synthetic": synthetic_healthy(len(real))}
@@ -100,6 +138,9 @@ def main() -> None:
               f"-{np.percentile(shares, 75):.2f}); median p99 {np.median(p99):.2f} C")  # fmt: skip
     figure(groups, args.shown, args.out)
     print(f"wrote {args.out}")
+    if args.profiles:
+        profile_figure(groups, args.profiles)
+        print(f"wrote {args.profiles}")
 
 
 if __name__ == "__main__":
