@@ -5,23 +5,29 @@ matches the Healthy median `mirror_mean` by the posture SD; stage 2 matches the 
 difference of medians by the strength of the Sick breast's extra vessels; stage 3 (amended
 before its run) matches the Sick median `asym_mean` by the warming again. `--stage 4` starts
 from the default those stages chose and matches the Healthy median `mirror_mean` by the skin
-texture's SD (then stage 5: the warming once more, only if the Sick `asym_mean` moved). Only
-summaries of the real images are used, no model.
+texture's SD (then stage 5: the warming once more, only if the Sick `asym_mean` moved).
+`--stage 7` matches three Healthy statistics jointly by the breasts' height, the folds' warmth
+and the texture (then stage 5 again), and checks the anatomy. Only summaries of the real
+images are used, no model.
 
     .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal
     .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal \
         --stage 4
+    .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal \
+        --stage 7
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 
 import numpy as np
 import pandas as pd
 
 import thermocad
+from asymmetry_maps import halves, lower_third_share
 from thermocad.evaluation.metrics import roc_auc
 from thermocad.io.thermal import read_thermal
 from thermocad.models.baseline import baseline_features
@@ -35,11 +41,16 @@ POSTURES = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0)
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
 WARMINGS = tuple(round(0.1 * k, 1) for k in range(3, 13))  # stage 3: s x (0.4, 1.3) C
 TEXTURES = (0.3, 0.4, 0.5, 0.6, 0.8, 1.0)  # stage 4: skin texture SD (C)
+GRID7 = {"dy": (0.0, 0.02, 0.04, 0.06, 0.08), "fold_scale": (1.0, 1.5, 2.0, 3.0),
+         "skin_texture_sd": (0.2, 0.3, 0.4)}  # fmt: skip
+TARGETS7 = ("mirror_mean H", "mirror_p99 H", "lower_third H")
 
 
 def summary(feats: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
     """Medians by class of every statistic, the target difference and the single-feature AUCs."""
     out = {}
+    if "lower_third" in feats:
+        out["lower_third H"] = float(np.median(feats["lower_third"].to_numpy(float)[y == 0]))
     for c in STATS:
         v = feats[c].to_numpy(float)
         out[f"{c} H"], out[f"{c} S"] = np.median(v[y == 0]), np.median(v[y == 1])
@@ -48,15 +59,20 @@ def summary(feats: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
     return out
 
 
+def features(image: np.ndarray) -> dict[str, float]:
+    """The baseline's features of one image and where its largest differences lie."""
+    return {**baseline_features(image), "lower_third": lower_third_share(halves(image)[1])}
+
+
 def real(data: str, draws: int = 2000, seed: int = 0) -> tuple[dict, dict]:
     """Batch-A statistics at the demo's size, and bootstrap 95% intervals of the targets."""
     table = thermocad.prepare(data, f"{data}/labels.csv")
     kept = table[(table["excluded_reason"].fillna("") == "") & (table["acquisition_batch"] == "A")]
-    feats = pd.DataFrame([baseline_features(resize(read_thermal(p).array, SIZE))
+    feats = pd.DataFrame([features(resize(read_thermal(p).array, SIZE))
                           for p in kept["path"]])  # fmt: skip
     y = (kept["label"] == "Sick").to_numpy(int)
     rng = np.random.default_rng(seed)
-    boot = {"mirror_mean H": [], "mirror S-H": [], "asym_mean S": []}
+    boot = {k: [] for k in ("mirror_mean H", "mirror S-H", "asym_mean S", *TARGETS7[1:])}
     for _ in range(draws):
         i = np.concatenate([rng.choice(np.flatnonzero(y == c), (y == c).sum()) for c in (0, 1)])
         s = summary(feats.iloc[i], y[i])
@@ -69,8 +85,8 @@ def real(data: str, draws: int = 2000, seed: int = 0) -> tuple[dict, dict]:
 def synthetic(d, n: int, seed: int) -> dict[str, float]:
     """The statistics of n in-memory synthetic women (40% Sick) drawn with difficulty d."""
     sick = np.random.default_rng(seed).permutation(np.arange(n) < int(0.4 * n))
-    feats = pd.DataFrame([baseline_features(synth_patient(np.random.default_rng([seed, i + 1]),
-                                                          bool(s), *SIZE, d)[0][("frontal", 1)])
+    feats = pd.DataFrame([features(synth_patient(np.random.default_rng([seed, i + 1]),
+                                                 bool(s), *SIZE, d)[0][("frontal", 1)])
                           for i, s in enumerate(sick)])  # fmt: skip
     return summary(feats, sick.astype(int))
 
@@ -117,13 +133,61 @@ def stage4(target: dict, n: int, seed: int) -> None:
     print(f"chosen: skin_texture_sd={sd}")
 
 
+def grid7(base, dy: float, fold_scale: float, skin_texture_sd: float):
+    """Difficulty `base` with the breasts lowered by dy, the folds scaled and the texture set."""
+    low, high = base.breast_height
+    return dataclasses.replace(base, breast_height=(low + dy, high + dy),
+                               fold_warmth=(1.0 * fold_scale, 2.0 * fold_scale),
+                               skin_texture_sd=skin_texture_sd)  # fmt: skip
+
+
+def anatomy(d, n: int = 2000, seed: int = 9) -> dict[str, float]:
+    """Shares of women with a breast over the midline, or below the frame's lower edge."""
+    from thermocad.synth.patient import sample_body
+
+    over = below = 0
+    for i in range(n):
+        body = sample_body(np.random.default_rng([seed, i]), False, d)
+        r = body.half_width * 1.05
+        over += any(r * np.sin(abs(b.phi)) < b.rx * max(np.cos(b.phi), 0.35) for b in body.breasts)
+        below += any(b.y + b.ry > 0.75 for b in body.breasts)
+    return {"over the midline": over / n, "below the frame": below / n}
+
+
+def stage7(target: dict, ci: dict, n: int, seed: int) -> None:
+    """Stage 7: the grid, the closest combination, its anatomy check, then stage 5."""
+    base, rows = DIFFICULTIES["default"], []
+    for values in itertools.product(*GRID7.values()):
+        row = {**dict(zip(GRID7, values, strict=True)), **synthetic(grid7(base, *values), n, seed)}
+        row["distance"] = sum(((row[k] - target[k]) / ((ci[k][1] - ci[k][0]) / 2)) ** 2
+                              for k in TARGETS7)  # fmt: skip
+        rows.append(row)
+        print({k: round(float(x), 3) for k, x in row.items()}, flush=True)
+    table = pd.DataFrame(rows).sort_values("distance")
+    cols = [*GRID7, "distance", *TARGETS7, "mirror S-H", "asym_mean H", "asym_mean S",
+            "mirror_mean AUC", "asym_mean AUC"]  # fmt: skip
+    print(markdown_table(cols, [[f"{x:.3f}" for x in r]
+                                for r in table[cols].itertuples(index=False)]))  # fmt: skip
+    best = table.iloc[0]
+    chosen = grid7(base, *(float(best[k]) for k in GRID7))
+    print(f"chosen: {dict(best[list(GRID7)])}, distance {best['distance']:.2f}; anatomy "
+          f"{anatomy(chosen)} (today's {anatomy(base)})", flush=True)  # fmt: skip
+    moved = best["asym_mean S"] - target["asym_mean S"]
+    print(f"stage 5: Sick asym_mean minus the real one {moved:+.3f}", flush=True)
+    if abs(moved) > 0.03:
+        stage("warming", WARMINGS,
+              lambda v: dataclasses.replace(chosen, sick_asymmetry=(0.4 * v, 1.3 * v)),
+              "asym_mean S", target["asym_mean S"], n, seed)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the real data folder (with labels.csv)")
     parser.add_argument("--n", type=int, default=300, help="synthetic women per setting")
     parser.add_argument("--seed", type=int, default=21)
-    parser.add_argument("--stage", type=int, choices=(1, 4), default=1,
-                        help="1: stages 1-3 (run on the earlier default); 4: stages 4-5")  # fmt: skip
+    parser.add_argument("--stage", type=int, choices=(1, 4, 7), default=1,
+                        help="1: stages 1-3 (run on the earlier default); 4: stages 4-5; "
+                        "7: stage 7, then 5")  # fmt: skip
     args = parser.parse_args()
     target, ci = real(args.data)
     print(f"real batch A ({target['n']} women) at {SIZE}: "
@@ -132,6 +196,8 @@ def main() -> None:
                                                   for k, (a, b) in ci.items()), flush=True)  # fmt: skip
     if args.stage == 4:
         return stage4(target, args.n, args.seed)
+    if args.stage == 7:
+        return stage7(target, ci, args.n, args.seed)
     base = DIFFICULTIES["default"]
     sd = stage("posture_sd_deg", POSTURES,
                lambda v: dataclasses.replace(base, posture_sd_deg=v),

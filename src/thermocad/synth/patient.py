@@ -38,6 +38,10 @@ class Difficulty:
     # sides: matched to batch A's Healthy pixelwise left-right difference (0.723 against 0.698 C
     # with the posture; it was 0.3 by hand, 0.644).
     skin_texture_sd: float = 0.4
+    # Breast centre height (frame-width units from the top, uniform per breast) and the warmth
+    # of the inframammary fold (C, uniform per woman).
+    breast_height: tuple[float, float] = (0.41, 0.47)
+    fold_warmth: tuple[float, float] = (1.0, 2.0)
 
 
 DIFFICULTIES = {
@@ -86,7 +90,7 @@ def _breast(rng: np.random.Generator, side: int, n_vessels: int, d: Difficulty) 
         for _ in range(rng.integers(d.healthy_spots[0], d.healthy_spots[1] + 1))
     ]
     return Breast(
-        phi=sign * rng.uniform(0.5, 0.62), y=rng.uniform(0.41, 0.47),
+        phi=sign * rng.uniform(0.5, 0.62), y=rng.uniform(*d.breast_height),
         rx=rng.uniform(0.16, 0.2), ry=rng.uniform(0.14, 0.18), offset=0.0,
         rim_cool=rng.uniform(2.5, 4.0),
         vessels=make_vessels(rng, n_vessels), vessel_amp=rng.uniform(0.5, 1.0), spots=spots,
@@ -117,7 +121,7 @@ def sample_body(
         neck_half=rng.uniform(0.07, 0.1), width_mm=rng.uniform(400.0, 480.0),
         breasts=breasts, smooth=_mostly_symmetric(rng.normal(0.0, 0.35, size=(6, 8))),
         mottle=d.skin_texture_sd * rng.standard_normal(size=(18, 24)),
-        edge_cool=rng.uniform(2.5, 5.0), fold_amp=rng.uniform(1.0, 2.0), deodorant=deodorant,
+        edge_cool=rng.uniform(2.5, 5.0), fold_amp=rng.uniform(*d.fold_warmth), deodorant=deodorant,
         cooling=rng.uniform(1.5, 3.0), tau_s=rng.uniform(100.0, 200.0),
     )  # fmt: skip
     body.posture_deg = float(rng.normal(0.0, 1.0)) * d.posture_sd_deg  # drawn at any SD
