@@ -31,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--difficulty", choices=("easy", "default", "hard"), default="default",
                    help="tumour size, depth and warming: easy is bigger and warmer, hard "
                    "smaller and deeper, with more healthy hot spots; the default's Sick-breast "
-                   "warming, vessels, posture and skin texture match DMR-IR batch A "
-                   "(docs/synthetic.md)")  # fmt: skip
+                   "warming, vessels, posture, skin texture, breast height and folds match DMR-IR "
+                   "batch A (docs/synthetic.md)")  # fmt: skip
     p.add_argument("--height", type=int, default=480, help="image rows (default 480)")
     p.add_argument("--width", type=int, default=640, help="image columns (default 640)")
     p.add_argument("--marker", action="store_true", help="calibration square on the abdomen")
