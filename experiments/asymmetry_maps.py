@@ -6,11 +6,12 @@ difference map for the first Healthy women of real batch A and of the default ge
 at the demo's 120 x 160, and measures where each woman's top 1% of differences lies: the
 fraction in the lower third of the chest box, where the breasts' lower outlines and the
 inframammary folds are. With `--profiles`, a second figure: the mean row profiles of the
-difference and of the temperature over the chest box's height, real against synthetic. No
-model is involved; nothing is chosen here.
+difference and of the temperature over the chest box's height, real against synthetic; with
+`--frames`, whole frames with the chest box drawn. No model is involved; nothing is chosen here.
 
     .venv/bin/python experiments/asymmetry_maps.py --data ../shared/data/dmr-ir-frontal \
-        --out docs/img/asymmetry_maps.png --profiles docs/img/asymmetry_profiles.png
+        --out docs/img/asymmetry_maps.png --profiles docs/img/asymmetry_profiles.png \
+        --frames docs/img/asymmetry_frames.png
 """
 
 from __future__ import annotations
@@ -121,12 +122,36 @@ def profile_figure(groups: dict[str, list[np.ndarray]], out: Path, bins: int = 2
     plt.close(fig)
 
 
+def frames_figure(groups: dict[str, list[np.ndarray]], shown: int, out: Path) -> None:
+    """Whole frames (marker removed) with the chest box and its rows at 0.75-0.85 drawn."""
+    fig, axes = plt.subplots(len(groups), shown, figsize=(2.6 * shown, 2.3 * len(groups)))
+    for g, (name, images) in enumerate(groups.items()):
+        for j, image in enumerate(images[:shown]):
+            a = remove_marker(np.asarray(image, np.float32))
+            _, (top, bottom, left, right) = chest_region(a)
+            ax = axes[g, j]
+            ax.imshow(a, cmap="inferno", vmin=22, vmax=37)
+            ax.add_patch(plt.Rectangle((left, top), right - left, bottom - top, fill=False,
+                                       color="cyan", lw=1))  # fmt: skip
+            for f in (0.75, 0.85):
+                ax.axhline(top + f * (bottom - top), color="lime", lw=0.6)
+            ax.set_title(f"{name} {j + 1}", fontsize=9)
+            ax.axis("off")
+    fig.suptitle("Whole frames, 120 x 160, 22-37 C: the chest box (cyan), its rows at 0.75-0.85 "
+                 "(green)")  # fmt: skip
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=70, format="png")
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="real data folder (labels.csv)")
     parser.add_argument("--out", type=Path, required=True, help="figure to write (.png)")
     parser.add_argument("--shown", type=int, default=8, help="women drawn per group")
     parser.add_argument("--profiles", type=Path, help="also write the row profiles' figure")
+    parser.add_argument("--frames", type=Path, help="also write whole frames with the chest box")
     args = parser.parse_args()
     real = real_healthy(args.data)
     groups = {"real": real, "synthetic": synthetic_healthy(len(real))}
@@ -141,6 +166,9 @@ def main() -> None:
     if args.profiles:
         profile_figure(groups, args.profiles)
         print(f"wrote {args.profiles}")
+    if args.frames:
+        frames_figure(groups, 6, args.frames)
+        print(f"wrote {args.frames}")
 
 
 if __name__ == "__main__":
