@@ -55,6 +55,16 @@ def lower_third_share(diff: np.ndarray) -> float:
     return float(np.mean(rows >= 2 * diff.shape[0] / 3))
 
 
+def fold_contrast(image: np.ndarray) -> float:
+    """Mean temperature of the chest box's rows at 0.75-0.85 of its height minus rows 0.5-0.6
+    (left half): positive where the folds under the breasts are warmer than the breasts."""
+    lhs, _ = halves(image)
+    h = lhs.shape[0]
+    return float(
+        lhs[int(0.75 * h) : int(0.85 * h)].mean() - lhs[int(0.5 * h) : int(0.6 * h)].mean()
+    )
+
+
 def real_healthy(data: Path) -> list[np.ndarray]:
     table = thermocad.prepare(data, data / "labels.csv")
     keep = (table["excluded_reason"].fillna("") == "") & (table["acquisition_batch"] == "A")
