@@ -168,9 +168,11 @@ def main() -> None:
     for name, images in groups.items():
         shares = [lower_third_share(halves(im)[1]) for im in images]
         p99 = [np.nanpercentile(halves(im)[1], 99) for im in images]
+        fold = [fold_contrast(im) for im in images]
         print(f"{name}: {len(images)} Healthy women; top 1% of differences in the lower third "
               f"of the box: median {np.median(shares):.2f} (IQR {np.percentile(shares, 25):.2f}"
-              f"-{np.percentile(shares, 75):.2f}); median p99 {np.median(p99):.2f} C")  # fmt: skip
+              f"-{np.percentile(shares, 75):.2f}); median p99 {np.median(p99):.2f} C; median "
+              f"fold contrast {np.median(fold):+.2f} C")  # fmt: skip
     figure(groups, args.shown, args.out)
     print(f"wrote {args.out}")
     if args.profiles:

@@ -44,11 +44,6 @@ class Difficulty:
     # share at the folds; synth_mirror_calibration.md, stage 7). They were 0.41-0.47 and 1-2 C.
     breast_height: tuple[float, float] = (0.47, 0.53)
     fold_warmth: tuple[float, float] = (2.0, 4.0)
-    # Breast radii (frame-width units, uniform per breast) and the cooling toward the lower and
-    # outer rim (C, uniform per breast).
-    breast_width: tuple[float, float] = (0.16, 0.2)
-    breast_length: tuple[float, float] = (0.14, 0.18)
-    rim_cooling: tuple[float, float] = (2.5, 4.0)
 
 
 DIFFICULTIES = {
@@ -98,8 +93,8 @@ def _breast(rng: np.random.Generator, side: int, n_vessels: int, d: Difficulty) 
     ]
     return Breast(
         phi=sign * rng.uniform(0.5, 0.62), y=rng.uniform(*d.breast_height),
-        rx=rng.uniform(*d.breast_width), ry=rng.uniform(*d.breast_length), offset=0.0,
-        rim_cool=rng.uniform(*d.rim_cooling),
+        rx=rng.uniform(0.16, 0.2), ry=rng.uniform(0.14, 0.18), offset=0.0,
+        rim_cool=rng.uniform(2.5, 4.0),
         vessels=make_vessels(rng, n_vessels), vessel_amp=rng.uniform(0.5, 1.0), spots=spots,
     )  # fmt: skip
 
