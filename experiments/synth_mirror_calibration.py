@@ -7,7 +7,8 @@ before its run) matches the Sick median `asym_mean` by the warming again. `--sta
 from the default those stages chose and matches the Healthy median `mirror_mean` by the skin
 texture's SD (then stage 5: the warming once more, only if the Sick `asym_mean` moved).
 `--stage 7` matches three Healthy statistics jointly by the breasts' height, the folds' warmth
-and the texture (then stage 5 again), and checks the anatomy. Only summaries of the real
+and the texture (then stage 5 again), and checks the anatomy; `--stage 9` adds the fold
+contrast and fits the fold's width and warmth and the lower rim's cooling. Only summaries of the real
 images are used, no model.
 
     .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal
@@ -15,6 +16,8 @@ images are used, no model.
         --stage 4
     .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal \
         --stage 7
+    .venv/bin/python experiments/synth_mirror_calibration.py --data ../shared/data/dmr-ir-frontal \
+        --stage 9
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 import thermocad
-from asymmetry_maps import halves, lower_third_share
+from asymmetry_maps import fold_contrast, halves, lower_third_share
 from thermocad.evaluation.metrics import roc_auc
 from thermocad.io.thermal import read_thermal
 from thermocad.models.baseline import baseline_features
@@ -44,13 +47,17 @@ TEXTURES = (0.3, 0.4, 0.5, 0.6, 0.8, 1.0)  # stage 4: skin texture SD (C)
 GRID7 = {"dy": (0.0, 0.02, 0.04, 0.06, 0.08), "fold_scale": (1.0, 1.5, 2.0, 3.0),
          "skin_texture_sd": (0.2, 0.3, 0.4)}  # fmt: skip
 TARGETS7 = ("mirror_mean H", "mirror_p99 H", "lower_third H")
+GRID9 = {"fold_width": (0.001**0.5, 0.1, 0.2, 0.3), "fold_scale": (0.5, 1.0, 1.5),
+         "rim": (1.0, 0.5, 0.25)}  # fmt: skip
+TARGETS9 = (*TARGETS7, "fold H")
 
 
 def summary(feats: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
     """Medians by class of every statistic, the target difference and the single-feature AUCs."""
     out = {}
-    if "lower_third" in feats:
-        out["lower_third H"] = float(np.median(feats["lower_third"].to_numpy(float)[y == 0]))
+    for c in ("lower_third", "fold"):
+        if c in feats:
+            out[f"{c} H"] = float(np.median(feats[c].to_numpy(float)[y == 0]))
     for c in STATS:
         v = feats[c].to_numpy(float)
         out[f"{c} H"], out[f"{c} S"] = np.median(v[y == 0]), np.median(v[y == 1])
@@ -61,7 +68,8 @@ def summary(feats: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
 
 def features(image: np.ndarray) -> dict[str, float]:
     """The baseline's features of one image and where its largest differences lie."""
-    return {**baseline_features(image), "lower_third": lower_third_share(halves(image)[1])}
+    return {**baseline_features(image), "lower_third": lower_third_share(halves(image)[1]),
+            "fold": fold_contrast(image)}  # fmt: skip
 
 
 def real(data: str, draws: int = 2000, seed: int = 0) -> tuple[dict, dict]:
@@ -72,7 +80,7 @@ def real(data: str, draws: int = 2000, seed: int = 0) -> tuple[dict, dict]:
                           for p in kept["path"]])  # fmt: skip
     y = (kept["label"] == "Sick").to_numpy(int)
     rng = np.random.default_rng(seed)
-    boot = {k: [] for k in ("mirror_mean H", "mirror S-H", "asym_mean S", *TARGETS7[1:])}
+    boot = {k: [] for k in ("mirror_mean H", "mirror S-H", "asym_mean S", *TARGETS9[1:])}
     for _ in range(draws):
         i = np.concatenate([rng.choice(np.flatnonzero(y == c), (y == c).sum()) for c in (0, 1)])
         s = summary(feats.iloc[i], y[i])
@@ -180,14 +188,51 @@ def stage7(target: dict, ci: dict, n: int, seed: int) -> None:
               "asym_mean S", target["asym_mean S"], n, seed)  # fmt: skip
 
 
+def grid9(base, fold_width: float, fold_scale: float, rim: float):
+    """Difficulty `base` with the fold's width set, its warmth and the rim cooling scaled."""
+    return dataclasses.replace(base, fold_width=fold_width,
+                               fold_warmth=(2.0 * fold_scale, 4.0 * fold_scale),
+                               rim_cooling=(2.5 * rim, 4.0 * rim))  # fmt: skip
+
+
+def stage9(target: dict, ci: dict, n: int, seed: int) -> None:
+    """Stage 9: the grid, the closest combination passing the anatomy check, then stage 5."""
+    base, rows = DIFFICULTIES["default"], []
+    half = {k: (ci[k][1] - ci[k][0]) / 2 for k in TARGETS9}
+    for values in itertools.product(*GRID9.values()):
+        d = grid9(base, *values)
+        row = {**dict(zip(GRID9, values, strict=True)), **synthetic(d, n, seed), **anatomy(d)}
+        row["distance"] = sum(((row[k] - target[k]) / half[k]) ** 2 for k in TARGETS9)
+        rows.append(row)
+        print({k: round(float(x), 3) for k, x in row.items()}, flush=True)
+    table = pd.DataFrame(rows).sort_values("distance")
+    cols = [*GRID9, "distance", *TARGETS9, "over the midline", "mirror S-H", "asym_mean S",
+            "mirror_mean AUC", "asym_mean AUC"]  # fmt: skip
+    print(markdown_table(cols, [[f"{x:.3f}" for x in r]
+                                for r in table[cols].itertuples(index=False)]))  # fmt: skip
+    today = table[(table["fold_width"] == GRID9["fold_width"][0]) & (table["fold_scale"] == 1)
+                  & (table["rim"] == 1)].iloc[0]  # fmt: skip
+    best = table[table["over the midline"] <= 0.05].iloc[0]
+    print(f"chosen: {dict(best[list(GRID9)])}, distance {best['distance']:.2f} "
+          f"(today's {today['distance']:.2f}); over the midline {best['over the midline']:.3f}",
+          flush=True)  # fmt: skip
+    moved = best["asym_mean S"] - target["asym_mean S"]
+    print(f"stage 5: Sick asym_mean minus the real one {moved:+.3f}", flush=True)
+    if abs(moved) > 0.03:
+        chosen = grid9(base, *(float(best[k]) for k in GRID9))
+        stage("warming", WARMINGS,
+              lambda v: dataclasses.replace(chosen, sick_asymmetry=(0.4 * v, 1.3 * v)),
+              "asym_mean S", target["asym_mean S"], n, seed)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the real data folder (with labels.csv)")
     parser.add_argument("--n", type=int, default=300, help="synthetic women per setting")
     parser.add_argument("--seed", type=int, default=21)
-    parser.add_argument("--stage", type=int, choices=(1, 4, 7), default=1,
+    parser.add_argument("--stage", type=int, choices=(1, 4, 7, 9), default=1,
                         help="1: stages 1-3 (run on the earlier default); 4: stages 4-5; "
-                        "7: stage 7, then 5")  # fmt: skip
+                        "7 or 9: that stage, then 5")  # fmt: skip
     args = parser.parse_args()
     target, ci = real(args.data)
     print(f"real batch A ({target['n']} women) at {SIZE}: "
@@ -198,6 +243,8 @@ def main() -> None:
         return stage4(target, args.n, args.seed)
     if args.stage == 7:
         return stage7(target, ci, args.n, args.seed)
+    if args.stage == 9:
+        return stage9(target, ci, args.n, args.seed)
     base = DIFFICULTIES["default"]
     sd = stage("posture_sd_deg", POSTURES,
                lambda v: dataclasses.replace(base, posture_sd_deg=v),

@@ -72,6 +72,7 @@ class Body:
     cooling: float = 2.0  # skin deficit right after cooling, dynamic protocol (C)
     tau_s: float = 150.0  # re-warming time constant (s)
     posture_deg: float = 0.0  # the torso turned from the camera, added to every view's yaw
+    fold_width: float = 0.001**0.5  # SD of the fold's profile across the lower contour (radii)
 
 
 def _branch(rng: np.random.Generator, start: np.ndarray, angle: float, length: float) -> list:
@@ -183,7 +184,8 @@ def _breast_layer(body: Body, br: Breast, yaw: float, x, y, height: int, width: 
     halo = np.exp(-r2 / 2.0)
     temp = halo * br.offset - inside * br.rim_cool * np.minimum(r2, 1.2) ** 2 * lower
     # Inframammary fold: skin-on-skin contact along the lower contour is warm.
-    fold = body.fold_amp * np.exp(-((np.sqrt(r2) - 1.0) ** 2) / 0.002) * np.clip(v, 0, 1) ** 2
+    across = (np.sqrt(r2) - 1.0) ** 2 / (2 * body.fold_width**2)
+    fold = body.fold_amp * np.exp(-across) * np.clip(v, 0, 1) ** 2
     nipple = -1.2 * np.exp(-((u - 0.05) ** 2 + (v - 0.15) ** 2) / 0.003)
     temp = temp + fold + inside * nipple
     for su, sv, rr, amp in br.spots:

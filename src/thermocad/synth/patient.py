@@ -44,6 +44,10 @@ class Difficulty:
     # share at the folds; synth_mirror_calibration.md, stage 7). They were 0.41-0.47 and 1-2 C.
     breast_height: tuple[float, float] = (0.47, 0.53)
     fold_warmth: tuple[float, float] = (2.0, 4.0)
+    # The fold's profile across the breast's lower contour (SD, breast radii) and the cooling
+    # toward the lower and outer rim (C, uniform per breast), hand-tuned.
+    fold_width: float = 0.001**0.5  # 0.032: the fold a thin line, as hand-tuned
+    rim_cooling: tuple[float, float] = (2.5, 4.0)
 
 
 DIFFICULTIES = {
@@ -94,7 +98,7 @@ def _breast(rng: np.random.Generator, side: int, n_vessels: int, d: Difficulty) 
     return Breast(
         phi=sign * rng.uniform(0.5, 0.62), y=rng.uniform(*d.breast_height),
         rx=rng.uniform(0.16, 0.2), ry=rng.uniform(0.14, 0.18), offset=0.0,
-        rim_cool=rng.uniform(2.5, 4.0),
+        rim_cool=rng.uniform(*d.rim_cooling),
         vessels=make_vessels(rng, n_vessels), vessel_amp=rng.uniform(0.5, 1.0), spots=spots,
     )  # fmt: skip
 
@@ -124,7 +128,7 @@ def sample_body(
         breasts=breasts, smooth=_mostly_symmetric(rng.normal(0.0, 0.35, size=(6, 8))),
         mottle=d.skin_texture_sd * rng.standard_normal(size=(18, 24)),
         edge_cool=rng.uniform(2.5, 5.0), fold_amp=rng.uniform(*d.fold_warmth), deodorant=deodorant,
-        cooling=rng.uniform(1.5, 3.0), tau_s=rng.uniform(100.0, 200.0),
+        cooling=rng.uniform(1.5, 3.0), tau_s=rng.uniform(100.0, 200.0), fold_width=d.fold_width,
     )  # fmt: skip
     body.posture_deg = float(rng.normal(0.0, 1.0)) * d.posture_sd_deg  # drawn at any SD
     if sick:
