@@ -44,9 +44,11 @@ class Difficulty:
     # share at the folds; synth_mirror_calibration.md, stage 7). They were 0.41-0.47 and 1-2 C.
     breast_height: tuple[float, float] = (0.47, 0.53)
     fold_warmth: tuple[float, float] = (2.0, 4.0)
-    # The fold's profile across the breast's lower contour (SD, breast radii) and the cooling
-    # toward the lower and outer rim (C, uniform per breast), hand-tuned.
-    fold_width: float = 0.001**0.5  # 0.032: the fold a thin line, as hand-tuned
+    # The fold's profile across the breast's lower contour (SD, breast radii): a warm band of
+    # skin pressed against the chest wall, fitted on batch A's Healthy women with the rows
+    # under the breasts as a fourth target (stage 9; it was a thin line, 0.032). The cooling
+    # toward the lower and outer rim (C, uniform per breast) stays hand-tuned.
+    fold_width: float = 0.2
     rim_cooling: tuple[float, float] = (2.5, 4.0)
 
 
