@@ -78,6 +78,15 @@ def synthetic_healthy(n: int, seed: int = 21) -> list[np.ndarray]:
             for i in range(n)]  # fmt: skip
 
 
+def save(fig, title: str, out: Path, dpi: int = 70) -> None:
+    """Title the figure, write it atomically as PNG, close it."""
+    fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+
+
 def figure(groups: dict[str, list[np.ndarray]], shown: int, out: Path) -> None:
     fig, axes = plt.subplots(2 * len(groups), shown, figsize=(2.1 * shown, 5.2 * len(groups)))
     for g, (name, images) in enumerate(groups.items()):
@@ -89,12 +98,8 @@ def figure(groups: dict[str, list[np.ndarray]], shown: int, out: Path) -> None:
             axes[2 * g + 1, j].set_title(f"p99 {np.nanpercentile(diff, 99):.1f} C", fontsize=9)
     for ax in axes.ravel():
         ax.axis("off")
-    fig.suptitle("Healthy women: the chest box's left half, and |left - mirrored right| "
-                 "(0-3 C), 120 x 160")  # fmt: skip
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=70, format="png")
-    plt.close(fig)
+    save(fig, "Healthy women: the chest box's left half, and |left - mirrored right| (0-3 C), "
+         "120 x 160", out)  # fmt: skip
 
 
 def row_profiles(images: list[np.ndarray], bins: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -123,13 +128,8 @@ def profile_figure(groups: dict[str, list[np.ndarray]], out: Path, bins: int = 2
     right.set(xlabel="row's temperature - the woman's mean (C)", title="the temperature profile")
     left.invert_yaxis()
     left.legend()
-    fig.suptitle(
-        f"Healthy women, chest box, mean over women ({', '.join(f'{k} {len(v)}' for k, v in groups.items())})"
-    )
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=80, format="png")
-    plt.close(fig)
+    counts = ", ".join(f"{k} {len(v)}" for k, v in groups.items())
+    save(fig, f"Healthy women, chest box, mean over women ({counts})", out, dpi=80)
 
 
 def frames_figure(groups: dict[str, list[np.ndarray]], shown: int, out: Path) -> None:
@@ -147,12 +147,8 @@ def frames_figure(groups: dict[str, list[np.ndarray]], shown: int, out: Path) ->
                 ax.axhline(top + f * (bottom - top), color="lime", lw=0.6)
             ax.set_title(f"{name} {j + 1}", fontsize=9)
             ax.axis("off")
-    fig.suptitle("Whole frames, 120 x 160, 22-37 C: the chest box (cyan), its rows at 0.75-0.85 "
-                 "(green)")  # fmt: skip
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=70, format="png")
-    plt.close(fig)
+    save(fig, "Whole frames, 120 x 160, 22-37 C: the chest box (cyan), its rows at 0.75-0.85 "
+         "(green)", out)  # fmt: skip
 
 
 def main() -> None:

@@ -162,30 +162,46 @@ def anatomy(d, n: int = 2000, seed: int = 9) -> dict[str, float]:
     return {"over the midline": over / n, "below the frame": below / n}
 
 
-def stage7(target: dict, ci: dict, n: int, seed: int) -> None:
-    """Stage 7: the grid, the closest combination, its anatomy check, then stage 5."""
-    base, rows = DIFFICULTIES["default"], []
-    for values in itertools.product(*GRID7.values()):
-        row = {**dict(zip(GRID7, values, strict=True)), **synthetic(grid7(base, *values), n, seed)}
-        row["distance"] = sum(((row[k] - target[k]) / ((ci[k][1] - ci[k][0]) / 2)) ** 2
-                              for k in TARGETS7)  # fmt: skip
+def grid_table(
+    grid: dict, make, targets: tuple, target: dict, ci: dict, n: int, seed: int, check=None
+) -> pd.DataFrame:
+    """Every combination of `grid` (made into a Difficulty by `make`), its statistics, the
+    optional `check`'s columns and the distance to the real targets, sorted by it; printed."""
+    half = {k: (ci[k][1] - ci[k][0]) / 2 for k in targets}
+    rows = []
+    for values in itertools.product(*grid.values()):
+        d = make(*values)
+        row = {**dict(zip(grid, values, strict=True)), **synthetic(d, n, seed),
+               **(check(d) if check else {})}  # fmt: skip
+        row["distance"] = sum(((row[k] - target[k]) / half[k]) ** 2 for k in targets)
         rows.append(row)
         print({k: round(float(x), 3) for k, x in row.items()}, flush=True)
     table = pd.DataFrame(rows).sort_values("distance")
-    cols = [*GRID7, "distance", *TARGETS7, "mirror S-H", "asym_mean H", "asym_mean S",
-            "mirror_mean AUC", "asym_mean AUC"]  # fmt: skip
+    cols = [*grid, "distance", *targets, *(["over the midline"] if check else []), "mirror S-H",
+            "asym_mean S", "mirror_mean AUC", "asym_mean AUC"]  # fmt: skip
     print(markdown_table(cols, [[f"{x:.3f}" for x in r]
                                 for r in table[cols].itertuples(index=False)]))  # fmt: skip
-    best = table.iloc[0]
-    chosen = grid7(base, *(float(best[k]) for k in GRID7))
-    print(f"chosen: {dict(best[list(GRID7)])}, distance {best['distance']:.2f}; anatomy "
-          f"{anatomy(chosen)} (today's {anatomy(base)})", flush=True)  # fmt: skip
-    moved = best["asym_mean S"] - target["asym_mean S"]
+    return table
+
+
+def warming_again(chosen, moved: float, target: dict, n: int, seed: int) -> None:
+    """Stage 5: the warming once more, only if the Sick asym_mean moved more than 0.03 C."""
     print(f"stage 5: Sick asym_mean minus the real one {moved:+.3f}", flush=True)
     if abs(moved) > 0.03:
         stage("warming", WARMINGS,
               lambda v: dataclasses.replace(chosen, sick_asymmetry=(0.4 * v, 1.3 * v)),
               "asym_mean S", target["asym_mean S"], n, seed)  # fmt: skip
+
+
+def stage7(target: dict, ci: dict, n: int, seed: int) -> None:
+    """Stage 7: the grid, the closest combination, its anatomy check, then stage 5."""
+    base = DIFFICULTIES["default"]
+    table = grid_table(GRID7, lambda *v: grid7(base, *v), TARGETS7, target, ci, n, seed)
+    best = table.iloc[0]
+    chosen = grid7(base, *(float(best[k]) for k in GRID7))
+    print(f"chosen: {dict(best[list(GRID7)])}, distance {best['distance']:.2f}; anatomy "
+          f"{anatomy(chosen)} (today's {anatomy(base)})", flush=True)  # fmt: skip
+    warming_again(chosen, best["asym_mean S"] - target["asym_mean S"], target, n, seed)
 
 
 def grid9(base, fold_width: float, fold_scale: float, rim: float):
@@ -197,32 +213,17 @@ def grid9(base, fold_width: float, fold_scale: float, rim: float):
 
 def stage9(target: dict, ci: dict, n: int, seed: int) -> None:
     """Stage 9: the grid, the closest combination passing the anatomy check, then stage 5."""
-    base, rows = DIFFICULTIES["default"], []
-    half = {k: (ci[k][1] - ci[k][0]) / 2 for k in TARGETS9}
-    for values in itertools.product(*GRID9.values()):
-        d = grid9(base, *values)
-        row = {**dict(zip(GRID9, values, strict=True)), **synthetic(d, n, seed), **anatomy(d)}
-        row["distance"] = sum(((row[k] - target[k]) / half[k]) ** 2 for k in TARGETS9)
-        rows.append(row)
-        print({k: round(float(x), 3) for k, x in row.items()}, flush=True)
-    table = pd.DataFrame(rows).sort_values("distance")
-    cols = [*GRID9, "distance", *TARGETS9, "over the midline", "mirror S-H", "asym_mean S",
-            "mirror_mean AUC", "asym_mean AUC"]  # fmt: skip
-    print(markdown_table(cols, [[f"{x:.3f}" for x in r]
-                                for r in table[cols].itertuples(index=False)]))  # fmt: skip
+    base = DIFFICULTIES["default"]
+    table = grid_table(GRID9, lambda *v: grid9(base, *v), TARGETS9, target, ci, n, seed,
+                       check=anatomy)  # fmt: skip
     today = table[(table["fold_width"] == GRID9["fold_width"][0]) & (table["fold_scale"] == 1)
                   & (table["rim"] == 1)].iloc[0]  # fmt: skip
     best = table[table["over the midline"] <= 0.05].iloc[0]
     print(f"chosen: {dict(best[list(GRID9)])}, distance {best['distance']:.2f} "
           f"(today's {today['distance']:.2f}); over the midline {best['over the midline']:.3f}",
           flush=True)  # fmt: skip
-    moved = best["asym_mean S"] - target["asym_mean S"]
-    print(f"stage 5: Sick asym_mean minus the real one {moved:+.3f}", flush=True)
-    if abs(moved) > 0.03:
-        chosen = grid9(base, *(float(best[k]) for k in GRID9))
-        stage("warming", WARMINGS,
-              lambda v: dataclasses.replace(chosen, sick_asymmetry=(0.4 * v, 1.3 * v)),
-              "asym_mean S", target["asym_mean S"], n, seed)  # fmt: skip
+    chosen = grid9(base, *(float(best[k]) for k in GRID9))
+    warming_again(chosen, best["asym_mean S"] - target["asym_mean S"], target, n, seed)
 
 
 def main() -> None:
