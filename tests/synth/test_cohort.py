@@ -158,6 +158,26 @@ def test_posture_turns_both_breasts_the_same_way():
     assert shift(slice(24, 60)) > 0 and shift(slice(68, 104)) > 0
 
 
+def test_fold_width_and_breast_height_move_the_fold():
+    body = sample_body(np.random.default_rng(6), False, DIFFICULTIES["default"])
+    body.fold_amp = 0.0
+    bare, _ = render_static(body, "frontal", 96, 128)
+    body.fold_amp = 3.0
+    warm = {}
+    for width in (0.03, 0.2):
+        body.fold_width = width
+        img, _ = render_static(body, "frontal", 96, 128)
+        warm[width] = int(((img - bare) > 0.5).sum())
+    # A band warms many more pixels than a line along the same contour.
+    assert warm[0.2] > 3 * warm[0.03] > 0
+    low = dataclasses.replace(DIFFICULTIES["default"], breast_height=(0.55, 0.55))
+    high = dataclasses.replace(DIFFICULTIES["default"], breast_height=(0.4, 0.4))
+    ys = [
+        [b.y for b in sample_body(np.random.default_rng(6), False, d).breasts] for d in (low, high)
+    ]
+    assert ys == [[0.55, 0.55], [0.4, 0.4]]
+
+
 def test_default_posture_adds_pixelwise_asymmetry_to_healthy_women():
     from thermocad.models.baseline import baseline_features
 

@@ -72,7 +72,7 @@ class Body:
     cooling: float = 2.0  # skin deficit right after cooling, dynamic protocol (C)
     tau_s: float = 150.0  # re-warming time constant (s)
     posture_deg: float = 0.0  # the torso turned from the camera, added to every view's yaw
-    fold_width: float = 0.001**0.5  # SD of the fold's profile across the lower contour (radii)
+    fold_width: float = 0.2  # SD of the fold's warm band across the lower contour (radii)
 
 
 def _branch(rng: np.random.Generator, start: np.ndarray, angle: float, length: float) -> list:

@@ -32,11 +32,12 @@ class Difficulty:
     healthy_spots: tuple[int, int] = (0, 3)
     # Natural posture: no woman faces the camera exactly. The torso's turn (deg, normal SD)
     # moves the two breasts unequally in the image, as a mirror comparison meets in real women
-    # (it explains a third of their extra pixelwise asymmetry; the rest is not modelled).
+    # (a third of their pixelwise asymmetry beyond the hand-tuned generator's; the texture,
+    # breasts and folds below make the rest).
     posture_sd_deg: float = 10.0
     # Fine skin texture (C, SD of an 18 x 24 lattice of bumps), drawn independently on the two
-    # sides: matched to batch A's Healthy pixelwise left-right difference (0.723 against 0.698 C
-    # with the posture; it was 0.3 by hand, 0.644).
+    # sides: matched to batch A's Healthy pixelwise left-right difference (stage 4, refitted
+    # with the breasts and folds in stage 7; it was 0.3 by hand).
     skin_texture_sd: float = 0.4
     # Breast centre height (frame-width units from the top, uniform per breast) and the warmth
     # of the inframammary fold (C, uniform per woman): with the texture, matched jointly on
