@@ -27,7 +27,7 @@ import numpy as np
 
 import thermocad
 from thermocad.io.thermal import read_thermal
-from thermocad.models.baseline import chest_region
+from thermocad.models.baseline import chest_region, mirrored_halves
 from thermocad.preprocess.regions import remove_marker
 from thermocad.preprocess.resize import resize
 from thermocad.synth.cohort import DIFFICULTIES, synth_patient
@@ -41,11 +41,10 @@ def halves(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     baseline computes them."""
     a = remove_marker(np.asarray(array, np.float32))
     mask, (top, bottom, left, right) = chest_region(a)
-    box, inside = a[top:bottom, left:right], mask[top:bottom, left:right]
-    half = box.shape[1] // 2
-    lhs, rhs = box[:, :half], box[:, box.shape[1] - half :][:, ::-1]
-    both = inside[:, :half] & inside[:, box.shape[1] - half :][:, ::-1]
-    return lhs, np.where(both, np.abs(lhs - rhs), np.nan)
+    lhs, rhs, lmask, rmask = mirrored_halves(
+        a[top:bottom, left:right], mask[top:bottom, left:right]
+    )
+    return lhs, np.where(lmask & rmask, np.abs(lhs - rhs), np.nan)
 
 
 def lower_third_share(diff: np.ndarray) -> float:

@@ -131,13 +131,7 @@ def stage4(target: dict, n: int, seed: int) -> None:
                "mirror_mean H", target["mirror_mean H"], n, seed)  # fmt: skip
     chosen = dataclasses.replace(base, skin_texture_sd=sd)
     moved = synthetic(chosen, n, seed)["asym_mean S"] - target["asym_mean S"]
-    print(f"stage 5: Sick asym_mean minus the real one at SD {sd}: {moved:+.3f}", flush=True)
-    if abs(moved) > 0.03:
-        w = stage("warming", WARMINGS,
-                  lambda v: dataclasses.replace(chosen, sick_asymmetry=(0.4 * v, 1.3 * v)),
-                  "asym_mean S", target["asym_mean S"], n, seed)  # fmt: skip
-        low, high = (round(v * w / 0.05) * 0.05 for v in (0.4, 1.3))
-        print(f"chosen: sick_asymmetry=({low:.2f}, {high:.2f})")
+    warming_again(chosen, moved, target, n, seed)
     print(f"chosen: skin_texture_sd={sd}")
 
 
@@ -188,9 +182,11 @@ def warming_again(chosen, moved: float, target: dict, n: int, seed: int) -> None
     """Stage 5: the warming once more, only if the Sick asym_mean moved more than 0.03 C."""
     print(f"stage 5: Sick asym_mean minus the real one {moved:+.3f}", flush=True)
     if abs(moved) > 0.03:
-        stage("warming", WARMINGS,
-              lambda v: dataclasses.replace(chosen, sick_asymmetry=(0.4 * v, 1.3 * v)),
-              "asym_mean S", target["asym_mean S"], n, seed)  # fmt: skip
+        w = stage("warming", WARMINGS,
+                  lambda v: dataclasses.replace(chosen, sick_asymmetry=(0.4 * v, 1.3 * v)),
+                  "asym_mean S", target["asym_mean S"], n, seed)  # fmt: skip
+        low, high = (round(v * w / 0.05) * 0.05 for v in (0.4, 1.3))
+        print(f"chosen: sick_asymmetry=({low:.2f}, {high:.2f})")
 
 
 def stage7(target: dict, ci: dict, n: int, seed: int) -> None:

@@ -34,6 +34,14 @@ def chest_region(array: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, in
     return mask, (box.top, box.bottom, centre - half, centre + half)
 
 
+def mirrored_halves(box: np.ndarray, box_mask: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The chest box's left half, its right half mirrored onto it, and both halves' body masks."""
+    half = box.shape[1] // 2
+    lhs, rhs = box[:, :half], box[:, box.shape[1] - half :][:, ::-1]
+    lmask, rmask = box_mask[:, :half], box_mask[:, box.shape[1] - half :][:, ::-1]
+    return lhs, rhs, lmask, rmask
+
+
 def _hot_fraction(values: np.ndarray, cut: float) -> float:
     return float((values >= cut).mean()) if values.size else float("nan")
 
@@ -75,9 +83,7 @@ def baseline_features(array: np.ndarray, marker: str = "remove") -> dict[str, fl
         range95=float(pct[4] - pct[0]),
         hot_area=_hot_fraction(values, cut),
     )
-    half = box.shape[1] // 2
-    lhs, rhs = box[:, :half], box[:, box.shape[1] - half :][:, ::-1]  # mirror the right side
-    lmask, rmask = box_mask[:, :half], box_mask[:, box.shape[1] - half :][:, ::-1]
+    lhs, rhs, lmask, rmask = mirrored_halves(box, box_mask)
     ls, rs = _side_stats(lhs[lmask], cut), _side_stats(rhs[rmask], cut)
     for k in ls:
         feats[f"asym_{k}"] = abs(ls[k] - rs[k])
