@@ -128,8 +128,10 @@ def main() -> None:
     print(auc_table(real, synth, names))
     a = real[real["acquisition_batch"] == "A"]
     late = period_matched(a)[a["y"] == 0].astype(int)
-    print(f"The room alone: Sick against Healthy in batch A {M.roc_auc(a['y'], a['room']):.3f}, "
-          f"Healthy shared period against before {M.roc_auc(late, a[a['y'] == 0]['room']):.3f}")
+    print(
+        f"The room alone: Sick against Healthy in batch A {M.roc_auc(a['y'], a['room']):.3f}, "
+        f"Healthy shared period against before {M.roc_auc(late, a[a['y'] == 0]['room']):.3f}"
+    )
     p = cnn_out_of_fold(real, args.out)
     a = (real["acquisition_batch"] == "A").to_numpy()
     healthy = a & (real["y"] == 0).to_numpy()

@@ -18,7 +18,9 @@ from thermocad.cohort.prepare import (
     prepare_cohort,
     sharpness,
 )
+from thermocad.evaluation.confounds import confound_audit
 from thermocad.io.thermal import read_thermal
+from thermocad.synth.cohort import generate_cohort
 from thermocad.utils.errors import CohortError, OutputExistsError
 
 
@@ -191,6 +193,11 @@ def test_real_cohort(dmr_dir, tmp_path):
     assert (inferred.loc[truth.index] == truth).all()  # batch A/B from the file format alone
     dates = cohort.set_index("patient_id")["acquisition_date"]
     assert (dates.loc[truth.index] == labels.set_index("patient_id")["acquisition_date"]).all()
+    # The room drifts with the date: alone it separates the classes within batch A (0.844,
+    # experiments/records/sick_local_signal.md), so the audit must flag it.
+    audit = confound_audit(cohort)  # batches inferred from the formats, checked above
+    room = audit.set_index("quantity").loc["room temperature: the background's median (C)"]
+    assert room["AUC within batch A"] == pytest.approx(0.844, abs=0.01) and room["flag"]
 
 
 @pytest.mark.real
@@ -202,6 +209,20 @@ def test_real_sharpness_threshold(dmr_dir):
         scores.append(sharpness(array))
         blurred.append(sharpness(gaussian_filter(array, 3)))
     assert min(scores) > DEFAULT_SHARPNESS_THRESHOLD > max(blurred)
+
+
+def test_room_temperature_is_the_background_median(tmp_path):
+    """A synthetic cohort whose batch B stood in a 1.5 C warmer room (batch_effect): the
+    cohort's room column reads the background, and the confound audit names it."""
+    labels = generate_cohort(tmp_path / "data", 24, seed=3, height=60, width=80, fmt="mixed",
+                             batch_effect=True)  # fmt: skip
+    prepare_cohort(tmp_path / "data", labels, tmp_path / "out", workers=1)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv")
+    room = cohort.groupby("acquisition_batch")["room_median"].median()
+    assert 18 < room["A"] < 26 and 1.0 < room["B"] - room["A"] < 2.5
+    assert (cohort["room_median"] < cohort["skin_median"] - 5).all()
+    audit = confound_audit(cohort).set_index("quantity")
+    assert "room temperature: the background's median (C)" in audit.index
 
 
 def test_invalid_date_in_a_dmr_name_is_named(tmp_path):

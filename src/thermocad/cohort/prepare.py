@@ -25,7 +25,7 @@ COLUMNS = [
     "path", "patient_id", "label", "view", "protocol", "acquired", "acquisition_date",
     "acquisition_batch", "unit",
     "source_format", "height", "width", "t_min", "t_max", "sharpness", "skin_median",
-    "marker_px", "excluded_reason",
+    "room_median", "marker_px", "excluded_reason",
 ]  # fmt: skip
 BATCH_BY_FORMAT = {"dmr-space": "A", "dmr-semicolon": "B"}  # as in the DMR-IR database
 
@@ -59,20 +59,24 @@ def image_stats(thermogram: Thermogram) -> dict:
 
 
 def _confound_stats(thermogram: Thermogram) -> dict:
-    """Median skin temperature and calibration-marker area: not disease, audited as shortcuts
+    """Median skin and room temperature (the background's median: the room as the camera sees
+    it) and the calibration marker's area: not disease, audited as shortcuts
     (thermocad.evaluation.confounds); NaN where they mean nothing (images, tiny frames)."""
     from thermocad.preprocess.regions import body_mask, find_marker
 
     array = thermogram.array
+    none = {"skin_median": np.nan, "room_median": np.nan, "marker_px": np.nan}
     if thermogram.unit != "celsius" or min(array.shape) < 32 or not np.isfinite(array).all():
-        return {"skin_median": np.nan, "marker_px": np.nan}
+        return none
     mask = body_mask(array)
     if not mask.any():
-        return {"skin_median": np.nan, "marker_px": np.nan}
+        return none
     box = find_marker(array, mask)
     top, bottom, left, right = box if box is not None else (0, 0, 0, 0)
     area = (bottom - top) * (right - left)
-    return {"skin_median": round(float(np.median(array[mask])), 3), "marker_px": int(area)}
+    room = round(float(np.median(array[~mask])), 3) if not mask.all() else np.nan
+    return {"skin_median": round(float(np.median(array[mask])), 3), "room_median": room,
+            "marker_px": int(area)}  # fmt: skip
 
 
 @dataclass
