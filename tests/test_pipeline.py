@@ -52,8 +52,11 @@ def _check_report(report):
 def test_study_baseline_only(cohort, tmp_path):
     data, labels = cohort
     report = S.run_study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25,
-                         settings=None)  # fmt: skip
+                         settings=None, note="Synthetic <data>")  # fmt: skip
     text = _check_report(report)
+    assert '<p class="note">Synthetic &lt;data&gt;</p>' in text  # under the title, escaped
+    rewritten = S.report_study(tmp_path / "study", tmp_path / "again.html")
+    assert '<p class="note">Synthetic &lt;data&gt;</p>' in rewritten.read_text()  # study.json
     assert (tmp_path / "study" / "compare" / "comparison.csv").exists()
     assert "Leak check passed" in text and "baseline" in text
     assert "the first model scored on these" in text  # the test set's ledger, beside split.csv
@@ -80,18 +83,33 @@ def test_study_smoke_cli_with_a_cnn(cohort, tmp_path, capsys):
 def test_the_demo_trains_the_default_recipe_and_smoke_the_one_smoke_preset(monkeypatch, tmp_path):
     from thermocad.training.config import TrainConfig
 
-    configs = []
+    configs, notes, drawn = [], [], []
 
-    def fake_study(data_dir, labels, out_dir, smoke, force, settings):
+    def fake_study(data_dir, labels, out_dir, smoke, force, settings, note):
         configs.append(S.train_config(settings, smoke))
+        notes.append(note)
         return tmp_path / "report.html"
 
+    def fake_cohort(*a, **k):
+        drawn.append(k["difficulty"])
+        return tmp_path / "l"
+
     monkeypatch.setattr(S, "run_study", fake_study)
-    monkeypatch.setattr("thermocad.synth.cohort.generate_cohort", lambda *a, **k: tmp_path / "l")
+    monkeypatch.setattr("thermocad.synth.cohort.generate_cohort", fake_cohort)
     S.run_demo(tmp_path / "demo", n_patients=4)
-    S.run_demo(tmp_path / "demo", n_patients=4, smoke=True, force=True)
+    S.run_demo(tmp_path / "demo", n_patients=4, smoke=True, force=True, difficulty="default")
     assert configs[0] == TrainConfig()  # the demo shows the default recipe as users get it
     assert configs[1] == TrainConfig.smoke(batch_size=8, max_batches=4)
+    # The demo's cohort is the easy difficulty unless asked, and its report says so.
+    assert drawn == ["easy", "default"]
+    assert "'easy' difficulty" in notes[0] and "not the real task's" in notes[0]
+
+
+def test_the_cli_offers_the_generators_difficulties():
+    from thermocad.cli.synth import DIFFICULTIES
+    from thermocad.synth.cohort import DIFFICULTIES as GENERATED
+
+    assert set(DIFFICULTIES) == set(GENERATED)
 
 
 def test_study_nested_baseline_only(cohort, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from thermocad.cli.synth import DIFFICULTIES
 from thermocad.models.device import DEVICE_HELP
 
 
@@ -63,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the study on a generated synthetic cohort (a few minutes)")
     p.add_argument("--out", default="demo", help="output folder (default ./demo)")
     p.add_argument("--patients", type=int, default=96, help="synthetic patients")
+    p.add_argument("--difficulty", default="easy", choices=DIFFICULTIES,
+                   help="the generator's difficulty (default easy: a disease every stage can "
+                   "show; 'default' is calibrated on real women, nearly invisible on 96)")  # fmt: skip
     p.add_argument("--smoke", action="store_true", help="tiny training preset (seconds)")
     p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
     p.set_defaults(func=_demo)
@@ -118,6 +122,7 @@ def _demo(args: argparse.Namespace) -> int:
     _needs_training()
     from thermocad.pipeline import run_demo
 
-    report = run_demo(args.out, force=args.force, n_patients=args.patients, smoke=args.smoke)
+    report = run_demo(args.out, force=args.force, n_patients=args.patients, smoke=args.smoke,
+                      difficulty=args.difficulty)  # fmt: skip
     print(f"report: {report}")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 _VIEWS = ("frontal", "right45", "right90", "left45", "left90")
+DIFFICULTIES = ("easy", "default", "hard")  # synth.patient.DIFFICULTIES (a test checks)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="frames per view: a dynamic series of skin re-warming after cooling")  # fmt: skip
     p.add_argument("--views", nargs="+", choices=_VIEWS, default=["frontal"], metavar="VIEW",
                    help=f"camera views per patient: {', '.join(_VIEWS)} (default frontal)")  # fmt: skip
-    p.add_argument("--difficulty", choices=("easy", "default", "hard"), default="default",
+    p.add_argument("--difficulty", choices=DIFFICULTIES, default="default",
                    help="tumour size, depth and warming: easy is bigger and warmer, hard "
                    "smaller and deeper, with more healthy hot spots; the default's Sick-breast "
                    "warming, vessels, posture, skin texture, breast height and folds match DMR-IR "

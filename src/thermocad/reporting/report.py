@@ -228,8 +228,10 @@ def write_report(
     title: str = "thermocad study report",
     command: str | None = None,
     force: bool = False,
+    note: str | None = None,
 ) -> Path:
-    """Assemble the whole study into one HTML file with every section of SECTIONS."""
+    """Assemble the whole study into one HTML file with every section of SECTIONS; `note`: a
+    paragraph under the title about the data (the demo says its cohort is synthetic)."""
     from thermocad import __version__
     from thermocad.reporting.modelcard import best_run_dir, gradcam_section, model_card_section
 
@@ -257,5 +259,6 @@ def write_report(
     doc = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{esc(title)}</title>"
            f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><p class=meta>thermocad "
            f"{esc(__version__)}, {stamp}" + (f"; command: <code>{esc(command)}</code>" if command else "")
-           + f"</p><nav>{nav}</nav>" + "\n".join(parts) + "</body></html>\n")  # fmt: skip
+           + "</p>" + (f'<p class="note">{esc(note)}</p>' if note else "")
+           + f"<nav>{nav}</nav>" + "\n".join(parts) + "</body></html>\n")  # fmt: skip
     return atomic_write_text(out, doc)
