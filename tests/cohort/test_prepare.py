@@ -196,7 +196,7 @@ def test_real_cohort(dmr_dir, tmp_path):
     # The room drifts with the date: alone it separates the classes within batch A (0.844,
     # experiments/records/sick_local_signal.md), so the audit must flag it.
     audit = confound_audit(cohort)  # batches inferred from the formats, checked above
-    room = audit.set_index("quantity").loc["room temperature: the background's median (C)"]
+    room = audit.set_index("quantity").loc["room temperature (background median, C)"]
     assert room["AUC within batch A"] == pytest.approx(0.844, abs=0.01) and room["flag"]
 
 
@@ -222,7 +222,7 @@ def test_room_temperature_is_the_background_median(tmp_path):
     assert 18 < room["A"] < 26 and 1.0 < room["B"] - room["A"] < 2.5
     assert (cohort["room_median"] < cohort["skin_median"] - 5).all()
     audit = confound_audit(cohort).set_index("quantity")
-    assert "room temperature: the background's median (C)" in audit.index
+    assert "room temperature (background median, C)" in audit.index
 
 
 def test_invalid_date_in_a_dmr_name_is_named(tmp_path):

@@ -22,7 +22,7 @@ QUANTITIES = {
     "t_min": "coldest pixel (C)",
     "t_max": "warmest pixel (C)",
     "skin_median": "median skin temperature (C)",
-    "room_median": "room temperature: the background's median (C)",
+    "room_median": "room temperature (background median, C)",
     "marker_px": "calibration marker area (px)",
 }
 
