@@ -68,6 +68,7 @@ def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: i
         "sensitivity": pat["sensitivity"], "specificity": pat["specificity"],
         **period_columns(metrics["by_period"]),
         "healthy_date_drift": metrics["by_period"].get("healthy_date_drift"),
+        "healthy_room_drift": metrics["by_period"].get("healthy_room_drift"),
         "halves": {k: {"patient_roc_auc": v["subsets"]["overall"]["roc_auc"], **period_columns(v)}
                    for k, v in metrics["halves"].items()},
         "details": "cv/metrics.json", "predictions": "cv/oof_predictions.csv",

@@ -107,6 +107,45 @@ def test_report_notes_the_drift_and_flags_it_when_its_interval_excludes_half():
     assert plain.startswith("<p>Date drift") and "15 imaged inside" in plain
 
 
+def _rooms(n_healthy: int, prob_of_room) -> pd.DataFrame:
+    """Healthy women in rooms 20-25 C with P(Sick) a function of the room; 5 Sick women."""
+    room = np.linspace(20, 25, n_healthy)
+    healthy = pd.DataFrame({"patient_id": range(n_healthy), "y": 0, "room_median": room,
+                            "prob": prob_of_room(room)})  # fmt: skip
+    sick = pd.DataFrame({"patient_id": range(100, 105), "y": 1, "room_median": 20.0,
+                         "prob": 0.9})  # fmt: skip
+    return pd.concat([healthy, sick], ignore_index=True)
+
+
+def test_healthy_room_drift_is_the_healthy_womens_rank_correlation_with_the_room():
+    follows = _rooms(20, lambda r: (r - 20) / 10)  # warmer room, higher P(Sick)
+    drift = by_period(follows, n_boot=200)["healthy_room_drift"]
+    # Only the Healthy: the Sick women (cold room, high P) would pull rho down if counted.
+    assert drift["rho"] == pytest.approx(1.0) and drift["n"] == 20 and drift["ci"][0] > 0.9
+    reverse = P.healthy_room_drift(_rooms(20, lambda r: (25 - r) / 10), None, n_boot=0)
+    assert reverse["rho"] == pytest.approx(-1.0) and reverse["ci"] is None
+    rng = np.random.default_rng(0)
+    noise = P.healthy_room_drift(_rooms(60, lambda r: rng.uniform(size=len(r))), None, 500)
+    assert noise["ci"][0] < 0 < noise["ci"][1]  # an unrelated P(Sick): the interval holds 0
+    assert P.healthy_room_drift(_rooms(9, lambda r: r / 30), None) is None  # too few women
+    assert P.healthy_room_drift(_rooms(20, lambda r: r * 0 + 0.3), None) is None  # constant
+    assert P.healthy_room_drift(follows.drop(columns="room_median"), None) is None
+
+
+def test_report_notes_the_room_drift_with_or_without_dates():
+    from thermocad.reporting.periods import period_note, room_note
+
+    drift = {"batch": "A", "rho": 0.32, "ci": [0.08, 0.53], "n": 71}
+    assert room_note(None) == ""
+    assert room_note(drift).startswith("<p class=bad>Room drift") and "rho +0.32" in room_note(
+        drift
+    )
+    assert room_note({**drift, "ci": [-0.1, 0.4]}).startswith("<p>Room drift")
+    no_dates = period_note({"dates": False, "healthy_room_drift": drift})
+    assert "No acquisition dates" in no_dates and "Room drift" in no_dates
+    assert "71 Healthy women," in room_note({**drift, "batch": "all"})  # one batch: not named
+
+
 def test_by_period_without_dates_says_na():
     pat = pred_table().drop(columns=["acquisition_date", "path"]).assign(y=lambda d: (d["label"] == "Sick").astype(int))  # fmt: skip
     out = by_period(pat, n_boot=0)

@@ -48,7 +48,7 @@ def clean_json(obj):
 def _patient_frame(df: pd.DataFrame, how: str, subgroup: str | None) -> pd.DataFrame:
     """One row per patient, with the subgroup, batch and date columns carried over."""
     pat = M.aggregate_patients(df, how)
-    for column in dict.fromkeys([subgroup, P.BATCH, P.DATE]):
+    for column in dict.fromkeys([subgroup, P.BATCH, P.DATE, P.ROOM]):
         if column and column in df.columns:
             first = df.groupby("patient_id")[column].first()
             pat[column] = pat["patient_id"].map(first)
@@ -80,6 +80,7 @@ def by_period(pat: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
         "healthy_date_drift": P.healthy_date_drift(pat, primary, n_boot, seed)
         if available
         else None,
+        "healthy_room_drift": P.healthy_room_drift(pat, primary, n_boot, seed),
     }
 
 

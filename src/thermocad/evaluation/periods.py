@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 BATCH, DATE = "acquisition_batch", "acquisition_date"
+ROOM = "room_median"  # cohort.csv: the background's median, the room as the camera sees it
+MIN_ROOM_WOMEN = 10  # fewer Healthy women with a room temperature: no room drift reported
 
 
 def sick(df: pd.DataFrame) -> pd.Series:
@@ -119,3 +121,40 @@ def healthy_date_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
     ci = M.bootstrap_ci(part, 0.5, n_boot, seed)["roc_auc"] if n_boot else None
     return {"batch": batch, "roc_auc": M.roc_auc(part["y"], part["prob"]), "ci": ci,
             "n_inside": int(inside.sum()), "n_outside": int(outside.sum())}  # fmt: skip
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rho (ties averaged); NaN when either side is constant."""
+    ra, rb = pd.Series(a).rank().to_numpy(), pd.Series(b).rank().to_numpy()
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def healthy_room_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
+                       seed: int = 0) -> dict | None:  # fmt: skip
+    """How closely P(Sick) follows the room temperature among the batch's Healthy women:
+    Spearman's rho of `prob` with `room_median`, bootstrap interval over the women.
+
+    Every one of them is Healthy, so 0 means P(Sick) does not follow the room; above 0, the
+    women imaged in a warmer room look sicker to the model (below 0, in a colder one). Needs
+    no dates: the room is read from each image's background by `prepare`. None without the
+    column or with fewer than MIN_ROOM_WOMEN Healthy women who have a value."""
+    if ROOM not in df.columns:
+        return None
+    healthy = sick(df) == 0
+    if batch is not None:
+        healthy &= batch_values(df) == batch
+    part = df.loc[healthy, ["prob", ROOM]].apply(pd.to_numeric, errors="coerce").dropna()
+    if len(part) < MIN_ROOM_WOMEN:
+        return None
+    prob, room = part["prob"].to_numpy(), part[ROOM].to_numpy()
+    rho = _spearman(prob, room)
+    if not np.isfinite(rho):
+        return None
+    ci = None
+    if n_boot:
+        draws = np.random.default_rng(seed).integers(0, len(part), (n_boot, len(part)))
+        boots = np.array([_spearman(prob[i], room[i]) for i in draws])
+        ci = [float(v) for v in np.nanpercentile(boots, [2.5, 97.5])]
+    return {"batch": batch, "rho": rho, "ci": ci, "n": int(len(part))}

@@ -205,6 +205,14 @@ def _cv_evaluation(cv: dict) -> list[str]:
                   f"imaged from the {drift['n_outside']} imaged outside it with AUC "
                   f"{auc(drift['roc_auc'], *(drift.get('ci') or [None, None]))} (0.5: the model "
                   "does not follow the date)."]  # fmt: skip
+    room = cv.get("healthy_room_drift")
+    if room:
+        ci = room.get("ci")
+        interval = f" ({ci[0]:+.2f} to {ci[1]:+.2f})" if ci else ""
+        where = f" of batch {room['batch']}" if room["batch"] not in (None, "all") else ""
+        lines += ["", f"Room drift: among the {room['n']} Healthy women{where}, "
+                  f"P(Sick) follows the room temperature with Spearman rho {room['rho']:+.2f}"
+                  f"{interval} (0: the model does not follow the room)."]  # fmt: skip
     return lines
 
 

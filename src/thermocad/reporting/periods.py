@@ -41,13 +41,14 @@ def period_table(periods: dict | None) -> str:
 
 def period_note(periods: dict) -> str:
     """What 'period-matched' meant here: each batch's shared date range, or n/a."""
+    room = room_note(periods.get("healthy_room_drift"))
     if not periods.get("dates"):
-        return "<p>No acquisition dates in the data: the period-matched subset is n/a.</p>"
+        return "<p>No acquisition dates in the data: the period-matched subset is n/a.</p>" + room
     ranges = "; ".join(f"batch {b}: {r[0]} to {r[1]}"
                        for b, r in periods.get("period_ranges", {}).items() if r)  # fmt: skip
     return (f"<p>Period-matched: the women of a batch imaged inside the dates where both "
             f"classes occur in it ({esc(ranges or 'no batch has such dates')}).</p>"
-            + drift_note(periods.get("healthy_date_drift")))  # fmt: skip
+            + drift_note(periods.get("healthy_date_drift")) + room)  # fmt: skip
 
 
 def drift_note(drift: dict | None) -> str:
@@ -64,6 +65,24 @@ def drift_note(drift: dict | None) -> str:
         "and its specificity on new women from that time will be lower."
     )
     flagged = ci is not None and ci[0] > 0.5
+    return f"<p class=bad>{text}</p>" if flagged else f"<p>{text}</p>"
+
+
+def room_note(drift: dict | None) -> str:
+    """The Healthy women's room drift of P(Sick), flagged when its interval excludes 0."""
+    if not drift:
+        return ""
+    ci = drift.get("ci")
+    interval = f" ({ci[0]:+.2f} to {ci[1]:+.2f})" if ci else ""
+    where = f" of batch {esc(drift['batch'])}" if drift["batch"] not in (None, "all") else ""
+    text = (
+        f"Room drift: among the {drift['n']} Healthy women{where}, "
+        f"P(Sick) follows the room temperature (the background's median) with Spearman rho "
+        f"{drift['rho']:+.2f}{interval}. All of them are Healthy: 0 means the model does not "
+        "follow the room; above it, women imaged in a warmer room look sicker to it (below, "
+        "in a colder one), so a room that changed with the period can stand in for disease."
+    )
+    flagged = ci is not None and (ci[0] > 0 or ci[1] < 0)
     return f"<p class=bad>{text}</p>" if flagged else f"<p>{text}</p>"
 
 
