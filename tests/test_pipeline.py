@@ -57,6 +57,9 @@ def test_study_baseline_only(cohort, tmp_path):
     assert '<p class="note">Synthetic &lt;data&gt;</p>' in text  # under the title, escaped
     rewritten = S.report_study(tmp_path / "study", tmp_path / "again.html")
     assert '<p class="note">Synthetic &lt;data&gt;</p>' in rewritten.read_text()  # study.json
+    (tmp_path / "study" / "study.json").write_text("{broken")
+    with pytest.raises(ConfigError, match="study.json: cannot read"):
+        S.report_study(tmp_path / "study", tmp_path / "again.html", force=True)
     assert (tmp_path / "study" / "compare" / "comparison.csv").exists()
     assert "Leak check passed" in text and "baseline" in text
     assert "the first model scored on these" in text  # the test set's ledger, beside split.csv

@@ -203,7 +203,11 @@ def report_study(
     inputs = find_study_inputs(study_dir)
     if not any(inputs.values()):
         raise ConfigError(f"{study_dir}: no cohort.csv, split.csv or compare/ folder found")
-    study_json = Path(study_dir) / "study.json"
-    note = json.loads(study_json.read_text()).get("note") if study_json.exists() else None
+    study_json, note = Path(study_dir) / "study.json", None
+    if study_json.exists():
+        try:
+            note = json.loads(study_json.read_text()).get("note")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"{study_json}: cannot read the study's settings: {exc}") from exc
     return write_report(out_html or Path(study_dir) / "report.html", **inputs, force=force,
                         note=note)  # fmt: skip
