@@ -6,7 +6,7 @@ and the default generator; which of them follow the acquisition date among Healt
 whether the default CNN half's out-of-fold P(Sick) among Healthy women follows that drift.
 Protocol and reading: records/sick_local_signal.md. An inspection: nothing is chosen.
 
-    .venv/bin/python experiments/sick_local_signal.py --out /tmp/sick_local   # 3 min, CPU
+    .venv/bin/python experiments/sick_local_signal.py --out /tmp/sick_local --theta   # 1 min
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 from scipy.ndimage import gaussian_filter
 from scipy.stats import spearmanr
 
-from dimensionless_temperature import room
+from dimensionless_temperature import cnn_theta_features, room
 from nested_default import cached, cohort, folds, head_sgd
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation.periods import period_matched
@@ -89,10 +89,14 @@ def synthetic_table(n: int = 300, seed: int = 21) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def cnn_out_of_fold(df: pd.DataFrame, out: Path, seeds=(0, 1, 2)) -> np.ndarray:
-    """The default CNN half's out-of-fold P(Sick), 5 folds per split seed, mean over seeds."""
+def cnn_out_of_fold(df: pd.DataFrame, out: Path, seeds=(0, 1, 2), theta: bool = False):
+    """The default CNN half's out-of-fold P(Sick), 5 folds per split seed, mean over seeds;
+    `theta`: on the maps in room-relative units (records/dimensionless_temperature.md)."""
     paths = df["path"].tolist()
-    feats = cached(out / "cnn_features.npy", lambda: frozen_features(TrainConfig(), paths))
+    if theta:
+        feats = cached(out / "cnn_theta.npy", lambda: cnn_theta_features(paths))
+    else:
+        feats = cached(out / "cnn_features.npy", lambda: frozen_features(TrainConfig(), paths))
     probs = np.zeros((len(seeds), len(df)))
     for i, seed in enumerate(seeds):
         for tr, te in folds(df, 5, seed):
@@ -121,6 +125,7 @@ def auc_table(real: pd.DataFrame, synth: pd.DataFrame, names: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="cache folder (features)")
+    parser.add_argument("--theta", action="store_true", help="also the CNN half on theta")
     args = parser.parse_args()
     real, synth = real_table(args.out), synthetic_table()
     names = [c for c in synth.columns if c != "y"]
@@ -141,6 +146,13 @@ def main() -> None:
         print(f"Healthy batch A: Spearman rho of the CNN's P(Sick) with {name}: {rho:+.2f}")
     rho = spearmanr(p[healthy], real["room"][healthy]).statistic
     print(f"Healthy batch A: Spearman rho of the CNN's P(Sick) with the room: {rho:+.2f}")
+    if args.theta:
+        q = cnn_out_of_fold(real, args.out, theta=True)
+        rho = spearmanr(q[healthy], real["room"][healthy]).statistic
+        print(
+            f"The CNN half on theta: AUC batch A {M.roc_auc(real['y'][a], q[a]):.3f}, "
+            f"Spearman rho with the room among Healthy women {rho:+.2f}"
+        )
 
 
 if __name__ == "__main__":
