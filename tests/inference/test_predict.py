@@ -14,7 +14,8 @@ from PIL import Image
 
 from thermocad import __version__
 from thermocad.cli import main
-from thermocad.inference.predict import COLUMNS, aggregate_patients, collect_files, predict_paths
+from thermocad.inference.predict import COLUMNS, collect_files, predict_paths
+from thermocad.inference.tables import aggregate_patients
 from thermocad.utils.errors import ModelFormatError
 
 
