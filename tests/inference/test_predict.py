@@ -156,6 +156,36 @@ def test_pickle_only_run_refused(copy_run, dmr_files):
         predict_paths(copy_run, dmr_files)
 
 
+def test_a_room_outside_the_training_rooms_is_noted(run_dir, dmr_files):
+    from thermocad.inference.answer import analyse
+    from thermocad.io.thermal import read_thermal
+    from thermocad.models.bundle import load_bundle
+    from thermocad.preprocess.regions import room_temperature
+
+    bundle = load_bundle(run_dir)
+    rooms = [room_temperature(read_thermal(f).array) for f in dmr_files]
+    bundle.meta.setdefault("data", {})["room_range_c"] = [min(rooms), max(rooms)]
+    inside, _ = predict_paths(bundle, dmr_files)
+    assert inside["note"].isna().all()  # every file's room lies in the range
+    bundle.meta["data"]["room_range_c"] = [max(rooms) + 1, max(rooms) + 3]  # all colder
+    outside, _ = predict_paths(bundle, dmr_files)
+    assert outside["note"].str.contains(f"room {rooms[0]:.1f} °C").iloc[0]
+    assert outside["note"].str.contains("outside the").all()
+    np.testing.assert_allclose(outside["prob_sick"], inside["prob_sick"])  # the score unchanged
+    assert "Note: room" in analyse(bundle, dmr_files[0]).result  # the web app says it too
+    del bundle.meta["data"]["room_range_c"]  # an older model.json: no check, no note
+    assert predict_paths(bundle, dmr_files)[0]["note"].isna().all()
+
+
+@pytest.mark.parametrize("bad", [[25.0], [26.0, 20.0], ["20", 25.0], [20.0, float("inf")]])
+def test_a_bad_room_range_in_model_json_is_refused(copy_run, dmr_files, bad):
+    meta = json.loads((copy_run / "model.json").read_text())
+    meta.setdefault("data", {})["room_range_c"] = bad
+    (copy_run / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFormatError, match="room_range_c"):
+        predict_paths(copy_run, dmr_files)
+
+
 def test_json_not_matching_tensors_refused(copy_run, dmr_files):
     meta = json.loads((copy_run / "model.json").read_text())
     name = next(iter(meta["tensors"]))

@@ -117,3 +117,13 @@ def test_fast_erode_dilate_match_scipy():
         np.testing.assert_array_equal(
             dilate(erode(mask, 2), 2), ndi.binary_opening(mask, iterations=2)
         )
+
+
+def test_room_temperature_is_the_median_outside_the_body():
+    from thermocad.preprocess.regions import room_temperature
+
+    rng = np.random.default_rng(0)
+    array = 22.0 + rng.normal(0, 0.1, (60, 80))
+    array[10:55, 20:60] = 33.0 + rng.normal(0, 0.3, (45, 40))  # the body, warmer than the room
+    assert room_temperature(array) == pytest.approx(22.0, abs=0.05)
+    assert room_temperature(array, np.ones((60, 80), bool)) is None  # the body fills the frame

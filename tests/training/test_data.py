@@ -71,6 +71,13 @@ def test_batches_and_class_weights(tmp_path, balance):
     first = T(read_thermal(data.valid["path"][0]).array)
     np.testing.assert_allclose(xv[0].cpu().numpy(), first.numpy(), atol=1e-6)
     assert data.summary()["train"]["images"] == {"Healthy": 4, "Sick": 2}
+    assert "room_range_c" not in data.summary()  # the split has no room column
+    df.assign(room_median=np.linspace(20.0, 25.0, len(df))).to_csv(split, index=False)
+    rooms = build_data(split, T, Augmentation(), batch_size=3).summary()["room_range_c"]
+    train_rooms = df.assign(r=np.linspace(20.0, 25.0, len(df)))
+    train_rooms = train_rooms.loc[train_rooms["split"] == "train", "r"]
+    lo, hi = train_rooms.min(), train_rooms.max()  # training rows only, widened to 0.1 °C
+    assert rooms[0] <= lo - 0.05 and rooms[1] >= hi + 0.05 and rooms[1] - rooms[0] < hi - lo + 0.3
 
 
 def test_exported_images_train_as_intensity(tmp_path):

@@ -62,7 +62,7 @@ def _confound_stats(thermogram: Thermogram) -> dict:
     """Median skin and room temperature (the background's median: the room as the camera sees
     it) and the calibration marker's area: not disease, audited as shortcuts
     (thermocad.evaluation.confounds); NaN where they mean nothing (images, tiny frames)."""
-    from thermocad.preprocess.regions import body_mask, find_marker
+    from thermocad.preprocess.regions import body_mask, find_marker, room_temperature
 
     array = thermogram.array
     none = {"skin_median": np.nan, "room_median": np.nan, "marker_px": np.nan}
@@ -74,7 +74,8 @@ def _confound_stats(thermogram: Thermogram) -> dict:
     box = find_marker(array, mask)
     top, bottom, left, right = box if box is not None else (0, 0, 0, 0)
     area = (bottom - top) * (right - left)
-    room = round(float(np.median(array[~mask])), 3) if not mask.all() else np.nan
+    room = room_temperature(array, mask)
+    room = np.nan if room is None else round(room, 3)
     return {"skin_median": round(float(np.median(array[mask])), 3), "room_median": room,
             "marker_px": int(area)}  # fmt: skip
 

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from thermocad.models.bundle import ModelBundle
 
 T = TypeVar("T")
-COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "model", "thermocad_version")
+COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "model", "thermocad_version",
+           "note")  # fmt: skip
 FORMATS = ("csv", "json")
 
 
@@ -139,12 +140,16 @@ def predict_bundle(
 
 
 def _prepared(bundle: ModelBundle | OnnxModel, good: list[Thermogram]):
-    """The batch's network inputs and its baseline P(Sick) (None without the ensemble)."""
+    """The batch's network inputs, its baseline P(Sick) (None without the ensemble) and each
+    file's room note (inference/room.py)."""
     import numpy as np
+
+    from thermocad.inference.room import room_note
 
     arrays = [t.array for t in good]
     maps = np.stack([bundle.transform.prepare(a) for a in arrays])
-    return maps, None if bundle.baseline is None else bundle.baseline.predict_arrays(arrays)
+    base = None if bundle.baseline is None else bundle.baseline.predict_arrays(arrays)
+    return maps, base, [room_note(bundle.meta, t) for t in good]
 
 
 def _predicted(bundle, ready, tta: bool, version: str) -> list[dict]:
@@ -152,11 +157,15 @@ def _predicted(bundle, ready, tta: bool, version: str) -> list[dict]:
     if ready is None:
         return []
     good, future = ready
-    probs = bundle.predict_maps(*future.result(), tta=tta)
-    return [_row(Path(t.path), float(p), bundle, version) for t, p in zip(good, probs, strict=True)]
+    maps, base, notes = future.result()
+    probs = bundle.predict_maps(maps, base, tta=tta)
+    return [_row(Path(t.path), float(p), bundle, version, note)
+            for t, p, note in zip(good, probs, notes, strict=True)]  # fmt: skip
 
 
-def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str) -> dict:
+def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
+         note: str = "") -> dict:  # fmt: skip
+    """One file's output row; `note` empty (null in the output) unless there is one."""
     return {
         "file": str(path),
         "patient_id": patient_id_of(path),
@@ -165,6 +174,7 @@ def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str)
         "threshold": bundle.threshold,
         "model": bundle.meta.get("arch", "unknown"),
         "thermocad_version": version,
+        "note": note or None,
     }
 
 

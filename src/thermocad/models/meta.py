@@ -54,6 +54,13 @@ def _classes(v: Any) -> str | None:
     return None
 
 
+def _room_range(v: Any) -> str | None:
+    """[lowest, highest] room temperature (°C) of the training women: predict's room check."""
+    ok = (isinstance(v, list) and len(v) == 2
+          and all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in v))  # fmt: skip
+    return None if ok and v[0] <= v[1] else "must be [lowest, highest] in °C"
+
+
 def _one_of(*choices: str) -> Check:
     return lambda v: None if v in choices else f"must be one of {choices}, got {v!r:.40}"
 
@@ -98,6 +105,7 @@ FIELDS: tuple[tuple[str, bool, Check], ...] = (
     ("config.tta", False, _int_in(0, 32)),  # each view is a forward pass: 100000 never ends
     ("config.mirror", False, _kind(bool, "true or false")),
     ("augmentation", False, _kind(dict, "an object")),
+    ("data.room_range_c", False, _room_range),
     (
         "baseline",
         False,

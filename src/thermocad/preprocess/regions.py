@@ -53,6 +53,15 @@ def body_mask(array: np.ndarray) -> np.ndarray:
     return fill_holes(mask)
 
 
+def room_temperature(array: np.ndarray, mask: np.ndarray | None = None) -> float | None:
+    """The median outside the body mask: the room as the camera sees it (°C for a temperature
+    map); None when the body fills the frame."""
+    mask = body_mask(array) if mask is None else mask
+    if mask.all():
+        return None
+    return float(np.median(np.asarray(array)[~mask]))
+
+
 def erode(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
     """ndi.binary_erosion(mask, iterations=n): the 4-neighbour cross, outside counts as off.
 

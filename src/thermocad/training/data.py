@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,8 +44,14 @@ class ThermalData:
         return torch.tensor(w, dtype=torch.float32)
 
     def summary(self) -> dict:
-        """Counts of images and patients per class, for model.json."""
+        """Counts of images and patients per class, and the rooms the training women were
+        imaged in (`room_median`'s range, when the split has it), for model.json."""
         out = {"unit": self.unit}
+        if "room_median" in self.train.columns:
+            rooms = pd.to_numeric(self.train["room_median"], errors="coerce").dropna()
+            if len(rooms):  # widened to the next 0.1 °C, past prepare's rounding of each room
+                lo, hi = float(rooms.min()) - 0.05, float(rooms.max()) + 0.05
+                out["room_range_c"] = [math.floor(lo * 10) / 10, math.ceil(hi * 10) / 10]
         for name, df in (("train", self.train), ("valid", self.valid)):
             out[name] = {
                 "images": {c: int((df["label"] == c).sum()) for c in CLASSES},
