@@ -24,7 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "n_boot": 1000,
     "baseline": True,
     # The highest validation threshold that reaches sensitivity target_sensitivity (None: 0.9),
-    # or "youden" (max sensitivity + specificity - 1); docs/results.md measured both on DMR-IR.
+    # or "youden" (max sensitivity + specificity - 1); both were measured on DMR-IR
+    # (experiments/records/decisions.md).
     "threshold_method": "sensitivity",
     "target_sensitivity": None,
     "subgroup": "acquisition_batch",

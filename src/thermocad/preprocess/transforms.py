@@ -90,7 +90,7 @@ class EvalTransform:
     # "symmetric": where a pixel or its mirror image (about the centre of the prepared map,
     # the axis of the asymmetry channel) is not on the body, both take their mean, so the
     # asymmetry map is 0 there: skin minus room along an off-centre outline measures where
-    # the woman stood, not a temperature difference (docs/results.md).
+    # the woman stood, not a temperature difference (experiments/records/decisions.md).
     background: str = "keep"
 
     def __post_init__(self) -> None:

@@ -25,9 +25,10 @@ from thermocad.utils.errors import ConfigError
 
 BALANCES = ("loss", "sampler", "none")
 ENSEMBLES = ("baseline", "none")
-# Options that measurements rejected (docs/results.md) and that were removed: the value that
-# is today's behaviour. An old model.json or config.json holding it still loads; holding
-# another value, it names the option as removed (its model cannot be reproduced any more).
+# Options that measurements rejected (experiments/records/decisions.md) and that were removed:
+# the value that is today's behaviour. An old model.json or config.json holding it still loads;
+# holding another value, it names the option as removed (its model cannot be reproduced any
+# more).
 REMOVED = {"mirror": False, "optimizer": "sgd", "schedule": "sgdr"}
 
 
@@ -46,8 +47,8 @@ class TrainConfig:
     """All training options; saved as config.json and inside model.json."""
 
     # Defaults: the recipe that did best in patient-grouped cross-validation on DMR-IR
-    # (docs/results.md): the study's frozen-body stage on precomputed features, with the
-    # calibration marker masked, the chest cropped, 320 px inputs, temperatures in degrees
+    # (experiments/records/decisions.md): the study's frozen-body stage on precomputed
+    # features, with the calibration marker masked, the chest cropped, 320 px inputs, degrees
     # around the skin's own level, the network shown only their left/right asymmetry (none
     # where a point or its mirror is off the body), no TTA, averaged with the classical baseline.
     # `TrainConfig.study()` is the 2019 study's full recipe (fine-tuning included).
@@ -69,7 +70,8 @@ class TrainConfig:
     norm_low: float = option(22.0, "celsius window low end")
     norm_high: float = option(36.0, "celsius window high end")
     # "asymmetry": the map minus its left/right mirror, as one grey image; "temperature": the
-    # map itself. Both together mix in the body's first layer (measured worse, docs/results.md).
+    # map itself. Both together mix in the body's first layer (measured worse,
+    # experiments/records/decisions.md).
     channels: tuple[str, ...] = option(("asymmetry",), "input channels", CHANNELS)
     crop: str = option("breasts", "breasts: the chest box; none: the whole frame", CROPS)
     marker: str = option("remove", "remove: mask the calibration marker; keep: leave it in view",
@@ -89,8 +91,8 @@ class TrainConfig:
                           BALANCES, cli="train")  # fmt: skip
     # Augmented copies averaged at validation. Off by default: the default head trains on
     # features of un-augmented images only, so augmented views are new to it (measured worse,
-    # again on the fixed augmentation: docs/results.md); the study's recipe, which trains on
-    # augmented images, uses 4.
+    # again on the fixed augmentation: experiments/records/decisions.md); the study's recipe,
+    # which trains on augmented images, uses 4.
     tta: int = option(0, "augmented copies averaged at validation (study: 4)", minimum=0,
                       cli="train")  # fmt: skip
     seed: int = option(0, "random seed")
@@ -155,7 +157,8 @@ class TrainConfig:
         for name, today in REMOVED.items():
             if name in d and d.pop(name) != today:
                 raise ConfigError(f"this config uses the removed option {name}; only "
-                                  f"{name}={today!r} is supported now (docs/results.md)")  # fmt: skip
+                                  f"{name}={today!r} is supported now "
+                                  "(experiments/records/decisions.md)")  # fmt: skip
         if d.get("background") == "remove":
             raise ConfigError("this config uses the removed option background='remove'; "
                               f"choose one of {BACKGROUNDS}")  # fmt: skip
