@@ -87,7 +87,12 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
           "healthy_date_drift": {"batch": "A", "roc_auc": 0.781, "ci": [0.607, 0.919],
                                  "n_inside": 15, "n_outside": 56},
           "healthy_room_drift": {"batch": "A", "rho": 0.32, "ci": [0.08, 0.53], "n": 71}}  # fmt: skip
-    meta = {"arch": "efficientnet_lite0", "threshold": 0.3835, "cv": cv}
+    meta = {
+        "arch": "efficientnet_lite0",
+        "threshold": 0.3835,
+        "cv": cv,
+        "data": {"room_range_c": [18.3, 27.2]},
+    }
     text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
     assert "nothing measured here" not in text and "Cross-validated by `thermocad fit`" in text
     assert "| served (this model) | 0.934 (0.885-0.971) | 0.897 (0.815-0.957) |" in text
@@ -96,3 +101,4 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     assert "sensitivity 0.939, specificity 0.803" in text
     assert "15 imaged in the period" in text and "AUC 0.781 (0.607-0.919)" in text
     assert "among the 71 Healthy women of batch A" in text and "rho +0.32 (+0.08 to +0.53)" in text
+    assert "imaged in rooms of 18.3-27.2 °C" in text

@@ -148,6 +148,12 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     out += ["## Evaluation", ""] + evaluation + [""]
     out += ["## Limitations and confounds measured", ""]
     out += [f"- {note}" for note in confounds(rows)]
+    rooms = (meta.get("data") or {}).get("room_range_c")
+    if rooms:
+        out += [f"- The training women were imaged in rooms of {rooms[0]:.1f}-{rooms[1]:.1f} °C "
+                "(the background's median). `predict` notes a thermogram from a room outside "
+                "that range; inside it the score also moves with the room (on DMR-IR a warmer "
+                "room raises the Healthy women's P(Sick): docs/evaluation.md, room drift)."]  # fmt: skip
     out += ["- A small single-centre set: the intervals above are wide, and performance on other "
             "cameras, protocols and populations is unknown.",
             "- Validation patients chose the threshold (when not given), so its sensitivity and "
