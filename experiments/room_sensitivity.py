@@ -13,23 +13,15 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from thermocad.evaluation.metrics import roc_auc
+from thermocad.evaluation.room import in_room
 from thermocad.io.thermal import read_thermal
 from thermocad.models.bundle import load_bundle
-from thermocad.preprocess.regions import room_temperature
 from thermocad.utils.tables import markdown_table
 
 ROOMS = (20.0, 22.0, 24.0, 26.0)
-T_CORE = 37.0
-
-
-def in_room(array: np.ndarray, room: float) -> np.ndarray:
-    """The thermogram as if imaged in `room`: theta = (T - T_room) / (37 - T_room) kept."""
-    own = room_temperature(array)
-    return (room + (T_CORE - room) / (T_CORE - own) * (array - own)).astype(np.float32)
 
 
 def scores(run: Path) -> pd.DataFrame:

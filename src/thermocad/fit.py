@@ -103,6 +103,20 @@ def _summary(cv: dict) -> str:
     return line
 
 
+def _room_stress(oof: pd.DataFrame, folds_dir: Path, threshold: float) -> dict | None:
+    """The Healthy women re-rendered in a cool and a warm room (evaluation/room.py), logged."""
+    from thermocad.evaluation.room import room_stress
+
+    stress = room_stress(oof, lambda k: folds_dir / f"fold{k}", threshold)
+    if stress:
+        cool, warm = stress["rooms"]
+        log(f"fit: room stress: of the {stress['n_healthy']} Healthy women, "
+            f"{stress['own']['called_sick']} are called Sick in their own rooms, "
+            f"{cool['called_sick']} re-rendered at {cool['room']:.1f} °C and "
+            f"{warm['called_sick']} at {warm['room']:.1f} °C")  # fmt: skip
+    return stress
+
+
 def _record(out: Path, cv: dict, choice: dict, folds: int) -> None:
     """Add the CV metrics and the threshold's provenance to model.json (and its model card)."""
     from thermocad.reporting.hub_card import write_model_card
@@ -149,6 +163,7 @@ def fit(
     choice = choose_from_oof(oof, config)
     cv = _cv_record(oof, choice, folds, seed, n_boot, out)
     log(f"{_summary(cv)}; threshold {choice['threshold']:.4f}")
+    cv["room_stress"] = _room_stress(oof, out / "cv" / config.arch, choice["threshold"])
     log("fit: the final model on every woman")
     # fit's own folder (vetted above) already holds cohort/, split.csv and cv/: train beside them.
     train(split_csv, out, config, fold="all", force=True, threshold=choice["threshold"])

@@ -86,7 +86,11 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
                                   "period_roc_auc": float("nan")}},
           "healthy_date_drift": {"batch": "A", "roc_auc": 0.781, "ci": [0.607, 0.919],
                                  "n_inside": 15, "n_outside": 56},
-          "healthy_room_drift": {"batch": "A", "rho": 0.32, "ci": [0.08, 0.53], "n": 71}}  # fmt: skip
+          "healthy_room_drift": {"batch": "A", "rho": 0.32, "ci": [0.08, 0.53], "n": 71},
+          "room_stress": {"n_healthy": 71, "threshold": 0.3835,
+                          "own": {"mean_prob": 0.2, "called_sick": 14},
+                          "rooms": [{"room": 21.0, "mean_prob": 0.15, "called_sick": 9},
+                                    {"room": 25.1, "mean_prob": 0.33, "called_sick": 25}]}}  # fmt: skip
     meta = {
         "arch": "efficientnet_lite0",
         "threshold": 0.3835,
@@ -102,3 +106,5 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     assert "15 imaged in the period" in text and "AUC 0.781 (0.607-0.919)" in text
     assert "among the 71 Healthy women of batch A" in text and "rho +0.32 (+0.08 to +0.53)" in text
     assert "imaged in rooms of 18.3-27.2 °C" in text
+    assert "14 are called Sick in their own rooms, 9 when re-rendered as if imaged at 21.0 °C" in text
+    assert "and 25 at 25.1 °C" in text

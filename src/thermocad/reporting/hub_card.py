@@ -219,6 +219,14 @@ def _cv_evaluation(cv: dict) -> list[str]:
         lines += ["", f"Room drift: among the {room['n']} Healthy women{where}, "
                   f"P(Sick) follows the room temperature with Spearman rho {room['rho']:+.2f}"
                   f"{interval} (0: the model does not follow the room)."]  # fmt: skip
+    stress = cv.get("room_stress")
+    if stress:
+        cool, warm = stress["rooms"]
+        lines += ["", f"Room stress: of the {stress['n_healthy']} Healthy women, "
+                  f"{stress['own']['called_sick']} are called Sick in their own rooms, "
+                  f"{cool['called_sick']} when re-rendered as if imaged at {cool['room']:.1f} °C "
+                  f"and {warm['called_sick']} at {warm['room']:.1f} °C (each by the fold model "
+                  "that never saw her; thermocad.evaluation.room)."]  # fmt: skip
     return lines
 
 
