@@ -38,7 +38,9 @@ def test_fit_then_predict(tmp_path, capsys):
     assert meta["cv"]["folds"] == 2 and meta["fold"] == "all" and meta["data"]
     assert meta["cv"]["healthy_date_drift"] is None  # the synthetic labels carry no dates
     assert meta["cv"]["healthy_room_drift"] is None  # 6 Healthy women: too few to correlate
-    assert meta["cv"]["room_stress"] is None  # and too few to stress (tests/evaluation/test_room.py)
+    assert (
+        meta["cv"]["room_stress"] is None
+    )  # and too few to stress (tests/evaluation/test_room.py)
     # The served mean's halves, scored alone on the same out-of-fold predictions.
     assert set(meta["cv"]["halves"]) == {"cnn", "baseline"}
     cv_json = json.loads((run / "cv" / "metrics.json").read_text())

@@ -56,4 +56,11 @@ def test_room_stress_scores_each_healthy_woman_in_two_rooms(run_dir, tmp_path):
     assert room_stress(oof.drop(columns="room_median"), lambda k: run_dir, 0.5) is None
     assert room_stress(oof.assign(unit="intensity"), lambda k: run_dir, 0.5) is None
     assert room_stress(oof.head(8), lambda k: run_dir, 0.5) is None
+    # Several images per woman count once: her P(Sick) is their mean.
+    twice = pd.concat([oof, oof.assign(prob=0.5)], ignore_index=True)
+    again = room_stress(twice, lambda k: run_dir, threshold=0.5, rooms=(20.0, 26.0))
+    assert again["n_healthy"] == n_healthy and again["own"]["mean_prob"] == pytest.approx(0.4)
+    for a, b in zip(again["rooms"], stress["rooms"], strict=True):  # the same images twice
+        assert a["called_sick"] == b["called_sick"]
+        assert a["mean_prob"] == pytest.approx(b["mean_prob"], abs=1e-5)
     assert room_stress(oof, lambda k: tmp_path / "missing", 0.5) is None

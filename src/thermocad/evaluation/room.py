@@ -43,34 +43,36 @@ def stress_rooms(rooms: pd.Series) -> tuple[float, float]:
 
 def room_stress(oof: pd.DataFrame, fold_model: Callable[[int], Path], threshold: float,
                 rooms: tuple[float, float] | None = None) -> dict | None:  # fmt: skip
-    """The Healthy women of `oof` (out-of-fold predictions with `path`, `fold`, `prob` and
-    `room_median`), each scored by `fold_model(k)` (the run that did not train on her) after
-    re-rendering in each of `rooms` (default `stress_rooms`): mean P(Sick) and how many are
-    called Sick at `threshold`, beside the same in their own rooms. None for images (no
-    temperatures), too few Healthy women, or a fold model that cannot be found."""
+    """The Healthy women of `oof` (out-of-fold predictions with `path`, `patient_id`, `fold`,
+    `prob` and `room_median`), each scored by `fold_model(k)` (the run that did not train on
+    her) after re-rendering in each of `rooms` (default `stress_rooms`): mean P(Sick) and how
+    many are called Sick at `threshold` (a woman's P(Sick): the mean over her images), beside
+    the same in their own rooms. None for images (no temperatures), too few Healthy women, or
+    a fold model that cannot be found."""
     from thermocad.evaluation.periods import ROOM, sick
     from thermocad.io.thermal import read_thermal
     from thermocad.models.bundle import load_bundle
 
     if ROOM not in oof.columns or ("unit" in oof.columns and (oof["unit"] != "celsius").any()):
         return None
-    healthy = oof[(sick(oof) == 0) & pd.to_numeric(oof[ROOM], errors="coerce").notna()]
-    if len(healthy) < MIN_HEALTHY:
+    rooms_c = pd.to_numeric(oof[ROOM], errors="coerce")
+    healthy = oof[(sick(oof) == 0) & rooms_c.notna()].copy()
+    if healthy["patient_id"].nunique() < MIN_HEALTHY:
         return None
-    rooms = rooms or stress_rooms(oof[ROOM])
-    probs = {room: [] for room in rooms}
+    rooms = rooms or stress_rooms(rooms_c)
+    columns = [f"prob_at_{room}" for room in rooms]
     for k, part in healthy.groupby("fold"):
         run = fold_model(int(k))
         if not (run / "model.json").exists():
             return None
         bundle = load_bundle(run)
         arrays = [read_thermal(p).array for p in part["path"]]
-        for room in rooms:
-            probs[room] += list(bundle.predict([in_room(a, room) for a in arrays]))
+        for room, column in zip(rooms, columns, strict=True):
+            healthy.loc[part.index, column] = bundle.predict([in_room(a, room) for a in arrays])
+    women = healthy.groupby("patient_id")[["prob", *columns]].mean()
 
-    def row(p) -> dict:
-        p = np.asarray(p, float)
+    def row(p: pd.Series) -> dict:
         return {"mean_prob": float(p.mean()), "called_sick": int((p >= threshold).sum())}
 
-    return {"n_healthy": int(len(healthy)), "threshold": float(threshold),
-            "own": row(healthy["prob"]), "rooms": [{"room": r, **row(probs[r])} for r in rooms]}  # fmt: skip
+    return {"n_healthy": int(len(women)), "threshold": float(threshold), "own": row(women["prob"]),
+            "rooms": [{"room": r, **row(women[c])} for r, c in zip(rooms, columns, strict=True)]}  # fmt: skip
