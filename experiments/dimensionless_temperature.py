@@ -23,7 +23,7 @@ from nested_default import (
 from thermocad.io.thermal import read_thermal
 from thermocad.models.baseline import feature_table
 from thermocad.models.registry import create_model
-from thermocad.preprocess.regions import body_mask
+from thermocad.preprocess.regions import room_temperature
 from thermocad.training.config import TrainConfig
 from thermocad.training.features import prepared_maps
 from thermocad.training.recipe import body_features
@@ -32,9 +32,10 @@ T_CORE, REFERENCE = 37.0, 15.0  # 15 C = 37 C core - 22 C reference room
 
 
 def room(array: np.ndarray) -> float:
-    """The background's median temperature (pixels outside the body)."""
-    outside = ~np.asarray(body_mask(array), bool)
-    return float(np.median(array[outside])) if outside.any() else float(np.min(array))
+    """The background's median temperature (`room_temperature`; the coldest pixel when the
+    body fills the frame)."""
+    value = room_temperature(array)
+    return float(np.min(array)) if value is None else value
 
 
 def theta_reader(path: str) -> np.ndarray:

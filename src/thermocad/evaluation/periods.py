@@ -124,11 +124,10 @@ def healthy_date_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rho (ties averaged); NaN when either side is constant."""
-    ra, rb = pd.Series(a).rank().to_numpy(), pd.Series(b).rank().to_numpy()
-    if ra.std() == 0 or rb.std() == 0:
+    """Spearman's rho (pandas'); NaN when either side is constant."""
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
-    return float(np.corrcoef(ra, rb)[0, 1])
+    return float(pd.Series(a).corr(pd.Series(b), method="spearman"))
 
 
 def healthy_room_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
