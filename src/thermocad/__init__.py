@@ -1,8 +1,9 @@
 """thermocad: computer-aided detection of breast cancer in infrared thermograms.
 
-The public API (docs/api.md): read_thermal, prepare, split, train, evaluate, predict,
-load_model, TrainConfig and study. It is imported lazily (PEP 562), so `import thermocad`
-stays fast and loads no torch, pandas or matplotlib until a function that needs them is used.
+The public API (docs/api.md): read_thermal, prepare, split, train, evaluate,
+evaluate_external, predict, load_model, TrainConfig and study. It is imported lazily (PEP 562),
+so `import thermocad` stays fast and loads no torch, pandas or matplotlib until a function that
+needs them is used.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _API = {
     "split": "thermocad.api",
     "train": "thermocad.api",
     "evaluate": "thermocad.api",
+    "evaluate_external": "thermocad.evaluation.external",
     "predict": "thermocad.api",
     "load_model": "thermocad.api",
     "study": "thermocad.api",

@@ -14,19 +14,35 @@ def _archs(text: str) -> list[str]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the `thermocad` parser."""
+    _register_evaluate(sub)
+    _register_studies(sub)
+
+
+def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "evaluate", help="metrics, intervals and plots of a trained model on a split"
+        "evaluate",
+        help="metrics, intervals and plots of a trained model on a split or on new women",
+        description="Score RUN_DIR's model at its stored threshold on the `--on` rows of a "
+        "split, or (--data with --labels) once on a labelled folder of women it never saw: "
+        "the served model and each half alone, overall, within batch and period-matched "
+        "(external.md). Women the model trained on are refused.",
     )
     p.add_argument("run_dir", help="training run folder (model.safetensors + model.json)")
-    p.add_argument("--split", required=True, help="split.csv")
-    p.add_argument("--on", default="test", choices=["train", "valid", "test"], help="rows to use")
+    p.add_argument("--split", help="split.csv")
+    p.add_argument("--on", default="test", choices=["train", "valid", "test"],
+                   help="rows of --split to use (default: test)")  # fmt: skip
+    p.add_argument("--data", help="folder of new women's thermal files (with --labels)")
+    p.add_argument("--labels", help="their patient table CSV (patient_id, diagnosis[, date])")
     p.add_argument("--tta", action="store_true", help="average over test-time augmentations")
-    p.add_argument("--out", help="output folder (default RUN_DIR/eval_ON)")
+    p.add_argument("--out", help="output folder (default RUN_DIR/eval_ON; with --data, "
+                   "RUN_DIR/external_FOLDER)")  # fmt: skip
     p.add_argument("--subgroup", default="acquisition_batch", help="column for subgroup metrics")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=_evaluate)
 
+
+def _register_studies(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="compare architectures and the baseline on the same folds")
     p.add_argument("--split", required=True, help="split.csv (with a fold column for CV)")
     p.add_argument("--archs", type=_archs, help="comma-separated architectures or named recipe "
@@ -73,6 +89,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from thermocad.utils.errors import ConfigError
+
+    if args.split is not None and args.data is not None:
+        raise ConfigError("evaluate: --split or --data, not both")
+    if args.split is None and args.data is None:
+        raise ConfigError("evaluate: give --split (rows of a split) or --data with --labels "
+                          "(new women)")  # fmt: skip
+    if (args.data is None) != (args.labels is None):
+        raise ConfigError("evaluate: --data and --labels go together")
+    if args.data is not None:
+        from thermocad.evaluation.external import evaluate_external
+
+        result = evaluate_external(args.run_dir, args.data, args.labels, out_dir=args.out,
+                                   tta=args.tta, force=args.force, device=args.device)  # fmt: skip
+        print(result["table"])
+        return 0
     from thermocad.evaluation.evaluate import evaluate_run, headline
 
     result = evaluate_run(args.run_dir, args.split, on=args.on, tta=args.tta, out_dir=args.out,

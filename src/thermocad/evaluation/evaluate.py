@@ -163,7 +163,8 @@ def write_plots(
 
 
 def predict_split(bundle, split_df: pd.DataFrame, tta: bool = False) -> pd.DataFrame:
-    """The bundle's P(Sick) for every row of a split table (files read through read_thermal)."""
+    """The bundle's P(Sick) for every row of a split table (files read through read_thermal),
+    with `prob_cnn` and `prob_baseline` when the model averages a CNN with the baseline."""
     from thermocad.io.thermal import read_thermal
 
     arrays, units = [], {}
@@ -178,7 +179,10 @@ def predict_split(bundle, split_df: pd.DataFrame, tta: bool = False) -> pd.DataF
             f"(e.g. {units[other[0]]} is {other[0]})"
         )
     out = with_y(split_df.reset_index(drop=True))
-    out["prob"] = np.asarray(bundle.predict(arrays, tta=tta), float)
+    cnn, base = bundle.predict_parts(arrays, tta=tta)
+    out["prob"] = np.asarray(bundle.average(cnn, base), float)
+    if base is not None:  # the CNN averaged with the baseline: keep each half's P(Sick)
+        out["prob_cnn"], out["prob_baseline"] = np.asarray(cnn, float), np.asarray(base, float)
     return out
 
 

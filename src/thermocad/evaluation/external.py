@@ -1,0 +1,238 @@
+"""External validation: a fitted model scored once on a labelled folder of new women.
+
+What issue 17's unseen-women check does, as one call: the new women are prepared with the
+study's filters (`prepare_cohort`), every kept thermogram is scored at the threshold stored in
+model.json, and the table says how the served model and, when it averages a CNN with the
+baseline, each half alone did: patient AUC overall, within the two-class batch and
+period-matched, with bootstrap intervals, and the served model's sensitivity and specificity
+at the stored threshold (Wilson intervals). Beside it: the Healthy women's date and room
+drift, the new women's confound audit, and how many of them stood in a room outside the
+training women's.
+
+Women who trained the model are refused (a `fit` run keeps them in RUN/split.csv): they are not
+new. Each scoring is a lockbox opening counted in a ledger beside the labels file
+(LABELS.test_openings.jsonl, evaluation/lockbox.py): from the second model scored on the same
+women, a choice among models made on them is no longer an unseen-women estimate.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from thermocad.evaluation.evaluate import (
+    clean_json,
+    evaluate_predictions,
+    period_columns,
+    period_metrics,
+    predict_split,
+    served_name,
+    write_plots,
+)
+from thermocad.utils.errors import ConfigError
+from thermocad.utils.files import (
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
+    check_writable,
+)
+from thermocad.utils.progress import log
+from thermocad.utils.tables import markdown_table, read_table
+
+HALVES = {"cnn": ("prob_cnn", "its CNN half alone"),
+          "baseline": ("prob_baseline", "its baseline half alone")}  # fmt: skip
+
+
+def seen_patients(run_home: Path) -> set[str]:
+    """The patients a run was trained or tuned on, as far as its folder says (a `fit` run's
+    split.csv: every row but `test` ones); empty when the folder does not say."""
+    split_csv = run_home / "split.csv"
+    if not split_csv.is_file():
+        return set()
+    split = read_table(split_csv, "the run's split file")
+    if "patient_id" not in split.columns:
+        return set()
+    if "split" in split.columns:
+        split = split[split["split"].astype(str) != "test"]
+    return set(split["patient_id"].astype(str))
+
+
+def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike) -> None:
+    """Refuse new women who trained the model: an external check needs women it never saw."""
+    seen = seen_patients(run_home)
+    if not seen:
+        log(f"external: {run_home} keeps no split.csv, so the new women cannot be checked "
+            "against the training women; make sure they are not the same")  # fmt: skip
+        return
+    both = sorted(set(map(str, patients)) & seen, key=lambda v: (len(v), v))
+    if both:
+        named = ", ".join(both[:8]) + (f" and {len(both) - 8} more" if len(both) > 8 else "")
+        raise ConfigError(
+            f"{labels_csv}: {len(both)} of these patients trained the model in {run_home} "
+            f"(patient {named}; its split.csv): an external check needs women it never saw"
+        )
+
+
+def rooms_outside(rows: pd.DataFrame, meta: dict) -> dict | None:
+    """How many new women stood in a room outside the training women's (model.json's
+    data.room_range_c; None when either side lacks rooms)."""
+    span = (meta.get("data") or {}).get("room_range_c")
+    if not span or "room_median" not in rows.columns:
+        return None
+    room = pd.to_numeric(rows.groupby("patient_id")["room_median"].first(), errors="coerce")
+    room = room.dropna()
+    outside = (room < span[0]) | (room > span[1])
+    return {"training_range_c": list(span), "patients": int(len(room)),
+            "outside": int(outside.sum()), "new_range_c": [float(room.min()), float(room.max())]
+            if len(room) else None}  # fmt: skip
+
+
+def external_table(result: dict) -> str:
+    """The result as issue 17 tabulates it: one row per model, AUC by period, and the served
+    model's sensitivity / specificity at the stored threshold."""
+    batch = result["served"]["by_period"].get("primary_batch")
+    head = ["model", "AUC (95% CI)", f"batch {batch}" if batch else "batch", "period-matched",
+            "sensitivity", "specificity"]  # fmt: skip
+
+    def auc(value, lo, hi, n=None) -> str:
+        if value is None or value != value:
+            return "n/a"
+        return f"{value:.3f} ({lo:.3f}-{hi:.3f})" + (f", n={n}" if n is not None else "")
+
+    rows = []
+    for name, periods, patient in _models(result):
+        overall = periods["subsets"]["overall"]
+        lo, hi = overall.get("ci") or (float("nan"), float("nan"))
+        c = period_columns(periods)
+        cells = [name, auc(overall["roc_auc"], lo, hi),
+                 auc(c["batch_roc_auc"], c["batch_roc_auc_lo"], c["batch_roc_auc_hi"], c["batch_n"]),
+                 auc(c["period_roc_auc"], c["period_roc_auc_lo"], c["period_roc_auc_hi"], c["period_n"])]  # fmt: skip
+        for key in ("sensitivity", "specificity"):
+            if patient is None:
+                cells.append("")
+                continue
+            lo, hi = patient["wilson_ci"][key]
+            cells.append(f"{patient[key]:.3f} ({lo:.3f}-{hi:.3f})")
+        rows.append(cells)
+    return markdown_table(head, rows)
+
+
+def _models(result: dict):
+    """(name, by_period, patient metrics or None) for the served model and its halves."""
+    yield result["model"] + " (served)", result["served"]["by_period"], result["served"]["patient"]
+    for key, (_, name) in HALVES.items():
+        if key in result["halves"]:
+            yield name, result["halves"][key], None
+
+
+def _notes(result: dict) -> list[str]:
+    """The lines under the table: drifts, rooms, the audit's flags, the lockbox."""
+    from thermocad.evaluation.lockbox import describe
+
+    periods, notes = result["served"]["by_period"], []
+    date = periods.get("healthy_date_drift")
+    if date and date.get("roc_auc") is not None:
+        notes.append(f"Date drift: among the Healthy women of batch {date['batch']}, P(Sick) tells "
+                     f"the {date['n_inside']} imaged in the shared period from the "
+                     f"{date['n_outside']} imaged before or after it with AUC "
+                     f"{_value(date['roc_auc'], date.get('ci'))} (0.5: no drift)")  # fmt: skip
+    room = periods.get("healthy_room_drift")
+    if room:
+        notes.append(f"Room drift: among the {room['n']} Healthy women, Spearman's rho of P(Sick) "
+                     f"with the room {_value(room['rho'], room.get('ci'))} (0: no drift)")  # fmt: skip
+    rooms = result.get("rooms")
+    if rooms:
+        lo, hi = rooms["training_range_c"]
+        notes.append(f"{rooms['outside']} of {rooms['patients']} women stood in a room outside "
+                     f"the training women's {lo:.1f}-{hi:.1f} °C")  # fmt: skip
+    notes += result.get("audit_notes", [])
+    notes.append(describe(result["lockbox"]))
+    return notes
+
+
+def _value(value: float, ci) -> str:
+    return f"{value:.3f}" + (f" ({ci[0]:.3f} to {ci[1]:.3f})" if ci else "")
+
+
+def evaluate_external(
+    run_dir: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    labels_csv: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    tta: bool = False,
+    force: bool = False,
+    n_boot: int = 1000,
+    device: str = "auto",
+) -> dict:
+    """Score the model in `run_dir` once on the labelled women of `data_dir`; write OUT
+    (default RUN/external_<folder>): cohort/, predictions.csv, metrics.json, external.md and
+    the plots. Returns metrics.json's content with the table under "table"."""
+    from thermocad.cohort.prepare import kept_rows, prepare_cohort
+    from thermocad.evaluation.confounds import audit_notes, confound_audit
+    from thermocad.evaluation.lockbox import record_opening
+    from thermocad.inference.loading import load_model
+    from thermocad.io.labels import read_labels
+
+    run_dir = Path(run_dir)
+    home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
+    out = Path(out_dir) if out_dir else home / f"external_{Path(data_dir).resolve().name}"
+    for name in ("metrics.json", "external.md", "predictions.csv"):
+        check_writable(out / name, force)
+    bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
+    check_unseen(read_labels(labels_csv)["patient_id"], home, labels_csv)
+    prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
+    cohort = read_table(out / "cohort" / "cohort.csv", "cohort file")
+    rows = kept_rows(cohort)
+    if rows.empty:
+        raise ConfigError(f"{data_dir}: no thermogram with a label was kept (see "
+                          f"{out / 'cohort' / 'cohort.csv'}, column excluded_reason)")  # fmt: skip
+    log(f"external: scoring {rows['patient_id'].nunique()} new women ({len(rows)} files) with "
+        f"{run_dir.name} at its stored threshold {bundle.threshold:.4f}")  # fmt: skip
+    pred = predict_split(bundle, rows, tta=tta)
+    served = evaluate_predictions(pred, bundle.threshold, n_boot=n_boot)
+    halves = {key: period_metrics(pred.assign(prob=pred[column]), n_boot)
+              for key, (column, _) in HALVES.items() if column in pred.columns}  # fmt: skip
+    audit = confound_audit(cohort)
+    result = {
+        "run": str(run_dir),
+        "data": str(data_dir),
+        "labels": str(labels_csv),
+        "tta": tta,
+        "model": served_name(bundle),
+        "threshold": bundle.threshold,
+        "served": served,
+        "halves": halves,
+        "rooms": rooms_outside(rows, bundle.meta),
+        "confound_audit": audit.to_dict(orient="records"),
+        "audit_notes": audit_notes(audit),
+        "lockbox": record_opening(labels_csv, pred, str(run_dir), served["patient"]["roc_auc"]),
+    }
+    result["table"] = external_table(result)
+    result["plots"] = write_plots(pred, bundle.threshold, out, unit=bundle.unit)
+    atomic_write_csv(out / "predictions.csv", pred)
+    atomic_write_json(out / "metrics.json", clean_json(result))
+    atomic_write_text(out / "external.md", _markdown(result))
+    log(f"wrote {out / 'external.md'}")
+    return result
+
+
+def _markdown(result: dict) -> str:
+    """external.md: what was scored, the table, the notes."""
+    pat = result["served"]["patient"]
+    lines = [
+        f"# {result['model']} on new women",
+        "",
+        f"Model: `{result['run']}` (threshold {result['threshold']:.4f}, stored by training). "
+        f"Women: `{result['data']}` with `{result['labels']}`: {pat['n']} patients, "
+        f"{pat['n_sick']} Sick. Patient-level P(Sick) is the mean over a woman's files; AUC "
+        "intervals by bootstrap, sensitivity and specificity by Wilson."
+        + (" Test-time augmentation on." if result["tta"] else ""),
+        "",
+        result["table"],
+        "",
+        *[f"- {note}" for note in _notes(result)],
+        "",
+    ]
+    return "\n".join(lines)

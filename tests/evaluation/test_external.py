@@ -1,0 +1,100 @@
+"""`thermocad evaluate --data --labels`: a trained model scored once on a folder of new women."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from thermocad.evaluation.external import evaluate_external, external_table, rooms_outside
+from thermocad.utils.errors import ConfigError, OutputExistsError
+
+
+@pytest.fixture
+def new_women(tmp_path):
+    """16 synthetic women with dates: 8 Healthy imaged early and late, 8 Sick imaged late."""
+    from thermocad.synth.cohort import generate_cohort
+
+    labels = generate_cohort(tmp_path / "new", n_patients=16, seed=5, height=64, width=80,
+                             sick_fraction=0.5)  # fmt: skip
+    table = pd.read_csv(labels)
+    sick = table["diagnosis"] == "Sick"
+    order = table.groupby("diagnosis").cumcount()
+    table["acquisition_date"] = [f"2014-0{1 + k % 6}-15" if s else f"201{3 + k % 2}-03-01"
+                                 for s, k in zip(sick, order, strict=True)]  # fmt: skip
+    table.to_csv(labels, index=False)
+    return tmp_path / "new", labels
+
+
+def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_path):
+    data, labels = new_women
+    out = tmp_path / "ext"
+    result = evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)
+    assert result["served"]["patient"]["n"] == 16 and result["served"]["patient"]["n_sick"] == 8
+    period = result["served"]["by_period"]["subsets"]["period-matched"]
+    # Both classes were imaged from 2014-01-15 (first Sick) to 2014-03-01 (last Healthy): the 4
+    # Healthy women of 2014 and the 4 Sick of January and February.
+    assert period["n"] == 8 and period["n_sick"] == 4
+    assert set(result["halves"]) == {"cnn", "baseline"}  # the smoke run averages the two
+    rows = result["table"].splitlines()
+    assert rows[2].startswith("| efficientnet_lite0+baseline (served) |") and len(rows) == 5
+    assert "its CNN half alone" in rows[3] and "its baseline half alone" in rows[4]
+    pred = pd.read_csv(out / "predictions.csv")
+    assert {"prob", "prob_cnn", "prob_baseline"} <= set(pred.columns) and len(pred) == 16
+    assert pred["prob"].to_numpy() == pytest.approx((pred["prob_cnn"] + pred["prob_baseline"]) / 2,
+                                                    abs=1e-6)  # fmt: skip
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["threshold"] == pytest.approx(result["threshold"])
+    assert "its CNN half alone" in (out / "external.md").read_text()
+    assert result["lockbox"]["models"] == 1
+    with pytest.raises(OutputExistsError, match="already exists"):
+        evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)
+    again = evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20, force=True)
+    assert again["lockbox"]["models"] == 1  # the same model scored again is not a new opening
+    assert again["lockbox"]["ledger"] == str(labels.with_name("labels.test_openings.jsonl"))
+
+
+def test_external_refuses_women_who_trained_the_model(run_dir, new_women, tmp_path):
+    data, labels = new_women
+    run = shutil.copytree(run_dir, tmp_path / "run")
+    pd.DataFrame({"path": ["a.txt", "b.txt"], "patient_id": [3, 99], "label": ["Sick"] * 2,
+                  "split": ["train", "test"]}).to_csv(run / "split.csv", index=False)  # fmt: skip
+    with pytest.raises(ConfigError, match=r"labels.csv: 1 of these patients trained .*patient 3;"):
+        evaluate_external(run, data, labels, out_dir=tmp_path / "ext", n_boot=20)
+    assert not (tmp_path / "ext").exists()  # refused before anything was written
+
+
+def test_rooms_outside_the_training_range():
+    rows = pd.DataFrame({"patient_id": [1, 1, 2, 3], "room_median": [19.0, 19.0, 22.0, 27.5]})
+    rooms = rooms_outside(rows, {"data": {"room_range_c": [20.0, 25.0]}})
+    assert rooms == {"training_range_c": [20.0, 25.0], "patients": 3, "outside": 2,
+                     "new_range_c": [19.0, 27.5]}  # fmt: skip
+    assert rooms_outside(rows, {"data": {}}) is None  # a model without the range
+
+
+def test_the_table_says_na_without_dates():
+    periods = {"primary_batch": "A", "subsets": {
+        "overall": {"n": 10, "roc_auc": 0.8, "ci": [0.6, 0.95]},
+        "batch A": {"n": 10, "roc_auc": 0.8, "ci": [0.6, 0.95]},
+        "period-matched": {"n": None, "roc_auc": None, "ci": None}}}  # fmt: skip
+    patient = {"sensitivity": 0.75, "specificity": 0.5,
+               "wilson_ci": {"sensitivity": (0.4, 0.9), "specificity": (0.2, 0.8)}}  # fmt: skip
+    table = external_table({"model": "m", "served": {"by_period": periods, "patient": patient},
+                            "halves": {"baseline": periods}})  # fmt: skip
+    served, half = table.splitlines()[2:]
+    assert served == ("| m (served) | 0.800 (0.600-0.950) | 0.800 (0.600-0.950), n=10 | n/a | "
+                      "0.750 (0.400-0.900) | 0.500 (0.200-0.800) |")  # fmt: skip
+    assert half.startswith("| its baseline half alone |") and half.endswith("| n/a |  |  |")
+
+
+def test_cli_needs_a_split_or_new_women(run_dir, capsys):
+    from thermocad.cli import main
+
+    assert main(["evaluate", str(run_dir)]) == 2
+    assert main(["evaluate", str(run_dir), "--data", "x"]) == 2
+    assert main(["evaluate", str(run_dir), "--split", "s.csv", "--data", "x", "--labels", "y"]) == 2
+    err = capsys.readouterr().err
+    assert "--split (rows of a split) or --data" in err and "go together" in err
+    assert "not both" in err
