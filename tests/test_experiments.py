@@ -19,10 +19,11 @@ from thermocad.utils.errors import ConfigError
 EXPERIMENTS = REPO / "experiments"
 
 
-def load(name: str) -> ModuleType:
-    """experiments/NAME.py as a module; the harness it imports is registered first, as `harness`
-    (a script run from the command line finds it beside itself)."""
-    for module in ("harness", name):
+def load(name: str, *needs: str) -> ModuleType:
+    """experiments/NAME.py as a module; the harness and the scripts it imports (`needs`, in
+    order) are registered first under their names (a script run from the command line finds
+    them beside itself)."""
+    for module in ("harness", *needs, name):
         if module not in sys.modules:
             spec = importlib.util.spec_from_file_location(module, EXPERIMENTS / f"{module}.py")
             sys.modules[module] = importlib.util.module_from_spec(spec)
@@ -110,3 +111,18 @@ def test_derive_means_of_probabilities_and_of_log_odds():
     logit = real_cv.derive(f"{source}_logit", preds)[0]
     # Mean log-odds of 0.9 and 0.5 is log(9) / 2: odds 3, probability 0.75; equal inputs stay.
     assert np.allclose(logit["prob"], [0.75, 0.2])
+
+
+def _endpoints(period_auc, specificity):
+    return {"served": {"patient": {"specificity": specificity},
+                       "by_period": {"subsets": {"period-matched": {"roc_auc": period_auc}}}}}  # fmt: skip
+
+
+def test_the_new_women_rule_is_the_one_written_down():
+    """next_steps.md: default_theta replaces the default only with period-matched AUC + 0.03 and
+    a specificity no lower; without a period-matched subset nothing changes."""
+    verdict = load("new_women_check", "nested_default", "dimensionless_temperature").verdict
+    assert verdict(_endpoints(0.70, 0.80), _endpoints(0.73, 0.80)).startswith("default_theta")
+    assert verdict(_endpoints(0.70, 0.80), _endpoints(0.729, 0.90)).startswith("nothing changes")
+    assert verdict(_endpoints(0.70, 0.80), _endpoints(0.90, 0.79)).endswith("(lower)")
+    assert "cannot decide" in verdict(_endpoints(None, 0.8), _endpoints(None, 0.9))

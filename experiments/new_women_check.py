@@ -1,0 +1,138 @@
+"""The pre-registered check for the next new women (records/next_steps.md, 2026-12-03).
+
+Trains two models on the development women and scores the new women once with each:
+  default        the product: `thermocad fit` (the frozen lite0 head on the asymmetry map,
+                 averaged with the classical baseline; threshold for sensitivity 0.90 on the
+                 pooled out-of-fold predictions), scored by `evaluate_external`
+  default_theta  both halves on theta = (T - T_room) / (37 - T_room), as in
+                 dimensionless_temperature.py, by the same procedure: fit's folds, the default
+                 head (`fit_head`) and the baseline per fold, the threshold for sensitivity 0.90
+                 on the pooled out-of-fold predictions, both halves refitted on every woman
+then applies the rule written before any new woman was seen:
+
+    default_theta replaces the default if its period-matched AUC on the new women is at least
+    the default's + 0.03 and its specificity at its stored threshold is at least the
+    default's. Batch A and overall are reported, not used (the room inflates both).
+    Otherwise nothing changes.
+
+Both scorings are openings in the lockbox ledger beside the new labels; after this run the new
+women count as seen, and the next decision needs others.
+
+    .venv/bin/python experiments/new_women_check.py --dev DEV_DIR --dev-labels DEV.csv \
+        --new NEW_DIR --new-labels NEW.csv --out OUT
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dimensionless_temperature import cnn_theta_features, theta_reader
+from nested_default import baseline, head_sgd
+from thermocad.cohort.prepare import kept_rows
+from thermocad.evaluation.evaluate import (
+    clean_json,
+    evaluate_predictions,
+    period_metrics,
+    with_y,
+)
+from thermocad.evaluation.external import HALVES, evaluate_external, external_table
+from thermocad.evaluation.lockbox import record_opening
+from thermocad.fit import choose_from_oof, fit
+from thermocad.models.baseline import feature_table
+from thermocad.utils.files import atomic_write_json, atomic_write_text
+
+MARGIN = 0.03  # period-matched AUC the candidate must gain
+
+
+def theta_model(dev: pd.DataFrame, new: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, float]:
+    """default_theta by fit's procedure: out-of-fold over `dev`'s folds -> threshold -> refit
+    on every development woman -> P(Sick) of the new women (with each half's)."""
+    df = pd.concat([dev, new], ignore_index=True)
+    paths = df["path"].tolist()
+    feats = cnn_theta_features(paths)
+    bfeats = feature_table(paths, reader=theta_reader)
+    n_dev = len(dev)
+    oof = {"cnn": np.zeros(n_dev), "baseline": np.zeros(n_dev)}
+    for k in sorted(dev["fold"].unique()):
+        te = np.flatnonzero(dev["fold"].to_numpy() == k)
+        tr = np.flatnonzero(dev["fold"].to_numpy() != k)
+        oof["cnn"][te] = head_sgd(feats, df, tr, te, seed)
+        oof["baseline"][te] = baseline(bfeats, df, tr, te, seed)
+    oof_pred = dev.assign(prob=(oof["cnn"] + oof["baseline"]) / 2)
+    threshold = choose_from_oof(oof_pred)["threshold"]
+    tr, te = np.arange(n_dev), np.arange(n_dev, len(df))
+    cnn, base = head_sgd(feats, df, tr, te, seed), baseline(bfeats, df, tr, te, seed)
+    pred = new.assign(prob=(cnn + base) / 2, prob_cnn=cnn, prob_baseline=base)
+    return pred, threshold
+
+
+def scored(name: str, pred: pd.DataFrame, threshold: float, n_boot: int) -> dict:
+    """The same result shape as `evaluate_external`'s, for `external_table`."""
+    halves = {key: period_metrics(pred.assign(prob=pred[column]), n_boot)
+              for key, (column, _) in HALVES.items()}  # fmt: skip
+    served = evaluate_predictions(pred, threshold, n_boot=n_boot)
+    return {"model": name, "threshold": threshold, "served": served, "halves": halves}
+
+
+def endpoints(result: dict) -> tuple[float | None, float]:
+    """The rule's two endpoints: period-matched AUC and specificity at the stored threshold."""
+    served = result["served"]
+    return (served["by_period"]["subsets"]["period-matched"]["roc_auc"],
+            served["patient"]["specificity"])  # fmt: skip
+
+
+def verdict(default: dict, theta: dict) -> str:
+    """The pre-registered rule, applied."""
+    (pm_d, spec_d), (pm_t, spec_t) = endpoints(default), endpoints(theta)
+    if pm_d is None or pm_t is None:
+        return ("the new women hold no period-matched subset (both classes imaged in the same "
+                "dates of one batch), so the rule cannot decide: nothing changes")  # fmt: skip
+    gain, keeps = pm_t - pm_d, spec_t >= spec_d
+    if gain >= MARGIN and keeps:
+        return (f"default_theta replaces the default: period-matched AUC {pm_t:.3f} against "
+                f"{pm_d:.3f} (+{gain:.3f} >= {MARGIN}), specificity {spec_t:.3f} against "
+                f"{spec_d:.3f}")  # fmt: skip
+    return (f"nothing changes: period-matched AUC {pm_t:.3f} against {pm_d:.3f} ({gain:+.3f}, "
+            f"needs +{MARGIN}), specificity {spec_t:.3f} against {spec_d:.3f}"
+            + ("" if keeps else " (lower)"))  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--dev", type=Path, required=True, help="development women's folder")
+    ap.add_argument("--dev-labels", type=Path, required=True)
+    ap.add_argument("--new", type=Path, required=True, help="new women's folder")
+    ap.add_argument("--new-labels", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-boot", type=int, default=1000)
+    args = ap.parse_args()
+
+    run = fit(args.dev, args.dev_labels, args.out / "default", seed=args.seed, n_boot=args.n_boot)
+    default = evaluate_external(run, args.new, args.new_labels, args.out / "default_external",
+                                n_boot=args.n_boot)  # fmt: skip
+    dev = with_y(pd.read_csv(run / "split.csv"))
+    new = with_y(kept_rows(pd.read_csv(args.out / "default_external" / "cohort" / "cohort.csv")))
+    pred, threshold = theta_model(dev.reset_index(drop=True), new.reset_index(drop=True), args.seed)
+    theta = scored("default_theta", pred, threshold, args.n_boot)
+    theta["lockbox"] = record_opening(args.new_labels, pred, "default_theta (new_women_check.py)",
+                                      theta["served"]["patient"]["roc_auc"])  # fmt: skip
+    pred.to_csv(args.out / "default_theta_predictions.csv", index=False)
+    decision = verdict(default, theta)
+    text = "\n\n".join([external_table(default), external_table(theta), f"Decision: {decision}."])
+    print(text)
+    atomic_write_text(args.out / "check.md", text + "\n")
+    atomic_write_json(args.out / "check.json", clean_json({
+        "default": {k: default[k] for k in ("model", "threshold", "served", "halves")},
+        "default_theta": {k: theta[k] for k in ("model", "threshold", "served", "halves")},
+        "decision": decision, "lockbox": theta["lockbox"]}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
