@@ -87,6 +87,11 @@ def test_the_table_says_na_without_dates():
     assert served == ("| m (served) | 0.800 (0.600-0.950) | 0.800 (0.600-0.950), n=10 | n/a | "
                       "0.750 (0.400-0.900) | 0.500 (0.200-0.800) |")  # fmt: skip
     assert half.startswith("| its baseline half alone |") and half.endswith("| n/a |  |  |")
+    only_sick = {**patient, "specificity": float("nan"), "wilson_ci": {**patient["wilson_ci"],
+                 "specificity": (float("nan"), float("nan"))}}  # fmt: skip
+    table = external_table({"model": "m", "served": {"by_period": periods, "patient": only_sick},
+                            "halves": {}})  # fmt: skip
+    assert table.splitlines()[2].endswith("| 0.750 (0.400-0.900) | n/a |")
 
 
 def test_cli_needs_a_split_or_new_women(run_dir, capsys):

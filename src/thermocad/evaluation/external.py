@@ -96,7 +96,7 @@ def external_table(result: dict) -> str:
     head = ["model", "AUC (95% CI)", f"batch {batch}" if batch else "batch", "period-matched",
             "sensitivity", "specificity"]  # fmt: skip
 
-    def auc(value, lo, hi, n=None) -> str:
+    def cell(value, lo, hi, n=None) -> str:
         if value is None or value != value:
             return "n/a"
         return f"{value:.3f} ({lo:.3f}-{hi:.3f})" + (f", n={n}" if n is not None else "")
@@ -106,15 +106,14 @@ def external_table(result: dict) -> str:
         overall = periods["subsets"]["overall"]
         lo, hi = overall.get("ci") or (float("nan"), float("nan"))
         c = period_columns(periods)
-        cells = [name, auc(overall["roc_auc"], lo, hi),
-                 auc(c["batch_roc_auc"], c["batch_roc_auc_lo"], c["batch_roc_auc_hi"], c["batch_n"]),
-                 auc(c["period_roc_auc"], c["period_roc_auc_lo"], c["period_roc_auc_hi"], c["period_n"])]  # fmt: skip
+        cells = [name, cell(overall["roc_auc"], lo, hi),
+                 cell(c["batch_roc_auc"], c["batch_roc_auc_lo"], c["batch_roc_auc_hi"], c["batch_n"]),
+                 cell(c["period_roc_auc"], c["period_roc_auc_lo"], c["period_roc_auc_hi"], c["period_n"])]  # fmt: skip
         for key in ("sensitivity", "specificity"):
             if patient is None:
                 cells.append("")
                 continue
-            lo, hi = patient["wilson_ci"][key]
-            cells.append(f"{patient[key]:.3f} ({lo:.3f}-{hi:.3f})")
+            cells.append(cell(patient[key], *patient["wilson_ci"][key]))  # n/a with no women
         rows.append(cells)
     return markdown_table(head, rows)
 
