@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from thermocad.evaluation.external import evaluate_external, external_table, rooms_outside
+from thermocad.fit import fit
 from thermocad.utils.errors import ConfigError, OutputExistsError
 
 
@@ -103,3 +104,26 @@ def test_cli_needs_a_split_or_new_women(run_dir, capsys):
     err = capsys.readouterr().err
     assert "--split (rows of a split) or --data" in err and "go together" in err
     assert "not both" in err
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_external_on_real_women_the_model_never_saw(dmr_dir, tmp_path):
+    """The chain on DMR-IR files: a smoke `fit` on every other woman, then the other half as new
+    women (their own period-matched subset, date audit and drift); the first half refused."""
+    from thermocad.training.config import TrainConfig
+
+    labels = pd.read_csv(dmr_dir / "labels.csv").sort_values("patient_id")
+    labels.iloc[::2].to_csv(tmp_path / "dev.csv", index=False)
+    labels.iloc[1::2].to_csv(tmp_path / "new.csv", index=False)
+    config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0)
+    run = fit(dmr_dir, tmp_path / "dev.csv", tmp_path / "run", config, folds=2, n_boot=20)
+    result = evaluate_external(run, dmr_dir, tmp_path / "new.csv", n_boot=20)
+    periods = result["served"]["by_period"]
+    assert result["served"]["patient"]["n"] == 60 and periods["primary_batch"] == "A"
+    assert periods["subsets"]["period-matched"]["n"] > 0 and periods["healthy_date_drift"]
+    audit = {row["quantity"]: row for row in result["confound_audit"]}
+    assert audit["acquisition date"]["AUC overall"] > 0.9  # the new women's own date confound
+    assert result["rooms"]["patients"] == 60
+    with pytest.raises(ConfigError, match="60 of these patients trained the model"):
+        evaluate_external(run, dmr_dir, tmp_path / "dev.csv", out_dir=tmp_path / "x", n_boot=20)
