@@ -32,7 +32,8 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--on", default="test", choices=["train", "valid", "test"],
                    help="rows of --split to use (default: test)")  # fmt: skip
     p.add_argument("--data", help="folder of new women's thermal files (with --labels)")
-    p.add_argument("--labels", help="their patient table CSV (patient_id, diagnosis[, date])")
+    p.add_argument("--labels", help="their patient table CSV (patient_id, diagnosis; "
+                   "acquisition_batch and acquisition_date give the batch and period columns)")  # fmt: skip
     p.add_argument("--tta", action="store_true", help="average over test-time augmentations")
     p.add_argument("--out", help="output folder (default RUN_DIR/eval_ON; with --data, "
                    "RUN_DIR/external_FOLDER)")  # fmt: skip
