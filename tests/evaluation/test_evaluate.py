@@ -14,6 +14,21 @@ from thermocad.evaluation import evaluate as E
 from thermocad.utils.errors import ConfigError
 
 
+def fake_bundle(predict, baseline=None, **fields) -> SimpleNamespace:
+    """A stand-in model whose CNN is `predict(arrays, tta)`; with `baseline(arrays)`, it
+    averages the two as the default ensemble does."""
+
+    def parts(arrays, tta=False):
+        return np.asarray(predict(arrays, tta), float), None if baseline is None else baseline(
+            arrays
+        )
+
+    def average(cnn, base):
+        return cnn if base is None else (cnn + base) / 2
+
+    return SimpleNamespace(predict_parts=parts, average=average, **fields)
+
+
 def _pred() -> pd.DataFrame:
     # 4 patients x 2 images. Patient means: p0 Sick 0.8, p1 Sick 0.4, p2 Healthy 0.3,
     # p3 Healthy 0.6 (batch B holds only the Sick patient p1).
@@ -68,11 +83,16 @@ def test_predict_split_and_plots(tmp_path):
     def fake_predict(arrays, tta=False):  # a "model": mean temperature minus 32.5
         return np.clip([a.mean() - 32.5 for a in arrays], 0, 1)
 
-    bundle = SimpleNamespace(unit="celsius", predict=fake_predict)
+    bundle = fake_bundle(fake_predict, unit="celsius")
     out = E.predict_split(bundle, pred.drop(columns="prob"))
     assert out["y"].tolist() == [1, 1, 1, 1, 0, 0, 0, 0] and out["prob"].between(0, 1).all()
+    assert "prob_cnn" not in out  # a CNN alone has no halves to keep
+    ensemble = fake_bundle(fake_predict, lambda arrays: np.full(len(arrays), 0.2), unit="celsius")
+    halves = E.predict_split(ensemble, pred.drop(columns="prob"))
+    assert halves["prob_cnn"].tolist() == out["prob"].tolist()
+    assert halves["prob"].tolist() == pytest.approx(((out["prob"] + 0.2) / 2).tolist())
     with pytest.raises(ConfigError, match="trained on intensity"):
-        E.predict_split(SimpleNamespace(unit="intensity", predict=fake_predict), pred)
+        E.predict_split(fake_bundle(fake_predict, unit="intensity"), pred)
     made = E.write_plots(out, 0.5, tmp_path / "plots")
     assert {"confusion", "roc", "reliability", "most_uncertain"} <= set(made)
 
@@ -94,8 +114,7 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
     def fake_predict(arrays, tta=False):
         return np.full(len(arrays), 0.6 if tta else 0.4)
 
-    bundle = SimpleNamespace(unit="celsius", threshold=0.5, meta={"arch": "fake"},
-                             predict=fake_predict)  # fmt: skip
+    bundle = fake_bundle(fake_predict, unit="celsius", threshold=0.5, meta={"arch": "fake"})
     monkeypatch.setattr(thermocad.models.bundle, "load_bundle", lambda run_dir: bundle)
     r = E.evaluate_run(run, tmp_path / "split.csv", on="test", n_boot=20)
     # every P(Sick) is 0.4 < 0.5: 6 test images, 4 Sick missed, 2 Healthy correct
@@ -124,6 +143,6 @@ def test_evaluate_run_missing_split_names_the_file(tmp_path):
 def test_unit_mismatch_names_a_file(tmp_path):
     np.save(tmp_path / "a.npy", np.full((16, 20), 33.0, np.float32))
     split = pd.DataFrame({"path": [str(tmp_path / "a.npy")], "patient_id": [1], "label": ["Sick"]})
-    bundle = SimpleNamespace(unit="intensity", predict=lambda arrays, tta=False: [0.5])
+    bundle = fake_bundle(lambda arrays, tta=False: [0.5], unit="intensity")
     with pytest.raises(ConfigError, match=r"e\.g\. .*a\.npy is celsius"):
         E.predict_split(bundle, split)
