@@ -48,7 +48,10 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
                                                     abs=1e-6)  # fmt: skip
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["threshold"] == pytest.approx(result["threshold"])
-    assert "its CNN half alone" in (out / "external.md").read_text()
+    text = (out / "external.md").read_text()
+    assert (
+        "its CNN half alone" in text and "![roc](roc.png)" in text and (out / "roc.png").is_file()
+    )
     assert result["lockbox"]["models"] == 1
     with pytest.raises(OutputExistsError, match="already exists"):
         evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)

@@ -233,5 +233,11 @@ def _markdown(result: dict) -> str:
         "",
         *[f"- {note}" for note in _notes(result)],
         "",
+        *[
+            f"![{name}]({Path(path).name})"
+            for name, path in result.get("plots", {}).items()
+            if name in ("roc", "reliability", "confusion")
+        ],  # fmt: skip
+        "",
     ]
     return "\n".join(lines)
