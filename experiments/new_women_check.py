@@ -85,6 +85,31 @@ def endpoints(result: dict) -> tuple[float | None, float]:
             served["patient"]["specificity"])  # fmt: skip
 
 
+def paired_period_difference(default: pd.DataFrame, theta: pd.DataFrame, n_boot: int = 2000):
+    """Period-matched AUC of theta minus the default's on the same women, with a paired
+    patient-bootstrap 95% interval (reported beside the rule's verdict, not used by it;
+    records/new_women_power.md: over 40 women its SD is about 0.03). None without the subset."""
+    from thermocad.evaluation.metrics import aggregate_patients, roc_auc
+    from thermocad.evaluation.periods import period_matched
+
+    first = default.groupby("patient_id")[["acquisition_batch", "acquisition_date"]].first()
+    pat = aggregate_patients(default).join(first, on="patient_id")
+    pat["prob_theta"] = pat["patient_id"].map(
+        aggregate_patients(theta).set_index("patient_id")["prob"]
+    )
+    pat = pat[period_matched(pat).to_numpy()]
+    y, a, b = pat["y"].to_numpy(int), pat["prob_theta"].to_numpy(), pat["prob"].to_numpy()
+    if len(np.unique(y)) < 2:
+        return None
+    rng, reps = np.random.default_rng(0), []
+    for _ in range(n_boot):
+        i = rng.integers(0, len(y), len(y))
+        if 0 < y[i].sum() < len(i):
+            reps.append(roc_auc(y[i], a[i]) - roc_auc(y[i], b[i]))
+    lo, hi = np.percentile(reps, [2.5, 97.5])
+    return roc_auc(y, a) - roc_auc(y, b), float(lo), float(hi), int(len(y))
+
+
 def verdict(default: dict, theta: dict) -> str:
     """The pre-registered rule, applied."""
     (pm_d, spec_d), (pm_t, spec_t) = endpoints(default), endpoints(theta)
@@ -125,13 +150,20 @@ def main() -> None:
                                       theta["served"]["patient"]["roc_auc"])  # fmt: skip
     pred.to_csv(args.out / "default_theta_predictions.csv", index=False)
     decision = verdict(default, theta)
-    text = "\n\n".join([external_table(default), external_table(theta), f"Decision: {decision}."])
+    diff = paired_period_difference(
+        with_y(pd.read_csv(args.out / "default_external" / "predictions.csv")), pred
+    )
+    spread = ("no period-matched subset" if diff is None else
+              f"period-matched AUC difference {diff[0]:+.3f} (paired 95% interval {diff[1]:+.3f} "
+              f"to {diff[2]:+.3f}, {diff[3]} women)")  # fmt: skip
+    text = "\n\n".join([external_table(default), external_table(theta),
+                         f"Decision: {decision}. Beside it, not used: {spread}."])  # fmt: skip
     print(text)
     atomic_write_text(args.out / "check.md", text + "\n")
     atomic_write_json(args.out / "check.json", clean_json({
         "default": {k: default[k] for k in ("model", "threshold", "served", "halves")},
         "default_theta": {k: theta[k] for k in ("model", "threshold", "served", "halves")},
-        "decision": decision, "lockbox": theta["lockbox"]}))  # fmt: skip
+        "decision": decision, "period_difference": diff, "lockbox": theta["lockbox"]}))  # fmt: skip
 
 
 if __name__ == "__main__":
