@@ -155,7 +155,9 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
                 "that range; inside it the score also moves with the room (on DMR-IR a warmer "
                 "room raises the Healthy women's P(Sick): docs/evaluation.md, room drift)."]  # fmt: skip
     out += ["- A small single-centre set: the intervals above are wide, and performance on other "
-            "cameras, protocols and populations is unknown.",
+            "cameras, protocols and populations is unknown. Before trusting it on new women, "
+            "score it once on a labelled set of them: `thermocad evaluate THIS_FOLDER --data "
+            "NEW_FOLDER --labels NEW_LABELS.csv` (the served model and each half, by period).",
             "- Validation patients chose the threshold (when not given), so its sensitivity and "
             "specificity are optimistic; see a held-out test evaluation (`thermocad evaluate`).",
             ""]  # fmt: skip
