@@ -31,15 +31,14 @@ import numpy as np
 import pandas as pd
 
 from dimensionless_temperature import cnn_theta_features, theta_reader
+from harness import paired_auc_difference
 from nested_default import baseline, head_sgd
 from thermocad.cohort.prepare import kept_rows
 from thermocad.evaluation.evaluate import (
     clean_json,
-    evaluate_predictions,
-    period_metrics,
     with_y,
 )
-from thermocad.evaluation.external import HALVES, evaluate_external, external_table
+from thermocad.evaluation.external import evaluate_external, external_table, score_predictions
 from thermocad.evaluation.lockbox import record_opening
 from thermocad.fit import choose_from_oof, fit
 from thermocad.models.baseline import feature_table
@@ -70,14 +69,6 @@ def theta_model(dev: pd.DataFrame, new: pd.DataFrame, seed: int) -> tuple[pd.Dat
     return pred, threshold
 
 
-def scored(name: str, pred: pd.DataFrame, threshold: float, n_boot: int) -> dict:
-    """The same result shape as `evaluate_external`'s, for `external_table`."""
-    halves = {key: period_metrics(pred.assign(prob=pred[column]), n_boot)
-              for key, (column, _) in HALVES.items()}  # fmt: skip
-    served = evaluate_predictions(pred, threshold, n_boot=n_boot)
-    return {"model": name, "threshold": threshold, "served": served, "halves": halves}
-
-
 def endpoints(result: dict) -> tuple[float | None, float]:
     """The rule's two endpoints: period-matched AUC and specificity at the stored threshold."""
     served = result["served"]
@@ -89,7 +80,7 @@ def paired_period_difference(default: pd.DataFrame, theta: pd.DataFrame, n_boot:
     """Period-matched AUC of theta minus the default's on the same women, with a paired
     patient-bootstrap 95% interval (reported beside the rule's verdict, not used by it;
     records/new_women_power.md: over 40 women its SD is about 0.03). None without the subset."""
-    from thermocad.evaluation.metrics import aggregate_patients, roc_auc
+    from thermocad.evaluation.metrics import aggregate_patients
     from thermocad.evaluation.periods import period_matched
 
     first = default.groupby("patient_id")[["acquisition_batch", "acquisition_date"]].first()
@@ -101,13 +92,7 @@ def paired_period_difference(default: pd.DataFrame, theta: pd.DataFrame, n_boot:
     y, a, b = pat["y"].to_numpy(int), pat["prob_theta"].to_numpy(), pat["prob"].to_numpy()
     if len(np.unique(y)) < 2:
         return None
-    rng, reps = np.random.default_rng(0), []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(y), len(y))
-        if 0 < y[i].sum() < len(i):
-            reps.append(roc_auc(y[i], a[i]) - roc_auc(y[i], b[i]))
-    lo, hi = np.percentile(reps, [2.5, 97.5])
-    return roc_auc(y, a) - roc_auc(y, b), float(lo), float(hi), int(len(y))
+    return (*paired_auc_difference(y, a, b, n_boot, np.random.default_rng(0)), int(len(y)))
 
 
 def verdict(default: dict, theta: dict) -> str:
@@ -145,7 +130,7 @@ def main() -> None:
     dev = with_y(pd.read_csv(run / "split.csv"))
     new = with_y(kept_rows(pd.read_csv(args.out / "default_external" / "cohort" / "cohort.csv")))
     pred, threshold = theta_model(dev.reset_index(drop=True), new.reset_index(drop=True), args.seed)
-    theta = scored("default_theta", pred, threshold, args.n_boot)
+    theta = score_predictions(pred, threshold, "default_theta", args.n_boot)
     theta["lockbox"] = record_opening(args.new_labels, pred, "default_theta (new_women_check.py)",
                                       theta["served"]["patient"]["roc_auc"])  # fmt: skip
     pred.to_csv(args.out / "default_theta_predictions.csv", index=False)

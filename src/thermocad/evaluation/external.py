@@ -155,6 +155,15 @@ def _value(value: float, ci) -> str:
     return f"{value:.3f}" + (f" ({ci[0]:.3f} to {ci[1]:.3f})" if ci else "")
 
 
+def score_predictions(pred: pd.DataFrame, threshold: float, model: str, n_boot: int = 1000) -> dict:
+    """What `external_table` shows, from new women's predictions: the served model's metrics at
+    `threshold` and, when `pred` has `prob_cnn` / `prob_baseline`, each half's AUC by period."""
+    halves = {key: period_metrics(pred.assign(prob=pred[column]), n_boot)
+              for key, (column, _) in HALVES.items() if column in pred.columns}  # fmt: skip
+    served = evaluate_predictions(pred, threshold, n_boot=n_boot)
+    return {"model": model, "threshold": threshold, "served": served, "halves": halves}
+
+
 def evaluate_external(
     run_dir: str | os.PathLike,
     data_dir: str | os.PathLike,
@@ -190,24 +199,19 @@ def evaluate_external(
     log(f"external: scoring {rows['patient_id'].nunique()} new women ({len(rows)} files) with "
         f"{run_dir.name} at its stored threshold {bundle.threshold:.4f}")  # fmt: skip
     pred = predict_split(bundle, rows, tta=tta)
-    served = evaluate_predictions(pred, bundle.threshold, n_boot=n_boot)
-    halves = {key: period_metrics(pred.assign(prob=pred[column]), n_boot)
-              for key, (column, _) in HALVES.items() if column in pred.columns}  # fmt: skip
+    result = score_predictions(pred, bundle.threshold, served_name(bundle), n_boot)
     audit = confound_audit(cohort)
-    result = {
+    result.update({
         "run": str(run_dir),
         "data": str(data_dir),
         "labels": str(labels_csv),
         "tta": tta,
-        "model": served_name(bundle),
-        "threshold": bundle.threshold,
-        "served": served,
-        "halves": halves,
         "rooms": rooms_outside(rows, bundle.meta),
         "confound_audit": audit.to_dict(orient="records"),
         "audit_notes": audit_notes(audit),
-        "lockbox": record_opening(labels_csv, pred, str(run_dir), served["patient"]["roc_auc"]),
-    }
+        "lockbox": record_opening(labels_csv, pred, str(run_dir),
+                                  result["served"]["patient"]["roc_auc"]),
+    })  # fmt: skip
     result["table"] = external_table(result)
     result["plots"] = write_plots(pred, bundle.threshold, out, unit=bundle.unit)
     atomic_write_csv(out / "predictions.csv", pred)
