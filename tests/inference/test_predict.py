@@ -177,6 +177,30 @@ def test_a_room_outside_the_training_rooms_is_noted(run_dir, dmr_files):
     assert predict_paths(bundle, dmr_files)[0]["note"].isna().all()
 
 
+def test_a_lateral_view_is_noted_and_still_scored(run_dir, dmr_files, tmp_path):
+    from thermocad.inference.answer import analyse
+    from thermocad.models.bundle import load_bundle
+
+    bundle = load_bundle(run_dir)
+    bundle.meta.get("data", {}).pop("room_range_c", None)  # the view note alone
+    named = {"T0001.1.1.S.2013-01-10.10.txt": None, "T0002.1.2.S.2013-01-10.10.txt": "1.2 (right45)",
+             "T0003.1.5.txt": "1.5 (left90)"}  # fmt: skip
+    for source, name in zip(dmr_files, named, strict=True):
+        shutil.copy(source, tmp_path / name)
+    table, errors = predict_paths(bundle, [tmp_path])
+    plain, _ = predict_paths(bundle, dmr_files)
+    assert not errors
+    for (name, says), note in zip(named.items(), table["note"], strict=True):
+        assert (note is None or pd.isna(note)) if says is None else f"view {says}" in note, name
+    assert table["note"].iloc[1].endswith("trained on frontal views only: its P(Sick) says "
+                                          "nothing about this image")  # fmt: skip
+    np.testing.assert_allclose(table["prob_sick"], plain["prob_sick"])  # the score unchanged
+    assert (
+        "Note: the file name says view 1.2"
+        in analyse(bundle, tmp_path / "T0002.1.2.S.2013-01-10.10.txt").result
+    )
+
+
 @pytest.mark.parametrize("bad", [[25.0], [26.0, 20.0], ["20", 25.0], [20.0, float("inf")]])
 def test_a_bad_room_range_in_model_json_is_refused(copy_run, dmr_files, bad):
     meta = json.loads((copy_run / "model.json").read_text())

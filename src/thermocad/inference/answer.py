@@ -57,8 +57,8 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
 def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) -> Answer:
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong."""
     from thermocad.inference.explain import draw_thermogram
+    from thermocad.inference.notes import input_note
     from thermocad.inference.predict import check_unit
-    from thermocad.inference.room import room_note
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
 
@@ -76,7 +76,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) 
     result = f"P(Sick) = {prob:.3g}; decision: {decision} (threshold {bundle.threshold:.3g})"
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
         result += f"; mean of the CNN ({cnn[0]:.3g}) and the temperature-statistics baseline ({base[0]:.3g})"
-    note = room_note(bundle.meta, thermogram)
+    note = input_note(bundle.meta, thermogram)
     if note:
         result += f". Note: {note}"
     return Answer(

@@ -141,15 +141,15 @@ def predict_bundle(
 
 def _prepared(bundle: ModelBundle | OnnxModel, good: list[Thermogram]):
     """The batch's network inputs, its baseline P(Sick) (None without the ensemble) and each
-    file's room note (inference/room.py)."""
+    file's notes (inference/notes.py: room, view)."""
     import numpy as np
 
-    from thermocad.inference.room import room_note
+    from thermocad.inference.notes import input_note
 
     arrays = [t.array for t in good]
     maps = np.stack([bundle.transform.prepare(a) for a in arrays])
     base = None if bundle.baseline is None else bundle.baseline.predict_arrays(arrays)
-    return maps, base, [room_note(bundle.meta, t) for t in good]
+    return maps, base, [input_note(bundle.meta, t) for t in good]
 
 
 def _predicted(bundle, ready, tta: bool, version: str) -> list[dict]:

@@ -1,0 +1,56 @@
+"""Notes beside a prediction: when the training data say little about a thermogram's score.
+
+- The room: on DMR-IR the models' P(Sick) follows the room temperature (docs/evaluation.md,
+  "Room drift"), so a thermogram taken in a room colder or warmer than any training woman's
+  gets a score the training data say little about. model.json keeps the training women's room
+  range (`data.room_range_c`, written by `train`).
+- The view: models are trained on frontal views only (`prepare` excludes the others), so a
+  file whose DMR-IR name says it is a lateral view (`T0287.1.2...`: right 45 degrees) is
+  scored on an image unlike any the model saw.
+
+`predict` and the web app add the notes; the score itself is not changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from thermocad.io.thermal import Thermogram
+
+
+def input_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
+    """'' or every note on this thermogram, joined by '; '."""
+    return "; ".join(n for n in (view_note(thermogram.path), room_note(meta, thermogram)) if n)
+
+
+def room_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
+    """'' or a note naming the room and the training range (temperature maps only)."""
+    from thermocad.preprocess.regions import room_temperature
+
+    span = (meta.get("data") or {}).get("room_range_c")
+    if not span or thermogram.unit != "celsius":
+        return ""
+    room = room_temperature(thermogram.array)
+    if room is None or span[0] <= room <= span[1]:
+        return ""
+    return (f"room {room:.1f} °C (the background) is outside the {span[0]:.1f}-{span[1]:.1f} °C "
+            "the model was trained in, and its P(Sick) follows the room: read it with care")  # fmt: skip
+
+
+def view_note(path: str | Path | None) -> str:
+    """'' or a note when the file's DMR-IR name says it is not a frontal view."""
+    from thermocad.io.filenames import parse_dmr_name
+    from thermocad.utils.errors import ThermocadError
+
+    if not path:
+        return ""
+    try:
+        name = parse_dmr_name(path)
+    except ThermocadError:  # not a DMR-IR name: nothing to say about the view
+        return ""
+    if name.view in ("frontal", "unknown"):
+        return ""
+    return (f"the file name says view {name.view_code} ({name.view}), but the model was trained "
+            "on frontal views only: its P(Sick) says nothing about this image")  # fmt: skip
