@@ -34,6 +34,12 @@ def test_help_shows_every_default():
             assert shown, f"{name} {action.option_strings}: default {default!r} not in --help"
 
 
+def test_help_shows_no_empty_defaults():
+    for name, sub in _subparsers().items():  # a required option has no default to show
+        text = " ".join(sub.format_help().split())
+        assert "(default: None)" not in text and "(default: False)" not in text, name
+
+
 def test_predict_help_names_device_and_format_defaults():
     text = " ".join(_subparsers()["predict"].format_help().split())
     assert "(default: auto)" in text and "(default: csv)" in text

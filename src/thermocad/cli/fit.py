@@ -14,7 +14,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "folds, choose the decision threshold on the pooled out-of-fold predictions, then train "
         "on every woman. OUT is the model folder that predict, explain, serve and export take; "
         "OUT/cv keeps the cross-validation (oof_predictions.csv, metrics.json).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("data_dir", help="folder of thermal files")
     p.add_argument("--labels", required=True, help="patient table CSV (patient_id, diagnosis)")

@@ -15,7 +15,8 @@ def _flag(p: argparse.ArgumentParser, f, hint) -> None:
     kind, _, is_tuple = base_type(hint)
     default = default_of(f)
     shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
-    kwargs = {"help": f"{f.metadata['help']} (default: {shown})", "default": None}
+    help = f.metadata["help"] + ("" if default is None else f" (default: {shown})")
+    kwargs = {"help": help, "default": None}
     if kind is bool:
         kwargs["action"] = argparse.BooleanOptionalAction
     else:
