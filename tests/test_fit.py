@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -45,7 +46,10 @@ def test_fit_then_predict(tmp_path, capsys):
     assert set(meta["cv"]["halves"]) == {"cnn", "baseline"}
     cv_json = json.loads((run / "cv" / "metrics.json").read_text())
     assert {"overall", "batch A"} <= set(cv_json["halves"]["baseline"]["subsets"])
-    assert "Cross-validated by `thermocad fit`" in (run / "README.md").read_text()  # model card
+    card = (run / "README.md").read_text()
+    assert "Cross-validated by `thermocad fit`" in card  # the model card
+    for named in re.findall(r"`([\w./]+)`", card.split("## Files")[1]):  # the files it lists
+        assert (run / named).exists(), named
     cv = json.loads((run / "cv" / "metrics.json").read_text())
     assert {"overall", "period-matched"} <= set(cv["by_period"]["subsets"])
     files = sorted((tmp_path / "data").glob("T*.txt"))[:3]

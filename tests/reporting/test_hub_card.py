@@ -66,6 +66,7 @@ def test_card_parses_and_holds_the_metrics(tmp_path):
     # (every Sick date is 300 days later than the Healthy ones, which span only 200 days).
     assert "acquisition batch B holds only Sick images" in text
     assert "AUC 1.000" in text
+    assert "`valid_predictions.csv`" in text and "cv/" not in text  # the files it wrote
 
 
 def test_final_model_card_reports_no_metrics(tmp_path):
@@ -73,6 +74,7 @@ def test_final_model_card_reports_no_metrics(tmp_path):
     text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
     assert "model-index" not in front_matter(text)
     assert "nothing measured here" in text
+    assert "valid_predictions" not in text  # nothing held out, no such file
 
 
 def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
@@ -110,3 +112,6 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
         "14 are called Sick in their own rooms, 9 when re-rendered as if imaged at 21.0 °C" in text
     )
     assert "and 25 at 25.1 °C" in text
+    files = text.split("## Files")[1]
+    assert "`cv/metrics.json`" in files and "`split.csv`" in files
+    assert "valid_predictions" not in files

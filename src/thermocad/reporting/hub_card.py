@@ -161,10 +161,21 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
             "- Validation patients chose the threshold (when not given), so its sensitivity and "
             "specificity are optimistic; see a held-out test evaluation (`thermocad evaluate`).",
             ""]  # fmt: skip
-    out += ["## Files", "", "`model.safetensors` + `model.json` (weights and everything needed to "
-            "predict), `config.json`, `history.csv` (per-epoch curve), `valid_predictions.csv`.",
-            ""]  # fmt: skip
+    out += ["## Files", "", _files(meta, valid), ""]
     return "\n".join(out)
+
+
+def _files(meta: dict, valid: pd.DataFrame | None) -> str:
+    """What the run folder holds: a held-out run its validation predictions, a `fit` run its
+    cross-validation."""
+    files = ["`model.safetensors` + `model.json` (weights and everything needed to predict)",
+             "`config.json`", "`history.csv` (per-epoch curve)"]  # fmt: skip
+    if valid is not None:
+        files.append("`valid_predictions.csv`")
+    if meta.get("cv"):
+        files.append("`split.csv` (the women it trained on, and their folds), "
+                     "`cv/oof_predictions.csv` and `cv/metrics.json` (the cross-validation)")  # fmt: skip
+    return ", ".join(files) + "."
 
 
 def _evaluation(summary: dict | None, threshold: float) -> list[str]:
