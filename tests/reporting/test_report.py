@@ -70,6 +70,16 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     assert "optimistic" in R.SECTIONS["comparison"]
     assert "Flag: acquisition date alone separates the classes" in text
     assert "batch A AUC" in text
+    # The folder reused (--force) by a comparison with neither nested CV nor a test split:
+    # the earlier nested/ and test/ folders stay, and are not reported as this comparison's.
+    assert (root / "compare" / "test" / "metrics.json").exists()
+    best = json.loads((root / "compare" / "best.json").read_text())
+    (root / "compare" / "best.json").write_text(json.dumps({**best, "test": None, "nested": None}))
+    text = R.write_report(root / "report.html", **find_study_inputs(root), force=True).read_text()
+    assert (
+        "No nested cross-validation in this study" in text and "Choices per outer fold" not in text
+    )
+    assert "no test split: test metrics not available" in text and "no test images" in text
 
 
 def test_report_without_nested_says_the_figures_are_optimistic(tmp_path):
@@ -136,3 +146,27 @@ def test_report_in_headless_chromium(study_dir, tmp_path):
         shutil.copy(shot, "/tmp/thermocad_report_screenshot.png")  # for a human to look at
     finally:
         driver.quit()
+
+
+def test_training_section_shows_this_comparisons_runs_and_their_own_curves(tmp_path):
+    import os
+
+    history = "stage,epoch,train_loss,valid_loss,accuracy,roc_auc,seconds\n" + "".join(
+        f"head,{e},{1 - e / 10},{1 - e / 20},0.5,0.6,0.01\n" for e in range(3)
+    )
+    for arch in ("now", "earlier"):  # "earlier": left by a comparison before a --force rerun
+        run = tmp_path / arch / "fold0"
+        run.mkdir(parents=True)
+        (run / "model.json").write_text("{}")
+        (run / "history.csv").write_text(history)
+        (run / "history.png").write_bytes(b"stale")  # an earlier run's curves
+        os.utime(run / "history.png", (0, 0))  # drawn before this run's history
+    (tmp_path / "best.json").write_text(json.dumps({"best": "now", "models": ["baseline", "now"]}))
+    html = R.training_section(tmp_path)
+    assert "<h3>now (fold0)</h3>" in html and "earlier" not in html
+    assert (
+        (tmp_path / "now" / "fold0" / "history.png").read_bytes().startswith(b"\x89PNG")
+    )  # redrawn
+    drawn = (tmp_path / "now" / "fold0" / "history.png").stat().st_mtime
+    R.training_section(tmp_path)  # up to date: not drawn again
+    assert (tmp_path / "now" / "fold0" / "history.png").stat().st_mtime == drawn

@@ -28,9 +28,9 @@ def _examples(test_dir: Path, n: int) -> pd.DataFrame:
     return pd.concat([top, missed]).drop_duplicates("path").head(n)
 
 
-def gradcam_section(run_dir: Path | None, test_dir: Path, n: int = 3) -> str:
+def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3) -> str:
     """Grad-CAM overlays of a few test images, when thermocad.inference.explain and a CNN are available."""
-    if run_dir is None or not (test_dir / "predictions.csv").exists():
+    if run_dir is None or test_dir is None or not (test_dir / "predictions.csv").exists():
         return section("gradcam", "<p class=missing>Not available: the selected model is not a "
                        "CNN, or it has no test predictions.</p>")  # fmt: skip
     try:

@@ -86,7 +86,11 @@ def _run_block(run_dir: Path) -> str:
     from thermocad.reporting.plots import plot_history
 
     history, curves = run_dir / "history.csv", run_dir / "history.png"
-    if history.exists() and not curves.exists():
+    # Drawn here for runs that have none, and again when the run was retrained in place
+    # (--force) after an earlier report drew it: never an earlier run's curves.
+    if history.exists() and (
+        not curves.exists() or curves.stat().st_mtime < history.stat().st_mtime
+    ):
         plot_history(history, curves)
     cfg = _read_json(run_dir / "config.json") or {}
     return (f"<h3>{esc(run_dir.parent.name)} ({esc(run_dir.name)})</h3><div class=row>"
@@ -97,8 +101,11 @@ def _run_block(run_dir: Path) -> str:
 
 
 def training_section(compare_dir: Path | None) -> str:
-    """lr_find, schedule and training curves of each CNN's first-fold run."""
+    """lr_find, schedule and training curves of each compared CNN's first-fold run."""
     runs = sorted(Path(compare_dir).glob("*/fold0/model.json")) if compare_dir else []
+    compared = (_read_json(Path(compare_dir or "") / "best.json") or {}).get("models")
+    if compared is not None:  # not a run left in the folder by an earlier comparison (--force)
+        runs = [m for m in runs if m.parent.parent.name in compared]
     if not runs:
         return section("training", "<p>No CNN was trained (classical baseline only).</p>")
     note = "<p>One run per architecture shown (fold 0, the split as written); every fold has its own folder.</p>"
@@ -152,7 +159,7 @@ def comparison_section(compare_dir: Path | None) -> str:
     return section("comparison", body + "</div>")
 
 
-def test_section(test: dict | None, test_dir: Path) -> str:
+def test_section(test: dict | None, test_dir: Path | None) -> str:
     if not test:
         return section("test", '<p class="missing">no test split: test metrics not available</p>')
     body = (f"<p>Model <b>{esc(test.get('model', test.get('arch', '?')))}</b>, evaluated once on the test split at "
@@ -178,7 +185,7 @@ def lockbox_note(lockbox: dict | None) -> str:
     return f"<p class=bad>{text}</p>" if lockbox["models"] > 1 else f"<p>{text}</p>"
 
 
-def calibration_section(test: dict | None, test_dir: Path) -> str:
+def calibration_section(test: dict | None, test_dir: Path | None) -> str:
     if not test:
         return section("calibration", '<p class="missing">not available</p>')
     m = test["image"]
@@ -212,9 +219,11 @@ def subgroup_section(test: dict | None, cohort_csv: Path | None = None) -> str:
     return section("subgroups", body + audit)
 
 
-def galleries_section(test_dir: Path) -> str:
+def galleries_section(test_dir: Path | None) -> str:
     from thermocad.reporting.galleries import GALLERIES
 
+    if test_dir is None:
+        return section("galleries", '<p class="missing">no test split: no test images</p>')
     body = "<p>Test images, titled with the true class and P(Sick).</p>"
     body += "".join(img(test_dir / f"gallery_{g}.png", g.replace("_", " ")) for g in GALLERIES)
     return section("galleries", body)
@@ -237,14 +246,18 @@ def write_report(
 
     out = check_writable(out_html, force)
     cdir = Path(compare_dir) if compare_dir else None
-    test_dir = (cdir or Path(".")) / "test"
-    test = _read_json(test_dir / "metrics.json") if cdir else None
+    # best.json says what this comparison ran: a test or nested folder it did not write is an
+    # earlier comparison's, left in a folder reused with --force, and not reported as its own.
+    ran = _read_json(cdir / "best.json") if cdir else None
+    test_dir = cdir / "test" if cdir and (ran is None or ran.get("test")) else None
+    test = _read_json(test_dir / "metrics.json") if test_dir else None
+    nested_dir = cdir if ran is None or ran.get("nested") else None
     run_dir = best_run_dir(cdir)
     parts = [
         section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
         cohort_section(Path(cohort_csv) if cohort_csv else None),
         split_section(Path(split_csv) if split_csv else None),
-        nested_section(cdir),
+        nested_section(nested_dir),
         training_section(cdir),
         comparison_section(cdir),
         test_section(test, test_dir),
