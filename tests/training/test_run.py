@@ -147,8 +147,11 @@ def test_killed_run_over_a_finished_one_is_visibly_incomplete(run, split, tmp_pa
     _interrupt_at(monkeypatch, "head (precomputed)")  # after lr_find's checkpoint
     with pytest.raises(KeyboardInterrupt):
         train(split, folder, TrainConfig.smoke(tta=0), force=True)
-    # The old model is gone, not left beside the new partial files for predict to use.
+    # The old model is gone, not left beside the new partial files for predict to use, and so
+    # are its other files (the report would show its curve, evaluate its predictions).
     assert not (folder / "model.safetensors").exists() and not (folder / "model.json").exists()
+    for name in ("valid_predictions.csv", "schedule.png", "config.json", "README.md"):
+        assert (run / name).exists() and not (folder / name).exists(), name
     assert (folder / "INCOMPLETE").exists() and (folder / "checkpoint" / "state.json").exists()
     with pytest.raises(ModelFormatError, match=r"run is incomplete .*--resume"):
         load_bundle(folder)

@@ -16,6 +16,11 @@ from thermocad.utils.files import atomic_path, atomic_write_json, atomic_write_t
 from thermocad.utils.progress import log
 
 CHECKPOINT = "checkpoint"
+# What a finished run leaves beside its model; a run started over it removes them all, so that
+# no earlier run's curve, predictions or card is read as this one's (some are not rewritten:
+# a final model has no valid_predictions.csv, a resumed or distributed one no lr_find.png).
+RUN_FILES = ("valid_predictions.csv", "history.csv", "history.png", "lr_find.png",
+             "schedule.png", "config.json", "README.md")  # fmt: skip
 # Options a resumed run may change: both act only after the last training stage (validation
 # TTA and the baseline fitted beside the CNN), so model.json records what produced its outputs.
 # Every other option shaped the epochs already run (data, model, schedule, seed) or their
@@ -65,8 +70,8 @@ def open_run(out_dir: Path, force: bool, resume: bool) -> None:
     """A new run folder (refusing to overwrite unless force), or the checkpoint to resume.
 
     Either way the folder is marked INCOMPLETE until write_outputs() finishes, and a run
-    started over an old one first removes the old model: a killed run never leaves a
-    model that predict would take for its result."""
+    started over an old one first removes the old model and its files (RUN_FILES): a killed
+    run never leaves a model that predict would take for its result."""
     if resume:
         if not (out_dir / CHECKPOINT / "state.json").is_file():
             raise ConfigError(f"{out_dir}: nothing to resume (no {CHECKPOINT}/state.json)")
@@ -76,7 +81,7 @@ def open_run(out_dir: Path, force: bool, resume: bool) -> None:
         return
     atomic_write_text(out_dir / INCOMPLETE, "training started; this run is not finished\n")
     if not resume:
-        for name in (WEIGHTS, META):
+        for name in (WEIGHTS, META, *RUN_FILES):
             (out_dir / name).unlink(missing_ok=True)
         shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
 
