@@ -86,8 +86,8 @@ def _run_block(run_dir: Path) -> str:
     from thermocad.reporting.plots import plot_history
 
     history, curves = run_dir / "history.csv", run_dir / "history.png"
-    # Drawn here for runs that have none, and again when the run was retrained in place
-    # (--force) after an earlier report drew it: never an earlier run's curves.
+    # Drawn here for runs that have none, and again when older than the history (a run
+    # retrained in place by a version that left the old plot): never an earlier run's curves.
     if history.exists() and (
         not curves.exists() or curves.stat().st_mtime < history.stat().st_mtime
     ):
@@ -103,7 +103,7 @@ def _run_block(run_dir: Path) -> str:
 def training_section(compare_dir: Path | None) -> str:
     """lr_find, schedule and training curves of each compared CNN's first-fold run."""
     runs = sorted(Path(compare_dir).glob("*/fold0/model.json")) if compare_dir else []
-    compared = (_read_json(Path(compare_dir or "") / "best.json") or {}).get("models")
+    compared = (_read_json(Path(compare_dir) / "best.json") or {}).get("models") if runs else None
     if compared is not None:  # not a run left in the folder by an earlier comparison (--force)
         runs = [m for m in runs if m.parent.parent.name in compared]
     if not runs:
