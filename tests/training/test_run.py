@@ -211,6 +211,32 @@ def test_resume_after_interruption(split, tmp_path, monkeypatch):
     assert not (tmp_path / "run" / "checkpoint").exists()
 
 
+def test_resume_inside_a_stage(split, tmp_path, monkeypatch):
+    """Killed after the first of the unfrozen stage's 3 epochs: the resumed run skips that
+    epoch, trains the other two and keeps one history row per epoch."""
+    from thermocad.training.recipe import History
+
+    real = History.after_epoch
+
+    def killed_after_first_unfrozen(self):
+        real(self)
+        if self.stage == "unfrozen" and self.epoch == 0:
+            raise KeyboardInterrupt
+
+    cfg = TrainConfig.smoke(tta=0)
+    monkeypatch.setattr(History, "after_epoch", killed_after_first_unfrozen)
+    with pytest.raises(KeyboardInterrupt):
+        train(split, tmp_path / "run", cfg)
+    state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
+    assert state["done"]["unfrozen"] == 1
+    monkeypatch.setattr(History, "after_epoch", real)
+    train(split, tmp_path / "run", cfg, resume=True)
+    history = pd.read_csv(tmp_path / "run" / "history.csv")
+    assert list(history["stage"]) == ["head (precomputed)", "frozen"] + ["unfrozen"] * 3
+    assert list(history["epoch"].iloc[2:]) == [0, 1, 2]
+    assert (tmp_path / "run" / "model.json").exists()
+
+
 @pytest.mark.slow
 def test_seeded_runs_repeat_and_other_options_train(split, tmp_path):
     cfg = TrainConfig.smoke(precompute=False, balance="sampler", tta=2, cycle_mult=1,

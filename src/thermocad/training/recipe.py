@@ -20,12 +20,16 @@ from thermocad.utils.progress import log, quiet
 
 
 class History(Callback):
-    """One row per epoch (stage, losses, accuracy, AUC, seconds); plain log lines when quiet."""
+    """One row per epoch (stage, losses, accuracy, AUC, seconds); plain log lines when quiet.
+
+    `start`: the first epoch this fit runs (a resumed stage). fastai still signals the end of
+    the epochs it skips before it, with nothing recorded: they get no row."""
 
     order = 60  # after the Recorder has filled its log
 
-    def __init__(self, rows: list[dict], stage: str, on_epoch: Callable[[int], None]):
-        self.rows, self.stage, self.on_epoch = rows, stage, on_epoch
+    def __init__(self, rows: list[dict], stage: str, on_epoch: Callable[[int], None],
+                 start: int = 0):  # fmt: skip
+        self.rows, self.stage, self.on_epoch, self.start = rows, stage, on_epoch, start
 
     def before_epoch(self) -> None:
         self.t0, self.losses = time.time(), []
@@ -35,6 +39,8 @@ class History(Callback):
             self.losses.append(float(self.learn.loss.detach()))
 
     def after_epoch(self) -> None:
+        if self.epoch < self.start:  # skipped: done before the interruption, already a row
+            return
         # Our own train loss: fastai's Recorder drops it when an epoch is cut short (--smoke).
         row = {"stage": self.stage, "epoch": int(self.epoch)}
         row["train_loss"] = float(np.mean(self.losses)) if self.losses else float("nan")

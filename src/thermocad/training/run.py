@@ -65,7 +65,7 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, cfg: TrainConfig, 
         if is_main_process():
             write_history(ckpt.dir.parent, ckpt.state["rows"])
 
-    history = History(ckpt.state["rows"], name, on_epoch)
+    history = History(ckpt.state["rows"], name, on_epoch, start=done)
     with fit_ctx(learn):
         fit_schedule(learn, lr, cycles, cycle_len, cycle_mult, [history], done)
 
