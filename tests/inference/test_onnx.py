@@ -101,6 +101,9 @@ def test_predict_cli_without_torch(run_dir, onnx_file, dmr_files, tmp_path):
     done = run_without_torch(["predict", str(run), str(dmr_files[0]), "--out", "b.csv"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert pd.read_csv(tmp_path / "b.csv")["prob_sick"][0] == table["prob_sick"][0]
+    (run / "INCOMPLETE").write_text("training started")  # retraining: model.onnx is stale
+    done = run_without_torch(["predict", str(run), str(dmr_files[0]), "--out", "c.csv"], tmp_path)
+    assert done.returncode == 2 and "training run is incomplete" in done.stderr
 
 
 def test_commands_needing_an_extra_say_which(run_dir, dmr_files, tmp_path):

@@ -16,7 +16,7 @@ from thermocad import read_thermal
 from thermocad.models.bundle import load_bundle
 from thermocad.training.config import TrainConfig
 from thermocad.training.run import lr_find, train
-from thermocad.utils.errors import ConfigError, ModelFormatError, OutputExistsError
+from thermocad.utils.errors import ConfigError, ModelFormatError, OutputExistsError, ThermocadError
 
 # Two cores shared by several jobs: one thread avoids OpenMP oversubscription (35x slower).
 torch.set_num_threads(1)
@@ -166,6 +166,22 @@ def test_killed_run_over_a_finished_one_is_visibly_incomplete(run, split, tmp_pa
             train(split, folder, TrainConfig.smoke(**{"tta": 0, **change}), resume=True)
     with pytest.raises(ConfigError, match=r"fold \(None -> 1\)"):
         train(split, folder, TrainConfig.smoke(tta=0), fold=1, resume=True)
+
+
+def test_a_forced_run_with_bad_inputs_keeps_the_earlier_model(run, split, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(run, folder)
+    before = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(ThermocadError):
+        train(tmp_path / "missing.csv", folder, TrainConfig.smoke(tta=0), force=True)
+    with pytest.raises(ThermocadError):
+        train(split, folder, TrainConfig.smoke(tta=0), fold=7, force=True)
+    assert sorted(p.name for p in folder.iterdir()) == before  # untouched, still loadable
+    load_bundle(folder)
+    empty = tmp_path / "new"
+    with pytest.raises(ThermocadError):
+        train(split, empty, TrainConfig.smoke(tta=0), fold=7)
+    assert not (empty / "INCOMPLETE").exists()  # nothing started: a corrected rerun just runs
 
 
 def test_resume_allows_only_options_that_act_after_training(tmp_path):

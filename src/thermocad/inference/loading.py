@@ -38,6 +38,9 @@ def load_model(path: str | os.PathLike, device: str = "auto") -> ModelBundle | O
     if not torch_available():
         if (path / ONNX_IN_RUN).is_file():
             from thermocad.inference.onnx import OnnxModel
+            from thermocad.models.bundle import check_complete
+
+            check_complete(path)  # a run being retrained: its model.onnx is the earlier model's
 
             return OnnxModel(path / ONNX_IN_RUN, device)
         raise MissingExtraError(

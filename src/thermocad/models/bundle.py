@@ -204,6 +204,15 @@ def _read_meta(run_dir: Path) -> dict[str, Any]:
     return read_meta(path)
 
 
+def check_complete(run_dir: Path) -> None:
+    """Refuse a run folder whose training has not finished (its INCOMPLETE marker)."""
+    if (run_dir / INCOMPLETE).exists():
+        raise ModelFormatError(
+            f"{run_dir}: training run is incomplete (interrupted or still running); finish it "
+            "with `thermocad train ... --resume` or train again with --force"
+        )
+
+
 def load_bundle(run_dir: str | Path) -> ModelBundle:
     """Load a trained model from safetensors + JSON; refuse pickles and mismatched files."""
     import torch
@@ -212,11 +221,7 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
 
     run_dir = Path(run_dir)
     weights = run_dir / WEIGHTS
-    if (run_dir / INCOMPLETE).exists():
-        raise ModelFormatError(
-            f"{run_dir}: training run is incomplete (interrupted or still running); finish it "
-            "with `thermocad train ... --resume` or train again with --force"
-        )
+    check_complete(run_dir)
     if not weights.is_file():
         pickles = [p.name for p in run_dir.glob("*") if p.suffix in _PICKLE_SUFFIXES]
         hint = f"; pickle files {pickles} are never loaded" if pickles else ""

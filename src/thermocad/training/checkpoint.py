@@ -20,7 +20,7 @@ CHECKPOINT = "checkpoint"
 # no earlier run's curve, predictions or card is read as this one's (some are not rewritten:
 # a final model has no valid_predictions.csv, a resumed or distributed one no lr_find.png).
 RUN_FILES = ("valid_predictions.csv", "history.csv", "history.png", "lr_find.png",
-             "schedule.png", "config.json", "README.md")  # fmt: skip
+             "schedule.png", "config.json", "README.md", "model.onnx")  # fmt: skip
 # Options a resumed run may change: both act only after the last training stage (validation
 # TTA and the baseline fitted beside the CNN), so model.json records what produced its outputs.
 # Every other option shaped the epochs already run (data, model, schedule, seed) or their
@@ -67,16 +67,20 @@ class Checkpoint:
 
 
 def open_run(out_dir: Path, force: bool, resume: bool) -> None:
-    """A new run folder (refusing to overwrite unless force), or the checkpoint to resume.
-
-    Either way the folder is marked INCOMPLETE until write_outputs() finishes, and a run
-    started over an old one first removes the old model and its files (RUN_FILES): a killed
-    run never leaves a model that predict would take for its result."""
+    """Check that training may write into `out_dir`: a new run folder (refusing to overwrite
+    unless force), or a checkpoint to resume. Nothing of an earlier run is touched here."""
     if resume:
         if not (out_dir / CHECKPOINT / "state.json").is_file():
             raise ConfigError(f"{out_dir}: nothing to resume (no {CHECKPOINT}/state.json)")
     elif is_main_process():
         prepare_out_dir(out_dir, force=force)
+
+
+def start_run(out_dir: Path, resume: bool) -> None:
+    """Mark the folder INCOMPLETE until write_outputs() finishes; a run started over an old one
+    first removes the old model and its files (RUN_FILES): a killed run never leaves a model
+    that predict would take for its result. Called once the inputs have been checked, so a
+    mistyped option never costs the earlier model."""
     if not is_main_process():
         return
     atomic_write_text(out_dir / INCOMPLETE, "training started; this run is not finished\n")

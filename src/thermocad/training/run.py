@@ -10,7 +10,7 @@ import numpy as np
 from thermocad.io.labels import CLASSES
 from thermocad.models.registry import ArchSpec, create_model, get_arch
 from thermocad.preprocess.transforms import EvalTransform, Normalization
-from thermocad.training.checkpoint import Checkpoint, check_resume, open_run
+from thermocad.training.checkpoint import Checkpoint, check_resume, open_run, start_run
 from thermocad.training.config import TrainConfig
 from thermocad.training.data import ThermalData, build_data
 from thermocad.training.distributed import distributed, fit_ctx, init_distributed, is_main_process
@@ -179,6 +179,7 @@ def run_training(
         check_resume(ckpt.state.get("options"), options, out_dir)
     ckpt.state["options"] = options
     spec, transform, data, model, loss = _setup(split_csv, cfg, fold, resume)
+    start_run(out_dir, resume)  # the split, fold, units and weights are usable: begin
     if resume:
         ckpt.load_weights(model)
     with tempfile.TemporaryDirectory() as workdir:
