@@ -61,3 +61,30 @@ def test_fit_then_predict(tmp_path, capsys):
                  "--folds", "2", "--smoke", "--force"]) == 0  # fmt: skip
     captured = capsys.readouterr()
     assert "model: " in captured.out and "cnn alone" in captured.err
+
+
+def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, monkeypatch):
+    import thermocad.fit as F
+    from thermocad.models.bundle import load_bundle
+    from thermocad.synth.cohort import generate_cohort
+    from thermocad.training.config import TrainConfig
+    from thermocad.utils.errors import ConfigError, ModelFormatError
+
+    labels = generate_cohort(tmp_path / "data", n_patients=12, seed=2, height=64, width=80,
+                             sick_fraction=0.5)  # fmt: skip
+    config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0)
+    run = fit(tmp_path / "data", labels, tmp_path / "run", config, folds=3, n_boot=20)
+    with pytest.raises(ConfigError, match="at least 2"):  # refused before anything is touched
+        fit(tmp_path / "data", labels, run, config, folds=1, force=True)
+    assert (run / "model.json").exists() and not (run / "INCOMPLETE").exists()
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(F, "_cross_validate", killed)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "data", labels, run, config, folds=2, seed=7, force=True)
+    assert (run / "INCOMPLETE").exists() and not (run / "model.json").exists()
+    assert not (run / "cv").exists()  # no fold of the earlier 3-fold fit left beside the new split
+    with pytest.raises(ModelFormatError, match="incomplete"):
+        load_bundle(run)

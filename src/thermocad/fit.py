@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, prepare_out_dir
 from thermocad.utils.progress import log
 
@@ -149,14 +151,21 @@ def fit(
     from thermocad.cohort.prepare import prepare_cohort
     from thermocad.cohort.split import make_split, write_split
     from thermocad.models.registry import get_arch
+    from thermocad.training.checkpoint import start_run
     from thermocad.training.config import TrainConfig
     from thermocad.training.run import train
 
     config = config or TrainConfig(seed=seed)
     get_arch(config.arch)  # an unknown name fails before anything is written
+    if folds < 2:
+        raise ConfigError(f"--folds must be at least 2, got {folds}")
     out = prepare_out_dir(out_dir, force)
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     split = make_split(out / "cohort" / "cohort.csv", test=0.0, folds=folds, seed=seed)
+    # The data are usable: an earlier fit's model, files and folds go now, and the folder is
+    # INCOMPLETE until the final model is written (a killed fit is never taken for a model).
+    start_run(out, resume=False)
+    shutil.rmtree(out / "cv", ignore_errors=True)
     split_csv = write_split(split, out / "split.csv", force=force)
     log(f"fit: {folds}-fold cross-validation of the procedure ({config.arch})")
     oof = _cross_validate(split_csv, out, config)
