@@ -212,6 +212,19 @@ def test_bad_options_raise_readable_errors(tmp_path):
     generate_cohort(tmp_path / "y", 1, force=True, **SMALL)
 
 
+def test_a_forced_rerun_replaces_the_earlier_cohort_and_nothing_else(tmp_path):
+    generate_cohort(tmp_path / "s", 4, frames=2, **SMALL)  # T0001.1.1.D... names, 8 files
+    generate_cohort(tmp_path / "s", 3, seed=1, force=True, **SMALL)  # T0001.txt names, 3 files
+    assert sorted(p.name for p in (tmp_path / "s").glob("T*")) == ["T0001.txt", "T0002.txt",
+                                                                  "T0003.txt"]  # fmt: skip
+    real = tmp_path / "real"  # thermal files synth did not write: never removed
+    real.mkdir()
+    (real / "T0042.txt").write_text("36.0 36.1\n36.2 36.3\n")
+    with pytest.raises(OutputExistsError, match="not an earlier synthetic cohort"):
+        generate_cohort(real, 2, force=True, **SMALL)
+    assert [p.name for p in real.iterdir()] == ["T0042.txt"]
+
+
 def test_cli_writes_cohort_and_preview(tmp_path):
     from thermocad.cli import main
 

@@ -85,6 +85,26 @@ def _write_patient(
     return row, hidden
 
 
+def _replace_earlier_cohort(out: Path) -> None:
+    """Clear an earlier synthetic cohort from `out` (a --force rerun), so that none of its
+    thermograms stays beside the new ones under the new labels; refuse a folder whose thermal
+    files are not one (no synth_truth.csv beside them): they may be someone's real data."""
+    from thermocad.io.find import walk_thermal_files
+    from thermocad.utils.errors import OutputExistsError
+
+    files, _ = walk_thermal_files(out)
+    if not files:
+        return
+    if not (out / "synth_truth.csv").is_file() or any(f.parent != out for f in files):
+        raise OutputExistsError(
+            f"{out}: holds {len(files)} thermal file(s) that are not an earlier synthetic cohort "
+            f"(e.g. {files[0].name}); synth writes a cohort into an empty folder or over one it "
+            "wrote itself: choose another --out"
+        )
+    for path in [*files, out / "labels.csv", out / "synth_truth.csv"]:
+        path.unlink(missing_ok=True)
+
+
 def generate_cohort(
     out_dir: str | Path,
     n_patients: int = 100,
@@ -119,6 +139,7 @@ def generate_cohort(
     _check(n_patients, sick_fraction, frames, views, fmt, height, width)
     _difficulty(difficulty)
     out = prepare_out_dir(out_dir, force=force)
+    _replace_earlier_cohort(out)
     nuis = Nuisances(marker, batch_effect, blur_fraction, single_breast_fraction,
                      deodorant_fraction)  # fmt: skip
     sick, batches = _assign(np.random.default_rng([seed, 0]), n_patients, sick_fraction, fmt,
