@@ -44,7 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fraction of patients with one breast (mastectomy)")  # fmt: skip
     p.add_argument("--deodorant-fraction", type=float, default=0.0,
                    help="fraction of patients flagged as deodorant users")  # fmt: skip
-    p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an earlier synthetic cohort in OUT (a folder of other thermal files is refused)",
+    )
     p.add_argument("--preview", nargs="?", const="", default=None, metavar="PNG",
                    help="also write a contact sheet (default OUT_preview.png, beside OUT)")  # fmt: skip
     p.set_defaults(func=_synth)
