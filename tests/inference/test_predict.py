@@ -304,3 +304,25 @@ def test_pipelined_batches_give_the_probabilities_of_predict(run_dir, dmr_files)
     expected = bundle.predict([read_thermal(f).array for f in files])
     assert not errors and table["file"].tolist() == [str(f) for f in files]
     assert np.allclose(table["prob_sick"], expected, atol=1e-6)
+
+
+def test_a_file_name_that_is_not_utf8_is_predicted_and_written(run_dir, dmr_files, tmp_path):
+    """Linux names may hold any bytes: every file is predicted, and the tables (CSV, JSON), the
+    rendered PNGs and their titles carry the name with its odd byte escaped."""
+    from thermocad.io.render import render_folder
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    odd = os.fsdecode(b"T0002\xff.txt")
+    shutil.copy(dmr_files[0], folder / "T0001.txt")
+    shutil.copy(dmr_files[1], folder / odd)
+    table, errors = predict_paths(run_dir, [folder])
+    assert not errors and len(table) == 2
+    for fmt in ("csv", "json"):
+        out = tmp_path / f"p.{fmt}"
+        assert main(["predict", str(run_dir), str(folder), "--out", str(out), "--format", fmt]) == 0
+        rows = pd.read_csv(out) if fmt == "csv" else pd.DataFrame(json.loads(out.read_text()))
+        assert rows["file"].str.endswith("T0002\\udcff.txt").sum() == 1
+    sheet = tmp_path / "sheet.png"
+    summary = render_folder(folder, tmp_path / "png", sheet=sheet)
+    assert len(summary.written) == 2 and not summary.errors and sheet.exists()

@@ -49,11 +49,13 @@ def _write_table(path: Path, table: pd.DataFrame, fmt: str) -> Path:
     """CSV, or JSON records with the same fields (missing values as null)."""
     import json
 
-    from thermocad.utils.files import atomic_write_csv, atomic_write_json
+    from thermocad.utils.files import atomic_write_csv, atomic_write_json, printable_name
 
     if fmt == "csv":
         return atomic_write_csv(path, table)
-    return atomic_write_json(path, json.loads(table.to_json(orient="records")))
+    # A file name that is not UTF-8 is written with its odd bytes escaped, as in the CSV.
+    names = {c: table[c].map(printable_name) for c in ("file", "error") if c in table}
+    return atomic_write_json(path, json.loads(table.assign(**names).to_json(orient="records")))
 
 
 def write_predictions(

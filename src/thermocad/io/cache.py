@@ -64,7 +64,7 @@ def cache_key(path: Path, stat: os.stat_result) -> str | None:
         f"{_VERSION}|{path.resolve()}|{stat.st_dev}|{stat.st_ino}|{stat.st_size}|"
         f"{stat.st_mtime_ns}|{stat.st_ctime_ns}|{digest:08x}"
     )
-    return hashlib.sha1(ident.encode()).hexdigest()
+    return hashlib.sha1(os.fsencode(ident)).hexdigest()  # a name need not be UTF-8
 
 
 def checksum(array: np.ndarray) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 
 from thermocad.io.find import strip_suffix
 from thermocad.utils.errors import ConfigError
-from thermocad.utils.files import atomic_path, check_writable, prepare_out_dir
+from thermocad.utils.files import atomic_path, check_writable, prepare_out_dir, printable_name
 
 
 def _unit_label(unit: str | None) -> str:
@@ -168,12 +168,12 @@ def render_folder(
         target = out_dir / (_stem(path, data_dir) + ".png")
         render_thermogram(
             result.array, target, cmap=cmap, vmin=low, vmax=high, colorbar=colorbar,
-            title=path.name, unit=result.unit, force=True,
+            title=printable_name(path.name), unit=result.unit, force=True,
         )  # fmt: skip
         summary.written.append(target)
         if sheet is not None and len(thumbs) < sheet_max:
             thumbs.append(
-                (result.array[::4, ::4].copy(), _stem(path, data_dir))
+                (result.array[::4, ::4].copy(), printable_name(_stem(path, data_dir)))
             )  # small copies only
     if sheet is not None and thumbs:
         summary.sheet = contact_sheet(

@@ -39,10 +39,17 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         tmp_path.unlink(missing_ok=True)
 
 
+def printable_name(name: str) -> str:
+    """A file name fit for text and plots: bytes that are not UTF-8 (Linux names may hold any)
+    come back from the OS as lone surrogates, written here as \\udcXX."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write text to `path` atomically (readers never see a half-written file)."""
+    """Write text to `path` atomically (readers never see a half-written file). A file name
+    that is not UTF-8 (Linux allows any bytes) is written with its odd bytes escaped (\\udcff)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
     return Path(path)
 
 
@@ -55,7 +62,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def atomic_write_csv(path: str | os.PathLike, table: Any) -> Path:
     """Write a pandas DataFrame to `path` as CSV without its index, atomically."""
     with atomic_path(path, suffix=".csv") as tmp:
-        table.to_csv(tmp, index=False)
+        table.to_csv(tmp, index=False, errors="backslashreplace")  # as atomic_write_text
     return Path(path)
 
 
