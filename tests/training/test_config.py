@@ -26,6 +26,7 @@ from thermocad.utils.errors import ConfigError
         ({"size": 8}, "size must be at least 16"),
         ({"size": "big"}, "size: 'big' is not int or None"),
         ({"batch_size": 1}, "batch_size must be at least 2"),
+        ({"tta": 100}, "tta must be at most 32"),  # model.json would refuse it at load
         ({"pretrained": "yes"}, "pretrained: 'yes' is not bool"),
         ({"lrs": ["fast"]}, "lrs: .* is not a tuple of float"),
         ({"lrs": 1e-3}, "lrs: .* is not a tuple of float"),

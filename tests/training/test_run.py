@@ -286,6 +286,9 @@ def test_final_model_on_all_patients_needs_a_given_threshold(tmp_path):
     config = TrainConfig.smoke(cycles=1, tta=0, batch_size=2)
     with pytest.raises(ConfigError, match="--threshold"):
         train(split, tmp_path / "refused", config, fold="all")
+    for bad in (-0.5, 1.5, float("nan")):  # a threshold model.json would refuse at load
+        with pytest.raises(ConfigError, match="probability in 0..1"):
+            train(split, tmp_path / "refused", config, fold="all", threshold=bad)
     assert not (tmp_path / "refused").exists()
     run = train(split, tmp_path / "final", config, fold="all", threshold=0.42)
     meta = json.loads((run / "model.json").read_text())

@@ -33,10 +33,11 @@ REMOVED = {"mirror": False, "optimizer": "sgd", "schedule": "sgdr"}
 
 
 def option(default: Any, help: str, choices: tuple | None = None, minimum: float | None = None,
-           cli: str | None = "config", factory: Any = None) -> Any:  # fmt: skip
-    """A TrainConfig field with its help, choices and lower bound (read by __post_init__ and the
+           cli: str | None = "config", factory: Any = None,
+           maximum: float | None = None) -> Any:  # fmt: skip
+    """A TrainConfig field with its help, choices and bounds (read by __post_init__ and the
     CLI). `cli`: "config" (train and lr-find), "train" (train only) or None (no flag)."""
-    meta = {"help": help, "choices": choices, "minimum": minimum, "cli": cli}
+    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum, "cli": cli}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -93,8 +94,9 @@ class TrainConfig:
     # features of un-augmented images only, so augmented views are new to it (measured worse,
     # again on the fixed augmentation: experiments/records/decisions.md); the study's recipe,
     # which trains on augmented images, uses 4.
+    # At most 32, as model.json allows (models/meta.py): each copy is a forward pass.
     tta: int = option(0, "augmented copies averaged at validation (study: 4)", minimum=0,
-                      cli="train")  # fmt: skip
+                      maximum=32, cli="train")  # fmt: skip
     seed: int = option(0, "random seed")
 
     # --- the study's recipe: frozen and unfrozen SGDR stages on augmented images ---
@@ -207,11 +209,14 @@ def check_field(f: Field, hint: Any, value: Any) -> None:
         raise ConfigError(f"{f.name}: {value!r} is not {'a tuple of ' if is_tuple else ''}"
                           f"{kind.__name__}{' or None' if optional else ''}")  # fmt: skip
     choices, minimum = f.metadata.get("choices"), f.metadata.get("minimum")
+    maximum = f.metadata.get("maximum")
     bad = [v for v in items if choices and v not in choices]
     if bad:
         raise ConfigError(f"unknown {f.name} {bad[0]!r}; choose one of {', '.join(choices)}")
     if minimum is not None and any(v < minimum for v in items):
         raise ConfigError(f"{f.name} must be at least {minimum}, got {value!r}")
+    if maximum is not None and any(v > maximum for v in items):
+        raise ConfigError(f"{f.name} must be at most {maximum}, got {value!r}")
 
 
 def default_of(f: Field) -> Any:

@@ -169,6 +169,8 @@ def run_training(
             "give --threshold, e.g. the one cross-validation chose (compare's comparison.csv)"
         )
     get_arch(cfg.arch)  # an unknown name fails before anything is written
+    if threshold is not None and not 0.0 <= threshold <= 1.0:  # model.json's bounds (meta.py)
+        raise ConfigError(f"--threshold must be a probability in 0..1, got {threshold}")
     if fold == "all":
         log("final model on every non-test patient: the per-epoch valid metrics are in-sample")
     open_run(out_dir, force, resume)
