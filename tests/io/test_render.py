@@ -87,3 +87,13 @@ def test_render_folder_and_cli(tmp_path, capsys):
     (data / "T0004.txt").unlink()
     assert main(argv + ["--force"]) == 0
     assert main(["render", str(tmp_path / "nothing"), "--out", str(tmp_path / "p2")]) == 2
+
+
+def test_the_sheet_never_overwrites_a_thermogram(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "T0001.txt").write_text("30.0 31.0\n32.0 33.0\n" * 8)
+    before = (data / "T0001.txt").read_bytes()
+    with pytest.raises(ConfigError, match="--sheet names one of the thermograms"):
+        render_folder(data, tmp_path / "png", sheet=data / "T0001.txt", force=True)
+    assert (data / "T0001.txt").read_bytes() == before and not (tmp_path / "png").exists()

@@ -72,3 +72,7 @@ def test_check_writable_refuses_a_place_that_cannot_be_written(tmp_path):
         check_writable(tmp_path / "file" / "deeper" / "out.csv")
     assert check_writable(tmp_path / "new" / "deeper" / "out.csv")  # created when written
     assert not (tmp_path / "new").exists() and os.listdir(tmp_path) == ["file"]  # no scratch left
+    (tmp_path / "adir").mkdir()
+    for force in (False, True):  # one line naming the folder, not a temp file's name
+        with pytest.raises(OutputPathError, match=r"adir is a folder; give the name of a file"):
+            check_writable(tmp_path / "adir", force=force)

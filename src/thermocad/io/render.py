@@ -153,6 +153,9 @@ def render_folder(
     paths = find_thermal_files(data_dir)
     if not paths:
         raise ConfigError(f"{data_dir}: no thermal files found")
+    if sheet is not None and Path(sheet).resolve() in {p.resolve() for p in paths}:
+        raise ConfigError(f"{sheet}: --sheet names one of the thermograms to render; "
+                          "give the sheet a name of its own")  # fmt: skip
     out_dir = prepare_out_dir(out_dir, force=force)
     if sheet is not None:
         check_writable(sheet, force=force)

@@ -74,6 +74,8 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
     """Refuse to overwrite an existing file unless `force`, and a place that cannot be
     written (checked by writing a scratch file there, which also holds for root)."""
     path = Path(path)
+    if path.is_dir():  # --force or not: a file is not written over a folder
+        raise OutputPathError(f"{path} is a folder; give the name of a file to write")
     if path.exists() and not force:
         raise OutputExistsError(f"{path} already exists; use --force to overwrite it")
     folder = path.absolute().parent
