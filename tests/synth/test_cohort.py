@@ -290,3 +290,14 @@ def test_batch_effect_confounds_batch_with_disease(tmp_path):
     share_b = table.groupby("diagnosis")["acquisition_batch"].apply(lambda s: (s == "B").mean())
     # Batch B is drawn with p = 0.7 for Sick and 0.3 for Healthy patients.
     assert share_b["Sick"] > share_b["Healthy"] + 0.2
+
+
+def test_sizes_fractions_and_the_preview_are_checked_before_anything_is_written(tmp_path):
+    with pytest.raises(ConfigError, match="larger than thermocad reads"):
+        generate_cohort(tmp_path / "big", 1, height=5000, width=5000)
+    with pytest.raises(ConfigError, match="blur_fraction must be between 0 and 1, got 5"):
+        generate_cohort(tmp_path / "blur", 1, blur_fraction=5, **SMALL)
+    (tmp_path / "c_preview.png").write_bytes(b"an earlier sheet")
+    with pytest.raises(OutputExistsError, match="c_preview.png"):
+        generate_cohort(tmp_path / "c", 1, preview="", **SMALL)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c_preview.png"]  # no cohort written

@@ -43,7 +43,8 @@ def _assign(rng: np.random.Generator, n: int, sick_fraction: float, fmt: str, co
     return sick, np.where(rng.random(n) < p_b, "B", "A")
 
 
-def _check(n_patients: int, sick_fraction: float, frames: int, views, fmt: str, h: int, w: int):
+def _check(n_patients: int, sick_fraction: float, frames: int, views, fmt: str, h: int, w: int,
+           nuis: Nuisances):  # fmt: skip
     if n_patients < 1 or frames < 1 or not 0.0 <= sick_fraction <= 1.0:
         raise ConfigError("need n_patients >= 1, frames >= 1 and 0 <= sick_fraction <= 1")
     if fmt not in FORMATS:
@@ -53,6 +54,15 @@ def _check(n_patients: int, sick_fraction: float, frames: int, views, fmt: str, 
         raise ConfigError(f"unknown views {bad}; choose from {', '.join(VIEW_YAW)}")
     if h < 16 or w < 16:
         raise ConfigError(f"image size {h} x {w} is too small (at least 16 x 16)")
+    from thermocad.io.limits import MAX_SIDE, MAX_VALUES
+
+    if max(h, w) > MAX_SIDE or h * w > MAX_VALUES:  # the reader's limits: it must read them back
+        raise ConfigError(f"image size {h} x {w} is larger than thermocad reads (at most "
+                          f"{MAX_SIDE} per side and {MAX_VALUES:,} values; DMR-IR: 480 x 640)")  # fmt: skip
+    for name in ("blur_fraction", "single_breast_fraction", "deodorant_fraction"):
+        value = getattr(nuis, name)
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{name} must be between 0 and 1, got {value}")
 
 
 def _write_patient(
@@ -83,6 +93,13 @@ def _write_patient(
     hidden = {"patient_id": pid, **{k: v for k, v in meta.items() if k != "blurred"},
               "blurred_frames": sum(meta["blurred"])}  # fmt: skip
     return row, hidden
+
+
+def _preview_path(out: Path, preview: str | Path | None) -> Path | None:
+    """The contact sheet's path: none, the one given, or ("") OUT_preview.png beside OUT."""
+    if preview is None:
+        return None
+    return Path(preview) if str(preview) else out.with_name(f"{out.name}_preview.png")
 
 
 def _replace_earlier_cohort(out: Path) -> None:
@@ -132,16 +149,19 @@ def generate_cohort(
     """
     import pandas as pd
 
-    from thermocad.utils.files import atomic_write_csv, prepare_out_dir
+    from thermocad.utils.files import atomic_write_csv, check_writable, prepare_out_dir
     from thermocad.utils.progress import progress
 
     views = tuple(views)
-    _check(n_patients, sick_fraction, frames, views, fmt, height, width)
-    _difficulty(difficulty)
-    out = prepare_out_dir(out_dir, force=force)
-    _replace_earlier_cohort(out)
     nuis = Nuisances(marker, batch_effect, blur_fraction, single_breast_fraction,
                      deodorant_fraction)  # fmt: skip
+    _check(n_patients, sick_fraction, frames, views, fmt, height, width, nuis)
+    _difficulty(difficulty)
+    sheet = _preview_path(Path(out_dir), preview)
+    if sheet is not None:  # before the cohort is written: an existing sheet is refused first
+        check_writable(sheet, force=force)
+    out = prepare_out_dir(out_dir, force=force)
+    _replace_earlier_cohort(out)
     sick, batches = _assign(np.random.default_rng([seed, 0]), n_patients, sick_fraction, fmt,
                             batch_effect)  # fmt: skip
     from threadpoolctl import threadpool_limits
@@ -158,7 +178,6 @@ def generate_cohort(
             truth.append(hidden)
     atomic_write_csv(out / "synth_truth.csv", pd.DataFrame(truth))
     labels = atomic_write_csv(out / "labels.csv", pd.DataFrame(rows))
-    if preview is not None:
-        default = out.with_name(f"{out.name}_preview.png")
-        write_preview(out, Path(preview) if str(preview) else default, force=force)
+    if sheet is not None:
+        write_preview(out, sheet, force=True)  # checked above
     return labels
