@@ -109,6 +109,10 @@ def _models(args: argparse.Namespace) -> int:
         where = "offline" if spec.weights != "timm" else "download (timm)"
         mark = "available" if weights_available(spec) else "not on this machine"
         print(f"{name:<20} {spec.timm_name:<24} {spec.input_size:>4}  {where}: {mark}")
+    print(
+        "size: the architecture's own input size; thermocad's default recipe trains at 320 "
+        "(--size)."
+    )
     print("Any timm model name also works (downloaded weights, or --no-pretrained).")
     return 0
 
