@@ -230,7 +230,15 @@ def test_invalid_date_in_a_dmr_name_is_named(tmp_path):
     write_text(data / "T0001.1.1.S.2015-02-30.10.txt", thermogram(1))
     labels = tmp_path / "labels.csv"
     labels.write_text("patient_id,diagnosis\n1,Healthy\n")
-    summary = prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    # Nothing kept: cohort.csv still says why, and prepare fails naming the main reason.
+    with pytest.raises(CohortError, match=r"no image kept of 1 file.*invalid date.*cohort\.csv"):
+        prepare_cohort(data, labels, tmp_path / "out", workers=1)
     cohort = pd.read_csv(tmp_path / "out" / "cohort.csv", keep_default_na=False)
     assert cohort["excluded_reason"].tolist() == ["file name has an invalid date: 2015-02-30"]
+    write_text(data / "T0002.txt", thermogram(2))
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n2,Sick\n3,Sick\n4,Healthy\n")
+    summary = prepare_cohort(data, labels, tmp_path / "out", workers=1, force=True)
     assert summary.exclusions == {"file name has an invalid date": 1}
+    # In the labels, but no file name matches (1's has an invalid date): said, not silently.
+    assert summary.unmatched_labels == [1, 3, 4]
+    assert "patients in the labels whom no file name here matches: 3 (1, 3, 4)" in summary.lines()

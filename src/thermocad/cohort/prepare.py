@@ -92,6 +92,7 @@ class CohortSummary:
     unknown_view: int
     batches: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    unmatched_labels: list[int] = field(default_factory=list)  # patients in labels, no file
 
     def lines(self) -> list[str]:
         """A readable summary, in the study's style ("2,411 Healthy and 534 Sick images")."""
@@ -109,6 +110,11 @@ class CohortSummary:
         out += [f"unreadable: {e}" for e in self.errors[:20]]
         if len(self.errors) > 20:
             out.append(f"... and {len(self.errors) - 20} more unreadable files (see cohort.csv)")
+        if self.unmatched_labels:
+            shown = ", ".join(map(str, self.unmatched_labels[:10]))
+            more = ", ..." if len(self.unmatched_labels) > 10 else ""
+            out.append(f"patients in the labels whom no file name here matches: "
+                       f"{len(self.unmatched_labels):,} ({shown}{more})")  # fmt: skip
         out.append(f"wrote {self.cohort_csv}")
         return out
 
@@ -126,8 +132,14 @@ def prepare_cohort(
     table = cohort_table(data_dir, labels_csv, sharpness_threshold, workers)
     atomic_write_csv(target, table)
     summary = summarize(table, target)
+    found = set(table["patient_id"].dropna().astype(int))
+    summary.unmatched_labels = sorted(set(read_labels(labels_csv)["patient_id"]) - found)
     for line in summary.lines():
         log(line)
+    if not summary.kept_images:  # every file excluded: nothing to split or train on
+        reason = max(summary.exclusions, key=summary.exclusions.get, default="none")
+        raise CohortError(f"{data_dir}: no image kept of {summary.files:,} file(s) (most "
+                          f"excluded as: {reason}); the reasons are in {target}")  # fmt: skip
     return summary
 
 
