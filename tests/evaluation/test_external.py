@@ -68,6 +68,15 @@ def test_external_refuses_women_who_trained_the_model(run_dir, new_women, tmp_pa
     with pytest.raises(ConfigError, match=r"labels.csv: 1 of these patients trained .*patient 3;"):
         evaluate_external(run, data, labels, out_dir=tmp_path / "ext", n_boot=20)
     assert not (tmp_path / "ext").exists()  # refused before anything was written
+    # evaluate --split too: another split's test women who trained this (fit) model.
+    from thermocad.evaluation.evaluate import evaluate_run
+
+    other = tmp_path / "other_split.csv"
+    pd.DataFrame({"path": ["c.txt"], "patient_id": [3], "label": ["Sick"],
+                  "split": ["test"]}).to_csv(other, index=False)  # fmt: skip
+    with pytest.raises(ConfigError, match=r"other_split.csv: 1 of these patients trained"):
+        evaluate_run(run, other, on="test", out_dir=tmp_path / "ev", n_boot=20)
+    assert not (tmp_path / "ev").exists()
 
 
 def test_rooms_outside_the_training_range():

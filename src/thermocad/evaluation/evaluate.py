@@ -210,6 +210,10 @@ def evaluate_run(
     rows = split[split["split"] == on]
     if rows.empty:
         raise ConfigError(f"{split_csv}: no rows with split == {on!r}")
+    if on == "test":  # a `fit` folder trained on every woman of its own split.csv
+        from thermocad.evaluation.lockbox import check_unseen
+
+        check_unseen(rows["patient_id"], home, split_csv, say_unknown=False)
     bundle = load_model(run_dir, device)
     log(f"evaluating {run_dir.name} on {len(rows)} {on} images (threshold {bundle.threshold:.3f})")
     pred = predict_split(bundle, rows, tta=tta)

@@ -45,36 +45,6 @@ HALVES = {"cnn": ("prob_cnn", "its CNN half alone"),
           "baseline": ("prob_baseline", "its baseline half alone")}  # fmt: skip
 
 
-def seen_patients(run_home: Path) -> set[str]:
-    """The patients a run was trained or tuned on, as far as its folder says (a `fit` run's
-    split.csv: every row but `test` ones); empty when the folder does not say."""
-    split_csv = run_home / "split.csv"
-    if not split_csv.is_file():
-        return set()
-    split = read_table(split_csv, "the run's split file")
-    if "patient_id" not in split.columns:
-        return set()
-    if "split" in split.columns:
-        split = split[split["split"].astype(str) != "test"]
-    return set(split["patient_id"].astype(str))
-
-
-def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike) -> None:
-    """Refuse new women who trained the model: an external check needs women it never saw."""
-    seen = seen_patients(run_home)
-    if not seen:
-        log(f"external: {run_home} keeps no split.csv, so the new women cannot be checked "
-            "against the training women; make sure they are not the same")  # fmt: skip
-        return
-    both = sorted(set(map(str, patients)) & seen, key=lambda v: (len(v), v))
-    if both:
-        named = ", ".join(both[:8]) + (f" and {len(both) - 8} more" if len(both) > 8 else "")
-        raise ConfigError(
-            f"{labels_csv}: {len(both)} of these patients trained the model in {run_home} "
-            f"(patient {named}; its split.csv): an external check needs women it never saw"
-        )
-
-
 def rooms_outside(rows: pd.DataFrame, meta: dict) -> dict | None:
     """How many new women stood in a room outside the training women's (model.json's
     data.room_range_c; None when either side lacks rooms)."""
@@ -179,7 +149,7 @@ def evaluate_external(
     the plots. Returns metrics.json's content with the table under "table"."""
     from thermocad.cohort.prepare import kept_rows, prepare_cohort
     from thermocad.evaluation.confounds import audit_notes, confound_audit
-    from thermocad.evaluation.lockbox import record_opening
+    from thermocad.evaluation.lockbox import check_unseen, record_opening
     from thermocad.inference.loading import load_model
     from thermocad.io.labels import read_labels
 

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from thermocad.utils.errors import ConfigError
 from thermocad.utils.progress import log
+from thermocad.utils.tables import read_table
 
 SUFFIX = ".test_openings.jsonl"
 
@@ -124,3 +126,37 @@ def describe(lockbox: dict) -> str:
     return (f"test set: {k} different models have now been scored on these {n} patients "
             f"(ledger {lockbox['ledger']}); a choice among them made on this test set is not an "
             "unseen-women estimate: set new women aside for the next one")  # fmt: skip
+
+
+def seen_patients(run_home: Path) -> set[str]:
+    """The patients a run was trained or tuned on, as far as its folder says (a `fit` run's
+    split.csv: every row but `test` ones); empty when the folder does not say."""
+    split_csv = run_home / "split.csv"
+    if not split_csv.is_file():
+        return set()
+    split = read_table(split_csv, "the run's split file")
+    if "patient_id" not in split.columns:
+        return set()
+    if "split" in split.columns:
+        split = split[split["split"].astype(str) != "test"]
+    return set(split["patient_id"].astype(str))
+
+
+def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
+                 say_unknown: bool = True) -> None:  # fmt: skip
+    """Refuse women who trained the model (`evaluate --data`, and `--split`'s test rows): a
+    held-out score needs women it never saw. `say_unknown`: log when the folder does not say
+    which women trained it."""
+    seen = seen_patients(run_home)
+    if not seen:
+        if say_unknown:
+            log(f"{run_home} keeps no split.csv, so the new women cannot be checked "
+                "against the training women; make sure they are not the same")  # fmt: skip
+        return
+    both = sorted(set(map(str, patients)) & seen, key=lambda v: (len(v), v))
+    if both:
+        named = ", ".join(both[:8]) + (f" and {len(both) - 8} more" if len(both) > 8 else "")
+        raise ConfigError(
+            f"{labels_csv}: {len(both)} of these patients trained the model in {run_home} "
+            f"(patient {named}; its split.csv): a held-out score needs women it never saw"
+        )
