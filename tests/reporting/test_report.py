@@ -170,3 +170,22 @@ def test_training_section_shows_this_comparisons_runs_and_their_own_curves(tmp_p
     drawn = (tmp_path / "now" / "fold0" / "history.png").stat().st_mtime
     R.training_section(tmp_path)  # up to date: not drawn again
     assert (tmp_path / "now" / "fold0" / "history.png").stat().st_mtime == drawn
+
+
+def test_a_comparison_that_did_not_finish_reports_nothing_of_an_earlier_one(study_dir):
+    from thermocad.utils.errors import ThermocadError
+
+    compare = study_dir / "compare"
+    inputs = find_study_inputs(study_dir)
+    (compare / "best.json").write_text('{"best": "coin", "mod')  # killed while writing it
+    with pytest.raises(ThermocadError, match=r"best\.json: cannot be read as JSON"):
+        R.write_report(study_dir / "r0.html", **inputs)
+    (compare / "best.json").unlink()  # a rerun that failed before its summary
+    text = R.write_report(study_dir / "r1.html", **inputs).read_text()
+    assert "no test split: test metrics not available" in text
+    assert "No CNN was trained" in text and "No nested cross-validation" in text
+    failed = pd.DataFrame({"model": ["coin", "broken"], "status": ["failed: X", "failed: Y"],
+                           "n_folds": [float("nan")] * 2})  # fmt: skip
+    failed.to_csv(compare / "comparison.csv", index=False)  # every model failed
+    text = R.write_report(study_dir / "r2.html", **inputs).read_text()
+    assert "No model finished the comparison" in text and "failed: Y" in text

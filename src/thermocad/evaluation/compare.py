@@ -235,6 +235,8 @@ def compare(
     if archs and trainer is None:
         trainer, config = _real_trainer(archs, config, overrides)
     out = prepare_out_dir(out_dir, force)
+    for name in ("best.json", "comparison.csv", "comparison.md"):  # an earlier comparison's
+        (out / name).unlink(missing_ok=True)  # summary: written again when this one finishes
     n_folds = len(fold_splits(split_df))
     results, rows = {}, []
     for name in progress(([BASELINE] if baseline else []) + list(archs), "models"):

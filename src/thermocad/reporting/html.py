@@ -32,6 +32,22 @@ DISCLAIMER = (
 CSS = (Path(__file__).parent / "assets" / "report.css").read_text(encoding="utf-8")
 
 
+def read_json(path: Path) -> dict | None:
+    """A study file the report reads (best.json, metrics.json, ...): None when absent, one
+    line naming it when it cannot be read (a run killed while writing it, an edit gone wrong)."""
+    import json
+
+    from thermocad.utils.errors import ThermocadError
+
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ThermocadError(f"{path}: cannot be read as JSON ({exc}); rerun the step that "
+                             "writes it") from exc  # fmt: skip
+
+
 def esc(value) -> str:
     return html.escape(str(value))
 

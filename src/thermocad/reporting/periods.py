@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from thermocad.reporting.html import esc, fmt_ci, section, table
-
-
-def _read_json(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.exists() else None
+from thermocad.reporting.html import esc, fmt_ci, read_json, section, table
 
 
 def auc_n(row, key: str) -> str:
@@ -94,7 +89,7 @@ def entry_ci(entry: dict, key: str, interval: str) -> str:
 
 def nested_section(compare_dir: Path | None) -> str:
     """The outer estimate of nested cross-validation: THE result of the study when present."""
-    summary = _read_json(Path(compare_dir) / "nested" / "nested.json") if compare_dir else None
+    summary = read_json(Path(compare_dir) / "nested" / "nested.json") if compare_dir else None
     if not summary:
         return section("nested", "<p class=bad>No nested cross-validation in this study (run "
                        "it with <code>--nested</code>): every figure below was used to choose "

@@ -10,7 +10,17 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.evaluation.compare import batch_label, display_name
-from thermocad.reporting.html import CSS, DISCLAIMER, SECTIONS, esc, fmt_ci, img, section, table
+from thermocad.reporting.html import (
+    CSS,
+    DISCLAIMER,
+    SECTIONS,
+    esc,
+    fmt_ci,
+    img,
+    read_json,
+    section,
+    table,
+)
 from thermocad.reporting.periods import auc_n, confound_block, nested_section, period_table
 from thermocad.utils.files import atomic_write_text, check_writable
 
@@ -28,10 +38,6 @@ def metrics_table(m: dict) -> str:
     c = m.get("counts", {})
     counts = f"n={m.get('n')} ({m.get('n_patients', '?')} patients): TP {c.get('tp')}, FP {c.get('fp')}, TN {c.get('tn')}, FN {c.get('fn')}"
     return f"<p>{esc(counts)}</p>" + table(df)
-
-
-def _read_json(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.exists() else None
 
 
 def cohort_section(cohort_csv: Path | None) -> str:
@@ -92,7 +98,7 @@ def _run_block(run_dir: Path) -> str:
         not curves.exists() or curves.stat().st_mtime < history.stat().st_mtime
     ):
         plot_history(history, curves)
-    cfg = _read_json(run_dir / "config.json") or {}
+    cfg = read_json(run_dir / "config.json") or {}
     return (f"<h3>{esc(run_dir.parent.name)} ({esc(run_dir.name)})</h3><div class=row>"
             + img(run_dir / "lr_find.png", "learning-rate finder", 380)
             + img(run_dir / "schedule.png", "learning-rate schedule", 380)
@@ -103,9 +109,9 @@ def _run_block(run_dir: Path) -> str:
 def training_section(compare_dir: Path | None) -> str:
     """lr_find, schedule and training curves of each compared CNN's first-fold run."""
     runs = sorted(Path(compare_dir).glob("*/fold0/model.json")) if compare_dir else []
-    compared = (_read_json(Path(compare_dir) / "best.json") or {}).get("models") if runs else None
-    if compared is not None:  # not a run left in the folder by an earlier comparison (--force)
-        runs = [m for m in runs if m.parent.parent.name in compared]
+    compared = (read_json(Path(compare_dir) / "best.json") or {}).get("models", []) if runs else []
+    # Only the models best.json names: not a run an earlier comparison left (--force).
+    runs = [m for m in runs if m.parent.parent.name in compared]
     if not runs:
         return section("training", "<p>No CNN was trained (classical baseline only).</p>")
     note = "<p>One run per architecture shown (fold 0, the split as written); every fold has its own folder.</p>"
@@ -120,10 +126,13 @@ def comparison_section(compare_dir: Path | None) -> str:
     from thermocad.reporting.plots import plot_bars
 
     t = pd.read_csv(csv)
+    if "status" not in t or t["status"].ne("ok").all() or "roc_auc" not in t:
+        return section("comparison", '<p class="bad">No model finished the comparison:</p>'
+                       + table(t[[c for c in ("model", "status") if c in t]]))  # fmt: skip
     if "cnn_alone_patient_roc_auc" not in t:  # a comparison written before the column
         t["cnn_alone_patient_roc_auc"] = float("nan")
     served = {r["model"]: display_name(r) for _, r in t.iterrows()}
-    best = (_read_json(Path(compare_dir) / "best.json") or {}).get("best", "?")
+    best = (read_json(Path(compare_dir) / "best.json") or {}).get("best", "?")
     ok = t[t["status"] == "ok"]
     bars = Path(compare_dir) / "comparison_auc.png"
     plot_bars(dict(zip(ok["model"].map(served), ok["roc_auc"], strict=True)),
@@ -246,12 +255,13 @@ def write_report(
 
     out = check_writable(out_html, force)
     cdir = Path(compare_dir) if compare_dir else None
-    # best.json says what this comparison ran: a test or nested folder it did not write is an
-    # earlier comparison's, left in a folder reused with --force, and not reported as its own.
-    ran = _read_json(cdir / "best.json") if cdir else None
-    test_dir = cdir / "test" if cdir and (ran is None or ran.get("test")) else None
-    test = _read_json(test_dir / "metrics.json") if test_dir else None
-    nested_dir = cdir if ran is None or ran.get("nested") else None
+    # best.json, written last by compare, says what this comparison ran: without it the
+    # comparison did not finish, and a test or nested folder it does not name is an earlier
+    # comparison's, left in a folder reused with --force; neither is reported as this one's.
+    ran = (read_json(cdir / "best.json") if cdir else None) or {}
+    test_dir = cdir / "test" if cdir and ran.get("test") else None
+    test = read_json(test_dir / "metrics.json") if test_dir else None
+    nested_dir = cdir if ran.get("nested") else None
     run_dir = best_run_dir(cdir)
     parts = [
         section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
