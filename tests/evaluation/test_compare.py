@@ -146,6 +146,31 @@ def test_unknown_architecture_fails_before_any_training(split_csv, tmp_path):
     assert not (tmp_path / "cmp").exists()
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"threshold_method": "yoden"}, "unknown threshold_method 'yoden'"),
+        ({"target_sensitivity": 1.5}, r"target_sensitivity must be in \(0, 1\], got 1.5"),
+        (
+            {"nested": True, "inner_folds": 60},
+            "inner_folds 60: an outer training set holds as few as 6",
+        ),
+        ({"nested": True, "inner_folds": 1}, "inner_folds 1"),
+    ],
+)
+def test_bad_options_fail_before_any_training(split_csv, tmp_path, options, message):
+    from thermocad.utils.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        C.compare(split_csv, ["coin"], tmp_path / "cmp", trainer=coin_trainer, **options)
+    assert not (tmp_path / "cmp").exists()
+    no_folds = tmp_path / "no_folds.csv"
+    pd.read_csv(split_csv).drop(columns="fold").to_csv(no_folds, index=False)
+    with pytest.raises(ConfigError, match="needs the split's folds"):
+        C.compare(no_folds, ["coin"], tmp_path / "cmp", trainer=coin_trainer, nested=True)
+    assert not (tmp_path / "cmp").exists()
+
+
 def test_a_recipe_variant_names_its_architecture_and_bad_ones_fail_first(split_csv, tmp_path):
     from thermocad.utils.errors import ConfigError
 

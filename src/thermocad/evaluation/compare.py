@@ -231,6 +231,15 @@ def compare(
 
     # Check the split and the names before creating anything: a typo must not cost a baseline run.
     split_csv, split_df = Path(split_csv), read_split(split_csv)
+    if threshold_method not in ("sensitivity", "youden"):
+        raise ConfigError(f"unknown threshold_method {threshold_method!r}; choose sensitivity "
+                          "or youden")  # fmt: skip
+    if target_sensitivity is not None and not 0 < target_sensitivity <= 1:
+        raise ConfigError(f"target_sensitivity must be in (0, 1], got {target_sensitivity}")
+    if nested:
+        from thermocad.evaluation.nested import check_nested
+
+        check_nested(split_df, archs, baseline, inner_folds)
     own_trainer = trainer is None  # thermocad's train(): nested may take the head-only fast path
     if archs and trainer is None:
         trainer, config = _real_trainer(archs, config, overrides)

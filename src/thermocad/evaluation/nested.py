@@ -183,6 +183,24 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_nested(split_df: pd.DataFrame, archs, baseline: bool, inner_folds: int | None) -> None:
+    """Refuse, before anything trains, a nested CV the split cannot hold: no folds, no
+    candidate, or more inner folds than an outer training set has women of a class."""
+    dev = split_df[split_df["split"] != "test"]
+    if "fold" not in dev.columns or not (dev["fold"] >= 0).any():
+        raise ConfigError("nested cross-validation needs the split's folds (thermocad split --folds K)")  # fmt: skip
+    if not archs and not baseline:
+        raise ConfigError("nested cross-validation needs at least one candidate")
+    outer = sorted(int(k) for k in dev["fold"].unique())
+    inner = inner_folds or len(outer)
+    fewest = min(
+        dev[dev["fold"] != k].groupby("label")["patient_id"].nunique().min() for k in outer
+    )
+    if inner < 2 or inner > fewest:
+        raise ConfigError(f"inner_folds {inner}: an outer training set holds as few as {fewest} "
+                          "women of a class, so 2 to that many inner folds")  # fmt: skip
+
+
 def nested_cv(
     split_df: pd.DataFrame,
     archs: Sequence[str],
@@ -205,11 +223,8 @@ def nested_cv(
     only the head on frozen features takes the fast path of `evaluation.heads` (same head stage,
     features computed once per file); any other config goes through the trainer per fold.
     """
+    check_nested(split_df, archs, baseline, inner_folds)
     dev = split_df[split_df["split"] != "test"]
-    if "fold" not in dev.columns or not (dev["fold"] >= 0).any():
-        raise ConfigError("nested cross-validation needs the split's folds (thermocad split --folds K)")  # fmt: skip
-    if not archs and not baseline:
-        raise ConfigError("nested cross-validation needs at least one candidate")
     outer = sorted(int(k) for k in dev["fold"].unique())
     features = None
     if baseline:
