@@ -81,6 +81,10 @@ def test_study_smoke_cli_with_a_cnn(cohort, tmp_path, capsys):
     text = _check_report(out / "report.html")
     assert "efficientnet_lite0" in text
     assert (out / "compare" / "efficientnet_lite0" / "fold1" / "model.json").exists()
+    # The header's command is the one that ran, every option included, also once rewritten.
+    assert "--archs efficientnet_lite0 --folds 2 --test 0.25</code>" in text
+    assert main(["report", str(out), "--force"]) == 0
+    assert "--folds 2 --test 0.25</code>" in (out / "report.html").read_text()
 
 
 def test_the_demo_trains_the_default_recipe_and_smoke_the_one_smoke_preset(monkeypatch, tmp_path):
@@ -88,7 +92,7 @@ def test_the_demo_trains_the_default_recipe_and_smoke_the_one_smoke_preset(monke
 
     configs, notes, drawn = [], [], []
 
-    def fake_study(data_dir, labels, out_dir, smoke, force, settings, note):
+    def fake_study(data_dir, labels, out_dir, smoke, force, settings, note, command):
         configs.append(S.train_config(settings, smoke))
         notes.append(note)
         return tmp_path / "report.html"

@@ -125,9 +125,11 @@ def run_study(
     settings: dict[str, Any] | None = None,
     nested: bool | None = None,
     note: str | None = None,
+    command: str | None = None,
 ) -> Path:
     """Run the whole protocol into `out_dir`; returns the path of report.html. `note`: a
-    paragraph about the data, shown under the report's title (kept in study.json)."""
+    paragraph about the data, shown under the report's title; `command`: the command line that
+    ran it, shown above (the CLI's; both kept in study.json with every setting)."""
     from thermocad.evaluation.compare import compare
     from thermocad.reporting.report import write_report
 
@@ -138,14 +140,14 @@ def run_study(
         s = {**s, "nested": nested}
     out = prepare_out_dir(out_dir, force)
     atomic_write_json(out / "study.json", {**s, "data_dir": str(data_dir), "labels_csv":
-                                           str(labels_csv), "smoke": smoke, "note": note})  # fmt: skip
+                                           str(labels_csv), "smoke": smoke, "note": note,
+                                           "command": command})  # fmt: skip
     log("step 1-2/4: prepare the cohort and split it by patient")
     split_csv = prepare_and_split(data_dir, labels_csv, out, s, force)
     log(f"step 3/4: compare {', '.join(s['archs']) or 'no CNN'} (+ baseline), test the best")
     config = train_config(s, smoke) if s["archs"] else None
     result = compare(split_csv, s["archs"], out / "compare", config, force=force, **_options(s))
     log("step 4/4: write the report")
-    command = f"thermocad study {data_dir} --labels {labels_csv} --out {out_dir}"
     report = write_report(out / "report.html", out / "cohort" / "cohort.csv", split_csv,
                           out / "compare", command=command, force=True, note=note)  # fmt: skip
     log(f"best on validation: {result['best']}; done in {time.perf_counter() - started:.0f} s")
@@ -153,7 +155,8 @@ def run_study(
 
 
 def run_demo(out_dir: str | os.PathLike, force: bool = False, n_patients: int = 96,
-             seed: int = 0, smoke: bool = False, difficulty: str = DEMO_DIFFICULTY) -> Path:  # fmt: skip
+             seed: int = 0, smoke: bool = False, difficulty: str = DEMO_DIFFICULTY,
+             command: str | None = None) -> Path:  # fmt: skip
     """Generate a synthetic cohort and run the study on it (a few minutes on a 2-core CPU).
 
     `difficulty`: the generator's (synth.DIFFICULTIES). The demo's is `easy`, a disease every
@@ -174,7 +177,7 @@ def run_demo(out_dir: str | os.PathLike, force: bool = False, n_patients: int = 
         "working; they are not the real task's (docs/results.md)."
     )
     return run_study(out / "data", labels, out / "study", smoke=smoke, force=True,
-                     settings=settings, note=note)  # fmt: skip
+                     settings=settings, note=note, command=command)  # fmt: skip
 
 
 def run_compare(
@@ -204,11 +207,11 @@ def report_study(
     inputs = find_study_inputs(study_dir)
     if not any(inputs.values()):
         raise ConfigError(f"{study_dir}: no cohort.csv, split.csv or compare/ folder found")
-    study_json, note = Path(study_dir) / "study.json", None
+    study_json, study = Path(study_dir) / "study.json", {}
     if study_json.exists():
         try:
-            note = json.loads(study_json.read_text()).get("note")
-        except (OSError, ValueError, AttributeError) as exc:
+            study = dict(json.loads(study_json.read_text()))
+        except (OSError, ValueError, TypeError) as exc:
             raise ConfigError(f"{study_json}: cannot read the study's settings: {exc}") from exc
     return write_report(out_html or Path(study_dir) / "report.html", **inputs, force=force,
-                        note=note)  # fmt: skip
+                        note=study.get("note"), command=study.get("command"))  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shlex
 import sys
 import warnings
 
@@ -61,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", r"`torch\.jit\.script` is deprecated", FutureWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The command as typed, for outputs that say how they were made (the report's header).
+    args.command_line = shlex.join(["thermocad", *(sys.argv[1:] if argv is None else argv)])
     if args.quiet:
         os.environ["THERMOCAD_QUIET"] = "1"
     if not getattr(args, "func", None):

@@ -139,7 +139,7 @@ def _study(args: argparse.Namespace) -> int:
 
     report = run_study(args.data_dir, args.labels, args.out, archs=args.archs, smoke=args.smoke,
                        config_file=args.config, folds=args.folds, test=args.test, seed=args.seed,
-                       force=args.force, nested=args.nested)  # fmt: skip
+                       force=args.force, nested=args.nested, command=args.command_line)  # fmt: skip
     print(f"report: {report}")
     return 0
 
@@ -156,6 +156,6 @@ def _demo(args: argparse.Namespace) -> int:
     from thermocad.pipeline import run_demo
 
     report = run_demo(args.out, force=args.force, n_patients=args.patients, smoke=args.smoke,
-                      difficulty=args.difficulty)  # fmt: skip
+                      difficulty=args.difficulty, command=args.command_line)  # fmt: skip
     print(f"report: {report}")
     return 0
