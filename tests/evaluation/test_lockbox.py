@@ -67,3 +67,13 @@ def test_report_flags_a_reopened_test_set():
     first = lockbox_note({**box, "opening": 1, "models": 1})
     assert first.startswith("<p>") and "the first model" in first
     assert lockbox_note(None) == ""
+
+
+def test_the_ledger_is_found_from_any_working_folder(tmp_path, monkeypatch):
+    (tmp_path / "study").mkdir()
+    monkeypatch.chdir(tmp_path)
+    pred = pd.DataFrame({"path": ["a", "b"], "patient_id": [1, 2], "prob": [0.1, 0.9]})
+    first = L.record_opening("study/split.csv", pred, "run1")  # a relative split path
+    L.record_opening("study/split.csv", pred.assign(prob=[0.2, 0.8]), "run2")
+    monkeypatch.chdir("/")  # `thermocad report` run from elsewhere
+    assert L.refreshed(first)["models"] == 2

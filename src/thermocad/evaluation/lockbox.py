@@ -101,8 +101,9 @@ def record_opening(split_csv: str | os.PathLike, pred: pd.DataFrame, source: str
         _append(path, entry)
     except OSError as exc:
         log(f"warning: could not write the test ledger {path}: {exc}")
+    # Absolute: a report rewritten from another folder must find the same ledger.
     out = {"opening": order.index(model) + 1, "models": len(order), "test": test,
-           "n_patients": entry["n_patients"], "ledger": str(path), "new": new}  # fmt: skip
+           "n_patients": entry["n_patients"], "ledger": str(path.absolute()), "new": new}  # fmt: skip
     log(describe(out))
     return out
 
