@@ -120,6 +120,14 @@ def test_bad_options(tmp_path, options, message):
         make_split(cohort(tmp_path), **options)
 
 
+def test_folds_need_each_class_in_each_fold(tmp_path):
+    # 45 patients but 5 Sick: 6 folds cannot each hold a Sick woman (a traceback from sklearn)
+    with pytest.raises(
+        ConfigError, match="6 folds need at least 6 patients of each class.*Sick has 5"
+    ):
+        make_split(cohort(tmp_path, healthy=40, sick=5), test=0.0, valid=0.0, folds=6)
+
+
 def test_missing_or_empty_cohort(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         make_split(tmp_path / "nope.csv")

@@ -132,6 +132,10 @@ def _add_folds(df: pd.DataFrame, folds: int, key: str, seed: int) -> None:
     groups = df.loc[rest, key]
     if groups.nunique() < folds:
         raise ConfigError(f"{folds} folds need at least {folds} groups; only {groups.nunique()}")
+    per_class = df.loc[rest].groupby("label")[key].nunique()
+    if per_class.min() < folds:  # every fold must hold each class (stratified)
+        raise ConfigError(f"{folds} folds need at least {folds} patients of each class outside "
+                          f"the test set; {per_class.idxmin()} has {per_class.min()}")  # fmt: skip
     df["fold"] = -1
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     for k, (_, held) in enumerate(splitter.split(rest, df.loc[rest, "label"], groups)):
