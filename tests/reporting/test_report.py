@@ -102,6 +102,17 @@ def test_model_card_names_the_inputs(tmp_path):
         "background symmetric)" in card
     )
     assert "averaged with the classical baseline" not in card  # no baseline in this model.json
+    # How it was trained comes from its config: the default's head, or the study's stages.
+    meta["config"] = TrainConfig().to_dict()
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    assert "a head trained for 30 epochs on the frozen body's features, from ImageNet weights" in (
+        _model_summary(None, tmp_path)
+    )
+    meta["config"] = TrainConfig.study(pretrained=False).to_dict()
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    study = _model_summary(None, tmp_path)
+    assert "fine-tuned (2 frozen and 3 unfrozen SGDR cycles, the 2019 study's recipe)" in study
+    assert study.count("from random weights") == 1
 
 
 def test_report_from_nothing_still_has_sections(tmp_path):
