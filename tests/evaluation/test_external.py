@@ -113,9 +113,21 @@ def test_cli_needs_a_split_or_new_women(run_dir, capsys):
     assert main(["evaluate", str(run_dir)]) == 2
     assert main(["evaluate", str(run_dir), "--data", "x"]) == 2
     assert main(["evaluate", str(run_dir), "--split", "s.csv", "--data", "x", "--labels", "y"]) == 2
+    assert main(["evaluate", str(run_dir), "--data", "x", "--labels", "y", "--subgroup", "b"]) == 2
     err = capsys.readouterr().err
     assert "--split (rows of a split) or --data" in err and "go together" in err
-    assert "not both" in err
+    assert "not both" in err and "--subgroup is for --split" in err
+
+
+def test_a_misspelt_subgroup_is_named(run_dir, tmp_path):
+    from thermocad.evaluation.evaluate import evaluate_run
+
+    split = tmp_path / "split.csv"
+    pd.DataFrame(
+        {"path": ["a.txt"], "patient_id": [1], "label": ["Sick"], "split": ["test"]}
+    ).to_csv(split, index=False)
+    with pytest.raises(ConfigError, match="no column 'bach' for --subgroup; it has path, "):
+        evaluate_run(run_dir, split, subgroup="bach", out_dir=tmp_path / "ev")
 
 
 @pytest.mark.real

@@ -84,7 +84,9 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--difficulty", default="easy", choices=DIFFICULTIES,
                    help="the generator's difficulty (default easy: a disease every stage can "
                    "show; 'default' is calibrated on real women, nearly invisible on 96)")  # fmt: skip
-    p.add_argument("--smoke", action="store_true", help="tiny training preset (seconds)")
+    p.add_argument("--smoke", action="store_true",
+                   help="every training stage, tiny (checks the fine-tuning code: slower than "
+                   "the default demo, whose head trains on precomputed features)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
     p.set_defaults(func=_demo)
 
@@ -99,6 +101,9 @@ def _evaluate(args: argparse.Namespace) -> int:
                           "(new women)")  # fmt: skip
     if (args.data is None) != (args.labels is None):
         raise ConfigError("evaluate: --data and --labels go together")
+    if args.data is not None and args.subgroup != "acquisition_batch":
+        raise ConfigError("evaluate: --subgroup is for --split; with --data the table is by "
+                          "batch and period already")  # fmt: skip
     if args.data is not None:
         from thermocad.evaluation.external import evaluate_external
 

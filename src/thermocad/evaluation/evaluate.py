@@ -210,6 +210,9 @@ def evaluate_run(
     rows = split[split["split"] == on]
     if rows.empty:
         raise ConfigError(f"{split_csv}: no rows with split == {on!r}")
+    if subgroup and subgroup != P.BATCH and subgroup not in split.columns:  # a misspelt name
+        raise ConfigError(f"{split_csv}: no column {subgroup!r} for --subgroup; it has "
+                          f"{', '.join(map(str, split.columns))}")  # fmt: skip
     if on == "test":  # a `fit` folder trained on every woman of its own split.csv
         from thermocad.evaluation.lockbox import check_unseen
 
