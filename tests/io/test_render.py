@@ -97,3 +97,9 @@ def test_the_sheet_never_overwrites_a_thermogram(tmp_path):
     with pytest.raises(ConfigError, match="--sheet names one of the thermograms"):
         render_folder(data, tmp_path / "png", sheet=data / "T0001.txt", force=True)
     assert (data / "T0001.txt").read_bytes() == before and not (tmp_path / "png").exists()
+
+
+def test_an_unknown_colour_map_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ConfigError, match="unknown colour map 'notacmap'"):
+        render_folder(tmp_path, tmp_path / "png", cmap="notacmap")
+    assert not (tmp_path / "png").exists()

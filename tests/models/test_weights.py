@@ -59,8 +59,10 @@ def test_bad_weights_files_are_refused(tmp_path):
         create_model("resnet18", weights=str(tmp_path / "missing.safetensors"))
     evil = tmp_path / "evil.pth"
     evil.write_bytes(pickle.dumps({"conv1.weight": object()}))
-    with pytest.raises(ModelFormatError, match="evil.pth"):
+    with pytest.raises(ModelFormatError, match="evil.pth") as refused:
         create_model("resnet18", weights=str(evil))
+    assert "weights_only=False" not in str(refused.value)  # never advised: it runs pickle code
+    assert len(str(refused.value).splitlines()) == 1
     other = create_model("resnet34", pretrained=False, in_chans=1)
     save_file(other.state_dict(), str(tmp_path / "r34.safetensors"))
     with pytest.raises(ModelFormatError, match="r34"):

@@ -139,6 +139,16 @@ def test_augment_preview_writes_png(tmp_path):
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.parametrize(("size", "n"), [(0, 8), (224, -1), (224, 100000)])
+def test_augment_preview_refuses_sizes_and_counts_it_cannot_draw(tmp_path, size, n):
+    from thermocad.preprocess.augment import preview_file
+
+    np.save(tmp_path / "t.npy", RAMP)
+    with pytest.raises(ConfigError, match="--size must be 16..1024 and -n 1..64"):
+        preview_file(tmp_path / "t.npy", tmp_path / "grid.png", size=size, n=n)
+    assert not (tmp_path / "grid.png").exists()
+
+
 def test_marker_removal_changes_only_the_marker_and_round_trips():
     from thermocad.preprocess.regions import find_marker
     from thermocad.synth.cohort import Nuisances, synth_patient

@@ -146,10 +146,15 @@ def render_folder(
     sheet_max: int = 24,
 ) -> RenderSummary:
     """Render every thermal file under `data_dir` to `out_dir/<name>.png` (+ optional sheet)."""
+    import matplotlib
+
     from thermocad.io.find import find_thermal_files
     from thermocad.io.thermal import iter_read
     from thermocad.utils.progress import log, progress
 
+    if cmap not in matplotlib.colormaps:  # before any file is read or written
+        raise ConfigError(f"unknown colour map {cmap!r}; e.g. inferno, magma, gray, jet "
+                          "(matplotlib's colormaps)")  # fmt: skip
     paths = find_thermal_files(data_dir)
     if not paths:
         raise ConfigError(f"{data_dir}: no thermal files found")

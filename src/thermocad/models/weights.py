@@ -63,12 +63,13 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - both loaders raise many types on a corrupt file
-        what = (
-            "a readable safetensors file"
-            if path.suffix == ".safetensors"
-            else "a tensor-only state_dict"
-        )
-        raise ModelFormatError(f"{path}: not {what} ({exc})") from exc
+        if path.suffix == ".safetensors":
+            raise ModelFormatError(f"{path}: not a readable safetensors file ({exc})") from exc
+        # torch's own message suggests weights_only=False, i.e. running the file's pickle code:
+        # thermocad never does, so it is not passed on.
+        raise ModelFormatError(f"{path}: not a tensor-only state_dict ({type(exc).__name__}); "
+                               "give a .safetensors file or a plain state_dict saved with "
+                               "torch.save(model.state_dict(), ...)") from exc  # fmt: skip
     state = state.get("state_dict", state) if isinstance(state, dict) else state
     if not isinstance(state, dict):
         raise ModelFormatError(f"{path}: expected a state_dict of tensors")

@@ -136,8 +136,12 @@ def preview_file(
 ) -> Path:  # fmt: skip
     """augment-preview: read one thermal file and write its augmentation grid."""
     from thermocad.io.thermal import read_thermal
+    from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import check_writable
 
+    if not 16 <= size <= 1024 or not 1 <= n <= 64:  # a grid a screen can show
+        raise ConfigError(f"augment-preview: --size must be 16..1024 and -n 1..64, got {size} "
+                          f"and {n}")  # fmt: skip
     check_writable(out_png, force)
     thermogram = read_thermal(path)
     method = "intensity" if thermogram.unit == "intensity" else "robust"
