@@ -17,6 +17,7 @@ from thermocad.utils.tables import read_table
         (b'a,b\n1,2,3,4\n"x\n', "not a readable CSV table"),
         (b"", "not a readable CSV table"),
         (b"path,label\nx,Sick\n", r"missing columns \['split'\]"),
+        (b"path,split\nx,train,extra\n", r"rows have more fields than its header \(path, split\)"),
     ],
 )
 def test_errors_name_the_file(tmp_path, content, message):

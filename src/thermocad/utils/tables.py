@@ -32,6 +32,10 @@ def read_table(
         table = pd.read_csv(csv, **read_csv)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise error(f"{csv}: not a readable CSV table ({exc})") from exc
+    if "index_col" not in read_csv and not isinstance(table.index, pd.RangeIndex):
+        # pandas takes rows with one field more than the header as having an index column
+        raise error(f"{csv}: its rows have more fields than its header "
+                    f"({', '.join(map(str, table.columns))}); a stray comma?")  # fmt: skip
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise error(f"{csv}: missing columns {missing}")
