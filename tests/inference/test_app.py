@@ -133,6 +133,18 @@ def test_serve_warns_when_listening_on_every_interface():
     assert "EVERY network interface" in every[1]
 
 
+def test_an_address_in_use_or_not_here_is_one_line_naming_it(run_dir):
+    from thermocad.inference.app import serve
+    from thermocad.utils.errors import ConfigError
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=rf"cannot serve on 127.0.0.1:{port}: .*--port"):
+            serve(run_dir, port=port, block=False)
+    with pytest.raises(ConfigError, match=r"cannot serve on 192.0.2.1:.*--host"):  # TEST-NET-1
+        serve(run_dir, host="192.0.2.1", port=port, block=False)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

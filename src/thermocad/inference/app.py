@@ -139,6 +139,23 @@ def address_lines(host: str, port: int) -> list[str]:
     return lines
 
 
+def check_address(host: str, port: int | None) -> None:
+    """Refuse, in one line naming --host and --port, an address this machine cannot serve on
+    (Gradio's own message speaks of its port range and environment variables)."""
+    import socket
+
+    from thermocad.utils.errors import ConfigError
+
+    try:
+        with socket.create_server((host, port or 0)):
+            pass
+    except OSError as exc:
+        where = f"{host}:{port}" if port else host
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConfigError(f"cannot serve on {where}: {reason} (check --host and "
+                          "--port)") from exc  # fmt: skip
+
+
 def serve(
     run_dir: str | os.PathLike,
     host: str = "127.0.0.1",
@@ -150,6 +167,7 @@ def serve(
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home from a clinic
     from thermocad.utils.progress import log
 
+    check_address(host, port)
     folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)  # for block=False callers
     demo = None
