@@ -86,6 +86,21 @@ def test_saved_model_reproduces_validation_predictions(run):
     np.testing.assert_allclose(probs, valid["prob"], atol=1e-5)
 
 
+def test_a_tta_model_is_validated_as_predict_tta_gives_it(split, tmp_path):
+    """With TTA the threshold is chosen on inference's own augmented views: `predict --tta`
+    reproduces the validation predictions, without TTA they differ."""
+    run = train(split, tmp_path / "tta", TrainConfig.smoke(tta=2, ensemble="none"))
+    valid = pd.read_csv(run / "valid_predictions.csv")
+    arrays = [read_thermal(p).array for p in valid["path"]]
+    bundle = load_bundle(run)
+    np.testing.assert_allclose(bundle.predict(arrays, tta=True), valid["prob"], atol=1e-5)
+    assert np.abs(bundle.predict(arrays) - valid["prob"]).max() > 1e-4
+    from thermocad.inference.notes import tta_note  # predict and evaluate say so in the log
+
+    assert "2 augmented copies; --tta gives those" in tta_note(bundle.meta, tta=False)
+    assert tta_note(bundle.meta, tta=True) == "" and tta_note({"config": {"tta": 0}}, False) == ""
+
+
 def test_broken_baseline_entry_is_refused_at_load(run, tmp_path):
     import shutil
 

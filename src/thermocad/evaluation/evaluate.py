@@ -165,8 +165,11 @@ def write_plots(
 def predict_split(bundle, split_df: pd.DataFrame, tta: bool = False) -> pd.DataFrame:
     """The bundle's P(Sick) for every row of a split table (files read through read_thermal),
     with `prob_cnn` and `prob_baseline` when the model averages a CNN with the baseline."""
+    from thermocad.inference.notes import tta_note
     from thermocad.io.thermal import read_thermal
 
+    if note := tta_note(bundle.meta, tta):
+        log(note)
     arrays, units = [], {}
     for path in split_df["path"]:
         t = read_thermal(path)

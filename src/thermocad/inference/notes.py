@@ -8,7 +8,8 @@
   file whose DMR-IR name says it is a lateral view (`T0287.1.2...`: right 45 degrees) is
   scored on an image unlike any the model saw.
 
-`predict` and the web app add the notes; the score itself is not changed.
+`predict` and the web app add the notes; the score itself is not changed. `tta_note` is a
+log line for the whole run: a model validated with TTA scored without it.
 """
 
 from __future__ import annotations
@@ -54,3 +55,12 @@ def view_note(path: str | Path | None) -> str:
         return ""
     return (f"the file name says view {name.view_code} ({name.view}), but the model was trained "
             "on frontal views only: its P(Sick) says nothing about this image")  # fmt: skip
+
+
+def tta_note(meta: dict[str, Any], tta: bool) -> str:
+    """'' or a note when a model whose threshold was chosen on TTA predictions is run without."""
+    n = int((meta.get("config") or {}).get("tta", 0) or 0)
+    if not n or tta:
+        return ""
+    return (f"note: this model's threshold was chosen on predictions averaged over the image and "
+            f"{n} augmented copies; --tta gives those (without it P(Sick) shifts a little)")  # fmt: skip

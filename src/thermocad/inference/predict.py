@@ -116,9 +116,12 @@ def predict_bundle(
     import pandas as pd
 
     from thermocad import __version__
+    from thermocad.inference.notes import tta_note
     from thermocad.io.thermal import iter_read
-    from thermocad.utils.progress import progress
+    from thermocad.utils.progress import log, progress
 
+    if note := tta_note(bundle.meta, tta):
+        log(note)
     if workers is None:  # a process pool only pays off once there are several files to parse
         workers = None if len(files) >= 8 else 1
     rows: list[dict] = []

@@ -176,15 +176,17 @@ def feature_dls(
     return DataLoaders(train_dl, valid_dl, device=device)
 
 
-def tta_probs(learn: Learner, n: int) -> np.ndarray:
-    """P(Sick) on the validation set: the original plus `n` augmented copies, equally weighted."""
-    dl = learn.dls.valid.new(shuffled=False, drop_last=False)
+def valid_probs(learn: Learner, data, model, n: int, aug) -> np.ndarray:
+    """P(Sick) on the validation set, as the saved model will give it: without TTA fastai's
+    predictions; with `n` copies, inference's own fixed augmented views (models.bundle.map_probs),
+    so that `predict --tta` reproduces the predictions the threshold was chosen on."""
     if n == 0:
+        dl = learn.dls.valid.new(shuffled=False, drop_last=False)
         probs, _ = learn.get_preds(dl=dl)
-    else:
-        # lerp(aug_mean, original, 1/(n+1)) weights all n+1 views equally.
-        probs, _ = learn.tta(dl=dl, n=n, beta=1 / (n + 1))
-    return probs[:, 1].float().numpy()
+        return probs[:, 1].float().numpy()
+    from thermocad.models.bundle import map_probs
+
+    return map_probs(model, data.maps[data.n_train :], data.transform, n, aug)
 
 
 def plot_curve(

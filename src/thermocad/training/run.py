@@ -25,7 +25,7 @@ from thermocad.training.recipe import (
     make_learner,
     plot_curve,
     sgdr_epochs,
-    tta_probs,
+    valid_probs,
 )  # fmt: skip
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
@@ -194,7 +194,9 @@ def run_training(
             learn.add_cb(LimitBatches(cfg.max_batches))
         _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
         # A final model's "validation" rows are its training rows: nothing to predict there.
-        probs = None if fold == "all" else tta_probs(learn, cfg.tta)
+        probs = (
+            None if fold == "all" else valid_probs(learn, data, model, cfg.tta, cfg.augmentation)
+        )
     if is_main_process():
         baseline, parts = fit_ensemble(cfg, data, probs)
         probs = parts.get("prob", probs)
