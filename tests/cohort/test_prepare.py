@@ -93,6 +93,8 @@ def test_prepare_rows_reasons_and_summary(folder, tmp_path):
     assert kept.loc[8, "unit"] == "intensity" and kept.loc[1, "unit"] == "celsius"
     assert summary.kept_images == {"Healthy": 1, "Sick": 2}
     assert summary.kept_patients == {"Healthy": 1, "Sick": 2}
+    assert summary.units == {"celsius": 2, "intensity": 1}  # said before train refuses the mix
+    assert any(line.startswith("warning: the kept images mix units") for line in summary.lines())
     assert summary.exclusions == {
         "not frontal": 1, "deodorant": 1, "single breast": 1, "patient not in labels": 1,
         f"blurred (sharpness < {DEFAULT_SHARPNESS_THRESHOLD:g})": 1, "unreadable": 1,

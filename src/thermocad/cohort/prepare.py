@@ -93,6 +93,7 @@ class CohortSummary:
     batches: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     unmatched_labels: list[int] = field(default_factory=list)  # patients in labels, no file
+    units: dict[str, int] = field(default_factory=dict)  # kept images per unit
 
     def lines(self) -> list[str]:
         """A readable summary, in the study's style ("2,411 Healthy and 534 Sick images")."""
@@ -110,6 +111,10 @@ class CohortSummary:
         out += [f"unreadable: {e}" for e in self.errors[:20]]
         if len(self.errors) > 20:
             out.append(f"... and {len(self.errors) - 20} more unreadable files (see cohort.csv)")
+        if len(self.units) > 1:
+            mix = ", ".join(f"{u}: {n:,}" for u, n in sorted(self.units.items()))
+            out.append(f"warning: the kept images mix units ({mix}); a model trains on one kind "
+                       "(train refuses the mix): keep temperature matrices or images, not both")  # fmt: skip
         if self.unmatched_labels:
             shown = ", ".join(map(str, self.unmatched_labels[:10]))
             more = ", ..." if len(self.unmatched_labels) > 10 else ""
@@ -252,4 +257,5 @@ def summarize(table: pd.DataFrame, cohort_csv: Path) -> CohortSummary:
         unknown_view=int((kept["view"] == "unknown").sum()),
         batches=kept["acquisition_batch"].fillna("").value_counts().to_dict(),
         errors=errors,
+        units=kept["unit"].value_counts().to_dict() if "unit" in kept else {},
     )
