@@ -26,7 +26,7 @@ def fake_bundle(predict, baseline=None, **fields) -> SimpleNamespace:
     def average(cnn, base):
         return cnn if base is None else (cnn + base) / 2
 
-    return SimpleNamespace(predict_parts=parts, average=average, **fields)
+    return SimpleNamespace(predict_parts=parts, average=average, **{"meta": {}, **fields})
 
 
 def _pred() -> pd.DataFrame:
