@@ -74,8 +74,9 @@ def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, mo
                              sick_fraction=0.5)  # fmt: skip
     config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0)
     run = fit(tmp_path / "data", labels, tmp_path / "run", config, folds=3, n_boot=20)
-    with pytest.raises(ConfigError, match="at least 2"):  # refused before anything is touched
-        fit(tmp_path / "data", labels, run, config, folds=1, force=True)
+    for bad in (1, 7):  # refused before anything is touched (6 women of each class)
+        with pytest.raises(ConfigError, match=f"--folds must be 2 to 6 .*got {bad}"):
+            fit(tmp_path / "data", labels, run, config, folds=bad, force=True)
     assert (run / "model.json").exists() and not (run / "INCOMPLETE").exists()
 
     def killed(*args):

@@ -150,6 +150,7 @@ def fit(
     train on every woman; returns the run folder (model.safetensors + model.json + cv/)."""
     from thermocad.cohort.prepare import prepare_cohort
     from thermocad.cohort.split import make_split, write_split
+    from thermocad.io.labels import read_labels
     from thermocad.models.registry import get_arch
     from thermocad.training.checkpoint import start_run
     from thermocad.training.config import TrainConfig
@@ -157,8 +158,10 @@ def fit(
 
     config = config or TrainConfig(seed=seed)
     get_arch(config.arch)  # an unknown name fails before anything is written
-    if folds < 2:
-        raise ConfigError(f"--folds must be at least 2, got {folds}")
+    per_class = read_labels(labels_csv)["diagnosis"].value_counts()
+    if folds < 2 or folds > per_class.min():  # each fold needs a woman of each class
+        raise ConfigError(f"--folds must be 2 to {per_class.min()} (the labels hold "
+                          f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
     out = prepare_out_dir(out_dir, force)
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     split = make_split(out / "cohort" / "cohort.csv", test=0.0, folds=folds, seed=seed)
