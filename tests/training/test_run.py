@@ -211,6 +211,11 @@ def test_resume_allows_only_options_that_act_after_training(tmp_path):
 def test_lr_find_writes_plot(split, tmp_path):
     lr = lr_find(split, tmp_path / "lr.png", TrainConfig.smoke(lr_find_iters=12))
     assert (tmp_path / "lr.png").exists() and 1e-7 <= lr <= 10
+    # The standalone command runs on the learner train runs it on: the same suggestion.
+    cfg = TrainConfig.smoke(tta=0, lr=None, lr_find_iters=40, cycles=0, frozen_cycles=0)
+    trained = json.loads((train(split, tmp_path / "r", cfg) / "model.json").read_text())
+    same = lr_find(split, tmp_path / "same.png", cfg)
+    assert np.isfinite(same) and same == pytest.approx(trained["lr_suggestion"])
 
 
 @pytest.mark.slow

@@ -120,11 +120,15 @@ def _setup(split_csv: Path, cfg: TrainConfig, fold: int | str | None, resume: bo
 
 
 def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -> float:
-    """lr_find on the frozen model; writes the loss-vs-lr plot."""
+    """lr_find on the frozen model, on the learner `train` runs it on (the head on precomputed
+    features when `precompute`, as the study's learner); writes the loss-vs-lr plot."""
     check_writable(out_png, force)
     spec, _, data, model, loss = _setup(split_csv, cfg, None, False)
     with tempfile.TemporaryDirectory() as workdir:
-        learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
+        if cfg.precompute:
+            learn = _head_learner(data, model, loss, cfg, Path(workdir))
+        else:
+            learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
         learn.freeze()
         suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
     plot_curve(
