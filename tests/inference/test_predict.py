@@ -326,3 +326,12 @@ def test_a_file_name_that_is_not_utf8_is_predicted_and_written(run_dir, dmr_file
     sheet = tmp_path / "sheet.png"
     summary = render_folder(folder, tmp_path / "png", sheet=sheet)
     assert len(summary.written) == 2 and not summary.errors and sheet.exists()
+
+
+def test_an_output_name_that_contradicts_the_format_is_refused_first(run_dir, dmr_files, tmp_path):
+    from thermocad.inference.predict import run_predict
+    from thermocad.utils.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"p\.csv: the name says csv, the format is json"):
+        run_predict(run_dir, dmr_files, tmp_path / "p.csv", fmt="json")
+    assert not list(tmp_path.iterdir())

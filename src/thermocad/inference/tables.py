@@ -36,7 +36,12 @@ def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
 
 def output_paths(out: str | os.PathLike, fmt: str = "csv") -> dict[str, Path]:
     """Where predictions, the per-patient table and the error list go, beside `out`."""
+    from thermocad.utils.errors import ConfigError
+
     out = Path(out)
+    if out.suffix.lower() in (".csv", ".json") and out.suffix.lower() != f".{fmt}":
+        raise ConfigError(f"{out}: the name says {out.suffix[1:]}, the format is {fmt}; "
+                          f"name it .{fmt} or give --format {out.suffix[1:].lower()}")  # fmt: skip
     stem = out.with_suffix("") if out.suffix else out
     return {
         "files": out,
