@@ -99,6 +99,7 @@ def test_a_tta_model_is_validated_as_predict_tta_gives_it(split, tmp_path):
 
     assert "2 augmented copies; --tta gives those" in tta_note(bundle.meta, tta=False)
     assert tta_note(bundle.meta, tta=True) == "" and tta_note({"config": {"tta": 0}}, False) == ""
+    assert "--tta changes nothing" in tta_note({"config": {"tta": 0}}, tta=True)
 
 
 def test_broken_baseline_entry_is_refused_at_load(run, tmp_path):

@@ -58,8 +58,12 @@ def view_note(path: str | Path | None) -> str:
 
 
 def tta_note(meta: dict[str, Any], tta: bool) -> str:
-    """'' or a note when a model whose threshold was chosen on TTA predictions is run without."""
+    """'' or a note when a model whose threshold was chosen on TTA predictions is run without,
+    or when --tta is asked of a model trained without it (it has no copies to average)."""
     n = int((meta.get("config") or {}).get("tta", 0) or 0)
+    if tta and not n and "config" in meta:
+        return ("note: --tta changes nothing for this model: it was validated without test-time "
+                "augmentation (tta=0), so it averages no augmented copies")  # fmt: skip
     if not n or tta:
         return ""
     return (f"note: this model's threshold was chosen on predictions averaged over the image and "
