@@ -20,6 +20,7 @@ import pandas as pd
 
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, prepare_out_dir
+from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
 DEFAULT_FOLDS = 5
@@ -136,6 +137,7 @@ def _record(out: Path, cv: dict, choice: dict, folds: int) -> None:
     write_model_card(out, meta, pd.read_csv(out / "split.csv"), None)
 
 
+@writes_folder("out_dir")
 def fit(
     data_dir: str | os.PathLike,
     labels_csv: str | os.PathLike,

@@ -12,6 +12,7 @@ from typing import Any
 
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_json, prepare_out_dir
+from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
 DEFAULT_ARCHS = ("efficientnet_lite0", "resnet34")
@@ -111,6 +112,7 @@ def prepare_and_split(data_dir, labels_csv, out: Path, settings: dict, force: bo
     return write_split(split, out / "split.csv", force=force)  # checks for leaks
 
 
+@writes_folder("out_dir")
 def run_study(
     data_dir: str | os.PathLike,
     labels_csv: str | os.PathLike,
@@ -154,6 +156,7 @@ def run_study(
     return report
 
 
+@writes_folder("out_dir")
 def run_demo(out_dir: str | os.PathLike, force: bool = False, n_patients: int = 96,
              seed: int = 0, smoke: bool = False, difficulty: str = DEMO_DIFFICULTY,
              command: str | None = None) -> Path:  # fmt: skip

@@ -40,6 +40,7 @@ from thermocad.utils.files import (
     atomic_write_text,
     prepare_out_dir,
 )
+from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
 TABLE_COLUMNS = [
@@ -206,6 +207,7 @@ def _real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] 
 
 
 # size: compare is the comparison's steps in one visible sequence; each step is a function.
+@writes_folder("out_dir")
 def compare(
     split_csv: str | os.PathLike,
     archs: Sequence[str],

@@ -24,6 +24,7 @@ from thermocad.synth.patient import (
     synth_patient,
 )
 from thermocad.utils.errors import ConfigError
+from thermocad.utils.lock import writes_folder
 
 __all__ = [
     "DIFFICULTIES", "Difficulty", "Nuisances", "generate_cohort", "sample_body", "synth_patient",
@@ -122,6 +123,7 @@ def _replace_earlier_cohort(out: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+@writes_folder("out_dir")
 def generate_cohort(
     out_dir: str | Path,
     n_patients: int = 100,

@@ -31,6 +31,7 @@ from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     check_writable,
 )
+from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
 
@@ -157,6 +158,7 @@ def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Pa
     ckpt.save(model)
 
 
+@writes_folder("out_dir")
 def run_training(
     split_csv: Path,
     out_dir: Path,

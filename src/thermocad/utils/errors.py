@@ -33,5 +33,9 @@ class OutputExistsError(ThermocadError, FileExistsError):
     """An output would overwrite existing data and --force was not given."""
 
 
+class OutputBusyError(ThermocadError, OSError):
+    """Another thermocad process is writing the same output folder."""
+
+
 class ImplausibleThermogramError(ThermalFormatError):
     """A readable array that cannot be a breast thermogram (too small, constant, no body)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from thermocad.utils.errors import OutputExistsError, OutputPathError
+from thermocad.utils.lock import LOCK
 
 
 def _umask() -> int:
@@ -98,7 +99,7 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputExistsError(f"{path} exists and is not a directory")
-    if path.is_dir() and any(path.iterdir()) and not force:
+    if path.is_dir() and any(p.name != LOCK for p in path.iterdir()) and not force:
         raise OutputExistsError(f"{path} already exists and is not empty; use --force to reuse it")
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -1,0 +1,120 @@
+"""One writer per output folder: a second thermocad process writing the same folder is refused.
+
+Two `train --out RUN --force` at once would delete each other's files and interleave two models
+in one folder. The lock is an advisory `flock` on RUN/.thermocad.lock: the operating system
+drops it when its process ends, however it ends, so a killed run never leaves the folder locked.
+The file records who holds it, for the refusal's message, and is removed when the lock is
+released. Nested writers in one process (fit trains into its own folder) share the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import os
+import shlex
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from thermocad.utils.errors import OutputBusyError
+
+LOCK = ".thermocad.lock"
+_held: dict[Path, int] = {}  # folders this process holds -> nesting depth
+
+
+def _holder(lock_file: Path) -> str:
+    """Who holds the lock, as its file says (a holder that has not yet written says nothing)."""
+    try:
+        text = lock_file.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+    return f" ({text})" if text else ""
+
+
+def _acquire(lock_file: Path) -> int:
+    """An open descriptor holding the lock on `lock_file`, or OutputBusyError."""
+    import fcntl
+
+    while True:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputBusyError(
+                f"{lock_file.parent} is being written by another thermocad process"
+                f"{_holder(lock_file)}; wait for it to finish, or write somewhere else"
+            ) from None
+        try:  # the holder before us may have removed the file between our open and our lock
+            same = os.path.samestat(os.fstat(fd), os.stat(lock_file))
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+
+
+def _record(fd: int) -> None:
+    command = shlex.join(["thermocad", *sys.argv[1:]]) if sys.argv else "python"
+    text = f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}: {command}\n"
+    os.ftruncate(fd, 0)
+    os.write(fd, text.encode("utf-8", "backslashreplace"))
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
+    """Hold `folder` (created if missing) for writing while the block runs. A folder this call
+    created and the block left empty is removed again: a refused command leaves nothing."""
+    folder = Path(folder)
+    key = folder.absolute()
+    # Nested in this process; no flock (Windows); or a distributed run's other ranks (torchrun
+    # sets RANK), which write nothing of the folder rank 0 holds.
+    if key in _held or os.name != "posix" or os.environ.get("RANK", "0") != "0":
+        _held[key] = _held.get(key, 0) + 1
+        try:
+            yield folder
+        finally:
+            _held[key] -= 1
+            if not _held[key]:
+                del _held[key]
+        return
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_file = folder / LOCK
+    fd = _acquire(lock_file)  # refused: the folder is the other process's, left as it is
+    _held[key] = 1
+    try:
+        _record(fd)
+        yield folder
+    finally:
+        del _held[key]
+        lock_file.unlink(missing_ok=True)  # before the release: no one locks a removed file
+        os.close(fd)
+        if created:
+            _remove_if_empty(folder)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        (folder / LOCK).unlink(missing_ok=True)
+        folder.rmdir()  # fails, as it should, when the block wrote anything
+
+
+def writes_folder(param: str = "out_dir"):
+    """Decorate a function that writes the folder its argument `param` names: it runs holding
+    folder_lock() on it, so a second process writing there at the same time is refused."""
+
+    def wrap(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def locked(*args, **kwargs):
+            with folder_lock(signature.bind(*args, **kwargs).arguments[param]):
+                return fn(*args, **kwargs)
+
+        return locked
+
+    return wrap

@@ -1,0 +1,120 @@
+"""One writer per output folder: a second process writing the same folder is refused, cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from thermocad.cli import main
+from thermocad.utils.errors import OutputBusyError
+from thermocad.utils.files import prepare_out_dir
+from thermocad.utils.lock import LOCK, folder_lock
+
+# A second process that takes the folder's lock, says so, and holds it until killed.
+HOLDER = """
+import sys, time
+from thermocad.utils.lock import folder_lock
+with folder_lock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """Start a process holding tmp_path/run; yields (folder, process); kills it at the end."""
+    folder = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)], stdout=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        yield folder, proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_second_process_is_refused_and_named(holder):
+    folder, proc = holder
+    with pytest.raises(OutputBusyError) as err, folder_lock(folder):
+        pass
+    message = str(err.value)
+    assert str(folder) in message and f"pid {proc.pid}" in message
+    assert (folder / LOCK).exists()  # the holder's lock is left alone
+
+
+def test_a_killed_holder_leaves_the_folder_free(holder):
+    folder, proc = holder
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (folder / LOCK).exists()  # killed: no clean-up ran, but the OS dropped the lock
+    with folder_lock(folder):
+        assert f"pid {os.getpid()}" in (folder / LOCK).read_text()
+    assert not (folder / LOCK).exists()
+
+
+def test_the_cli_refuses_and_touches_nothing(holder, capsys):
+    folder, _ = holder
+    (folder / "labels.csv").write_text("patient_id,diagnosis\n1,Healthy\n")
+    code = main(["synth", "--out", str(folder), "--patients", "2", "--height", "64",
+                 "--width", "80", "--force"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "being written by another thermocad process" in err
+    assert len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in folder.iterdir()) == sorted([LOCK, "labels.csv"])
+    assert (folder / "labels.csv").read_text() == "patient_id,diagnosis\n1,Healthy\n"
+
+
+def test_nested_writers_in_one_process_share_the_lock(tmp_path):
+    with folder_lock(tmp_path / "run"), folder_lock(tmp_path / "run"):
+        (tmp_path / "run" / "model.json").write_text("{}")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model.json"]
+
+
+def test_a_refused_command_leaves_no_folder_it_created(tmp_path):
+    with pytest.raises(RuntimeError), folder_lock(tmp_path / "new"):
+        raise RuntimeError("a check failed before anything was written")
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_existing_folder_is_kept_even_if_empty(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with folder_lock(tmp_path / "empty"):
+        pass
+    assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
+
+
+def test_the_lock_file_does_not_make_a_folder_non_empty(tmp_path):
+    with folder_lock(tmp_path / "run"):
+        assert prepare_out_dir(tmp_path / "run") == tmp_path / "run"
+
+
+def _writers(folder):
+    """Every library function that writes a whole folder, called on `folder` (the lock is taken
+    before their inputs are read, so placeholders do)."""
+    from thermocad.evaluation.compare import compare
+    from thermocad.fit import fit
+    from thermocad.pipeline import run_demo, run_study
+    from thermocad.synth.cohort import generate_cohort
+    from thermocad.training.run import train
+
+    missing = folder.parent / "missing.csv"
+    return {
+        "train": lambda: train(missing, folder, force=True),
+        "fit": lambda: fit(folder.parent, missing, folder, force=True),
+        "compare": lambda: compare(missing, [], folder, force=True),
+        "study": lambda: run_study(folder.parent, missing, folder, force=True),
+        "demo": lambda: run_demo(folder, force=True),
+        "synth": lambda: generate_cohort(folder, n_patients=2, force=True),
+    }
+
+
+@pytest.mark.parametrize("writer", ["train", "fit", "compare", "study", "demo", "synth"])
+def test_every_folder_writer_takes_the_lock(holder, writer):
+    folder, _ = holder
+    with pytest.raises(OutputBusyError):
+        _writers(folder)[writer]()
