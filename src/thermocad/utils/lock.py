@@ -58,7 +58,9 @@ def _acquire(lock_file: Path) -> int:
 
 
 def _record(fd: int) -> None:
-    command = shlex.join(["thermocad", *sys.argv[1:]]) if sys.argv else "python"
+    program = Path(sys.argv[0]).name if sys.argv else ""  # "thermocad", "pytest", "ipykernel..."
+    command = shlex.join([program if program not in ("", "-c", "__main__.py") else "python",
+                          *sys.argv[1:]])  # fmt: skip
     text = f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}: {command}\n"
     os.ftruncate(fd, 0)
     os.write(fd, text.encode("utf-8", "backslashreplace"))
