@@ -34,10 +34,9 @@ def choose_from_oof(oof: pd.DataFrame, config: Any = None, threshold_method: str
     Today only the decision threshold on P(Sick) (`config` is there for the choices to come).
     """
     from thermocad.evaluation.evaluate import with_y
-    from thermocad.evaluation.metrics import choose_threshold
+    from thermocad.evaluation.metrics import choose_patient_threshold
 
-    df = with_y(oof)
-    threshold = choose_threshold(df["y"], df["prob"], threshold_method, target_sensitivity)
+    threshold = choose_patient_threshold(with_y(oof), threshold_method, target_sensitivity)
     return {"threshold": float(threshold), "threshold_method": threshold_method,
             "target_sensitivity": target_sensitivity}  # fmt: skip
 

@@ -89,7 +89,7 @@ def train_config(settings: dict[str, Any], smoke: bool):
 def _options(s: dict[str, Any]) -> dict[str, Any]:
     """The settings that `compare` takes as keyword arguments."""
     keys = ("baseline", "n_boot", "subgroup", "threshold_method", "target_sensitivity", "nested",
-            "inner_folds")  # fmt: skip
+            "inner_folds", "seed")  # fmt: skip
     return {**{k: s[k] for k in keys}, "overrides": s["arch_overrides"]}
 
 

@@ -214,3 +214,29 @@ def test_out_of_fold_predictions_keep_an_ensembles_parts(split_csv, tmp_path):
     ]
     valid[["path"]].assign(prob=0.3).to_csv(run / "valid_predictions.csv", index=False)
     assert "prob_cnn" not in valid_predictions(run, fold_df, 1).columns
+
+
+def test_a_cnns_final_test_uses_the_comparisons_threshold(tmp_path, monkeypatch):
+    """The test set is scored at the threshold the table shows, chosen by the configured rule
+    on every fold (as the baseline's), not at fold 0's model.json threshold."""
+    import thermocad.evaluation.evaluate as E
+
+    seen = {}
+    monkeypatch.setattr(E, "evaluate_run", lambda *a, **k: seen.update(k) or {"threshold": 0})
+    C._final_test("coin", {"runs": [tmp_path / "fold0"], "threshold": 0.42}, tmp_path / "s.csv",
+                  tmp_path, None, 0, False)  # fmt: skip
+    assert seen["threshold"] == (0.42, C.POOLED)
+
+
+def test_the_tables_calls_are_the_womens(tmp_path):
+    from thermocad.evaluation.evaluate import evaluate_predictions
+
+    # Woman 1 (Sick) imaged four times, women 2-4 once: the counts are of four women.
+    pred = pd.DataFrame({"patient_id": [1, 1, 1, 1, 2, 3, 4], "path": list("abcdefg"),
+                         "label": ["Sick"] * 5 + ["Healthy"] * 2,
+                         "prob": [0.9, 0.8, 0.9, 0.7, 0.2, 0.1, 0.6]})  # fmt: skip
+    ev = evaluate_predictions(pred, 0.5, None, n_boot=0)
+    row = C.table_row("m", {"eval": ev, "train_time_s": 1.0}, 2)
+    assert (row["n_images"], row["n_patients"]) == (7, 4)
+    assert (row["tp"], row["fn"], row["tn"], row["fp"]) == (1, 1, 1, 1)
+    assert row["sensitivity"] == 0.5 and row["specificity"] == 0.5

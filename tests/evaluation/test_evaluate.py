@@ -133,6 +133,11 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
     assert (tmp_path / "split.test_openings.jsonl").read_text().count("\n") == 2
     with pytest.raises(ConfigError, match="no rows with split == 'valid'"):
         E.evaluate_run(run, tmp_path / "split.csv", on="valid")
+    # compare's final test gives the threshold its rule chose on every fold, and says so
+    r = E.evaluate_run(run, tmp_path / "split.csv", on="test", force=True, n_boot=0,
+                       threshold=(0.3, "pooled out-of-fold validation"))  # fmt: skip
+    assert r["threshold"] == 0.3 and r["image"]["counts"]["tp"] == 4
+    assert r["threshold_source"] == "pooled out-of-fold validation"
 
 
 def test_evaluate_run_missing_split_names_the_file(tmp_path):

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from thermocad.evaluation import metrics as M
+from thermocad.evaluation.periods import subgroup_metrics
 
 # 10 cases: 4 Sick, 6 Healthy. At threshold 0.5:
 #   Sick probs    0.9 0.8 0.6 0.3  -> TP=3, FN=1
@@ -124,10 +125,29 @@ def test_summarize_has_intervals():
 def test_subgroups_flag_single_class_batch():
     # Batch B holds only Sick cases (as on DMR-IR): AUC there is undefined and flagged.
     df = _frame().assign(acquisition_batch=["A", "A", "B", "B", "A", "A", "A", "A", "A", "A"])
-    out = M.subgroup_metrics(df, "acquisition_batch", threshold=0.5)
+    out = subgroup_metrics(df, "acquisition_batch", threshold=0.5)
     b = out["groups"]["B"]
     assert b["classes"] == [1] and math.isnan(b["roc_auc"]) and math.isnan(b["specificity"])
     assert b["sensitivity"] == pytest.approx(1 / 2)  # 0.6 hit, 0.3 missed
     # Batch A: Sick 0.9, 0.8 vs 6 Healthy -> all 12 pairs won -> AUC 1.0
     assert out["groups"]["A"]["roc_auc"] == pytest.approx(1.0)
     assert out["flag"] and any("only Sick" in n for n in out["notes"])
+
+
+def test_target_sensitivity_takes_the_top_of_a_run_of_sick_scores():
+    # Ten Sick women (0.95 down to 0.60) all above ten Healthy: 9 of 10 Sick are called at
+    # 0.639, the 9th Sick score, the highest threshold reaching 0.9. The ROC curve sklearn
+    # draws keeps only the run's ends, and the rule then fell to its bottom, 0.60.
+    sick = np.linspace(0.95, 0.60, 10)
+    y, p = [1] * 10 + [0] * 10, np.r_[sick, np.linspace(0.5, 0.05, 10)]
+    assert M.choose_threshold(y, p, target_sensitivity=0.9) == pytest.approx(sick[8])
+
+
+def test_patient_threshold_counts_each_woman_once():
+    # Woman 1 (Sick) has four frames at 0.9; women 2-5 (Sick) one frame each at 0.2-0.5; six
+    # Healthy women at 0.1. On frames, 0.9 already reaches sensitivity 4/8 = 0.5; on women, 1/5.
+    rows = [(1, 1, 0.9)] * 4 + [(k, 1, 0.1 * k) for k in (2, 3, 4, 5)]
+    rows += [(k, 0, 0.1) for k in range(6, 12)]
+    pred = pd.DataFrame(rows, columns=["patient_id", "y", "prob"])
+    assert M.choose_threshold(pred["y"], pred["prob"], target_sensitivity=0.5) == 0.9
+    assert M.choose_patient_threshold(pred, target_sensitivity=0.5) == pytest.approx(0.4)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -171,3 +173,25 @@ def test_real_period_is_15_healthy_and_16_sick(dmr_dir):
     counts = labels[mask].groupby(["acquisition_batch", "label"]).size().to_dict()
     assert counts == {("A", "Healthy"): 15, ("A", "Sick"): 16}
     assert P.period_range(labels, "A") == ("2013-08-16", "2015-03-13")
+
+
+def test_a_split_marks_the_period_once_for_the_whole_cohort():
+    from thermocad.cohort.split import make_split
+
+    # Batch A's shared range over all eight women: 2013-03-01 (first Sick) to 2013-09-01 (last
+    # Healthy). A table without woman 4 has a range of its own, 2013-03-01..2013-06-01, which
+    # leaves out woman 8 (2013-08-01); the split's column keeps the cohort's women.
+    cohort = table([
+        (1, "Healthy", "A", "2012-01-01"), (2, "Healthy", "A", "2013-05-01"),
+        (3, "Healthy", "A", "2013-06-01"), (4, "Healthy", "A", "2013-09-01"),
+        (5, "Sick", "A", "2013-03-01"), (6, "Sick", "A", "2013-05-15"),
+        (7, "Sick", "A", "2014-01-01"), (8, "Sick", "A", "2013-08-01"),
+    ]).assign(path=[f"T{i}.txt" for i in range(1, 9)], excluded_reason="")  # fmt: skip
+    split = make_split(cohort, test=0.0, folds=2, seed=0)
+    assert split.set_index("patient_id")[P.PERIOD].to_dict() == {
+        1: False, 2: True, 3: True, 4: True, 5: True, 6: True, 7: False, 8: True}  # fmt: skip
+    part = split[split["patient_id"] != 4]
+    assert P.period_matched(part).sum() == 5  # women 2, 3, 5, 6, 8: the cohort's range
+    assert P.period_matched(part, own_range=True).sum() == 4  # without 8
+    read_back = pd.read_csv(io.StringIO(part.to_csv(index=False)))
+    assert P.period_matched(read_back).tolist() == P.period_matched(part).tolist()

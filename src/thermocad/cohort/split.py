@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from thermocad.evaluation.periods import PERIOD, period_matched
 from thermocad.utils.errors import ConfigError, SplitLeakError
 from thermocad.utils.files import atomic_write_csv, check_writable
 from thermocad.utils.progress import log
@@ -85,6 +86,8 @@ def make_split(
     """Split the kept cohort rows; returns them with `split` (and `fold`), reproducible for a seed."""
     _check_options(valid, test, folds, unit, counts)
     df = _kept_rows(cohort_csv)
+    # Period-matched women: decided once, on the whole cohort, for every table of this split.
+    df[PERIOD] = period_matched(df, own_range=True).to_numpy()
     columns = list(df.columns)
     rng = np.random.default_rng(seed)
     key = "patient_id" if unit == "patient" else "_image"

@@ -43,6 +43,9 @@ from thermocad.utils.files import (
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
+# Where a test evaluation's threshold comes from: the comparison's own, chosen on every fold's
+# validation women by the study's threshold rule (the table's threshold column).
+POOLED = "pooled out-of-fold validation"
 TABLE_COLUMNS = [
     "model", "status", "n_folds", "n_images", "n_patients", "accuracy", "tn", "fp", "fn", "tp",
     "sensitivity", "sensitivity_lo", "sensitivity_hi", "specificity", "specificity_lo",
@@ -54,14 +57,16 @@ TABLE_COLUMNS = [
 
 
 def table_row(name: str, result: dict, n_folds: int) -> dict:
-    """One line of the comparison table from a model's validation evaluation."""
+    """One line of the comparison table from a model's validation evaluation: the calls
+    (accuracy, counts, sensitivity, specificity) are the women's, at the threshold chosen on
+    them; AUC is given per image and per woman."""
     ev = result["eval"]
     img, pat = ev["image"], ev["patient"]
     row = {"model": name, "status": "ok", "n_folds": n_folds, "n_images": img["n"],
-           "n_patients": pat["n"], "accuracy": img["accuracy"], **img["counts"],
+           "n_patients": pat["n"], "accuracy": pat["accuracy"], **pat["counts"],
            "threshold": ev["threshold"], "parameters": result.get("parameters"),
            "train_time_s": round(result["train_time_s"], 1)}  # fmt: skip
-    for key, source, ci in (("sensitivity", img, "wilson_ci"), ("specificity", img, "wilson_ci"),
+    for key, source, ci in (("sensitivity", pat, "wilson_ci"), ("specificity", pat, "wilson_ci"),
                             ("roc_auc", img, "bootstrap_ci"), ("patient_roc_auc", pat, "bootstrap_ci")):  # fmt: skip
         metric = key.removeprefix("patient_")
         lo, hi = source[ci].get(metric, (float("nan"), float("nan")))
@@ -142,7 +147,7 @@ def _evaluate_model(name: str, res: dict, out: Path, subgroup: str | None, n_boo
                     threshold_method: str, target: float | None) -> None:  # fmt: skip
     """Choose the threshold on the pooled validation predictions and write their evaluation."""
     pred = res["pred"]
-    res["threshold"] = M.choose_threshold(pred["y"], pred["prob"], threshold_method, target)
+    res["threshold"] = M.choose_patient_threshold(pred, threshold_method, target)
     res["eval"] = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
     atomic_write_csv(out / name / "valid_predictions.csv", pred)
     res["eval"]["plots"] = write_plots(pred, res["threshold"], out / name, galleries=False)
@@ -156,7 +161,7 @@ def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str 
     if best == BASELINE:
         pred = with_y(res["test_pred"])
         result = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
-        result.update(arch=BASELINE, on="test", threshold_source="pooled out-of-fold validation")
+        result.update(arch=BASELINE, on="test", threshold_source=POOLED)
         from thermocad.evaluation.lockbox import record_opening
 
         source = f"{out / BASELINE} (compare)"
@@ -169,9 +174,11 @@ def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str 
         return result
     from thermocad.evaluation.evaluate import evaluate_run
 
-    # The fold-0 model is the one trained on split.csv as written (fold 0 = valid).
-    return evaluate_run(res["runs"][0], split_csv, on="test", out_dir=test_dir,
-                        subgroup=subgroup, force=force, n_boot=n_boot)  # fmt: skip
+    # The fold-0 model is the one trained on split.csv as written (fold 0 = valid); its
+    # threshold, as the baseline's, is the table's: chosen by the study's rule on every fold.
+    return evaluate_run(res["runs"][0], split_csv, on="test", out_dir=test_dir, subgroup=subgroup,
+                        force=force, n_boot=n_boot,
+                        threshold=(res["threshold"], POOLED))  # fmt: skip
 
 
 def _write_table(rows: list[dict], out: Path) -> pd.DataFrame:
@@ -223,11 +230,13 @@ def compare(
     overrides: dict[str, dict] | None = None,
     nested: bool = False,
     inner_folds: int | None = None,
+    seed: int = 0,
 ) -> dict:
     """Train and validate every architecture (+ baseline), pick the best, test it once.
 
     `nested`: also run nested cross-validation (thermocad.evaluation.nested) into OUT/nested:
     its outer estimate is the result; the comparison above it is model selection, optimistic.
+    `seed`: its inner folds' (the study's split seed).
     """
     from thermocad.utils.progress import progress
 
@@ -275,7 +284,7 @@ def compare(
 
         log("nested cross-validation: the outer folds estimate the whole procedure")
         res = nested_cv(split_df, archs, out / "nested", config, trainer, baseline, inner_folds,
-                        0, threshold_method, target_sensitivity, n_boot, overrides,
+                        seed, threshold_method, target_sensitivity, n_boot, overrides,
                         fast_heads=own_trainer)  # fmt: skip
         summary["nested"] = {k: res[k] for k in ("selection_rule", "folds", "metrics")}
     atomic_write_json(out / "best.json", clean_json(summary))

@@ -48,7 +48,7 @@ def clean_json(obj):
 def _patient_frame(df: pd.DataFrame, how: str, subgroup: str | None) -> pd.DataFrame:
     """One row per patient, with the subgroup, batch and date columns carried over."""
     pat = M.aggregate_patients(df, how)
-    for column in dict.fromkeys([subgroup, P.BATCH, P.DATE, P.ROOM]):
+    for column in dict.fromkeys([subgroup, P.BATCH, P.DATE, P.PERIOD, P.ROOM]):
         if column and column in df.columns:
             first = df.groupby("patient_id")[column].first()
             pat[column] = pat["patient_id"].map(first)
@@ -127,8 +127,8 @@ def evaluate_predictions(
     }
     if subgroup and subgroup in df.columns:
         result["subgroups"] = {
-            "image": M.subgroup_metrics(df, subgroup, threshold),
-            "patient": M.subgroup_metrics(pat, subgroup, threshold),
+            "image": P.subgroup_metrics(df, subgroup, threshold),
+            "patient": P.subgroup_metrics(pat, subgroup, threshold),
         }
     return result
 
@@ -189,6 +189,20 @@ def predict_split(bundle, split_df: pd.DataFrame, tta: bool = False) -> pd.DataF
     return out
 
 
+def _split_rows(split_csv, on: str, subgroup: str | None) -> pd.DataFrame:
+    """The `on` rows of split.csv, refusing a file without them or without `subgroup`."""
+    split = read_table(split_csv, "split file", "thermocad split")
+    if "split" not in split.columns:
+        raise ConfigError(f"{split_csv}: no `split` column; make it with `thermocad split`")
+    rows = split[split["split"] == on]
+    if rows.empty:
+        raise ConfigError(f"{split_csv}: no rows with split == {on!r}")
+    if subgroup and subgroup != P.BATCH and subgroup not in split.columns:  # a misspelt name
+        raise ConfigError(f"{split_csv}: no column {subgroup!r} for --subgroup; it has "
+                          f"{', '.join(map(str, split.columns))}")  # fmt: skip
+    return rows
+
+
 def evaluate_run(
     run_dir: str | os.PathLike,
     split_csv: str | os.PathLike,
@@ -199,31 +213,29 @@ def evaluate_run(
     force: bool = False,
     n_boot: int = 1000,
     device: str = "auto",
+    threshold: tuple[float, str] | None = None,
 ) -> dict:
-    """Predict the `on` split with the run's model, at its validation threshold; write metrics."""
+    """Predict the `on` split with the run's model, at its validation threshold (or at
+    `threshold`: (value, where it was chosen), e.g. compare's pooled out-of-fold one)."""
     from thermocad.inference.loading import load_model
 
     run_dir = Path(run_dir)
     home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
     out = Path(out_dir) if out_dir else home / f"eval_{on}"
     check_writable(out / "metrics.json", force)
-    split = read_table(split_csv, "split file", "thermocad split")
-    if "split" not in split.columns:
-        raise ConfigError(f"{split_csv}: no `split` column; make it with `thermocad split`")
-    rows = split[split["split"] == on]
-    if rows.empty:
-        raise ConfigError(f"{split_csv}: no rows with split == {on!r}")
-    if subgroup and subgroup != P.BATCH and subgroup not in split.columns:  # a misspelt name
-        raise ConfigError(f"{split_csv}: no column {subgroup!r} for --subgroup; it has "
-                          f"{', '.join(map(str, split.columns))}")  # fmt: skip
+    rows = _split_rows(split_csv, on, subgroup)
     if on == "test":  # a `fit` folder trained on every woman of its own split.csv
         from thermocad.evaluation.lockbox import check_unseen
 
         check_unseen(rows["patient_id"], home, split_csv, say_unknown=False)
     bundle = load_model(run_dir, device)
-    log(f"evaluating {run_dir.name} on {len(rows)} {on} images (threshold {bundle.threshold:.3f})")
+    thr, source = threshold or (bundle.threshold, "model.json (validation data)")
+    log(f"evaluating {run_dir.name} on {len(rows)} {on} images (threshold {thr:.3f})")
+    if on == "valid" and threshold is None and bundle.meta.get("threshold_method") != "given":
+        log("note: the threshold was chosen on these validation women: their sensitivity and "
+            "specificity are optimistic (the AUC is not)")  # fmt: skip
     pred = predict_split(bundle, rows, tta=tta)
-    result = evaluate_predictions(pred, bundle.threshold, subgroup, n_boot=n_boot)
+    result = evaluate_predictions(pred, thr, subgroup, n_boot=n_boot)
     result.update(
         run=str(run_dir),
         split_csv=str(split_csv),
@@ -232,16 +244,14 @@ def evaluate_run(
         arch=bundle.meta.get("arch"),
         # As the comparison names it: the CNN averaged with the baseline is ARCH+baseline.
         model=served_name(bundle),
-        threshold_source="model.json (validation data)",
+        threshold_source=source,
     )
     if on == "test":
         from thermocad.evaluation.lockbox import record_opening
 
         auc = result["patient"].get("roc_auc")
         result["lockbox"] = record_opening(split_csv, pred, run_dir, auc)
-    result["plots"] = write_plots(
-        pred, bundle.threshold, out, run_dir / "history.csv", unit=bundle.unit
-    )
+    result["plots"] = write_plots(pred, thr, out, run_dir / "history.csv", unit=bundle.unit)
     atomic_write_csv(out / "predictions.csv", pred)
     atomic_write_json(out / "metrics.json", clean_json(result))
     log(f"wrote {out / 'metrics.json'}")

@@ -131,12 +131,12 @@ def wilson_ci(successes: int, total: int, z: float = 1.959964) -> tuple[float, f
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def roc_points(y_true, prob) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """False-positive rates, true-positive rates and thresholds of the ROC curve."""
+def roc_points(y_true, prob, every: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False-positive rates, true-positive rates and thresholds of the ROC curve; `every`
+    keeps every distinct score (sklearn drops collinear points, enough to draw the curve)."""
     from sklearn.metrics import roc_curve
 
-    fpr, tpr, thr = roc_curve(y_true, prob)
-    return fpr, tpr, thr
+    return roc_curve(y_true, prob, drop_intermediate=not every)
 
 
 def choose_threshold(
@@ -151,8 +151,10 @@ def choose_threshold(
     y, p = np.asarray(y_true).astype(int), np.asarray(prob, float)
     if not _two_classes(y):
         return 0.5
-    fpr, tpr, thr = roc_points(y, p)
-    thr = np.minimum(thr, 1.0)  # sklearn puts +inf first; 1.0 means "call nothing Sick"
+    # Every distinct score is a candidate: the points a drawn curve drops include the top of a
+    # run of Sick scores, which is the threshold the sensitivity rule asks for.
+    fpr, tpr, thr = roc_points(y, p, every=True)
+    thr = np.minimum(thr, 1.0)  # sklearn puts +inf first; 1.0 calls only P(Sick) = 1 Sick
     if target_sensitivity is not None or method == "sensitivity":
         target = 0.9 if target_sensitivity is None else float(target_sensitivity)
         if not 0 < target <= 1:
@@ -161,6 +163,15 @@ def choose_threshold(
     if method != "youden":
         raise ValueError(f"unknown threshold method {method!r}; use 'youden' or 'sensitivity'")
     return float(thr[int(np.argmax(tpr - fpr))])
+
+
+def choose_patient_threshold(pred: pd.DataFrame, method: str = "youden",
+                             target_sensitivity: float | None = None, how: str = "mean") -> float:  # fmt: skip
+    """choose_threshold() on one row per woman (`aggregate_patients`): the threshold is applied
+    to each woman's P(Sick), so it is chosen on women, not on frames (a woman imaged four times
+    would count four times). Needs columns patient_id, y and prob."""
+    pat = aggregate_patients(pred, how)
+    return choose_threshold(pat["y"], pat["prob"], method, target_sensitivity)
 
 
 def classification_metrics(y_true, prob, threshold: float) -> dict:
@@ -262,35 +273,3 @@ def summarize(df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int 
     out["wilson_ci"] = {k: wilson_ci(num(c), den(c)) for k, (_, num, den) in PROPORTIONS.items()}
     out["bootstrap_ci"] = bootstrap_ci(df, threshold, n_boot, seed) if n_boot else {}
     return out
-
-
-def subgroup_metrics(df: pd.DataFrame, column: str, threshold: float, gap: float = 0.1) -> dict:
-    """Metrics within each value of `column`, with a flag when groups disagree or are one-class.
-
-    A group holding a single class gets sensitivity or specificity only (AUC is undefined);
-    such a group means the column itself predicts the label, the shortcut this audit looks for.
-    """
-    if column not in df.columns:
-        raise KeyError(f"subgroup column {column!r} not in predictions ({list(df.columns)})")
-    overall_auc = roc_auc(df["y"], df["prob"])
-    groups, notes = {}, []
-    for value, part in df.groupby(df[column].fillna("missing").astype(str), sort=True):
-        m = classification_metrics(part["y"], part["prob"], threshold)
-        m["n_patients"] = int(part["patient_id"].nunique())
-        m["classes"] = sorted({int(v) for v in part["y"]})
-        if len(m["classes"]) == 1:
-            kind = "Sick" if m["classes"] == [1] else "Healthy"
-            notes.append(
-                f"{column}={value} holds only {kind} cases: AUC undefined, "
-                f"the column alone separates them (possible shortcut)"
-            )
-        elif np.isfinite(overall_auc) and abs(m["roc_auc"] - overall_auc) > gap:
-            notes.append(f"{column}={value}: AUC {m['roc_auc']:.3f} vs {overall_auc:.3f} overall")
-        groups[str(value)] = m
-    return {
-        "column": column,
-        "groups": groups,
-        "flag": bool(notes),
-        "notes": notes,
-        "overall_roc_auc": overall_auc,
-    }

@@ -37,7 +37,7 @@ SELECTION_RULE = (
     "highest patient-level AUC of the pooled inner out-of-fold predictions; ties go to the "
     "simpler candidate (the baseline, then a CNN alone, then the CNN averaged with the baseline)"
 )
-KEEP = ("path", "patient_id", "label", "y", "prob", P.BATCH, P.DATE, P.ROOM)
+KEEP = ("path", "patient_id", "label", "y", "prob", P.BATCH, P.DATE, P.PERIOD, P.ROOM)
 
 
 def candidates_of(archs: Sequence[str], baseline: bool = True) -> list[str]:
@@ -127,8 +127,8 @@ def outer_fold(k: int, dev: pd.DataFrame, out: Path, job: dict) -> tuple[pd.Data
     preds = _inner(train_rows, out, job)
     chosen, scores = select_candidate(preds, job["order"])
     inner = preds[chosen]
-    threshold = M.choose_threshold(inner["y"], inner["prob"], job["threshold_method"],
-                                   job["target_sensitivity"])  # fmt: skip
+    threshold = M.choose_patient_threshold(inner, job["threshold_method"],
+                                           job["target_sensitivity"])  # fmt: skip
     log(f"nested: outer fold {k} chose {chosen} (inner patient AUC {scores[chosen]:.3f}), "
         f"threshold {threshold:.3f}")  # fmt: skip
     pred = _refit(chosen, train_rows, test_rows, out, job)
@@ -144,7 +144,7 @@ def nested_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dic
     threshold (Wilson intervals): overall, within each two-class batch, period-matched."""
     df = with_y(pred)
     pat = M.aggregate_patients(df)
-    for column in ("threshold", P.BATCH, P.DATE, P.ROOM):
+    for column in ("threshold", P.BATCH, P.DATE, P.PERIOD, P.ROOM):
         if column in df.columns:
             pat[column] = pat["patient_id"].map(df.groupby("patient_id")[column].first())
     result = by_period(pat, n_boot, seed)

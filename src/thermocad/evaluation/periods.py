@@ -3,7 +3,9 @@
 In DMR-IR the classes were imaged in different batches and years, so overall AUCs reward
 anything that drifts with time. Each metric table therefore also reports, per batch holding
 both classes, the AUC within it, and the AUC on the period-matched women: those of a batch
-acquired inside the date range where both classes occur in that batch.
+acquired inside the date range where both classes occur in that batch. The range is the
+cohort's: `make_split` marks each woman once (column `period_matched` of split.csv), so that a
+fold, a test set or a nested table holds the same women's subset, not a range of its own.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 BATCH, DATE = "acquisition_batch", "acquisition_date"
+PERIOD = "period_matched"  # split.csv: inside its batch's shared range, over the whole cohort
 ROOM = "room_median"  # cohort.csv: the background's median, the room as the camera sees it
 MIN_ROOM_WOMEN = 10  # fewer Healthy women with a room temperature: no room drift reported
 
@@ -43,15 +46,21 @@ def dates_available(df: pd.DataFrame) -> bool:
     return bool(dates(df).notna().any())
 
 
-def period_matched(df: pd.DataFrame) -> pd.Series:
+def period_matched(df: pd.DataFrame, own_range: bool = False) -> pd.Series:
     """Rows of a batch acquired inside the date range where both classes occur in that batch.
 
     Per batch: [latest of the classes' first dates, earliest of their last dates]; a batch
     with one class contributes nobody, nor do rows without a date. Without any date the mask
-    is all False and `mask.attrs["available"]` is False: report the subset as n/a.
+    is all False and `mask.attrs["available"]` is False: report the subset as n/a. A table
+    with the column `period_matched` (rows of a split: the cohort's ranges) is read as it is,
+    unless `own_range`.
     """
     when, y, batch = dates(df), sick(df), batch_values(df)
-    mask = pd.Series(False, index=df.index, name="period_matched")
+    if PERIOD in df.columns and not own_range:
+        mask = df[PERIOD].astype(str).isin(["True", "1", "1.0"])  # bool, or text read back
+        mask.attrs["available"] = bool(when.notna().any())
+        return mask.rename(PERIOD)
+    mask = pd.Series(False, index=df.index, name=PERIOD)
     for value in batch.unique():
         inside = batch == value
         first = when[inside].groupby(y[inside]).min()
@@ -157,3 +166,37 @@ def healthy_room_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
         boots = np.array([_spearman(prob[i], room[i]) for i in draws])
         ci = [float(v) for v in np.nanpercentile(boots, [2.5, 97.5])]
     return {"batch": batch, "rho": rho, "ci": ci, "n": int(len(part))}
+
+
+def subgroup_metrics(df: pd.DataFrame, column: str, threshold: float, gap: float = 0.1) -> dict:
+    """Metrics within each value of `column`, with a flag when groups disagree or are one-class.
+
+    A group holding a single class gets sensitivity or specificity only (AUC is undefined);
+    such a group means the column itself predicts the label, the shortcut this audit looks for.
+    """
+    from thermocad.evaluation import metrics as M
+
+    if column not in df.columns:
+        raise KeyError(f"subgroup column {column!r} not in predictions ({list(df.columns)})")
+    overall_auc = M.roc_auc(df["y"], df["prob"])
+    groups, notes = {}, []
+    for value, part in df.groupby(df[column].fillna("missing").astype(str), sort=True):
+        m = M.classification_metrics(part["y"], part["prob"], threshold)
+        m["n_patients"] = int(part["patient_id"].nunique())
+        m["classes"] = sorted({int(v) for v in part["y"]})
+        if len(m["classes"]) == 1:
+            kind = "Sick" if m["classes"] == [1] else "Healthy"
+            notes.append(
+                f"{column}={value} holds only {kind} cases: AUC undefined, "
+                f"the column alone separates them (possible shortcut)"
+            )
+        elif np.isfinite(overall_auc) and abs(m["roc_auc"] - overall_auc) > gap:
+            notes.append(f"{column}={value}: AUC {m['roc_auc']:.3f} vs {overall_auc:.3f} overall")
+        groups[str(value)] = m
+    return {
+        "column": column,
+        "groups": groups,
+        "flag": bool(notes),
+        "notes": notes,
+        "overall_roc_auc": overall_auc,
+    }

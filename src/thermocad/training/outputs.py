@@ -48,16 +48,17 @@ def write_outputs(
     """Everything a run directory holds; the checkpoint goes once the bundle is written."""
     import shutil
 
-    from thermocad.evaluation.metrics import choose_threshold, classification_metrics
+    from thermocad.evaluation.metrics import choose_patient_threshold, classification_metrics
     from thermocad.models.bundle import save_bundle
     from thermocad.reporting.hub_card import write_model_card
 
     y_valid = data.y[data.n_train :]
     in_sample = fold == "all"  # validation rows are the training rows: report nothing on them
-    # Without a given threshold: the highest one reaching sensitivity 0.9 on validation.
+    # Without a given threshold: the highest one reaching sensitivity 0.9 on the validation women.
     method = "given" if threshold is not None else "sensitivity"
     if threshold is None:
-        threshold = float(choose_threshold(y_valid, probs, method="sensitivity"))
+        women = data.valid[["patient_id"]].assign(y=y_valid, prob=probs)
+        threshold = float(choose_patient_threshold(women, method="sensitivity"))
     if not in_sample:
         extra = {k: v for k, v in (parts or {}).items() if k != "prob"}
         preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs, **extra)
