@@ -119,7 +119,9 @@ def predict(
     """P(Sick) and the decision for each thermal file (folders are searched recursively).
 
     A file that cannot be predicted (unreadable, or another unit than the model's) is an error
-    naming the file, as are paths that hold no thermal file.
+    naming the file, as are paths that hold no thermal file
+    (`thermocad.inference.predict.predict_paths` returns the other files' predictions and the
+    failures apart, as the CLI does).
     """
     from thermocad.inference.predict import failure_line, predict_paths
 
@@ -127,7 +129,8 @@ def predict(
     table, errors = predict_paths(model, paths, tta, allow_unit_mismatch)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ThermocadError(failure_line(errors[0]) + more)
+        raise ThermocadError("cannot predict " + failure_line(errors[0]).removeprefix("failed: ")
+                             + more)  # fmt: skip
     return table
 
 

@@ -34,9 +34,11 @@ def choose_from_oof(oof: pd.DataFrame, config: Any = None, threshold_method: str
     Today only the decision threshold on P(Sick) (`config` is there for the choices to come).
     """
     from thermocad.evaluation.evaluate import with_y
-    from thermocad.evaluation.metrics import choose_patient_threshold
+    from thermocad.evaluation.metrics import TARGET_SENSITIVITY, choose_patient_threshold
 
     threshold = choose_patient_threshold(with_y(oof), threshold_method, target_sensitivity)
+    if target_sensitivity is None and threshold_method == "sensitivity":
+        target_sensitivity = TARGET_SENSITIVITY  # recorded as used, not as "none given"
     return {"threshold": float(threshold), "threshold_method": threshold_method,
             "target_sensitivity": target_sensitivity}  # fmt: skip
 

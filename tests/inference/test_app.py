@@ -53,8 +53,8 @@ def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload
     before = {p for p in Path(tempfile.gettempdir()).glob("thermocad-request-*")}
     thermogram, overlay, result, status, cleared = answer_file(bundle, str(path), False)
     prob = float(bundle.predict([np.loadtxt(dmr_files[0])])[0])
-    assert result.startswith(f"P(Sick) = {prob:.3g}; decision: ")
-    assert f"threshold {bundle.threshold:.3g}" in result
+    assert result.startswith(f"P(Sick) = {prob:.4f}; decision: ")
+    assert f"threshold {bundle.threshold:.4f}" in result
     assert ("mean of the CNN" in result) == (bundle.baseline is not None)
     assert _png(thermogram).ndim == 3 and _png(overlay).shape[2] in (3, 4)
     assert "analysed" in status and cleared is None
@@ -107,7 +107,7 @@ def test_concurrent_identical_uploads_all_answered(bundle, dmr_files, upload_roo
     statuses = [a[3] for a in answers]
     assert all(s.endswith("analysed (dmr-space, 64x80).") for s in statuses), statuses[:3]
     assert {a[2] for a in answers} == {answers[0][2]}
-    assert answers[0][2].startswith(f"P(Sick) = {expected:.3g}")
+    assert answers[0][2].startswith(f"P(Sick) = {expected:.4f}")
     assert path.exists()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -71,3 +73,10 @@ def test_explain_refuses_an_implausible_thermogram(run_dir, tmp_path):
     with pytest.raises(ImplausibleThermogramError, match=r"zeros\.npy: nearly constant"):
         explain_file(run_dir, tmp_path / "zeros.npy", tmp_path / "figs")
     assert not (tmp_path / "figs" / "zeros_gradcam.png").exists()
+
+
+def test_explain_notes_a_lateral_view_as_predict_does(run_dir, dmr_files, tmp_path, capsys):
+    lateral = tmp_path / "T0002.1.2.S.2013-01-01.00.txt"  # view code 2: not frontal
+    shutil.copy(dmr_files[1], lateral)
+    assert main(["explain", str(run_dir), str(lateral), "--out", str(tmp_path / "figs")]) == 0
+    assert "trained on frontal views only" in capsys.readouterr().err

@@ -139,6 +139,9 @@ def roc_points(y_true, prob, every: bool = False) -> tuple[np.ndarray, np.ndarra
     return roc_curve(y_true, prob, drop_intermediate=not every)
 
 
+TARGET_SENSITIVITY = 0.9  # the sensitivity rule's target when none is given
+
+
 def choose_threshold(
     y_true, prob, method: str = "youden", target_sensitivity: float | None = None
 ) -> float:
@@ -156,7 +159,7 @@ def choose_threshold(
     fpr, tpr, thr = roc_points(y, p, every=True)
     thr = np.minimum(thr, 1.0)  # sklearn puts +inf first; 1.0 calls only P(Sick) = 1 Sick
     if target_sensitivity is not None or method == "sensitivity":
-        target = 0.9 if target_sensitivity is None else float(target_sensitivity)
+        target = TARGET_SENSITIVITY if target_sensitivity is None else float(target_sensitivity)
         if not 0 < target <= 1:
             raise ValueError(f"target_sensitivity must be in (0, 1], got {target}")
         return float(thr[np.argmax(tpr >= target - 1e-12)])

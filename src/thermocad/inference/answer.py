@@ -49,7 +49,7 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
     if not name.endswith(ALLOWED_SUFFIXES):
         kinds = ", ".join(ALLOWED_SUFFIXES)
         raise ThermalFormatError(f"{path.name}: unsupported file type; upload one of {kinds}")
-    size_mb = path.stat().st_size / 1e6
+    size_mb = path.stat().st_size / 2**20  # Gradio's "20mb" (max_file_size) is 20 MiB
     if size_mb > max_mb:
         raise ThermalFormatError(f"{path.name}: {size_mb:.1f} MB is over the {max_mb:g} MB limit")
 
@@ -73,9 +73,10 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) 
         heat = _heatmap(bundle, array)
     prob = float(bundle.average(cnn, base)[0])
     decision = "Sick" if prob >= bundle.threshold else "Healthy"
-    result = f"P(Sick) = {prob:.3g}; decision: {decision} (threshold {bundle.threshold:.3g})"
+    # Four decimals: P(Sick) and the threshold must not read the same when the decision differs.
+    result = f"P(Sick) = {prob:.4f}; decision: {decision} (threshold {bundle.threshold:.4f})"
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
-        result += f"; mean of the CNN ({cnn[0]:.3g}) and the temperature-statistics baseline ({base[0]:.3g})"
+        result += f"; mean of the CNN ({cnn[0]:.4f}) and the temperature-statistics baseline ({base[0]:.4f})"
     note = input_note(bundle.meta, thermogram)
     if note:
         result += f". Note: {note}"

@@ -75,7 +75,7 @@ def build_app(
     with gr.Blocks(title="thermocad", delete_cache=(600, 600)) as demo:
         gr.Markdown(
             f"# thermocad: breast thermogram analysis\nModel: `{arch}`, input unit "
-            f"`{bundle.unit}`, decision threshold {bundle.threshold:.3g}."
+            f"`{bundle.unit}`, decision threshold {bundle.threshold:.4f}."
         )
         gr.Markdown(DISCLAIMER, elem_id="disclaimer")
         with gr.Row():

@@ -90,7 +90,7 @@ def draw_overlay(
     overlay = ax.imshow(heatmap, cmap="jet", alpha=0.45, vmin=0, vmax=1)
     fig.colorbar(overlay, ax=ax, shrink=0.85, label="Grad-CAM (Sick)")
     decision = "Sick" if prob >= threshold else "Healthy"
-    title = f"P(Sick) {prob:.3g}: {decision} (threshold {threshold:.3g})"
+    title = f"P(Sick) {prob:.4f}: {decision} (threshold {threshold:.4f})"
     if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
         title += "\nGrad-CAM: no evidence for Sick"
     ax.set_title(title, fontsize=10)
@@ -157,13 +157,17 @@ def explain_file(
     device: str = "auto",
 ) -> Path:
     """Write `<out_dir>/<file stem>_gradcam.png` explaining the model's prediction for `path`."""
+    import textwrap
+
     from thermocad.inference.loading import load_model
+    from thermocad.inference.notes import input_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.extras import require
     from thermocad.utils.files import atomic_path, check_writable
+    from thermocad.utils.progress import log
 
     require("torch", "timm", extra="train")
     require("pytorch_grad_cam", extra="explain")
@@ -176,7 +180,11 @@ def explain_file(
     thermogram = read_thermal(path)
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     check_plausible(thermogram)
-    fig = explain_array(bundle, thermogram.array, thermogram.unit, title=path.name)
+    title = path.name
+    if note := input_note(bundle.meta, thermogram):  # as predict and the web app say it
+        log(f"note: {note}")
+        title += "\n" + textwrap.fill(f"note: {note}", 170)
+    fig = explain_array(bundle, thermogram.array, thermogram.unit, title=title)
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     return target

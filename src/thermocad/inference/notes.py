@@ -4,6 +4,8 @@
   "Room drift"), so a thermogram taken in a room colder or warmer than any training woman's
   gets a score the training data say little about. model.json keeps the training women's room
   range (`data.room_range_c`, written by `train`).
+- The unit: a file of image intensities scored by a model trained on temperatures (or the
+  reverse), which only --allow-unit-mismatch lets through.
 - The view: models are trained on frontal views only (`prepare` excludes the others), so a
   file whose DMR-IR name says it is a lateral view (`T0287.1.2...`: right 45 degrees) is
   scored on an image unlike any the model saw.
@@ -23,7 +25,17 @@ if TYPE_CHECKING:
 
 def input_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     """'' or every note on this thermogram, joined by '; '."""
-    return "; ".join(n for n in (view_note(thermogram.path), room_note(meta, thermogram)) if n)
+    notes = (unit_note(meta, thermogram), view_note(thermogram.path), room_note(meta, thermogram))
+    return "; ".join(n for n in notes if n)
+
+
+def unit_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
+    """'' or a note when the file's unit is not the model's (allowed by --allow-unit-mismatch)."""
+    unit = meta.get("unit")
+    if not unit or thermogram.unit == unit:
+        return ""
+    return (f"the file holds {thermogram.unit} values but the model was trained on {unit}: "
+            "its P(Sick) is not a measurement")  # fmt: skip
 
 
 def room_note(meta: dict[str, Any], thermogram: Thermogram) -> str:

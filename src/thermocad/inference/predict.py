@@ -47,8 +47,13 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
             files.append(path)
         else:
             errors.append(FileError(str(path), "no such file or folder"))
-    # A folder given twice (or a file inside a given folder) is predicted once.
+    # A folder given twice (or a file inside a given folder, or a link to one) is predicted once.
     unique = list(dict.fromkeys(p.resolve() for p in files))
+    if len(unique) < len(files):
+        from thermocad.utils.progress import log
+
+        log(f"{len(files) - len(unique)} repeated file(s) predicted once (the same file given "
+            "twice, a link to it, or a file inside a folder also given)")  # fmt: skip
     return unique, errors
 
 
@@ -139,7 +144,9 @@ def predict_bundle(
                 ready, pending = pending, (good, prep.submit(_prepared, bundle, good))
                 rows.extend(_predicted(bundle, ready, tta, __version__))
         rows.extend(_predicted(bundle, pending, tta, __version__))
-    return pd.DataFrame(rows, columns=list(COLUMNS)).astype({"patient_id": "Int64"}), errors
+    table = pd.DataFrame(rows, columns=list(COLUMNS)).astype({"patient_id": "Int64"})
+    table["note"] = table["note"].astype(object).where(table["note"].notna(), None)  # not NaN
+    return table, errors
 
 
 def _prepared(bundle: ModelBundle | OnnxModel, good: list[Thermogram]):
@@ -237,4 +244,5 @@ def run_predict(
     log(
         f"{len(table)} file(s) predicted, {len(errors)} failed -> {', '.join(map(str, written.values()))}"
     )
+    log("research software, not a diagnosis: thermography is an adjunct to mammography")
     return 1 if errors else 0

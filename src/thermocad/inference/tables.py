@@ -13,25 +13,36 @@ if TYPE_CHECKING:
 
 
 def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per patient: mean P(Sick) over their files and the decision at the threshold."""
-    from thermocad.evaluation.metrics import aggregate_patients as by_patient
+    """One row per patient: mean P(Sick) over their files and the decision at the threshold.
+
+    A file whose name gives a lateral view is left out of the mean (the model was trained on
+    frontal views and says nothing about it; inference/notes.py) and named in the row's note;
+    a patient with only such files gets no P(Sick) and the decision "n/a". Files with other
+    notes (the room) count, and the note says how many there are.
+    """
+    import pandas as pd
+
+    from thermocad.inference.notes import view_note
 
     known = table.dropna(subset=["patient_id"])
-    out = by_patient(known, prob="prob_sick")
-    out = out.rename(columns={"n_images": "n_files", "prob": "prob_sick"})[
-        ["patient_id", "n_files", "prob_sick"]
-    ]
-    out = out.join(known.groupby("patient_id")[["threshold", "model"]].first(), on="patient_id")
-    out["prob_sick"] = out["prob_sick"].round(6)
-    out.insert(
-        3,
-        "decision",
-        [
-            "Sick" if p >= t else "Healthy"
-            for p, t in zip(out["prob_sick"], out["threshold"], strict=True)
-        ],
-    )
-    return out
+    lateral = known["file"].map(lambda f: bool(view_note(f)))
+    noted = known.get("note", pd.Series(None, index=known.index)).fillna("").astype(bool)
+    rows = []
+    for pid, files in known.groupby("patient_id", sort=True):
+        used = files[~lateral[files.index]]
+        prob = round(float(used["prob_sick"].mean()), 6) if len(used) else None
+        threshold = files["threshold"].iloc[0]
+        decision = "n/a" if prob is None else ("Sick" if prob >= threshold else "Healthy")
+        notes = [f"{len(files) - len(used)} lateral-view file(s) left out"] * (
+            len(used) < len(files)
+        )
+        if (others := int((noted[used.index]).sum())) > 0:
+            notes.append(f"{others} file(s) with a note in the per-file table")
+        rows.append({"patient_id": pid, "n_files": len(used), "prob_sick": prob,
+                     "decision": decision, "threshold": threshold,
+                     "model": files["model"].iloc[0], "note": "; ".join(notes) or None})  # fmt: skip
+    columns = ["patient_id", "n_files", "prob_sick", "decision", "threshold", "model", "note"]
+    return pd.DataFrame(rows, columns=columns).astype({"patient_id": "Int64"})
 
 
 def output_paths(out: str | os.PathLike, fmt: str = "csv") -> dict[str, Path]:
@@ -81,7 +92,7 @@ def write_predictions(
         check_writable(path, force)
     written = {"files": _write_table(targets["files"], table, fmt)}
     patients = aggregate_patients(table)
-    if (patients["n_files"] > 1).any():
+    if (table.dropna(subset=["patient_id"])["patient_id"].value_counts() > 1).any():
         written["patients"] = _write_table(targets["patients"], patients, fmt)
     if errors:
         frame = pd.DataFrame(list(errors), columns=["file", "error"])

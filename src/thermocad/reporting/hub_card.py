@@ -118,6 +118,19 @@ def confounds(rows: pd.DataFrame) -> list[str]:
     return notes or ["no acquisition batch or date recorded in the split: not measured"]
 
 
+def _threshold_source(meta: dict) -> str:
+    """Where the stored threshold came from, in a few words."""
+    prov = meta.get("threshold_provenance") or {}
+    if prov.get("threshold_method") == "sensitivity":
+        return (f"the highest reaching sensitivity {prov.get('target_sensitivity') or 0.9:g} on the "
+                "pooled out-of-fold predictions of `thermocad fit`'s cross-validation")  # fmt: skip
+    if prov.get("threshold_method") == "youden":
+        return (
+            "Youden's J on the pooled out-of-fold predictions of `thermocad fit`'s cross-validation"
+        )
+    return METHODS.get(str(meta.get("threshold_method")), "given at training")
+
+
 def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
                 summary: dict | None) -> str:  # fmt: skip
     """The whole README.md text."""
@@ -125,11 +138,14 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     threshold = float(meta.get("threshold", 0.5))
     ensemble = ("the mean of the CNN's and a classical temperature-statistics baseline's"
                 if meta.get("baseline") is not None else "the CNN's alone")  # fmt: skip
-    how = METHODS.get(str(meta.get("threshold_method")), "given at training")
+    how = _threshold_source(meta)
+    config = meta.get("config") or {}
+    trained = ("fine-tuned by the 2019 study's SGDR cycles" if config.get("cycles")
+               or config.get("frozen_cycles") else "a head on the frozen body's features")  # fmt: skip
     rows = pd.concat([train] + ([valid] if valid is not None else []))
     out = [front_matter(meta, summary), f"# thermocad {arch}: breast thermogram classifier", ""]
-    out += [f"Model: a `{arch}` CNN ({size} px input, {meta.get('unit', 'celsius')} input) "
-            f"fine-tuned with thermocad {meta.get('thermocad_version', '')}. Its P(Sick) for one "
+    out += [f"Model: a `{arch}` CNN ({size} px, {meta.get('unit', 'celsius')} input) trained "
+            f"with thermocad {meta.get('thermocad_version', '')}: {trained}. Its P(Sick) for one "
             f"frontal breast thermogram is {ensemble}; the stored decision threshold is "
             f"{threshold:.4g} ({how}).", "",
             NOT_A_DIAGNOSIS, ""]  # fmt: skip
