@@ -89,7 +89,7 @@ def test_evaluate_and_predict_take_a_run_or_a_model(trained, tmp_path):
     assert pred["file"].tolist() == sorted(files)
     np.testing.assert_allclose(pred["prob_sick"], result["predictions"]["prob"], atol=1e-6)
     (tmp_path / "bad.txt").write_text("not a matrix\n")
-    with pytest.raises(thermocad.ThermocadError, match="bad.txt"):
+    with pytest.raises(thermocad.ThermocadError, match="^cannot predict .*bad.txt"):
         thermocad.predict(run, [*files, tmp_path / "bad.txt"])
     with pytest.raises(thermocad.ConfigError, match="no rows with split == 'holdout'"):
         thermocad.evaluate(run, table, on="holdout")

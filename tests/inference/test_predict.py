@@ -74,10 +74,14 @@ def test_unit_mismatch_refused_unless_allowed(run_dir, dmr_files, tmp_path):
     assert "temperatures" in errors[0].error and "--allow-unit-mismatch" in errors[0].error
     table, errors = predict_paths(run_dir, [png], allow_unit_mismatch=True)
     assert len(table) == 1 and not errors
+    assert (
+        "the file holds intensity values but the model was trained on celsius" in table["note"][0]
+    )
 
 
-def test_collect_files_recurses_and_deduplicates(inputs):
+def test_collect_files_recurses_and_deduplicates(inputs, capsys):
     files, errors = collect_files([inputs, inputs / "sub", inputs / "sub" / "T0001.txt"])
+    assert "repeated file(s) predicted once" in capsys.readouterr().err
     assert [f.name for f in files] == ["broken.txt", "T0001.txt", "T0002.txt", "T0003.txt"]
     assert not errors
     files, errors = collect_files([inputs / "labels.csv"])  # named explicitly: tried
@@ -134,7 +138,8 @@ def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_p
     p1 = patients.set_index("patient_id").loc[1]
     assert p1["n_files"] == 3
     assert p1["prob_sick"] == pytest.approx(table.loc[table.patient_id == 1, "prob_sick"].mean())
-    assert "broken.txt" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "broken.txt" in err and "research software, not a diagnosis" in err
     before = out.read_bytes()
     assert main(["predict", str(run_dir), str(inputs / "sub"), "--out", str(out)]) == 2
     assert out.read_bytes() == before  # refused without --force
