@@ -79,6 +79,16 @@ def test_unit_mismatch_refused_unless_allowed(run_dir, dmr_files, tmp_path):
     )
 
 
+def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_path):
+    run = tmp_path / "fitted"
+    shutil.copytree(run_dir, run)  # a `fit` folder keeps the split its women came from
+    pd.DataFrame({"patient_id": [1, 3], "split": ["train", "test"]}).to_csv(run / "split.csv")
+    table, _ = predict_paths(run, [inputs / "sub"])
+    notes = dict(zip(table["patient_id"], table["note"], strict=True))
+    assert "patient number 1 trained this model" in notes[1]
+    assert notes[2] is None and notes[3] is None  # 3 was a test woman: held out
+
+
 def test_collect_files_recurses_and_deduplicates(inputs, capsys):
     files, errors = collect_files([inputs, inputs / "sub", inputs / "sub" / "T0001.txt"])
     assert "repeated file(s) predicted once" in capsys.readouterr().err
