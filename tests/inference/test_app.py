@@ -62,6 +62,10 @@ def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload
     # The private copy went with its request, and the images were never files.
     assert set(Path(tempfile.gettempdir()).glob("thermocad-request-*")) == before
     assert sorted(p.name for p in upload_root.rglob("*") if p.is_file()) == [path.name]
+    # From a `fit` folder (its split.csv's women): the same upload says she trained the model.
+    pid = dmr_files[0].name[1:5].lstrip("0")
+    result = answer_file(bundle, str(path), False, frozenset({pid}))[2]
+    assert f"Note: patient number {pid} trained this model" in result
 
 
 def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):

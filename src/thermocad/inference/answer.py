@@ -54,10 +54,12 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
         raise ThermalFormatError(f"{path.name}: {size_mb:.1f} MB is over the {max_mb:g} MB limit")
 
 
-def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) -> Answer:
-    """Read, predict and explain one file; raises ThermocadError for files a user got wrong."""
+def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
+            seen: frozenset[str] = frozenset()) -> Answer:  # fmt: skip
+    """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
+    `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
     from thermocad.inference.explain import draw_thermogram
-    from thermocad.inference.notes import input_note
+    from thermocad.inference.notes import input_note, training_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
@@ -77,8 +79,8 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False) 
     result = f"P(Sick) = {prob:.4f}; decision: {decision} (threshold {bundle.threshold:.4f})"
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
         result += f"; mean of the CNN ({cnn[0]:.4f}) and the temperature-statistics baseline ({base[0]:.4f})"
-    note = input_note(bundle.meta, thermogram)
-    if note:
+    notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen))
+    if note := "; ".join(n for n in notes if n):
         result += f". Note: {note}"
     return Answer(
         thermogram=_inline_png(_one_panel(draw_thermogram, array, thermogram.unit), "thermogram"),
@@ -136,8 +138,9 @@ def _inline_png(fig, alt: str) -> str:
 
 
 def answer_file(
-    bundle: ModelBundle, path: str | None, allow_unit_mismatch: bool
-) -> tuple[Any, ...]:
+    bundle: ModelBundle, path: str | None, allow_unit_mismatch: bool,
+    seen: frozenset[str] = frozenset(),
+) -> tuple[Any, ...]:  # fmt: skip
     """The page's outputs for a file path; errors become a readable status, never a traceback.
 
     The file is Gradio's: identical uploads (and the bytes of an example) share one path in its
@@ -150,7 +153,7 @@ def answer_file(
         try:
             check_upload(upload)  # type and size first: an oversized file is never copied
             shutil.copyfile(upload, copy)
-            answer = analyse(bundle, copy, allow_unit_mismatch)
+            answer = analyse(bundle, copy, allow_unit_mismatch, seen)
         except ThermocadError as exc:
             # Server-side paths mean nothing to the user; show the name they uploaded.
             message = str(exc).replace(str(copy), upload.name).replace(str(upload), upload.name)

@@ -63,9 +63,12 @@ def build_app(
     passes its own, removed when it stops)."""
     import gradio as gr
 
+    from thermocad.evaluation.lockbox import seen_patients
     from thermocad.inference.loading import load_model
 
     bundle = bundle or load_model(run_dir)
+    home = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
+    seen = frozenset(seen_patients(home))  # a `fit` folder's women: their uploads get a note
     if examples is None:
         folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
@@ -97,7 +100,7 @@ def build_app(
             )
         outputs = [thermogram, overlay, result, status, upload]
         upload.upload(
-            lambda path, ok: answer_file(bundle, path, ok),
+            lambda path, ok: answer_file(bundle, path, ok, seen),
             inputs=[upload, allow],
             outputs=outputs,
             api_name="analyse",

@@ -10,6 +10,9 @@
   file whose DMR-IR name says it is a lateral view (`T0287.1.2...`: right 45 degrees) is
   scored on an image unlike any the model saw.
 
+- The woman: a `fit` folder keeps its split.csv, so a file whose DMR-IR patient number trained
+  the model can say so (`training_note`): her P(Sick) is then no held-out score.
+
 `predict` and the web app add the notes; the score itself is not changed. `tta_note` is a
 log line for the whole run: a model validated with TTA scored without it.
 """
@@ -27,6 +30,24 @@ def input_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     """'' or every note on this thermogram, joined by '; '."""
     notes = (unit_note(meta, thermogram), view_note(thermogram.path), room_note(meta, thermogram))
     return "; ".join(n for n in notes if n)
+
+
+def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> str:
+    """'' or a note when the file's DMR-IR patient number is among `seen`, the patients that
+    trained the model (evaluation.lockbox.seen_patients)."""
+    from thermocad.io.filenames import parse_dmr_name
+    from thermocad.utils.errors import ThermocadError
+
+    if not path or not seen:
+        return ""
+    try:
+        pid = getattr(parse_dmr_name(path), "patient_id", None)
+    except (ThermocadError, ValueError):  # not a DMR-IR name: no patient number
+        return ""
+    if pid is None or str(pid) not in seen:
+        return ""
+    return (f"patient number {pid} trained this model (its split.csv): if she is the same woman, "
+            "this P(Sick) is not a held-out score")  # fmt: skip
 
 
 def unit_note(meta: dict[str, Any], thermogram: Thermogram) -> str:

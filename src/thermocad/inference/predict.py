@@ -215,13 +215,12 @@ def _note_training_women(table: pd.DataFrame, run_dir: Path) -> None:
     """Note the files whose DMR-IR patient number is one the model trained on (a `fit`
     folder's split.csv says which): their P(Sick) is no held-out score."""
     from thermocad.evaluation.lockbox import seen_patients
+    from thermocad.inference.notes import training_note
 
     seen = seen_patients(run_dir if run_dir.is_dir() else run_dir.parent)
-    hit = table["patient_id"].astype("string").isin(seen).fillna(False).to_numpy(bool)
-    for i in hit.nonzero()[0]:
-        note = (f"patient number {table.at[i, 'patient_id']} trained this model (its split.csv): "
-                "if she is the same woman, this P(Sick) is not a held-out score")  # fmt: skip
-        table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)
+    for i, file in enumerate(table["file"] if seen else []):
+        if note := training_note(file, seen):
+            table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)
 
 
 def failure_line(err: FileError) -> str:
