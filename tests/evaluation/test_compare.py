@@ -240,3 +240,25 @@ def test_the_tables_calls_are_the_womens(tmp_path):
     assert (row["n_images"], row["n_patients"]) == (7, 4)
     assert (row["tp"], row["fn"], row["tn"], row["fp"]) == (1, 1, 1, 1)
     assert row["sensitivity"] == 0.5 and row["specificity"] == 0.5
+
+
+def test_the_studys_seed_reaches_the_nested_inner_folds(split_csv, tmp_path, monkeypatch):
+    import thermocad.evaluation.nested as N
+
+    seen = {}
+
+    def fake_nested_cv(split_df, archs, out_dir, config, trainer, baseline, inner_folds, seed,
+                       *rest, **kwargs):  # fmt: skip
+        seen["seed"] = seed
+        return {"selection_rule": "", "folds": [], "metrics": {}}
+
+    monkeypatch.setattr(N, "nested_cv", fake_nested_cv)
+    C.compare(split_csv, [], tmp_path / "cmp", n_boot=0, nested=True, seed=7)
+    assert seen["seed"] == 7
+
+
+def test_a_split_made_before_the_period_column_says_so(split_csv, tmp_path, capsys):
+    df = pd.read_csv(split_csv).assign(acquisition_date="2014-01-01")
+    df.to_csv(tmp_path / "old.csv", index=False)
+    C.compare(tmp_path / "old.csv", [], tmp_path / "cmp", n_boot=0)
+    assert "has no period_matched column" in capsys.readouterr().err

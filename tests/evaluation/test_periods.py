@@ -195,3 +195,5 @@ def test_a_split_marks_the_period_once_for_the_whole_cohort():
     assert P.period_matched(part, own_range=True).sum() == 4  # without 8
     read_back = pd.read_csv(io.StringIO(part.to_csv(index=False)))
     assert P.period_matched(read_back).tolist() == P.period_matched(part).tolist()
+    as_text = part.assign(period_matched=part["period_matched"].map({True: "TRUE", False: "false"}))
+    assert P.period_matched(as_text).tolist() == P.period_matched(part).tolist()  # R, Excel

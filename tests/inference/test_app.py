@@ -79,8 +79,8 @@ def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):
     big = upload_root / "big" / "huge.txt"
     big.parent.mkdir(parents=True)
     with big.open("wb") as fh:
-        fh.truncate(21_000_000)  # sparse: refused on size before anything reads it
-    assert "over the 20 MB limit" in answer_file(bundle, str(big), False)[3]
+        fh.truncate(22_000_000)  # sparse: refused on size before anything reads it
+    assert "21.0 MiB is over the 20 MiB limit" in answer_file(bundle, str(big), False)[3]
 
 
 def test_image_for_temperature_model_points_to_the_checkbox(bundle, dmr_files, upload_root):

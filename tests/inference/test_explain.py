@@ -80,3 +80,11 @@ def test_explain_notes_a_lateral_view_as_predict_does(run_dir, dmr_files, tmp_pa
     shutil.copy(dmr_files[1], lateral)
     assert main(["explain", str(run_dir), str(lateral), "--out", str(tmp_path / "figs")]) == 0
     assert "trained on frontal views only" in capsys.readouterr().err
+
+
+def test_probability_and_threshold_never_read_the_same_for_different_decisions():
+    from thermocad.inference.explain import shown
+
+    assert shown(0.40758, 0.40762) == ("0.40758", "0.40762")  # 4 places: both 0.4076
+    assert shown(0.2313, 0.40757385) == ("0.2313", "0.4076")
+    assert shown(0.5, 0.5) == ("0.5000", "0.5000")

@@ -87,6 +87,14 @@ def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_pat
     notes = dict(zip(table["patient_id"], table["note"], strict=True))
     assert "patient number 1 trained this model" in notes[1]
     assert notes[2] is None and notes[3] is None  # 3 was a test woman: held out
+    # A split.csv beside an exported file may be anyone's: only a run folder's counts.
+    from thermocad.inference.predict import _note_training_women
+
+    (tmp_path / "model.onnx").write_bytes(b"")
+    pd.DataFrame({"patient_id": [1], "split": ["train"]}).to_csv(tmp_path / "split.csv")
+    table = pd.DataFrame({"file": ["T0001.txt"], "patient_id": [1], "note": [None]})
+    _note_training_women(table, tmp_path / "model.onnx")
+    assert table["note"][0] is None
 
 
 def test_collect_files_recurses_and_deduplicates(inputs, capsys):

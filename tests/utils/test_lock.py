@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from thermocad.cli import main
-from thermocad.utils.errors import OutputBusyError
+from thermocad.utils.errors import OutputBusyError, OutputExistsError
 from thermocad.utils.files import prepare_out_dir
 from thermocad.utils.lock import LOCK, folder_lock
 
@@ -75,10 +75,31 @@ def test_nested_writers_in_one_process_share_the_lock(tmp_path):
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model.json"]
 
 
+def test_one_folder_however_it_is_spelt(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "run")
+    # Not "another thermocad process" (this one's pid) for a link or a roundabout path.
+    with (
+        folder_lock(tmp_path / "run"),
+        folder_lock(tmp_path / "link"),
+        folder_lock(tmp_path / "sub" / ".." / "run"),
+    ):
+        pass
+
+
 def test_a_refused_command_leaves_no_folder_it_created(tmp_path):
-    with pytest.raises(RuntimeError), folder_lock(tmp_path / "new"):
+    with pytest.raises(RuntimeError), folder_lock(tmp_path / "a" / "b" / "new"):
         raise RuntimeError("a check failed before anything was written")
-    assert not (tmp_path / "new").exists()
+    assert not (tmp_path / "a").exists()  # nor the parents it made
+
+
+def test_a_file_in_the_way_is_a_one_line_error(tmp_path):
+    (tmp_path / "run").write_text("not a folder")
+    with (
+        pytest.raises(OutputExistsError, match="exists and is not a directory"),
+        folder_lock(tmp_path / "run"),
+    ):
+        pass
 
 
 def test_an_existing_folder_is_kept_even_if_empty(tmp_path):

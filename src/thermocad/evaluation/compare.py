@@ -18,6 +18,7 @@ import pandas as pd
 
 from thermocad.cohort.split import read_split
 from thermocad.evaluation import metrics as M
+from thermocad.evaluation import periods as P
 from thermocad.evaluation.evaluate import (
     clean_json,
     evaluate_predictions,
@@ -242,6 +243,9 @@ def compare(
 
     # Check the split and the names before creating anything: a typo must not cost a baseline run.
     split_csv, split_df = Path(split_csv), read_split(split_csv)
+    if P.PERIOD not in split_df.columns and P.dates_available(split_df):
+        log(f"{split_csv} has no {P.PERIOD} column (made before it existed): each table takes "
+            "the date range of its own women; make the split again to mark them once")  # fmt: skip
     if threshold_method not in ("sensitivity", "youden"):
         raise ConfigError(f"unknown threshold_method {threshold_method!r}; choose sensitivity "
                           "or youden")  # fmt: skip

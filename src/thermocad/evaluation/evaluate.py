@@ -230,6 +230,8 @@ def evaluate_run(
         check_unseen(rows["patient_id"], home, split_csv, say_unknown=False)
     bundle = load_model(run_dir, device)
     thr, source = threshold or (bundle.threshold, "model.json (validation data)")
+    if not 0.0 <= float(thr) <= 1.0:
+        raise ConfigError(f"threshold must be a probability in 0..1, got {thr}")
     log(f"evaluating {run_dir.name} on {len(rows)} {on} images (threshold {thr:.3f})")
     if on == "valid" and threshold is None and bundle.meta.get("threshold_method") != "given":
         log("note: the threshold was chosen on these validation women: their sensitivity and "

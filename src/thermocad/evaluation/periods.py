@@ -57,7 +57,7 @@ def period_matched(df: pd.DataFrame, own_range: bool = False) -> pd.Series:
     """
     when, y, batch = dates(df), sick(df), batch_values(df)
     if PERIOD in df.columns and not own_range:
-        mask = df[PERIOD].astype(str).isin(["True", "1", "1.0"])  # bool, or text read back
+        mask = df[PERIOD].astype(str).str.lower().isin(["true", "1", "1.0"])  # bool, or text
         mask.attrs["available"] = bool(when.notna().any())
         return mask.rename(PERIOD)
     mask = pd.Series(False, index=df.index, name=PERIOD)

@@ -51,14 +51,14 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
         raise ThermalFormatError(f"{path.name}: unsupported file type; upload one of {kinds}")
     size_mb = path.stat().st_size / 2**20  # Gradio's "20mb" (max_file_size) is 20 MiB
     if size_mb > max_mb:
-        raise ThermalFormatError(f"{path.name}: {size_mb:.1f} MB is over the {max_mb:g} MB limit")
+        raise ThermalFormatError(f"{path.name}: {size_mb:.1f} MiB is over the {max_mb:g} MiB limit")
 
 
 def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
             seen: frozenset[str] = frozenset()) -> Answer:  # fmt: skip
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
     `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
-    from thermocad.inference.explain import draw_thermogram
+    from thermocad.inference.explain import draw_thermogram, shown
     from thermocad.inference.notes import input_note, training_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
@@ -75,8 +75,8 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
         heat = _heatmap(bundle, array)
     prob = float(bundle.average(cnn, base)[0])
     decision = "Sick" if prob >= bundle.threshold else "Healthy"
-    # Four decimals: P(Sick) and the threshold must not read the same when the decision differs.
-    result = f"P(Sick) = {prob:.4f}; decision: {decision} (threshold {bundle.threshold:.4f})"
+    p, t = shown(prob, bundle.threshold)  # never the same text for a different decision
+    result = f"P(Sick) = {p}; decision: {decision} (threshold {t})"
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
         result += f"; mean of the CNN ({cnn[0]:.4f}) and the temperature-statistics baseline ({base[0]:.4f})"
     notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen))

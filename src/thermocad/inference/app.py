@@ -67,8 +67,8 @@ def build_app(
     from thermocad.inference.loading import load_model
 
     bundle = bundle or load_model(run_dir)
-    home = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
-    seen = frozenset(seen_patients(home))  # a `fit` folder's women: their uploads get a note
+    # A `fit` folder's women: their uploads get a note (a split.csv beside an .onnx may be anyone's).
+    seen = frozenset(seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else ())
     if examples is None:
         folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
@@ -83,7 +83,7 @@ def build_app(
         gr.Markdown(DISCLAIMER, elem_id="disclaimer")
         with gr.Row():
             upload = gr.File(
-                label=f"Thermal file (DMR text matrix, .npy or image; at most {MAX_UPLOAD_MB} MB)",
+                label=f"Thermal file (DMR text matrix, .npy or image; at most {MAX_UPLOAD_MB} MiB)",
                 file_types=list(ALLOWED_SUFFIXES),
                 type="filepath",
                 elem_id="upload",

@@ -81,6 +81,16 @@ def draw_thermogram(
     ax.set_axis_off()
 
 
+def shown(prob: float, threshold: float) -> tuple[str, str]:
+    """P(Sick) and the threshold as text, with four decimals or as many more as it takes for
+    two different numbers not to read the same (the decision differs between them)."""
+    for places in range(4, 10):
+        text = f"{prob:.{places}f}", f"{threshold:.{places}f}"
+        if text[0] != text[1] or prob == threshold:
+            break
+    return text
+
+
 def draw_overlay(
     fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: float, threshold: float
 ) -> None:
@@ -90,7 +100,8 @@ def draw_overlay(
     overlay = ax.imshow(heatmap, cmap="jet", alpha=0.45, vmin=0, vmax=1)
     fig.colorbar(overlay, ax=ax, shrink=0.85, label="Grad-CAM (Sick)")
     decision = "Sick" if prob >= threshold else "Healthy"
-    title = f"P(Sick) {prob:.4f}: {decision} (threshold {threshold:.4f})"
+    p, t = shown(prob, threshold)
+    title = f"P(Sick) {p}: {decision} (threshold {t})"
     if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
         title += "\nGrad-CAM: no evidence for Sick"
     ax.set_title(title, fontsize=10)

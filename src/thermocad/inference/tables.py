@@ -24,7 +24,7 @@ def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
 
     from thermocad.inference.notes import view_note
 
-    known = table.dropna(subset=["patient_id"])
+    known = table.dropna(subset=["patient_id"]).reset_index(drop=True)  # labels: positions
     lateral = known["file"].map(lambda f: bool(view_note(f)))
     noted = known.get("note", pd.Series(None, index=known.index)).fillna("").astype(bool)
     rows = []

@@ -141,7 +141,8 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     how = _threshold_source(meta)
     config = meta.get("config") or {}
     trained = ("fine-tuned by the 2019 study's SGDR cycles" if config.get("cycles")
-               or config.get("frozen_cycles") else "a head on the frozen body's features")  # fmt: skip
+               else "a head trained by SGDR cycles, the body frozen" if config.get("frozen_cycles")
+               else "a head on the frozen body's features")  # fmt: skip
     rows = pd.concat([train] + ([valid] if valid is not None else []))
     out = [front_matter(meta, summary), f"# thermocad {arch}: breast thermogram classifier", ""]
     out += [f"Model: a `{arch}` CNN ({size} px, {meta.get('unit', 'celsius')} input) trained "

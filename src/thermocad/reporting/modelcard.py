@@ -103,9 +103,11 @@ def _training(config: dict) -> str:
     start = ("from the weights in " + esc(config["weights"]) if config.get("weights")
              else "from ImageNet weights" if config.get("pretrained", True)
              else "from random weights")  # fmt: skip
-    if config.get("cycles", 0) or config.get("frozen_cycles", 0):
+    if config.get("cycles", 0):
         how = (f"fine-tuned ({config.get('frozen_cycles', 0)} frozen and "
                f"{config.get('cycles', 0)} unfrozen SGDR cycles, the 2019 study's recipe)")  # fmt: skip
+    elif config.get("frozen_cycles", 0):
+        how = f"a head trained by {config['frozen_cycles']} SGDR cycles, the body frozen"
     else:
         how = f"a head trained for {config.get('head_epochs', '?')} epochs on the frozen body's features"
     return f"{how}, {start}"

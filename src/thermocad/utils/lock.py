@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from thermocad.utils.errors import OutputBusyError
+from thermocad.utils.errors import OutputBusyError, OutputExistsError
 
 LOCK = ".thermocad.lock"
 _held: dict[Path, int] = {}  # folders this process holds -> nesting depth
@@ -39,6 +39,7 @@ def _acquire(lock_file: Path) -> int:
     import fcntl
 
     while True:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)  # a holder may have removed it
         fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -68,41 +69,54 @@ def _record(fd: int) -> None:
 
 @contextlib.contextmanager
 def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
-    """Hold `folder` (created if missing) for writing while the block runs. A folder this call
-    created and the block left empty is removed again: a refused command leaves nothing."""
+    """Hold `folder` (created if missing) for writing while the block runs. The folders this
+    call created are removed again if the block left them empty: a refused command leaves
+    nothing."""
     folder = Path(folder)
-    key = folder.absolute()
+    if folder.exists() and not folder.is_dir():
+        raise OutputExistsError(f"{folder} exists and is not a directory")
     # Nested in this process; no flock (Windows); or a distributed run's other ranks (torchrun
     # sets RANK), which write nothing of the folder rank 0 holds.
-    if key in _held or os.name != "posix" or os.environ.get("RANK", "0") != "0":
-        _held[key] = _held.get(key, 0) + 1
-        try:
+    if folder.resolve() in _held or os.name != "posix" or os.environ.get("RANK", "0") != "0":
+        with _nested(folder.resolve()):
             yield folder
-        finally:
-            _held[key] -= 1
-            if not _held[key]:
-                del _held[key]
         return
-    created = not folder.exists()
+    created = _missing(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    lock_file = folder / LOCK
-    fd = _acquire(lock_file)  # refused: the folder is the other process's, left as it is
+    key = folder.resolve()  # one folder however it is spelt (a link, a/../b)
+    fd = _acquire(folder / LOCK)  # refused: the folder is the other process's, left as it is
     _held[key] = 1
     try:
         _record(fd)
         yield folder
     finally:
         del _held[key]
-        lock_file.unlink(missing_ok=True)  # before the release: no one locks a removed file
-        os.close(fd)
-        if created:
-            _remove_if_empty(folder)
-
-
-def _remove_if_empty(folder: Path) -> None:
-    with contextlib.suppress(OSError):
+        # Cleared while still held, so no other process can take a folder about to go.
         (folder / LOCK).unlink(missing_ok=True)
-        folder.rmdir()  # fails, as it should, when the block wrote anything
+        for path in created:  # the deepest first; one that holds anything stays
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _nested(key: Path) -> Iterator[None]:
+    _held[key] = _held.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        _held[key] -= 1
+        if not _held[key]:
+            del _held[key]
+
+
+def _missing(folder: Path) -> list[Path]:
+    """`folder` and its ancestors that do not exist yet, the deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
 
 def writes_folder(param: str = "out_dir"):
