@@ -95,6 +95,17 @@ def test_evaluate_and_predict_take_a_run_or_a_model(trained, tmp_path):
         thermocad.evaluate(run, table, on="holdout")
 
 
+def test_evaluate_keeps_the_command_lines_safeguards(trained, tmp_path):
+    table, run = trained
+    table.to_csv(tmp_path / "split.csv", index=False)  # a split file: its test scoring is logged
+    result = thermocad.evaluate(run, tmp_path / "split.csv", n_boot=0)
+    assert result["lockbox"]["models"] == 1 and (tmp_path / "split.test_openings.jsonl").exists()
+    # Women the run trained on, called "test" by another split: refused, as by the CLI.
+    swapped = table.assign(split=table["split"].replace({"train": "test", "test": "train"}))
+    with pytest.raises(thermocad.ConfigError, match="trained the model"):
+        thermocad.evaluate(run, swapped, n_boot=0)
+
+
 def test_study_returns_the_report(cohort_dir, tmp_path):
     data, labels = cohort_dir
     report = thermocad.study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25)

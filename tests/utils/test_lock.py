@@ -139,3 +139,40 @@ def test_every_folder_writer_takes_the_lock(holder, writer):
     folder, _ = holder
     with pytest.raises(OutputBusyError):
         _writers(folder)[writer]()
+
+
+def test_another_thread_of_this_process_is_refused(tmp_path):
+    import threading
+
+    errors = []
+
+    def second():
+        try:
+            with folder_lock(tmp_path / "run"):
+                pass
+        except OutputBusyError as exc:
+            errors.append(str(exc))
+
+    with folder_lock(tmp_path / "run"):
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join()
+    assert errors and "another thread of this process" in errors[0]
+
+
+def test_an_interrupted_clean_up_still_releases_the_folder(tmp_path, monkeypatch):
+    import pathlib
+
+    real_unlink = pathlib.Path.unlink
+
+    def interrupted(self, missing_ok=False):
+        if self.name == LOCK:
+            raise KeyboardInterrupt  # a second Ctrl-C while the lock is being cleared
+        return real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(pathlib.Path, "unlink", interrupted)
+    with pytest.raises(KeyboardInterrupt), folder_lock(tmp_path / "run"):
+        pass
+    monkeypatch.undo()
+    with folder_lock(tmp_path / "run"):  # not "being written by another thermocad process"
+        pass

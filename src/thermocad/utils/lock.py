@@ -15,6 +15,7 @@ import inspect
 import os
 import shlex
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,8 @@ from pathlib import Path
 from thermocad.utils.errors import OutputBusyError, OutputExistsError
 
 LOCK = ".thermocad.lock"
-_held: dict[Path, int] = {}  # folders this process holds -> nesting depth
+_held: dict[Path, tuple[int, int]] = {}  # folders this process holds -> (thread, depth)
+_guard = threading.Lock()  # _held's check-and-set
 
 
 def _holder(lock_file: Path) -> str:
@@ -71,43 +73,62 @@ def _record(fd: int) -> None:
 def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
     """Hold `folder` (created if missing) for writing while the block runs. The folders this
     call created are removed again if the block left them empty: a refused command leaves
-    nothing."""
+    nothing. Nested calls from the thread that holds the folder share its lock; another thread
+    of this process is refused, as another process is."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputExistsError(f"{folder} exists and is not a directory")
-    # Nested in this process; no flock (Windows); or a distributed run's other ranks (torchrun
-    # sets RANK), which write nothing of the folder rank 0 holds.
-    if folder.resolve() in _held or os.name != "posix" or os.environ.get("RANK", "0") != "0":
-        with _nested(folder.resolve()):
+    # No flock (Windows); or a distributed run's other ranks (torchrun sets RANK), which write
+    # nothing of the folder rank 0 holds.
+    if os.name != "posix" or os.environ.get("RANK", "0") != "0":
+        yield folder
+        return
+    if _enter_nested(folder.resolve(), folder):
+        try:
             yield folder
+        finally:
+            _leave_nested(folder.resolve())
         return
     created = _missing(folder)
     folder.mkdir(parents=True, exist_ok=True)
     key = folder.resolve()  # one folder however it is spelt (a link, a/../b)
     fd = _acquire(folder / LOCK)  # refused: the folder is the other process's, left as it is
-    _held[key] = 1
+    with _guard:
+        _held[key] = (threading.get_ident(), 1)
     try:
         _record(fd)
         yield folder
     finally:
-        del _held[key]
-        # Cleared while still held, so no other process can take a folder about to go.
-        (folder / LOCK).unlink(missing_ok=True)
-        for path in created:  # the deepest first; one that holds anything stays
-            with contextlib.suppress(OSError):
-                path.rmdir()
-        os.close(fd)
+        try:
+            with _guard:
+                _held.pop(key, None)
+            # Cleared while still held, so no other process can take a folder about to go.
+            (folder / LOCK).unlink(missing_ok=True)
+            for path in created:  # the deepest first; one that holds anything stays
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+        finally:  # whatever interrupts the clean-up, the lock goes with the descriptor
+            os.close(fd)
 
 
-@contextlib.contextmanager
-def _nested(key: Path) -> Iterator[None]:
-    _held[key] = _held.get(key, 0) + 1
-    try:
-        yield
-    finally:
-        _held[key] -= 1
-        if not _held[key]:
-            del _held[key]
+def _enter_nested(key: Path, folder: Path) -> bool:
+    """True when this thread already holds `key` (one level deeper now); another thread's
+    folder is refused."""
+    with _guard:
+        if key not in _held:
+            return False
+        owner, depth = _held[key]
+        if owner != threading.get_ident():
+            raise OutputBusyError(f"{folder} is being written by another thread of this process; "
+                                  "wait for it to finish, or write somewhere else")  # fmt: skip
+        _held[key] = (owner, depth + 1)
+        return True
+
+
+def _leave_nested(key: Path) -> None:
+    with _guard:
+        owner, depth = _held[key]
+        _held[key] = (owner, depth - 1)
 
 
 def _missing(folder: Path) -> list[Path]:
