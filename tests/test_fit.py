@@ -87,5 +87,7 @@ def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, mo
         fit(tmp_path / "data", labels, run, config, folds=2, seed=7, force=True)
     assert (run / "INCOMPLETE").exists() and not (run / "model.json").exists()
     assert not (run / "cv").exists()  # no fold of the earlier 3-fold fit left beside the new split
-    with pytest.raises(ModelFormatError, match="incomplete"):
+    with pytest.raises(
+        ModelFormatError, match="incomplete.*run `thermocad fit` again with --force"
+    ):
         load_bundle(run)

@@ -141,6 +141,8 @@ def run_study(
     if nested is not None:
         s = {**s, "nested": nested}
     out = prepare_out_dir(out_dir, force)
+    # An earlier study's report goes now: an interrupted rerun leaves none that looks finished.
+    (out / "report.html").unlink(missing_ok=True)
     atomic_write_json(out / "study.json", {**s, "data_dir": str(data_dir), "labels_csv":
                                            str(labels_csv), "smoke": smoke, "note": note,
                                            "command": command})  # fmt: skip

@@ -262,3 +262,14 @@ def test_a_split_made_before_the_period_column_says_so(split_csv, tmp_path, caps
     df.to_csv(tmp_path / "old.csv", index=False)
     C.compare(tmp_path / "old.csv", [], tmp_path / "cmp", n_boot=0)
     assert "has no period_matched column" in capsys.readouterr().err
+
+
+def test_a_rerun_clears_the_earlier_test_and_nested_results(split_csv, tmp_path):
+    no_test = tmp_path / "dev.csv"
+    df = pd.read_csv(split_csv)
+    df[df["split"] != "test"].to_csv(no_test, index=False)
+    for stale in ("test/metrics.json", "nested/nested.json"):  # an earlier run's, test rows then
+        (tmp_path / "cmp" / stale).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "cmp" / stale).write_text("{}")
+    C.compare(no_test, [], tmp_path / "cmp", n_boot=0, force=True)
+    assert not (tmp_path / "cmp" / "test").exists() and not (tmp_path / "cmp" / "nested").exists()

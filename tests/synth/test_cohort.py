@@ -225,6 +225,27 @@ def test_a_forced_rerun_replaces_the_earlier_cohort_and_nothing_else(tmp_path):
     assert [p.name for p in real.iterdir()] == ["T0042.txt"]
 
 
+def test_an_interrupted_cohort_is_replaced_by_a_forced_rerun(tmp_path, monkeypatch):
+    import thermocad.synth.cohort as C
+
+    real_write, written = C._write_patient, []
+
+    def interrupted(out, *args):
+        if len(written) == 2:
+            raise KeyboardInterrupt  # Ctrl-C after two women
+        written.append(args[0])
+        return real_write(out, *args)
+
+    monkeypatch.setattr(C, "_write_patient", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        generate_cohort(tmp_path / "s", 5, **SMALL)
+    assert (tmp_path / "s" / "INCOMPLETE").exists() and not (tmp_path / "s" / "labels.csv").exists()
+    monkeypatch.undo()
+    generate_cohort(tmp_path / "s", 3, force=True, **SMALL)
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
+        "T0001.txt", "T0002.txt", "T0003.txt", "labels.csv", "synth_truth.csv"]  # fmt: skip
+
+
 def test_cli_writes_cohort_and_preview(tmp_path):
     from thermocad.cli import main
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import traceback
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -261,6 +262,8 @@ def compare(
     out = prepare_out_dir(out_dir, force)
     for name in ("best.json", "comparison.csv", "comparison.md"):  # an earlier comparison's
         (out / name).unlink(missing_ok=True)  # summary: written again when this one finishes
+    for name in ("test", "nested"):  # and its results: an interrupted rerun shows none of them
+        shutil.rmtree(out / name, ignore_errors=True)
     n_folds = len(fold_splits(split_df))
     results, rows = {}, []
     for name in progress(([BASELINE] if baseline else []) + list(archs), "models"):

@@ -207,9 +207,13 @@ def _read_meta(run_dir: Path) -> dict[str, Any]:
 def check_complete(run_dir: Path) -> None:
     """Refuse a run folder whose training has not finished (its INCOMPLETE marker)."""
     if (run_dir / INCOMPLETE).exists():
+        how = (
+            "run `thermocad fit` again with --force (fit has no --resume)"
+            if (run_dir / "cohort").is_dir()  # a fit folder: its own prepared cohort
+            else "finish it with `thermocad train ... --resume` or train again with --force"
+        )
         raise ModelFormatError(
-            f"{run_dir}: training run is incomplete (interrupted or still running); finish it "
-            "with `thermocad train ... --resume` or train again with --force"
+            f"{run_dir}: training run is incomplete (interrupted or still running); {how}"
         )
 
 

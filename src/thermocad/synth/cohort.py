@@ -103,23 +103,65 @@ def _preview_path(out: Path, preview: str | Path | None) -> Path | None:
     return Path(preview) if str(preview) else out.with_name(f"{out.name}_preview.png")
 
 
+# Beside the thermograms until the cohort is whole: an interrupted synth is known as one.
+UNFINISHED = ("INCOMPLETE", "a synthetic cohort being written by thermocad synth; not finished\n")
+
+
+def _ours(out: Path) -> bool:
+    """True when `out` holds a cohort synth wrote: finished (synth_truth.csv) or interrupted."""
+    marker = out / UNFINISHED[0]
+    return (out / "synth_truth.csv").is_file() or (
+        marker.is_file() and marker.read_text(errors="replace") == UNFINISHED[1]
+    )
+
+
+def _write_patients(out: Path, seed: int, sick, batches, shape: tuple[int, int], difficulty,
+                    frames: int, views: tuple[str, ...], nuis) -> tuple[list, list]:  # fmt: skip
+    """Every patient's files into `out`: her labels.csv row and her hidden truth."""
+    from threadpoolctl import threadpool_limits
+
+    from thermocad.utils.progress import progress
+
+    rows, truth = [], []
+    # One BLAS thread: the thin matrix products here are slower with a thread pool.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i in progress(range(len(sick)), "synth", total=len(sick)):
+            rng = np.random.default_rng([seed, i + 1])  # per patient: subsets are reproducible
+            images, label, meta = synth_patient(rng, bool(sick[i]), *shape, difficulty, frames,
+                                                views, nuis, str(batches[i]))  # fmt: skip
+            row, hidden = _write_patient(out, i + 1, images, label, meta, rng, frames, views)
+            rows.append(row)
+            truth.append(hidden)
+    return rows, truth
+
+
+def _start_cohort(out: Path) -> None:
+    """Clear an earlier synthetic cohort (_replace_earlier_cohort) and mark this one
+    unfinished until labels.csv is written."""
+    from thermocad.utils.files import atomic_write_text
+
+    _replace_earlier_cohort(out)
+    atomic_write_text(out / UNFINISHED[0], UNFINISHED[1])
+
+
 def _replace_earlier_cohort(out: Path) -> None:
     """Clear an earlier synthetic cohort from `out` (a --force rerun), so that none of its
     thermograms stays beside the new ones under the new labels; refuse a folder whose thermal
-    files are not one (no synth_truth.csv beside them): they may be someone's real data."""
+    files are not one (no synth_truth.csv or unfinished mark beside them): they may be someone's
+    real data."""
     from thermocad.io.find import walk_thermal_files
     from thermocad.utils.errors import OutputExistsError
 
     files, _ = walk_thermal_files(out)
     if not files:
         return
-    if not (out / "synth_truth.csv").is_file() or any(f.parent != out for f in files):
+    if not _ours(out) or any(f.parent != out for f in files):
         raise OutputExistsError(
             f"{out}: holds {len(files)} thermal file(s) that are not an earlier synthetic cohort "
             f"(e.g. {files[0].name}); synth writes a cohort into an empty folder or over one it "
             "wrote itself: choose another --out"
         )
-    for path in [*files, out / "labels.csv", out / "synth_truth.csv"]:
+    for path in [*files, out / "labels.csv", out / "synth_truth.csv", out / UNFINISHED[0]]:
         path.unlink(missing_ok=True)
 
 
@@ -152,7 +194,6 @@ def generate_cohort(
     import pandas as pd
 
     from thermocad.utils.files import atomic_write_csv, check_writable, prepare_out_dir
-    from thermocad.utils.progress import progress
 
     views = tuple(views)
     nuis = Nuisances(marker, batch_effect, blur_fraction, single_breast_fraction,
@@ -163,23 +204,14 @@ def generate_cohort(
     if sheet is not None:  # before the cohort is written: an existing sheet is refused first
         check_writable(sheet, force=force)
     out = prepare_out_dir(out_dir, force=force)
-    _replace_earlier_cohort(out)
+    _start_cohort(out)
     sick, batches = _assign(np.random.default_rng([seed, 0]), n_patients, sick_fraction, fmt,
                             batch_effect)  # fmt: skip
-    from threadpoolctl import threadpool_limits
-
-    rows, truth = [], []
-    # One BLAS thread: the thin matrix products here are slower with a thread pool.
-    with threadpool_limits(limits=1, user_api="blas"):
-        for i in progress(range(n_patients), "synth", total=n_patients):
-            rng = np.random.default_rng([seed, i + 1])  # per patient: subsets are reproducible
-            images, label, meta = synth_patient(rng, bool(sick[i]), height, width, difficulty,
-                                                frames, views, nuis, str(batches[i]))  # fmt: skip
-            row, hidden = _write_patient(out, i + 1, images, label, meta, rng, frames, views)
-            rows.append(row)
-            truth.append(hidden)
+    rows, truth = _write_patients(out, seed, sick, batches, (height, width), difficulty, frames,
+                                  views, nuis)  # fmt: skip
     atomic_write_csv(out / "synth_truth.csv", pd.DataFrame(truth))
     labels = atomic_write_csv(out / "labels.csv", pd.DataFrame(rows))
+    (out / UNFINISHED[0]).unlink()
     if sheet is not None:
         write_preview(out, sheet, force=True)  # checked above
     return labels
