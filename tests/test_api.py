@@ -133,3 +133,24 @@ def test_the_example_in_docs_api_runs(tmp_path, monkeypatch):
     for _ in range(2):  # and again, as a notebook cell run twice
         exec(compile(blocks[0], "docs/api.md", "exec"), {"__name__": "__main__"})  # noqa: S102
     assert (tmp_path / "run" / "model.json").exists() and os.path.isdir(tmp_path / "data")
+
+
+def test_notebook_conveniences(trained, tmp_path):
+    _, run = trained
+    model = thermocad.load_model(run)
+    assert repr(model).startswith(f"ModelBundle({model.meta['arch']}") and len(repr(model)) < 200
+    assert "size = 320: input size in pixels" in thermocad.TrainConfig.__doc__  # help() shows it
+    with pytest.raises(thermocad.ConfigError, match=r"unknown training options \['sise'\]"):
+        thermocad.train(tmp_path / "split.csv", tmp_path / "run", {"sise": 64})
+    with pytest.raises(thermocad.ConfigError, match=r"unknown options \['smoke'\] for train"):
+        thermocad.train(tmp_path / "split.csv", tmp_path / "run", smoke=True)
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+def test_study_takes_one_architecture_as_a_string(monkeypatch, tmp_path):
+    import thermocad.pipeline
+
+    seen = {}
+    monkeypatch.setattr(thermocad.pipeline, "run_study", lambda *a, **k: seen.update(k))
+    thermocad.study("data", "labels.csv", tmp_path / "s", archs="efficientnet_lite0")
+    assert seen["archs"] == ["efficientnet_lite0"]

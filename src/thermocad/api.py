@@ -58,13 +58,28 @@ def train(
     config: TrainConfig | None = None,
     **options: Any,
 ) -> Path:
-    """Train per `config` (default `TrainConfig()`); returns the run directory `out_dir`.
+    """Train per `config` (default `TrainConfig()`; a dict of its fields also does); returns
+    the run directory `out_dir`.
 
     A split given as a DataFrame is saved in the run directory as split.csv. `options` as
     `thermocad.training.run.train`: fold, force, resume, threshold.
     """
+    import dataclasses
+
+    from thermocad.training.config import TrainConfig
     from thermocad.training.run import train as run_train
     from thermocad.utils.files import atomic_write_csv
+
+    if unknown := sorted(set(options) - {"fold", "force", "resume", "threshold"}):
+        raise ConfigError(f"unknown options {unknown} for train(); it takes fold, force, resume "
+                          "and threshold (training options go in `config`)")  # fmt: skip
+    if isinstance(config, dict):
+        names = {f.name for f in dataclasses.fields(TrainConfig)}
+        if unknown := sorted(set(config) - names):
+            raise ConfigError(
+                f"unknown training options {unknown}; see help(thermocad.TrainConfig)"
+            )
+        config = TrainConfig(**config)
 
     if not isinstance(split_table, str | os.PathLike):
         with tempfile.TemporaryDirectory() as tmp:
@@ -158,6 +173,7 @@ def study(
     test, seed, force."""
     from thermocad.pipeline import run_study
 
+    archs = [archs] if isinstance(archs, str) else archs  # one name, not its letters
     return run_study(data_dir, labels, out_dir, archs=archs, **options)
 
 

@@ -25,7 +25,7 @@ INCOMPLETE = "INCOMPLETE"
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".pth", ".pt", ".bin", ".ckpt")
 
 
-@dataclass
+@dataclass(repr=False)
 class ModelBundle:
     """A trained model with everything predict/explain/app need."""
 
@@ -40,6 +40,11 @@ class ModelBundle:
     @property
     def unit(self) -> str:
         return str(self.meta.get("unit", "celsius"))
+
+    def __repr__(self) -> str:  # a notebook shows this, not the whole network
+        half = " averaged with the baseline" if self.meta.get("baseline") is not None else ""
+        return (f"ModelBundle({self.meta.get('arch', '?')}{half}, {self.transform.size} px "
+                f"{self.unit} input, threshold {self.threshold:.4f})")  # fmt: skip
 
     def target_layer(self) -> nn.Module:
         """The Grad-CAM target layer, from the architecture's ArchSpec."""

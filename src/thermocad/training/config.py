@@ -222,3 +222,14 @@ def check_field(f: Field, hint: Any, value: Any) -> None:
 def default_of(f: Field) -> Any:
     """A field's default value (its factory called)."""
     return f.default_factory() if f.default is MISSING else f.default
+
+
+# help(TrainConfig) lists every field with its default and help, as `thermocad train --help` does.
+TrainConfig.__doc__ = (
+    (TrainConfig.__doc__ or "")
+    + "\n\nFields (default: help):\n"
+    + "\n".join(
+        f"    {f.name} = {default_of(f)!r}: {f.metadata.get('help', '')}"
+        for f in fields(TrainConfig)
+    )
+)

@@ -78,7 +78,9 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
     if path.is_dir():  # --force or not: a file is not written over a folder
         raise OutputPathError(f"{path} is a folder; give the name of a file to write")
     if path.exists() and not force:
-        raise OutputExistsError(f"{path} already exists; use --force to overwrite it")
+        raise OutputExistsError(
+            f"{path} already exists; use --force (force=True in Python) to overwrite it"
+        )
     folder = path.absolute().parent
     while not folder.exists():  # missing folders are created later: test the first that exists
         folder = folder.parent
@@ -100,6 +102,8 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False) -> Path:
     if path.exists() and not path.is_dir():
         raise OutputExistsError(f"{path} exists and is not a directory")
     if path.is_dir() and any(p.name != LOCK for p in path.iterdir()) and not force:
-        raise OutputExistsError(f"{path} already exists and is not empty; use --force to reuse it")
+        raise OutputExistsError(
+            f"{path} already exists and is not empty; use --force (force=True in Python) to reuse it"
+        )
     path.mkdir(parents=True, exist_ok=True)
     return path
