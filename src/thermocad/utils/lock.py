@@ -4,7 +4,8 @@ Two `train --out RUN --force` at once would delete each other's files and interl
 in one folder. The lock is an advisory `flock` on RUN/.thermocad.lock: the operating system
 drops it when its process ends, however it ends, so a killed run never leaves the folder locked.
 The file records who holds it, for the refusal's message, and is removed when the lock is
-released. Nested writers in one process (fit trains into its own folder) share the lock.
+released. Nested writers in the thread that holds a folder (fit trains into its own folder)
+share its lock; another thread of the same process is refused, as another process is.
 """
 
 from __future__ import annotations
