@@ -155,9 +155,9 @@ def comparison_section(compare_dir: Path | None) -> str:
               "as served; the column CNN alone gives its CNN half by itself.</p>"
               if t["cnn_alone_patient_roc_auc"].notna().any() else "")  # fmt: skip
     body = (f"<p>Validation = out-of-fold predictions over {esc(int(t['n_folds'].max()))} "
-            f"patient-grouped fold(s); accuracy, counts, sensitivity and specificity are the women's "
-            f"(her mean P(Sick) at the threshold chosen on the women), the confusion matrices below "
-            f"the images'; intervals: Wilson (proportions), bootstrap over patients "
+            f"patient-grouped fold(s). Accuracy, counts, sensitivity and specificity count women "
+            f"(each woman's mean P(Sick) at the threshold chosen on the women); the confusion "
+            f"matrices below count images. Intervals: Wilson (proportions), bootstrap over patients "
             f"(AUC). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"
             + halves
             + table(shown) + img(bars, "validation AUC per model", 520) + "<div class=row>")  # fmt: skip
