@@ -110,6 +110,7 @@ def test_study_returns_the_report(cohort_dir, tmp_path):
     data, labels = cohort_dir
     report = thermocad.study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25)
     assert report == tmp_path / "study" / "report.html" and report.exists()
+    assert not (tmp_path / "study" / "INCOMPLETE").exists()
     # A rerun interrupted before its report leaves no report that looks like its own.
     from thermocad.evaluation import compare as compare_module
 
@@ -122,6 +123,10 @@ def test_study_returns_the_report(cohort_dir, tmp_path):
             thermocad.study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25,
                             force=True)  # fmt: skip
     assert not report.exists()
+    from thermocad.pipeline import report_study
+
+    with pytest.raises(thermocad.ConfigError, match="the study did not finish"):
+        report_study(tmp_path / "study")  # nor is one made from what it left
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from thermocad.utils.errors import ConfigError
-from thermocad.utils.files import atomic_write_json, prepare_out_dir
+from thermocad.utils.files import atomic_write_json, atomic_write_text, prepare_out_dir
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
@@ -56,6 +56,10 @@ DEMO_SMOKE_TRAIN = {"batch_size": 8, "max_batches": 4}  # --smoke: TrainConfig.s
 # A disease every stage of the report can show: the calibrated Healthy anatomy with the
 # textbook Sick breast (warmer, with warmer vessels); experiments/records/demo_cohort.md.
 DEMO_DIFFICULTY = "easy"
+
+
+INCOMPLETE = "INCOMPLETE"  # as in a run folder (models/bundle.py): present until the end
+UNFINISHED_STUDY = "a study being written by thermocad study; not finished\n"
 
 
 def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dict[str, Any]:
@@ -141,7 +145,9 @@ def run_study(
     if nested is not None:
         s = {**s, "nested": nested}
     out = prepare_out_dir(out_dir, force)
-    # An earlier study's report goes now: an interrupted rerun leaves none that looks finished.
+    # Until the report is written the folder is INCOMPLETE, and an earlier study's report goes:
+    # a failed or interrupted rerun leaves nothing that looks finished, nor that `report` takes.
+    atomic_write_text(out / INCOMPLETE, UNFINISHED_STUDY)
     (out / "report.html").unlink(missing_ok=True)
     atomic_write_json(out / "study.json", {**s, "data_dir": str(data_dir), "labels_csv":
                                            str(labels_csv), "smoke": smoke, "note": note,
@@ -154,6 +160,7 @@ def run_study(
     log("step 4/4: write the report")
     report = write_report(out / "report.html", out / "cohort" / "cohort.csv", split_csv,
                           out / "compare", command=command, force=True, note=note)  # fmt: skip
+    (out / INCOMPLETE).unlink()
     log(f"best on validation: {result['best']}; done in {time.perf_counter() - started:.0f} s")
     return report
 
@@ -209,6 +216,9 @@ def report_study(
     from thermocad.reporting.modelcard import find_study_inputs
     from thermocad.reporting.report import write_report
 
+    if (Path(study_dir) / INCOMPLETE).exists():
+        raise ConfigError(f"{study_dir}: the study did not finish (interrupted, failed or still "
+                          "running); run `thermocad study ... --force` again")  # fmt: skip
     inputs = find_study_inputs(study_dir)
     if not any(inputs.values()):
         raise ConfigError(f"{study_dir}: no cohort.csv, split.csv or compare/ folder found")
