@@ -91,3 +91,25 @@ def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, mo
         ModelFormatError, match="incomplete.*run `thermocad fit` again with --force"
     ):
         load_bundle(run)
+
+
+def test_a_forced_fit_that_fails_on_its_data_leaves_the_folder_incomplete(tmp_path, monkeypatch):
+    import thermocad.cohort.prepare
+    from thermocad.models.bundle import check_complete
+    from thermocad.utils.errors import CohortError, ModelFormatError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.json").write_text("{}")  # an earlier fit's model
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n2,Healthy\n3,Sick\n4,Sick\n")
+
+    def no_images(*args, **kwargs):
+        raise CohortError("data: no image kept")
+
+    monkeypatch.setattr(thermocad.cohort.prepare, "prepare_cohort", no_images)
+    with pytest.raises(CohortError):
+        fit(tmp_path / "data", labels, run, folds=2, force=True)
+    # Not served beside a cohort it was not trained on: the folder says to fit again.
+    with pytest.raises(ModelFormatError, match="run `thermocad fit` again with --force"):
+        check_complete(run)

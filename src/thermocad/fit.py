@@ -19,7 +19,12 @@ from typing import Any
 import pandas as pd
 
 from thermocad.utils.errors import ConfigError
-from thermocad.utils.files import atomic_write_csv, atomic_write_json, prepare_out_dir
+from thermocad.utils.files import (
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
+    prepare_out_dir,
+)
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
@@ -154,6 +159,7 @@ def fit(
     from thermocad.cohort.prepare import prepare_cohort
     from thermocad.cohort.split import make_split, write_split
     from thermocad.io.labels import read_labels
+    from thermocad.models.bundle import INCOMPLETE
     from thermocad.models.registry import get_arch
     from thermocad.training.checkpoint import start_run
     from thermocad.training.config import TrainConfig
@@ -166,6 +172,9 @@ def fit(
         raise ConfigError(f"--folds must be 2 to {per_class.min()} (the labels hold "
                           f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
     out = prepare_out_dir(out_dir, force)
+    # INCOMPLETE from here: a rerun that fails on its data (prepare, split) never leaves an
+    # earlier model served beside the new cohort; the folder says to fit again.
+    atomic_write_text(out / INCOMPLETE, "fit started; this run is not finished\n")
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     split = make_split(out / "cohort" / "cohort.csv", test=0.0, folds=folds, seed=seed)
     # The data are usable: an earlier fit's model, files and folds go now, and the folder is

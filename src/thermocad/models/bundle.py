@@ -214,7 +214,9 @@ def check_complete(run_dir: Path) -> None:
     if (run_dir / INCOMPLETE).exists():
         how = (
             "run `thermocad fit` again with --force (fit has no --resume)"
-            if (run_dir / "cohort").is_dir()  # a fit folder: its own prepared cohort
+            # a fit folder: its marker says so, or its own prepared cohort does
+            if (run_dir / "cohort").is_dir()
+            or (run_dir / INCOMPLETE).read_text(errors="replace").startswith("fit")
             else "finish it with `thermocad train ... --resume` or train again with --force"
         )
         raise ModelFormatError(
