@@ -229,6 +229,8 @@ def evaluate_run(
 
         check_unseen(rows["patient_id"], home, split_csv, say_unknown=False)
     bundle = load_model(run_dir, device)
+    for name in ("metrics.json", "predictions.csv"):  # an earlier evaluation's (--force): an
+        (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots
     thr, source = threshold or (bundle.threshold, "model.json (validation data)")
     if not 0.0 <= float(thr) <= 1.0:
         raise ConfigError(f"threshold must be a probability in 0..1, got {thr}")
