@@ -347,3 +347,12 @@ def test_cli_models_and_errors(split, tmp_path, capsys):
     assert main(args) == 2
     assert "unknown architecture 'resnet35'" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_equal_cycles_are_shares_fastai_accepts():
+    from fastai.callback.schedule import SchedCos, combine_scheds
+
+    from thermocad.training.recipe import equal_shares
+
+    for n in range(1, 40):  # 6, 7, 9, 10, ... failed fastai's sum(pcts) == 1 as [1/n] * n
+        combine_scheds(equal_shares(n), [SchedCos(1.0, 0.0)] * n)

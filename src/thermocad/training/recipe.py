@@ -117,6 +117,13 @@ def sgdr_epochs(cycles: int, cycle_len: int, cycle_mult: int) -> int:
     return sum(cycle_len * cycle_mult**i for i in range(cycles))
 
 
+def equal_shares(n: int) -> list[float]:
+    """n equal fractions that sum to exactly 1, as combine_scheds asserts ([1/6] * 6 sums to
+    0.999...: `--cycles 6 --cycle-mult 1` was a traceback)."""
+    shares = [1 / n] * (n - 1)
+    return [*shares, 1 - sum(shares)]
+
+
 def fit_schedule(
     learn: Learner,
     lr: float | np.ndarray,
@@ -138,7 +145,7 @@ def fit_schedule(
             learn.create_opt()
         learn.opt.set_hyper("lr", lr)
         lr_max = np.array([h["lr"] for h in learn.opt.hypers])
-        sched = combine_scheds([1 / cycles] * cycles, [SchedCos(lr_max, 0)] * cycles)
+        sched = combine_scheds(equal_shares(cycles), [SchedCos(lr_max, 0)] * cycles)
         learn.fit(n_epoch, cbs=[ParamScheduler({"lr": sched}), *cbs], start_epoch=start_epoch)
 
 
