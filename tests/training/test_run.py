@@ -160,6 +160,8 @@ def _interrupt_at(monkeypatch, stage: str) -> None:
 def test_killed_run_over_a_finished_one_is_visibly_incomplete(run, split, tmp_path, monkeypatch):
     folder = tmp_path / "run"
     shutil.copytree(run, folder)
+    (folder / "eval_valid").mkdir()  # an evaluation of the earlier model
+    (folder / "eval_valid" / "metrics.json").write_text("{}")
     _interrupt_at(monkeypatch, "head (precomputed)")  # after lr_find's checkpoint
     with pytest.raises(KeyboardInterrupt):
         train(split, folder, TrainConfig.smoke(tta=0), force=True)
@@ -169,6 +171,10 @@ def test_killed_run_over_a_finished_one_is_visibly_incomplete(run, split, tmp_pa
     for name in ("valid_predictions.csv", "schedule.png", "config.json", "README.md"):
         assert (run / name).exists() and not (folder / name).exists(), name
     assert (folder / "INCOMPLETE").exists() and (folder / "checkpoint" / "state.json").exists()
+    assert not (folder / "eval_valid").exists()
+    # Run again as it was, without --force: the answer names both ways on.
+    with pytest.raises(OutputExistsError, match="interrupted run: --resume continues it"):
+        train(split, folder, TrainConfig.smoke(tta=0))
     with pytest.raises(ModelFormatError, match=r"run is incomplete .*--resume"):
         load_bundle(folder)
     # Resuming with other options is refused before anything is built, naming the fields.

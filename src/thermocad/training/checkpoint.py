@@ -11,7 +11,7 @@ import torch
 
 from thermocad.models.bundle import INCOMPLETE, META, WEIGHTS
 from thermocad.training.distributed import is_main_process
-from thermocad.utils.errors import ConfigError
+from thermocad.utils.errors import ConfigError, OutputExistsError
 from thermocad.utils.files import atomic_path, atomic_write_json, atomic_write_text, prepare_out_dir
 from thermocad.utils.progress import log
 
@@ -73,6 +73,9 @@ def open_run(out_dir: Path, force: bool, resume: bool) -> None:
         if not (out_dir / CHECKPOINT / "state.json").is_file():
             raise ConfigError(f"{out_dir}: nothing to resume (no {CHECKPOINT}/state.json)")
     elif is_main_process():
+        if not force and (out_dir / CHECKPOINT / "state.json").is_file():
+            raise OutputExistsError(f"{out_dir} holds an interrupted run: --resume continues it, "
+                                    "--force starts over")  # fmt: skip
         prepare_out_dir(out_dir, force=force)
 
 
@@ -87,6 +90,8 @@ def start_run(out_dir: Path, resume: bool) -> None:
     if not resume:
         for name in (WEIGHTS, META, *RUN_FILES):
             (out_dir / name).unlink(missing_ok=True)
+        for evaluation in out_dir.glob("eval_*"):  # `evaluate`'s of the earlier model
+            shutil.rmtree(evaluation, ignore_errors=True)
         shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
 
 
