@@ -238,7 +238,9 @@ def iter_read(
     executor = ThreadPoolExecutor if transform is None else ProcessPoolExecutor
     if executor is ProcessPoolExecutor:
         warm_up_text_reader()  # forked workers inherit the compiled reading loop
-    with executor(max_workers=workers) as pool:
+    # Worker processes end with this one even when it is killed (-9, the OOM killer).
+    extra = {"initializer": _die_with_parent, "initargs": (os.getpid(),)} if transform else {}
+    with executor(max_workers=workers, **extra) as pool:
         for path in paths:
             pending.append((Path(path), pool.submit(_read_or_error, path, cache, transform)))
             if len(pending) >= 2 * workers:  # only a few arrays in flight at once
@@ -247,6 +249,23 @@ def iter_read(
         while pending:
             done_path, future = pending.popleft()
             yield done_path, future.result()
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a worker process: ask Linux to kill it when its parent dies (PR_SET_PDEATHSIG), so a
+    killed `prepare` leaves no reader processes behind; elsewhere, nothing."""
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+    if os.getppid() != parent:  # the parent died before the request above
+        os._exit(1)
 
 
 def read_many(
