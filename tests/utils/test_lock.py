@@ -117,7 +117,9 @@ def test_the_lock_file_does_not_make_a_folder_non_empty(tmp_path):
 def _writers(folder):
     """Every library function that writes a whole folder, called on `folder` (the lock is taken
     before their inputs are read, so placeholders do)."""
+    from thermocad.cohort.prepare import prepare_cohort
     from thermocad.evaluation.compare import compare
+    from thermocad.evaluation.evaluate import evaluate_run
     from thermocad.fit import fit
     from thermocad.pipeline import run_demo, run_study
     from thermocad.synth.cohort import generate_cohort
@@ -131,10 +133,14 @@ def _writers(folder):
         "study": lambda: run_study(folder.parent, missing, folder, force=True),
         "demo": lambda: run_demo(folder, force=True),
         "synth": lambda: generate_cohort(folder, n_patients=2, force=True),
+        "prepare": lambda: prepare_cohort(folder.parent, missing, folder, force=True),
+        "evaluate": lambda: evaluate_run(folder.parent, missing, out_dir=folder, force=True),
     }
 
 
-@pytest.mark.parametrize("writer", ["train", "fit", "compare", "study", "demo", "synth"])
+@pytest.mark.parametrize(
+    "writer", ["train", "fit", "compare", "study", "demo", "synth", "prepare", "evaluate"]
+)
 def test_every_folder_writer_takes_the_lock(holder, writer):
     folder, _ = holder
     with pytest.raises(OutputBusyError):

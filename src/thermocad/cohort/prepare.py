@@ -16,6 +16,7 @@ from thermocad.io.labels import read_labels
 from thermocad.io.thermal import Thermogram, iter_read
 from thermocad.utils.errors import CohortError
 from thermocad.utils.files import atomic_write_csv, check_writable
+from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log, progress
 
 # Calibrated on the 120 real frontal files: sharp ones score 2.1..9.2, the same files
@@ -124,6 +125,7 @@ class CohortSummary:
         return out
 
 
+@writes_folder("out_dir")
 def prepare_cohort(
     data_dir: str | os.PathLike,
     labels_csv: str | os.PathLike | pd.DataFrame,

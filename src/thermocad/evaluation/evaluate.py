@@ -19,6 +19,7 @@ from thermocad.evaluation import periods as P
 from thermocad.io.labels import labels_to_y
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
+from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 from thermocad.utils.tables import read_table
 
@@ -217,11 +218,20 @@ def evaluate_run(
 ) -> dict:
     """Predict the `on` split with the run's model, at its validation threshold (or at
     `threshold`: (value, where it was chosen), e.g. compare's pooled out-of-fold one)."""
-    from thermocad.inference.loading import load_model
-
     run_dir = Path(run_dir)
     home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
     out = Path(out_dir) if out_dir else home / f"eval_{on}"
+    return _evaluate_into(out, run_dir, home, Path(split_csv), on, tta, subgroup, force, n_boot,
+                          device, threshold)  # fmt: skip
+
+
+@writes_folder("out")  # one evaluation at a time writes a folder: two at once mixed them
+def _evaluate_into(out: Path, run_dir: Path, home: Path, split_csv: Path, on: str, tta: bool,
+                   subgroup: str | None, force: bool, n_boot: int, device: str,
+                   threshold: tuple[float, str] | None) -> dict:  # fmt: skip
+    """evaluate_run() into `out`, held against other writers."""
+    from thermocad.inference.loading import load_model
+
     check_writable(out / "metrics.json", force)
     rows = _split_rows(split_csv, on, subgroup)
     if on == "test":  # a `fit` folder trained on every woman of its own split.csv
