@@ -18,6 +18,9 @@ def test_choose_from_oof_is_the_configured_threshold_rule():
     assert choose_from_oof(oof)["threshold"] == pytest.approx(0.2)
     # Youden J: at 0.8 -> 2/3 - 0 = 0.667; at 0.2 -> 1 - 2/3 = 0.333; at 0.9 -> 1/3
     assert choose_from_oof(oof, threshold_method="youden")["threshold"] == pytest.approx(0.8)
+    # The provenance records the target the rule used (0.9 unless one is given), not "none".
+    assert choose_from_oof(oof)["target_sensitivity"] == 0.9
+    assert choose_from_oof(oof, threshold_method="youden")["target_sensitivity"] is None
 
 
 @pytest.mark.slow

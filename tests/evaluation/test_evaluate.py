@@ -138,6 +138,14 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
                        threshold=(0.3, "pooled out-of-fold validation"))  # fmt: skip
     assert r["threshold"] == 0.3 and r["image"]["counts"]["tp"] == 4
     assert r["threshold_source"] == "pooled out-of-fold validation"
+    # A forced rerun that dies after loading the model leaves no earlier metrics beside its plots.
+    monkeypatch.setattr(
+        E, "predict_split", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    with pytest.raises(KeyboardInterrupt):
+        E.evaluate_run(run, tmp_path / "split.csv", on="test", force=True, n_boot=0)
+    assert not (run / "eval_test" / "metrics.json").exists()
+    assert not (run / "eval_test" / "predictions.csv").exists()
 
 
 def test_evaluate_run_missing_split_names_the_file(tmp_path):
