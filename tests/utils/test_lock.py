@@ -182,3 +182,29 @@ def test_an_interrupted_clean_up_still_releases_the_folder(tmp_path, monkeypatch
     monkeypatch.undo()
     with folder_lock(tmp_path / "run"):  # not "being written by another thermocad process"
         pass
+
+
+def test_a_model_being_trained_says_who_is_training_it(holder, tmp_path):
+    from thermocad.models.bundle import check_complete
+    from thermocad.utils.errors import ModelFormatError
+    from thermocad.utils.lock import running_writer
+
+    folder, proc = holder
+    (folder / "INCOMPLETE").write_text("training started; this run is not finished\n")
+    assert running_writer(folder).startswith(f"pid {proc.pid}")
+    with pytest.raises(ModelFormatError, match=rf"still being trained \(pid {proc.pid}"):
+        check_complete(folder)
+    proc.kill()
+    proc.wait()  # killed: the folder is incomplete, not being written
+    assert running_writer(folder) is None
+    with pytest.raises(ModelFormatError, match="incomplete"):
+        check_complete(folder)
+
+
+def test_a_dangling_link_as_the_folder_is_named(tmp_path):
+    (tmp_path / "dang").symlink_to(tmp_path / "nowhere")
+    with (
+        pytest.raises(OutputExistsError, match="is a link to .*nowhere, which does not exist"),
+        folder_lock(tmp_path / "dang"),
+    ):
+        pass

@@ -212,6 +212,10 @@ def _read_meta(run_dir: Path) -> dict[str, Any]:
 def check_complete(run_dir: Path) -> None:
     """Refuse a run folder whose training has not finished (its INCOMPLETE marker)."""
     if (run_dir / INCOMPLETE).exists():
+        from thermocad.utils.lock import running_writer
+
+        if writer := running_writer(run_dir):
+            raise ModelFormatError(f"{run_dir}: still being trained ({writer}); wait for it")
         how = (
             "run `thermocad fit` again with --force (fit has no --resume)"
             # a fit folder: its marker says so, or its own prepared cohort does

@@ -79,6 +79,10 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OutputExistsError(f"{folder} exists and is not a directory")
+    if folder.is_symlink() and not folder.exists():
+        raise OutputExistsError(
+            f"{folder} is a link to {os.readlink(folder)}, which does not exist"
+        )
     # No flock (Windows); or a distributed run's other ranks (torchrun sets RANK), which write
     # nothing of the folder rank 0 holds.
     if os.name != "posix" or os.environ.get("RANK", "0") != "0":
@@ -139,6 +143,27 @@ def _missing(folder: Path) -> list[Path]:
         missing.append(folder)
         folder = folder.parent
     return missing
+
+
+def running_writer(folder: str | os.PathLike) -> str | None:
+    """Who is writing `folder` now ("pid N, since ...: command"), or None when no process holds
+    its lock (a lock file left by a killed run holds none)."""
+    lock_file = Path(folder) / LOCK
+    if os.name != "posix" or not lock_file.is_file():
+        return None
+    import fcntl
+
+    try:
+        fd = os.open(lock_file, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _holder(lock_file)[2:-1] or "another process"  # " (pid ...)" -> "pid ..."
+    finally:
+        os.close(fd)  # a shared lock taken here goes with the descriptor
+    return None
 
 
 def writes_folder(param: str = "out_dir"):
