@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from thermocad.models.bundle import INCOMPLETE  # a study, like a run, until its end
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_json, atomic_write_text, prepare_out_dir
 from thermocad.utils.lock import writes_folder
@@ -58,7 +59,6 @@ DEMO_SMOKE_TRAIN = {"batch_size": 8, "max_batches": 4}  # --smoke: TrainConfig.s
 DEMO_DIFFICULTY = "easy"
 
 
-INCOMPLETE = "INCOMPLETE"  # as in a run folder (models/bundle.py): present until the end
 UNFINISHED_STUDY = "a study being written by thermocad study; not finished\n"
 
 

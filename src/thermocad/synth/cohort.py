@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from thermocad.models.bundle import INCOMPLETE
 from thermocad.synth.bioheat import tumour_surface_signal
 from thermocad.synth.body import VIEW_YAW
 from thermocad.synth.files import dmr_filename, format_matrix, write_preview
@@ -104,7 +105,7 @@ def _preview_path(out: Path, preview: str | Path | None) -> Path | None:
 
 
 # Beside the thermograms until the cohort is whole: an interrupted synth is known as one.
-UNFINISHED = ("INCOMPLETE", "a synthetic cohort being written by thermocad synth; not finished\n")
+UNFINISHED = (INCOMPLETE, "a synthetic cohort being written by thermocad synth; not finished\n")
 
 
 def _ours(out: Path) -> bool:
