@@ -95,7 +95,7 @@ def test_evaluate_and_predict_take_a_run_or_a_model(trained, tmp_path):
         thermocad.evaluate(run, table, on="holdout")
 
 
-def test_evaluate_keeps_the_command_lines_safeguards(trained, tmp_path):
+def test_evaluate_keeps_the_command_lines_safeguards(trained, tmp_path, capsys):
     table, run = trained
     table.to_csv(tmp_path / "split.csv", index=False)  # a split file: its test scoring is logged
     result = thermocad.evaluate(run, tmp_path / "split.csv", n_boot=0)
@@ -104,6 +104,11 @@ def test_evaluate_keeps_the_command_lines_safeguards(trained, tmp_path):
     swapped = table.assign(split=table["split"].replace({"train": "test", "test": "train"}))
     with pytest.raises(thermocad.ConfigError, match="trained the model"):
         thermocad.evaluate(run, swapped, n_boot=0)
+    # As `thermocad evaluate`: a misspelt subgroup is named, and validation women are flagged.
+    with pytest.raises(thermocad.ConfigError, match="no column 'bach' for --subgroup"):
+        thermocad.evaluate(run, table, subgroup="bach", n_boot=0)
+    thermocad.evaluate(run, table, on="valid", n_boot=0)
+    assert "threshold was chosen on these validation women" in capsys.readouterr().err
 
 
 def test_study_returns_the_report(cohort_dir, tmp_path):

@@ -112,28 +112,19 @@ def evaluate(
     them). As on the command line, test women a `fit` folder trained on are refused, and a test
     split given as a file has this scoring recorded in its ledger (evaluation.lockbox).
     """
-    from thermocad.evaluation.evaluate import evaluate_predictions, predict_split
-    from thermocad.evaluation.lockbox import check_unseen, record_opening
+    from thermocad.evaluation.evaluate import score_split, split_rows
+    from thermocad.evaluation.lockbox import check_unseen
 
     bundle = _bundle(model)
-    table = _read(split_table)
-    if "split" not in table.columns:
-        raise ConfigError("the split table has no `split` column; make it with thermocad.split")
-    rows = table[table["split"] == on]
-    if rows.empty:
-        raise ConfigError(f"the split table has no rows with split == {on!r} (it has "
-                          f"{', '.join(map(str, sorted(table['split'].unique())))})")  # fmt: skip
     from_file = isinstance(split_table, str | os.PathLike)
+    rows = split_rows(split_table, on, subgroup)
     if on == "test" and isinstance(model, str | os.PathLike):
         home = Path(model) if Path(model).is_dir() else Path(model).parent
         check_unseen(rows["patient_id"], home, split_table if from_file else "the split table",
                      say_unknown=False)  # fmt: skip
-    pred = predict_split(bundle, rows, tta=tta)
-    result = evaluate_predictions(pred, bundle.threshold, subgroup, n_boot=n_boot)
-    if on == "test" and from_file:
-        source = str(model) if isinstance(model, str | os.PathLike) else "a loaded model"
-        result["lockbox"] = record_opening(split_table, pred, source,
-                                           result["patient"].get("roc_auc"))  # fmt: skip
+    source = str(model) if isinstance(model, str | os.PathLike) else "a loaded model"
+    result, pred = score_split(bundle, rows, on, bundle.threshold, tta, subgroup, n_boot,
+                               ledger=split_table if from_file else None, source=source)  # fmt: skip
     return {**result, "on": on, "predictions": pred}
 
 

@@ -64,7 +64,8 @@ def _cross_validate(split_csv: Path, out: Path, config) -> pd.DataFrame:
 def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: int,
                out: Path) -> dict:  # fmt: skip
     """Write cv/oof_predictions.csv and cv/metrics.json; return what model.json records."""
-    from thermocad.evaluation.evaluate import clean_json, evaluate_predictions, period_columns
+    from thermocad.evaluation.evaluate import clean_json, evaluate_predictions
+    from thermocad.evaluation.periods import period_columns
 
     metrics = evaluate_predictions(oof, choice["threshold"], n_boot=n_boot, seed=seed)
     metrics.update(folds=folds, seed=seed, choices=choice, halves=_halves(oof, n_boot, seed))

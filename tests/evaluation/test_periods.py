@@ -10,7 +10,8 @@ import pytest
 
 from thermocad.evaluation import periods as P
 from thermocad.evaluation.confounds import audit_notes, confound_audit
-from thermocad.evaluation.evaluate import by_period, evaluate_predictions, period_columns
+from thermocad.evaluation.evaluate import by_period, evaluate_predictions
+from thermocad.evaluation.periods import period_columns
 from thermocad.io.labels import read_labels
 
 

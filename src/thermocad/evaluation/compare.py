@@ -23,7 +23,6 @@ from thermocad.evaluation import periods as P
 from thermocad.evaluation.evaluate import (
     clean_json,
     evaluate_predictions,
-    period_columns,
     with_y,
     write_plots,
 )
@@ -73,7 +72,7 @@ def table_row(name: str, result: dict, n_folds: int) -> dict:
         metric = key.removeprefix("patient_")
         lo, hi = source[ci].get(metric, (float("nan"), float("nan")))
         row.update({key: source[metric], f"{key}_lo": lo, f"{key}_hi": hi})
-    row.update(period_columns(ev.get("by_period", {})))  # patient level, like patient_roc_auc
+    row.update(P.period_columns(ev.get("by_period", {})))  # patient level, like patient_roc_auc
     row["cnn_alone_patient_roc_auc"] = cnn_alone_auc(result["pred"]) if "pred" in result else None
     return row
 

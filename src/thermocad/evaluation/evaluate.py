@@ -85,22 +85,6 @@ def by_period(pat: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
     }
 
 
-def period_columns(periods: dict) -> dict:
-    """Flat table columns of `by_period`: the primary batch's and the period-matched AUC,
-    interval and n (NaN when undefined; the report shows n/a)."""
-    nan = float("nan")
-    batch = periods.get("primary_batch")
-    subsets = periods.get("subsets", {})
-    row = {"batch": batch if batch is not None else ""}
-    for prefix, key in (("batch", f"batch {batch}"), ("period", "period-matched")):
-        entry = subsets.get(key) or {}
-        lo, hi = entry.get("ci") or (nan, nan)
-        auc = entry.get("roc_auc")
-        row.update({f"{prefix}_roc_auc": nan if auc is None else auc, f"{prefix}_roc_auc_lo": lo,
-                    f"{prefix}_roc_auc_hi": hi, f"{prefix}_n": entry.get("n")})  # fmt: skip
-    return row
-
-
 def period_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
     """`by_period` of image-level predictions (mean P(Sick) per patient)."""
     return by_period(_patient_frame(with_y(pred), "mean", None), n_boot, seed)
@@ -190,18 +174,41 @@ def predict_split(bundle, split_df: pd.DataFrame, tta: bool = False) -> pd.DataF
     return out
 
 
-def _split_rows(split_csv, on: str, subgroup: str | None) -> pd.DataFrame:
-    """The `on` rows of split.csv, refusing a file without them or without `subgroup`."""
-    split = read_table(split_csv, "split file", "thermocad split")
+def split_rows(split, on: str, subgroup: str | None, name: str = "the split table") -> pd.DataFrame:
+    """The `on` rows of a split table (split.csv, or a DataFrame called `name`), refusing a
+    table without them or without the `subgroup` column."""
+    if isinstance(split, str | os.PathLike):
+        name, split = str(split), read_table(split, "split file", "thermocad split")
     if "split" not in split.columns:
-        raise ConfigError(f"{split_csv}: no `split` column; make it with `thermocad split`")
+        raise ConfigError(f"{name}: no `split` column; make it with `thermocad split`")
     rows = split[split["split"] == on]
     if rows.empty:
-        raise ConfigError(f"{split_csv}: no rows with split == {on!r}")
+        raise ConfigError(f"{name}: no rows with split == {on!r} (it has "
+                          f"{', '.join(map(str, sorted(split['split'].unique())))})")  # fmt: skip
     if subgroup and subgroup != P.BATCH and subgroup not in split.columns:  # a misspelt name
-        raise ConfigError(f"{split_csv}: no column {subgroup!r} for --subgroup; it has "
+        raise ConfigError(f"{name}: no column {subgroup!r} for --subgroup; it has "
                           f"{', '.join(map(str, split.columns))}")  # fmt: skip
     return rows
+
+
+def score_split(bundle, rows: pd.DataFrame, on: str, threshold: float, tta: bool = False,
+                subgroup: str | None = "acquisition_batch", n_boot: int = 1000,
+                ledger: str | os.PathLike | None = None, source: str = "a loaded model",
+                chosen_on_valid: bool = True) -> tuple[dict, pd.DataFrame]:  # fmt: skip
+    """(metrics, predictions) of `bundle` on the `on` rows at `threshold`. A test split read
+    from the file `ledger` has this scoring recorded beside it (evaluation.lockbox)."""
+    if not 0.0 <= float(threshold) <= 1.0:
+        raise ConfigError(f"threshold must be a probability in 0..1, got {threshold}")
+    if on == "valid" and chosen_on_valid and bundle.meta.get("threshold_method") != "given":
+        log("note: the threshold was chosen on these validation women: their sensitivity and "
+            "specificity are optimistic (the AUC is not)")  # fmt: skip
+    pred = predict_split(bundle, rows, tta=tta)
+    result = evaluate_predictions(pred, threshold, subgroup, n_boot=n_boot)
+    if on == "test" and ledger is not None:
+        from thermocad.evaluation.lockbox import record_opening
+
+        result["lockbox"] = record_opening(ledger, pred, source, result["patient"].get("roc_auc"))
+    return result, pred
 
 
 def evaluate_run(
@@ -233,7 +240,7 @@ def _evaluate_into(out: Path, run_dir: Path, home: Path, split_csv: Path, on: st
     from thermocad.inference.loading import load_model
 
     check_writable(out / "metrics.json", force)
-    rows = _split_rows(split_csv, on, subgroup)
+    rows = split_rows(split_csv, on, subgroup)
     if on == "test":  # a `fit` folder trained on every woman of its own split.csv
         from thermocad.evaluation.lockbox import check_unseen
 
@@ -242,14 +249,9 @@ def _evaluate_into(out: Path, run_dir: Path, home: Path, split_csv: Path, on: st
     for name in ("metrics.json", "predictions.csv"):  # an earlier evaluation's (--force): an
         (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots
     thr, source = threshold or (bundle.threshold, "model.json (validation data)")
-    if not 0.0 <= float(thr) <= 1.0:
-        raise ConfigError(f"threshold must be a probability in 0..1, got {thr}")
-    log(f"evaluating {run_dir.name} on {len(rows)} {on} images (threshold {thr:.3f})")
-    if on == "valid" and threshold is None and bundle.meta.get("threshold_method") != "given":
-        log("note: the threshold was chosen on these validation women: their sensitivity and "
-            "specificity are optimistic (the AUC is not)")  # fmt: skip
-    pred = predict_split(bundle, rows, tta=tta)
-    result = evaluate_predictions(pred, thr, subgroup, n_boot=n_boot)
+    log(f"evaluating {run_dir.name} on {len(rows)} {on} images (threshold {float(thr):.3f})")
+    result, pred = score_split(bundle, rows, on, thr, tta, subgroup, n_boot, ledger=split_csv,
+                               source=str(run_dir), chosen_on_valid=threshold is None)  # fmt: skip
     result.update(
         run=str(run_dir),
         split_csv=str(split_csv),
@@ -260,11 +262,6 @@ def _evaluate_into(out: Path, run_dir: Path, home: Path, split_csv: Path, on: st
         model=served_name(bundle),
         threshold_source=source,
     )
-    if on == "test":
-        from thermocad.evaluation.lockbox import record_opening
-
-        auc = result["patient"].get("roc_auc")
-        result["lockbox"] = record_opening(split_csv, pred, run_dir, auc)
     result["plots"] = write_plots(pred, thr, out, run_dir / "history.csv", unit=bundle.unit)
     atomic_write_csv(out / "predictions.csv", pred)
     atomic_write_json(out / "metrics.json", clean_json(result))

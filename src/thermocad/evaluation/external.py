@@ -25,12 +25,12 @@ import pandas as pd
 from thermocad.evaluation.evaluate import (
     clean_json,
     evaluate_predictions,
-    period_columns,
     period_metrics,
     predict_split,
     served_name,
     write_plots,
 )
+from thermocad.evaluation.periods import period_columns
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     atomic_write_csv,

@@ -200,3 +200,19 @@ def subgroup_metrics(df: pd.DataFrame, column: str, threshold: float, gap: float
         "notes": notes,
         "overall_roc_auc": overall_auc,
     }
+
+
+def period_columns(periods: dict) -> dict:
+    """Flat table columns of `by_period`: the primary batch's and the period-matched AUC,
+    interval and n (NaN when undefined; the report shows n/a)."""
+    nan = float("nan")
+    batch = periods.get("primary_batch")
+    subsets = periods.get("subsets", {})
+    row = {"batch": batch if batch is not None else ""}
+    for prefix, key in (("batch", f"batch {batch}"), ("period", "period-matched")):
+        entry = subsets.get(key) or {}
+        lo, hi = entry.get("ci") or (nan, nan)
+        auc = entry.get("roc_auc")
+        row.update({f"{prefix}_roc_auc": nan if auc is None else auc, f"{prefix}_roc_auc_lo": lo,
+                    f"{prefix}_roc_auc_hi": hi, f"{prefix}_n": entry.get("n")})  # fmt: skip
+    return row
