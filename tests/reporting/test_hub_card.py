@@ -105,7 +105,10 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
     assert "nothing measured here" not in text and "Cross-validated by `thermocad fit`" in text
     assert "0.3835 (the highest reaching sensitivity 0.9 on the pooled out-of-fold" in text
-    assert "trained with thermocad" in text and "a head on the frozen body's features" in text
+    assert (
+        "trained with thermocad" in text
+        and "a head trained for 30 epochs on the frozen body's features" in text
+    )
     assert "| served (this model) | 0.934 (0.885-0.971) | 0.897 (0.815-0.957) |" in text
     assert "| its CNN alone | 0.900 | 0.865 | 0.812 |" in text
     assert "| its baseline alone | 0.860 | 0.770 | n/a |" in text

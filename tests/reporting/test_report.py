@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -106,11 +107,11 @@ def test_model_card_names_the_inputs(tmp_path):
     meta["config"] = TrainConfig().to_dict()
     (tmp_path / "model.json").write_text(json.dumps(meta))
     assert "a head trained for 30 epochs on the frozen body's features, from ImageNet weights" in (
-        _model_summary(None, tmp_path)
+        html.unescape(_model_summary(None, tmp_path))
     )
     meta["config"] = TrainConfig.study(pretrained=False).to_dict()
     (tmp_path / "model.json").write_text(json.dumps(meta))
-    study = _model_summary(None, tmp_path)
+    study = html.unescape(_model_summary(None, tmp_path))
     assert "fine-tuned (2 frozen and 3 unfrozen SGDR cycles, the 2019 study's recipe)" in study
     assert study.count("from random weights") == 1
 

@@ -131,6 +131,21 @@ def _threshold_source(meta: dict) -> str:
     return METHODS.get(str(meta.get("threshold_method")), "given at training")
 
 
+def training_sentence(config: dict) -> str:
+    """How a run's config trained it, in words: the stages, then the start (plain text)."""
+    start = ("from the weights in " + str(config["weights"]) if config.get("weights")
+             else "from ImageNet weights" if config.get("pretrained", True)
+             else "from random weights")  # fmt: skip
+    if config.get("cycles", 0):
+        how = (f"fine-tuned ({config.get('frozen_cycles', 0)} frozen and "
+               f"{config.get('cycles', 0)} unfrozen SGDR cycles, the 2019 study's recipe)")  # fmt: skip
+    elif config.get("frozen_cycles", 0):
+        how = f"a head trained by {config['frozen_cycles']} SGDR cycles, the body frozen"
+    else:
+        how = f"a head trained for {config.get('head_epochs', '?')} epochs on the frozen body's features"
+    return f"{how}, {start}"
+
+
 def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
                 summary: dict | None) -> str:  # fmt: skip
     """The whole README.md text."""
@@ -140,9 +155,7 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
                 if meta.get("baseline") is not None else "the CNN's alone")  # fmt: skip
     how = _threshold_source(meta)
     config = meta.get("config") or {}
-    trained = ("fine-tuned by the 2019 study's SGDR cycles" if config.get("cycles")
-               else "a head trained by SGDR cycles, the body frozen" if config.get("frozen_cycles")
-               else "a head on the frozen body's features")  # fmt: skip
+    trained = training_sentence(config)
     rows = pd.concat([train] + ([valid] if valid is not None else []))
     out = [front_matter(meta, summary), f"# thermocad {arch}: breast thermogram classifier", ""]
     out += [f"Model: a `{arch}` CNN ({size} px, {meta.get('unit', 'celsius')} input) trained "

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, section
+from thermocad.reporting.hub_card import training_sentence
 
 
 def best_run_dir(compare_dir: Path | None) -> Path | None:
@@ -87,7 +88,7 @@ def _model_summary(compare_dir: Path | None, run_dir: Path | None) -> str:
                 f"{esc(window)}, crop {esc(transform.get('crop', 'none'))}, marker "
                 f"{esc(transform.get('marker', 'keep'))}, background "
                 f"{esc(transform.get('background', 'keep'))}), "
-                + _training(meta.get("config") or {})
+                + esc(training_sentence(meta.get("config") or {}))
                 + ("; its P(Sick) is averaged with the classical baseline (breast temperature "
                    "statistics and asymmetry, logistic regression) fitted on the same patients"
                    if meta.get("baseline") else "")
@@ -96,21 +97,6 @@ def _model_summary(compare_dir: Path | None, run_dir: Path | None) -> str:
         return ("classical baseline: temperature statistics of the breast region and left/right "
                 "asymmetry features, standardised, logistic regression")  # fmt: skip
     return "not available"
-
-
-def _training(config: dict) -> str:
-    """How the run's config trained it: the start and the stages."""
-    start = ("from the weights in " + esc(config["weights"]) if config.get("weights")
-             else "from ImageNet weights" if config.get("pretrained", True)
-             else "from random weights")  # fmt: skip
-    if config.get("cycles", 0):
-        how = (f"fine-tuned ({config.get('frozen_cycles', 0)} frozen and "
-               f"{config.get('cycles', 0)} unfrozen SGDR cycles, the 2019 study's recipe)")  # fmt: skip
-    elif config.get("frozen_cycles", 0):
-        how = f"a head trained by {config['frozen_cycles']} SGDR cycles, the body frozen"
-    else:
-        how = f"a head trained for {config.get('head_epochs', '?')} epochs on the frozen body's features"
-    return f"{how}, {start}"
 
 
 def _failures(test: dict | None) -> str:
