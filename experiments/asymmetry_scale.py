@@ -25,7 +25,7 @@ from thermocad.training.recipe import body_features
 def degrees(maps: torch.Tensor) -> torch.Tensor:
     """(B, 1, S, S) relative-window maps -> their left-right difference in degrees C."""
     cfg = TrainConfig()
-    return (maps - maps.flip(-1)) * (cfg.norm_high - cfg.norm_low)
+    return (maps - maps.flip(-1)) * cfg.norm_width
 
 
 def both_features(paths: list[str]) -> dict[str, np.ndarray]:

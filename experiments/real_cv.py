@@ -54,7 +54,6 @@ RECIPES = {
     "whole_nomarker": {**HEAD, "marker": "remove"},
     "chest": {**HEAD, "marker": "remove", "crop": "breasts"},
     "chest_asym": {**HEAD, **CHEST},
-    "chest_asym_celsius": {**HEAD, **CHEST, "norm": "celsius"},
     "chest_asym_320": CHEST_320,
     "chest_320": {**HEAD, "marker": "remove", "crop": "breasts", "size": 320},
     # Averaged with the baseline fitted on the same training patients (equal weights: nothing

@@ -14,8 +14,6 @@ RAMP = np.linspace(20, 40, 64 * 80, dtype=np.float32).reshape(64, 80)
 
 
 def test_normalisations():
-    celsius = Normalization("celsius", low=22, high=36)(np.array([[22, 29, 36, 40]], np.float32))
-    np.testing.assert_allclose(celsius, [[0, 0.5, 1, 1]])  # (29-22)/14 = 0.5; 40 clipped
     robust = Normalization("robust", percentiles=(0, 100))(RAMP)
     assert robust.min() == pytest.approx(0) and robust.max() == pytest.approx(1)
     eight_bit = Normalization("intensity")(np.array([[0, 51, 255]], np.float32))
@@ -24,16 +22,23 @@ def test_normalisations():
     np.testing.assert_allclose(sixteen, [[0, 1]])
     with pytest.raises(ConfigError):
         Normalization("kelvin")
+    # The fixed Celsius window was measured worse and removed; a model using it is named so.
+    with pytest.raises(ConfigError, match="Celsius window .* was removed"):
+        EvalTransform.from_dict({**EvalTransform(size=32).to_dict(),
+                                 "normalization": {"method": "celsius", "low": 22, "high": 36}})  # fmt: skip
 
 
 def test_relative_window_is_degrees_around_the_skin_level():
-    relative = Normalization("relative", low=22, high=36)  # 14 C wide
+    relative = Normalization("relative", width=14)
     a = np.array([[25, 32, 33.4, 39, 45]], np.float32)
     np.testing.assert_allclose(relative(a, level=32), [[0, 0.5, 0.6, 1, 1]], atol=1e-6)
     np.testing.assert_allclose(relative(a), relative(a, level=33.4))  # default: the median
     np.testing.assert_allclose(relative(a + 3, level=35), relative(a, level=32), atol=1e-6)
-    with pytest.raises(ConfigError, match="low < high"):
-        Normalization("relative", low=30, high=30)
+    with pytest.raises(ConfigError, match="positive width"):
+        Normalization("relative", width=0)
+    # model.json from before the width gave the window as low..high: the same window.
+    old = {"method": "relative", "low": 22, "high": 36, "percentiles": [0.5, 99.5]}
+    assert Normalization.from_dict(old) == relative
 
 
 def test_relative_transform_ignores_a_warmer_room_and_skin():
@@ -158,7 +163,7 @@ def test_marker_removal_changes_only_the_marker_and_round_trips():
     a = next(iter(frames.values()))
     box = find_marker(a)
     assert box is not None
-    keep = EvalTransform(size=320, marker="keep", normalization=Normalization("celsius"))
+    keep = EvalTransform(size=320, marker="keep", normalization=Normalization("relative"))
     remove = EvalTransform.from_dict({**keep.to_dict(), "marker": "remove"})
     assert remove.marker == "remove"
     # The cold marker pulls the map down where it sits; removed, that area is skin-warm again.
@@ -172,7 +177,7 @@ def test_marker_removal_changes_only_the_marker_and_round_trips():
 
 
 def test_background_options_round_trip_and_the_removed_one_is_refused():
-    keep = EvalTransform(size=64, normalization=Normalization("celsius"))
+    keep = EvalTransform(size=64, normalization=Normalization("relative"))
     symmetric = EvalTransform.from_dict({**keep.to_dict(), "background": "symmetric"})
     assert symmetric.background == "symmetric" and keep.background == "keep"
     # "remove" (the room filled with skin temperature) was measured worse and removed.
@@ -198,7 +203,7 @@ def test_symmetric_background_zeroes_the_asymmetry_off_the_body_only():
     both &= both[:, ::-1]
     assert (~both & mask).mean() > 0.1  # some body whose mirror is room
 
-    keep = EvalTransform(size=240, normalization=Normalization("celsius"), channels=("asymmetry",))
+    keep = EvalTransform(size=240, normalization=Normalization("relative"), channels=("asymmetry",))
     sym = EvalTransform.from_dict({**keep.to_dict(), "background": "symmetric"})
     assert sym.background == "symmetric"
     kept, symmetric = keep.prepare(a), sym.prepare(a)

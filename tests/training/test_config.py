@@ -16,7 +16,7 @@ from thermocad.utils.errors import ConfigError
     ("changes", "message"),
     [
         ({"crop": "head"}, "unknown crop 'head'; choose one of none, breasts"),
-        ({"norm": "z"}, "unknown norm 'z'; choose one of robust, celsius, relative, intensity"),
+        ({"norm": "z"}, "unknown norm 'z'; choose one of robust, relative, intensity"),
         ({"balance": "w"}, "unknown balance 'w'; choose one of loss, sampler, none"),
         ({"marker": "blur"}, "unknown marker 'blur'"),
         ({"background": "remove"}, "unknown background 'remove'; choose one of keep, symmetric"),
@@ -32,7 +32,8 @@ from thermocad.utils.errors import ConfigError
         ({"lrs": 1e-3}, "lrs: .* is not a tuple of float"),
         ({"lrs": (-1.0,)}, "lrs must be at least 0"),
         ({"cycle_len": 0}, "cycle_len must be at least 1"),
-        ({"norm_low": 36.0, "norm_high": 22.0}, "norm_low 36.0 must be below norm_high 22.0"),
+        ({"norm_width": 0.0}, "norm_width must be at least 0.5"),
+        ({"norm": "celsius"}, "fixed Celsius window .* was removed"),
     ],
 )
 def test_every_bad_value_is_a_config_error_naming_the_choices(changes, message):
@@ -64,6 +65,12 @@ def test_removed_options_are_gone_and_old_configs_still_load():
             TrainConfig.from_dict({**TrainConfig().to_dict(), name: value})
     with pytest.raises(ConfigError, match="unknown training options"):
         TrainConfig.from_dict({"no_such_option": 1})
+    # The window was given as norm_low..norm_high before norm_width: the same relative window.
+    windowed = {**TrainConfig().to_dict(), "norm_low": 20.0, "norm_high": 30.0}
+    del windowed["norm_width"]
+    assert TrainConfig.from_dict(windowed) == TrainConfig(norm_width=10.0)
+    with pytest.raises(ConfigError, match="Celsius window .* was removed"):
+        TrainConfig.from_dict({**windowed, "norm": "celsius"})
 
 
 def _parse(*argv: str):

@@ -337,7 +337,7 @@ def test_smoke_training_on_real_dmr_files(dmr_dir, tmp_path):
             rows.append(dict(path=str(dmr_dir / f"T{pid:04d}.txt"), patient_id=pid, label=label,
                              split="train" if i < 4 else "valid"))  # fmt: skip
     pd.DataFrame(rows).to_csv(tmp_path / "split.csv", index=False)
-    run = train(tmp_path / "split.csv", tmp_path / "run", TrainConfig.smoke(norm="celsius", tta=0))
+    run = train(tmp_path / "split.csv", tmp_path / "run", TrainConfig.smoke(norm="relative", tta=0))
     assert json.loads((run / "model.json").read_text())["unit"] == "celsius"
     valid = pd.read_csv(run / "valid_predictions.csv")
     probs = load_bundle(run).predict([read_thermal(p).array for p in valid["path"]])

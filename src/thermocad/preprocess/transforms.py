@@ -13,33 +13,50 @@ from thermocad.utils.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-METHODS = ("robust", "celsius", "relative", "intensity")
+METHODS = ("robust", "relative", "intensity")
 CHANNELS = ("temperature", "asymmetry")
 CROPS = ("none", "breasts")
 MARKERS = ("keep", "remove")
 BACKGROUNDS = ("keep", "symmetric")  # "remove" (only the body in view) measured worse
+# A fixed Celsius window carries the room and the season into the input; measured worse and
+# removed (experiments/records/decisions.md). Models trained with it are refused by name.
+REMOVED_CELSIUS = ("the fixed Celsius window (norm 'celsius') was removed: it carries the room "
+                   "and the season into the input (experiments/records/decisions.md); retrain "
+                   "with norm 'relative'")  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Normalization:
-    """Map raw values to about [0, 1]: per-image percentile window, fixed Celsius window, a
-    window of the same width in degrees centred on the skin's median, or 8/16-bit."""
+    """Map raw values to about [0, 1]: per-image percentile window, a window `width` degrees
+    wide centred on the skin's median, or 8/16-bit levels."""
 
     method: str = "robust"
-    low: float = 22.0  # celsius window, degrees C (its width is also the relative window's)
-    high: float = 36.0
+    width: float = 14.0  # the relative window, degrees C from black to white
     percentiles: tuple[float, float] = (0.5, 99.5)
 
     def __post_init__(self) -> None:
+        if self.method == "celsius":
+            raise ConfigError(REMOVED_CELSIUS)
         if self.method not in METHODS:
             raise ConfigError(f"unknown normalisation {self.method!r}; choose one of {METHODS}")
-        if self.in_degrees and not self.high > self.low:
-            raise ConfigError(f"{self.method} window needs low < high, got {self.low}..{self.high}")
+        if self.in_degrees and not self.width > 0:
+            raise ConfigError(f"the {self.method} window needs a positive width, got {self.width}")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Normalization:
+        """From model.json's transform, including those that gave the window as low..high."""
+        d = dict(d)
+        low, high = d.pop("low", None), d.pop("high", None)
+        if low is not None and high is not None and "width" not in d:
+            d["width"] = float(high) - float(low)
+        if "percentiles" in d:
+            d["percentiles"] = tuple(d["percentiles"])
+        return cls(**d)
 
     @property
     def in_degrees(self) -> bool:
         """A window measured in degrees: the inputs must be temperatures, not image levels."""
-        return self.method in ("celsius", "relative")
+        return self.method == "relative"
 
     def __call__(self, array: np.ndarray, level: float | None = None) -> np.ndarray:
         """`level`: the skin's temperature for "relative" (default: the array's median)."""
@@ -48,14 +65,11 @@ class Normalization:
             lo, hi = np.percentile(a, self.percentiles)
             # Not clipped: a small hot spot above the window is exactly what must survive.
             return ((a - lo) / max(hi - lo, 1e-3)).astype(np.float32)
-        if self.method == "celsius":
-            return np.clip((a - self.low) / (self.high - self.low), 0, 1).astype(np.float32)
         if self.method == "relative":
             # Degrees above or below the skin's own level, on a fixed scale: a 1 C difference
             # looks the same in every woman, and the level (room, season) is gone.
-            width = self.high - self.low
             level = float(np.median(a)) if level is None else level
-            return np.clip((a - level) / width + 0.5, 0, 1).astype(np.float32)
+            return np.clip((a - level) / self.width + 0.5, 0, 1).astype(np.float32)
         full = 65535.0 if a.max() > 255 else 255.0
         return (a / full).astype(np.float32)
 
@@ -191,12 +205,9 @@ class EvalTransform:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EvalTransform:
-        norm = dict(d.get("normalization", {}))
-        if "percentiles" in norm:
-            norm["percentiles"] = tuple(norm["percentiles"])
         return cls(
             size=int(d["size"]),
-            normalization=Normalization(**norm),
+            normalization=Normalization.from_dict(d.get("normalization", {})),
             mean=tuple(d["mean"]),
             std=tuple(d["std"]),
             channels=tuple(d.get("channels", ("temperature",))),

@@ -20,6 +20,7 @@ from thermocad.preprocess.transforms import (
     CROPS,
     MARKERS,
     METHODS,
+    REMOVED_CELSIUS,
 )
 from thermocad.utils.errors import ConfigError
 
@@ -65,11 +66,10 @@ class TrainConfig:
     # --- input ---
     size: int | None = option(320, "input size in pixels (None: the architecture's, 224)",
                               minimum=16)  # fmt: skip
-    norm: str = option("relative", "temperature window: relative (14 C centred on the body's "
-                       "median), robust (per-image percentiles: for 8/16-bit images), fixed "
-                       "celsius, or intensity", METHODS)  # fmt: skip
-    norm_low: float = option(22.0, "celsius window low end")
-    norm_high: float = option(36.0, "celsius window high end")
+    norm: str = option("relative", "temperature window: relative (norm_width degrees centred "
+                       "on the body's median), robust (per-image percentiles: for 8/16-bit "
+                       "images), or intensity (8/16-bit levels)", METHODS)  # fmt: skip
+    norm_width: float = option(14.0, "relative window's width in degrees C", minimum=0.5)
     # "asymmetry": the map minus its left/right mirror, as one grey image; "temperature": the
     # map itself. Both together mix in the body's first layer (measured worse,
     # experiments/records/decisions.md).
@@ -118,6 +118,8 @@ class TrainConfig:
                                      cli=None)  # fmt: skip
 
     def __post_init__(self) -> None:
+        if self.norm == "celsius":  # a value measured worse and removed: say so, by name
+            raise ConfigError(REMOVED_CELSIUS)
         hints = field_types()
         for f in fields(self):
             value = getattr(self, f.name)
@@ -125,8 +127,6 @@ class TrainConfig:
                 value = tuple(value)  # a JSON list (study config, arch_overrides) for a tuple
                 object.__setattr__(self, f.name, value)
             check_field(f, hints[f.name], value)
-        if self.norm_low >= self.norm_high:
-            raise ConfigError(f"norm_low {self.norm_low} must be below norm_high {self.norm_high}")
         if not self.channels or len(set(self.channels)) != len(self.channels):
             raise ConfigError(f"channels {self.channels}: one or more of {CHANNELS}, each once")
         if not self.lrs:
@@ -161,6 +161,9 @@ class TrainConfig:
                 raise ConfigError(f"this config uses the removed option {name}; only "
                                   f"{name}={today!r} is supported now "
                                   "(experiments/records/decisions.md)")  # fmt: skip
+        low, high = d.pop("norm_low", None), d.pop("norm_high", None)  # before norm_width
+        if low is not None and high is not None:
+            d.setdefault("norm_width", float(high) - float(low))
         if d.get("background") == "remove":
             raise ConfigError("this config uses the removed option background='remove'; "
                               f"choose one of {BACKGROUNDS}")  # fmt: skip

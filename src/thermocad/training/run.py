@@ -40,7 +40,7 @@ def eval_transform(cfg: TrainConfig, spec: ArchSpec) -> EvalTransform:
     mean, std = spec.norm_stats(len(cfg.channels))
     return EvalTransform(
         size=cfg.size or spec.input_size,
-        normalization=Normalization(cfg.norm, cfg.norm_low, cfg.norm_high),
+        normalization=Normalization(cfg.norm, cfg.norm_width),
         mean=tuple(mean),
         std=tuple(std),
         channels=cfg.channels,
