@@ -1,4 +1,4 @@
-"""Benchmark: peak memory and wall time of `thermocad prepare` on large cohorts (issue #2).
+"""Benchmark: peak memory and wall time of `thermocad prepare` on large cohorts.
 
     .venv/bin/python benchmarks/bench_prepare_memory.py [--files 600 5600] [--workers 2]
 

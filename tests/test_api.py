@@ -105,7 +105,7 @@ def test_evaluate_keeps_the_command_lines_safeguards(trained, tmp_path, capsys):
     with pytest.raises(thermocad.ConfigError, match="trained the model"):
         thermocad.evaluate(run, swapped, n_boot=0)
     # As `thermocad evaluate`: a misspelt subgroup is named, and validation women are flagged.
-    with pytest.raises(thermocad.ConfigError, match="no column 'bach' for --subgroup"):
+    with pytest.raises(thermocad.ConfigError, match="no column 'bach' for the subgroup"):
         thermocad.evaluate(run, table, subgroup="bach", n_boot=0)
     thermocad.evaluate(run, table, on="valid", n_boot=0)
     assert "threshold was chosen on these validation women" in capsys.readouterr().err

@@ -126,7 +126,7 @@ def test_a_misspelt_subgroup_is_named(run_dir, tmp_path):
     pd.DataFrame(
         {"path": ["a.txt"], "patient_id": [1], "label": ["Sick"], "split": ["test"]}
     ).to_csv(split, index=False)
-    with pytest.raises(ConfigError, match="no column 'bach' for --subgroup; it has path, "):
+    with pytest.raises(ConfigError, match="no column 'bach' for the subgroup; it has path, "):
         evaluate_run(run_dir, split, subgroup="bach", out_dir=tmp_path / "ev")
 
 

@@ -186,7 +186,7 @@ def split_rows(split, on: str, subgroup: str | None, name: str = "the split tabl
         raise ConfigError(f"{name}: no rows with split == {on!r} (it has "
                           f"{', '.join(map(str, sorted(split['split'].unique())))})")  # fmt: skip
     if subgroup and subgroup != P.BATCH and subgroup not in split.columns:  # a misspelt name
-        raise ConfigError(f"{name}: no column {subgroup!r} for --subgroup; it has "
+        raise ConfigError(f"{name}: no column {subgroup!r} for the subgroup; it has "
                           f"{', '.join(map(str, split.columns))}")  # fmt: skip
     return rows
 

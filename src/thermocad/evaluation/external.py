@@ -1,7 +1,7 @@
 """External validation: a fitted model scored once on a labelled folder of new women.
 
-What issue 17's unseen-women check does, as one call: the new women are prepared with the
-study's filters (`prepare_cohort`), every kept thermogram is scored at the threshold stored in
+What an unseen-women check does (experiments/records/external_check.md), as one call: the
+new women are prepared with the study's filters (`prepare_cohort`), every kept thermogram is scored at the threshold stored in
 model.json, and the table says how the served model and, when it averages a CNN with the
 baseline, each half alone did: patient AUC overall, within the two-class batch and
 period-matched, with bootstrap intervals, and the served model's sensitivity and specificity
@@ -60,7 +60,7 @@ def rooms_outside(rows: pd.DataFrame, meta: dict) -> dict | None:
 
 
 def external_table(result: dict) -> str:
-    """The result as issue 17 tabulates it: one row per model, AUC by period, and the served
+    """The result as the unseen-women check tabulates it: one row per model, AUC by period, and the served
     model's sensitivity / specificity at the stored threshold."""
     batch = result["served"]["by_period"].get("primary_batch")
     head = ["model", "AUC (95% CI)", f"batch {batch}" if batch else "batch", "period-matched",

@@ -40,7 +40,8 @@ def _assign(rng: np.random.Generator, n: int, sick_fraction: float, fmt: str, co
     sick = rng.permutation(np.arange(n) < n_sick)
     if fmt != "mixed":
         return sick, np.full(n, "A" if fmt == "space" else "B")
-    # With batch_effect the batch is confounded with disease, like DMR-IR (all batch B Sick).
+    # With batch_effect the batch is confounded with disease, as in DMR-IR (where all batch B
+    # women are Sick): 70% of Sick and 30% of Healthy women go to batch B.
     p_b = np.where(sick, 0.7, 0.3) if confound else np.full(n, 0.5)
     return sick, np.where(rng.random(n) < p_b, "B", "A")
 
