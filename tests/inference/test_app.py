@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import chromium_available
+from tests.helpers.load import app_prob
 from thermocad.inference.app import answer_file
 
 
@@ -53,8 +54,9 @@ def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload
     before = {p for p in Path(tempfile.gettempdir()).glob("thermocad-request-*")}
     thermogram, overlay, result, status, cleared = answer_file(bundle, str(path), False)
     prob = float(bundle.predict([np.loadtxt(dmr_files[0])])[0])
-    assert result.startswith(f"P(Sick) = {prob:.4f}; decision: ")
-    assert f"threshold {bundle.threshold:.4f}" in result
+    assert result.startswith(f"{path.name}: P(Sick) = {prob:.4f}, ")
+    called = "Sick" if prob >= bundle.threshold else "Healthy"
+    assert f"the threshold {bundle.threshold:.4f}: called {called}." in result
     assert ("mean of the CNN" in result) == (bundle.baseline is not None)
     assert _png(thermogram).ndim == 3 and _png(overlay).shape[2] in (3, 4)
     assert "analysed" in status and cleared is None
@@ -66,6 +68,16 @@ def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload
     pid = dmr_files[0].name[1:5].lstrip("0")
     result = answer_file(bundle, str(path), False, frozenset({pid}))[2]
     assert f"Note: patient number {pid} trained this model" in result
+
+
+def test_a_fit_model_says_what_its_threshold_did(bundle, dmr_files, upload_root, monkeypatch):
+    path = _upload(upload_root, dmr_files[0])
+    assert "cross-validation" not in answer_file(bundle, str(path), False)[2]  # no cv: no claim
+    cv = {"folds": 5, "patients": 120, "sensitivity": 0.9184, "specificity": 0.8028}
+    monkeypatch.setitem(bundle.meta, "cv", cv)
+    result = answer_file(bundle, str(path), False)[2]
+    assert ("At this threshold the model's 5-fold cross-validation on 120 women found "
+            "sensitivity 0.92 and specificity 0.80.") in result  # fmt: skip
 
 
 def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):
@@ -92,12 +104,12 @@ def test_image_for_temperature_model_points_to_the_checkbox(bundle, dmr_files, u
     Image.fromarray(np.uint8((a - a.min()) / (a.max() - a.min()) * 255)).save(png)
     status = answer_file(bundle, str(png), False)[3]
     assert "not temperatures" in status and "Accept 8/16-bit images" in status
-    assert answer_file(bundle, str(png), True)[2].startswith("P(Sick)")
+    assert answer_file(bundle, str(png), True)[2].startswith("exported.png: P(Sick)")
 
 
 def test_files_outside_upload_cache_are_never_deleted(bundle, dmr_files, upload_root):
     *_, result, _, _ = answer_file(bundle, str(dmr_files[0]), False)
-    assert result.startswith("P(Sick)") and dmr_files[0].exists()
+    assert result.startswith(f"{dmr_files[0].name}: P(Sick)") and dmr_files[0].exists()
 
 
 def test_concurrent_identical_uploads_all_answered(bundle, dmr_files, upload_root):
@@ -111,7 +123,7 @@ def test_concurrent_identical_uploads_all_answered(bundle, dmr_files, upload_roo
     statuses = [a[3] for a in answers]
     assert all(s.endswith("analysed (dmr-space, 64x80).") for s in statuses), statuses[:3]
     assert {a[2] for a in answers} == {answers[0][2]}
-    assert answers[0][2].startswith(f"P(Sick) = {expected:.4f}")
+    assert answers[0][2].startswith(f"{path.name}: P(Sick) = {expected:.4f}")
     assert path.exists()
 
 
@@ -187,8 +199,8 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
         upload = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#upload input[type=file]"))
         assert "adjunct to mammography" in driver.find_element(By.ID, "disclaimer").text
         upload.send_keys(str(dmr_files[1]))
-        wait.until(lambda d: box("result").startswith("P(Sick)"))
-        prob = float(box("result").split("=")[1].split(";")[0])
+        wait.until(lambda d: box("result").startswith(f"{dmr_files[1].name}: P(Sick)"))
+        prob = app_prob(box("result"))
         assert abs(prob - float(bundle.predict([np.loadtxt(dmr_files[1])])[0])) < 1e-3
         driver.save_screenshot(str(tmp_path / "app_result.png"))
         bad = tmp_path / "malformed.txt"
@@ -197,12 +209,23 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
         wait.until(lambda d: box("status").startswith("Error"))
         assert "malformed.txt" in box("status") and box("result") == ""
         driver.save_screenshot(str(tmp_path / "app_error.png"))
+        # A type Gradio used to refuse before the app saw it (leaving the last result on the
+        # page) is answered like any bad file; no past results are kept in the browser.
+        upload_and_wait = driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
+        upload_and_wait.send_keys(str(dmr_files[1]))
+        wait.until(lambda d: box("result").startswith(f"{dmr_files[1].name}: P(Sick)"))
+        exe = tmp_path / "tool.exe"
+        exe.write_bytes(b"MZ")
+        driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(exe))
+        wait.until(lambda d: "tool.exe: unsupported file type" in box("status"))
+        assert box("result") == ""
+        assert demo.run_history is False and demo.footer_links == []
         # The preloaded synthetic examples run with one click.
         example = driver.find_element(By.XPATH, "//button[contains(., 'synthetic')]")
         name = example.text.split("#")[1].strip()
         example.click()
         wait.until(lambda d: box("status").startswith(f"T{int(name):04d}.txt: analysed"))
-        assert box("result").startswith("P(Sick)")
+        assert box("result").startswith(f"T{int(name):04d}.txt: P(Sick)")
     finally:
         driver.quit()
         demo.close()

@@ -24,7 +24,7 @@ def test_onnx_model_answers_without_overlay(onnx_model, run_dir, dmr_files):
     answer = analyse(onnx_model, dmr_files[0])
     prob = float(onnx_model.predict([np.loadtxt(dmr_files[0])])[0])
     assert abs(prob - float(bundle.predict([np.loadtxt(dmr_files[0])])[0])) < 1e-4
-    assert answer.result.startswith(f"P(Sick) = {prob:.4f}; decision: ")
+    assert answer.result.startswith(f"{dmr_files[0].name}: P(Sick) = {prob:.4f}, ")
     assert answer.overlay is None and answer.thermogram.startswith('<img src="data:image/png')
     assert "analysed" in answer.status
 

@@ -123,3 +123,20 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     files = text.split("## Files")[1]
     assert "`cv/metrics.json`" in files and "`split.csv`" in files
     assert "valid_predictions" not in files
+
+
+def test_a_model_of_synthetic_women_says_so(tmp_path):
+    from thermocad.synth.files import TRUTH, synthetic_share
+
+    (tmp_path / "synth").mkdir()
+    (tmp_path / "synth" / TRUTH).write_text("patient_id\n")
+    paths = [tmp_path / "synth" / "T0001.txt", tmp_path / "synth" / "T0002.txt",
+             tmp_path / "real" / "T0003.txt", tmp_path / "real" / "T0004.txt"]  # fmt: skip
+    assert synthetic_share(paths) == 0.5 and synthetic_share(paths[:2]) == 1
+    assert synthetic_share(paths[2:]) == 0 and synthetic_share([]) == 0
+    meta = {"arch": "efficientnet_lite0", "threshold": 0.5, "data": {"synthetic_share": 1.0}}
+    text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
+    assert '- "synthetic (thermocad synth)"' in text and "- DMR-IR" not in text
+    assert "**Trained on synthetic thermograms** written by `thermocad synth`, not on women" in text
+    real = write_model_card(tmp_path, {**meta, "data": {}}, _rows(20, 0), None, None).read_text()
+    assert '- "DMR-IR"' in real and "Trained on synthetic" not in real

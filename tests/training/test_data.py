@@ -72,6 +72,7 @@ def test_batches_and_class_weights(tmp_path, balance):
     np.testing.assert_allclose(xv[0].cpu().numpy(), first.numpy(), atol=1e-6)
     assert data.summary()["train"]["images"] == {"Healthy": 4, "Sick": 2}
     assert "room_range_c" not in data.summary()  # the split has no room column
+    assert "synthetic_share" not in data.summary()  # no synth_truth.csv beside the files
     df.assign(room_median=np.linspace(20.0, 25.0, len(df))).to_csv(split, index=False)
     rooms = build_data(split, T, Augmentation(), batch_size=3).summary()["room_range_c"]
     train_rooms = df.assign(r=np.linspace(20.0, 25.0, len(df)))

@@ -58,7 +58,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
             seen: frozenset[str] = frozenset()) -> Answer:  # fmt: skip
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
     `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
-    from thermocad.inference.explain import draw_thermogram, shown
+    from thermocad.inference.explain import draw_thermogram
     from thermocad.inference.notes import input_note, training_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
@@ -74,20 +74,34 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
         cnn, base = bundle.predict_parts([array])
         heat = _heatmap(bundle, array)
     prob = float(bundle.average(cnn, base)[0])
-    decision = "Sick" if prob >= bundle.threshold else "Healthy"
-    p, t = shown(prob, bundle.threshold)  # never the same text for a different decision
-    result = f"P(Sick) = {p}; decision: {decision} (threshold {t})"
-    if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
-        result += f"; mean of the CNN ({cnn[0]:.4f}) and the temperature-statistics baseline ({base[0]:.4f})"
+    result = result_line(bundle, path.name, prob, cnn, base)
     notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen))
     if note := "; ".join(n for n in notes if n):
-        result += f". Note: {note}"
+        result += f" Note: {note}."
     return Answer(
         thermogram=_inline_png(_one_panel(draw_thermogram, array, thermogram.unit), "thermogram"),
         overlay=_overlay(bundle, array, heat, prob),
         result=result,
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
     )
+
+
+def result_line(bundle, name: str, prob: float, cnn, base) -> str:
+    """What the model says of one file, named (a result left on the page is never taken for
+    the next file's), with what the threshold meant in the model's own cross-validation."""
+    from thermocad.inference.explain import shown
+    from thermocad.inference.notes import operating_note
+
+    sick = prob >= bundle.threshold
+    p, t = shown(prob, bundle.threshold)  # never the same text for a different call
+    line = (f"{name}: P(Sick) = {p}, {'at or above' if sick else 'below'} the threshold {t}: "
+            f"called {'Sick' if sick else 'Healthy'}.")  # fmt: skip
+    if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
+        line += (f" It is the mean of the CNN's {cnn[0]:.4f} and the temperature-statistics "
+                 f"baseline's {base[0]:.4f}.")  # fmt: skip
+    if note := operating_note(bundle.meta):
+        line += f" {note}."
+    return line
 
 
 def can_explain(bundle: ModelBundle | OnnxModel) -> bool:

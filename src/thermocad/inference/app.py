@@ -36,6 +36,9 @@ DISCLAIMER = (
 )
 
 
+GRADIO_MAX_MB = 5 * MAX_UPLOAD_MB
+
+
 def synthetic_examples(out_dir: Path, n_patients: int = 4, seed: int = 7) -> dict[Path, str]:
     """A few small synthetic thermograms (file -> "synthetic Healthy/Sick #id") to try the app."""
     import pandas as pd
@@ -73,18 +76,15 @@ def build_app(
         folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         examples = synthetic_examples(folder)
-    arch = bundle.meta.get("arch", "model")
     # Gradio owns its upload cache (never deleted here): its sweep removes uploads after 10 min.
     with gr.Blocks(title="thermocad", delete_cache=(600, 600)) as demo:
-        gr.Markdown(
-            f"# thermocad: breast thermogram analysis\nModel: `{arch}`, input unit "
-            f"`{bundle.unit}`, decision threshold {bundle.threshold:.4f}."
-        )
+        gr.Markdown(_header(bundle))
         gr.Markdown(DISCLAIMER, elem_id="disclaimer")
         with gr.Row():
+            # No file_types: Gradio would refuse another type before the handler runs, leaving
+            # the previous file's result on the page; check_upload answers it instead.
             upload = gr.File(
                 label=f"Thermal file (DMR text matrix, .npy or image; at most {MAX_UPLOAD_MB} MiB)",
-                file_types=list(ALLOWED_SUFFIXES),
                 type="filepath",
                 elem_id="upload",
             )
@@ -109,6 +109,18 @@ def build_app(
         if examples:
             _add_examples(bundle, examples, upload, outputs)
     return demo
+
+
+def _header(bundle: ModelBundle | OnnxModel) -> str:
+    """The page's title and what it serves (a model of synthetic women says so)."""
+    from thermocad.models.meta import synthetic_training
+
+    text = (f"# thermocad: breast thermogram analysis\nModel: `{bundle.meta.get('arch', 'model')}`, "
+            f"input unit `{bundle.unit}`, decision threshold {bundle.threshold:.4f}.")  # fmt: skip
+    if synthetic := synthetic_training(bundle.meta):
+        text += (f" **Trained on {synthetic} thermograms (`thermocad synth`), not on women: a "
+                 "demonstration.**")  # fmt: skip
+    return text
 
 
 def _add_examples(bundle: ModelBundle, examples, upload, outputs) -> None:
@@ -180,7 +192,11 @@ def serve(
         demo.launch(
             server_name=host,
             server_port=port,
-            max_file_size=f"{MAX_UPLOAD_MB}mb",
+            # Gradio's own cap, above ours: a file up to it gets check_upload's answer (which
+            # also clears the last result); only a larger one gets Gradio's pop-up alone.
+            max_file_size=f"{GRADIO_MAX_MB}mb",
+            run_history=False,  # no past results kept in the browser (a shared clinic PC)
+            footer_links=[],
             prevent_thread_lock=True,
             ssr_mode=False,
             share=False,

@@ -98,7 +98,9 @@ def draw_overlay(
     low, high = _limits(array)
     ax.imshow(array, cmap="gray", vmin=low, vmax=high)
     overlay = ax.imshow(heatmap, cmap="jet", alpha=0.45, vmin=0, vmax=1)
-    fig.colorbar(overlay, ax=ax, shrink=0.85, label="Grad-CAM (Sick)")
+    # Scaled to its own maximum: where the CNN half looked, not how strongly (a Healthy call
+    # has its brightest spot too), and not the baseline half's statistics.
+    fig.colorbar(overlay, ax=ax, shrink=0.85, label="CNN's Grad-CAM for Sick (scaled per image)")
     decision = "Sick" if prob >= threshold else "Healthy"
     p, t = shown(prob, threshold)
     title = f"P(Sick) {p}: {decision} (threshold {t})"

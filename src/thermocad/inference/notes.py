@@ -32,6 +32,16 @@ def input_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     return "; ".join(n for n in notes if n)
 
 
+def operating_note(meta: dict[str, Any]) -> str:
+    """What the stored threshold did in `thermocad fit`'s cross-validation ('' without one)."""
+    cv = meta.get("cv") or {}
+    sens, spec, women = cv.get("sensitivity"), cv.get("specificity"), cv.get("patients")
+    if not all(isinstance(v, int | float) for v in (sens, spec, women)):
+        return ""
+    return (f"At this threshold the model's {cv.get('folds', 5)}-fold cross-validation on {women} "
+            f"women found sensitivity {sens:.2f} and specificity {spec:.2f}")  # fmt: skip
+
+
 def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> str:
     """'' or a note when the file's DMR-IR patient number is among `seen`, the patients that
     trained the model (evaluation.lockbox.seen_patients)."""

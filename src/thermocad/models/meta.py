@@ -174,3 +174,12 @@ def read_meta(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ModelFormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     return validate_meta(meta, path)
+
+
+def synthetic_training(meta: dict) -> str | None:
+    """ "synthetic" or "partly synthetic (N%)" when `thermocad synth`'s women trained the model
+    (model.json's data.synthetic_share), else None."""
+    share = (meta.get("data") or {}).get("synthetic_share") or 0
+    if not isinstance(share, int | float) or share <= 0:
+        return None
+    return "synthetic" if share >= 1 else f"partly synthetic ({100 * share:.0f}%)"

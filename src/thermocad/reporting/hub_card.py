@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from thermocad.models.meta import synthetic_training
 from thermocad.utils.files import atomic_write_text
 
 CARD = "README.md"
@@ -56,7 +57,8 @@ def front_matter(meta: dict, summary: dict | None) -> str:
     """The YAML header (every string JSON-quoted, which YAML reads as the same string)."""
     q = json.dumps
     lines = ["---", "license: mit", "library_name: timm", "pipeline_tag: image-classification"]
-    lines += ["tags:"] + [f"- {t}" for t in TAGS] + ["datasets:", "- DMR-IR"]
+    data = "synthetic (thermocad synth)" if synthetic_training(meta) == "synthetic" else "DMR-IR"
+    lines += ["tags:"] + [f"- {t}" for t in TAGS] + ["datasets:", f"- {q(data)}"]
     if summary:
         lines += ["metrics:"] + [f"- {key}" for key, _ in HEADLINE]
         lines += [
@@ -67,7 +69,7 @@ def front_matter(meta: dict, summary: dict | None) -> str:
             "      type: image-classification",
             "      name: Breast thermogram classification (Sick vs Healthy)",
             "    dataset:",
-            "      type: DMR-IR",
+            f"      type: {q(data)}",
             f"      name: {q('validation patients of this run')}",
             "    metrics:",
         ]
@@ -106,6 +108,10 @@ def confounds(rows: pd.DataFrame) -> list[str]:
             if len(labels) == 1:
                 notes.append(f"acquisition batch {batch} holds only {labels[0]} images: the "
                              "batch alone predicts the label (a shortcut a model can learn)")  # fmt: skip
+        if not notes:
+            notes.append("every acquisition batch holds both classes")
+    else:
+        notes.append("no acquisition batch recorded in the split: its confound is not measured")
     if "acquisition_date" in rows.columns:
         days = pd.to_datetime(rows["acquisition_date"], errors="coerce")
         ok = days.notna()
@@ -115,7 +121,9 @@ def confounds(rows: pd.DataFrame) -> list[str]:
                 notes.append(f"the acquisition date alone separates Sick from Healthy with AUC "
                              f"{max(auc, 1 - auc):.3f} (0.5 = no information): the classes "
                              "were imaged at different times (room, season, camera set-up)")  # fmt: skip
-    return notes or ["no acquisition batch or date recorded in the split: not measured"]
+    if "acquisition_date" not in rows.columns:
+        notes.append("no acquisition date recorded in the split: its confound is not measured")
+    return notes
 
 
 def _threshold_source(meta: dict) -> str:
@@ -161,8 +169,12 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     out += [f"Model: a `{arch}` CNN ({size} px, {meta.get('unit', 'celsius')} input) trained "
             f"with thermocad {meta.get('thermocad_version', '')}: {trained}. Its P(Sick) for one "
             f"frontal breast thermogram is {ensemble}; the stored decision threshold is "
-            f"{threshold:.4g} ({how}).", "",
-            NOT_A_DIAGNOSIS, ""]  # fmt: skip
+            f"{threshold:.4g} ({how}).", ""]  # fmt: skip
+    if synthetic := synthetic_training(meta):
+        out += [f"**Trained on {synthetic} thermograms** written by `thermocad synth`, not on "
+                "women: a demonstration of the procedure; it says nothing about real patients.",
+                ""]  # fmt: skip
+    out += [NOT_A_DIAGNOSIS, ""]
     out += ["## Intended use", "",
             "Research on computer-aided detection in infrared breast thermograms (DMR-IR-like "
             "480x640 temperature matrices): reproducing and auditing results, and teaching. Not "

@@ -63,10 +63,13 @@ def _data_summary(cohort_csv, split_csv) -> str:
     parts = []
     if cohort_csv and Path(cohort_csv).exists():
         from thermocad.cohort.prepare import kept_rows
+        from thermocad.synth.files import synthetic_share
 
         c = pd.read_csv(cohort_csv)
         kept = kept_rows(c)
         counts = kept.groupby("label")["patient_id"].nunique().to_dict()
+        if len(kept) and synthetic_share(kept["path"]) == 1:
+            parts.append("synthetic thermograms written by `thermocad synth`, not women")
         parts.append(f"{len(kept)} images of {kept['patient_id'].nunique()} patients "
                      f"({', '.join(f'{v} {k}' for k, v in counts.items())}); {len(c) - len(kept)} "
                      "images excluded (see Cohort)")  # fmt: skip
@@ -138,11 +141,12 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
         "Data": _data_summary(cohort_csv, split_csv),
         "Model": _model_summary(compare_dir, run_dir),
         "Metrics (95% intervals)": metrics,
-        "Limitations": "Small, single-centre data; confidence intervals are wide. On DMR-IR the "
-        "acquisition batch is confounded with the diagnosis (batch B is all Sick), so overall "
-        "figures can reward a shortcut: the within-batch-A figures are the honest ones. The "
-        "threshold was chosen on validation data and will need re-tuning on new cameras. "
-        "Synthetic-data results say nothing about clinical performance.",
+        "Limitations": "Small, single-centre data; confidence intervals are wide. Where the "
+        "acquisition batch or date is confounded with the diagnosis (in DMR-IR batch B is all "
+        "Sick, and the classes were imaged in different years), overall figures can reward a "
+        "shortcut: the within-batch and period-matched figures are the honest ones (Confound "
+        "audit). The threshold was chosen on validation data and will need re-tuning on new "
+        "cameras. Synthetic-data results say nothing about clinical performance.",
         "Failure cases": _failures(test),
         "Ethical considerations": DISCLAIMER,
     }

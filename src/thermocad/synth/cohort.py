@@ -15,7 +15,7 @@ import numpy as np
 from thermocad.models.bundle import INCOMPLETE
 from thermocad.synth.bioheat import tumour_surface_signal
 from thermocad.synth.body import VIEW_YAW
-from thermocad.synth.files import dmr_filename, format_matrix, write_preview
+from thermocad.synth.files import TRUTH, dmr_filename, format_matrix, write_preview
 from thermocad.synth.patient import (
     DIFFICULTIES,
     Difficulty,
@@ -112,7 +112,7 @@ UNFINISHED = (INCOMPLETE, "a synthetic cohort being written by thermocad synth; 
 def _ours(out: Path) -> bool:
     """True when `out` holds a cohort synth wrote: finished (synth_truth.csv) or interrupted."""
     marker = out / UNFINISHED[0]
-    return (out / "synth_truth.csv").is_file() or (
+    return (out / TRUTH).is_file() or (
         marker.is_file() and marker.read_text(errors="replace") == UNFINISHED[1]
     )
 
@@ -163,7 +163,7 @@ def _replace_earlier_cohort(out: Path) -> None:
             f"(e.g. {files[0].name}); synth writes a cohort into an empty folder or over one it "
             "wrote itself: choose another --out"
         )
-    for path in [*files, out / "labels.csv", out / "synth_truth.csv", out / UNFINISHED[0]]:
+    for path in [*files, out / "labels.csv", out / TRUTH, out / UNFINISHED[0]]:
         path.unlink(missing_ok=True)
 
 
@@ -211,7 +211,7 @@ def generate_cohort(
                             batch_effect)  # fmt: skip
     rows, truth = _write_patients(out, seed, sick, batches, (height, width), difficulty, frames,
                                   views, nuis)  # fmt: skip
-    atomic_write_csv(out / "synth_truth.csv", pd.DataFrame(truth))
+    atomic_write_csv(out / TRUTH, pd.DataFrame(truth))
     labels = atomic_write_csv(out / "labels.csv", pd.DataFrame(rows))
     (out / UNFINISHED[0]).unlink()
     if sheet is not None:

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+# Beside every cohort `thermocad synth` finished: the hidden parameters, and the mark by which
+# a model trained on it knows its women were synthetic.
+TRUTH = "synth_truth.csv"
+
 VIEW_CODES = {
     "frontal": "1.1",
     "right45": "1.2",
@@ -15,6 +19,13 @@ VIEW_CODES = {
     "left45": "1.4",
     "left90": "1.5",
 }
+
+
+def synthetic_share(paths) -> float:
+    """The share of `paths` (thermal files) in folders `thermocad synth` wrote (0 for none)."""
+    folders = [Path(p).parent for p in paths]
+    made = {f: (f / TRUTH).is_file() for f in set(folders)}
+    return sum(made[f] for f in folders) / len(folders) if folders else 0.0
 
 
 @functools.lru_cache(maxsize=4)

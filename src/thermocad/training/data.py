@@ -46,7 +46,12 @@ class ThermalData:
     def summary(self) -> dict:
         """Counts of images and patients per class, and the rooms the training women were
         imaged in (`room_median`'s range, when the split has it), for model.json."""
+        from thermocad.synth.files import synthetic_share
+
         out = {"unit": self.unit}
+        # A model trained on `thermocad synth`'s women says so on its cards and in the app.
+        if share := synthetic_share(self.train["path"]):
+            out["synthetic_share"] = round(share, 4)
         if "room_median" in self.train.columns:
             rooms = pd.to_numeric(self.train["room_median"], errors="coerce").dropna()
             if len(rooms):  # widened to the next 0.1 °C, past prepare's rounding of each room
