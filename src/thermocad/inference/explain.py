@@ -154,11 +154,14 @@ def explain_figure(
     return fig
 
 
-def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str = "") -> Figure:
-    """Predict one array and build its explanation figure."""
+def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str = "",
+                  threshold: float | None = None) -> Figure:  # fmt: skip
+    """Predict one array and build its explanation figure, the call made at `threshold`
+    (default: the model's own, from model.json)."""
     prob = float(bundle.predict([array])[0])
     heat = gradcam(bundle, array)
-    return explain_figure(array, heat, prob, bundle.threshold, unit=unit, title=title)
+    threshold = bundle.threshold if threshold is None else threshold
+    return explain_figure(array, heat, prob, threshold, unit=unit, title=title)
 
 
 def explain_file(

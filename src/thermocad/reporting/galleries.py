@@ -19,6 +19,16 @@ GALLERIES = (
     "confident_sick_incorrect",
     "most_uncertain",
 )
+# What each gallery shows, as its title says it ("called": at the threshold).
+TITLES = {
+    "random_correct": "correct calls, drawn at random",
+    "random_incorrect": "wrong calls, drawn at random",
+    "confident_healthy_correct": "called Healthy, truly Healthy: lowest P(Sick) first",
+    "confident_sick_correct": "called Sick, truly Sick: highest P(Sick) first",
+    "confident_healthy_incorrect": "called Healthy, truly Sick (missed): lowest P(Sick) first",
+    "confident_sick_incorrect": "called Sick, truly Healthy (false alarms): highest P(Sick) first",
+    "most_uncertain": "closest to the threshold",
+}
 
 
 def select_galleries(
@@ -52,22 +62,31 @@ def plot_gallery(
     title: str,
     unit: str = "celsius",
 ) -> Path:
-    """One panel per row: the thermogram with a colour bar, titled with label and P(Sick)."""
+    """One panel per row: the thermogram on the gallery's shared colour scale (one bar), titled
+    with the true diagnosis and P(Sick)."""
     plt = pyplot()
     k = max(len(rows), 1)
-    fig, axes = plt.subplots(1, k, figsize=(2.6 * k, 2.6), squeeze=False)
-    for ax, (_, r) in zip(axes[0], rows.iterrows(), strict=False):
-        im = ax.imshow(read(r["path"]), cmap="inferno")
-        bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
-        bar.set_label("°C" if unit == "celsius" else "intensity", fontsize=7)
-        bar.ax.tick_params(labelsize=6)
+    fig, axes = plt.subplots(1, k, figsize=(2.6 * k + 0.6, 2.8), squeeze=False,
+                             layout="constrained")  # fmt: skip
+    arrays = [read(p) for p in rows["path"]]
+    # One scale for the gallery, so that the thumbnails compare (percentiles: no stray pixel).
+    low = min((np.percentile(a, 0.5) for a in arrays), default=0.0)
+    high = max((np.percentile(a, 99.5) for a in arrays), default=1.0)
+    im = None
+    for ax, a, (_, r) in zip(axes[0], arrays, rows.iterrows(), strict=False):
+        im = ax.imshow(a, cmap="inferno", vmin=low, vmax=high)
         truth = "Sick" if int(r["y"]) else "Healthy"
-        ax.set_title(f"{truth} P(Sick)={r['prob']:.3f}\npatient {r['patient_id']}", fontsize=8)
+        ax.set_title(f"truly {truth}, P(Sick) {r['prob']:.3f}\npatient {r['patient_id']}",
+                     fontsize=8)  # fmt: skip
         ax.axis("off")
+    if im is not None:
+        bar = fig.colorbar(im, ax=axes[0].tolist(), fraction=0.03, pad=0.01)
+        bar.set_label("°C" if unit == "celsius" else "intensity", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
     if rows.empty:
         axes[0][0].text(0.5, 0.5, "no images in this group", ha="center", va="center")
         axes[0][0].axis("off")
-    fig.suptitle(title.replace("_", " "), fontsize=10)
+    fig.suptitle(title, fontsize=10)
     return save(fig, path)
 
 
@@ -84,7 +103,13 @@ def write_galleries(
     reader = read or _read_array
     out = Path(out_dir)
     return {
-        name: plot_gallery(rows, reader, out / f"gallery_{name}.png", name, unit)
+        name: plot_gallery(
+            rows,
+            reader,
+            out / f"gallery_{name}.png",
+            f"{TITLES[name]} (threshold {threshold:.3f})",
+            unit,
+        )  # fmt: skip
         for name, rows in select_galleries(pred, threshold, n, seed).items()
     }
 

@@ -12,9 +12,9 @@ import pandas as pd
 # Every section the report always contains (an absent input says so inside its section).
 SECTIONS = {
     "disclaimer": "Clinical disclaimer",
+    "nested": "Result: nested cross-validation (women no choice has seen)",
     "cohort": "Cohort",
     "split": "Data partitions",
-    "nested": "Result: nested cross-validation (women no choice has seen)",
     "training": "Training",
     "comparison": "Model selection: architecture comparison (validation, optimistic)",
     "test": "Final test of the selected model",
@@ -82,3 +82,12 @@ def fmt_ci(value, ci) -> str:
 
 def section(key: str, body: str) -> str:
     return f'<section id="{key}"><h2>{esc(SECTIONS[key])}</h2>\n{body}\n</section>'
+
+
+# The comparison table's columns as a reader names them (comparison.csv keeps the short names).
+HEADERS = {"tn": "TN", "fp": "FP", "fn": "FN", "tp": "TP", "roc_auc": "image AUC",
+           "patient_roc_auc": "patient AUC", "train_time_s": "training (s)"}  # fmt: skip
+METRIC_NAMES = {"ppv": "PPV (precision)", "npv": "NPV", "balanced_accuracy": "balanced accuracy",
+                "f1": "F1", "roc_auc": "ROC AUC", "brier": "Brier score", "pr_auc": "PR AUC",
+                "calibration_intercept": "calibration intercept",
+                "calibration_slope": "calibration slope"}  # fmt: skip

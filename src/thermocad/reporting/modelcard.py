@@ -29,8 +29,10 @@ def _examples(test_dir: Path, n: int) -> pd.DataFrame:
     return pd.concat([top, missed]).drop_duplicates("path").head(n)
 
 
-def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3) -> str:
-    """Grad-CAM overlays of a few test images, when thermocad.inference.explain and a CNN are available."""
+def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
+                    threshold: float | None = None) -> str:  # fmt: skip
+    """Grad-CAM overlays of a few test images, when thermocad.inference.explain and a CNN are
+    available; each called at `threshold` (the test's), or else the model's own."""
     if run_dir is None or test_dir is None or not (test_dir / "predictions.csv").exists():
         return section("gradcam", "<p class=missing>Not available: the selected model is not a "
                        "CNN, or it has no test predictions.</p>")  # fmt: skip
@@ -44,10 +46,12 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3) -> 
         for i, row in enumerate(_examples(test_dir, n).itertuples()):
             t = read_thermal(row.path)
             label = "Sick" if row.y else "Healthy"
-            fig = explain_array(bundle, t.array, t.unit, title=f"{Path(row.path).name} ({label})")
+            name = Path(row.path).name
+            fig = explain_array(bundle, t.array, t.unit, title=f"{name} (truly {label})",
+                                threshold=threshold)  # fmt: skip
             body += img(
                 save(fig, test_dir / f"gradcam_{i}.png"),
-                f"Grad-CAM: {label}, P(Sick)={row.prob:.3f}",
+                f"Grad-CAM of {name}: diagnosis {label}, P(Sick) {row.prob:.3f}",
             )
     except Exception as exc:  # an explanation failing must not lose the whole report
         return section(

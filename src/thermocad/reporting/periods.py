@@ -104,7 +104,8 @@ def nested_section(compare_dir: Path | None) -> str:
                            "threshold": f["threshold"], "test patients": f["test_patients"],
                            **{f"inner AUC {k}": v for k, v in f["inner_patient_auc"].items()}}
                           for f in summary["folds"]])  # fmt: skip
-    body = (f"<p>The estimate of the whole procedure on women it never saw: {summary['outer_folds']} "
+    body = (table(pd.DataFrame(rows)) + period_note(summary["metrics"])
+            + f"<p>The estimate of the whole procedure on women it never saw: {summary['outer_folds']} "
             f"patient-grouped outer folds; inside each outer training set, {summary['inner_folds']} "
             f"inner folds chose the candidate ({esc(', '.join(summary['candidates']))}) and the "
             f"decision threshold (rule: {esc(summary['threshold_method'])}) on their pooled "
@@ -112,7 +113,6 @@ def nested_section(compare_dir: Path | None) -> str:
             f"whole outer training set and predicted the outer test fold. Selection rule: "
             f"{esc(summary['selection_rule'])}. Sensitivity and specificity are at each fold's "
             "own threshold; intervals: bootstrap over patients (AUC), Wilson (proportions).</p>"
-            + table(pd.DataFrame(rows)) + period_note(summary["metrics"])
             + "<h3>Choices per outer fold</h3>" + table(folds))  # fmt: skip
     return section("nested", body)
 

@@ -13,6 +13,8 @@ from thermocad.evaluation.compare import batch_label, display_name
 from thermocad.reporting.html import (
     CSS,
     DISCLAIMER,
+    HEADERS,
+    METRIC_NAMES,
     SECTIONS,
     esc,
     fmt_ci,
@@ -34,6 +36,7 @@ def metrics_table(m: dict) -> str:
              for k in ("balanced_accuracy", "f1", "roc_auc", "brier")]  # fmt: skip
     rows += [(k, fmt_ci(m.get(k), None), "") for k in
              ("pr_auc", "calibration_intercept", "calibration_slope")]  # fmt: skip
+    rows = [(METRIC_NAMES.get(k, k), v, i) for k, v, i in rows]
     df = pd.DataFrame(rows, columns=["metric", "value (95% CI)", "interval"])
     c = m.get("counts", {})
     counts = f"n={m.get('n')} ({m.get('n_patients', '?')} patients): TP {c.get('tp')}, FP {c.get('fp')}, TN {c.get('tn')}, FN {c.get('fn')}"
@@ -150,7 +153,7 @@ def comparison_section(compare_dir: Path | None) -> str:
     shown["CNN alone: patient AUC"] = [
         "" if pd.isna(v) else f"{v:.3f}" for v in t["cnn_alone_patient_roc_auc"]
     ]
-    shown = shown.join(t[["threshold", "parameters", "train_time_s"]])
+    shown = shown.join(t[["threshold", "parameters", "train_time_s"]]).rename(columns=HEADERS)
     halves = ("<p>A model named ARCH+baseline is the CNN averaged with the classical baseline, "
               "as served; the column CNN alone gives its CNN half by itself.</p>"
               if t["cnn_alone_patient_roc_auc"].notna().any() else "")  # fmt: skip
@@ -173,12 +176,15 @@ def comparison_section(compare_dir: Path | None) -> str:
 def test_section(test: dict | None, test_dir: Path | None) -> str:
     if not test:
         return section("test", '<p class="missing">no test split: test metrics not available</p>')
+    one_each = test["image"].get("n") == test["patient"].get("n")  # one image per woman
+    images = ("<p>One image per patient: the image-level figures are the patient-level ones.</p>"
+              if one_each else metrics_table(test["image"]))  # fmt: skip
     body = (f"<p>Model <b>{esc(test.get('model', test.get('arch', '?')))}</b>, evaluated once on the test split at "
             f"threshold {test['threshold']:.3f} on P(Sick) ({esc(test.get('threshold_source', 'chosen on validation data'))}), "
             "applied unchanged.</p>" + lockbox_note(test.get("lockbox"))
             + "<h3>Patient level (mean probability per patient)</h3>"
             + metrics_table(test["patient"]) + "<h3>By batch and period (patients)</h3>"
-            + period_table(test.get("by_period")) + "<h3>Image level</h3>" + metrics_table(test["image"])
+            + period_table(test.get("by_period")) + "<h3>Image level</h3>" + images
             + "<div class=row>" + img(test_dir / "confusion.png", "confusion matrix (test, images)", 300)
             + img(test_dir / "roc.png", "ROC with the operating point (test)", 340) + "</div>")  # fmt: skip
     return section("test", body)
@@ -267,16 +273,16 @@ def write_report(
     run_dir = best_run_dir(cdir)
     parts = [
         section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
+        nested_section(nested_dir),  # the result first; then where it came from
         cohort_section(Path(cohort_csv) if cohort_csv else None),
         split_section(Path(split_csv) if split_csv else None),
-        nested_section(nested_dir),
         training_section(cdir),
         comparison_section(cdir),
         test_section(test, test_dir),
         calibration_section(test, test_dir),
         subgroup_section(test, Path(cohort_csv) if cohort_csv else None),
         galleries_section(test_dir),
-        gradcam_section(run_dir, test_dir),
+        gradcam_section(run_dir, test_dir, threshold=test["threshold"] if test else None),
         model_card_section(cohort_csv, split_csv, cdir, test, run_dir),
     ]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
