@@ -132,10 +132,12 @@ def plot_history(history: pd.DataFrame | str | Path, path: str | Path) -> Path:
     losses = [c for c in numeric if "loss" in c]
     others = [c for c in numeric if "loss" not in c]
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-    for ax, cols, title in ((axes[0], losses, "loss"), (axes[1], others, "validation metrics")):
+    names = {"train_loss": "training loss", "valid_loss": "validation loss", "roc_auc": "ROC AUC"}
+    for ax, cols, title, unit in ((axes[0], losses, "loss", "cross-entropy"),
+                                  (axes[1], others, "validation metrics", "value")):  # fmt: skip
         for col in cols:
-            ax.plot(x, h[col], marker=".", label=col)
-        ax.set(xlabel="epoch (all stages)", title=title)
+            ax.plot(x, h[col], marker=".", label=names.get(col, col.replace("_", " ")))
+        ax.set(xlabel="epoch (all stages)", ylabel=unit, title=title)
         if ax.lines:
             ax.legend(fontsize=7)
     if "stage" in h.columns:  # a dotted line where each stage of the recipe starts
@@ -143,8 +145,8 @@ def plot_history(history: pd.DataFrame | str | Path, path: str | Path) -> Path:
         for i in starts:
             for ax in axes:
                 ax.axvline(x[i] - 0.5, color="grey", ls=":", lw=1)
-            axes[0].text(x[i] - 0.4, axes[0].get_ylim()[1], str(h["stage"].iloc[i]),
-                         fontsize=6, va="top", rotation=90)  # fmt: skip
+            axes[0].text(x[i] - 0.3, axes[0].get_ylim()[1], f" {h['stage'].iloc[i]}",
+                         fontsize=7, va="top", ha="left", color="grey")  # fmt: skip
     if others and h[others].stack().between(0, 1).all():
         axes[1].set_ylim(0, 1.02)
     return save(fig, path)
