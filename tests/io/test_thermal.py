@@ -198,8 +198,14 @@ def test_npy(tmp_path):
     th = read_thermal(tmp_path / "t.npy")
     assert (th.unit, th.source_format, th.shape) == ("celsius", "npy", (5, 7))
     np.save(tmp_path / "hot.npy", temps + 100)
-    with pytest.raises(ThermalFormatError, match="outside the plausible range"):
+    with pytest.raises(ThermalFormatError, match="outside the plausible range.*temperature file"):
         read_thermal(tmp_path / "hot.npy")
+    np.save(tmp_path / "kelvin.npy", temps + 273.15)
+    with pytest.raises(ThermalFormatError, match="it looks like kelvin: convert to C"):
+        read_thermal(tmp_path / "kelvin.npy")
+    (tmp_path / "text.npy").write_text("hello, this is text\n")
+    with pytest.raises(ThermalFormatError, match="text.npy: not a NumPy .npy file"):
+        read_thermal(tmp_path / "text.npy")
     np.save(tmp_path / "cube.npy", np.zeros((2, 3, 4)) + 30)
     with pytest.raises(ThermalFormatError, match="2-D"):
         read_thermal(tmp_path / "cube.npy")

@@ -49,6 +49,10 @@ def _npy_header(fh, path: Path, size: int) -> tuple[tuple[int, ...], bool, np.dt
     numpy reads as many bytes as the header claims before checking them: 1.5 KB of random
     bytes behind the magic made it allocate 3.9 GiB (found by benchmarks/fuzz_reader.py).
     """
+    if fh.read(6) != b"\x93NUMPY":  # numpy's own message quotes the bytes it expected
+        raise ThermalFormatError(f"{path}: not a NumPy .npy file (it does not start with the "
+                                 ".npy header); save arrays with numpy.save")  # fmt: skip
+    fh.seek(0)
     version = np.lib.format.read_magic(fh)
     if version not in ((1, 0), (2, 0), (3, 0)):
         raise ThermalFormatError(f"{path}: unknown .npy format version {version}")

@@ -138,9 +138,11 @@ def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None
         )
     if unit == "celsius" and (smallest < low or largest > high):
         row, col = np.argwhere((array < low) | (array > high))[0]
+        kelvin = 250 <= np.median(array) <= 330  # a room and a body in kelvin
+        hint = "it looks like kelvin: convert to C" if kelvin else "is this a temperature file?"
         raise ThermalFormatError(
             f"{path}: {where(row)}: temperature {array[row, col]:.2f} C in column {col + 1} is "
-            f"outside the plausible range {low:g}..{high:g} C (is this a temperature file?)"
+            f"outside the plausible range {low:g}..{high:g} C ({hint})"
         )
 
 
