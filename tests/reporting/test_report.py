@@ -62,6 +62,8 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     C.compare(root / "split.csv", ["coin"], root / "compare", config={}, n_boot=20,
               trainer=coin_trainer, nested=True)  # fmt: skip
     text = R.write_report(root / "report.html", **find_study_inputs(root)).read_text()
+    assert text.index('<section id="disclaimer">') < text.index('<section id="nested">')
+    assert text.index('<section id="nested">') < text.index('<section id="cohort">')
     assert text.index('<section id="nested">') < text.index('<section id="comparison">')
     nested = text.split('<section id="nested">')[1].split("</section>")[0]
     assert (
@@ -71,6 +73,8 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     assert "optimistic" in R.SECTIONS["comparison"]
     assert "Flag: acquisition date alone separates the classes" in text
     assert "batch A AUC" in text
+    card = text.split('<section id="model-card">')[1]
+    assert "Result (nested cross-validation)" in card and "On women no choice saw: overall AUC" in card
     # The folder reused (--force) by a comparison with neither nested CV nor a test split:
     # the earlier nested/ and test/ folders stay, and are not reported as this comparison's.
     assert (root / "compare" / "test" / "metrics.json").exists()
@@ -80,6 +84,7 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     assert (
         "No nested cross-validation in this study" in text and "Choices per outer fold" not in text
     )
+    assert "not run (--nested): the figures below were used to choose the model" in text
     assert "no test split: test metrics not available" in text and "no test images" in text
 
 

@@ -121,6 +121,23 @@ def _failures(test: dict | None) -> str:
     return text + "".join(f" Flag: {n}." for n in dict.fromkeys(notes))
 
 
+def _nested_headline(compare_dir: Path | None) -> str:
+    """The study's result in one sentence: the nested outer estimate, by period."""
+    from thermocad.reporting.html import read_json
+    from thermocad.reporting.periods import entry_ci
+
+    nested = read_json(Path(compare_dir) / "nested" / "nested.json") if compare_dir else None
+    if not nested:
+        return "not run (--nested): the figures below were used to choose the model"
+    subsets = nested["metrics"]["subsets"]
+    parts = [f"{name} AUC {entry_ci(e, 'roc_auc', 'ci')} (n={e['n']})"
+             for name, e in subsets.items() if e.get("n")]  # fmt: skip
+    overall = subsets.get("overall", {})
+    return ("On women no choice saw: " + "; ".join(parts) + "; sensitivity "
+            f"{entry_ci(overall, 'sensitivity', 'sensitivity_ci')}, specificity "
+            f"{entry_ci(overall, 'specificity', 'specificity_ci')} (see Result)")  # fmt: skip
+
+
 def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: dict | None,
                        run_dir: Path | None) -> str:  # fmt: skip
     """Intended use, data, model, metrics with intervals and subgroups, limitations, failures."""
@@ -144,6 +161,7 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
         "training data; images whose unit differs from the training data's.",
         "Data": _data_summary(cohort_csv, split_csv),
         "Model": _model_summary(compare_dir, run_dir),
+        "Result (nested cross-validation)": _nested_headline(compare_dir),
         "Metrics (95% intervals)": metrics,
         "Limitations": "Small, single-centre data; confidence intervals are wide. Where the "
         "acquisition batch or date is confounded with the diagnosis (in DMR-IR batch B is all "
