@@ -122,7 +122,8 @@ def _failures(test: dict | None) -> str:
 
 
 def _nested_headline(compare_dir: Path | None) -> str:
-    """The study's result in one sentence: the nested outer estimate, by period."""
+    """The study's result in one sentence: the nested outer estimate, by period (`compare_dir`:
+    the comparison that ran nested cross-validation, else None)."""
     from thermocad.reporting.html import read_json
     from thermocad.reporting.periods import entry_ci
 
@@ -139,7 +140,7 @@ def _nested_headline(compare_dir: Path | None) -> str:
 
 
 def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: dict | None,
-                       run_dir: Path | None) -> str:  # fmt: skip
+                       run_dir: Path | None, nested_dir: Path | None = None) -> str:  # fmt: skip
     """Intended use, data, model, metrics with intervals and subgroups, limitations, failures."""
     if test:
         p, i = test["patient"], test["image"]
@@ -161,7 +162,7 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
         "training data; images whose unit differs from the training data's.",
         "Data": _data_summary(cohort_csv, split_csv),
         "Model": _model_summary(compare_dir, run_dir),
-        "Result (nested cross-validation)": _nested_headline(compare_dir),
+        "Result (nested cross-validation)": _nested_headline(nested_dir),
         "Metrics (95% intervals)": metrics,
         "Limitations": "Small, single-centre data; confidence intervals are wide. Where the "
         "acquisition batch or date is confounded with the diagnosis (in DMR-IR batch B is all "

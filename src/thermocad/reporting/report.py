@@ -283,7 +283,7 @@ def write_report(
         subgroup_section(test, Path(cohort_csv) if cohort_csv else None),
         galleries_section(test_dir),
         gradcam_section(run_dir, test_dir, threshold=test["threshold"] if test else None),
-        model_card_section(cohort_csv, split_csv, cdir, test, run_dir),
+        model_card_section(cohort_csv, split_csv, cdir, test, run_dir, nested_dir),
     ]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     nav = " · ".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in SECTIONS.items())
