@@ -118,10 +118,11 @@ def evaluate(
     bundle = _bundle(model)
     from_file = isinstance(split_table, str | os.PathLike)
     rows = split_rows(split_table, on, subgroup)
-    if on == "test" and isinstance(model, str | os.PathLike):
+    if isinstance(model, str | os.PathLike):  # test women new; valid ones may have tuned it
         home = Path(model) if Path(model).is_dir() else Path(model).parent
         check_unseen(rows["patient_id"], home, split_table if from_file else "the split table",
-                     say_unknown=False)  # fmt: skip
+                     say_unknown=False,
+                     roles=("train", "valid") if on == "test" else ("train",))  # fmt: skip
     source = str(model) if isinstance(model, str | os.PathLike) else "a loaded model"
     result, pred = score_split(bundle, rows, on, bundle.threshold, tta, subgroup, n_boot,
                                ledger=split_table if from_file else None, source=source)  # fmt: skip

@@ -148,6 +148,36 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
     assert not (run / "eval_test" / "predictions.csv").exists()
 
 
+def test_women_who_trained_the_run_are_refused_as_held_out(tmp_path, monkeypatch):
+    import thermocad.models.bundle
+
+    pred = _pred().drop(columns="prob")
+    for p in pred["path"]:
+        np.save(tmp_path / p, np.full((16, 20), 33.0, np.float32))
+    pred["path"] = [str(tmp_path / p) for p in pred["path"]]
+    run = tmp_path / "run"
+    run.mkdir()
+    # train's record: p0 and p1 trained the model, p2 chose its threshold, p3 is new to it.
+    pd.DataFrame({"patient_id": [0, 1, 2], "role": ["train", "train", "valid"]}).to_csv(
+        run / "trained_on.csv", index=False
+    )
+    bundle = fake_bundle(lambda arrays, tta=False: np.full(len(arrays), 0.4), unit="celsius",
+                         threshold=0.5, meta={"arch": "fake"})  # fmt: skip
+    monkeypatch.setattr(thermocad.models.bundle, "load_bundle", lambda run_dir: bundle)
+    # Another split of the same women, whose test rows include two who trained the model.
+    pred.assign(split=["test"] * 4 + ["valid"] * 2 + ["test"] * 2).to_csv(
+        tmp_path / "other.csv", index=False
+    )
+    with pytest.raises(ConfigError, match=r"2 of these patients trained the model .*patient 0, 1"):
+        E.evaluate_run(run, tmp_path / "other.csv", on="test", n_boot=0)
+    # Validation rows: the threshold's own women are allowed (with the note), not the trainers.
+    assert E.evaluate_run(run, tmp_path / "other.csv", on="valid", n_boot=0)["image"]["n"] == 2
+    pred.assign(split=["valid"] * 2 + ["test"] * 6).to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.raises(ConfigError, match="1 of these patients trained the model"):
+        E.evaluate_run(run, tmp_path / "mixed.csv", on="valid", n_boot=0, force=True)
+    assert not (tmp_path / "other.test_openings.jsonl").exists()  # refused: nothing scored
+
+
 def test_evaluate_run_missing_split_names_the_file(tmp_path):
     with pytest.raises(ConfigError, match=r"nope\.csv: split file not found"):
         E.evaluate_run(tmp_path / "run", tmp_path / "nope.csv")

@@ -82,6 +82,9 @@ def test_unit_mismatch_refused_unless_allowed(run_dir, dmr_files, tmp_path):
 def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_path):
     run = tmp_path / "fitted"
     shutil.copytree(run_dir, run)  # a `fit` folder keeps the split its women came from
+    trained_on = pd.read_csv(run / "trained_on.csv")  # train's record of its women
+    assert set(trained_on["role"]) == {"train", "valid"}
+    (run / "trained_on.csv").unlink()  # an older `fit` folder: its split.csv says
     pd.DataFrame({"patient_id": [1, 3], "split": ["train", "test"]}).to_csv(run / "split.csv")
     table, _ = predict_paths(run, [inputs / "sub"])
     notes = dict(zip(table["patient_id"], table["note"], strict=True))

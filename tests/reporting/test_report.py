@@ -74,7 +74,9 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     assert "Flag: acquisition date alone separates the classes" in text
     assert "batch A AUC" in text
     card = text.split('<section id="model-card">')[1]
-    assert "Result (nested cross-validation)" in card and "On women no choice saw: overall AUC" in card
+    assert (
+        "Result (nested cross-validation)" in card and "On women no choice saw: overall AUC" in card
+    )
     # The folder reused (--force) by a comparison with neither nested CV nor a test split:
     # the earlier nested/ and test/ folders stay, and are not reported as this comparison's.
     assert (root / "compare" / "test" / "metrics.json").exists()

@@ -129,35 +129,51 @@ def describe(lockbox: dict) -> str:
             "unseen-women estimate: set new women aside for the next one")  # fmt: skip
 
 
-def seen_patients(run_home: Path) -> set[str]:
-    """The patients a run was trained or tuned on, as far as its folder says (a `fit` run's
-    split.csv: every row but `test` ones); empty when the folder does not say."""
+TRAINED_ON = "trained_on.csv"  # written by train beside model.json: patient_id, role
+
+
+def run_patients(run_home: Path) -> dict[str, str]:
+    """Patient -> "train" or "valid" for the women a run was trained or tuned on, as far as its
+    folder says: `train`'s trained_on.csv, else a `fit` folder's split.csv (every row but
+    `test` ones trained it); empty when the folder says nothing."""
+    record = run_home / TRAINED_ON
+    if record.is_file():
+        table = read_table(record, "the run's training record")
+        if {"patient_id", "role"} <= set(table.columns):
+            return dict(zip(table["patient_id"].astype(str), table["role"].astype(str),
+                            strict=True))  # fmt: skip
     split_csv = run_home / "split.csv"
     if not split_csv.is_file():
-        return set()
+        return {}
     split = read_table(split_csv, "the run's split file")
     if "patient_id" not in split.columns:
-        return set()
+        return {}
     if "split" in split.columns:
         split = split[split["split"].astype(str) != "test"]
-    return set(split["patient_id"].astype(str))
+    return dict.fromkeys(split["patient_id"].astype(str), "train")
+
+
+def seen_patients(run_home: Path) -> set[str]:
+    """The patients a run was trained or tuned on (`run_patients`)."""
+    return set(run_patients(run_home))
 
 
 def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
-                 say_unknown: bool = True) -> None:  # fmt: skip
-    """Refuse women who trained the model (`evaluate --data`, and `--split`'s test rows): a
-    held-out score needs women it never saw. `say_unknown`: log when the folder does not say
-    which women trained it."""
-    seen = seen_patients(run_home)
-    if not seen:
+                 say_unknown: bool = True, roles: tuple[str, ...] = ("train", "valid")) -> None:  # fmt: skip
+    """Refuse women who trained the model (`evaluate --data`, and `--split`'s test rows; for
+    its valid rows, `roles=("train",)`): a held-out score needs women it never saw.
+    `say_unknown`: log when the folder does not say which women trained it."""
+    known = run_patients(run_home)
+    seen = {p for p, role in known.items() if role in roles}
+    if not known:
         if say_unknown:
-            log(f"{run_home} keeps no split.csv, so the new women cannot be checked "
-                "against the training women; make sure they are not the same")  # fmt: skip
+            log(f"{run_home} keeps no record of its training women, so the new women cannot be "
+                "checked against them; make sure they are not the same")  # fmt: skip
         return
     both = sorted(set(map(str, patients)) & seen, key=lambda v: (len(v), v))
     if both:
         named = ", ".join(both[:8]) + (f" and {len(both) - 8} more" if len(both) > 8 else "")
         raise ConfigError(
             f"{labels_csv}: {len(both)} of these patients trained the model in {run_home} "
-            f"(patient {named}; its split.csv): a held-out score needs women it never saw"
+            f"(patient {named}): a held-out score needs women it never saw"
         )

@@ -10,7 +10,7 @@
   file whose DMR-IR name says it is a lateral view (`T0287.1.2...`: right 45 degrees) is
   scored on an image unlike any the model saw.
 
-- The woman: a `fit` folder keeps its split.csv, so a file whose DMR-IR patient number trained
+- The woman: a run folder keeps its training women (trained_on.csv; a `fit` folder's split.csv), so a file whose DMR-IR patient number trained
   the model can say so (`training_note`): her P(Sick) is then no held-out score.
 
 `predict` and the web app add the notes; the score itself is not changed. `tta_note` is a
@@ -56,7 +56,7 @@ def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> s
         return ""
     if pid is None or str(pid) not in seen:
         return ""
-    return (f"patient number {pid} trained this model (its split.csv): if she is the same woman, "
+    return (f"patient number {pid} trained this model (its training record): if she is the same woman, "
             "this P(Sick) is not a held-out score")  # fmt: skip
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -63,6 +65,7 @@ def write_outputs(
         extra = {k: v for k, v in (parts or {}).items() if k != "prob"}
         preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs, **extra)
         atomic_write_csv(out_dir / "valid_predictions.csv", preds)
+    write_trained_on(out_dir, data.train, None if in_sample else data.valid)
     write_history(out_dir, ckpt.state["rows"])
     plot_schedule(out_dir / "schedule.png", ckpt.state["lrs"])
     atomic_write_json(out_dir / "config.json", cfg.to_dict())
@@ -91,3 +94,14 @@ def write_outputs(
     write_model_card(out_dir, meta, data.train, None if in_sample else data.valid, probs)
     shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
     (out_dir / INCOMPLETE).unlink(missing_ok=True)  # last: the folder is now complete
+
+
+def write_trained_on(out_dir, train, valid) -> None:
+    """trained_on.csv: the women who trained (and chose the threshold of) this model, so that
+    evaluate refuses them as held-out women and predict notes their files."""
+    from thermocad.evaluation.lockbox import TRAINED_ON
+
+    roles = dict.fromkeys(valid["patient_id"].astype(str), "valid") if valid is not None else {}
+    roles.update(dict.fromkeys(train["patient_id"].astype(str), "train"))
+    table = pd.DataFrame({"patient_id": list(roles), "role": list(roles.values())})
+    atomic_write_csv(Path(out_dir) / TRAINED_ON, table)
