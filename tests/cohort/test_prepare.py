@@ -118,6 +118,21 @@ def test_batch_from_table_and_refusal(folder, tmp_path):
     prepare_cohort(data, labels, tmp_path / "out", force=True, workers=1)
 
 
+def test_labels_columns_never_overwrite_what_prepare_computes(folder, tmp_path, capsys):
+    data, _ = folder
+    labels = tmp_path / "labels_clinical.csv"  # a clinical table with a height and a path
+    labels.write_text("patient_id,diagnosis,height,path\n1,Healthy,158,a.txt\n2,Sick,171,a.txt\n")
+    prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv", keep_default_na=False)
+    kept = (
+        cohort[cohort["excluded_reason"] == ""].astype({"patient_id": int}).set_index("patient_id")
+    )
+    assert kept["path"].nunique() == len(kept) and not kept["path"].str.endswith("a.txt").any()
+    assert set(kept["height"]) != {158, 171} and kept.loc[1, "labels_height"] == 158
+    assert kept.loc[2, "labels_path"] == "a.txt"
+    assert "height, path are computed by prepare" in capsys.readouterr().err
+
+
 def test_acquisition_date_from_labels_or_file_name(folder, tmp_path):
     data, _ = folder
     labels = tmp_path / "labels_dates.csv"

@@ -29,6 +29,10 @@ COLUMNS = [
     "room_median", "marker_px", "excluded_reason",
 ]  # fmt: skip
 BATCH_BY_FORMAT = {"dmr-space": "A", "dmr-semicolon": "B"}  # as in the DMR-IR database
+# Columns prepare (and split after it) compute: a labels column of the same name would
+# overwrite them in cohort.csv, so it is kept as labels_<name>.
+COMPUTED = {*COLUMNS, "split", "fold", "split_unit", "period_matched", "y", "prob"} - {
+    "patient_id", "acquisition_date", "acquisition_batch"}  # fmt: skip
 
 
 def sharpness(array: np.ndarray) -> float:
@@ -161,7 +165,7 @@ def cohort_table(
     paths = find_thermal_files(data_dir)
     if not paths:
         raise CohortError(f"{data_dir}: no thermal files found ({', '.join(THERMAL_SUFFIXES)})")
-    by_patient = labels.set_index("patient_id")
+    by_patient = _keep_computed(labels, labels_csv).set_index("patient_id")
     rows = []
     results = iter_read(paths, workers=workers, transform=image_stats)
     for path, result in progress(results, "prepare", total=len(paths)):
@@ -170,6 +174,17 @@ def cohort_table(
     extra = [c for c in by_patient.columns if c not in ("diagnosis", *COLUMNS)]
     # A missing value is NaN, as in cohort.csv read back (an empty string there).
     return table.reindex(columns=COLUMNS + extra).replace("", np.nan)
+
+
+def _keep_computed(labels: pd.DataFrame, labels_csv) -> pd.DataFrame:
+    """The labels with columns that prepare computes renamed labels_<name>, said once."""
+    clash = sorted(c for c in labels.columns if c in COMPUTED)
+    if not clash:
+        return labels
+    source = labels_csv if isinstance(labels_csv, str | os.PathLike) else "the labels table"
+    log(f"{source}: column(s) {', '.join(clash)} are computed by prepare; the labels' values are "
+        f"kept as {', '.join('labels_' + c for c in clash)}")  # fmt: skip
+    return labels.rename(columns={c: f"labels_{c}" for c in clash})
 
 
 def kept_rows(cohort: pd.DataFrame) -> pd.DataFrame:
