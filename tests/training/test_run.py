@@ -137,6 +137,25 @@ def test_existing_run_dir_is_refused(run, split):
         train(split, run, TrainConfig.smoke(), resume=True)
 
 
+def test_a_run_stopped_before_its_first_checkpoint_says_force(split, tmp_path):
+    from thermocad.models.bundle import INCOMPLETE
+    from thermocad.utils.errors import ModelFormatError
+
+    folder = tmp_path / "early"  # Ctrl-C while the files were read: only the marker is left
+    folder.mkdir()
+    (folder / INCOMPLETE).write_text("train\n")
+    with pytest.raises(
+        OutputExistsError, match="before its first checkpoint .*--force starts over"
+    ):
+        train(split, folder, TrainConfig.smoke())
+    with pytest.raises(ConfigError, match="nothing to resume .*--force starts over"):
+        train(split, folder, TrainConfig.smoke(), resume=True)
+    with pytest.raises(
+        ModelFormatError, match="before its first checkpoint: train again with --force"
+    ):
+        load_bundle(folder)
+
+
 def test_model_files_follow_the_umask(run):
     mask = os.umask(0)
     os.umask(mask)

@@ -222,6 +222,8 @@ def check_complete(run_dir: Path) -> None:
             if (run_dir / "cohort").is_dir()
             or (run_dir / INCOMPLETE).read_text(errors="replace").startswith("fit")
             else "finish it with `thermocad train ... --resume` or train again with --force"
+            if (run_dir / "checkpoint" / "state.json").is_file()
+            else "it stopped before its first checkpoint: train again with --force"
         )
         raise ModelFormatError(
             f"{run_dir}: training run is incomplete (interrupted or still running); {how}"

@@ -71,11 +71,16 @@ def open_run(out_dir: Path, force: bool, resume: bool) -> None:
     unless force), or a checkpoint to resume. Nothing of an earlier run is touched here."""
     if resume:
         if not (out_dir / CHECKPOINT / "state.json").is_file():
-            raise ConfigError(f"{out_dir}: nothing to resume (no {CHECKPOINT}/state.json)")
+            early = " (it stopped before its first checkpoint: --force starts over)" if (
+                out_dir / INCOMPLETE).is_file() else ""  # fmt: skip
+            raise ConfigError(f"{out_dir}: nothing to resume (no {CHECKPOINT}/state.json){early}")
     elif is_main_process():
         if not force and (out_dir / CHECKPOINT / "state.json").is_file():
             raise OutputExistsError(f"{out_dir} holds an interrupted run: --resume continues it, "
                                     "--force starts over")  # fmt: skip
+        if not force and (out_dir / INCOMPLETE).is_file():
+            raise OutputExistsError(f"{out_dir} holds a run interrupted before its first "
+                                    "checkpoint (nothing to resume): --force starts over")  # fmt: skip
         prepare_out_dir(out_dir, force=force)
 
 
