@@ -146,6 +146,20 @@ def test_unknown_architecture_fails_before_any_training(split_csv, tmp_path):
     assert not (tmp_path / "cmp").exists()
 
 
+def test_a_candidate_without_weights_offline_is_left_out_before_training(
+    split_csv, tmp_path, monkeypatch, capsys
+):
+    from thermocad.models import weights
+
+    monkeypatch.setattr(weights, "hub_reachable", lambda host="huggingface.co": False)
+    monkeypatch.setattr(weights, "weights_available", lambda spec: False)
+    result = C.compare(split_csv, ["resnet18"], tmp_path / "cmp", n_boot=0)
+    rows = result["table"].set_index("model")["status"]
+    assert rows["baseline"] == "ok" and "ImageNet weights are not installed" in rows["resnet18"]
+    assert not (tmp_path / "cmp" / "resnet18").exists()  # nothing trained, nothing half-written
+    assert "warning: resnet18 is left out of this comparison" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -31,7 +31,7 @@ def test_failing_download_gives_offline_advice(monkeypatch):
 
 def test_no_network_and_no_cache_fails_without_retrying(monkeypatch):
     # The hub client alone would retry for about a minute; this path never reaches it.
-    monkeypatch.setattr(weights, "_hub_reachable", lambda host="huggingface.co": False)
+    monkeypatch.setattr(weights, "hub_reachable", lambda host="huggingface.co": False)
     monkeypatch.setattr(weights, "_in_hub_cache", lambda model: False)
     with pytest.raises(ConfigError, match="no network"):
         create_model("resnet18", pretrained=True)

@@ -214,6 +214,23 @@ def _real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] 
     return partial(train, force=True), config
 
 
+def without_weights(archs: Sequence[str], config: Any, overrides: dict | None) -> dict[str, str]:
+    """Candidate -> why it cannot train here: ImageNet weights neither installed nor
+    downloadable (offline, resnet and vgg). Found before anything trains, not after the others."""
+    from thermocad.models.registry import get_arch
+    from thermocad.models.weights import OFFLINE_HINT, hub_reachable, weights_available
+
+    missing = {}
+    for name in archs:
+        options = {**dataclasses.asdict(config), **(overrides or {}).get(name, {})}
+        if not options.get("pretrained", True) or options.get("weights"):
+            continue
+        if not weights_available(get_arch(arch_of(name, overrides))) and not hub_reachable():
+            missing[name] = ("failed: its ImageNet weights are not installed and cannot be "
+                             f"downloaded (no network); {OFFLINE_HINT}")  # fmt: skip
+    return missing
+
+
 # size: compare is the comparison's steps in one visible sequence; each step is a function.
 @writes_folder("out_dir")
 def compare(
@@ -256,8 +273,13 @@ def compare(
 
         check_nested(split_df, archs, baseline, inner_folds)
     own_trainer = trainer is None  # thermocad's train(): nested may take the head-only fast path
+    skipped = {}
     if archs and trainer is None:
         trainer, config = _real_trainer(archs, config, overrides)
+        skipped = without_weights(archs, config, overrides)
+        for name, why in skipped.items():
+            log(f"warning: {name} is left out of this comparison: {why}")
+        archs = [a for a in archs if a not in skipped]
     out = prepare_out_dir(out_dir, force)
     for name in ("best.json", "comparison.csv", "comparison.md"):  # an earlier comparison's
         (out / name).unlink(missing_ok=True)  # summary: written again when this one finishes
@@ -274,10 +296,11 @@ def compare(
             rows.append(table_row(name, res, n_folds))
             log(f"{name}: validation AUC {res['eval']['image']['roc_auc']:.3f}")
         except Exception as exc:  # noqa: BLE001 - one failing (OOM, no weights) must not stop the rest
-            message = f"failed: {type(exc).__name__}: {exc}".splitlines()[0][:160]
-            log(f"{name}: {message}")
+            message = f"failed: {type(exc).__name__}: {exc}".splitlines()[0][:300]
             atomic_write_text(out / name / "error.txt", traceback.format_exc())
+            log(f"{name}: {message} (traceback: {out / name / 'error.txt'})")
             rows.append({"model": name, "status": message})
+    rows += [{"model": name, "status": why} for name, why in skipped.items()]
     table = _write_table(rows, out)
     best = pick_best(table)
     summary = {"best": best, "selected_on": "validation patient-level AUC", "n_folds": n_folds,

@@ -132,7 +132,7 @@ def load_pretrained(model: nn.Module, spec: ArchSpec, in_chans: int) -> nn.Modul
     return model
 
 
-def _hub_reachable(host: str = "huggingface.co") -> bool:
+def hub_reachable(host: str = "huggingface.co") -> bool:
     """Whether the weights host resolves (a closed network answers at once)."""
     import socket
 
@@ -161,7 +161,7 @@ def download_pretrained(model: nn.Module, in_chans: int) -> None:
     # Fail fast rather than hang when there is no network.
     os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
     os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
-    if not _hub_reachable() and not _in_hub_cache(model):
+    if not hub_reachable() and not _in_hub_cache(model):
         # Not even DNS: the hub client would retry for about a minute before failing.
         raise OSError("no network (huggingface.co does not resolve) and no cached weights")
     n_classes = model.get_classifier().out_features
