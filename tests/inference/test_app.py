@@ -159,6 +159,10 @@ def test_an_address_in_use_or_not_here_is_one_line_naming_it(run_dir):
             serve(run_dir, port=port, block=False)
     with pytest.raises(ConfigError, match=r"cannot serve on 192.0.2.1:.*--host"):  # TEST-NET-1
         serve(run_dir, host="192.0.2.1", port=port, block=False)
+    with pytest.raises(ConfigError, match=r"127.0.0.1:99999: a port is a number in 0..65535"):
+        serve(run_dir, port=99999, block=False)
+    with pytest.raises(ConfigError, match=r"no-such-host.invalid:.*: (?!Unknown error)"):
+        serve(run_dir, host="no-such-host.invalid", port=port, block=False)
 
 
 def _free_port() -> int:

@@ -161,12 +161,16 @@ def check_address(host: str, port: int | None) -> None:
 
     from thermocad.utils.errors import ConfigError
 
+    where = f"{host}:{port}" if port else host
+    if port is not None and not 0 <= port <= 65535:
+        raise ConfigError(f"cannot serve on {where}: a port is a number in 0..65535 (check --port)")
     try:
         with socket.create_server((host, port or 0)):
             pass
     except OSError as exc:
-        where = f"{host}:{port}" if port else host
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        # A host that does not resolve has a negative (getaddrinfo) number: say its own text.
+        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or exc
+        reason = str(reason).split(" (while attempting")[0]
         raise ConfigError(f"cannot serve on {where}: {reason} (check --host and "
                           "--port)") from exc  # fmt: skip
 
@@ -188,7 +192,10 @@ def serve(
     demo = None
     previous = _sigterm_as_interrupt() if block else None  # from the start: startup too
     try:
-        demo = build_app(run_dir, examples=synthetic_examples(folder))
+        from thermocad.inference.loading import load_model
+
+        bundle = load_model(run_dir)  # a wrong path fails before any example is generated
+        demo = build_app(run_dir, examples=synthetic_examples(folder), bundle=bundle)
         demo.launch(
             server_name=host,
             server_port=port,
