@@ -75,6 +75,16 @@ def test_labels_are_balanced_as_asked(tmp_path):
         table["diagnosis"] == "Healthy"
     ).sum() == 7
     assert list(table["patient_id"]) == list(range(1, 11))
+    # A second cohort of other women: numbered from 101, its files named so.
+    other = generate_cohort(tmp_path / "m", 3, seed=3, first_id=101, **SMALL)
+    assert list(pd.read_csv(other)["patient_id"]) == [101, 102, 103]
+    assert sorted(p.name for p in other.parent.glob("T*.txt")) == [
+        "T0101.txt",
+        "T0102.txt",
+        "T0103.txt",
+    ]
+    with pytest.raises(ConfigError, match="do not fit DMR-IR names"):
+        generate_cohort(tmp_path / "n", 3, first_id=9998, **SMALL)
 
 
 def test_dynamic_frames_are_near_identical_siblings(tmp_path):

@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patients", type=int, default=100, help="number of patients (default 100)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
+    p.add_argument("--first-id", type=int, default=1,
+                   help="first patient number (default 1; e.g. 101 for a second cohort of other "
+                   "women, to score a model on with `evaluate --data`)")  # fmt: skip
     p.add_argument("--format", choices=("space", "semicolon", "mixed"), default="space",
                    help="space: batch A style; semicolon: batch B style; mixed: per patient")  # fmt: skip
     p.add_argument("--sick-fraction", type=float, default=0.4, help="fraction of Sick patients")
@@ -65,6 +68,7 @@ def _synth(args: argparse.Namespace) -> int:
         marker=args.marker, batch_effect=args.batch_effect, blur_fraction=args.blur_fraction,
         single_breast_fraction=args.single_breast_fraction,
         deodorant_fraction=args.deodorant_fraction, force=args.force, preview=args.preview,
+        first_id=args.first_id,
     )  # fmt: skip
     log(f"wrote {args.patients} synthetic patients to {labels.parent} (labels: {labels})")
     return 0

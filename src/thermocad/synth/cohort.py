@@ -118,7 +118,8 @@ def _ours(out: Path) -> bool:
 
 
 def _write_patients(out: Path, seed: int, sick, batches, shape: tuple[int, int], difficulty,
-                    frames: int, views: tuple[str, ...], nuis) -> tuple[list, list]:  # fmt: skip
+                    frames: int, views: tuple[str, ...], nuis,
+                    first_id: int = 1) -> tuple[list, list]:  # fmt: skip
     """Every patient's files into `out`: her labels.csv row and her hidden truth."""
     from threadpoolctl import threadpool_limits
 
@@ -131,7 +132,8 @@ def _write_patients(out: Path, seed: int, sick, batches, shape: tuple[int, int],
             rng = np.random.default_rng([seed, i + 1])  # per patient: subsets are reproducible
             images, label, meta = synth_patient(rng, bool(sick[i]), *shape, difficulty, frames,
                                                 views, nuis, str(batches[i]))  # fmt: skip
-            row, hidden = _write_patient(out, i + 1, images, label, meta, rng, frames, views)
+            row, hidden = _write_patient(out, first_id + i, images, label, meta, rng, frames,
+                                         views)  # fmt: skip
             rows.append(row)
             truth.append(hidden)
     return rows, truth
@@ -186,12 +188,14 @@ def generate_cohort(
     deodorant_fraction: float = 0.0,
     force: bool = False,
     preview: str | Path | None = None,
+    first_id: int = 1,
 ) -> Path:
     """Write a synthetic DMR-IR style cohort (T*.txt + labels.csv); returns labels.csv's path.
 
     `difficulty`: a name of DIFFICULTIES or a `Difficulty`. `preview`: also write a contact
     sheet of the first images there ("" = OUT_preview.png, beside the folder, so that `prepare`
-    and `predict` do not meet it among the thermograms).
+    and `predict` do not meet it among the thermograms). `first_id`: the first patient number
+    (a second cohort from 101 holds other women than one from 1, for `evaluate --data`).
     """
     import pandas as pd
 
@@ -201,6 +205,9 @@ def generate_cohort(
     nuis = Nuisances(marker, batch_effect, blur_fraction, single_breast_fraction,
                      deodorant_fraction)  # fmt: skip
     _check(n_patients, sick_fraction, frames, views, fmt, height, width, nuis)
+    if first_id < 1 or first_id + n_patients - 1 > 9999:  # DMR-IR names hold 4 digits
+        raise ConfigError(f"patient numbers {first_id}..{first_id + n_patients - 1} do not fit "
+                          "DMR-IR names (1..9999)")  # fmt: skip
     _difficulty(difficulty)
     sheet = _preview_path(Path(out_dir), preview)
     if sheet is not None:  # before the cohort is written: an existing sheet is refused first
@@ -210,7 +217,7 @@ def generate_cohort(
     sick, batches = _assign(np.random.default_rng([seed, 0]), n_patients, sick_fraction, fmt,
                             batch_effect)  # fmt: skip
     rows, truth = _write_patients(out, seed, sick, batches, (height, width), difficulty, frames,
-                                  views, nuis)  # fmt: skip
+                                  views, nuis, first_id)  # fmt: skip
     atomic_write_csv(out / TRUTH, pd.DataFrame(truth))
     labels = atomic_write_csv(out / "labels.csv", pd.DataFrame(rows))
     (out / UNFINISHED[0]).unlink()
