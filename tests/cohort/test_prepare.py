@@ -133,6 +133,16 @@ def test_labels_columns_never_overwrite_what_prepare_computes(folder, tmp_path, 
     assert "height, path are computed by prepare" in capsys.readouterr().err
 
 
+def test_a_folder_marked_incomplete_is_refused(folder, tmp_path):
+    data, labels = folder
+    (data / "INCOMPLETE").write_text("a synthetic cohort being written by thermocad synth\n")
+    try:
+        with pytest.raises(CohortError, match="marked INCOMPLETE \\(a synthetic cohort being"):
+            prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    finally:
+        (data / "INCOMPLETE").unlink()
+
+
 def test_acquisition_date_from_labels_or_file_name(folder, tmp_path):
     data, _ = folder
     labels = tmp_path / "labels_dates.csv"

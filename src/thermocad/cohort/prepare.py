@@ -161,6 +161,13 @@ def cohort_table(
     workers: int | None = None,
 ) -> pd.DataFrame:
     """The cohort as a table: one row per thermal file, excluded ones with their reason."""
+    from thermocad.models.bundle import INCOMPLETE
+
+    marker = Path(data_dir) / INCOMPLETE  # e.g. a synth interrupted: part of its women only
+    if marker.is_file():
+        what = marker.read_text(errors="replace").strip().splitlines()[:1] or ["no reason given"]
+        raise CohortError(f"{data_dir}: marked {INCOMPLETE} ({what[0]}): its files are not all "
+                          "there; finish or redo what writes it (synth: --force) first")  # fmt: skip
     labels = read_labels(labels_csv)
     paths = find_thermal_files(data_dir)
     if not paths:
