@@ -18,8 +18,9 @@ def new_women(tmp_path):
     """16 synthetic women with dates: 8 Healthy imaged early and late, 8 Sick imaged late."""
     from thermocad.synth.cohort import generate_cohort
 
+    # Numbered from 101: the run trained on patients 0..27, whom evaluate refuses.
     labels = generate_cohort(tmp_path / "new", n_patients=16, seed=5, height=64, width=80,
-                             sick_fraction=0.5)  # fmt: skip
+                             sick_fraction=0.5, first_id=101)  # fmt: skip
     table = pd.read_csv(labels)
     sick = table["diagnosis"] == "Sick"
     order = table.groupby("diagnosis").cumcount()
@@ -63,16 +64,19 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
 def test_external_refuses_women_who_trained_the_model(run_dir, new_women, tmp_path):
     data, labels = new_women
     run = shutil.copytree(run_dir, tmp_path / "run")
-    pd.DataFrame({"path": ["a.txt", "b.txt"], "patient_id": [3, 99], "label": ["Sick"] * 2,
+    (run / "trained_on.csv").unlink()  # an older `fit` folder: its split.csv names its women
+    pd.DataFrame({"path": ["a.txt", "b.txt"], "patient_id": [103, 99], "label": ["Sick"] * 2,
                   "split": ["train", "test"]}).to_csv(run / "split.csv", index=False)  # fmt: skip
-    with pytest.raises(ConfigError, match=r"labels.csv: 1 of these patients trained .*patient 3;"):
+    with pytest.raises(
+        ConfigError, match=r"labels.csv: 1 of these patients trained .*patient 103\)"
+    ):
         evaluate_external(run, data, labels, out_dir=tmp_path / "ext", n_boot=20)
     assert not (tmp_path / "ext").exists()  # refused before anything was written
     # evaluate --split too: another split's test women who trained this (fit) model.
     from thermocad.evaluation.evaluate import evaluate_run
 
     other = tmp_path / "other_split.csv"
-    pd.DataFrame({"path": ["c.txt"], "patient_id": [3], "label": ["Sick"],
+    pd.DataFrame({"path": ["c.txt"], "patient_id": [103], "label": ["Sick"],
                   "split": ["test"]}).to_csv(other, index=False)  # fmt: skip
     with pytest.raises(ConfigError, match=r"other_split.csv: 1 of these patients trained"):
         evaluate_run(run, other, on="test", out_dir=tmp_path / "ev", n_boot=20)

@@ -161,7 +161,7 @@ def cohort_table(
     workers: int | None = None,
 ) -> pd.DataFrame:
     """The cohort as a table: one row per thermal file, excluded ones with their reason."""
-    from thermocad.models.bundle import INCOMPLETE
+    from thermocad.utils.files import INCOMPLETE
 
     marker = Path(data_dir) / INCOMPLETE  # e.g. a synth interrupted: part of its women only
     if marker.is_file():

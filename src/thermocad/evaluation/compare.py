@@ -20,16 +20,12 @@ import pandas as pd
 from thermocad.cohort.split import read_split
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
-from thermocad.evaluation.evaluate import (
-    clean_json,
-    evaluate_predictions,
-    with_y,
-    write_plots,
-)
+from thermocad.evaluation.evaluate import clean_json, evaluate_predictions, with_y, write_plots
 from thermocad.evaluation.runs import (
     BASELINE,
     AllModelsFailedError,
     arch_of,
+    cnn_alone_auc,
     fold_splits,
     run_arch,
     run_baseline,
@@ -75,15 +71,6 @@ def table_row(name: str, result: dict, n_folds: int) -> dict:
     row.update(P.period_columns(ev.get("by_period", {})))  # patient level, like patient_roc_auc
     row["cnn_alone_patient_roc_auc"] = cnn_alone_auc(result["pred"]) if "pred" in result else None
     return row
-
-
-def cnn_alone_auc(pred: pd.DataFrame) -> float | None:
-    """Patient-level AUC of the CNN half of a model averaged with the baseline (its
-    `prob_cnn` column); None for a model that is not such an average."""
-    if "prob_cnn" not in pred.columns:
-        return None
-    pat = M.aggregate_patients(with_y(pred), prob="prob_cnn")
-    return float(M.roc_auc(pat["y"], pat["prob"]))
 
 
 def display_name(row) -> str:
@@ -193,17 +180,25 @@ def _write_table(rows: list[dict], out: Path) -> pd.DataFrame:
 
 
 def _real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] | None = None
-                  ) -> tuple[Callable, Any]:  # fmt: skip
+                  ) -> tuple[Callable, Any, dict[str, str]]:  # fmt: skip
     """thermocad.training.run.train and its config (default TrainConfig()), once every name is
-    known and every candidate's config is valid. A candidate is an architecture, or a named
-    recipe variant: an `overrides` entry whose "arch" names the architecture it trains."""
+    known and every candidate's config is valid; and the candidates that cannot train here
+    (name -> why: no ImageNet weights offline), found before anything trains. A candidate is an
+    architecture, or a named recipe variant: an `overrides` entry whose "arch" names it."""
     from thermocad.models.registry import get_arch
+    from thermocad.models.weights import unavailable
     from thermocad.training.config import TrainConfig
     from thermocad.training.run import train
 
     config = config if config is not None else TrainConfig()
+    skipped = {}
     for name in archs:
-        get_arch(arch_of(name, overrides))  # raises ConfigError listing the valid names
+        spec = get_arch(arch_of(name, overrides))  # raises ConfigError listing the valid names
+        if why := unavailable(
+            spec, {**dataclasses.asdict(config), **(overrides or {}).get(name, {})}
+        ):
+            log(f"warning: {name} is left out of this comparison: {why}")
+            skipped[name] = f"failed: {why}"
         if dataclasses.is_dataclass(config):
             try:  # a bad override fails here, before any candidate trains
                 dataclasses.replace(config, **{"arch": name, **(overrides or {}).get(name, {})})
@@ -211,24 +206,7 @@ def _real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] 
                 raise ConfigError(f"arch_overrides[{name!r}]: {exc}") from exc
     # The fold runs live inside compare's own output folder, which prepare_out_dir already
     # vetted (empty, or --force): a run left there by an interrupted compare is replaced.
-    return partial(train, force=True), config
-
-
-def without_weights(archs: Sequence[str], config: Any, overrides: dict | None) -> dict[str, str]:
-    """Candidate -> why it cannot train here: ImageNet weights neither installed nor
-    downloadable (offline, resnet and vgg). Found before anything trains, not after the others."""
-    from thermocad.models.registry import get_arch
-    from thermocad.models.weights import OFFLINE_HINT, hub_reachable, weights_available
-
-    missing = {}
-    for name in archs:
-        options = {**dataclasses.asdict(config), **(overrides or {}).get(name, {})}
-        if not options.get("pretrained", True) or options.get("weights"):
-            continue
-        if not weights_available(get_arch(arch_of(name, overrides))) and not hub_reachable():
-            missing[name] = ("failed: its ImageNet weights are not installed and cannot be "
-                             f"downloaded (no network); {OFFLINE_HINT}")  # fmt: skip
-    return missing
+    return partial(train, force=True), config, skipped
 
 
 # size: compare is the comparison's steps in one visible sequence; each step is a function.
@@ -275,10 +253,7 @@ def compare(
     own_trainer = trainer is None  # thermocad's train(): nested may take the head-only fast path
     skipped = {}
     if archs and trainer is None:
-        trainer, config = _real_trainer(archs, config, overrides)
-        skipped = without_weights(archs, config, overrides)
-        for name, why in skipped.items():
-            log(f"warning: {name} is left out of this comparison: {why}")
+        trainer, config, skipped = _real_trainer(archs, config, overrides)
         archs = [a for a in archs if a not in skipped]
     out = prepare_out_dir(out_dir, force)
     for name in ("best.json", "comparison.csv", "comparison.md"):  # an earlier comparison's

@@ -129,3 +129,14 @@ def run_baseline(split_df: pd.DataFrame, features: pd.DataFrame | None = None) -
         "train_time_s": time.perf_counter() - started,
         "parameters": feats.shape[1] + 1,  # one weight per feature plus the intercept
     }
+
+
+def cnn_alone_auc(pred: pd.DataFrame) -> float | None:
+    """Patient-level AUC of the CNN half of a model averaged with the baseline (its
+    `prob_cnn` column); None for a model that is not such an average."""
+    from thermocad.evaluation.metrics import aggregate_patients, roc_auc
+
+    if "prob_cnn" not in pred.columns:
+        return None
+    pat = aggregate_patients(with_y(pred), prob="prob_cnn")
+    return float(roc_auc(pat["y"], pat["prob"]))

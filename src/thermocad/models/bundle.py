@@ -13,14 +13,13 @@ import numpy as np
 from thermocad.preprocess.augment import Augmentation, augmented_input
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
+from thermocad.utils.files import INCOMPLETE  # re-exported: a folder being written
 
 if TYPE_CHECKING:
     from torch import nn
 
 WEIGHTS = "model.safetensors"
 META = "model.json"
-# Present while a training run writes the folder (removed last): such a model is never loaded.
-INCOMPLETE = "INCOMPLETE"
 # Pickle-based files are never loaded: they can run arbitrary code.
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".pth", ".pt", ".bin", ".ckpt")
 

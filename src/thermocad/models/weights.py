@@ -49,6 +49,16 @@ def weights_available(spec: ArchSpec) -> bool:
         return False
 
 
+def unavailable(spec: ArchSpec, options: dict) -> str | None:
+    """Why a training with these TrainConfig `options` cannot start here: ImageNet weights
+    neither installed nor downloadable (offline: ResNet, VGG); None when it can."""
+    if not options.get("pretrained", True) or options.get("weights"):
+        return None
+    if weights_available(spec) or hub_reachable():
+        return None
+    return f"its ImageNet weights are not installed and cannot be downloaded (no network); {OFFLINE_HINT}"
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors from a .safetensors file or a torch state_dict (loaded with weights_only)."""
     import torch

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from thermocad.models.bundle import INCOMPLETE
 from thermocad.synth.bioheat import tumour_surface_signal
 from thermocad.synth.body import VIEW_YAW
 from thermocad.synth.files import TRUTH, dmr_filename, format_matrix, write_preview
@@ -25,6 +24,7 @@ from thermocad.synth.patient import (
     synth_patient,
 )
 from thermocad.utils.errors import ConfigError
+from thermocad.utils.files import INCOMPLETE
 from thermocad.utils.lock import writes_folder
 
 __all__ = [

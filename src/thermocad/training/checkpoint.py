@@ -19,8 +19,8 @@ CHECKPOINT = "checkpoint"
 # What a finished run leaves beside its model; a run started over it removes them all, so that
 # no earlier run's curve, predictions or card is read as this one's (some are not rewritten:
 # a final model has no valid_predictions.csv, a resumed or distributed one no lr_find.png).
-RUN_FILES = ("valid_predictions.csv", "history.csv", "history.png", "lr_find.png",
-             "schedule.png", "config.json", "README.md", "model.onnx")  # fmt: skip
+RUN_FILES = ("valid_predictions.csv", "trained_on.csv", "history.csv", "history.png",
+             "lr_find.png", "schedule.png", "config.json", "README.md", "model.onnx")  # fmt: skip
 # Options a resumed run may change: both act only after the last training stage (validation
 # TTA and the baseline fitted beside the CNN), so model.json records what produced its outputs.
 # Every other option shaped the epochs already run (data, model, schedule, seed) or their

@@ -13,6 +13,10 @@ from typing import Any
 from thermocad.utils.errors import OutputExistsError, OutputPathError
 from thermocad.utils.lock import LOCK
 
+# Present while a command writes a folder (a training run, fit, study, synth; removed last):
+# such a folder's model is never loaded, its cohort never prepared.
+INCOMPLETE = "INCOMPLETE"
+
 
 def _umask() -> int:
     mask = os.umask(0)
