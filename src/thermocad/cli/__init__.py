@@ -34,7 +34,11 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def _subparser(**kwargs) -> argparse.ArgumentParser:
     """Every subcommand's parser, with the defaults in its --help."""
     kwargs.setdefault("formatter_class", HelpFormatter)
-    return argparse.ArgumentParser(**kwargs)
+    parser = argparse.ArgumentParser(**kwargs)
+    # Also after the command (`thermocad prepare ... -q`); SUPPRESS keeps the global one's value.
+    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="plain log lines instead of progress bars")  # fmt: skip
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="plain log lines instead of progress bars"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_subparser)
+    add_parser = sub.add_parser
+
+    def described(name: str, **kwargs) -> argparse.ArgumentParser:
+        """A subcommand whose --help opens with its one-line help when it has no description."""
+        if kwargs.get("help") and not kwargs.get("description"):
+            kwargs["description"] = kwargs["help"][0].upper() + kwargs["help"][1:] + "."
+        return add_parser(name, **kwargs)
+
+    sub.add_parser = described
     for name in _GROUPS:
         module = importlib.import_module(f"thermocad.cli.{name}")
         module.register(sub)

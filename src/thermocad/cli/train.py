@@ -44,8 +44,6 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="CONFIG_JSON",
                    help="replay the config.json of an earlier run (flags given here override it)")  # fmt: skip
     _field_args(p, "config")
-    p.add_argument("--lr-find", dest="lr_auto", action="store_true",
-                   help="use lr_find's suggestion as the learning rate")  # fmt: skip
     p.add_argument("--smoke", action="store_true", help="tiny preset: every stage in seconds")
     p.add_argument("--study-recipe", action="store_true",
                    help="the 2019 study's recipe (whole frame, 224 px, frozen and unfrozen SGDR "
@@ -61,6 +59,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
                    help="decision threshold on P(Sick) to store (default: the highest reaching "
                    "sensitivity 0.9 on validation)")  # fmt: skip
     _field_args(p, "train")
+    p.add_argument("--lr-find", dest="lr_auto", action="store_true",
+                   help="use lr_find's suggestion as the learning rate")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--force", action="store_true", help="overwrite an existing run directory")
 
@@ -73,10 +73,14 @@ def _config(args: argparse.Namespace):
 
     given = {f.name: getattr(args, f.name, None) for f in dataclass_fields(TrainConfig)}
     given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if v is not None}
-    if args.lr_auto:
+    if getattr(args, "lr_auto", False):
         given["lr"] = None
     if getattr(args, "config", None):
         return _replayed(args, given)
+    if args.smoke and args.study_recipe:
+        from thermocad.utils.errors import ConfigError
+
+        raise ConfigError("--smoke and --study-recipe are two presets: choose one")
     if args.smoke:
         return TrainConfig.smoke(**given)
     return TrainConfig.study(**given) if args.study_recipe else TrainConfig(**given)
@@ -164,10 +168,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lr-find", help="plot loss versus learning rate and suggest one")
     _config_args(p)
     p.add_argument("--out", default="lr_find.png", help="PNG to write")
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
     p.set_defaults(func=_lr_find)
 
-    p = sub.add_parser("train", help="fine-tune a pretrained CNN with the study's recipe")
+    p = sub.add_parser("train", help="train an ImageNet CNN on a split: thermocad's default "
+                       "recipe, or the 2019 study's (--study-recipe)")  # fmt: skip
     _config_args(p)
     _train_args(p)
     p.set_defaults(func=_train)

@@ -61,11 +61,11 @@ class TrainConfig:
     weights: str | None = option(None, "start from this weights file (.safetensors or state_dict)")
     ensemble: str = option("baseline", "baseline: P(Sick) is the mean of the CNN and the "
                            "classical baseline fitted on the same patients; none: the CNN alone",
-                           ENSEMBLES)  # fmt: skip
+                           ENSEMBLES, cli="train")  # fmt: skip
 
     # --- input ---
-    size: int | None = option(320, "input size in pixels (None: the architecture's, 224)",
-                              minimum=16)  # fmt: skip
+    size: int | None = option(320, "input size in pixels (the study's recipe: the "
+                              "architecture's own, 224)", minimum=16)  # fmt: skip
     norm: str = option("relative", "temperature window: relative (norm_width degrees centred "
                        "on the body's median), robust (per-image percentiles: for 8/16-bit "
                        "images), or intensity (8/16-bit levels)", METHODS)  # fmt: skip
@@ -84,7 +84,7 @@ class TrainConfig:
 
     # --- the default recipe: a head on precomputed features of the frozen body ---
     lr: float | None = option(1e-2, "head learning rate (--lr-find: lr_find's suggestion)",
-                              minimum=0)  # fmt: skip
+                              minimum=0, cli="train")  # fmt: skip
     batch_size: int = option(8, "images per batch (as the study)", minimum=2)
     precompute: bool = option(True, "train the head on cached body features first", cli="train")
     head_epochs: int = option(30, "epochs of the head stage", minimum=0, cli="train")
