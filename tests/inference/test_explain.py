@@ -83,7 +83,7 @@ def test_explain_notes_a_lateral_view_as_predict_does(run_dir, dmr_files, tmp_pa
 
 
 def test_probability_and_threshold_never_read_the_same_for_different_decisions():
-    from thermocad.inference.explain import shown
+    from thermocad.inference.notes import shown
 
     assert shown(0.40758, 0.40762) == ("0.40758", "0.40762")  # 4 places: both 0.4076
     assert shown(0.2313, 0.40757385) == ("0.2313", "0.4076")

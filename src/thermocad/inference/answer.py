@@ -59,7 +59,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
     `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
     from thermocad.inference.explain import draw_thermogram
-    from thermocad.inference.notes import input_note, training_note
+    from thermocad.inference.notes import input_note, result_line, training_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
@@ -84,24 +84,6 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
         result=result,
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
     )
-
-
-def result_line(bundle, name: str, prob: float, cnn, base) -> str:
-    """What the model says of one file, named (a result left on the page is never taken for
-    the next file's), with what the threshold meant in the model's own cross-validation."""
-    from thermocad.inference.explain import shown
-    from thermocad.inference.notes import operating_note
-
-    sick = prob >= bundle.threshold
-    p, t = shown(prob, bundle.threshold)  # never the same text for a different call
-    line = (f"{name}: P(Sick) = {p}, {'at or above' if sick else 'below'} the threshold {t}: "
-            f"called {'Sick' if sick else 'Healthy'}.")  # fmt: skip
-    if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
-        line += (f" It is the mean of the CNN's {cnn[0]:.4f} and the temperature-statistics "
-                 f"baseline's {base[0]:.4f}.")  # fmt: skip
-    if note := operating_note(bundle.meta):
-        line += f" {note}."
-    return line
 
 
 def can_explain(bundle: ModelBundle | OnnxModel) -> bool:

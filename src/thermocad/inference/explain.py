@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from thermocad.inference.notes import shown
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -79,16 +81,6 @@ def draw_thermogram(
     fig.colorbar(image, ax=ax, shrink=0.85, label=_unit_label(unit))
     ax.set_title(title)
     ax.set_axis_off()
-
-
-def shown(prob: float, threshold: float) -> tuple[str, str]:
-    """P(Sick) and the threshold as text, with four decimals or as many more as it takes for
-    two different numbers not to read the same (the decision differs between them)."""
-    for places in range(4, 10):
-        text = f"{prob:.{places}f}", f"{threshold:.{places}f}"
-        if text[0] != text[1] or prob == threshold:
-            break
-    return text
 
 
 def draw_overlay(
@@ -175,8 +167,9 @@ def explain_file(
     """Write `<out_dir>/<file stem>_gradcam.png` explaining the model's prediction for `path`."""
     import textwrap
 
+    from thermocad.evaluation.lockbox import seen_patients
     from thermocad.inference.loading import load_model
-    from thermocad.inference.notes import input_note
+    from thermocad.inference.notes import input_note, result_line, training_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
@@ -197,9 +190,13 @@ def explain_file(
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     check_plausible(thermogram)
     title = path.name
-    if note := input_note(bundle.meta, thermogram):  # as predict and the web app say it
+    seen = seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else set()
+    notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen))
+    if note := "; ".join(n for n in notes if n):  # as predict and the web app say it
         log(f"note: {note}")
         title += "\n" + textwrap.fill(f"note: {note}", 170)
+    cnn, base = bundle.predict_parts([thermogram.array])
+    log(result_line(bundle, path.name, float(bundle.average(cnn, base)[0]), cnn, base))
     fig = explain_array(bundle, thermogram.array, thermogram.unit, title=title)
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=110, format="png")

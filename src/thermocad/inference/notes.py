@@ -9,12 +9,13 @@
 - The view: models are trained on frontal views only (`prepare` excludes the others), so a
   file whose DMR-IR name says it is a lateral view (`T0287.1.2...`: right 45 degrees) is
   scored on an image unlike any the model saw.
+- The woman: a run folder keeps its training women (trained_on.csv; an older `fit` folder,
+  its split.csv), so a file whose DMR-IR patient number trained the model can say so
+  (`training_note`): her P(Sick) is then no held-out score.
 
-- The woman: a run folder keeps its training women (trained_on.csv; a `fit` folder's split.csv), so a file whose DMR-IR patient number trained
-  the model can say so (`training_note`): her P(Sick) is then no held-out score.
-
-`predict` and the web app add the notes; the score itself is not changed. `tta_note` is a
-log line for the whole run: a model validated with TTA scored without it.
+`predict`, `explain` and the web app add the notes; the score itself is not changed.
+`tta_note` is a log line for the whole run: a model validated with TTA scored without it.
+`shown` and `result_line` say the score itself, as the app and `explain` print it.
 """
 
 from __future__ import annotations
@@ -111,3 +112,28 @@ def tta_note(meta: dict[str, Any], tta: bool) -> str:
         return ""
     return (f"note: this model's threshold was chosen on predictions averaged over the image and "
             f"{n} augmented copies; --tta gives those (without it P(Sick) shifts a little)")  # fmt: skip
+
+
+def shown(prob: float, threshold: float) -> tuple[str, str]:
+    """P(Sick) and the threshold as text, with four decimals or as many more as it takes for
+    two different numbers not to read the same (the decision differs between them)."""
+    for places in range(4, 10):
+        text = f"{prob:.{places}f}", f"{threshold:.{places}f}"
+        if text[0] != text[1] or prob == threshold:
+            break
+    return text
+
+
+def result_line(bundle, name: str, prob: float, cnn, base) -> str:
+    """What the model says of one file, named (a result left on the page is never taken for
+    the next file's), with what the threshold meant in the model's own cross-validation."""
+    sick = prob >= bundle.threshold
+    p, t = shown(prob, bundle.threshold)  # never the same text for a different call
+    line = (f"{name}: P(Sick) = {p}, {'at or above' if sick else 'below'} the threshold {t}: "
+            f"called {'Sick' if sick else 'Healthy'}.")  # fmt: skip
+    if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
+        line += (f" It is the mean of the CNN's {cnn[0]:.4f} and the temperature-statistics "
+                 f"baseline's {base[0]:.4f}.")  # fmt: skip
+    if note := operating_note(bundle.meta):
+        line += f" {note}."
+    return line
