@@ -121,7 +121,7 @@ def _room_stress(oof: pd.DataFrame, folds_dir: Path, threshold: float) -> dict |
     if stress:
         cool, warm = stress["rooms"]
         log(f"fit: room stress: of the {stress['n_healthy']} Healthy women, "
-            f"{stress['own']['called_sick']} are called Sick in their own rooms, "
+            f"{stress['own']['called_sick']} called Sick in their own rooms, "
             f"{cool['called_sick']} re-rendered at {cool['room']:.1f} °C and "
             f"{warm['called_sick']} at {warm['room']:.1f} °C")  # fmt: skip
     return stress

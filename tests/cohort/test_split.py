@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -151,6 +153,10 @@ def test_cli_split(tmp_path, capsys):
     assert "--counts" in capsys.readouterr().err
     assert main(["split", path, "--folds", "3", "--balance", "--out", out, "--force"]) == 0
     assert "fold" in read_split(out).columns
+    before = Path(path).read_bytes()
+    assert main(["split", path, "--out", path, "--force"]) == 2  # never over its own cohort
+    assert "is the cohort being split" in capsys.readouterr().err
+    assert Path(path).read_bytes() == before
 
 
 def test_folds_of_and_fold_rows_leave_the_test_rows_out():

@@ -44,3 +44,6 @@ def test_export_cli_refuses_overwrite(run_dir, tmp_path):
     target.write_bytes(b"keep me")
     assert main(["export", str(run_dir), "--onnx", str(target)]) == 2
     assert target.read_bytes() == b"keep me"
+    # Another suffix would be read back as something else (a .txt as a temperature matrix).
+    assert main(["export", str(run_dir), "--onnx", str(tmp_path / "model.txt")]) == 2
+    assert not (tmp_path / "model.txt").exists()

@@ -32,9 +32,8 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         help="images whose sharpness (variance of the Laplacian of the 0..100-scaled map) is "
         "below this are excluded as blurred (default 0.5)",
     )
-    p.add_argument(
-        "--workers", type=int, default=None, help="reader processes (default: all cores)"
-    )
+    p.add_argument("--workers", type=_workers, default=None,
+                   help="reader processes (default: all cores)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite an existing cohort.csv")
     p.set_defaults(func=_prepare)
 
@@ -77,7 +76,8 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--colorbar", action="store_true", help="draw a colour bar on each PNG")
     p.add_argument("--sheet", default=None, help="also write a contact sheet PNG here")
     p.add_argument("--cmap", default="inferno", help="matplotlib colour map (default inferno)")
-    p.add_argument("--workers", type=int, default=None, help="reader processes")
+    p.add_argument("--workers", type=_workers, default=None,
+                   help="reader threads (default: all cores)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
     p.set_defaults(func=_render)
 
@@ -95,6 +95,17 @@ def _prepare(args: argparse.Namespace) -> int:
         workers=args.workers,
     )
     return 0
+
+
+def _workers(text: str) -> int:
+    """--workers: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
+    return value
 
 
 def _counts(text: str | None) -> tuple[int, int, int] | None:

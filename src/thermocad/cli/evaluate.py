@@ -25,7 +25,9 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
         description="Score RUN_DIR's model at its stored threshold on the `--on` rows of a "
         "split, or (--data with --labels) once on a labelled folder of women it never saw: "
         "the served model and each half alone, overall, within batch and period-matched "
-        "(external.md). Women the model trained on are refused.",
+        "(written to OUT/external.md). Women the model trained on are refused. Each scoring "
+        "of test or new women is counted in a ledger beside the split or labels file "
+        "(NAME.test_openings.jsonl).",
     )
     p.add_argument("run_dir", help="training run folder (model.safetensors + model.json)")
     p.add_argument("--split", help="split.csv")

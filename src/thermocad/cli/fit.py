@@ -21,7 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--folds", type=int, default=5, help="patient-grouped cross-validation folds")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the training")
     p.add_argument("--smoke", action="store_true", help="tiny training preset (checks only)")
-    p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing fit folder (its model is removed when the new fit starts: keep a copy to serve meanwhile)",
+    )
     p.set_defaults(func=_fit)
 
 

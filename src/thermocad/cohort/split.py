@@ -236,6 +236,8 @@ def run_split(
     cohort_csv: str | os.PathLike, out_csv: str | os.PathLike, force: bool = False, **options
 ) -> pd.DataFrame:
     """make_split + write_split + a printed summary (what `thermocad split` does)."""
+    if Path(out_csv).resolve() == Path(cohort_csv).resolve():  # --force would lose the cohort
+        raise ConfigError(f"{out_csv}: is the cohort being split; write the split elsewhere")
     check_writable(out_csv, force=force)
     df = make_split(cohort_csv, **options)
     write_split(df, out_csv, force=force)

@@ -28,6 +28,10 @@ def export_onnx(
     from thermocad.models.bundle import load_bundle
     from thermocad.utils.files import atomic_path, check_writable
 
+    if Path(out_path).suffix.lower() != ".onnx":  # predict and serve know a model by its suffix
+        from thermocad.utils.errors import ConfigError
+
+        raise ConfigError(f"{out_path}: an ONNX model file must end in .onnx")
     out_path = check_writable(out_path, force)
     bundle = load_bundle(run_dir)
     size = int(bundle.meta["input_size"])

@@ -278,7 +278,7 @@ def _cv_evaluation(cv: dict) -> list[str]:
     if stress:
         cool, warm = stress["rooms"]
         lines += ["", f"Room stress: of the {stress['n_healthy']} Healthy women, "
-                  f"{stress['own']['called_sick']} are called Sick in their own rooms, "
+                  f"{stress['own']['called_sick']} called Sick in their own rooms, "
                   f"{cool['called_sick']} when re-rendered as if imaged at {cool['room']:.1f} °C "
                   f"and {warm['called_sick']} at {warm['room']:.1f} °C (each by the fold model "
                   "that never saw her; thermocad.evaluation.room)."]  # fmt: skip
