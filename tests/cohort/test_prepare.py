@@ -133,6 +133,18 @@ def test_labels_columns_never_overwrite_what_prepare_computes(folder, tmp_path, 
     assert "height, path are computed by prepare" in capsys.readouterr().err
 
 
+def test_a_file_cut_short_is_kept_with_a_warning(tmp_path, capsys):
+    labels = generate_cohort(tmp_path / "syn", 4, seed=1, height=64, width=80)
+    cut = tmp_path / "syn" / "T0003.txt"
+    lines = cut.read_text().splitlines(keepends=True)
+    cut.write_text("".join(lines[: len(lines) // 2]))  # cut at a line end: still a matrix
+    summary = prepare_cohort(tmp_path / "syn", labels, tmp_path / "out", workers=1)
+    assert len(summary.odd_shapes) == 1 and summary.odd_shapes[0].startswith("T0003.txt: ")
+    assert "1 kept images differ in size from the others (e.g. T0003.txt: " in (
+        capsys.readouterr().err
+    )
+
+
 def test_a_folder_marked_incomplete_is_refused(folder, tmp_path):
     data, labels = folder
     (data / "INCOMPLETE").write_text("a synthetic cohort being written by thermocad synth\n")

@@ -99,6 +99,7 @@ class CohortSummary:
     errors: list[str] = field(default_factory=list)
     unmatched_labels: list[int] = field(default_factory=list)  # patients in labels, no file
     units: dict[str, int] = field(default_factory=dict)  # kept images per unit
+    odd_shapes: list[str] = field(default_factory=list)  # "name: HxW" unlike most kept images
 
     def lines(self) -> list[str]:
         """A readable summary, in the study's style ("2,411 Healthy and 534 Sick images")."""
@@ -120,6 +121,9 @@ class CohortSummary:
             mix = ", ".join(f"{u}: {n:,}" for u, n in sorted(self.units.items()))
             out.append(f"warning: the kept images mix units ({mix}); a model trains on one kind "
                        "(train refuses the mix): keep temperature matrices or images, not both")  # fmt: skip
+        if self.odd_shapes:
+            out.append(f"warning: {len(self.odd_shapes):,} kept images differ in size from the "
+                       f"others (e.g. {self.odd_shapes[0]}): a file cut short, or another camera?")  # fmt: skip
         if self.unmatched_labels:
             shown = ", ".join(map(str, self.unmatched_labels[:10]))
             more = ", ..." if len(self.unmatched_labels) > 10 else ""
@@ -282,4 +286,14 @@ def summarize(table: pd.DataFrame, cohort_csv: Path) -> CohortSummary:
         batches=kept["acquisition_batch"].fillna("").value_counts().to_dict(),
         errors=errors,
         units=kept["unit"].value_counts().to_dict() if "unit" in kept else {},
+        odd_shapes=_odd_shapes(kept),
     )
+
+
+def _odd_shapes(kept: pd.DataFrame) -> list[str]:
+    """'name: HxW' of the kept images whose size is not the most common one."""
+    if kept.empty or not {"height", "width"} <= set(kept.columns):
+        return []
+    shape = kept["height"].astype(str) + "x" + kept["width"].astype(str)
+    odd = kept[shape != shape.mode().iloc[0]]
+    return [f"{Path(p).name}: {s}" for p, s in zip(odd["path"], shape[odd.index], strict=True)]
