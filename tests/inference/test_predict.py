@@ -200,6 +200,11 @@ def test_pickle_only_run_refused(copy_run, dmr_files):
         predict_paths(copy_run, dmr_files)
 
 
+def test_a_data_folder_given_as_the_model_says_the_model_comes_first(dmr_files):
+    with pytest.raises(ModelFormatError, match="it holds thermograms: the model comes first"):
+        predict_paths(dmr_files[0].parent, dmr_files)
+
+
 def test_a_room_outside_the_training_rooms_is_noted(run_dir, dmr_files):
     from thermocad.inference.answer import analyse
     from thermocad.io.thermal import read_thermal
