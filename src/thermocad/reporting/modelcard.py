@@ -116,8 +116,8 @@ def _failures(test: dict | None) -> str:
         for n in test.get("subgroups", {}).get(lvl, {}).get("notes", [])
     ]
     text = (f"On the test images: {c['fn']} missed Sick (false negatives) and {c['fp']} false "
-            "alarms; see the galleries 'confident healthy incorrect' (missed cancers, the costly "
-            "error) and 'confident sick incorrect'.")  # fmt: skip
+            "alarms; see the galleries 'called Healthy, truly Sick (missed)', the costly error, "
+            "and 'called Sick, truly Healthy (false alarms)'.")  # fmt: skip
     return text + "".join(f" Flag: {n}." for n in dict.fromkeys(notes))
 
 

@@ -237,12 +237,13 @@ def subgroup_section(test: dict | None, cohort_csv: Path | None = None) -> str:
 
 
 def galleries_section(test_dir: Path | None) -> str:
-    from thermocad.reporting.galleries import GALLERIES
+    from thermocad.reporting.galleries import GALLERIES, TITLES
 
     if test_dir is None:
         return section("galleries", '<p class="missing">no test split: no test images</p>')
-    body = "<p>Test images, titled with the true class and P(Sick).</p>"
-    body += "".join(img(test_dir / f"gallery_{g}.png", g.replace("_", " ")) for g in GALLERIES)
+    body = ("<p>Test images, each titled with the woman's true diagnosis and P(Sick); a "
+            "gallery's images share one colour scale.</p>")  # fmt: skip
+    body += "".join(img(test_dir / f"gallery_{g}.png", TITLES[g]) for g in GALLERIES)
     return section("galleries", body)
 
 
