@@ -109,20 +109,19 @@ def evaluate(
 
     The dict has "image" and "patient" levels (as `thermocad evaluate`'s metrics.json) and
     "predictions", the per-image DataFrame. No plot is written (`thermocad evaluate` writes
-    them). As on the command line, test women a `fit` folder trained on are refused, and a test
-    split given as a file has this scoring recorded in its ledger (evaluation.lockbox).
+    them). As on the command line, test women who trained or tuned the model (its folder's
+    trained_on.csv) are refused, as are valid women who trained it, and a test split given as
+    a file has this scoring recorded in its ledger (evaluation.lockbox).
     """
     from thermocad.evaluation.evaluate import score_split, split_rows
-    from thermocad.evaluation.lockbox import check_unseen
+    from thermocad.evaluation.lockbox import check_split_rows
 
     bundle = _bundle(model)
     from_file = isinstance(split_table, str | os.PathLike)
     rows = split_rows(split_table, on, subgroup)
     if isinstance(model, str | os.PathLike):  # test women new; valid ones may have tuned it
         home = Path(model) if Path(model).is_dir() else Path(model).parent
-        check_unseen(rows["patient_id"], home, split_table if from_file else "the split table",
-                     say_unknown=False,
-                     roles=("train", "valid") if on == "test" else ("train",))  # fmt: skip
+        check_split_rows(rows, on, home, split_table if from_file else "the split table")
     source = str(model) if isinstance(model, str | os.PathLike) else "a loaded model"
     result, pred = score_split(bundle, rows, on, bundle.threshold, tta, subgroup, n_boot,
                                ledger=split_table if from_file else None, source=source)  # fmt: skip

@@ -160,11 +160,11 @@ def fit(
     from thermocad.cohort.prepare import prepare_cohort
     from thermocad.cohort.split import make_split, write_split
     from thermocad.io.labels import read_labels
-    from thermocad.models.bundle import INCOMPLETE
     from thermocad.models.registry import get_arch
     from thermocad.training.checkpoint import start_run
     from thermocad.training.config import TrainConfig
     from thermocad.training.run import train
+    from thermocad.utils.files import INCOMPLETE
 
     config = config or TrainConfig(seed=seed)
     get_arch(config.arch)  # an unknown name fails before anything is written

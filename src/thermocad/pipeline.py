@@ -10,9 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from thermocad.models.bundle import INCOMPLETE  # a study, like a run, until its end
 from thermocad.utils.errors import ConfigError
-from thermocad.utils.files import atomic_write_json, atomic_write_text, prepare_out_dir
+from thermocad.utils.files import (
+    INCOMPLETE,  # a study, like a run, until its end
+    atomic_write_json,
+    atomic_write_text,
+    prepare_out_dir,
+)
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
@@ -81,9 +85,11 @@ def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dic
 
 def train_config(settings: dict[str, Any], smoke: bool):
     """The TrainConfig for every architecture (the smoke preset under --smoke)."""
+    from thermocad.preprocess.transforms import legacy_width
     from thermocad.training.config import TrainConfig
 
-    fields = dict(settings["train"], seed=settings["seed"])
+    fields = legacy_width(dict(settings["train"], seed=settings["seed"]), "norm_low", "norm_high",
+                          "norm_width")  # fmt: skip
     try:
         return TrainConfig.smoke(**fields) if smoke else TrainConfig(**fields)
     except TypeError as exc:

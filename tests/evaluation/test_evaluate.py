@@ -176,6 +176,15 @@ def test_women_who_trained_the_run_are_refused_as_held_out(tmp_path, monkeypatch
     with pytest.raises(ConfigError, match="1 of these patients trained the model"):
         E.evaluate_run(run, tmp_path / "mixed.csv", on="valid", n_boot=0, force=True)
     assert not (tmp_path / "other.test_openings.jsonl").exists()  # refused: nothing scored
+    # The model's own training rows: scored, and said to be in-sample.
+    pred.assign(split=["train"] * 4 + ["test"] * 4).to_csv(tmp_path / "own.csv", index=False)
+    assert E.evaluate_run(run, tmp_path / "own.csv", on="train", n_boot=0)["image"]["n"] == 4
+    # The study's image-level protocol puts a woman on two sides by design: warned, not refused.
+    pred.assign(split=["test"] * 4 + ["train"] * 4, split_unit="image").to_csv(
+        tmp_path / "images.csv", index=False
+    )
+    r = E.evaluate_run(run, tmp_path / "images.csv", on="test", n_boot=0, force=True)
+    assert r["image"]["n"] == 4
 
 
 def test_evaluate_run_missing_split_names_the_file(tmp_path):

@@ -76,8 +76,8 @@ def test_a_fit_model_says_what_its_threshold_did(bundle, dmr_files, upload_root,
     cv = {"folds": 5, "patients": 120, "sensitivity": 0.9184, "specificity": 0.8028}
     monkeypatch.setitem(bundle.meta, "cv", cv)
     result = answer_file(bundle, str(path), False)[2]
-    assert ("At this threshold the model's 5-fold cross-validation on 120 women found "
-            "sensitivity 0.92 and specificity 0.80.") in result  # fmt: skip
+    assert ("At this threshold the 5-fold cross-validation of the procedure that made this "
+            "model (120 women) found sensitivity 0.92 and specificity 0.80.") in result  # fmt: skip
 
 
 def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):

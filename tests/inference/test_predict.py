@@ -84,6 +84,11 @@ def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_pat
     shutil.copytree(run_dir, run)  # a `fit` folder keeps the split its women came from
     trained_on = pd.read_csv(run / "trained_on.csv")  # train's record of its women
     assert set(trained_on["role"]) == {"train", "valid"}
+    table, _ = predict_paths(run, [inputs / "sub"])
+    for pid, note in zip(table["patient_id"], table["note"], strict=True):
+        assert (str(pid) in set(trained_on["patient_id"].astype(str))) == (
+            isinstance(note, str) and f"patient number {pid} trained this model" in note
+        )
     (run / "trained_on.csv").unlink()  # an older `fit` folder: its split.csv says
     pd.DataFrame({"patient_id": [1, 3], "split": ["train", "test"]}).to_csv(run / "split.csv")
     table, _ = predict_paths(run, [inputs / "sub"])
@@ -201,7 +206,7 @@ def test_pickle_only_run_refused(copy_run, dmr_files):
 
 
 def test_a_data_folder_given_as_the_model_says_the_model_comes_first(dmr_files):
-    with pytest.raises(ModelFormatError, match="it holds thermograms: the model comes first"):
+    with pytest.raises(ModelFormatError, match="it holds thermograms: give the model folder first"):
         predict_paths(dmr_files[0].parent, dmr_files)
 
 

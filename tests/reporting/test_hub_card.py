@@ -134,7 +134,12 @@ def test_a_model_of_synthetic_women_says_so(tmp_path):
     assert synthetic_share(paths[2:]) == 0 and synthetic_share([]) == 0
     meta = {"arch": "efficientnet_lite0", "threshold": 0.5, "data": {"synthetic_share": 1.0}}
     text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
-    assert '- "synthetic (thermocad synth)"' in text and "- DMR-IR" not in text
+    assert '- "synthetic (thermocad synth)"' in text and '- "DMR-IR"' not in text
     assert "**Trained on synthetic thermograms** written by `thermocad synth`, not on women" in text
     real = write_model_card(tmp_path, {**meta, "data": {}}, _rows(20, 0), None, None).read_text()
     assert '- "DMR-IR"' in real and "Trained on synthetic" not in real
+    # prepare writes the batch and date columns empty when unknown: not measured, not "fine".
+    rows = _rows(20, 0).assign(acquisition_batch="", acquisition_date="")
+    empty = write_model_card(tmp_path, meta, rows, None, None).read_text()
+    assert "no acquisition batch recorded in the split" in empty
+    assert "no acquisition date recorded in the split" in empty

@@ -76,8 +76,10 @@ def test_labels_are_balanced_as_asked(tmp_path):
     ).sum() == 7
     assert list(table["patient_id"]) == list(range(1, 11))
     # A second cohort of other women: numbered from 101, its files named so.
-    other = generate_cohort(tmp_path / "m", 3, seed=3, first_id=101, **SMALL)
+    other = generate_cohort(tmp_path / "m", 3, seed=2, first_id=101, **SMALL)
     assert list(pd.read_csv(other)["patient_id"]) == [101, 102, 103]
+    first = (tmp_path / "l" / "T0001.txt").read_bytes()  # the same seed: still other women
+    assert (other.parent / "T0101.txt").read_bytes() != first
     assert sorted(p.name for p in other.parent.glob("T*.txt")) == [
         "T0101.txt",
         "T0102.txt",

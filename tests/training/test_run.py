@@ -232,6 +232,9 @@ def test_resume_allows_only_options_that_act_after_training(tmp_path):
     check_resume(saved, {**saved, "tta": 4, "ensemble": "none"}, tmp_path)
     with pytest.raises(ConfigError, match=r"max_batches \(2 -> None\)"):
         check_resume(saved, {**saved, "max_batches": None}, tmp_path)
+    # A checkpoint written before norm_width: its window is the same one.
+    old = {k: v for k, v in saved.items() if k != "norm_width"}
+    check_resume({**old, "norm_low": 22.0, "norm_high": 36.0}, saved, tmp_path)
 
 
 def test_lr_find_writes_plot(split, tmp_path):

@@ -74,7 +74,7 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
     p.set_defaults(func=_study)
 
-    p = sub.add_parser("report", help="(re)write the HTML report of a study folder")
+    p = sub.add_parser("report", help="write the HTML report of a study folder again")
     p.add_argument("study_dir", help="folder written by `thermocad study`")
     p.add_argument("--out", help="HTML file (default STUDY_DIR/report.html)")
     p.add_argument("--force", action="store_true", help="overwrite an existing report")

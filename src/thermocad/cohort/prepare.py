@@ -294,6 +294,6 @@ def _odd_shapes(kept: pd.DataFrame) -> list[str]:
     """'name: HxW' of the kept images whose size is not the most common one."""
     if kept.empty or not {"height", "width"} <= set(kept.columns):
         return []
-    shape = kept["height"].astype(str) + "x" + kept["width"].astype(str)
+    shape = kept["height"].astype(int).astype(str) + "x" + kept["width"].astype(int).astype(str)
     odd = kept[shape != shape.mode().iloc[0]]
     return [f"{Path(p).name}: {s}" for p, s in zip(odd["path"], shape[odd.index], strict=True)]

@@ -175,7 +175,8 @@ def _write_table(rows: list[dict], out: Path) -> pd.DataFrame:
     atomic_write_csv(out / "comparison.csv", table)
     atomic_write_text(out / "comparison.md", markdown_table(table))
     if (table["status"] != "ok").all():
-        raise AllModelsFailedError(f"{out / 'comparison.csv'}: every model failed; see */error.txt")
+        raise AllModelsFailedError(f"{out / 'comparison.csv'}: every model failed; see its "
+                                   "status column and */error.txt")  # fmt: skip
     return table
 
 
@@ -194,9 +195,8 @@ def _real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] 
     skipped = {}
     for name in archs:
         spec = get_arch(arch_of(name, overrides))  # raises ConfigError listing the valid names
-        if why := unavailable(
-            spec, {**dataclasses.asdict(config), **(overrides or {}).get(name, {})}
-        ):
+        own = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}
+        if why := unavailable(spec, {**own, **(overrides or {}).get(name, {})}):
             log(f"warning: {name} is left out of this comparison: {why}")
             skipped[name] = f"failed: {why}"
         if dataclasses.is_dataclass(config):

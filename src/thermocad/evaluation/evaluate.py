@@ -241,11 +241,9 @@ def _evaluate_into(out: Path, run_dir: Path, home: Path, split_csv: Path, on: st
 
     check_writable(out / "metrics.json", force)
     rows = split_rows(split_csv, on, subgroup)
-    from thermocad.evaluation.lockbox import check_unseen
+    from thermocad.evaluation.lockbox import check_split_rows
 
-    # Test women must be new to the model; validation women may have chosen its threshold.
-    check_unseen(rows["patient_id"], home, split_csv, say_unknown=False,
-                 roles=("train", "valid") if on == "test" else ("train",))  # fmt: skip
+    check_split_rows(rows, on, home, split_csv)  # test women new to it, valid ones not trainers
     bundle = load_model(run_dir, device)
     for name in ("metrics.json", "predictions.csv"):  # an earlier evaluation's (--force): an
         (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots

@@ -148,9 +148,13 @@ def run_patients(run_home: Path) -> dict[str, str]:
     split = read_table(split_csv, "the run's split file")
     if "patient_id" not in split.columns:
         return {}
-    if "split" in split.columns:
-        split = split[split["split"].astype(str) != "test"]
-    return dict.fromkeys(split["patient_id"].astype(str), "train")
+    if "split" not in split.columns:
+        return dict.fromkeys(split["patient_id"].astype(str), "train")
+    split = split[split["split"].astype(str) != "test"]
+    if (run_home / "cv").is_dir():  # a `fit` folder: its final model trained on every one
+        return dict.fromkeys(split["patient_id"].astype(str), "train")
+    roles = split["split"].astype(str).where(split["split"].astype(str) == "valid", "train")
+    return dict(zip(split["patient_id"].astype(str), roles, strict=True))
 
 
 def seen_patients(run_home: Path) -> set[str]:
@@ -177,3 +181,17 @@ def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
             f"{labels_csv}: {len(both)} of these patients trained the model in {run_home} "
             f"(patient {named}): a held-out score needs women it never saw"
         )
+
+
+def check_split_rows(rows: pd.DataFrame, on: str, run_home: Path, source) -> None:
+    """`evaluate --split`'s guard: its test rows may hold no woman who trained or tuned the
+    model, its valid rows none who trained it; its train rows are the model's own (said)."""
+    if on == "train":
+        log("note: these are the model's training women: their figures are in-sample")
+        return
+    if "split_unit" in rows.columns and (rows["split_unit"].astype(str) == "image").any():
+        log("warning: an image-level split (the study's protocol): a woman may have trained "
+            "the model on her other images, so these figures are optimistic")  # fmt: skip
+        return
+    roles = ("train", "valid") if on == "test" else ("train",)
+    check_unseen(rows["patient_id"], run_home, source, say_unknown=False, roles=roles)

@@ -49,7 +49,7 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
     if not name.endswith(ALLOWED_SUFFIXES):
         kinds = ", ".join(ALLOWED_SUFFIXES)
         raise ThermalFormatError(f"{path.name}: unsupported file type; upload one of {kinds}")
-    size_mb = path.stat().st_size / 2**20  # Gradio's "20mb" (max_file_size) is 20 MiB
+    size_mb = path.stat().st_size / 2**20  # MiB, as Gradio's "mb" (its own cap is 5 x ours)
     if size_mb > max_mb:
         raise ThermalFormatError(f"{path.name}: {size_mb:.1f} MiB is over the {max_mb:g} MiB limit")
 

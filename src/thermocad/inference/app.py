@@ -70,7 +70,8 @@ def build_app(
     from thermocad.inference.loading import load_model
 
     bundle = bundle or load_model(run_dir)
-    # A `fit` folder's women: their uploads get a note (a split.csv beside an .onnx may be anyone's).
+    # The run folder's women (trained_on.csv): their uploads get a note. Not beside an .onnx:
+    # a file copied out of its run folder may sit beside anyone's records.
     seen = frozenset(seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else ())
     if examples is None:
         folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
@@ -202,12 +203,11 @@ def serve(
             # Gradio's own cap, above ours: a file up to it gets check_upload's answer (which
             # also clears the last result); only a larger one gets Gradio's pop-up alone.
             max_file_size=f"{GRADIO_MAX_MB}mb",
-            run_history=False,  # no past results kept in the browser (a shared clinic PC)
-            footer_links=[],
             prevent_thread_lock=True,
             ssr_mode=False,
             share=False,
             quiet=True,  # Gradio's banner suggests public share links; say what matters instead
+            **_private_page(demo.launch),
         )
         for line in [f"serving {run_dir}", *address_lines(host, demo.server_port)]:
             log(line)
@@ -223,6 +223,16 @@ def serve(
                 demo.close()
             shutil.rmtree(folder, ignore_errors=True)
     return demo
+
+
+def _private_page(launch) -> dict:
+    """No past results kept in the browser (a shared clinic PC) and no footer links to them:
+    Gradio 6's run history and footer options, where this Gradio has them."""
+    import inspect
+
+    wanted = {"run_history": False, "footer_links": []}
+    accepted = inspect.signature(launch).parameters
+    return {k: v for k, v in wanted.items() if k in accepted}
 
 
 def _sigterm_as_interrupt():

@@ -39,8 +39,9 @@ def operating_note(meta: dict[str, Any]) -> str:
     sens, spec, women = cv.get("sensitivity"), cv.get("specificity"), cv.get("patients")
     if not all(isinstance(v, int | float) for v in (sens, spec, women)):
         return ""
-    return (f"At this threshold the model's {cv.get('folds', 5)}-fold cross-validation on {women} "
-            f"women found sensitivity {sens:.2f} and specificity {spec:.2f}")  # fmt: skip
+    return (f"At this threshold the {cv.get('folds', 5)}-fold cross-validation of the procedure "
+            f"that made this model ({women} women) found sensitivity {sens:.2f} and specificity "
+            f"{spec:.2f}")  # fmt: skip
 
 
 def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> str:

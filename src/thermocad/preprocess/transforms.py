@@ -45,10 +45,7 @@ class Normalization:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Normalization:
         """From model.json's transform, including those that gave the window as low..high."""
-        d = dict(d)
-        low, high = d.pop("low", None), d.pop("high", None)
-        if low is not None and high is not None and "width" not in d:
-            d["width"] = float(high) - float(low)
+        d = legacy_width(dict(d), "low", "high", "width")
         if "percentiles" in d:
             d["percentiles"] = tuple(d["percentiles"])
         return cls(**d)
@@ -72,6 +69,15 @@ class Normalization:
             return np.clip((a - level) / self.width + 0.5, 0, 1).astype(np.float32)
         full = 65535.0 if a.max() > 255 else 255.0
         return (a / full).astype(np.float32)
+
+
+def legacy_width(d: dict, low: str, high: str, width: str) -> dict:
+    """`d` with the window given as low..high (before the fixed Celsius window was removed;
+    22..36 C by default) turned into its width."""
+    if low in d or high in d:
+        lo, hi = d.pop(low, None), d.pop(high, None)
+        d.setdefault(width, float(36.0 if hi is None else hi) - float(22.0 if lo is None else lo))
+    return d
 
 
 def symmetric_outside_body(array: np.ndarray, mask: np.ndarray, rim: int = 2) -> np.ndarray:

@@ -101,8 +101,12 @@ def confounds(rows: pd.DataFrame) -> list[str]:
     from thermocad.evaluation.metrics import roc_auc
 
     y = (rows["label"].astype(str) == "Sick").astype(int)
+
+    def recorded(column: str) -> bool:  # prepare writes both columns, empty when unknown
+        return column in rows.columns and rows[column].fillna("").astype(str).str.strip().any()
+
     notes = []
-    if "acquisition_batch" in rows.columns:
+    if recorded("acquisition_batch"):
         for batch, g in rows.groupby(rows["acquisition_batch"].fillna("missing"), sort=True):
             labels = sorted(set(g["label"].astype(str)))
             if len(labels) == 1:
@@ -112,7 +116,7 @@ def confounds(rows: pd.DataFrame) -> list[str]:
             notes.append("every acquisition batch holds both classes")
     else:
         notes.append("no acquisition batch recorded in the split: its confound is not measured")
-    if "acquisition_date" in rows.columns:
+    if recorded("acquisition_date"):
         days = pd.to_datetime(rows["acquisition_date"], errors="coerce")
         ok = days.notna()
         if ok.any():
@@ -121,7 +125,7 @@ def confounds(rows: pd.DataFrame) -> list[str]:
                 notes.append(f"the acquisition date alone separates Sick from Healthy with AUC "
                              f"{max(auc, 1 - auc):.3f} (0.5 = no information): the classes "
                              "were imaged at different times (room, season, camera set-up)")  # fmt: skip
-    if "acquisition_date" not in rows.columns:
+    else:
         notes.append("no acquisition date recorded in the split: its confound is not measured")
     return notes
 

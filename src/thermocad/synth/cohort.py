@@ -129,7 +129,9 @@ def _write_patients(out: Path, seed: int, sick, batches, shape: tuple[int, int],
     # One BLAS thread: the thin matrix products here are slower with a thread pool.
     with threadpool_limits(limits=1, user_api="blas"):
         for i in progress(range(len(sick)), "synth", total=len(sick)):
-            rng = np.random.default_rng([seed, i + 1])  # per patient: subsets are reproducible
+            # Per patient, by her number: subsets are reproducible, and other numbers (first_id)
+            # are other women even under the same seed.
+            rng = np.random.default_rng([seed, first_id + i])
             images, label, meta = synth_patient(rng, bool(sick[i]), *shape, difficulty, frames,
                                                 views, nuis, str(batches[i]))  # fmt: skip
             row, hidden = _write_patient(out, first_id + i, images, label, meta, rng, frames,
@@ -214,7 +216,8 @@ def generate_cohort(
         check_writable(sheet, force=force)
     out = prepare_out_dir(out_dir, force=force)
     _start_cohort(out)
-    sick, batches = _assign(np.random.default_rng([seed, 0]), n_patients, sick_fraction, fmt,
+    draw = [seed, 0] if first_id == 1 else [seed, 0, first_id]  # cohorts from 1: as before
+    sick, batches = _assign(np.random.default_rng(draw), n_patients, sick_fraction, fmt,
                             batch_effect)  # fmt: skip
     rows, truth = _write_patients(out, seed, sick, batches, (height, width), difficulty, frames,
                                   views, nuis, first_id)  # fmt: skip

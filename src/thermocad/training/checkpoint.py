@@ -9,10 +9,16 @@ from typing import Any
 
 import torch
 
-from thermocad.models.bundle import INCOMPLETE, META, WEIGHTS
+from thermocad.models.bundle import META, WEIGHTS
 from thermocad.training.distributed import is_main_process
 from thermocad.utils.errors import ConfigError, OutputExistsError
-from thermocad.utils.files import atomic_path, atomic_write_json, atomic_write_text, prepare_out_dir
+from thermocad.utils.files import (
+    INCOMPLETE,
+    atomic_path,
+    atomic_write_json,
+    atomic_write_text,
+    prepare_out_dir,
+)
 from thermocad.utils.progress import log
 
 CHECKPOINT = "checkpoint"
@@ -105,6 +111,12 @@ def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: 
     if saved is None:  # a checkpoint from before configs were stored: nothing to compare
         log(f"{out_dir}: the checkpoint does not record its options; resuming unchecked")
         return
+    from thermocad.training.config import TrainConfig
+
+    # As this version names them (a removed option that mattered is refused by from_dict).
+    fold = saved.get("fold")
+    saved = {**TrainConfig.from_dict({k: v for k, v in saved.items() if k != "fold"}).to_dict(),
+             "fold": fold}  # fmt: skip
     changed = [
         f"{k} ({saved.get(k)!r} -> {config.get(k)!r})"
         for k in sorted(set(saved) | set(config))

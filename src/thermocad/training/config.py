@@ -21,6 +21,7 @@ from thermocad.preprocess.transforms import (
     MARKERS,
     METHODS,
     REMOVED_CELSIUS,
+    legacy_width,
 )
 from thermocad.utils.errors import ConfigError
 
@@ -161,9 +162,7 @@ class TrainConfig:
                 raise ConfigError(f"this config uses the removed option {name}; only "
                                   f"{name}={today!r} is supported now "
                                   "(experiments/records/decisions.md)")  # fmt: skip
-        low, high = d.pop("norm_low", None), d.pop("norm_high", None)  # before norm_width
-        if low is not None and high is not None:
-            d.setdefault("norm_width", float(high) - float(low))
+        d = legacy_width(d, "norm_low", "norm_high", "norm_width")  # before norm_width
         if d.get("background") == "remove":
             raise ConfigError("this config uses the removed option background='remove'; "
                               f"choose one of {BACKGROUNDS}")  # fmt: skip
