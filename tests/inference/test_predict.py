@@ -389,3 +389,6 @@ def test_an_output_name_that_contradicts_the_format_is_refused_first(run_dir, dm
     with pytest.raises(ConfigError, match=r"p\.csv: the name says csv, the format is json"):
         run_predict(run_dir, dmr_files, tmp_path / "p.csv", fmt="json")
     assert not list(tmp_path.iterdir())
+    with pytest.raises(ConfigError, match="--out -: give a file name"):
+        run_predict(run_dir, dmr_files, "-")
+    assert not Path("-").exists()

@@ -248,6 +248,9 @@ def run_predict(
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown output format {fmt!r}; choose one of {FORMATS}")
+    if str(out) == "-":  # not stdout: the failures and per-patient tables go beside it
+        raise ConfigError("--out -: give a file name (predict writes its error and per-patient "
+                          "tables beside it)")  # fmt: skip
     for path in output_paths(out, fmt).values():
         check_writable(path, force)  # fail before the slow part, not after it
     table, errors = predict_paths(
