@@ -226,7 +226,7 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
         assert demo.run_history is False and demo.footer_links == []
         # The preloaded synthetic examples run with one click.
         example = driver.find_element(By.XPATH, "//button[contains(., 'synthetic')]")
-        name = example.text.split("#")[1].strip()
+        name = example.text.split("#")[1].split(",")[0].strip()
         example.click()
         wait.until(lambda d: box("status").startswith(f"T{int(name):04d}.txt: analysed"))
         assert box("result").startswith(f"T{int(name):04d}.txt: P(Sick)")

@@ -40,7 +40,8 @@ GRADIO_MAX_MB = 5 * MAX_UPLOAD_MB
 
 
 def synthetic_examples(out_dir: Path, n_patients: int = 4, seed: int = 7) -> dict[Path, str]:
-    """A few small synthetic thermograms (file -> "synthetic Healthy/Sick #id") to try the app."""
+    """A few small synthetic thermograms (file -> "synthetic #id, drawn Sick") to try the app:
+    the label is the generator's truth, which the model may well miss."""
     import pandas as pd
 
     from thermocad.synth.cohort import generate_cohort
@@ -51,7 +52,7 @@ def synthetic_examples(out_dir: Path, n_patients: int = 4, seed: int = 7) -> dic
     )
     labels = pd.read_csv(labels_csv)
     return {
-        Path(out_dir) / f"T{pid:04d}.txt": f"synthetic {diagnosis} #{pid}"
+        Path(out_dir) / f"T{pid:04d}.txt": f"synthetic #{pid}, drawn {diagnosis}"
         for pid, diagnosis in zip(labels["patient_id"], labels["diagnosis"], strict=True)
     }
 
