@@ -97,15 +97,21 @@ def reliability_bins(y_true, prob, n_bins: int = 10) -> pd.DataFrame:
 
 
 def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10) -> Path:
-    """Reliability diagram: observed frequency of Sick against mean predicted P(Sick)."""
+    """Reliability diagram: observed frequency of Sick (Wilson 95% interval) against mean
+    predicted P(Sick); at most one bin per 10 images, so that a small set is not cut thinner."""
+    from thermocad.evaluation.metrics import wilson_ci
+
     plt = pyplot()
-    bins = reliability_bins(y_true, prob, n_bins)
+    bins = reliability_bins(y_true, prob, min(n_bins, max(3, len(np.asarray(y_true)) // 10)))
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect")
-    ax.plot(bins["mean_prob"], bins["observed"], "o-", label="model")
+    lo, hi = np.array([wilson_ci(round(o * n), int(n)) for o, n in
+                       zip(bins["observed"], bins["n"], strict=True)]).T.reshape(2, -1)  # fmt: skip
+    ax.errorbar(bins["mean_prob"], bins["observed"], fmt="o-", capsize=3, label="model (95% CI)",
+                yerr=np.clip([bins["observed"] - lo, hi - bins["observed"]], 0, None))  # fmt: skip
     for _, r in bins.iterrows():
         ax.annotate(
-            str(int(r["n"])),
+            f"n={int(r['n'])}",
             (r["mean_prob"], r["observed"]),
             fontsize=7,
             xytext=(3, 3),
