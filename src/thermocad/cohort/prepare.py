@@ -154,7 +154,8 @@ def prepare_cohort(
     if not summary.kept_images:  # every file excluded: nothing to split or train on
         reason = max(summary.exclusions, key=summary.exclusions.get, default="none")
         raise CohortError(f"{data_dir}: no image kept of {summary.files:,} file(s) (most "
-                          f"excluded as: {reason}); the reasons are in {target}")  # fmt: skip
+                          f"excluded as: {reason}); the reasons are in {target} (once fixed, "
+                          "run again with --force to replace it)")  # fmt: skip
     return summary
 
 
