@@ -104,12 +104,14 @@ def make_split(
         _add_folds(df, folds, key, seed)
     df["split_unit"] = unit
     df = df[columns + ["split"] + (["fold"] if folds else []) + ["split_unit"]]
-    if unit == "image":
+    if unit == "image" and (shared := len(shared_patients(df))):
         log(
-            f"WARNING: IMAGE-level split (the 2019 study's protocol): {len(shared_patients(df))} "
-            f"of {df['patient_id'].nunique()} patients have images on more than one side, so "
+            f"WARNING: IMAGE-level split (the 2019 study's protocol): {shared} of "
+            f"{df['patient_id'].nunique()} patients have images on more than one side, so "
             "validation and test scores will be optimistic. Use --unit patient for honest numbers."
         )
+    elif unit == "image":
+        log("note: image-level split, but every patient's images fell on one side")
     check_no_leak(df)
     return df.sort_values(["split", "label", "patient_id", "path"]).reset_index(drop=True)
 
