@@ -147,10 +147,10 @@ def explain_figure(
 
 
 def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str = "",
-                  threshold: float | None = None) -> Figure:  # fmt: skip
-    """Predict one array and build its explanation figure, the call made at `threshold`
-    (default: the model's own, from model.json)."""
-    prob = float(bundle.predict([array])[0])
+                  threshold: float | None = None, prob: float | None = None) -> Figure:  # fmt: skip
+    """Predict one array (unless its `prob` is known) and build its explanation figure, the
+    call made at `threshold` (default: the model's own, from model.json)."""
+    prob = float(bundle.predict([array])[0]) if prob is None else prob
     heat = gradcam(bundle, array)
     threshold = bundle.threshold if threshold is None else threshold
     return explain_figure(array, heat, prob, threshold, unit=unit, title=title)
@@ -196,8 +196,9 @@ def explain_file(
         log(f"note: {note}")
         title += "\n" + textwrap.fill(f"note: {note}", 170)
     cnn, base = bundle.predict_parts([thermogram.array])
-    log(result_line(bundle, path.name, float(bundle.average(cnn, base)[0]), cnn, base))
-    fig = explain_array(bundle, thermogram.array, thermogram.unit, title=title)
+    prob = float(bundle.average(cnn, base)[0])
+    log(result_line(bundle, path.name, prob, cnn, base))
+    fig = explain_array(bundle, thermogram.array, thermogram.unit, title=title, prob=prob)
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     return target
