@@ -120,8 +120,7 @@ def evaluate(
     from_file = isinstance(split_table, str | os.PathLike)
     rows = split_rows(split_table, on, subgroup)
     if isinstance(model, str | os.PathLike):  # test women new; valid ones may have tuned it
-        home = Path(model) if Path(model).is_dir() else Path(model).parent
-        check_split_rows(rows, on, home, split_table if from_file else "the split table")
+        check_split_rows(rows, on, Path(model), split_table if from_file else "the split table")
     source = str(model) if isinstance(model, str | os.PathLike) else "a loaded model"
     result, pred = score_split(bundle, rows, on, bundle.threshold, tta, subgroup, n_boot,
                                ledger=split_table if from_file else None, source=source)  # fmt: skip

@@ -37,6 +37,12 @@ def test_onnx_matches_pytorch(run_dir, tmp_path, tmp_path_factory):
     assert np.abs((onnx_probs + baseline) / 2 - bundle.predict(arrays)).max() < 1e-4
     assert meta["arch"] == bundle.meta["arch"] and meta["threshold"] == bundle.threshold
     assert meta["transform"] == bundle.meta["transform"]
+    # The women who trained it travel inside it: evaluate refuses them, predict notes them.
+    from thermocad.evaluation.lockbox import run_patients, seen_patients
+
+    assert meta["trained_on"] == run_patients(run_dir) and seen_patients(out) == set(
+        run_patients(run_dir)
+    )
 
 
 def test_export_cli_refuses_overwrite(run_dir, tmp_path):

@@ -228,12 +228,12 @@ def evaluate_run(
     run_dir = Path(run_dir)
     home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
     out = Path(out_dir) if out_dir else home / f"eval_{on}"
-    return _evaluate_into(out, run_dir, home, Path(split_csv), on, tta, subgroup, force, n_boot,
+    return _evaluate_into(out, run_dir, Path(split_csv), on, tta, subgroup, force, n_boot,
                           device, threshold)  # fmt: skip
 
 
 @writes_folder("out")  # one evaluation at a time writes a folder: two at once mixed them
-def _evaluate_into(out: Path, run_dir: Path, home: Path, split_csv: Path, on: str, tta: bool,
+def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool,
                    subgroup: str | None, force: bool, n_boot: int, device: str,
                    threshold: tuple[float, str] | None) -> dict:  # fmt: skip
     """evaluate_run() into `out`, held against other writers."""
@@ -243,7 +243,7 @@ def _evaluate_into(out: Path, run_dir: Path, home: Path, split_csv: Path, on: st
     rows = split_rows(split_csv, on, subgroup)
     from thermocad.evaluation.lockbox import check_split_rows
 
-    check_split_rows(rows, on, home, split_csv)  # test women new to it, valid ones not trainers
+    check_split_rows(rows, on, run_dir, split_csv)  # test women new to it, valid not trainers
     bundle = load_model(run_dir, device)
     for name in ("metrics.json", "predictions.csv"):  # an earlier evaluation's (--force): an
         (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots

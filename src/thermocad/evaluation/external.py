@@ -159,7 +159,7 @@ def evaluate_external(
     for name in ("metrics.json", "external.md", "predictions.csv"):
         check_writable(out / name, force)
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
-    check_unseen(read_labels(labels_csv)["patient_id"], home, labels_csv)
+    check_unseen(read_labels(labels_csv)["patient_id"], run_dir, labels_csv)
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     cohort = read_table(out / "cohort" / "cohort.csv", "cohort file")
     rows = kept_rows(cohort)

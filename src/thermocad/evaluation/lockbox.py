@@ -135,7 +135,11 @@ TRAINED_ON = "trained_on.csv"  # written by train beside model.json: patient_id,
 def run_patients(run_home: Path) -> dict[str, str]:
     """Patient -> "train" or "valid" for the women a run was trained or tuned on, as far as its
     folder says: `train`'s trained_on.csv, else a `fit` folder's split.csv (every row but
-    `test` ones trained it); empty when the folder says nothing."""
+    `test` ones trained it); for an exported .onnx file, the record `export` put in its
+    metadata (never the files beside it, which may be anyone's); empty when nothing says."""
+    run_home = Path(run_home)
+    if run_home.suffix.lower() == ".onnx":
+        return _exported_patients(run_home)
     record = run_home / TRAINED_ON
     if record.is_file():
         table = read_table(record, "the run's training record")
@@ -155,6 +159,17 @@ def run_patients(run_home: Path) -> dict[str, str]:
         return dict.fromkeys(split["patient_id"].astype(str), "train")
     roles = split["split"].astype(str).where(split["split"].astype(str) == "valid", "train")
     return dict(zip(split["patient_id"].astype(str), roles, strict=True))
+
+
+def _exported_patients(onnx_path: Path) -> dict[str, str]:
+    """The training record inside an exported model's metadata (model.json's `trained_on`)."""
+    from thermocad.models.meta import onnx_metadata
+
+    try:
+        record = onnx_metadata(onnx_path).get("trained_on") or {}
+    except Exception:  # noqa: BLE001 - an unreadable model fails where it is loaded, by name
+        return {}
+    return {str(k): str(v) for k, v in record.items()} if isinstance(record, dict) else {}
 
 
 def seen_patients(run_home: Path) -> set[str]:

@@ -71,9 +71,9 @@ def build_app(
     from thermocad.inference.loading import load_model
 
     bundle = bundle or load_model(run_dir)
-    # The run folder's women (trained_on.csv): their uploads get a note. Not beside an .onnx:
-    # a file copied out of its run folder may sit beside anyone's records.
-    seen = frozenset(seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else ())
+    # The women who trained it (trained_on.csv, or the record inside an .onnx): their uploads
+    # get a note.
+    seen = frozenset(seen_patients(Path(run_dir)))
     if examples is None:
         folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from thermocad.models.meta import META_KEY, onnx_metadata  # noqa: F401 - re-exported
+
 INPUT_NAME = "input"  # (batch, in_chans, size, size), already through the EvalTransform
 OUTPUT_NAME = "logits"  # (batch, 2): Healthy, Sick; P(Sick) = softmax(logits)[:, 1]
-META_KEY = "thermocad_model_json"  # metadata_props entry holding model.json (less "tensors")
 
 
 def export_onnx(
@@ -51,6 +52,10 @@ def export_onnx(
         proto = program.model_proto
         # Deployments need the preprocessing and threshold, so the ONNX file carries model.json.
         meta = {k: v for k, v in bundle.meta.items() if k != "tensors"}
+        # The women who trained it travel with it, so evaluate and predict still know them.
+        from thermocad.evaluation.lockbox import run_patients
+
+        meta["trained_on"] = run_patients(Path(run_dir))
         entry = proto.metadata_props.add()
         entry.key, entry.value = META_KEY, json.dumps(meta, default=str)
         onnx.checker.check_model(proto)
@@ -67,12 +72,3 @@ def onnx_probabilities(onnx_path: str | os.PathLike, batch: np.ndarray) -> np.nd
     shifted = logits - logits.max(axis=1, keepdims=True)  # stable softmax
     exp = np.exp(shifted)
     return (exp[:, 1] / exp.sum(axis=1)).astype(np.float64)
-
-
-def onnx_metadata(onnx_path: str | os.PathLike) -> dict:
-    """The model.json content stored in an exported ONNX file."""
-    import onnx
-
-    proto = onnx.load(str(onnx_path), load_external_data=False)
-    props = {p.key: p.value for p in proto.metadata_props}
-    return json.loads(props.get(META_KEY, "{}"))

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from thermocad.inference.export import INPUT_NAME, META_KEY, OUTPUT_NAME
+from thermocad.inference.export import INPUT_NAME, OUTPUT_NAME
 from thermocad.models.bundle import ModelBundle
+from thermocad.models.meta import META_KEY
 from thermocad.preprocess.augment import Augmentation
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError

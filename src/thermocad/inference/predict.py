@@ -212,13 +212,13 @@ def predict_paths(
 
 
 def _note_training_women(table: pd.DataFrame, run_dir: Path) -> None:
-    """Note the files whose DMR-IR patient number is one the model trained on (a `fit`
-    folder's split.csv says which): their P(Sick) is no held-out score. Only a run folder
-    says: a split.csv beside an exported .onnx file may be anyone's."""
+    """Note the files whose DMR-IR patient number is one the model trained on (its run
+    folder's trained_on.csv, or the record inside an exported .onnx): their P(Sick) is no
+    held-out score."""
     from thermocad.evaluation.lockbox import seen_patients
     from thermocad.inference.notes import training_note
 
-    seen = seen_patients(run_dir) if run_dir.is_dir() else set()
+    seen = seen_patients(run_dir)
     for i, file in enumerate(table["file"] if seen else []):
         if note := training_note(file, seen):
             table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from thermocad.utils.errors import ConfigError, ModelFormatError
 # any architecture's table while a hostile file cannot make the parser allocate gigabytes.
 MAX_META_BYTES = 4_000_000
 _MISSING = object()
+META_KEY = "thermocad_model_json"  # an exported .onnx file's metadata entry holding model.json
 Check = Callable[[Any], str | None]  # None when the value is fine, else what is wrong
 
 
@@ -183,3 +185,12 @@ def synthetic_training(meta: dict) -> str | None:
     if not isinstance(share, int | float) or share <= 0:
         return None
     return "synthetic" if share >= 1 else f"partly synthetic ({100 * share:.0f}%)"
+
+
+def onnx_metadata(onnx_path: str | os.PathLike) -> dict:
+    """The model.json content stored in an exported ONNX file (read with ONNX Runtime, which
+    the core install has)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    return json.loads(session.get_modelmeta().custom_metadata_map.get(META_KEY) or "{}")
