@@ -79,6 +79,9 @@ def test_calibration_slope_recovers_known_miscalibration():
     a, b = M.calibration_intercept_slope(y.astype(int), prob)
     assert b == pytest.approx(0.5, abs=0.06)
     assert a == pytest.approx(0.0, abs=0.15)
+    # Classes separated completely: no finite recalibration exists, so none is reported.
+    separated = M.calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.4, 0.6, 0.9])
+    assert all(np.isnan(separated))
 
 
 def test_aggregate_patients_mean():
