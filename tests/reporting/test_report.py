@@ -208,3 +208,18 @@ def test_a_comparison_that_did_not_finish_reports_nothing_of_an_earlier_one(stud
     failed.to_csv(compare / "comparison.csv", index=False)  # every model failed
     text = R.write_report(study_dir / "r2.html", **inputs).read_text()
     assert "No model finished the comparison" in text and "failed: Y" in text
+
+
+def test_a_report_on_synthetic_women_says_so_at_the_top(tmp_path):
+    from thermocad.reporting.modelcard import synthetic_note
+    from thermocad.synth.files import TRUTH
+
+    (tmp_path / "syn").mkdir()
+    cohort = pd.DataFrame({"path": [str(tmp_path / "syn" / "T0001.txt")], "patient_id": [1],
+                           "label": ["Sick"], "excluded_reason": [""]})  # fmt: skip
+    cohort.to_csv(tmp_path / "cohort.csv", index=False)
+    assert synthetic_note(tmp_path / "cohort.csv") is None  # no synth_truth.csv: real files
+    (tmp_path / "syn" / TRUTH).write_text("patient_id\n1\n")
+    assert "Synthetic data written by thermocad synth" in synthetic_note(tmp_path / "cohort.csv")
+    html = R.write_report(tmp_path / "report.html", cohort_csv=tmp_path / "cohort.csv").read_text()
+    assert html.index("Synthetic data written by") < html.index('<section id="disclaimer">')

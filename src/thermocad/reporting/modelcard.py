@@ -190,3 +190,17 @@ def find_study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
         "split_csv": first("split.csv", "cohort/split.csv"),
         "compare_dir": first("compare"),
     }
+
+
+def synthetic_note(cohort_csv) -> str | None:
+    """Said at the top when every kept image came from `thermocad synth`."""
+    from thermocad.cohort.prepare import kept_rows
+    from thermocad.synth.files import synthetic_share
+
+    if not cohort_csv or not Path(cohort_csv).exists():
+        return None
+    kept = kept_rows(pd.read_csv(cohort_csv))
+    if len(kept) and synthetic_share(kept["path"]) == 1:
+        return ("Synthetic data written by thermocad synth: these figures show the pipeline "
+                "working, not how it does on women.")  # fmt: skip
+    return None

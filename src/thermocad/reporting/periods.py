@@ -92,8 +92,9 @@ def nested_section(compare_dir: Path | None) -> str:
     summary = read_json(Path(compare_dir) / "nested" / "nested.json") if compare_dir else None
     if not summary:
         return section("nested", "<p class=bad>No nested cross-validation in this study (run "
-                       "it with <code>--nested</code>): every figure below was used to choose "
-                       "the model and is optimistic.</p>")  # fmt: skip
+                       "it with <code>--nested</code>): the comparison's figures below were used "
+                       "to choose the model and are optimistic; only the final test, where there "
+                       "is one, was held out.</p>")  # fmt: skip
     rows = [{"patients": name,
              "n (Sick)": "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']})",
              "AUC (95% CI)": entry_ci(e, "roc_auc", "ci"),

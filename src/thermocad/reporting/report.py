@@ -260,7 +260,7 @@ def write_report(
     """Assemble the whole study into one HTML file with every section of SECTIONS; `note`: a
     paragraph under the title about the data (the demo says its cohort is synthetic)."""
     from thermocad import __version__
-    from thermocad.reporting.modelcard import best_run_dir, gradcam_section, model_card_section
+    from thermocad.reporting import modelcard as card
 
     out = check_writable(out_html, force)
     cdir = Path(compare_dir) if compare_dir else None
@@ -271,7 +271,8 @@ def write_report(
     test_dir = cdir / "test" if cdir and ran.get("test") else None
     test = read_json(test_dir / "metrics.json") if test_dir else None
     nested_dir = cdir if ran.get("nested") else None
-    run_dir = best_run_dir(cdir)
+    run_dir = card.best_run_dir(cdir)
+    note = note or card.synthetic_note(cohort_csv)
     parts = [
         section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
         nested_section(nested_dir),  # the result first; then where it came from
@@ -283,8 +284,8 @@ def write_report(
         calibration_section(test, test_dir),
         subgroup_section(test, Path(cohort_csv) if cohort_csv else None),
         galleries_section(test_dir),
-        gradcam_section(run_dir, test_dir, threshold=test["threshold"] if test else None),
-        model_card_section(cohort_csv, split_csv, cdir, test, run_dir, nested_dir),
+        card.gradcam_section(run_dir, test_dir, threshold=test["threshold"] if test else None),
+        card.model_card_section(cohort_csv, split_csv, cdir, test, run_dir, nested_dir),
     ]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     nav = " · ".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in SECTIONS.items())
