@@ -113,6 +113,11 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     assert "| its CNN alone | 0.900 | 0.865 | 0.812 |" in text
     assert "| its baseline alone | 0.860 | 0.770 | n/a |" in text
     assert "sensitivity 0.939, specificity 0.803" in text
+    assert "out-of-fold predictions, so its sensitivity and specificity there" in text
+    assert "see a held-out test evaluation" not in text  # a fit folder has no test split
+    smoke = {**meta, "config": {**meta["config"], "max_batches": 2}, "input_size": 64}
+    text = write_model_card(tmp_path, smoke, _rows(20, 0), None, None).read_text()
+    assert "(a smoke run: 2 batches per epoch at 64 px; it checks the code" in text
     assert "15 imaged in the period" in text and "AUC 0.781 (0.607-0.919)" in text
     assert "among the 71 Healthy women of batch A" in text and "rho +0.32 (+0.08 to +0.53)" in text
     assert "imaged in rooms of 18.3-27.2 °C" in text

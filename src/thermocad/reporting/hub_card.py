@@ -168,6 +168,9 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     how = _threshold_source(meta)
     config = meta.get("config") or {}
     trained = training_sentence(config)
+    if config.get("max_batches"):  # a smoke preset: a check of the code, not a model
+        trained += (f" (a smoke run: {config['max_batches']} batches per epoch at "
+                    f"{size} px; it checks the code and is not a model to use)")  # fmt: skip
     rows = pd.concat([train] + ([valid] if valid is not None else []))
     out = [front_matter(meta, summary), f"# thermocad {arch}: breast thermogram classifier", ""]
     out += [f"Model: a `{arch}` CNN ({size} px, {meta.get('unit', 'celsius')} input) trained "
@@ -180,8 +183,8 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
                 ""]  # fmt: skip
     out += [NOT_A_DIAGNOSIS, ""]
     out += ["## Intended use", "",
-            "Research on computer-aided detection in infrared breast thermograms (DMR-IR-like "
-            "480x640 temperature matrices): reproducing and auditing results, and teaching. Not "
+            "Research on computer-aided detection in infrared breast thermograms (frontal "
+            "temperature matrices like DMR-IR's): reproducing and auditing results, and teaching. Not "
             "for screening, triage or any clinical decision. Use it with `thermocad predict "
             "THIS_FOLDER FILES... --out predictions.csv`, or export it to ONNX (`thermocad "
             "export`) to predict without PyTorch.", ""]  # fmt: skip
@@ -204,6 +207,9 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
             "cameras, protocols and populations is unknown. Before trusting it on new women, "
             "score it once on a labelled set of them: `thermocad evaluate THIS_FOLDER --data "
             "NEW_FOLDER --labels NEW_LABELS.csv` (the served model and each half, by period).",
+            "- The cross-validation chose the threshold on these same women's out-of-fold "
+            "predictions, so its sensitivity and specificity there are optimistic; new women "
+            "tell." if meta.get("cv") else
             "- Validation patients chose the threshold (when not given), so its sensitivity and "
             "specificity are optimistic; see a held-out test evaluation (`thermocad evaluate`).",
             ""]  # fmt: skip
