@@ -187,6 +187,21 @@ def synthetic_training(meta: dict) -> str | None:
     return "synthetic" if share >= 1 else f"partly synthetic ({100 * share:.0f}%)"
 
 
+def training_sentence(config: dict) -> str:
+    """How a run's config trained it, in words: the stages, then the start (plain text)."""
+    start = ("from the weights in " + str(config["weights"]) if config.get("weights")
+             else "from ImageNet weights" if config.get("pretrained", True)
+             else "from random weights")  # fmt: skip
+    if config.get("cycles", 0):
+        how = (f"fine-tuned ({config.get('frozen_cycles', 0)} frozen and "
+               f"{config.get('cycles', 0)} unfrozen SGDR cycles, the 2019 study's recipe)")  # fmt: skip
+    elif config.get("frozen_cycles", 0):
+        how = f"a head trained by {config['frozen_cycles']} SGDR cycles, the body frozen"
+    else:
+        how = f"a head trained for {config.get('head_epochs', '?')} epochs on the frozen body's features"
+    return f"{how}, {start}"
+
+
 def onnx_metadata(onnx_path: str | os.PathLike) -> dict:
     """The model.json content stored in an exported ONNX file (read with ONNX Runtime, which
     the core install has)."""

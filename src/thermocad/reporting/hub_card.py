@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from thermocad.models.meta import synthetic_training
+from thermocad.models.meta import synthetic_training, training_sentence
 from thermocad.utils.files import atomic_write_text
 
 CARD = "README.md"
@@ -141,21 +141,6 @@ def _threshold_source(meta: dict) -> str:
             "Youden's J on the pooled out-of-fold predictions of `thermocad fit`'s cross-validation"
         )
     return METHODS.get(str(meta.get("threshold_method")), "given at training")
-
-
-def training_sentence(config: dict) -> str:
-    """How a run's config trained it, in words: the stages, then the start (plain text)."""
-    start = ("from the weights in " + str(config["weights"]) if config.get("weights")
-             else "from ImageNet weights" if config.get("pretrained", True)
-             else "from random weights")  # fmt: skip
-    if config.get("cycles", 0):
-        how = (f"fine-tuned ({config.get('frozen_cycles', 0)} frozen and "
-               f"{config.get('cycles', 0)} unfrozen SGDR cycles, the 2019 study's recipe)")  # fmt: skip
-    elif config.get("frozen_cycles", 0):
-        how = f"a head trained by {config['frozen_cycles']} SGDR cycles, the body frozen"
-    else:
-        how = f"a head trained for {config.get('head_epochs', '?')} epochs on the frozen body's features"
-    return f"{how}, {start}"
 
 
 def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from thermocad.models.meta import training_sentence
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, section
-from thermocad.reporting.hub_card import training_sentence
 
 
 def best_run_dir(compare_dir: Path | None) -> Path | None:
