@@ -41,9 +41,9 @@ def test_folder_predicted_and_bad_file_listed(run_dir, inputs):
     assert (table["threshold"] == threshold).all()
     expected = np.where(table["prob_sick"] >= threshold, "Sick", "Healthy")
     assert table["decision"].tolist() == expected.tolist()
-    assert set(table["model"]) == {"efficientnet_lite0"} and set(table["thermocad_version"]) == {
-        __version__
-    }
+    assert set(table["model"]) == {"efficientnet_lite0+baseline"} and set(
+        table["thermocad_version"]
+    ) == {__version__}
     # labels.csv is a table, not a thermogram: folder walks skip CSV files.
     assert sorted(Path(e.file).name for e in errors) == ["broken.txt", "missing.txt"]
     assert all(e.error for e in errors)

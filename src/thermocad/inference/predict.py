@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from thermocad.io.find import walk_thermal_files
+from thermocad.models.meta import model_name
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
         "prob_sick": round(prob, 6),
         "decision": "Sick" if prob >= bundle.threshold else "Healthy",
         "threshold": bundle.threshold,
-        "model": bundle.meta.get("arch", "unknown"),
+        "model": model_name(bundle.meta),  # ARCH+baseline for the default ensemble
         "thermocad_version": version,
         "note": note or None,
     }

@@ -189,6 +189,8 @@ def render_folder(
             vmin=low, vmax=high, colorbar=True, force=True, shared_range=True,
         )  # fmt: skip
     log(f"rendered {len(summary.written)} files to {out_dir}; {len(summary.errors)} unreadable")
+    if summary.sheet is not None:
+        log(f"contact sheet of the first {len(thumbs)} files: {summary.sheet}")
     for error in summary.errors:
         log(f"  unreadable: {error}")
     return summary

@@ -187,6 +187,12 @@ def synthetic_training(meta: dict) -> str | None:
     return "synthetic" if share >= 1 else f"partly synthetic ({100 * share:.0f}%)"
 
 
+def model_name(meta: dict) -> str:
+    """The model as served: ARCH, or ARCH+baseline when it averages its CNN with the baseline."""
+    arch = str(meta.get("arch", "unknown"))
+    return f"{arch}+baseline" if meta.get("baseline") is not None else arch
+
+
 def training_sentence(config: dict) -> str:
     """How a run's config trained it, in words: the stages, then the start (plain text)."""
     start = ("from the weights in " + str(config["weights"]) if config.get("weights")
