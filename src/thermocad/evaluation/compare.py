@@ -192,16 +192,16 @@ def _real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] 
     from thermocad.training.run import train
 
     config = config if config is not None else TrainConfig()
-    skipped = {}
+    overrides, skipped = overrides or {}, {}
+    own = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}
     for name in archs:
         spec = get_arch(arch_of(name, overrides))  # raises ConfigError listing the valid names
-        own = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}
-        if why := unavailable(spec, {**own, **(overrides or {}).get(name, {})}):
+        if why := unavailable(spec, {**own, **overrides.get(name, {})}):
             log(f"warning: {name} is left out of this comparison: {why}")
             skipped[name] = f"failed: {why}"
         if dataclasses.is_dataclass(config):
             try:  # a bad override fails here, before any candidate trains
-                dataclasses.replace(config, **{"arch": name, **(overrides or {}).get(name, {})})
+                dataclasses.replace(config, **{"arch": name, **overrides.get(name, {})})
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"arch_overrides[{name!r}]: {exc}") from exc
     # The fold runs live inside compare's own output folder, which prepare_out_dir already

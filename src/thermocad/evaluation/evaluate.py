@@ -269,9 +269,13 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
 
 
 def served_name(bundle) -> str:
-    """The model's architecture, as ARCH+baseline when it averages the CNN with the baseline."""
-    arch = str(bundle.meta.get("arch"))
-    return f"{arch}+baseline" if getattr(bundle, "baseline", None) is not None else arch
+    """The model's architecture, as ARCH+baseline when it averages the CNN with the baseline
+    (models.meta.model_name, asked of the loaded model rather than its model.json)."""
+    from thermocad.models.meta import model_name
+
+    return model_name(
+        {"arch": bundle.meta.get("arch"), "baseline": getattr(bundle, "baseline", None)}
+    )
 
 
 def headline(result: dict, level: str = "patient") -> str:
