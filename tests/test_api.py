@@ -95,6 +95,22 @@ def test_evaluate_and_predict_take_a_run_or_a_model(trained, tmp_path):
         thermocad.evaluate(run, table, on="holdout")
 
 
+def test_an_exported_model_loads_and_evaluates_as_a_run(trained, tmp_path):
+    from thermocad.inference.export import export_onnx
+
+    table, run = trained
+    onnx = export_onnx(run, tmp_path / "model.onnx")
+    model = thermocad.load_model(onnx)  # as `thermocad evaluate model.onnx` loads it
+    assert model.threshold == thermocad.load_model(run).threshold
+    result = thermocad.evaluate(onnx, table, on="test", n_boot=0)
+    torch_result = thermocad.evaluate(run, table, on="test", n_boot=0)
+    np.testing.assert_allclose(result["predictions"]["prob"], torch_result["predictions"]["prob"],
+                               atol=1e-4)  # fmt: skip
+    swapped = table.assign(split=table["split"].replace({"train": "test", "test": "train"}))
+    with pytest.raises(thermocad.ConfigError, match="trained the model"):
+        thermocad.evaluate(onnx, swapped, n_boot=0)  # its metadata says who trained it
+
+
 def test_evaluate_keeps_the_command_lines_safeguards(trained, tmp_path, capsys):
     table, run = trained
     table.to_csv(tmp_path / "split.csv", index=False)  # a split file: its test scoring is logged

@@ -27,9 +27,31 @@ def test_settings_precedence(tmp_path):
 
 
 def test_train_config_errors_are_clear():
-    with pytest.raises(ConfigError, match="bad training settings"):
+    with pytest.raises(ConfigError, match=r"unknown training options \['no_such_field'\]"):
         S.train_config(S.load_settings(None, train={"no_such_field": 1}), smoke=True)
     assert S.train_config(S.load_settings(None, seed=3), smoke=True).seed == 3
+
+
+@pytest.mark.parametrize(
+    ("section", "error"),
+    [
+        ({"train": {"mirror": True}}, r"c\.json: train: .*removed option mirror"),
+        ({"train": {"norm": "celsius"}}, r"c\.json: train: .*Celsius window"),
+        ({"arch_overrides": {"resnet18": {"sise": 96}}}, r"arch_overrides\.resnet18: .*'sise'"),
+        ({"prepare": {"sharpnes_threshold": 5}}, r"c\.json: prepare: unknown keys \['sharpnes"),
+        ({"split": {"folds": 3}}, r"c\.json: split: unknown keys \['folds'\]"),  # a top-level key
+        ({"train": [1]}, r"c\.json: train: must be a JSON object"),
+    ],
+)
+def test_a_study_configs_mistakes_are_named_with_the_file(tmp_path, section, error):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps(section))
+    with pytest.raises(ConfigError, match=error):
+        S.load_settings(cfg)  # before anything runs, not ignored or a TypeError later
+    # What older study configs hold still loads: the window as low..high, a removed option at
+    # today's behaviour.
+    cfg.write_text(json.dumps({"train": {"norm_low": 22, "norm_high": 30, "mirror": False}}))
+    assert S.train_config(S.load_settings(cfg), smoke=False).norm_width == 8
 
 
 @pytest.fixture(scope="module")

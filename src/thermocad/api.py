@@ -18,6 +18,7 @@ from thermocad.utils.errors import ConfigError, ThermocadError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from thermocad.inference.onnx import OnnxModel
     from thermocad.models.bundle import ModelBundle
     from thermocad.training.config import TrainConfig
 
@@ -90,15 +91,16 @@ def train(
     return run_train(split_table, out_dir, config, **options)
 
 
-def load_model(run_dir: str | os.PathLike) -> ModelBundle:
-    """The trained model of a run directory (model.safetensors + model.json)."""
-    from thermocad.models.bundle import load_bundle
+def load_model(model: str | os.PathLike, device: str = "auto") -> ModelBundle | OnnxModel:
+    """The trained model of a run directory (model.safetensors + model.json) or of an exported
+    .onnx file, as `thermocad predict` and `evaluate` load it; `device`: auto, cpu, cuda[:N]."""
+    from thermocad.inference.loading import load_model as load
 
-    return load_bundle(run_dir)
+    return load(model, device)
 
 
 def evaluate(
-    model: str | os.PathLike | ModelBundle,
+    model: str | os.PathLike | ModelBundle | OnnxModel,
     split_table: str | os.PathLike | pd.DataFrame,
     on: str = "test",
     tta: bool = False,
@@ -128,7 +130,7 @@ def evaluate(
 
 
 def predict(
-    model: str | os.PathLike | ModelBundle,
+    model: str | os.PathLike | ModelBundle | OnnxModel,
     files: str | os.PathLike | Iterable[str | os.PathLike],
     tta: bool = False,
     allow_unit_mismatch: bool = False,
@@ -176,5 +178,5 @@ def _read(table: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _bundle(model: str | os.PathLike | ModelBundle) -> ModelBundle:
+def _bundle(model: str | os.PathLike | ModelBundle | OnnxModel) -> ModelBundle | OnnxModel:
     return load_model(model) if isinstance(model, str | os.PathLike) else model

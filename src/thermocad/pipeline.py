@@ -75,25 +75,53 @@ def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dic
             loaded = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read the study config: {exc}") from exc
-        unknown = sorted(set(loaded) - set(DEFAULTS))
-        if unknown:
-            raise ConfigError(f"{path}: unknown keys {unknown}; valid: {sorted(DEFAULTS)}")
+        unknown = sorted(set(loaded) - set(DEFAULTS)) if isinstance(loaded, dict) else None
+        if unknown is None or unknown:
+            raise ConfigError(f"{path}: unknown keys {unknown}; valid: {sorted(DEFAULTS)}"
+                              if unknown else f"{path}: the study config must be a JSON object")  # fmt: skip
+        try:
+            check_sections(loaded)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
         settings.update(loaded)
     settings.update({k: v for k, v in explicit.items() if v is not None})
     return settings
 
 
-def train_config(settings: dict[str, Any], smoke: bool):
-    """The TrainConfig for every architecture (the smoke preset under --smoke)."""
-    from thermocad.preprocess.transforms import legacy_width
+def check_sections(loaded: dict[str, Any]) -> None:
+    """ConfigError naming the first key of a study config's train, arch_overrides, prepare or
+    split section that the function it goes to does not take (a misspelling is not ignored)."""
+    from thermocad.cohort.prepare import prepare_cohort
+    from thermocad.cohort.split import make_split
     from thermocad.training.config import TrainConfig
 
-    fields = legacy_width(dict(settings["train"], seed=settings["seed"]), "norm_low", "norm_high",
-                          "norm_width")  # fmt: skip
-    try:
-        return TrainConfig.smoke(**fields) if smoke else TrainConfig(**fields)
-    except TypeError as exc:
-        raise ConfigError(f"bad training settings in the study config: {exc}") from exc
+    for section in ("train", "arch_overrides", "prepare", "split"):
+        if not isinstance(loaded.get(section, {}), dict):
+            raise ConfigError(f"{section}: must be a JSON object")
+    sections = {"train": loaded.get("train", {}), **{f"arch_overrides.{name}": fields for name,
+                fields in loaded.get("arch_overrides", {}).items()}}  # fmt: skip
+    for section, fields in sections.items():
+        if not isinstance(fields, dict):
+            raise ConfigError(f"{section}: must be a JSON object of training options")
+        try:
+            TrainConfig(**TrainConfig.upgrade({k: v for k, v in fields.items() if k != "arch"}))
+        except ConfigError as exc:
+            raise ConfigError(f"{section}: {exc}") from exc
+    # Each takes its own keywords; the ones the study sets itself are not the file's to give.
+    for section, fn, own in (("prepare", prepare_cohort, {"data_dir", "labels_csv", "out_dir", "force"}),
+                             ("split", make_split, {"cohort_csv", "folds", "test", "seed"})):  # fmt: skip
+        allowed = set(inspect.signature(fn).parameters) - own
+        unknown = sorted(set(loaded.get(section, {})) - allowed)
+        if unknown:
+            raise ConfigError(f"{section}: unknown keys {unknown}; valid: {sorted(allowed)}")
+
+
+def train_config(settings: dict[str, Any], smoke: bool):
+    """The TrainConfig for every architecture (the smoke preset under --smoke)."""
+    from thermocad.training.config import TrainConfig
+
+    fields = TrainConfig.upgrade(dict(settings["train"], seed=settings["seed"]))
+    return TrainConfig.smoke(**fields) if smoke else TrainConfig(**fields)
 
 
 def _options(s: dict[str, Any]) -> dict[str, Any]:
@@ -103,22 +131,14 @@ def _options(s: dict[str, Any]) -> dict[str, Any]:
     return {**{k: s[k] for k in keys}, "overrides": s["arch_overrides"]}
 
 
-def _call(fn, *args: Any, **kwargs: Any):
-    """Call `fn` with the keyword arguments it accepts (upstream signatures vary by option)."""
-    params = inspect.signature(fn).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return fn(*args, **kwargs)
-    return fn(*args, **{k: v for k, v in kwargs.items() if k in params})
-
-
 def prepare_and_split(data_dir, labels_csv, out: Path, settings: dict, force: bool) -> Path:
     """Cohort preparation and the patient-grouped split; returns split.csv."""
     from thermocad.cohort.prepare import prepare_cohort
     from thermocad.cohort.split import make_split, write_split
 
-    _call(prepare_cohort, data_dir, labels_csv, out / "cohort", force=force, **settings["prepare"])
-    split = _call(make_split, out / "cohort" / "cohort.csv", folds=settings["folds"],
-                  test=settings["test"], seed=settings["seed"], **settings["split"])  # fmt: skip
+    prepare_cohort(data_dir, labels_csv, out / "cohort", force=force, **settings["prepare"])
+    split = make_split(out / "cohort" / "cohort.csv", folds=settings["folds"], test=settings["test"],
+                       seed=settings["seed"], **settings["split"])  # fmt: skip
     return write_split(split, out / "split.csv", force=force)  # checks for leaks
 
 

@@ -53,3 +53,26 @@ def test_export_cli_refuses_overwrite(run_dir, tmp_path):
     # Another suffix would be read back as something else (a .txt as a temperature matrix).
     assert main(["export", str(run_dir), "--onnx", str(tmp_path / "model.txt")]) == 2
     assert not (tmp_path / "model.txt").exists()
+
+
+@pytest.mark.slow
+def test_an_exported_models_metadata_is_checked_as_model_json_is(run_dir, tmp_path):
+    import json
+
+    import onnx
+
+    from thermocad.inference.onnx import OnnxModel
+    from thermocad.models.meta import META_KEY
+    from thermocad.utils.errors import ModelFormatError
+
+    proto = onnx.load(export_onnx(run_dir, tmp_path / "model.onnx"))
+    entry = next(e for e in proto.metadata_props if e.key == META_KEY)
+    meta = json.loads(entry.value)
+    assert (
+        "tensors" not in meta and OnnxModel(tmp_path / "model.onnx").threshold == meta["threshold"]
+    )
+    # A threshold out of range would call every woman Healthy (or Sick): refused, by name.
+    entry.value = json.dumps({**meta, "threshold": 7.5})
+    onnx.save_model(proto, tmp_path / "edited.onnx")
+    with pytest.raises(ModelFormatError, match=r"edited\.onnx.*'threshold' must be"):
+        OnnxModel(tmp_path / "edited.onnx")

@@ -101,6 +101,7 @@ BAD_FIELDS = [
     ("in_chans", "x"), ("in_chans", 0), ("in_chans", True), ("transform.mean", _DELETE),
     ("config.tta", 100000), ("config.tta", -1), ("arch", "no_such_net"), ("classes", "ab"),
     ("unit", "kelvin"), ("tensors", [1, 2]), ("augmentation", {"spin": 3}),
+    ("config.mirror", True),  # a removed option: refused when the model loads, by name
 ]  # fmt: skip
 
 

@@ -19,7 +19,10 @@ from thermocad.utils.errors import ConfigError
         ({"norm": "z"}, "unknown norm 'z'; choose one of robust, relative, intensity"),
         ({"balance": "w"}, "unknown balance 'w'; choose one of loss, sampler, none"),
         ({"marker": "blur"}, "unknown marker 'blur'"),
-        ({"background": "remove"}, "unknown background 'remove'; choose one of keep, symmetric"),
+        (
+            {"background": "remove"},
+            "removed option background='remove' .*; choose one of keep, symmetric",
+        ),
         ({"channels": ("temperature", "depth")}, "unknown channels 'depth'"),
         ({"channels": ("asymmetry", "asymmetry")}, "each once"),
         ({"ensemble": "stack"}, "unknown ensemble 'stack'"),

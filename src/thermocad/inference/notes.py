@@ -23,6 +23,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from thermocad.models.meta import tta_views
+
 if TYPE_CHECKING:
     from thermocad.io.thermal import Thermogram
 
@@ -105,7 +107,7 @@ def view_note(path: str | Path | None) -> str:
 def tta_note(meta: dict[str, Any], tta: bool) -> str:
     """'' or a note when a model whose threshold was chosen on TTA predictions is run without,
     or when --tta is asked of a model trained without it (it has no copies to average)."""
-    n = int((meta.get("config") or {}).get("tta", 0) or 0)
+    n = tta_views(meta, True)
     if tta and not n and "config" in meta:
         return ("note: --tta changes nothing for this model: it was validated without test-time "
                 "augmentation (tta=0), so it averages no augmented copies")  # fmt: skip

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from thermocad.inference.export import INPUT_NAME, OUTPUT_NAME
 from thermocad.models.bundle import ModelBundle
-from thermocad.models.meta import META_KEY
+from thermocad.models.meta import META_KEY, tta_views, validate_meta
 from thermocad.preprocess.augment import Augmentation
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
@@ -55,20 +54,10 @@ class OnnxModel:
     threshold = ModelBundle.threshold
     unit = ModelBundle.unit
     baseline = ModelBundle.baseline
-    refuse_removed_options = ModelBundle.refuse_removed_options
     predict = ModelBundle.predict
     predict_parts = ModelBundle.predict_parts
 
-    def _cnn_probs(self, arrays: Sequence[np.ndarray], tta: bool, batch_size: int) -> np.ndarray:
-        config = self.meta.get("config", {})
-        n_aug = int(config.get("tta", 4)) if tta else 0
-        self.refuse_removed_options()
-        out = []
-        for i in range(0, len(arrays), batch_size):
-            maps = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
-            views = self._inputs(maps, n_aug)
-            out.append(np.mean([self.logits_to_probs(self.run_input(v)) for v in views], axis=0))
-        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+    _cnn_probs = ModelBundle._cnn_probs
 
     def predict_maps(
         self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool = False
@@ -76,9 +65,7 @@ class OnnxModel:
         """As ModelBundle.predict_maps: P(Sick) from prepared maps and the baseline's part."""
         if not len(maps):
             return np.zeros(0, dtype=np.float32)
-        self.refuse_removed_options()
-        n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
-        views = self._inputs(maps, n_aug)
+        views = self._inputs(maps, tta_views(self.meta, tta))
         cnn = np.mean([self.logits_to_probs(self.run_input(v)) for v in views], axis=0)
         return self.average(cnn.astype(np.float32), baseline)
 
@@ -132,7 +119,4 @@ def _metadata(path: Path, session) -> dict[str, Any]:
         meta = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ModelFormatError(f"{path}: its {META_KEY} metadata is not JSON ({exc})") from exc
-    missing = [k for k in ("arch", "classes", "transform") if k not in meta]
-    if missing:
-        raise ModelFormatError(f"{path}: its {META_KEY} metadata lacks {missing}")
-    return meta
+    return validate_meta(meta, Path(f"{path} ({META_KEY} metadata)"), weights=False)

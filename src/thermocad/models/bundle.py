@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from thermocad.models.meta import tta_views
 from thermocad.preprocess.augment import Augmentation, augmented_input
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
@@ -73,15 +74,12 @@ class ModelBundle:
         return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays)
 
     def _cnn_probs(self, arrays: Sequence[np.ndarray], tta: bool, batch_size: int) -> np.ndarray:
-        config = self.meta.get("config", {})
-        n_aug = int(config.get("tta", 4)) if tta else 0
-        aug = Augmentation(**self.meta.get("augmentation", {}))
-        self.refuse_removed_options()
+        """The CNN's P(Sick), prepared and run `batch_size` files at a time."""
         out = []
         for i in range(0, len(arrays), batch_size):
-            chunk = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
-            out.append(map_probs(self.model, chunk, self.transform, n_aug, aug))
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+            maps = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
+            out.append(self.predict_maps(maps, None, tta))  # no baseline: the CNN's alone
+        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
 
     def predict_maps(
         self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool = False
@@ -90,16 +88,9 @@ class ModelBundle:
         P(Sick) of the same files (None without the ensemble): what `predict` pipelines."""
         if not len(maps):
             return np.zeros(0, dtype=np.float32)
-        self.refuse_removed_options()
-        n_aug = int(self.meta.get("config", {}).get("tta", 4)) if tta else 0
         aug = Augmentation(**self.meta.get("augmentation", {}))
-        return self.average(map_probs(self.model, maps, self.transform, n_aug, aug), baseline)
-
-    def refuse_removed_options(self) -> None:
-        """A model trained with an option removed since cannot be reproduced at inference."""
-        if self.meta.get("config", {}).get("mirror"):  # it predicted image and mirror
-            raise ModelFormatError("this model was trained with the removed option mirror=True; "
-                                   "retrain it with this version")  # fmt: skip
+        cnn = map_probs(self.model, maps, self.transform, tta_views(self.meta, tta), aug)
+        return self.average(cnn, baseline)
 
     @staticmethod
     def average(cnn: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:

@@ -105,7 +105,18 @@ FIELDS: tuple[tuple[str, bool, Check], ...] = (
     ("unit", False, _one_of("celsius", "intensity")),
     ("config", False, _kind(dict, "an object")),
     ("config.tta", False, _int_in(0, 32)),  # each view is a forward pass: 100000 never ends
-    ("config.mirror", False, _kind(bool, "true or false")),
+    # A model trained on images and their mirrors cannot be reproduced since mirror was removed.
+    (
+        "config.mirror",
+        False,
+        lambda v: (
+            None
+            if v is False
+            else "must be false"
+            if v is not True
+            else "is the removed option mirror=True; retrain the model with this version"
+        ),
+    ),
     ("augmentation", False, _kind(dict, "an object")),
     ("data.room_range_c", False, _room_range),
     (
@@ -125,11 +136,15 @@ def _get(meta: dict, dotted: str) -> Any:
     return value
 
 
-def validate_meta(meta: Any, path: Path) -> dict[str, Any]:
-    """Check every field in FIELDS, then build the transform; one ModelFormatError per problem."""
+def validate_meta(meta: Any, path: Path, weights: bool = True) -> dict[str, Any]:
+    """Check every field in FIELDS, then build the transform; one ModelFormatError per problem.
+    `weights=False`: an exported .onnx file's copy. The file holds the network itself, so no
+    table of its tensors, and its architecture needs no registry (nor timm) to run."""
     if not isinstance(meta, dict):
         raise ModelFormatError(f"{path}: must hold a JSON object, got {type(meta).__name__}")
     for field, required, check in FIELDS:
+        if not weights and field in ("tensors", "arch"):
+            required, check = field == "arch", _kind(str, "an architecture name")
         value = _get(meta, field)
         if value is _MISSING:
             if required:
@@ -208,10 +223,18 @@ def training_sentence(config: dict) -> str:
     return f"{how}, {start}"
 
 
+def tta_views(meta: dict[str, Any], tta: bool) -> int:
+    """How many augmented copies a prediction with `tta` averages: the model's own number
+    (config.tta: 0 for the default recipe, 4 for the study's), none without `tta`."""
+    return int(meta.get("config", {}).get("tta", 0)) if tta else 0
+
+
 def onnx_metadata(onnx_path: str | os.PathLike) -> dict:
     """The model.json content stored in an exported ONNX file (read with ONNX Runtime, which
     the core install has)."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()  # only the metadata is read: no graph optimisation
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
     return json.loads(session.get_modelmeta().custom_metadata_map.get(META_KEY) or "{}")

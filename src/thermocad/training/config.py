@@ -32,6 +32,12 @@ ENSEMBLES = ("baseline", "none")
 # holding another value, it names the option as removed (its model cannot be reproduced any
 # more).
 REMOVED = {"mirror": False, "optimizer": "sgd", "schedule": "sgdr"}
+# Values of today's options that were removed the same way, with what to say.
+REMOVED_VALUES = {
+    ("norm", "celsius"): REMOVED_CELSIUS,
+    ("background", "remove"): "this config uses the removed option background='remove' (only "
+    f"the body in view, measured worse); choose one of {', '.join(BACKGROUNDS)}",
+}
 
 
 def option(default: Any, help: str, choices: tuple | None = None, minimum: float | None = None,
@@ -119,8 +125,9 @@ class TrainConfig:
                                      cli=None)  # fmt: skip
 
     def __post_init__(self) -> None:
-        if self.norm == "celsius":  # a value measured worse and removed: say so, by name
-            raise ConfigError(REMOVED_CELSIUS)
+        for (name, value), message in REMOVED_VALUES.items():  # measured worse: say so, by name
+            if getattr(self, name) == value:
+                raise ConfigError(message)
         hints = field_types()
         for f in fields(self):
             value = getattr(self, f.name)
@@ -157,23 +164,29 @@ class TrainConfig:
         d = dict(d)
         d.setdefault("ensemble", "none")  # configs from before the option: the CNN alone
         d.setdefault("background", "keep")  # and the room as recorded
+        return cls(**cls.upgrade(d))
+
+    @classmethod
+    def upgrade(cls, d: dict[str, Any]) -> dict[str, Any]:
+        """The fields of `d` (config.json, model.json, a study config's `train`) as this
+        version takes them: a removed option at today's behaviour is dropped and at another
+        value named, norm_low..norm_high becomes norm_width, an unknown name is refused."""
+        d = dict(d)
         for name, today in REMOVED.items():
             if name in d and d.pop(name) != today:
                 raise ConfigError(f"this config uses the removed option {name}; only "
                                   f"{name}={today!r} is supported now "
                                   "(experiments/records/decisions.md)")  # fmt: skip
         d = legacy_width(d, "norm_low", "norm_high", "norm_width")  # before norm_width
-        if d.get("background") == "remove":
-            raise ConfigError("this config uses the removed option background='remove'; "
-                              f"choose one of {BACKGROUNDS}")  # fmt: skip
-        d["augmentation"] = Augmentation(**d.get("augmentation", {}))
-        for key in ("lrs", "channels"):
-            if key in d:
-                d[key] = tuple(d[key])
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown:
             raise ConfigError(f"unknown training options {unknown}")
-        return cls(**d)
+        if isinstance(d.get("augmentation"), dict):
+            try:
+                d["augmentation"] = Augmentation(**d["augmentation"])
+            except TypeError as exc:
+                raise ConfigError(f"augmentation: {exc}") from exc
+        return d
 
 
 @cache
