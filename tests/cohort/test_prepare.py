@@ -11,12 +11,12 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from thermocad.cli import main
+from thermocad.cohort.image_stats import sharpness
 from thermocad.cohort.prepare import (
     COLUMNS,
     DEFAULT_SHARPNESS_THRESHOLD,
     find_thermal_files,
     prepare_cohort,
-    sharpness,
 )
 from thermocad.evaluation.confounds import confound_audit
 from thermocad.io.thermal import read_thermal
@@ -81,7 +81,8 @@ def test_prepare_rows_reasons_and_summary(folder, tmp_path):
     assert reason["T0005.txt"] == "patient not in labels"
     assert reason["T0006.txt"].startswith("blurred")
     assert reason["T0007.txt"].startswith("unreadable: ") and "not a number" in reason["T0007.txt"]
-    assert reason["weird.txt"] == "file name not recognised"
+    # As predict refuses it: a 1 x 2 matrix cannot be a breast thermogram (named first).
+    assert reason["weird.txt"].startswith("not a breast thermogram: 1x2 pixels is too small")
     assert reason["T0008.1.1.S.2015-07-20.10.png"] == ""
     assert len(cohort) == 10  # hidden folders and non-thermal files are not searched
     kept = (
@@ -98,7 +99,7 @@ def test_prepare_rows_reasons_and_summary(folder, tmp_path):
     assert summary.exclusions == {
         "not frontal": 1, "deodorant": 1, "single breast": 1, "patient not in labels": 1,
         f"blurred (sharpness < {DEFAULT_SHARPNESS_THRESHOLD:g})": 1, "unreadable": 1,
-        "file name not recognised": 1,
+        "not a breast thermogram": 1,
     }  # fmt: skip
     assert "1 Healthy and 2 Sick images from 3 patients" in summary.lines()[0]
     assert any("T0007.txt" in line for line in summary.lines())

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from thermocad.cohort.image_stats import image_stats
 from thermocad.io.filenames import InvalidDateError, parse_dmr_name
 from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files
 from thermocad.io.labels import read_labels
-from thermocad.io.thermal import Thermogram, iter_read
+from thermocad.io.thermal import iter_read
 from thermocad.utils.errors import CohortError
 from thermocad.utils.files import atomic_write_csv, check_writable
 from thermocad.utils.lock import writes_folder
@@ -33,56 +34,6 @@ BATCH_BY_FORMAT = {"dmr-space": "A", "dmr-semicolon": "B"}  # as in the DMR-IR d
 # overwrite them in cohort.csv, so it is kept as labels_<name>.
 COMPUTED = {*COLUMNS, "split", "fold", "split_unit", "period_matched", "y", "prob"} - {
     "patient_id", "acquisition_date", "acquisition_batch"}  # fmt: skip
-
-
-def sharpness(array: np.ndarray) -> float:
-    """Variance of the Laplacian of the map scaled to 0..100 between its 1st and 99th percentiles."""
-    low, high = np.percentile(array[::4, ::4], (1, 99))  # a subsample: fast and robust to spots
-    scaled = (array.astype(np.float32) - low) * np.float32(100.0 / max(high - low, 1e-6))
-    if min(scaled.shape) < 3:
-        return 0.0
-    lap = (
-        scaled[:-2, 1:-1] + scaled[2:, 1:-1] + scaled[1:-1, :-2] + scaled[1:-1, 2:]
-        - 4 * scaled[1:-1, 1:-1]
-    )  # fmt: skip
-    return float(lap.var())
-
-
-def image_stats(thermogram: Thermogram) -> dict:
-    """The per-image columns of cohort.csv (runs in the reader's worker processes)."""
-    array = thermogram.array
-    return {
-        "unit": thermogram.unit,
-        "source_format": thermogram.source_format,
-        "height": array.shape[0],
-        "width": array.shape[1],
-        "t_min": round(float(array.min()), 4),
-        "t_max": round(float(array.max()), 4),
-        "sharpness": round(sharpness(array), 4),
-        **_confound_stats(thermogram),
-    }
-
-
-def _confound_stats(thermogram: Thermogram) -> dict:
-    """Median skin and room temperature (the background's median: the room as the camera sees
-    it) and the calibration marker's area: not disease, audited as shortcuts
-    (thermocad.evaluation.confounds); NaN where they mean nothing (images, tiny frames)."""
-    from thermocad.preprocess.regions import body_mask, find_marker, room_temperature
-
-    array = thermogram.array
-    none = {"skin_median": np.nan, "room_median": np.nan, "marker_px": np.nan}
-    if thermogram.unit != "celsius" or min(array.shape) < 32 or not np.isfinite(array).all():
-        return none
-    mask = body_mask(array)
-    if not mask.any():
-        return none
-    box = find_marker(array, mask)
-    top, bottom, left, right = box if box is not None else (0, 0, 0, 0)
-    area = (bottom - top) * (right - left)
-    room = room_temperature(array, mask)
-    room = np.nan if room is None else round(room, 3)
-    return {"skin_median": round(float(np.median(array[mask])), 3), "room_median": room,
-            "marker_px": int(area)}  # fmt: skip
 
 
 @dataclass
@@ -214,6 +165,8 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
     if isinstance(result, Exception):
         reasons.append(f"unreadable: {result}")
     else:
+        if implausible := result.pop("implausible", ""):  # as predict refuses it
+            reasons.append(f"not a breast thermogram: {implausible}")
         row.update(result)
     try:
         name = parse_dmr_name(path)
@@ -259,7 +212,16 @@ def _yes(value) -> bool:
     return value is not None and not pd.isna(value) and bool(value)
 
 
-_ORDER = ("unreadable", "file name", "patient not", "not frontal", "deodorant", "single", "blurred")
+_ORDER = (
+    "unreadable",
+    "not a breast",
+    "file name",
+    "patient not",
+    "not frontal",
+    "deodorant",
+    "single",
+    "blurred",
+)
 
 
 def _first_reason(reasons: list[str]) -> str:

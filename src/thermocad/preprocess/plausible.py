@@ -31,8 +31,10 @@ def check_plausible(thermogram: Thermogram) -> None:
         )
 
 
-def implausibility(array: np.ndarray, unit: str = "celsius") -> str | None:
-    """Why `array` cannot be a frontal breast thermogram, or None when it can be."""
+def implausibility(array: np.ndarray, unit: str = "celsius",
+                   mask: np.ndarray | None = None) -> str | None:  # fmt: skip
+    """Why `array` cannot be a frontal breast thermogram, or None when it can be. `mask`: its
+    body_mask, when the caller has it already."""
     from thermocad.preprocess.regions import body_mask
 
     a = np.asarray(array, dtype=np.float32)
@@ -47,7 +49,7 @@ def implausibility(array: np.ndarray, unit: str = "celsius") -> str | None:
             f"nearly constant (1st-99th percentile spread {high - low:.3g} {unit_name}, "
             f"at least {least:g} {unit_name} needed)"
         )
-    mask = body_mask(a)
+    mask = body_mask(a) if mask is None else mask
     if mask.mean() < MIN_BODY_FRACTION or mask.all():
         return f"no body found (warm region {mask.mean():.0%} of the frame)"
     if not celsius:
