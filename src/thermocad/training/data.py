@@ -38,10 +38,8 @@ class ThermalData:
         return len(self.train)
 
     def class_weights(self) -> torch.Tensor:
-        """Inverse-frequency weights over the training labels (they sum to the class count)."""
-        counts = np.bincount(self.y[: self.n_train], minlength=len(CLASSES)).astype(np.float64)
-        w = counts.sum() / (len(CLASSES) * np.maximum(counts, 1))
-        return torch.tensor(w, dtype=torch.float32)
+        """The loss's class weights over the training labels (`class_weights`)."""
+        return class_weights(self.y[: self.n_train])
 
     def summary(self) -> dict:
         """Counts of images and patients per class, and the rooms the training women were
@@ -65,6 +63,13 @@ class ThermalData:
                 },
             }
         return out
+
+
+def class_weights(y: np.ndarray) -> torch.Tensor:
+    """Inverse-frequency class weights of labels `y` (they sum to the class count):
+    `balance="loss"`."""
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(CLASSES)).astype(np.float64)
+    return torch.tensor(counts.sum() / (len(CLASSES) * np.maximum(counts, 1)), dtype=torch.float32)
 
 
 def select_rows(

@@ -66,17 +66,17 @@ def fit_head(
     from fastai.losses import CrossEntropyLossFlat
     from fastai.torch_core import set_seed
 
+    from thermocad.training.data import class_weights
     from thermocad.training.recipe import feature_dls, fit_schedule, make_learner
 
     cfg = config or TrainConfig()
     set_seed(cfg.seed, reproducible=True)
     y_train = np.asarray(y_train, dtype=np.int64)
-    counts = np.bincount(y_train, minlength=2)
-    weight = torch.tensor(counts.sum() / (2 * np.maximum(counts, 1)), dtype=torch.float32)
+    weight = class_weights(y_train)
     x_tr = torch.from_numpy(np.asarray(x_train, dtype=np.float32))
     x_va = torch.from_numpy(np.asarray(x_valid, dtype=np.float32))
     dls = feature_dls(x_tr, y_train, x_va, np.zeros(len(x_va), np.int64), cfg.batch_size,
-                      torch.device("cpu"))  # fmt: skip
+                      torch.device("cpu"), cfg.balance)  # fmt: skip
     head = (make_head or (lambda n: torch.nn.Linear(n, 2)))(x_tr.shape[1])
     loss = CrossEntropyLossFlat(weight=weight if cfg.balance == "loss" else None)
     with tempfile.TemporaryDirectory() as work:

@@ -170,15 +170,24 @@ def feature_dls(
     y_valid: np.ndarray,
     batch_size: int,
     device: torch.device,
+    balance: str = "loss",
 ) -> DataLoaders:
-    """DataLoaders over precomputed features, for training the head alone."""
+    """DataLoaders over precomputed features, for training the head alone; `balance="sampler"`
+    draws the training rows with inverse class frequencies, as train's image loader does."""
 
     def items(x: torch.Tensor, y: np.ndarray) -> list:
         return [(x[i], torch.tensor(int(y[i]))) for i in range(len(y))]
 
-    train_dl = DataLoader(
-        items(train, y_train), bs=batch_size, shuffle=True, drop_last=True, device=device
-    )
+    train_items, y_train = items(train, y_train), np.asarray(y_train, dtype=np.int64)
+    if balance == "sampler":
+        from fastai.callback.data import WeightedDL
+
+        counts = np.bincount(y_train, minlength=2)
+        train_dl = WeightedDL(train_items, bs=batch_size, wgts=1.0 / counts[y_train],
+                              shuffle=True, drop_last=True, device=device)  # fmt: skip
+    else:
+        train_dl = DataLoader(train_items, bs=batch_size, shuffle=True, drop_last=True,
+                              device=device)  # fmt: skip
     valid_dl = DataLoader(items(valid, y_valid), bs=batch_size * 2, device=device)
     return DataLoaders(train_dl, valid_dl, device=device)
 

@@ -77,7 +77,7 @@ def _head_learner(data: ThermalData, model, loss, cfg: TrainConfig, workdir: Pat
     feats = body_features(model, data.maps, finish, cfg.batch_size * 4)
     n = data.n_train
     dls = feature_dls(feats[:n], data.y[:n], feats[n:], data.y[n:], cfg.batch_size,
-                      data.dls.device)  # fmt: skip
+                      data.dls.device, cfg.balance)  # fmt: skip
     head = make_learner(dls, model.get_classifier(), loss, None, workdir)
     if cfg.max_batches:
         head.add_cb(LimitBatches(cfg.max_batches))
