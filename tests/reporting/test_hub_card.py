@@ -32,7 +32,7 @@ def _rows(n: int, seed: int, batch_b_sick: bool = True) -> pd.DataFrame:
                                                          + rng.integers(0, 200, n), unit="D")  # fmt: skip
     return pd.DataFrame({
         "path": [f"T{i:04d}.npy" for i in range(n)],
-        "patient_id": np.arange(n) // 2 + 100 * seed,
+        "patient_id": np.arange(n) + 100 * seed,  # one image per woman, as DMR-IR frontal
         "label": label,
         "acquisition_batch": batch,
         "acquisition_date": days.strftime("%Y-%m-%d"),

@@ -177,7 +177,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     _train_args(p)
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("augment-preview", help="grid of augmented copies of one thermogram")
+    p = sub.add_parser("augment-preview", help="grid of augmented copies of one thermogram",
+                       description="Write a grid of one thermogram and augmented copies of it, "
+                       "as the 2019 study's recipe (train --study-recipe) augments its training "
+                       "images: the whole frame at 224 px, per-image grey levels (the study's "
+                       "Figure 13). The default recipe trains its head on un-augmented images, "
+                       "so it sees none of these.")  # fmt: skip
     p.add_argument("path", help="a thermal file")
     p.add_argument("--out", default="augment_preview.png", help="PNG to write")
     p.add_argument("--size", type=int, default=224, help="input size in pixels")

@@ -134,7 +134,8 @@ def preview_file(
     path: str | Path, out_png: str | Path, size: int = 224, n: int = 8, seed: int = 0,
     force: bool = False,
 ) -> Path:  # fmt: skip
-    """augment-preview: read one thermal file and write its augmentation grid."""
+    """augment-preview: read one thermal file and write its augmentation grid, on the study
+    recipe's input (the whole frame, per-image grey levels; temperatures keep their offset)."""
     from thermocad.io.thermal import read_thermal
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import check_writable

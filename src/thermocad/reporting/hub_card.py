@@ -98,10 +98,6 @@ def _counts(train: pd.DataFrame, valid: pd.DataFrame | None) -> str:
 
 def confounds(rows: pd.DataFrame) -> list[str]:
     """What besides disease separates the classes in these rows: batch and acquisition date."""
-    from thermocad.evaluation.metrics import roc_auc
-
-    y = (rows["label"].astype(str) == "Sick").astype(int)
-
     def recorded(column: str) -> bool:  # prepare writes both columns, empty when unknown
         return column in rows.columns and rows[column].fillna("").astype(str).str.strip().any()
 
@@ -116,15 +112,15 @@ def confounds(rows: pd.DataFrame) -> list[str]:
             notes.append("every acquisition batch holds both classes")
     else:
         notes.append("no acquisition batch recorded in the split: its confound is not measured")
-    if recorded("acquisition_date"):
-        days = pd.to_datetime(rows["acquisition_date"], errors="coerce")
-        ok = days.notna()
-        if ok.any():
-            auc = roc_auc(y[ok], days[ok].astype("int64"))
-            if np.isfinite(auc):
-                notes.append(f"the acquisition date alone separates Sick from Healthy with AUC "
-                             f"{max(auc, 1 - auc):.3f} (0.5 = no information): the classes "
-                             "were imaged at different times (room, season, camera set-up)")  # fmt: skip
+    if recorded("acquisition_date"):  # per woman, as the report's confound audit says it
+        from thermocad.evaluation.confounds import QUANTITIES, confound_audit
+
+        audit = confound_audit(rows).set_index("quantity")
+        auc = audit.loc[QUANTITIES["acquisition_date"], "AUC overall"]
+        if np.isfinite(auc):
+            notes.append(f"the acquisition date alone separates Sick from Healthy women with "
+                         f"AUC {auc:.3f} (0.5 = no information): the classes were imaged at "
+                         "different times (room, season, camera set-up)")  # fmt: skip
     else:
         notes.append("no acquisition date recorded in the split: its confound is not measured")
     return notes
