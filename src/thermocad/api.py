@@ -161,7 +161,7 @@ def study(
     **options: Any,
 ) -> Path:
     """The whole protocol (prepare, split, compare, final test) into `out_dir`; returns the path
-    of its report.html. `options` as `thermocad.pipeline.run_study`: smoke, config_file, folds,
+    of its report.html. `options` as `thermocad.pipeline.run_study`: smoke, config_file, nested, folds,
     test, seed, force."""
     from thermocad.pipeline import run_study
 

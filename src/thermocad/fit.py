@@ -32,12 +32,10 @@ DEFAULT_FOLDS = 5
 THRESHOLD_METHOD = "sensitivity"  # the highest threshold reaching sensitivity 0.9 (as study)
 
 
-def choose_from_oof(oof: pd.DataFrame, config: Any = None, threshold_method: str = THRESHOLD_METHOD,
+def choose_from_oof(oof: pd.DataFrame, threshold_method: str = THRESHOLD_METHOD,
                     target_sensitivity: float | None = None) -> dict:  # fmt: skip
-    """Every choice the default procedure makes, from its pooled out-of-fold predictions.
-
-    Today only the decision threshold on P(Sick) (`config` is there for the choices to come).
-    """
+    """Every choice the default procedure makes, from its pooled out-of-fold predictions:
+    today only the decision threshold on P(Sick)."""
     from thermocad.evaluation.evaluate import with_y
     from thermocad.evaluation.metrics import TARGET_SENSITIVITY, choose_patient_threshold
 
@@ -185,7 +183,7 @@ def fit(
     split_csv = write_split(split, out / "split.csv", force=force)
     log(f"fit: {folds}-fold cross-validation of the procedure ({config.arch})")
     oof = _cross_validate(split_csv, out, config)
-    choice = choose_from_oof(oof, config)
+    choice = choose_from_oof(oof)
     cv = _cv_record(oof, choice, folds, seed, n_boot, out)
     log(f"{_summary(cv)}; threshold {choice['threshold']:.4f}")
     cv["room_stress"] = _room_stress(oof, out / "cv" / config.arch, choice["threshold"])

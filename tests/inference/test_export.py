@@ -7,7 +7,8 @@ import pytest
 
 from tests.helpers.app import synthetic_dmr
 from thermocad.cli import main
-from thermocad.inference.export import export_onnx, onnx_metadata, onnx_probabilities
+from thermocad.inference.export import export_onnx, onnx_metadata
+from thermocad.inference.onnx import OnnxModel
 
 
 @pytest.mark.slow
@@ -24,8 +25,9 @@ def test_onnx_matches_pytorch(run_dir, tmp_path, tmp_path_factory):
     arrays.append(np.random.default_rng(0).uniform(20, 36, (50, 70)).astype(np.float32))
     batch = torch.stack([bundle.transform(a) for a in arrays]).numpy()
     # Batch sizes other than the export example's (2) work: the batch axis is dynamic.
+    model = OnnxModel(out)
     onnx_probs = np.concatenate(
-        [onnx_probabilities(out, batch[:1]), onnx_probabilities(out, batch[1:])]
+        [model.logits_to_probs(model.run_input(b)) for b in (batch[:1], batch[1:])]
     )
     torch_probs = bundle.predict(arrays, cnn_only=True)
     assert np.abs(onnx_probs - torch_probs).max() < 1e-4
@@ -61,7 +63,6 @@ def test_an_exported_models_metadata_is_checked_as_model_json_is(run_dir, tmp_pa
 
     import onnx
 
-    from thermocad.inference.onnx import OnnxModel
     from thermocad.models.meta import META_KEY
     from thermocad.utils.errors import ModelFormatError
 

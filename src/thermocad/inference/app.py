@@ -11,16 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from thermocad.inference.answer import (  # noqa: F401 - the app's request handling, re-exported
+from thermocad.inference.answer import (  # noqa: F401 - analyse, answer_file: re-exported
     ALLOW_LABEL,
-    ALLOWED_SUFFIXES,
     CONCURRENCY,
     MAX_UPLOAD_MB,
-    Answer,
     analyse,
     answer_file,
     can_explain,
-    check_upload,
 )
 
 if TYPE_CHECKING:

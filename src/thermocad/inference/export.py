@@ -7,8 +7,6 @@ import os
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from thermocad.models.meta import META_KEY, onnx_metadata  # noqa: F401 - re-exported
 
 INPUT_NAME = "input"  # (batch, in_chans, size, size), already through the EvalTransform
@@ -61,14 +59,3 @@ def export_onnx(
         onnx.checker.check_model(proto)
         onnx.save_model(proto, tmp)
     return out_path
-
-
-def onnx_probabilities(onnx_path: str | os.PathLike, batch: np.ndarray) -> np.ndarray:
-    """P(Sick) from an exported model for a preprocessed batch (n, C, size, size), with onnxruntime."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    logits = session.run([OUTPUT_NAME], {INPUT_NAME: np.asarray(batch, dtype=np.float32)})[0]
-    shifted = logits - logits.max(axis=1, keepdims=True)  # stable softmax
-    exp = np.exp(shifted)
-    return (exp[:, 1] / exp.sum(axis=1)).astype(np.float64)

@@ -91,10 +91,6 @@ class OnnxModel:
             for k in range(n_aug)
         ]
 
-    def run(self, maps: np.ndarray) -> np.ndarray:
-        """Logits (B, 2) of the network for prepared maps (B, S, S)."""
-        return self.run_input(self.transform.finish_numpy(maps))
-
     def run_input(self, x: np.ndarray) -> np.ndarray:
         """Logits (B, 2) of the network for its input (B, C, S, S), float32."""
         return self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(x)})[0]

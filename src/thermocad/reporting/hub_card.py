@@ -98,6 +98,7 @@ def _counts(train: pd.DataFrame, valid: pd.DataFrame | None) -> str:
 
 def confounds(rows: pd.DataFrame) -> list[str]:
     """What besides disease separates the classes in these rows: batch and acquisition date."""
+
     def recorded(column: str) -> bool:  # prepare writes both columns, empty when unknown
         return column in rows.columns and rows[column].fillna("").astype(str).str.strip().any()
 

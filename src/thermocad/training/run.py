@@ -50,7 +50,7 @@ def eval_transform(cfg: TrainConfig, spec: ArchSpec) -> EvalTransform:
     )
 
 
-def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, cfg: TrainConfig, n: tuple) -> None:
+def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int, int]) -> None:
     """Fit one stage (skipping epochs a checkpoint already holds), recording history and lrs."""
     cycles, cycle_len, cycle_mult = n
     total = sgdr_epochs(cycles, cycle_len, cycle_mult)
@@ -85,19 +85,19 @@ def _head_learner(data: ThermalData, model, loss, cfg: TrainConfig, workdir: Pat
 
 
 def _stages(learn, head, model, ckpt: Checkpoint, cfg: TrainConfig, lr) -> None:
-    """The study's recipe: head on a frozen body, frozen with augmentation, then unfrozen."""
+    """Every recipe's stages, each skipped when it has no epochs: the head on a frozen body
+    (the default recipe stops there), frozen with augmentation, then unfrozen (the study's)."""
+    learn.freeze()  # the head stage (on precomputed features or not) and the frozen stage
     if head is not None:
-        _run_stage(head, ckpt, model, "head (precomputed)", lr, cfg, (1, cfg.head_epochs, 1))
+        _run_stage(head, ckpt, model, "head (precomputed)", lr, (1, cfg.head_epochs, 1))
     else:
-        learn.freeze()
-        _run_stage(learn, ckpt, model, "head", lr, cfg, (1, cfg.head_epochs, 1))
-    learn.freeze()
-    _run_stage(learn, ckpt, model, "frozen", lr, cfg, (cfg.frozen_cycles, cfg.cycle_len, 1))
+        _run_stage(learn, ckpt, model, "head", lr, (1, cfg.head_epochs, 1))
+    _run_stage(learn, ckpt, model, "frozen", lr, (cfg.frozen_cycles, cfg.cycle_len, 1))
     learn.unfreeze()
     groups = len(learn.opt.param_groups) if learn.opt else 3
     lrs = np.array(cfg.lrs) if len(cfg.lrs) == groups else slice(cfg.lrs[0], cfg.lrs[-1])
     n = (cfg.cycles, cfg.cycle_len, cfg.cycle_mult)
-    _run_stage(learn, ckpt, model, "unfrozen", lrs, cfg, n)
+    _run_stage(learn, ckpt, model, "unfrozen", lrs, n)
 
 
 def _setup(split_csv: Path, cfg: TrainConfig, fold: int | str | None, resume: bool):
