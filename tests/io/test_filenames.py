@@ -49,3 +49,12 @@ def test_view_code_is_kept():
 def test_bad_names_raise(name):
     with pytest.raises(CohortError, match=name.replace(".", r"\.")):
         parse_dmr_name(name)
+
+
+def test_patient_number_of_any_name():
+    from thermocad.io.filenames import patient_number
+
+    assert patient_number("a/T0287.1.1.D.2015-07-20.18.txt") == 287
+    assert patient_number("T0012.npy") == 12
+    assert patient_number("T0001.1.1.S.2015-02-30.10.txt") == 1  # a bad date: still her number
+    assert patient_number("scan.png") is None and patient_number("T12.md") is None

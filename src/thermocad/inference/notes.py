@@ -49,15 +49,11 @@ def operating_note(meta: dict[str, Any]) -> str:
 def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> str:
     """'' or a note when the file's DMR-IR patient number is among `seen`, the patients that
     trained the model (evaluation.lockbox.seen_patients)."""
-    from thermocad.io.filenames import parse_dmr_name
-    from thermocad.utils.errors import ThermocadError
+    from thermocad.io.filenames import patient_number
 
     if not path or not seen:
         return ""
-    try:
-        pid = getattr(parse_dmr_name(path), "patient_id", None)
-    except (ThermocadError, ValueError):  # not a DMR-IR name: no patient number
-        return ""
+    pid = patient_number(path)
     if pid is None or str(pid) not in seen:
         return ""
     return (f"patient number {pid} trained this model (its training record): if she is the same woman, "

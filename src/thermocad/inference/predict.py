@@ -8,6 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from thermocad.io.filenames import patient_number
 from thermocad.io.find import walk_thermal_files
 from thermocad.models.meta import model_name
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
@@ -70,17 +71,6 @@ def check_unit(thermogram: Thermogram, model_unit: str, allow_mismatch: bool = F
         f"{thermogram.path}: {what}; its predictions would be meaningless. "
         "Use the original thermal matrix, or pass --allow-unit-mismatch to predict anyway"
     )
-
-
-def patient_id_of(path: Path) -> int | None:
-    """The patient id encoded in a DMR-IR file name, or None when the name has none."""
-    from thermocad.io.filenames import parse_dmr_name
-
-    try:
-        parsed = parse_dmr_name(path)
-    except (ThermocadError, ValueError):
-        return None
-    return getattr(parsed, "patient_id", None) if parsed is not None else None
 
 
 def _checked(
@@ -179,7 +169,7 @@ def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
     """One file's output row; `note` empty (null in the output) unless there is one."""
     return {
         "file": str(path),
-        "patient_id": patient_id_of(path),
+        "patient_id": patient_number(path),
         "prob_sick": round(prob, 6),
         "decision": "Sick" if prob >= bundle.threshold else "Healthy",
         "threshold": bundle.threshold,

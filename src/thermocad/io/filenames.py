@@ -71,6 +71,18 @@ def parse_dmr_name(path: str | os.PathLike) -> DmrName:
     )
 
 
+def patient_number(path: str | os.PathLike) -> int | None:
+    """The patient number a DMR-IR file name gives, or None for any other name (an invalid
+    date in the name included: the number is still the name's)."""
+    try:
+        return parse_dmr_name(path).patient_id
+    except InvalidDateError:
+        match = _NAME.match(Path(path).name)
+        return int(match["patient"]) if match else None
+    except CohortError:
+        return None
+
+
 def _acquired(date: str | None, number: int | None, path: str | os.PathLike) -> str:
     """ISO date, with the hour when the number after the date can be one."""
     if not date:
