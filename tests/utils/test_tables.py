@@ -54,3 +54,12 @@ def test_markdown_table_formats_floats_and_keeps_other_cells():
         "| a | 0.912 | 3 |",
         "| b | 0.800 (0.7-0.9) | 4 |",
     ]
+
+
+def test_fmt_ci_writes_every_estimate_one_way():
+    from thermocad.utils.tables import fmt_ci
+
+    assert fmt_ci(0.9123, (0.85, 0.96)) == "0.912 (0.850-0.960)"
+    assert fmt_ci(-0.12, (-0.3, 0.05)) == "-0.120 (-0.300 to 0.050)"  # not "-0.300-0.050"
+    assert fmt_ci(0.5) == fmt_ci(0.5, (float("nan"), float("nan"))) == "0.500"
+    assert fmt_ci(None) == fmt_ci(float("nan"), (0.1, 0.2)) == "n/a"

@@ -39,6 +39,7 @@ from thermocad.utils.files import (
 )
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
+from thermocad.utils.tables import fmt_ci
 
 # Where a test evaluation's threshold comes from: the comparison's own, chosen on every fold's
 # validation women by the study's threshold rule (the table's threshold column).
@@ -106,11 +107,7 @@ def markdown_table(table: pd.DataFrame) -> str:
     """The comparison as a Markdown table like the study's Tables 3-4 (with 95% intervals)."""
 
     def ci(r, k):
-        if pd.isna(r[k]):
-            return "n/a"
-        return f"{r[k]:.3f}" + (
-            "" if pd.isna(r[k + "_lo"]) else f" ({r[k + '_lo']:.3f}-{r[k + '_hi']:.3f})"
-        )
+        return fmt_ci(r[k], (r[k + "_lo"], r[k + "_hi"]))
 
     lines = ["| model | accuracy | TN FP FN TP | sensitivity | specificity | AUC | patient AUC "
              f"| {batch_label(table)} AUC (n) | period-matched AUC (n) | CNN alone: patient AUC "

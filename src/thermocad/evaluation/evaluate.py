@@ -21,7 +21,7 @@ from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
-from thermocad.utils.tables import read_table
+from thermocad.utils.tables import fmt_ci, read_table
 
 
 def with_y(pred: pd.DataFrame) -> pd.DataFrame:
@@ -283,8 +283,7 @@ def headline(result: dict, level: str = "patient") -> str:
     m = result[level]
 
     def fmt(name: str, ci: dict) -> str:
-        lo, hi = ci.get(name, (float("nan"), float("nan")))
-        return f"{name} {m[name]:.3f} ({lo:.3f}-{hi:.3f})"
+        return f"{name} {fmt_ci(m.get(name), ci.get(name))}"
 
     return (
         f"{level}-level (n={m['n']}, threshold {result['threshold']:.3f}): "

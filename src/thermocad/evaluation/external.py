@@ -39,7 +39,7 @@ from thermocad.utils.files import (
     check_writable,
 )
 from thermocad.utils.progress import log
-from thermocad.utils.tables import markdown_table, read_table
+from thermocad.utils.tables import fmt_ci, markdown_table, read_table
 
 HALVES = {"cnn": ("prob_cnn", "its CNN half alone"),
           "baseline": ("prob_baseline", "its baseline half alone")}  # fmt: skip
@@ -67,9 +67,8 @@ def external_table(result: dict) -> str:
             "sensitivity", "specificity"]  # fmt: skip
 
     def cell(value, lo, hi, n=None) -> str:
-        if value is None or value != value:
-            return "n/a"
-        return f"{value:.3f} ({lo:.3f}-{hi:.3f})" + (f", n={n}" if n is not None else "")
+        shown = fmt_ci(value, (lo, hi))
+        return shown + (f", n={n}" if n is not None and shown != "n/a" else "")
 
     rows = []
     for name, periods, patient in _models(result):
@@ -106,11 +105,11 @@ def _notes(result: dict) -> list[str]:
         notes.append(f"Date drift: among the Healthy women of batch {date['batch']}, P(Sick) tells "
                      f"the {date['n_inside']} imaged in the shared period from the "
                      f"{date['n_outside']} imaged before or after it with AUC "
-                     f"{_value(date['roc_auc'], date.get('ci'))} (0.5: no drift)")  # fmt: skip
+                     f"{fmt_ci(date['roc_auc'], date.get('ci'))} (0.5: no drift)")  # fmt: skip
     room = periods.get("healthy_room_drift")
     if room:
         notes.append(f"Room drift: among the {room['n']} Healthy women, Spearman's rho of P(Sick) "
-                     f"with the room {_value(room['rho'], room.get('ci'))} (0: no drift)")  # fmt: skip
+                     f"with the room {fmt_ci(room['rho'], room.get('ci'))} (0: no drift)")  # fmt: skip
     rooms = result.get("rooms")
     if rooms:
         lo, hi = rooms["training_range_c"]
@@ -119,10 +118,6 @@ def _notes(result: dict) -> list[str]:
     notes += result.get("audit_notes", [])
     notes.append(describe(result["lockbox"]))
     return notes
-
-
-def _value(value: float, ci) -> str:
-    return f"{value:.3f}" + (f" ({ci[0]:.3f} to {ci[1]:.3f})" if ci else "")
 
 
 def score_predictions(pred: pd.DataFrame, threshold: float, model: str, n_boot: int = 1000) -> dict:

@@ -32,6 +32,7 @@ from thermocad.evaluation.runs import (
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, atomic_write_text
 from thermocad.utils.progress import log
+from thermocad.utils.tables import fmt_ci
 
 SELECTION_RULE = (
     "highest patient-level AUC of the pooled inner out-of-fold predictions; ties go to the "
@@ -160,25 +161,19 @@ def nested_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dic
     return result
 
 
-def _ci(value, ci) -> str:
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    return f"{value:.3f}" + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci and np.isfinite(ci[0]) else "")
-
-
 def markdown(summary: dict) -> str:
     """The outer estimate by subset, then each outer fold's choice."""
     lines = ["| patients | n (Sick) | AUC (95% CI) | sensitivity (95% CI) | specificity (95% CI) |",
              "|---|---|---|---|---|"]  # fmt: skip
     for name, e in summary["metrics"]["subsets"].items():
         n = "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']})"
-        lines.append(f"| {name} | {n} | {_ci(e.get('roc_auc'), e.get('ci'))} "
-                     f"| {_ci(e.get('sensitivity'), e.get('sensitivity_ci'))} "
-                     f"| {_ci(e.get('specificity'), e.get('specificity_ci'))} |")  # fmt: skip
+        lines.append(f"| {name} | {n} | {fmt_ci(e.get('roc_auc'), e.get('ci'))} "
+                     f"| {fmt_ci(e.get('sensitivity'), e.get('sensitivity_ci'))} "
+                     f"| {fmt_ci(e.get('specificity'), e.get('specificity_ci'))} |")  # fmt: skip
     lines += ["", "| outer fold | chosen | threshold | inner patient AUC per candidate |",
               "|---|---|---|---|"]  # fmt: skip
     for f in summary["folds"]:
-        scores = ", ".join(f"{k} {_ci(v, None)}" for k, v in f["inner_patient_auc"].items())
+        scores = ", ".join(f"{k} {fmt_ci(v, None)}" for k, v in f["inner_patient_auc"].items())
         lines.append(f"| {f['outer_fold']} | {f['chosen']} | {f['threshold']:.3f} | {scores} |")
     return "\n".join(lines) + "\n"
 

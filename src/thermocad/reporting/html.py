@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from thermocad.utils.tables import fmt_ci  # noqa: F401 - re-exported for the report modules
+
 # Every section the report always contains (an absent input says so inside its section).
 SECTIONS = {
     "disclaimer": "Clinical disclaimer",
@@ -69,15 +71,6 @@ def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
             whole = df[c].dropna().mod(1).eq(0).all() and df[c].notna().any()
             fmt[c] = (lambda v: f"{int(v):,}") if whole else floats.format
     return df.to_html(index=False, na_rep="n/a", formatters=fmt, border=0, classes="t")
-
-
-def fmt_ci(value, ci) -> str:
-    """'0.912 (0.850-0.960)', or n/a for undefined values."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "n/a"
-    if not ci or ci[0] is None:
-        return f"{value:.3f}"
-    return f"{value:.3f} ({ci[0]:.3f}-{ci[1]:.3f})"
 
 
 def section(key: str, body: str) -> str:

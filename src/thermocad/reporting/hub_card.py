@@ -15,6 +15,7 @@ import pandas as pd
 
 from thermocad.models.meta import synthetic_training, training_sentence
 from thermocad.utils.files import atomic_write_text
+from thermocad.utils.tables import fmt_ci
 
 CARD = "README.md"
 TAGS = ("thermography", "breast-cancer", "image-classification", "timm", "fastai")
@@ -230,9 +231,7 @@ def _cv_evaluation(cv: dict) -> list[str]:
     """`thermocad fit`'s cross-validation: the served model by subset, its halves, the drift."""
 
     def auc(value, lo=None, hi=None) -> str:
-        if value is None or value != value:
-            return "n/a"
-        return f"{value:.3f}" + (f" ({lo:.3f}-{hi:.3f})" if lo is not None and lo == lo else "")
+        return fmt_ci(value, (lo, hi))
 
     ci = cv.get("patient_roc_auc_ci") or [None, None]
     batch = cv.get("batch") or "-"

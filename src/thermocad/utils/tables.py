@@ -53,3 +53,19 @@ def markdown_table(
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def fmt_ci(value: Any, ci: Sequence[Any] | None = None, digits: int = 3) -> str:
+    """'0.912 (0.850-0.960)' (`ci`: low, high; '-0.120 (-0.300 to 0.050)' with a negative
+    bound), the value alone without an interval, or 'n/a' for a missing or undefined value:
+    the one way every table writes an estimate."""
+
+    def missing(v: Any) -> bool:
+        return v is None or (isinstance(v, int | float) and v != v)  # None or NaN
+
+    if missing(value):
+        return "n/a"
+    if not ci or missing(ci[0]) or missing(ci[1]):
+        return f"{value:.{digits}f}"
+    dash = " to " if min(ci) < 0 else "-"  # "-0.300--0.050" would misread
+    return f"{value:.{digits}f} ({ci[0]:.{digits}f}{dash}{ci[1]:.{digits}f})"
