@@ -16,21 +16,12 @@ import pandas as pd
 
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
-from thermocad.io.labels import labels_to_y
+from thermocad.io.labels import with_y
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 from thermocad.utils.tables import fmt_ci, read_table
-
-
-def with_y(pred: pd.DataFrame) -> pd.DataFrame:
-    """Add the 0/1 column `y` (1 = Sick) from `label` when it is missing."""
-    if "y" in pred.columns:
-        return pred.assign(y=pred["y"].astype(int))
-    if "label" not in pred.columns:
-        raise ConfigError("predictions need a `y` or `label` column")
-    return pred.assign(y=labels_to_y(pred["label"]))
 
 
 def clean_json(obj):

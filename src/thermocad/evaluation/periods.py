@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from thermocad.io.labels import with_y
+
 BATCH, DATE = "acquisition_batch", "acquisition_date"
 PERIOD = "period_matched"  # split.csv: inside its batch's shared range, over the whole cohort
 ROOM = "room_median"  # cohort.csv: the background's median, the room as the camera sees it
@@ -21,9 +23,7 @@ MIN_ROOM_WOMEN = 10  # fewer Healthy women with a room temperature: no room drif
 
 def sick(df: pd.DataFrame) -> pd.Series:
     """1 = Sick, from `y` or else `label`."""
-    if "y" in df.columns:
-        return df["y"].astype(int)
-    return (df["label"].astype(str) == "Sick").astype(int)
+    return with_y(df)["y"]
 
 
 def batch_values(df: pd.DataFrame) -> pd.Series:

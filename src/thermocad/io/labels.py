@@ -35,6 +35,17 @@ def labels_to_y(labels: Iterable) -> np.ndarray:
     return (np.asarray(list(labels), dtype=str) == CLASSES[1]).astype(np.int64)
 
 
+def with_y(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with the 0/1 column `y` (1 = Sick): its own `y`, else from `label`."""
+    from thermocad.utils.errors import ConfigError
+
+    if "y" in table.columns:
+        return table.assign(y=table["y"].astype(int))
+    if "label" not in table.columns:
+        raise ConfigError("predictions need a `y` or `label` column")
+    return table.assign(y=labels_to_y(table["label"]))
+
+
 def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     """Read and check the labels CSV (or table); returns patient_id (int), diagnosis, then
     optional columns."""

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from thermocad.cohort.split import fold_rows, folds_of
-from thermocad.io.labels import labels_to_y
+from thermocad.io.labels import with_y
 from thermocad.utils.errors import ConfigError, ModelFormatError
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -183,9 +183,7 @@ def fit_linear_baseline(
 
 
 def _y(df: pd.DataFrame) -> np.ndarray:
-    if "y" in df.columns:
-        return df["y"].to_numpy(int)
-    return labels_to_y(df["label"])
+    return with_y(df)["y"].to_numpy(int)
 
 
 def fit_baseline(train_df: pd.DataFrame, features: pd.DataFrame, C: float = 1.0) -> BaselineModel:

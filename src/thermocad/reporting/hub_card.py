@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from thermocad.io.labels import with_y
 from thermocad.models.meta import synthetic_training, training_sentence
 from thermocad.utils.files import atomic_write_text
 from thermocad.utils.tables import fmt_ci
@@ -39,7 +40,7 @@ def validation_summary(preds: pd.DataFrame, threshold: float, n_boot: int = 1000
     """Point metrics and 95% intervals (patient bootstrap; Wilson for proportions)."""
     from thermocad.evaluation.metrics import summarize
 
-    df = preds.assign(y=(preds["label"].astype(str) == "Sick").astype(int))
+    df = with_y(preds)
     return summarize(df, threshold, n_boot=n_boot)
 
 
