@@ -77,8 +77,9 @@ def table_row(name: str, result: dict, n_folds: int) -> dict:
 def display_name(row) -> str:
     """The model as served: 'efficientnet_lite0+baseline' for a CNN averaged with the baseline
     (the nested section's name for it)."""
-    averaged = pd.notna(row.get("cnn_alone_patient_roc_auc"))
-    return f"{row['model']}+{BASELINE}" if averaged else str(row["model"])
+    from thermocad.models.meta import served_name
+
+    return served_name(row["model"], pd.notna(row.get("cnn_alone_patient_roc_auc")))
 
 
 def pick_best(table: pd.DataFrame) -> str:

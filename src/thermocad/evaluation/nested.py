@@ -29,6 +29,7 @@ from thermocad.evaluation.runs import (
     run_arch,
     run_baseline,
 )
+from thermocad.models.meta import served_name
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, atomic_write_text
 from thermocad.utils.progress import log
@@ -45,7 +46,7 @@ def candidates_of(archs: Sequence[str], baseline: bool = True) -> list[str]:
     """Every candidate, simplest first: baseline, then per architecture CNN alone and CNN+baseline."""
     names = [BASELINE] if baseline else []
     for arch in archs:
-        names += [arch, f"{arch}+{BASELINE}"] if baseline else [arch]
+        names += [arch, served_name(arch, True)] if baseline else [arch]
     return names
 
 
@@ -61,7 +62,7 @@ def candidate_probs(
         out[arch] = alone
         if base is not None:
             b = base.set_index("path")["prob"].loc[alone["path"]].to_numpy(float)
-            out[f"{arch}+{BASELINE}"] = alone.assign(prob=(alone["prob"].to_numpy() + b) / 2)
+            out[served_name(arch, True)] = alone.assign(prob=(alone["prob"].to_numpy() + b) / 2)
     return out
 
 
@@ -109,7 +110,7 @@ def _refit(chosen: str, train_rows: pd.DataFrame, test_rows: pd.DataFrame, out: 
     """The chosen candidate fitted on the whole outer training set, predicting the outer test fold."""
     df = pd.concat([train_rows.assign(split="train"), test_rows.assign(split="valid")])
     df = df.drop(columns="fold").reset_index(drop=True)
-    arch = chosen.removesuffix(f"+{BASELINE}")
+    arch = chosen.removesuffix(served_name("", True))
     uses_baseline = chosen == BASELINE or chosen != arch  # the baseline, or CNN+baseline
     base = run_baseline(df, job["features"])["pred"] if uses_baseline else None
     cnn = {}

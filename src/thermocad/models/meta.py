@@ -202,10 +202,14 @@ def synthetic_training(meta: dict) -> str | None:
     return "synthetic" if share >= 1 else f"partly synthetic ({100 * share:.0f}%)"
 
 
-def model_name(meta: dict) -> str:
+def served_name(arch: str, averaged: bool) -> str:
     """The model as served: ARCH, or ARCH+baseline when it averages its CNN with the baseline."""
-    arch = str(meta.get("arch", "unknown"))
-    return f"{arch}+baseline" if meta.get("baseline") is not None else arch
+    return f"{arch}+baseline" if averaged else str(arch)
+
+
+def model_name(meta: dict) -> str:
+    """served_name of a model.json."""
+    return served_name(str(meta.get("arch", "unknown")), meta.get("baseline") is not None)
 
 
 def training_sentence(config: dict) -> str:
