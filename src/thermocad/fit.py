@@ -62,11 +62,12 @@ def _cross_validate(split_csv: Path, out: Path, config) -> pd.DataFrame:
 def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: int,
                out: Path) -> dict:  # fmt: skip
     """Write cv/oof_predictions.csv and cv/metrics.json; return what model.json records."""
-    from thermocad.evaluation.evaluate import clean_json, evaluate_predictions
+    from thermocad.evaluation.evaluate import clean_json, evaluate_predictions, halves_by_period
     from thermocad.evaluation.periods import period_columns
 
     metrics = evaluate_predictions(oof, choice["threshold"], n_boot=n_boot, seed=seed)
-    metrics.update(folds=folds, seed=seed, choices=choice, halves=_halves(oof, n_boot, seed))
+    halves = halves_by_period(oof, n_boot, seed)
+    metrics.update(folds=folds, seed=seed, choices=choice, halves=halves)
     atomic_write_csv(out / "cv" / "oof_predictions.csv", oof)
     atomic_write_json(out / "cv" / "metrics.json", clean_json(metrics))
     pat = metrics["patient"]
@@ -81,16 +82,6 @@ def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: i
                    for k, v in metrics["halves"].items()},
         "details": "cv/metrics.json", "predictions": "cv/oof_predictions.csv",
     })  # fmt: skip
-
-
-def _halves(oof: pd.DataFrame, n_boot: int, seed: int) -> dict:
-    """The served model's two halves scored alone on the same out-of-fold predictions (when it
-    averages a CNN with the baseline): is each earning its place, within batch and period?"""
-    from thermocad.evaluation.evaluate import period_metrics
-
-    return {name: period_metrics(oof.assign(prob=oof[column].astype(float)), n_boot, seed)
-            for name, column in (("cnn", "prob_cnn"), ("baseline", "prob_baseline"))
-            if column in oof.columns}  # fmt: skip
 
 
 def _summary(cv: dict) -> str:

@@ -81,6 +81,14 @@ def period_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dic
     return by_period(_patient_frame(with_y(pred), "mean", None), n_boot, seed)
 
 
+def halves_by_period(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
+    """A CNN+baseline model's halves scored alone by period, from predict_split's `prob_cnn`
+    and `prob_baseline` columns (empty for a single model): is each earning its place?"""
+    return {name: period_metrics(pred.assign(prob=pred[column].astype(float)), n_boot, seed)
+            for name, column in (("cnn", "prob_cnn"), ("baseline", "prob_baseline"))
+            if column in pred.columns}  # fmt: skip
+
+
 def evaluate_predictions(
     pred: pd.DataFrame,
     threshold: float,

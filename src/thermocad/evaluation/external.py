@@ -25,7 +25,7 @@ import pandas as pd
 from thermocad.evaluation.evaluate import (
     clean_json,
     evaluate_predictions,
-    period_metrics,
+    halves_by_period,
     predict_split,
     served_name,
     write_plots,
@@ -41,8 +41,7 @@ from thermocad.utils.files import (
 from thermocad.utils.progress import log
 from thermocad.utils.tables import fmt_ci, markdown_table, read_table
 
-HALVES = {"cnn": ("prob_cnn", "its CNN half alone"),
-          "baseline": ("prob_baseline", "its baseline half alone")}  # fmt: skip
+HALVES = {"cnn": "its CNN half alone", "baseline": "its baseline half alone"}
 
 
 def rooms_outside(rows: pd.DataFrame, meta: dict) -> dict | None:
@@ -90,7 +89,7 @@ def external_table(result: dict) -> str:
 def _models(result: dict):
     """(name, by_period, patient metrics or None) for the served model and its halves."""
     yield result["model"] + " (served)", result["served"]["by_period"], result["served"]["patient"]
-    for key, (_, name) in HALVES.items():
+    for key, name in HALVES.items():
         if key in result["halves"]:
             yield name, result["halves"][key], None
 
@@ -123,8 +122,7 @@ def _notes(result: dict) -> list[str]:
 def score_predictions(pred: pd.DataFrame, threshold: float, model: str, n_boot: int = 1000) -> dict:
     """What `external_table` shows, from new women's predictions: the served model's metrics at
     `threshold` and, when `pred` has `prob_cnn` / `prob_baseline`, each half's AUC by period."""
-    halves = {key: period_metrics(pred.assign(prob=pred[column]), n_boot)
-              for key, (column, _) in HALVES.items() if column in pred.columns}  # fmt: skip
+    halves = halves_by_period(pred, n_boot)
     served = evaluate_predictions(pred, threshold, n_boot=n_boot)
     return {"model": model, "threshold": threshold, "served": served, "halves": halves}
 
