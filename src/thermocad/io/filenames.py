@@ -8,11 +8,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from thermocad.io.find import READABLE_SUFFIXES
 from thermocad.utils.errors import CohortError
 
 VIEWS = {"1": "frontal", "2": "right45", "3": "right90", "4": "left45", "5": "left90"}
 PROTOCOLS = {"S": "static", "D": "dynamic"}
-SUFFIXES = ("txt", "csv", "dat", "npy", "png", "jpg", "jpeg", "tif", "tiff")
+# The readable kinds (io.find), without the dot; a .gz after them is allowed by _NAME.
+SUFFIXES = tuple(s[1:] for s in READABLE_SUFFIXES if s.count(".") == 1 and s != ".gz")
 
 _NAME = re.compile(
     r"""

@@ -14,6 +14,9 @@ from thermocad.utils.progress import log
 THERMAL_SUFFIXES = (".txt", ".txt.gz", ".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 # What `read_thermal` reads when a file is named (an upload, a command-line argument).
 READABLE_SUFFIXES = THERMAL_SUFFIXES + (".csv", ".dat", ".gz")
+# How `read_thermal` reads each: a text matrix (any of them gzipped), numpy, or an image.
+TEXT_SUFFIXES = (".txt", ".csv", ".dat", ".gz")
+IMAGE_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
 
 
 def is_thermal_file(path: str | os.PathLike) -> bool:

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 
 from thermocad.io import cache as parse_cache
+from thermocad.io.find import IMAGE_SUFFIXES, TEXT_SUFFIXES
 from thermocad.io.limits import check_file_size, check_shape, check_text_size, read_limited
 from thermocad.io.npy import read_npy
 from thermocad.io.text import parse_text, warm_up_text_reader
 from thermocad.utils.errors import ThermalFormatError
 
 PLAUSIBLE_CELSIUS = (0.0, 50.0)  # skin and room temperatures; anything else is a wrong file
-IMAGE_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
 _MAGIC = {
     b"\x89PNG": "png",
     b"\xff\xd8\xff": "jpeg",
@@ -106,7 +106,7 @@ def _kind(path: Path) -> str:
         return IMAGE_SUFFIXES[suffixes[-1]]
     if suffixes and suffixes[-1] == ".npy":
         return "npy"
-    if suffixes and suffixes[-1] in (".txt", ".csv", ".dat", ".gz"):
+    if suffixes and suffixes[-1] in TEXT_SUFFIXES:
         return "text"
     try:  # unknown extension: trust the file's first bytes
         with open(path, "rb") as fh:
