@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-_VIEWS = ("frontal", "right45", "right90", "left45", "left90")
+from thermocad.io.filenames import VIEWS  # standard library only: the CLI still starts fast
+
+_VIEWS = tuple(VIEWS.values())
 DIFFICULTIES = ("easy", "default", "hard")  # synth.patient.DIFFICULTIES (a test checks)
 
 
