@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from thermocad.evaluation.metrics import TARGET_SENSITIVITY
 from thermocad.io.labels import with_y
 from thermocad.models.meta import synthetic_training, training_sentence
 from thermocad.utils.files import atomic_write_text
@@ -27,7 +28,7 @@ HEADLINE = (
     ("specificity", "Specificity"),
     ("balanced_accuracy", "Balanced accuracy"),
 )
-METHODS = {"sensitivity": "the highest reaching sensitivity 0.9 on validation",
+METHODS = {"sensitivity": f"the highest reaching sensitivity {TARGET_SENSITIVITY:g} on validation",
            "given": "given at training, e.g. the cross-validated one"}  # fmt: skip
 NOT_A_DIAGNOSIS = (
     "**Not a diagnosis.** This is research software, not a medical device. Thermography is at "
@@ -133,7 +134,7 @@ def _threshold_source(meta: dict) -> str:
     """Where the stored threshold came from, in a few words."""
     prov = meta.get("threshold_provenance") or {}
     if prov.get("threshold_method") == "sensitivity":
-        return (f"the highest reaching sensitivity {prov.get('target_sensitivity') or 0.9:g} on the "
+        return (f"the highest reaching sensitivity {prov.get('target_sensitivity') or TARGET_SENSITIVITY:g} on the "
                 "pooled out-of-fold predictions of `thermocad fit`'s cross-validation")  # fmt: skip
     if prov.get("threshold_method") == "youden":
         return (
