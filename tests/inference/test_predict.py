@@ -392,3 +392,22 @@ def test_an_output_name_that_contradicts_the_format_is_refused_first(run_dir, dm
     with pytest.raises(ConfigError, match="--out -: give a file name"):
         run_predict(run_dir, dmr_files, "-")
     assert not Path("-").exists()
+
+
+def test_an_output_that_is_an_input_or_a_thermal_name_is_refused_even_with_force(
+    run_dir, dmr_files, tmp_path
+):
+    import shutil
+
+    from thermocad.inference.predict import run_predict
+    from thermocad.utils.errors import ConfigError
+
+    victim = Path(shutil.copy(dmr_files[0], tmp_path / "T0101.txt"))
+    before = victim.read_bytes()
+    with pytest.raises(ConfigError, match=r"T0101\.txt: a thermal file's name"):
+        run_predict(run_dir, [victim], victim, force=True)
+    matrix = tmp_path / "T0102.csv"  # a matrix named .csv is read, so it may be an input
+    matrix.write_bytes(before)
+    with pytest.raises(ConfigError, match=r"T0102\.csv: is one of the files to predict"):
+        run_predict(run_dir, [matrix], matrix, force=True)
+    assert victim.read_bytes() == matrix.read_bytes() == before

@@ -242,7 +242,10 @@ def run_predict(
     if str(out) == "-":  # not stdout: the failures and per-patient tables go beside it
         raise ConfigError("--out -: give a file name (predict writes its error and per-patient "
                           "tables beside it)")  # fmt: skip
+    given = {Path(p).resolve() for p in paths}
     for path in output_paths(out, fmt).values():
+        if path.resolve() in given:  # --force or not: the input would become its own predictions
+            raise ConfigError(f"{path}: is one of the files to predict; give --out another name")
         check_writable(path, force)  # fail before the slow part, not after it
     table, errors = predict_paths(
         run_dir, paths, tta=tta, allow_unit_mismatch=allow_unit_mismatch, device=device
