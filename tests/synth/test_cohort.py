@@ -235,6 +235,14 @@ def test_a_forced_rerun_replaces_the_earlier_cohort_and_nothing_else(tmp_path):
     with pytest.raises(OutputExistsError, match="not an earlier synthetic cohort"):
         generate_cohort(real, 2, force=True, **SMALL)
     assert [p.name for p in real.iterdir()] == ["T0042.txt"]
+    # Nor are files added to a synthetic cohort's folder: a real woman, notes, a figure.
+    added = {"T0312.txt": "36.0 36.1\n", "notes.txt": "mine", "figure.png": "png"}
+    for name, text in added.items():
+        (tmp_path / "s" / name).write_text(text)
+        with pytest.raises(OutputExistsError, match=rf"\(e\.g\. {name}\)"):
+            generate_cohort(tmp_path / "s", 3, seed=2, force=True, **SMALL)
+        (tmp_path / "s" / name).unlink()
+    generate_cohort(tmp_path / "s", 3, seed=2, force=True, **SMALL)  # its own files: replaced
 
 
 def test_an_interrupted_cohort_is_replaced_by_a_forced_rerun(tmp_path, monkeypatch):

@@ -47,9 +47,8 @@ def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
 
 def output_paths(out: str | os.PathLike, fmt: str = "csv") -> dict[str, Path]:
     """Where predictions, the per-patient table and the error list go, beside `out`."""
-    from thermocad.utils.errors import ConfigError
-
     from thermocad.io.find import READABLE_SUFFIXES
+    from thermocad.utils.errors import ConfigError
 
     out = Path(out)
     if out.name.lower().endswith(READABLE_SUFFIXES) and out.suffix.lower() != ".csv":

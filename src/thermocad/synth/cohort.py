@@ -8,6 +8,7 @@ surface signature: `bioheat` (Pennes equation). Parameters and sources: docs/syn
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -109,12 +110,20 @@ def _preview_path(out: Path, preview: str | Path | None) -> Path | None:
 UNFINISHED = (INCOMPLETE, "a synthetic cohort being written by thermocad synth; not finished\n")
 
 
-def _ours(out: Path) -> bool:
-    """True when `out` holds a cohort synth wrote: finished (synth_truth.csv) or interrupted."""
+def _earlier_ids(out: Path) -> set[int] | None:
+    """The patient numbers of the synthetic cohort in `out`: its truth table's, or the range an
+    interrupted run's mark names; None when `out` holds no cohort synth wrote."""
+    import pandas as pd
+
+    if (out / TRUTH).is_file():
+        try:
+            return set(pd.read_csv(out / TRUTH, usecols=["patient_id"])["patient_id"].astype(int))
+        except (OSError, ValueError, pd.errors.ParserError):
+            return None
     marker = out / UNFINISHED[0]
-    return (out / TRUTH).is_file() or (
-        marker.is_file() and marker.read_text(errors="replace") == UNFINISHED[1]
-    )
+    text = marker.read_text(errors="replace") if marker.is_file() else ""
+    numbers = re.fullmatch(re.escape(UNFINISHED[1]) + r"patients (\d+)-(\d+)\n", text)
+    return set(range(int(numbers[1]), int(numbers[2]) + 1)) if numbers else None
 
 
 def _write_patients(out: Path, seed: int, sick, batches, shape: tuple[int, int], difficulty,
@@ -141,31 +150,34 @@ def _write_patients(out: Path, seed: int, sick, batches, shape: tuple[int, int],
     return rows, truth
 
 
-def _start_cohort(out: Path) -> None:
+def _start_cohort(out: Path, ids: range) -> None:
     """Clear an earlier synthetic cohort (_replace_earlier_cohort) and mark this one
-    unfinished until labels.csv is written."""
+    unfinished, with its patient numbers, until labels.csv is written."""
     from thermocad.utils.files import atomic_write_text
 
     _replace_earlier_cohort(out)
-    atomic_write_text(out / UNFINISHED[0], UNFINISHED[1])
+    atomic_write_text(out / UNFINISHED[0], f"{UNFINISHED[1]}patients {ids[0]}-{ids[-1]}\n")
 
 
 def _replace_earlier_cohort(out: Path) -> None:
     """Clear an earlier synthetic cohort from `out` (a --force rerun), so that none of its
-    thermograms stays beside the new ones under the new labels; refuse a folder whose thermal
-    files are not one (no synth_truth.csv or unfinished mark beside them): they may be someone's
-    real data."""
+    thermograms stays beside the new ones under the new labels. Only its own files go: a
+    thermal file that is not one of its patients' (another name, another number, a subfolder)
+    may be someone's real data, and the folder is refused, naming it."""
+    from thermocad.io.filenames import patient_number
     from thermocad.io.find import walk_thermal_files
     from thermocad.utils.errors import OutputExistsError
 
     files, _ = walk_thermal_files(out)
     if not files:
         return
-    if not _ours(out) or any(f.parent != out for f in files):
+    ids = _earlier_ids(out) or set()
+    foreign = [f for f in files if f.parent != out or patient_number(f) not in ids]
+    if foreign:
         raise OutputExistsError(
-            f"{out}: holds {len(files)} thermal file(s) that are not an earlier synthetic cohort "
-            f"(e.g. {files[0].name}); synth writes a cohort into an empty folder or over one it "
-            "wrote itself: choose another --out"
+            f"{out}: holds thermal files that are not an earlier synthetic cohort's (e.g. "
+            f"{foreign[0].relative_to(out)}); synth writes a cohort into an empty folder or over "
+            "one it wrote itself: choose another --out"
         )
     for path in [*files, out / "labels.csv", out / TRUTH, out / UNFINISHED[0]]:
         path.unlink(missing_ok=True)
@@ -215,7 +227,7 @@ def generate_cohort(
     if sheet is not None:  # before the cohort is written: an existing sheet is refused first
         check_writable(sheet, force=force)
     out = prepare_out_dir(out_dir, force=force)
-    _start_cohort(out)
+    _start_cohort(out, range(first_id, first_id + n_patients))
     draw = [seed, 0] if first_id == 1 else [seed, 0, first_id]  # cohorts from 1: as before
     sick, batches = _assign(np.random.default_rng(draw), n_patients, sick_fraction, fmt,
                             batch_effect)  # fmt: skip
