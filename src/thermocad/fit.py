@@ -161,7 +161,7 @@ def fit(
     if folds < 2 or folds > per_class.min():  # each fold needs a woman of each class
         raise ConfigError(f"--folds must be 2 to {per_class.min()} (the labels hold "
                           f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
-    out = prepare_out_dir(out_dir, force)
+    out = prepare_out_dir(out_dir, force, made_by="fit")
     # INCOMPLETE from here: a rerun that fails on its data (prepare, split) never leaves an
     # earlier model served beside the new cohort; the folder says to fit again.
     atomic_write_text(out / INCOMPLETE, "fit started; this run is not finished\n")

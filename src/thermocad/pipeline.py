@@ -170,7 +170,7 @@ def run_study(
                                   folds=folds, test=test, seed=seed, nested=nested)  # fmt: skip
     if nested is not None:
         s = {**s, "nested": nested}
-    out = prepare_out_dir(out_dir, force)
+    out = prepare_out_dir(out_dir, force, made_by="study")
     # Until the report is written the folder is INCOMPLETE, and an earlier study's report goes:
     # a failed or interrupted rerun leaves nothing that looks finished, nor that `report` takes.
     atomic_write_text(out / INCOMPLETE, UNFINISHED_STUDY)

@@ -10,6 +10,7 @@ import pytest
 
 from thermocad.evaluation import compare as C
 from thermocad.evaluation.runs import valid_predictions
+from thermocad.utils.errors import OutputExistsError
 
 
 def coin_trainer(split_csv, run_dir, config):
@@ -285,5 +286,14 @@ def test_a_rerun_clears_the_earlier_test_and_nested_results(split_csv, tmp_path)
     for stale in ("test/metrics.json", "nested/nested.json"):  # an earlier run's, test rows then
         (tmp_path / "cmp" / stale).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "cmp" / stale).write_text("{}")
+    (tmp_path / "cmp" / "comparison.csv").write_text("model\n")  # as every comparison writes
     C.compare(no_test, [], tmp_path / "cmp", n_boot=0, force=True)
     assert not (tmp_path / "cmp" / "test").exists() and not (tmp_path / "cmp" / "nested").exists()
+    # A folder thermocad did not make is not cleared, --force or not: its `test` is someone's.
+    (tmp_path / "mine" / "test").mkdir(parents=True)
+    (tmp_path / "mine" / "test" / "T0101.txt").write_text("36 36\n")
+    with pytest.raises(
+        OutputExistsError, match=r"mine: holds files thermocad did not write \(e\.g\. test\)"
+    ):
+        C.compare(no_test, [], tmp_path / "mine", n_boot=0, force=True)
+    assert [p.name for p in (tmp_path / "mine").rglob("*")] == ["test", "T0101.txt"]

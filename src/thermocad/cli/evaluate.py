@@ -60,7 +60,8 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="study config JSON (train settings, arch_overrides, ...)")
     p.add_argument("--nested", action="store_true", default=None,
                    help="also nested CV: outer folds estimate the whole procedure (the result)")  # fmt: skip
-    p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
+    p.add_argument("--force", action="store_true", help="replace an earlier comparison's folder "
+                   "(only a folder thermocad made)")  # fmt: skip
     p.set_defaults(func=_compare)
 
     p = sub.add_parser("study", help="the whole protocol: prepare, split, compare, test, report")
@@ -76,7 +77,8 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="study config JSON; see docs/evaluation.md")
     p.add_argument("--nested", action="store_true", default=None,
                    help="also nested CV: outer folds estimate the whole procedure (the result)")  # fmt: skip
-    p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
+    p.add_argument("--force", action="store_true", help="replace an earlier study's folder "
+                   "(only a folder thermocad made)")  # fmt: skip
     p.set_defaults(func=_study)
 
     p = sub.add_parser("report", help="write the HTML report of a study folder again")

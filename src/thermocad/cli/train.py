@@ -62,7 +62,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-find", dest="lr_auto", action="store_true",
                    help="use lr_find's suggestion as the learning rate")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
-    p.add_argument("--force", action="store_true", help="overwrite an existing run directory")
+    p.add_argument("--force", action="store_true", help="replace an earlier run in --out (only a folder "
+                   "thermocad made)")  # fmt: skip
 
 
 def _config(args: argparse.Namespace):

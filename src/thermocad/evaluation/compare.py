@@ -253,7 +253,7 @@ def compare(
     if archs and trainer is None:
         trainer, config, skipped = _real_trainer(archs, config, overrides)
         archs = [a for a in archs if a not in skipped]
-    out = prepare_out_dir(out_dir, force)
+    out = prepare_out_dir(out_dir, force, made_by="compare")
     for name in ("best.json", "comparison.csv", "comparison.md"):  # an earlier comparison's
         (out / name).unlink(missing_ok=True)  # summary: written again when this one finishes
     for name in ("test", "nested"):  # and its results: an interrupted rerun shows none of them

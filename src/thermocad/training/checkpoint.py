@@ -87,7 +87,7 @@ def open_run(out_dir: Path, force: bool, resume: bool) -> None:
         if not force and (out_dir / INCOMPLETE).is_file():
             raise OutputExistsError(f"{out_dir} holds a run interrupted before its first "
                                     "checkpoint (nothing to resume): --force starts over")  # fmt: skip
-        prepare_out_dir(out_dir, force=force)
+        prepare_out_dir(out_dir, force=force, made_by="train")
 
 
 def start_run(out_dir: Path, resume: bool) -> None:

@@ -100,14 +100,34 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
     return path
 
 
-def prepare_out_dir(path: str | os.PathLike, force: bool = False) -> Path:
-    """Create an output directory; an existing non-empty one is refused unless `force`."""
+# In a folder a command made: `--force` reuses such a folder and replaces what it finds there
+# (earlier results, whole subfolders), so it must be thermocad's own. Folders made before the
+# mark existed are known by the files every such command writes.
+MADE_BY = ".thermocad"
+OWN_FILES = (MADE_BY, INCOMPLETE, "model.json", "config.json", "checkpoint", "comparison.csv",
+             "study.json", "cv")  # fmt: skip
+
+
+def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str | None = None,
+                    ) -> Path:  # fmt: skip
+    """Create an output directory; an existing non-empty one is refused unless `force`.
+    `made_by` (the command, for a command that clears what it finds): the folder is marked as
+    its output, and `force` reuses only a folder thermocad made."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputExistsError(f"{path} exists and is not a directory")
-    if path.is_dir() and any(p.name != LOCK for p in path.iterdir()) and not force:
+    found = sorted(p.name for p in path.iterdir() if p.name != LOCK) if path.is_dir() else []
+    if found and not force:
         raise OutputExistsError(
             f"{path} already exists and is not empty; use --force (force=True in Python) to reuse it"
         )
+    if found and made_by and not any((path / name).exists() for name in OWN_FILES):
+        raise OutputExistsError(
+            f"{path}: holds files thermocad did not write (e.g. {found[0]}); --force reuses only "
+            f"a folder thermocad made, since {made_by} replaces earlier results there: choose "
+            "another --out"
+        )
     path.mkdir(parents=True, exist_ok=True)
+    if made_by:
+        atomic_write_text(path / MADE_BY, f"written by thermocad {made_by}\n")
     return path
