@@ -39,7 +39,7 @@ from thermocad.evaluation.evaluate import (
     with_y,
 )
 from thermocad.evaluation.external import evaluate_external, external_table, score_predictions
-from thermocad.evaluation.lockbox import record_opening
+from thermocad.evaluation.lockbox import ledger_path, record_opening
 from thermocad.fit import choose_from_oof, fit
 from thermocad.models.baseline import feature_table
 from thermocad.utils.files import atomic_write_json, atomic_write_text
@@ -122,16 +122,19 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--ledger", type=Path, help="the new women's ledger of openings (default: "
+                    "beside --new-labels; give one when that folder is read-only)")  # fmt: skip
     args = ap.parse_args()
+    book = ledger_path(args.new_labels, args.ledger)  # writable, before anything trains
 
     run = fit(args.dev, args.dev_labels, args.out / "default", seed=args.seed, n_boot=args.n_boot)
     default = evaluate_external(run, args.new, args.new_labels, args.out / "default_external",
-                                n_boot=args.n_boot)  # fmt: skip
+                                n_boot=args.n_boot, ledger=book)  # fmt: skip
     dev = with_y(pd.read_csv(run / "split.csv"))
     new = with_y(kept_rows(pd.read_csv(args.out / "default_external" / "cohort" / "cohort.csv")))
     pred, threshold = theta_model(dev.reset_index(drop=True), new.reset_index(drop=True), args.seed)
     theta = score_predictions(pred, threshold, "default_theta", args.n_boot)
-    theta["lockbox"] = record_opening(args.new_labels, pred, "default_theta (new_women_check.py)",
+    theta["lockbox"] = record_opening(book, pred, "default_theta (new_women_check.py)",
                                       theta["served"]["patient"]["roc_auc"])  # fmt: skip
     pred.to_csv(args.out / "default_theta_predictions.csv", index=False)
     decision = verdict(default, theta)

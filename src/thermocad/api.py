@@ -106,6 +106,7 @@ def evaluate(
     tta: bool = False,
     subgroup: str | None = "acquisition_batch",
     n_boot: int = 1000,
+    ledger: str | os.PathLike | None = None,
 ) -> dict:
     """Metrics of the model on the `on` rows at its stored threshold, with intervals.
 
@@ -113,10 +114,11 @@ def evaluate(
     "predictions", the per-image DataFrame. No plot is written (`thermocad evaluate` writes
     them). As on the command line, test women who trained or tuned the model (its folder's
     trained_on.csv) are refused, as are valid women who trained it, and a test split given as
-    a file has this scoring recorded in its ledger (evaluation.lockbox).
+    a file has this scoring recorded in its ledger (evaluation.lockbox: beside the file, or
+    the file `ledger`).
     """
     from thermocad.evaluation.evaluate import score_split, split_rows
-    from thermocad.evaluation.lockbox import check_split_rows
+    from thermocad.evaluation.lockbox import check_split_rows, ledger_path
 
     bundle = _bundle(model)
     from_file = isinstance(split_table, str | os.PathLike)
@@ -124,8 +126,9 @@ def evaluate(
     if isinstance(model, str | os.PathLike):  # test women new; valid ones may have tuned it
         check_split_rows(rows, on, Path(model), split_table if from_file else "the split table")
     source = str(model) if isinstance(model, str | os.PathLike) else "a loaded model"
+    book = ledger_path(split_table, ledger) if from_file and on == "test" else None
     result, pred = score_split(bundle, rows, on, bundle.threshold, tta, subgroup, n_boot,
-                               ledger=split_table if from_file else None, source=source)  # fmt: skip
+                               ledger=book, source=source)  # fmt: skip
     return {**result, "on": on, "predictions": pred}
 
 

@@ -25,17 +25,17 @@ def test_fingerprints_ignore_row_order_and_float_noise():
 
 def test_openings_count_distinct_models_per_test_set(tmp_path, capsys):
     split = tmp_path / "split.csv"
-    first = L.record_opening(split, _pred([0.1, 0.2, 0.3, 0.4]), "run_a", 0.75)
+    first = L.record_opening(L.ledger_path(split), _pred([0.1, 0.2, 0.3, 0.4]), "run_a", 0.75)
     assert first == {"opening": 1, "models": 1, "n_patients": 3, "new": True,
                      "test": L.patients_fingerprint(_pred([0] * 4)),
                      "ledger": str(tmp_path / "split.test_openings.jsonl")}  # fmt: skip
-    again = L.record_opening(split, _pred([0.1, 0.2, 0.3, 0.4]), "run_a again")
+    again = L.record_opening(L.ledger_path(split), _pred([0.1, 0.2, 0.3, 0.4]), "run_a again")
     assert (again["opening"], again["models"], again["new"]) == (1, 1, False)
-    other = L.record_opening(split, _pred([0.9, 0.2, 0.3, 0.4]), "run_b", 0.5)
+    other = L.record_opening(L.ledger_path(split), _pred([0.9, 0.2, 0.3, 0.4]), "run_b", 0.5)
     assert (other["opening"], other["models"], other["new"]) == (2, 2, True)
     assert "2 different models" in capsys.readouterr().err
     # other test patients are another lockbox with its own count
-    elsewhere = L.record_opening(split, _pred([0.5, 0.5], patients=(7, 8)), "run_b")
+    elsewhere = L.record_opening(L.ledger_path(split), _pred([0.5, 0.5], patients=(7, 8)), "run_b")
     assert (elsewhere["opening"], elsewhere["models"]) == (1, 1)
     # a report written later from the first opening's metrics.json counts the ledger again
     assert L.refreshed(first)["models"] == 2 and "2 different models" in lockbox_note(first)
@@ -46,17 +46,28 @@ def test_openings_count_distinct_models_per_test_set(tmp_path, capsys):
 
 def test_a_torn_ledger_line_is_skipped(tmp_path):
     split = tmp_path / "split.csv"
-    L.record_opening(split, _pred([0.1, 0.2, 0.3, 0.4]), "a")
+    L.record_opening(L.ledger_path(split), _pred([0.1, 0.2, 0.3, 0.4]), "a")
     with L.ledger_path(split).open("a") as f:
         f.write('{"test": "trunc\n[1, 2]\n')
-    out = L.record_opening(split, _pred([0.4, 0.2, 0.3, 0.4]), "b")
+    out = L.record_opening(L.ledger_path(split), _pred([0.4, 0.2, 0.3, 0.4]), "b")
     assert out["models"] == 2 and len(L.read_ledger(L.ledger_path(split))) == 2
 
 
-def test_an_unwritable_ledger_warns_and_evaluation_goes_on(tmp_path, capsys):
-    out = L.record_opening(tmp_path / "gone" / "split.csv", _pred([0.1, 0.2, 0.3, 0.4]), "a")
-    assert out["models"] == 1
-    assert "could not write the test ledger" in capsys.readouterr().err
+def test_an_unwritable_ledger_is_refused_before_scoring_and_never_reads_as_first(tmp_path):
+    import pytest
+
+    from thermocad.utils.errors import ConfigError
+
+    # Data on a read-only disk (here: a folder that is not there): refused, with the way out.
+    with pytest.raises(ConfigError, match=r"split\.test_openings\.jsonl: .*give --ledger FILE"):
+        L.ledger_path(tmp_path / "gone" / "split.csv")
+    given = L.ledger_path(tmp_path / "gone" / "split.csv", tmp_path / "mine.jsonl")
+    assert given == tmp_path / "mine.jsonl"
+    L.record_opening(given, _pred([0.1, 0.2, 0.3, 0.4]), "a")
+    # Unwritable after the check (a disk that fills up): said, not counted as the first.
+    out = L.record_opening(tmp_path / "gone" / "x.jsonl", _pred([0.1, 0.2, 0.3, 0.4]), "b")
+    assert out["unrecorded"] and "how many have been scored is unknown" in L.describe(out)
+    assert "the first model" not in L.describe(out)
 
 
 def test_report_flags_a_reopened_test_set():
@@ -73,7 +84,7 @@ def test_the_ledger_is_found_from_any_working_folder(tmp_path, monkeypatch):
     (tmp_path / "study").mkdir()
     monkeypatch.chdir(tmp_path)
     pred = pd.DataFrame({"path": ["a", "b"], "patient_id": [1, 2], "prob": [0.1, 0.9]})
-    first = L.record_opening("study/split.csv", pred, "run1")  # a relative split path
-    L.record_opening("study/split.csv", pred.assign(prob=[0.2, 0.8]), "run2")
+    first = L.record_opening(L.ledger_path("study/split.csv"), pred, "run1")  # a relative path
+    L.record_opening(L.ledger_path("study/split.csv"), pred.assign(prob=[0.2, 0.8]), "run2")
     monkeypatch.chdir("/")  # `thermocad report` run from elsewhere
     assert L.refreshed(first)["models"] == 2

@@ -20,9 +20,18 @@ from thermocad.utils.errors import ConfigError, ModelFormatError, OutputExistsEr
 
 # Two cores shared by several jobs: one thread avoids OpenMP oversubscription (35x slower).
 torch.set_num_threads(1)
-OUTPUTS = ["model.safetensors", "model.json", "history.csv", "lr_find.png", "schedule.png",
-           "valid_predictions.csv", "trained_on.csv", "config.json", "README.md",
-           ".thermocad"]  # fmt: skip  (the mark --force looks for)
+OUTPUTS = [
+    "model.safetensors",
+    "model.json",
+    "history.csv",
+    "lr_find.png",
+    "schedule.png",
+    "valid_predictions.csv",
+    "trained_on.csv",
+    "config.json",
+    "README.md",
+    ".thermocad",
+]  # fmt: skip  (the mark --force looks for)
 
 
 @pytest.fixture(scope="module")

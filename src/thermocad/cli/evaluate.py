@@ -27,7 +27,7 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
         "the served model and each half alone, overall, within batch and period-matched "
         "(written to OUT/external.md). Women the model trained on are refused. Each scoring "
         "of test or new women is counted in a ledger beside the split or labels file "
-        "(NAME.test_openings.jsonl).",
+        "(NAME.test_openings.jsonl), or in --ledger FILE (data on a read-only disk).",
     )
     p.add_argument("run_dir", help="training run folder (model.safetensors + model.json)")
     p.add_argument("--split", help="split.csv")
@@ -45,6 +45,9 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output folder (default RUN_DIR/eval_ON; with --data, "
                    "RUN_DIR/external_FOLDER)")  # fmt: skip
     p.add_argument("--subgroup", default="acquisition_batch", help="column for subgroup metrics")
+    p.add_argument("--ledger", help="the ledger counting every model scored on these test or "
+                   "new women (default: beside the split or labels file); the same file each "
+                   "time, on a writable disk")  # fmt: skip
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=_evaluate)
@@ -117,14 +120,15 @@ def _evaluate(args: argparse.Namespace) -> int:
         from thermocad.evaluation.external import evaluate_external
 
         result = evaluate_external(args.run_dir, args.data, args.labels, out_dir=args.out,
-                                   tta=args.tta, force=args.force, device=args.device)  # fmt: skip
+                                   tta=args.tta, force=args.force, device=args.device,
+                                   ledger=args.ledger)  # fmt: skip
         print(result["table"])
         return 0
     from thermocad.evaluation.evaluate import evaluate_run, headline
 
     result = evaluate_run(args.run_dir, args.split, on=args.on, tta=args.tta, out_dir=args.out,
                           subgroup=args.subgroup or None, force=args.force,
-                          device=args.device)  # fmt: skip
+                          device=args.device, ledger=args.ledger)  # fmt: skip
     print(headline(result))
     return 0
 

@@ -148,11 +148,11 @@ def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str 
         pred = with_y(res["test_pred"])
         result = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
         result.update(arch=BASELINE, on="test", threshold_source=POOLED)
-        from thermocad.evaluation.lockbox import record_opening
+        from thermocad.evaluation.lockbox import ledger_path, record_opening
 
         source = f"{out / BASELINE} (compare)"
         result["lockbox"] = record_opening(
-            split_csv, pred, source, result["patient"].get("roc_auc")
+            ledger_path(split_csv), pred, source, result["patient"].get("roc_auc")
         )
         result["plots"] = write_plots(pred, res["threshold"], test_dir)
         atomic_write_csv(test_dir / "predictions.csv", pred)

@@ -194,8 +194,8 @@ def score_split(bundle, rows: pd.DataFrame, on: str, threshold: float, tta: bool
                 subgroup: str | None = "acquisition_batch", n_boot: int = 1000,
                 ledger: str | os.PathLike | None = None, source: str = "a loaded model",
                 chosen_on_valid: bool = True) -> tuple[dict, pd.DataFrame]:  # fmt: skip
-    """(metrics, predictions) of `bundle` on the `on` rows at `threshold`. A test split read
-    from the file `ledger` has this scoring recorded beside it (evaluation.lockbox)."""
+    """(metrics, predictions) of `bundle` on the `on` rows at `threshold`. A test scoring is
+    recorded in the ledger file `ledger` (evaluation.lockbox.ledger_path), when given."""
     if not 0.0 <= float(threshold) <= 1.0:
         raise ConfigError(f"threshold must be a probability in 0..1, got {threshold}")
     if on == "valid" and chosen_on_valid and bundle.meta.get("threshold_method") != "given":
@@ -221,20 +221,25 @@ def evaluate_run(
     n_boot: int = 1000,
     device: str = "auto",
     threshold: tuple[float, str] | None = None,
+    ledger: str | os.PathLike | None = None,
 ) -> dict:
     """Predict the `on` split with the run's model, at its validation threshold (or at
-    `threshold`: (value, where it was chosen), e.g. compare's pooled out-of-fold one)."""
+    `threshold`: (value, where it was chosen), e.g. compare's pooled out-of-fold one). A test
+    scoring is counted in `ledger` (default: beside the split file)."""
+    from thermocad.evaluation.lockbox import ledger_path
+
     run_dir = Path(run_dir)
     home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
     out = Path(out_dir) if out_dir else home / f"eval_{on}"
+    book = ledger_path(split_csv, ledger) if on == "test" else None  # writable, before any work
     return _evaluate_into(out, run_dir, Path(split_csv), on, tta, subgroup, force, n_boot,
-                          device, threshold)  # fmt: skip
+                          device, threshold, book)  # fmt: skip
 
 
 @writes_folder("out")  # one evaluation at a time writes a folder: two at once mixed them
 def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool,
                    subgroup: str | None, force: bool, n_boot: int, device: str,
-                   threshold: tuple[float, str] | None) -> dict:  # fmt: skip
+                   threshold: tuple[float, str] | None, ledger: Path | None) -> dict:  # fmt: skip
     """evaluate_run() into `out`, held against other writers."""
     from thermocad.inference.loading import load_model
 
@@ -248,7 +253,7 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
         (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots
     thr, source = threshold or (bundle.threshold, "model.json (validation data)")
     log(f"evaluating {run_dir.name} on {len(rows)} {on} images (threshold {float(thr):.3f})")
-    result, pred = score_split(bundle, rows, on, thr, tta, subgroup, n_boot, ledger=split_csv,
+    result, pred = score_split(bundle, rows, on, thr, tta, subgroup, n_boot, ledger=ledger,
                                source=str(run_dir), chosen_on_valid=threshold is None)  # fmt: skip
     result.update(
         run=str(run_dir),

@@ -136,13 +136,14 @@ def evaluate_external(
     force: bool = False,
     n_boot: int = 1000,
     device: str = "auto",
+    ledger: str | os.PathLike | None = None,
 ) -> dict:
     """Score the model in `run_dir` once on the labelled women of `data_dir`; write OUT
     (default RUN/external_<folder>): cohort/, predictions.csv, metrics.json, external.md and
     the plots. Returns metrics.json's content with the table under "table"."""
     from thermocad.cohort.prepare import kept_rows, prepare_cohort
     from thermocad.evaluation.confounds import audit_notes, confound_audit
-    from thermocad.evaluation.lockbox import check_unseen, record_opening
+    from thermocad.evaluation.lockbox import check_unseen, ledger_path, record_opening
     from thermocad.inference.loading import load_model
     from thermocad.io.labels import read_labels
 
@@ -151,6 +152,7 @@ def evaluate_external(
     out = Path(out_dir) if out_dir else home / f"external_{Path(data_dir).resolve().name}"
     for name in ("metrics.json", "external.md", "predictions.csv"):
         check_writable(out / name, force)
+    book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
     check_unseen(read_labels(labels_csv)["patient_id"], run_dir, labels_csv)
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
@@ -172,7 +174,7 @@ def evaluate_external(
         "rooms": rooms_outside(rows, bundle.meta),
         "confound_audit": audit.to_dict(orient="records"),
         "audit_notes": audit_notes(audit),
-        "lockbox": record_opening(labels_csv, pred, str(run_dir),
+        "lockbox": record_opening(book, pred, str(run_dir),
                                   result["served"]["patient"]["roc_auc"]),
     })  # fmt: skip
     result["table"] = external_table(result)

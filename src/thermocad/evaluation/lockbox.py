@@ -31,10 +31,22 @@ from thermocad.utils.tables import read_table
 SUFFIX = ".test_openings.jsonl"
 
 
-def ledger_path(split_csv: str | os.PathLike) -> Path:
-    """The ledger beside a split file: split.csv -> split.test_openings.jsonl."""
+def ledger_path(split_csv: str | os.PathLike, given: str | os.PathLike | None = None) -> Path:
+    """The ledger beside a split (or labels) file: split.csv -> split.test_openings.jsonl; or
+    the file `given` (evaluate --ledger), checked writable before anything is scored."""
     split_csv = Path(split_csv)
-    return split_csv.with_name(split_csv.stem + SUFFIX)
+    return writable_ledger(Path(given) if given else split_csv.with_name(split_csv.stem + SUFFIX))
+
+
+def writable_ledger(path: Path) -> Path:
+    """`path`, or a ConfigError when the ledger cannot be appended to: an opening that is not
+    counted would let the next model be reported as the first scored on these women."""
+    target = path if path.exists() else path.parent
+    if path.is_dir() or not os.access(target, os.W_OK):
+        why = "is a folder" if path.is_dir() else "cannot be written here (a read-only disk?)"
+        raise ConfigError(f"{path}: the ledger of test openings {why}; give --ledger FILE on a "
+                          "writable disk (the same file every time these women are scored)")  # fmt: skip
+    return path
 
 
 def _digest(text: str) -> str:
@@ -83,12 +95,13 @@ def _append(path: Path, entry: dict) -> None:
         os.close(fd)
 
 
-def record_opening(split_csv: str | os.PathLike, pred: pd.DataFrame, source: str,
+def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
                    patient_auc: float | None = None) -> dict:  # fmt: skip
-    """Record that `pred` (test rows with path, patient_id, prob) was scored; return
-    {"opening", "models", "n_patients", "ledger", "new"}: `opening` is this model's place
-    among the distinct models scored on these patients, `models` how many there are now."""
-    path = ledger_path(split_csv)
+    """Record in the file `ledger` (ledger_path) that `pred` (test rows with path, patient_id,
+    prob) was scored; return {"opening", "models", "n_patients", "ledger", "new"}: `opening`
+    is this model's place among the distinct models scored on these patients, `models` how
+    many there are now ("unrecorded": why the entry could not be written)."""
+    path = Path(ledger)
     test, model = patients_fingerprint(pred), model_fingerprint(pred)
     order = models_scored(path, test)
     new = model not in order
@@ -97,13 +110,13 @@ def record_opening(split_csv: str | os.PathLike, pred: pd.DataFrame, source: str
     entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
              "model": model, "source": str(source), "n_patients": int(pred["patient_id"].nunique()),
              "patient_auc": None if patient_auc is None else round(float(patient_auc), 4)}  # fmt: skip
-    try:
-        _append(path, entry)
-    except OSError as exc:
-        log(f"warning: could not write the test ledger {path}: {exc}")
     # Absolute: a report rewritten from another folder must find the same ledger.
     out = {"opening": order.index(model) + 1, "models": len(order), "test": test,
            "n_patients": entry["n_patients"], "ledger": str(path.absolute()), "new": new}  # fmt: skip
+    try:
+        _append(path, entry)
+    except OSError as exc:
+        out["unrecorded"] = exc.strerror or str(exc)
     log(describe(out))
     return out
 
@@ -120,6 +133,10 @@ def refreshed(lockbox: dict) -> dict:
 def describe(lockbox: dict) -> str:
     """One sentence for the log and the report."""
     n, k = lockbox["n_patients"], lockbox["models"]
+    if lockbox.get("unrecorded"):
+        return (f"test set: this scoring of {n} patients could not be recorded in the ledger "
+                f"{lockbox['ledger']} ({lockbox['unrecorded']}), which holds {k - lockbox['new']} "
+                "earlier model(s) on them: how many have been scored is unknown")  # fmt: skip
     if k <= 1:
         return (
             f"test set: the first model scored on these {n} patients (ledger {lockbox['ledger']})"
