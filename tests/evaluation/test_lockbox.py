@@ -59,7 +59,9 @@ def test_an_unwritable_ledger_is_refused_before_scoring_and_never_reads_as_first
     from thermocad.utils.errors import ConfigError
 
     # Data on a read-only disk (here: a folder that is not there): refused, with the way out.
-    with pytest.raises(ConfigError, match=r"split\.test_openings\.jsonl: .*give --ledger FILE"):
+    with pytest.raises(
+        ConfigError, match=r"split\.test_openings\.jsonl: cannot write .*give --ledger FILE"
+    ):
         L.ledger_path(tmp_path / "gone" / "split.csv")
     given = L.ledger_path(tmp_path / "gone" / "split.csv", tmp_path / "mine.jsonl")
     assert given == tmp_path / "mine.jsonl"

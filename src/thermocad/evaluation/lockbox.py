@@ -41,11 +41,17 @@ def ledger_path(split_csv: str | os.PathLike, given: str | os.PathLike | None = 
 def writable_ledger(path: Path) -> Path:
     """`path`, or a ConfigError when the ledger cannot be appended to: an opening that is not
     counted would let the next model be reported as the first scored on these women."""
-    target = path if path.exists() else path.parent
-    if path.is_dir() or not os.access(target, os.W_OK):
-        why = "is a folder" if path.is_dir() else "cannot be written here (a read-only disk?)"
-        raise ConfigError(f"{path}: the ledger of test openings {why}; give --ledger FILE on a "
-                          "writable disk (the same file every time these women are scored)")  # fmt: skip
+    from thermocad.utils.errors import OutputPathError
+    from thermocad.utils.files import check_writable
+
+    try:
+        if not path.parent.is_dir():
+            raise OutputPathError(f"{path}: cannot write there: {path.parent} is not a folder")
+        check_writable(path, force=True)  # by writing a scratch file beside it
+    except OutputPathError as exc:
+        raise ConfigError(f"{exc}; the ledger of test openings must be kept: give --ledger FILE "
+                          "on a writable disk (the same file every time these women are scored)"
+                          ) from exc  # fmt: skip
     return path
 
 
