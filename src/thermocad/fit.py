@@ -153,9 +153,10 @@ def fit(
     from thermocad.training.checkpoint import start_run
     from thermocad.training.config import TrainConfig
     from thermocad.training.run import train
-    from thermocad.utils.files import INCOMPLETE
+    from thermocad.utils.files import INCOMPLETE, check_apart
 
     config = config or TrainConfig(seed=seed)
+    check_apart(out_dir, data_dir)  # the data folder is read again by the next fit
     get_arch(config.arch)  # an unknown name fails before anything is written
     per_class = read_labels(labels_csv)["diagnosis"].value_counts()
     if folds < 2 or folds > per_class.min():  # each fold needs a woman of each class

@@ -15,6 +15,7 @@ from thermocad.utils.files import (
     INCOMPLETE,  # a study, like a run, until its end
     atomic_write_json,
     atomic_write_text,
+    check_apart,
     prepare_out_dir,
 )
 from thermocad.utils.lock import writes_folder
@@ -170,6 +171,7 @@ def run_study(
                                   folds=folds, test=test, seed=seed, nested=nested)  # fmt: skip
     if nested is not None:
         s = {**s, "nested": nested}
+    check_apart(out_dir, data_dir)
     out = prepare_out_dir(out_dir, force, made_by="study")
     # Until the report is written the folder is INCOMPLETE, and an earlier study's report goes:
     # a failed or interrupted rerun leaves nothing that looks finished, nor that `report` takes.

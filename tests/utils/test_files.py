@@ -76,3 +76,24 @@ def test_check_writable_refuses_a_place_that_cannot_be_written(tmp_path):
     for force in (False, True):  # one line naming the folder, not a temp file's name
         with pytest.raises(OutputPathError, match=r"adir is a folder; give the name of a file"):
             check_writable(tmp_path / "adir", force=force)
+
+
+def test_an_output_folder_inside_the_data_folder_is_refused(tmp_path):
+    import pytest
+
+    from thermocad.cli import main
+    from thermocad.utils.errors import OutputPathError
+    from thermocad.utils.files import check_apart
+
+    data = tmp_path / "data"
+    (data / "T0001.txt").parent.mkdir()
+    (data / "T0001.txt").write_text("36 36\n36 36\n")
+    for out in (data, data / "run", data / "a" / ".." / "run"):
+        with pytest.raises(OutputPathError, match="(is|inside) the data folder"):
+            check_apart(out, data)
+    check_apart(tmp_path / "run", data)  # beside it: fine
+    check_apart(tmp_path / "data2", data)  # a name that merely starts the same: fine
+    # fit --out DATA --force used to leave DATA marked INCOMPLETE (and every later run refused).
+    assert main(["fit", str(data), "--labels", str(tmp_path / "l.csv"), "--out", str(data),
+                 "--force"]) == 2  # fmt: skip
+    assert sorted(p.name for p in data.iterdir()) == ["T0001.txt"]

@@ -36,6 +36,7 @@ from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
     atomic_write_text,
+    check_apart,
     check_writable,
 )
 from thermocad.utils.progress import log
@@ -150,6 +151,7 @@ def evaluate_external(
     run_dir = Path(run_dir)
     home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
     out = Path(out_dir) if out_dir else home / f"external_{Path(data_dir).resolve().name}"
+    check_apart(out, data_dir)
     for name in ("metrics.json", "external.md", "predictions.csv"):
         check_writable(out / name, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored

@@ -13,7 +13,13 @@ import numpy as np
 
 from thermocad.io.find import strip_suffix
 from thermocad.utils.errors import ConfigError
-from thermocad.utils.files import atomic_path, check_writable, prepare_out_dir, printable_name
+from thermocad.utils.files import (
+    atomic_path,
+    check_apart,
+    check_writable,
+    prepare_out_dir,
+    printable_name,
+)
 
 
 def _unit_label(unit: str | None) -> str:
@@ -161,6 +167,7 @@ def render_folder(
     if sheet is not None and Path(sheet).resolve() in {p.resolve() for p in paths}:
         raise ConfigError(f"{sheet}: --sheet names one of the thermograms to render; "
                           "give the sheet a name of its own")  # fmt: skip
+    check_apart(out_dir, data_dir)
     out_dir = prepare_out_dir(out_dir, force=force)
     if sheet is not None:
         check_writable(sheet, force=force)

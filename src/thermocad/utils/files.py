@@ -75,6 +75,19 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
+def check_apart(out: str | os.PathLike, data_dir: str | os.PathLike) -> None:
+    """Refuse an output folder that is the data folder or inside it: the next walk of the data
+    would read its figures back as thermograms, and a run marked INCOMPLETE would mark the
+    data so."""
+    out_path, data = Path(out).resolve(), Path(data_dir).resolve()
+    if out_path == data or data in out_path.parents:
+        where = (
+            "is the data folder" if out_path == data else f"is inside the data folder {data_dir}"
+        )
+        raise OutputPathError(f"{out}: {where}; the figures and tables written there would be "
+                              "read back as thermograms: choose an --out outside it")  # fmt: skip
+
+
 def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
     """Refuse to overwrite an existing file unless `force`, and a place that cannot be
     written (checked by writing a scratch file there, which also holds for root)."""
