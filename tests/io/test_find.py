@@ -81,3 +81,17 @@ def test_special_files_with_thermal_names_are_reported(tmp_path):
     assert files == []
     assert [where for where, _ in problems] == [str(tmp_path / f"T000{i}.txt") for i in (1, 2, 3)]
     assert all("not a regular file" in problem for _, problem in problems)
+
+
+def test_the_same_file_name_in_two_folders_is_said(tmp_path, capsys):
+    from thermocad.inference.predict import collect_files
+    from thermocad.io.find import same_names, same_names_warning
+
+    for site in ("siteA", "siteB"):  # two sites that both number a woman 101
+        (tmp_path / site).mkdir()
+        (tmp_path / site / "T0101.txt").write_text("36 36\n")
+    (tmp_path / "siteA" / "T0102.txt").write_text("36 36\n")
+    files, _ = collect_files([tmp_path])
+    assert [sorted(p.parent.name for p in g) for g in same_names(files)] == [["siteA", "siteB"]]
+    assert "1 file name(s) occur in more than one folder" in capsys.readouterr().err
+    assert same_names_warning([tmp_path / "siteA" / "T0101.txt"]) == ""

@@ -12,7 +12,7 @@ import pandas as pd
 
 from thermocad.cohort.image_stats import image_stats
 from thermocad.io.filenames import InvalidDateError, parse_dmr_name
-from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files
+from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_warning
 from thermocad.io.labels import read_labels
 from thermocad.io.thermal import iter_read
 from thermocad.utils.errors import CohortError
@@ -51,6 +51,7 @@ class CohortSummary:
     unmatched_labels: list[int] = field(default_factory=list)  # patients in labels, no file
     units: dict[str, int] = field(default_factory=dict)  # kept images per unit
     odd_shapes: list[str] = field(default_factory=list)  # "name: HxW" unlike most kept images
+    same_names: str = ""  # io.find.same_names_warning of the kept files
 
     def lines(self) -> list[str]:
         """A readable summary, in the study's style ("2,411 Healthy and 534 Sick images")."""
@@ -72,6 +73,8 @@ class CohortSummary:
             mix = ", ".join(f"{u}: {n:,}" for u, n in sorted(self.units.items()))
             out.append(f"warning: the kept images mix units ({mix}); a model trains on one kind "
                        "(train refuses the mix): keep temperature matrices or images, not both")  # fmt: skip
+        if self.same_names:
+            out.append(self.same_names)
         if self.odd_shapes:
             out.append(f"warning: {len(self.odd_shapes):,} kept images differ in size from the "
                        f"others (e.g. {self.odd_shapes[0]}): a file cut short, or another camera?")  # fmt: skip
@@ -250,6 +253,7 @@ def summarize(table: pd.DataFrame, cohort_csv: Path) -> CohortSummary:
         errors=errors,
         units=kept["unit"].value_counts().to_dict() if "unit" in kept else {},
         odd_shapes=_odd_shapes(kept),
+        same_names=same_names_warning([Path(p) for p in kept["path"]]),
     )
 
 

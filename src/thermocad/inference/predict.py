@@ -50,12 +50,15 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
         else:
             errors.append(FileError(str(path), "no such file or folder"))
     # A folder given twice (or a file inside a given folder, or a link to one) is predicted once.
+    from thermocad.io.find import same_names_warning
+    from thermocad.utils.progress import log
+
     unique = list(dict.fromkeys(p.resolve() for p in files))
     if len(unique) < len(files):
-        from thermocad.utils.progress import log
-
         log(f"{len(files) - len(unique)} repeated file(s) predicted once (the same file given "
             "twice, a link to it, or a file inside a folder also given)")  # fmt: skip
+    if warning := same_names_warning(unique):
+        log(warning)
     return unique, errors
 
 

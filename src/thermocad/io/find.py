@@ -25,6 +25,28 @@ def is_thermal_file(path: str | os.PathLike) -> bool:
     return name.lower().endswith(THERMAL_SUFFIXES) and not name.startswith(".")
 
 
+def same_names(paths: list[Path]) -> list[list[Path]]:
+    """Groups of files with the same name in different folders (two sites' T0101.txt, or two
+    copies): DMR-IR names say the patient, so they would be taken as one woman."""
+    by_name: dict[str, list[Path]] = {}
+    for path in paths:
+        by_name.setdefault(path.name.lower(), []).append(path)
+    return [group for group in by_name.values() if len({p.parent for p in group}) > 1]
+
+
+def same_names_warning(paths: list[Path]) -> str:
+    """'' or one line naming files of the same name in different folders."""
+    groups = same_names(paths)
+    if not groups:
+        return ""
+    shown = ", ".join(str(p) for p in groups[0][:2])
+    return (
+        f"warning: {len(groups)} file name(s) occur in more than one folder (e.g. {shown}): "
+        "their patient numbers are taken as the same women, whose files are averaged; if "
+        "they are different women (two sites, two copies), give each folder on its own"
+    )
+
+
 def strip_suffix(name: str) -> str:
     """The name without its thermal suffix (`T0001.txt.gz` -> `T0001`)."""
     lower = name.lower()
