@@ -95,3 +95,19 @@ def test_the_same_file_name_in_two_folders_is_said(tmp_path, capsys):
     assert [sorted(p.parent.name for p in g) for g in same_names(files)] == [["siteA", "siteB"]]
     assert "1 file name(s) occur in more than one folder" in capsys.readouterr().err
     assert same_names_warning([tmp_path / "siteA" / "T0101.txt"]) == ""
+
+
+def test_linked_folders_are_followed_and_a_loop_is_walked_once(tmp_path, capsys):
+    from thermocad.io.find import walk_thermal_files
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "T0201.txt").write_text("36 36\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "T0001.txt").write_text("36 36\n")
+    (data / "linked").symlink_to(elsewhere)  # e.g. another disk's folder of women
+    (elsewhere / "back").symlink_to(data)  # and a loop back
+    files, problems = walk_thermal_files(data)
+    assert [p.name for p in files] == ["T0001.txt", "T0201.txt"]
+    assert not problems and "a link to a folder already searched" in capsys.readouterr().err

@@ -57,19 +57,26 @@ def strip_suffix(name: str) -> str:
 
 
 def walk_thermal_files(root: str | os.PathLike) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Thermal files under `root` (recursively, hidden files and folders skipped), sorted.
+    """Thermal files under `root` (recursively, hidden files and folders skipped, linked
+    folders followed), sorted.
 
     Returns (files, problems): (path, reason) for each folder that could not be listed and
     each thermal name that is no regular file, so callers can warn instead of silently
-    predicting or preparing fewer files.
+    predicting or preparing fewer files. A folder reached again through a link is walked once,
+    and said.
     """
     problems: list[tuple[str, str]] = []
 
     def unreadable(exc: OSError) -> None:
         problems.append((str(exc.filename), f"cannot list the folder ({exc.strerror or exc})"))
 
-    found = []
-    for folder, dirs, files in os.walk(root, onerror=unreadable):
+    found, walked = [], set()
+    for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=True):
+        if (real := os.path.realpath(folder)) in walked:  # a link loop, or a folder twice
+            log(f"{folder}: a link to a folder already searched; its files are taken once")
+            dirs[:] = []
+            continue
+        walked.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             path = Path(folder, name)
