@@ -119,6 +119,8 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
     if synthetic := synthetic_training(bundle.meta):
         text += (f" **Trained on {synthetic} thermograms (`thermocad synth`), not on women: a "
                  "demonstration.**")  # fmt: skip
+    if (bundle.meta.get("config") or {}).get("max_batches"):
+        text += " **A smoke run: a check of the code, not a model.**"
     return text
 
 

@@ -172,6 +172,7 @@ def explain_file(
     from thermocad.inference.notes import input_note, result_line, training_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
+    from thermocad.models.meta import not_a_model_warning
     from thermocad.preprocess.plausible import check_plausible
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.extras import require
@@ -186,6 +187,8 @@ def explain_file(
     target = Path(out_dir) / f"{path.stem}_gradcam.png"
     check_writable(target, force)
     bundle = load_model(run_dir, device)
+    if warning := not_a_model_warning(bundle.meta):
+        log(warning)
     thermogram = read_thermal(path)
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     check_plausible(thermogram)

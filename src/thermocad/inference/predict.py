@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from thermocad.io.filenames import patient_number
 from thermocad.io.find import walk_thermal_files
-from thermocad.models.meta import model_name
+from thermocad.models.meta import model_name, not_a_model_warning
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
 if TYPE_CHECKING:
@@ -197,6 +197,10 @@ def predict_paths(
 
     files, errors = collect_files(paths)
     bundle = load_model(run_dir, device) if isinstance(run_dir, str | os.PathLike) else run_dir
+    if warning := not_a_model_warning(bundle.meta):
+        from thermocad.utils.progress import log
+
+        log(warning)
     table, read_errors = predict_bundle(
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )
