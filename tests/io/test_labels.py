@@ -114,3 +114,22 @@ def test_bad_acquisition_date_names_file_line_and_value(tmp_path):
     )
     with pytest.raises(CohortError, match=r"labels.csv: line 3: acquisition_date '16/08/2013'"):
         read_labels(path)
+
+
+def test_spreadsheet_exports_are_read_or_named(tmp_path):
+    import pytest
+
+    from thermocad.io.labels import read_labels
+    from thermocad.utils.errors import CohortError
+
+    semicolons = tmp_path / "pt_BR.csv"  # Excel's CSV in locales with a decimal comma
+    semicolons.write_text("patient_id;diagnosis;age\n1;Sick;50,5\n2;Healthy;40\n")
+    table = read_labels(semicolons)
+    assert table["patient_id"].tolist() == [1, 2] and table["age"].tolist() == [50.5, 40.0]
+    trailing = tmp_path / "trailing.csv"  # the empty rows a spreadsheet leaves at the end
+    trailing.write_text("patient_id,diagnosis\n1,Sick\n2,Healthy\n,\n,\n")
+    assert len(read_labels(trailing)) == 2
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes("patient_id,diagnosis,note\n1,Sick,mamografia não\n".encode("latin-1"))
+    with pytest.raises(CohortError, match=r"latin1\.csv: not UTF-8 text .*save it as UTF-8"):
+        read_labels(latin)

@@ -53,17 +53,19 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         table, csv = csv.fillna("").astype(str), "the labels table"
     else:
         csv = Path(csv)
-        table = read_table(csv, "labels file", error=CohortError,
+        table = read_table(csv, "labels file", error=CohortError, sep=_separator(csv),
                            dtype=str, keep_default_na=False, skipinitialspace=True)  # fmt: skip
     table = _rename(table, csv)
     table = table.apply(lambda col: col.str.strip())
+    table = table[(table != "").any(axis=1)]  # a spreadsheet's empty rows (",,,,") at the end
     table["patient_id"] = _patient_ids(table["patient_id"], csv)
     table["diagnosis"] = _diagnoses(table["diagnosis"], csv)
     for column in BOOLEAN_COLUMNS:
         if column in table:
             table[column] = _booleans(table[column], column, csv)
     if "age" in table:
-        age = pd.to_numeric(table["age"].replace("", None), errors="coerce")
+        # A decimal comma (50,5) as locales that separate fields by ';' write it.
+        age = pd.to_numeric(table["age"].str.replace(",", ".").replace("", None), errors="coerce")
         if age[table["age"] != ""].isna().any():
             raise CohortError(f"{csv}: column 'age' has non-numeric values")
         table["age"] = age
@@ -73,6 +75,17 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     if len(duplicated):
         raise CohortError(f"{csv}: duplicate patients {sorted(duplicated.tolist())[:10]}")
     return table.reset_index(drop=True)
+
+
+def _separator(csv: Path) -> str:
+    """The header line's separator: a comma, or the semicolon (or tab) that spreadsheets in
+    many locales write when the header holds no comma."""
+    try:
+        with open(csv, encoding="utf-8-sig", errors="replace") as fh:
+            header = fh.readline(65536)
+    except OSError:
+        return ","  # read_table says what is wrong with the file
+    return next((sep for sep in (",", ";", "\t") if sep in header), ",")
 
 
 def _rename(table: pd.DataFrame, csv: Path) -> pd.DataFrame:

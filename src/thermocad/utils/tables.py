@@ -30,7 +30,10 @@ def read_table(
         raise error(f"{csv}: {what} not found{hint}")
     try:
         table = pd.read_csv(csv, **read_csv)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # Latin-1 / Windows-1252 exports of a spreadsheet
+        raise error(f"{csv}: not UTF-8 text (byte {exc.object[exc.start]:#x} at {exc.start}); "
+                    "save it as UTF-8 (in Excel: CSV UTF-8)") from exc  # fmt: skip
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise error(f"{csv}: not a readable CSV table ({exc})") from exc
     if "index_col" not in read_csv and not isinstance(table.index, pd.RangeIndex):
         # pandas takes rows with one field more than the header as having an index column
