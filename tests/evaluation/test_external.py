@@ -54,7 +54,7 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
         "its CNN half alone" in text and "![roc](roc.png)" in text and (out / "roc.png").is_file()
     )
     assert result["lockbox"]["models"] == 1
-    with pytest.raises(OutputExistsError, match="already exists"):
+    with pytest.raises(OutputExistsError, match="holds an earlier evaluation; --force replaces it"):
         evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)
     again = evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20, force=True)
     assert again["lockbox"]["models"] == 1  # the same model scored again is not a new opening

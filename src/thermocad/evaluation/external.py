@@ -31,7 +31,7 @@ from thermocad.evaluation.evaluate import (
     write_plots,
 )
 from thermocad.evaluation.periods import period_columns
-from thermocad.utils.errors import ConfigError
+from thermocad.utils.errors import ConfigError, OutputExistsError
 from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
@@ -152,6 +152,11 @@ def evaluate_external(
     home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
     out = Path(out_dir) if out_dir else home / f"external_{Path(data_dir).resolve().name}"
     check_apart(out, data_dir)
+    if not force and (out / "cohort").exists():  # an earlier evaluation, maybe interrupted
+        default = "" if out_dir else (f" (the default for data in a folder named "
+                                      f"{Path(data_dir).resolve().name}: another site's? --out)")  # fmt: skip
+        raise OutputExistsError(f"{out} holds an earlier evaluation{default}; --force replaces "
+                                "it, --out writes elsewhere")  # fmt: skip
     for name in ("metrics.json", "external.md", "predictions.csv"):
         check_writable(out / name, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
