@@ -68,10 +68,15 @@ def test_external_refuses_women_who_trained_the_model(run_dir, new_women, tmp_pa
     pd.DataFrame({"path": ["a.txt", "b.txt"], "patient_id": [103, 99], "label": ["Sick"] * 2,
                   "split": ["train", "test"]}).to_csv(run / "split.csv", index=False)  # fmt: skip
     with pytest.raises(
-        ConfigError, match=r"labels.csv: 1 of these patients trained .*patient 103\)"
+        ConfigError,
+        match=r"labels.csv: 1 of these patients trained .*patient 103\).*--numbered-apart",
     ):
         evaluate_external(run, data, labels, out_dir=tmp_path / "ext", n_boot=20)
     assert not (tmp_path / "ext").exists()  # refused before anything was written
+    # Another site numbering its women from 1: the same number is another woman, said.
+    result = evaluate_external(run, data, labels, out_dir=tmp_path / "ext", n_boot=20,
+                               numbered_apart=True)  # fmt: skip
+    assert result["served"]["patient"]["n"] > 0
     # evaluate --split too: another split's test women who trained this (fit) model.
     from thermocad.evaluation.evaluate import evaluate_run
 

@@ -45,6 +45,9 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output folder (default RUN_DIR/eval_ON; with --data, "
                    "RUN_DIR/external_FOLDER)")  # fmt: skip
     p.add_argument("--subgroup", default="acquisition_batch", help="column for subgroup metrics")
+    p.add_argument("--numbered-apart", action="store_true",
+                   help="with --data: the new women are numbered apart from the training women "
+                   "(another site's numbers), so a shared patient number is not the same woman")  # fmt: skip
     p.add_argument("--ledger", help="the ledger counting every model scored on these test or "
                    "new women (default: beside the split or labels file); the same file each "
                    "time, on a writable disk")  # fmt: skip
@@ -113,6 +116,9 @@ def _evaluate(args: argparse.Namespace) -> int:
                           "(new women)")  # fmt: skip
     if (args.data is None) != (args.labels is None):
         raise ConfigError("evaluate: --data and --labels go together")
+    if args.numbered_apart and args.data is None:
+        raise ConfigError("evaluate: --numbered-apart goes with --data (a split's women are "
+                          "numbered as the training women are)")  # fmt: skip
     if args.data is not None and args.subgroup != "acquisition_batch":
         raise ConfigError("evaluate: --subgroup is for --split; with --data the table is by "
                           "batch and period already")  # fmt: skip
@@ -121,7 +127,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         result = evaluate_external(args.run_dir, args.data, args.labels, out_dir=args.out,
                                    tta=args.tta, force=args.force, device=args.device,
-                                   ledger=args.ledger)  # fmt: skip
+                                   ledger=args.ledger, numbered_apart=args.numbered_apart)  # fmt: skip
         print(result["table"])
         return 0
     from thermocad.evaluation.evaluate import evaluate_run, headline

@@ -138,6 +138,7 @@ def evaluate_external(
     n_boot: int = 1000,
     device: str = "auto",
     ledger: str | os.PathLike | None = None,
+    numbered_apart: bool = False,
 ) -> dict:
     """Score the model in `run_dir` once on the labelled women of `data_dir`; write OUT
     (default RUN/external_<folder>): cohort/, predictions.csv, metrics.json, external.md and
@@ -161,7 +162,8 @@ def evaluate_external(
         check_writable(out / name, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
-    check_unseen(read_labels(labels_csv)["patient_id"], run_dir, labels_csv)
+    check_unseen(read_labels(labels_csv)["patient_id"], run_dir, labels_csv,
+                 numbered_apart=numbered_apart)  # fmt: skip
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     cohort = read_table(out / "cohort" / "cohort.csv", "cohort file")
     rows = kept_rows(cohort)

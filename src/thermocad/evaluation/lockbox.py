@@ -201,10 +201,12 @@ def seen_patients(run_home: Path) -> set[str]:
 
 
 def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
-                 say_unknown: bool = True, roles: tuple[str, ...] = ("train", "valid")) -> None:  # fmt: skip
+                 say_unknown: bool = True, roles: tuple[str, ...] = ("train", "valid"),
+                 numbered_apart: bool = False) -> None:  # fmt: skip
     """Refuse women who trained the model (`evaluate --data`, and `--split`'s test rows; for
     its valid rows, `roles=("train",)`): a held-out score needs women it never saw.
-    `say_unknown`: log when the folder does not say which women trained it."""
+    `say_unknown`: log when the folder does not say which women trained it. `numbered_apart`:
+    the new women's numbers are another site's, so shared numbers are only said."""
     known = run_patients(run_home)
     seen = {p for p, role in known.items() if role in roles}
     if not known:
@@ -215,9 +217,14 @@ def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
     both = sorted(set(map(str, patients)) & seen, key=lambda v: (len(v), v))
     if both:
         named = ", ".join(both[:8]) + (f" and {len(both) - 8} more" if len(both) > 8 else "")
+        if numbered_apart:
+            log(f"note: {len(both)} of these patient numbers are also training women's in "
+                f"{run_home} (patient {named}); taken as other women (--numbered-apart)")  # fmt: skip
+            return
         raise ConfigError(
             f"{labels_csv}: {len(both)} of these patients trained the model in {run_home} "
-            f"(patient {named}): a held-out score needs women it never saw"
+            f"(patient {named}): a held-out score needs women it never saw (if they are other "
+            "women numbered apart, e.g. another site's, give --numbered-apart)"
         )
 
 
