@@ -471,3 +471,21 @@ def test_fixed_width_reads_stay_inside_the_data(tmp_path):
         text=True,
     )
     assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_a_png_that_claims_a_huge_size_is_refused_in_thermocads_words(tmp_path):
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    path = tmp_path / "T0001.png"
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(path)
+    data = bytearray(path.read_bytes())
+    data[16:24] = struct.pack(">II", 100_000, 100_000)  # IHDR width and height
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
+    path.write_bytes(bytes(data))
+    with pytest.raises(
+        ThermalFormatError, match=r"T0001\.png: the image is too large for a thermogram"
+    ):
+        read_thermal(path)

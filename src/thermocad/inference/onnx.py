@@ -33,7 +33,8 @@ class OnnxModel:
 
         self.path = Path(path)
         if not self.path.is_file():
-            raise ModelFormatError(f"{self.path}: no such ONNX file")
+            what = "is a folder, not an ONNX file" if self.path.is_dir() else "no such ONNX file"
+            raise ModelFormatError(f"{self.path}: {what}")
         providers = onnx_providers(device)
         try:
             self.session = ort.InferenceSession(str(self.path), providers=providers)

@@ -84,8 +84,9 @@ def walk_thermal_files(root: str | os.PathLike) -> tuple[list[Path], list[tuple[
                 continue
             if path.is_file():  # follows links; False for FIFOs, devices, broken or looping links
                 found.append(path)
-            else:
-                problems.append((str(path), "not a regular file (a FIFO, device or broken link)"))
+            else:  # absolute, as the other rows of predict's error table
+                problems.append((str(path.absolute()),
+                                 "not a regular file (a FIFO, device or broken link)"))  # fmt: skip
     return sorted(found), problems
 
 

@@ -15,7 +15,13 @@ import numpy as np
 
 from thermocad.io import cache as parse_cache
 from thermocad.io.find import IMAGE_SUFFIXES, TEXT_SUFFIXES
-from thermocad.io.limits import check_file_size, check_shape, check_text_size, read_limited
+from thermocad.io.limits import (
+    MAX_SIDE,
+    check_file_size,
+    check_shape,
+    check_text_size,
+    read_limited,
+)
 from thermocad.io.npy import read_npy
 from thermocad.io.text import parse_text, warm_up_text_reader
 from thermocad.utils.errors import ThermalFormatError
@@ -171,6 +177,9 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
     except ThermalFormatError:
         raise
     except Exception as exc:  # noqa: BLE001 - decoders raise many types on corrupt files
+        if type(exc).__name__ == "DecompressionBombError":  # PIL refuses before we can look
+            raise ThermalFormatError(f"{path}: the image is too large for a thermogram (at most "
+                                     f"{MAX_SIDE:,} pixels a side; {exc})") from exc  # fmt: skip
         raise ThermalFormatError(f"{path}: unreadable {kind} image ({exc})") from exc
     is_float = array.dtype.kind == "f"
     array = _to_grey(array, path)

@@ -235,7 +235,11 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
         if not pickles and run_dir.is_dir() and any(run_dir.glob("T[0-9]*.txt")):
             hint = "; it holds thermograms: give the model folder first, then the files"
         where = (
-            f"{run_dir}: no such model folder" if not run_dir.is_dir() else f"{weights}: missing"
+            f"{run_dir}: is a file, not a model folder (a run folder, or an exported .onnx file)"
+            if run_dir.is_file()
+            else f"{run_dir}: no such model folder"
+            if not run_dir.is_dir()
+            else f"{weights}: missing"
         )
         raise ModelFormatError(f"{where} (a model bundle needs {META} and {WEIGHTS}){hint}")
     meta = _read_meta(run_dir)

@@ -25,12 +25,16 @@ def read_table(
     `what` names the table in messages ("split file"); `make_with` is the command that writes it.
     """
     csv = Path(csv)
+    if csv.is_dir():
+        raise error(f"{csv}: is a folder, not the {what}")
     if not csv.is_file():
         hint = f" (make it with `{make_with}`)" if make_with else ""
         raise error(f"{csv}: {what} not found{hint}")
     try:
         table = pd.read_csv(csv, **read_csv)
-    except UnicodeDecodeError as exc:  # Latin-1 / Windows-1252 exports of a spreadsheet
+    except UnicodeDecodeError as exc:  # a binary file, or a Latin-1 / Windows-1252 export
+        if b"\x00" in exc.object[:4096]:
+            raise error(f"{csv}: not a readable CSV table (a binary file)") from exc
         raise error(f"{csv}: not UTF-8 text (byte {exc.object[exc.start]:#x} at {exc.start}); "
                     "save it as UTF-8 (in Excel: CSV UTF-8)") from exc  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
