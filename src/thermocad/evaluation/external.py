@@ -150,16 +150,7 @@ def evaluate_external(
     from thermocad.io.labels import read_labels
 
     run_dir = Path(run_dir)
-    home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
-    out = Path(out_dir) if out_dir else home / f"external_{Path(data_dir).resolve().name}"
-    check_apart(out, data_dir)
-    if not force and (out / "cohort").exists():  # an earlier evaluation, maybe interrupted
-        default = "" if out_dir else (f" (the default for data in a folder named "
-                                      f"{Path(data_dir).resolve().name}: another site's? --out)")  # fmt: skip
-        raise OutputExistsError(f"{out} holds an earlier evaluation{default}; --force replaces "
-                                "it, --out writes elsewhere")  # fmt: skip
-    for name in ("metrics.json", "external.md", "predictions.csv"):
-        check_writable(out / name, force)
+    out = _out_folder(run_dir, data_dir, out_dir, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
     check_unseen(read_labels(labels_csv)["patient_id"], run_dir, labels_csv,
@@ -193,6 +184,22 @@ def evaluate_external(
     atomic_write_text(out / "external.md", _markdown(result))
     log(f"wrote {out / 'external.md'}")
     return result
+
+
+def _out_folder(run_dir: Path, data_dir, out_dir, force: bool) -> Path:
+    """evaluate_external's output folder (default RUN/external_<folder>), checked before any
+    work: outside the data, and not an earlier evaluation's unless `force`."""
+    home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
+    out = Path(out_dir) if out_dir else home / f"external_{Path(data_dir).resolve().name}"
+    check_apart(out, data_dir)
+    if not force and (out / "cohort").exists():  # an earlier evaluation, maybe interrupted
+        default = "" if out_dir else (f" (the default for data in a folder named "
+                                      f"{Path(data_dir).resolve().name}: another site's? --out)")  # fmt: skip
+        raise OutputExistsError(f"{out} holds an earlier evaluation{default}; --force replaces "
+                                "it, --out writes elsewhere")  # fmt: skip
+    for name in ("metrics.json", "external.md", "predictions.csv"):
+        check_writable(out / name, force)
+    return out
 
 
 def _markdown(result: dict) -> str:

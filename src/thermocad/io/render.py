@@ -140,6 +140,23 @@ class RenderSummary:
     sheet: Path | None = None
 
 
+def _start(data_dir, out_dir, sheet, force: bool) -> tuple[list[Path], Path]:
+    """render_folder's files and output folder, every refusal made before anything is drawn."""
+    from thermocad.io.find import find_thermal_files
+
+    paths = find_thermal_files(data_dir)
+    if not paths:
+        raise ConfigError(f"{data_dir}: no thermal files found")
+    if sheet is not None and Path(sheet).resolve() in {p.resolve() for p in paths}:
+        raise ConfigError(f"{sheet}: --sheet names one of the thermograms to render; "
+                          "give the sheet a name of its own")  # fmt: skip
+    check_apart(out_dir, data_dir)
+    out = prepare_out_dir(out_dir, force=force)
+    if sheet is not None:
+        check_writable(sheet, force=force)
+    return paths, out
+
+
 def render_folder(
     data_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -154,23 +171,13 @@ def render_folder(
     """Render every thermal file under `data_dir` to `out_dir/<name>.png` (+ optional sheet)."""
     import matplotlib
 
-    from thermocad.io.find import find_thermal_files
     from thermocad.io.thermal import iter_read
     from thermocad.utils.progress import log, progress
 
     if cmap not in matplotlib.colormaps:  # before any file is read or written
         raise ConfigError(f"unknown colour map {cmap!r}; e.g. inferno, magma, gray, jet "
                           "(matplotlib's colormaps)")  # fmt: skip
-    paths = find_thermal_files(data_dir)
-    if not paths:
-        raise ConfigError(f"{data_dir}: no thermal files found")
-    if sheet is not None and Path(sheet).resolve() in {p.resolve() for p in paths}:
-        raise ConfigError(f"{sheet}: --sheet names one of the thermograms to render; "
-                          "give the sheet a name of its own")  # fmt: skip
-    check_apart(out_dir, data_dir)
-    out_dir = prepare_out_dir(out_dir, force=force)
-    if sheet is not None:
-        check_writable(sheet, force=force)
+    paths, out_dir = _start(data_dir, out_dir, sheet, force)
     summary = RenderSummary()
     low = high = None
     if shared_range:  # one pass for the range first, so every PNG shares one colour scale
