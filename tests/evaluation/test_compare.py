@@ -206,6 +206,7 @@ def test_forced_compare_replaces_runs_left_by_an_interrupted_one(split_csv, tmp_
     stale = out / "efficientnet_lite0" / "fold0"
     stale.mkdir(parents=True)
     (stale / "checkpoint").mkdir()  # what an interrupted training leaves behind
+    (out / ".thermocad").write_text("written by thermocad compare\n")  # as compare's start
     config = TrainConfig.smoke(pretrained=False, tta=0, size=32)
     result = C.compare(split_csv, ["efficientnet_lite0"], out, config, baseline=False,
                        force=True, n_boot=0)  # fmt: skip
