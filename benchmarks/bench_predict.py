@@ -38,6 +38,7 @@ def make_bundle(arch: str, out: Path) -> Path:
         "transform": transform.to_dict(),
         "unit": "celsius",
         "threshold": 0.5,
+        "config": {"tta": 4},  # --tta averages the study recipe's 4 copies (the default has none)
     }
     out.mkdir(parents=True, exist_ok=True)
     if TrainConfig().ensemble == "baseline":  # the default averages with the baseline: time it
@@ -73,7 +74,10 @@ def stage_seconds(model, arrays) -> dict[str, float]:
         out["baseline"] = timed(lambda: model.baseline.predict_arrays(arrays))
     if hasattr(model, "session"):  # OnnxModel
         out["network"] = timed(
-            lambda: [model.run(maps[i : i + 16]) for i in range(0, len(maps), 16)]
+            lambda: [
+                model.run_input(model.transform.finish_numpy(maps[i : i + 16]))
+                for i in range(0, len(maps), 16)
+            ]  # fmt: skip
         )
     else:
         from thermocad.models.bundle import map_probs

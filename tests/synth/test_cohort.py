@@ -243,6 +243,12 @@ def test_a_forced_rerun_replaces_the_earlier_cohort_and_nothing_else(tmp_path):
             generate_cohort(tmp_path / "s", 3, seed=2, force=True, **SMALL)
         (tmp_path / "s" / name).unlink()
     generate_cohort(tmp_path / "s", 3, seed=2, force=True, **SMALL)  # its own files: replaced
+    table = tmp_path / "tables"  # someone's labels.csv and notes, no thermogram yet
+    table.mkdir()
+    (table / "labels.csv").write_text("patient_id,diagnosis\n7,Sick\n")
+    with pytest.raises(OutputExistsError, match="holds a labels.csv that is not"):
+        generate_cohort(table, 2, force=True, **SMALL)
+    assert (table / "labels.csv").read_text() == "patient_id,diagnosis\n7,Sick\n"
 
 
 def test_an_interrupted_cohort_is_replaced_by_a_forced_rerun(tmp_path, monkeypatch):
@@ -342,3 +348,15 @@ def test_sizes_fractions_and_the_preview_are_checked_before_anything_is_written(
     with pytest.raises(OutputExistsError, match="c_preview.png"):
         generate_cohort(tmp_path / "c", 1, preview="", **SMALL)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c_preview.png"]  # no cohort written
+
+
+def test_a_cohort_interrupted_before_its_mark_named_its_women_is_still_replaced(tmp_path):
+    from thermocad.synth.cohort import UNFINISHED
+
+    old = tmp_path / "s"  # as versions before the numbered mark left it
+    old.mkdir()
+    (old / "INCOMPLETE").write_text(UNFINISHED[1])
+    for i in (1, 2, 3):
+        (old / f"T000{i}.txt").write_text("36 36\n")
+    generate_cohort(old, 2, force=True, **SMALL)
+    assert sorted(p.name for p in old.glob("T*")) == ["T0001.txt", "T0002.txt"]

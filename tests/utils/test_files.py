@@ -97,3 +97,25 @@ def test_an_output_folder_inside_the_data_folder_is_refused(tmp_path):
     assert main(["fit", str(data), "--labels", str(tmp_path / "l.csv"), "--out", str(data),
                  "--force"]) == 2  # fmt: skip
     assert sorted(p.name for p in data.iterdir()) == ["T0001.txt"]
+
+
+def test_force_reuses_only_a_folder_thermocad_made(tmp_path):
+    import pytest
+
+    from thermocad.utils.errors import OutputExistsError
+    from thermocad.utils.files import prepare_out_dir
+
+    mine = tmp_path / "proj"
+    (mine / "test").mkdir(parents=True)
+    (mine / "config.json").write_text("{}")  # a name anyone may use: not thermocad's mark
+    (mine / "test" / "chapter1.tex").write_text("mine")
+    with pytest.raises(OutputExistsError, match="holds files thermocad did not write"):
+        prepare_out_dir(mine, force=True, made_by="compare")
+    hidden = tmp_path / "mac"  # only a .DS_Store: empty, no --force needed
+    hidden.mkdir()
+    (hidden / ".DS_Store").write_bytes(b"\0")
+    assert prepare_out_dir(hidden, made_by="train") == hidden and (hidden / ".thermocad").exists()
+    legacy = tmp_path / "old_compare"  # interrupted before this version wrote the mark
+    (legacy / "baseline").mkdir(parents=True)
+    (legacy / "baseline" / "valid_predictions.csv").write_text("path,prob\n")
+    assert prepare_out_dir(legacy, force=True, made_by="compare") == legacy

@@ -123,7 +123,13 @@ def _earlier_ids(out: Path) -> set[int] | None:
     marker = out / UNFINISHED[0]
     text = marker.read_text(errors="replace") if marker.is_file() else ""
     numbers = re.fullmatch(re.escape(UNFINISHED[1]) + r"patients (\d+)-(\d+)\n", text)
-    return set(range(int(numbers[1]), int(numbers[2]) + 1)) if numbers else None
+    if numbers:
+        return set(range(int(numbers[1]), int(numbers[2]) + 1))
+    if text == UNFINISHED[1]:  # interrupted before the mark named its women: every DMR name
+        from thermocad.io.filenames import patient_number
+
+        return {n for p in out.iterdir() if (n := patient_number(p)) is not None}
+    return None
 
 
 def _write_patients(out: Path, seed: int, sick, batches, shape: tuple[int, int], difficulty,
@@ -169,9 +175,13 @@ def _replace_earlier_cohort(out: Path) -> None:
     from thermocad.utils.errors import OutputExistsError
 
     files, _ = walk_thermal_files(out)
+    earlier = _earlier_ids(out)
+    if earlier is None and (out / "labels.csv").exists():  # someone's table: never written over
+        raise OutputExistsError(f"{out}: holds a labels.csv that is not an earlier synthetic "
+                                "cohort's; choose another --out")  # fmt: skip
     if not files:
         return
-    ids = _earlier_ids(out) or set()
+    ids = earlier or set()
     foreign = [f for f in files if f.parent != out or patient_number(f) not in ids]
     if foreign:
         raise OutputExistsError(

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from thermocad.utils.errors import OutputExistsError, OutputPathError
-from thermocad.utils.lock import LOCK
 
 # Present while a command writes a folder (a training run, fit, study, synth; removed last):
 # such a folder's model is never loaded, its cohort never prepared.
@@ -115,10 +114,11 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
 
 # In a folder a command made: `--force` reuses such a folder and replaces what it finds there
 # (earlier results, whole subfolders), so it must be thermocad's own. Folders made before the
-# mark existed are known by the files every such command writes.
+# mark existed are known by files only thermocad writes (a name like config.json is not enough).
 MADE_BY = ".thermocad"
-OWN_FILES = (MADE_BY, INCOMPLETE, "model.json", "config.json", "checkpoint", "comparison.csv",
-             "study.json", "cv")  # fmt: skip
+OWN_FILES = (MADE_BY, INCOMPLETE, "model.safetensors", "checkpoint/state.json", "study.json",
+             "cv/oof_predictions.csv", "comparison.csv", "best.json",
+             "baseline/valid_predictions.csv")  # fmt: skip
 
 
 def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str | None = None,
@@ -129,7 +129,12 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputExistsError(f"{path} exists and is not a directory")
-    found = sorted(p.name for p in path.iterdir() if p.name != LOCK) if path.is_dir() else []
+    # Hidden entries (.DS_Store, the lock, the mark) are no one's results: only those is empty.
+    found = (
+        sorted(p.name for p in path.iterdir() if not p.name.startswith("."))
+        if path.is_dir()
+        else []
+    )
     if found and not force:
         raise OutputExistsError(
             f"{path} already exists and is not empty; use --force (force=True in Python) to reuse it"
