@@ -115,7 +115,7 @@ def evaluate(
     them). As on the command line, test women who trained or tuned the model (its folder's
     trained_on.csv) are refused, as are valid women who trained it, and a test split given as
     a file has this scoring recorded in its ledger (evaluation.lockbox: beside the file, or
-    the file `ledger`).
+    the file `ledger`, which also counts a test split given as a DataFrame).
     """
     from thermocad.evaluation.evaluate import score_split, split_rows
     from thermocad.evaluation.lockbox import check_split_rows, ledger_path
@@ -126,7 +126,8 @@ def evaluate(
     if isinstance(model, str | os.PathLike):  # test women new; valid ones may have tuned it
         check_split_rows(rows, on, Path(model), split_table if from_file else "the split table")
     source = str(model) if isinstance(model, str | os.PathLike) else "a loaded model"
-    book = ledger_path(split_table, ledger) if from_file and on == "test" else None
+    counted = on == "test" and (from_file or ledger is not None)  # a DataFrame: in `ledger`
+    book = ledger_path(split_table if from_file else ".", ledger) if counted else None
     result, pred = score_split(bundle, rows, on, bundle.threshold, tta, subgroup, n_boot,
                                ledger=book, source=source)  # fmt: skip
     return {**result, "on": on, "predictions": pred}

@@ -129,7 +129,10 @@ def _options(s: dict[str, Any]) -> dict[str, Any]:
     """The settings that `compare` takes as keyword arguments."""
     keys = ("baseline", "n_boot", "subgroup", "threshold_method", "target_sensitivity", "nested",
             "inner_folds", "seed")  # fmt: skip
-    return {**{k: s[k] for k in keys}, "overrides": s["arch_overrides"]}
+    from thermocad.training.config import TrainConfig
+
+    overrides = {name: TrainConfig.upgrade(fields) for name, fields in s["arch_overrides"].items()}
+    return {**{k: s[k] for k in keys}, "overrides": overrides}  # as this version names them
 
 
 def prepare_and_split(data_dir, labels_csv, out: Path, settings: dict, force: bool) -> Path:

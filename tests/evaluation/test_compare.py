@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 
 from thermocad.evaluation import compare as C
 from thermocad.evaluation.runs import valid_predictions
-from thermocad.utils.errors import OutputExistsError
+from thermocad.utils.errors import ConfigError, OutputExistsError
 
 
 def coin_trainer(split_csv, run_dir, config):
@@ -298,3 +299,14 @@ def test_a_rerun_clears_the_earlier_test_and_nested_results(split_csv, tmp_path)
     ):
         C.compare(no_test, [], tmp_path / "mine", n_boot=0, force=True)
     assert [p.name for p in (tmp_path / "mine").rglob("*")] == ["test", "T0101.txt"]
+
+
+def test_an_unwritable_ledger_is_refused_before_anything_trains(split_csv, tmp_path):
+    import shutil
+
+    (tmp_path / "ro").mkdir()
+    split = Path(shutil.copy(split_csv, tmp_path / "ro" / "split.csv"))
+    (tmp_path / "ro" / "split.test_openings.jsonl").mkdir()  # the ledger cannot take a line
+    with pytest.raises(ConfigError, match="keep the split in a writable folder"):
+        C.compare(split, [], tmp_path / "cmp", n_boot=0)
+    assert not (tmp_path / "cmp").exists()

@@ -126,6 +126,9 @@ def test_spreadsheet_exports_are_read_or_named(tmp_path):
     semicolons.write_text("patient_id;diagnosis;age\n1;Sick;50,5\n2;Healthy;40\n")
     table = read_labels(semicolons)
     assert table["patient_id"].tolist() == [1, 2] and table["age"].tolist() == [50.5, 40.0]
+    noted = tmp_path / "noted.csv"  # a comma inside a ';' header, and Excel's sep= line
+    noted.write_text("sep=;\npatient_id;diagnosis;notes (site, room)\n1;Sick;a, b\n")
+    assert read_labels(noted)["notes (site, room)"].tolist() == ["a, b"]
     trailing = tmp_path / "trailing.csv"  # the empty rows a spreadsheet leaves at the end
     trailing.write_text("patient_id,diagnosis\n1,Sick\n2,Healthy\n,\n,\n")
     assert len(read_labels(trailing)) == 2

@@ -148,3 +148,18 @@ def test_a_model_of_synthetic_women_says_so(tmp_path):
     empty = write_model_card(tmp_path, meta, rows, None, None).read_text()
     assert "no acquisition batch recorded in the split" in empty
     assert "no acquisition date recorded in the split" in empty
+
+
+def test_the_date_confound_is_measured_per_woman_as_the_report_does():
+    from thermocad.reporting.hub_card import confounds
+
+    # Healthy women imaged on days 1 and 10, Sick on days 5 and 20; the day-10 woman has four
+    # images. Per woman, 3 of the 4 Sick-Healthy pairs have the Sick one later: AUC 0.750.
+    # Per image it would be (1 + 5) / 10 = 0.600.
+    days = [1, 10, 10, 10, 10, 5, 20]
+    rows = pd.DataFrame({
+        "patient_id": [1, 2, 2, 2, 2, 3, 4], "label": ["Healthy"] * 5 + ["Sick"] * 2,
+        "acquisition_batch": "A",
+        "acquisition_date": [f"2013-01-{d:02d}" for d in days],
+    })  # fmt: skip
+    assert any("AUC 0.750" in note for note in confounds(rows))

@@ -78,7 +78,7 @@ def test_check_writable_refuses_a_place_that_cannot_be_written(tmp_path):
             check_writable(tmp_path / "adir", force=force)
 
 
-def test_an_output_folder_inside_the_data_folder_is_refused(tmp_path):
+def test_an_output_folder_inside_the_data_folder_is_refused(tmp_path, capsys):
     import pytest
 
     from thermocad.cli import main
@@ -94,8 +94,10 @@ def test_an_output_folder_inside_the_data_folder_is_refused(tmp_path):
     check_apart(tmp_path / "run", data)  # beside it: fine
     check_apart(tmp_path / "data2", data)  # a name that merely starts the same: fine
     # fit --out DATA --force used to leave DATA marked INCOMPLETE (and every later run refused).
+    (tmp_path / "l.csv").write_text("patient_id,diagnosis\n1,Sick\n2,Healthy\n")
     assert main(["fit", str(data), "--labels", str(tmp_path / "l.csv"), "--out", str(data),
                  "--force"]) == 2  # fmt: skip
+    assert "is the data folder" in capsys.readouterr().err
     assert sorted(p.name for p in data.iterdir()) == ["T0001.txt"]
 
 

@@ -253,6 +253,11 @@ def compare(
     if archs and trainer is None:
         trainer, config, skipped = _real_trainer(archs, config, overrides)
         archs = [a for a in archs if a not in skipped]
+    if (split_df["split"] == "test").any():  # the final test's opening is counted, or no run
+        from thermocad.evaluation.lockbox import ledger_path
+
+        ledger_path(split_csv, remedy="keep the split in a writable folder (its ledger of test "
+                    "openings sits beside it)")  # fmt: skip
     out = prepare_out_dir(out_dir, force, made_by="compare")
     for name in ("best.json", "comparison.csv", "comparison.md"):  # an earlier comparison's
         (out / name).unlink(missing_ok=True)  # summary: written again when this one finishes

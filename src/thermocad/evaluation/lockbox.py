@@ -11,7 +11,8 @@ while another architecture, a retrained model or test-time augmentation switched
 number of distinct models scored on the same test patients is the number of openings; from the
 second on, a choice among them has been made on the test set, and its figures are no longer an
 unseen-women estimate. thermocad says so in the log, in metrics.json and in the report; it
-never refuses to evaluate.
+never refuses on the count, only when the ledger cannot be written (an opening nobody counted
+would let the next model read as the first).
 """
 
 from __future__ import annotations
@@ -31,16 +32,18 @@ from thermocad.utils.tables import read_table
 SUFFIX = ".test_openings.jsonl"
 
 
-def ledger_path(split_csv: str | os.PathLike, given: str | os.PathLike | None = None) -> Path:
+GIVE_LEDGER = (
+    "give --ledger FILE on a writable disk (the same file every time these women are scored)"
+)
+
+
+def ledger_path(split_csv: str | os.PathLike, given: str | os.PathLike | None = None,
+                remedy: str = GIVE_LEDGER) -> Path:  # fmt: skip
     """The ledger beside a split (or labels) file: split.csv -> split.test_openings.jsonl; or
-    the file `given` (evaluate --ledger), checked writable before anything is scored."""
+    the file `given` (evaluate --ledger), checked writable before anything is scored
+    (`remedy`: what the refusal advises)."""
     split_csv = Path(split_csv)
-    return writable_ledger(Path(given) if given else split_csv.with_name(split_csv.stem + SUFFIX))
-
-
-def writable_ledger(path: Path) -> Path:
-    """`path`, or a ConfigError when the ledger cannot be appended to: an opening that is not
-    counted would let the next model be reported as the first scored on these women."""
+    path = Path(given) if given else split_csv.with_name(split_csv.stem + SUFFIX)
     from thermocad.utils.errors import OutputPathError
     from thermocad.utils.files import check_writable
 
@@ -48,9 +51,11 @@ def writable_ledger(path: Path) -> Path:
         if not path.parent.is_dir():
             raise OutputPathError(f"{path}: cannot write there: {path.parent} is not a folder")
         check_writable(path, force=True)  # by writing a scratch file beside it
-    except OutputPathError as exc:
-        raise ConfigError(f"{exc}; the ledger of test openings must be kept: give --ledger FILE "
-                          "on a writable disk (the same file every time these women are scored)"
+        if path.is_file():  # and the ledger itself takes a line (a read-only file would not)
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+    except OSError as exc:  # OutputPathError, or the ledger's own permissions
+        raise ConfigError(f"{exc}; the ledger of test openings must be kept, since an opening "
+                          f"nobody counted lets the next model read as the first: {remedy}"
                           ) from exc  # fmt: skip
     return path
 

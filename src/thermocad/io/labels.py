@@ -53,7 +53,8 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         table, csv = csv.fillna("").astype(str), "the labels table"
     else:
         csv = Path(csv)
-        table = read_table(csv, "labels file", error=CohortError, sep=_separator(csv),
+        sep, skip = _separator(csv)
+        table = read_table(csv, "labels file", error=CohortError, sep=sep, skiprows=skip,
                            dtype=str, keep_default_na=False, skipinitialspace=True)  # fmt: skip
     table = _rename(table, csv)
     table = table.apply(lambda col: col.str.strip())
@@ -77,15 +78,17 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _separator(csv: Path) -> str:
-    """The header line's separator: a comma, or the semicolon (or tab) that spreadsheets in
-    many locales write when the header holds no comma."""
+def _separator(csv: Path) -> tuple[str, int]:
+    """(separator, lines to skip): the header's most frequent of comma, semicolon and tab
+    (spreadsheets in many locales write ';'), or what an Excel `sep=;` first line says."""
     try:
         with open(csv, encoding="utf-8-sig", errors="replace") as fh:
             header = fh.readline(65536)
     except OSError:
-        return ","  # read_table says what is wrong with the file
-    return next((sep for sep in (",", ";", "\t") if sep in header), ",")
+        return ",", 0  # read_table says what is wrong with the file
+    if header.startswith("sep=") and len(header.strip()) == 5:
+        return header[4], 1
+    return max((",", ";", "\t"), key=header.count), 0  # a tie (none of them): the comma
 
 
 def _rename(table: pd.DataFrame, csv: Path) -> pd.DataFrame:

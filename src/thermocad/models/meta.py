@@ -143,8 +143,10 @@ def validate_meta(meta: Any, path: Path, weights: bool = True) -> dict[str, Any]
     if not isinstance(meta, dict):
         raise ModelFormatError(f"{path}: must hold a JSON object, got {type(meta).__name__}")
     for field, required, check in FIELDS:
-        if not weights and field in ("tensors", "arch"):
-            required, check = field == "arch", _kind(str, "an architecture name")
+        if not weights and field == "tensors":
+            continue
+        if not weights and field == "arch":
+            check = _kind(str, "an architecture name")
         value = _get(meta, field)
         if value is _MISSING:
             if required:
