@@ -42,8 +42,9 @@ def same_names_warning(paths: list[Path]) -> str:
     shown = ", ".join(str(p) for p in groups[0][:2])
     return (
         f"warning: {len(groups)} file name(s) occur in more than one folder (e.g. {shown}): "
-        "their patient numbers are taken as the same women, whose files are averaged; if "
-        "they are different women (two sites, two copies), give each folder on its own"
+        "their patient numbers are taken as the same women (right for one woman's views kept "
+        "in folders per view); if they are different women (two sites), give each folder on "
+        "its own"
     )
 
 
