@@ -97,6 +97,13 @@ def test_the_sheet_never_overwrites_a_thermogram(tmp_path):
     with pytest.raises(ConfigError, match="--sheet names one of the thermograms"):
         render_folder(data, tmp_path / "png", sheet=data / "T0001.txt", force=True)
     assert (data / "T0001.txt").read_bytes() == before and not (tmp_path / "png").exists()
+    from thermocad.utils.errors import OutputPathError
+
+    with pytest.raises(OutputPathError, match="choose an --sheet outside it"):  # read back later
+        render_folder(data, tmp_path / "png", sheet=data / "sheet.png")
+    with pytest.raises(OutputPathError, match="choose an --out outside it"):
+        render_folder(data, data / "png")
+    assert sorted(p.name for p in data.iterdir()) == ["T0001.txt"]
 
 
 def test_an_unknown_colour_map_is_refused_before_anything_is_written(tmp_path):

@@ -151,6 +151,8 @@ def _start(data_dir, out_dir, sheet, force: bool) -> tuple[list[Path], Path]:
         raise ConfigError(f"{sheet}: --sheet names one of the thermograms to render; "
                           "give the sheet a name of its own")  # fmt: skip
     check_apart(out_dir, data_dir)
+    if sheet is not None:  # a PNG among the thermograms would be read as one
+        check_apart(Path(sheet).absolute().parent, data_dir, "--sheet")
     out = prepare_out_dir(out_dir, force=force)
     if sheet is not None:
         check_writable(sheet, force=force)

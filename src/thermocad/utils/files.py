@@ -74,7 +74,7 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
-def check_apart(out: str | os.PathLike, data_dir: str | os.PathLike) -> None:
+def check_apart(out: str | os.PathLike, data_dir: str | os.PathLike, flag: str = "--out") -> None:
     """Refuse an output folder that is the data folder or inside it: the next walk of the data
     would read its figures back as thermograms, and a run marked INCOMPLETE would mark the
     data so."""
@@ -84,7 +84,7 @@ def check_apart(out: str | os.PathLike, data_dir: str | os.PathLike) -> None:
             "is the data folder" if out_path == data else f"is inside the data folder {data_dir}"
         )
         raise OutputPathError(f"{out}: {where}; the figures and tables written there would be "
-                              "read back as thermograms: choose an --out outside it")  # fmt: skip
+                              f"read back as thermograms: choose an {flag} outside it")  # fmt: skip
 
 
 def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
