@@ -103,7 +103,8 @@ def test_a_forced_fit_that_fails_on_its_data_leaves_the_folder_incomplete(tmp_pa
 
     run = tmp_path / "run"
     run.mkdir()
-    (run / "model.json").write_text("{}")  # an earlier fit's model
+    (run / "model.json").write_text("{}")  # an earlier fit's model, in the folder fit marked
+    (run / ".thermocad").write_text("written by thermocad fit\n")
     labels = tmp_path / "labels.csv"
     labels.write_text("patient_id,diagnosis\n1,Healthy\n2,Healthy\n3,Sick\n4,Sick\n")
 
