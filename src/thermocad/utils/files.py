@@ -139,7 +139,9 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
         raise OutputExistsError(
             f"{path} already exists and is not empty; use --force (force=True in Python) to reuse it"
         )
-    if found and made_by and not any((path / name).exists() for name in OWN_FILES):
+    # A run inside a comparison or a fit (compare/ARCH/foldK, fit/cv/foldK) is theirs.
+    marked = any((p / MADE_BY).exists() for p in [path.absolute(), *path.absolute().parents][:3])
+    if found and made_by and not marked and not any((path / n).exists() for n in OWN_FILES):
         raise OutputExistsError(
             f"{path}: holds files thermocad did not write (e.g. {found[0]}); --force reuses only "
             f"a folder thermocad made, since {made_by} replaces earlier results there: choose "
