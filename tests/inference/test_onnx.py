@@ -91,6 +91,11 @@ def test_predict_cli_without_torch(run_dir, onnx_file, dmr_files, tmp_path):
     assert list(table.columns) == list(COLUMNS)
     expected, _ = predict_paths(run_dir, dmr_files, device="cpu")
     assert np.abs(table["prob_sick"].to_numpy() - expected["prob_sick"].to_numpy()).max() < 1e-4
+    # --tta needs torch's augmentation (the smoke model averages 1 copy): said before any file.
+    done = run_without_torch(["predict", str(onnx_file), str(dmr_files[0]), "--out", "t.csv",
+                              "--tta"], tmp_path)  # fmt: skip
+    assert done.returncode == 2 and "PyTorch (test-time augmentation" in done.stderr
+    assert not (tmp_path / "t.csv").exists()
     # A run folder without PyTorch: its model.onnx when it has one, else a one-line hint.
     run = tmp_path / "run"
     shutil.copytree(run_dir, run)

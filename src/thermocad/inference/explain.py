@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -202,6 +203,8 @@ def explain_file(
     prob = float(bundle.average(cnn, base)[0])
     log(result_line(bundle, path.name, prob, cnn, base))
     fig = explain_array(bundle, thermogram.array, thermogram.unit, title=title, prob=prob)
-    with atomic_path(target) as tmp:
+    with atomic_path(target) as tmp, warnings.catch_warnings():
+        # A file name in a script the font lacks (CJK) is drawn as boxes; the log names it.
+        warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
         fig.savefig(tmp, dpi=110, format="png")
     return target

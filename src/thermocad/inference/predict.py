@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from thermocad.io.filenames import patient_number
 from thermocad.io.find import walk_thermal_files
-from thermocad.models.meta import model_name, not_a_model_warning
+from thermocad.models.meta import model_name, not_a_model_warning, tta_views
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
 if TYPE_CHECKING:
@@ -121,6 +121,11 @@ def predict_bundle(
 
     if note := tta_note(bundle.meta, tta):
         log(note)
+    if tta and tta_views(bundle.meta, True) and not hasattr(bundle, "model"):  # an OnnxModel
+        from thermocad.utils.extras import require
+
+        # TTA views are made with torch's grid_sample: say so before any file, not after.
+        require("torch", extra="train", what="PyTorch (test-time augmentation, --tta)")
     if workers is None:  # a process pool only pays off once there are several files to parse
         workers = None if len(files) >= 8 else 1
     rows: list[dict] = []
