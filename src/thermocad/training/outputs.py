@@ -9,10 +9,10 @@ import pandas as pd
 
 from thermocad import __version__
 from thermocad.io.labels import CLASSES
+from thermocad.reporting.plots import plot_schedule
 from thermocad.training.checkpoint import CHECKPOINT
 from thermocad.training.config import TrainConfig
 from thermocad.training.data import ThermalData
-from thermocad.training.recipe import plot_schedule
 from thermocad.utils.files import INCOMPLETE, atomic_write_csv, atomic_write_json
 from thermocad.utils.progress import log
 

@@ -203,29 +203,3 @@ def valid_probs(learn: Learner, data, model, n: int, aug) -> np.ndarray:
     from thermocad.models.bundle import map_probs
 
     return map_probs(model, data.maps[data.n_train :], data.transform, n, aug)
-
-
-def plot_curve(
-    path: Path, xs: list, ys: list, xlabel: str, ylabel: str, logx: bool, marks=()
-) -> None:
-    """A line plot written atomically as PNG (lr_find.png; marks are labelled vertical lines)."""
-    from thermocad.reporting.plots import pyplot, save
-
-    fig, ax = pyplot().subplots(figsize=(6, 4))
-    ax.plot(xs, ys)
-    for x, label in marks:
-        ax.axvline(x, color="grey", ls="--", lw=0.8)
-        ax.annotate(label, (x, max(ys) if ys else 0), fontsize=8, rotation=90, va="top")
-    ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear")
-    fig.tight_layout()
-    save(fig, path, dpi=90, tight=False)
-
-
-def plot_schedule(path: Path, lrs: dict[str, list[float]]) -> None:
-    """Learning rate per iteration across stages (the study's Figures 14-15)."""
-    xs, ys, marks = [], [], []
-    for stage, values in lrs.items():
-        marks.append((len(ys), stage))
-        ys += values
-    xs = list(range(len(ys)))
-    plot_curve(path, xs, ys, "iteration", "learning rate (head group)", False, marks)

@@ -10,6 +10,7 @@ import numpy as np
 from thermocad.io.labels import CLASSES
 from thermocad.models.registry import ArchSpec, create_model, get_arch
 from thermocad.preprocess.transforms import EvalTransform, Normalization
+from thermocad.reporting.plots import plot_curve
 from thermocad.training.checkpoint import Checkpoint, check_resume, open_run, start_run
 from thermocad.training.config import TrainConfig
 from thermocad.training.data import ThermalData, build_data
@@ -23,7 +24,6 @@ from thermocad.training.recipe import (
     find_lr,
     fit_schedule,
     make_learner,
-    plot_curve,
     sgdr_epochs,
     valid_probs,
 )  # fmt: skip
