@@ -7,6 +7,7 @@ never silently 0, so a subgroup with one class reports what it can and says so.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -42,16 +43,39 @@ def get_counts(y_true, y_pred) -> Counts:
     )
 
 
+# The proportions, each once as (numerator, denominator) of the counts: the value is their
+# ratio and its Wilson interval is drawn from the same two numbers.
+PROPORTIONS: dict[str, tuple[Callable[[Counts], int], Callable[[Counts], int]]] = {
+    "accuracy": (lambda c: c.tp + c.tn, lambda c: c.n),
+    "sensitivity": (lambda c: c.tp, lambda c: c.tp + c.fn),
+    "specificity": (lambda c: c.tn, lambda c: c.tn + c.fp),
+    "ppv": (lambda c: c.tp, lambda c: c.tp + c.fp),
+    "npv": (lambda c: c.tn, lambda c: c.tn + c.fn),
+}
+
+
+def proportion(name: str, c: Counts) -> float:
+    """PROPORTIONS[name] of the counts `c` (NaN with a zero denominator)."""
+    numerator, denominator = PROPORTIONS[name]
+    return _ratio(numerator(c), denominator(c))
+
+
+def proportion_ci(name: str, c: Counts) -> tuple[float, float]:
+    """The Wilson 95% interval of PROPORTIONS[name] of the counts `c`."""
+    numerator, denominator = PROPORTIONS[name]
+    return wilson_ci(numerator(c), denominator(c))
+
+
 def accuracy(c: Counts) -> float:
-    return _ratio(c.tp + c.tn, c.n)
+    return proportion("accuracy", c)
 
 
 def sensitivity(c: Counts) -> float:
-    return _ratio(c.tp, c.tp + c.fn)
+    return proportion("sensitivity", c)
 
 
 def specificity(c: Counts) -> float:
-    return _ratio(c.tn, c.tn + c.fp)
+    return proportion("specificity", c)
 
 
 def balanced_accuracy(c: Counts) -> float:
@@ -59,25 +83,15 @@ def balanced_accuracy(c: Counts) -> float:
 
 
 def ppv(c: Counts) -> float:
-    return _ratio(c.tp, c.tp + c.fp)
+    return proportion("ppv", c)
 
 
 def npv(c: Counts) -> float:
-    return _ratio(c.tn, c.tn + c.fn)
+    return proportion("npv", c)
 
 
 def f1(c: Counts) -> float:
     return _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)
-
-
-# Proportions that get a Wilson interval: name -> (metric, numerator, denominator).
-PROPORTIONS = {
-    "accuracy": (accuracy, lambda c: c.tp + c.tn, lambda c: c.n),
-    "sensitivity": (sensitivity, lambda c: c.tp, lambda c: c.tp + c.fn),
-    "specificity": (specificity, lambda c: c.tn, lambda c: c.tn + c.fp),
-    "ppv": (ppv, lambda c: c.tp, lambda c: c.tp + c.fp),
-    "npv": (npv, lambda c: c.tn, lambda c: c.tn + c.fn),
-}
 
 
 def _two_classes(y_true) -> bool:
@@ -235,7 +249,7 @@ def _fast_auc(y: np.ndarray, p: np.ndarray) -> float:
 
 def _replicate(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
     c = get_counts(y, p >= threshold)
-    out = {name: fn(c) for name, (fn, _, _) in PROPORTIONS.items()}
+    out = {name: proportion(name, c) for name in PROPORTIONS}
     out.update(balanced_accuracy=balanced_accuracy(c), f1=f1(c))
     out.update(roc_auc=_fast_auc(y, p), brier=brier(y, p))
     return out
@@ -278,6 +292,6 @@ def summarize(df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int 
     out = classification_metrics(y, p, threshold)
     c = Counts(**out["counts"])
     out["n_patients"] = int(df["patient_id"].nunique())
-    out["wilson_ci"] = {k: wilson_ci(num(c), den(c)) for k, (_, num, den) in PROPORTIONS.items()}
+    out["wilson_ci"] = {name: proportion_ci(name, c) for name in PROPORTIONS}
     out["bootstrap_ci"] = bootstrap_ci(df, threshold, n_boot, seed) if n_boot else {}
     return out

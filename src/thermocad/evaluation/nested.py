@@ -157,8 +157,8 @@ def nested_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dic
         part = pat[masks[name]]
         c = M.get_counts(part["y"], part["prob"] >= part["threshold"])
         entry.update(counts=c.__dict__, sensitivity=M.sensitivity(c), specificity=M.specificity(c),
-                     sensitivity_ci=M.wilson_ci(c.tp, c.tp + c.fn),
-                     specificity_ci=M.wilson_ci(c.tn, c.tn + c.fp))  # fmt: skip
+                     sensitivity_ci=M.proportion_ci("sensitivity", c),
+                     specificity_ci=M.proportion_ci("specificity", c))  # fmt: skip
     return result
 
 
