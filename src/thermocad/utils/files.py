@@ -148,6 +148,6 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
             "another --out"
         )
     path.mkdir(parents=True, exist_ok=True)
-    if made_by:
+    if made_by and not (path / MADE_BY).exists():  # the first maker's (fit's, not its train's)
         atomic_write_text(path / MADE_BY, f"written by thermocad {made_by}\n")
     return path
