@@ -5,6 +5,6 @@ def test_a_model_of_synthetic_women_or_a_smoke_run_is_said_to_be_no_model():
         not_a_model_warning({"config": {"max_batches": None}, "data": {"synthetic_share": 0}}) == ""
     )
     both = not_a_model_warning({"config": {"max_batches": 2}, "data": {"synthetic_share": 1.0}})
-    assert both == ("warning: this model is trained on synthetic thermograms (thermocad synth), "
-                    "not on women and a smoke run (2 batches per epoch), a check of the code: its "
-                    "P(Sick) says nothing about patients")  # fmt: skip
+    assert both == ("warning: this model was trained on synthetic thermograms (thermocad synth), "
+                    "not on women; it is a smoke run (2 batches per epoch), a check of the code: "
+                    "its P(Sick) says nothing about patients")  # fmt: skip

@@ -208,12 +208,12 @@ def not_a_model_warning(meta: dict) -> str:
     """'' or a warning for predict and explain: a model of synthetic women, or a smoke run."""
     said = []
     if synthetic := synthetic_training(meta):
-        said.append(f"trained on {synthetic} thermograms (thermocad synth), not on women")
+        said.append(f"was trained on {synthetic} thermograms (thermocad synth), not on women")
     if batches := (meta.get("config") or {}).get("max_batches"):
-        said.append(f"a smoke run ({batches} batches per epoch), a check of the code")
+        said.append(f"is a smoke run ({batches} batches per epoch), a check of the code")
     if not said:
         return ""
-    return f"warning: this model is {' and '.join(said)}: its P(Sick) says nothing about patients"
+    return f"warning: this model {'; it '.join(said)}: its P(Sick) says nothing about patients"
 
 
 def served_name(arch: str, averaged: bool) -> str:
