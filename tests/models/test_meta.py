@@ -1,3 +1,8 @@
+"""models/meta.py: what a model.json says in words."""
+
+from __future__ import annotations
+
+
 def test_a_model_of_synthetic_women_or_a_smoke_run_is_said_to_be_no_model():
     from thermocad.models.meta import not_a_model_warning
 
