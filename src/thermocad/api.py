@@ -127,7 +127,8 @@ def evaluate(
         check_split_rows(rows, on, Path(model), split_table if from_file else "the split table")
     source = str(model) if isinstance(model, str | os.PathLike) else "a loaded model"
     counted = on == "test" and (from_file or ledger is not None)  # a DataFrame: in `ledger`
-    book = ledger_path(split_table if from_file else ".", ledger) if counted else None
+    remedy = "pass ledger= a file on a writable disk (the same file every time)"
+    book = ledger_path(split_table if from_file else ".", ledger, remedy) if counted else None
     result, pred = score_split(bundle, rows, on, bundle.threshold, tta, subgroup, n_boot,
                                ledger=book, source=source)  # fmt: skip
     return {**result, "on": on, "predictions": pred}

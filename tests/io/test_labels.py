@@ -129,6 +129,10 @@ def test_spreadsheet_exports_are_read_or_named(tmp_path):
     noted = tmp_path / "noted.csv"  # a comma inside a ';' header, and Excel's sep= line
     noted.write_text("sep=;\npatient_id;diagnosis;notes (site, room)\n1;Sick;a, b\n")
     assert read_labels(noted)["notes (site, room)"].tolist() == ["a, b"]
+    tabs = tmp_path / "tabs.csv"  # sep=<tab>, and a bad row named by its line in the file
+    tabs.write_text("sep=\t\npatient_id\tdiagnosis\n1\tSick\nabc\tHealthy\n")
+    with pytest.raises(CohortError, match=r"tabs\.csv: line 4: patient_id 'abc'"):
+        read_labels(tabs)
     trailing = tmp_path / "trailing.csv"  # the empty rows a spreadsheet leaves at the end
     trailing.write_text("patient_id,diagnosis\n1,Sick\n2,Healthy\n,\n,\n")
     assert len(read_labels(trailing)) == 2

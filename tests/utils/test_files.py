@@ -121,3 +121,11 @@ def test_force_reuses_only_a_folder_thermocad_made(tmp_path):
     (legacy / "baseline").mkdir(parents=True)
     (legacy / "baseline" / "valid_predictions.csv").write_text("path,prob\n")
     assert prepare_out_dir(legacy, force=True, made_by="compare") == legacy
+    # A user's folder inside a thermocad folder is still the user's; a candidate's fold is not.
+    (legacy / "mine" / "test").mkdir(parents=True)
+    (legacy / "mine" / "thesis.docx").write_text("mine")
+    with pytest.raises(OutputExistsError, match="holds files thermocad did not write"):
+        prepare_out_dir(legacy / "mine", force=True, made_by="compare")
+    (legacy / "efficientnet_lite0" / "fold0" / "checkpoint").mkdir(parents=True)
+    fold = legacy / "efficientnet_lite0" / "fold0"
+    assert prepare_out_dir(fold, force=True, made_by="train") == fold

@@ -48,11 +48,12 @@ def ledger_path(split_csv: str | os.PathLike, given: str | os.PathLike | None = 
     from thermocad.utils.files import check_writable
 
     try:
-        if not path.parent.is_dir():
-            raise OutputPathError(f"{path}: cannot write there: {path.parent} is not a folder")
-        check_writable(path, force=True)  # by writing a scratch file beside it
-        if path.is_file():  # and the ledger itself takes a line (a read-only file would not)
+        if path.is_file():  # an existing ledger: it takes a line (its folder need not)
             os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+        elif not path.parent.is_dir():
+            raise OutputPathError(f"{path}: cannot write there: {path.parent} is not a folder")
+        else:
+            check_writable(path, force=True)  # a new one: by writing a scratch file beside it
     except OSError as exc:  # OutputPathError, or the ledger's own permissions
         raise ConfigError(f"{exc}; the ledger of test openings must be kept, since an opening "
                           f"nobody counted lets the next model read as the first: {remedy}"

@@ -177,7 +177,7 @@ def explain_file(
     from thermocad.preprocess.plausible import check_plausible
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.extras import require
-    from thermocad.utils.files import atomic_path, check_writable
+    from thermocad.utils.files import atomic_path, check_writable, printable_name
     from thermocad.utils.progress import log
 
     require("torch", "timm", extra="train")
@@ -193,7 +193,7 @@ def explain_file(
     thermogram = read_thermal(path)
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     check_plausible(thermogram)
-    title = path.name
+    title = printable_name(path.name)  # a name that is not UTF-8 cannot be drawn as it is
     seen = seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else set()
     notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen))
     if note := "; ".join(n for n in notes if n):  # as predict and the web app say it

@@ -56,6 +56,7 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         sep, skip = _separator(csv)
         table = read_table(csv, "labels file", error=CohortError, sep=sep, skiprows=skip,
                            dtype=str, keep_default_na=False, skipinitialspace=True)  # fmt: skip
+        table.index += skip  # error messages count lines of the file, the sep= line included
     table = _rename(table, csv)
     table = table.apply(lambda col: col.str.strip())
     table = table[(table != "").any(axis=1)]  # a spreadsheet's empty rows (",,,,") at the end
@@ -86,8 +87,9 @@ def _separator(csv: Path) -> tuple[str, int]:
             header = fh.readline(65536)
     except OSError:
         return ",", 0  # read_table says what is wrong with the file
-    if header.startswith("sep=") and len(header.strip()) == 5:
-        return header[4], 1
+    line = header.rstrip("\r\n")
+    if line.startswith("sep=") and len(line) == 5:  # sep=; or sep=<tab>
+        return line[4], 1
     return max((",", ";", "\t"), key=header.count), 0  # a tie (none of them): the comma
 
 

@@ -142,7 +142,7 @@ class RenderSummary:
 
 def _start(data_dir, out_dir, sheet, force: bool) -> tuple[list[Path], Path]:
     """render_folder's files and output folder, every refusal made before anything is drawn."""
-    from thermocad.io.find import find_thermal_files
+    from thermocad.io.find import find_thermal_files, is_thermal_file
 
     paths = find_thermal_files(data_dir)
     if not paths:
@@ -151,8 +151,8 @@ def _start(data_dir, out_dir, sheet, force: bool) -> tuple[list[Path], Path]:
         raise ConfigError(f"{sheet}: --sheet names one of the thermograms to render; "
                           "give the sheet a name of its own")  # fmt: skip
     check_apart(out_dir, data_dir)
-    if sheet is not None:  # a PNG among the thermograms would be read as one
-        check_apart(Path(sheet).absolute().parent, data_dir, "--sheet")
+    if sheet is not None and is_thermal_file(sheet):  # a PNG among the thermograms: read as one
+        check_apart(sheet, data_dir, "--sheet")
     out = prepare_out_dir(out_dir, force=force)
     if sheet is not None:
         check_writable(sheet, force=force)

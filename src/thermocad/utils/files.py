@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,8 +140,11 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
         raise OutputExistsError(
             f"{path} already exists and is not empty; use --force (force=True in Python) to reuse it"
         )
-    # A run inside a comparison or a fit (compare/ARCH/foldK, fit/cv/foldK) is theirs.
-    marked = any((p / MADE_BY).exists() for p in [path.absolute(), *path.absolute().parents][:3])
+    # A candidate's fold inside a marked comparison (compare/ARCH/foldK) is the comparison's.
+    fold = (
+        re.fullmatch(r"fold\d+", path.name) and (path.absolute().parent.parent / MADE_BY).exists()
+    )
+    marked = (path / MADE_BY).exists() or bool(fold)
     if found and made_by and not marked and not any((path / n).exists() for n in OWN_FILES):
         raise OutputExistsError(
             f"{path}: holds files thermocad did not write (e.g. {found[0]}); --force reuses only "
