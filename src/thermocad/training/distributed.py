@@ -6,26 +6,28 @@ import contextlib
 import os
 
 import torch
+from fastai.torch_core import num_distrib, rank_distrib
 
 
 def is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
+    """Rank 0, or the only process (fastai's rank_distrib: torchrun's RANK)."""
+    return rank_distrib() == 0
 
 
 def distributed() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    """Launched as several processes (fastai's num_distrib: torchrun's WORLD_SIZE)."""
+    return num_distrib() > 1
 
 
 def fit_ctx(learn):
     """DDP through fastai's distrib_ctx when launched by torchrun/accelerate, else nothing."""
-    # SyncBatchNorm needs GPUs; on CPU (gloo) each process keeps its own batch statistics.
-    sync_bn = torch.cuda.is_available()
-    if distributed():
-        import fastai.distributed  # noqa: F401 - adds Learner.distrib_ctx
     if not distributed():
         return contextlib.nullcontext()
+    import fastai.distributed  # noqa: F401 - adds Learner.distrib_ctx
+
+    # SyncBatchNorm needs GPUs; on CPU (gloo) each process keeps its own batch statistics, and
     # accelerate picks gloo multi-CPU only when told cpu=True.
-    return learn.distrib_ctx(sync_bn=sync_bn, cpu=not torch.cuda.is_available())
+    return learn.distrib_ctx(sync_bn=torch.cuda.is_available(), cpu=not torch.cuda.is_available())
 
 
 def init_distributed() -> None:
