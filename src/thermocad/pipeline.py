@@ -76,10 +76,11 @@ def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dic
             loaded = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read the study config: {exc}") from exc
-        unknown = sorted(set(loaded) - set(DEFAULTS)) if isinstance(loaded, dict) else None
-        if unknown is None or unknown:
-            raise ConfigError(f"{path}: unknown keys {unknown}; valid: {sorted(DEFAULTS)}"
-                              if unknown else f"{path}: the study config must be a JSON object")  # fmt: skip
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the study config must be a JSON object")
+        unknown = sorted(set(loaded) - set(DEFAULTS))
+        if unknown:
+            raise ConfigError(f"{path}: unknown keys {unknown}; valid: {sorted(DEFAULTS)}")
         try:
             check_sections(loaded)
         except ConfigError as exc:

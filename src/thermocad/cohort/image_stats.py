@@ -24,11 +24,11 @@ def sharpness(array: np.ndarray) -> float:
 def image_stats(thermogram: Thermogram) -> dict:
     """The per-image columns of cohort.csv (runs in the reader's worker processes), and
     `implausible`: why it cannot be a breast thermogram ('' when it can), as predict asks."""
-    from thermocad.preprocess.plausible import implausibility
+    from thermocad.preprocess.plausible import MIN_SIDE, implausibility
     from thermocad.preprocess.regions import body_mask
 
     array = thermogram.array
-    usable = min(array.shape) >= 32 and np.isfinite(array).all()
+    usable = min(array.shape) >= MIN_SIDE and np.isfinite(array).all()
     mask = body_mask(array) if usable else None
     return {
         "implausible": implausibility(array, thermogram.unit, mask) or "",

@@ -10,7 +10,8 @@ drift, the new women's confound audit, and how many of them stood in a room outs
 training women's.
 
 Women who trained the model are refused (its folder's trained_on.csv or split.csv, or an
-exported model's metadata: evaluation.lockbox.run_patients): they are not new. Each scoring is a lockbox opening counted in a ledger beside the labels file
+exported model's metadata: evaluation.lockbox.run_patients): they are not new. Each scoring
+is a lockbox opening counted in a ledger beside the labels file
 (LABELS.test_openings.jsonl, evaluation/lockbox.py): from the second model scored on the same
 women, a choice among models made on them is no longer an unseen-women estimate.
 """

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.utils.errors import ConfigError
+from thermocad.utils.errors import ConfigError, OutputPathError
+from thermocad.utils.files import check_writable
 from thermocad.utils.progress import log
 from thermocad.utils.tables import read_table
 
@@ -44,9 +45,6 @@ def ledger_path(split_csv: str | os.PathLike, given: str | os.PathLike | None = 
     (`remedy`: what the refusal advises)."""
     split_csv = Path(split_csv)
     path = Path(given) if given else split_csv.with_name(split_csv.stem + SUFFIX)
-    from thermocad.utils.errors import OutputPathError
-    from thermocad.utils.files import check_writable
-
     try:
         if path.is_file():  # an existing ledger: it takes a line (its folder need not)
             os.close(os.open(path, os.O_WRONLY | os.O_APPEND))

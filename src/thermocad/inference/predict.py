@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from thermocad.io.filenames import patient_number
-from thermocad.io.find import walk_thermal_files
+from thermocad.io.find import same_names_warning, walk_thermal_files
 from thermocad.models.meta import model_name, not_a_model_warning, tta_views
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
@@ -50,7 +50,6 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
         else:
             errors.append(FileError(str(path), "no such file or folder"))
     # A folder given twice (or a file inside a given folder, or a link to one) is predicted once.
-    from thermocad.io.find import same_names_warning
     from thermocad.utils.progress import log
 
     unique = list(dict.fromkeys(p.resolve() for p in files))
@@ -115,13 +114,14 @@ def predict_bundle(
     import pandas as pd
 
     from thermocad import __version__
+    from thermocad.inference.loading import is_onnx
     from thermocad.inference.notes import tta_note
     from thermocad.io.thermal import iter_read
     from thermocad.utils.progress import log, progress
 
     if note := tta_note(bundle.meta, tta):
         log(note)
-    if tta and tta_views(bundle.meta, True) and not hasattr(bundle, "model"):  # an OnnxModel
+    if tta and tta_views(bundle.meta, True) and is_onnx(bundle):
         from thermocad.utils.extras import require
 
         # TTA views are made with torch's grid_sample: say so before any file, not after.

@@ -88,6 +88,13 @@ def _tensors(v: Any) -> str | None:
     return None
 
 
+def _mirror(v: Any) -> str | None:
+    """A model trained on images and their mirrors cannot be reproduced: mirror was removed."""
+    if v is True:
+        return "is the removed option mirror=True; retrain the model with this version"
+    return None if v is False else "must be false"
+
+
 # (dotted field, required, check): every value load_bundle and predict read from model.json.
 FIELDS: tuple[tuple[str, bool, Check], ...] = (
     ("arch", True, _arch),
@@ -105,18 +112,7 @@ FIELDS: tuple[tuple[str, bool, Check], ...] = (
     ("unit", False, _one_of("celsius", "intensity")),
     ("config", False, _kind(dict, "an object")),
     ("config.tta", False, _int_in(0, 32)),  # each view is a forward pass: 100000 never ends
-    # A model trained on images and their mirrors cannot be reproduced since mirror was removed.
-    (
-        "config.mirror",
-        False,
-        lambda v: (
-            None
-            if v is False
-            else "must be false"
-            if v is not True
-            else "is the removed option mirror=True; retrain the model with this version"
-        ),
-    ),
+    ("config.mirror", False, _mirror),
     ("augmentation", False, _kind(dict, "an object")),
     ("data.room_range_c", False, _room_range),
     (

@@ -144,8 +144,8 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
     fold = (
         re.fullmatch(r"fold\d+", path.name) and (path.absolute().parent.parent / MADE_BY).exists()
     )
-    marked = (path / MADE_BY).exists() or bool(fold)
-    if found and made_by and not marked and not any((path / n).exists() for n in OWN_FILES):
+    ours = bool(fold) or any((path / name).exists() for name in OWN_FILES)  # the mark included
+    if found and made_by and not ours:
         raise OutputExistsError(
             f"{path}: holds files thermocad did not write (e.g. {found[0]}); --force reuses only "
             f"a folder thermocad made, since {made_by} replaces earlier results there: choose "
