@@ -63,6 +63,10 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("nothing thermal here\n")
     assert main(["explain", str(run_dir), str(bad), "--out", str(out)]) == 2
+    # Beside the thermogram the figure would be read back as one by the next walk of its folder.
+    beside = dmr_files[1].parent
+    assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(beside)]) == 2
+    assert not (beside / "T0002_gradcam.png").exists()
 
 
 def test_explain_refuses_an_implausible_thermogram(run_dir, tmp_path):

@@ -332,7 +332,7 @@ def test_difficulty_orders_the_tumour_signal():
 
 def test_batch_effect_confounds_batch_with_disease(tmp_path):
     labels = generate_cohort(tmp_path / "b", 60, seed=0, fmt="mixed", batch_effect=True,
-                             sick_fraction=0.5, height=16, width=16)  # fmt: skip
+                             sick_fraction=0.5, height=32, width=32)  # fmt: skip
     table = pd.read_csv(labels)
     share_b = table.groupby("diagnosis")["acquisition_batch"].apply(lambda s: (s == "B").mean())
     # Batch B is drawn with p = 0.7 for Sick and 0.3 for Healthy patients.
@@ -340,6 +340,8 @@ def test_batch_effect_confounds_batch_with_disease(tmp_path):
 
 
 def test_sizes_fractions_and_the_preview_are_checked_before_anything_is_written(tmp_path):
+    with pytest.raises(ConfigError, match="too small .at least 32 x 32"):
+        generate_cohort(tmp_path / "tiny", 1, height=31, width=64)  # prepare would exclude it
     with pytest.raises(ConfigError, match="larger than thermocad reads"):
         generate_cohort(tmp_path / "big", 1, height=5000, width=5000)
     with pytest.raises(ConfigError, match="blur_fraction must be between 0 and 1, got 5"):

@@ -177,6 +177,7 @@ def explain_file(
     from thermocad.preprocess.plausible import check_plausible
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.extras import require
+    from thermocad.utils.errors import OutputPathError
     from thermocad.utils.files import atomic_path, check_writable, printable_name
     from thermocad.utils.progress import log
 
@@ -185,6 +186,10 @@ def explain_file(
     if Path(run_dir).suffix.lower() == ".onnx":
         raise ConfigError(f"{run_dir}: Grad-CAM needs the PyTorch model; give its run folder")
     path = Path(path)
+    if Path(out_dir).resolve() == path.absolute().parent.resolve():
+        # The next walk of that folder (prepare, predict) would read the figure as a thermogram.
+        raise OutputPathError(f"{out_dir}: is the folder that holds {path.name}; the figure "
+                              "would be read back as a thermogram: choose an --out outside it")  # fmt: skip
     target = Path(out_dir) / f"{path.stem}_gradcam.png"
     check_writable(target, force)
     bundle = load_model(run_dir, device)

@@ -56,9 +56,12 @@ def _check(n_patients: int, sick_fraction: float, frames: int, views, fmt: str, 
     bad = [v for v in views if v not in VIEW_YAW]
     if bad or not views:
         raise ConfigError(f"unknown views {bad}; choose from {', '.join(VIEW_YAW)}")
-    if h < 16 or w < 16:
-        raise ConfigError(f"image size {h} x {w} is too small (at least 16 x 16)")
     from thermocad.io.limits import MAX_SIDE, MAX_VALUES
+    from thermocad.preprocess.plausible import MIN_SIDE
+
+    if min(h, w) < MIN_SIDE:  # prepare, predict and the app would refuse such frames
+        raise ConfigError(f"image size {h} x {w} is too small (at least {MIN_SIDE} x {MIN_SIDE}, "
+                          "as thermocad reads thermograms)")  # fmt: skip
 
     if max(h, w) > MAX_SIDE or h * w > MAX_VALUES:  # the reader's limits: it must read them back
         raise ConfigError(f"image size {h} x {w} is larger than thermocad reads (at most "
