@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,24 @@ SELECTION_RULE = (
     "simpler candidate (the baseline, then a CNN alone, then the CNN averaged with the baseline)"
 )
 KEEP = ("path", "patient_id", "label", "y", "prob", P.BATCH, P.DATE, P.PERIOD, P.ROOM)
+
+
+@dataclass(frozen=True)
+class NestedJob:
+    """What every outer fold needs: the candidates, how they train, and how to choose."""
+
+    archs: tuple[str, ...]
+    order: tuple[str, ...]  # candidates_of(archs, baseline): the tie-break order
+    inner_folds: int
+    seed: int
+    threshold_method: str
+    target_sensitivity: float | None
+    baseline: bool = True
+    config: Any = None
+    trainer: Callable | None = None
+    overrides: dict[str, dict] | None = None
+    features: pd.DataFrame | None = None  # the baseline's features, read once for every fold
+    heads: HeadRuns | None = None  # the fast path for a head on frozen features
 
 
 def candidates_of(archs: Sequence[str], baseline: bool = True) -> list[str]:
@@ -87,50 +106,50 @@ def _cnn_only(overrides: dict | None, arch: str) -> dict:
     return {**(overrides or {}).get(arch, {}), "ensemble": "none"}
 
 
-def _inner(train_rows: pd.DataFrame, out: Path, job: dict) -> dict[str, pd.DataFrame]:
+def _inner(train_rows: pd.DataFrame, out: Path, job: NestedJob) -> dict[str, pd.DataFrame]:
     """Every candidate's out-of-fold predictions over inner folds of one outer training set."""
-    inner = with_folds(train_rows, job["inner_folds"], job["seed"])
+    inner = with_folds(train_rows, job.inner_folds, job.seed)
     cnn = {}
-    heads = job["heads"]
-    for arch in job["archs"]:
+    heads = job.heads
+    for arch in job.archs:
         try:
             if heads is not None and heads.applies(arch):
                 cnn[arch] = heads.out_of_fold(arch, inner)
                 continue
-            cnn[arch] = run_arch(arch, inner, out / "inner", job["config"], job["trainer"],
-                                 _cnn_only(job["overrides"], arch))["pred"]  # fmt: skip
+            cnn[arch] = run_arch(arch, inner, out / "inner", job.config, job.trainer,
+                                 _cnn_only(job.overrides, arch))["pred"]  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - a failing candidate drops out, as in compare
             log(f"nested: {arch} failed on the inner folds ({type(exc).__name__}: {exc})")
-    base = run_baseline(inner, job["features"])["pred"] if job["baseline"] else None
+    base = run_baseline(inner, job.features)["pred"] if job.baseline else None
     return candidate_probs(cnn, base)
 
 
 def _refit(chosen: str, train_rows: pd.DataFrame, test_rows: pd.DataFrame, out: Path,
-           job: dict) -> pd.DataFrame:  # fmt: skip
+           job: NestedJob) -> pd.DataFrame:  # fmt: skip
     """The chosen candidate fitted on the whole outer training set, predicting the outer test fold."""
     df = pd.concat([train_rows.assign(split="train"), test_rows.assign(split="valid")])
     df = df.drop(columns="fold").reset_index(drop=True)
     arch = chosen.removesuffix(served_name("", True))
     uses_baseline = chosen == BASELINE or chosen != arch  # the baseline, or CNN+baseline
-    base = run_baseline(df, job["features"])["pred"] if uses_baseline else None
+    base = run_baseline(df, job.features)["pred"] if uses_baseline else None
     cnn = {}
-    heads = job["heads"]
+    heads = job.heads
     if arch != BASELINE and heads is not None and heads.applies(arch):
         cnn[arch] = heads.predict(arch, train_rows, test_rows)
     elif arch != BASELINE:
-        cnn[arch] = run_arch(arch, df, out / "refit", job["config"], job["trainer"],
-                             _cnn_only(job["overrides"], arch))["pred"]  # fmt: skip
+        cnn[arch] = run_arch(arch, df, out / "refit", job.config, job.trainer,
+                             _cnn_only(job.overrides, arch))["pred"]  # fmt: skip
     return candidate_probs(cnn, base)[chosen]
 
 
-def outer_fold(k: int, dev: pd.DataFrame, out: Path, job: dict) -> tuple[pd.DataFrame, dict]:
+def outer_fold(k: int, dev: pd.DataFrame, out: Path, job: NestedJob) -> tuple[pd.DataFrame, dict]:
     """One outer fold: choose on the inner folds, refit, predict the held-out women."""
     train_rows, test_rows = dev[dev["fold"] != k], dev[dev["fold"] == k]
     preds = _inner(train_rows, out, job)
-    chosen, scores = select_candidate(preds, job["order"])
+    chosen, scores = select_candidate(preds, job.order)
     inner = preds[chosen]
-    threshold = M.choose_patient_threshold(inner, job["threshold_method"],
-                                           job["target_sensitivity"])  # fmt: skip
+    threshold = M.choose_patient_threshold(inner, job.threshold_method,
+                                           job.target_sensitivity)  # fmt: skip
     log(f"nested: outer fold {k} chose {chosen} (inner patient AUC {scores[chosen]:.3f}), "
         f"threshold {threshold:.3f}")  # fmt: skip
     pred = _refit(chosen, train_rows, test_rows, out, job)
@@ -227,11 +246,12 @@ def nested_cv(
         from thermocad.models.baseline import feature_table
 
         features = feature_table(dev["path"].tolist())  # read once for every fold
-    job = {"archs": list(archs), "config": config, "trainer": trainer, "baseline": baseline,
-           "inner_folds": inner_folds or len(outer), "seed": seed, "overrides": overrides,
-           "features": features, "order": candidates_of(archs, baseline),
-           "heads": HeadRuns(config, overrides, dev["path"].tolist()) if fast_heads else None,
-           "threshold_method": threshold_method, "target_sensitivity": target_sensitivity}  # fmt: skip
+    heads = HeadRuns(config, overrides, dev["path"].tolist()) if fast_heads else None
+    job = NestedJob(archs=tuple(archs), order=tuple(candidates_of(archs, baseline)),
+                    inner_folds=inner_folds or len(outer), seed=seed,
+                    threshold_method=threshold_method, target_sensitivity=target_sensitivity,
+                    baseline=baseline, config=config, trainer=trainer, overrides=overrides,
+                    features=features, heads=heads)  # fmt: skip
     out = Path(out_dir)
     parts, folds = [], []
     for k in outer:
@@ -239,8 +259,8 @@ def nested_cv(
         parts.append(pred)
         folds.append(record)
     pred = pd.concat(parts, ignore_index=True)
-    summary = {"selection_rule": SELECTION_RULE, "candidates": job["order"],
-               "outer_folds": len(outer), "inner_folds": job["inner_folds"],
+    summary = {"selection_rule": SELECTION_RULE, "candidates": list(job.order),
+               "outer_folds": len(outer), "inner_folds": job.inner_folds,
                "threshold_method": threshold_method, "target_sensitivity": target_sensitivity,
                "folds": folds, "metrics": nested_metrics(pred, n_boot, seed)}  # fmt: skip
     atomic_write_csv(out / "nested_predictions.csv", pred)
