@@ -103,7 +103,7 @@ def evaluate(
     model: str | os.PathLike | ModelBundle | OnnxModel,
     split_table: str | os.PathLike | pd.DataFrame,
     on: str = "test",
-    tta: bool = False,
+    tta: bool | None = None,
     subgroup: str | None = "acquisition_batch",
     n_boot: int = 1000,
     ledger: str | os.PathLike | None = None,
@@ -137,7 +137,7 @@ def evaluate(
 def predict(
     model: str | os.PathLike | ModelBundle | OnnxModel,
     files: str | os.PathLike | Iterable[str | os.PathLike],
-    tta: bool = False,
+    tta: bool | None = None,
     allow_unit_mismatch: bool = False,
 ) -> pd.DataFrame:
     """P(Sick) and the decision for each thermal file (folders are searched recursively).

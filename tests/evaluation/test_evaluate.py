@@ -18,7 +18,7 @@ def fake_bundle(predict, baseline=None, **fields) -> SimpleNamespace:
     """A stand-in model whose CNN is `predict(arrays, tta)`; with `baseline(arrays)`, it
     averages the two as the default ensemble does."""
 
-    def parts(arrays, tta=False):
+    def parts(arrays, tta=None):
         return np.asarray(predict(arrays, tta), float), None if baseline is None else baseline(
             arrays
         )
@@ -26,7 +26,11 @@ def fake_bundle(predict, baseline=None, **fields) -> SimpleNamespace:
     def average(cnn, base):
         return cnn if base is None else (cnn + base) / 2
 
-    return SimpleNamespace(predict_parts=parts, average=average, **{"meta": {}, **fields})
+    def views(tta=None):
+        return 0  # no augmented copies: the default recipe's
+
+    return SimpleNamespace(predict_parts=parts, average=average, views=views,
+                           **{"meta": {}, **fields})  # fmt: skip
 
 
 def _pred() -> pd.DataFrame:

@@ -82,6 +82,12 @@ def test_calibration_slope_recovers_known_miscalibration():
     # Classes separated completely: no finite recalibration exists, so none is reported.
     separated = M.calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.4, 0.6, 0.9])
     assert all(np.isnan(separated))
+    # Meeting only at a tied score (one Healthy and one Sick at 0.5) is no overlap either: the
+    # fit's slope grows without bound (it once reported 4.8, where its solver stopped).
+    tied = M.calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.5, 0.5, 0.9])
+    assert all(np.isnan(tied))
+    overlap = M.calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.6, 0.5, 0.9])
+    assert np.isfinite(overlap).all()
 
 
 def test_aggregate_patients_mean():

@@ -22,11 +22,18 @@ def test_fit_head_separates_separable_features():
 def test_frozen_features_one_row_per_path(tmp_path):
     split = make_split(tmp_path)
     import pandas as pd
+    import torch
 
     paths = pd.read_csv(split)["path"].tolist()[:3]
     cfg = TrainConfig(size=64, pretrained=False)
-    f = frozen_features(cfg, [paths[0], paths[1], paths[0]])
-    assert f.shape[0] == 3 and np.allclose(f[0], f[2])
+    torch.manual_seed(0)  # the same random body for both calls (pretrained=False)
+    f = frozen_features(cfg, [paths[0], paths[1], paths[0], paths[2]])
+    assert f.shape[0] == 4 and np.allclose(f[0], f[2])
+    torch.manual_seed(0)
+    once = frozen_features(cfg, paths)
+    # The file after a repeated one keeps its own row (it once took the repeated file's).
+    np.testing.assert_allclose(f[[0, 1, 3]], once, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(f[3], f[0])
 
 
 def test_frozen_features_of_no_files_is_a_clear_error():

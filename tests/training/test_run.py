@@ -104,12 +104,17 @@ def test_a_tta_model_is_validated_as_predict_tta_gives_it(split, tmp_path):
     arrays = [read_thermal(p).array for p in valid["path"]]
     bundle = load_bundle(run)
     np.testing.assert_allclose(bundle.predict(arrays, tta=True), valid["prob"], atol=1e-5)
-    assert np.abs(bundle.predict(arrays) - valid["prob"]).max() > 1e-4
+    # By default a prediction averages the model's own copies, as its validation did.
+    np.testing.assert_allclose(bundle.predict(arrays), valid["prob"], atol=1e-5)
+    assert np.abs(bundle.predict(arrays, tta=False) - valid["prob"]).max() > 1e-4
     from thermocad.inference.notes import tta_note  # predict and evaluate say so in the log
 
-    assert "2 augmented copies; --tta gives those" in tta_note(bundle.meta, tta=False)
-    assert tta_note(bundle.meta, tta=True) == "" and tta_note({"config": {"tta": 0}}, False) == ""
+    assert "2 augmented copies; --no-tta leaves them out" in tta_note(bundle.meta, tta=False)
+    assert tta_note(bundle.meta, None) == tta_note(bundle.meta, True) == ""
+    assert tta_note({"config": {"tta": 0}}, False) == tta_note({"config": {"tta": 0}}, None) == ""
     assert "--tta changes nothing" in tta_note({"config": {"tta": 0}}, tta=True)
+    # An ONNX model without PyTorch leaves its copies out (used=0), and says why.
+    assert "which is not installed" in tta_note(bundle.meta, None, used=0)
 
 
 def test_broken_baseline_entry_is_refused_at_load(run, tmp_path):

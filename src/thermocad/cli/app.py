@@ -23,12 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="predictions file to write")
     p.add_argument("--format", choices=("csv", "json"), default="csv",
                    help="csv, or json: a list of records with the same fields")  # fmt: skip
-    p.add_argument(
-        "--tta",
-        action="store_true",
-        help="average over the model's own number of "
-        "test-time augmentations (its config's tta; none for the default recipe)",
-    )
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average P(Sick) over the image and the model's own test-time "
+                   "augmentations (its config's tta: none for the default recipe, 4 for the "
+                   "study's); default: as the model was validated and its threshold chosen")  # fmt: skip
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument(
         "--allow-unit-mismatch",

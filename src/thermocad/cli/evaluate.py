@@ -36,12 +36,10 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="folder of new women's thermal files (with --labels)")
     p.add_argument("--labels", help="their patient table CSV (patient_id, diagnosis; "
                    "acquisition_batch and acquisition_date give the batch and period columns)")  # fmt: skip
-    p.add_argument(
-        "--tta",
-        action="store_true",
-        help="average over the model's own number of "
-        "test-time augmentations (its config's tta; none for the default recipe)",
-    )
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average P(Sick) over the image and the model's own test-time "
+                   "augmentations (its config's tta: none for the default recipe, 4 for the "
+                   "study's); default: as the model was validated and its threshold chosen")  # fmt: skip
     p.add_argument("--out", help="output folder (default RUN_DIR/eval_ON; with --data, "
                    "RUN_DIR/external_FOLDER)")  # fmt: skip
     p.add_argument("--subgroup", default="acquisition_batch", help="column for subgroup metrics")

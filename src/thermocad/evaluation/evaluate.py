@@ -146,13 +146,13 @@ def write_plots(
     return {k: str(v) for k, v in made.items()}
 
 
-def predict_split(bundle, split_df: pd.DataFrame, tta: bool = False) -> pd.DataFrame:
+def predict_split(bundle, split_df: pd.DataFrame, tta: bool | None = None) -> pd.DataFrame:
     """The bundle's P(Sick) for every row of a split table (files read through read_thermal),
     with `prob_cnn` and `prob_baseline` when the model averages a CNN with the baseline."""
     from thermocad.inference.notes import tta_note
     from thermocad.io.thermal import read_thermal
 
-    if note := tta_note(bundle.meta, tta):
+    if note := tta_note(bundle.meta, tta, bundle.views(tta)):
         log(note)
     arrays, units = [], {}
     for path in split_df["path"]:
@@ -190,7 +190,7 @@ def split_rows(split, on: str, subgroup: str | None, name: str = "the split tabl
     return rows
 
 
-def score_split(bundle, rows: pd.DataFrame, on: str, threshold: float, tta: bool = False,
+def score_split(bundle, rows: pd.DataFrame, on: str, threshold: float, tta: bool | None = None,
                 subgroup: str | None = "acquisition_batch", n_boot: int = 1000,
                 ledger: str | os.PathLike | None = None, source: str = "a loaded model",
                 chosen_on_valid: bool = True) -> tuple[dict, pd.DataFrame]:  # fmt: skip
@@ -214,7 +214,7 @@ def evaluate_run(
     run_dir: str | os.PathLike,
     split_csv: str | os.PathLike,
     on: str = "test",
-    tta: bool = False,
+    tta: bool | None = None,
     out_dir: str | os.PathLike | None = None,
     subgroup: str | None = "acquisition_batch",
     force: bool = False,
@@ -237,7 +237,7 @@ def evaluate_run(
 
 
 @writes_folder("out")  # one evaluation at a time writes a folder: two at once mixed them
-def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool,
+def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool | None,
                    subgroup: str | None, force: bool, n_boot: int, device: str,
                    threshold: tuple[float, str] | None, ledger: Path | None) -> dict:  # fmt: skip
     """evaluate_run() into `out`, held against other writers."""
@@ -245,6 +245,10 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
 
     check_writable(out / "metrics.json", force)
     rows = split_rows(split_csv, on, subgroup)
+    if P.PERIOD not in rows.columns and P.dates_available(rows):  # as compare says it
+        log(f"{split_csv} has no {P.PERIOD} column (made before it existed): the period-matched "
+            f"women are those inside the date range of these {on} women alone, not of the "
+            "whole cohort; make the split again to mark them once")  # fmt: skip
     from thermocad.evaluation.lockbox import check_split_rows
 
     check_split_rows(rows, on, run_dir, split_csv)  # test women new to it, valid not trainers
@@ -259,7 +263,7 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
         run=str(run_dir),
         split_csv=str(split_csv),
         on=on,
-        tta=tta,
+        tta=bundle.views(tta),  # the augmented copies each prediction averaged
         arch=bundle.meta.get("arch"),
         # As the comparison names it: the CNN averaged with the baseline is ARCH+baseline.
         model=served_name(bundle),

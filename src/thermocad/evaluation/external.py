@@ -134,7 +134,7 @@ def evaluate_external(
     data_dir: str | os.PathLike,
     labels_csv: str | os.PathLike,
     out_dir: str | os.PathLike | None = None,
-    tta: bool = False,
+    tta: bool | None = None,
     force: bool = False,
     n_boot: int = 1000,
     device: str = "auto",
@@ -171,7 +171,7 @@ def evaluate_external(
         "run": str(run_dir),
         "data": str(data_dir),
         "labels": str(labels_csv),
-        "tta": tta,
+        "tta": bundle.views(tta),  # the augmented copies each prediction averaged
         "rooms": rooms_outside(rows, bundle.meta),
         "confound_audit": audit.to_dict(orient="records"),
         "audit_notes": audit_notes(audit),
@@ -205,6 +205,8 @@ def _out_folder(run_dir: Path, data_dir, out_dir, force: bool) -> Path:
 
 def _markdown(result: dict) -> str:
     """external.md: what was scored, the table, the notes."""
+    from thermocad.inference.notes import copies
+
     pat = result["served"]["patient"]
     lines = [
         f"# {result['model']} on new women",
@@ -213,7 +215,12 @@ def _markdown(result: dict) -> str:
         f"Women: `{result['data']}` with `{result['labels']}`: {pat['n']} patients, "
         f"{pat['n_sick']} Sick. Patient-level P(Sick) is the mean over a woman's files; AUC "
         "intervals by bootstrap, sensitivity and specificity by Wilson."
-        + (" Test-time augmentation on." if result["tta"] else ""),
+        + (
+            f" Each P(Sick) averages the image and {copies(result['tta'])}, as the "
+            "model was validated."
+            if result["tta"]
+            else ""
+        ),
         "",
         result["table"],
         "",

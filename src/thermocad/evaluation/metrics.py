@@ -123,15 +123,16 @@ def brier(y_true, prob) -> float:
 
 def calibration_intercept_slope(y_true, prob, eps: float = 1e-6) -> tuple[float, float]:
     """Logistic recalibration: fit logit P(y=1) = a + b * logit(prob); perfect is (0, 1).
-    Undefined (NaN) with one class, or when P(Sick) separates the classes completely: the
-    unpenalised fit then has no finite solution (its numbers only say where it stopped)."""
+    Undefined (NaN) with one class, or when P(Sick) separates the classes, completely or
+    with the classes meeting only at tied scores: the unpenalised fit then has no finite
+    solution (its numbers would only say where it stopped)."""
     if not _two_classes(y_true):
         return float("nan"), float("nan")
     from sklearn.linear_model import LogisticRegression
 
     y = np.asarray(y_true)
     p = np.clip(np.asarray(prob, float), eps, 1 - eps)
-    if p[y == 1].min() > p[y == 0].max() or p[y == 1].max() < p[y == 0].min():
+    if p[y == 1].min() >= p[y == 0].max() or p[y == 1].max() <= p[y == 0].min():
         return float("nan"), float("nan")
     logit = np.log(p / (1 - p)).reshape(-1, 1)
     # Unpenalised fit: the recalibration slope must not be shrunk towards 0.

@@ -112,6 +112,7 @@ def build_app(
 
 def _header(bundle: ModelBundle | OnnxModel) -> str:
     """The page's title and what it serves (a model of synthetic women says so)."""
+    from thermocad.inference.notes import copies, tta_note
     from thermocad.models.meta import synthetic_training
 
     text = (f"# thermocad: breast thermogram analysis\nModel: `{bundle.meta.get('arch', 'model')}`, "
@@ -121,6 +122,10 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
                  "demonstration.**")  # fmt: skip
     if (bundle.meta.get("config") or {}).get("max_batches"):
         text += " **A smoke run: a check of the code, not a model.**"
+    if n := bundle.views():  # the study's recipe: scored as it was validated
+        text += f" Each P(Sick) averages the image and {copies(n)}, as in validation."
+    elif note := tta_note(bundle.meta, None, n):  # its copies need PyTorch
+        text += " " + note.removeprefix("note: ").capitalize() + "."
     return text
 
 

@@ -175,9 +175,8 @@ def explain_file(
     from thermocad.io.thermal import read_thermal
     from thermocad.models.meta import not_a_model_warning
     from thermocad.preprocess.plausible import check_plausible
-    from thermocad.utils.errors import ConfigError
+    from thermocad.utils.errors import ConfigError, OutputPathError
     from thermocad.utils.extras import require
-    from thermocad.utils.errors import OutputPathError
     from thermocad.utils.files import atomic_path, check_writable, printable_name
     from thermocad.utils.progress import log
 

@@ -14,7 +14,8 @@
   (`training_note`): her P(Sick) is then no held-out score.
 
 `predict`, `explain` and the web app add the notes; the score itself is not changed.
-`tta_note` is a log line for the whole run: a model validated with TTA scored without it.
+`tta_note` is a log line for the whole run: a model validated with TTA scored without it
+(by default every prediction averages the model's own test-time augmentations).
 `shown` and `result_line` say the score itself, as the app and `explain` print it.
 """
 
@@ -43,7 +44,8 @@ def operating_note(meta: dict[str, Any]) -> str:
         return ""
     return (f"At this threshold the {cv.get('folds', 5)}-fold cross-validation of the procedure "
             f"that made this model ({women} women) found sensitivity {sens:.2f} and specificity "
-            f"{spec:.2f}")  # fmt: skip
+            f"{spec:.2f}, on the predictions that chose the threshold (so a little optimistic "
+            "for new women)")  # fmt: skip
 
 
 def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> str:
@@ -100,17 +102,26 @@ def view_note(path: str | Path | None) -> str:
             "on frontal views only: its P(Sick) says nothing about this image")  # fmt: skip
 
 
-def tta_note(meta: dict[str, Any], tta: bool) -> str:
-    """'' or a note when a model whose threshold was chosen on TTA predictions is run without,
-    or when --tta is asked of a model trained without it (it has no copies to average)."""
-    n = tta_views(meta, True)
+def copies(n: int) -> str:
+    """'1 augmented copy', '4 augmented copies'."""
+    return f"{n} augmented cop{'y' if n == 1 else 'ies'}"
+
+
+def tta_note(meta: dict[str, Any], tta: bool | None, used: int | None = None) -> str:
+    """'' or a note when a model whose threshold was chosen on TTA predictions is scored
+    without its augmented copies (`tta=False`, or `used` 0: the ONNX model without PyTorch),
+    or when --tta is asked of a model validated without them (it has none to average)."""
+    n = tta_views(meta)
+    used = tta_views(meta, tta) if used is None else used
     if tta and not n and "config" in meta:
         return ("note: --tta changes nothing for this model: it was validated without test-time "
                 "augmentation (tta=0), so it averages no augmented copies")  # fmt: skip
-    if not n or tta:
+    if used or not n:
         return ""
+    why = ("--no-tta leaves them out" if tta is False else
+           "they are drawn with PyTorch, which is not installed (pip install 'thermocad[train]')")  # fmt: skip
     return (f"note: this model's threshold was chosen on predictions averaged over the image and "
-            f"{n} augmented copies; --tta gives those (without it P(Sick) shifts a little)")  # fmt: skip
+            f"{copies(n)}; {why}, so P(Sick) shifts a little")  # fmt: skip
 
 
 def shown(prob: float, threshold: float) -> tuple[str, str]:

@@ -61,14 +61,23 @@ class OnnxModel:
     _cnn_probs = ModelBundle._cnn_probs
 
     def predict_maps(
-        self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool = False
+        self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool | None = None
     ) -> np.ndarray:
         """As ModelBundle.predict_maps: P(Sick) from prepared maps and the baseline's part."""
         if not len(maps):
             return np.zeros(0, dtype=np.float32)
-        views = self._inputs(maps, tta_views(self.meta, tta))
+        views = self._inputs(maps, self.views(tta))
         cnn = np.mean([self.logits_to_probs(self.run_input(v)) for v in views], axis=0)
         return self.average(cnn.astype(np.float32), baseline)
+
+    def views(self, tta: bool | None = None) -> int:
+        """As ModelBundle.views, except that the model's own copies (`tta=None`) are left out
+        where PyTorch, which draws them, is missing: the core install still predicts, and
+        predict says so (inference.notes.tta_note). `tta=True` there is refused instead."""
+        from thermocad.utils.extras import available
+
+        n = tta_views(self.meta, tta)
+        return 0 if n and tta is None and not available("torch") else n
 
     def _inputs(self, maps: np.ndarray, n_aug: int) -> list[np.ndarray]:
         """Network inputs: the maps themselves, then the same fixed TTA views as map_probs

@@ -105,7 +105,7 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def predict_bundle(
     bundle: ModelBundle | OnnxModel,
     files: Sequence[Path],
-    tta: bool = False,
+    tta: bool | None = None,
     allow_unit_mismatch: bool = False,
     batch_size: int = 16,
     workers: int | None = None,
@@ -119,9 +119,9 @@ def predict_bundle(
     from thermocad.io.thermal import iter_read
     from thermocad.utils.progress import log, progress
 
-    if note := tta_note(bundle.meta, tta):
+    if note := tta_note(bundle.meta, tta, bundle.views(tta)):
         log(note)
-    if tta and tta_views(bundle.meta, True) and is_onnx(bundle):
+    if tta and tta_views(bundle.meta) and is_onnx(bundle):
         from thermocad.utils.extras import require
 
         # TTA views are made with torch's grid_sample: say so before any file, not after.
@@ -161,7 +161,7 @@ def _prepared(bundle: ModelBundle | OnnxModel, good: list[Thermogram]):
     return maps, base, [input_note(bundle.meta, t) for t in good]
 
 
-def _predicted(bundle, ready, tta: bool, version: str) -> list[dict]:
+def _predicted(bundle, ready, tta: bool | None, version: str) -> list[dict]:
     """The rows of a prepared batch (none for None): the network runs here."""
     if ready is None:
         return []
@@ -190,7 +190,7 @@ def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
 def predict_paths(
     run_dir: str | os.PathLike | ModelBundle,
     paths: Iterable[str | os.PathLike],
-    tta: bool = False,
+    tta: bool | None = None,
     allow_unit_mismatch: bool = False,
     batch_size: int = 16,
     workers: int | None = None,
@@ -237,7 +237,7 @@ def run_predict(
     run_dir: str | os.PathLike,
     paths: Sequence[str | os.PathLike],
     out: str | os.PathLike,
-    tta: bool = False,
+    tta: bool | None = None,
     allow_unit_mismatch: bool = False,
     force: bool = False,
     device: str = "auto",

@@ -55,25 +55,27 @@ class ModelBundle:
     def predict(
         self,
         arrays: Sequence[np.ndarray],
-        tta: bool = False,
+        tta: bool | None = None,
         batch_size: int = 16,
         cnn_only: bool = False,
     ) -> np.ndarray:
-        """P(Sick) for each array; with `tta`, the CNN's is the mean over the original and N
-        augmented copies. A model trained with the baseline ensemble averages the CNN's P(Sick)
+        """P(Sick) for each array; the CNN's is the mean over the original and the model's own N
+        augmented copies (none for the default recipe; `tta=False`: none). A model trained with the baseline ensemble averages the CNN's P(Sick)
         with the baseline's, unless `cnn_only`."""
         if cnn_only:
             return self._cnn_probs(arrays, tta, batch_size)
         return self.average(*self.predict_parts(arrays, tta, batch_size))
 
     def predict_parts(
-        self, arrays: Sequence[np.ndarray], tta: bool = False, batch_size: int = 16
+        self, arrays: Sequence[np.ndarray], tta: bool | None = None, batch_size: int = 16
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """The CNN's P(Sick) and the baseline's (None for a model without the ensemble)."""
         cnn = self._cnn_probs(arrays, tta, batch_size)
         return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays)
 
-    def _cnn_probs(self, arrays: Sequence[np.ndarray], tta: bool, batch_size: int) -> np.ndarray:
+    def _cnn_probs(
+        self, arrays: Sequence[np.ndarray], tta: bool | None, batch_size: int
+    ) -> np.ndarray:
         """The CNN's P(Sick), prepared and run `batch_size` files at a time."""
         out = []
         for i in range(0, len(arrays), batch_size):
@@ -81,15 +83,19 @@ class ModelBundle:
             out.append(self.predict_maps(maps, None, tta))  # no baseline: the CNN's alone
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
 
+    def views(self, tta: bool | None = None) -> int:
+        """How many augmented copies a prediction averages (models.meta.tta_views)."""
+        return tta_views(self.meta, tta)
+
     def predict_maps(
-        self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool = False
+        self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool | None = None
     ) -> np.ndarray:
         """predict() for maps the evaluation transform already prepared, and the baseline's
         P(Sick) of the same files (None without the ensemble): what `predict` pipelines."""
         if not len(maps):
             return np.zeros(0, dtype=np.float32)
         aug = Augmentation(**self.meta.get("augmentation", {}))
-        cnn = map_probs(self.model, maps, self.transform, tta_views(self.meta, tta), aug)
+        cnn = map_probs(self.model, maps, self.transform, self.views(tta), aug)
         return self.average(cnn, baseline)
 
     @staticmethod

@@ -237,10 +237,11 @@ def training_sentence(config: dict) -> str:
     return f"{how}, {start}"
 
 
-def tta_views(meta: dict[str, Any], tta: bool) -> int:
-    """How many augmented copies a prediction with `tta` averages: the model's own number
-    (config.tta: 0 for the default recipe, 4 for the study's), none without `tta`."""
-    return int(meta.get("config", {}).get("tta", 0)) if tta else 0
+def tta_views(meta: dict[str, Any], tta: bool | None = None) -> int:
+    """How many augmented copies a prediction averages: the model's own number (config.tta: 0
+    for the default recipe, 4 for the study's) unless `tta` is False. None, the default
+    everywhere, scores as the model was validated and its threshold chosen."""
+    return 0 if tta is False else int(meta.get("config", {}).get("tta", 0))
 
 
 def onnx_metadata(onnx_path: str | os.PathLike) -> dict:

@@ -32,7 +32,7 @@ def prepared_maps(config: TrainConfig, paths: Sequence[str]) -> tuple[EvalTransf
     from thermocad.training.run import eval_transform
 
     transform = eval_transform(config, get_arch(config.arch))
-    maps, _ = load_maps(list(paths), transform)
+    maps, _ = load_maps(list(dict.fromkeys(map(str, paths))), transform)
     return transform, maps
 
 
