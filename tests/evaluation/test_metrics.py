@@ -123,6 +123,14 @@ def test_bootstrap_keeps_patients_together():
     assert [len(g) for g in groups] == [5, 1, 1]
 
 
+def test_bootstrap_does_not_depend_on_the_rows_order():
+    # One image per woman, rows in another order (an image table sorted by file, a patient
+    # table by id): the same women are drawn, so the interval is the same.
+    df = _frame()
+    shuffled = df.sample(frac=1.0, random_state=1)
+    assert M.bootstrap_ci(df, 0.5, 200, 3) == M.bootstrap_ci(shuffled, 0.5, 200, 3)
+
+
 def test_summarize_has_intervals():
     s = M.summarize(_frame(), threshold=0.5, n_boot=50)
     assert s["counts"] == {"tp": 3, "fp": 1, "tn": 5, "fn": 1}

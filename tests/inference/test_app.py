@@ -44,6 +44,7 @@ def _png(html: str) -> np.ndarray:
     from PIL import Image
 
     prefix = '<img src="data:image/png;base64,'
+    html = html.removeprefix("<figure>")  # the overlay comes with its caption
     assert html.startswith(prefix)
     data = base64.b64decode(html[len(prefix) :].split('"')[0])
     return np.asarray(Image.open(io.BytesIO(data)))
@@ -59,6 +60,7 @@ def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload
     assert f"the threshold {bundle.threshold:.4f}: called {called}." in result
     assert ("mean of the CNN" in result) == (bundle.baseline is not None)
     assert _png(thermogram).ndim == 3 and _png(overlay).shape[2] in (3, 4)
+    assert "not a lesion" in overlay  # how to read the map, under it
     assert "analysed" in status and cleared is None
     assert path.read_bytes() == dmr_files[0].read_bytes()  # Gradio's file: read, never deleted
     # The private copy went with its request, and the images were never files.
@@ -79,6 +81,8 @@ def test_a_fit_model_says_what_its_threshold_did(bundle, dmr_files, upload_root,
     assert ("At this threshold the 5-fold cross-validation of the procedure that made this "
             "model (120 women) found sensitivity 0.92 and specificity 0.80, on the predictions "
             "that chose the threshold (so a little optimistic for new women).") in result  # fmt: skip
+    monkeypatch.setitem(bundle.meta, "data", {"synthetic_share": 1.0})  # the demo's model
+    assert "(120 synthetic patients) found" in answer_file(bundle, str(path), False)[2]
 
 
 def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):
@@ -105,7 +109,10 @@ def test_image_for_temperature_model_points_to_the_checkbox(bundle, dmr_files, u
     Image.fromarray(np.uint8((a - a.min()) / (a.max() - a.min()) * 255)).save(png)
     status = answer_file(bundle, str(png), False)[3]
     assert "not temperatures" in status and "Accept 8/16-bit images" in status
-    assert answer_file(bundle, str(png), True)[2].startswith("exported.png: P(Sick)")
+    # Allowed, it is scored, but no call is made on a score that is not a measurement.
+    result = answer_file(bundle, str(png), True)[2]
+    assert result.startswith("exported.png: no Sick/Healthy call: the file holds intensity")
+    assert "called" not in result and "cross-validation" not in result
 
 
 def test_files_outside_upload_cache_are_never_deleted(bundle, dmr_files, upload_root):

@@ -83,7 +83,9 @@ def test_explain_notes_a_lateral_view_as_predict_does(run_dir, dmr_files, tmp_pa
     lateral = tmp_path / "T0002.1.2.S.2013-01-01.00.txt"  # view code 2: not frontal
     shutil.copy(dmr_files[1], lateral)
     assert main(["explain", str(run_dir), str(lateral), "--out", str(tmp_path / "figs")]) == 0
-    assert "trained on frontal views only" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "trained on frontal views only" in err
+    assert "T0002.1.2.S.2013-01-01.00.txt: no Sick/Healthy call: the file name says" in err
 
 
 def test_probability_and_threshold_never_read_the_same_for_different_decisions():

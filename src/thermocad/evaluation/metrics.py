@@ -283,7 +283,9 @@ def bootstrap_ci(
 
 
 def _patient_masks(df: pd.DataFrame) -> list[np.ndarray]:
-    codes = pd.factorize(df["patient_id"])[0]
+    """One mask per patient, in the order of their ids: whatever the rows' order, the same
+    women are drawn, so with one image each the image- and patient-level intervals agree."""
+    codes = pd.factorize(df["patient_id"].astype(str), sort=True)[0]
     return [codes == k for k in range(codes.max() + 1)] if len(codes) else []
 
 

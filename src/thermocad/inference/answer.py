@@ -59,7 +59,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
     `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
     from thermocad.inference.explain import draw_thermogram
-    from thermocad.inference.notes import input_note, result_line, training_note
+    from thermocad.inference.notes import input_note, result_line, training_note, void_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
@@ -74,13 +74,16 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
         cnn, base = bundle.predict_parts([array])
         heat = _heatmap(bundle, array)
     prob = float(bundle.average(cnn, base)[0])
-    result = result_line(bundle, path.name, prob, cnn, base)
-    notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen))
+    void = void_note(bundle.meta, thermogram)
+    result = result_line(bundle, path.name, prob, cnn, base, void)
+    notes = ("" if void else input_note(bundle.meta, thermogram), training_note(path.name, seen))
     if note := "; ".join(n for n in notes if n):
         result += f" Note: {note}."
     return Answer(
         thermogram=_inline_png(_one_panel(draw_thermogram, array, thermogram.unit), "thermogram"),
-        overlay=_overlay(bundle, array, heat, prob),
+        overlay=_overlay(
+            bundle, array, heat, prob, None if base is None else float(cnn[0]), call=not void
+        ),  # fmt: skip
         result=result,
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
     )
@@ -103,14 +106,23 @@ def _heatmap(bundle: ModelBundle | OnnxModel, array: np.ndarray) -> np.ndarray |
     return gradcam(bundle, array)
 
 
-def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float) -> str | None:
-    """The Grad-CAM overlay as an inline PNG, or None without a heatmap."""
+OVERLAY_CAPTION = (
+    "Grad-CAM: where the CNN half looked for signs of Sick, its colours scaled to this image "
+    "alone. A bright spot is not a lesion, and a Healthy call has one too; the baseline half "
+    "(temperature statistics) has no map."
+)
+
+
+def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cnn: float | None,
+             call: bool) -> str | None:  # fmt: skip
+    """The Grad-CAM overlay as an inline PNG with its caption, or None without a heatmap."""
     if heat is None:
         return None
     from thermocad.inference.explain import draw_overlay
 
-    panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold)
-    return _inline_png(panel, "Grad-CAM overlay")
+    panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold, cnn, call)
+    alt = f"Grad-CAM overlay of the CNN half for P(Sick) {prob:.2f}"
+    return f"<figure>{_inline_png(panel, alt)}<figcaption>{OVERLAY_CAPTION}</figcaption></figure>"
 
 
 def _one_panel(draw, *args):

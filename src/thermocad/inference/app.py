@@ -91,12 +91,11 @@ def build_app(
                 result = gr.Textbox(label="Result", interactive=False, elem_id="result")
                 status = gr.Textbox(label="Status", interactive=False, elem_id="status")
                 allow = gr.Checkbox(label=ALLOW_LABEL, value=False)
-        with gr.Row():
-            thermogram = gr.HTML(label="Thermogram", elem_id="thermogram")
+        with gr.Row():  # min_width: on a phone the two figures stack, each at full width
+            thermogram = gr.HTML(label="Thermogram", elem_id="thermogram", min_width=400)
             # An ONNX model (or an install without [explain]) shows no Grad-CAM panel.
-            overlay = gr.HTML(
-                label="Grad-CAM overlay", elem_id="overlay", visible=can_explain(bundle)
-            )
+            overlay = gr.HTML(label="Grad-CAM overlay", elem_id="overlay", min_width=400,
+                              visible=can_explain(bundle))  # fmt: skip
         outputs = [thermogram, overlay, result, status, upload]
         upload.upload(
             lambda path, ok: answer_file(bundle, path, ok, seen),

@@ -84,19 +84,22 @@ def draw_thermogram(
     ax.set_axis_off()
 
 
-def draw_overlay(
-    fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: float, threshold: float
-) -> None:
-    """Grad-CAM heatmap over the grey thermogram, titled with P(Sick) and the decision."""
+def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: float,
+                 threshold: float, cnn: float | None = None, call: bool = True) -> None:  # fmt: skip
+    """Grad-CAM heatmap over the grey thermogram, titled with P(Sick) and the decision (none
+    when not `call`: a score without meaning here), and the CNN half's own P(Sick), which is
+    what the map explains, when the model averages it with the baseline (`cnn`)."""
     low, high = _limits(array)
     ax.imshow(array, cmap="gray", vmin=low, vmax=high)
     overlay = ax.imshow(heatmap, cmap="jet", alpha=0.45, vmin=0, vmax=1)
     # Scaled to its own maximum: where the CNN half looked, not how strongly (a Healthy call
     # has its brightest spot too), and not the baseline half's statistics.
     fig.colorbar(overlay, ax=ax, shrink=0.85, label="CNN's Grad-CAM for Sick (scaled per image)")
-    decision = "Sick" if prob >= threshold else "Healthy"
+    decision = ("Sick" if prob >= threshold else "Healthy") if call else "no call (see the note)"
     p, t = shown(prob, threshold)
     title = f"P(Sick) {p}: {decision} (threshold {t})"
+    if cnn is not None:
+        title += f"\nthe map explains the CNN half (its P(Sick) {cnn:.2f})"
     if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
         title += "\nGrad-CAM: no evidence for Sick"
     ax.set_title(title, fontsize=10)
@@ -129,14 +132,17 @@ def explain_figure(
     threshold: float,
     unit: str = "celsius",
     title: str = "",
+    cnn: float | None = None,
+    call: bool = True,
 ) -> Figure:
-    """Four panels: thermogram with colour bar, Grad-CAM overlay, mirror, and their difference."""
+    """Four panels: thermogram with colour bar, Grad-CAM overlay (`cnn`, `call`: as
+    draw_overlay), mirror, and their difference."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(17, 4.2), layout="constrained")
     axes = fig.subplots(1, 4)
     draw_thermogram(fig, axes[0], array, unit)
-    draw_overlay(fig, axes[1], array, heatmap, prob, threshold)
+    draw_overlay(fig, axes[1], array, heatmap, prob, threshold, cnn, call)
     draw_thermogram(fig, axes[2], mirror(array), unit, title="mirrored about the body midline")
     draw_asymmetry(fig, axes[3], array, unit)
     fig.suptitle(
@@ -148,13 +154,15 @@ def explain_figure(
 
 
 def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str = "",
-                  threshold: float | None = None, prob: float | None = None) -> Figure:  # fmt: skip
-    """Predict one array (unless its `prob` is known) and build its explanation figure, the
-    call made at `threshold` (default: the model's own, from model.json)."""
-    prob = float(bundle.predict([array])[0]) if prob is None else prob
+                  threshold: float | None = None, call: bool = True) -> Figure:  # fmt: skip
+    """Predict one array and build its explanation figure, the call made at `threshold`
+    (default: the model's own, from model.json); none unless `call`."""
+    cnn, base = bundle.predict_parts([array])
+    prob = float(bundle.average(cnn, base)[0])
     heat = gradcam(bundle, array)
     threshold = bundle.threshold if threshold is None else threshold
-    return explain_figure(array, heat, prob, threshold, unit=unit, title=title)
+    return explain_figure(array, heat, prob, threshold, unit=unit, title=title,
+                          cnn=None if base is None else float(cnn[0]), call=call)  # fmt: skip
 
 
 def explain_file(
@@ -170,7 +178,7 @@ def explain_file(
 
     from thermocad.evaluation.lockbox import seen_patients
     from thermocad.inference.loading import load_model
-    from thermocad.inference.notes import input_note, result_line, training_note
+    from thermocad.inference.notes import input_note, result_line, training_note, void_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.models.meta import not_a_model_warning
@@ -205,8 +213,11 @@ def explain_file(
         title += "\n" + textwrap.fill(f"note: {note}", 170)
     cnn, base = bundle.predict_parts([thermogram.array])
     prob = float(bundle.average(cnn, base)[0])
-    log(result_line(bundle, path.name, prob, cnn, base))
-    fig = explain_array(bundle, thermogram.array, thermogram.unit, title=title, prob=prob)
+    void = void_note(bundle.meta, thermogram)
+    log(result_line(bundle, path.name, prob, cnn, base, void))
+    heat = gradcam(bundle, thermogram.array)
+    fig = explain_figure(thermogram.array, heat, prob, bundle.threshold, thermogram.unit, title,
+                         None if base is None else float(cnn[0]), call=not void)  # fmt: skip
     with atomic_path(target) as tmp, warnings.catch_warnings():
         # A file name in a script the font lacks (CJK) is drawn as boxes; the log names it.
         warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)

@@ -16,7 +16,8 @@
 `predict`, `explain` and the web app add the notes; the score itself is not changed.
 `tta_note` is a log line for the whole run: a model validated with TTA scored without it
 (by default every prediction averages the model's own test-time augmentations).
-`shown` and `result_line` say the score itself, as the app and `explain` print it.
+`shown` and `result_line` say the score itself, as the app and `explain` print it; where a
+`void_note` applies (another unit, a lateral view) they make no call.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from thermocad.models.meta import tta_views
+from thermocad.models.meta import synthetic_training, tta_views
 
 if TYPE_CHECKING:
     from thermocad.io.thermal import Thermogram
@@ -36,14 +37,22 @@ def input_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     return "; ".join(n for n in notes if n)
 
 
+def void_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
+    """'' or the notes that leave the score without meaning (another unit than the model's, a
+    lateral view): the app and `explain` then make no Sick/Healthy call."""
+    notes = (unit_note(meta, thermogram), view_note(thermogram.path))
+    return "; ".join(n for n in notes if n)
+
+
 def operating_note(meta: dict[str, Any]) -> str:
     """What the stored threshold did in `thermocad fit`'s cross-validation ('' without one)."""
     cv = meta.get("cv") or {}
     sens, spec, women = cv.get("sensitivity"), cv.get("specificity"), cv.get("patients")
     if not all(isinstance(v, int | float) for v in (sens, spec, women)):
         return ""
+    who = f"{synthetic} patients" if (synthetic := synthetic_training(meta)) else "women"
     return (f"At this threshold the {cv.get('folds', 5)}-fold cross-validation of the procedure "
-            f"that made this model ({women} women) found sensitivity {sens:.2f} and specificity "
+            f"that made this model ({women} {who}) found sensitivity {sens:.2f} and specificity "
             f"{spec:.2f}, on the predictions that chose the threshold (so a little optimistic "
             "for new women)")  # fmt: skip
 
@@ -134,11 +143,15 @@ def shown(prob: float, threshold: float) -> tuple[str, str]:
     return text
 
 
-def result_line(bundle, name: str, prob: float, cnn, base) -> str:
+def result_line(bundle, name: str, prob: float, cnn, base, void: str = "") -> str:
     """What the model says of one file, named (a result left on the page is never taken for
-    the next file's), with what the threshold meant in the model's own cross-validation."""
-    sick = prob >= bundle.threshold
+    the next file's), with what the threshold meant in the model's own cross-validation.
+    `void` (`void_note`): why the score means nothing here, said first, and no call made."""
     p, t = shown(prob, bundle.threshold)  # never the same text for a different call
+    if void:
+        return (f"{name}: no Sick/Healthy call: {void}. (The model's P(Sick) = {p}, threshold "
+                f"{t}, is shown only for completeness.)")  # fmt: skip
+    sick = prob >= bundle.threshold
     line = (f"{name}: P(Sick) = {p}, {'at or above' if sick else 'below'} the threshold {t}: "
             f"called {'Sick' if sick else 'Healthy'}.")  # fmt: skip
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -70,7 +71,12 @@ def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
         if pd.api.types.is_float_dtype(df[c]):
             whole = df[c].dropna().mod(1).eq(0).all() and df[c].notna().any()
             fmt[c] = (lambda v: f"{int(v):,}") if whole else floats.format
-    return df.to_html(index=False, na_rep="n/a", formatters=fmt, border=0, classes="t")
+    text = df.to_html(index=False, na_rep="n/a", formatters=fmt, border=0, classes="t")
+    # An interval kept whole, smaller, after its value: a narrow cell breaks only before it.
+    return _INTERVAL.sub(r'\1 <span class="ci">(\2)</span>', text)
+
+
+_INTERVAL = re.compile(r"(\d) \((-?\d[\d.]*[-–]-?\d[\d.]*)\)")
 
 
 def section(key: str, body: str) -> str:

@@ -128,5 +128,6 @@ def confound_block(cohort_csv: Path | None) -> str:
     body = ("<h3>Confound audit (patients)</h3><p>How well each quantity alone separates Sick "
             "from Healthy (AUC of the better direction; 0.5 = no information). None of them is "
             "disease; the acquisition date is used for this audit and the period-matched "
-            "figures only, never as a model input.</p>" + table(audit))  # fmt: skip
+            "figures only, never as a model input.</p>"
+            + table(audit.assign(flag=audit["flag"].map({True: "flagged", False: ""}))))  # fmt: skip
     return body + "".join(f"<p class=bad>Flag: {esc(n)}</p>" for n in audit_notes(audit))

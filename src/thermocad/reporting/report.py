@@ -26,6 +26,8 @@ from thermocad.reporting.html import (
 from thermocad.reporting.periods import auc_n, confound_block, nested_section, period_table
 from thermocad.utils.files import atomic_write_text, check_writable
 
+CLASS_NAMES = {0: "Healthy", 1: "Sick"}  # a subgroup's classes, as metrics.json numbers them
+
 
 def metrics_table(m: dict) -> str:
     """Sensitivity first: the headline metrics of one level (image or patient) with intervals."""
@@ -151,7 +153,7 @@ def comparison_section(compare_dir: Path | None) -> str:
     for key, name in (("batch", f"{label} AUC"), ("period", "period-matched AUC")):
         shown[name] = [auc_n(r, key) if r["status"] == "ok" else "n/a" for _, r in t.iterrows()]
     shown["CNN alone: patient AUC"] = [
-        "" if pd.isna(v) else f"{v:.3f}" for v in t["cnn_alone_patient_roc_auc"]
+        "n/a" if pd.isna(v) else f"{v:.3f}" for v in t["cnn_alone_patient_roc_auc"]
     ]
     shown = shown.join(t[["threshold", "parameters", "train_time_s"]]).rename(columns=HEADERS)
     halves = ("<p>A model named ARCH+baseline is the CNN averaged with the classical baseline, "
@@ -222,10 +224,12 @@ def subgroup_section(test: dict | None, cohort_csv: Path | None = None) -> str:
     body = ""
     for level in ("patient", "image"):
         s = subs[level]
-        rows = [{"group": g, "n": m["n"], "patients": m.get("n_patients"), "classes": str(m["classes"]),
+        rows = [{"group": g, "n": m["n"], "patients": m.get("n_patients"),
+                 "classes": " + ".join(CLASS_NAMES.get(c, str(c)) for c in m["classes"]),
                  "sensitivity": m["sensitivity"], "specificity": m["specificity"],
-                 "roc_auc": m["roc_auc"]} for g, m in s["groups"].items()]  # fmt: skip
-        body += f"<h3>{level.title()} level, by {esc(s['column'])}</h3>" + table(pd.DataFrame(rows))
+                 "ROC AUC": m["roc_auc"]} for g, m in s["groups"].items()]  # fmt: skip
+        column = s["column"].replace("_", " ")  # acquisition_batch: acquisition batch
+        body += f"<h3>{level.title()} level, by {esc(column)}</h3>" + table(pd.DataFrame(rows))
         for note in s["notes"]:
             body += f"<p class=bad>Flag: {esc(note)}</p>"
     body += (
@@ -289,7 +293,7 @@ def write_report(
     ]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     nav = " · ".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in SECTIONS.items())
-    doc = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{esc(title)}</title>"
+    doc = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width, initial-scale=1'><title>{esc(title)}</title>"
            f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><p class=meta>thermocad "
            f"{esc(__version__)}, {stamp}" + (f"; command: <code>{esc(command)}</code>" if command else "")
            + "</p>" + (f'<p class="note">{esc(note)}</p>' if note else "")
