@@ -115,12 +115,12 @@ BAD_TEXT = {
     "30.10 30.20\n30.30\n": r"line 2: 1 values, but line 1 has 2",
     "30.1 nan\n30.3 30.4\n": r"line 1: value nan in column 2 is not finite",
     "30.1 30.2\n30.3 inf\n": r"line 2: value inf .*not finite",
-    "30.1 30.2\n30.3 72.5\n": r"line 2: temperature 72.50 C .*outside the plausible range",
-    "30.1 -3.2\n": r"line 1: temperature -3.20 C",
+    "30.1 30.2\n30.3 72.5\n": r"line 2: value 72.50 in column 2 is outside the plausible range",
+    "30.1 -3.2\n": r"line 1: value -3.20 in column 2 is outside the plausible range of temp",
     "30.1 3.0.2\n": r"line 1: '3.0.2' is not a number",
     "30.1 . 30.2\n": r"line 1: '.' is not a number",
     "30.1 1e999\n": r"not finite",
-    "\x00\x01\x02": r"not a number",
+    "\x00\x01\x02": r"binary data, not a text matrix",
     "30,1,2;30,2\n": r"not a number",
     "30.10x30.20\n30.30x30.40\n": r"line 1: '30.10x30.20' is not a number",  # fixed-width path
 }
@@ -132,6 +132,14 @@ def test_bad_text_raises_with_file_and_line(tmp_path, text, message):
     with pytest.raises(ThermalFormatError, match=message) as info:
         read_thermal(path)
     assert str(path) in str(info.value)
+
+
+def test_utf16_text_is_named_as_such(tmp_path):
+    # Notepad's "Unicode" is UTF-16: every other byte NUL, which once read as '3\x002...'.
+    path = tmp_path / "T0001.txt"
+    path.write_bytes("30.1 30.2\n30.3 30.4\n".encode("utf-16"))
+    with pytest.raises(ThermalFormatError, match=r"T0001\.txt: UTF-16 .*plain text"):
+        read_thermal(path)
 
 
 def test_unreadable_paths(tmp_path):
@@ -203,6 +211,13 @@ def test_npy(tmp_path):
     np.save(tmp_path / "kelvin.npy", temps + 273.15)
     with pytest.raises(ThermalFormatError, match="it looks like kelvin: convert to C"):
         read_thermal(tmp_path / "kelvin.npy")
+    np.save(tmp_path / "fahrenheit.npy", temps * 1.8 + 32)  # 20-36 C is 68-97 F
+    with pytest.raises(ThermalFormatError, match="it looks like Fahrenheit: convert to C"):
+        read_thermal(tmp_path / "fahrenheit.npy")
+    for name in ("empty.npy", "empty.png"):  # an interrupted save: said as such
+        (tmp_path / name).write_bytes(b"")
+        with pytest.raises(ThermalFormatError, match=rf"{name}: the file is empty \(0 bytes\)"):
+            read_thermal(tmp_path / name)
     (tmp_path / "text.npy").write_text("hello, this is text\n")
     with pytest.raises(ThermalFormatError, match="text.npy: not a NumPy .npy file"):
         read_thermal(tmp_path / "text.npy")

@@ -66,6 +66,14 @@ def _is_digit(values: np.ndarray) -> np.ndarray:
 def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
     """Parse a text matrix; return (float32 array, source_format, 1-based line of each row)."""
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark from Windows editors
+    head = data[:64]
+    alternate = len(head) > 3 and (not any(head[0::2]) or not any(head[1::2]))
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or alternate:  # Notepad's "Unicode": every
+        # other byte NUL, with or without a byte order mark.
+        raise ThermalFormatError(f"{name}: UTF-16 text; save the matrix as plain text (ASCII or "
+                                 "UTF-8)")  # fmt: skip
+    if b"\x00" in head:
+        raise ThermalFormatError(f"{name}: binary data, not a text matrix")
     if not data or data.isspace():
         raise ThermalFormatError(f"{name}: the file is empty")
     first = data[: data.find(b"\n") + 1]

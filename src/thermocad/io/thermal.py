@@ -54,6 +54,8 @@ def read_thermal(path: str | os.PathLike, cache: bool = True) -> Thermogram:
     """Read one thermal file (text matrix, .txt.gz, PNG/JPEG/TIFF, .npy) or raise ThermalFormatError."""
     path = Path(path)
     stat = _regular_file_stat(path)
+    if stat.st_size == 0:  # an interrupted copy or save: said as such, whatever the format
+        raise ThermalFormatError(f"{path}: the file is empty (0 bytes)")
     kind = _kind(path)
     if kind in ("png", "jpeg", "tiff"):
         return _read_image(path, kind, stat.st_size)
@@ -144,11 +146,13 @@ def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None
         )
     if unit == "celsius" and (smallest < low or largest > high):
         row, col = np.argwhere((array < low) | (array > high))[0]
-        kelvin = 250 <= np.median(array) <= 330  # a room and a body in kelvin
-        hint = "it looks like kelvin: convert to C" if kelvin else "is this a temperature file?"
+        median = np.median(array)
+        hint = ("it looks like kelvin: convert to C" if 250 <= median <= 330  # room and body
+                else "it looks like Fahrenheit: convert to C" if 60 <= median <= 110
+                else "is this a temperature file?")  # fmt: skip
         raise ThermalFormatError(
-            f"{path}: {where(row)}: temperature {array[row, col]:.2f} C in column {col + 1} is "
-            f"outside the plausible range {low:g}..{high:g} C ({hint})"
+            f"{path}: {where(row)}: value {array[row, col]:.2f} in column {col + 1} is outside "
+            f"the plausible range of temperatures, {low:g}..{high:g} C ({hint})"
         )
 
 
