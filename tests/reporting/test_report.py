@@ -121,6 +121,13 @@ def test_model_card_names_the_inputs(tmp_path):
     study = html.unescape(_model_summary(None, tmp_path))
     assert "fine-tuned (2 frozen and 3 unfrozen SGDR cycles, the 2019 study's recipe)" in study
     assert study.count("from random weights") == 1
+    # Who trained it, where its files are and which thermocad wrote it, from its model.json.
+    meta.update(thermocad_version="9.9", data={"train": {"patients": {"Healthy": 5, "Sick": 3}}})
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.json").write_text(json.dumps(meta))
+    card = html.unescape(_model_summary(tmp_path / "compare", tmp_path / "run"))
+    assert "trained on 8 women (5 Healthy, 3 Sick); files: run/model.safetensors" in card
+    assert "by thermocad 9.9" in card
 
 
 def test_report_from_nothing_still_has_sections(tmp_path):
@@ -223,3 +230,5 @@ def test_a_report_on_synthetic_women_says_so_at_the_top(tmp_path):
     assert "Synthetic data written by thermocad synth" in synthetic_note(tmp_path / "cohort.csv")
     html = R.write_report(tmp_path / "report.html", cohort_csv=tmp_path / "cohort.csv").read_text()
     assert html.index("Synthetic data written by") < html.index('<section id="disclaimer">')
+    # Its limitations are a synthetic cohort's, not DMR-IR's.
+    assert "The patients are synthetic" in html and "DMR-IR batch B" not in html

@@ -99,11 +99,43 @@ def _model_summary(compare_dir: Path | None, run_dir: Path | None) -> str:
                 + ("; its P(Sick) is averaged with the classical baseline (breast temperature "
                    "statistics and asymmetry, logistic regression) fitted on the same patients"
                    if meta.get("baseline") else "")
-                + "; files: model.safetensors + model.json")  # fmt: skip
+                + esc(_provenance(meta, run_dir, compare_dir)))  # fmt: skip
     if compare_dir and (Path(compare_dir) / "best.json").exists():
         return ("classical baseline: temperature statistics of the breast region and left/right "
                 "asymmetry features, standardised, logistic regression")  # fmt: skip
     return "not available"
+
+
+def _provenance(meta: dict, run_dir: Path, compare_dir: Path | None) -> str:
+    """Who trained the model, where its files are, which thermocad made it and when."""
+    from datetime import UTC, datetime
+
+    patients = ((meta.get("data") or {}).get("train") or {}).get("patients") or {}
+    who = "synthetic patients" if (meta.get("data") or {}).get("synthetic_share") else "women"
+    trained = (f"; trained on {sum(patients.values())} {who} ("
+               + ", ".join(f"{n} {c}" for c, n in patients.items()) + ")") if patients else ""  # fmt: skip
+    home = Path(compare_dir).parent if compare_dir else run_dir.parent
+    where = os.path.relpath(run_dir, home)  # the study folder's own layout, wherever it lies
+    made = datetime.fromtimestamp((run_dir / "model.json").stat().st_mtime, UTC)
+    return (
+        f"{trained}; files: {where}/model.safetensors + model.json (self-describing), "
+        f"written {made:%Y-%m-%d} by thermocad {meta.get('thermocad_version', '?')}"
+    )
+
+
+def _limitations(synthetic: bool) -> str:
+    """What the figures cannot say: of synthetic patients, or of a small confounded cohort."""
+    if synthetic:
+        return ("The patients are synthetic (thermocad synth): the figures show the pipeline "
+                "working on a generator's disease, and say nothing about women or clinical "
+                "performance. The generator's batch and date effects are drawn on purpose, so "
+                "the shortcut audit has something to find.")  # fmt: skip
+    return ("Small, single-centre data; confidence intervals are wide. Where the acquisition "
+            "batch or date is confounded with the diagnosis (in DMR-IR batch B is all Sick, and "
+            "the classes were imaged in different years), overall figures can reward a "
+            "shortcut: the within-batch and period-matched figures are the honest ones (Confound "
+            "audit). The threshold was chosen on validation data and will need re-tuning on new "
+            "cameras.")  # fmt: skip
 
 
 def _failures(test: dict | None) -> str:
@@ -164,14 +196,12 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
         "Model": _model_summary(compare_dir, run_dir),
         "Result (nested cross-validation)": _nested_headline(nested_dir),
         "Metrics (95% intervals)": metrics,
-        "Limitations": "Small, single-centre data; confidence intervals are wide. Where the "
-        "acquisition batch or date is confounded with the diagnosis (in DMR-IR batch B is all "
-        "Sick, and the classes were imaged in different years), overall figures can reward a "
-        "shortcut: the within-batch and period-matched figures are the honest ones (Confound "
-        "audit). The threshold was chosen on validation data and will need re-tuning on new "
-        "cameras. Synthetic-data results say nothing about clinical performance.",
+        "Limitations": _limitations(synthetic_note(cohort_csv) is not None),
         "Failure cases": _failures(test),
-        "Ethical considerations": DISCLAIMER,
+        "Ethical considerations": DISCLAIMER + " Thermograms are images of women's bodies: keep "
+        "them, the cohort tables and these reports under the data's access terms.",
+        "Licence": "thermocad is MIT-licensed software; trained weights carry the terms of "
+        "their training data and of the ImageNet weights they start from.",
     }
     body = "<dl class=card>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v) if k != 'Model' else v}</dd>"
                                        for k, v in items.items()) + "</dl>"  # fmt: skip
