@@ -63,6 +63,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
+    from thermocad.utils.files import printable_name
 
     check_upload(path)
     # cache=False: an upload is read once, and its parse must not outlive it on disk.
@@ -80,7 +81,10 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     if note := "; ".join(n for n in notes if n):
         result += f" Note: {note}."
     return Answer(
-        thermogram=_inline_png(_one_panel(draw_thermogram, array, thermogram.unit), "thermogram"),
+        thermogram=_inline_png(
+            _one_panel(draw_thermogram, array, thermogram.unit),
+            f"thermogram {printable_name(path.name)}",
+        ),  # fmt: skip
         overlay=_overlay(
             bundle, array, heat, prob, None if base is None else float(cnn[0]), call=not void
         ),  # fmt: skip
@@ -137,11 +141,13 @@ def _inline_png(fig, alt: str) -> str:
     """The figure as an <img> with a PNG data URL: rendered in memory, never a file on disk
     (a gr.Image output would be a copy in Gradio's cache until its sweep)."""
     import base64
+    import html
     import io
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    alt = html.escape(alt)  # it may hold an uploaded file's name
     return f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%">'
 
 
