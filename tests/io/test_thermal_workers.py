@@ -49,3 +49,42 @@ def test_killing_the_reader_leaves_no_worker_processes(tmp_path):
         for p in workers:  # orphans, if the test failed
             with contextlib.suppress(psutil.NoSuchProcess):
                 p.kill()
+
+
+INTERRUPTED = PARENT.replace("paths = sys.argv[1:]", "paths = sys.argv[1:]\ntry:").replace(
+    "for n, _ in enumerate(iter_read(paths, workers=2, cache=False, transform=slow)):\n"
+    '    print("read", n, flush=True)',
+    "    for n, _ in enumerate(iter_read(paths, workers=2, cache=False, transform=slow)):\n"
+    '        print("read", n, flush=True)\n'
+    "except KeyboardInterrupt:\n"
+    '    print("interrupted", flush=True)\n'
+    "    sys.exit(130)",
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups as on Linux")
+def test_ctrl_c_stops_the_reader_and_its_workers_promptly(tmp_path):
+    # A terminal's Ctrl-C reaches the whole process group, workers included: once, a
+    # worker stopped inside the pool's queue lock left `prepare` waiting for ever.
+    import os
+
+    paths = []
+    for i in range(40):
+        np.save(tmp_path / f"T{i:04d}.npy", np.full((64, 80), 33.0, np.float32))
+        paths.append(str(tmp_path / f"T{i:04d}.npy"))
+    parent = subprocess.Popen([sys.executable, "-c", INTERRUPTED, *paths], stdout=subprocess.PIPE,
+                              text=True, start_new_session=True)  # fmt: skip
+    workers = []
+    try:
+        assert parent.stdout.readline().startswith("read")
+        workers = psutil.Process(parent.pid).children()
+        os.killpg(parent.pid, signal.SIGINT)
+        assert parent.wait(timeout=20) == 130
+        assert "interrupted" in parent.stdout.read()
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, [p.pid for p in alive]
+    finally:
+        parent.kill()
+        for p in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()

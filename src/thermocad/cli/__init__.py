@@ -99,7 +99,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("thermocad: interrupted", file=sys.stderr)
+        _quit_on_second_interrupt()
         return 130
+
+
+def _quit_on_second_interrupt() -> None:
+    """After Ctrl-C, while Python shuts down (joining reader threads and processes): a second
+    one ends the process at once instead of printing a traceback from inside that shutdown."""
+    import os
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():  # main() called from a thread
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 
 
 if __name__ == "__main__":

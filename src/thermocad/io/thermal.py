@@ -254,8 +254,9 @@ def iter_read(
     if executor is ProcessPoolExecutor:
         warm_up_text_reader()  # forked workers inherit the compiled reading loop
     # Worker processes end with this one even when it is killed (-9, the OOM killer).
-    extra = {"initializer": _die_with_parent, "initargs": (os.getpid(),)} if transform else {}
-    with executor(max_workers=workers, **extra) as pool:
+    extra = {"initializer": _worker_start, "initargs": (os.getpid(),)} if transform else {}
+    pool = executor(max_workers=workers, **extra)
+    try:
         for path in paths:
             pending.append((Path(path), pool.submit(_read_or_error, path, cache, transform)))
             if len(pending) >= 2 * workers:  # only a few arrays in flight at once
@@ -264,16 +265,26 @@ def iter_read(
         while pending:
             done_path, future = pending.popleft()
             yield done_path, future.result()
+    except BaseException:  # stopped early (Ctrl-C, an error, a consumer that breaks): a
+        # graceful shutdown can wait for ever on workers that never got the pool's last message
+        # (seen on Ctrl-C); they only read files, so stop them.
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
-def _die_with_parent(parent: int) -> None:
-    """In a worker process: ask Linux to kill it when its parent dies (PR_SET_PDEATHSIG), so a
-    killed `prepare` leaves no reader processes behind; elsewhere, nothing."""
+def _worker_start(parent: int) -> None:
+    """In a worker process: leave Ctrl-C to the parent (a worker stopped inside the pool's
+    queue lock hung the parent's shutdown for good), and ask Linux to kill it when its parent
+    dies (PR_SET_PDEATHSIG), so a killed `prepare` leaves no reader processes behind."""
+    import signal
     import sys
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         import ctypes
-        import signal
 
         try:
             ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
