@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from thermocad.fit import choose_from_oof, fit
+from thermocad.utils.errors import OutputExistsError
 
 
 def test_choose_from_oof_is_the_configured_threshold_rule():
@@ -94,6 +95,8 @@ def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, mo
         ModelFormatError, match="incomplete.*run `thermocad fit` again with --force"
     ):
         load_bundle(run)
+    with pytest.raises(OutputExistsError, match="holds an interrupted fit .*--force"):
+        fit(tmp_path / "data", labels, run, config, folds=2)  # the same command again
 
 
 def test_a_forced_fit_that_fails_on_its_data_leaves_the_folder_incomplete(tmp_path, monkeypatch):

@@ -83,6 +83,13 @@ def test_study_baseline_only(cohort, tmp_path):
     with pytest.raises(ConfigError, match="study.json: cannot read"):
         S.report_study(tmp_path / "study", tmp_path / "again.html", force=True)
     assert (tmp_path / "study" / "compare" / "comparison.csv").exists()
+    fit_like = tmp_path / "fit"  # a model's folder: cohort/, split.csv, model.json, no compare/
+    (fit_like / "cohort").mkdir(parents=True)
+    (fit_like / "split.csv").write_text("path,patient_id,label,split\n")
+    (fit_like / "model.json").write_text("{}")
+    with pytest.raises(ConfigError, match="a model's folder .* not a study"):
+        S.report_study(fit_like)
+    assert not (fit_like / "report.html").exists()
     assert "Leak check passed" in text and "baseline" in text
     assert "the first model scored on these" in text  # the test set's ledger, beside split.csv
     assert (tmp_path / "study" / "split.test_openings.jsonl").read_text().count("\n") == 1

@@ -252,6 +252,10 @@ def report_study(
         raise ConfigError(f"{study_dir}: the study did not finish (interrupted, failed or still "
                           "running); run `thermocad study ... --force` again")  # fmt: skip
     inputs = find_study_inputs(study_dir)
+    if (Path(study_dir) / "model.json").is_file() and not inputs["compare_dir"]:
+        raise ConfigError(f"{study_dir}: a model's folder (`thermocad fit` or `train`), not a "
+                          "study: its card is README.md there, and a fit's cross-validation "
+                          "is cv/metrics.json; `thermocad study` writes a report")  # fmt: skip
     if not any(inputs.values()):
         raise ConfigError(f"{study_dir}: no cohort.csv, split.csv or compare/ folder found")
     study_json, study = Path(study_dir) / "study.json", {}

@@ -77,6 +77,7 @@ def test_unit_mismatch_refused_unless_allowed(run_dir, dmr_files, tmp_path):
     assert (
         "the file holds intensity values but the model was trained on celsius" in table["note"][0]
     )
+    assert table["decision"][0] == "n/a"  # scored as asked, but its score is not a measurement
 
 
 def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_path):
@@ -172,6 +173,12 @@ def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_p
     assert main(["predict", str(run_dir), str(inputs / "sub"), "--out", str(out), "--force"]) == 0
     assert len(pd.read_csv(out)) == 3
     assert not (tmp_path / "out" / "predictions_errors.csv").exists()  # stale list removed
+    # Nothing to predict (a wrong path, a folder without thermal files): refused, nothing written.
+    (tmp_path / "empty").mkdir()
+    for given in (tmp_path / "nope.txt", tmp_path / "empty"):
+        assert main(["predict", str(run_dir), str(given), "--out", str(tmp_path / "n.csv")]) == 2
+        assert "nothing to predict: " in capsys.readouterr().err
+    assert not list(tmp_path.glob("n*.csv"))
 
 
 @pytest.fixture
@@ -249,8 +256,10 @@ def test_a_lateral_view_is_noted_and_still_scored(run_dir, dmr_files, tmp_path):
     assert table["note"].iloc[1].endswith("trained on frontal views only: its P(Sick) says "
                                           "nothing about this image")  # fmt: skip
     np.testing.assert_allclose(table["prob_sick"], plain["prob_sick"])  # the score unchanged
+    assert table["decision"].tolist()[1:] == ["n/a", "n/a"]  # but no call on a lateral view
+    assert table["decision"][0] in ("Sick", "Healthy")
     assert (
-        "Note: the file name says view 1.2"
+        "no Sick/Healthy call: the file name says view 1.2"
         in analyse(bundle, tmp_path / "T0002.1.2.S.2013-01-10.10.txt").result
     )
 

@@ -153,12 +153,12 @@ def _prepared(bundle: ModelBundle | OnnxModel, good: list[Thermogram]):
     file's notes (inference/notes.py: room, view)."""
     import numpy as np
 
-    from thermocad.inference.notes import input_note
+    from thermocad.inference.notes import input_note, void_note
 
     arrays = [t.array for t in good]
     maps = np.stack([bundle.transform.prepare(a) for a in arrays])
     base = None if bundle.baseline is None else bundle.baseline.predict_arrays(arrays)
-    return maps, base, [input_note(bundle.meta, t) for t in good]
+    return maps, base, [(input_note(bundle.meta, t), bool(void_note(bundle.meta, t))) for t in good]
 
 
 def _predicted(bundle, ready, tta: bool | None, version: str) -> list[dict]:
@@ -168,18 +168,19 @@ def _predicted(bundle, ready, tta: bool | None, version: str) -> list[dict]:
     good, future = ready
     maps, base, notes = future.result()
     probs = bundle.predict_maps(maps, base, tta=tta)
-    return [_row(Path(t.path), float(p), bundle, version, note)
-            for t, p, note in zip(good, probs, notes, strict=True)]  # fmt: skip
+    return [_row(Path(t.path), float(p), bundle, version, note, void)
+            for t, p, (note, void) in zip(good, probs, notes, strict=True)]  # fmt: skip
 
 
 def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
-         note: str = "") -> dict:  # fmt: skip
-    """One file's output row; `note` empty (null in the output) unless there is one."""
+         note: str = "", void: bool = False) -> dict:  # fmt: skip
+    """One file's output row; `note` empty (null in the output) unless there is one; `void`:
+    the note says the score means nothing (notes.void_note), so no decision ("n/a")."""
     return {
         "file": str(path),
         "patient_id": patient_number(path),
         "prob_sick": round(prob, 6),
-        "decision": "Sick" if prob >= bundle.threshold else "Healthy",
+        "decision": "n/a" if void else "Sick" if prob >= bundle.threshold else "Healthy",
         "threshold": bundle.threshold,
         "model": model_name(bundle.meta),  # ARCH+baseline for the default ensemble
         "thermocad_version": version,
@@ -254,6 +255,10 @@ def run_predict(
     if str(out) == "-":  # not stdout: the failures and per-patient tables go beside it
         raise ConfigError("--out -: give a file name (predict writes its error and per-patient "
                           "tables beside it)")  # fmt: skip
+    files, problems = collect_files(paths)
+    if not files:  # nothing to predict: said before any file is written
+        raise ConfigError("nothing to predict: " + "; ".join(
+            failure_line(e).removeprefix("failed: ") for e in problems[:3]))  # fmt: skip
     given = {Path(p).resolve() for p in paths}
     for path in output_paths(out, fmt).values():
         if path.resolve() in given:  # --force or not: the input would become its own predictions

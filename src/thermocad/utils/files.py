@@ -137,6 +137,14 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
         else []
     )
     if found and not force:
+        if (path / INCOMPLETE).exists():  # an earlier run of a command stopped there
+            mark = path / MADE_BY if (path / MADE_BY).exists() else path / INCOMPLETE
+            text = mark.read_text(errors="replace")  # "written by thermocad fit", or the run's
+            what = next((w for w in ("fit", "study", "compare", "training") if w in text), "run")
+            raise OutputExistsError(
+                f"{path} holds an interrupted {what} (its {INCOMPLETE} mark); use --force "
+                "(force=True in Python) to start it again there, or choose another --out"
+            )
         raise OutputExistsError(
             f"{path} already exists and is not empty; use --force (force=True in Python) to reuse it"
         )
