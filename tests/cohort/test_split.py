@@ -114,7 +114,7 @@ def test_leak_guard_on_read_and_write(tmp_path):
         (dict(unit="visit"), "unknown split unit"),
         (dict(folds=1), "at least 2"),
         (dict(counts=(1, 2)), "counts"),
-        (dict(folds=80), "80 folds need at least 80 groups"),
+        (dict(folds=80), "80 folds need at least 80 patients"),
     ],
 )
 def test_bad_options(tmp_path, options, message):

@@ -52,6 +52,8 @@ def test_synonyms_case_and_optional_columns(tmp_path):
         ("patient_id,diagnosis,age\n1,Sick,old\n", r"'age' has non-numeric"),
         ("patient_id,diagnosis,label\n1,Sick,Sick\n", r"all mean 'diagnosis'"),
         ("", r"not a readable CSV"),
+        ("patient_id,diagnosis\n", r"holds no patients \(a header without rows\)"),
+        ("patient_id,diagnosis\n,\n,\n", r"holds no patients"),
     ],
 )
 def test_errors_name_the_file_and_problem(tmp_path, text, message):

@@ -16,14 +16,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "OUT/cv keeps the cross-validation (oof_predictions.csv, metrics.json). The default "
         "procedure: a head on the frozen efficientnet_lite0's features of the chest's "
         "left/right asymmetry at 320 px, averaged with the classical baseline; the threshold "
-        "is the highest reaching sensitivity 0.90 (each option: `thermocad train --help`).",
+        "is the highest reaching sensitivity 0.90 (the options behind it are `thermocad train`'s; "
+        "fit takes none of them, so that its model is the procedure measured).",
     )
     p.add_argument("data_dir", help="folder of thermal files")
     p.add_argument("--labels", required=True, help="patient table CSV (patient_id, diagnosis)")
     p.add_argument("--out", required=True, help="run folder to create")
     p.add_argument("--folds", type=int, default=5, help="patient-grouped cross-validation folds")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the training")
-    p.add_argument("--smoke", action="store_true", help="tiny training preset (checks only)")
+    p.add_argument("--smoke", action="store_true", help="the same procedure, tiny (64 px, 2 "
+                   "batches per epoch, 1 head epoch): checks the chain on your data, no model")  # fmt: skip
     p.add_argument(
         "--force",
         action="store_true",
@@ -36,7 +38,9 @@ def _fit(args: argparse.Namespace) -> int:
     from thermocad.fit import fit
     from thermocad.training.config import TrainConfig
 
-    config = TrainConfig.smoke(seed=args.seed) if args.smoke else TrainConfig(seed=args.seed)
+    # --smoke: the default procedure's stages (a head on precomputed features, no TTA), tiny.
+    config = (TrainConfig.smoke(seed=args.seed, frozen_cycles=0, cycles=0, tta=0) if args.smoke
+              else TrainConfig(seed=args.seed))  # fmt: skip
     out = fit(args.data_dir, args.labels, args.out, config, folds=args.folds, seed=args.seed,
               force=args.force)  # fmt: skip
     print(f"model: {out} (cross-validation: {out / 'cv' / 'metrics.json'})")

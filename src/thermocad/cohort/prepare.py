@@ -102,9 +102,14 @@ def prepare_cohort(
     atomic_write_csv(target, table)
     summary = summarize(table, target)
     found = set(table["patient_id"].dropna().astype(int))
-    summary.unmatched_labels = sorted(set(read_labels(labels_csv)["patient_id"]) - found)
+    labels = read_labels(labels_csv)
+    summary.unmatched_labels = sorted(set(labels["patient_id"]) - found)
     for line in summary.lines():
         log(line)
+    if "acquisition_batch" not in labels.columns and summary.batches:
+        log("acquisition batches: the labels have no acquisition_batch column, so each file's "
+            "text format gave it, as in DMR-IR (space-separated: A, semicolon: B); for other "
+            "data, add the column to the labels")  # fmt: skip
     if not summary.kept_images:  # every file excluded: nothing to split or train on
         reason = max(summary.exclusions, key=summary.exclusions.get, default="none")
         raise CohortError(f"{data_dir}: no image kept of {summary.files:,} file(s) (most "

@@ -136,7 +136,8 @@ def _add_folds(df: pd.DataFrame, folds: int, key: str, seed: int) -> None:
     rest = df.index[df["split"] != "test"]
     groups = df.loc[rest, key]
     if groups.nunique() < folds:
-        raise ConfigError(f"{folds} folds need at least {folds} groups; only {groups.nunique()}")
+        unit = "patients" if key == "patient_id" else "images"
+        raise ConfigError(f"{folds} folds need at least {folds} {unit}; only {groups.nunique()}")
     per_class = df.loc[rest].groupby("label")[key].nunique()
     if per_class.min() < folds:  # every fold must hold each class (stratified)
         raise ConfigError(f"{folds} folds need at least {folds} patients of each class outside "

@@ -60,6 +60,8 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     table = _rename(table, csv)
     table = table.apply(lambda col: col.str.strip())
     table = table[(table != "").any(axis=1)]  # a spreadsheet's empty rows (",,,,") at the end
+    if table.empty:
+        raise CohortError(f"{csv}: holds no patients (a header without rows)")
     table["patient_id"] = _patient_ids(table["patient_id"], csv)
     table["diagnosis"] = _diagnoses(table["diagnosis"], csv)
     for column in BOOLEAN_COLUMNS:

@@ -239,7 +239,8 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
         pickles = [p.name for p in run_dir.glob("*") if p.suffix in _PICKLE_SUFFIXES]
         hint = f"; pickle files {pickles} are never loaded" if pickles else ""
         if not pickles and run_dir.is_dir() and any(run_dir.glob("T[0-9]*.txt")):
-            hint = "; it holds thermograms: give the model folder first, then the files"
+            hint = ("; it holds thermograms, not a model: give the model's folder (first, in "
+                    "predict and explain)")  # fmt: skip
         where = (
             f"{run_dir}: is a file, not a model folder (a run folder, or an exported .onnx file)"
             if run_dir.is_file()

@@ -45,7 +45,8 @@ def read_table(
                     f"({', '.join(map(str, table.columns))}); a stray comma?")  # fmt: skip
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise error(f"{csv}: missing columns {missing}")
+        hint = f" (is it the {what} that `{make_with}` writes?)" if make_with else ""
+        raise error(f"{csv}: missing columns {missing}{hint}")
     return table
 
 
