@@ -213,7 +213,9 @@ def test_pickle_only_run_refused(copy_run, dmr_files):
 
 
 def test_a_data_folder_given_as_the_model_says_the_model_comes_first(dmr_files):
-    with pytest.raises(ModelFormatError, match="it holds thermograms, not a model: give the model's folder .first"):
+    with pytest.raises(
+        ModelFormatError, match="it holds thermograms, not a model: give the model's folder .first"
+    ):
         predict_paths(dmr_files[0].parent, dmr_files)
 
 
