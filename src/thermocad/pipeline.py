@@ -193,7 +193,8 @@ def run_study(
     report = write_report(out / "report.html", out / "cohort" / "cohort.csv", split_csv,
                           out / "compare", command=command, force=True, note=note)  # fmt: skip
     (out / INCOMPLETE).unlink()
-    log(f"best on validation: {result['best']}; done in {time.perf_counter() - started:.0f} s")
+    log(f"best on validation: {result['best_served']}; done in "
+        f"{time.perf_counter() - started:.0f} s")  # fmt: skip
     return report
 
 

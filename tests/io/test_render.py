@@ -99,9 +99,9 @@ def test_the_sheet_never_overwrites_a_thermogram(tmp_path):
     assert (data / "T0001.txt").read_bytes() == before and not (tmp_path / "png").exists()
     from thermocad.utils.errors import OutputPathError
 
-    with pytest.raises(OutputPathError, match="choose an --sheet outside it"):  # read back later
+    with pytest.raises(OutputPathError, match="give --sheet a place outside it"):  # read back later
         render_folder(data, tmp_path / "png", sheet=data / "sheet.png")
-    with pytest.raises(OutputPathError, match="choose an --out outside it"):
+    with pytest.raises(OutputPathError, match="give --out a place outside it"):
         render_folder(data, data / "png")
     assert sorted(p.name for p in data.iterdir()) == ["T0001.txt"]
 

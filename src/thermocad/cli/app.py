@@ -48,7 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="web app: upload a thermogram, see P(Sick) and Grad-CAM")
     p.add_argument("run_dir", metavar="MODEL",
                    help="run folder, or an exported .onnx file (no Grad-CAM overlay)")  # fmt: skip
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (local only)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; "
+        "0.0.0.0 serves the network, with a warning: the app has no login)",
+    )
     p.add_argument("--port", type=int, default=7860, help="port")
     p.set_defaults(func=_serve)
 

@@ -149,7 +149,7 @@ def _compare(args: argparse.Namespace) -> int:
 
     result = run_compare(args.split, args.out, archs=args.archs, smoke=args.smoke,
                          config_file=args.config, force=args.force, nested=args.nested)  # fmt: skip
-    print(f"best on validation: {result['best']}; table: {result['out_dir']}/comparison.md")
+    print(f"best on validation: {result['best_served']}; table: {result['out_dir']}/comparison.md")
     if "nested" in result:
         print(f"nested estimate (the result): {result['out_dir']}/nested/nested.md")
     return 0

@@ -281,7 +281,9 @@ def compare(
     rows += [{"model": name, "status": why} for name, why in skipped.items()]
     table = _write_table(rows, out)
     best = pick_best(table)
-    summary = {"best": best, "selected_on": "validation patient-level AUC", "n_folds": n_folds,
+    served = display_name(table[table["model"] == best].iloc[0])  # ARCH+baseline, as served
+    summary = {"best": best, "best_served": served,
+               "selected_on": "validation patient-level AUC", "n_folds": n_folds,
                "models": table["model"].tolist(), "test": None}  # fmt: skip
     if (split_df["split"] == "test").any():
         test = _final_test(best, results[best], split_csv, out, subgroup, n_boot, force)

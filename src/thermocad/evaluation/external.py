@@ -172,6 +172,7 @@ def evaluate_external(
         "data": str(data_dir),
         "labels": str(labels_csv),
         "tta": bundle.views(tta),  # the augmented copies each prediction averaged
+        "threshold_chosen_on": (bundle.meta.get("threshold_provenance") or {}).get("chosen_on"),
         "rooms": rooms_outside(rows, bundle.meta),
         "confound_audit": audit.to_dict(orient="records"),
         "audit_notes": audit_notes(audit),
@@ -211,7 +212,8 @@ def _markdown(result: dict) -> str:
     lines = [
         f"# {result['model']} on new women",
         "",
-        f"Model: `{result['run']}` (threshold {result['threshold']:.4f}, stored by training). "
+        f"Model: `{result['run']}` (threshold {result['threshold']:.4f}, stored in its "
+        f"model.json: {result.get('threshold_chosen_on') or 'chosen on its validation data'}). "
         f"Women: `{result['data']}` with `{result['labels']}`: {pat['n']} patients, "
         f"{pat['n_sick']} Sick. Patient-level P(Sick) is the mean over a woman's files; AUC "
         "intervals by bootstrap, sensitivity and specificity by Wilson."

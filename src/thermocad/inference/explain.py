@@ -196,7 +196,7 @@ def explain_file(
     if Path(out_dir).resolve() == path.absolute().parent.resolve():
         # The next walk of that folder (prepare, predict) would read the figure as a thermogram.
         raise OutputPathError(f"{out_dir}: is the folder that holds {path.name}; the figure "
-                              "would be read back as a thermogram: choose an --out outside it")  # fmt: skip
+                              "would be read back as a thermogram: give --out a place outside it")  # fmt: skip
     target = Path(out_dir) / f"{path.stem}_gradcam.png"
     check_writable(target, force)
     bundle = load_model(run_dir, device)

@@ -178,7 +178,8 @@ def run_training(
     if threshold is not None and not 0.0 <= threshold <= 1.0:  # model.json's bounds (meta.py)
         raise ConfigError(f"--threshold must be a probability in 0..1, got {threshold}")
     if fold == "all":
-        log("final model on every non-test patient: the per-epoch valid metrics are in-sample")
+        log("final model on every patient of the split outside any test set: the per-epoch "
+            "valid metrics are in-sample")  # fmt: skip
     open_run(out_dir, force, resume)
     ckpt = Checkpoint(out_dir)
     options = {**cfg.to_dict(), "fold": fold}  # the fold decides the data as much as the config

@@ -85,7 +85,7 @@ def check_apart(out: str | os.PathLike, data_dir: str | os.PathLike, flag: str =
             "is the data folder" if out_path == data else f"is inside the data folder {data_dir}"
         )
         raise OutputPathError(f"{out}: {where}; the figures and tables written there would be "
-                              f"read back as thermograms: choose an {flag} outside it")  # fmt: skip
+                              f"read back as thermograms: give {flag} a place outside it")  # fmt: skip
 
 
 def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
