@@ -37,8 +37,12 @@ def _subparser(**kwargs) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(**kwargs)
     # Also after the command (`thermocad prepare ... -q`); SUPPRESS keeps the global one's value.
     parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                        help="plain log lines instead of progress bars")  # fmt: skip
+                        help=QUIET_HELP)  # fmt: skip
     return parser
+
+
+# Not fewer lines: a log file's (the same as when stderr is not a terminal).
+QUIET_HELP = "plain log lines instead of progress bars, for log files (one line per epoch)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,9 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"thermocad {__version__}")
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", help="plain log lines instead of progress bars"
-    )
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_subparser)
     add_parser = sub.add_parser
 
