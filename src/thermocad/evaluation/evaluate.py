@@ -256,7 +256,8 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
     for name in ("metrics.json", "predictions.csv"):  # an earlier evaluation's (--force): an
         (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots
     thr, source = threshold or (bundle.threshold, "model.json (validation data)")
-    log(f"evaluating {run_dir.name} on {len(rows)} {on} images (threshold {float(thr):.3f})")
+    log(f"evaluating {served_name(bundle)} ({run_dir}) on {len(rows)} {on} images (threshold "
+        f"{float(thr):.3f})")  # fmt: skip
     result, pred = score_split(bundle, rows, on, thr, tta, subgroup, n_boot, ledger=ledger,
                                source=str(run_dir), chosen_on_valid=threshold is None)  # fmt: skip
     result.update(
