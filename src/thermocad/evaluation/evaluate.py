@@ -246,9 +246,8 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
     check_writable(out / "metrics.json", force)
     rows = split_rows(split_csv, on, subgroup)
     if P.PERIOD not in rows.columns and P.dates_available(rows):  # as compare says it
-        log(f"{split_csv} has no {P.PERIOD} column (made before it existed): the period-matched "
-            f"women are those inside the date range of these {on} women alone, not of the "
-            "whole cohort; make the split again to mark them once")  # fmt: skip
+        log(f"{split_csv} has no {P.PERIOD} column (made before it existed): the period is "
+            f"the date range of these {on} women alone; make the split again")  # fmt: skip
     from thermocad.evaluation.lockbox import check_split_rows
 
     check_split_rows(rows, on, run_dir, split_csv)  # test women new to it, valid not trainers

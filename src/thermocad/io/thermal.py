@@ -265,9 +265,8 @@ def iter_read(
         while pending:
             done_path, future = pending.popleft()
             yield done_path, future.result()
-    except BaseException:  # stopped early (Ctrl-C, an error, a consumer that breaks): a
-        # graceful shutdown can wait for ever on workers that never got the pool's last message
-        # (seen on Ctrl-C); they only read files, so stop them.
+    except BaseException:  # stopped early (Ctrl-C, an error, a consumer that breaks): a graceful
+        # shutdown can wait for ever on workers that missed the pool's last message; stop them.
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)

@@ -26,8 +26,6 @@ from thermocad.reporting.html import (
 from thermocad.reporting.periods import auc_n, confound_block, nested_section, period_table
 from thermocad.utils.files import atomic_write_text, check_writable
 
-CLASS_NAMES = {0: "Healthy", 1: "Sick"}  # a subgroup's classes, as metrics.json numbers them
-
 
 def metrics_table(m: dict) -> str:
     """Sensitivity first: the headline metrics of one level (image or patient) with intervals."""
@@ -225,7 +223,7 @@ def subgroup_section(test: dict | None, cohort_csv: Path | None = None) -> str:
     for level in ("patient", "image"):
         s = subs[level]
         rows = [{"group": g, "n": m["n"], "patients": m.get("n_patients"),
-                 "classes": " + ".join(CLASS_NAMES.get(c, str(c)) for c in m["classes"]),
+                 "classes": " + ".join(("Healthy", "Sick")[c] for c in m["classes"]),
                  "sensitivity": m["sensitivity"], "specificity": m["specificity"],
                  "ROC AUC": m["roc_auc"]} for g, m in s["groups"].items()]  # fmt: skip
         column = s["column"].replace("_", " ")  # acquisition_batch: acquisition batch
