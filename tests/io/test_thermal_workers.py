@@ -27,12 +27,16 @@ for n, _ in enumerate(iter_read(paths, workers=2, cache=False, transform=slow)):
 """
 
 
+def _thermograms(folder) -> list[str]:
+    """40 small .npy thermograms: enough for the readers to be busy when the signal comes."""
+    for i in range(40):
+        np.save(folder / f"T{i:04d}.npy", np.full((64, 80), 33.0, np.float32))
+    return [str(folder / f"T{i:04d}.npy") for i in range(40)]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_killing_the_reader_leaves_no_worker_processes(tmp_path):
-    paths = []
-    for i in range(40):
-        np.save(tmp_path / f"T{i:04d}.npy", np.full((64, 80), 33.0, np.float32))
-        paths.append(str(tmp_path / f"T{i:04d}.npy"))
+    paths = _thermograms(tmp_path)
     parent = subprocess.Popen([sys.executable, "-c", PARENT, *paths], stdout=subprocess.PIPE,
                               text=True)  # fmt: skip
     workers = []
@@ -68,10 +72,7 @@ def test_ctrl_c_stops_the_reader_and_its_workers_promptly(tmp_path):
     # worker stopped inside the pool's queue lock left `prepare` waiting for ever.
     import os
 
-    paths = []
-    for i in range(40):
-        np.save(tmp_path / f"T{i:04d}.npy", np.full((64, 80), 33.0, np.float32))
-        paths.append(str(tmp_path / f"T{i:04d}.npy"))
+    paths = _thermograms(tmp_path)
     parent = subprocess.Popen([sys.executable, "-c", INTERRUPTED, *paths], stdout=subprocess.PIPE,
                               text=True, start_new_session=True)  # fmt: skip
     workers = []
