@@ -217,7 +217,7 @@ def run_demo(out_dir: str | os.PathLike, force: bool = False, n_patients: int = 
     train = DEMO_SMOKE_TRAIN if smoke else DEMO["train"]
     settings = load_settings(None, **{**DEMO, "train": train}, seed=seed)
     note = (
-        f"Synthetic data: {n_patients} women drawn by thermocad's generator at its "
+        f"Synthetic data: {n_patients} synthetic patients drawn by thermocad's generator at its "
         f"'{difficulty}' difficulty (docs/synthetic.md). These figures show the pipeline "
         "working; they are not the real task's (docs/results.md)."
     )

@@ -128,8 +128,8 @@ def _limitations(synthetic: bool) -> str:
     if synthetic:
         return ("The patients are synthetic (thermocad synth): the figures show the pipeline "
                 "working on a generator's disease, and say nothing about women or clinical "
-                "performance. The generator's batch and date effects are drawn on purpose, so "
-                "the shortcut audit has something to find.")  # fmt: skip
+                "performance; the shortcut audit finds only what the generator was asked to "
+                "draw (synth --batch-effect).")  # fmt: skip
     return ("Small, single-centre data; confidence intervals are wide. Where the acquisition "
             "batch or date is confounded with the diagnosis (in DMR-IR batch B is all Sick, and "
             "the classes were imaged in different years), overall figures can reward a "
