@@ -37,7 +37,7 @@ GRADIO_MAX_MB = 5 * MAX_UPLOAD_MB
 
 
 def synthetic_examples(out_dir: Path, n_patients: int = 4, seed: int = 7) -> dict[Path, str]:
-    """A few small synthetic thermograms (file -> "synthetic #id, drawn Sick") to try the app:
+    """A few small synthetic thermograms (file -> "synthetic #1, generated Sick") to try the app:
     the label is the generator's truth, which the model may well miss."""
     import pandas as pd
 
@@ -49,7 +49,7 @@ def synthetic_examples(out_dir: Path, n_patients: int = 4, seed: int = 7) -> dic
     )
     labels = pd.read_csv(labels_csv)
     return {
-        Path(out_dir) / f"T{pid:04d}.txt": f"synthetic #{pid}, drawn {diagnosis}"
+        Path(out_dir) / f"T{pid:04d}.txt": f"synthetic #{pid}, generated {diagnosis}"
         for pid, diagnosis in zip(labels["patient_id"], labels["diagnosis"], strict=True)
     }
 
@@ -91,11 +91,13 @@ def build_app(
                 result = gr.Textbox(label="Result", interactive=False, elem_id="result")
                 status = gr.Textbox(label="Status", interactive=False, elem_id="status")
                 allow = gr.Checkbox(label=ALLOW_LABEL, value=False)
-        with gr.Row():  # min_width: on a phone the two figures stack, each at full width
-            thermogram = gr.HTML(label="Thermogram", elem_id="thermogram", min_width=400)
+        with gr.Row():  # columns' min_width: on a phone the figures stack, each full width
+            with gr.Column(min_width=400):
+                thermogram = gr.HTML(label="Thermogram", elem_id="thermogram")
             # An ONNX model (or an install without [explain]) shows no Grad-CAM panel.
-            overlay = gr.HTML(label="Grad-CAM overlay", elem_id="overlay", min_width=400,
-                              visible=can_explain(bundle))  # fmt: skip
+            explained = can_explain(bundle)
+            with gr.Column(min_width=400, visible=explained):
+                overlay = gr.HTML(label="Grad-CAM overlay", elem_id="overlay", visible=explained)
         outputs = [thermogram, overlay, result, status, upload]
         upload.upload(
             lambda path, ok: answer_file(bundle, path, ok, seen),

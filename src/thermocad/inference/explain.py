@@ -99,7 +99,7 @@ def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: 
     p, t = shown(prob, threshold)
     title = f"P(Sick) {p}: {decision} (threshold {t})"
     if cnn is not None:
-        title += f"\nthe map explains the CNN half (its P(Sick) {cnn:.2f})"
+        title += f"\nthe map explains the CNN half (its P(Sick) {cnn:.4f})"
     if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
         title += "\nGrad-CAM: no evidence for Sick"
     ax.set_title(title, fontsize=10)
