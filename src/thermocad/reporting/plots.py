@@ -109,20 +109,17 @@ def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10) -> Path:
                        zip(bins["observed"], bins["n"], strict=True)]).T.reshape(2, -1)  # fmt: skip
     ax.errorbar(bins["mean_prob"], bins["observed"], fmt="o-", capsize=3, label="model (95% CI)",
                 yerr=np.clip([bins["observed"] - lo, hi - bins["observed"]], 0, None))  # fmt: skip
-    for _, r in bins.iterrows():
-        ax.annotate(
-            f"n={int(r['n'])}",
-            (r["mean_prob"], r["observed"]),
-            fontsize=7,
-            xytext=(3, 3),
-            textcoords="offset points",
-        )
+    for _, r in bins.iterrows():  # the count beside its point, inside the frame near its edges
+        right, top = r["mean_prob"] > 0.8, r["observed"] > 0.9
+        ax.annotate(f"n={int(r['n'])}", (r["mean_prob"], r["observed"]), fontsize=7,
+                    xytext=(-6 if right else 6, -10 if top else 4), textcoords="offset points",
+                    ha="right" if right else "left")  # fmt: skip
     ax.set(
         xlabel="mean predicted P(Sick)",
         ylabel="observed fraction Sick",
         title="Calibration",
-        xlim=(0, 1),
-        ylim=(0, 1),
+        xlim=(-0.03, 1.03),
+        ylim=(-0.03, 1.03),
     )
     ax.legend(loc="upper left")
     return save(fig, path)
@@ -159,7 +156,8 @@ def plot_history(history: pd.DataFrame | str | Path, path: str | Path) -> Path:
 
 
 def plot_bars(values: dict[str, float], errors: dict[str, tuple[float, float]], path, title: str):
-    """Horizontal bars with interval whiskers (e.g. AUC per architecture)."""
+    """Points with interval whiskers on an axis from chance (0.5) to 1, e.g. AUC per
+    architecture: bars from 0 would hide the differences that matter (0.92 against 0.97)."""
     plt = pyplot()
     names = list(values)
     v = np.array([values[n] for n in names], float)
@@ -167,8 +165,11 @@ def plot_bars(values: dict[str, float], errors: dict[str, tuple[float, float]], 
     hi = np.array([errors.get(n, (np.nan, np.nan))[1] for n in names], float)
     err = np.nan_to_num(np.vstack([v - lo, hi - v]).clip(min=0))
     fig, ax = plt.subplots(figsize=(5, 0.45 * len(names) + 1))
-    ax.barh(names, np.nan_to_num(v), xerr=err, color="steelblue", capsize=3)
-    ax.set(xlim=(0, 1), title=title)
+    ax.errorbar(v, names, xerr=err, fmt="o", color="steelblue", capsize=3)
+    ax.axvline(0.5, color="grey", ls="--", lw=1)  # chance
+    low = min(0.5, np.nanmin(np.append(lo, v)) - 0.02) if np.isfinite(v).any() else 0.5
+    ax.set(xlim=(low, 1.01), title=title)
+    ax.invert_yaxis()  # the table's order, top to bottom
     return save(fig, path)
 
 
