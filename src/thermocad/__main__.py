@@ -1,5 +1,3 @@
-import sys
+from thermocad.cli import console
 
-from thermocad.cli import main
-
-sys.exit(main())
+console()

@@ -15,3 +15,20 @@ def test_unwritable_output_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("thermocad: error:") and "Traceback" not in err
     assert str(out) in err and len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys):
+    import signal
+
+    import thermocad.inference.predict as P
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(P, "run_predict", interrupted)
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["predict", "run", "x.txt", "--out", "p.csv"]) == 130
+    assert capsys.readouterr().err == "thermocad: interrupted\n"
+    # main() from Python (a notebook, a test) leaves Ctrl-C as it was; only the `thermocad`
+    # command ends at once on a second one, while Python shuts down.
+    assert signal.getsignal(signal.SIGINT) is before

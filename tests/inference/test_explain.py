@@ -60,27 +60,31 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path):
         assert im.width > 3 * im.height  # four panels side by side
     assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out)]) == 2  # no --force
     assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out), "--force"]) == 0
-    bad = tmp_path / "bad.txt"
+    bad = tmp_path / "in" / "bad.txt"
+    bad.parent.mkdir()
     bad.write_text("nothing thermal here\n")
     assert main(["explain", str(run_dir), str(bad), "--out", str(out)]) == 2
     # Beside the thermogram the figure would be read back as one by the next walk of its folder.
     beside = dmr_files[1].parent
-    assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(beside)]) == 2
-    assert not (beside / "T0002_gradcam.png").exists()
+    for out in (beside, beside / "figs"):  # the folder, or one inside it: predict walks down
+        assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out)]) == 2
+    assert not list(beside.rglob("T0002_gradcam.png"))
 
 
 def test_explain_refuses_an_implausible_thermogram(run_dir, tmp_path):
     from thermocad.inference.explain import explain_file
     from thermocad.utils.errors import ImplausibleThermogramError
 
-    np.save(tmp_path / "zeros.npy", np.zeros((48, 64), np.float32))
+    (tmp_path / "in").mkdir()
+    np.save(tmp_path / "in" / "zeros.npy", np.zeros((48, 64), np.float32))
     with pytest.raises(ImplausibleThermogramError, match=r"zeros\.npy: nearly constant"):
-        explain_file(run_dir, tmp_path / "zeros.npy", tmp_path / "figs")
+        explain_file(run_dir, tmp_path / "in" / "zeros.npy", tmp_path / "figs")
     assert not (tmp_path / "figs" / "zeros_gradcam.png").exists()
 
 
 def test_explain_notes_a_lateral_view_as_predict_does(run_dir, dmr_files, tmp_path, capsys):
-    lateral = tmp_path / "T0002.1.2.S.2013-01-01.00.txt"  # view code 2: not frontal
+    (tmp_path / "in").mkdir()
+    lateral = tmp_path / "in" / "T0002.1.2.S.2013-01-01.00.txt"  # view code 2: not frontal
     shutil.copy(dmr_files[1], lateral)
     assert main(["explain", str(run_dir), str(lateral), "--out", str(tmp_path / "figs")]) == 0
     err = capsys.readouterr().err

@@ -133,22 +133,27 @@ def test_aggregate_patients_by_hand():
     assert out["decision"].tolist() == ["Healthy", "Sick"]
 
 
-def test_a_patients_lateral_views_are_left_out_of_her_mean():
+def test_a_patients_files_without_a_call_are_left_out_of_her_mean():
     # Patient 2: a frontal frame (0.2), a lateral view (0.95, "T0002.1.5": left 90 degrees) and
-    # a frame with a room note (0.4); patient 3: only a lateral view.
+    # a frame with a room note (0.4); patient 3: only a lateral view; patient 4: an 8-bit image
+    # let through by --allow-unit-mismatch (no call) beside a temperature frame (0.1).
     table = pd.DataFrame({
         "file": ["T0002.1.1.S.2020-01-01.00.txt", "T0002.1.5.S.2020-01-01.00.txt",
-                 "T0002.1.1.S.2020-01-01.01.txt", "T0003.1.4.S.2020-01-01.00.txt"],
-        "patient_id": pd.array([2, 2, 2, 3], dtype="Int64"),
-        "prob_sick": [0.2, 0.95, 0.4, 0.9], "threshold": [0.5] * 4, "model": ["m"] * 4,
-        "note": [None, "the file name says view ...", "room 29.0 °C ...", "the file name ..."],
+                 "T0002.1.1.S.2020-01-01.01.txt", "T0003.1.4.S.2020-01-01.00.txt",
+                 "T0004_a.png", "T0004_b.txt"],
+        "patient_id": pd.array([2, 2, 2, 3, 4, 4], dtype="Int64"),
+        "prob_sick": [0.2, 0.95, 0.4, 0.9, 0.99, 0.1], "threshold": [0.5] * 6,
+        "decision": ["Healthy", "n/a", "Healthy", "n/a", "n/a", "Healthy"], "model": ["m"] * 6,
+        "note": [None, "the file name says view ...", "room 29.0 °C ...", "the file name ...",
+                 "the file holds intensity values ...", None],
     })  # fmt: skip
     out = aggregate_patients(table).set_index("patient_id")
     assert out.loc[2, "prob_sick"] == pytest.approx(0.3) and out.loc[2, "decision"] == "Healthy"
     assert out.loc[2, "n_files"] == 2
-    assert out.loc[2, "note"] == ("1 lateral-view file(s) left out; 1 file(s) with a note in the "
-                                  "per-file table")  # fmt: skip
+    assert out.loc[2, "note"] == ("1 file(s) without a call left out; 1 file(s) with a note in "
+                                  "the per-file table")  # fmt: skip
     assert pd.isna(out.loc[3, "prob_sick"]) and out.loc[3, "decision"] == "n/a"
+    assert out.loc[4, "prob_sick"] == pytest.approx(0.1) and out.loc[4, "n_files"] == 1
 
 
 def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_path, capsys):

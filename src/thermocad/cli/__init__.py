@@ -101,19 +101,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("thermocad: interrupted", file=sys.stderr)
-        _quit_on_second_interrupt()
         return 130
 
 
-def _quit_on_second_interrupt() -> None:
-    """After Ctrl-C, while Python shuts down (joining reader threads and processes): a second
-    one ends the process at once instead of printing a traceback from inside that shutdown."""
-    import os
+def console() -> None:
+    """The `thermocad` command (and `python -m thermocad`): main(), then exit with its status.
+    After Ctrl-C, while Python shuts down (joining reader threads and processes), a second one
+    ends the process at once instead of printing a traceback from inside that shutdown; main()
+    called from Python leaves the caller's Ctrl-C alone."""
     import signal
-    import threading
 
-    if threading.current_thread() is threading.main_thread():  # main() called from a thread
+    code = main()
+    if code == 130:
         signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    sys.exit(code)
 
 
 if __name__ == "__main__":

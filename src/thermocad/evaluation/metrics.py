@@ -269,8 +269,7 @@ def bootstrap_ci(
     groups = [np.flatnonzero(m) for m in _patient_masks(df)]
     reps: list[dict[str, float]] = []
     for _ in range(n_boot):
-        picked = rng.integers(0, len(groups), len(groups))
-        idx = np.concatenate([groups[i] for i in picked])
+        idx = np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))])
         reps.append(_replicate(y[idx], p[idx], threshold))
     table = pd.DataFrame(reps)
     lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
@@ -283,9 +282,10 @@ def bootstrap_ci(
 
 
 def _patient_masks(df: pd.DataFrame) -> list[np.ndarray]:
-    """One mask per patient, in the order of their ids: whatever the rows' order, the same
-    women are drawn, so with one image each the image- and patient-level intervals agree."""
-    codes = pd.factorize(df["patient_id"].astype(str), sort=True)[0]
+    """One mask per patient in id order: whatever the rows' order, the same women are drawn."""
+    codes, ids = pd.factorize(df["patient_id"])  # missing ids: -1, in no mask
+    rank = np.argsort(np.argsort([str(i) for i in ids], kind="stable"), kind="stable")
+    codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1) if len(ids) else codes
     return [codes == k for k in range(codes.max() + 1)] if len(codes) else []
 
 

@@ -58,7 +58,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
             seen: frozenset[str] = frozenset()) -> Answer:  # fmt: skip
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
     `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
-    from thermocad.inference.explain import draw_thermogram
+    from thermocad.inference.explain import draw_thermogram, map_cnn
     from thermocad.inference.notes import input_note, result_line, training_note, void_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
@@ -74,6 +74,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     with _MODEL_LOCK:
         cnn, base = bundle.predict_parts([array])
         heat = _heatmap(bundle, array)
+        explained = map_cnn(bundle, array, cnn, base) if heat is not None else None
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)
     result = result_line(bundle, path.name, prob, cnn, base, void)
@@ -85,9 +86,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
             _one_panel(draw_thermogram, array, thermogram.unit),
             f"thermogram {printable_name(path.name)}",
         ),  # fmt: skip
-        overlay=_overlay(
-            bundle, array, heat, prob, None if base is None else float(cnn[0]), call=not void
-        ),  # fmt: skip
+        overlay=_overlay(bundle, array, heat, prob, explained, call=not void),
         result=result,
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
     )
@@ -111,10 +110,10 @@ def _heatmap(bundle: ModelBundle | OnnxModel, array: np.ndarray) -> np.ndarray |
 
 
 OVERLAY_CAPTION = (
-    "Grad-CAM: where the CNN half looked for signs of Sick, its colours scaled to this image "
-    "alone. A bright spot is not a lesion, and a Healthy call has one too; the baseline half "
-    "(temperature statistics) has no map."
+    "Grad-CAM: where the CNN looked for signs of Sick, its colours scaled to this image alone. "
+    "A bright spot is not a lesion, and a Healthy call has one too."
 )
+BASELINE_CAPTION = " The baseline half (temperature statistics) has no map."
 
 
 def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cnn: float | None,
@@ -123,10 +122,12 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
     if heat is None:
         return None
     from thermocad.inference.explain import draw_overlay
+    from thermocad.inference.notes import shown
 
     panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold, cnn, call)
-    alt = f"Grad-CAM overlay of the CNN half for P(Sick) {prob:.2f}"
-    return f"<figure>{_inline_png(panel, alt)}<figcaption>{OVERLAY_CAPTION}</figcaption></figure>"
+    alt = f"Grad-CAM overlay of the CNN; the model's P(Sick) {shown(prob, bundle.threshold)[0]}"
+    caption = OVERLAY_CAPTION + (BASELINE_CAPTION if cnn is not None else "")
+    return f"<figure>{_inline_png(panel, alt)}<figcaption>{caption}</figcaption></figure>"
 
 
 def _one_panel(draw, *args):

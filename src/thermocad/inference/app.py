@@ -126,7 +126,7 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
     if n := bundle.views():  # the study's recipe: scored as it was validated
         text += f" Each P(Sick) averages the image and {copies(n)}, as in validation."
     elif note := tta_note(bundle.meta, None, n):  # its copies need PyTorch
-        text += " " + note.removeprefix("note: ").capitalize() + "."
+        text += " " + note[6].upper() + note[7:] + "."  # without "note: "
     return text
 
 

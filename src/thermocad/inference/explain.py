@@ -153,6 +153,14 @@ def explain_figure(
     return fig
 
 
+def map_cnn(bundle, array: np.ndarray, cnn, base) -> float | None:
+    """The CNN half's P(Sick) as Grad-CAM explains it (one pass, no augmented copies), for a
+    model that averages it with the baseline; None for a CNN alone."""
+    if base is None:
+        return None
+    return float(bundle.predict([array], tta=False, cnn_only=True)[0] if bundle.views() else cnn[0])
+
+
 def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str = "",
                   threshold: float | None = None, call: bool = True) -> Figure:  # fmt: skip
     """Predict one array and build its explanation figure, the call made at `threshold`
@@ -162,7 +170,7 @@ def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str 
     heat = gradcam(bundle, array)
     threshold = bundle.threshold if threshold is None else threshold
     return explain_figure(array, heat, prob, threshold, unit=unit, title=title,
-                          cnn=None if base is None else float(cnn[0]), call=call)  # fmt: skip
+                          cnn=map_cnn(bundle, array, cnn, base), call=call)  # fmt: skip
 
 
 def explain_file(
@@ -183,9 +191,9 @@ def explain_file(
     from thermocad.io.thermal import read_thermal
     from thermocad.models.meta import not_a_model_warning
     from thermocad.preprocess.plausible import check_plausible
-    from thermocad.utils.errors import ConfigError, OutputPathError
+    from thermocad.utils.errors import ConfigError
     from thermocad.utils.extras import require
-    from thermocad.utils.files import atomic_path, check_writable, printable_name
+    from thermocad.utils.files import atomic_path, check_apart, check_writable, printable_name
     from thermocad.utils.progress import log
 
     require("torch", "timm", extra="train")
@@ -193,10 +201,7 @@ def explain_file(
     if Path(run_dir).suffix.lower() == ".onnx":
         raise ConfigError(f"{run_dir}: Grad-CAM needs the PyTorch model; give its run folder")
     path = Path(path)
-    if Path(out_dir).resolve() == path.absolute().parent.resolve():
-        # The next walk of that folder (prepare, predict) would read the figure as a thermogram.
-        raise OutputPathError(f"{out_dir}: is the folder that holds {path.name}; the figure "
-                              "would be read back as a thermogram: give --out a place outside it")  # fmt: skip
+    check_apart(out_dir, path.absolute().parent)  # the next walk of that folder would read it
     target = Path(out_dir) / f"{path.stem}_gradcam.png"
     check_writable(target, force)
     bundle = load_model(run_dir, device)
@@ -217,7 +222,7 @@ def explain_file(
     log(result_line(bundle, path.name, prob, cnn, base, void))
     heat = gradcam(bundle, thermogram.array)
     fig = explain_figure(thermogram.array, heat, prob, bundle.threshold, thermogram.unit, title,
-                         None if base is None else float(cnn[0]), call=not void)  # fmt: skip
+                         map_cnn(bundle, thermogram.array, cnn, base), call=not void)  # fmt: skip
     with atomic_path(target) as tmp, warnings.catch_warnings():
         # A file name in a script the font lacks (CJK) is drawn as boxes; the log names it.
         warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)

@@ -199,9 +199,17 @@ def predict_paths(
 ) -> tuple[pd.DataFrame, list[FileError]]:
     """Predict every thermal file in `paths` (folders recursed) with the model in `run_dir` (a
     run folder or an exported .onnx file) or an already loaded model."""
+    files, errors = collect_files(paths)
+    return _predict_files(run_dir, files, errors, tta, allow_unit_mismatch, batch_size, workers,
+                          device)  # fmt: skip
+
+
+def _predict_files(run_dir, files: list[Path], errors: list[FileError], tta: bool | None,
+                   allow_unit_mismatch: bool, batch_size: int = 16, workers: int | None = None,
+                   device: str = "auto") -> tuple[pd.DataFrame, list[FileError]]:  # fmt: skip
+    """predict_paths() once its files are collected (`errors`: the paths that held none)."""
     from thermocad.inference.loading import load_model
 
-    files, errors = collect_files(paths)
     bundle = load_model(run_dir, device) if isinstance(run_dir, str | os.PathLike) else run_dir
     if warning := not_a_model_warning(bundle.meta):
         from thermocad.utils.progress import log
@@ -257,16 +265,16 @@ def run_predict(
                           "tables beside it)")  # fmt: skip
     files, problems = collect_files(paths)
     if not files:  # nothing to predict: said before any file is written
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
         raise ConfigError("nothing to predict: " + "; ".join(
-            failure_line(e).removeprefix("failed: ") for e in problems[:3]))  # fmt: skip
+            failure_line(e).removeprefix("failed: ") for e in problems[:3]) + more)  # fmt: skip
     given = {Path(p).resolve() for p in paths}
     for path in output_paths(out, fmt).values():
         if path.resolve() in given:  # --force or not: the input would become its own predictions
             raise ConfigError(f"{path}: is one of the files to predict; give --out another name")
         check_writable(path, force)  # fail before the slow part, not after it
-    table, errors = predict_paths(
-        run_dir, paths, tta=tta, allow_unit_mismatch=allow_unit_mismatch, device=device
-    )
+    table, errors = _predict_files(run_dir, files, problems, tta, allow_unit_mismatch,
+                                   device=device)  # fmt: skip
     written = write_predictions(table, errors, out, force=force, fmt=fmt)
     for err in errors:
         log(failure_line(err))

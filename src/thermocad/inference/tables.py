@@ -15,17 +15,18 @@ if TYPE_CHECKING:
 def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
     """One row per patient: mean P(Sick) over their files and the decision at the threshold.
 
-    A file whose name gives a lateral view is left out of the mean (the model was trained on
-    frontal views and says nothing about it; inference/notes.py) and named in the row's note;
-    a patient with only such files gets no P(Sick) and the decision "n/a". Files with other
-    notes (the room) count, and the note says how many there are.
+    A file without a call (decision "n/a": a lateral view, or another unit let through; the
+    model says nothing about it, inference/notes.py) is left out of the mean and counted in
+    the row's note; a patient with only such files gets no P(Sick) and the decision "n/a".
+    Files with other notes (the room) count, and the note says how many there are.
     """
     import pandas as pd
 
     from thermocad.inference.notes import view_note
 
     known = table.dropna(subset=["patient_id"]).reset_index(drop=True)  # labels: positions
-    lateral = known["file"].map(lambda f: bool(view_note(f)))
+    void = known["decision"].eq("n/a") if "decision" in known else False
+    lateral = known["file"].map(lambda f: bool(view_note(f))) | void
     noted = known.get("note", pd.Series(None, index=known.index)).fillna("").astype(bool)
     rows = []
     for pid, files in known.groupby("patient_id", sort=True):
@@ -33,7 +34,7 @@ def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
         prob = round(float(used["prob_sick"].mean()), 6) if len(used) else None
         threshold = files["threshold"].iloc[0]
         decision = "n/a" if prob is None else ("Sick" if prob >= threshold else "Healthy")
-        notes = [f"{len(files) - len(used)} lateral-view file(s) left out"] * (
+        notes = [f"{len(files) - len(used)} file(s) without a call left out"] * (
             len(used) < len(files)
         )
         if (others := int((noted[used.index]).sum())) > 0:

@@ -66,6 +66,8 @@ def _is_digit(values: np.ndarray) -> np.ndarray:
 def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
     """Parse a text matrix; return (float32 array, source_format, 1-based line of each row)."""
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark from Windows editors
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") and not data[2:].strip(b"\x00 \t\r\n"):
+        raise ThermalFormatError(f"{name}: the file is empty")  # a UTF-16 mark and nothing
     head = data[:64]
     alternate = len(head) > 3 and (not any(head[0::2]) or not any(head[1::2]))
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or alternate:  # Notepad's "Unicode": every

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.models.meta import training_sentence
+from thermocad.models.meta import synthetic_training, training_sentence
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, section
 
 
@@ -111,7 +111,7 @@ def _provenance(meta: dict, run_dir: Path, compare_dir: Path | None) -> str:
     from datetime import UTC, datetime
 
     patients = ((meta.get("data") or {}).get("train") or {}).get("patients") or {}
-    who = "synthetic patients" if (meta.get("data") or {}).get("synthetic_share") else "women"
+    who = f"{synthetic} patients" if (synthetic := synthetic_training(meta)) else "women"
     trained = (f"; trained on {sum(patients.values())} {who} ("
                + ", ".join(f"{n} {c}" for c, n in patients.items()) + ")") if patients else ""  # fmt: skip
     home = Path(compare_dir).parent if compare_dir else run_dir.parent

@@ -122,6 +122,10 @@ OWN_FILES = (MADE_BY, INCOMPLETE, "model.safetensors", "checkpoint/state.json", 
              "baseline/valid_predictions.csv")  # fmt: skip
 
 
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.is_file() else ""
+
+
 def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str | None = None,
                     ) -> Path:  # fmt: skip
     """Create an output directory; an existing non-empty one is refused unless `force`.
@@ -138,9 +142,10 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
     )
     if found and not force:
         if (path / INCOMPLETE).exists():  # an earlier run of a command stopped there
-            mark = path / MADE_BY if (path / MADE_BY).exists() else path / INCOMPLETE
-            text = mark.read_text(errors="replace")  # "written by thermocad fit", or the run's
-            what = next((w for w in ("fit", "study", "compare", "training") if w in text), "run")
+            text = (path / INCOMPLETE).read_text(errors="replace")  # the run that stopped
+            what = next((w for w in ("fit", "study", "training") if w in text), "run")
+            if what == "training" and "fit" in _read(path / MADE_BY):  # fit's final stage
+                what = "fit"
             raise OutputExistsError(
                 f"{path} holds an interrupted {what} (its {INCOMPLETE} mark); use --force "
                 "(force=True in Python) to start it again there, or choose another --out"
