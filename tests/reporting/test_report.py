@@ -232,3 +232,10 @@ def test_a_report_on_synthetic_women_says_so_at_the_top(tmp_path):
     assert html.index("Synthetic data written by") < html.index('<section id="disclaimer">')
     # Its limitations are a synthetic cohort's, not DMR-IR's.
     assert "The patients are synthetic" in html and "DMR-IR batch B" not in html
+
+
+def test_the_test_section_says_a_cnn_was_tested_from_its_fold0_run():
+    from thermocad.reporting.modelcard import tested_run_note
+
+    assert "fold-0 run" in tested_run_note({"run": "study/compare/efficientnet_lite0/fold0"})
+    assert tested_run_note({"arch": "baseline"}) == ""  # refitted on every non-test woman

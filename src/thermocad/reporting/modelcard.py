@@ -123,6 +123,17 @@ def _provenance(meta: dict, run_dir: Path, compare_dir: Path | None) -> str:
     )
 
 
+def tested_run_note(test: dict) -> str:
+    """What the tested model trained on: a CNN's fold-0 run saw fewer women than the baseline,
+    which compare refits on every non-test woman, so the two are not tested alike."""
+    run = str(test.get("run") or "")
+    if not run.rstrip("/").endswith("fold0"):
+        return ""
+    return (" The model tested is the fold-0 run: it trained on the non-test women outside fold "
+            "0, while the classical baseline is refitted on all of them, so a CNN-versus-baseline "
+            "reading of the test favours the baseline a little.")  # fmt: skip
+
+
 def _limitations(synthetic: bool) -> str:
     """What the figures cannot say: of synthetic patients, or of a small confounded cohort."""
     if synthetic:

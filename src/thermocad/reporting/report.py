@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.evaluation.compare import batch_label, display_name
+from thermocad.reporting import modelcard as card
 from thermocad.reporting.html import (
     CSS,
     DISCLAIMER,
@@ -181,7 +182,7 @@ def test_section(test: dict | None, test_dir: Path | None) -> str:
               if one_each else metrics_table(test["image"]))  # fmt: skip
     body = (f"<p>Model <b>{esc(test.get('model', test.get('arch', '?')))}</b>, evaluated once on the test split at "
             f"threshold {test['threshold']:.3f} on P(Sick) ({esc(test.get('threshold_source', 'chosen on validation data'))}), "
-            "applied unchanged.</p>" + lockbox_note(test.get("lockbox"))
+            f"applied unchanged.{card.tested_run_note(test)}</p>" + lockbox_note(test.get("lockbox"))
             + "<h3>Patient level (mean probability per patient)</h3>"
             + metrics_table(test["patient"]) + "<h3>By batch and period (patients)</h3>"
             + period_table(test.get("by_period")) + "<h3>Image level</h3>" + images
@@ -262,7 +263,6 @@ def write_report(
     """Assemble the whole study into one HTML file with every section of SECTIONS; `note`: a
     paragraph under the title about the data (the demo says its cohort is synthetic)."""
     from thermocad import __version__
-    from thermocad.reporting import modelcard as card
 
     out = check_writable(out_html, force)
     cdir = Path(compare_dir) if compare_dir else None
