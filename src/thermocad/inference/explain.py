@@ -162,10 +162,12 @@ def map_cnn(bundle, array: np.ndarray, cnn, base) -> float | None:
 
 
 def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str = "",
-                  threshold: float | None = None, call: bool = True) -> Figure:  # fmt: skip
-    """Predict one array and build its explanation figure, the call made at `threshold`
-    (default: the model's own, from model.json); none unless `call`."""
-    cnn, base = bundle.predict_parts([array])
+                  threshold: float | None = None, call: bool = True,
+                  parts: tuple | None = None) -> Figure:  # fmt: skip
+    """Predict one array (unless its `parts`, predict_parts' answer, are known) and build its
+    explanation figure, the call made at `threshold` (default: the model's own, from
+    model.json); none unless `call`."""
+    cnn, base = parts if parts is not None else bundle.predict_parts([array])
     prob = float(bundle.average(cnn, base)[0])
     heat = gradcam(bundle, array)
     threshold = bundle.threshold if threshold is None else threshold
@@ -220,9 +222,8 @@ def explain_file(
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)
     log(result_line(bundle, path.name, prob, cnn, base, void))
-    heat = gradcam(bundle, thermogram.array)
-    fig = explain_figure(thermogram.array, heat, prob, bundle.threshold, thermogram.unit, title,
-                         map_cnn(bundle, thermogram.array, cnn, base), call=not void)  # fmt: skip
+    fig = explain_array(bundle, thermogram.array, thermogram.unit, title, call=not void,
+                        parts=(cnn, base))  # fmt: skip
     with atomic_path(target) as tmp, warnings.catch_warnings():
         # A file name in a script the font lacks (CJK) is drawn as boxes; the log names it.
         warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)

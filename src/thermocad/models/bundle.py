@@ -60,8 +60,8 @@ class ModelBundle:
         cnn_only: bool = False,
     ) -> np.ndarray:
         """P(Sick) for each array; the CNN's is the mean over the original and the model's own N
-        augmented copies (none for the default recipe; `tta=False`: none). A model trained with the baseline ensemble averages the CNN's P(Sick)
-        with the baseline's, unless `cnn_only`."""
+        augmented copies (none for the default recipe; `tta=False`: none). A model trained with
+        the baseline ensemble averages the CNN's P(Sick) with the baseline's, unless `cnn_only`."""
         if cnn_only:
             return self._cnn_probs(arrays, tta, batch_size)
         return self.average(*self.predict_parts(arrays, tta, batch_size))
