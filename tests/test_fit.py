@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -83,7 +84,7 @@ def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, mo
             fit(tmp_path / "data", labels, run, config, folds=bad, force=True)
     assert (run / "model.json").exists() and not (run / "INCOMPLETE").exists()
 
-    def killed(*args):
+    def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(F, "_cross_validate", killed)
@@ -92,10 +93,12 @@ def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, mo
     assert (run / "INCOMPLETE").exists() and not (run / "model.json").exists()
     assert not (run / "cv").exists()  # no fold of the earlier 3-fold fit left beside the new split
     with pytest.raises(
-        ModelFormatError, match="incomplete.*run `thermocad fit` again with --force"
+        ModelFormatError, match="incomplete.*`thermocad fit` with --resume .* --force"
     ):
         load_bundle(run)
-    with pytest.raises(OutputExistsError, match="holds an interrupted fit .*--force"):
+    with pytest.raises(
+        OutputExistsError, match="holds an interrupted fit .*--resume continues it, use --force"
+    ):
         fit(tmp_path / "data", labels, run, config, folds=2)  # the same command again
 
 
@@ -118,5 +121,58 @@ def test_a_forced_fit_that_fails_on_its_data_leaves_the_folder_incomplete(tmp_pa
     with pytest.raises(CohortError):
         fit(tmp_path / "data", labels, run, folds=2, force=True)
     # Not served beside a cohort it was not trained on: the folder says to fit again.
-    with pytest.raises(ModelFormatError, match="run `thermocad fit` again with --force"):
+    with pytest.raises(ModelFormatError, match="`thermocad fit` with --resume .* --force"):
         check_complete(run)
+
+
+def test_an_interrupted_fit_resumes_keeping_what_it_finished(tmp_path, monkeypatch):
+    import thermocad.training.run as R
+    from thermocad.synth.cohort import generate_cohort
+    from thermocad.training.config import TrainConfig
+    from thermocad.utils.errors import ConfigError
+
+    labels = generate_cohort(tmp_path / "data", n_patients=12, seed=2, height=64, width=80,
+                             sick_fraction=0.5)  # fmt: skip
+    config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0)
+    run = tmp_path / "run"
+    calls, outputs, real_train, real_write = [], [], R.train, R.write_outputs
+
+    def train(split_csv, out_dir, *args, **kwargs):
+        calls.append((Path(out_dir).name, kwargs.get("resume", False)))
+        return real_train(split_csv, out_dir, *args, **kwargs)
+
+    def write_outputs(out_dir, *args):  # fold 1 is killed after its last epoch's checkpoint
+        outputs.append(out_dir.name)
+        if out_dir.name == "fold1" and outputs.count("fold1") == 1:
+            raise KeyboardInterrupt
+        return real_write(out_dir, *args)
+
+    monkeypatch.setattr(R, "train", train)
+    monkeypatch.setattr(R, "write_outputs", write_outputs)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20)
+    assert calls == [("fold0", False), ("fold1", False)]
+    with pytest.raises(ConfigError, match=r"other options .*folds \(2 -> 3\)"):
+        fit(tmp_path / "data", labels, run, config, folds=3, resume=True)
+    with pytest.raises(ConfigError, match="one of them"):
+        fit(tmp_path / "data", labels, run, config, folds=2, force=True, resume=True)
+    calls.clear()
+    fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20, resume=True)
+    # fold 0 finished and is reused, fold 1 continues from its checkpoint, then the final model
+    assert calls == [("fold1", True), ("run", False)]
+    assert (run / "model.json").exists() and not (run / "INCOMPLETE").exists()
+    assert not (run / "fit_resume.json").exists()
+    assert len(pd.read_csv(run / "cv" / "oof_predictions.csv")) == 12
+    with pytest.raises(ConfigError, match="nothing to resume .*finished model"):
+        fit(tmp_path / "data", labels, run, config, folds=2, resume=True)
+    # An interrupted fit does not continue over data that changed under it.
+    (run / "INCOMPLETE").write_text("fit started; this run is not finished\n")
+    (run / "fit_resume.json").write_text(json.dumps({"options": {}, "stage": "cv"}))
+    with pytest.raises(ConfigError, match="other options"):
+        fit(tmp_path / "data", labels, run, config, folds=2, resume=True)
+    options = {**config.to_dict(), "folds": 2, "seed": 0}
+    (run / "fit_resume.json").write_text(
+        json.dumps({"options": options, "data": "x", "stage": "cv"})
+    )
+    with pytest.raises(ConfigError, match="data folder or the labels changed"):
+        fit(tmp_path / "data", labels, run, config, folds=2, resume=True)

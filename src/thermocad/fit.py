@@ -5,10 +5,16 @@ fold) -> `choose_from_oof` makes every choice the procedure makes on the pooled 
 predictions (today the decision threshold) -> `train(..., fold="all")` on every woman. The
 run folder is what `predict`, `explain`, `serve` and `export` take; it also keeps the CV:
 cv/oof_predictions.csv and cv/metrics.json (overall, within batch, period-matched).
+
+`resume=True` continues an interrupted fit: the cohort and split it wrote are kept, finished
+fold runs are reused, an interrupted one continues from its checkpoint (`train(resume=True)`),
+and so does the final training. It refuses other options, or data changed since it began
+(RESUME records both while the fit is unfinished).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -23,12 +29,14 @@ from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
     atomic_write_text,
+    check_apart,
     prepare_out_dir,
 )
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
 DEFAULT_FOLDS = 5
+RESUME = "fit_resume.json"  # an unfinished fit's options, data fingerprint and stage
 THRESHOLD_METHOD = "sensitivity"  # the highest threshold reaching sensitivity 0.9 (as study)
 
 
@@ -46,17 +54,60 @@ def choose_from_oof(oof: pd.DataFrame, threshold_method: str = THRESHOLD_METHOD,
             "target_sensitivity": target_sensitivity}  # fmt: skip
 
 
-def _cross_validate(split_csv: Path, out: Path, config) -> pd.DataFrame:
+def _cross_validate(split_csv: Path, out: Path, config, resume: bool = False) -> pd.DataFrame:
     """The default procedure trained per fold; its pooled out-of-fold predictions."""
     from thermocad.cohort.split import read_split
     from thermocad.evaluation.runs import run_arch
     from thermocad.training.run import train
 
     # The fold runs live in fit's own folder, which prepare_out_dir vetted (empty or --force).
-    res = run_arch(
-        config.arch, read_split(split_csv), out / "cv", config, partial(train, force=True)
-    )
+    res = run_arch(config.arch, read_split(split_csv), out / "cv", config,
+                   partial(train, force=True), resume=resume)  # fmt: skip
     return res["pred"]
+
+
+def _fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> str:
+    """What a resumed fit must find unchanged: every data file's name, size and modification
+    time, and the labels' bytes (no paths are stored: the user names them again)."""
+    digest = hashlib.sha256(Path(labels_csv).read_bytes())
+    root = Path(data_dir)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        st = path.stat()
+        digest.update(
+            f"{path.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
+        )
+    return digest.hexdigest()
+
+
+def _resumable(out_dir: str | os.PathLike, record: dict) -> dict:
+    """The interrupted fit in `out_dir` that `record` (options, data) may continue: its RESUME
+    state; anything else is refused with what to do instead."""
+    from thermocad.utils.files import INCOMPLETE, MADE_BY
+
+    out = Path(out_dir)
+    if not (out / INCOMPLETE).is_file():
+        finished = (out / "model.json").is_file()
+        raise ConfigError(f"{out}: nothing to resume ("
+                          + ("it holds a finished model" if finished else "no interrupted fit")
+                          + "); --force fits again")  # fmt: skip
+    made_by = (out / MADE_BY).read_text(errors="replace") if (out / MADE_BY).is_file() else ""
+    if "fit" not in made_by:
+        raise ConfigError(f"{out}: not a fit's folder ({made_by.strip() or 'not written by thermocad'}); "
+                          "`thermocad train --resume` continues a training run")  # fmt: skip
+    try:
+        state = json.loads((out / RESUME).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{out}: the interrupted fit left no readable {RESUME} ({exc}); "
+                          "--force starts it again") from exc  # fmt: skip
+    saved, given = state.get("options", {}), record["options"]
+    if changed := [f"{k} ({saved.get(k)!r} -> {given.get(k)!r})" for k in sorted(set(saved) | set(given))
+                   if saved.get(k) != given.get(k)]:  # fmt: skip
+        raise ConfigError(f"{out}: --resume with other options than the interrupted fit: "
+                          f"{', '.join(changed)}; give the same options, or start over with --force")  # fmt: skip
+    if state.get("data") != record["data"]:
+        raise ConfigError(f"{out}: the data folder or the labels changed since the interrupted "
+                          "fit began (files added, removed or modified): --force starts over")  # fmt: skip
+    return state
 
 
 def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: int,
@@ -143,18 +194,19 @@ def fit(
     seed: int = 0,
     force: bool = False,
     n_boot: int = 1000,
+    resume: bool = False,
 ) -> Path:
     """Prepare, cross-validate the default procedure, choose from its out-of-fold predictions,
-    train on every woman; returns the run folder (model.safetensors + model.json + cv/)."""
-    from thermocad.cohort.prepare import prepare_cohort
-    from thermocad.cohort.split import make_split, write_split
+    train on every woman; returns the run folder (model.safetensors + model.json + cv/).
+    `resume`: continue the interrupted fit in `out_dir` (the same data, labels and options)."""
     from thermocad.io.labels import read_labels
     from thermocad.models.registry import get_arch
-    from thermocad.training.checkpoint import start_run
+    from thermocad.training.checkpoint import CHECKPOINT
     from thermocad.training.config import TrainConfig
     from thermocad.training.run import train
-    from thermocad.utils.files import INCOMPLETE, check_apart
 
+    if force and resume:
+        raise ConfigError("--force starts a fit again, --resume continues one: give one of them")
     config = config or TrainConfig(seed=seed)
     check_apart(out_dir, data_dir)  # the data folder is read again by the next fit
     get_arch(config.arch)  # an unknown name fails before anything is written
@@ -162,26 +214,52 @@ def fit(
     if folds < 2 or folds > per_class.min():  # each fold needs a woman of each class
         raise ConfigError(f"--folds must be 2 to {per_class.min()} (the labels hold "
                           f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
+    options = {**config.to_dict(), "folds": folds, "seed": seed}
+    record = {"options": json.loads(json.dumps(options)),  # as RESUME reads back (no tuples)
+              "data": _fingerprint(data_dir, labels_csv)}  # fmt: skip
+    state = _resumable(out_dir, record) if resume else None
+    if state is None or state.get("stage") != "cv":  # a new fit, or one stopped in prepare
+        out = _prepare(data_dir, labels_csv, out_dir, record, folds, seed, force or resume)
+    else:
+        out = Path(out_dir)
+        log(f"fit: resuming {out}: its cohort and split are kept, finished folds reused")
+    split_csv = out / "split.csv"
+    log(f"fit: {folds}-fold cross-validation of the procedure ({config.arch})")
+    oof = _cross_validate(split_csv, out, config, resume=state is not None)
+    choice = choose_from_oof(oof)
+    cv = _cv_record(oof, choice, folds, seed, n_boot, out)
+    log(f"{_summary(cv)}; threshold {choice['threshold']:.4f}")
+    cv["room_stress"] = _room_stress(oof, out / "cv" / config.arch, choice["threshold"])
+    final_resume = state is not None and (out / CHECKPOINT / "state.json").is_file()
+    log("fit: the final model on every woman" + (", from its checkpoint" if final_resume else ""))
+    # fit's own folder (vetted above) already holds cohort/, split.csv and cv/: train beside them.
+    train(split_csv, out, config, fold="all", force=True, resume=final_resume,
+          threshold=choice["threshold"])  # fmt: skip
+    _record(out, cv, choice, folds)
+    (out / RESUME).unlink(missing_ok=True)  # finished: nothing left to resume
+    log(f"wrote {out} (predict, explain, serve and export take this folder)")
+    return out
+
+
+def _prepare(data_dir, labels_csv, out_dir, record: dict, folds: int, seed: int,
+             force: bool) -> Path:  # fmt: skip
+    """fit's folder, its cohort and split; an earlier fit's model, files and folds removed."""
+    from thermocad.cohort.prepare import prepare_cohort
+    from thermocad.cohort.split import make_split, write_split
+    from thermocad.training.checkpoint import start_run
+    from thermocad.utils.files import INCOMPLETE
+
     out = prepare_out_dir(out_dir, force, made_by="fit")
     # INCOMPLETE from here: a rerun that fails on its data (prepare, split) never leaves an
     # earlier model served beside the new cohort; the folder says to fit again.
     atomic_write_text(out / INCOMPLETE, "fit started; this run is not finished\n")
+    atomic_write_json(out / RESUME, {**record, "stage": "prepare"})
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     split = make_split(out / "cohort" / "cohort.csv", test=0.0, folds=folds, seed=seed)
     # The data are usable: an earlier fit's model, files and folds go now, and the folder is
     # INCOMPLETE until the final model is written (a killed fit is never taken for a model).
     start_run(out, resume=False)
     shutil.rmtree(out / "cv", ignore_errors=True)
-    split_csv = write_split(split, out / "split.csv", force=force)
-    log(f"fit: {folds}-fold cross-validation of the procedure ({config.arch})")
-    oof = _cross_validate(split_csv, out, config)
-    choice = choose_from_oof(oof)
-    cv = _cv_record(oof, choice, folds, seed, n_boot, out)
-    log(f"{_summary(cv)}; threshold {choice['threshold']:.4f}")
-    cv["room_stress"] = _room_stress(oof, out / "cv" / config.arch, choice["threshold"])
-    log("fit: the final model on every woman")
-    # fit's own folder (vetted above) already holds cohort/, split.csv and cv/: train beside them.
-    train(split_csv, out, config, fold="all", force=True, threshold=choice["threshold"])
-    _record(out, cv, choice, folds)
-    log(f"wrote {out} (predict, explain, serve and export take this folder)")
+    write_split(split, out / "split.csv", force=force)
+    atomic_write_json(out / RESUME, {**record, "stage": "cv"})  # from here folds are kept
     return out

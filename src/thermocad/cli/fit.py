@@ -21,15 +21,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data_dir", help="folder of thermal files")
     p.add_argument("--labels", required=True, help="patient table CSV (patient_id, diagnosis)")
-    p.add_argument("--out", required=True, help="run folder to create")
+    p.add_argument("--out", required=True, help="run folder to create (with --resume: the interrupted one)")
     p.add_argument("--folds", type=int, default=5, help="patient-grouped cross-validation folds")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the training")
     p.add_argument("--smoke", action="store_true", help="the same procedure, tiny (64 px, 2 "
                    "batches per epoch, 1 head epoch): checks the chain on your data, no model")  # fmt: skip
-    p.add_argument(
+    again = p.add_mutually_exclusive_group()
+    again.add_argument(
         "--force",
         action="store_true",
         help="replace an existing fit folder (its model is removed when the new fit starts: keep a copy to serve meanwhile)",
+    )
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted fit in OUT (the same DATA, labels and options): finished "
+        "folds are kept, an interrupted training continues from its last epoch",
     )
     p.set_defaults(func=_fit)
 
@@ -42,6 +49,6 @@ def _fit(args: argparse.Namespace) -> int:
     config = (TrainConfig.smoke(seed=args.seed, frozen_cycles=0, cycles=0, tta=0) if args.smoke
               else TrainConfig(seed=args.seed))  # fmt: skip
     out = fit(args.data_dir, args.labels, args.out, config, folds=args.folds, seed=args.seed,
-              force=args.force)  # fmt: skip
+              force=args.force, resume=args.resume)  # fmt: skip
     print(f"model: {out} (cross-validation: {out / 'cv' / 'metrics.json'})")
     return 0

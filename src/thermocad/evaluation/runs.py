@@ -10,6 +10,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,15 +97,25 @@ def run_arch(
     config: Any,
     trainer: Callable,
     override: dict | None = None,
+    resume: bool = False,
 ) -> dict:
-    """Train one architecture on every fold; returns out-of-fold predictions and run dirs."""
+    """Train one architecture on every fold; returns out-of-fold predictions and run dirs.
+    `resume`: a fold whose run finished is reused, one with a checkpoint continues from it."""
+    from thermocad.utils.files import INCOMPLETE
+
     parts, runs, started = [], [], time.perf_counter()
     for k, fold_df in fold_splits(split_df):
         run_dir = out_dir / arch / f"fold{k}"
         split_csv = out_dir / arch / f"split_fold{k}.csv"
         atomic_write_csv(split_csv, fold_df)
-        log(f"training {arch}, fold {k}")
-        run = train_arch(trainer, split_csv, run_dir, config, arch, override)
+        if resume and (run_dir / "model.json").is_file() and not (run_dir / INCOMPLETE).exists():
+            log(f"{arch}, fold {k}: finished before, reused")
+            run = run_dir
+        else:
+            go_on = resume and (run_dir / "checkpoint" / "state.json").is_file()
+            log(f"training {arch}, fold {k}" + (", from its checkpoint" if go_on else ""))
+            fold_trainer = partial(trainer, resume=True) if go_on else trainer
+            run = train_arch(fold_trainer, split_csv, run_dir, config, arch, override)
         parts.append(valid_predictions(run, fold_df, k))
         runs.append(run)
     return {

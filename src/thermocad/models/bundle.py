@@ -213,7 +213,7 @@ def check_complete(run_dir: Path) -> None:
         if writer := running_writer(run_dir):
             raise ModelFormatError(f"{run_dir}: still being trained ({writer}); wait for it")
         how = (
-            "run `thermocad fit` again with --force (fit has no --resume)"
+            "run the same `thermocad fit` with --resume to continue it, or with --force to start again"
             # a fit folder: its marker says so, or its own prepared cohort does
             if (run_dir / "cohort").is_dir()
             or (run_dir / INCOMPLETE).read_text(errors="replace").startswith("fit")

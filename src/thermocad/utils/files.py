@@ -146,8 +146,9 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
             what = next((w for w in ("fit", "study", "training") if w in text), "run")
             if what == "training" and "fit" in _read(path / MADE_BY):  # fit's final stage
                 what = "fit"
+            go_on = "--resume continues it, " if what == "fit" else ""
             raise OutputExistsError(
-                f"{path} holds an interrupted {what} (its {INCOMPLETE} mark); use --force "
+                f"{path} holds an interrupted {what} (its {INCOMPLETE} mark); {go_on}use --force "
                 "(force=True in Python) to start it again there, or choose another --out"
             )
         raise OutputExistsError(
