@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data_dir", help="folder of thermal files")
     p.add_argument("--labels", required=True, help="patient table CSV (patient_id, diagnosis)")
-    p.add_argument("--out", required=True, help="run folder to create (with --resume: the interrupted one)")
+    p.add_argument(
+        "--out", required=True, help="run folder to create (with --resume: the interrupted one)"
+    )
     p.add_argument("--folds", type=int, default=5, help="patient-grouped cross-validation folds")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the training")
     p.add_argument("--smoke", action="store_true", help="the same procedure, tiny (64 px, 2 "
