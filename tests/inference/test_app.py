@@ -53,11 +53,15 @@ def _png(html: str) -> np.ndarray:
 def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload_root):
     path = _upload(upload_root, dmr_files[0])
     before = {p for p in Path(tempfile.gettempdir()).glob("thermocad-request-*")}
-    thermogram, overlay, result, status, cleared = answer_file(bundle, str(path), False)
+    thermogram, overlay, result, status, call, cleared = answer_file(bundle, str(path), False)
     prob = float(bundle.predict([np.loadtxt(dmr_files[0])])[0])
     assert result.startswith(f"{path.name}: P(Sick) = {prob:.4f}, ")
     called = "Sick" if prob >= bundle.threshold else "Healthy"
     assert f"the threshold {bundle.threshold:.4f}: called {called}." in result
+    # The call in large type, named, with what the name says of the view (a short name: nothing).
+    assert f"Called {called}</div><div>{path.name}: P(Sick) {prob:.4f}" in call
+    assert 'role="status"' in call and "View: not given by the file name" in call
+    assert f"called {called}" in overlay  # the overlay's alt text says the call too
     assert ("mean of the CNN" in result) == (bundle.baseline is not None)
     assert _png(thermogram).ndim == 3 and _png(overlay).shape[2] in (3, 4)
     assert "not a lesion" in overlay  # how to read the map, under it
@@ -87,8 +91,9 @@ def test_a_fit_model_says_what_its_threshold_did(bundle, dmr_files, upload_root,
 
 def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):
     bad = _upload(upload_root, name="garbage.txt", data=b"this is not a thermogram\n")
-    *_, result, status, _ = answer_file(bundle, str(bad), False)
+    *_, result, status, call, _ = answer_file(bundle, str(bad), False)
     assert result == "" and status.startswith("Error: garbage.txt")
+    assert "Not analysed</div><div>garbage.txt: " in call  # an error never looks like a result
     assert str(upload_root) not in status and "Traceback" not in status
     assert bad.exists()  # Gradio's to sweep
     exe = _upload(upload_root, name="tool.exe", data=b"MZ")
@@ -110,13 +115,15 @@ def test_image_for_temperature_model_points_to_the_checkbox(bundle, dmr_files, u
     status = answer_file(bundle, str(png), False)[3]
     assert "not temperatures" in status and "Accept 8/16-bit images" in status
     # Allowed, it is scored, but no call is made on a score that is not a measurement.
-    result = answer_file(bundle, str(png), True)[2]
+    *_, result, _, call, _ = answer_file(bundle, str(png), True)
     assert result.startswith("exported.png: no Sick/Healthy call: the file holds intensity")
     assert "called" not in result and "cross-validation" not in result
+    assert "No call</div><div>exported.png: the file holds intensity" in call
+    assert "Called" not in call
 
 
 def test_files_outside_upload_cache_are_never_deleted(bundle, dmr_files, upload_root):
-    *_, result, _, _ = answer_file(bundle, str(dmr_files[0]), False)
+    *_, result, _, _, _ = answer_file(bundle, str(dmr_files[0]), False)
     assert result.startswith(f"{dmr_files[0].name}: P(Sick)") and dmr_files[0].exists()
 
 
@@ -141,7 +148,7 @@ def test_implausible_upload_is_refused_with_the_reason(bundle, upload_root):
     buffer = io.BytesIO()
     np.save(buffer, np.zeros((48, 64), np.float32))
     zeros = _upload(upload_root, name="zeros.npy", data=buffer.getvalue())
-    thermogram, _, result, status, _ = answer_file(bundle, str(zeros), False)
+    thermogram, _, result, status, _, _ = answer_file(bundle, str(zeros), False)
     assert result == "" and thermogram == ""
     assert status.startswith("Error: zeros.npy: nearly constant") and str(upload_root) not in status
     tiny = _upload(upload_root, name="tiny.txt", data=b"33.0 33.1\n33.2 33.3\n")
@@ -213,6 +220,8 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
         upload.send_keys(str(dmr_files[1]))
         wait.until(lambda d: box("result").startswith(f"{dmr_files[1].name}: P(Sick)"))
         prob = app_prob(box("result"))
+        called = "Sick" if prob >= bundle.threshold else "Healthy"
+        assert f"Called {called}" in driver.find_element(By.ID, "verdict").text
         assert abs(prob - float(bundle.predict([np.loadtxt(dmr_files[1])])[0])) < 1e-3
         driver.save_screenshot(str(tmp_path / "app_result.png"))
         bad = tmp_path / "malformed.txt"
@@ -220,6 +229,7 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
         driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(bad))
         wait.until(lambda d: box("status").startswith("Error"))
         assert "malformed.txt" in box("status") and box("result") == ""
+        assert "Not analysed" in driver.find_element(By.ID, "verdict").text
         driver.save_screenshot(str(tmp_path / "app_error.png"))
         # A type Gradio used to refuse before the app saw it (leaving the last result on the
         # page) is answered like any bad file; no past results are kept in the browser.

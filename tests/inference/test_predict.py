@@ -265,10 +265,11 @@ def test_a_lateral_view_is_noted_and_still_scored(run_dir, dmr_files, tmp_path):
     np.testing.assert_allclose(table["prob_sick"], plain["prob_sick"])  # the score unchanged
     assert table["decision"].tolist()[1:] == ["n/a", "n/a"]  # but no call on a lateral view
     assert table["decision"][0] in ("Sick", "Healthy")
-    assert (
-        "no Sick/Healthy call: the file name says view 1.2"
-        in analyse(bundle, tmp_path / "T0002.1.2.S.2013-01-10.10.txt").result
-    )
+    lateral = analyse(bundle, tmp_path / "T0002.1.2.S.2013-01-10.10.txt")
+    assert "no Sick/Healthy call: the file name says view 1.2" in lateral.result
+    assert "No call</div><div>T0002.1.2.S.2013-01-10.10.txt: the file name says" in lateral.verdict
+    frontal = analyse(bundle, tmp_path / "T0001.1.1.S.2013-01-10.10.txt").verdict  # the view
+    assert "Called" in frontal and "View: frontal, as the DMR-IR file name says." in frontal
 
 
 @pytest.mark.parametrize("bad", [[25.0], [26.0, 20.0], ["20", 25.0], [20.0, float("inf")]])

@@ -111,3 +111,25 @@ def test_linked_folders_are_followed_and_a_loop_is_walked_once(tmp_path, capsys)
     files, problems = walk_thermal_files(data)
     assert [p.name for p in files] == ["T0001.txt", "T0201.txt"]
     assert not problems and "a link to a folder already searched" in capsys.readouterr().err
+
+
+def test_a_file_of_another_extension_is_read_by_its_first_bytes(tmp_path):
+    import numpy as np
+
+    from thermocad.io.thermal import read_thermal
+    from thermocad.utils.errors import ThermalFormatError
+
+    matrix = tmp_path / "T0001.export"  # an extension that says nothing: a text matrix
+    matrix.write_text("33.1 33.2\n33.3 33.4\n" * 20)
+    assert read_thermal(matrix, cache=False).array.shape == (40, 2)
+    npy = tmp_path / "scan.bin"
+    with npy.open("wb") as fh:
+        np.save(fh, np.full((40, 40), 33.0, np.float32))
+    assert read_thermal(npy, cache=False).source_format == "npy"
+    pdf = tmp_path / "report.pdf"  # refused by what it is, not by a number on its first line
+    pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n")
+    with pytest.raises(
+        ThermalFormatError,
+        match=r"report.pdf: unsupported file type \(a PDF document\); thermocad reads text",
+    ):
+        read_thermal(pdf, cache=False)

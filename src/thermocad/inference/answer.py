@@ -31,16 +31,59 @@ ALLOWED_SUFFIXES = READABLE_SUFFIXES  # one list in thermocad.io.find, shared wi
 
 @dataclass
 class Answer:
-    """What the page shows for one file: images (inline HTML), the result line and a status."""
+    """What the page shows for one file: images (inline HTML), the result line, a status and
+    the verdict (the call, no call or an error, in large type above the details)."""
 
     thermogram: str = ""
     overlay: str = ""
     result: str = ""
     status: str = ""
+    verdict: str = ""
 
     def outputs(self) -> tuple[Any, ...]:
         # The trailing None empties the upload box, ready for the next file.
-        return self.thermogram, self.overlay, self.result, self.status, None
+        return self.thermogram, self.overlay, self.result, self.status, self.verdict, None
+
+
+# The verdict's kinds: border and heading colour, a sign, the words. Never colour alone: the
+# words say it, and the sign differs (readable in dark mode as in light).
+_VERDICTS = {
+    "sick": ("#c62828", "\u25b2", "Called Sick"),
+    "healthy": ("#2e7d32", "\u25cf", "Called Healthy"),
+    "none": ("#8a6d00", "\u2298", "No call"),
+    "error": ("#d32f2f", "\u2715", "Not analysed"),
+}
+
+
+def verdict(kind: str, detail: str, small: str = "") -> str:
+    """The call in large type, with one line of detail and an optional smaller line: HTML, the
+    upload's name escaped. role=status so that a screen reader announces it."""
+    import html
+
+    colour, sign, words = _VERDICTS[kind]
+    small = (
+        f'<div style="font-size:0.85em;opacity:0.85">{html.escape(small)}</div>' if small else ""
+    )
+    border = "dashed" if kind == "error" else "solid"  # an error is not a result
+    return (f'<div role="status" aria-live="polite" class="verdict verdict-{kind}" style="border:3px '
+            f'{border} {colour};border-radius:8px;padding:0.5em 0.8em;margin:0.3em 0">'
+            f'<div style="font-size:1.7em;font-weight:700;color:{colour}">'
+            f'<span aria-hidden="true" style="color:{colour}">{sign}</span> {words}</div>'
+            f"<div>{html.escape(detail)}</div>{small}</div>")  # fmt: skip
+
+
+def _view_line(name: str) -> str:
+    """What the file name says of the view (the model reads frontal views only)."""
+    from thermocad.io.filenames import parse_dmr_name
+
+    try:
+        view = parse_dmr_name(name).view
+    except ThermocadError:
+        view = "unknown"
+    if view == "frontal":
+        return "View: frontal, as the DMR-IR file name says."
+    return ("View: not given by the file name, so not checked; the model reads frontal views "
+            "only, and a lateral view's P(Sick) means nothing.")  # fmt: skip
 
 
 def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
@@ -59,7 +102,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
     `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
     from thermocad.inference.explain import draw_thermogram, map_cnn
-    from thermocad.inference.notes import input_note, result_line, training_note, void_note
+    from thermocad.inference.notes import input_note, result_line, shown, training_note, void_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
@@ -78,6 +121,14 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)
     result = result_line(bundle, path.name, prob, cnn, base, void)
+    p, t = shown(prob, bundle.threshold)
+    if void:
+        call = verdict("none", f"{path.name}: {void}.", f"P(Sick) {p} shown only for completeness.")
+    else:
+        sick = prob >= bundle.threshold
+        call = verdict("sick" if sick else "healthy", f"{path.name}: P(Sick) {p}, "
+                       f"{'at or above' if sick else 'below'} the threshold {t}.",
+                       _view_line(path.name))  # fmt: skip
     notes = ("" if void else input_note(bundle.meta, thermogram), training_note(path.name, seen))
     if note := "; ".join(n for n in notes if n):
         result += f" Note: {note}."
@@ -89,6 +140,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
         overlay=_overlay(bundle, array, heat, prob, explained, call=not void),
         result=result,
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
+        verdict=call,
     )
 
 
@@ -125,7 +177,11 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
     from thermocad.inference.notes import shown
 
     panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold, cnn, call)
-    alt = f"Grad-CAM overlay of the CNN; the model's P(Sick) {shown(prob, bundle.threshold)[0]}"
+    decision = (
+        ("called Sick" if prob >= bundle.threshold else "called Healthy") if call else "no call"
+    )
+    alt = (f"Grad-CAM overlay of the CNN; the model's P(Sick) {shown(prob, bundle.threshold)[0]}, "
+           f"{decision}")  # fmt: skip
     caption = OVERLAY_CAPTION + (BASELINE_CAPTION if cnn is not None else "")
     return f"<figure>{_inline_png(panel, alt)}<figcaption>{caption}</figcaption></figure>"
 
@@ -173,13 +229,16 @@ def answer_file(
             # Server-side paths mean nothing to the user; show the name they uploaded.
             message = str(exc).replace(str(copy), upload.name).replace(str(upload), upload.name)
             message = message.replace("pass --allow-unit-mismatch", f"tick '{ALLOW_LABEL}'")
-            answer = Answer(status=f"Error: {message}")
+            answer = _error(message)
         except FileNotFoundError:
-            answer = Answer(status=f"Error: {upload.name}: the upload is gone; upload it again")
+            answer = _error(f"{upload.name}: the upload is gone; upload it again")
         except Exception as exc:  # noqa: BLE001 - the page must answer, whatever the file holds
             traceback.print_exc()
-            answer = Answer(
-                status=f"Error: {upload.name}: could not be analysed ({type(exc).__name__}); "
-                "is it a thermal matrix or image?"
-            )
+            answer = _error(f"{upload.name}: could not be analysed ({type(exc).__name__}); "
+                            "is it a thermal matrix or image?")  # fmt: skip
     return answer.outputs()
+
+
+def _error(message: str) -> Answer:
+    """A file the app could not analyse: no result, the message as status and as the verdict."""
+    return Answer(status=f"Error: {message}", verdict=verdict("error", message))

@@ -82,15 +82,17 @@ def build_app(
         with gr.Row():
             # No file_types: Gradio would refuse another type before the handler runs, leaving
             # the previous file's result on the page; check_upload answers it instead.
-            upload = gr.File(
-                label=f"Thermal file (DMR text matrix, .npy or image; at most {MAX_UPLOAD_MB} MiB)",
-                type="filepath",
-                elem_id="upload",
-            )
             with gr.Column():
+                upload = gr.File(
+                    label=f"Thermal file (DMR text matrix, .npy or image; at most {MAX_UPLOAD_MB} MiB)",
+                    type="filepath",
+                    elem_id="upload",
+                )
+                allow = gr.Checkbox(label=ALLOW_LABEL, value=False)
+            with gr.Column():  # the verdict first: beside the upload, or under it on a phone
+                call = gr.HTML(elem_id="verdict")
                 result = gr.Textbox(label="Result", interactive=False, elem_id="result")
                 status = gr.Textbox(label="Status", interactive=False, elem_id="status")
-                allow = gr.Checkbox(label=ALLOW_LABEL, value=False)
         with gr.Row():  # columns' min_width: on a phone the figures stack, each full width
             with gr.Column(min_width=400):
                 thermogram = gr.HTML(label="Thermogram", elem_id="thermogram")
@@ -98,7 +100,7 @@ def build_app(
             explained = can_explain(bundle)
             with gr.Column(min_width=400, visible=explained):
                 overlay = gr.HTML(label="Grad-CAM overlay", elem_id="overlay", visible=explained)
-        outputs = [thermogram, overlay, result, status, upload]
+        outputs = [thermogram, overlay, result, status, call, upload]
         upload.upload(
             lambda path, ok: answer_file(bundle, path, ok, seen),
             inputs=[upload, allow],

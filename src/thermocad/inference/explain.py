@@ -95,13 +95,15 @@ def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: 
     # Scaled to its own maximum: where the CNN half looked, not how strongly (a Healthy call
     # has its brightest spot too), and not the baseline half's statistics.
     fig.colorbar(overlay, ax=ax, shrink=0.85, label="CNN's Grad-CAM for Sick (scaled per image)")
-    decision = ("Sick" if prob >= threshold else "Healthy") if call else "no call (see the note)"
+    decision = ("called Sick" if prob >= threshold else "called Healthy") if call else "No call"
     p, t = shown(prob, threshold)
-    title = f"P(Sick) {p}: {decision} (threshold {t})"
+    title = f"{decision[0].upper()}{decision[1:]}: P(Sick) {p} (threshold {t})"
+    if not call:
+        title += ", shown only for completeness (see the note)"
     if cnn is not None:
         title += f"\nthe map explains the CNN half (its P(Sick) {cnn:.4f})"
     if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
-        title += "\nGrad-CAM: no evidence for Sick"
+        title += "\nthe CNN's Grad-CAM map is empty: nothing in the image raised its P(Sick)"
     ax.set_title(title, fontsize=10)
     ax.set_axis_off()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from thermocad.utils.errors import CohortError
+from thermocad.utils.errors import CohortError, ThermalFormatError
 from thermocad.utils.progress import log
 
 # What folder walks pick up (`prepare`, `predict`, `render`). CSV and .dat matrices are read
@@ -17,6 +17,31 @@ READABLE_SUFFIXES = THERMAL_SUFFIXES + (".csv", ".dat", ".gz")
 # How `read_thermal` reads each: a text matrix (any of them gzipped), numpy, or an image.
 TEXT_SUFFIXES = (".txt", ".csv", ".dat", ".gz")
 IMAGE_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
+
+# A file of another extension is read by its first bytes: a known thermal format, or a format
+# people mistake for one (refused by name), or else a text matrix.
+MAGIC = {b"\x89PNG": "png", b"\xff\xd8\xff": "jpeg", b"II*\x00": "tiff", b"MM\x00*": "tiff",
+         b"\x93NUMPY": "npy"}  # fmt: skip
+FOREIGN = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive (or .docx, .xlsx)",
+           b"\xd0\xcf\x11\xe0": "an Office document", b"GIF8": "a GIF image",
+           b"BM": "a BMP image", b"{\\rtf": "an RTF document", b"\x7fELF": "a program",
+           b"MZ": "a Windows program", b"\x1f\x8b": "gzip data without .gz in its name"}  # fmt: skip
+KINDS_READ = "text matrices (.txt, .csv, .dat, gzipped .gz), .npy, and PNG, JPEG or TIFF images"
+
+
+def sniff(path: Path) -> str:
+    """The kind of a file whose extension says nothing, from its first bytes: "png", "jpeg",
+    "tiff", "npy" or "text"; ThermalFormatError for a format that is not a thermogram."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ThermalFormatError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    if foreign := next((what for magic, what in FOREIGN.items() if head.startswith(magic)), None):
+        raise ThermalFormatError(
+            f"{path}: unsupported file type ({foreign}); thermocad reads {KINDS_READ}"
+        )
+    return next((kind for magic, kind in MAGIC.items() if head.startswith(magic)), "text")
 
 
 def is_thermal_file(path: str | os.PathLike) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from thermocad.io import cache as parse_cache
-from thermocad.io.find import IMAGE_SUFFIXES, TEXT_SUFFIXES
+from thermocad.io.find import IMAGE_SUFFIXES, TEXT_SUFFIXES, sniff
 from thermocad.io.limits import (
     MAX_SIDE,
     check_file_size,
@@ -27,13 +27,6 @@ from thermocad.io.text import parse_text, warm_up_text_reader
 from thermocad.utils.errors import ThermalFormatError
 
 PLAUSIBLE_CELSIUS = (0.0, 50.0)  # skin and room temperatures; anything else is a wrong file
-_MAGIC = {
-    b"\x89PNG": "png",
-    b"\xff\xd8\xff": "jpeg",
-    b"II*\x00": "tiff",
-    b"MM\x00*": "tiff",
-    b"\x93NUMPY": "npy",
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,12 +109,7 @@ def _kind(path: Path) -> str:
         return "npy"
     if suffixes and suffixes[-1] in TEXT_SUFFIXES:
         return "text"
-    try:  # unknown extension: trust the file's first bytes
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise ThermalFormatError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
-    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), "text")
+    return sniff(path)  # unknown extension: trust the file's first bytes
 
 
 def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None = None) -> None:
