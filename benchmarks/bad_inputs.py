@@ -39,7 +39,9 @@ def file_cases(root: Path) -> dict[str, Path]:
         "non-numeric token": (ROW + "30.1 abc 30.3\n").encode(),
         "NaN": (ROW + "30.1 nan 30.3\n").encode(),
         "implausible value (not degrees C)": (ROW + "30.1 72.5 30.3\n").encode(),
-        "binary bytes": bytes(np.random.default_rng(0).integers(0, 256, 500, dtype=np.uint8)),
+        "binary bytes without a NUL in the first 64": bytes(
+            np.random.default_rng(0).integers(0, 256, 500, dtype=np.uint8)
+        ),
         "10 million-line column (19.8 MB)": b"1\n" * 9_900_000,
         "one row of 5,000 values": b" ".join([b"30"] * 5000) + b"\n",
     }
@@ -70,13 +72,32 @@ def file_cases(root: Path) -> dict[str, Path]:
     header.write_bytes(b"\x93NUMPY\x02\x00" + (4 * 10**9).to_bytes(4, "little") + bytes(100))
     cases["3-D .npy"] = cube = root / "cube.npy"
     np.save(cube, np.full((2, 3, 4), 30.0))
+    cases["empty .npy (an interrupted copy)"] = empty = root / "empty.npy"
+    empty.write_bytes(b"")
+    cases["binary bytes with a NUL in the first 64"] = nul = root / "nul.txt"
+    nul.write_bytes(b"30.1 30.2\n\x00" + bytes(range(1, 256)))
+    cases["text matrix saved as UTF-16 (Notepad's 'Unicode')"] = utf16 = root / "utf16.txt"
+    utf16.write_bytes((ROW * 3).encode("utf-16"))
+    cases["text renamed .npy"] = renamed = root / "text.npy"
+    renamed.write_text(ROW * 3)
+    cases["truncated .npy"] = cut = root / "cut.npy"
+    np.save(cut, np.full((5, 7), 30.0, dtype=np.float32))
+    cut.write_bytes(cut.read_bytes()[:-20])
+    # A 64 x 80 frame: a 22 C room with a 33 C body in the middle, in the wrong unit.
+    celsius = np.full((64, 80), 22.0)
+    celsius[16:, 20:60] = 33.0
+    cases["temperatures in kelvin (room 22 C, body 33 C)"] = kelvin = root / "kelvin.npy"
+    np.save(kelvin, celsius + 273.15)
+    cases["temperatures in Fahrenheit (room 22 C, body 33 C)"] = fahr = root / "fahrenheit.npy"
+    np.save(fahr, celsius * 1.8 + 32)
     cases["FIFO (named pipe)"] = fifo = root / "fifo.txt"
     os.mkfifo(fifo)
     cases["device"] = Path("/dev/zero")
     cases["symlink loop"] = loop = root / "loop.txt"
     loop.symlink_to(loop)
     cases["missing file"] = root / "missing.txt"
-    cases["folder given as a file"] = root
+    cases["folder given as a file"] = folder = root / "data"
+    folder.mkdir(exist_ok=True)
     return cases
 
 
@@ -94,6 +115,13 @@ def label_cases(root: Path) -> dict[str, Path]:
     for i, (case, text) in enumerate(tables.items()):
         out[case] = root / f"labels{i}.csv"
         out[case].write_text(text)
+    out["labels: Latin-1 / Windows-1252 export"] = latin = root / "latin1.csv"
+    latin.write_bytes(
+        "patient_id,diagnosis,comment\n1,Healthy,ok\n2,Sick,biópsia\n".encode("latin-1")
+    )
+    out["labels: missing file"] = root / "nonexist.csv"
+    out["labels: a folder"] = folder = root / "data"
+    folder.mkdir(exist_ok=True)
     return out
 
 

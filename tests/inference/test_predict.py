@@ -96,6 +96,10 @@ def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_pat
     notes = dict(zip(table["patient_id"], table["note"], strict=True))
     assert "patient number 1 trained this model" in notes[1]
     assert notes[2] is None and notes[3] is None  # 3 was a test woman: held out
+    from thermocad.models.bundle import load_bundle  # a loaded model: its folder's record too
+
+    loaded, _ = predict_paths(load_bundle(run), [inputs / "sub"])
+    assert loaded["note"].equals(table["note"])
     # A split.csv beside an exported file may be anyone's: only a run folder's counts.
     from thermocad.inference.predict import _note_training_women
 

@@ -218,8 +218,10 @@ def _predict_files(run_dir, files: list[Path], errors: list[FileError], tta: boo
     table, read_errors = predict_bundle(
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )
-    if isinstance(run_dir, str | os.PathLike):
-        _note_training_women(table, Path(run_dir))
+    # A loaded model's own folder (or .onnx file) keeps its training record too.
+    home = run_dir if isinstance(run_dir, str | os.PathLike) else getattr(bundle, "path", None)
+    if home is not None:
+        _note_training_women(table, Path(home))
     return table, errors + read_errors
 
 

@@ -32,6 +32,7 @@ class ModelBundle:
     model: nn.Module
     meta: dict[str, Any]
     transform: EvalTransform
+    path: Path | None = None  # the run folder it was loaded from (its training record is there)
 
     @property
     def threshold(self) -> float:
@@ -272,7 +273,7 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
         ) from exc
     transform = EvalTransform.from_dict(meta["transform"])
     model = model.to(memory_format=torch.channels_last).eval()
-    bundle = ModelBundle(model=model, meta=meta, transform=transform)
+    bundle = ModelBundle(model=model, meta=meta, transform=transform, path=run_dir)
     try:
         bundle.baseline  # noqa: B018 -- a broken baseline entry fails here, not at predict time
     except ModelFormatError as exc:
