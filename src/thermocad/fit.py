@@ -82,7 +82,7 @@ def _fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> 
 def _resumable(out_dir: str | os.PathLike, record: dict) -> dict:
     """The interrupted fit in `out_dir` that `record` (options, data) may continue: its RESUME
     state; anything else is refused with what to do instead."""
-    from thermocad.utils.files import INCOMPLETE, MADE_BY
+    from thermocad.utils.files import INCOMPLETE, maker
 
     out = Path(out_dir)
     if not (out / INCOMPLETE).is_file():
@@ -90,9 +90,8 @@ def _resumable(out_dir: str | os.PathLike, record: dict) -> dict:
         raise ConfigError(f"{out}: nothing to resume ("
                           + ("it holds a finished model" if finished else "no interrupted fit")
                           + "); --force fits again")  # fmt: skip
-    made_by = (out / MADE_BY).read_text(errors="replace") if (out / MADE_BY).is_file() else ""
-    if "fit" not in made_by:
-        raise ConfigError(f"{out}: not a fit's folder ({made_by.strip() or 'not written by thermocad'}); "
+    if (made_by := maker(out)) != "fit":
+        raise ConfigError(f"{out}: not a fit's folder ({f'written by thermocad {made_by}' if made_by else 'not written by thermocad'}); "
                           "`thermocad train --resume` continues a training run")  # fmt: skip
     try:
         state = json.loads((out / RESUME).read_text())
@@ -247,12 +246,13 @@ def _prepare(data_dir, labels_csv, out_dir, record: dict, folds: int, seed: int,
     from thermocad.cohort.prepare import prepare_cohort
     from thermocad.cohort.split import make_split, write_split
     from thermocad.training.checkpoint import start_run
-    from thermocad.utils.files import INCOMPLETE
+    from thermocad.utils.files import INCOMPLETE, MADE_BY
 
     out = prepare_out_dir(out_dir, force, made_by="fit")
     # INCOMPLETE from here: a rerun that fails on its data (prepare, split) never leaves an
     # earlier model served beside the new cohort; the folder says to fit again.
     atomic_write_text(out / INCOMPLETE, "fit started; this run is not finished\n")
+    atomic_write_text(out / MADE_BY, "written by thermocad fit\n")  # over an old train's mark
     atomic_write_json(out / RESUME, {**record, "stage": "prepare"})
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     split = make_split(out / "cohort" / "cohort.csv", test=0.0, folds=folds, seed=seed)

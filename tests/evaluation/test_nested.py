@@ -162,3 +162,25 @@ def test_inner_folds_choose_among_recipe_variants(split_csv, tmp_path):
     heads = HeadRuns(config, variants, df["path"].tolist())
     assert heads.config_for("grey_frame").channels == ("temperature",)
     assert not np.allclose(heads.features("grey_frame"), heads.features("efficientnet_lite0"))
+
+
+def test_the_fast_path_fits_the_head_train_fits(split_csv, tmp_path):
+    """Nested CV's heads on cached features are the heads `train()` fits on the same women (the
+    same initial weights and batch order, from the seed): the nested estimate is of the
+    procedure `fit` ships, not of a sibling drawn with other random numbers."""
+    from thermocad.evaluation.heads import HeadRuns
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.run import train
+
+    # Pretrained: a random body would differ between the two (drawn at different points)
+    config = TrainConfig(size=32, head_epochs=3, batch_size=4, ensemble="none")
+    df = pd.read_csv(split_csv)
+    df = df[df["split"] != "test"]
+    run = train(split_csv, tmp_path / "run", config, fold=0)
+    trained = pd.read_csv(run / "valid_predictions.csv")
+    fast = HeadRuns(config, None, df["path"].tolist()).predict(
+        "efficientnet_lite0", df[df["fold"] != 0], df[df["fold"] == 0]
+    )
+    both = trained.merge(fast[["path", "prob"]], on="path", suffixes=("", "_fast"))
+    assert len(both) == (df["fold"] == 0).sum() == 6
+    np.testing.assert_allclose(both["prob"], both["prob_fast"], atol=1e-5)

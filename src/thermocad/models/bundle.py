@@ -14,7 +14,10 @@ from thermocad.models.meta import tta_views
 from thermocad.preprocess.augment import Augmentation, augmented_input
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
-from thermocad.utils.files import INCOMPLETE  # re-exported: a folder being written
+from thermocad.utils.files import (
+    INCOMPLETE,
+    maker,
+)  # INCOMPLETE re-exported: a folder being written
 
 if TYPE_CHECKING:
     from torch import nn
@@ -215,9 +218,8 @@ def check_complete(run_dir: Path) -> None:
             raise ModelFormatError(f"{run_dir}: still being trained ({writer}); wait for it")
         how = (
             "run the same `thermocad fit` with --resume to continue it, or with --force to start again"
-            # a fit folder: its marker says so, or its own prepared cohort does
-            if (run_dir / "cohort").is_dir()
-            or (run_dir / INCOMPLETE).read_text(errors="replace").startswith("fit")
+            # a fit folder: its mark says so (as prepare_out_dir and fit --resume decide)
+            if maker(run_dir) == "fit"
             else "finish it with `thermocad train ... --resume` or train again with --force"
             if (run_dir / "checkpoint" / "state.json").is_file()
             else "it stopped before its first checkpoint: train again with --force"

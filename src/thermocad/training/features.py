@@ -67,7 +67,7 @@ def fit_head(
     from fastai.torch_core import set_seed
 
     from thermocad.training.data import class_weights
-    from thermocad.training.recipe import feature_dls, fit_schedule, make_learner
+    from thermocad.training.recipe import feature_dls, fit_schedule, make_learner, seed_head
 
     cfg = config or TrainConfig()
     set_seed(cfg.seed, reproducible=True)
@@ -82,6 +82,7 @@ def fit_head(
     with tempfile.TemporaryDirectory() as work:
         learn = make_learner(dls, head, loss, None, Path(work))
         learn.metrics = []  # the valid rows carry no labels here
+        seed_head(learn, cfg.seed)  # as train() does before its head stage
         fit_schedule(learn, cfg.lr or 1e-2, 1, cfg.head_epochs, 1, [])
         probs, _ = learn.get_preds(dl=dls.valid.new(shuffled=False, drop_last=False))
     return probs[:, 1].float().numpy()

@@ -163,6 +163,23 @@ def body_features(
     return torch.cat(out)
 
 
+def seed_head(learn: Learner, seed: int) -> None:
+    """The head stage's randomness from the seed alone: the head's initial weights and the order
+    of its batches. `train()` and `fit_head` (the nested fast path) call it right before the
+    stage, so that both fit the same head on the same women: the nested estimate is of the
+    model `train()` makes, not of a sibling drawn with other random numbers."""
+    import random
+
+    from fastai.torch_core import set_seed
+
+    set_seed(seed, reproducible=True)
+    for module in learn.model.modules():
+        if callable(reset := getattr(module, "reset_parameters", None)):
+            reset()
+    # fastai's loader shuffles with its own generator, drawn as a new loader draws it
+    learn.dls.train.rng = random.Random(random.randint(0, 2**32 - 1))
+
+
 def feature_dls(
     train: torch.Tensor,
     y_train: np.ndarray,

@@ -24,6 +24,7 @@ from thermocad.training.recipe import (
     find_lr,
     fit_schedule,
     make_learner,
+    seed_head,
     sgdr_epochs,
     valid_probs,
 )  # fmt: skip
@@ -89,6 +90,8 @@ def _stages(learn, head, model, ckpt: Checkpoint, cfg: TrainConfig, lr) -> None:
     (the default recipe stops there), frozen with augmentation, then unfrozen (the study's)."""
     learn.freeze()  # the head stage (on precomputed features or not) and the frozen stage
     if head is not None:
+        if not ckpt.state["done"].get("head (precomputed)"):  # not begun: seeded as fit_head
+            seed_head(head, cfg.seed)
         _run_stage(head, ckpt, model, "head (precomputed)", lr, (1, cfg.head_epochs, 1))
     else:
         _run_stage(learn, ckpt, model, "head", lr, (1, cfg.head_epochs, 1))

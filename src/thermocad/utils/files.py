@@ -126,6 +126,14 @@ def _read(path: Path) -> str:
     return path.read_text(errors="replace") if path.is_file() else ""
 
 
+def maker(path: str | os.PathLike) -> str:
+    """The thermocad command whose output a folder is ("fit", "train", "study", ...; its mark),
+    or "" for a folder without one."""
+    text = _read(Path(path) / MADE_BY)
+    prefix = "written by thermocad "
+    return text[len(prefix) :].strip() if text.startswith(prefix) else ""
+
+
 def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str | None = None,
                     ) -> Path:  # fmt: skip
     """Create an output directory; an existing non-empty one is refused unless `force`.
@@ -144,7 +152,7 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
         if (path / INCOMPLETE).exists():  # an earlier run of a command stopped there
             text = (path / INCOMPLETE).read_text(errors="replace")  # the run that stopped
             what = next((w for w in ("fit", "study", "training") if w in text), "run")
-            if what == "training" and "fit" in _read(path / MADE_BY):  # fit's final stage
+            if what == "training" and maker(path) == "fit":  # fit's final stage
                 what = "fit"
             go_on = "--resume continues it, " if what == "fit" else ""
             raise OutputExistsError(
