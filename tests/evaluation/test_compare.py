@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,13 @@ def test_an_averaged_model_shows_its_cnn_half(split_csv, tmp_path):
 
     html = comparison_section(tmp_path / "cmp")
     assert "coin+baseline" in html and "CNN alone: patient AUC" in html
+    # Nothing the reader need not see: every model finished (no status column), each woman
+    # has one image (one AUC), and the batch's n is the same for all (in its header).
+    headers = re.findall(r"<th>([^<]*)</th>", html)
+    assert "status" not in headers and "image AUC" not in headers
+    assert "AUC (one image per woman)" in headers
+    assert any(re.fullmatch(r"batch \w+ AUC \(n=\d+\)", h) for h in headers), headers
+    assert ", n=" not in html
 
 
 def test_pick_best_ignores_failures():

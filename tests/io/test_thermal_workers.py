@@ -55,7 +55,13 @@ def test_killing_the_reader_leaves_no_worker_processes(tmp_path):
                 p.kill()
 
 
-INTERRUPTED = PARENT.replace("paths = sys.argv[1:]", "paths = sys.argv[1:]\ntry:").replace(
+# Ctrl-C raises KeyboardInterrupt even where the test runs in a background job, whose
+# children inherit SIGINT ignored (as a shell starts `cmd &`).
+INTERRUPTED = PARENT.replace(
+    "paths = sys.argv[1:]",
+    "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "paths = sys.argv[1:]\ntry:",
+).replace(
     "for n, _ in enumerate(iter_read(paths, workers=2, cache=False, transform=slow)):\n"
     '    print("read", n, flush=True)',
     "    for n, _ in enumerate(iter_read(paths, workers=2, cache=False, transform=slow)):\n"

@@ -102,9 +102,11 @@ def nested_section(compare_dir: Path | None) -> str:
              "specificity (95% CI)": entry_ci(e, "specificity", "specificity_ci")}
             for name, e in summary["metrics"]["subsets"].items()]  # fmt: skip
     folds = pd.DataFrame([{"outer fold": f["outer_fold"], "chosen": f["chosen"],
-                           "threshold": f["threshold"], "test patients": f["test_patients"],
-                           **{f"inner AUC {k}": v for k, v in f["inner_patient_auc"].items()}}
+                           "threshold": f["threshold"], "test patients": f["test_patients"]}
                           for f in summary["folds"]])  # fmt: skip
+    # Candidates as rows, outer folds as columns: long candidate names never widen the page.
+    inner = pd.DataFrame({f"outer fold {f['outer_fold']}": f["inner_patient_auc"]
+                          for f in summary["folds"]}).rename_axis("candidate").reset_index()  # fmt: skip
     body = (table(pd.DataFrame(rows)) + period_note(summary["metrics"])
             + f"<p>The estimate of the whole procedure on women it never saw: {summary['outer_folds']} "
             f"patient-grouped outer folds; inside each outer training set, {summary['inner_folds']} "
@@ -114,7 +116,8 @@ def nested_section(compare_dir: Path | None) -> str:
             f"whole outer training set and predicted the outer test fold. Selection rule: "
             f"{esc(summary['selection_rule'])}. Sensitivity and specificity are at each fold's "
             "own threshold; intervals: bootstrap over patients (AUC), Wilson (proportions).</p>"
-            + "<h3>Choices per outer fold</h3>" + table(folds))  # fmt: skip
+            + "<h3>Choices per outer fold</h3>" + table(folds)
+            + "<h3>Inner-fold patient AUC of each candidate</h3>" + table(inner))  # fmt: skip
     return section("nested", body)
 
 

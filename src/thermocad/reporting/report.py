@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.evaluation.compare import batch_label, display_name
 from thermocad.reporting import modelcard as card
+from thermocad.reporting.comparison import comparison_section
 from thermocad.reporting.html import (
     CSS,
     DISCLAIMER,
-    HEADERS,
     METRIC_NAMES,
     SECTIONS,
     esc,
@@ -24,7 +23,7 @@ from thermocad.reporting.html import (
     section,
     table,
 )
-from thermocad.reporting.periods import auc_n, confound_block, nested_section, period_table
+from thermocad.reporting.periods import confound_block, nested_section, period_table
 from thermocad.utils.files import atomic_write_text, check_writable
 
 
@@ -120,58 +119,6 @@ def training_section(compare_dir: Path | None) -> str:
         return section("training", "<p>No CNN was trained (classical baseline only).</p>")
     note = "<p>One run per architecture shown (fold 0, the split as written); every fold has its own folder.</p>"
     return section("training", note + "".join(_run_block(m.parent) for m in runs))
-
-
-def comparison_section(compare_dir: Path | None) -> str:
-    """The comparison table, AUC bars and each model's validation confusion matrix and ROC."""
-    csv = Path(compare_dir or "") / "comparison.csv"
-    if not compare_dir or not csv.exists():
-        return section("comparison", '<p class="missing">comparison.csv not available</p>')
-    from thermocad.reporting.plots import plot_bars
-
-    t = pd.read_csv(csv)
-    if "status" not in t or t["status"].ne("ok").all() or "roc_auc" not in t:
-        return section("comparison", '<p class="bad">No model finished the comparison:</p>'
-                       + table(t[[c for c in ("model", "status") if c in t]]))  # fmt: skip
-    if "cnn_alone_patient_roc_auc" not in t:  # a comparison written before the column
-        t["cnn_alone_patient_roc_auc"] = float("nan")
-    served = {r["model"]: display_name(r) for _, r in t.iterrows()}
-    best = (read_json(Path(compare_dir) / "best.json") or {}).get("best", "?")
-    ok = t[t["status"] == "ok"]
-    bars = Path(compare_dir) / "comparison_auc.png"
-    plot_bars(dict(zip(ok["model"].map(served), ok["roc_auc"], strict=True)),
-              {served[r.model]: (r.roc_auc_lo, r.roc_auc_hi) for r in ok.itertuples()},
-              bars, "validation ROC AUC (95% CI)")  # fmt: skip
-    shown = t[["model", "status", "accuracy", "tn", "fp", "fn", "tp"]].assign(
-        model=t["model"].map(served)
-    )
-    for key in ("sensitivity", "specificity", "roc_auc", "patient_roc_auc"):
-        shown[key] = [fmt_ci(v, (lo, hi)) if s == "ok" else "n/a" for v, lo, hi, s in
-                      zip(t[key], t[f"{key}_lo"], t[f"{key}_hi"], t["status"], strict=True)]  # fmt: skip
-    label = batch_label(t)
-    for key, name in (("batch", f"{label} AUC"), ("period", "period-matched AUC")):
-        shown[name] = [auc_n(r, key) if r["status"] == "ok" else "n/a" for _, r in t.iterrows()]
-    shown["CNN alone: patient AUC"] = [
-        "n/a" if pd.isna(v) else f"{v:.3f}" for v in t["cnn_alone_patient_roc_auc"]
-    ]
-    shown = shown.join(t[["threshold", "parameters", "train_time_s"]]).rename(columns=HEADERS)
-    halves = ("<p>A model named ARCH+baseline is the CNN averaged with the classical baseline, "
-              "as served; the column CNN alone gives its CNN half by itself.</p>"
-              if t["cnn_alone_patient_roc_auc"].notna().any() else "")  # fmt: skip
-    body = (f"<p>Validation = out-of-fold predictions over {esc(int(t['n_folds'].max()))} "
-            f"patient-grouped fold(s). Accuracy, counts, sensitivity and specificity count women "
-            f"(each woman's mean P(Sick) at the threshold chosen on the women); the confusion "
-            f"matrices below count images. Intervals: Wilson (proportions), bootstrap over patients "
-            f"(AUC). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"
-            + halves
-            + table(shown) + img(bars, "validation AUC per model", 520) + "<div class=row>")  # fmt: skip
-    for name in ok["model"]:
-        shown_as = served[name]
-        body += img(
-            Path(compare_dir) / name / "confusion.png", f"{shown_as}: confusion (validation)", 260
-        )
-        body += img(Path(compare_dir) / name / "roc.png", f"{shown_as}: ROC (validation)", 280)
-    return section("comparison", body + "</div>")
 
 
 def test_section(test: dict | None, test_dir: Path | None) -> str:

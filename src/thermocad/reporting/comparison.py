@@ -1,0 +1,92 @@
+"""The report's comparison section: every candidate on the same folds, as a table and plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from thermocad.evaluation.compare import batch_label, display_name
+from thermocad.reporting.html import HEADERS, esc, fmt_ci, img, read_json, section, table
+from thermocad.reporting.periods import auc_n
+
+
+def comparison_section(compare_dir: Path | None) -> str:
+    """The comparison table, AUC bars and each model's validation confusion matrix and ROC."""
+    csv = Path(compare_dir or "") / "comparison.csv"
+    if not compare_dir or not csv.exists():
+        return section("comparison", '<p class="missing">comparison.csv not available</p>')
+    from thermocad.reporting.plots import plot_bars
+
+    t = pd.read_csv(csv)
+    if "status" not in t or t["status"].ne("ok").all() or "roc_auc" not in t:
+        return section("comparison", '<p class="bad">No model finished the comparison:</p>'
+                       + table(t[[c for c in ("model", "status") if c in t]]))  # fmt: skip
+    if "cnn_alone_patient_roc_auc" not in t:  # a comparison written before the column
+        t["cnn_alone_patient_roc_auc"] = float("nan")
+    served = {r["model"]: display_name(r) for _, r in t.iterrows()}
+    best = (read_json(Path(compare_dir) / "best.json") or {}).get("best", "?")
+    ok = t[t["status"] == "ok"]
+    bars = Path(compare_dir) / "comparison_auc.png"
+    plot_bars(dict(zip(ok["model"].map(served), ok["roc_auc"], strict=True)),
+              {served[r.model]: (r.roc_auc_lo, r.roc_auc_hi) for r in ok.itertuples()},
+              bars, "validation ROC AUC (95% CI)")  # fmt: skip
+    shown = _shown(t, served)
+    halves = ("<p>A model named ARCH+baseline is the CNN averaged with the classical baseline, "
+              "as served; the column CNN alone gives its CNN half by itself.</p>"
+              if t["cnn_alone_patient_roc_auc"].notna().any() else "")  # fmt: skip
+    body = (f"<p>Validation = out-of-fold predictions over {esc(int(t['n_folds'].max()))} "
+            f"patient-grouped fold(s). Counts, sensitivity and specificity count women "
+            f"(each woman's mean P(Sick) at the threshold chosen on the women); the confusion "
+            f"matrices below count images. Intervals: Wilson (proportions), bootstrap over patients "
+            f"(AUC). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"
+            + halves
+            + table(shown) + img(bars, "validation AUC per model", 520) + "<div class=row>")  # fmt: skip
+    for name in ok["model"]:
+        shown_as = served[name]
+        body += img(
+            Path(compare_dir) / name / "confusion.png", f"{shown_as}: confusion (validation)", 260
+        )
+        body += img(Path(compare_dir) / name / "roc.png", f"{shown_as}: ROC (validation)", 280)
+    return section("comparison", body + "</div>")
+
+
+def _shown(t: pd.DataFrame, served: dict[str, str]) -> pd.DataFrame:
+    """The comparison table as the report shows it, without columns that say nothing here: the
+    status when every model finished, the image AUC when each woman has one image (it is the
+    patient AUC), and a subset's n in every cell when it is the same for every model."""
+    ok = t["status"] == "ok"
+    shown = t[["model", "status", "tn", "fp", "fn", "tp"]].assign(  # accuracy: in the CSV
+        model=t["model"].map(served)
+    )
+    if ok.all():
+        shown = shown.drop(columns="status")
+    one_image = (t.loc[ok, "roc_auc"] - t.loc[ok, "patient_roc_auc"]).abs().max() < 1e-12
+    keys = ("sensitivity", "specificity", *(() if one_image else ("roc_auc",)), "patient_roc_auc")
+    for key in keys:
+        shown[key] = [fmt_ci(v, (lo, hi)) if s == "ok" else "n/a" for v, lo, hi, s in
+                      zip(t[key], t[f"{key}_lo"], t[f"{key}_hi"], t["status"], strict=True)]  # fmt: skip
+    if one_image:  # one image per woman: one AUC
+        shown = shown.rename(columns={"patient_roc_auc": "AUC (one image per woman)"})
+    for key, name in (("batch", f"{batch_label(t)} AUC"), ("period", "period-matched AUC")):
+        sizes = t.loc[ok, f"{key}_n"].dropna().unique() if f"{key}_n" in t else []
+        same = len(sizes) == 1
+        rows = t.drop(columns=f"{key}_n") if same else t
+        header = f"{name} (n={int(sizes[0])})" if same else name
+        shown[header] = [
+            auc_n(r, key) if r["status"] == "ok" else "n/a" for _, r in rows.iterrows()
+        ]
+    shown["CNN alone: patient AUC"] = [
+        "n/a" if pd.isna(v) else f"{v:.3f}" for v in t["cnn_alone_patient_roc_auc"]
+    ]
+    shown["threshold"] = t["threshold"]
+    shown["parameters"] = [_count(v) for v in t["parameters"]]
+    shown["train_time_s"] = ["n/a" if pd.isna(v) else f"{v:.0f}" for v in t["train_time_s"]]
+    return shown.rename(columns=HEADERS)
+
+
+def _count(n: float) -> str:
+    """3415059 -> '3.4 M', 18 -> '18'."""
+    if pd.isna(n):
+        return "n/a"
+    return f"{n / 1e6:.1f} M" if n >= 1e5 else f"{int(n)}"
