@@ -35,7 +35,7 @@ def read_table(
     except UnicodeDecodeError as exc:  # a binary file, or a Latin-1 / Windows-1252 export
         if b"\x00" in exc.object[:4096]:
             raise error(f"{csv}: not a readable CSV table (a binary file)") from exc
-        raise error(f"{csv}: not UTF-8 text (byte {exc.object[exc.start]:#x} at {exc.start}); "
+        raise error(f"{csv}: not UTF-8 text ({_first_bad_byte(csv)}); "
                     "save it as UTF-8 (in Excel: CSV UTF-8)") from exc  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise error(f"{csv}: not a readable CSV table ({exc})") from exc
@@ -77,3 +77,15 @@ def fmt_ci(value: Any, ci: Sequence[Any] | None = None, digits: int = 3) -> str:
         return f"{value:.{digits}f}"
     dash = " to " if min(ci) < 0 else "-"  # "-0.300--0.050" would misread
     return f"{value:.{digits}f} ({ci[0]:.{digits}f}{dash}{ci[1]:.{digits}f})"
+
+
+def _first_bad_byte(path: Path) -> str:
+    """'byte 0xf3 on line 3': where the file stops being UTF-8 (pandas' error counts within
+    its read buffer, not the file)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return f"byte {data[exc.start]:#x} on line {line}"
+    return "an undecodable byte"
