@@ -140,5 +140,7 @@ def test_spreadsheet_exports_are_read_or_named(tmp_path):
     assert len(read_labels(trailing)) == 2
     latin = tmp_path / "latin1.csv"
     latin.write_bytes("patient_id,diagnosis,note\n1,Sick,mamografia não\n".encode("latin-1"))
-    with pytest.raises(CohortError, match=r"latin1\.csv: not UTF-8 text \(byte 0xe3 on line 2\); save"):
+    with pytest.raises(
+        CohortError, match=r"latin1\.csv: not UTF-8 text \(byte 0xe3 on line 2\); save"
+    ):
         read_labels(latin)
