@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -125,54 +126,90 @@ def test_a_forced_fit_that_fails_on_its_data_leaves_the_folder_incomplete(tmp_pa
         check_complete(run)
 
 
-def test_an_interrupted_fit_resumes_keeping_what_it_finished(tmp_path, monkeypatch):
+def test_an_interrupted_fit_resumes_to_the_model_a_whole_fit_makes(tmp_path, monkeypatch):
+    import thermocad.fit as F
+    import thermocad.training.checkpoint as C
     import thermocad.training.run as R
+    from thermocad import __version__
+    from thermocad.models.bundle import check_complete
     from thermocad.synth.cohort import generate_cohort
     from thermocad.training.config import TrainConfig
-    from thermocad.utils.errors import ConfigError
+    from thermocad.utils.errors import ConfigError, ModelFormatError
 
     labels = generate_cohort(tmp_path / "data", n_patients=12, seed=2, height=64, width=80,
                              sick_fraction=0.5)  # fmt: skip
-    config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0)
+    config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0, head_epochs=3)
+    whole = fit(tmp_path / "data", labels, tmp_path / "whole", config, folds=2, n_boot=20)
     run = tmp_path / "run"
-    calls, outputs, real_train, real_write = [], [], R.train, R.write_outputs
+    calls, real_train, real_save, real_record = [], R.train, C.Checkpoint.save, F._record
 
     def train(split_csv, out_dir, *args, **kwargs):
         calls.append((Path(out_dir).name, kwargs.get("resume", False)))
         return real_train(split_csv, out_dir, *args, **kwargs)
 
-    def write_outputs(out_dir, *args):  # fold 1 is killed after its last epoch's checkpoint
-        outputs.append(out_dir.name)
-        if out_dir.name == "fold1" and outputs.count("fold1") == 1:
+    def save(self, model):  # fold 1 is killed inside its head stage, after its first epoch
+        real_save(self, model)
+        if self.dir.parent.name == "fold1" and self.state["done"].get("head (precomputed)") == 1:
             raise KeyboardInterrupt
-        return real_write(out_dir, *args)
 
     monkeypatch.setattr(R, "train", train)
-    monkeypatch.setattr(R, "write_outputs", write_outputs)
+    monkeypatch.setattr(C.Checkpoint, "save", save)
     with pytest.raises(KeyboardInterrupt):
         fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20)
+    monkeypatch.setattr(C.Checkpoint, "save", real_save)
     assert calls == [("fold0", False), ("fold1", False)]
     with pytest.raises(ConfigError, match=r"other options .*folds \(2 -> 3\)"):
         fit(tmp_path / "data", labels, run, config, folds=3, resume=True)
+    with pytest.raises(
+        ConfigError, match=r"other options than the interrupted fit \(it ran with --smoke\)"
+    ):
+        fit(tmp_path / "data", labels, run, TrainConfig(pretrained=False), folds=2, resume=True)
     with pytest.raises(ConfigError, match="one of them"):
         fit(tmp_path / "data", labels, run, config, folds=2, force=True, resume=True)
     calls.clear()
     fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20, resume=True)
     # fold 0 finished and is reused, fold 1 continues from its checkpoint, then the final model
     assert calls == [("fold1", True), ("run", False)]
-    assert (run / "model.json").exists() and not (run / "INCOMPLETE").exists()
-    assert not (run / "fit_resume.json").exists()
-    assert len(pd.read_csv(run / "cv" / "oof_predictions.csv")) == 12
+    assert not (run / "INCOMPLETE").exists() and not (run / "fit_resume.json").exists()
+    # The head stage starts again (seconds), so the models are those of a fit never stopped.
+    for csv in ("cv/oof_predictions.csv", "cv/efficientnet_lite0/fold1/valid_predictions.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(run / csv), pd.read_csv(whole / csv))
+    assert json.loads((run / "model.json").read_text())["threshold"] == json.loads(
+        (whole / "model.json").read_text())["threshold"]  # fmt: skip
+    from safetensors.numpy import load_file
+
+    resumed, never = load_file(run / "model.safetensors"), load_file(whole / "model.safetensors")
+    assert resumed.keys() == never.keys()
+    assert all(np.array_equal(resumed[k], never[k]) for k in never)
     with pytest.raises(ConfigError, match="nothing to resume .*finished model"):
         fit(tmp_path / "data", labels, run, config, folds=2, resume=True)
-    # An interrupted fit does not continue over data that changed under it.
+    with pytest.raises(ConfigError, match="no such folder .*fit without --resume"):
+        fit(tmp_path / "data", labels, tmp_path / "nope", config, folds=2, resume=True)
+
+    # Killed after the final training, before fit wrote what its CV chose: not served as a
+    # finished model, and --resume keeps the final model it trained.
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(F, "_record", killed)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20, force=True)
+    assert not (run / "INCOMPLETE").exists() and (run / "model.json").exists()
+    with pytest.raises(ModelFormatError, match="incomplete.*--resume"):
+        check_complete(run)
+    monkeypatch.setattr(F, "_record", real_record)
+    calls.clear()
+    fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20, resume=True)
+    assert calls == []  # every fold and the final model were finished
+    check_complete(run)
+
+    # An interrupted fit does not continue over data, options or a version that changed.
     (run / "INCOMPLETE").write_text("fit started; this run is not finished\n")
-    (run / "fit_resume.json").write_text(json.dumps({"options": {}, "stage": "cv"}))
-    with pytest.raises(ConfigError, match="other options"):
-        fit(tmp_path / "data", labels, run, config, folds=2, resume=True)
     options = {**config.to_dict(), "folds": 2, "seed": 0}
-    (run / "fit_resume.json").write_text(
-        json.dumps({"options": options, "data": "x", "stage": "cv"})
-    )
-    with pytest.raises(ConfigError, match="data folder or the labels changed"):
-        fit(tmp_path / "data", labels, run, config, folds=2, resume=True)
+    for bad, says in ((b"[]", "no readable"), (b"\xff", "no readable"),
+                      (json.dumps({"options": options, "version": "0.0"}).encode(), "ran thermocad 0.0"),
+                      (json.dumps({"options": options, "data": "x", "stage": "cv",
+                                   "version": __version__}).encode(), "data folder or the labels changed")):  # fmt: skip
+        (run / "fit_resume.json").write_bytes(bad)
+        with pytest.raises(ConfigError, match=says):
+            fit(tmp_path / "data", labels, run, config, folds=2, resume=True)

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from thermocad.utils.errors import ConfigError
+from thermocad.utils.files import FIT_RESUME as RESUME  # an unfinished fit's record
 from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
@@ -36,7 +37,6 @@ from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
 DEFAULT_FOLDS = 5
-RESUME = "fit_resume.json"  # an unfinished fit's options, data fingerprint and stage
 THRESHOLD_METHOD = "sensitivity"  # the highest threshold reaching sensitivity 0.9 (as study)
 
 
@@ -85,7 +85,10 @@ def _resumable(out_dir: str | os.PathLike, record: dict) -> dict:
     from thermocad.utils.files import INCOMPLETE, maker
 
     out = Path(out_dir)
-    if not (out / INCOMPLETE).is_file():
+    if not out.is_dir() or not any(not p.name.startswith(".") for p in out.iterdir()):
+        raise ConfigError(f"{out}: no such folder (or an empty one), so nothing to resume: fit "
+                          "without --resume")  # fmt: skip
+    if not (out / INCOMPLETE).is_file() and not (out / RESUME).is_file():
         finished = (out / "model.json").is_file()
         raise ConfigError(f"{out}: nothing to resume ("
                           + ("it holds a finished model" if finished else "no interrupted fit")
@@ -94,14 +97,23 @@ def _resumable(out_dir: str | os.PathLike, record: dict) -> dict:
         raise ConfigError(f"{out}: not a fit's folder ({f'written by thermocad {made_by}' if made_by else 'not written by thermocad'}); "
                           "`thermocad train --resume` continues a training run")  # fmt: skip
     try:
-        state = json.loads((out / RESUME).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        state = json.loads((out / RESUME).read_text(encoding="utf-8"))
+        if not isinstance(state, dict) or not isinstance(state.get("options"), dict):
+            raise ValueError("not a record of options")
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError included
         raise ConfigError(f"{out}: the interrupted fit left no readable {RESUME} ({exc}); "
                           "--force starts it again") from exc  # fmt: skip
-    saved, given = state.get("options", {}), record["options"]
+    if state.get("version") != record["version"]:
+        raise ConfigError(f"{out}: the interrupted fit ran thermocad {state.get('version')}, this "
+                          f"is {record['version']}: its folds would mix two versions; --force "
+                          "starts over")  # fmt: skip
+    saved, given = state["options"], record["options"]
     if changed := [f"{k} ({saved.get(k)!r} -> {given.get(k)!r})" for k in sorted(set(saved) | set(given))
                    if saved.get(k) != given.get(k)]:  # fmt: skip
-        raise ConfigError(f"{out}: --resume with other options than the interrupted fit: "
+        smoke = bool(saved.get("max_batches")) != bool(given.get("max_batches"))
+        hint = (" (it ran " + ("with" if saved.get("max_batches") else "without") + " --smoke)"
+                if smoke else "")  # fmt: skip
+        raise ConfigError(f"{out}: --resume with other options than the interrupted fit{hint}: "
                           f"{', '.join(changed)}; give the same options, or start over with --force")  # fmt: skip
     if state.get("data") != record["data"]:
         raise ConfigError(f"{out}: the data folder or the labels changed since the interrupted "
@@ -198,11 +210,10 @@ def fit(
     """Prepare, cross-validate the default procedure, choose from its out-of-fold predictions,
     train on every woman; returns the run folder (model.safetensors + model.json + cv/).
     `resume`: continue the interrupted fit in `out_dir` (the same data, labels and options)."""
+    from thermocad import __version__
     from thermocad.io.labels import read_labels
     from thermocad.models.registry import get_arch
-    from thermocad.training.checkpoint import CHECKPOINT
     from thermocad.training.config import TrainConfig
-    from thermocad.training.run import train
 
     if force and resume:
         raise ConfigError("--force starts a fit again, --resume continues one: give one of them")
@@ -215,7 +226,7 @@ def fit(
                           f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
     options = {**config.to_dict(), "folds": folds, "seed": seed}
     record = {"options": json.loads(json.dumps(options)),  # as RESUME reads back (no tuples)
-              "data": _fingerprint(data_dir, labels_csv)}  # fmt: skip
+              "data": _fingerprint(data_dir, labels_csv), "version": __version__}  # fmt: skip
     state = _resumable(out_dir, record) if resume else None
     if state is None or state.get("stage") != "cv":  # a new fit, or one stopped in prepare
         out = _prepare(data_dir, labels_csv, out_dir, record, folds, seed, force or resume)
@@ -229,15 +240,26 @@ def fit(
     cv = _cv_record(oof, choice, folds, seed, n_boot, out)
     log(f"{_summary(cv)}; threshold {choice['threshold']:.4f}")
     cv["room_stress"] = _room_stress(oof, out / "cv" / config.arch, choice["threshold"])
-    final_resume = state is not None and (out / CHECKPOINT / "state.json").is_file()
-    log("fit: the final model on every woman" + (", from its checkpoint" if final_resume else ""))
-    # fit's own folder (vetted above) already holds cohort/, split.csv and cv/: train beside them.
-    train(split_csv, out, config, fold="all", force=True, resume=final_resume,
-          threshold=choice["threshold"])  # fmt: skip
+    _final_model(out, split_csv, config, choice["threshold"], resumed=state is not None)
     _record(out, cv, choice, folds)
     (out / RESUME).unlink(missing_ok=True)  # finished: nothing left to resume
     log(f"wrote {out} (predict, explain, serve and export take this folder)")
     return out
+
+
+def _final_model(out: Path, split_csv: Path, config, threshold: float, resumed: bool) -> None:
+    """The model on every woman, in fit's own folder (vetted: it holds cohort/, split.csv and
+    cv/); a resumed fit keeps one it finished (killed before _record), or continues it."""
+    from thermocad.training.checkpoint import CHECKPOINT
+    from thermocad.training.run import train
+    from thermocad.utils.files import INCOMPLETE
+
+    if resumed and (out / "model.json").is_file() and not (out / INCOMPLETE).exists():
+        log("fit: the final model on every woman was finished before, kept")
+        return
+    go_on = resumed and (out / CHECKPOINT / "state.json").is_file()
+    log("fit: the final model on every woman" + (", from its checkpoint" if go_on else ""))
+    train(split_csv, out, config, fold="all", force=True, resume=go_on, threshold=threshold)
 
 
 def _prepare(data_dir, labels_csv, out_dir, record: dict, folds: int, seed: int,

@@ -72,8 +72,10 @@ def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload
     assert sorted(p.name for p in upload_root.rglob("*") if p.is_file()) == [path.name]
     # From a `fit` folder (its split.csv's women): the same upload says she trained the model.
     pid = dmr_files[0].name[1:5].lstrip("0")
-    result = answer_file(bundle, str(path), False, frozenset({pid}))[2]
-    assert f"Note: patient number {pid} trained this model" in result
+    noted = answer_file(bundle, str(path), False, frozenset({pid}))
+    assert f"Note: patient number {pid} trained this model" in noted[2]
+    assert "A note qualifies this call: see Result." in noted[4]  # the large call points to it
+    assert "qualifies" not in call
 
 
 def test_a_fit_model_says_what_its_threshold_did(bundle, dmr_files, upload_root, monkeypatch):

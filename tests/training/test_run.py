@@ -399,3 +399,34 @@ def test_equal_cycles_are_shares_fastai_accepts():
 
     for n in range(1, 40):  # 6, 7, 9, 10, ... failed fastai's sum(pcts) == 1 as [1/n] * n
         combine_scheds(equal_shares(n), [SchedCos(1.0, 0.0)] * n)
+
+
+@pytest.mark.parametrize(
+    ("done", "head_epochs", "seeded", "left"),
+    [
+        ({}, 3, True, {}),  # a new run: the head drawn from the seed, as the nested fast path's
+        ({"head (precomputed)": 1}, 3, True, {}),  # stopped inside the stage: started again
+        ({"head (precomputed)": 3}, 3, False, {"head (precomputed)": 3}),  # finished: kept
+        ({"head (precomputed)": 3, "frozen": 1}, 3, False, None),  # a later stage began
+        ({"unfrozen": 2}, 0, False, None),  # no head stage: the trained classifier is kept
+        ({}, 0, False, {}),  # no head stage at all (a --weights classifier is kept)
+    ],
+)
+def test_the_head_is_drawn_from_the_seed_only_before_it_trained(done, head_epochs, seeded, left,
+                                                                 monkeypatch):  # fmt: skip
+    import thermocad.training.run as R
+    from thermocad.training.config import TrainConfig
+
+    calls = []
+    monkeypatch.setattr(R, "seed_head", lambda head, seed: calls.append(seed))
+
+    class Ckpt:
+        state = {"done": dict(done), "rows": [{"stage": "head (precomputed)"}, {"stage": "frozen"}]}
+
+    ckpt = Ckpt()
+    R._fresh_head(object(), ckpt, TrainConfig(head_epochs=head_epochs, seed=5))
+    assert calls == ([5] if seeded else [])
+    if left is not None:
+        assert ckpt.state["done"] == left
+    if done.get("head (precomputed)") == 1:  # its rows go with it: the stage runs again whole
+        assert [r["stage"] for r in ckpt.state["rows"]] == ["frozen"]

@@ -121,17 +121,17 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)
     result = result_line(bundle, path.name, prob, cnn, base, void)
+    notes = ("" if void else input_note(bundle.meta, thermogram), training_note(path.name, seen))
+    if note := "; ".join(n for n in notes if n):
+        result += f" Note: {note}."
     p, t = shown(prob, bundle.threshold)
     if void:
         call = verdict("none", f"{path.name}: {void}.", f"P(Sick) {p} shown only for completeness.")
     else:
         sick = prob >= bundle.threshold
+        small = _view_line(path.name) + (" A note qualifies this call: see Result." if note else "")
         call = verdict("sick" if sick else "healthy", f"{path.name}: P(Sick) {p}, "
-                       f"{'at or above' if sick else 'below'} the threshold {t}.",
-                       _view_line(path.name))  # fmt: skip
-    notes = ("" if void else input_note(bundle.meta, thermogram), training_note(path.name, seen))
-    if note := "; ".join(n for n in notes if n):
-        result += f" Note: {note}."
+                       f"{'at or above' if sick else 'below'} the threshold {t}.", small)  # fmt: skip
     return Answer(
         thermogram=_inline_png(
             _one_panel(draw_thermogram, array, thermogram.unit),

@@ -14,10 +14,9 @@ from thermocad.models.meta import tta_views
 from thermocad.preprocess.augment import Augmentation, augmented_input
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
-from thermocad.utils.files import (
-    INCOMPLETE,
-    maker,
-)  # INCOMPLETE re-exported: a folder being written
+
+# INCOMPLETE re-exported: a folder being written
+from thermocad.utils.files import FIT_RESUME, INCOMPLETE, maker
 
 if TYPE_CHECKING:
     from torch import nn
@@ -210,8 +209,9 @@ def _read_meta(run_dir: Path) -> dict[str, Any]:
 
 
 def check_complete(run_dir: Path) -> None:
-    """Refuse a run folder whose training has not finished (its INCOMPLETE marker)."""
-    if (run_dir / INCOMPLETE).exists():
+    """Refuse a run folder whose training has not finished (its INCOMPLETE marker, or an
+    unfinished fit's record: killed after its final training, before writing what its CV chose)."""
+    if (run_dir / INCOMPLETE).exists() or (run_dir / FIT_RESUME).exists():
         from thermocad.utils.lock import running_writer
 
         if writer := running_writer(run_dir):
@@ -275,7 +275,7 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
         ) from exc
     transform = EvalTransform.from_dict(meta["transform"])
     model = model.to(memory_format=torch.channels_last).eval()
-    bundle = ModelBundle(model=model, meta=meta, transform=transform, path=run_dir)
+    bundle = ModelBundle(model=model, meta=meta, transform=transform, path=run_dir.absolute())
     try:
         bundle.baseline  # noqa: B018 -- a broken baseline entry fails here, not at predict time
     except ModelFormatError as exc:

@@ -106,7 +106,8 @@ def nested_section(compare_dir: Path | None) -> str:
                           for f in summary["folds"]])  # fmt: skip
     # Candidates as rows, outer folds as columns: long candidate names never widen the page.
     inner = pd.DataFrame({f"outer fold {f['outer_fold']}": f["inner_patient_auc"]
-                          for f in summary["folds"]}).rename_axis("candidate").reset_index()  # fmt: skip
+                          for f in summary["folds"]}).rename_axis("candidate")  # fmt: skip
+    inner = inner.map(lambda v: "n/a" if pd.isna(v) else f"{v:.3f}").reset_index()  # 1.000, not 1
     body = (table(pd.DataFrame(rows)) + period_note(summary["metrics"])
             + f"<p>The estimate of the whole procedure on women it never saw: {summary['outer_folds']} "
             f"patient-grouped outer folds; inside each outer training set, {summary['inner_folds']} "

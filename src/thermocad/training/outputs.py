@@ -89,6 +89,8 @@ def write_outputs(
     }
     if baseline is not None:
         meta["baseline"] = baseline.to_dict()
+    if resumed := ckpt.state.get("resumed_inside"):  # not what an uninterrupted run gives
+        meta["resumed_inside"] = resumed
     save_bundle(out_dir, model, meta)
     write_model_card(out_dir, meta, data.train, None if in_sample else data.valid, probs)
     shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)

@@ -59,6 +59,8 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int,
     if total == 0 or done >= total:
         return
     log(f"stage {name}: {total} epochs")
+    if done:  # continued inside the stage: its optimizer and batch order start afresh
+        ckpt.state.setdefault("resumed_inside", []).append({"stage": name, "epoch": done})
 
     def on_epoch(epoch: int) -> None:
         ckpt.state["done"][name] = epoch
@@ -85,14 +87,35 @@ def _head_learner(data: ThermalData, model, loss, cfg: TrainConfig, workdir: Pat
     return head
 
 
+HEAD_STAGE = "head (precomputed)"
+
+
+def _fresh_head(head, ckpt: Checkpoint, cfg: TrainConfig) -> None:
+    """Start the head stage on cached features from a head drawn from the seed, as the nested
+    fast path does (`seed_head`). A run stopped inside the stage starts it again (seconds):
+    continued, it would follow other batches than an uninterrupted run. Once a later stage has
+    begun, the trained head is kept."""
+    done = ckpt.state["done"]
+    if cfg.head_epochs == 0 or any(v for k, v in done.items() if k != HEAD_STAGE):
+        return
+    if done.get(HEAD_STAGE, 0) >= cfg.head_epochs:
+        return
+    if done.pop(HEAD_STAGE, 0):
+        log("stage head (precomputed): started again from its first epoch (seconds; the same "
+            "head as a run never stopped)")  # fmt: skip
+        ckpt.state["rows"] = [r for r in ckpt.state["rows"] if r.get("stage") != HEAD_STAGE]
+    if cfg.weights:
+        log("the head stage starts from a head drawn from the seed; --weights gives the body")
+    seed_head(head, cfg.seed)
+
+
 def _stages(learn, head, model, ckpt: Checkpoint, cfg: TrainConfig, lr) -> None:
     """Every recipe's stages, each skipped when it has no epochs: the head on a frozen body
     (the default recipe stops there), frozen with augmentation, then unfrozen (the study's)."""
     learn.freeze()  # the head stage (on precomputed features or not) and the frozen stage
     if head is not None:
-        if not ckpt.state["done"].get("head (precomputed)"):  # not begun: seeded as fit_head
-            seed_head(head, cfg.seed)
-        _run_stage(head, ckpt, model, "head (precomputed)", lr, (1, cfg.head_epochs, 1))
+        _fresh_head(head, ckpt, cfg)
+        _run_stage(head, ckpt, model, HEAD_STAGE, lr, (1, cfg.head_epochs, 1))
     else:
         _run_stage(learn, ckpt, model, "head", lr, (1, cfg.head_epochs, 1))
     _run_stage(learn, ckpt, model, "frozen", lr, (cfg.frozen_cycles, cfg.cycle_len, 1))

@@ -117,6 +117,8 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
 # (earlier results, whole subfolders), so it must be thermocad's own. Folders made before the
 # mark existed are known by files only thermocad writes (a name like config.json is not enough).
 MADE_BY = ".thermocad"
+# An unfinished `thermocad fit`'s record (options, data, stage), until its model.json is whole.
+FIT_RESUME = "fit_resume.json"
 OWN_FILES = (MADE_BY, INCOMPLETE, "model.safetensors", "checkpoint/state.json", "study.json",
              "cv/oof_predictions.csv", "comparison.csv", "best.json",
              "baseline/valid_predictions.csv")  # fmt: skip
@@ -149,8 +151,8 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
         else []
     )
     if found and not force:
-        if (path / INCOMPLETE).exists():  # an earlier run of a command stopped there
-            text = (path / INCOMPLETE).read_text(errors="replace")  # the run that stopped
+        if (path / INCOMPLETE).exists() or (path / FIT_RESUME).exists():  # a run stopped there
+            text = _read(path / INCOMPLETE) or "fit"  # the run that stopped
             what = next((w for w in ("fit", "study", "training") if w in text), "run")
             if what == "training" and maker(path) == "fit":  # fit's final stage
                 what = "fit"
