@@ -119,6 +119,7 @@ def test_a_forced_fit_that_fails_on_its_data_leaves_the_folder_incomplete(tmp_pa
         raise CohortError("data: no image kept")
 
     monkeypatch.setattr(thermocad.cohort.prepare, "prepare_cohort", no_images)
+    (tmp_path / "data").mkdir()
     with pytest.raises(CohortError):
         fit(tmp_path / "data", labels, run, folds=2, force=True)
     # Not served beside a cohort it was not trained on: the folder says to fit again.
@@ -213,3 +214,32 @@ def test_an_interrupted_fit_resumes_to_the_model_a_whole_fit_makes(tmp_path, mon
         (run / "fit_resume.json").write_bytes(bad)
         with pytest.raises(ConfigError, match=says):
             fit(tmp_path / "data", labels, run, config, folds=2, resume=True)
+
+
+def test_a_model_not_worth_using_is_said_so():
+    from thermocad.fit import _warnings
+
+    good = {"patient_roc_auc": 0.93, "patient_roc_auc_ci": [0.89, 0.97], "specificity": 0.80}
+    assert _warnings(good) == []
+    chance = {"patient_roc_auc": 0.58, "patient_roc_auc_ci": [0.41, 0.74], "specificity": 0.125}
+    said = _warnings(chance)
+    assert "cannot be told from chance" in said[0] and "0.410-0.740" in said[0]
+    assert "specificity is 0.12: it calls most Healthy women Sick" in said[1]
+    assert _warnings({"patient_roc_auc": None, "specificity": None}) == []
+
+
+def test_labels_of_other_women_or_no_data_folder_are_refused_first(tmp_path):
+    from thermocad.synth.cohort import generate_cohort
+    from thermocad.utils.errors import ConfigError
+
+    generate_cohort(tmp_path / "a", n_patients=6, seed=1, height=48, width=64)
+    other = generate_cohort(
+        tmp_path / "b", n_patients=6, seed=1, height=48, width=64, first_id=9001
+    )
+    with pytest.raises(
+        ConfigError, match=r"names none of the 6 patients .*1-6, the labels' 9001-9006"
+    ):
+        fit(tmp_path / "a", other, tmp_path / "run", folds=5)
+    with pytest.raises(ConfigError, match="nope: no such data folder"):
+        fit(tmp_path / "nope", other, tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused before anything is written

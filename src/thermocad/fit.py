@@ -9,12 +9,11 @@ cv/oof_predictions.csv and cv/metrics.json (overall, within batch, period-matche
 `resume=True` continues an interrupted fit: the cohort and split it wrote are kept, finished
 fold runs are reused, an interrupted one continues from its checkpoint (`train(resume=True)`),
 and so does the final training. It refuses other options, or data changed since it began
-(RESUME records both while the fit is unfinished).
+(fit_resume.json, `training/fit_resume.py`, records both while the fit is unfinished).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,9 +23,10 @@ from typing import Any
 
 import pandas as pd
 
+from thermocad.training.fit_resume import fingerprint, resumable
 from thermocad.utils.errors import ConfigError
-from thermocad.utils.files import FIT_RESUME as RESUME  # an unfinished fit's record
 from thermocad.utils.files import (
+    FIT_RESUME,
     atomic_write_csv,
     atomic_write_json,
     atomic_write_text,
@@ -64,61 +64,6 @@ def _cross_validate(split_csv: Path, out: Path, config, resume: bool = False) ->
     res = run_arch(config.arch, read_split(split_csv), out / "cv", config,
                    partial(train, force=True), resume=resume)  # fmt: skip
     return res["pred"]
-
-
-def _fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> str:
-    """What a resumed fit must find unchanged: every data file's name, size and modification
-    time, and the labels' bytes (no paths are stored: the user names them again)."""
-    digest = hashlib.sha256(Path(labels_csv).read_bytes())
-    root = Path(data_dir)
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        st = path.stat()
-        digest.update(
-            f"{path.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
-        )
-    return digest.hexdigest()
-
-
-def _resumable(out_dir: str | os.PathLike, record: dict) -> dict:
-    """The interrupted fit in `out_dir` that `record` (options, data) may continue: its RESUME
-    state; anything else is refused with what to do instead."""
-    from thermocad.utils.files import INCOMPLETE, maker
-
-    out = Path(out_dir)
-    if not out.is_dir() or not any(not p.name.startswith(".") for p in out.iterdir()):
-        raise ConfigError(f"{out}: no such folder (or an empty one), so nothing to resume: fit "
-                          "without --resume")  # fmt: skip
-    if not (out / INCOMPLETE).is_file() and not (out / RESUME).is_file():
-        finished = (out / "model.json").is_file()
-        raise ConfigError(f"{out}: nothing to resume ("
-                          + ("it holds a finished model" if finished else "no interrupted fit")
-                          + "); --force fits again")  # fmt: skip
-    if (made_by := maker(out)) != "fit":
-        raise ConfigError(f"{out}: not a fit's folder ({f'written by thermocad {made_by}' if made_by else 'not written by thermocad'}); "
-                          "`thermocad train --resume` continues a training run")  # fmt: skip
-    try:
-        state = json.loads((out / RESUME).read_text(encoding="utf-8"))
-        if not isinstance(state, dict) or not isinstance(state.get("options"), dict):
-            raise ValueError("not a record of options")
-    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError included
-        raise ConfigError(f"{out}: the interrupted fit left no readable {RESUME} ({exc}); "
-                          "--force starts it again") from exc  # fmt: skip
-    if state.get("version") != record["version"]:
-        raise ConfigError(f"{out}: the interrupted fit ran thermocad {state.get('version')}, this "
-                          f"is {record['version']}: its folds would mix two versions; --force "
-                          "starts over")  # fmt: skip
-    saved, given = state["options"], record["options"]
-    if changed := [f"{k} ({saved.get(k)!r} -> {given.get(k)!r})" for k in sorted(set(saved) | set(given))
-                   if saved.get(k) != given.get(k)]:  # fmt: skip
-        smoke = bool(saved.get("max_batches")) != bool(given.get("max_batches"))
-        hint = (" (it ran " + ("with" if saved.get("max_batches") else "without") + " --smoke)"
-                if smoke else "")  # fmt: skip
-        raise ConfigError(f"{out}: --resume with other options than the interrupted fit{hint}: "
-                          f"{', '.join(changed)}; give the same options, or start over with --force")  # fmt: skip
-    if state.get("data") != record["data"]:
-        raise ConfigError(f"{out}: the data folder or the labels changed since the interrupted "
-                          "fit began (files added, removed or modified): --force starts over")  # fmt: skip
-    return state
 
 
 def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: int,
@@ -162,6 +107,37 @@ def _summary(cv: dict) -> str:
             f"{name} alone {auc(row, 'batch_roc_auc')}" for name, row in halves.items()
         )
     return line
+
+
+def _check_matching(data_dir, labels_csv, labelled: set[int]) -> None:
+    """Refuse labels that name none of the data's women (another cohort's table), before the
+    folds are checked against them."""
+    from thermocad.io.filenames import patient_number
+    from thermocad.io.find import walk_thermal_files
+
+    if not Path(data_dir).is_dir():
+        raise ConfigError(f"{data_dir}: no such data folder")
+    files, _ = walk_thermal_files(data_dir)
+    numbers = {n for n in map(patient_number, files) if n is not None}
+    if numbers and not numbers & labelled:
+        raise ConfigError(f"{labels_csv}: names none of the {len(numbers)} patients of {data_dir} "
+                          f"(their numbers run {min(numbers)}-{max(numbers)}, the labels' "
+                          f"{min(labelled)}-{max(labelled)}): another cohort's table?")  # fmt: skip
+
+
+def _warnings(cv: dict) -> list[str]:
+    """What makes the model `fit` writes not worth using, from its out-of-fold predictions: an
+    AUC whose interval reaches chance, or a threshold that calls most Healthy women Sick."""
+    out = []
+    auc, ci = cv.get("patient_roc_auc"), cv.get("patient_roc_auc_ci") or [None, None]
+    if auc is not None and ci[0] is not None and ci[0] <= 0.5:
+        out.append(f"out of fold the procedure cannot be told from chance on these data (AUC "
+                   f"{auc:.3f}, 95% CI {ci[0]:.3f}-{ci[1]:.3f}): the model is not useful")  # fmt: skip
+    spec = cv.get("specificity")
+    if spec is not None and spec < 0.5:
+        out.append(f"at the threshold that reaches sensitivity 0.90 out of fold, the specificity "
+                   f"is {spec:.2f}: it calls most Healthy women Sick")  # fmt: skip
+    return out
 
 
 def _room_stress(oof: pd.DataFrame, folds_dir: Path, threshold: float) -> dict | None:
@@ -220,14 +196,16 @@ def fit(
     config = config or TrainConfig(seed=seed)
     check_apart(out_dir, data_dir)  # the data folder is read again by the next fit
     get_arch(config.arch)  # an unknown name fails before anything is written
-    per_class = read_labels(labels_csv)["diagnosis"].value_counts()
+    labels = read_labels(labels_csv)
+    _check_matching(data_dir, labels_csv, set(labels["patient_id"].astype(int)))
+    per_class = labels["diagnosis"].value_counts()
     if folds < 2 or folds > per_class.min():  # each fold needs a woman of each class
         raise ConfigError(f"--folds must be 2 to {per_class.min()} (the labels hold "
                           f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
     options = {**config.to_dict(), "folds": folds, "seed": seed}
-    record = {"options": json.loads(json.dumps(options)),  # as RESUME reads back (no tuples)
-              "data": _fingerprint(data_dir, labels_csv), "version": __version__}  # fmt: skip
-    state = _resumable(out_dir, record) if resume else None
+    record = {"options": json.loads(json.dumps(options)),  # as fit_resume.json reads back (no tuples)
+              "data": fingerprint(data_dir, labels_csv), "version": __version__}  # fmt: skip
+    state = resumable(out_dir, record) if resume else None
     if state is None or state.get("stage") != "cv":  # a new fit, or one stopped in prepare
         out = _prepare(data_dir, labels_csv, out_dir, record, folds, seed, force or resume)
     else:
@@ -239,10 +217,13 @@ def fit(
     choice = choose_from_oof(oof)
     cv = _cv_record(oof, choice, folds, seed, n_boot, out)
     log(f"{_summary(cv)}; threshold {choice['threshold']:.4f}")
+    cv["warnings"] = _warnings(cv)
+    for warning in cv["warnings"]:
+        log(f"warning: {warning}")
     cv["room_stress"] = _room_stress(oof, out / "cv" / config.arch, choice["threshold"])
     _final_model(out, split_csv, config, choice["threshold"], resumed=state is not None)
     _record(out, cv, choice, folds)
-    (out / RESUME).unlink(missing_ok=True)  # finished: nothing left to resume
+    (out / FIT_RESUME).unlink(missing_ok=True)  # finished: nothing left to resume
     log(f"wrote {out} (predict, explain, serve and export take this folder)")
     return out
 
@@ -275,7 +256,7 @@ def _prepare(data_dir, labels_csv, out_dir, record: dict, folds: int, seed: int,
     # earlier model served beside the new cohort; the folder says to fit again.
     atomic_write_text(out / INCOMPLETE, "fit started; this run is not finished\n")
     atomic_write_text(out / MADE_BY, "written by thermocad fit\n")  # over an old train's mark
-    atomic_write_json(out / RESUME, {**record, "stage": "prepare"})
+    atomic_write_json(out / FIT_RESUME, {**record, "stage": "prepare"})
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     split = make_split(out / "cohort" / "cohort.csv", test=0.0, folds=folds, seed=seed)
     # The data are usable: an earlier fit's model, files and folds go now, and the folder is
@@ -283,5 +264,5 @@ def _prepare(data_dir, labels_csv, out_dir, record: dict, folds: int, seed: int,
     start_run(out, resume=False)
     shutil.rmtree(out / "cv", ignore_errors=True)
     write_split(split, out / "split.csv", force=force)
-    atomic_write_json(out / RESUME, {**record, "stage": "cv"})  # from here folds are kept
+    atomic_write_json(out / FIT_RESUME, {**record, "stage": "cv"})  # from here folds are kept
     return out

@@ -32,3 +32,10 @@ def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys):
     # main() from Python (a notebook, a test) leaves Ctrl-C as it was; only the `thermocad`
     # command ends at once on a second one, while Python shuts down.
     assert signal.getsignal(signal.SIGINT) is before
+    import thermocad.fit as F  # a fit says how to go on
+
+    monkeypatch.setattr(F, "fit", interrupted)
+    assert main(["fit", "d", "--labels", "l.csv", "--out", "o"]) == 130
+    assert capsys.readouterr().err == (
+        "thermocad: interrupted; the same command with --resume continues it\n"
+    )

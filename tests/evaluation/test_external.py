@@ -160,3 +160,16 @@ def test_external_on_real_women_the_model_never_saw(dmr_dir, tmp_path):
     assert result["rooms"]["patients"] == 60
     with pytest.raises(ConfigError, match="60 of these patients trained the model"):
         evaluate_external(run, dmr_dir, tmp_path / "dev.csv", out_dir=tmp_path / "x", n_boot=20)
+
+
+def test_a_missing_data_folder_is_said_as_such(run_dir, tmp_path, capsys):
+    from thermocad.cli import main
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Sick\n")
+    assert (
+        main(["evaluate", str(run_dir), "--data", str(tmp_path / "nope"), "--labels", str(labels)])
+        == 2
+    )
+    assert "nope: no such data folder" in capsys.readouterr().err
+    assert not (run_dir / "external_nope").exists()  # nothing written

@@ -114,6 +114,10 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     assert "| its baseline alone | 0.860 | 0.770 | n/a |" in text
     assert "sensitivity 0.939, specificity 0.803" in text
     assert "out-of-fold predictions, so its sensitivity and specificity there" in text
+    assert "**" not in text.split("## Limitations")[1]  # no warning for a model worth using
+    meta["cv"] = {**cv, "warnings": ["out of fold the procedure cannot be told from chance"]}
+    warned = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
+    assert "## Limitations and confounds measured\n\n- **out of fold the procedure cannot" in warned
     assert "see a held-out test evaluation" not in text  # a fit folder has no test split
     smoke = {**meta, "config": {**meta["config"], "max_batches": 2}, "input_size": 64}
     text = write_model_card(tmp_path, smoke, _rows(20, 0), None, None).read_text()

@@ -42,7 +42,9 @@ def _subparser(**kwargs) -> argparse.ArgumentParser:
 
 
 # Not fewer lines: a log file's (the same as when stderr is not a terminal).
-QUIET_HELP = "plain log lines instead of progress bars, for log files (one line per epoch)"
+QUIET_HELP = (
+    "plain log lines instead of progress bars, for log files (training: one line per epoch)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"thermocad: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("thermocad: interrupted", file=sys.stderr)
+        # fit and train continue where they stopped; a rerun without --resume is refused.
+        again = "; the same command with --resume continues it" if args.command in (
+            "fit", "train") else ""  # fmt: skip
+        print(f"thermocad: interrupted{again}", file=sys.stderr)
         return 130
 
 

@@ -55,7 +55,14 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _register_studies(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="compare architectures and the baseline on the same folds")
+    p = sub.add_parser(
+        "compare",
+        help="compare architectures and the baseline on the same folds",
+        description="Compare architectures and the baseline on the same folds, choose one on "
+        "validation data, and score the chosen model once on the split's test women when it has "
+        "some (logged in the split's ledger: from the second model scored there, they are no "
+        "longer unseen).",
+    )
     p.add_argument("--split", required=True, help="split.csv (with a fold column for CV)")
     p.add_argument("--archs", type=_archs, help="comma-separated architectures or named recipe "
                    "variants of the config's arch_overrides (default from config)")  # fmt: skip
@@ -73,7 +80,8 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", required=True, help="patient table CSV (patient_id, diagnosis)")
     p.add_argument("--out", required=True, help="study folder to create")
     p.add_argument("--archs", type=_archs, help="comma-separated architectures or named recipe "
-                   "variants of the config's arch_overrides")  # fmt: skip
+                   "variants of the config's arch_overrides (default efficientnet_lite0,resnet34; "
+                   "resnet34's weights download, so offline give efficientnet_lite0)")  # fmt: skip
     p.add_argument("--folds", type=int, help="patient-grouped CV folds (default 5)")
     p.add_argument("--test", type=float, help="test fraction of patients (default 0.2)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")

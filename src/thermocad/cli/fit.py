@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--folds", type=int, default=5, help="patient-grouped cross-validation folds")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the training")
     p.add_argument("--smoke", action="store_true", help="the same procedure, tiny (64 px, 2 "
-                   "batches per epoch, 1 head epoch): checks the chain on your data, no model")  # fmt: skip
+                   "batches per epoch, 1 head epoch): checks the chain on your data; its model is marked as a smoke run, not one to use")  # fmt: skip
     again = p.add_mutually_exclusive_group()
     again.add_argument(
         "--force",

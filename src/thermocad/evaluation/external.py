@@ -32,7 +32,7 @@ from thermocad.evaluation.evaluate import (
     write_plots,
 )
 from thermocad.evaluation.periods import period_columns
-from thermocad.utils.errors import ConfigError, OutputExistsError
+from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
@@ -129,6 +129,14 @@ def score_predictions(pred: pd.DataFrame, threshold: float, model: str, n_boot: 
     return {"model": model, "threshold": threshold, "served": served, "halves": halves}
 
 
+def _check_given(data_dir, labels_csv) -> None:
+    """A missing folder or table, said as such (not as a ledger that cannot be written)."""
+    for given, what in ((data_dir, "data folder"), (labels_csv, "labels file")):
+        if not Path(given).exists():
+            raise CohortError(f"{given}: no such {what} (--data DIR --labels LABELS.csv: the new "
+                              "women's thermograms and their diagnoses)")  # fmt: skip
+
+
 def evaluate_external(
     run_dir: str | os.PathLike,
     data_dir: str | os.PathLike,
@@ -151,6 +159,7 @@ def evaluate_external(
     from thermocad.io.labels import read_labels
 
     run_dir = Path(run_dir)
+    _check_given(data_dir, labels_csv)
     out = _out_folder(run_dir, data_dir, out_dir, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read

@@ -118,7 +118,10 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
     from thermocad.inference.notes import copies, tta_note
     from thermocad.models.meta import synthetic_training
 
-    text = (f"# thermocad: breast thermogram analysis\nModel: `{bundle.meta.get('arch', 'model')}`, "
+    served = bundle.meta.get("arch", "model") + (
+        " + baseline" if bundle.meta.get("baseline") else ""
+    )
+    text = (f"# thermocad: breast thermogram analysis\nModel: `{served}`, "
             f"input unit `{bundle.unit}`, decision threshold {bundle.threshold:.4f}.")  # fmt: skip
     if synthetic := synthetic_training(bundle.meta):
         text += (f" **Trained on {synthetic} thermograms (`thermocad synth`), not on women: a "

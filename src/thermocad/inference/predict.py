@@ -265,6 +265,11 @@ def run_predict(
     if str(out) == "-":  # not stdout: the failures and per-patient tables go beside it
         raise ConfigError("--out -: give a file name (predict writes its error and per-patient "
                           "tables beside it)")  # fmt: skip
+    from thermocad.inference.loading import load_model
+
+    # The model first: given the data folder in its place, the error says so before the model
+    # folder is walked as thermograms.
+    bundle = load_model(run_dir, device)
     files, problems = collect_files(paths)
     if not files:  # nothing to predict: said before any file is written
         more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
@@ -275,8 +280,7 @@ def run_predict(
         if path.resolve() in given:  # --force or not: the input would become its own predictions
             raise ConfigError(f"{path}: is one of the files to predict; give --out another name")
         check_writable(path, force)  # fail before the slow part, not after it
-    table, errors = _predict_files(run_dir, files, problems, tta, allow_unit_mismatch,
-                                   device=device)  # fmt: skip
+    table, errors = _predict_files(bundle, files, problems, tta, allow_unit_mismatch)
     written = write_predictions(table, errors, out, force=force, fmt=fmt)
     for err in errors:
         log(failure_line(err))

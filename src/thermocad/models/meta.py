@@ -233,7 +233,8 @@ def training_sentence(config: dict) -> str:
     elif config.get("frozen_cycles", 0):
         how = f"a head trained by {config['frozen_cycles']} SGDR cycles, the body frozen"
     else:
-        how = f"a head trained for {config.get('head_epochs', '?')} epochs on the frozen body's features"
+        n = config.get("head_epochs", "?")
+        how = f"a head trained for {n} epoch{'' if n == 1 else 's'} on the frozen body's features"
     return f"{how}, {start}"
 
 

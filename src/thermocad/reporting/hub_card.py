@@ -157,8 +157,9 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
         trained += (f" (a smoke run: {config['max_batches']} batches per epoch at "
                     f"{size} px; it checks the code and is not a model to use)")  # fmt: skip
     rows = pd.concat([train] + ([valid] if valid is not None else []))
-    out = [front_matter(meta, summary), f"# thermocad {arch}: breast thermogram classifier", ""]
-    out += [f"Model: a `{arch}` CNN ({size} px, {meta.get('unit', 'celsius')} input) trained "
+    served = f"{arch} + baseline" if meta.get("baseline") is not None else arch
+    out = [front_matter(meta, summary), f"# thermocad {served}: breast thermogram classifier", ""]
+    out += [f"Model: `{arch}`, a CNN ({size} px, {meta.get('unit', 'celsius')} input) trained "
             f"with thermocad {meta.get('thermocad_version', '')}: {trained}. Its P(Sick) for one "
             f"frontal breast thermogram is {ensemble}; the stored decision threshold is "
             f"{threshold:.4g} ({how}).", ""]  # fmt: skip
@@ -181,6 +182,7 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     )
     out += ["## Evaluation", ""] + evaluation + [""]
     out += ["## Limitations and confounds measured", ""]
+    out += [f"- **{w}**" for w in (meta.get("cv") or {}).get("warnings") or []]
     out += [f"- {note}" for note in confounds(rows)]
     rooms = (meta.get("data") or {}).get("room_range_c")
     if rooms:

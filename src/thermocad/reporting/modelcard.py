@@ -49,9 +49,11 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
             name = Path(row.path).name
             fig = explain_array(bundle, t.array, t.unit, title=f"{name} (truly {label})",
                                 threshold=threshold)  # fmt: skip
+            cut = threshold if threshold is not None else bundle.threshold
+            called = "Sick" if row.prob >= cut else "Healthy"
             body += img(
                 save(fig, test_dir / f"gradcam_{i}.png"),
-                f"Grad-CAM of {name}: diagnosis {label}, P(Sick) {row.prob:.3f}",
+                f"Grad-CAM of {name}: truly {label}, P(Sick) {row.prob:.3f}, called {called}",
             )
     except Exception as exc:  # an explanation failing must not lose the whole report
         return section(

@@ -87,6 +87,14 @@ def entry_ci(entry: dict, key: str, interval: str) -> str:
     return fmt_ci(entry.get(key), tuple(ci) if ci else None)
 
 
+def _rule(summary: dict) -> str:
+    """How the nested folds chose the threshold, in words."""
+    method = summary.get("threshold_method")
+    if method == "sensitivity":
+        return f"the highest reaching sensitivity {summary.get('target_sensitivity') or 0.9:.2f}"
+    return "Youden's J" if method == "youden" else str(method)
+
+
 def nested_section(compare_dir: Path | None) -> str:
     """The outer estimate of nested cross-validation: THE result of the study when present."""
     summary = read_json(Path(compare_dir) / "nested" / "nested.json") if compare_dir else None
@@ -109,10 +117,11 @@ def nested_section(compare_dir: Path | None) -> str:
                           for f in summary["folds"]}).rename_axis("candidate")  # fmt: skip
     inner = inner.map(lambda v: "n/a" if pd.isna(v) else f"{v:.3f}").reset_index()  # 1.000, not 1
     body = (table(pd.DataFrame(rows)) + period_note(summary["metrics"])
-            + f"<p>The estimate of the whole procedure on women it never saw: {summary['outer_folds']} "
+            + f"<p>The estimate of the whole procedure on women it never saw, among the split's "
+            f"women outside any held-out test set (the test section scores those apart): {summary['outer_folds']} "
             f"patient-grouped outer folds; inside each outer training set, {summary['inner_folds']} "
             f"inner folds chose the candidate ({esc(', '.join(summary['candidates']))}) and the "
-            f"decision threshold (rule: {esc(summary['threshold_method'])}) on their pooled "
+            f"decision threshold ({esc(_rule(summary))}) on their pooled "
             f"out-of-fold predictions, then the choice was refitted on the "
             f"whole outer training set and predicted the outer test fold. Selection rule: "
             f"{esc(summary['selection_rule'])}. Sensitivity and specificity are at each fold's "

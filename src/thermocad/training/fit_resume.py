@@ -1,0 +1,70 @@
+"""`thermocad fit --resume`: which interrupted fit may be continued, with the same options and data.
+
+While a fit is unfinished its folder holds FIT_RESUME (options, thermocad version, a
+fingerprint of the data and the stage reached); `resumable` refuses anything else by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from thermocad.utils.errors import ConfigError
+from thermocad.utils.files import FIT_RESUME
+
+
+def fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> str:
+    """What a resumed fit must find unchanged: every data file's name, size and modification
+    time, and the labels' bytes (no paths are stored: the user names them again)."""
+    digest = hashlib.sha256(Path(labels_csv).read_bytes())
+    root = Path(data_dir)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        st = path.stat()
+        digest.update(
+            f"{path.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
+        )
+    return digest.hexdigest()
+
+
+def resumable(out_dir: str | os.PathLike, record: dict) -> dict:
+    """The interrupted fit in `out_dir` that `record` (options, data) may continue: its FIT_RESUME
+    state; anything else is refused with what to do instead."""
+    from thermocad.utils.files import INCOMPLETE, maker
+
+    out = Path(out_dir)
+    if not out.is_dir() or not any(not p.name.startswith(".") for p in out.iterdir()):
+        raise ConfigError(f"{out}: no such folder (or an empty one), so nothing to resume: fit "
+                          "without --resume")  # fmt: skip
+    if not (out / INCOMPLETE).is_file() and not (out / FIT_RESUME).is_file():
+        finished = (out / "model.json").is_file()
+        raise ConfigError(f"{out}: nothing to resume ("
+                          + ("it holds a finished model" if finished else "no interrupted fit")
+                          + "); --force fits again")  # fmt: skip
+    if (made_by := maker(out)) != "fit":
+        raise ConfigError(f"{out}: not a fit's folder ({f'written by thermocad {made_by}' if made_by else 'not written by thermocad'}); "
+                          "`thermocad train --resume` continues a training run")  # fmt: skip
+    try:
+        state = json.loads((out / FIT_RESUME).read_text(encoding="utf-8"))
+        if not isinstance(state, dict) or not isinstance(state.get("options"), dict):
+            raise ValueError("not a record of options")
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError included
+        raise ConfigError(f"{out}: the interrupted fit left no readable {FIT_RESUME} ({exc}); "
+                          "--force starts it again") from exc  # fmt: skip
+    if state.get("version") != record["version"]:
+        raise ConfigError(f"{out}: the interrupted fit ran thermocad {state.get('version')}, this "
+                          f"is {record['version']}: its folds would mix two versions; --force "
+                          "starts over")  # fmt: skip
+    saved, given = state["options"], record["options"]
+    if changed := [f"{k} ({saved.get(k)!r} -> {given.get(k)!r})" for k in sorted(set(saved) | set(given))
+                   if saved.get(k) != given.get(k)]:  # fmt: skip
+        smoke = bool(saved.get("max_batches")) != bool(given.get("max_batches"))
+        hint = (" (it ran " + ("with" if saved.get("max_batches") else "without") + " --smoke)"
+                if smoke else "")  # fmt: skip
+        raise ConfigError(f"{out}: --resume with other options than the interrupted fit{hint}: "
+                          f"{', '.join(changed)}; give the same options, or start over with --force")  # fmt: skip
+    if state.get("data") != record["data"]:
+        raise ConfigError(f"{out}: the data folder or the labels changed since the interrupted "
+                          "fit began (files added, removed or modified): --force starts over")  # fmt: skip
+    return state
