@@ -231,6 +231,10 @@ def _evaluation(summary: dict | None, threshold: float) -> list[str]:
     return lines
 
 
+def _n(n) -> str:
+    return "" if n is None else f" (n={int(n)})"
+
+
 def _cv_evaluation(cv: dict) -> list[str]:
     """`thermocad fit`'s cross-validation: the served model by subset, its halves, the drift."""
 
@@ -242,8 +246,11 @@ def _cv_evaluation(cv: dict) -> list[str]:
     lines = [f"Cross-validated by `thermocad fit` over {cv.get('folds')} patient-grouped folds: "
              "each woman predicted once by a model that never saw her, the threshold chosen on "
              "the same pooled predictions (so its sensitivity and specificity are slightly "
-             "optimistic). Patient-level AUC, 95% bootstrap intervals.", "",
-             "| model | AUC | batch " + batch + " | period-matched |", "|---|---|---|---|",
+             "optimistic). Patient-level AUC, 95% bootstrap intervals."
+             + (" Read the period-matched column first: there the acquisition date separates "
+                "the classes least." if cv.get("period_n") else ""), "",
+             f"| model | AUC (n={cv.get('patients', '?')}) | batch {batch}{_n(cv.get('batch_n'))} "
+             f"| period-matched{_n(cv.get('period_n'))} |", "|---|---|---|---|",
              f"| served (this model) | {auc(cv.get('patient_roc_auc'), *ci)} "
              f"| {auc(cv.get('batch_roc_auc'), cv.get('batch_roc_auc_lo'), cv.get('batch_roc_auc_hi'))} "
              f"| {auc(cv.get('period_roc_auc'), cv.get('period_roc_auc_lo'), cv.get('period_roc_auc_hi'))} |"]  # fmt: skip
