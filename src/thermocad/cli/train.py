@@ -147,7 +147,16 @@ def _train(args: argparse.Namespace) -> int:
 
     run = train(args.split, args.out, _config(args), fold=args.fold, force=args.force,
                 resume=args.resume, threshold=args.threshold)  # fmt: skip
-    print(run)
+    import json
+
+    meta = json.loads((run / "model.json").read_text())
+    auc = (meta.get("metrics") or {}).get("roc_auc")
+    said = f"threshold {meta['threshold']:.4f}"
+    if meta.get("fold") == "all":
+        said += ", no validation women (the per-epoch figures are in-sample)"
+    elif auc is not None and auc == auc:
+        said = f"validation AUC {auc:.3f} (images), " + said
+    print(f"model: {run} ({said})")
     return 0
 
 

@@ -207,6 +207,7 @@ def serve(
         from thermocad.inference.loading import load_model
 
         bundle = load_model(run_dir)  # a wrong path fails before any example is generated
+        log("drawing 4 synthetic example thermograms for the page (thermocad synth)")
         demo = build_app(run_dir, examples=synthetic_examples(folder), bundle=bundle)
         demo.launch(
             server_name=host,

@@ -102,8 +102,11 @@ def _run_block(run_dir: Path) -> str:
     ):
         plot_history(history, curves)
     cfg = read_json(run_dir / "config.json") or {}
+    used = (read_json(run_dir / "model.json") or {}).get("lr")
+    finder = "learning-rate finder" + (
+        f" (the run used {used:.2g}: the recipe's own rate unless --lr-find)" if used else "")  # fmt: skip
     return (f"<h3>{esc(run_dir.parent.name)} ({esc(run_dir.name)})</h3><div class=row>"
-            + img(run_dir / "lr_find.png", "learning-rate finder", 380)
+            + img(run_dir / "lr_find.png", finder, 380)
             + img(run_dir / "schedule.png", "learning-rate schedule", 380)
             + img(curves, "training curves", 640) + "</div>"
             + (f"<details><summary>Training configuration</summary><pre>{esc(json.dumps(cfg, indent=1))}</pre></details>" if cfg else ""))  # fmt: skip
