@@ -226,6 +226,9 @@ def test_a_model_not_worth_using_is_said_so():
     assert "cannot be told from chance" in said[0] and "0.410-0.740" in said[0]
     assert "specificity is 0.12: it calls most Healthy women Sick" in said[1]
     assert _warnings({"patient_roc_auc": None, "specificity": None}) == []
+    swapped = {"patient_roc_auc": 0.2, "patient_roc_auc_ci": [0.1, 0.3], "specificity": 0.9}
+    assert "below chance" in _warnings(swapped)[0] and "swapped" in _warnings(swapped)[0]
+    assert "sensitivity 0.95 out of fold" in _warnings(chance, 0.95)[1]
 
 
 def test_labels_of_other_women_or_no_data_folder_are_refused_first(tmp_path):

@@ -116,7 +116,8 @@ def _check_matching(data_dir, labels_csv, labelled: set[int]) -> None:
     from thermocad.io.find import walk_thermal_files
 
     if not Path(data_dir).is_dir():
-        raise ConfigError(f"{data_dir}: no such data folder")
+        what = "is a file, not a data folder" if Path(data_dir).exists() else "no such data folder"
+        raise ConfigError(f"{data_dir}: {what}")
     files, _ = walk_thermal_files(data_dir)
     numbers = {n for n in map(patient_number, files) if n is not None}
     if numbers and not numbers & labelled:
@@ -125,18 +126,22 @@ def _check_matching(data_dir, labels_csv, labelled: set[int]) -> None:
                           f"{min(labelled)}-{max(labelled)}): another cohort's table?")  # fmt: skip
 
 
-def _warnings(cv: dict) -> list[str]:
+def _warnings(cv: dict, target: float | None = None) -> list[str]:
     """What makes the model `fit` writes not worth using, from its out-of-fold predictions: an
-    AUC whose interval reaches chance, or a threshold that calls most Healthy women Sick."""
+    AUC whose interval reaches chance (or lies below it), or a threshold that calls most
+    Healthy women Sick."""
     out = []
     auc, ci = cv.get("patient_roc_auc"), cv.get("patient_roc_auc_ci") or [None, None]
-    if auc is not None and ci[0] is not None and ci[0] <= 0.5:
+    if auc is not None and ci[0] is not None and ci[1] < 0.5:
+        out.append(f"out of fold the procedure scores below chance (AUC {auc:.3f}, 95% CI "
+                   f"{ci[0]:.3f}-{ci[1]:.3f}): are the labels swapped?")  # fmt: skip
+    elif auc is not None and ci[0] is not None and ci[0] <= 0.5:
         out.append(f"out of fold the procedure cannot be told from chance on these data (AUC "
                    f"{auc:.3f}, 95% CI {ci[0]:.3f}-{ci[1]:.3f}): the model is not useful")  # fmt: skip
     spec = cv.get("specificity")
     if spec is not None and spec < 0.5:
-        out.append(f"at the threshold that reaches sensitivity 0.90 out of fold, the specificity "
-                   f"is {spec:.2f}: it calls most Healthy women Sick")  # fmt: skip
+        out.append(f"at the threshold that reaches sensitivity {target or 0.9:.2f} out of fold, "
+                   f"the specificity is {spec:.2f}: it calls most Healthy women Sick")  # fmt: skip
     return out
 
 
@@ -217,7 +222,7 @@ def fit(
     choice = choose_from_oof(oof)
     cv = _cv_record(oof, choice, folds, seed, n_boot, out)
     log(f"{_summary(cv)}; threshold {choice['threshold']:.4f}")
-    cv["warnings"] = _warnings(cv)
+    cv["warnings"] = _warnings(cv, choice.get("target_sensitivity"))
     for warning in cv["warnings"]:
         log(f"warning: {warning}")
     cv["room_stress"] = _room_stress(oof, out / "cv" / config.arch, choice["threshold"])

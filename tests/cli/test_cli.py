@@ -37,5 +37,5 @@ def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys):
     monkeypatch.setattr(F, "fit", interrupted)
     assert main(["fit", "d", "--labels", "l.csv", "--out", "o"]) == 130
     assert capsys.readouterr().err == (
-        "thermocad: interrupted; the same command with --resume continues it\n"
+        "thermocad: interrupted; to continue, run it again with --resume (in place of --force)\n"
     )

@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         # fit and train continue where they stopped; a rerun without --resume is refused.
-        again = "; the same command with --resume continues it" if args.command in (
-            "fit", "train") else ""  # fmt: skip
+        again = ("; to continue, run it again with --resume (in place of --force)"
+                 if args.command in ("fit", "train") else "")  # fmt: skip
         print(f"thermocad: interrupted{again}", file=sys.stderr)
         return 130
 

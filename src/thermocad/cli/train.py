@@ -149,6 +149,9 @@ def _train(args: argparse.Namespace) -> int:
                 resume=args.resume, threshold=args.threshold)  # fmt: skip
     import json
 
+    if not (run / "model.json").is_file():  # another rank of a multi-GPU run: rank 0 writes it
+        print(run)
+        return 0
     meta = json.loads((run / "model.json").read_text())
     auc = (meta.get("metrics") or {}).get("roc_auc")
     said = f"threshold {meta['threshold']:.4f}"

@@ -206,8 +206,9 @@ def predict_paths(
 
 def _predict_files(run_dir, files: list[Path], errors: list[FileError], tta: bool | None,
                    allow_unit_mismatch: bool, batch_size: int = 16, workers: int | None = None,
-                   device: str = "auto") -> tuple[pd.DataFrame, list[FileError]]:  # fmt: skip
-    """predict_paths() once its files are collected (`errors`: the paths that held none)."""
+                   device: str = "auto", home=None) -> tuple[pd.DataFrame, list[FileError]]:  # fmt: skip
+    """predict_paths() once its files are collected (`errors`: the paths that held none).
+    `home`: the folder or file the model came from (its training record), if not `run_dir`."""
     from thermocad.inference.loading import load_model
 
     bundle = load_model(run_dir, device) if isinstance(run_dir, str | os.PathLike) else run_dir
@@ -219,7 +220,8 @@ def _predict_files(run_dir, files: list[Path], errors: list[FileError], tta: boo
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )
     # A loaded model's own folder (or .onnx file) keeps its training record too.
-    home = run_dir if isinstance(run_dir, str | os.PathLike) else getattr(bundle, "path", None)
+    if home is None:
+        home = run_dir if isinstance(run_dir, str | os.PathLike) else getattr(bundle, "path", None)
     if home is not None:
         _note_training_women(table, Path(home))
     return table, errors + read_errors
@@ -280,7 +282,7 @@ def run_predict(
         if path.resolve() in given:  # --force or not: the input would become its own predictions
             raise ConfigError(f"{path}: is one of the files to predict; give --out another name")
         check_writable(path, force)  # fail before the slow part, not after it
-    table, errors = _predict_files(bundle, files, problems, tta, allow_unit_mismatch)
+    table, errors = _predict_files(bundle, files, problems, tta, allow_unit_mismatch, home=run_dir)
     written = write_predictions(table, errors, out, force=force, fmt=fmt)
     for err in errors:
         log(failure_line(err))

@@ -89,9 +89,11 @@ def entry_ci(entry: dict, key: str, interval: str) -> str:
 
 def _rule(summary: dict) -> str:
     """How the nested folds chose the threshold, in words."""
-    method = summary.get("threshold_method")
-    if method == "sensitivity":
-        return f"the highest reaching sensitivity {summary.get('target_sensitivity') or 0.9:.2f}"
+    from thermocad.evaluation.metrics import TARGET_SENSITIVITY
+
+    method, target = summary.get("threshold_method"), summary.get("target_sensitivity")
+    if method == "sensitivity" or target is not None:  # a target makes it the sensitivity rule
+        return f"the highest reaching sensitivity {target or TARGET_SENSITIVITY:.2f}"
     return "Youden's J" if method == "youden" else str(method)
 
 

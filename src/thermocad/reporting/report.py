@@ -104,7 +104,7 @@ def _run_block(run_dir: Path) -> str:
     cfg = read_json(run_dir / "config.json") or {}
     used = (read_json(run_dir / "model.json") or {}).get("lr")
     finder = "learning-rate finder" + (
-        f" (the run used {used:.2g}: the recipe's own rate unless --lr-find)" if used else "")  # fmt: skip
+        f" (the run's head rate: {used:.2g}, the recipe's own unless --lr-find)" if used else "")  # fmt: skip
     return (f"<h3>{esc(run_dir.parent.name)} ({esc(run_dir.name)})</h3><div class=row>"
             + img(run_dir / "lr_find.png", finder, 380)
             + img(run_dir / "schedule.png", "learning-rate schedule", 380)
