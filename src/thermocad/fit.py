@@ -7,9 +7,11 @@ run folder is what `predict`, `explain`, `serve` and `export` take; it also keep
 cv/oof_predictions.csv and cv/metrics.json (overall, within batch, period-matched).
 
 `resume=True` continues an interrupted fit: the cohort and split it wrote are kept, finished
-fold runs are reused, an interrupted one continues from its checkpoint (`train(resume=True)`),
-and so does the final training. It refuses other options, or data changed since it began
-(fit_resume.json, `training/fit_resume.py`, records both while the fit is unfinished).
+fold runs are reused, an interrupted one continues from its checkpoint (`train(resume=True)`:
+the head stage on cached features starts again, so the weights are those of a fit never
+stopped), and so does the final training. It refuses other options, another version, or data
+changed since it began (fit_resume.json, `training/fit_resume.py`, records them while the fit
+is unfinished).
 """
 
 from __future__ import annotations
