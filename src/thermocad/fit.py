@@ -209,8 +209,7 @@ def fit(
     if folds < 2 or folds > per_class.min():  # each fold needs a woman of each class
         raise ConfigError(f"--folds must be 2 to {per_class.min()} (the labels hold "
                           f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
-    options = {**config.to_dict(), "folds": folds, "seed": seed}
-    record = {"options": json.loads(json.dumps(options)),  # as fit_resume.json reads back (no tuples)
+    record = {"options": {**config.to_dict(), "folds": folds, "seed": seed},  # JSON's types
               "data": fingerprint(data_dir, labels_csv), "version": __version__}  # fmt: skip
     state = resumable(out_dir, record) if resume else None
     if state is None or state.get("stage") != "cv":  # a new fit, or one stopped in prepare

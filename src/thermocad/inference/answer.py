@@ -102,7 +102,14 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
     `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
     from thermocad.inference.explain import draw_thermogram, map_cnn
-    from thermocad.inference.notes import input_note, result_line, shown, training_note, void_note
+    from thermocad.inference.notes import (
+        called,
+        input_note,
+        result_line,
+        shown,
+        training_note,
+        void_note,
+    )
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
@@ -125,13 +132,12 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     if note := "; ".join(n for n in notes if n):
         result += f" Note: {note}."
     p, t = shown(prob, bundle.threshold)
-    if void:
+    if (made := called(prob, bundle.threshold, not void)) is None:
         call = verdict("none", f"{path.name}: {void}.", f"P(Sick) {p} shown only for completeness.")
     else:
-        sick = prob >= bundle.threshold
         small = _view_line(path.name) + (" A note qualifies this call: see Result." if note else "")
-        call = verdict("sick" if sick else "healthy", f"{path.name}: P(Sick) {p}, "
-                       f"{'at or above' if sick else 'below'} the threshold {t}.", small)  # fmt: skip
+        call = verdict(made.lower(), f"{path.name}: P(Sick) {p}, "
+                       f"{'at or above' if made == 'Sick' else 'below'} the threshold {t}.", small)  # fmt: skip
     return Answer(
         thermogram=_inline_png(
             _one_panel(draw_thermogram, array, thermogram.unit),
@@ -174,14 +180,12 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
     if heat is None:
         return None
     from thermocad.inference.explain import draw_overlay
-    from thermocad.inference.notes import shown
+    from thermocad.inference.notes import called, shown
 
     panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold, cnn, call)
-    decision = (
-        ("called Sick" if prob >= bundle.threshold else "called Healthy") if call else "no call"
-    )
+    made = called(prob, bundle.threshold, call)
     alt = (f"Grad-CAM overlay of the CNN; the model's P(Sick) {shown(prob, bundle.threshold)[0]}, "
-           f"{decision}")  # fmt: skip
+           f"{f'called {made}' if made else 'no call'}")  # fmt: skip
     caption = OVERLAY_CAPTION + (BASELINE_CAPTION if cnn is not None else "")
     return f"<figure>{_inline_png(panel, alt)}<figcaption>{caption}</figcaption></figure>"
 

@@ -116,12 +116,9 @@ def build_app(
 def _header(bundle: ModelBundle | OnnxModel) -> str:
     """The page's title and what it serves (a model of synthetic women says so)."""
     from thermocad.inference.notes import copies, tta_note
-    from thermocad.models.meta import synthetic_training
+    from thermocad.models.meta import model_name, synthetic_training
 
-    served = bundle.meta.get("arch", "model") + (
-        " + baseline" if bundle.meta.get("baseline") else ""
-    )
-    text = (f"# thermocad: breast thermogram analysis\nModel: `{served}`, "
+    text = (f"# thermocad: breast thermogram analysis\nModel: `{model_name(bundle.meta)}`, "
             f"input unit `{bundle.unit}`, decision threshold {bundle.threshold:.4f}.")  # fmt: skip
     if synthetic := synthetic_training(bundle.meta):
         text += (f" **Trained on {synthetic} thermograms (`thermocad synth`), not on women: a "

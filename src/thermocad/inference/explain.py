@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from thermocad.inference.notes import shown
+from thermocad.inference.notes import called, shown
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -95,9 +95,9 @@ def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: 
     # Scaled to its own maximum: where the CNN half looked, not how strongly (a Healthy call
     # has its brightest spot too), and not the baseline half's statistics.
     fig.colorbar(overlay, ax=ax, shrink=0.85, label="CNN's Grad-CAM for Sick (scaled per image)")
-    decision = ("called Sick" if prob >= threshold else "called Healthy") if call else "No call"
+    made = called(prob, threshold, call)
     p, t = shown(prob, threshold)
-    title = f"{decision[0].upper()}{decision[1:]}: P(Sick) {p} (threshold {t})"
+    title = f"{f'Called {made}' if made else 'No call'}: P(Sick) {p} (threshold {t})"
     if not call:
         title += ", shown only for completeness (see the note)"
     if cnn is not None:

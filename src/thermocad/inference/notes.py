@@ -133,6 +133,14 @@ def tta_note(meta: dict[str, Any], tta: bool | None, used: int | None = None) ->
             f"{copies(n)}; {why}, so P(Sick) shifts a little")  # fmt: skip
 
 
+def called(prob: float, threshold: float, made: bool = True) -> str | None:
+    """The call at `threshold`: "Sick" (P(Sick) at or above it) or "Healthy"; None when no
+    call is `made` (a `void_note` applies)."""
+    if not made:
+        return None
+    return "Sick" if prob >= threshold else "Healthy"
+
+
 def shown(prob: float, threshold: float) -> tuple[str, str]:
     """P(Sick) and the threshold as text, with four decimals or as many more as it takes for
     two different numbers not to read the same (the decision differs between them)."""
@@ -151,9 +159,9 @@ def result_line(bundle, name: str, prob: float, cnn, base, void: str = "") -> st
     if void:
         return (f"{name}: no Sick/Healthy call: {void}. (The model's P(Sick) = {p}, threshold "
                 f"{t}, is shown only for completeness.)")  # fmt: skip
-    sick = prob >= bundle.threshold
-    line = (f"{name}: P(Sick) = {p}, {'at or above' if sick else 'below'} the threshold {t}: "
-            f"called {'Sick' if sick else 'Healthy'}.")  # fmt: skip
+    call = called(prob, bundle.threshold)
+    line = (f"{name}: P(Sick) = {p}, {'at or above' if call == 'Sick' else 'below'} the "
+            f"threshold {t}: called {call}.")  # fmt: skip
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
         line += (f" It is the mean of the CNN's {cnn[0]:.4f} and the temperature-statistics "
                  f"baseline's {base[0]:.4f}.")  # fmt: skip

@@ -8,6 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from thermocad.inference.notes import called
 from thermocad.io.filenames import patient_number
 from thermocad.io.find import same_names_warning, walk_thermal_files
 from thermocad.models.meta import model_name, not_a_model_warning, tta_views
@@ -180,7 +181,7 @@ def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
         "file": str(path),
         "patient_id": patient_number(path),
         "prob_sick": round(prob, 6),
-        "decision": "n/a" if void else "Sick" if prob >= bundle.threshold else "Healthy",
+        "decision": called(prob, bundle.threshold, not void) or "n/a",
         "threshold": bundle.threshold,
         "model": model_name(bundle.meta),  # ARCH+baseline for the default ensemble
         "thermocad_version": version,
@@ -199,19 +200,27 @@ def predict_paths(
 ) -> tuple[pd.DataFrame, list[FileError]]:
     """Predict every thermal file in `paths` (folders recursed) with the model in `run_dir` (a
     run folder or an exported .onnx file) or an already loaded model."""
+    bundle, home = _model(run_dir, device)
     files, errors = collect_files(paths)
-    return _predict_files(run_dir, files, errors, tta, allow_unit_mismatch, batch_size, workers,
-                          device)  # fmt: skip
+    return _predict_files(bundle, home, files, errors, tta, allow_unit_mismatch, batch_size,
+                          workers)  # fmt: skip
 
 
-def _predict_files(run_dir, files: list[Path], errors: list[FileError], tta: bool | None,
-                   allow_unit_mismatch: bool, batch_size: int = 16, workers: int | None = None,
-                   device: str = "auto", home=None) -> tuple[pd.DataFrame, list[FileError]]:  # fmt: skip
-    """predict_paths() once its files are collected (`errors`: the paths that held none).
-    `home`: the folder or file the model came from (its training record), if not `run_dir`."""
+def _model(run_dir, device: str):
+    """The model to predict with, and where its training record is: the folder (or .onnx file)
+    given, or the one a loaded model came from."""
     from thermocad.inference.loading import load_model
 
-    bundle = load_model(run_dir, device) if isinstance(run_dir, str | os.PathLike) else run_dir
+    if isinstance(run_dir, str | os.PathLike):
+        return load_model(run_dir, device), Path(run_dir)
+    return run_dir, getattr(run_dir, "path", None)
+
+
+def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[FileError],
+                   tta: bool | None, allow_unit_mismatch: bool, batch_size: int = 16,
+                   workers: int | None = None) -> tuple[pd.DataFrame, list[FileError]]:  # fmt: skip
+    """predict_paths() once the model is loaded and its files collected (`errors`: the paths
+    that held none); `home`: where the model's training record is (None: nowhere)."""
     if warning := not_a_model_warning(bundle.meta):
         from thermocad.utils.progress import log
 
@@ -219,11 +228,8 @@ def _predict_files(run_dir, files: list[Path], errors: list[FileError], tta: boo
     table, read_errors = predict_bundle(
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )
-    # A loaded model's own folder (or .onnx file) keeps its training record too.
-    if home is None:
-        home = run_dir if isinstance(run_dir, str | os.PathLike) else getattr(bundle, "path", None)
     if home is not None:
-        _note_training_women(table, Path(home))
+        _note_training_women(table, home)
     return table, errors + read_errors
 
 
@@ -267,11 +273,9 @@ def run_predict(
     if str(out) == "-":  # not stdout: the failures and per-patient tables go beside it
         raise ConfigError("--out -: give a file name (predict writes its error and per-patient "
                           "tables beside it)")  # fmt: skip
-    from thermocad.inference.loading import load_model
-
     # The model first: given the data folder in its place, the error says so before the model
     # folder is walked as thermograms.
-    bundle = load_model(run_dir, device)
+    bundle, home = _model(run_dir, device)
     files, problems = collect_files(paths)
     if not files:  # nothing to predict: said before any file is written
         more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
@@ -282,7 +286,7 @@ def run_predict(
         if path.resolve() in given:  # --force or not: the input would become its own predictions
             raise ConfigError(f"{path}: is one of the files to predict; give --out another name")
         check_writable(path, force)  # fail before the slow part, not after it
-    table, errors = _predict_files(bundle, files, problems, tta, allow_unit_mismatch, home=run_dir)
+    table, errors = _predict_files(bundle, home, files, problems, tta, allow_unit_mismatch)
     written = write_predictions(table, errors, out, force=force, fmt=fmt)
     for err in errors:
         log(failure_line(err))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from thermocad.evaluation.metrics import TARGET_SENSITIVITY
 from thermocad.io.labels import with_y
-from thermocad.models.meta import synthetic_training, training_sentence
+from thermocad.models.meta import model_name, synthetic_training, training_sentence
 from thermocad.utils.files import atomic_write_text
 from thermocad.utils.tables import fmt_ci
 
@@ -157,8 +157,8 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
         trained += (f" (a smoke run: {config['max_batches']} batches per epoch at "
                     f"{size} px; it checks the code and is not a model to use)")  # fmt: skip
     rows = pd.concat([train] + ([valid] if valid is not None else []))
-    served = f"{arch} + baseline" if meta.get("baseline") is not None else arch
-    out = [front_matter(meta, summary), f"# thermocad {served}: breast thermogram classifier", ""]
+    title = f"# thermocad {model_name(meta)}: breast thermogram classifier"
+    out = [front_matter(meta, summary), title, ""]
     out += [f"Model: `{arch}`, a CNN ({size} px, {meta.get('unit', 'celsius')} input) trained "
             f"with thermocad {meta.get('thermocad_version', '')}: {trained}. Its P(Sick) for one "
             f"frontal breast thermogram is {ensemble}; the stored decision threshold is "

@@ -38,6 +38,7 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
                        "CNN, or it has no test predictions.</p>")  # fmt: skip
     try:
         from thermocad.inference.explain import explain_array
+        from thermocad.inference.notes import called
         from thermocad.io.thermal import read_thermal
         from thermocad.models.bundle import load_bundle
         from thermocad.reporting.plots import save
@@ -50,10 +51,10 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
             fig = explain_array(bundle, t.array, t.unit, title=f"{name} (truly {label})",
                                 threshold=threshold)  # fmt: skip
             cut = threshold if threshold is not None else bundle.threshold
-            called = "Sick" if row.prob >= cut else "Healthy"
             body += img(
                 save(fig, test_dir / f"gradcam_{i}.png"),
-                f"Grad-CAM of {name}: truly {label}, P(Sick) {row.prob:.3f}, called {called}",
+                f"Grad-CAM of {name}: truly {label}, P(Sick) {row.prob:.3f}, "
+                f"called {called(row.prob, cut)}",
             )
     except Exception as exc:  # an explanation failing must not lose the whole report
         return section(
