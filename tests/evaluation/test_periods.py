@@ -140,10 +140,13 @@ def test_report_notes_the_room_drift_with_or_without_dates():
 
     drift = {"batch": "A", "rho": 0.32, "ci": [0.08, 0.53], "n": 71}
     assert room_note(None) == ""
-    assert room_note(drift).startswith("<p class=bad>Room drift") and "rho +0.32" in room_note(
-        drift
-    )
-    assert room_note({**drift, "ci": [-0.1, 0.4]}).startswith("<p>Room drift")
+    assert room_note(drift).startswith("<p class=bad>Room drift")
+    assert "is 0.32 (0.08-0.53): P(Sick) rises with the room" in room_note(drift)
+    # An interval around 0 claims nothing: no flag, and the words say so.
+    unsure = room_note({**drift, "ci": [-0.1, 0.4]})
+    assert unsure.startswith("<p>Room drift") and "no clear sign that P(Sick) follows" in unsure
+    falls = P.room_drift_words({**drift, "rho": -0.3, "ci": [-0.5, -0.1]})
+    assert "-0.30 (-0.50 to -0.10): P(Sick) falls as the room warms" in falls
     no_dates = period_note({"dates": False, "healthy_room_drift": drift})
     assert "No acquisition dates" in no_dates and "Room drift" in no_dates
     assert "71 Healthy women," in room_note({**drift, "batch": "all"})  # one batch: not named

@@ -123,7 +123,10 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     text = write_model_card(tmp_path, smoke, _rows(20, 0), None, None).read_text()
     assert "(a smoke run: 2 batches per epoch at 64 px; it checks the code" in text
     assert "15 imaged in the period" in text and "AUC 0.781 (0.607-0.919)" in text
-    assert "among the 71 Healthy women of batch A" in text and "rho +0.32 (+0.08 to +0.53)" in text
+    assert (
+        "among the 71 Healthy women of batch A" in text
+        and "is 0.32 (0.08-0.53): P(Sick) rises" in text
+    )
     assert "imaged in rooms of 18.3-27.2 °C" in text
     assert "14 called Sick in their own rooms, 9 when re-rendered as if imaged at 21.0 °C" in text
     assert "and 25 at 25.1 °C" in text

@@ -31,7 +31,7 @@ from thermocad.evaluation.evaluate import (
     served_name,
     write_plots,
 )
-from thermocad.evaluation.periods import period_columns
+from thermocad.evaluation.periods import period_columns, room_drift_words
 from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 from thermocad.utils.files import (
     atomic_write_csv,
@@ -109,8 +109,7 @@ def _notes(result: dict) -> list[str]:
                      f"{fmt_ci(date['roc_auc'], date.get('ci'))} (0.5: no drift)")  # fmt: skip
     room = periods.get("healthy_room_drift")
     if room:
-        notes.append(f"Room drift: among the {room['n']} Healthy women, Spearman's rho of P(Sick) "
-                     f"with the room {fmt_ci(room['rho'], room.get('ci'))} (0: no drift)")  # fmt: skip
+        notes.append(room_drift_words(room) + " (0: no drift)")
     rooms = result.get("rooms")
     if rooms:
         lo, hi = rooms["training_range_c"]

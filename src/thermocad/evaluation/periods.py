@@ -168,6 +168,27 @@ def healthy_room_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
     return {"batch": batch, "rho": rho, "ci": ci, "n": int(len(part))}
 
 
+def room_drift_words(drift: dict) -> str:
+    """The room drift in one sentence, its claim as strong as its interval: "Room drift: among
+    the 44 Healthy women of batch A, Spearman's rho of P(Sick) with the room temperature is
+    +0.16 (-0.15 to +0.45): no clear sign that P(Sick) follows the room"."""
+    from thermocad.utils.tables import fmt_ci
+
+    ci = drift.get("ci")
+    where = f" of batch {drift['batch']}" if drift.get("batch") not in (None, "all") else ""
+    if ci and ci[0] > 0:
+        verdict = "P(Sick) rises with the room"
+    elif ci and ci[1] < 0:
+        verdict = "P(Sick) falls as the room warms"
+    elif ci:
+        verdict = "no clear sign that P(Sick) follows the room"
+    else:
+        verdict = "no interval"
+    return (f"Room drift: among the {drift['n']} Healthy women{where}, Spearman's rho of P(Sick) "
+            f"with the room temperature (the background's median) is "
+            f"{fmt_ci(drift['rho'], ci, digits=2)}: {verdict}")  # fmt: skip
+
+
 def subgroup_metrics(df: pd.DataFrame, column: str, threshold: float, gap: float = 0.1) -> dict:
     """Metrics within each value of `column`, with a flag when groups disagree or are one-class.
 

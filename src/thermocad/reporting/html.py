@@ -60,7 +60,7 @@ def img(path: str | os.PathLike | None, alt: str, width: int | None = None) -> s
     if not path or not Path(path).exists():
         return f'<p class="missing">{esc(alt)}: not available</p>'
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    style = f' style="max-width:{width}px"' if width else ""
+    style = f' style="max-width:min({width}px,100%)"' if width else ""
     return f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption>{esc(alt)}</figcaption></figure>'
 
 

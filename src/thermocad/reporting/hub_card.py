@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from thermocad.evaluation.metrics import TARGET_SENSITIVITY
+from thermocad.evaluation.periods import room_drift_words
 from thermocad.io.labels import with_y
 from thermocad.models.meta import model_name, synthetic_training, training_sentence
 from thermocad.utils.files import atomic_write_text
@@ -270,12 +271,7 @@ def _cv_evaluation(cv: dict) -> list[str]:
                   "does not follow the date)."]  # fmt: skip
     room = cv.get("healthy_room_drift")
     if room:
-        ci = room.get("ci")
-        interval = f" ({ci[0]:+.2f} to {ci[1]:+.2f})" if ci else ""
-        where = f" of batch {room['batch']}" if room["batch"] not in (None, "all") else ""
-        lines += ["", f"Room drift: among the {room['n']} Healthy women{where}, "
-                  f"P(Sick) follows the room temperature with Spearman rho {room['rho']:+.2f}"
-                  f"{interval} (0: the model does not follow the room)."]  # fmt: skip
+        lines += ["", room_drift_words(room) + " (0: the model does not follow the room)."]
     stress = cv.get("room_stress")
     if stress:
         cool, warm = stress["rooms"]

@@ -65,17 +65,15 @@ def drift_note(drift: dict | None) -> str:
 
 def room_note(drift: dict | None) -> str:
     """The Healthy women's room drift of P(Sick), flagged when its interval excludes 0."""
+    from thermocad.evaluation.periods import room_drift_words
+
     if not drift:
         return ""
     ci = drift.get("ci")
-    interval = f" ({ci[0]:+.2f} to {ci[1]:+.2f})" if ci else ""
-    where = f" of batch {esc(drift['batch'])}" if drift["batch"] not in (None, "all") else ""
-    text = (
-        f"Room drift: among the {drift['n']} Healthy women{where}, "
-        f"P(Sick) follows the room temperature (the background's median) with Spearman rho "
-        f"{drift['rho']:+.2f}{interval}. All of them are Healthy: 0 means the model does not "
-        "follow the room; above it, women imaged in a warmer room look sicker to it (below, "
-        "in a colder one), so a room that changed with the period can stand in for disease."
+    text = esc(room_drift_words(drift)) + (
+        ". All of them are Healthy: 0 means the model does not follow the room; above it, "
+        "women imaged in a warmer room look sicker to it (below, in a colder one), so a room "
+        "that changed with the period can stand in for disease."
     )
     flagged = ci is not None and (ci[0] > 0 or ci[1] < 0)
     return f"<p class=bad>{text}</p>" if flagged else f"<p>{text}</p>"
