@@ -41,15 +41,24 @@ def test_outer_test_women_are_never_seen_by_a_choice(split_csv, tmp_path):
     res = N.nested_cv(df, ["coin"], tmp_path / "nested", config={}, n_boot=20,
                       trainer=recording(coin_trainer, seen))  # fmt: skip
     dev = df[df["split"] != "test"]
+    # A CNN that wins every fold, so that each outer fold refits it (the baseline needs no trainer).
+    refits = []
+    N.nested_cv(df, ["oracle"], tmp_path / "oracle", config={}, baseline=False, n_boot=0,
+                trainer=recording(oracle_trainer, refits))  # fmt: skip
     for k in sorted(dev["fold"].unique()):
         held = set(dev.loc[dev["fold"] == k, "patient_id"])
         runs = [(d, s) for d, s in seen if f"outer{k}/" in d]
         inner = [s for d, s in runs if "/inner/" in d]
-        refit = [s for d, s in runs if "/refit/" in d]
         assert len(inner) == 3 and all(not held & set(s["patient_id"]) for s in inner)
-        for s in refit:  # the refit trains on the outer training set, predicts the held-out fold
-            assert set(s.loc[s["split"] == "valid", "patient_id"]) == held
-            assert not held & set(s.loc[s["split"] == "train", "patient_id"])
+        refit = [s for d, s in refits if f"outer{k}/" in d and "/refit/" in d]
+        assert (
+            len(refit) == 1
+        )  # the refit trains on the outer training set, predicts the held-out fold
+        assert set(refit[0].loc[refit[0]["split"] == "valid", "patient_id"]) == held
+        assert (
+            set(refit[0].loc[refit[0]["split"] == "train", "patient_id"])
+            == set(dev["patient_id"]) - held
+        )
     pred = pd.read_csv(tmp_path / "nested" / "nested_predictions.csv")
     assert sorted(pred["patient_id"]) == sorted(dev["patient_id"])  # every dev woman once, no test
     # the hot spot makes the baseline near-perfect and the coin is not: baseline every time
@@ -57,12 +66,35 @@ def test_outer_test_women_are_never_seen_by_a_choice(split_csv, tmp_path):
     assert res["candidates"] == ["baseline", "coin", "coin+baseline"]
 
 
+def test_outer_test_predictions_move_no_choice(split_csv, tmp_path):
+    """Whatever the refitted model says of the held-out women, each fold's candidate and
+    threshold stay the same: both come from the inner folds alone."""
+
+    def trainer(noise_seed):
+        def train(split_csv, run_dir, config):
+            run = oracle_trainer(split_csv, run_dir, config)
+            if "/refit/" in str(run_dir):  # the held-out women's P(Sick): noise of this seed
+                pred = pd.read_csv(run / "valid_predictions.csv")
+                pred["prob"] = np.random.default_rng(noise_seed).uniform(size=len(pred))
+                pred.to_csv(run / "valid_predictions.csv", index=False)
+            return run
+
+        return train
+
+    df = pd.read_csv(split_csv)
+    runs = [N.nested_cv(df, ["coin", "oracle"], tmp_path / str(s), config={}, baseline=False, n_boot=0,
+                        trainer=trainer(s)) for s in (1, 2)]  # fmt: skip
+    assert [f["chosen"] for f in runs[0]["folds"]] == [f["chosen"] for f in runs[1]["folds"]]
+    assert [f["threshold"] for f in runs[0]["folds"]] == [f["threshold"] for f in runs[1]["folds"]]
+    assert not np.allclose(runs[0]["pred"]["prob"], runs[1]["pred"]["prob"])  # the noise did land
+
+
 def test_metrics_use_each_folds_own_threshold(split_csv, tmp_path):
     df = pd.read_csv(split_csv)
     res = N.nested_cv(df, [], tmp_path / "nested", n_boot=20, threshold_method="youden")
     pred = res["pred"]
-    for fold in res["folds"]:
-        assert (pred.loc[pred["outer_fold"] == fold["outer_fold"], "threshold"] == fold["threshold"]).all()  # fmt: skip
+    thresholds = {f["outer_fold"]: f["threshold"] for f in res["folds"]}
+    assert len(set(thresholds.values())) > 1  # folds that differ, or "own" would test nothing
     call = pred["prob"] >= pred["threshold"]
     tp, fn = int((call & (pred["y"] == 1)).sum()), int((~call & (pred["y"] == 1)).sum())
     overall = res["metrics"]["subsets"]["overall"]
