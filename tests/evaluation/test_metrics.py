@@ -79,6 +79,15 @@ def test_calibration_slope_recovers_known_miscalibration():
     a, b = M.calibration_intercept_slope(y.astype(int), prob)
     assert b == pytest.approx(0.5, abs=0.06)
     assert a == pytest.approx(0.0, abs=0.15)
+    # Too high on average (logits shifted by +1): the intercept is calibration-in-the-large,
+    # the slope-1 fit, about -1; the intercept of the joint fit (about -0.5) mixes in the slope.
+    a, b = M.calibration_intercept_slope(y.astype(int), 1 / (1 + np.exp(-(2 * logit + 1))))
+    assert a == pytest.approx(-1.0, abs=0.1) and b == pytest.approx(0.5, abs=0.06)
+    from scipy.optimize import minimize_scalar
+
+    offset = 2 * logit + 1
+    nll = lambda t: np.sum(np.logaddexp(0, t + offset) - y * (t + offset))  # noqa: E731
+    assert a == pytest.approx(minimize_scalar(nll).x, abs=1e-5)
     # Classes separated completely: no finite recalibration exists, so none is reported.
     separated = M.calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.4, 0.6, 0.9])
     assert all(np.isnan(separated))
@@ -113,7 +122,7 @@ def test_bootstrap_seeded_and_brackets_point():
     assert lo <= 21 / 24 <= hi and hi <= 1.0
 
 
-def test_bootstrap_keeps_patients_together():
+def test_bootstrap_keeps_patients_together(monkeypatch):
     # Patient 0 has 5 identical Sick images; every replicate keeps them as one block,
     # so the number of Sick images in any replicate is a multiple of 5.
     df = pd.DataFrame(
@@ -121,6 +130,26 @@ def test_bootstrap_keeps_patients_together():
     )
     groups = [np.flatnonzero(m) for m in M._patient_masks(df)]
     assert [len(g) for g in groups] == [5, 1, 1]
+    sick_images = []
+    real = M._replicate
+
+    def spy(y, p, threshold):
+        sick_images.append(int(y.sum()))
+        return real(y, p, threshold)
+
+    monkeypatch.setattr(M, "_replicate", spy)
+    M.bootstrap_ci(df, 0.5, n_boot=100, seed=0)
+    assert len(sick_images) == 100 and all(k % 5 == 0 for k in sick_images)
+    assert len(set(sick_images)) > 1  # drawn 0, 1, 2 or 3 times: the draws did vary
+
+
+def test_bootstrap_calls_a_score_at_the_threshold_sick():
+    # P(Sick) >= threshold is Sick, in every replicate as in the point estimate.
+    df = pd.DataFrame(
+        {"patient_id": range(6), "y": [1, 1, 1, 0, 0, 0], "prob": [0.5] * 3 + [0.1] * 3}
+    )
+    ci = M.bootstrap_ci(df, 0.5, n_boot=50, seed=0)
+    assert ci["sensitivity"] == (1.0, 1.0) and ci["specificity"] == (1.0, 1.0)
 
 
 def test_bootstrap_does_not_depend_on_the_rows_order():

@@ -56,6 +56,31 @@ def test_no_batch_column_is_one_batch():
     assert P.two_class_batches(df) == ["all"]
 
 
+def test_an_empty_batch_column_is_one_batch_and_a_missing_batch_is_in_none():
+    rows = [(1, "Healthy", "", "2013-01-01"), (2, "Sick", "", "2013-02-01"),
+            (3, "Healthy", "", "2013-03-01")]  # fmt: skip
+    assert P.period_matched(table(rows)).tolist() == [False, True, False]  # as without the column
+    assert P.two_class_batches(table(rows)) == ["all"]
+    # Beside women of batch A, women without a batch belong to no batch: not "batch ?".
+    mixed = table([*rows, (4, "Sick", "A", "2013-02-01"), (5, "Healthy", "A", "2013-02-01")])
+    mixed.loc[0, "acquisition_batch"] = None
+    assert P.two_class_batches(mixed) == ["A"]
+    assert P.period_matched(mixed).tolist() == [False, False, False, True, True]
+    assert list(P.subsets(mixed)) == ["overall", "batch A", "period-matched"]
+
+
+def test_a_woman_is_period_matched_with_all_her_images_by_her_first_date():
+    df = table([
+        (1, "Healthy", "A", "2013-01-01"),
+        (1, "Healthy", "A", "2013-06-01"),  # her second visit lies inside, her first does not
+        (2, "Sick", "A", "2013-03-01"),
+        (3, "Healthy", "A", "2013-05-01"),  # range: 2013-03-01..2013-05-01, from first dates
+        (4, "Sick", "A", "2013-07-01"),
+    ])  # fmt: skip
+    assert P.period_matched(df).tolist() == [False, False, True, True, False]
+    assert P.period_matched(df.iloc[[1, 0, 2, 3, 4]]).tolist() == [False, False, True, True, False]
+
+
 def pred_table():
     # batch A: 4 Healthy, 4 Sick; B: 2 Sick. Period A: 2013-03-01..2013-06-01 holds patients 2-5.
     rows = [(1, "Healthy", "A", "2012-01-01", 0.1), (2, "Healthy", "A", "2013-05-01", 0.6),

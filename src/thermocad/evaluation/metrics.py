@@ -122,22 +122,39 @@ def brier(y_true, prob) -> float:
 
 
 def calibration_intercept_slope(y_true, prob, eps: float = 1e-6) -> tuple[float, float]:
-    """Logistic recalibration: fit logit P(y=1) = a + b * logit(prob); perfect is (0, 1).
-    Undefined (NaN) with one class, or when P(Sick) separates the classes, completely or
-    with the classes meeting only at tied scores: the unpenalised fit then has no finite
-    solution (its numbers would only say where it stopped)."""
+    """Calibration intercept and slope (Van Calster et al. 2016); perfect is (0, 1).
+
+    Intercept: calibration-in-the-large, `a` of logit P(y=1) = a + logit(prob) (slope fixed
+    at 1): below 0, P(Sick) is too high on average; above 0, too low. Slope: `b` of logit
+    P(y=1) = c + b * logit(prob): below 1, over-confident. Undefined (NaN) with one class, or
+    when P(Sick) separates the classes, completely or with the classes meeting only at tied
+    scores: the slope's unpenalised fit then has no finite solution (its numbers would only
+    say where it stopped), so neither is reported."""
     if not _two_classes(y_true):
         return float("nan"), float("nan")
     from sklearn.linear_model import LogisticRegression
 
-    y = np.asarray(y_true)
+    y = np.asarray(y_true, float)
     p = np.clip(np.asarray(prob, float), eps, 1 - eps)
     if p[y == 1].min() >= p[y == 0].max() or p[y == 1].max() <= p[y == 0].min():
         return float("nan"), float("nan")
-    logit = np.log(p / (1 - p)).reshape(-1, 1)
+    logit = np.log(p / (1 - p))
     # Unpenalised fit: the recalibration slope must not be shrunk towards 0.
-    model = LogisticRegression(C=np.inf, max_iter=1000).fit(logit, np.asarray(y_true))
-    return float(model.intercept_[0]), float(model.coef_[0, 0])
+    model = LogisticRegression(C=np.inf, max_iter=1000).fit(logit.reshape(-1, 1), y)
+    return _intercept_with_offset(y, logit), float(model.coef_[0, 0])
+
+
+def _intercept_with_offset(y: np.ndarray, offset: np.ndarray, steps: int = 50) -> float:
+    """The maximum-likelihood `a` of logit P(y=1) = a + offset (Newton's method; the
+    log-likelihood is concave in `a`, and finite when both classes are present)."""
+    a = 0.0
+    for _ in range(steps):
+        q = 1 / (1 + np.exp(-(a + offset)))
+        step = float(np.sum(y - q) / max(np.sum(q * (1 - q)), 1e-12))
+        a += step
+        if abs(step) < 1e-10:
+            break
+    return a
 
 
 def wilson_ci(successes: int, total: int, z: float = 1.959964) -> tuple[float, float]:
@@ -177,7 +194,8 @@ def choose_threshold(
     # Every distinct score is a candidate: the points a drawn curve drops include the top of a
     # run of Sick scores, which is the threshold the sensitivity rule asks for.
     fpr, tpr, thr = roc_points(y, p, every=True)
-    thr = np.minimum(thr, 1.0)  # sklearn puts +inf first; 1.0 calls only P(Sick) = 1 Sick
+    # sklearn puts +inf first; 1.0 calls only P(Sick) = 1 Sick (model.json keeps 0..1).
+    thr = np.minimum(thr, 1.0)
     if target_sensitivity is not None or method == "sensitivity":
         target = TARGET_SENSITIVITY if target_sensitivity is None else float(target_sensitivity)
         if not 0 < target <= 1:

@@ -26,11 +26,18 @@ def sick(df: pd.DataFrame) -> pd.Series:
     return with_y(df)["y"]
 
 
+NO_BATCH = "?"  # a row without a batch where others have one: in no batch's subset
+
+
 def batch_values(df: pd.DataFrame) -> pd.Series:
-    """The batch of each row as text; one batch ("all") when the table has none."""
+    """The batch of each row as text; one batch ("all") when the table names none, and
+    NO_BATCH for a row without one where others have one (it belongs to no batch)."""
     if BATCH not in df.columns:
         return pd.Series("all", index=df.index)
-    return df[BATCH].fillna("").astype(str).replace("", "?")
+    text = df[BATCH].fillna("").astype(str).str.strip()
+    if not text.ne("").any():
+        return pd.Series("all", index=df.index)
+    return text.replace("", NO_BATCH)
 
 
 def dates(df: pd.DataFrame) -> pd.Series:
@@ -53,15 +60,19 @@ def period_matched(df: pd.DataFrame, own_range: bool = False) -> pd.Series:
     with one class contributes nobody, nor do rows without a date. Without any date the mask
     is all False and `mask.attrs["available"]` is False: report the subset as n/a. A table
     with the column `period_matched` (rows of a split: the cohort's ranges) is read as it is,
-    unless `own_range`.
+    unless `own_range`. A woman counts by her first date, so all her images are in or out.
     """
     when, y, batch = dates(df), sick(df), batch_values(df)
+    if "patient_id" in df.columns:
+        when = when.groupby(df["patient_id"]).transform("min").reindex(df.index)
     if PERIOD in df.columns and not own_range:
         mask = df[PERIOD].astype(str).str.lower().isin(["true", "1", "1.0"])  # bool, or text
         mask.attrs["available"] = bool(when.notna().any())
         return mask.rename(PERIOD)
     mask = pd.Series(False, index=df.index, name=PERIOD)
     for value in batch.unique():
+        if value == NO_BATCH:
+            continue
         inside = batch == value
         first = when[inside].groupby(y[inside]).min()
         last = when[inside].groupby(y[inside]).max()
@@ -85,7 +96,7 @@ def period_range(df: pd.DataFrame, batch: str) -> tuple[str, str] | None:
 def two_class_batches(df: pd.DataFrame) -> list[str]:
     """Batches holding both classes, the most common first (ties: by name)."""
     y, batch = sick(df), batch_values(df)
-    both = [b for b in batch.unique() if y[batch == b].nunique() == 2]
+    both = [b for b in batch.unique() if b != NO_BATCH and y[batch == b].nunique() == 2]
     counts = batch.value_counts()
     return sorted(both, key=lambda b: (-counts[b], b))
 
