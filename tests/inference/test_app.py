@@ -89,6 +89,14 @@ def test_a_fit_model_says_what_its_threshold_did(bundle, dmr_files, upload_root,
             "that chose the threshold (so a little optimistic for new women).") in result  # fmt: skip
     monkeypatch.setitem(bundle.meta, "data", {"synthetic_share": 1.0})  # the demo's model
     assert "(120 synthetic patients) found" in answer_file(bundle, str(path), False)[2]
+    # model.json's threshold edited away from the one the CV chose: its figures are not claimed.
+    chosen = {"threshold": bundle.threshold + 0.1, "threshold_method": "sensitivity"}
+    monkeypatch.setitem(bundle.meta, "threshold_provenance", chosen)
+    result = answer_file(bundle, str(path), False)[2]
+    assert "found sensitivity" not in result
+    assert (f"The threshold {bundle.threshold:.4f} is not the {bundle.threshold + 0.1:.4f} that "
+            "the model's cross-validation chose (model.json edited?): no sensitivity or "
+            "specificity was measured at it.") in result  # fmt: skip
 
 
 def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):

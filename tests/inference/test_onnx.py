@@ -108,6 +108,13 @@ def test_predict_cli_without_torch(run_dir, onnx_file, dmr_files, tmp_path):
     done = run_without_torch(["predict", str(run), str(dmr_files[0]), "--out", "b.csv"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert pd.read_csv(tmp_path / "b.csv")["prob_sick"][0] == table["prob_sick"][0]
+    # Its model.json edited since the export (or another model's .onnx): refused, not run.
+    meta = json.loads((run / "model.json").read_text())
+    (run / "model.json").write_text(json.dumps({**meta, "threshold": 0.3}))
+    done = run_without_torch(["predict", str(run), str(dmr_files[0]), "--out", "d.csv"], tmp_path)
+    assert done.returncode == 2 and "was not exported from" in done.stderr
+    assert "(model.json differ); export it again: thermocad export" in done.stderr
+    (run / "model.json").write_text(json.dumps(meta))
     (run / "INCOMPLETE").write_text("training started")  # retraining: model.onnx is stale
     done = run_without_torch(["predict", str(run), str(dmr_files[0]), "--out", "c.csv"], tmp_path)
     assert done.returncode == 2 and "training run is incomplete" in done.stderr

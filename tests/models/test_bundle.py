@@ -113,6 +113,15 @@ def test_malformed_model_json_names_the_field(run_dir, field, value):
         load_bundle(path)
 
 
+def test_a_transform_resizing_to_another_size_than_the_network_is_refused(run_dir):
+    path, _ = run_dir
+    _edit_meta(path, lambda meta: meta["transform"].update(size=meta["input_size"] // 2))
+    with pytest.raises(
+        ModelFormatError, match=r"field 'transform' resizes to \d+ px but 'input_size'"
+    ):
+        load_bundle(path)
+
+
 @pytest.mark.parametrize("text", ["[1, 2]", '"model"', "[" * 200_000 + "]" * 200_000, "{"])
 def test_model_json_that_is_no_object_or_too_deep_is_refused(run_dir, text):
     path, _ = run_dir

@@ -24,7 +24,7 @@ def export_onnx(
     import onnx
     import torch
 
-    from thermocad.models.bundle import load_bundle
+    from thermocad.models.bundle import fingerprint, load_bundle
     from thermocad.utils.files import atomic_path, check_writable
 
     if Path(out_path).suffix.lower() != ".onnx":  # predict and serve know a model by its suffix
@@ -54,6 +54,8 @@ def export_onnx(
         from thermocad.evaluation.lockbox import run_patients
 
         meta["trained_on"] = run_patients(Path(run_dir))
+        # What it was exported from: a run folder's model.onnx is checked against its bundle.
+        meta["exported_from"] = fingerprint(run_dir)
         entry = proto.metadata_props.add()
         entry.key, entry.value = META_KEY, json.dumps(meta, default=str)
         onnx.checker.check_model(proto)

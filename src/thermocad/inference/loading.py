@@ -42,7 +42,7 @@ def load_model(path: str | os.PathLike, device: str = "auto") -> ModelBundle | O
 
             check_complete(path)  # a run being retrained: its model.onnx is the earlier model's
 
-            return OnnxModel(path / ONNX_IN_RUN, device)
+            return check_exported_from(OnnxModel(path / ONNX_IN_RUN, device), path)
         raise MissingExtraError(
             f"{path}: a run folder's model needs PyTorch, which is not installed: pip install "
             f"'thermocad[train]', or predict with an exported .onnx file (thermocad export)"
@@ -55,6 +55,29 @@ def load_model(path: str | os.PathLike, device: str = "auto") -> ModelBundle | O
     if target.type != "cpu":  # load_bundle builds the model on the CPU
         bundle.model.to(target)
     return bundle
+
+
+def check_exported_from(model: OnnxModel, run_dir: Path) -> OnnxModel:
+    """The run folder's model.onnx, if it was exported from this folder's bundle as it is
+    now; else a ModelFormatError (another model's file, or weights or model.json changed
+    since: its threshold or preprocessing would not be the folder's)."""
+    from thermocad.models.bundle import fingerprint
+    from thermocad.utils.errors import ModelFormatError
+
+    again = f"export it again: thermocad export {run_dir} --onnx {model.path} --force"
+    source = model.meta.get("exported_from")
+    if not isinstance(source, dict):
+        raise ModelFormatError(f"{model.path}: does not record which model it was exported "
+                               f"from, so it cannot stand for {run_dir}'s model; {again}")  # fmt: skip
+    try:
+        now = fingerprint(run_dir)
+    except OSError as exc:
+        raise ModelFormatError(f"{run_dir}: cannot read its model files ({exc})") from exc
+    changed = [name for name, digest in now.items() if source.get(name) != digest]
+    if changed:
+        raise ModelFormatError(f"{model.path}: was not exported from {run_dir}'s model as it "
+                               f"is now ({' and '.join(changed)} differ); {again}")  # fmt: skip
+    return model
 
 
 def is_onnx(model: object) -> bool:

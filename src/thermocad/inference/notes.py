@@ -46,6 +46,10 @@ def void_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
 
 def operating_note(meta: dict[str, Any]) -> str:
     """What the stored threshold did in `thermocad fit`'s cross-validation ('' without one)."""
+    from thermocad.models.meta import edited_threshold_note
+
+    if edited := edited_threshold_note(meta):
+        return edited[0].upper() + edited[1:]
     cv = meta.get("cv") or {}
     sens, spec, women = cv.get("sensitivity"), cv.get("specificity"), cv.get("patients")
     if not all(isinstance(v, int | float) for v in (sens, spec, women)):

@@ -45,6 +45,10 @@ class OnnxModel:
             self.transform = EvalTransform.from_dict(self.meta["transform"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFormatError(f"{self.path}: bad transform in its metadata ({exc})") from exc
+        shape = self.session.get_inputs()[0].shape  # (batch, channels, size, size)
+        if any(isinstance(d, int) and d != self.transform.size for d in shape[2:]):
+            raise ModelFormatError(f"{self.path}: its network takes {shape[2]} x {shape[3]} px "
+                                   f"but its metadata resizes to {self.transform.size} px")  # fmt: skip
         try:
             self.baseline  # noqa: B018 -- a broken baseline entry fails here, not at predict time
         except ModelFormatError as exc:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from thermocad.inference.notes import called
 from thermocad.io.filenames import patient_number
 from thermocad.io.find import same_names_warning, walk_thermal_files
-from thermocad.models.meta import model_name, not_a_model_warning, tta_views
+from thermocad.models.meta import edited_threshold_note, model_name, not_a_model_warning, tta_views
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
 if TYPE_CHECKING:
@@ -221,10 +221,11 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
                    workers: int | None = None) -> tuple[pd.DataFrame, list[FileError]]:  # fmt: skip
     """predict_paths() once the model is loaded and its files collected (`errors`: the paths
     that held none); `home`: where the model's training record is (None: nowhere)."""
-    if warning := not_a_model_warning(bundle.meta):
-        from thermocad.utils.progress import log
+    from thermocad.utils.progress import log
 
-        log(warning)
+    for warning in (not_a_model_warning(bundle.meta), edited_threshold_note(bundle.meta)):
+        if warning:
+            log(warning if warning.startswith("warning") else f"note: {warning}")
     table, read_errors = predict_bundle(
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )

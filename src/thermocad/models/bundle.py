@@ -167,6 +167,22 @@ def save_bundle(run_dir: str | Path, model: nn.Module, meta: dict[str, Any]) -> 
     return run_dir
 
 
+def fingerprint(run_dir: str | Path) -> dict[str, str]:
+    """SHA-256 of the bundle's two files: what an exported .onnx records as its source, so
+    that a run folder's model.onnx is known to be this bundle's (inference.loading)."""
+    import hashlib
+
+    run_dir = Path(run_dir)
+    out = {}
+    for name in (WEIGHTS, META):
+        digest = hashlib.sha256()
+        with (run_dir / name).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        out[name] = digest.hexdigest()
+    return out
+
+
 def weights_format(path: Path) -> str:
     """ "safetensors", "pickle" or "unknown", from the file's structure (not one magic byte).
 

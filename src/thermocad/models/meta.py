@@ -168,6 +168,12 @@ def _build_parts(meta: dict, path: Path) -> None:
             built = build()
         except (ConfigError, TypeError, ValueError, KeyError) as exc:
             raise ModelFormatError(f"{path}: field {field!r} is invalid ({exc})") from exc
+        size = meta.get("input_size")
+        if field == "transform" and size is not None and built.size != size:
+            raise ModelFormatError(
+                f"{path}: field 'transform' resizes to {built.size} px but 'input_size' is "
+                f"{size}: the network was trained at one size (an edited model.json?)"
+            )
         if field == "transform" and built.in_chans != meta["in_chans"]:
             raise ModelFormatError(
                 f"{path}: field 'in_chans' is {meta['in_chans']} but the transform makes "
@@ -210,6 +216,20 @@ def not_a_model_warning(meta: dict) -> str:
     if not said:
         return ""
     return f"warning: this model {'; it '.join(said)}: its P(Sick) says nothing about patients"
+
+
+def edited_threshold_note(meta: dict) -> str:
+    """'' or a note when model.json's threshold is not the one its cross-validation chose
+    (`threshold_provenance`, written by `thermocad fit`): the figures measured at that one do
+    not hold at this one."""
+    chosen = (meta.get("threshold_provenance") or {}).get("threshold")
+    now = meta.get("threshold")
+    if not isinstance(chosen, int | float) or not isinstance(now, int | float):
+        return ""
+    if abs(float(chosen) - float(now)) <= 1e-9:
+        return ""
+    return (f"the threshold {now:.4f} is not the {chosen:.4f} that the model's cross-validation "
+            "chose (model.json edited?): no sensitivity or specificity was measured at it")  # fmt: skip
 
 
 def served_name(arch: str, averaged: bool) -> str:
