@@ -250,6 +250,37 @@ def test_a_room_outside_the_training_rooms_is_noted(run_dir, dmr_files):
     assert predict_paths(bundle, dmr_files)[0]["note"].isna().all()
 
 
+def test_a_frame_of_another_size_than_the_training_frames_is_noted(run_dir, dmr_files, tmp_path):
+    from thermocad.models.bundle import load_bundle
+
+    bundle = load_bundle(run_dir)
+    bundle.path = None  # the shape note alone
+    bundle.meta.get("data", {}).pop("room_range_c", None)
+    shapes = [[64, 80]]  # as training writes them (test_data), for these files' frames
+    bundle.meta.setdefault("data", {})["frame_shapes"] = shapes
+    lines = dmr_files[0].read_text().splitlines()
+    (tmp_path / "T0001.txt").write_text("\n".join(lines[: len(lines) // 2]) + "\n")  # cut short
+    table, errors = predict_paths(bundle, [tmp_path / "T0001.txt", dmr_files[1]])
+    assert not errors and pd.isna(table["note"][1])
+    from thermocad.io.thermal import read_thermal
+
+    cut = read_thermal(tmp_path / "T0001.txt").array.shape[0]
+    assert 0 < cut < 64
+    assert table["note"][0] == (f"the file is {cut} x 80 px but the model was trained on "
+                                "64 x 80 frames (a file cut short, or another camera?): read "
+                                "its P(Sick) with care")  # fmt: skip
+    assert table["decision"][0] in ("Sick", "Healthy")  # a note, not a refusal
+
+
+@pytest.mark.parametrize("bad", [[[480]], [["480", 640]], [], [[0, 640]]])
+def test_bad_frame_shapes_in_model_json_are_refused(copy_run, dmr_files, bad):
+    meta = json.loads((copy_run / "model.json").read_text())
+    meta.setdefault("data", {})["frame_shapes"] = bad
+    (copy_run / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFormatError, match="frame_shapes"):
+        predict_paths(copy_run, dmr_files)
+
+
 def test_a_lateral_view_is_noted_and_still_scored(run_dir, dmr_files, tmp_path):
     from thermocad.inference.answer import analyse
     from thermocad.models.bundle import load_bundle

@@ -79,6 +79,12 @@ def test_batches_and_class_weights(tmp_path, balance):
     train_rooms = train_rooms.loc[train_rooms["split"] == "train", "r"]
     lo, hi = train_rooms.min(), train_rooms.max()  # training rows only, widened to 0.1 °C
     assert rooms[0] <= lo - 0.05 and rooms[1] >= hi + 0.05 and rooms[1] - rooms[0] < hi - lo + 0.3
+    assert "frame_shapes" not in data.summary()  # the split has no height and width
+    sizes = np.where(df["split"] == "train", 480, 240)  # only the training rows' sizes count
+    df.assign(height=sizes, width=640).to_csv(split, index=False)
+    assert build_data(split, T, Augmentation(), batch_size=3).summary()["frame_shapes"] == [
+        [480, 640]
+    ]
 
 
 def test_exported_images_train_as_intensity(tmp_path):

@@ -9,6 +9,8 @@
 - The view: models are trained on frontal views only (`prepare` excludes the others), so a
   file whose DMR-IR name says it is a lateral view (`T0287.1.2...`: right 45 degrees) is
   scored on an image unlike any the model saw.
+- The frame: a file whose size is none of the training frames' (`data.frame_shapes`) may be
+  cut short at a row's end (a copy still being written) or come from another camera.
 - The woman: a run folder keeps its training women (trained_on.csv; an older `fit` folder,
   its split.csv), so a file whose DMR-IR patient number trained the model can say so
   (`training_note`): her P(Sick) is then no held-out score.
@@ -33,8 +35,21 @@ if TYPE_CHECKING:
 
 def input_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     """'' or every note on this thermogram, joined by '; '."""
-    notes = (unit_note(meta, thermogram), view_note(thermogram.path), room_note(meta, thermogram))
+    notes = (unit_note(meta, thermogram), view_note(thermogram.path), room_note(meta, thermogram),
+             shape_note(meta, thermogram))  # fmt: skip
     return "; ".join(n for n in notes if n)
+
+
+def shape_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
+    """'' or a note when the file's frame size is none the model was trained on
+    (`data.frame_shapes`): a file cut short at a row's end, or another camera."""
+    shapes = (meta.get("data") or {}).get("frame_shapes")
+    if not shapes or list(thermogram.array.shape[:2]) in [list(s) for s in shapes]:
+        return ""
+    h, w = thermogram.array.shape[:2]
+    trained = ", ".join(f"{a} x {b}" for a, b in shapes)
+    return (f"the file is {h} x {w} px but the model was trained on {trained} frames (a file "
+            "cut short, or another camera?): read its P(Sick) with care")  # fmt: skip
 
 
 def void_note(meta: dict[str, Any], thermogram: Thermogram) -> str:

@@ -63,6 +63,14 @@ def _room_range(v: Any) -> str | None:
     return None if ok and v[0] <= v[1] else "must be [lowest, highest] in °C"
 
 
+def _frame_shapes(v: Any) -> str | None:
+    """[[height, width], ...] of the training frames: predict's shape check."""
+    ok = isinstance(v, list) and 0 < len(v) <= 64 and all(
+        isinstance(s, list) and len(s) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in s) for s in v)  # fmt: skip
+    return None if ok else "must be a list of [height, width] in pixels"
+
+
 def _one_of(*choices: str) -> Check:
     return lambda v: None if v in choices else f"must be one of {choices}, got {v!r:.40}"
 
@@ -115,6 +123,7 @@ FIELDS: tuple[tuple[str, bool, Check], ...] = (
     ("config.mirror", False, _mirror),
     ("augmentation", False, _kind(dict, "an object")),
     ("data.room_range_c", False, _room_range),
+    ("data.frame_shapes", False, _frame_shapes),
     (
         "baseline",
         False,

@@ -55,6 +55,11 @@ class ThermalData:
             if len(rooms):  # widened to the next 0.1 °C, past prepare's rounding of each room
                 lo, hi = float(rooms.min()) - 0.05, float(rooms.max()) + 0.05
                 out["room_range_c"] = [math.floor(lo * 10) / 10, math.ceil(hi * 10) / 10]
+        if {"height", "width"} <= set(self.train.columns):  # the frames' sizes, for shape_note
+            sizes = self.train[["height", "width"]].apply(pd.to_numeric, errors="coerce").dropna()
+            out["frame_shapes"] = [
+                list(s) for s in sorted({(int(h), int(w)) for h, w in sizes.to_numpy()})
+            ][:8]
         for name, df in (("train", self.train), ("valid", self.valid)):
             out[name] = {
                 "images": {c: int((df["label"] == c).sum()) for c in CLASSES},
