@@ -113,7 +113,7 @@ def test_predict_cli_without_torch(run_dir, onnx_file, dmr_files, tmp_path):
     (run / "model.json").write_text(json.dumps({**meta, "threshold": 0.3}))
     done = run_without_torch(["predict", str(run), str(dmr_files[0]), "--out", "d.csv"], tmp_path)
     assert done.returncode == 2 and "was not exported from" in done.stderr
-    assert "(model.json differ); export it again: thermocad export" in done.stderr
+    assert "(model.json differs); export it again: thermocad export" in done.stderr
     (run / "model.json").write_text(json.dumps(meta))
     (run / "INCOMPLETE").write_text("training started")  # retraining: model.onnx is stale
     done = run_without_torch(["predict", str(run), str(dmr_files[0]), "--out", "c.csv"], tmp_path)

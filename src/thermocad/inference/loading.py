@@ -76,7 +76,7 @@ def check_exported_from(model: OnnxModel, run_dir: Path) -> OnnxModel:
     changed = [name for name, digest in now.items() if source.get(name) != digest]
     if changed:
         raise ModelFormatError(f"{model.path}: was not exported from {run_dir}'s model as it "
-                               f"is now ({' and '.join(changed)} differ); {again}")  # fmt: skip
+                               f"is now ({' and '.join(changed)} {'differ' if len(changed) > 1 else 'differs'}); {again}")  # fmt: skip
     return model
 
 
