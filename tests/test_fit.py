@@ -84,6 +84,13 @@ def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, mo
         with pytest.raises(ConfigError, match=f"--folds must be 2 to 6 .*got {bad}"):
             fit(tmp_path / "data", labels, run, config, folds=bad, force=True)
     assert (run / "model.json").exists() and not (run / "INCOMPLETE").exists()
+    one_class = pd.read_csv(labels).assign(diagnosis="Healthy")
+    one_class.to_csv(tmp_path / "healthy.csv", index=False)
+    with pytest.raises(
+        ConfigError, match="at least 2 women of each class; the labels hold 12 Healthy and 0 Sick"
+    ):
+        fit(tmp_path / "data", tmp_path / "healthy.csv", tmp_path / "never", config)
+    assert not (tmp_path / "never").exists()  # refused before anything is written
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from thermocad.io.labels import CLASSES
 from thermocad.training.fit_resume import fingerprint, resumable
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
@@ -205,7 +206,10 @@ def fit(
     get_arch(config.arch)  # an unknown name fails before anything is written
     labels = read_labels(labels_csv)
     _check_matching(data_dir, labels_csv, set(labels["patient_id"].astype(int)))
-    per_class = labels["diagnosis"].value_counts()
+    per_class = labels["diagnosis"].value_counts().reindex(CLASSES, fill_value=0)
+    if per_class.min() < 2:  # a model of Sick against Healthy needs both, in two folds at least
+        raise ConfigError(f"{labels_csv}: fit needs at least 2 women of each class; the labels "
+                          f"hold {per_class['Healthy']} Healthy and {per_class['Sick']} Sick")  # fmt: skip
     if folds < 2 or folds > per_class.min():  # each fold needs a woman of each class
         raise ConfigError(f"--folds must be 2 to {per_class.min()} (the labels hold "
                           f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip

@@ -261,3 +261,22 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
     finally:
         driver.quit()
         demo.close()
+
+
+def test_the_page_header_says_what_the_model_is_and_what_fit_found_of_it():
+    from types import SimpleNamespace
+
+    from thermocad.inference.app import _header
+
+    meta = {"arch": "efficientnet_lite0", "baseline": {}, "config": {"max_batches": 2},
+            "data": {"synthetic_share": 1.0}, "cv": {"warnings": ["it calls most Healthy women Sick"]}}  # fmt: skip
+    bundle = SimpleNamespace(meta=meta, unit="celsius", threshold=0.4, views=lambda: 0)
+    text = _header(bundle)
+    assert (
+        "Model: `efficientnet_lite0+baseline`, input unit `celsius`, decision threshold 0.4000."
+        in text
+    )
+    assert "**Trained on synthetic thermograms" in text and "**A smoke run" in text
+    assert "**The cross-validation that made it found: it calls most Healthy women Sick.**" in text
+    meta.update(config={}, data={}, cv={})
+    assert "**" not in _header(bundle)

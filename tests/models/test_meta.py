@@ -13,3 +13,15 @@ def test_a_model_of_synthetic_women_or_a_smoke_run_is_said_to_be_no_model():
     assert both == ("warning: this model was trained on synthetic thermograms (thermocad synth), "
                     "not on women; it is a smoke run (2 batches per epoch), a check of the code: "
                     "its P(Sick) says nothing about patients")  # fmt: skip
+
+
+def test_what_fits_cross_validation_found_is_said_again():
+    from thermocad.models.meta import not_a_model_warning
+
+    meta = {"config": {}, "data": {}, "cv": {"warnings": ["out of fold the procedure cannot be "
+                                                          "told from chance"]}}  # fmt: skip
+    assert not_a_model_warning(meta) == ("warning: the cross-validation that made this model "
+                                         "found: out of fold the procedure cannot be told from "
+                                         "chance")  # fmt: skip
+    meta["config"]["max_batches"] = 2
+    assert not_a_model_warning(meta).splitlines()[1].startswith("warning: the cross-validation")

@@ -125,6 +125,8 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
                  "demonstration.**")  # fmt: skip
     if (bundle.meta.get("config") or {}).get("max_batches"):
         text += " **A smoke run: a check of the code, not a model.**"
+    if found := (bundle.meta.get("cv") or {}).get("warnings"):  # what `fit` found of it
+        text += f" **The cross-validation that made it found: {'; '.join(map(str, found))}.**"
     if n := bundle.views():  # the study's recipe: scored as it was validated
         text += f" Each P(Sick) averages the image and {copies(n)}, as in validation."
     elif note := tta_note(bundle.meta, None, n):  # its copies need PyTorch

@@ -216,15 +216,24 @@ def synthetic_training(meta: dict) -> str | None:
 
 
 def not_a_model_warning(meta: dict) -> str:
-    """'' or a warning for predict and explain: a model of synthetic women, or a smoke run."""
+    """'' or a warning for predict, explain and the app: a model of synthetic women, a smoke
+    run, or one whose own cross-validation found it of no use (`cv.warnings`, by `fit`)."""
     said = []
     if synthetic := synthetic_training(meta):
         said.append(f"was trained on {synthetic} thermograms (thermocad synth), not on women")
     if batches := (meta.get("config") or {}).get("max_batches"):
         said.append(f"is a smoke run ({batches} batches per epoch), a check of the code")
-    if not said:
-        return ""
-    return f"warning: this model {'; it '.join(said)}: its P(Sick) says nothing about patients"
+    # What `thermocad fit` found in its own cross-validation (cv.warnings): said again here.
+    found = [str(w) for w in (meta.get("cv") or {}).get("warnings") or [] if w]
+    lines = []
+    if said:
+        lines.append(f"warning: this model {'; it '.join(said)}: its P(Sick) says nothing "
+                     "about patients")  # fmt: skip
+    if found:
+        lines.append(
+            f"warning: the cross-validation that made this model found: {'; '.join(found)}"
+        )
+    return "\n".join(lines)
 
 
 def edited_threshold_note(meta: dict) -> str:
