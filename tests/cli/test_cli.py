@@ -17,7 +17,7 @@ def test_unwritable_output_is_one_line(tmp_path, capsys):
     assert str(out) in err and len(err.strip().splitlines()) == 1
 
 
-def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys):
+def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys, tmp_path):
     import signal
 
     import thermocad.inference.predict as P
@@ -35,7 +35,17 @@ def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys):
     import thermocad.fit as F  # a fit says how to go on
 
     monkeypatch.setattr(F, "fit", interrupted)
-    assert main(["fit", "d", "--labels", "l.csv", "--out", "o"]) == 130
+    out = tmp_path / "o"
+    assert main(["fit", "d", "--labels", "l.csv", "--out", str(out)]) == 130
+    assert (
+        capsys.readouterr().err == "thermocad: interrupted\n"
+    )  # before its folder: nothing to say
+    out.mkdir()  # stopped before its record: nothing to continue from
+    assert main(["fit", "d", "--labels", "l.csv", "--out", str(out)]) == 130
+    assert capsys.readouterr().err == ("thermocad: interrupted; it stopped before saving anything "
+                                       "to continue from: run it again with --force\n")  # fmt: skip
+    (out / "fit_resume.json").write_text("{}")
+    assert main(["fit", "d", "--labels", "l.csv", "--out", str(out)]) == 130
     assert capsys.readouterr().err == (
         "thermocad: interrupted; to continue, run it again with --resume (in place of --force)\n"
     )

@@ -12,6 +12,7 @@ import os
 import shlex
 import sys
 import warnings
+from pathlib import Path
 
 from thermocad import __version__
 from thermocad.utils.errors import ThermocadError
@@ -102,11 +103,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"thermocad: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        # fit and train continue where they stopped; a rerun without --resume is refused.
-        again = ("; to continue, run it again with --resume (in place of --force)"
-                 if args.command in ("fit", "train") else "")  # fmt: skip
-        print(f"thermocad: interrupted{again}", file=sys.stderr)
+        print(f"thermocad: interrupted{_resume_hint(args)}", file=sys.stderr)
         return 130
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    """fit and train continue where they stopped, once they saved something to continue from
+    (a checkpoint, fit's record); a rerun without --resume is refused."""
+    from thermocad.utils.files import FIT_RESUME
+
+    if args.command not in ("fit", "train") or not getattr(args, "out", None):
+        return ""
+    out = Path(args.out)
+    saved = out / (FIT_RESUME if args.command == "fit" else "checkpoint/state.json")
+    if saved.is_file():
+        return "; to continue, run it again with --resume (in place of --force)"
+    if out.exists():
+        return "; it stopped before saving anything to continue from: run it again with --force"
+    return ""
 
 
 def console() -> None:
