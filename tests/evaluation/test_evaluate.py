@@ -172,8 +172,12 @@ def test_women_who_trained_the_run_are_refused_as_held_out(tmp_path, monkeypatch
     pred.assign(split=["test"] * 4 + ["valid"] * 2 + ["test"] * 2).to_csv(
         tmp_path / "other.csv", index=False
     )
-    with pytest.raises(ConfigError, match=r"2 of these patients trained the model .*patient 0, 1"):
+    with pytest.raises(
+        ConfigError, match=r"2 of these patients trained the model .*patient 0, 1"
+    ) as err:
         E.evaluate_run(run, tmp_path / "other.csv", on="test", n_boot=0)
+    # A split's women are numbered as the training women: --numbered-apart is no way out.
+    assert "--numbered-apart" not in str(err.value) and "give the split the model" in str(err.value)
     # Validation rows: the threshold's own women are allowed (with the note), not the trainers.
     assert E.evaluate_run(run, tmp_path / "other.csv", on="valid", n_boot=0)["image"]["n"] == 2
     pred.assign(split=["valid"] * 2 + ["test"] * 6).to_csv(tmp_path / "mixed.csv", index=False)

@@ -206,11 +206,12 @@ def seen_patients(run_home: Path) -> set[str]:
 
 def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
                  say_unknown: bool = True, roles: tuple[str, ...] = ("train", "valid"),
-                 numbered_apart: bool = False) -> None:  # fmt: skip
+                 numbered_apart: bool | None = False) -> None:  # fmt: skip
     """Refuse women who trained the model (`evaluate --data`, and `--split`'s test rows; for
     its valid rows, `roles=("train",)`): a held-out score needs women it never saw.
     `say_unknown`: log when the folder does not say which women trained it. `numbered_apart`:
-    the new women's numbers are another site's, so shared numbers are only said."""
+    the new women's numbers are another site's, so shared numbers are only said; None: rows of
+    a split, numbered as the training women are (no such option)."""
     known = run_patients(run_home)
     seen = {p for p, role in known.items() if role in roles}
     if not known:
@@ -225,10 +226,12 @@ def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
             log(f"note: {len(both)} of these patient numbers are also training women's in "
                 f"{run_home} (patient {named}); taken as other women (--numbered-apart)")  # fmt: skip
             return
+        hint = ("if they are other women numbered apart, e.g. another site's, give "
+                "--numbered-apart" if numbered_apart is not None else "give the split the "
+                "model was trained with, whose test women it never saw")  # fmt: skip
         raise ConfigError(
             f"{labels_csv}: {len(both)} of these patients trained the model in {run_home} "
-            f"(patient {named}): a held-out score needs women it never saw (if they are other "
-            "women numbered apart, e.g. another site's, give --numbered-apart)"
+            f"(patient {named}): a held-out score needs women it never saw ({hint})"
         )
 
 
@@ -243,4 +246,6 @@ def check_split_rows(rows: pd.DataFrame, on: str, run_home: Path, source) -> Non
             "the model on her other images, so these figures are optimistic")  # fmt: skip
         return
     roles = ("train", "valid") if on == "test" else ("train",)
-    check_unseen(rows["patient_id"], run_home, source, say_unknown=False, roles=roles)
+    check_unseen(
+        rows["patient_id"], run_home, source, say_unknown=False, roles=roles, numbered_apart=None
+    )
