@@ -51,6 +51,19 @@ def test_synonyms_case_and_optional_columns(tmp_path):
         ("patient_id,diagnosis,deodorant\n1,Sick,sometimes\n", r"deodorant value 'sometimes'"),
         ("patient_id,diagnosis,age\n1,Sick,old\n", r"'age' has non-numeric"),
         ("patient_id,diagnosis,label\n1,Sick,Sick\n", r"all mean 'diagnosis'"),
+        (
+            "patient_id,diagnosis,diagnosis\n1,Sick,Healthy\n",
+            r"names \['diagnosis'\] more than once",
+        ),
+        ("sep=;\npatient_id;Age;age\n1;Sick;40\n", r"names \['age'\] more than once"),
+        (
+            "patient_id,diagnosis,acquisition_date\n1,Sick,2015-02-30\n",
+            r"line 2: .*'2015-02-30' is no date in the calendar",
+        ),
+        (
+            "patient_id,diagnosis,acquisition_date\n1,Sick,30/02/2015\n",
+            r"'30/02/2015' is not an ISO date",
+        ),
         ("", r"not a readable CSV"),
         ("patient_id,diagnosis\n", r"holds no patients \(a header without rows\)"),
         ("patient_id,diagnosis\n,\n,\n", r"holds no patients"),

@@ -57,6 +57,7 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         table = read_table(csv, "labels file", error=CohortError, sep=sep, skiprows=skip,
                            dtype=str, keep_default_na=False, skipinitialspace=True)  # fmt: skip
         table.index += skip  # error messages count lines of the file, the sep= line included
+        _check_header(csv, sep, skip)
     table = _rename(table, csv)
     table = table.apply(lambda col: col.str.strip())
     table = table[(table != "").any(axis=1)]  # a spreadsheet's empty rows (",,,,") at the end
@@ -93,6 +94,21 @@ def _separator(csv: Path) -> tuple[str, int]:
     if line.startswith("sep=") and len(line) == 5:  # sep=; or sep=<tab>
         return line[4], 1
     return max((",", ";", "\t"), key=header.count), 0  # a tie (none of them): the comma
+
+
+def _check_header(csv: Path, sep: str, skip: int) -> None:
+    """Refuse a header that names a column twice (pandas would keep the second as 'name.1',
+    and the first would silently win)."""
+    import csv as csv_module
+    from collections import Counter
+
+    with open(csv, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        rows = csv_module.reader(fh, delimiter=sep)
+        header = next((row for i, row in enumerate(rows) if i == skip), [])
+    names = Counter(name.strip().lower() for name in header if name.strip())
+    twice = sorted(name for name, n in names.items() if n > 1)
+    if twice:
+        raise CohortError(f"{csv}: the header names {twice} more than once; keep one of each")
 
 
 def _rename(table: pd.DataFrame, csv: Path) -> pd.DataFrame:
@@ -169,8 +185,8 @@ def _dates(values: pd.Series, csv: Path) -> pd.Series:
     parsed = values.map(lambda v: parse(v) if v else "")
     bad = values[parsed.isna()]
     if len(bad):
-        row = int(bad.index[0]) + 2
-        raise CohortError(
-            f"{csv}: line {row}: acquisition_date {bad.iloc[0]!r} is not an ISO date (YYYY-MM-DD)"
-        )
+        row, value = int(bad.index[0]) + 2, bad.iloc[0]
+        shaped = re.fullmatch(r"\d{4}-\d{2}-\d{2}", value[:10]) is not None  # 2015-02-30
+        what = "is no date in the calendar" if shaped else "is not an ISO date (YYYY-MM-DD)"
+        raise CohortError(f"{csv}: line {row}: acquisition_date {value!r} {what}")
     return parsed
