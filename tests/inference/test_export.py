@@ -47,7 +47,7 @@ def test_onnx_matches_pytorch(run_dir, tmp_path, tmp_path_factory):
     )
 
 
-def test_export_cli_refuses_overwrite(run_dir, tmp_path):
+def test_export_cli_refuses_overwrite(run_dir, tmp_path, capsys):
     target = tmp_path / "model.onnx"
     target.write_bytes(b"keep me")
     assert main(["export", str(run_dir), "--onnx", str(target)]) == 2
@@ -55,6 +55,8 @@ def test_export_cli_refuses_overwrite(run_dir, tmp_path):
     # Another suffix would be read back as something else (a .txt as a temperature matrix).
     assert main(["export", str(run_dir), "--onnx", str(tmp_path / "model.txt")]) == 2
     assert not (tmp_path / "model.txt").exists()
+    assert main(["export", str(target), "--onnx", str(tmp_path / "again.onnx")]) == 2
+    assert "is an exported model already; export takes a run folder" in capsys.readouterr().err
 
 
 @pytest.mark.slow

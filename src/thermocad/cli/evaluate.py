@@ -65,7 +65,8 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--split", required=True, help="split.csv (with a fold column for CV)")
     p.add_argument("--archs", type=_archs, help="comma-separated architectures or named recipe "
-                   "variants of the config's arch_overrides (default from config)")  # fmt: skip
+                   "variants of the config's arch_overrides (default: the config's archs, else "
+                   "efficientnet_lite0,resnet34; resnet34's weights download)")  # fmt: skip
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--smoke", action="store_true", help="tiny training preset (checks only)")
     p.add_argument("--config", help="study config JSON (train settings, arch_overrides, ...)")

@@ -27,9 +27,11 @@ def export_onnx(
     from thermocad.models.bundle import fingerprint, load_bundle
     from thermocad.utils.files import atomic_path, check_writable
 
-    if Path(out_path).suffix.lower() != ".onnx":  # predict and serve know a model by its suffix
-        from thermocad.utils.errors import ConfigError
+    from thermocad.utils.errors import ConfigError
 
+    if Path(run_dir).suffix.lower() == ".onnx":
+        raise ConfigError(f"{run_dir}: is an exported model already; export takes a run folder")
+    if Path(out_path).suffix.lower() != ".onnx":  # predict and serve know a model by its suffix
         raise ConfigError(f"{out_path}: an ONNX model file must end in .onnx")
     out_path = check_writable(out_path, force)
     bundle = load_bundle(run_dir)
