@@ -25,9 +25,8 @@ def export_onnx(
     import torch
 
     from thermocad.models.bundle import fingerprint, load_bundle
-    from thermocad.utils.files import atomic_path, check_writable
-
     from thermocad.utils.errors import ConfigError
+    from thermocad.utils.files import atomic_path, check_writable
 
     if Path(run_dir).suffix.lower() == ".onnx":
         raise ConfigError(f"{run_dir}: is an exported model already; export takes a run folder")
