@@ -73,6 +73,18 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     assert "optimistic" in R.SECTIONS["comparison"]
     assert "Flag: acquisition date alone separates the classes" in text
     assert "batch A AUC" in text
+    # Before any section: the result, then the model it chose and its one test scoring.
+    glance = text.split('<ul class="summary">')[1].split("</ul>")[0]
+    assert text.index('<ul class="summary">') < text.index("<nav>")
+    res = json.loads((root / "compare" / "nested" / "nested.json").read_text())
+    overall = res["metrics"]["subsets"]["overall"]
+    assert (f"estimated by nested cross-validation on {overall['n']} women" in glance
+            and f"patient AUC {overall['roc_auc']:.3f} (" in glance)  # fmt: skip
+    test = json.loads((root / "compare" / "test" / "metrics.json").read_text())
+    best = json.loads((root / "compare" / "best.json").read_text())
+    assert (f"<b>Selected model</b>: {test.get('model', best['best_served'])}, chosen on validation folds and scored "
+            f"once on {test['patient']['n']} held-out test women" in glance)  # fmt: skip
+    assert f"at threshold {test['threshold']:.3f}" in glance
     card = text.split('<section id="model-card">')[1]
     assert (
         "Result (nested cross-validation)" in card and "On women no choice saw: overall AUC" in card
@@ -87,11 +99,22 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
         "No nested cross-validation in this study" in text and "Choices per outer fold" not in text
     )
     assert "not run (--nested): the figures below were used to choose the model" in text
+    assert "<b>No nested cross-validation</b>" in text.split("<nav>")[0]
     assert "no test split: test metrics not available" in text and "no test images" in text
 
 
 def test_report_without_nested_says_the_figures_are_optimistic(tmp_path):
     assert "No nested cross-validation" in P.nested_section(None)
+
+
+def test_a_batch_holding_every_woman_is_named_on_the_overall_row_not_repeated():
+    subsets = {"overall": {"n": 10, "n_sick": 4, "roc_auc": 0.8}, "batch A": {"n": 10, "n_sick": 4, "roc_auc": 0.8},
+               "period-matched": {"n": None}}  # fmt: skip
+    assert list(P.shown_subsets(subsets)) == ["overall (all batch A)", "period-matched"]
+    two = {**subsets, "batch A": {"n": 7, "n_sick": 2}, "batch B": {"n": 3, "n_sick": 2}}
+    assert list(P.shown_subsets(two)) == ["overall", "batch A", "period-matched", "batch B"]
+    html = P.period_table({"subsets": subsets, "dates": False})
+    assert "overall (all batch A)" in html and ">batch A<" not in html
 
 
 def test_model_card_names_the_inputs(tmp_path):

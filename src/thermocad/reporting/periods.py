@@ -21,12 +21,25 @@ def auc_n(row, key: str) -> str:
     return fmt_ci(auc, ci) + ("" if n is None or pd.isna(n) else f", n={int(n)}")
 
 
+def shown_subsets(subsets: dict) -> dict:
+    """The subsets a table shows: a batch that holds every woman is the overall row again, so
+    it is named there ("overall (all batch A)") instead of repeated."""
+    overall = subsets.get("overall") or {}
+    out = dict(subsets)
+    for name, entry in subsets.items():
+        same = (entry.get("n"), entry.get("n_sick")) == (overall.get("n"), overall.get("n_sick"))
+        if name.startswith("batch ") and same and overall.get("n") is not None:
+            out = {("overall (all " + name + ")" if k == "overall" else k): v
+                   for k, v in out.items() if k != name}  # fmt: skip
+    return out
+
+
 def period_table(periods: dict | None) -> str:
     """Patient-level AUC overall, within each two-class batch and period-matched, with n."""
     if not periods:
         return '<p class="missing">no by-period metrics</p>'
     rows = []
-    for name, e in periods["subsets"].items():
+    for name, e in shown_subsets(periods["subsets"]).items():
         ci = tuple(e["ci"]) if e.get("ci") else None
         auc = "n/a" if e.get("roc_auc") is None else fmt_ci(e["roc_auc"], ci)
         n = "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']} Sick)"
@@ -108,7 +121,7 @@ def nested_section(compare_dir: Path | None) -> str:
              "AUC (95% CI)": entry_ci(e, "roc_auc", "ci"),
              "sensitivity (95% CI)": entry_ci(e, "sensitivity", "sensitivity_ci"),
              "specificity (95% CI)": entry_ci(e, "specificity", "specificity_ci")}
-            for name, e in summary["metrics"]["subsets"].items()]  # fmt: skip
+            for name, e in shown_subsets(summary["metrics"]["subsets"]).items()]  # fmt: skip
     folds = pd.DataFrame([{"outer fold": f["outer_fold"], "chosen": f["chosen"],
                            "threshold": f["threshold"], "test patients": f["test_patients"]}
                           for f in summary["folds"]])  # fmt: skip

@@ -24,6 +24,7 @@ from thermocad.reporting.html import (
     table,
 )
 from thermocad.reporting.periods import confound_block, nested_section, period_table
+from thermocad.reporting.summary import at_a_glance
 from thermocad.utils.files import atomic_write_text, check_writable
 
 
@@ -225,6 +226,8 @@ def write_report(
     nested_dir = cdir if ran.get("nested") else None
     run_dir = card.best_run_dir(cdir)
     note = note or card.synthetic_note(cohort_csv)
+    nested = read_json(nested_dir / "nested" / "nested.json") if nested_dir else None
+    glance = at_a_glance(nested, test, ran.get("best_served")) if cdir else ""
     parts = [
         section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
         nested_section(nested_dir),  # the result first; then where it came from
@@ -244,6 +247,6 @@ def write_report(
     doc = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width, initial-scale=1'><title>{esc(title)}</title>"
            f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><p class=meta>thermocad "
            f"{esc(__version__)}, {stamp}" + (f"; command: <code>{esc(command)}</code>" if command else "")
-           + "</p>" + (f'<p class="note">{esc(note)}</p>' if note else "")
+           + "</p>" + (f'<p class="note">{esc(note)}</p>' if note else "") + glance
            + f"<nav>{nav}</nav>" + "\n".join(parts) + "</body></html>\n")  # fmt: skip
     return atomic_write_text(out, doc)
