@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from thermocad.evaluation import metrics as M
+from thermocad.evaluation.calibration import calibration_intercept_slope
 from thermocad.evaluation.periods import subgroup_metrics
 
 # 10 cases: 4 Sick, 6 Healthy. At threshold 0.5:
@@ -76,12 +77,12 @@ def test_calibration_slope_recovers_known_miscalibration():
     y = rng.random(4000) < 1 / (1 + np.exp(-logit))  # the true model
     # Overconfident predictions: logits doubled -> recalibration slope about 0.5
     prob = 1 / (1 + np.exp(-2 * logit))
-    a, b = M.calibration_intercept_slope(y.astype(int), prob)
+    a, b = calibration_intercept_slope(y.astype(int), prob)
     assert b == pytest.approx(0.5, abs=0.06)
     assert a == pytest.approx(0.0, abs=0.15)
     # Too high on average (logits shifted by +1): the intercept is calibration-in-the-large,
     # the slope-1 fit, about -1; the intercept of the joint fit (about -0.5) mixes in the slope.
-    a, b = M.calibration_intercept_slope(y.astype(int), 1 / (1 + np.exp(-(2 * logit + 1))))
+    a, b = calibration_intercept_slope(y.astype(int), 1 / (1 + np.exp(-(2 * logit + 1))))
     assert a == pytest.approx(-1.0, abs=0.1) and b == pytest.approx(0.5, abs=0.06)
     from scipy.optimize import minimize_scalar
 
@@ -89,13 +90,13 @@ def test_calibration_slope_recovers_known_miscalibration():
     nll = lambda t: np.sum(np.logaddexp(0, t + offset) - y * (t + offset))  # noqa: E731
     assert a == pytest.approx(minimize_scalar(nll).x, abs=1e-5)
     # Classes separated completely: no finite recalibration exists, so none is reported.
-    separated = M.calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.4, 0.6, 0.9])
+    separated = calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.4, 0.6, 0.9])
     assert all(np.isnan(separated))
     # Meeting only at a tied score (one Healthy and one Sick at 0.5) is no overlap either: the
     # fit's slope grows without bound (it once reported 4.8, where its solver stopped).
-    tied = M.calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.5, 0.5, 0.9])
+    tied = calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.5, 0.5, 0.9])
     assert all(np.isnan(tied))
-    overlap = M.calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.6, 0.5, 0.9])
+    overlap = calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.6, 0.5, 0.9])
     assert np.isfinite(overlap).all()
 
 
