@@ -261,4 +261,35 @@ def test_the_test_section_says_a_cnn_was_tested_from_its_fold0_run():
     from thermocad.reporting.modelcard import tested_run_note
 
     assert "fold-0 run" in tested_run_note({"run": "study/compare/efficientnet_lite0/fold0"})
+    both = tested_run_note(
+        {"run": "c/efficientnet_lite0/fold0", "model": "efficientnet_lite0+baseline"}
+    )
+    assert "it (its baseline half too) trained on the non-test women outside fold 0" in both
     assert tested_run_note({"arch": "baseline"}) == ""  # refitted on every non-test woman
+
+
+def test_the_confound_audit_says_it_counts_the_whole_cohort(tmp_path):
+    ids = range(1, 21)
+    cohort = pd.DataFrame({"patient_id": ids, "label": ["Healthy", "Sick"] * 10,
+                           "acquisition_date": [f"2013-{1 + i % 12:02d}-01" for i in ids],
+                           "excluded_reason": [""] * 19 + ["lateral view"]})  # fmt: skip
+    cohort.to_csv(tmp_path / "cohort.csv", index=False)
+    html = P.confound_block(tmp_path / "cohort.csv")
+    assert "Confound audit (the whole cohort: 19 patients)" in html
+    assert ">flag<" not in html  # nothing flagged: no empty column
+    late = cohort.assign(
+        acquisition_date=[f"{2013 + (i % 2 == 0)}-01-01" for i in ids]
+    )  # Sick later
+    late.to_csv(tmp_path / "cohort.csv", index=False)
+    assert ">flag<" in P.confound_block(tmp_path / "cohort.csv")
+
+
+def test_the_model_card_puts_ppv_at_a_screening_prevalence():
+    from thermocad.reporting.modelcard import _prevalence
+
+    text = _prevalence({"sensitivity": 0.9, "specificity": 0.8, "n": 20, "n_sick": 8})
+    # 0.9 x 0.005 / (0.9 x 0.005 + 0.2 x 0.995) = 0.0221
+    assert "40% of the test patients are Sick" in text and "give a PPV of 0.022" in text
+    assert (
+        _prevalence({"sensitivity": float("nan"), "specificity": 0.8, "n": 20, "n_sick": 8}) == ""
+    )

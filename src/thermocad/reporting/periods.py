@@ -150,10 +150,17 @@ def confound_block(cohort_csv: Path | None) -> str:
 
     if not cohort_csv or not Path(cohort_csv).exists():
         return '<p class="missing">confound audit: cohort.csv not available</p>'
-    audit = confound_audit(pd.read_csv(cohort_csv, keep_default_na=False, na_values=[""]))
-    body = ("<h3>Confound audit (patients)</h3><p>How well each quantity alone separates Sick "
+    cohort = pd.read_csv(cohort_csv, keep_default_na=False, na_values=[""])
+    audit = confound_audit(cohort)
+    kept = cohort[
+        cohort.get("excluded_reason", pd.Series("", index=cohort.index)).fillna("").astype(str)
+        == ""
+    ]
+    shown = (audit.assign(flag=audit["flag"].map({True: "flagged", False: ""}))
+             if audit["flag"].any() else audit.drop(columns="flag"))  # fmt: skip
+    body = (f"<h3>Confound audit (the whole cohort: {kept['patient_id'].nunique()} patients)</h3>"
+            "<p>How well each quantity alone separates Sick "
             "from Healthy (AUC of the better direction; 0.5 = no information). None of them is "
             "disease; the acquisition date is used for this audit and the period-matched "
-            "figures only, never as a model input.</p>"
-            + table(audit.assign(flag=audit["flag"].map({True: "flagged", False: ""}))))  # fmt: skip
+            "figures only, never as a model input.</p>" + table(shown))  # fmt: skip
     return body + "".join(f"<p class=bad>Flag: {esc(n)}</p>" for n in audit_notes(audit))
