@@ -178,14 +178,16 @@ def plot_curve(
     path: Path, xs: list, ys: list, xlabel: str, ylabel: str, logx: bool, marks=()
 ) -> None:
     """A line plot written atomically as PNG (lr_find.png; marks are labelled vertical lines)."""
-    fig, ax = pyplot().subplots(figsize=(6, 4))
+    # Drawn near the size the report shows it (380 px), so that its text stays readable.
+    fig, ax = pyplot().subplots(figsize=(4, 3))
     ax.plot(xs, ys)
-    for x, label in marks:
-        ax.axvline(x, color="grey", ls="--", lw=0.8)
-        ax.annotate(label, (x, max(ys) if ys else 0), fontsize=8, rotation=90, va="top")
+    for k, (x, label) in enumerate(marks):
+        ax.axvline(x, color=f"C{k + 1}", ls="--", lw=1)
+        ax.annotate(label, (x, max(ys) if ys else 0), xytext=(2, 0), textcoords="offset points",
+                    fontsize=9, rotation=90, va="top", ha="left", color=f"C{k + 1}")  # fmt: skip
     ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear")
     fig.tight_layout()
-    save(fig, path, dpi=90, tight=False)
+    save(fig, path, dpi=100, tight=False)
 
 
 def plot_schedule(path: Path, lrs: dict[str, list[float]]) -> None:

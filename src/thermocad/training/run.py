@@ -180,6 +180,8 @@ def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Pa
     ckpt.state["lr"] = cfg.lr if cfg.lr is not None else suggestion
     ckpt.state["lr_suggestion"] = suggestion
     marks = [(suggestion, f"suggested {suggestion:.1e}")] if np.isfinite(suggestion) else []
+    if cfg.lr is not None:  # the rate the run uses, where it is not the suggestion
+        marks.append((cfg.lr, f"used {cfg.lr:.1e}"))
     plot_curve(out_dir / "lr_find.png", lrs, losses, "learning rate", "loss", True, marks)
     ckpt.save(model)
 
