@@ -198,3 +198,27 @@ def test_patient_threshold_counts_each_woman_once():
     pred = pd.DataFrame(rows, columns=["patient_id", "y", "prob"])
     assert M.choose_threshold(pred["y"], pred["prob"], target_sensitivity=0.5) == 0.9
     assert M.choose_patient_threshold(pred, target_sensitivity=0.5) == pytest.approx(0.4)
+
+
+def test_proportions_of_several_images_per_woman_get_the_patient_bootstraps_interval():
+    one = M.summarize(_frame(), threshold=0.5, n_boot=50)
+    assert one["proportion_ci_method"] == "wilson" and one["wilson_ci"][
+        "sensitivity"
+    ] == M.wilson_ci(3, 4)
+    # The same women, each imaged 4 times alike: counting images as independent would shrink
+    # the interval by half; the women's bootstrap keeps it as wide as the women allow.
+    four = pd.concat([_frame()] * 4, ignore_index=True)
+    many = M.summarize(four, threshold=0.5, n_boot=50)
+    assert many["proportion_ci_method"].startswith("patient bootstrap")
+    assert many["wilson_ci"]["sensitivity"] == many["bootstrap_ci"]["sensitivity"]
+    lo, hi = many["wilson_ci"]["sensitivity"]
+    assert hi - lo > M.wilson_ci(12, 16)[1] - M.wilson_ci(12, 16)[0]
+
+
+def test_a_runs_validation_summary_counts_women_not_images():
+    from thermocad.reporting.hub_card import validation_summary
+
+    frames = pd.concat([_frame()] * 4, ignore_index=True)
+    preds = frames.assign(label=np.where(frames["y"] == 1, "Sick", "Healthy")).drop(columns="y")
+    out = validation_summary(preds, threshold=0.5, n_boot=20)
+    assert (out["n"], out["n_sick"], out["n_images"], out["n_patients"]) == (10, 4, 40, 10)

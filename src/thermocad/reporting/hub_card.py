@@ -39,11 +39,13 @@ NOT_A_DIAGNOSIS = (
 
 
 def validation_summary(preds: pd.DataFrame, threshold: float, n_boot: int = 1000) -> dict:
-    """Point metrics and 95% intervals (patient bootstrap; Wilson for proportions)."""
-    from thermocad.evaluation.metrics import summarize
+    """Patient-level point metrics (P(Sick) averaged over a woman's images, as the threshold
+    was chosen) and 95% intervals (patient bootstrap; Wilson for proportions)."""
+    from thermocad.evaluation.metrics import aggregate_patients, summarize
 
     df = with_y(preds)
-    return summarize(df, threshold, n_boot=n_boot)
+    out = summarize(aggregate_patients(df), threshold, n_boot=n_boot)
+    return {**out, "n_images": len(df)}
 
 
 def _interval(summary: dict, key: str) -> tuple[float, float]:
@@ -222,8 +224,10 @@ def _evaluation(summary: dict | None, threshold: float) -> list[str]:
     if not summary:
         return ["No held-out validation patients (a final model on every non-test patient): "
                 "nothing measured here. Report the cross-validated figures that chose it."]  # fmt: skip
-    lines = [f"On this run's {summary['n_patients']} validation patients ({summary['n']} images, "
-             f"{summary['n_sick']} Sick), at threshold {threshold:.4g}; 95% intervals: patient "
+    images = summary.get("n_images", summary["n"])
+    lines = [f"On this run's {summary['n_patients']} validation patients ({summary['n_sick']} "
+             f"Sick; {images} images, P(Sick) averaged per patient), at threshold "
+             f"{threshold:.4g}; 95% intervals: patient "
              "bootstrap (1,000 resamples) for AUC, Wilson for proportions.", "",
              "| metric | value | 95% CI |", "|---|---|---|"]  # fmt: skip
     for key, label in HEADLINE:
