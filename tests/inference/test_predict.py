@@ -137,6 +137,19 @@ def test_aggregate_patients_by_hand():
     assert out["decision"].tolist() == ["Healthy", "Sick"]
 
 
+def test_a_copy_of_a_womans_file_in_another_folder_counts_once():
+    # a/T0001.txt and b/T0001.txt: the same bytes (the same P(Sick)); visit2/T0001.txt, another
+    # image of hers under the same name, and T0001_b.txt count as files of their own.
+    table = pd.DataFrame({
+        "file": ["a/T0001.txt", "b/T0001.txt", "visit2/T0001.txt", "T0001_b.txt"],
+        "patient_id": pd.array([1, 1, 1, 1], dtype="Int64"),
+        "prob_sick": [0.9, 0.9, 0.3, 0.6], "threshold": [0.5] * 4, "model": ["m"] * 4,
+    })  # fmt: skip
+    out = aggregate_patients(table)
+    assert out["n_files"].tolist() == [3] and out["prob_sick"].tolist() == pytest.approx([0.6])
+    assert out["note"].tolist() == ["1 copy(ies) of a file counted once"]
+
+
 def test_a_patients_files_without_a_call_are_left_out_of_her_mean():
     # Patient 2: a frontal frame (0.2), a lateral view (0.95, "T0002.1.5": left 90 degrees) and
     # a frame with a room note (0.4); patient 3: only a lateral view; patient 4: an 8-bit image

@@ -18,7 +18,9 @@ def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
     A file without a call (decision "n/a": a lateral view, or another unit let through; the
     model says nothing about it, inference/notes.py) is left out of the mean and counted in
     the row's note; a patient with only such files gets no P(Sick) and the decision "n/a".
-    Files with other notes (the room) count, and the note says how many there are.
+    Files with other notes (the room) count, and the note says how many there are. A copy (a
+    file of the same name and the same P(Sick) as another of hers, found in another folder)
+    counts once.
     """
     import pandas as pd
 
@@ -28,15 +30,20 @@ def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
     void = known["decision"].eq("n/a") if "decision" in known else False
     lateral = known["file"].map(lambda f: bool(view_note(f))) | void
     noted = known.get("note", pd.Series(None, index=known.index)).fillna("").astype(bool)
+    name = known["file"].map(lambda f: Path(str(f)).name.lower())
+    copy = pd.DataFrame(
+        {"id": known["patient_id"], "name": name, "p": known["prob_sick"]}
+    ).duplicated()
     rows = []
     for pid, files in known.groupby("patient_id", sort=True):
-        used = files[~lateral[files.index]]
+        used = files[~lateral[files.index] & ~copy[files.index]]
         prob = round(float(used["prob_sick"].mean()), 6) if len(used) else None
         threshold = files["threshold"].iloc[0]
         decision = "n/a" if prob is None else ("Sick" if prob >= threshold else "Healthy")
-        notes = [f"{len(files) - len(used)} file(s) without a call left out"] * (
-            len(used) < len(files)
-        )
+        copies = int(copy[files.index].sum())
+        left_out = int(lateral[files.index].sum())
+        notes = [f"{left_out} file(s) without a call left out"] * (left_out > 0)
+        notes += [f"{copies} copy(ies) of a file counted once"] * (copies > 0)
         if (others := int((noted[used.index]).sum())) > 0:
             notes.append(f"{others} file(s) with a note in the per-file table")
         rows.append({"patient_id": pid, "n_files": len(used), "prob_sick": prob,
@@ -99,6 +106,11 @@ def write_predictions(
     patients = aggregate_patients(table)
     if (table.dropna(subset=["patient_id"])["patient_id"].value_counts() > 1).any():
         written["patients"] = _write_table(targets["patients"], patients, fmt)
+        if unnamed := int(table["patient_id"].isna().sum()):
+            from thermocad.utils.progress import log
+
+            log(f"note: {unnamed} file(s) whose names give no patient number (T0001...) are "
+                f"not in {targets['patients'].name}")  # fmt: skip
     if errors:
         frame = pd.DataFrame(list(errors), columns=["file", "error"])
         written["errors"] = _write_table(targets["errors"], frame, fmt)
