@@ -98,3 +98,22 @@ def test_probability_and_threshold_never_read_the_same_for_different_decisions()
     assert shown(0.40758, 0.40762) == ("0.40758", "0.40762")  # 4 places: both 0.4076
     assert shown(0.2313, 0.40757385) == ("0.2313", "0.4076")
     assert shown(0.5, 0.5) == ("0.5000", "0.5000")
+
+
+def test_the_overlay_draws_the_map_only_inside_the_box_the_network_saw():
+    from matplotlib.figure import Figure
+
+    from thermocad.inference.explain import draw_overlay
+
+    array = np.random.default_rng(0).normal(30, 1, (40, 60)).astype(np.float32)
+    heat = np.full((40, 60), 0.5, np.float32)
+    fig = Figure()
+    ax = fig.subplots()
+    draw_overlay(fig, ax, array, heat, 0.3, 0.5, seen=(10, 30, 5, 55))
+    shown = ax.get_images()[1].get_array()
+    assert shown.mask[:10].all() and shown.mask[:, :5].all() and not shown.mask[10:30, 5:55].any()
+    assert len(ax.patches) == 1 and "the network saw the dashed box only" in ax.get_title()
+    fig = Figure()
+    ax = fig.subplots()
+    draw_overlay(fig, ax, array, heat, 0.3, 0.5)  # the whole frame seen: no box, nothing masked
+    assert not np.ma.getmaskarray(ax.get_images()[1].get_array()).any() and not ax.patches

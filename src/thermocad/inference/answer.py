@@ -179,10 +179,11 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
     """The Grad-CAM overlay as an inline PNG with its caption, or None without a heatmap."""
     if heat is None:
         return None
-    from thermocad.inference.explain import draw_overlay
+    from thermocad.inference.explain import draw_overlay, seen_box
     from thermocad.inference.notes import called, shown
 
-    panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold, cnn, call)
+    panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold, cnn, call,
+                       seen_box(bundle, array))  # fmt: skip
     made = called(prob, bundle.threshold, call)
     alt = (f"Grad-CAM overlay of the CNN; the model's P(Sick) {shown(prob, bundle.threshold)[0]}, "
            f"{f'called {made}' if made else 'no call'}")  # fmt: skip

@@ -36,6 +36,16 @@ def gradcam(bundle: ModelBundle, array: np.ndarray, target_class: int = SICK) ->
     return _to_image_grid(maps[0], array, getattr(bundle.transform, "crop", "none"))
 
 
+def seen_box(bundle, array: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the part of the frame the network saw (the breast box of a
+    transform that crops to it), or None when it saw the whole frame."""
+    if getattr(bundle.transform, "crop", "none") != "breasts":
+        return None
+    from thermocad.preprocess.regions import breast_box
+
+    return tuple(int(v) for v in breast_box(np.asarray(array, dtype=np.float32)))
+
+
 def _to_image_grid(cam: np.ndarray, array: np.ndarray, crop: str) -> np.ndarray:
     """Map a model-grid heatmap back onto the thermogram, undoing the EvalTransform's crop/resize."""
     from skimage.transform import resize
@@ -85,13 +95,26 @@ def draw_thermogram(
 
 
 def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: float,
-                 threshold: float, cnn: float | None = None, call: bool = True) -> None:  # fmt: skip
+                 threshold: float, cnn: float | None = None, call: bool = True,
+                 seen: tuple[int, int, int, int] | None = None) -> None:  # fmt: skip
     """Grad-CAM heatmap over the grey thermogram, titled with P(Sick) and the decision (none
     when not `call`: a score without meaning here), and the CNN half's own P(Sick), which is
-    what the map explains, when the model averages it with the baseline (`cnn`)."""
+    what the map explains, when the model averages it with the baseline (`cnn`). `seen`
+    (`seen_box`): the map is drawn inside the box the network saw, framed, and not outside it,
+    where it would read as "no evidence"."""
+    from matplotlib.patches import Rectangle
+
     low, high = _limits(array)
     ax.imshow(array, cmap="gray", vmin=low, vmax=high)
-    overlay = ax.imshow(heatmap, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+    shown_map = heatmap
+    if seen is not None:
+        top, bottom, left, right = seen
+        outside = np.ones(heatmap.shape, bool)
+        outside[top:bottom, left:right] = False
+        shown_map = np.ma.masked_where(outside, heatmap)
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
+                               ls="--", lw=1, ec="white"))  # fmt: skip
+    overlay = ax.imshow(shown_map, cmap="jet", alpha=0.45, vmin=0, vmax=1)
     # Scaled to its own maximum: where the CNN half looked, not how strongly (a Healthy call
     # has its brightest spot too), and not the baseline half's statistics.
     fig.colorbar(overlay, ax=ax, shrink=0.85, label="CNN's Grad-CAM for Sick (scaled per image)")
@@ -99,7 +122,9 @@ def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: 
     p, t = shown(prob, threshold)
     title = f"{f'Called {made}' if made else 'No call'}: P(Sick) {p} (threshold {t})"
     if not call:
-        title += ", shown only for completeness (see the note)"
+        title += "\nshown only for completeness (see the note)"
+    if seen is not None:
+        title += "\nthe network saw the dashed box only"
     if cnn is not None:
         title += f"\nthe map explains the CNN half (its P(Sick) {cnn:.4f})"
     if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
@@ -136,15 +161,16 @@ def explain_figure(
     title: str = "",
     cnn: float | None = None,
     call: bool = True,
+    seen: tuple[int, int, int, int] | None = None,
 ) -> Figure:
-    """Four panels: thermogram with colour bar, Grad-CAM overlay (`cnn`, `call`: as
+    """Four panels: thermogram with colour bar, Grad-CAM overlay (`cnn`, `call`, `seen`: as
     draw_overlay), mirror, and their difference."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(17, 4.2), layout="constrained")
     axes = fig.subplots(1, 4)
     draw_thermogram(fig, axes[0], array, unit)
-    draw_overlay(fig, axes[1], array, heatmap, prob, threshold, cnn, call)
+    draw_overlay(fig, axes[1], array, heatmap, prob, threshold, cnn, call, seen)
     draw_thermogram(fig, axes[2], mirror(array), unit, title="mirrored about the body midline")
     draw_asymmetry(fig, axes[3], array, unit)
     fig.suptitle(
@@ -174,7 +200,8 @@ def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str 
     heat = gradcam(bundle, array)
     threshold = bundle.threshold if threshold is None else threshold
     return explain_figure(array, heat, prob, threshold, unit=unit, title=title,
-                          cnn=map_cnn(bundle, array, cnn, base), call=call)  # fmt: skip
+                          cnn=map_cnn(bundle, array, cnn, base), call=call,
+                          seen=seen_box(bundle, array))  # fmt: skip
 
 
 def explain_file(
