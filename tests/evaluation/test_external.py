@@ -56,6 +56,10 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
     assert result["lockbox"]["models"] == 1
     with pytest.raises(OutputExistsError, match="holds an earlier evaluation; --force replaces it"):
         evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)
+    (out / "metrics.json").rename(out / "kept.json")  # as if stopped before writing it
+    with pytest.raises(OutputExistsError, match="holds an evaluation stopped before its metrics"):
+        evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)
+    (out / "kept.json").rename(out / "metrics.json")
     again = evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20, force=True)
     assert again["lockbox"]["models"] == 1  # the same model scored again is not a new opening
     assert again["lockbox"]["ledger"] == str(labels.with_name("labels.test_openings.jsonl"))

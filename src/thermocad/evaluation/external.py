@@ -205,8 +205,10 @@ def _out_folder(run_dir: Path, data_dir, out_dir, force: bool) -> Path:
     if not force and (out / "cohort").exists():  # an earlier evaluation, maybe interrupted
         default = "" if out_dir else (f" (the default for data in a folder named "
                                       f"{Path(data_dir).resolve().name}: another site's? --out)")  # fmt: skip
-        raise OutputExistsError(f"{out} holds an earlier evaluation{default}; --force replaces "
-                                "it, --out writes elsewhere")  # fmt: skip
+        what = ("an earlier evaluation" if (out / "metrics.json").exists()
+                else "an evaluation stopped before its metrics.json")  # fmt: skip
+        raise OutputExistsError(f"{out} holds {what}{default}; --force replaces it, --out "
+                                "writes elsewhere")  # fmt: skip
     for name in ("metrics.json", "external.md", "predictions.csv"):
         check_writable(out / name, force)
     return out
