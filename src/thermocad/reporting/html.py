@@ -55,13 +55,16 @@ def esc(value) -> str:
     return html.escape(str(value))
 
 
-def img(path: str | os.PathLike | None, alt: str, width: int | None = None) -> str:
-    """An <img> with the PNG embedded as base64, or a note when the file is missing."""
+def img(path: str | os.PathLike | None, alt: str, width: int | None = None,
+        wide: bool = False) -> str:  # fmt: skip
+    """An <img> with the PNG embedded as base64, or a note when the file is missing. `wide`:
+    a strip of panels, which a phone shows at a readable size to scroll across."""
     if not path or not Path(path).exists():
         return f'<p class="missing">{esc(alt)}: not available</p>'
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     style = f' style="max-width:min({width}px,100%)"' if width else ""
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption>{esc(alt)}</figcaption></figure>'
+    kind = ' class="wide"' if wide else ""
+    return f'<figure{kind}><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption>{esc(alt)}</figcaption></figure>'
 
 
 def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:

@@ -55,6 +55,7 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
                 save(fig, test_dir / f"gradcam_{i}.png"),
                 f"Grad-CAM of {name}: truly {label}, P(Sick) {row.prob:.3f}, "
                 f"called {called(row.prob, cut)}",
+                wide=True,
             )
     except Exception as exc:  # an explanation failing must not lose the whole report
         return section(

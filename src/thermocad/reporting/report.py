@@ -197,7 +197,7 @@ def galleries_section(test_dir: Path | None) -> str:
         return section("galleries", '<p class="missing">no test split: no test images</p>')
     body = ("<p>Test images, each titled with the woman's true diagnosis and P(Sick); a "
             "gallery's images share one colour scale.</p>")  # fmt: skip
-    body += "".join(img(test_dir / f"gallery_{g}.png", TITLES[g]) for g in GALLERIES)
+    body += "".join(img(test_dir / f"gallery_{g}.png", TITLES[g], wide=True) for g in GALLERIES)
     return section("galleries", body)
 
 
