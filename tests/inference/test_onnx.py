@@ -120,6 +120,33 @@ def test_predict_cli_without_torch(run_dir, onnx_file, dmr_files, tmp_path):
     assert done.returncode == 2 and "training run is incomplete" in done.stderr
 
 
+def test_a_folders_model_onnx_from_an_earlier_version_is_taken_with_a_note(
+    run_dir, onnx_file, tmp_path, capsys
+):
+    import onnx
+
+    from thermocad.inference.loading import check_exported_from
+    from thermocad.models.meta import META_KEY
+
+    proto = onnx.load(onnx_file)
+    entry = next(e for e in proto.metadata_props if e.key == META_KEY)
+    meta = json.loads(entry.value)
+    assert set(meta["exported_from"]) == {"model.safetensors", "model.json"}
+    entry.value = json.dumps({k: v for k, v in meta.items() if k != "exported_from"})
+    onnx.save_model(proto, tmp_path / "old.onnx")
+    model = OnnxModel(tmp_path / "old.onnx")
+    assert check_exported_from(model, run_dir) is model
+    assert "does not record which model it was exported from" in capsys.readouterr().err
+    # The record present: the folder's own files pass, another folder's do not.
+    assert check_exported_from(OnnxModel(onnx_file), run_dir).path == onnx_file
+    other = tmp_path / "other"
+    shutil.copytree(run_dir, other)
+    meta_path = other / "model.json"
+    meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "threshold": 0.01}))
+    with pytest.raises(ModelFormatError, match="was not exported from .* as it is now"):
+        check_exported_from(OnnxModel(onnx_file), other)
+
+
 def test_commands_needing_an_extra_say_which(run_dir, dmr_files, tmp_path):
     cases = {
         ("train", "--split", "s.csv", "--out", "r"): "thermocad[train]",

@@ -60,15 +60,19 @@ def load_model(path: str | os.PathLike, device: str = "auto") -> ModelBundle | O
 def check_exported_from(model: OnnxModel, run_dir: Path) -> OnnxModel:
     """The run folder's model.onnx, if it was exported from this folder's bundle as it is
     now; else a ModelFormatError (another model's file, or weights or model.json changed
-    since: its threshold or preprocessing would not be the folder's)."""
+    since: its threshold or preprocessing would not be the folder's). An export without the
+    record (an earlier version's) is taken, with a note."""
     from thermocad.models.bundle import fingerprint
     from thermocad.utils.errors import ModelFormatError
 
     again = f"export it again: thermocad export {run_dir} --onnx {model.path} --force"
     source = model.meta.get("exported_from")
-    if not isinstance(source, dict):
-        raise ModelFormatError(f"{model.path}: does not record which model it was exported "
-                               f"from, so it cannot stand for {run_dir}'s model; {again}")  # fmt: skip
+    if not isinstance(source, dict):  # an export by an earlier version: said, not refused
+        from thermocad.utils.progress import log
+
+        log(f"note: {model.path} does not record which model it was exported from (an earlier "
+            f"version's export), so it is taken to be {run_dir}'s; {again} where PyTorch is")  # fmt: skip
+        return model
     try:
         now = fingerprint(run_dir)
     except OSError as exc:
