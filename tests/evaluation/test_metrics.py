@@ -89,6 +89,16 @@ def test_calibration_slope_recovers_known_miscalibration():
     offset = 2 * logit + 1
     nll = lambda t: np.sum(np.logaddexp(0, t + offset) - y * (t + offset))  # noqa: E731
     assert a == pytest.approx(minimize_scalar(nll).x, abs=1e-5)
+    # P(Sick) far from the observed rate (another site's women): still the maximum-likelihood
+    # intercept, where Newton's method from 0 overshot to -4e5 (and -5e13, +2e12).
+    for y_far, p_far in (([0, 1, 1, 0, 0, 0], [0.01, 0.02, 0.03, 0.04, 0.001, 0.002]),
+                         ([1, 0, 1, 0, 1, 0], [0.999, 0.9995, 0.998, 0.9999, 0.997, 0.99])):  # fmt: skip
+        y_far, off = np.array(y_far, float), np.log(np.array(p_far) / (1 - np.array(p_far)))
+        a, _ = calibration_intercept_slope(y_far, p_far)
+        nll = lambda t, o=off, y=y_far: np.sum(np.logaddexp(0, t + o) - y * (t + o))  # noqa: E731
+        assert a == pytest.approx(
+            minimize_scalar(nll, bounds=(-60, 60), method="bounded").x, abs=1e-4
+        )
     # Classes separated completely: no finite recalibration exists, so none is reported.
     separated = calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.4, 0.6, 0.9])
     assert all(np.isnan(separated))

@@ -226,3 +226,21 @@ def test_a_split_marks_the_period_once_for_the_whole_cohort():
     assert P.period_matched(read_back).tolist() == P.period_matched(part).tolist()
     as_text = part.assign(period_matched=part["period_matched"].map({True: "TRUE", False: "false"}))
     assert P.period_matched(as_text).tolist() == P.period_matched(part).tolist()  # R, Excel
+
+
+def test_per_woman_tables_date_a_woman_by_her_first_image():
+    from thermocad.evaluation.evaluate import _patient_frame
+
+    rows = table([
+        (1, "Healthy", "A", "2015-01-01"),
+        (1, "Healthy", "A", "2013-07-01"),  # her first date, in her second row
+        (2, "Sick", "A", "2013-06-01"),
+        (3, "Healthy", "A", "2013-12-01"),
+        (4, "Sick", "A", "2014-02-01"),
+    ]).assign(prob=0.5, y=lambda d: (d["label"] == "Sick").astype(int))  # fmt: skip
+    image_level = P.period_matched(rows)
+    pat = _patient_frame(rows, "mean", None)
+    assert pat.set_index("patient_id")["acquisition_date"].to_dict()[1] == "2013-07-01"
+    women = P.period_matched(pat).set_axis(pat["patient_id"]).to_dict()
+    assert women == rows.assign(m=image_level).groupby("patient_id")["m"].first().to_dict()
+    assert P.period_range(rows, "A") == ("2013-07-01", "2013-12-01")  # first dates, not 2015

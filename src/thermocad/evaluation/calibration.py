@@ -28,14 +28,13 @@ def calibration_intercept_slope(y_true, prob, eps: float = 1e-6) -> tuple[float,
     return _intercept_with_offset(y, logit), float(model.coef_[0, 0])
 
 
-def _intercept_with_offset(y: np.ndarray, offset: np.ndarray, steps: int = 50) -> float:
-    """The maximum-likelihood `a` of logit P(y=1) = a + offset (Newton's method; the
-    log-likelihood is concave in `a`, and finite when both classes are present)."""
-    a = 0.0
-    for _ in range(steps):
-        q = 1 / (1 + np.exp(-(a + offset)))
-        step = float(np.sum(y - q) / max(np.sum(q * (1 - q)), 1e-12))
-        a += step
-        if abs(step) < 1e-10:
-            break
-    return a
+def _intercept_with_offset(y: np.ndarray, offset: np.ndarray) -> float:
+    """The maximum-likelihood `a` of logit P(y=1) = a + offset: the root of the score
+    sum(y - expit(a + offset)), which falls monotonically in `a` and changes sign inside
+    [-60, 60] when both classes are present and the offsets are logits of P(Sick) clipped to
+    [1e-6, 1 - 1e-6] (|offset| < 14). Brent's method: no step to overshoot, as Newton's did
+    from 0 when P(Sick) was far from the observed rate."""
+    from scipy.optimize import brentq
+    from scipy.special import expit
+
+    return float(brentq(lambda a: float(np.sum(y - expit(a + offset))), -60.0, 60.0, xtol=1e-10))

@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 
 from thermocad.evaluation.metrics import roc_auc
-from thermocad.evaluation.periods import batch_values, dates, sick, two_class_batches
+from thermocad.evaluation.periods import (
+    DATE,
+    batch_values,
+    dates,
+    first_dates,
+    sick,
+    two_class_batches,
+)
 
 FLAG_AUC = 0.7  # a non-clinical quantity this predictive is a shortcut worth a flag
 # cohort.csv column -> what it measures; the patient number is the DMR acquisition order.
@@ -54,6 +61,8 @@ def confound_audit(cohort: pd.DataFrame) -> pd.DataFrame:
     if "excluded_reason" in cohort.columns:
         kept = cohort[cohort["excluded_reason"].fillna("").astype(str) == ""]
     patients = kept.groupby("patient_id", as_index=False).first()
+    if DATE in kept.columns:  # her first date, as the period-matched subset dates her
+        patients[DATE] = patients["patient_id"].map(first_dates(kept))
     y, batch = sick(patients), batch_values(patients)
     rows = []
     for column, name in QUANTITIES.items():

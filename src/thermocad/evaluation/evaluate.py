@@ -42,8 +42,7 @@ def _patient_frame(df: pd.DataFrame, how: str, subgroup: str | None) -> pd.DataF
     pat = M.aggregate_patients(df, how)
     for column in dict.fromkeys([subgroup, P.BATCH, P.DATE, P.PERIOD, P.ROOM]):
         if column and column in df.columns:
-            first = df.groupby("patient_id")[column].first()
-            pat[column] = pat["patient_id"].map(first)
+            pat[column] = pat["patient_id"].map(P.per_woman(df, column))
     return pat
 
 

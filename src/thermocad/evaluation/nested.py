@@ -167,7 +167,7 @@ def nested_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dic
     pat = M.aggregate_patients(df)
     for column in ("threshold", P.BATCH, P.DATE, P.PERIOD, P.ROOM):
         if column in df.columns:
-            pat[column] = pat["patient_id"].map(df.groupby("patient_id")[column].first())
+            pat[column] = pat["patient_id"].map(P.per_woman(df, column))
     result = by_period(pat, n_boot, seed)
     masks = P.subsets(pat)
     for name, entry in result["subsets"].items():

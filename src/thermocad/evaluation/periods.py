@@ -84,12 +84,28 @@ def period_matched(df: pd.DataFrame, own_range: bool = False) -> pd.Series:
     return mask
 
 
+def first_dates(df: pd.DataFrame) -> pd.Series:
+    """Each woman's first acquisition date (ISO text, NaN where she has none), by patient_id:
+    the date a per-woman table carries, as `period_matched` dates her."""
+    when = dates(df).groupby(df["patient_id"]).min()
+    return when.dt.strftime("%Y-%m-%d")
+
+
+def per_woman(df: pd.DataFrame, column: str) -> pd.Series:
+    """A column of an image table, one value per woman (by patient_id): her first date for the
+    acquisition date, her first row's value for the rest."""
+    return first_dates(df) if column == DATE else df.groupby("patient_id")[column].first()
+
+
 def period_range(df: pd.DataFrame, batch: str) -> tuple[str, str] | None:
-    """The shared date range of a batch as ISO dates, or None when it has none."""
+    """The shared date range of a batch as ISO dates (of the women's first dates), or None
+    when it has none."""
     rows = df[period_matched(df) & (batch_values(df) == batch)]
     if rows.empty:
         return None
     when = dates(rows)
+    if "patient_id" in rows.columns:
+        when = when.groupby(rows["patient_id"]).min()
     return when.min().date().isoformat(), when.max().date().isoformat()
 
 
