@@ -172,6 +172,7 @@ def test_report_notes_the_room_drift_with_or_without_dates():
     assert unsure.startswith("<p>Room drift") and "no clear sign that P(Sick) follows" in unsure
     falls = P.room_drift_words({**drift, "rho": -0.3, "ci": [-0.5, -0.1]})
     assert "-0.30 (-0.50 to -0.10): P(Sick) falls as the room warms" in falls
+    assert P.room_drift_words({**drift, "ci": [None, 0.4]}).endswith("is 0.32: no interval")
     no_dates = period_note({"dates": False, "healthy_room_drift": drift})
     assert "No acquisition dates" in no_dates and "Room drift" in no_dates
     assert "71 Healthy women," in room_note({**drift, "batch": "all"})  # one batch: not named

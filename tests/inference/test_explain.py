@@ -117,3 +117,18 @@ def test_the_overlay_draws_the_map_only_inside_the_box_the_network_saw():
     ax = fig.subplots()
     draw_overlay(fig, ax, array, heat, 0.3, 0.5)  # the whole frame seen: no box, nothing masked
     assert not np.ma.getmaskarray(ax.get_images()[1].get_array()).any() and not ax.patches
+
+
+def test_no_box_is_drawn_where_the_crop_keeps_the_whole_frame(monkeypatch):
+    from types import SimpleNamespace
+
+    import thermocad.preprocess.regions as R
+    from thermocad.inference.explain import seen_box
+
+    bundle = SimpleNamespace(transform=SimpleNamespace(crop="breasts"))
+    array = np.zeros((40, 60), np.float32)
+    monkeypatch.setattr(R, "breast_box", lambda a: (0, 40, 0, 60))  # no torso found
+    assert seen_box(bundle, array) is None
+    monkeypatch.setattr(R, "breast_box", lambda a: (5, 35, 10, 50))
+    assert seen_box(bundle, array) == (5, 35, 10, 50)
+    assert seen_box(SimpleNamespace(transform=SimpleNamespace(crop="none")), array) is None

@@ -145,6 +145,14 @@ def test_a_folders_model_onnx_from_an_earlier_version_is_taken_with_a_note(
     meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "threshold": 0.01}))
     with pytest.raises(ModelFormatError, match="was not exported from .* as it is now"):
         check_exported_from(OnnxModel(onnx_file), other)
+    # The same content with other line ends and indentation (a Windows check-out) is the same
+    # model; a deployment without the weights file is checked on its model.json alone.
+    same = tmp_path / "same"
+    shutil.copytree(run_dir, same)
+    content = json.loads((same / "model.json").read_text())
+    (same / "model.json").write_bytes(json.dumps(content, indent=4).replace("\n", "\r\n").encode())
+    (same / "model.safetensors").unlink()
+    assert check_exported_from(OnnxModel(onnx_file), same).path == onnx_file
 
 
 def test_commands_needing_an_extra_say_which(run_dir, dmr_files, tmp_path):

@@ -115,6 +115,8 @@ def test_a_batch_holding_every_woman_is_named_on_the_overall_row_not_repeated():
     assert list(P.shown_subsets(two)) == ["overall", "batch A", "period-matched", "batch B"]
     html = P.period_table({"subsets": subsets, "dates": False})
     assert "overall (all batch A)" in html and ">batch A<" not in html
+    no_batches = {"overall": subsets["overall"], "batch all": subsets["batch A"]}
+    assert list(P.shown_subsets(no_batches)) == ["overall"]  # not "overall (all batch all)"
 
 
 def test_model_card_names_the_inputs(tmp_path):
@@ -293,3 +295,12 @@ def test_the_model_card_puts_ppv_at_a_screening_prevalence():
     assert (
         _prevalence({"sensitivity": float("nan"), "specificity": 0.8, "n": 20, "n_sick": 8}) == ""
     )
+
+
+def test_the_metrics_table_names_the_interval_each_proportion_has():
+    m = {"sensitivity": 0.5, "wilson_ci": {"sensitivity": (0.2, 0.8)}, "bootstrap_ci": {}}
+    assert "<td>Wilson</td>" in R.metrics_table(m)  # older metrics.json: no method, Wilson
+    several = R.metrics_table(
+        {**m, "proportion_ci_method": "patient bootstrap (a woman's images drawn together)"}
+    )
+    assert "<td>Wilson</td>" not in several and "bootstrap over patients" in several

@@ -197,11 +197,13 @@ def healthy_room_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
 
 def room_drift_words(drift: dict) -> str:
     """The room drift in one sentence, its claim as strong as its interval: "Room drift: among
-    the 44 Healthy women of batch A, Spearman's rho of P(Sick) with the room temperature is
-    +0.16 (-0.15 to +0.45): no clear sign that P(Sick) follows the room"."""
+    the 44 Healthy women of batch A, Spearman's rho of P(Sick) with the room temperature (the
+    background's median) is 0.16 (-0.15 to 0.45): no clear sign that P(Sick) follows the room"."""
     from thermocad.utils.tables import fmt_ci
 
     ci = drift.get("ci")
+    if ci is not None and not all(isinstance(v, int | float) and np.isfinite(v) for v in ci):
+        ci = None
     where = f" of batch {drift['batch']}" if drift.get("batch") not in (None, "all") else ""
     if ci and ci[0] > 0:
         verdict = "P(Sick) rises with the room"

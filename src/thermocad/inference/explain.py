@@ -43,7 +43,8 @@ def seen_box(bundle, array: np.ndarray) -> tuple[int, int, int, int] | None:
         return None
     from thermocad.preprocess.regions import breast_box
 
-    return tuple(int(v) for v in breast_box(np.asarray(array, dtype=np.float32)))
+    box = tuple(int(v) for v in breast_box(np.asarray(array, dtype=np.float32)))
+    return None if box == (0, array.shape[0], 0, array.shape[1]) else box  # no torso: all of it
 
 
 def _to_image_grid(cam: np.ndarray, array: np.ndarray, crop: str) -> np.ndarray:

@@ -75,12 +75,14 @@ def check_exported_from(model: OnnxModel, run_dir: Path) -> OnnxModel:
         return model
     try:
         now = fingerprint(run_dir)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # unreadable, or a model.json that is not JSON
         raise ModelFormatError(f"{run_dir}: cannot read its model files ({exc})") from exc
     changed = [name for name, digest in now.items() if source.get(name) != digest]
     if changed:
+        verb = "differ" if len(changed) > 1 else "differs"
         raise ModelFormatError(f"{model.path}: was not exported from {run_dir}'s model as it "
-                               f"is now ({' and '.join(changed)} {'differ' if len(changed) > 1 else 'differs'}); {again}")  # fmt: skip
+                               f"is now ({' and '.join(changed)} {verb}); {again} where "
+                               "PyTorch is")  # fmt: skip
     return model
 
 

@@ -149,9 +149,10 @@ def _limitations(synthetic: bool) -> str:
             "batch or date is confounded with the diagnosis (in DMR-IR batch B is all Sick, and "
             "the classes were imaged in different years), overall figures can reward a "
             "shortcut: the within-batch and period-matched figures are the honest ones (Confound "
-            "audit). The score follows the room temperature: on DMR-IR, the same 71 Healthy "
-            "women re-rendered as if imaged in a 20 and a 26 °C room were called Sick 5 and 27 "
-            "times (docs/evaluation.md). The threshold was chosen on validation data and will "
+            "audit). Scores can follow the room temperature: on DMR-IR, thermocad's default "
+            "model called the same 71 Healthy women Sick 5 times when re-rendered as if imaged "
+            "in a 20 °C room and 27 times in a 26 °C one (docs/evaluation.md; `thermocad fit` "
+            "measures its own model's). The threshold was chosen on validation data and will "
             "need re-tuning on new cameras.")  # fmt: skip
 
 

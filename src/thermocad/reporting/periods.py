@@ -29,8 +29,8 @@ def shown_subsets(subsets: dict) -> dict:
     for name, entry in subsets.items():
         same = (entry.get("n"), entry.get("n_sick")) == (overall.get("n"), overall.get("n_sick"))
         if name.startswith("batch ") and same and overall.get("n") is not None:
-            out = {("overall (all " + name + ")" if k == "overall" else k): v
-                   for k, v in out.items() if k != name}  # fmt: skip
+            named = "overall" if name == "batch all" else f"overall (all {name})"  # no batches
+            out = {(named if k == "overall" else k): v for k, v in out.items() if k != name}
     return out
 
 

@@ -31,7 +31,13 @@ from thermocad.utils.files import atomic_write_text, check_writable
 def metrics_table(m: dict) -> str:
     """Sensitivity first: the headline metrics of one level (image or patient) with intervals."""
     w, b = m.get("wilson_ci", {}), m.get("bootstrap_ci", {})
-    rows = [(k, fmt_ci(m.get(k), w.get(k) or b.get(k)), "Wilson" if k in w else "bootstrap")
+    # Wilson, or the patient bootstrap's where a woman has several images (metrics.summarize).
+    method = (
+        "Wilson"
+        if m.get("proportion_ci_method", "wilson") == "wilson"
+        else "bootstrap over patients"
+    )
+    rows = [(k, fmt_ci(m.get(k), w.get(k) or b.get(k)), method if k in w else "bootstrap")
             for k in ("sensitivity", "specificity", "accuracy", "ppv", "npv")]  # fmt: skip
     rows += [(k, fmt_ci(m.get(k), b.get(k)), "bootstrap over patients")
              for k in ("balanced_accuracy", "f1", "roc_auc", "brier")]  # fmt: skip

@@ -57,9 +57,9 @@ class ThermalData:
                 out["room_range_c"] = [math.floor(lo * 10) / 10, math.ceil(hi * 10) / 10]
         if {"height", "width"} <= set(self.train.columns):  # the frames' sizes, for shape_note
             sizes = self.train[["height", "width"]].apply(pd.to_numeric, errors="coerce").dropna()
-            out["frame_shapes"] = [
-                list(s) for s in sorted({(int(h), int(w)) for h, w in sizes.to_numpy()})
-            ][:8]
+            shapes = sorted({(int(h), int(w)) for h, w in sizes.to_numpy()})
+            if 0 < len(shapes) <= 8:  # more sizes than that: no size is unlike the training's
+                out["frame_shapes"] = [list(s) for s in shapes]
         for name, df in (("train", self.train), ("valid", self.valid)):
             out[name] = {
                 "images": {c: int((df["label"] == c).sum()) for c in CLASSES},
