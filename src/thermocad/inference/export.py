@@ -24,7 +24,7 @@ def export_onnx(
     import onnx
     import torch
 
-    from thermocad.models.bundle import fingerprint, load_bundle
+    from thermocad.models.bundle import load_bundle
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import atomic_path, check_writable
 
@@ -56,9 +56,34 @@ def export_onnx(
 
         meta["trained_on"] = run_patients(Path(run_dir))
         # What it was exported from: a run folder's model.onnx is checked against its bundle.
-        meta["exported_from"] = fingerprint(run_dir)
+        meta["exported_from"] = bundle_fingerprint(run_dir)
         entry = proto.metadata_props.add()
         entry.key, entry.value = META_KEY, json.dumps(meta, default=str)
         onnx.checker.check_model(proto)
         onnx.save_model(proto, tmp)
     return out_path
+
+
+def bundle_fingerprint(run_dir: str | Path) -> dict[str, str]:
+    """SHA-256 of the bundle's two files: what an exported .onnx records as its source, so
+    that a run folder's model.onnx is known to be this bundle's (inference.loading). The
+    model.json's is of its content (keys sorted, no spacing): a copy whose line ends or
+    indentation changed is the same model. A file the folder lacks is left out."""
+    import hashlib
+    import json
+
+    from thermocad.models.bundle import META, WEIGHTS
+
+    run_dir = Path(run_dir)
+    out = {}
+    if (run_dir / WEIGHTS).is_file():
+        digest = hashlib.sha256()
+        with (run_dir / WEIGHTS).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        out[WEIGHTS] = digest.hexdigest()
+    if (run_dir / META).is_file():
+        content = json.loads((run_dir / META).read_text(encoding="utf-8"))
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        out[META] = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return out

@@ -62,7 +62,7 @@ def check_exported_from(model: OnnxModel, run_dir: Path) -> OnnxModel:
     now; else a ModelFormatError (another model's file, or weights or model.json changed
     since: its threshold or preprocessing would not be the folder's). An export without the
     record (an earlier version's) is taken, with a note."""
-    from thermocad.models.bundle import fingerprint
+    from thermocad.inference.export import bundle_fingerprint
     from thermocad.utils.errors import ModelFormatError
 
     again = f"export it again: thermocad export {run_dir} --onnx {model.path} --force"
@@ -74,7 +74,7 @@ def check_exported_from(model: OnnxModel, run_dir: Path) -> OnnxModel:
             f"version's export), so it is taken to be {run_dir}'s; {again} where PyTorch is")  # fmt: skip
         return model
     try:
-        now = fingerprint(run_dir)
+        now = bundle_fingerprint(run_dir)
     except (OSError, ValueError) as exc:  # unreadable, or a model.json that is not JSON
         raise ModelFormatError(f"{run_dir}: cannot read its model files ({exc})") from exc
     changed = [name for name, digest in now.items() if source.get(name) != digest]

@@ -167,29 +167,6 @@ def save_bundle(run_dir: str | Path, model: nn.Module, meta: dict[str, Any]) -> 
     return run_dir
 
 
-def fingerprint(run_dir: str | Path) -> dict[str, str]:
-    """SHA-256 of the bundle's two files: what an exported .onnx records as its source, so
-    that a run folder's model.onnx is known to be this bundle's (inference.loading). The
-    model.json's is of its content (keys sorted, no spacing): a copy whose line ends or
-    indentation changed is the same model. A file the folder lacks is left out."""
-    import hashlib
-    import json
-
-    run_dir = Path(run_dir)
-    out = {}
-    if (run_dir / WEIGHTS).is_file():
-        digest = hashlib.sha256()
-        with (run_dir / WEIGHTS).open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        out[WEIGHTS] = digest.hexdigest()
-    if (run_dir / META).is_file():
-        content = json.loads((run_dir / META).read_text(encoding="utf-8"))
-        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
-        out[META] = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    return out
-
-
 def weights_format(path: Path) -> str:
     """ "safetensors", "pickle" or "unknown", from the file's structure (not one magic byte).
 
