@@ -103,7 +103,7 @@ def test_metrics_use_each_folds_own_threshold(split_csv, tmp_path):
     assert overall["n"] == 18 and overall["roc_auc"] == pytest.approx(M.roc_auc(pred["y"], pred["prob"]))  # fmt: skip
     assert res["metrics"]["subsets"]["period-matched"]["roc_auc"] is None  # no dates: n/a
     md = (tmp_path / "nested" / "nested.md").read_text()
-    assert "| period-matched | n/a |" in md and "| batch A | 18 (9) |" in md
+    assert "| period-matched | n/a |" in md and "| overall (all batch A) | 18 (9) |" in md
 
 
 def test_best_candidate_wins_and_ties_go_to_the_simpler():

@@ -13,6 +13,7 @@ import pytest
 from tests.evaluation.conftest import split_csv  # noqa: F401  (fixture reused)
 from tests.evaluation.test_compare import coin_trainer
 from thermocad.evaluation import compare as C
+from thermocad.evaluation import periods as EP
 from thermocad.reporting import periods as P
 from thermocad.reporting import report as R
 from thermocad.reporting.modelcard import find_study_inputs
@@ -110,13 +111,13 @@ def test_report_without_nested_says_the_figures_are_optimistic(tmp_path):
 def test_a_batch_holding_every_woman_is_named_on_the_overall_row_not_repeated():
     subsets = {"overall": {"n": 10, "n_sick": 4, "roc_auc": 0.8}, "batch A": {"n": 10, "n_sick": 4, "roc_auc": 0.8},
                "period-matched": {"n": None}}  # fmt: skip
-    assert list(P.shown_subsets(subsets)) == ["overall (all batch A)", "period-matched"]
+    assert list(EP.shown_subsets(subsets)) == ["overall (all batch A)", "period-matched"]
     two = {**subsets, "batch A": {"n": 7, "n_sick": 2}, "batch B": {"n": 3, "n_sick": 2}}
-    assert list(P.shown_subsets(two)) == ["overall", "batch A", "period-matched", "batch B"]
+    assert list(EP.shown_subsets(two)) == ["overall", "batch A", "period-matched", "batch B"]
     html = P.period_table({"subsets": subsets, "dates": False})
     assert "overall (all batch A)" in html and ">batch A<" not in html
     no_batches = {"overall": subsets["overall"], "batch all": subsets["batch A"]}
-    assert list(P.shown_subsets(no_batches)) == ["overall"]  # not "overall (all batch all)"
+    assert list(EP.shown_subsets(no_batches)) == ["overall"]  # not "overall (all batch all)"
 
 
 def test_model_card_names_the_inputs(tmp_path):

@@ -185,7 +185,7 @@ def markdown(summary: dict) -> str:
     """The outer estimate by subset, then each outer fold's choice."""
     lines = ["| patients | n (Sick) | AUC (95% CI) | sensitivity (95% CI) | specificity (95% CI) |",
              "|---|---|---|---|---|"]  # fmt: skip
-    for name, e in summary["metrics"]["subsets"].items():
+    for name, e in P.shown_subsets(summary["metrics"]["subsets"]).items():
         n = "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']})"
         lines.append(f"| {name} | {n} | {fmt_ci(e.get('roc_auc'), e.get('ci'))} "
                      f"| {fmt_ci(e.get('sensitivity'), e.get('sensitivity_ci'))} "

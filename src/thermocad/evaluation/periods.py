@@ -127,6 +127,19 @@ def subsets(df: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
+def shown_subsets(subsets: dict) -> dict:
+    """The subsets a table shows: a batch that holds every woman is the overall row again, so
+    it is named there ("overall (all batch A)") instead of repeated."""
+    overall = subsets.get("overall") or {}
+    out = dict(subsets)
+    for name, entry in subsets.items():
+        same = (entry.get("n"), entry.get("n_sick")) == (overall.get("n"), overall.get("n_sick"))
+        if name.startswith("batch ") and same and overall.get("n") is not None:
+            named = "overall" if name == "batch all" else f"overall (all {name})"  # no batches
+            out = {(named if k == "overall" else k): v for k, v in out.items() if k != name}
+    return out
+
+
 def healthy_outside_inside(df: pd.DataFrame, batch: str) -> tuple[pd.Series, pd.Series] | None:
     """Masks of the batch's Healthy women imaged outside / inside its shared period, or None
     when the batch has no shared period or either group is empty."""

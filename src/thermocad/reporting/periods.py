@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from thermocad.evaluation.periods import shown_subsets
 from thermocad.reporting.html import esc, fmt_ci, read_json, section, table
 
 
@@ -19,19 +20,6 @@ def auc_n(row, key: str) -> str:
     n = get(f"{key}_n")
     ci = None if lo is None or pd.isna(lo) else (lo, hi)
     return fmt_ci(auc, ci) + ("" if n is None or pd.isna(n) else f", n={int(n)}")
-
-
-def shown_subsets(subsets: dict) -> dict:
-    """The subsets a table shows: a batch that holds every woman is the overall row again, so
-    it is named there ("overall (all batch A)") instead of repeated."""
-    overall = subsets.get("overall") or {}
-    out = dict(subsets)
-    for name, entry in subsets.items():
-        same = (entry.get("n"), entry.get("n_sick")) == (overall.get("n"), overall.get("n_sick"))
-        if name.startswith("batch ") and same and overall.get("n") is not None:
-            named = "overall" if name == "batch all" else f"overall (all {name})"  # no batches
-            out = {(named if k == "overall" else k): v for k, v in out.items() if k != name}
-    return out
 
 
 def period_table(periods: dict | None) -> str:
