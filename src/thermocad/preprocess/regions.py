@@ -171,17 +171,30 @@ def find_marker(array: np.ndarray, mask: np.ndarray | None = None) -> Box | None
     cold[: h // 2] = False  # the marker sits on the abdomen, in the lower half
     cold[:, :left] = False
     cold[:, right:] = False
+    from skimage.measure import regionprops
+
     labels, _ = ndi.label(cold)
     best = None
-    for k, sl in enumerate(ndi.find_objects(labels), 1):
-        bh, bw = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
-        area = int((labels[sl] == k).sum())
-        squarish = 0.6 < bh / bw < 1.6 and area > 0.7 * bh * bw
-        near_mid = abs((sl[1].start + sl[1].stop) / 2 - centre) < 0.15 * w
+    for region in regionprops(labels):
+        top, lft, bottom, rgt = region.bbox
+        area = int(region.area)
+        # Square at any tilt: a compact blob (solidity) whose axes are alike. The bounding box's
+        # fill would miss a tilted marker (0.69 of its box on real frames).
+        elongation = region.axis_major_length / max(region.axis_minor_length, 1.0)
+        squarish = elongation < 1.6 and region.solidity > 0.7
+        near_mid = abs((lft + rgt) / 2 - centre) < 0.15 * w
         big_enough = (0.0008 * h * w) < area < (0.04 * h * w)
-        inside = sl[1].start > left and sl[1].stop < right
-        if squarish and near_mid and big_enough and inside and (best is None or area > best[0]):
-            best = (area, sl)
+        inside = lft > left and rgt < right
+        # The squarest wins, not the largest: a cold patch of skin (under a breast, on the
+        # abdomen) can be larger than the marker, never as square.
+        if (
+            squarish
+            and near_mid
+            and big_enough
+            and inside
+            and (best is None or elongation < best[0])
+        ):
+            best = (elongation, (slice(top, bottom), slice(lft, rgt)))
     if best is None:
         return None
     sl = best[1]
