@@ -119,6 +119,21 @@ def test_batch_from_table_and_refusal(folder, tmp_path):
     prepare_cohort(data, labels, tmp_path / "out", force=True, workers=1)
 
 
+def test_decimal_comma_files_keep_the_batch_their_separator_tells(tmp_path):
+    data = tmp_path / "data"
+    for pid, sep in ((1, " "), (2, ";")):  # batch A's layout, batch B's, each with 29,52
+        array = thermogram(pid)
+        (data).mkdir(exist_ok=True)
+        text = "\n".join(sep.join(f"{v:.2f}".replace(".", ",") for v in row) for row in array)
+        (data / f"T000{pid}.txt").write_text(text + "\n")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n2,Sick\n")
+    prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv", keep_default_na=False)
+    batch = cohort.astype({"patient_id": int}).set_index("patient_id")["acquisition_batch"]
+    assert (batch[1], batch[2]) == ("A", "B")
+
+
 def test_labels_columns_never_overwrite_what_prepare_computes(folder, tmp_path, capsys):
     data, _ = folder
     labels = tmp_path / "labels_clinical.csv"  # a clinical table with a height and a path

@@ -15,6 +15,7 @@ from thermocad.utils.errors import CohortError
         ("T0287.1.2.S.2015-07-20.09.txt", 287, "right45", "static", "2015-07-20T09:00", 9),
         ("T0012.1.3.S.2016-01-02.7.png", 12, "right90", "static", "2016-01-02T07:00", 7),
         ("T0012.1.4.D.2016-01-02.10.txt.gz", 12, "left45", "dynamic", "2016-01-02T10:00", 10),
+        ("T0287.1.1.D.2015-07-20.18.txt.GZ", 287, "frontal", "dynamic", "2015-07-20T18:00", 18),
         ("T0012.1.5.D.2016-01-02.10.npy", 12, "left90", "dynamic", "2016-01-02T10:00", 10),
         # a number that cannot be an hour is a frame: the date stays, the number is kept
         ("T0005.1.1.D.2015-07-20.101.txt", 5, "frontal", "dynamic", "2015-07-20", 101),

@@ -78,7 +78,8 @@ def test_text_variants_match_loadtxt(tmp_path, variant, shape):
     [
         ("dmr-space", "dmr-space"),
         ("dmr-semicolon", "dmr-semicolon"),
-        ("dmr-comma-decimal", "dmr-comma-decimal"),
+        ("dmr-comma-decimal", "dmr-semicolon-comma-decimal"),
+        ("comma-decimal-space", "dmr-space-comma-decimal"),
     ],
 )
 def test_source_format_is_reported(tmp_path, variant, expected):

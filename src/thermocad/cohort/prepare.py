@@ -29,7 +29,10 @@ COLUMNS = [
     "source_format", "height", "width", "t_min", "t_max", "sharpness", "skin_median",
     "room_median", "marker_px", "excluded_reason",
 ]  # fmt: skip
-BATCH_BY_FORMAT = {"dmr-space": "A", "dmr-semicolon": "B"}  # as in the DMR-IR database
+# As in the DMR-IR database: batch A's files are space-separated, batch B's semicolon-separated,
+# with a decimal point or (some files of the original database) a decimal comma.
+BATCH_BY_FORMAT = {"dmr-space": "A", "dmr-semicolon": "B", "dmr-space-comma-decimal": "A",
+                   "dmr-semicolon-comma-decimal": "B"}  # fmt: skip
 # Columns prepare (and split after it) compute: a labels column of the same name would
 # overwrite them in cohort.csv, so it is kept as labels_<name>.
 COMPUTED = {*COLUMNS, "split", "fold", "split_unit", "period_matched", "y", "prob"} - {

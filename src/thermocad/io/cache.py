@@ -21,7 +21,7 @@ import numpy as np
 from thermocad.io.limits import MAX_SIDE, MAX_VALUES
 
 DEFAULT_MAX_MB = 512
-_VERSION = "2"
+_VERSION = "3"  # 3: comma-decimal text formats named by their separator
 _SAMPLE = 65536  # bytes hashed from each end of the source file
 _TRAILER_MAX = 512
 _lock = threading.Lock()

@@ -24,7 +24,7 @@ _NAME = re.compile(
     (?:[._](?P<date>\d{4}-\d{2}-\d{2}))?          # .2015-07-20: acquisition date
     (?:[._](?P<number>\d{1,6}))?                  # .18: hour of acquisition, or a frame number
     (?:[._](?P<frame>\d{1,6}))?                   # optional second number: a frame within it
-    \.(?P<suffix>[A-Za-z]+)(?:\.gz)?\Z
+    \.(?P<suffix>[A-Za-z]+)(?:\.[Gg][Zz])?\Z
     """,
     re.VERBOSE,
 )

@@ -53,7 +53,8 @@ def sniff_text(data: bytes) -> tuple[str, bool]:
     between = inside.all() and _is_digit(raw[commas - 1]).all() and _is_digit(raw[commas + 1]).all()
     inner_space = b" " in first or b"\t" in first
     if b"." not in data and between and (b";" in data or inner_space):
-        return "dmr-comma-decimal", True
+        # Named by the separator too: it tells the acquisition batch (cohort.prepare).
+        return ("dmr-semicolon-comma-decimal" if b";" in data else "dmr-space-comma-decimal"), True
     if b"." not in data and between and commas.size == len(data.split()):
         return "dmr-comma-decimal", True  # one column: "29,52" reads as a decimal, not as 2 ints
     return "csv-comma", False
