@@ -152,8 +152,9 @@ def _write_patients(out: Path, seed: int, sick, batches, shape: tuple[int, int],
     # One BLAS thread: the thin matrix products here are slower with a thread pool.
     with threadpool_limits(limits=1, user_api="blas"):
         for i in progress(range(len(sick)), "synth", total=len(sick)):
-            # Per patient, by her number: subsets are reproducible, and other numbers (first_id)
-            # are other women even under the same seed.
+            # Per patient, by her number: other numbers (first_id) are other women even under
+            # the same seed. Her diagnosis and batch come from the whole cohort's draw, so she
+            # is the same woman only in a cohort of the same size.
             rng = np.random.default_rng([seed, first_id + i])
             images, label, meta = synth_patient(rng, bool(sick[i]), *shape, difficulty, frames,
                                                 views, nuis, str(batches[i]))  # fmt: skip
