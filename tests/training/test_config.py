@@ -37,11 +37,19 @@ from thermocad.utils.errors import ConfigError
         ({"cycle_len": 0}, "cycle_len must be at least 1"),
         ({"norm_width": 0.0}, "norm_width must be at least 0.5"),
         ({"norm": "celsius"}, "fixed Celsius window .* was removed"),
+        ({"lr": float("nan")}, "lr must be a finite number, got nan"),
+        ({"lrs": (1e-4, float("inf"))}, "lrs must be a finite number"),
+        ({"norm_width": float("inf")}, "norm_width must be a finite number"),
+        ({"lrs": (1e-4, 0.5, 0.5, 1e-2)}, r"lrs: 1 to 3 learning rates .* got 4"),
+        ({"head_epochs": 0}, "nothing to train: head_epochs, frozen_cycles and cycles are all 0"),
+        ({"augmentation": {"zoom": 0}}, "augmentation zoom is the largest zoom-in, at least 1"),
+        ({"augmentation": {"flip": "no"}}, "augmentation flip must be true or false, got 'no'"),
+        ({"augmentation": {"rotate": "ten"}}, "augmentation rotate must be a number >= 0"),
     ],
 )
 def test_every_bad_value_is_a_config_error_naming_the_choices(changes, message):
     with pytest.raises(ConfigError, match=message):
-        TrainConfig(**changes)
+        TrainConfig.from_dict(changes) if "augmentation" in changes else TrainConfig(**changes)
 
 
 def test_json_lists_become_tuples():

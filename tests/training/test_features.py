@@ -63,3 +63,13 @@ def test_the_balanced_sampler_applies_to_the_head_on_features():
         share[balance] = drawn.float().mean().item()
     assert share["loss"] == pytest.approx(0.1, abs=0.02)  # every row once per epoch
     assert 0.35 < share["sampler"] < 0.65
+
+
+def test_fewer_training_rows_than_one_batch_is_an_error_not_an_untrained_head():
+    from thermocad.utils.errors import ConfigError
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(7, 4)).astype(np.float32), np.array([0, 1] * 3 + [0])
+    with pytest.raises(ConfigError, match="7 training rows, fewer than one batch of 8"):
+        fit_head(x, y, x, TrainConfig(batch_size=8, head_epochs=3))
+    assert fit_head(x, y, x, TrainConfig(batch_size=4, head_epochs=3)).shape == (7,)

@@ -250,6 +250,26 @@ def test_resume_allows_only_options_that_act_after_training(tmp_path):
     # A checkpoint written before norm_width: its window is the same one.
     old = {k: v for k, v in saved.items() if k != "norm_width"}
     check_resume({**old, "norm_low": 22.0, "norm_high": 36.0}, saved, tmp_path)
+    # Another split (its validation women may have trained the run) is refused; a checkpoint
+    # from before splits were recorded is not compared on it.
+    with pytest.raises(ConfigError, match=r"split \('aaaa' -> 'bbbb'\)"):
+        check_resume({**saved, "split": "aaaa"}, {**saved, "split": "bbbb"}, tmp_path)
+    check_resume(saved, {**saved, "split": "bbbb"}, tmp_path)
+
+
+def test_a_splits_fingerprint_follows_its_women_and_roles_not_its_layout(split, tmp_path):
+    from thermocad.training.checkpoint import split_fingerprint
+
+    table = pd.read_csv(split)
+    table.iloc[::-1].to_csv(tmp_path / "reordered.csv", index=False)  # rows in another order
+    assert split_fingerprint(tmp_path / "reordered.csv", None) == split_fingerprint(split, None)
+    assert split_fingerprint(split, 0) != split_fingerprint(split, None)  # the fold decides too
+    swapped = table.copy()
+    first_train = swapped.index[swapped["split"] == "train"][0]
+    first_valid = swapped.index[swapped["split"] == "valid"][0]
+    swapped.loc[[first_train, first_valid], "split"] = ["valid", "train"]
+    swapped.to_csv(tmp_path / "swapped.csv", index=False)
+    assert split_fingerprint(tmp_path / "swapped.csv", None) != split_fingerprint(split, None)
 
 
 def test_lr_find_writes_plot(split, tmp_path):
@@ -289,6 +309,10 @@ def test_resume_after_interruption(split, tmp_path, monkeypatch):
     history = pd.read_csv(tmp_path / "run" / "history.csv")
     assert list(history["stage"]).count("frozen") == 1 and len(history) == 5
     assert not (tmp_path / "run" / "checkpoint").exists()
+    # Resumed at a stage's start after finished ones: their random draws were not replayed,
+    # so the model is not an uninterrupted run's, and model.json says where it resumed.
+    meta = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert meta["resumed_inside"] == [{"stage": "unfrozen", "epoch": 0}]
 
 
 def test_resume_inside_a_stage(split, tmp_path, monkeypatch):

@@ -33,6 +33,28 @@ class Augmentation:
     offset: float = 0.03  # about 0.4 C on a 14 C window
     scale: float = 0.05
 
+    def __post_init__(self) -> None:
+        """Refuse values that would train on garbage (a zoom of 0, a flip of "no")."""
+        import math
+
+        from thermocad.utils.errors import ConfigError
+
+        if not isinstance(self.flip, bool):
+            raise ConfigError(f"augmentation flip must be true or false, got {self.flip!r}")
+        for name in ("rotate", "translate", "zoom", "offset", "scale"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ConfigError(f"augmentation {name} must be a number >= 0, got {value!r}")
+        if self.zoom < 1:
+            raise ConfigError(
+                f"augmentation zoom is the largest zoom-in, at least 1, got {self.zoom!r}"
+            )
+
 
 def augment(
     maps: torch.Tensor,

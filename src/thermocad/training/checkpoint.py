@@ -106,6 +106,19 @@ def start_run(out_dir: Path, resume: bool) -> None:
         shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
 
 
+def split_fingerprint(split_csv: Path, fold: int | str | None) -> str:
+    """A digest of the split's women and roles (file, patient, label, split, fold), so that a
+    run resumed on another split (whose validation women the run trained on) is refused."""
+    import hashlib
+
+    import pandas as pd
+
+    table = pd.read_csv(split_csv, dtype=str, keep_default_na=False)
+    columns = [c for c in ("path", "patient_id", "label", "split", "fold") if c in table.columns]
+    rows = table[columns].sort_values(columns).to_csv(index=False)
+    return hashlib.sha256(f"{fold}|{rows}".encode()).hexdigest()[:16]
+
+
 def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: Path) -> None:
     """Refuse to resume with options other than the interrupted run's (SAFE_ON_RESUME aside)."""
     if saved is None:  # a checkpoint from before configs were stored: nothing to compare
@@ -114,9 +127,12 @@ def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: 
     from thermocad.training.config import TrainConfig
 
     # As this version names them (a removed option that mattered is refused by from_dict).
-    fold = saved.get("fold")
-    saved = {**TrainConfig.from_dict({k: v for k, v in saved.items() if k != "fold"}).to_dict(),
-             "fold": fold}  # fmt: skip
+    data_keys = ("fold", "split")  # what the run trains on, beside how
+    kept = {k: saved.get(k) for k in data_keys}
+    if "split" not in saved:  # a checkpoint from before splits were recorded: not compared
+        kept["split"] = config.get("split")
+    saved = {**TrainConfig.from_dict({k: v for k, v in saved.items() if k not in data_keys}).to_dict(),
+             **kept}  # fmt: skip
     changed = [
         f"{k} ({saved.get(k)!r} -> {config.get(k)!r})"
         for k in sorted(set(saved) | set(config))

@@ -7,6 +7,7 @@ model.json all read the fields below, so a choice is defined once.
 from __future__ import annotations
 
 import json
+import math
 import types
 import typing
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields
@@ -137,8 +138,11 @@ class TrainConfig:
             check_field(f, hints[f.name], value)
         if not self.channels or len(set(self.channels)) != len(self.channels):
             raise ConfigError(f"channels {self.channels}: one or more of {CHANNELS}, each once")
-        if not self.lrs:
-            raise ConfigError("lrs: give at least one learning rate")
+        if not self.lrs or len(self.lrs) > 3:
+            raise ConfigError(f"lrs: 1 to 3 learning rates (early body, late body, head), got "
+                              f"{len(self.lrs)}")  # fmt: skip
+        if self.head_epochs == 0 and self.frozen_cycles == 0 and self.cycles == 0:
+            raise ConfigError("nothing to train: head_epochs, frozen_cycles and cycles are all 0")
 
     @classmethod
     def study(cls, **overrides: Any) -> TrainConfig:
@@ -228,6 +232,8 @@ def check_field(f: Field, hint: Any, value: Any) -> None:
     bad = [v for v in items if choices and v not in choices]
     if bad:
         raise ConfigError(f"unknown {f.name} {bad[0]!r}; choose one of {', '.join(choices)}")
+    if kind is float and any(isinstance(v, float) and not math.isfinite(v) for v in items):
+        raise ConfigError(f"{f.name} must be a finite number, got {value!r}")
     if minimum is not None and any(v < minimum for v in items):
         raise ConfigError(f"{f.name} must be at least {minimum}, got {value!r}")
     if maximum is not None and any(v > maximum for v in items):

@@ -71,8 +71,8 @@ class ThermalData:
 
 
 def class_weights(y: np.ndarray) -> torch.Tensor:
-    """Inverse-frequency class weights of labels `y` (they sum to the class count):
-    `balance="loss"`."""
+    """Inverse-frequency class weights of labels `y` (`balance="loss"`), n / (classes x
+    count): each 1 when the classes are balanced, the rarer class's above 1."""
     counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(CLASSES)).astype(np.float64)
     return torch.tensor(counts.sum() / (len(CLASSES) * np.maximum(counts, 1)), dtype=torch.float32)
 

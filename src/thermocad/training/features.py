@@ -43,7 +43,10 @@ def frozen_features(config: TrainConfig, paths: Sequence[str], batch_size: int =
 
     if not len(paths):
         raise ConfigError("frozen_features: no files given")
+    from fastai.torch_core import set_seed
+
     transform, maps = prepared_maps(config, paths)
+    set_seed(config.seed, reproducible=True)  # as train() before its model: the same body
     model = create_model(config.arch, config.pretrained, transform.in_chans, 2, config.weights)
     index = {p: i for i, p in enumerate(dict.fromkeys(map(str, paths)))}
     feats = body_features(model, maps, transform.finish, batch_size).numpy()
@@ -70,6 +73,9 @@ def fit_head(
     from thermocad.training.recipe import feature_dls, fit_schedule, make_learner, seed_head
 
     cfg = config or TrainConfig()
+    if len(x_train) < cfg.batch_size:  # one batch at least, or the head would not train at all
+        raise ConfigError(f"{len(x_train)} training rows, fewer than one batch of "
+                          f"{cfg.batch_size}: use a smaller batch size")  # fmt: skip
     set_seed(cfg.seed, reproducible=True)
     y_train = np.asarray(y_train, dtype=np.int64)
     weight = class_weights(y_train)

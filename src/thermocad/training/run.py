@@ -11,7 +11,13 @@ from thermocad.io.labels import CLASSES
 from thermocad.models.registry import ArchSpec, create_model, get_arch
 from thermocad.preprocess.transforms import EvalTransform, Normalization
 from thermocad.reporting.plots import plot_curve
-from thermocad.training.checkpoint import Checkpoint, check_resume, open_run, start_run
+from thermocad.training.checkpoint import (
+    Checkpoint,
+    check_resume,
+    open_run,
+    split_fingerprint,
+    start_run,
+)
 from thermocad.training.config import TrainConfig
 from thermocad.training.data import ThermalData, build_data
 from thermocad.training.distributed import distributed, fit_ctx, init_distributed, is_main_process
@@ -57,9 +63,16 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int,
     total = sgdr_epochs(cycles, cycle_len, cycle_mult)
     done = ckpt.state["done"].get(name, 0)
     if total == 0 or done >= total:
+        if total and "resumed_after" in ckpt.state:  # finished before the interruption
+            ckpt.state["resumed_after"] = True
         return
     log(f"stage {name}: {total} epochs")
-    if done:  # continued inside the stage: its optimizer and batch order start afresh
+    # Continued inside the stage (its optimizer and batch order start afresh), or a stage that
+    # follows stages a resumed run skipped as finished (their random draws are not replayed,
+    # so this stage's differ; the head stage alone is seeded afresh, seed_head): not what an
+    # uninterrupted run gives, said in model.json.
+    after_skipped = ckpt.state.pop("resumed_after", None) and name != HEAD_STAGE
+    if done or after_skipped:
         ckpt.state.setdefault("resumed_inside", []).append({"stage": name, "epoch": done})
 
     def on_epoch(epoch: int) -> None:
@@ -211,9 +224,11 @@ def run_training(
     open_run(out_dir, force, resume)
     ckpt = Checkpoint(out_dir)
     options = {**cfg.to_dict(), "fold": fold}  # the fold decides the data as much as the config
+    options["split"] = split_fingerprint(split_csv, fold)  # its women, as this fold splits them
     if resume:  # compared before anything is built: another --arch would end in a traceback
         ckpt.read_state()
         check_resume(ckpt.state.get("options"), options, out_dir)
+        ckpt.state["resumed_after"] = False  # True once a finished stage is skipped
     ckpt.state["options"] = options
     spec, transform, data, model, loss = _setup(split_csv, cfg, fold, resume)
     start_run(out_dir, resume)  # the split, fold, units and weights are usable: begin
