@@ -32,6 +32,7 @@ RUN_FILES = ("valid_predictions.csv", "trained_on.csv", "history.csv", "history.
 # Every other option shaped the epochs already run (data, model, schedule, seed) or their
 # starting point (weights, lr_find), and a change would be recorded but never applied.
 SAFE_ON_RESUME = ("tta", "ensemble")
+WEIGHT_FILES = ("weights-0.safetensors", "weights-1.safetensors")  # written in turn (save)
 
 
 class Checkpoint:
@@ -54,7 +55,8 @@ class Checkpoint:
     def load_weights(self, model: torch.nn.Module) -> None:
         from safetensors.torch import load_file
 
-        weights = self.dir / "weights.safetensors"
+        # The file the progress names (a checkpoint before two files were kept: the one file).
+        weights = self.dir / self.state.get("weights", "weights.safetensors")
         if weights.is_file():
             try:
                 model.load_state_dict(load_file(str(weights)))
@@ -67,8 +69,14 @@ class Checkpoint:
         from safetensors.torch import save_file
 
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        with atomic_path(self.dir / "weights.safetensors") as tmp:
+        # Two files in turn: the new weights go to the one the progress does not name, then the
+        # progress names it. Killed between the two writes, the progress still names the
+        # weights it belongs to (one file rewritten in place paired new weights with old
+        # progress, and an epoch was trained twice).
+        name = WEIGHT_FILES[1] if self.state.get("weights") == WEIGHT_FILES[0] else WEIGHT_FILES[0]
+        with atomic_path(self.dir / name) as tmp:
             save_file(state, str(tmp))
+        self.state["weights"] = name
         atomic_write_json(self.dir / "state.json", self.state)
 
 
