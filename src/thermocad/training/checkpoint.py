@@ -119,9 +119,9 @@ def split_fingerprint(split_csv: Path, fold: int | str | None) -> str:
     run resumed on another split (whose validation women the run trained on) is refused."""
     import hashlib
 
-    import pandas as pd
+    from thermocad.utils.tables import read_table
 
-    table = pd.read_csv(split_csv, dtype=str, keep_default_na=False)
+    table = read_table(split_csv, "split file", "thermocad split", dtype=str, keep_default_na=False)
     columns = [c for c in ("path", "patient_id", "label", "split", "fold") if c in table.columns]
     rows = table[columns].sort_values(columns).to_csv(index=False)
     return hashlib.sha256(f"{fold}|{rows}".encode()).hexdigest()[:16]
