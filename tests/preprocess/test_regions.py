@@ -25,6 +25,16 @@ def test_body_mask_is_warm_and_central():
     assert abs(regions.midline(mask) - a.shape[1] / 2) < 0.1 * a.shape[1]
 
 
+def test_a_chest_box_clipped_by_the_frame_stays_centred_on_the_midline():
+    a = _frontal(marker=False)
+    h, w = a.shape
+    shifted = np.concatenate([a[:, w // 8 :], np.repeat(a[:, -1:], w // 8, axis=1)], axis=1)
+    mask = regions.body_mask(shifted)  # the woman moved left: the frame clips her left side
+    box = regions.breast_box(shifted, mask)
+    assert box.left == 0 or box.right == w  # clipped...
+    assert abs((box.left + box.right) / 2 - regions.midline(mask)) <= 0.5  # ...and still centred
+
+
 def test_breast_box_inside_image_and_covers_the_lower_chest():
     a = _frontal(marker=False)
     top, bottom, left, right = regions.breast_box(a)

@@ -156,7 +156,11 @@ def breast_box(array: np.ndarray, mask: np.ndarray | None = None) -> Box:
         return Box(0, h, 0, w)
     # The chest is wider than the abdomen the torso edges come from: widen to keep the breasts.
     pad = int(_CHEST_WIDENING * (right - left))
-    return Box(top, h, max(0, left - pad), min(w, right + pad))
+    # Where the frame clips one side, the other is cut as much: the box stays centred on the
+    # body's midline, the axis its left/right halves are compared about (the asymmetry channel
+    # mirrors about the box's centre; the baseline compares its halves).
+    cut = max(0, pad - left, right + pad - w)
+    return Box(top, h, left - pad + cut, right + pad - cut)
 
 
 def find_marker(array: np.ndarray, mask: np.ndarray | None = None) -> Box | None:
