@@ -44,6 +44,7 @@ def file_cases(root: Path) -> dict[str, Path]:
         ),
         "10 million-line column (19.8 MB)": b"1\n" * 9_900_000,
         "one row of 5,000 values": b" ".join([b"30"] * 5000) + b"\n",
+        "an empty field (`;;`)": b"30.1;30.2;30.3\n30.4;;30.6\n",
     }
     cases = {}
     for i, (case, data) in enumerate(texts.items()):

@@ -124,6 +124,9 @@ BAD_TEXT = {
     "\x00\x01\x02": r"binary data, not a text matrix",
     "30,1,2;30,2\n": r"not a number",
     "30.10x30.20\n30.30x30.40\n": r"line 1: '30.10x30.20' is not a number",  # fixed-width path
+    # An empty field reads as a short row: the line holding it is named, not the next one.
+    "30.1;;30.3\n30.4;30.5;30.6\n": r"line 1: an empty field \(two ';' with no value between\)",
+    "30.1;30.2;30.3;\n30.4;;30.6;\n": r"line 2: an empty field",
 }
 
 

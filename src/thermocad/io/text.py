@@ -90,14 +90,32 @@ def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
     newline = ord("\n") if first else ord("\r")  # classic Mac files end lines with CR
     lut = _lut(comma_decimal, newline)
     parsed = _parse_uniform(data, lut) if b"," in first else None  # ',' as mark or separator
-    if parsed is None:
-        raw = np.frombuffer(data, dtype=np.uint8)
-        cls = lut[raw]
-        parsed = None if (cls == _OTHER).any() else _parse_fast(raw, cls, newline, name)
-    if parsed is None:
-        parsed = _parse_general(data, comma_decimal, newline, name)
+    try:
+        if parsed is None:
+            raw = np.frombuffer(data, dtype=np.uint8)
+            cls = lut[raw]
+            parsed = None if (cls == _OTHER).any() else _parse_fast(raw, cls, newline, name)
+        if parsed is None:
+            parsed = _parse_general(data, comma_decimal, newline, name)
+    except ThermalFormatError as exc:
+        _empty_field(data, newline, name, exc)  # a missing value read as a short row: say so
+        raise
     values, lines = parsed
     return values, source_format, lines
+
+
+def _empty_field(data: bytes, newline: int, name: str, cause: Exception) -> None:
+    """Raise the error naming the first empty field (`30.1;;30.3`) when there is one: the
+    separators around it collapse, so the row reads short, and the error would otherwise
+    blame the next row of the right length."""
+    text = data.replace(b"\r\n", b"\n") if newline == ord("\n") else data.replace(b"\r", b"\n")
+    for line_no, line in enumerate(text.split(b"\n"), 1):
+        body = line.rstrip(b" \t;")  # DMR batch B's rows end with a ';'
+        if b";" in body and re.search(rb";[ \t]*;|^[ \t]*;", body):
+            raise ThermalFormatError(
+                f"{name}: line {line_no}: an empty field (two ';' with no value between): a "
+                "missing value? every cell of the matrix needs a temperature"
+            ) from cause
 
 
 def _parse_uniform(data: bytes, lut: np.ndarray):
