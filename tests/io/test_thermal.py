@@ -127,6 +127,8 @@ BAD_TEXT = {
     # An empty field reads as a short row: the line holding it is named, not the next one.
     "30.1;;30.3\n30.4;30.5;30.6\n": r"line 1: an empty field \(two ';' with no value between\)",
     "30.1;30.2;30.3;\n30.4;;30.6;\n": r"line 2: an empty field",
+    # Rows that start with ';' are no empty field: a short row is still named itself.
+    ";30.1;30.2;30.3\n;30.4;30.5;30.6\n;30.7;30.8\n": r"line 3: 2 values, but line 1 has 3",
 }
 
 

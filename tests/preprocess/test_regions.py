@@ -82,6 +82,20 @@ def test_a_tilted_marker_is_found_and_the_squarest_cold_patch_wins():
     assert again is not None and again.top >= int(0.78 * h) - 4
 
 
+def test_a_round_cold_spot_is_no_marker_beside_a_square_one():
+    a = _frontal(marker=False, seed=2)
+    h, w = a.shape
+    mid = int(regions.midline(regions.body_mask(a)))
+    square = np.ones((14, 14), bool)
+    _paste_cold(a, square, int(0.72 * h), mid - 14, 6.0)
+    yy, xx = np.mgrid[-7:8, -7:8]
+    disc = yy**2 + xx**2 <= 36  # as compact as the square: its axes are alike too
+    _paste_cold(a, disc, int(0.6 * h), mid + 4, 6.0)
+    box = regions.find_marker(a)
+    assert box is not None and box.top <= int(0.72 * h) + 7 <= box.bottom
+    assert box.left <= mid - 7 <= box.right
+
+
 def test_no_marker_found_without_one():
     assert regions.find_marker(_frontal(marker=False, seed=2)) is None
 

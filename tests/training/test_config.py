@@ -111,3 +111,12 @@ def test_help_shows_every_option_with_its_default(capsys):
             assert "--" + f.name.replace("_", "-") in text
     assert "(default: efficientnet_lite0)" in text and "(default: 0.0001 0.001 0.01)" in text
     assert "--mirror" not in text and "--optimizer" not in text and "--schedule" not in text
+
+
+def test_augmentation_takes_numpy_numbers_as_a_sweep_gives_them():
+    import numpy as np
+
+    from thermocad.preprocess.augment import Augmentation
+
+    aug = Augmentation(zoom=np.float32(1.2), rotate=np.int64(5), flip=np.bool_(False))
+    assert aug.zoom == pytest.approx(1.2) and aug.rotate == 5 and not aug.flip

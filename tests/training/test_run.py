@@ -315,6 +315,28 @@ def test_resume_after_interruption(split, tmp_path, monkeypatch):
     assert meta["resumed_inside"] == [{"stage": "unfrozen", "epoch": 0}]
 
 
+def test_a_run_resumed_after_its_lr_find_says_so(split, tmp_path, monkeypatch):
+    """Killed after lr_find, before the first epoch: the resumed run skips lr_find, whose
+    random draws are not replayed, so its first stage (a head not on precomputed features,
+    which is not seeded afresh) is marked in model.json."""
+    import thermocad.training.run as trainer
+
+    real = trainer._run_stage
+
+    def interrupted(learn, ckpt, model, name, *args):
+        raise KeyboardInterrupt
+
+    cfg = TrainConfig.smoke(tta=0, precompute=False, cycles=0, frozen_cycles=0, lr=None)
+    monkeypatch.setattr(trainer, "_run_stage", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(split, tmp_path / "run", cfg)
+    assert "lr" in json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
+    monkeypatch.setattr(trainer, "_run_stage", real)
+    train(split, tmp_path / "run", cfg, resume=True)
+    meta = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert meta["resumed_inside"] == [{"stage": "head", "epoch": 0}]
+
+
 def test_resume_inside_a_stage(split, tmp_path, monkeypatch):
     """Killed after the first of the unfrozen stage's 3 epochs: the resumed run skips that
     epoch, trains the other two and keeps one history row per epoch."""

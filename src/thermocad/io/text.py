@@ -111,7 +111,7 @@ def _empty_field(data: bytes, newline: int, name: str, cause: Exception) -> None
     text = data.replace(b"\r\n", b"\n") if newline == ord("\n") else data.replace(b"\r", b"\n")
     for line_no, line in enumerate(text.split(b"\n"), 1):
         body = line.rstrip(b" \t;")  # DMR batch B's rows end with a ';'
-        if b";" in body and re.search(rb";[ \t]*;|^[ \t]*;", body):
+        if re.search(rb";[ \t]*;", body.lstrip(b" \t;")):  # inside the row, not at its ends
             raise ThermalFormatError(
                 f"{name}: line {line_no}: an empty field (two ';' with no value between): a "
                 "missing value? every cell of the matrix needs a temperature"

@@ -36,16 +36,17 @@ class Augmentation:
     def __post_init__(self) -> None:
         """Refuse values that would train on garbage (a zoom of 0, a flip of "no")."""
         import math
+        from numbers import Real
 
         from thermocad.utils.errors import ConfigError
 
-        if not isinstance(self.flip, bool):
+        if not isinstance(self.flip, bool | np.bool_):  # numpy's too (a sweep's values)
             raise ConfigError(f"augmentation flip must be true or false, got {self.flip!r}")
         for name in ("rotate", "translate", "zoom", "offset", "scale"):
             value = getattr(self, name)
             if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
+                isinstance(value, bool | np.bool_)
+                or not isinstance(value, Real)
                 or not math.isfinite(value)
                 or value < 0
             ):

@@ -189,16 +189,14 @@ def find_marker(array: np.ndarray, mask: np.ndarray | None = None) -> Box | None
         near_mid = abs((lft + rgt) / 2 - centre) < 0.15 * w
         big_enough = (0.0008 * h * w) < area < (0.04 * h * w)
         inside = lft > left and rgt < right
-        # The squarest wins, not the largest: a cold patch of skin (under a breast, on the
-        # abdomen) can be larger than the marker, never as square.
-        if (
-            squarish
-            and near_mid
-            and big_enough
-            and inside
-            and (best is None or elongation < best[0])
-        ):
-            best = (elongation, (slice(top, bottom), slice(lft, rgt)))
+        if not (squarish and near_mid and big_enough and inside):
+            continue
+        # The one that fills its smallest enclosing rectangle best wins, not the largest: a
+        # cold patch of skin (under a breast, on the abdomen) can be larger than the marker,
+        # and a round one (a disc fills 0.785 of its square) as compact, never as square.
+        fill = _rectangle_fill(region.coords)
+        if best is None or fill > best[0]:
+            best = (fill, (slice(top, bottom), slice(lft, rgt)))
     if best is None:
         return None
     sl = best[1]
@@ -209,6 +207,24 @@ def find_marker(array: np.ndarray, mask: np.ndarray | None = None) -> Box | None
         max(0, sl[1].start - pad),
         min(w, sl[1].stop + pad),
     )
+
+
+def _rectangle_fill(coords: np.ndarray) -> float:
+    """A region's pixel area over the area of the smallest rectangle, at any tilt, around it
+    (rotating calipers on the convex hull of its pixels' corners): 1 for a square or any
+    rectangle, about 0.785 for a disc."""
+    from scipy.spatial import ConvexHull
+
+    corners = np.array([[-0.5, -0.5], [-0.5, 0.5], [0.5, -0.5], [0.5, 0.5]])
+    points = (coords[:, None, :] + corners).reshape(-1, 2)
+    hull = points[ConvexHull(points).vertices]
+    edges = np.diff(np.vstack([hull, hull[:1]]), axis=0)
+    smallest = np.inf
+    for angle in np.unique(np.mod(np.arctan2(edges[:, 1], edges[:, 0]), np.pi / 2)):
+        c, s = np.cos(angle), np.sin(angle)
+        turned = hull @ np.array([[c, -s], [s, c]])
+        smallest = min(smallest, float(np.ptp(turned[:, 0]) * np.ptp(turned[:, 1])))
+    return len(coords) / smallest
 
 
 def remove_marker(array: np.ndarray, box: Box | None = None) -> np.ndarray:

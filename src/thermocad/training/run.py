@@ -228,7 +228,9 @@ def run_training(
     if resume:  # compared before anything is built: another --arch would end in a traceback
         ckpt.read_state()
         check_resume(ckpt.state.get("options"), options, out_dir)
-        ckpt.state["resumed_after"] = False  # True once a finished stage is skipped
+        # True once a finished step is skipped: lr_find (its random draws are not replayed),
+        # or a finished stage.
+        ckpt.state["resumed_after"] = "lr" in ckpt.state
     ckpt.state["options"] = options
     spec, transform, data, model, loss = _setup(split_csv, cfg, fold, resume)
     start_run(out_dir, resume)  # the split, fold, units and weights are usable: begin
