@@ -37,7 +37,7 @@ def clean_json(obj):
     return obj
 
 
-def _patient_frame(df: pd.DataFrame, how: str, subgroup: str | None) -> pd.DataFrame:
+def patient_frame(df: pd.DataFrame, how: str, subgroup: str | None) -> pd.DataFrame:
     """One row per patient, with the subgroup, batch and date columns carried over."""
     pat = M.aggregate_patients(df, how)
     for column in dict.fromkeys([subgroup, P.BATCH, P.DATE, P.PERIOD, P.ROOM]):
@@ -77,7 +77,7 @@ def by_period(pat: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
 
 def period_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
     """`by_period` of image-level predictions (mean P(Sick) per patient)."""
-    return by_period(_patient_frame(with_y(pred), "mean", None), n_boot, seed)
+    return by_period(patient_frame(with_y(pred), "mean", None), n_boot, seed)
 
 
 def halves_by_period(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
@@ -100,7 +100,7 @@ def evaluate_predictions(
     df = with_y(pred)
     if df.empty:
         raise ConfigError("no predictions to evaluate")
-    pat = _patient_frame(df, patient_agg, subgroup)
+    pat = patient_frame(df, patient_agg, subgroup)
     result = {
         "threshold": float(threshold),
         "patient_aggregation": patient_agg,

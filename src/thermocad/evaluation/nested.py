@@ -22,7 +22,7 @@ import pandas as pd
 from thermocad.cohort.split import with_folds
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
-from thermocad.evaluation.evaluate import by_period, clean_json, with_y
+from thermocad.evaluation.evaluate import by_period, clean_json, patient_frame, with_y
 from thermocad.evaluation.heads import HeadRuns
 from thermocad.evaluation.runs import (
     BASELINE,
@@ -164,10 +164,7 @@ def nested_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dic
     """Patient-level AUC (bootstrap interval) and sensitivity / specificity at each fold's own
     threshold (Wilson intervals): overall, within each two-class batch, period-matched."""
     df = with_y(pred)
-    pat = M.aggregate_patients(df)
-    for column in ("threshold", P.BATCH, P.DATE, P.PERIOD, P.ROOM):
-        if column in df.columns:
-            pat[column] = pat["patient_id"].map(P.per_woman(df, column))
+    pat = patient_frame(df, "mean", "threshold")  # each woman's fold threshold, batch, date
     result = by_period(pat, n_boot, seed)
     masks = P.subsets(pat)
     for name, entry in result["subsets"].items():

@@ -49,6 +49,7 @@ def write_outputs(
     """Everything a run directory holds; the checkpoint goes once the bundle is written."""
     import shutil
 
+    from thermocad.evaluation.evaluate import clean_json
     from thermocad.evaluation.metrics import choose_patient_threshold, classification_metrics
     from thermocad.models.bundle import save_bundle
     from thermocad.reporting.hub_card import write_model_card
@@ -79,7 +80,7 @@ def write_outputs(
         "threshold": threshold,
         "threshold_method": method,
         "lr": ckpt.state["lr"],
-        "lr_suggestion": _finite(ckpt.state.get("lr_suggestion")),  # none found: null, not NaN
+        "lr_suggestion": clean_json(ckpt.state.get("lr_suggestion")),  # none found: null, not NaN
         "fold": fold,
         "config": cfg.to_dict(),
         "thermocad_version": __version__,
@@ -106,10 +107,3 @@ def write_trained_on(out_dir, train, valid) -> None:
     roles.update(dict.fromkeys(train["patient_id"].astype(str), "train"))
     table = pd.DataFrame({"patient_id": list(roles), "role": list(roles.values())})
     atomic_write_csv(Path(out_dir) / TRAINED_ON, table)
-
-
-def _finite(value):
-    """`value`, or None for a missing or non-finite number (strict JSON has no NaN)."""
-    import math
-
-    return value if isinstance(value, int | float) and math.isfinite(value) else None
