@@ -80,6 +80,26 @@ def test_unit_mismatch_refused_unless_allowed(run_dir, dmr_files, tmp_path):
     assert table["decision"][0] == "n/a"  # scored as asked, but its score is not a measurement
 
 
+def test_a_grey_image_is_prepared_in_grey_levels(run_dir, tmp_path):
+    from thermocad.synth.cohort import Nuisances, synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(2), sick=False, height=240, width=320,
+                                 nuisances=Nuisances(marker=True))  # fmt: skip
+    a = next(iter(frames.values()))
+    grey = np.uint8(np.round((a - a.min()) / (a.max() - a.min()) * 255))
+    png = tmp_path / "exported.png"
+    Image.fromarray(grey).save(png)
+    from thermocad.models.bundle import load_bundle
+
+    bundle = load_bundle(run_dir)
+    assert bundle.meta["transform"]["marker"] == "remove"
+    as_grey = bundle.predict([grey.astype(np.float32)], unit="intensity")[0]
+    as_degrees = bundle.predict([grey.astype(np.float32)])[0]  # the model's unit: 2.5 levels
+    assert abs(as_grey - as_degrees) > 1e-4  # the marker is found only in grey levels
+    table, _ = predict_paths(run_dir, [png], allow_unit_mismatch=True)
+    assert table["prob_sick"][0] == pytest.approx(as_grey, abs=1e-5)
+
+
 def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_path):
     run = tmp_path / "fitted"
     shutil.copytree(run_dir, run)  # a `fit` folder keeps the split its women came from

@@ -91,3 +91,26 @@ def test_linear_baseline_matches_sklearn_and_round_trips():
         B.LinearBaseline.from_dict({"columns": ["mean"]})
     with pytest.raises(ModelFormatError, match="length"):
         B.LinearBaseline.from_dict({**linear.to_dict(), "coef": [1.0]})
+
+
+def test_grey_images_have_their_marker_found_in_grey_levels(tmp_path):
+    from PIL import Image
+
+    from thermocad.synth.cohort import Nuisances, synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(2), sick=False, height=240, width=320,
+                                 nuisances=Nuisances(marker=True))  # fmt: skip
+    a = next(iter(frames.values()))
+    grey = np.round((a - a.min()) / (a.max() - a.min()) * 255).astype(np.uint8)
+    png = tmp_path / "export.png"
+    Image.fromarray(grey).save(png)
+    as_grey = B.baseline_features(grey, unit="intensity")
+    assert as_grey != B.baseline_features(grey)  # 2.5 grey levels finds no marker here
+    # The file is read in its own unit, and the model averages it so, one unit per array.
+    assert B.feature_table([str(png)]).loc[str(png)].to_dict() == pytest.approx(as_grey)
+    feats = pd.DataFrame([as_grey, B.baseline_features(a)])
+    base = B.LinearBaseline(list(feats.columns), [0.0] * feats.shape[1], [1.0] * feats.shape[1],
+                            [0.01] * feats.shape[1], 0.0)  # fmt: skip
+    np.testing.assert_allclose(
+        base.predict_arrays([grey, a], ["intensity", "celsius"]), base.predict(feats)
+    )

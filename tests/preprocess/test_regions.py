@@ -96,6 +96,35 @@ def test_a_round_cold_spot_is_no_marker_beside_a_square_one():
     assert box.left <= mid - 7 <= box.right
 
 
+def _grey(a: np.ndarray) -> np.ndarray:
+    """An 8-bit export with automatic range: 0-255 over the frame's own min..max."""
+    return np.round((a - a.min()) / (a.max() - a.min()) * 255).astype(np.float32)
+
+
+def test_the_marker_on_a_grey_image_is_found_in_the_images_own_units():
+    for seed in range(4):
+        a = _frontal(marker=True, seed=seed)
+        grey = _grey(a)
+        mask = regions.body_mask(grey)
+        assert regions.find_marker(grey, mask, unit="intensity") == regions.find_marker(a), seed
+    # Why: 2.5 read as grey levels (about 0.1 °C here) joins cool skin to the marker.
+    assert regions.find_marker(grey, mask) != regions.find_marker(a)
+
+
+def test_the_marker_margin_is_degrees_on_temperatures_and_a_share_of_contrast_on_images():
+    a = _frontal(marker=True, seed=1)
+    mask = regions.body_mask(a)
+    assert regions.marker_margin(a, mask) == 2.5
+    grey = _grey(a)
+    mask = regions.body_mask(grey)
+    skin, room = np.median(grey[mask]), np.median(grey[~mask])
+    assert regions.marker_margin(grey, mask, "intensity") == pytest.approx(0.3 * (skin - room))
+    # Where the body fills the frame there is no room: 1.7 interquartile ranges of the skin.
+    q1, q3 = np.percentile(grey, [25, 75])
+    everywhere = np.ones_like(mask)
+    assert regions.marker_margin(grey, everywhere, "intensity") == pytest.approx(1.7 * (q3 - q1))
+
+
 def test_no_marker_found_without_one():
     assert regions.find_marker(_frontal(marker=False, seed=2)) is None
 

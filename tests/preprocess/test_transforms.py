@@ -176,6 +176,28 @@ def test_marker_removal_changes_only_the_marker_and_round_trips():
         EvalTransform(marker="blur")
 
 
+def test_marker_removal_on_a_grey_image_takes_the_images_unit():
+    from thermocad.preprocess.regions import find_marker
+    from thermocad.synth.cohort import Nuisances, synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(2), sick=False, height=240, width=320,
+                                 nuisances=Nuisances(marker=True))  # fmt: skip
+    a = next(iter(frames.values()))
+    box = find_marker(a)
+    grey = np.round((a - a.min()) / (a.max() - a.min()) * 255).astype(np.float32)
+    remove = EvalTransform(size=32, marker="remove", normalization=Normalization("intensity"))
+    keep = EvalTransform.from_dict({**remove.to_dict(), "marker": "keep"})
+    painted = grey.copy()
+    painted[box.slices()] = np.median(grey[box.top : box.bottom, box.right + 2])
+    # Read as grey levels the marker is found and painted over; read as degrees it is not.
+    on_grey = remove.prepare(grey, "intensity")
+    assert np.abs(on_grey - keep.prepare(grey)).max() > 0.05
+    assert (
+        np.abs(on_grey - keep.prepare(painted)).mean() < np.abs(on_grey - keep.prepare(grey)).mean()
+    )
+    np.testing.assert_array_equal(remove.prepare(grey), keep.prepare(grey))
+
+
 def test_background_options_round_trip_and_the_removed_one_is_refused():
     keep = EvalTransform(size=64, normalization=Normalization("relative"))
     symmetric = EvalTransform.from_dict({**keep.to_dict(), "background": "symmetric"})

@@ -122,9 +122,9 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     check_plausible(thermogram)
     array = thermogram.array
     with _MODEL_LOCK:
-        cnn, base = bundle.predict_parts([array])
-        heat = _heatmap(bundle, array)
-        explained = map_cnn(bundle, array, cnn, base) if heat is not None else None
+        cnn, base = bundle.predict_parts([array], unit=thermogram.unit)
+        heat = _heatmap(bundle, array, thermogram.unit)
+        explained = map_cnn(bundle, array, cnn, base, thermogram.unit) if heat is not None else None
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)
     result = result_line(bundle, path.name, prob, cnn, base, void)
@@ -158,13 +158,13 @@ def can_explain(bundle: ModelBundle | OnnxModel) -> bool:
     return not is_onnx(bundle) and available("pytorch_grad_cam")
 
 
-def _heatmap(bundle: ModelBundle | OnnxModel, array: np.ndarray) -> np.ndarray | None:
+def _heatmap(bundle: ModelBundle | OnnxModel, array: np.ndarray, unit: str) -> np.ndarray | None:
     """Grad-CAM's heatmap, or None where the model cannot be explained here."""
     if not can_explain(bundle):
         return None
     from thermocad.inference.explain import gradcam
 
-    return gradcam(bundle, array)
+    return gradcam(bundle, array, unit=unit)
 
 
 OVERLAY_CAPTION = (

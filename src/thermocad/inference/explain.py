@@ -20,8 +20,11 @@ SICK = 1  # index of the Sick logit (thermocad.CLASSES)
 ASYMMETRY_SPAN_C = 2.5  # colour scale of the mirror-difference panel, +- degrees C
 
 
-def gradcam(bundle: ModelBundle, array: np.ndarray, target_class: int = SICK) -> np.ndarray:
-    """Grad-CAM heatmap for `target_class`, shape (H, W) of `array`, scaled to [0, 1]."""
+def gradcam(
+    bundle: ModelBundle, array: np.ndarray, target_class: int = SICK, unit: str | None = None
+) -> np.ndarray:
+    """Grad-CAM heatmap for `target_class`, shape (H, W) of `array`, scaled to [0, 1]; `unit`
+    is the array's (by default the model's)."""
     import torch
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -29,7 +32,7 @@ def gradcam(bundle: ModelBundle, array: np.ndarray, target_class: int = SICK) ->
     array = np.asarray(array, dtype=np.float32)
     model = bundle.model.eval()
     device = next(model.parameters()).device  # --device: the model may sit on a GPU
-    tensor = bundle.transform(array).unsqueeze(0).float().to(device)
+    tensor = bundle.transform(array, unit or bundle.unit).unsqueeze(0).float().to(device)
     # The bundle's parameters may be frozen; Grad-CAM needs gradients at the target layer.
     with torch.enable_grad(), GradCAM(model=model, target_layers=[bundle.target_layer()]) as cam:
         maps = cam(input_tensor=tensor, targets=[ClassifierOutputTarget(target_class)])
@@ -182,12 +185,14 @@ def explain_figure(
     return fig
 
 
-def map_cnn(bundle, array: np.ndarray, cnn, base) -> float | None:
+def map_cnn(bundle, array: np.ndarray, cnn, base, unit: str | None = None) -> float | None:
     """The CNN half's P(Sick) as Grad-CAM explains it (one pass, no augmented copies), for a
     model that averages it with the baseline; None for a CNN alone."""
     if base is None:
         return None
-    return float(bundle.predict([array], tta=False, cnn_only=True)[0] if bundle.views() else cnn[0])
+    if not bundle.views():
+        return float(cnn[0])
+    return float(bundle.predict([array], tta=False, cnn_only=True, unit=unit)[0])
 
 
 def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str = "",
@@ -196,12 +201,12 @@ def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str 
     """Predict one array (unless its `parts`, predict_parts' answer, are known) and build its
     explanation figure, the call made at `threshold` (default: the model's own, from
     model.json); none unless `call`."""
-    cnn, base = parts if parts is not None else bundle.predict_parts([array])
+    cnn, base = parts if parts is not None else bundle.predict_parts([array], unit=unit)
     prob = float(bundle.average(cnn, base)[0])
-    heat = gradcam(bundle, array)
+    heat = gradcam(bundle, array, unit=unit)
     threshold = bundle.threshold if threshold is None else threshold
     return explain_figure(array, heat, prob, threshold, unit=unit, title=title,
-                          cnn=map_cnn(bundle, array, cnn, base), call=call,
+                          cnn=map_cnn(bundle, array, cnn, base, unit), call=call,
                           seen=seen_box(bundle, array))  # fmt: skip
 
 
@@ -248,7 +253,7 @@ def explain_file(
     if note := "; ".join(n for n in notes if n):  # as predict and the web app say it
         log(f"note: {note}")
         title += "\n" + textwrap.fill(f"note: {note}", 170)
-    cnn, base = bundle.predict_parts([thermogram.array])
+    cnn, base = bundle.predict_parts([thermogram.array], unit=thermogram.unit)
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)
     log(result_line(bundle, path.name, prob, cnn, base, void))

@@ -156,9 +156,9 @@ def _prepared(bundle: ModelBundle | OnnxModel, good: list[Thermogram]):
 
     from thermocad.inference.notes import input_note, void_note
 
-    arrays = [t.array for t in good]
-    maps = np.stack([bundle.transform.prepare(a) for a in arrays])
-    base = None if bundle.baseline is None else bundle.baseline.predict_arrays(arrays)
+    arrays, units = [t.array for t in good], [t.unit for t in good]
+    maps = np.stack([bundle.transform.prepare(t.array, t.unit) for t in good])
+    base = None if bundle.baseline is None else bundle.baseline.predict_arrays(arrays, units)
     return maps, base, [(input_note(bundle.meta, t), bool(void_note(bundle.meta, t))) for t in good]
 
 

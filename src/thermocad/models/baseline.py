@@ -58,17 +58,20 @@ def _side_stats(values: np.ndarray, cut: float) -> dict[str, float]:
     }
 
 
-def baseline_features(array: np.ndarray, marker: str = "remove") -> dict[str, float]:
+def baseline_features(
+    array: np.ndarray, marker: str = "remove", unit: str = "celsius"
+) -> dict[str, float]:
     """Temperature statistics of the breast region and left/right asymmetry features.
 
     The calibration marker is painted over first (`marker="remove"`), as the CNN recipe does:
-    its cold square inside the region would otherwise feed every percentile.
+    its cold square inside the region would otherwise feed every percentile. `unit` is the
+    array's ("celsius", or "intensity" for grey levels), which sets how cold the marker is.
     """
     from thermocad.preprocess.regions import remove_marker
 
     a = np.asarray(array, np.float32)
     if marker == "remove":
-        a = remove_marker(a)
+        a = remove_marker(a, unit=unit)
     mask, (top, bottom, left, right) = chest_region(a)
     box, box_mask = a[top:bottom, left:right], mask[top:bottom, left:right]
     values = box[box_mask] if box_mask.any() else box.ravel()
@@ -97,18 +100,23 @@ def baseline_features(array: np.ndarray, marker: str = "remove") -> dict[str, fl
 def feature_table(
     paths: Sequence[str], reader: Callable[[str], np.ndarray] | None = None
 ) -> pd.DataFrame:
-    """Features for each path (index = path), each file read once."""
+    """Features for each path (index = path), each file read once; `reader`, if given, returns
+    a path's temperature array (by default the file is read, in its own unit)."""
     from thermocad.utils.progress import progress
 
-    read = reader or _read_array
-    rows = {p: baseline_features(read(p)) for p in progress(list(dict.fromkeys(paths)), "features")}
+    read = _read_thermal if reader is None else lambda p: (reader(p), "celsius")
+    rows = {}
+    for p in progress(list(dict.fromkeys(paths)), "features"):
+        array, unit = read(p)
+        rows[p] = baseline_features(array, unit=unit)
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def _read_array(path: str) -> np.ndarray:
+def _read_thermal(path: str) -> tuple[np.ndarray, str]:
     from thermocad.io.thermal import read_thermal
 
-    return read_thermal(path).array
+    thermogram = read_thermal(path)
+    return thermogram.array, thermogram.unit
 
 
 @dataclass
@@ -167,11 +175,16 @@ class LinearBaseline:
         z = ((X - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef)
         return 1.0 / (1.0 + np.exp(-(z + self.intercept)))
 
-    def predict_arrays(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
-        """P(Sick) for raw thermal arrays, read as the training files were."""
+    def predict_arrays(
+        self, arrays: Sequence[np.ndarray], unit: str | Sequence[str] = "celsius"
+    ) -> np.ndarray:
+        """P(Sick) for raw thermal arrays, read as the training files were; `unit`: theirs,
+        one for all or one per array ("celsius" or "intensity")."""
         if not len(arrays):
             return np.zeros(0)
-        return self.predict(pd.DataFrame([baseline_features(a) for a in arrays]))
+        units = [unit] * len(arrays) if isinstance(unit, str) else list(unit)
+        feats = [baseline_features(a, unit=u) for a, u in zip(arrays, units, strict=True)]
+        return self.predict(pd.DataFrame(feats))
 
 
 def fit_linear_baseline(

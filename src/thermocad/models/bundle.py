@@ -61,28 +61,36 @@ class ModelBundle:
         tta: bool | None = None,
         batch_size: int = 16,
         cnn_only: bool = False,
+        unit: str | None = None,
     ) -> np.ndarray:
         """P(Sick) for each array; the CNN's is the mean over the original and the model's own N
         augmented copies (none for the default recipe; `tta=False`: none). A model trained with
-        the baseline ensemble averages the CNN's P(Sick) with the baseline's, unless `cnn_only`."""
+        the baseline ensemble averages the CNN's P(Sick) with the baseline's, unless `cnn_only`.
+        `unit`: the arrays' ("celsius" or "intensity"), by default the model's own."""
         if cnn_only:
-            return self._cnn_probs(arrays, tta, batch_size)
-        return self.average(*self.predict_parts(arrays, tta, batch_size))
+            return self._cnn_probs(arrays, tta, batch_size, unit or self.unit)
+        return self.average(*self.predict_parts(arrays, tta, batch_size, unit))
 
     def predict_parts(
-        self, arrays: Sequence[np.ndarray], tta: bool | None = None, batch_size: int = 16
+        self,
+        arrays: Sequence[np.ndarray],
+        tta: bool | None = None,
+        batch_size: int = 16,
+        unit: str | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """The CNN's P(Sick) and the baseline's (None for a model without the ensemble)."""
-        cnn = self._cnn_probs(arrays, tta, batch_size)
-        return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays)
+        unit = unit or self.unit
+        cnn = self._cnn_probs(arrays, tta, batch_size, unit)
+        return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays, unit)
 
     def _cnn_probs(
-        self, arrays: Sequence[np.ndarray], tta: bool | None, batch_size: int
+        self, arrays: Sequence[np.ndarray], tta: bool | None, batch_size: int, unit: str
     ) -> np.ndarray:
         """The CNN's P(Sick), prepared and run `batch_size` files at a time."""
         out = []
         for i in range(0, len(arrays), batch_size):
-            maps = np.stack([self.transform.prepare(a) for a in arrays[i : i + batch_size]])
+            batch = arrays[i : i + batch_size]
+            maps = np.stack([self.transform.prepare(a, unit) for a in batch])
             out.append(self.predict_maps(maps, None, tta))  # no baseline: the CNN's alone
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
 

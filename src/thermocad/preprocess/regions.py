@@ -14,6 +14,11 @@ from scipy import ndimage as ndi
 
 # The marker is at least this much colder than the median skin temperature.
 _MARKER_DELTA_C = 2.5
+# The same margin on images that hold no temperatures, in the image's own units: 2.5 °C is, in
+# the median over the 120 real frames, 0.30 of the skin-to-room contrast and 1.7 skin
+# interquartile ranges (experiments/records/marker_on_images.md).
+_MARKER_CONTRAST_FRACTION = 0.30
+_MARKER_IQR_MULTIPLE = 1.7
 _MIN_RUN_FRACTION = 0.02  # background gaps narrower than this are noise, not armpits
 _CHEST_WIDENING = 0.08
 
@@ -163,15 +168,33 @@ def breast_box(array: np.ndarray, mask: np.ndarray | None = None) -> Box:
     return Box(top, h, left - pad + cut, right + pad - cut)
 
 
-def find_marker(array: np.ndarray, mask: np.ndarray | None = None) -> Box | None:
-    """The square calibration marker on the abdomen, if there is one."""
+def marker_margin(array: np.ndarray, mask: np.ndarray, unit: str = "celsius") -> float:
+    """How much colder than the median skin the marker is at least, in the array's units:
+    2.5 °C on a temperature map; on a grey image (`unit="intensity"`) the same share of the
+    skin-to-room contrast, or of the skin's spread where the body fills the frame."""
+    if unit == "celsius":
+        return _MARKER_DELTA_C
+    skin = np.asarray(array, dtype=np.float32)[mask]
+    room = room_temperature(array, mask)
+    contrast = float(np.median(skin)) - room if room is not None else 0.0
+    if contrast > 0:
+        return _MARKER_CONTRAST_FRACTION * contrast
+    q1, q3 = np.percentile(skin, [25, 75])
+    return _MARKER_IQR_MULTIPLE * float(q3 - q1)
+
+
+def find_marker(
+    array: np.ndarray, mask: np.ndarray | None = None, unit: str = "celsius"
+) -> Box | None:
+    """The square calibration marker on the abdomen, if there is one. `unit` is the array's
+    ("celsius" for a temperature map, "intensity" for grey levels), which sets how cold it is."""
     a = np.asarray(array, dtype=np.float32)
     mask = body_mask(a) if mask is None else mask
     h, w = a.shape
     centre = midline(mask)
     left, right = torso_columns(mask)
     # Not `& mask`: a marker at the lower image edge is no hole in the body mask.
-    cold = a < np.median(a[mask]) - _MARKER_DELTA_C
+    cold = a < np.median(a[mask]) - marker_margin(a, mask, unit)
     cold[: h // 2] = False  # the marker sits on the abdomen, in the lower half
     cold[:, :left] = False
     cold[:, right:] = False
@@ -227,10 +250,11 @@ def _rectangle_fill(coords: np.ndarray) -> float:
     return len(coords) / smallest
 
 
-def remove_marker(array: np.ndarray, box: Box | None = None) -> np.ndarray:
-    """Replace the marker by interpolating each row between the skin on its left and right."""
+def remove_marker(array: np.ndarray, box: Box | None = None, unit: str = "celsius") -> np.ndarray:
+    """Replace the marker by interpolating each row between the skin on its left and right
+    (`find_marker(array, unit=unit)` unless its box is given)."""
     a = np.array(array, dtype=np.float32, copy=True)
-    box = find_marker(a) if box is None else box
+    box = find_marker(a, unit=unit) if box is None else box
     if box is None:
         return a
     left_edge = a[box.top : box.bottom, max(0, box.left - 1)]

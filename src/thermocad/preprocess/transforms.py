@@ -132,8 +132,9 @@ class EvalTransform:
     def in_chans(self) -> int:
         return len(self.channels)
 
-    def prepare(self, array: np.ndarray) -> np.ndarray:
-        """Mask the marker, crop, normalise and resize one array to (size, size).
+    def prepare(self, array: np.ndarray, unit: str = "celsius") -> np.ndarray:
+        """Mask the marker, crop, normalise and resize one array to (size, size). `unit` is
+        the array's: "celsius", or "intensity" for grey levels (how cold the marker is).
 
         numpy only (no torch), so that ONNX Runtime deployments prepare inputs exactly as
         training did; the resizing is torch's bilinear interpolate (thermocad.preprocess.resize).
@@ -155,7 +156,8 @@ class EvalTransform:
             from thermocad.preprocess.regions import find_marker, remove_marker
 
             # find_marker(a) would compute the same body mask of `a` again.
-            a = remove_marker(a, find_marker(a, mask) if mask is not None else None)
+            box_ = find_marker(a, mask, unit) if mask is not None else None
+            a = remove_marker(a, box_, unit)
         if relative and mask.any():
             level = float(np.median(a[mask]))
         if box is not None:
@@ -199,10 +201,10 @@ class EvalTransform:
         std = torch.tensor(self.std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
         return (x - mean) / std
 
-    def __call__(self, array: np.ndarray) -> torch.Tensor:
+    def __call__(self, array: np.ndarray, unit: str = "celsius") -> torch.Tensor:
         import torch
 
-        return self.finish(torch.from_numpy(self.prepare(array))[None, None])[0]
+        return self.finish(torch.from_numpy(self.prepare(array, unit))[None, None])[0]
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -131,7 +131,7 @@ def load_maps(paths: list[str], transform: EvalTransform) -> tuple[np.ndarray, s
                 + ", ".join(f"{u} (e.g. {p})" for u, p in units.items())
                 + "; train on temperatures or on images, not both"
             )
-        maps[i] = transform.prepare(result.array)
+        maps[i] = transform.prepare(result.array, result.unit)
     unit = next(iter(units), "celsius")
     if unit == "intensity" and transform.normalization.in_degrees:
         raise ConfigError(
