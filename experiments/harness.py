@@ -32,7 +32,10 @@ def fold_thresholds(pred: pd.DataFrame, target: float | None = None) -> pd.Serie
     for k in pred["fold"].unique():
         other = pred[pred["fold"] != k]
         out[pred["fold"] == k] = choose_threshold(
-            other["y"].to_numpy(), other["prob"].to_numpy(), target_sensitivity=target
+            other["y"].to_numpy(),
+            other["prob"].to_numpy(),
+            "youden" if target is None else "sensitivity",
+            target,
         )
     return out
 

@@ -42,7 +42,7 @@ def cnn_test_predictions(split_csv: Path, run_dir: Path, size: int, seed: int) -
 def score(pred: pd.DataFrame, valid: pd.DataFrame) -> dict:
     """Image-level accuracy and AUC on test at the threshold chosen on validation."""
     valid = with_y(valid)
-    threshold = choose_threshold(valid["y"].to_numpy(), valid["prob"].to_numpy())
+    threshold = choose_threshold(valid["y"].to_numpy(), valid["prob"].to_numpy(), method="youden")
     result = evaluate_predictions(with_y(pred), threshold, subgroup=None, n_boot=200)
     image = result["image"]
     return {k: image[k] for k in ("accuracy", "roc_auc", "sensitivity", "specificity")}

@@ -84,6 +84,9 @@ def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, mo
         with pytest.raises(ConfigError, match=f"--folds must be 2 to 6 .*got {bad}"):
             fit(tmp_path / "data", labels, run, config, folds=bad, force=True)
     assert (run / "model.json").exists() and not (run / "INCOMPLETE").exists()
+    with pytest.raises(ConfigError, match="seed 7 differs from the config's seed 0"):
+        fit(tmp_path / "data", labels, run, config, folds=2, seed=7, force=True)
+    assert (run / "model.json").exists()  # one seed draws folds and training: refused first
     one_class = pd.read_csv(labels).assign(diagnosis="Healthy")
     one_class.to_csv(tmp_path / "healthy.csv", index=False)
     with pytest.raises(
@@ -97,7 +100,7 @@ def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, mo
 
     monkeypatch.setattr(F, "_cross_validate", killed)
     with pytest.raises(KeyboardInterrupt):
-        fit(tmp_path / "data", labels, run, config, folds=2, seed=7, force=True)
+        fit(tmp_path / "data", labels, run, config, folds=2, seed=0, force=True)
     assert (run / "INCOMPLETE").exists() and not (run / "model.json").exists()
     assert not (run / "cv").exists()  # no fold of the earlier 3-fold fit left beside the new split
     with pytest.raises(

@@ -21,12 +21,15 @@ import os
 import shutil
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from thermocad.io.labels import CLASSES
 from thermocad.training.fit_resume import fingerprint, resumable
+
+if TYPE_CHECKING:
+    from thermocad.training.config import TrainConfig
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     FIT_RESUME,
@@ -184,15 +187,16 @@ def fit(
     data_dir: str | os.PathLike,
     labels_csv: str | os.PathLike,
     out_dir: str | os.PathLike,
-    config: Any = None,
+    config: TrainConfig | None = None,
     folds: int = DEFAULT_FOLDS,
-    seed: int = 0,
+    seed: int | None = None,
     force: bool = False,
     n_boot: int = 1000,
     resume: bool = False,
 ) -> Path:
     """Prepare, cross-validate the default procedure, choose from its out-of-fold predictions,
     train on every woman; returns the run folder (model.safetensors + model.json + cv/).
+    `seed` draws the folds, the training and the bootstrap (default: the config's, else 0).
     `resume`: continue the interrupted fit in `out_dir` (the same data, labels and options)."""
     from thermocad import __version__
     from thermocad.io.labels import read_labels
@@ -201,7 +205,11 @@ def fit(
 
     if force and resume:
         raise ConfigError("--force starts a fit again, --resume continues one: give one of them")
-    config = config or TrainConfig(seed=seed)
+    if config is not None and seed is not None and seed != config.seed:
+        raise ConfigError(f"fit: seed {seed} differs from the config's seed {config.seed}; "
+                          "one seed draws the folds and the training, give one")  # fmt: skip
+    config = config or TrainConfig(seed=seed or 0)
+    seed = config.seed
     check_apart(out_dir, data_dir)  # the data folder is read again by the next fit
     get_arch(config.arch)  # an unknown name fails before anything is written
     labels = read_labels(labels_csv)

@@ -105,6 +105,15 @@ def test_leak_guard_on_read_and_write(tmp_path):
         read_split(tmp_path / "leaky.csv")
     with pytest.raises(SplitLeakError, match="unknown split names"):
         check_no_leak(df.assign(split="holdout"))
+    torn = pd.read_csv(out)
+    twice = torn["patient_id"].iloc[0]
+    extra = torn[torn["patient_id"] == twice].iloc[:1].assign(path="/d/again.txt")
+    extra["label"] = "Sick" if extra["label"].iloc[0] == "Healthy" else "Healthy"
+    pd.concat([torn, extra]).to_csv(tmp_path / "torn.csv", index=False)
+    with pytest.raises(
+        ConfigError, match=rf"torn.csv: 1 patients .*both Healthy and Sick.*\[{twice}\]"
+    ):
+        read_split(tmp_path / "torn.csv")
 
 
 @pytest.mark.parametrize(

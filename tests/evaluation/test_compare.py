@@ -176,6 +176,10 @@ def test_a_candidate_without_weights_offline_is_left_out_before_training(
         ({"threshold_method": "yoden"}, "unknown threshold_method 'yoden'"),
         ({"target_sensitivity": 1.5}, r"target_sensitivity must be in \(0, 1\], got 1.5"),
         (
+            {"threshold_method": "youden", "target_sensitivity": 0.8},
+            "'youden' takes no target_sensitivity",
+        ),
+        (
             {"nested": True, "inner_folds": 60},
             "inner_folds 60: an outer training set holds as few as 6",
         ),

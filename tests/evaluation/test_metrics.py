@@ -63,9 +63,13 @@ def test_choose_threshold_youden_and_target():
     # Candidate thresholds and J = sens + spec - 1:
     #   0.9: 1/4 + 6/6 - 1 = 0.25;  0.8: 2/4 + 6/6 - 1 = 0.5;  0.6: 3/4 + 5/6 - 1 = 0.583
     #   0.3: 4/4 + 4/6 - 1 = 0.667 (best: only Healthy 0.7 and 0.4 lie at or above 0.3)
-    assert M.choose_threshold(Y, P) == pytest.approx(0.3)
+    assert M.choose_threshold(Y, P, method="youden") == pytest.approx(0.3)
     # Highest threshold reaching sensitivity 0.75 is 0.6 (3 of 4 Sick at >= 0.6)
     assert M.choose_threshold(Y, P, target_sensitivity=0.75) == pytest.approx(0.6)
+    # The default: sensitivity 0.90, reached only with all 4 Sick, at 0.3
+    assert M.choose_threshold(Y, P) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="youden.*no target"):
+        M.choose_threshold(Y, P, method="youden", target_sensitivity=0.75)
     assert M.choose_threshold([1, 1], [0.2, 0.3]) == 0.5  # one class: fall back
     with pytest.raises(ValueError, match="unknown threshold method"):
         M.choose_threshold(Y, P, method="magic")

@@ -240,7 +240,7 @@ def test_per_woman_tables_date_a_woman_by_her_first_image():
         (4, "Sick", "A", "2014-02-01"),
     ]).assign(prob=0.5, y=lambda d: (d["label"] == "Sick").astype(int))  # fmt: skip
     image_level = P.period_matched(rows)
-    pat = patient_frame(rows, "mean", None)
+    pat = patient_frame(rows, None)
     assert pat.set_index("patient_id")["acquisition_date"].to_dict()[1] == "2013-07-01"
     women = P.period_matched(pat).set_axis(pat["patient_id"]).to_dict()
     assert women == rows.assign(m=image_level).groupby("patient_id")["m"].first().to_dict()

@@ -174,15 +174,20 @@ def with_folds(df: pd.DataFrame, folds: int, seed: int = 0) -> pd.DataFrame:
 
 
 def check_no_leak(df: pd.DataFrame, source: str = "split") -> None:
-    """Raise SplitLeakError if a patient is in two splits (or folds); image-level splits warn."""
+    """Raise SplitLeakError if a patient is in two splits (or folds); image-level splits warn.
+    A patient with both labels is refused as well: a woman is Healthy or Sick."""
     if not df["split"].isin(SPLITS).all():
         bad = sorted(set(df["split"]) - set(SPLITS))
         raise SplitLeakError(f"{source}: unknown split names {bad}; expected {SPLITS}")
     shared = shared_patients(df)
-    if not shared:
+    image_level = "split_unit" in df and (df["split_unit"] == "image").all()
+    if not shared or image_level:  # image level: on purpose, to reproduce the study
+        labels = df.groupby("patient_id")["label"].nunique()
+        if (labels > 1).any():
+            both = labels[labels > 1].index.tolist()
+            raise ConfigError(f"{source}: {len(both)} patients have rows labelled both Healthy "
+                              f"and Sick, e.g. {both[:10]}; each woman has one label")  # fmt: skip
         return
-    if "split_unit" in df and (df["split_unit"] == "image").all():
-        return  # allowed on purpose, to reproduce the study; make_split warned about it
     raise SplitLeakError(
         f"{source}: {len(shared)} patients appear in more than one split or fold, "
         f"e.g. {shared[:10]}; splits must be by patient (use --unit image only to reproduce the study)"

@@ -239,11 +239,7 @@ def compare(
     if P.PERIOD not in split_df.columns and P.dates_available(split_df):
         log(f"{split_csv} has no {P.PERIOD} column (made before it existed): each table takes "
             "the date range of its own women; make the split again to mark them once")  # fmt: skip
-    if threshold_method not in ("sensitivity", "youden"):
-        raise ConfigError(f"unknown threshold_method {threshold_method!r}; choose sensitivity "
-                          "or youden")  # fmt: skip
-    if target_sensitivity is not None and not 0 < target_sensitivity <= 1:
-        raise ConfigError(f"target_sensitivity must be in (0, 1], got {target_sensitivity}")
+    M.check_threshold_rule(threshold_method, target_sensitivity)
     if nested:
         from thermocad.evaluation.nested import check_nested
 

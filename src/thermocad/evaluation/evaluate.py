@@ -37,9 +37,9 @@ def clean_json(obj):
     return obj
 
 
-def patient_frame(df: pd.DataFrame, how: str, subgroup: str | None) -> pd.DataFrame:
+def patient_frame(df: pd.DataFrame, subgroup: str | None) -> pd.DataFrame:
     """One row per patient, with the subgroup, batch and date columns carried over."""
-    pat = M.aggregate_patients(df, how)
+    pat = M.aggregate_patients(df)
     for column in dict.fromkeys([subgroup, P.BATCH, P.DATE, P.PERIOD, P.ROOM]):
         if column and column in df.columns:
             pat[column] = pat["patient_id"].map(P.per_woman(df, column))
@@ -77,7 +77,7 @@ def by_period(pat: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
 
 def period_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
     """`by_period` of image-level predictions (mean P(Sick) per patient)."""
-    return by_period(patient_frame(with_y(pred), "mean", None), n_boot, seed)
+    return by_period(patient_frame(with_y(pred), None), n_boot, seed)
 
 
 def halves_by_period(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
@@ -94,16 +94,15 @@ def evaluate_predictions(
     subgroup: str | None = "acquisition_batch",
     n_boot: int = 1000,
     seed: int = 0,
-    patient_agg: str = "mean",
 ) -> dict:
     """Image- and patient-level metrics at a fixed threshold, with intervals and subgroups."""
     df = with_y(pred)
     if df.empty:
         raise ConfigError("no predictions to evaluate")
-    pat = patient_frame(df, patient_agg, subgroup)
+    pat = patient_frame(df, subgroup)
     result = {
         "threshold": float(threshold),
-        "patient_aggregation": patient_agg,
+        "patient_aggregation": "mean",  # a woman's P(Sick): the mean over her images
         "image": M.summarize(df, threshold, n_boot, seed),
         "patient": M.summarize(pat, threshold, n_boot, seed),
         "by_period": by_period(pat, n_boot, seed),

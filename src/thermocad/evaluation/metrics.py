@@ -145,15 +145,32 @@ def roc_points(y_true, prob, every: bool = False) -> tuple[np.ndarray, np.ndarra
 TARGET_SENSITIVITY = 0.9  # the sensitivity rule's target when none is given
 
 
-def choose_threshold(
-    y_true, prob, method: str = "youden", target_sensitivity: float | None = None
-) -> float:
-    """Decision threshold on P(Sick) from validation data: Youden's J or a target sensitivity.
+def check_threshold_rule(method: str, target_sensitivity: float | None) -> None:
+    """Refuse, before any training, a threshold rule choose_threshold() would refuse after it."""
+    from thermocad.utils.errors import ConfigError
 
-    method="youden" maximises sensitivity + specificity - 1; method="sensitivity" (or giving
-    `target_sensitivity`) picks the highest threshold whose sensitivity reaches the target.
-    Falls back to 0.5 when the data hold a single class.
+    if method not in ("sensitivity", "youden"):
+        raise ConfigError(f"unknown threshold_method {method!r}; choose sensitivity or youden")
+    if target_sensitivity is None:
+        return
+    if method == "youden":
+        raise ConfigError("threshold_method 'youden' takes no target_sensitivity")
+    if not 0 < target_sensitivity <= 1:
+        raise ConfigError(f"target_sensitivity must be in (0, 1], got {target_sensitivity}")
+
+
+def choose_threshold(
+    y_true, prob, method: str = "sensitivity", target_sensitivity: float | None = None
+) -> float:
+    """Decision threshold on P(Sick) from validation data: a target sensitivity or Youden's J.
+
+    method="sensitivity" picks the highest threshold whose sensitivity reaches
+    `target_sensitivity` (default 0.90, the rule decisions.md kept); method="youden" maximises
+    sensitivity + specificity - 1 and takes no target. Falls back to 0.5 when the data hold a
+    single class.
     """
+    if method == "youden" and target_sensitivity is not None:
+        raise ValueError("method='youden' takes no target_sensitivity; use method='sensitivity'")
     y, p = np.asarray(y_true).astype(int), np.asarray(prob, float)
     if not _two_classes(y):
         return 0.5
@@ -162,7 +179,7 @@ def choose_threshold(
     fpr, tpr, thr = roc_points(y, p, every=True)
     # sklearn puts +inf first; 1.0 calls only P(Sick) = 1 Sick (model.json keeps 0..1).
     thr = np.minimum(thr, 1.0)
-    if target_sensitivity is not None or method == "sensitivity":
+    if method == "sensitivity":
         target = TARGET_SENSITIVITY if target_sensitivity is None else float(target_sensitivity)
         if not 0 < target <= 1:
             raise ValueError(f"target_sensitivity must be in (0, 1], got {target}")
@@ -172,12 +189,12 @@ def choose_threshold(
     return float(thr[int(np.argmax(tpr - fpr))])
 
 
-def choose_patient_threshold(pred: pd.DataFrame, method: str = "youden",
-                             target_sensitivity: float | None = None, how: str = "mean") -> float:  # fmt: skip
+def choose_patient_threshold(pred: pd.DataFrame, method: str = "sensitivity",
+                             target_sensitivity: float | None = None) -> float:  # fmt: skip
     """choose_threshold() on one row per woman (`aggregate_patients`): the threshold is applied
     to each woman's P(Sick), so it is chosen on women, not on frames (a woman imaged four times
     would count four times). Needs columns patient_id, y and prob."""
-    pat = aggregate_patients(pred, how)
+    pat = aggregate_patients(pred)
     return choose_threshold(pat["y"], pat["prob"], method, target_sensitivity)
 
 
@@ -205,12 +222,10 @@ def classification_metrics(y_true, prob, threshold: float) -> dict:
     }
 
 
-def aggregate_patients(df: pd.DataFrame, how: str = "mean", prob: str = "prob") -> pd.DataFrame:
-    """One row per patient: label `y` (when the rows have one), P(Sick) aggregated over the
+def aggregate_patients(df: pd.DataFrame, prob: str = "prob") -> pd.DataFrame:
+    """One row per patient: label `y` (when the rows have one), the mean P(Sick) over the
     patient's images (column `prob` of the rows) and `n_images`."""
-    if how not in ("mean", "median", "max"):
-        raise ValueError(f"unknown patient aggregation {how!r}; use mean, median or max")
-    columns = {"prob": (prob, how), "n_images": (prob, "size")}
+    columns = {"prob": (prob, "mean"), "n_images": (prob, "size")}
     if "y" in df.columns:
         labels = df.groupby("patient_id")["y"].nunique()
         if (labels > 1).any():

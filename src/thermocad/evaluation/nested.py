@@ -164,7 +164,7 @@ def nested_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dic
     """Patient-level AUC (bootstrap interval) and sensitivity / specificity at each fold's own
     threshold (Wilson intervals): overall, within each two-class batch, period-matched."""
     df = with_y(pred)
-    pat = patient_frame(df, "mean", "threshold")  # each woman's fold threshold, batch, date
+    pat = patient_frame(df, "threshold")  # each woman's fold threshold, batch, date
     result = by_period(pat, n_boot, seed)
     masks = P.subsets(pat)
     for name, entry in result["subsets"].items():
@@ -236,6 +236,7 @@ def nested_cv(
     features computed once per file); any other config goes through the trainer per fold.
     """
     check_nested(split_df, archs, baseline, inner_folds)
+    M.check_threshold_rule(threshold_method, target_sensitivity)
     dev = split_df[split_df["split"] != "test"]
     outer = sorted(int(k) for k in dev["fold"].unique())
     features = None
