@@ -106,14 +106,14 @@ def test_the_table_says_na_without_dates():
         "batch A": {"n": 10, "roc_auc": 0.8, "ci": [0.6, 0.95]},
         "period-matched": {"n": None, "roc_auc": None, "ci": None}}}  # fmt: skip
     patient = {"sensitivity": 0.75, "specificity": 0.5,
-               "wilson_ci": {"sensitivity": (0.4, 0.9), "specificity": (0.2, 0.8)}}  # fmt: skip
+               "proportion_ci": {"sensitivity": (0.4, 0.9), "specificity": (0.2, 0.8)}}  # fmt: skip
     table = external_table({"model": "m", "served": {"by_period": periods, "patient": patient},
                             "halves": {"baseline": periods}})  # fmt: skip
     served, half = table.splitlines()[2:]
     assert served == ("| m (served) | 0.800 (0.600-0.950) | 0.800 (0.600-0.950), n=10 | n/a | "
                       "0.750 (0.400-0.900) | 0.500 (0.200-0.800) |")  # fmt: skip
     assert half.startswith("| its baseline half alone |") and half.endswith("| n/a |  |  |")
-    only_sick = {**patient, "specificity": float("nan"), "wilson_ci": {**patient["wilson_ci"],
+    only_sick = {**patient, "specificity": float("nan"), "proportion_ci": {**patient["proportion_ci"],
                  "specificity": (float("nan"), float("nan"))}}  # fmt: skip
     table = external_table({"model": "m", "served": {"by_period": periods, "patient": only_sick},
                             "halves": {}})  # fmt: skip

@@ -178,7 +178,7 @@ def test_bootstrap_does_not_depend_on_the_rows_order():
 def test_summarize_has_intervals():
     s = M.summarize(_frame(), threshold=0.5, n_boot=50)
     assert s["counts"] == {"tp": 3, "fp": 1, "tn": 5, "fn": 1}
-    lo, hi = s["wilson_ci"]["sensitivity"]  # 3 of 4
+    lo, hi = s["proportion_ci"]["sensitivity"]  # 3 of 4
     assert lo < 0.75 < hi
     assert "roc_auc" in s["bootstrap_ci"] and s["n_patients"] == 10
 
@@ -216,7 +216,7 @@ def test_patient_threshold_counts_each_woman_once():
 
 def test_proportions_of_several_images_per_woman_get_the_patient_bootstraps_interval():
     one = M.summarize(_frame(), threshold=0.5, n_boot=50)
-    assert one["proportion_ci_method"] == "wilson" and one["wilson_ci"][
+    assert one["proportion_ci_method"] == "wilson" and one["proportion_ci"][
         "sensitivity"
     ] == M.wilson_ci(3, 4)
     # The same women, each imaged 4 times alike: counting images as independent would shrink
@@ -224,8 +224,8 @@ def test_proportions_of_several_images_per_woman_get_the_patient_bootstraps_inte
     four = pd.concat([_frame()] * 4, ignore_index=True)
     many = M.summarize(four, threshold=0.5, n_boot=50)
     assert many["proportion_ci_method"].startswith("patient bootstrap")
-    assert many["wilson_ci"]["sensitivity"] == many["bootstrap_ci"]["sensitivity"]
-    lo, hi = many["wilson_ci"]["sensitivity"]
+    assert many["proportion_ci"]["sensitivity"] == many["bootstrap_ci"]["sensitivity"]
+    lo, hi = many["proportion_ci"]["sensitivity"]
     assert hi - lo > M.wilson_ci(12, 16)[1] - M.wilson_ci(12, 16)[0]
 
 
@@ -236,3 +236,11 @@ def test_a_runs_validation_summary_counts_women_not_images():
     preds = frames.assign(label=np.where(frames["y"] == 1, "Sick", "Healthy")).drop(columns="y")
     out = validation_summary(preds, threshold=0.5, n_boot=20)
     assert (out["n"], out["n_sick"], out["n_images"], out["n_patients"]) == (10, 4, 40, 10)
+
+
+def test_proportion_intervals_are_read_from_old_metrics_files_too():
+    new = {"proportion_ci": {"sensitivity": (0.2, 0.8)}}
+    old = {"wilson_ci": {"sensitivity": (0.3, 0.7)}}  # a metrics.json before the rename
+    assert M.proportion_intervals(new)["sensitivity"] == (0.2, 0.8)
+    assert M.proportion_intervals(old)["sensitivity"] == (0.3, 0.7)
+    assert M.proportion_intervals({}) == {}

@@ -299,7 +299,7 @@ def test_the_model_card_puts_ppv_at_a_screening_prevalence():
 
 
 def test_the_metrics_table_names_the_interval_each_proportion_has():
-    m = {"sensitivity": 0.5, "wilson_ci": {"sensitivity": (0.2, 0.8)}, "bootstrap_ci": {}}
+    m = {"sensitivity": 0.5, "proportion_ci": {"sensitivity": (0.2, 0.8)}, "bootstrap_ci": {}}
     assert "<td>Wilson</td>" in R.metrics_table(m)  # older metrics.json: no method, Wilson
     several = R.metrics_table(
         {**m, "proportion_ci_method": "patient bootstrap (a woman's images drawn together)"}

@@ -64,7 +64,7 @@ def table_row(name: str, result: dict, n_folds: int) -> dict:
            "n_patients": pat["n"], "accuracy": pat["accuracy"], **pat["counts"],
            "threshold": ev["threshold"], "parameters": result.get("parameters"),
            "train_time_s": round(result["train_time_s"], 1)}  # fmt: skip
-    for key, source, ci in (("sensitivity", pat, "wilson_ci"), ("specificity", pat, "wilson_ci"),
+    for key, source, ci in (("sensitivity", pat, "proportion_ci"), ("specificity", pat, "proportion_ci"),
                             ("roc_auc", img, "bootstrap_ci"), ("patient_roc_auc", pat, "bootstrap_ci")):  # fmt: skip
         metric = key.removeprefix("patient_")
         lo, hi = source[ci].get(metric, (float("nan"), float("nan")))

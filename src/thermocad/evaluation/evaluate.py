@@ -293,6 +293,7 @@ def headline(result: dict, level: str = "patient") -> str:
 
     return (
         f"{level}-level (n={m['n']}, threshold {result['threshold']:.3f}): "
-        f"{fmt('sensitivity', m['wilson_ci'])}, {fmt('specificity', m['wilson_ci'])}, "
+        f"{fmt('sensitivity', M.proportion_intervals(m))}, "
+        f"{fmt('specificity', M.proportion_intervals(m))}, "
         f"{fmt('roc_auc', m['bootstrap_ci'])}"
     )

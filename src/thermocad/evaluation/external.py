@@ -31,6 +31,7 @@ from thermocad.evaluation.evaluate import (
     served_name,
     write_plots,
 )
+from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.evaluation.periods import period_columns, room_drift_words
 from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 from thermocad.utils.files import (
@@ -83,7 +84,9 @@ def external_table(result: dict) -> str:
             if patient is None:
                 cells.append("")
                 continue
-            cells.append(cell(patient[key], *patient["wilson_ci"][key]))  # n/a with no women
+            cells.append(
+                cell(patient[key], *proportion_intervals(patient)[key])
+            )  # n/a with no women
         rows.append(cells)
     return markdown_table(head, rows)
 

@@ -289,10 +289,11 @@ def _patient_masks(df: pd.DataFrame) -> list[np.ndarray]:
 
 
 def summarize(df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0) -> dict:
-    """Point metrics, intervals for proportions (`wilson_ci`) and patient-bootstrap intervals.
+    """Point metrics, intervals for proportions (`proportion_ci`) and patient-bootstrap
+    intervals (`bootstrap_ci`).
 
     With one row per patient the proportions get Wilson intervals. Rows that are several
-    images of a woman are not independent counts, so there `wilson_ci` holds the patient
+    images of a woman are not independent counts, so there `proportion_ci` holds the patient
     bootstrap's intervals instead (NaN without a bootstrap), as `proportion_ci_method` says."""
     y, p = df["y"].to_numpy(int), df["prob"].to_numpy(float)
     out = classification_metrics(y, p, threshold)
@@ -300,10 +301,16 @@ def summarize(df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int 
     out["n_patients"] = int(df["patient_id"].nunique())
     out["bootstrap_ci"] = bootstrap_ci(df, threshold, n_boot, seed) if n_boot else {}
     if out["n_patients"] == len(df):
-        out["wilson_ci"] = {name: proportion_ci(name, c) for name in PROPORTIONS}
+        out["proportion_ci"] = {name: proportion_ci(name, c) for name in PROPORTIONS}
         out["proportion_ci_method"] = "wilson"
     else:
         none = (float("nan"), float("nan"))
-        out["wilson_ci"] = {name: out["bootstrap_ci"].get(name, none) for name in PROPORTIONS}
+        out["proportion_ci"] = {name: out["bootstrap_ci"].get(name, none) for name in PROPORTIONS}
         out["proportion_ci_method"] = "patient bootstrap (a woman's images drawn together)"
     return out
+
+
+def proportion_intervals(summary: dict) -> dict:
+    """A summary's intervals for proportions (a metrics.json written before 2026-12-05 names
+    them `wilson_ci`)."""
+    return summary.get("proportion_ci") or summary.get("wilson_ci") or {}

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from thermocad.evaluation.metrics import TARGET_SENSITIVITY
+from thermocad.evaluation.metrics import TARGET_SENSITIVITY, proportion_intervals
 from thermocad.evaluation.periods import room_drift_words
 from thermocad.io.labels import with_y
 from thermocad.models.meta import model_name, synthetic_training, training_sentence
@@ -50,8 +50,8 @@ def validation_summary(preds: pd.DataFrame, threshold: float, n_boot: int = 1000
 
 def _interval(summary: dict, key: str) -> tuple[float, float]:
     lo, hi = summary.get("bootstrap_ci", {}).get(key, (np.nan, np.nan))
-    if key in summary.get("wilson_ci", {}):  # proportions: the exact-count interval
-        lo, hi = summary["wilson_ci"][key]
+    if key in proportion_intervals(summary):  # proportions: Wilson, or the patient bootstrap's
+        lo, hi = proportion_intervals(summary)[key]
     return float(lo), float(hi)
 
 

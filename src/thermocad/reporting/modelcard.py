@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.models.meta import synthetic_training, training_sentence
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, section
 
@@ -215,11 +216,11 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
         images = ("One image per patient: the image level is the patient level. "
                   if i["n"] == p["n"] else
                   f"Image level (n={i['n']}): sensitivity "
-                  f"{fmt_ci(i['sensitivity'], i['wilson_ci']['sensitivity'])}, specificity "
-                  f"{fmt_ci(i['specificity'], i['wilson_ci']['specificity'])}, ROC AUC "
+                  f"{fmt_ci(i['sensitivity'], proportion_intervals(i)['sensitivity'])}, specificity "
+                  f"{fmt_ci(i['specificity'], proportion_intervals(i)['specificity'])}, ROC AUC "
                   f"{fmt_ci(i['roc_auc'], i['bootstrap_ci'].get('roc_auc'))}. ")  # fmt: skip
-        metrics = (f"Test, patient level (n={p['n']}): sensitivity {fmt_ci(p['sensitivity'], p['wilson_ci']['sensitivity'])}, "
-                   f"specificity {fmt_ci(p['specificity'], p['wilson_ci']['specificity'])}, ROC AUC "
+        metrics = (f"Test, patient level (n={p['n']}): sensitivity {fmt_ci(p['sensitivity'], proportion_intervals(p)['sensitivity'])}, "
+                   f"specificity {fmt_ci(p['specificity'], proportion_intervals(p)['specificity'])}, ROC AUC "
                    f"{fmt_ci(p['roc_auc'], p['bootstrap_ci'].get('roc_auc'))}, Brier {p['brier']:.3f}. "
                    f"{images}Threshold {test['threshold']:.3f} on P(Sick), chosen on validation data. "
                    + _prevalence(p) + "Subgroups: see 'Subgroups and shortcut audit'.")  # fmt: skip

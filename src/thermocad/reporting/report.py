@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.reporting import modelcard as card
 from thermocad.reporting.comparison import comparison_section
 from thermocad.reporting.html import (
@@ -30,7 +31,7 @@ from thermocad.utils.files import atomic_write_text, check_writable
 
 def metrics_table(m: dict) -> str:
     """Sensitivity first: the headline metrics of one level (image or patient) with intervals."""
-    w, b = m.get("wilson_ci", {}), m.get("bootstrap_ci", {})
+    w, b = proportion_intervals(m), m.get("bootstrap_ci", {})
     # Wilson, or the patient bootstrap's where a woman has several images (metrics.summarize).
     method = (
         "Wilson"

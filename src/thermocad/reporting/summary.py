@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.reporting.html import esc
 from thermocad.utils.tables import fmt_ci
 
@@ -34,7 +35,7 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None) -> s
                      "model and are optimistic; only a held-out test set is unseen.</li>")  # fmt: skip
     if test:
         p = test["patient"]
-        wilson = p.get("wilson_ci") or {}
+        wilson = proportion_intervals(p)
         auc_ci = (p.get("bootstrap_ci") or {}).get("roc_auc")
         items.append(
             f"<li><b>Selected model</b>: {esc(test.get('model') or chosen or '?')}, chosen on "
