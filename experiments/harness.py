@@ -16,7 +16,8 @@ import pandas as pd
 from sklearn.base import clone
 
 from thermocad.cohort.split import fold_rows, folds_of
-from thermocad.evaluation.metrics import bootstrap_ci, choose_threshold, roc_auc, wilson_ci
+from thermocad.evaluation.metrics import bootstrap_ci, roc_auc, wilson_ci
+from thermocad.evaluation.thresholds import choose_threshold
 from thermocad.io.labels import labels_to_y
 from thermocad.training.config import TrainConfig
 from thermocad.training.features import fit_head, frozen_features, prepared_maps

@@ -19,7 +19,7 @@ import pandas as pd
 from thermocad.cohort.prepare import prepare_cohort
 from thermocad.cohort.split import make_split, write_split
 from thermocad.evaluation.evaluate import evaluate_predictions, predict_split, with_y
-from thermocad.evaluation.metrics import choose_threshold
+from thermocad.evaluation.thresholds import choose_threshold
 from thermocad.models.baseline import cross_validate_baseline
 from thermocad.synth.cohort import generate_cohort
 from thermocad.utils.tables import markdown_table

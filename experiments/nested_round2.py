@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from nested_default import baseline, cached, cohort, folds, head_sgd, score
-from thermocad.evaluation import metrics as M
+from thermocad.evaluation import thresholds as T
 from thermocad.models.baseline import feature_table
 from thermocad.training.config import TrainConfig
 from thermocad.training.features import frozen_features
@@ -54,7 +54,7 @@ def parts(feats: dict, bfeats, df, tr, te, seed) -> dict[str, np.ndarray]:
             "default": (cnn + base) / 2, "default_avg3": (avg3 + base) / 2}  # fmt: skip
 
 
-RULES = {"sens90": lambda y, p: M.choose_threshold(y, p, method="sensitivity"),
+RULES = {"sens90": lambda y, p: T.choose_threshold(y, p, method="sensitivity"),
          "goal": goal_threshold}  # fmt: skip
 
 

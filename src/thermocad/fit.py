@@ -51,7 +51,7 @@ def choose_from_oof(oof: pd.DataFrame, threshold_method: str = THRESHOLD_METHOD,
     """Every choice the default procedure makes, from its pooled out-of-fold predictions:
     today only the decision threshold on P(Sick)."""
     from thermocad.evaluation.evaluate import with_y
-    from thermocad.evaluation.metrics import TARGET_SENSITIVITY, choose_patient_threshold
+    from thermocad.evaluation.thresholds import TARGET_SENSITIVITY, choose_patient_threshold
 
     threshold = choose_patient_threshold(with_y(oof), threshold_method, target_sensitivity)
     if target_sensitivity is None and threshold_method == "sensitivity":
@@ -199,7 +199,6 @@ def fit(
     `seed` draws the folds, the training and the bootstrap (default: the config's, else 0).
     `resume`: continue the interrupted fit in `out_dir` (the same data, labels and options)."""
     from thermocad import __version__
-    from thermocad.io.labels import read_labels
     from thermocad.models.registry import get_arch
     from thermocad.training.config import TrainConfig
 
@@ -212,15 +211,7 @@ def fit(
     seed = config.seed
     check_apart(out_dir, data_dir)  # the data folder is read again by the next fit
     get_arch(config.arch)  # an unknown name fails before anything is written
-    labels = read_labels(labels_csv)
-    _check_matching(data_dir, labels_csv, set(labels["patient_id"].astype(int)))
-    per_class = labels["diagnosis"].value_counts().reindex(CLASSES, fill_value=0)
-    if per_class.min() < 2:  # a model of Sick against Healthy needs both, in two folds at least
-        raise ConfigError(f"{labels_csv}: fit needs at least 2 women of each class; the labels "
-                          f"hold {per_class['Healthy']} Healthy and {per_class['Sick']} Sick")  # fmt: skip
-    if folds < 2 or folds > per_class.min():  # each fold needs a woman of each class
-        raise ConfigError(f"--folds must be 2 to {per_class.min()} (the labels hold "
-                          f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
+    _check_labels(data_dir, labels_csv, folds)
     record = {"options": {**config.to_dict(), "folds": folds, "seed": seed},  # JSON's types
               "data": fingerprint(data_dir, labels_csv), "version": __version__}  # fmt: skip
     state = resumable(out_dir, record) if resume else None
@@ -244,6 +235,22 @@ def fit(
     (out / FIT_RESUME).unlink(missing_ok=True)  # finished: nothing left to resume
     log(f"wrote {out} (predict, explain, serve and export take this folder)")
     return out
+
+
+def _check_labels(data_dir, labels_csv, folds: int) -> None:
+    """Refuse labels that do not match the data, or hold too few women of a class for the
+    folds, before anything is written."""
+    from thermocad.io.labels import read_labels
+
+    labels = read_labels(labels_csv)
+    _check_matching(data_dir, labels_csv, set(labels["patient_id"].astype(int)))
+    per_class = labels["diagnosis"].value_counts().reindex(CLASSES, fill_value=0)
+    if per_class.min() < 2:  # a model of Sick against Healthy needs both, in two folds at least
+        raise ConfigError(f"{labels_csv}: fit needs at least 2 women of each class; the labels "
+                          f"hold {per_class['Healthy']} Healthy and {per_class['Sick']} Sick")  # fmt: skip
+    if folds < 2 or folds > per_class.min():  # each fold needs a woman of each class
+        raise ConfigError(f"--folds must be 2 to {per_class.min()} (the labels hold "
+                          f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
 
 
 def _final_model(out: Path, split_csv: Path, config, threshold: float, resumed: bool) -> None:

@@ -108,7 +108,7 @@ def test_target_sensitivity_threshold(split_csv, tmp_path):
 
 
 def test_default_threshold_reaches_sensitivity_0_9_on_validation(split_csv, tmp_path):
-    from thermocad.evaluation.metrics import choose_threshold
+    from thermocad.evaluation.thresholds import choose_threshold
     from thermocad.pipeline import DEFAULTS
 
     assert DEFAULTS["threshold_method"] == "sensitivity" and DEFAULTS["target_sensitivity"] is None

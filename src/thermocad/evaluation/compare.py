@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 
 from thermocad.cohort.split import read_split
-from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
+from thermocad.evaluation import thresholds as T
 from thermocad.evaluation.evaluate import clean_json, evaluate_predictions, with_y, write_plots
 from thermocad.evaluation.runs import (
     BASELINE,
@@ -133,7 +133,7 @@ def _evaluate_model(name: str, res: dict, out: Path, subgroup: str | None, n_boo
                     threshold_method: str, target: float | None) -> None:  # fmt: skip
     """Choose the threshold on the pooled validation predictions and write their evaluation."""
     pred = res["pred"]
-    res["threshold"] = M.choose_patient_threshold(pred, threshold_method, target)
+    res["threshold"] = T.choose_patient_threshold(pred, threshold_method, target)
     res["eval"] = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
     atomic_write_csv(out / name / "valid_predictions.csv", pred)
     res["eval"]["plots"] = write_plots(pred, res["threshold"], out / name, galleries=False)
@@ -239,7 +239,7 @@ def compare(
     if P.PERIOD not in split_df.columns and P.dates_available(split_df):
         log(f"{split_csv} has no {P.PERIOD} column (made before it existed): each table takes "
             "the date range of its own women; make the split again to mark them once")  # fmt: skip
-    M.check_threshold_rule(threshold_method, target_sensitivity)
+    T.check_threshold_rule(threshold_method, target_sensitivity)
     if nested:
         from thermocad.evaluation.nested import check_nested
 

@@ -22,6 +22,7 @@ import pandas as pd
 from thermocad.cohort.split import with_folds
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
+from thermocad.evaluation import thresholds as T
 from thermocad.evaluation.evaluate import by_period, clean_json, patient_frame, with_y
 from thermocad.evaluation.heads import HeadRuns
 from thermocad.evaluation.runs import (
@@ -148,7 +149,7 @@ def outer_fold(k: int, dev: pd.DataFrame, out: Path, job: NestedJob) -> tuple[pd
     preds = _inner(train_rows, out, job)
     chosen, scores = select_candidate(preds, job.order)
     inner = preds[chosen]
-    threshold = M.choose_patient_threshold(inner, job.threshold_method,
+    threshold = T.choose_patient_threshold(inner, job.threshold_method,
                                            job.target_sensitivity)  # fmt: skip
     log(f"nested: outer fold {k} chose {chosen} (inner patient AUC {scores[chosen]:.3f}), "
         f"threshold {threshold:.3f}")  # fmt: skip
@@ -236,7 +237,7 @@ def nested_cv(
     features computed once per file); any other config goes through the trainer per fold.
     """
     check_nested(split_df, archs, baseline, inner_folds)
-    M.check_threshold_rule(threshold_method, target_sensitivity)
+    T.check_threshold_rule(threshold_method, target_sensitivity)
     dev = split_df[split_df["split"] != "test"]
     outer = sorted(int(k) for k in dev["fold"].unique())
     features = None

@@ -14,17 +14,15 @@ from typing import Any
 import numpy as np
 
 from thermocad.inference.export import INPUT_NAME, OUTPUT_NAME
-from thermocad.models.bundle import ModelBundle
 from thermocad.models.meta import META_KEY, tta_views, validate_meta
+from thermocad.models.predictor import Predictor
 from thermocad.preprocess.augment import Augmentation
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
 
 
-class OnnxModel:
+class OnnxModel(Predictor):
     """An exported model with the predict interface of ModelBundle (CNN part in ONNX Runtime)."""
-
-    average = staticmethod(ModelBundle.average)
 
     def __init__(self, path: str | os.PathLike, device: str = "auto") -> None:
         import onnxruntime as ort
@@ -53,16 +51,6 @@ class OnnxModel:
             self.baseline  # noqa: B018 -- a broken baseline entry fails here, not at predict time
         except ModelFormatError as exc:
             raise ModelFormatError(f"{self.path}: {exc}") from exc
-
-    # The PyTorch bundle's metadata accessors and ensemble arithmetic, over this model's
-    # meta and _cnn_probs.
-    threshold = ModelBundle.threshold
-    unit = ModelBundle.unit
-    baseline = ModelBundle.baseline
-    predict = ModelBundle.predict
-    predict_parts = ModelBundle.predict_parts
-
-    _cnn_probs = ModelBundle._cnn_probs
 
     def predict_maps(
         self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool | None = None

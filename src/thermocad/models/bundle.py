@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from thermocad.models.meta import tta_views
+from thermocad.models.predictor import Predictor
 from thermocad.preprocess.augment import Augmentation, augmented_input
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
@@ -28,21 +27,13 @@ _PICKLE_SUFFIXES = (".pkl", ".pickle", ".pth", ".pt", ".bin", ".ckpt")
 
 
 @dataclass(repr=False)
-class ModelBundle:
-    """A trained model with everything predict/explain/app need."""
+class ModelBundle(Predictor):
+    """A trained model with everything predict/explain/app need (PyTorch)."""
 
     model: nn.Module
     meta: dict[str, Any]
     transform: EvalTransform
     path: Path | None = None  # the run folder it was loaded from (its training record is there)
-
-    @property
-    def threshold(self) -> float:
-        return float(self.meta.get("threshold", 0.5))
-
-    @property
-    def unit(self) -> str:
-        return str(self.meta.get("unit", "celsius"))
 
     def __repr__(self) -> str:  # a notebook shows this, not the whole network
         half = " averaged with the baseline" if self.meta.get("baseline") is not None else ""
@@ -55,45 +46,6 @@ class ModelBundle:
 
         return get_arch(self.meta["arch"]).target_layer(self.model)
 
-    def predict(
-        self,
-        arrays: Sequence[np.ndarray],
-        tta: bool | None = None,
-        batch_size: int = 16,
-        cnn_only: bool = False,
-        unit: str | None = None,
-    ) -> np.ndarray:
-        """P(Sick) for each array; the CNN's is the mean over the original and the model's own N
-        augmented copies (none for the default recipe; `tta=False`: none). A model trained with
-        the baseline ensemble averages the CNN's P(Sick) with the baseline's, unless `cnn_only`.
-        `unit`: the arrays' ("celsius" or "intensity"), by default the model's own."""
-        if cnn_only:
-            return self._cnn_probs(arrays, tta, batch_size, unit or self.unit)
-        return self.average(*self.predict_parts(arrays, tta, batch_size, unit))
-
-    def predict_parts(
-        self,
-        arrays: Sequence[np.ndarray],
-        tta: bool | None = None,
-        batch_size: int = 16,
-        unit: str | None = None,
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The CNN's P(Sick) and the baseline's (None for a model without the ensemble)."""
-        unit = unit or self.unit
-        cnn = self._cnn_probs(arrays, tta, batch_size, unit)
-        return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays, unit)
-
-    def _cnn_probs(
-        self, arrays: Sequence[np.ndarray], tta: bool | None, batch_size: int, unit: str
-    ) -> np.ndarray:
-        """The CNN's P(Sick), prepared and run `batch_size` files at a time."""
-        out = []
-        for i in range(0, len(arrays), batch_size):
-            batch = arrays[i : i + batch_size]
-            maps = np.stack([self.transform.prepare(a, unit) for a in batch])
-            out.append(self.predict_maps(maps, None, tta))  # no baseline: the CNN's alone
-        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
-
     def views(self, tta: bool | None = None) -> int:
         """How many augmented copies a prediction averages (models.meta.tta_views)."""
         return tta_views(self.meta, tta)
@@ -101,29 +53,12 @@ class ModelBundle:
     def predict_maps(
         self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool | None = None
     ) -> np.ndarray:
-        """predict() for maps the evaluation transform already prepared, and the baseline's
-        P(Sick) of the same files (None without the ensemble): what `predict` pipelines."""
+        """Predictor.predict_maps in PyTorch."""
         if not len(maps):
             return np.zeros(0, dtype=np.float32)
         aug = Augmentation(**self.meta.get("augmentation", {}))
         cnn = map_probs(self.model, maps, self.transform, self.views(tta), aug)
         return self.average(cnn, baseline)
-
-    @staticmethod
-    def average(cnn: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
-        """The ensemble's P(Sick): the mean of the CNN's and the baseline's (the CNN's alone
-        when there is no baseline)."""
-        if baseline is None:
-            return cnn
-        return ((np.asarray(cnn, np.float64) + baseline) / 2).astype(np.float32)
-
-    @cached_property
-    def baseline(self):
-        """The classical baseline the CNN is averaged with (model.json "baseline"), or None."""
-        from thermocad.models.baseline import LinearBaseline
-
-        entry = self.meta.get("baseline")
-        return None if entry is None else LinearBaseline.from_dict(entry)
 
 
 def map_probs(

@@ -88,7 +88,7 @@ def entry_ci(entry: dict, key: str, interval: str) -> str:
 
 def _rule(summary: dict) -> str:
     """How the nested folds chose the threshold, in words."""
-    from thermocad.evaluation.metrics import TARGET_SENSITIVITY
+    from thermocad.evaluation.thresholds import TARGET_SENSITIVITY
 
     method, target = summary.get("threshold_method"), summary.get("target_sensitivity")
     if method == "sensitivity" or target is not None:  # a target makes it the sensitivity rule

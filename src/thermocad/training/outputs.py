@@ -50,7 +50,8 @@ def write_outputs(
     import shutil
 
     from thermocad.evaluation.evaluate import clean_json
-    from thermocad.evaluation.metrics import choose_patient_threshold, classification_metrics
+    from thermocad.evaluation.metrics import classification_metrics
+    from thermocad.evaluation.thresholds import choose_patient_threshold
     from thermocad.models.bundle import save_bundle
     from thermocad.reporting.hub_card import write_model_card
 

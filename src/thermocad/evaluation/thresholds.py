@@ -1,0 +1,64 @@
+"""The decision threshold on P(Sick), chosen on validation predictions: the highest that reaches
+a target sensitivity (the rule kept in experiments/records/decisions.md), or Youden's J."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from thermocad.evaluation.metrics import aggregate_patients, roc_points, two_classes
+
+TARGET_SENSITIVITY = 0.9  # the sensitivity rule's target when none is given
+
+
+def check_threshold_rule(method: str, target_sensitivity: float | None) -> None:
+    """Refuse, before any training, a threshold rule choose_threshold() would refuse after it."""
+    from thermocad.utils.errors import ConfigError
+
+    if method not in ("sensitivity", "youden"):
+        raise ConfigError(f"unknown threshold_method {method!r}; choose sensitivity or youden")
+    if target_sensitivity is None:
+        return
+    if method == "youden":
+        raise ConfigError("threshold_method 'youden' takes no target_sensitivity")
+    if not 0 < target_sensitivity <= 1:
+        raise ConfigError(f"target_sensitivity must be in (0, 1], got {target_sensitivity}")
+
+
+def choose_threshold(
+    y_true, prob, method: str = "sensitivity", target_sensitivity: float | None = None
+) -> float:
+    """Decision threshold on P(Sick) from validation data: a target sensitivity or Youden's J.
+
+    method="sensitivity" picks the highest threshold whose sensitivity reaches
+    `target_sensitivity` (default 0.90, the rule decisions.md kept); method="youden" maximises
+    sensitivity + specificity - 1 and takes no target. Falls back to 0.5 when the data hold a
+    single class.
+    """
+    if method == "youden" and target_sensitivity is not None:
+        raise ValueError("method='youden' takes no target_sensitivity; use method='sensitivity'")
+    y, p = np.asarray(y_true).astype(int), np.asarray(prob, float)
+    if not two_classes(y):
+        return 0.5
+    # Every distinct score is a candidate: the points a drawn curve drops include the top of a
+    # run of Sick scores, which is the threshold the sensitivity rule asks for.
+    fpr, tpr, thr = roc_points(y, p, every=True)
+    # sklearn puts +inf first; 1.0 calls only P(Sick) = 1 Sick (model.json keeps 0..1).
+    thr = np.minimum(thr, 1.0)
+    if method == "sensitivity":
+        target = TARGET_SENSITIVITY if target_sensitivity is None else float(target_sensitivity)
+        if not 0 < target <= 1:
+            raise ValueError(f"target_sensitivity must be in (0, 1], got {target}")
+        return float(thr[np.argmax(tpr >= target - 1e-12)])
+    if method != "youden":
+        raise ValueError(f"unknown threshold method {method!r}; use 'youden' or 'sensitivity'")
+    return float(thr[int(np.argmax(tpr - fpr))])
+
+
+def choose_patient_threshold(pred: pd.DataFrame, method: str = "sensitivity",
+                             target_sensitivity: float | None = None) -> float:  # fmt: skip
+    """choose_threshold() on one row per woman (`aggregate_patients`): the threshold is applied
+    to each woman's P(Sick), so it is chosen on women, not on frames (a woman imaged four times
+    would count four times). Needs columns patient_id, y and prob."""
+    pat = aggregate_patients(pred)
+    return choose_threshold(pat["y"], pat["prob"], method, target_sensitivity)

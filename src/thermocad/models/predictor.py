@@ -1,0 +1,98 @@
+"""What every trained model answers, whichever runtime holds its network: the metadata it
+carries (threshold, unit, baseline) and P(Sick) for raw arrays.
+
+ModelBundle (PyTorch) and OnnxModel (ONNX Runtime) both derive from Predictor and supply
+`predict_maps` (prepared maps -> P(Sick)) and `views` (augmented copies per prediction).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from thermocad.preprocess.transforms import EvalTransform
+
+
+class Predictor(ABC):
+    """A model with its model.json (`meta`) and evaluation transform (`transform`)."""
+
+    meta: dict[str, Any]
+    transform: EvalTransform
+
+    @abstractmethod
+    def predict_maps(
+        self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool | None = None
+    ) -> np.ndarray:
+        """P(Sick) for maps the evaluation transform already prepared, and the baseline's
+        P(Sick) of the same files (None without the ensemble): what `predict` pipelines."""
+
+    @abstractmethod
+    def views(self, tta: bool | None = None) -> int:
+        """How many augmented copies a prediction averages."""
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta.get("threshold", 0.5))
+
+    @property
+    def unit(self) -> str:
+        return str(self.meta.get("unit", "celsius"))
+
+    @cached_property
+    def baseline(self):
+        """The classical baseline the CNN is averaged with (model.json "baseline"), or None."""
+        from thermocad.models.baseline import LinearBaseline
+
+        entry = self.meta.get("baseline")
+        return None if entry is None else LinearBaseline.from_dict(entry)
+
+    @staticmethod
+    def average(cnn: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
+        """The ensemble's P(Sick): the mean of the CNN's and the baseline's (the CNN's alone
+        when there is no baseline)."""
+        if baseline is None:
+            return cnn
+        return ((np.asarray(cnn, np.float64) + baseline) / 2).astype(np.float32)
+
+    def predict(
+        self,
+        arrays: Sequence[np.ndarray],
+        tta: bool | None = None,
+        batch_size: int = 16,
+        cnn_only: bool = False,
+        unit: str | None = None,
+    ) -> np.ndarray:
+        """P(Sick) for each array; the CNN's is the mean over the original and the model's own N
+        augmented copies (none for the default recipe; `tta=False`: none). A model trained with
+        the baseline ensemble averages the CNN's P(Sick) with the baseline's, unless `cnn_only`.
+        `unit`: the arrays' ("celsius" or "intensity"), by default the model's own."""
+        if cnn_only:
+            return self._cnn_probs(arrays, tta, batch_size, unit or self.unit)
+        return self.average(*self.predict_parts(arrays, tta, batch_size, unit))
+
+    def predict_parts(
+        self,
+        arrays: Sequence[np.ndarray],
+        tta: bool | None = None,
+        batch_size: int = 16,
+        unit: str | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The CNN's P(Sick) and the baseline's (None for a model without the ensemble)."""
+        unit = unit or self.unit
+        cnn = self._cnn_probs(arrays, tta, batch_size, unit)
+        return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays, unit)
+
+    def _cnn_probs(
+        self, arrays: Sequence[np.ndarray], tta: bool | None, batch_size: int, unit: str
+    ) -> np.ndarray:
+        """The CNN's P(Sick), prepared and run `batch_size` files at a time."""
+        out = []
+        for i in range(0, len(arrays), batch_size):
+            batch = arrays[i : i + batch_size]
+            maps = np.stack([self.transform.prepare(a, unit) for a in batch])
+            out.append(self.predict_maps(maps, None, tta))  # no baseline: the CNN's alone
+        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)

@@ -1,0 +1,46 @@
+"""The decision threshold rules against hand-computed ROC points (the arithmetic is in the
+comments)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.evaluation.test_metrics import P, Y
+from thermocad.evaluation import thresholds as T
+
+
+def test_choose_threshold_youden_and_target():
+    # Candidate thresholds and J = sens + spec - 1:
+    #   0.9: 1/4 + 6/6 - 1 = 0.25;  0.8: 2/4 + 6/6 - 1 = 0.5;  0.6: 3/4 + 5/6 - 1 = 0.583
+    #   0.3: 4/4 + 4/6 - 1 = 0.667 (best: only Healthy 0.7 and 0.4 lie at or above 0.3)
+    assert T.choose_threshold(Y, P, method="youden") == pytest.approx(0.3)
+    # Highest threshold reaching sensitivity 0.75 is 0.6 (3 of 4 Sick at >= 0.6)
+    assert T.choose_threshold(Y, P, target_sensitivity=0.75) == pytest.approx(0.6)
+    # The default: sensitivity 0.90, reached only with all 4 Sick, at 0.3
+    assert T.choose_threshold(Y, P) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="youden.*no target"):
+        T.choose_threshold(Y, P, method="youden", target_sensitivity=0.75)
+    assert T.choose_threshold([1, 1], [0.2, 0.3]) == 0.5  # one class: fall back
+    with pytest.raises(ValueError, match="unknown threshold method"):
+        T.choose_threshold(Y, P, method="magic")
+
+
+def test_target_sensitivity_takes_the_top_of_a_run_of_sick_scores():
+    # Ten Sick women (0.95 down to 0.60) all above ten Healthy: 9 of 10 Sick are called at
+    # 0.639, the 9th Sick score, the highest threshold reaching 0.9. The ROC curve sklearn
+    # draws keeps only the run's ends, and the rule then fell to its bottom, 0.60.
+    sick = np.linspace(0.95, 0.60, 10)
+    y, p = [1] * 10 + [0] * 10, np.r_[sick, np.linspace(0.5, 0.05, 10)]
+    assert T.choose_threshold(y, p, target_sensitivity=0.9) == pytest.approx(sick[8])
+
+
+def test_patient_threshold_counts_each_woman_once():
+    # Woman 1 (Sick) has four frames at 0.9; women 2-5 (Sick) one frame each at 0.2-0.5; six
+    # Healthy women at 0.1. On frames, 0.9 already reaches sensitivity 4/8 = 0.5; on women, 1/5.
+    rows = [(1, 1, 0.9)] * 4 + [(k, 1, 0.1 * k) for k in (2, 3, 4, 5)]
+    rows += [(k, 0, 0.1) for k in range(6, 12)]
+    pred = pd.DataFrame(rows, columns=["patient_id", "y", "prob"])
+    assert T.choose_threshold(pred["y"], pred["prob"], target_sensitivity=0.5) == 0.9
+    assert T.choose_patient_threshold(pred, target_sensitivity=0.5) == pytest.approx(0.4)
