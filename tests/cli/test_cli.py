@@ -49,3 +49,23 @@ def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys, 
     assert capsys.readouterr().err == (
         "thermocad: interrupted; to continue, run it again with --resume (in place of --force)\n"
     )
+
+
+def test_quiet_mode_lasts_one_command(tmp_path, monkeypatch):
+    import os
+
+    from thermocad.cli import main
+
+    seen = []
+
+    def command(args) -> int:  # the command runs quiet...
+        seen.append(os.environ.get("THERMOCAD_QUIET"))
+        return 0
+
+    monkeypatch.setattr("thermocad.cli.synth._synth", command)
+    monkeypatch.delenv("THERMOCAD_QUIET", raising=False)
+    assert main(["-q", "synth", "--out", str(tmp_path / "s")]) == 0
+    assert "THERMOCAD_QUIET" not in os.environ  # ...and a notebook's next call shows its bars
+    monkeypatch.setenv("THERMOCAD_QUIET", "0")
+    assert main(["-q", "synth", "--out", str(tmp_path / "t")]) == 0
+    assert seen == ["1", "1"] and os.environ["THERMOCAD_QUIET"] == "0"

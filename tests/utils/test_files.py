@@ -35,6 +35,19 @@ def test_mode_follows_umask(tmp_path):
     finally:
         os.umask(old)
     assert out.stat().st_mode & 0o777 == 0o644
+    old = os.umask(0o027)
+    try:  # read as it is now, and never changed for a moment (os.umask(0) was, before)
+        from thermocad.utils import files
+
+        seen = []
+        real = os.umask
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(os, "umask", lambda m: seen.append(m) or real(m))
+            out = atomic_write_json(tmp_path / "n.json", {})
+        assert seen == [] and files._umask() == 0o027
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o640
 
 
 def test_refuses_to_overwrite_without_force(tmp_path):

@@ -17,6 +17,7 @@ from pathlib import Path
 from thermocad import __version__
 from thermocad.utils.errors import ThermocadError
 from thermocad.utils.extras import missing_extra_hint
+from thermocad.utils.progress import quiet_mode
 
 # Subcommand groups, in the order a user meets them in the pipeline.
 _GROUPS = ("data", "synth", "train", "fit", "evaluate", "app")
@@ -82,11 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # The command as typed, for outputs that say how they were made (the report's header).
     args.command_line = shlex.join(["thermocad", *(sys.argv[1:] if argv is None else argv)])
-    if args.quiet:
-        os.environ["THERMOCAD_QUIET"] = "1"
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    with quiet_mode(args.quiet):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The subcommand, its errors a user can fix as one line on stderr and exit status 2."""
     try:
         return int(args.func(args) or 0)
     except ThermocadError as exc:

@@ -155,9 +155,11 @@ class EvalTransform:
         if self.marker == "remove":
             from thermocad.preprocess.regions import find_marker, remove_marker
 
-            # find_marker(a) would compute the same body mask of `a` again.
-            box_ = find_marker(a, mask, unit) if mask is not None else None
-            a = remove_marker(a, box_, unit)
+            # The body mask of `a` once (find_marker makes it when none was needed here), and
+            # no second search by remove_marker on a frame without a marker.
+            marker = find_marker(a, mask, unit)
+            if marker is not None:
+                a = remove_marker(a, marker)
         if relative and mask.any():
             level = float(np.median(a[mask]))
         if box is not None:

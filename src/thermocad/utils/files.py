@@ -18,10 +18,24 @@ from thermocad.utils.errors import OutputExistsError, OutputPathError
 INCOMPLETE = "INCOMPLETE"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _read_umask() -> int:
+    """os.umask can only be read by setting it: done once, at import, before any thread."""
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+_UMASK_AT_IMPORT = _read_umask()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it: setting it, even for a moment, would give a
+    file another thread creates meanwhile (the parse cache, the web app) a wrong mode."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):  # Linux 4.7 and later
+                return int(line.split()[1], 8)
+    return _UMASK_AT_IMPORT
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -15,6 +16,22 @@ def quiet() -> bool:
     if os.environ.get("THERMOCAD_PROGRESS") == "1":
         return False
     return os.environ.get("THERMOCAD_QUIET", "") not in ("", "0") or not sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def quiet_mode(on: bool) -> Iterator[None]:
+    """Quiet mode for one command (--quiet), in the environment so that the processes it starts
+    (distributed training) inherit it; as it was afterwards, for a notebook's next call."""
+    before = os.environ.get("THERMOCAD_QUIET")
+    if on:
+        os.environ["THERMOCAD_QUIET"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("THERMOCAD_QUIET", None)
+        else:
+            os.environ["THERMOCAD_QUIET"] = before
 
 
 def log(message: str) -> None:
