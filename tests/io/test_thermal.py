@@ -170,7 +170,10 @@ def test_grey_images_are_intensity(tmp_path):
     np.testing.assert_array_equal(th.array, grey8.astype(np.float32))
     grey16 = (grey8.astype(np.uint16) * 257).astype(np.uint16)
     th16 = read_thermal(save_image(tmp_path, grey16, "b.png"))
-    assert th16.array.max() == grey16.max() > 255
+    np.testing.assert_allclose(th16.array, grey8)  # 16-bit levels on the 8-bit scale
+    dark16 = (grey16 // 1000).astype(np.uint16)  # a dark 16-bit image: every level under 256
+    th_dark = read_thermal(save_image(tmp_path, dark16, "dark.png"))
+    np.testing.assert_allclose(th_dark.array, dark16 / 257, rtol=1e-6)  # not read as 8-bit
     rgb = np.repeat(grey8[..., None], 3, axis=2)
     np.testing.assert_array_equal(read_thermal(save_image(tmp_path, rgb, "c.png")).array, grey8)
     rgba = np.dstack([rgb, np.full_like(grey8, 255)])
@@ -187,7 +190,7 @@ def test_tiff_images(tmp_path):
     tifffile.imwrite(tmp_path / "a.tif", grey16)
     th = read_thermal(tmp_path / "a.tif")
     assert th.unit == "intensity" and th.source_format == "image-tiff"
-    np.testing.assert_array_equal(th.array, grey16.astype(np.float32))
+    np.testing.assert_allclose(th.array, grey16 / 257, rtol=1e-6)
     temps = matrix(16, 20).astype(np.float32)
     tifffile.imwrite(tmp_path / "b.tiff", temps)
     tb = read_thermal(tmp_path / "b.tiff")

@@ -31,7 +31,8 @@ PLAUSIBLE_CELSIUS = (0.0, 50.0)  # skin and room temperatures; anything else is 
 
 @dataclass(frozen=True, eq=False)
 class Thermogram:
-    """A thermal image: float32 (rows, cols) array in `unit` ("celsius" or "intensity")."""
+    """A thermal image: float32 (rows, cols) array in `unit`: "celsius", or "intensity" (grey
+    levels on the 8-bit scale, 0..255, whatever the image's depth: 16-bit levels / 257)."""
 
     array: np.ndarray
     unit: str
@@ -173,13 +174,15 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
             raise ThermalFormatError(f"{path}: the image is too large for a thermogram (at most "
                                      f"{MAX_SIDE:,} pixels a side; {exc})") from exc  # fmt: skip
         raise ThermalFormatError(f"{path}: unreadable {kind} image ({exc})") from exc
-    is_float = array.dtype.kind == "f"
+    is_float, wide = array.dtype.kind == "f", array.dtype.itemsize > 1  # 16-bit (PIL: int32)
     array = _to_grey(array, path)
     if is_float:
         array = array.astype(np.float32)
         _validate(array, path, "celsius")
         return Thermogram(array, "celsius", path, f"image-{kind}-float")
     array = array.astype(np.float32)
+    if wide:  # the depth is the file's, not guessed from its values (a dark 16-bit image)
+        array /= 257.0
     _validate(array, path, "intensity")
     return Thermogram(array, "intensity", path, f"image-{kind}")
 

@@ -42,7 +42,7 @@ def implausibility(array: np.ndarray, unit: str = "celsius",
         return f"{'x'.join(map(str, a.shape))} pixels is too small (at least {MIN_SIDE} a side)"
     low, high = (float(v) for v in np.percentile(a, [1, 99]))
     celsius = unit == "celsius"
-    least = MIN_SPREAD_C if celsius else MIN_SPREAD_LEVELS * (65535 if a.max() > 255 else 255)
+    least = MIN_SPREAD_C if celsius else MIN_SPREAD_LEVELS * 255  # levels on the 8-bit scale
     if high - low < least:
         unit_name = "C" if celsius else "levels"
         return (

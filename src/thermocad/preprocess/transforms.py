@@ -67,8 +67,7 @@ class Normalization:
             # looks the same in every woman, and the level (room, season) is gone.
             level = float(np.median(a)) if level is None else level
             return np.clip((a - level) / self.width + 0.5, 0, 1).astype(np.float32)
-        full = 65535.0 if a.max() > 255 else 255.0
-        return (a / full).astype(np.float32)
+        return (a / 255.0).astype(np.float32)  # grey levels on the 8-bit scale (io.thermal)
 
 
 def legacy_width(d: dict, low: str, high: str, width: str) -> dict:
