@@ -269,6 +269,14 @@ def test_the_tables_calls_are_the_womens(tmp_path):
     assert (row["n_images"], row["n_patients"]) == (7, 4)
     assert (row["tp"], row["fn"], row["tn"], row["fp"]) == (1, 1, 1, 1)
     assert row["sensitivity"] == 0.5 and row["specificity"] == 0.5
+    assert C.display_name(row) == "m"  # no CNN half: served as it is named
+    # An average whose CNN half cannot be scored (validation women of one class: NaN AUC) is
+    # still served as the average.
+    one_class = pred.assign(label="Sick", prob_cnn=0.5)
+    averaged = {"eval": evaluate_predictions(one_class, 0.5, None, n_boot=0),
+                "pred": one_class, "train_time_s": 1.0}  # fmt: skip
+    row = C.table_row("m", averaged, 2)
+    assert pd.isna(row["cnn_alone_patient_roc_auc"]) and C.display_name(row) == "m+baseline"
 
 
 def test_the_studys_seed_reaches_the_nested_inner_folds(split_csv, tmp_path, monkeypatch):

@@ -124,8 +124,6 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
     # every P(Sick) is 0.4 < 0.5: 6 test images, 4 Sick missed, 2 Healthy correct
     assert r["image"]["counts"] == {"tp": 0, "fp": 0, "tn": 2, "fn": 4}
     assert r["threshold"] == 0.5 and r["arch"] == "fake" and r["model"] == "fake"
-    bundle.baseline = object()  # a model that averages its CNN with the baseline
-    assert E.served_name(bundle) == "fake+baseline"
     assert r["lockbox"]["models"] == 1  # the test rows' ledger, beside split.csv
     saved = json.loads((run / "eval_test" / "metrics.json").read_text())
     assert saved["image"]["n"] == 6 and (run / "eval_test" / "history.png").exists()

@@ -30,6 +30,7 @@ from thermocad.evaluation.runs import (
     run_arch,
     run_baseline,
 )
+from thermocad.models.meta import served_name
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     atomic_write_csv,
@@ -71,14 +72,17 @@ def table_row(name: str, result: dict, n_folds: int) -> dict:
         row.update({key: source[metric], f"{key}_lo": lo, f"{key}_hi": hi})
     row.update(P.period_columns(ev.get("by_period", {})))  # patient level, like patient_roc_auc
     row["cnn_alone_patient_roc_auc"] = cnn_alone_auc(result["pred"]) if "pred" in result else None
+    averaged = "pred" in result and "prob_cnn" in result["pred"].columns
+    row["served"] = served_name(name, averaged)
     return row
 
 
 def display_name(row) -> str:
     """The model as served: 'efficientnet_lite0+baseline' for a CNN averaged with the baseline
     (the nested section's name for it)."""
-    from thermocad.models.meta import served_name
-
+    if isinstance(row.get("served"), str):
+        return row["served"]
+    # A comparison.csv from before the column: the CNN alone was scored only for an average.
     return served_name(row["model"], pd.notna(row.get("cnn_alone_patient_roc_auc")))
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
 from thermocad.io.labels import with_y
+from thermocad.models.meta import model_name
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
 from thermocad.utils.lock import writes_folder
@@ -253,7 +254,7 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
     for name in ("metrics.json", "predictions.csv"):  # an earlier evaluation's (--force): an
         (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots
     thr, source = threshold or (bundle.threshold, "model.json (validation data)")
-    log(f"evaluating {served_name(bundle)} ({run_dir}) on {len(rows)} {on} images (threshold "
+    log(f"evaluating {model_name(bundle.meta)} ({run_dir}) on {len(rows)} {on} images (threshold "
         f"{float(thr):.3f})")  # fmt: skip
     result, pred = score_split(bundle, rows, on, thr, tta, subgroup, n_boot, ledger=ledger,
                                source=str(run_dir), chosen_on_valid=threshold is None)  # fmt: skip
@@ -264,7 +265,7 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
         tta=bundle.views(tta),  # the augmented copies each prediction averaged
         arch=bundle.meta.get("arch"),
         # As the comparison names it: the CNN averaged with the baseline is ARCH+baseline.
-        model=served_name(bundle),
+        model=model_name(bundle.meta),
         threshold_source=source,
     )
     result["plots"] = write_plots(pred, thr, out, run_dir / "history.csv", unit=bundle.unit)
@@ -272,16 +273,6 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
     atomic_write_json(out / "metrics.json", clean_json(result))
     log(f"wrote {out / 'metrics.json'}")
     return result
-
-
-def served_name(bundle) -> str:
-    """The model's architecture, as ARCH+baseline when it averages the CNN with the baseline
-    (models.meta.model_name, asked of the loaded model rather than its model.json)."""
-    from thermocad.models.meta import model_name
-
-    return model_name(
-        {"arch": bundle.meta.get("arch"), "baseline": getattr(bundle, "baseline", None)}
-    )
 
 
 def headline(result: dict, level: str = "patient") -> str:

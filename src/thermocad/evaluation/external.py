@@ -28,11 +28,11 @@ from thermocad.evaluation.evaluate import (
     evaluate_predictions,
     halves_by_period,
     predict_split,
-    served_name,
     write_plots,
 )
 from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.evaluation.periods import period_columns, room_drift_words
+from thermocad.models.meta import model_name
 from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 from thermocad.utils.files import (
     atomic_write_csv,
@@ -176,7 +176,7 @@ def evaluate_external(
     log(f"external: scoring {rows['patient_id'].nunique()} new women ({len(rows)} files) with "
         f"{run_dir.name} at its stored threshold {bundle.threshold:.4f}")  # fmt: skip
     pred = predict_split(bundle, rows, tta=tta)
-    result = score_predictions(pred, bundle.threshold, served_name(bundle), n_boot)
+    result = score_predictions(pred, bundle.threshold, model_name(bundle.meta), n_boot)
     audit = confound_audit(cohort)
     result.update({
         "run": str(run_dir),
