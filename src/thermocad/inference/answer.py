@@ -233,7 +233,8 @@ def answer_file(
         except ThermocadError as exc:
             # Server-side paths mean nothing to the user; show the name they uploaded.
             message = str(exc).replace(str(copy), upload.name).replace(str(upload), upload.name)
-            message = message.replace("pass --allow-unit-mismatch", f"tick '{ALLOW_LABEL}'")
+            message = message.replace("pass --allow-unit-mismatch",
+                                      f"tick '{ALLOW_LABEL}' and upload the file again")  # fmt: skip
             answer = _error(message)
         except FileNotFoundError:
             answer = _error(f"{upload.name}: the upload is gone; upload it again")

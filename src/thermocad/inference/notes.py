@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +74,20 @@ def operating_note(meta: dict[str, Any]) -> str:
     return (f"At this threshold the {cv.get('folds', 5)}-fold cross-validation of the procedure "
             f"that made this model ({women} {who}) found sensitivity {sens:.2f} and specificity "
             f"{spec:.2f}, on the predictions that chose the threshold (so a little optimistic "
-            "for new women)")  # fmt: skip
+            f"for new women){period_note(cv)}")  # fmt: skip
+
+
+def period_note(cv: dict[str, Any]) -> str:
+    """'' or how the model's cross-validation scored the women imaged when both classes were
+    (evaluation.periods): what is left when the date, the room and the camera cannot tell."""
+    auc, period, n = cv.get("patient_roc_auc"), cv.get("period_roc_auc"), cv.get("period_n")
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (auc, period, n)):
+        return ""
+    lo, hi = cv.get("period_roc_auc_lo"), cv.get("period_roc_auc_hi")
+    ci = f" ({lo:.2f}-{hi:.2f})" if isinstance(lo, float) and isinstance(hi, float) else ""
+    return (f"; its AUC was {auc:.2f} over all, but {period:.2f}{ci} among the {int(n)} women "
+            f"of batch {cv.get('batch', '?')} imaged in the period when both classes were, where "
+            "the date, the room and the camera cannot tell them apart")  # fmt: skip
 
 
 def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> str:
@@ -184,6 +198,11 @@ def result_line(bundle, name: str, prob: float, cnn, base, void: str = "") -> st
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
         line += (f" It is the mean of the CNN's {cnn[0]:.4f} and the temperature-statistics "
                  f"baseline's {base[0]:.4f}.")  # fmt: skip
+        alone = called(float(cnn[0]), bundle.threshold), called(float(base[0]), bundle.threshold)
+        if alone[0] != alone[1]:
+            line += (f" The two halves disagree: alone, the CNN's would be called {alone[0]} "
+                     f"and the baseline's {alone[1]}, so this call is the "
+                     f"{'CNN' if alone[0] == call else 'baseline'}'s.")  # fmt: skip
     if note := operating_note(bundle.meta):
         line += f" {note}."
     return line

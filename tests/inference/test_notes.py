@@ -1,0 +1,39 @@
+"""The words beside a prediction: what the halves and the model's cross-validation say."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from thermocad.inference.notes import period_note, result_line
+
+CV = {"folds": 5, "patients": 120, "sensitivity": 0.918, "specificity": 0.8451,
+      "patient_roc_auc": 0.939, "batch": "A", "period_roc_auc": 0.754, "period_n": 31,
+      "period_roc_auc_lo": 0.5625, "period_roc_auc_hi": 0.912}  # fmt: skip
+
+
+def _model(threshold: float = 0.4131, cv: dict | None = None) -> SimpleNamespace:
+    return SimpleNamespace(threshold=threshold, meta={"cv": CV if cv is None else cv})
+
+
+def test_a_call_one_half_makes_alone_is_named():
+    # 0.002 and 0.941 average 0.4714, above 0.4131: Sick, which the baseline alone would say.
+    line = result_line(_model(), "a.txt", 0.4714, np.array([0.002]), np.array([0.9409]))
+    assert "called Sick" in line
+    assert "alone, the CNN's would be called Healthy and the baseline's Sick" in line
+    assert "this call is the baseline's" in line
+    agree = result_line(_model(), "b.txt", 0.7, np.array([0.6]), np.array([0.8]))
+    assert "disagree" not in agree
+    cnn_only = result_line(_model(), "c.txt", 0.7, np.array([0.7]), None)
+    assert "disagree" not in cnn_only and "baseline" not in cnn_only
+
+
+def test_the_period_matched_auc_is_said_beside_sensitivity_and_specificity():
+    line = result_line(_model(), "a.txt", 0.7, np.array([0.6]), np.array([0.8]))
+    assert "sensitivity 0.92 and specificity 0.85" in line
+    assert "AUC was 0.94 over all, but 0.75 (0.56-0.91) among the 31 women of batch A" in line
+    assert period_note({**CV, "period_roc_auc": None}) == ""  # no period-matched women
+    assert period_note({**CV, "period_roc_auc": float("nan")}) == ""
+    no_interval = period_note({**CV, "period_roc_auc_lo": None})
+    assert "but 0.75 among" in no_interval
