@@ -37,3 +37,10 @@ def test_the_period_matched_auc_is_said_beside_sensitivity_and_specificity():
     assert period_note({**CV, "period_roc_auc": float("nan")}) == ""
     no_interval = period_note({**CV, "period_roc_auc_lo": None})
     assert "but 0.75 among" in no_interval
+
+
+def test_a_downloaded_copys_name_still_says_the_view_and_the_woman():
+    from thermocad.inference.notes import training_note, view_note
+
+    assert "left90" in view_note("T0602.1.5.S.2026-06-04.01 (1).txt")
+    assert "patient number 12 trained this model" in training_note("T0012 (1).txt", {"12"})

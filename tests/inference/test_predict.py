@@ -15,7 +15,7 @@ from PIL import Image
 from thermocad import __version__
 from thermocad.cli import main
 from thermocad.inference.predict import COLUMNS, collect_files, predict_paths
-from thermocad.inference.tables import aggregate_patients
+from thermocad.inference.tables import patient_table
 from thermocad.utils.errors import ModelFormatError
 
 
@@ -139,7 +139,7 @@ def test_collect_files_recurses_and_deduplicates(inputs, capsys):
     assert [f.name for f in files] == ["labels.csv"] and not errors
 
 
-def test_aggregate_patients_by_hand():
+def test_patient_table_by_hand():
     table = pd.DataFrame(
         {
             "file": ["a", "b", "c", "d"],
@@ -149,7 +149,7 @@ def test_aggregate_patients_by_hand():
             "model": ["m"] * 4,
         }
     )
-    out = aggregate_patients(table)
+    out = patient_table(table)
     # patient 1: (0.2 + 0.6) / 2 = 0.4 < 0.5 -> Healthy; patient 2: 0.7 -> Sick; no id: left out.
     assert out["patient_id"].tolist() == [1, 2]
     assert out["n_files"].tolist() == [2, 1]
@@ -165,9 +165,12 @@ def test_a_copy_of_a_womans_file_in_another_folder_counts_once():
         "patient_id": pd.array([1, 1, 1, 1], dtype="Int64"),
         "prob_sick": [0.9, 0.9, 0.3, 0.6], "threshold": [0.5] * 4, "model": ["m"] * 4,
     })  # fmt: skip
-    out = aggregate_patients(table)
+    out = patient_table(table)
     assert out["n_files"].tolist() == [3] and out["prob_sick"].tolist() == pytest.approx([0.6])
     assert out["note"].tolist() == ["1 copy(ies) of a file counted once"]
+    # Downloaded twice: the browser's "(1)" is a copy's mark, not another image.
+    twice = table.assign(file=["T0001.txt", "T0001 (1).txt", "visit2/T0001.txt", "T0001_b.txt"])
+    assert patient_table(twice)["n_files"].tolist() == [3]
 
 
 def test_a_patients_files_without_a_call_are_left_out_of_her_mean():
@@ -184,7 +187,7 @@ def test_a_patients_files_without_a_call_are_left_out_of_her_mean():
         "note": [None, "the file name says view ...", "room 29.0 °C ...", "the file name ...",
                  "the file holds intensity values ...", None],
     })  # fmt: skip
-    out = aggregate_patients(table).set_index("patient_id")
+    out = patient_table(table).set_index("patient_id")
     assert out.loc[2, "prob_sick"] == pytest.approx(0.3) and out.loc[2, "decision"] == "Healthy"
     assert out.loc[2, "n_files"] == 2
     assert out.loc[2, "note"] == ("1 file(s) without a call left out; 1 file(s) with a note in "

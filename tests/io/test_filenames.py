@@ -59,3 +59,20 @@ def test_patient_number_of_any_name():
     assert patient_number("T0012.npy") == 12
     assert patient_number("T0001.1.1.S.2015-02-30.10.txt") == 1  # a bad date: still her number
     assert patient_number("scan.png") is None and patient_number("T12.md") is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["T0602.1.5.S.2026-06-04.01 (1).txt", "T0602.1.5.S.2026-06-04.01 - Copy.txt",
+     "T0602.1.5.S.2026-06-04.01 copy 2.txt", "T0602.1.5.S.2026-06-04.01(12).txt.gz"],
+)  # fmt: skip
+def test_a_copys_name_is_read_as_the_originals_only_when_asked(name):
+    from thermocad.io.filenames import patient_number, without_copy_mark
+
+    parsed = parse_dmr_name(name, copies=True)  # for predict, explain and the app
+    assert (parsed.patient_id, parsed.view) == (602, "left90")
+    assert patient_number(name, copies=True) == 602
+    assert without_copy_mark(name).startswith("T0602.1.5.S.2026-06-04.01.txt")
+    with pytest.raises(CohortError, match="not recognised"):  # a cohort counts no copy twice
+        parse_dmr_name(name)
+    assert without_copy_mark("T0012 (1)x.txt") == "T0012 (1)x.txt"  # only right before .txt

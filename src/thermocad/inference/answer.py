@@ -77,7 +77,7 @@ def _view_line(name: str) -> str:
     from thermocad.io.filenames import parse_dmr_name
 
     try:
-        view = parse_dmr_name(name).view
+        view = parse_dmr_name(name, copies=True).view
     except ThermocadError:
         view = "unknown"
     if view == "frontal":

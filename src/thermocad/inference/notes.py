@@ -97,7 +97,7 @@ def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> s
 
     if not path or not seen:
         return ""
-    pid = patient_number(path)
+    pid = patient_number(path, copies=True)
     if pid is None or str(pid) not in seen:
         return ""
     return (f"patient number {pid} trained this model (its training record): if she is the same woman, "
@@ -135,7 +135,7 @@ def view_note(path: str | Path | None) -> str:
     if not path:
         return ""
     try:
-        name = parse_dmr_name(path)
+        name = parse_dmr_name(path, copies=True)  # "T0602.1.5... (1).txt": a browser's copy
     except ThermocadError:  # not a DMR-IR name: nothing to say about the view
         return ""
     if name.view in ("frontal", "unknown"):

@@ -179,7 +179,7 @@ def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
     the note says the score means nothing (notes.void_note), so no decision ("n/a")."""
     return {
         "file": str(path),
-        "patient_id": patient_number(path),
+        "patient_id": patient_number(path, copies=True),
         "prob_sick": round(prob, 6),
         "decision": called(prob, bundle.threshold, not void) or "n/a",
         "threshold": bundle.threshold,

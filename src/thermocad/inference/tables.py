@@ -12,25 +12,28 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def aggregate_patients(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per patient: mean P(Sick) over their files and the decision at the threshold.
+def patient_table(table: pd.DataFrame) -> pd.DataFrame:
+    """predict's per-patient table: one row per patient, mean P(Sick) over their files and the
+    decision at the threshold (unlike evaluation.metrics.aggregate_patients, which averages
+    every image of a labelled split, it leaves out files without a call and copies).
 
     A file without a call (decision "n/a": a lateral view, or another unit let through; the
     model says nothing about it, inference/notes.py) is left out of the mean and counted in
     the row's note; a patient with only such files gets no P(Sick) and the decision "n/a".
     Files with other notes (the room) count, and the note says how many there are. A copy (a
-    file of the same name and the same P(Sick) as another of hers, found in another folder)
-    counts once.
+    file of the same name, a copy's mark aside, and the same P(Sick) as another of hers, found
+    in another folder or downloaded twice) counts once.
     """
     import pandas as pd
 
     from thermocad.inference.notes import view_note
+    from thermocad.io.filenames import without_copy_mark
 
     known = table.dropna(subset=["patient_id"]).reset_index(drop=True)  # labels: positions
     void = known["decision"].eq("n/a") if "decision" in known else False
     lateral = known["file"].map(lambda f: bool(view_note(f))) | void
     noted = known.get("note", pd.Series(None, index=known.index)).fillna("").astype(bool)
-    name = known["file"].map(lambda f: Path(str(f)).name.lower())
+    name = known["file"].map(lambda f: without_copy_mark(Path(str(f)).name).lower())
     copy = pd.DataFrame(
         {"id": known["patient_id"], "name": name, "p": known["prob_sick"]}
     ).duplicated()
@@ -103,7 +106,7 @@ def write_predictions(
     for path in targets.values():
         check_writable(path, force)
     written = {"files": _write_table(targets["files"], table, fmt)}
-    patients = aggregate_patients(table)
+    patients = patient_table(table)
     if (table.dropna(subset=["patient_id"])["patient_id"].value_counts() > 1).any():
         written["patients"] = _write_table(targets["patients"], patients, fmt)
         if unnamed := int(table["patient_id"].isna().sum()):

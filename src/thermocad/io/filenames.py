@@ -28,6 +28,17 @@ _NAME = re.compile(
     """,
     re.VERBOSE,
 )
+# The mark a browser or a file manager adds to a copy, before the suffix: "T0012 (1).txt",
+# "T0012 - Copy.txt", "T0012 copy 2.txt".
+_COPY_MARK = re.compile(
+    r"(?:\s?\(\d{1,3}\)|\s(?:-\s)?[Cc]opy(?:\s\(?\d{1,3}\)?)?)(?=\.[A-Za-z]+(?:\.[Gg][Zz])?\Z)"
+)
+
+
+def without_copy_mark(name: str) -> str:
+    """A file name without the mark a browser or file manager gives a copy ("T0012 (1).txt"
+    -> "T0012.txt")."""
+    return _COPY_MARK.sub("", name)
 
 
 class InvalidDateError(CohortError):
@@ -50,9 +61,11 @@ class DmrName:
     view_code: str  # "1.1" as written, "" when absent
 
 
-def parse_dmr_name(path: str | os.PathLike) -> DmrName:
-    """Parse a DMR-IR style file name (text, image or .npy, optionally .gz) or raise CohortError."""
-    name = Path(path).name
+def parse_dmr_name(path: str | os.PathLike, copies: bool = False) -> DmrName:
+    """Parse a DMR-IR style file name (text, image or .npy, optionally .gz) or raise CohortError.
+    `copies`: read a copy's name as the original's (`without_copy_mark`): for a file to
+    predict, not for a cohort, where a copy would count a woman's image twice."""
+    name = without_copy_mark(Path(path).name) if copies else Path(path).name
     match = _NAME.match(name)
     if not match or match["suffix"].lower() not in SUFFIXES:
         raise CohortError(
@@ -73,13 +86,14 @@ def parse_dmr_name(path: str | os.PathLike) -> DmrName:
     )
 
 
-def patient_number(path: str | os.PathLike) -> int | None:
+def patient_number(path: str | os.PathLike, copies: bool = False) -> int | None:
     """The patient number a DMR-IR file name gives, or None for any other name (an invalid
-    date in the name included: the number is still the name's)."""
+    date in the name included: the number is still the name's); `copies` as parse_dmr_name."""
     try:
-        return parse_dmr_name(path).patient_id
+        return parse_dmr_name(path, copies).patient_id
     except InvalidDateError:
-        match = _NAME.match(Path(path).name)
+        name = without_copy_mark(Path(path).name) if copies else Path(path).name
+        match = _NAME.match(name)
         return int(match["patient"]) if match else None
     except CohortError:
         return None
