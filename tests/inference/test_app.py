@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import chromium_available
 from tests.helpers.load import app_prob
-from thermocad.inference.app import answer_file
+from thermocad.inference.app import FIRST_EXAMPLE_ID, answer_file
 
 
 @pytest.fixture(scope="session")
@@ -254,13 +254,28 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
         assert demo.run_history is False and demo.footer_links == []
         # The preloaded synthetic examples run with one click.
         example = driver.find_element(By.XPATH, "//button[contains(., 'synthetic')]")
-        name = example.text.split("#")[1].split(",")[0].strip()
+        number = int(example.text.split("#")[1].split(",")[0].strip())
+        name = f"T{FIRST_EXAMPLE_ID + number - 1}.txt"  # numbered apart from DMR-IR's women
         example.click()
-        wait.until(lambda d: box("status").startswith(f"T{int(name):04d}.txt: analysed"))
-        assert box("result").startswith(f"T{int(name):04d}.txt: P(Sick)")
+        wait.until(lambda d: box("status").startswith(f"{name}: analysed"))
+        assert box("result").startswith(f"{name}: P(Sick)")
+        assert "another camera" not in box("result")  # drawn at the model's own frame size
     finally:
         driver.quit()
         demo.close()
+
+
+def test_examples_are_drawn_at_the_models_frame_size(tmp_path):
+    from thermocad.inference.app import example_shape, synthetic_examples
+    from thermocad.io.thermal import read_thermal
+
+    assert example_shape({"data": {"frame_shapes": [[64, 80]]}}) == (64, 80)
+    assert example_shape({}) == (480, 640)  # DMR-IR's frame when model.json does not say
+    assert example_shape({"data": {"frame_shapes": [[5000, 80]]}}) == (480, 640)
+    files = synthetic_examples(tmp_path, n_patients=2, shape=(64, 80))
+    assert [p.name for p in files] == ["T9001.txt", "T9002.txt"]
+    assert list(files.values())[0].startswith("synthetic #1, generated")
+    assert read_thermal(next(iter(files))).shape == (64, 80)
 
 
 def test_the_page_header_says_what_the_model_is_and_what_fit_found_of_it():

@@ -36,22 +36,41 @@ DISCLAIMER = (
 GRADIO_MAX_MB = 5 * MAX_UPLOAD_MB
 
 
-def synthetic_examples(out_dir: Path, n_patients: int = 4, seed: int = 7) -> dict[Path, str]:
-    """A few small synthetic thermograms (file -> "synthetic #1, generated Sick") to try the app:
-    the label is the generator's truth, which the model may well miss."""
+FIRST_EXAMPLE_ID = 9001  # numbered apart from DMR-IR's women (T0001-T0400s)
+
+
+def synthetic_examples(
+    out_dir: Path, n_patients: int = 4, seed: int = 7, shape: tuple[int, int] = (480, 640)
+) -> dict[Path, str]:
+    """A few synthetic thermograms (file -> "synthetic #1, generated Sick") to try the app, of
+    the frame size the model trained on (`example_shape`): the label is the generator's truth,
+    which the model may well miss."""
     import pandas as pd
 
     from thermocad.synth.cohort import generate_cohort
 
-    # 240x320 keeps the example files small (~0.5 MB) while still looking like a DMR frame.
-    labels_csv = generate_cohort(
-        out_dir, n_patients=n_patients, seed=seed, height=240, width=320, sick_fraction=0.5
-    )
+    labels_csv = generate_cohort(out_dir, n_patients=n_patients, seed=seed, height=shape[0],
+                                 width=shape[1], sick_fraction=0.5, first_id=FIRST_EXAMPLE_ID)  # fmt: skip
     labels = pd.read_csv(labels_csv)
     return {
-        Path(out_dir) / f"T{pid:04d}.txt": f"synthetic #{pid}, generated {diagnosis}"
-        for pid, diagnosis in zip(labels["patient_id"], labels["diagnosis"], strict=True)
+        Path(out_dir) / f"T{pid:04d}.txt": f"synthetic #{k}, generated {diagnosis}"
+        for k, (pid, diagnosis) in enumerate(
+            zip(labels["patient_id"], labels["diagnosis"], strict=True), 1
+        )
     }
+
+
+def example_shape(meta: dict) -> tuple[int, int]:
+    """The frame size of the model's training files (model.json `data.frame_shapes`), so that
+    an example gets no "another camera?" note; DMR-IR's 480 x 640 when unknown or too large."""
+    shapes = (meta.get("data") or {}).get("frame_shapes") or []
+    if (
+        shapes
+        and len(shapes[0]) == 2
+        and all(isinstance(v, int) and 64 <= v <= 1024 for v in shapes[0])
+    ):
+        return int(shapes[0][0]), int(shapes[0][1])
+    return 480, 640
 
 
 def build_app(
@@ -74,7 +93,7 @@ def build_app(
     if examples is None:
         folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        examples = synthetic_examples(folder)
+        examples = synthetic_examples(folder, shape=example_shape(bundle.meta))
     # Gradio owns its upload cache (never deleted here): its sweep removes uploads after 10 min.
     with gr.Blocks(title="thermocad", delete_cache=(600, 600)) as demo:
         gr.Markdown(_header(bundle))
@@ -207,7 +226,8 @@ def serve(
 
         bundle = load_model(run_dir)  # a wrong path fails before any example is generated
         log("drawing 4 synthetic example thermograms for the page (thermocad synth)")
-        demo = build_app(run_dir, examples=synthetic_examples(folder), bundle=bundle)
+        examples = synthetic_examples(folder, shape=example_shape(bundle.meta))
+        demo = build_app(run_dir, examples=examples, bundle=bundle)
         demo.launch(
             server_name=host,
             server_port=port,
