@@ -21,6 +21,10 @@ def test_onnx_model_answers_without_overlay(onnx_model, run_dir, dmr_files):
 
     bundle = load_bundle(run_dir)
     assert can_explain(bundle) and not can_explain(onnx_model)
+    from thermocad.inference.app import _header
+
+    assert "No Grad-CAM map: an exported .onnx model predicts only" in _header(onnx_model)
+    assert "Grad-CAM" not in _header(bundle)  # the page shows the map: nothing to say
     answer = analyse(onnx_model, dmr_files[0])
     prob = float(onnx_model.predict([np.loadtxt(dmr_files[0])])[0])
     assert abs(prob - float(bundle.predict([np.loadtxt(dmr_files[0])])[0])) < 1e-4

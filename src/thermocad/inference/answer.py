@@ -152,10 +152,20 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
 
 def can_explain(bundle: ModelBundle | OnnxModel) -> bool:
     """Grad-CAM needs the PyTorch model and grad-cam ([explain]); an ONNX model has neither."""
+    return not why_unexplained(bundle)
+
+
+def why_unexplained(bundle: ModelBundle | OnnxModel) -> str:
+    """'' or why the page shows no Grad-CAM map."""
     from thermocad.inference.loading import is_onnx
     from thermocad.utils.extras import available
 
-    return not is_onnx(bundle) and available("pytorch_grad_cam")
+    if is_onnx(bundle):
+        return ("No Grad-CAM map: an exported .onnx model predicts only; serve its run folder "
+                "to see where the CNN looked.")  # fmt: skip
+    if not available("pytorch_grad_cam"):
+        return "No Grad-CAM map: it needs the [explain] extra (pip install 'thermocad[explain]')."
+    return ""
 
 
 def _heatmap(bundle: ModelBundle | OnnxModel, array: np.ndarray, unit: str) -> np.ndarray | None:

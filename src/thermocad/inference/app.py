@@ -18,6 +18,7 @@ from thermocad.inference.answer import (  # noqa: F401 - analyse, answer_file: r
     analyse,
     answer_file,
     can_explain,
+    why_unexplained,
 )
 
 if TYPE_CHECKING:
@@ -146,6 +147,8 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
         text += " **A smoke run: a check of the code, not a model.**"
     if found := (bundle.meta.get("cv") or {}).get("warnings"):  # what `fit` found of it
         text += f" **The cross-validation that made it found: {'; '.join(map(str, found))}.**"
+    if missing := why_unexplained(bundle):
+        text += " " + missing
     if n := bundle.views():  # the study's recipe: scored as it was validated
         text += f" Each P(Sick) averages the image and {copies(n)}, as in validation."
     elif note := tta_note(bundle.meta, None, n):  # its copies need PyTorch
