@@ -77,7 +77,9 @@ def test_unit_mismatch_refused_unless_allowed(run_dir, dmr_files, tmp_path):
     assert (
         "the file holds intensity values but the model was trained on celsius" in table["note"][0]
     )
-    assert table["decision"][0] == "n/a"  # scored as asked, but its score is not a measurement
+    assert table["decision"][0] == "no call"  # scored as asked, but its score is not a measurement
+    table.to_csv(tmp_path / "p.csv", index=False)  # a word pandas does not read as missing
+    assert pd.read_csv(tmp_path / "p.csv")["decision"].tolist() == ["no call"]
 
 
 def test_a_grey_image_is_prepared_in_grey_levels(run_dir, tmp_path):
@@ -183,7 +185,7 @@ def test_a_patients_files_without_a_call_are_left_out_of_her_mean():
                  "T0004_a.png", "T0004_b.txt"],
         "patient_id": pd.array([2, 2, 2, 3, 4, 4], dtype="Int64"),
         "prob_sick": [0.2, 0.95, 0.4, 0.9, 0.99, 0.1], "threshold": [0.5] * 6,
-        "decision": ["Healthy", "n/a", "Healthy", "n/a", "n/a", "Healthy"], "model": ["m"] * 6,
+        "decision": ["Healthy", "no call", "Healthy", "no call", "no call", "Healthy"], "model": ["m"] * 6,
         "note": [None, "the file name says view ...", "room 29.0 °C ...", "the file name ...",
                  "the file holds intensity values ...", None],
     })  # fmt: skip
@@ -192,7 +194,7 @@ def test_a_patients_files_without_a_call_are_left_out_of_her_mean():
     assert out.loc[2, "n_files"] == 2
     assert out.loc[2, "note"] == ("1 file(s) without a call left out; 1 file(s) with a note in "
                                   "the per-file table")  # fmt: skip
-    assert pd.isna(out.loc[3, "prob_sick"]) and out.loc[3, "decision"] == "n/a"
+    assert pd.isna(out.loc[3, "prob_sick"]) and out.loc[3, "decision"] == "no call"
     assert out.loc[4, "prob_sick"] == pytest.approx(0.1) and out.loc[4, "n_files"] == 1
 
 
@@ -336,7 +338,7 @@ def test_a_lateral_view_is_noted_and_still_scored(run_dir, dmr_files, tmp_path):
     assert table["note"].iloc[1].endswith("trained on frontal views only: its P(Sick) says "
                                           "nothing about this image")  # fmt: skip
     np.testing.assert_allclose(table["prob_sick"], plain["prob_sick"])  # the score unchanged
-    assert table["decision"].tolist()[1:] == ["n/a", "n/a"]  # but no call on a lateral view
+    assert table["decision"].tolist()[1:] == ["no call", "no call"]  # but no call on a lateral view
     assert table["decision"][0] in ("Sick", "Healthy")
     lateral = analyse(bundle, tmp_path / "T0002.1.2.S.2013-01-10.10.txt")
     assert "no Sick/Healthy call: the file name says view 1.2" in lateral.result

@@ -166,6 +166,11 @@ def tta_note(meta: dict[str, Any], tta: bool | None, used: int | None = None) ->
             f"{copies(n)}; {why}, so P(Sick) shifts a little")  # fmt: skip
 
 
+# The decision column's word for a file without a call: not "n/a", "NA" or "None", which
+# pandas and spreadsheets read as a missing value.
+NO_CALL = "no call"
+
+
 def called(prob: float, threshold: float, made: bool = True) -> str | None:
     """The call at `threshold`: "Sick" (P(Sick) at or above it) or "Healthy"; None when no
     call is `made` (a `void_note` applies)."""

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from thermocad.inference.notes import called
+from thermocad.inference.notes import NO_CALL, called
 from thermocad.io.filenames import patient_number
 from thermocad.io.find import same_names_warning, walk_thermal_files
 from thermocad.models.meta import edited_threshold_note, model_name, not_a_model_warning, tta_views
@@ -176,12 +176,12 @@ def _predicted(bundle, ready, tta: bool | None, version: str) -> list[dict]:
 def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
          note: str = "", void: bool = False) -> dict:  # fmt: skip
     """One file's output row; `note` empty (null in the output) unless there is one; `void`:
-    the note says the score means nothing (notes.void_note), so no decision ("n/a")."""
+    the note says the score means nothing (notes.void_note), so no decision (notes.NO_CALL)."""
     return {
         "file": str(path),
         "patient_id": patient_number(path, copies=True),
         "prob_sick": round(prob, 6),
-        "decision": called(prob, bundle.threshold, not void) or "n/a",
+        "decision": called(prob, bundle.threshold, not void) or NO_CALL,
         "threshold": bundle.threshold,
         "model": model_name(bundle.meta),  # ARCH+baseline for the default ensemble
         "thermocad_version": version,

@@ -17,20 +17,20 @@ def patient_table(table: pd.DataFrame) -> pd.DataFrame:
     decision at the threshold (unlike evaluation.metrics.aggregate_patients, which averages
     every image of a labelled split, it leaves out files without a call and copies).
 
-    A file without a call (decision "n/a": a lateral view, or another unit let through; the
+    A file without a call (decision "no call": a lateral view, or another unit let through; the
     model says nothing about it, inference/notes.py) is left out of the mean and counted in
-    the row's note; a patient with only such files gets no P(Sick) and the decision "n/a".
+    the row's note; a patient with only such files gets no P(Sick) and the decision "no call".
     Files with other notes (the room) count, and the note says how many there are. A copy (a
     file of the same name, a copy's mark aside, and the same P(Sick) as another of hers, found
     in another folder or downloaded twice) counts once.
     """
     import pandas as pd
 
-    from thermocad.inference.notes import view_note
+    from thermocad.inference.notes import NO_CALL, view_note
     from thermocad.io.filenames import without_copy_mark
 
     known = table.dropna(subset=["patient_id"]).reset_index(drop=True)  # labels: positions
-    void = known["decision"].eq("n/a") if "decision" in known else False
+    void = known["decision"].eq(NO_CALL) if "decision" in known else False
     lateral = known["file"].map(lambda f: bool(view_note(f))) | void
     noted = known.get("note", pd.Series(None, index=known.index)).fillna("").astype(bool)
     name = known["file"].map(lambda f: without_copy_mark(Path(str(f)).name).lower())
@@ -42,7 +42,7 @@ def patient_table(table: pd.DataFrame) -> pd.DataFrame:
         used = files[~lateral[files.index] & ~copy[files.index]]
         prob = round(float(used["prob_sick"].mean()), 6) if len(used) else None
         threshold = files["threshold"].iloc[0]
-        decision = "n/a" if prob is None else ("Sick" if prob >= threshold else "Healthy")
+        decision = NO_CALL if prob is None else ("Sick" if prob >= threshold else "Healthy")
         copies = int(copy[files.index].sum())
         left_out = int(lateral[files.index].sum())
         notes = [f"{left_out} file(s) without a call left out"] * (left_out > 0)
