@@ -69,6 +69,9 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path):
     for out in (beside, beside / "figs"):  # the folder, or one inside it: predict walks down
         assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out)]) == 2
     assert not list(beside.rglob("T0002_gradcam.png"))
+    fig = tmp_path / "fig.png"  # an image's name: the figure goes in a folder, said so
+    assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(fig)]) == 2
+    assert not fig.exists()
 
 
 def test_explain_refuses_an_implausible_thermogram(run_dir, tmp_path):

@@ -55,6 +55,16 @@ def test_every_thermal_suffix_is_found_in_folders(tree):
     assert strip_suffix("T0001.txt.gz") == "T0001" and strip_suffix("a.PNG") == "a"
 
 
+def test_files_left_out_for_their_names_are_counted(tree, capsys):
+    walk_thermal_files(tree)
+    assert "left out" not in capsys.readouterr().err  # labels.csv and hidden files: no word
+    (tree / "T0008_noext").write_text("30 31\n")
+    (tree / "sub" / "scan.pdf").write_bytes(b"%PDF")
+    walk_thermal_files(tree)
+    err = capsys.readouterr().err
+    assert "2 file(s) without a thermal suffix left out (T0008_noext, scan.pdf)" in err
+
+
 def test_predict_collects_txt_gz_from_folders(tree):
     files, errors = collect_files([tree])  # before: T0001.txt.gz skipped, "1 predicted"
     assert "T0001.txt.gz" in [p.name for p in files]

@@ -76,7 +76,9 @@ def test_blank_lines_do_not_count_as_rows(tmp_path):
 def test_too_many_values_and_too_wide_rows_are_refused(tmp_path, monkeypatch):
     wide = tmp_path / "wide.txt"
     wide.write_bytes(b" ".join([b"30"] * 5000) + b"\n")
-    with pytest.raises(ThermalFormatError, match="1 x 5,000 matrix is too large"):
+    with pytest.raises(
+        ThermalFormatError, match=r"1 x 5,000 is too large for a thermogram \(a side over 4,096"
+    ):
         read_thermal(wide, cache=False)
     monkeypatch.setattr(limits, "MAX_VALUES", 1000)  # the token count runs past 2 bytes/value
     many = tmp_path / "many.txt"
@@ -99,7 +101,7 @@ def test_npy_header_shape_is_checked_before_loading(tmp_path):
     with open(path, "wb") as fh:  # 40 GB declared, 100 bytes written
         np.lib.format.write_array_header_1_0(fh, header)
         fh.write(bytes(100))
-    with pytest.raises(ThermalFormatError, match="100,000 x 100,000 matrix is too large"):
+    with pytest.raises(ThermalFormatError, match="100,000 x 100,000 is too large"):
         read_thermal(path)
     np.save(tmp_path / "f.npy", np.full((3, 4), 30.0))
     assert read_thermal(tmp_path / "f.npy").shape == (3, 4)
@@ -108,7 +110,7 @@ def test_npy_header_shape_is_checked_before_loading(tmp_path):
 def test_images_declaring_huge_sizes_are_refused_before_decoding(tmp_path):
     path = tmp_path / "big.png"
     Image.new("L", (5000, 20)).save(path)
-    with pytest.raises(ThermalFormatError, match="20 x 5,000 matrix is too large"):
+    with pytest.raises(ThermalFormatError, match="20 x 5,000 is too large"):
         read_thermal(path)
     import tifffile
 
@@ -202,3 +204,13 @@ def test_a_run_of_decimal_marks_is_refused_in_bounded_memory(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 8 * 2**22, peak / 2**20  # 20 MiB now; 144 MiB (36x the file) before
+
+
+def test_the_size_refusal_names_the_limit_exceeded():
+    from thermocad.io.limits import check_shape
+
+    with pytest.raises(
+        ThermalFormatError, match=r"4,000 x 4,000 is too large .*16,000,000 values, over 4,194,304"
+    ):
+        check_shape((4000, 4000), "big.png")  # each side is allowed; the count is not
+    check_shape((480, 640), "ok.png")

@@ -238,6 +238,12 @@ def explain_file(
     if Path(run_dir).suffix.lower() == ".onnx":
         raise ConfigError(f"{run_dir}: Grad-CAM needs the PyTorch model; give its run folder")
     path = Path(path)
+    if (
+        Path(out_dir).suffix.lower() in (".png", ".jpg", ".jpeg", ".svg", ".pdf")
+        and not Path(out_dir).is_dir()
+    ):
+        raise ConfigError(f"{out_dir}: --out is the folder the figure goes in (as "
+                          f"FOLDER/{path.stem}_gradcam.png), not the image's name")  # fmt: skip
     check_apart(out_dir, path.absolute().parent)  # the next walk of that folder would read it
     target = Path(out_dir) / f"{path.stem}_gradcam.png"
     check_writable(target, force)

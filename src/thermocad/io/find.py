@@ -26,6 +26,9 @@ FOREIGN = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive (or .docx, .
            b"\xd0\xcf\x11\xe0": "an Office document", b"GIF8": "a GIF image",
            b"BM": "a BMP image", b"{\\rtf": "an RTF document", b"\x7fELF": "a program",
            b"MZ": "a Windows program", b"\x1f\x8b": "gzip data without .gz in its name"}  # fmt: skip
+# What a folder of thermograms also holds, left out without a word: tables, notes, outputs.
+COMPANION_SUFFIXES = (".csv", ".md", ".json", ".jsonl", ".html", ".log", ".yaml", ".yml",
+                      ".toml", ".onnx", ".safetensors")  # fmt: skip
 KINDS_READ = "text matrices (.txt, .csv, .dat, gzipped .gz), .npy, and PNG, JPEG or TIFF images"
 
 
@@ -89,14 +92,14 @@ def walk_thermal_files(root: str | os.PathLike) -> tuple[list[Path], list[tuple[
     Returns (files, problems): (path, reason) for each folder that could not be listed and
     each thermal name that is no regular file, so callers can warn instead of silently
     predicting or preparing fewer files. A folder reached again through a link is walked once,
-    and said.
+    and said; the other files (not hidden, not COMPANION_SUFFIXES) are counted in one log line.
     """
     problems: list[tuple[str, str]] = []
 
     def unreadable(exc: OSError) -> None:
         problems.append((str(exc.filename), f"cannot list the folder ({exc.strerror or exc})"))
 
-    found, walked = [], set()
+    found, walked, other = [], set(), []
     for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=True):
         if (real := os.path.realpath(folder)) in walked:  # a link loop, or a folder twice
             log(f"{folder}: a link to a folder already searched; its files are taken once")
@@ -107,12 +110,20 @@ def walk_thermal_files(root: str | os.PathLike) -> tuple[list[Path], list[tuple[
         for name in sorted(files):
             path = Path(folder, name)
             if not is_thermal_file(path):
+                other += [path] * (
+                    not name.startswith(".") and not name.lower().endswith(COMPANION_SUFFIXES)
+                )
                 continue
             if path.is_file():  # follows links; False for FIFOs, devices, broken or looping links
                 found.append(path)
             else:  # absolute, as the other rows of predict's error table
                 problems.append((str(path.absolute()),
                                  "not a regular file (a FIFO, device or broken link)"))  # fmt: skip
+    if other:
+        shown = ", ".join(p.name for p in other[:3]) + (", ..." if len(other) > 3 else "")
+        log(f"{root}: {len(other)} file(s) without a thermal suffix left out ({shown}); "
+            f"thermocad takes {', '.join(THERMAL_SUFFIXES)} from folders, other files when "
+            "named")  # fmt: skip
     return sorted(found), problems
 
 

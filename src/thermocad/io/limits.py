@@ -82,12 +82,16 @@ def check_file_size(path: Path, size: int) -> None:
 def check_shape(shape: tuple[int, ...], path: Path | str) -> None:
     """Refuse more than MAX_SIDE a side or MAX_VALUES values (x4 for images with channels)."""
     allowed = MAX_VALUES * (4 if len(shape) > 2 else 1)
-    if any(side > MAX_SIDE for side in shape) or int(np.prod(shape, dtype=np.int64)) > allowed:
-        shown = " x ".join(f"{side:,}" for side in shape)
-        raise ThermalFormatError(
-            f"{path}: a {shown} matrix is too large for a thermogram (at most {MAX_SIDE:,} a "
-            f"side and {MAX_VALUES:,} values, thermocad.io.limits)"
-        )
+    values = int(np.prod(shape, dtype=np.int64))
+    shown = " x ".join(f"{side:,}" for side in shape)
+    if any(side > MAX_SIDE for side in shape):
+        why = f"a side over {MAX_SIDE:,}"
+    elif values > allowed:
+        why = f"{values:,} values, over {allowed:,}"
+    else:
+        return
+    raise ThermalFormatError(f"{path}: {shown} is too large for a thermogram ({why}; "
+                             "thermocad.io.limits)")  # fmt: skip
 
 
 def check_text_size(data: bytes, path: Path | str) -> None:
