@@ -73,3 +73,5 @@ def test_fewer_training_rows_than_one_batch_is_an_error_not_an_untrained_head():
     with pytest.raises(ConfigError, match="7 training rows, fewer than one batch of 8"):
         fit_head(x, y, x, TrainConfig(batch_size=8, head_epochs=3))
     assert fit_head(x, y, x, TrainConfig(batch_size=4, head_epochs=3)).shape == (7,)
+    with pytest.raises(ConfigError, match="fit_head needs a learning rate .* got None"):
+        fit_head(x, y, x, TrainConfig(batch_size=4, head_epochs=3, lr=None))  # was 1e-2 silently

@@ -179,7 +179,8 @@ def _heatmap(bundle: ModelBundle | OnnxModel, array: np.ndarray, unit: str) -> n
 
 OVERLAY_CAPTION = (
     "Grad-CAM: where the CNN looked for signs of Sick, its colours scaled to this image alone. "
-    "A bright spot is not a lesion, and a Healthy call has one too."
+    "A bright spot is not a lesion, and a Healthy call has one too; on DMR-IR such maps often "
+    "follow the chest's outline and the box's edges rather than a breast."
 )
 BASELINE_CAPTION = " The baseline half (temperature statistics) has no map."
 

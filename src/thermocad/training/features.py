@@ -62,8 +62,10 @@ def fit_head(
 ) -> np.ndarray:
     """The default recipe's head stage on given features: P(Sick) of the `x_valid` rows.
 
-    As in training: a linear head (or `make_head(n_features)`, built after seeding), class-weighted cross-entropy (`balance="loss"`), SGD with
-    momentum 0.9 at `config.lr`, `config.head_epochs` epochs of SGDR, batch `config.batch_size`.
+    As in training: a linear head (or `make_head(n_features)`, built after seeding: the
+    experiments' variants), class-weighted cross-entropy (`balance="loss"`), SGD with momentum
+    0.9 at `config.lr` (a given rate: no lr_find here), `config.head_epochs` epochs of SGDR,
+    batch `config.batch_size`.
     """
     import torch
     from fastai.losses import CrossEntropyLossFlat
@@ -73,6 +75,9 @@ def fit_head(
     from thermocad.training.recipe import feature_dls, fit_schedule, make_learner, seed_head
 
     cfg = config or TrainConfig()
+    if cfg.lr is None or cfg.lr <= 0:  # train() would run lr_find; a head on features cannot
+        raise ConfigError(f"fit_head needs a learning rate (config.lr), got {cfg.lr}; lr_find "
+                          "runs only in train()")  # fmt: skip
     if len(x_train) < cfg.batch_size:  # one batch at least, or the head would not train at all
         raise ConfigError(f"{len(x_train)} training rows, fewer than one batch of "
                           f"{cfg.batch_size}: use a smaller batch size")  # fmt: skip
@@ -89,6 +94,6 @@ def fit_head(
         learn = make_learner(dls, head, loss, None, Path(work))
         learn.metrics = []  # the valid rows carry no labels here
         seed_head(learn, cfg.seed)  # as train() does before its head stage
-        fit_schedule(learn, cfg.lr or 1e-2, 1, cfg.head_epochs, 1, [])
+        fit_schedule(learn, cfg.lr, 1, cfg.head_epochs, 1, [])
         probs, _ = learn.get_preds(dl=dls.valid.new(shuffled=False, drop_last=False))
     return probs[:, 1].float().numpy()
