@@ -35,7 +35,6 @@ from harness import paired_auc_difference
 from nested_default import baseline, head_sgd
 from thermocad.cohort.prepare import kept_rows
 from thermocad.evaluation.evaluate import (
-    clean_json,
     with_y,
 )
 from thermocad.evaluation.external import evaluate_external, external_table, score_predictions
@@ -148,10 +147,10 @@ def main() -> None:
                          f"Decision: {decision}. Beside it, not used: {spread}."])  # fmt: skip
     print(text)
     atomic_write_text(args.out / "check.md", text + "\n")
-    atomic_write_json(args.out / "check.json", clean_json({
+    atomic_write_json(args.out / "check.json", {
         "default": {k: default[k] for k in ("model", "threshold", "served", "halves")},
         "default_theta": {k: theta[k] for k in ("model", "threshold", "served", "halves")},
-        "decision": decision, "period_difference": diff, "lockbox": theta["lockbox"]}))  # fmt: skip
+        "decision": decision, "period_difference": diff, "lockbox": theta["lockbox"]})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 import thermocad
-from thermocad.evaluation.evaluate import with_y
 from thermocad.evaluation.metrics import roc_auc
+from thermocad.io.labels import with_y
 from thermocad.models.baseline import feature_table, fit_linear_baseline
 from thermocad.synth.cohort import generate_cohort
 from thermocad.training.config import TrainConfig

@@ -69,8 +69,13 @@ def test_every_experiment_imports_and_gives_help():
 
 def test_removed_recipes_are_refused_with_the_option_named():
     for name, recipe in real_cv.REMOVED_RECIPES.items():
-        with pytest.raises((ConfigError, TypeError)):
+        # ConfigError for a removed value, TypeError for a removed keyword: either names it.
+        with pytest.raises((ConfigError, TypeError)) as refused:
             TrainConfig(**recipe)
+        removed = [
+            k for k in recipe if f"'{k}'" in str(refused.value) or f"{k}=" in str(refused.value)
+        ]
+        assert removed, f"{name}: {refused.value}"
         assert name not in real_cv.RECIPES
 
 

@@ -243,16 +243,16 @@ def test_a_model_not_worth_using_is_said_so():
 
 def test_labels_of_other_women_or_no_data_folder_are_refused_first(tmp_path):
     from thermocad.synth.cohort import generate_cohort
-    from thermocad.utils.errors import ConfigError
+    from thermocad.utils.errors import CohortError
 
     generate_cohort(tmp_path / "a", n_patients=6, seed=1, height=48, width=64)
     other = generate_cohort(
         tmp_path / "b", n_patients=6, seed=1, height=48, width=64, first_id=9001
     )
     with pytest.raises(
-        ConfigError, match=r"names none of the 6 patients .*1-6, the labels' 9001-9006"
+        CohortError, match=r"names none of the 6 patients .*1-6, the labels' 9001-9006"
     ):
         fit(tmp_path / "a", other, tmp_path / "run", folds=5)
-    with pytest.raises(ConfigError, match="nope: no such data folder"):
+    with pytest.raises(CohortError, match="nope: data folder not found"):
         fit(tmp_path / "nope", other, tmp_path / "run")
     assert not (tmp_path / "run").exists()  # refused before anything is written

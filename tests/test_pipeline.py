@@ -71,6 +71,24 @@ def _check_report(report):
     return text
 
 
+def test_labels_of_other_women_are_refused_before_anything_is_written(cohort, tmp_path):
+    import pandas as pd
+
+    from thermocad.cohort.prepare import prepare_cohort
+    from thermocad.utils.errors import CohortError
+
+    data, labels = cohort
+    other = tmp_path / "other.csv"
+    pd.read_csv(labels).assign(patient_id=lambda t: t["patient_id"] + 500).to_csv(
+        other, index=False
+    )
+    with pytest.raises(CohortError, match="other.csv: names none of the 16 patients"):
+        S.run_study(data, other, tmp_path / "study", archs=[])
+    with pytest.raises(CohortError, match="names none"):
+        prepare_cohort(data, other, tmp_path / "prepared")
+    assert not (tmp_path / "study").exists() and not (tmp_path / "prepared").exists()
+
+
 def test_study_baseline_only(cohort, tmp_path):
     data, labels = cohort
     report = S.run_study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25,

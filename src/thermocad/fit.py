@@ -50,8 +50,8 @@ def choose_from_oof(oof: pd.DataFrame, threshold_method: str = THRESHOLD_METHOD,
                     target_sensitivity: float | None = None) -> dict:  # fmt: skip
     """Every choice the default procedure makes, from its pooled out-of-fold predictions:
     today only the decision threshold on P(Sick)."""
-    from thermocad.evaluation.evaluate import with_y
     from thermocad.evaluation.thresholds import TARGET_SENSITIVITY, choose_patient_threshold
+    from thermocad.io.labels import with_y
 
     threshold = choose_patient_threshold(with_y(oof), threshold_method, target_sensitivity)
     if target_sensitivity is None and threshold_method == "sensitivity":
@@ -75,14 +75,15 @@ def _cross_validate(split_csv: Path, out: Path, config, resume: bool = False) ->
 def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: int,
                out: Path) -> dict:  # fmt: skip
     """Write cv/oof_predictions.csv and cv/metrics.json; return what model.json records."""
-    from thermocad.evaluation.evaluate import clean_json, evaluate_predictions, halves_by_period
+    from thermocad.evaluation.evaluate import evaluate_predictions, halves_by_period
     from thermocad.evaluation.periods import period_columns
+    from thermocad.utils.files import clean_json
 
     metrics = evaluate_predictions(oof, choice["threshold"], n_boot=n_boot, seed=seed)
     halves = halves_by_period(oof, n_boot, seed)
     metrics.update(folds=folds, seed=seed, choices=choice, halves=halves)
     atomic_write_csv(out / "cv" / "oof_predictions.csv", oof)
-    atomic_write_json(out / "cv" / "metrics.json", clean_json(metrics))
+    atomic_write_json(out / "cv" / "metrics.json", metrics)
     pat = metrics["patient"]
     return clean_json({
         "folds": folds, "seed": seed, "patients": pat["n"],
@@ -113,23 +114,6 @@ def _summary(cv: dict) -> str:
             f"{name} alone {auc(row, 'batch_roc_auc')}" for name, row in halves.items()
         )
     return line
-
-
-def _check_matching(data_dir, labels_csv, labelled: set[int]) -> None:
-    """Refuse labels that name none of the data's women (another cohort's table), before the
-    folds are checked against them."""
-    from thermocad.io.filenames import patient_number
-    from thermocad.io.find import walk_thermal_files
-
-    if not Path(data_dir).is_dir():
-        what = "is a file, not a data folder" if Path(data_dir).exists() else "no such data folder"
-        raise ConfigError(f"{data_dir}: {what}")
-    files, _ = walk_thermal_files(data_dir)
-    numbers = {n for n in map(patient_number, files) if n is not None}
-    if numbers and not numbers & labelled:
-        raise ConfigError(f"{labels_csv}: names none of the {len(numbers)} patients of {data_dir} "
-                          f"(their numbers run {min(numbers)}-{max(numbers)}, the labels' "
-                          f"{min(labelled)}-{max(labelled)}): another cohort's table?")  # fmt: skip
 
 
 def _warnings(cv: dict, target: float | None = None) -> list[str]:
@@ -240,10 +224,11 @@ def fit(
 def _check_labels(data_dir, labels_csv, folds: int) -> None:
     """Refuse labels that do not match the data, or hold too few women of a class for the
     folds, before anything is written."""
+    from thermocad.cohort.prepare import check_labels_match
     from thermocad.io.labels import read_labels
 
     labels = read_labels(labels_csv)
-    _check_matching(data_dir, labels_csv, set(labels["patient_id"].astype(int)))
+    check_labels_match(data_dir, labels_csv, set(labels["patient_id"].astype(int)))
     per_class = labels["diagnosis"].value_counts().reindex(CLASSES, fill_value=0)
     if per_class.min() < 2:  # a model of Sick against Healthy needs both, in two folds at least
         raise ConfigError(f"{labels_csv}: fit needs at least 2 women of each class; the labels "

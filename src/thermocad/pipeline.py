@@ -176,6 +176,11 @@ def run_study(
     if nested is not None:
         s = {**s, "nested": nested}
     check_apart(out_dir, data_dir)
+    from thermocad.cohort.prepare import check_labels_match
+    from thermocad.io.labels import read_labels
+
+    # Labels of other women, or no data folder: refused before the folder is touched.
+    check_labels_match(data_dir, labels_csv, set(read_labels(labels_csv)["patient_id"].astype(int)))
     out = prepare_out_dir(out_dir, force, made_by="study")
     # Until the report is written the folder is INCOMPLETE, and an earlier study's report goes:
     # a failed or interrupted rerun leaves nothing that looks finished, nor that `report` takes.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from thermocad.cli import main
 
 
@@ -47,6 +49,10 @@ def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys, 
     (out / "fit_resume.json").write_text("{}")
     assert main(["fit", "d", "--labels", "l.csv", "--out", str(out)]) == 130
     assert capsys.readouterr().err == (
+        "thermocad: interrupted; to continue, run it again with --resume\n"
+    )
+    assert main(["fit", "d", "--labels", "l.csv", "--out", str(out), "--force"]) == 130
+    assert capsys.readouterr().err == (
         "thermocad: interrupted; to continue, run it again with --resume (in place of --force)\n"
     )
 
@@ -69,3 +75,18 @@ def test_quiet_mode_lasts_one_command(tmp_path, monkeypatch):
     monkeypatch.setenv("THERMOCAD_QUIET", "0")
     assert main(["-q", "synth", "--out", str(tmp_path / "t")]) == 0
     assert seen == ["1", "1"] and os.environ["THERMOCAD_QUIET"] == "0"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["split", "cohort.csv", "--out", "out/"], ["predict", "run", "f.txt", "--out", "preds/"],
+     ["export", "run", "--onnx", "m/"], ["report", "study", "--out", "html/"]],
+)  # fmt: skip
+def test_a_file_output_ending_in_a_slash_is_refused(tmp_path, argv, capsys, monkeypatch):
+    from thermocad.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and "ends in '/', a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no file named like the folder

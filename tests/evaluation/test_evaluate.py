@@ -64,7 +64,9 @@ def test_subgroups_and_json_clean():
     r = E.evaluate_predictions(_pred(), threshold=0.5, n_boot=50)
     pat = r["subgroups"]["patient"]
     assert pat["flag"] and math.isnan(pat["groups"]["B"]["roc_auc"])
-    text = json.dumps(E.clean_json(r), allow_nan=False)  # strict JSON: NaN became null
+    from thermocad.utils.files import clean_json
+
+    text = json.dumps(clean_json(r), allow_nan=False)  # strict JSON: NaN became null
     assert '"roc_auc": null' in text
 
 
@@ -181,6 +183,10 @@ def test_women_who_trained_the_run_are_refused_as_held_out(tmp_path, monkeypatch
     pred.assign(split=["valid"] * 2 + ["test"] * 6).to_csv(tmp_path / "mixed.csv", index=False)
     with pytest.raises(ConfigError, match="1 of these patients trained the model"):
         E.evaluate_run(run, tmp_path / "mixed.csv", on="valid", n_boot=0, force=True)
+    # Every valid woman trained it (a model made on all its women): no held-out rows, said so.
+    pred.assign(split=["valid"] * 4 + ["test"] * 4).to_csv(tmp_path / "all.csv", index=False)
+    with pytest.raises(ConfigError, match="every one of them: .* score it on new women"):
+        E.evaluate_run(run, tmp_path / "all.csv", on="valid", n_boot=0, force=True)
     assert not (tmp_path / "other.test_openings.jsonl").exists()  # refused: nothing scored
     # The model's own training rows: scored, and said to be in-sample.
     pred.assign(split=["train"] * 4 + ["test"] * 4).to_csv(tmp_path / "own.csv", index=False)

@@ -13,6 +13,15 @@ def _pred(probs, patients=(1, 1, 2, 3)):
 
 def test_ledger_sits_beside_the_split(tmp_path):
     assert L.ledger_path(tmp_path / "split.csv") == tmp_path / "split.test_openings.jsonl"
+    import pytest
+
+    from thermocad.utils.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="newdir does not exist; the ledger"):
+        L.ledger_path(tmp_path / "split.csv", tmp_path / "newdir" / "ledger.jsonl")
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(ConfigError, match="afile is a file, not a folder"):
+        L.ledger_path(tmp_path / "split.csv", tmp_path / "afile" / "ledger.jsonl")
 
 
 def test_fingerprints_ignore_row_order_and_float_noise():

@@ -142,3 +142,16 @@ def test_force_reuses_only_a_folder_thermocad_made(tmp_path):
     (legacy / "efficientnet_lite0" / "fold0" / "checkpoint").mkdir(parents=True)
     fold = legacy / "efficientnet_lite0" / "fold0"
     assert prepare_out_dir(fold, force=True, made_by="train") == fold
+
+
+def test_json_outputs_are_strict_json(tmp_path):
+    import json
+
+    import numpy as np
+
+    obj = {"auc": float("nan"), "n": np.int64(3), "p": np.float32(0.5), "ci": (0.1, np.inf),
+           "row": np.array([1.0, np.nan]), 4: "key"}  # fmt: skip
+    out = atomic_write_json(tmp_path / "m.json", obj)
+    back = json.loads(out.read_text())  # NaN and infinity are null, numpy plain numbers
+    assert back == {"auc": None, "n": 3, "p": 0.5, "ci": [0.1, None], "row": [1.0, None],
+                    "4": "key"}  # fmt: skip

@@ -33,6 +33,14 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def output_file(text: str) -> str:
+    """An argparse type for an output that is one file: a name ending in '/' is a folder."""
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{text!r} ends in '/', a folder: give the name of "
+                                         "the file to write, inside it")  # fmt: skip
+    return text
+
+
 def _subparser(**kwargs) -> argparse.ArgumentParser:
     """Every subcommand's parser, with the defaults in its --help."""
     kwargs.setdefault("formatter_class", HelpFormatter)
@@ -122,7 +130,8 @@ def _resume_hint(args: argparse.Namespace) -> str:
     out = Path(args.out)
     saved = out / (FIT_RESUME if args.command == "fit" else "checkpoint/state.json")
     if saved.is_file():
-        return "; to continue, run it again with --resume (in place of --force)"
+        instead = " (in place of --force)" if getattr(args, "force", False) else ""
+        return f"; to continue, run it again with --resume{instead}"
     if out.exists():
         return "; it stopped before saving anything to continue from: run it again with --force"
     return ""

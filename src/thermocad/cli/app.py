@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from thermocad.cli import output_file
 from thermocad.models.device import DEVICE_HELP
 
 
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run_dir", metavar="MODEL", help="run folder or exported .onnx file")
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="thermal files or folders")
-    p.add_argument("--out", required=True, help="predictions file to write")
+    p.add_argument("--out", required=True, type=output_file, help="predictions file to write")
     p.add_argument("--format", choices=("csv", "json"), default="csv",
                    help="csv, or json: a list of records with the same fields")  # fmt: skip
     p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
@@ -59,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("export", help="export the model to ONNX")
     p.add_argument("run_dir", help="training run folder")
-    p.add_argument("--onnx", required=True, help="ONNX file to write")
+    p.add_argument("--onnx", required=True, type=output_file, help="ONNX file to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=_export)
 

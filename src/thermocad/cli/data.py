@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from thermocad.cli import output_file
 from thermocad.utils.errors import ConfigError
 
 
@@ -66,7 +67,7 @@ def _add_split(sub: argparse._SubParsersAction) -> None:
         default="patient",
         help="'image' reproduces the study's leaky random image-level split (warns)",
     )
-    p.add_argument("--out", required=True, help="split.csv to write")
+    p.add_argument("--out", required=True, type=output_file, help="split.csv to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing split.csv")
     p.set_defaults(func=_split)
 

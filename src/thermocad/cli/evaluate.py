@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from thermocad.cli import output_file
 from thermocad.cli.synth import DIFFICULTIES
 from thermocad.models.device import DEVICE_HELP
 
@@ -96,7 +97,7 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("report", help="write the HTML report of a study folder again")
     p.add_argument("study_dir", help="folder written by `thermocad study`")
-    p.add_argument("--out", help="HTML file (default STUDY_DIR/report.html)")
+    p.add_argument("--out", type=output_file, help="HTML file (default STUDY_DIR/report.html)")
     p.add_argument("--force", action="store_true", help="overwrite an existing report")
     p.set_defaults(func=_report)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from thermocad.cli import output_file
 from thermocad.utils.extras import require
 
 
@@ -180,7 +181,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("lr-find", help="plot loss versus learning rate and suggest one")
     _config_args(p)
-    p.add_argument("--out", default="lr_find.png", help="PNG to write")
+    p.add_argument("--out", default="lr_find.png", type=output_file, help="PNG to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
     p.set_defaults(func=_lr_find)
 
@@ -197,7 +198,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "Figure 13). The default recipe trains its head on un-augmented images, "
                        "so it sees none of these.")  # fmt: skip
     p.add_argument("path", help="a thermal file")
-    p.add_argument("--out", default="augment_preview.png", help="PNG to write")
+    p.add_argument("--out", default="augment_preview.png", type=output_file,
+                   help="PNG to write")  # fmt: skip
     p.add_argument("--size", type=int, default=224, help="input size in pixels")
     p.add_argument("-n", type=int, default=8, help="augmented copies")
     p.add_argument("--seed", type=int, default=0, help="random seed")

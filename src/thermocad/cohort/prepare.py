@@ -101,6 +101,8 @@ def prepare_cohort(
 ) -> CohortSummary:
     """Write OUT_DIR/cohort.csv (one row per thermal file, excluded ones with their reason)."""
     target = check_writable(Path(out_dir) / "cohort.csv", force=force)
+    label_ids = set(read_labels(labels_csv)["patient_id"].astype(int))
+    check_labels_match(data_dir, labels_csv, label_ids)  # before anything is written
     table = cohort_table(data_dir, labels_csv, sharpness_threshold, workers)
     atomic_write_csv(target, table)
     summary = summarize(table, target)
@@ -119,6 +121,26 @@ def prepare_cohort(
                           f"excluded as: {reason}); the reasons are in {target} (once fixed, "
                           "run again with --force to replace it)")  # fmt: skip
     return summary
+
+
+def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> None:
+    """Refuse labels that name none of the data's women (another cohort's table) before
+    anything is written."""
+    from thermocad.io.filenames import patient_number
+    from thermocad.io.find import is_thermal_file
+
+    if Path(data_dir).is_file():
+        raise CohortError(f"{data_dir}: is a file; give the folder that holds the thermal files")
+    if not Path(data_dir).is_dir():
+        raise CohortError(f"{data_dir}: data folder not found")
+    # A quick look at the names (the walk that reads them, and reports, comes later).
+    names = (p for p in Path(data_dir).rglob("*") if is_thermal_file(p))
+    numbers = {n for n in map(patient_number, names) if n is not None}
+    if numbers and labelled and not numbers & labelled:
+        name = labels_csv if isinstance(labels_csv, str | os.PathLike) else "the labels table"
+        raise CohortError(f"{name}: names none of the {len(numbers)} patients of {data_dir} "
+                          f"(their numbers run {min(numbers)}-{max(numbers)}, the labels' "
+                          f"{min(labelled)}-{max(labelled)}): another cohort's table?")  # fmt: skip
 
 
 def cohort_table(

@@ -20,7 +20,7 @@ import pandas as pd
 from thermocad.cohort.split import read_split
 from thermocad.evaluation import periods as P
 from thermocad.evaluation import thresholds as T
-from thermocad.evaluation.evaluate import clean_json, evaluate_predictions, with_y, write_plots
+from thermocad.evaluation.evaluate import evaluate_predictions, write_plots
 from thermocad.evaluation.runs import (
     BASELINE,
     AllModelsFailedError,
@@ -30,6 +30,7 @@ from thermocad.evaluation.runs import (
     run_arch,
     run_baseline,
 )
+from thermocad.io.labels import with_y
 from thermocad.models.meta import served_name
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
@@ -72,17 +73,15 @@ def table_row(name: str, result: dict, n_folds: int) -> dict:
         row.update({key: source[metric], f"{key}_lo": lo, f"{key}_hi": hi})
     row.update(P.period_columns(ev.get("by_period", {})))  # patient level, like patient_roc_auc
     row["cnn_alone_patient_roc_auc"] = cnn_alone_auc(result["pred"]) if "pred" in result else None
-    averaged = "pred" in result and "prob_cnn" in result["pred"].columns
-    row["served"] = served_name(name, averaged)
+    row["served"] = served_name(name, "pred" in result and "prob_cnn" in result["pred"])
     return row
 
 
 def display_name(row) -> str:
     """The model as served: 'efficientnet_lite0+baseline' for a CNN averaged with the baseline
     (the nested section's name for it)."""
-    if isinstance(row.get("served"), str):
-        return row["served"]
-    # A comparison.csv from before the column: the CNN alone was scored only for an average.
+    if isinstance(row.get("served"), str):  # else a comparison.csv from before the column:
+        return row["served"]  # the CNN alone was scored only for an average
     return served_name(row["model"], pd.notna(row.get("cnn_alone_patient_roc_auc")))
 
 
@@ -141,7 +140,7 @@ def _evaluate_model(name: str, res: dict, out: Path, subgroup: str | None, n_boo
     res["eval"] = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
     atomic_write_csv(out / name / "valid_predictions.csv", pred)
     res["eval"]["plots"] = write_plots(pred, res["threshold"], out / name, galleries=False)
-    atomic_write_json(out / name / "valid_metrics.json", clean_json(res["eval"]))
+    atomic_write_json(out / name / "valid_metrics.json", res["eval"])
 
 
 def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str | None,
@@ -160,7 +159,7 @@ def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str 
         )
         result["plots"] = write_plots(pred, res["threshold"], test_dir)
         atomic_write_csv(test_dir / "predictions.csv", pred)
-        atomic_write_json(test_dir / "metrics.json", clean_json(result))
+        atomic_write_json(test_dir / "metrics.json", result)
         return result
     from thermocad.evaluation.evaluate import evaluate_run
 
@@ -296,5 +295,5 @@ def compare(
                         seed, threshold_method, target_sensitivity, n_boot, overrides,
                         fast_heads=own_trainer)  # fmt: skip
         summary["nested"] = {k: res[k] for k in ("selection_rule", "folds", "metrics")}
-    atomic_write_json(out / "best.json", clean_json(summary))
+    atomic_write_json(out / "best.json", summary)
     return {**summary, "table": table, "out_dir": out}

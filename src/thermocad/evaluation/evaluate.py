@@ -7,7 +7,6 @@ predictions on a split and writes metrics.json with the plots.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -23,19 +22,6 @@ from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_wri
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 from thermocad.utils.tables import fmt_ci, read_table
-
-
-def clean_json(obj):
-    """NaN and numpy scalars made JSON-safe (NaN -> null, tuples -> lists)."""
-    if isinstance(obj, dict):
-        return {str(k): clean_json(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [clean_json(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def patient_frame(df: pd.DataFrame, subgroup: str | None) -> pd.DataFrame:
@@ -174,7 +160,7 @@ def predict_split(bundle, split_df: pd.DataFrame, tta: bool | None = None) -> pd
 
 def split_rows(split, on: str, subgroup: str | None, name: str = "the split table") -> pd.DataFrame:
     """The `on` rows of a split table (split.csv, or a DataFrame called `name`), refusing a
-    table without them or without the `subgroup` column."""
+    table without them or without the `subgroup` column (and saying when it has no period)."""
     if isinstance(split, str | os.PathLike):
         name, split = str(split), read_table(split, "split file", "thermocad split")
     if "split" not in split.columns:
@@ -186,6 +172,9 @@ def split_rows(split, on: str, subgroup: str | None, name: str = "the split tabl
     if subgroup and subgroup != P.BATCH and subgroup not in split.columns:  # a misspelt name
         raise ConfigError(f"{name}: no column {subgroup!r} for the subgroup; it has "
                           f"{', '.join(map(str, split.columns))}")  # fmt: skip
+    if P.PERIOD not in rows.columns and P.dates_available(rows):  # as compare says it
+        log(f"{name} has no {P.PERIOD} column (made before it existed): the period is the date "
+            f"range of these {on} women alone; make the split again")  # fmt: skip
     return rows
 
 
@@ -244,9 +233,6 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
 
     check_writable(out / "metrics.json", force)
     rows = split_rows(split_csv, on, subgroup)
-    if P.PERIOD not in rows.columns and P.dates_available(rows):  # as compare says it
-        log(f"{split_csv} has no {P.PERIOD} column (made before it existed): the period is "
-            f"the date range of these {on} women alone; make the split again")  # fmt: skip
     from thermocad.evaluation.lockbox import check_split_rows
 
     check_split_rows(rows, on, run_dir, split_csv)  # test women new to it, valid not trainers
@@ -270,7 +256,7 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
     )
     result["plots"] = write_plots(pred, thr, out, run_dir / "history.csv", unit=bundle.unit)
     atomic_write_csv(out / "predictions.csv", pred)
-    atomic_write_json(out / "metrics.json", clean_json(result))
+    atomic_write_json(out / "metrics.json", result)
     log(f"wrote {out / 'metrics.json'}")
     return result
 

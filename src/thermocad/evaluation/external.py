@@ -24,7 +24,6 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.evaluation.evaluate import (
-    clean_json,
     evaluate_predictions,
     halves_by_period,
     predict_split,
@@ -193,7 +192,7 @@ def evaluate_external(
     result["table"] = external_table(result)
     result["plots"] = write_plots(pred, bundle.threshold, out, unit=bundle.unit)
     atomic_write_csv(out / "predictions.csv", pred)
-    atomic_write_json(out / "metrics.json", clean_json(result))
+    atomic_write_json(out / "metrics.json", result)
     atomic_write_text(out / "external.md", _markdown(result))
     log(f"wrote {out / 'external.md'}")
     return result

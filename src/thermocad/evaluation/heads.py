@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from thermocad.evaluation.evaluate import with_y
+from thermocad.io.labels import with_y
 
 
 def head_only(config: Any) -> bool:

@@ -49,7 +49,8 @@ def ledger_path(split_csv: str | os.PathLike, given: str | os.PathLike | None = 
         if path.is_file():  # an existing ledger: it takes a line (its folder need not)
             os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
         elif not path.parent.is_dir():
-            raise OutputPathError(f"{path}: cannot write there: {path.parent} is not a folder")
+            what = "is a file, not a folder" if path.parent.exists() else "does not exist"
+            raise OutputPathError(f"{path}: cannot write there: {path.parent} {what}")
         else:
             check_writable(path, force=True)  # a new one: by writing a scratch file beside it
     except OSError as exc:  # OutputPathError, or the ledger's own permissions
@@ -229,6 +230,10 @@ def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
         hint = ("if they are other women numbered apart, e.g. another site's, give "
                 "--numbered-apart" if numbered_apart is not None else "give the split the "
                 "model was trained with, whose test women it never saw")  # fmt: skip
+        if numbered_apart is None and len(both) == len(set(map(str, patients))):
+            hint = ("every one of them: a model trained on all its women, as `fit` and `train "
+                    "--fold all` make, has none held out; score it on new women with "
+                    "`evaluate --data`")  # fmt: skip
         raise ConfigError(
             f"{labels_csv}: {len(both)} of these patients trained the model in {run_home} "
             f"(patient {named}): a held-out score needs women it never saw ({hint})"

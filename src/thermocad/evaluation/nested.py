@@ -23,7 +23,7 @@ from thermocad.cohort.split import with_folds
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
 from thermocad.evaluation import thresholds as T
-from thermocad.evaluation.evaluate import by_period, clean_json, patient_frame, with_y
+from thermocad.evaluation.evaluate import by_period, patient_frame
 from thermocad.evaluation.heads import HeadRuns
 from thermocad.evaluation.runs import (
     BASELINE,
@@ -31,6 +31,7 @@ from thermocad.evaluation.runs import (
     run_arch,
     run_baseline,
 )
+from thermocad.io.labels import with_y
 from thermocad.models.meta import served_name
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, atomic_write_text
@@ -263,6 +264,6 @@ def nested_cv(
                "threshold_method": threshold_method, "target_sensitivity": target_sensitivity,
                "folds": folds, "metrics": nested_metrics(pred, n_boot, seed)}  # fmt: skip
     atomic_write_csv(out / "nested_predictions.csv", pred)
-    atomic_write_json(out / "nested.json", clean_json(summary))
+    atomic_write_json(out / "nested.json", summary)
     atomic_write_text(out / "nested.md", markdown(summary))
     return {**summary, "pred": pred, "out_dir": out}

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from thermocad.evaluation.evaluate import with_y
+from thermocad.io.labels import with_y
 from thermocad.utils.errors import ThermocadError
 from thermocad.utils.files import atomic_write_csv
 from thermocad.utils.progress import log

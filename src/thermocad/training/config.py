@@ -154,7 +154,9 @@ class TrainConfig:
 
     @classmethod
     def smoke(cls, **overrides: Any) -> TrainConfig:
-        """Every stage, tiny: 64 px, a couple of batches per epoch, well under a minute on CPU."""
+        """Every stage the code has (head, frozen and unfrozen cycles, TTA), tiny: 64 px, a
+        couple of batches per epoch, well under a minute on CPU. A check of the code, not the
+        default recipe (which trains the head alone): `fit --smoke` keeps the default's stages."""
         base = dict(size=64, batch_size=4, lr_find_iters=10, head_epochs=1, frozen_cycles=1,
                     cycles=2, tta=1, max_batches=2)  # fmt: skip
         return cls(**{**base, **overrides})

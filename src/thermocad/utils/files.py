@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -85,8 +86,25 @@ def atomic_write_csv(path: str | os.PathLike, table: Any) -> Path:
     return Path(path)
 
 
+def clean_json(obj: Any) -> Any:
+    """NaN and numpy scalars made JSON-safe (NaN -> null, tuples -> lists, numpy -> Python)."""
+    if isinstance(obj, dict):
+        return {str(k): clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean_json(v) for v in obj]
+    if type(obj).__module__ == "numpy":  # numpy without importing it: scalars and arrays
+        obj = obj.tolist()
+        if isinstance(obj, list):
+            return clean_json(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+    """`obj` as strict JSON (clean_json: NaN is null), written atomically."""
+    text = json.dumps(clean_json(obj), indent=2, sort_keys=False, default=str, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
 
 
 def check_apart(out: str | os.PathLike, data_dir: str | os.PathLike, flag: str = "--out") -> None:
