@@ -243,8 +243,17 @@ def run_compare(
     from thermocad.evaluation.compare import compare
 
     s = load_settings(config_file, archs=list(archs) if archs is not None else None, nested=nested)
+    if config_file and (ignored := _split_keys(config_file)):
+        log(f"note: {config_file}: {', '.join(ignored)} shape a study's split; compare takes "
+            f"the folds of {split_csv} as they are")  # fmt: skip
     config = train_config(s, smoke) if s["archs"] else None
     return compare(split_csv, s["archs"], out_dir, config, force=force, **_options(s))
+
+
+def _split_keys(config_file: str | os.PathLike) -> list[str]:
+    """The keys of a study config that only `study` uses (it makes the split)."""
+    loaded = json.loads(Path(config_file).read_text())  # load_settings read it already
+    return [k for k in ("folds", "test", "prepare", "split") if k in loaded]
 
 
 def report_study(

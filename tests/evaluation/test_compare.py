@@ -330,3 +330,15 @@ def test_an_unwritable_ledger_is_refused_before_anything_trains(split_csv, tmp_p
     with pytest.raises(ConfigError, match="keep the split in a writable folder"):
         C.compare(split, [], tmp_path / "cmp", n_boot=0)
     assert not (tmp_path / "cmp").exists()
+
+
+def test_compare_says_which_study_config_keys_it_leaves_to_the_split(split_csv, tmp_path, capsys):
+    import json
+
+    from thermocad.pipeline import run_compare
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"folds": 5, "test": 0.2}))
+    run_compare(split_csv, tmp_path / "cmp", archs=[], config_file=cfg)
+    err = capsys.readouterr().err
+    assert "cfg.json: folds, test shape a study's split; compare takes the folds of" in err

@@ -53,7 +53,7 @@ def _subparser(**kwargs) -> argparse.ArgumentParser:
 
 # Not fewer lines: a log file's (the same as when stderr is not a terminal).
 QUIET_HELP = (
-    "plain log lines instead of progress bars, for log files (training: one line per epoch)"
+    "plain log lines instead of progress bars, for log files (when training: one line per epoch)"
 )
 
 

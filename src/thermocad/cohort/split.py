@@ -137,7 +137,8 @@ def _add_folds(df: pd.DataFrame, folds: int, key: str, seed: int) -> None:
     groups = df.loc[rest, key]
     if groups.nunique() < folds:
         unit = "patients" if key == "patient_id" else "images"
-        raise ConfigError(f"{folds} folds need at least {folds} {unit}; only {groups.nunique()}")
+        raise ConfigError(f"{folds} folds need at least {folds} {unit} outside the test set; "
+                          f"only {groups.nunique()}")  # fmt: skip
     per_class = df.loc[rest].groupby("label")[key].nunique()
     if per_class.min() < folds:  # every fold must hold each class (stratified)
         raise ConfigError(f"{folds} folds need at least {folds} patients of each class outside "

@@ -30,7 +30,7 @@ from thermocad.evaluation.evaluate import (
     write_plots,
 )
 from thermocad.evaluation.metrics import proportion_intervals
-from thermocad.evaluation.periods import period_columns, room_drift_words
+from thermocad.evaluation.periods import MIN_ROOM_WOMEN, period_columns, room_drift_words
 from thermocad.models.meta import model_name
 from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 from thermocad.utils.files import (
@@ -112,6 +112,9 @@ def _notes(result: dict) -> list[str]:
     room = periods.get("healthy_room_drift")
     if room:
         notes.append(room_drift_words(room) + " (0: no drift)")
+    else:  # said, not left out: too few Healthy women with a room temperature
+        notes.append(f"Room drift: not measured (fewer than {MIN_ROOM_WOMEN} Healthy women "
+                     "with a room temperature)")  # fmt: skip
     rooms = result.get("rooms")
     if rooms:
         lo, hi = rooms["training_range_c"]
@@ -205,12 +208,12 @@ def _out_folder(run_dir: Path, data_dir, out_dir, force: bool) -> Path:
     out = Path(out_dir) if out_dir else home / f"external_{Path(data_dir).resolve().name}"
     check_apart(out, data_dir)
     if not force and (out / "cohort").exists():  # an earlier evaluation, maybe interrupted
-        default = "" if out_dir else (f" (the default for data in a folder named "
-                                      f"{Path(data_dir).resolve().name}: another site's? --out)")  # fmt: skip
+        default = "" if out_dir else (f", the default folder for data in a folder named "
+                                      f"{Path(data_dir).resolve().name}")  # fmt: skip
         what = ("an earlier evaluation" if (out / "metrics.json").exists()
                 else "an evaluation stopped before its metrics.json")  # fmt: skip
         raise OutputExistsError(f"{out} holds {what}{default}; --force replaces it, --out "
-                                "writes elsewhere")  # fmt: skip
+                                "writes elsewhere (for other women, e.g. another site's)")  # fmt: skip
     for name in ("metrics.json", "external.md", "predictions.csv"):
         check_writable(out / name, force)
     return out

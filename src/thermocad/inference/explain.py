@@ -248,7 +248,7 @@ def explain_file(
     target = Path(out_dir) / f"{path.stem}_gradcam.png"
     check_writable(target, force)
     bundle = load_model(run_dir, device)
-    if warning := not_a_model_warning(bundle.meta):
+    for warning in not_a_model_warning(bundle.meta).splitlines():  # each a log line
         log(warning)
     thermogram = read_thermal(path)
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)

@@ -223,9 +223,10 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
     that held none); `home`: where the model's training record is (None: nowhere)."""
     from thermocad.utils.progress import log
 
-    for warning in (not_a_model_warning(bundle.meta), edited_threshold_note(bundle.meta)):
-        if warning:
-            log(warning if warning.startswith("warning") else f"note: {warning}")
+    for warning in not_a_model_warning(bundle.meta).splitlines():  # each a log line
+        log(warning)
+    if note := edited_threshold_note(bundle.meta):
+        log(f"note: {note}")
     table, read_errors = predict_bundle(
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )

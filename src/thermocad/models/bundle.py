@@ -188,7 +188,8 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
             hint = ("; it holds thermograms, not a model: give the model's folder (first, in "
                     "predict and explain)")  # fmt: skip
         where = (
-            f"{run_dir}: is a file, not a model folder (a run folder, or an exported .onnx file)"
+            f"{run_dir}: is a file, not a model folder (give the run folder that `train` or "
+            "`fit` wrote; predict and serve also take an exported .onnx file)"
             if run_dir.is_file()
             else f"{run_dir}: no such model folder"
             if not run_dir.is_dir()
