@@ -55,6 +55,12 @@ def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys, 
     assert capsys.readouterr().err == (
         "thermocad: interrupted; to continue, run it again with --resume (in place of --force)\n"
     )
+    import thermocad.pipeline as S  # a study starts over
+
+    monkeypatch.setattr(S, "run_study", interrupted)
+    assert main(["study", "d", "--labels", "l.csv", "--out", str(out)]) == 130
+    assert capsys.readouterr().err == ("thermocad: interrupted; study does not resume: run it "
+                                       "again with --force to start over\n")  # fmt: skip
 
 
 def test_quiet_mode_lasts_one_command(tmp_path, monkeypatch):

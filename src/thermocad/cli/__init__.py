@@ -122,10 +122,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def _resume_hint(args: argparse.Namespace) -> str:
     """fit and train continue where they stopped, once they saved something to continue from
-    (a checkpoint, fit's record); a rerun without --resume is refused."""
+    (a checkpoint, fit's record); a rerun without --resume is refused. study and compare start
+    over, which their folder then needs --force for."""
     from thermocad.utils.files import FIT_RESUME
 
-    if args.command not in ("fit", "train") or not getattr(args, "out", None):
+    if not getattr(args, "out", None) or not Path(args.out).exists():
+        return ""
+    if args.command in ("study", "compare"):
+        return f"; {args.command} does not resume: run it again with --force to start over"
+    if args.command not in ("fit", "train"):
         return ""
     out = Path(args.out)
     saved = out / (FIT_RESUME if args.command == "fit" else "checkpoint/state.json")
