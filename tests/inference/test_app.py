@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import chromium_available
 from tests.helpers.load import app_prob
-from thermocad.inference.app import FIRST_EXAMPLE_ID, answer_file
+from thermocad.inference.app import FIRST_EXAMPLE_ID, GRADIO_MAX_MB, answer_file
 
 
 @pytest.fixture(scope="session")
@@ -234,6 +234,16 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
         assert f"Called {called}" in driver.find_element(By.ID, "verdict").text
         assert abs(prob - float(bundle.predict([np.loadtxt(dmr_files[1])])[0])) < 1e-3
         driver.save_screenshot(str(tmp_path / "app_result.png"))
+        for name in ("result", "status"):  # read-only, not disabled: Tab and readers reach them
+            area = driver.find_element(By.CSS_SELECTOR, f"#{name} textarea")
+            assert area.get_attribute("readonly") and not area.get_attribute("disabled")
+        # Over Gradio's own cap a file never reaches the app: the page clears the last result.
+        huge = tmp_path / "huge.npy"
+        with open(huge, "wb") as fh:
+            fh.truncate((GRADIO_MAX_MB + 1) * 1024 * 1024)  # sparse: no disk to speak of
+        driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(huge))
+        wait.until(lambda d: box("status").startswith("huge.npy: not analysed"))
+        assert box("result") == "" and "Called" not in driver.find_element(By.ID, "verdict").text
         bad = tmp_path / "malformed.txt"
         bad.write_text("36.5 36.6\nhello world\n")
         driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(bad))

@@ -36,6 +36,15 @@ DISCLAIMER = (
 
 GRADIO_MAX_MB = 5 * MAX_UPLOAD_MB
 
+# Run once by the page (assets/page.js): the result and status read-only instead of disabled
+# (reachable by Tab and screen readers), and a file over Gradio's cap clears the last result.
+PAGE_JS = (
+    (Path(__file__).parent / "assets" / "page.js")
+    .read_text(encoding="utf-8")
+    .replace("GRADIO_MAX_MB", str(GRADIO_MAX_MB))
+    .replace("MAX_UPLOAD_MB", str(MAX_UPLOAD_MB))
+)
+
 
 FIRST_EXAMPLE_ID = 9001  # numbered apart from DMR-IR's women (T0001-T0400s)
 
@@ -130,6 +139,7 @@ def build_app(
         )
         if examples:
             _add_examples(bundle, examples, upload, outputs)
+        demo.load(None, js=PAGE_JS)
     return demo
 
 
