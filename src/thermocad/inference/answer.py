@@ -221,7 +221,9 @@ def _inline_png(fig, alt: str) -> str:
     fig.savefig(buffer, format="png", dpi=100)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     alt = html.escape(alt)  # it may hold an uploaded file's name
-    return f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%">'
+    # At least 560 px wide, so its labels stay readable: a phone scrolls it sideways.
+    return (f'<div style="overflow-x:auto"><img src="data:image/png;base64,{data}" alt="{alt}" '
+            'style="width:100%;min-width:560px;max-width:none"></div>')  # fmt: skip
 
 
 def answer_file(
