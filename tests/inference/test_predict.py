@@ -173,6 +173,8 @@ def test_a_copy_of_a_womans_file_in_another_folder_counts_once():
     # Downloaded twice: the browser's "(1)" is a copy's mark, not another image.
     twice = table.assign(file=["T0001.txt", "T0001 (1).txt", "visit2/T0001.txt", "T0001_b.txt"])
     assert patient_table(twice)["n_files"].tolist() == [3]
+    formats = table.assign(file=["T0001.npy", "b/T0001.txt.gz", "visit2/T0001.txt", "T0001_b.txt"])
+    assert patient_table(formats)["n_files"].tolist() == [3]  # the same image in two formats
 
 
 def test_a_patients_files_without_a_call_are_left_out_of_her_mean():

@@ -21,19 +21,21 @@ def patient_table(table: pd.DataFrame) -> pd.DataFrame:
     model says nothing about it, inference/notes.py) is left out of the mean and counted in
     the row's note; a patient with only such files gets no P(Sick) and the decision "no call".
     Files with other notes (the room) count, and the note says how many there are. A copy (a
-    file of the same name, a copy's mark aside, and the same P(Sick) as another of hers, found
-    in another folder or downloaded twice) counts once.
+    file of the same name, its suffix and a copy's mark aside, and the same P(Sick) as another
+    of hers: in another folder, downloaded twice, or saved in another format) counts once.
     """
     import pandas as pd
 
     from thermocad.inference.notes import NO_CALL, view_note
     from thermocad.io.filenames import without_copy_mark
+    from thermocad.io.find import strip_suffix
 
     known = table.dropna(subset=["patient_id"]).reset_index(drop=True)  # labels: positions
     void = known["decision"].eq(NO_CALL) if "decision" in known else False
     lateral = known["file"].map(lambda f: bool(view_note(f))) | void
     noted = known.get("note", pd.Series(None, index=known.index)).fillna("").astype(bool)
-    name = known["file"].map(lambda f: without_copy_mark(Path(str(f)).name).lower())
+    # The name without its suffix and a copy's mark: T0501.npy, T0501.txt.gz, T0501 (1).txt.
+    name = known["file"].map(lambda f: strip_suffix(without_copy_mark(Path(str(f)).name)).lower())
     copy = pd.DataFrame(
         {"id": known["patient_id"], "name": name, "p": known["prob_sick"]}
     ).duplicated()
