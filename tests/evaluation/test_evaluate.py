@@ -103,6 +103,19 @@ def test_predict_split_and_plots(tmp_path):
     assert {"confusion", "roc", "reliability", "most_uncertain"} <= set(made)
 
 
+def test_a_lateral_view_in_a_split_is_said(tmp_path, capsys):
+    pred = _pred().drop(columns="prob").iloc[:2]
+    names = ["T0001.1.3.S.2013-01-01.00.npy", "T0002.npy"]  # view 3: right 90 degrees
+    for name in names:
+        np.save(tmp_path / name, np.full((16, 20), 33.0, np.float32))
+    pred["path"] = [str(tmp_path / n) for n in names]
+    E.predict_split(
+        fake_bundle(lambda arrays, tta=False: np.full(len(arrays), 0.4), unit="celsius"), pred
+    )
+    err = capsys.readouterr().err
+    assert "1 file(s) of the split are lateral views by their names (e.g. T0001.1.3" in err
+
+
 def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
     import thermocad.models.bundle
 

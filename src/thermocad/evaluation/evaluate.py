@@ -134,7 +134,7 @@ def write_plots(
 def predict_split(bundle, split_df: pd.DataFrame, tta: bool | None = None) -> pd.DataFrame:
     """The bundle's P(Sick) for every row of a split table (files read through read_thermal),
     with `prob_cnn` and `prob_baseline` when the model averages a CNN with the baseline."""
-    from thermocad.inference.notes import tta_note
+    from thermocad.inference.notes import tta_note, view_note
     from thermocad.io.thermal import read_thermal
 
     if note := tta_note(bundle.meta, tta, bundle.views(tta)):
@@ -144,6 +144,10 @@ def predict_split(bundle, split_df: pd.DataFrame, tta: bool | None = None) -> pd
         t = read_thermal(path)
         arrays.append(t.array)
         units.setdefault(t.unit, path)
+    if lateral := [p for p in split_df["path"] if view_note(p)]:  # predict would make no call
+        log(f"warning: {len(lateral)} file(s) of the split are lateral views by their names "
+            f"(e.g. {Path(str(lateral[0])).name}), which predict and the app make no call on; "
+            "scored here as the split lists them")  # fmt: skip
     other = sorted(set(units) - {bundle.unit})
     if other:
         raise ConfigError(
