@@ -74,7 +74,7 @@ def _check_report(report):
 def test_labels_of_other_women_are_refused_before_anything_is_written(cohort, tmp_path):
     import pandas as pd
 
-    from thermocad.cohort.prepare import prepare_cohort
+    from thermocad.cohort.prepare import check_labels_match, prepare_cohort
     from thermocad.utils.errors import CohortError
 
     data, labels = cohort
@@ -87,6 +87,13 @@ def test_labels_of_other_women_are_refused_before_anything_is_written(cohort, tm
     with pytest.raises(CohortError, match="names none"):
         prepare_cohort(data, other, tmp_path / "prepared")
     assert not (tmp_path / "study").exists() and not (tmp_path / "prepared").exists()
+    # Women in a linked subfolder are the data's too, as the walk that reads them finds them.
+    import os
+
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    os.symlink(data, linked / "sub")
+    check_labels_match(linked, labels, set(pd.read_csv(labels)["patient_id"]))
 
 
 def test_study_baseline_only(cohort, tmp_path):

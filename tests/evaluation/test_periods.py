@@ -164,7 +164,7 @@ def test_report_notes_the_room_drift_with_or_without_dates():
     from thermocad.reporting.periods import period_note, room_note
 
     drift = {"batch": "A", "rho": 0.32, "ci": [0.08, 0.53], "n": 71}
-    assert room_note(None) == ""
+    assert room_note(None).startswith("<p>Room drift: not measured")  # said, not left out
     assert room_note(drift).startswith("<p class=bad>Room drift")
     assert "is 0.32 (0.08-0.53): P(Sick) rises with the room" in room_note(drift)
     # An interval around 0 claims nothing: no flag, and the words say so.

@@ -245,6 +245,14 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
         driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(huge))
         wait.until(lambda d: box("status").startswith("huge.npy: not analysed"))
         assert box("result") == "" and "Called" not in driver.find_element(By.ID, "verdict").text
+        # Dropped on the box instead (Gradio reads a drop without its file input): the same.
+        driver.execute_script(
+            "const e = new Event('drop', {bubbles: true, cancelable: true});"
+            "Object.defineProperty(e, 'dataTransfer', {value: {files: [{name: 'dropped.npy', "
+            f"size: {(GRADIO_MAX_MB + 1) * 1024 * 1024}}}]}}}});"
+            "document.querySelector('#upload').dispatchEvent(e);"
+        )
+        wait.until(lambda d: box("status").startswith("dropped.npy: not analysed"))
         bad = tmp_path / "malformed.txt"
         bad.write_text("36.5 36.6\nhello world\n")
         driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(bad))

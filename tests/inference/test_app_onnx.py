@@ -41,3 +41,34 @@ def test_app_builds_for_an_onnx_file(onnx_model):
     ]
     # The thermogram is shown; the Grad-CAM panel is hidden for a model it cannot explain.
     assert [bool(c.visible) for c in images] == [True, False]
+
+
+@pytest.mark.slow
+def test_a_grey_image_is_read_in_grey_levels_everywhere(onnx_model, run_dir, tmp_path, capsys):
+    """predict, the app, explain and the ONNX model all find the marker of a grey image in grey
+    levels (its unit, not the temperature model's)."""
+    from PIL import Image
+
+    from thermocad.inference.explain import explain_file
+    from thermocad.inference.predict import predict_paths
+    from thermocad.models.bundle import load_bundle
+    from thermocad.synth.cohort import Nuisances, synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(2), sick=False, height=240, width=320,
+                                 nuisances=Nuisances(marker=True))  # fmt: skip
+    a = next(iter(frames.values()))
+    grey = np.uint8(np.round((a - a.min()) / (a.max() - a.min()) * 255))
+    (tmp_path / "in").mkdir()
+    png = tmp_path / "in" / "exported.png"
+    Image.fromarray(grey).save(png)
+    bundle = load_bundle(run_dir)
+    want = float(bundle.predict([grey.astype(np.float32)], unit="intensity")[0])
+    assert abs(want - float(bundle.predict([grey.astype(np.float32)])[0])) > 1e-4  # it matters
+    table, _ = predict_paths(run_dir, [png], allow_unit_mismatch=True)
+    assert table["prob_sick"][0] == pytest.approx(want, abs=1e-5)
+    answer = analyse(bundle, png, allow_unit_mismatch=True)
+    assert f"P(Sick) = {want:.4f}" in answer.result
+    explain_file(run_dir, png, tmp_path / "figs", allow_unit_mismatch=True)
+    assert f"P(Sick) = {want:.4f}" in capsys.readouterr().err
+    onnx = float(onnx_model.predict([grey.astype(np.float32)], unit="intensity")[0])
+    assert onnx == pytest.approx(want, abs=1e-4)

@@ -175,6 +175,12 @@ def test_a_copy_of_a_womans_file_in_another_folder_counts_once():
     assert patient_table(twice)["n_files"].tolist() == [3]
     formats = table.assign(file=["T0001.npy", "b/T0001.txt.gz", "visit2/T0001.txt", "T0001_b.txt"])
     assert patient_table(formats)["n_files"].tolist() == [3]  # the same image in two formats
+    # A lateral view and its copy: both without a call, and no copy said of the files averaged.
+    void = pd.DataFrame({"file": ["T0014.1.3.S.2013-01-01.00.png", "T0014.1.3.S.2013-01-01.00 (1).png",
+                                  "T0014.txt"], "patient_id": pd.array([14] * 3, dtype="Int64"),
+                         "prob_sick": [0.9, 0.9, 0.2], "threshold": [0.5] * 3, "model": ["m"] * 3,
+                         "decision": ["no call", "no call", "Healthy"]})  # fmt: skip
+    assert patient_table(void)["note"].tolist() == ["2 file(s) without a call left out"]
 
 
 def test_a_patients_files_without_a_call_are_left_out_of_her_mean():

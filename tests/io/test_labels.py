@@ -157,3 +157,15 @@ def test_spreadsheet_exports_are_read_or_named(tmp_path):
         CohortError, match=r"latin1\.csv: not UTF-8 text \(byte 0xe3 on line 2\); save"
     ):
         read_labels(latin)
+
+
+def test_a_labels_table_with_ids_read_as_floats_is_read_as_whole_numbers():
+    import numpy as np
+
+    from thermocad.io.labels import read_labels
+
+    floats = pd.DataFrame({"patient_id": [1.0, 2.0], "diagnosis": ["Sick", "Healthy"]})
+    assert read_labels(floats)["patient_id"].tolist() == [1, 2]  # not "'1.0' is not a number"
+    missing = floats.assign(patient_id=[1.0, np.nan])
+    with pytest.raises(CohortError, match="patient_id '' is not a patient number"):
+        read_labels(missing)  # the empty id is named, not a float

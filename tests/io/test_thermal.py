@@ -513,3 +513,14 @@ def test_a_png_that_claims_a_huge_size_is_refused_in_thermocads_words(tmp_path):
         ThermalFormatError, match=r"T0001\.png: the image is too large for a thermogram"
     ):
         read_thermal(path)
+
+
+def test_grey_depths_other_than_8_and_16_bit_are_refused(tmp_path):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "wide.tif", np.full((16, 20), 70000, np.uint32))
+    with pytest.raises(ThermalFormatError, match=r"wide\.tif: a grey image of uint32 values"):
+        read_thermal(tmp_path / "wide.tif")
+    tifffile.imwrite(tmp_path / "signed.tif", np.full((16, 20), -5, np.int16))
+    with pytest.raises(ThermalFormatError, match="int16 values"):
+        read_thermal(tmp_path / "signed.tif")

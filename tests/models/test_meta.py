@@ -25,3 +25,14 @@ def test_what_fits_cross_validation_found_is_said_again():
                                          "chance")  # fmt: skip
     meta["config"]["max_batches"] = 2
     assert not_a_model_warning(meta).splitlines()[1].startswith("warning: the cross-validation")
+
+
+def test_a_grey_image_model_from_before_grey_levels_were_read_as_now_is_said():
+    from thermocad.models.meta import not_a_model_warning
+    from thermocad.training.data import GREY_LEVELS
+
+    old = {"unit": "intensity", "config": {}, "data": {"unit": "intensity"}}
+    assert "trained on grey images before thermocad read them" in not_a_model_warning(old)
+    new = {**old, "data": {"unit": "intensity", "grey_levels": GREY_LEVELS}}
+    assert not_a_model_warning(new) == ""
+    assert not_a_model_warning({"unit": "celsius", "config": {}, "data": {}}) == ""

@@ -123,6 +123,13 @@ def test_the_marker_margin_is_degrees_on_temperatures_and_a_share_of_contrast_on
     q1, q3 = np.percentile(grey, [25, 75])
     everywhere = np.ones_like(mask)
     assert regions.marker_margin(grey, everywhere, "intensity") == pytest.approx(1.7 * (q3 - q1))
+    # No body, no marker (and no crash); a unit that is neither is refused by name.
+    flat = np.full((64, 80), 100.0, np.float32)
+    assert regions.find_marker(flat, np.zeros_like(flat, bool), unit="intensity") is None
+    from thermocad.utils.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown unit 'Celsius'"):
+        regions.marker_margin(a, regions.body_mask(a), "Celsius")
 
 
 def test_no_marker_found_without_one():

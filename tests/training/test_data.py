@@ -98,6 +98,7 @@ def test_exported_images_train_as_intensity(tmp_path):
     intensity = EvalTransform(size=32, normalization=Normalization("intensity"))
     data = build_data(split, intensity, Augmentation(), batch_size=2)
     assert data.unit == "intensity"
+    assert data.summary()["grey_levels"] == "8-bit scale, marker in grey levels"  # model.json
     np.testing.assert_allclose(data.maps[1], 70 / 255, rtol=1e-5)  # constant image, 8-bit scale
     degrees = EvalTransform(size=32, normalization=Normalization("relative"))
     with pytest.raises(ConfigError, match="8/16-bit images.*img0.png.*--norm relative"):

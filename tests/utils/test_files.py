@@ -155,3 +155,6 @@ def test_json_outputs_are_strict_json(tmp_path):
     back = json.loads(out.read_text())  # NaN and infinity are null, numpy plain numbers
     assert back == {"auc": None, "n": 3, "p": 0.5, "ci": [0.1, None], "row": [1.0, None],
                     "4": "key"}  # fmt: skip
+    dated = {True: np.datetime64("2014-01-02"), None: np.array(["2015-03-04"], "datetime64[D]")}
+    back = json.loads(atomic_write_json(tmp_path / "d.json", dated).read_text())
+    assert back == {"true": "2014-01-02", "null": ["2015-03-04"]}  # as json.dumps names keys

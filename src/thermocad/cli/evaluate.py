@@ -47,7 +47,7 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--numbered-apart", action="store_true",
                    help="with --data: the new women are numbered apart from the training women "
                    "(another site's numbers), so a shared patient number is not the same woman")  # fmt: skip
-    p.add_argument("--ledger", help="the ledger counting every model scored on these test or "
+    p.add_argument("--ledger", type=output_file, help="the ledger counting every model scored on these test or "
                    "new women (default: beside the split or labels file); the same file each "
                    "time, on a writable disk")  # fmt: skip
     p.add_argument("--device", default="auto", help=DEVICE_HELP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from thermocad.cli import output_file
 from thermocad.io.filenames import VIEWS  # standard library only: the CLI still starts fast
 
 _VIEWS = tuple(VIEWS.values())
@@ -54,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="replace an earlier synthetic cohort in OUT (a folder of other thermal files is refused)",
     )
-    p.add_argument("--preview", nargs="?", const="", default=None, metavar="PNG",
+    p.add_argument("--preview", nargs="?", const="", default=None, metavar="PNG", type=output_file,
                    help="also write a contact sheet of the first 12 thermograms (default "
                    "OUT_preview.png, beside OUT)")  # fmt: skip
     p.set_defaults(func=_synth)

@@ -127,14 +127,14 @@ def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> None:
     """Refuse labels that name none of the data's women (another cohort's table) before
     anything is written."""
     from thermocad.io.filenames import patient_number
-    from thermocad.io.find import is_thermal_file
+    from thermocad.io.find import walk_thermal_files
 
     if Path(data_dir).is_file():
         raise CohortError(f"{data_dir}: is a file; give the folder that holds the thermal files")
     if not Path(data_dir).is_dir():
         raise CohortError(f"{data_dir}: data folder not found")
-    # A quick look at the names (the walk that reads them, and reports, comes later).
-    names = (p for p in Path(data_dir).rglob("*") if is_thermal_file(p))
+    # The files the walk that reads them will find (it reports what it skips; this is silent).
+    names = walk_thermal_files(data_dir, say=False)[0]
     numbers = {n for n in map(patient_number, names) if n is not None}
     if numbers and labelled and not numbers & labelled:
         name = labels_csv if isinstance(labels_csv, str | os.PathLike) else "the labels table"

@@ -30,7 +30,11 @@ from thermocad.evaluation.evaluate import (
     write_plots,
 )
 from thermocad.evaluation.metrics import proportion_intervals
-from thermocad.evaluation.periods import MIN_ROOM_WOMEN, period_columns, room_drift_words
+from thermocad.evaluation.periods import (
+    ROOM_DRIFT_UNMEASURED,
+    period_columns,
+    room_drift_words,
+)
 from thermocad.models.meta import model_name
 from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 from thermocad.utils.files import (
@@ -112,9 +116,8 @@ def _notes(result: dict) -> list[str]:
     room = periods.get("healthy_room_drift")
     if room:
         notes.append(room_drift_words(room) + " (0: no drift)")
-    else:  # said, not left out: too few Healthy women with a room temperature
-        notes.append(f"Room drift: not measured (fewer than {MIN_ROOM_WOMEN} Healthy women "
-                     "with a room temperature)")  # fmt: skip
+    else:  # said, not left out
+        notes.append(ROOM_DRIFT_UNMEASURED)
     rooms = result.get("rooms")
     if rooms:
         lo, hi = rooms["training_range_c"]

@@ -45,7 +45,7 @@ def patient_table(table: pd.DataFrame) -> pd.DataFrame:
         prob = round(float(used["prob_sick"].mean()), 6) if len(used) else None
         threshold = files["threshold"].iloc[0]
         decision = NO_CALL if prob is None else ("Sick" if prob >= threshold else "Healthy")
-        copies = int(copy[files.index].sum())
+        copies = int((copy & ~lateral)[files.index].sum())  # among the files that had a call
         left_out = int(lateral[files.index].sum())
         notes = [f"{left_out} file(s) without a call left out"] * (left_out > 0)
         notes += [f"{copies} copy(ies) of a file counted once"] * (copies > 0)

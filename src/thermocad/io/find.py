@@ -85,14 +85,17 @@ def strip_suffix(name: str) -> str:
     return name
 
 
-def walk_thermal_files(root: str | os.PathLike) -> tuple[list[Path], list[tuple[str, str]]]:
+def walk_thermal_files(
+    root: str | os.PathLike, say: bool = True
+) -> tuple[list[Path], list[tuple[str, str]]]:
     """Thermal files under `root` (recursively, hidden files and folders skipped, linked
     folders followed), sorted.
 
     Returns (files, problems): (path, reason) for each folder that could not be listed and
     each thermal name that is no regular file, so callers can warn instead of silently
     predicting or preparing fewer files. A folder reached again through a link is walked once,
-    and said; the other files (not hidden, not COMPANION_SUFFIXES) are counted in one log line.
+    and said; the other files (not hidden, not COMPANION_SUFFIXES) are counted in one log line
+    (`say=False`: no log lines, for a first look at the names).
     """
     problems: list[tuple[str, str]] = []
 
@@ -102,7 +105,8 @@ def walk_thermal_files(root: str | os.PathLike) -> tuple[list[Path], list[tuple[
     found, walked, other = [], set(), []
     for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=True):
         if (real := os.path.realpath(folder)) in walked:  # a link loop, or a folder twice
-            log(f"{folder}: a link to a folder already searched; its files are taken once")
+            if say:
+                log(f"{folder}: a link to a folder already searched; its files are taken once")
             dirs[:] = []
             continue
         walked.add(real)
@@ -119,7 +123,7 @@ def walk_thermal_files(root: str | os.PathLike) -> tuple[list[Path], list[tuple[
             else:  # absolute, as the other rows of predict's error table
                 problems.append((str(path.absolute()),
                                  "not a regular file (a FIFO, device or broken link)"))  # fmt: skip
-    if other:
+    if other and say:
         shown = ", ".join(p.name for p in other[:3]) + (", ..." if len(other) > 3 else "")
         log(f"{root}: {len(other)} file(s) without a thermal suffix left out ({shown}); "
             f"thermocad takes {', '.join(THERMAL_SUFFIXES)} from folders, other files when "

@@ -50,7 +50,9 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     """Read and check the labels CSV (or table); returns patient_id (int), diagnosis, then
     optional columns."""
     if isinstance(csv, pd.DataFrame):  # checked as if read from a file: text, "" for missing
-        table, csv = csv.fillna("").astype(str), "the labels table"
+        # Whole floats as integers: a column of ids with one NaN is float (1.0), not the text 1.0.
+        table = csv.apply(lambda c: c.astype("Int64") if _whole_floats(c) else c)
+        table, csv = table.astype(object).where(table.notna(), "").astype(str), "the labels table"
     else:
         csv = Path(csv)
         sep, skip = _separator(csv)
@@ -80,6 +82,12 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     if len(duplicated):
         raise CohortError(f"{csv}: duplicate patients {sorted(duplicated.tolist())[:10]}")
     return table.reset_index(drop=True)
+
+
+def _whole_floats(column: pd.Series) -> bool:
+    """A float column whose values are whole numbers (or missing): ids read with a NaN among them."""
+    values = column.dropna()
+    return column.dtype.kind == "f" and bool(((values % 1) == 0).all())
 
 
 def _separator(csv: Path) -> tuple[str, int]:

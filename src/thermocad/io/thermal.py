@@ -15,6 +15,7 @@ import numpy as np
 
 from thermocad.io import cache as parse_cache
 from thermocad.io.find import IMAGE_SUFFIXES, TEXT_SUFFIXES, sniff
+from thermocad.io.grey import eight_bit_scale, to_grey
 from thermocad.io.limits import (
     MAX_SIDE,
     check_file_size,
@@ -174,38 +175,15 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
             raise ThermalFormatError(f"{path}: the image is too large for a thermogram (at most "
                                      f"{MAX_SIDE:,} pixels a side; {exc})") from exc  # fmt: skip
         raise ThermalFormatError(f"{path}: unreadable {kind} image ({exc})") from exc
-    is_float, wide = array.dtype.kind == "f", array.dtype.itemsize > 1  # 16-bit (PIL: int32)
-    array = _to_grey(array, path)
+    is_float, depth = array.dtype.kind == "f", array.dtype
+    array = to_grey(array, path)
     if is_float:
         array = array.astype(np.float32)
         _validate(array, path, "celsius")
         return Thermogram(array, "celsius", path, f"image-{kind}-float")
-    array = array.astype(np.float32)
-    if wide:  # the depth is the file's, not guessed from its values (a dark 16-bit image)
-        array /= 257.0
+    array = eight_bit_scale(array, depth, path)
     _validate(array, path, "intensity")
     return Thermogram(array, "intensity", path, f"image-{kind}")
-
-
-def _to_grey(array: np.ndarray, path: Path) -> np.ndarray:
-    """Collapse grey RGB(A) to one channel; colour images cannot be mapped to temperatures."""
-    if array.dtype == bool:
-        array = array.astype(np.uint8)
-    if array.ndim == 3 and array.shape[-1] in (2, 3, 4):
-        colour = array[..., :-1] if array.shape[-1] in (2, 4) else array
-        if colour.shape[-1] == 3:
-            spread = colour.max(axis=-1).astype(np.int64) - colour.min(axis=-1)
-            tolerance = 0 if array.dtype.kind == "f" else 3  # JPEG blurs equal channels a bit
-            if int(spread.max()) > tolerance:
-                raise ThermalFormatError(
-                    f"{path}: pseudo-colour image (its RGB channels differ); thermocad needs "
-                    "the temperature matrix or a grey image, since a colour map cannot be inverted"
-                )
-            return colour.mean(axis=-1) if spread.any() else colour[..., 0]
-        return colour[..., 0]
-    if array.ndim != 2:
-        raise ThermalFormatError(f"{path}: unsupported image shape {array.shape}")
-    return array
 
 
 def _read_or_error(

@@ -229,6 +229,10 @@ def not_a_model_warning(meta: dict) -> str:
     if said:
         lines.append(f"warning: this model {'; it '.join(said)}: its P(Sick) says nothing "
                      "about patients")  # fmt: skip
+    if meta.get("unit") == "intensity" and "grey_levels" not in (meta.get("data") or {}):
+        lines.append("warning: this model was trained on grey images before thermocad read them "
+                     "as it does now (a 16-bit image's levels on the 8-bit scale, the marker "
+                     "found in grey levels): its P(Sick) may be off; train it again")  # fmt: skip
     if found:
         lines.append(
             f"warning: the cross-validation that made this model found: {'; '.join(found)}"

@@ -125,8 +125,10 @@ def augment_preview(
     aug: Augmentation,
     n: int = 8,
     seed: int = 0,
+    unit: str = "celsius",
 ) -> Path:
-    """Write a grid of the original and `n` augmented copies (like the study's Figure 13)."""
+    """Write a grid of the original and `n` augmented copies (like the study's Figure 13);
+    `unit`: the array's."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -135,7 +137,7 @@ def augment_preview(
 
     from thermocad.utils.files import atomic_path
 
-    base = torch.from_numpy(transform.prepare(array))[None, None]
+    base = torch.from_numpy(transform.prepare(array, unit))[None, None]
     gen = torch.Generator().manual_seed(seed)
     maps = [base[0, 0]] + [augment(base, aug, gen)[0, 0] for _ in range(n)]
     cols = 3
@@ -170,4 +172,5 @@ def preview_file(
     thermogram = read_thermal(path)
     method = "intensity" if thermogram.unit == "intensity" else "robust"
     transform = EvalTransform(size=size, normalization=Normalization(method))
-    return augment_preview(thermogram.array, out_png, transform, Augmentation(), n, seed)
+    return augment_preview(thermogram.array, out_png, transform, Augmentation(), n, seed,
+                           thermogram.unit)  # fmt: skip

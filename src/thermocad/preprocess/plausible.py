@@ -44,7 +44,8 @@ def implausibility(array: np.ndarray, unit: str = "celsius",
     celsius = unit == "celsius"
     least = MIN_SPREAD_C if celsius else MIN_SPREAD_LEVELS * 255  # levels on the 8-bit scale
     if high - low < least:
-        unit_name = "C" if celsius else "levels"
+        # Grey levels as read: on the 8-bit scale, a 16-bit image's / 257 (io.thermal).
+        unit_name = "C" if celsius else "levels of 255"
         return (
             f"nearly constant (1st-99th percentile spread {high - low:.3g} {unit_name}, "
             f"at least {least:g} {unit_name} needed)"

@@ -18,6 +18,7 @@ _MARKER_DELTA_C = 2.5
 # the median over the 120 real frames, 0.30 of the skin-to-room contrast and 1.7 skin
 # interquartile ranges (experiments/records/marker_on_images.md).
 _MARKER_CONTRAST_FRACTION = 0.30
+UNITS = ("celsius", "intensity")  # a temperature map, or grey levels (io.thermal.Thermogram)
 _MARKER_IQR_MULTIPLE = 1.7
 _MIN_RUN_FRACTION = 0.02  # background gaps narrower than this are noise, not armpits
 _CHEST_WIDENING = 0.08
@@ -172,6 +173,10 @@ def marker_margin(array: np.ndarray, mask: np.ndarray, unit: str = "celsius") ->
     """How much colder than the median skin the marker is at least, in the array's units:
     2.5 °C on a temperature map; on a grey image (`unit="intensity"`) the same share of the
     skin-to-room contrast, or of the skin's spread where the body fills the frame."""
+    if unit not in UNITS:
+        from thermocad.utils.errors import ConfigError
+
+        raise ConfigError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
     if unit == "celsius":
         return _MARKER_DELTA_C
     skin = np.asarray(array, dtype=np.float32)[mask]
@@ -190,6 +195,8 @@ def find_marker(
     ("celsius" for a temperature map, "intensity" for grey levels), which sets how cold it is."""
     a = np.asarray(array, dtype=np.float32)
     mask = body_mask(a) if mask is None else mask
+    if not mask.any():  # no body: no abdomen to carry a marker
+        return None
     h, w = a.shape
     centre = midline(mask)
     left, right = torso_columns(mask)

@@ -66,10 +66,10 @@ def drift_note(drift: dict | None) -> str:
 
 def room_note(drift: dict | None) -> str:
     """The Healthy women's room drift of P(Sick), flagged when its interval excludes 0."""
-    from thermocad.evaluation.periods import room_drift_words
+    from thermocad.evaluation.periods import ROOM_DRIFT_UNMEASURED, room_drift_words
 
-    if not drift:
-        return ""
+    if not drift:  # said, not left out
+        return f"<p>{esc(ROOM_DRIFT_UNMEASURED)}.</p>"
     ci = drift.get("ci")
     text = esc(room_drift_words(drift)) + (
         ". All of them are Healthy: 0 means the model does not follow the room; above it, "

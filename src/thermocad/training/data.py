@@ -20,6 +20,10 @@ from thermocad.training.config import BALANCES
 from thermocad.utils.errors import ConfigError, ThermalFormatError
 from thermocad.utils.progress import progress
 
+# How grey images are read: levels on the 8-bit scale (a 16-bit image's / 257) and the marker
+# found in grey levels. A grey-image model.json without it predates this, and is said so.
+GREY_LEVELS = "8-bit scale, marker in grey levels"
+
 
 @dataclass
 class ThermalData:
@@ -47,6 +51,8 @@ class ThermalData:
         from thermocad.synth.files import synthetic_share
 
         out = {"unit": self.unit}
+        if self.unit == "intensity":  # how grey images are read since 2026-12-05 (io.thermal)
+            out["grey_levels"] = GREY_LEVELS
         # A model trained on `thermocad synth`'s women says so on its cards and in the app.
         if share := synthetic_share(self.train["path"]):
             out["synthetic_share"] = round(share, 4)

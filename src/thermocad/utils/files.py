@@ -19,24 +19,17 @@ from thermocad.utils.errors import OutputExistsError, OutputPathError
 INCOMPLETE = "INCOMPLETE"
 
 
-def _read_umask() -> int:
-    """os.umask can only be read by setting it: done once, at import, before any thread."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK_AT_IMPORT = _read_umask()
-
-
 def _umask() -> int:
-    """The process umask, read without changing it: setting it, even for a moment, would give a
-    file another thread creates meanwhile (the parse cache, the web app) a wrong mode."""
+    """The process umask, read from /proc without changing it: setting it, even for a moment,
+    would give a file another thread creates meanwhile (the parse cache, the web app) a wrong
+    mode. Where /proc does not say (not Linux), os.umask is the only way."""
     with contextlib.suppress(OSError, ValueError):
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("Umask:"):  # Linux 4.7 and later
                 return int(line.split()[1], 8)
-    return _UMASK_AT_IMPORT
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -88,11 +81,14 @@ def atomic_write_csv(path: str | os.PathLike, table: Any) -> Path:
 
 def clean_json(obj: Any) -> Any:
     """NaN and numpy scalars made JSON-safe (NaN -> null, tuples -> lists, numpy -> Python)."""
-    if isinstance(obj, dict):
-        return {str(k): clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, dict):  # keys as json.dumps writes them (True -> "true")
+        return {k if isinstance(k, str) else json.dumps(clean_json(k)).strip('"'): clean_json(v)
+                for k, v in obj.items()}  # fmt: skip
     if isinstance(obj, list | tuple):
         return [clean_json(v) for v in obj]
     if type(obj).__module__ == "numpy":  # numpy without importing it: scalars and arrays
+        if getattr(getattr(obj, "dtype", None), "kind", "-") in ("m", "M"):  # dates: ISO text
+            return clean_json(obj.astype(str).tolist())
         obj = obj.tolist()
         if isinstance(obj, list):
             return clean_json(obj)

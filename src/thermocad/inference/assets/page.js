@@ -11,10 +11,7 @@
   // A file over Gradio's own cap never reaches the server, and only Gradio's pop-up says so:
   // the last file's verdict and figures are cleared and the status names the refused file, so
   // no result stands beside the wrong file's name.
-  document.addEventListener('change', (event) => {
-    const input = event.target;
-    if (!input.matches || !input.matches('#upload input[type=file]')) return;
-    const file = input.files && input.files[0];
+  const refuse = (file) => {
     if (!file || file.size <= GRADIO_MAX_MB * 1024 * 1024) return;
     for (const id of ['verdict', 'thermogram', 'overlay']) {
       const box = document.getElementById(id);
@@ -26,5 +23,14 @@
     };
     say('result', '');
     say('status', file.name + ': not analysed: over the MAX_UPLOAD_MB MiB limit');
+  };
+  // Chosen with the file dialog, or dropped on the upload box (which bypasses its input).
+  document.addEventListener('change', (event) => {
+    const input = event.target;
+    if (input.matches && input.matches('#upload input[type=file]')) refuse(input.files && input.files[0]);
+  }, true);
+  document.addEventListener('drop', (event) => {
+    const inside = event.target.closest && event.target.closest('#upload');
+    if (inside && event.dataTransfer) refuse(event.dataTransfer.files[0]);
   }, true);
 }

@@ -1,0 +1,45 @@
+"""Grey images as thermocad reads them: one channel (pseudo-colour refused), levels on the
+8-bit scale whatever the file's depth (Thermogram unit "intensity")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from thermocad.utils.errors import ThermalFormatError
+
+
+def eight_bit_scale(array: np.ndarray, depth: np.dtype, path: Path) -> np.ndarray:
+    """Grey levels on the 8-bit scale, by the file's depth (not guessed from its values: a dark
+    16-bit image): 8-bit as they are, 16-bit / 257. PIL gives a 16-bit PNG as int32."""
+    if depth.itemsize == 1:
+        return array.astype(np.float32)
+    sixteen = depth == np.uint16 or (
+        depth == np.int32 and array.min() >= 0 and array.max() <= 65535
+    )
+    if not sixteen:
+        raise ThermalFormatError(f"{path}: a grey image of {depth} values; thermocad reads 8- and "
+                                 "16-bit grey images, or float images of temperatures")  # fmt: skip
+    return array.astype(np.float32) / 257.0
+
+
+def to_grey(array: np.ndarray, path: Path) -> np.ndarray:
+    """Collapse grey RGB(A) to one channel; colour images cannot be mapped to temperatures."""
+    if array.dtype == bool:
+        array = array.astype(np.uint8)
+    if array.ndim == 3 and array.shape[-1] in (2, 3, 4):
+        colour = array[..., :-1] if array.shape[-1] in (2, 4) else array
+        if colour.shape[-1] == 3:
+            spread = colour.max(axis=-1).astype(np.int64) - colour.min(axis=-1)
+            tolerance = 0 if array.dtype.kind == "f" else 3  # JPEG blurs equal channels a bit
+            if int(spread.max()) > tolerance:
+                raise ThermalFormatError(
+                    f"{path}: pseudo-colour image (its RGB channels differ); thermocad needs "
+                    "the temperature matrix or a grey image, since a colour map cannot be inverted"
+                )
+            return colour.mean(axis=-1) if spread.any() else colour[..., 0]
+        return colour[..., 0]
+    if array.ndim != 2:
+        raise ThermalFormatError(f"{path}: unsupported image shape {array.shape}")
+    return array
