@@ -85,7 +85,12 @@ def test_render_folder_and_cli(tmp_path, capsys):
     assert main(argv) == 2 and "not empty" in capsys.readouterr().err
     assert main(argv + ["--force", "--colorbar", "--workers", "1"]) == 1  # one unreadable file
     (data / "T0004.txt").unlink()
+    capsys.readouterr()
     assert main(argv + ["--force"]) == 0
+    assert "also holds" not in capsys.readouterr().err  # the same files drawn again
+    (data / "T0002.npy").unlink()  # another folder's run into the same --out: said
+    assert main(argv + ["--force"]) == 0
+    assert "also holds 1 PNG(s) this run did not draw (e.g. T0002.png" in capsys.readouterr().err
     assert main(["render", str(tmp_path / "nothing"), "--out", str(tmp_path / "p2")]) == 2
 
 

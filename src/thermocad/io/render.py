@@ -205,6 +205,9 @@ def render_folder(
             vmin=low, vmax=high, colorbar=True, force=True, shared_range=True,
         )  # fmt: skip
     log(f"rendered {len(summary.written)} files to {out_dir}; {len(summary.errors)} unreadable")
+    if others := sorted(set(out_dir.glob("*.png")) - set(summary.written) - {summary.sheet}):
+        log(f"note: {out_dir} also holds {len(others)} PNG(s) this run did not draw (e.g. "
+            f"{others[0].name}: an earlier render's?); an empty --out keeps one run apart")  # fmt: skip
     if summary.sheet is not None:
         log(f"contact sheet of the first {len(thumbs)} files: {summary.sheet}")
     for error in summary.errors:
