@@ -31,7 +31,7 @@ from thermocad.evaluation.runs import (
     run_baseline,
 )
 from thermocad.io.labels import with_y
-from thermocad.models.meta import served_name
+from thermocad.models.words import served_name
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     atomic_write_csv,

@@ -16,7 +16,7 @@ import pandas as pd
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
 from thermocad.io.labels import with_y
-from thermocad.models.meta import model_name
+from thermocad.models.words import model_name
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
 from thermocad.utils.lock import writes_folder

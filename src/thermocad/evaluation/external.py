@@ -35,7 +35,7 @@ from thermocad.evaluation.periods import (
     period_columns,
     room_drift_words,
 )
-from thermocad.models.meta import model_name
+from thermocad.models.words import model_name
 from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 from thermocad.utils.files import (
     atomic_write_csv,

@@ -146,7 +146,7 @@ def build_app(
 def _header(bundle: ModelBundle | OnnxModel) -> str:
     """The page's title and what it serves (a model of synthetic women says so)."""
     from thermocad.inference.notes import copies, tta_note
-    from thermocad.models.meta import model_name, synthetic_training
+    from thermocad.models.words import STALE_GREY, model_name, stale_grey, synthetic_training
 
     text = (f"# thermocad: breast thermogram analysis\nModel: `{model_name(bundle.meta)}`, "
             f"input unit `{bundle.unit}`, decision threshold {bundle.threshold:.4f}.")  # fmt: skip
@@ -155,6 +155,8 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
                  "demonstration.**")  # fmt: skip
     if (bundle.meta.get("config") or {}).get("max_batches"):
         text += " **A smoke run: a check of the code, not a model.**"
+    if stale_grey(bundle.meta):
+        text += f" **{STALE_GREY[0].upper()}{STALE_GREY[1:]}.**"
     if found := (bundle.meta.get("cv") or {}).get("warnings"):  # what `fit` found of it
         text += f" **The cross-validation that made it found: {'; '.join(map(str, found))}.**"
     if missing := why_unexplained(bundle):
@@ -245,7 +247,7 @@ def serve(
             server_name=host,
             server_port=port,
             # Gradio's own cap, above ours: a file up to it gets check_upload's answer (which
-            # also clears the last result); only a larger one gets Gradio's pop-up alone.
+            # also clears the last result); a larger one never reaches us, and page.js clears it.
             max_file_size=f"{GRADIO_MAX_MB}mb",
             prevent_thread_lock=True,
             ssr_mode=False,

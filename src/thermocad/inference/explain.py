@@ -226,7 +226,7 @@ def explain_file(
     from thermocad.inference.notes import input_note, result_line, training_note, void_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
-    from thermocad.models.meta import not_a_model_warning
+    from thermocad.models.words import not_a_model_warning
     from thermocad.preprocess.plausible import check_plausible
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.extras import require

@@ -28,7 +28,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from thermocad.models.meta import synthetic_training, tta_views
+from thermocad.models.words import synthetic_training, tta_views
 
 if TYPE_CHECKING:
     from thermocad.io.thermal import Thermogram
@@ -62,7 +62,7 @@ def void_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
 
 def operating_note(meta: dict[str, Any]) -> str:
     """What the stored threshold did in `thermocad fit`'s cross-validation ('' without one)."""
-    from thermocad.models.meta import edited_threshold_note
+    from thermocad.models.words import edited_threshold_note
 
     if edited := edited_threshold_note(meta):
         return edited[0].upper() + edited[1:]

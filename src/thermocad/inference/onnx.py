@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from thermocad.inference.export import INPUT_NAME, OUTPUT_NAME
-from thermocad.models.meta import META_KEY, tta_views, validate_meta
+from thermocad.models.meta import META_KEY, validate_meta
 from thermocad.models.predictor import Predictor
+from thermocad.models.words import tta_views
 from thermocad.preprocess.augment import Augmentation
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from thermocad.inference.notes import NO_CALL, called
 from thermocad.io.filenames import patient_number
 from thermocad.io.find import same_names_warning, walk_thermal_files
-from thermocad.models.meta import edited_threshold_note, model_name, not_a_model_warning, tta_views
+from thermocad.models.words import model_name, tta_views
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
 if TYPE_CHECKING:
@@ -221,6 +221,7 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
                    workers: int | None = None) -> tuple[pd.DataFrame, list[FileError]]:  # fmt: skip
     """predict_paths() once the model is loaded and its files collected (`errors`: the paths
     that held none); `home`: where the model's training record is (None: nowhere)."""
+    from thermocad.models.words import edited_threshold_note, not_a_model_warning
     from thermocad.utils.progress import log
 
     for warning in not_a_model_warning(bundle.meta).splitlines():  # each a log line

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from thermocad.models.meta import tta_views
 from thermocad.models.predictor import Predictor
+from thermocad.models.words import tta_views
 from thermocad.preprocess.augment import Augmentation, augmented_input
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
@@ -47,7 +47,7 @@ class ModelBundle(Predictor):
         return get_arch(self.meta["arch"]).target_layer(self.model)
 
     def views(self, tta: bool | None = None) -> int:
-        """How many augmented copies a prediction averages (models.meta.tta_views)."""
+        """How many augmented copies a prediction averages (models.words.tta_views)."""
         return tta_views(self.meta, tta)
 
     def predict_maps(

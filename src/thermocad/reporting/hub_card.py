@@ -17,7 +17,7 @@ from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.evaluation.periods import room_drift_words
 from thermocad.evaluation.thresholds import TARGET_SENSITIVITY
 from thermocad.io.labels import with_y
-from thermocad.models.meta import model_name, synthetic_training, training_sentence
+from thermocad.models.words import model_name, synthetic_training, training_sentence
 from thermocad.utils.files import atomic_write_text
 from thermocad.utils.tables import fmt_ci
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.evaluation.metrics import proportion_intervals
-from thermocad.models.meta import synthetic_training, training_sentence
+from thermocad.models.words import synthetic_training, training_sentence
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, section
 
 

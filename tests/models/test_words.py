@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def test_a_model_of_synthetic_women_or_a_smoke_run_is_said_to_be_no_model():
-    from thermocad.models.meta import not_a_model_warning
+    from thermocad.models.words import not_a_model_warning
 
     assert (
         not_a_model_warning({"config": {"max_batches": None}, "data": {"synthetic_share": 0}}) == ""
@@ -16,7 +16,7 @@ def test_a_model_of_synthetic_women_or_a_smoke_run_is_said_to_be_no_model():
 
 
 def test_what_fits_cross_validation_found_is_said_again():
-    from thermocad.models.meta import not_a_model_warning
+    from thermocad.models.words import not_a_model_warning
 
     meta = {"config": {}, "data": {}, "cv": {"warnings": ["out of fold the procedure cannot be "
                                                           "told from chance"]}}  # fmt: skip
@@ -28,7 +28,7 @@ def test_what_fits_cross_validation_found_is_said_again():
 
 
 def test_a_grey_image_model_from_before_grey_levels_were_read_as_now_is_said():
-    from thermocad.models.meta import not_a_model_warning
+    from thermocad.models.words import not_a_model_warning
     from thermocad.training.data import GREY_LEVELS
 
     old = {"unit": "intensity", "config": {}, "data": {"unit": "intensity"}}
@@ -36,3 +36,13 @@ def test_a_grey_image_model_from_before_grey_levels_were_read_as_now_is_said():
     new = {**old, "data": {"unit": "intensity", "grey_levels": GREY_LEVELS}}
     assert not_a_model_warning(new) == ""
     assert not_a_model_warning({"unit": "celsius", "config": {}, "data": {}}) == ""
+
+
+def test_the_app_header_warns_of_a_stale_grey_image_model():
+    from types import SimpleNamespace
+
+    from thermocad.inference.app import _header
+
+    meta = {"arch": "efficientnet_lite0", "unit": "intensity", "config": {}, "data": {}}
+    bundle = SimpleNamespace(meta=meta, unit="intensity", threshold=0.4, views=lambda: 0)
+    assert "**This model was trained on grey images before thermocad read them" in _header(bundle)

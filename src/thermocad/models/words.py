@@ -1,0 +1,97 @@
+"""What a model.json says in words, for predict, explain, the app and the cards: how it was
+trained, what it is not (synthetic women, a smoke run, a stale grey-image model), its name as
+served, and how many augmented copies a prediction averages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# A grey-image model.json without data.grey_levels (training.data.GREY_LEVELS) predates the
+# way grey images are read now.
+STALE_GREY = ("this model was trained on grey images before thermocad read them as it does now "
+              "(a 16-bit image's levels on the 8-bit scale, the marker found in grey levels): "
+              "its P(Sick) may be off; train it again")  # fmt: skip
+
+
+def stale_grey(meta: dict) -> bool:
+    """Whether a grey-image model predates how grey images are read now (STALE_GREY)."""
+    return meta.get("unit") == "intensity" and "grey_levels" not in (meta.get("data") or {})
+
+
+def synthetic_training(meta: dict) -> str | None:
+    """ "synthetic" or "partly synthetic (N%)" when `thermocad synth`'s women trained the model
+    (model.json's data.synthetic_share), else None."""
+    share = (meta.get("data") or {}).get("synthetic_share") or 0
+    if not isinstance(share, int | float) or share <= 0:
+        return None
+    return "synthetic" if share >= 1 else f"partly synthetic ({100 * share:.0f}%)"
+
+
+def not_a_model_warning(meta: dict) -> str:
+    """'' or a warning for predict, explain and the app: a model of synthetic women, a smoke
+    run, or one whose own cross-validation found it of no use (`cv.warnings`, by `fit`)."""
+    said = []
+    if synthetic := synthetic_training(meta):
+        said.append(f"was trained on {synthetic} thermograms (thermocad synth), not on women")
+    if batches := (meta.get("config") or {}).get("max_batches"):
+        said.append(f"is a smoke run ({batches} batches per epoch), a check of the code")
+    # What `thermocad fit` found in its own cross-validation (cv.warnings): said again here.
+    found = [str(w) for w in (meta.get("cv") or {}).get("warnings") or [] if w]
+    lines = []
+    if said:
+        lines.append(f"warning: this model {'; it '.join(said)}: its P(Sick) says nothing "
+                     "about patients")  # fmt: skip
+    if stale_grey(meta):
+        lines.append(f"warning: {STALE_GREY}")
+    if found:
+        lines.append(
+            f"warning: the cross-validation that made this model found: {'; '.join(found)}"
+        )
+    return "\n".join(lines)
+
+
+def edited_threshold_note(meta: dict) -> str:
+    """'' or a note when model.json's threshold is not the one its cross-validation chose
+    (`threshold_provenance`, written by `thermocad fit`): the figures measured at that one do
+    not hold at this one."""
+    chosen = (meta.get("threshold_provenance") or {}).get("threshold")
+    now = meta.get("threshold")
+    if not isinstance(chosen, int | float) or not isinstance(now, int | float):
+        return ""
+    if abs(float(chosen) - float(now)) <= 1e-9:
+        return ""
+    return (f"the threshold {now:.4f} is not the {chosen:.4f} that the model's cross-validation "
+            "chose (model.json edited?): no sensitivity or specificity was measured at it")  # fmt: skip
+
+
+def served_name(arch: str, averaged: bool) -> str:
+    """The model as served: ARCH, or ARCH+baseline when it averages its CNN with the baseline."""
+    return f"{arch}+baseline" if averaged else str(arch)
+
+
+def model_name(meta: dict) -> str:
+    """served_name of a model.json."""
+    return served_name(str(meta.get("arch", "unknown")), meta.get("baseline") is not None)
+
+
+def training_sentence(config: dict) -> str:
+    """How a run's config trained it, in words: the stages, then the start (plain text)."""
+    start = ("from the weights in " + str(config["weights"]) if config.get("weights")
+             else "from ImageNet weights" if config.get("pretrained", True)
+             else "from random weights")  # fmt: skip
+    if config.get("cycles", 0):
+        how = (f"fine-tuned ({config.get('frozen_cycles', 0)} frozen and "
+               f"{config.get('cycles', 0)} unfrozen SGDR cycles, the 2019 study's recipe)")  # fmt: skip
+    elif config.get("frozen_cycles", 0):
+        how = f"a head trained by {config['frozen_cycles']} SGDR cycles, the body frozen"
+    else:
+        n = config.get("head_epochs", "?")
+        how = f"a head trained for {n} epoch{'' if n == 1 else 's'} on the frozen body's features"
+    return f"{how}, {start}"
+
+
+def tta_views(meta: dict[str, Any], tta: bool | None = None) -> int:
+    """How many augmented copies a prediction averages: the model's own number (config.tta: 0
+    for the default recipe, 4 for the study's) unless `tta` is False. None, the default
+    everywhere, scores as the model was validated and its threshold chosen."""
+    return 0 if tta is False else int(meta.get("config", {}).get("tta", 0))
