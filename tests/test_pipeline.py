@@ -91,9 +91,16 @@ def test_labels_of_other_women_are_refused_before_anything_is_written(cohort, tm
     import os
 
     linked = tmp_path / "linked"
-    linked.mkdir()
+    (linked / ".old").mkdir(parents=True)
     os.symlink(data, linked / "sub")
-    check_labels_match(linked, labels, set(pd.read_csv(labels)["patient_id"]))
+    (linked / "T0099.txt").write_text("30 31\n")  # an unlabelled woman beside the link
+    check_labels_match(linked, labels, set(pd.read_csv(labels)["patient_id"]))  # the link counts
+    hidden = tmp_path / "hidden"
+    (hidden / ".old").mkdir(parents=True)
+    (hidden / ".old" / "T0001.txt").write_text("30 31\n")  # not read by the walk: not counted
+    (hidden / "T0099.txt").write_text("30 31\n")
+    with pytest.raises(CohortError, match="names none of the 1 patients"):
+        check_labels_match(hidden, labels, set(pd.read_csv(labels)["patient_id"]))
 
 
 def test_study_baseline_only(cohort, tmp_path):

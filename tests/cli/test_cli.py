@@ -88,7 +88,8 @@ def test_quiet_mode_lasts_one_command(tmp_path, monkeypatch):
     [["split", "cohort.csv", "--out", "out/"], ["predict", "run", "f.txt", "--out", "preds/"],
      ["export", "run", "--onnx", "m/"], ["report", "study", "--out", "html/"],
      ["evaluate", "run", "--split", "s.csv", "--ledger", "book/"],
-     ["synth", "--out", "s", "--preview", "sheet/"]],
+     ["synth", "--out", "s", "--preview", "sheet/"],
+     ["render", "data", "--out", "png", "--sheet", "sheet/"]],
 )  # fmt: skip
 def test_a_file_output_ending_in_a_slash_is_refused(tmp_path, argv, capsys, monkeypatch):
     from thermocad.cli import main

@@ -53,7 +53,7 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
     assert (
         "its CNN half alone" in text and "![roc](roc.png)" in text and (out / "roc.png").is_file()
     )
-    assert "Room drift: not measured (fewer than 10 Healthy women of the batch" in text  # 8
+    assert "Room drift: not measured (fewer than 10 Healthy women" in text  # 8 of them
     assert result["lockbox"]["models"] == 1
     with pytest.raises(OutputExistsError, match="holds an earlier evaluation; --force replaces it"):
         evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)

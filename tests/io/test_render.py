@@ -91,6 +91,10 @@ def test_render_folder_and_cli(tmp_path, capsys):
     (data / "T0002.npy").unlink()  # another folder's run into the same --out: said
     assert main(argv + ["--force"]) == 0
     assert "also holds 1 PNG(s) this run did not draw (e.g. T0002.png" in capsys.readouterr().err
+    fresh = tmp_path / "fresh"  # its own sheet inside --out, spelt another way: not another run's
+    assert main(["render", str(data), "--out", str(fresh), "--sheet",
+                 str(fresh / ".." / "fresh" / "s.png")]) == 0  # fmt: skip
+    assert "also holds" not in capsys.readouterr().err
     assert main(["render", str(tmp_path / "nothing"), "--out", str(tmp_path / "p2")]) == 2
 
 

@@ -524,3 +524,9 @@ def test_grey_depths_other_than_8_and_16_bit_are_refused(tmp_path):
     tifffile.imwrite(tmp_path / "signed.tif", np.full((16, 20), -5, np.int16))
     with pytest.raises(ThermalFormatError, match="int16 values"):
         read_thermal(tmp_path / "signed.tif")
+    tifffile.imwrite(tmp_path / "i32.tif", np.full((16, 20), 200, np.int32))  # 32-bit, dark
+    with pytest.raises(ThermalFormatError, match="int32 values"):  # not taken for 16-bit
+        read_thermal(tmp_path / "i32.tif")
+    tifffile.imwrite(tmp_path / "i8.tif", np.full((16, 20), -50, np.int8))
+    with pytest.raises(ThermalFormatError, match="int8 values"):
+        read_thermal(tmp_path / "i8.tif")

@@ -31,8 +31,12 @@ def test_a_grey_image_model_from_before_grey_levels_were_read_as_now_is_said():
     from thermocad.models.words import not_a_model_warning
     from thermocad.training.data import GREY_LEVELS
 
-    old = {"unit": "intensity", "config": {}, "data": {"unit": "intensity"}}
+    old = {"unit": "intensity", "config": {}, "data": {"unit": "intensity"},
+           "transform": {"marker": "remove"}}  # fmt: skip
     assert "trained on grey images before thermocad read them" in not_a_model_warning(old)
+    # Neither the marker nor the levels' scale touched (the study's recipe): nothing changed.
+    study = {**old, "transform": {"marker": "keep", "normalization": {"method": "robust"}}}
+    assert not_a_model_warning(study) == ""
     new = {**old, "data": {"unit": "intensity", "grey_levels": GREY_LEVELS}}
     assert not_a_model_warning(new) == ""
     assert not_a_model_warning({"unit": "celsius", "config": {}, "data": {}}) == ""
@@ -43,6 +47,7 @@ def test_the_app_header_warns_of_a_stale_grey_image_model():
 
     from thermocad.inference.app import _header
 
-    meta = {"arch": "efficientnet_lite0", "unit": "intensity", "config": {}, "data": {}}
+    meta = {"arch": "efficientnet_lite0", "unit": "intensity", "config": {}, "data": {},
+            "transform": {"marker": "remove"}}  # fmt: skip
     bundle = SimpleNamespace(meta=meta, unit="intensity", threshold=0.4, views=lambda: 0)
     assert "**This model was trained on grey images before thermocad read them" in _header(bundle)

@@ -123,6 +123,9 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     text = write_model_card(tmp_path, smoke, _rows(20, 0), None, None).read_text()
     assert "(a smoke run: 2 batches per epoch at 64 px; it checks the code" in text
     assert "15 imaged in the period" in text and "AUC 0.781 (0.607-0.919)" in text
+    meta["cv"] = {**cv, "healthy_room_drift": None}  # too few Healthy women: said, not left out
+    unmeasured = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
+    assert "Room drift: not measured (fewer than 10 Healthy women" in unmeasured
     assert (
         "among the 71 Healthy women of batch A" in text
         and "is 0.32 (0.08-0.53): P(Sick) rises" in text

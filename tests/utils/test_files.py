@@ -155,6 +155,11 @@ def test_json_outputs_are_strict_json(tmp_path):
     back = json.loads(out.read_text())  # NaN and infinity are null, numpy plain numbers
     assert back == {"auc": None, "n": 3, "p": 0.5, "ci": [0.1, None], "row": [1.0, None],
                     "4": "key"}  # fmt: skip
-    dated = {True: np.datetime64("2014-01-02"), None: np.array(["2015-03-04"], "datetime64[D]")}
+    from pathlib import Path
+
+    dated = {True: np.datetime64("2014-01-02T00:00:00", "ns"), Path("a"): np.datetime64("NaT"),
+             None: np.array(["2015-03-04", "NaT"], "datetime64[ns]")}  # fmt: skip
     back = json.loads(atomic_write_json(tmp_path / "d.json", dated).read_text())
-    assert back == {"true": "2014-01-02", "null": ["2015-03-04"]}  # as json.dumps names keys
+    # Dates as ISO text, not nanoseconds; a missing one null; keys as json.dumps names them.
+    assert back == {"true": "2014-01-02T00:00:00.000000000", "a": None,
+                    "null": ["2015-03-04T00:00:00.000000000", None]}  # fmt: skip

@@ -10,15 +10,16 @@ import numpy as np
 from thermocad.utils.errors import ThermalFormatError
 
 
-def eight_bit_scale(array: np.ndarray, depth: np.dtype, path: Path) -> np.ndarray:
+def eight_bit_scale(
+    array: np.ndarray, depth: np.dtype, path: Path, pil_int32: bool = False
+) -> np.ndarray:
     """Grey levels on the 8-bit scale, by the file's depth (not guessed from its values: a dark
-    16-bit image): 8-bit as they are, 16-bit / 257. PIL gives a 16-bit PNG as int32."""
-    if depth.itemsize == 1:
+    16-bit image): 8-bit as they are, 16-bit / 257. `pil_int32`: decoded by Pillow in mode "I",
+    as some Pillow versions give a 16-bit PNG (a TIFF's int32 is a 32-bit image: refused)."""
+    if depth in (np.uint8, np.bool_):
         return array.astype(np.float32)
-    sixteen = depth == np.uint16 or (
-        depth == np.int32 and array.min() >= 0 and array.max() <= 65535
-    )
-    if not sixteen:
+    sixteen = depth == np.uint16 or (pil_int32 and depth == np.int32 and array.max() <= 65535)
+    if not sixteen or array.min() < 0:
         raise ThermalFormatError(f"{path}: a grey image of {depth} values; thermocad reads 8- and "
                                  "16-bit grey images, or float images of temperatures")  # fmt: skip
     return array.astype(np.float32) / 257.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -50,9 +51,9 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     """Read and check the labels CSV (or table); returns patient_id (int), diagnosis, then
     optional columns."""
     if isinstance(csv, pd.DataFrame):  # checked as if read from a file: text, "" for missing
-        # Whole floats as integers: a column of ids with one NaN is float (1.0), not the text 1.0.
-        table = csv.apply(lambda c: c.astype("Int64") if _whole_floats(c) else c)
-        table, csv = table.astype(object).where(table.notna(), "").astype(str), "the labels table"
+        # Each cell as a file would hold it: "" for missing, a whole float as an integer (a
+        # column of ids with one NaN is float: 1.0 is patient 1).
+        table, csv = csv.map(_cell_text), "the labels table"
     else:
         csv = Path(csv)
         sep, skip = _separator(csv)
@@ -84,10 +85,13 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _whole_floats(column: pd.Series) -> bool:
-    """A float column whose values are whole numbers (or missing): ids read with a NaN among them."""
-    values = column.dropna()
-    return column.dtype.kind == "f" and bool(((values % 1) == 0).all())
+def _cell_text(value) -> str:
+    """A labels table's cell as text: "" for missing, 12 for 12.0."""
+    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
+        return "" if value is None or math.isnan(value) else str(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return "" if pd.isna(value) else str(value)
 
 
 def _separator(csv: Path) -> tuple[str, int]:

@@ -205,7 +205,8 @@ def render_folder(
             vmin=low, vmax=high, colorbar=True, force=True, shared_range=True,
         )  # fmt: skip
     log(f"rendered {len(summary.written)} files to {out_dir}; {len(summary.errors)} unreadable")
-    if others := sorted(set(out_dir.glob("*.png")) - set(summary.written) - {summary.sheet}):
+    drawn = {Path(p).resolve() for p in [*summary.written, summary.sheet] if p is not None}
+    if others := sorted(p for p in out_dir.glob("*.png") if p.resolve() not in drawn):
         log(f"note: {out_dir} also holds {len(others)} PNG(s) this run did not draw (e.g. "
             f"{others[0].name}: an earlier render's?); an empty --out keeps one run apart")  # fmt: skip
     if summary.sheet is not None:

@@ -181,7 +181,7 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
         array = array.astype(np.float32)
         _validate(array, path, "celsius")
         return Thermogram(array, "celsius", path, f"image-{kind}-float")
-    array = eight_bit_scale(array, depth, path)
+    array = eight_bit_scale(array, depth, path, pil_int32=kind != "tiff")
     _validate(array, path, "intensity")
     return Thermogram(array, "intensity", path, f"image-{kind}")
 

@@ -14,8 +14,13 @@ STALE_GREY = ("this model was trained on grey images before thermocad read them 
 
 
 def stale_grey(meta: dict) -> bool:
-    """Whether a grey-image model predates how grey images are read now (STALE_GREY)."""
-    return meta.get("unit") == "intensity" and "grey_levels" not in (meta.get("data") or {})
+    """Whether a grey-image model predates how grey images are read now (STALE_GREY): one that
+    removes the marker (its CNN's transform or its baseline) or scales the levels."""
+    if meta.get("unit") != "intensity" or "grey_levels" in (meta.get("data") or {}):
+        return False
+    transform = meta.get("transform") or {}
+    scaled = (transform.get("normalization") or {}).get("method") == "intensity"
+    return transform.get("marker") == "remove" or meta.get("baseline") is not None or scaled
 
 
 def synthetic_training(meta: dict) -> str | None:

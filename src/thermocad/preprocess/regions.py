@@ -18,8 +18,8 @@ _MARKER_DELTA_C = 2.5
 # the median over the 120 real frames, 0.30 of the skin-to-room contrast and 1.7 skin
 # interquartile ranges (experiments/records/marker_on_images.md).
 _MARKER_CONTRAST_FRACTION = 0.30
-UNITS = ("celsius", "intensity")  # a temperature map, or grey levels (io.thermal.Thermogram)
 _MARKER_IQR_MULTIPLE = 1.7
+UNITS = ("celsius", "intensity")  # a temperature map, or grey levels (io.thermal.Thermogram)
 _MIN_RUN_FRACTION = 0.02  # background gaps narrower than this are noise, not armpits
 _CHEST_WIDENING = 0.08
 
@@ -169,14 +169,19 @@ def breast_box(array: np.ndarray, mask: np.ndarray | None = None) -> Box:
     return Box(top, h, left - pad + cut, right + pad - cut)
 
 
-def marker_margin(array: np.ndarray, mask: np.ndarray, unit: str = "celsius") -> float:
-    """How much colder than the median skin the marker is at least, in the array's units:
-    2.5 °C on a temperature map; on a grey image (`unit="intensity"`) the same share of the
-    skin-to-room contrast, or of the skin's spread where the body fills the frame."""
+def check_unit(unit: str) -> None:
+    """Refuse a unit that is neither a temperature map's nor grey levels'."""
     if unit not in UNITS:
         from thermocad.utils.errors import ConfigError
 
         raise ConfigError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
+
+
+def marker_margin(array: np.ndarray, mask: np.ndarray, unit: str = "celsius") -> float:
+    """How much colder than the median skin the marker is at least, in the array's units:
+    2.5 °C on a temperature map; on a grey image (`unit="intensity"`) the same share of the
+    skin-to-room contrast, or of the skin's spread where the body fills the frame."""
+    check_unit(unit)
     if unit == "celsius":
         return _MARKER_DELTA_C
     skin = np.asarray(array, dtype=np.float32)[mask]
@@ -193,6 +198,7 @@ def find_marker(
 ) -> Box | None:
     """The square calibration marker on the abdomen, if there is one. `unit` is the array's
     ("celsius" for a temperature map, "intensity" for grey levels), which sets how cold it is."""
+    check_unit(unit)
     a = np.asarray(array, dtype=np.float32)
     mask = body_mask(a) if mask is None else mask
     if not mask.any():  # no body: no abdomen to carry a marker

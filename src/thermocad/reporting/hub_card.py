@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from thermocad.evaluation.metrics import proportion_intervals
-from thermocad.evaluation.periods import room_drift_words
+from thermocad.evaluation.periods import ROOM_DRIFT_UNMEASURED, room_drift_words
 from thermocad.evaluation.thresholds import TARGET_SENSITIVITY
 from thermocad.io.labels import with_y
 from thermocad.models.words import model_name, synthetic_training, training_sentence
@@ -275,8 +275,9 @@ def _cv_evaluation(cv: dict) -> list[str]:
                   f"{auc(drift['roc_auc'], *(drift.get('ci') or [None, None]))} (0.5: the model "
                   "does not follow the date)."]  # fmt: skip
     room = cv.get("healthy_room_drift")
-    if room:
-        lines += ["", room_drift_words(room) + " (0: the model does not follow the room)."]
+    if room or "healthy_room_drift" in cv:  # measured, or said not to be
+        lines += ["", room_drift_words(room) + " (0: the model does not follow the room)."
+                  if room else ROOM_DRIFT_UNMEASURED + "."]  # fmt: skip
     stress = cv.get("room_stress")
     if stress:
         cool, warm = stress["rooms"]

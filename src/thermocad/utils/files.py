@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -27,6 +28,12 @@ def _umask() -> int:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("Umask:"):  # Linux 4.7 and later
                 return int(line.split()[1], 8)
+    return _umask_set_once()
+
+
+@functools.cache
+def _umask_set_once() -> int:
+    """os.umask can only be read by setting it: done once, at the first write."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -81,20 +88,29 @@ def atomic_write_csv(path: str | os.PathLike, table: Any) -> Path:
 
 def clean_json(obj: Any) -> Any:
     """NaN and numpy scalars made JSON-safe (NaN -> null, tuples -> lists, numpy -> Python)."""
-    if isinstance(obj, dict):  # keys as json.dumps writes them (True -> "true")
-        return {k if isinstance(k, str) else json.dumps(clean_json(k)).strip('"'): clean_json(v)
-                for k, v in obj.items()}  # fmt: skip
+    if isinstance(obj, dict):
+        return {_json_key(k): clean_json(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [clean_json(v) for v in obj]
     if type(obj).__module__ == "numpy":  # numpy without importing it: scalars and arrays
         if getattr(getattr(obj, "dtype", None), "kind", "-") in ("m", "M"):  # dates: ISO text
-            return clean_json(obj.astype(str).tolist())
+            text = obj.astype(str).tolist()  # NaT, a missing date: null
+            return clean_json([None if t == "NaT" else t for t in text] if isinstance(text, list)
+                              else None if text == "NaT" else text)  # fmt: skip
         obj = obj.tolist()
         if isinstance(obj, list):
             return clean_json(obj)
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+def _json_key(key: Any) -> str:
+    """A key as json.dumps writes it (True -> "true", None -> "null", 1.5 -> "1.5"), and any
+    other as its text (a Path, a date)."""
+    if key is None or isinstance(key, bool | int | float):
+        return json.dumps(clean_json(key))
+    return str(key)
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
