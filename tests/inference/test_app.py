@@ -61,7 +61,7 @@ def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload
     assert f"the threshold {bundle.threshold:.4f}: called {called}." in result
     # The call in large type, named, with what the name says of the view (a short name: nothing).
     assert f"Called {called}</div><div>{path.name}: P(Sick) {prob:.4f}" in call
-    assert 'role="status"' in call and "View: not given by the file name" in call
+    assert 'role="status"' in call and "View not checked (the file name does not give it)" in call
     assert f"called {called}" in overlay  # the overlay's alt text says the call too
     assert ("mean of the CNN" in result) == (bundle.baseline is not None)
     assert _png(thermogram).ndim == 3 and _png(overlay).shape[2] in (3, 4)
@@ -74,9 +74,11 @@ def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload
     # From a `fit` folder (its split.csv's women): the same upload says she trained the model.
     pid = dmr_files[0].name[1:5].lstrip("0")
     noted = answer_file(bundle, str(path), False, frozenset({pid}))
-    assert f"Note: patient number {pid} trained this model" in noted[2]
-    assert "A note qualifies this call: see Result." in noted[4]  # the large call points to it
-    assert "qualifies" not in call
+    assert f"Note: patient number {pid} is one of the women this model was trained on" in noted[2]
+    # The large call says it in a few words: she trained it, so this is no test result.
+    assert (f"Not a test result: patient number {pid} is one of the women this model was "
+            "trained on. Details in Result.") in noted[4]  # fmt: skip
+    assert "Not a test result" not in call
 
 
 def test_a_fit_model_says_what_its_threshold_did(bundle, dmr_files, upload_root, monkeypatch):
@@ -87,7 +89,7 @@ def test_a_fit_model_says_what_its_threshold_did(bundle, dmr_files, upload_root,
     result = answer_file(bundle, str(path), False)[2]
     assert ("At this threshold the 5-fold cross-validation of the procedure that made this "
             "model (120 women) found sensitivity 0.92 and specificity 0.80, on the predictions "
-            "that chose the threshold (so a little optimistic for new women).") in result  # fmt: skip
+            "that chose the threshold, so optimistic for new women.") in result  # fmt: skip
     monkeypatch.setitem(bundle.meta, "data", {"synthetic_share": 1.0})  # the demo's model
     assert "(120 synthetic patients) found" in answer_file(bundle, str(path), False)[2]
     # model.json's threshold edited away from the one the CV chose: its figures are not claimed.

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from thermocad.inference.onnx import OnnxModel
+    from thermocad.io.thermal import Thermogram
     from thermocad.models.bundle import ModelBundle
 
 MAX_UPLOAD_MB = 20
@@ -72,6 +73,18 @@ def verdict(kind: str, detail: str, small: str = "") -> str:
             f"<div>{html.escape(detail)}</div>{small}</div>")  # fmt: skip
 
 
+def _headlines(training: str, meta: dict, thermogram: Thermogram) -> list[str]:
+    """The notes that qualify a call, each in a few words for the verdict (the Result has
+    them whole)."""
+    from thermocad.inference.notes import room_note, shape_note
+
+    heads = [f"Not a test result: {training.split(' (')[0]}." if training else "",
+             "Imaged in a room outside the training women's range: read with care."
+             if room_note(meta, thermogram) else "",
+             "A frame size no training file had." if shape_note(meta, thermogram) else ""]  # fmt: skip
+    return [h for h in heads if h] + (["Details in Result."] if any(heads) else [])
+
+
 def _view_line(name: str) -> str:
     """What the file name says of the view (the model reads frontal views only)."""
     from thermocad.io.filenames import parse_dmr_name
@@ -82,8 +95,7 @@ def _view_line(name: str) -> str:
         view = "unknown"
     if view == "frontal":
         return "View: frontal, as the DMR-IR file name says."
-    return ("View: not given by the file name, so not checked; the model reads frontal views "
-            "only, and a lateral view's P(Sick) means nothing.")  # fmt: skip
+    return "View not checked (the file name does not give it): the model reads frontal views only."
 
 
 def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
@@ -135,7 +147,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     if (made := called(prob, bundle.threshold, not void)) is None:
         call = verdict("none", f"{path.name}: {void}.", f"P(Sick) {p} shown only for completeness.")
     else:
-        small = _view_line(path.name) + (" A note qualifies this call: see Result." if note else "")
+        small = " ".join(_headlines(notes[1], bundle.meta, thermogram)) or _view_line(path.name)
         call = verdict(made.lower(), f"{path.name}: P(Sick) {p}, "
                        f"{'at or above' if made == 'Sick' else 'below'} the threshold {t}.", small)  # fmt: skip
     return Answer(

@@ -73,8 +73,8 @@ def operating_note(meta: dict[str, Any]) -> str:
     who = f"{synthetic} patients" if (synthetic := synthetic_training(meta)) else "women"
     return (f"At this threshold the {cv.get('folds', 5)}-fold cross-validation of the procedure "
             f"that made this model ({women} {who}) found sensitivity {sens:.2f} and specificity "
-            f"{spec:.2f}, on the predictions that chose the threshold (so a little optimistic "
-            f"for new women){period_note(cv)}")  # fmt: skip
+            f"{spec:.2f}, on the predictions that chose the threshold, so optimistic for new "
+            f"women{period_note(cv)}")  # fmt: skip
 
 
 def period_note(cv: dict[str, Any]) -> str:
@@ -86,8 +86,9 @@ def period_note(cv: dict[str, Any]) -> str:
     lo, hi = cv.get("period_roc_auc_lo"), cv.get("period_roc_auc_hi")
     ci = f" ({lo:.2f}-{hi:.2f})" if isinstance(lo, float) and isinstance(hi, float) else ""
     return (f"; its AUC was {auc:.2f} over all, but {period:.2f}{ci} among the {int(n)} women "
-            f"of batch {cv.get('batch', '?')} imaged in the period when both classes were, where "
-            "the date, the room and the camera cannot tell them apart")  # fmt: skip
+            f"of batch {cv.get('batch', '?')} imaged in the period when both Healthy and Sick "
+            "women were, where the date, the room and the camera cannot tell them apart: "
+            "sensitivity and specificity on new women may be lower too")  # fmt: skip
 
 
 def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> str:
@@ -100,8 +101,8 @@ def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> s
     pid = patient_number(path, copies=True)
     if pid is None or str(pid) not in seen:
         return ""
-    return (f"patient number {pid} trained this model (its training record): if she is the same woman, "
-            "this P(Sick) is not a held-out score")  # fmt: skip
+    return (f"patient number {pid} is one of the women this model was trained on (its training "
+            "record): if she is the same woman, this P(Sick) is no test result")  # fmt: skip
 
 
 def unit_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
