@@ -43,4 +43,6 @@ def test_a_downloaded_copys_name_still_says_the_view_and_the_woman():
     from thermocad.inference.notes import training_note, view_note
 
     assert "left90" in view_note("T0602.1.5.S.2026-06-04.01 (1).txt")
-    assert "patient number 12 is one of the women this model was trained on" in training_note("T0012 (1).txt", {"12"})
+    assert "patient number 12 is one of the women this model was trained on" in training_note(
+        "T0012 (1).txt", {"12"}
+    )

@@ -110,7 +110,8 @@ def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_pat
     table, _ = predict_paths(run, [inputs / "sub"])
     for pid, note in zip(table["patient_id"], table["note"], strict=True):
         assert (str(pid) in set(trained_on["patient_id"].astype(str))) == (
-            isinstance(note, str) and f"patient number {pid} is one of the women this model was trained on" in note
+            isinstance(note, str)
+            and f"patient number {pid} is one of the women this model was trained on" in note
         )
     (run / "trained_on.csv").unlink()  # an older `fit` folder: its split.csv says
     pd.DataFrame({"patient_id": [1, 3], "split": ["train", "test"]}).to_csv(run / "split.csv")
