@@ -131,6 +131,7 @@ def test_report_notes_the_drift_and_flags_it_when_its_interval_excludes_half():
     base = {"batch": "A", "roc_auc": 0.8, "n_inside": 15, "n_outside": 56}
     assert drift_note(None) == ""
     assert drift_note({**base, "ci": (0.68, 0.93)}).startswith("<p class=bad>Date drift")
+    assert drift_note({**base, "ci": (0.12, 0.40)}).startswith("<p class=bad>")  # below: too
     plain = drift_note({**base, "roc_auc": 0.55, "ci": (0.4, 0.7)})
     assert plain.startswith("<p>Date drift") and "15 imaged inside" in plain
 
@@ -169,7 +170,10 @@ def test_report_notes_the_room_drift_with_or_without_dates():
     assert "is 0.32 (0.08-0.53): P(Sick) rises with the room" in room_note(drift)
     # An interval around 0 claims nothing: no flag, and the words say so.
     unsure = room_note({**drift, "ci": [-0.1, 0.4]})
-    assert unsure.startswith("<p>Room drift") and "no clear sign that P(Sick) follows" in unsure
+    assert (
+        unsure.startswith("<p>Room drift")
+        and "inconclusive, the interval holds 0 and drifts as large as 0.40" in unsure
+    )
     falls = P.room_drift_words({**drift, "rho": -0.3, "ci": [-0.5, -0.1]})
     assert "-0.30 (-0.50 to -0.10): P(Sick) falls as the room warms" in falls
     assert P.room_drift_words({**drift, "ci": [None, 0.4]}).endswith("is 0.32: no interval")
@@ -194,6 +198,10 @@ def test_confound_audit_flags_the_date():
     assert audit.loc["acquisition date", "flag"]
     assert audit.loc["coldest pixel (C)", "AUC overall"] == 0.5  # a constant tells nothing
     assert any(n.startswith("acquisition date alone") for n in audit_notes(audit.reset_index()))
+    # A woman's first image whole: its missing room is not filled from her second image.
+    twice = pd.concat([df.iloc[:1].assign(room_median=np.nan), df.assign(room_median=24.0)])
+    rooms = confound_audit(twice).set_index("quantity")
+    assert rooms.loc["room temperature (background median, C)", "patients with a value"] == 9
 
 
 @pytest.mark.real

@@ -60,7 +60,9 @@ def confound_audit(cohort: pd.DataFrame) -> pd.DataFrame:
     kept = cohort
     if "excluded_reason" in cohort.columns:
         kept = cohort[cohort["excluded_reason"].fillna("").astype(str) == ""]
-    patients = kept.groupby("patient_id", as_index=False).first()
+    # Her first row whole (not each column's first non-empty value, which could mix images).
+    patients = kept.groupby("patient_id", as_index=False, sort=True).head(1)
+    patients = patients.sort_values("patient_id").reset_index(drop=True)
     if DATE in kept.columns:  # her first date, as the period-matched subset dates her
         patients[DATE] = patients["patient_id"].map(first_dates(kept))
     y, batch = sick(patients), batch_values(patients)

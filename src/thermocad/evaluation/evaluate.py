@@ -192,7 +192,8 @@ def score_split(bundle, rows: pd.DataFrame, on: str, threshold: float, tta: bool
         raise ConfigError(f"threshold must be a probability in 0..1, got {threshold}")
     if on == "valid" and chosen_on_valid and bundle.meta.get("threshold_method") != "given":
         log("note: the threshold was chosen on these validation women: their sensitivity and "
-            "specificity are optimistic (the AUC is not)")  # fmt: skip
+            "specificity are optimistic (the AUC too, if this model was chosen among others "
+            "on them)")  # fmt: skip
     pred = predict_split(bundle, rows, tta=tta)
     result = evaluate_predictions(pred, threshold, subgroup, n_boot=n_boot)
     if on == "test" and ledger is not None:

@@ -214,7 +214,8 @@ def healthy_room_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
 def room_drift_words(drift: dict) -> str:
     """The room drift in one sentence, its claim as strong as its interval: "Room drift: among
     the 44 Healthy women of batch A, Spearman's rho of P(Sick) with the room temperature (the
-    background's median) is 0.16 (-0.15 to 0.45): no clear sign that P(Sick) follows the room"."""
+    background's median) is 0.16 (-0.15 to 0.45): inconclusive, the interval holds 0 and
+    drifts as large as 0.45" (with few women even DMR-IR's 0.32 often reads so)."""
     from thermocad.utils.tables import fmt_ci
 
     ci = drift.get("ci")
@@ -226,7 +227,10 @@ def room_drift_words(drift: dict) -> str:
     elif ci and ci[1] < 0:
         verdict = "P(Sick) falls as the room warms"
     elif ci:
-        verdict = "no clear sign that P(Sick) follows the room"
+        verdict = (
+            f"inconclusive, the interval holds 0 and drifts as large as "
+            f"{max(abs(ci[0]), abs(ci[1])):.2f}"
+        )
     else:
         verdict = "no interval"
     return (f"Room drift: among the {drift['n']} Healthy women{where}, Spearman's rho of P(Sick) "

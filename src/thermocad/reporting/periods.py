@@ -57,10 +57,11 @@ def drift_note(drift: dict | None) -> str:
         f"tells the {drift['n_inside']} imaged inside the shared period from the "
         f"{drift['n_outside']} imaged outside it with AUC {fmt_ci(drift['roc_auc'], ci)}. "
         "All of them are Healthy: 0.5 means the model does not follow the acquisition "
-        "date; above it, Healthy women imaged when Sick women were look sicker to it, "
-        "and its specificity on new women from that time will be lower."
+        "date; above it, Healthy women imaged when Sick women were look sicker to it "
+        "(below it, those imaged outside that period), and its specificity on new women "
+        "from that time will differ."
     )
-    flagged = ci is not None and ci[0] > 0.5
+    flagged = ci is not None and (ci[0] > 0.5 or ci[1] < 0.5)
     return f"<p class=bad>{text}</p>" if flagged else f"<p>{text}</p>"
 
 
