@@ -69,6 +69,11 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path):
     for out in (beside, beside / "figs"):  # the folder, or one inside it: predict walks down
         assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out)]) == 2
     assert not list(beside.rglob("T0002_gradcam.png"))
+    # Several files: one figure each; a bad one is named and the others are still drawn.
+    two = tmp_path / "two"
+    assert main(["explain", str(run_dir), str(dmr_files[0]), str(bad), str(dmr_files[2]),
+                 "--out", str(two)]) == 1  # fmt: skip
+    assert sorted(p.name for p in two.iterdir()) == ["T0001_gradcam.png", "T0003_gradcam.png"]
     fig = tmp_path / "fig.png"  # an image's name: the figure goes in a folder, said so
     assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(fig)]) == 2
     assert not fig.exists()

@@ -235,6 +235,13 @@ def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_p
         assert main(["predict", str(run_dir), str(given), "--out", str(tmp_path / "n.csv")]) == 2
         assert "nothing to predict: " in capsys.readouterr().err
     assert not list(tmp_path.glob("n*.csv"))
+    # Every file failing: the errors are written, no header-only predictions to block a rerun.
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "T0009.txt").write_text("not a matrix\n")
+    assert main(["predict", str(run_dir), str(bad), "--out", str(tmp_path / "b.csv")]) == 1
+    assert not (tmp_path / "b.csv").exists() and (tmp_path / "b_errors.csv").exists()
+    assert "0 file(s) predicted, 1 failed" in capsys.readouterr().err
 
 
 @pytest.fixture

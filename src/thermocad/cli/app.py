@@ -37,9 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=_predict)
 
-    p = sub.add_parser("explain", help="Grad-CAM figure for one thermogram")
+    p = sub.add_parser("explain", help="Grad-CAM figure for each thermogram given")
     p.add_argument("run_dir", help="training run folder")
-    p.add_argument("file", help="thermal file to explain")
+    p.add_argument("files", nargs="+", metavar="FILE", help="thermal file(s) to explain")
     p.add_argument("--out", required=True, help="output folder for FILE_gradcam.png")
     p.add_argument("--allow-unit-mismatch", action="store_true", help="see `predict`")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
@@ -82,18 +82,22 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     from thermocad.inference.explain import explain_file
+    from thermocad.utils.errors import ThermocadError
     from thermocad.utils.progress import log
 
-    path = explain_file(
-        args.run_dir,
-        args.file,
-        args.out,
-        force=args.force,
-        allow_unit_mismatch=args.allow_unit_mismatch,
-        device=args.device,
-    )
-    log(f"wrote {path}")
-    return 0
+    failed = 0
+    for file in args.files:
+        try:
+            path = explain_file(args.run_dir, file, args.out, force=args.force,
+                                allow_unit_mismatch=args.allow_unit_mismatch, device=args.device)  # fmt: skip
+        except ThermocadError as exc:
+            if len(args.files) == 1:  # one file: its error is the command's (exit status 2)
+                raise
+            log(f"failed: {exc}")  # several: the others are still explained
+            failed += 1
+            continue
+        log(f"wrote {path}")
+    return 1 if failed else 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -99,7 +99,8 @@ def write_predictions(
     fmt: str = "csv",
 ) -> dict[str, Path]:
     """Write the per-file table, plus per-patient and error tables when there is something to
-    say, as CSV or (fmt="json") JSON records."""
+    say, as CSV or (fmt="json") JSON records; no per-file table when no file was predicted (a
+    header alone would only make the rerun need --force)."""
     import pandas as pd
 
     from thermocad.utils.files import check_writable
@@ -107,7 +108,7 @@ def write_predictions(
     targets = output_paths(out, fmt)
     for path in targets.values():
         check_writable(path, force)
-    written = {"files": _write_table(targets["files"], table, fmt)}
+    written = {"files": _write_table(targets["files"], table, fmt)} if len(table) else {}
     patients = patient_table(table)
     if (table.dropna(subset=["patient_id"])["patient_id"].value_counts() > 1).any():
         written["patients"] = _write_table(targets["patients"], patients, fmt)
@@ -120,7 +121,7 @@ def write_predictions(
         frame = pd.DataFrame(list(errors), columns=["file", "error"])
         written["errors"] = _write_table(targets["errors"], frame, fmt)
     # With --force, a stale side file from an earlier run would contradict this one.
-    for key in ("patients", "errors"):
+    for key in ("files", "patients", "errors"):
         if key not in written:
             targets[key].unlink(missing_ok=True)
     return written
