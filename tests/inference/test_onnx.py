@@ -17,7 +17,8 @@ import pytest
 from tests.helpers.app import exported_onnx
 from thermocad.cli import main
 from thermocad.inference.onnx import OnnxModel
-from thermocad.inference.predict import COLUMNS, predict_paths
+from thermocad.inference.predict import predict_paths
+from thermocad.inference.tables import COLUMNS
 from thermocad.utils.errors import ModelFormatError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ from PIL import Image
 
 from thermocad import __version__
 from thermocad.cli import main
-from thermocad.inference.predict import COLUMNS, collect_files, predict_paths
-from thermocad.inference.tables import patient_table
+from thermocad.inference.predict import collect_files, predict_paths
+from thermocad.inference.tables import COLUMNS, patient_table
 from thermocad.utils.errors import ModelFormatError
 
 
@@ -519,3 +519,16 @@ def test_an_output_that_is_an_input_or_a_thermal_name_is_refused_even_with_force
     with pytest.raises(ConfigError, match=r"T0102\.csv: is one of the files to predict"):
         run_predict(run_dir, [matrix], matrix, force=True)
     assert victim.read_bytes() == matrix.read_bytes() == before
+
+
+def test_the_two_halves_are_in_the_table(run_dir, dmr_files):
+    from thermocad.io.thermal import read_thermal
+    from thermocad.models.bundle import load_bundle
+
+    table, _ = predict_paths(run_dir, dmr_files[:2])
+    bundle = load_bundle(run_dir)
+    cnn, base = bundle.predict_parts([read_thermal(f).array for f in dmr_files[:2]])
+    assert table["prob_cnn"].tolist() == pytest.approx(cnn.tolist(), abs=1e-5)
+    assert table["prob_baseline"].tolist() == pytest.approx(base.tolist(), abs=1e-5)
+    mean = (table["prob_cnn"] + table["prob_baseline"]) / 2  # what prob_sick is
+    assert table["prob_sick"].tolist() == pytest.approx(mean.tolist(), abs=1e-5)

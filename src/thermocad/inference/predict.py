@@ -8,10 +8,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from thermocad.inference.notes import NO_CALL, called
-from thermocad.io.filenames import patient_number
+from thermocad.inference.tables import COLUMNS, file_row
 from thermocad.io.find import same_names_warning, walk_thermal_files
-from thermocad.models.words import model_name, tta_views
+from thermocad.models.words import tta_views
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
 if TYPE_CHECKING:
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
     from thermocad.models.bundle import ModelBundle
 
 T = TypeVar("T")
-COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "model", "thermocad_version",
-           "note")  # fmt: skip
 FORMATS = ("csv", "json")
 
 
@@ -168,25 +165,13 @@ def _predicted(bundle, ready, tta: bool | None, version: str) -> list[dict]:
         return []
     good, future = ready
     maps, base, notes = future.result()
-    probs = bundle.predict_maps(maps, base, tta=tta)
-    return [_row(Path(t.path), float(p), bundle, version, note, void)
-            for t, p, (note, void) in zip(good, probs, notes, strict=True)]  # fmt: skip
-
-
-def _row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
-         note: str = "", void: bool = False) -> dict:  # fmt: skip
-    """One file's output row; `note` empty (null in the output) unless there is one; `void`:
-    the note says the score means nothing (notes.void_note), so no decision (notes.NO_CALL)."""
-    return {
-        "file": str(path),
-        "patient_id": patient_number(path, copies=True),
-        "prob_sick": round(prob, 6),
-        "decision": called(prob, bundle.threshold, not void) or NO_CALL,
-        "threshold": bundle.threshold,
-        "model": model_name(bundle.meta),  # ARCH+baseline for the default ensemble
-        "thermocad_version": version,
-        "note": note or None,
-    }
+    cnn = bundle.predict_maps(maps, None, tta=tta)  # the CNN's alone, then the ensemble's mean
+    probs, halves = (
+        bundle.average(cnn, base),
+        [cnn, base if base is not None else [None] * len(cnn)],
+    )
+    return [file_row(Path(t.path), float(p), bundle, version, note, void, (c, b))
+            for t, p, c, b, (note, void) in zip(good, probs, *halves, notes, strict=True)]  # fmt: skip
 
 
 def predict_paths(

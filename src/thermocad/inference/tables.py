@@ -8,8 +8,39 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from thermocad.inference.notes import NO_CALL, called
+from thermocad.io.filenames import patient_number
+from thermocad.models.words import model_name
+
 if TYPE_CHECKING:
     import pandas as pd
+
+    from thermocad.inference.onnx import OnnxModel
+    from thermocad.models.bundle import ModelBundle
+
+
+# prob_cnn and prob_baseline: the two halves prob_sick averages (empty for a CNN alone), as the
+# app and explain show them.
+COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "prob_cnn", "prob_baseline",
+           "model", "thermocad_version", "note")  # fmt: skip
+
+
+def file_row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
+         note: str = "", void: bool = False, halves: tuple = (None, None)) -> dict:  # fmt: skip
+    """One file's output row; `note` empty (null in the output) unless there is one; `void`:
+    the note says the score means nothing (notes.void_note), so no decision (notes.NO_CALL)."""
+    return {
+        "file": str(path),
+        "patient_id": patient_number(path, copies=True),
+        "prob_sick": round(prob, 6),
+        "decision": called(prob, bundle.threshold, not void) or NO_CALL,
+        "threshold": bundle.threshold,
+        "prob_cnn": None if halves[1] is None else round(float(halves[0]), 6),
+        "prob_baseline": None if halves[1] is None else round(float(halves[1]), 6),
+        "model": model_name(bundle.meta),  # ARCH+baseline for the default ensemble
+        "thermocad_version": version,
+        "note": note or None,
+    }
 
 
 def patient_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -26,7 +57,7 @@ def patient_table(table: pd.DataFrame) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from thermocad.inference.notes import NO_CALL, view_note
+    from thermocad.inference.notes import view_note
     from thermocad.io.filenames import without_copy_mark
     from thermocad.io.find import strip_suffix
 
