@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     import numpy as np
 
     from thermocad.inference.onnx import OnnxModel
-    from thermocad.io.thermal import Thermogram
     from thermocad.models.bundle import ModelBundle
 
 MAX_UPLOAD_MB = 20
@@ -73,15 +72,13 @@ def verdict(kind: str, detail: str, small: str = "") -> str:
             f"<div>{html.escape(detail)}</div>{small}</div>")  # fmt: skip
 
 
-def _headlines(training: str, meta: dict, thermogram: Thermogram) -> list[str]:
-    """The notes that qualify a call, each in a few words for the verdict (the Result has
-    them whole)."""
-    from thermocad.inference.notes import room_note, shape_note
-
+def _headlines(training: str, notes: dict[str, str]) -> list[str]:
+    """The notes that qualify a call (`training_note`'s and `input_notes`'), each in a few words
+    for the verdict (the Result has them whole)."""
     heads = [f"Not a test result: {training.split(' (')[0]}." if training else "",
              "Imaged in a room outside the training women's range: read with care."
-             if room_note(meta, thermogram) else "",
-             "A frame size no training file had." if shape_note(meta, thermogram) else ""]  # fmt: skip
+             if notes.get("room") else "",
+             "A frame size no training file had." if notes.get("shape") else ""]  # fmt: skip
     return [h for h in heads if h] + (["Details in Result."] if any(heads) else [])
 
 
@@ -116,7 +113,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     from thermocad.inference.explain import draw_thermogram, map_cnn
     from thermocad.inference.notes import (
         called,
-        input_note,
+        input_notes,
         result_line,
         shown,
         training_note,
@@ -140,14 +137,15 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)
     result = result_line(bundle, path.name, prob, cnn, base, void)
-    notes = ("" if void else input_note(bundle.meta, thermogram), training_note(path.name, seen))
-    if note := "; ".join(n for n in notes if n):
+    found = {} if void else input_notes(bundle.meta, thermogram)  # each computed once
+    training = training_note(path.name, seen)
+    if note := "; ".join(n for n in [*found.values(), training] if n):
         result += f" Note: {note}."
     p, t = shown(prob, bundle.threshold)
     if (made := called(prob, bundle.threshold, not void)) is None:
         call = verdict("none", f"{path.name}: {void}.", f"P(Sick) {p} shown only for completeness.")
     else:
-        small = " ".join(_headlines(notes[1], bundle.meta, thermogram)) or _view_line(path.name)
+        small = " ".join(_headlines(training, found)) or _view_line(path.name)
         call = verdict(made.lower(), f"{path.name}: P(Sick) {p}, "
                        f"{'at or above' if made == 'Sick' else 'below'} the threshold {t}.", small)  # fmt: skip
     return Answer(

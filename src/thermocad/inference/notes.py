@@ -34,11 +34,15 @@ if TYPE_CHECKING:
     from thermocad.io.thermal import Thermogram
 
 
+def input_notes(meta: dict[str, Any], thermogram: Thermogram) -> dict[str, str]:
+    """Each note on this thermogram by its kind (unit, view, room, shape), '' where none."""
+    return {"unit": unit_note(meta, thermogram), "view": view_note(thermogram.path),
+            "room": room_note(meta, thermogram), "shape": shape_note(meta, thermogram)}  # fmt: skip
+
+
 def input_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     """'' or every note on this thermogram, joined by '; '."""
-    notes = (unit_note(meta, thermogram), view_note(thermogram.path), room_note(meta, thermogram),
-             shape_note(meta, thermogram))  # fmt: skip
-    return "; ".join(n for n in notes if n)
+    return "; ".join(n for n in input_notes(meta, thermogram).values() if n)
 
 
 def shape_note(meta: dict[str, Any], thermogram: Thermogram) -> str:

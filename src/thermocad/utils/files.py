@@ -94,15 +94,20 @@ def clean_json(obj: Any) -> Any:
         return [clean_json(v) for v in obj]
     if type(obj).__module__ == "numpy":  # numpy without importing it: scalars and arrays
         if getattr(getattr(obj, "dtype", None), "kind", "-") in ("m", "M"):  # dates: ISO text
-            text = obj.astype(str).tolist()  # NaT, a missing date: null
-            return clean_json([None if t == "NaT" else t for t in text] if isinstance(text, list)
-                              else None if text == "NaT" else text)  # fmt: skip
+            return _dates(obj.astype(str).tolist())
         obj = obj.tolist()
         if isinstance(obj, list):
             return clean_json(obj)
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+def _dates(text: Any) -> Any:
+    """numpy dates as ISO text, at any nesting; NaT (a missing date) as null."""
+    if isinstance(text, list):
+        return [_dates(t) for t in text]
+    return None if text == "NaT" else text
 
 
 def _json_key(key: Any) -> str:
