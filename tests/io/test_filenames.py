@@ -62,6 +62,20 @@ def test_patient_number_of_any_name():
 
 
 @pytest.mark.parametrize(
+    ("name", "number"),
+    [("T0002_rgb.png", 2), ("T0002-left.txt", 2), ("T0002 scan (1).txt.gz", 2),
+     ("T0002x.png", None), ("scan_T0002.png", None), ("T0002_rgb.md", None)],
+)  # fmt: skip
+def test_a_tagged_name_gives_its_number_only_for_a_file_to_predict(name, number):
+    from thermocad.io.filenames import patient_number
+
+    # "T0002_rgb.png": the training-women note must still see patient 2; a cohort does not
+    # guess a number from such a name (parse_dmr_name refuses it)
+    assert patient_number(name, copies=True) == number
+    assert patient_number(name) is None
+
+
+@pytest.mark.parametrize(
     "name",
     ["T0602.1.5.S.2026-06-04.01 (1).txt", "T0602.1.5.S.2026-06-04.01 - Copy.txt",
      "T0602.1.5.S.2026-06-04.01 copy 2.txt", "T0602.1.5.S.2026-06-04.01(12).txt.gz"],

@@ -35,6 +35,13 @@ _COPY_MARK = re.compile(
 )
 
 
+# A name that begins with a DMR patient number and goes on with a tag of its own: "T0002_rgb.png",
+# "T0002-left.txt". Read for a file to predict only (`copies`), as a copy's name is.
+_TAGGED = re.compile(
+    r"[Tt](?P<patient>\d{1,6})[._\- ][^.]*[A-Za-z][^.]*\.(?P<suffix>[A-Za-z]+)(?:\.[Gg][Zz])?\Z"
+)
+
+
 def without_copy_mark(name: str) -> str:
     """A file name without the mark a browser or file manager gives a copy ("T0012 (1).txt"
     -> "T0012.txt")."""
@@ -88,14 +95,19 @@ def parse_dmr_name(path: str | os.PathLike, copies: bool = False) -> DmrName:
 
 def patient_number(path: str | os.PathLike, copies: bool = False) -> int | None:
     """The patient number a DMR-IR file name gives, or None for any other name (an invalid
-    date in the name included: the number is still the name's); `copies` as parse_dmr_name."""
+    date in the name included: the number is still the name's). `copies` (a file to predict):
+    a copy's name as parse_dmr_name reads it, and a name that goes on after the number with a
+    tag of its own ("T0002_rgb.png") gives that number too."""
+    name = without_copy_mark(Path(path).name) if copies else Path(path).name
     try:
         return parse_dmr_name(path, copies).patient_id
     except InvalidDateError:
-        name = without_copy_mark(Path(path).name) if copies else Path(path).name
         match = _NAME.match(name)
         return int(match["patient"]) if match else None
     except CohortError:
+        tagged = _TAGGED.match(name) if copies else None
+        if tagged and tagged["suffix"].lower() in SUFFIXES:
+            return int(tagged["patient"])
         return None
 
 
