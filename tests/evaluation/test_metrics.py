@@ -112,40 +112,81 @@ def _frame() -> pd.DataFrame:
     return pd.DataFrame({"patient_id": range(len(Y)), "y": Y, "prob": P})
 
 
+def _frame20() -> pd.DataFrame:
+    """20 women, 8 Sick: enough of each class (MIN_PER_CLASS) for bootstrap intervals."""
+    rng = np.random.default_rng(7)
+    y = np.array([1] * 8 + [0] * 12)
+    return pd.DataFrame({"patient_id": range(20), "y": y, "prob": rng.random(20) * 0.6 + 0.3 * y})
+
+
 def test_bootstrap_seeded_and_brackets_point():
-    df = _frame()
+    df = _frame20()
     a = M.bootstrap_ci(df, 0.5, n_boot=200, seed=3)
     b = M.bootstrap_ci(df, 0.5, n_boot=200, seed=3)
     assert a == b
     lo, hi = a["roc_auc"]
-    assert lo <= 21 / 24 <= hi and hi <= 1.0
+    assert lo <= M.roc_auc(df["y"], df["prob"]) <= hi and hi <= 1.0
 
 
 def test_bootstrap_keeps_patients_together(monkeypatch):
-    # Patient 0 has 5 identical Sick images; every replicate keeps them as one block,
-    # so the number of Sick images in any replicate is a multiple of 5.
-    df = pd.DataFrame(
-        {"patient_id": [0] * 5 + [1, 2], "y": [1] * 5 + [0, 0], "prob": [0.9] * 5 + [0.1, 0.2]}
+    # Patient 0 has 5 identical Sick images (P 0.95, no other row's); every replicate keeps
+    # them as one block, so the number of such images in any replicate is a multiple of 5.
+    df = _frame20()
+    df = pd.concat(
+        [df.assign(prob=df["prob"].where(df.index != 0, 0.95))]
+        + [df.iloc[[0]].assign(prob=0.95)] * 4
     )
     groups = [np.flatnonzero(m) for m in M._patient_masks(df)]
-    assert [len(g) for g in groups] == [5, 1, 1]
-    sick_images = []
+    assert [len(g) for g in groups] == [5] + [1] * 19
+    block = []
     real = M._replicate
 
     def spy(y, p, threshold):
-        sick_images.append(int(y.sum()))
+        block.append(int((p == 0.95).sum()))
+        assert y.sum() in range(8, 8 * 5 + 1)  # never a replicate without a Sick woman
         return real(y, p, threshold)
 
     monkeypatch.setattr(M, "_replicate", spy)
     M.bootstrap_ci(df, 0.5, n_boot=100, seed=0)
-    assert len(sick_images) == 100 and all(k % 5 == 0 for k in sick_images)
-    assert len(set(sick_images)) > 1  # drawn 0, 1, 2 or 3 times: the draws did vary
+    assert len(block) == 100 and all(k % 5 == 0 for k in block)
+    assert len(set(block)) > 1  # drawn 0, 1, 2... times: the draws did vary
+
+
+def test_bootstrap_draws_each_class_as_many_women_as_it_has(monkeypatch):
+    # Stratified: 3 Sick among 13 women unstratified would draw no Sick woman in about 1
+    # replicate of 20, which AUC and sensitivity would then skip and specificity not.
+    df = _frame20()
+    counts = []
+    real = M._replicate
+
+    def spy(y, p, threshold):
+        counts.append((int(y.sum()), int((1 - y).sum())))
+        return real(y, p, threshold)
+
+    monkeypatch.setattr(M, "_replicate", spy)
+    M.bootstrap_ci(df, 0.5, n_boot=50, seed=0)
+    assert set(counts) == {(8, 12)}
+
+
+def test_bootstrap_gives_no_interval_with_too_few_women_of_a_class():
+    df = _frame()  # 4 Sick women: fewer than MIN_PER_CLASS
+    assert M.MIN_PER_CLASS == 5
+    ci = M.bootstrap_ci(df, 0.5, n_boot=50, seed=0)
+    assert all(math.isnan(lo) and math.isnan(hi) for lo, hi in ci.values())
+    assert "roc_auc" in ci and "sensitivity" in ci
+
+
+def test_bootstrap_refuses_rows_without_a_patient_id():
+    df = _frame20().astype({"patient_id": float})
+    df.loc[3, "patient_id"] = np.nan
+    with pytest.raises(ValueError, match="1 rows without a patient id"):
+        M.bootstrap_ci(df, 0.5, n_boot=10)
 
 
 def test_bootstrap_calls_a_score_at_the_threshold_sick():
     # P(Sick) >= threshold is Sick, in every replicate as in the point estimate.
     df = pd.DataFrame(
-        {"patient_id": range(6), "y": [1, 1, 1, 0, 0, 0], "prob": [0.5] * 3 + [0.1] * 3}
+        {"patient_id": range(10), "y": [1] * 5 + [0] * 5, "prob": [0.5] * 5 + [0.1] * 5}
     )
     ci = M.bootstrap_ci(df, 0.5, n_boot=50, seed=0)
     assert ci["sensitivity"] == (1.0, 1.0) and ci["specificity"] == (1.0, 1.0)
@@ -154,7 +195,7 @@ def test_bootstrap_calls_a_score_at_the_threshold_sick():
 def test_bootstrap_does_not_depend_on_the_rows_order():
     # One image per woman, rows in another order (an image table sorted by file, a patient
     # table by id): the same women are drawn, so the interval is the same.
-    df = _frame()
+    df = _frame20()
     shuffled = df.sample(frac=1.0, random_state=1)
     assert M.bootstrap_ci(df, 0.5, 200, 3) == M.bootstrap_ci(shuffled, 0.5, 200, 3)
 
@@ -180,18 +221,19 @@ def test_subgroups_flag_single_class_batch():
 
 
 def test_proportions_of_several_images_per_woman_get_the_patient_bootstraps_interval():
-    one = M.summarize(_frame(), threshold=0.5, n_boot=50)
-    assert one["proportion_ci_method"] == "wilson" and one["proportion_ci"][
-        "sensitivity"
-    ] == M.wilson_ci(3, 4)
+    one = M.summarize(_frame20(), threshold=0.5, n_boot=50)
+    tp, fn = one["counts"]["tp"], one["counts"]["fn"]
+    assert one["proportion_ci_method"] == "wilson"
+    assert one["proportion_ci"]["sensitivity"] == M.wilson_ci(tp, tp + fn)
     # The same women, each imaged 4 times alike: counting images as independent would shrink
     # the interval by half; the women's bootstrap keeps it as wide as the women allow.
-    four = pd.concat([_frame()] * 4, ignore_index=True)
+    four = pd.concat([_frame20()] * 4, ignore_index=True)
     many = M.summarize(four, threshold=0.5, n_boot=50)
     assert many["proportion_ci_method"].startswith("patient bootstrap")
     assert many["proportion_ci"]["sensitivity"] == many["bootstrap_ci"]["sensitivity"]
     lo, hi = many["proportion_ci"]["sensitivity"]
-    assert hi - lo > M.wilson_ci(12, 16)[1] - M.wilson_ci(12, 16)[0]
+    as_images = M.wilson_ci(4 * tp, 4 * (tp + fn))
+    assert hi - lo > as_images[1] - as_images[0]
 
 
 def test_a_runs_validation_summary_counts_women_not_images():

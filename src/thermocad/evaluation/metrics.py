@@ -199,10 +199,18 @@ def _replicate(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, floa
     return out
 
 
+# A class with fewer women than this gives no bootstrap interval: drawing from 1-4 women of a
+# class cannot show how the figure would vary with other women (1 woman: not at all).
+MIN_PER_CLASS = 5
+
+
 def bootstrap_ci(
     df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
 ) -> dict[str, tuple[float, float]]:
-    """Percentile intervals resampling whole patients (columns patient_id, y, prob), seeded.
+    """Percentile intervals resampling whole patients (columns patient_id, y, prob), seeded,
+    stratified by class: each replicate draws as many Sick and as many Healthy women as the
+    table holds, so every replicate has both classes and every metric's interval comes from
+    the same replicates. NaN intervals when a class has fewer than MIN_PER_CLASS women.
 
     Resampling patients, not images, keeps a patient's correlated images together, so the
     interval reflects how many women were studied rather than how many frames.
@@ -210,9 +218,14 @@ def bootstrap_ci(
     rng = np.random.default_rng(seed)
     y, p = df["y"].to_numpy(int), df["prob"].to_numpy(float)
     groups = [np.flatnonzero(m) for m in _patient_masks(df)]
+    strata = [[g for g in groups if y[g[0]] == label] for label in (0, 1)]
+    if min(len(s) for s in strata) < MIN_PER_CLASS:
+        nan = (float("nan"), float("nan"))
+        return dict.fromkeys([*PROPORTIONS, "balanced_accuracy", "f1", "roc_auc", "brier"], nan)
     reps: list[dict[str, float]] = []
     for _ in range(n_boot):
-        idx = np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))])
+        draws = [s[i] for s in strata for i in rng.integers(0, len(s), len(s))]
+        idx = np.concatenate(draws)
         reps.append(_replicate(y[idx], p[idx], threshold))
     table = pd.DataFrame(reps)
     lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
@@ -225,10 +238,16 @@ def bootstrap_ci(
 
 
 def _patient_masks(df: pd.DataFrame) -> list[np.ndarray]:
-    """One mask per patient in id order: whatever the rows' order, the same women are drawn."""
-    codes, ids = pd.factorize(df["patient_id"])  # missing ids: -1, in no mask
+    """One mask per patient in id order: whatever the rows' order, the same women are drawn.
+    Every row needs a patient id and a woman one label (ValueError otherwise)."""
+    if df["patient_id"].isna().any():
+        n = int(df["patient_id"].isna().sum())
+        raise ValueError(f"{n} rows without a patient id: a patient bootstrap needs every woman's")
+    if "y" in df.columns and (df.groupby("patient_id")["y"].nunique() > 1).any():
+        aggregate_patients(df)  # raises, naming the patients with conflicting labels
+    codes, ids = pd.factorize(df["patient_id"])
     rank = np.argsort(np.argsort([str(i) for i in ids], kind="stable"), kind="stable")
-    codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1) if len(ids) else codes
+    codes = rank[codes] if len(ids) else codes
     return [codes == k for k in range(codes.max() + 1)] if len(codes) else []
 
 
