@@ -185,3 +185,52 @@ def test_kept_rows_drops_excluded_rows_blank_or_missing_reason_kept():
     df = pd.DataFrame({"path": list("abc"), "excluded_reason": ["", None, "blurred"]})
     assert kept_rows(df)["path"].tolist() == ["a", "b"]
     assert len(kept_rows(df.drop(columns="excluded_reason"))) == 3
+
+
+def test_a_small_class_still_reaches_each_split_asked_for(tmp_path, capsys):
+    # 3 Sick women at 0.2/0.2: by the images' middles alone valid never got one (20 of 20 seeds)
+    rows = [dict(path=f"/d/T{p:04d}.txt", patient_id=p, label="Sick" if p > 10 else "Healthy",
+                 view="frontal", excluded_reason="") for p in range(1, 14)]  # fmt: skip
+    for seed in range(10):
+        df = make_split(pd.DataFrame(rows), seed=seed)
+        sick = df[df["label"] == "Sick"].groupby("split")["patient_id"].nunique()
+        assert sick.to_dict() == {"test": 1, "train": 1, "valid": 1}
+    assert "WARNING" not in capsys.readouterr().err
+    two = make_split(pd.DataFrame(rows[:12]), seed=0)  # 2 Sick: one split goes without
+    assert two[two["label"] == "Sick"]["split"].nunique() == 2
+    assert "test holds no Sick patient (the cohort has 2)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spelling", ["T0007", "0007", " 7", "7.0"])
+def test_the_leak_guard_reads_a_patient_number_however_it_is_written(tmp_path, spelling):
+    df = make_split(cohort(tmp_path), seed=0)
+    moved = df[df["split"] == "train"].iloc[:1].assign(patient_id=7, path="/d/x.txt")
+    df = df[df["patient_id"] != 7]
+    label = moved["label"].iloc[0]
+    twin = moved.assign(split="test", path="/d/y.txt", label=label).astype({"patient_id": object})
+    twin["patient_id"] = spelling
+    pd.concat([df, moved, twin]).to_csv(tmp_path / "spelled.csv", index=False)
+    with pytest.raises(SplitLeakError, match=r"spelled.csv: 1 patients .*\[7\]"):
+        read_split(tmp_path / "spelled.csv")
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [("patient_id", "", r"patient_id is empty \(expected a patient number\)"),
+     ("patient_id", "T2x", "patient_id 'T2x' is not a patient number"),
+     ("label", "", r"label is empty \(expected Healthy or Sick\)")],
+)  # fmt: skip
+def test_a_split_row_without_a_woman_or_a_label_is_refused_by_line(
+    tmp_path, column, value, message
+):
+    df = make_split(cohort(tmp_path), seed=0).astype({column: object})
+    df.loc[4, column] = value
+    df.to_csv(tmp_path / "split.csv", index=False)
+    with pytest.raises(ConfigError, match=rf"split.csv: line 6: {message}"):
+        read_split(tmp_path / "split.csv")
+    rows = pd.read_csv(cohort(tmp_path), keep_default_na=False).astype({column: object})
+    rows.loc[4, column] = value
+    rows = pd.concat([rows.iloc[-1:], rows.iloc[:-1]])  # an excluded row first: line 7 now
+    rows.to_csv(tmp_path / "bad_cohort.csv", index=False)
+    with pytest.raises(ConfigError, match=rf"bad_cohort.csv: line 7: {message}"):
+        make_split(tmp_path / "bad_cohort.csv")

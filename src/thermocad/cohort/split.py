@@ -31,13 +31,30 @@ def _kept_rows(cohort_csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     df = kept_rows(df)
     if df.empty:
         raise ConfigError(f"{cohort_csv}: no kept images to split")
-    df = df.astype({"patient_id": int})  # excluded rows may lack one; kept rows never do
+    df = checked_rows(df, cohort_csv)  # excluded rows may lack an id; kept rows never may
     mixed = df.groupby("patient_id")["label"].nunique()
     if (mixed > 1).any():
         raise ConfigError(
             f"{cohort_csv}: patients with both labels: {mixed[mixed > 1].index[:10].tolist()}"
         )
     return df.reset_index(drop=True)
+
+
+def checked_rows(df: pd.DataFrame, source: str | os.PathLike) -> pd.DataFrame:
+    """The rows with integer patient ids ('T0001', '0001' and ' 1' are patient 1, so the leak
+    guard sees one woman however her number is written) and labels Healthy or Sick; a blank
+    or other value is refused naming its line (the row's index + 2: the table as read)."""
+    digits = df["patient_id"].astype(str).str.strip()
+    digits = digits.str.extract(r"^[Tt]?0*(\d{1,18})(?:\.0)?$", expand=False)
+    for column, bad, wanted in (("patient_id", digits.isna(), "a patient number"),
+                                ("label", ~df["label"].isin(["Healthy", "Sick"]), "Healthy or Sick")):  # fmt: skip
+        if bad.any():
+            row, value = df.index[bad.to_numpy()][0], df.loc[bad, column].iloc[0]
+            what = f"{str(value)!r} is not {wanted}"
+            if pd.isna(value):
+                what = f"is empty (expected {wanted})"
+            raise ConfigError(f"{source}: line {row + 2}: {column} {what}")
+    return df.assign(patient_id=digits.astype("int64"))
 
 
 def _targets(
@@ -52,11 +69,20 @@ def _targets(
 def _assign(
     groups: pd.Series, valid_n: float, test_n: float, rng: np.random.Generator
 ) -> pd.Series:
-    """Shuffle the groups and fill test, then valid, then train; a group goes where its middle falls."""
+    """Shuffle the groups and fill test, then valid, then train; a group goes where its middle
+    falls. A split asked for (target > 0) that no middle reached still gets one group when the
+    class has one left for train beside it: 3 Sick women at 0.2/0.2 put one in each split
+    instead of none in valid (the middles fall at 0.5, 1.5, 2.5 against cuts at 0.6 and 1.2)."""
     sizes = groups.value_counts().sort_index()
     order = sizes.index.to_numpy()[rng.permutation(len(sizes))]
     middle = sizes.loc[order].cumsum().to_numpy() - sizes.loc[order].to_numpy() / 2
     where = np.where(middle < test_n, "test", np.where(middle < test_n + valid_n, "valid", "train"))
+    asked = [name for name, n in (("test", test_n), ("valid", valid_n)) if n > 0]
+    if len(order) > len(asked):
+        for name in asked:
+            train = np.flatnonzero(where == "train")
+            if name not in where and len(train) > 1:
+                where[train[0]] = name
     return groups.map(dict(zip(order, where, strict=True)))
 
 
@@ -102,6 +128,7 @@ def make_split(
         df.loc[part.index, "split"] = _assign(part[key], valid_n, test_n, rng)
     if folds:
         _add_folds(df, folds, key, seed)
+    _warn_one_class(df, {"valid": 0.0 if folds else valid, "test": test}, counts)
     df["split_unit"] = unit
     df = df[columns + ["split"] + (["fold"] if folds else []) + ["split_unit"]]
     if unit == "image" and (shared := len(shared_patients(df))):
@@ -114,6 +141,19 @@ def make_split(
         log("note: image-level split, but every patient's images fell on one side")
     check_no_leak(df)
     return df.sort_values(["split", "label", "patient_id", "path"]).reset_index(drop=True)
+
+
+def _warn_one_class(df: pd.DataFrame, fractions: dict[str, float], counts) -> None:
+    """Warn when a split asked for holds one class only (too few women of the other to go
+    round): its AUC is undefined, and training refuses such a validation set."""
+    for k, name in enumerate(fractions, start=1):
+        asked = counts[k] if counts is not None else fractions[name]
+        part = df[df["split"] == name]
+        missing = sorted({"Healthy", "Sick"} - set(part["label"]))
+        if asked and missing:
+            have = df[df["label"] == missing[0]]["patient_id"].nunique()
+            log(f"WARNING: {name} holds no {missing[0]} patient (the cohort has {have}): its AUC "
+                "is undefined; add patients of that class or lower --valid/--test")  # fmt: skip
 
 
 def _check_options(valid, test, folds, unit, counts) -> None:
@@ -213,7 +253,9 @@ def write_split(df: pd.DataFrame, out_csv: str | os.PathLike, force: bool = Fals
 
 def read_split(csv: str | os.PathLike) -> pd.DataFrame:
     """Read split.csv and run the leak guard on it."""
-    df = read_table(csv, "split file", "thermocad split", ("path", "patient_id", "label", "split"))
+    df = read_table(csv, "split file", "thermocad split", ("path", "patient_id", "label", "split"),
+                    keep_default_na=False, na_values=[""])  # fmt: skip
+    df = checked_rows(df, csv)
     check_no_leak(df, str(csv))
     return df
 
