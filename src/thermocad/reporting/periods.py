@@ -151,5 +151,7 @@ def confound_block(cohort_csv: Path | None) -> str:
             "<p>How well each quantity alone separates Sick "
             "from Healthy (AUC of the better direction; 0.5 = no information). None of them is "
             "disease; the acquisition date is used for this audit and the period-matched "
-            "figures only, never as a model input.</p>" + table(shown))  # fmt: skip
+            "figures only, never as a model input. Flagged: an AUC of 0.7 or more whose "
+            "Mann-Whitney p is below 0.05 over the number of AUCs in the table (Bonferroni), "
+            "so that chance in a small cohort is not flagged.</p>" + table(shown))  # fmt: skip
     return body + "".join(f"<p class=bad>Flag: {esc(n)}</p>" for n in audit_notes(audit))
