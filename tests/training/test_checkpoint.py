@@ -31,3 +31,22 @@ def test_a_save_killed_between_weights_and_progress_resumes_from_the_pair_before
     # The next save goes to the other file and the progress names it.
     ckpt.save(model)
     assert ckpt.state["weights"] == other
+
+
+def test_a_checkpoint_whose_weights_are_gone_is_refused_not_resumed_on_a_fresh_network(tmp_path):
+    import pytest
+
+    from thermocad.utils.errors import ConfigError
+
+    model = torch.nn.Linear(3, 2)
+    ckpt = Checkpoint(tmp_path)
+    assert not ckpt.saved_weights()  # nothing saved yet: a resume builds a fresh network
+    ckpt.state["done"]["head"] = 1
+    ckpt.save(model)
+    (ckpt.dir / ckpt.state["weights"]).unlink()  # deleted by hand, or a disk cleaner
+    resumed = Checkpoint(tmp_path)
+    resumed.read_state()
+    assert resumed.saved_weights()
+    # Its finished stages would be skipped on random weights, the run called pretrained.
+    with pytest.raises(ConfigError, match="checkpoint's weights are missing"):
+        resumed.load_weights(torch.nn.Linear(3, 2))

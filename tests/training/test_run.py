@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -252,7 +253,7 @@ def test_resume_allows_only_options_that_act_after_training(tmp_path):
     check_resume({**old, "norm_low": 22.0, "norm_high": 36.0}, saved, tmp_path)
     # Another split (its validation women may have trained the run) is refused; a checkpoint
     # from before splits were recorded is not compared on it.
-    with pytest.raises(ConfigError, match=r"split \('aaaa' -> 'bbbb'\)"):
+    with pytest.raises(ConfigError, match=r"the split \(its women, their roles, or their files"):
         check_resume({**saved, "split": "aaaa"}, {**saved, "split": "bbbb"}, tmp_path)
     check_resume(saved, {**saved, "split": "bbbb"}, tmp_path)
 
@@ -270,6 +271,15 @@ def test_a_splits_fingerprint_follows_its_women_and_roles_not_its_layout(split, 
     swapped.loc[[first_train, first_valid], "split"] = ["valid", "train"]
     swapped.to_csv(tmp_path / "swapped.csv", index=False)
     assert split_fingerprint(tmp_path / "swapped.csv", None) != split_fingerprint(split, None)
+    # A thermogram rewritten since (another woman's file copied over it) changes it too; on
+    # copies of the files, as the fixture's split serves the module's other tests.
+    own = table.assign(path=[str(shutil.copy2(p, tmp_path / f"{k}_{Path(p).name}"))
+                             for k, p in enumerate(table["path"])])  # fmt: skip
+    own.to_csv(tmp_path / "own.csv", index=False)
+    before = split_fingerprint(tmp_path / "own.csv", None)
+    first = Path(own["path"].iloc[0])
+    first.write_bytes(first.read_bytes() + b"\n")
+    assert split_fingerprint(tmp_path / "own.csv", None) != before
 
 
 def test_lr_find_writes_plot(split, tmp_path):

@@ -32,13 +32,21 @@ def choose_threshold(
 
     method="sensitivity" picks the highest threshold whose sensitivity reaches
     `target_sensitivity` (default 0.90, the rule decisions.md kept); method="youden" maximises
-    sensitivity + specificity - 1 and takes no target. Falls back to 0.5 when the data hold a
-    single class.
+    sensitivity + specificity - 1 and takes no target. Falls back to 0.5 (with a warning)
+    when the data hold a single class.
+
+    The threshold returned lies halfway between the picked score and the next lower distinct
+    score (half the picked score below the lowest), not on the picked woman's score: the same
+    women are called Sick, and a score moved by numerical noise (another batch size, ONNX:
+    1e-8 to 1e-6) cannot flip the woman it was picked on.
     """
     if method == "youden" and target_sensitivity is not None:
         raise ValueError("method='youden' takes no target_sensitivity; use method='sensitivity'")
     y, p = np.asarray(y_true).astype(int), np.asarray(prob, float)
     if not two_classes(y):
+        from thermocad.utils.progress import log
+
+        log("WARNING: the validation predictions hold one class: threshold 0.5, chosen on nothing")
         return 0.5
     # Every distinct score is a candidate: the points a drawn curve drops include the top of a
     # run of Sick scores, which is the threshold the sensitivity rule asks for.
@@ -49,10 +57,17 @@ def choose_threshold(
         target = TARGET_SENSITIVITY if target_sensitivity is None else float(target_sensitivity)
         if not 0 < target <= 1:
             raise ValueError(f"target_sensitivity must be in (0, 1], got {target}")
-        return float(thr[np.argmax(tpr >= target - 1e-12)])
+        return _below(float(thr[np.argmax(tpr >= target - 1e-12)]), p)
     if method != "youden":
         raise ValueError(f"unknown threshold method {method!r}; use 'youden' or 'sensitivity'")
-    return float(thr[int(np.argmax(tpr - fpr))])
+    return _below(float(thr[int(np.argmax(tpr - fpr))]), p)
+
+
+def _below(picked: float, scores: np.ndarray) -> float:
+    """Halfway between the picked score and the next lower distinct score (0 below the lowest):
+    every score >= picked stays at or above it, every lower score below it."""
+    lower = scores[scores < picked]
+    return (picked + (float(lower.max()) if lower.size else 0.0)) / 2
 
 
 def choose_patient_threshold(pred: pd.DataFrame, method: str = "sensitivity",

@@ -52,16 +52,23 @@ class Checkpoint:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{state_file}: unreadable checkpoint ({exc})") from exc
 
+    def saved_weights(self) -> bool:
+        """Whether the interrupted run saved weights (the progress names a file, or a stage or
+        lr_find finished): then they must be loaded, never a fresh network trained on."""
+        return bool("weights" in self.state or self.state.get("done") or "lr" in self.state)
+
     def load_weights(self, model: torch.nn.Module) -> None:
         from safetensors.torch import load_file
 
         # The file the progress names (a checkpoint before two files were kept: the one file).
         weights = self.dir / self.state.get("weights", "weights.safetensors")
-        if weights.is_file():
-            try:
-                model.load_state_dict(load_file(str(weights)))
-            except RuntimeError as exc:
-                raise ConfigError(f"{weights}: does not fit the model being resumed") from exc
+        if not weights.is_file():  # its finished stages would be skipped on a random network
+            raise ConfigError(f"{weights}: the checkpoint's weights are missing; the run cannot "
+                              "be resumed (train again without --resume, with --force)")  # fmt: skip
+        try:
+            model.load_state_dict(load_file(str(weights)))
+        except RuntimeError as exc:
+            raise ConfigError(f"{weights}: does not fit the model being resumed") from exc
 
     def save(self, model: torch.nn.Module) -> None:
         if not is_main_process():
@@ -115,16 +122,28 @@ def start_run(out_dir: Path, resume: bool) -> None:
 
 
 def split_fingerprint(split_csv: Path, fold: int | str | None) -> str:
-    """A digest of the split's women and roles (file, patient, label, split, fold), so that a
-    run resumed on another split (whose validation women the run trained on) is refused."""
+    """A digest of the split's women and roles (file, patient, label, split, fold) and of each
+    file's size and modification time, so that a run resumed on another split (whose
+    validation women the run trained on) or on files changed since is refused."""
     import hashlib
 
     from thermocad.utils.tables import read_table
 
     table = read_table(split_csv, "split file", "thermocad split", dtype=str, keep_default_na=False)
     columns = [c for c in ("path", "patient_id", "label", "split", "fold") if c in table.columns]
-    rows = table[columns].sort_values(columns).to_csv(index=False)
+    table = table[columns].sort_values(columns)
+    table["file"] = [_stamp(Path(p)) for p in table["path"]]
+    rows = table.to_csv(index=False)
     return hashlib.sha256(f"{fold}|{rows}".encode()).hexdigest()[:16]
+
+
+def _stamp(path: Path) -> str:
+    """'size:mtime_ns' of a file, or 'missing'."""
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}"
 
 
 def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: Path) -> None:
@@ -142,7 +161,9 @@ def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: 
     saved = {**TrainConfig.from_dict({k: v for k, v in saved.items() if k not in data_keys}).to_dict(),
              **kept}  # fmt: skip
     changed = [
-        f"{k} ({saved.get(k)!r} -> {config.get(k)!r})"
+        "the split (its women, their roles, or their files changed since)"
+        if k == "split"
+        else f"{k} ({saved.get(k)!r} -> {config.get(k)!r})"
         for k in sorted(set(saved) | set(config))
         if k not in SAFE_ON_RESUME and saved.get(k) != config.get(k)
     ]

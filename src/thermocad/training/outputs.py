@@ -93,6 +93,9 @@ def write_outputs(
         meta["baseline"] = baseline.to_dict()
     if resumed := ckpt.state.get("resumed_inside"):  # not what an uninterrupted run gives
         meta["resumed_inside"] = resumed
+        where = ", ".join(f"{r['stage']} after epoch {r['epoch']}" for r in resumed)
+        log(f"note: resumed inside {where}: the random draws before it were not replayed, so "
+            "these weights differ from an uninterrupted run's (model.json resumed_inside)")  # fmt: skip
     save_bundle(out_dir, model, meta)
     write_model_card(out_dir, meta, data.train, None if in_sample else data.valid, probs)
     shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)

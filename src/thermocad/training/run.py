@@ -232,9 +232,10 @@ def run_training(
         # or a finished stage.
         ckpt.state["resumed_after"] = "lr" in ckpt.state
     ckpt.state["options"] = options
-    spec, transform, data, model, loss = _setup(split_csv, cfg, fold, resume)
+    saved = resume and ckpt.saved_weights()  # interrupted before any save: a fresh network
+    spec, transform, data, model, loss = _setup(split_csv, cfg, fold, saved)
     start_run(out_dir, resume)  # the split, fold, units and weights are usable: begin
-    if resume:
+    if saved:
         ckpt.load_weights(model)
     with tempfile.TemporaryDirectory() as workdir:
         learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
