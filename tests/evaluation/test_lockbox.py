@@ -53,6 +53,33 @@ def test_openings_count_distinct_models_per_test_set(tmp_path, capsys):
     assert json.loads(lines[1])["patient_auc"] is None
 
 
+def test_a_test_set_that_shares_women_with_an_earlier_one_counts_its_models(tmp_path):
+    # The same women less one, scored by another model: not "the first model on these 2
+    # patients" (the counter was keyed on the exact set, so re-drawing it reset the count).
+    split = tmp_path / "split.csv"
+    L.record_opening(L.ledger_path(split), _pred([0.1, 0.2, 0.3, 0.4]), "run_a")
+    fewer = _pred([0.1, 0.2, 0.3, 0.4]).query("patient_id != 3")
+    out = L.record_opening(L.ledger_path(split), fewer.assign(prob=fewer["prob"] + 0.3), "run_b")
+    assert out["n_patients"] == 2 and (out["opening"], out["models"]) == (2, 2)
+    # and the first opening's report, rewritten later, counts the second model too
+    first = L.read_ledger(L.ledger_path(split))[0]
+    assert (
+        L.refreshed({"test": first["test"], "models": 1, "ledger": str(L.ledger_path(split))})[
+            "models"
+        ]
+        == 2
+    )
+
+
+def test_the_same_scores_called_at_another_threshold_are_another_opening(tmp_path):
+    split = tmp_path / "split.csv"
+    pred = _pred([0.1, 0.2, 0.3, 0.4])
+    L.record_opening(L.ledger_path(split), pred, "run_a", threshold=0.3)
+    same = L.record_opening(L.ledger_path(split), pred, "run_a", threshold=0.3)
+    lower = L.record_opening(L.ledger_path(split), pred, "run_a", threshold=0.15)
+    assert (same["models"], lower["models"], lower["new"]) == (1, 2, True)
+
+
 def test_a_torn_ledger_line_is_skipped(tmp_path):
     split = tmp_path / "split.csv"
     L.record_opening(L.ledger_path(split), _pred([0.1, 0.2, 0.3, 0.4]), "a")

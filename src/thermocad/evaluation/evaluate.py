@@ -199,7 +199,8 @@ def score_split(bundle, rows: pd.DataFrame, on: str, threshold: float, tta: bool
     if on == "test" and ledger is not None:
         from thermocad.evaluation.lockbox import record_opening
 
-        result["lockbox"] = record_opening(ledger, pred, source, result["patient"].get("roc_auc"))
+        result["lockbox"] = record_opening(ledger, pred, source, result["patient"].get("roc_auc"),
+                                           threshold)  # fmt: skip
     return result, pred
 
 

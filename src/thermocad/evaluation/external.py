@@ -193,7 +193,7 @@ def evaluate_external(
         "confound_audit": audit.to_dict(orient="records"),
         "audit_notes": audit_notes(audit),
         "lockbox": record_opening(book, pred, str(run_dir),
-                                  result["served"]["patient"]["roc_auc"]),
+                                  result["served"]["patient"]["roc_auc"], bundle.threshold),
     })  # fmt: skip
     result["table"] = external_table(result)
     result["plots"] = write_plots(pred, bundle.threshold, out, unit=bundle.unit)

@@ -69,10 +69,13 @@ def patients_fingerprint(pred: pd.DataFrame) -> str:
     return _digest(",".join(sorted(map(str, pd.unique(pred["patient_id"])))))
 
 
-def model_fingerprint(pred: pd.DataFrame) -> str:
-    """The model, as seen on these rows: a hash of P(Sick) per file rounded to 4 decimals."""
+def model_fingerprint(pred: pd.DataFrame, threshold: float | None = None) -> str:
+    """The model, as seen on these rows: a hash of P(Sick) per file rounded to 4 decimals, and
+    of its threshold when given (the same scores called at another threshold are another
+    opening: sensitivity and specificity were read again)."""
     rows = sorted(zip(pred["path"].astype(str), pred["prob"].astype(float), strict=True))
-    return _digest(";".join(f"{p}={v:.4f}" for p, v in rows))
+    called = "" if threshold is None else f"|threshold={float(threshold):.6f}"
+    return _digest(";".join(f"{p}={v:.4f}" for p, v in rows) + called)
 
 
 def read_ledger(path: Path) -> list[dict]:
@@ -90,9 +93,15 @@ def read_ledger(path: Path) -> list[dict]:
     return entries
 
 
-def models_scored(path: Path, test: str) -> list[str]:
-    """The distinct model fingerprints the ledger holds for these test patients, in order."""
-    seen = [e["model"] for e in read_ledger(path) if e.get("test") == test and "model" in e]
+def models_scored(path: Path, test: str, patients: set[str] | None = None) -> list[str]:
+    """The distinct model fingerprints the ledger holds for these test patients, in order, or
+    for any of them (`patients`: an entry scored on a set that shares one woman counts too:
+    a test set re-drawn with one woman fewer is not new women)."""
+    entries = read_ledger(path)
+    if patients is None:  # as recorded: the women of the entries of this test fingerprint
+        patients = {p for e in entries if e.get("test") == test for p in e.get("patients", ())}
+    seen = [e["model"] for e in entries if "model" in e
+            and (e.get("test") == test or patients & set(map(str, e.get("patients", ()))))]  # fmt: skip
     return list(dict.fromkeys(seen))
 
 
@@ -107,20 +116,23 @@ def _append(path: Path, entry: dict) -> None:
 
 
 def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
-                   patient_auc: float | None = None) -> dict:  # fmt: skip
+                   patient_auc: float | None = None, threshold: float | None = None) -> dict:  # fmt: skip
     """Record in the file `ledger` (ledger_path) that `pred` (test rows with path, patient_id,
     prob) was scored; return {"opening", "models", "n_patients", "ledger", "new"}: `opening`
     is this model's place among the distinct models scored on these patients, `models` how
-    many there are now ("unrecorded": why the entry could not be written)."""
+    many there are now, on these women or any of them ("unrecorded": why the entry could not
+    be written); `threshold`: the one the calls were made at, part of the model's print."""
     path = Path(ledger)
-    test, model = patients_fingerprint(pred), model_fingerprint(pred)
-    order = models_scored(path, test)
+    test, model = patients_fingerprint(pred), model_fingerprint(pred, threshold)
+    patients = sorted(map(str, pd.unique(pred["patient_id"])))
+    order = models_scored(path, test, set(patients))
     new = model not in order
     if new:
         order.append(model)
     entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
              "model": model, "source": str(source), "n_patients": int(pred["patient_id"].nunique()),
-             "patient_auc": None if patient_auc is None else round(float(patient_auc), 4)}  # fmt: skip
+             "patient_auc": None if patient_auc is None else round(float(patient_auc), 4),
+             "patients": patients}  # fmt: skip
     # Absolute: a report rewritten from another folder must find the same ledger.
     out = {"opening": order.index(model) + 1, "models": len(order), "test": test,
            "n_patients": entry["n_patients"], "ledger": str(path.absolute()), "new": new}  # fmt: skip
@@ -152,7 +164,8 @@ def describe(lockbox: dict) -> str:
         return (
             f"test set: the first model scored on these {n} patients (ledger {lockbox['ledger']})"
         )
-    return (f"test set: {k} different models have now been scored on these {n} patients "
+    return (f"test set: {k} different models have now been scored on these {n} patients or "
+            "some of them "
             f"(ledger {lockbox['ledger']}); a choice among them made on this test set is not an "
             "unseen-women estimate: set new women aside for the next one")  # fmt: skip
 
