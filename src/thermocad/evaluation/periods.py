@@ -101,8 +101,10 @@ def per_woman(df: pd.DataFrame, column: str) -> pd.Series:
 
 
 def period_range(df: pd.DataFrame, batch: str) -> tuple[str, str] | None:
-    """The shared date range of a batch as ISO dates (of the women's first dates), or None
-    when it has none."""
+    """The first and last date (ISO, of the women's first dates) of the table's period-matched
+    women of a batch, or None when it has none. On a split's table these are the dates of its
+    own women inside the shared period, which the whole cohort defines (split.csv's
+    period_matched), so they can lie inside that period's ends."""
     rows = df[period_matched(df) & (batch_values(df) == batch)]
     if rows.empty:
         return None

@@ -43,7 +43,8 @@ def period_note(periods: dict) -> str:
     ranges = "; ".join(f"batch {b}: {r[0]} to {r[1]}"
                        for b, r in periods.get("period_ranges", {}).items() if r)  # fmt: skip
     return (f"<p>Period-matched: the women of a batch imaged inside the dates where both "
-            f"classes occur in it ({esc(ranges or 'no batch has such dates')}).</p>"
+            f"classes occur in it, over the whole cohort (those in this table were imaged "
+            f"{esc(ranges or 'outside any such dates')}).</p>"
             + drift_note(periods.get("healthy_date_drift")) + room)  # fmt: skip
 
 
