@@ -95,5 +95,6 @@ def fit_head(
         learn.metrics = []  # the valid rows carry no labels here
         seed_head(learn, cfg.seed)  # as train() does before its head stage
         fit_schedule(learn, cfg.lr, 1, cfg.head_epochs, 1, [])
+        learn.to_fp32()  # as valid_probs: float32 scores, as predict gives them
         probs, _ = learn.get_preds(dl=dls.valid.new(shuffled=False, drop_last=False))
     return probs[:, 1].float().numpy()

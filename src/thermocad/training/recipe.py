@@ -215,6 +215,7 @@ def valid_probs(learn: Learner, data, model, n: int, aug) -> np.ndarray:
     so that `predict --tta` reproduces the predictions the threshold was chosen on."""
     if n == 0:
         dl = learn.dls.valid.new(shuffled=False, drop_last=False)
+        learn.to_fp32()  # no autocast (GPU training): the float32 scores predict and ONNX give
         probs, _ = learn.get_preds(dl=dl)
         return probs[:, 1].float().numpy()
     from thermocad.models.bundle import map_probs
