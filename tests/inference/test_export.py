@@ -79,3 +79,24 @@ def test_an_exported_models_metadata_is_checked_as_model_json_is(run_dir, tmp_pa
     onnx.save_model(proto, tmp_path / "edited.onnx")
     with pytest.raises(ModelFormatError, match=r"edited\.onnx.*'threshold' must be"):
         OnnxModel(tmp_path / "edited.onnx")
+
+
+def test_an_export_whose_numbers_differ_from_pytorch_is_refused_and_not_saved(run_dir, tmp_path):
+    # The checker checks the graph's structure only: a file computing something else (here a
+    # model whose weights moved after the export) is caught by its logits, and nothing is left.
+    import torch
+
+    from thermocad.inference.export import check_numbers
+    from thermocad.models.bundle import load_bundle
+    from thermocad.utils.errors import ModelFormatError
+
+    out = export_onnx(run_dir, tmp_path / "model.onnx")
+    bundle = load_bundle(run_dir)
+    size = int(bundle.meta["input_size"])
+    shape = (int(bundle.meta.get("in_chans", 1)), size, size)
+    assert check_numbers(bundle.model, out, shape) < 1e-4
+    with torch.no_grad():
+        for p in bundle.model.parameters():
+            p.add_(0.05)
+    with pytest.raises(ModelFormatError, match="logits differ from PyTorch's"):
+        check_numbers(bundle.model, out, shape)

@@ -61,7 +61,29 @@ def export_onnx(
         entry.key, entry.value = META_KEY, json.dumps(meta, default=str)
         onnx.checker.check_model(proto)
         onnx.save_model(proto, tmp)
+        check_numbers(bundle.model, tmp, example.shape[1:])  # a bad file is never moved in place
     return out_path
+
+
+def check_numbers(model, onnx_path: Path, shape, tolerance: float = 1e-4) -> float:
+    """The ONNX file's logits against PyTorch's on a fixed random input (the checker checks the
+    graph's structure only); ModelFormatError beyond `tolerance`. The largest difference."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from thermocad.utils.errors import ModelFormatError
+
+    x = np.random.default_rng(0).standard_normal((3, *shape)).astype(np.float32)
+    with torch.no_grad():
+        want = model.eval()(torch.from_numpy(x)).numpy()
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+    worst = float(np.max(np.abs(got - want)))
+    if not worst <= tolerance * max(1.0, float(np.max(np.abs(want)))):
+        raise ModelFormatError(f"{onnx_path}: the exported model's logits differ from "
+                               f"PyTorch's by {worst:.2e}; the export is wrong, not saved")  # fmt: skip
+    return worst
 
 
 def bundle_fingerprint(run_dir: str | Path) -> dict[str, str]:
