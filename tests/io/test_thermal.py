@@ -96,6 +96,18 @@ def test_gzip_text(tmp_path):
     np.testing.assert_array_equal(th.array, reference(text))
 
 
+@pytest.mark.parametrize("name", ["T0287.npy.gz", "T0287.png.gz", "T0287.TIF.gz", "x.jpeg.gz"])
+def test_a_gzipped_image_or_npy_is_refused_by_name(tmp_path, name):
+    inner = name.split(".")[-2].lower()
+    with pytest.raises(
+        ThermalFormatError,
+        match=rf"^{tmp_path}/{name}: a gzipped \.{inner} file; only text matrices are read gzipped",
+    ):
+        read_thermal(write(tmp_path, b"\x93NUMPY or an image's bytes", name))
+    for text_name in ("T0288.csv.gz", "T0289.dat.gz", "T0290.gz"):  # text: read as before
+        assert read_thermal(write(tmp_path, "30.1 30.2\n30.3 30.4\n", text_name)).shape == (2, 2)
+
+
 def test_utf8_byte_order_mark(tmp_path):
     th = read_thermal(write(tmp_path, "\ufeff30.10 30.20\r\n30.30 30.40\r\n"))
     np.testing.assert_array_equal(th.array, np.array([[30.1, 30.2], [30.3, 30.4]], np.float32))

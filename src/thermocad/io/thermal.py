@@ -105,6 +105,11 @@ def _cached(key: str, path: Path) -> Thermogram | None:
 
 def _kind(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-2:-1] and suffixes[-1] == ".gz" and suffixes[-2] in (*IMAGE_SUFFIXES, ".npy"):
+        raise ThermalFormatError(
+            f"{path}: a gzipped {suffixes[-2]} file; only text matrices are read gzipped (.txt.gz, "
+            f".csv.gz, .dat.gz): decompress it (gunzip) and give the {suffixes[-2]} file"
+        )
     if suffixes and suffixes[-1] in IMAGE_SUFFIXES:
         return IMAGE_SUFFIXES[suffixes[-1]]
     if suffixes and suffixes[-1] == ".npy":
