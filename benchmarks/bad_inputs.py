@@ -45,6 +45,7 @@ def file_cases(root: Path) -> dict[str, Path]:
         "10 million-line column (19.8 MB)": b"1\n" * 9_900_000,
         "one row of 5,000 values": b" ".join([b"30"] * 5000) + b"\n",
         "an empty field (`;;`)": b"30.1;30.2;30.3\n30.4;;30.6\n",
+        "a stray '.' in a comma-decimal file": b"30,12 30,45\n30,51 30,62\n30,50 3.,61\n",
     }
     cases = {}
     for i, (case, data) in enumerate(texts.items()):

@@ -223,9 +223,9 @@ def reference(data: bytes, comma_decimal: bool) -> np.ndarray | str:
         except (OSError, EOFError, zlib.error) as exc:
             return f"bad gzip ({exc})"
     text = data.removeprefix(BOM).decode("latin-1")
-    newline = "\n" if "\n" in text else "\r"
+    text = re.sub("\r(?!\r*\n)", "\n", text)  # a CR ends a line unless an LF follows it
     text = text.replace(";", " ").replace(",", "." if comma_decimal else " ")
-    lines = [" ".join(line.split()) for line in text.split(newline)]
+    lines = [" ".join(line.split()) for line in text.split("\n")]
     lines = [line for line in lines if line]
     if not lines:
         return "empty"

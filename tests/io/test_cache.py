@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,7 +76,10 @@ def test_the_cache_is_capped_and_evicts_least_recently_used(tmp_path, monkeypatc
     sizes = [entry.stat().st_size for entry in cache.cache_dir().glob("*.npy")]
     assert 0 < sum(sizes) <= 0.1 * 2**20 * 1.2  # at most an eighth of the cap written since
     assert len(sizes) < 40
-    read_thermal(tmp_path / "T0039.txt")  # the newest entry survived
+    newest = cache.cache_key(tmp_path / "T0039.txt", (tmp_path / "T0039.txt").stat())
+    oldest = cache.cache_key(tmp_path / "T0000.txt", (tmp_path / "T0000.txt").stat())
+    assert (cache.cache_dir() / f"{newest}.npy").is_file()  # the newest entry survived
+    assert not (cache.cache_dir() / f"{oldest}.npy").exists()  # the oldest was evicted
 
 
 def test_a_zero_cap_keeps_nothing_and_a_bad_cap_falls_back(tmp_path, monkeypatch):
@@ -85,8 +89,58 @@ def test_a_zero_cap_keeps_nothing_and_a_bad_cap_falls_back(tmp_path, monkeypatch
     path.write_bytes(dmr_text(0))
     read_thermal(path)
     assert not list(cache.cache_dir().glob("*.npy"))
-    monkeypatch.setenv("THERMOCAD_CACHE_MAX_MB", "lots")
-    assert cache.max_bytes() == cache.DEFAULT_MAX_MB * 2**20
+    for bad in ("lots", "nan", "-5"):
+        monkeypatch.setenv("THERMOCAD_CACHE_MAX_MB", bad)
+        with pytest.warns(UserWarning, match="THERMOCAD_CACHE_MAX_MB"):
+            assert cache.max_bytes() == cache.DEFAULT_MAX_MB * 2**20
+
+
+@pytest.mark.parametrize("value", ["inf", "Infinity", "1e30"])
+def test_an_infinite_or_huge_cap_means_no_cap_and_reads_work(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("THERMOCAD_CACHE_MAX_MB", value)
+    assert cache.max_bytes() == cache.NO_CAP
+    path = tmp_path / "T0001.txt"
+    path.write_bytes(dmr_text(0))
+    np.testing.assert_array_equal(read_thermal(path).array, expected(dmr_text(0)))
+    assert len(list(cache.cache_dir().glob("*.npy"))) == 1  # stored, and nothing pruned
+
+
+def test_no_error_in_the_cache_store_fails_a_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path / "cache"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the cache")
+
+    monkeypatch.setattr(cache, "checksum", broken)
+    path = tmp_path / "T0001.txt"
+    path.write_bytes(dmr_text(0))
+    np.testing.assert_array_equal(read_thermal(path).array, expected(dmr_text(0)))
+
+
+def test_an_entry_pruned_by_another_process_while_stored_does_not_fail_the_read(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path / "cache"))
+    real_replace, real_exists = os.replace, Path.exists
+
+    def replace_then_pruned(src, dst):  # another process's prune() right after the rename
+        real_replace(src, dst)
+        os.unlink(dst)
+
+    def exists_then_pruned(self, *args, **kwargs):  # ... or between exists() and stat()
+        found = real_exists(self, *args, **kwargs)
+        if found and self.parent == cache.cache_dir() and self.suffix == ".npy":
+            os.unlink(self)
+        return found
+
+    monkeypatch.setattr(Path, "exists", exists_then_pruned)
+    for i, patch_replace in enumerate((False, True)):
+        if patch_replace:
+            monkeypatch.setattr(cache.os, "replace", replace_then_pruned)
+        path = tmp_path / f"T000{i}.txt"
+        path.write_bytes(dmr_text(i))
+        np.testing.assert_array_equal(read_thermal(path).array, expected(dmr_text(i)))
 
 
 def test_checksum_sees_every_value():

@@ -49,7 +49,7 @@ def test_synonyms_case_and_optional_columns(tmp_path):
         ("diagnosis\nSick\n", r"missing required column\(s\) \['patient_id'\]"),
         ("patient_id,diagnosis\nabc,Sick\n", r"line 2: patient_id 'abc'"),
         ("patient_id,diagnosis,deodorant\n1,Sick,sometimes\n", r"deodorant value 'sometimes'"),
-        ("patient_id,diagnosis,age\n1,Sick,old\n", r"'age' has non-numeric"),
+        ("patient_id,diagnosis,age\n1,Sick,old\n", r"line 2: age 'old' is not an age in years"),
         ("patient_id,diagnosis,label\n1,Sick,Sick\n", r"all mean 'diagnosis'"),
         (
             "patient_id,diagnosis,diagnosis\n1,Sick,Healthy\n",
@@ -121,6 +121,47 @@ def test_acquisition_dates_with_aliases(tmp_path):
     assert table["acquisition_date"].tolist() == ["2013-08-16", "2015-07-20", ""]
     table = read_labels(write(tmp_path, "patient_id,diagnosis,date\n1,Healthy,2012-10-08\n"))
     assert table["acquisition_date"].tolist() == ["2012-10-08"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("patient_id,diagnosis\n1,Healthy\n\n\n2,Sikc\n", 5),  # blank lines
+        ("patient_id,diagnosis\n1,Healthy\n  \n2,Sikc\n", 4),  # a line of spaces
+        ('patient_id,diagnosis,notes\n1,Healthy,"a\nb"\n2,Sikc,x\n', 4),  # a cell over 2 lines
+        ("sep=;\npatient_id;diagnosis\n\n1;Healthy\n2;Sikc\n", 5),
+        ("patient_id,diagnosis\r\n1,Healthy\r\n\r\n2,Sikc\r\n", 4),
+    ],
+)
+def test_errors_give_the_line_of_the_file(tmp_path, text, line):
+    with pytest.raises(CohortError, match=rf"labels.csv: line {line}: unknown diagnosis 'Sikc'"):
+        read_labels(write(tmp_path, text))
+    other = text.replace("Sikc", "Sick").replace("patient_id", "id").replace("2", "x", 1)
+    if "x" in other:  # the same line named by another check
+        with pytest.raises(CohortError, match=rf"line {line}: patient_id 'x'"):
+            read_labels(write(tmp_path, other))
+
+
+def test_a_frame_with_any_index_is_numbered_as_a_file(tmp_path):
+    frame = pd.DataFrame({"patient_id": ["1", "x2"], "diagnosis": ["Healthy", "Sick"]}, ["a", "b"])
+    with pytest.raises(CohortError, match=r"the labels table: line 3: patient_id 'x2'"):
+        read_labels(frame)
+
+
+@pytest.mark.parametrize("age", ["inf", "-4", "nan", "121", "1e3", "-inf"])
+def test_an_age_that_is_no_age_is_refused_naming_line_and_value(tmp_path, age):
+    text = f"patient_id;diagnosis;age\n1;Healthy;50,5\n2;Sick;{age}\n"
+    with pytest.raises(CohortError, match=rf"labels.csv: line 3: age '{age}' is not an age"):
+        read_labels(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    "value", ["2015-W30-1", "20150720", "2015-07-20junk", "2015-07-20T25:00", "2015-7-20"]
+)
+def test_only_iso_calendar_dates_are_acquisition_dates(tmp_path, value):
+    text = f"patient_id,diagnosis,acquisition_date\n1,Healthy,2015-07-20 09:30:15\n2,Sick,{value}\n"
+    with pytest.raises(CohortError, match=rf"labels.csv: line 3: acquisition_date '{value}' is "):
+        read_labels(write(tmp_path, text))
 
 
 def test_bad_acquisition_date_names_file_line_and_value(tmp_path):

@@ -119,3 +119,33 @@ def test_an_unknown_colour_map_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ConfigError, match="unknown colour map 'notacmap'"):
         render_folder(tmp_path, tmp_path / "png", cmap="notacmap")
     assert not (tmp_path / "png").exists()
+
+
+def test_files_that_would_share_a_png_name_each_get_their_own(tmp_path):
+    data = tmp_path / "data"
+    (data / "a").mkdir(parents=True)
+    (data / "T0001.txt").write_text("30.0 30.0\n30.0 30.0\n")
+    np.save(data / "T0001.npy", np.full((2, 2), 35.0, np.float32))  # the same name, another image
+    (data / "a" / "T0002.txt").write_text("31.0 31.0\n31.0 31.0\n")
+    (data / "a__T0002.txt").write_text("32.0 32.0\n32.0 32.0\n")  # the same flattened name
+    (data / "T0003.txt").write_text("33.0 33.0\n33.0 33.0\n")
+    summary = render_folder(data, tmp_path / "png", workers=1)
+    names = sorted(p.name for p in summary.written)
+    assert names == ["T0001.npy.png", "T0001.txt.png", "T0003.png", "a__T0002.txt.png",
+                     "a__T0002.txt~2.png"]  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "png").iterdir()) == names  # none overwritten
+    again = render_folder(data, tmp_path / "png2", workers=1)  # the same names every run
+    assert [p.name for p in again.written] == [p.name for p in summary.written]
+
+
+def test_a_sheet_with_a_rendered_images_name_in_the_output_folder_is_refused(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "T0001.txt").write_text("30.0 31.0\n32.0 33.0\n")
+    out = tmp_path / "png"
+    with pytest.raises(ConfigError, match=r"--sheet has the name of the PNG drawn for .*T0001"):
+        render_folder(data, out, sheet=out / "T0001.png")
+    assert not out.exists()  # refused before anything was drawn
+    summary = render_folder(data, out, sheet=out / "sheet.png")
+    assert sorted(p.name for p in out.iterdir()) == ["T0001.png", "sheet.png"]
+    assert summary.sheet == out / "sheet.png"

@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -93,6 +94,18 @@ def test_gzip_text(tmp_path):
     text = to_text(matrix(), sep=";", fmt="%.5f")
     th = read_thermal(write(tmp_path, text, "T0001.1.1.S.2016-01-01.10.txt.gz"))
     np.testing.assert_array_equal(th.array, reference(text))
+
+
+@pytest.mark.parametrize("name", ["T0287.npy.gz", "T0287.png.gz", "T0287.TIF.gz", "x.jpeg.gz"])
+def test_a_gzipped_image_or_npy_is_refused_by_name(tmp_path, name):
+    inner = name.split(".")[-2].lower()
+    with pytest.raises(
+        ThermalFormatError,
+        match=rf"^{tmp_path}/{name}: a gzipped \.{inner} file; only text matrices are read gzipped",
+    ):
+        read_thermal(write(tmp_path, b"\x93NUMPY or an image's bytes", name))
+    for text_name in ("T0288.csv.gz", "T0289.dat.gz", "T0290.gz"):  # text: read as before
+        assert read_thermal(write(tmp_path, "30.1 30.2\n30.3 30.4\n", text_name)).shape == (2, 2)
 
 
 def test_utf8_byte_order_mark(tmp_path):
@@ -430,8 +443,8 @@ def test_mutated_fixed_width_text_agrees_with_loadtxt(tmp_path, variant, rows, e
         text[position % len(text)] = char
     text = "".join(text)
     try:
-        # thermocad's reading: ';' separates, and '\r' does too unless no line ends with '\n'.
-        clean = text.replace(";", " ").replace("\r", " " if "\n" in text else "\n")
+        # thermocad's reading: ';' separates, and '\r' ends a line unless an '\n' follows it.
+        clean = re.sub("\r(?!\r*\n)", "\n", text).replace(";", " ").replace("\r", " ")
         expected = np.loadtxt(io.StringIO(clean), ndmin=2).astype(np.float32)
         plausible = expected.size > 0 and bool(((expected >= 0) & (expected <= 50)).all())
     except ValueError:

@@ -95,3 +95,28 @@ def test_ctrl_c_stops_the_reader_and_its_workers_promptly(tmp_path):
         for p in workers:
             with contextlib.suppress(psutil.NoSuchProcess):
                 p.kill()
+
+
+def dies_on_the_third(thermogram):
+    """A transform whose worker process dies on one file (as a decoder's crash would)."""
+    import os
+
+    if thermogram.path.name == "T0002.npy":
+        os._exit(139)
+    return thermogram.path.name
+
+
+def test_a_worker_dying_on_one_file_names_it_and_the_others_are_read(tmp_path):
+    from thermocad.io.thermal import iter_read
+    from thermocad.utils.errors import ThermalFormatError
+
+    paths = _thermograms(tmp_path)[:12]
+    results = list(iter_read(paths, workers=2, cache=False, transform=dies_on_the_third))
+    assert [str(path) for path, _ in results] == paths  # every file, in input order
+    for path, result in results:
+        if path.name == "T0002.npy":
+            assert isinstance(result, ThermalFormatError)
+            assert str(result) == (f"{path}: the reader process died while reading it (a crash "
+                                   "in a decoder, or killed for lack of memory?)")  # fmt: skip
+        else:
+            assert result == path.name

@@ -83,7 +83,8 @@ def test_check_writable_refuses_a_place_that_cannot_be_written(tmp_path):
         OutputPathError, match=r"out\.csv: cannot write there: .*file is not a folder"
     ):
         check_writable(tmp_path / "file" / "deeper" / "out.csv")
-    assert check_writable(tmp_path / "new" / "deeper" / "out.csv")  # created when written
+    target = tmp_path / "new" / "deeper" / "out.csv"
+    assert check_writable(target) == target  # accepted (no error): created when written
     assert not (tmp_path / "new").exists() and os.listdir(tmp_path) == ["file"]  # no scratch left
     (tmp_path / "adir").mkdir()
     for force in (False, True):  # one line naming the folder, not a temp file's name

@@ -16,7 +16,7 @@ from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_w
 from thermocad.io.labels import read_labels
 from thermocad.io.thermal import iter_read
 from thermocad.utils.errors import CohortError
-from thermocad.utils.files import atomic_write_csv, check_writable
+from thermocad.utils.files import atomic_write_csv, check_writable, not_utf8_part
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log, progress
 
@@ -195,6 +195,8 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
     row = dict.fromkeys(COLUMNS, "")
     row["path"] = str(path.resolve())
     reasons = []
+    if odd := not_utf8_part(row["path"]):  # cohort.csv could not name it for a later read
+        reasons.append(f"path not UTF-8: the name '{odd}' is not UTF-8 text; rename it")
     if isinstance(result, Exception):
         reasons.append(f"unreadable: {result}")
     else:
@@ -246,6 +248,7 @@ def _yes(value) -> bool:
 
 
 _ORDER = (
+    "path not UTF-8",
     "unreadable",
     "not a breast",
     "file name",

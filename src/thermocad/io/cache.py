@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import threading
+import warnings
 import zlib
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import numpy as np
 from thermocad.io.limits import MAX_SIDE, MAX_VALUES
 
 DEFAULT_MAX_MB = 512
+NO_CAP = 2**63 - 1  # THERMOCAD_CACHE_MAX_MB=inf
 _VERSION = "3"  # 3: comma-decimal text formats named by their separator
 _SAMPLE = 65536  # bytes hashed from each end of the source file
 _TRAILER_MAX = 512
@@ -35,11 +38,28 @@ def cache_dir() -> Path:
 
 
 def max_bytes() -> int:
-    """The cache's size cap: $THERMOCAD_CACHE_MAX_MB (default 512; 0 keeps nothing)."""
-    try:
-        return max(0, int(float(os.environ.get("THERMOCAD_CACHE_MAX_MB", DEFAULT_MAX_MB)) * 2**20))
-    except ValueError:
+    """The cache's size cap: $THERMOCAD_CACHE_MAX_MB (default 512; 0 keeps nothing; inf: no cap).
+
+    A value that is not a number of MB (garbage, NaN, negative) gives a warning and the default:
+    a setting must never fail a read.
+    """
+    raw = os.environ.get("THERMOCAD_CACHE_MAX_MB", "").strip()
+    if not raw:
         return DEFAULT_MAX_MB * 2**20
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = math.nan
+    if mb == math.inf:
+        return NO_CAP
+    if not (math.isfinite(mb) and mb >= 0):
+        warnings.warn(
+            f"THERMOCAD_CACHE_MAX_MB={raw!r} is not a size in MB (a number >= 0, or inf); "
+            f"using the default, {DEFAULT_MAX_MB}",
+            stacklevel=2,
+        )
+        return DEFAULT_MAX_MB * 2**20
+    return min(NO_CAP, int(mb * 2**20))
 
 
 def cache_key(path: Path, stat: os.stat_result) -> str | None:
@@ -117,7 +137,14 @@ def _read_entry(fh) -> np.ndarray | None:
 
 
 def store(key: str, array: np.ndarray, source_format: str) -> None:
-    """Write the entry atomically, then keep the folder under its size cap."""
+    """Write the entry atomically, then keep the folder under its size cap; never raises."""
+    try:
+        _store(key, array, source_format)
+    except Exception:  # noqa: BLE001 - the cache never fails a read: the parse is what counts
+        return
+
+
+def _store(key: str, array: np.ndarray, source_format: str) -> None:
     limit = max_bytes()
     if limit == 0:
         return
@@ -129,13 +156,14 @@ def store(key: str, array: np.ndarray, source_format: str) -> None:
         with open(tmp, "wb") as fh:
             np.lib.format.write_array(fh, np.ascontiguousarray(array, "<f4"), version=(1, 0))
             fh.write(trailer)
+            written = fh.tell()  # not a stat() of the target: another prune may remove it
         os.replace(tmp, target)
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         return
     with _lock:  # the folder is listed once per eighth of the cap written, not per file
-        _stored_since_prune[0] += target.stat().st_size if target.exists() else 0
+        _stored_since_prune[0] += written
         due = _stored_since_prune[1] or _stored_since_prune[0] > limit // 8
         if due:
             _stored_since_prune[:] = [0, False]

@@ -29,6 +29,7 @@ ALIASES = {
     "acquisition_date": ("acquisition_date", "date", "acquired_on", "acquisition", "exam_date"),
 }
 BOOLEAN_COLUMNS = ("deodorant", "single_breast")
+MAX_AGE = 120
 
 
 def labels_to_y(labels: Iterable) -> np.ndarray:
@@ -52,15 +53,20 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     optional columns."""
     if isinstance(csv, pd.DataFrame):  # checked as if read from a file: text, "" for missing
         # Each cell as a file would hold it: "" for missing, a whole float as an integer (a
-        # column of ids with one NaN is float: 1.0 is patient 1).
+        # column of ids with one NaN is float: 1.0 is patient 1). Rows are numbered as the
+        # lines of a file would be (the header is line 1), whatever the frame's index.
         table, csv = csv.map(_cell_text), "the labels table"
+        table.index = pd.RangeIndex(2, len(table) + 2)
     else:
         csv = Path(csv)
         sep, skip = _separator(csv)
         table = read_table(csv, "labels file", error=CohortError, sep=sep, skiprows=skip,
                            dtype=str, keep_default_na=False, skipinitialspace=True)  # fmt: skip
-        table.index += skip  # error messages count lines of the file, the sep= line included
         _check_header(csv, sep, skip)
+        # Each row's index is the line of the file it starts on, for error messages: blank
+        # lines and quoted cells over several lines counted, the sep= line included.
+        lines = _record_lines(csv, sep, skip)
+        table.index = lines if len(lines) == len(table) else table.index + skip + 2
     table = _rename(table, csv)
     table = table.apply(lambda col: col.str.strip())
     table = table[(table != "").any(axis=1)]  # a spreadsheet's empty rows (",,,,") at the end
@@ -72,11 +78,7 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         if column in table:
             table[column] = _booleans(table[column], column, csv)
     if "age" in table:
-        # A decimal comma (50,5) as locales that separate fields by ';' write it.
-        age = pd.to_numeric(table["age"].str.replace(",", ".").replace("", None), errors="coerce")
-        if age[table["age"] != ""].isna().any():
-            raise CohortError(f"{csv}: column 'age' has non-numeric values")
-        table["age"] = age
+        table["age"] = _ages(table["age"], csv)
     if "acquisition_date" in table:
         table["acquisition_date"] = _dates(table["acquisition_date"], csv)
     duplicated = table["patient_id"][table["patient_id"].duplicated()].unique()
@@ -149,11 +151,11 @@ def _patient_ids(values: pd.Series, csv: Path) -> pd.Series:
     digits = values.str.extract(r"^[Tt]?0*(\d+)$", expand=False)
     bad = values[digits.isna()]
     if len(bad):
-        row = int(bad.index[0]) + 2  # header is line 1
+        row = int(bad.index[0])  # the line of the file (the header is line 1)
         raise CohortError(f"{csv}: line {row}: patient_id {bad.iloc[0]!r} is not a patient number")
     long = values[digits.str.len() > 18]  # int64 holds 18 digits; more would overflow
     if len(long):
-        row = int(long.index[0]) + 2
+        row = int(long.index[0])
         shown = long.iloc[0] if len(long.iloc[0]) <= 40 else long.iloc[0][:37] + "..."
         raise CohortError(
             f"{csv}: line {row}: patient_id {shown!r} is too long (at most 18 digits)"
@@ -165,7 +167,7 @@ def _diagnoses(values: pd.Series, csv: Path) -> pd.Series:
     mapped = values.str.lower().map(DIAGNOSES)
     bad = values[mapped.isna()]
     if len(bad):
-        row = int(bad.index[0]) + 2
+        row = int(bad.index[0])
         raise CohortError(
             f"{csv}: line {row}: unknown diagnosis {bad.iloc[0]!r} (unknown values: "
             f"{sorted(set(bad))[:10]}); use Healthy/Sick (or normal/cancer)"
@@ -178,27 +180,70 @@ def _booleans(values: pd.Series, column: str, csv: Path) -> pd.Series:
     mapped = values.str.lower().map(BOOLEANS)
     bad = values[mapped.isna() & (values != "")]
     if len(bad):
-        row = int(bad.index[0]) + 2
+        row = int(bad.index[0])
         raise CohortError(
             f"{csv}: line {row}: {column} value {bad.iloc[0]!r} is not yes/no/true/false/1/0"
         )
     return mapped.astype("boolean")
 
 
+def _ages(values: pd.Series, csv: Path) -> pd.Series:
+    """Years, 0 to 120 (a decimal comma, 50,5, as locales that separate fields by ';' write
+    it); empty cells stay missing."""
+    age = pd.to_numeric(values.str.replace(",", ".").replace("", None), errors="coerce")
+    bad = values[(values != "") & ~age.between(0, MAX_AGE)]  # NaN, inf, -4 and 999 alike
+    if len(bad):
+        raise CohortError(
+            f"{csv}: line {int(bad.index[0])}: age {bad.iloc[0]!r} is not an age in years "
+            f"(a number from 0 to {MAX_AGE})"
+        )
+    return age
+
+
+# ISO 8601's calendar date, optionally with a time as the DMR file names give (2015-07-20T18:00).
+_ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?))?")
+
+
 def _dates(values: pd.Series, csv: Path) -> pd.Series:
     """ISO dates (YYYY-MM-DD, a time after it is dropped); empty cells stay empty."""
 
     def parse(value: str) -> str | None:
+        match = _ISO_DATE.fullmatch(value)
         try:
-            return datetime.date.fromisoformat(value[:10]).isoformat()
+            if match is None:
+                return None
+            if match[2]:
+                datetime.time.fromisoformat(match[2])  # 25:00 is no time
+            return datetime.date.fromisoformat(match[1]).isoformat()
         except ValueError:
             return None
 
     parsed = values.map(lambda v: parse(v) if v else "")
     bad = values[parsed.isna()]
     if len(bad):
-        row, value = int(bad.index[0]) + 2, bad.iloc[0]
-        shaped = re.fullmatch(r"\d{4}-\d{2}-\d{2}", value[:10]) is not None  # 2015-02-30
-        what = "is no date in the calendar" if shaped else "is not an ISO date (YYYY-MM-DD)"
+        row, value = int(bad.index[0]), bad.iloc[0]
+        shaped = _ISO_DATE.fullmatch(value) is not None  # 2015-02-30
+        what = (
+            "is no date in the calendar" if shaped
+            else "is not an ISO date (YYYY-MM-DD, or with a time: 2015-07-20T18:00)"
+        )  # fmt: skip
         raise CohortError(f"{csv}: line {row}: acquisition_date {value!r} {what}")
     return parsed
+
+
+def _record_lines(csv: Path, sep: str, skip: int) -> list[int]:
+    """The line each data row of the file starts on, as pandas reads its rows: blank lines
+    (pandas skips them) are not rows, a quoted cell may span lines."""
+    import csv as csv_module
+
+    lines, end = [], 0
+    with open(csv, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv_module.reader(fh, delimiter=sep, skipinitialspace=True)
+        try:
+            for number, row in enumerate(reader):
+                start, end = end + 1, reader.line_num
+                if number > skip and (len(row) > 1 or (row and row[0].strip())):
+                    lines.append(start)
+        except csv_module.Error:
+            return []  # pandas read it: the caller falls back to counting rows
+    return lines

@@ -140,8 +140,9 @@ class RenderSummary:
     sheet: Path | None = None
 
 
-def _start(data_dir, out_dir, sheet, force: bool) -> tuple[list[Path], Path]:
-    """render_folder's files and output folder, every refusal made before anything is drawn."""
+def _start(data_dir, out_dir, sheet, force: bool) -> tuple[dict[Path, str], Path]:
+    """render_folder's files (each with its PNG's name) and output folder, every refusal made
+    before anything is drawn."""
     from thermocad.io.find import find_thermal_files, is_thermal_file
 
     paths = find_thermal_files(data_dir)
@@ -150,13 +151,47 @@ def _start(data_dir, out_dir, sheet, force: bool) -> tuple[list[Path], Path]:
     if sheet is not None and Path(sheet).resolve() in {p.resolve() for p in paths}:
         raise ConfigError(f"{sheet}: --sheet names one of the thermograms to render; "
                           "give the sheet a name of its own")  # fmt: skip
+    names = output_names(paths, data_dir)
+    if sheet is not None and Path(sheet).resolve().parent == Path(out_dir).resolve():
+        taken = {name.casefold(): path for path, name in names.items()}
+        if (source := taken.get(Path(sheet).name.casefold())) is not None:
+            raise ConfigError(f"{sheet}: --sheet has the name of the PNG drawn for {source}; "
+                              "give the sheet a name of its own")  # fmt: skip
     check_apart(out_dir, data_dir)
     if sheet is not None and is_thermal_file(sheet):  # a PNG among the thermograms: read as one
         check_apart(sheet, data_dir, "--sheet")
     out = prepare_out_dir(out_dir, force=force)
     if sheet is not None:
         check_writable(sheet, force=force)
-    return paths, out
+    return names, out
+
+
+def output_names(paths: Sequence[Path], root: str | os.PathLike) -> dict[Path, str]:
+    """Each file's PNG name in the output folder, unique, decided before anything is drawn.
+
+    A file's name is its stem prefixed by its sub-folders (sub/T0003.txt -> sub__T0003.png).
+    Files whose names would collide (T0001.txt and T0001.npy; a/T0002.txt and a__T0002.txt;
+    names differing only in case, which collide on macOS and Windows) keep their extensions
+    (T0001.npy.png); any still colliding get ~2, ~3, ... in the order of their paths.
+    """
+    stems = {path: _stem(path, root) for path in paths}
+    count: dict[str, int] = {}
+    for stem in stems.values():
+        count[stem.casefold()] = count.get(stem.casefold(), 0) + 1
+    unique = {path: stem for path, stem in stems.items() if count[stem.casefold()] == 1}
+    used = {stem.casefold() for stem in unique.values()}
+    names = {}
+    for path in sorted(paths, key=str):
+        stem = unique.get(path)
+        if stem is None:
+            stem = _stem(path, root, keep_suffix=True)
+            base, n = stem, 1
+            while stem.casefold() in used:
+                n += 1
+                stem = f"{base}~{n}"
+            used.add(stem.casefold())
+        names[path] = stem + ".png"
+    return {path: names[path] for path in paths}
 
 
 def render_folder(
@@ -179,7 +214,8 @@ def render_folder(
     if cmap not in matplotlib.colormaps:  # before any file is read or written
         raise ConfigError(f"unknown colour map {cmap!r}; e.g. inferno, magma, gray, jet "
                           "(matplotlib's colormaps)")  # fmt: skip
-    paths, out_dir = _start(data_dir, out_dir, sheet, force)
+    names, out_dir = _start(data_dir, out_dir, sheet, force)
+    paths = list(names)
     summary = RenderSummary()
     low = high = None
     if shared_range:  # one pass for the range first, so every PNG shares one colour scale
@@ -189,7 +225,7 @@ def render_folder(
         if not hasattr(result, "array"):
             summary.errors.append(str(result))
             continue
-        target = out_dir / (_stem(path, data_dir) + ".png")
+        target = out_dir / names[path]
         render_thermogram(
             result.array, target, cmap=cmap, vmin=low, vmax=high, colorbar=colorbar,
             title=printable_name(path.name), unit=result.unit, force=True,
@@ -197,7 +233,7 @@ def render_folder(
         summary.written.append(target)
         if sheet is not None and len(thumbs) < sheet_max:
             thumbs.append(
-                (result.array[::4, ::4].copy(), printable_name(_stem(path, data_dir)))
+                (result.array[::4, ::4].copy(), printable_name(names[path][: -len(".png")]))
             )  # small copies only
     if sheet is not None and thumbs:
         summary.sheet = contact_sheet(
@@ -216,13 +252,15 @@ def render_folder(
     return summary
 
 
-def _stem(path: Path, root: str | os.PathLike) -> str:
-    """Output name: the file name without extensions, prefixed by its sub-folders."""
+def _stem(path: Path, root: str | os.PathLike, keep_suffix: bool = False) -> str:
+    """Output name: the file name without extensions (unless `keep_suffix`), prefixed by its
+    sub-folders."""
     try:
         parts = path.relative_to(root).parts
     except ValueError:
         parts = (path.name,)
-    return strip_suffix("__".join(parts))
+    joined = "__".join(parts)
+    return joined if keep_suffix else strip_suffix(joined)
 
 
 def _folder_range(results: Iterable) -> tuple[float | None, float | None]:

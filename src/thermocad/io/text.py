@@ -16,6 +16,7 @@ import re
 import numpy as np
 
 from thermocad.io.fixed_width import _DIGIT, _DOT, _MAX_DIGITS, _NL, _OTHER, _SEP, _fixed_width
+from thermocad.io.sniff import lone_crs_as_line_ends, sniff_text
 from thermocad.utils.errors import ThermalFormatError
 
 # Possessive and unambiguous: "\d+\.?\d*" split long digit runs in n ways, so one 20 KB
@@ -41,29 +42,6 @@ def _lut(comma_is_decimal: bool, newline: int) -> np.ndarray:
     return lut
 
 
-def sniff_text(data: bytes) -> tuple[str, bool]:
-    """Return (source_format, comma_is_decimal) for a text matrix."""
-    if b"," not in data:
-        return ("dmr-semicolon" if b";" in data else "dmr-space"), False
-    first = data.lstrip()[:65536].split(b"\n", 1)[0].strip()
-    raw = np.frombuffer(data, dtype=np.uint8)
-    commas = np.flatnonzero(raw == ord(","))
-    # A decimal comma always sits between digits, and then the file has no '.' at all.
-    inside = (commas > 0) & (commas < raw.size - 1)
-    between = inside.all() and _is_digit(raw[commas - 1]).all() and _is_digit(raw[commas + 1]).all()
-    inner_space = b" " in first or b"\t" in first
-    if b"." not in data and between and (b";" in data or inner_space):
-        # Named by the separator too: it tells the acquisition batch (cohort.prepare).
-        return ("dmr-semicolon-comma-decimal" if b";" in data else "dmr-space-comma-decimal"), True
-    if b"." not in data and between and commas.size == len(data.split()):
-        return "dmr-comma-decimal", True  # one column: "29,52" reads as a decimal, not as 2 ints
-    return "csv-comma", False
-
-
-def _is_digit(values: np.ndarray) -> np.ndarray:
-    return (values - np.uint8(48)) < 10
-
-
 def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
     """Parse a text matrix; return (float32 array, source_format, 1-based line of each row)."""
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark from Windows editors
@@ -80,18 +58,23 @@ def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
     if not data or data.isspace():
         raise ThermalFormatError(f"{name}: the file is empty")
     first = data[: data.find(b"\n") + 1]
+    if not first or b"\r" in first.rstrip(b"\r\n"):  # lines that end with a lone CR (classic
+        # Mac), perhaps with a final LF: each CR not before an LF ends a line
+        data = lone_crs_as_line_ends(data)
+        first = data[: data.find(b"\n") + 1]
     if first and b"," not in first:
         # Most files: when every line has line 1's bytes apart from its digits (checked byte
         # by byte), line 1 alone names the format, without sniff_text's whole-file scans.
         parsed = _parse_uniform(data, _lut(False, ord("\n")))
         if parsed is not None:
             return parsed[0], "dmr-semicolon" if b";" in first else "dmr-space", parsed[1]
-    source_format, comma_decimal = sniff_text(data)
-    newline = ord("\n") if first else ord("\r")  # classic Mac files end lines with CR
+    source_format, comma_decimal = sniff_text(data, name)
+    newline = ord("\n")
     lut = _lut(comma_decimal, newline)
     parsed = _parse_uniform(data, lut) if b"," in first else None  # ',' as mark or separator
     try:
-        if parsed is None:
+        if parsed is None:  # lone CRs in a later line (line 1's were seen above) end lines
+            data = lone_crs_as_line_ends(data)  # (a uniform layout has none past line 1's)
             raw = np.frombuffer(data, dtype=np.uint8)
             cls = lut[raw]
             parsed = None if (cls == _OTHER).any() else _parse_fast(raw, cls, newline, name)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat as stat_module
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from thermocad.io.limits import (
     read_limited,
 )
 from thermocad.io.npy import read_npy
+from thermocad.io.pool import ordered_map
 from thermocad.io.text import parse_text, warm_up_text_reader
 from thermocad.utils.errors import ThermalFormatError
 
@@ -105,6 +105,11 @@ def _cached(key: str, path: Path) -> Thermogram | None:
 
 def _kind(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-2:-1] and suffixes[-1] == ".gz" and suffixes[-2] in (*IMAGE_SUFFIXES, ".npy"):
+        raise ThermalFormatError(
+            f"{path}: a gzipped {suffixes[-2]} file; only text matrices are read gzipped (.txt.gz, "
+            f".csv.gz, .dat.gz): decompress it (gunzip) and give the {suffixes[-2]} file"
+        )
     if suffixes and suffixes[-1] in IMAGE_SUFFIXES:
         return IMAGE_SUFFIXES[suffixes[-1]]
     if suffixes and suffixes[-1] == ".npy":
@@ -209,7 +214,8 @@ def iter_read(
     `transform` (a module-level function) runs in a worker process on each Thermogram, so
     only its small result crosses back. Without one, whole arrays come back, and threads do
     better than processes (the reader releases the GIL, and an array from a process costs
-    a pickled copy; docs/benchmarks.md).
+    a pickled copy; docs/benchmarks.md). A worker process that dies on a file (a decoder's
+    crash, the OOM killer) gives that file an error, and the others are read.
     """
     workers = (os.cpu_count() or 1) if workers is None else max(1, workers)
     if isinstance(paths, Sized):
@@ -218,48 +224,18 @@ def iter_read(
         for path in paths:
             yield Path(path), _read_or_error(path, cache, transform)
         return
-    pending: deque[tuple[Path, Future]] = deque()
-    executor = ThreadPoolExecutor if transform is None else ProcessPoolExecutor
-    if executor is ProcessPoolExecutor:
+    if transform is not None:
         warm_up_text_reader()  # forked workers inherit the compiled reading loop
-    # Worker processes end with this one even when it is killed (-9, the OOM killer).
-    extra = {"initializer": _worker_start, "initargs": (os.getpid(),)} if transform else {}
-    pool = executor(max_workers=workers, **extra)
-    try:
-        for path in paths:
-            pending.append((Path(path), pool.submit(_read_or_error, path, cache, transform)))
-            if len(pending) >= 2 * workers:  # only a few arrays in flight at once
-                done_path, future = pending.popleft()
-                yield done_path, future.result()
-        while pending:
-            done_path, future = pending.popleft()
-            yield done_path, future.result()
-    except BaseException:  # stopped early (Ctrl-C, an error, a consumer that breaks): a graceful
-        # shutdown can wait for ever on workers that missed the pool's last message; stop them.
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    read = functools.partial(_read_or_error, cache=cache, transform=transform)
+    paths = (Path(path) for path in paths)
+    yield from ordered_map(read, paths, workers, transform is not None, _died)
 
 
-def _worker_start(parent: int) -> None:
-    """In a worker process: leave Ctrl-C to the parent (a worker stopped inside the pool's
-    queue lock hung the parent's shutdown for good), and ask Linux to kill it when its parent
-    dies (PR_SET_PDEATHSIG), so a killed `prepare` leaves no reader processes behind."""
-    import signal
-    import sys
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            return
-    if os.getppid() != parent:  # the parent died before the request above
-        os._exit(1)
+def _died(path: Path) -> ThermalFormatError:
+    return ThermalFormatError(
+        f"{path}: the reader process died while reading it (a crash in a decoder, or killed "
+        "for lack of memory?)"
+    )
 
 
 def read_many(

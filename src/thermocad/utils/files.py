@@ -65,6 +65,17 @@ def printable_name(name: str) -> str:
     return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def not_utf8_part(path: str | os.PathLike) -> str | None:
+    """The first folder or file name of `path` that is not UTF-8 text (as printable_name writes
+    it), or None: a path with one cannot be written to a table and opened again from it."""
+    for part in Path(path).parts:
+        try:
+            part.encode("utf-8")
+        except UnicodeEncodeError:
+            return printable_name(part)
+    return None
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write text to `path` atomically (readers never see a half-written file). A file name
     that is not UTF-8 (Linux allows any bytes) is written with its odd bytes escaped (\\udcff)."""
