@@ -113,6 +113,13 @@ def test_patient_id_too_long_for_an_integer(tmp_path):
     ].tolist() == [10**18 - 1]
 
 
+def test_a_patient_number_is_written_in_ascii_digits(tmp_path):
+    # Python's \\d takes any script's digits: '\u0663' (Arabic-Indic 3) was read as patient 3
+    path = write(tmp_path, "patient_id,diagnosis\n1,Healthy\nT\u0663,Sick\n")
+    with pytest.raises(CohortError, match="line 3: patient_id 'T\u0663' is not a patient number"):
+        read_labels(path)
+
+
 def test_acquisition_dates_with_aliases(tmp_path):
     text = (
         "patient_id,diagnosis,Acquired On\n1,Healthy,2013-08-16\n2,Sick,2015-07-20T18:00\n3,Sick,\n"

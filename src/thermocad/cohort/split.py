@@ -45,7 +45,7 @@ def checked_rows(df: pd.DataFrame, source: str | os.PathLike) -> pd.DataFrame:
     guard sees one woman however her number is written) and labels Healthy or Sick; a blank
     or other value is refused naming its line (the row's index + 2: the table as read)."""
     digits = df["patient_id"].astype(str).str.strip()
-    digits = digits.str.extract(r"^[Tt]?0*(\d{1,18})(?:\.0)?$", expand=False)
+    digits = digits.str.extract(r"^[Tt]?0*([0-9]{1,18})(?:\.0)?$", expand=False)
     for column, bad, wanted in (("patient_id", digits.isna(), "a patient number"),
                                 ("label", ~df["label"].isin(["Healthy", "Sick"]), "Healthy or Sick")):  # fmt: skip
         if bad.any():

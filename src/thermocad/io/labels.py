@@ -148,7 +148,7 @@ def _rename(table: pd.DataFrame, csv: Path) -> pd.DataFrame:
 
 def _patient_ids(values: pd.Series, csv: Path) -> pd.Series:
     """Integers; 'T0287' and '0287' both mean patient 287."""
-    digits = values.str.extract(r"^[Tt]?0*(\d+)$", expand=False)
+    digits = values.str.extract(r"^[Tt]?0*([0-9]+)$", expand=False)
     bad = values[digits.isna()]
     if len(bad):
         row = int(bad.index[0])  # the line of the file (the header is line 1)
