@@ -170,15 +170,10 @@ def score(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
     masks = {"all": np.ones(len(pred), bool), "batch_a": main_batch(pred),
              "period": period_matched(pred).to_numpy()}  # fmt: skip
     out = {}
-    rng = np.random.default_rng(seed)
     for name, m in masks.items():
-        y, p = pred["y"].to_numpy()[m], pred["prob"].to_numpy()[m]
-        boots = []
-        for _ in range(n_boot):
-            i = rng.integers(0, len(y), len(y))
-            if len(np.unique(y[i])) == 2:
-                boots.append(M.roc_auc(y[i], p[i]))
-        out[name] = (M.roc_auc(y, p), *np.percentile(boots, [2.5, 97.5]), int(m.sum()))
+        part = pred[m]  # one row per woman; the library's patient bootstrap (stratified)
+        ci = M.bootstrap_ci(part, 0.5, n_boot, seed)["roc_auc"]
+        out[name] = (M.roc_auc(part["y"], part["prob"]), *ci, int(m.sum()))
     called = pred["prob"] >= pred["threshold"]
     c = M.get_counts(pred["y"], called.astype(int))
     out["sens"] = (M.sensitivity(c), *M.wilson_ci(c.tp, c.tp + c.fn))

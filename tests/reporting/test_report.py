@@ -305,3 +305,27 @@ def test_the_metrics_table_names_the_interval_each_proportion_has():
         {**m, "proportion_ci_method": "patient bootstrap (a woman's images drawn together)"}
     )
     assert "<td>Wilson</td>" not in several and "bootstrap over patients" in several
+
+
+def test_a_metrics_table_says_why_an_interval_is_missing():
+    nan = (float("nan"), float("nan"))
+    m = {"roc_auc": 0.833, "brier": 0.2, "n": 4, "bootstrap_ci": {"roc_auc": nan, "brier": nan}}
+    html = R.metrics_table(m)
+    assert "0.833" in html and "none: fewer than 5 women of a class" in html
+    m["bootstrap_ci"] = {"roc_auc": (0.7, 0.9), "brier": (0.1, 0.3)}
+    assert "bootstrap over patients" in R.metrics_table(m)
+
+
+def test_a_smoke_comparison_says_so_at_the_top(tmp_path):
+    import json
+
+    from thermocad.reporting.modelcard import smoke_note
+
+    run = tmp_path / "compare" / "efficientnet_lite0" / "fold0"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"max_batches": None}))
+    assert smoke_note(tmp_path / "compare") is None
+    (run / "config.json").write_text(json.dumps({"max_batches": 2}))
+    assert "A smoke run (2 batches per epoch" in smoke_note(tmp_path / "compare")
+    html = R.write_report(tmp_path / "r.html", compare_dir=tmp_path / "compare").read_text()
+    assert html.index("A smoke run") < html.index('<section id="disclaimer">')

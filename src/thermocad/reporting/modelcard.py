@@ -274,3 +274,21 @@ def synthetic_note(cohort_csv) -> str | None:
         return ("Synthetic data written by thermocad synth: these figures show the pipeline "
                 "working, not how it does on women.")  # fmt: skip
     return None
+
+
+def smoke_note(compare_dir: Path | None) -> str | None:
+    """Said at the top when a CNN of the comparison was a smoke run (`--smoke`: a few batches
+    per epoch): its figures would otherwise read as a model's."""
+    if not compare_dir:
+        return None
+    batches = set()
+    for config in Path(compare_dir).glob("*/*/config.json"):
+        try:
+            batches.add(json.loads(config.read_text()).get("max_batches"))
+        except (OSError, ValueError, AttributeError):
+            continue
+    batches.discard(None)
+    if not batches:
+        return None
+    return (f"A smoke run ({max(batches)} batches per epoch, a check of the code): these "
+            "figures say nothing about how any model does.")  # fmt: skip

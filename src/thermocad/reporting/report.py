@@ -40,7 +40,10 @@ def metrics_table(m: dict) -> str:
     )
     rows = [(k, fmt_ci(m.get(k), w.get(k) or b.get(k)), method if k in w else "bootstrap")
             for k in ("sensitivity", "specificity", "accuracy", "ppv", "npv")]  # fmt: skip
-    rows += [(k, fmt_ci(m.get(k), b.get(k)), "bootstrap over patients")
+    boot = "bootstrap over patients"
+    if b and all(v is None or v != v for v in b.get("roc_auc", (None, None))):
+        boot = "none: fewer than 5 women of a class"  # metrics.MIN_PER_CLASS
+    rows += [(k, fmt_ci(m.get(k), b.get(k)), boot)
              for k in ("balanced_accuracy", "f1", "roc_auc", "brier")]  # fmt: skip
     rows += [(k, fmt_ci(m.get(k), None), "") for k in
              ("pr_auc", "calibration_intercept", "calibration_slope")]  # fmt: skip
@@ -232,7 +235,7 @@ def write_report(
     test = read_json(test_dir / "metrics.json") if test_dir else None
     nested_dir = cdir if ran.get("nested") else None
     run_dir = card.best_run_dir(cdir)
-    note = note or card.synthetic_note(cohort_csv)
+    note = " ".join(filter(None, [card.smoke_note(cdir), note or card.synthetic_note(cohort_csv)]))
     nested = read_json(nested_dir / "nested" / "nested.json") if nested_dir else None
     glance = at_a_glance(nested, test, ran.get("best_served")) if cdir else ""
     parts = [
