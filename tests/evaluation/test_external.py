@@ -178,3 +178,17 @@ def test_a_missing_data_folder_is_said_as_such(run_dir, tmp_path, capsys):
     )
     assert "nope: no such data folder" in capsys.readouterr().err
     assert not (run_dir / "external_nope").exists()  # nothing written
+
+
+def test_a_synthetic_models_numbers_are_not_real_womens(tmp_path, capsys):
+    # A model of synthetic women meeting real DMR-IR files: T0002 is another woman, not one of
+    # its training women (evaluate refused them until --numbered-apart was given).
+    from thermocad.evaluation.external import _real_after_synthetic
+    from thermocad.synth.files import TRUTH
+
+    synthetic = {"data": {"synthetic_share": 1.0}}
+    assert _real_after_synthetic(synthetic, tmp_path / "run", tmp_path)
+    assert "trained on synthetic women only" in capsys.readouterr().err
+    assert not _real_after_synthetic({"data": {"synthetic_share": 0.5}}, tmp_path, tmp_path)
+    (tmp_path / TRUTH).write_text("patient_id\n2\n")  # thermocad synth's folder: the same women
+    assert not _real_after_synthetic(synthetic, tmp_path / "run", tmp_path)

@@ -46,3 +46,17 @@ def test_a_downloaded_copys_name_still_says_the_view_and_the_woman():
     assert "patient number 12 is one of the women this model was trained on" in training_note(
         "T0012 (1).txt", {"12"}
     )
+
+
+def test_a_synthetic_models_training_numbers_are_not_said_to_be_real_womens():
+    from thermocad.inference.answer import _headlines
+    from thermocad.inference.notes import training_note
+
+    seen = {"2"}
+    real = training_note("T0002.txt", seen, {"data": {"synthetic_share": 0.0}})
+    assert real.startswith("patient number 2 is one of the women this model was trained on")
+    assert _headlines(real, {})[0].startswith("Not a test result: patient number 2")
+    synthetic = training_note("T0002.txt", seen, {"data": {"synthetic_share": 1.0}})
+    assert "is also a synthetic woman's" in synthetic and "someone else" in synthetic
+    assert not any(h.startswith("Not a test result") for h in _headlines(synthetic, {}))
+    assert training_note("T0003.txt", seen, {"data": {"synthetic_share": 1.0}}) == ""

@@ -170,6 +170,7 @@ def evaluate_external(
     out = _out_folder(run_dir, data_dir, out_dir, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
+    numbered_apart = numbered_apart or _real_after_synthetic(bundle.meta, run_dir, data_dir)
     check_unseen(read_labels(labels_csv)["patient_id"], run_dir, labels_csv,
                  numbered_apart=numbered_apart)  # fmt: skip
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
@@ -254,3 +255,15 @@ def _markdown(result: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _real_after_synthetic(meta: dict, run_dir: Path, data_dir) -> bool:
+    """True (said) when a model of synthetic women only meets women `thermocad synth` did not
+    write: a shared patient number is then another woman, not one of its training women."""
+    from thermocad.synth.files import TRUTH
+
+    if (meta.get("data") or {}).get("synthetic_share", 0) < 1 or (Path(data_dir) / TRUTH).is_file():
+        return False
+    log(f"note: {run_dir} was trained on synthetic women only; the women of {data_dir} are not "
+        "synthetic, so a shared patient number is another woman")  # fmt: skip
+    return True

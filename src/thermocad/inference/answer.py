@@ -75,7 +75,8 @@ def verdict(kind: str, detail: str, small: str = "") -> str:
 def _headlines(training: str, notes: dict[str, str]) -> list[str]:
     """The notes that qualify a call (`training_note`'s and `input_notes`'), each in a few words
     for the verdict (the Result has them whole)."""
-    heads = [f"Not a test result: {training.split(' (')[0]}." if training else "",
+    trained = training and "synthetic woman" not in training  # a real woman's number: hers
+    heads = [f"Not a test result: {training.split(' (')[0]}." if trained else "",
              "Imaged in a room outside the training women's range: read with care."
              if notes.get("room") else "",
              "A frame size no training file had." if notes.get("shape") else ""]  # fmt: skip
@@ -138,7 +139,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     void = void_note(bundle.meta, thermogram)
     result = result_line(bundle, path.name, prob, cnn, base, void)
     found = {} if void else input_notes(bundle.meta, thermogram)  # each computed once
-    training = training_note(path.name, seen)
+    training = training_note(path.name, seen, bundle.meta)
     if note := "; ".join(n for n in [*found.values(), training] if n):
         result += f" Note: {note}."
     p, t = shown(prob, bundle.threshold)

@@ -255,7 +255,7 @@ def explain_file(
     check_plausible(thermogram)
     title = printable_name(path.name)  # a name that is not UTF-8 cannot be drawn as it is
     seen = seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else set()
-    notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen))
+    notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen, bundle.meta))
     if note := "; ".join(n for n in notes if n):  # as predict and the web app say it
         log(f"note: {note}")
         title += "\n" + textwrap.fill(f"note: {note}", 170)

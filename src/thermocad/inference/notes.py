@@ -95,9 +95,12 @@ def period_note(cv: dict[str, Any]) -> str:
             "sensitivity and specificity on new women may be lower too")  # fmt: skip
 
 
-def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> str:
+def training_note(path: str | Path | None, seen: frozenset[str] | set[str],
+                  meta: dict[str, Any] | None = None) -> str:  # fmt: skip
     """'' or a note when the file's DMR-IR patient number is among `seen`, the patients that
-    trained the model (evaluation.lockbox.seen_patients)."""
+    trained the model (evaluation.lockbox.seen_patients). A model of synthetic women (`meta`'s
+    data.synthetic_share 1) says the number is a synthetic woman's: a real woman's file with
+    it is another woman's."""
     from thermocad.io.filenames import patient_number
 
     if not path or not seen:
@@ -105,6 +108,10 @@ def training_note(path: str | Path | None, seen: frozenset[str] | set[str]) -> s
     pid = patient_number(path, copies=True)
     if pid is None or str(pid) not in seen:
         return ""
+    if ((meta or {}).get("data") or {}).get("synthetic_share", 0) >= 1:
+        return (f"patient number {pid} is also a synthetic woman's (thermocad synth) this model "
+                "was trained on: if this file is her thermogram, this P(Sick) is no test result; "
+                "a real woman with this number is someone else")  # fmt: skip
     return (f"patient number {pid} is one of the women this model was trained on (its training "
             "record): if she is the same woman, this P(Sick) is no test result")  # fmt: skip
 

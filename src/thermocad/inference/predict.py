@@ -217,11 +217,11 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )
     if home is not None:
-        _note_training_women(table, home)
+        _note_training_women(table, home, bundle.meta)
     return table, errors + read_errors
 
 
-def _note_training_women(table: pd.DataFrame, run_dir: Path) -> None:
+def _note_training_women(table: pd.DataFrame, run_dir: Path, meta: dict) -> None:
     """Note the files whose DMR-IR patient number is one the model trained on (its run
     folder's trained_on.csv, or the record inside an exported .onnx): their P(Sick) is no
     held-out score."""
@@ -230,7 +230,7 @@ def _note_training_women(table: pd.DataFrame, run_dir: Path) -> None:
 
     seen = seen_patients(run_dir)
     for i, file in enumerate(table["file"] if seen else []):
-        if note := training_note(file, seen):
+        if note := training_note(file, seen, meta):
             table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)
 
 
