@@ -164,3 +164,18 @@ def test_json_outputs_are_strict_json(tmp_path):
     # Dates as ISO text, not nanoseconds; a missing one null; keys as json.dumps names them.
     assert back == {"true": "2014-01-02T00:00:00.000000000", "a": None,
                     "null": ["2015-03-04T00:00:00.000000000", None]}  # fmt: skip
+
+
+def test_an_atomic_write_is_synced_before_and_after_its_rename(tmp_path, monkeypatch):
+    # Renamed before its data reached the disk, a file can come back empty after a power cut.
+    import thermocad.utils.files as F
+
+    events = []
+    real_fsync, real_replace = F.os.fsync, F.os.replace
+    monkeypatch.setattr(F.os, "fsync", lambda fd: events.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(
+        F.os, "replace", lambda a, b: events.append("replace") or real_replace(a, b)
+    )
+    F.atomic_write_text(tmp_path / "model.json", "{}\n")
+    assert events == ["fsync", "replace", "fsync"]
+    assert (tmp_path / "model.json").read_text() == "{}\n"

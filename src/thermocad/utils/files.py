@@ -54,9 +54,25 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         # mkstemp makes 0600, and writers that replace the file (safetensors' save_file) make
         # it again: set the mode once written, so outputs follow the umask (0644 under 022).
         os.chmod(tmp_path, 0o666 & ~_umask())
+        _sync(tmp_path)  # on disk before the rename: a power cut leaves the old file or the new
         os.replace(tmp_path, path)
+        _sync(path.parent)  # and the rename itself
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _sync(path: Path) -> None:
+    """fsync a file or a folder (best effort: a file system that cannot is not an error)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def printable_name(name: str) -> str:
