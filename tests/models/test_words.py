@@ -51,3 +51,15 @@ def test_the_app_header_warns_of_a_stale_grey_image_model():
             "transform": {"marker": "remove"}}  # fmt: skip
     bundle = SimpleNamespace(meta=meta, unit="intensity", threshold=0.4, views=lambda: 0)
     assert "**This model was trained on grey images before thermocad read them" in _header(bundle)
+
+
+def test_a_model_of_other_preprocessing_is_warned_about():
+    from thermocad.models.words import not_a_model_warning
+    from thermocad.preprocess import PREPROCESS_VERSION
+    from thermocad.training.outputs import library_versions
+
+    assert not_a_model_warning({"preprocess_version": PREPROCESS_VERSION}) == ""
+    assert not_a_model_warning({}) == ""  # written before the field: nothing to compare
+    old = not_a_model_warning({"preprocess_version": "2026-12-01"})
+    assert "preprocessing of 2026-12-01" in old and "train it again" in old
+    assert {"torch", "numpy"} <= set(library_versions())  # written into model.json

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from thermocad.preprocess import PREPROCESS_VERSION
+
 # A grey-image model.json without data.grey_levels (training.data.GREY_LEVELS) predates the
 # way grey images are read now.
 STALE_GREY = ("this model was trained on grey images before thermocad read them as it does now "
@@ -48,6 +50,10 @@ def not_a_model_warning(meta: dict) -> str:
                      "about patients")  # fmt: skip
     if stale_grey(meta):
         lines.append(f"warning: {STALE_GREY}")
+    if (made := meta.get("preprocess_version")) and made != PREPROCESS_VERSION:
+        lines.append(f"warning: this model saw its inputs as thermocad's preprocessing of {made}, "
+                     f"and this version's is of {PREPROCESS_VERSION}: its threshold and figures "
+                     "were made on other inputs; train it again")  # fmt: skip
     if found:
         lines.append(
             f"warning: the cross-validation that made this model found: {'; '.join(found)}"

@@ -9,6 +9,7 @@ import pandas as pd
 
 from thermocad import __version__
 from thermocad.io.labels import CLASSES
+from thermocad.preprocess import PREPROCESS_VERSION
 from thermocad.reporting.plots import plot_schedule
 from thermocad.training.checkpoint import CHECKPOINT
 from thermocad.training.config import TrainConfig
@@ -85,6 +86,8 @@ def write_outputs(
         "fold": fold,
         "config": cfg.to_dict(),
         "thermocad_version": __version__,
+        "preprocess_version": PREPROCESS_VERSION,
+        "libraries": library_versions(),
         "ensemble": cfg.ensemble,
         "data": data.summary(),
         "metrics": {} if in_sample else classification_metrics(y_valid, probs, float(threshold)),
@@ -111,3 +114,16 @@ def write_trained_on(out_dir, train, valid) -> None:
     roles.update(dict.fromkeys(train["patient_id"].astype(str), "train"))
     table = pd.DataFrame({"patient_id": list(roles), "role": list(roles.values())})
     atomic_write_csv(Path(out_dir) / TRAINED_ON, table)
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of the libraries that computed the model and its inputs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("torch", "timm", "fastai", "numpy", "scipy", "scikit-image", "scikit-learn"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
