@@ -316,3 +316,7 @@ def test_the_page_header_says_what_the_model_is_and_what_fit_found_of_it():
     assert "**The cross-validation that made it found: it calls most Healthy women Sick.**" in text
     meta.update(config={}, data={}, cv={})
     assert "**" not in _header(bundle)
+    meta["preprocess_version"] = "2026-12-01"  # trained on other inputs than this version makes
+    assert "**This model saw its inputs as thermocad's preprocessing of 2026-12-01" in _header(
+        bundle
+    )

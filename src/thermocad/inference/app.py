@@ -146,17 +146,20 @@ def build_app(
 def _header(bundle: ModelBundle | OnnxModel) -> str:
     """The page's title and what it serves (a model of synthetic women says so)."""
     from thermocad.inference.notes import copies, tta_note
-    from thermocad.models.words import STALE_GREY, model_name, stale_grey, synthetic_training
+    from thermocad.models import words as W
 
-    text = (f"# thermocad: breast thermogram analysis\nModel: `{model_name(bundle.meta)}`, "
+    text = (f"# thermocad: breast thermogram analysis\nModel: `{W.model_name(bundle.meta)}`, "
             f"input unit `{bundle.unit}`, decision threshold {bundle.threshold:.4f}.")  # fmt: skip
-    if synthetic := synthetic_training(bundle.meta):
+    if synthetic := W.synthetic_training(bundle.meta):
         text += (f" **Trained on {synthetic} thermograms (`thermocad synth`), not on women: a "
                  "demonstration.**")  # fmt: skip
     if (bundle.meta.get("config") or {}).get("max_batches"):
         text += " **A smoke run: a check of the code, not a model.**"
-    if stale_grey(bundle.meta):
-        text += f" **{STALE_GREY[0].upper()}{STALE_GREY[1:]}.**"
+    for stale in (
+        W.STALE_GREY if W.stale_grey(bundle.meta) else "",
+        W.other_preprocessing(bundle.meta),
+    ):
+        text += f" **{stale[0].upper()}{stale[1:]}.**" if stale else ""
     if found := (bundle.meta.get("cv") or {}).get("warnings"):  # what `fit` found of it
         text += f" **The cross-validation that made it found: {'; '.join(map(str, found))}.**"
     if missing := why_unexplained(bundle):

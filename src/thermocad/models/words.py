@@ -34,6 +34,16 @@ def synthetic_training(meta: dict) -> str | None:
     return "synthetic" if share >= 1 else f"partly synthetic ({100 * share:.0f}%)"
 
 
+def other_preprocessing(meta: dict) -> str:
+    """'' or why a model of another PREPROCESS_VERSION (model.json) is not to be trusted."""
+    made = meta.get("preprocess_version")
+    if not made or made == PREPROCESS_VERSION:
+        return ""
+    return (f"this model saw its inputs as thermocad's preprocessing of {made}, and this "
+            f"version's is of {PREPROCESS_VERSION}: its threshold and figures were made on other "
+            "inputs; train it again")  # fmt: skip
+
+
 def not_a_model_warning(meta: dict) -> str:
     """'' or a warning for predict, explain and the app: a model of synthetic women, a smoke
     run, or one whose own cross-validation found it of no use (`cv.warnings`, by `fit`)."""
@@ -50,10 +60,8 @@ def not_a_model_warning(meta: dict) -> str:
                      "about patients")  # fmt: skip
     if stale_grey(meta):
         lines.append(f"warning: {STALE_GREY}")
-    if (made := meta.get("preprocess_version")) and made != PREPROCESS_VERSION:
-        lines.append(f"warning: this model saw its inputs as thermocad's preprocessing of {made}, "
-                     f"and this version's is of {PREPROCESS_VERSION}: its threshold and figures "
-                     "were made on other inputs; train it again")  # fmt: skip
+    if other := other_preprocessing(meta):
+        lines.append(f"warning: {other}")
     if found:
         lines.append(
             f"warning: the cross-validation that made this model found: {'; '.join(found)}"
