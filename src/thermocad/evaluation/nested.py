@@ -128,7 +128,11 @@ def _inner(train_rows: pd.DataFrame, out: Path, job: NestedJob) -> dict[str, pd.
 
 def _refit(chosen: str, train_rows: pd.DataFrame, test_rows: pd.DataFrame, out: Path,
            job: NestedJob) -> pd.DataFrame:  # fmt: skip
-    """The chosen candidate fitted on the whole outer training set, predicting the outer test fold."""
+    """The chosen candidate fitted on the whole outer training set, predicting the outer test fold.
+    The outer test women are the run's `valid` rows only so that train() predicts them: it
+    chooses nothing on its validation rows (no early stopping, no best epoch; lr_find runs on
+    training batches), and the threshold used is the inner folds'. Anything train() ever
+    chooses on validation rows must not run here."""
     df = pd.concat([train_rows.assign(split="train"), test_rows.assign(split="valid")])
     df = df.drop(columns="fold").reset_index(drop=True)
     arch = chosen.removesuffix(served_name("", True))
