@@ -99,3 +99,24 @@ def test_a_file_output_ending_in_a_slash_is_refused(tmp_path, argv, capsys, monk
         main(argv)
     assert exit_.value.code == 2 and "ends in '/', a folder" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # no file named like the folder
+
+
+@pytest.mark.parametrize("archs", ["", " ", "efficientnet_lite0,", "a,,b", " , "])
+@pytest.mark.parametrize("command", ["compare", "study"])
+def test_blank_archs_are_refused_before_anything_runs(
+    tmp_path, capsys, monkeypatch, archs, command
+):
+    import thermocad.pipeline as S
+
+    def ran(*args, **kwargs):
+        raise AssertionError("ran with a blank --archs")
+
+    monkeypatch.setattr(S, "run_compare", ran)
+    monkeypatch.setattr(S, "run_study", ran)
+    where = ["--split", "s.csv"] if command == "compare" else ["d", "--labels", "l.csv"]
+    with pytest.raises(SystemExit) as exc:
+        main([command, *where, "--archs", archs, "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--archs" in err and ("empty" in err or "blank entry" in err)
+    assert not (tmp_path / "o").exists()

@@ -10,7 +10,15 @@ from thermocad.models.device import DEVICE_HELP
 
 
 def _archs(text: str) -> list[str]:
-    return [a.strip() for a in text.split(",") if a.strip()]
+    """--archs: comma-separated names, none of them blank (an empty --archs would run the
+    baseline alone and still open the test set)."""
+    names = [a.strip() for a in text.split(",")]
+    if not any(names):
+        raise argparse.ArgumentTypeError("empty: give one or more comma-separated architectures")
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r} has a blank entry: give comma-separated "
+                                         "architectures, e.g. efficientnet_lite0,resnet34")  # fmt: skip
+    return names
 
 
 def register(sub: argparse._SubParsersAction) -> None:
