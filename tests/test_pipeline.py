@@ -103,6 +103,32 @@ def test_labels_of_other_women_are_refused_before_anything_is_written(cohort, tm
         check_labels_match(hidden, labels, set(pd.read_csv(labels)["patient_id"]))
 
 
+@pytest.mark.parametrize(
+    ("config", "options", "error"),
+    [
+        (
+            {"threshold_method": "youden", "target_sensitivity": 0.8},
+            {},
+            r"c\.json: threshold_method 'youden' takes no target_sensitivity",
+        ),
+        ({"target_sensitivity": 1.5}, {}, r"c\.json: target_sensitivity must be in \(0, 1\]"),
+        ({}, {"test": 0.9}, r"valid=0\.2 and test=0\.9"),
+        ({}, {"folds": 1}, r"--folds must be at least 2"),
+        ({}, {"archs": ["no_such_net"]}, r"no_such_net"),
+        ({"arch_overrides": {"v": {"arch": "nonet"}}}, {"archs": ["v"]}, r"nonet"),
+    ],
+)
+def test_a_studys_settings_are_checked_before_anything_is_written(cohort, tmp_path, config,
+                                                                 options, error):  # fmt: skip
+    data, labels = cohort
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match=error):
+        S.run_study(data, labels, tmp_path / "study", smoke=True, config_file=cfg,
+                    **{"archs": [], **options})  # fmt: skip
+    assert not (tmp_path / "study").exists()  # a rerun is not told of an interrupted study
+
+
 def test_study_baseline_only(cohort, tmp_path):
     data, labels = cohort
     report = S.run_study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from thermocad.evaluation.thresholds import check_threshold_rule
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     INCOMPLETE,  # a study, like a run, until its end
@@ -83,6 +84,8 @@ def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dic
             raise ConfigError(f"{path}: unknown keys {unknown}; valid: {sorted(DEFAULTS)}")
         try:
             check_sections(loaded)
+            check_threshold_rule(loaded.get("threshold_method", "sensitivity"),
+                                 loaded.get("target_sensitivity"))  # fmt: skip
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
         settings.update(loaded)
@@ -116,6 +119,19 @@ def check_sections(loaded: dict[str, Any]) -> None:
         unknown = sorted(set(loaded.get(section, {})) - allowed)
         if unknown:
             raise ConfigError(f"{section}: unknown keys {unknown}; valid: {sorted(allowed)}")
+
+
+def check_study(s: dict[str, Any], smoke: bool) -> None:
+    """Refused before the study's folder is touched: what the split and compare would refuse
+    once the cohort is prepared (threshold rule, split fractions, candidates, their configs)."""
+    from thermocad.cohort.split import check_options
+    from thermocad.evaluation.runs import check_candidates
+
+    check_threshold_rule(s["threshold_method"], s["target_sensitivity"])
+    split = {"valid": 0.2, "unit": "patient", "counts": None, **s["split"]}  # make_split's
+    check_options(split["valid"], s["test"], s["folds"], split["unit"], split["counts"])
+    config = train_config(s, smoke) if s["archs"] else None
+    check_candidates(s["archs"], config, _options(s)["overrides"])
 
 
 def train_config(settings: dict[str, Any], smoke: bool):
@@ -175,6 +191,7 @@ def run_study(
                                   folds=folds, test=test, seed=seed, nested=nested)  # fmt: skip
     if nested is not None:
         s = {**s, "nested": nested}
+    check_study(s, smoke)
     check_apart(out_dir, data_dir)
     from thermocad.cohort.prepare import check_labels_match
     from thermocad.io.labels import read_labels
