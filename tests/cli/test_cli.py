@@ -120,3 +120,10 @@ def test_blank_archs_are_refused_before_anything_runs(
     err = capsys.readouterr().err
     assert "--archs" in err and ("empty" in err or "blank entry" in err)
     assert not (tmp_path / "o").exists()
+
+
+def test_predict_help_says_what_it_writes_when_every_file_fails():
+    from tests.cli.test_defaults_and_config import _subparsers
+
+    text = " ".join(_subparsers()["predict"].format_help().split())
+    assert "When every file fails only OUT_errors.csv is written" in text
