@@ -127,3 +127,27 @@ def test_predict_help_says_what_it_writes_when_every_file_fails():
 
     text = " ".join(_subparsers()["predict"].format_help().split())
     assert "When every file fails only OUT_errors.csv is written" in text
+
+
+@pytest.mark.parametrize(
+    ("command", "forcing"),
+    [
+        (["train", "--split", "s.csv", "--smoke"], "to replace what it holds"),
+        (["demo", "--smoke"], "to replace an earlier demo's cohort and study"),
+        (["render", "DATA"], "to write into it (PNGs of the same names are replaced, others kept)"),
+        (["synth", "--patients", "2"], "to replace the synthetic cohort it holds (only its own"),
+    ],
+)
+def test_a_non_empty_out_is_refused_saying_what_force_would_do(tmp_path, capsys, command, forcing):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "T0001.npy").write_bytes(b"")
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "model.json").write_text("{}")  # an earlier model: --force replaces it, not "reuses"
+    argv = [str(data) if a == "DATA" else a for a in command]
+    assert main([*argv, "--out", str(full)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"thermocad: error: {full} already exists and is not empty; use "
+                          f"--force (force=True in Python) {forcing}")  # fmt: skip
+    assert len(err.splitlines()) == 1

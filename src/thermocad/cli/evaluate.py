@@ -118,7 +118,8 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smoke", action="store_true",
                    help="every training stage, tiny (checks the fine-tuning code: slower than "
                    "the default demo, whose head trains on precomputed features)")  # fmt: skip
-    p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
+    p.add_argument("--force", action="store_true", help="replace an earlier demo's cohort and "
+                   "study in the output folder")  # fmt: skip
     p.set_defaults(func=_demo)
 
 

@@ -153,7 +153,8 @@ def _start(data_dir, out_dir, sheet, force: bool) -> tuple[list[Path], Path]:
     check_apart(out_dir, data_dir)
     if sheet is not None and is_thermal_file(sheet):  # a PNG among the thermograms: read as one
         check_apart(sheet, data_dir, "--sheet")
-    out = prepare_out_dir(out_dir, force=force)
+    out = prepare_out_dir(out_dir, force=force, forcing="to write into it (PNGs of the same "
+                          "names are replaced, others kept)")  # fmt: skip
     if sheet is not None:
         check_writable(sheet, force=force)
     return paths, out

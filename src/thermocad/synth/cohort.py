@@ -245,7 +245,8 @@ def generate_cohort(
     sheet = _preview_path(Path(out_dir), preview)
     if sheet is not None:  # before the cohort is written: an existing sheet is refused first
         check_writable(sheet, force=force)
-    out = prepare_out_dir(out_dir, force=force)
+    out = prepare_out_dir(out_dir, force=force, forcing="to replace the synthetic cohort it "
+                          "holds (only its own files)")  # fmt: skip
     _start_cohort(out, range(first_id, first_id + n_patients))
     draw = [seed, 0] if first_id == 1 else [seed, 0, first_id]  # cohorts from 1: as before
     sick, batches = _assign(np.random.default_rng(draw), n_patients, sick_fraction, fmt,
