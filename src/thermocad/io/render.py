@@ -14,7 +14,9 @@ import numpy as np
 from thermocad.io.find import strip_suffix
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
+    INCOMPLETE,
     atomic_path,
+    atomic_write_text,
     check_apart,
     check_writable,
     prepare_out_dir,
@@ -181,6 +183,9 @@ def render_folder(
         raise ConfigError(f"unknown colour map {cmap!r}; e.g. inferno, magma, gray, jet "
                           "(matplotlib's colormaps)")  # fmt: skip
     paths, out_dir = _start(data_dir, out_dir, sheet, force)
+    # Until the last PNG: an interrupted render's rerun is told so, not only "not empty".
+    atomic_write_text(out_dir / INCOMPLETE, "a render being written by thermocad render; "
+                      "not finished\n")  # fmt: skip
     summary = RenderSummary()
     low = high = None
     if shared_range:  # one pass for the range first, so every PNG shares one colour scale
@@ -205,6 +210,7 @@ def render_folder(
             [a for a, _ in thumbs], [t for _, t in thumbs], sheet, cmap=cmap,
             vmin=low, vmax=high, colorbar=True, force=True, shared_range=True,
         )  # fmt: skip
+    (out_dir / INCOMPLETE).unlink()
     log(f"rendered {len(summary.written)} files to {out_dir}; {len(summary.errors)} unreadable")
     drawn = {Path(p).resolve() for p in [*summary.written, summary.sheet] if p is not None}
     if others := sorted(p for p in out_dir.glob("*.png") if p.resolve() not in drawn):

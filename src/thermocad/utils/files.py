@@ -204,7 +204,8 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
     if found and not force:
         if (path / INCOMPLETE).exists() or (path / FIT_RESUME).exists():  # a run stopped there
             text = _read(path / INCOMPLETE) or "fit"  # the run that stopped
-            what = next((w for w in ("fit", "study", "training") if w in text), "run")
+            kinds = ("fit", "study", "training", "render", "synthetic cohort")
+            what = next((w for w in kinds if w in text), "run")
             if what == "training" and maker(path) == "fit":  # fit's final stage
                 what = "fit"
             go_on = "--resume continues it, " if what == "fit" else ""
