@@ -26,6 +26,7 @@ from thermocad.evaluation.runs import (
     AllModelsFailedError,
     arch_of,
     check_candidates,
+    check_split_files,
     cnn_alone_auc,
     fold_splits,
     run_arch,
@@ -240,6 +241,7 @@ def compare(
         log(f"{split_csv} has no {P.PERIOD} column (made before it existed): each table takes "
             "the date range of its own women; make the split again to mark them once")  # fmt: skip
     T.check_threshold_rule(threshold_method, target_sensitivity)
+    check_split_files(split_df, split_csv)
     if nested:
         from thermocad.evaluation.nested import check_nested
 

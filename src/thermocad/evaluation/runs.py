@@ -34,6 +34,18 @@ def arch_of(name: str, overrides: dict[str, dict] | None = None) -> str:
     return str((overrides or {}).get(name, {}).get("arch", name))
 
 
+def check_split_files(split_df: pd.DataFrame, split_csv) -> None:
+    """ConfigError naming the first of the split's files that is not a readable file (moved,
+    deleted, another machine's paths) and how many are, before any candidate trains on them."""
+    import os
+
+    missing = [p for p in split_df["path"] if not (os.path.isfile(p) and os.access(p, os.R_OK))]
+    if missing:
+        raise ConfigError(f"{split_csv}: {len(missing)} of its {len(split_df)} files are missing "
+                          f"or unreadable, e.g. {missing[0]} (moved since the split was made?); "
+                          "prepare and split the data again where it now is")  # fmt: skip
+
+
 def check_candidates(archs, config: Any, overrides: dict[str, dict] | None = None) -> None:
     """ConfigError, before anything trains, for a candidate that names no architecture (listing
     the valid ones) or whose overrides make no valid config (a dataclass `config`)."""
