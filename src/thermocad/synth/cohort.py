@@ -49,13 +49,13 @@ def _assign(rng: np.random.Generator, n: int, sick_fraction: float, fmt: str, co
 
 def _check(n_patients: int, sick_fraction: float, frames: int, views, fmt: str, h: int, w: int,
            nuis: Nuisances):  # fmt: skip
-    for flag, ok, value in (("--patients", n_patients >= 1, n_patients),
-                            ("--frames", frames >= 1, frames),
-                            ("--sick-fraction", 0.0 <= sick_fraction <= 1.0, sick_fraction)):  # fmt: skip
-        if not ok:
+    for flag, name, ok, value in (("--patients", "n_patients", n_patients >= 1, n_patients),
+                                  ("--frames", "frames", frames >= 1, frames),
+                                  ("--sick-fraction", "sick_fraction", 0.0 <= sick_fraction <= 1.0,
+                                   sick_fraction)):  # fmt: skip
+        if not ok:  # each names its own parameter (the CLI's and Python's)
             need = "between 0 and 1" if flag == "--sick-fraction" else "at least 1"
-            raise ConfigError(f"{flag} (n_patients, frames, sick_fraction in Python) must be "
-                              f"{need}, got {value}")  # fmt: skip
+            raise ConfigError(f"{flag} ({name} in Python) must be {need}, got {value}")
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     bad = [v for v in views if v not in VIEW_YAW]
