@@ -379,3 +379,15 @@ def test_each_count_error_names_only_its_own_parameter(tmp_path, capsys, option,
     assert main(["synth", "--out", str(tmp_path / "s"), option, value]) == 2
     assert capsys.readouterr().err == f"thermocad: error: {message}\n"
     assert not (tmp_path / "s").exists()
+
+
+def test_the_preview_says_how_many_thermograms_it_shows(tmp_path, capsys, monkeypatch):
+    from thermocad.cli import main
+
+    monkeypatch.delenv("THERMOCAD_QUIET", raising=False)
+    base = ["synth", "--height", "64", "--width", "80", "--preview"]
+    assert main([*base, "--out", str(tmp_path / "two"), "--patients", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "preview of all 2 thermograms (by file name)" in err and "12" not in err
+    assert main([*base, "--out", str(tmp_path / "many"), "--patients", "13"]) == 0
+    assert "preview of the first 12 of 13 thermograms" in capsys.readouterr().err

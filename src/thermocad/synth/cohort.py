@@ -257,8 +257,5 @@ def generate_cohort(
     labels = atomic_write_csv(out / "labels.csv", pd.DataFrame(rows))
     (out / UNFINISHED[0]).unlink()
     if sheet is not None:
-        from thermocad.utils.progress import log
-
-        write_preview(out, sheet, force=True)  # checked above
-        log(f"preview of the first 12 thermograms (by file name): {sheet}")
+        write_preview(out, sheet, force=True)  # checked above; it logs how many it shows
     return labels
