@@ -159,7 +159,8 @@ def _warn_one_class(df: pd.DataFrame, fractions: dict[str, float], counts) -> No
 def check_options(valid, test, folds, unit, counts) -> None:
     if unit not in UNITS:
         raise ConfigError(f"unknown split unit {unit!r}; use one of {UNITS}")
-    if not (0 <= valid < 1 and 0 <= test < 1 and valid + test < 1):
+    used = 0.0 if folds else valid  # with folds, valid is ignored (fold 0 is the valid split)
+    if not (0 <= valid < 1 and 0 <= test < 1 and used + test < 1):
         raise ConfigError(
             f"valid={valid} and test={test} must be fractions in [0, 1) summing below 1"
         )
