@@ -15,7 +15,7 @@ from thermocad.io.filenames import InvalidDateError, parse_dmr_name
 from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_warning
 from thermocad.io.labels import read_labels
 from thermocad.io.thermal import iter_read
-from thermocad.utils.errors import CohortError
+from thermocad.utils.errors import CohortError, ConfigError
 from thermocad.utils.files import atomic_write_csv, check_writable
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log, progress
@@ -150,6 +150,9 @@ def cohort_table(
     workers: int | None = None,
 ) -> pd.DataFrame:
     """The cohort as a table: one row per thermal file, excluded ones with their reason."""
+    if not sharpness_threshold >= 0:  # a negative one (or NaN) excludes nothing, silently
+        raise ConfigError(f"--sharpness-threshold (sharpness_threshold in Python) must be at "
+                          f"least 0 (0 excludes no image as blurred), got {sharpness_threshold}")  # fmt: skip
     from thermocad.utils.files import INCOMPLETE
 
     marker = Path(data_dir) / INCOMPLETE  # e.g. a synth interrupted: part of its women only
