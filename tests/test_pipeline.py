@@ -129,6 +129,21 @@ def test_a_studys_settings_are_checked_before_anything_is_written(cohort, tmp_pa
     assert not (tmp_path / "study").exists()  # a rerun is not told of an interrupted study
 
 
+def test_report_refuses_a_folder_that_is_not_a_study(tmp_path, capsys):
+    from thermocad.cli import main
+
+    folder = tmp_path / "prepared"  # prepare's and split's outputs, no comparison
+    (folder / "cohort").mkdir(parents=True)
+    (folder / "cohort" / "cohort.csv").write_text("path,patient_id,label,excluded_reason\n")
+    (folder / "split.csv").write_text("path,patient_id,label,split\n")
+    with pytest.raises(ConfigError, match=r"prepared: not a study: no compare/comparison\.csv "
+                       r"\(found cohort/cohort\.csv, split\.csv\); a study's folder"):  # fmt: skip
+        S.report_study(folder)
+    assert main(["report", str(tmp_path / "empty")]) == 2
+    assert "no cohort.csv nor split.csv either" in capsys.readouterr().err
+    assert not (folder / "report.html").exists() and not (tmp_path / "empty").exists()
+
+
 def test_study_baseline_only(cohort, tmp_path):
     data, labels = cohort
     report = S.run_study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25,

@@ -277,19 +277,9 @@ def report_study(
     study_dir: str | os.PathLike, out_html: str | os.PathLike | None = None, force: bool = False
 ) -> Path:
     """(Re)write the HTML report of an existing study directory."""
-    from thermocad.reporting.modelcard import find_study_inputs
-    from thermocad.reporting.report import write_report
+    from thermocad.reporting.report import study_inputs, write_report
 
-    if (Path(study_dir) / INCOMPLETE).exists():
-        raise ConfigError(f"{study_dir}: the study did not finish (interrupted, failed or still "
-                          "running); run `thermocad study ... --force` again")  # fmt: skip
-    inputs = find_study_inputs(study_dir)
-    if (Path(study_dir) / "model.json").is_file() and not inputs["compare_dir"]:
-        raise ConfigError(f"{study_dir}: a model's folder (`thermocad fit` or `train`), not a "
-                          "study: its card is README.md there, and a fit's cross-validation "
-                          "is cv/metrics.json; `thermocad study` writes a report")  # fmt: skip
-    if not any(inputs.values()):
-        raise ConfigError(f"{study_dir}: no cohort.csv, split.csv or compare/ folder found")
+    inputs = study_inputs(study_dir)  # refusing a folder that is not a finished study
     study_json, study = Path(study_dir) / "study.json", {}
     if study_json.exists():
         try:
