@@ -112,7 +112,7 @@ def test_labels_of_other_women_are_refused_before_anything_is_written(cohort, tm
             r"c\.json: threshold_method 'youden' takes no target_sensitivity",
         ),
         ({"target_sensitivity": 1.5}, {}, r"c\.json: target_sensitivity must be in \(0, 1\]"),
-        ({}, {"test": 0.9}, r"valid=0\.2 and test=0\.9"),
+        ({}, {"test": 1.0}, r"valid=0\.2 and test=1\.0 must be fractions"),
         ({}, {"folds": 1}, r"--folds must be at least 2"),
         ({}, {"archs": ["no_such_net"]}, r"no_such_net"),
         ({"arch_overrides": {"v": {"arch": "nonet"}}}, {"archs": ["v"]}, r"nonet"),
