@@ -103,6 +103,47 @@ def test_labels_of_other_women_are_refused_before_anything_is_written(cohort, tm
         check_labels_match(hidden, labels, set(pd.read_csv(labels)["patient_id"]))
 
 
+@pytest.mark.parametrize(
+    ("config", "options", "error"),
+    [
+        (
+            {"threshold_method": "youden", "target_sensitivity": 0.8},
+            {},
+            r"c\.json: threshold_method 'youden' takes no target_sensitivity",
+        ),
+        ({"target_sensitivity": 1.5}, {}, r"c\.json: target_sensitivity must be in \(0, 1\]"),
+        ({}, {"test": 1.0}, r"valid=0\.2 and test=1\.0 must be fractions"),
+        ({}, {"folds": 1}, r"--folds must be at least 2"),
+        ({}, {"archs": ["no_such_net"]}, r"no_such_net"),
+        ({"arch_overrides": {"v": {"arch": "nonet"}}}, {"archs": ["v"]}, r"nonet"),
+    ],
+)
+def test_a_studys_settings_are_checked_before_anything_is_written(cohort, tmp_path, config,
+                                                                 options, error):  # fmt: skip
+    data, labels = cohort
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match=error):
+        S.run_study(data, labels, tmp_path / "study", smoke=True, config_file=cfg,
+                    **{"archs": [], **options})  # fmt: skip
+    assert not (tmp_path / "study").exists()  # a rerun is not told of an interrupted study
+
+
+def test_report_refuses_a_folder_that_is_not_a_study(tmp_path, capsys):
+    from thermocad.cli import main
+
+    folder = tmp_path / "prepared"  # prepare's and split's outputs, no comparison
+    (folder / "cohort").mkdir(parents=True)
+    (folder / "cohort" / "cohort.csv").write_text("path,patient_id,label,excluded_reason\n")
+    (folder / "split.csv").write_text("path,patient_id,label,split\n")
+    with pytest.raises(ConfigError, match=r"prepared: not a study: no compare/comparison\.csv "
+                       r"\(found cohort/cohort\.csv, split\.csv\); a study's folder"):  # fmt: skip
+        S.report_study(folder)
+    assert main(["report", str(tmp_path / "empty")]) == 2
+    assert "no cohort.csv nor split.csv either" in capsys.readouterr().err
+    assert not (folder / "report.html").exists() and not (tmp_path / "empty").exists()
+
+
 def test_study_baseline_only(cohort, tmp_path):
     data, labels = cohort
     report = S.run_study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25,

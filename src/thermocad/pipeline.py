@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from thermocad.evaluation.thresholds import check_threshold_rule
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     INCOMPLETE,  # a study, like a run, until its end
@@ -83,6 +84,8 @@ def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dic
             raise ConfigError(f"{path}: unknown keys {unknown}; valid: {sorted(DEFAULTS)}")
         try:
             check_sections(loaded)
+            check_threshold_rule(loaded.get("threshold_method", "sensitivity"),
+                                 loaded.get("target_sensitivity"))  # fmt: skip
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
         settings.update(loaded)
@@ -116,6 +119,19 @@ def check_sections(loaded: dict[str, Any]) -> None:
         unknown = sorted(set(loaded.get(section, {})) - allowed)
         if unknown:
             raise ConfigError(f"{section}: unknown keys {unknown}; valid: {sorted(allowed)}")
+
+
+def check_study(s: dict[str, Any], smoke: bool) -> None:
+    """Refused before the study's folder is touched: what the split and compare would refuse
+    once the cohort is prepared (threshold rule, split fractions, candidates, their configs)."""
+    from thermocad.cohort.split import check_options
+    from thermocad.evaluation.runs import check_candidates
+
+    check_threshold_rule(s["threshold_method"], s["target_sensitivity"])
+    split = {"valid": 0.2, "unit": "patient", "counts": None, **s["split"]}  # make_split's
+    check_options(split["valid"], s["test"], s["folds"], split["unit"], split["counts"])
+    config = train_config(s, smoke) if s["archs"] else None
+    check_candidates(s["archs"], config, _options(s)["overrides"])
 
 
 def train_config(settings: dict[str, Any], smoke: bool):
@@ -175,6 +191,7 @@ def run_study(
                                   folds=folds, test=test, seed=seed, nested=nested)  # fmt: skip
     if nested is not None:
         s = {**s, "nested": nested}
+    check_study(s, smoke)
     check_apart(out_dir, data_dir)
     from thermocad.cohort.prepare import check_labels_match
     from thermocad.io.labels import read_labels
@@ -215,7 +232,7 @@ def run_demo(out_dir: str | os.PathLike, force: bool = False, n_patients: int = 
     """
     from thermocad.synth.cohort import generate_cohort
 
-    out = prepare_out_dir(out_dir, force)
+    out = prepare_out_dir(out_dir, force, forcing="to replace an earlier demo's cohort and study")
     log(f"generating a synthetic cohort of {n_patients} patients ({difficulty} difficulty)")
     labels = generate_cohort(out / "data", n_patients=n_patients, seed=seed, height=120,
                              width=160, difficulty=difficulty, force=True)  # fmt: skip
@@ -260,19 +277,9 @@ def report_study(
     study_dir: str | os.PathLike, out_html: str | os.PathLike | None = None, force: bool = False
 ) -> Path:
     """(Re)write the HTML report of an existing study directory."""
-    from thermocad.reporting.modelcard import find_study_inputs
-    from thermocad.reporting.report import write_report
+    from thermocad.reporting.report import study_inputs, write_report
 
-    if (Path(study_dir) / INCOMPLETE).exists():
-        raise ConfigError(f"{study_dir}: the study did not finish (interrupted, failed or still "
-                          "running); run `thermocad study ... --force` again")  # fmt: skip
-    inputs = find_study_inputs(study_dir)
-    if (Path(study_dir) / "model.json").is_file() and not inputs["compare_dir"]:
-        raise ConfigError(f"{study_dir}: a model's folder (`thermocad fit` or `train`), not a "
-                          "study: its card is README.md there, and a fit's cross-validation "
-                          "is cv/metrics.json; `thermocad study` writes a report")  # fmt: skip
-    if not any(inputs.values()):
-        raise ConfigError(f"{study_dir}: no cohort.csv, split.csv or compare/ folder found")
+    inputs = study_inputs(study_dir)  # refusing a folder that is not a finished study
     study_json, study = Path(study_dir) / "study.json", {}
     if study_json.exists():
         try:

@@ -99,3 +99,55 @@ def test_a_file_output_ending_in_a_slash_is_refused(tmp_path, argv, capsys, monk
         main(argv)
     assert exit_.value.code == 2 and "ends in '/', a folder" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # no file named like the folder
+
+
+@pytest.mark.parametrize("archs", ["", " ", "efficientnet_lite0,", "a,,b", " , "])
+@pytest.mark.parametrize("command", ["compare", "study"])
+def test_blank_archs_are_refused_before_anything_runs(
+    tmp_path, capsys, monkeypatch, archs, command
+):
+    import thermocad.pipeline as S
+
+    def ran(*args, **kwargs):
+        raise AssertionError("ran with a blank --archs")
+
+    monkeypatch.setattr(S, "run_compare", ran)
+    monkeypatch.setattr(S, "run_study", ran)
+    where = ["--split", "s.csv"] if command == "compare" else ["d", "--labels", "l.csv"]
+    with pytest.raises(SystemExit) as exc:
+        main([command, *where, "--archs", archs, "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--archs" in err and ("empty" in err or "blank entry" in err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_predict_help_says_what_it_writes_when_every_file_fails():
+    from tests.cli.test_defaults_and_config import _subparsers
+
+    text = " ".join(_subparsers()["predict"].format_help().split())
+    assert "When every file fails only OUT_errors.csv is written" in text
+
+
+@pytest.mark.parametrize(
+    ("command", "forcing"),
+    [
+        (["train", "--split", "s.csv", "--smoke"], "to replace what it holds"),
+        (["demo", "--smoke"], "to replace an earlier demo's cohort and study"),
+        (["render", "DATA"], "to write into it (PNGs of the same names are replaced, others kept)"),
+        (["synth", "--patients", "2"], "to replace the synthetic cohort it holds (only its own"),
+    ],
+)
+def test_a_non_empty_out_is_refused_saying_what_force_would_do(tmp_path, capsys, command, forcing):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "T0001.npy").write_bytes(b"")
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "model.json").write_text("{}")  # an earlier model: --force replaces it, not "reuses"
+    argv = [str(data) if a == "DATA" else a for a in command]
+    assert main([*argv, "--out", str(full)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"thermocad: error: {full} already exists and is not empty; use "
+                          f"--force (force=True in Python) {forcing}")  # fmt: skip
+    assert len(err.splitlines()) == 1

@@ -194,6 +194,17 @@ def test_cli_prepare(folder, tmp_path, capsys):
     assert not cohort["excluded_reason"].str.startswith("blurred").any()
 
 
+def test_a_negative_sharpness_threshold_is_refused_before_anything_is_written(folder, tmp_path,
+                                                                              capsys):  # fmt: skip
+    data, labels = folder
+    for bad in ("-5", "nan"):
+        argv = ["prepare", str(data), "--labels", str(labels), "--out", str(tmp_path / "o"),
+                "--sharpness-threshold", bad]  # fmt: skip
+        assert main(argv) == 2
+        assert "--sharpness-threshold must be at least 0" in (capsys.readouterr().err)
+    assert not (tmp_path / "o").exists()
+
+
 def test_empty_or_missing_folder(tmp_path, folder):
     _, labels = folder
     (tmp_path / "empty").mkdir()

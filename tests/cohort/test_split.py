@@ -131,6 +131,18 @@ def test_bad_options(tmp_path, options, message):
         make_split(cohort(tmp_path), **options)
 
 
+def test_with_folds_the_ignored_valid_fraction_does_not_limit_test(tmp_path, capsys):
+    # --valid is ignored with --folds (fold 0 is the valid split): test 0.85 leaves 15% for folds
+    df = make_split(cohort(tmp_path), valid=0.2, test=0.85, folds=2)
+    assert set(df.loc[df["split"] != "test", "fold"]) == {0, 1}
+    with pytest.raises(ConfigError, match="fractions"):
+        make_split(cohort(tmp_path), valid=0.2, test=0.85)  # without folds it is used
+    out = tmp_path / "split.csv"
+    assert (
+        main(["split", cohort(tmp_path), "--out", str(out), "--test", "0.85", "--folds", "2"]) == 0
+    )
+
+
 def test_folds_need_each_class_in_each_fold(tmp_path):
     # 45 patients but 5 Sick: 6 folds cannot each hold a Sick woman (a traceback from sklearn)
     with pytest.raises(

@@ -141,6 +141,21 @@ def test_missing_or_leaky_split_is_one_error_and_creates_nothing(tmp_path, capsy
     assert err.startswith("thermocad: error:") and "Traceback" not in err
 
 
+def test_a_split_whose_files_moved_is_refused_before_anything_trains(split_csv, tmp_path):
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for f in sorted(tmp_path.glob("T*.npy"))[:5]:  # five women's files moved away
+        f.rename(moved / f.name)
+
+    def trainer(*args, **kwargs):
+        raise AssertionError("trained on a split whose files are gone")
+
+    with pytest.raises(ConfigError, match=r"split\.csv: 5 of its 24 files are missing or "
+                       r"unreadable, e\.g\. .*T0000\.npy"):  # fmt: skip
+        C.compare(split_csv, ["a"], tmp_path / "cmp", {"arch": None}, trainer=trainer)
+    assert not (tmp_path / "cmp").exists()
+
+
 def test_every_model_failing_names_the_table(split_csv, tmp_path):
     with pytest.raises(C.AllModelsFailedError, match=r"comparison\.csv: every model failed"):
         C.compare(split_csv, ["broken"], tmp_path / "cmp", config={}, baseline=False,

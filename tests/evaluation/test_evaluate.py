@@ -217,6 +217,20 @@ def test_evaluate_run_missing_split_names_the_file(tmp_path):
         E.evaluate_run(tmp_path / "run", tmp_path / "nope.csv")
 
 
+def test_evaluate_names_a_bad_split_before_an_existing_output(tmp_path):
+    from thermocad.cli import main
+
+    run = tmp_path / "run"
+    (run / "eval_test").mkdir(parents=True)
+    (run / "eval_test" / "metrics.json").write_text("{}")  # an earlier evaluation's
+    (tmp_path / "bad").mkdir()
+    wrong = tmp_path / "bad" / "wrong.csv"
+    _pred().drop(columns="prob").to_csv(wrong, index=False)  # a cohort table: no split column
+    with pytest.raises(ConfigError, match=r"wrong\.csv: .*split"):
+        E.evaluate_run(run, wrong)
+    assert main(["evaluate", str(run), "--split", str(wrong)]) == 2
+
+
 def test_unit_mismatch_names_a_file(tmp_path):
     np.save(tmp_path / "a.npy", np.full((16, 20), 33.0, np.float32))
     split = pd.DataFrame({"path": [str(tmp_path / "a.npy")], "patient_id": [1], "label": ["Sick"]})

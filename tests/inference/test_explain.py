@@ -52,7 +52,7 @@ def test_mirror_about_the_body_midline():
     assert m[12:16, 14:18].mean() == pytest.approx(33.0)
 
 
-def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path):
+def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path, capsys):
     out = tmp_path / "figs"
     assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out)]) == 0
     png = out / "T0002_gradcam.png"
@@ -64,11 +64,16 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path):
     bad.parent.mkdir()
     bad.write_text("nothing thermal here\n")
     assert main(["explain", str(run_dir), str(bad), "--out", str(out)]) == 2
-    # Beside the thermogram the figure would be read back as one by the next walk of its folder.
-    beside = dmr_files[1].parent
+    # explain reads only the files it is named: a figure inside the thermogram's folder is
+    # written (as predict's table is), with a note that a later walk of that folder would read it.
+    beside = tmp_path / "beside"
+    beside.mkdir()
+    shutil.copy(dmr_files[1], beside / "T0002.txt")
+    capsys.readouterr()
     for out in (beside, beside / "figs"):  # the folder, or one inside it: predict walks down
-        assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out)]) == 2
-    assert not list(beside.rglob("T0002_gradcam.png"))
+        assert main(["explain", str(run_dir), str(beside / "T0002.txt"), "--out", str(out)]) == 0
+        assert (out / "T0002_gradcam.png").is_file()
+        assert "would read the figure as a thermogram" in capsys.readouterr().err
     # Several files: one figure each; a bad one is named and the others are still drawn.
     two = tmp_path / "two"
     assert main(["explain", str(run_dir), str(dmr_files[0]), str(bad), str(dmr_files[2]),
@@ -77,6 +82,22 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path):
     fig = tmp_path / "fig.png"  # an image's name: the figure goes in a folder, said so
     assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(fig)]) == 2
     assert not fig.exists()
+
+
+def test_explain_checks_its_input_before_its_output(tmp_path, capsys):
+    # A folder given as FILE is said as such, whatever --out: the output's checks come after
+    # (its --out inside the folder's parent was refused as "inside the data folder").
+    folder = tmp_path / "some_folder"
+    folder.mkdir()
+    (tmp_path / "figs2").mkdir()
+    (tmp_path / "figs2" / "some_folder_gradcam.png").write_bytes(b"an earlier figure")
+    for out in (tmp_path / "figs2", tmp_path / "elsewhere"):
+        assert main(["explain", str(tmp_path / "no_run"), str(folder), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err == f"thermocad: error: {folder}: is a directory, not a thermal file\n"
+    missing = tmp_path / "gone.txt"
+    assert main(["explain", str(tmp_path / "no_run"), str(missing), "--out", str(tmp_path)]) == 2
+    assert f"{missing}: cannot read the file" in capsys.readouterr().err
 
 
 def test_explain_refuses_an_implausible_thermogram(run_dir, tmp_path):

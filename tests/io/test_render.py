@@ -149,3 +149,33 @@ def test_a_sheet_with_a_rendered_images_name_in_the_output_folder_is_refused(tmp
     summary = render_folder(data, out, sheet=out / "sheet.png")
     assert sorted(p.name for p in out.iterdir()) == ["T0001.png", "sheet.png"]
     assert summary.sheet == out / "sheet.png"
+
+
+def test_an_interrupted_render_is_marked_and_its_rerun_told(tmp_path, monkeypatch, capsys):
+    import thermocad.io.render as R
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i, a in enumerate(arrays(2)):
+        np.save(data / f"T000{i + 1}.npy", a)
+    real = R.render_thermogram
+    calls = []
+
+    def stopped(*args, **kwargs):  # Ctrl-C after the first PNG
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(R, "render_thermogram", stopped)
+    argv = ["render", str(data), "--out", str(tmp_path / "r"), "--workers", "1"]
+    assert main(argv) == 130
+    assert (tmp_path / "r" / "INCOMPLETE").is_file()
+    capsys.readouterr()
+    monkeypatch.setattr(R, "render_thermogram", real)
+    assert main(argv) == 2
+    assert f"{tmp_path / 'r'} holds an interrupted render (its INCOMPLETE mark)" in (
+        capsys.readouterr().err
+    )
+    assert main([*argv, "--force"]) == 0
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["T0001.png", "T0002.png"]

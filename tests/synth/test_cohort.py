@@ -362,3 +362,32 @@ def test_a_cohort_interrupted_before_its_mark_named_its_women_is_still_replaced(
         (old / f"T000{i}.txt").write_text("36 36\n")
     generate_cohort(old, 2, force=True, **SMALL)
     assert sorted(p.name for p in old.glob("T*")) == ["T0001.txt", "T0002.txt"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--patients", "0", "--patients (n_patients in Python) must be at least 1, got 0"),
+        ("--frames", "0", "--frames (frames in Python) must be at least 1, got 0"),
+        ("--sick-fraction", "1.5",
+         "--sick-fraction (sick_fraction in Python) must be between 0 and 1, got 1.5"),
+    ],
+)  # fmt: skip
+def test_each_count_error_names_only_its_own_parameter(tmp_path, capsys, option, value, message):
+    from thermocad.cli import main
+
+    assert main(["synth", "--out", str(tmp_path / "s"), option, value]) == 2
+    assert capsys.readouterr().err == f"thermocad: error: {message}\n"
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_preview_says_how_many_thermograms_it_shows(tmp_path, capsys, monkeypatch):
+    from thermocad.cli import main
+
+    monkeypatch.delenv("THERMOCAD_QUIET", raising=False)
+    base = ["synth", "--height", "64", "--width", "80", "--preview"]
+    assert main([*base, "--out", str(tmp_path / "two"), "--patients", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "preview of all 2 thermograms (by file name)" in err and "12" not in err
+    assert main([*base, "--out", str(tmp_path / "many"), "--patients", "13"]) == 0
+    assert "preview of the first 12 of 13 thermograms" in capsys.readouterr().err

@@ -40,7 +40,14 @@ from thermocad.utils.errors import ConfigError
         ({"lr": float("nan")}, "lr must be a finite number, got nan"),
         ({"lrs": (1e-4, float("inf"))}, "lrs must be a finite number"),
         ({"norm_width": float("inf")}, "norm_width must be a finite number"),
-        ({"lrs": (1e-4, 0.5, 0.5, 1e-2)}, r"lrs: 1 to 3 learning rates .* got 4"),
+        ({"lrs": (1e-4, 0.5, 0.5, 1e-2)}, r"lrs: 3 learning rates .* or 1 for all three, got 4"),
+        (
+            {"lrs": (1e-4, 1e-2)},
+            r"lrs: 3 learning rates \(early body, late body, head\) or 1 .* got 2",
+        ),
+        ({"lrs": ()}, r"lrs: 3 learning rates .* got 0"),
+        ({"lr": 0.0}, "lr must be above 0, got 0.0"),
+        ({"lr": -1e-3}, "lr must be at least 0"),
         ({"head_epochs": 0}, "nothing to train: head_epochs, frozen_cycles and cycles are all 0"),
         ({"augmentation": {"zoom": 0}}, "augmentation zoom is the largest zoom-in, at least 1"),
         ({"augmentation": {"flip": "no"}}, "augmentation flip must be true or false, got 'no'"),
@@ -54,9 +61,10 @@ def test_every_bad_value_is_a_config_error_naming_the_choices(changes, message):
 
 def test_json_lists_become_tuples():
     # A study config or arch_overrides entry is JSON: its lists stand for the tuple fields.
-    c = TrainConfig(channels=["temperature"], lrs=[1e-4, 1e-3])
-    assert c.channels == ("temperature",) and c.lrs == (1e-4, 1e-3)
-    assert hash(c) == hash(TrainConfig(channels=("temperature",), lrs=(1e-4, 1e-3)))
+    c = TrainConfig(channels=["temperature"], lrs=[1e-4, 1e-3, 1e-2])
+    assert c.channels == ("temperature",) and c.lrs == (1e-4, 1e-3, 1e-2)
+    assert hash(c) == hash(TrainConfig(channels=("temperature",), lrs=(1e-4, 1e-3, 1e-2)))
+    assert TrainConfig(lrs=[1e-3]).lrs == (1e-3,)  # one for all three groups
 
 
 def test_presets_and_defaults_are_valid():
@@ -92,10 +100,10 @@ def _parse(*argv: str):
 
 def test_cli_flags_come_from_the_fields():
     assert _parse() == TrainConfig()
-    cfg = _parse("--crop", "none", "--channels", "temperature", "asymmetry", "--lrs", "1e-3",
-                 "1e-2", "--no-pretrained", "--size", "256", "--tta", "2")  # fmt: skip
+    cfg = _parse("--crop", "none", "--channels", "temperature", "asymmetry", "--lrs", "1e-4",
+                 "1e-3", "1e-2", "--no-pretrained", "--size", "256", "--tta", "2")  # fmt: skip
     assert cfg == TrainConfig(crop="none", channels=("temperature", "asymmetry"),
-                              lrs=(1e-3, 1e-2), pretrained=False, size=256, tta=2)  # fmt: skip
+                              lrs=(1e-4, 1e-3, 1e-2), pretrained=False, size=256, tta=2)  # fmt: skip
     assert _parse("--smoke", "--seed", "4") == TrainConfig.smoke(seed=4)
     assert _parse("--study-recipe").tta == 4 and _parse("--lr-find").lr is None
     with pytest.raises(SystemExit):

@@ -391,6 +391,22 @@ def test_fold_training(tmp_path):
     assert meta["fold"] == 1 and sum(meta["data"]["valid"]["images"].values()) == 4
 
 
+def test_a_train_refused_before_training_leaves_no_run_folder(tmp_path):
+    split = make_split(tmp_path, {"train": 3, "valid": 1}, folds=2)
+    config = TrainConfig.smoke(cycles=1, tta=0, batch_size=2)
+    with pytest.raises(ThermocadError, match="7"):  # no fold 7
+        train(split, tmp_path / "runs" / "t7", config, fold=7)
+    no_column = tmp_path / "cohort.csv"
+    pd.read_csv(split).drop(columns=["split", "fold"]).to_csv(no_column, index=False)
+    with pytest.raises(ThermocadError, match="split"):
+        train(no_column, tmp_path / "runs" / "t8", config)
+    assert not (tmp_path / "runs").exists()  # not a folder holding only its .thermocad mark
+    (tmp_path / "empty").mkdir()  # a folder that was there stays, as it was
+    with pytest.raises(ThermocadError):
+        train(split, tmp_path / "empty", config, fold=7)
+    assert (tmp_path / "empty").is_dir() and not list((tmp_path / "empty").iterdir())
+
+
 def test_study_preset_is_the_2019_recipe():
     study = TrainConfig.study()
     assert (study.size, study.head_epochs, study.frozen_cycles, study.cycles) == (None, 1, 2, 3)

@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="predict P(Sick) for thermal files or folders",
         description="Predict P(Sick) for DMR text matrices, images and .npy files (folders are "
         "searched recursively). Writes OUT, OUT_patients.csv when a patient has several files "
-        "and OUT_errors.csv listing files that failed; exits 1 if any failed. MODEL is a run "
+        "and OUT_errors.csv listing files that failed; exits 1 if any failed. When every file "
+        "fails only OUT_errors.csv is written (no OUT holding a header alone; with --force an "
+        "earlier OUT and OUT_patients.csv are removed), so a rerun needs no --force for OUT. MODEL is a run "
         "folder (PyTorch; without PyTorch installed, its model.onnx) or an .onnx file written "
         "by `thermocad export` (ONNX Runtime and numpy only).",
     )

@@ -31,7 +31,7 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="images whose sharpness (variance of the Laplacian of the 0..100-scaled map) is "
-        "below this are excluded as blurred (default 0.5)",
+        "below this are excluded as blurred (default 0.5; at least 0, and 0 excludes none)",
     )
     p.add_argument("--workers", type=_workers, default=None,
                    help="reader processes (default: all cores)")  # fmt: skip

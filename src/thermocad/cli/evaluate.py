@@ -10,7 +10,15 @@ from thermocad.models.device import DEVICE_HELP
 
 
 def _archs(text: str) -> list[str]:
-    return [a.strip() for a in text.split(",") if a.strip()]
+    """--archs: comma-separated names, none of them blank (an empty --archs would run the
+    baseline alone and still open the test set)."""
+    names = [a.strip() for a in text.split(",")]
+    if not any(names):
+        raise argparse.ArgumentTypeError("empty: give one or more comma-separated architectures")
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r} has a blank entry: give comma-separated "
+                                         "architectures, e.g. efficientnet_lite0,resnet34")  # fmt: skip
+    return names
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -110,7 +118,8 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--smoke", action="store_true",
                    help="every training stage, tiny (checks the fine-tuning code: slower than "
                    "the default demo, whose head trains on precomputed features)")  # fmt: skip
-    p.add_argument("--force", action="store_true", help="reuse a non-empty output folder")
+    p.add_argument("--force", action="store_true", help="replace an earlier demo's cohort and "
+                   "study in the output folder")  # fmt: skip
     p.set_defaults(func=_demo)
 
 

@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="replace an earlier synthetic cohort in OUT (a folder of other thermal files is refused)",
     )
     p.add_argument("--preview", nargs="?", const="", default=None, metavar="PNG", type=output_file,
-                   help="also write a contact sheet of the first 12 thermograms (default "
+                   help="also write a contact sheet of the first 12 thermograms, or all if fewer (default "
                    "OUT_preview.png, beside OUT)")  # fmt: skip
     p.set_defaults(func=_synth)
 

@@ -15,7 +15,7 @@ from thermocad.io.filenames import InvalidDateError, parse_dmr_name
 from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_warning
 from thermocad.io.labels import read_labels
 from thermocad.io.thermal import iter_read
-from thermocad.utils.errors import CohortError
+from thermocad.utils.errors import CohortError, ConfigError
 from thermocad.utils.files import atomic_write_csv, check_writable, not_utf8_part
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log, progress
@@ -124,8 +124,7 @@ def prepare_cohort(
 
 
 def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> None:
-    """Refuse labels that name none of the data's women (another cohort's table) before
-    anything is written."""
+    """Refuse labels naming none of the data's women (another cohort's) before any write."""
     from thermocad.io.filenames import patient_number
     from thermocad.io.find import walk_thermal_files
 
@@ -150,6 +149,8 @@ def cohort_table(
     workers: int | None = None,
 ) -> pd.DataFrame:
     """The cohort as a table: one row per thermal file, excluded ones with their reason."""
+    if not sharpness_threshold >= 0:  # a negative one (or NaN) excludes nothing, silently
+        raise ConfigError(f"--sharpness-threshold must be at least 0, got {sharpness_threshold}")
     from thermocad.utils.files import INCOMPLETE
 
     marker = Path(data_dir) / INCOMPLETE  # e.g. a synth interrupted: part of its women only

@@ -110,7 +110,7 @@ def make_split(
     counts: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Split the kept cohort rows; returns them with `split` (and `fold`), reproducible for a seed."""
-    _check_options(valid, test, folds, unit, counts)
+    check_options(valid, test, folds, unit, counts)
     df = _kept_rows(cohort_csv)
     # Period-matched women: decided once, on the whole cohort, for every table of this split.
     df[PERIOD] = period_matched(df, own_range=True).to_numpy()
@@ -156,10 +156,11 @@ def _warn_one_class(df: pd.DataFrame, fractions: dict[str, float], counts) -> No
                 "is undefined; add patients of that class or lower --valid/--test")  # fmt: skip
 
 
-def _check_options(valid, test, folds, unit, counts) -> None:
+def check_options(valid, test, folds, unit, counts) -> None:
     if unit not in UNITS:
         raise ConfigError(f"unknown split unit {unit!r}; use one of {UNITS}")
-    if not (0 <= valid < 1 and 0 <= test < 1 and valid + test < 1):
+    used = 0.0 if folds else valid  # with folds, valid is ignored (fold 0 is the valid split)
+    if not (0 <= valid < 1 and 0 <= test < 1 and used + test < 1):
         raise ConfigError(
             f"valid={valid} and test={test} must be fractions in [0, 1) summing below 1"
         )

@@ -25,6 +25,8 @@ from thermocad.evaluation.runs import (
     BASELINE,
     AllModelsFailedError,
     arch_of,
+    check_candidates,
+    check_split_files,
     cnn_alone_auc,
     fold_splits,
     run_arch,
@@ -32,7 +34,6 @@ from thermocad.evaluation.runs import (
 )
 from thermocad.io.labels import with_y
 from thermocad.models.words import served_name
-from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
@@ -195,16 +196,13 @@ def _real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] 
     config = config if config is not None else TrainConfig()
     overrides, skipped = overrides or {}, {}
     own = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}
+    check_candidates(archs, config, overrides)  # every name and override, before any trains
     for name in archs:
-        spec = get_arch(arch_of(name, overrides))  # raises ConfigError listing the valid names
-        if why := unavailable(spec, {**own, **overrides.get(name, {})}):
+        if why := unavailable(
+            get_arch(arch_of(name, overrides)), {**own, **overrides.get(name, {})}
+        ):
             log(f"warning: {name} is left out of this comparison: {why}")
             skipped[name] = f"failed: {why}"
-        if dataclasses.is_dataclass(config):
-            try:  # a bad override fails here, before any candidate trains
-                dataclasses.replace(config, **{"arch": name, **overrides.get(name, {})})
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"arch_overrides[{name!r}]: {exc}") from exc
     # The fold runs live inside compare's own output folder, which prepare_out_dir already
     # vetted (empty, or --force): a run left there by an interrupted compare is replaced.
     return partial(train, force=True), config, skipped
@@ -243,6 +241,7 @@ def compare(
         log(f"{split_csv} has no {P.PERIOD} column (made before it existed): each table takes "
             "the date range of its own women; make the split again to mark them once")  # fmt: skip
     T.check_threshold_rule(threshold_method, target_sensitivity)
+    check_split_files(split_df, split_csv)
     if nested:
         from thermocad.evaluation.nested import check_nested
 

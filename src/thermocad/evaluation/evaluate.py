@@ -235,13 +235,12 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
                    subgroup: str | None, force: bool, n_boot: int, device: str,
                    threshold: tuple[float, str] | None, ledger: Path | None) -> dict:  # fmt: skip
     """evaluate_run() into `out`, held against other writers."""
+    from thermocad.evaluation.lockbox import check_split_rows
     from thermocad.inference.loading import load_model
 
-    check_writable(out / "metrics.json", force)
-    rows = split_rows(split_csv, on, subgroup)
-    from thermocad.evaluation.lockbox import check_split_rows
-
+    rows = split_rows(split_csv, on, subgroup)  # the inputs first: their problem is the real one
     check_split_rows(rows, on, run_dir, split_csv)  # test women new to it, valid not trainers
+    check_writable(out / "metrics.json", force)
     bundle = load_model(run_dir, device)
     for name in ("metrics.json", "predictions.csv"):  # an earlier evaluation's (--force): an
         (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots

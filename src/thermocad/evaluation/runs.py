@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from thermocad.io.labels import with_y
-from thermocad.utils.errors import ThermocadError
+from thermocad.utils.errors import ConfigError, ThermocadError
 from thermocad.utils.files import atomic_write_csv
 from thermocad.utils.progress import log
 
@@ -32,6 +32,32 @@ def arch_of(name: str, overrides: dict[str, dict] | None = None) -> str:
     """The architecture a candidate trains: its own name, or the "arch" of its overrides (a
     named recipe variant, e.g. {"grey_frame": {"arch": "efficientnet_lite0", "crop": "none"}})."""
     return str((overrides or {}).get(name, {}).get("arch", name))
+
+
+def check_split_files(split_df: pd.DataFrame, split_csv) -> None:
+    """ConfigError naming the first of the split's files that is not a readable file (moved,
+    deleted, another machine's paths) and how many are, before any candidate trains on them."""
+    import os
+
+    missing = [p for p in split_df["path"] if not (os.path.isfile(p) and os.access(p, os.R_OK))]
+    if missing:
+        raise ConfigError(f"{split_csv}: {len(missing)} of its {len(split_df)} files are missing "
+                          f"or unreadable, e.g. {missing[0]} (moved since the split was made?); "
+                          "prepare and split the data again where it now is")  # fmt: skip
+
+
+def check_candidates(archs, config: Any, overrides: dict[str, dict] | None = None) -> None:
+    """ConfigError, before anything trains, for a candidate that names no architecture (listing
+    the valid ones) or whose overrides make no valid config (a dataclass `config`)."""
+    from thermocad.models.registry import get_arch
+
+    for name in archs:
+        get_arch(arch_of(name, overrides))
+        if dataclasses.is_dataclass(config):
+            try:
+                dataclasses.replace(config, **{"arch": name, **(overrides or {}).get(name, {})})
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"arch_overrides[{name!r}]: {exc}") from exc
 
 
 def fold_splits(split_df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:

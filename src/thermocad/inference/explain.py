@@ -210,6 +210,33 @@ def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str 
                           seen=seen_box(bundle, array))  # fmt: skip
 
 
+def _read_checked(run_dir, path: Path, out_dir, force: bool):
+    """The thermogram and its figure's path, the input read before the output is checked (a
+    folder given as FILE is said as such, whatever --out). A figure inside the thermogram's
+    own folder is allowed (explain reads only the files it is named) and noted: a later walk
+    of that folder (predict, prepare) would read it as a thermogram."""
+    from thermocad.io.thermal import read_thermal
+    from thermocad.utils.errors import ConfigError
+    from thermocad.utils.files import check_writable
+    from thermocad.utils.progress import log
+
+    if Path(run_dir).suffix.lower() == ".onnx":
+        raise ConfigError(f"{run_dir}: Grad-CAM needs the PyTorch model; give its run folder")
+    thermogram = read_thermal(path)
+    if (
+        Path(out_dir).suffix.lower() in (".png", ".jpg", ".jpeg", ".svg", ".pdf")
+        and not Path(out_dir).is_dir()
+    ):
+        raise ConfigError(f"{out_dir}: --out is the folder the figure goes in (as "
+                          f"FOLDER/{path.stem}_gradcam.png), not the image's name")  # fmt: skip
+    target = check_writable(Path(out_dir) / f"{path.stem}_gradcam.png", force)
+    folder = path.absolute().parent.resolve()
+    if folder == target.parent.resolve() or folder in target.parent.resolve().parents:
+        log(f"note: {target} is inside {path.name}'s folder {path.parent}: a later predict or "
+            "prepare of that folder would read the figure as a thermogram")  # fmt: skip
+    return thermogram, target
+
+
 def explain_file(
     run_dir: str | os.PathLike,
     path: str | os.PathLike,
@@ -225,32 +252,19 @@ def explain_file(
     from thermocad.inference.loading import load_model
     from thermocad.inference.notes import input_note, result_line, training_note, void_note
     from thermocad.inference.predict import check_unit
-    from thermocad.io.thermal import read_thermal
     from thermocad.models.words import not_a_model_warning
     from thermocad.preprocess.plausible import check_plausible
-    from thermocad.utils.errors import ConfigError
     from thermocad.utils.extras import require
-    from thermocad.utils.files import atomic_path, check_apart, check_writable, printable_name
+    from thermocad.utils.files import atomic_path, printable_name
     from thermocad.utils.progress import log
 
     require("torch", "timm", extra="train")
     require("pytorch_grad_cam", extra="explain")
-    if Path(run_dir).suffix.lower() == ".onnx":
-        raise ConfigError(f"{run_dir}: Grad-CAM needs the PyTorch model; give its run folder")
     path = Path(path)
-    if (
-        Path(out_dir).suffix.lower() in (".png", ".jpg", ".jpeg", ".svg", ".pdf")
-        and not Path(out_dir).is_dir()
-    ):
-        raise ConfigError(f"{out_dir}: --out is the folder the figure goes in (as "
-                          f"FOLDER/{path.stem}_gradcam.png), not the image's name")  # fmt: skip
-    check_apart(out_dir, path.absolute().parent)  # the next walk of that folder would read it
-    target = Path(out_dir) / f"{path.stem}_gradcam.png"
-    check_writable(target, force)
+    thermogram, target = _read_checked(run_dir, path, out_dir, force)
     bundle = load_model(run_dir, device)
     for warning in not_a_model_warning(bundle.meta).splitlines():  # each a log line
         log(warning)
-    thermogram = read_thermal(path)
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     check_plausible(thermogram)
     title = printable_name(path.name)  # a name that is not UTF-8 cannot be drawn as it is

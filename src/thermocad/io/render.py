@@ -14,7 +14,9 @@ import numpy as np
 from thermocad.io.find import strip_suffix
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
+    INCOMPLETE,
     atomic_path,
+    atomic_write_text,
     check_apart,
     check_writable,
     prepare_out_dir,
@@ -160,7 +162,8 @@ def _start(data_dir, out_dir, sheet, force: bool) -> tuple[dict[Path, str], Path
     check_apart(out_dir, data_dir)
     if sheet is not None and is_thermal_file(sheet):  # a PNG among the thermograms: read as one
         check_apart(sheet, data_dir, "--sheet")
-    out = prepare_out_dir(out_dir, force=force)
+    out = prepare_out_dir(out_dir, force=force, forcing="to write into it (PNGs of the same "
+                          "names are replaced, others kept)")  # fmt: skip
     if sheet is not None:
         check_writable(sheet, force=force)
     return names, out
@@ -216,6 +219,9 @@ def render_folder(
                           "(matplotlib's colormaps)")  # fmt: skip
     names, out_dir = _start(data_dir, out_dir, sheet, force)
     paths = list(names)
+    # Until the last PNG: an interrupted render's rerun is told so, not only "not empty".
+    atomic_write_text(out_dir / INCOMPLETE, "a render being written by thermocad render; "
+                      "not finished\n")  # fmt: skip
     summary = RenderSummary()
     low = high = None
     if shared_range:  # one pass for the range first, so every PNG shares one colour scale
@@ -240,6 +246,7 @@ def render_folder(
             [a for a, _ in thumbs], [t for _, t in thumbs], sheet, cmap=cmap,
             vmin=low, vmax=high, colorbar=True, force=True, shared_range=True,
         )  # fmt: skip
+    (out_dir / INCOMPLETE).unlink()
     log(f"rendered {len(summary.written)} files to {out_dir}; {len(summary.errors)} unreadable")
     drawn = {Path(p).resolve() for p in [*summary.written, summary.sheet] if p is not None}
     if others := sorted(p for p in out_dir.glob("*.png") if p.resolve() not in drawn):

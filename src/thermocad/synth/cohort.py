@@ -49,13 +49,13 @@ def _assign(rng: np.random.Generator, n: int, sick_fraction: float, fmt: str, co
 
 def _check(n_patients: int, sick_fraction: float, frames: int, views, fmt: str, h: int, w: int,
            nuis: Nuisances):  # fmt: skip
-    for flag, ok, value in (("--patients", n_patients >= 1, n_patients),
-                            ("--frames", frames >= 1, frames),
-                            ("--sick-fraction", 0.0 <= sick_fraction <= 1.0, sick_fraction)):  # fmt: skip
-        if not ok:
+    for flag, name, ok, value in (("--patients", "n_patients", n_patients >= 1, n_patients),
+                                  ("--frames", "frames", frames >= 1, frames),
+                                  ("--sick-fraction", "sick_fraction", 0.0 <= sick_fraction <= 1.0,
+                                   sick_fraction)):  # fmt: skip
+        if not ok:  # each names its own parameter (the CLI's and Python's)
             need = "between 0 and 1" if flag == "--sick-fraction" else "at least 1"
-            raise ConfigError(f"{flag} (n_patients, frames, sick_fraction in Python) must be "
-                              f"{need}, got {value}")  # fmt: skip
+            raise ConfigError(f"{flag} ({name} in Python) must be {need}, got {value}")
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     bad = [v for v in views if v not in VIEW_YAW]
@@ -245,7 +245,8 @@ def generate_cohort(
     sheet = _preview_path(Path(out_dir), preview)
     if sheet is not None:  # before the cohort is written: an existing sheet is refused first
         check_writable(sheet, force=force)
-    out = prepare_out_dir(out_dir, force=force)
+    out = prepare_out_dir(out_dir, force=force, forcing="to replace the synthetic cohort it "
+                          "holds (only its own files)")  # fmt: skip
     _start_cohort(out, range(first_id, first_id + n_patients))
     draw = [seed, 0] if first_id == 1 else [seed, 0, first_id]  # cohorts from 1: as before
     sick, batches = _assign(np.random.default_rng(draw), n_patients, sick_fraction, fmt,
@@ -256,8 +257,5 @@ def generate_cohort(
     labels = atomic_write_csv(out / "labels.csv", pd.DataFrame(rows))
     (out / UNFINISHED[0]).unlink()
     if sheet is not None:
-        from thermocad.utils.progress import log
-
-        write_preview(out, sheet, force=True)  # checked above
-        log(f"preview of the first 12 thermograms (by file name): {sheet}")
+        write_preview(out, sheet, force=True)  # checked above; it logs how many it shows
     return labels

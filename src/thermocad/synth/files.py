@@ -67,17 +67,23 @@ def dmr_filename(pid: int, view: str, frame: int, frames: int, n_views: int, dat
 def write_preview(
     cohort_dir: str | Path, out_png: str | Path, n: int = 12, force: bool = False
 ) -> Path:
-    """Contact sheet of the first `n` thermograms of a generated cohort, titled by label."""
+    """Contact sheet of the first `n` thermograms of a generated cohort, titled by label; the
+    log says how many it shows."""
     import pandas as pd
 
     from thermocad.io.render import contact_sheet
     from thermocad.io.thermal import read_thermal
     from thermocad.utils.files import check_writable
+    from thermocad.utils.progress import log
 
     check_writable(out_png, force=force)
     cohort_dir = Path(cohort_dir)
     labels = pd.read_csv(cohort_dir / "labels.csv").set_index("patient_id")["diagnosis"]
-    paths = sorted(cohort_dir.glob("T*.txt"))[:n]
+    found = sorted(cohort_dir.glob("T*.txt"))
+    paths = found[:n]
     arrays = [read_thermal(p).array for p in paths]
     titles = [f"{p.name.split('.')[0]} {labels[int(p.name[1:5])]}" for p in paths]
-    return Path(contact_sheet(arrays, titles, out_png))
+    sheet = Path(contact_sheet(arrays, titles, out_png))
+    which = f"the first {len(paths)} of {len(found)}" if len(found) > n else f"all {len(paths)}"
+    log(f"preview of {which} thermograms (by file name): {sheet}")
+    return sheet

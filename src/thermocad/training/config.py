@@ -91,7 +91,7 @@ class TrainConfig:
                              "is off the body; keep: as recorded", BACKGROUNDS)  # fmt: skip
 
     # --- the default recipe: a head on precomputed features of the frozen body ---
-    lr: float | None = option(1e-2, "head learning rate (--lr-find: lr_find's suggestion)",
+    lr: float | None = option(1e-2, "head learning rate, above 0 (--lr-find: lr_find's suggestion)",
                               minimum=0, cli="train")  # fmt: skip
     batch_size: int = option(8, "images per batch (as the study)", minimum=2)
     precompute: bool = option(True, "train the head on cached body features first", cli="train")
@@ -116,7 +116,8 @@ class TrainConfig:
     cycle_mult: int = option(2, "each SGDR cycle this many times longer", minimum=1,
                              cli="train")  # fmt: skip
     lrs: tuple[float, ...] = option((1e-4, 1e-3, 1e-2), "unfrozen lrs: early body, late body, "
-                                    "head", minimum=0, cli="train")  # fmt: skip
+                                    "head (three values, or one for all three)", minimum=0,
+                                    cli="train")  # fmt: skip
     augmentation: Augmentation = option(None, "augmentation of training images", cli=None,
                                         factory=Augmentation)  # fmt: skip
 
@@ -138,9 +139,11 @@ class TrainConfig:
             check_field(f, hints[f.name], value)
         if not self.channels or len(set(self.channels)) != len(self.channels):
             raise ConfigError(f"channels {self.channels}: one or more of {CHANNELS}, each once")
-        if not self.lrs or len(self.lrs) > 3:
-            raise ConfigError(f"lrs: 1 to 3 learning rates (early body, late body, head), got "
-                              f"{len(self.lrs)}")  # fmt: skip
+        if len(self.lrs) not in (1, 3):  # one per layer group, or one for them all
+            raise ConfigError(f"lrs: 3 learning rates (early body, late body, head) or 1 for all "
+                              f"three, got {len(self.lrs)}: {list(self.lrs)}")  # fmt: skip
+        if self.lr is not None and not self.lr > 0:  # 0 trains nothing
+            raise ConfigError(f"lr must be above 0, got {self.lr}")
         if self.head_epochs == 0 and self.frozen_cycles == 0 and self.cycles == 0:
             raise ConfigError("nothing to train: head_epochs, frozen_cycles and cycles are all 0")
 

@@ -35,9 +35,7 @@ from thermocad.training.recipe import (
     valid_probs,
 )  # fmt: skip
 from thermocad.utils.errors import ConfigError
-from thermocad.utils.files import (
-    check_writable,
-)
+from thermocad.utils.files import MADE_BY, check_writable
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
@@ -199,6 +197,32 @@ def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Pa
     ckpt.save(model)
 
 
+def _open(split_csv: Path, out_dir: Path, cfg: TrainConfig, fold, force: bool, resume: bool):
+    """Open the run folder (open_run), then check the split, fold and weights by setting up the
+    data and model: (checkpoint, saved weights?, _setup's answer). A folder this call marked as
+    train's loses its mark again when they fail (a fold the split lacks, weights that cannot
+    be had offline, a split without its column), and folder_lock removes it if it made it."""
+    fresh = not (out_dir / MADE_BY).exists()
+    open_run(out_dir, force, resume)
+    try:
+        ckpt = Checkpoint(out_dir)
+        options = {**cfg.to_dict(), "fold": fold}  # the fold decides the data as the config does
+        options["split"] = split_fingerprint(split_csv, fold)  # its women, as this fold splits them
+        if resume:  # compared before anything is built: another --arch would end in a traceback
+            ckpt.read_state()
+            check_resume(ckpt.state.get("options"), options, out_dir)
+            # True once a finished step is skipped: lr_find (its random draws are not
+            # replayed), or a finished stage.
+            ckpt.state["resumed_after"] = "lr" in ckpt.state
+        ckpt.state["options"] = options
+        saved = resume and ckpt.saved_weights()  # interrupted before any save: a fresh network
+        return ckpt, saved, _setup(split_csv, cfg, fold, saved)
+    except BaseException:
+        if fresh and is_main_process():
+            (out_dir / MADE_BY).unlink(missing_ok=True)
+        raise
+
+
 @writes_folder("out_dir")
 def run_training(
     split_csv: Path,
@@ -221,19 +245,8 @@ def run_training(
     if fold == "all":
         log("final model on every patient of the split outside any test set: the per-epoch "
             "valid metrics are in-sample")  # fmt: skip
-    open_run(out_dir, force, resume)
-    ckpt = Checkpoint(out_dir)
-    options = {**cfg.to_dict(), "fold": fold}  # the fold decides the data as much as the config
-    options["split"] = split_fingerprint(split_csv, fold)  # its women, as this fold splits them
-    if resume:  # compared before anything is built: another --arch would end in a traceback
-        ckpt.read_state()
-        check_resume(ckpt.state.get("options"), options, out_dir)
-        # True once a finished step is skipped: lr_find (its random draws are not replayed),
-        # or a finished stage.
-        ckpt.state["resumed_after"] = "lr" in ckpt.state
-    ckpt.state["options"] = options
-    saved = resume and ckpt.saved_weights()  # interrupted before any save: a fresh network
-    spec, transform, data, model, loss = _setup(split_csv, cfg, fold, saved)
+    ckpt, saved, (spec, transform, data, model, loss) = _open(split_csv, out_dir, cfg, fold,
+                                                             force, resume)  # fmt: skip
     start_run(out_dir, resume)  # the split, fold, units and weights are usable: begin
     if saved:
         ckpt.load_weights(model)

@@ -213,10 +213,12 @@ def maker(path: str | os.PathLike) -> str:
 
 
 def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str | None = None,
-                    ) -> Path:  # fmt: skip
+                    forcing: str | None = None) -> Path:  # fmt: skip
     """Create an output directory; an existing non-empty one is refused unless `force`.
     `made_by` (the command, for a command that clears what it finds): the folder is marked as
-    its output, and `force` reuses only a folder thermocad made."""
+    its output, and `force` reuses only a folder thermocad made. `forcing`: what --force does
+    there, for the refusal (default: "to replace what it holds" with `made_by`, else "to
+    write into it")."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputExistsError(f"{path} exists and is not a directory")
@@ -229,7 +231,8 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
     if found and not force:
         if (path / INCOMPLETE).exists() or (path / FIT_RESUME).exists():  # a run stopped there
             text = _read(path / INCOMPLETE) or "fit"  # the run that stopped
-            what = next((w for w in ("fit", "study", "training") if w in text), "run")
+            kinds = ("fit", "study", "training", "render", "synthetic cohort")
+            what = next((w for w in kinds if w in text), "run")
             if what == "training" and maker(path) == "fit":  # fit's final stage
                 what = "fit"
             go_on = "--resume continues it, " if what == "fit" else ""
@@ -237,8 +240,9 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
                 f"{path} holds an interrupted {what} (its {INCOMPLETE} mark); {go_on}use --force "
                 "(force=True in Python) to start it again there, or choose another --out"
             )
+        forcing = forcing or ("to replace what it holds" if made_by else "to write into it")
         raise OutputExistsError(
-            f"{path} already exists and is not empty; use --force (force=True in Python) to reuse it"
+            f"{path} already exists and is not empty; use --force (force=True in Python) {forcing}"
         )
     # A candidate's fold inside a marked comparison (compare/ARCH/foldK) is the comparison's.
     fold = (
