@@ -16,12 +16,14 @@ from thermocad.utils.errors import OutputExistsError
 
 def test_choose_from_oof_is_the_configured_threshold_rule():
     # Sick 0.9 0.8 0.2, Healthy 0.5 0.3 0.1: sensitivity 0.9 needs all three Sick -> 0.2,
-    # stored halfway to the next lower score: (0.2 + 0.1) / 2
+    # stored just below it (NOISE_MARGIN)
+    from thermocad.evaluation.thresholds import NOISE_MARGIN as m
+
     oof = pd.DataFrame({"patient_id": range(6), "label": ["Sick"] * 3 + ["Healthy"] * 3,
                         "prob": [0.9, 0.8, 0.2, 0.5, 0.3, 0.1]})  # fmt: skip
-    assert choose_from_oof(oof)["threshold"] == pytest.approx(0.15)
-    # Youden J: at 0.8 -> 2/3 - 0 = 0.667; at 0.2 -> 1 - 2/3 = 0.333; at 0.9 -> 1/3; (0.8 + 0.5) / 2
-    assert choose_from_oof(oof, threshold_method="youden")["threshold"] == pytest.approx(0.65)
+    assert choose_from_oof(oof)["threshold"] == pytest.approx(0.2 - m, abs=1e-12)
+    # Youden J: at 0.8 -> 2/3 - 0 = 0.667; at 0.2 -> 1 - 2/3 = 0.333; at 0.9 -> 1/3
+    assert choose_from_oof(oof, threshold_method="youden")["threshold"] == pytest.approx(0.8 - m)
     # The provenance records the target the rule used (0.9 unless one is given), not "none".
     assert choose_from_oof(oof)["target_sensitivity"] == 0.9
     assert choose_from_oof(oof, threshold_method="youden")["target_sensitivity"] is None

@@ -15,12 +15,13 @@ def test_choose_threshold_youden_and_target():
     # Candidate thresholds and J = sens + spec - 1:
     #   0.9: 1/4 + 6/6 - 1 = 0.25;  0.8: 2/4 + 6/6 - 1 = 0.5;  0.6: 3/4 + 5/6 - 1 = 0.583
     #   0.3: 4/4 + 4/6 - 1 = 0.667 (best: only Healthy 0.7 and 0.4 lie at or above 0.3)
-    # Each threshold is stored halfway to the next lower score: 0.3 -> (0.3 + 0.2) / 2
-    assert T.choose_threshold(Y, P, method="youden") == pytest.approx(0.25)
-    # Highest threshold reaching sensitivity 0.75 is 0.6 (3 of 4 Sick at >= 0.6): (0.6 + 0.4) / 2
-    assert T.choose_threshold(Y, P, target_sensitivity=0.75) == pytest.approx(0.5)
+    # Each threshold is stored NOISE_MARGIN below the picked score: 0.3 -> 0.29999
+    m = T.NOISE_MARGIN
+    assert T.choose_threshold(Y, P, method="youden") == pytest.approx(0.3 - m, abs=1e-12)
+    # Highest threshold reaching sensitivity 0.75 is 0.6 (3 of 4 Sick at >= 0.6)
+    assert T.choose_threshold(Y, P, target_sensitivity=0.75) == pytest.approx(0.6 - m, abs=1e-12)
     # The default: sensitivity 0.90, reached only with all 4 Sick, at 0.3
-    assert T.choose_threshold(Y, P) == pytest.approx(0.25)
+    assert T.choose_threshold(Y, P) == pytest.approx(0.3 - m, abs=1e-12)
     with pytest.raises(ValueError, match="youden.*no target"):
         T.choose_threshold(Y, P, method="youden", target_sensitivity=0.75)
     assert T.choose_threshold([1, 1], [0.2, 0.3]) == 0.5  # one class: fall back
@@ -34,9 +35,10 @@ def test_target_sensitivity_takes_the_top_of_a_run_of_sick_scores():
     # draws keeps only the run's ends, and the rule then fell to its bottom, 0.60.
     sick = np.linspace(0.95, 0.60, 10)
     y, p = [1] * 10 + [0] * 10, np.r_[sick, np.linspace(0.5, 0.05, 10)]
-    assert T.choose_threshold(y, p, target_sensitivity=0.9) == pytest.approx(
-        (sick[8] + sick[9]) / 2
-    )
+    t = T.choose_threshold(y, p, target_sensitivity=0.9)
+    assert t == pytest.approx(sick[8] - T.NOISE_MARGIN, abs=1e-12)
+    # two scores closer than the margin: halfway between them, so the lower one stays below
+    assert T.choose_threshold([1, 1, 0], [0.9, 0.5, 0.499996]) == pytest.approx(0.499998)
 
 
 def test_patient_threshold_counts_each_woman_once():
@@ -45,15 +47,18 @@ def test_patient_threshold_counts_each_woman_once():
     rows = [(1, 1, 0.9)] * 4 + [(k, 1, 0.1 * k) for k in (2, 3, 4, 5)]
     rows += [(k, 0, 0.1) for k in range(6, 12)]
     pred = pd.DataFrame(rows, columns=["patient_id", "y", "prob"])
-    assert T.choose_threshold(pred["y"], pred["prob"], target_sensitivity=0.5) == pytest.approx(0.7)
-    assert T.choose_patient_threshold(pred, target_sensitivity=0.5) == pytest.approx(0.35)
+    m = T.NOISE_MARGIN
+    assert T.choose_threshold(pred["y"], pred["prob"], target_sensitivity=0.5) == pytest.approx(
+        0.9 - m
+    )
+    assert T.choose_patient_threshold(pred, target_sensitivity=0.5) == pytest.approx(0.4 - m)
 
 
 @pytest.mark.parametrize("method", ["sensitivity", "youden"])
 def test_the_threshold_calls_the_same_women_and_leaves_room_for_numerical_noise(method):
     # The picked woman used to sit on the threshold itself: 4e-7 of noise (another batch size,
-    # ONNX) called her Healthy. Halfway to the next score, the calls on the validation women
-    # are those of the picked score, and no call moves under noise smaller than half the gap.
+    # ONNX) called her Healthy. Just below it, the calls on the validation women are those of
+    # the picked score, and no call moves under noise well below the margin (or half a gap).
     from sklearn.metrics import roc_curve
 
     rng = np.random.default_rng(0)
@@ -66,6 +71,6 @@ def test_the_threshold_calls_the_same_women_and_leaves_room_for_numerical_noise(
         best = np.argmax(tpr >= 0.9 - 1e-12) if method == "sensitivity" else np.argmax(tpr - fpr)
         picked = min(thr[best], 1.0)  # the score the rule picks (the old threshold)
         assert ((p >= t) == (p >= picked)).all() and t < picked
-        gap = np.diff(np.unique(p)).min()
-        for noise in (-0.4 * gap, 0.4 * gap):
+        gap = min(np.diff(np.unique(p)).min() / 2, T.NOISE_MARGIN)
+        for noise in (-0.8 * gap, 0.8 * gap):
             assert ((p + noise >= t) == (p >= t)).all()

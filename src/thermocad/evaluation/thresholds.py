@@ -9,6 +9,9 @@ import pandas as pd
 from thermocad.evaluation.metrics import aggregate_patients, roc_points, two_classes
 
 TARGET_SENSITIVITY = 0.9  # the sensitivity rule's target when none is given
+# How far below the picked score the threshold is stored: ten times the largest difference in
+# P(Sick) measured between PyTorch batchings, the memory layout and ONNX (1.2e-6).
+NOISE_MARGIN = 1e-5
 
 
 def check_threshold_rule(method: str, target_sensitivity: float | None) -> None:
@@ -35,10 +38,10 @@ def choose_threshold(
     sensitivity + specificity - 1 and takes no target. Falls back to 0.5 (with a warning)
     when the data hold a single class.
 
-    The threshold returned lies halfway between the picked score and the next lower distinct
-    score (half the picked score below the lowest), not on the picked woman's score: the same
-    women are called Sick, and a score moved by numerical noise (another batch size, ONNX:
-    1e-8 to 1e-6) cannot flip the woman it was picked on.
+    The threshold returned is the picked score less NOISE_MARGIN (never below the midpoint to
+    the next lower score), not the picked woman's score itself: the same women are called
+    Sick, and a score moved by numerical noise (another batch size, ONNX: 1e-8 to 1e-6)
+    cannot flip the woman it was picked on.
     """
     if method == "youden" and target_sensitivity is not None:
         raise ValueError("method='youden' takes no target_sensitivity; use method='sensitivity'")
@@ -64,10 +67,12 @@ def choose_threshold(
 
 
 def _below(picked: float, scores: np.ndarray) -> float:
-    """Halfway between the picked score and the next lower distinct score (0 below the lowest):
-    every score >= picked stays at or above it, every lower score below it."""
+    """Just below the picked score: NOISE_MARGIN under it, or halfway to the next lower distinct
+    score (0 below the lowest) where that is closer, so every score >= picked stays at or
+    above the threshold and every lower score below it."""
     lower = scores[scores < picked]
-    return (picked + (float(lower.max()) if lower.size else 0.0)) / 2
+    midpoint = (picked + (float(lower.max()) if lower.size else 0.0)) / 2
+    return max(picked - NOISE_MARGIN, midpoint)
 
 
 def choose_patient_threshold(pred: pd.DataFrame, method: str = "sensitivity",
