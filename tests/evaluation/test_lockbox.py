@@ -126,3 +126,17 @@ def test_the_ledger_is_found_from_any_working_folder(tmp_path, monkeypatch):
     L.record_opening(L.ledger_path("study/split.csv"), pred.assign(prob=[0.2, 0.8]), "run2")
     monkeypatch.chdir("/")  # `thermocad report` run from elsewhere
     assert L.refreshed(first)["models"] == 2
+
+
+def test_a_ledger_written_before_thresholds_were_printed_still_knows_the_model(tmp_path):
+    # An entry of the previous version (no women, scores-only print): the same scores scored
+    # again are the same model, not a second one that would flag the test set as reused.
+    split = tmp_path / "split.csv"
+    pred = _pred([0.1, 0.2, 0.3, 0.4])
+    old = {"time": "2026-12-04T00:00:00+00:00", "test": L.patients_fingerprint(pred),
+           "model": L.model_fingerprint(pred), "source": "run_a", "n_patients": 3}  # fmt: skip
+    L.ledger_path(split).write_text(json.dumps(old) + "\n")
+    again = L.record_opening(L.ledger_path(split), pred, "run_a", threshold=0.4)
+    assert (again["opening"], again["models"], again["new"]) == (1, 1, False)
+    other = L.record_opening(L.ledger_path(split), pred.assign(prob=pred["prob"] + 0.2), "run_b")
+    assert other["models"] == 2

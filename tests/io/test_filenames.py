@@ -59,12 +59,14 @@ def test_patient_number_of_any_name():
     assert patient_number("T0012.npy") == 12
     assert patient_number("T0001.1.1.S.2015-02-30.10.txt") == 1  # a bad date: still her number
     assert patient_number("scan.png") is None and patient_number("T12.md") is None
+    assert patient_number("T\u0663.1.1.png") is None  # an Arabic-Indic 3 is no DMR number
 
 
 @pytest.mark.parametrize(
     ("name", "number"),
     [("T0002_rgb.png", 2), ("T0002-left.txt", 2), ("T0002 scan (1).txt.gz", 2),
-     ("T0002x.png", None), ("scan_T0002.png", None), ("T0002_rgb.md", None)],
+     ("T0002x.png", None), ("scan_T0002.png", None), ("T0002_rgb.md", None),
+     ("t1_weighted.png", None), ("T12-left.txt", None), ("T\u0660\u0660\u0660\u0663_rgb.png", None)],
 )  # fmt: skip
 def test_a_tagged_name_gives_its_number_only_for_a_file_to_predict(name, number):
     from thermocad.io.filenames import patient_number

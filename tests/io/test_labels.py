@@ -113,6 +113,12 @@ def test_patient_id_too_long_for_an_integer(tmp_path):
     ].tolist() == [10**18 - 1]
 
 
+def test_a_date_with_a_time_zone_keeps_its_day(tmp_path):
+    text = "patient_id,diagnosis,acquisition_date\n1,Healthy,2015-07-20T18:00:00Z\n2,Sick,2015-07-21T09:00+01:00\n"
+    dates = read_labels(write(tmp_path, text))["acquisition_date"].tolist()
+    assert dates == ["2015-07-20", "2015-07-21"]
+
+
 def test_a_patient_number_is_written_in_ascii_digits(tmp_path):
     # Python's \\d takes any script's digits: '\u0663' (Arabic-Indic 3) was read as patient 3
     path = write(tmp_path, "patient_id,diagnosis\n1,Healthy\nT\u0663,Sick\n")

@@ -93,14 +93,22 @@ def read_ledger(path: Path) -> list[dict]:
     return entries
 
 
-def models_scored(path: Path, test: str, patients: set[str] | None = None) -> list[str]:
+def models_scored(path: Path, test: str, patients: set[str] | None = None,
+                  legacy: dict[str, str] | None = None) -> list[str]:  # fmt: skip
     """The distinct model fingerprints the ledger holds for these test patients, in order, or
     for any of them (`patients`: an entry scored on a set that shares one woman counts too:
-    a test set re-drawn with one woman fewer is not new women)."""
+    a test set re-drawn with one woman fewer is not new women). `legacy`: an entry written
+    before ledgers named their women and thresholds, under its scores-only print, is read as
+    the model that print maps to (the same scores are the same model)."""
     entries = read_ledger(path)
     if patients is None:  # as recorded: the women of the entries of this test fingerprint
         patients = {p for e in entries if e.get("test") == test for p in e.get("patients", ())}
-    seen = [e["model"] for e in entries if "model" in e
+    legacy = dict(legacy or {})
+    for e in entries:  # a newer entry's scores-only print names its model for older entries
+        if "scores" in e and "model" in e:
+            legacy.setdefault(e["scores"], e["model"])
+    seen = [legacy.get(e["model"], e["model"]) if "patients" not in e else e["model"]
+            for e in entries if "model" in e
             and (e.get("test") == test or patients & set(map(str, e.get("patients", ()))))]  # fmt: skip
     return list(dict.fromkeys(seen))
 
@@ -125,14 +133,14 @@ def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
     path = Path(ledger)
     test, model = patients_fingerprint(pred), model_fingerprint(pred, threshold)
     patients = sorted(map(str, pd.unique(pred["patient_id"])))
-    order = models_scored(path, test, set(patients))
+    order = models_scored(path, test, set(patients), {model_fingerprint(pred): model})
     new = model not in order
     if new:
         order.append(model)
     entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
              "model": model, "source": str(source), "n_patients": int(pred["patient_id"].nunique()),
              "patient_auc": None if patient_auc is None else round(float(patient_auc), 4),
-             "patients": patients}  # fmt: skip
+             "patients": patients, "scores": model_fingerprint(pred)}  # fmt: skip
     # Absolute: a report rewritten from another folder must find the same ledger.
     out = {"opening": order.index(model) + 1, "models": len(order), "test": test,
            "n_patients": entry["n_patients"], "ledger": str(path.absolute()), "new": new}  # fmt: skip

@@ -221,7 +221,7 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
     return table, errors + read_errors
 
 
-def _note_training_women(table: pd.DataFrame, run_dir: Path, meta: dict) -> None:
+def _note_training_women(table: pd.DataFrame, run_dir: Path, meta: dict | None = None) -> None:
     """Note the files whose DMR-IR patient number is one the model trained on (its run
     folder's trained_on.csv, or the record inside an exported .onnx): their P(Sick) is no
     held-out score."""

@@ -26,7 +26,7 @@ _NAME = re.compile(
     (?:[._](?P<frame>\d{1,6}))?                   # optional second number: a frame within it
     \.(?P<suffix>[A-Za-z]+)(?:\.[Gg][Zz])?\Z
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,  # digits are 0-9: Python's \d takes any script's
 )
 # The mark a browser or a file manager adds to a copy, before the suffix: "T0012 (1).txt",
 # "T0012 - Copy.txt", "T0012 copy 2.txt".
@@ -38,7 +38,8 @@ _COPY_MARK = re.compile(
 # A name that begins with a DMR patient number and goes on with a tag of its own: "T0002_rgb.png",
 # "T0002-left.txt". Read for a file to predict only (`copies`), as a copy's name is.
 _TAGGED = re.compile(
-    r"[Tt](?P<patient>\d{1,6})[._\- ][^.]*[A-Za-z][^.]*\.(?P<suffix>[A-Za-z]+)(?:\.[Gg][Zz])?\Z"
+    r"T(?P<patient>\d{4,6})[._\- ][^.]*[A-Za-z][^.]*\.(?P<suffix>[A-Za-z]+)(?:\.[Gg][Zz])?\Z",
+    re.ASCII,  # a DMR number as written (T0002): not "t1_weighted.png" or "T12-left.txt"
 )
 
 

@@ -200,8 +200,12 @@ def _ages(values: pd.Series, csv: Path) -> pd.Series:
     return age
 
 
-# ISO 8601's calendar date, optionally with a time as the DMR file names give (2015-07-20T18:00).
-_ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?))?")
+# ISO 8601's calendar date, optionally with a time as the DMR file names give (2015-07-20T18:00),
+# and a time zone as exports write it (Z, +01:00): the day is kept.
+_ISO_DATE = re.compile(
+    r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)(?:Z|[+-]\d{2}:?\d{2})?)?",
+    re.ASCII,
+)
 
 
 def _dates(values: pd.Series, csv: Path) -> pd.Series:
