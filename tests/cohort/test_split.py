@@ -208,6 +208,12 @@ def test_a_small_class_still_reaches_each_split_asked_for(tmp_path, capsys):
         sick = df[df["label"] == "Sick"].groupby("split")["patient_id"].nunique()
         assert sick.to_dict() == {"test": 1, "train": 1, "valid": 1}
     assert "WARNING" not in capsys.readouterr().err
+    # with folds, the folds keep one woman of the class each first (4 Sick, 4 folds: none is
+    # taken for test, which is warned about, instead of refusing the cohort)
+    four = [dict(r, patient_id=r["patient_id"] + 100, label="Sick") for r in rows[:1]]
+    four = pd.DataFrame(rows + four + [dict(rows[0], patient_id=200 + k) for k in range(30)])
+    with_folds = make_split(four, test=0.1, folds=4)
+    assert "test" not in set(with_folds.loc[with_folds["label"] == "Sick", "split"])
     two = make_split(pd.DataFrame(rows[:12]), seed=0)  # 2 Sick: one split goes without
     assert two[two["label"] == "Sick"]["split"].nunique() == 2
     assert "test holds no Sick patient (the cohort has 2)" in capsys.readouterr().err

@@ -67,12 +67,13 @@ def _targets(
 
 
 def _assign(
-    groups: pd.Series, valid_n: float, test_n: float, rng: np.random.Generator
+    groups: pd.Series, valid_n: float, test_n: float, rng: np.random.Generator, keep: int = 1
 ) -> pd.Series:
     """Shuffle the groups and fill test, then valid, then train; a group goes where its middle
     falls. A split asked for (target > 0) that no middle reached still gets one group when the
     class has one left for train beside it: 3 Sick women at 0.2/0.2 put one in each split
-    instead of none in valid (the middles fall at 0.5, 1.5, 2.5 against cuts at 0.6 and 1.2)."""
+    instead of none in valid (the middles fall at 0.5, 1.5, 2.5 against cuts at 0.6 and 1.2).
+    `keep`: the groups train must keep (the folds' count: each fold needs one of the class)."""
     sizes = groups.value_counts().sort_index()
     order = sizes.index.to_numpy()[rng.permutation(len(sizes))]
     middle = sizes.loc[order].cumsum().to_numpy() - sizes.loc[order].to_numpy() / 2
@@ -81,7 +82,7 @@ def _assign(
     if len(order) > len(asked):
         for name in asked:
             train = np.flatnonzero(where == "train")
-            if name not in where and len(train) > 1:
+            if name not in where and len(train) > keep:
                 where[train[0]] = name
     return groups.map(dict(zip(order, where, strict=True)))
 
@@ -125,7 +126,7 @@ def make_split(
     df["split"] = ""
     for _label, part in df.groupby("label"):
         valid_n, test_n = _targets(len(part), 0.0 if folds else valid, test, counts)
-        df.loc[part.index, "split"] = _assign(part[key], valid_n, test_n, rng)
+        df.loc[part.index, "split"] = _assign(part[key], valid_n, test_n, rng, folds or 1)
     if folds:
         _add_folds(df, folds, key, seed)
     _warn_one_class(df, {"valid": 0.0 if folds else valid, "test": test}, counts)
