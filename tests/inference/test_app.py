@@ -303,6 +303,7 @@ def test_the_page_header_says_what_the_model_is_and_what_fit_found_of_it():
     from types import SimpleNamespace
 
     from thermocad.inference.app import _header
+    from thermocad.preprocess import PREPROCESS_VERSION
 
     meta = {"arch": "efficientnet_lite0", "baseline": {}, "config": {"max_batches": 2},
             "data": {"synthetic_share": 1.0}, "cv": {"warnings": ["it calls most Healthy women Sick"]}}  # fmt: skip
@@ -314,7 +315,7 @@ def test_the_page_header_says_what_the_model_is_and_what_fit_found_of_it():
     )
     assert "**Trained on synthetic thermograms" in text and "**A smoke run" in text
     assert "**The cross-validation that made it found: it calls most Healthy women Sick.**" in text
-    meta.update(config={}, data={}, cv={})
+    meta.update(config={}, data={}, cv={}, preprocess_version=PREPROCESS_VERSION)
     assert "**" not in _header(bundle)
     meta["preprocess_version"] = "2026-12-01"  # trained on other inputs than this version makes
     assert "**This model saw its inputs as thermocad's preprocessing of 2026-12-01" in _header(

@@ -59,7 +59,9 @@ def test_a_model_of_other_preprocessing_is_warned_about():
     from thermocad.training.outputs import library_versions
 
     assert not_a_model_warning({"preprocess_version": PREPROCESS_VERSION}) == ""
-    assert not_a_model_warning({}) == ""  # written before the field: nothing to compare
+    assert not_a_model_warning({}) == ""  # not a trained model's record
+    before = not_a_model_warning({"arch": "efficientnet_lite0"})  # written before the field
+    assert "does not record the preprocessing it saw" in before
     old = not_a_model_warning({"preprocess_version": "2026-12-01"})
     assert "preprocessing of 2026-12-01" in old and "train it again" in old
     assert {"torch", "numpy"} <= set(library_versions())  # written into model.json

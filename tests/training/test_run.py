@@ -280,6 +280,12 @@ def test_a_splits_fingerprint_follows_its_women_and_roles_not_its_layout(split, 
     first = Path(own["path"].iloc[0])
     first.write_bytes(first.read_bytes() + b"\n")
     assert split_fingerprint(tmp_path / "own.csv", None) != before
+    # A checkpoint from before the stamps is matched on its women and roles alone.
+    from thermocad.training.checkpoint import _split_print
+
+    legacy = _split_print(tmp_path / "own.csv", None, stamps=False)
+    assert split_fingerprint(tmp_path / "own.csv", None, legacy) == legacy
+    assert split_fingerprint(tmp_path / "swapped.csv", None, legacy) != legacy
 
 
 def test_lr_find_writes_plot(split, tmp_path):

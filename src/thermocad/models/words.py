@@ -37,8 +37,12 @@ def synthetic_training(meta: dict) -> str | None:
 def other_preprocessing(meta: dict) -> str:
     """'' or why a model of another PREPROCESS_VERSION (model.json) is not to be trusted."""
     made = meta.get("preprocess_version")
-    if not made or made == PREPROCESS_VERSION:
+    if made == PREPROCESS_VERSION or (not made and not meta.get("arch")):  # nothing to compare
         return ""
+    if not made:  # written before the field: the preprocessing changed on 2026-12-04 and -05
+        return ("this model does not record the preprocessing it saw (written before "
+                f"{PREPROCESS_VERSION}); if it was trained before then, its inputs were other "
+                "than this version's: train it again to be sure")  # fmt: skip
     return (f"this model saw its inputs as thermocad's preprocessing of {made}, and this "
             f"version's is of {PREPROCESS_VERSION}: its threshold and figures were made on other "
             "inputs; train it again")  # fmt: skip

@@ -40,7 +40,7 @@ def period_note(periods: dict) -> str:
     room = room_note(periods.get("healthy_room_drift"))
     if not periods.get("dates"):
         return "<p>No acquisition dates in the data: the period-matched subset is n/a.</p>" + room
-    ranges = "; ".join(f"batch {b}: {r[0]} to {r[1]}"
+    ranges = "; ".join(f"from {r[0]} to {r[1]} (batch {b})"
                        for b, r in periods.get("period_ranges", {}).items() if r)  # fmt: skip
     return (f"<p>Period-matched: the women of a batch imaged inside the dates where both "
             f"classes occur in it, over the whole cohort (those in this table were imaged "

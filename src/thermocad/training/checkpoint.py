@@ -121,10 +121,18 @@ def start_run(out_dir: Path, resume: bool) -> None:
         shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
 
 
-def split_fingerprint(split_csv: Path, fold: int | str | None) -> str:
+def split_fingerprint(split_csv: Path, fold: int | str | None, saved: str | None = None) -> str:
     """A digest of the split's women and roles (file, patient, label, split, fold) and of each
     file's size and modification time, so that a run resumed on another split (whose
-    validation women the run trained on) or on files changed since is refused."""
+    validation women the run trained on) or on files changed since is refused. `saved`: the
+    interrupted run's; one from before files were stamped (2026-12-05) is matched without."""
+    if saved is not None and saved == _split_print(split_csv, fold, stamps=False):
+        log("note: the checkpoint predates file stamps: its files were not checked for changes")
+        return saved
+    return _split_print(split_csv, fold)
+
+
+def _split_print(split_csv: Path, fold: int | str | None, stamps: bool = True) -> str:
     import hashlib
 
     from thermocad.utils.tables import read_table
@@ -132,7 +140,8 @@ def split_fingerprint(split_csv: Path, fold: int | str | None) -> str:
     table = read_table(split_csv, "split file", "thermocad split", dtype=str, keep_default_na=False)
     columns = [c for c in ("path", "patient_id", "label", "split", "fold") if c in table.columns]
     table = table[columns].sort_values(columns)
-    table["file"] = [_stamp(Path(p)) for p in table["path"]]
+    if stamps:
+        table["file"] = [_stamp(Path(p)) for p in table["path"]]
     rows = table.to_csv(index=False)
     return hashlib.sha256(f"{fold}|{rows}".encode()).hexdigest()[:16]
 
@@ -161,7 +170,8 @@ def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: 
     saved = {**TrainConfig.from_dict({k: v for k, v in saved.items() if k not in data_keys}).to_dict(),
              **kept}  # fmt: skip
     changed = [
-        "the split (its women, their roles, or their files changed since)"
+        "the split (its women, their roles, or their files changed since; files copied without "
+        "their modification times count as changed)"
         if k == "split"
         else f"{k} ({saved.get(k)!r} -> {config.get(k)!r})"
         for k in sorted(set(saved) | set(config))

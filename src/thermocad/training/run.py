@@ -207,9 +207,12 @@ def _open(split_csv: Path, out_dir: Path, cfg: TrainConfig, fold, force: bool, r
     try:
         ckpt = Checkpoint(out_dir)
         options = {**cfg.to_dict(), "fold": fold}  # the fold decides the data as the config does
-        options["split"] = split_fingerprint(split_csv, fold)  # its women, as this fold splits them
         if resume:  # compared before anything is built: another --arch would end in a traceback
             ckpt.read_state()
+        saved_split = (ckpt.state.get("options") or {}).get("split")
+        # its women, as this fold splits them
+        options["split"] = split_fingerprint(split_csv, fold, saved_split if resume else None)
+        if resume:
             check_resume(ckpt.state.get("options"), options, out_dir)
             # True once a finished step is skipped: lr_find (its random draws are not
             # replayed), or a finished stage.
