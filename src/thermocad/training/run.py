@@ -102,10 +102,9 @@ HEAD_STAGE = "head (precomputed)"
 
 
 def _fresh_head(head, ckpt: Checkpoint, cfg: TrainConfig) -> None:
-    """Start the head stage on cached features from a head drawn from the seed, as the nested
-    fast path does (`seed_head`). A run stopped inside the stage starts it again (seconds):
-    continued, it would follow other batches than an uninterrupted run. Once a later stage has
-    begun, the trained head is kept."""
+    """Start the head stage from a head drawn from the seed, as the nested fast path does
+    (`seed_head`); a run stopped inside it starts it again (seconds), so that it follows the
+    uninterrupted run's batches. Once a later stage has begun, the trained head is kept."""
     done = ckpt.state["done"]
     if cfg.head_epochs == 0 or any(v for k, v in done.items() if k != HEAD_STAGE):
         return
@@ -198,10 +197,9 @@ def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Pa
 
 
 def _open(split_csv: Path, out_dir: Path, cfg: TrainConfig, fold, force: bool, resume: bool):
-    """Open the run folder (open_run), then check the split, fold and weights by setting up the
-    data and model: (checkpoint, saved weights?, _setup's answer). A folder this call marked as
-    train's loses its mark again when they fail (a fold the split lacks, weights that cannot
-    be had offline, a split without its column), and folder_lock removes it if it made it."""
+    """Open the run folder, then check the split, fold and weights by setting up data and model:
+    (checkpoint, saved weights?, _setup's answer). On a failure (no such fold, weights not to
+    be had offline, no split column) a folder this call marked loses its mark (and goes)."""
     fresh = not (out_dir / MADE_BY).exists()
     open_run(out_dir, force, resume)
     try:
@@ -209,9 +207,8 @@ def _open(split_csv: Path, out_dir: Path, cfg: TrainConfig, fold, force: bool, r
         options = {**cfg.to_dict(), "fold": fold}  # the fold decides the data as the config does
         if resume:  # compared before anything is built: another --arch would end in a traceback
             ckpt.read_state()
-        saved_split = (ckpt.state.get("options") or {}).get("split")
-        # its women, as this fold splits them
-        options["split"] = split_fingerprint(split_csv, fold, saved_split if resume else None)
+        saved = (ckpt.state.get("options") or {}).get("split")  # its women, as this fold has them
+        options["split"] = split_fingerprint(split_csv, fold, saved)
         if resume:
             check_resume(ckpt.state.get("options"), options, out_dir)
             # True once a finished step is skipped: lr_find (its random draws are not
