@@ -116,6 +116,8 @@ def test_labels_of_other_women_are_refused_before_anything_is_written(cohort, tm
         ({}, {"folds": 1}, r"--folds must be at least 2"),
         ({}, {"archs": ["no_such_net"]}, r"no_such_net"),
         ({"arch_overrides": {"v": {"arch": "nonet"}}}, {"archs": ["v"]}, r"nonet"),
+        ({"archs": "efficientnet_lite0"}, {}, r"c\.json: archs: must be a list of architecture"),
+        ({"archs": [" "]}, {}, r"c\.json: archs: must be a list"),
     ],
 )
 def test_a_studys_settings_are_checked_before_anything_is_written(cohort, tmp_path, config,
@@ -125,7 +127,7 @@ def test_a_studys_settings_are_checked_before_anything_is_written(cohort, tmp_pa
     cfg.write_text(json.dumps(config))
     with pytest.raises(ConfigError, match=error):
         S.run_study(data, labels, tmp_path / "study", smoke=True, config_file=cfg,
-                    **{"archs": [], **options})  # fmt: skip
+                    **{"archs": None if "archs" in config else [], **options})  # fmt: skip
     assert not (tmp_path / "study").exists()  # a rerun is not told of an interrupted study
 
 

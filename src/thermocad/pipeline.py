@@ -103,6 +103,9 @@ def check_sections(loaded: dict[str, Any]) -> None:
     for section in ("train", "arch_overrides", "prepare", "split"):
         if not isinstance(loaded.get(section, {}), dict):
             raise ConfigError(f"{section}: must be a JSON object")
+    archs = loaded.get("archs", [])  # [] on purpose: the baseline alone
+    if not isinstance(archs, list) or not all(isinstance(a, str) and a.strip() for a in archs):
+        raise ConfigError(f"archs: must be a list of architecture names, got {archs!r}")
     sections = {"train": loaded.get("train", {}), **{f"arch_overrides.{name}": fields for name,
                 fields in loaded.get("arch_overrides", {}).items()}}  # fmt: skip
     for section, fields in sections.items():
@@ -125,13 +128,14 @@ def check_study(s: dict[str, Any], smoke: bool) -> None:
     """Refused before the study's folder is touched: what the split and compare would refuse
     once the cohort is prepared (threshold rule, split fractions, candidates, their configs)."""
     from thermocad.cohort.split import check_options
-    from thermocad.evaluation.runs import check_candidates
+    from thermocad.evaluation.runs import check_candidates, untrainable
 
     check_threshold_rule(s["threshold_method"], s["target_sensitivity"])
     split = {"valid": 0.2, "unit": "patient", "counts": None, **s["split"]}  # make_split's
     check_options(split["valid"], s["test"], s["folds"], split["unit"], split["counts"])
     config = train_config(s, smoke) if s["archs"] else None
     check_candidates(s["archs"], config, _options(s)["overrides"])
+    untrainable(s["archs"], config, _options(s)["overrides"], say=False)  # none left: refused
 
 
 def train_config(settings: dict[str, Any], smoke: bool):

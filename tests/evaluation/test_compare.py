@@ -174,15 +174,23 @@ def test_unknown_architecture_fails_before_any_training(split_csv, tmp_path):
 def test_a_candidate_without_weights_offline_is_left_out_before_training(
     split_csv, tmp_path, monkeypatch, capsys
 ):
+    from thermocad.evaluation.runs import untrainable
     from thermocad.models import weights
+    from thermocad.training.config import TrainConfig
+    from thermocad.utils.errors import ConfigError
 
     monkeypatch.setattr(weights, "hub_reachable", lambda host="huggingface.co": False)
-    monkeypatch.setattr(weights, "weights_available", lambda spec: False)
-    result = C.compare(split_csv, ["resnet18"], tmp_path / "cmp", n_boot=0)
-    rows = result["table"].set_index("model")["status"]
-    assert rows["baseline"] == "ok" and "ImageNet weights are not installed" in rows["resnet18"]
-    assert not (tmp_path / "cmp" / "resnet18").exists()  # nothing trained, nothing half-written
+    monkeypatch.setattr(weights, "weights_available", lambda spec: spec.name != "resnet18")
+    skipped = untrainable(["resnet18", "efficientnet_lite0"], TrainConfig())
+    assert (
+        list(skipped) == ["resnet18"]
+        and "ImageNet weights are not installed" in skipped["resnet18"]
+    )
     assert "warning: resnet18 is left out of this comparison" in capsys.readouterr().err
+    # None left: the baseline alone would be compared with nothing and open the test set.
+    with pytest.raises(ConfigError, match="none of resnet18 can train here"):
+        C.compare(split_csv, ["resnet18"], tmp_path / "cmp", n_boot=0)
+    assert not (tmp_path / "cmp").exists()  # nothing trained, no test set opened
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ on train/valid; the best is picked on validation data only and evaluated once on
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import traceback
@@ -24,13 +23,13 @@ from thermocad.evaluation.evaluate import evaluate_predictions, write_plots
 from thermocad.evaluation.runs import (
     BASELINE,
     AllModelsFailedError,
-    arch_of,
     check_candidates,
     check_split_files,
     cnn_alone_auc,
     fold_splits,
     run_arch,
     run_baseline,
+    untrainable,
 )
 from thermocad.io.labels import with_y
 from thermocad.models.words import served_name
@@ -188,21 +187,12 @@ def _real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] 
     known and every candidate's config is valid; and the candidates that cannot train here
     (name -> why: no ImageNet weights offline), found before anything trains. A candidate is an
     architecture, or a named recipe variant: an `overrides` entry whose "arch" names it."""
-    from thermocad.models.registry import get_arch
-    from thermocad.models.weights import unavailable
     from thermocad.training.config import TrainConfig
     from thermocad.training.run import train
 
     config = config if config is not None else TrainConfig()
-    overrides, skipped = overrides or {}, {}
-    own = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}
     check_candidates(archs, config, overrides)  # every name and override, before any trains
-    for name in archs:
-        if why := unavailable(
-            get_arch(arch_of(name, overrides)), {**own, **overrides.get(name, {})}
-        ):
-            log(f"warning: {name} is left out of this comparison: {why}")
-            skipped[name] = f"failed: {why}"
+    skipped = untrainable(archs, config, overrides)
     # The fold runs live inside compare's own output folder, which prepare_out_dir already
     # vetted (empty, or --force): a run left there by an interrupted compare is replaced.
     return partial(train, force=True), config, skipped

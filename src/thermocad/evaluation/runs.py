@@ -60,6 +60,29 @@ def check_candidates(archs, config: Any, overrides: dict[str, dict] | None = Non
                 raise ConfigError(f"arch_overrides[{name!r}]: {exc}") from exc
 
 
+def untrainable(archs, config: Any, overrides: dict[str, dict] | None = None,
+                say: bool = True) -> dict[str, str]:  # fmt: skip
+    """The candidates that cannot train here (name -> "failed: why": no ImageNet weights
+    offline), each warned about (`say`); ConfigError when none can, since the baseline alone
+    would then be compared with nothing and still open the test set."""
+    from thermocad.models.registry import get_arch
+    from thermocad.models.weights import unavailable
+
+    own = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}
+    skipped = {}
+    for name in archs:
+        spec = get_arch(arch_of(name, overrides))
+        if why := unavailable(spec, {**own, **(overrides or {}).get(name, {})}):
+            if say:
+                log(f"warning: {name} is left out of this comparison: {why}")
+            skipped[name] = f"failed: {why}"
+    if archs and len(skipped) == len(archs):
+        raise ConfigError(f"none of {', '.join(archs)} can train here ({skipped[archs[0]][8:]}); "
+                          "a comparison of the baseline with nothing would still open the test "
+                          "set: give an architecture whose weights are installed")  # fmt: skip
+    return skipped
+
+
 def fold_splits(split_df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
     """Per fold, the split table with fold k as `valid` and the other folds as `train`."""
     from thermocad.cohort.split import folds_of
