@@ -134,6 +134,8 @@ def test_a_studys_settings_are_checked_before_anything_is_written(cohort, tmp_pa
 def test_report_refuses_a_folder_that_is_not_a_study(tmp_path, capsys):
     from thermocad.cli import main
 
+    with pytest.raises(ConfigError, match=r"nothere: no such folder"):
+        S.report_study(tmp_path / "nothere")
     folder = tmp_path / "prepared"  # prepare's and split's outputs, no comparison
     (folder / "cohort").mkdir(parents=True)
     (folder / "cohort" / "cohort.csv").write_text("path,patient_id,label,excluded_reason\n")
@@ -141,9 +143,10 @@ def test_report_refuses_a_folder_that_is_not_a_study(tmp_path, capsys):
     with pytest.raises(ConfigError, match=r"prepared: not a study: no compare/comparison\.csv "
                        r"\(found cohort/cohort\.csv, split\.csv\); a study's folder"):  # fmt: skip
         S.report_study(folder)
+    (tmp_path / "empty").mkdir()
     assert main(["report", str(tmp_path / "empty")]) == 2
     assert "no cohort.csv nor split.csv either" in capsys.readouterr().err
-    assert not (folder / "report.html").exists() and not (tmp_path / "empty").exists()
+    assert not (folder / "report.html").exists() and not any((tmp_path / "empty").iterdir())
 
 
 def test_study_baseline_only(cohort, tmp_path):

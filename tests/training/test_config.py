@@ -47,7 +47,8 @@ from thermocad.utils.errors import ConfigError
         ),
         ({"lrs": ()}, r"lrs: 3 learning rates .* got 0"),
         ({"lr": 0.0}, "lr must be above 0, got 0.0"),
-        ({"lr": -1e-3}, "lr must be at least 0"),
+        ({"lr": -1.0}, "lr must be above 0, got -1.0"),  # one message, whatever the sign
+        ({"lr": -1e-3}, "lr must be above 0"),
         ({"head_epochs": 0}, "nothing to train: head_epochs, frozen_cycles and cycles are all 0"),
         ({"augmentation": {"zoom": 0}}, "augmentation zoom is the largest zoom-in, at least 1"),
         ({"augmentation": {"flip": "no"}}, "augmentation flip must be true or false, got 'no'"),

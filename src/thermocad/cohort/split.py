@@ -145,8 +145,7 @@ def make_split(
 
 
 def _warn_one_class(df: pd.DataFrame, fractions: dict[str, float], counts) -> None:
-    """Warn when a split asked for holds one class only (too few women of the other to go
-    round): its AUC is undefined, and training refuses such a validation set."""
+    """Warn of a split asked for that holds one class only: its AUC is undefined."""
     for k, name in enumerate(fractions, start=1):
         asked = counts[k] if counts is not None else fractions[name]
         part = df[df["split"] == name]
@@ -154,7 +153,7 @@ def _warn_one_class(df: pd.DataFrame, fractions: dict[str, float], counts) -> No
         if asked and missing:
             have = df[df["label"] == missing[0]]["patient_id"].nunique()
             log(f"WARNING: {name} holds no {missing[0]} patient (the cohort has {have}): its AUC "
-                "is undefined; add patients of that class or lower --valid/--test")  # fmt: skip
+                "is undefined; add women of that class, or change --valid/--test or --folds")  # fmt: skip
 
 
 def check_options(valid, test, folds, unit, counts) -> None:
@@ -180,11 +179,12 @@ def _add_folds(df: pd.DataFrame, folds: int, key: str, seed: int) -> None:
     if groups.nunique() < folds:
         unit = "patients" if key == "patient_id" else "images"
         raise ConfigError(f"{folds} folds need at least {folds} {unit} outside the test set; "
-                          f"only {groups.nunique()}")  # fmt: skip
+                          f"only {groups.nunique()}: use fewer --folds or a lower --test")  # fmt: skip
     per_class = df.loc[rest].groupby("label")[key].nunique()
     if per_class.min() < folds:  # every fold must hold each class (stratified)
         raise ConfigError(f"{folds} folds need at least {folds} patients of each class outside "
-                          f"the test set; {per_class.idxmin()} has {per_class.min()}")  # fmt: skip
+                          f"the test set; {per_class.idxmin()} has {per_class.min()}: use fewer "
+                          "--folds or a lower --test")  # fmt: skip
     df["fold"] = -1
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     for k, (_, held) in enumerate(splitter.split(rest, df.loc[rest, "label"], groups)):

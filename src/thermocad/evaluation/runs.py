@@ -41,9 +41,11 @@ def check_split_files(split_df: pd.DataFrame, split_csv) -> None:
 
     missing = [p for p in split_df["path"] if not (os.path.isfile(p) and os.access(p, os.R_OK))]
     if missing:
-        raise ConfigError(f"{split_csv}: {len(missing)} of its {len(split_df)} files are missing "
+        are = "is" if len(missing) == 1 else "are"
+        raise ConfigError(f"{split_csv}: {len(missing)} of its {len(split_df)} files {are} missing "
                           f"or unreadable, e.g. {missing[0]} (moved since the split was made?); "
-                          "prepare and split the data again where it now is")  # fmt: skip
+                          "put them back, or prepare and split the data where it now is (a new "
+                          "split draws other test women)")  # fmt: skip
 
 
 def check_candidates(archs, config: Any, overrides: dict[str, dict] | None = None) -> None:

@@ -217,6 +217,9 @@ def study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import INCOMPLETE
 
+    if not Path(study_dir).is_dir():
+        raise ConfigError(f"{study_dir}: no such folder")
+
     if (Path(study_dir) / INCOMPLETE).exists():
         raise ConfigError(f"{study_dir}: the study did not finish (interrupted, failed or still "
                           "running); run `thermocad study ... --force` again")  # fmt: skip

@@ -92,7 +92,7 @@ class TrainConfig:
 
     # --- the default recipe: a head on precomputed features of the frozen body ---
     lr: float | None = option(1e-2, "head learning rate, above 0 (--lr-find: lr_find's suggestion)",
-                              minimum=0, cli="train")  # fmt: skip
+                              cli="train")  # fmt: skip
     batch_size: int = option(8, "images per batch (as the study)", minimum=2)
     precompute: bool = option(True, "train the head on cached body features first", cli="train")
     head_epochs: int = option(30, "epochs of the head stage", minimum=0, cli="train")
