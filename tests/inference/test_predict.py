@@ -229,13 +229,14 @@ def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_p
     assert main(["predict", str(run_dir), str(inputs / "sub"), "--out", str(out), "--force"]) == 0
     assert len(pd.read_csv(out)) == 3
     assert not (tmp_path / "out" / "predictions_errors.csv").exists()  # stale list removed
+    assert "note: removed " in capsys.readouterr().err  # and said
     # Nothing to predict (a wrong path, a folder without thermal files): refused, nothing written.
     (tmp_path / "empty").mkdir()
     for given in (tmp_path / "nope.txt", tmp_path / "empty"):
         assert main(["predict", str(run_dir), str(given), "--out", str(tmp_path / "n.csv")]) == 2
         assert "nothing to predict: " in capsys.readouterr().err
     assert not list(tmp_path.glob("n*.csv"))
-    # Every file failing: the errors are written, no header-only predictions to block a rerun.
+    # Every file failing: the errors are written, no header-only predictions.
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "T0009.txt").write_text("not a matrix\n")

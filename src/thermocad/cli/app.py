@@ -16,8 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Predict P(Sick) for DMR text matrices, images and .npy files (folders are "
         "searched recursively). Writes OUT, OUT_patients.csv when a patient has several files "
         "and OUT_errors.csv listing files that failed; exits 1 if any failed. When every file "
-        "fails only OUT_errors.csv is written (no OUT holding a header alone; with --force an "
-        "earlier OUT and OUT_patients.csv are removed), so a rerun needs no --force for OUT. MODEL is a run "
+        "fails only OUT_errors.csv is written (no OUT holding a header alone); with --force, an "
+        "earlier run's OUT, OUT_patients.csv or OUT_errors.csv that this run has nothing for is "
+        "removed, and said. MODEL is a run "
         "folder (PyTorch; without PyTorch installed, its model.onnx) or an .onnx file written "
         "by `thermocad export` (ONNX Runtime and numpy only).",
     )

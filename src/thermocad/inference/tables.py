@@ -131,7 +131,8 @@ def write_predictions(
 ) -> dict[str, Path]:
     """Write the per-file table, plus per-patient and error tables when there is something to
     say, as CSV or (fmt="json") JSON records; no per-file table when no file was predicted (a
-    header alone would only make the rerun need --force)."""
+    header alone says nothing). With `force`, an earlier run's table this run does not write
+    is removed, and said, so that no file contradicts this run."""
     import pandas as pd
 
     from thermocad.utils.files import check_writable
@@ -153,6 +154,9 @@ def write_predictions(
         written["errors"] = _write_table(targets["errors"], frame, fmt)
     # With --force, a stale side file from an earlier run would contradict this one.
     for key in ("files", "patients", "errors"):
-        if key not in written:
-            targets[key].unlink(missing_ok=True)
+        if key not in written and targets[key].is_file():
+            targets[key].unlink()
+            from thermocad.utils.progress import log
+
+            log(f"note: removed {targets[key]}, an earlier run's, which this run has nothing for")
     return written
