@@ -127,6 +127,9 @@ def test_force_reuses_only_a_folder_thermocad_made(tmp_path):
     (mine / "test" / "chapter1.tex").write_text("mine")
     with pytest.raises(OutputExistsError, match="holds files thermocad did not write"):
         prepare_out_dir(mine, force=True, made_by="compare")
+    # Said without --force too (it said "use --force", which then refused the same folder).
+    with pytest.raises(OutputExistsError, match="holds files thermocad did not write"):
+        prepare_out_dir(mine, made_by="compare")
     hidden = tmp_path / "mac"  # only a .DS_Store: empty, no --force needed
     hidden.mkdir()
     (hidden / ".DS_Store").write_bytes(b"\0")

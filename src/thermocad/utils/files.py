@@ -228,6 +228,17 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
         if path.is_dir()
         else []
     )
+    # A candidate's fold inside a marked comparison (compare/ARCH/foldK) is the comparison's.
+    fold = (
+        re.fullmatch(r"fold\d+", path.name) and (path.absolute().parent.parent / MADE_BY).exists()
+    )
+    ours = bool(fold) or any((path / name).exists() for name in OWN_FILES)  # the mark included
+    if found and made_by and not ours:
+        raise OutputExistsError(
+            f"{path}: holds files thermocad did not write (e.g. {found[0]}); {made_by} writes "
+            "only into a folder thermocad made (with or without --force), since it replaces "
+            "earlier results there: choose another --out"
+        )
     if found and not force:
         if (path / INCOMPLETE).exists() or (path / FIT_RESUME).exists():  # a run stopped there
             text = _read(path / INCOMPLETE) or "fit"  # the run that stopped
@@ -243,17 +254,6 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
         forcing = forcing or ("to replace what it holds" if made_by else "to write into it")
         raise OutputExistsError(
             f"{path} already exists and is not empty; use --force (force=True in Python) {forcing}"
-        )
-    # A candidate's fold inside a marked comparison (compare/ARCH/foldK) is the comparison's.
-    fold = (
-        re.fullmatch(r"fold\d+", path.name) and (path.absolute().parent.parent / MADE_BY).exists()
-    )
-    ours = bool(fold) or any((path / name).exists() for name in OWN_FILES)  # the mark included
-    if found and made_by and not ours:
-        raise OutputExistsError(
-            f"{path}: holds files thermocad did not write (e.g. {found[0]}); --force reuses only "
-            f"a folder thermocad made, since {made_by} replaces earlier results there: choose "
-            "another --out"
         )
     path.mkdir(parents=True, exist_ok=True)
     if made_by and not (path / MADE_BY).exists():  # the first maker's (fit's, not its train's)
