@@ -8,7 +8,7 @@ import pytest
 
 from thermocad import pipeline as S
 from thermocad.reporting.report import SECTIONS
-from thermocad.utils.errors import ConfigError
+from thermocad.utils.errors import ConfigError, OutputExistsError
 
 
 def test_settings_precedence(tmp_path):
@@ -217,6 +217,13 @@ def test_the_demo_trains_the_default_recipe_and_smoke_the_one_smoke_preset(monke
     # The demo's cohort is the easy difficulty unless asked, and its report says so.
     assert drawn == ["easy", "default"]
     assert "'easy' difficulty" in notes[0] and "not the real task's" in notes[0]
+    # --force replaces an earlier demo, never a folder of the user's
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("mine")
+    with pytest.raises(OutputExistsError, match="holds files thermocad did not write"):
+        S.run_demo(mine, n_patients=4, force=True)
+    assert (mine / "thesis.tex").read_text() == "mine" and not (mine / "data").exists()
 
 
 def test_the_cli_offers_the_generators_difficulties():

@@ -236,7 +236,8 @@ def run_demo(out_dir: str | os.PathLike, force: bool = False, n_patients: int = 
     """
     from thermocad.synth.cohort import generate_cohort
 
-    out = prepare_out_dir(out_dir, force, forcing="to replace an earlier demo's cohort and study")
+    out = prepare_out_dir(out_dir, force, made_by="demo",
+                          forcing="to replace an earlier demo's cohort and study")  # fmt: skip
     log(f"generating a synthetic cohort of {n_patients} patients ({difficulty} difficulty)")
     labels = generate_cohort(out / "data", n_patients=n_patients, seed=seed, height=120,
                              width=160, difficulty=difficulty, force=True)  # fmt: skip

@@ -195,9 +195,18 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
 MADE_BY = ".thermocad"
 # An unfinished `thermocad fit`'s record (options, data, stage), until its model.json is whole.
 FIT_RESUME = "fit_resume.json"
-OWN_FILES = (MADE_BY, INCOMPLETE, "model.safetensors", "checkpoint/state.json", "study.json",
-             "cv/oof_predictions.csv", "comparison.csv", "best.json",
-             "baseline/valid_predictions.csv")  # fmt: skip
+OWN_FILES = (
+    MADE_BY,
+    INCOMPLETE,
+    "model.safetensors",
+    "checkpoint/state.json",
+    "study.json",
+    "cv/oof_predictions.csv",
+    "comparison.csv",
+    "best.json",
+    "baseline/valid_predictions.csv",
+    "study/study.json",
+)  # fmt: skip (the last: a demo's)
 
 
 def _read(path: Path) -> str:
