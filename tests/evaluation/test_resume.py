@@ -149,3 +149,31 @@ def test_a_resumed_nested_comparison_reuses_its_folds_and_opens_the_test_set_onc
     lockbox = json.loads((cmp / "test" / "metrics.json").read_text())["lockbox"]
     assert lockbox["models"] == 1 and lockbox["opening"] == 1 and not lockbox["new"]
     assert len(read_ledger(ledger)) == 3
+
+
+def test_a_comparison_killed_inside_a_real_training_resumes_to_the_same_predictions(
+    split_csv, tmp_path, monkeypatch
+):
+    import thermocad.training.checkpoint as CK
+    from thermocad.training.config import TrainConfig
+
+    config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0, head_epochs=3)
+    opts = {"config": config, "n_boot": 20, "baseline": False}
+    C.compare(split_csv, ["efficientnet_lite0"], tmp_path / "whole", **opts)
+    real_save = CK.Checkpoint.save
+
+    def save(self, model):  # fold 1 is killed inside its head stage, after its first epoch
+        real_save(self, model)
+        if self.dir.parent.name == "fold1" and self.state["done"].get("head (precomputed)") == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(CK.Checkpoint, "save", save)
+    cmp = tmp_path / "cmp"
+    with pytest.raises(KeyboardInterrupt):
+        C.compare(split_csv, ["efficientnet_lite0"], cmp, **opts)
+    monkeypatch.setattr(CK.Checkpoint, "save", real_save)
+    fold1 = cmp / "efficientnet_lite0" / "fold1"
+    assert (fold1 / "checkpoint" / "state.json").is_file()
+    C.compare(split_csv, ["efficientnet_lite0"], cmp, resume=True, **opts)
+    assert not (fold1 / "checkpoint").exists() and not (fold1 / "INCOMPLETE").exists()
+    _same_results(cmp, tmp_path / "whole", ["efficientnet_lite0"])
