@@ -242,3 +242,55 @@ def test_study_nested_baseline_only(cohort, tmp_path):
     assert [f["chosen"] for f in nested["folds"]] == ["baseline", "baseline"]  # the only candidate
     assert json.loads((tmp_path / "study" / "study.json").read_text())["nested"] is True
     assert "No nested cross-validation" not in text and "Choices per outer fold" in text
+
+
+def test_an_interrupted_study_resumes_without_preparing_again(cohort, tmp_path, monkeypatch):
+    import pandas as pd
+
+    import thermocad.evaluation.compare as C
+
+    data, labels = cohort
+    opts = {"archs": [], "folds": 2, "test": 0.25}
+    S.run_study(data, labels, tmp_path / "whole", **opts)
+    study, real_prepare, real_baseline = tmp_path / "study", S.prepare_and_split, C.run_baseline
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(S, "prepare_and_split", stop)  # killed while preparing
+    with pytest.raises(KeyboardInterrupt):
+        S.run_study(data, labels, study, **opts)
+    assert json.loads((study / "study_resume.json").read_text())["stage"] == "prepare"
+    monkeypatch.setattr(S, "prepare_and_split", real_prepare)
+    monkeypatch.setattr(C, "run_baseline", stop)  # then, resumed, killed while comparing
+    with pytest.raises(KeyboardInterrupt):
+        S.run_study(data, labels, study, resume=True, **opts)
+    assert json.loads((study / "study_resume.json").read_text())["stage"] == "compare"
+    assert (study / "compare" / "compare_resume.json").is_file()
+    monkeypatch.setattr(C, "run_baseline", real_baseline)
+    with pytest.raises(Exception, match="interrupted study .*--resume continues it"):
+        S.run_study(data, labels, study, **opts)
+    with pytest.raises(
+        ConfigError, match=rf"{study}: --resume with other options .*folds \(2 -> 3\)"
+    ):
+        S.run_study(data, labels, study, resume=True, **{**opts, "folds": 3})
+    with pytest.raises(ConfigError, match=r"smoke \(False -> True\)"):
+        S.run_study(data, labels, study, resume=True, smoke=True, **opts)
+    with pytest.raises(ConfigError, match="one of them"):
+        S.run_study(data, labels, study, resume=True, force=True, **opts)
+    other = tmp_path / "labels.csv"
+    other.write_bytes(labels.read_bytes() + b"\n")
+    with pytest.raises(ConfigError, match=f"{study}: the data folder or the labels changed"):
+        S.run_study(data, other, study, resume=True, **opts)
+    monkeypatch.setattr(S, "prepare_and_split", lambda *a, **k: pytest.fail("prepared again"))
+    report = S.run_study(data, labels, study, resume=True, **opts)
+    _check_report(report)
+    assert not (study / "INCOMPLETE").exists() and not (study / "study_resume.json").exists()
+    assert not (study / "compare" / "compare_resume.json").exists()
+    for name in ("split.csv", "cohort/cohort.csv"):
+        assert (study / name).read_text() == (tmp_path / "whole" / name).read_text()
+    got, want = (pd.read_csv(d / "compare" / "comparison.csv").drop(columns="train_time_s")
+                 for d in (study, tmp_path / "whole"))  # fmt: skip
+    pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(ConfigError, match="nothing to resume .*finished study"):
+        S.run_study(data, labels, study, resume=True, **opts)

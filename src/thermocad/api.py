@@ -167,7 +167,7 @@ def study(
 ) -> Path:
     """The whole protocol (prepare, split, compare, final test) into `out_dir`; returns the path
     of its report.html. `options` as `thermocad.pipeline.run_study`: smoke, config_file, nested, folds,
-    test, seed, force."""
+    test, seed, force, resume."""
     from thermocad.pipeline import run_study
 
     archs = [archs] if isinstance(archs, str) else archs  # one name, not its letters

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import time
@@ -15,7 +14,6 @@ from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     INCOMPLETE,  # a study, like a run, until its end
     atomic_write_json,
-    atomic_write_text,
     check_apart,
     prepare_out_dir,
 )
@@ -65,9 +63,6 @@ DEMO_SMOKE_TRAIN = {"batch_size": 8, "max_batches": 4}  # --smoke: TrainConfig.s
 DEMO_DIFFICULTY = "easy"
 
 
-UNFINISHED_STUDY = "a study being written by thermocad study; not finished\n"
-
-
 def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dict[str, Any]:
     """Defaults, overlaid by the JSON config file, overlaid by arguments that are not None."""
     settings = json.loads(json.dumps(DEFAULTS))
@@ -83,6 +78,8 @@ def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dic
         if unknown:
             raise ConfigError(f"{path}: unknown keys {unknown}; valid: {sorted(DEFAULTS)}")
         try:
+            from thermocad.study_checks import check_sections
+
             check_sections(loaded)
             check_threshold_rule(loaded.get("threshold_method", "sensitivity"),
                                  loaded.get("target_sensitivity"))  # fmt: skip
@@ -91,37 +88,6 @@ def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dic
         settings.update(loaded)
     settings.update({k: v for k, v in explicit.items() if v is not None})
     return settings
-
-
-def check_sections(loaded: dict[str, Any]) -> None:
-    """ConfigError naming the first key of a study config's train, arch_overrides, prepare or
-    split section that the function it goes to does not take (a misspelling is not ignored)."""
-    from thermocad.cohort.prepare import prepare_cohort
-    from thermocad.cohort.split import make_split
-    from thermocad.training.config import TrainConfig
-
-    for section in ("train", "arch_overrides", "prepare", "split"):
-        if not isinstance(loaded.get(section, {}), dict):
-            raise ConfigError(f"{section}: must be a JSON object")
-    archs = loaded.get("archs", [])  # [] on purpose: the baseline alone
-    if not isinstance(archs, list) or not all(isinstance(a, str) and a.strip() for a in archs):
-        raise ConfigError(f"archs: must be a list of architecture names, got {archs!r}")
-    sections = {"train": loaded.get("train", {}), **{f"arch_overrides.{name}": fields for name,
-                fields in loaded.get("arch_overrides", {}).items()}}  # fmt: skip
-    for section, fields in sections.items():
-        if not isinstance(fields, dict):
-            raise ConfigError(f"{section}: must be a JSON object of training options")
-        try:
-            TrainConfig(**TrainConfig.upgrade({k: v for k, v in fields.items() if k != "arch"}))
-        except ConfigError as exc:
-            raise ConfigError(f"{section}: {exc}") from exc
-    # Each takes its own keywords; the ones the study sets itself are not the file's to give.
-    for section, fn, own in (("prepare", prepare_cohort, {"data_dir", "labels_csv", "out_dir", "force"}),
-                             ("split", make_split, {"cohort_csv", "folds", "test", "seed"})):  # fmt: skip
-        allowed = set(inspect.signature(fn).parameters) - own
-        unknown = sorted(set(loaded.get(section, {})) - allowed)
-        if unknown:
-            raise ConfigError(f"{section}: unknown keys {unknown}; valid: {sorted(allowed)}")
 
 
 def check_study(s: dict[str, Any], smoke: bool) -> None:
@@ -167,6 +133,18 @@ def prepare_and_split(data_dir, labels_csv, out: Path, settings: dict, force: bo
     return write_split(split, out / "split.csv", force=force)  # checks for leaks
 
 
+def _checked(s: dict[str, Any], smoke: bool, data_dir, labels_csv, out_dir) -> dict[str, Any]:
+    """The study's settings, refused before its folder is touched when they, the output place
+    or the labels (other women's, or no data folder) are wrong."""
+    from thermocad.cohort.prepare import check_labels_match
+    from thermocad.io.labels import read_labels
+
+    check_study(s, smoke)
+    check_apart(out_dir, data_dir)
+    check_labels_match(data_dir, labels_csv, set(read_labels(labels_csv)["patient_id"].astype(int)))
+    return s
+
+
 @writes_folder("out_dir")
 def run_study(
     data_dir: str | os.PathLike,
@@ -183,42 +161,46 @@ def run_study(
     nested: bool | None = None,
     note: str | None = None,
     command: str | None = None,
+    resume: bool = False,
 ) -> Path:
     """Run the whole protocol into `out_dir`; returns the path of report.html. `note`: a
     paragraph about the data, shown under the report's title; `command`: the command line that
-    ran it, shown above (the CLI's; both kept in study.json with every setting)."""
+    ran it, shown above (the CLI's; both kept in study.json with every setting). `resume`:
+    continue the interrupted study in `out_dir` (the same data, labels and settings): its
+    cohort and split are kept, its comparison resumed (evaluation/resume.py)."""
+    from thermocad.evaluation import resume as R
     from thermocad.evaluation.compare import compare
     from thermocad.reporting.report import write_report
+    from thermocad.training.fit_resume import fingerprint
 
     started = time.perf_counter()
     s = settings or load_settings(config_file, archs=list(archs) if archs is not None else None,
                                   folds=folds, test=test, seed=seed, nested=nested)  # fmt: skip
-    if nested is not None:
-        s = {**s, "nested": nested}
-    check_study(s, smoke)
-    check_apart(out_dir, data_dir)
-    from thermocad.cohort.prepare import check_labels_match
-    from thermocad.io.labels import read_labels
-
-    # Labels of other women, or no data folder: refused before the folder is touched.
-    check_labels_match(data_dir, labels_csv, set(read_labels(labels_csv)["patient_id"].astype(int)))
-    out = prepare_out_dir(out_dir, force, made_by="study")
+    s = _checked(s if nested is None else {**s, "nested": nested}, smoke, data_dir, labels_csv,
+                 out_dir)  # fmt: skip
+    rec = R.record({**s, "smoke": smoke}, fingerprint(data_dir, labels_csv))
     # Until the report is written the folder is INCOMPLETE, and an earlier study's report goes:
     # a failed or interrupted rerun leaves nothing that looks finished, nor that `report` takes.
-    atomic_write_text(out / INCOMPLETE, UNFINISHED_STUDY)
-    (out / "report.html").unlink(missing_ok=True)
+    out, state = R.open_job(out_dir, rec, "study", force, resume)
     atomic_write_json(out / "study.json", {**s, "data_dir": str(data_dir), "labels_csv":
                                            str(labels_csv), "smoke": smoke, "note": note,
                                            "command": command})  # fmt: skip
-    log("step 1-2/4: prepare the cohort and split it by patient")
-    split_csv = prepare_and_split(data_dir, labels_csv, out, s, force)
+    split_csv, kept = out / "split.csv", state.get("stage") == "compare"
+    if kept:
+        log(f"study: resuming {out}: its cohort and split are kept")
+    else:
+        log("step 1-2/4: prepare the cohort and split it by patient")
+        prepare_and_split(data_dir, labels_csv, out, s, force or resume)
+        R.mark_stage(out, "study", "compare")
     log(f"step 3/4: compare {', '.join(s['archs']) or 'no CNN'} (+ baseline), test the best")
     config = train_config(s, smoke) if s["archs"] else None
-    result = compare(split_csv, s["archs"], out / "compare", config, force=force, **_options(s))
+    result = R.study_compare(out, kept, force or resume, lambda **again: compare(
+        split_csv, s["archs"], out / "compare", config, **again, **_options(s)))  # fmt: skip
     log("step 4/4: write the report")
     report = write_report(out / "report.html", out / "cohort" / "cohort.csv", split_csv,
                           out / "compare", command=command, force=True, note=note)  # fmt: skip
     (out / INCOMPLETE).unlink()
+    R.finish(out, "study")
     log(f"best on validation: {result['best_served']}; done in "
         f"{time.perf_counter() - started:.0f} s")  # fmt: skip
     return report
@@ -260,8 +242,10 @@ def run_compare(
     config_file: str | os.PathLike | None = None,
     force: bool = False,
     nested: bool | None = None,
+    resume: bool = False,
 ) -> dict:
-    """`thermocad compare`: the comparison alone, with the study's settings and config file."""
+    """`thermocad compare`: the comparison alone, with the study's settings and config file;
+    `resume` continues an interrupted one in `out_dir`."""
     from thermocad.evaluation.compare import compare
 
     s = load_settings(config_file, archs=list(archs) if archs is not None else None, nested=nested)
@@ -269,7 +253,8 @@ def run_compare(
         log(f"note: {config_file}: {', '.join(ignored)} shape a study's split; compare takes "
             f"the folds of {split_csv} as they are")  # fmt: skip
     config = train_config(s, smoke) if s["archs"] else None
-    return compare(split_csv, s["archs"], out_dir, config, force=force, **_options(s))
+    return compare(split_csv, s["archs"], out_dir, config, force=force, resume=resume,
+                   **_options(s))  # fmt: skip
 
 
 def _split_keys(config_file: str | os.PathLike) -> list[str]:

@@ -55,12 +55,22 @@ def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys, 
     assert capsys.readouterr().err == (
         "thermocad: interrupted; to continue, run it again with --resume (in place of --force)\n"
     )
-    import thermocad.pipeline as S  # a study starts over
+    import thermocad.pipeline as S  # a study and a comparison resume from their records
 
     monkeypatch.setattr(S, "run_study", interrupted)
+    monkeypatch.setattr(S, "run_compare", interrupted)
     assert main(["study", "d", "--labels", "l.csv", "--out", str(out)]) == 130
-    assert capsys.readouterr().err == ("thermocad: interrupted; study does not resume: run it "
-                                       "again with --force to start over\n")  # fmt: skip
+    assert capsys.readouterr().err == ("thermocad: interrupted; it stopped before saving anything "
+                                       "to continue from: run it again with --force\n")  # fmt: skip
+    for command, where, record in (("study", ["d", "--labels", "l.csv"], "study_resume.json"),
+                                   ("compare", ["--split", "s.csv"], "compare_resume.json")):  # fmt: skip
+        (out / record).write_text("{}")
+        assert main([command, *where, "--out", str(out), "--force"]) == 130
+        assert capsys.readouterr().err == ("thermocad: interrupted; to continue, run it again "
+                                           "with --resume (in place of --force)\n")  # fmt: skip
+    with pytest.raises(SystemExit):  # one or the other
+        main(["compare", "--split", "s.csv", "--out", str(out), "--force", "--resume"])
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_quiet_mode_lasts_one_command(tmp_path, monkeypatch):

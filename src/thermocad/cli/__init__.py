@@ -121,25 +121,20 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _resume_hint(args: argparse.Namespace) -> str:
-    """fit and train continue where they stopped, once they saved something to continue from
-    (a checkpoint, fit's record); a rerun without --resume is refused. study and compare start
-    over, which their folder then needs --force for."""
-    from thermocad.utils.files import FIT_RESUME
+    """fit, train, study and compare continue where they stopped, once they saved something to
+    continue from (a checkpoint, their record); a rerun without --resume is refused."""
+    from thermocad.utils.files import COMPARE_RESUME, FIT_RESUME, STUDY_RESUME
 
     if not getattr(args, "out", None) or not Path(args.out).exists():
         return ""
-    if args.command in ("study", "compare"):
-        return f"; {args.command} does not resume: run it again with --force to start over"
-    if args.command not in ("fit", "train"):
+    records = {"fit": FIT_RESUME, "study": STUDY_RESUME, "compare": COMPARE_RESUME,
+               "train": "checkpoint/state.json"}  # fmt: skip
+    if args.command not in records:
         return ""
-    out = Path(args.out)
-    saved = out / (FIT_RESUME if args.command == "fit" else "checkpoint/state.json")
-    if saved.is_file():
+    if (Path(args.out) / records[args.command]).is_file():
         instead = " (in place of --force)" if getattr(args, "force", False) else ""
         return f"; to continue, run it again with --resume{instead}"
-    if out.exists():
-        return "; it stopped before saving anything to continue from: run it again with --force"
-    return ""
+    return "; it stopped before saving anything to continue from: run it again with --force"
 
 
 def console() -> None:

@@ -63,6 +63,16 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_evaluate)
 
 
+def _force_or_resume(p: argparse.ArgumentParser, job: str, same: str, kept: str) -> None:
+    """--force or --resume (one of them) for a command whose folder a job fills."""
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--force", action="store_true", help=f"replace an earlier {job}'s "
+                       "folder (only a folder thermocad made)")  # fmt: skip
+    again.add_argument("--resume", action="store_true", help=f"continue an interrupted {job} "
+                       f"in OUT (the same command otherwise: {same}): {kept}, an interrupted "
+                       "fold continues from its checkpoint, the rest is computed again")  # fmt: skip
+
+
 def _register_studies(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "compare",
@@ -81,8 +91,7 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="study config JSON (train settings, arch_overrides, ...)")
     p.add_argument("--nested", action="store_true", default=None,
                    help="also nested CV: outer folds estimate the whole procedure (the result)")  # fmt: skip
-    p.add_argument("--force", action="store_true", help="replace an earlier comparison's folder "
-                   "(only a folder thermocad made)")  # fmt: skip
+    _force_or_resume(p, "comparison", "split, archs, config", "finished fold runs are kept")
     p.set_defaults(func=_compare)
 
     p = sub.add_parser("study", help="the whole protocol: prepare, split, compare, test, report")
@@ -99,8 +108,8 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="study config JSON; see docs/evaluation.md")
     p.add_argument("--nested", action="store_true", default=None,
                    help="also nested CV: outer folds estimate the whole procedure (the result)")  # fmt: skip
-    p.add_argument("--force", action="store_true", help="replace an earlier study's folder "
-                   "(only a folder thermocad made)")  # fmt: skip
+    _force_or_resume(p, "study", "data, labels, options",
+                     "its cohort, split and finished fold runs are kept")  # fmt: skip
     p.set_defaults(func=_study)
 
     p = sub.add_parser("report", help="write the HTML report of a study folder again")
@@ -167,7 +176,8 @@ def _compare(args: argparse.Namespace) -> int:
     from thermocad.pipeline import run_compare
 
     result = run_compare(args.split, args.out, archs=args.archs, smoke=args.smoke,
-                         config_file=args.config, force=args.force, nested=args.nested)  # fmt: skip
+                         config_file=args.config, force=args.force, nested=args.nested,
+                         resume=args.resume)  # fmt: skip
     print(f"best on validation: {result['best_served']}; table: {result['out_dir']}/comparison.md")
     if "nested" in result:
         print(f"nested estimate (the result): {result['out_dir']}/nested/nested.md")
@@ -180,7 +190,8 @@ def _study(args: argparse.Namespace) -> int:
 
     report = run_study(args.data_dir, args.labels, args.out, archs=args.archs, smoke=args.smoke,
                        config_file=args.config, folds=args.folds, test=args.test, seed=args.seed,
-                       force=args.force, nested=args.nested, command=args.command_line)  # fmt: skip
+                       force=args.force, nested=args.nested, command=args.command_line,
+                       resume=args.resume)  # fmt: skip
     print(f"report: {report}")
     return 0
 

@@ -10,7 +10,6 @@ import os
 import shutil
 import traceback
 from collections.abc import Callable, Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,12 @@ from thermocad.evaluation.evaluate import evaluate_predictions, write_plots
 from thermocad.evaluation.runs import (
     BASELINE,
     AllModelsFailedError,
-    check_candidates,
     check_split_files,
     cnn_alone_auc,
     fold_splits,
+    real_trainer,
     run_arch,
     run_baseline,
-    untrainable,
 )
 from thermocad.io.labels import with_y
 from thermocad.models.words import served_name
@@ -37,7 +35,6 @@ from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
     atomic_write_text,
-    prepare_out_dir,
 )
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
@@ -181,23 +178,6 @@ def _write_table(rows: list[dict], out: Path) -> pd.DataFrame:
     return table
 
 
-def _real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] | None = None
-                  ) -> tuple[Callable, Any, dict[str, str]]:  # fmt: skip
-    """thermocad.training.run.train and its config (default TrainConfig()), once every name is
-    known and every candidate's config is valid; and the candidates that cannot train here
-    (name -> why: no ImageNet weights offline), found before anything trains. A candidate is an
-    architecture, or a named recipe variant: an `overrides` entry whose "arch" names it."""
-    from thermocad.training.config import TrainConfig
-    from thermocad.training.run import train
-
-    config = config if config is not None else TrainConfig()
-    check_candidates(archs, config, overrides)  # every name and override, before any trains
-    skipped = untrainable(archs, config, overrides)
-    # The fold runs live inside compare's own output folder, which prepare_out_dir already
-    # vetted (empty, or --force): a run left there by an interrupted compare is replaced.
-    return partial(train, force=True), config, skipped
-
-
 # size: compare is the comparison's steps in one visible sequence; each step is a function.
 @writes_folder("out_dir")
 def compare(
@@ -216,13 +196,17 @@ def compare(
     nested: bool = False,
     inner_folds: int | None = None,
     seed: int = 0,
+    resume: bool = False,
 ) -> dict:
     """Train and validate every architecture (+ baseline), pick the best, test it once.
 
     `nested`: also run nested cross-validation (thermocad.evaluation.nested) into OUT/nested:
     its outer estimate is the result; the comparison above it is model selection, optimistic.
-    `seed`: its inner folds' (the study's split seed).
+    `seed`: its inner folds' (the study's split seed). `resume`: continue the interrupted
+    comparison in `out_dir` (the same split and options, evaluation/resume.py): finished fold
+    runs are reused, an interrupted one continues from its checkpoint, the rest is recomputed.
     """
+    from thermocad.evaluation import resume as R
     from thermocad.utils.progress import progress
 
     # Check the split and the names before creating anything: a typo must not cost a baseline run.
@@ -236,27 +220,31 @@ def compare(
         from thermocad.evaluation.nested import check_nested
 
         check_nested(split_df, archs, baseline, inner_folds)
+    rec = R.record(R.compare_options(archs, config, baseline=baseline, n_boot=n_boot,
+                   subgroup=subgroup, threshold_method=threshold_method, overrides=overrides,
+                   target_sensitivity=target_sensitivity, nested=nested, inner_folds=inner_folds,
+                   seed=seed), R.split_fingerprint(split_csv))  # fmt: skip
     own_trainer = trainer is None  # thermocad's train(): nested may take the head-only fast path
     skipped = {}
     if archs and trainer is None:
-        trainer, config, skipped = _real_trainer(archs, config, overrides)
+        trainer, config, skipped = real_trainer(archs, config, overrides)
         archs = [a for a in archs if a not in skipped]
     if (split_df["split"] == "test").any():  # the final test's opening is counted, or no run
         from thermocad.evaluation.lockbox import ledger_path
 
         ledger_path(split_csv, remedy="keep the split in a writable folder (its ledger of test "
                     "openings sits beside it)")  # fmt: skip
-    out = prepare_out_dir(out_dir, force, made_by="compare")
+    out, _ = R.open_job(out_dir, rec, "compare", force, resume)
     for name in ("best.json", "comparison.csv", "comparison.md"):  # an earlier comparison's
         (out / name).unlink(missing_ok=True)  # summary: written again when this one finishes
-    for name in ("test", "nested"):  # and its results: an interrupted rerun shows none of them
-        shutil.rmtree(out / name, ignore_errors=True)
+    for name in ("test", "nested")[: 1 if resume else 2]:  # and its results (a resumed one
+        shutil.rmtree(out / name, ignore_errors=True)  # keeps nested's finished fold runs)
     n_folds = len(fold_splits(split_df))
     results, rows = {}, []
     for name in progress(([BASELINE] if baseline else []) + list(archs), "models"):
         try:
             res = run_baseline(split_df) if name == BASELINE else run_arch(
-                name, split_df, out, config, trainer, (overrides or {}).get(name))  # fmt: skip
+                name, split_df, out, config, trainer, (overrides or {}).get(name), resume)  # fmt: skip
             _evaluate_model(name, res, out, subgroup, n_boot, threshold_method, target_sensitivity)
             results[name] = res
             rows.append(table_row(name, res, n_folds))
@@ -282,7 +270,8 @@ def compare(
         log("nested cross-validation: the outer folds estimate the whole procedure")
         res = nested_cv(split_df, archs, out / "nested", config, trainer, baseline, inner_folds,
                         seed, threshold_method, target_sensitivity, n_boot, overrides,
-                        fast_heads=own_trainer)  # fmt: skip
+                        fast_heads=own_trainer, resume=resume)  # fmt: skip
         summary["nested"] = {k: res[k] for k in ("selection_rule", "folds", "metrics")}
     atomic_write_json(out / "best.json", summary)
+    R.finish(out, "compare")
     return {**summary, "table": table, "out_dir": out}

@@ -61,6 +61,7 @@ class NestedJob:
     overrides: dict[str, dict] | None = None
     features: pd.DataFrame | None = None  # the baseline's features, read once for every fold
     heads: HeadRuns | None = None  # the fast path for a head on frozen features
+    resume: bool = False  # reuse finished fold runs (a resumed comparison), as run_arch does
 
 
 def candidates_of(archs: Sequence[str], baseline: bool = True) -> list[str]:
@@ -119,7 +120,7 @@ def _inner(train_rows: pd.DataFrame, out: Path, job: NestedJob) -> dict[str, pd.
                 cnn[arch] = heads.out_of_fold(arch, inner)
                 continue
             cnn[arch] = run_arch(arch, inner, out / "inner", job.config, job.trainer,
-                                 _cnn_only(job.overrides, arch))["pred"]  # fmt: skip
+                                 _cnn_only(job.overrides, arch), job.resume)["pred"]  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - a failing candidate drops out, as in compare
             log(f"nested: {arch} failed on the inner folds ({type(exc).__name__}: {exc})")
     base = run_baseline(inner, job.features)["pred"] if job.baseline else None
@@ -144,7 +145,7 @@ def _refit(chosen: str, train_rows: pd.DataFrame, test_rows: pd.DataFrame, out: 
         cnn[arch] = heads.predict(arch, train_rows, test_rows)
     elif arch != BASELINE:
         cnn[arch] = run_arch(arch, df, out / "refit", job.config, job.trainer,
-                             _cnn_only(job.overrides, arch))["pred"]  # fmt: skip
+                             _cnn_only(job.overrides, arch), job.resume)["pred"]  # fmt: skip
     return candidate_probs(cnn, base)[chosen]
 
 
@@ -233,6 +234,7 @@ def nested_cv(
     n_boot: int = 1000,
     overrides: dict[str, dict] | None = None,
     fast_heads: bool = False,
+    resume: bool = False,
 ) -> dict:
     """Nested CV over split.csv's folds (test rows untouched); writes nested_predictions.csv,
     nested.json and nested.md into `out_dir` and returns their content.
@@ -240,6 +242,8 @@ def nested_cv(
     `fast_heads`: the trainer is thermocad's `train()`, so an architecture whose config trains
     only the head on frozen features takes the fast path of `evaluation.heads` (same head stage,
     features computed once per file); any other config goes through the trainer per fold.
+    `resume`: a fold run (inner or refit) that finished is reused, one with a checkpoint goes
+    on from it; the fast path's heads and the baseline are fitted again (seconds).
     """
     check_nested(split_df, archs, baseline, inner_folds)
     T.check_threshold_rule(threshold_method, target_sensitivity)
@@ -255,7 +259,7 @@ def nested_cv(
                     inner_folds=inner_folds or len(outer), seed=seed,
                     threshold_method=threshold_method, target_sensitivity=target_sensitivity,
                     baseline=baseline, config=config, trainer=trainer, overrides=overrides,
-                    features=features, heads=heads)  # fmt: skip
+                    features=features, heads=heads, resume=resume)  # fmt: skip
     out = Path(out_dir)
     parts, folds = [], []
     for k in outer:

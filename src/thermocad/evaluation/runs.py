@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -175,6 +175,23 @@ def run_arch(
         "train_time_s": time.perf_counter() - started,
         "parameters": _n_parameters(runs[0]),
     }
+
+
+def real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] | None = None
+                  ) -> tuple[Callable, Any, dict[str, str]]:  # fmt: skip
+    """thermocad.training.run.train and its config (default TrainConfig()), once every name is
+    known and every candidate's config is valid; and the candidates that cannot train here
+    (name -> why: no ImageNet weights offline), found before anything trains. A candidate is an
+    architecture, or a named recipe variant: an `overrides` entry whose "arch" names it."""
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.run import train
+
+    config = config if config is not None else TrainConfig()
+    check_candidates(archs, config, overrides)  # every name and override, before any trains
+    skipped = untrainable(archs, config, overrides)  # none left: refused
+    # The fold runs live inside compare's own output folder, which prepare_out_dir already
+    # vetted (empty, or --force): a run left there by an interrupted compare is replaced.
+    return partial(train, force=True), config, skipped
 
 
 def run_baseline(split_df: pd.DataFrame, features: pd.DataFrame | None = None) -> dict:

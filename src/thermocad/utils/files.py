@@ -195,6 +195,8 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
 MADE_BY = ".thermocad"
 # An unfinished `thermocad fit`'s record (options, data, stage), until its model.json is whole.
 FIT_RESUME = "fit_resume.json"
+# An unfinished `thermocad study`'s or `compare`'s record (evaluation/resume.py), until its end.
+STUDY_RESUME, COMPARE_RESUME = "study_resume.json", "compare_resume.json"
 OWN_FILES = (
     MADE_BY,
     INCOMPLETE,
@@ -249,15 +251,20 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
             "earlier results there: choose another --out"
         )
     if found and not force:
-        if (path / INCOMPLETE).exists() or (path / FIT_RESUME).exists():  # a run stopped there
-            text = _read(path / INCOMPLETE) or "fit"  # the run that stopped
-            kinds = ("fit", "study", "training", "render", "synthetic cohort")
+        records = [r for r in (FIT_RESUME, STUDY_RESUME, COMPARE_RESUME) if (path / r).exists()]
+        if (path / INCOMPLETE).exists() or records:  # a run stopped there
+            # the run that stopped (a comparison leaves only its record)
+            text = _read(path / INCOMPLETE) or (
+                "comparison" if COMPARE_RESUME in records else "fit"
+            )
+            kinds = ("fit", "study", "comparison", "training", "render", "synthetic cohort")
             what = next((w for w in kinds if w in text), "run")
             if what == "training" and maker(path) == "fit":  # fit's final stage
                 what = "fit"
-            go_on = "--resume continues it, " if what == "fit" else ""
+            go_on = "--resume continues it, " if what == "fit" or records else ""
+            mark = f"{INCOMPLETE} mark" if (path / INCOMPLETE).exists() else records[0]
             raise OutputExistsError(
-                f"{path} holds an interrupted {what} (its {INCOMPLETE} mark); {go_on}use --force "
+                f"{path} holds an interrupted {what} (its {mark}); {go_on}use --force "
                 "(force=True in Python) to start it again there, or choose another --out"
             )
         forcing = forcing or ("to replace what it holds" if made_by else "to write into it")

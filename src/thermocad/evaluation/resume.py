@@ -1,0 +1,161 @@
+"""`thermocad study --resume` and `thermocad compare --resume`: which interrupted job may go on.
+
+While a study or a comparison is unfinished its folder holds a record (STUDY_RESUME or
+COMPARE_RESUME: the options that decide the result, the thermocad version, a fingerprint of
+its data and, for a study, the stage reached), written when it starts and removed at its end.
+`resumable` refuses anything but the same job, naming the folder and what differs. What a
+resumed job reuses is its caller's: a study's cohort and split, every finished fold run
+(`runs.run_arch(resume=True)`; an interrupted fold continues from its checkpoint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from thermocad.utils.errors import ConfigError
+from thermocad.utils.files import (
+    COMPARE_RESUME,
+    INCOMPLETE,
+    STUDY_RESUME,
+    atomic_write_json,
+    atomic_write_text,
+    clean_json,
+    maker,
+    prepare_out_dir,
+)
+
+RECORD = {"study": STUDY_RESUME, "compare": COMPARE_RESUME}
+UNFINISHED_STUDY = "a study being written by thermocad study; not finished\n"
+
+
+def _as_json(obj: Any) -> Any:
+    """`obj` as its record holds it (tuples as lists, NaN as null), so that a record read back
+    compares equal to one made again from the same options."""
+    return json.loads(json.dumps(clean_json(obj), default=str))
+
+
+def record(options: dict, data: str) -> dict:
+    """What a resumed job must find unchanged: its options, the version, its data's print."""
+    from thermocad import __version__
+
+    return {"options": _as_json(options), "data": data, "version": __version__}
+
+
+def split_fingerprint(split_csv: str | os.PathLike) -> str:
+    """A comparison's data: the split file's bytes and each of its files' size and modification
+    time (a file rewritten since counts as changed)."""
+    import pandas as pd
+
+    digest = hashlib.sha256(Path(split_csv).read_bytes())
+    for path in sorted(set(pd.read_csv(split_csv, usecols=["path"])["path"].astype(str))):
+        try:
+            st = os.stat(path)
+            digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{path}\0missing\n".encode())
+    return digest.hexdigest()
+
+
+def compare_options(archs, config: Any, **options: Any) -> dict:
+    """The options that decide a comparison's result (a custom trainer aside)."""
+    config = config.to_dict() if hasattr(config, "to_dict") else config
+    return {"archs": list(archs), "config": config, **options}
+
+
+def _finished(out: Path, command: str) -> bool:
+    if command == "study":
+        return (out / "report.html").is_file() and not (out / INCOMPLETE).exists()
+    return (out / "best.json").is_file()
+
+
+def resumable(out_dir: str | os.PathLike, rec: dict, command: str) -> dict:
+    """The record of the interrupted `command` ("study" or "compare") in `out_dir` that `rec`
+    (options, data, version) may continue; anything else is refused with what to do instead."""
+    out, name = Path(out_dir), RECORD[command]
+    job = "study" if command == "study" else "comparison"
+    if not out.is_dir() or not any(not p.name.startswith(".") for p in out.iterdir()):
+        raise ConfigError(f"{out}: no such folder (or an empty one), so nothing to resume: "
+                          f"run {command} without --resume")  # fmt: skip
+    if not (out / name).is_file():
+        why = (f"it holds a finished {job}" if _finished(out, command)
+               else f"no record of an interrupted {job}, {name}")  # fmt: skip
+        raise ConfigError(f"{out}: nothing to resume ({why}); --force starts it again")
+    if (made_by := maker(out)) != command:
+        raise ConfigError(f"{out}: not a {command}'s folder ({f'written by thermocad {made_by}' if made_by else 'not written by thermocad'}); "
+                          "give the folder the interrupted job wrote")  # fmt: skip
+    try:
+        state = json.loads((out / name).read_text(encoding="utf-8"))
+        if not isinstance(state, dict) or not isinstance(state.get("options"), dict):
+            raise ValueError("not a record of options")
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError included
+        raise ConfigError(f"{out}: the interrupted {job} left no readable {name} ({exc}); "
+                          "--force starts it again") from exc  # fmt: skip
+    if state.get("version") != rec["version"]:
+        raise ConfigError(f"{out}: the interrupted {job} ran thermocad {state.get('version')}, "
+                          f"this is {rec['version']}: its folds would mix two versions; --force "
+                          "starts over")  # fmt: skip
+    saved, given = state["options"], rec["options"]
+    if changed := [f"{k} ({saved.get(k)!r} -> {given.get(k)!r})" for k in sorted(set(saved) | set(given))
+                   if saved.get(k) != given.get(k)]:  # fmt: skip
+        raise ConfigError(f"{out}: --resume with other options than the interrupted {job}: "
+                          f"{', '.join(changed)}; give the same options, or start over with --force")  # fmt: skip
+    if state.get("data") != rec["data"]:
+        what = ("the data folder or the labels" if command == "study"
+                else "the split or its files")  # fmt: skip
+        raise ConfigError(f"{out}: {what} changed since the interrupted {job} began (files "
+                          "added, removed or modified): --force starts over")  # fmt: skip
+    return state
+
+
+def open_job(out_dir, rec: dict, command: str, force: bool, resume: bool) -> tuple[Path, dict]:
+    """The job's folder (vetted: empty, --force, or the interrupted job `rec` may continue) with
+    its record written; and the record it continues ({} for a new job)."""
+    if force and resume:
+        raise ConfigError(
+            f"--force starts a {command} again, --resume continues one: give one of them"
+        )
+    if resume:
+        state, out = resumable(out_dir, rec, command), Path(out_dir)
+    else:
+        state, out = {}, prepare_out_dir(out_dir, force, made_by=command)
+    if command == "study":  # until the report is written; an earlier study's report goes
+        atomic_write_text(out / INCOMPLETE, UNFINISHED_STUDY)
+        (out / "report.html").unlink(missing_ok=True)
+    stage = {"stage": state.get("stage", "prepare")} if command == "study" else {}
+    atomic_write_json(out / RECORD[command], {**rec, **stage})
+    return out, state
+
+
+def mark_stage(out: Path, command: str, stage: str) -> None:
+    """Record the stage reached (a study past its split keeps its cohort and split). A study
+    whose new split is written forgets an earlier comparison's summary and record there: they
+    were not made on this split."""
+    path = out / RECORD[command]
+    if command == "study" and stage == "compare":
+        for name in ("best.json", COMPARE_RESUME):
+            (out / "compare" / name).unlink(missing_ok=True)
+    atomic_write_json(path, {**json.loads(path.read_text(encoding="utf-8")), "stage": stage})
+
+
+def finish(out: Path, command: str) -> None:
+    """The job ended: nothing left to resume."""
+    (out / RECORD[command]).unlink(missing_ok=True)
+
+
+def study_compare(out: Path, kept: bool, force: bool, run) -> dict:
+    """A study's compare step, `run(force=, resume=)` into OUT/compare. `kept`: a resumed study
+    past its split, whose unfinished comparison there is resumed and a finished one kept."""
+    cmp = out / "compare"
+    if not kept:
+        return run(force=force, resume=False)
+    if not (cmp / COMPARE_RESUME).is_file() and (cmp / "best.json").is_file():
+        from thermocad.utils.progress import log
+
+        log(f"study: the comparison in {cmp} was finished before, kept")
+        return json.loads((cmp / "best.json").read_text(encoding="utf-8"))
+    go_on = (cmp / COMPARE_RESUME).is_file()
+    return run(force=not go_on, resume=go_on)

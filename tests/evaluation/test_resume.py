@@ -1,0 +1,179 @@
+"""`compare --resume` (evaluation/resume.py): an interrupted comparison continues to the result
+an uninterrupted one gives, and only the same job is continued."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermocad.evaluation import compare as C
+from thermocad.utils.errors import ConfigError, OutputExistsError
+
+
+class Trainer:
+    """A stand-in for train(): deterministic guesses per candidate and fold; `stop` (a path
+    suffix) is killed once, leaving a checkpoint as train() does, which `resume=True` finishes."""
+
+    def __init__(self, stop: str | None = None):
+        self.stop, self.calls = stop, []
+
+    def __call__(self, split_csv, run_dir, config, resume=False):
+        run_dir = Path(run_dir)
+        where = "/".join(run_dir.parts[-2:])
+        self.calls.append((str(run_dir), resume))
+        if self.stop and str(run_dir).endswith(self.stop):
+            self.stop = None
+            (run_dir / "checkpoint").mkdir(parents=True, exist_ok=True)
+            (run_dir / "checkpoint" / "state.json").write_text("{}")
+            (run_dir / "INCOMPLETE").write_text("training started; this run is not finished\n")
+            raise KeyboardInterrupt
+        if resume:
+            assert (run_dir / "checkpoint" / "state.json").is_file()
+            shutil.rmtree(run_dir / "checkpoint")
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)  # force=True, as compare's trainer
+            run_dir.mkdir(parents=True)
+        df = pd.read_csv(split_csv)
+        valid = df[df["split"] == "valid"]
+        (run_dir / "model.json").write_text(json.dumps({"tensors": {"w": [3, 4]}}))
+        seed = [len(valid), *where.encode()]
+        prob = np.random.default_rng(seed).random(len(valid))
+        valid.assign(prob=prob)[["path", "prob"]].to_csv(run_dir / "valid_predictions.csv",
+                                                         index=False)  # fmt: skip
+        (run_dir / "INCOMPLETE").unlink(missing_ok=True)
+        return run_dir
+
+
+def _same_results(a: Path, b: Path, models) -> None:
+    """comparison.csv (but its timings), best.json and every out-of-fold prediction alike."""
+    ta, tb = (pd.read_csv(d / "comparison.csv").drop(columns="train_time_s") for d in (a, b))
+    pd.testing.assert_frame_equal(ta, tb)
+    assert json.loads((a / "best.json").read_text()) == json.loads((b / "best.json").read_text())
+    for name in models:
+        pd.testing.assert_frame_equal(pd.read_csv(a / name / "valid_predictions.csv"),
+                                      pd.read_csv(b / name / "valid_predictions.csv"))  # fmt: skip
+
+
+def test_an_interrupted_comparison_resumes_to_an_uninterrupted_ones_result(
+    split_csv, tmp_path, monkeypatch
+):
+    archs, opts = ["coin", "dice"], {"config": {}, "n_boot": 50}
+    C.compare(split_csv, archs, tmp_path / "whole", trainer=Trainer(), **opts)
+    cmp = tmp_path / "cmp"
+    trainer = Trainer(stop="dice/fold1")  # the second fold of the second candidate
+    with pytest.raises(KeyboardInterrupt):
+        C.compare(split_csv, archs, cmp, trainer=trainer, **opts)
+    assert (cmp / "compare_resume.json").is_file() and not (cmp / "best.json").exists()
+    record = json.loads((cmp / "compare_resume.json").read_text())
+    assert record["options"]["archs"] == archs and record["options"]["n_boot"] == 50
+    # Only the same job goes on; each refusal names the folder and what differs.
+    with pytest.raises(OutputExistsError, match="interrupted comparison .*--resume continues it"):
+        C.compare(split_csv, archs, cmp, trainer=trainer, **opts)
+    with pytest.raises(
+        ConfigError, match=rf"{cmp}: --resume with other options .*n_boot \(50 -> 60\)"
+    ):
+        C.compare(split_csv, archs, cmp, trainer=trainer, config={}, n_boot=60, resume=True)
+    with pytest.raises(ConfigError, match=r"archs \(\['coin', 'dice'\] -> \['coin'\]\)"):
+        C.compare(split_csv, ["coin"], cmp, trainer=trainer, resume=True, **opts)
+    with pytest.raises(ConfigError, match="one of them"):
+        C.compare(split_csv, archs, cmp, trainer=trainer, force=True, resume=True, **opts)
+    import thermocad
+
+    monkeypatch.setattr(thermocad, "__version__", "9.9")
+    with pytest.raises(ConfigError, match="ran thermocad .* this is 9.9"):
+        C.compare(split_csv, archs, cmp, trainer=trainer, resume=True, **opts)
+    monkeypatch.undo()
+    image = pd.read_csv(split_csv)["path"].iloc[0]
+    st = os.stat(image)
+    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # rewritten since
+    with pytest.raises(ConfigError, match=f"{cmp}: the split or its files changed"):
+        C.compare(split_csv, archs, cmp, trainer=trainer, resume=True, **opts)
+    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns))
+    saved = (cmp / "compare_resume.json").read_bytes()
+    (cmp / "compare_resume.json").write_text("{broken")
+    with pytest.raises(ConfigError, match="no readable compare_resume.json"):
+        C.compare(split_csv, archs, cmp, trainer=trainer, resume=True, **opts)
+    (cmp / "compare_resume.json").write_bytes(saved)
+    assert trainer.calls[-1] == (str(cmp / "dice" / "fold1"), False)  # nothing ran meanwhile
+    trainer.calls.clear()
+    C.compare(split_csv, archs, cmp, trainer=trainer, resume=True, **opts)
+    # coin's folds and dice's first were finished: reused; dice's second goes on from its
+    # checkpoint, its third starts.
+    assert trainer.calls == [(str(cmp / "dice" / "fold1"), True),
+                             (str(cmp / "dice" / "fold2"), False)]  # fmt: skip
+    assert not (cmp / "compare_resume.json").exists()
+    _same_results(cmp, tmp_path / "whole", ["baseline", *archs])
+    with pytest.raises(ConfigError, match="nothing to resume .*finished comparison"):
+        C.compare(split_csv, archs, cmp, trainer=trainer, resume=True, **opts)
+    with pytest.raises(ConfigError, match="no such folder .*compare without --resume"):
+        C.compare(split_csv, archs, tmp_path / "nope", trainer=trainer, resume=True, **opts)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="nothing to resume .*no record of an interrupted"):
+        C.compare(split_csv, archs, other, trainer=trainer, resume=True, **opts)
+
+
+def test_a_resumed_nested_comparison_reuses_its_folds_and_opens_the_test_set_once(
+    split_csv, tmp_path
+):
+    from thermocad.evaluation.lockbox import ledger_path, read_ledger
+
+    opts = {"config": {}, "n_boot": 20, "nested": True, "inner_folds": 2}
+    C.compare(split_csv, ["coin"], tmp_path / "whole", trainer=Trainer(), **opts)
+    ledger = ledger_path(split_csv)
+    assert len(read_ledger(ledger)) == 1
+    cmp = tmp_path / "cmp"
+    trainer = Trainer(stop="outer1/inner/coin/fold1")  # after the test set was scored
+    with pytest.raises(KeyboardInterrupt):
+        C.compare(split_csv, ["coin"], cmp, trainer=trainer, **opts)
+    assert (cmp / "test" / "metrics.json").is_file()
+    done = {run for run, _ in trainer.calls[:-1]}
+    trainer.calls.clear()
+    C.compare(split_csv, ["coin"], cmp, trainer=trainer, resume=True, **opts)
+    assert not done & {run for run, _ in trainer.calls}  # no finished fold run trained again
+    assert trainer.calls[0] == (str(cmp / "nested" / "outer1" / "inner" / "coin" / "fold1"), True)
+    _same_results(cmp, tmp_path / "whole", ["baseline", "coin"])
+    for name in ("nested.json", "nested_predictions.csv"):
+        assert (cmp / "nested" / name).read_text() == (
+            tmp_path / "whole" / "nested" / name
+        ).read_text()
+    # The chosen model was scored on the test women three times (whole, interrupted, resumed):
+    # the same model each time, so one opening.
+    lockbox = json.loads((cmp / "test" / "metrics.json").read_text())["lockbox"]
+    assert lockbox["models"] == 1 and lockbox["opening"] == 1 and not lockbox["new"]
+    assert len(read_ledger(ledger)) == 3
+
+
+def test_a_comparison_killed_inside_a_real_training_resumes_to_the_same_predictions(
+    split_csv, tmp_path, monkeypatch
+):
+    import thermocad.training.checkpoint as CK
+    from thermocad.training.config import TrainConfig
+
+    config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0, head_epochs=3)
+    opts = {"config": config, "n_boot": 20, "baseline": False}
+    C.compare(split_csv, ["efficientnet_lite0"], tmp_path / "whole", **opts)
+    real_save = CK.Checkpoint.save
+
+    def save(self, model):  # fold 1 is killed inside its head stage, after its first epoch
+        real_save(self, model)
+        if self.dir.parent.name == "fold1" and self.state["done"].get("head (precomputed)") == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(CK.Checkpoint, "save", save)
+    cmp = tmp_path / "cmp"
+    with pytest.raises(KeyboardInterrupt):
+        C.compare(split_csv, ["efficientnet_lite0"], cmp, **opts)
+    monkeypatch.setattr(CK.Checkpoint, "save", real_save)
+    fold1 = cmp / "efficientnet_lite0" / "fold1"
+    assert (fold1 / "checkpoint" / "state.json").is_file()
+    C.compare(split_csv, ["efficientnet_lite0"], cmp, resume=True, **opts)
+    assert not (fold1 / "checkpoint").exists() and not (fold1 / "INCOMPLETE").exists()
+    _same_results(cmp, tmp_path / "whole", ["efficientnet_lite0"])
