@@ -43,6 +43,8 @@ def test_openings_count_distinct_models_per_test_set(tmp_path, capsys):
     other = L.record_opening(L.ledger_path(split), _pred([0.9, 0.2, 0.3, 0.4]), "run_b", 0.5)
     assert (other["opening"], other["models"], other["new"]) == (2, 2, True)
     assert "2 different models" in capsys.readouterr().err
+    assert "some of them, this one the 2nd (ledger" in L.describe(other)
+    assert "this one the 1st" in L.describe({**first, "models": 3})  # a report's, counted later
     # other test patients are another lockbox with its own count
     elsewhere = L.record_opening(L.ledger_path(split), _pred([0.5, 0.5], patients=(7, 8)), "run_b")
     assert (elsewhere["opening"], elsewhere["models"]) == (1, 1)

@@ -329,3 +329,17 @@ def test_a_smoke_comparison_says_so_at_the_top(tmp_path):
     assert "A smoke run (2 batches per epoch" in smoke_note(tmp_path / "compare")
     html = R.write_report(tmp_path / "r.html", compare_dir=tmp_path / "compare").read_text()
     assert html.index("A smoke run") < html.index('<section id="disclaimer">')
+
+
+def test_the_summary_says_when_other_models_were_scored_on_the_test_women(tmp_path):
+    from thermocad.evaluation import lockbox as L
+    from thermocad.reporting.summary import at_a_glance
+
+    pred = pd.DataFrame({"path": ["a", "b"], "patient_id": [1, 2], "prob": [0.2, 0.8]})
+    ledger = tmp_path / "split.test_openings.jsonl"
+    box = L.record_opening(ledger, pred, "study")
+    test = {"patient": {"n": 2, "n_sick": 1, "roc_auc": 1.0, "sensitivity": 1.0,
+                        "specificity": 1.0}, "threshold": 0.5, "model": "m", "lockbox": box}  # fmt: skip
+    assert "different models" not in at_a_glance(None, test, "m")
+    L.record_opening(ledger, pred.assign(prob=[0.3, 0.7]), "another")  # scored since
+    assert "2 different models have now been scored on these women" in at_a_glance(None, test, "m")

@@ -172,10 +172,17 @@ def describe(lockbox: dict) -> str:
         return (
             f"test set: the first model scored on these {n} patients (ledger {lockbox['ledger']})"
         )
+    place = lockbox.get("opening")
+    this = f", this one the {_ordinal(place)}" if place else ""
     return (f"test set: {k} different models have now been scored on these {n} patients or "
-            "some of them "
-            f"(ledger {lockbox['ledger']}); a choice among them made on this test set is not an "
-            "unseen-women estimate: set new women aside for the next one")  # fmt: skip
+            f"some of them{this} (ledger {lockbox['ledger']}); a choice among them made on this "
+            "test set is not an unseen-women estimate: set new women aside for the next one")  # fmt: skip
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st..."""
+    last = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{last}"
 
 
 TRAINED_ON = "trained_on.csv"  # written by train beside model.json: patient_id, role

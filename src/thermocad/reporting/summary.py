@@ -43,9 +43,23 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None) -> s
             f"Sick): patient AUC {fmt_ci(p.get('roc_auc'), auc_ci)}, sensitivity "
             f"{fmt_ci(p.get('sensitivity'), wilson.get('sensitivity'))}, specificity "
             f"{fmt_ci(p.get('specificity'), wilson.get('specificity'))} at threshold "
-            f"{test['threshold']:.3f}.</li>"
+            f"{test['threshold']:.3f}.{_reused(test.get('lockbox'))}</li>"
         )
     elif chosen:
         items.append(f"<li><b>Selected model</b>: {esc(chosen)}, chosen on validation folds; "
                      "no held-out test set scored it.</li>")  # fmt: skip
     return '<ul class="summary">' + "".join(items) + "</ul>"
+
+
+def _reused(box: dict | None) -> str:
+    """'' or a sentence when other models have been scored on the same test women since (the
+    ledger, counted again now): the figures are then no unseen-women estimate."""
+    from thermocad.evaluation.lockbox import refreshed
+
+    box = refreshed(box) if box else {}
+    if box.get("models", 1) <= 1:
+        return ""
+    return (
+        f" {box['models']} different models have now been scored on these women (the test "
+        "section): a choice among them made there is not an unseen-women estimate."
+    )
