@@ -155,6 +155,7 @@ def test_a_non_empty_out_is_refused_saying_what_force_would_do(tmp_path, capsys,
     full = tmp_path / "full"
     full.mkdir()
     (full / "model.json").write_text("{}")  # an earlier model: --force replaces it, not "reuses"
+    (full / ".thermocad").write_text("written by thermocad train\n")  # thermocad's folder
     argv = [str(data) if a == "DATA" else a for a in command]
     assert main([*argv, "--out", str(full)]) == 2
     err = capsys.readouterr().err
