@@ -111,7 +111,7 @@ def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, mo
     ):
         load_bundle(run)
     with pytest.raises(
-        OutputExistsError, match="holds an interrupted fit .*--resume continues it, use --force"
+        OutputExistsError, match="holds an unfinished fit .*--resume continues it, use --force"
     ):
         fit(tmp_path / "data", labels, run, config, folds=2)  # the same command again
 

@@ -268,7 +268,7 @@ def test_an_interrupted_study_resumes_without_preparing_again(cohort, tmp_path, 
     assert json.loads((study / "study_resume.json").read_text())["stage"] == "compare"
     assert (study / "compare" / "compare_resume.json").is_file()
     monkeypatch.setattr(C, "run_baseline", real_baseline)
-    with pytest.raises(Exception, match="interrupted study .*--resume continues it"):
+    with pytest.raises(Exception, match="unfinished study .*--resume continues it"):
         S.run_study(data, labels, study, **opts)
     with pytest.raises(
         ConfigError, match=rf"{study}: --resume with other options .*folds \(2 -> 3\)"

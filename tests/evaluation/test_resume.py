@@ -73,7 +73,7 @@ def test_an_interrupted_comparison_resumes_to_an_uninterrupted_ones_result(
     record = json.loads((cmp / "compare_resume.json").read_text())
     assert record["options"]["archs"] == archs and record["options"]["n_boot"] == 50
     # Only the same job goes on; each refusal names the folder and what differs.
-    with pytest.raises(OutputExistsError, match="interrupted comparison .*--resume continues it"):
+    with pytest.raises(OutputExistsError, match="unfinished comparison .*--resume continues it"):
         C.compare(split_csv, archs, cmp, trainer=trainer, **opts)
     with pytest.raises(
         ConfigError, match=rf"{cmp}: --resume with other options .*n_boot \(50 -> 60\)"

@@ -174,8 +174,9 @@ def test_an_interrupted_render_is_marked_and_its_rerun_told(tmp_path, monkeypatc
     capsys.readouterr()
     monkeypatch.setattr(R, "render_thermogram", real)
     assert main(argv) == 2
-    assert f"{tmp_path / 'r'} holds an interrupted render (its INCOMPLETE mark)" in (
-        capsys.readouterr().err
+    assert (
+        f"{tmp_path / 'r'} holds an unfinished render (interrupted or failed: its INCOMPLETE mark)"
+        in (capsys.readouterr().err)
     )
     assert main([*argv, "--force"]) == 0
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["T0001.png", "T0002.png"]

@@ -264,7 +264,7 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
             go_on = "--resume continues it, " if what == "fit" or records else ""
             mark = f"{INCOMPLETE} mark" if (path / INCOMPLETE).exists() else records[0]
             raise OutputExistsError(
-                f"{path} holds an interrupted {what} (its {mark}); {go_on}use --force "
+                f"{path} holds an unfinished {what} (interrupted or failed: its {mark}); {go_on}use --force "
                 "(force=True in Python) to start it again there, or choose another --out"
             )
         forcing = forcing or ("to replace what it holds" if made_by else "to write into it")
