@@ -350,6 +350,13 @@ def test_sizes_fractions_and_the_preview_are_checked_before_anything_is_written(
     with pytest.raises(OutputExistsError, match="c_preview.png"):
         generate_cohort(tmp_path / "c", 1, preview="", **SMALL)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c_preview.png"]  # no cohort written
+    # A sheet inside the cohort would be read back as a thermogram by prepare (and block
+    # synth --force there): refused before anything is written.
+    from thermocad.utils.errors import OutputPathError
+
+    with pytest.raises(OutputPathError, match="--preview a place outside it"):
+        generate_cohort(tmp_path / "d", 1, preview=tmp_path / "d" / "prev.png", **SMALL)
+    assert not (tmp_path / "d").exists()
 
 
 def test_a_cohort_interrupted_before_its_mark_named_its_women_is_still_replaced(tmp_path):

@@ -232,7 +232,7 @@ def generate_cohort(
     """
     import pandas as pd
 
-    from thermocad.utils.files import atomic_write_csv, check_writable, prepare_out_dir
+    from thermocad.utils.files import atomic_write_csv, check_apart, check_writable, prepare_out_dir
 
     views = tuple(views)
     nuis = Nuisances(marker, batch_effect, blur_fraction, single_breast_fraction,
@@ -244,6 +244,7 @@ def generate_cohort(
     _difficulty(difficulty)
     sheet = _preview_path(Path(out_dir), preview)
     if sheet is not None:  # before the cohort is written: an existing sheet is refused first
+        check_apart(sheet, out_dir, "--preview")  # a PNG there is read back as a thermogram
         check_writable(sheet, force=force)
     out = prepare_out_dir(out_dir, force=force, forcing="to replace the synthetic cohort it "
                           "holds (only its own files)")  # fmt: skip
