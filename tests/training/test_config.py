@@ -129,3 +129,11 @@ def test_augmentation_takes_numpy_numbers_as_a_sweep_gives_them():
 
     aug = Augmentation(zoom=np.float32(1.2), rotate=np.int64(5), flip=np.bool_(False))
     assert aug.zoom == pytest.approx(1.2) and aug.rotate == 5 and not aug.flip
+
+
+def test_a_config_of_two_lrs_from_an_earlier_version_still_loads_as_it_trained():
+    # Two rates were fastai's slice(first, last), spread over the three layer groups.
+    from fastai.basics import even_mults
+
+    old = TrainConfig.from_dict({**TrainConfig().to_dict(), "lrs": [1e-3, 1e-2]})
+    assert old.lrs == pytest.approx(tuple(even_mults(1e-3, 1e-2, 3)))

@@ -179,7 +179,8 @@ class TrainConfig:
     def upgrade(cls, d: dict[str, Any]) -> dict[str, Any]:
         """The fields of `d` (config.json, model.json, a study config's `train`) as this
         version takes them: a removed option at today's behaviour is dropped and at another
-        value named, norm_low..norm_high becomes norm_width, an unknown name is refused."""
+        value named, norm_low..norm_high becomes norm_width, two `lrs` the three they spread to,
+        an unknown name is refused."""
         d = dict(d)
         for name, today in REMOVED.items():
             if name in d and d.pop(name) != today:
@@ -187,6 +188,10 @@ class TrainConfig:
                                   f"{name}={today!r} is supported now "
                                   "(experiments/records/decisions.md)")  # fmt: skip
         d = legacy_width(d, "norm_low", "norm_high", "norm_width")  # before norm_width
+        lrs = d.get("lrs")
+        if isinstance(lrs, list | tuple) and len(lrs) == 2 and all(isinstance(v, int | float) and v > 0 for v in lrs):  # fmt: skip
+            # Two rates were fastai's slice(first, last) over the 3 groups: its even_mults.
+            d["lrs"] = (lrs[0], (lrs[0] * lrs[1]) ** 0.5, lrs[1])
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown:
             raise ConfigError(f"unknown training options {unknown}")
