@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from thermocad.training.fit_resume import read_record
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     COMPARE_RESUME,
@@ -87,22 +88,7 @@ def resumable(out_dir: str | os.PathLike, rec: dict, command: str) -> dict:
     if (made_by := maker(out)) != command:
         raise ConfigError(f"{out}: not a {command}'s folder ({f'written by thermocad {made_by}' if made_by else 'not written by thermocad'}); "
                           "give the folder the interrupted job wrote")  # fmt: skip
-    try:
-        state = json.loads((out / name).read_text(encoding="utf-8"))
-        if not isinstance(state, dict) or not isinstance(state.get("options"), dict):
-            raise ValueError("not a record of options")
-    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError included
-        raise ConfigError(f"{out}: the interrupted {job} left no readable {name} ({exc}); "
-                          "--force starts it again") from exc  # fmt: skip
-    if state.get("version") != rec["version"]:
-        raise ConfigError(f"{out}: the interrupted {job} ran thermocad {state.get('version')}, "
-                          f"this is {rec['version']}: its folds would mix two versions; --force "
-                          "starts over")  # fmt: skip
-    saved, given = state["options"], rec["options"]
-    if changed := [f"{k} ({saved.get(k)!r} -> {given.get(k)!r})" for k in sorted(set(saved) | set(given))
-                   if saved.get(k) != given.get(k)]:  # fmt: skip
-        raise ConfigError(f"{out}: --resume with other options than the interrupted {job}: "
-                          f"{', '.join(changed)}; give the same options, or start over with --force")  # fmt: skip
+    state = read_record(out, name, job, rec)
     if state.get("data") != rec["data"]:
         what = ("the data folder or the labels" if command == "study"
                 else "the split or its files")  # fmt: skip

@@ -45,26 +45,39 @@ def resumable(out_dir: str | os.PathLike, record: dict) -> dict:
     if (made_by := maker(out)) != "fit":
         raise ConfigError(f"{out}: not a fit's folder ({f'written by thermocad {made_by}' if made_by else 'not written by thermocad'}); "
                           "`thermocad train --resume` continues a training run")  # fmt: skip
-    try:
-        state = json.loads((out / FIT_RESUME).read_text(encoding="utf-8"))
-        if not isinstance(state, dict) or not isinstance(state.get("options"), dict):
-            raise ValueError("not a record of options")
-    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError included
-        raise ConfigError(f"{out}: the interrupted fit left no readable {FIT_RESUME} ({exc}); "
-                          "--force starts it again") from exc  # fmt: skip
-    if state.get("version") != record["version"]:
-        raise ConfigError(f"{out}: the interrupted fit ran thermocad {state.get('version')}, this "
-                          f"is {record['version']}: its folds would mix two versions; --force "
-                          "starts over")  # fmt: skip
-    saved, given = state["options"], record["options"]
-    if changed := [f"{k} ({saved.get(k)!r} -> {given.get(k)!r})" for k in sorted(set(saved) | set(given))
-                   if saved.get(k) != given.get(k)]:  # fmt: skip
-        smoke = bool(saved.get("max_batches")) != bool(given.get("max_batches"))
-        hint = (" (it ran " + ("with" if saved.get("max_batches") else "without") + " --smoke)"
-                if smoke else "")  # fmt: skip
-        raise ConfigError(f"{out}: --resume with other options than the interrupted fit{hint}: "
-                          f"{', '.join(changed)}; give the same options, or start over with --force")  # fmt: skip
+    state = read_record(out, FIT_RESUME, "fit", record, _smoke_hint)
     if state.get("data") != record["data"]:
         raise ConfigError(f"{out}: the data folder or the labels changed since the interrupted "
                           "fit began (files added, removed or modified): --force starts over")  # fmt: skip
+    return state
+
+
+def _smoke_hint(saved: dict, given: dict) -> str:
+    """' (it ran with --smoke)' when the options differ by a forgotten --smoke, else ''."""
+    if bool(saved.get("max_batches")) == bool(given.get("max_batches")):
+        return ""
+    return " (it ran " + ("with" if saved.get("max_batches") else "without") + " --smoke)"
+
+
+def read_record(out: Path, name: str, job: str, given: dict, hint=None) -> dict:
+    """The record `name` an interrupted `job` left in `out`, if `given` (options, version) may
+    continue it; ConfigError naming what differs otherwise. `hint(saved, given)`: words after
+    the job's name when options differ."""
+    try:
+        state = json.loads((out / name).read_text(encoding="utf-8"))
+        if not isinstance(state, dict) or not isinstance(state.get("options"), dict):
+            raise ValueError("not a record of options")
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError included
+        raise ConfigError(f"{out}: the interrupted {job} left no readable {name} ({exc}); "
+                          "--force starts it again") from exc  # fmt: skip
+    if state.get("version") != given["version"]:
+        raise ConfigError(f"{out}: the interrupted {job} ran thermocad {state.get('version')}, "
+                          f"this is {given['version']}: its folds would mix two versions; --force "
+                          "starts over")  # fmt: skip
+    saved, wanted = state["options"], given["options"]
+    if changed := [f"{k} ({saved.get(k)!r} -> {wanted.get(k)!r})" for k in sorted(set(saved) | set(wanted))
+                   if saved.get(k) != wanted.get(k)]:  # fmt: skip
+        said = hint(saved, wanted) if hint else ""
+        raise ConfigError(f"{out}: --resume with other options than the interrupted {job}{said}: "
+                          f"{', '.join(changed)}; give the same options, or start over with --force")  # fmt: skip
     return state
