@@ -177,3 +177,40 @@ def test_a_comparison_killed_inside_a_real_training_resumes_to_the_same_predicti
     C.compare(split_csv, ["efficientnet_lite0"], cmp, resume=True, **opts)
     assert not (fold1 / "checkpoint").exists() and not (fold1 / "INCOMPLETE").exists()
     _same_results(cmp, tmp_path / "whole", ["efficientnet_lite0"])
+
+
+def test_a_fold_resumed_inside_a_stage_is_said_in_best_json_and_the_report(tmp_path, capsys):
+    import json
+
+    from thermocad.evaluation.resume import resumed_inside
+    from thermocad.reporting.report import write_report
+
+    run = tmp_path / "compare" / "efficientnet_lite0" / "fold1"
+    run.mkdir(parents=True)
+    (run / "model.json").write_text(
+        json.dumps({"resumed_inside": [{"stage": "unfrozen", "epoch": 0}]})
+    )
+    other = tmp_path / "compare" / "efficientnet_lite0" / "fold0"
+    other.mkdir()
+    (other / "model.json").write_text("{}")
+    found = resumed_inside({"efficientnet_lite0": {"runs": [other, run]}, "baseline": {}})
+    assert found == ["efficientnet_lite0/fold1"]
+    assert "resumed inside a training stage" in capsys.readouterr().err
+    (tmp_path / "compare" / "best.json").write_text(
+        json.dumps({"best": "baseline", "resumed_inside": found})
+    )
+    html = write_report(tmp_path / "r.html", compare_dir=tmp_path / "compare").read_text()
+    assert "Resumed: efficientnet_lite0/fold1 continued from a checkpoint" in html
+
+
+def test_compare_refuses_a_folder_another_command_made(tmp_path):
+    from thermocad.evaluation.resume import open_job, record
+    from thermocad.utils.errors import ConfigError
+
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / ".thermocad").write_text("written by thermocad study\n")
+    (study / "report.html").write_text("<html>")
+    for resume in (False, True):  # --force wrote a comparison beside the study's report
+        with pytest.raises(ConfigError, match=r"written by thermocad study"):
+            open_job(study, record({}, "x"), "compare", force=not resume, resume=resume)

@@ -261,6 +261,8 @@ def compare(
     summary = {"best": best, "best_served": served,
                "selected_on": "validation patient-level AUC", "n_folds": n_folds,
                "models": table["model"].tolist(), "test": None}  # fmt: skip
+    if resumed := R.resumed_inside(results):  # not what an uninterrupted comparison gives
+        summary["resumed_inside"] = resumed
     if (split_df["split"] == "test").any():
         test = _final_test(best, results[best], split_csv, out, subgroup, n_boot, force)
         summary["test"] = {k: test[k] for k in ("threshold", "image", "patient") if k in test}

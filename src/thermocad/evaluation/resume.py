@@ -81,13 +81,13 @@ def resumable(out_dir: str | os.PathLike, rec: dict, command: str) -> dict:
     if not out.is_dir() or not any(not p.name.startswith(".") for p in out.iterdir()):
         raise ConfigError(f"{out}: no such folder (or an empty one), so nothing to resume: "
                           f"run {command} without --resume")  # fmt: skip
+    if (made_by := maker(out)) and made_by != command:  # a study's folder given to compare
+        raise ConfigError(f"{out}: not a {command}'s folder (written by thermocad {made_by}); "
+                          "give the folder the interrupted job wrote")  # fmt: skip
     if not (out / name).is_file():
         why = (f"it holds a finished {job}" if _finished(out, command)
                else f"no record of an interrupted {job}, {name}")  # fmt: skip
         raise ConfigError(f"{out}: nothing to resume ({why}); --force starts it again")
-    if (made_by := maker(out)) != command:
-        raise ConfigError(f"{out}: not a {command}'s folder ({f'written by thermocad {made_by}' if made_by else 'not written by thermocad'}); "
-                          "give the folder the interrupted job wrote")  # fmt: skip
     state = read_record(out, name, job, rec)
     if state.get("data") != rec["data"]:
         what = ("the data folder or the labels" if command == "study"
@@ -107,6 +107,10 @@ def open_job(out_dir, rec: dict, command: str, force: bool, resume: bool) -> tup
     if resume:
         state, out = resumable(out_dir, rec, command), Path(out_dir)
     else:
+        other = maker(Path(out_dir)) if Path(out_dir).is_dir() else None
+        if other and other != command:  # e.g. a comparison written over a study's folder
+            raise ConfigError(f"{out_dir}: a {other}'s folder (written by thermocad {other}); "
+                              f"choose another --out for this {command}")  # fmt: skip
         state, out = {}, prepare_out_dir(out_dir, force, made_by=command)
     if command == "study":  # until the report is written; an earlier study's report goes
         atomic_write_text(out / INCOMPLETE, UNFINISHED_STUDY)
@@ -145,3 +149,26 @@ def study_compare(out: Path, kept: bool, force: bool, run) -> dict:
         return json.loads((cmp / "best.json").read_text(encoding="utf-8"))
     go_on = (cmp / COMPARE_RESUME).is_file()
     return run(force=not go_on, resume=go_on)
+
+
+def resumed_inside(results: dict[str, dict]) -> list[str]:
+    """The fold runs of a comparison that were resumed inside a training stage (their
+    model.json `resumed_inside`, said once): their weights, and possibly the model chosen,
+    differ from an uninterrupted run's."""
+    found = []
+    for res in results.values():
+        for run in res.get("runs") or []:
+            try:
+                meta = json.loads((Path(run) / "model.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if meta.get("resumed_inside"):
+                found.append(f"{Path(run).parent.name}/{Path(run).name}")
+    if found:
+        from thermocad.utils.progress import log
+
+        log(
+            f"note: {', '.join(found)} resumed inside a training stage: this comparison is not "
+            "the one an uninterrupted run gives (its weights differ; the model chosen may too)"
+        )
+    return found

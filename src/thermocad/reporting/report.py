@@ -261,7 +261,13 @@ def write_report(
     test = read_json(test_dir / "metrics.json") if test_dir else None
     nested_dir = cdir if ran.get("nested") else None
     run_dir = card.best_run_dir(cdir)
-    note = " ".join(filter(None, [card.smoke_note(cdir), note or card.synthetic_note(cohort_csv)]))
+    resumed = ran.get("resumed_inside") and (
+        f"Resumed: {', '.join(ran['resumed_inside'])} continued from a checkpoint inside a "
+        "training stage, so its weights (and possibly the model chosen) differ from those of an "
+        "uninterrupted run."
+    )
+    note = " ".join(filter(None, [card.smoke_note(cdir), resumed,
+                                  note or card.synthetic_note(cohort_csv)]))  # fmt: skip
     nested = read_json(nested_dir / "nested" / "nested.json") if nested_dir else None
     glance = at_a_glance(nested, test, ran.get("best_served")) if cdir else ""
     parts = [
