@@ -45,15 +45,15 @@ def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys, 
     out.mkdir()  # stopped before its record: nothing to continue from
     assert main(["fit", "d", "--labels", "l.csv", "--out", str(out)]) == 130
     assert capsys.readouterr().err == ("thermocad: interrupted; it stopped before saving anything "
-                                       "to continue from: run it again with --force\n")  # fmt: skip
+                                       f"to continue from in {out}: run it again with --force\n")  # fmt: skip
     (out / "fit_resume.json").write_text("{}")
     assert main(["fit", "d", "--labels", "l.csv", "--out", str(out)]) == 130
     assert capsys.readouterr().err == (
-        "thermocad: interrupted; to continue, run it again with --resume\n"
+        f"thermocad: interrupted; to continue {out}, run it again with --resume\n"
     )
     assert main(["fit", "d", "--labels", "l.csv", "--out", str(out), "--force"]) == 130
     assert capsys.readouterr().err == (
-        "thermocad: interrupted; to continue, run it again with --resume (in place of --force)\n"
+        f"thermocad: interrupted; to continue {out}, run it again with --resume (in place of --force)\n"
     )
     import thermocad.pipeline as S  # a study and a comparison resume from their records
 
@@ -61,13 +61,13 @@ def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys, 
     monkeypatch.setattr(S, "run_compare", interrupted)
     assert main(["study", "d", "--labels", "l.csv", "--out", str(out)]) == 130
     assert capsys.readouterr().err == ("thermocad: interrupted; it stopped before saving anything "
-                                       "to continue from: run it again with --force\n")  # fmt: skip
+                                       f"to continue from in {out}: run it again with --force\n")  # fmt: skip
     for command, where, record in (("study", ["d", "--labels", "l.csv"], "study_resume.json"),
                                    ("compare", ["--split", "s.csv"], "compare_resume.json")):  # fmt: skip
         (out / record).write_text("{}")
         assert main([command, *where, "--out", str(out), "--force"]) == 130
-        assert capsys.readouterr().err == ("thermocad: interrupted; to continue, run it again "
-                                           "with --resume (in place of --force)\n")  # fmt: skip
+        assert capsys.readouterr().err == (f"thermocad: interrupted; to continue {out}, run it "
+                                           "again with --resume (in place of --force)\n")  # fmt: skip
     with pytest.raises(SystemExit):  # one or the other
         main(["compare", "--split", "s.csv", "--out", str(out), "--force", "--resume"])
     assert "not allowed with argument" in capsys.readouterr().err

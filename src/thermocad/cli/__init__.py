@@ -133,8 +133,9 @@ def _resume_hint(args: argparse.Namespace) -> str:
         return ""
     if (Path(args.out) / records[args.command]).is_file():
         instead = " (in place of --force)" if getattr(args, "force", False) else ""
-        return f"; to continue, run it again with --resume{instead}"
-    return "; it stopped before saving anything to continue from: run it again with --force"
+        return f"; to continue {args.out}, run it again with --resume{instead}"
+    return (f"; it stopped before saving anything to continue from in {args.out}: run it again "
+            "with --force")  # fmt: skip
 
 
 def console() -> None:
