@@ -263,7 +263,7 @@ def write_report(
     run_dir = card.best_run_dir(cdir)
     resumed = ran.get("resumed_inside") and (
         f"Resumed: {', '.join(ran['resumed_inside'])} continued from a checkpoint inside a "
-        "training stage, so its weights (and possibly the model chosen) differ from those of an "
+        "training stage, so the weights (and possibly the model chosen) differ from those of an "
         "uninterrupted run."
     )
     note = " ".join(filter(None, [card.smoke_note(cdir), resumed,
