@@ -25,6 +25,7 @@ from thermocad.utils.files import (
     atomic_write_json,
     atomic_write_text,
     clean_json,
+    file_stamp,
     maker,
     prepare_out_dir,
 )
@@ -53,11 +54,9 @@ def split_fingerprint(split_csv: str | os.PathLike) -> str:
 
     digest = hashlib.sha256(Path(split_csv).read_bytes())
     for path in sorted(set(pd.read_csv(split_csv, usecols=["path"])["path"].astype(str))):
-        try:
-            st = os.stat(path)
-            digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        except OSError:
-            digest.update(f"{path}\0missing\n".encode())
+        stamp = file_stamp(path)
+        text = "missing" if stamp is None else "\0".join(map(str, stamp))
+        digest.update(f"{path}\0{text}\n".encode())
     return digest.hexdigest()
 
 
@@ -81,9 +80,6 @@ def resumable(out_dir: str | os.PathLike, rec: dict, command: str) -> dict:
     if not out.is_dir() or not any(not p.name.startswith(".") for p in out.iterdir()):
         raise ConfigError(f"{out}: no such folder (or an empty one), so nothing to resume: "
                           f"run {command} without --resume")  # fmt: skip
-    if (made_by := maker(out)) and made_by != command:  # a study's folder given to compare
-        raise ConfigError(f"{out}: not a {command}'s folder (written by thermocad {made_by}); "
-                          "give the folder the interrupted job wrote")  # fmt: skip
     if not (out / name).is_file():
         why = (f"it holds a finished {job}" if _finished(out, command)
                else f"no record of an interrupted {job}, {name}")  # fmt: skip
@@ -104,13 +100,13 @@ def open_job(out_dir, rec: dict, command: str, force: bool, resume: bool) -> tup
         raise ConfigError(
             f"--force starts a {command} again, --resume continues one: give one of them"
         )
+    other = maker(Path(out_dir)) if Path(out_dir).is_dir() else None
+    if other and other != command:  # e.g. a comparison written over (or resumed in) a study's
+        raise ConfigError(f"{out_dir}: not a {command}'s folder (written by thermocad {other}); "
+                          f"choose another --out for this {command}")  # fmt: skip
     if resume:
         state, out = resumable(out_dir, rec, command), Path(out_dir)
     else:
-        other = maker(Path(out_dir)) if Path(out_dir).is_dir() else None
-        if other and other != command:  # e.g. a comparison written over a study's folder
-            raise ConfigError(f"{out_dir}: a {other}'s folder (written by thermocad {other}); "
-                              f"choose another --out for this {command}")  # fmt: skip
         state, out = {}, prepare_out_dir(out_dir, force, made_by=command)
     if command == "study":  # until the report is written; an earlier study's report goes
         atomic_write_text(out / INCOMPLETE, UNFINISHED_STUDY)

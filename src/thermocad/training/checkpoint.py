@@ -17,6 +17,7 @@ from thermocad.utils.files import (
     atomic_path,
     atomic_write_json,
     atomic_write_text,
+    file_stamp,
     prepare_out_dir,
 )
 from thermocad.utils.progress import log
@@ -148,11 +149,8 @@ def _split_print(split_csv: Path, fold: int | str | None, stamps: bool = True) -
 
 def _stamp(path: Path) -> str:
     """'size:mtime_ns' of a file, or 'missing'."""
-    try:
-        st = path.stat()
-    except OSError:
-        return "missing"
-    return f"{st.st_size}:{st.st_mtime_ns}"
+    stamp = file_stamp(path)
+    return "missing" if stamp is None else f"{stamp[0]}:{stamp[1]}"
 
 
 def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: Path) -> None:

@@ -75,6 +75,16 @@ def _sync(path: Path) -> None:
         os.close(fd)
 
 
+def file_stamp(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(size, modification time in ns) of a file, None when it cannot be read: what a resumed
+    job compares to tell a file changed since (the content is not hashed: too slow)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
 def printable_name(name: str) -> str:
     """A file name fit for text and plots: bytes that are not UTF-8 (Linux names may hold any)
     come back from the OS as lone surrogates, written here as \\udcXX."""
