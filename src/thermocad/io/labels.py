@@ -89,11 +89,9 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
 
 def _cell_text(value) -> str:
     """A labels table's cell as text: "" for missing, 12 for 12.0."""
-    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
-        return "" if value is None or math.isnan(value) else str(value)
-    if isinstance(value, float | np.floating) and float(value).is_integer():
+    if isinstance(value, float | np.floating) and math.isfinite(value) and value.is_integer():
         return str(int(value))
-    return "" if pd.isna(value) else str(value)
+    return "" if pd.isna(value) else str(value)  # None and NaN; inf stays "inf"
 
 
 def _separator(csv: Path) -> tuple[str, int]:
