@@ -321,3 +321,23 @@ def test_the_page_header_says_what_the_model_is_and_what_fit_found_of_it():
     assert "**This model saw its inputs as thermocad's preprocessing of 2026-12-01" in _header(
         bundle
     )
+
+
+def test_example_folders_of_dead_processes_are_removed_and_others_kept(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from thermocad.inference.examples import PREFIX, prune_orphans
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = tmp_path / f"{PREFIX}{int(gone.stdout)}-abc"  # a process killed before its exit hooks
+    live = tmp_path / f"{PREFIX}{os.getpid()}-abc"
+    legacy = tmp_path / f"{PREFIX}abc"  # no process id in the name: whose it is cannot be told
+    other = tmp_path / "thermocad-request-123-abc"
+    for folder in (dead, live, legacy, other):
+        (folder / "T9001.txt").parent.mkdir()
+        (folder / "T9001.txt").write_text("1 2\n")
+    assert prune_orphans(tmp_path) == [dead]
+    assert not dead.exists() and live.exists() and legacy.exists() and other.exists()

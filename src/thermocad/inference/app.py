@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +17,12 @@ from thermocad.inference.answer import (  # noqa: F401 - analyse, answer_file: r
     answer_file,
     can_explain,
     why_unexplained,
+)
+from thermocad.inference.examples import (  # noqa: F401 - synthetic_examples: re-exported
+    FIRST_EXAMPLE_ID,
+    example_shape,
+    examples_folder,
+    synthetic_examples,
 )
 
 if TYPE_CHECKING:
@@ -46,43 +50,6 @@ PAGE_JS = (
 )
 
 
-FIRST_EXAMPLE_ID = 9001  # numbered apart from DMR-IR's women (T0001-T0400s)
-
-
-def synthetic_examples(
-    out_dir: Path, n_patients: int = 4, seed: int = 7, shape: tuple[int, int] = (480, 640)
-) -> dict[Path, str]:
-    """A few synthetic thermograms (file -> "synthetic #1, generated Sick") to try the app, of
-    the frame size the model trained on (`example_shape`): the label is the generator's truth,
-    which the model may well miss."""
-    import pandas as pd
-
-    from thermocad.synth.cohort import generate_cohort
-
-    labels_csv = generate_cohort(out_dir, n_patients=n_patients, seed=seed, height=shape[0],
-                                 width=shape[1], sick_fraction=0.5, first_id=FIRST_EXAMPLE_ID)  # fmt: skip
-    labels = pd.read_csv(labels_csv)
-    return {
-        Path(out_dir) / f"T{pid:04d}.txt": f"synthetic #{k}, generated {diagnosis}"
-        for k, (pid, diagnosis) in enumerate(
-            zip(labels["patient_id"], labels["diagnosis"], strict=True), 1
-        )
-    }
-
-
-def example_shape(meta: dict) -> tuple[int, int]:
-    """The frame size of the model's training files (model.json `data.frame_shapes`), so that
-    an example gets no "another camera?" note; DMR-IR's 480 x 640 when unknown or too large."""
-    shapes = (meta.get("data") or {}).get("frame_shapes") or []
-    if (
-        shapes
-        and len(shapes[0]) == 2
-        and all(isinstance(v, int) and 64 <= v <= 1024 for v in shapes[0])
-    ):
-        return int(shapes[0][0]), int(shapes[0][1])
-    return 480, 640
-
-
 def build_app(
     run_dir: str | os.PathLike,
     examples: Sequence[str | os.PathLike] | dict[Path, str] | None = None,
@@ -101,9 +68,7 @@ def build_app(
     # get a note.
     seen = frozenset(seen_patients(Path(run_dir)))
     if examples is None:
-        folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        examples = synthetic_examples(folder, shape=example_shape(bundle.meta))
+        examples = synthetic_examples(examples_folder(), shape=example_shape(bundle.meta))
     # Gradio owns its upload cache (never deleted here): its sweep removes uploads after 10 min.
     with gr.Blocks(title="thermocad", delete_cache=(600, 600)) as demo:
         gr.Markdown(_header(bundle))
@@ -235,8 +200,7 @@ def serve(
     from thermocad.utils.progress import log
 
     check_address(host, port)
-    folder = Path(tempfile.mkdtemp(prefix="thermocad-examples-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # for block=False callers
+    folder = examples_folder()  # removed at exit for block=False callers
     demo = None
     previous = _sigterm_as_interrupt() if block else None  # from the start: startup too
     try:
