@@ -18,10 +18,11 @@ from thermocad.utils.errors import ConfigError, OutputExistsError
 
 class Trainer:
     """A stand-in for train(): deterministic guesses per candidate and fold; `stop` (a path
-    suffix) is killed once, leaving a checkpoint as train() does, which `resume=True` finishes."""
+    suffix) is killed once, leaving a checkpoint as train() does, which `resume=True` finishes
+    (`inside`: as a run stopped inside a training stage, said in its model.json)."""
 
-    def __init__(self, stop: str | None = None):
-        self.stop, self.calls = stop, []
+    def __init__(self, stop: str | None = None, inside: bool = False):
+        self.stop, self.calls, self.inside = stop, [], inside
 
     def __call__(self, split_csv, run_dir, config, resume=False):
         run_dir = Path(run_dir)
@@ -41,7 +42,10 @@ class Trainer:
             run_dir.mkdir(parents=True)
         df = pd.read_csv(split_csv)
         valid = df[df["split"] == "valid"]
-        (run_dir / "model.json").write_text(json.dumps({"tensors": {"w": [3, 4]}}))
+        meta = {"tensors": {"w": [3, 4]}}
+        if resume and self.inside:
+            meta["resumed_inside"] = [{"stage": "head", "epoch": 1}]
+        (run_dir / "model.json").write_text(json.dumps(meta))
         seed = [len(valid), *where.encode()]
         prob = np.random.default_rng(seed).random(len(valid))
         valid.assign(prob=prob)[["path", "prob"]].to_csv(run_dir / "valid_predictions.csv",
@@ -201,6 +205,23 @@ def test_a_fold_resumed_inside_a_stage_is_said_in_best_json_and_the_report(tmp_p
     )
     html = write_report(tmp_path / "r.html", compare_dir=tmp_path / "compare").read_text()
     assert "Resumed: efficientnet_lite0/fold1 continued from a checkpoint" in html
+
+
+def test_a_nested_run_resumed_inside_a_stage_is_said_in_nested_and_best_json(split_csv, tmp_path):
+    opts = {"config": {}, "n_boot": 20, "nested": True, "inner_folds": 2}
+    cmp = tmp_path / "cmp"
+    trainer = Trainer(stop="outer1/inner/coin/fold1", inside=True)
+    with pytest.raises(KeyboardInterrupt):
+        C.compare(split_csv, ["coin"], cmp, trainer=trainer, **opts)
+    C.compare(split_csv, ["coin"], cmp, trainer=trainer, resume=True, **opts)
+    nested = json.loads((cmp / "nested" / "nested.json").read_text())
+    assert nested["resumed_inside"] == ["outer1/inner/coin/fold1"]
+    assert (
+        "Resumed inside a training stage: outer1/inner/coin/fold1"
+        in (cmp / "nested" / "nested.md").read_text()
+    )
+    best = json.loads((cmp / "best.json").read_text())
+    assert best["resumed_inside"] == ["nested/outer1/inner/coin/fold1"]
 
 
 def test_compare_refuses_a_folder_another_command_made(tmp_path):

@@ -274,6 +274,9 @@ def compare(
                         seed, threshold_method, target_sensitivity, n_boot, overrides,
                         fast_heads=own_trainer, resume=resume)  # fmt: skip
         summary["nested"] = {k: res[k] for k in ("selection_rule", "folds", "metrics")}
+        if found := res.get("resumed_inside"):
+            summary["resumed_inside"] = [*summary.get("resumed_inside", []),
+                                         *(f"nested/{r}" for r in found)]  # fmt: skip
     atomic_write_json(out / "best.json", summary)
     R.finish(out, "compare")
     return {**summary, "table": table, "out_dir": out}

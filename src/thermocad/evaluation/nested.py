@@ -25,6 +25,7 @@ from thermocad.evaluation import periods as P
 from thermocad.evaluation import thresholds as T
 from thermocad.evaluation.evaluate import by_period, patient_frame
 from thermocad.evaluation.heads import HeadRuns
+from thermocad.evaluation.resume import resumed_under
 from thermocad.evaluation.runs import (
     BASELINE,
     AllModelsFailedError,
@@ -199,6 +200,9 @@ def markdown(summary: dict) -> str:
     for f in summary["folds"]:
         scores = ", ".join(f"{k} {fmt_ci(v, None)}" for k, v in f["inner_patient_auc"].items())
         lines.append(f"| {f['outer_fold']} | {f['chosen']} | {f['threshold']:.3f} | {scores} |")
+    if resumed := summary.get("resumed_inside"):
+        lines += ["", f"Resumed inside a training stage: {', '.join(resumed)}; their weights "
+                  "(and possibly the choices) differ from an uninterrupted run's."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -271,6 +275,8 @@ def nested_cv(
                "outer_folds": len(outer), "inner_folds": job.inner_folds,
                "threshold_method": threshold_method, "target_sensitivity": target_sensitivity,
                "folds": folds, "metrics": nested_metrics(pred, n_boot, seed)}  # fmt: skip
+    if resume and (found := resumed_under(out)):  # not what an uninterrupted run gives
+        summary["resumed_inside"] = found
     atomic_write_csv(out / "nested_predictions.csv", pred)
     atomic_write_json(out / "nested.json", summary)
     atomic_write_text(out / "nested.md", markdown(summary))

@@ -151,20 +151,34 @@ def resumed_inside(results: dict[str, dict]) -> list[str]:
     """The fold runs of a comparison that were resumed inside a training stage (their
     model.json `resumed_inside`, said once): their weights, and possibly the model chosen,
     differ from an uninterrupted run's."""
-    found = []
-    for res in results.values():
-        for run in res.get("runs") or []:
-            try:
-                meta = json.loads((Path(run) / "model.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if meta.get("resumed_inside"):
-                found.append(f"{Path(run).parent.name}/{Path(run).name}")
+    runs = [Path(run) for res in results.values() for run in res.get("runs") or []]
+    found = [f"{run.parent.name}/{run.name}" for run in runs if _resumed(run)]
+    _say(found, "this comparison")
+    return found
+
+
+def resumed_under(folder: Path) -> list[str]:
+    """The runs anywhere under `folder` (a nested cross-validation's inner and refit runs)
+    resumed inside a training stage, relative to it, said once."""
+    runs = sorted(p.parent for p in Path(folder).rglob("model.json"))
+    found = [run.relative_to(folder).as_posix() for run in runs if _resumed(run)]
+    _say(found, "this nested estimate")
+    return found
+
+
+def _resumed(run: Path) -> bool:
+    try:
+        meta = json.loads((run / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and bool(meta.get("resumed_inside"))
+
+
+def _say(found: list[str], what: str) -> None:
     if found:
         from thermocad.utils.progress import log
 
         log(
-            f"note: {', '.join(found)} resumed inside a training stage: this comparison is not "
-            "the one an uninterrupted run gives (its weights differ; the model chosen may too)"
+            f"note: {', '.join(found)} resumed inside a training stage: {what} is not the one "
+            "an uninterrupted run gives (its weights differ; the model chosen may too)"
         )
-    return found
