@@ -78,5 +78,5 @@ def expected_probs(bundle, files: list[Path]) -> dict[Path, float]:
 
 
 def app_prob(result: str) -> float:
-    """The P(Sick) in the app's result line "T0001.txt: P(Sick) = 0.123, below the ..."."""
+    """The P(Sick) in the app's result line "T0001.txt: P(Sick) = 0.1234, below the ..."."""
     return float(result.split("=", 1)[1].split(",", 1)[0])

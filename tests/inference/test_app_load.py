@@ -58,7 +58,8 @@ def test_parallel_uploads_identical_and_distinct_all_answered(
     for path, result, status in load.answers:
         assert status.startswith(f"{path.name}: analysed"), status
         want = expected[path.resolve()]
-        assert abs(app_prob(result) - want) <= 0.006 * want + 1e-6, (path.name, result, want)
+        # the app shows four decimals (more only where P(Sick) and the threshold read alike)
+        assert abs(app_prob(result) - want) <= 5e-5 + 1e-9, (path.name, result, want)
     same = {result for path, result, _ in load.answers if path == distinct_files[0]}
     assert len(same) == 1  # 35 identical uploads, one answer
 
