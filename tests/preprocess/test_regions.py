@@ -139,12 +139,17 @@ def test_no_marker_found_without_one():
 def test_mirror_difference_zero_for_symmetric_and_signed_for_hot_side():
     x = np.linspace(-1, 1, 64, dtype=np.float32)
     sym = np.tile(30 + 2 * (1 - x**2), (48, 1))
-    assert np.abs(regions.mirror_difference(sym, centre=31.5)).max() < 1e-5
+    # centre on pixel edges, as `midline` gives it: 32.0 is the line between columns 31 and 32
+    assert np.abs(regions.mirror_difference(sym, centre=32.0)).max() < 1e-5
     hot = sym.copy()
     hot[20:28, 5:10] += 1.0  # warm spot on the image's left
-    diff = regions.mirror_difference(hot, centre=31.5)
+    diff = regions.mirror_difference(hot, centre=32.0)
     assert diff[24, 7] == pytest.approx(1.0, abs=1e-5)
     assert diff[24, 63 - 7] == pytest.approx(-1.0, abs=1e-5)
+    body = np.full((64, 60), 22.0, np.float32)
+    body[5:, 20:40] = 34.0  # a symmetric body: no asymmetry at its outline either
+    assert regions.midline(regions.body_mask(body)) == 30.0
+    assert np.abs(regions.mirror_difference(body)).max() == 0.0
 
 
 @pytest.mark.real
@@ -222,3 +227,46 @@ def test_room_temperature_is_the_median_outside_the_body():
     array[10:55, 20:60] = 33.0 + rng.normal(0, 0.3, (45, 40))  # the body, warmer than the room
     assert room_temperature(array) == pytest.approx(22.0, abs=0.05)
     assert room_temperature(array, np.ones((60, 80), bool)) is None  # the body fills the frame
+
+
+def test_room_seen_between_arm_and_head_is_no_body_but_the_marker_and_cold_skin_are():
+    a = _frontal(marker=False, seed=0)
+    mask = regions.body_mask(a)
+    room, skin = regions.room_temperature(a, mask), float(np.median(a[mask]))
+    h, w = a.shape
+    assert mask[20:40, 40:70].all() and mask[20:40, 140:170].all()
+    a[20:40, 40:70] = room  # hands behind the head: room enclosed by arm and head
+    a[20:40, 140:170] = room + 0.4 * (skin - room)  # a cold patch of skin, upper half
+    a[int(0.7 * h) : int(0.7 * h) + 12, w // 2 - 6 : w // 2 + 6] = room  # the marker: room-cold
+    mask = regions.body_mask(a)
+    assert not mask[20:40, 40:70].any()
+    assert mask[20:40, 140:170].all()
+    assert mask[int(0.7 * h) : int(0.7 * h) + 12, w // 2 - 6 : w // 2 + 6].all()
+    assert regions.room_temperature(a, mask) == pytest.approx(room, abs=0.3)
+
+
+def test_a_marker_reaching_above_the_middle_row_is_found_whole():
+    a = _frontal(marker=False, seed=2)
+    mask = regions.body_mask(a)
+    h, w = a.shape
+    top = h // 2 - 5  # the square spans rows h/2-5 .. h/2+15: its centre is in the lower half
+    a[top : top + 20, w // 2 - 10 : w // 2 + 10] = regions.room_temperature(a, mask)
+    box = regions.find_marker(a)
+    assert box is not None and box.top <= top and box.bottom >= top + 20
+    b = _frontal(marker=False, seed=2)  # the same square centred in the upper half: no marker
+    b[h // 2 - 25 : h // 2 - 5, w // 2 - 10 : w // 2 + 10] = regions.room_temperature(b, mask)
+    assert regions.find_marker(b) is None
+
+
+@pytest.mark.real
+def test_room_pockets_between_arms_and_head_leave_the_real_bodies(dmr_dir):
+    from thermocad import read_thermal
+
+    # (row, column) inside a pocket of room between an arm and the head, read off the images,
+    # and the first row of the chest, below the pockets.
+    pockets = {397: ((80, 190), 100), 55: ((50, 200), 100), 411: ((80, 210), 100)}
+    for pid, ((row, col), chest) in pockets.items():
+        a = read_thermal(next(dmr_dir.glob(f"T{pid:04d}*"))).array
+        mask = regions.body_mask(a)
+        assert not mask[row, col], pid
+        assert regions.breast_box(a, mask).top >= chest, pid

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from thermocad.preprocess.morphology import dilate, erode, fill_holes  # noqa: F401 - re-exported
+
 # The marker is at least this much colder than the median skin temperature.
 _MARKER_DELTA_C = 2.5
 # The same margin on images that hold no temperatures, in the image's own units: 2.5 °C is, in
@@ -48,15 +50,33 @@ def _otsu(values: np.ndarray) -> float:
 
 
 def body_mask(array: np.ndarray) -> np.ndarray:
-    """Pixels of the patient (warmer than the room): Otsu threshold, holes filled, largest blob."""
+    """Pixels of the patient (warmer than the room): Otsu threshold, largest blob, holes filled
+    but the room seen between the arms and the head (`_room_pockets`)."""
     a = np.asarray(array, dtype=np.float32)
-    mask = a > _otsu(a[:: max(1, a.shape[0] // 120), :: max(1, a.shape[1] // 160)])
-    mask = dilate(erode(mask, 2), 2)  # ndi.binary_opening(mask, iterations=2), faster
+    threshold = _otsu(a[:: max(1, a.shape[0] // 120), :: max(1, a.shape[1] // 160)])
+    mask = dilate(erode(a > threshold, 2), 2)  # ndi.binary_opening(mask, iterations=2), faster
     labels, n = ndi.label(mask)
     if n > 1:
         sizes = ndi.sum(mask, labels, index=np.arange(1, n + 1))
         mask = labels == (int(np.argmax(sizes)) + 1)
-    return fill_holes(mask)
+    filled = fill_holes(mask)
+    return filled & ~_room_pockets(a, filled & ~mask, filled, threshold)
+
+
+def _room_pockets(a: np.ndarray, holes: np.ndarray, filled: np.ndarray, threshold: float):
+    """The holes that are room seen between arms, head and shoulders (hands behind the head):
+    centred in the upper half of the frame and nearer the room's temperature than the body
+    threshold's. The other holes are body: the calibration marker on the abdomen (often at the
+    room's temperature itself), cold skin (experiments/records/room_pockets.md)."""
+    labels, n = ndi.label(holes)
+    if not n or filled.all():
+        return np.zeros_like(holes)
+    room = float(np.median(a[~filled]))
+    index = np.arange(1, n + 1)
+    rows = np.asarray(ndi.center_of_mass(holes, labels, index))[:, 0]
+    level = np.asarray(ndi.median(a, labels, index))
+    pocket = (rows < a.shape[0] / 2) & (level - room < 0.5 * (threshold - room))
+    return np.concatenate([[False], pocket])[labels]
 
 
 def room_temperature(array: np.ndarray, mask: np.ndarray | None = None) -> float | None:
@@ -66,48 +86,6 @@ def room_temperature(array: np.ndarray, mask: np.ndarray | None = None) -> float
     if mask.all():
         return None
     return float(np.median(np.asarray(array)[~mask]))
-
-
-def erode(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
-    """ndi.binary_erosion(mask, iterations=n): the 4-neighbour cross, outside counts as off.
-
-    Shifted boolean ANDs, about 8x faster than scipy's general kernel on a 480x640 frame.
-    """
-    m = np.asarray(mask, dtype=bool)
-    for _ in range(iterations):
-        out = m.copy()
-        out[1:] &= m[:-1]
-        out[:-1] &= m[1:]
-        out[:, 1:] &= m[:, :-1]
-        out[:, :-1] &= m[:, 1:]
-        out[[0, -1]] = False
-        out[:, [0, -1]] = False
-        m = out
-    return m
-
-
-def dilate(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
-    """ndi.binary_dilation(mask, iterations=n) with the 4-neighbour cross."""
-    m = np.asarray(mask, dtype=bool)
-    for _ in range(iterations):
-        out = m.copy()
-        out[1:] |= m[:-1]
-        out[:-1] |= m[1:]
-        out[:, 1:] |= m[:, :-1]
-        out[:, :-1] |= m[:, 1:]
-        m = out
-    return m
-
-
-def fill_holes(mask: np.ndarray) -> np.ndarray:
-    """ndi.binary_fill_holes(mask), from one labelling of the background instead of its
-    iterated dilation (10x faster): a hole is a 4-connected background blob off the border."""
-    labels, _ = ndi.label(~mask)
-    edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    outside = np.zeros(labels.max() + 1, dtype=bool)
-    outside[edge] = True
-    outside[0] = False  # label 0 is the body itself
-    return ~outside[labels]
 
 
 def torso_columns(mask: np.ndarray) -> tuple[int, int]:
@@ -208,7 +186,6 @@ def find_marker(
     left, right = torso_columns(mask)
     # Not `& mask`: a marker at the lower image edge is no hole in the body mask.
     cold = a < np.median(a[mask]) - marker_margin(a, mask, unit)
-    cold[: h // 2] = False  # the marker sits on the abdomen, in the lower half
     cold[:, :left] = False
     cold[:, right:] = False
     from skimage.measure import regionprops
@@ -225,7 +202,8 @@ def find_marker(
         near_mid = abs((lft + rgt) / 2 - centre) < 0.15 * w
         big_enough = (0.0008 * h * w) < area < (0.04 * h * w)
         inside = lft > left and rgt < right
-        if not (squarish and near_mid and big_enough and inside):
+        low = region.centroid[0] >= h / 2  # on the abdomen, in the lower half (labelled whole)
+        if not (squarish and near_mid and big_enough and inside and low):
             continue
         # The one that fills its smallest enclosing rectangle best wins, not the largest: a
         # cold patch of skin (under a breast, on the abdomen) can be larger than the marker,
@@ -280,11 +258,14 @@ def remove_marker(array: np.ndarray, box: Box | None = None, unit: str = "celsiu
 
 
 def mirror_difference(array: np.ndarray, centre: float | None = None) -> np.ndarray:
-    """Temperature minus its left-right mirror about the body's midline (0 where undefined)."""
+    """Temperature minus its left-right mirror about the body's midline (0 where undefined).
+    `centre` is on pixel edges, as `midline` gives it (32.0: between columns 31 and 32)."""
     a = np.asarray(array, dtype=np.float32)
     centre = midline(body_mask(a)) if centre is None else centre
     cols = np.arange(a.shape[1])
-    mirrored_cols = np.round(2 * centre - cols).astype(int)
+    # The midline is on pixel edges (torso_columns' right edge is exclusive): column j of a body
+    # spanning left..right-1 mirrors to left + right - 1 - j, as the model's input does.
+    mirrored_cols = np.round(2 * centre - 1 - cols).astype(int)
     valid = (mirrored_cols >= 0) & (mirrored_cols < a.shape[1])
     diff = np.zeros_like(a)
     diff[:, valid] = a[:, valid] - a[:, mirrored_cols[valid]]
