@@ -25,6 +25,8 @@ def implausible_arrays() -> dict[str, np.ndarray]:
         "constant": np.full((64, 80), 33.0, np.float32),
         "near_constant": 33 + np.random.default_rng(0).normal(0, 0.05, (64, 80)).astype(np.float32),
         "cold_body": cold_body,  # a warm blob, but its warmest point is 20 C: not skin
+        "with_nan": np.where(cold_body > 15, 33.0, np.nan).astype(np.float32),  # an array given
+        "off_centre": np.where(xx < 30, 33.0, 22.0).astype(np.float32),  # no torso in the middle
     }
 
 
@@ -42,6 +44,8 @@ def test_reasons_say_what_is_wrong():
     assert "too small" in implausibility(arrays["two_by_two"])
     assert "nearly constant" in implausibility(arrays["zeros_48x64"])
     assert "20.0 C is outside 25..42 C" in implausibility(arrays["cold_body"])
+    assert "are not numbers (NaN or infinite)" in implausibility(arrays["with_nan"])
+    assert "no body in the middle of the frame" in implausibility(arrays["off_centre"])
 
 
 def test_synthetic_thermograms_pass():
@@ -58,3 +62,13 @@ def test_every_real_dmr_frame_passes(dmr_dir):
     assert len(files) == 120
     refused = {f.name: implausibility(read_thermal(f).array) for f in files}
     assert {k: v for k, v in refused.items() if v} == {}
+
+
+@pytest.mark.real
+def test_real_frames_exported_with_warm_shown_dark_are_refused(dmr_dir):
+    files = sorted(dmr_dir.glob("*.txt"))[::6]
+    for f in files:
+        a = read_thermal(f).array
+        grey = np.round((a - a.min()) / (a.max() - a.min()) * 255).astype(np.float32)
+        assert implausibility(grey, "intensity") is None, f.name
+        assert "no body in the middle" in implausibility(255 - grey, "intensity"), f.name

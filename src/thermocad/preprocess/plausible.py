@@ -18,6 +18,11 @@ MIN_SIDE = 32  # the body, both breasts and the midline need a few pixels each
 MIN_SPREAD_C = 1.0  # 1st-99th percentile; skin against a room differs by several degrees
 MIN_SPREAD_LEVELS = 0.01  # the same for 8/16-bit images, as a fraction of the full scale
 MIN_BODY_FRACTION = 0.05  # a frontal thermogram is mostly torso
+# The torso stands in the middle: the body covers at least this share of the frame's central
+# column below its middle row (the 120 real frames: 0.69-1.0, as temperatures and as 8-bit
+# grey images; the same grey images with warm shown dark: 0.0, their "body" the room beside
+# the woman; tests/preprocess/test_plausible.py).
+MIN_MIDDLE_COVER = 0.5
 MIN_CONTRAST_C = 1.0  # the body (median) is warmer than the room (median) by at least this
 SKIN_MAX_C = (25.0, 42.0)  # the warmest skin (axilla, inframammary fold) lies in this range
 
@@ -40,6 +45,8 @@ def implausibility(array: np.ndarray, unit: str = "celsius",
     a = np.asarray(array, dtype=np.float32)
     if a.ndim != 2 or min(a.shape) < MIN_SIDE:
         return f"{'x'.join(map(str, a.shape))} pixels is too small (at least {MIN_SIDE} a side)"
+    if bad := int(a.size - np.isfinite(a).sum()):  # files are refused at reading; arrays here
+        return f"{bad} of its values are not numbers (NaN or infinite)"
     low, high = (float(v) for v in np.percentile(a, [1, 99]))
     celsius = unit == "celsius"
     least = MIN_SPREAD_C if celsius else MIN_SPREAD_LEVELS * 255  # levels on the 8-bit scale
@@ -53,6 +60,11 @@ def implausibility(array: np.ndarray, unit: str = "celsius",
     mask = body_mask(a) if mask is None else mask
     if mask.mean() < MIN_BODY_FRACTION or mask.all():
         return f"no body found (warm region {mask.mean():.0%} of the frame)"
+    h, w = mask.shape
+    if (middle := float(mask[h // 2 :, w // 2].mean())) < MIN_MIDDLE_COVER:
+        return (f"no body in the middle of the frame (the warm region covers {middle:.0%} of "
+                "its central column below the middle row, where a frontal thermogram shows the "
+                "torso): another view, or an image that shows warm as dark")  # fmt: skip
     if not celsius:
         return None
     contrast = float(np.median(a[mask]) - np.median(a[~mask]))
