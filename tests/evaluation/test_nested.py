@@ -180,7 +180,7 @@ def test_inner_folds_choose_among_recipe_variants(split_csv, tmp_path):
 
     config = TrainConfig(pretrained=False, size=32, head_epochs=2, batch_size=4)
     variants = {"grey_frame": {"arch": "efficientnet_lite0", "channels": ["temperature"],
-                               "crop": "none"}}  # fmt: skip
+                               "crop": "none", "background": "keep"}}  # fmt: skip
     df = pd.read_csv(split_csv)
     res = N.nested_cv(df, ["efficientnet_lite0", "grey_frame"], tmp_path / "n", config,
                       None, n_boot=0, overrides=variants, fast_heads=True)  # fmt: skip

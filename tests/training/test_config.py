@@ -101,10 +101,12 @@ def _parse(*argv: str):
 
 def test_cli_flags_come_from_the_fields():
     assert _parse() == TrainConfig()
-    cfg = _parse("--crop", "none", "--channels", "temperature", "asymmetry", "--lrs", "1e-4",
-                 "1e-3", "1e-2", "--no-pretrained", "--size", "256", "--tta", "2")  # fmt: skip
-    assert cfg == TrainConfig(crop="none", channels=("temperature", "asymmetry"),
+    cfg = _parse("--crop", "none", "--channels", "temperature", "--background", "keep", "--lrs",
+                 "1e-4", "1e-3", "1e-2", "--no-pretrained", "--size", "256", "--tta", "2")  # fmt: skip
+    assert cfg == TrainConfig(crop="none", channels=("temperature",), background="keep",
                               lrs=(1e-4, 1e-3, 1e-2), pretrained=False, size=256, tta=2)  # fmt: skip
+    both = _parse("--channels", "temperature", "asymmetry")
+    assert both == TrainConfig(channels=("temperature", "asymmetry"))
     assert _parse("--smoke", "--seed", "4") == TrainConfig.smoke(seed=4)
     assert _parse("--study-recipe").tta == 4 and _parse("--lr-find").lr is None
     with pytest.raises(SystemExit):
@@ -137,3 +139,13 @@ def test_a_config_of_two_lrs_from_an_earlier_version_still_loads_as_it_trained()
 
     old = TrainConfig.from_dict({**TrainConfig().to_dict(), "lrs": [1e-3, 1e-2]})
     assert old.lrs == pytest.approx(tuple(even_mults(1e-3, 1e-2, 3)))
+
+
+@pytest.mark.parametrize("options", [{"crop": "none"}, {"crop": "none", "channels": ("temperature",)},
+                                     {"crop": "none", "background": "keep"}])  # fmt: skip
+def test_mirroring_inputs_are_refused_on_the_whole_frame(options):
+    # The asymmetry channel and background "symmetric" mirror about the chest box's centre; on
+    # the whole frame that is the frame's centre, i.e. where the woman stood.
+    with pytest.raises(ConfigError, match=r"mirror about the chest box's centre.*'keep'"):
+        TrainConfig(**options)
+    assert TrainConfig(crop="none", channels=("temperature",), background="keep")

@@ -146,6 +146,16 @@ class TrainConfig:
             raise ConfigError(f"lr must be above 0, got {self.lr}")
         if self.head_epochs == 0 and self.frozen_cycles == 0 and self.cycles == 0:
             raise ConfigError("nothing to train: head_epochs, frozen_cycles and cycles are all 0")
+        if self.crop != "breasts" and (
+            "asymmetry" in self.channels or self.background == "symmetric"
+        ):
+            raise ConfigError(
+                f"crop={self.crop!r} with channels {list(self.channels)} and background="
+                f"{self.background!r}: the asymmetry channel and background 'symmetric' mirror "
+                "about the chest box's centre, the body's midline; on the whole frame they would "
+                "mirror about its centre, i.e. measure where the woman stood. Use crop 'breasts', "
+                "or channels 'temperature' with background 'keep' (as the study's recipe)"
+            )
 
     @classmethod
     def study(cls, **overrides: Any) -> TrainConfig:
