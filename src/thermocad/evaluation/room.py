@@ -7,7 +7,7 @@ contrast. `room_stress` scores the Healthy women of a cross-validation, each wit
 model that never trained on her, in two such rooms (the training women's 10th and 90th
 percentile) and counts how many the stored threshold calls Sick in each. A model that has
 learnt the room calls more of them Sick in the warmer one (on DMR-IR, the `fit` model: 9
-against 17 of 71 between 21.0 and 24.7 °C, experiments/records/room_sensitivity.md). It reads the physics, not a
+against 18 of 71 between 21.0 and 24.7 °C, experiments/records/room_sensitivity.md). It reads the physics, not a
 measured second acquisition: a stress test of the model, not an estimate of its accuracy.
 """
 
