@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_predict)
 
     p = sub.add_parser("explain", help="Grad-CAM figure for each thermogram given")
-    p.add_argument("run_dir", help="training run folder")
+    p.add_argument("run_dir", metavar="MODEL", help="run folder (train's or fit's): Grad-CAM "
+                   "needs its PyTorch model, not an exported .onnx file")  # fmt: skip
     p.add_argument("files", nargs="+", metavar="FILE", help="thermal file(s) to explain")
     p.add_argument("--out", required=True, help="output folder for FILE_gradcam.png")
     p.add_argument("--allow-unit-mismatch", action="store_true", help="see `predict`")
