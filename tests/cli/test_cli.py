@@ -162,3 +162,15 @@ def test_a_non_empty_out_is_refused_saying_what_force_would_do(tmp_path, capsys,
     assert err.startswith(f"thermocad: error: {full} already exists and is not empty; use "
                           f"--force (force=True in Python) {forcing}")  # fmt: skip
     assert len(err.splitlines()) == 1
+
+
+def test_the_model_argument_help_says_which_models_each_command_takes():
+    from tests.cli.test_defaults_and_config import _subparsers
+
+    helps = {c: " ".join(_subparsers()[c].format_help().split())
+             for c in ("evaluate", "predict", "serve", "explain")}  # fmt: skip
+    for command in ("evaluate", "predict", "serve"):  # an exported .onnx file is enough
+        assert "usage: thermocad" in helps[command] and " MODEL " in helps[command]
+        assert ".onnx file" in helps[command]
+    assert "model.safetensors + model.json" not in helps["evaluate"]
+    assert "not an exported .onnx file" in helps["explain"]  # Grad-CAM needs the PyTorch model

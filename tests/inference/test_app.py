@@ -115,7 +115,24 @@ def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):
     big.parent.mkdir(parents=True)
     with big.open("wb") as fh:
         fh.truncate(22_000_000)  # sparse: refused on size before anything reads it
-    assert "21.0 MiB is over the 20 MiB limit" in answer_file(bundle, str(big), False)[3]
+    assert "20.99 MiB is over the 20 MiB limit" in answer_file(bundle, str(big), False)[3]
+
+
+def test_an_oversized_upload_never_reads_as_within_the_limit(tmp_path):
+    from thermocad.inference.answer import check_upload
+    from thermocad.utils.errors import ThermalFormatError
+
+    # 21,000,000 bytes is 20.03 MiB, and 20 MiB and one byte still over: shown rounded up.
+    for size, shown in ((21_000_000, "20.03"), (20 * 2**20 + 1, "20.01")):
+        big = tmp_path / f"{size}.txt"
+        with big.open("wb") as fh:
+            fh.truncate(size)
+        with pytest.raises(ThermalFormatError, match=rf"{shown} MiB is over the 20 MiB limit"):
+            check_upload(big)
+    exact = tmp_path / "exact.txt"
+    with exact.open("wb") as fh:
+        fh.truncate(20 * 2**20)
+    check_upload(exact)  # at the limit: taken
 
 
 def test_image_for_temperature_model_points_to_the_checkbox(bundle, dmr_files, upload_root):

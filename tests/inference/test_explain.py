@@ -84,7 +84,7 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path, capsys):
     assert not fig.exists()
 
 
-def test_explain_checks_its_input_before_its_output(tmp_path, capsys):
+def test_explain_checks_its_input_before_its_output(run_dir, tmp_path, capsys):
     # A folder given as FILE is said as such, whatever --out: the output's checks come after
     # (its --out inside the folder's parent was refused as "inside the data folder").
     folder = tmp_path / "some_folder"
@@ -92,12 +92,84 @@ def test_explain_checks_its_input_before_its_output(tmp_path, capsys):
     (tmp_path / "figs2").mkdir()
     (tmp_path / "figs2" / "some_folder_gradcam.png").write_bytes(b"an earlier figure")
     for out in (tmp_path / "figs2", tmp_path / "elsewhere"):
-        assert main(["explain", str(tmp_path / "no_run"), str(folder), "--out", str(out)]) == 2
+        assert main(["explain", str(run_dir), str(folder), "--out", str(out)]) == 2
         err = capsys.readouterr().err
-        assert err == f"thermocad: error: {folder}: is a directory, not a thermal file\n"
+        assert err.endswith(f"thermocad: error: {folder}: is a directory, not a thermal file\n")
     missing = tmp_path / "gone.txt"
-    assert main(["explain", str(tmp_path / "no_run"), str(missing), "--out", str(tmp_path)]) == 2
+    assert main(["explain", str(run_dir), str(missing), "--out", str(tmp_path)]) == 2
     assert f"{missing}: cannot read the file" in capsys.readouterr().err
+
+
+def test_explain_loads_the_model_once_and_says_a_command_error_once(
+    run_dir, dmr_files, tmp_path, capsys, monkeypatch
+):
+    import thermocad.inference.loading as L
+
+    loads = []
+    load = L.load_model
+    monkeypatch.setattr(L, "load_model", lambda *a, **k: loads.append(a) or load(*a, **k))
+    files = [str(f) for f in dmr_files[:2]]
+    assert main(["explain", str(run_dir), *files, "--out", str(tmp_path / "figs")]) == 0
+    assert len(loads) == 1  # not once per file
+    # The model, --device, --out: the command's errors, said once (exit 2), as with one file.
+    for model, more in ((tmp_path / "no_run", []), (run_dir, ["--device", "cuda:7"]),
+                        (run_dir, ["--device", "gpu"]), (run_dir.parent / "model.onnx", [])):  # fmt: skip
+        capsys.readouterr()
+        assert main(["explain", str(model), *files, "--out", str(tmp_path / "o"), *more]) == 2
+        err = capsys.readouterr().err
+        assert err.count("error:") == 1 and "failed:" not in err, err
+    assert main(["explain", str(run_dir), *files, "--out", str(tmp_path / "fig.png")]) == 2
+    assert capsys.readouterr().err.count("--out is the folder the figure goes in") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_files_of_the_same_name_get_figures_of_their_own(run_dir, dmr_files, tmp_path, capsys):
+    from thermocad.inference.figures import figure_names
+
+    for folder, source in (("a", dmr_files[1]), ("b", dmr_files[2])):
+        (tmp_path / folder).mkdir()
+        shutil.copy(source, tmp_path / folder / "T0002.txt")
+    a, b = tmp_path / "a" / "T0002.txt", tmp_path / "b" / "T0002.txt"
+    out = tmp_path / "figs"
+    capsys.readouterr()
+    assert main(["explain", str(run_dir), str(a), str(b), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["T0002.txt_gradcam.png",
+                                                     "T0002.txt~2_gradcam.png"]  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"wrote {out / 'T0002.txt~2_gradcam.png'} (for {b}: another file given" in err
+    # Each said once, by the name given; the same file given twice is explained once.
+    assert main(["explain", str(run_dir), str(a), str(a), "--out", str(tmp_path / "o")]) == 0
+    assert [p.name for p in (tmp_path / "o").iterdir()] == ["T0002_gradcam.png"]
+    assert "1 repeated file(s) explained once" in capsys.readouterr().err
+    names = figure_names(["x/T1.txt", "y/T1.txt", "z/T1.npy", "t1.TXT", "T1.txt~2.npy", "T2.txt"])
+    assert list(names.values()) == ["T1.txt_gradcam.png", "T1.txt~3_gradcam.png",
+                                    "T1.npy_gradcam.png", "t1.TXT~4_gradcam.png",
+                                    "T1.txt~2_gradcam.png", "T2_gradcam.png"]  # fmt: skip
+
+
+def test_a_figure_written_meanwhile_is_replaced_only_with_force(
+    run_dir, dmr_files, tmp_path, monkeypatch
+):
+    import thermocad.inference.explain as E
+    from thermocad.utils.errors import OutputExistsError
+
+    out = tmp_path / "figs"
+    target = out / "T0002_gradcam.png"
+    draw = E.explain_array
+
+    def meanwhile(*args, **kwargs):  # another command writes the same figure while this draws
+        out.mkdir(exist_ok=True)
+        target.write_bytes(b"the other command's figure")
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(E, "explain_array", meanwhile)
+    with pytest.raises(OutputExistsError, match="written since this command began"):
+        E.explain_file(run_dir, dmr_files[1], out)
+    assert target.read_bytes() == b"the other command's figure"
+    assert [p.name for p in out.iterdir()] == [target.name]  # no temporary left
+    E.explain_file(run_dir, dmr_files[1], out, force=True)
+    with Image.open(target) as im:
+        assert im.width > 3 * im.height
 
 
 def test_explain_refuses_an_implausible_thermogram(run_dir, tmp_path):

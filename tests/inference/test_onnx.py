@@ -92,6 +92,7 @@ def test_predict_cli_without_torch(run_dir, onnx_file, dmr_files, tmp_path):
     assert list(table.columns) == list(COLUMNS)
     # The smoke model averages 1 augmented copy, drawn with PyTorch: without it, none, said so.
     assert "1 augmented copy; they are drawn with PyTorch, which is not" in done.stderr
+    assert table["note"].str.contains("scored without the 1 augmented copy").all()  # and saved
     expected, _ = predict_paths(run_dir, dmr_files, tta=False, device="cpu")
     assert np.abs(table["prob_sick"].to_numpy() - expected["prob_sick"].to_numpy()).max() < 1e-4
     # --tta needs torch's augmentation (the smoke model averages 1 copy): said before any file.

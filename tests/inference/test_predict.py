@@ -62,6 +62,18 @@ def test_batching_does_not_change_probabilities(run_dir, dmr_files):
     assert tta["prob_sick"].between(0, 1).all()
 
 
+def test_rows_scored_without_the_models_tta_say_so_in_their_note(run_dir, dmr_files, tmp_path):
+    # The smoke model averages 1 augmented copy, as its validation did: --no-tta (or an ONNX
+    # model without PyTorch) scores without it, and the saved table says so on each row.
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(run_dir), *map(str, dmr_files), "--out", str(out),
+                 "--no-tta"]) == 0  # fmt: skip
+    notes = pd.read_csv(out)["note"]
+    assert notes.str.contains("scored without the 1 augmented copy its threshold was").all()
+    assert "; patient number 1 is one of the women" in notes[0]  # the other notes kept, joined
+    assert not predict_paths(run_dir, dmr_files)[0]["note"].fillna("").str.contains("cop").any()
+
+
 def test_unit_mismatch_refused_unless_allowed(run_dir, dmr_files, tmp_path):
     from thermocad.io.thermal import read_thermal
 

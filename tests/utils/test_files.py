@@ -182,3 +182,27 @@ def test_an_atomic_write_is_synced_before_and_after_its_rename(tmp_path, monkeyp
     F.atomic_write_text(tmp_path / "model.json", "{}\n")
     assert events == ["fsync", "replace", "fsync"]
     assert (tmp_path / "model.json").read_text() == "{}\n"
+
+
+def test_a_write_that_may_not_replace_refuses_a_file_that_appeared_meanwhile(tmp_path, monkeypatch):
+    out = tmp_path / "fig.png"
+    with atomic_path(out, replace=False) as tmp:  # nothing there: written
+        tmp.write_bytes(b"first")
+    assert out.read_bytes() == b"first"
+    with (
+        pytest.raises(OutputExistsError, match="written since this command began"),
+        atomic_path(out, replace=False) as tmp,
+    ):
+        tmp.write_bytes(b"second")
+    assert out.read_bytes() == b"first" and os.listdir(tmp_path) == ["fig.png"]
+    # A file system without hard links (FAT): checked, then renamed.
+    monkeypatch.setattr(os, "link", lambda *a: (_ for _ in ()).throw(PermissionError(1, "no")))
+    with (
+        pytest.raises(OutputExistsError, match="already exists; use --force"),
+        atomic_path(out, replace=False) as tmp,
+    ):
+        tmp.write_bytes(b"second")
+    with atomic_path(tmp_path / "new.png", replace=False) as tmp:
+        tmp.write_bytes(b"new")
+    assert (tmp_path / "new.png").read_bytes() == b"new" and out.read_bytes() == b"first"
+    assert sorted(os.listdir(tmp_path)) == ["fig.png", "new.png"]

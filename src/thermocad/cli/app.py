@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_predict)
 
     p = sub.add_parser("explain", help="Grad-CAM figure for each thermogram given")
-    p.add_argument("run_dir", help="training run folder")
+    p.add_argument("run_dir", metavar="MODEL", help="run folder (train's or fit's): Grad-CAM "
+                   "needs its PyTorch model, not an exported .onnx file")  # fmt: skip
     p.add_argument("files", nargs="+", metavar="FILE", help="thermal file(s) to explain")
     p.add_argument("--out", required=True, help="output folder for FILE_gradcam.png")
     p.add_argument("--allow-unit-mismatch", action="store_true", help="see `predict`")
@@ -84,22 +85,31 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
+    """One figure per file. The model is loaded once, and what concerns the command (the model,
+    --device, --out) fails once with exit status 2; with several files, a file that fails is
+    said and the others are still explained (exit status 1)."""
     from thermocad.inference.explain import explain_file
+    from thermocad.inference.figures import check_out_dir, figure_names, load_explained
     from thermocad.utils.errors import ThermocadError
     from thermocad.utils.progress import log
 
+    check_out_dir(args.out)
+    bundle = load_explained(args.run_dir, args.device)
+    names = figure_names(args.files)  # files of the same name get figures of their own
     failed = 0
-    for file in args.files:
+    for file, name in names.items():
         try:
             path = explain_file(args.run_dir, file, args.out, force=args.force,
-                                allow_unit_mismatch=args.allow_unit_mismatch, device=args.device)  # fmt: skip
+                                allow_unit_mismatch=args.allow_unit_mismatch, bundle=bundle,
+                                name=name)  # fmt: skip
         except ThermocadError as exc:
-            if len(args.files) == 1:  # one file: its error is the command's (exit status 2)
+            if len(names) == 1:  # one file: its error is the command's (exit status 2)
                 raise
             log(f"failed: {exc}")  # several: the others are still explained
             failed += 1
             continue
-        log(f"wrote {path}")
+        renamed = name != f"{file.stem}_gradcam.png"
+        log(f"wrote {path}" + (f" (for {file}: another file given has its name)" * renamed))
     return 1 if failed else 0
 
 

@@ -31,14 +31,16 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
         help="metrics, intervals and plots of a trained model on a split or on new women",
-        description="Score RUN_DIR's model at its stored threshold on the `--on` rows of a "
+        description="Score MODEL at its stored threshold on the `--on` rows of a "
         "split, or (--data with --labels) once on a labelled folder of women it never saw: "
         "the served model and each half alone, overall, within batch and period-matched "
         "(written to OUT/external.md). Women the model trained on are refused. Each scoring "
         "of test or new women is counted in a ledger beside the split or labels file "
-        "(NAME.test_openings.jsonl), or in --ledger FILE (data on a read-only disk).",
+        "(NAME.test_openings.jsonl), or in --ledger FILE (data on a read-only disk). MODEL is "
+        "a run folder (PyTorch; without PyTorch installed, its model.onnx) or an .onnx file "
+        "written by `thermocad export` (ONNX Runtime and numpy only).",
     )
-    p.add_argument("run_dir", help="training run folder (model.safetensors + model.json)")
+    p.add_argument("run_dir", metavar="MODEL", help="run folder or exported .onnx file")
     p.add_argument("--split", help="split.csv")
     p.add_argument("--on", default="test", choices=["train", "valid", "test"],
                    help="rows of --split to use (default: test)")  # fmt: skip
@@ -49,8 +51,8 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="average P(Sick) over the image and the model's own test-time "
                    "augmentations (its config's tta: none for the default recipe, 4 for the "
                    "study's); default: as the model was validated and its threshold chosen")  # fmt: skip
-    p.add_argument("--out", help="output folder (default RUN_DIR/eval_ON; with --data, "
-                   "RUN_DIR/external_FOLDER)")  # fmt: skip
+    p.add_argument("--out", help="output folder (default eval_ON, with --data external_FOLDER, "
+                   "inside the run folder or beside the .onnx file)")  # fmt: skip
     p.add_argument("--subgroup", default="acquisition_batch", help="column for subgroup metrics")
     p.add_argument("--numbered-apart", action="store_true",
                    help="with --data: the new women are numbered apart from the training women "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import threading
@@ -104,7 +105,9 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
         raise ThermalFormatError(f"{path.name}: unsupported file type; upload one of {kinds}")
     size_mb = path.stat().st_size / 2**20  # MiB, as Gradio's "mb" (its own cap is 5 x ours)
     if size_mb > max_mb:
-        raise ThermalFormatError(f"{path.name}: {size_mb:.1f} MiB is over the {max_mb:g} MiB limit")
+        # Rounded up: a size just over the limit never reads as the limit (20.03, not 20.0).
+        shown = math.ceil(size_mb * 100) / 100
+        raise ThermalFormatError(f"{path.name}: {shown:.2f} MiB is over the {max_mb:g} MiB limit")
 
 
 def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,

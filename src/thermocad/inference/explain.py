@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -210,33 +209,6 @@ def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str 
                           seen=seen_box(bundle, array))  # fmt: skip
 
 
-def _read_checked(run_dir, path: Path, out_dir, force: bool):
-    """The thermogram and its figure's path, the input read before the output is checked (a
-    folder given as FILE is said as such, whatever --out). A figure inside the thermogram's
-    own folder is allowed (explain reads only the files it is named) and noted: a later walk
-    of that folder (predict, prepare) would read it as a thermogram."""
-    from thermocad.io.thermal import read_thermal
-    from thermocad.utils.errors import ConfigError
-    from thermocad.utils.files import check_writable
-    from thermocad.utils.progress import log
-
-    if Path(run_dir).suffix.lower() == ".onnx":
-        raise ConfigError(f"{run_dir}: Grad-CAM needs the PyTorch model; give its run folder")
-    thermogram = read_thermal(path)
-    if (
-        Path(out_dir).suffix.lower() in (".png", ".jpg", ".jpeg", ".svg", ".pdf")
-        and not Path(out_dir).is_dir()
-    ):
-        raise ConfigError(f"{out_dir}: --out is the folder the figure goes in (as "
-                          f"FOLDER/{path.stem}_gradcam.png), not the image's name")  # fmt: skip
-    target = check_writable(Path(out_dir) / f"{path.stem}_gradcam.png", force)
-    folder = path.absolute().parent.resolve()
-    if folder == target.parent.resolve() or folder in target.parent.resolve().parents:
-        log(f"note: {target} is inside {path.name}'s folder {path.parent}: a later predict or "
-            "prepare of that folder would read the figure as a thermogram")  # fmt: skip
-    return thermogram, target
-
-
 def explain_file(
     run_dir: str | os.PathLike,
     path: str | os.PathLike,
@@ -244,30 +216,32 @@ def explain_file(
     force: bool = False,
     allow_unit_mismatch: bool = False,
     device: str = "auto",
+    bundle: ModelBundle | None = None,
+    name: str | None = None,
 ) -> Path:
-    """Write `<out_dir>/<file stem>_gradcam.png` explaining the model's prediction for `path`."""
+    """Write `<out_dir>/<file stem>_gradcam.png` (or `name`: figures.figure_names gives files
+    of the same name names of their own) explaining the model's prediction for `path`.
+    `bundle`: the model of `run_dir`, loaded once for many files (figures.load_explained),
+    else loaded here. A figure already there, or written there meanwhile, is replaced only
+    with `force`."""
     import textwrap
 
     from thermocad.evaluation.lockbox import seen_patients
-    from thermocad.inference.loading import load_model
+    from thermocad.inference.figures import load_explained, read_checked, write_figure
     from thermocad.inference.notes import input_note, result_line, training_note, void_note
     from thermocad.inference.predict import check_unit
-    from thermocad.models.words import not_a_model_warning
     from thermocad.preprocess.plausible import check_plausible
-    from thermocad.utils.extras import require
-    from thermocad.utils.files import atomic_path, printable_name
+    from thermocad.utils.files import printable_name
     from thermocad.utils.progress import log
 
-    require("torch", "timm", extra="train")
-    require("pytorch_grad_cam", extra="explain")
+    bundle = load_explained(run_dir, device) if bundle is None else bundle
     path = Path(path)
-    thermogram, target = _read_checked(run_dir, path, out_dir, force)
-    bundle = load_model(run_dir, device)
-    for warning in not_a_model_warning(bundle.meta).splitlines():  # each a log line
-        log(warning)
+    thermogram, target = read_checked(path, out_dir, name, force)
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     check_plausible(thermogram)
-    title = printable_name(path.name)  # a name that is not UTF-8 cannot be drawn as it is
+    # The file as given where its figure's name is not its own (another file has its name).
+    shown_name = path.name if name in (None, f"{path.stem}_gradcam.png") else str(path)
+    title = printable_name(shown_name)  # a name that is not UTF-8 cannot be drawn as it is
     seen = seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else set()
     notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen, bundle.meta))
     if note := "; ".join(n for n in notes if n):  # as predict and the web app say it
@@ -279,8 +253,4 @@ def explain_file(
     log(result_line(bundle, path.name, prob, cnn, base, void))
     fig = explain_array(bundle, thermogram.array, thermogram.unit, title, call=not void,
                         parts=(cnn, base))  # fmt: skip
-    with atomic_path(target) as tmp, warnings.catch_warnings():
-        # A file name in a script the font lacks (CJK) is drawn as boxes; the log names it.
-        warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
-        fig.savefig(tmp, dpi=110, format="png")
-    return target
+    return write_figure(fig, target, force)

@@ -17,7 +17,8 @@
 
 `predict`, `explain` and the web app add the notes; the score itself is not changed.
 `tta_note` is a log line for the whole run: a model validated with TTA scored without it
-(by default every prediction averages the model's own test-time augmentations).
+(by default every prediction averages the model's own test-time augmentations); `tta_row_note`
+says it on each row predict writes, so the saved table says so too.
 `shown` and `result_line` say the score itself, as the app and `explain` print it; where a
 `void_note` applies (another unit, a lateral view) they make no call.
 """
@@ -176,6 +177,15 @@ def tta_note(meta: dict[str, Any], tta: bool | None, used: int | None = None) ->
            "they are drawn with PyTorch, which is not installed (pip install 'thermocad[train]')")  # fmt: skip
     return (f"note: this model's threshold was chosen on predictions averaged over the image and "
             f"{copies(n)}; {why}, so P(Sick) shifts a little")  # fmt: skip
+
+
+def tta_row_note(meta: dict[str, Any], tta: bool | None, used: int | None = None) -> str:
+    """tta_note's case (a model validated with TTA scored without it) as a file's note, or ''."""
+    n = tta_views(meta)
+    if (tta_views(meta, tta) if used is None else used) or not n:
+        return ""
+    why = "--no-tta" if tta is False else "no PyTorch to draw them"
+    return f"scored without the {copies(n)} its threshold was chosen with ({why})"
 
 
 # The decision column's word for a file without a call: not "n/a", "NA" or "None", which

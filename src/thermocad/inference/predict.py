@@ -113,12 +113,13 @@ def predict_bundle(
 
     from thermocad import __version__
     from thermocad.inference.loading import is_onnx
-    from thermocad.inference.notes import tta_note
+    from thermocad.inference.notes import tta_note, tta_row_note
     from thermocad.io.thermal import iter_read
     from thermocad.utils.progress import log, progress
 
     if note := tta_note(bundle.meta, tta, bundle.views(tta)):
         log(note)
+    row_note = tta_row_note(bundle.meta, tta, bundle.views(tta))  # in each row, as the log says
     if tta and tta_views(bundle.meta) and is_onnx(bundle):
         from thermocad.utils.extras import require
 
@@ -139,8 +140,8 @@ def predict_bundle(
             good = [c for c in checked if not isinstance(c, FileError)]
             if good:
                 ready, pending = pending, (good, prep.submit(_prepared, bundle, good))
-                rows.extend(_predicted(bundle, ready, tta, __version__))
-        rows.extend(_predicted(bundle, pending, tta, __version__))
+                rows.extend(_predicted(bundle, ready, tta, __version__, row_note))
+        rows.extend(_predicted(bundle, pending, tta, __version__, row_note))
     table = pd.DataFrame(rows, columns=list(COLUMNS)).astype({"patient_id": "Int64"})
     table["note"] = table["note"].astype(object).where(table["note"].notna(), None)  # not NaN
     return table, errors
@@ -159,8 +160,9 @@ def _prepared(bundle: ModelBundle | OnnxModel, good: list[Thermogram]):
     return maps, base, [(input_note(bundle.meta, t), bool(void_note(bundle.meta, t))) for t in good]
 
 
-def _predicted(bundle, ready, tta: bool | None, version: str) -> list[dict]:
-    """The rows of a prepared batch (none for None): the network runs here."""
+def _predicted(bundle, ready, tta: bool | None, version: str, also: str = "") -> list[dict]:
+    """The rows of a prepared batch (none for None): the network runs here. `also`: a note
+    for every row, after each file's own."""
     if ready is None:
         return []
     good, future = ready
@@ -170,7 +172,8 @@ def _predicted(bundle, ready, tta: bool | None, version: str) -> list[dict]:
         bundle.average(cnn, base),
         [cnn, base if base is not None else [None] * len(cnn)],
     )
-    return [file_row(Path(t.path), float(p), bundle, version, note, void, (c, b))
+    return [file_row(Path(t.path), float(p), bundle, version,
+                     "; ".join(n for n in (note, also) if n), void, (c, b))
             for t, p, c, b, (note, void) in zip(good, probs, *halves, notes, strict=True)]  # fmt: skip
 
 

@@ -40,8 +40,10 @@ def _umask_set_once() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it replaces `path` in one rename."""
+def atomic_path(path: str | os.PathLike, suffix: str | None = None,
+                replace: bool = True) -> Iterator[Path]:  # fmt: skip
+    """Yield a temporary path beside `path`; on success it replaces `path` in one rename (not
+    `replace`: only where no file is, else OutputExistsError)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
@@ -55,7 +57,12 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         # it again: set the mode once written, so outputs follow the umask (0644 under 022).
         os.chmod(tmp_path, 0o666 & ~_umask())
         _sync(tmp_path)  # on disk before the rename: a power cut leaves the old file or the new
-        os.replace(tmp_path, path)
+        if replace:
+            os.replace(tmp_path, path)
+        else:  # two commands writing one name: the second is refused
+            from thermocad.utils.lock import place_new
+
+            place_new(tmp_path, path)
         _sync(path.parent)  # and the rename itself
     finally:
         tmp_path.unlink(missing_ok=True)

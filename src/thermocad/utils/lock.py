@@ -6,6 +6,8 @@ drops it when its process ends, however it ends, so a killed run never leaves th
 The file records who holds it, for the refusal's message, and is removed when the lock is
 released. Nested writers in the thread that holds a folder (fit trains into its own folder)
 share its lock; another thread of the same process is refused, as another process is.
+One writer per output file too: `place_new` puts a finished file at its name only where none
+is (a figure of `explain` without --force, checked at the start and written by another since).
 """
 
 from __future__ import annotations
@@ -181,3 +183,22 @@ def writes_folder(param: str = "out_dir"):
         return locked
 
     return wrap
+
+
+def place_new(tmp: Path, path: Path) -> None:
+    """`tmp` renamed `path` unless a file is there (OutputExistsError), in one step: a hard
+    link fails on an existing name where a rename replaces it. Where the file system has no
+    hard links (FAT, some network shares) the name is checked, then `tmp` renamed."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise OutputExistsError(f"{path} already exists (written since this command began, by "
+                                "another?); use --force (force=True in Python) to overwrite "
+                                "it") from None  # fmt: skip
+    except OSError:
+        if path.exists():
+            raise OutputExistsError(f"{path} already exists; use --force (force=True in "
+                                    "Python) to overwrite it") from None  # fmt: skip
+        os.replace(tmp, path)
+    else:
+        tmp.unlink()  # the file now has its name; the temporary one goes

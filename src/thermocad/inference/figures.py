@@ -1,0 +1,117 @@
+"""explain's command-level steps: the model (loaded once for every file), where each figure
+goes (a name of its own within the call, checked before any work) and writing it without
+replacing a figure that appeared meanwhile (unless --force)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from thermocad.io.thermal import Thermogram
+    from thermocad.models.bundle import ModelBundle
+
+SUFFIX = "_gradcam.png"  # FILE's stem + SUFFIX, in --out
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".pdf")
+
+
+def load_explained(run_dir: str | os.PathLike, device: str = "auto") -> ModelBundle:
+    """The PyTorch model Grad-CAM explains, with its warnings logged (each once): an exported
+    .onnx file, a missing extra, a bad model or --device are the command's errors."""
+    from thermocad.inference.loading import load_model
+    from thermocad.models.words import not_a_model_warning
+    from thermocad.utils.errors import ConfigError
+    from thermocad.utils.extras import require
+    from thermocad.utils.progress import log
+
+    if Path(run_dir).suffix.lower() == ".onnx":
+        raise ConfigError(f"{run_dir}: Grad-CAM needs the PyTorch model; give its run folder")
+    require("torch", "timm", extra="train")
+    require("pytorch_grad_cam", extra="explain")
+    bundle = load_model(run_dir, device)
+    for warning in not_a_model_warning(bundle.meta).splitlines():  # each a log line
+        log(warning)
+    return bundle
+
+
+def check_out_dir(out_dir: str | os.PathLike, stem: str = "FILE") -> None:
+    """Refuse an image's name as --out: it is the folder the figures go in."""
+    from thermocad.utils.errors import ConfigError
+
+    out = Path(out_dir)
+    if out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
+        raise ConfigError(f"{out_dir}: --out is the folder the figure goes in (as "
+                          f"FOLDER/{stem}{SUFFIX}), not the image's name")  # fmt: skip
+
+
+def figure_names(files: Iterable[str | os.PathLike]) -> dict[Path, str]:
+    """Each file's figure name in --out, unique within the call, decided before any is drawn
+    (as `render` names its PNGs): the file's stem + _gradcam.png. Files whose names would
+    collide (a/T9001.txt and b/T9001.txt; T9001.txt and T9001.npy; names differing only in
+    case, which collide on macOS and Windows) keep their suffix (T9001.npy_gradcam.png), and
+    any still colliding get ~2, ~3, ... in the order given. A file given twice (or a link to
+    it) is explained once, and said."""
+    from thermocad.utils.progress import log
+
+    given = [Path(f) for f in files]
+    first: dict[Path, Path] = {}
+    for path in given:
+        first.setdefault(path.resolve(), path)
+    paths = list(first.values())
+    if len(paths) < len(given):
+        log(f"note: {len(given) - len(paths)} repeated file(s) explained once (the same file "
+            "given twice, or a link to it)")  # fmt: skip
+    count: dict[str, int] = {}
+    for path in paths:
+        count[path.stem.casefold()] = count.get(path.stem.casefold(), 0) + 1
+    used = {p.stem.casefold() for p in paths if count[p.stem.casefold()] == 1}
+    names = {}
+    for path in paths:
+        stem = path.stem
+        if count[stem.casefold()] > 1:
+            base = stem = path.name
+            n = 1
+            while stem.casefold() in used:
+                n += 1
+                stem = f"{base}~{n}"
+            used.add(stem.casefold())
+        names[path] = stem + SUFFIX
+    return names
+
+
+def read_checked(path: Path, out_dir: str | os.PathLike, name: str | None,
+                 force: bool) -> tuple[Thermogram, Path]:  # fmt: skip
+    """The thermogram and its figure's path (`name` in `out_dir`, default the file's stem +
+    _gradcam.png), the input read before the output is checked (a folder given as FILE is
+    said as such, whatever --out). A figure inside the thermogram's own folder is allowed
+    (explain reads only the files it is named) and noted: a later walk of that folder
+    (predict, prepare) would read it as a thermogram."""
+    from thermocad.io.thermal import read_thermal
+    from thermocad.utils.files import check_writable
+    from thermocad.utils.progress import log
+
+    thermogram = read_thermal(path)
+    check_out_dir(out_dir, path.stem)
+    target = check_writable(Path(out_dir) / (name or path.stem + SUFFIX), force)
+    folder = path.absolute().parent.resolve()
+    if folder == target.parent.resolve() or folder in target.parent.resolve().parents:
+        log(f"note: {target} is inside {path.name}'s folder {path.parent}: a later predict or "
+            "prepare of that folder would read the figure as a thermogram")  # fmt: skip
+    return thermogram, target
+
+
+def write_figure(fig: Figure, target: Path, force: bool) -> Path:
+    """The figure as a PNG at `target`, atomically; a file there (another command's figure,
+    written since the start) is replaced only with `force`."""
+    from thermocad.utils.files import atomic_path
+
+    with atomic_path(target, replace=force) as tmp, warnings.catch_warnings():
+        # A file name in a script the font lacks (CJK) is drawn as boxes; the log names it.
+        warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
+        fig.savefig(tmp, dpi=110, format="png")
+    return target
