@@ -66,6 +66,44 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
     assert again["lockbox"]["ledger"] == str(labels.with_name("labels.test_openings.jsonl"))
 
 
+def test_labelled_women_without_a_score_are_refused_or_listed(run_dir, new_women, tmp_path):
+    data, labels = new_women
+    table = pd.read_csv(labels)
+    sick = table.loc[table["diagnosis"] == "Sick", "patient_id"].tolist()
+    healthy = table.loc[table["diagnosis"] == "Healthy", "patient_id"].tolist()
+    (data / f"T{sick[0]:04d}.txt").write_bytes(b"")  # an interrupted copy: unreadable
+    table.loc[table["patient_id"] == healthy[0], "deodorant"] = "yes"  # the study's filter
+    extra = pd.DataFrame({"patient_id": [300], "diagnosis": ["Sick"]})  # labelled, no file
+    pd.concat([table, extra]).to_csv(labels, index=False)
+    out = tmp_path / "ext"
+    with pytest.raises(ConfigError) as err:  # a selection nobody chose: refused, unscored
+        evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)
+    text = str(err.value)
+    assert "2 of the 17 labelled women would get no score for a fault of the folder" in text
+    assert f"patient {sick[0]} (Sick): T{sick[0]:04d}.txt: unreadable: the file is empty" in text
+    assert "patient 300 (Sick): no file (none named T0300... in " in text
+    assert "--allow-unscored" in text and f"patient {healthy[0]} " not in text
+    assert not labels.with_name("labels.test_openings.jsonl").exists()  # no opening counted
+    result = evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20, force=True,
+                               allow_unscored=True)  # fmt: skip
+    women = result["women"]
+    assert (women["labelled"], women["scored"]) == (17, 14)
+    assert women["by_class"] == {"Healthy": {"labelled": 8, "scored": 7},
+                                 "Sick": {"labelled": 9, "scored": 7}}  # fmt: skip
+    assert [(w["patient_id"], w["fault"]) for w in women["not_scored"]] == [
+        (healthy[0], False), (sick[0], True), (300, True)]  # fmt: skip
+    assert result["served"]["patient"]["n"] == 14 and result["served"]["patient"]["n_sick"] == 7
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["women"] == women
+    lines = (out / "external.md").read_text().splitlines()
+    assert lines[2].startswith("**14 of 17 labelled women scored (Sick: 7 of 9, Healthy: 7 of 8)")
+    assert "3 not scored (listed below, with why)" in lines[2]
+    assert (
+        f"- Not scored: patient {healthy[0]} (Healthy): T{healthy[0]:04d}.txt: deodorant" in lines
+    )
+    assert lines[6].startswith("- Not scored: patient 300 (Sick): no file (none named T0300... in")
+
+
 def test_external_refuses_women_who_trained_the_model(run_dir, new_women, tmp_path):
     data, labels = new_women
     run = shutil.copytree(run_dir, tmp_path / "run")
@@ -128,7 +166,9 @@ def test_cli_needs_a_split_or_new_women(run_dir, capsys):
     assert main(["evaluate", str(run_dir), "--data", "x"]) == 2
     assert main(["evaluate", str(run_dir), "--split", "s.csv", "--data", "x", "--labels", "y"]) == 2
     assert main(["evaluate", str(run_dir), "--data", "x", "--labels", "y", "--subgroup", "b"]) == 2
+    assert main(["evaluate", str(run_dir), "--split", "s.csv", "--allow-unscored"]) == 2
     err = capsys.readouterr().err
+    assert "--allow-unscored goes with --data" in err
     assert "--split (rows of a split) or --data" in err and "go together" in err
     assert "not both" in err and "--subgroup is for --split" in err
 
