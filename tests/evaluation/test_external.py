@@ -203,6 +203,12 @@ def test_external_on_real_women_the_model_never_saw(dmr_dir, tmp_path):
     audit = {row["quantity"]: row for row in result["confound_audit"]}
     assert audit["acquisition date"]["AUC overall"] > 0.9  # the new women's own date confound
     assert result["rooms"]["patients"] == 60
+    # Its own files: refused by their bytes, before their numbers (--numbered-apart is no way out).
+    with pytest.raises(ConfigError, match=r"60 file\(s\) are byte for byte files that trained"):
+        evaluate_external(run, dmr_dir, tmp_path / "dev.csv", out_dir=tmp_path / "x", n_boot=20)
+    meta = json.loads((run / "model.json").read_text())
+    del meta["trained_files"]  # a model trained before the record: known by their numbers
+    (run / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ConfigError, match="60 of these patients trained the model"):
         evaluate_external(run, dmr_dir, tmp_path / "dev.csv", out_dir=tmp_path / "x", n_boot=20)
 
@@ -220,15 +226,92 @@ def test_a_missing_data_folder_is_said_as_such(run_dir, tmp_path, capsys):
     assert not (run_dir / "external_nope").exists()  # nothing written
 
 
+def _training_copies(run_dir, folder, renumber: int = 0):
+    """The smoke run's own training and validation files, copied byte for byte into `folder`
+    as T<number + renumber>.npy, with a labels.csv: its training women under new names."""
+    split = pd.read_csv(run_dir.parent / "data" / "split.csv")
+    split = split[split["split"] != "test"]
+    folder.mkdir()
+    for path, pid in zip(split["path"], split["patient_id"], strict=True):
+        shutil.copyfile(path, folder / f"T{pid + renumber:04d}.npy")
+    labels = folder / "labels.csv"
+    pd.DataFrame({"patient_id": split["patient_id"] + renumber,
+                  "diagnosis": split["label"]}).to_csv(labels, index=False)  # fmt: skip
+    return folder, labels
+
+
+def _synthetic(run_dir, tmp_path, record: bool = True):
+    """A copy of the smoke run as a model of synthetic women only (model.json's
+    data.synthetic_share 1), with or without the digests of its training files."""
+    run = shutil.copytree(run_dir, tmp_path / ("synthetic" if record else "older"))
+    meta = json.loads((run / "model.json").read_text())
+    meta["data"]["synthetic_share"] = 1.0
+    if not record:  # a model trained before train recorded them
+        del meta["trained_files"]
+    (run / "model.json").write_text(json.dumps(meta))
+    return run
+
+
+def test_copies_of_the_training_files_are_refused_under_any_name(run_dir, tmp_path):
+    from thermocad.evaluation.trained_files import file_digest
+
+    meta = json.loads((run_dir / "model.json").read_text())
+    record = meta["trained_files"]["files"]
+    assert len(record) == 24 and set(record.values()) == {str(p) for p in range(24)}
+    assert file_digest(run_dir.parent / "data" / "p003.npy") in record  # train's own file
+    # Renumbered (T0100 ... T0123): no number is a training woman's, the bytes are.
+    data, labels = _training_copies(run_dir, tmp_path / "renumbered", renumber=100)
+    for apart in (False, True):  # --numbered-apart does not lift it
+        with pytest.raises(
+            ConfigError,
+            match=r"renumbered: 24 file\(s\) are byte for byte files "
+            r"that trained the model in .*T0100.npy = a file of training patient 0",
+        ):
+            evaluate_external(run_dir, data, labels, out_dir=tmp_path / "ext", n_boot=20,
+                              numbered_apart=apart)  # fmt: skip
+    assert not (tmp_path / "ext").exists()  # refused before anything was written
+
+
+def test_a_synthetic_models_own_files_are_not_other_women(run_dir, tmp_path, capsys):
+    # The files a model of synthetic women trained on, copied without synth_truth.csv: were
+    # taken as real women numbered apart (and scored, AUC 1.000); refused now.
+    run = _synthetic(run_dir, tmp_path)
+    data, labels = _training_copies(run_dir, tmp_path / "copies")
+    with pytest.raises(ConfigError, match=r"copies: 24 file\(s\) are byte for byte files"):
+        evaluate_external(run, data, labels, out_dir=tmp_path / "ext", n_boot=20)
+    # Women it never saw, numbered as its training women (a real site's T0001...): other women.
+    from thermocad.synth.cohort import generate_cohort
+    from thermocad.synth.files import TRUTH
+
+    labels = generate_cohort(tmp_path / "real", n_patients=16, seed=5, height=64, width=80,
+                             sick_fraction=0.5, first_id=1)  # fmt: skip
+    (tmp_path / "real" / TRUTH).unlink()  # not thermocad synth's folder
+    capsys.readouterr()
+    result = evaluate_external(run, labels.parent, labels, out_dir=tmp_path / "ext", n_boot=20)
+    assert result["served"]["patient"]["n"] == 16
+    assert "none of their files is one of its training files" in capsys.readouterr().err
+    # The same women and a model.json without the record: refused, --numbered-apart says so.
+    older = _synthetic(run_dir, tmp_path, record=False)
+    with pytest.raises(ConfigError, match=r"16 of these patients trained .*--numbered-apart"):
+        evaluate_external(older, labels.parent, labels, out_dir=tmp_path / "ext2", n_boot=20)
+    assert "keeps no digests of its training files" in capsys.readouterr().err
+    result = evaluate_external(older, labels.parent, labels, out_dir=tmp_path / "ext2",
+                               n_boot=20, numbered_apart=True, force=True)  # fmt: skip
+    assert result["served"]["patient"]["n"] == 16
+
+
 def test_a_synthetic_models_numbers_are_not_real_womens(tmp_path, capsys):
     # A model of synthetic women meeting real DMR-IR files: T0002 is another woman, not one of
-    # its training women (evaluate refused them until --numbered-apart was given).
-    from thermocad.evaluation.external import _real_after_synthetic
+    # its training women (evaluate refused them until --numbered-apart was given), once none of
+    # their files is one of its training files (`checked`).
+    from thermocad.evaluation.trained_files import real_after_synthetic
     from thermocad.synth.files import TRUTH
 
     synthetic = {"data": {"synthetic_share": 1.0}}
-    assert _real_after_synthetic(synthetic, tmp_path / "run", tmp_path)
+    assert real_after_synthetic(synthetic, tmp_path / "run", tmp_path, checked=True)
     assert "trained on synthetic women only" in capsys.readouterr().err
-    assert not _real_after_synthetic({"data": {"synthetic_share": 0.5}}, tmp_path, tmp_path)
+    assert not real_after_synthetic(synthetic, tmp_path / "run", tmp_path, checked=False)
+    assert "give --numbered-apart" in capsys.readouterr().err
+    assert not real_after_synthetic({"data": {"synthetic_share": 0.5}}, tmp_path, tmp_path, True)
     (tmp_path / TRUTH).write_text("patient_id\n2\n")  # thermocad synth's folder: the same women
-    assert not _real_after_synthetic(synthetic, tmp_path / "run", tmp_path)
+    assert not real_after_synthetic(synthetic, tmp_path / "run", tmp_path, checked=True)

@@ -13,7 +13,8 @@ score by a fault of the folder (no file, only unreadable ones) is refused unless
 `allow_unscored`.
 
 Women who trained the model are refused (its folder's trained_on.csv or split.csv, or an
-exported model's metadata: evaluation.lockbox.run_patients): they are not new. Each scoring
+exported model's metadata: evaluation.lockbox.run_patients): they are not new; so are files
+byte for byte its training files, whatever their names (evaluation.trained_files). Each scoring
 is a lockbox opening counted in a ledger beside the labels file
 (LABELS.test_openings.jsonl, evaluation/lockbox.py): from the second model scored on the same
 women, a choice among models made on them is no longer an unseen-women estimate.
@@ -146,8 +147,8 @@ def evaluate_external(
     out = _out_folder(run_dir, data_dir, out_dir, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
-    numbered_apart = numbered_apart or _real_after_synthetic(bundle.meta, run_dir, data_dir)
     labels = read_labels(labels_csv)
+    numbered_apart = _numbered_apart(bundle.meta, run_dir, data_dir, labels, numbered_apart)
     check_unseen(labels["patient_id"], run_dir, labels_csv, numbered_apart=numbered_apart)
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     cohort = read_table(out / "cohort" / "cohort.csv", "cohort file")
@@ -171,6 +172,16 @@ def evaluate_external(
     atomic_write_text(out / "external.md", markdown(result))
     log(f"wrote {out / 'external.md'}")
     return result
+
+
+def _numbered_apart(meta: dict, run_dir: Path, data_dir, labels, given: bool) -> bool:
+    """Whether shared patient numbers are other women: `given` (--numbered-apart), or a model of
+    synthetic women meeting others; first, files byte for byte the model's own training files
+    are refused whatever their numbers (evaluation.trained_files)."""
+    from thermocad.evaluation.trained_files import check_not_training_files, real_after_synthetic
+
+    checked = check_not_training_files(meta, run_dir, data_dir, labels["patient_id"])
+    return given or real_after_synthetic(meta, run_dir, data_dir, checked)
 
 
 def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
@@ -218,15 +229,3 @@ def _out_folder(run_dir: Path, data_dir, out_dir, force: bool) -> Path:
     for name in ("metrics.json", "external.md", "predictions.csv"):
         check_writable(out / name, force)
     return out
-
-
-def _real_after_synthetic(meta: dict, run_dir: Path, data_dir) -> bool:
-    """True (said) when a model of synthetic women only meets women `thermocad synth` did not
-    write: a shared patient number is then another woman, not one of its training women."""
-    from thermocad.synth.files import TRUTH
-
-    if (meta.get("data") or {}).get("synthetic_share", 0) < 1 or (Path(data_dir) / TRUTH).is_file():
-        return False
-    log(f"note: {run_dir} was trained on synthetic women only; the women of {data_dir} are not "
-        "synthetic, so a shared patient number is another woman")  # fmt: skip
-    return True
