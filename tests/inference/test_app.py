@@ -116,6 +116,9 @@ def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):
     with big.open("wb") as fh:
         fh.truncate(22_000_000)  # sparse: refused on size before anything reads it
     assert "21.0 MiB is over the 20 MiB limit" in answer_file(bundle, str(big), False)[3]
+    fake = _upload(upload_root, name="T9005.txt.gz", data=b"not gzip")  # not parsed as text
+    status = answer_file(bundle, str(fake), False)[3]
+    assert status.startswith("Error: T9005.txt.gz: not a gzip file (its name ends in .gz")
 
 
 def test_image_for_temperature_model_points_to_the_checkbox(bundle, dmr_files, upload_root):
