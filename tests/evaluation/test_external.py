@@ -66,6 +66,44 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
     assert again["lockbox"]["ledger"] == str(labels.with_name("labels.test_openings.jsonl"))
 
 
+def test_labelled_women_without_a_score_are_refused_or_listed(run_dir, new_women, tmp_path):
+    data, labels = new_women
+    table = pd.read_csv(labels)
+    sick = table.loc[table["diagnosis"] == "Sick", "patient_id"].tolist()
+    healthy = table.loc[table["diagnosis"] == "Healthy", "patient_id"].tolist()
+    (data / f"T{sick[0]:04d}.txt").write_bytes(b"")  # an interrupted copy: unreadable
+    table.loc[table["patient_id"] == healthy[0], "deodorant"] = "yes"  # the study's filter
+    extra = pd.DataFrame({"patient_id": [300], "diagnosis": ["Sick"]})  # labelled, no file
+    pd.concat([table, extra]).to_csv(labels, index=False)
+    out = tmp_path / "ext"
+    with pytest.raises(ConfigError) as err:  # a selection nobody chose: refused, unscored
+        evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)
+    text = str(err.value)
+    assert "2 of the 17 labelled women would get no score for a fault of the folder" in text
+    assert f"patient {sick[0]} (Sick): T{sick[0]:04d}.txt: unreadable: the file is empty" in text
+    assert "patient 300 (Sick): no file (none named T0300... in " in text
+    assert "--allow-unscored" in text and f"patient {healthy[0]} " not in text
+    assert not labels.with_name("labels.test_openings.jsonl").exists()  # no opening counted
+    result = evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20, force=True,
+                               allow_unscored=True)  # fmt: skip
+    women = result["women"]
+    assert (women["labelled"], women["scored"]) == (17, 14)
+    assert women["by_class"] == {"Healthy": {"labelled": 8, "scored": 7},
+                                 "Sick": {"labelled": 9, "scored": 7}}  # fmt: skip
+    assert [(w["patient_id"], w["fault"]) for w in women["not_scored"]] == [
+        (healthy[0], False), (sick[0], True), (300, True)]  # fmt: skip
+    assert result["served"]["patient"]["n"] == 14 and result["served"]["patient"]["n_sick"] == 7
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["women"] == women
+    lines = (out / "external.md").read_text().splitlines()
+    assert lines[2].startswith("**14 of 17 labelled women scored (Sick: 7 of 9, Healthy: 7 of 8)")
+    assert "3 not scored (listed below, with why)" in lines[2]
+    assert (
+        f"- Not scored: patient {healthy[0]} (Healthy): T{healthy[0]:04d}.txt: deodorant" in lines
+    )
+    assert lines[6].startswith("- Not scored: patient 300 (Sick): no file (none named T0300... in")
+
+
 def test_external_refuses_women_who_trained_the_model(run_dir, new_women, tmp_path):
     data, labels = new_women
     run = shutil.copytree(run_dir, tmp_path / "run")
@@ -128,7 +166,9 @@ def test_cli_needs_a_split_or_new_women(run_dir, capsys):
     assert main(["evaluate", str(run_dir), "--data", "x"]) == 2
     assert main(["evaluate", str(run_dir), "--split", "s.csv", "--data", "x", "--labels", "y"]) == 2
     assert main(["evaluate", str(run_dir), "--data", "x", "--labels", "y", "--subgroup", "b"]) == 2
+    assert main(["evaluate", str(run_dir), "--split", "s.csv", "--allow-unscored"]) == 2
     err = capsys.readouterr().err
+    assert "--allow-unscored goes with --data" in err
     assert "--split (rows of a split) or --data" in err and "go together" in err
     assert "not both" in err and "--subgroup is for --split" in err
 
@@ -163,6 +203,12 @@ def test_external_on_real_women_the_model_never_saw(dmr_dir, tmp_path):
     audit = {row["quantity"]: row for row in result["confound_audit"]}
     assert audit["acquisition date"]["AUC overall"] > 0.9  # the new women's own date confound
     assert result["rooms"]["patients"] == 60
+    # Its own files: refused by their bytes, before their numbers (--numbered-apart is no way out).
+    with pytest.raises(ConfigError, match=r"60 file\(s\) are byte for byte files that trained"):
+        evaluate_external(run, dmr_dir, tmp_path / "dev.csv", out_dir=tmp_path / "x", n_boot=20)
+    meta = json.loads((run / "model.json").read_text())
+    del meta["trained_files"]  # a model trained before the record: known by their numbers
+    (run / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ConfigError, match="60 of these patients trained the model"):
         evaluate_external(run, dmr_dir, tmp_path / "dev.csv", out_dir=tmp_path / "x", n_boot=20)
 
@@ -180,15 +226,92 @@ def test_a_missing_data_folder_is_said_as_such(run_dir, tmp_path, capsys):
     assert not (run_dir / "external_nope").exists()  # nothing written
 
 
+def _training_copies(run_dir, folder, renumber: int = 0):
+    """The smoke run's own training and validation files, copied byte for byte into `folder`
+    as T<number + renumber>.npy, with a labels.csv: its training women under new names."""
+    split = pd.read_csv(run_dir.parent / "data" / "split.csv")
+    split = split[split["split"] != "test"]
+    folder.mkdir()
+    for path, pid in zip(split["path"], split["patient_id"], strict=True):
+        shutil.copyfile(path, folder / f"T{pid + renumber:04d}.npy")
+    labels = folder / "labels.csv"
+    pd.DataFrame({"patient_id": split["patient_id"] + renumber,
+                  "diagnosis": split["label"]}).to_csv(labels, index=False)  # fmt: skip
+    return folder, labels
+
+
+def _synthetic(run_dir, tmp_path, record: bool = True):
+    """A copy of the smoke run as a model of synthetic women only (model.json's
+    data.synthetic_share 1), with or without the digests of its training files."""
+    run = shutil.copytree(run_dir, tmp_path / ("synthetic" if record else "older"))
+    meta = json.loads((run / "model.json").read_text())
+    meta["data"]["synthetic_share"] = 1.0
+    if not record:  # a model trained before train recorded them
+        del meta["trained_files"]
+    (run / "model.json").write_text(json.dumps(meta))
+    return run
+
+
+def test_copies_of_the_training_files_are_refused_under_any_name(run_dir, tmp_path):
+    from thermocad.evaluation.trained_files import file_digest
+
+    meta = json.loads((run_dir / "model.json").read_text())
+    record = meta["trained_files"]["files"]
+    assert len(record) == 24 and set(record.values()) == {str(p) for p in range(24)}
+    assert file_digest(run_dir.parent / "data" / "p003.npy") in record  # train's own file
+    # Renumbered (T0100 ... T0123): no number is a training woman's, the bytes are.
+    data, labels = _training_copies(run_dir, tmp_path / "renumbered", renumber=100)
+    for apart in (False, True):  # --numbered-apart does not lift it
+        with pytest.raises(
+            ConfigError,
+            match=r"renumbered: 24 file\(s\) are byte for byte files "
+            r"that trained the model in .*T0100.npy = a file of training patient 0",
+        ):
+            evaluate_external(run_dir, data, labels, out_dir=tmp_path / "ext", n_boot=20,
+                              numbered_apart=apart)  # fmt: skip
+    assert not (tmp_path / "ext").exists()  # refused before anything was written
+
+
+def test_a_synthetic_models_own_files_are_not_other_women(run_dir, tmp_path, capsys):
+    # The files a model of synthetic women trained on, copied without synth_truth.csv: were
+    # taken as real women numbered apart (and scored, AUC 1.000); refused now.
+    run = _synthetic(run_dir, tmp_path)
+    data, labels = _training_copies(run_dir, tmp_path / "copies")
+    with pytest.raises(ConfigError, match=r"copies: 24 file\(s\) are byte for byte files"):
+        evaluate_external(run, data, labels, out_dir=tmp_path / "ext", n_boot=20)
+    # Women it never saw, numbered as its training women (a real site's T0001...): other women.
+    from thermocad.synth.cohort import generate_cohort
+    from thermocad.synth.files import TRUTH
+
+    labels = generate_cohort(tmp_path / "real", n_patients=16, seed=5, height=64, width=80,
+                             sick_fraction=0.5, first_id=1)  # fmt: skip
+    (tmp_path / "real" / TRUTH).unlink()  # not thermocad synth's folder
+    capsys.readouterr()
+    result = evaluate_external(run, labels.parent, labels, out_dir=tmp_path / "ext", n_boot=20)
+    assert result["served"]["patient"]["n"] == 16
+    assert "none of their files is one of its training files" in capsys.readouterr().err
+    # The same women and a model.json without the record: refused, --numbered-apart says so.
+    older = _synthetic(run_dir, tmp_path, record=False)
+    with pytest.raises(ConfigError, match=r"16 of these patients trained .*--numbered-apart"):
+        evaluate_external(older, labels.parent, labels, out_dir=tmp_path / "ext2", n_boot=20)
+    assert "keeps no digests of its training files" in capsys.readouterr().err
+    result = evaluate_external(older, labels.parent, labels, out_dir=tmp_path / "ext2",
+                               n_boot=20, numbered_apart=True, force=True)  # fmt: skip
+    assert result["served"]["patient"]["n"] == 16
+
+
 def test_a_synthetic_models_numbers_are_not_real_womens(tmp_path, capsys):
     # A model of synthetic women meeting real DMR-IR files: T0002 is another woman, not one of
-    # its training women (evaluate refused them until --numbered-apart was given).
-    from thermocad.evaluation.external import _real_after_synthetic
+    # its training women (evaluate refused them until --numbered-apart was given), once none of
+    # their files is one of its training files (`checked`).
+    from thermocad.evaluation.trained_files import real_after_synthetic
     from thermocad.synth.files import TRUTH
 
     synthetic = {"data": {"synthetic_share": 1.0}}
-    assert _real_after_synthetic(synthetic, tmp_path / "run", tmp_path)
+    assert real_after_synthetic(synthetic, tmp_path / "run", tmp_path, checked=True)
     assert "trained on synthetic women only" in capsys.readouterr().err
-    assert not _real_after_synthetic({"data": {"synthetic_share": 0.5}}, tmp_path, tmp_path)
+    assert not real_after_synthetic(synthetic, tmp_path / "run", tmp_path, checked=False)
+    assert "give --numbered-apart" in capsys.readouterr().err
+    assert not real_after_synthetic({"data": {"synthetic_share": 0.5}}, tmp_path, tmp_path, True)
     (tmp_path / TRUTH).write_text("patient_id\n2\n")  # thermocad synth's folder: the same women
-    assert not _real_after_synthetic(synthetic, tmp_path / "run", tmp_path)
+    assert not real_after_synthetic(synthetic, tmp_path / "run", tmp_path, checked=True)

@@ -116,6 +116,9 @@ def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):
     with big.open("wb") as fh:
         fh.truncate(22_000_000)  # sparse: refused on size before anything reads it
     assert "20.99 MiB is over the 20 MiB limit" in answer_file(bundle, str(big), False)[3]
+    fake = _upload(upload_root, name="T9005.txt.gz", data=b"not gzip")  # not parsed as text
+    status = answer_file(bundle, str(fake), False)[3]
+    assert status.startswith("Error: T9005.txt.gz: not a gzip file (its name ends in .gz")
 
 
 def test_an_oversized_upload_never_reads_as_within_the_limit(tmp_path):

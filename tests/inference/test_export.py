@@ -45,6 +45,7 @@ def test_onnx_matches_pytorch(run_dir, tmp_path, tmp_path_factory):
     assert meta["trained_on"] == run_patients(run_dir) and seen_patients(out) == set(
         run_patients(run_dir)
     )
+    assert meta["trained_files"] == bundle.meta["trained_files"]  # and their files, by bytes
 
 
 def test_export_cli_refuses_overwrite(run_dir, tmp_path, capsys):

@@ -96,6 +96,16 @@ def test_gzip_text(tmp_path):
     np.testing.assert_array_equal(th.array, reference(text))
 
 
+@pytest.mark.parametrize("name", ["T9005.txt.gz", "T9005.TXT.GZ", "T9005.gz"])
+def test_a_gz_name_on_a_file_that_is_not_gzip_is_said_as_such(tmp_path, name):
+    # Not parsed as text ("line 1: 'not' is not a number"): the name promises gzip data.
+    path = tmp_path / name
+    for data in (b"not gzip", b"30.1 30.2\n30.3 30.4\n"):  # even a text matrix: rename it
+        path.write_bytes(data)
+        with pytest.raises(ThermalFormatError, match=rf"^{path}: not a gzip file \(its name ends"):
+            read_thermal(path, cache=False)
+
+
 @pytest.mark.parametrize("name", ["T0287.npy.gz", "T0287.png.gz", "T0287.TIF.gz", "x.jpeg.gz"])
 def test_a_gzipped_image_or_npy_is_refused_by_name(tmp_path, name):
     inner = name.split(".")[-2].lower()

@@ -57,6 +57,10 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--numbered-apart", action="store_true",
                    help="with --data: the new women are numbered apart from the training women "
                    "(another site's numbers), so a shared patient number is not the same woman")  # fmt: skip
+    p.add_argument("--allow-unscored", action="store_true",
+                   help="with --data: score the others when labelled women have no file, or "
+                   "only unreadable ones (refused by default: a selection nobody chose); each "
+                   "woman left out is listed in external.md")  # fmt: skip
     p.add_argument("--ledger", type=output_file, help="the ledger counting every model scored on these test or "
                    "new women (default: beside the split or labels file); the same file each "
                    "time, on a writable disk")  # fmt: skip
@@ -147,6 +151,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.numbered_apart and args.data is None:
         raise ConfigError("evaluate: --numbered-apart goes with --data (a split's women are "
                           "numbered as the training women are)")  # fmt: skip
+    if args.allow_unscored and args.data is None:
+        raise ConfigError("evaluate: --allow-unscored goes with --data (a split's rows are "
+                          "its files, each scored)")  # fmt: skip
     if args.data is not None and args.subgroup != "acquisition_batch":
         raise ConfigError("evaluate: --subgroup is for --split; with --data the table is by "
                           "batch and period already")  # fmt: skip
@@ -155,7 +162,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         result = evaluate_external(args.run_dir, args.data, args.labels, out_dir=args.out,
                                    tta=args.tta, force=args.force, device=args.device,
-                                   ledger=args.ledger, numbered_apart=args.numbered_apart)  # fmt: skip
+                                   ledger=args.ledger, numbered_apart=args.numbered_apart,
+                                   allow_unscored=args.allow_unscored)  # fmt: skip
+        from thermocad.evaluation.coverage import headline
+
+        print(headline(result["women"], where="in external.md"))
         print(result["table"])
         return 0
     from thermocad.evaluation.evaluate import evaluate_run, headline

@@ -7,10 +7,14 @@ baseline, each half alone did: patient AUC overall, within the two-class batch a
 period-matched, with bootstrap intervals, and the served model's sensitivity and specificity
 at the stored threshold (Wilson intervals). Beside it: the Healthy women's date and room
 drift, the new women's confound audit, and how many of them stood in a room outside the
-training women's.
+training women's. Every labelled woman is accounted for (evaluation.coverage): external.md
+opens with how many were scored, per class, and lists the others with why; one left without a
+score by a fault of the folder (no file, only unreadable ones) is refused unless
+`allow_unscored`.
 
 Women who trained the model are refused (its folder's trained_on.csv or split.csv, or an
-exported model's metadata: evaluation.lockbox.run_patients): they are not new. Each scoring
+exported model's metadata: evaluation.lockbox.run_patients): they are not new; so are files
+byte for byte its training files, whatever their names (evaluation.trained_files). Each scoring
 is a lockbox opening counted in a ledger beside the labels file
 (LABELS.test_openings.jsonl, evaluation/lockbox.py): from the second model scored on the same
 women, a choice among models made on them is no longer an unseen-women estimate.
@@ -29,12 +33,9 @@ from thermocad.evaluation.evaluate import (
     predict_split,
     write_plots,
 )
+from thermocad.evaluation.external_report import markdown
 from thermocad.evaluation.metrics import proportion_intervals
-from thermocad.evaluation.periods import (
-    ROOM_DRIFT_UNMEASURED,
-    period_columns,
-    room_drift_words,
-)
+from thermocad.evaluation.periods import period_columns
 from thermocad.models.words import model_name
 from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 from thermocad.utils.files import (
@@ -102,32 +103,6 @@ def _models(result: dict):
             yield name, result["halves"][key], None
 
 
-def _notes(result: dict) -> list[str]:
-    """The lines under the table: drifts, rooms, the audit's flags, the lockbox."""
-    from thermocad.evaluation.lockbox import describe
-
-    periods, notes = result["served"]["by_period"], []
-    date = periods.get("healthy_date_drift")
-    if date and date.get("roc_auc") is not None:
-        notes.append(f"Date drift: among the Healthy women of batch {date['batch']}, P(Sick) tells "
-                     f"the {date['n_inside']} imaged in the shared period from the "
-                     f"{date['n_outside']} imaged before or after it with AUC "
-                     f"{fmt_ci(date['roc_auc'], date.get('ci'))} (0.5: no drift)")  # fmt: skip
-    room = periods.get("healthy_room_drift")
-    if room:
-        notes.append(room_drift_words(room) + " (0: no drift)")
-    else:  # said, not left out
-        notes.append(ROOM_DRIFT_UNMEASURED)
-    rooms = result.get("rooms")
-    if rooms:
-        lo, hi = rooms["training_range_c"]
-        notes.append(f"{rooms['outside']} of {rooms['patients']} women stood in a room outside "
-                     f"the training women's {lo:.1f}-{hi:.1f} °C")  # fmt: skip
-    notes += result.get("audit_notes", [])
-    notes.append(describe(result["lockbox"]))
-    return notes
-
-
 def score_predictions(pred: pd.DataFrame, threshold: float, model: str, n_boot: int = 1000) -> dict:
     """What `external_table` shows, from new women's predictions: the served model's metrics at
     `threshold` and, when `pred` has `prob_cnn` / `prob_baseline`, each half's AUC by period."""
@@ -155,12 +130,14 @@ def evaluate_external(
     device: str = "auto",
     ledger: str | os.PathLike | None = None,
     numbered_apart: bool = False,
+    allow_unscored: bool = False,
 ) -> dict:
     """Score the model in `run_dir` once on the labelled women of `data_dir`; write OUT
     (default RUN/external_<folder>): cohort/, predictions.csv, metrics.json, external.md and
-    the plots. Returns metrics.json's content with the table under "table"."""
+    the plots. Returns metrics.json's content with the table under "table". A labelled woman
+    left without a score by a fault of the folder (no file, an unreadable one) is refused
+    before anything is scored unless `allow_unscored` (evaluation.coverage)."""
     from thermocad.cohort.prepare import kept_rows, prepare_cohort
-    from thermocad.evaluation.confounds import audit_notes, confound_audit
     from thermocad.evaluation.lockbox import check_unseen, ledger_path, record_opening
     from thermocad.inference.loading import load_model
     from thermocad.io.labels import read_labels
@@ -170,11 +147,12 @@ def evaluate_external(
     out = _out_folder(run_dir, data_dir, out_dir, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
-    numbered_apart = numbered_apart or _real_after_synthetic(bundle.meta, run_dir, data_dir)
-    check_unseen(read_labels(labels_csv)["patient_id"], run_dir, labels_csv,
-                 numbered_apart=numbered_apart)  # fmt: skip
+    labels = read_labels(labels_csv)
+    numbered_apart = _numbered_apart(bundle.meta, run_dir, data_dir, labels, numbered_apart)
+    check_unseen(labels["patient_id"], run_dir, labels_csv, numbered_apart=numbered_apart)
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     cohort = read_table(out / "cohort" / "cohort.csv", "cohort file")
+    women = _women(labels, cohort, data_dir, labels_csv, out, allow_unscored)
     rows = kept_rows(cohort)
     if rows.empty:
         raise ConfigError(f"{data_dir}: no thermogram with a label was kept (see "
@@ -183,26 +161,56 @@ def evaluate_external(
         f"{run_dir.name} at its stored threshold {bundle.threshold:.4f}")  # fmt: skip
     pred = predict_split(bundle, rows, tta=tta)
     result = score_predictions(pred, bundle.threshold, model_name(bundle.meta), n_boot)
+    result.update(women=women, run=str(run_dir), data=str(data_dir), labels=str(labels_csv),
+                  **_context(bundle, tta, rows, cohort))  # fmt: skip
+    result["lockbox"] = record_opening(book, pred, str(run_dir),
+                                       result["served"]["patient"]["roc_auc"], bundle.threshold)  # fmt: skip
+    result["table"] = external_table(result)
+    result["plots"] = write_plots(pred, bundle.threshold, out, unit=bundle.unit)
+    atomic_write_csv(out / "predictions.csv", pred)
+    atomic_write_json(out / "metrics.json", result)
+    atomic_write_text(out / "external.md", markdown(result))
+    log(f"wrote {out / 'external.md'}")
+    return result
+
+
+def _numbered_apart(meta: dict, run_dir: Path, data_dir, labels, given: bool) -> bool:
+    """Whether shared patient numbers are other women: `given` (--numbered-apart), or a model of
+    synthetic women meeting others; first, files byte for byte the model's own training files
+    are refused whatever their numbers (evaluation.trained_files)."""
+    from thermocad.evaluation.trained_files import check_not_training_files, real_after_synthetic
+
+    checked = check_not_training_files(meta, run_dir, data_dir, labels["patient_id"])
+    return given or real_after_synthetic(meta, run_dir, data_dir, checked)
+
+
+def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
+    """What metrics.json says beside the figures: the views averaged, where the threshold was
+    chosen, the rooms, the new women's confound audit."""
+    from thermocad.evaluation.confounds import audit_notes, confound_audit
+
     audit = confound_audit(cohort)
-    result.update({
-        "run": str(run_dir),
-        "data": str(data_dir),
-        "labels": str(labels_csv),
+    return {
         "tta": bundle.views(tta),  # the augmented copies each prediction averaged
         "threshold_chosen_on": (bundle.meta.get("threshold_provenance") or {}).get("chosen_on"),
         "rooms": rooms_outside(rows, bundle.meta),
         "confound_audit": audit.to_dict(orient="records"),
         "audit_notes": audit_notes(audit),
-        "lockbox": record_opening(book, pred, str(run_dir),
-                                  result["served"]["patient"]["roc_auc"], bundle.threshold),
-    })  # fmt: skip
-    result["table"] = external_table(result)
-    result["plots"] = write_plots(pred, bundle.threshold, out, unit=bundle.unit)
-    atomic_write_csv(out / "predictions.csv", pred)
-    atomic_write_json(out / "metrics.json", result)
-    atomic_write_text(out / "external.md", _markdown(result))
-    log(f"wrote {out / 'external.md'}")
-    return result
+    }
+
+
+def _women(labels, cohort, data_dir, labels_csv, out: Path, allow: bool) -> dict:
+    """The labelled women scored and not (evaluation.coverage), the folder's faults refused
+    unless `allow`, and a warning line for each woman left out."""
+    from thermocad.evaluation.coverage import check_faults, headline, listed, women_scored
+
+    women = women_scored(labels, cohort, data_dir)
+    check_faults(women, labels_csv, out, allow)
+    if women["not_scored"]:
+        log(f"warning: {headline(women)}")
+        for line in listed(women):
+            log(f"warning: not scored: {line}")
+    return women
 
 
 def _out_folder(run_dir: Path, data_dir, out_dir, force: bool) -> Path:
@@ -221,49 +229,3 @@ def _out_folder(run_dir: Path, data_dir, out_dir, force: bool) -> Path:
     for name in ("metrics.json", "external.md", "predictions.csv"):
         check_writable(out / name, force)
     return out
-
-
-def _markdown(result: dict) -> str:
-    """external.md: what was scored, the table, the notes."""
-    from thermocad.inference.notes import copies
-
-    pat = result["served"]["patient"]
-    lines = [
-        f"# {result['model']} on new women",
-        "",
-        f"Model: `{result['run']}` (threshold {result['threshold']:.4f}, stored in its "
-        f"model.json: {result.get('threshold_chosen_on') or 'chosen on its validation data'}). "
-        f"Women: `{result['data']}` with `{result['labels']}`: {pat['n']} patients, "
-        f"{pat['n_sick']} Sick. Patient-level P(Sick) is the mean over a woman's files; AUC "
-        "intervals by bootstrap, sensitivity and specificity by Wilson."
-        + (
-            f" Each P(Sick) averages the image and {copies(result['tta'])}, as the "
-            "model was validated."
-            if result["tta"]
-            else ""
-        ),
-        "",
-        result["table"],
-        "",
-        *[f"- {note}" for note in _notes(result)],
-        "",
-        *[
-            f"![{name}]({Path(path).name})"
-            for name, path in result.get("plots", {}).items()
-            if name in ("roc", "reliability", "confusion")
-        ],  # fmt: skip
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _real_after_synthetic(meta: dict, run_dir: Path, data_dir) -> bool:
-    """True (said) when a model of synthetic women only meets women `thermocad synth` did not
-    write: a shared patient number is then another woman, not one of its training women."""
-    from thermocad.synth.files import TRUTH
-
-    if (meta.get("data") or {}).get("synthetic_share", 0) < 1 or (Path(data_dir) / TRUTH).is_file():
-        return False
-    log(f"note: {run_dir} was trained on synthetic women only; the women of {data_dir} are not "
-        "synthetic, so a shared patient number is another woman")  # fmt: skip
-    return True

@@ -28,11 +28,14 @@ _SEPARATORS[list(b" \t\r\n\f\v;,")] = True  # ',' counts as one: an upper bound 
 
 
 def read_limited(path: Path, size: int) -> bytes:
-    """The bytes of a text file, gunzipped when it starts with the gzip magic, size-capped."""
+    """The bytes of a text file, gunzipped when it starts with the gzip magic, size-capped; a
+    file named .gz without that magic is refused as such (not parsed as text)."""
     check_file_size(path, size)
     try:
         with open(path, "rb") as fh:
             if fh.read(2) != b"\x1f\x8b":
+                if path.suffix.lower() == ".gz":
+                    raise _not_gzip(path)
                 if size > MAX_TEXT_BYTES:
                     raise _too_much_text(path)
                 fh.seek(0)
@@ -46,6 +49,13 @@ def read_limited(path: Path, size: int) -> bytes:
     if len(data) > MAX_TEXT_BYTES:  # the file grew since its size was checked
         raise _too_much_text(path)
     return data
+
+
+def _not_gzip(path: Path) -> ThermalFormatError:
+    return ThermalFormatError(
+        f"{path}: not a gzip file (its name ends in .gz, but it does not begin as gzip data "
+        "does); if it is a text matrix already decompressed, rename it without the .gz"
+    )
 
 
 def _too_much_text(path: Path) -> ThermalFormatError:

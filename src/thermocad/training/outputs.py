@@ -67,7 +67,7 @@ def write_outputs(
         extra = {k: v for k, v in (parts or {}).items() if k != "prob"}
         preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs, **extra)
         atomic_write_csv(out_dir / "valid_predictions.csv", preds)
-    write_trained_on(out_dir, data.train, None if in_sample else data.valid)
+    files = write_trained_on(out_dir, data.train, None if in_sample else data.valid)
     write_history(out_dir, ckpt.state["rows"])
     plot_schedule(out_dir / "schedule.png", ckpt.state["lrs"])
     atomic_write_json(out_dir / "config.json", cfg.to_dict())
@@ -90,6 +90,7 @@ def write_outputs(
         "libraries": library_versions(),
         "ensemble": cfg.ensemble,
         "data": data.summary(),
+        **files,  # trained_files: its files by their bytes, for evaluate --data
         "metrics": {} if in_sample else classification_metrics(y_valid, probs, float(threshold)),
     }
     if baseline is not None:
@@ -105,15 +106,18 @@ def write_outputs(
     (out_dir / INCOMPLETE).unlink(missing_ok=True)  # last: the folder is now complete
 
 
-def write_trained_on(out_dir, train, valid) -> None:
+def write_trained_on(out_dir, train, valid) -> dict:
     """trained_on.csv: the women who trained (and chose the threshold of) this model, so that
-    evaluate refuses them as held-out women and predict notes their files."""
+    evaluate refuses them as held-out women and predict notes their files. Returns model.json's
+    record of their files by their bytes ({"trained_files": ...}, evaluation.trained_files)."""
     from thermocad.evaluation.lockbox import TRAINED_ON
+    from thermocad.evaluation.trained_files import KEY, training_record
 
     roles = dict.fromkeys(valid["patient_id"].astype(str), "valid") if valid is not None else {}
     roles.update(dict.fromkeys(train["patient_id"].astype(str), "train"))
     table = pd.DataFrame({"patient_id": list(roles), "role": list(roles.values())})
     atomic_write_csv(Path(out_dir) / TRAINED_ON, table)
+    return {KEY: training_record(train, valid)}
 
 
 def library_versions() -> dict[str, str]:

@@ -1,0 +1,78 @@
+"""external.md: what an external evaluation scored, its table and the lines under it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from thermocad.evaluation.periods import ROOM_DRIFT_UNMEASURED, room_drift_words
+from thermocad.utils.tables import fmt_ci
+
+
+def markdown(result: dict) -> str:
+    """external.md: what was scored, the table, the notes."""
+    from thermocad.inference.notes import copies
+
+    pat = result["served"]["patient"]
+    lines = [
+        f"# {result['model']} on new women",
+        "",
+        *_coverage(result.get("women")),
+        f"Model: `{result['run']}` (threshold {result['threshold']:.4f}, stored in its "
+        f"model.json: {result.get('threshold_chosen_on') or 'chosen on its validation data'}). "
+        f"Women: `{result['data']}` with `{result['labels']}`: {pat['n']} patients scored, "
+        f"{pat['n_sick']} Sick. Patient-level P(Sick) is the mean over a woman's files; AUC "
+        "intervals by bootstrap, sensitivity and specificity by Wilson."
+        + (
+            f" Each P(Sick) averages the image and {copies(result['tta'])}, as the "
+            "model was validated."
+            if result["tta"]
+            else ""
+        ),
+        "",
+        result["table"],
+        "",
+        *[f"- {note}" for note in notes(result)],
+        "",
+        *[
+            f"![{name}]({Path(path).name})"
+            for name, path in result.get("plots", {}).items()
+            if name in ("roc", "reliability", "confusion")
+        ],  # fmt: skip
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _coverage(women: dict | None) -> list[str]:
+    """The first lines: how many labelled women were scored, then each one not scored."""
+    from thermocad.evaluation.coverage import headline, listed
+
+    if not women:  # a result from before the count
+        return []
+    return [f"**{headline(women)}**", "", *[f"- Not scored: {w}" for w in listed(women)], ""]
+
+
+def notes(result: dict) -> list[str]:
+    """The lines under the table: drifts, rooms, the audit's flags, the lockbox."""
+    from thermocad.evaluation.lockbox import describe
+
+    periods, out = result["served"]["by_period"], []
+    date = periods.get("healthy_date_drift")
+    if date and date.get("roc_auc") is not None:
+        out.append(f"Date drift: among the Healthy women of batch {date['batch']}, P(Sick) tells "
+                   f"the {date['n_inside']} imaged in the shared period from the "
+                   f"{date['n_outside']} imaged before or after it with AUC "
+                   f"{fmt_ci(date['roc_auc'], date.get('ci'))} (0.5: no drift)")  # fmt: skip
+    room = periods.get("healthy_room_drift")
+    if room:
+        out.append(room_drift_words(room) + " (0: no drift)")
+    else:  # said, not left out
+        out.append(ROOM_DRIFT_UNMEASURED)
+    rooms = result.get("rooms")
+    if rooms:
+        lo, hi = rooms["training_range_c"]
+        out.append(f"{rooms['outside']} of {rooms['patients']} women stood in a room outside "
+                   f"the training women's {lo:.1f}-{hi:.1f} °C")  # fmt: skip
+    out += result.get("audit_notes", [])
+    out.append(describe(result["lockbox"]))
+    return out

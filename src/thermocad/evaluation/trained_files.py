@@ -1,0 +1,118 @@
+"""The files that trained a model, known by their bytes, so that no name or number hides them.
+
+`train` records in model.json, under `trained_files`, a digest of the bytes of every file that
+trained the model or chose its threshold (SHA-256, its first 32 hex digits) with the file's
+patient number; `export` carries model.json, and so the record, inside the .onnx file.
+
+`evaluate --data` refuses new women with a file that is byte for byte one of them: copied
+into another folder, renamed or renumbered, they are the training women, so --numbered-apart
+does not lift it. And the record is what lets a model trained on synthetic women only take
+the women of a folder `thermocad synth` did not write as other women even where their numbers
+are its training women's (real women meeting a demo model): with it, a copy of its own
+training files is told apart; without it (a model trained before the record), a shared number
+is refused, and --numbered-apart says they are other women.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+from thermocad.utils.errors import ConfigError
+from thermocad.utils.progress import log
+
+KEY = "trained_files"
+WIDTH = 32  # hex digits of SHA-256 kept: 128 bits
+DIGEST = f"sha256 of the file's bytes, first {WIDTH} hex digits"
+
+
+@functools.lru_cache(maxsize=65536)  # a `fit` records the same files for every fold's model
+def _digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    """The digest of a file's bytes (the size, time and inode key the cache: a file replaced
+    or rewritten is read again)."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(2**20):
+            sha.update(chunk)
+    return sha.hexdigest()[:WIDTH]
+
+
+def file_digest(path: str | os.PathLike) -> str | None:
+    """The digest of the file's bytes, or None when it cannot be read."""
+    try:
+        stat = os.stat(path)
+        return _digest(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    except OSError:
+        return None
+
+
+def training_record(*tables) -> dict:
+    """model.json's `trained_files` for the rows (path, patient_id) of `tables` (None: none)."""
+    files: dict[str, str] = {}
+    for table in tables:
+        if table is None:
+            continue
+        for path, pid in zip(table["path"], table["patient_id"], strict=True):
+            if (digest := file_digest(path)) is not None:
+                files[digest] = str(pid)
+    return {"digest": DIGEST, "files": files}
+
+
+def recorded(meta: dict) -> dict[str, str] | None:
+    """digest -> patient number of the model's training files, or None for a model.json
+    without the record."""
+    record = meta.get(KEY)
+    if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
+        return None
+    return {str(k): str(v) for k, v in record["files"].items()}
+
+
+def check_not_training_files(meta: dict, run_dir, data_dir, labelled) -> bool:
+    """Refuse when a file of `data_dir` named for a labelled woman is byte for byte one that
+    trained the model; return whether the check could be made (model.json has the record)."""
+    from thermocad.io.filenames import patient_number
+    from thermocad.io.find import walk_thermal_files
+
+    record = recorded(meta)
+    if record is None:
+        return False
+    labelled = set(map(int, labelled))
+    copies = [(path, record[digest]) for path in walk_thermal_files(data_dir, say=False)[0]
+              if patient_number(path) in labelled
+              and (digest := file_digest(path)) in record]  # fmt: skip
+    if copies:
+        shown = ", ".join(f"{Path(p).name} = a file of training patient {pid}"
+                          for p, pid in copies[:5])  # fmt: skip
+        more = f" and {len(copies) - 5} more" if len(copies) > 5 else ""
+        raise ConfigError(
+            f"{data_dir}: {len(copies)} file(s) are byte for byte files that trained the model "
+            f"in {run_dir} ({shown}{more}): whatever their names and numbers, these are its "
+            "training women, and a held-out score needs women it never saw (--numbered-apart "
+            "does not change that)"
+        )
+    return True
+
+
+def real_after_synthetic(meta: dict, run_dir, data_dir, checked: bool) -> bool:
+    """True (said) when a model of synthetic women only meets women `thermocad synth` did not
+    write and `checked` (check_not_training_files found none of its files among theirs): a
+    shared patient number is then another woman, not one of its training women. Without the
+    check (a model.json without the record), False, said: a shared number is refused."""
+    from thermocad.synth.files import TRUTH
+
+    if (meta.get("data") or {}).get("synthetic_share", 0) < 1 or (Path(data_dir) / TRUTH).is_file():
+        return False
+    if not checked:
+        log(f"note: {run_dir} was trained on synthetic women only, but its model.json keeps no "
+            f"digests of its training files ({KEY}: trained before they were recorded), so "
+            f"the women of "
+            f"{data_dir} cannot be told from copies of them: a patient number they share with "
+            "its training women is refused; if they are other women (real ones, say), give "
+            "--numbered-apart")  # fmt: skip
+        return False
+    log(f"note: {run_dir} was trained on synthetic women only; the women of {data_dir} are not "
+        "synthetic and none of their files is one of its training files, so a shared patient "
+        "number is another woman")  # fmt: skip
+    return True
