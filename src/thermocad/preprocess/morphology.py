@@ -41,9 +41,16 @@ def dilate(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
 def fill_holes(mask: np.ndarray) -> np.ndarray:
     """ndi.binary_fill_holes(mask), from one labelling of the background instead of its
     iterated dilation (10x faster): a hole is a 4-connected background blob off the border."""
-    labels, _ = ndi.label(~mask)
+    labels, outside = background_blobs(mask)
+    return ~outside[labels]
+
+
+def background_blobs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 4-connected blobs of the background (0 on the mask) and, per label, whether it
+    touches the border (label 0, the mask itself, does not): the others are holes."""
+    labels, n = ndi.label(~mask)
     edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    outside = np.zeros(labels.max() + 1, dtype=bool)
+    outside = np.zeros(n + 1, dtype=bool)
     outside[edge] = True
     outside[0] = False  # label 0 is the body itself
-    return ~outside[labels]
+    return labels, outside

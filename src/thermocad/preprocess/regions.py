@@ -12,7 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from thermocad.preprocess.morphology import dilate, erode, fill_holes  # noqa: F401 - re-exported
+from thermocad.preprocess.morphology import (  # noqa: F401 - re-exported
+    background_blobs,
+    dilate,
+    erode,
+    fill_holes,
+)
 
 # The marker is at least this much colder than the median skin temperature.
 _MARKER_DELTA_C = 2.5
@@ -59,24 +64,33 @@ def body_mask(array: np.ndarray) -> np.ndarray:
     if n > 1:
         sizes = ndi.sum(mask, labels, index=np.arange(1, n + 1))
         mask = labels == (int(np.argmax(sizes)) + 1)
-    filled = fill_holes(mask)
-    return filled & ~_room_pockets(a, filled & ~mask, filled, threshold)
+    labels, outside = background_blobs(mask)
+    filled = ~outside[labels]
+    return filled & ~_room_pockets(a, labels, outside, filled, threshold)
 
 
-def _room_pockets(a: np.ndarray, holes: np.ndarray, filled: np.ndarray, threshold: float):
+def _room_pockets(a: np.ndarray, labels: np.ndarray, outside: np.ndarray, filled: np.ndarray,
+                  threshold: float) -> np.ndarray:  # fmt: skip
     """The holes that are room seen between arms, head and shoulders (hands behind the head):
     centred in the upper half of the frame and nearer the room's temperature than the body
     threshold's. The other holes are body: the calibration marker on the abdomen (often at the
     room's temperature itself), cold skin (experiments/records/room_pockets.md)."""
-    labels, n = ndi.label(holes)
-    if not n or filled.all():
-        return np.zeros_like(holes)
+    none = np.zeros(labels.shape, dtype=bool)
+    n = len(outside) - 1
+    if filled.all() or outside[1:].all():  # no background, or no hole
+        return none
+    # On the holes' pixels only: most frames have one hole, the marker, in the lower half.
+    ys, xs = np.nonzero(filled & (labels > 0))
+    which = labels[ys, xs]
+    count = np.bincount(which, None, n + 1)
+    rows = np.bincount(which, ys, n + 1) / np.maximum(count, 1)
+    upper = np.flatnonzero((count > 0) & (rows < a.shape[0] / 2))  # holes centred up there
+    if not upper.size:
+        return none
+    level = np.asarray(ndi.median(a[ys, xs], which, upper))
     room = float(np.median(a[~filled]))
-    index = np.arange(1, n + 1)
-    rows = np.asarray(ndi.center_of_mass(holes, labels, index))[:, 0]
-    level = np.asarray(ndi.median(a, labels, index))
-    pocket = (rows < a.shape[0] / 2) & (level - room < 0.5 * (threshold - room))
-    return np.concatenate([[False], pocket])[labels]
+    pocket = upper[level - room < 0.5 * (threshold - room)]
+    return np.isin(labels, pocket) if pocket.size else none
 
 
 def room_temperature(array: np.ndarray, mask: np.ndarray | None = None) -> float | None:
