@@ -175,13 +175,15 @@ def evaluate_external(
 
 
 def _numbered_apart(meta: dict, run_dir: Path, data_dir, labels, given: bool) -> bool:
-    """Whether shared patient numbers are other women: `given` (--numbered-apart), or a model of
-    synthetic women meeting others; first, files byte for byte the model's own training files
-    are refused whatever their numbers (evaluation.trained_files)."""
-    from thermocad.evaluation.trained_files import check_not_training_files, real_after_synthetic
+    """Whether shared patient numbers are other women: `given` (--numbered-apart) only; first,
+    files byte for byte the model's own training files are refused whatever their numbers
+    (evaluation.trained_files)."""
+    from thermocad.evaluation.trained_files import check_not_training_files, synthetic_note
 
-    checked = check_not_training_files(meta, run_dir, data_dir, labels["patient_id"])
-    return given or real_after_synthetic(meta, run_dir, data_dir, checked)
+    check_not_training_files(meta, run_dir, data_dir, labels["patient_id"])
+    if not given:
+        synthetic_note(meta, run_dir, data_dir)
+    return given
 
 
 def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:

@@ -6,11 +6,10 @@ patient number; `export` carries model.json, and so the record, inside the .onnx
 
 `evaluate --data` refuses new women with a file that is byte for byte one of them: copied
 into another folder, renamed or renumbered, they are the training women, so --numbered-apart
-does not lift it. And the record is what lets a model trained on synthetic women only take
-the women of a folder `thermocad synth` did not write as other women even where their numbers
-are its training women's (real women meeting a demo model): with it, a copy of its own
-training files is told apart; without it (a model trained before the record), a shared number
-is refused, and --numbered-apart says they are other women.
+does not lift it. Only such copies are recognised: the same women saved again (another line
+ending, gzipped, another format) are not, so a shared patient number stays refused until
+--numbered-apart says they are other women, for a model of synthetic women meeting real women
+too (`synthetic_note` says so).
 """
 
 from __future__ import annotations
@@ -95,24 +94,16 @@ def check_not_training_files(meta: dict, run_dir, data_dir, labelled) -> bool:
     return True
 
 
-def real_after_synthetic(meta: dict, run_dir, data_dir, checked: bool) -> bool:
-    """True (said) when a model of synthetic women only meets women `thermocad synth` did not
-    write and `checked` (check_not_training_files found none of its files among theirs): a
-    shared patient number is then another woman, not one of its training women. Without the
-    check (a model.json without the record), False, said: a shared number is refused."""
+def synthetic_note(meta: dict, run_dir, data_dir) -> None:
+    """Say, for a model of synthetic women only meeting women `thermocad synth` did not write
+    (real women, say), that a patient number they share with its training women is refused
+    until --numbered-apart: only byte-for-byte copies of its training files are recognised, so
+    whether they are other women (or its own, saved again: another line ending, gzipped, another
+    format) is the user's to say."""
     from thermocad.synth.files import TRUTH
 
     if (meta.get("data") or {}).get("synthetic_share", 0) < 1 or (Path(data_dir) / TRUTH).is_file():
-        return False
-    if not checked:
-        log(f"note: {run_dir} was trained on synthetic women only, but its model.json keeps no "
-            f"digests of its training files ({KEY}: trained before they were recorded), so "
-            f"the women of "
-            f"{data_dir} cannot be told from copies of them: a patient number they share with "
-            "its training women is refused; if they are other women (real ones, say), give "
-            "--numbered-apart")  # fmt: skip
-        return False
-    log(f"note: {run_dir} was trained on synthetic women only; the women of {data_dir} are not "
-        "synthetic and none of their files is one of its training files, so a shared patient "
-        "number is another woman")  # fmt: skip
-    return True
+        return
+    log(f"note: {run_dir} was trained on synthetic women only and the women of {data_dir} are "
+        "not thermocad synth's: if they are other women (real ones, say) numbered as its "
+        "training women are, give --numbered-apart")  # fmt: skip
