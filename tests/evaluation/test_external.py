@@ -74,31 +74,35 @@ def test_labelled_women_without_a_score_are_refused_or_listed(run_dir, new_women
     healthy = table.loc[table["diagnosis"] == "Healthy", "patient_id"].tolist()
     (data / f"T{sick[0]:04d}.txt").write_bytes(b"")  # an interrupted copy: unreadable
     table.loc[table["patient_id"] == healthy[0], "deodorant"] = "yes"  # the study's filter
-    extra = pd.DataFrame({"patient_id": [300], "diagnosis": ["Sick"]})  # labelled, no file
+    # labelled, no file: a fault; and one whom her labels exclude, whatever her files
+    extra = pd.DataFrame({"patient_id": [300, 301], "diagnosis": ["Sick", "Healthy"],
+                          "deodorant": ["no", "yes"]})  # fmt: skip
     pd.concat([table, extra]).to_csv(labels, index=False)
     out = tmp_path / "ext"
     with pytest.raises(ConfigError) as err:  # a selection nobody chose: refused, unscored
         evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)
     text = str(err.value)
-    assert "2 of the 17 labelled women would get no score for a fault of the folder" in text
+    assert "2 of the 18 labelled women would get no score for a fault of the folder" in text
     assert f"patient {sick[0]} (Sick): T{sick[0]:04d}.txt: unreadable: the file is empty" in text
     assert "patient 300 (Sick): no file (none named T0300... in " in text
-    assert "--allow-unscored" in text and f"patient {healthy[0]} " not in text
+    assert "run again with --force --allow-unscored" in text and "patient 301" not in text
+    assert f"patient {healthy[0]} " not in text
     assert not labels.with_name("labels.test_openings.jsonl").exists()  # no opening counted
     result = evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20, force=True,
                                allow_unscored=True)  # fmt: skip
     women = result["women"]
-    assert (women["labelled"], women["scored"]) == (17, 14)
-    assert women["by_class"] == {"Healthy": {"labelled": 8, "scored": 7},
+    assert (women["labelled"], women["scored"]) == (18, 14)
+    assert women["by_class"] == {"Healthy": {"labelled": 9, "scored": 7},
                                  "Sick": {"labelled": 9, "scored": 7}}  # fmt: skip
     assert [(w["patient_id"], w["fault"]) for w in women["not_scored"]] == [
-        (healthy[0], False), (sick[0], True), (300, True)]  # fmt: skip
+        (healthy[0], False), (sick[0], True), (300, True), (301, False)]  # fmt: skip
+    assert women["not_scored"][-1]["why"].startswith("the labels' filter: deodorant (and no file")
     assert result["served"]["patient"]["n"] == 14 and result["served"]["patient"]["n_sick"] == 7
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["women"] == women
     lines = (out / "external.md").read_text().splitlines()
-    assert lines[2].startswith("**14 of 17 labelled women scored (Sick: 7 of 9, Healthy: 7 of 8)")
-    assert "3 not scored (listed below, with why)" in lines[2]
+    assert lines[2].startswith("**14 of 18 labelled women scored (Sick: 7 of 9, Healthy: 7 of 9)")
+    assert "4 not scored (listed below, with why)" in lines[2]
     assert (
         f"- Not scored: patient {healthy[0]} (Healthy): T{healthy[0]:04d}.txt: deodorant" in lines
     )

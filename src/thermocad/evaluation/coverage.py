@@ -37,7 +37,9 @@ def women_scored(labels: pd.DataFrame, cohort: pd.DataFrame, data_dir) -> dict:
     kept = set(rows.loc[rows["excluded_reason"] == "", "patient_id"])
     files = {pid: group for pid, group in rows.groupby("patient_id")}
     not_scored = []
-    for pid, diagnosis in zip(labels["patient_id"], labels["diagnosis"], strict=True):
+    filters = _label_filters(labels)
+    for pid, diagnosis, filtered in zip(labels["patient_id"], labels["diagnosis"], filters,
+                                        strict=True):  # fmt: skip
         if int(pid) in kept:
             continue
         group = files.get(int(pid))
@@ -45,6 +47,8 @@ def women_scored(labels: pd.DataFrame, cohort: pd.DataFrame, data_dir) -> dict:
             why, fault = f"{NO_FILE} (none named T{int(pid):04d}... in {data_dir})", True
         else:
             why, fault = _why(group)
+        if fault and filtered:  # the protocol leaves her out, whatever her files hold
+            why, fault = f"the labels' filter: {filtered} (and {why})", False
         not_scored.append({"patient_id": int(pid), "diagnosis": str(diagnosis), "why": why,
                            "fault": fault})  # fmt: skip
     missing = {w["patient_id"] for w in not_scored}
@@ -54,6 +58,19 @@ def women_scored(labels: pd.DataFrame, cohort: pd.DataFrame, data_dir) -> dict:
         by_class[name] = {"labelled": len(ids), "scored": len(ids - missing)}
     return {"labelled": len(labels), "scored": len(labels) - len(not_scored),
             "by_class": by_class, "not_scored": not_scored}  # fmt: skip
+
+
+def _label_filters(labels: pd.DataFrame) -> list[str]:
+    """Per labelled woman, the study's filters her labels row applies ('deodorant', 'single
+    breast', as cohort.prepare reads them), joined; '' for none."""
+    names = {"deodorant": "deodorant", "single_breast": "single breast"}
+    present = [column for column in names if column in labels]
+    return [", ".join(names[c] for c in present if _yes(row[c]))
+            for _, row in labels[present].iterrows()]  # fmt: skip
+
+
+def _yes(value) -> bool:
+    return value is not None and not pd.isna(value) and bool(value)
 
 
 def _with_numbers(cohort: pd.DataFrame) -> pd.DataFrame:
@@ -119,6 +136,7 @@ def check_faults(women: dict, labels_csv, out: Path, allow: bool) -> None:
         f"score for a fault of the folder, not the study's filters: {shown}{more}. Scored "
         "without them, sensitivity and AUC would be a selection's, unsaid. Nothing was scored "
         f"(no opening counted); {out / 'cohort' / 'cohort.csv'} gives each file's reason. Fix "
-        "the files and run again with --force, or give --allow-unscored to score the others "
+        "the files and run again with --force, or run again with --force --allow-unscored to "
+        "score the others "
         "(each woman left out is then listed in external.md and metrics.json)"
     )
