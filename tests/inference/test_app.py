@@ -343,21 +343,36 @@ def test_the_page_header_says_what_the_model_is_and_what_fit_found_of_it():
     )
 
 
-def test_example_folders_of_dead_processes_are_removed_and_others_kept(tmp_path):
+def test_example_folders_of_dead_processes_are_removed_and_others_kept(tmp_path, monkeypatch):
     import os
     import subprocess
     import sys
+    import tempfile
 
+    from thermocad.inference import examples
     from thermocad.inference.examples import PREFIX, prune_orphans
+    from thermocad.utils.lock import LOCK
 
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
-    dead = tmp_path / f"{PREFIX}{int(gone.stdout)}-abc"  # a process killed before its exit hooks
-    live = tmp_path / f"{PREFIX}{os.getpid()}-abc"
-    legacy = tmp_path / f"{PREFIX}abc"  # no process id in the name: whose it is cannot be told
-    other = tmp_path / "thermocad-request-123-abc"
-    for folder in (dead, live, legacy, other):
-        (folder / "T9001.txt").parent.mkdir()
-        (folder / "T9001.txt").write_text("1 2\n")
-    assert prune_orphans(tmp_path) == [dead]
-    assert not dead.exists() and live.exists() and legacy.exists() and other.exists()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    mine = examples.examples_folder()  # this process's: held, kept
+    hold = ("import sys, time; from thermocad.inference.examples import examples_folder; "
+            "print(examples_folder(), flush=True); time.sleep(60)")  # fmt: skip
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    live = subprocess.Popen(
+        [sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        other = Path(live.stdout.readline().strip())  # another live app's folder: kept
+        gone = subprocess.run([sys.executable, "-c", hold.replace("time.sleep(60)", "")],
+                              capture_output=True, text=True, env=env, check=True)  # fmt: skip
+        dead = Path(gone.stdout.strip())  # its app ended before its exit hooks could run...
+        dead.mkdir(exist_ok=True)
+        (dead / LOCK).write_text("pid 1 (killed)\n")  # ...leaving its folder and lock file
+        legacy = tmp_path / f"{PREFIX}123-abc"  # no lock file: another version's, left alone
+        legacy.mkdir()
+        assert prune_orphans(tmp_path) == [dead]
+        assert mine.exists() and other.exists() and legacy.exists() and not dead.exists()
+    finally:
+        live.kill()
+        live.wait()
+    assert prune_orphans(tmp_path) == [other]  # killed outright: its lock went with it

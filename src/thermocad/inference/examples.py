@@ -2,57 +2,56 @@
 
 The folder is removed when the app stops, at interpreter exit for `serve(block=False)`
 callers. A process killed outright (SIGKILL, or SIGTERM with Python's default handler in a
-caller's process) cannot remove it, so each folder carries its process id, and the next app to
-start removes the folders of processes that are gone."""
+caller's process) cannot remove it, so the app holds the folder's lock (`utils.lock`, an
+advisory flock the system drops when the process ends, however it ends) and the next app to
+start removes this user's example folders that no process holds. Without flock (Windows)
+nothing is pruned."""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
 FIRST_EXAMPLE_ID = 9001  # numbered apart from DMR-IR's women (T0001-T0400s)
 PREFIX = "thermocad-examples-"
-_OWNED = re.compile(rf"{PREFIX}(\d+)-")
+_HELD = contextlib.ExitStack()  # the locks of this process's example folders, held to its end
 
 
 def examples_folder() -> Path:
-    """A fresh temporary folder for the examples, removed at exit; folders left by dead
-    processes of this user are removed first."""
+    """A fresh temporary folder for the examples, locked for this process's life and removed
+    at exit; folders left by processes that are gone are removed first."""
+    from thermocad.utils.lock import folder_lock
+
     prune_orphans()
     folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
+    _HELD.enter_context(folder_lock(folder))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
 
 def prune_orphans(root: str | os.PathLike | None = None) -> list[Path]:
-    """Remove the example folders in `root` (the temporary directory) whose process is gone
-    and that this user owns; returns them. Folders of live processes, of other users and
-    anything else there are left alone."""
+    """Remove the example folders in `root` (the temporary directory) that this user owns and
+    no process holds (their app is gone); returns them. Folders of live apps, of other users,
+    without a lock file (another version's) and anything else there are left alone."""
+    from thermocad.utils.lock import LOCK, running_writer
+
+    if os.name != "posix":  # no flock: a live app's folder cannot be told from a dead one's
+        return []
     removed = []
     for path in Path(root or tempfile.gettempdir()).glob(f"{PREFIX}*"):
-        match = _OWNED.match(path.name)
         try:
             mine = path.is_dir() and not path.is_symlink() and path.stat().st_uid == os.getuid()
+            locked = mine and (path / LOCK).is_file()
         except OSError:
             continue
-        if match and mine and not _alive(int(match.group(1))):
+        if locked and running_writer(path) is None:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True  # someone else's process, or a number we cannot ask about: keep it
-    return True
 
 
 def synthetic_examples(
