@@ -57,6 +57,15 @@ def test_train_config_replays_an_earlier_run(tmp_path):
         ["train", "--split", "s.csv", "--out", "r", "--config", str(path), "--size", "128"]
     )
     assert _config(args) == dataclasses.replace(earlier, size=128)
+    # A config that only the flags make valid (an earlier version's whole frame with the default
+    # asymmetry map): the flags apply before the whole is checked.
+    whole = {**TrainConfig().to_dict(), "crop": "none", "channels": ["temperature"]}
+    path.write_text(json.dumps(whole))
+    flags = ["train", "--split", "s.csv", "--out", "r", "--config", str(path)]
+    with pytest.raises(ConfigError, match=r"config.json with the flags given: crop='none'"):
+        _config(parser.parse_args(flags))
+    fixed = _config(parser.parse_args([*flags, "--background", "keep"]))
+    assert (fixed.crop, fixed.background) == ("none", "keep")
 
 
 def test_train_config_errors_are_one_line(tmp_path):

@@ -90,7 +90,6 @@ def _config(args: argparse.Namespace):
 
 def _replayed(args: argparse.Namespace, fields: dict):
     """The TrainConfig in --config's file, with the flags given on the command line on top."""
-    import dataclasses
     import json
 
     from thermocad.training.config import TrainConfig
@@ -99,10 +98,17 @@ def _replayed(args: argparse.Namespace, fields: dict):
     if args.smoke or args.study_recipe:
         raise ConfigError("--config replays a whole config; drop --smoke / --study-recipe")
     try:
-        base = TrainConfig.from_dict(json.loads(Path(args.config).read_text(encoding="utf-8")))
+        saved = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        if not isinstance(saved, dict):
+            raise TypeError("it holds no JSON object")
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(f"{args.config}: not a readable thermocad config.json ({exc})") from exc
-    return dataclasses.replace(base, **fields)
+    try:  # the flags given replace the file's values before the whole is checked
+        return TrainConfig.from_dict(saved, **fields)
+    except ConfigError as exc:
+        raise ConfigError(f"{args.config} with the flags given: {exc}") from exc
+    except TypeError as exc:
+        raise ConfigError(f"{args.config}: not a readable thermocad config.json ({exc})") from exc
 
 
 def _models(args: argparse.Namespace) -> int:

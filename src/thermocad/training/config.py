@@ -178,12 +178,13 @@ class TrainConfig:
         return json.loads(json.dumps(asdict(self)))
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        """A config from config.json / model.json, including those written by older versions."""
+    def from_dict(cls, d: dict[str, Any], **overrides: Any) -> TrainConfig:
+        """A config from config.json / model.json, including those written by older versions;
+        `overrides` (command-line flags) replace fields before the whole is checked."""
         d = dict(d)
         d.setdefault("ensemble", "none")  # configs from before the option: the CNN alone
         d.setdefault("background", "keep")  # and the room as recorded
-        return cls(**cls.upgrade(d))
+        return cls(**{**cls.upgrade(d), **overrides})
 
     @classmethod
     def upgrade(cls, d: dict[str, Any]) -> dict[str, Any]:
