@@ -17,6 +17,7 @@ from thermocad.evaluation import periods as EP
 from thermocad.reporting import periods as P
 from thermocad.reporting import report as R
 from thermocad.reporting.modelcard import find_study_inputs
+from thermocad.utils.errors import OutputExistsError
 
 
 @pytest.fixture
@@ -48,7 +49,10 @@ def test_report_has_every_section_and_is_self_contained(study_dir):
     assert "blurred" in text and "Leak check passed" in text
     assert "| broken" not in text and "failed: RuntimeError" in text
     assert "Intended use" in text and "Limitations" in text and "Failure cases" in text
-    with pytest.raises(Exception, match="already exists"):
+    with pytest.raises(
+        OutputExistsError,
+        match=re.escape(f"{study_dir / 'report.html'} already exists; use --force"),
+    ):
         R.write_report(study_dir / "report.html", **inputs)
 
 
