@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 
@@ -199,14 +200,14 @@ def test_report_in_headless_chromium(study_dir, tmp_path):
         shot = tmp_path / "report.png"
         driver.save_screenshot(str(shot))
         assert shot.stat().st_size > 10_000
-        shutil.copy(shot, "/tmp/thermocad_report_screenshot.png")  # for a human to look at
+        # For a human to look at, where one asks: THERMOCAD_SCREENSHOT=path/to/report.png.
+        if keep := os.environ.get("THERMOCAD_SCREENSHOT"):
+            shutil.copy(shot, keep)
     finally:
         driver.quit()
 
 
 def test_training_section_shows_this_comparisons_runs_and_their_own_curves(tmp_path):
-    import os
-
     history = "stage,epoch,train_loss,valid_loss,accuracy,roc_auc,seconds\n" + "".join(
         f"head,{e},{1 - e / 10},{1 - e / 20},0.5,0.6,0.01\n" for e in range(3)
     )
