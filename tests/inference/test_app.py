@@ -216,6 +216,27 @@ def test_serve_warns_when_listening_on_every_interface():
     assert "EVERY network interface" in every[1]
 
 
+@pytest.mark.parametrize("host", ["192.168.1.20", "myhost.example"])
+def test_serve_warns_when_listening_on_another_address(host):
+    from thermocad.inference.app import address_lines
+
+    assert address_lines(host, 7860) == [
+        f"listening on http://{host}:7860",
+        f"warning: listening on {host}, not only on this machine (127.0.0.1)",
+    ]
+    for local in ("localhost", "::1"):  # this machine only, by another name: no warning
+        assert address_lines(local, 7860) == [f"listening on http://{local}:7860"]
+
+
+def test_an_upload_swept_before_it_was_read_says_upload_it_again(bundle, upload_root):
+    swept = upload_root / "0123abcd" / "vanished.txt"  # Gradio's cache emptied in between
+    swept.parent.mkdir(parents=True)
+    thermogram, overlay, result, status, call, cleared = answer_file(bundle, str(swept), False)
+    assert status == "Error: vanished.txt: the upload is gone; upload it again"
+    assert result == "" and thermogram == "" and overlay == ""
+    assert "the upload is gone; upload it again" in call and str(upload_root) not in status
+
+
 def test_an_address_in_use_or_not_here_is_one_line_naming_it(run_dir):
     from thermocad.inference.app import serve
     from thermocad.utils.errors import ConfigError
