@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from tests.helpers.training import make_split
 from thermocad import read_thermal
@@ -19,8 +18,7 @@ from thermocad.training.config import TrainConfig
 from thermocad.training.run import lr_find, train
 from thermocad.utils.errors import ConfigError, ModelFormatError, OutputExistsError
 
-# Two cores shared by several jobs: one thread avoids OpenMP oversubscription (35x slower).
-torch.set_num_threads(1)
+# PyTorch runs on one thread in every test: tests/conftest.py (_one_torch_thread) sets it.
 OUTPUTS = [
     "model.safetensors",
     "model.json",
