@@ -27,6 +27,23 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("THERMOCAD_QUIET", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """One PyTorch thread for the whole session, set here for every test on purpose.
+
+    The test machines share two cores between several jobs; PyTorch's default of one thread
+    per core oversubscribes OpenMP (training ran 35x slower). This was a side effect of
+    collecting tests/training/test_run.py; it is set once here so that it is visible and holds
+    whichever tests run. A core install without PyTorch has nothing to set.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.set_num_threads(1)
+
+
 def chromium_available() -> bool:
     return bool(shutil.which("chromium") and shutil.which("chromedriver"))
 

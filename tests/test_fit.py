@@ -64,7 +64,10 @@ def test_fit_then_predict(tmp_path, capsys):
     files = sorted((tmp_path / "data").glob("T*.txt"))[:3]
     table, errors = predict_paths(run, files)
     assert not errors and len(table) == 3 and table["prob_sick"].between(0, 1).all()
-    with pytest.raises(Exception, match="not empty"):
+    with pytest.raises(
+        OutputExistsError,
+        match=re.escape(f"{tmp_path / 'run'} already exists and is not empty; use --force"),
+    ):
         fit(tmp_path / "data", labels, tmp_path / "run", config, folds=2)
     assert main(["fit", str(tmp_path / "data"), "--labels", str(labels), "--out", str(tmp_path / "run"),
                  "--folds", "2", "--smoke", "--force"]) == 0  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -171,7 +172,10 @@ def test_study_baseline_only(cohort, tmp_path):
     assert "Leak check passed" in text and "baseline" in text
     assert "the first model scored on these" in text  # the test set's ledger, beside split.csv
     assert (tmp_path / "study" / "split.test_openings.jsonl").read_text().count("\n") == 1
-    with pytest.raises(Exception, match="not empty"):
+    with pytest.raises(
+        OutputExistsError,
+        match=re.escape(f"{tmp_path / 'study'} already exists and is not empty; use --force"),
+    ):
         S.run_study(data, labels, tmp_path / "study", archs=[])
 
 
@@ -268,7 +272,10 @@ def test_an_interrupted_study_resumes_without_preparing_again(cohort, tmp_path, 
     assert json.loads((study / "study_resume.json").read_text())["stage"] == "compare"
     assert (study / "compare" / "compare_resume.json").is_file()
     monkeypatch.setattr(C, "run_baseline", real_baseline)
-    with pytest.raises(Exception, match="unfinished study .*--resume continues it"):
+    with pytest.raises(
+        OutputExistsError,
+        match=rf"{re.escape(str(study))} holds an unfinished study .*--resume continues it",
+    ):
         S.run_study(data, labels, study, **opts)
     with pytest.raises(
         ConfigError, match=rf"{study}: --resume with other options .*folds \(2 -> 3\)"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from thermocad.evaluation import compare as C
-from thermocad.evaluation.runs import valid_predictions
+from thermocad.evaluation.runs import AllModelsFailedError, valid_predictions
 from thermocad.utils.errors import ConfigError, OutputExistsError
 
 
@@ -96,7 +96,7 @@ def test_pick_best_ignores_failures():
     t = pd.DataFrame({"model": ["a", "b", "c"], "status": ["ok", "ok", "failed: x"],
                       "patient_roc_auc": [0.7, 0.8, np.nan], "roc_auc": [0.9, 0.7, np.nan]})  # fmt: skip
     assert C.pick_best(t) == "b"
-    with pytest.raises(RuntimeError):
+    with pytest.raises(AllModelsFailedError, match="^every model failed; see comparison.csv$"):
         C.pick_best(t.assign(status="failed"))
 
 
@@ -132,13 +132,16 @@ def test_missing_or_leaky_split_is_one_error_and_creates_nothing(tmp_path, capsy
         len(leaky) - 1, "patient_id"
     ]  # a dev row joins a test patient
     leaky.to_csv(tmp_path / "leaky.csv", index=False)
-    with pytest.raises(SplitLeakError):
+    with pytest.raises(SplitLeakError, match="leaky.csv: 1 patients appear in more than one split"):
         C.compare(tmp_path / "leaky.csv", [], tmp_path / "cmp")
+    assert not (tmp_path / "cmp").exists()
     assert (
         main(["compare", "--split", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "c")]) == 2
     )
     err = capsys.readouterr().err
     assert err.startswith("thermocad: error:") and "Traceback" not in err
+    assert "nope.csv: split file not found" in err
+    assert not (tmp_path / "c").exists()
 
 
 def test_a_split_whose_files_moved_is_refused_before_anything_trains(split_csv, tmp_path):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from thermocad.evaluation import evaluate as E
-from thermocad.utils.errors import ConfigError
+from thermocad.utils.errors import ConfigError, OutputExistsError
 
 
 def fake_bundle(predict, baseline=None, **fields) -> SimpleNamespace:
@@ -142,7 +142,7 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
     assert r["lockbox"]["models"] == 1  # the test rows' ledger, beside split.csv
     saved = json.loads((run / "eval_test" / "metrics.json").read_text())
     assert saved["image"]["n"] == 6 and (run / "eval_test" / "history.png").exists()
-    with pytest.raises(Exception, match="already exists"):
+    with pytest.raises(OutputExistsError, match=r"eval_test\S* already exists; use --force"):
         E.evaluate_run(run, tmp_path / "split.csv", on="test")
     r = E.evaluate_run(run, tmp_path / "split.csv", on="test", tta=True, force=True, n_boot=20)
     assert r["image"]["counts"]["tp"] == 4  # TTA passed through to the bundle

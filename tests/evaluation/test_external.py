@@ -164,18 +164,23 @@ def test_the_table_says_na_without_dates():
     assert table.splitlines()[2].endswith("| 0.750 (0.400-0.900) | n/a |")
 
 
-def test_cli_needs_a_split_or_new_women(run_dir, capsys):
+CLI_REFUSALS = [
+    ([], "give --split (rows of a split) or --data with --labels (new women)"),
+    (["--data", "x"], "--data and --labels go together"),
+    (["--split", "s.csv", "--data", "x", "--labels", "y"], "--split or --data, not both"),
+    (["--data", "x", "--labels", "y", "--subgroup", "b"], "--subgroup is for --split; with --data"),
+    (["--split", "s.csv", "--allow-unscored"], "--allow-unscored goes with --data (a split's rows"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), CLI_REFUSALS)
+def test_cli_needs_a_split_or_new_women(run_dir, tmp_path, monkeypatch, capsys, args, message):
     from thermocad.cli import main
 
-    assert main(["evaluate", str(run_dir)]) == 2
-    assert main(["evaluate", str(run_dir), "--data", "x"]) == 2
-    assert main(["evaluate", str(run_dir), "--split", "s.csv", "--data", "x", "--labels", "y"]) == 2
-    assert main(["evaluate", str(run_dir), "--data", "x", "--labels", "y", "--subgroup", "b"]) == 2
-    assert main(["evaluate", str(run_dir), "--split", "s.csv", "--allow-unscored"]) == 2
-    err = capsys.readouterr().err
-    assert "--allow-unscored goes with --data" in err
-    assert "--split (rows of a split) or --data" in err and "go together" in err
-    assert "not both" in err and "--subgroup is for --split" in err
+    monkeypatch.chdir(tmp_path)  # s.csv, x and y: relative names that do not exist here
+    assert main(["evaluate", str(run_dir), *args]) == 2
+    err = capsys.readouterr().err  # this call's stderr alone: one line, its own message
+    assert err.startswith(f"thermocad: error: evaluate: {message}") and err.count("\n") == 1
 
 
 def test_a_misspelt_subgroup_is_named(run_dir, tmp_path):

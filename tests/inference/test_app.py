@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import chromium_available
 from tests.helpers.load import app_prob
+from tests.helpers.net import free_port
 from thermocad.inference.app import FIRST_EXAMPLE_ID, GRADIO_MAX_MB, answer_file
 
 
@@ -51,10 +52,28 @@ def _png(html: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)))
 
 
-def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload_root):
+def test_good_file_answered_and_upload_kept_for_gradio(
+    bundle, dmr_files, upload_root, tmp_path, monkeypatch
+):
+    import thermocad.inference.answer as answer_module
+
+    # This test's own temp folder: the system's is shared with other tests and processes.
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
+    analysed = []
+    real_analyse = answer_module.analyse
+    monkeypatch.setattr(
+        answer_module,
+        "analyse",
+        lambda b, copy, *a: analysed.append(copy) or real_analyse(b, copy, *a),
+    )
     path = _upload(upload_root, dmr_files[0])
-    before = {p for p in Path(tempfile.gettempdir()).glob("thermocad-request-*")}
     thermogram, overlay, result, status, call, cleared = answer_file(bundle, str(path), False)
+    # The file was analysed from a private copy in a thermocad-request-* folder of the temp folder.
+    (copy,) = analysed
+    assert copy.parent.parent == private_tmp and copy.parent.name.startswith("thermocad-request-")
     prob = float(bundle.predict([np.loadtxt(dmr_files[0])])[0])
     assert result.startswith(f"{path.name}: P(Sick) = {prob:.4f}, ")
     called = "Sick" if prob >= bundle.threshold else "Healthy"
@@ -69,7 +88,7 @@ def test_good_file_answered_and_upload_kept_for_gradio(bundle, dmr_files, upload
     assert "analysed" in status and cleared is None
     assert path.read_bytes() == dmr_files[0].read_bytes()  # Gradio's file: read, never deleted
     # The private copy went with its request, and the images were never files.
-    assert set(Path(tempfile.gettempdir()).glob("thermocad-request-*")) == before
+    assert not copy.exists() and not list(private_tmp.glob("thermocad-request-*"))
     assert sorted(p.name for p in upload_root.rglob("*") if p.is_file()) == [path.name]
     # From a `fit` folder (its split.csv's women): the same upload says she trained the model.
     pid = dmr_files[0].name[1:5].lstrip("0")
@@ -197,6 +216,27 @@ def test_serve_warns_when_listening_on_every_interface():
     assert "EVERY network interface" in every[1]
 
 
+@pytest.mark.parametrize("host", ["192.168.1.20", "myhost.example"])
+def test_serve_warns_when_listening_on_another_address(host):
+    from thermocad.inference.app import address_lines
+
+    assert address_lines(host, 7860) == [
+        f"listening on http://{host}:7860",
+        f"warning: listening on {host}, not only on this machine (127.0.0.1)",
+    ]
+    for local in ("localhost", "::1"):  # this machine only, by another name: no warning
+        assert address_lines(local, 7860) == [f"listening on http://{local}:7860"]
+
+
+def test_an_upload_swept_before_it_was_read_says_upload_it_again(bundle, upload_root):
+    swept = upload_root / "0123abcd" / "vanished.txt"  # Gradio's cache emptied in between
+    swept.parent.mkdir(parents=True)
+    thermogram, overlay, result, status, call, cleared = answer_file(bundle, str(swept), False)
+    assert status == "Error: vanished.txt: the upload is gone; upload it again"
+    assert result == "" and thermogram == "" and overlay == ""
+    assert "the upload is gone; upload it again" in call and str(upload_root) not in status
+
+
 def test_an_address_in_use_or_not_here_is_one_line_naming_it(run_dir):
     from thermocad.inference.app import serve
     from thermocad.utils.errors import ConfigError
@@ -213,12 +253,6 @@ def test_an_address_in_use_or_not_here_is_one_line_naming_it(run_dir):
         serve(run_dir, host="no-such-host.invalid", port=port, block=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(not chromium_available(), reason="chromium/chromedriver not installed")
 def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
@@ -229,7 +263,7 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
 
     from thermocad.inference.app import serve
 
-    port = _free_port()
+    port = free_port()
     demo = serve(run_dir, port=port, block=False)
     options = webdriver.ChromeOptions()
     flags = "--headless --no-sandbox --disable-gpu --disable-background-networking "

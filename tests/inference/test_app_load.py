@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,14 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.load import app_prob, expected_probs, upload_load
+from tests.helpers.net import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +38,7 @@ def test_parallel_uploads_identical_and_distinct_all_answered(
     # 60 uploads, 24 at once: half of them the same file (one content-hash path in Gradio's
     # cache), the rest cycling through six distinct files.
     files = [distinct_files[0]] * 6 + distinct_files
-    port = _free_port()
+    port = free_port()
     demo = serve(run_dir, port=port, block=False)
     try:
         load = upload_load(f"http://127.0.0.1:{port}/", files, n=60, workers=24, timeout_s=600)
@@ -65,7 +59,7 @@ def test_parallel_uploads_identical_and_distinct_all_answered(
 
 
 def test_sigterm_stops_serve_and_removes_its_example_folder(run_dir, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
     cmd = [sys.executable, "-m", "thermocad", "serve", str(run_dir), "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)

@@ -58,12 +58,24 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path, capsys):
     png = out / "T0002_gradcam.png"
     with Image.open(png) as im:
         assert im.width > 3 * im.height  # four panels side by side
+    before = png.read_bytes()
+    capsys.readouterr()
     assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out)]) == 2  # no --force
+    assert (
+        f"thermocad: error: {png} already exists; use --force (force=True in Python) to overwrite it"
+        in capsys.readouterr().err
+    )
+    assert png.read_bytes() == before  # the earlier figure left whole
     assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out), "--force"]) == 0
+    before = png.read_bytes()
     bad = tmp_path / "in" / "bad.txt"
     bad.parent.mkdir()
     bad.write_text("nothing thermal here\n")
+    capsys.readouterr()
     assert main(["explain", str(run_dir), str(bad), "--out", str(out)]) == 2
+    assert f"thermocad: error: {bad}: line 1: 'nothing' is not a number" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["T0002_gradcam.png"]  # nothing drawn for it
+    assert png.read_bytes() == before
     # explain reads only the files it is named: a figure inside the thermogram's folder is
     # written (as predict's table is), with a note that a later walk of that folder would read it.
     beside = tmp_path / "beside"

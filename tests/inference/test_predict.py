@@ -58,8 +58,13 @@ def test_batching_does_not_change_probabilities(run_dir, dmr_files):
     np.testing.assert_allclose(one["prob_sick"], many["prob_sick"], atol=1e-5)
     direct = load_bundle(run_dir).predict([read_thermal(f).array for f in dmr_files])
     np.testing.assert_allclose(one["prob_sick"], direct, atol=1e-5)
+    # The smoke model's own TTA is 1 augmented copy (config.tta): tta=True asks for exactly
+    # what the default (None) already does, and tta=False leaves that copy out.
+    assert load_bundle(run_dir).views() == load_bundle(run_dir).views(True) == 1
     tta, _ = predict_paths(run_dir, dmr_files, tta=True)
-    assert tta["prob_sick"].between(0, 1).all()
+    np.testing.assert_allclose(tta["prob_sick"], one["prob_sick"], rtol=0, atol=1e-6)
+    plain, _ = predict_paths(run_dir, dmr_files, tta=False)  # so the equality above says something
+    assert not np.allclose(plain["prob_sick"], one["prob_sick"], rtol=0, atol=1e-4)
 
 
 def test_rows_scored_without_the_models_tta_say_so_in_their_note(run_dir, dmr_files, tmp_path):
@@ -240,8 +245,13 @@ def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_p
     assert out.read_bytes() == before  # refused without --force
     assert main(["predict", str(run_dir), str(inputs / "sub"), "--out", str(out), "--force"]) == 0
     assert len(pd.read_csv(out)) == 3
-    assert not (tmp_path / "out" / "predictions_errors.csv").exists()  # stale list removed
-    assert "note: removed " in capsys.readouterr().err  # and said
+    # The earlier run's lists this run has nothing for are removed (one file per woman now:
+    # no per-patient table; no broken file: no error list), and each removal said.
+    assert not (tmp_path / "out" / "predictions_errors.csv").exists()
+    assert not (tmp_path / "out" / "predictions_patients.csv").exists()
+    err = capsys.readouterr().err
+    for name in ("predictions_errors.csv", "predictions_patients.csv"):
+        assert f"note: removed {tmp_path / 'out' / name}, an earlier run's" in err
     # Nothing to predict (a wrong path, a folder without thermal files): refused, nothing written.
     (tmp_path / "empty").mkdir()
     for given in (tmp_path / "nope.txt", tmp_path / "empty"):
@@ -255,6 +265,12 @@ def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_p
     assert main(["predict", str(run_dir), str(bad), "--out", str(tmp_path / "b.csv")]) == 1
     assert not (tmp_path / "b.csv").exists() and (tmp_path / "b_errors.csv").exists()
     assert "0 file(s) predicted, 1 failed" in capsys.readouterr().err
+    # --force over a run with predictions when this one predicts none: its predictions.csv goes.
+    assert main(["predict", str(run_dir), str(bad), "--out", str(out), "--force"]) == 1
+    assert not out.exists()
+    errors = pd.read_csv(tmp_path / "out" / "predictions_errors.csv")
+    assert [Path(f).name for f in errors["file"]] == ["T0009.txt"]
+    assert f"note: removed {out}, an earlier run's" in capsys.readouterr().err
 
 
 @pytest.fixture
@@ -273,13 +289,15 @@ def _pickle_weights(run: Path) -> None:
     torch.save(state, run / "model.safetensors")  # a pickle disguised as safetensors
 
 
-def test_pickle_disguised_as_safetensors_refused(copy_run, dmr_files, capsys):
+def test_pickle_disguised_as_safetensors_refused(copy_run, dmr_files, tmp_path, capsys):
     _pickle_weights(copy_run)
     with pytest.raises(ModelFormatError, match="pickle"):
         predict_paths(copy_run, dmr_files)
-    assert main(["predict", str(copy_run), str(dmr_files[0]), "--out", "unused.csv"]) == 2
+    out = tmp_path / "unused.csv"
+    assert main(["predict", str(copy_run), str(dmr_files[0]), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "pickle" in err and "Traceback" not in err
+    assert not out.exists()
 
 
 def test_pickle_only_run_refused(copy_run, dmr_files):

@@ -81,6 +81,14 @@ def test_missing_file(tmp_path):
         read_labels(tmp_path / "nope.csv")
 
 
+def test_a_folder_given_as_the_labels_is_named_a_folder(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with pytest.raises(CohortError) as info:
+        read_labels(folder)
+    assert str(info.value) == f"{folder}: is a folder, not the labels file"
+
+
 @pytest.mark.real
 def test_real_labels(dmr_dir):
     table = read_labels(dmr_dir / "labels.csv")

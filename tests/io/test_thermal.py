@@ -313,20 +313,31 @@ def test_unknown_extension_is_sniffed(tmp_path):
     assert read_thermal(tmp_path / "plain.thermal").shape == (1, 2)
 
 
-def test_cache_hit_invalidation_and_damage(tmp_path):
+def test_cache_hit_invalidation_and_damage(tmp_path, monkeypatch):
+    import thermocad.io.thermal as thermal
+
+    # This test's own cache folder: the session's shared one holds other tests' entries.
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path / "cache"))
+    parsed = []
+    real_parse = thermal.parse_text
+    monkeypatch.setattr(thermal, "parse_text", lambda *a: parsed.append(1) or real_parse(*a))
     path = write(tmp_path, to_text(matrix()))
     first = read_thermal(path)
-    entries = list(cache_dir().glob("*.npy"))
-    assert len(entries) >= 1
-    second = read_thermal(path)
+    (entry,) = cache_dir().glob("*.npy")
+    assert entry.parent == tmp_path / "cache" / "arrays" and len(parsed) == 1
+    os.utime(entry, ns=(0, 0))
+    second = read_thermal(path)  # a hit: not parsed again, and the entry marked as used
+    assert len(parsed) == 1 and entry.stat().st_mtime_ns > 0
     np.testing.assert_array_equal(first.array, second.array)
     assert second.source_format == "dmr-space"
     path.write_text(to_text(matrix(seed=1)))  # new content and mtime: the old entry is stale
     os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
     np.testing.assert_array_equal(read_thermal(path).array, reference(to_text(matrix(seed=1))))
-    for entry in cache_dir().glob("*.npy"):
-        entry.write_bytes(b"damaged")
+    assert len(parsed) == 2
+    (newer,) = set(cache_dir().glob("*.npy")) - {entry}
+    newer.write_bytes(b"damaged")  # this test's own entry, in its own folder
     np.testing.assert_array_equal(read_thermal(path).array, reference(to_text(matrix(seed=1))))
+    assert len(parsed) == 3 and newer.read_bytes() != b"damaged"  # parsed again, entry rewritten
 
 
 def test_cache_disabled_and_unwritable(tmp_path, monkeypatch):

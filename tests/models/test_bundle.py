@@ -16,7 +16,8 @@ from thermocad.utils.errors import ModelFormatError
 
 
 @pytest.fixture
-def run_dir(tmp_path):
+def bundle_dir(tmp_path):
+    """(folder, model): a freshly saved resnet18 bundle (not the session's trained `run_dir`)."""
     torch.manual_seed(0)
     model = create_model("resnet18", pretrained=False, in_chans=1).eval()
     meta = {"arch": "resnet18", "classes": ["Healthy", "Sick"], "in_chans": 1,
@@ -31,8 +32,8 @@ def arrays(n=3):
     return [30 + rng.normal(0, 1, (40, 50)).astype(np.float32) for _ in range(n)]
 
 
-def test_round_trip_gives_identical_predictions(run_dir):
-    path, model = run_dir
+def test_round_trip_gives_identical_predictions(bundle_dir):
+    path, model = bundle_dir
     bundle = load_bundle(path)
     assert bundle.threshold == 0.3 and bundle.unit == "celsius"
     assert bundle.target_layer() is bundle.model.layer4
@@ -45,8 +46,8 @@ def test_round_trip_gives_identical_predictions(run_dir):
     np.testing.assert_allclose(tta, bundle.predict(arrays(), tta=True))  # seeded TTA
 
 
-def test_pickle_is_refused(run_dir):
-    path, model = run_dir
+def test_pickle_is_refused(bundle_dir):
+    path, model = bundle_dir
     (path / "model.safetensors").write_bytes(pickle.dumps(model.state_dict()))
     with pytest.raises(ModelFormatError, match="pickle"):
         load_bundle(path)
@@ -56,8 +57,8 @@ def test_pickle_is_refused(run_dir):
         load_bundle(path)
 
 
-def test_json_tensor_mismatch_is_refused(run_dir):
-    path, _ = run_dir
+def test_json_tensor_mismatch_is_refused(bundle_dir):
+    path, _ = bundle_dir
     meta = json.loads((path / "model.json").read_text())
     meta["tensors"]["fc.weight"] = [3, 512]
     (path / "model.json").write_text(json.dumps(meta))
@@ -106,15 +107,15 @@ BAD_FIELDS = [
 
 
 @pytest.mark.parametrize(("field", "value"), BAD_FIELDS)
-def test_malformed_model_json_names_the_field(run_dir, field, value):
-    path, _ = run_dir
+def test_malformed_model_json_names_the_field(bundle_dir, field, value):
+    path, _ = bundle_dir
     _edit_meta(path, _set(field, value))
     with pytest.raises(ModelFormatError, match=rf"model\.json: field '{field}'"):
         load_bundle(path)
 
 
-def test_a_transform_resizing_to_another_size_than_the_network_is_refused(run_dir):
-    path, _ = run_dir
+def test_a_transform_resizing_to_another_size_than_the_network_is_refused(bundle_dir):
+    path, _ = bundle_dir
     _edit_meta(path, lambda meta: meta["transform"].update(size=meta["input_size"] // 2))
     with pytest.raises(
         ModelFormatError, match=r"field 'transform' resizes to \d+ px but 'input_size'"
@@ -122,29 +123,36 @@ def test_a_transform_resizing_to_another_size_than_the_network_is_refused(run_di
         load_bundle(path)
 
 
-@pytest.mark.parametrize("text", ["[1, 2]", '"model"', "[" * 200_000 + "]" * 200_000, "{"])
-def test_model_json_that_is_no_object_or_too_deep_is_refused(run_dir, text):
-    path, _ = run_dir
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[1, 2]", r"model\.json: must hold a JSON object, got list$"),
+        ('"model"', r"model\.json: must hold a JSON object, got str$"),
+        ("[" * 200_000 + "]" * 200_000, r"model\.json: nested too deeply to be a model\.json$"),
+        ("{", r"model\.json: not valid JSON \(Expecting property name"),
+    ],
+    ids=["list", "string", "too-deep", "truncated"],
+)
+def test_model_json_that_is_no_object_or_too_deep_is_refused(bundle_dir, text, message):
+    path, _ = bundle_dir
     (path / "model.json").write_text(text)
-    with pytest.raises(
-        ModelFormatError, match=r"model\.json: (must hold a JSON object|nested|not)"
-    ):
+    with pytest.raises(ModelFormatError, match=message):
         load_bundle(path)
 
 
-def test_oversized_model_json_refused_before_parsing(run_dir):
-    path, _ = run_dir
+def test_oversized_model_json_refused_before_parsing(bundle_dir):
+    path, _ = bundle_dir
     with (path / "model.json").open("ab") as fh:
         fh.truncate(5_000_000)  # sparse: refused on its size, never read
     with pytest.raises(ModelFormatError, match="at most 4 MB"):
         load_bundle(path)
 
 
-def test_safetensors_with_header_length_128_mod_256_loads(run_dir):
+def test_safetensors_with_header_length_128_mod_256_loads(bundle_dir):
     from safetensors.torch import save_file
 
     # 0x80 is the low byte of such a header length, which a one-byte pickle check refused.
-    path, model = run_dir
+    path, model = bundle_dir
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     weights = path / "model.safetensors"
     for pad in range(512):
@@ -158,8 +166,8 @@ def test_safetensors_with_header_length_128_mod_256_loads(run_dir):
     )
 
 
-def test_truncated_safetensors_is_refused_as_not_safetensors(run_dir):
-    path, _ = run_dir
+def test_truncated_safetensors_is_refused_as_not_safetensors(bundle_dir):
+    path, _ = bundle_dir
     data = (path / "model.safetensors").read_bytes()
     (path / "model.safetensors").write_bytes(data[:100])
     with pytest.raises(ModelFormatError, match="not a safetensors file"):

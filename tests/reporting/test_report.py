@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 
@@ -17,6 +18,7 @@ from thermocad.evaluation import periods as EP
 from thermocad.reporting import periods as P
 from thermocad.reporting import report as R
 from thermocad.reporting.modelcard import find_study_inputs
+from thermocad.utils.errors import OutputExistsError
 
 
 @pytest.fixture
@@ -48,7 +50,10 @@ def test_report_has_every_section_and_is_self_contained(study_dir):
     assert "blurred" in text and "Leak check passed" in text
     assert "| broken" not in text and "failed: RuntimeError" in text
     assert "Intended use" in text and "Limitations" in text and "Failure cases" in text
-    with pytest.raises(Exception, match="already exists"):
+    with pytest.raises(
+        OutputExistsError,
+        match=re.escape(f"{study_dir / 'report.html'} already exists; use --force"),
+    ):
         R.write_report(study_dir / "report.html", **inputs)
 
 
@@ -195,14 +200,14 @@ def test_report_in_headless_chromium(study_dir, tmp_path):
         shot = tmp_path / "report.png"
         driver.save_screenshot(str(shot))
         assert shot.stat().st_size > 10_000
-        shutil.copy(shot, "/tmp/thermocad_report_screenshot.png")  # for a human to look at
+        # For a human to look at, where one asks: THERMOCAD_SCREENSHOT=path/to/report.png.
+        if keep := os.environ.get("THERMOCAD_SCREENSHOT"):
+            shutil.copy(shot, keep)
     finally:
         driver.quit()
 
 
 def test_training_section_shows_this_comparisons_runs_and_their_own_curves(tmp_path):
-    import os
-
     history = "stage,epoch,train_loss,valid_loss,accuracy,roc_auc,seconds\n" + "".join(
         f"head,{e},{1 - e / 10},{1 - e / 20},0.5,0.6,0.01\n" for e in range(3)
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.helpers.net import free_port
 from tests.helpers.training import make_split
 
 CHILD = """
@@ -34,18 +35,10 @@ dist.destroy_process_group()
 """
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def torchrun(args: list[str], cwd: Path, timeout: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "THERMOCAD_QUIET": "1"}
     cmd = [sys.executable, "-W", "ignore", "-m", "torch.distributed.run", "--nproc_per_node=2",
-           "--master_addr=127.0.0.1", f"--master_port={_free_port()}", *args]  # fmt: skip
+           "--master_addr=127.0.0.1", f"--master_port={free_port()}", *args]  # fmt: skip
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 

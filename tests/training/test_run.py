@@ -10,17 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from tests.helpers.training import make_split
 from thermocad import read_thermal
 from thermocad.models.bundle import load_bundle
 from thermocad.training.config import TrainConfig
 from thermocad.training.run import lr_find, train
-from thermocad.utils.errors import ConfigError, ModelFormatError, OutputExistsError, ThermocadError
+from thermocad.utils.errors import ConfigError, ModelFormatError, OutputExistsError
 
-# Two cores shared by several jobs: one thread avoids OpenMP oversubscription (35x slower).
-torch.set_num_threads(1)
+# PyTorch runs on one thread in every test: tests/conftest.py (_one_torch_thread) sets it.
 OUTPUTS = [
     "model.safetensors",
     "model.json",
@@ -229,14 +227,15 @@ def test_a_forced_run_with_bad_inputs_keeps_the_earlier_model(run, split, tmp_pa
     folder = tmp_path / "run"
     shutil.copytree(run, folder)
     before = sorted(p.name for p in folder.iterdir())
-    with pytest.raises(ThermocadError):
+    with pytest.raises(ConfigError, match=r"missing\.csv: split file not found \(make it with"):
         train(tmp_path / "missing.csv", folder, TrainConfig.smoke(tta=0), force=True)
-    with pytest.raises(ThermocadError):
+    no_folds = r"split\.csv: has no fold column \(make it with --folds K\)"
+    with pytest.raises(ConfigError, match=no_folds):
         train(split, folder, TrainConfig.smoke(tta=0), fold=7, force=True)
     assert sorted(p.name for p in folder.iterdir()) == before  # untouched, still loadable
     load_bundle(folder)
     empty = tmp_path / "new"
-    with pytest.raises(ThermocadError):
+    with pytest.raises(ConfigError, match=no_folds):
         train(split, empty, TrainConfig.smoke(tta=0), fold=7)
     assert not (empty / "INCOMPLETE").exists()  # nothing started: a corrected rerun just runs
 
@@ -400,15 +399,16 @@ def test_fold_training(tmp_path):
 def test_a_train_refused_before_training_leaves_no_run_folder(tmp_path):
     split = make_split(tmp_path, {"train": 3, "valid": 1}, folds=2)
     config = TrainConfig.smoke(cycles=1, tta=0, batch_size=2)
-    with pytest.raises(ThermocadError, match="7"):  # no fold 7
+    no_fold_7 = r"split\.csv: no fold 7; folds are \[0, 1\]$"
+    with pytest.raises(ConfigError, match=no_fold_7):
         train(split, tmp_path / "runs" / "t7", config, fold=7)
     no_column = tmp_path / "cohort.csv"
     pd.read_csv(split).drop(columns=["split", "fold"]).to_csv(no_column, index=False)
-    with pytest.raises(ThermocadError, match="split"):
+    with pytest.raises(ConfigError, match=r"cohort\.csv: missing columns \['split'\]"):
         train(no_column, tmp_path / "runs" / "t8", config)
     assert not (tmp_path / "runs").exists()  # not a folder holding only its .thermocad mark
     (tmp_path / "empty").mkdir()  # a folder that was there stays, as it was
-    with pytest.raises(ThermocadError):
+    with pytest.raises(ConfigError, match=no_fold_7):
         train(split, tmp_path / "empty", config, fold=7)
     assert (tmp_path / "empty").is_dir() and not list((tmp_path / "empty").iterdir())
 
