@@ -45,9 +45,10 @@ def make_bundle(arch: str, out: Path) -> Path:
         import numpy as np
 
         from thermocad.models.baseline import LinearBaseline, baseline_features
+        from thermocad.synth.cohort import synth_patient
 
-        sample = np.random.default_rng(0).uniform(30, 34, (480, 640)).astype(np.float32)
-        n = len(columns := list(baseline_features(sample)))
+        frames, _, _ = synth_patient(np.random.default_rng(0), sick=False)  # for the names only
+        n = len(columns := list(baseline_features(next(iter(frames.values())))))
         meta["baseline"] = LinearBaseline(columns, [0.0] * n, [1.0] * n, [0.0] * n, 0.0).to_dict()
     model = create_model(arch, pretrained=False, in_chans=transform.in_chans)
     return save_bundle(out, model, meta)
