@@ -113,6 +113,12 @@ def test_an_interrupted_comparison_resumes_to_an_uninterrupted_ones_result(
                              (str(cmp / "dice" / "fold2"), False)]  # fmt: skip
     assert not (cmp / "compare_resume.json").exists()
     _same_results(cmp, tmp_path / "whole", ["baseline", *archs])
+    # The training time counts every fold, the reused ones as recorded when they were trained.
+    table = pd.read_csv(cmp / "comparison.csv").set_index("model")
+    for arch in archs:
+        times = json.loads((cmp / arch / "train_seconds.json").read_text())
+        assert sorted(times) == ["0", "1", "2"]
+        assert table.loc[arch, "train_time_s"] == round(sum(times.values()), 1)
     with pytest.raises(ConfigError, match="nothing to resume .*finished comparison"):
         C.compare(split_csv, archs, cmp, trainer=trainer, resume=True, **opts)
     with pytest.raises(ConfigError, match="no such folder .*compare without --resume"):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from thermocad.io.labels import with_y
 from thermocad.utils.errors import ConfigError, ThermocadError
-from thermocad.utils.files import atomic_write_csv
+from thermocad.utils.files import atomic_write_csv, atomic_write_json
 from thermocad.utils.progress import log
 
 BASELINE = "baseline"
@@ -151,10 +151,14 @@ def run_arch(
     resume: bool = False,
 ) -> dict:
     """Train one architecture on every fold; returns out-of-fold predictions and run dirs.
-    `resume`: a fold whose run finished is reused, one with a checkpoint continues from it."""
+    `resume`: a fold whose run finished is reused, one with a checkpoint continues from it.
+    `train_time_s` sums the folds' training times, a reused fold's as recorded when it was
+    trained (FOLD_TIMES), an interrupted fold's from where it went on."""
     from thermocad.utils.files import INCOMPLETE
 
-    parts, runs, started = [], [], time.perf_counter()
+    parts, runs = [], []
+    times_json = out_dir / arch / FOLD_TIMES
+    times = _read_times(times_json) if resume else {}
     for k, fold_df in fold_splits(split_df):
         run_dir = out_dir / arch / f"fold{k}"
         split_csv = out_dir / arch / f"split_fold{k}.csv"
@@ -166,15 +170,32 @@ def run_arch(
             go_on = resume and (run_dir / "checkpoint" / "state.json").is_file()
             log(f"training {arch}, fold {k}" + (", from its checkpoint" if go_on else ""))
             fold_trainer = partial(trainer, resume=True) if go_on else trainer
+            started = time.perf_counter()
             run = train_arch(fold_trainer, split_csv, run_dir, config, arch, override)
+            times[str(k)] = time.perf_counter() - started
+            atomic_write_json(times_json, times)
         parts.append(valid_predictions(run, fold_df, k))
         runs.append(run)
     return {
         "pred": pd.concat(parts, ignore_index=True),
         "runs": runs,
-        "train_time_s": time.perf_counter() - started,
+        "train_time_s": float(sum(times.values())),
         "parameters": _n_parameters(runs[0]),
     }
+
+
+FOLD_TIMES = "train_seconds.json"  # beside the fold runs: each fold's training time
+
+
+def _read_times(path: Path) -> dict[str, float]:
+    """The fold training times an interrupted comparison recorded ({} when none or unreadable)."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(saved, dict):
+        return {}
+    return {str(k): float(v) for k, v in saved.items() if isinstance(v, int | float)}
 
 
 def real_trainer(archs: Sequence[str], config: Any, overrides: dict[str, dict] | None = None
