@@ -66,6 +66,16 @@ def test_train_config_replays_an_earlier_run(tmp_path):
         _config(parser.parse_args(flags))
     fixed = _config(parser.parse_args([*flags, "--background", "keep"]))
     assert (fixed.crop, fixed.background) == ("none", "keep")
+    # A run folder or its model.json serve as well as its config.json.
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(earlier.to_dict()))
+    (run / "model.json").write_text(json.dumps({"config": earlier.to_dict(), "tensors": {}}))
+    for given in (run, run / "model.json"):
+        args = parser.parse_args(
+            ["train", "--split", "s.csv", "--out", "r", "--config", str(given)]
+        )
+        assert _config(args) == earlier
 
 
 def test_train_config_errors_are_one_line(tmp_path):

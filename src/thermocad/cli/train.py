@@ -89,26 +89,35 @@ def _config(args: argparse.Namespace):
 
 
 def _replayed(args: argparse.Namespace, fields: dict):
-    """The TrainConfig in --config's file, with the flags given on the command line on top."""
+    """The TrainConfig in --config's file (a run's config.json; its model.json or the run folder
+    serve too), with the flags given on the command line on top."""
     import json
 
     from thermocad.training.config import TrainConfig
     from thermocad.utils.errors import ConfigError
+    from thermocad.utils.progress import log
 
     if args.smoke or args.study_recipe:
         raise ConfigError("--config replays a whole config; drop --smoke / --study-recipe")
+    path = Path(args.config)
+    path = path / "config.json" if path.is_dir() else path  # a run folder: its config.json
     try:
-        saved = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        saved = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(saved, dict):
             raise TypeError("it holds no JSON object")
     except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"{args.config}: not a readable thermocad config.json ({exc})") from exc
+        raise ConfigError(f"{path}: not a readable thermocad config.json ({exc})") from exc
+    if isinstance(saved.get("config"), dict) and "tensors" in saved:  # a model.json: its config
+        saved = saved["config"]
     try:  # the flags given replace the file's values before the whole is checked
-        return TrainConfig.from_dict(saved, **fields)
+        config = TrainConfig.from_dict(saved, **fields)
     except ConfigError as exc:
-        raise ConfigError(f"{args.config} with the flags given: {exc}") from exc
+        raise ConfigError(f"{path} with the flags given: {exc}") from exc
     except TypeError as exc:
-        raise ConfigError(f"{args.config}: not a readable thermocad config.json ({exc})") from exc
+        raise ConfigError(f"{path}: not a readable thermocad config.json ({exc})") from exc
+    flags = ", ".join(f"--{k.replace('_', '-')}" for k in fields) or "none"
+    log(f"replaying the config of {path} (flags given on top: {flags})")
+    return config
 
 
 def _models(args: argparse.Namespace) -> int:

@@ -82,7 +82,8 @@ class TrainConfig:
     # map itself. Both together mix in the body's first layer (measured worse,
     # experiments/records/decisions.md).
     channels: tuple[str, ...] = option(("asymmetry",), "input channels", CHANNELS)
-    crop: str = option("breasts", "breasts: the chest box; none: the whole frame", CROPS)
+    crop: str = option("breasts", "breasts: the chest box; none: the whole frame (with "
+                       "--channels temperature --background keep)", CROPS)  # fmt: skip
     marker: str = option("remove", "remove: mask the calibration marker; keep: leave it in view",
                          MARKERS)  # fmt: skip
     # "symmetric": no asymmetry where a point or its mirror is off the body (the outline's
@@ -146,15 +147,15 @@ class TrainConfig:
             raise ConfigError(f"lr must be above 0, got {self.lr}")
         if self.head_epochs == 0 and self.frozen_cycles == 0 and self.cycles == 0:
             raise ConfigError("nothing to train: head_epochs, frozen_cycles and cycles are all 0")
-        if self.crop != "breasts" and (
-            "asymmetry" in self.channels or self.background == "symmetric"
-        ):
+        mirrored = [f"channels {list(self.channels)}" if "asymmetry" in self.channels else "",
+                    f"background {self.background!r}" if self.background == "symmetric" else ""]  # fmt: skip
+        if self.crop != "breasts" and any(mirrored):
             raise ConfigError(
-                f"crop={self.crop!r} with channels {list(self.channels)} and background="
-                f"{self.background!r}: the asymmetry channel and background 'symmetric' mirror "
+                f"crop={self.crop!r} with {' and '.join(filter(None, mirrored))}: these mirror "
                 "about the chest box's centre, the body's midline; on the whole frame they would "
-                "mirror about its centre, i.e. measure where the woman stood. Use crop 'breasts', "
-                "or channels 'temperature' with background 'keep' (as the study's recipe)"
+                "mirror about the frame's centre, i.e. measure where the woman stood. Use crop "
+                "'breasts', or with crop 'none' channels 'temperature' and background 'keep' "
+                "(--channels temperature --background keep), as the study's recipe"
             )
 
     @classmethod
