@@ -149,6 +149,7 @@ def test_files_of_the_same_name_get_figures_of_their_own(run_dir, dmr_files, tmp
                                                      "T0002.txt~2_gradcam.png"]  # fmt: skip
     err = capsys.readouterr().err
     assert f"wrote {out / 'T0002.txt~2_gradcam.png'} (for {b}: another file given" in err
+    assert f"{a}: P(Sick) = " in err and f"{b}: P(Sick) = " in err  # each result by its path
     # Each said once, by the name given; the same file given twice is explained once.
     assert main(["explain", str(run_dir), str(a), str(a), "--out", str(tmp_path / "o")]) == 0
     assert [p.name for p in (tmp_path / "o").iterdir()] == ["T0002_gradcam.png"]

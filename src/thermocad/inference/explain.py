@@ -250,7 +250,7 @@ def explain_file(
     cnn, base = bundle.predict_parts([thermogram.array], unit=thermogram.unit)
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)
-    log(result_line(bundle, path.name, prob, cnn, base, void))
+    log(result_line(bundle, shown_name, prob, cnn, base, void))  # the path where names clash
     fig = explain_array(bundle, thermogram.array, thermogram.unit, title, call=not void,
                         parts=(cnn, base))  # fmt: skip
     return write_figure(fig, target, force)

@@ -69,7 +69,7 @@ def check_unit(thermogram: Thermogram, model_unit: str, allow_mismatch: bool = F
         what = f"holds {thermogram.unit} values but the model was trained on {model_unit} images"
     raise ThermalFormatError(
         f"{thermogram.path}: {what}; its predictions would be meaningless. "
-        "Use the original thermal matrix, or pass --allow-unit-mismatch to predict anyway"
+        "Use the original thermal matrix, or pass --allow-unit-mismatch to score it anyway"
     )
 
 
