@@ -198,7 +198,8 @@ def _numbered_apart(meta: dict, run_dir: Path, data_dir, labels, given: bool) ->
     from thermocad.evaluation.trained_files import check_not_training_files, synthetic_note
 
     check_not_training_files(meta, run_dir, data_dir, labels["patient_id"])
-    shared = len(set(labels["patient_id"].astype(int).astype(str)) & seen_patients(run_dir))
+    seen = seen_patients(run_dir)  # empty: the run keeps no record, so not known (None)
+    shared = len(set(labels["patient_id"].astype(int).astype(str)) & seen) if seen else None
     if not given:
         synthetic_note(meta, run_dir, data_dir, shared)
     return {"given": bool(given), "shared_with_training": shared}

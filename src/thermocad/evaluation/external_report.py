@@ -53,8 +53,9 @@ def _set_aside(result: dict) -> list[str]:
                 "was chosen on.**", ""]  # fmt: skip
     apart = result.get("numbered_apart") or {}
     if apart.get("given"):
-        k = apart.get("shared_with_training", 0)
-        shared = ("none of these patient numbers is also a training woman's" if not k else
+        k = apart.get("shared_with_training")
+        shared = ("the run keeps no record of its training women" if k is None else
+                  "none of these patient numbers is also a training woman's" if not k else
                   f"{k} of these patient numbers {'is' if k == 1 else 'are'} also a training "
                   "woman's, taken as other women on the user's word")  # fmt: skip
         out += [f"**The check against the training women was set aside (--numbered-apart): "
