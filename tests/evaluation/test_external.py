@@ -166,7 +166,8 @@ def test_the_table_says_na_without_dates():
 
 CLI_REFUSALS = [
     ([], "give --split (rows of a split) or --data with --labels (new women)"),
-    (["--data", "x"], "--data and --labels go together"),
+    (["--data", "x"], "--data and --labels go together (new women: their folder"),
+    (["--labels", "y"], "--data and --labels go together (new women: their folder"),
     (["--split", "s.csv", "--data", "x", "--labels", "y"], "--split or --data, not both"),
     (["--data", "x", "--labels", "y", "--subgroup", "b"], "--subgroup is for --split; with --data"),
     (["--split", "s.csv", "--allow-unscored"], "--allow-unscored goes with --data (a split's rows"),

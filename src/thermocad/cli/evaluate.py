@@ -59,8 +59,9 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
                    "(another site's numbers), so a shared patient number is not the same woman")  # fmt: skip
     p.add_argument("--allow-unscored", action="store_true",
                    help="with --data: score the others when labelled women have no file, or "
-                   "only unreadable ones (refused by default: a selection nobody chose); each "
-                   "woman left out is listed in external.md")  # fmt: skip
+                   "only unreadable, implausible or other-unit ones (e.g. an 8-bit image for a "
+                   "model of °C temperatures); refused by default: a selection nobody chose. "
+                   "Each woman left out is listed in external.md")  # fmt: skip
     p.add_argument("--ledger", type=output_file, help="the ledger counting every model scored on these test or "
                    "new women (default: beside the split or labels file); the same file each "
                    "time, on a writable disk")  # fmt: skip
@@ -143,11 +144,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.split is not None and args.data is not None:
         raise ConfigError("evaluate: --split or --data, not both")
+    if (args.data is None) != (args.labels is None):  # either one alone: the same words
+        raise ConfigError("evaluate: --data and --labels go together (new women: their folder "
+                          "and their labels file)")  # fmt: skip
     if args.split is None and args.data is None:
         raise ConfigError("evaluate: give --split (rows of a split) or --data with --labels "
                           "(new women)")  # fmt: skip
-    if (args.data is None) != (args.labels is None):
-        raise ConfigError("evaluate: --data and --labels go together")
     if args.numbered_apart and args.data is None:
         raise ConfigError("evaluate: --numbered-apart goes with --data (a split's women are "
                           "numbered as the training women are)")  # fmt: skip

@@ -6,9 +6,13 @@ get no score for two kinds of reason:
 - the study's filters, as the protocol says (deodorant, a single breast, only views other
   than frontal, a blurred image): she is listed, and the others are scored;
 - a fault of the folder: no file of hers at all, a file that cannot be read, one whose path
-  is not UTF-8, one that is not a breast thermogram. Scoring the others would report
+  is not UTF-8, one that is not a breast thermogram, one in another unit than the model's
+  (an 8-bit image's intensities for a model of °C temperatures: `unit_faults`). Scoring the others would report
   sensitivity and AUC on a selection nobody chose, so `evaluate_external` refuses before
   anything is scored (no lockbox opening) unless `allow_unscored` (--allow-unscored).
+
+Scored women of one class only are refused whatever `allow_unscored` says
+(`check_classes`): AUC, sensitivity and specificity need both.
 
 Either way external.md's first line says how many of the labelled women were scored, per
 class, and lists the others with the reason; metrics.json holds the same under "women".
@@ -27,6 +31,8 @@ from thermocad.utils.errors import ConfigError
 # excluded_reason prefixes (cohort.prepare) that are faults of the folder, not the protocol
 FAULTS = ("unreadable", "path not UTF-8", "not a breast thermogram", "file name")
 NO_FILE = "no file"
+UNIT_WORDS = {"celsius": "°C temperatures", "intensity": "image intensities"}
+OTHER_UNIT = ", not the model's "  # in the reason of a file in another unit: a fault
 
 
 def women_scored(labels: pd.DataFrame, cohort: pd.DataFrame, data_dir) -> dict:
@@ -93,7 +99,7 @@ def _why(group: pd.DataFrame, shown: int = 3) -> tuple[str, bool]:
     parts, fault = [], False
     for path, reason in zip(group["path"], group["excluded_reason"], strict=True):
         name = Path(str(path)).name
-        fault = fault or reason.startswith(FAULTS)
+        fault = fault or reason.startswith(FAULTS) or OTHER_UNIT in reason
         parts.append(f"{name}: {_short(reason, name)}")
     more = f"; and {len(parts) - shown} more file(s)" if len(parts) > shown else ""
     return "; ".join(parts[:shown]) + more, fault
@@ -139,4 +145,46 @@ def check_faults(women: dict, labels_csv, out: Path, allow: bool) -> None:
         "the files and run again with --force, or run again with --force --allow-unscored to "
         "score the others "
         "(each woman left out is then listed in external.md and metrics.json)"
+    )
+
+
+def unit_faults(cohort: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """`cohort` with each kept file in another unit than the model's (its `unit` column)
+    excluded as a fault of the folder: 'image intensities, not the model's °C temperatures'."""
+    if "unit" not in cohort or "excluded_reason" not in cohort:
+        return cohort
+    units = cohort["unit"].fillna("").astype(str)
+    other = (cohort["excluded_reason"].fillna("").astype(str) == "") & (units != "")
+    other &= units != unit
+    if not other.any():
+        return cohort
+    cohort = cohort.copy()
+    cohort["excluded_reason"] = cohort["excluded_reason"].fillna("").astype(str)
+    cohort.loc[other, "excluded_reason"] = [
+        f"{UNIT_WORDS.get(u, u)}{OTHER_UNIT}{UNIT_WORDS.get(unit, unit)}" for u in units[other]
+    ]
+    return cohort
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """'1 woman', '3 women'."""
+    return f"{n} {one if n == 1 else many}"
+
+
+def check_classes(women: dict, labels_csv) -> None:
+    """Refuse (nothing scored yet) when the women to be scored are not of both classes: AUC,
+    sensitivity and specificity could not all be computed (--allow-unscored does not lift it)."""
+    scored = {name: c["scored"] for name, c in women["by_class"].items()}
+    if all(scored.values()):
+        return
+    counts = ", ".join(f"{plural(n, name + ' woman', name + ' women')}"
+                       for name, n in sorted(scored.items(), reverse=True))  # fmt: skip
+    raise ConfigError(
+        f"{labels_csv}: the women to be scored are {counts}: AUC, sensitivity and specificity "
+        "need women of both classes, so nothing was scored (no opening counted)"
+        + (
+            f"; the {len(women['not_scored'])} labelled women not scored are listed above, with why"
+            if women["not_scored"]
+            else ""
+        )  # fmt: skip
     )

@@ -9,8 +9,8 @@ at the stored threshold (Wilson intervals). Beside it: the Healthy women's date 
 drift, the new women's confound audit, and how many of them stood in a room outside the
 training women's. Every labelled woman is accounted for (evaluation.coverage): external.md
 opens with how many were scored, per class, and lists the others with why; one left without a
-score by a fault of the folder (no file, only unreadable ones) is refused unless
-`allow_unscored`.
+score by a fault of the folder (no file, only unreadable ones, or ones in another unit than
+the model's) is refused unless `allow_unscored`; women of one class only are refused always.
 
 Women who trained the model are refused (its folder's trained_on.csv or split.csv, or an
 exported model's metadata: evaluation.lockbox.run_patients): they are not new; so are files
@@ -25,8 +25,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from thermocad.evaluation.coverage import plural
 from thermocad.evaluation.evaluate import (
     evaluate_predictions,
     halves_by_period,
@@ -72,8 +74,10 @@ def external_table(result: dict) -> str:
     head = ["model", "AUC (95% CI)", f"batch {batch}" if batch else "batch", "period-matched",
             "sensitivity", "specificity"]  # fmt: skip
 
-    def cell(value, lo, hi, n=None) -> str:
+    def cell(value, lo, hi, n=None, few: str = "") -> str:
         shown = fmt_ci(value, (lo, hi))
+        if few and shown != "n/a" and "(" not in shown:  # no interval: say why
+            shown += f" (n/a: {few})"
         return shown + (f", n={n}" if n is not None and shown != "n/a" else "")
 
     rows = []
@@ -81,7 +85,7 @@ def external_table(result: dict) -> str:
         overall = periods["subsets"]["overall"]
         lo, hi = overall.get("ci") or (float("nan"), float("nan"))
         c = period_columns(periods)
-        cells = [name, cell(overall["roc_auc"], lo, hi),
+        cells = [name, cell(overall["roc_auc"], lo, hi, few=_few(overall, result)),
                  cell(c["batch_roc_auc"], c["batch_roc_auc_lo"], c["batch_roc_auc_hi"], c["batch_n"]),
                  cell(c["period_roc_auc"], c["period_roc_auc_lo"], c["period_roc_auc_hi"], c["period_n"])]  # fmt: skip
         for key in ("sensitivity", "specificity"):
@@ -93,6 +97,19 @@ def external_table(result: dict) -> str:
             )  # n/a with no women
         rows.append(cells)
     return markdown_table(head, rows)
+
+
+def _few(overall: dict, result: dict) -> str:
+    """'fewer than 5 Sick women' when a class of the scored women is too small for a bootstrap
+    interval (evaluation.metrics.MIN_PER_CLASS), else ''."""
+    from thermocad.evaluation.metrics import MIN_PER_CLASS
+
+    patient = result["served"].get("patient") or {}
+    n, sick = overall.get("n", patient.get("n")), overall.get("n_sick", patient.get("n_sick"))
+    if n is None or sick is None:
+        return ""
+    small = [name for name, k in (("Sick", sick), ("Healthy", n - sick)) if k < MIN_PER_CLASS]
+    return f"fewer than {MIN_PER_CLASS} {' and '.join(small)} women" if small else ""
 
 
 def _models(result: dict):
@@ -137,7 +154,7 @@ def evaluate_external(
     the plots. Returns metrics.json's content with the table under "table". A labelled woman
     left without a score by a fault of the folder (no file, an unreadable one) is refused
     before anything is scored unless `allow_unscored` (evaluation.coverage)."""
-    from thermocad.cohort.prepare import kept_rows, prepare_cohort
+    from thermocad.cohort.prepare import prepare_cohort
     from thermocad.evaluation.lockbox import check_unseen, ledger_path, record_opening
     from thermocad.inference.loading import load_model
     from thermocad.io.labels import read_labels
@@ -147,26 +164,24 @@ def evaluate_external(
     out = _out_folder(run_dir, data_dir, out_dir, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
+    threshold = tidy(bundle.threshold)
     labels = read_labels(labels_csv)
-    numbered_apart = _numbered_apart(bundle.meta, run_dir, data_dir, labels, numbered_apart)
+    apart = _numbered_apart(bundle.meta, run_dir, data_dir, labels, numbered_apart)
     check_unseen(labels["patient_id"], run_dir, labels_csv, numbered_apart=numbered_apart)
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
-    cohort = read_table(out / "cohort" / "cohort.csv", "cohort file")
-    women = _women(labels, cohort, data_dir, labels_csv, out, allow_unscored)
-    rows = kept_rows(cohort)
-    if rows.empty:
-        raise ConfigError(f"{data_dir}: no thermogram with a label was kept (see "
-                          f"{out / 'cohort' / 'cohort.csv'}, column excluded_reason)")  # fmt: skip
-    log(f"external: scoring {rows['patient_id'].nunique()} new women ({len(rows)} files) with "
-        f"{run_dir.name} at its stored threshold {bundle.threshold:.4f}")  # fmt: skip
+    rows, cohort, women = _scored_rows(labels, bundle.unit, data_dir, labels_csv, out,
+                                       allow_unscored)  # fmt: skip
+    log(f"external: scoring {plural(rows['patient_id'].nunique(), 'new woman', 'new women')} "
+        f"({plural(len(rows), 'file', 'files')}) with {run_dir.name} at its stored threshold "
+        f"{threshold:.4f}")  # fmt: skip
     pred = predict_split(bundle, rows, tta=tta)
-    result = score_predictions(pred, bundle.threshold, model_name(bundle.meta), n_boot)
+    result = score_predictions(pred, threshold, model_name(bundle.meta), n_boot)
     result.update(women=women, run=str(run_dir), data=str(data_dir), labels=str(labels_csv),
-                  **_context(bundle, tta, rows, cohort))  # fmt: skip
+                  numbered_apart=apart, **_context(bundle, tta, rows, cohort))  # fmt: skip
     result["lockbox"] = record_opening(book, pred, str(run_dir),
-                                       result["served"]["patient"]["roc_auc"], bundle.threshold)  # fmt: skip
+                                       result["served"]["patient"]["roc_auc"], threshold)  # fmt: skip
     result["table"] = external_table(result)
-    result["plots"] = write_plots(pred, bundle.threshold, out, unit=bundle.unit)
+    result["plots"] = write_plots(pred, threshold, out, unit=bundle.unit)
     atomic_write_csv(out / "predictions.csv", pred)
     atomic_write_json(out / "metrics.json", result)
     atomic_write_text(out / "external.md", markdown(result))
@@ -174,16 +189,34 @@ def evaluate_external(
     return result
 
 
-def _numbered_apart(meta: dict, run_dir: Path, data_dir, labels, given: bool) -> bool:
-    """Whether shared patient numbers are other women: `given` (--numbered-apart) only; first,
-    files byte for byte the model's own training files are refused whatever their numbers
-    (evaluation.trained_files)."""
+def _numbered_apart(meta: dict, run_dir: Path, data_dir, labels, given: bool) -> dict:
+    """metrics.json's `numbered_apart`: whether the user set the check against the training
+    women aside (--numbered-apart) and how many labelled patient numbers are also training
+    women's. First, files byte for byte the model's own training files are refused whatever
+    their numbers (evaluation.trained_files)."""
+    from thermocad.evaluation.lockbox import seen_patients
     from thermocad.evaluation.trained_files import check_not_training_files, synthetic_note
 
     check_not_training_files(meta, run_dir, data_dir, labels["patient_id"])
+    seen = seen_patients(run_dir)  # empty: the run keeps no record, so not known (None)
+    shared = len(set(labels["patient_id"].astype(int).astype(str)) & seen) if seen else None
     if not given:
-        synthetic_note(meta, run_dir, data_dir)
-    return given
+        synthetic_note(meta, run_dir, data_dir, shared)
+    return {"given": bool(given), "shared_with_training": shared}
+
+
+def tidy(threshold: float) -> float:
+    """The threshold without float noise (model.json's 0.12078164000000001: a float32 printed
+    as a float64): a float32's own shortest repr when it is one, else the shortest decimal
+    within a few units in the last place (no float32 probability falls between the two)."""
+    x = float(threshold)
+    if float(np.float32(x)) == x:
+        return float(str(np.float32(x)))
+    for digits in range(1, 18):
+        short = float(f"{x:.{digits}g}")
+        if abs(short - x) <= 4 * np.spacing(x):
+            return short
+    return x
 
 
 def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
@@ -192,8 +225,11 @@ def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
     from thermocad.evaluation.confounds import audit_notes, confound_audit
 
     audit = confound_audit(cohort)
+    from thermocad.inference.notes import tta_row_note
+
     return {
         "tta": bundle.views(tta),  # the augmented copies each prediction averaged
+        "tta_note": tta_row_note(bundle.meta, tta, bundle.views(tta)),  # scored without them
         "threshold_chosen_on": (bundle.meta.get("threshold_provenance") or {}).get("chosen_on"),
         "rooms": rooms_outside(rows, bundle.meta),
         "confound_audit": audit.to_dict(orient="records"),
@@ -201,18 +237,38 @@ def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
     }
 
 
-def _women(labels, cohort, data_dir, labels_csv, out: Path, allow: bool) -> dict:
-    """The labelled women scored and not (evaluation.coverage), the folder's faults refused
-    unless `allow`, and a warning line for each woman left out."""
-    from thermocad.evaluation.coverage import check_faults, headline, listed, women_scored
+def _scored_rows(labels, unit: str, data_dir, labels_csv, out: Path, allow: bool):
+    """(rows to score, cohort, women): cohort.csv with files in another unit than the model's
+    excluded (written back, so that it gives each file's reason), the labelled women scored and
+    not (evaluation.coverage), the folder's faults refused unless `allow`, a warning line for
+    each woman left out, and women of one class only refused."""
+    from thermocad.cohort.prepare import kept_rows
+    from thermocad.evaluation.coverage import (
+        check_classes,
+        check_faults,
+        headline,
+        listed,
+        unit_faults,
+        women_scored,
+    )
 
+    path = out / "cohort" / "cohort.csv"
+    cohort = read_table(path, "cohort file")
+    if (marked := unit_faults(cohort, unit)) is not cohort:
+        cohort = marked
+        atomic_write_csv(path, cohort)
     women = women_scored(labels, cohort, data_dir)
     check_faults(women, labels_csv, out, allow)
     if women["not_scored"]:
         log(f"warning: {headline(women)}")
         for line in listed(women):
             log(f"warning: not scored: {line}")
-    return women
+    rows = kept_rows(cohort)
+    if rows.empty:
+        raise ConfigError(f"{data_dir}: no thermogram with a label was kept (see {path}, "
+                          "column excluded_reason)")  # fmt: skip
+    check_classes(women, labels_csv)
+    return rows, cohort, women
 
 
 def _out_folder(run_dir: Path, data_dir, out_dir, force: bool) -> Path:

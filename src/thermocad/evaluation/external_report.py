@@ -17,6 +17,7 @@ def markdown(result: dict) -> str:
         f"# {result['model']} on new women",
         "",
         *_coverage(result.get("women")),
+        *_set_aside(result),
         f"Model: `{result['run']}` (threshold {result['threshold']:.4f}, stored in its "
         f"model.json: {result.get('threshold_chosen_on') or 'chosen on its validation data'}). "
         f"Women: `{result['data']}` with `{result['labels']}`: {pat['n']} patients scored, "
@@ -41,6 +42,25 @@ def markdown(result: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _set_aside(result: dict) -> list[str]:
+    """Lines under the count: scored without the augmented copies the threshold was chosen
+    with; the check against the training women set aside by the user (--numbered-apart)."""
+    out = []
+    if note := result.get("tta_note"):
+        out += [f"**{note[0].upper()}{note[1:]}: P(Sick) shifts a little from the predictions its threshold "
+                "was chosen on.**", ""]  # fmt: skip
+    apart = result.get("numbered_apart") or {}
+    if apart.get("given"):
+        k = apart.get("shared_with_training")
+        shared = ("the run keeps no record of its training women" if k is None else
+                  "none of these patient numbers is also a training woman's" if not k else
+                  f"{k} of these patient numbers {'is' if k == 1 else 'are'} also a training "
+                  "woman's, taken as other women on the user's word")  # fmt: skip
+        out += [f"**The check against the training women was set aside (--numbered-apart): "
+                f"{shared}.**", ""]  # fmt: skip
+    return out
 
 
 def _coverage(women: dict | None) -> list[str]:

@@ -94,15 +94,18 @@ def check_not_training_files(meta: dict, run_dir, data_dir, labelled) -> bool:
     return True
 
 
-def synthetic_note(meta: dict, run_dir, data_dir) -> None:
+def synthetic_note(meta: dict, run_dir, data_dir, shared: int | None = None) -> None:
     """Say, for a model of synthetic women only meeting women `thermocad synth` did not write
-    (real women, say), that a patient number they share with its training women is refused
+    (real women, say), when `shared` of their patient numbers are also its training women's
+    (None: not known; 0: nothing to say), that a patient number they share is refused
     until --numbered-apart: only byte-for-byte copies of its training files are recognised, so
     whether they are other women (or its own, saved again: another line ending, gzipped, another
     format) is the user's to say."""
     from thermocad.synth.files import TRUTH
 
-    if (meta.get("data") or {}).get("synthetic_share", 0) < 1 or (Path(data_dir) / TRUTH).is_file():
+    if shared == 0 or (meta.get("data") or {}).get("synthetic_share", 0) < 1:
+        return
+    if (Path(data_dir) / TRUTH).is_file():
         return
     log(f"note: {run_dir} was trained on synthetic women only and the women of {data_dir} are "
         "not thermocad synth's: if they are other women (real ones, say) numbered as its "
