@@ -252,7 +252,8 @@ def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
     if both:
         named = ", ".join(both[:8]) + (f" and {len(both) - 8} more" if len(both) > 8 else "")
         if numbered_apart:
-            log(f"note: {len(both)} of these patient numbers are also training women's in "
+            are = "is" if len(both) == 1 else "are"
+            log(f"note: {len(both)} of these patient numbers {are} also training women's in "
                 f"{run_home} (patient {named}); taken as other women (--numbered-apart)")  # fmt: skip
             return
         hint = ("if they are other women numbered apart, e.g. another site's, give "
