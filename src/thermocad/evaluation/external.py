@@ -164,7 +164,7 @@ def evaluate_external(
     out = _out_folder(run_dir, data_dir, out_dir, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
-    threshold = tidy(bundle.threshold)
+    threshold = float(bundle.threshold)  # the calls and the ledger: as predict makes them
     labels = read_labels(labels_csv)
     apart = _numbered_apart(bundle.meta, run_dir, data_dir, labels, numbered_apart)
     check_unseen(labels["patient_id"], run_dir, labels_csv, numbered_apart=numbered_apart)
@@ -176,6 +176,9 @@ def evaluate_external(
         f"{threshold:.4f}")  # fmt: skip
     pred = predict_split(bundle, rows, tta=tta)
     result = score_predictions(pred, threshold, model_name(bundle.meta), n_boot)
+    for part in (result, result["served"]):  # written without float noise; called as it is
+        if isinstance(part.get("threshold"), float):
+            part["threshold"] = tidy(part["threshold"])
     result.update(women=women, run=str(run_dir), data=str(data_dir), labels=str(labels_csv),
                   numbered_apart=apart, **_context(bundle, tta, rows, cohort))  # fmt: skip
     result["lockbox"] = record_opening(book, pred, str(run_dir),
