@@ -100,12 +100,17 @@ def test_the_threshold_is_written_without_float_noise():
 
 def test_auc_without_an_interval_says_why():
     periods = {"primary_batch": "A", "subsets": {
-        "overall": {"n": 9, "n_sick": 3, "roc_auc": 0.861, "ci": [float("nan")] * 2}}}  # fmt: skip
+        "overall": {"n": 9, "n_sick": 3, "roc_auc": 0.861, "ci": [float("nan")] * 2},
+        "batch A": {"n": 9, "n_sick": 3, "roc_auc": 0.861, "ci": None},
+        "period-matched": {"n": 6, "n_sick": 5, "roc_auc": 0.8, "ci": None}}}  # fmt: skip
     patient = {"n": 9, "n_sick": 3, "sensitivity": 0.5, "specificity": 0.5,
                "proportion_ci": {"sensitivity": (0.1, 0.9), "specificity": (0.2, 0.8)}}  # fmt: skip
     table = external_table({"model": "m", "served": {"by_period": periods, "patient": patient},
                             "halves": {}})  # fmt: skip
     assert "| m (served) | 0.861 (n/a: fewer than 5 Sick women) |" in table
+    # the batch and period-matched cells too, each by its own women
+    assert "| 0.861 (n/a: fewer than 5 Sick women), n=9 |" in table
+    assert "0.800 (n/a: fewer than 5 Healthy women), n=6" in table
 
 
 def test_the_synthetic_note_only_when_numbers_are_shared(tmp_path, capsys):

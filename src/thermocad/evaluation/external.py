@@ -85,9 +85,12 @@ def external_table(result: dict) -> str:
         overall = periods["subsets"]["overall"]
         lo, hi = overall.get("ci") or (float("nan"), float("nan"))
         c = period_columns(periods)
+        subsets = periods["subsets"]
+        batch_few = _few(subsets.get(f"batch {batch}") or {"n": None}, result)
+        period_few = _few(subsets.get("period-matched") or {"n": None}, result)
         cells = [name, cell(overall["roc_auc"], lo, hi, few=_few(overall, result)),
-                 cell(c["batch_roc_auc"], c["batch_roc_auc_lo"], c["batch_roc_auc_hi"], c["batch_n"]),
-                 cell(c["period_roc_auc"], c["period_roc_auc_lo"], c["period_roc_auc_hi"], c["period_n"])]  # fmt: skip
+                 cell(c["batch_roc_auc"], c["batch_roc_auc_lo"], c["batch_roc_auc_hi"], c["batch_n"], batch_few),
+                 cell(c["period_roc_auc"], c["period_roc_auc_lo"], c["period_roc_auc_hi"], c["period_n"], period_few)]  # fmt: skip
         for key in ("sensitivity", "specificity"):
             if patient is None:
                 cells.append("")
@@ -104,7 +107,7 @@ def _few(overall: dict, result: dict) -> str:
     interval (evaluation.metrics.MIN_PER_CLASS), else ''."""
     from thermocad.evaluation.metrics import MIN_PER_CLASS
 
-    patient = result["served"].get("patient") or {}
+    patient = result["served"].get("patient") or {}  # for the overall cell, when it lacks n
     n, sick = overall.get("n", patient.get("n")), overall.get("n_sick", patient.get("n_sick"))
     if n is None or sick is None:
         return ""
