@@ -74,8 +74,8 @@ class CohortSummary:
             out.append(f"... and {len(self.errors) - 20} more unreadable files (see cohort.csv)")
         if len(self.units) > 1:
             mix = ", ".join(f"{u}: {n:,}" for u, n in sorted(self.units.items()))
-            out.append(f"warning: the kept images mix units ({mix}); a model trains on one kind "
-                       "(train refuses the mix): keep temperature matrices or images, not both")  # fmt: skip
+            out.append(f"warning: the kept images mix units ({mix}); a model takes one kind (train "
+                       "refuses the mix, evaluate leaves the other out): keep one kind, not both")  # fmt: skip
         if self.same_names:
             out.append(self.same_names)
         if self.odd_shapes:
