@@ -13,7 +13,7 @@ import pandas as pd
 from thermocad.cohort.image_stats import image_stats
 from thermocad.io.filenames import InvalidDateError, parse_dmr_name
 from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_warning
-from thermocad.io.labels import read_labels
+from thermocad.io.labels import label_filters, read_labels
 from thermocad.io.thermal import iter_read
 from thermocad.utils.errors import CohortError, ConfigError
 from thermocad.utils.files import atomic_write_csv, check_writable, not_utf8_part
@@ -227,10 +227,7 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
         batch = clinical.get("acquisition_batch", "")
         row["acquisition_batch"] = batch if isinstance(batch, str) and batch else ""
         row["acquisition_date"] = clinical.get("acquisition_date", "") or ""
-        if _yes(clinical.get("deodorant")):
-            reasons.append("deodorant")
-        if _yes(clinical.get("single_breast")):
-            reasons.append("single breast")
+        reasons += label_filters(clinical)
     if not row["acquisition_batch"]:
         row["acquisition_batch"] = BATCH_BY_FORMAT.get(row["source_format"], "")
     if not row["acquisition_date"]:  # the labels win; else the date in a full DMR name
@@ -241,11 +238,6 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
         reasons.append(f"blurred (sharpness < {threshold:g})")
     row["excluded_reason"] = _first_reason(reasons)
     return row
-
-
-def _yes(value) -> bool:
-    """True for a recorded yes; missing (NA) counts as no, as the table gives no reason to drop."""
-    return value is not None and not pd.isna(value) and bool(value)
 
 
 _ORDER = (

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.io.labels import CLASSES
+from thermocad.io.labels import CLASSES, label_filters
 from thermocad.utils.errors import ConfigError
 
 # excluded_reason prefixes (cohort.prepare) that are faults of the folder, not the protocol
@@ -43,7 +43,7 @@ def women_scored(labels: pd.DataFrame, cohort: pd.DataFrame, data_dir) -> dict:
     kept = set(rows.loc[rows["excluded_reason"] == "", "patient_id"])
     files = {pid: group for pid, group in rows.groupby("patient_id")}
     not_scored = []
-    filters = _label_filters(labels)
+    filters = [", ".join(label_filters(row)) for _, row in labels.iterrows()]  # as prepare
     for pid, diagnosis, filtered in zip(labels["patient_id"], labels["diagnosis"], filters,
                                         strict=True):  # fmt: skip
         if int(pid) in kept:
@@ -64,19 +64,6 @@ def women_scored(labels: pd.DataFrame, cohort: pd.DataFrame, data_dir) -> dict:
         by_class[name] = {"labelled": len(ids), "scored": len(ids - missing)}
     return {"labelled": len(labels), "scored": len(labels) - len(not_scored),
             "by_class": by_class, "not_scored": not_scored}  # fmt: skip
-
-
-def _label_filters(labels: pd.DataFrame) -> list[str]:
-    """Per labelled woman, the study's filters her labels row applies ('deodorant', 'single
-    breast', as cohort.prepare reads them), joined; '' for none."""
-    names = {"deodorant": "deodorant", "single_breast": "single breast"}
-    present = [column for column in names if column in labels]
-    return [", ".join(names[c] for c in present if _yes(row[c]))
-            for _, row in labels[present].iterrows()]  # fmt: skip
-
-
-def _yes(value) -> bool:
-    return value is not None and not pd.isna(value) and bool(value)
 
 
 def _with_numbers(cohort: pd.DataFrame) -> pd.DataFrame:

@@ -48,6 +48,17 @@ def with_y(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(y=labels_to_y(table["label"]))
 
 
+# The study's filters a labels row can apply, by column: the women `prepare` leaves out.
+LABEL_FILTERS = {"deodorant": "deodorant", "single_breast": "single breast"}
+
+
+def label_filters(row) -> list[str]:
+    """The study's filters a labels row (a mapping) applies; a missing value (NA) is no, as the
+    table gives no reason to drop her."""
+    return [name for column, name in LABEL_FILTERS.items()
+            if (v := row.get(column)) is not None and not pd.isna(v) and bool(v)]  # fmt: skip
+
+
 def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     """Read and check the labels CSV (or table); returns patient_id (int), diagnosis, then
     optional columns."""
