@@ -89,7 +89,7 @@ def _explain(args: argparse.Namespace) -> int:
     --device, --out) fails once with exit status 2; with several files, a file that fails is
     said and the others are still explained (exit status 1)."""
     from thermocad.inference.explain import explain_file
-    from thermocad.inference.figures import check_out_dir, figure_names, load_explained
+    from thermocad.inference.figures import check_out_dir, figure_names, load_explained, own_name
     from thermocad.utils.errors import ThermocadError
     from thermocad.utils.progress import log
 
@@ -108,7 +108,7 @@ def _explain(args: argparse.Namespace) -> int:
             log(f"failed: {exc}")  # several: the others are still explained
             failed += 1
             continue
-        renamed = name != f"{file.stem}_gradcam.png"
+        renamed = name != own_name(file)
         log(f"wrote {path}" + (f" (for {file}: another file given has its name)" * renamed))
     return 1 if failed else 0
 

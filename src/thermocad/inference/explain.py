@@ -227,7 +227,7 @@ def explain_file(
     import textwrap
 
     from thermocad.evaluation.lockbox import seen_patients
-    from thermocad.inference.figures import load_explained, read_checked, write_figure
+    from thermocad.inference.figures import load_explained, own_name, read_checked, write_figure
     from thermocad.inference.notes import input_note, result_line, training_note, void_note
     from thermocad.inference.predict import check_unit
     from thermocad.preprocess.plausible import check_plausible
@@ -240,7 +240,7 @@ def explain_file(
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     check_plausible(thermogram)
     # The file as given where its figure's name is not its own (another file has its name).
-    shown_name = path.name if name in (None, f"{path.stem}_gradcam.png") else str(path)
+    shown_name = path.name if name in (None, own_name(path)) else str(path)
     title = printable_name(shown_name)  # a name that is not UTF-8 cannot be drawn as it is
     seen = seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else set()
     notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen, bundle.meta))

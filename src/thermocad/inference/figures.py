@@ -20,6 +20,11 @@ SUFFIX = "_gradcam.png"  # FILE's stem + SUFFIX, in --out
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".pdf")
 
 
+def own_name(path: str | os.PathLike) -> str:
+    """The figure's name for a file whose name no other file given shares."""
+    return Path(path).stem + SUFFIX
+
+
 def load_explained(run_dir: str | os.PathLike, device: str = "auto") -> ModelBundle:
     """The PyTorch model Grad-CAM explains, with its warnings logged (each once): an exported
     .onnx file, a missing extra, a bad model or --device are the command's errors."""
@@ -97,7 +102,7 @@ def read_checked(path: Path, out_dir: str | os.PathLike, name: str | None,
 
     thermogram = read_thermal(path)
     check_out_dir(out_dir, path.stem)
-    target = check_writable(Path(out_dir) / (name or path.stem + SUFFIX), force)
+    target = check_writable(Path(out_dir) / (name or own_name(path)), force)
     folder = path.absolute().parent.resolve()
     if folder == target.parent.resolve() or folder in target.parent.resolve().parents:
         log(f"note: {target} is inside {path.name}'s folder {path.parent}: a later predict or "
