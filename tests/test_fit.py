@@ -55,6 +55,13 @@ def test_fit_then_predict(tmp_path, capsys):
     assert set(meta["cv"]["halves"]) == {"cnn", "baseline"}
     cv_json = json.loads((run / "cv" / "metrics.json").read_text())
     assert {"overall", "batch A"} <= set(cv_json["halves"]["baseline"]["subsets"])
+    # The intervals the model card shows: Wilson for the rates, each half's overall AUC's.
+    pat = cv_json["patient"]
+    assert meta["cv"]["sensitivity_ci"] == pytest.approx(pat["proportion_ci"]["sensitivity"])
+    assert meta["cv"]["specificity_ci"] == pytest.approx(pat["proportion_ci"]["specificity"])
+    for name in ("cnn", "baseline"):  # 6 Sick, 6 Healthy: an interval each
+        overall = cv_json["halves"][name]["subsets"]["overall"]
+        assert meta["cv"]["halves"][name]["patient_roc_auc_ci"] == pytest.approx(overall["ci"])
     card = (run / "README.md").read_text()
     assert "Cross-validated by `thermocad fit`" in card  # the model card
     for named in re.findall(r"`([\w./]+)`", card.split("## Files")[1]):  # the files it lists

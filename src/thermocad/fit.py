@@ -76,6 +76,7 @@ def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: i
                out: Path) -> dict:  # fmt: skip
     """Write cv/oof_predictions.csv and cv/metrics.json; return what model.json records."""
     from thermocad.evaluation.evaluate import evaluate_predictions, halves_by_period
+    from thermocad.evaluation.metrics import proportion_intervals
     from thermocad.evaluation.periods import period_columns
     from thermocad.utils.files import clean_json
 
@@ -89,10 +90,12 @@ def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: i
         "folds": folds, "seed": seed, "patients": pat["n"],
         "patient_roc_auc": pat["roc_auc"], "patient_roc_auc_ci": pat["bootstrap_ci"].get("roc_auc"),
         "sensitivity": pat["sensitivity"], "specificity": pat["specificity"],
+        **{f"{k}_ci": proportion_intervals(pat).get(k) for k in ("sensitivity", "specificity")},
         **period_columns(metrics["by_period"]),
         "healthy_date_drift": metrics["by_period"].get("healthy_date_drift"),
         "healthy_room_drift": metrics["by_period"].get("healthy_room_drift"),
-        "halves": {k: {"patient_roc_auc": v["subsets"]["overall"]["roc_auc"], **period_columns(v)}
+        "halves": {k: {"patient_roc_auc": v["subsets"]["overall"]["roc_auc"],
+                       "patient_roc_auc_ci": v["subsets"]["overall"].get("ci"), **period_columns(v)}
                    for k, v in metrics["halves"].items()},
         "details": "cv/metrics.json", "predictions": "cv/oof_predictions.csv",
     })  # fmt: skip

@@ -136,6 +136,34 @@ def test_report_notes_the_drift_and_flags_it_when_its_interval_excludes_half():
     assert plain.startswith("<p>Date drift") and "15 imaged inside" in plain
 
 
+def test_report_notes_read_back_from_metrics_json_without_intervals():
+    """metrics.json stores an undefined interval as [null, null]: the notes and the period
+    table read it back as no interval, flag nothing and say why (it raised TypeError)."""
+    import json
+
+    from thermocad.reporting.periods import drift_note, period_table, room_note
+
+    periods = json.loads(json.dumps({
+        "dates": True, "period_ranges": {"A": ["2013-03-01", "2013-06-01"]},
+        "subsets": {"overall": {"n": 24, "n_sick": 8, "roc_auc": 0.8, "ci": [0.6, 0.95]},
+                    "batch A": {"n": 17, "n_sick": 3, "roc_auc": 0.5, "ci": [float("nan")] * 2},
+                    "period-matched": {"n": 7, "n_sick": 3, "roc_auc": 0.167, "ci": None}},
+        "healthy_date_drift": {"batch": "A", "roc_auc": 0.95, "ci": [None, None],
+                               "n_inside": 4, "n_outside": 10},
+        "healthy_room_drift": {"batch": "A", "rho": 0.3, "ci": [None, None], "n": 14},
+    }).replace("NaN", "null"))  # fmt: skip
+    note = drift_note(periods["healthy_date_drift"])
+    assert note.startswith("<p>Date drift") and (
+        "AUC 0.950 (no interval: fewer than 5 Healthy women inside it)" in note
+    )
+    assert room_note(periods["healthy_room_drift"]).startswith("<p>Room drift")
+    assert "is 0.30: no interval" in room_note(periods["healthy_room_drift"])
+    shown = period_table(periods)
+    assert "0.500 (no interval: fewer than 5 Sick women)" in shown
+    assert "0.167 (no interval: fewer than 5 Sick and Healthy women)" in shown
+    assert '0.800 <span class="ci">(0.600-0.950)</span>' in shown
+
+
 def _rooms(n_healthy: int, prob_of_room) -> pd.DataFrame:
     """Healthy women in rooms 20-25 C with P(Sick) a function of the room; 5 Sick women."""
     room = np.linspace(20, 25, n_healthy)

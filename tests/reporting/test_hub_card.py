@@ -82,8 +82,10 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
           "batch": "A", "batch_roc_auc": 0.897, "batch_roc_auc_lo": 0.815,
           "batch_roc_auc_hi": 0.957, "period_roc_auc": 0.733, "period_roc_auc_lo": 0.55,
           "period_roc_auc_hi": 0.895, "sensitivity": 0.939, "specificity": 0.803,
-          "halves": {"cnn": {"patient_roc_auc": 0.9, "batch_roc_auc": 0.865,
-                             "period_roc_auc": 0.812},
+          "sensitivity_ci": [0.835, 0.968], "specificity_ci": [0.696, 0.880],
+          "halves": {"cnn": {"patient_roc_auc": 0.9, "patient_roc_auc_ci": [0.84, 0.95],
+                             "batch_roc_auc": 0.865, "batch_roc_auc_lo": 0.78,
+                             "batch_roc_auc_hi": 0.93, "period_roc_auc": 0.812},
                      "baseline": {"patient_roc_auc": 0.86, "batch_roc_auc": 0.77,
                                   "period_roc_auc": float("nan")}},
           "healthy_date_drift": {"batch": "A", "roc_auc": 0.781, "ci": [0.607, 0.919],
@@ -110,9 +112,10 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
         and "a head trained for 30 epochs on the frozen body's features" in text
     )
     assert "| served (this model) | 0.934 (0.885-0.971) | 0.897 (0.815-0.957) |" in text
-    assert "| its CNN alone | 0.900 | 0.865 | 0.812 |" in text
+    # The halves' intervals where model.json holds them (a model.json of before them: none).
+    assert "| its CNN alone | 0.900 (0.840-0.950) | 0.865 (0.780-0.930) | 0.812 |" in text
     assert "| its baseline alone | 0.860 | 0.770 | n/a |" in text
-    assert "sensitivity 0.939, specificity 0.803" in text
+    assert "sensitivity 0.939 (0.835-0.968), specificity 0.803 (0.696-0.880)" in text
     assert "out-of-fold predictions, so its sensitivity and specificity there" in text
     assert "**" not in text.split("## Limitations")[1]  # no warning for a model worth using
     meta["cv"] = {**cv, "warnings": ["out of fold the procedure cannot be told from chance"]}
@@ -173,3 +176,19 @@ def test_the_date_confound_is_measured_per_woman_as_the_report_does():
         "acquisition_date": [f"2013-01-{d:02d}" for d in days],
     })  # fmt: skip
     assert any("AUC 0.750" in note for note in confounds(rows))
+
+
+def test_the_card_lists_every_quantity_the_confound_audit_flags():
+    from thermocad.reporting.hub_card import confounds
+
+    # 12 Healthy women in a cool room, 12 Sick in a warm one (all batch A, no dates): the
+    # room alone separates them (AUC 1.000), which the card must say, not only batch and date.
+    n = 12
+    rows = pd.DataFrame({
+        "patient_id": range(2 * n), "label": ["Healthy"] * n + ["Sick"] * n,
+        "acquisition_batch": "A", "room_median": [20.0 + i / 10 for i in range(n)] + [24.0 + i / 10 for i in range(n)],
+    })  # fmt: skip
+    notes = confounds(rows)
+    assert any(note.startswith("room temperature (background median, C) alone separates the classes (AUC overall 1.000")
+               for note in notes), notes  # fmt: skip
+    assert "no acquisition date recorded in the split: its confound is not measured" in notes

@@ -17,7 +17,7 @@ from thermocad.evaluation import compare as C
 from thermocad.evaluation import periods as EP
 from thermocad.reporting import periods as P
 from thermocad.reporting import report as R
-from thermocad.reporting.modelcard import find_study_inputs
+from thermocad.reporting.study_files import find_study_inputs
 from thermocad.utils.errors import OutputExistsError
 
 
@@ -57,6 +57,27 @@ def test_report_has_every_section_and_is_self_contained(study_dir):
         R.write_report(study_dir / "report.html", **inputs)
 
 
+def test_a_report_written_elsewhere_leaves_the_study_folder_as_it_was(study_dir, tmp_path):
+    inputs = find_study_inputs(study_dir)
+    before = {p: p.stat().st_mtime_ns for p in study_dir.rglob("*")}
+    R.write_report(tmp_path / "elsewhere.html", **inputs)
+    after = {p: p.stat().st_mtime_ns for p in study_dir.rglob("*")}
+    assert after == before  # no figure drawn into the study (comparison_auc.png was)
+
+
+def test_the_model_cards_limitations_name_this_cohorts_confounds(study_dir):
+    from thermocad.reporting.modelcard import _limitations
+
+    cohort_csv = study_dir / "cohort" / "cohort.csv"
+    cohort = pd.read_csv(cohort_csv)
+    cohort["room_median"] = 20.0 + 4.0 * (cohort["label"] == "Sick") + 0.01 * cohort.index
+    cohort.to_csv(cohort_csv, index=False)
+    text = _limitations(cohort_csv)
+    assert "In this cohort: room temperature (background median, C) alone separates" in text
+    assert " 5 times " not in text and "called the same 71" not in text  # no other model's figures
+    assert "In this cohort" not in _limitations(None)
+
+
 def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa: F811
     root = tmp_path / "study"
     (root / "cohort").mkdir(parents=True)
@@ -93,7 +114,9 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     assert f"at threshold {test['threshold']:.3f}" in glance
     card = text.split('<section id="model-card">')[1]
     assert (
-        "Result (nested cross-validation)" in card and "On women no choice saw: overall AUC" in card
+        "Result (nested cross-validation)" in card
+        and "On women no choice saw: overall (all batch A) AUC" in card  # batch A not repeated
+        and "; batch A AUC" not in card
     )
     # The folder reused (--force) by a comparison with neither nested CV nor a test split:
     # the earlier nested/ and test/ folders stay, and are not reported as this comparison's.
@@ -249,7 +272,7 @@ def test_a_comparison_that_did_not_finish_reports_nothing_of_an_earlier_one(stud
 
 
 def test_a_report_on_synthetic_women_says_so_at_the_top(tmp_path):
-    from thermocad.reporting.modelcard import synthetic_note
+    from thermocad.reporting.study_files import synthetic_note
     from thermocad.synth.files import TRUTH
 
     (tmp_path / "syn").mkdir()
@@ -324,7 +347,7 @@ def test_a_metrics_table_says_why_an_interval_is_missing():
 def test_a_smoke_comparison_says_so_at_the_top(tmp_path):
     import json
 
-    from thermocad.reporting.modelcard import smoke_note
+    from thermocad.reporting.study_files import smoke_note
 
     run = tmp_path / "compare" / "efficientnet_lite0" / "fold0"
     run.mkdir(parents=True)

@@ -105,14 +105,13 @@ def external_table(result: dict) -> str:
 def _few(overall: dict, result: dict) -> str:
     """'fewer than 5 Sick women' when a class of the scored women is too small for a bootstrap
     interval (evaluation.metrics.MIN_PER_CLASS), else ''."""
-    from thermocad.evaluation.metrics import MIN_PER_CLASS
+    from thermocad.evaluation.metrics import too_few
 
     patient = result["served"].get("patient") or {}  # for the overall cell, when it lacks n
     n, sick = overall.get("n", patient.get("n")), overall.get("n_sick", patient.get("n_sick"))
     if n is None or sick is None:
         return ""
-    small = [name for name, k in (("Sick", sick), ("Healthy", n - sick)) if k < MIN_PER_CLASS]
-    return f"fewer than {MIN_PER_CLASS} {' and '.join(small)} women" if small else ""
+    return too_few({"Sick": sick, "Healthy": n - sick})
 
 
 def _models(result: dict):

@@ -204,6 +204,13 @@ def _replicate(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, floa
 MIN_PER_CLASS = 5
 
 
+def too_few(counts: dict[str, int]) -> str:
+    """'fewer than 5 Sick women' (or 'Sick and Healthy', ...) for the groups of `counts`
+    (name: women) too small for a bootstrap interval, else ''."""
+    small = [name for name, k in counts.items() if k < MIN_PER_CLASS]
+    return f"fewer than {MIN_PER_CLASS} {' and '.join(small)} women" if small else ""
+
+
 def bootstrap_ci(
     df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
 ) -> dict[str, tuple[float, float]]:

@@ -218,11 +218,9 @@ def room_drift_words(drift: dict) -> str:
     the 44 Healthy women of batch A, Spearman's rho of P(Sick) with the room temperature (the
     background's median) is 0.16 (-0.15 to 0.45): inconclusive, the interval holds 0 and
     drifts as large as 0.45" (with few women even DMR-IR's 0.32 often reads so)."""
-    from thermocad.utils.tables import fmt_ci
+    from thermocad.utils.tables import finite_interval, fmt_ci
 
-    ci = drift.get("ci")
-    if ci is not None and not all(isinstance(v, int | float) and np.isfinite(v) for v in ci):
-        ci = None
+    ci = finite_interval(drift.get("ci"))
     where = f" of batch {drift['batch']}" if drift.get("batch") not in (None, "all") else ""
     if ci and ci[0] > 0:
         verdict = "P(Sick) rises with the room"

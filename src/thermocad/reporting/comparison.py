@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -27,10 +28,12 @@ def comparison_section(compare_dir: Path | None) -> str:
     served = {r["model"]: display_name(r) for _, r in t.iterrows()}
     best = (read_json(Path(compare_dir) / "best.json") or {}).get("best", "?")
     ok = t[t["status"] == "ok"]
-    bars = Path(compare_dir) / "comparison_auc.png"
-    plot_bars(dict(zip(ok["model"].map(served), ok["roc_auc"], strict=True)),
-              {served[r.model]: (r.roc_auc_lo, r.roc_auc_hi) for r in ok.itertuples()},
-              bars, "validation ROC AUC (95% CI)")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:  # drawn for the page: the study stays as it was
+        bars = Path(tmp) / "comparison_auc.png"
+        plot_bars(dict(zip(ok["model"].map(served), ok["roc_auc"], strict=True)),
+                  {served[r.model]: (r.roc_auc_lo, r.roc_auc_hi) for r in ok.itertuples()},
+                  bars, "validation ROC AUC (95% CI)")  # fmt: skip
+        bars_img = img(bars, "validation AUC per model", 520)
     shown = _shown(t, served)
     halves = ("<p>A model named ARCH+baseline is the CNN averaged with the classical baseline, "
               "as served; the column CNN alone gives its CNN half by itself.</p>"
@@ -41,7 +44,7 @@ def comparison_section(compare_dir: Path | None) -> str:
             f"matrices below count images. Intervals: Wilson (proportions), bootstrap over patients "
             f"(AUC). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"
             + halves
-            + table(shown) + img(bars, "validation AUC per model", 520) + "<div class=row>")  # fmt: skip
+            + table(shown) + bars_img + "<div class=row>")  # fmt: skip
     for name in ok["model"]:
         shown_as = served[name]
         body += img(

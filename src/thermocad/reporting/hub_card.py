@@ -104,7 +104,9 @@ def _counts(train: pd.DataFrame, valid: pd.DataFrame | None) -> str:
 
 
 def confounds(rows: pd.DataFrame) -> list[str]:
-    """What besides disease separates the classes in these rows: batch and acquisition date."""
+    """What besides disease separates the classes in these rows: the batch, the acquisition
+    date, and every other quantity the confound audit flags (the report's, per woman)."""
+    from thermocad.evaluation.confounds import QUANTITIES, audit_notes, confound_audit
 
     def recorded(column: str) -> bool:  # prepare writes both columns, empty when unknown
         return column in rows.columns and rows[column].fillna("").astype(str).str.strip().any()
@@ -120,18 +122,16 @@ def confounds(rows: pd.DataFrame) -> list[str]:
             notes.append("every acquisition batch holds both classes")
     else:
         notes.append("no acquisition batch recorded in the split: its confound is not measured")
-    if recorded("acquisition_date"):  # per woman, as the report's confound audit says it
-        from thermocad.evaluation.confounds import QUANTITIES, confound_audit
-
-        audit = confound_audit(rows).set_index("quantity")
-        auc = audit.loc[QUANTITIES["acquisition_date"], "AUC overall"]
+    audit, date = confound_audit(rows), QUANTITIES["acquisition_date"]
+    if recorded("acquisition_date"):  # the date's AUC is said, flagged or not
+        auc = audit.set_index("quantity").loc[date, "AUC overall"]
         if np.isfinite(auc):
             notes.append(f"the acquisition date alone separates Sick from Healthy women with "
                          f"AUC {auc:.3f} (0.5 = no information): the classes were imaged at "
                          "different times (room, season, camera set-up)")  # fmt: skip
     else:
         notes.append("no acquisition date recorded in the split: its confound is not measured")
-    return notes
+    return notes + audit_notes(audit[audit["quantity"] != date])
 
 
 def _threshold_source(meta: dict) -> str:
@@ -141,9 +141,7 @@ def _threshold_source(meta: dict) -> str:
         return (f"the highest reaching sensitivity {prov.get('target_sensitivity') or TARGET_SENSITIVITY:g} on the "
                 "pooled out-of-fold predictions of `thermocad fit`'s cross-validation")  # fmt: skip
     if prov.get("threshold_method") == "youden":
-        return (
-            "Youden's J on the pooled out-of-fold predictions of `thermocad fit`'s cross-validation"
-        )
+        return "Youden's J on the pooled out-of-fold predictions of `thermocad fit`'s cross-validation"  # fmt: skip
     return METHODS.get(str(meta.get("threshold_method")), "given at training")
 
 
@@ -262,11 +260,12 @@ def _cv_evaluation(cv: dict) -> list[str]:
              f"| {auc(cv.get('period_roc_auc'), cv.get('period_roc_auc_lo'), cv.get('period_roc_auc_hi'))} |"]  # fmt: skip
     for name, row in (cv.get("halves") or {}).items():
         label = {"cnn": "CNN"}.get(name, name)
-        lines.append(f"| its {label} alone | {auc(row.get('patient_roc_auc'))} "
-                     f"| {auc(row.get('batch_roc_auc'))} "
-                     f"| {auc(row.get('period_roc_auc'))} |")  # fmt: skip
-    lines += ["", f"At the stored threshold, out of fold: sensitivity {auc(cv.get('sensitivity'))}, "
-              f"specificity {auc(cv.get('specificity'))}."]  # fmt: skip
+        lines.append(f"| its {label} alone | {auc(row.get('patient_roc_auc'), *(row.get('patient_roc_auc_ci') or []))} "
+                     f"| {auc(row.get('batch_roc_auc'), row.get('batch_roc_auc_lo'), row.get('batch_roc_auc_hi'))} "
+                     f"| {auc(row.get('period_roc_auc'), row.get('period_roc_auc_lo'), row.get('period_roc_auc_hi'))} |")  # fmt: skip
+    lines += ["", f"At the stored threshold, out of fold (95% Wilson intervals): sensitivity "
+              f"{auc(cv.get('sensitivity'), *(cv.get('sensitivity_ci') or []))}, specificity "
+              f"{auc(cv.get('specificity'), *(cv.get('specificity_ci') or []))}."]  # fmt: skip
     drift = cv.get("healthy_date_drift")
     if drift:
         lines += ["", f"Date drift: among the Healthy women of batch {drift['batch']}, P(Sick) "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ import pandas as pd
 from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.models.words import synthetic_training, training_sentence
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, section
+from thermocad.reporting.study_files import synthetic_note
 
 
 def best_run_dir(compare_dir: Path | None) -> Path | None:
@@ -45,19 +47,20 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
         from thermocad.reporting.plots import save
 
         bundle, body = load_bundle(run_dir), ""
-        for i, row in enumerate(_examples(test_dir, n).itertuples()):
-            t = read_thermal(row.path)
-            label = "Sick" if row.y else "Healthy"
-            name = Path(row.path).name
-            fig = explain_array(bundle, t.array, t.unit, title=f"{name} (truly {label})",
-                                threshold=threshold)  # fmt: skip
-            cut = threshold if threshold is not None else bundle.threshold
-            body += img(
-                save(fig, test_dir / f"gradcam_{i}.png"),
-                f"Grad-CAM of {name}: truly {label}, P(Sick) {row.prob:.3f}, "
-                f"called {called(row.prob, cut)}",
-                wide=True,
-            )
+        with tempfile.TemporaryDirectory() as tmp:  # drawn for the page: the study stays as it was
+            for i, row in enumerate(_examples(test_dir, n).itertuples()):
+                t = read_thermal(row.path)
+                label = "Sick" if row.y else "Healthy"
+                name = Path(row.path).name
+                fig = explain_array(bundle, t.array, t.unit, title=f"{name} (truly {label})",
+                                    threshold=threshold)  # fmt: skip
+                cut = threshold if threshold is not None else bundle.threshold
+                body += img(
+                    save(fig, Path(tmp) / f"gradcam_{i}.png"),
+                    f"Grad-CAM of {name}: truly {label}, P(Sick) {row.prob:.3f}, "
+                    f"called {called(row.prob, cut)}",
+                    wide=True,
+                )
     except Exception as exc:  # an explanation failing must not lose the whole report
         return section(
             "gradcam", f"<p class=missing>Not available: {esc(type(exc).__name__)}: {esc(exc)}</p>"
@@ -139,22 +142,26 @@ def tested_run_note(test: dict) -> str:
             "outside fold 0, not on every non-test woman.")  # fmt: skip
 
 
-def _limitations(synthetic: bool) -> str:
-    """What the figures cannot say: of synthetic patients, or of a small confounded cohort."""
-    if synthetic:
+def _limitations(cohort_csv) -> str:
+    """What the figures cannot say: of synthetic patients, or of a small confounded cohort
+    (with what this cohort's confound audit flags)."""
+    if synthetic_note(cohort_csv) is not None:
         return ("The patients are synthetic (thermocad synth): the figures show the pipeline "
                 "working on a generator's disease, and say nothing about women or clinical "
                 "performance; the shortcut audit finds only what the generator was asked to "
                 "draw (synth --batch-effect).")  # fmt: skip
+    from thermocad.evaluation.confounds import audit_notes, confound_audit
+
+    found = cohort_csv and Path(cohort_csv).exists()
+    flags = audit_notes(confound_audit(pd.read_csv(cohort_csv, keep_default_na=False, na_values=[""]))) if found else []  # fmt: skip
     return ("Small, single-centre data; confidence intervals are wide. Where the acquisition "
-            "batch or date is confounded with the diagnosis (in DMR-IR batch B is all Sick, and "
-            "the classes were imaged in different years), overall figures can reward a "
-            "shortcut: the within-batch and period-matched figures are the honest ones (Confound "
-            "audit). Scores can follow the room temperature: on DMR-IR, thermocad's default "
-            "model called the same 71 Healthy women Sick 5 times when re-rendered as if imaged "
-            "in a 20 °C room and 27 times in a 26 °C one (docs/evaluation.md; `thermocad fit` "
-            "measures its own model's). The threshold was chosen on validation data and will "
-            "need re-tuning on new cameras.")  # fmt: skip
+            "batch or date is confounded with the diagnosis, overall figures can reward a "
+            "shortcut: the within-batch and period-matched figures are the honest ones. "
+            + (f"In this cohort: {'; '.join(flags)} (Confound audit). " if flags else "")
+            + "Scores can follow the room temperature: on DMR-IR, re-rendering the same Healthy "
+            "women as if imaged in a warmer room raised their P(Sick) (docs/evaluation.md; "
+            "`thermocad fit` measures its own model's room stress). The threshold was chosen "
+            "on validation data and will need re-tuning on new cameras.")  # fmt: skip
 
 
 SCREENING_PREVALENCE = 0.005  # about 5 cancers per 1,000 women screened
@@ -193,6 +200,7 @@ def _failures(test: dict | None) -> str:
 def _nested_headline(compare_dir: Path | None) -> str:
     """The study's result in one sentence: the nested outer estimate, by period (`compare_dir`:
     the comparison that ran nested cross-validation, else None)."""
+    from thermocad.evaluation.periods import shown_subsets
     from thermocad.reporting.html import read_json
     from thermocad.reporting.periods import entry_ci
 
@@ -201,7 +209,7 @@ def _nested_headline(compare_dir: Path | None) -> str:
         return "not run (--nested): the figures below were used to choose the model"
     subsets = nested["metrics"]["subsets"]
     parts = [f"{name} AUC {entry_ci(e, 'roc_auc', 'ci')} (n={e['n']})"
-             for name, e in subsets.items() if e.get("n")]  # fmt: skip
+             for name, e in shown_subsets(subsets).items() if e.get("n")]  # fmt: skip
     overall = subsets.get("overall", {})
     return ("On women no choice saw: " + "; ".join(parts) + "; sensitivity "
             f"{entry_ci(overall, 'sensitivity', 'sensitivity_ci')}, specificity "
@@ -236,7 +244,7 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
         "Model": _model_summary(compare_dir, run_dir),
         "Result (nested cross-validation)": _nested_headline(nested_dir),
         "Metrics (95% intervals)": metrics,
-        "Limitations": _limitations(synthetic_note(cohort_csv) is not None),
+        "Limitations": _limitations(cohort_csv),
         "Failure cases": _failures(test),
         "Ethical considerations": DISCLAIMER + " Thermograms are images of women's bodies: keep "
         "them, the cohort tables and these reports under the data's access terms.",
@@ -246,49 +254,3 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
     body = "<dl class=card>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v) if k != 'Model' else v}</dd>"
                                        for k, v in items.items()) + "</dl>"  # fmt: skip
     return section("model-card", body)
-
-
-def find_study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
-    """Locate cohort.csv, split.csv and the comparison folder inside a study directory."""
-    root = Path(study_dir)
-
-    def first(*cands: str) -> Path | None:
-        return next((root / c for c in cands if (root / c).exists()), None)
-
-    return {
-        "cohort_csv": first("cohort/cohort.csv", "cohort.csv"),
-        "split_csv": first("split.csv", "cohort/split.csv"),
-        "compare_dir": first("compare"),
-    }
-
-
-def synthetic_note(cohort_csv) -> str | None:
-    """Said at the top when every kept image came from `thermocad synth`."""
-    from thermocad.cohort.prepare import kept_rows
-    from thermocad.synth.files import synthetic_share
-
-    if not cohort_csv or not Path(cohort_csv).exists():
-        return None
-    kept = kept_rows(pd.read_csv(cohort_csv))
-    if len(kept) and synthetic_share(kept["path"]) == 1:
-        return ("Synthetic data written by thermocad synth: these figures show the pipeline "
-                "working, not how it does on women.")  # fmt: skip
-    return None
-
-
-def smoke_note(compare_dir: Path | None) -> str | None:
-    """Said at the top when a CNN of the comparison was a smoke run (`--smoke`: a few batches
-    per epoch): its figures would otherwise read as a model's."""
-    if not compare_dir:
-        return None
-    batches = set()
-    for config in Path(compare_dir).glob("*/*/config.json"):
-        try:
-            batches.add(json.loads(config.read_text()).get("max_batches"))
-        except (OSError, ValueError, AttributeError):
-            continue
-    batches.discard(None)
-    if not batches:
-        return None
-    return (f"A smoke run ({max(batches)} batches per epoch, a check of the code): these "
-            "figures say nothing about how any model does.")  # fmt: skip

@@ -8,6 +8,7 @@ import pandas as pd
 
 from thermocad.evaluation.periods import shown_subsets
 from thermocad.reporting.html import esc, fmt_ci, read_json, section, table
+from thermocad.utils.tables import finite_interval
 
 
 def auc_n(row, key: str) -> str:
@@ -28,11 +29,20 @@ def period_table(periods: dict | None) -> str:
         return '<p class="missing">no by-period metrics</p>'
     rows = []
     for name, e in shown_subsets(periods["subsets"]).items():
-        ci = tuple(e["ci"]) if e.get("ci") else None
-        auc = "n/a" if e.get("roc_auc") is None else fmt_ci(e["roc_auc"], ci)
         n = "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']} Sick)"
-        rows.append({"subset": name, "patients": n, "AUC (95% CI)": auc})
+        rows.append({"subset": name, "patients": n, "AUC (95% CI)": subset_auc(e)})
     return table(pd.DataFrame(rows)) + period_note(periods)
+
+
+def subset_auc(entry: dict) -> str:
+    """'0.812 (0.700-0.900)', or '0.500 (no interval: fewer than 5 Sick women)', or n/a."""
+    from thermocad.evaluation.metrics import too_few
+
+    shown = fmt_ci(entry.get("roc_auc"), finite_interval(entry.get("ci")))
+    if shown == "n/a" or "(" in shown or entry.get("n") is None:
+        return shown
+    few = too_few({"Sick": entry["n_sick"], "Healthy": entry["n"] - entry["n_sick"]})
+    return shown + f" (no interval: {few})" if few else shown
 
 
 def period_note(periods: dict) -> str:
@@ -52,11 +62,17 @@ def drift_note(drift: dict | None) -> str:
     """The Healthy women's date drift of P(Sick), flagged when its interval excludes 0.5."""
     if not drift:
         return ""
-    ci = tuple(drift["ci"]) if drift.get("ci") else None
+    from thermocad.evaluation.metrics import MIN_PER_CLASS
+
+    ci = finite_interval(drift.get("ci"))
+    auc = fmt_ci(drift["roc_auc"], ci)
+    few = [side for side in ("inside", "outside") if drift[f"n_{side}"] < MIN_PER_CLASS]
+    if ci is None and few:  # a figure without an interval says why
+        auc += f" (no interval: fewer than {MIN_PER_CLASS} Healthy women {' and '.join(few)} it)"
     text = (
         f"Date drift: among the Healthy women of batch {esc(drift['batch'])}, P(Sick) "
         f"tells the {drift['n_inside']} imaged inside the shared period from the "
-        f"{drift['n_outside']} imaged outside it with AUC {fmt_ci(drift['roc_auc'], ci)}. "
+        f"{drift['n_outside']} imaged outside it with AUC {auc}. "
         "All of them are Healthy: 0.5 means the model does not follow the acquisition "
         "date; above it, Healthy women imaged when Sick women were look sicker to it "
         "(below it, those imaged outside that period), and its specificity on new women "
@@ -72,7 +88,7 @@ def room_note(drift: dict | None) -> str:
 
     if not drift:  # said, not left out
         return f"<p>{esc(ROOM_DRIFT_UNMEASURED)}.</p>"
-    ci = drift.get("ci")
+    ci = finite_interval(drift.get("ci"))
     text = esc(room_drift_words(drift)) + (
         ". All of them are Healthy: 0 means the model does not follow the room; above it, "
         "women imaged in a warmer room look sicker to it (below, in a colder one), so a room "
@@ -84,8 +100,7 @@ def room_note(drift: dict | None) -> str:
 
 def entry_ci(entry: dict, key: str, interval: str) -> str:
     """'0.912 (0.850-0.960)' from a by-period entry, n/a when undefined."""
-    ci = entry.get(interval)
-    return fmt_ci(entry.get(key), tuple(ci) if ci else None)
+    return fmt_ci(entry.get(key), finite_interval(entry.get(interval)))
 
 
 def _rule(summary: dict) -> str:
@@ -108,7 +123,7 @@ def nested_section(compare_dir: Path | None) -> str:
                        "is one, was held out.</p>")  # fmt: skip
     rows = [{"patients": name,
              "n (Sick)": "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']})",
-             "AUC (95% CI)": entry_ci(e, "roc_auc", "ci"),
+             "AUC (95% CI)": subset_auc(e),
              "sensitivity (95% CI)": entry_ci(e, "sensitivity", "sensitivity_ci"),
              "specificity (95% CI)": entry_ci(e, "specificity", "specificity_ci")}
             for name, e in shown_subsets(summary["metrics"]["subsets"]).items()]  # fmt: skip

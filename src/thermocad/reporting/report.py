@@ -11,6 +11,7 @@ import pandas as pd
 
 from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.reporting import modelcard as card
+from thermocad.reporting import study_files
 from thermocad.reporting.comparison import comparison_section
 from thermocad.reporting.html import (
     CSS,
@@ -223,7 +224,7 @@ def study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
     if (Path(study_dir) / INCOMPLETE).exists():
         raise ConfigError(f"{study_dir}: the study did not finish (interrupted, failed or still "
                           "running); run `thermocad study ... --force` again")  # fmt: skip
-    inputs = card.find_study_inputs(study_dir)
+    inputs = study_files.find_study_inputs(study_dir)
     if (Path(study_dir) / "model.json").is_file() and not inputs["compare_dir"]:
         raise ConfigError(f"{study_dir}: a model's folder (`thermocad fit` or `train`), not a "
                           "study: its card is README.md there, and a fit's cross-validation "
@@ -266,8 +267,8 @@ def write_report(
         "training stage, so the weights (and possibly the model chosen) differ from those of an "
         "uninterrupted run."
     )
-    note = " ".join(filter(None, [card.smoke_note(cdir), resumed,
-                                  note or card.synthetic_note(cohort_csv)]))  # fmt: skip
+    note = " ".join(filter(None, [study_files.smoke_note(cdir), resumed,
+                                  note or study_files.synthetic_note(cohort_csv)]))  # fmt: skip
     nested = read_json(nested_dir / "nested" / "nested.json") if nested_dir else None
     glance = at_a_glance(nested, test, ran.get("best_served")) if cdir else ""
     parts = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -61,6 +62,16 @@ def markdown_table(
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def finite_interval(ci: Sequence[Any] | None) -> tuple[float, float] | None:
+    """(low, high) when both ends are numbers, else None: metrics.json stores an undefined
+    interval (fewer than 5 women of a class) as [null, null], and in memory it is NaN."""
+    if ci is None or len(ci) != 2:
+        return None
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in ci):
+        return None
+    return float(ci[0]), float(ci[1])
 
 
 def fmt_ci(value: Any, ci: Sequence[Any] | None = None, digits: int = 3) -> str:

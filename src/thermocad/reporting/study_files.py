@@ -1,0 +1,56 @@
+"""What a study folder holds, as the report reads it: its inputs, and the notes said at the
+top of the report (synthetic patients, a smoke run)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+
+def find_study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
+    """Locate cohort.csv, split.csv and the comparison folder inside a study directory."""
+    root = Path(study_dir)
+
+    def first(*cands: str) -> Path | None:
+        return next((root / c for c in cands if (root / c).exists()), None)
+
+    return {
+        "cohort_csv": first("cohort/cohort.csv", "cohort.csv"),
+        "split_csv": first("split.csv", "cohort/split.csv"),
+        "compare_dir": first("compare"),
+    }
+
+
+def synthetic_note(cohort_csv) -> str | None:
+    """Said at the top when every kept image came from `thermocad synth`."""
+    from thermocad.cohort.prepare import kept_rows
+    from thermocad.synth.files import synthetic_share
+
+    if not cohort_csv or not Path(cohort_csv).exists():
+        return None
+    kept = kept_rows(pd.read_csv(cohort_csv))
+    if len(kept) and synthetic_share(kept["path"]) == 1:
+        return ("Synthetic data written by thermocad synth: these figures show the pipeline "
+                "working, not how it does on women.")  # fmt: skip
+    return None
+
+
+def smoke_note(compare_dir: Path | None) -> str | None:
+    """Said at the top when a CNN of the comparison was a smoke run (`--smoke`: a few batches
+    per epoch): its figures would otherwise read as a model's."""
+    if not compare_dir:
+        return None
+    batches = set()
+    for config in Path(compare_dir).glob("*/*/config.json"):
+        try:
+            batches.add(json.loads(config.read_text()).get("max_batches"))
+        except (OSError, ValueError, AttributeError):
+            continue
+    batches.discard(None)
+    if not batches:
+        return None
+    return (f"A smoke run ({max(batches)} batches per epoch, a check of the code): these "
+            "figures say nothing about how any model does.")  # fmt: skip
