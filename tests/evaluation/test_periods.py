@@ -287,3 +287,19 @@ def test_per_woman_tables_date_a_woman_by_her_first_image():
     women = P.period_matched(pat).set_axis(pat["patient_id"]).to_dict()
     assert women == rows.assign(m=image_level).groupby("patient_id")["m"].first().to_dict()
     assert P.period_range(rows, "A") == ("2013-07-01", "2013-12-01")  # first dates, not 2015
+
+
+def test_the_report_shows_subgroups_by_woman_with_their_sick_counts_and_wilson_intervals():
+    from thermocad.reporting.periods import subgroup_section
+
+    result = evaluate_predictions(pred_table(), 0.5, n_boot=0)
+    html_text = subgroup_section(result)
+    # One image per woman: the image-level table would repeat the patient-level one.
+    assert "Patient level, by acquisition batch" in html_text and "Image level" not in html_text
+    # Batch A at 0.5: Sick 0.5 0.7 0.9 0.8 all called (4/4); Healthy 0.1 0.3 0.2 below, 0.6 not
+    # (3/4). Wilson 95% for 4/4: 0.510-1.000; for 3/4: 0.301-0.954.
+    assert "<td>8 (4)</td>" in html_text and "<td>2 (2)</td>" in html_text
+    assert '1.000 <span class="ci">(0.510-1.000)</span>' in html_text
+    assert '0.750 <span class="ci">(0.301-0.954)</span>' in html_text
+    two = pd.concat([pred_table(), pred_table().assign(path=lambda d: d["path"] + "b")])
+    assert "Image level" in subgroup_section(evaluate_predictions(two, 0.5, n_boot=0))

@@ -261,7 +261,8 @@ def subgroup_metrics(df: pd.DataFrame, column: str, threshold: float, gap: float
                 f"the column alone separates them (possible shortcut)"
             )
         elif np.isfinite(overall_auc) and abs(m["roc_auc"] - overall_auc) > gap:
-            notes.append(f"{column}={value}: AUC {m['roc_auc']:.3f} vs {overall_auc:.3f} overall")
+            notes.append(f"{column}={value}: AUC {m['roc_auc']:.3f} vs {overall_auc:.3f} overall "
+                         f"(on {m['n_sick']} Sick and {m['n'] - m['n_sick']} Healthy)")  # fmt: skip
         groups[str(value)] = m
     return {
         "column": column,

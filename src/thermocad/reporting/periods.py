@@ -1,4 +1,5 @@
-"""The report's period-aware pieces: AUC by batch and period, the nested result, the confound audit."""
+"""The report's period-aware pieces: AUC by batch and period, the nested result, the subgroups
+and the confound audit."""
 
 from __future__ import annotations
 
@@ -171,3 +172,38 @@ def confound_block(cohort_csv: Path | None) -> str:
             "Mann-Whitney p is below 0.05 over the number of AUCs in the table (Bonferroni), "
             "so that chance in a small cohort is not flagged.</p>" + table(shown))  # fmt: skip
     return body + "".join(f"<p class=bad>Flag: {esc(n)}</p>" for n in audit_notes(audit))
+
+
+def subgroup_section(test: dict | None, cohort_csv: Path | None = None) -> str:
+    """The test's metrics within each acquisition batch, flagged, then the confound audit."""
+    subs = (test or {}).get("subgroups")
+    audit = confound_block(cohort_csv)
+    if not subs:
+        return section("subgroups", "<p>No subgroup column in the data.</p>" + audit)
+    from thermocad.evaluation.metrics import Counts, proportion_ci
+
+    body = ""
+    one_image_each = all(m["n"] == m.get("n_patients") for m in subs["image"]["groups"].values())
+    for level in ("patient",) if one_image_each else ("patient", "image"):  # else the same table
+        s = subs[level]
+
+        def rate(m: dict, name: str, women: bool = level == "patient") -> str:
+            ci = proportion_ci(name, Counts(**m["counts"])) if women else None  # Wilson: women
+            return fmt_ci(m[name], ci)  # (not images: a woman's images are correlated)
+
+        rows = [{"group": g, "n (Sick)": f"{m['n']} ({m.get('n_sick', '?')})",
+                 "patients": m.get("n_patients"),
+                 "sensitivity": rate(m, "sensitivity"), "specificity": rate(m, "specificity"),
+                 "ROC AUC": fmt_ci(m["roc_auc"])} for g, m in s["groups"].items()]  # fmt: skip
+        column = s["column"].replace("_", " ")  # acquisition_batch: acquisition batch
+        body += f"<h3>{level.title()} level, by {esc(column)}</h3>" + table(pd.DataFrame(rows))
+        for note in s["notes"]:
+            body += f"<p class=bad>Flag: {esc(note)}</p>"
+    body += (
+        "<p>A group holding a single class has no AUC: the grouping variable alone would "
+        "separate it. The within-group figures of groups with both classes are the honest "
+        "estimate when acquisition conditions differ between classes. Intervals: Wilson over "
+        "women for the rates; the AUC of each batch with its bootstrap interval is in the "
+        "test's table by batch and period.</p>"
+    )
+    return section("subgroups", body + audit)

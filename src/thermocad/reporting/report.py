@@ -25,7 +25,7 @@ from thermocad.reporting.html import (
     section,
     table,
 )
-from thermocad.reporting.periods import confound_block, nested_section, period_table
+from thermocad.reporting.periods import nested_section, period_table, subgroup_section
 from thermocad.reporting.summary import at_a_glance
 from thermocad.utils.files import atomic_write_text, check_writable
 
@@ -175,30 +175,6 @@ def calibration_section(test: dict | None, test_dir: Path | None) -> str:
             "a slope below 1 means over-confident probabilities).</p>"
             + img(test_dir / "reliability.png", "reliability diagram (test)", 360))  # fmt: skip
     return section("calibration", body)
-
-
-def subgroup_section(test: dict | None, cohort_csv: Path | None = None) -> str:
-    subs = (test or {}).get("subgroups")
-    audit = confound_block(cohort_csv)
-    if not subs:
-        return section("subgroups", "<p>No subgroup column in the data.</p>" + audit)
-    body = ""
-    for level in ("patient", "image"):
-        s = subs[level]
-        rows = [{"group": g, "n": m["n"], "patients": m.get("n_patients"),
-                 "classes": " + ".join(("Healthy", "Sick")[c] for c in m["classes"]),
-                 "sensitivity": m["sensitivity"], "specificity": m["specificity"],
-                 "ROC AUC": m["roc_auc"]} for g, m in s["groups"].items()]  # fmt: skip
-        column = s["column"].replace("_", " ")  # acquisition_batch: acquisition batch
-        body += f"<h3>{level.title()} level, by {esc(column)}</h3>" + table(pd.DataFrame(rows))
-        for note in s["notes"]:
-            body += f"<p class=bad>Flag: {esc(note)}</p>"
-    body += (
-        "<p>A group holding a single class has no AUC: the grouping variable alone would "
-        "separate it. The within-group figures of groups with both classes are the honest "
-        "estimate when acquisition conditions differ between classes.</p>"
-    )
-    return section("subgroups", body + audit)
 
 
 def galleries_section(test_dir: Path | None) -> str:
