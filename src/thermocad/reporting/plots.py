@@ -148,8 +148,10 @@ def plot_history(history: pd.DataFrame | str | Path, path: str | Path) -> Path:
         for i in starts:
             for ax in axes:
                 ax.axvline(x[i] - 0.5, color="grey", ls=":", lw=1)
-            axes[0].text(x[i] - 0.3, axes[0].get_ylim()[1], f" {h['stage'].iloc[i]}",
-                         fontsize=7, va="top", ha="left", color="grey")  # fmt: skip
+            # Upright beside its line: stages one epoch long would overlap written across.
+            axes[0].text(x[i] - 0.35, axes[0].get_ylim()[1], f"{h['stage'].iloc[i]} ",
+                         fontsize=7, va="top", ha="left", rotation=90, color="grey", zorder=5,
+                         bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.5})  # fmt: skip
     if others and h[others].stack().between(0, 1).all():
         axes[1].set_ylim(0, 1.02)
     return save(fig, path)
