@@ -117,7 +117,7 @@ class TrainConfig:
     cycle_mult: int = option(2, "each SGDR cycle this many times longer", minimum=1,
                              cli="train")  # fmt: skip
     lrs: tuple[float, ...] = option((1e-4, 1e-3, 1e-2), "unfrozen lrs: early body, late body, "
-                                    "head (three values, or one for all three)", minimum=0,
+                                    "head (three values, or one for all three), each above 0",
                                     cli="train")  # fmt: skip
     augmentation: Augmentation = option(None, "augmentation of training images", cli=None,
                                         factory=Augmentation)  # fmt: skip
@@ -145,6 +145,8 @@ class TrainConfig:
                               f"three, got {len(self.lrs)}: {list(self.lrs)}")  # fmt: skip
         if self.lr is not None and not self.lr > 0:  # 0 trains nothing
             raise ConfigError(f"lr must be above 0, got {self.lr}")
+        if not all(v > 0 for v in self.lrs):  # a group at 0 would not train: as lr
+            raise ConfigError(f"lrs must each be above 0, got {list(self.lrs)}")
         if self.head_epochs == 0 and self.frozen_cycles == 0 and self.cycles == 0:
             raise ConfigError("nothing to train: head_epochs, frozen_cycles and cycles are all 0")
         mirrored = [f"channels {list(self.channels)}" if "asymmetry" in self.channels else "",
