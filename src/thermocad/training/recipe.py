@@ -209,6 +209,33 @@ def feature_dls(
     return DataLoaders(train_dl, valid_dl, device=device)
 
 
+def head_learner(
+    train: torch.Tensor,
+    y_train: np.ndarray,
+    valid: torch.Tensor,
+    y_valid: np.ndarray,
+    make_head: Callable[[], nn.Module],
+    cfg,
+    device: torch.device,
+    workdir: Path,
+) -> Learner:
+    """The default recipe's head stage, as `train()` and `fit_head` (the nested fast path) both
+    run it: a Learner over the classifier `make_head()` alone, fed precomputed body features,
+    with class-weighted cross-entropy under `balance="loss"` (TrainConfig `cfg`: batch size,
+    balance, max_batches). `seed_head` then draws its start from the seed."""
+    from fastai.losses import CrossEntropyLossFlat
+
+    from thermocad.training.data import class_weights
+
+    dls = feature_dls(train, y_train, valid, y_valid, cfg.batch_size, device, cfg.balance)
+    head = make_head()
+    weight = class_weights(y_train).to(device) if cfg.balance == "loss" else None
+    learn = make_learner(dls, head, CrossEntropyLossFlat(weight=weight), None, workdir)
+    if cfg.max_batches:
+        learn.add_cb(LimitBatches(cfg.max_batches))
+    return learn
+
+
 def valid_probs(learn: Learner, data, model, n: int, aug) -> np.ndarray:
     """P(Sick) on the validation set, as the saved model will give it: without TTA fastai's
     predictions; with `n` copies, inference's own fixed augmented views (models.bundle.map_probs),

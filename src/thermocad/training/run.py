@@ -26,9 +26,9 @@ from thermocad.training.recipe import (
     History,
     LimitBatches,
     body_features,
-    feature_dls,
     find_lr,
     fit_schedule,
+    head_learner,
     make_learner,
     seed_head,
     sgdr_epochs,
@@ -85,17 +85,12 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int,
         fit_schedule(learn, lr, cycles, cycle_len, cycle_mult, [history], done)
 
 
-def _head_learner(data: ThermalData, model, loss, cfg: TrainConfig, workdir: Path):
+def _head_learner(data: ThermalData, model, cfg: TrainConfig, workdir: Path):
     """A Learner over the classifier alone, fed body features computed once (precompute=True)."""
     finish = data.transform.finish  # no augmentation, as in the study
-    feats = body_features(model, data.maps, finish, cfg.batch_size * 4)
-    n = data.n_train
-    dls = feature_dls(feats[:n], data.y[:n], feats[n:], data.y[n:], cfg.batch_size,
-                      data.dls.device, cfg.balance)  # fmt: skip
-    head = make_learner(dls, model.get_classifier(), loss, None, workdir)
-    if cfg.max_batches:
-        head.add_cb(LimitBatches(cfg.max_batches))
-    return head
+    feats, n, y = body_features(model, data.maps, finish, cfg.batch_size * 4), data.n_train, data.y
+    return head_learner(feats[:n], y[:n], feats[n:], y[n:], model.get_classifier, cfg,
+                        data.dls.device, workdir)  # fmt: skip
 
 
 HEAD_STAGE = "head (precomputed)"
@@ -163,7 +158,7 @@ def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -
     spec, _, data, model, loss = _setup(split_csv, cfg, None, False)
     with tempfile.TemporaryDirectory() as workdir:
         if cfg.precompute:
-            learn = _head_learner(data, model, loss, cfg, Path(workdir))
+            learn = _head_learner(data, model, cfg, Path(workdir))
         else:
             learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
         learn.freeze()
@@ -253,7 +248,7 @@ def run_training(
     with tempfile.TemporaryDirectory() as workdir:
         learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
         # As the study's precompute=True: lr_find and the head both run on cached features.
-        head = _head_learner(data, model, loss, cfg, Path(workdir)) if cfg.precompute else None
+        head = _head_learner(data, model, cfg, Path(workdir)) if cfg.precompute else None
         if "lr" not in ckpt.state:
             _lr_find_stage(head or learn, model, ckpt, cfg, out_dir)
         if cfg.max_batches:
