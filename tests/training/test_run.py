@@ -364,7 +364,12 @@ def test_resume_inside_a_stage(split, tmp_path, monkeypatch):
         if self.stage == "unfrozen" and self.epoch == 0:
             raise KeyboardInterrupt
 
+    import thermocad.training.outputs as outputs
+
+    schedules = []  # what each run draws in schedule.png
+    monkeypatch.setattr(outputs, "plot_schedule", lambda path, lrs: schedules.append(lrs))
     cfg = TrainConfig.smoke(tta=0)
+    train(split, tmp_path / "whole", cfg)  # uninterrupted
     monkeypatch.setattr(History, "after_epoch", killed_after_first_unfrozen)
     with pytest.raises(KeyboardInterrupt):
         train(split, tmp_path / "run", cfg)
@@ -376,6 +381,9 @@ def test_resume_inside_a_stage(split, tmp_path, monkeypatch):
     assert list(history["stage"]) == ["head (precomputed)", "frozen"] + ["unfrozen"] * 3
     assert list(history["epoch"].iloc[2:]) == [0, 1, 2]
     assert (tmp_path / "run" / "model.json").exists()
+    # The learning-rate schedule keeps the epoch before the interruption: the uninterrupted one.
+    whole, resumed = schedules
+    assert len(whole["unfrozen"]) == 3 * cfg.max_batches and resumed == whole
 
 
 @pytest.mark.slow

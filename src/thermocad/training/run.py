@@ -73,9 +73,13 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int,
     if done or after_skipped:
         ckpt.state.setdefault("resumed_inside", []).append({"stage": name, "epoch": done})
 
+    # fastai's Recorder holds this fit's batches only: a stage resumed inside keeps its earlier
+    # epochs' rates (saved with `done`), or schedule.png would lose them.
+    before = list(ckpt.state["lrs"].get(name, [])) if done else []
+
     def on_epoch(epoch: int) -> None:
         ckpt.state["done"][name] = epoch
-        ckpt.state["lrs"][name] = [float(v) for v in learn.recorder.lrs]
+        ckpt.state["lrs"][name] = before + [float(v) for v in learn.recorder.lrs]
         ckpt.save(model)
         if is_main_process():
             write_history(ckpt.dir.parent, ckpt.state["rows"])
