@@ -116,6 +116,36 @@ def test_a_tta_model_is_validated_as_predict_tta_gives_it(split, tmp_path):
     assert "which is not installed" in tta_note(bundle.meta, None, used=0)
 
 
+def test_tta_validation_runs_in_chunks_with_the_same_scores(monkeypatch):
+    """valid_probs with TTA holds batch_size x 4 images' views at a time (the whole validation
+    set in one pass took ~27 MB an image at 224 px), and scores as one pass does."""
+    from types import SimpleNamespace
+
+    import torch
+
+    import thermocad.models.bundle as bundle
+    from thermocad.models.registry import create_model
+    from thermocad.preprocess.transforms import EvalTransform
+    from thermocad.training.recipe import valid_probs
+
+    torch.manual_seed(0)
+    model = create_model("efficientnet_lite0", False, 1, 2)
+    transform = EvalTransform(size=32, mean=(0.5,), std=(0.5,), channels=("asymmetry",))
+    maps = np.random.default_rng(0).uniform(0, 1, (3 + 19, 32, 32)).astype(np.float32)
+    data = SimpleNamespace(maps=maps, n_train=3, transform=transform)
+    cfg = TrainConfig(batch_size=2, tta=2)
+    whole = bundle.map_probs(model, maps[3:], transform, 2, cfg.augmentation)
+    sizes, real = [], bundle.map_probs
+    monkeypatch.setattr(
+        bundle, "map_probs", lambda m, x, *a: sizes.append(len(x)) or real(m, x, *a)
+    )
+    chunked = valid_probs(None, data, model, cfg)
+    assert sizes == [8, 8, 3]
+    # Another batching moves a float32 score by an ulp or so (6e-8 here), as predict's own
+    # batches do (experiments/records/decisions.md: the threshold's 1e-5 margin covers it).
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-6)
+
+
 def test_broken_baseline_entry_is_refused_at_load(run, tmp_path):
     import shutil
 

@@ -259,9 +259,7 @@ def run_training(
             learn.add_cb(LimitBatches(cfg.max_batches))
         _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
         # A final model's "validation" rows are its training rows: nothing to predict there.
-        probs = (
-            None if fold == "all" else valid_probs(learn, data, model, cfg.tta, cfg.augmentation)
-        )
+        probs = None if fold == "all" else valid_probs(learn, data, model, cfg)
     if is_main_process():
         baseline, parts = fit_ensemble(cfg, data, probs)
         probs = parts.get("prob", probs)
