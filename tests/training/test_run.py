@@ -200,6 +200,42 @@ def test_a_run_stopped_before_its_first_checkpoint_says_force(split, tmp_path):
         load_bundle(folder)
 
 
+def test_a_run_stopped_while_removing_its_checkpoint_is_completed_by_resume(split, tmp_path,
+                                                                             monkeypatch):  # fmt: skip
+    """Killed after its model was written, between removing checkpoint/ and its INCOMPLETE
+    mark: the model is whole. It was refused, and --resume said the run "stopped before its
+    first checkpoint"; now --resume with the same options marks it complete."""
+    import thermocad.training.run as trainer
+
+    real = shutil.rmtree
+
+    def killed_after(path, *args, **kwargs):
+        real(path, *args, **kwargs)
+        if Path(path).name == "checkpoint" and (Path(path).parent / "model.json").exists():
+            raise KeyboardInterrupt
+
+    cfg = TrainConfig.smoke(tta=0, frozen_cycles=0, cycles=0)
+    folder = tmp_path / "run"
+    monkeypatch.setattr(shutil, "rmtree", killed_after)
+    with pytest.raises(KeyboardInterrupt):
+        train(split, folder, cfg)
+    monkeypatch.setattr(shutil, "rmtree", real)
+    assert (folder / "INCOMPLETE").exists() and not (folder / "checkpoint").exists()
+    weights = (folder / "model.safetensors").read_bytes()
+    with pytest.raises(ModelFormatError, match=r"model was written, .*--resume` with the same"):
+        load_bundle(folder)
+    with pytest.raises(OutputExistsError, match=r"finished model .*--resume .*marks it complete"):
+        train(split, folder, cfg)
+    with pytest.raises(ConfigError, match=r"other options .*seed \(0 -> 1\)"):
+        train(split, folder, TrainConfig.smoke(tta=0, frozen_cycles=0, cycles=0, seed=1),
+              resume=True)  # fmt: skip
+    monkeypatch.setattr(trainer, "_open", None)  # nothing is set up or trained again
+    assert train(split, folder, cfg, resume=True) == folder
+    assert not (folder / "INCOMPLETE").exists()
+    assert (folder / "model.safetensors").read_bytes() == weights
+    load_bundle(folder)
+
+
 def test_model_files_follow_the_umask(run):
     mask = os.umask(0)
     os.umask(mask)

@@ -14,6 +14,7 @@ from thermocad.reporting.plots import plot_curve
 from thermocad.training.checkpoint import (
     Checkpoint,
     check_resume,
+    complete_finished,
     open_run,
     split_fingerprint,
     start_run,
@@ -241,6 +242,8 @@ def run_training(
     get_arch(cfg.arch)  # an unknown name fails before anything is written
     if threshold is not None and not 0.0 <= threshold <= 1.0:  # model.json's bounds (meta.py)
         raise ConfigError(f"--threshold must be a probability in 0..1, got {threshold}")
+    if resume and (done := complete_finished(out_dir, {**cfg.to_dict(), "fold": fold})):
+        return done  # it stopped while removing its checkpoint: its model is whole
     if fold == "all":
         log("final model on every patient of the split outside any test set: the per-epoch "
             "valid metrics are in-sample")  # fmt: skip
