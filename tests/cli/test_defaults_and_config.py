@@ -25,6 +25,8 @@ def test_help_shows_every_default():
         text = " ".join(sub.format_help().split())  # argparse wraps lines anywhere
         for action in sub._actions:
             default = action.default
+            # None: among them TrainConfig's flags (unset, the preset's value), checked by
+            # test_help_shows_every_train_config_default
             if not action.option_strings or default is None or default is False:
                 continue
             if default is argparse.SUPPRESS:
@@ -32,6 +34,28 @@ def test_help_shows_every_default():
             # Either argparse appends "(default: X)" or the help text already states it.
             shown = str(default) in text or "default" in (action.help or "")
             assert shown, f"{name} {action.option_strings}: default {default!r} not in --help"
+
+
+def test_help_shows_every_train_config_default():
+    """The TrainConfig flags have no argparse default (an unset flag keeps the preset's value):
+    the test above skips them, so each field's default is checked in its own help here."""
+    from thermocad.training.config import default_of
+
+    subs = _subparsers()
+    checked = 0
+    for f in dataclasses.fields(TrainConfig):
+        names = {"config": ("train", "lr-find"), "train": ("train",)}.get(f.metadata["cli"], ())
+        default = default_of(f)
+        if not names or default is None:  # None: no such file or value, nothing to show
+            continue
+        shown = " ".join(map(str, default)) if isinstance(default, tuple) else str(default)
+        for name in names:
+            action = next(a for a in subs[name]._actions if a.dest == f.name)
+            said = subs[name]._get_formatter()._expand_help(action)
+            assert f"(default: {shown})" in said, f"{name} --{f.name}: {said!r}"
+            assert said in " ".join(subs[name].format_help().split())  # as printed
+            checked += 1
+    assert checked >= 25
 
 
 def test_help_shows_no_empty_defaults():
