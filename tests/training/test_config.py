@@ -151,3 +151,25 @@ def test_mirroring_inputs_are_refused_on_the_whole_frame(options):
     with pytest.raises(ConfigError, match=r"mirror about the chest box's centre.*'keep'"):
         TrainConfig(**options)
     assert TrainConfig(crop="none", channels=("temperature",), background="keep")
+
+
+def test_a_partial_config_takes_todays_defaults_and_an_old_runs_config_its_own():
+    # A config written by hand: what it leaves out is today's default (it took the fallbacks
+    # of configs from before `ensemble` and `background`: the CNN alone, the room kept).
+    assert TrainConfig.from_dict({"size": 256}) == TrainConfig(size=256)
+    assert TrainConfig.from_dict({"seed": 3, "tta": 0}).ensemble == "baseline"
+    # A run's config.json from before those options: the model it describes.
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k not in ("ensemble", "background")}
+    then = TrainConfig.from_dict(old)
+    assert (then.ensemble, then.background) == ("none", "keep")
+    # The first version's config.json (whole frame, norm_low..norm_high): the room as recorded,
+    # which its whole frame needs (background "symmetric" is refused on it).
+    first = {"arch": "efficientnet_lite0", "pretrained": True, "weights": None, "size": None,
+             "batch_size": 8, "lr": 0.01, "lr_find_iters": 100, "precompute": True,
+             "head_epochs": 1, "frozen_cycles": 2, "schedule": "sgdr", "cycles": 3,
+             "cycle_len": 1, "cycle_mult": 2, "lrs": [1e-4, 1e-3, 1e-2], "tta": 4, "seed": 0,
+             "balance": "loss", "norm": "robust", "norm_low": 22.0, "norm_high": 36.0,
+             "channels": ["temperature"], "crop": "none", "augmentation": {},
+             "max_batches": None}  # fmt: skip
+    loaded = TrainConfig.from_dict(first)
+    assert (loaded.ensemble, loaded.background, loaded.crop) == ("none", "keep", "none")

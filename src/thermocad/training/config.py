@@ -33,6 +33,15 @@ ENSEMBLES = ("baseline", "none")
 # holding another value, it names the option as removed (its model cannot be reproduced any
 # more).
 REMOVED = {"mirror": False, "optimizer": "sgd", "schedule": "sgdr"}
+# Fields every config.json has held since the first version: a dict holding them all is a saved
+# run's config, and one of those without `ensemble` or `background` predates that option (its
+# model: the CNN alone, the room as recorded). Any other dict (a partial config written by
+# hand) takes today's defaults for what it leaves out.
+SAVED_FIELDS = ("arch", "pretrained", "weights", "size", "batch_size", "lr", "lr_find_iters",
+                "precompute", "head_epochs", "frozen_cycles", "cycles", "cycle_len", "cycle_mult",
+                "lrs", "tta", "seed", "balance", "norm", "channels", "crop", "augmentation",
+                "max_batches")  # fmt: skip
+BEFORE_OPTIONS = {"ensemble": "none", "background": "keep"}
 # Values of today's options that were removed the same way, with what to say.
 REMOVED_VALUES = {
     ("norm", "celsius"): REMOVED_CELSIUS,
@@ -182,11 +191,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], **overrides: Any) -> TrainConfig:
-        """A config from config.json / model.json, including those written by older versions;
-        `overrides` (command-line flags) replace fields before the whole is checked."""
+        """A config from config.json / model.json, including those written by older versions
+        (SAVED_FIELDS), or a partial one (today's defaults for the rest); `overrides`
+        (command-line flags) replace fields before the whole is checked."""
         d = dict(d)
-        d.setdefault("ensemble", "none")  # configs from before the option: the CNN alone
-        d.setdefault("background", "keep")  # and the room as recorded
+        if all(name in d for name in SAVED_FIELDS):  # a run's, maybe from before an option
+            d = {**BEFORE_OPTIONS, **d}
         return cls(**{**cls.upgrade(d), **overrides})
 
     @classmethod
