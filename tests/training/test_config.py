@@ -173,3 +173,13 @@ def test_a_partial_config_takes_todays_defaults_and_an_old_runs_config_its_own()
              "max_batches": None}  # fmt: skip
     loaded = TrainConfig.from_dict(first)
     assert (loaded.ensemble, loaded.background, loaded.crop) == ("none", "keep", "none")
+
+
+def test_the_study_only_options_say_so_in_their_help():
+    """tta, frozen_cycles, cycles and lrs serve --study-recipe (reproducing the 2019 study), not
+    the default, against which they measured worse: their help says both."""
+    helps = {f.name: f.metadata["help"] for f in fields(TrainConfig)}
+    for name in ("tta", "frozen_cycles", "cycles", "lrs"):
+        assert "2019 study's" in helps[name] and "kept to reproduce it" in helps[name], name
+    for name in ("tta", "frozen_cycles", "cycles"):
+        assert "measured worse" in helps[name] and "records/decisions.md" in helps[name], name

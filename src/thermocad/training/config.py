@@ -113,21 +113,28 @@ class TrainConfig:
     # again on the fixed augmentation: experiments/records/decisions.md); the study's recipe,
     # which trains on augmented images, uses 4.
     # At most 32, as model.json allows (models/meta.py): each copy is a forward pass.
-    tta: int = option(0, "augmented copies averaged at validation (study: 4)", minimum=0,
-                      maximum=32, cli="train")  # fmt: skip
+    tta: int = option(0, "augmented copies averaged at validation: the 2019 study's recipe (4), "
+                      "kept to reproduce it; measured worse for the default "
+                      "(experiments/records/decisions.md)", minimum=0, maximum=32,
+                      cli="train")  # fmt: skip
     seed: int = option(0, "random seed")
 
     # --- the study's recipe: frozen and unfrozen SGDR stages on augmented images ---
-    frozen_cycles: int = option(0, "SGDR cycles with a frozen body on augmented images "
-                                "(study: 2)", minimum=0, cli="train")  # fmt: skip
-    cycles: int = option(0, "unfrozen SGDR cycles with differential lrs (study: 3)", minimum=0,
-                         cli="train")  # fmt: skip
+    frozen_cycles: int = option(0, "SGDR cycles with a frozen body on augmented images: the "
+                                "2019 study's recipe (2), kept to reproduce it; that recipe "
+                                "measured worse than the default "
+                                "(experiments/records/decisions.md)", minimum=0,
+                                cli="train")  # fmt: skip
+    cycles: int = option(0, "unfrozen SGDR cycles with differential lrs: the 2019 study's "
+                         "recipe (3), kept to reproduce it; measured worse for the default "
+                         "(experiments/records/decisions.md)", minimum=0, cli="train")  # fmt: skip
     cycle_len: int = option(1, "epochs of the first SGDR cycle", minimum=1, cli="train")
     cycle_mult: int = option(2, "each SGDR cycle this many times longer", minimum=1,
                              cli="train")  # fmt: skip
-    lrs: tuple[float, ...] = option((1e-4, 1e-3, 1e-2), "unfrozen lrs: early body, late body, "
-                                    "head (three values, or one for all three), each above 0",
-                                    cli="train")  # fmt: skip
+    lrs: tuple[float, ...] = option((1e-4, 1e-3, 1e-2), "the unfrozen stage's lrs (--cycles, "
+                                    "the 2019 study's, kept to reproduce it): early body, late "
+                                    "body, head (three values, or one for all three), each "
+                                    "above 0", cli="train")  # fmt: skip
     augmentation: Augmentation = option(None, "augmentation of training images", cli=None,
                                         factory=Augmentation)  # fmt: skip
 
