@@ -65,7 +65,8 @@ def fit_head(
     As in training: a linear head (or `make_head(n_features)`, built after seeding: the
     experiments' variants), class-weighted cross-entropy (`balance="loss"`), SGD with momentum
     0.9 at `config.lr` (a given rate: no lr_find here), `config.head_epochs` epochs of SGDR,
-    batch `config.batch_size`.
+    batch `config.batch_size`, each epoch cut at `config.max_batches` when set (--smoke): the
+    learner is train()'s own (recipe.head_learner).
     """
     import torch
 
