@@ -25,6 +25,8 @@ def test_help_shows_every_default():
         text = " ".join(sub.format_help().split())  # argparse wraps lines anywhere
         for action in sub._actions:
             default = action.default
+            # None: among them TrainConfig's flags (unset, the preset's value), checked by
+            # test_help_shows_every_train_config_default
             if not action.option_strings or default is None or default is False:
                 continue
             if default is argparse.SUPPRESS:
@@ -32,6 +34,28 @@ def test_help_shows_every_default():
             # Either argparse appends "(default: X)" or the help text already states it.
             shown = str(default) in text or "default" in (action.help or "")
             assert shown, f"{name} {action.option_strings}: default {default!r} not in --help"
+
+
+def test_help_shows_every_train_config_default():
+    """The TrainConfig flags have no argparse default (an unset flag keeps the preset's value):
+    the test above skips them, so each field's default is checked in its own help here."""
+    from thermocad.training.config import default_of
+
+    subs = _subparsers()
+    checked = 0
+    for f in dataclasses.fields(TrainConfig):
+        names = {"config": ("train", "lr-find"), "train": ("train",)}.get(f.metadata["cli"], ())
+        default = default_of(f)
+        if not names or default is None:  # None: no such file or value, nothing to show
+            continue
+        shown = " ".join(map(str, default)) if isinstance(default, tuple) else str(default)
+        for name in names:
+            action = next(a for a in subs[name]._actions if a.dest == f.name)
+            said = subs[name]._get_formatter()._expand_help(action)
+            assert f"(default: {shown})" in said, f"{name} --{f.name}: {said!r}"
+            assert said in " ".join(subs[name].format_help().split())  # as printed
+            checked += 1
+    assert checked >= 25
 
 
 def test_help_shows_no_empty_defaults():
@@ -84,8 +108,49 @@ def test_train_config_errors_are_one_line(tmp_path):
     args = build_parser().parse_args(["train", "--split", "s", "--out", "r", "--config", str(bad)])
     with pytest.raises(ConfigError, match="config.json: not a readable thermocad config"):
         _config(args)
+    full = tmp_path / "full.json"
+    full.write_text(json.dumps(TrainConfig().to_dict()))
     args = build_parser().parse_args(
-        ["train", "--split", "s", "--out", "r", "--config", str(bad), "--smoke"]
+        ["train", "--split", "s", "--out", "r", "--config", str(full), "--smoke"]
     )
-    with pytest.raises(ConfigError, match="drop --smoke"):
+    with pytest.raises(ConfigError, match="drop --smoke .*full.json is a full run's"):
         _config(args)
+
+
+def test_replaying_a_smoke_runs_config_says_so_or_needs_smoke(tmp_path, capsys):
+    """A smoke run's config keeps 2 batches per epoch (max_batches, no flag of its own): it was
+    replayed silently as a run; now it needs --smoke, and the log says it."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(TrainConfig.smoke(seed=2).to_dict()))
+    flags = ["train", "--split", "s.csv", "--out", "r", "--config", str(path)]
+    with pytest.raises(ConfigError, match=r"config.json: a smoke run's config \(2 batches per "
+                       r"epoch, max_batches=2.*add --smoke to replay it"):  # fmt: skip
+        _config(build_parser().parse_args(flags))
+    assert _config(build_parser().parse_args([*flags, "--smoke"])) == TrainConfig.smoke(seed=2)
+    assert "a smoke run: 2 batches per epoch (max_batches)" in capsys.readouterr().err
+
+
+def test_replaying_a_run_trains_on_its_fold(tmp_path, capsys):
+    """A run trained with --fold 2, replayed without --fold, trains on fold 2 (its model.json's)
+    rather than on the split column; --fold given wins, and a split-column run has none."""
+    run = tmp_path / "run"
+    run.mkdir()
+    config = TrainConfig(size=256)
+    (run / "config.json").write_text(json.dumps(config.to_dict()))
+    meta = {"config": config.to_dict(), "tensors": {}, "fold": 2}
+    (run / "model.json").write_text(json.dumps(meta))
+    parser = build_parser()
+    for given in (run, run / "config.json", run / "model.json"):
+        args = parser.parse_args(["train", "--split", "s", "--out", "r", "--config", str(given)])
+        assert _config(args) == config and args.fold == 2
+        assert "its fold: 2 (model.json; --fold gives another)" in capsys.readouterr().err
+    args = parser.parse_args(["train", "--split", "s", "--out", "r", "--config", str(run),
+                              "--fold", "1"])  # fmt: skip
+    assert _config(args) == config and args.fold == 1
+    assert "--fold 1 (the run's: 2)" in capsys.readouterr().err
+    (run / "model.json").write_text(json.dumps({**meta, "fold": None}))
+    args = parser.parse_args(["train", "--split", "s", "--out", "r", "--config", str(run)])
+    assert _config(args) == config and args.fold is None
+    # lr-find has no folds: the same folder serves for its config alone.
+    args = parser.parse_args(["lr-find", "--split", "s", "--config", str(run)])
+    assert _config(args) == config

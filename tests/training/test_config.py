@@ -33,7 +33,9 @@ from thermocad.utils.errors import ConfigError
         ({"pretrained": "yes"}, "pretrained: 'yes' is not bool"),
         ({"lrs": ["fast"]}, "lrs: .* is not a tuple of float"),
         ({"lrs": 1e-3}, "lrs: .* is not a tuple of float"),
-        ({"lrs": (-1.0,)}, "lrs must be at least 0"),
+        ({"lrs": (-1.0,)}, r"lrs must each be above 0, got \[-1.0\]"),
+        ({"lrs": (0.0, 0.0, 0.0), "cycles": 3}, r"lrs must each be above 0, got \[0.0, 0.0, 0.0\]"),
+        ({"lrs": (1e-4, 0.0, 1e-2)}, "lrs must each be above 0"),
         ({"cycle_len": 0}, "cycle_len must be at least 1"),
         ({"norm_width": 0.0}, "norm_width must be at least 0.5"),
         ({"norm": "celsius"}, "fixed Celsius window .* was removed"),
@@ -149,3 +151,35 @@ def test_mirroring_inputs_are_refused_on_the_whole_frame(options):
     with pytest.raises(ConfigError, match=r"mirror about the chest box's centre.*'keep'"):
         TrainConfig(**options)
     assert TrainConfig(crop="none", channels=("temperature",), background="keep")
+
+
+def test_a_partial_config_takes_todays_defaults_and_an_old_runs_config_its_own():
+    # A config written by hand: what it leaves out is today's default (it took the fallbacks
+    # of configs from before `ensemble` and `background`: the CNN alone, the room kept).
+    assert TrainConfig.from_dict({"size": 256}) == TrainConfig(size=256)
+    assert TrainConfig.from_dict({"seed": 3, "tta": 0}).ensemble == "baseline"
+    # A run's config.json from before those options: the model it describes.
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k not in ("ensemble", "background")}
+    then = TrainConfig.from_dict(old)
+    assert (then.ensemble, then.background) == ("none", "keep")
+    # The first version's config.json (whole frame, norm_low..norm_high): the room as recorded,
+    # which its whole frame needs (background "symmetric" is refused on it).
+    first = {"arch": "efficientnet_lite0", "pretrained": True, "weights": None, "size": None,
+             "batch_size": 8, "lr": 0.01, "lr_find_iters": 100, "precompute": True,
+             "head_epochs": 1, "frozen_cycles": 2, "schedule": "sgdr", "cycles": 3,
+             "cycle_len": 1, "cycle_mult": 2, "lrs": [1e-4, 1e-3, 1e-2], "tta": 4, "seed": 0,
+             "balance": "loss", "norm": "robust", "norm_low": 22.0, "norm_high": 36.0,
+             "channels": ["temperature"], "crop": "none", "augmentation": {},
+             "max_batches": None}  # fmt: skip
+    loaded = TrainConfig.from_dict(first)
+    assert (loaded.ensemble, loaded.background, loaded.crop) == ("none", "keep", "none")
+
+
+def test_the_study_only_options_say_so_in_their_help():
+    """tta, frozen_cycles, cycles and lrs serve --study-recipe (reproducing the 2019 study), not
+    the default, against which they measured worse: their help says both."""
+    helps = {f.name: f.metadata["help"] for f in fields(TrainConfig)}
+    for name in ("tta", "frozen_cycles", "cycles", "lrs"):
+        assert "2019 study's" in helps[name] and "kept to reproduce it" in helps[name], name
+    for name in ("tta", "frozen_cycles", "cycles"):
+        assert "measured worse" in helps[name] and "records/decisions.md" in helps[name], name

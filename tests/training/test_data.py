@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from tests.helpers.training import make_split
@@ -119,3 +120,23 @@ def test_acquisition_date_is_never_a_model_input(tmp_path):
     (maps0, y0, b0), (maps1, y1, b1) = inputs
     assert np.array_equal(maps0, maps1) and np.array_equal(y0, y1)
     assert all(bool((a == b).all()) for a, b in zip(b0, b1, strict=True))
+
+
+def test_class_weights_are_sklearns_balanced_weights_and_allow_an_absent_class():
+    """class_weights gives scikit-learn's compute_class_weight("balanced") exactly (kept as
+    our own: that one refuses a class missing from the labels, which a head trained on one
+    class's rows must not)."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from thermocad.training.data import class_weights
+
+    rng = np.random.default_rng(0)
+    for n in range(2, 120):
+        y = rng.integers(0, 2, n)
+        if len(set(y)) < 2:
+            continue
+        expected = compute_class_weight("balanced", classes=np.array([0, 1]), y=y)
+        got = class_weights(y)
+        assert got.dtype == torch.float32
+        assert np.array_equal(got.numpy(), expected.astype(np.float32))
+    np.testing.assert_array_equal(class_weights(np.array([0, 0, 0])).numpy(), [0.5, 1.5])

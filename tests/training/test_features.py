@@ -75,3 +75,15 @@ def test_fewer_training_rows_than_one_batch_is_an_error_not_an_untrained_head():
     assert fit_head(x, y, x, TrainConfig(batch_size=4, head_epochs=3)).shape == (7,)
     with pytest.raises(ConfigError, match="fit_head needs a learning rate .* got None"):
         fit_head(x, y, x, TrainConfig(batch_size=4, head_epochs=3, lr=None))  # was 1e-2 silently
+
+
+def test_fit_head_cuts_epochs_as_train_does_under_max_batches():
+    """fit_head runs train()'s own head learner (recipe.head_learner): --smoke's max_batches
+    cuts its epochs as it cuts train()'s (fit_head's copy of the learner ignored it)."""
+    rng = np.random.default_rng(1)
+    y = np.tile([0, 1], 20)
+    x = rng.normal(0, 1, (40, 6)).astype(np.float32) + y[:, None]
+    full = fit_head(x, y, x, TrainConfig(head_epochs=2, batch_size=4))
+    cut = fit_head(x, y, x, TrainConfig(head_epochs=2, batch_size=4, max_batches=1))
+    assert not np.allclose(full, cut)
+    np.testing.assert_array_equal(full, fit_head(x, y, x, TrainConfig(head_epochs=2, batch_size=4)))

@@ -116,6 +116,36 @@ def test_a_tta_model_is_validated_as_predict_tta_gives_it(split, tmp_path):
     assert "which is not installed" in tta_note(bundle.meta, None, used=0)
 
 
+def test_tta_validation_runs_in_chunks_with_the_same_scores(monkeypatch):
+    """valid_probs with TTA holds batch_size x 4 images' views at a time (the whole validation
+    set in one pass took ~27 MB an image at 224 px), and scores as one pass does."""
+    from types import SimpleNamespace
+
+    import torch
+
+    import thermocad.models.bundle as bundle
+    from thermocad.models.registry import create_model
+    from thermocad.preprocess.transforms import EvalTransform
+    from thermocad.training.recipe import valid_probs
+
+    torch.manual_seed(0)
+    model = create_model("efficientnet_lite0", False, 1, 2)
+    transform = EvalTransform(size=32, mean=(0.5,), std=(0.5,), channels=("asymmetry",))
+    maps = np.random.default_rng(0).uniform(0, 1, (3 + 19, 32, 32)).astype(np.float32)
+    data = SimpleNamespace(maps=maps, n_train=3, transform=transform)
+    cfg = TrainConfig(batch_size=2, tta=2)
+    whole = bundle.map_probs(model, maps[3:], transform, 2, cfg.augmentation)
+    sizes, real = [], bundle.map_probs
+    monkeypatch.setattr(
+        bundle, "map_probs", lambda m, x, *a: sizes.append(len(x)) or real(m, x, *a)
+    )
+    chunked = valid_probs(None, data, model, cfg)
+    assert sizes == [8, 8, 3]
+    # Another batching moves a float32 score by an ulp or so (6e-8 here), as predict's own
+    # batches do (experiments/records/decisions.md: the threshold's 1e-5 margin covers it).
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-6)
+
+
 def test_broken_baseline_entry_is_refused_at_load(run, tmp_path):
     import shutil
 
@@ -168,6 +198,42 @@ def test_a_run_stopped_before_its_first_checkpoint_says_force(split, tmp_path):
         ModelFormatError, match="before its first checkpoint: train again with --force"
     ):
         load_bundle(folder)
+
+
+def test_a_run_stopped_while_removing_its_checkpoint_is_completed_by_resume(split, tmp_path,
+                                                                             monkeypatch):  # fmt: skip
+    """Killed after its model was written, between removing checkpoint/ and its INCOMPLETE
+    mark: the model is whole. It was refused, and --resume said the run "stopped before its
+    first checkpoint"; now --resume with the same options marks it complete."""
+    import thermocad.training.run as trainer
+
+    real = shutil.rmtree
+
+    def killed_after(path, *args, **kwargs):
+        real(path, *args, **kwargs)
+        if Path(path).name == "checkpoint" and (Path(path).parent / "model.json").exists():
+            raise KeyboardInterrupt
+
+    cfg = TrainConfig.smoke(tta=0, frozen_cycles=0, cycles=0)
+    folder = tmp_path / "run"
+    monkeypatch.setattr(shutil, "rmtree", killed_after)
+    with pytest.raises(KeyboardInterrupt):
+        train(split, folder, cfg)
+    monkeypatch.setattr(shutil, "rmtree", real)
+    assert (folder / "INCOMPLETE").exists() and not (folder / "checkpoint").exists()
+    weights = (folder / "model.safetensors").read_bytes()
+    with pytest.raises(ModelFormatError, match=r"model was written, .*--resume` with the same"):
+        load_bundle(folder)
+    with pytest.raises(OutputExistsError, match=r"finished model .*--resume .*marks it complete"):
+        train(split, folder, cfg)
+    with pytest.raises(ConfigError, match=r"other options .*seed \(0 -> 1\)"):
+        train(split, folder, TrainConfig.smoke(tta=0, frozen_cycles=0, cycles=0, seed=1),
+              resume=True)  # fmt: skip
+    monkeypatch.setattr(trainer, "_open", None)  # nothing is set up or trained again
+    assert train(split, folder, cfg, resume=True) == folder
+    assert not (folder / "INCOMPLETE").exists()
+    assert (folder / "model.safetensors").read_bytes() == weights
+    load_bundle(folder)
 
 
 def test_model_files_follow_the_umask(run):
@@ -364,7 +430,12 @@ def test_resume_inside_a_stage(split, tmp_path, monkeypatch):
         if self.stage == "unfrozen" and self.epoch == 0:
             raise KeyboardInterrupt
 
+    import thermocad.training.outputs as outputs
+
+    schedules = []  # what each run draws in schedule.png
+    monkeypatch.setattr(outputs, "plot_schedule", lambda path, lrs: schedules.append(lrs))
     cfg = TrainConfig.smoke(tta=0)
+    train(split, tmp_path / "whole", cfg)  # uninterrupted
     monkeypatch.setattr(History, "after_epoch", killed_after_first_unfrozen)
     with pytest.raises(KeyboardInterrupt):
         train(split, tmp_path / "run", cfg)
@@ -376,6 +447,9 @@ def test_resume_inside_a_stage(split, tmp_path, monkeypatch):
     assert list(history["stage"]) == ["head (precomputed)", "frozen"] + ["unfrozen"] * 3
     assert list(history["epoch"].iloc[2:]) == [0, 1, 2]
     assert (tmp_path / "run" / "model.json").exists()
+    # The learning-rate schedule keeps the epoch before the interruption: the uninterrupted one.
+    whole, resumed = schedules
+    assert len(whole["unfrozen"]) == 3 * cfg.max_batches and resumed == whole
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from thermocad.cli import output_file
@@ -43,9 +44,11 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     """Options shared by lr-find and train; unset ones keep the preset's (TrainConfig's) values."""
     p.add_argument("--split", required=True, help="split.csv (from `thermocad split`)")
     p.add_argument("--config", metavar="CONFIG_JSON",
-                   help="replay the config.json of an earlier run (flags given here override it)")  # fmt: skip
+                   help="replay the config.json of an earlier run, or its folder or model.json "
+                   "(flags given here override it; train without --fold: the run's fold)")  # fmt: skip
     _field_args(p, "config")
-    p.add_argument("--smoke", action="store_true", help="tiny preset: every stage in seconds")
+    p.add_argument("--smoke", action="store_true", help="tiny preset: every stage in seconds "
+                   "(with --config: replay a smoke run's config, 2 batches per epoch)")  # fmt: skip
     p.add_argument("--study-recipe", action="store_true",
                    help="the 2019 study's recipe (whole frame, 224 px, frozen and unfrozen SGDR "
                    "stages) instead of thermocad's default (see docs/results.md)")  # fmt: skip
@@ -90,25 +93,21 @@ def _config(args: argparse.Namespace):
 
 def _replayed(args: argparse.Namespace, fields: dict):
     """The TrainConfig in --config's file (a run's config.json; its model.json or the run folder
-    serve too), with the flags given on the command line on top."""
-    import json
-
+    serve too), with the flags given on the command line on top; the run's fold too (in its
+    model.json) when train is given no --fold."""
     from thermocad.training.config import TrainConfig
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.progress import log
 
-    if args.smoke or args.study_recipe:
-        raise ConfigError("--config replays a whole config; drop --smoke / --study-recipe")
+    if args.study_recipe:
+        raise ConfigError("--config replays a whole config; drop --study-recipe")
     path = Path(args.config)
     path = path / "config.json" if path.is_dir() else path  # a run folder: its config.json
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(saved, dict):
-            raise TypeError("it holds no JSON object")
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"{path}: not a readable thermocad config.json ({exc})") from exc
+    saved, meta = _read_json(path), None  # meta: the run's model.json, for its fold
     if isinstance(saved.get("config"), dict) and "tensors" in saved:  # a model.json: its config
-        saved = saved["config"]
+        meta, saved = saved, saved["config"]
+    elif (path.parent / "model.json").is_file():  # the record beside a run's config.json
+        meta = _read_json(path.parent / "model.json")
     try:  # the flags given replace the file's values before the whole is checked
         config = TrainConfig.from_dict(saved, **fields)
     except ConfigError as exc:
@@ -116,8 +115,49 @@ def _replayed(args: argparse.Namespace, fields: dict):
     except TypeError as exc:
         raise ConfigError(f"{path}: not a readable thermocad config.json ({exc})") from exc
     flags = ", ".join(f"--{k.replace('_', '-')}" for k in fields) or "none"
-    log(f"replaying the config of {path} (flags given on top: {flags})")
+    said = [f"flags given on top: {flags}"]
+    said += _replayed_smoke(args, config, path) + _replayed_fold(args, meta)
+    log(f"replaying the config of {path} ({'; '.join(said)})")
     return config
+
+
+def _read_json(path: Path) -> dict:
+    from thermocad.utils.errors import ConfigError
+
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(saved, dict):
+            raise TypeError("it holds no JSON object")
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a readable thermocad config.json ({exc})") from exc
+    return saved
+
+
+def _replayed_smoke(args: argparse.Namespace, config, path: Path) -> list[str]:
+    """A smoke run's config (max_batches: a check of the code) replays only with --smoke, which
+    otherwise has no place beside --config; what the log says of it."""
+    from thermocad.utils.errors import ConfigError
+
+    n = config.max_batches
+    if n and not args.smoke:
+        raise ConfigError(f"{path}: a smoke run's config ({n} batches per epoch, max_batches={n}: "
+                          "a check of the code, not a model); add --smoke to replay it as one, "
+                          "or train without --config")  # fmt: skip
+    if args.smoke and not n:
+        raise ConfigError("--config replays a whole config; drop --smoke (it replays only a smoke "
+                          f"run's config, and {path} is a full run's)")  # fmt: skip
+    return [f"a smoke run: {n} batches per epoch (max_batches)"] if n else []
+
+
+def _replayed_fold(args: argparse.Namespace, meta: dict | None) -> list[str]:
+    """train without --fold trains on the fold the replayed run trained on (its model.json's):
+    args.fold set to it; what the log says of it."""
+    if not hasattr(args, "fold") or meta is None or meta.get("fold") is None:
+        return []  # lr-find (no folds), no model.json, or a run on the split column
+    if args.fold is not None:
+        return [f"--fold {args.fold} (the run's: {meta['fold']})"]
+    args.fold = meta["fold"]
+    return [f"its fold: {args.fold} (model.json; --fold gives another)"]
 
 
 def _models(args: argparse.Namespace) -> int:

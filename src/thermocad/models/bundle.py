@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 WEIGHTS = "model.safetensors"
 META = "model.json"
+# A training run's INCOMPLETE mark once its model is written, while its checkpoint is removed
+# (training.outputs): a run killed then left a whole model, which `train --resume` completes.
+FINISHED_TRAINING = "training finished: its model is written, its checkpoint being removed\n"
 # Pickle-based files are never loaded: they can run arbitrary code.
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".pth", ".pt", ".bin", ".ckpt")
 
@@ -151,6 +154,13 @@ def _read_meta(run_dir: Path) -> dict[str, Any]:
     return read_meta(path)
 
 
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
 def check_complete(run_dir: Path) -> None:
     """Refuse a run folder whose training has not finished (its INCOMPLETE marker, or an
     unfinished fit's record: killed after its final training, before writing what its CV chose)."""
@@ -163,6 +173,9 @@ def check_complete(run_dir: Path) -> None:
             "run the same `thermocad fit` with --resume to continue it, or with --force to start again"
             # a fit folder: its mark says so (as prepare_out_dir and fit --resume decide)
             if maker(run_dir) == "fit"
+            else "its model was written, and the run stopped while removing its checkpoint: "
+            "`thermocad train ... --resume` with the same options marks it complete"
+            if _read_text(run_dir / INCOMPLETE) == FINISHED_TRAINING
             else "finish it with `thermocad train ... --resume` or train again with --force"
             if (run_dir / "checkpoint" / "state.json").is_file()
             else "it stopped before its first checkpoint: train again with --force"

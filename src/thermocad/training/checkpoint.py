@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from thermocad.models.bundle import META, WEIGHTS
+from thermocad.models.bundle import FINISHED_TRAINING, META, WEIGHTS
 from thermocad.training.distributed import is_main_process
 from thermocad.utils.errors import ConfigError, OutputExistsError
 from thermocad.utils.files import (
@@ -97,6 +97,10 @@ def open_run(out_dir: Path, force: bool, resume: bool) -> None:
                 out_dir / INCOMPLETE).is_file() else ""  # fmt: skip
             raise ConfigError(f"{out_dir}: nothing to resume (no {CHECKPOINT}/state.json){early}")
     elif is_main_process():
+        if not force and finished_model(out_dir):
+            raise OutputExistsError(f"{out_dir} holds a finished model whose run stopped while "
+                                    "removing its checkpoint: --resume (with the same options) "
+                                    "marks it complete, --force trains again")  # fmt: skip
         if not force and (out_dir / CHECKPOINT / "state.json").is_file():
             raise OutputExistsError(f"{out_dir} holds an interrupted run: --resume continues it, "
                                     "--force starts over")  # fmt: skip
@@ -104,6 +108,30 @@ def open_run(out_dir: Path, force: bool, resume: bool) -> None:
             raise OutputExistsError(f"{out_dir} holds a run interrupted before its first "
                                     "checkpoint (nothing to resume): --force starts over")  # fmt: skip
         prepare_out_dir(out_dir, force=force, made_by="train")
+
+
+def finished_model(out_dir: Path) -> bool:
+    """Whether a run stopped after its model was written, while removing its checkpoint: its
+    INCOMPLETE mark says so (write_outputs) and the model's two files are there."""
+    mark = out_dir / INCOMPLETE
+    return (mark.is_file() and mark.read_text(errors="replace") == FINISHED_TRAINING
+            and (out_dir / META).is_file() and (out_dir / WEIGHTS).is_file())  # fmt: skip
+
+
+def complete_finished(out_dir: Path, options: dict[str, Any]) -> Path | None:
+    """`--resume` on a finished_model (else None): with the options it was trained with
+    (model.json's), what its stop left (checkpoint, mark) goes and the folder is complete;
+    nothing trains."""
+    if not finished_model(out_dir):
+        return None
+    meta = json.loads((out_dir / META).read_text(encoding="utf-8"))
+    check_resume({**meta.get("config", {}), "fold": meta.get("fold")}, options, out_dir)
+    log(f"{out_dir}: its model was written before the run stopped (while removing its "
+        "checkpoint); marked complete, nothing trained")  # fmt: skip
+    if is_main_process():
+        shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
+        (out_dir / INCOMPLETE).unlink(missing_ok=True)
+    return out_dir
 
 
 def start_run(out_dir: Path, resume: bool) -> None:

@@ -33,6 +33,15 @@ ENSEMBLES = ("baseline", "none")
 # holding another value, it names the option as removed (its model cannot be reproduced any
 # more).
 REMOVED = {"mirror": False, "optimizer": "sgd", "schedule": "sgdr"}
+# Fields every config.json has held since the first version: a dict holding them all is a saved
+# run's config, and one of those without `ensemble` or `background` predates that option (its
+# model: the CNN alone, the room as recorded). Any other dict (a partial config written by
+# hand) takes today's defaults for what it leaves out.
+SAVED_FIELDS = ("arch", "pretrained", "weights", "size", "batch_size", "lr", "lr_find_iters",
+                "precompute", "head_epochs", "frozen_cycles", "cycles", "cycle_len", "cycle_mult",
+                "lrs", "tta", "seed", "balance", "norm", "channels", "crop", "augmentation",
+                "max_batches")  # fmt: skip
+BEFORE_OPTIONS = {"ensemble": "none", "background": "keep"}
 # Values of today's options that were removed the same way, with what to say.
 REMOVED_VALUES = {
     ("norm", "celsius"): REMOVED_CELSIUS,
@@ -104,21 +113,28 @@ class TrainConfig:
     # again on the fixed augmentation: experiments/records/decisions.md); the study's recipe,
     # which trains on augmented images, uses 4.
     # At most 32, as model.json allows (models/meta.py): each copy is a forward pass.
-    tta: int = option(0, "augmented copies averaged at validation (study: 4)", minimum=0,
-                      maximum=32, cli="train")  # fmt: skip
+    tta: int = option(0, "augmented copies averaged at validation: the 2019 study's recipe (4), "
+                      "kept to reproduce it; measured worse for the default "
+                      "(experiments/records/decisions.md)", minimum=0, maximum=32,
+                      cli="train")  # fmt: skip
     seed: int = option(0, "random seed")
 
     # --- the study's recipe: frozen and unfrozen SGDR stages on augmented images ---
-    frozen_cycles: int = option(0, "SGDR cycles with a frozen body on augmented images "
-                                "(study: 2)", minimum=0, cli="train")  # fmt: skip
-    cycles: int = option(0, "unfrozen SGDR cycles with differential lrs (study: 3)", minimum=0,
-                         cli="train")  # fmt: skip
+    frozen_cycles: int = option(0, "SGDR cycles with a frozen body on augmented images: the "
+                                "2019 study's recipe (2), kept to reproduce it; that recipe "
+                                "measured worse than the default "
+                                "(experiments/records/decisions.md)", minimum=0,
+                                cli="train")  # fmt: skip
+    cycles: int = option(0, "unfrozen SGDR cycles with differential lrs: the 2019 study's "
+                         "recipe (3), kept to reproduce it; measured worse for the default "
+                         "(experiments/records/decisions.md)", minimum=0, cli="train")  # fmt: skip
     cycle_len: int = option(1, "epochs of the first SGDR cycle", minimum=1, cli="train")
     cycle_mult: int = option(2, "each SGDR cycle this many times longer", minimum=1,
                              cli="train")  # fmt: skip
-    lrs: tuple[float, ...] = option((1e-4, 1e-3, 1e-2), "unfrozen lrs: early body, late body, "
-                                    "head (three values, or one for all three)", minimum=0,
-                                    cli="train")  # fmt: skip
+    lrs: tuple[float, ...] = option((1e-4, 1e-3, 1e-2), "the unfrozen stage's lrs (--cycles, "
+                                    "the 2019 study's, kept to reproduce it): early body, late "
+                                    "body, head (three values, or one for all three), each "
+                                    "above 0", cli="train")  # fmt: skip
     augmentation: Augmentation = option(None, "augmentation of training images", cli=None,
                                         factory=Augmentation)  # fmt: skip
 
@@ -145,6 +161,8 @@ class TrainConfig:
                               f"three, got {len(self.lrs)}: {list(self.lrs)}")  # fmt: skip
         if self.lr is not None and not self.lr > 0:  # 0 trains nothing
             raise ConfigError(f"lr must be above 0, got {self.lr}")
+        if not all(v > 0 for v in self.lrs):  # a group at 0 would not train: as lr
+            raise ConfigError(f"lrs must each be above 0, got {list(self.lrs)}")
         if self.head_epochs == 0 and self.frozen_cycles == 0 and self.cycles == 0:
             raise ConfigError("nothing to train: head_epochs, frozen_cycles and cycles are all 0")
         mirrored = [f"channels {list(self.channels)}" if "asymmetry" in self.channels else "",
@@ -180,11 +198,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], **overrides: Any) -> TrainConfig:
-        """A config from config.json / model.json, including those written by older versions;
-        `overrides` (command-line flags) replace fields before the whole is checked."""
+        """A config from config.json / model.json, including those written by older versions
+        (SAVED_FIELDS), or a partial one (today's defaults for the rest); `overrides`
+        (command-line flags) replace fields before the whole is checked."""
         d = dict(d)
-        d.setdefault("ensemble", "none")  # configs from before the option: the CNN alone
-        d.setdefault("background", "keep")  # and the room as recorded
+        if all(name in d for name in SAVED_FIELDS):  # a run's, maybe from before an option
+            d = {**BEFORE_OPTIONS, **d}
         return cls(**{**cls.upgrade(d), **overrides})
 
     @classmethod

@@ -78,7 +78,9 @@ class ThermalData:
 
 def class_weights(y: np.ndarray) -> torch.Tensor:
     """Inverse-frequency class weights of labels `y` (`balance="loss"`), n / (classes x
-    count): each 1 when the classes are balanced, the rarer class's above 1."""
+    count): each 1 when the classes are balanced, the rarer class's above 1. The values of
+    scikit-learn's compute_class_weight("balanced") (a test checks it), which refuses a class
+    absent from `y`; here its weight is n / classes, never used by the loss."""
     counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(CLASSES)).astype(np.float64)
     return torch.tensor(counts.sum() / (len(CLASSES) * np.maximum(counts, 1)), dtype=torch.float32)
 

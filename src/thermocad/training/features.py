@@ -65,14 +65,12 @@ def fit_head(
     As in training: a linear head (or `make_head(n_features)`, built after seeding: the
     experiments' variants), class-weighted cross-entropy (`balance="loss"`), SGD with momentum
     0.9 at `config.lr` (a given rate: no lr_find here), `config.head_epochs` epochs of SGDR,
-    batch `config.batch_size`.
+    batch `config.batch_size`, each epoch cut at `config.max_batches` when set (--smoke): the
+    learner is train()'s own (recipe.head_learner).
     """
     import torch
-    from fastai.losses import CrossEntropyLossFlat
-    from fastai.torch_core import set_seed
 
-    from thermocad.training.data import class_weights
-    from thermocad.training.recipe import feature_dls, fit_schedule, make_learner, seed_head
+    from thermocad.training.recipe import fit_schedule, head_learner, seed_head
 
     cfg = config or TrainConfig()
     if cfg.lr is None or cfg.lr <= 0:  # train() would run lr_find; a head on features cannot
@@ -81,20 +79,20 @@ def fit_head(
     if len(x_train) < cfg.batch_size:  # one batch at least, or the head would not train at all
         raise ConfigError(f"{len(x_train)} training rows, fewer than one batch of "
                           f"{cfg.batch_size}: use a smaller batch size")  # fmt: skip
-    set_seed(cfg.seed, reproducible=True)
-    y_train = np.asarray(y_train, dtype=np.int64)
-    weight = class_weights(y_train)
+    from fastai.torch_core import set_seed
+
+    set_seed(cfg.seed, reproducible=True)  # before the head is built (make_head's variants)
     x_tr = torch.from_numpy(np.asarray(x_train, dtype=np.float32))
     x_va = torch.from_numpy(np.asarray(x_valid, dtype=np.float32))
-    dls = feature_dls(x_tr, y_train, x_va, np.zeros(len(x_va), np.int64), cfg.batch_size,
-                      torch.device("cpu"), cfg.balance)  # fmt: skip
-    head = (make_head or (lambda n: torch.nn.Linear(n, 2)))(x_tr.shape[1])
-    loss = CrossEntropyLossFlat(weight=weight if cfg.balance == "loss" else None)
+    n = x_tr.shape[1]
+    build = (lambda: make_head(n)) if make_head else (lambda: torch.nn.Linear(n, 2))
     with tempfile.TemporaryDirectory() as work:
-        learn = make_learner(dls, head, loss, None, Path(work))
+        learn = head_learner(x_tr, np.asarray(y_train, dtype=np.int64), x_va,
+                             np.zeros(len(x_va), np.int64), build, cfg, torch.device("cpu"),
+                             Path(work))  # fmt: skip
         learn.metrics = []  # the valid rows carry no labels here
         seed_head(learn, cfg.seed)  # as train() does before its head stage
         fit_schedule(learn, cfg.lr, 1, cfg.head_epochs, 1, [])
         learn.to_fp32()  # as valid_probs: float32 scores, as predict gives them
-        probs, _ = learn.get_preds(dl=dls.valid.new(shuffled=False, drop_last=False))
+        probs, _ = learn.get_preds(dl=learn.dls.valid.new(shuffled=False, drop_last=False))
     return probs[:, 1].float().numpy()

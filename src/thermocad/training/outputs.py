@@ -14,7 +14,7 @@ from thermocad.reporting.plots import plot_schedule
 from thermocad.training.checkpoint import CHECKPOINT
 from thermocad.training.config import TrainConfig
 from thermocad.training.data import ThermalData
-from thermocad.utils.files import INCOMPLETE, atomic_write_csv, atomic_write_json
+from thermocad.utils.files import INCOMPLETE, atomic_write_csv, atomic_write_json, atomic_write_text
 from thermocad.utils.progress import log
 
 
@@ -48,8 +48,6 @@ def write_outputs(
     out_dir, model, transform, data, cfg, ckpt, probs, fold, threshold, baseline=None, parts=None
 ) -> None:
     """Everything a run directory holds; the checkpoint goes once the bundle is written."""
-    import shutil
-
     from thermocad.evaluation.metrics import classification_metrics
     from thermocad.evaluation.thresholds import choose_patient_threshold
     from thermocad.models.bundle import save_bundle
@@ -102,6 +100,17 @@ def write_outputs(
             "these weights differ from an uninterrupted run's (model.json resumed_inside)")  # fmt: skip
     save_bundle(out_dir, model, meta)
     write_model_card(out_dir, meta, data.train, None if in_sample else data.valid, probs)
+    _finish(out_dir)
+
+
+def _finish(out_dir) -> None:
+    """Once the bundle is written: the checkpoint goes, then the INCOMPLETE mark. Stopped in
+    between, the model is whole, and the mark says so (`train --resume` completes it)."""
+    import shutil
+
+    from thermocad.models.bundle import FINISHED_TRAINING
+
+    atomic_write_text(out_dir / INCOMPLETE, FINISHED_TRAINING)
     shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
     (out_dir / INCOMPLETE).unlink(missing_ok=True)  # last: the folder is now complete
 

@@ -209,15 +209,46 @@ def feature_dls(
     return DataLoaders(train_dl, valid_dl, device=device)
 
 
-def valid_probs(learn: Learner, data, model, n: int, aug) -> np.ndarray:
+def head_learner(
+    train: torch.Tensor,
+    y_train: np.ndarray,
+    valid: torch.Tensor,
+    y_valid: np.ndarray,
+    make_head: Callable[[], nn.Module],
+    cfg,
+    device: torch.device,
+    workdir: Path,
+) -> Learner:
+    """The default recipe's head stage, as `train()` and `fit_head` (the nested fast path) both
+    run it: a Learner over the classifier `make_head()` alone, fed precomputed body features,
+    with class-weighted cross-entropy under `balance="loss"` (TrainConfig `cfg`: batch size,
+    balance, max_batches). `seed_head` then draws its start from the seed."""
+    from fastai.losses import CrossEntropyLossFlat
+
+    from thermocad.training.data import class_weights
+
+    dls = feature_dls(train, y_train, valid, y_valid, cfg.batch_size, device, cfg.balance)
+    head = make_head()
+    weight = class_weights(y_train).to(device) if cfg.balance == "loss" else None
+    learn = make_learner(dls, head, CrossEntropyLossFlat(weight=weight), None, workdir)
+    if cfg.max_batches:
+        learn.add_cb(LimitBatches(cfg.max_batches))
+    return learn
+
+
+def valid_probs(learn: Learner, data, model, cfg) -> np.ndarray:
     """P(Sick) on the validation set, as the saved model will give it: without TTA fastai's
-    predictions; with `n` copies, inference's own fixed augmented views (models.bundle.map_probs),
-    so that `predict --tta` reproduces the predictions the threshold was chosen on."""
-    if n == 0:
+    predictions; with `cfg.tta` copies, inference's own fixed augmented views
+    (models.bundle.map_probs), so that `predict --tta` reproduces the predictions the threshold
+    was chosen on, `cfg.batch_size` x 4 images at a time as body_features (each view of each
+    image is held at once: the whole set in one pass took ~27 MB an image at 224 px)."""
+    if cfg.tta == 0:
         dl = learn.dls.valid.new(shuffled=False, drop_last=False)
         learn.to_fp32()  # no autocast (GPU training): the float32 scores predict and ONNX give
         probs, _ = learn.get_preds(dl=dl)
         return probs[:, 1].float().numpy()
     from thermocad.models.bundle import map_probs
 
-    return map_probs(model, data.maps[data.n_train :], data.transform, n, aug)
+    maps, step = data.maps[data.n_train :], cfg.batch_size * 4
+    return np.concatenate([map_probs(model, maps[i : i + step], data.transform, cfg.tta,
+                                     cfg.augmentation) for i in range(0, len(maps), step)])  # fmt: skip

@@ -14,6 +14,7 @@ from thermocad.reporting.plots import plot_curve
 from thermocad.training.checkpoint import (
     Checkpoint,
     check_resume,
+    complete_finished,
     open_run,
     split_fingerprint,
     start_run,
@@ -26,9 +27,9 @@ from thermocad.training.recipe import (
     History,
     LimitBatches,
     body_features,
-    feature_dls,
     find_lr,
     fit_schedule,
+    head_learner,
     make_learner,
     seed_head,
     sgdr_epochs,
@@ -73,9 +74,13 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int,
     if done or after_skipped:
         ckpt.state.setdefault("resumed_inside", []).append({"stage": name, "epoch": done})
 
+    # fastai's Recorder holds this fit's batches only: a stage resumed inside keeps its earlier
+    # epochs' rates (saved with `done`), or schedule.png would lose them.
+    before = list(ckpt.state["lrs"].get(name, [])) if done else []
+
     def on_epoch(epoch: int) -> None:
         ckpt.state["done"][name] = epoch
-        ckpt.state["lrs"][name] = [float(v) for v in learn.recorder.lrs]
+        ckpt.state["lrs"][name] = before + [float(v) for v in learn.recorder.lrs]
         ckpt.save(model)
         if is_main_process():
             write_history(ckpt.dir.parent, ckpt.state["rows"])
@@ -85,17 +90,12 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int,
         fit_schedule(learn, lr, cycles, cycle_len, cycle_mult, [history], done)
 
 
-def _head_learner(data: ThermalData, model, loss, cfg: TrainConfig, workdir: Path):
+def _head_learner(data: ThermalData, model, cfg: TrainConfig, workdir: Path):
     """A Learner over the classifier alone, fed body features computed once (precompute=True)."""
     finish = data.transform.finish  # no augmentation, as in the study
-    feats = body_features(model, data.maps, finish, cfg.batch_size * 4)
-    n = data.n_train
-    dls = feature_dls(feats[:n], data.y[:n], feats[n:], data.y[n:], cfg.batch_size,
-                      data.dls.device, cfg.balance)  # fmt: skip
-    head = make_learner(dls, model.get_classifier(), loss, None, workdir)
-    if cfg.max_batches:
-        head.add_cb(LimitBatches(cfg.max_batches))
-    return head
+    feats, n, y = body_features(model, data.maps, finish, cfg.batch_size * 4), data.n_train, data.y
+    return head_learner(feats[:n], y[:n], feats[n:], y[n:], model.get_classifier, cfg,
+                        data.dls.device, workdir)  # fmt: skip
 
 
 HEAD_STAGE = "head (precomputed)"
@@ -163,7 +163,7 @@ def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -
     spec, _, data, model, loss = _setup(split_csv, cfg, None, False)
     with tempfile.TemporaryDirectory() as workdir:
         if cfg.precompute:
-            learn = _head_learner(data, model, loss, cfg, Path(workdir))
+            learn = _head_learner(data, model, cfg, Path(workdir))
         else:
             learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
         learn.freeze()
@@ -242,6 +242,8 @@ def run_training(
     get_arch(cfg.arch)  # an unknown name fails before anything is written
     if threshold is not None and not 0.0 <= threshold <= 1.0:  # model.json's bounds (meta.py)
         raise ConfigError(f"--threshold must be a probability in 0..1, got {threshold}")
+    if resume and (done := complete_finished(out_dir, {**cfg.to_dict(), "fold": fold})):
+        return done  # it stopped while removing its checkpoint: its model is whole
     if fold == "all":
         log("final model on every patient of the split outside any test set: the per-epoch "
             "valid metrics are in-sample")  # fmt: skip
@@ -253,16 +255,14 @@ def run_training(
     with tempfile.TemporaryDirectory() as workdir:
         learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
         # As the study's precompute=True: lr_find and the head both run on cached features.
-        head = _head_learner(data, model, loss, cfg, Path(workdir)) if cfg.precompute else None
+        head = _head_learner(data, model, cfg, Path(workdir)) if cfg.precompute else None
         if "lr" not in ckpt.state:
             _lr_find_stage(head or learn, model, ckpt, cfg, out_dir)
         if cfg.max_batches:
             learn.add_cb(LimitBatches(cfg.max_batches))
         _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
         # A final model's "validation" rows are its training rows: nothing to predict there.
-        probs = (
-            None if fold == "all" else valid_probs(learn, data, model, cfg.tta, cfg.augmentation)
-        )
+        probs = None if fold == "all" else valid_probs(learn, data, model, cfg)
     if is_main_process():
         baseline, parts = fit_ensemble(cfg, data, probs)
         probs = parts.get("prob", probs)
