@@ -1,4 +1,5 @@
-"""A study config's sections, checked against the functions they go to (pipeline.load_settings)."""
+"""Checks of a study before it starts: a config's sections against the functions they go to
+(pipeline.load_settings), and the demo's number of patients against its split."""
 
 from __future__ import annotations
 
