@@ -145,13 +145,14 @@ def grid7(base, dy: float, fold_scale: float, skin_texture_sd: float):
 
 def anatomy(d, n: int = 2000, seed: int = 9) -> dict[str, float]:
     """Shares of women with a breast over the midline, or below the frame's lower edge."""
+    from thermocad.synth.body import _projection
     from thermocad.synth.patient import sample_body
 
     over = below = 0
     for i in range(n):
         body = sample_body(np.random.default_rng([seed, i]), False, d)
-        r = body.half_width * 1.05
-        over += any(r * np.sin(abs(b.phi)) < b.rx * max(np.cos(b.phi), 0.35) for b in body.breasts)
+        facing = [_projection(body, b, 0.0) for b in body.breasts]  # centre x, vis, half-width
+        over += any(abs(xc) < sx for xc, _, sx in facing)
         below += any(b.y + b.ry > 0.75 for b in body.breasts)
     return {"over the midline": over / n, "below the frame": below / n}
 

@@ -214,8 +214,8 @@ def test_the_demo_trains_the_default_recipe_and_smoke_the_one_smoke_preset(monke
 
     monkeypatch.setattr(S, "run_study", fake_study)
     monkeypatch.setattr("thermocad.synth.cohort.generate_cohort", fake_cohort)
-    S.run_demo(tmp_path / "demo", n_patients=4)
-    S.run_demo(tmp_path / "demo", n_patients=4, smoke=True, force=True, difficulty="default")
+    S.run_demo(tmp_path / "demo", n_patients=14)
+    S.run_demo(tmp_path / "demo", n_patients=14, smoke=True, force=True, difficulty="default")
     assert configs[0] == TrainConfig()  # the demo shows the default recipe as users get it
     assert configs[1] == TrainConfig.smoke(batch_size=8, max_batches=4)
     # The demo's cohort is the easy difficulty unless asked, and its report says so.
@@ -226,8 +226,27 @@ def test_the_demo_trains_the_default_recipe_and_smoke_the_one_smoke_preset(monke
     mine.mkdir()
     (mine / "thesis.tex").write_text("mine")
     with pytest.raises(OutputExistsError, match="holds files thermocad did not write"):
-        S.run_demo(mine, n_patients=4, force=True)
+        S.run_demo(mine, n_patients=14, force=True)
     assert (mine / "thesis.tex").read_text() == "mine" and not (mine / "data").exists()
+
+
+def test_the_demo_refuses_too_few_patients_before_writing_anything(tmp_path, capsys):
+    from thermocad.cli import main
+
+    # It generated and prepared the cohort before the split refused, naming --folds and --test
+    # (flags the demo does not have); --patients 0 left DM/.thermocad behind.
+    for n in ("2", "0", "13", "10000"):
+        assert main(["demo", "--patients", n, "--out", str(tmp_path / "dm")]) == 2
+        need = "at most 9999" if n == "10000" else "at least 14 for the demo's study"
+        assert capsys.readouterr().err.startswith(
+            f"thermocad: error: --patients (n_patients in Python) must be {need}"
+        )
+        assert not (tmp_path / "dm").exists()
+    # 14 is what its 3 folds and nested inner folds need at 40% Sick: 6 Sick, 1 in the test set
+    # and 5 in the folds, so that each outer training set holds the 3 its inner folds need.
+    from thermocad.study_checks import check_demo_patients
+
+    check_demo_patients(14, S.load_settings(None, **S.DEMO, seed=0), S.DEMO_SICK_FRACTION)
 
 
 def test_the_cli_offers_the_generators_difficulties():

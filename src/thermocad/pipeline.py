@@ -61,6 +61,7 @@ DEMO_SMOKE_TRAIN = {"batch_size": 8, "max_batches": 4}  # --smoke: TrainConfig.s
 # A disease every stage of the report can show: the calibrated Healthy anatomy with the
 # textbook Sick breast (warmer, with warmer vessels); experiments/records/demo_cohort.md.
 DEMO_DIFFICULTY = "easy"
+DEMO_SICK_FRACTION = 0.4  # the generator's default
 
 
 def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dict[str, Any]:
@@ -216,15 +217,17 @@ def run_demo(out_dir: str | os.PathLike, force: bool = False, n_patients: int = 
     stage can show; the calibrated `default` is about as faint as the real women's without
     their acquisition confounds, so on 96 women no model finds it (experiments/records/demo_cohort.md).
     """
+    from thermocad.study_checks import check_demo_patients
     from thermocad.synth.cohort import generate_cohort
 
+    train = DEMO_SMOKE_TRAIN if smoke else DEMO["train"]
+    settings = load_settings(None, **{**DEMO, "train": train}, seed=seed)
+    check_demo_patients(n_patients, settings, DEMO_SICK_FRACTION)  # before anything is written
     out = prepare_out_dir(out_dir, force, made_by="demo",
                           forcing="to replace an earlier demo's cohort and study")  # fmt: skip
     log(f"generating a synthetic cohort of {n_patients} patients ({difficulty} difficulty)")
-    labels = generate_cohort(out / "data", n_patients=n_patients, seed=seed, height=120,
-                             width=160, difficulty=difficulty, force=True)  # fmt: skip
-    train = DEMO_SMOKE_TRAIN if smoke else DEMO["train"]
-    settings = load_settings(None, **{**DEMO, "train": train}, seed=seed)
+    labels = generate_cohort(out / "data", n_patients=n_patients, seed=seed, height=120, width=160,
+                             difficulty=difficulty, sick_fraction=DEMO_SICK_FRACTION, force=True)  # fmt: skip
     note = (
         f"Synthetic data: {n_patients} synthetic patients drawn by thermocad's generator at its "
         f"'{difficulty}' difficulty (docs/synthetic.md). These figures show the pipeline "

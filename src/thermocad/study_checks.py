@@ -1,4 +1,5 @@
-"""A study config's sections, checked against the functions they go to (pipeline.load_settings)."""
+"""Checks of a study before it starts: a config's sections against the functions they go to
+(pipeline.load_settings), and the demo's number of patients against its split."""
 
 from __future__ import annotations
 
@@ -37,3 +38,50 @@ def check_sections(loaded: dict[str, Any]) -> None:
         unknown = sorted(set(loaded.get(section, {})) - allowed)
         if unknown:
             raise ConfigError(f"{section}: unknown keys {unknown}; valid: {sorted(allowed)}")
+
+
+def check_demo_patients(n_patients: int, settings: dict[str, Any], sick_fraction: float) -> None:
+    """Refuse, before the demo writes anything, a number of patients its study cannot split:
+    the split's folds (and nested inner folds) need women of each class outside the test set.
+    The fewest that fit is found by splitting label tables of the generator's class counts."""
+    if n_patients > 9999:  # DMR-IR names hold 4 digits
+        raise ConfigError(
+            f"--patients (n_patients in Python) must be at most 9999, got {n_patients}"
+        )
+    if _split_fits(n_patients, settings, sick_fraction):
+        return
+    fewest = next((n for n in range(1, 1001) if _split_fits(n, settings, sick_fraction)), None)
+    need = f"at least {fewest}" if fewest else "more than 1000"
+    inner = ", with nested inner folds" if settings["nested"] else ""
+    raise ConfigError(f"--patients (n_patients in Python) must be {need} for the demo's study "
+                      f"({settings['folds']} patient-grouped folds, each holding both classes, "
+                      f"beside a {settings['test']:.0%} test set{inner}; {sick_fraction:.0%} "
+                      f"Sick), got {n_patients}")  # fmt: skip
+
+
+def _split_fits(n_patients: int, settings: dict[str, Any], sick_fraction: float) -> bool:
+    """Whether the study's split (and nested check) takes n_patients women, one image each, of
+    whom the generator makes synth.cohort.n_sick_of Sick (no image read: labels only)."""
+    import contextlib
+    import io
+
+    import pandas as pd
+
+    from thermocad.cohort.split import make_split
+    from thermocad.evaluation.nested import check_nested
+    from thermocad.synth.cohort import n_sick_of
+
+    ids = list(range(1, max(n_patients, 0) + 1))
+    sick = n_sick_of(len(ids), sick_fraction)
+    table = pd.DataFrame({"path": [f"T{i:04d}.txt" for i in ids], "patient_id": ids,
+                          "label": ["Sick"] * sick + ["Healthy"] * (len(ids) - sick)})  # fmt: skip
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # the real split gives its own warnings
+            split = make_split(table, folds=settings["folds"], test=settings["test"],
+                               seed=settings["seed"], **settings["split"])  # fmt: skip
+            if settings["nested"]:
+                check_nested(split, settings["archs"], settings["baseline"],
+                             settings["inner_folds"])  # fmt: skip
+    except ConfigError:
+        return False
+    return True

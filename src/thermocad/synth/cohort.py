@@ -1,8 +1,9 @@
 """Synthetic, physics-inspired breast thermograms written in the DMR-IR text format.
 
 `generate_cohort` writes a folder that `prepare_cohort` reads like the real database;
-`synth_patient` (synth/patient.py) returns arrays in memory. Anatomy and rendering: `synth_body`; the tumour's
-surface signature: `bioheat` (Pennes equation). Parameters and sources: docs/synthetic.md.
+`synth_patient` (synth/patient.py) returns arrays in memory. Anatomy and rendering:
+synth/body.py; the tumour's surface signature: synth/bioheat.py (Pennes equation).
+Parameters and sources: docs/synthetic.md.
 """
 
 from __future__ import annotations
@@ -35,9 +36,15 @@ __all__ = [
 FORMATS = ("space", "semicolon", "mixed")
 
 
+def n_sick_of(n: int, sick_fraction: float) -> int:
+    """How many of n women are Sick: n * sick_fraction rounded half up (1 of 1 at 0.5; Python's
+    round() would give 0, rounding halves to even)."""
+    return int(np.floor(n * sick_fraction + 0.5))
+
+
 def _assign(rng: np.random.Generator, n: int, sick_fraction: float, fmt: str, confound: bool):
     """Exact class counts in random order, and each patient's acquisition batch."""
-    n_sick = int(round(n * sick_fraction))
+    n_sick = n_sick_of(n, sick_fraction)
     sick = rng.permutation(np.arange(n) < n_sick)
     if fmt != "mixed":
         return sick, np.full(n, "A" if fmt == "space" else "B")
@@ -48,33 +55,52 @@ def _assign(rng: np.random.Generator, n: int, sick_fraction: float, fmt: str, co
 
 
 def _check(n_patients: int, sick_fraction: float, frames: int, views, fmt: str, h: int, w: int,
-           nuis: Nuisances):  # fmt: skip
-    for flag, name, ok, value in (("--patients", "n_patients", n_patients >= 1, n_patients),
-                                  ("--frames", "frames", frames >= 1, frames),
-                                  ("--sick-fraction", "sick_fraction", 0.0 <= sick_fraction <= 1.0,
-                                   sick_fraction)):  # fmt: skip
-        if not ok:  # each names its own parameter (the CLI's and Python's)
-            need = "between 0 and 1" if flag == "--sick-fraction" else "at least 1"
-            raise ConfigError(f"{flag} ({name} in Python) must be {need}, got {value}")
+           nuis: Nuisances, seed: int = 0, first_id: int = 1):  # fmt: skip
+    """Refuse wrong options before the folder is touched; each error names the CLI's flag."""
+    _check_numbers(n_patients, sick_fraction, frames, seed, first_id, nuis)
     if fmt not in FORMATS:
-        raise ConfigError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+        raise ConfigError(f"--format: unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     bad = [v for v in views if v not in VIEW_YAW]
     if bad or not views:
-        raise ConfigError(f"unknown views {bad}; choose from {', '.join(VIEW_YAW)}")
+        raise ConfigError(f"--views: unknown views {bad}; choose from {', '.join(VIEW_YAW)}")
+    twice = sorted({v for v in views if views.count(v) > 1})
+    if twice:  # the second render would overwrite the first's files
+        raise ConfigError(f"--views (views in Python) names {', '.join(twice)} more than once; "
+                          "give each view once")  # fmt: skip
     from thermocad.io.limits import MAX_SIDE, MAX_VALUES
     from thermocad.preprocess.plausible import MIN_SIDE
 
     if min(h, w) < MIN_SIDE:  # prepare, predict and the app would refuse such frames
-        raise ConfigError(f"image size {h} x {w} is too small (at least {MIN_SIDE} x {MIN_SIDE}, "
-                          "as thermocad reads thermograms)")  # fmt: skip
-
+        raise ConfigError(f"--height/--width: image size {h} x {w} is too small (at least "
+                          f"{MIN_SIDE} x {MIN_SIDE}, as thermocad reads thermograms)")  # fmt: skip
     if max(h, w) > MAX_SIDE or h * w > MAX_VALUES:  # the reader's limits: it must read them back
-        raise ConfigError(f"image size {h} x {w} is larger than thermocad reads (at most "
-                          f"{MAX_SIDE} per side and {MAX_VALUES:,} values; DMR-IR: 480 x 640)")  # fmt: skip
-    for name in ("blur_fraction", "single_breast_fraction", "deodorant_fraction"):
-        value = getattr(nuis, name)
-        if not 0.0 <= value <= 1.0:
-            raise ConfigError(f"{name} must be between 0 and 1, got {value}")
+        raise ConfigError(f"--height/--width: image size {h} x {w} is larger than thermocad reads "
+                          f"(at most {MAX_SIDE} per side and {MAX_VALUES:,} values; DMR-IR: "
+                          "480 x 640)")  # fmt: skip
+
+
+def _check_numbers(n_patients: int, sick_fraction: float, frames: int, seed: int,
+                   first_id: int, nuis: Nuisances) -> None:  # fmt: skip
+    """The counts, the seed, the fractions and the patient numbers, each error naming its own
+    parameter (the CLI's and Python's)."""
+    whole = isinstance(seed, int | np.integer) and not isinstance(seed, bool)
+    fractions = ("sick_fraction", "blur_fraction", "single_breast_fraction", "deodorant_fraction")
+    values = {"sick_fraction": sick_fraction, **{n: getattr(nuis, n) for n in fractions[1:]}}
+    checks = [("n_patients", n_patients >= 1, n_patients, "at least 1"),
+              ("frames", frames >= 1, frames, "at least 1"),
+              ("seed", whole and seed >= 0, seed, "a whole number, at least 0"),
+              *((n, 0.0 <= values[n] <= 1.0, values[n], "between 0 and 1") for n in fractions)]  # fmt: skip
+    for name, ok, value, need in checks:
+        if not ok:  # NaN fails too
+            flag = "--" + name.removeprefix("n_").replace("_", "-")
+            raise ConfigError(f"{flag} ({name} in Python) must be {need}, got {value}")
+    if first_id < 1:
+        raise ConfigError(f"--first-id (first_id in Python) must be at least 1, got {first_id}")
+    last = first_id + n_patients - 1
+    if last > 9999:  # DMR-IR names hold 4 digits
+        raise ConfigError(f"--first-id {first_id} and --patients {n_patients} (first_id and "
+                          f"n_patients in Python) number the women {first_id}..{last}, which do "
+                          "not fit DMR-IR names (1..9999): lower --first-id or --patients")  # fmt: skip
 
 
 def _write_patient(
@@ -152,9 +178,9 @@ def _write_patients(out: Path, seed: int, sick, batches, shape: tuple[int, int],
     # One BLAS thread: the thin matrix products here are slower with a thread pool.
     with threadpool_limits(limits=1, user_api="blas"):
         for i in progress(range(len(sick)), "synth", total=len(sick)):
-            # Per patient, by her number: other numbers (first_id) are other women even under
-            # the same seed. Her diagnosis and batch come from the whole cohort's draw, so she
-            # is the same woman only in a cohort of the same size.
+            # Per patient, by her number: under one seed a number is one woman (her anatomy)
+            # in any cohort; other numbers (first_id) are other women. Her diagnosis and batch
+            # come from the whole cohort's draw, so another cohort may flip her label.
             rng = np.random.default_rng([seed, first_id + i])
             images, label, meta = synth_patient(rng, bool(sick[i]), *shape, difficulty, frames,
                                                 views, nuis, str(batches[i]))  # fmt: skip
@@ -228,7 +254,8 @@ def generate_cohort(
     `difficulty`: a name of DIFFICULTIES or a `Difficulty`. `preview`: also write a contact
     sheet of the first images there ("" = OUT_preview.png, beside the folder, so that `prepare`
     and `predict` do not meet it among the thermograms). `first_id`: the first patient number
-    (a second cohort from 101 holds other women than one from 1, for `evaluate --data`).
+    (under one seed a number is one woman: a second cohort from 101 holds other women than one
+    of 100 from 1, for `evaluate --data`; overlapping numbers would be the same women).
     """
     import pandas as pd
 
@@ -237,10 +264,7 @@ def generate_cohort(
     views = tuple(views)
     nuis = Nuisances(marker, batch_effect, blur_fraction, single_breast_fraction,
                      deodorant_fraction)  # fmt: skip
-    _check(n_patients, sick_fraction, frames, views, fmt, height, width, nuis)
-    if first_id < 1 or first_id + n_patients - 1 > 9999:  # DMR-IR names hold 4 digits
-        raise ConfigError(f"patient numbers {first_id}..{first_id + n_patients - 1} do not fit "
-                          "DMR-IR names (1..9999)")  # fmt: skip
+    _check(n_patients, sick_fraction, frames, views, fmt, height, width, nuis, seed, first_id)
     _difficulty(difficulty)
     sheet = _preview_path(Path(out_dir), preview)
     if sheet is not None:  # before the cohort is written: an existing sheet is refused first
