@@ -21,7 +21,8 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         help="find thermal files, join labels, apply the study's filters -> cohort.csv",
         description="Read every thermal file under DATA_DIR (recursively), join the patient "
         "table and write OUT_DIR/cohort.csv with one row per image; excluded images keep a row "
-        "with their reason (not frontal, deodorant, single breast, blurred, unreadable, ...).",
+        "with their reason (not frontal, unrecognised view code, deodorant, single breast, "
+        "blurred, unreadable, ...).",
     )
     p.add_argument("data_dir", help="folder of DMR-IR text files, images or .npy")
     p.add_argument("--labels", required=True, help="CSV with patient_id, diagnosis, ...")

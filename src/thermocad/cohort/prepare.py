@@ -232,7 +232,9 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
         row["acquisition_batch"] = BATCH_BY_FORMAT.get(row["source_format"], "")
     if not row["acquisition_date"]:  # the labels win; else the date in a full DMR name
         row["acquisition_date"] = str(row["acquired"])[:10]
-    if name and name.view not in ("frontal", "unknown"):
+    if name and name.view == "unrecognised":  # 2.3, 1.9: no view of DMR-IR's, not frontal
+        reasons.append(f"unrecognised view code {name.view_code}")
+    elif name and name.view not in ("frontal", "unknown"):
         reasons.append("not frontal")
     if row["sharpness"] != "" and row["sharpness"] < threshold:
         reasons.append(f"blurred (sharpness < {threshold:g})")
@@ -247,6 +249,7 @@ _ORDER = (
     "file name",
     "patient not",
     "not frontal",
+    "unrecognised view",
     "deodorant",
     "single",
     "blurred",

@@ -1,0 +1,32 @@
+"""prepare's checks of names, sizes, batches and dates across the cohort (review findings)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tests.cohort.test_prepare import thermogram, write_text
+from thermocad.cohort.prepare import prepare_cohort
+
+
+def reasons(out) -> dict[str, str]:
+    cohort = pd.read_csv(out / "cohort.csv", keep_default_na=False)
+    names = cohort["path"].str.rsplit("/", n=1).str[-1]
+    return dict(zip(names, cohort["excluded_reason"], strict=True))
+
+
+def test_view_codes_that_are_no_dmr_view_are_excluded_not_kept_as_unknown(tmp_path):
+    data = tmp_path / "data"
+    write_text(data / "T0012.2.3.S.2012-10-26.10.txt", thermogram(1))
+    write_text(data / "T0013.1.9.S.2012-10-26.10.txt", thermogram(2))
+    write_text(data / "T0014.1.1.S.2012-10-26.10.txt", thermogram(3))
+    write_text(data / "T0015.txt", thermogram(4))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n12,Healthy\n13,Sick\n14,Healthy\n15,Sick\n")
+    summary = prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    why = reasons(tmp_path / "out")
+    assert why["T0012.2.3.S.2012-10-26.10.txt"] == "unrecognised view code 2.3"
+    assert why["T0013.1.9.S.2012-10-26.10.txt"] == "unrecognised view code 1.9"
+    assert why["T0014.1.1.S.2012-10-26.10.txt"] == why["T0015.txt"] == ""
+    assert summary.unknown_view == 1  # the short name alone
+    assert summary.exclusions == {"unrecognised view code 2.3": 1, "unrecognised view code 1.9": 1}
+    assert "excluded, unrecognised view code 2.3: 1" in summary.lines()
