@@ -30,3 +30,40 @@ def test_view_codes_that_are_no_dmr_view_are_excluded_not_kept_as_unknown(tmp_pa
     assert summary.unknown_view == 1  # the short name alone
     assert summary.exclusions == {"unrecognised view code 2.3": 1, "unrecognised view code 1.9": 1}
     assert "excluded, unrecognised view code 2.3: 1" in summary.lines()
+
+
+def test_the_mixed_shapes_option_goes_through_the_cli_api_and_study_config(tmp_path):
+    from thermocad import api
+    from thermocad.cli import main
+    from thermocad.study_checks import check_sections
+
+    data = tmp_path / "data"
+    write_text(data / "T0001.txt", thermogram(1))
+    write_text(data / "T0002.txt", thermogram(2))
+    write_text(data / "T0003.txt", thermogram(3, shape=(48, 80)))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n2,Sick\n3,Sick\n")
+    table = api.prepare(data, labels, workers=1)
+    assert table["excluded_reason"].fillna("").str.startswith("frame size 48x80 unlike").sum() == 1
+    assert (
+        api.prepare(data, labels, workers=1, allow_mixed_shapes=True)["excluded_reason"]
+        .isna()
+        .all()
+    )
+    argv = ["prepare", str(data), "--labels", str(labels), "--out", str(tmp_path / "o")]
+    assert main([*argv, "--allow-mixed-shapes", "--workers", "1"]) == 0
+    assert reasons(tmp_path / "o")["T0003.txt"] == ""
+    check_sections({"prepare": {"allow_mixed_shapes": True}})  # a study config may set it
+
+
+def test_a_tie_between_frame_sizes_keeps_the_larger(tmp_path):
+    """Half the files cut short: no majority, and a cut file is the smaller one."""
+    data = tmp_path / "data"
+    write_text(data / "T0001.txt", thermogram(1, shape=(32, 80)))
+    write_text(data / "T0002.txt", thermogram(2))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n2,Sick\n")
+    prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    why = reasons(tmp_path / "out")
+    assert why["T0001.txt"].startswith("frame size 32x80 unlike the cohort's 64x80")
+    assert why["T0002.txt"] == ""

@@ -34,6 +34,13 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         help="images whose sharpness (variance of the Laplacian of the 0..100-scaled map) is "
         "below this are excluded as blurred (default 0.5; at least 0, and 0 excludes none)",
     )
+    p.add_argument(
+        "--allow-mixed-shapes",
+        action="store_true",
+        help="keep images whose frame size differs from the cohort's most common one (another "
+        "camera on purpose); by default they are excluded, since a file cut short at the end "
+        "of a line reads as a smaller frame",
+    )
     p.add_argument("--workers", type=_workers, default=None,
                    help="reader processes (default: all cores)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite an existing cohort.csv")
@@ -99,6 +106,7 @@ def _prepare(args: argparse.Namespace) -> int:
         sharpness_threshold=DEFAULT_SHARPNESS_THRESHOLD if threshold is None else threshold,
         force=args.force,
         workers=args.workers,
+        allow_mixed_shapes=args.allow_mixed_shapes,
     )
     return 0
 

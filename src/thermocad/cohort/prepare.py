@@ -10,6 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from thermocad.cohort.consistency import (
+    MIXED_SHAPES_FLAG,
+    check_labels_match,
+    exclude_odd_shapes,
+)
 from thermocad.cohort.image_stats import image_stats
 from thermocad.io.filenames import InvalidDateError, parse_dmr_name
 from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_warning
@@ -78,9 +83,10 @@ class CohortSummary:
                        "refuses the mix, evaluate leaves the other out): keep one kind, not both")  # fmt: skip
         if self.same_names:
             out.append(self.same_names)
-        if self.odd_shapes:
+        if self.odd_shapes:  # kept: allow_mixed_shapes
             out.append(f"warning: {len(self.odd_shapes):,} kept images differ in size from the "
-                       f"others (e.g. {self.odd_shapes[0]}): a file cut short, or another camera?")  # fmt: skip
+                       f"others (e.g. {self.odd_shapes[0]}): a file cut short, or another camera? "
+                       f"(kept: {MIXED_SHAPES_FLAG})")  # fmt: skip
         if self.unmatched_labels:
             shown = ", ".join(map(str, self.unmatched_labels[:10]))
             more = ", ..." if len(self.unmatched_labels) > 10 else ""
@@ -98,12 +104,13 @@ def prepare_cohort(
     sharpness_threshold: float = DEFAULT_SHARPNESS_THRESHOLD,
     force: bool = False,
     workers: int | None = None,
+    allow_mixed_shapes: bool = False,
 ) -> CohortSummary:
     """Write OUT_DIR/cohort.csv (one row per thermal file, excluded ones with their reason)."""
     target = check_writable(Path(out_dir) / "cohort.csv", force=force)
     label_ids = set(read_labels(labels_csv)["patient_id"].astype(int))
     check_labels_match(data_dir, labels_csv, label_ids)  # before anything is written
-    table = cohort_table(data_dir, labels_csv, sharpness_threshold, workers)
+    table = cohort_table(data_dir, labels_csv, sharpness_threshold, workers, allow_mixed_shapes)
     atomic_write_csv(target, table)
     summary = summarize(table, target)
     found = set(table["patient_id"].dropna().astype(int))
@@ -123,32 +130,16 @@ def prepare_cohort(
     return summary
 
 
-def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> None:
-    """Refuse labels naming none of the data's women (another cohort's) before any write."""
-    from thermocad.io.filenames import patient_number
-    from thermocad.io.find import walk_thermal_files
-
-    if Path(data_dir).is_file():
-        raise CohortError(f"{data_dir}: is a file; give the folder that holds the thermal files")
-    if not Path(data_dir).is_dir():
-        raise CohortError(f"{data_dir}: data folder not found")
-    # The files the walk that reads them will find (it reports what it skips; this is silent).
-    names = walk_thermal_files(data_dir, say=False)[0]
-    numbers = {n for n in map(patient_number, names) if n is not None}
-    if numbers and labelled and not numbers & labelled:
-        name = labels_csv if isinstance(labels_csv, str | os.PathLike) else "the labels table"
-        raise CohortError(f"{name}: names none of the {len(numbers)} patients of {data_dir} "
-                          f"(their numbers run {min(numbers)}-{max(numbers)}, the labels' "
-                          f"{min(labelled)}-{max(labelled)}): another cohort's table?")  # fmt: skip
-
-
 def cohort_table(
     data_dir: str | os.PathLike,
     labels_csv: str | os.PathLike | pd.DataFrame,
     sharpness_threshold: float = DEFAULT_SHARPNESS_THRESHOLD,
     workers: int | None = None,
+    allow_mixed_shapes: bool = False,
 ) -> pd.DataFrame:
-    """The cohort as a table: one row per thermal file, excluded ones with their reason."""
+    """The cohort as a table: one row per thermal file, excluded ones with their reason.
+    Images whose frame size is not the cohort's most common one are excluded (a file cut at
+    a line end reads as a smaller matrix) unless `allow_mixed_shapes`."""
     if not sharpness_threshold >= 0:  # a negative one (or NaN) excludes nothing, silently
         raise ConfigError(f"--sharpness-threshold must be at least 0, got {sharpness_threshold}")
     from thermocad.utils.files import INCOMPLETE
@@ -170,7 +161,9 @@ def cohort_table(
     table = pd.DataFrame(rows)
     extra = [c for c in by_patient.columns if c not in ("diagnosis", *COLUMNS)]
     # A missing value is NaN, as in cohort.csv read back (an empty string there).
-    return table.reindex(columns=COLUMNS + extra).replace("", np.nan)
+    table = table.reindex(columns=COLUMNS + extra).replace("", np.nan)
+    exclude_odd_shapes(table, allow_mixed_shapes)
+    return table
 
 
 def _keep_computed(labels: pd.DataFrame, labels_csv) -> pd.DataFrame:

@@ -1,0 +1,78 @@
+"""prepare's checks across the whole cohort: one file against the others, the labels against
+the files. A file cut at the end of a line reads as a smaller matrix, which no check of the
+file alone can tell from a smaller camera's frame; among the cohort's frames it is the odd one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from thermocad.utils.errors import CohortError
+
+MIXED_SHAPES_FLAG = "--allow-mixed-shapes"  # prepare_cohort(allow_mixed_shapes=True)
+
+
+def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> None:
+    """Refuse labels naming none of the data's women (another cohort's) before any write."""
+    from thermocad.io.filenames import patient_number
+    from thermocad.io.find import walk_thermal_files
+
+    if Path(data_dir).is_file():
+        raise CohortError(f"{data_dir}: is a file; give the folder that holds the thermal files")
+    if not Path(data_dir).is_dir():
+        raise CohortError(f"{data_dir}: data folder not found")
+    # The files the walk that reads them will find (it reports what it skips; this is silent).
+    names = walk_thermal_files(data_dir, say=False)[0]
+    numbers = {n for n in map(patient_number, names) if n is not None}
+    if numbers and labelled and not numbers & labelled:
+        name = labels_csv if isinstance(labels_csv, str | os.PathLike) else "the labels table"
+        raise CohortError(f"{name}: names none of the {len(numbers)} patients of {data_dir} "
+                          f"(their numbers run {min(numbers)}-{max(numbers)}, the labels' "
+                          f"{min(labelled)}-{max(labelled)}): another cohort's table?")  # fmt: skip
+
+
+def _kept(table: pd.DataFrame) -> pd.Series:
+    return table["excluded_reason"].fillna("").astype(str) == ""
+
+
+def _shape(table: pd.DataFrame) -> pd.Series:
+    return table["height"].astype(int).astype(str) + "x" + table["width"].astype(int).astype(str)
+
+
+def cohort_shape(table: pd.DataFrame) -> str | None:
+    """The kept images' most common frame size ("480x640"); a tie goes to the larger frame (a
+    file cut short is smaller), then to the size met first. None when nothing is kept."""
+    kept = table[_kept(table) & table["height"].notna() & table["width"].notna()]
+    if kept.empty:
+        return None
+    shapes = _shape(kept).reset_index(drop=True)
+    counts = shapes.value_counts()
+
+    def rank(shape: str) -> tuple[int, int, int]:
+        height, width = map(int, shape.split("x"))
+        return -int(counts[shape]), -height * width, int(shapes.eq(shape).idxmax())
+
+    return min(counts.index, key=rank)
+
+
+def exclude_odd_shapes(table: pd.DataFrame, allow: bool) -> None:
+    """Exclude (in place) the kept images whose frame size is not the cohort's, naming both
+    sizes, unless `allow` (another camera on purpose): a file cut at a line end is one of them,
+    and it would train or be scored as a whole thermogram."""
+    common = cohort_shape(table)
+    if allow or common is None:
+        return
+    rows = _kept(table) & table["height"].notna() & table["width"].notna()
+    shapes = _shape(table[rows])
+    odd = shapes[shapes != common]
+    if odd.empty:
+        return
+    table["excluded_reason"] = table["excluded_reason"].astype(object)
+    table.loc[odd.index, "excluded_reason"] = [
+        f"frame size {shape} unlike the cohort's {common}: a file cut short at the end of a "
+        f"line, or another camera? ({MIXED_SHAPES_FLAG} keeps it)"
+        for shape in odd
+    ]
