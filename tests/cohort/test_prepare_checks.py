@@ -67,3 +67,24 @@ def test_a_tie_between_frame_sizes_keeps_the_larger(tmp_path):
     why = reasons(tmp_path / "out")
     assert why["T0001.txt"].startswith("frame size 32x80 unlike the cohort's 64x80")
     assert why["T0002.txt"] == ""
+
+
+def test_batches_are_upper_cased_and_those_from_the_file_format_are_counted(tmp_path, capsys):
+    data = tmp_path / "data"
+    for pid in range(1, 5):
+        write_text(data / f"T000{pid}.txt", thermogram(pid), sep=";" if pid == 4 else " ")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis,acquisition_batch\n1,Healthy,a\n2,Sick, A \n"
+                      "3,Healthy,\n4,Sick,\n")  # fmt: skip
+    summary = prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv")
+    assert cohort.set_index("patient_id")["acquisition_batch"].to_dict() == {
+        1: "A", 2: "A", 3: "A", 4: "B"}  # fmt: skip
+    assert summary.batches == {"A": 3, "B": 1}  # `a` and `A` are one batch
+    err = capsys.readouterr().err
+    assert ("acquisition batches: 2 kept images have no acquisition_batch in the labels "
+            "(patients 3, 4), so the file's text format gave it") in err  # fmt: skip
+    labels.write_text("patient_id,diagnosis,acquisition_batch\n1,Healthy,a\n2,Sick,A\n"
+                      "3,Healthy,a\n4,Sick,b\n")  # fmt: skip
+    prepare_cohort(data, labels, tmp_path / "out", workers=1, force=True)
+    assert "acquisition batches:" not in capsys.readouterr().err  # every batch given

@@ -13,6 +13,7 @@ import pandas as pd
 from thermocad.utils.errors import CohortError
 
 MIXED_SHAPES_FLAG = "--allow-mixed-shapes"  # prepare_cohort(allow_mixed_shapes=True)
+SHOWN = 5  # patients named in a note
 
 
 def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> None:
@@ -76,3 +77,30 @@ def exclude_odd_shapes(table: pd.DataFrame, allow: bool) -> None:
         f"line, or another camera? ({MIXED_SHAPES_FLAG} keeps it)"
         for shape in odd
     ]
+
+
+def _patients(ids) -> str:
+    ids = sorted({int(i) for i in ids})
+    return ", ".join(map(str, ids[:SHOWN])) + (", ..." if len(ids) > SHOWN else "")
+
+
+def batch_note(table: pd.DataFrame, labels: pd.DataFrame) -> str:
+    """'' or a line saying how many kept images took their batch from the file's text format
+    (no acquisition_batch in the labels, or an empty cell there), and whose."""
+    kept = table[_kept(table) & table["patient_id"].notna()]
+    if "acquisition_batch" in labels:
+        given = labels.set_index("patient_id")["acquisition_batch"].fillna("").astype(str)
+    else:
+        given = pd.Series(dtype=str)
+    theirs = kept["patient_id"].astype(int).map(given).fillna("")
+    filled = kept[(theirs == "") & kept["acquisition_batch"].fillna("").astype(str).ne("")]
+    if filled.empty:
+        return ""
+    how = "the file's text format gave it, as in DMR-IR (space-separated: A, semicolon: B)"
+    if "acquisition_batch" not in labels:
+        return (f"acquisition batches: the labels have no acquisition_batch column, so for the "
+                f"{len(filled):,} kept images {how}; for other data, add the column to the "
+                "labels")  # fmt: skip
+    return (f"acquisition batches: {len(filled):,} kept images have no acquisition_batch in the "
+            f"labels (patients {_patients(filled['patient_id'])}), so {how}; fill those cells "
+            "to set it yourself")  # fmt: skip

@@ -12,6 +12,7 @@ import pandas as pd
 
 from thermocad.cohort.consistency import (
     MIXED_SHAPES_FLAG,
+    batch_note,
     check_labels_match,
     exclude_odd_shapes,
 )
@@ -118,10 +119,6 @@ def prepare_cohort(
     summary.unmatched_labels = sorted(set(labels["patient_id"]) - found)
     for line in summary.lines():
         log(line)
-    if "acquisition_batch" not in labels.columns and summary.batches:
-        log("acquisition batches: the labels have no acquisition_batch column, so each file's "
-            "text format gave it, as in DMR-IR (space-separated: A, semicolon: B); for other "
-            "data, add the column to the labels")  # fmt: skip
     if not summary.kept_images:  # every file excluded: nothing to split or train on
         reason = max(summary.exclusions, key=summary.exclusions.get, default="none")
         raise CohortError(f"{data_dir}: no image kept of {summary.files:,} file(s) (most "
@@ -163,6 +160,8 @@ def cohort_table(
     # A missing value is NaN, as in cohort.csv read back (an empty string there).
     table = table.reindex(columns=COLUMNS + extra).replace("", np.nan)
     exclude_odd_shapes(table, allow_mixed_shapes)
+    if note := batch_note(table, labels):  # the batches the file format gave, however many
+        log(note)
     return table
 
 
