@@ -88,3 +88,22 @@ def test_batches_are_upper_cased_and_those_from_the_file_format_are_counted(tmp_
                       "3,Healthy,a\n4,Sick,b\n")  # fmt: skip
     prepare_cohort(data, labels, tmp_path / "out", workers=1, force=True)
     assert "acquisition batches:" not in capsys.readouterr().err  # every batch given
+
+
+def test_labels_dates_far_from_the_file_names_are_said_in_one_line(tmp_path, capsys):
+    data = tmp_path / "data"
+    for pid, date in ((1, "2015-07-20"), (2, "2015-07-20"), (3, "2016-02-01"), (4, "2016-02-01")):
+        write_text(data / f"T000{pid}.1.1.S.{date}.10.txt", thermogram(pid))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis,acquisition_date\n1,Healthy,2015-07-21\n"
+                      "2,Sick,2014-01-02\n3,Healthy,\n4,Sick,2016-03-01\n")  # fmt: skip
+    prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if "acquisition dates" in ln]
+    assert notes == [
+        "[thermocad] acquisition dates: for 2 images (patients 2, 4) the labels' "
+        "acquisition_date differs by more than a day from the file name's (e.g. patient 2: "
+        "2014-01-02 in the labels, 2015-07-20 in the name); the labels' is used (cohort.csv: "
+        "acquisition_date; the name's: acquired)"
+    ]  # a day apart (patient 1) is the same session; no date in the labels (3): the name's
+    dates = pd.read_csv(tmp_path / "out" / "cohort.csv").set_index("patient_id")
+    assert dates.loc[2, "acquisition_date"] == "2014-01-02"  # the labels still win

@@ -104,3 +104,23 @@ def batch_note(table: pd.DataFrame, labels: pd.DataFrame) -> str:
     return (f"acquisition batches: {len(filled):,} kept images have no acquisition_batch in the "
             f"labels (patients {_patients(filled['patient_id'])}), so {how}; fill those cells "
             "to set it yourself")  # fmt: skip
+
+
+def date_note(table: pd.DataFrame) -> str:
+    """'' or a line on the images whose labels' acquisition_date differs by more than a day
+    from the date in their file name (`acquired`): the labels' is used, said once."""
+    both = table[table["acquired"].notna() & table["acquisition_date"].notna()]
+    if both.empty:
+        return ""
+    named = pd.to_datetime(both["acquired"].astype(str).str[:10], errors="coerce")
+    labelled = pd.to_datetime(both["acquisition_date"].astype(str).str[:10], errors="coerce")
+    apart = both[(named - labelled).abs() > pd.Timedelta(days=1)]
+    if apart.empty:
+        return ""
+    first = apart.iloc[0]
+    return (f"acquisition dates: for {len(apart):,} images (patients "
+            f"{_patients(apart['patient_id'])}) the labels' acquisition_date differs by more "
+            f"than a day from the file name's (e.g. patient {int(first['patient_id'])}: "
+            f"{str(first['acquisition_date'])[:10]} in the labels, {str(first['acquired'])[:10]} "
+            "in the name); the labels' is used (cohort.csv: acquisition_date; the name's: "
+            "acquired)")  # fmt: skip

@@ -14,6 +14,7 @@ from thermocad.cohort.consistency import (
     MIXED_SHAPES_FLAG,
     batch_note,
     check_labels_match,
+    date_note,
     exclude_odd_shapes,
 )
 from thermocad.cohort.image_stats import image_stats
@@ -160,8 +161,9 @@ def cohort_table(
     # A missing value is NaN, as in cohort.csv read back (an empty string there).
     table = table.reindex(columns=COLUMNS + extra).replace("", np.nan)
     exclude_odd_shapes(table, allow_mixed_shapes)
-    if note := batch_note(table, labels):  # the batches the file format gave, however many
-        log(note)
+    for note in (batch_note(table, labels), date_note(table)):  # one line each, when due
+        if note:
+            log(note)
     return table
 
 
