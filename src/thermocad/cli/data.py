@@ -25,7 +25,15 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         "blurred, unreadable, ...).",
     )
     p.add_argument("data_dir", help="folder of DMR-IR text files, images or .npy")
-    p.add_argument("--labels", required=True, help="CSV with patient_id, diagnosis, ...")
+    p.add_argument(
+        "--labels",
+        required=True,
+        help="CSV with patient_id, diagnosis (Healthy/Sick) and optional columns: deodorant, "
+        "single_breast (or mastectomy), yes/no (or true/false, 1/0), where yes excludes the "
+        "woman and an empty or missing value counts as no; acquisition_batch (case ignored; empty: the file's text "
+        "format gives it, said in the log); acquisition_date (used over the date in a DMR file "
+        "name); age; any others are copied into cohort.csv",
+    )
     p.add_argument("--out", required=True, help="output folder for cohort.csv")
     p.add_argument(
         "--sharpness-threshold",
@@ -67,7 +75,11 @@ def _add_split(sub: argparse._SubParsersAction) -> None:
         "--balance", action="store_true", help="equal images per class (the study's 500+500)"
     )
     p.add_argument(
-        "--counts", default=None, help="images per class: TRAIN,VALID,TEST (e.g. 320,80,100)"
+        "--counts",
+        default=None,
+        help="images per class: TRAIN,VALID,TEST (e.g. 320,80,100). With --unit patient (the "
+        "default) whole patients are divided, so each class's total is exact but the TRAIN, "
+        "VALID and TEST numbers are approximate; --unit image gives them exactly",
     )
     p.add_argument(
         "--unit",
