@@ -33,7 +33,7 @@ def prepare(
     """The cohort table: one row per thermal file in `data_dir`, excluded ones with their reason.
 
     With `out_dir`, also writes out_dir/cohort.csv (as `thermocad prepare`). `options`:
-    sharpness_threshold, workers.
+    sharpness_threshold, workers, allow_mixed_shapes.
     """
     from thermocad.cohort.prepare import cohort_table, prepare_cohort
 

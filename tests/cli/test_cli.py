@@ -174,3 +174,13 @@ def test_the_model_argument_help_says_which_models_each_command_takes():
         assert ".onnx file" in helps[command]
     assert "model.safetensors + model.json" not in helps["evaluate"]
     assert "not an exported .onnx file" in helps["explain"]  # Grad-CAM needs the PyTorch model
+
+
+def test_data_help_says_what_missing_filters_and_patient_counts_mean():
+    from tests.cli.test_defaults_and_config import _subparsers
+
+    prepare = " ".join(_subparsers()["prepare"].format_help().split())
+    assert "an empty or missing value counts as no" in prepare
+    assert "deodorant, single_breast (or mastectomy)" in prepare
+    split = " ".join(_subparsers()["split"].format_help().split())
+    assert "the TRAIN, VALID and TEST numbers are approximate" in split

@@ -149,13 +149,23 @@ def test_labels_columns_never_overwrite_what_prepare_computes(folder, tmp_path, 
     assert "height, path are computed by prepare" in capsys.readouterr().err
 
 
-def test_a_file_cut_short_is_kept_with_a_warning(tmp_path, capsys):
+def test_a_file_cut_short_is_excluded_or_kept_with_a_warning_when_allowed(tmp_path, capsys):
     labels = generate_cohort(tmp_path / "syn", 4, seed=1, height=64, width=80)
     cut = tmp_path / "syn" / "T0003.txt"
     lines = cut.read_text().splitlines(keepends=True)
     cut.write_text("".join(lines[: len(lines) // 2]))  # cut at a line end: still a matrix
     summary = prepare_cohort(tmp_path / "syn", labels, tmp_path / "out", workers=1)
+    reason = "frame size 32x80 unlike the cohort's 64x80"
+    assert summary.exclusions == {reason: 1} and not summary.odd_shapes
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv", keep_default_na=False)
+    why = cohort.set_index(cohort["path"].str.rsplit("/", n=1).str[-1])["excluded_reason"]
+    assert why["T0003.txt"] == (f"{reason}: a file cut short at the end of a line, or another "
+                                "camera? (--allow-mixed-shapes keeps it)")  # fmt: skip
+    assert f"excluded, {reason}: 1" in capsys.readouterr().err
+    summary = prepare_cohort(tmp_path / "syn", labels, tmp_path / "out", workers=1, force=True,
+                             allow_mixed_shapes=True)  # fmt: skip
     assert len(summary.odd_shapes) == 1 and summary.odd_shapes[0].startswith("T0003.txt: ")
+    assert summary.exclusions == {}
     assert "1 kept images differ in size from the others (e.g. T0003.txt: " in (
         capsys.readouterr().err
     )

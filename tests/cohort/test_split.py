@@ -89,6 +89,15 @@ def test_balance_and_counts(tmp_path):
         make_split(path, counts=(800, 2, 3))
 
 
+@pytest.mark.parametrize("options", [dict(balance=True), dict(counts=(8, 2, 3))])
+def test_balance_and_counts_do_not_depend_on_the_rows_order(tmp_path, options):
+    table = pd.read_csv(cohort(tmp_path), keep_default_na=False, na_values=[""])
+    shuffled = table.sample(frac=1, random_state=3)
+    picks = [make_split(t, seed=0, **options).set_index("path")["split"].sort_index()
+             for t in (table, shuffled)]  # fmt: skip
+    pd.testing.assert_series_equal(*picks)
+
+
 def test_leak_guard_on_read_and_write(tmp_path):
     df = make_split(cohort(tmp_path), seed=0)
     out = write_split(df, tmp_path / "split.csv")

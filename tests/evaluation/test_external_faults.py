@@ -121,3 +121,16 @@ def test_the_synthetic_note_only_when_numbers_are_shared(tmp_path, capsys):
     assert capsys.readouterr().err == ""
     synthetic_note(synthetic, tmp_path / "run", tmp_path, shared=2)
     assert "give --numbered-apart" in capsys.readouterr().err
+
+
+def test_a_file_cut_short_is_a_fault_of_the_folder():
+    """prepare excludes a frame smaller than the others' (a file cut at a line end): the folder's
+    fault, so evaluate --data refuses (unless --allow-unscored), not the study's filter."""
+    from thermocad.evaluation.coverage import women_scored
+
+    labels = pd.DataFrame({"patient_id": [1, 2], "diagnosis": ["Healthy", "Sick"]})
+    reason = "frame size 32x80 unlike the cohort's 64x80: a file cut short at the end of a line"
+    cohort = pd.DataFrame({"path": ["/d/T0001.txt", "/d/T0002.txt"], "patient_id": [1, 2],
+                           "excluded_reason": ["", reason]})  # fmt: skip
+    (woman,) = women_scored(labels, cohort, "/d")["not_scored"]
+    assert woman["patient_id"] == 2 and woman["fault"] and "frame size 32x80" in woman["why"]

@@ -150,3 +150,53 @@ def test_checksum_sees_every_value():
         changed = array.copy()
         changed[index] = np.nextafter(changed[index], np.float32(99))
         assert cache.checksum(changed) != base
+
+
+@pytest.mark.parametrize("module", cache.PARSER_MODULES)
+def test_the_key_changes_when_any_parser_module_changes(tmp_path, monkeypatch, module):
+    """A parser change without a hand-bumped version once served stale arrays (79f666f)."""
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in cache.PARSER_MODULES:
+        shutil.copyfile(Path(cache.__file__).with_name(f"{name}.py"), source / f"{name}.py")
+    monkeypatch.setattr(cache, "_SOURCE", source)
+    path = tmp_path / "T0001.txt"
+    path.write_bytes(dmr_text(0))
+    cache.parser_digest.cache_clear()
+    before = cache.cache_key(path, path.stat())
+    with open(source / f"{module}.py", "a") as fh:
+        fh.write("\n# a change of the parser\n")
+    assert cache.cache_key(path, path.stat()) == before  # computed once per process
+    cache.parser_digest.cache_clear()
+    assert cache.cache_key(path, path.stat()) != before
+    (source / f"{module}.py").unlink()  # no source to tell parsers apart: nothing cached
+    cache.parser_digest.cache_clear()
+    assert cache.cache_key(path, path.stat()) is None
+    monkeypatch.undo()
+    cache.parser_digest.cache_clear()
+
+
+def test_every_module_the_text_reader_uses_is_in_the_parser_digest():
+    """A module split off the reader (or a new one it imports) must move the key too."""
+    from tests.test_architecture import import_graph
+
+    graph, todo, seen = import_graph(), ["thermocad.io.text", "thermocad.io.thermal"], set()
+    while todo:
+        for name in graph[todo.pop()] - seen:
+            seen.add(name)
+            todo.append(name)
+    text_path = {n for n in seen if n.startswith("thermocad.io.")} - {
+        "thermocad.io.find", "thermocad.io.grey", "thermocad.io.npy", "thermocad.io.pool"}  # fmt: skip
+    assert {f"thermocad.io.{name}" for name in cache.PARSER_MODULES} >= text_path
+
+
+def test_an_entry_of_another_parser_is_not_served(tmp_path, monkeypatch):
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "T0001.txt"
+    path.write_bytes(dmr_text(0))
+    monkeypatch.setattr(cache, "parser_digest", lambda: "old parser")
+    key = cache.cache_key(path, path.stat())
+    cache.store(key, np.zeros((1, 600), np.float32), "dmr-space")  # the old parser's reading
+    assert read_thermal(path).shape == (1, 600)  # served to the parser that stored it
+    monkeypatch.setattr(cache, "parser_digest", lambda: "new parser")
+    np.testing.assert_array_equal(read_thermal(path).array, expected(dmr_text(0)))

@@ -22,7 +22,10 @@ from thermocad.utils.errors import CohortError
         ("T0001.1.1.S.2015-07-20.18.3.TIFF", 1, "frontal", "static", "2015-07-20T18:00", 3),
         ("T0287.txt", 287, "unknown", "unknown", "", None),
         ("t0042.jpg", 42, "unknown", "unknown", "", None),
-        ("T0287.1.9.S.2015-07-20.18.txt", 287, "unknown", "static", "2015-07-20T18:00", 18),
+        # a view code DMR-IR does not use is no frontal view: "unknown" is for no code at all
+        ("T0287.1.9.S.2015-07-20.18.txt", 287, "unrecognised", "static", "2015-07-20T18:00", 18),
+        ("T0012.2.3.S.2012-10-26.10.txt", 12, "unrecognised", "static", "2012-10-26T10:00", 10),
+        ("T0013.2.1.S.2012-10-26.10.txt", 13, "unrecognised", "static", "2012-10-26T10:00", 10),
     ],
 )
 def test_parse_dmr_name(name, patient, view, protocol, acquired, sequence):

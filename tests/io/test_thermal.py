@@ -135,7 +135,7 @@ BAD_TEXT = {
     "": "empty",
     " \r\n\t\n": "empty",
     "30.1 30.2\n30.3 abc\n": r"line 2: 'abc' is not a number",
-    "30.1 30.2\n30.3 30.4 30.5\n": r"line 2: 3 values, but line 1 has 2",
+    "30.1 30.2\n30.3 30.4 30.5\n": r"line 2: 3 values, but line 1 has 2 \(rows must",
     "30.10 30.20\n30.30\n": r"line 2: 1 values, but line 1 has 2",
     "30.1 nan\n30.3 30.4\n": r"line 1: value nan in column 2 is not finite",
     "30.1 30.2\n30.3 inf\n": r"line 2: value inf .*not finite",
@@ -151,8 +151,24 @@ BAD_TEXT = {
     "30.1;;30.3\n30.4;30.5;30.6\n": r"line 1: an empty field \(two ';' with no value between\)",
     "30.1;30.2;30.3;\n30.4;;30.6;\n": r"line 2: an empty field",
     # Rows that start with ';' are no empty field: a short row is still named itself.
-    ";30.1;30.2;30.3\n;30.4;30.5;30.6\n;30.7;30.8\n": r"line 3: 2 values, but line 1 has 3",
+    ";30.1;30.2;30.3\n;30.4;30.5;30.6\n;30.7;30.8\n": r"line 3: 2 values, but 2 of the 3 lines have 3",
 }
+
+
+@pytest.mark.parametrize("token", ["30.25", "3.025e1"])  # the fast path, the general one
+def test_a_ragged_row_is_named_against_the_most_common_length(tmp_path, token):
+    """A short line 1 is the odd one, not line 2 (479 lines agreed with each other)."""
+    rows = [" ".join([token] * 6)] * 9
+    short = [" ".join([token] * 5), *rows]
+    with pytest.raises(ThermalFormatError, match=r"line 1: 5 values, but 9 of the 10 lines have "
+                       r"6 \(rows must all have the same length\)"):  # fmt: skip
+        read_thermal(write(tmp_path, "\n".join(short) + "\n"))
+    several = [*rows[:2], " ".join([token] * 7), rows[0], " ".join([token] * 5), *rows[:5]]
+    several += [" ".join([token] * 4)] * 4
+    with pytest.raises(ThermalFormatError, match=r"line 3: 7 values, but 8 of the 14 lines have "
+                       r"6; line\(s\) 5 \(5 values\), 11 \(4 values\), 12 \(4 values\) and 2 "
+                       r"more too \(rows"):  # fmt: skip
+        read_thermal(write(tmp_path, "\n".join(several) + "\n", "b.txt"))
 
 
 @pytest.mark.parametrize(("text", "message"), list(BAD_TEXT.items()))

@@ -21,10 +21,19 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         help="find thermal files, join labels, apply the study's filters -> cohort.csv",
         description="Read every thermal file under DATA_DIR (recursively), join the patient "
         "table and write OUT_DIR/cohort.csv with one row per image; excluded images keep a row "
-        "with their reason (not frontal, deodorant, single breast, blurred, unreadable, ...).",
+        "with their reason (not frontal, unrecognised view code, deodorant, single breast, "
+        "blurred, unreadable, ...).",
     )
     p.add_argument("data_dir", help="folder of DMR-IR text files, images or .npy")
-    p.add_argument("--labels", required=True, help="CSV with patient_id, diagnosis, ...")
+    p.add_argument(
+        "--labels",
+        required=True,
+        help="CSV with patient_id, diagnosis (Healthy/Sick) and optional columns: deodorant, "
+        "single_breast (or mastectomy), yes/no (or true/false, 1/0), where yes excludes the "
+        "woman and an empty or missing value counts as no; acquisition_batch (case ignored; empty: the file's text "
+        "format gives it, said in the log); acquisition_date (used over the date in a DMR file "
+        "name); age; any others are copied into cohort.csv",
+    )
     p.add_argument("--out", required=True, help="output folder for cohort.csv")
     p.add_argument(
         "--sharpness-threshold",
@@ -32,6 +41,13 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="images whose sharpness (variance of the Laplacian of the 0..100-scaled map) is "
         "below this are excluded as blurred (default 0.5; at least 0, and 0 excludes none)",
+    )
+    p.add_argument(
+        "--allow-mixed-shapes",
+        action="store_true",
+        help="keep images whose frame size differs from the cohort's most common one (another "
+        "camera on purpose); by default they are excluded, since a file cut short at the end "
+        "of a line reads as a smaller frame",
     )
     p.add_argument("--workers", type=_workers, default=None,
                    help="reader processes (default: all cores)")  # fmt: skip
@@ -59,7 +75,11 @@ def _add_split(sub: argparse._SubParsersAction) -> None:
         "--balance", action="store_true", help="equal images per class (the study's 500+500)"
     )
     p.add_argument(
-        "--counts", default=None, help="images per class: TRAIN,VALID,TEST (e.g. 320,80,100)"
+        "--counts",
+        default=None,
+        help="images per class: TRAIN,VALID,TEST (e.g. 320,80,100). With --unit patient (the "
+        "default) whole patients are divided, so each class's total is exact but the TRAIN, "
+        "VALID and TEST numbers are approximate; --unit image gives them exactly",
     )
     p.add_argument(
         "--unit",
@@ -98,6 +118,7 @@ def _prepare(args: argparse.Namespace) -> int:
         sharpness_threshold=DEFAULT_SHARPNESS_THRESHOLD if threshold is None else threshold,
         force=args.force,
         workers=args.workers,
+        allow_mixed_shapes=args.allow_mixed_shapes,
     )
     return 0
 

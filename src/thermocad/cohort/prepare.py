@@ -10,6 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from thermocad.cohort.consistency import (
+    MIXED_SHAPES_FLAG,
+    batch_note,
+    check_labels_match,
+    date_note,
+    exclude_odd_shapes,
+)
 from thermocad.cohort.image_stats import image_stats
 from thermocad.io.filenames import InvalidDateError, parse_dmr_name
 from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_warning
@@ -78,9 +85,10 @@ class CohortSummary:
                        "refuses the mix, evaluate leaves the other out): keep one kind, not both")  # fmt: skip
         if self.same_names:
             out.append(self.same_names)
-        if self.odd_shapes:
+        if self.odd_shapes:  # kept: allow_mixed_shapes
             out.append(f"warning: {len(self.odd_shapes):,} kept images differ in size from the "
-                       f"others (e.g. {self.odd_shapes[0]}): a file cut short, or another camera?")  # fmt: skip
+                       f"others (e.g. {self.odd_shapes[0]}): a file cut short, or another camera? "
+                       f"(kept: {MIXED_SHAPES_FLAG})")  # fmt: skip
         if self.unmatched_labels:
             shown = ", ".join(map(str, self.unmatched_labels[:10]))
             more = ", ..." if len(self.unmatched_labels) > 10 else ""
@@ -98,12 +106,13 @@ def prepare_cohort(
     sharpness_threshold: float = DEFAULT_SHARPNESS_THRESHOLD,
     force: bool = False,
     workers: int | None = None,
+    allow_mixed_shapes: bool = False,
 ) -> CohortSummary:
     """Write OUT_DIR/cohort.csv (one row per thermal file, excluded ones with their reason)."""
     target = check_writable(Path(out_dir) / "cohort.csv", force=force)
     label_ids = set(read_labels(labels_csv)["patient_id"].astype(int))
     check_labels_match(data_dir, labels_csv, label_ids)  # before anything is written
-    table = cohort_table(data_dir, labels_csv, sharpness_threshold, workers)
+    table = cohort_table(data_dir, labels_csv, sharpness_threshold, workers, allow_mixed_shapes)
     atomic_write_csv(target, table)
     summary = summarize(table, target)
     found = set(table["patient_id"].dropna().astype(int))
@@ -111,10 +120,6 @@ def prepare_cohort(
     summary.unmatched_labels = sorted(set(labels["patient_id"]) - found)
     for line in summary.lines():
         log(line)
-    if "acquisition_batch" not in labels.columns and summary.batches:
-        log("acquisition batches: the labels have no acquisition_batch column, so each file's "
-            "text format gave it, as in DMR-IR (space-separated: A, semicolon: B); for other "
-            "data, add the column to the labels")  # fmt: skip
     if not summary.kept_images:  # every file excluded: nothing to split or train on
         reason = max(summary.exclusions, key=summary.exclusions.get, default="none")
         raise CohortError(f"{data_dir}: no image kept of {summary.files:,} file(s) (most "
@@ -123,32 +128,16 @@ def prepare_cohort(
     return summary
 
 
-def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> None:
-    """Refuse labels naming none of the data's women (another cohort's) before any write."""
-    from thermocad.io.filenames import patient_number
-    from thermocad.io.find import walk_thermal_files
-
-    if Path(data_dir).is_file():
-        raise CohortError(f"{data_dir}: is a file; give the folder that holds the thermal files")
-    if not Path(data_dir).is_dir():
-        raise CohortError(f"{data_dir}: data folder not found")
-    # The files the walk that reads them will find (it reports what it skips; this is silent).
-    names = walk_thermal_files(data_dir, say=False)[0]
-    numbers = {n for n in map(patient_number, names) if n is not None}
-    if numbers and labelled and not numbers & labelled:
-        name = labels_csv if isinstance(labels_csv, str | os.PathLike) else "the labels table"
-        raise CohortError(f"{name}: names none of the {len(numbers)} patients of {data_dir} "
-                          f"(their numbers run {min(numbers)}-{max(numbers)}, the labels' "
-                          f"{min(labelled)}-{max(labelled)}): another cohort's table?")  # fmt: skip
-
-
 def cohort_table(
     data_dir: str | os.PathLike,
     labels_csv: str | os.PathLike | pd.DataFrame,
     sharpness_threshold: float = DEFAULT_SHARPNESS_THRESHOLD,
     workers: int | None = None,
+    allow_mixed_shapes: bool = False,
 ) -> pd.DataFrame:
-    """The cohort as a table: one row per thermal file, excluded ones with their reason."""
+    """The cohort as a table: one row per thermal file, excluded ones with their reason.
+    Images whose frame size is not the cohort's most common one are excluded (a file cut at
+    a line end reads as a smaller matrix) unless `allow_mixed_shapes`."""
     if not sharpness_threshold >= 0:  # a negative one (or NaN) excludes nothing, silently
         raise ConfigError(f"--sharpness-threshold must be at least 0, got {sharpness_threshold}")
     from thermocad.utils.files import INCOMPLETE
@@ -170,7 +159,12 @@ def cohort_table(
     table = pd.DataFrame(rows)
     extra = [c for c in by_patient.columns if c not in ("diagnosis", *COLUMNS)]
     # A missing value is NaN, as in cohort.csv read back (an empty string there).
-    return table.reindex(columns=COLUMNS + extra).replace("", np.nan)
+    table = table.reindex(columns=COLUMNS + extra).replace("", np.nan)
+    exclude_odd_shapes(table, allow_mixed_shapes)
+    for note in (batch_note(table, labels), date_note(table)):  # one line each, when due
+        if note:
+            log(note)
+    return table
 
 
 def _keep_computed(labels: pd.DataFrame, labels_csv) -> pd.DataFrame:
@@ -232,7 +226,9 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
         row["acquisition_batch"] = BATCH_BY_FORMAT.get(row["source_format"], "")
     if not row["acquisition_date"]:  # the labels win; else the date in a full DMR name
         row["acquisition_date"] = str(row["acquired"])[:10]
-    if name and name.view not in ("frontal", "unknown"):
+    if name and name.view == "unrecognised":  # 2.3, 1.9: no view of DMR-IR's, not frontal
+        reasons.append(f"unrecognised view code {name.view_code}")
+    elif name and name.view not in ("frontal", "unknown"):
         reasons.append("not frontal")
     if row["sharpness"] != "" and row["sharpness"] < threshold:
         reasons.append(f"blurred (sharpness < {threshold:g})")
@@ -247,6 +243,7 @@ _ORDER = (
     "file name",
     "patient not",
     "not frontal",
+    "unrecognised view",
     "deodorant",
     "single",
     "blurred",

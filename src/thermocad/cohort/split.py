@@ -94,8 +94,8 @@ def _subsample(df: pd.DataFrame, per_class: dict[str, int], key: str, rng) -> pd
         want = per_class[label]
         if len(part) < want:
             raise ConfigError(f"{want} {label} images requested but only {len(part)} are available")
-        groups = part[key].unique()
-        chosen = part.set_index(key).loc[groups[rng.permutation(len(groups))]].reset_index()
+        part = part.sort_values([key, "path"], kind="stable")  # the rows' order picks nothing
+        chosen = part.set_index(key).loc[rng.permutation(part[key].unique())].reset_index()
         parts.append(chosen.iloc[:want])
     return pd.concat(parts, ignore_index=True)
 

@@ -6,7 +6,8 @@ get no score for two kinds of reason:
 - the study's filters, as the protocol says (deodorant, a single breast, only views other
   than frontal, a blurred image): she is listed, and the others are scored;
 - a fault of the folder: no file of hers at all, a file that cannot be read, one whose path
-  is not UTF-8, one that is not a breast thermogram, one in another unit than the model's
+  is not UTF-8, one that is not a breast thermogram, one whose frame size is not the other
+  files' (a file cut short at a line end), one in another unit than the model's
   (an 8-bit image's intensities for a model of °C temperatures: `unit_faults`). Scoring the others would report
   sensitivity and AUC on a selection nobody chose, so `evaluate_external` refuses before
   anything is scored (no lockbox opening) unless `allow_unscored` (--allow-unscored).
@@ -29,7 +30,7 @@ from thermocad.io.labels import CLASSES, label_filters
 from thermocad.utils.errors import ConfigError
 
 # excluded_reason prefixes (cohort.prepare) that are faults of the folder, not the protocol
-FAULTS = ("unreadable", "path not UTF-8", "not a breast thermogram", "file name")
+FAULTS = ("unreadable", "path not UTF-8", "not a breast thermogram", "file name", "frame size")
 NO_FILE = "no file"
 UNIT_WORDS = {"celsius": "°C temperatures", "intensity": "image intensities"}
 OTHER_UNIT = ", not the model's "  # in the reason of a file in another unit: a fault

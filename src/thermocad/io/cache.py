@@ -9,6 +9,7 @@ fails a read: a full, read-only or broken cache folder only costs the parse.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -24,7 +25,14 @@ from thermocad.io.limits import MAX_SIDE, MAX_VALUES
 
 DEFAULT_MAX_MB = 512
 NO_CAP = 2**63 - 1  # THERMOCAD_CACHE_MAX_MB=inf
-_VERSION = "3"  # 3: comma-decimal text formats named by their separator
+_VERSION = "4"  # the entry layout; the parser's code is in every key by its digest
+# The modules whose code decides a cached array (read_thermal's text path: the bytes read, the
+# format sniffed, the values parsed, the entry written). Every key holds a digest of their
+# source (parser_digest), so a changed parser never serves an older parse (79f666f changed
+# how lone CRs end lines; entries keyed on a hand-bumped version gave (1, 600) for (20, 30)).
+PARSER_MODULES = ("thermal", "text", "sniff", "fixed_width", "kernel", "kernel_numpy", "limits",
+                  "cache")  # fmt: skip
+_SOURCE = Path(__file__).parent
 _SAMPLE = 65536  # bytes hashed from each end of the source file
 _TRAILER_MAX = 512
 _lock = threading.Lock()
@@ -62,8 +70,25 @@ def max_bytes() -> int:
     return min(NO_CAP, int(mb * 2**20))
 
 
+@functools.cache
+def parser_digest() -> str | None:
+    """A digest of thermocad's version and the source of PARSER_MODULES, computed once per
+    process (a fraction of a ms); None when a source file cannot be read (an install without
+    the .py files), and then nothing is cached: no key could tell one parser from another."""
+    from thermocad import __version__
+
+    digest = hashlib.sha1(f"{__version__}|{_VERSION}".encode())
+    try:
+        for name in PARSER_MODULES:
+            digest.update(f"|{name}|".encode() + (_SOURCE / f"{name}.py").read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 def cache_key(path: Path, stat: os.stat_result) -> str | None:
-    """Identity of the file's current content, or None when it cannot be read.
+    """Identity of the file's current content as this parser reads it, or None when it cannot
+    be read (or the parser's source cannot: parser_digest).
 
     Path, size and mtime alone are not enough: all DMR batch-A files are 1,844,160 bytes and
     `cp -p`, rsync and tar restore mtimes. The inode and ctime change whenever a file is
@@ -72,6 +97,9 @@ def cache_key(path: Path, stat: os.stat_result) -> str | None:
     Hashing the whole file would cost as much as parsing it (about 1.8 ms per 1.8 MB file
     for crc32 against 1.6 ms for the parse on the benchmark machine), defeating the cache.
     """
+    parser = parser_digest()
+    if parser is None:
+        return None
     try:
         with open(path, "rb") as fh:
             digest = zlib.crc32(fh.read(_SAMPLE))
@@ -81,7 +109,7 @@ def cache_key(path: Path, stat: os.stat_result) -> str | None:
     except OSError:
         return None
     ident = (
-        f"{_VERSION}|{path.resolve()}|{stat.st_dev}|{stat.st_ino}|{stat.st_size}|"
+        f"{parser}|{path.resolve()}|{stat.st_dev}|{stat.st_ino}|{stat.st_size}|"
         f"{stat.st_mtime_ns}|{stat.st_ctime_ns}|{digest:08x}"
     )
     return hashlib.sha1(os.fsencode(ident)).hexdigest()  # a name need not be UTF-8

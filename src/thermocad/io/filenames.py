@@ -62,7 +62,9 @@ class DmrName:
     """What a DMR-IR file name says about the image."""
 
     patient_id: int
-    view: str  # frontal, right45, right90, left45, left90 or unknown
+    # frontal, right45, right90, left45, left90; "unrecognised" for a view code DMR-IR does
+    # not use (T0012.2.3..., T0013.1.9...); "unknown" for a name without one (T0012.txt)
+    view: str
     protocol: str  # static, dynamic or unknown
     acquired: str  # ISO date or date-time, "" when the name has none
     sequence: int | None  # the last numeric field (an hour in DMR names, a frame in others)
@@ -81,7 +83,9 @@ def parse_dmr_name(path: str | os.PathLike, copies: bool = False) -> DmrName:
             "T0287.1.1.D.2015-07-20.18.txt)"
         )
     view_code = f"{match['series']}.{match['view']}" if match["view"] else ""
-    view = VIEWS.get(match["view"], "unknown") if match["series"] == "1" else "unknown"
+    view = "unknown" if not view_code else "unrecognised"
+    if match["series"] == "1" and match["view"] in VIEWS:
+        view = VIEWS[match["view"]]
     protocol = PROTOCOLS.get((match["protocol"] or "").upper(), "unknown")
     numbers = [int(n) for n in (match["number"], match["frame"]) if n is not None]
     return DmrName(

@@ -92,6 +92,8 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         table["age"] = _ages(table["age"], csv)
     if "acquisition_date" in table:
         table["acquisition_date"] = _dates(table["acquisition_date"], csv)
+    if "acquisition_batch" in table:  # stripped above; `a` and `A` are one batch
+        table["acquisition_batch"] = table["acquisition_batch"].str.upper()
     duplicated = table["patient_id"][table["patient_id"].duplicated()].unique()
     if len(duplicated):
         raise CohortError(f"{csv}: duplicate patients {sorted(duplicated.tolist())[:10]}")

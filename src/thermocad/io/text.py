@@ -205,14 +205,29 @@ def _accumulate(raw: np.ndarray, starts, widths, dot_at) -> np.ndarray:
 def _shape_rows(values: np.ndarray, token_lines: np.ndarray, name: str):
     """Reshape token values into rows (one per non-blank line); ragged rows are an error."""
     lines, counts = np.unique(token_lines, return_counts=True)
-    wrong = np.flatnonzero(counts != counts[0])
-    if wrong.size:
-        i = int(wrong[0])
-        raise ThermalFormatError(
-            f"{name}: line {lines[i]}: {counts[i]} values, but line {lines[0]} has "
-            f"{counts[0]} (rows must all have the same length)"
-        )
+    if (counts != counts[0]).any():
+        raise _ragged(name, lines, counts)
     return values.astype(np.float32).reshape(lines.size, int(counts[0])), lines
+
+
+def _ragged(name: str, lines: np.ndarray, counts: np.ndarray) -> ThermalFormatError:
+    """The error for rows of different lengths: the lines whose length is not the most common
+    one (a tie: the one met first) are named, so a short line 1 is blamed, not line 2."""
+    lengths, first, freq = np.unique(counts, return_index=True, return_counts=True)
+    common = int(lengths[np.lexsort((first, -freq))[0]])
+    odd = np.flatnonzero(counts != common)
+    agree = lines.size - odd.size
+    more = ""
+    if odd.size > 1:
+        shown = ", ".join(f"{lines[i]} ({counts[i]} values)" for i in odd[1:4])
+        more = f"; line(s) {shown}{f' and {odd.size - 4} more' if odd.size > 4 else ''} too"
+    others = f"{agree} of the {lines.size} lines have"  # one line alone (a tie): named
+    if agree == 1:
+        others = f"line {lines[np.flatnonzero(counts == common)[0]]} has"
+    return ThermalFormatError(
+        f"{name}: line {lines[odd[0]]}: {counts[odd[0]]} values, but {others} {common}{more} "
+        "(rows must all have the same length)"
+    )
 
 
 def _parse_general(data: bytes, comma_decimal: bool, newline: int, name: str):
@@ -228,14 +243,12 @@ def _parse_general(data: bytes, comma_decimal: bool, newline: int, name: str):
             if not _NUMBER.match(token):
                 shown = token if len(token) <= 40 else token[:40] + "..."
                 raise ThermalFormatError(f"{name}: line {number}: {shown!r} is not a number")
-        if rows and len(tokens) != len(rows[0]):
-            raise ThermalFormatError(
-                f"{name}: line {number}: {len(tokens)} values, but line {lines[0]} has "
-                f"{len(rows[0])} (rows must all have the same length)"
-            )
         rows.append(np.array(tokens, dtype=np.float64))
         lines.append(number)
     if not rows:
         raise ThermalFormatError(f"{name}: the file holds no numbers")
+    counts = np.array([row.size for row in rows])
+    if (counts != counts[0]).any():
+        raise _ragged(name, np.asarray(lines), counts)
     with np.errstate(over="ignore"):
         return np.vstack(rows).astype(np.float32), np.asarray(lines)

@@ -1,0 +1,126 @@
+"""prepare's checks across the whole cohort: one file against the others, the labels against
+the files. A file cut at the end of a line reads as a smaller matrix, which no check of the
+file alone can tell from a smaller camera's frame; among the cohort's frames it is the odd one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from thermocad.utils.errors import CohortError
+
+MIXED_SHAPES_FLAG = "--allow-mixed-shapes"  # prepare_cohort(allow_mixed_shapes=True)
+SHOWN = 5  # patients named in a note
+
+
+def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> None:
+    """Refuse labels naming none of the data's women (another cohort's) before any write."""
+    from thermocad.io.filenames import patient_number
+    from thermocad.io.find import walk_thermal_files
+
+    if Path(data_dir).is_file():
+        raise CohortError(f"{data_dir}: is a file; give the folder that holds the thermal files")
+    if not Path(data_dir).is_dir():
+        raise CohortError(f"{data_dir}: data folder not found")
+    # The files the walk that reads them will find (it reports what it skips; this is silent).
+    names = walk_thermal_files(data_dir, say=False)[0]
+    numbers = {n for n in map(patient_number, names) if n is not None}
+    if numbers and labelled and not numbers & labelled:
+        name = labels_csv if isinstance(labels_csv, str | os.PathLike) else "the labels table"
+        raise CohortError(f"{name}: names none of the {len(numbers)} patients of {data_dir} "
+                          f"(their numbers run {min(numbers)}-{max(numbers)}, the labels' "
+                          f"{min(labelled)}-{max(labelled)}): another cohort's table?")  # fmt: skip
+
+
+def _kept(table: pd.DataFrame) -> pd.Series:
+    return table["excluded_reason"].fillna("").astype(str) == ""
+
+
+def _shape(table: pd.DataFrame) -> pd.Series:
+    return table["height"].astype(int).astype(str) + "x" + table["width"].astype(int).astype(str)
+
+
+def cohort_shape(table: pd.DataFrame) -> str | None:
+    """The kept images' most common frame size ("480x640"); a tie goes to the larger frame (a
+    file cut short is smaller), then to the size met first. None when nothing is kept."""
+    kept = table[_kept(table) & table["height"].notna() & table["width"].notna()]
+    if kept.empty:
+        return None
+    shapes = _shape(kept).reset_index(drop=True)
+    counts = shapes.value_counts()
+
+    def rank(shape: str) -> tuple[int, int, int]:
+        height, width = map(int, shape.split("x"))
+        return -int(counts[shape]), -height * width, int(shapes.eq(shape).idxmax())
+
+    return min(counts.index, key=rank)
+
+
+def exclude_odd_shapes(table: pd.DataFrame, allow: bool) -> None:
+    """Exclude (in place) the kept images whose frame size is not the cohort's, naming both
+    sizes, unless `allow` (another camera on purpose): a file cut at a line end is one of them,
+    and it would train or be scored as a whole thermogram."""
+    common = cohort_shape(table)
+    if allow or common is None:
+        return
+    rows = _kept(table) & table["height"].notna() & table["width"].notna()
+    shapes = _shape(table[rows])
+    odd = shapes[shapes != common]
+    if odd.empty:
+        return
+    table["excluded_reason"] = table["excluded_reason"].astype(object)
+    table.loc[odd.index, "excluded_reason"] = [
+        f"frame size {shape} unlike the cohort's {common}: a file cut short at the end of a "
+        f"line, or another camera? ({MIXED_SHAPES_FLAG} keeps it)"
+        for shape in odd
+    ]
+
+
+def _patients(ids) -> str:
+    ids = sorted({int(i) for i in ids})
+    return ", ".join(map(str, ids[:SHOWN])) + (", ..." if len(ids) > SHOWN else "")
+
+
+def batch_note(table: pd.DataFrame, labels: pd.DataFrame) -> str:
+    """'' or a line saying how many kept images took their batch from the file's text format
+    (no acquisition_batch in the labels, or an empty cell there), and whose."""
+    kept = table[_kept(table) & table["patient_id"].notna()]
+    if "acquisition_batch" in labels:
+        given = labels.set_index("patient_id")["acquisition_batch"].fillna("").astype(str)
+    else:
+        given = pd.Series(dtype=str)
+    theirs = kept["patient_id"].astype(int).map(given).fillna("")
+    filled = kept[(theirs == "") & kept["acquisition_batch"].fillna("").astype(str).ne("")]
+    if filled.empty:
+        return ""
+    how = "the file's text format gave it, as in DMR-IR (space-separated: A, semicolon: B)"
+    if "acquisition_batch" not in labels:
+        return (f"acquisition batches: the labels have no acquisition_batch column, so for the "
+                f"{len(filled):,} kept images {how}; for other data, add the column to the "
+                "labels")  # fmt: skip
+    return (f"acquisition batches: {len(filled):,} kept images have no acquisition_batch in the "
+            f"labels (patients {_patients(filled['patient_id'])}), so {how}; fill those cells "
+            "to set it yourself")  # fmt: skip
+
+
+def date_note(table: pd.DataFrame) -> str:
+    """'' or a line on the images whose labels' acquisition_date differs by more than a day
+    from the date in their file name (`acquired`): the labels' is used, said once."""
+    both = table[table["acquired"].notna() & table["acquisition_date"].notna()]
+    if both.empty:
+        return ""
+    named = pd.to_datetime(both["acquired"].astype(str).str[:10], errors="coerce")
+    labelled = pd.to_datetime(both["acquisition_date"].astype(str).str[:10], errors="coerce")
+    apart = both[(named - labelled).abs() > pd.Timedelta(days=1)]
+    if apart.empty:
+        return ""
+    first = apart.iloc[0]
+    return (f"acquisition dates: for {len(apart):,} images (patients "
+            f"{_patients(apart['patient_id'])}) the labels' acquisition_date differs by more "
+            f"than a day from the file name's (e.g. patient {int(first['patient_id'])}: "
+            f"{str(first['acquisition_date'])[:10]} in the labels, {str(first['acquired'])[:10]} "
+            "in the name); the labels' is used (cohort.csv: acquisition_date; the name's: "
+            "acquired)")  # fmt: skip
