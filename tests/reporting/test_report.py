@@ -320,7 +320,15 @@ def test_the_model_card_puts_ppv_at_a_screening_prevalence():
 
     text = _prevalence({"sensitivity": 0.9, "specificity": 0.8, "n": 20, "n_sick": 8})
     # 0.9 x 0.005 / (0.9 x 0.005 + 0.2 x 0.995) = 0.0221
-    assert "40% of the test patients are Sick" in text and "give a PPV of 0.022" in text
+    assert "40% of the test patients are Sick" in text and "give a PPV of 0.022." in text
+    # With the rates' intervals, the PPV's range from their ends: sensitivity 0.6-1.0,
+    # specificity 0.7-0.9: 0.6 x 0.005 / (0.003 + 0.3 x 0.995) = 0.0099; 0.005 / (0.005 +
+    # 0.1 x 0.995) = 0.0478.
+    ci = {"sensitivity": (0.6, 1.0), "specificity": (0.7, 0.9)}
+    ranged = _prevalence(
+        {"sensitivity": 0.9, "specificity": 0.8, "n": 20, "n_sick": 8, "proportion_ci": ci}
+    )
+    assert "a PPV of 0.022 (0.010-0.048) (from the ends of their 95% intervals)" in ranged
     assert (
         _prevalence({"sensitivity": float("nan"), "specificity": 0.8, "n": 20, "n_sick": 8}) == ""
     )

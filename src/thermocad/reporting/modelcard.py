@@ -168,17 +168,29 @@ SCREENING_PREVALENCE = 0.005  # about 5 cancers per 1,000 women screened
 
 
 def _prevalence(p: dict) -> str:
-    """PPV as the test women's share of Sick makes it, and at a screening prevalence."""
+    """PPV as the test women's share of Sick makes it, and at a screening prevalence, with the
+    range the ends of the sensitivity's and specificity's intervals give."""
+    from thermocad.utils.tables import finite_interval
+
     sens, spec, n, sick = p.get("sensitivity"), p.get("specificity"), p.get("n"), p.get("n_sick")
     if not all(isinstance(v, int | float) and v == v for v in (sens, spec, n, sick)) or not n:
         return ""
     q = SCREENING_PREVALENCE
-    alarms = sens * q + (1 - spec) * (1 - q)
-    ppv = f"{sens * q / alarms:.3f}" if alarms > 0 else "n/a"
+
+    def ppv(se: float, sp: float) -> float:
+        alarms = se * q + (1 - sp) * (1 - q)
+        return se * q / alarms if alarms > 0 else float("nan")
+
+    ci = proportion_intervals(p)
+    ends = (finite_interval(ci.get("sensitivity")), finite_interval(ci.get("specificity")))
+    (se, sp), known = ends, all(ends)  # the lowest PPV: both low ends; the highest: both high
+    shown = fmt_ci(ppv(sens, spec), (ppv(se[0], sp[0]), ppv(se[1], sp[1])) if known else None)
     return (
         f"PPV and NPV depend on how common the disease is: {sick / n:.0%} of the test "
         f"patients are Sick; at a screening prevalence of {q:.1%} (about 5 cancers per "
-        f"1,000 women screened) this sensitivity and specificity give a PPV of {ppv}. "
+        f"1,000 women screened) this sensitivity and specificity give a PPV of {shown}"
+        + (" (from the ends of their 95% intervals)" if all(ends) else "")
+        + ". "
     )
 
 
