@@ -75,3 +75,15 @@ def test_corrupt_weights_file_names_the_file(tmp_path, name):
     path.write_bytes(b"not tensors at all")
     with pytest.raises(ModelFormatError, match=f"{name}: not a"):
         weights.read_state_dict(path)
+
+
+def test_renamed_weights_pair_by_order_only_when_shapes_line_up(tmp_path):
+    # Another codebase's names: a .pth keeps the network's order; a .safetensors file sorts them.
+    source = create_model("resnet18", pretrained=False, in_chans=3, n_classes=1000)
+    renamed = {f"net.{k}": v for k, v in source.state_dict().items()}
+    torch.save(renamed, tmp_path / "ordered.pth")
+    model = create_model("resnet18", in_chans=1, weights=str(tmp_path / "ordered.pth"))
+    torch.testing.assert_close(model.layer4[0].conv1.weight, source.layer4[0].conv1.weight)
+    save_file(renamed, str(tmp_path / "sorted.safetensors"))
+    with pytest.raises(ModelFormatError, match="sorted.safetensors: tensor names differ.*tensor 0"):
+        create_model("resnet18", in_chans=1, weights=str(tmp_path / "sorted.safetensors"))
