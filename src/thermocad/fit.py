@@ -197,7 +197,7 @@ def fit(
     config = config or TrainConfig(seed=seed or 0)
     seed = config.seed
     check_apart(out_dir, data_dir)  # the data folder is read again by the next fit
-    get_arch(config.arch)  # an unknown name fails before anything is written
+    get_arch(config.arch).check_size(config.size)  # an unknown name fails before writing
     _check_labels(data_dir, labels_csv, folds)
     record = {"options": {**config.to_dict(), "folds": folds, "seed": seed},  # JSON's types
               "data": fingerprint(data_dir, labels_csv), "version": __version__}  # fmt: skip

@@ -60,6 +60,9 @@ def get_arch(name: str) -> ArchSpec:
         cfg = timm.models.get_pretrained_cfg(name)
         mean = tuple(cfg.mean) if cfg else IMAGENET_MEAN
         std = tuple(cfg.std) if cfg else IMAGENET_STD
+        if cfg and cfg.fixed_input_size:  # e.g. vit_tiny_patch16_224: its own size only
+            size = int(cfg.input_size[-1])
+            return ArchSpec(name, name, mean=mean, std=std, input_size=size, fixed_size=True)
         return ArchSpec(name=name, timm_name=name, mean=mean, std=std)
     raise ConfigError(
         f"unknown architecture {name!r}; choose one of {', '.join(list_archs())} "
