@@ -87,3 +87,22 @@ def test_renamed_weights_pair_by_order_only_when_shapes_line_up(tmp_path):
     save_file(renamed, str(tmp_path / "sorted.safetensors"))
     with pytest.raises(ModelFormatError, match="sorted.safetensors: tensor names differ.*tensor 0"):
         create_model("resnet18", in_chans=1, weights=str(tmp_path / "sorted.safetensors"))
+
+
+def test_download_timeouts_take_effect(monkeypatch):
+    # huggingface_hub read the environment when timm imported it: the constants must be set.
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_ETAG_TIMEOUT", raising=False)
+    monkeypatch.delenv("HF_HUB_DOWNLOAD_TIMEOUT", raising=False)
+    monkeypatch.setattr(weights, "hub_reachable", lambda host="huggingface.co": True)
+    before = constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT
+    seen = []
+
+    def fake_load(model, num_classes, in_chans):
+        seen.append((constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT))
+
+    monkeypatch.setattr("timm.models.load_pretrained", fake_load)
+    weights.download_pretrained(create_model("resnet18", pretrained=False), 1)
+    assert seen == [(10, 20)]
+    assert before == (constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -198,17 +200,39 @@ def _in_hub_cache(model: nn.Module) -> bool:
     return _hub_cached((getattr(model, "pretrained_cfg", None) or {}).get("hf_hub_id"))
 
 
-def download_pretrained(model: nn.Module, in_chans: int) -> None:
-    """Fetch ImageNet weights via timm (the Hugging Face hub), adapted to `in_chans`."""
+# Seconds: the hub's metadata request (fail fast when it does not answer) and each read of a
+# download (a slow connection is not dropped mid-file). An HF_HUB_ETAG_TIMEOUT or
+# HF_HUB_DOWNLOAD_TIMEOUT in the environment wins.
+HUB_TIMEOUTS = {"HF_HUB_ETAG_TIMEOUT": 10, "HF_HUB_DOWNLOAD_TIMEOUT": 20}
+
+
+@contextmanager
+def hub_timeouts() -> Iterator[None]:
+    """HUB_TIMEOUTS in force while downloading. huggingface_hub reads those environment
+    variables once, into huggingface_hub.constants, when it is imported (timm imports it):
+    setting os.environ later does nothing, so the constants are set, and restored after."""
     import os
 
+    from huggingface_hub import constants
+
+    saved = {name: getattr(constants, name) for name in HUB_TIMEOUTS}
+    for name, seconds in HUB_TIMEOUTS.items():
+        if name not in os.environ:
+            setattr(constants, name, seconds)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(constants, name, value)
+
+
+def download_pretrained(model: nn.Module, in_chans: int) -> None:
+    """Fetch ImageNet weights via timm (the Hugging Face hub), adapted to `in_chans`."""
     from timm.models import load_pretrained as timm_load
 
-    # Fail fast rather than hang when there is no network.
-    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
-    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
     if not hub_reachable() and not _in_hub_cache(model):
         # Not even DNS: the hub client would retry for about a minute before failing.
         raise OSError("no network (huggingface.co does not resolve) and no cached weights")
     n_classes = model.get_classifier().out_features
-    timm_load(model, num_classes=n_classes, in_chans=in_chans)
+    with hub_timeouts():
+        timm_load(model, num_classes=n_classes, in_chans=in_chans)
