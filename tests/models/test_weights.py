@@ -106,3 +106,15 @@ def test_download_timeouts_take_effect(monkeypatch):
     weights.download_pretrained(create_model("resnet18", pretrained=False), 1)
     assert seen == [(10, 20)]
     assert before == (constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT)
+
+
+def test_train_says_weights_are_missing_before_reading_the_data(tmp_path, monkeypatch):
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.run import train
+
+    monkeypatch.setattr(weights, "hub_reachable", lambda host="huggingface.co": False)
+    monkeypatch.setattr(weights, "weights_available", lambda spec: False)
+    missing = tmp_path / "no_such_split.csv"  # never read: the weights are checked first
+    with pytest.raises(ConfigError, match="resnet18 cannot train here: its ImageNet weights"):
+        train(missing, tmp_path / "run", TrainConfig.smoke(arch="resnet18"))
+    assert not (tmp_path / "run").exists()

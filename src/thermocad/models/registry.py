@@ -22,6 +22,7 @@ __all__ = [
     "TIMM",
     "ArchSpec",
     "build_timm",
+    "check_trainable",
     "classifier_prefix",
     "create_model",
     "get_arch",
@@ -68,6 +69,19 @@ def get_arch(name: str) -> ArchSpec:
         f"unknown architecture {name!r}; choose one of {', '.join(list_archs())} "
         "or any timm model name (see `thermocad models`)"
     )
+
+
+def check_trainable(options: dict, resume: bool = False) -> ArchSpec:
+    """The ArchSpec of TrainConfig `options`' arch, once its name, its size and its ImageNet
+    weights (unless a resumed run's checkpoint holds them) are usable here: one ConfigError
+    before any data is read or anything is written."""
+    from thermocad.models.weights import OFFLINE_HINT, unavailable
+
+    spec = get_arch(options["arch"])
+    spec.check_size(options.get("size"))
+    if not resume and (why := unavailable(spec, options)):
+        raise ConfigError(f"{spec.name} cannot train here: {why}; {OFFLINE_HINT}")
+    return spec
 
 
 def create_model(
