@@ -186,7 +186,7 @@ def fit(
     `seed` draws the folds, the training and the bootstrap (default: the config's, else 0).
     `resume`: continue the interrupted fit in `out_dir` (the same data, labels and options)."""
     from thermocad import __version__
-    from thermocad.models.registry import get_arch
+    from thermocad.models.registry import check_trainable
     from thermocad.training.config import TrainConfig
 
     if force and resume:
@@ -197,7 +197,7 @@ def fit(
     config = config or TrainConfig(seed=seed or 0)
     seed = config.seed
     check_apart(out_dir, data_dir)  # the data folder is read again by the next fit
-    get_arch(config.arch)  # an unknown name fails before anything is written
+    check_trainable(config.to_dict())  # arch, size, weights: before anything is written
     _check_labels(data_dir, labels_csv, folds)
     record = {"options": {**config.to_dict(), "folds": folds, "seed": seed},  # JSON's types
               "data": fingerprint(data_dir, labels_csv), "version": __version__}  # fmt: skip

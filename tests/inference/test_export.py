@@ -101,3 +101,40 @@ def test_an_export_whose_numbers_differ_from_pytorch_is_refused_and_not_saved(ru
             p.add_(0.05)
     with pytest.raises(ModelFormatError, match="logits differ from PyTorch's"):
         check_numbers(bundle.model, out, shape)
+
+
+def test_export_without_input_size_pins_the_opset(run_dir, tmp_path):
+    # input_size is optional in model.json (the transform's size is the network's).
+    import json
+    import shutil
+
+    import onnx
+
+    from thermocad.inference.export import OPSET
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    meta = json.loads((copy / "model.json").read_text())
+    del meta["input_size"]
+    (copy / "model.json").write_text(json.dumps(meta))
+    out = export_onnx(copy, tmp_path / "model.onnx")
+    opsets = {o.domain: o.version for o in onnx.load(out, load_external_data=False).opset_import}
+    assert opsets[""] == OPSET == 18 and onnx_metadata(out)["onnx_opset"] == OPSET
+
+
+def test_export_never_replaces_a_file_written_meanwhile_without_force(
+    run_dir, tmp_path, monkeypatch
+):
+    from thermocad.inference import export
+    from thermocad.utils.errors import OutputExistsError
+
+    target = tmp_path / "model.onnx"
+
+    def another_process_writes(*args, **kwargs):  # after the check at the start
+        target.write_bytes(b"theirs")
+        return 0.0
+
+    monkeypatch.setattr(export, "check_numbers", another_process_writes)
+    with pytest.raises(OutputExistsError):
+        export_onnx(run_dir, target)
+    assert target.read_bytes() == b"theirs" and not list(tmp_path.glob(".model.onnx.*"))

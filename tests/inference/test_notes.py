@@ -14,7 +14,9 @@ CV = {"folds": 5, "patients": 120, "sensitivity": 0.918, "specificity": 0.8451,
 
 
 def _model(threshold: float = 0.4131, cv: dict | None = None) -> SimpleNamespace:
-    return SimpleNamespace(threshold=threshold, meta={"cv": CV if cv is None else cv})
+    return SimpleNamespace(
+        threshold=threshold, meta={"threshold": threshold, "cv": CV if cv is None else cv}
+    )
 
 
 def test_a_call_one_half_makes_alone_is_named():

@@ -161,8 +161,14 @@ def test_safetensors_with_header_length_128_mod_256_loads(bundle_dir):
         if header % 256 == 128:
             break
     assert header % 256 == 128 and weights.read_bytes()[0] == 0x80
+    meta = json.loads((path / "model.json").read_text())
+    del meta["weights_sha256"]  # these are the same tensors in another file
+    (path / "model.json").write_text(json.dumps(meta))
+    x = torch.stack([EvalTransform(size=32)(a) for a in arrays()])
+    with torch.no_grad():
+        expected = model(x).softmax(1)[:, 1].numpy()
     np.testing.assert_allclose(
-        load_bundle(path).predict(arrays()), load_bundle(path).predict(arrays())
+        load_bundle(path).predict(arrays(), tta=False), expected, rtol=1e-5, atol=1e-6
     )
 
 
@@ -172,3 +178,28 @@ def test_truncated_safetensors_is_refused_as_not_safetensors(bundle_dir):
     (path / "model.safetensors").write_bytes(data[:100])
     with pytest.raises(ModelFormatError, match="not a safetensors file"):
         load_bundle(path)
+
+
+def test_wrong_arch_in_model_json_is_one_short_line(bundle_dir):
+    path, _ = bundle_dir
+    meta = json.loads((path / "model.json").read_text())
+    meta["arch"] = "resnet34"
+    (path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFormatError, match="architecture 'resnet34'.*first: ") as refused:
+        load_bundle(path)
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1 and len(message) < 600, message
+
+
+def test_damaged_weights_are_refused_and_old_model_json_loads(bundle_dir):
+    path, _ = bundle_dir
+    weights = path / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-100:-90] = bytes(10)  # tensor data, not the header: it still parses
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelFormatError, match="model.safetensors: does not match model.json"):
+        load_bundle(path)
+    meta = json.loads((path / "model.json").read_text())
+    del meta["weights_sha256"]  # written before the digest was recorded
+    (path / "model.json").write_text(json.dumps(meta))
+    assert load_bundle(path).predict(arrays()).shape == (3,)

@@ -82,3 +82,30 @@ def test_offline_efficientnet_lite_weights_see_a_cat(n):
     with torch.no_grad():
         top = model(_chelsea(224, spec)).argmax(1).item()
     assert 281 <= top <= 285  # ImageNet's domestic cat classes (tabby ... Egyptian cat)
+
+
+def test_a_fixed_size_timm_model_is_refused_at_another_size_before_training(tmp_path):
+    from tests.helpers.training import make_split
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.run import train
+
+    vit = get_arch("vit_tiny_patch16_224")
+    assert vit.check_size(None) == 224 and vit.check_size(224) == 224
+    with pytest.raises(ConfigError, match="takes 224 px inputs only, not 64 px: give --size 224"):
+        vit.check_size(64)
+    assert get_arch("resnet18").check_size(64) == 64  # convolutional: any size
+    assert get_arch("convnext_atto").check_size(96) == 96
+    (tmp_path / "data").mkdir()
+    split = make_split(tmp_path / "data")
+    config = TrainConfig.smoke(arch="vit_tiny_patch16_224", pretrained=False)
+    with pytest.raises(ConfigError, match="vit_tiny_patch16_224.*224 px inputs only"):
+        train(split, tmp_path / "run", config)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_efficientnet_lite_sizes_are_timms(n):
+    import timm
+
+    cfg = timm.models.get_pretrained_cfg(f"tf_efficientnet_lite{n}")
+    assert get_arch(f"efficientnet_lite{n}").input_size == cfg.input_size[-1]

@@ -75,3 +75,46 @@ def test_corrupt_weights_file_names_the_file(tmp_path, name):
     path.write_bytes(b"not tensors at all")
     with pytest.raises(ModelFormatError, match=f"{name}: not a"):
         weights.read_state_dict(path)
+
+
+def test_renamed_weights_pair_by_order_only_when_shapes_line_up(tmp_path):
+    # Another codebase's names: a .pth keeps the network's order; a .safetensors file sorts them.
+    source = create_model("resnet18", pretrained=False, in_chans=3, n_classes=1000)
+    renamed = {f"net.{k}": v for k, v in source.state_dict().items()}
+    torch.save(renamed, tmp_path / "ordered.pth")
+    model = create_model("resnet18", in_chans=1, weights=str(tmp_path / "ordered.pth"))
+    torch.testing.assert_close(model.layer4[0].conv1.weight, source.layer4[0].conv1.weight)
+    save_file(renamed, str(tmp_path / "sorted.safetensors"))
+    with pytest.raises(ModelFormatError, match="sorted.safetensors: tensor names differ.*tensor 0"):
+        create_model("resnet18", in_chans=1, weights=str(tmp_path / "sorted.safetensors"))
+
+
+def test_download_timeouts_take_effect(monkeypatch):
+    # huggingface_hub read the environment when timm imported it: the constants must be set.
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_ETAG_TIMEOUT", raising=False)
+    monkeypatch.delenv("HF_HUB_DOWNLOAD_TIMEOUT", raising=False)
+    monkeypatch.setattr(weights, "hub_reachable", lambda host="huggingface.co": True)
+    before = constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT
+    seen = []
+
+    def fake_load(model, num_classes, in_chans):
+        seen.append((constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT))
+
+    monkeypatch.setattr("timm.models.load_pretrained", fake_load)
+    weights.download_pretrained(create_model("resnet18", pretrained=False), 1)
+    assert seen == [(10, 20)]
+    assert before == (constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT)
+
+
+def test_train_says_weights_are_missing_before_reading_the_data(tmp_path, monkeypatch):
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.run import train
+
+    monkeypatch.setattr(weights, "hub_reachable", lambda host="huggingface.co": False)
+    monkeypatch.setattr(weights, "weights_available", lambda spec: False)
+    missing = tmp_path / "no_such_split.csv"  # never read: the weights are checked first
+    with pytest.raises(ConfigError, match="resnet18 cannot train here: its ImageNet weights"):
+        train(missing, tmp_path / "run", TrainConfig.smoke(arch="resnet18"))
+    assert not (tmp_path / "run").exists()

@@ -65,3 +65,13 @@ def test_a_model_of_other_preprocessing_is_warned_about():
     old = not_a_model_warning({"preprocess_version": "2026-12-01"})
     assert "preprocessing of 2026-12-01" in old and "train it again" in old
     assert {"torch", "numpy"} <= set(library_versions())  # written into model.json
+
+
+def test_a_model_json_without_threshold_is_said_to_call_at_a_default():
+    from thermocad.inference.notes import operating_note
+    from thermocad.models.words import edited_threshold_note
+
+    note = edited_threshold_note({"arch": "efficientnet_lite0"})
+    assert "model.json has no threshold: Sick is called at P(Sick) >= 0.5" in note
+    assert operating_note({}).startswith("Model.json has no threshold")
+    assert edited_threshold_note({"threshold": 0.3}) == ""

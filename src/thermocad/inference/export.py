@@ -11,6 +11,9 @@ from thermocad.models.meta import META_KEY, onnx_metadata  # noqa: F401 - re-exp
 
 INPUT_NAME = "input"  # (batch, in_chans, size, size), already through the EvalTransform
 OUTPUT_NAME = "logits"  # (batch, 2): Healthy, Sick; P(Sick) = softmax(logits)[:, 1]
+# Pinned, not the exporter's default (which follows the torch version): 18 is the dynamo
+# exporter's own opset (no version conversion) and ONNX Runtime runs it from 1.14 on.
+OPSET = 18
 
 
 def export_onnx(
@@ -34,15 +37,17 @@ def export_onnx(
         raise ConfigError(f"{out_path}: an ONNX model file must end in .onnx")
     out_path = check_writable(out_path, force)
     bundle = load_bundle(run_dir)
-    size = int(bundle.meta["input_size"])
-    example = torch.zeros(2, int(bundle.meta.get("in_chans", 1)), size, size)
-    with atomic_path(out_path, suffix=".onnx") as tmp, warnings.catch_warnings():
+    size = bundle.transform.size  # model.json's input_size is optional (validate_meta: equal)
+    example = torch.zeros(2, int(bundle.meta["in_chans"]), size, size)
+    # Without --force, a file another process wrote there meanwhile is not replaced either.
+    with atomic_path(out_path, suffix=".onnx", replace=force) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # The dynamo exporter (torch.export + onnxscript) is torch's supported path and works offline.
         program = torch.onnx.export(
             bundle.model.eval(),
             (example,),
             dynamo=True,
+            opset_version=OPSET,
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
             dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
@@ -57,6 +62,7 @@ def export_onnx(
         meta["trained_on"] = run_patients(Path(run_dir))
         # What it was exported from: a run folder's model.onnx is checked against its bundle.
         meta["exported_from"] = bundle_fingerprint(run_dir)
+        meta["onnx_opset"] = OPSET
         entry = proto.metadata_props.add()
         entry.key, entry.value = META_KEY, json.dumps(meta, default=str)
         onnx.checker.check_model(proto)
@@ -94,16 +100,12 @@ def bundle_fingerprint(run_dir: str | Path) -> dict[str, str]:
     import hashlib
     import json
 
-    from thermocad.models.bundle import META, WEIGHTS
+    from thermocad.models.bundle import META, WEIGHTS, file_sha256
 
     run_dir = Path(run_dir)
     out = {}
     if (run_dir / WEIGHTS).is_file():
-        digest = hashlib.sha256()
-        with (run_dir / WEIGHTS).open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        out[WEIGHTS] = digest.hexdigest()
+        out[WEIGHTS] = file_sha256(run_dir / WEIGHTS)
     if (run_dir / META).is_file():
         content = json.loads((run_dir / META).read_text(encoding="utf-8"))
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 WEIGHTS = "model.safetensors"
 META = "model.json"
+DIGEST = "weights_sha256"  # model.json's record of model.safetensors' bytes
 # A training run's INCOMPLETE mark once its model is written, while its checkpoint is removed
 # (training.outputs): a run killed then left a whole model, which `train --resume` completes.
 FINISHED_TRAINING = "training finished: its model is written, its checkpoint being removed\n"
@@ -109,8 +110,46 @@ def save_bundle(run_dir: str | Path, model: nn.Module, meta: dict[str, Any]) -> 
     meta = {**meta, "tensors": tensor_shapes(model)}
     with atomic_path(run_dir / WEIGHTS) as tmp:
         save_file(state, str(tmp), metadata={"format": "pt", "arch": str(meta.get("arch"))})
+        # load_bundle checks the weights against it: a file damaged or replaced is refused.
+        meta[DIGEST] = file_sha256(tmp)
     atomic_write_json(run_dir / META, meta)
     return run_dir
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks (~10 ms for lite0's 14 MB)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_digest(weights: Path, meta: dict[str, Any]) -> None:
+    """Refuse weights whose bytes are not those save_bundle wrote; a model.json from before
+    the digest was recorded (2026-12-05) has none and is not checked."""
+    if DIGEST in meta and file_sha256(weights) != meta[DIGEST]:
+        raise ModelFormatError(
+            f"{weights}: does not match {META}'s digest ({DIGEST}): replaced or damaged"
+        )
+
+
+def _check_architecture(model: nn.Module, meta: dict[str, Any], weights: Path) -> None:
+    """The network built from model.json's arch must have the tensors the weights hold."""
+    built = tensor_shapes(model)
+    if built != meta["tensors"]:
+        names = sorted(set(built) | set(meta["tensors"]))
+        diff = [
+            f"{k} {meta['tensors'].get(k, 'absent')} vs {built.get(k, 'absent')}"
+            for k in names
+            if built.get(k) != meta["tensors"].get(k)
+        ]
+        raise ModelFormatError(
+            f"{weights}: does not fit architecture {meta['arch']!r} of {META} "
+            f"({len(diff)} tensors differ, first: {'; '.join(diff[:3])})"
+        )
 
 
 def weights_format(path: Path) -> str:
@@ -210,7 +249,8 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
         )
         raise ModelFormatError(f"{where} (a model bundle needs {META} and {WEIGHTS}){hint}")
     meta = _read_meta(run_dir)
-    state = _read_weights(weights)
+    state = _read_weights(weights)  # a pickle or no safetensors at all: said so first
+    _check_digest(weights, meta)
     shapes = {k: list(v.shape) for k, v in state.items()}
     if shapes != meta["tensors"]:
         names = sorted(set(shapes) | set(meta["tensors"]))
@@ -224,6 +264,7 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
         in_chans=int(meta["in_chans"]),
         n_classes=len(meta["classes"]),
     )
+    _check_architecture(model, meta, weights)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -103,6 +103,11 @@ def _mirror(v: Any) -> str | None:
     return None if v is False else "must be false"
 
 
+def _sha256(v: Any) -> str | None:
+    ok = isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
+    return None if ok else f"must be 64 lowercase hex digits, got {v!r:.70}"
+
+
 # (dotted field, required, check): every value load_bundle and predict read from model.json.
 FIELDS: tuple[tuple[str, bool, Check], ...] = (
     ("arch", True, _arch),
@@ -116,6 +121,7 @@ FIELDS: tuple[tuple[str, bool, Check], ...] = (
     ("transform.normalization", False, _kind(dict, "an object")),
     ("transform.channels", False, _kind(list, "a list")),
     ("input_size", False, _int_in(16, 2048)),
+    ("weights_sha256", False, _sha256),
     ("threshold", False, _number_in(0.0, 1.0)),  # NaN would answer "Healthy" for every file
     ("unit", False, _one_of("celsius", "intensity")),
     ("config", False, _kind(dict, "an object")),

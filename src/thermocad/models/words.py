@@ -76,7 +76,11 @@ def not_a_model_warning(meta: dict) -> str:
 def edited_threshold_note(meta: dict) -> str:
     """'' or a note when model.json's threshold is not the one its cross-validation chose
     (`threshold_provenance`, written by `thermocad fit`): the figures measured at that one do
-    not hold at this one."""
+    not hold at this one. Or, without a threshold, that the 0.5 it defaults to was chosen on
+    no data (Predictor.threshold)."""
+    if "threshold" not in meta:
+        return ("model.json has no threshold: Sick is called at P(Sick) >= 0.5, a default "
+                "chosen on no data (no sensitivity or specificity was measured at it)")  # fmt: skip
     chosen = (meta.get("threshold_provenance") or {}).get("threshold")
     now = meta.get("threshold")
     if not isinstance(chosen, int | float) or not isinstance(now, int | float):

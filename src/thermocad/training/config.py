@@ -82,7 +82,8 @@ class TrainConfig:
 
     # --- input ---
     size: int | None = option(320, "input size in pixels (the study's recipe: the "
-                              "architecture's own, 224)", minimum=16)  # fmt: skip
+                              "architecture's own: 224; efficientnet_lite1 240, lite2 260)",
+                              minimum=16)  # fmt: skip
     norm: str = option("relative", "temperature window: relative (norm_width degrees centred "
                        "on the body's median), robust (per-image percentiles: for 8/16-bit "
                        "images), or intensity (8/16-bit levels)", METHODS)  # fmt: skip
@@ -178,7 +179,8 @@ class TrainConfig:
 
     @classmethod
     def study(cls, **overrides: Any) -> TrainConfig:
-        """The 2019 study's recipe: whole frame at 224 px, head, frozen and unfrozen SGDR stages."""
+        """The 2019 study's recipe: whole frame at the architecture's own size (224 px; lite1 240,
+        lite2 260), head, frozen and unfrozen SGDR stages."""
         base = dict(size=None, head_epochs=1, frozen_cycles=2, cycles=3, channels=("temperature",),
                     crop="none", marker="keep", background="keep", ensemble="none", tta=4,
                     norm="robust")  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from thermocad.io.labels import CLASSES
-from thermocad.models.registry import ArchSpec, create_model, get_arch
+from thermocad.models.registry import ArchSpec, check_trainable, create_model, get_arch
 from thermocad.preprocess.transforms import EvalTransform, Normalization
 from thermocad.reporting.plots import plot_curve
 from thermocad.training.checkpoint import (
@@ -45,7 +45,7 @@ def eval_transform(cfg: TrainConfig, spec: ArchSpec) -> EvalTransform:
     """The EvalTransform a config implies (saved in model.json, reused at inference)."""
     mean, std = spec.norm_stats(len(cfg.channels))
     return EvalTransform(
-        size=cfg.size or spec.input_size,
+        size=spec.check_size(cfg.size),
         normalization=Normalization(cfg.norm, cfg.norm_width),
         mean=tuple(mean),
         std=tuple(std),
@@ -239,7 +239,7 @@ def run_training(
             "a final model (--fold all) has no held-out patients to choose its threshold on: "
             "give --threshold, e.g. the one cross-validation chose (compare's comparison.csv)"
         )
-    get_arch(cfg.arch)  # an unknown name fails before anything is written
+    check_trainable(cfg.to_dict(), resume)  # arch, size, weights: before anything is read
     if threshold is not None and not 0.0 <= threshold <= 1.0:  # model.json's bounds (meta.py)
         raise ConfigError(f"--threshold must be a probability in 0..1, got {threshold}")
     if resume and (done := complete_finished(out_dir, {**cfg.to_dict(), "fold": fold})):
