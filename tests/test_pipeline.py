@@ -104,6 +104,33 @@ def test_labels_of_other_women_are_refused_before_anything_is_written(cohort, tm
         check_labels_match(hidden, labels, set(pd.read_csv(labels)["patient_id"]))
 
 
+def test_labels_of_one_class_or_too_few_women_are_refused_before_anything_is_written(
+    cohort, tmp_path
+):
+    import pandas as pd
+
+    data, labels = cohort
+    table = pd.read_csv(labels)
+    counts = table.groupby("diagnosis")["patient_id"].nunique().to_dict()
+    healthy = tmp_path / "healthy.csv"
+    table.assign(diagnosis="Healthy").to_csv(healthy, index=False)
+    with pytest.raises(ConfigError, match=r"healthy.csv: the women of the study are of one class \(16 Healthy, 0 Sick\)"):  # fmt: skip
+        S.run_study(data, healthy, tmp_path / "one", archs=[])
+    # A Sick woman's row that the study's filters exclude (deodorant) does not count either.
+    few = tmp_path / "few.csv"
+    sick = table.index[table["diagnosis"] == "Sick"]
+    table.assign(deodorant=False).loc[list(table.index[table["diagnosis"] == "Healthy"]) + list(sick[:2])].to_csv(few, index=False)  # fmt: skip
+    with pytest.raises(ConfigError, match=rf"few.csv: 3 folds need at least 3 women of each class, and the study has {counts['Healthy']} Healthy, 2 Sick"):  # fmt: skip
+        S.run_study(data, few, tmp_path / "few", archs=[], folds=3)
+    filtered = tmp_path / "filtered.csv"
+    marked = table.assign(deodorant=False)
+    marked.loc[sick, "deodorant"] = True
+    marked.to_csv(filtered, index=False)
+    with pytest.raises(ConfigError, match="of one class"):
+        S.run_study(data, filtered, tmp_path / "filtered", archs=[])
+    assert not any((tmp_path / name).exists() for name in ("one", "few", "filtered"))
+
+
 @pytest.mark.parametrize(
     ("config", "options", "error"),
     [

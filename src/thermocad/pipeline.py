@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "test": 0.2,
     "seed": 0,
     "n_boot": 1000,
-    "baseline": True,
+    "baseline": True,  # the baseline as a candidate; each CNN run's ensemble is train's own
     # The highest validation threshold that reaches sensitivity target_sensitivity (None: 0.9),
     # or "youden" (max sensitivity + specificity - 1); both were measured on DMR-IR
     # (experiments/records/decisions.md).
@@ -139,10 +139,13 @@ def _checked(s: dict[str, Any], smoke: bool, data_dir, labels_csv, out_dir) -> d
     or the labels (other women's, or no data folder) are wrong."""
     from thermocad.cohort.prepare import check_labels_match
     from thermocad.io.labels import read_labels
+    from thermocad.study_checks import check_classes
 
     check_study(s, smoke)
     check_apart(out_dir, data_dir)
-    check_labels_match(data_dir, labels_csv, set(read_labels(labels_csv)["patient_id"].astype(int)))
+    labels = read_labels(labels_csv)
+    numbers = check_labels_match(data_dir, labels_csv, set(labels["patient_id"].astype(int)))
+    check_classes(labels, numbers, s["folds"], labels_csv)
     return s
 
 

@@ -1,9 +1,11 @@
 """Checks of a study before it starts: a config's sections against the functions they go to
-(pipeline.load_settings), and the demo's number of patients against its split."""
+(pipeline.load_settings), the labelled women's classes against the folds, and the demo's number
+of patients against its split."""
 
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Any
 
 from thermocad.utils.errors import ConfigError
@@ -85,3 +87,24 @@ def _split_fits(n_patients: int, settings: dict[str, Any], sick_fraction: float)
     except ConfigError:
         return False
     return True
+
+
+def check_classes(labels, data_numbers: set[int], folds: int, name) -> None:
+    """ConfigError naming the labels when the women who can enter the study (labelled, with
+    files in the data folder, not excluded by the labels' own filters) hold one class only, or
+    fewer women of a class than the folds need even before a test set is set apart: refused
+    before anything is prepared, trained or written."""
+    from thermocad.io.labels import label_filters
+
+    name = name if isinstance(name, str | os.PathLike) else "the labels table"
+    rows = labels[labels["patient_id"].astype(int).isin(data_numbers)] if data_numbers else labels
+    rows = rows[[not label_filters(r) for r in rows.to_dict("records")]]
+    counts = {c: int((rows["diagnosis"] == c).sum()) for c in ("Healthy", "Sick")}
+    said = ", ".join(f"{n} {c}" for c, n in counts.items())
+    if min(counts.values()) == 0:
+        raise ConfigError(f"{name}: the women of the study are of one class ({said}): a study "
+                          "compares Sick with Healthy women and needs both")  # fmt: skip
+    if min(counts.values()) < folds:
+        raise ConfigError(f"{name}: {folds} folds need at least {folds} women of each class, and "
+                          f"the study has {said} before any are set apart for the test: use "
+                          "fewer --folds")  # fmt: skip

@@ -16,8 +16,9 @@ MIXED_SHAPES_FLAG = "--allow-mixed-shapes"  # prepare_cohort(allow_mixed_shapes=
 SHOWN = 5  # patients named in a note
 
 
-def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> None:
-    """Refuse labels naming none of the data's women (another cohort's) before any write."""
+def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> set[int]:
+    """Refuse labels naming none of the data's women (another cohort's) before any write;
+    returns the patient numbers the data folder's file names give."""
     from thermocad.io.filenames import patient_number
     from thermocad.io.find import walk_thermal_files
 
@@ -33,6 +34,7 @@ def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> None:
         raise CohortError(f"{name}: names none of the {len(numbers)} patients of {data_dir} "
                           f"(their numbers run {min(numbers)}-{max(numbers)}, the labels' "
                           f"{min(labelled)}-{max(labelled)}): another cohort's table?")  # fmt: skip
+    return numbers
 
 
 def _kept(table: pd.DataFrame) -> pd.Series:
