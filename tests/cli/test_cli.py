@@ -184,3 +184,17 @@ def test_data_help_says_what_missing_filters_and_patient_counts_mean():
     assert "deodorant, single_breast (or mastectomy)" in prepare
     split = " ".join(_subparsers()["split"].format_help().split())
     assert "the TRAIN, VALID and TEST numbers are approximate" in split
+
+
+def test_a_reader_that_leaves_early_gets_no_error_message():
+    """`thermocad models | head -1`: the pipe closes before thermocad writes; it stops quietly
+    with the shell's status for a closed pipe (141), not "thermocad: error: Broken pipe"."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "thermocad", "models"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdout.close()  # the reader is gone before thermocad has started
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "error" not in err and "Broken pipe" not in err and "Exception" not in err, err

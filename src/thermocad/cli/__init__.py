@@ -111,6 +111,10 @@ def _run(args: argparse.Namespace) -> int:
             raise
         print(f"thermocad: error: {hint}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `thermocad models | head`: the reader left; nothing to say
+        # Python would complain again flushing stdout at exit: point it at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a command a closed pipe stopped (128 + SIGPIPE)
     except OSError as exc:  # unwritable output, full disk, ...: the user's to fix, not a bug
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"thermocad: error: {where}{exc.strerror or exc}", file=sys.stderr)
