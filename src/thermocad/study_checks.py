@@ -5,7 +5,6 @@ of patients against its split."""
 from __future__ import annotations
 
 import inspect
-import os
 from typing import Any
 
 from thermocad.utils.errors import ConfigError
@@ -94,9 +93,9 @@ def check_classes(labels, data_numbers: set[int], folds: int, name) -> None:
     files in the data folder, not excluded by the labels' own filters) hold one class only, or
     fewer women of a class than the folds need even before a test set is set apart: refused
     before anything is prepared, trained or written."""
-    from thermocad.io.labels import label_filters
+    from thermocad.io.labels import label_filters, labels_name
 
-    name = name if isinstance(name, str | os.PathLike) else "the labels table"
+    name = labels_name(name)
     rows = labels[labels["patient_id"].astype(int).isin(data_numbers)] if data_numbers else labels
     rows = rows[[not label_filters(r) for r in rows.to_dict("records")]]
     counts = {c: int((rows["diagnosis"] == c).sum()) for c in ("Healthy", "Sick")}

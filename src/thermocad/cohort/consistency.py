@@ -5,7 +5,6 @@ file alone can tell from a smaller camera's frame; among the cohort's frames it 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +20,7 @@ def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> set[int]:
     returns the patient numbers the data folder's file names give."""
     from thermocad.io.filenames import patient_number
     from thermocad.io.find import walk_thermal_files
+    from thermocad.io.labels import labels_name
 
     if Path(data_dir).is_file():
         raise CohortError(f"{data_dir}: is a file; give the folder that holds the thermal files")
@@ -30,8 +30,7 @@ def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> set[int]:
     names = walk_thermal_files(data_dir, say=False)[0]
     numbers = {n for n in map(patient_number, names) if n is not None}
     if numbers and labelled and not numbers & labelled:
-        name = labels_csv if isinstance(labels_csv, str | os.PathLike) else "the labels table"
-        raise CohortError(f"{name}: names none of the {len(numbers)} patients of {data_dir} "
+        raise CohortError(f"{labels_name(labels_csv)}: names none of the {len(numbers)} patients of {data_dir} "
                           f"(their numbers run {min(numbers)}-{max(numbers)}, the labels' "
                           f"{min(labelled)}-{max(labelled)}): another cohort's table?")  # fmt: skip
     return numbers

@@ -20,7 +20,7 @@ from thermocad.cohort.consistency import (
 from thermocad.cohort.image_stats import image_stats
 from thermocad.io.filenames import InvalidDateError, parse_dmr_name
 from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_warning
-from thermocad.io.labels import label_filters, read_labels
+from thermocad.io.labels import label_filters, labels_name, read_labels
 from thermocad.io.thermal import iter_read
 from thermocad.utils.errors import CohortError, ConfigError
 from thermocad.utils.files import atomic_write_csv, check_writable, not_utf8_part
@@ -172,8 +172,7 @@ def _keep_computed(labels: pd.DataFrame, labels_csv) -> pd.DataFrame:
     clash = sorted(c for c in labels.columns if c in COMPUTED)
     if not clash:
         return labels
-    source = labels_csv if isinstance(labels_csv, str | os.PathLike) else "the labels table"
-    log(f"{source}: column(s) {', '.join(clash)} are computed by prepare; the labels' values are "
+    log(f"{labels_name(labels_csv)}: column(s) {', '.join(clash)} are computed by prepare; the labels' values are "
         f"kept as {', '.join('labels_' + c for c in clash)}")  # fmt: skip
     return labels.rename(columns={c: f"labels_{c}" for c in clash})
 

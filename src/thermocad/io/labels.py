@@ -59,6 +59,11 @@ def label_filters(row) -> list[str]:
             if (v := row.get(column)) is not None and not pd.isna(v) and bool(v)]  # fmt: skip
 
 
+def labels_name(labels: str | os.PathLike | pd.DataFrame) -> str | os.PathLike:
+    """How messages name the labels: their file, or "the labels table" for a DataFrame."""
+    return labels if isinstance(labels, str | os.PathLike) else "the labels table"
+
+
 def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     """Read and check the labels CSV (or table); returns patient_id (int), diagnosis, then
     optional columns."""
@@ -66,7 +71,7 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         # Each cell as a file would hold it: "" for missing, a whole float as an integer (a
         # column of ids with one NaN is float: 1.0 is patient 1). Rows are numbered as the
         # lines of a file would be (the header is line 1), whatever the frame's index.
-        table, csv = csv.map(_cell_text), "the labels table"
+        table, csv = csv.map(_cell_text), labels_name(csv)
         table.index = pd.RangeIndex(2, len(table) + 2)
     else:
         csv = Path(csv)

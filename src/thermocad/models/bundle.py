@@ -139,17 +139,19 @@ def _check_digest(weights: Path, meta: dict[str, Any]) -> None:
 def _check_architecture(model: nn.Module, meta: dict[str, Any], weights: Path) -> None:
     """The network built from model.json's arch must have the tensors the weights hold."""
     built = tensor_shapes(model)
-    if built != meta["tensors"]:
-        names = sorted(set(built) | set(meta["tensors"]))
+    if names := _differing(meta["tensors"], built):
         diff = [
-            f"{k} {meta['tensors'].get(k, 'absent')} vs {built.get(k, 'absent')}"
-            for k in names
-            if built.get(k) != meta["tensors"].get(k)
+            f"{k} {meta['tensors'].get(k, 'absent')} vs {built.get(k, 'absent')}" for k in names
         ]
         raise ModelFormatError(
             f"{weights}: does not fit architecture {meta['arch']!r} of {META} "
             f"({len(diff)} tensors differ, first: {'; '.join(diff[:3])})"
         )
+
+
+def _differing(table: dict[str, list[int]], other: dict[str, list[int]]) -> list[str]:
+    """The tensor names whose shapes two tensor tables disagree on (absent in one included)."""
+    return [k for k in sorted(set(table) | set(other)) if table.get(k) != other.get(k)]
 
 
 def weights_format(path: Path) -> str:
@@ -252,9 +254,7 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
     state = _read_weights(weights)  # a pickle or no safetensors at all: said so first
     _check_digest(weights, meta)
     shapes = {k: list(v.shape) for k, v in state.items()}
-    if shapes != meta["tensors"]:
-        names = sorted(set(shapes) | set(meta["tensors"]))
-        diff = [k for k in names if shapes.get(k) != meta["tensors"].get(k)][:3]
+    if diff := _differing(meta["tensors"], shapes)[:3]:
         raise ModelFormatError(
             f"{weights}: tensors do not match {META} (first differences: {diff})"
         )
