@@ -139,13 +139,13 @@ def _checked(s: dict[str, Any], smoke: bool, data_dir, labels_csv, out_dir) -> d
     or the labels (other women's, or no data folder) are wrong."""
     from thermocad.cohort.prepare import check_labels_match
     from thermocad.io.labels import read_labels
-    from thermocad.study_checks import check_classes
+    from thermocad.study_checks import check_study_women
 
     check_study(s, smoke)
     check_apart(out_dir, data_dir)
     labels = read_labels(labels_csv)
     numbers = check_labels_match(data_dir, labels_csv, set(labels["patient_id"].astype(int)))
-    check_classes(labels, numbers, s["folds"], labels_csv)
+    check_study_women(labels, numbers, s["folds"], labels_csv)
     return s
 
 

@@ -88,7 +88,7 @@ def _split_fits(n_patients: int, settings: dict[str, Any], sick_fraction: float)
     return True
 
 
-def check_classes(labels, data_numbers: set[int], folds: int, name) -> None:
+def check_study_women(labels, data_numbers: set[int], folds: int, name) -> None:
     """ConfigError naming the labels when the women who can enter the study (labelled, with
     files in the data folder, not excluded by the labels' own filters) hold one class only, or
     fewer women of a class than the folds need even before a test set is set apart: refused
