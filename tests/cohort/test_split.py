@@ -89,8 +89,9 @@ def test_balance_and_counts(tmp_path):
         make_split(path, counts=(800, 2, 3))
 
 
-@pytest.mark.parametrize("options", [dict(balance=True), dict(counts=(8, 2, 3))])
-def test_balance_and_counts_do_not_depend_on_the_rows_order(tmp_path, options):
+@pytest.mark.parametrize("options", [dict(balance=True), dict(counts=(8, 2, 3)), dict(unit="image"),
+                                     dict(unit="image", folds=3), dict(unit="image", counts=(8, 2, 3))])  # fmt: skip
+def test_splits_do_not_depend_on_the_rows_order(tmp_path, options):
     table = pd.read_csv(cohort(tmp_path), keep_default_na=False, na_values=[""])
     shuffled = table.sample(frac=1, random_state=3)
     picks = [make_split(t, seed=0, **options).set_index("path")["split"].sort_index()

@@ -118,7 +118,8 @@ def make_split(
     columns = list(df.columns)
     rng = np.random.default_rng(seed)
     key = "patient_id" if unit == "patient" else "_image"
-    df["_image"] = np.arange(len(df))
+    # (patient, path) order, not row order: a reordered cohort splits alike at image level too
+    df["_image"] = np.argsort(np.lexsort((df["path"].astype(str), df["patient_id"])))
     if balance or counts is not None:
         available = df["label"].value_counts()
         n = int(sum(counts)) if counts is not None else int(available.min())
@@ -273,9 +274,8 @@ def split_summary(df: pd.DataFrame) -> list[str]:
             f"{label} {len(rows)} images / {rows['patient_id'].nunique()} patients"
             for label, rows in part.groupby("label")
         )
-        lines.append(
-            f"{name}: {len(part)} images, {part['patient_id'].nunique()} patients ({per_class})"
-        )
+        n = part["patient_id"].nunique()
+        lines.append(f"{name}: {len(part)} images, {n} patients ({per_class})")
     if "fold" in df:
         sizes = df[df["fold"] >= 0].groupby("fold")["patient_id"].nunique()
         lines.append("patients per fold: " + ", ".join(f"{k}: {v}" for k, v in sizes.items()))
