@@ -154,8 +154,17 @@ def test_a_model_of_synthetic_women_says_so(tmp_path):
     text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
     assert '- "synthetic (thermocad synth)"' in text and '- "DMR-IR"' not in text
     assert "**Trained on synthetic thermograms** written by `thermocad synth`, not on women" in text
-    real = write_model_card(tmp_path, {**meta, "data": {}}, _rows(20, 0), None, None).read_text()
+    dmr = {"source_formats": {"dmr-space": 12, "dmr-semicolon": 8}}
+    real = write_model_card(tmp_path, {**meta, "data": dmr}, _rows(20, 0), None, None).read_text()
     assert '- "DMR-IR"' in real and "Trained on synthetic" not in real
+    # Another site's files are not DMR-IR's, and a model.json of before the record says so.
+    own = {**meta, "data": {"source_formats": {"csv": 20, "dmr-space": 3}}}
+    text = write_model_card(tmp_path, own, _rows(20, 0), None, None).read_text()
+    assert (
+        '- "the user\'s own thermograms (csv, dmr-space files)"' in text and 'DMR-IR"' not in text
+    )
+    old = write_model_card(tmp_path, {**meta, "data": {}}, _rows(20, 0), None, None).read_text()
+    assert '- "not recorded (trained before thermocad recorded its files\' formats)"' in old
     # prepare writes the batch and date columns empty when unknown: not measured, not "fine".
     rows = _rows(20, 0).assign(acquisition_batch="", acquisition_date="")
     empty = write_model_card(tmp_path, meta, rows, None, None).read_text()

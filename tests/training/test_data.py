@@ -86,6 +86,11 @@ def test_batches_and_class_weights(tmp_path, balance):
     assert build_data(split, T, Augmentation(), batch_size=3).summary()["frame_shapes"] == [
         [480, 640]
     ]
+    assert "source_formats" not in data.summary()  # the split has no source_format column
+    formats = np.where(df["split"] == "train", "dmr-space", "csv")  # training rows only count
+    df.assign(source_format=formats).to_csv(split, index=False)
+    summary = build_data(split, T, Augmentation(), batch_size=3).summary()
+    assert summary["source_formats"] == {"dmr-space": 6}
 
 
 def test_exported_images_train_as_intensity(tmp_path):

@@ -34,6 +34,21 @@ def synthetic_training(meta: dict) -> str | None:
     return "synthetic" if share >= 1 else f"partly synthetic ({100 * share:.0f}%)"
 
 
+def training_data(meta: dict) -> str:
+    """The model card's dataset: "synthetic (thermocad synth)", "DMR-IR" when every training
+    file was in a DMR-IR text format (model.json's data.source_formats), else what is known."""
+    from thermocad.cohort.prepare import BATCH_BY_FORMAT  # DMR-IR's text formats
+
+    if synthetic_training(meta) == "synthetic":
+        return "synthetic (thermocad synth)"
+    formats = (meta.get("data") or {}).get("source_formats")
+    if not isinstance(formats, dict) or not formats:
+        return "not recorded (trained before thermocad recorded its files' formats)"
+    if set(formats) <= set(BATCH_BY_FORMAT):
+        return "DMR-IR"
+    return "the user's own thermograms (" + ", ".join(sorted(map(str, formats))) + " files)"
+
+
 def other_preprocessing(meta: dict) -> str:
     """'' or why a model of another PREPROCESS_VERSION (model.json) is not to be trusted."""
     made = meta.get("preprocess_version")

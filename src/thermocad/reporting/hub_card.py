@@ -17,7 +17,7 @@ from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.evaluation.periods import ROOM_DRIFT_UNMEASURED, room_drift_words
 from thermocad.evaluation.thresholds import TARGET_SENSITIVITY
 from thermocad.io.labels import with_y
-from thermocad.models.words import model_name, synthetic_training, training_sentence
+from thermocad.models.words import model_name, synthetic_training, training_data, training_sentence
 from thermocad.utils.files import atomic_write_text
 from thermocad.utils.tables import fmt_ci
 
@@ -64,7 +64,7 @@ def front_matter(meta: dict, summary: dict | None) -> str:
     """The YAML header (every string JSON-quoted, which YAML reads as the same string)."""
     q = json.dumps
     lines = ["---", "license: mit", "library_name: timm", "pipeline_tag: image-classification"]
-    data = "synthetic (thermocad synth)" if synthetic_training(meta) == "synthetic" else "DMR-IR"
+    data = training_data(meta)
     lines += ["tags:"] + [f"- {t}" for t in TAGS] + ["datasets:", f"- {q(data)}"]
     if summary:
         lines += ["metrics:"] + [f"- {key}" for key, _ in HEADLINE]

@@ -56,6 +56,8 @@ class ThermalData:
         # A model trained on `thermocad synth`'s women says so on its cards and in the app.
         if share := synthetic_share(self.train["path"]):
             out["synthetic_share"] = round(share, 4)
+        if "source_format" in self.train.columns:  # the card's dataset (models.words.training_data)
+            out["source_formats"] = self.train["source_format"].astype(str).value_counts().to_dict()
         if "room_median" in self.train.columns:
             rooms = pd.to_numeric(self.train["room_median"], errors="coerce").dropna()
             if len(rooms):  # widened to the next 0.1 °C, past prepare's rounding of each room
