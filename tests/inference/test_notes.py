@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from thermocad.inference.notes import period_note, result_line
 
@@ -62,3 +63,57 @@ def test_a_synthetic_models_training_numbers_are_not_said_to_be_real_womens():
     assert "is also a synthetic woman's" in synthetic and "someone else" in synthetic
     assert not any(h.startswith("Not a test result") for h in _headlines(synthetic, {}))
     assert training_note("T0003.txt", seen, {"data": {"synthetic_share": 1.0}}) == ""
+
+
+def _frame(rows_cover: np.ndarray) -> SimpleNamespace:
+    """A 40 x 40 'thermogram': each row's body (34 °C) covers the share given, centred, in a
+    24 °C room."""
+    a = np.full((40, 40), 24.0, np.float32)
+    for i, share in enumerate(rows_cover):
+        half = int(round(20 * share))
+        a[i, 20 - half : 20 + half] = 34.0
+    return SimpleNamespace(array=a, unit="celsius", path="a.txt")
+
+
+def test_a_frame_wider_at_the_bottom_is_asked_whether_it_is_upside_down():
+    from thermocad.inference.notes import input_notes, orientation_note
+
+    upright = _frame(np.linspace(0.9, 0.6, 40))  # shoulders and raised arms on top, the waist below
+    real, synthetic = {"data": {}}, {"data": {"synthetic_share": 1.0}}
+    assert orientation_note(real, upright) == ""
+    flipped = SimpleNamespace(**{**vars(upright), "array": upright.array[::-1]})
+    note = orientation_note(real, flipped)
+    assert note.startswith("the body covers 86% of the frame's bottom quarter and 62% of its top")
+    assert "is the image upside down? read its P(Sick) with care" in note
+    assert input_notes(real, flipped)["orientation"] == note
+    assert orientation_note(synthetic, flipped) == ""  # the synthetic women have no raised arms
+    level = SimpleNamespace(**{**vars(upright), "array": _frame(np.full(40, 0.6)).array})
+    assert orientation_note(real, level) == ""  # within the margin: said of no frame
+    # A frame of another size than the training ones (cut short?) is said so, not turned over.
+    shaped = {"data": {"frame_shapes": [[480, 640]]}}
+    assert (
+        input_notes(shaped, flipped)["orientation"] == "" and input_notes(shaped, flipped)["shape"]
+    )
+
+
+@pytest.mark.real
+def test_no_real_frame_is_said_upside_down_and_each_turned_over_is(dmr_dir):
+    from thermocad import read_thermal
+    from thermocad.inference.notes import orientation_note
+
+    meta = {"data": {}}
+    files = sorted(dmr_dir.glob("*.txt"))
+    assert len(files) == 120
+    for f in files:
+        t = read_thermal(f)
+        assert orientation_note(meta, t) == "", f.name
+        turned = SimpleNamespace(array=t.array[::-1], unit=t.unit, path=t.path)
+        assert "upside down" in orientation_note(meta, turned), f.name
+
+
+def test_the_verdict_asks_upside_down_in_a_few_words():
+    from thermocad.inference.answer import _headlines
+
+    assert _headlines("", {"orientation": "the body covers ..."}) == [
+        "Upside down?", "Details in Result."]  # fmt: skip
+    assert _headlines("", {"orientation": ""}) == []

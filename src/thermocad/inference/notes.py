@@ -11,6 +11,12 @@
   scored on an image unlike any the model saw.
 - The frame: a file whose size is none of the training frames' (`data.frame_shapes`) may be
   cut short at a row's end (a copy still being written) or come from another camera.
+- The orientation: in every upright DMR-IR frontal frame the body covers more of the top
+  quarter (shoulders, raised arms) than of the bottom one (the waist), by 9 points or more on
+  the 120, so a frame whose body covers more of its bottom quarter, by more than
+  `UPSIDE_DOWN_MARGIN`, is probably upside down (turned over, those 120 differ by 9-39 points).
+  The synthetic generator's women have no raised arms (-10 to +9 points over 600 of them), so
+  a model of synthetic women gets no such note.
 - The woman: a run folder keeps its training women (trained_on.csv; an older `fit` folder,
   its split.csv), so a file whose DMR-IR patient number trained the model can say so
   (`training_note`): her P(Sick) is then no held-out score.
@@ -34,11 +40,15 @@ from thermocad.models.words import synthetic_training, tta_views
 if TYPE_CHECKING:
     from thermocad.io.thermal import Thermogram
 
+UPSIDE_DOWN_MARGIN = 0.05  # bottom-quarter minus top-quarter body cover (`orientation_note`)
+
 
 def input_notes(meta: dict[str, Any], thermogram: Thermogram) -> dict[str, str]:
     """Each note on this thermogram by its kind (unit, view, room, shape), '' where none."""
+    shape = shape_note(meta, thermogram)  # a frame cut short has no bottom to read: no orientation
     return {"unit": unit_note(meta, thermogram), "view": view_note(thermogram.path),
-            "room": room_note(meta, thermogram), "shape": shape_note(meta, thermogram)}  # fmt: skip
+            "room": room_note(meta, thermogram), "shape": shape,
+            "orientation": "" if shape else orientation_note(meta, thermogram)}  # fmt: skip
 
 
 def input_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
@@ -56,6 +66,24 @@ def shape_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     trained = ", ".join(f"{a} x {b}" for a, b in shapes)
     return (f"the file is {h} x {w} px but the model was trained on {trained} frames (a file "
             "cut short, or another camera?): read its P(Sick) with care")  # fmt: skip
+
+
+def orientation_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
+    """'' or a note when the body covers more of the frame's bottom quarter than of its top one
+    (by more than UPSIDE_DOWN_MARGIN), unlike any upright DMR-IR frontal thermogram; none for
+    a model of synthetic women, whose frames the cue does not fit (module docstring)."""
+    from thermocad.preprocess.regions import body_mask
+
+    if synthetic_training(meta):
+        return ""
+    mask = body_mask(thermogram.array)
+    quarter = mask.shape[0] // 4
+    top, bottom = float(mask[:quarter].mean()), float(mask[-quarter:].mean())
+    if bottom - top <= UPSIDE_DOWN_MARGIN:
+        return ""
+    return (f"the body covers {bottom:.0%} of the frame's bottom quarter and {top:.0%} of its "
+            "top one, the other way round from every upright frontal thermogram of DMR-IR: "
+            "is the image upside down? read its P(Sick) with care")  # fmt: skip
 
 
 def void_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
