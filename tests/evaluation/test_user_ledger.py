@@ -47,16 +47,19 @@ def test_the_user_ledger_lives_in_a_user_data_folder(tmp_path, monkeypatch):
 def test_a_womans_digest_is_her_files_bytes_whatever_the_row_order(tmp_path):
     paths = _data(tmp_path / "data")
     pred = _pred(paths, [0.1, 0.2, 0.3, 0.4])
-    me, back = U.identify(pred, 0.5), U.identify(pred.iloc[::-1], 0.5)
-    assert me == back and len(set(me["women"].values())) == 3
+    me, back = U.identify(pred), U.identify(pred.iloc[::-1])
+    assert (me["women"], me["test"]) == (back["women"], back["test"]) and len(me["women"]) == 3
     # the same bytes under other names (a copy of the data elsewhere) are the same women
     copied = [tmp_path / "copy" / p.name for p in paths]
     shutil.copytree(tmp_path / "data", tmp_path / "copy")
-    assert U.identify(_pred(copied, [0.1, 0.2, 0.3, 0.4]), 0.5) == me
+    assert U.identify(_pred(copied, [0.1, 0.2, 0.3, 0.4])) == me
     # one of woman 1's files changed: she is another woman; the others are not
+    before = U.women_digests(pred, [U.file_digest(p) for p in paths])
+    assert before == U.women_digests(pred.iloc[::-1], [U.file_digest(p) for p in paths[::-1]])
     paths[1].write_text("other bytes\n")
-    other = U.identify(pred, 0.5)["women"]
-    assert other["1"] != me["women"]["1"] and other["2"] == me["women"]["2"]
+    after = U.women_digests(pred, [U.file_digest(p) for p in paths])
+    assert after["1"] != before["1"] and after["2"] == before["2"]
+    assert U.identify(pred)["women"] != me["women"]
 
 
 def test_a_second_study_folder_of_the_same_women_counts_the_first_ones_models(tmp_path):

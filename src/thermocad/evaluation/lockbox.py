@@ -19,13 +19,13 @@ would let the next model read as the first). Each is also counted in the user's 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from thermocad.evaluation.ledger_file import append_entry, read_ledger
 from thermocad.utils.errors import ConfigError, OutputPathError
 from thermocad.utils.files import check_writable
 from thermocad.utils.progress import log
@@ -79,21 +79,6 @@ def model_fingerprint(pred: pd.DataFrame, threshold: float | None = None) -> str
     return _digest(";".join(f"{p}={v:.4f}" for p, v in rows) + called)
 
 
-def read_ledger(path: Path) -> list[dict]:
-    """The ledger's entries; a line that is not JSON (a torn write) is skipped, not fatal."""
-    if not path.is_file():
-        return []
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(entry, dict):
-            entries.append(entry)
-    return entries
-
-
 def openings(path: Path, test: str, patients: set[str] | None = None,
              legacy: dict[str, str] | None = None) -> list[tuple[str, str]]:  # fmt: skip
     """(time, model print) of the ledger's entries for these test patients, in order, or for
@@ -114,16 +99,6 @@ def openings(path: Path, test: str, patients: set[str] | None = None,
             and (e.get("test") == test or patients & set(map(str, e.get("patients", ()))))]  # fmt: skip
 
 
-def _append(path: Path, entry: dict) -> None:
-    """One line in one write with O_APPEND: two evaluations at once cannot interleave it."""
-    data = (json.dumps(entry, sort_keys=True) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-
-
 def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
                    patient_auc: float | None = None, threshold: float | None = None) -> dict:  # fmt: skip
     """Record in the file `ledger` (ledger_path) and in the user ledger (user_ledger.py) that
@@ -138,9 +113,10 @@ def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
     test, model = patients_fingerprint(pred), model_fingerprint(pred, threshold)
     patients = sorted(map(str, pd.unique(pred["patient_id"])))
     split = openings(path, test, set(patients), {model_fingerprint(pred): model})
-    me = U.identify(pred, threshold)  # the women and the model by content; None: unreadable
-    mine = model if me is None else me["model"]
-    order = U.merged(split, me and user, me and set(me["women"].values()), alias={model: mine})
+    if me := U.identify(pred) or {}:  # the women and the model by content; {}: a file unread
+        me["model"] = model_fingerprint(pred.assign(path=me["digests"]), threshold)
+    mine = me.get("model", model)
+    order = U.merged(split, user if me else None, set(me.get("women", ())), alias={model: mine})
     if new := mine not in order:
         order.append(mine)
     entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
@@ -151,10 +127,10 @@ def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
     out = {"opening": order.index(mine) + 1, "models": len(order), "test": test,
            "n_patients": entry["n_patients"], "ledger": str(path.absolute()), "new": new}  # fmt: skip
     try:
-        _append(path, entry)
+        append_entry(path, entry)
     except OSError as exc:
         out["unrecorded"] = exc.strerror or str(exc)
-    if me is not None and U.record(user, U.user_entry(entry, me, path)):
+    if me and U.record(user, U.user_entry(entry, me, path)):
         out.update(user_ledger=str(user.absolute()), women=me["test"])
     log(describe(out))
     return out

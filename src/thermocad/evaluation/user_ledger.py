@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from thermocad.evaluation.ledger_file import append_entry, read_ledger
 from thermocad.evaluation.trained_files import WIDTH, file_digest
 from thermocad.utils.progress import log
 
@@ -53,27 +54,23 @@ def women_digests(pred: pd.DataFrame, digests: list[str]) -> dict[str, str]:
     return {pid: _hash(",".join(sorted(found))) for pid, found in files.items()}
 
 
-def identify(pred: pd.DataFrame, threshold: float | None) -> dict | None:
-    """The test rows by content: {"women": her digest per patient, "test": the set's print,
-    "model": the model's print over file digests}; None, said, when a file cannot be read
-    (its woman could not be known by her bytes). Only these rows' files are read."""
-    from thermocad.evaluation.lockbox import model_fingerprint
-
+def identify(pred: pd.DataFrame) -> dict | None:
+    """The test rows by content: {"women": their women's digests, sorted, "test": the set's
+    print, "digests": each row's file digest (a model's print over them is the model's, by
+    content)}; None, said, when a file cannot be read (its woman could not be known by her
+    bytes). Only these rows' files are read."""
     digests = [file_digest(path) for path in pred["path"].astype(str)]
     if None in digests:
         missing = pred["path"].astype(str).iloc[digests.index(None)]
         log(f"this opening is not in the user ledger {user_ledger_path()}: {missing} could not "
             "be read to know its woman by her files' bytes")  # fmt: skip
         return None
-    women = women_digests(pred, digests)
-    return {"women": women, "test": _hash(",".join(sorted(set(women.values())))),
-            "model": model_fingerprint(pred.assign(path=digests), threshold)}  # fmt: skip
+    women = sorted(set(women_digests(pred, digests).values()))
+    return {"women": women, "test": _hash(",".join(women)), "digests": digests}
 
 
 def read_user_ledger(path: Path) -> list[dict]:
     """The user ledger's entries; an unreadable one is said and read as empty."""
-    from thermocad.evaluation.lockbox import read_ledger
-
     try:
         return read_ledger(path)
     except (OSError, UnicodeDecodeError) as exc:
@@ -102,11 +99,9 @@ def merged(split: list[tuple[str, str]], path: Path | None, women: set[str] | No
 
 def record(path: Path, entry: dict) -> bool:
     """Append `entry` to the user ledger (its folder made); False, said, when it cannot be."""
-    from thermocad.evaluation.lockbox import _append
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _append(path, entry)
+        append_entry(path, entry)
     except OSError as exc:
         log(f"this opening could not be recorded in the user ledger {path} ({_why(exc)}); it is "
             "counted in the ledger beside the split only (set THERMOCAD_LEDGER_DIR to a "
@@ -124,5 +119,5 @@ def user_entry(entry: dict, me: dict, split_ledger: Path) -> dict:
     with the split-side print of the model and where that ledger is (no patient numbers)."""
     keep = ("time", "source", "n_patients", "patient_auc")
     return {**{k: entry[k] for k in keep}, "test": me["test"], "model": me["model"],
-            "women": sorted(set(me["women"].values())), "split_model": entry["model"],
+            "women": me["women"], "split_model": entry["model"],
             "ledger": str(split_ledger.absolute())}  # fmt: skip
