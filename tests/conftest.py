@@ -28,6 +28,22 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _session_user_ledger(tmp_path_factory):
+    """The user ledger (evaluation/user_ledger.py) of session fixtures (a smoke run), which
+    are made before any test's own: never the user's, in their home."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path_factory.mktemp("user_ledger")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_ledger(tmp_path_factory, monkeypatch):
+    """Keep every test's test openings out of the user's ledger: a fresh one per test, so
+    that no test counts another's models."""
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path_factory.mktemp("user_ledger")))
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _one_torch_thread():
     """One PyTorch thread for the whole session, set here for every test on purpose.
 

@@ -12,19 +12,20 @@ number of distinct models scored on the same test patients is the number of open
 second on, a choice among them has been made on the test set, and its figures are no longer an
 unseen-women estimate. thermocad says so in the log, in metrics.json and in the report; it
 never refuses on the count, only when the ledger cannot be written (an opening nobody counted
-would let the next model read as the first).
+would let the next model read as the first). Each is also counted in the user's ledger
+(user_ledger.py), which knows women by their files' bytes, whatever split file holds them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from thermocad.evaluation.ledger_file import append_entry, read_ledger
 from thermocad.utils.errors import ConfigError, OutputPathError
 from thermocad.utils.files import check_writable
 from thermocad.utils.progress import log
@@ -78,28 +79,13 @@ def model_fingerprint(pred: pd.DataFrame, threshold: float | None = None) -> str
     return _digest(";".join(f"{p}={v:.4f}" for p, v in rows) + called)
 
 
-def read_ledger(path: Path) -> list[dict]:
-    """The ledger's entries; a line that is not JSON (a torn write) is skipped, not fatal."""
-    if not path.is_file():
-        return []
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(entry, dict):
-            entries.append(entry)
-    return entries
-
-
-def models_scored(path: Path, test: str, patients: set[str] | None = None,
-                  legacy: dict[str, str] | None = None) -> list[str]:  # fmt: skip
-    """The distinct model fingerprints the ledger holds for these test patients, in order, or
-    for any of them (`patients`: an entry scored on a set that shares one woman counts too:
-    a test set re-drawn with one woman fewer is not new women). `legacy`: an entry written
-    before ledgers named their women and thresholds, under its scores-only print, is read as
-    the model that print maps to (the same scores are the same model)."""
+def openings(path: Path, test: str, patients: set[str] | None = None,
+             legacy: dict[str, str] | None = None) -> list[tuple[str, str]]:  # fmt: skip
+    """(time, model print) of the ledger's entries for these test patients, in order, or for
+    any of them (`patients`: an entry scored on a set that shares one woman counts too: a test
+    set re-drawn with one woman fewer is not new women). `legacy`: an entry written before
+    ledgers named their women and thresholds, under its scores-only print, is read as the
+    model that print maps to (the same scores are the same model)."""
     entries = read_ledger(path)
     if patients is None:  # as recorded: the women of the entries of this test fingerprint
         patients = {p for e in entries if e.get("test") == test for p in e.get("patients", ())}
@@ -107,58 +93,65 @@ def models_scored(path: Path, test: str, patients: set[str] | None = None,
     for e in entries:  # a newer entry's scores-only print names its model for older entries
         if "scores" in e and "model" in e:
             legacy.setdefault(e["scores"], e["model"])
-    seen = [legacy.get(e["model"], e["model"]) if "patients" not in e else e["model"]
+    return [(str(e.get("time", "")),
+             legacy.get(e["model"], e["model"]) if "patients" not in e else e["model"])
             for e in entries if "model" in e
             and (e.get("test") == test or patients & set(map(str, e.get("patients", ()))))]  # fmt: skip
-    return list(dict.fromkeys(seen))
-
-
-def _append(path: Path, entry: dict) -> None:
-    """One line in one write with O_APPEND: two evaluations at once cannot interleave it."""
-    data = (json.dumps(entry, sort_keys=True) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
 
 
 def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
                    patient_auc: float | None = None, threshold: float | None = None) -> dict:  # fmt: skip
-    """Record in the file `ledger` (ledger_path) that `pred` (test rows with path, patient_id,
-    prob) was scored; return {"opening", "models", "n_patients", "ledger", "new"}: `opening`
-    is this model's place among the distinct models scored on these patients, `models` how
-    many there are now, on these women or any of them ("unrecorded": why the entry could not
-    be written); `threshold`: the one the calls were made at, part of the model's print."""
-    path = Path(ledger)
+    """Record in the file `ledger` (ledger_path) and in the user ledger (user_ledger.py) that
+    `pred` (test rows with path, patient_id, prob) was scored; return {"opening", "models",
+    "n_patients", "ledger", "new"} (and where and as what the user ledger has it): `opening`
+    is this model's place among the distinct models scored on these women or any of them, in
+    either ledger, `models` how many there are now ("unrecorded": why the entry could not be
+    written); `threshold`: the one the calls were made at, part of the model's print."""
+    from thermocad.evaluation import user_ledger as U
+
+    path, user = Path(ledger), U.user_ledger_path()
     test, model = patients_fingerprint(pred), model_fingerprint(pred, threshold)
     patients = sorted(map(str, pd.unique(pred["patient_id"])))
-    order = models_scored(path, test, set(patients), {model_fingerprint(pred): model})
-    new = model not in order
-    if new:
-        order.append(model)
+    split = openings(path, test, set(patients), {model_fingerprint(pred): model})
+    if me := U.identify(pred) or {}:  # the women and the model by content; {}: a file unread
+        me["model"] = model_fingerprint(pred.assign(path=me["digests"]), threshold)
+    mine = me.get("model", model)
+    order = U.merged(split, user if me else None, set(me.get("women", ())), alias={model: mine})
+    if new := mine not in order:
+        order.append(mine)
     entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
              "model": model, "source": str(source), "n_patients": int(pred["patient_id"].nunique()),
              "patient_auc": None if patient_auc is None else round(float(patient_auc), 4),
              "patients": patients, "scores": model_fingerprint(pred)}  # fmt: skip
     # Absolute: a report rewritten from another folder must find the same ledger.
-    out = {"opening": order.index(model) + 1, "models": len(order), "test": test,
+    out = {"opening": order.index(mine) + 1, "models": len(order), "test": test,
            "n_patients": entry["n_patients"], "ledger": str(path.absolute()), "new": new}  # fmt: skip
     try:
-        _append(path, entry)
+        append_entry(path, entry)
     except OSError as exc:
         out["unrecorded"] = exc.strerror or str(exc)
+    if me and U.record(user, U.user_entry(entry, me, path)):
+        out.update(user_ledger=str(user.absolute()), women=me["test"])
     log(describe(out))
     return out
 
 
 def refreshed(lockbox: dict) -> dict:
-    """`lockbox` (as recorded) with `models` counted again from its ledger as it is now, so a
-    report rewritten later says how many models have been scored on these patients since."""
-    path = Path(lockbox.get("ledger", ""))
+    """`lockbox` (as recorded) with `models` counted again from its ledgers as they are now, so
+    a report rewritten later says how many models have been scored on these patients since."""
+    from thermocad.evaluation.user_ledger import merged
+
+    path, user = Path(lockbox.get("ledger", "")), Path(lockbox.get("user_ledger") or "")
     if "test" not in lockbox or not path.is_file():
         return lockbox
-    return {**lockbox, "models": max(len(models_scored(path, lockbox["test"])), lockbox["models"])}
+    found = merged(openings(path, lockbox["test"]), user if user.is_file() else None,
+                   test=lockbox.get("women"))  # fmt: skip
+    return {**lockbox, "models": max(len(found), lockbox["models"])}
+
+
+def _where(box: dict) -> str:
+    user = f"; user ledger {box['user_ledger']}" if box.get("user_ledger") else ""
+    return f"ledger {box['ledger']}{user}"
 
 
 def describe(lockbox: dict) -> str:
@@ -169,13 +162,11 @@ def describe(lockbox: dict) -> str:
                 f"{lockbox['ledger']} ({lockbox['unrecorded']}), which holds {k - lockbox['new']} "
                 "earlier model(s) on them: how many have been scored is unknown")  # fmt: skip
     if k <= 1:
-        return (
-            f"test set: the first model scored on these {n} patients (ledger {lockbox['ledger']})"
-        )
+        return f"test set: the first model scored on these {n} patients ({_where(lockbox)})"
     place = lockbox.get("opening")
     this = f", this one the {_ordinal(place)}" if place else ""
     return (f"test set: {k} different models have now been scored on these {n} patients or "
-            f"some of them{this} (ledger {lockbox['ledger']}); a choice among them made on this "
+            f"some of them{this} ({_where(lockbox)}); a choice among them made on this "
             "test set is not an unseen-women estimate: set new women aside for the next one")  # fmt: skip
 
 

@@ -160,7 +160,8 @@ def lockbox_note(lockbox: dict | None) -> str:
     from thermocad.evaluation.lockbox import describe, refreshed
 
     lockbox = refreshed(lockbox)
-    text = describe({**lockbox, "ledger": Path(lockbox["ledger"]).name})
+    names = {k: Path(lockbox[k]).name for k in ("ledger", "user_ledger") if lockbox.get(k)}
+    text = describe({**lockbox, **names})  # the files by name: no home folder in the report
     text = esc(text[:1].upper() + text[1:] + ".")
     return f"<p class=bad>{text}</p>" if lockbox["models"] > 1 else f"<p>{text}</p>"
 

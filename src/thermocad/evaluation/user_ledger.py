@@ -1,0 +1,123 @@
+"""The user's ledger of test openings: every model scored on test women, whatever the split file.
+
+The ledger beside a split (evaluation/lockbox.py) knows that split file's openings only: two
+`thermocad study` folders made from the same data with the same seed hold the same test women,
+each with its own split.csv and ledger, and a copied split starts a ledger of its own. So every
+opening is also recorded in one file per user, `test_openings.jsonl` in $THERMOCAD_LEDGER_DIR,
+else $XDG_DATA_HOME/thermocad, else ~/.local/share/thermocad.
+
+There a woman is known by her files' bytes, not by her number (synthetic cohorts of different
+seeds reuse the numbers for other women): the SHA-256 of the sorted digests of her files
+(trained_files.file_digest), so neither row order nor file names change it; and a model by its
+P(Sick) per file digest, so the same model scored on a copy of the data is the same model. An
+entry shares a woman with a test set when one of their women's digests is the same; the same
+woman scored with other files of hers (one left out) reads as another woman.
+
+A user ledger that cannot be read or written (a read-only home) is said in one line and set
+aside: the ledger beside the split still counts the opening, and must be writable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from thermocad.evaluation.ledger_file import append_entry, read_ledger
+from thermocad.evaluation.trained_files import WIDTH, file_digest
+from thermocad.utils.progress import log
+
+NAME = "test_openings.jsonl"
+
+
+def user_ledger_path() -> Path:
+    """$THERMOCAD_LEDGER_DIR/test_openings.jsonl, else under $XDG_DATA_HOME/thermocad (an
+    absolute path, as the XDG rule asks), else under ~/.local/share/thermocad."""
+    root = os.environ.get("THERMOCAD_LEDGER_DIR")
+    if not root:
+        xdg = os.environ.get("XDG_DATA_HOME", "")
+        root = Path(xdg if os.path.isabs(xdg) else Path.home() / ".local" / "share") / "thermocad"
+    return Path(root) / NAME
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:WIDTH]
+
+
+def women_digests(pred: pd.DataFrame, digests: list[str]) -> dict[str, str]:
+    """Patient -> her digest: the hash of her files' sorted digests (`digests`, one per row)."""
+    files: dict[str, set[str]] = {}
+    for pid, digest in zip(pred["patient_id"].astype(str), digests, strict=True):
+        files.setdefault(pid, set()).add(digest)
+    return {pid: _hash(",".join(sorted(found))) for pid, found in files.items()}
+
+
+def identify(pred: pd.DataFrame) -> dict | None:
+    """The test rows by content: {"women": their women's digests, sorted, "test": the set's
+    print, "digests": each row's file digest (a model's print over them is the model's, by
+    content)}; None, said, when a file cannot be read (its woman could not be known by her
+    bytes). Only these rows' files are read."""
+    digests = [file_digest(path) for path in pred["path"].astype(str)]
+    if None in digests:
+        missing = pred["path"].astype(str).iloc[digests.index(None)]
+        log(f"this opening is not in the user ledger {user_ledger_path()}: {missing} could not "
+            "be read to know its woman by her files' bytes")  # fmt: skip
+        return None
+    women = sorted(set(women_digests(pred, digests).values()))
+    return {"women": women, "test": _hash(",".join(women)), "digests": digests}
+
+
+def read_user_ledger(path: Path) -> list[dict]:
+    """The user ledger's entries; an unreadable one is said and read as empty."""
+    try:
+        return read_ledger(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        log(f"the user ledger {path} could not be read ({_why(exc)}): openings of these women "
+            "under other split files are not counted")  # fmt: skip
+        return []
+
+
+def merged(split: list[tuple[str, str]], path: Path | None, women: set[str] | None = None,
+           test: str | None = None, alias: dict[str, str] | None = None) -> list[str]:  # fmt: skip
+    """The distinct models scored on these women, in the order first scored: `split`, the
+    (time, model) openings of the ledger beside the split, with the user ledger's (`path`;
+    None: none) that share a woman with `women` (None: those of its entries of the test set
+    printed `test`). A split-side print the user ledger knows (an opening recorded in both;
+    `alias`: this one's) is read as the model it names there: one opening, one model."""
+    entries = [] if path is None else read_user_ledger(path)
+    if women is None:
+        women = {w for e in entries if e.get("test") == test for w in map(str, e.get("women", ()))}
+    seen = [(str(e.get("time", "")), e["model"]) for e in entries
+            if "model" in e and women & set(map(str, e.get("women", ())))]  # fmt: skip
+    known = {e["split_model"]: e["model"] for e in entries if "split_model" in e and "model" in e}
+    known.update(alias or {})
+    both = sorted([(t, known.get(m, m)) for t, m in split] + seen, key=lambda tm: tm[0])
+    return list(dict.fromkeys(m for _, m in both))
+
+
+def record(path: Path, entry: dict) -> bool:
+    """Append `entry` to the user ledger (its folder made); False, said, when it cannot be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        append_entry(path, entry)
+    except OSError as exc:
+        log(f"this opening could not be recorded in the user ledger {path} ({_why(exc)}); it is "
+            "counted in the ledger beside the split only (set THERMOCAD_LEDGER_DIR to a "
+            "writable folder)")  # fmt: skip
+        return False
+    return True
+
+
+def _why(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def user_entry(entry: dict, me: dict, split_ledger: Path) -> dict:
+    """The user ledger's line for the split-side `entry`: its women and model by content,
+    with the split-side print of the model and where that ledger is (no patient numbers)."""
+    keep = ("time", "source", "n_patients", "patient_auc")
+    return {**{k: entry[k] for k in keep}, "test": me["test"], "model": me["model"],
+            "women": me["women"], "split_model": entry["model"],
+            "ledger": str(split_ledger.absolute())}  # fmt: skip

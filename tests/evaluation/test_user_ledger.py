@@ -1,0 +1,170 @@
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from thermocad.evaluation import lockbox as L
+from thermocad.evaluation import user_ledger as U
+from thermocad.reporting.report import lockbox_note
+
+PATIENTS = (1, 1, 2, 3)  # woman 1 has two files
+
+
+def _data(folder: Path, seed: str = "a") -> list[Path]:
+    """Four files of three women; `seed`: their bytes (another seed: other women)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, pid in enumerate(PATIENTS):
+        path = folder / f"IR_{pid:04d}_{i}.txt"
+        path.write_text(f"{seed} {pid} {i}\n1 2\n3 4\n")
+        paths.append(path)
+    return paths
+
+
+def _pred(paths, probs) -> pd.DataFrame:
+    return pd.DataFrame({"path": list(map(str, paths)), "patient_id": list(PATIENTS),
+                         "prob": probs})  # fmt: skip
+
+
+def _split(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return L.ledger_path(folder / "split.csv")
+
+
+def test_the_user_ledger_lives_in_a_user_data_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "mine"))
+    assert U.user_ledger_path() == tmp_path / "mine" / "test_openings.jsonl"
+    monkeypatch.delenv("THERMOCAD_LEDGER_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert U.user_ledger_path() == tmp_path / "xdg" / "thermocad" / "test_openings.jsonl"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/xdg")  # not absolute: ignored, as XDG says
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    expected = tmp_path / "home" / ".local" / "share" / "thermocad" / "test_openings.jsonl"
+    assert U.user_ledger_path() == expected
+
+
+def test_a_womans_digest_is_her_files_bytes_whatever_the_row_order(tmp_path):
+    paths = _data(tmp_path / "data")
+    pred = _pred(paths, [0.1, 0.2, 0.3, 0.4])
+    me, back = U.identify(pred), U.identify(pred.iloc[::-1])
+    assert (me["women"], me["test"]) == (back["women"], back["test"]) and len(me["women"]) == 3
+    # the same bytes under other names (a copy of the data elsewhere) are the same women
+    copied = [tmp_path / "copy" / p.name for p in paths]
+    shutil.copytree(tmp_path / "data", tmp_path / "copy")
+    assert U.identify(_pred(copied, [0.1, 0.2, 0.3, 0.4])) == me
+    # one of woman 1's files changed: she is another woman; the others are not
+    before = U.women_digests(pred, [U.file_digest(p) for p in paths])
+    assert before == U.women_digests(pred.iloc[::-1], [U.file_digest(p) for p in paths[::-1]])
+    paths[1].write_text("other bytes\n")
+    after = U.women_digests(pred, [U.file_digest(p) for p in paths])
+    assert after["1"] != before["1"] and after["2"] == before["2"]
+    assert U.identify(pred)["women"] != me["women"]
+
+
+def test_a_second_study_folder_of_the_same_women_counts_the_first_ones_models(tmp_path):
+    # `thermocad study` twice on the same data with the same seed: two split.csv, two ledgers
+    # beside them, the same test women. The second study's model was counted as the first.
+    paths = _data(tmp_path / "data")
+    first = L.record_opening(_split(tmp_path / "study_a"), _pred(paths, [0.1, 0.2, 0.3, 0.4]),
+                             "study_a", 0.75, threshold=0.5)  # fmt: skip
+    assert (first["opening"], first["models"]) == (1, 1)
+    assert first["user_ledger"] == str(U.user_ledger_path())
+    second = L.record_opening(_split(tmp_path / "study_b"), _pred(paths, [0.6, 0.2, 0.3, 0.4]),
+                              "study_b", 0.5, threshold=0.5)  # fmt: skip
+    assert (second["opening"], second["models"], second["new"]) == (2, 2, True)
+    assert "this one the 2nd" in L.describe(second)
+    # study_a's model scored again on a copy of the split and the data: not a new opening
+    shutil.copytree(tmp_path / "data", tmp_path / "copy")
+    copied = [tmp_path / "copy" / p.name for p in paths]
+    again = L.record_opening(_split(tmp_path / "elsewhere"), _pred(copied, [0.1, 0.2, 0.3, 0.4]),
+                             "study_a again", threshold=0.5)  # fmt: skip
+    assert (again["opening"], again["models"], again["new"]) == (1, 2, False)
+    # study_a's report, written again, counts study_b's model (its own ledger holds one)
+    assert L.refreshed(first)["models"] == 2
+    note = lockbox_note(first)
+    assert "2 different models" in note and str(tmp_path) not in note
+    entry = json.loads(U.user_ledger_path().read_text().splitlines()[0])
+    assert "patients" not in entry and len(entry["women"]) == 3  # women by bytes, no numbers
+
+
+def test_other_women_under_the_same_numbers_are_another_test_set(tmp_path):
+    # Two synthetic cohorts of different seeds: the same patient numbers and file names,
+    # other women. Each first model on them is the first.
+    a = _data(tmp_path / "synth_1" / "data", seed="1")
+    b = _data(tmp_path / "synth_2" / "data", seed="2")
+    one = L.record_opening(_split(tmp_path / "synth_1"), _pred(a, [0.1, 0.2, 0.3, 0.4]), "run1")
+    two = L.record_opening(_split(tmp_path / "synth_2"), _pred(b, [0.5, 0.2, 0.3, 0.4]), "run2")
+    assert (one["opening"], one["models"]) == (two["opening"], two["models"]) == (1, 1)
+    assert one["women"] != two["women"] and L.refreshed(one)["models"] == 1
+
+
+def test_a_split_side_ledger_of_the_previous_version_still_counts(tmp_path):
+    # Written before the user ledger: its entry knows the model by paths only. Scoring that
+    # model again is not a new opening; another model is the 2nd.
+    paths = _data(tmp_path / "data")
+    ledger, pred = _split(tmp_path / "study"), _pred(paths, [0.1, 0.2, 0.3, 0.4])
+    old = {"time": "2026-01-01T00:00:00+00:00", "test": L.patients_fingerprint(pred),
+           "model": L.model_fingerprint(pred, 0.5), "source": "old", "n_patients": 3,
+           "patients": ["1", "2", "3"], "scores": L.model_fingerprint(pred)}  # fmt: skip
+    ledger.write_text(json.dumps(old) + "\n")
+    again = L.record_opening(ledger, pred, "old again", threshold=0.5)
+    assert (again["opening"], again["models"], again["new"]) == (1, 1, False)
+    other = L.record_opening(ledger, pred.assign(prob=[0.9, 0.2, 0.3, 0.4]), "new", threshold=0.5)
+    assert (other["opening"], other["models"]) == (2, 2)
+
+
+def test_an_unusable_user_ledger_is_said_and_the_scoring_goes_on(tmp_path, monkeypatch, capsys):
+    # A read-only home, here a folder where the ledger file should be (unreadable and
+    # unwritable, even for root): one line naming it; the split's ledger still counts.
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "home"))
+    U.user_ledger_path().mkdir(parents=True)
+    paths = _data(tmp_path / "data")
+    ledger = _split(tmp_path / "study")
+    first = L.record_opening(ledger, _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    err = capsys.readouterr().err
+    assert f"could not be recorded in the user ledger {U.user_ledger_path()}" in err
+    assert "user_ledger" not in first and (first["opening"], first["models"]) == (1, 1)
+    second = L.record_opening(ledger, _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
+    assert (second["opening"], second["models"]) == (2, 2) and len(L.read_ledger(ledger)) == 2
+    # a file that is not there is no woman known by her bytes: the split's ledger alone
+    gone = L.record_opening(ledger, _pred(["/nowhere/a.txt"] * 4, [0.1, 0.2, 0.3, 0.4]), "c")
+    assert "could not be read to know its woman" in capsys.readouterr().err
+    assert gone["models"] == 3 and "user_ledger" not in gone
+
+
+def test_evaluate_on_a_copy_of_the_split_counts_the_models_scored_on_the_original(
+    tmp_path, monkeypatch
+):
+    # `thermocad evaluate RUN --split COPY_OF_SPLIT.csv`: the copy's ledger is new, its women
+    # are not. A model scored on the original first makes the next one on the copy the 2nd.
+    import numpy as np
+
+    import thermocad.models.bundle
+    from tests.evaluation.test_evaluate import _pred as rows
+    from tests.evaluation.test_evaluate import fake_bundle
+    from thermocad.evaluation import evaluate as E
+
+    split = rows().drop(columns="prob")
+    for path in split["path"]:
+        np.save(tmp_path / path, np.full((16, 20), 33.0 + len(path), np.float32))
+    split["path"] = [str(tmp_path / p) for p in split["path"]]
+    split["split"] = "test"
+    (tmp_path / "study").mkdir()
+    split.to_csv(tmp_path / "study" / "split.csv", index=False)
+    (tmp_path / "copy").mkdir()
+    shutil.copy(tmp_path / "study" / "split.csv", tmp_path / "copy" / "split.csv")
+    run = tmp_path / "run"
+    run.mkdir()
+    score = {"p": 0.4}
+    bundle = fake_bundle(lambda arrays, tta=False: np.full(len(arrays), score["p"]),
+                         unit="celsius", threshold=0.5, meta={"arch": "fake"})  # fmt: skip
+    monkeypatch.setattr(thermocad.models.bundle, "load_bundle", lambda run_dir: bundle)
+    first = E.evaluate_run(run, tmp_path / "study" / "split.csv", n_boot=0)["lockbox"]
+    same = E.evaluate_run(run, tmp_path / "copy" / "split.csv", n_boot=0, force=True)["lockbox"]
+    assert (first["models"], same["opening"], same["models"], same["new"]) == (1, 1, 1, False)
+    score["p"] = 0.6  # another model
+    other = E.evaluate_run(run, tmp_path / "copy" / "split.csv", n_boot=0, force=True)["lockbox"]
+    assert (other["opening"], other["models"], other["new"]) == (2, 2, True)
+    saved = json.loads((run / "eval_test" / "metrics.json").read_text())["lockbox"]
+    assert saved["models"] == 2 and saved["user_ledger"] == str(U.user_ledger_path())
