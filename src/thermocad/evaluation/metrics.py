@@ -225,9 +225,9 @@ def bootstrap_intervals(
     the same replicates; `scores` adds PR AUC and the calibration intercept and slope.
 
     Returns (intervals, reasons): an interval is (NaN, NaN), with its reason, when a class
-    has fewer than MIN_PER_CLASS women, or when the figure is undefined (a ratio of 0; the
-    calibration slope where P(Sick) separates the classes) in more than 1 - MIN_DEFINED_SHARE
-    of the replicates; otherwise the replicates leaving it undefined are dropped.
+    has fewer than MIN_PER_CLASS women, or when the figure is undefined (the PPV where no one
+    is called Sick; the calibration slope where P(Sick) separates the classes) in more than 5%
+    (1 - intervals.MIN_DEFINED_SHARE) of the replicates; otherwise those replicates are dropped.
 
     Resampling patients, not images, keeps a patient's correlated images together, so the
     interval reflects how many women were studied rather than how many frames.
@@ -271,7 +271,7 @@ def _patient_masks(df: pd.DataFrame) -> list[np.ndarray]:
 
 def summarize(df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0) -> dict:
     """Point metrics, intervals for proportions (`proportion_ci`) and patient-bootstrap
-    intervals (`bootstrap_ci`).
+    intervals (`bootstrap_ci`; `bootstrap_ci_reasons`: why a figure has none).
 
     With one row per patient the proportions get Wilson intervals. Rows that are several
     images of a woman are not independent counts, so there `proportion_ci` holds the patient
