@@ -58,16 +58,14 @@ def fast_average_precision(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.sum(recall_step * precision))
 
 
-def percentile_interval(
-    values, alpha: float = 0.05, n_draws: int | None = None
-) -> tuple[tuple[float, float], int]:
+def percentile_interval(values, alpha: float = 0.05) -> tuple[tuple[float, float], int]:
     """((low, high), how many replicates left the figure undefined): the percentile interval
-    of the finite replicates, or (NaN, NaN) when fewer than MIN_DEFINED_SHARE of the `n_draws`
-    (default: all the values) are finite."""
+    of the finite replicate `values`, or (NaN, NaN) when fewer than MIN_DEFINED_SHARE of them
+    are finite."""
     v = np.asarray(values, float)
     finite = v[np.isfinite(v)]
-    undefined = (len(v) if n_draws is None else n_draws) - len(finite)
-    if not len(finite) or len(finite) < MIN_DEFINED_SHARE * (len(finite) + undefined):
+    undefined = len(v) - len(finite)
+    if not len(finite) or len(finite) < MIN_DEFINED_SHARE * len(v):
         return (float("nan"), float("nan")), undefined
     lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
     return (float(np.percentile(finite, lo)), float(np.percentile(finite, hi))), undefined

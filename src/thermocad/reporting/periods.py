@@ -182,9 +182,12 @@ def audit_cells(audit: pd.DataFrame) -> pd.DataFrame:
 
     shown = audit[["quantity", "patients with a value"]].copy()
     for key in auc_columns(audit):
-        why = audit.get(f"no interval for {key}", pd.Series("", index=audit.index)).fillna("")
-        shown[key] = [fmt_ci(v, finite_interval(ci)) + (f" (no interval: {w})" if w else "")
-                      for v, ci, w in zip(audit[key], audit.get(f"95% CI of {key}", pd.Series(None, index=audit.index)), why, strict=True)]  # fmt: skip
+        cells = []
+        for _, r in audit.iterrows():
+            why = r.get(f"no interval for {key}") or ""
+            cells.append(fmt_ci(r[key], finite_interval(r.get(f"95% CI of {key}")))
+                         + (f" (no interval: {why})" if why else ""))  # fmt: skip
+        shown[key] = cells
     if audit["flag"].any():
         shown["flag"] = audit["flag"].map({True: "flagged", False: ""})
     return shown
