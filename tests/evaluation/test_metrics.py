@@ -35,7 +35,7 @@ def test_auc_brier_by_hand():
     # 4 x 6 = 24 Sick/Healthy pairs; Sick ranks higher except 0.6 < 0.7, 0.3 < 0.7 and
     # 0.3 < 0.4: 21 wins / 24 pairs.
     assert M.roc_auc(Y, P) == pytest.approx(21 / 24)
-    assert M._fast_auc(np.array(Y), np.array(P)) == pytest.approx(21 / 24)
+    assert M.fast_auc(np.array(Y), np.array(P)) == pytest.approx(21 / 24)
     # Brier: Sick (0.01 + 0.04 + 0.16 + 0.49) + Healthy (0.49 + 0.16 + 0.04 + 0.04 + 0.01 + 0.01)
     #      = 0.70 + 0.75 = 1.45, / 10
     assert M.brier(Y, P) == pytest.approx(0.145)

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,6 +16,7 @@ from tests.evaluation.conftest import split_csv  # noqa: F401  (fixture reused)
 from tests.evaluation.test_compare import coin_trainer
 from thermocad.evaluation import compare as C
 from thermocad.evaluation import periods as EP
+from thermocad.evaluation.confounds import confound_audit
 from thermocad.reporting import periods as P
 from thermocad.reporting import report as R
 from thermocad.reporting.study_files import find_study_inputs
@@ -50,6 +52,9 @@ def test_report_has_every_section_and_is_self_contained(study_dir):
     assert "blurred" in text and "Leak check passed" in text
     assert "| broken" not in text and "failed: RuntimeError" in text
     assert "Intended use" in text and "Limitations" in text and "Failure cases" in text
+    # 6 test women: the calibration's figures say why they have no interval.
+    calibration = text.split('<section id="calibration">')[1].split("</section>")[0]
+    assert "(no interval: fewer than 5 Sick and Healthy women)" in calibration
     with pytest.raises(
         OutputExistsError,
         match=re.escape(f"{study_dir / 'report.html'} already exists; use --force"),
@@ -350,6 +355,49 @@ def test_a_metrics_table_says_why_an_interval_is_missing():
     assert "0.833" in html and "none: fewer than 5 women of a class" in html
     m["bootstrap_ci"] = {"roc_auc": (0.7, 0.9), "brier": (0.1, 0.3)}
     assert "bootstrap over patients" in R.metrics_table(m)
+
+
+def test_the_report_shows_the_calibration_and_pr_auc_intervals_or_why_not(tmp_path):
+    from thermocad.evaluation.metrics import summarize
+
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 2
+    prob = 1 / (1 + np.exp(-(rng.normal(0, 1.5, 60) + 1.5 * (2 * y - 1))))
+    m = summarize(pd.DataFrame({"patient_id": range(60), "y": y, "prob": prob}), 0.5, n_boot=200)
+    lo, hi = m["bootstrap_ci"]["calibration_slope"]
+    shown = f'{m["calibration_slope"]:.3f} <span class="ci">({lo:.3f}-{hi:.3f})</span>'
+    table = R.metrics_table(m)
+    assert "<td>calibration slope</td>" in table and shown in table
+    for key, name in (("pr_auc", "PR AUC"), ("calibration_intercept", "calibration intercept"),
+                      ("brier", "Brier score")):  # fmt: skip
+        row = table.split(f"<td>{name}</td>")[1].split("</tr>")[0]
+        assert f"{m['bootstrap_ci'][key][1]:.3f})" in row and "bootstrap over patients" in row
+    test = {"image": m}
+    section = R.calibration_section(test, tmp_path)
+    assert f"slope {m['calibration_slope']:.3f} ({lo:.3f}-{hi:.3f})" in section
+    # P(Sick) separating the women: no slope, and no interval, with the reason in the table.
+    apart = summarize(pd.DataFrame({"patient_id": range(60), "y": y, "prob": 0.2 + 0.6 * y}), 0.5, n_boot=50)  # fmt: skip
+    row = R.metrics_table(apart).split("<td>calibration slope</td>")[1].split("</tr>")[0]
+    assert "n/a" in row and "none: undefined in 50 of 50 resamples (P(Sick) separates" in row
+    # A metrics.json from before these intervals: the figure alone, no interval named.
+    old = {**m, "bootstrap_ci": {"roc_auc": (0.7, 0.9)}, "bootstrap_ci_reasons": None}
+    row = R.metrics_table(old).split("<td>PR AUC</td>")[1].split("</tr>")[0]
+    assert "bootstrap" not in row and "none" not in row
+
+
+def test_the_confound_audit_shows_each_aucs_interval():
+    n = 30
+    cohort = pd.DataFrame({"patient_id": range(n), "label": ["Healthy", "Sick"] * (n // 2),
+                           "acquisition_batch": ["A"] * 22 + ["B"] * 8,
+                           "room_median": 22.0 + np.arange(n) % 7})  # fmt: skip
+    html = P.audit_cells(confound_audit(cohort)).to_html()
+    assert "no interval: fewer than 5 Sick and Healthy women" in html  # batch B: 4 of each
+    row = (
+        P.audit_cells(confound_audit(cohort))
+        .set_index("quantity")
+        .loc["room temperature (background median, C)"]
+    )
+    assert re.fullmatch(r"0\.\d{3} \(0\.\d{3}-[01]\.\d{3}\)", row["AUC overall"])
 
 
 def test_a_smoke_comparison_says_so_at_the_top(tmp_path):

@@ -1,7 +1,8 @@
 """Confound audit: how well quantities that are not disease separate Sick from Healthy alone.
 
 Each quantity is scored as a classifier (AUC of the better direction: 0.5 = no information),
-over all patients and within each batch holding both classes. A high value means a model can
+over all patients and within each batch holding both classes, each AUC with a 95% bootstrap
+interval over the women (`separation_ci`). A high value means a model can
 score by learning that quantity (or anything in the image that drifts with it) instead of
 disease. The acquisition date is audited here and nowhere used as a model input.
 
@@ -16,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from thermocad.evaluation.metrics import roc_auc
+from thermocad.evaluation.intervals import percentile_interval, stratified_auc_replicates
+from thermocad.evaluation.metrics import roc_auc, too_few
 from thermocad.evaluation.periods import (
     DATE,
     batch_values,
@@ -25,6 +27,7 @@ from thermocad.evaluation.periods import (
     sick,
     two_class_batches,
 )
+from thermocad.utils.tables import finite_interval, fmt_ci
 
 FLAG_AUC = 0.7  # a non-clinical quantity this predictive is a shortcut worth a flag
 ALPHA = 0.05  # family-wise, over every AUC of the audit
@@ -50,6 +53,36 @@ def separation(y, x) -> float:
     return max(auc, 1 - auc)
 
 
+def separation_ci(
+    y, x, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> tuple[tuple[float, float], str]:
+    """The 95% percentile bootstrap interval of `separation`'s AUC, and why there is none
+    ('fewer than 5 Sick women'; '' when there is one, or no AUC to bracket).
+
+    Over the women with a value, seeded, stratified by class: each replicate draws as many
+    Sick and as many Healthy of them as there are. The direction is the one `separation`
+    chose on all of them (higher values Sick when their AUC is at least 0.5, lower values
+    Sick otherwise), held in every replicate: the interval is of the AUC the audit shows, in
+    that direction, and reaches below 0.5 where the women do not settle which way it goes."""
+    y, x = np.asarray(y, int), np.asarray(x, float)
+    keep = np.isfinite(x)
+    y, x = y[keep], x[keep]
+    none = (float("nan"), float("nan"))
+    if len(np.unique(y)) < 2:
+        return none, ""
+    few = too_few({"Sick": int((y == 1).sum()), "Healthy": int((y == 0).sum())})
+    if few or not n_boot:
+        return none, few
+    aucs = stratified_auc_replicates(y, x, n_boot, seed)
+    return percentile_interval(aucs if roc_auc(y, x) >= 0.5 else 1 - aucs, alpha)[0], ""
+
+
+def auc_columns(audit: pd.DataFrame) -> list[str]:
+    """The audit's AUC columns ('AUC overall', 'AUC within batch A', ...); each has its
+    interval in '95% CI of <column>' and, when it has none, why in 'no interval for <column>'."""
+    return [c for c in audit.columns if str(c).startswith("AUC ")]
+
+
 def p_value(y, x) -> float:
     """Two-sided Mann-Whitney p of x between the classes (NaN where `separation` is)."""
     from scipy.stats import mannwhitneyu
@@ -69,8 +102,9 @@ def _values(patients: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(patients[column], errors="coerce").astype(float)
 
 
-def confound_audit(cohort: pd.DataFrame) -> pd.DataFrame:
-    """One row per quantity: AUC alone overall and within each two-class batch, and a flag.
+def confound_audit(cohort: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """One row per quantity: AUC alone overall and within each two-class batch, each with its
+    bootstrap interval (`separation_ci`, `n_boot` replicates seeded with `seed`), and a flag.
 
     `cohort`: cohort.csv or split.csv rows (one row per image; the first image per patient is
     used). Quantities the table lacks are left out; a date column without dates reads n/a.
@@ -89,13 +123,14 @@ def confound_audit(cohort: pd.DataFrame) -> pd.DataFrame:
         if column not in patients.columns and column != "acquisition_date":
             continue
         x = _values(patients, column) if column in patients.columns else pd.Series(np.nan, index=patients.index)  # fmt: skip
-        row = {"quantity": name, "patients with a value": int(x.notna().sum()),
-               "AUC overall": separation(y, x)}  # fmt: skip
-        cells = [(row["AUC overall"], p_value(y, x))]
-        for value in two_class_batches(patients):
-            inside = (batch == value).to_numpy()
-            row[f"AUC within batch {value}"] = separation(y[inside], x[inside])
-            cells.append((row[f"AUC within batch {value}"], p_value(y[inside], x[inside])))
+        row, cells = {"quantity": name, "patients with a value": int(x.notna().sum())}, []
+        subsets = {"overall": np.ones(len(patients), bool)}
+        subsets |= {f"within batch {b}": (batch == b).to_numpy() for b in two_class_batches(patients)}  # fmt: skip
+        for where, inside in subsets.items():
+            key, yi, xi = f"AUC {where}", y[inside], x[inside]
+            row[key] = separation(yi, xi)
+            row[f"95% CI of {key}"], row[f"no interval for {key}"] = separation_ci(yi, xi, n_boot, seed)  # fmt: skip
+            cells.append((row[key], p_value(yi, xi)))
         rows.append(row)
         pvalues.append([(auc, p) for auc, p in cells if np.isfinite(auc)])
     tests = max(1, sum(len(c) for c in pvalues))
@@ -108,8 +143,8 @@ def audit_notes(audit: pd.DataFrame) -> list[str]:
     """One line per flagged quantity, naming its AUCs."""
     notes = []
     for _, r in audit[audit["flag"]].iterrows():
-        aucs = ", ".join(f"{k.removeprefix('AUC ')} {v:.3f}" for k, v in r.items()
-                         if str(k).startswith("AUC") and np.isfinite(v))  # fmt: skip
+        aucs = ", ".join(f"{k.removeprefix('AUC ')} {fmt_ci(r[k], finite_interval(r.get(f'95% CI of {k}')))}"
+                         for k in auc_columns(audit) if np.isfinite(r[k]))  # fmt: skip
         notes.append(f"{r['quantity']} alone separates the classes (AUC {aucs}): anything in "
                      "the images that drifts with it can stand in for disease")  # fmt: skip
     return notes

@@ -43,7 +43,7 @@ def by_period(pat: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
         if part["y"].nunique() == 2:
             entry["roc_auc"] = M.roc_auc(part["y"], part["prob"])
             if n_boot:
-                entry["ci"] = M.bootstrap_ci(part, 0.5, n_boot, seed)["roc_auc"]
+                entry["ci"] = M.bootstrap_ci(part, 0.5, n_boot, seed, scores=False)["roc_auc"]
         out[name] = entry
     if not available:
         out["period-matched"] = {"n": None, "n_sick": None, "roc_auc": None, "ci": None,

@@ -6,14 +6,23 @@ never silently 0, so a subgroup with one class reports what it can and says so.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from thermocad.evaluation.calibration import calibration_intercept_slope
+from thermocad.evaluation.calibration import (
+    calibration_intercept_slope,
+    replicate_intercept_slope,
+)
+from thermocad.evaluation.intervals import (
+    fast_auc,
+    fast_average_precision,
+    percentile_interval,
+    undefined_reason,
+    wilson_ci,
+)
 
 
 @dataclass(frozen=True)
@@ -123,17 +132,6 @@ def brier(y_true, prob) -> float:
     return float(np.mean((np.asarray(prob, float) - np.asarray(y_true, float)) ** 2))
 
 
-def wilson_ci(successes: int, total: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score 95% interval for a proportion; (NaN, NaN) when total is 0."""
-    if total == 0:
-        return float("nan"), float("nan")
-    p = successes / total
-    den = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / den
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def roc_points(y_true, prob, every: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """False-positive rates, true-positive rates and thresholds of the ROC curve; `every`
     keeps every distinct score (sklearn drops collinear points, enough to draw the curve)."""
@@ -179,29 +177,27 @@ def aggregate_patients(df: pd.DataFrame, prob: str = "prob") -> pd.DataFrame:
     return df.groupby("patient_id").agg(**columns).reset_index()
 
 
-def _fast_auc(y: np.ndarray, p: np.ndarray) -> float:
-    """Mann-Whitney AUC (ties count half), fast enough for thousands of bootstrap replicates."""
-    from scipy.stats import rankdata
-
-    n_pos = int(y.sum())
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(p)
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def _replicate(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
     c = get_counts(y, p >= threshold)
     out = {name: proportion(name, c) for name in PROPORTIONS}
     out.update(balanced_accuracy=balanced_accuracy(c), f1=f1(c))
-    out.update(roc_auc=_fast_auc(y, p), brier=brier(y, p))
+    out.update(roc_auc=fast_auc(y, p), brier=brier(y, p))
     return out
+
+
+def _score_replicate(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """The figures of P(Sick) beyond the AUC and Brier, each as its point estimate defines it:
+    PR AUC, calibration intercept and slope (NaN where P(Sick) separates the classes)."""
+    intercept, slope = replicate_intercept_slope(y, p)
+    return {"pr_auc": fast_average_precision(y, p), "calibration_intercept": intercept,
+            "calibration_slope": slope}  # fmt: skip
 
 
 # A class with fewer women than this gives no bootstrap interval: drawing from 1-4 women of a
 # class cannot show how the figure would vary with other women (1 woman: not at all).
 MIN_PER_CLASS = 5
+BOOTSTRAPPED = [*PROPORTIONS, "balanced_accuracy", "f1", "roc_auc", "brier"]
+SCORE_FIGURES = ["pr_auc", "calibration_intercept", "calibration_slope"]
 
 
 def too_few(counts: dict[str, int]) -> str:
@@ -212,12 +208,26 @@ def too_few(counts: dict[str, int]) -> str:
 
 
 def bootstrap_ci(
-    df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
-) -> dict[str, tuple[float, float]]:
+    df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+    scores: bool = True,
+) -> dict[str, tuple[float, float]]:  # fmt: skip
+    """The intervals of `bootstrap_intervals` (NaN where it gives a reason instead)."""
+    return bootstrap_intervals(df, threshold, n_boot, seed, alpha, scores)[0]
+
+
+def bootstrap_intervals(
+    df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+    scores: bool = True,
+) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:  # fmt: skip
     """Percentile intervals resampling whole patients (columns patient_id, y, prob), seeded,
     stratified by class: each replicate draws as many Sick and as many Healthy women as the
     table holds, so every replicate has both classes and every metric's interval comes from
-    the same replicates. NaN intervals when a class has fewer than MIN_PER_CLASS women.
+    the same replicates; `scores` adds PR AUC and the calibration intercept and slope.
+
+    Returns (intervals, reasons): an interval is (NaN, NaN), with its reason, when a class
+    has fewer than MIN_PER_CLASS women, or when the figure is undefined (the PPV where no one
+    is called Sick; the calibration slope where P(Sick) separates the classes) in more than 5%
+    (1 - intervals.MIN_DEFINED_SHARE) of the replicates; otherwise those replicates are dropped.
 
     Resampling patients, not images, keeps a patient's correlated images together, so the
     interval reflects how many women were studied rather than how many frames.
@@ -226,22 +236,23 @@ def bootstrap_ci(
     y, p = df["y"].to_numpy(int), df["prob"].to_numpy(float)
     groups = [np.flatnonzero(m) for m in _patient_masks(df)]
     strata = [[g for g in groups if y[g[0]] == label] for label in (0, 1)]
-    if min(len(s) for s in strata) < MIN_PER_CLASS:
-        nan = (float("nan"), float("nan"))
-        return dict.fromkeys([*PROPORTIONS, "balanced_accuracy", "f1", "roc_auc", "brier"], nan)
+    names = BOOTSTRAPPED + (SCORE_FIGURES if scores else [])
+    few = too_few({"Sick": len(strata[1]), "Healthy": len(strata[0])})
+    if few:
+        return dict.fromkeys(names, (float("nan"), float("nan"))), dict.fromkeys(names, few)
     reps: list[dict[str, float]] = []
     for _ in range(n_boot):
         draws = [s[i] for s in strata for i in rng.integers(0, len(s), len(s))]
         idx = np.concatenate(draws)
         reps.append(_replicate(y[idx], p[idx], threshold))
-    table = pd.DataFrame(reps)
-    lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
-    return {
-        col: (float(np.nanpercentile(v, lo)), float(np.nanpercentile(v, hi)))
-        if np.isfinite(v).any()
-        else (float("nan"), float("nan"))
-        for col, v in table.items()
-    }
+        if scores:
+            reps[-1].update(_score_replicate(y[idx], p[idx]))
+    intervals, reasons = {}, {}
+    for name in names:
+        intervals[name], undefined = percentile_interval([r[name] for r in reps], alpha)
+        if not np.isfinite(intervals[name][0]):
+            reasons[name] = undefined_reason(name, undefined, n_boot)
+    return intervals, reasons
 
 
 def _patient_masks(df: pd.DataFrame) -> list[np.ndarray]:
@@ -260,7 +271,7 @@ def _patient_masks(df: pd.DataFrame) -> list[np.ndarray]:
 
 def summarize(df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0) -> dict:
     """Point metrics, intervals for proportions (`proportion_ci`) and patient-bootstrap
-    intervals (`bootstrap_ci`).
+    intervals (`bootstrap_ci`; `bootstrap_ci_reasons`: why a figure has none).
 
     With one row per patient the proportions get Wilson intervals. Rows that are several
     images of a woman are not independent counts, so there `proportion_ci` holds the patient
@@ -269,7 +280,9 @@ def summarize(df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int 
     out = classification_metrics(y, p, threshold)
     c = Counts(**out["counts"])
     out["n_patients"] = int(df["patient_id"].nunique())
-    out["bootstrap_ci"] = bootstrap_ci(df, threshold, n_boot, seed) if n_boot else {}
+    out["bootstrap_ci"], out["bootstrap_ci_reasons"] = (
+        bootstrap_intervals(df, threshold, n_boot, seed) if n_boot else ({}, {})
+    )
     if out["n_patients"] == len(df):
         out["proportion_ci"] = {name: proportion_ci(name, c) for name in PROPORTIONS}
         out["proportion_ci_method"] = "wilson"

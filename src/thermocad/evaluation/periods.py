@@ -172,7 +172,7 @@ def healthy_date_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
         return None
     outside, inside = groups
     part = df[outside | inside].assign(y=inside[outside | inside].astype(int))
-    ci = M.bootstrap_ci(part, 0.5, n_boot, seed)["roc_auc"] if n_boot else None
+    ci = M.bootstrap_ci(part, 0.5, n_boot, seed, scores=False)["roc_auc"] if n_boot else None
     return {"batch": batch, "roc_auc": M.roc_auc(part["y"], part["prob"]), "ci": ci,
             "n_inside": int(inside.sum()), "n_outside": int(outside.sum())}  # fmt: skip
 

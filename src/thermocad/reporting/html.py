@@ -82,6 +82,14 @@ def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
 _INTERVAL = re.compile(r"(\d) \((-?\d[\d.]*[-–]-?\d[\d.]*)\)")
 
 
+def with_interval(m: dict, key: str) -> str:
+    """A figure of a metrics summary (evaluation.metrics.summarize) with its bootstrap interval:
+    '1.020 (0.800-1.300)', or the value and why it has none."""
+    shown = fmt_ci(m.get(key), (m.get("bootstrap_ci") or {}).get(key))
+    why = (m.get("bootstrap_ci_reasons") or {}).get(key)
+    return shown + f" (no interval: {why})" if why and shown != "n/a" else shown
+
+
 def section(key: str, body: str) -> str:
     return f'<section id="{key}"><h2>{esc(SECTIONS[key])}</h2>\n{body}\n</section>'
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.models.words import synthetic_training, training_sentence
-from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, section
+from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, section, with_interval
 from thermocad.reporting.study_files import synthetic_note
 
 
@@ -241,7 +241,7 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
                   f"{fmt_ci(i['roc_auc'], i['bootstrap_ci'].get('roc_auc'))}. ")  # fmt: skip
         metrics = (f"Test, patient level (n={p['n']}): sensitivity {fmt_ci(p['sensitivity'], proportion_intervals(p)['sensitivity'])}, "
                    f"specificity {fmt_ci(p['specificity'], proportion_intervals(p)['specificity'])}, ROC AUC "
-                   f"{fmt_ci(p['roc_auc'], p['bootstrap_ci'].get('roc_auc'))}, Brier {p['brier']:.3f}. "
+                   f"{fmt_ci(p['roc_auc'], p['bootstrap_ci'].get('roc_auc'))}, Brier {with_interval(p, 'brier')}. "
                    f"{images}Threshold {test['threshold']:.3f} on P(Sick), chosen on validation data. "
                    + _prevalence(p) + "Subgroups: see 'Subgroups and shortcut audit'.")  # fmt: skip
     else:

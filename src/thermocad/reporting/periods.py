@@ -162,16 +162,35 @@ def confound_block(cohort_csv: Path | None) -> str:
         cohort.get("excluded_reason", pd.Series("", index=cohort.index)).fillna("").astype(str)
         == ""
     ]
-    shown = (audit.assign(flag=audit["flag"].map({True: "flagged", False: ""}))
-             if audit["flag"].any() else audit.drop(columns="flag"))  # fmt: skip
     body = (f"<h3>Confound audit (the whole cohort: {kept['patient_id'].nunique()} patients)</h3>"
             "<p>How well each quantity alone separates Sick "
-            "from Healthy (AUC of the better direction; 0.5 = no information). None of them is "
+            "from Healthy (AUC of the better direction; 0.5 = no information), with a 95% "
+            "bootstrap interval over the women (stratified by class) of the AUC in that same "
+            "direction: an interval reaching below 0.5 means the women do not settle which way "
+            "the quantity goes. None of them is "
             "disease; the acquisition date is used for this audit and the period-matched "
             "figures only, never as a model input. Flagged: an AUC of 0.7 or more whose "
             "Mann-Whitney p is below 0.05 over the number of AUCs in the table (Bonferroni), "
-            "so that chance in a small cohort is not flagged.</p>" + table(shown))  # fmt: skip
+            "so that chance in a small cohort is not flagged.</p>" + table(audit_cells(audit)))  # fmt: skip
     return body + "".join(f"<p class=bad>Flag: {esc(n)}</p>" for n in audit_notes(audit))
+
+
+def audit_cells(audit: pd.DataFrame) -> pd.DataFrame:
+    """The audit as the report shows it: each AUC with its interval, or why it has none, in
+    one cell; the flag column only when something is flagged."""
+    from thermocad.evaluation.confounds import auc_columns
+
+    shown = audit[["quantity", "patients with a value"]].copy()
+    for key in auc_columns(audit):
+        cells = []
+        for _, r in audit.iterrows():
+            why = r.get(f"no interval for {key}") or ""
+            cells.append(fmt_ci(r[key], finite_interval(r.get(f"95% CI of {key}")))
+                         + (f" (no interval: {why})" if why else ""))  # fmt: skip
+        shown[key] = cells
+    if audit["flag"].any():
+        shown["flag"] = audit["flag"].map({True: "flagged", False: ""})
+    return shown
 
 
 def subgroup_section(test: dict | None, cohort_csv: Path | None = None) -> str:

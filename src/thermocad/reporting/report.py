@@ -24,10 +24,12 @@ from thermocad.reporting.html import (
     read_json,
     section,
     table,
+    with_interval,
 )
 from thermocad.reporting.periods import nested_section, period_table, subgroup_section
 from thermocad.reporting.summary import at_a_glance
 from thermocad.utils.files import atomic_write_text, check_writable
+from thermocad.utils.tables import finite_interval
 
 
 def metrics_table(m: dict) -> str:
@@ -41,18 +43,30 @@ def metrics_table(m: dict) -> str:
     )
     rows = [(k, fmt_ci(m.get(k), w.get(k) or b.get(k)), method if k in w else "bootstrap")
             for k in ("sensitivity", "specificity", "accuracy", "ppv", "npv")]  # fmt: skip
-    boot = "bootstrap over patients"
-    if b and all(v is None or v != v for v in b.get("roc_auc", (None, None))):
-        boot = "none: fewer than 5 women of a class"  # metrics.MIN_PER_CLASS
-    rows += [(k, fmt_ci(m.get(k), b.get(k)), boot)
-             for k in ("balanced_accuracy", "f1", "roc_auc", "brier")]  # fmt: skip
-    rows += [(k, fmt_ci(m.get(k), None), "") for k in
-             ("pr_auc", "calibration_intercept", "calibration_slope")]  # fmt: skip
+    rows += [(k, fmt_ci(m.get(k), b.get(k)), _bootstrap_words(m, k))
+             for k in ("balanced_accuracy", "f1", "roc_auc", "brier", *SCORES)]  # fmt: skip
     rows = [(METRIC_NAMES.get(k, k), v, i) for k, v, i in rows]
     df = pd.DataFrame(rows, columns=["metric", "value (95% CI)", "interval"])
     c = m.get("counts", {})
     counts = f"n={m.get('n')} ({m.get('n_patients', '?')} patients): TP {c.get('tp')}, FP {c.get('fp')}, TN {c.get('tn')}, FN {c.get('fn')}"
     return f"<p>{esc(counts)}</p>" + table(df)
+
+
+SCORES = ("pr_auc", "calibration_intercept", "calibration_slope")  # bootstrapped since 2026-12
+
+
+def _bootstrap_words(m: dict, key: str) -> str:
+    """The interval column of a bootstrapped figure: 'bootstrap over patients', or 'none: '
+    and why (metrics.bootstrap_intervals' reason; a metrics.json from before the reasons: too
+    few women of a class; from before the calibration's intervals: nothing for those)."""
+    b, reasons = m.get("bootstrap_ci") or {}, m.get("bootstrap_ci_reasons") or {}
+    if key in reasons:
+        return f"none: {reasons[key]}"
+    if key not in b:  # no bootstrap run (n_boot 0), or none of the calibration's yet
+        return ""
+    if finite_interval(b[key]) is None:
+        return "none: fewer than 5 women of a class"  # metrics.MIN_PER_CLASS
+    return "bootstrap over patients"
 
 
 def cohort_section(cohort_csv: Path | None) -> str:
@@ -170,10 +184,11 @@ def calibration_section(test: dict | None, test_dir: Path | None) -> str:
     if not test:
         return section("calibration", '<p class="missing">not available</p>')
     m = test["image"]
-    body = (f"<p>Brier score {fmt_ci(m.get('brier'), None)}; calibration intercept "
-            f"{fmt_ci(m.get('calibration_intercept'), None)} and slope "
-            f"{fmt_ci(m.get('calibration_slope'), None)} (logistic recalibration; perfect: 0 and 1; "
-            "a slope below 1 means over-confident probabilities).</p>"
+    body = (f"<p>Brier score {esc(with_interval(m, 'brier'))}; calibration intercept "
+            f"{esc(with_interval(m, 'calibration_intercept'))} and slope "
+            f"{esc(with_interval(m, 'calibration_slope'))} (logistic recalibration; perfect: 0 and 1; "
+            "a slope below 1 means over-confident probabilities). Test images; 95% intervals "
+            "by bootstrap over the women, a woman's images drawn together.</p>"
             + img(test_dir / "reliability.png", "reliability diagram (test)", 360))  # fmt: skip
     return section("calibration", body)
 

@@ -1,0 +1,99 @@
+"""Intervals (pure functions): Wilson's for a proportion; for the bootstrap, figures fast
+enough to compute on every replicate and the percentile interval of replicates some of which
+leave a figure undefined.
+
+The fast figures are the point estimates' own definitions (average precision as scikit-learn
+computes it, the Mann-Whitney AUC), computed without scikit-learn's input checks; the point
+estimates themselves stay with metrics.py and calibration.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# An interval needs the figure defined in at least this share of the replicates: a replicate
+# where it is undefined is dropped, and dropping more would leave percentiles of a biased few
+# (the calibration slope, undefined where P(Sick) separates the classes, would lose exactly
+# the replicates where it is largest).
+MIN_DEFINED_SHARE = 0.95
+
+
+def wilson_ci(successes: int, total: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score 95% interval for a proportion; (NaN, NaN) when total is 0."""
+    if total == 0:
+        return float("nan"), float("nan")
+    p = successes / total
+    den = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / den
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def fast_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """Mann-Whitney AUC (ties count half), fast enough for thousands of bootstrap replicates."""
+    from scipy.stats import rankdata
+
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(p)
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def fast_average_precision(y: np.ndarray, p: np.ndarray) -> float:
+    """Average precision (metrics.pr_auc's, scikit-learn's: tied scores form one step); NaN
+    without both classes."""
+    n_pos = int(y.sum())
+    if n_pos == 0 or n_pos == len(y):
+        return float("nan")
+    order = np.argsort(-p, kind="mergesort")
+    p_sorted, y_sorted = p[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(p_sorted)), len(p_sorted) - 1]  # end of each tie
+    tps = np.cumsum(y_sorted)[last]
+    precision = tps / (last + 1)
+    recall_step = np.diff(np.r_[0, tps]) / n_pos
+    return float(np.sum(recall_step * precision))
+
+
+def percentile_interval(values, alpha: float = 0.05) -> tuple[tuple[float, float], int]:
+    """((low, high), how many replicates left the figure undefined): the percentile interval
+    of the finite replicate `values`, or (NaN, NaN) when fewer than MIN_DEFINED_SHARE of them
+    are finite."""
+    v = np.asarray(values, float)
+    finite = v[np.isfinite(v)]
+    undefined = len(v) - len(finite)
+    if not len(finite) or len(finite) < MIN_DEFINED_SHARE * len(v):
+        return (float("nan"), float("nan")), undefined
+    lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
+    return (float(np.percentile(finite, lo)), float(np.percentile(finite, hi))), undefined
+
+
+def undefined_reason(name: str, undefined: int, n_boot: int) -> str:
+    """Why a figure has no interval: undefined in too many of the `n_boot` replicates."""
+    why = {
+        "calibration_slope": "P(Sick) separates the classes there: no finite slope",
+        "calibration_intercept": "P(Sick) separates the classes there, as for the slope",
+    }.get(name, "")
+    share = f"{MIN_DEFINED_SHARE:.0%}"
+    return (f"undefined in {undefined} of {n_boot} resamples" + (f" ({why})" if why else "")
+            + f"; an interval needs it in {share} of them")  # fmt: skip
+
+
+def stratified_auc_replicates(
+    y: np.ndarray, x: np.ndarray, n_boot: int = 1000, seed: int = 0
+) -> np.ndarray:
+    """The Mann-Whitney AUC of `x` (higher = Sick; ties count half) in each of `n_boot`
+    replicates that draw, with replacement, as many Sick and as many Healthy rows as there
+    are (one row per woman): all replicates at once, ranked along each row."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(seed)
+    pos, neg = x[y == 1], x[y == 0]
+    drawn_pos = pos[rng.integers(0, len(pos), (n_boot, len(pos)))]
+    drawn_neg = neg[rng.integers(0, len(neg), (n_boot, len(neg)))]
+    ranks = rankdata(np.hstack([drawn_pos, drawn_neg]), axis=1)
+    n_pos, n_neg = len(pos), len(neg)
+    return (ranks[:, :n_pos].sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)

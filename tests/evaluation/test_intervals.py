@@ -1,0 +1,132 @@
+"""Bootstrap intervals of PR AUC, Brier and the calibration intercept and slope (the patient
+bootstrap's own replicates), and of the confound audit's AUCs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thermocad.evaluation import metrics as M
+from thermocad.evaluation.calibration import calibration_intercept_slope, replicate_intercept_slope
+from thermocad.evaluation.confounds import audit_notes, confound_audit, separation, separation_ci
+from thermocad.evaluation.intervals import (
+    MIN_DEFINED_SHARE,
+    fast_average_precision,
+    percentile_interval,
+)
+from thermocad.utils.files import clean_json
+
+SCORES = ("pr_auc", "brier", "calibration_intercept", "calibration_slope")
+
+
+def women(n: int = 60, seed: int = 0, signal: float = 1.5) -> pd.DataFrame:
+    """`n` women, half Sick, P(Sick) overlapping between the classes."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    prob = 1 / (1 + np.exp(-(rng.normal(0, 1.5, n) + signal * (2 * y - 1))))
+    return pd.DataFrame({"patient_id": range(n), "y": y, "prob": prob})
+
+
+def test_the_fast_replicate_figures_are_the_point_estimates():
+    rng = np.random.default_rng(2)
+    for k in range(40):
+        n = int(rng.integers(8, 120))
+        y = np.r_[0, 1, (rng.random(n - 2) < 0.4).astype(int)]
+        p = rng.random(n) * 0.7 + 0.3 * y
+        p = np.round(p, 1) if k % 2 else p  # ties: one step of the precision-recall curve
+        assert fast_average_precision(y, p) == pytest.approx(M.pr_auc(y, p), abs=1e-12)
+        a, b = calibration_intercept_slope(y, p)
+        fast = replicate_intercept_slope(y, p)
+        assert fast[0] == a  # the same intercept (the same root-finding)
+        assert fast[1] == pytest.approx(b, rel=1e-3)  # scikit-learn's solver stops at 1e-4
+    assert all(math.isnan(v) for v in replicate_intercept_slope([0, 0, 1, 1], [0.1, 0.5, 0.5, 0.9]))
+    assert all(math.isnan(v) for v in replicate_intercept_slope([1, 1, 1], [0.2, 0.5, 0.9]))
+
+
+def test_score_intervals_bracket_the_point_and_repeat_with_the_seed():
+    df = women()
+    s = M.summarize(df, 0.5, n_boot=300, seed=4)
+    for key in SCORES:
+        lo, hi = s["bootstrap_ci"][key]
+        assert lo <= s[key] <= hi and lo < hi, key
+    assert s["bootstrap_ci_reasons"] == {}
+    again = M.summarize(df, 0.5, n_boot=300, seed=4)
+    assert again["bootstrap_ci"] == s["bootstrap_ci"]
+    other = M.summarize(df, 0.5, n_boot=300, seed=5)["bootstrap_ci"]
+    assert other["calibration_slope"] != s["bootstrap_ci"]["calibration_slope"]
+    # The same replicates as the AUC's: adding the scores leaves the others' intervals as they were.
+    plain = M.bootstrap_ci(df, 0.5, n_boot=300, seed=4, scores=False)
+    assert set(plain) == set(M.BOOTSTRAPPED)
+    assert all(plain[k] == s["bootstrap_ci"][k] for k in plain)
+    # metrics.json keeps them beside the AUC's, named as the figures are.
+    written = json.loads(json.dumps(clean_json(s)))
+    assert all(len(written["bootstrap_ci"][key]) == 2 for key in SCORES)
+
+
+def test_perfect_separation_gives_the_calibration_no_interval_and_says_why():
+    df = pd.DataFrame({"patient_id": range(12), "y": [0] * 6 + [1] * 6,
+                       "prob": np.r_[np.linspace(0.05, 0.4, 6), np.linspace(0.6, 0.95, 6)]})  # fmt: skip
+    s = M.summarize(df, 0.5, n_boot=100, seed=0)
+    assert math.isnan(s["calibration_slope"])  # the point estimate, as before
+    for key in ("calibration_slope", "calibration_intercept"):
+        assert all(math.isnan(v) for v in s["bootstrap_ci"][key])
+        assert s["bootstrap_ci_reasons"][key].startswith("undefined in 100 of 100 resamples")
+    assert "separates the classes" in s["bootstrap_ci_reasons"]["calibration_slope"]
+    assert s["bootstrap_ci"]["pr_auc"] == pytest.approx((1.0, 1.0))  # defined in every resample
+    json.dumps(clean_json(s), allow_nan=False)  # null, not NaN, in metrics.json
+
+
+def test_one_class_or_too_few_women_give_no_interval_and_say_why():
+    healthy = women().assign(y=0)
+    intervals, reasons = M.bootstrap_intervals(healthy, 0.5, n_boot=50)
+    assert all(math.isnan(intervals[key][0]) for key in SCORES)
+    assert reasons["calibration_slope"] == "fewer than 5 Sick women"
+    four = women(14).assign(y=[1] * 4 + [0] * 10)
+    assert M.bootstrap_intervals(four, 0.5, 50)[1]["pr_auc"] == "fewer than 5 Sick women"
+
+
+def test_a_figure_undefined_in_too_many_replicates_gets_no_interval():
+    values = [1.0] * 94 + [float("nan")] * 6  # 94% defined: under MIN_DEFINED_SHARE
+    assert MIN_DEFINED_SHARE == 0.95
+    assert all(math.isnan(v) for v in percentile_interval(values)[0])
+    assert percentile_interval(values)[1] == 6
+    (lo, hi), dropped = percentile_interval([1.0, 2.0] * 48 + [float("nan")] * 4)
+    assert (lo, hi, dropped) == (1.0, 2.0, 4)  # 96%: the undefined ones are dropped
+
+
+def test_the_audit_interval_is_of_the_auc_it_shows_in_the_direction_it_chose():
+    rng = np.random.default_rng(1)
+    y = np.arange(40) % 2
+    lower_in_sick = rng.normal(0, 1, 40) - 1.2 * y  # the better direction: lower is Sick
+    point = separation(y, lower_in_sick)
+    (lo, hi), why = separation_ci(y, lower_in_sick, n_boot=500, seed=0)
+    assert point > 0.7 and lo <= point <= hi and lo > 0.5 and why == ""
+    assert separation_ci(y, lower_in_sick, n_boot=500, seed=0) == ((lo, hi), why)
+    noise = rng.normal(0, 1, 40)  # no signal: the interval reaches below 0.5
+    assert separation_ci(y, noise, n_boot=500, seed=0)[0][0] < 0.5
+    few = separation_ci([1, 1, 1, 0, 0, 0, 0, 0], np.arange(8.0))
+    assert all(math.isnan(v) for v in few[0]) and few[1] == "fewer than 5 Sick women"
+    assert separation_ci([0, 0, 0], [1.0, 2.0, 3.0])[1] == ""  # no AUC: nothing to explain
+
+
+def test_the_confound_audit_stores_an_interval_beside_each_auc():
+    n = 60
+    cohort = pd.DataFrame({"patient_id": range(n), "label": ["Healthy", "Sick"] * (n // 2),
+                           "acquisition_batch": ["A"] * 52 + ["B"] * 8,
+                           "room_median": 22 + 2.0 * (np.arange(n) % 2) + np.arange(n) % 3})  # fmt: skip
+    audit = confound_audit(cohort).set_index("quantity")
+    room = audit.loc["room temperature (background median, C)"]
+    lo, hi = room["95% CI of AUC overall"]
+    assert lo <= room["AUC overall"] <= hi and room["no interval for AUC overall"] == ""
+    assert math.isnan(room["95% CI of AUC within batch B"][0])  # 4 women of each class in B
+    assert room["no interval for AUC within batch B"] == "fewer than 5 Sick and Healthy women"
+    records = json.loads(json.dumps(clean_json(audit.reset_index().to_dict(orient="records"))))
+    assert records[0]["95% CI of AUC overall"] is not None
+    notes = audit_notes(audit.reset_index())
+    assert any(f"overall {room['AUC overall']:.3f} ({lo:.3f}-{hi:.3f})" in note for note in notes)
+    again = confound_audit(cohort).to_dict(orient="records")  # seeded: the same intervals
+    assert clean_json(again) == clean_json(audit.reset_index().to_dict(orient="records"))
