@@ -303,6 +303,10 @@ def test_the_tables_calls_are_the_womens(tmp_path):
                 "pred": one_class, "train_time_s": 1.0}  # fmt: skip
     row = C.table_row("m", averaged, 2)
     assert pd.isna(row["cnn_alone_patient_roc_auc"]) and C.display_name(row) == "m+baseline"
+    # ... in comparison.csv too, whose rows best.json and the report read back.
+    written = C._write_table([row], tmp_path)
+    assert C.display_name(written.iloc[0]) == "m+baseline"
+    assert pd.read_csv(tmp_path / "comparison.csv")["served"].tolist() == ["m+baseline"]
 
 
 def test_the_studys_seed_reaches_the_nested_inner_folds(split_csv, tmp_path, monkeypatch):

@@ -49,7 +49,7 @@ TABLE_COLUMNS = [
     "specificity_hi", "roc_auc", "roc_auc_lo", "roc_auc_hi", "patient_roc_auc",
     "patient_roc_auc_lo", "patient_roc_auc_hi", "batch", "batch_roc_auc", "batch_roc_auc_lo",
     "batch_roc_auc_hi", "batch_n", "period_roc_auc", "period_roc_auc_lo", "period_roc_auc_hi",
-    "period_n", "cnn_alone_patient_roc_auc", "threshold", "parameters", "train_time_s",
+    "period_n", "cnn_alone_patient_roc_auc", "served", "threshold", "parameters", "train_time_s",
 ]  # fmt: skip
 
 
