@@ -107,10 +107,10 @@ def test_auc_without_an_interval_says_why():
                "proportion_ci": {"sensitivity": (0.1, 0.9), "specificity": (0.2, 0.8)}}  # fmt: skip
     table = external_table({"model": "m", "served": {"by_period": periods, "patient": patient},
                             "halves": {}})  # fmt: skip
-    assert "| m (served) | 0.861 (n/a: fewer than 5 Sick women) |" in table
+    assert "| m (served) | 0.861 (no interval: fewer than 5 Sick women) |" in table
     # the batch and period-matched cells too, each by its own women
-    assert "| 0.861 (n/a: fewer than 5 Sick women), n=9 |" in table
-    assert "0.800 (n/a: fewer than 5 Healthy women), n=6" in table
+    assert "| 0.861 (no interval: fewer than 5 Sick women), n=9 |" in table
+    assert "0.800 (no interval: fewer than 5 Healthy women), n=6" in table
 
 
 def test_the_synthetic_note_only_when_numbers_are_shared(tmp_path, capsys):

@@ -77,7 +77,7 @@ def external_table(result: dict) -> str:
     def cell(value, lo, hi, n=None, few: str = "") -> str:
         shown = fmt_ci(value, (lo, hi))
         if few and shown != "n/a" and "(" not in shown:  # no interval: say why
-            shown += f" (n/a: {few})"
+            shown += f" (no interval: {few})"
         return shown + (f", n={n}" if n is not None and shown != "n/a" else "")
 
     rows = []
