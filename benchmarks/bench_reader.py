@@ -61,6 +61,10 @@ def main() -> None:
     from thermocad.io.thermal import read_many, read_thermal
 
     files = sorted(args.data.glob("T*.txt"))
+    if not files:  # no DMR-IR folder beside the checkout, or a wrong --data
+        missing = "" if args.data.is_dir() else " (no such folder)"
+        sys.exit(f"bench_reader: {args.data}{missing} holds no T*.txt files (DMR-IR text "
+                 "matrices): give the data folder with --data DIR")  # fmt: skip
     # The first read in a process imports numba and loads the compiled reading loop from
     # its cache (or compiles it, about 2.4 s here, the first time ever): a once-per-process cost.
     start = time.perf_counter()

@@ -186,6 +186,17 @@ def test_data_help_says_what_missing_filters_and_patient_counts_mean():
     assert "the TRAIN, VALID and TEST numbers are approximate" in split
 
 
+def test_render_help_says_the_sheet_holds_the_first_files_only():
+    import inspect
+
+    from tests.cli.test_defaults_and_config import _subparsers
+    from thermocad.io.render import render_folder
+
+    most = inspect.signature(render_folder).parameters["sheet_max"].default
+    render = " ".join(_subparsers()["render"].format_help().split())
+    assert f"a contact sheet PNG here, of the first {most} readable files" in render
+
+
 def test_a_reader_that_leaves_early_gets_no_error_message():
     """`thermocad models | head -1`: the pipe closes before thermocad writes; it stops quietly
     with the shell's status for a closed pipe (141), not "thermocad: error: Broken pipe"."""

@@ -69,6 +69,18 @@ def test_predict_help_names_device_and_format_defaults():
     assert "(default: auto)" in text and "(default: csv)" in text
 
 
+def test_study_and_compare_help_give_the_same_archs_default():
+    """Both read the config's archs before DEFAULT_ARCHS (pipeline.load_settings)."""
+    from thermocad.pipeline import DEFAULT_ARCHS
+
+    said = {}
+    for name in ("study", "compare"):
+        action = next(a for a in _subparsers()[name]._actions if "--archs" in a.option_strings)
+        said[name] = " ".join(action.help.split())
+    default = f"(default: the config's archs, else {','.join(DEFAULT_ARCHS)};"
+    assert default in said["study"] and default in said["compare"]
+
+
 def test_train_config_replays_an_earlier_run(tmp_path):
     earlier = TrainConfig(arch="efficientnet_lite1", size=256, cycles=2, channels=("temperature",))
     path = tmp_path / "config.json"

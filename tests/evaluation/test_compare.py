@@ -120,6 +120,18 @@ def test_default_threshold_reaches_sensitivity_0_9_on_validation(split_csv, tmp_
     assert row["sensitivity"] >= 0.9
 
 
+def test_the_threshold_is_written_without_float_noise(split_csv, tmp_path, monkeypatch):
+    noisy = 0.17475601999999998  # a float32's picked score less NOISE_MARGIN, as chosen
+    monkeypatch.setattr(C.T, "choose_patient_threshold", lambda *a, **k: noisy)
+    C.compare(split_csv, [], tmp_path / "cmp", n_boot=20)
+    shortest = str(np.float32(noisy))  # 0.17475602
+    cells = pd.read_csv(tmp_path / "cmp" / "comparison.csv", dtype=str)
+    assert cells["threshold"].tolist() == [shortest]
+    assert cells["sensitivity_lo"].str.len().max() > 10  # the metrics as they were
+    best = (tmp_path / "cmp" / "best.json").read_text()
+    assert f'"threshold": {shortest},' in best and repr(noisy) not in best
+
+
 def test_missing_or_leaky_split_is_one_error_and_creates_nothing(tmp_path, capsys, split_csv):
     from thermocad.cli import main
     from thermocad.utils.errors import SplitLeakError, ThermocadError

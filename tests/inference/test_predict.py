@@ -185,6 +185,26 @@ def test_patient_table_by_hand():
     assert out["decision"].tolist() == ["Healthy", "Sick"]
 
 
+def test_the_tables_write_the_threshold_without_float_noise(tmp_path):
+    from thermocad.inference.tables import write_predictions
+
+    noisy = 0.07411588000000001  # model.json's float32 threshold, printed as a float64
+    table = pd.DataFrame({
+        "file": ["T0001.txt", "T0001_b.txt"], "patient_id": pd.array([1, 1], dtype="Int64"),
+        "prob_sick": [0.2, 0.123457], "decision": ["Sick", "Sick"],
+        "threshold": [noisy] * 2, "model": ["m"] * 2,
+    })  # fmt: skip
+    for fmt in ("csv", "json"):
+        written = write_predictions(table, [], tmp_path / f"predictions.{fmt}", fmt=fmt)
+        assert set(written) == {"files", "patients"}
+        for path in written.values():
+            text = path.read_text()
+            assert str(np.float32(noisy)) in text and "0.07411588000000001" not in text
+        assert "0.123457" in written["files"].read_text()  # a probability as it was
+    cells = pd.read_csv(tmp_path / "predictions_patients.csv", dtype=str)
+    assert cells["threshold"].tolist() == ["0.07411588"]
+
+
 def test_a_copy_of_a_womans_file_in_another_folder_counts_once():
     # a/T0001.txt and b/T0001.txt: the same bytes (the same P(Sick)); visit2/T0001.txt, another
     # image of hers under the same name, and T0001_b.txt count as files of their own.

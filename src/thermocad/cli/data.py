@@ -99,7 +99,8 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shared-range", action="store_true", help="one temperature range for all")
     p.add_argument("--colorbar", action="store_true", help="draw a colour bar on each PNG")
     p.add_argument("--sheet", default=None, type=output_file,
-                   help="also write a contact sheet PNG here")  # fmt: skip
+                   help="also write a contact sheet PNG here, of the first 24 readable "
+                        "files (each file still gets its own PNG)")  # fmt: skip
     p.add_argument("--cmap", default="inferno", help="matplotlib colour map (default inferno)")
     p.add_argument("--workers", type=_workers, default=None,
                    help="reader threads (default: all cores)")  # fmt: skip

@@ -108,8 +108,9 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", required=True, help="patient table CSV (patient_id, diagnosis)")
     p.add_argument("--out", required=True, help="study folder to create")
     p.add_argument("--archs", type=_archs, help="comma-separated architectures or named recipe "
-                   "variants of the config's arch_overrides (default efficientnet_lite0,resnet34; "
-                   "resnet34's weights download, so offline give efficientnet_lite0)")  # fmt: skip
+                   "variants of the config's arch_overrides (default: the config's archs, else "
+                   "efficientnet_lite0,resnet34; resnet34's weights download, so offline give "
+                   "efficientnet_lite0)")  # fmt: skip
     p.add_argument("--folds", type=int, help="patient-grouped CV folds (default 5)")
     p.add_argument("--test", type=float, help="test fraction of patients (default 0.2)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")

@@ -38,7 +38,7 @@ from thermocad.utils.files import (
 )
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
-from thermocad.utils.tables import fmt_ci
+from thermocad.utils.tables import fmt_ci, tidy
 
 # Where a test evaluation's threshold comes from: the comparison's own, chosen on every fold's
 # validation women by the study's threshold rule (the table's threshold column).
@@ -61,7 +61,7 @@ def table_row(name: str, result: dict, n_folds: int) -> dict:
     img, pat = ev["image"], ev["patient"]
     row = {"model": name, "status": "ok", "n_folds": n_folds, "n_images": img["n"],
            "n_patients": pat["n"], "accuracy": pat["accuracy"], **pat["counts"],
-           "threshold": ev["threshold"], "parameters": result.get("parameters"),
+           "threshold": tidy(ev["threshold"]), "parameters": result.get("parameters"),
            "train_time_s": round(result["train_time_s"], 1)}  # fmt: skip
     for key, source, ci in (("sensitivity", pat, "proportion_ci"), ("specificity", pat, "proportion_ci"),
                             ("roc_auc", img, "bootstrap_ci"), ("patient_roc_auc", pat, "bootstrap_ci")):  # fmt: skip
@@ -266,6 +266,8 @@ def compare(
     if (split_df["split"] == "test").any():
         test = _final_test(best, results[best], split_csv, out, subgroup, n_boot, force)
         summary["test"] = {k: test[k] for k in ("threshold", "image", "patient") if k in test}
+        if "threshold" in test:  # without float noise, as the table writes it
+            summary["test"]["threshold"] = tidy(test["threshold"])
     if nested:
         from thermocad.evaluation.nested import nested_cv
 

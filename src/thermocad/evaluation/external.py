@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from thermocad.evaluation.coverage import plural
@@ -48,7 +47,7 @@ from thermocad.utils.files import (
     check_writable,
 )
 from thermocad.utils.progress import log
-from thermocad.utils.tables import fmt_ci, markdown_table, read_table
+from thermocad.utils.tables import fmt_ci, markdown_table, read_table, tidy
 
 HALVES = {"cnn": "its CNN half alone", "baseline": "its baseline half alone"}
 
@@ -208,20 +207,6 @@ def _numbered_apart(meta: dict, run_dir: Path, data_dir, labels, given: bool) ->
     if not given:
         synthetic_note(meta, run_dir, data_dir, shared)
     return {"given": bool(given), "shared_with_training": shared}
-
-
-def tidy(threshold: float) -> float:
-    """The threshold without float noise (model.json's 0.12078164000000001: a float32 printed
-    as a float64): a float32's own shortest repr when it is one, else the shortest decimal
-    within a few units in the last place (no float32 probability falls between the two)."""
-    x = float(threshold)
-    if float(np.float32(x)) == x:
-        return float(str(np.float32(x)))
-    for digits in range(1, 18):
-        short = float(f"{x:.{digits}g}")
-        if abs(short - x) <= 4 * np.spacing(x):
-            return short
-    return x
 
 
 def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:

@@ -114,7 +114,10 @@ def _write_table(path: Path, table: pd.DataFrame, fmt: str) -> Path:
     import json
 
     from thermocad.utils.files import atomic_write_csv, atomic_write_json, printable_name
+    from thermocad.utils.tables import tidy
 
+    if "threshold" in table:  # written without float noise; the calls were made before
+        table = table.assign(threshold=table["threshold"].map(tidy))
     if fmt == "csv":
         return atomic_write_csv(path, table)
     # A file name that is not UTF-8 is written with its odd bytes escaped, as in the CSV.

@@ -100,3 +100,20 @@ def _first_bad_byte(path: Path) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         return f"byte {data[exc.start]:#x} on line {line}"
     return "an undecodable byte"
+
+
+def tidy(threshold: float) -> float:
+    """A threshold as the reports and tables write it, without float noise (model.json's
+    0.12078164000000001: a float32 printed as a float64): a float32's own shortest repr when
+    it is one, else the shortest decimal within a few units in the last place (no float32
+    probability falls between the two). Only the written value: calls use the threshold as is."""
+    import numpy as np
+
+    x = float(threshold)
+    if float(np.float32(x)) == x:
+        return float(str(np.float32(x)))
+    for digits in range(1, 18):
+        short = float(f"{x:.{digits}g}")
+        if abs(short - x) <= 4 * np.spacing(x):
+            return short
+    return x
