@@ -87,13 +87,14 @@ def test_calibration_slope_recovers_known_miscalibration():
         assert a == pytest.approx(
             minimize_scalar(nll, bounds=(-60, 60), method="bounded").x, abs=1e-4
         )
-    # Classes separated completely: no finite recalibration exists, so none is reported.
+    # Classes separated completely: no finite slope exists, so none is reported; the
+    # intercept (the slope held at 1) has one, here 0: P(Sick) averages the observed rate.
     separated = calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.4, 0.6, 0.9])
-    assert all(np.isnan(separated))
+    assert np.isnan(separated[1]) and separated[0] == pytest.approx(0.0, abs=1e-8)
     # Meeting only at a tied score (one Healthy and one Sick at 0.5) is no overlap either: the
     # fit's slope grows without bound (it once reported 4.8, where its solver stopped).
     tied = calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.5, 0.5, 0.9])
-    assert all(np.isnan(tied))
+    assert np.isnan(tied[1]) and np.isfinite(tied[0])
     overlap = calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.6, 0.5, 0.9])
     assert np.isfinite(overlap).all()
 

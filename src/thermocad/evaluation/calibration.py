@@ -10,19 +10,20 @@ def calibration_intercept_slope(y_true, prob, eps: float = 1e-6) -> tuple[float,
 
     Intercept: calibration-in-the-large, `a` of logit P(y=1) = a + logit(prob) (slope fixed
     at 1): below 0, P(Sick) is too high on average; above 0, too low. Slope: `b` of logit
-    P(y=1) = c + b * logit(prob): below 1, over-confident. Undefined (NaN) with one class, or
-    when P(Sick) separates the classes, completely or with the classes meeting only at tied
-    scores: the slope's unpenalised fit then has no finite solution (its numbers would only
-    say where it stopped), so neither is reported."""
+    P(y=1) = c + b * logit(prob): below 1, over-confident. Both are undefined (NaN) with one
+    class; the slope also when P(Sick) separates the classes, completely or with the classes
+    meeting only at tied scores: its unpenalised fit then has no finite solution (its numbers
+    would only say where it stopped). The intercept, a fit with the slope held at 1, has one
+    whenever both classes are present."""
     if len(np.unique(np.asarray(y_true))) != 2:  # one class (or not a 0/1 label)
         return float("nan"), float("nan")
     from sklearn.linear_model import LogisticRegression
 
     y = np.asarray(y_true, float)
     p = np.clip(np.asarray(prob, float), eps, 1 - eps)
-    if _separated(y, p):
-        return float("nan"), float("nan")
     logit = np.log(p / (1 - p))
+    if _separated(y, p):
+        return _intercept_with_offset(y, logit), float("nan")
     # Unpenalised fit: the recalibration slope must not be shrunk towards 0.
     model = LogisticRegression(C=np.inf, max_iter=1000).fit(logit.reshape(-1, 1), y)
     return _intercept_with_offset(y, logit), float(model.coef_[0, 0])
@@ -56,9 +57,9 @@ def replicate_intercept_slope(y, prob, eps: float = 1e-6) -> tuple[float, float]
     if y.min() == y.max():
         return float("nan"), float("nan")
     p = np.clip(np.asarray(prob, float), eps, 1 - eps)
-    if _separated(y, p):
-        return float("nan"), float("nan")
     logit = np.log(p / (1 - p))
+    if _separated(y, p):
+        return _intercept_with_offset(y, logit), float("nan")
     return _intercept_with_offset(y, logit), _newton_slope(y, logit)
 
 

@@ -73,13 +73,9 @@ def percentile_interval(values, alpha: float = 0.05) -> tuple[tuple[float, float
 
 def undefined_reason(name: str, undefined: int, n_boot: int) -> str:
     """Why a figure has no interval: undefined in too many of the `n_boot` replicates."""
-    why = {
-        "calibration_slope": "P(Sick) separates the classes there: no finite slope",
-        "calibration_intercept": "P(Sick) separates the classes there, as for the slope",
-    }.get(name, "")
-    share = f"{MIN_DEFINED_SHARE:.0%}"
-    return (f"undefined in {undefined} of {n_boot} resamples" + (f" ({why})" if why else "")
-            + f"; an interval needs it in {share} of them")  # fmt: skip
+    why = " (P(Sick) separates the classes there)" if name == "calibration_slope" else ""
+    return (f"undefined in {undefined} of {n_boot} resamples{why}; an interval needs "
+            f"{MIN_DEFINED_SHARE:.0%}")  # fmt: skip
 
 
 def stratified_auc_replicates(
