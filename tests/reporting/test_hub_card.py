@@ -152,11 +152,17 @@ def test_a_model_of_synthetic_women_says_so(tmp_path):
     assert synthetic_share(paths[2:]) == 0 and synthetic_share([]) == 0
     meta = {"arch": "efficientnet_lite0", "threshold": 0.5, "data": {"synthetic_share": 1.0}}
     text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
-    assert '- "synthetic (thermocad synth)"' in text and '- "DMR-IR"' not in text
+    assert '- "synthetic (thermocad synth)"' in text and "DMR-IR's text format" not in text
     assert "**Trained on synthetic thermograms** written by `thermocad synth`, not on women" in text
     dmr = {"source_formats": {"dmr-space": 12, "dmr-semicolon": 8}}
     real = write_model_card(tmp_path, {**meta, "data": dmr}, _rows(20, 0), None, None).read_text()
-    assert '- "DMR-IR"' in real and "Trained on synthetic" not in real
+    assert '- "thermograms in DMR-IR\'s text format"' in real and "Trained on synthetic" not in real
+    # A format, not a provenance, and a partly synthetic model says how much.
+    half = {**meta, "data": {**dmr, "synthetic_share": 0.5}}
+    text = write_model_card(tmp_path, half, _rows(20, 0), None, None).read_text()
+    assert (
+        '- "thermograms in DMR-IR\'s text format, 50% of them synthetic (thermocad synth)"' in text
+    )
     # Another site's files are not DMR-IR's, and a model.json of before the record says so.
     own = {**meta, "data": {"source_formats": {"csv": 20, "dmr-space": 3}}}
     text = write_model_card(tmp_path, own, _rows(20, 0), None, None).read_text()

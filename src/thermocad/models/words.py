@@ -35,18 +35,25 @@ def synthetic_training(meta: dict) -> str | None:
 
 
 def training_data(meta: dict) -> str:
-    """The model card's dataset: "synthetic (thermocad synth)", "DMR-IR" when every training
-    file was in a DMR-IR text format (model.json's data.source_formats), else what is known."""
+    """The model card's dataset, from model.json's data: "synthetic (thermocad synth)"; else
+    the training files' formats (data.source_formats): "thermograms in DMR-IR's text format"
+    when each was in one (a format, not a provenance: another site's matrices may share it),
+    else the formats named; and the share of synthetic women when some were."""
     from thermocad.cohort.prepare import BATCH_BY_FORMAT  # DMR-IR's text formats
 
-    if synthetic_training(meta) == "synthetic":
+    synthetic = synthetic_training(meta)
+    if synthetic == "synthetic":
         return "synthetic (thermocad synth)"
     formats = (meta.get("data") or {}).get("source_formats")
     if not isinstance(formats, dict) or not formats:
-        return "not recorded (trained before thermocad recorded its files' formats)"
-    if set(formats) <= set(BATCH_BY_FORMAT):
-        return "DMR-IR"
-    return "the user's own thermograms (" + ", ".join(sorted(map(str, formats))) + " files)"
+        data = "not recorded (trained before thermocad recorded its files' formats)"
+    elif set(formats) <= set(BATCH_BY_FORMAT):
+        data = "thermograms in DMR-IR's text format"
+    else:
+        data = "the user's own thermograms (" + ", ".join(sorted(map(str, formats))) + " files)"
+    if synthetic:  # "partly synthetic (N%)"
+        data += f", {synthetic.removeprefix('partly synthetic (').rstrip(')')} of them synthetic (thermocad synth)"
+    return data
 
 
 def other_preprocessing(meta: dict) -> str:
