@@ -346,6 +346,12 @@ def test_the_metrics_table_names_the_interval_each_proportion_has():
         {**m, "proportion_ci_method": "patient bootstrap (a woman's images drawn together)"}
     )
     assert "<td>Wilson</td>" not in several and "bootstrap over patients" in several
+    # A PPV undefined in many replicates (nobody called Sick there) has none, and says why.
+    why = "undefined in 184 of 500 resamples; an interval needs 95%"
+    ppv = R.metrics_table({**m, "ppv": 1.0, "proportion_ci_method": "patient bootstrap",
+                           "proportion_ci": {**m["proportion_ci"], "ppv": (float("nan"),) * 2},
+                           "bootstrap_ci_reasons": {"ppv": why}})  # fmt: skip
+    assert f"<td>none: {why}</td>" in ppv and "bootstrap over patients" in ppv
 
 
 def test_a_metrics_table_says_why_an_interval_is_missing():

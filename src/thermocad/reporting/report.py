@@ -35,13 +35,13 @@ from thermocad.utils.tables import finite_interval
 def metrics_table(m: dict) -> str:
     """Sensitivity first: the headline metrics of one level (image or patient) with intervals."""
     w, b = proportion_intervals(m), m.get("bootstrap_ci", {})
-    # Wilson, or the patient bootstrap's where a woman has several images (metrics.summarize).
-    method = (
-        "Wilson"
-        if m.get("proportion_ci_method", "wilson") == "wilson"
-        else "bootstrap over patients"
-    )
-    rows = [(k, fmt_ci(m.get(k), w.get(k) or b.get(k)), method if k in w else "bootstrap")
+    # Wilson, or the patient bootstrap's where a woman has several images (metrics.summarize),
+    # whose reason is given where it has none (a PPV in replicates that call nobody Sick).
+    wilson = m.get("proportion_ci_method", "wilson") == "wilson"
+    reasons = m.get("bootstrap_ci_reasons") or {}
+    rows = [(k, fmt_ci(m.get(k), w.get(k) or b.get(k)),
+             "Wilson" if wilson and k in w else f"none: {reasons[k]}" if k in reasons
+             else "bootstrap over patients" if k in w else _bootstrap_words(m, k) or "bootstrap")
             for k in ("sensitivity", "specificity", "accuracy", "ppv", "npv")]  # fmt: skip
     rows += [(k, fmt_ci(m.get(k), b.get(k)), _bootstrap_words(m, k))
              for k in ("balanced_accuracy", "f1", "roc_auc", "brier", *SCORES)]  # fmt: skip
