@@ -84,7 +84,7 @@ def test_a_frame_wider_at_the_bottom_is_asked_whether_it_is_upside_down():
     flipped = SimpleNamespace(**{**vars(upright), "array": upright.array[::-1]})
     note = orientation_note(real, flipped)
     assert note.startswith("the body covers 86% of the frame's bottom quarter and 62% of its top")
-    assert "is the image upside down? read its P(Sick) with care" in note
+    assert "is the image upside down, or on its side? read its P(Sick) with care" in note
     assert input_notes(real, flipped)["orientation"] == note
     assert orientation_note(synthetic, flipped) == ""  # the synthetic women have no raised arms
     level = SimpleNamespace(**{**vars(upright), "array": _frame(np.full(40, 0.6)).array})
@@ -115,5 +115,5 @@ def test_the_verdict_asks_upside_down_in_a_few_words():
     from thermocad.inference.answer import _headlines
 
     assert _headlines("", {"orientation": "the body covers ..."}) == [
-        "Upside down?", "Details in Result."]  # fmt: skip
+        "Upside down, or on its side?", "Details in Result."]  # fmt: skip
     assert _headlines("", {"orientation": ""}) == []

@@ -83,7 +83,7 @@ def orientation_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
         return ""
     return (f"the body covers {bottom:.0%} of the frame's bottom quarter and {top:.0%} of its "
             "top one, the other way round from every upright frontal thermogram of DMR-IR: "
-            "is the image upside down? read its P(Sick) with care")  # fmt: skip
+            "is the image upside down, or on its side? read its P(Sick) with care")  # fmt: skip
 
 
 def void_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
