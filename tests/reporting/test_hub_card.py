@@ -65,7 +65,7 @@ def test_card_parses_and_holds_the_metrics(tmp_path):
     # The confounds: batch B is all Sick, and the dates alone separate the classes perfectly
     # (every Sick date is 300 days later than the Healthy ones, which span only 200 days).
     assert "acquisition batch B holds only Sick images" in text
-    assert "AUC 1.000" in text
+    assert "with AUC 1.000 (1.000-1.000) (0.5 = no information)" in text  # with its interval
     assert "`valid_predictions.csv`" in text and "cv/" not in text  # the files it wrote
 
 

@@ -19,7 +19,7 @@ from thermocad.evaluation.thresholds import TARGET_SENSITIVITY
 from thermocad.io.labels import with_y
 from thermocad.models.words import model_name, synthetic_training, training_data, training_sentence
 from thermocad.utils.files import atomic_write_text
-from thermocad.utils.tables import fmt_ci
+from thermocad.utils.tables import finite_interval, fmt_ci
 
 CARD = "README.md"
 TAGS = ("thermography", "breast-cancer", "image-classification", "timm", "fastai")
@@ -124,10 +124,11 @@ def confounds(rows: pd.DataFrame) -> list[str]:
         notes.append("no acquisition batch recorded in the split: its confound is not measured")
     audit, date = confound_audit(rows), QUANTITIES["acquisition_date"]
     if recorded("acquisition_date"):  # the date's AUC is said, flagged or not
-        auc = audit.set_index("quantity").loc[date, "AUC overall"]
-        if np.isfinite(auc):
+        row = audit.set_index("quantity").loc[date]
+        if np.isfinite(auc := row["AUC overall"]):
+            shown = fmt_ci(auc, finite_interval(row.get("95% CI of AUC overall")))
             notes.append(f"the acquisition date alone separates Sick from Healthy women with "
-                         f"AUC {auc:.3f} (0.5 = no information): the classes were imaged at "
+                         f"AUC {shown} (0.5 = no information): the classes were imaged at "
                          "different times (room, season, camera set-up)")  # fmt: skip
     else:
         notes.append("no acquisition date recorded in the split: its confound is not measured")
