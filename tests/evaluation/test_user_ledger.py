@@ -168,3 +168,18 @@ def test_evaluate_on_a_copy_of_the_split_counts_the_models_scored_on_the_origina
     assert (other["opening"], other["models"], other["new"]) == (2, 2, True)
     saved = json.loads((run / "eval_test" / "metrics.json").read_text())["lockbox"]
     assert saved["models"] == 2 and saved["user_ledger"] == str(U.user_ledger_path())
+
+
+def test_an_entry_after_a_torn_last_line_is_kept_and_every_byte_written(tmp_path, monkeypatch):
+    # The last line has no final newline (a torn write, an editor): the next entry was glued
+    # onto it, and the joined line skipped, so that opening was lost.
+    from thermocad.evaluation import ledger_file as F
+
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_bytes(b'{"model": "a"}\n{"model": "torn')
+    F.append_entry(ledger, {"model": "b"})
+    assert [e["model"] for e in F.read_ledger(ledger)] == ["a", "b"]
+    real = F.os.write
+    monkeypatch.setattr(F.os, "write", lambda fd, data: real(fd, data[:5]))  # short writes
+    F.append_entry(ledger, {"model": "c"})
+    assert [e["model"] for e in F.read_ledger(ledger)] == ["a", "b", "c"]
