@@ -183,3 +183,21 @@ def test_an_entry_after_a_torn_last_line_is_kept_and_every_byte_written(tmp_path
     monkeypatch.setattr(F.os, "write", lambda fd, data: real(fd, data[:5]))  # short writes
     F.append_entry(ledger, {"model": "c"})
     assert [e["model"] for e in F.read_ledger(ledger)] == ["a", "b", "c"]
+
+
+def test_a_byte_that_is_not_utf8_costs_its_line_only(tmp_path, capsys):
+    # One bad byte made the whole user ledger unreadable (every later opening read as the
+    # first) and crashed the ledger beside the split with UnicodeDecodeError.
+    paths = _data(tmp_path / "data")
+    ledger = _split(tmp_path / "study")
+    L.record_opening(ledger, _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    for path in (ledger, U.user_ledger_path()):
+        path.write_bytes(path.read_bytes() + b'{"model": "\xff"}\n')
+    capsys.readouterr()
+    other = L.record_opening(_split(tmp_path / "other"), _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
+    assert (other["opening"], other["models"]) == (2, 2)
+    again = L.record_opening(ledger, _pred(paths, [0.8, 0.2, 0.3, 0.4]), "c")
+    assert (again["opening"], again["models"]) == (3, 3)
+    err = capsys.readouterr().err
+    assert f"{U.user_ledger_path()}: 1 line(s) could not be read and were skipped" in err
+    assert f"{ledger}: 1 line(s) could not be read" in err

@@ -7,19 +7,29 @@ import json
 import os
 from pathlib import Path
 
+from thermocad.utils.progress import log
+
 
 def read_ledger(path: Path) -> list[dict]:
-    """The ledger's entries; a line that is not JSON (a torn write) is skipped, not fatal."""
+    """The ledger's entries. A line that cannot be read (a torn write, a byte that is not
+    UTF-8) is skipped, not fatal, and the lines skipped are said once, naming the file."""
     if not path.is_file():
         return []
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
+    entries, skipped = [], 0
+    for line in path.read_bytes().split(b"\n"):
+        if not line.strip():
             continue
+        try:
+            entry = json.loads(line.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError and json.JSONDecodeError
+            entry = None
         if isinstance(entry, dict):
             entries.append(entry)
+        else:
+            skipped += 1
+    if skipped:
+        log(f"{path}: {skipped} line(s) could not be read and were skipped; the openings they "
+            "recorded are not counted")  # fmt: skip
     return entries
 
 

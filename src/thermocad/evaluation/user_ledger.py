@@ -73,7 +73,7 @@ def read_user_ledger(path: Path) -> list[dict]:
     """The user ledger's entries; an unreadable one is said and read as empty."""
     try:
         return read_ledger(path)
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         log(f"the user ledger {path} could not be read ({_why(exc)}): openings of these women "
             "under other split files are not counted")  # fmt: skip
         return []
