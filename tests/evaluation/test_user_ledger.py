@@ -201,3 +201,18 @@ def test_a_byte_that_is_not_utf8_costs_its_line_only(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{U.user_ledger_path()}: 1 line(s) could not be read and were skipped" in err
     assert f"{ledger}: 1 line(s) could not be read" in err
+
+
+def test_a_hand_edited_line_of_the_wrong_types_is_skipped(tmp_path, capsys):
+    # `"women": null` crashed the count with a TypeError, a list as a print as unhashable.
+    paths = _data(tmp_path / "data")
+    ledger = _split(tmp_path / "study")
+    L.record_opening(ledger, _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    bad = [{"model": "x", "women": None}, {"split_model": ["q"], "model": "y"},
+           {"model": "z", "patients": None}, {"model": {"a": 1}, "test": "t"}, ["a list"]]  # fmt: skip
+    for path in (ledger, U.user_ledger_path()):
+        path.write_text(path.read_text() + "".join(json.dumps(e) + "\n" for e in bad))
+    capsys.readouterr()
+    other = L.record_opening(ledger, _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
+    assert (other["opening"], other["models"]) == (2, 2)
+    assert "5 line(s) could not be read and were skipped" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from thermocad.utils.progress import log
 
 def read_ledger(path: Path) -> list[dict]:
     """The ledger's entries. A line that cannot be read (a torn write, a byte that is not
-    UTF-8) is skipped, not fatal, and the lines skipped are said once, naming the file."""
+    UTF-8, a field of the wrong type) is skipped, not fatal, and the lines skipped are said once, naming the file."""
     if not path.is_file():
         return []
     entries, skipped = [], 0
@@ -23,7 +23,7 @@ def read_ledger(path: Path) -> list[dict]:
             entry = json.loads(line.decode("utf-8"))
         except ValueError:  # UnicodeDecodeError and json.JSONDecodeError
             entry = None
-        if isinstance(entry, dict):
+        if well_typed(entry):
             entries.append(entry)
         else:
             skipped += 1
@@ -31,6 +31,23 @@ def read_ledger(path: Path) -> list[dict]:
         log(f"{path}: {skipped} line(s) could not be read and were skipped; the openings they "
             "recorded are not counted")  # fmt: skip
     return entries
+
+
+TEXT = ("time", "test", "model", "scores", "split_model", "source", "ledger")
+LISTS = ("patients", "women", "files")
+
+
+def well_typed(entry) -> bool:
+    """An object whose fields the counting uses are of their types (a hand-edited line's
+    `"women": null` or `"model": ["x"]` is not): its prints text, its lists lists of text."""
+    if not isinstance(entry, dict):
+        return False
+    text = all(isinstance(entry.get(k, ""), str) for k in TEXT)
+    return text and all(
+        isinstance(entry.get(k, []), list)
+        and all(isinstance(v, str | int) for v in entry.get(k, []))
+        for k in LISTS
+    )
 
 
 def append_entry(path: Path, entry: dict) -> None:
