@@ -216,3 +216,21 @@ def test_a_hand_edited_line_of_the_wrong_types_is_skipped(tmp_path, capsys):
     other = L.record_opening(ledger, _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
     assert (other["opening"], other["models"]) == (2, 2)
     assert "5 line(s) could not be read and were skipped" in capsys.readouterr().err
+
+
+def test_the_same_women_scored_with_fewer_of_their_files_are_not_new_women(tmp_path):
+    # Woman 1 scored with one of her two files (fewer frames, another view filter): her
+    # digest is another, so she read as a new woman and the next model as the first.
+    paths = _data(tmp_path / "data")
+    first = L.record_opening(_split(tmp_path / "all"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    fewer = pd.DataFrame({"path": [str(paths[0])], "patient_id": [1], "prob": [0.7]})
+    one = L.record_opening(_split(tmp_path / "fewer"), fewer, "b")
+    assert (one["opening"], one["models"]) == (2, 2)
+    assert L.refreshed(first)["models"] == 2
+    entry = json.loads(U.user_ledger_path().read_text().splitlines()[0])
+    assert len(entry["files"]) == 4 and {len(f) for f in entry["files"]} == {16}
+    # an entry written before `files` was kept still matches by her women's digests
+    old = {k: v for k, v in entry.items() if k != "files"}
+    U.user_ledger_path().write_text(json.dumps(old) + "\n")
+    again = L.record_opening(_split(tmp_path / "again"), _pred(paths, [0.5] * 4), "c")
+    assert (again["opening"], again["models"]) == (2, 2)

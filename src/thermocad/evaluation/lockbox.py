@@ -116,7 +116,8 @@ def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
     if me := U.identify(pred) or {}:  # the women and the model by content; {}: a file unread
         me["model"] = model_fingerprint(pred.assign(path=me["digests"]), threshold)
     mine = me.get("model", model)
-    order = U.merged(split, user if me else None, set(me.get("women", ())), alias={model: mine})
+    order = U.merged(split, user if me else None, set(me.get("women", ())), alias={model: mine},
+                     files=set(me.get("files", ())))  # fmt: skip
     if new := mine not in order:
         order.append(mine)
     entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
