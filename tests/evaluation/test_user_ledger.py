@@ -234,3 +234,43 @@ def test_the_same_women_scored_with_fewer_of_their_files_are_not_new_women(tmp_p
     U.user_ledger_path().write_text(json.dumps(old) + "\n")
     again = L.record_opening(_split(tmp_path / "again"), _pred(paths, [0.5] * 4), "c")
     assert (again["opening"], again["models"]) == (2, 2)
+
+
+def _score_at_once(folder, paths, prob, barrier, results):
+    """One evaluation of a model, started with another's (test below): its appends are slow,
+    so an evaluation that read the ledger before the other appended would count alone."""
+    import time
+
+    real = L.append_entry
+
+    def slow(*args):
+        time.sleep(0.3)
+        real(*args)
+
+    L.append_entry = slow  # this process's only: a forked child
+    barrier.wait(timeout=10)
+    pred = _pred(paths, [prob, 0.2, 0.3, 0.4])
+    results.put(L.record_opening(_split(folder), pred, f"p={prob}")["opening"])
+
+
+def test_two_evaluations_at_once_count_each_other(tmp_path):
+    # Both read the user ledger before either appended: both said "the first model".
+    import multiprocessing
+    import os
+
+    import pytest
+
+    if os.name != "posix":
+        pytest.skip("no fork, no flock")
+    paths = _data(tmp_path / "data")
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    jobs = [ctx.Process(target=_score_at_once, args=(tmp_path / f"study_{p}", paths, p, barrier,
+                                                     results)) for p in (0.6, 0.9)]  # fmt: skip
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join(timeout=20)
+    assert [job.exitcode for job in jobs] == [0, 0]
+    assert sorted(results.get(timeout=5) for _ in jobs) == [1, 2]
+    assert len(U.read_user_ledger(U.user_ledger_path())) == 2

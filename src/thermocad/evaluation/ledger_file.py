@@ -10,13 +10,14 @@ from pathlib import Path
 from thermocad.utils.progress import log
 
 
-def read_ledger(path: Path) -> list[dict]:
-    """The ledger's entries. A line that cannot be read (a torn write, a byte that is not
-    UTF-8, a field of the wrong type) is skipped, not fatal, and the lines skipped are said once, naming the file."""
-    if not path.is_file():
+def read_ledger(path: Path, fd: int | None = None) -> list[dict]:
+    """The ledger's entries (read from `fd` when given: the file held by `open_locked`). A
+    line that cannot be read (a torn write, a byte that is not UTF-8, a field of the wrong
+    type) is skipped, not fatal, and the lines skipped are said once, naming the file."""
+    if fd is None and not path.is_file():
         return []
     entries, skipped = [], 0
-    for line in path.read_bytes().split(b"\n"):
+    for line in (path.read_bytes() if fd is None else _read_all(fd)).split(b"\n"):
         if not line.strip():
             continue
         try:
@@ -48,6 +49,32 @@ def well_typed(entry) -> bool:
         and all(isinstance(v, str | int) for v in entry.get(k, []))
         for k in LISTS
     )
+
+
+def _read_all(fd: int) -> bytes:
+    chunks, offset = [], 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def open_locked(path: Path) -> int:
+    """`path` open (O_RDWR | O_CREAT | O_APPEND) under an exclusive flock, released when the
+    descriptor is closed: reading, counting and appending an opening under it is one step, so
+    two evaluations at once cannot both read the ledger before either appends (both "the first
+    model"); the second waits for the first. Where there is no fcntl (Windows), unlocked."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        import fcntl
+    except ImportError:
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def append_entry(path: Path, entry: dict) -> None:

@@ -112,27 +112,28 @@ def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
     path, user = Path(ledger), U.user_ledger_path()
     test, model = patients_fingerprint(pred), model_fingerprint(pred, threshold)
     patients = sorted(map(str, pd.unique(pred["patient_id"])))
-    split = openings(path, test, set(patients), {model_fingerprint(pred): model})
     if me := U.identify(pred) or {}:  # the women and the model by content; {}: a file unread
         me["model"] = model_fingerprint(pred.assign(path=me["digests"]), threshold)
     mine = me.get("model", model)
-    order = U.merged(split, user if me else None, set(me.get("women", ())), alias={model: mine},
-                     files=set(me.get("files", ())))  # fmt: skip
-    if new := mine not in order:
-        order.append(mine)
-    entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
-             "model": model, "source": str(source), "n_patients": int(pred["patient_id"].nunique()),
-             "patient_auc": None if patient_auc is None else round(float(patient_auc), 4),
-             "patients": patients, "scores": model_fingerprint(pred)}  # fmt: skip
-    # Absolute: a report rewritten from another folder must find the same ledger.
-    out = {"opening": order.index(mine) + 1, "models": len(order), "test": test,
-           "n_patients": entry["n_patients"], "ledger": str(path.absolute()), "new": new}  # fmt: skip
-    try:
-        append_entry(path, entry)
-    except OSError as exc:
-        out["unrecorded"] = exc.strerror or str(exc)
-    if me and U.record(user, U.user_entry(entry, me, path)):
-        out.update(user_ledger=str(user.absolute()), women=me["test"])
+    with U.held(user if me else None) as fd:  # read, count and append as one step
+        split = openings(path, test, set(patients), {model_fingerprint(pred): model})
+        order = U.merged(split, user if me else None, set(me.get("women", ())), fd=fd,
+                         alias={model: mine}, files=set(me.get("files", ())))  # fmt: skip
+        if new := mine not in order:
+            order.append(mine)
+        entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
+                 "model": model, "source": str(source), "n_patients": len(patients),
+                 "patient_auc": None if patient_auc is None else round(float(patient_auc), 4),
+                 "patients": patients, "scores": model_fingerprint(pred)}  # fmt: skip
+        # Absolute: a report rewritten from another folder must find the same ledger.
+        out = {"opening": order.index(mine) + 1, "models": len(order), "test": test,
+               "n_patients": len(patients), "ledger": str(path.absolute()), "new": new}  # fmt: skip
+        try:
+            append_entry(path, entry)
+        except OSError as exc:
+            out["unrecorded"] = exc.strerror or str(exc)
+        if fd is not None and U.record(user, U.user_entry(entry, me, path), fd):
+            out.update(user_ledger=str(user.absolute()), women=me["test"])
     log(describe(out))
     return out
 

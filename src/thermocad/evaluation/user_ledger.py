@@ -16,19 +16,23 @@ one of their files' digests is the same: the same women scored with fewer of the
 (fewer frames each, another view filter) are not new women. Entries written before `files`
 was kept match by their women's digests only.
 
-A user ledger that cannot be read or written (a read-only home) is said in one line and set
+The user ledger is held under an exclusive lock (flock; none on Windows) from the moment an
+opening reads it until its line is appended, so two evaluations at once count each other. A
+user ledger that cannot be read or written (a read-only home) is said in one line and set
 aside: the ledger beside the split still counts the opening, and must be writable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from thermocad.evaluation.ledger_file import append_entry, read_ledger
+from thermocad.evaluation.ledger_file import open_locked, read_ledger, write_entry
 from thermocad.evaluation.trained_files import WIDTH, file_digest
 from thermocad.utils.progress import log
 
@@ -75,10 +79,11 @@ def identify(pred: pd.DataFrame) -> dict | None:
     return {"women": women, "test": _hash(",".join(women)), "digests": digests, "files": files}
 
 
-def read_user_ledger(path: Path) -> list[dict]:
-    """The user ledger's entries; an unreadable one is said and read as empty."""
+def read_user_ledger(path: Path, fd: int | None = None) -> list[dict]:
+    """The user ledger's entries (from `fd`: held by `held`); an unreadable one is said and
+    read as empty."""
     try:
-        return read_ledger(path)
+        return read_ledger(path, fd)
     except OSError as exc:
         log(f"the user ledger {path} could not be read ({_why(exc)}): openings of these women "
             "under other split files are not counted")  # fmt: skip
@@ -87,14 +92,14 @@ def read_user_ledger(path: Path) -> list[dict]:
 
 def merged(split: list[tuple[str, str]], path: Path | None, women: set[str] | None = None,
            test: str | None = None, alias: dict[str, str] | None = None,
-           files: set[str] | None = None) -> list[str]:  # fmt: skip
+           files: set[str] | None = None, fd: int | None = None) -> list[str]:  # fmt: skip
     """The distinct models scored on these women, in the order first scored: `split`, the
     (time, model) openings of the ledger beside the split, with the user ledger's (`path`;
     None: none) that share a woman with `women` or a file with `files` (None: those of its
     entries of the test set printed `test`). A split-side print the user ledger knows (an
     opening recorded in both; `alias`: this one's) is read as the model it names there: one
-    opening, one model."""
-    entries = [] if path is None else read_user_ledger(path)
+    opening, one model. `fd`: the user ledger held open (`held`), read there."""
+    entries = [] if path is None else read_user_ledger(path, fd)
     if women is None:
         mine = [e for e in entries if e.get("test") == test]
         women = set().union(*(_listed(e, "women") for e in mine))
@@ -112,17 +117,42 @@ def _listed(entry: dict, key: str) -> set[str]:
     return set(map(str, entry.get(key, ())))
 
 
-def record(path: Path, entry: dict) -> bool:
-    """Append `entry` to the user ledger (its folder made); False, said, when it cannot be."""
+@contextlib.contextmanager
+def held(path: Path | None) -> Iterator[int | None]:
+    """The user ledger `path` (its folder made) open and locked while an opening is read,
+    counted and appended (ledger_file.open_locked: two evaluations at once count each other);
+    None: no user ledger, or (said) one that cannot be opened for writing."""
+    if path is None:
+        yield None
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        append_entry(path, entry)
+        fd = open_locked(path)
     except OSError as exc:
-        log(f"this opening could not be recorded in the user ledger {path} ({_why(exc)}); it is "
-            "counted in the ledger beside the split only (set THERMOCAD_LEDGER_DIR to a "
-            "writable folder)")  # fmt: skip
+        _unrecorded(path, exc)
+        yield None
+        return
+    try:
+        yield fd
+    finally:
+        os.close(fd)  # and the lock with it
+
+
+def record(path: Path, entry: dict, fd: int) -> bool:
+    """Append `entry` to the user ledger `path`, held open on `fd`; False, said, when it
+    cannot be."""
+    try:
+        write_entry(fd, entry)
+    except OSError as exc:
+        _unrecorded(path, exc)
         return False
     return True
+
+
+def _unrecorded(path: Path, exc: OSError) -> None:
+    log(f"this opening could not be recorded in the user ledger {path} ({_why(exc)}); it is "
+        "counted in the ledger beside the split only (set THERMOCAD_LEDGER_DIR to a "
+        "writable folder)")  # fmt: skip
 
 
 def _why(exc: Exception) -> str:
