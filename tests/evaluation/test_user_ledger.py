@@ -274,3 +274,19 @@ def test_two_evaluations_at_once_count_each_other(tmp_path):
     assert [job.exitcode for job in jobs] == [0, 0]
     assert sorted(results.get(timeout=5) for _ in jobs) == [1, 2]
     assert len(U.read_user_ledger(U.user_ledger_path())) == 2
+
+
+def test_external_md_names_the_ledgers_and_metrics_json_the_home_as_tilde(tmp_path, monkeypatch):
+    # external.md wrote both ledgers' absolute paths, the user's home folder with them.
+    from thermocad.evaluation.external_report import notes
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "home" / "ledgers"))
+    paths = _data(tmp_path / "data")
+    first = L.record_opening(_split(tmp_path / "study"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    assert first["user_ledger"] == "~/ledgers/test_openings.jsonl"  # as metrics.json keeps it
+    L.record_opening(_split(tmp_path / "other"), _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
+    assert L.refreshed(first)["models"] == 2  # found again under ~
+    said = notes({"served": {"by_period": {}}, "lockbox": first})[-1]
+    assert "ledger split.test_openings.jsonl; user ledger test_openings.jsonl" in said
+    assert str(tmp_path) not in said and "~" not in said

@@ -133,7 +133,7 @@ def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
         except OSError as exc:
             out["unrecorded"] = exc.strerror or str(exc)
         if fd is not None and U.record(user, U.user_entry(entry, me, path), fd):
-            out.update(user_ledger=str(user.absolute()), women=me["test"])
+            out.update(user_ledger=home_short(user), women=me["test"])
     log(describe(out))
     return out
 
@@ -143,12 +143,29 @@ def refreshed(lockbox: dict) -> dict:
     a report rewritten later says how many models have been scored on these patients since."""
     from thermocad.evaluation.user_ledger import merged
 
-    path, user = Path(lockbox.get("ledger", "")), Path(lockbox.get("user_ledger") or "")
+    path = Path(lockbox.get("ledger", ""))
+    user = Path(lockbox.get("user_ledger") or "").expanduser()  # written as ~/...
     if "test" not in lockbox or not path.is_file():
         return lockbox
     found = merged(openings(path, lockbox["test"]), user if user.is_file() else None,
                    test=lockbox.get("women"))  # fmt: skip
     return {**lockbox, "models": max(len(found), lockbox["models"])}
+
+
+def home_short(path: Path) -> str:
+    """`path`, absolute, with the home folder written `~` (metrics.json names no home folder;
+    `refreshed` expands it again)."""
+    path = path.absolute()
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # outside the home folder, or no home folder known
+        return str(path)
+
+
+def by_name(lockbox: dict) -> dict:
+    """`lockbox` with its ledgers named by their files' names, for a report: no home folder."""
+    return {**lockbox, **{k: Path(lockbox[k]).name for k in ("ledger", "user_ledger")
+                          if lockbox.get(k)}}  # fmt: skip
 
 
 def _where(box: dict) -> str:
