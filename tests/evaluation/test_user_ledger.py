@@ -290,3 +290,31 @@ def test_external_md_names_the_ledgers_and_metrics_json_the_home_as_tilde(tmp_pa
     said = notes({"served": {"by_period": {}}, "lockbox": first})[-1]
     assert "ledger split.test_openings.jsonl; user ledger test_openings.jsonl" in said
     assert str(tmp_path) not in said and "~" not in said
+
+
+def test_the_words_when_a_ledger_cannot_be_written(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from thermocad.cli import main
+
+    # The split's ledger failed, the user ledger recorded it: the log said it was unrecorded.
+    paths = _data(tmp_path / "data")
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(L, "append_entry", full)
+    box = L.record_opening(_split(tmp_path / "study"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    said = L.describe(box)
+    assert "(No space left on device); the user ledger" in said and "did record it" in said
+    # a user ledger folder that is a file: not "(File exists)"
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "afile"))
+    L.record_opening(_split(tmp_path / "other"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "b")
+    assert f"({tmp_path / 'afile'} is a file, not a folder)" in capsys.readouterr().err
+    # evaluate --help names $XDG_DATA_HOME, as docs/evaluation.md does
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    assert "$XDG_DATA_HOME/thermocad" in " ".join(capsys.readouterr().out.split())

@@ -177,9 +177,14 @@ def describe(lockbox: dict) -> str:
     """One sentence for the log and the report."""
     n, k = lockbox["n_patients"], lockbox["models"]
     if lockbox.get("unrecorded"):
-        return (f"test set: this scoring of {n} patients could not be recorded in the ledger "
-                f"{lockbox['ledger']} ({lockbox['unrecorded']}), which holds {k - lockbox['new']} "
-                "earlier model(s) on them: how many have been scored is unknown")  # fmt: skip
+        lost = (f"test set: this scoring of {n} patients could not be recorded in the ledger "
+                f"{lockbox['ledger']} ({lockbox['unrecorded']})")  # fmt: skip
+        if lockbox.get("user_ledger"):
+            return (f"{lost}; the user ledger {lockbox['user_ledger']} did record it: with it, "
+                    f"{k} different model(s) have been scored on these patients or some of "
+                    "them as far as the ledgers know")  # fmt: skip
+        return (f"{lost}, which holds {k - lockbox['new']} earlier model(s) on them: how many "
+                "have been scored is unknown")  # fmt: skip
     if k <= 1:
         return f"test set: the first model scored on these {n} patients ({_where(lockbox)})"
     place = lockbox.get("opening")

@@ -129,7 +129,7 @@ def held(path: Path | None) -> Iterator[int | None]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = open_locked(path)
     except OSError as exc:
-        _unrecorded(path, exc)
+        _unrecorded(path, exc, _not_a_folder(path.parent))
         yield None
         return
     try:
@@ -149,8 +149,15 @@ def record(path: Path, entry: dict, fd: int) -> bool:
     return True
 
 
-def _unrecorded(path: Path, exc: OSError) -> None:
-    log(f"this opening could not be recorded in the user ledger {path} ({_why(exc)}); it is "
+def _not_a_folder(folder: Path) -> str | None:
+    """Why `folder` cannot be made, when it or the first of its parents there is a file."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return None if folder.is_dir() else f"{folder} is a file, not a folder"
+
+
+def _unrecorded(path: Path, exc: OSError, why: str | None = None) -> None:
+    log(f"this opening could not be recorded in the user ledger {path} ({why or _why(exc)}); it is "
         "counted in the ledger beside the split only (set THERMOCAD_LEDGER_DIR to a "
         "writable folder)")  # fmt: skip
 
