@@ -168,3 +168,153 @@ def test_evaluate_on_a_copy_of_the_split_counts_the_models_scored_on_the_origina
     assert (other["opening"], other["models"], other["new"]) == (2, 2, True)
     saved = json.loads((run / "eval_test" / "metrics.json").read_text())["lockbox"]
     assert saved["models"] == 2 and saved["user_ledger"] == str(U.user_ledger_path())
+
+
+def test_an_entry_after_a_torn_last_line_is_kept_and_every_byte_written(tmp_path, monkeypatch):
+    # The last line has no final newline (a torn write, an editor): the next entry was glued
+    # onto it, and the joined line skipped, so that opening was lost.
+    from thermocad.evaluation import ledger_file as F
+
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_bytes(b'{"model": "a"}\n{"model": "torn')
+    F.append_entry(ledger, {"model": "b"})
+    assert [e["model"] for e in F.read_ledger(ledger)] == ["a", "b"]
+    real = F.os.write
+    monkeypatch.setattr(F.os, "write", lambda fd, data: real(fd, data[:5]))  # short writes
+    F.append_entry(ledger, {"model": "c"})
+    assert [e["model"] for e in F.read_ledger(ledger)] == ["a", "b", "c"]
+
+
+def test_a_byte_that_is_not_utf8_costs_its_line_only(tmp_path, capsys):
+    # One bad byte made the whole user ledger unreadable (every later opening read as the
+    # first) and crashed the ledger beside the split with UnicodeDecodeError.
+    paths = _data(tmp_path / "data")
+    ledger = _split(tmp_path / "study")
+    L.record_opening(ledger, _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    for path in (ledger, U.user_ledger_path()):
+        path.write_bytes(path.read_bytes() + b'{"model": "\xff"}\n')
+    capsys.readouterr()
+    other = L.record_opening(_split(tmp_path / "other"), _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
+    assert (other["opening"], other["models"]) == (2, 2)
+    again = L.record_opening(ledger, _pred(paths, [0.8, 0.2, 0.3, 0.4]), "c")
+    assert (again["opening"], again["models"]) == (3, 3)
+    err = capsys.readouterr().err
+    assert f"{U.user_ledger_path()}: 1 line(s) could not be read and were skipped" in err
+    assert f"{ledger}: 1 line(s) could not be read" in err
+
+
+def test_a_hand_edited_line_of_the_wrong_types_is_skipped(tmp_path, capsys):
+    # `"women": null` crashed the count with a TypeError, a list as a print as unhashable.
+    paths = _data(tmp_path / "data")
+    ledger = _split(tmp_path / "study")
+    L.record_opening(ledger, _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    bad = [{"model": "x", "women": None}, {"split_model": ["q"], "model": "y"},
+           {"model": "z", "patients": None}, {"model": {"a": 1}, "test": "t"}, ["a list"]]  # fmt: skip
+    for path in (ledger, U.user_ledger_path()):
+        path.write_text(path.read_text() + "".join(json.dumps(e) + "\n" for e in bad))
+    capsys.readouterr()
+    other = L.record_opening(ledger, _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
+    assert (other["opening"], other["models"]) == (2, 2)
+    assert "5 line(s) could not be read and were skipped" in capsys.readouterr().err
+
+
+def test_the_same_women_scored_with_fewer_of_their_files_are_not_new_women(tmp_path):
+    # Woman 1 scored with one of her two files (fewer frames, another view filter): her
+    # digest is another, so she read as a new woman and the next model as the first.
+    paths = _data(tmp_path / "data")
+    first = L.record_opening(_split(tmp_path / "all"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    fewer = pd.DataFrame({"path": [str(paths[0])], "patient_id": [1], "prob": [0.7]})
+    one = L.record_opening(_split(tmp_path / "fewer"), fewer, "b")
+    assert (one["opening"], one["models"]) == (2, 2)
+    assert L.refreshed(first)["models"] == 2
+    entry = json.loads(U.user_ledger_path().read_text().splitlines()[0])
+    assert len(entry["files"]) == 4 and {len(f) for f in entry["files"]} == {16}
+    # an entry written before `files` was kept still matches by her women's digests
+    old = {k: v for k, v in entry.items() if k != "files"}
+    U.user_ledger_path().write_text(json.dumps(old) + "\n")
+    again = L.record_opening(_split(tmp_path / "again"), _pred(paths, [0.5] * 4), "c")
+    assert (again["opening"], again["models"]) == (2, 2)
+
+
+def _score_at_once(folder, paths, prob, barrier, results):
+    """One evaluation of a model, started with another's (test below): its appends are slow,
+    so an evaluation that read the ledger before the other appended would count alone."""
+    import time
+
+    real = L.append_entry
+
+    def slow(*args):
+        time.sleep(0.3)
+        real(*args)
+
+    L.append_entry = slow  # this process's only: a forked child
+    barrier.wait(timeout=10)
+    pred = _pred(paths, [prob, 0.2, 0.3, 0.4])
+    results.put(L.record_opening(_split(folder), pred, f"p={prob}")["opening"])
+
+
+def test_two_evaluations_at_once_count_each_other(tmp_path):
+    # Both read the user ledger before either appended: both said "the first model".
+    import multiprocessing
+    import os
+
+    import pytest
+
+    if os.name != "posix":
+        pytest.skip("no fork, no flock")
+    paths = _data(tmp_path / "data")
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    jobs = [ctx.Process(target=_score_at_once, args=(tmp_path / f"study_{p}", paths, p, barrier,
+                                                     results)) for p in (0.6, 0.9)]  # fmt: skip
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join(timeout=20)
+    assert [job.exitcode for job in jobs] == [0, 0]
+    assert sorted(results.get(timeout=5) for _ in jobs) == [1, 2]
+    assert len(U.read_user_ledger(U.user_ledger_path())) == 2
+
+
+def test_external_md_names_the_ledgers_and_metrics_json_the_home_as_tilde(tmp_path, monkeypatch):
+    # external.md wrote both ledgers' absolute paths, the user's home folder with them.
+    from thermocad.evaluation.external_report import notes
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "home" / "ledgers"))
+    paths = _data(tmp_path / "data")
+    first = L.record_opening(_split(tmp_path / "study"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    assert first["user_ledger"] == "~/ledgers/test_openings.jsonl"  # as metrics.json keeps it
+    L.record_opening(_split(tmp_path / "other"), _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
+    assert L.refreshed(first)["models"] == 2  # found again under ~
+    said = notes({"served": {"by_period": {}}, "lockbox": first})[-1]
+    assert "ledger split.test_openings.jsonl; user ledger test_openings.jsonl" in said
+    assert str(tmp_path) not in said and "~" not in said
+
+
+def test_the_words_when_a_ledger_cannot_be_written(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from thermocad.cli import main
+
+    # The split's ledger failed, the user ledger recorded it: the log said it was unrecorded.
+    paths = _data(tmp_path / "data")
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(L, "append_entry", full)
+    box = L.record_opening(_split(tmp_path / "study"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    said = L.describe(box)
+    assert "(No space left on device); the user ledger" in said and "did record it" in said
+    # a user ledger folder that is a file: not "(File exists)"
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "afile"))
+    L.record_opening(_split(tmp_path / "other"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "b")
+    assert f"({tmp_path / 'afile'} is a file, not a folder)" in capsys.readouterr().err
+    # evaluate --help names $XDG_DATA_HOME, as docs/evaluation.md does
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    assert "$XDG_DATA_HOME/thermocad" in " ".join(capsys.readouterr().out.split())

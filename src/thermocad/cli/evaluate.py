@@ -38,7 +38,8 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
         "of test or new women is counted in a ledger beside the split or labels file "
         "(NAME.test_openings.jsonl), or in --ledger FILE (data on a read-only disk), and in "
         "the user's ledger, which knows the women by their files' bytes wherever their split "
-        "is ($THERMOCAD_LEDGER_DIR, else ~/.local/share/thermocad). MODEL is "
+        "is ($THERMOCAD_LEDGER_DIR, else $XDG_DATA_HOME/thermocad, else "
+        "~/.local/share/thermocad). MODEL is "
         "a run folder (PyTorch; without PyTorch installed, its model.onnx) or an .onnx file "
         "written by `thermocad export` (ONNX Runtime and numpy only).",
     )

@@ -74,7 +74,7 @@ def _coverage(women: dict | None) -> list[str]:
 
 def notes(result: dict) -> list[str]:
     """The lines under the table: drifts, rooms, the audit's flags, the lockbox."""
-    from thermocad.evaluation.lockbox import describe
+    from thermocad.evaluation.lockbox import by_name, describe
 
     periods, out = result["served"]["by_period"], []
     date = periods.get("healthy_date_drift")
@@ -94,5 +94,5 @@ def notes(result: dict) -> list[str]:
         out.append(f"{rooms['outside']} of {rooms['patients']} women stood in a room outside "
                    f"the training women's {lo:.1f}-{hi:.1f} °C")  # fmt: skip
     out += result.get("audit_notes", [])
-    out.append(describe(result["lockbox"]))
+    out.append(describe(by_name(result["lockbox"])))  # the files by name: no home folder
     return out

@@ -1,5 +1,5 @@
 """A ledger file of test openings (evaluation/lockbox.py, user_ledger.py): one JSON object a
-line, read whole, appended one line in one write."""
+line, read whole, appended one line at a time."""
 
 from __future__ import annotations
 
@@ -7,27 +7,92 @@ import json
 import os
 from pathlib import Path
 
+from thermocad.utils.progress import log
 
-def read_ledger(path: Path) -> list[dict]:
-    """The ledger's entries; a line that is not JSON (a torn write) is skipped, not fatal."""
-    if not path.is_file():
+
+def read_ledger(path: Path, fd: int | None = None) -> list[dict]:
+    """The ledger's entries (read from `fd` when given: the file held by `open_locked`). A
+    line that cannot be read (a torn write, a byte that is not UTF-8, a field of the wrong
+    type) is skipped, not fatal, and the lines skipped are said once, naming the file."""
+    if fd is None and not path.is_file():
         return []
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
+    entries, skipped = [], 0
+    for line in (path.read_bytes() if fd is None else _read_all(fd)).split(b"\n"):
+        if not line.strip():
             continue
-        if isinstance(entry, dict):
+        try:
+            entry = json.loads(line.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError and json.JSONDecodeError
+            entry = None
+        if well_typed(entry):
             entries.append(entry)
+        else:
+            skipped += 1
+    if skipped:
+        log(f"{path}: {skipped} line(s) could not be read and were skipped; the openings they "
+            "recorded are not counted")  # fmt: skip
     return entries
 
 
-def append_entry(path: Path, entry: dict) -> None:
-    """One line in one write with O_APPEND: two evaluations at once cannot interleave it."""
-    data = (json.dumps(entry, sort_keys=True) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+TEXT = ("time", "test", "model", "scores", "split_model", "source", "ledger")
+LISTS = ("patients", "women", "files")
+
+
+def well_typed(entry) -> bool:
+    """An object whose fields the counting uses are of their types (a hand-edited line's
+    `"women": null` or `"model": ["x"]` is not): its prints text, its lists lists of text."""
+    if not isinstance(entry, dict):
+        return False
+    text = all(isinstance(entry.get(k, ""), str) for k in TEXT)
+    return text and all(
+        isinstance(entry.get(k, []), list)
+        and all(isinstance(v, str | int) for v in entry.get(k, []))
+        for k in LISTS
+    )
+
+
+def _read_all(fd: int) -> bytes:
+    chunks, offset = [], 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def open_locked(path: Path) -> int:
+    """`path` open (O_RDWR | O_CREAT | O_APPEND) under an exclusive flock, released when the
+    descriptor is closed: reading, counting and appending an opening under it is one step, so
+    two evaluations at once cannot both read the ledger before either appends (both "the first
+    model"); the second waits for the first. Where there is no fcntl (Windows), unlocked."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
     try:
-        os.write(fd, data)
+        import fcntl
+    except ImportError:
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def append_entry(path: Path, entry: dict) -> None:
+    """One line with O_APPEND: two evaluations at once cannot interleave it. A file whose last
+    line has no final newline (a torn write, an editor) gets one first, so the entry is not
+    glued onto that line and lost with it."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        write_entry(fd, entry)
     finally:
         os.close(fd)
+
+
+def write_entry(fd: int, entry: dict) -> None:
+    """Append `entry` as one line to the ledger open (O_RDWR | O_APPEND) on `fd`."""
+    data = (json.dumps(entry, sort_keys=True) + "\n").encode()
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        data = b"\n" + data
+    while data:  # a short write (a full disk, a signal) leaves the rest to write
+        data = data[os.write(fd, data) :]

@@ -112,26 +112,28 @@ def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
     path, user = Path(ledger), U.user_ledger_path()
     test, model = patients_fingerprint(pred), model_fingerprint(pred, threshold)
     patients = sorted(map(str, pd.unique(pred["patient_id"])))
-    split = openings(path, test, set(patients), {model_fingerprint(pred): model})
     if me := U.identify(pred) or {}:  # the women and the model by content; {}: a file unread
         me["model"] = model_fingerprint(pred.assign(path=me["digests"]), threshold)
     mine = me.get("model", model)
-    order = U.merged(split, user if me else None, set(me.get("women", ())), alias={model: mine})
-    if new := mine not in order:
-        order.append(mine)
-    entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
-             "model": model, "source": str(source), "n_patients": int(pred["patient_id"].nunique()),
-             "patient_auc": None if patient_auc is None else round(float(patient_auc), 4),
-             "patients": patients, "scores": model_fingerprint(pred)}  # fmt: skip
-    # Absolute: a report rewritten from another folder must find the same ledger.
-    out = {"opening": order.index(mine) + 1, "models": len(order), "test": test,
-           "n_patients": entry["n_patients"], "ledger": str(path.absolute()), "new": new}  # fmt: skip
-    try:
-        append_entry(path, entry)
-    except OSError as exc:
-        out["unrecorded"] = exc.strerror or str(exc)
-    if me and U.record(user, U.user_entry(entry, me, path)):
-        out.update(user_ledger=str(user.absolute()), women=me["test"])
+    with U.held(user if me else None) as fd:  # read, count and append as one step
+        split = openings(path, test, set(patients), {model_fingerprint(pred): model})
+        order = U.merged(split, user if me else None, set(me.get("women", ())), fd=fd,
+                         alias={model: mine}, files=set(me.get("files", ())))  # fmt: skip
+        if new := mine not in order:
+            order.append(mine)
+        entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
+                 "model": model, "source": str(source), "n_patients": len(patients),
+                 "patient_auc": None if patient_auc is None else round(float(patient_auc), 4),
+                 "patients": patients, "scores": model_fingerprint(pred)}  # fmt: skip
+        # Absolute: a report rewritten from another folder must find the same ledger.
+        out = {"opening": order.index(mine) + 1, "models": len(order), "test": test,
+               "n_patients": len(patients), "ledger": str(path.absolute()), "new": new}  # fmt: skip
+        try:
+            append_entry(path, entry)
+        except OSError as exc:
+            out["unrecorded"] = exc.strerror or str(exc)
+        if fd is not None and U.record(user, U.user_entry(entry, me, path), fd):
+            out.update(user_ledger=home_short(user), women=me["test"])
     log(describe(out))
     return out
 
@@ -141,12 +143,29 @@ def refreshed(lockbox: dict) -> dict:
     a report rewritten later says how many models have been scored on these patients since."""
     from thermocad.evaluation.user_ledger import merged
 
-    path, user = Path(lockbox.get("ledger", "")), Path(lockbox.get("user_ledger") or "")
+    path = Path(lockbox.get("ledger", ""))
+    user = Path(lockbox.get("user_ledger") or "").expanduser()  # written as ~/...
     if "test" not in lockbox or not path.is_file():
         return lockbox
     found = merged(openings(path, lockbox["test"]), user if user.is_file() else None,
                    test=lockbox.get("women"))  # fmt: skip
     return {**lockbox, "models": max(len(found), lockbox["models"])}
+
+
+def home_short(path: Path) -> str:
+    """`path`, absolute, with the home folder written `~` (metrics.json names no home folder;
+    `refreshed` expands it again)."""
+    path = path.absolute()
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # outside the home folder, or no home folder known
+        return str(path)
+
+
+def by_name(lockbox: dict) -> dict:
+    """`lockbox` with its ledgers named by their files' names, for a report: no home folder."""
+    return {**lockbox, **{k: Path(lockbox[k]).name for k in ("ledger", "user_ledger")
+                          if lockbox.get(k)}}  # fmt: skip
 
 
 def _where(box: dict) -> str:
@@ -158,9 +177,14 @@ def describe(lockbox: dict) -> str:
     """One sentence for the log and the report."""
     n, k = lockbox["n_patients"], lockbox["models"]
     if lockbox.get("unrecorded"):
-        return (f"test set: this scoring of {n} patients could not be recorded in the ledger "
-                f"{lockbox['ledger']} ({lockbox['unrecorded']}), which holds {k - lockbox['new']} "
-                "earlier model(s) on them: how many have been scored is unknown")  # fmt: skip
+        lost = (f"test set: this scoring of {n} patients could not be recorded in the ledger "
+                f"{lockbox['ledger']} ({lockbox['unrecorded']})")  # fmt: skip
+        if lockbox.get("user_ledger"):
+            return (f"{lost}; the user ledger {lockbox['user_ledger']} did record it: with it, "
+                    f"{k} different model(s) have been scored on these patients or some of "
+                    "them as far as the ledgers know")  # fmt: skip
+        return (f"{lost}, which holds {k - lockbox['new']} earlier model(s) on them: how many "
+                "have been scored is unknown")  # fmt: skip
     if k <= 1:
         return f"test set: the first model scored on these {n} patients ({_where(lockbox)})"
     place = lockbox.get("opening")

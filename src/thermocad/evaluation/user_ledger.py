@@ -10,26 +10,34 @@ There a woman is known by her files' bytes, not by her number (synthetic cohorts
 seeds reuse the numbers for other women): the SHA-256 of the sorted digests of her files
 (trained_files.file_digest), so neither row order nor file names change it; and a model by its
 P(Sick) per file digest, so the same model scored on a copy of the data is the same model. An
-entry shares a woman with a test set when one of their women's digests is the same; the same
-woman scored with other files of hers (one left out) reads as another woman.
+entry also keeps its files' digests (the first 16 hex digits of each: a few KiB a line for
+hundreds of files), and shares a woman with a test set when one of their women's digests or
+one of their files' digests is the same: the same women scored with fewer of their files
+(fewer frames each, another view filter) are not new women. Entries written before `files`
+was kept match by their women's digests only.
 
-A user ledger that cannot be read or written (a read-only home) is said in one line and set
+The user ledger is held under an exclusive lock (flock; none on Windows) from the moment an
+opening reads it until its line is appended, so two evaluations at once count each other. A
+user ledger that cannot be read or written (a read-only home) is said in one line and set
 aside: the ledger beside the split still counts the opening, and must be writable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from thermocad.evaluation.ledger_file import append_entry, read_ledger
+from thermocad.evaluation.ledger_file import open_locked, read_ledger, write_entry
 from thermocad.evaluation.trained_files import WIDTH, file_digest
 from thermocad.utils.progress import log
 
 NAME = "test_openings.jsonl"
+FILE_WIDTH = 16  # hex digits of a file's digest kept in the user ledger: 64 bits
 
 
 def user_ledger_path() -> Path:
@@ -57,8 +65,9 @@ def women_digests(pred: pd.DataFrame, digests: list[str]) -> dict[str, str]:
 def identify(pred: pd.DataFrame) -> dict | None:
     """The test rows by content: {"women": their women's digests, sorted, "test": the set's
     print, "digests": each row's file digest (a model's print over them is the model's, by
-    content)}; None, said, when a file cannot be read (its woman could not be known by her
-    bytes). Only these rows' files are read."""
+    content), "files": the distinct ones, sorted, of FILE_WIDTH digits}; None, said, when a
+    file cannot be read (its woman could not be known by her bytes). Only these rows' files
+    are read."""
     digests = [file_digest(path) for path in pred["path"].astype(str)]
     if None in digests:
         missing = pred["path"].astype(str).iloc[digests.index(None)]
@@ -66,48 +75,91 @@ def identify(pred: pd.DataFrame) -> dict | None:
             "be read to know its woman by her files' bytes")  # fmt: skip
         return None
     women = sorted(set(women_digests(pred, digests).values()))
-    return {"women": women, "test": _hash(",".join(women)), "digests": digests}
+    files = sorted({d[:FILE_WIDTH] for d in digests})
+    return {"women": women, "test": _hash(",".join(women)), "digests": digests, "files": files}
 
 
-def read_user_ledger(path: Path) -> list[dict]:
-    """The user ledger's entries; an unreadable one is said and read as empty."""
+def read_user_ledger(path: Path, fd: int | None = None) -> list[dict]:
+    """The user ledger's entries (from `fd`: held by `held`); an unreadable one is said and
+    read as empty."""
     try:
-        return read_ledger(path)
-    except (OSError, UnicodeDecodeError) as exc:
+        return read_ledger(path, fd)
+    except OSError as exc:
         log(f"the user ledger {path} could not be read ({_why(exc)}): openings of these women "
             "under other split files are not counted")  # fmt: skip
         return []
 
 
 def merged(split: list[tuple[str, str]], path: Path | None, women: set[str] | None = None,
-           test: str | None = None, alias: dict[str, str] | None = None) -> list[str]:  # fmt: skip
+           test: str | None = None, alias: dict[str, str] | None = None,
+           files: set[str] | None = None, fd: int | None = None) -> list[str]:  # fmt: skip
     """The distinct models scored on these women, in the order first scored: `split`, the
     (time, model) openings of the ledger beside the split, with the user ledger's (`path`;
-    None: none) that share a woman with `women` (None: those of its entries of the test set
-    printed `test`). A split-side print the user ledger knows (an opening recorded in both;
-    `alias`: this one's) is read as the model it names there: one opening, one model."""
-    entries = [] if path is None else read_user_ledger(path)
+    None: none) that share a woman with `women` or a file with `files` (None: those of its
+    entries of the test set printed `test`). A split-side print the user ledger knows (an
+    opening recorded in both; `alias`: this one's) is read as the model it names there: one
+    opening, one model. `fd`: the user ledger held open (`held`), read there."""
+    entries = [] if path is None else read_user_ledger(path, fd)
     if women is None:
-        women = {w for e in entries if e.get("test") == test for w in map(str, e.get("women", ()))}
-    seen = [(str(e.get("time", "")), e["model"]) for e in entries
-            if "model" in e and women & set(map(str, e.get("women", ())))]  # fmt: skip
+        mine = [e for e in entries if e.get("test") == test]
+        women = set().union(*(_listed(e, "women") for e in mine))
+        files = set().union(*(_listed(e, "files") for e in mine))
+    files = files or set()
+    seen = [(str(e.get("time", "")), e["model"]) for e in entries if "model" in e
+            and (women & _listed(e, "women") or files & _listed(e, "files"))]  # fmt: skip
     known = {e["split_model"]: e["model"] for e in entries if "split_model" in e and "model" in e}
     known.update(alias or {})
     both = sorted([(t, known.get(m, m)) for t, m in split] + seen, key=lambda tm: tm[0])
     return list(dict.fromkeys(m for _, m in both))
 
 
-def record(path: Path, entry: dict) -> bool:
-    """Append `entry` to the user ledger (its folder made); False, said, when it cannot be."""
+def _listed(entry: dict, key: str) -> set[str]:
+    return set(map(str, entry.get(key, ())))
+
+
+@contextlib.contextmanager
+def held(path: Path | None) -> Iterator[int | None]:
+    """The user ledger `path` (its folder made) open and locked while an opening is read,
+    counted and appended (ledger_file.open_locked: two evaluations at once count each other);
+    None: no user ledger, or (said) one that cannot be opened for writing."""
+    if path is None:
+        yield None
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        append_entry(path, entry)
+        fd = open_locked(path)
     except OSError as exc:
-        log(f"this opening could not be recorded in the user ledger {path} ({_why(exc)}); it is "
-            "counted in the ledger beside the split only (set THERMOCAD_LEDGER_DIR to a "
-            "writable folder)")  # fmt: skip
+        _unrecorded(path, exc, _not_a_folder(path.parent))
+        yield None
+        return
+    try:
+        yield fd
+    finally:
+        os.close(fd)  # and the lock with it
+
+
+def record(path: Path, entry: dict, fd: int) -> bool:
+    """Append `entry` to the user ledger `path`, held open on `fd`; False, said, when it
+    cannot be."""
+    try:
+        write_entry(fd, entry)
+    except OSError as exc:
+        _unrecorded(path, exc)
         return False
     return True
+
+
+def _not_a_folder(folder: Path) -> str | None:
+    """Why `folder` cannot be made, when it or the first of its parents there is a file."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return None if folder.is_dir() else f"{folder} is a file, not a folder"
+
+
+def _unrecorded(path: Path, exc: OSError, why: str | None = None) -> None:
+    log(f"this opening could not be recorded in the user ledger {path} ({why or _why(exc)}); it is "
+        "counted in the ledger beside the split only (set THERMOCAD_LEDGER_DIR to a "
+        "writable folder)")  # fmt: skip
 
 
 def _why(exc: Exception) -> str:
@@ -119,5 +171,5 @@ def user_entry(entry: dict, me: dict, split_ledger: Path) -> dict:
     with the split-side print of the model and where that ledger is (no patient numbers)."""
     keep = ("time", "source", "n_patients", "patient_auc")
     return {**{k: entry[k] for k in keep}, "test": me["test"], "model": me["model"],
-            "women": me["women"], "split_model": entry["model"],
+            "women": me["women"], "files": me["files"], "split_model": entry["model"],
             "ledger": str(split_ledger.absolute())}  # fmt: skip

@@ -171,11 +171,10 @@ def lockbox_note(lockbox: dict | None) -> str:
     """How many models have been scored on this test set (evaluation/lockbox.py)."""
     if not lockbox:
         return ""
-    from thermocad.evaluation.lockbox import describe, refreshed
+    from thermocad.evaluation.lockbox import by_name, describe, refreshed
 
     lockbox = refreshed(lockbox)
-    names = {k: Path(lockbox[k]).name for k in ("ledger", "user_ledger") if lockbox.get(k)}
-    text = describe({**lockbox, **names})  # the files by name: no home folder in the report
+    text = describe(by_name(lockbox))  # the files by name: no home folder in the report
     text = esc(text[:1].upper() + text[1:] + ".")
     return f"<p class=bad>{text}</p>" if lockbox["models"] > 1 else f"<p>{text}</p>"
 
