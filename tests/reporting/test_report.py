@@ -433,3 +433,14 @@ def test_the_summary_says_when_other_models_were_scored_on_the_test_women(tmp_pa
     assert "different models" not in at_a_glance(None, test, "m")
     L.record_opening(ledger, pred.assign(prob=[0.3, 0.7]), "another")  # scored since
     assert "2 different models have now been scored on these women" in at_a_glance(None, test, "m")
+
+
+def test_a_test_set_whose_scores_separate_the_classes_says_why_it_has_no_slope(tmp_path):
+    from thermocad.evaluation.metrics import summarize
+
+    df = pd.DataFrame({"patient_id": range(12), "y": [0] * 6 + [1] * 6,
+                       "prob": np.r_[np.linspace(0.05, 0.4, 6), np.linspace(0.6, 0.95, 6)]})  # fmt: skip
+    m = summarize(df, 0.5, n_boot=50)
+    text = html.unescape(R.calibration_section({"image": m}, tmp_path))
+    assert "slope n/a (P(Sick) separates the classes: no finite slope)" in text
+    assert f"calibration intercept {m['calibration_intercept']:.3f} (" in text  # it has one

@@ -187,7 +187,7 @@ def _replicate(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, floa
 
 def _score_replicate(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     """The figures of P(Sick) beyond the AUC and Brier, each as its point estimate defines it:
-    PR AUC, calibration intercept and slope (NaN where P(Sick) separates the classes)."""
+    PR AUC, calibration intercept and slope (the slope NaN where P(Sick) separates the classes)."""
     intercept, slope = replicate_intercept_slope(y, p)
     return {"pr_auc": fast_average_precision(y, p), "calibration_intercept": intercept,
             "calibration_slope": slope}  # fmt: skip

@@ -183,9 +183,12 @@ def calibration_section(test: dict | None, test_dir: Path | None) -> str:
     if not test:
         return section("calibration", '<p class="missing">not available</p>')
     m = test["image"]
+    slope = with_interval(m, "calibration_slope")
+    if slope == "n/a" and pd.notna(m.get("calibration_intercept")):  # classes separated
+        slope += " (P(Sick) separates the classes: no finite slope)"
     body = (f"<p>Brier score {esc(with_interval(m, 'brier'))}; calibration intercept "
             f"{esc(with_interval(m, 'calibration_intercept'))} and slope "
-            f"{esc(with_interval(m, 'calibration_slope'))} (logistic recalibration; perfect: 0 and 1; "
+            f"{esc(slope)} (logistic recalibration; perfect: 0 and 1; "
             "a slope below 1 means over-confident probabilities). Test images; 95% intervals "
             "by bootstrap over the women, a woman's images drawn together.</p>"
             + img(test_dir / "reliability.png", "reliability diagram (test)", 360))  # fmt: skip
