@@ -45,10 +45,13 @@ UPSIDE_DOWN_MARGIN = 0.05  # bottom-quarter minus top-quarter body cover (`orien
 
 def input_notes(meta: dict[str, Any], thermogram: Thermogram) -> dict[str, str]:
     """Each note on this thermogram by its kind (unit, view, room, shape), '' where none."""
+    from thermocad.preprocess.regions import body_mask
+
     shape = shape_note(meta, thermogram)  # a frame cut short has no bottom to read: no orientation
+    mask = body_mask(thermogram.array)  # once, for the room and the orientation
     return {"unit": unit_note(meta, thermogram), "view": view_note(thermogram.path),
-            "room": room_note(meta, thermogram), "shape": shape,
-            "orientation": "" if shape else orientation_note(meta, thermogram)}  # fmt: skip
+            "room": room_note(meta, thermogram, mask), "shape": shape,
+            "orientation": "" if shape else orientation_note(meta, thermogram, mask)}  # fmt: skip
 
 
 def input_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
@@ -68,15 +71,16 @@ def shape_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
             "cut short, or another camera?): read its P(Sick) with care")  # fmt: skip
 
 
-def orientation_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
+def orientation_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) -> str:
     """'' or a note when the body covers more of the frame's bottom quarter than of its top one
     (by more than UPSIDE_DOWN_MARGIN), unlike any upright DMR-IR frontal thermogram; none for
-    a model of synthetic women, whose frames the cue does not fit (module docstring)."""
+    a model of synthetic women, whose frames the cue does not fit (module docstring). `mask`:
+    the body_mask, when the caller has it."""
     from thermocad.preprocess.regions import body_mask
 
     if synthetic_training(meta):
         return ""
-    mask = body_mask(thermogram.array)
+    mask = body_mask(thermogram.array) if mask is None else mask
     quarter = mask.shape[0] // 4
     top, bottom = float(mask[:quarter].mean()), float(mask[-quarter:].mean())
     if bottom - top <= UPSIDE_DOWN_MARGIN:
@@ -154,14 +158,15 @@ def unit_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
             "its P(Sick) is not a measurement")  # fmt: skip
 
 
-def room_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
-    """'' or a note naming the room and the training range (temperature maps only)."""
+def room_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) -> str:
+    """'' or a note naming the room and the training range (temperature maps only); `mask`:
+    the body_mask, when the caller has it."""
     from thermocad.preprocess.regions import room_temperature
 
     span = (meta.get("data") or {}).get("room_range_c")
     if not span or thermogram.unit != "celsius":
         return ""
-    room = room_temperature(thermogram.array)
+    room = room_temperature(thermogram.array, mask)
     if room is None or span[0] <= room <= span[1]:
         return ""
     return (f"room {room:.1f} °C (the background) is outside the {span[0]:.1f}-{span[1]:.1f} °C "
