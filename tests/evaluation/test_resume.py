@@ -42,6 +42,8 @@ class Trainer:
             run_dir.mkdir(parents=True)
         df = pd.read_csv(split_csv)
         valid = df[df["split"] == "valid"]
+        roles = df[df["split"] != "test"][["patient_id", "split"]].rename(columns={"split": "role"})
+        roles.to_csv(run_dir / "trained_on.csv", index=False)  # as train() writes it
         meta = {"tensors": {"w": [3, 4]}}
         if resume and self.inside:
             meta["resumed_inside"] = [{"stage": "head", "epoch": 1}]
@@ -184,7 +186,10 @@ def test_a_comparison_killed_inside_a_real_training_resumes_to_the_same_predicti
     monkeypatch.setattr(CK.Checkpoint, "save", real_save)
     fold1 = cmp / "efficientnet_lite0" / "fold1"
     assert (fold1 / "checkpoint" / "state.json").is_file()
+    fold0 = (cmp / "efficientnet_lite0" / "fold0" / "model.json").stat().st_mtime_ns
     C.compare(split_csv, ["efficientnet_lite0"], cmp, resume=True, **opts)
+    # fold 0, of these women and options, was reused (not trained again)
+    assert (cmp / "efficientnet_lite0" / "fold0" / "model.json").stat().st_mtime_ns == fold0
     assert not (fold1 / "checkpoint").exists() and not (fold1 / "INCOMPLETE").exists()
     _same_results(cmp, tmp_path / "whole", ["efficientnet_lite0"])
 
@@ -241,3 +246,39 @@ def test_compare_refuses_a_folder_another_command_made(tmp_path):
     for resume in (False, True):  # --force wrote a comparison beside the study's report
         with pytest.raises(ConfigError, match=r"written by thermocad study"):
             open_job(study, record({}, "x"), "compare", force=not resume, resume=resume)
+
+
+def test_a_forced_comparison_resumed_never_reuses_the_earlier_ones_fold_runs(
+    split_csv, tmp_path, capsys
+):
+    """compare --force over a finished comparison on other folds, killed, then --resume: the
+    earlier comparison's fold runs (trained on this one's validation women) are not taken."""
+    other = tmp_path / "other_split.csv"
+    df = pd.read_csv(split_csv)
+    dev = df["split"] != "test"
+    df.loc[dev, "fold"] = (df.loc[dev, "patient_id"] // 2 + 1) % 3  # the same women, re-folded
+    df.to_csv(other, index=False)
+    cmp, opts = tmp_path / "cmp", {"config": {}, "n_boot": 20}
+    C.compare(other, ["coin"], cmp, trainer=Trainer(), **opts)
+    trainer = Trainer(stop="coin/fold0")
+    with pytest.raises(KeyboardInterrupt):
+        C.compare(split_csv, ["coin"], cmp, trainer=trainer, force=True, **opts)
+    assert not (cmp / "coin" / "fold1").exists()  # the earlier comparison's runs went
+    trainer.calls.clear()
+    C.compare(split_csv, ["coin"], cmp, trainer=trainer, resume=True, **opts)
+    assert trainer.calls == [(str(cmp / "coin" / f"fold{k}"), k == 0) for k in range(3)]
+    # A finished fold run of other women found by a resume (left by an earlier version) is
+    # trained again, and said.
+    trainer = Trainer(stop="coin/fold2")
+    with pytest.raises(KeyboardInterrupt):
+        C.compare(split_csv, ["coin"], cmp, trainer=trainer, force=True, **opts)
+    roles = pd.read_csv(cmp / "coin" / "fold0" / "trained_on.csv")
+    roles["role"] = roles["role"][::-1].to_numpy()
+    roles.to_csv(cmp / "coin" / "fold0" / "trained_on.csv", index=False)
+    trainer.calls.clear()
+    capsys.readouterr()
+    C.compare(split_csv, ["coin"], cmp, trainer=trainer, resume=True, **opts)
+    assert trainer.calls == [(str(cmp / "coin" / "fold0"), False),
+                             (str(cmp / "coin" / "fold2"), True)]  # fmt: skip
+    assert "fold 0: the finished run there is not this fold's (it trained or validated on " \
+        "other women)" in capsys.readouterr().err

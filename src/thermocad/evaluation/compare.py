@@ -239,6 +239,9 @@ def compare(
         (out / name).unlink(missing_ok=True)  # summary: written again when this one finishes
     for name in ("test", "nested")[: 1 if resume else 2]:  # and its results (a resumed one
         shutil.rmtree(out / name, ignore_errors=True)  # keeps nested's finished fold runs)
+    if not resume:  # an earlier comparison's fold runs (other options, another split) go, or a
+        for name in archs:  # later --resume of this one would take them for its own
+            shutil.rmtree(out / name, ignore_errors=True)
     n_folds = len(fold_splits(split_df))
     results, rows = {}, []
     for name in progress(([BASELINE] if baseline else []) + list(archs), "models"):

@@ -163,10 +163,15 @@ def run_arch(
         run_dir = out_dir / arch / f"fold{k}"
         split_csv = out_dir / arch / f"split_fold{k}.csv"
         atomic_write_csv(split_csv, fold_df)
-        if resume and (run_dir / "model.json").is_file() and not (run_dir / INCOMPLETE).exists():
+        finished = (run_dir / "model.json").is_file() and not (run_dir / INCOMPLETE).exists()
+        if resume and finished and not (why := _not_this_folds(run_dir, fold_df, config, arch,
+                                                               override)):  # fmt: skip
             log(f"{arch}, fold {k}: finished before, reused")
             run = run_dir
         else:
+            if resume and finished:
+                log(f"{arch}, fold {k}: the finished run there is not this fold's ({why}): "
+                    "trained again")  # fmt: skip
             go_on = resume and (run_dir / "checkpoint" / "state.json").is_file()
             log(f"training {arch}, fold {k}" + (", from its checkpoint" if go_on else ""))
             fold_trainer = partial(trainer, resume=True) if go_on else trainer
@@ -182,6 +187,24 @@ def run_arch(
         "train_time_s": float(sum(times.values())),
         "parameters": _n_parameters(runs[0]),
     }
+
+
+def _not_this_folds(run_dir: Path, fold_df: pd.DataFrame, config: Any, arch: str,
+                    override: dict | None) -> str | None:  # fmt: skip
+    """Why a finished fold run may not be reused for this fold (None: it may): it trained or
+    validated on other women (trained_on.csv), or with other options (model.json's config)."""
+    from thermocad.evaluation.lockbox import run_patients
+
+    ids, role = fold_df["patient_id"].astype(str), fold_df["split"].astype(str)
+    wanted = dict.fromkeys(ids[role == "valid"], "valid")  # as train's trained_on.csv has them
+    wanted.update(dict.fromkeys(ids[role == "train"], "train"))
+    if run_patients(run_dir) != wanted:
+        return "it trained or validated on other women"
+    if dataclasses.is_dataclass(config) and hasattr(config, "to_dict"):
+        saved = json.loads((run_dir / "model.json").read_text(encoding="utf-8")).get("config")
+        if saved != dataclasses.replace(config, arch=arch, **(override or {})).to_dict():
+            return "it was trained with other options"
+    return None
 
 
 FOLD_TIMES = "train_seconds.json"  # beside the fold runs: each fold's training time
