@@ -280,5 +280,7 @@ def test_a_forced_comparison_resumed_never_reuses_the_earlier_ones_fold_runs(
     C.compare(split_csv, ["coin"], cmp, trainer=trainer, resume=True, **opts)
     assert trainer.calls == [(str(cmp / "coin" / "fold0"), False),
                              (str(cmp / "coin" / "fold2"), True)]  # fmt: skip
-    assert "fold 0: the finished run there is not this fold's (it trained or validated on " \
+    assert (
+        "fold 0: the finished run there is not this fold's (it trained or validated on "
         "other women)" in capsys.readouterr().err
+    )
