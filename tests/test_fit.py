@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -225,6 +226,25 @@ def test_an_interrupted_fit_resumes_to_the_model_a_whole_fit_makes(tmp_path, mon
     calls.clear()
     fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20, resume=True)
     assert calls == []  # every fold and the final model were finished
+    check_complete(run)
+
+    # Killed while the final model removed its checkpoint (the model whole): --resume keeps it
+    # (it was trained again from scratch).
+    real_rmtree = shutil.rmtree
+
+    def rmtree(path, *args, **kwargs):
+        real_rmtree(path, *args, **kwargs)
+        if Path(path) == run / "checkpoint" and (run / "model.json").exists():
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20, force=True)
+    monkeypatch.setattr(shutil, "rmtree", real_rmtree)
+    weights = (run / "model.safetensors").read_bytes()
+    calls.clear()
+    fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20, resume=True)
+    assert calls == [("run", True)] and (run / "model.safetensors").read_bytes() == weights
     check_complete(run)
 
     # An interrupted fit does not continue over data, options or a version that changed.

@@ -244,14 +244,15 @@ def _check_labels(data_dir, labels_csv, folds: int) -> None:
 def _final_model(out: Path, split_csv: Path, config, threshold: float, resumed: bool) -> None:
     """The model on every woman, in fit's own folder (vetted: it holds cohort/, split.csv and
     cv/); a resumed fit keeps one it finished (killed before _record), or continues it."""
-    from thermocad.training.checkpoint import CHECKPOINT
+    from thermocad.training.checkpoint import CHECKPOINT, finished_model
     from thermocad.training.run import train
     from thermocad.utils.files import INCOMPLETE
 
     if resumed and (out / "model.json").is_file() and not (out / INCOMPLETE).exists():
         log("fit: the final model on every woman was finished before, kept")
         return
-    go_on = resumed and (out / CHECKPOINT / "state.json").is_file()
+    # A checkpoint goes on; a model written before the stop (finished_model) is kept as it is.
+    go_on = resumed and ((out / CHECKPOINT / "state.json").is_file() or finished_model(out))
     log("fit: the final model on every woman" + (", from its checkpoint" if go_on else ""))
     train(split_csv, out, config, fold="all", force=True, resume=go_on, threshold=threshold)
 

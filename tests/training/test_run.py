@@ -229,6 +229,13 @@ def test_a_run_stopped_while_removing_its_checkpoint_is_completed_by_resume(spli
     with pytest.raises(ConfigError, match=r"other options .*seed \(0 -> 1\)"):
         train(split, folder, TrainConfig.smoke(tta=0, frozen_cycles=0, cycles=0, seed=1),
               resume=True)  # fmt: skip
+    with pytest.raises(ConfigError, match=r"another threshold .*\(None -> 0.3;"):
+        train(split, folder, cfg, resume=True, threshold=0.3)
+    other = pd.read_csv(split)
+    other["split"] = other["split"].replace({"train": "valid", "valid": "train"})
+    other.to_csv(tmp_path / "other.csv", index=False)
+    with pytest.raises(ConfigError, match=r"other options .*the split \(its women"):
+        train(tmp_path / "other.csv", folder, cfg, resume=True)
     monkeypatch.setattr(trainer, "_open", None)  # nothing is set up or trained again
     assert train(split, folder, cfg, resume=True) == folder
     assert not (folder / "INCOMPLETE").exists()
@@ -386,6 +393,19 @@ def test_resume_after_interruption(split, tmp_path, monkeypatch):
     assert list(so_far["stage"]) == ["head (precomputed)", "frozen"]
     assert so_far["train_loss"].notna().all()
     monkeypatch.setattr(trainer, "_run_stage", real)
+    # A damaged checkpoint is refused by name (it ended in safetensors' or Python's traceback).
+    ckpt = tmp_path / "run" / "checkpoint"
+    weights = ckpt / state["weights"]
+    saved, saved_state = weights.read_bytes(), (ckpt / "state.json").read_text()
+    weights.write_bytes(saved[: len(saved) // 2])
+    with pytest.raises(ConfigError, match=f"{weights}: unreadable checkpoint weights"):
+        train(split, tmp_path / "run", cfg, resume=True)
+    weights.write_bytes(saved)
+    for damaged in ("[1, 2]", json.dumps({k: v for k, v in state.items() if k != "done"})):
+        (ckpt / "state.json").write_text(damaged)
+        with pytest.raises(ConfigError, match="state.json: not a checkpoint's progress"):
+            train(split, tmp_path / "run", cfg, resume=True)
+    (ckpt / "state.json").write_text(saved_state)
     train(split, tmp_path / "run", cfg, resume=True)
     history = pd.read_csv(tmp_path / "run" / "history.csv")
     assert list(history["stage"]).count("frozen") == 1 and len(history) == 5
@@ -509,7 +529,7 @@ def test_final_model_on_all_patients_needs_a_given_threshold(tmp_path):
     run = train(split, tmp_path / "final", config, fold="all", threshold=0.42)
     meta = json.loads((run / "model.json").read_text())
     # Trained on every non-test image (8 here); nothing in-sample is reported as validation.
-    assert sum(meta["data"]["train"]["images"].values()) == 8
+    assert sum(meta["data"]["train"]["images"].values()) == 8 and "valid" not in meta["data"]
     assert meta["threshold"] == 0.42 and meta["threshold_method"] == "given"
     assert meta["metrics"] == {} and not (run / "valid_predictions.csv").exists()
     assert load_bundle(run).threshold == 0.42

@@ -49,9 +49,15 @@ class Checkpoint:
         if not state_file.is_file():
             raise ConfigError(f"{self.dir}: no checkpoint to resume from")
         try:
-            self.state = json.loads(state_file.read_text())
+            state = json.loads(state_file.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{state_file}: unreadable checkpoint ({exc})") from exc
+        kinds = {"done": dict, "rows": list, "lrs": dict}
+        if not isinstance(state, dict) or not all(isinstance(state.get(k), t) for k, t in kinds.items()):  # fmt: skip
+            raise ConfigError(f"{state_file}: not a checkpoint's progress (an object with done, "
+                              "rows and lrs); the run cannot be resumed (train again without "
+                              "--resume, with --force)")  # fmt: skip
+        self.state = state
 
     def saved_weights(self) -> bool:
         """Whether the interrupted run saved weights (the progress names a file, or a stage or
@@ -67,7 +73,12 @@ class Checkpoint:
             raise ConfigError(f"{weights}: the checkpoint's weights are missing; the run cannot "
                               "be resumed (train again without --resume, with --force)")  # fmt: skip
         try:
-            model.load_state_dict(load_file(str(weights)))
+            tensors = load_file(str(weights))
+        except Exception as exc:  # noqa: BLE001 - safetensors' own error type, OSError...
+            raise ConfigError(f"{weights}: unreadable checkpoint weights ({exc}); the run cannot "
+                              "be resumed (train again without --resume, with --force)") from exc  # fmt: skip
+        try:
+            model.load_state_dict(tensors)
         except RuntimeError as exc:
             raise ConfigError(f"{weights}: does not fit the model being resumed") from exc
 
@@ -118,14 +129,24 @@ def finished_model(out_dir: Path) -> bool:
             and (out_dir / META).is_file() and (out_dir / WEIGHTS).is_file())  # fmt: skip
 
 
-def complete_finished(out_dir: Path, options: dict[str, Any]) -> Path | None:
-    """`--resume` on a finished_model (else None): with the options it was trained with
-    (model.json's), what its stop left (checkpoint, mark) goes and the folder is complete;
-    nothing trains."""
+def complete_finished(out_dir: Path, options: dict[str, Any], split_csv: Path,
+                      threshold: float | None) -> Path | None:  # fmt: skip
+    """`--resume` on a finished_model (else None): with the options, split and threshold it
+    was trained with (model.json's), what its stop left (checkpoint, mark) goes and the folder
+    is complete; nothing trains."""
     if not finished_model(out_dir):
         return None
     meta = json.loads((out_dir / META).read_text(encoding="utf-8"))
-    check_resume({**meta.get("config", {}), "fold": meta.get("fold")}, options, out_dir)
+    saved = {**meta.get("config", {}), "fold": meta.get("fold")}
+    if "split_print" in meta:  # recorded since 2026-12-05: the women and their roles
+        saved["split"] = meta["split_print"]
+    split = split_fingerprint(split_csv, options["fold"], saved.get("split"))
+    check_resume(saved, {**options, "split": split}, out_dir)
+    given = meta.get("threshold") if meta.get("threshold_method") == "given" else None
+    if (given is None) != (threshold is None) or (given is not None and abs(given - threshold) > 1e-12):  # fmt: skip
+        raise ConfigError(f"{out_dir}: --resume with another threshold than the finished "
+                          f"model's ({given} -> {threshold}; None: chosen on its validation "
+                          "women); give the same, or start over with --force")  # fmt: skip
     log(f"{out_dir}: its model was written before the run stopped (while removing its "
         "checkpoint); marked complete, nothing trained")  # fmt: skip
     if is_main_process():

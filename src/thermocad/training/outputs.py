@@ -87,12 +87,15 @@ def write_outputs(
         "preprocess_version": PREPROCESS_VERSION,
         "libraries": library_versions(),
         "ensemble": cfg.ensemble,
-        "data": data.summary(),
+        # a final model's valid rows are its training rows: counted once, as train
+        "data": {k: v for k, v in data.summary().items() if not (in_sample and k == "valid")},
         **files,  # trained_files: its files by their bytes, for evaluate --data
         "metrics": {} if in_sample else classification_metrics(y_valid, probs, float(threshold)),
     }
     if baseline is not None:
         meta["baseline"] = baseline.to_dict()
+    if split := ckpt.state.get("options", {}).get("split"):  # what --resume compares
+        meta["split_print"] = split
     if resumed := ckpt.state.get("resumed_inside"):  # not what an uninterrupted run gives
         meta["resumed_inside"] = resumed
         where = ", ".join(f"{r['stage']} after epoch {r['epoch']}" for r in resumed)

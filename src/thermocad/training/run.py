@@ -16,7 +16,7 @@ from thermocad.training.checkpoint import (
     check_resume,
     complete_finished,
     open_run,
-    split_fingerprint,
+    split_fingerprint,  # fmt: skip
     start_run,
 )
 from thermocad.training.config import TrainConfig
@@ -242,8 +242,9 @@ def run_training(
     check_trainable(cfg.to_dict(), resume)  # arch, size, weights: before anything is read
     if threshold is not None and not 0.0 <= threshold <= 1.0:  # model.json's bounds (meta.py)
         raise ConfigError(f"--threshold must be a probability in 0..1, got {threshold}")
-    if resume and (done := complete_finished(out_dir, {**cfg.to_dict(), "fold": fold})):
-        return done  # it stopped while removing its checkpoint: its model is whole
+    options = {**cfg.to_dict(), "fold": fold}  # stopped while removing its checkpoint: whole
+    if resume and (done := complete_finished(out_dir, options, split_csv, threshold)):
+        return done
     if fold == "all":
         log("final model on every patient of the split outside any test set: the per-epoch "
             "valid metrics are in-sample")  # fmt: skip
@@ -290,11 +291,7 @@ def train(
     )
 
 
-def lr_find(
-    split_csv: str | Path,
-    out_png: str | Path,
-    config: TrainConfig | None = None,
-    force: bool = False,
-) -> float:
+def lr_find(split_csv: str | Path, out_png: str | Path, config: TrainConfig | None = None,
+            force: bool = False) -> float:  # fmt: skip
     """Plot loss versus learning rate for the frozen model; return fastai's suggestion."""
     return run_lr_find(Path(split_csv), Path(out_png), config or TrainConfig(), force)
