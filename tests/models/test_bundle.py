@@ -203,3 +203,17 @@ def test_damaged_weights_are_refused_and_old_model_json_loads(bundle_dir):
     del meta["weights_sha256"]  # written before the digest was recorded
     (path / "model.json").write_text(json.dumps(meta))
     assert load_bundle(path).predict(arrays()).shape == (3,)
+
+
+def test_the_same_weights_make_the_same_file(tmp_path):
+    """safetensors writes its metadata in a random order; save_bundle sorts it, so a model
+    trained again to the same weights has the same bytes and weights_sha256."""
+    from safetensors import safe_open
+
+    model = torch.nn.Linear(3, 2)
+    files = {(save_bundle(tmp_path / str(i), model, {"arch": "efficientnet_lite0"}) /
+              "model.safetensors").read_bytes() for i in range(8)}  # fmt: skip
+    assert len(files) == 1
+    with safe_open(str(tmp_path / "0" / "model.safetensors"), "pt") as f:
+        assert f.metadata() == {"arch": "efficientnet_lite0", "format": "pt"}
+        assert torch.equal(f.get_tensor("weight"), model.weight.detach())

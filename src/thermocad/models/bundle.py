@@ -110,10 +110,29 @@ def save_bundle(run_dir: str | Path, model: nn.Module, meta: dict[str, Any]) -> 
     meta = {**meta, "tensors": tensor_shapes(model)}
     with atomic_path(run_dir / WEIGHTS) as tmp:
         save_file(state, str(tmp), metadata={"format": "pt", "arch": str(meta.get("arch"))})
+        _sort_metadata(tmp)  # the same weights, the same bytes (and digest)
         # load_bundle checks the weights against it: a file damaged or replaced is refused.
         meta[DIGEST] = file_sha256(tmp)
     atomic_write_json(run_dir / META, meta)
     return run_dir
+
+
+def _sort_metadata(path: Path) -> None:
+    """Rewrite a safetensors header with its metadata in key order, in place and at the same
+    length: safetensors writes them in a random order, so identical weights made files (and
+    `weights_sha256`) that differed between runs."""
+    import json
+    import struct
+
+    with path.open("r+b") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(n))
+        if "__metadata__" in header:
+            header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+        if len(text) <= n:  # as written, less the spaces that align the data
+            fh.seek(8)
+            fh.write(text.ljust(n))
 
 
 def file_sha256(path: str | Path) -> str:
