@@ -246,3 +246,41 @@ def test_no_box_is_drawn_where_the_crop_keeps_the_whole_frame(monkeypatch):
     monkeypatch.setattr(R, "breast_box", lambda a: (5, 35, 10, 50))
     assert seen_box(bundle, array) == (5, 35, 10, 50)
     assert seen_box(SimpleNamespace(transform=SimpleNamespace(crop="none")), array) is None
+
+
+def test_the_thermogram_colour_bar_says_it_is_clipped_and_gives_the_hottest_pixel():
+    """The scale stops at the 99.5th percentile (a hot marker would wash out the breasts): the
+    bar's arrows and label say so; the hottest pixel is often the one of interest."""
+    from matplotlib.figure import Figure
+
+    from thermocad.inference.explain import draw_thermogram
+
+    array = np.random.default_rng(0).normal(30, 1, (40, 60)).astype(np.float32)
+    array[5, 5] = 36.04
+    fig = Figure()
+    ax = fig.subplots()
+    draw_thermogram(fig, ax, array, "celsius")
+    bar = ax.get_images()[0].colorbar
+    assert bar.extend == "both" and bar.ax.get_ylabel() == "°C (hottest pixel 36.0)"
+    flat = np.full((40, 60), 30.0, np.float32)  # nothing past the scale: no arrows, no note
+    fig = Figure()
+    ax = fig.subplots()
+    draw_thermogram(fig, ax, flat, "celsius")
+    bar = ax.get_images()[0].colorbar
+    assert bar.extend == "neither" and bar.ax.get_ylabel() == "°C"
+
+
+def test_the_overlay_says_when_the_cnn_halfs_p_sick_leaves_out_the_augmented_copies():
+    from matplotlib.figure import Figure
+
+    from thermocad.inference.explain import draw_overlay
+
+    array = np.random.default_rng(0).normal(30, 1, (40, 60)).astype(np.float32)
+    heat = np.full((40, 60), 0.5, np.float32)
+    for one_pass, says in ((False, "(its P(Sick) 0.5281)"),
+                           (True, "(its P(Sick) 0.5281,\nof the image without its "
+                                  "augmented copies)")):  # fmt: skip
+        fig = Figure()
+        ax = fig.subplots()
+        draw_overlay(fig, ax, array, heat, 0.53, 0.5, cnn=0.5281, one_pass=one_pass)
+        assert says in ax.get_title()

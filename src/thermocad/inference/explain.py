@@ -92,17 +92,25 @@ def draw_thermogram(
     """The thermogram in its own unit with a colour bar."""
     low, high = _limits(array)
     image = ax.imshow(array, cmap="inferno", vmin=low, vmax=high)
-    fig.colorbar(image, ax=ax, shrink=0.85, label=_unit_label(unit))
+    # The scale is clipped (a hot marker would wash out the breasts): arrows say so, and the
+    # label gives the hottest pixel, often the one of interest.
+    under, over = bool(np.nanmin(array) < low), bool(np.nanmax(array) > high)
+    extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
+        (under, over), "neither")  # fmt: skip
+    label = _unit_label(unit) + (f" (hottest pixel {np.nanmax(array):.1f})" if over else "")
+    fig.colorbar(image, ax=ax, shrink=0.85, label=label, extend=extend)
     ax.set_title(title)
     ax.set_axis_off()
 
 
 def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: float,
                  threshold: float, cnn: float | None = None, call: bool = True,
-                 seen: tuple[int, int, int, int] | None = None) -> None:  # fmt: skip
+                 seen: tuple[int, int, int, int] | None = None,
+                 one_pass: bool = False) -> None:  # fmt: skip
     """Grad-CAM heatmap over the grey thermogram, titled with P(Sick) and the decision (none
     when not `call`: a score without meaning here), and the CNN half's own P(Sick), which is
-    what the map explains, when the model averages it with the baseline (`cnn`). `seen`
+    what the map explains, when the model averages it with the baseline (`cnn`; `one_pass`:
+    of the image alone, where the model's P(Sick) also averages augmented copies). `seen`
     (`seen_box`): the map is drawn inside the box the network saw, framed, and not outside it,
     where it would read as "no evidence"."""
     from matplotlib.patches import Rectangle
@@ -129,7 +137,8 @@ def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: 
     if seen is not None:
         title += "\nthe network saw the dashed box only"
     if cnn is not None:
-        title += f"\nthe map explains the CNN half (its P(Sick) {cnn:.4f})"
+        alone = ",\nof the image without its augmented copies" if one_pass else ""
+        title += f"\nthe map explains the CNN half (its P(Sick) {cnn:.4f}{alone})"
     if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
         title += "\nthe CNN's Grad-CAM map is empty: nothing in the image raised its P(Sick)"
     ax.set_title(title, fontsize=10)
@@ -165,15 +174,16 @@ def explain_figure(
     cnn: float | None = None,
     call: bool = True,
     seen: tuple[int, int, int, int] | None = None,
+    one_pass: bool = False,
 ) -> Figure:
-    """Four panels: thermogram with colour bar, Grad-CAM overlay (`cnn`, `call`, `seen`: as
-    draw_overlay), mirror, and their difference."""
+    """Four panels: thermogram with colour bar, Grad-CAM overlay (`cnn`, `call`, `seen`,
+    `one_pass`: as draw_overlay), mirror, and their difference."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(17, 4.2), layout="constrained")
     axes = fig.subplots(1, 4)
     draw_thermogram(fig, axes[0], array, unit)
-    draw_overlay(fig, axes[1], array, heatmap, prob, threshold, cnn, call, seen)
+    draw_overlay(fig, axes[1], array, heatmap, prob, threshold, cnn, call, seen, one_pass)
     draw_thermogram(fig, axes[2], mirror(array), unit, title="mirrored about the body midline")
     draw_asymmetry(fig, axes[3], array, unit)
     fig.suptitle(
@@ -206,7 +216,7 @@ def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str 
     threshold = bundle.threshold if threshold is None else threshold
     return explain_figure(array, heat, prob, threshold, unit=unit, title=title,
                           cnn=map_cnn(bundle, array, cnn, base, unit), call=call,
-                          seen=seen_box(bundle, array))  # fmt: skip
+                          seen=seen_box(bundle, array), one_pass=bool(bundle.views()))  # fmt: skip
 
 
 def explain_file(
