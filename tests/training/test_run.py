@@ -397,6 +397,14 @@ def test_resume_after_interruption(split, tmp_path, monkeypatch):
     ckpt = tmp_path / "run" / "checkpoint"
     weights = ckpt / state["weights"]
     saved, saved_state = weights.read_bytes(), (ckpt / "state.json").read_text()
+    flipped = bytearray(saved)
+    flipped[-1] ^= 1  # still parses: a weight changed
+    for damaged in (saved[: len(saved) // 2], bytes(flipped)):
+        weights.write_bytes(damaged)
+        with pytest.raises(ConfigError, match=f"{weights}: the checkpoint's weights changed"):
+            train(split, tmp_path / "run", cfg, resume=True)
+    # A checkpoint from before the digest: what does not parse is still refused by name.
+    (ckpt / "state.json").write_text(json.dumps({**state, "weights_sha256": None}))
     weights.write_bytes(saved[: len(saved) // 2])
     with pytest.raises(ConfigError, match=f"{weights}: unreadable checkpoint weights"):
         train(split, tmp_path / "run", cfg, resume=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from thermocad.models.bundle import FINISHED_TRAINING, META, WEIGHTS
+from thermocad.models.bundle import FINISHED_TRAINING, META, WEIGHTS, file_sha256
 from thermocad.training.distributed import is_main_process
 from thermocad.utils.errors import ConfigError, OutputExistsError
 from thermocad.utils.files import (
@@ -72,6 +72,11 @@ class Checkpoint:
         if not weights.is_file():  # its finished stages would be skipped on a random network
             raise ConfigError(f"{weights}: the checkpoint's weights are missing; the run cannot "
                               "be resumed (train again without --resume, with --force)")  # fmt: skip
+        expected = self.state.get("weights_sha256")
+        if expected and file_sha256(weights) != expected:  # parses, but not the bytes saved
+            raise ConfigError(f"{weights}: the checkpoint's weights changed since they were "
+                              "saved (damaged); the run cannot be resumed (train again "
+                              "without --resume, with --force)")  # fmt: skip
         try:
             tensors = load_file(str(weights))
         except Exception as exc:  # noqa: BLE001 - safetensors' own error type, OSError...
@@ -95,7 +100,8 @@ class Checkpoint:
         name = WEIGHT_FILES[1] if self.state.get("weights") == WEIGHT_FILES[0] else WEIGHT_FILES[0]
         with atomic_path(self.dir / name) as tmp:
             save_file(state, str(tmp))
-        self.state["weights"] = name
+            digest = file_sha256(tmp)  # ~10 ms for lite0's weights
+        self.state.update(weights=name, weights_sha256=digest)
         atomic_write_json(self.dir / "state.json", self.state)
 
 
