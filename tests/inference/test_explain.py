@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -154,10 +156,27 @@ def test_files_of_the_same_name_get_figures_of_their_own(run_dir, dmr_files, tmp
     assert main(["explain", str(run_dir), str(a), str(a), "--out", str(tmp_path / "o")]) == 0
     assert [p.name for p in (tmp_path / "o").iterdir()] == ["T0002_gradcam.png"]
     assert "1 repeated file(s) explained once" in capsys.readouterr().err
-    names = figure_names(["x/T1.txt", "y/T1.txt", "z/T1.npy", "t1.TXT", "T1.txt~2.npy", "T2.txt"])
+    names = figure_names(["x/T1.txt", "y/T1.txt", "z/T1.npy", "t1.TXT", "T1.txt~2.npy", "T2.txt",
+                          "T3.txt.gz"])  # fmt: skip
     assert list(names.values()) == ["T1.txt_gradcam.png", "T1.txt~3_gradcam.png",
                                     "T1.npy_gradcam.png", "t1.TXT~4_gradcam.png",
-                                    "T1.txt~2_gradcam.png", "T2_gradcam.png"]  # fmt: skip
+                                    "T1.txt~2_gradcam.png", "T2_gradcam.png",
+                                    "T3_gradcam.png"]  # fmt: skip
+
+
+def test_a_symlink_loop_among_the_files_is_refused_by_name(run_dir, dmr_files, tmp_path, capsys):
+    """predict and explain: a link that loops (c -> d -> c) is one failed file, named, and the
+    other files are done (Python's resolve() raised RuntimeError: a traceback, nothing done)."""
+    (tmp_path / "loopC.txt").symlink_to(tmp_path / "loopD.txt")
+    (tmp_path / "loopD.txt").symlink_to(tmp_path / "loopC.txt")
+    good = str(dmr_files[0])
+    loop = str(tmp_path / "loopC.txt")
+    assert main(["predict", str(run_dir), loop, good, "--out", str(tmp_path / "p.csv")]) == 1
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 1
+    assert "loopC.txt" in capsys.readouterr().err
+    assert main(["explain", str(run_dir), loop, good, "--out", str(tmp_path / "figs")]) == 1
+    assert [p.name for p in (tmp_path / "figs").iterdir()] == [f"{Path(good).stem}_gradcam.png"]
+    assert "loopC.txt" in capsys.readouterr().err
 
 
 def test_a_figure_written_meanwhile_is_replaced_only_with_force(

@@ -591,3 +591,26 @@ def test_the_two_halves_are_in_the_table(run_dir, dmr_files):
     assert table["prob_baseline"].tolist() == pytest.approx(base.tolist(), abs=1e-5)
     mean = (table["prob_cnn"] + table["prob_baseline"]) / 2  # what prob_sick is
     assert table["prob_sick"].tolist() == pytest.approx(mean.tolist(), abs=1e-5)
+
+
+def test_a_table_written_meanwhile_by_another_predict_is_not_replaced_without_force(
+    tmp_path, monkeypatch
+):
+    """Two predicts to one --out: the check passes for both, then the second's write is refused
+    (it replaced the first's table), unless --force."""
+    import thermocad.utils.files as F
+    from thermocad.inference.tables import write_predictions
+    from thermocad.utils.errors import OutputExistsError
+
+    table = pd.DataFrame({"file": ["T0001.txt"], "patient_id": pd.array([1], dtype="Int64"),
+                          "prob_sick": [0.2], "decision": ["Healthy"], "threshold": [0.4],
+                          "model": ["m"]})  # fmt: skip
+    out = tmp_path / "p.csv"
+    monkeypatch.setattr(F, "check_writable", lambda path, force=False: path)  # both passed it
+    out.write_text("the other predict's table\n")
+    with pytest.raises(OutputExistsError):
+        write_predictions(table, [], out)
+    assert out.read_text() == "the other predict's table\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+    write_predictions(table, [], out, force=True)
+    assert pd.read_csv(out)["file"].tolist() == ["T0001.txt"]

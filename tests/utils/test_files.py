@@ -206,3 +206,15 @@ def test_a_write_that_may_not_replace_refuses_a_file_that_appeared_meanwhile(tmp
         tmp.write_bytes(b"new")
     assert (tmp_path / "new.png").read_bytes() == b"new" and out.read_bytes() == b"first"
     assert sorted(os.listdir(tmp_path)) == ["fig.png", "new.png"]
+
+
+def test_a_link_to_nothing_is_not_written_over_without_force(tmp_path):
+    """A dangling or looping link is something there (exists() says False for it): replaced
+    only with --force, as a file would be."""
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    (tmp_path / "gone.csv").symlink_to(tmp_path / "nowhere.csv")
+    for name in ("a.csv", "gone.csv"):
+        with pytest.raises(OutputExistsError, match="already exists"):
+            check_writable(tmp_path / name)
+        assert check_writable(tmp_path / name, force=True) == tmp_path / name

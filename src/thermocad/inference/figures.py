@@ -61,23 +61,25 @@ def figure_names(files: Iterable[str | os.PathLike]) -> dict[Path, str]:
     case, which collide on macOS and Windows) keep their suffix (T9001.npy_gradcam.png), and
     any still colliding get ~2, ~3, ... in the order given. A file given twice (or a link to
     it) is explained once, and said."""
+    from thermocad.io.find import resolved, strip_suffix
     from thermocad.utils.progress import log
 
     given = [Path(f) for f in files]
     first: dict[Path, Path] = {}
     for path in given:
-        first.setdefault(path.resolve(), path)
+        first.setdefault(resolved(path), path)
     paths = list(first.values())
     if len(paths) < len(given):
         log(f"note: {len(given) - len(paths)} repeated file(s) explained once (the same file "
             "given twice, or a link to it)")  # fmt: skip
+    stems = {path: strip_suffix(path.name) for path in paths}  # T0013.txt.gz -> T0013
     count: dict[str, int] = {}
     for path in paths:
-        count[path.stem.casefold()] = count.get(path.stem.casefold(), 0) + 1
-    used = {p.stem.casefold() for p in paths if count[p.stem.casefold()] == 1}
+        count[stems[path].casefold()] = count.get(stems[path].casefold(), 0) + 1
+    used = {stems[p].casefold() for p in paths if count[stems[p].casefold()] == 1}
     names = {}
     for path in paths:
-        stem = path.stem
+        stem = stems[path]
         if count[stem.casefold()] > 1:
             base = stem = path.name
             n = 1

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from thermocad.inference.tables import COLUMNS, file_row
-from thermocad.io.find import same_names_warning, walk_thermal_files
+from thermocad.io.find import resolved, same_names_warning, walk_thermal_files
 from thermocad.models.words import tta_views
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
@@ -50,7 +50,7 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
     # A folder given twice (or a file inside a given folder, or a link to one) is predicted once.
     from thermocad.utils.progress import log
 
-    unique = list(dict.fromkeys(p.resolve() for p in files))
+    unique = list(dict.fromkeys(resolved(p) for p in files))
     if len(unique) < len(files):
         log(f"{len(files) - len(unique)} repeated file(s) predicted once (the same file given "
             "twice, a link to it, or a file inside a folder also given)")  # fmt: skip
@@ -272,9 +272,9 @@ def run_predict(
         more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
         raise ConfigError("nothing to predict: " + "; ".join(
             failure_line(e).removeprefix("failed: ") for e in problems[:3]) + more)  # fmt: skip
-    given = {Path(p).resolve() for p in paths}
+    given = {resolved(p) for p in paths}
     for path in output_paths(out, fmt).values():
-        if path.resolve() in given:  # --force or not: the input would become its own predictions
+        if resolved(path) in given:  # --force or not: the input would become its own predictions
             raise ConfigError(f"{path}: is one of the files to predict; give --out another name")
         check_writable(path, force)  # fail before the slow part, not after it
     table, errors = _predict_files(bundle, home, files, problems, tta, allow_unit_mismatch)

@@ -109,8 +109,9 @@ def output_paths(out: str | os.PathLike, fmt: str = "csv") -> dict[str, Path]:
     }
 
 
-def _write_table(path: Path, table: pd.DataFrame, fmt: str) -> Path:
-    """CSV, or JSON records with the same fields (missing values as null)."""
+def _write_table(path: Path, table: pd.DataFrame, fmt: str, force: bool) -> Path:
+    """CSV, or JSON records with the same fields (missing values as null); not `force`: never
+    over a file written since the check (another predict to the same --out)."""
     import json
 
     from thermocad.utils.files import atomic_write_csv, atomic_write_json, printable_name
@@ -119,10 +120,11 @@ def _write_table(path: Path, table: pd.DataFrame, fmt: str) -> Path:
     if "threshold" in table:  # written without float noise; the calls were made before
         table = table.assign(threshold=table["threshold"].map(tidy))
     if fmt == "csv":
-        return atomic_write_csv(path, table)
+        return atomic_write_csv(path, table, replace=force)
     # A file name that is not UTF-8 is written with its odd bytes escaped, as in the CSV.
     names = {c: table[c].map(printable_name) for c in ("file", "error") if c in table}
-    return atomic_write_json(path, json.loads(table.assign(**names).to_json(orient="records")))
+    records = json.loads(table.assign(**names).to_json(orient="records"))
+    return atomic_write_json(path, records, replace=force)
 
 
 def write_predictions(
@@ -143,10 +145,10 @@ def write_predictions(
     targets = output_paths(out, fmt)
     for path in targets.values():
         check_writable(path, force)
-    written = {"files": _write_table(targets["files"], table, fmt)} if len(table) else {}
+    written = {"files": _write_table(targets["files"], table, fmt, force)} if len(table) else {}
     patients = patient_table(table)
     if (table.dropna(subset=["patient_id"])["patient_id"].value_counts() > 1).any():
-        written["patients"] = _write_table(targets["patients"], patients, fmt)
+        written["patients"] = _write_table(targets["patients"], patients, fmt, force)
         if unnamed := int(table["patient_id"].isna().sum()):
             from thermocad.utils.progress import log
 
@@ -154,7 +156,7 @@ def write_predictions(
                 f"not in {targets['patients'].name}")  # fmt: skip
     if errors:
         frame = pd.DataFrame(list(errors), columns=["file", "error"])
-        written["errors"] = _write_table(targets["errors"], frame, fmt)
+        written["errors"] = _write_table(targets["errors"], frame, fmt, force)
     # With --force, a stale side file from an earlier run would contradict this one.
     for key in ("files", "patients", "errors"):
         if key not in written and targets[key].is_file():

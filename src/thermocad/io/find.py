@@ -142,3 +142,13 @@ def find_thermal_files(data_dir: str | os.PathLike) -> list[Path]:
     for where, problem in problems:  # unseen files would silently shrink a cohort or a render
         log(f"warning: {where}: {problem}; skipped")
     return found
+
+
+def resolved(path: str | os.PathLike) -> Path:
+    """`path` with its links followed, or as an absolute path where they loop (Python 3.11's
+    resolve() raises RuntimeError there, not OSError): the file is then refused where it is
+    read, by name ("Too many levels of symbolic links"), not with a traceback."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(path).absolute()

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from thermocad.io.find import strip_suffix
+from thermocad.io.find import resolved, strip_suffix
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     INCOMPLETE,
@@ -150,7 +150,7 @@ def _start(data_dir, out_dir, sheet, force: bool) -> tuple[dict[Path, str], Path
     paths = find_thermal_files(data_dir)
     if not paths:
         raise ConfigError(f"{data_dir}: no thermal files found")
-    if sheet is not None and Path(sheet).resolve() in {p.resolve() for p in paths}:
+    if sheet is not None and resolved(sheet) in {resolved(p) for p in paths}:
         raise ConfigError(f"{sheet}: --sheet names one of the thermograms to render; "
                           "give the sheet a name of its own")  # fmt: skip
     names = output_names(paths, data_dir)

@@ -109,10 +109,11 @@ def not_utf8_part(path: str | os.PathLike) -> str | None:
     return None
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+def atomic_write_text(path: str | os.PathLike, text: str, replace: bool = True) -> Path:
     """Write text to `path` atomically (readers never see a half-written file). A file name
-    that is not UTF-8 (Linux allows any bytes) is written with its odd bytes escaped (\\udcff)."""
-    with atomic_path(path) as tmp:
+    that is not UTF-8 (Linux allows any bytes) is written with its odd bytes escaped (\\udcff).
+    `replace`: as atomic_path's (False: never over a file written meanwhile)."""
+    with atomic_path(path, replace=replace) as tmp:
         tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
     return Path(path)
 
@@ -123,9 +124,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return Path(path)
 
 
-def atomic_write_csv(path: str | os.PathLike, table: Any) -> Path:
-    """Write a pandas DataFrame to `path` as CSV without its index, atomically."""
-    with atomic_path(path, suffix=".csv") as tmp:
+def atomic_write_csv(path: str | os.PathLike, table: Any, replace: bool = True) -> Path:
+    """Write a pandas DataFrame to `path` as CSV without its index, atomically (`replace`: as
+    atomic_path's)."""
+    with atomic_path(path, suffix=".csv", replace=replace) as tmp:
         table.to_csv(tmp, index=False, errors="backslashreplace")  # as atomic_write_text
     return Path(path)
 
@@ -162,10 +164,11 @@ def _json_key(key: Any) -> str:
     return str(key)
 
 
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """`obj` as strict JSON (clean_json: NaN is null), written atomically."""
+def atomic_write_json(path: str | os.PathLike, obj: Any, replace: bool = True) -> Path:
+    """`obj` as strict JSON (clean_json: NaN is null), written atomically (`replace`: as
+    atomic_path's)."""
     text = json.dumps(clean_json(obj), indent=2, sort_keys=False, default=str, allow_nan=False)
-    return atomic_write_text(path, text + "\n")
+    return atomic_write_text(path, text + "\n", replace)
 
 
 def check_apart(out: str | os.PathLike, data_dir: str | os.PathLike, flag: str = "--out") -> None:
@@ -187,7 +190,7 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
     path = Path(path)
     if path.is_dir():  # --force or not: a file is not written over a folder
         raise OutputPathError(f"{path} is a folder; give the name of a file to write")
-    if path.exists() and not force:
+    if (path.exists() or path.is_symlink()) and not force:  # a link to nothing is there too
         raise OutputExistsError(
             f"{path} already exists; use --force (force=True in Python) to overwrite it"
         )
