@@ -55,6 +55,9 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
         "its CNN half alone" in text and "![roc](roc.png)" in text and (out / "roc.png").is_file()
     )
     assert "Room drift: not measured (fewer than 10 Healthy women" in text  # 8 of them
+    # A smoke run says so above its figures, as predict does (they read as a result).
+    assert saved["model_warnings"] and "is a smoke run" in saved["model_warnings"][0]
+    assert text.split("\n")[2].startswith("**Warning: this model") and "smoke run" in text
     assert result["lockbox"]["models"] == 1
     with pytest.raises(OutputExistsError, match="holds an earlier evaluation; --force replaces it"):
         evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)
@@ -101,12 +104,13 @@ def test_labelled_women_without_a_score_are_refused_or_listed(run_dir, new_women
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["women"] == women
     lines = (out / "external.md").read_text().splitlines()
-    assert lines[2].startswith("**14 of 18 labelled women scored (Sick: 7 of 9, Healthy: 7 of 9)")
-    assert "4 not scored (listed below, with why)" in lines[2]
+    assert lines[2].startswith("**Warning: this model is a smoke run")  # the run_dir fixture's
+    assert lines[4].startswith("**14 of 18 labelled women scored (Sick: 7 of 9, Healthy: 7 of 9)")
+    assert "4 not scored (listed below, with why)" in lines[4]
     assert (
         f"- Not scored: patient {healthy[0]} (Healthy): T{healthy[0]:04d}.txt: deodorant" in lines
     )
-    assert lines[6].startswith("- Not scored: patient 300 (Sick): no file (none named T0300... in")
+    assert lines[8].startswith("- Not scored: patient 300 (Sick): no file (none named T0300... in")
 
 
 def test_external_refuses_women_who_trained_the_model(run_dir, new_women, tmp_path):

@@ -16,7 +16,7 @@ import pandas as pd
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
 from thermocad.io.labels import with_y
-from thermocad.models.words import model_name
+from thermocad.models.words import log_model_warnings, model_name, not_a_model_warning
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
 from thermocad.utils.lock import writes_folder
@@ -242,6 +242,7 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
     check_split_rows(rows, on, run_dir, split_csv)  # test women new to it, valid not trainers
     check_writable(out / "metrics.json", force)
     bundle = load_model(run_dir, device)
+    log_model_warnings(bundle.meta)  # a smoke run, synthetic women...: as predict says
     for name in ("metrics.json", "predictions.csv"):  # an earlier evaluation's (--force): an
         (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots
     thr, source = threshold or (bundle.threshold, "model.json (validation data)")
@@ -258,6 +259,7 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
         # As the comparison names it: the CNN averaged with the baseline is ARCH+baseline.
         model=model_name(bundle.meta),
         threshold_source=source,
+        model_warnings=not_a_model_warning(bundle.meta).splitlines(),
     )
     result["plots"] = write_plots(pred, thr, out, run_dir / "history.csv", unit=bundle.unit)
     atomic_write_csv(out / "predictions.csv", pred)

@@ -37,7 +37,7 @@ from thermocad.evaluation.evaluate import (
 from thermocad.evaluation.external_report import markdown
 from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.evaluation.periods import period_columns
-from thermocad.models.words import model_name
+from thermocad.models.words import log_model_warnings, model_name
 from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 from thermocad.utils.files import (
     atomic_write_csv,
@@ -165,6 +165,7 @@ def evaluate_external(
     out = _out_folder(run_dir, data_dir, out_dir, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
+    log_model_warnings(bundle.meta)
     threshold = float(bundle.threshold)  # the calls and the ledger: as predict makes them
     labels = read_labels(labels_csv)
     apart = _numbered_apart(bundle.meta, run_dir, data_dir, labels, numbered_apart)
@@ -213,11 +214,13 @@ def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
     """What metrics.json says beside the figures: the views averaged, where the threshold was
     chosen, the rooms, the new women's confound audit."""
     from thermocad.evaluation.confounds import audit_notes, confound_audit
+    from thermocad.inference.notes import tta_row_note
+    from thermocad.models.words import not_a_model_warning
 
     audit = confound_audit(cohort)
-    from thermocad.inference.notes import tta_row_note
-
     return {
+        # a smoke run, a model of synthetic women, one its own CV found of no use: as predict
+        "model_warnings": not_a_model_warning(bundle.meta).splitlines(),
         "tta": bundle.views(tta),  # the augmented copies each prediction averaged
         "tta_note": tta_row_note(bundle.meta, tta, bundle.views(tta)),  # scored without them
         "threshold_chosen_on": (bundle.meta.get("threshold_provenance") or {}).get("chosen_on"),

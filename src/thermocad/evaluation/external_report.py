@@ -16,6 +16,7 @@ def markdown(result: dict) -> str:
     lines = [
         f"# {result['model']} on new women",
         "",
+        *[f"**{w[0].upper()}{w[1:]}.**\n" for w in result.get("model_warnings", [])],
         *_coverage(result.get("women")),
         *_set_aside(result),
         f"Model: `{result['run']}` (threshold {result['threshold']:.4f}, stored in its "

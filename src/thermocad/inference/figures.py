@@ -29,18 +29,16 @@ def load_explained(run_dir: str | os.PathLike, device: str = "auto") -> ModelBun
     """The PyTorch model Grad-CAM explains, with its warnings logged (each once): an exported
     .onnx file, a missing extra, a bad model or --device are the command's errors."""
     from thermocad.inference.loading import load_model
-    from thermocad.models.words import not_a_model_warning
+    from thermocad.models.words import log_model_warnings
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.extras import require
-    from thermocad.utils.progress import log
 
     if Path(run_dir).suffix.lower() == ".onnx":
         raise ConfigError(f"{run_dir}: Grad-CAM needs the PyTorch model; give its run folder")
     require("torch", "timm", extra="train")
     require("pytorch_grad_cam", extra="explain")
     bundle = load_model(run_dir, device)
-    for warning in not_a_model_warning(bundle.meta).splitlines():  # each a log line
-        log(warning)
+    log_model_warnings(bundle.meta)
     return bundle
 
 

@@ -209,11 +209,10 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
                    workers: int | None = None) -> tuple[pd.DataFrame, list[FileError]]:  # fmt: skip
     """predict_paths() once the model is loaded and its files collected (`errors`: the paths
     that held none); `home`: where the model's training record is (None: nowhere)."""
-    from thermocad.models.words import edited_threshold_note, not_a_model_warning
+    from thermocad.models.words import edited_threshold_note, log_model_warnings
     from thermocad.utils.progress import log
 
-    for warning in not_a_model_warning(bundle.meta).splitlines():  # each a log line
-        log(warning)
+    log_model_warnings(bundle.meta)
     if note := edited_threshold_note(bundle.meta):
         log(f"note: {note}")
     table, read_errors = predict_bundle(

@@ -95,6 +95,14 @@ def not_a_model_warning(meta: dict) -> str:
     return "\n".join(lines)
 
 
+def log_model_warnings(meta: dict) -> None:
+    """not_a_model_warning's lines in the log, one each (predict, explain, evaluate)."""
+    from thermocad.utils.progress import log
+
+    for warning in not_a_model_warning(meta).splitlines():
+        log(warning)
+
+
 def edited_threshold_note(meta: dict) -> str:
     """'' or a note when model.json's threshold is not the one its cross-validation chose
     (`threshold_provenance`, written by `thermocad fit`): the figures measured at that one do
