@@ -98,9 +98,9 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path, capsys):
     assert not fig.exists()
 
 
-def test_explain_checks_its_input_before_its_output(run_dir, tmp_path, capsys):
-    # A folder given as FILE is said as such, whatever --out: the output's checks come after
-    # (its --out inside the folder's parent was refused as "inside the data folder").
+def test_explain_checks_its_input_before_its_output(run_dir, dmr_files, tmp_path, capsys):
+    # A folder of no thermal files is said as such, whatever --out: the output's checks come
+    # after (its --out inside the folder's parent was refused as "inside the data folder").
     folder = tmp_path / "some_folder"
     folder.mkdir()
     (tmp_path / "figs2").mkdir()
@@ -108,7 +108,13 @@ def test_explain_checks_its_input_before_its_output(run_dir, tmp_path, capsys):
     for out in (tmp_path / "figs2", tmp_path / "elsewhere"):
         assert main(["explain", str(run_dir), str(folder), "--out", str(out)]) == 2
         err = capsys.readouterr().err
-        assert err.endswith(f"thermocad: error: {folder}: is a directory, not a thermal file\n")
+        assert err.endswith(f"error: nothing to explain: {folder}: folder contains no thermal "
+                            "files\n")  # fmt: skip
+    # A folder of thermograms is explained file by file, as predict walks it (it was refused).
+    shutil.copy(dmr_files[0], folder / "T0001.txt")
+    (folder / "notes.md").write_text("not a thermogram")
+    assert main(["explain", str(run_dir), str(folder), "--out", str(tmp_path / "f3")]) == 0
+    assert [p.name for p in (tmp_path / "f3").iterdir()] == ["T0001_gradcam.png"]
     missing = tmp_path / "gone.txt"
     assert main(["explain", str(run_dir), str(missing), "--out", str(tmp_path)]) == 2
     assert f"{missing}: cannot read the file" in capsys.readouterr().err

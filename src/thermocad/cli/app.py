@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from thermocad.cli import output_file
 from thermocad.models.device import DEVICE_HELP
@@ -43,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="Grad-CAM figure for each thermogram given")
     p.add_argument("run_dir", metavar="MODEL", help="run folder (train's or fit's): Grad-CAM "
                    "needs its PyTorch model, not an exported .onnx file")  # fmt: skip
-    p.add_argument("files", nargs="+", metavar="FILE", help="thermal file(s) to explain")
+    p.add_argument("files", nargs="+", metavar="FILE", help="thermal file(s) to explain, or "
+                   "folders of them (searched as predict does)")  # fmt: skip
     p.add_argument("--out", required=True, help="output folder for FILE_gradcam.png")
     p.add_argument("--allow-unit-mismatch", action="store_true", help="see `predict`")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
@@ -95,15 +97,22 @@ def _explain(args: argparse.Namespace) -> int:
 
     check_out_dir(args.out)
     bundle = load_explained(args.run_dir, args.device)
-    names = figure_names(args.files)  # files of the same name get figures of their own
-    failed = 0
+    files, problems = _files_in(args.files)
+    if not files:  # said as predict says it: one line, exit status 2
+        from thermocad.utils.errors import ConfigError
+
+        raise ConfigError("nothing to explain: " + "; ".join(f"{w}: {y}" for w, y in problems[:3]))
+    names = figure_names(files)  # files of the same name get figures of their own
+    for where, why in problems:
+        log(f"failed: {where}: {why}")
+    failed = len(problems)
     for file, name in names.items():
         try:
             path = explain_file(args.run_dir, file, args.out, force=args.force,
                                 allow_unit_mismatch=args.allow_unit_mismatch, bundle=bundle,
                                 name=name)  # fmt: skip
         except ThermocadError as exc:
-            if len(names) == 1:  # one file: its error is the command's (exit status 2)
+            if len(names) == 1 and not problems:  # one file: its error is the command's
                 raise
             log(f"failed: {exc}")  # several: the others are still explained
             failed += 1
@@ -111,6 +120,22 @@ def _explain(args: argparse.Namespace) -> int:
         renamed = name != own_name(file)
         log(f"wrote {path}" + (f" (for {file}: another file given has its name)" * renamed))
     return 1 if failed else 0
+
+
+def _files_in(given: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """explain's files: each FILE as given, each folder's thermal files (as predict walks it);
+    and (where, why) for what a folder held that cannot be explained, or a folder of none."""
+    from thermocad.io.find import walk_thermal_files
+
+    files, problems = [], []
+    for item in given:
+        if not Path(item).is_dir():
+            files.append(item)
+            continue
+        found, bad = walk_thermal_files(item)
+        files += [str(f) for f in found]
+        problems += bad + [(item, "folder contains no thermal files")] * (not found and not bad)
+    return files, problems
 
 
 def _serve(args: argparse.Namespace) -> int:
