@@ -243,9 +243,10 @@ def _inline_png(fig, alt: str) -> str:
 
 def answer_file(
     bundle: ModelBundle, path: str | None, allow_unit_mismatch: bool,
-    seen: frozenset[str] = frozenset(),
+    seen: frozenset[str] = frozenset(), example: bool = False,
 ) -> tuple[Any, ...]:  # fmt: skip
     """The page's outputs for a file path; errors become a readable status, never a traceback.
+    `example`: the file is one of the app's synthetic examples, clicked rather than uploaded.
 
     The file is Gradio's: identical uploads (and the bytes of an example) share one path in its
     cache, so it is only ever read, into a private copy per request that alone is deleted."""
@@ -261,11 +262,14 @@ def answer_file(
         except ThermocadError as exc:
             # Server-side paths mean nothing to the user; show the name they uploaded.
             message = str(exc).replace(str(copy), upload.name).replace(str(upload), upload.name)
+            again = "click the example again" if example else "upload the file again"
             message = message.replace("pass --allow-unit-mismatch",
-                                      f"tick '{ALLOW_LABEL}' and upload the file again")  # fmt: skip
+                                      f"tick '{ALLOW_LABEL}' and {again}")  # fmt: skip
             answer = _error(message)
         except FileNotFoundError:
-            answer = _error(f"{upload.name}: the upload is gone; upload it again")
+            answer = _error(f"{upload.name}: the example file is gone (its folder was removed); "
+                            "restart the app" if example else
+                            f"{upload.name}: the upload is gone; upload it again")  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - the page must answer, whatever the file holds
             traceback.print_exc()
             answer = _error(f"{upload.name}: could not be analysed ({type(exc).__name__}); "

@@ -70,6 +70,7 @@ def build_app(
     if examples is None:
         examples = synthetic_examples(examples_folder(), shape=example_shape(bundle.meta))
     # Gradio owns its upload cache (never deleted here): its sweep removes uploads after 10 min.
+    # The examples are not in it (_add_examples).
     with gr.Blocks(title="thermocad", delete_cache=(600, 600)) as demo:
         gr.Markdown(_header(bundle))
         gr.Markdown(DISCLAIMER, elem_id="disclaimer")
@@ -103,7 +104,7 @@ def build_app(
             concurrency_limit=CONCURRENCY,
         )
         if examples:
-            _add_examples(bundle, examples, upload, outputs)
+            _add_examples(bundle, examples, allow, outputs)
         demo.load(None, js=PAGE_JS)
     return demo
 
@@ -136,21 +137,31 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
     return text
 
 
-def _add_examples(bundle: ModelBundle, examples, upload, outputs) -> None:
-    """One-click example files under the upload box (inside a gr.Blocks context)."""
+def _add_examples(bundle: ModelBundle, examples, allow, outputs) -> None:
+    """One-click example files under the upload box (inside a gr.Blocks context). A click
+    answers the file in thermocad's own examples folder, chosen by its place in the list: not
+    gr.Examples, which serves copies in Gradio's cache that its sweep (delete_cache) removes
+    after 10 minutes, and that another Gradio app on this machine shares (named by content)."""
     import gradio as gr
+
+    from thermocad.inference.examples import answer_example
 
     if not isinstance(examples, dict):
         examples = {Path(p): Path(p).name for p in examples}
-    gr.Examples(
-        examples=[[str(p)] for p in examples],
-        example_labels=list(examples.values()),
-        inputs=[upload],
-        outputs=outputs,
-        fn=lambda path: answer_file(bundle, path, False),
-        run_on_click=True,
-        cache_examples=False,
+    files, labels = list(examples), list(examples.values())
+    shelf = gr.Dataset(
+        components=["textbox"],
+        samples=[[label] for label in labels],
+        sample_labels=labels,
+        type="index",
         label="Synthetic examples (not patients)",
+        elem_id="examples",
+    )
+    shelf.click(
+        lambda index, ok: answer_example(bundle, files, index, ok),
+        inputs=[shelf, allow],
+        outputs=outputs,
+        api_visibility="undocumented",
     )
 
 

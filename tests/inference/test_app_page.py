@@ -1,0 +1,71 @@
+"""Web app: the page in a real headless Chromium (examples, uploads that never arrive, a
+phone's width) and the answers to an example click."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import chromium_available
+from tests.helpers.app import chromium, textbox
+from tests.helpers.net import free_port
+
+needs_chromium = pytest.mark.skipif(
+    not chromium_available(), reason="chromium/chromedriver not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def bundle(run_dir):
+    from thermocad.models.bundle import load_bundle
+
+    return load_bundle(run_dir)
+
+
+def test_an_example_click_answers_the_apps_own_file_and_never_says_upload(bundle, tmp_path):
+    from thermocad.inference.examples import answer_example, synthetic_examples
+
+    files = list(synthetic_examples(tmp_path / "examples", n_patients=2, shape=(64, 80)))
+    *_, result, status, call, cleared = answer_example(bundle, files, 1, False)
+    assert result.startswith("T9002.txt: P(Sick)") and status.startswith("T9002.txt: analysed")
+    assert cleared is None  # the upload box stays empty
+    files[0].unlink()  # the examples folder damaged under the running app
+    *_, result, status, call, _ = answer_example(bundle, files, 0, False)
+    assert status == ("Error: T9001.txt: the example file is gone (its folder was removed); "
+                      "restart the app")  # fmt: skip
+    assert "upload" not in status and "upload" not in call and result == ""
+    # An index from no button (an API call): the page's prompt, not a traceback.
+    assert answer_example(bundle, files, 7, False)[3].startswith("Upload a thermal")
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_browser_examples_answer_after_gradio_sweeps_its_cache(run_dir, tmp_path, monkeypatch):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from thermocad.inference.app import serve
+
+    cache = tmp_path / "gradio"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))  # this app's own Gradio cache
+    port = free_port()
+    demo = serve(run_dir, port=port, block=False)
+    driver = chromium()
+    wait = WebDriverWait(driver, 90)
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        first = "//button[contains(., 'synthetic #1')]"
+        example = wait.until(lambda d: d.find_element(By.XPATH, first))
+        # What delete_cache does 10-20 minutes after the start (or another app's sweep, as
+        # Gradio names its copies by their content): every file of Gradio's cache is gone.
+        shutil.rmtree(cache, ignore_errors=True)
+        example.click()
+        wait.until(lambda d: textbox(d, "status").startswith("T9001.txt: analysed"))
+        assert textbox(driver, "result").startswith("T9001.txt: P(Sick)")
+        assert "Called" in driver.find_element(By.ID, "verdict").text
+        driver.find_element(By.XPATH, "//button[contains(., 'synthetic #2')]").click()
+        wait.until(lambda d: textbox(d, "status").startswith("T9002.txt: analysed"))
+    finally:
+        driver.quit()
+        demo.close()
