@@ -69,3 +69,63 @@ def test_browser_examples_answer_after_gradio_sweeps_its_cache(run_dir, tmp_path
     finally:
         driver.quit()
         demo.close()
+
+
+def _shown(driver, elem_id: str) -> int:
+    """How many images the page's figure `elem_id` (thermogram, overlay) shows."""
+    from selenium.webdriver.common.by import By
+
+    return len(driver.find_elements(By.CSS_SELECTOR, f"#{elem_id} img"))
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_browser_a_file_that_never_reaches_the_server_leaves_no_result(
+    run_dir, dmr_files, tmp_path
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from thermocad.inference.app import GRADIO_MAX_MB, serve
+
+    port = free_port()
+    demo = serve(run_dir, port=port, block=False)
+    driver = chromium()
+    wait = WebDriverWait(driver, 90)
+    file_input = "#upload input[type=file]"
+
+    def verdict() -> str:
+        return driver.find_element(By.ID, "verdict").text
+
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, file_input)).send_keys(
+            str(dmr_files[0])
+        )
+        first = dmr_files[0].name
+        wait.until(lambda d: textbox(d, "status").startswith(f"{first}: analysed"))
+        assert "Called" in verdict() and _shown(driver, "thermogram") == 1
+        # Over Gradio's own cap the file is never sent: the last result goes at once.
+        huge = tmp_path / "huge.npy"
+        with open(huge, "wb") as fh:
+            fh.truncate((GRADIO_MAX_MB + 1) * 1024 * 1024)  # sparse: no disk to speak of
+        driver.find_element(By.CSS_SELECTOR, file_input).send_keys(str(huge))
+        wait.until(lambda d: textbox(d, "status").startswith("huge.npy: not analysed"))
+        assert textbox(driver, "result") == "" and "Called" not in verdict()
+        assert _shown(driver, "thermogram") == _shown(driver, "overlay") == 0
+        # The same file as before, whose answer is the same as the last one: shown again in
+        # full (the clearing went through Gradio's state, not around it).
+        driver.find_element(By.CSS_SELECTOR, file_input).send_keys(str(dmr_files[0]))
+        wait.until(lambda d: textbox(d, "status").startswith(f"{first}: analysed"))
+        assert "Called" in verdict() and _shown(driver, "thermogram") == 1
+        assert textbox(driver, "result").startswith(f"{first}: P(Sick)")
+        # The server stops (or the network drops): the upload never arrives, and the page shows
+        # no result, only the new file's name, not the last file's verdict beside it.
+        demo.close()
+        driver.find_element(By.CSS_SELECTOR, file_input).send_keys(str(dmr_files[1]))
+        wait.until(lambda d: textbox(d, "status") == f"{dmr_files[1].name}: uploading\u2026")
+        assert textbox(driver, "result") == "" and "Called" not in verdict()
+        assert _shown(driver, "thermogram") == _shown(driver, "overlay") == 0
+    finally:
+        driver.quit()
+        demo.close()

@@ -41,13 +41,22 @@ DISCLAIMER = (
 GRADIO_MAX_MB = 5 * MAX_UPLOAD_MB
 
 # Run once by the page (assets/page.js): the result and status read-only instead of disabled
-# (reachable by Tab and screen readers), and a file over Gradio's cap clears the last result.
+# (reachable by Tab and screen readers), and every file chosen or dropped clears the last
+# result at once (through PENDING_JS), so an upload that never reaches the server (over
+# Gradio's cap, the server stopped, the network down) leaves no other file's result standing.
 PAGE_JS = (
     (Path(__file__).parent / "assets" / "page.js")
     .read_text(encoding="utf-8")
     .replace("GRADIO_MAX_MB", str(GRADIO_MAX_MB))
     .replace("MAX_UPLOAD_MB", str(MAX_UPLOAD_MB))
 )
+
+
+# The hidden #pending button's click, in the browser only (no server): empties the verdict,
+# the figures and the Result, and says in Status what page.js left in window.thermocadPending.
+# Through Gradio's own state, so the server's answer replaces it even when it is the same as
+# the last one (a file uploaded again).
+PENDING_JS = "() => ['', '', '', window.thermocadPending || '', '']"
 
 
 def build_app(
@@ -96,6 +105,8 @@ def build_app(
             with gr.Column(min_width=400, visible=explained):
                 overlay = gr.HTML(label="Grad-CAM overlay", elem_id="overlay", visible=explained)
         outputs = [thermogram, overlay, result, status, call, upload]
+        pending = gr.Button("Clear the last result", visible="hidden", elem_id="pending")
+        pending.click(None, js=PENDING_JS, outputs=outputs[:5], queue=False)
         upload.upload(
             lambda path, ok: answer_file(bundle, path, ok, seen),
             inputs=[upload, allow],
