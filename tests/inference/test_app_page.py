@@ -129,3 +129,27 @@ def test_browser_a_file_that_never_reaches_the_server_leaves_no_result(
     finally:
         driver.quit()
         demo.close()
+
+
+def test_the_verdict_says_when_the_model_makes_no_result(bundle, dmr_files, monkeypatch):
+    from thermocad.inference.app import answer_file
+
+    path = str(dmr_files[0])
+    assert bundle.meta["config"]["max_batches"]  # the tests' model is a smoke run
+    call = answer_file(bundle, path, False)[4]
+    # In the verdict box itself, under the call: the header that says it scrolls away.
+    assert "below the threshold" in call or "at or above the threshold" in call
+    assert '<div style="font-weight:700">Smoke-run model: not a result.</div>' in call
+    monkeypatch.setitem(bundle.meta, "data", {"synthetic_share": 1.0})
+    call = answer_file(bundle, path, False)[4]
+    assert (
+        "Smoke-run model: not a result. Model trained on synthetic women: a demonstration." in call
+    )
+    monkeypatch.setitem(bundle.meta, "config", {**bundle.meta["config"], "max_batches": None})
+    monkeypatch.setitem(bundle.meta, "data", {"synthetic_share": 0.4})
+    call = answer_file(bundle, path, False)[4]
+    assert "Model trained partly (40%) on synthetic women: a demonstration." in call
+    assert "Smoke-run" not in call
+    monkeypatch.setitem(bundle.meta, "data", {})  # a model of women, trained in full: no line
+    call = answer_file(bundle, path, False)[4]
+    assert "Smoke-run" not in call and "synthetic women" not in call

@@ -56,15 +56,20 @@ _VERDICTS = {
 }
 
 
-def verdict(kind: str, detail: str, small: str = "") -> str:
-    """The call in large type, with one line of detail and an optional smaller line: HTML, the
-    upload's name escaped. role=status so that a screen reader announces it."""
+def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
+    """The call in large type, with one line of detail, an optional warning in bold (a model
+    that makes no result: the header, which says so, scrolls away on a phone) and an optional
+    smaller line: HTML, the upload's name escaped. role=status so that a screen reader
+    announces it."""
     import html
 
     colour, sign, words = _VERDICTS[kind]
     small = (
         f'<div style="font-size:0.85em;opacity:0.85">{html.escape(small)}</div>' if small else ""
     )
+    small = (
+        f'<div style="font-weight:700">{html.escape(warning)}</div>' if warning else ""
+    ) + small
     border = "dashed" if kind == "error" else "solid"  # an error is not a result
     return (f'<div role="status" aria-live="polite" class="verdict verdict-{kind}" style="border:3px '
             f'{border} {colour};border-radius:8px;padding:0.5em 0.8em;margin:0.3em 0">'
@@ -116,14 +121,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
     `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
     from thermocad.inference.explain import draw_thermogram, map_cnn
-    from thermocad.inference.notes import (
-        called,
-        input_notes,
-        result_line,
-        shown,
-        training_note,
-        void_note,
-    )
+    from thermocad.inference.notes import input_notes, result_line, training_note, void_note
     from thermocad.inference.predict import check_unit
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
@@ -146,13 +144,6 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     training = training_note(path.name, seen, bundle.meta)
     if note := "; ".join(n for n in [*found.values(), training] if n):
         result += f" Note: {note}."
-    p, t = shown(prob, bundle.threshold)
-    if (made := called(prob, bundle.threshold, not void)) is None:
-        call = verdict("none", f"{path.name}: {void}.", f"P(Sick) {p} shown only for completeness.")
-    else:
-        small = " ".join(_headlines(training, found)) or _view_line(path.name)
-        call = verdict(made.lower(), f"{path.name}: P(Sick) {p}, "
-                       f"{'at or above' if made == 'Sick' else 'below'} the threshold {t}.", small)  # fmt: skip
     return Answer(
         thermogram=_inline_png(
             _one_panel(draw_thermogram, array, thermogram.unit),
@@ -160,9 +151,26 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
         ),  # fmt: skip
         overlay=_overlay(bundle, array, heat, prob, explained, call=not void),
         result=result,
+        verdict=_call_box(bundle, path.name, prob, void, training, found),
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
-        verdict=call,
     )
+
+
+def _call_box(bundle, name: str, prob: float, void: str, training: str,
+              found: dict[str, str]) -> str:  # fmt: skip
+    """The verdict for one analysed file: the call or no call (`void`), with the notes that
+    qualify it and what kind of model made it."""
+    from thermocad.inference.notes import called, shown
+    from thermocad.models.words import demonstration_headline
+
+    p, t = shown(prob, bundle.threshold)
+    demo = demonstration_headline(bundle.meta)  # a smoke run, synthetic women: said in the box
+    if (made := called(prob, bundle.threshold, not void)) is None:
+        return verdict("none", f"{name}: {void}.", f"P(Sick) {p} shown only for completeness.",
+                       demo)  # fmt: skip
+    small = " ".join(_headlines(training, found)) or _view_line(name)
+    side = "at or above" if made == "Sick" else "below"
+    return verdict(made.lower(), f"{name}: P(Sick) {p}, {side} the threshold {t}.", small, demo)
 
 
 def can_explain(bundle: ModelBundle | OnnxModel) -> bool:

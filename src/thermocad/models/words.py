@@ -95,6 +95,18 @@ def not_a_model_warning(meta: dict) -> str:
     return "\n".join(lines)
 
 
+def demonstration_headline(meta: dict) -> str:
+    """'' or a few words for the app's verdict box on a model that makes no result: a smoke run,
+    or one trained on `thermocad synth`'s women (`not_a_model_warning` says it at length)."""
+    said = []
+    if (meta.get("config") or {}).get("max_batches"):
+        said.append("Smoke-run model: not a result.")
+    if synthetic := synthetic_training(meta):  # "synthetic" or "partly synthetic (N%)"
+        how = "on" if synthetic == "synthetic" else synthetic.replace(" synthetic", "") + " on"
+        said.append(f"Model trained {how} synthetic women: a demonstration.")
+    return " ".join(said)
+
+
 def edited_threshold_note(meta: dict) -> str:
     """'' or a note when model.json's threshold is not the one its cross-validation chose
     (`threshold_provenance`, written by `thermocad fit`): the figures measured at that one do
