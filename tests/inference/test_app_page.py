@@ -57,6 +57,10 @@ def test_browser_examples_answer_after_gradio_sweeps_its_cache(run_dir, tmp_path
         driver.get(f"http://127.0.0.1:{port}/")
         first = "//button[contains(., 'synthetic #1')]"
         example = wait.until(lambda d: d.find_element(By.XPATH, first))
+        # The page says what P(Sick) is not, beside the call it makes.
+        disclaimer = driver.find_element(By.ID, "disclaimer").text
+        assert "P(Sick) is the model's score, not a calibrated risk of cancer" in disclaimer
+        assert "only which side of the threshold a score falls on was validated" in disclaimer
         # What delete_cache does 10-20 minutes after the start (or another app's sweep, as
         # Gradio names its copies by their content): every file of Gradio's cache is gone.
         shutil.rmtree(cache, ignore_errors=True)

@@ -33,8 +33,10 @@ if TYPE_CHECKING:
 
 DISCLAIMER = (
     "**Research software, not a medical device.** Thermography is cleared only as an adjunct to "
-    "mammography, never as a stand-alone diagnosis. This probability must not be used to decide "
-    "on anyone's care."
+    "mammography, never as a stand-alone diagnosis. P(Sick) is the model's score, not a "
+    "calibrated risk of cancer: the share of Sick women it was trained on is far above that of "
+    "any screening population, and only which side of the threshold a score falls on was "
+    "validated. It must not be used to decide on anyone's care."
 )
 
 
