@@ -46,7 +46,6 @@ def _png(html: str) -> np.ndarray:
 
     prefix = '<img src="data:image/png;base64,'
     html = html.removeprefix("<figure>")  # the overlay comes with its caption
-    html = html.removeprefix('<div style="overflow-x:auto">')  # a phone scrolls it sideways
     assert html.startswith(prefix)
     data = base64.b64decode(html[len(prefix) :].split('"')[0])
     return np.asarray(Image.open(io.BytesIO(data)))

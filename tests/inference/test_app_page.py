@@ -157,3 +157,52 @@ def test_the_verdict_says_when_the_model_makes_no_result(bundle, dmr_files, monk
     monkeypatch.setitem(bundle.meta, "data", {})  # a model of women, trained in full: no line
     call = answer_file(bundle, path, False)[4]
     assert "Smoke-run" not in call and "synthetic women" not in call
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_browser_a_phone_shows_the_figures_whole_and_long_names_inside_the_verdict(
+    run_dir, dmr_files, tmp_path
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from thermocad.inference.app import serve
+
+    # No hyphen or space to break at (Gradio shortens names over some 200 characters).
+    long = tmp_path / ("T0001_" + "leftandrightbreastsatrest" * 5 + ".txt")
+    long.write_bytes(dmr_files[0].read_bytes())
+    port = free_port()
+    demo = serve(run_dir, port=port, block=False)
+    driver = chromium(500, 1000)  # a phone's width
+    wait = WebDriverWait(driver, 90)
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        file_input = "#upload input[type=file]"
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, file_input)).send_keys(str(long))
+        wait.until(lambda d: textbox(d, "status").startswith(f"{long.name}: analysed"))
+        wait.until(lambda d: _shown(d, "thermogram") == _shown(d, "overlay") == 1)
+        width = driver.execute_script("return document.documentElement.clientWidth")
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= width
+        box = driver.find_element(By.CSS_SELECTOR, "#verdict .verdict")
+        assert box.get_property("scrollWidth") <= box.get_property("clientWidth")  # name wrapped
+        box.screenshot(str(tmp_path / "phone_verdict.png"))
+        for name in ("thermogram", "overlay"):
+            image = driver.find_element(By.CSS_SELECTOR, f"#{name} img")
+            driver.execute_script("arguments[0].scrollIntoView()", image)
+            left, right = driver.execute_script(
+                "const r = arguments[0].getBoundingClientRect(); return [r.left, r.right]", image
+            )
+            assert left >= 0 and right <= width, (name, left, right, width)  # the °C bar in view
+            # Nothing around it scrolls sideways either (a wide image in a scrolling box).
+            assert driver.execute_script(
+                "for (let e = arguments[0]; e; e = e.parentElement)"
+                "  if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX != 'visible')"
+                "    return false;"
+                "return true;",
+                image,
+            ), name
+            driver.find_element(By.ID, name).screenshot(str(tmp_path / f"phone_{name}.png"))
+    finally:
+        driver.quit()
+        demo.close()

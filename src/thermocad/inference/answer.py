@@ -71,8 +71,10 @@ def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
         f'<div style="font-weight:700">{html.escape(warning)}</div>' if warning else ""
     ) + small
     border = "dashed" if kind == "error" else "solid"  # an error is not a result
+    # overflow-wrap: a long file name breaks inside the box instead of running out of it.
     return (f'<div role="status" aria-live="polite" class="verdict verdict-{kind}" style="border:3px '
-            f'{border} {colour};border-radius:8px;padding:0.5em 0.8em;margin:0.3em 0">'
+            f'{border} {colour};border-radius:8px;padding:0.5em 0.8em;margin:0.3em 0;'
+            'overflow-wrap:anywhere">'
             f'<div style="font-size:1.7em;font-weight:700;color:{colour}">'
             f'<span aria-hidden="true" style="color:{colour}">{sign}</span> {words}</div>'
             f"<div>{html.escape(detail)}</div>{small}</div>")  # fmt: skip
@@ -244,9 +246,10 @@ def _inline_png(fig, alt: str) -> str:
     fig.savefig(buffer, format="png", dpi=100)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     alt = html.escape(alt)  # it may hold an uploaded file's name
-    # At least 560 px wide, so its labels stay readable: a phone scrolls it sideways.
-    return (f'<div style="overflow-x:auto"><img src="data:image/png;base64,{data}" alt="{alt}" '
-            'style="width:100%;min-width:560px;max-width:none"></div>')  # fmt: skip
+    # As wide as its column and no wider: on a phone it shrinks with its °C colour bar in view
+    # (a minimum width scrolled it sideways, hiding the bar).
+    return (f'<img src="data:image/png;base64,{data}" alt="{alt}" '
+            'style="display:block;width:100%;max-width:100%;height:auto">')  # fmt: skip
 
 
 def answer_file(
