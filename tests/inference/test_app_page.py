@@ -61,6 +61,7 @@ def test_browser_examples_answer_after_gradio_sweeps_its_cache(run_dir, tmp_path
         disclaimer = driver.find_element(By.ID, "disclaimer").text
         assert "P(Sick) is the model's score, not a calibrated risk of cancer" in disclaimer
         assert "only which side of the threshold a score falls on was validated" in disclaimer
+        driver.find_element(By.XPATH, "//label[contains(., 'Score a grey 8/16-bit image')]")
         # What delete_cache does 10-20 minutes after the start (or another app's sweep, as
         # Gradio names its copies by their content): every file of Gradio's cache is gone.
         shutil.rmtree(cache, ignore_errors=True)
@@ -206,3 +207,26 @@ def test_browser_a_phone_shows_the_figures_whole_and_long_names_inside_the_verdi
     finally:
         driver.quit()
         demo.close()
+
+
+def test_a_file_of_another_unit_is_said_in_words_both_ways():
+    from types import SimpleNamespace
+
+    from thermocad.inference.answer import allow_label
+    from thermocad.inference.notes import unit_note
+    from thermocad.inference.predict import check_unit
+    from thermocad.utils.errors import ThermalFormatError
+
+    # A temperature file for a grey-image model: no "celsius values ... intensity images".
+    matrix = SimpleNamespace(unit="celsius", path="T0001.txt")
+    assert unit_note({"unit": "intensity"}, matrix) == (
+        "the file holds temperatures (°C) but the model was trained on image intensities "
+        "(8/16-bit grey levels): its P(Sick) is not a measurement"
+    )
+    with pytest.raises(ThermalFormatError, match=r"holds temperatures \(°C\) but the model was "
+                       r"trained on image intensities \(8/16-bit grey levels\);"):  # fmt: skip
+        check_unit(matrix, "intensity")
+    # The checkbox says what it lets through for this model, and what comes of it.
+    assert allow_label("intensity").startswith("Score a temperature file (°C) with this grey")
+    assert allow_label("celsius").startswith("Score a grey 8/16-bit image with this temperature")
+    assert all("no Sick/Healthy call" in allow_label(u) for u in ("celsius", "intensity"))

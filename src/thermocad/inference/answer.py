@@ -26,7 +26,18 @@ MAX_UPLOAD_MB = 20
 CONCURRENCY = 2
 # Grad-CAM hooks the shared model's layers: two requests at once would mix their gradients.
 _MODEL_LOCK = threading.Lock()
-ALLOW_LABEL = "Accept 8/16-bit images for a temperature model (unreliable)"
+
+
+def allow_label(unit: str) -> str:
+    """The checkbox that lets a file of another unit than the model's (`unit`) be scored: what
+    it does, as the page shows it and its messages name it."""
+    if unit == "intensity":
+        return ("Score a temperature file (°C) with this grey-image model anyway: P(Sick) is "
+                "shown, but no Sick/Healthy call is made")  # fmt: skip
+    return ("Score a grey 8/16-bit image with this temperature (°C) model anyway: P(Sick) is "
+            "shown, but no Sick/Healthy call is made")  # fmt: skip
+
+
 ALLOWED_SUFFIXES = READABLE_SUFFIXES  # one list in thermocad.io.find, shared with predict
 
 
@@ -200,7 +211,7 @@ def answer_file(
             message = str(exc).replace(str(copy), upload.name).replace(str(upload), upload.name)
             again = "click the example again" if example else "upload the file again"
             message = message.replace("pass --allow-unit-mismatch",
-                                      f"tick '{ALLOW_LABEL}' and {again}")  # fmt: skip
+                                      f"tick '{allow_label(bundle.unit)}' and {again}")  # fmt: skip
             answer = _error(message)
         except FileNotFoundError:
             answer = _error(f"{upload.name}: the example file is gone (its folder was removed); "

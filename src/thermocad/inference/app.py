@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thermocad.inference.answer import (  # noqa: F401 - analyse, answer_file: re-exported
-    ALLOW_LABEL,
     CONCURRENCY,
     MAX_UPLOAD_MB,
+    allow_label,
     analyse,
     answer_file,
     can_explain,
@@ -94,7 +94,7 @@ def build_app(
                     type="filepath",
                     elem_id="upload",
                 )
-                allow = gr.Checkbox(label=ALLOW_LABEL, value=False)
+                allow = gr.Checkbox(label=allow_label(bundle.unit), value=False)
             with gr.Column():  # the verdict first: beside the upload, or under it on a phone
                 call = gr.HTML(elem_id="verdict")
                 result = gr.Textbox(label="Result", interactive=False, elem_id="result")

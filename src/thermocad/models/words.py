@@ -8,6 +8,12 @@ from typing import Any
 
 from thermocad.preprocess import PREPROCESS_VERSION
 
+# A model's or a file's unit in words (model.json `unit`, io.thermal.Thermogram.unit).
+UNIT_WORDS = {
+    "celsius": "temperatures (°C)",
+    "intensity": "image intensities (8/16-bit grey levels)",
+}
+
 # A grey-image model.json without data.grey_levels (training.data.GREY_LEVELS) predates the
 # way grey images are read now.
 STALE_GREY = ("this model was trained on grey images before thermocad read them as it does now "
