@@ -151,7 +151,7 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
 
 
 def _add_examples(bundle: ModelBundle, examples, allow, outputs) -> None:
-    """One-click example files under the upload box (inside a gr.Blocks context). A click
+    """One-click example files at the foot of the page (inside a gr.Blocks context). A click
     answers the file in thermocad's own examples folder, chosen by its place in the list: not
     gr.Examples, which serves copies in Gradio's cache that its sweep (delete_cache) removes
     after 10 minutes, and that another Gradio app on this machine shares (named by content)."""
