@@ -39,3 +39,25 @@ def exported_onnx(base: Path, run: Path) -> Path:
 
         export_onnx(run, out)
     return out
+
+
+def chromium(width: int = 1400, height: int = 1000):
+    """A headless Chromium driven by selenium, of this window size (the caller quits it)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    flags = ("--headless --no-sandbox --disable-gpu --disable-background-networking "
+             "--disable-component-update --no-first-run --disable-dev-shm-usage "
+             f"--window-size={width},{height}")  # fmt: skip
+    for flag in flags.split():
+        options.add_argument(flag)
+    options.binary_location = "/usr/bin/chromium"
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def textbox(driver, elem_id: str) -> str:
+    """What the page's textbox `elem_id` (result, status) shows."""
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f"#{elem_id} textarea").get_attribute("value")

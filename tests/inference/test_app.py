@@ -46,7 +46,6 @@ def _png(html: str) -> np.ndarray:
 
     prefix = '<img src="data:image/png;base64,'
     html = html.removeprefix("<figure>")  # the overlay comes with its caption
-    html = html.removeprefix('<div style="overflow-x:auto">')  # a phone scrolls it sideways
     assert html.startswith(prefix)
     data = base64.b64decode(html[len(prefix) :].split('"')[0])
     return np.asarray(Image.open(io.BytesIO(data)))
@@ -165,12 +164,18 @@ def test_image_for_temperature_model_points_to_the_checkbox(bundle, dmr_files, u
     png.parent.mkdir(parents=True)
     Image.fromarray(np.uint8((a - a.min()) / (a.max() - a.min()) * 255)).save(png)
     status = answer_file(bundle, str(png), False)[3]
-    assert "not temperatures" in status and "Accept 8/16-bit images" in status
+    # The checkbox named by what it does, and the units in words (not "celsius").
+    assert "not temperatures" in status and (
+        "tick 'Score a grey 8/16-bit image with this temperature (°C) model anyway: P(Sick) is "
+        "shown, but no Sick/Healthy call is made' and upload the file again"
+    ) in status  # fmt: skip
     # Allowed, it is scored, but no call is made on a score that is not a measurement.
     *_, result, _, call, _ = answer_file(bundle, str(png), True)
-    assert result.startswith("exported.png: no Sick/Healthy call: the file holds intensity")
-    assert "called" not in result and "cross-validation" not in result
-    assert "No call</div><div>exported.png: the file holds intensity" in call
+    held = ("the file holds image intensities (8/16-bit grey levels) but the model was trained on "
+            "temperatures (°C): its P(Sick) is not a measurement")  # fmt: skip
+    assert result.startswith(f"exported.png: no Sick/Healthy call: {held}.")
+    assert "called" not in result and "cross-validation" not in result and "celsius" not in result
+    assert f"No call</div><div>exported.png: {held}.</div>" in call
     assert "Called" not in call
 
 

@@ -52,8 +52,8 @@ def test_a_downloaded_copys_name_still_says_the_view_and_the_woman():
 
 
 def test_a_synthetic_models_training_numbers_are_not_said_to_be_real_womens():
-    from thermocad.inference.answer import _headlines
     from thermocad.inference.notes import training_note
+    from thermocad.inference.verdict import _headlines
 
     seen = {"2"}
     real = training_note("T0002.txt", seen, {"data": {"synthetic_share": 0.0}})
@@ -112,7 +112,7 @@ def test_no_real_frame_is_said_upside_down_and_each_turned_over_is(dmr_dir):
 
 
 def test_the_verdict_asks_upside_down_in_a_few_words():
-    from thermocad.inference.answer import _headlines
+    from thermocad.inference.verdict import _headlines
 
     assert _headlines("", {"orientation": "the body covers ..."}) == [
         "Upside down, or on its side?", "Details in Result."]  # fmt: skip

@@ -91,9 +91,8 @@ def test_unit_mismatch_refused_unless_allowed(run_dir, dmr_files, tmp_path):
     assert "temperatures" in errors[0].error and "--allow-unit-mismatch" in errors[0].error
     table, errors = predict_paths(run_dir, [png], allow_unit_mismatch=True)
     assert len(table) == 1 and not errors
-    assert (
-        "the file holds intensity values but the model was trained on celsius" in table["note"][0]
-    )
+    assert ("the file holds image intensities (8/16-bit grey levels) but the model was trained "
+            "on temperatures (°C)") in table["note"][0]  # fmt: skip
     assert table["decision"][0] == "no call"  # scored as asked, but its score is not a measurement
     table.to_csv(tmp_path / "p.csv", index=False)  # a word pandas does not read as missing
     assert pd.read_csv(tmp_path / "p.csv")["decision"].tolist() == ["no call"]
@@ -241,7 +240,7 @@ def test_a_patients_files_without_a_call_are_left_out_of_her_mean():
         "prob_sick": [0.2, 0.95, 0.4, 0.9, 0.99, 0.1], "threshold": [0.5] * 6,
         "decision": ["Healthy", "no call", "Healthy", "no call", "no call", "Healthy"], "model": ["m"] * 6,
         "note": [None, "the file name says view ...", "room 29.0 °C ...", "the file name ...",
-                 "the file holds intensity values ...", None],
+                 "the file holds image intensities ...", None],
     })  # fmt: skip
     out = patient_table(table).set_index("patient_id")
     assert out.loc[2, "prob_sick"] == pytest.approx(0.3) and out.loc[2, "decision"] == "Healthy"

@@ -26,7 +26,18 @@ MAX_UPLOAD_MB = 20
 CONCURRENCY = 2
 # Grad-CAM hooks the shared model's layers: two requests at once would mix their gradients.
 _MODEL_LOCK = threading.Lock()
-ALLOW_LABEL = "Accept 8/16-bit images for a temperature model (unreliable)"
+
+
+def allow_label(unit: str) -> str:
+    """The checkbox that lets a file of another unit than the model's (`unit`) be scored: what
+    it does, as the page shows it and its messages name it."""
+    if unit == "intensity":
+        return ("Score a temperature file (°C) with this grey-image model anyway: P(Sick) is "
+                "shown, but no Sick/Healthy call is made")  # fmt: skip
+    return ("Score a grey 8/16-bit image with this temperature (°C) model anyway: P(Sick) is "
+            "shown, but no Sick/Healthy call is made")  # fmt: skip
+
+
 ALLOWED_SUFFIXES = READABLE_SUFFIXES  # one list in thermocad.io.find, shared with predict
 
 
@@ -44,58 +55,6 @@ class Answer:
     def outputs(self) -> tuple[Any, ...]:
         # The trailing None empties the upload box, ready for the next file.
         return self.thermogram, self.overlay, self.result, self.status, self.verdict, None
-
-
-# The verdict's kinds: border and heading colour, a sign, the words. Never colour alone: the
-# words say it, and the sign differs (readable in dark mode as in light).
-_VERDICTS = {
-    "sick": ("#c62828", "\u25b2", "Called Sick"),
-    "healthy": ("#2e7d32", "\u25cf", "Called Healthy"),
-    "none": ("#8a6d00", "\u2298", "No call"),
-    "error": ("#d32f2f", "\u2715", "Not analysed"),
-}
-
-
-def verdict(kind: str, detail: str, small: str = "") -> str:
-    """The call in large type, with one line of detail and an optional smaller line: HTML, the
-    upload's name escaped. role=status so that a screen reader announces it."""
-    import html
-
-    colour, sign, words = _VERDICTS[kind]
-    small = (
-        f'<div style="font-size:0.85em;opacity:0.85">{html.escape(small)}</div>' if small else ""
-    )
-    border = "dashed" if kind == "error" else "solid"  # an error is not a result
-    return (f'<div role="status" aria-live="polite" class="verdict verdict-{kind}" style="border:3px '
-            f'{border} {colour};border-radius:8px;padding:0.5em 0.8em;margin:0.3em 0">'
-            f'<div style="font-size:1.7em;font-weight:700;color:{colour}">'
-            f'<span aria-hidden="true" style="color:{colour}">{sign}</span> {words}</div>'
-            f"<div>{html.escape(detail)}</div>{small}</div>")  # fmt: skip
-
-
-def _headlines(training: str, notes: dict[str, str]) -> list[str]:
-    """The notes that qualify a call (`training_note`'s and `input_notes`'), each in a few words
-    for the verdict (the Result has them whole)."""
-    trained = training and "synthetic woman" not in training  # a real woman's number: hers
-    heads = [f"Not a test result: {training.split(' (')[0]}." if trained else "",
-             "Imaged in a room outside the training women's range: read with care."
-             if notes.get("room") else "",
-             "A frame size no training file had." if notes.get("shape") else "",
-             "Upside down, or on its side?" if notes.get("orientation") else ""]  # fmt: skip
-    return [h for h in heads if h] + (["Details in Result."] if any(heads) else [])
-
-
-def _view_line(name: str) -> str:
-    """What the file name says of the view (the model reads frontal views only)."""
-    from thermocad.io.filenames import parse_dmr_name
-
-    try:
-        view = parse_dmr_name(name, copies=True).view
-    except ThermocadError:
-        view = "unknown"
-    if view == "frontal":
-        return "View: frontal, as the DMR-IR file name says."
-    return "View not checked (the file name does not give it): the model reads frontal views only."
 
 
 def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
@@ -116,15 +75,9 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
     `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
     from thermocad.inference.explain import draw_thermogram, map_cnn
-    from thermocad.inference.notes import (
-        called,
-        input_notes,
-        result_line,
-        shown,
-        training_note,
-        void_note,
-    )
+    from thermocad.inference.notes import input_notes, result_line, training_note, void_note
     from thermocad.inference.predict import check_unit
+    from thermocad.inference.verdict import call_box
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
     from thermocad.utils.files import printable_name
@@ -146,13 +99,6 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     training = training_note(path.name, seen, bundle.meta)
     if note := "; ".join(n for n in [*found.values(), training] if n):
         result += f" Note: {note}."
-    p, t = shown(prob, bundle.threshold)
-    if (made := called(prob, bundle.threshold, not void)) is None:
-        call = verdict("none", f"{path.name}: {void}.", f"P(Sick) {p} shown only for completeness.")
-    else:
-        small = " ".join(_headlines(training, found)) or _view_line(path.name)
-        call = verdict(made.lower(), f"{path.name}: P(Sick) {p}, "
-                       f"{'at or above' if made == 'Sick' else 'below'} the threshold {t}.", small)  # fmt: skip
     return Answer(
         thermogram=_inline_png(
             _one_panel(draw_thermogram, array, thermogram.unit),
@@ -160,8 +106,8 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
         ),  # fmt: skip
         overlay=_overlay(bundle, array, heat, prob, explained, call=not void),
         result=result,
+        verdict=call_box(bundle, path.name, prob, void, training, found),
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
-        verdict=call,
     )
 
 
@@ -236,16 +182,18 @@ def _inline_png(fig, alt: str) -> str:
     fig.savefig(buffer, format="png", dpi=100)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     alt = html.escape(alt)  # it may hold an uploaded file's name
-    # At least 560 px wide, so its labels stay readable: a phone scrolls it sideways.
-    return (f'<div style="overflow-x:auto"><img src="data:image/png;base64,{data}" alt="{alt}" '
-            'style="width:100%;min-width:560px;max-width:none"></div>')  # fmt: skip
+    # As wide as its column and no wider: on a phone it shrinks with its °C colour bar in view
+    # (a minimum width scrolled it sideways, hiding the bar).
+    return (f'<img src="data:image/png;base64,{data}" alt="{alt}" '
+            'style="display:block;width:100%;max-width:100%;height:auto">')  # fmt: skip
 
 
 def answer_file(
     bundle: ModelBundle, path: str | None, allow_unit_mismatch: bool,
-    seen: frozenset[str] = frozenset(),
+    seen: frozenset[str] = frozenset(), example: bool = False,
 ) -> tuple[Any, ...]:  # fmt: skip
     """The page's outputs for a file path; errors become a readable status, never a traceback.
+    `example`: the file is one of the app's synthetic examples, clicked rather than uploaded.
 
     The file is Gradio's: identical uploads (and the bytes of an example) share one path in its
     cache, so it is only ever read, into a private copy per request that alone is deleted."""
@@ -261,11 +209,14 @@ def answer_file(
         except ThermocadError as exc:
             # Server-side paths mean nothing to the user; show the name they uploaded.
             message = str(exc).replace(str(copy), upload.name).replace(str(upload), upload.name)
+            again = "click the example again" if example else "upload the file again"
             message = message.replace("pass --allow-unit-mismatch",
-                                      f"tick '{ALLOW_LABEL}' and upload the file again")  # fmt: skip
+                                      f"tick '{allow_label(bundle.unit)}' and {again}")  # fmt: skip
             answer = _error(message)
         except FileNotFoundError:
-            answer = _error(f"{upload.name}: the upload is gone; upload it again")
+            answer = _error(f"{upload.name}: the example file is gone (its folder was removed); "
+                            "restart the app" if example else
+                            f"{upload.name}: the upload is gone; upload it again")  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - the page must answer, whatever the file holds
             traceback.print_exc()
             answer = _error(f"{upload.name}: could not be analysed ({type(exc).__name__}); "
@@ -275,4 +226,6 @@ def answer_file(
 
 def _error(message: str) -> Answer:
     """A file the app could not analyse: no result, the message as status and as the verdict."""
+    from thermocad.inference.verdict import verdict
+
     return Answer(status=f"Error: {message}", verdict=verdict("error", message))

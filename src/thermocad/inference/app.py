@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thermocad.inference.answer import (  # noqa: F401 - analyse, answer_file: re-exported
-    ALLOW_LABEL,
     CONCURRENCY,
     MAX_UPLOAD_MB,
+    allow_label,
     analyse,
     answer_file,
     can_explain,
@@ -33,21 +33,32 @@ if TYPE_CHECKING:
 
 DISCLAIMER = (
     "**Research software, not a medical device.** Thermography is cleared only as an adjunct to "
-    "mammography, never as a stand-alone diagnosis. This probability must not be used to decide "
-    "on anyone's care."
+    "mammography, never as a stand-alone diagnosis. P(Sick) is the model's score, not a "
+    "calibrated risk of cancer: the share of Sick women it was trained on is far above that of "
+    "any screening population, and only which side of the threshold a score falls on was "
+    "validated. It must not be used to decide on anyone's care."
 )
 
 
 GRADIO_MAX_MB = 5 * MAX_UPLOAD_MB
 
 # Run once by the page (assets/page.js): the result and status read-only instead of disabled
-# (reachable by Tab and screen readers), and a file over Gradio's cap clears the last result.
+# (reachable by Tab and screen readers), and every file chosen or dropped clears the last
+# result at once (through PENDING_JS), so an upload that never reaches the server (over
+# Gradio's cap, the server stopped, the network down) leaves no other file's result standing.
 PAGE_JS = (
     (Path(__file__).parent / "assets" / "page.js")
     .read_text(encoding="utf-8")
     .replace("GRADIO_MAX_MB", str(GRADIO_MAX_MB))
     .replace("MAX_UPLOAD_MB", str(MAX_UPLOAD_MB))
 )
+
+
+# The hidden #pending button's click, in the browser only (no server): empties the verdict,
+# the figures and the Result, and says in Status what page.js left in window.thermocadPending.
+# Through Gradio's own state, so the server's answer replaces it even when it is the same as
+# the last one (a file uploaded again).
+PENDING_JS = "() => ['', '', '', window.thermocadPending || '', '']"
 
 
 def build_app(
@@ -70,6 +81,7 @@ def build_app(
     if examples is None:
         examples = synthetic_examples(examples_folder(), shape=example_shape(bundle.meta))
     # Gradio owns its upload cache (never deleted here): its sweep removes uploads after 10 min.
+    # The examples are not in it (_add_examples).
     with gr.Blocks(title="thermocad", delete_cache=(600, 600)) as demo:
         gr.Markdown(_header(bundle))
         gr.Markdown(DISCLAIMER, elem_id="disclaimer")
@@ -82,7 +94,7 @@ def build_app(
                     type="filepath",
                     elem_id="upload",
                 )
-                allow = gr.Checkbox(label=ALLOW_LABEL, value=False)
+                allow = gr.Checkbox(label=allow_label(bundle.unit), value=False)
             with gr.Column():  # the verdict first: beside the upload, or under it on a phone
                 call = gr.HTML(elem_id="verdict")
                 result = gr.Textbox(label="Result", interactive=False, elem_id="result")
@@ -95,6 +107,8 @@ def build_app(
             with gr.Column(min_width=400, visible=explained):
                 overlay = gr.HTML(label="Grad-CAM overlay", elem_id="overlay", visible=explained)
         outputs = [thermogram, overlay, result, status, call, upload]
+        pending = gr.Button("Clear the last result", visible="hidden", elem_id="pending")
+        pending.click(None, js=PENDING_JS, outputs=outputs[:5], queue=False)
         upload.upload(
             lambda path, ok: answer_file(bundle, path, ok, seen),
             inputs=[upload, allow],
@@ -103,7 +117,7 @@ def build_app(
             concurrency_limit=CONCURRENCY,
         )
         if examples:
-            _add_examples(bundle, examples, upload, outputs)
+            _add_examples(bundle, examples, allow, outputs)
         demo.load(None, js=PAGE_JS)
     return demo
 
@@ -136,21 +150,31 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
     return text
 
 
-def _add_examples(bundle: ModelBundle, examples, upload, outputs) -> None:
-    """One-click example files under the upload box (inside a gr.Blocks context)."""
+def _add_examples(bundle: ModelBundle, examples, allow, outputs) -> None:
+    """One-click example files at the foot of the page (inside a gr.Blocks context). A click
+    answers the file in thermocad's own examples folder, chosen by its place in the list: not
+    gr.Examples, which serves copies in Gradio's cache that its sweep (delete_cache) removes
+    after 10 minutes, and that another Gradio app on this machine shares (named by content)."""
     import gradio as gr
+
+    from thermocad.inference.examples import answer_example
 
     if not isinstance(examples, dict):
         examples = {Path(p): Path(p).name for p in examples}
-    gr.Examples(
-        examples=[[str(p)] for p in examples],
-        example_labels=list(examples.values()),
-        inputs=[upload],
-        outputs=outputs,
-        fn=lambda path: answer_file(bundle, path, False),
-        run_on_click=True,
-        cache_examples=False,
+    files, labels = list(examples), list(examples.values())
+    shelf = gr.Dataset(
+        components=["textbox"],
+        samples=[[label] for label in labels],
+        sample_labels=labels,
+        type="index",
         label="Synthetic examples (not patients)",
+        elem_id="examples",
+    )
+    shelf.click(
+        lambda index, ok: answer_example(bundle, files, index, ok),
+        inputs=[shelf, allow],
+        outputs=outputs,
+        api_visibility="undocumented",
     )
 
 

@@ -75,6 +75,16 @@ def synthetic_examples(
     }
 
 
+def answer_example(bundle, files: list[Path], index: int | None, allow: bool) -> tuple:
+    """The page's outputs for a click on example `index` of `files` (the app's own examples
+    folder, which lives as long as the app): answer_file's, worded for an example."""
+    from thermocad.inference.answer import answer_file
+
+    if not isinstance(index, int) or not 0 <= index < len(files):
+        return answer_file(bundle, None, allow)  # no such example: the prompt to upload a file
+    return answer_file(bundle, str(files[index]), allow, example=True)
+
+
 def example_shape(meta: dict) -> tuple[int, int]:
     """The frame size of the model's training files (model.json `data.frame_shapes`), so that
     an example gets no "another camera?" note; DMR-IR's 480 x 640 when unknown or too large."""

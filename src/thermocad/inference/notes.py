@@ -35,7 +35,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from thermocad.models.words import synthetic_training, tta_views
+from thermocad.models.words import UNIT_WORDS, synthetic_training, tta_views
 
 if TYPE_CHECKING:
     from thermocad.io.thermal import Thermogram
@@ -154,8 +154,9 @@ def unit_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     unit = meta.get("unit")
     if not unit or thermogram.unit == unit:
         return ""
-    return (f"the file holds {thermogram.unit} values but the model was trained on {unit}: "
-            "its P(Sick) is not a measurement")  # fmt: skip
+    held, trained = (UNIT_WORDS.get(u, f"{u} values") for u in (thermogram.unit, unit))
+    return (f"the file holds {held} but the model was trained on {trained}: its P(Sick) is not "
+            "a measurement")  # fmt: skip
 
 
 def room_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) -> str:

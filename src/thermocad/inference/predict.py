@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from thermocad.inference.tables import COLUMNS, file_row
 from thermocad.io.find import resolved, same_names_warning, walk_thermal_files
-from thermocad.models.words import tta_views
+from thermocad.models.words import UNIT_WORDS, tta_views
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
 if TYPE_CHECKING:
@@ -66,7 +66,8 @@ def check_unit(thermogram: Thermogram, model_unit: str, allow_mismatch: bool = F
     if model_unit == "celsius":
         what = "holds image intensities, not temperatures (°C), but the model was trained on temperatures"
     else:
-        what = f"holds {thermogram.unit} values but the model was trained on {model_unit} images"
+        held, trained = (UNIT_WORDS.get(u, f"{u} values") for u in (thermogram.unit, model_unit))
+        what = f"holds {held} but the model was trained on {trained}"
     raise ThermalFormatError(
         f"{thermogram.path}: {what}; its predictions would be meaningless. "
         "Use the original thermal matrix, or pass --allow-unit-mismatch to score it anyway"

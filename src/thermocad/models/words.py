@@ -8,6 +8,12 @@ from typing import Any
 
 from thermocad.preprocess import PREPROCESS_VERSION
 
+# A model's or a file's unit in words (model.json `unit`, io.thermal.Thermogram.unit).
+UNIT_WORDS = {
+    "celsius": "temperatures (°C)",
+    "intensity": "image intensities (8/16-bit grey levels)",
+}
+
 # A grey-image model.json without data.grey_levels (training.data.GREY_LEVELS) predates the
 # way grey images are read now.
 STALE_GREY = ("this model was trained on grey images before thermocad read them as it does now "
@@ -101,6 +107,18 @@ def log_model_warnings(meta: dict) -> None:
 
     for warning in not_a_model_warning(meta).splitlines():
         log(warning)
+
+
+def demonstration_headline(meta: dict) -> str:
+    """'' or a few words for the app's verdict box on a model that makes no result: a smoke run,
+    or one trained on `thermocad synth`'s women (`not_a_model_warning` says it at length)."""
+    said = []
+    if (meta.get("config") or {}).get("max_batches"):
+        said.append("Smoke-run model: not a result.")
+    if synthetic := synthetic_training(meta):  # "synthetic" or "partly synthetic (N%)"
+        how = "on" if synthetic == "synthetic" else synthetic.replace(" synthetic", "") + " on"
+        said.append(f"Model trained {how} synthetic women: a demonstration.")
+    return " ".join(said)
 
 
 def edited_threshold_note(meta: dict) -> str:

@@ -8,29 +8,26 @@
   readable();
   new MutationObserver(readable).observe(document.body,
     {subtree: true, childList: true, attributes: true, attributeFilter: ['disabled']});
-  // A file over Gradio's own cap never reaches the server, and only Gradio's pop-up says so:
-  // the last file's verdict and figures are cleared and the status names the refused file, so
-  // no result stands beside the wrong file's name.
-  const refuse = (file) => {
-    if (!file || file.size <= GRADIO_MAX_MB * 1024 * 1024) return;
-    for (const id of ['verdict', 'thermogram', 'overlay']) {
-      const box = document.getElementById(id);
-      if (box) box.querySelectorAll('.prose > *, img').forEach((e) => e.remove());
-    }
-    const say = (id, text) => {
-      const t = document.querySelector('#' + id + ' textarea');
-      if (t) t.value = text;
-    };
-    say('result', '');
-    say('status', file.name + ': not analysed: over the MAX_UPLOAD_MB MiB limit');
+  // Every file chosen or dropped clears the last file's verdict, figures and Result at once,
+  // and Status names the new file, before it is sent: the server's answer replaces that, and
+  // an upload that never reaches the server (over Gradio's own cap, the server stopped, the
+  // network down: only Gradio's pop-up says so) leaves no result beside the wrong file's name.
+  // The hidden #pending button does it in the browser, through Gradio's state (app.PENDING_JS).
+  const chosen = (file) => {
+    if (!file) return;
+    const over = file.size > GRADIO_MAX_MB * 1024 * 1024;
+    window.thermocadPending = file.name +
+      (over ? ': not analysed: over the MAX_UPLOAD_MB MiB limit' : ': uploading\u2026');
+    const button = document.getElementById('pending');
+    if (button) button.click();
   };
   // Chosen with the file dialog, or dropped on the upload box (which bypasses its input).
   document.addEventListener('change', (event) => {
     const input = event.target;
-    if (input.matches && input.matches('#upload input[type=file]')) refuse(input.files && input.files[0]);
+    if (input.matches && input.matches('#upload input[type=file]')) chosen(input.files && input.files[0]);
   }, true);
   document.addEventListener('drop', (event) => {
     const inside = event.target.closest && event.target.closest('#upload');
-    if (inside && event.dataTransfer) refuse(event.dataTransfer.files[0]);
+    if (inside && event.dataTransfer) chosen(event.dataTransfer.files[0]);
   }, true);
 }

@@ -1,0 +1,81 @@
+"""The web app's verdict box: the call, no call or an error in large type, with the few words
+that qualify it (the Result line has them whole)."""
+
+from __future__ import annotations
+
+from thermocad.utils.errors import ThermocadError
+
+# The verdict's kinds: border and heading colour, a sign, the words. Never colour alone: the
+# words say it, and the sign differs (readable in dark mode as in light).
+_VERDICTS = {
+    "sick": ("#c62828", "\u25b2", "Called Sick"),
+    "healthy": ("#2e7d32", "\u25cf", "Called Healthy"),
+    "none": ("#8a6d00", "\u2298", "No call"),
+    "error": ("#d32f2f", "\u2715", "Not analysed"),
+}
+
+
+def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
+    """The call in large type, with one line of detail, an optional warning in bold (a model
+    that makes no result: the header, which says so, scrolls away on a phone) and an optional
+    smaller line: HTML, the upload's name escaped. role=status so that a screen reader
+    announces it."""
+    import html
+
+    colour, sign, words = _VERDICTS[kind]
+    small = (
+        f'<div style="font-size:0.85em;opacity:0.85">{html.escape(small)}</div>' if small else ""
+    )
+    small = (
+        f'<div style="font-weight:700">{html.escape(warning)}</div>' if warning else ""
+    ) + small
+    border = "dashed" if kind == "error" else "solid"  # an error is not a result
+    # overflow-wrap: a long file name breaks inside the box instead of running out of it.
+    return (f'<div role="status" aria-live="polite" class="verdict verdict-{kind}" style="border:3px '
+            f'{border} {colour};border-radius:8px;padding:0.5em 0.8em;margin:0.3em 0;'
+            'overflow-wrap:anywhere">'
+            f'<div style="font-size:1.7em;font-weight:700;color:{colour}">'
+            f'<span aria-hidden="true" style="color:{colour}">{sign}</span> {words}</div>'
+            f"<div>{html.escape(detail)}</div>{small}</div>")  # fmt: skip
+
+
+def _headlines(training: str, notes: dict[str, str]) -> list[str]:
+    """The notes that qualify a call (`training_note`'s and `input_notes`'), each in a few words
+    for the verdict (the Result has them whole)."""
+    trained = training and "synthetic woman" not in training  # a real woman's number: hers
+    heads = [f"Not a test result: {training.split(' (')[0]}." if trained else "",
+             "Imaged in a room outside the training women's range: read with care."
+             if notes.get("room") else "",
+             "A frame size no training file had." if notes.get("shape") else "",
+             "Upside down, or on its side?" if notes.get("orientation") else ""]  # fmt: skip
+    return [h for h in heads if h] + (["Details in Result."] if any(heads) else [])
+
+
+def _view_line(name: str) -> str:
+    """What the file name says of the view (the model reads frontal views only)."""
+    from thermocad.io.filenames import parse_dmr_name
+
+    try:
+        view = parse_dmr_name(name, copies=True).view
+    except ThermocadError:
+        view = "unknown"
+    if view == "frontal":
+        return "View: frontal, as the DMR-IR file name says."
+    return "View not checked (the file name does not give it): the model reads frontal views only."
+
+
+def call_box(bundle, name: str, prob: float, void: str, training: str,
+             found: dict[str, str]) -> str:  # fmt: skip
+    """The verdict for one analysed file: the call or no call (`void`), with the notes that
+    qualify it and what kind of model made it."""
+    from thermocad.inference.notes import called, shown
+    from thermocad.models.words import demonstration_headline
+
+    p, t = shown(prob, bundle.threshold)
+    demo = demonstration_headline(bundle.meta)  # a smoke run, synthetic women: said in the box
+    if (made := called(prob, bundle.threshold, not void)) is None:
+        return verdict("none", f"{name}: {void}.", f"P(Sick) {p} shown only for completeness.",
+                       demo)  # fmt: skip
+    small = " ".join(_headlines(training, found)) or _view_line(name)
+    side = "at or above" if made == "Sick" else "below"
+    return verdict(made.lower(), f"{name}: P(Sick) {p}, {side} the threshold {t}.", small, demo)

@@ -1,0 +1,232 @@
+"""Web app: the page in a real headless Chromium (examples, uploads that never arrive, a
+phone's width) and the answers to an example click."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import chromium_available
+from tests.helpers.app import chromium, textbox
+from tests.helpers.net import free_port
+
+needs_chromium = pytest.mark.skipif(
+    not chromium_available(), reason="chromium/chromedriver not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def bundle(run_dir):
+    from thermocad.models.bundle import load_bundle
+
+    return load_bundle(run_dir)
+
+
+def test_an_example_click_answers_the_apps_own_file_and_never_says_upload(bundle, tmp_path):
+    from thermocad.inference.examples import answer_example, synthetic_examples
+
+    files = list(synthetic_examples(tmp_path / "examples", n_patients=2, shape=(64, 80)))
+    *_, result, status, call, cleared = answer_example(bundle, files, 1, False)
+    assert result.startswith("T9002.txt: P(Sick)") and status.startswith("T9002.txt: analysed")
+    assert cleared is None  # the upload box stays empty
+    files[0].unlink()  # the examples folder damaged under the running app
+    *_, result, status, call, _ = answer_example(bundle, files, 0, False)
+    assert status == ("Error: T9001.txt: the example file is gone (its folder was removed); "
+                      "restart the app")  # fmt: skip
+    assert "upload" not in status and "upload" not in call and result == ""
+    # An index from no button (an API call): the page's prompt, not a traceback.
+    assert answer_example(bundle, files, 7, False)[3].startswith("Upload a thermal")
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_browser_examples_answer_after_gradio_sweeps_its_cache(run_dir, tmp_path, monkeypatch):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from thermocad.inference.app import serve
+
+    cache = tmp_path / "gradio"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))  # this app's own Gradio cache
+    port = free_port()
+    demo = serve(run_dir, port=port, block=False)
+    driver = chromium()
+    wait = WebDriverWait(driver, 90)
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        first = "//button[contains(., 'synthetic #1')]"
+        example = wait.until(lambda d: d.find_element(By.XPATH, first))
+        # The page says what P(Sick) is not, beside the call it makes.
+        disclaimer = driver.find_element(By.ID, "disclaimer").text
+        assert "P(Sick) is the model's score, not a calibrated risk of cancer" in disclaimer
+        assert "only which side of the threshold a score falls on was validated" in disclaimer
+        driver.find_element(By.XPATH, "//label[contains(., 'Score a grey 8/16-bit image')]")
+        # What delete_cache does 10-20 minutes after the start (or another app's sweep, as
+        # Gradio names its copies by their content): every file of Gradio's cache is gone.
+        shutil.rmtree(cache, ignore_errors=True)
+        example.click()
+        wait.until(lambda d: textbox(d, "status").startswith("T9001.txt: analysed"))
+        assert textbox(driver, "result").startswith("T9001.txt: P(Sick)")
+        assert "Called" in driver.find_element(By.ID, "verdict").text
+        driver.find_element(By.XPATH, "//button[contains(., 'synthetic #2')]").click()
+        wait.until(lambda d: textbox(d, "status").startswith("T9002.txt: analysed"))
+    finally:
+        driver.quit()
+        demo.close()
+
+
+def _shown(driver, elem_id: str) -> int:
+    """How many images the page's figure `elem_id` (thermogram, overlay) shows."""
+    from selenium.webdriver.common.by import By
+
+    return len(driver.find_elements(By.CSS_SELECTOR, f"#{elem_id} img"))
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_browser_a_file_that_never_reaches_the_server_leaves_no_result(
+    run_dir, dmr_files, tmp_path
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from thermocad.inference.app import GRADIO_MAX_MB, serve
+
+    port = free_port()
+    demo = serve(run_dir, port=port, block=False)
+    driver = chromium()
+    wait = WebDriverWait(driver, 90)
+    file_input = "#upload input[type=file]"
+
+    def verdict() -> str:
+        return driver.find_element(By.ID, "verdict").text
+
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, file_input)).send_keys(
+            str(dmr_files[0])
+        )
+        first = dmr_files[0].name
+        wait.until(lambda d: textbox(d, "status").startswith(f"{first}: analysed"))
+        assert "Called" in verdict() and _shown(driver, "thermogram") == 1
+        # Over Gradio's own cap the file is never sent: the last result goes at once.
+        huge = tmp_path / "huge.npy"
+        with open(huge, "wb") as fh:
+            fh.truncate((GRADIO_MAX_MB + 1) * 1024 * 1024)  # sparse: no disk to speak of
+        driver.find_element(By.CSS_SELECTOR, file_input).send_keys(str(huge))
+        wait.until(lambda d: textbox(d, "status").startswith("huge.npy: not analysed"))
+        assert textbox(driver, "result") == "" and "Called" not in verdict()
+        assert _shown(driver, "thermogram") == _shown(driver, "overlay") == 0
+        # The same file as before, whose answer is the same as the last one: shown again in
+        # full (the clearing went through Gradio's state, not around it).
+        driver.find_element(By.CSS_SELECTOR, file_input).send_keys(str(dmr_files[0]))
+        wait.until(lambda d: textbox(d, "status").startswith(f"{first}: analysed"))
+        assert "Called" in verdict() and _shown(driver, "thermogram") == 1
+        assert textbox(driver, "result").startswith(f"{first}: P(Sick)")
+        # The server stops (or the network drops): the upload never arrives, and the page shows
+        # no result, only the new file's name, not the last file's verdict beside it.
+        demo.close()
+        driver.find_element(By.CSS_SELECTOR, file_input).send_keys(str(dmr_files[1]))
+        wait.until(lambda d: textbox(d, "status") == f"{dmr_files[1].name}: uploading\u2026")
+        assert textbox(driver, "result") == "" and "Called" not in verdict()
+        assert _shown(driver, "thermogram") == _shown(driver, "overlay") == 0
+    finally:
+        driver.quit()
+        demo.close()
+
+
+def test_the_verdict_says_when_the_model_makes_no_result(bundle, dmr_files, monkeypatch):
+    from thermocad.inference.app import answer_file
+
+    path = str(dmr_files[0])
+    assert bundle.meta["config"]["max_batches"]  # the tests' model is a smoke run
+    call = answer_file(bundle, path, False)[4]
+    # In the verdict box itself, under the call: the header that says it scrolls away.
+    assert "below the threshold" in call or "at or above the threshold" in call
+    assert '<div style="font-weight:700">Smoke-run model: not a result.</div>' in call
+    monkeypatch.setitem(bundle.meta, "data", {"synthetic_share": 1.0})
+    call = answer_file(bundle, path, False)[4]
+    assert (
+        "Smoke-run model: not a result. Model trained on synthetic women: a demonstration." in call
+    )
+    monkeypatch.setitem(bundle.meta, "config", {**bundle.meta["config"], "max_batches": None})
+    monkeypatch.setitem(bundle.meta, "data", {"synthetic_share": 0.4})
+    call = answer_file(bundle, path, False)[4]
+    assert "Model trained partly (40%) on synthetic women: a demonstration." in call
+    assert "Smoke-run" not in call
+    monkeypatch.setitem(bundle.meta, "data", {})  # a model of women, trained in full: no line
+    call = answer_file(bundle, path, False)[4]
+    assert "Smoke-run" not in call and "synthetic women" not in call
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_browser_a_phone_shows_the_figures_whole_and_long_names_inside_the_verdict(
+    run_dir, dmr_files, tmp_path
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from thermocad.inference.app import serve
+
+    # No hyphen or space to break at (Gradio shortens names over some 200 characters).
+    long = tmp_path / ("T0001_" + "leftandrightbreastsatrest" * 5 + ".txt")
+    long.write_bytes(dmr_files[0].read_bytes())
+    port = free_port()
+    demo = serve(run_dir, port=port, block=False)
+    driver = chromium(500, 1000)  # a phone's width
+    wait = WebDriverWait(driver, 90)
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        file_input = "#upload input[type=file]"
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, file_input)).send_keys(str(long))
+        wait.until(lambda d: textbox(d, "status").startswith(f"{long.name}: analysed"))
+        wait.until(lambda d: _shown(d, "thermogram") == _shown(d, "overlay") == 1)
+        width = driver.execute_script("return document.documentElement.clientWidth")
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= width
+        box = driver.find_element(By.CSS_SELECTOR, "#verdict .verdict")
+        assert box.get_property("scrollWidth") <= box.get_property("clientWidth")  # name wrapped
+        box.screenshot(str(tmp_path / "phone_verdict.png"))
+        for name in ("thermogram", "overlay"):
+            image = driver.find_element(By.CSS_SELECTOR, f"#{name} img")
+            driver.execute_script("arguments[0].scrollIntoView()", image)
+            left, right = driver.execute_script(
+                "const r = arguments[0].getBoundingClientRect(); return [r.left, r.right]", image
+            )
+            assert left >= 0 and right <= width, (name, left, right, width)  # the °C bar in view
+            # Nothing around it scrolls sideways either (a wide image in a scrolling box).
+            assert driver.execute_script(
+                "for (let e = arguments[0]; e; e = e.parentElement)"
+                "  if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX != 'visible')"
+                "    return false;"
+                "return true;",
+                image,
+            ), name
+            driver.find_element(By.ID, name).screenshot(str(tmp_path / f"phone_{name}.png"))
+    finally:
+        driver.quit()
+        demo.close()
+
+
+def test_a_file_of_another_unit_is_said_in_words_both_ways():
+    from types import SimpleNamespace
+
+    from thermocad.inference.answer import allow_label
+    from thermocad.inference.notes import unit_note
+    from thermocad.inference.predict import check_unit
+    from thermocad.utils.errors import ThermalFormatError
+
+    # A temperature file for a grey-image model: no "celsius values ... intensity images".
+    matrix = SimpleNamespace(unit="celsius", path="T0001.txt")
+    assert unit_note({"unit": "intensity"}, matrix) == (
+        "the file holds temperatures (°C) but the model was trained on image intensities "
+        "(8/16-bit grey levels): its P(Sick) is not a measurement"
+    )
+    with pytest.raises(ThermalFormatError, match=r"holds temperatures \(°C\) but the model was "
+                       r"trained on image intensities \(8/16-bit grey levels\);"):  # fmt: skip
+        check_unit(matrix, "intensity")
+    # The checkbox says what it lets through for this model, and what comes of it.
+    assert allow_label("intensity").startswith("Score a temperature file (°C) with this grey")
+    assert allow_label("celsius").startswith("Score a grey 8/16-bit image with this temperature")
+    assert all("no Sick/Healthy call" in allow_label(u) for u in ("celsius", "intensity"))
