@@ -155,7 +155,7 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
     from thermocad.inference.notes import called, shown
 
     panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold, cnn, call,
-                       seen_box(bundle, array))  # fmt: skip
+                       seen_box(bundle, array), bool(bundle.views()))  # fmt: skip
     made = called(prob, bundle.threshold, call)
     alt = (f"Grad-CAM overlay of the CNN; the model's P(Sick) {shown(prob, bundle.threshold)[0]}, "
            f"{f'called {made}' if made else 'no call'}")  # fmt: skip
