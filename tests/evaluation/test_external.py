@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -333,3 +334,23 @@ def test_a_synthetic_models_numbers_are_said_when_real_women_meet_it(tmp_path, c
     (tmp_path / TRUTH).write_text("patient_id\n2\n")  # thermocad synth's folder: the same women
     synthetic_note(synthetic, tmp_path / "run", tmp_path)
     assert capsys.readouterr().err == ""
+
+
+def test_a_training_file_copied_over_a_test_womans_is_refused_by_evaluate_split(run_dir, tmp_path):
+    """evaluate --split checks the test rows' bytes against the model's training files, as
+    --data does: a training woman's file under a test woman's name would score as new."""
+    from thermocad.evaluation.evaluate import evaluate_run
+
+    split = pd.read_csv(run_dir.parent / "data" / "split.csv")
+    test = split.index[split["split"] == "test"][0]
+    trained = split.loc[split["split"] == "train", "path"].iloc[0]
+    copied = tmp_path / f"copied{Path(trained).suffix}"
+    shutil.copyfile(trained, copied)
+    split.loc[test, "path"] = str(copied)
+    split.to_csv(tmp_path / "split.csv", index=False)
+    with pytest.raises(ConfigError, match=r"split.csv: 1 test file\(s\) are byte for byte files "
+                                          r"that trained the model"):  # fmt: skip
+        evaluate_run(run_dir, tmp_path / "split.csv", on="test", out_dir=tmp_path / "ev",
+                     n_boot=20)  # fmt: skip
+    assert not (tmp_path / "split.test_openings.jsonl").exists()  # no opening counted
+    assert not (tmp_path / "ev" / "metrics.json").exists()

@@ -242,6 +242,10 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
     check_split_rows(rows, on, run_dir, split_csv)  # test women new to it, valid not trainers
     check_writable(out / "metrics.json", force)
     bundle = load_model(run_dir, device)
+    if on == "test":  # a training file copied over a test woman's: refused, whatever its name
+        from thermocad.evaluation.trained_files import check_rows_not_training
+
+        check_rows_not_training(bundle.meta, rows, run_dir, split_csv)
     log_model_warnings(bundle.meta)  # a smoke run, synthetic women...: as predict says
     for name in ("metrics.json", "predictions.csv"):  # an earlier evaluation's (--force): an
         (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots

@@ -94,6 +94,25 @@ def check_not_training_files(meta: dict, run_dir, data_dir, labelled) -> bool:
     return True
 
 
+def check_rows_not_training(meta: dict, rows, run_dir, split_csv) -> None:
+    """`evaluate --split`'s test rows: refuse a file that is byte for byte one that trained the
+    model or chose its threshold (a training woman's file copied over a test woman's), as
+    `evaluate --data` does; nothing to check for a model.json without the record."""
+    record = recorded(meta)
+    if not record:
+        return
+    copies = [(path, record[digest]) for path in dict.fromkeys(map(str, rows["path"]))
+              if (digest := file_digest(path)) in record]  # fmt: skip
+    if copies:
+        shown = ", ".join(f"{p} = a file of training patient {pid}" for p, pid in copies[:3])
+        raise ConfigError(
+            f"{split_csv}: {len(copies)} test file(s) are byte for byte files that trained the "
+            f"model in {run_dir} ({shown}{' ...' * (len(copies) > 3)}): whatever their names, "
+            "a held-out score needs women it never saw; were the split's files changed since "
+            "it was made?"
+        )
+
+
 def synthetic_note(meta: dict, run_dir, data_dir, shared: int | None = None) -> None:
     """Say, for a model of synthetic women only meeting women `thermocad synth` did not write
     (real women, say), when `shared` of their patient numbers are also its training women's
