@@ -318,3 +318,18 @@ def test_invalid_date_in_a_dmr_name_is_named(tmp_path):
     # In the labels, but no file name matches (1's has an invalid date): said, not silently.
     assert summary.unmatched_labels == [1, 3, 4]
     assert "patients in the labels whom no file name here matches: 3 (1, 3, 4)" in summary.lines()
+
+
+def test_a_copys_name_is_excluded_as_a_copy(tmp_path):
+    """T0001 (1).txt, a browser's copy: excluded (a woman counted twice), said as a copy."""
+    data = tmp_path / "data"
+    for name in ("T0001.txt", "T0001 (1).txt", "T0002.txt", "scan.txt"):
+        write_text(data / name, thermogram(1))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n2,Sick\n")
+    prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv", keep_default_na=False)
+    reason = dict(zip(cohort["path"].str.split("/").str[-1], cohort["excluded_reason"],
+                      strict=True))  # fmt: skip
+    assert reason["T0001 (1).txt"].startswith("file name of a copy (T0012 (1).txt): rename it")
+    assert reason["scan.txt"] == "file name not recognised" and reason["T0001.txt"] == ""

@@ -18,7 +18,7 @@ from thermocad.cohort.consistency import (
     exclude_odd_shapes,
 )
 from thermocad.cohort.image_stats import image_stats
-from thermocad.io.filenames import InvalidDateError, parse_dmr_name
+from thermocad.io.filenames import InvalidDateError, parse_dmr_name, without_copy_mark
 from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_warning
 from thermocad.io.labels import label_filters, labels_name, read_labels
 from thermocad.io.thermal import iter_read
@@ -204,8 +204,10 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
     except InvalidDateError as exc:
         reasons.append(f"file name has an invalid date: {exc.date}")
         name = None
-    except CohortError:
-        reasons.append("file name not recognised")
+    except CohortError:  # a copy's name ("T0012 (1).txt") is not taken: a woman counted twice
+        copy = without_copy_mark(Path(path).name) != Path(path).name
+        reasons.append("file name of a copy (T0012 (1).txt): rename it if it is no copy"
+                       if copy else "file name not recognised")  # fmt: skip
         name = None
     clinical = (
         by_patient.loc[name.patient_id] if name and name.patient_id in by_patient.index else None
