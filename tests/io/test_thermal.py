@@ -171,6 +171,15 @@ def test_a_ragged_row_is_named_against_the_most_common_length(tmp_path, token):
         read_thermal(write(tmp_path, "\n".join(several) + "\n", "b.txt"))
 
 
+def test_a_header_of_column_numbers_over_indexed_rows_is_said(tmp_path):
+    """A matrix saved with its header and index (pandas' to_csv): line 1 numbers the columns."""
+    rows = ["0,1,2,3,4"] + [f"{i},30.1,30.2,30.3,30.4,30.5" for i in range(8)]
+    with pytest.raises(ThermalFormatError, match=r"line 1: 5 values, but 8 of the 9 lines have "
+                       r"6 \(rows must all have the same length; line 1 numbers the columns: "
+                       r"save the matrix without a header or index\)"):  # fmt: skip
+        read_thermal(write(tmp_path, "\n".join(rows) + "\n", "t.csv"))
+
+
 @pytest.mark.parametrize(("text", "message"), list(BAD_TEXT.items()))
 def test_bad_text_raises_with_file_and_line(tmp_path, text, message):
     path = write(tmp_path, text)

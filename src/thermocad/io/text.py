@@ -206,13 +206,15 @@ def _shape_rows(values: np.ndarray, token_lines: np.ndarray, name: str):
     """Reshape token values into rows (one per non-blank line); ragged rows are an error."""
     lines, counts = np.unique(token_lines, return_counts=True)
     if (counts != counts[0]).any():
-        raise _ragged(name, lines, counts)
+        raise _ragged(name, lines, counts, values[: counts[0]])
     return values.astype(np.float32).reshape(lines.size, int(counts[0])), lines
 
 
-def _ragged(name: str, lines: np.ndarray, counts: np.ndarray) -> ThermalFormatError:
+def _ragged(name: str, lines: np.ndarray, counts: np.ndarray,
+            line1: np.ndarray | None = None) -> ThermalFormatError:  # fmt: skip
     """The error for rows of different lengths: the lines whose length is not the most common
-    one (a tie: the one met first) are named, so a short line 1 is blamed, not line 2."""
+    one (a tie: the one met first) are named, so a short line 1 is blamed, not line 2. `line1`:
+    its values (column numbers 0, 1, 2...: a header, said)."""
     lengths, first, freq = np.unique(counts, return_index=True, return_counts=True)
     common = int(lengths[np.lexsort((first, -freq))[0]])
     odd = np.flatnonzero(counts != common)
@@ -224,9 +226,14 @@ def _ragged(name: str, lines: np.ndarray, counts: np.ndarray) -> ThermalFormatEr
     others = f"{agree} of the {lines.size} lines have"  # one line alone (a tie): named
     if agree == 1:
         others = f"line {lines[np.flatnonzero(counts == common)[0]]} has"
+    # Line 1 the column numbers, one short: a header over rows led by their index, as a table
+    # exported with both (pandas' to_csv) is.
+    header = (odd.size == 1 and odd[0] == 0 and counts[0] == common - 1 and line1 is not None
+              and np.array_equal(line1 - line1[0], np.arange(line1.size)))  # fmt: skip
+    hint = "; line 1 numbers the columns: save the matrix without a header or index" * bool(header)
     return ThermalFormatError(
         f"{name}: line {lines[odd[0]]}: {counts[odd[0]]} values, but {others} {common}{more} "
-        "(rows must all have the same length)"
+        f"(rows must all have the same length{hint})"
     )
 
 
