@@ -79,7 +79,7 @@ def test_perfect_separation_gives_the_calibration_no_interval_and_says_why():
     assert all(math.isnan(v) for v in s["bootstrap_ci"]["calibration_slope"])
     assert s["bootstrap_ci_reasons"]["calibration_slope"] == (
         "undefined in 100 of 100 resamples (P(Sick) separates the classes there); an interval "
-        "needs 95%")  # fmt: skip
+        "needs 95% of them defined")  # fmt: skip
     # The intercept (the slope held at 1) is defined in every resample: it has its interval.
     lo, hi = s["bootstrap_ci"]["calibration_intercept"]
     assert lo <= s["calibration_intercept"] <= hi and "calibration_intercept" not in s.get(

@@ -106,21 +106,28 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     assert "Flag: acquisition date alone separates the classes" in text
     assert "batch A AUC" in text
     # Before any section: the result, then the model it chose and its one test scoring.
-    glance = text.split('<ul class="summary">')[1].split("</ul>")[0]
-    assert text.index('<ul class="summary">') < text.index("<nav>")
+    # One table: a row for the result, one for the selected model's test, each with whom.
+    glance = text.split('<div class="summary" id="glance">')[1].split("</div>")[0]
+    assert text.index('id="glance"') < text.index("<nav>")
+    assert "<h2>Result at a glance</h2>" in glance and glance.count("<tr>") == 3
     res = json.loads((root / "compare" / "nested" / "nested.json").read_text())
     overall = res["metrics"]["subsets"]["overall"]
-    assert (f"estimated by nested cross-validation on {overall['n']} women" in glance
-            and f"patient AUC {overall['roc_auc']:.3f} (" in glance)  # fmt: skip
+    result_row = glance.split("<tr>")[2]
+    assert ("nested cross-validation" in result_row
+            and f"<td>{overall['n']} ({overall['n_sick']}), none seen by its choices</td>" in result_row
+            and f"<td>{overall['roc_auc']:.3f} (" in result_row)  # fmt: skip
     test = json.loads((root / "compare" / "test" / "metrics.json").read_text())
     best = json.loads((root / "compare" / "best.json").read_text())
-    assert (f"<b>Selected model</b>: {test.get('model', best['best_served'])}, chosen on validation folds and scored "
-            f"once on {test['patient']['n']} held-out test women" in glance)  # fmt: skip
-    assert f"at threshold {test['threshold']:.3f}" in glance
+    test_row = glance.split("<tr>")[3]
+    assert (f"<b>Selected model</b>: {test.get('model', best['best_served'])}, chosen on "
+            "validation folds, scored once on the held-out test set" in test_row)  # fmt: skip
+    assert f"<td>{test['patient']['n']} ({test['patient']['n_sick']}), held out</td>" in test_row
+    assert f"<td>{test['threshold']:.3f}</td></tr></table>" in test_row
+    assert "<th>women (Sick)</th>" in glance  # these test women are not `thermocad synth`'s
     card = text.split('<section id="model-card">')[1]
     assert (
         "Result (nested cross-validation)" in card
-        and "On women no choice saw: overall (all batch A) AUC" in card  # batch A not repeated
+        and "On patients no choice saw: overall (all batch A) AUC" in card  # batch A not repeated
         and "; batch A AUC" not in card
     )
     # The folder reused (--force) by a comparison with neither nested CV nor a test split:
@@ -304,6 +311,21 @@ def test_the_test_section_says_a_cnn_was_tested_from_its_fold0_run():
     assert tested_run_note({"arch": "baseline"}) == ""  # refitted on every non-test woman
 
 
+def test_the_test_section_says_when_the_tested_folder_stores_another_threshold(tmp_path):
+    """The fold-0 run's model.json keeps the threshold of its own validation women; the test
+    uses the pooled cross-validated one: predict with that folder calls at the other."""
+    import json
+
+    from thermocad.reporting.modelcard import tested_run_note
+
+    run = tmp_path / "compare" / "efficientnet_lite0" / "fold0"
+    run.mkdir(parents=True)
+    (run / "model.json").write_text(json.dumps({"threshold": 0.7131}))
+    note = tested_run_note({"run": str(run), "threshold": 0.276})
+    assert "Its model.json stores another threshold, 0.713, chosen on fold 0's" in note
+    assert "stores another" not in tested_run_note({"run": str(run), "threshold": 0.7131})
+
+
 def test_the_confound_audit_says_it_counts_the_whole_cohort(tmp_path):
     ids = range(1, 21)
     cohort = pd.DataFrame({"patient_id": ids, "label": ["Healthy", "Sick"] * 10,
@@ -333,7 +355,8 @@ def test_the_model_card_puts_ppv_at_a_screening_prevalence():
     ranged = _prevalence(
         {"sensitivity": 0.9, "specificity": 0.8, "n": 20, "n_sick": 8, "proportion_ci": ci}
     )
-    assert "a PPV of 0.022 (0.010-0.048) (from the ends of their 95% intervals)" in ranged
+    assert ("a PPV of 0.022; between 0.010 and 0.048 with both at the low or both at the high "
+            "ends of their 95% intervals (a range, not a confidence interval)" in ranged)  # fmt: skip
     assert (
         _prevalence({"sensitivity": float("nan"), "specificity": 0.8, "n": 20, "n_sick": 8}) == ""
     )
@@ -347,7 +370,7 @@ def test_the_metrics_table_names_the_interval_each_proportion_has():
     )
     assert "<td>Wilson</td>" not in several and "bootstrap over patients" in several
     # A PPV undefined in many replicates (nobody called Sick there) has none, and says why.
-    why = "undefined in 184 of 500 resamples; an interval needs 95%"
+    why = "undefined in 184 of 500 resamples; an interval needs 95% of them defined"
     ppv = R.metrics_table({**m, "ppv": 1.0, "proportion_ci_method": "patient bootstrap",
                            "proportion_ci": {**m["proportion_ci"], "ppv": (float("nan"),) * 2},
                            "bootstrap_ci_reasons": {"ppv": why}})  # fmt: skip
@@ -433,6 +456,10 @@ def test_the_summary_says_when_other_models_were_scored_on_the_test_women(tmp_pa
     assert "different models" not in at_a_glance(None, test, "m")
     L.record_opening(ledger, pred.assign(prob=[0.3, 0.7]), "another")  # scored since
     assert "2 different models have now been scored on these women" in at_a_glance(None, test, "m")
+    # A synthetic cohort's figures are not said to be of women.
+    glance = at_a_glance(None, test, "m", "synthetic patients")
+    assert "<th>synthetic patients (Sick)</th>" in glance and "women" not in glance.replace(
+        "unseen-women", "")  # fmt: skip
 
 
 def test_a_test_set_whose_scores_separate_the_classes_says_why_it_has_no_slope(tmp_path):

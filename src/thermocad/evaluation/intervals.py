@@ -75,7 +75,7 @@ def undefined_reason(name: str, undefined: int, n_boot: int) -> str:
     """Why a figure has no interval: undefined in too many of the `n_boot` replicates."""
     why = " (P(Sick) separates the classes there)" if name == "calibration_slope" else ""
     return (f"undefined in {undefined} of {n_boot} resamples{why}; an interval needs "
-            f"{MIN_DEFINED_SHARE:.0%}")  # fmt: skip
+            f"{MIN_DEFINED_SHARE:.0%} of them defined")  # fmt: skip
 
 
 def stratified_auc_replicates(

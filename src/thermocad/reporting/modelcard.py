@@ -125,8 +125,11 @@ def _provenance(meta: dict, run_dir: Path, compare_dir: Path | None) -> str:
     home = Path(compare_dir).parent if compare_dir else run_dir.parent
     where = os.path.relpath(run_dir, home)  # the study folder's own layout, wherever it lies
     made = datetime.fromtimestamp((run_dir / "model.json").stat().st_mtime, UTC)
+    stored = (
+        f", decision threshold {t:.3f}" if isinstance(t := meta.get("threshold"), float) else ""
+    )
     return (
-        f"{trained}; files: {where}/model.safetensors + model.json (self-describing), "
+        f"{trained}; files: {where}/model.safetensors + model.json (self-describing{stored}), "
         f"written {made:%Y-%m-%d} by thermocad {meta.get('thermocad_version', '?')}"
     )
 
@@ -138,8 +141,18 @@ def tested_run_note(test: dict) -> str:
     if not run.rstrip("/").endswith("fold0"):
         return ""
     halves = " (its baseline half too)" if str(test.get("model", "")).endswith("+baseline") else ""
-    return (f" The model tested is the fold-0 run: it{halves} trained on the non-test women "
+    note = (f" The model tested is the fold-0 run: it{halves} trained on the non-test women "
             "outside fold 0, not on every non-test woman.")  # fmt: skip
+    try:  # the folder's own threshold, chosen on fold 0's validation women alone
+        stored = float(json.loads((Path(run) / "model.json").read_text())["threshold"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return note
+    if abs(stored - float(test.get("threshold", stored))) > 5e-4:  # as written, to 3 places
+        note += (f" Its model.json stores another threshold, {stored:.3f}, chosen on fold 0's "
+                 "validation women alone: `predict` with that folder calls at it, not at the "
+                 "threshold tested here (the model for users is `thermocad fit`'s, which "
+                 "stores the cross-validated one).")  # fmt: skip
+    return note
 
 
 def _limitations(cohort_csv) -> str:
@@ -184,13 +197,15 @@ def _prevalence(p: dict) -> str:
     ci = proportion_intervals(p)
     ends = (finite_interval(ci.get("sensitivity")), finite_interval(ci.get("specificity")))
     (se, sp), known = ends, all(ends)  # the lowest PPV: both low ends; the highest: both high
-    shown = fmt_ci(ppv(sens, spec), (ppv(se[0], sp[0]), ppv(se[1], sp[1])) if known else None)
+    # Not written x (lo-hi), the form of a 95% interval everywhere else: it is not one.
+    span = (f"; between {fmt_ci(ppv(se[0], sp[0]))} and {fmt_ci(ppv(se[1], sp[1]))} with both at the "
+            "low or both at the high ends of their 95% intervals (a range, not a confidence "
+            "interval)") if known else ""  # fmt: skip
     return (
         f"PPV and NPV depend on how common the disease is: {sick / n:.0%} of the test "
         f"patients are Sick; at a screening prevalence of {q:.1%} (about 5 cancers per "
-        f"1,000 women screened) this sensitivity and specificity give a PPV of {shown}"
-        + (" (from the ends of their 95% intervals)" if all(ends) else "")
-        + ". "
+        f"1,000 women screened) this sensitivity and specificity give a PPV of "
+        f"{fmt_ci(ppv(sens, spec))}{span}. "
     )
 
 
@@ -223,7 +238,7 @@ def _nested_headline(compare_dir: Path | None) -> str:
     parts = [f"{name} AUC {entry_ci(e, 'roc_auc', 'ci')} (n={e['n']})"
              for name, e in shown_subsets(subsets).items() if e.get("n")]  # fmt: skip
     overall = subsets.get("overall", {})
-    return ("On women no choice saw: " + "; ".join(parts) + "; sensitivity "
+    return ("On patients no choice saw: " + "; ".join(parts) + "; sensitivity "
             f"{entry_ci(overall, 'sensitivity', 'sensitivity_ci')}, specificity "
             f"{entry_ci(overall, 'specificity', 'specificity_ci')} (see Result)")  # fmt: skip
 

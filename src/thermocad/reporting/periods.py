@@ -136,7 +136,7 @@ def nested_section(compare_dir: Path | None) -> str:
                           for f in summary["folds"]}).rename_axis("candidate")  # fmt: skip
     inner = inner.map(lambda v: "n/a" if pd.isna(v) else f"{v:.3f}").reset_index()  # 1.000, not 1
     body = (table(pd.DataFrame(rows)) + period_note(summary["metrics"])
-            + f"<p>The estimate of the whole procedure on women it never saw, among the split's "
+            + f"<p>The estimate of the whole procedure on patients it never saw, among the split's "
             f"women outside any held-out test set (the test section scores those apart): {summary['outer_folds']} "
             f"patient-grouped outer folds; inside each outer training set, {summary['inner_folds']} "
             f"inner folds chose the candidate ({esc(', '.join(summary['candidates']))}) and the "

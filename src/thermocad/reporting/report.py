@@ -264,7 +264,8 @@ def write_report(
     note = " ".join(filter(None, [study_files.smoke_note(cdir), resumed,
                                   note or study_files.synthetic_note(cohort_csv)]))  # fmt: skip
     nested = read_json(nested_dir / "nested" / "nested.json") if nested_dir else None
-    glance = at_a_glance(nested, test, ran.get("best_served")) if cdir else ""
+    who = "synthetic patients" if study_files.synthetic_note(cohort_csv) else "women"
+    glance = at_a_glance(nested, test, ran.get("best_served"), who) if cdir else ""
     parts = [
         section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
         nested_section(nested_dir),  # the result first; then where it came from

@@ -6,52 +6,65 @@ from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.reporting.html import esc
 from thermocad.utils.tables import fmt_ci
 
+HEADER = ("", "{who} (Sick)", "patient AUC (95% CI)", "period-matched AUC (95% CI)",
+          "sensitivity (95% CI)", "specificity (95% CI)", "threshold")  # fmt: skip
+
 
 def _ci(entry: dict, key: str, interval: str) -> str:
     ci = entry.get(interval)
     return fmt_ci(entry.get(key), tuple(ci) if ci else None)
 
 
-def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None) -> str:
-    """HTML: the nested estimate of the procedure (the result), then the model it chose and
-    its one scoring on the held-out test women; each says which women it counts."""
-    items = []
+def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
+                who: str = "women") -> str:  # fmt: skip
+    """HTML: one table, before any section: the nested estimate of the procedure (the result),
+    then the model it chose and its one scoring on the held-out test set, each row saying
+    whom it counts (`who`: "women", or "synthetic patients"), with the lines it needs under
+    it."""
+    rows, notes = [], []
     if nested:
         subsets = nested["metrics"]["subsets"]
         o, pm = subsets["overall"], subsets.get("period-matched") or {}
-        period = ("period-matched n/a (no dates)" if pm.get("n") is None else
-                  f"period-matched {_ci(pm, 'roc_auc', 'ci')} (n={pm['n']})")  # fmt: skip
-        items.append(
-            f"<li><b>Result</b>: the whole procedure (choosing among "
-            f"{len(nested['candidates'])} candidates and a threshold on inner folds), estimated "
-            f"by nested cross-validation on {o['n']} women ({o['n_sick']} Sick) that none of its "
-            f"choices saw: patient AUC {_ci(o, 'roc_auc', 'ci')}, sensitivity "
-            f"{_ci(o, 'sensitivity', 'sensitivity_ci')}, specificity "
-            f"{_ci(o, 'specificity', 'specificity_ci')}; {period}. It describes the procedure, "
-            "not one model file.</li>"
-        )
+        period = ("n/a (no dates)" if pm.get("n") is None else
+                  f"{_ci(pm, 'roc_auc', 'ci')} (n={pm['n']})")  # fmt: skip
+        rows.append((f"<b>Result</b>: the whole procedure (choosing among "
+                     f"{len(nested['candidates'])} candidates and a threshold on inner folds), "
+                     "nested cross-validation", f"{o['n']} ({o['n_sick']}), none seen by its "
+                     "choices", _ci(o, "roc_auc", "ci"), period,
+                     _ci(o, "sensitivity", "sensitivity_ci"),
+                     _ci(o, "specificity", "specificity_ci"), "chosen on inner folds"))  # fmt: skip
+        notes.append("The result describes the procedure, not one model file.")
     else:
-        items.append("<li><b>No nested cross-validation</b>: the comparison's figures chose the "
-                     "model and are optimistic; only a held-out test set is unseen.</li>")  # fmt: skip
+        notes.append("<b>No nested cross-validation</b>: the comparison's figures chose the "
+                     "model and are optimistic; only a held-out test set is unseen.")  # fmt: skip
     if test:
-        p = test["patient"]
+        p, pm = test["patient"], ((test.get("by_period") or {}).get("subsets") or {})
+        pm = pm.get("period-matched") or {}
         wilson = proportion_intervals(p)
         auc_ci = (p.get("bootstrap_ci") or {}).get("roc_auc")
-        items.append(
-            f"<li><b>Selected model</b>: {esc(test.get('model') or chosen or '?')}, chosen on "
-            f"validation folds and scored once on {p['n']} held-out test women ({p['n_sick']} "
-            f"Sick): patient AUC {fmt_ci(p.get('roc_auc'), auc_ci)}, sensitivity "
-            f"{fmt_ci(p.get('sensitivity'), wilson.get('sensitivity'))}, specificity "
-            f"{fmt_ci(p.get('specificity'), wilson.get('specificity'))} at threshold "
-            f"{test['threshold']:.3f}.{_reused(test.get('lockbox'))}</li>"
-        )
+        rows.append((f"<b>Selected model</b>: {esc(test.get('model') or chosen or '?')}, chosen "
+                     "on validation folds, scored once on the held-out test set",
+                     f"{p['n']} ({p['n_sick']}), held out", fmt_ci(p.get("roc_auc"), auc_ci),
+                     "n/a" if pm.get("n") is None else f"{_ci(pm, 'roc_auc', 'ci')} "
+                     f"(n={pm['n']})", fmt_ci(p.get("sensitivity"), wilson.get("sensitivity")),
+                     fmt_ci(p.get("specificity"), wilson.get("specificity")),
+                     f"{test['threshold']:.3f}"))  # fmt: skip
+        if reused := _reused(test.get("lockbox"), who):
+            notes.append(reused)
     elif chosen:
-        items.append(f"<li><b>Selected model</b>: {esc(chosen)}, chosen on validation folds; "
-                     "no held-out test set scored it.</li>")  # fmt: skip
-    return '<ul class="summary">' + "".join(items) + "</ul>"
+        notes.append(f"<b>Selected model</b>: {esc(chosen)}, chosen on validation folds; no "
+                     "held-out test set scored it.")  # fmt: skip
+    head = "".join(f"<th>{esc(h.format(who=who))}</th>" for h in HEADER)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    table = f'<table class="t"><tr>{head}</tr>{body}</table>' if rows else ""
+    return (
+        f'<div class="summary" id="glance"><h2>Result at a glance</h2>{table}'
+        + "".join(f"<p>{n}</p>" for n in notes)
+        + "</div>"
+    )
 
 
-def _reused(box: dict | None) -> str:
+def _reused(box: dict | None, who: str = "women") -> str:
     """'' or a sentence when other models have been scored on the same test women since (the
     ledger, counted again now): the figures are then no unseen-women estimate."""
     from thermocad.evaluation.lockbox import refreshed
@@ -60,6 +73,6 @@ def _reused(box: dict | None) -> str:
     if box.get("models", 1) <= 1:
         return ""
     return (
-        f" {box['models']} different models have now been scored on these women (the test "
+        f"{box['models']} different models have now been scored on these {who} (the test "
         "section): a choice among them made there is not an unseen-women estimate."
     )
