@@ -115,7 +115,7 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     result_row = glance.split("<tr>")[2]
     assert ("nested cross-validation" in result_row
             and f"<td>{overall['n']} ({overall['n_sick']}), none seen by its choices</td>" in result_row
-            and f"<td>{overall['roc_auc']:.3f} (" in result_row)  # fmt: skip
+            and f'<td>{overall["roc_auc"]:.3f} <span class="ci">(' in result_row)  # fmt: skip
     test = json.loads((root / "compare" / "test" / "metrics.json").read_text())
     best = json.loads((root / "compare" / "best.json").read_text())
     test_row = glance.split("<tr>")[3]

@@ -75,7 +75,12 @@ def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
             whole = df[c].dropna().mod(1).eq(0).all() and df[c].notna().any()
             fmt[c] = (lambda v: f"{int(v):,}") if whole else floats.format
     text = df.to_html(index=False, na_rep="n/a", formatters=fmt, border=0, classes="t")
-    # An interval kept whole, smaller, after its value: a narrow cell breaks only before it.
+    return keep_intervals(text)
+
+
+def keep_intervals(text: str) -> str:
+    """Each "0.911 (0.822-0.977)" in `text` with its interval kept whole, smaller, after its
+    value: a narrow cell breaks only before it."""
     return _INTERVAL.sub(r'\1 <span class="ci">(\2)</span>', text)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from thermocad.evaluation.metrics import proportion_intervals
-from thermocad.reporting.html import esc
+from thermocad.reporting.html import esc, keep_intervals
 from thermocad.utils.tables import fmt_ci
 
 HEADER = ("", "{who} (Sick)", "patient AUC (95% CI)", "period-matched AUC (95% CI)",
@@ -56,7 +56,7 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
                      "held-out test set scored it.")  # fmt: skip
     head = "".join(f"<th>{esc(h.format(who=who))}</th>" for h in HEADER)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    table = f'<table class="t"><tr>{head}</tr>{body}</table>' if rows else ""
+    table = keep_intervals(f'<table class="t"><tr>{head}</tr>{body}</table>') if rows else ""
     return (
         f'<div class="summary" id="glance"><h2>Result at a glance</h2>{table}'
         + "".join(f"<p>{n}</p>" for n in notes)
