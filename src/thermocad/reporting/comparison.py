@@ -32,7 +32,8 @@ def comparison_section(compare_dir: Path | None) -> str:
         bars = Path(tmp) / "comparison_auc.png"
         plot_bars(dict(zip(ok["model"].map(served), ok["roc_auc"], strict=True)),
                   {served[r.model]: (r.roc_auc_lo, r.roc_auc_hi) for r in ok.itertuples()},
-                  bars, "validation ROC AUC (95% CI)")  # fmt: skip
+                  bars, "validation ROC AUC (95% CI)",
+                  "ROC AUC, patients of the validation folds (0.5: chance)")  # fmt: skip
         bars_img = img(bars, "validation AUC per model", 520)
     shown = _shown(t, served)
     halves = ("<p>A model named ARCH+baseline is the CNN averaged with the classical baseline, "

@@ -157,7 +157,8 @@ def plot_history(history: pd.DataFrame | str | Path, path: str | Path) -> Path:
     return save(fig, path)
 
 
-def plot_bars(values: dict[str, float], errors: dict[str, tuple[float, float]], path, title: str):
+def plot_bars(values: dict[str, float], errors: dict[str, tuple[float, float]], path, title: str,
+              xlabel: str = "") -> Path:  # fmt: skip
     """Points with interval whiskers on an axis from chance (0.5) to 1, e.g. AUC per
     architecture: bars from 0 would hide the differences that matter (0.92 against 0.97)."""
     plt = pyplot()
@@ -170,7 +171,7 @@ def plot_bars(values: dict[str, float], errors: dict[str, tuple[float, float]], 
     ax.errorbar(v, names, xerr=err, fmt="o", color="steelblue", capsize=3)
     ax.axvline(0.5, color="grey", ls="--", lw=1)  # chance
     low = min(0.5, np.nanmin(np.append(lo, v)) - 0.02) if np.isfinite(v).any() else 0.5
-    ax.set(xlim=(low, 1.01), title=title)
+    ax.set(xlim=(low, 1.01), title=title, xlabel=xlabel)
     ax.invert_yaxis()  # the table's order, top to bottom
     return save(fig, path)
 

@@ -284,7 +284,7 @@ def write_report(
     nav = " · ".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in SECTIONS.items())
     doc = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width, initial-scale=1'><title>{esc(title)}</title>"
            f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><p class=meta>thermocad "
-           f"{esc(__version__)}, {stamp}" + (f"; command: <code>{esc(command)}</code>" if command else "")
+           f"{esc(__version__)}, report written {stamp}" + (f"; study command: <code>{esc(command)}</code>" if command else "")
            + "</p>" + (f'<p class="note">{esc(note)}</p>' if note else "") + glance
            + f"<nav>{nav}</nav>" + "\n".join(parts) + "</body></html>\n")  # fmt: skip
     return atomic_write_text(out, doc)
