@@ -48,6 +48,9 @@ def test_report_has_every_section_and_is_self_contained(study_dir):
     # nothing fetched from elsewhere: every image is a data URI
     assert not re.search(r'src="(?!data:image/png;base64,)', text)
     assert text.count("data:image/png;base64,") >= 10
+    # Each figure's description is read once by a screen reader: its alt text; the caption
+    # that repeats it for the eye is hidden from them.
+    assert text.count("<figcaption>") == 0 and text.count('<figcaption aria-hidden="true">') >= 10
     assert "adjunct to mammography" in text
     assert "blurred" in text and "Leak check passed" in text
     assert "| broken" not in text and "failed: RuntimeError" in text

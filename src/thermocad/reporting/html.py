@@ -64,7 +64,8 @@ def img(path: str | os.PathLike | None, alt: str, width: int | None = None,
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     style = f' style="max-width:min({width}px,100%)"' if width else ""
     kind = ' class="wide"' if wide else ""
-    return f'<figure{kind}><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption>{esc(alt)}</figcaption></figure>'
+    # The caption repeats the alt text for the eye; hidden from screen readers, read once.
+    return f'<figure{kind}><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption aria-hidden="true">{esc(alt)}</figcaption></figure>'
 
 
 def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
