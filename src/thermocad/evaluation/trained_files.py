@@ -78,18 +78,13 @@ def check_not_training_files(meta: dict, run_dir, data_dir, labelled) -> bool:
     if record is None:
         return False
     labelled = set(map(int, labelled))
-    copies = [(path, record[digest]) for path in walk_thermal_files(data_dir, say=False)[0]
-              if patient_number(path) in labelled
-              and (digest := file_digest(path)) in record]  # fmt: skip
-    if copies:
-        shown = ", ".join(f"{Path(p).name} = a file of training patient {pid}"
-                          for p, pid in copies[:5])  # fmt: skip
-        more = f" and {len(copies) - 5} more" if len(copies) > 5 else ""
+    named = [p for p in walk_thermal_files(data_dir, say=False)[0] if patient_number(p) in labelled]
+    if copies := _copies(named, record):
         raise ConfigError(
             f"{data_dir}: {len(copies)} file(s) are byte for byte files that trained the model "
-            f"in {run_dir} ({shown}{more}): whatever their names and numbers, these are its "
-            "training women, and a held-out score needs women it never saw (--numbered-apart "
-            "does not change that)"
+            f"in {run_dir} ({_shown(copies, lambda p: Path(p).name)}): whatever their names "
+            "and numbers, these are its training women, and a held-out score needs women it "
+            "never saw (--numbered-apart does not change that)"
         )
     return True
 
@@ -101,16 +96,26 @@ def check_rows_not_training(meta: dict, rows, run_dir, split_csv) -> None:
     record = recorded(meta)
     if not record:
         return
-    copies = [(path, record[digest]) for path in dict.fromkeys(map(str, rows["path"]))
-              if (digest := file_digest(path)) in record]  # fmt: skip
-    if copies:
-        shown = ", ".join(f"{p} = a file of training patient {pid}" for p, pid in copies[:3])
+    if copies := _copies(dict.fromkeys(map(str, rows["path"])), record):
         raise ConfigError(
             f"{split_csv}: {len(copies)} test file(s) are byte for byte files that trained the "
-            f"model in {run_dir} ({shown}{' ...' * (len(copies) > 3)}): whatever their names, "
+            f"model in {run_dir} ({_shown(copies, str)}): whatever their names, "
             "a held-out score needs women it never saw; were the split's files changed since "
             "it was made?"
         )
+
+
+def _copies(paths, record: dict[str, str]) -> list[tuple[str, str]]:
+    """(path, training patient number) for each of `paths` whose bytes are a training file's."""
+    return [
+        (str(path), record[digest]) for path in paths if (digest := file_digest(path)) in record
+    ]
+
+
+def _shown(copies: list[tuple[str, str]], name) -> str:
+    """The first five copies, each named (`name` of its path) with its training patient."""
+    shown = ", ".join(f"{name(p)} = a file of training patient {pid}" for p, pid in copies[:5])
+    return shown + (f" and {len(copies) - 5} more" if len(copies) > 5 else "")
 
 
 def synthetic_note(meta: dict, run_dir, data_dir, shared: int | None = None) -> None:
