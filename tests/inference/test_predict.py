@@ -44,6 +44,9 @@ def test_folder_predicted_and_bad_file_listed(run_dir, inputs):
     assert set(table["model"]) == {"efficientnet_lite0+baseline"} and set(
         table["thermocad_version"]
     ) == {__version__}
+    # The smoke run says so in every row, as the log does (the table may be passed on without
+    # the log).
+    assert set(table["model_warning"]) == {"Smoke-run model: not a result."}
     # labels.csv is a table, not a thermogram: folder walks skip CSV files.
     assert sorted(Path(e.file).name for e in errors) == ["broken.txt", "missing.txt"]
     assert all(e.error for e in errors)

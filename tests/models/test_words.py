@@ -75,3 +75,17 @@ def test_a_model_json_without_threshold_is_said_to_call_at_a_default():
     assert "model.json has no threshold: Sick is called at P(Sick) >= 0.5" in note
     assert operating_note({}).startswith("Model.json has no threshold")
     assert edited_threshold_note({"threshold": 0.3}) == ""
+
+
+def test_predicts_tables_say_the_warnings_in_a_few_words():
+    from thermocad.models.words import PREPROCESS_VERSION, table_warning
+
+    clean = {"config": {}, "data": {}, "preprocess_version": PREPROCESS_VERSION, "arch": "x"}
+    assert table_warning(clean) is None
+    assert table_warning({**clean, "cv": {"warnings": ["cannot be told from chance"]}}) == (
+        "Its own cross-validation found it of no use (predict's log says why)."
+    )
+    old = {**clean, "preprocess_version": "2020-01-01"}
+    assert table_warning(old) == "Trained on other preprocessing: train it again."
+    smoke = {**clean, "config": {"max_batches": 2}}
+    assert table_warning(smoke) == "Smoke-run model: not a result."

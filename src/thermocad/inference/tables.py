@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from thermocad.inference.notes import NO_CALL, called
 from thermocad.io.filenames import patient_number
-from thermocad.models.words import model_name
+from thermocad.models.words import model_name, table_warning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 # prob_cnn and prob_baseline: the two halves prob_sick averages (empty for a CNN alone), as the
 # app and explain show them.
 COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "prob_cnn", "prob_baseline",
-           "model", "thermocad_version", "note")  # fmt: skip
+           "model", "model_warning", "thermocad_version", "note")  # fmt: skip
 
 
 def file_row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
@@ -38,6 +38,7 @@ def file_row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: 
         "prob_cnn": None if halves[1] is None else round(float(halves[0]), 6),
         "prob_baseline": None if halves[1] is None else round(float(halves[1]), 6),
         "model": model_name(bundle.meta),  # ARCH+baseline for the default ensemble
+        "model_warning": table_warning(bundle.meta),  # a smoke run, synthetic women, ...
         "thermocad_version": version,
         "note": note or None,
     }
@@ -84,8 +85,11 @@ def patient_table(table: pd.DataFrame) -> pd.DataFrame:
             notes.append(f"{others} file(s) with a note in the per-file table")
         rows.append({"patient_id": pid, "n_files": len(used), "prob_sick": prob,
                      "decision": decision, "threshold": threshold,
-                     "model": files["model"].iloc[0], "note": "; ".join(notes) or None})  # fmt: skip
-    columns = ["patient_id", "n_files", "prob_sick", "decision", "threshold", "model", "note"]
+                     "model": files["model"].iloc[0],
+                     "model_warning": files.get("model_warning", pd.Series([None])).iloc[0],
+                     "note": "; ".join(notes) or None})  # fmt: skip
+    columns = ["patient_id", "n_files", "prob_sick", "decision", "threshold", "model",
+               "model_warning", "note"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns).astype({"patient_id": "Int64"})
 
 

@@ -121,6 +121,17 @@ def demonstration_headline(meta: dict) -> str:
     return " ".join(said)
 
 
+def table_warning(meta: dict) -> str | None:
+    """None, or not_a_model_warning in a few words for a column of predict's tables (a table
+    passed on without the log still says its P(Sick) is no result)."""
+    said = [headline] if (headline := demonstration_headline(meta)) else []
+    if stale_grey(meta) or other_preprocessing(meta):
+        said.append("Trained on other preprocessing: train it again.")
+    if (meta.get("cv") or {}).get("warnings"):
+        said.append("Its own cross-validation found it of no use (predict's log says why).")
+    return " ".join(said) or None
+
+
 def edited_threshold_note(meta: dict) -> str:
     """'' or a note when model.json's threshold is not the one its cross-validation chose
     (`threshold_provenance`, written by `thermocad fit`): the figures measured at that one do
