@@ -72,6 +72,17 @@ def test_gallery_selection():
 def test_write_galleries(tmp_path):
     arrays = {p: np.random.default_rng(0).normal(33, 1, (16, 20)) for p in PRED["path"]}
     out = G.write_galleries(PRED, 0.5, tmp_path, read=arrays.__getitem__, n=2)
+    listing = pd.read_csv(out.pop("listing"))
     assert all(_is_png(p) for p in out.values())
+    # Who is in each gallery, panel by panel, as the images' titles say; the report's alt text.
+    chosen = G.select_galleries(PRED, 0.5, n=2)
+    missed = listing[listing["gallery"] == "confident_healthy_incorrect"]
+    assert missed["prob"].tolist() == chosen["confident_healthy_incorrect"]["prob"].tolist()
+    assert set(missed["truth"]) == {"Sick"} and len(listing) == sum(map(len, chosen.values()))
+    pid = int(missed["patient_id"].iloc[0])
+    assert G.gallery_alt(tmp_path, "confident_healthy_incorrect") == (
+        f"{G.TITLES['confident_healthy_incorrect']}: patient {pid}, truly Sick, P(Sick) 0.200"
+    )
+    assert G.gallery_alt(tmp_path / "elsewhere", "most_uncertain") == G.TITLES["most_uncertain"]
     empty = G.plot_gallery(PRED.iloc[:0], arrays.__getitem__, tmp_path / "e.png", "none")
     assert _is_png(empty)

@@ -19,6 +19,7 @@ GALLERIES = (
     "confident_sick_incorrect",
     "most_uncertain",
 )
+LISTING = "galleries.csv"  # who is in each gallery, beside the images
 # What each gallery shows, as its title says it ("called": at the threshold).
 TITLES = {
     "random_correct": "correct calls, drawn at random",
@@ -99,10 +100,13 @@ def write_galleries(
     seed: int = 0,
     unit: str = "celsius",
 ) -> dict[str, Path]:
-    """Write every gallery as gallery_<name>.png; returns name -> path."""
-    reader = read or _read_array
-    out = Path(out_dir)
-    return {
+    """Write every gallery as gallery_<name>.png, and who is in each (LISTING: the gallery, the
+    woman, her diagnosis and P(Sick), panel by panel); returns name -> path."""
+    from thermocad.utils.files import atomic_write_csv
+
+    reader, out = read or _read_array, Path(out_dir)
+    chosen = select_galleries(pred, threshold, n, seed)
+    made = {
         name: plot_gallery(
             rows,
             reader,
@@ -110,8 +114,37 @@ def write_galleries(
             f"{TITLES[name]} (threshold {threshold:.3f})",
             unit,
         )  # fmt: skip
-        for name, rows in select_galleries(pred, threshold, n, seed).items()
+        for name, rows in chosen.items()
     }
+    listing = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "gallery": name,
+                    "patient_id": rows["patient_id"].to_numpy(),
+                    "truth": np.where(rows["y"].astype(int) == 1, "Sick", "Healthy"),
+                    "prob": rows["prob"].round(6).to_numpy(),
+                    "path": rows["path"].to_numpy(),
+                }
+            )
+            for name, rows in chosen.items()
+        ]  # fmt: skip
+    )
+    made["listing"] = atomic_write_csv(out / LISTING, listing)
+    return made
+
+
+def gallery_alt(folder: str | Path, name: str) -> str:
+    """A gallery's alt text: its title and each panel's woman, diagnosis and P(Sick), as the
+    image shows them (from LISTING in `folder`; the title alone without it)."""
+    try:
+        listing = pd.read_csv(Path(folder) / LISTING)
+    except (OSError, ValueError):
+        return TITLES[name]
+    rows = listing[listing["gallery"] == name]
+    panels = [f"patient {r.patient_id}, truly {r.truth}, P(Sick) {r.prob:.3f}"
+              for r in rows.itertuples()]  # fmt: skip
+    return f"{TITLES[name]}: " + ("; ".join(panels) or "no images in this group")
 
 
 def _read_array(path: str) -> np.ndarray:

@@ -56,16 +56,18 @@ def esc(value) -> str:
 
 
 def img(path: str | os.PathLike | None, alt: str, width: int | None = None,
-        wide: bool = False) -> str:  # fmt: skip
+        wide: bool = False, caption: str | None = None) -> str:  # fmt: skip
     """An <img> with the PNG embedded as base64, or a note when the file is missing. `wide`:
-    a strip of panels, which a phone shows at a readable size to scroll across."""
+    a strip of panels, which a phone shows at a readable size to scroll across; `caption`: what
+    the eye reads under it, when shorter than `alt` (what the image shows, said in full)."""
+    caption = alt if caption is None else caption
     if not path or not Path(path).exists():
-        return f'<p class="missing">{esc(alt)}: not available</p>'
+        return f'<p class="missing">{esc(caption)}: not available</p>'
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     style = f' style="max-width:min({width}px,100%)"' if width else ""
     kind = ' class="wide"' if wide else ""
-    # The caption repeats the alt text for the eye; hidden from screen readers, read once.
-    return f'<figure{kind}><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption aria-hidden="true">{esc(alt)}</figcaption></figure>'
+    # The caption says the alt text (or its title) for the eye; hidden from screen readers.
+    return f'<figure{kind}><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption aria-hidden="true">{esc(caption)}</figcaption></figure>'
 
 
 def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
