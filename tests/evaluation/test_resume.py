@@ -248,6 +248,19 @@ def test_compare_refuses_a_folder_another_command_made(tmp_path):
             open_job(study, record({}, "x"), "compare", force=not resume, resume=resume)
 
 
+def test_a_forced_comparison_replaces_an_earlier_ones_other_candidates(split_csv, tmp_path):
+    """compare --force with fewer candidates: the earlier comparison's other candidates go
+    (their models are no part of this one); a folder that holds no candidate's files stays."""
+    cmp, opts = tmp_path / "cmp", {"config": {}, "n_boot": 20}
+    C.compare(split_csv, ["coin", "dice"], cmp, trainer=Trainer(), **opts)
+    assert (cmp / "dice" / "fold0").is_dir()
+    (cmp / "notes").mkdir()
+    (cmp / "notes" / "mine.txt").write_text("kept")
+    C.compare(split_csv, ["coin"], cmp, trainer=Trainer(), force=True, **opts)
+    assert not (cmp / "dice").exists() and (cmp / "coin" / "fold0").is_dir()
+    assert (cmp / "notes" / "mine.txt").read_text() == "kept"
+
+
 def test_a_forced_comparison_resumed_never_reuses_the_earlier_ones_fold_runs(
     split_csv, tmp_path, capsys
 ):

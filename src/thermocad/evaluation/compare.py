@@ -7,6 +7,7 @@ on train/valid; the best is picked on validation data only and evaluated once on
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import traceback
 from collections.abc import Callable, Sequence
@@ -178,6 +179,18 @@ def _write_table(rows: list[dict], out: Path) -> pd.DataFrame:
     return table
 
 
+def _candidates(out: Path, archs) -> list[Path]:
+    """The folders of this comparison's candidates and of an earlier one's in `out` (a folder
+    holding a candidate's files: its fold runs, validation predictions, error), which a new
+    comparison replaces."""
+    written = ("valid_predictions.csv", "error.txt", "train_seconds.json")
+    return [out / name for name in archs] + [
+        d for d in sorted(out.iterdir()) if d.is_dir() and d.name not in archs
+        and (any(re.fullmatch(r"fold\d+", f.name) for f in d.iterdir())
+             or any((d / f).exists() for f in written))
+    ]  # fmt: skip
+
+
 # size: compare is the comparison's steps in one visible sequence; each step is a function.
 @writes_folder("out_dir")
 def compare(
@@ -239,9 +252,9 @@ def compare(
         (out / name).unlink(missing_ok=True)  # summary: written again when this one finishes
     for name in ("test", "nested")[: 1 if resume else 2]:  # and its results (a resumed one
         shutil.rmtree(out / name, ignore_errors=True)  # keeps nested's finished fold runs)
-    if not resume:  # an earlier comparison's fold runs (other options, another split) go, or a
-        for name in archs:  # later --resume of this one would take them for its own
-            shutil.rmtree(out / name, ignore_errors=True)
+    if not resume:  # an earlier comparison's candidates go: their fold runs (other options,
+        for folder in _candidates(out, archs):  # another split) would be taken by a later
+            shutil.rmtree(folder, ignore_errors=True)  # --resume of this one for its own
     n_folds = len(fold_splits(split_df))
     results, rows = {}, []
     for name in progress(([BASELINE] if baseline else []) + list(archs), "models"):
