@@ -89,6 +89,35 @@ def test_a_folder_given_as_the_labels_is_named_a_folder(tmp_path):
     assert str(info.value) == f"{folder}: is a folder, not the labels file"
 
 
+def test_a_pipe_a_compressed_file_or_a_workbook_is_named_and_never_read(tmp_path):
+    """A named pipe would block the header's read forever; a .gz (which pandas would
+    decompress, and the separator guess would not) or an .xlsx gives garbled columns."""
+    import gzip
+    import os
+    import zipfile
+
+    fifo = tmp_path / "labels_fifo.csv"
+    os.mkfifo(fifo)  # nothing writes to it: opening it to read would wait forever
+    with pytest.raises(CohortError, match=r"labels_fifo\.csv: not a regular file \(a pipe"):
+        read_labels(fifo)
+    packed = tmp_path / "labels.csv.gz"
+    packed.write_bytes(gzip.compress(b"patient_id,diagnosis\n1,Sick\n"))
+    with pytest.raises(CohortError, match=r"labels\.csv\.gz: a gzip-compressed file"):
+        read_labels(packed)
+    book = tmp_path / "labels.xlsx"
+    with zipfile.ZipFile(book, "w") as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(CohortError, match=r"labels\.xlsx: a zip archive or a spreadsheet"):
+        read_labels(book)
+
+
+def test_a_row_with_too_many_fields_is_one_line(tmp_path):
+    path = write(tmp_path, "patient_id,diagnosis\n1,Sick\n2,Healthy\n3,Sick,x,y\n")
+    with pytest.raises(CohortError) as info:
+        read_labels(path)
+    assert "\n" not in str(info.value) and str(info.value).endswith("saw 4)")
+
+
 @pytest.mark.real
 def test_real_labels(dmr_dir):
     table = read_labels(dmr_dir / "labels.csv")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from thermocad.utils.errors import CohortError
-from thermocad.utils.tables import read_table
+from thermocad.utils.tables import check_table_file, read_table
 
 CLASSES = ("Healthy", "Sick")  # index 1 is the positive class: probabilities are P(Sick)
 DIAGNOSES = {"healthy": "Healthy", "normal": "Healthy", "sick": "Sick", "cancer": "Sick"}
@@ -75,6 +75,7 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         table.index = pd.RangeIndex(2, len(table) + 2)
     else:
         csv = Path(csv)
+        check_table_file(csv, "labels file", error=CohortError)  # before the header is read
         sep, skip = _separator(csv)
         table = read_table(csv, "labels file", error=CohortError, sep=sep, skiprows=skip,
                            dtype=str, keep_default_na=False, skipinitialspace=True)  # fmt: skip

@@ -26,11 +26,7 @@ def read_table(
     `what` names the table in messages ("split file"); `make_with` is the command that writes it.
     """
     csv = Path(csv)
-    if csv.is_dir():
-        raise error(f"{csv}: is a folder, not the {what}")
-    if not csv.is_file():
-        hint = f" (make it with `{make_with}`)" if make_with else ""
-        raise error(f"{csv}: {what} not found{hint}")
+    check_table_file(csv, what, make_with, error)
     try:
         table = pd.read_csv(csv, **read_csv)
     except UnicodeDecodeError as exc:  # a binary file, or a Latin-1 / Windows-1252 export
@@ -39,7 +35,8 @@ def read_table(
         raise error(f"{csv}: not UTF-8 text ({_first_bad_byte(csv)}); "
                     "save it as UTF-8 (in Excel: CSV UTF-8)") from exc  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise error(f"{csv}: not a readable CSV table ({exc})") from exc
+        why = " ".join(str(exc).split())  # pandas' message may end in a line break
+        raise error(f"{csv}: not a readable CSV table ({why})") from exc
     if "index_col" not in read_csv and not isinstance(table.index, pd.RangeIndex):
         # pandas takes rows with one field more than the header as having an index column
         raise error(f"{csv}: its rows have more fields than its header "
@@ -49,6 +46,31 @@ def read_table(
         hint = f" (is it the {what} that `{make_with}` writes?)" if make_with else ""
         raise error(f"{csv}: missing columns {missing}{hint}")
     return table
+
+
+def check_table_file(csv: Path, what: str, make_with: str = "",
+                     error: type[ThermocadError] = ConfigError) -> None:  # fmt: skip
+    """Refuse, in one line naming `csv`, what no table reader can take: a folder, a missing
+    file, a pipe or device (reading would block or never end), a compressed file or a
+    spreadsheet workbook (read as text they give garbled columns)."""
+    if csv.is_dir():
+        raise error(f"{csv}: is a folder, not the {what}")
+    if not csv.exists():
+        hint = f" (make it with `{make_with}`)" if make_with else ""
+        raise error(f"{csv}: {what} not found{hint}")
+    if not csv.is_file():
+        raise error(f"{csv}: not a regular file (a pipe or a device); save it to a file and "
+                    "give that")  # fmt: skip
+    try:
+        with open(csv, "rb") as fh:
+            start = fh.read(4)
+    except OSError as exc:
+        raise error(f"{csv}: cannot be read ({exc.strerror or exc})") from exc
+    if start[:2] == b"\x1f\x8b":
+        raise error(f"{csv}: a gzip-compressed file; decompress it and give the CSV")
+    if start == b"PK\x03\x04":
+        raise error(f"{csv}: a zip archive or a spreadsheet workbook (.xlsx), not a CSV "
+                    "table; save it as CSV (UTF-8)")  # fmt: skip
 
 
 def markdown_table(
