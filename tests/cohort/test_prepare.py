@@ -21,7 +21,7 @@ from thermocad.cohort.prepare import (
 from thermocad.evaluation.confounds import confound_audit
 from thermocad.io.thermal import read_thermal
 from thermocad.synth.cohort import generate_cohort
-from thermocad.utils.errors import CohortError, OutputExistsError
+from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 
 
 def thermogram(seed: int, shape=(64, 80), blur: float = 0.0) -> np.ndarray:
@@ -333,3 +333,33 @@ def test_a_copys_name_is_excluded_as_a_copy(tmp_path):
                       strict=True))  # fmt: skip
     assert reason["T0001 (1).txt"].startswith("file name of a copy (T0012 (1).txt): rename it")
     assert reason["scan.txt"] == "file name not recognised" and reason["T0001.txt"] == ""
+
+
+def test_one_file_under_two_patient_numbers_is_warned_of(folder, tmp_path, capsys):
+    """A split by patient would put the one woman on two sides; the same number twice (a copy
+    in another folder) is one woman and no warning."""
+    import shutil
+
+    data, labels = folder
+    first = "T0001.1.1.S.2015-07-20.10.txt"
+    shutil.copy(data / first, data / "T0009.txt")
+    labels.write_text(labels.read_text() + "9,Healthy,no,no,41\n")
+    prepare_cohort(data, labels, tmp_path / "out")
+    err = capsys.readouterr().err
+    assert ("WARNING: 2 kept files are byte for byte files of another patient number "
+            f"({first} = T0009.txt)") in err  # fmt: skip
+    (data / "T0009.txt").unlink()
+    shutil.copy(data / first, data / "sub" / first)
+    prepare_cohort(data, labels, tmp_path / "out", force=True)
+    assert "byte for byte" not in capsys.readouterr().err
+
+
+def test_the_labels_file_is_never_the_cohort_written(folder, tmp_path):
+    data, labels = folder
+    out = tmp_path / "out"
+    out.mkdir()
+    inside = out / "cohort.csv"
+    inside.write_text(labels.read_text())
+    with pytest.raises(ConfigError, match="cohort.csv: is the labels file"):
+        prepare_cohort(data, inside, out, force=True)
+    assert inside.read_text() == labels.read_text()

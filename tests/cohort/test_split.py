@@ -188,6 +188,35 @@ def test_cli_split(tmp_path, capsys):
     assert main(["split", path, "--out", path, "--force"]) == 2  # never over its own cohort
     assert "is the cohort being split" in capsys.readouterr().err
     assert Path(path).read_bytes() == before
+    scan = tmp_path / "T0001.txt"  # a thermogram is never replaced by the table, --force or not
+    scan.write_text("36.1 36.2\n36.3 36.4\n")
+    assert main(["split", path, "--out", str(scan), "--force"]) == 2
+    assert "a thermal file's name" in capsys.readouterr().err
+    assert scan.read_text() == "36.1 36.2\n36.3 36.4\n"
+
+
+def test_a_split_written_meanwhile_is_not_replaced_without_force(tmp_path, monkeypatch):
+    """Two splits to one new --out: the second's check passed before the first wrote."""
+    import thermocad.cohort.split as S
+    from thermocad.utils.files import check_writable
+
+    out = tmp_path / "split.csv"
+    df = make_split(cohort(tmp_path), folds=3, test=0.0)
+
+    def other_writes_after_the_check(path, force=False):
+        checked = check_writable(path, force)
+        out.write_text("the other split\n")  # the other run, between this one's check and write
+        return checked
+
+    monkeypatch.setattr(S, "check_writable", other_writes_after_the_check)
+    with pytest.raises(OutputExistsError):
+        write_split(df, out)
+    assert out.read_text() == "the other split\n"
+
+
+def test_a_cohort_of_one_class_split_into_folds_is_warned_of(tmp_path, capsys):
+    make_split(cohort(tmp_path, healthy=0, sick=6), folds=3, test=0.0)
+    assert "WARNING: valid holds no Healthy patient" in capsys.readouterr().err
 
 
 def test_folds_of_and_fold_rows_leave_the_test_rows_out():

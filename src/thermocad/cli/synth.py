@@ -30,7 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "women, to score a model on with `evaluate --data`)")  # fmt: skip
     p.add_argument("--format", choices=("space", "semicolon", "mixed"), default="space",
                    help="space: batch A style; semicolon: batch B style; mixed: per patient")  # fmt: skip
-    p.add_argument("--sick-fraction", type=float, default=0.4, help="fraction of Sick patients")
+    p.add_argument(
+        "--sick-fraction",
+        type=float,
+        default=0.4,
+        help="fraction of Sick patients (exactly: n x f, rounded)",
+    )
     p.add_argument("--frames", type=int, default=1,
                    help="frames per view: a dynamic series of skin re-warming after cooling")  # fmt: skip
     p.add_argument("--views", nargs="+", choices=_VIEWS, default=["frontal"], metavar="VIEW",
@@ -45,11 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--marker", action="store_true", help="calibration square on the abdomen")
     p.add_argument("--batch-effect", action="store_true",
                    help="per-batch camera offsets; with --format mixed, batch B mostly Sick")  # fmt: skip
-    p.add_argument("--blur-fraction", type=float, default=0.0, help="fraction of blurred frames")
+    p.add_argument(
+        "--blur-fraction", type=float, default=0.0, help="each frame blurred with this probability"
+    )
     p.add_argument("--single-breast-fraction", type=float, default=0.0,
-                   help="fraction of patients with one breast (mastectomy)")  # fmt: skip
+                   help="each patient has one breast (mastectomy) with this probability")  # fmt: skip
     p.add_argument("--deodorant-fraction", type=float, default=0.0,
-                   help="fraction of patients flagged as deodorant users")  # fmt: skip
+                   help="each patient is flagged a deodorant user with this probability")  # fmt: skip
     p.add_argument(
         "--force",
         action="store_true",

@@ -125,3 +125,22 @@ def date_note(table: pd.DataFrame) -> str:
             f"{str(first['acquisition_date'])[:10]} in the labels, {str(first['acquired'])[:10]} "
             "in the name); the labels' is used (cohort.csv: acquisition_date; the name's: "
             "acquired)")  # fmt: skip
+
+
+def same_bytes_note(table: pd.DataFrame) -> str:
+    """'' or a warning naming kept files that are byte for byte a file of another patient
+    number: one woman under two numbers, whom a split by patient would put on two sides."""
+    from thermocad.io.digest import file_digest
+
+    kept = table[_kept(table) & table["patient_id"].notna()]
+    digests = kept["path"].astype(str).map(file_digest)
+    numbers = kept["patient_id"].astype(int).groupby(digests).nunique()
+    shared = digests[digests.isin(numbers.index[numbers > 1])]
+    if shared.empty:
+        return ""
+    pairs = [" = ".join(Path(p).name for p in kept.loc[group.index, "path"].astype(str))
+             for _, group in shared.groupby(shared, sort=False)]  # fmt: skip
+    more = f" and {len(pairs) - SHOWN} more" if len(pairs) > SHOWN else ""
+    return (f"WARNING: {len(shared):,} kept files are byte for byte files of another patient "
+            f"number ({', '.join(pairs[:SHOWN])}{more}): one woman under two numbers would be "
+            "split onto two sides; remove the copy or correct its number")  # fmt: skip

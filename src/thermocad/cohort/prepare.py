@@ -16,6 +16,7 @@ from thermocad.cohort.consistency import (
     check_labels_match,
     date_note,
     exclude_odd_shapes,
+    same_bytes_note,
 )
 from thermocad.cohort.image_stats import image_stats
 from thermocad.io.filenames import InvalidDateError, parse_dmr_name, without_copy_mark
@@ -110,6 +111,8 @@ def prepare_cohort(
 ) -> CohortSummary:
     """Write OUT_DIR/cohort.csv (one row per thermal file, excluded ones with their reason)."""
     target = check_writable(Path(out_dir) / "cohort.csv", force=force)
+    if isinstance(labels_csv, str | os.PathLike) and Path(labels_csv).resolve() == target.resolve():
+        raise ConfigError(f"{labels_csv}: is the labels file; write the cohort elsewhere")
     label_ids = set(read_labels(labels_csv)["patient_id"].astype(int))
     check_labels_match(data_dir, labels_csv, label_ids)  # before anything is written
     table = cohort_table(data_dir, labels_csv, sharpness_threshold, workers, allow_mixed_shapes)
@@ -161,7 +164,7 @@ def cohort_table(
     # A missing value is NaN, as in cohort.csv read back (an empty string there).
     table = table.reindex(columns=COLUMNS + extra).replace("", np.nan)
     exclude_odd_shapes(table, allow_mixed_shapes)
-    for note in (batch_note(table, labels), date_note(table)):  # one line each, when due
+    for note in (batch_note(table, labels), date_note(table), same_bytes_note(table)):
         if note:
             log(note)
     return table

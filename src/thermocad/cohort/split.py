@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from thermocad.evaluation.periods import PERIOD, period_matched
+from thermocad.io.find import not_a_thermal_name
 from thermocad.utils.errors import ConfigError, SplitLeakError
 from thermocad.utils.files import atomic_write_csv, check_writable
 from thermocad.utils.progress import log
@@ -32,11 +33,9 @@ def _kept_rows(cohort_csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     if df.empty:
         raise ConfigError(f"{cohort_csv}: no kept images to split")
     df = checked_rows(df, cohort_csv)  # excluded rows may lack an id; kept rows never may
-    mixed = df.groupby("patient_id")["label"].nunique()
-    if (mixed > 1).any():
-        raise ConfigError(
-            f"{cohort_csv}: patients with both labels: {mixed[mixed > 1].index[:10].tolist()}"
-        )
+    if ((mixed := df.groupby("patient_id")["label"].nunique()) > 1).any():
+        raise ConfigError(f"{cohort_csv}: patients with both labels: "
+                          f"{mixed[mixed > 1].index[:10].tolist()}")  # fmt: skip
     return df.reset_index(drop=True)
 
 
@@ -130,7 +129,7 @@ def make_split(
         df.loc[part.index, "split"] = _assign(part[key], valid_n, test_n, rng, folds or 1)
     if folds:
         _add_folds(df, folds, key, seed)
-    _warn_one_class(df, {"valid": 0.0 if folds else valid, "test": test}, counts)
+    _warn_one_class(df, {"valid": 1.0 if folds else valid, "test": test}, counts)  # fold 0
     df["split_unit"] = unit
     df = df[columns + ["split"] + (["fold"] if folds else []) + ["split_unit"]]
     if unit == "image" and (shared := len(shared_patients(df))):
@@ -251,7 +250,7 @@ def write_split(df: pd.DataFrame, out_csv: str | os.PathLike, force: bool = Fals
     """Check for leaks and write split.csv atomically (refusing to overwrite without force)."""
     out = check_writable(out_csv, force=force)
     check_no_leak(df, str(out))
-    return atomic_write_csv(out, df)
+    return atomic_write_csv(out, df, replace=force)  # never over one written since the check
 
 
 def read_split(csv: str | os.PathLike) -> pd.DataFrame:
@@ -291,6 +290,7 @@ def run_split(
     """make_split + write_split + a printed summary (what `thermocad split` does)."""
     if Path(out_csv).resolve() == Path(cohort_csv).resolve():  # --force would lose the cohort
         raise ConfigError(f"{out_csv}: is the cohort being split; write the split elsewhere")
+    not_a_thermal_name(out_csv)  # --force would replace a thermogram with the table
     check_writable(out_csv, force=force)
     df = make_split(cohort_csv, **options)
     write_split(df, out_csv, force=force)

@@ -14,37 +14,14 @@ too (`synthetic_note` says so).
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
 from pathlib import Path
 
+from thermocad.io.digest import WIDTH, file_digest
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.progress import log
 
 KEY = "trained_files"
-WIDTH = 32  # hex digits of SHA-256 kept: 128 bits
 DIGEST = f"sha256 of the file's bytes, first {WIDTH} hex digits"
-
-
-@functools.lru_cache(maxsize=65536)  # a `fit` records the same files for every fold's model
-def _digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
-    """The digest of a file's bytes (the size, time and inode key the cache: a file replaced
-    or rewritten is read again)."""
-    sha = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(2**20):
-            sha.update(chunk)
-    return sha.hexdigest()[:WIDTH]
-
-
-def file_digest(path: str | os.PathLike) -> str | None:
-    """The digest of the file's bytes, or None when it cannot be read."""
-    try:
-        stat = os.stat(path)
-        return _digest(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    except OSError:
-        return None
 
 
 def training_record(*tables) -> dict:

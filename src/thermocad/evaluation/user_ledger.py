@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.evaluation.ledger_file import open_locked, read_ledger, write_entry
-from thermocad.evaluation.trained_files import WIDTH, file_digest
+from thermocad.io.digest import WIDTH, file_digest
 from thermocad.utils.progress import log
 
 NAME = "test_openings.jsonl"

@@ -95,13 +95,11 @@ def patient_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def output_paths(out: str | os.PathLike, fmt: str = "csv") -> dict[str, Path]:
     """Where predictions, the per-patient table and the error list go, beside `out`."""
-    from thermocad.io.find import READABLE_SUFFIXES
+    from thermocad.io.find import not_a_thermal_name
     from thermocad.utils.errors import ConfigError
 
     out = Path(out)
-    if out.name.lower().endswith(READABLE_SUFFIXES) and out.suffix.lower() != ".csv":
-        raise ConfigError(f"{out}: a thermal file's name; the table would replace it, or be read "
-                          f"back as a thermogram: name it .{fmt}")  # fmt: skip
+    not_a_thermal_name(out, fmt)
     if out.suffix.lower() in (".csv", ".json") and out.suffix.lower() != f".{fmt}":
         raise ConfigError(f"{out}: the name says {out.suffix[1:]}, the format is {fmt}; "
                           f"name it .{fmt} or give --format {out.suffix[1:].lower()}")  # fmt: skip

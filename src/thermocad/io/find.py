@@ -152,3 +152,14 @@ def resolved(path: str | os.PathLike) -> Path:
         return Path(path).resolve()
     except (OSError, RuntimeError):
         return Path(path).absolute()
+
+
+def not_a_thermal_name(out: str | os.PathLike, fmt: str = "csv") -> None:
+    """Refuse a table's output name that is a thermal file's (T0001.txt, scan.npy): with
+    --force the table would replace a thermogram, or be read back as one."""
+    from thermocad.utils.errors import ConfigError
+
+    out = Path(out)
+    if out.name.lower().endswith(READABLE_SUFFIXES) and out.suffix.lower() != ".csv":
+        raise ConfigError(f"{out}: a thermal file's name; the table would replace it, or be read "
+                          f"back as a thermogram: name it .{fmt}")  # fmt: skip

@@ -1,0 +1,31 @@
+"""A file known by its bytes: the digest that `train` records of its training files
+(evaluation/trained_files.py), the user ledger of scores (evaluation/user_ledger.py) and
+`prepare`'s check for one file under two patient numbers (cohort/consistency.py) compare."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+
+WIDTH = 32  # hex digits of SHA-256 kept: 128 bits
+
+
+@functools.lru_cache(maxsize=65536)  # a `fit` records the same files for every fold's model
+def _digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    """The digest of a file's bytes (the size, time and inode key the cache: a file replaced
+    or rewritten is read again)."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(2**20):
+            sha.update(chunk)
+    return sha.hexdigest()[:WIDTH]
+
+
+def file_digest(path: str | os.PathLike) -> str | None:
+    """The digest of the file's bytes, or None when it cannot be read."""
+    try:
+        stat = os.stat(path)
+        return _digest(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    except OSError:
+        return None
