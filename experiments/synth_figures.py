@@ -1,6 +1,8 @@
-"""Figures for docs/synthetic.md: tumour surface signal vs size and depth, and a contact sheet.
+"""Figures for docs/synthetic.md: tumour surface signal vs size and depth, a contact sheet, and
+the peak tumour warming of Sick women per difficulty (median and 10th-90th percentiles).
 
 Usage: python experiments/synth_figures.py [--out docs/img]
+       python experiments/synth_figures.py --warming-draws 300 --seeds 0 1 2 3
 """
 
 from __future__ import annotations
@@ -55,10 +57,31 @@ def contact_sheet_png(out_png: Path, n: int = 8, seed: int = 3) -> Path:
     return contact_sheet(arrays, titles, out_png, ncols=4, force=True)
 
 
+def peak_warming(draws: int, seed: int, difficulty: str) -> np.ndarray:
+    """The peak skin warming (C) over the tumour of `draws` Sick women (tiny frames: the
+    tumour is drawn in millimetres, whatever the frame's size)."""
+    from thermocad.synth.cohort import synth_patient
+
+    peaks = [synth_patient(np.random.default_rng([seed, i]), True, height=48, width=64,
+                           difficulty=difficulty)[2]["tumour_peak_c"] for i in range(draws)]  # fmt: skip
+    return np.array(peaks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("docs/img"))
+    parser.add_argument("--warming-draws", type=int, default=0,
+                        help="print the peak tumour warming of this many Sick women per "
+                        "difficulty and seed instead of drawing the figures")  # fmt: skip
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args()
+    if args.warming_draws:
+        for difficulty in ("easy", "default", "hard"):
+            for seed in args.seeds:
+                low, mid, high = np.percentile(peak_warming(args.warming_draws, seed, difficulty),
+                                               [10, 50, 90])  # fmt: skip
+                print(f"{difficulty} seed {seed}: {mid:.2f} [{low:.2f}-{high:.2f}] C")
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     print(tumour_signal_plot(args.out / "tumour_signal.png"))
     print(contact_sheet_png(args.out / "synth_contact_sheet.png"))
