@@ -180,3 +180,52 @@ def test_an_interrupted_render_is_marked_and_its_rerun_told(tmp_path, monkeypatc
     )
     assert main([*argv, "--force"]) == 0
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["T0001.png", "T0002.png"]
+
+
+def test_a_second_render_into_a_held_folder_is_refused(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    data.mkdir()
+    np.save(data / "T0001.npy", arrays(1)[0])
+    out = tmp_path / "r"
+    holder = ("import sys\nfrom thermocad.utils.lock import folder_lock\n"
+              "with folder_lock(sys.argv[1]):\n    print('held', flush=True)\n    sys.stdin.read()\n")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", holder, str(out)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == "held"  # another render, drawing there
+        assert main(["render", str(data), "--out", str(out), "--force", "--workers", "1"]) == 2
+        err = capsys.readouterr().err
+        assert "being written by another thermocad process" in err
+        assert len(err.strip().splitlines()) == 1
+        assert not list(out.glob("*.png")) and not (out / "INCOMPLETE").exists()
+    finally:
+        proc.communicate("")  # it lets go
+    assert main(["render", str(data), "--out", str(out), "--workers", "1"]) == 0
+
+
+def test_a_killed_renders_temporary_pngs_are_removed_not_counted(tmp_path, capsys, monkeypatch):
+    import re
+
+    import thermocad.io.render as R
+    from thermocad.utils.files import atomic_path
+
+    monkeypatch.delenv("THERMOCAD_QUIET", raising=False)
+    data = tmp_path / "data"
+    data.mkdir()
+    np.save(data / "T0064.npy", arrays(1)[0])
+    out = tmp_path / "r"
+    out.mkdir()
+    # As a render killed by SIGTERM in the middle of a PNG leaves it (no clean-up runs).
+    (out / "INCOMPLETE").write_text("a render being written by thermocad render; not finished\n")
+    (out / ".T0064.png.reox0g12.png").write_bytes(b"half a PNG")
+    (out / ".T0001.png.ab_c9xyz.png").write_bytes(b"another, of another input")
+    (out / ".notes.png").write_bytes(b"someone's hidden file: not a temporary name")
+    assert main(["render", str(data), "--out", str(out), "--force", "--workers", "1"]) == 0
+    err = capsys.readouterr().err  # the one PNG it did not draw is the hidden file of no temp name
+    assert "also holds 1 PNG(s) this run did not draw (e.g. .notes.png: " in err
+    assert sorted(p.name for p in out.iterdir()) == [".notes.png", "T0064.png"]
+    with atomic_path(tmp_path / "T0064.png", suffix=".png") as tmp:  # the names it makes
+        assert re.fullmatch(R.LEFTOVER, tmp.name) and tmp.name.startswith(".T0064.png.")

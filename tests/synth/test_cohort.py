@@ -455,3 +455,34 @@ def test_the_preview_says_how_many_thermograms_it_shows(tmp_path, capsys, monkey
     assert "preview of all 2 thermograms (by file name)" in err and "12" not in err
     assert main([*base, "--out", str(tmp_path / "many"), "--patients", "13"]) == 0
     assert "preview of the first 12 of 13 thermograms" in capsys.readouterr().err
+
+
+def test_a_forced_rerun_replaces_the_preview_too(tmp_path):
+    from thermocad.cli import main
+
+    base = ["synth", "--patients", "3", "--out", str(tmp_path / "fp"), "--height", "64",
+            "--width", "80", "--preview"]  # fmt: skip
+    assert main([*base, "--seed", "1"]) == 0
+    sheet = tmp_path / "fp_preview.png"
+    first = sheet.read_bytes()
+    assert main([*base, "--seed", "2", "--force"]) == 0  # the sheet was refused after the cohort
+    assert sheet.read_bytes() != first  # the new cohort's, not the old one's beside it
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+@pytest.mark.parametrize("spelt", [".", ".."])
+def test_the_default_preview_of_dot_or_dot_dot_is_named_after_the_folder(
+    tmp_path, monkeypatch, spelt
+):
+    from thermocad.cli import main
+
+    cohort = tmp_path / "a" / "c"
+    here = cohort if spelt == "." else cohort / "sub"  # ".." from c/sub: c (holding sub: --force)
+    here.mkdir(parents=True)
+    monkeypatch.chdir(here)
+    argv = ["synth", "--out", spelt, "--patients", "2", "--height", "64", "--width", "80",
+            "--preview", "--force"]  # fmt: skip
+    assert main(argv) == 0  # ".": a traceback (PosixPath('.') has an empty name)
+    assert (cohort / "labels.csv").is_file()
+    # Beside the folder, named after it (".." gave ".._preview.png", inside the cohort).
+    assert sorted(p.name for p in cohort.parent.iterdir()) == ["c", "c_preview.png"]

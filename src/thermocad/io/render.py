@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from thermocad.io.find import resolved, strip_suffix
+from thermocad.io.find import resolved
+from thermocad.io.png_names import output_names
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     INCOMPLETE,
@@ -22,6 +24,12 @@ from thermocad.utils.files import (
     prepare_out_dir,
     printable_name,
 )
+from thermocad.utils.lock import writes_folder
+
+# The temporary names atomic_path gives PNGs (mkstemp's: ".T0064.png." + 8 of a-z, 0-9, _ +
+# ".png"): a render killed mid-write (SIGTERM, kill -9) leaves one, hidden, which no other
+# render can be writing (the folder is held): the next render removes it.
+LEFTOVER = re.compile(r"\.(.+\.png)\.[a-z0-9_]{8}\.png")
 
 
 def _unit_label(unit: str | None) -> str:
@@ -169,34 +177,7 @@ def _start(data_dir, out_dir, sheet, force: bool) -> tuple[dict[Path, str], Path
     return names, out
 
 
-def output_names(paths: Sequence[Path], root: str | os.PathLike) -> dict[Path, str]:
-    """Each file's PNG name in the output folder, unique, decided before anything is drawn.
-
-    A file's name is its stem prefixed by its sub-folders (sub/T0003.txt -> sub__T0003.png).
-    Files whose names would collide (T0001.txt and T0001.npy; a/T0002.txt and a__T0002.txt;
-    names differing only in case, which collide on macOS and Windows) keep their extensions
-    (T0001.npy.png); any still colliding get ~2, ~3, ... in the order of their paths.
-    """
-    stems = {path: _stem(path, root) for path in paths}
-    count: dict[str, int] = {}
-    for stem in stems.values():
-        count[stem.casefold()] = count.get(stem.casefold(), 0) + 1
-    unique = {path: stem for path, stem in stems.items() if count[stem.casefold()] == 1}
-    used = {stem.casefold() for stem in unique.values()}
-    names = {}
-    for path in sorted(paths, key=str):
-        stem = unique.get(path)
-        if stem is None:
-            stem = _stem(path, root, keep_suffix=True)
-            base, n = stem, 1
-            while stem.casefold() in used:
-                n += 1
-                stem = f"{base}~{n}"
-            used.add(stem.casefold())
-        names[path] = stem + ".png"
-    return {path: names[path] for path in paths}
-
-
+@writes_folder("out_dir")  # two renders into one folder broke each other's files
 def render_folder(
     data_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -212,12 +193,13 @@ def render_folder(
     import matplotlib
 
     from thermocad.io.thermal import iter_read
-    from thermocad.utils.progress import log, progress
+    from thermocad.utils.progress import progress
 
     if cmap not in matplotlib.colormaps:  # before any file is read or written
         raise ConfigError(f"unknown colour map {cmap!r}; e.g. inferno, magma, gray, jet "
                           "(matplotlib's colormaps)")  # fmt: skip
     names, out_dir = _start(data_dir, out_dir, sheet, force)
+    _clear_leftovers(out_dir)
     paths = list(names)
     # Until the last PNG: an interrupted render's rerun is told so, not only "not empty".
     atomic_write_text(out_dir / INCOMPLETE, "a render being written by thermocad render; "
@@ -246,28 +228,40 @@ def render_folder(
             [a for a, _ in thumbs], [t for _, t in thumbs], sheet, cmap=cmap,
             vmin=low, vmax=high, colorbar=True, force=True, shared_range=True,
         )  # fmt: skip
-    (out_dir / INCOMPLETE).unlink()
-    log(f"rendered {len(summary.written)} files to {out_dir}; {len(summary.errors)} unreadable")
-    drawn = {Path(p).resolve() for p in [*summary.written, summary.sheet] if p is not None}
-    if others := sorted(p for p in out_dir.glob("*.png") if p.resolve() not in drawn):
-        log(f"note: {out_dir} also holds {len(others)} PNG(s) this run did not draw (e.g. "
-            f"{others[0].name}: an earlier render's?); an empty --out keeps one run apart")  # fmt: skip
-    if summary.sheet is not None:
-        log(f"contact sheet of the first {len(thumbs)} files: {summary.sheet}")
-    for error in summary.errors:
-        log(f"  unreadable: {error}")
+    (out_dir / INCOMPLETE).unlink(missing_ok=True)
+    _report(summary, out_dir, len(thumbs))
     return summary
 
 
-def _stem(path: Path, root: str | os.PathLike, keep_suffix: bool = False) -> str:
-    """Output name: the file name without extensions (unless `keep_suffix`), prefixed by its
-    sub-folders."""
-    try:
-        parts = path.relative_to(root).parts
-    except ValueError:
-        parts = (path.name,)
-    joined = "__".join(parts)
-    return joined if keep_suffix else strip_suffix(joined)
+def _clear_leftovers(out_dir: Path) -> None:
+    """Remove the temporary PNGs a killed render left in `out_dir` (LEFTOVER): not counted as
+    an earlier render's PNGs, nor left beside this one's."""
+    from thermocad.utils.progress import log
+
+    left = sorted(p for p in out_dir.iterdir() if LEFTOVER.fullmatch(p.name) and p.is_file())
+    for path in left:
+        path.unlink(missing_ok=True)
+    if left:
+        log(f"removed {len(left)} temporary PNG(s) an interrupted render left in {out_dir} "
+            f"(e.g. {printable_name(left[0].name)})")  # fmt: skip
+
+
+def _report(summary: RenderSummary, out_dir: Path, n_thumbs: int) -> None:
+    """render_folder's closing lines: what it drew, the PNGs beside them it did not, the sheet,
+    the files it could not read."""
+    from thermocad.utils.progress import log
+
+    log(f"rendered {len(summary.written)} files to {out_dir}; {len(summary.errors)} unreadable")
+    drawn = {Path(p).resolve() for p in [*summary.written, summary.sheet] if p is not None}
+    others = sorted(p for p in out_dir.glob("*.png")
+                    if p.resolve() not in drawn and not LEFTOVER.fullmatch(p.name))  # fmt: skip
+    if others:
+        log(f"note: {out_dir} also holds {len(others)} PNG(s) this run did not draw (e.g. "
+            f"{others[0].name}: an earlier render's?); an empty --out keeps one run apart")  # fmt: skip
+    if summary.sheet is not None:
+        log(f"contact sheet of the first {n_thumbs} files: {summary.sheet}")
+    for error in summary.errors:
+        log(f"  unreadable: {error}")
 
 
 def _folder_range(results: Iterable) -> tuple[float | None, float | None]:

@@ -137,7 +137,14 @@ def _preview_path(out: Path, preview: str | Path | None) -> Path | None:
     """The contact sheet's path: none, the one given, or ("") OUT_preview.png beside OUT."""
     if preview is None:
         return None
-    return Path(preview) if str(preview) else out.with_name(f"{out.name}_preview.png")
+    if str(preview):
+        return Path(preview)
+    if out.name in ("", ".."):  # "." and ".." name no folder: the one they are does
+        out = out.resolve()
+    if not out.name:
+        raise ConfigError(f"--preview: {out} has no name to call the preview after; give "
+                          "--preview a file name")  # fmt: skip
+    return out.with_name(f"{out.name}_preview.png")
 
 
 # Beside the thermograms until the cohort is whole: an interrupted synth is known as one.

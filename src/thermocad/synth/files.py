@@ -83,7 +83,7 @@ def write_preview(
     paths = found[:n]
     arrays = [read_thermal(p).array for p in paths]
     titles = [f"{p.name.split('.')[0]} {labels[int(p.name[1:5])]}" for p in paths]
-    sheet = Path(contact_sheet(arrays, titles, out_png))
+    sheet = Path(contact_sheet(arrays, titles, out_png, force=force))  # checked above
     which = f"the first {len(paths)} of {len(found)}" if len(found) > n else f"all {len(paths)}"
     log(f"preview of {which} thermograms (by file name): {sheet}")
     return sheet
