@@ -104,6 +104,10 @@ def test_a_pipe_a_compressed_file_or_a_workbook_is_named_and_never_read(tmp_path
     packed.write_bytes(gzip.compress(b"patient_id,diagnosis\n1,Sick\n"))
     with pytest.raises(CohortError, match=r"labels\.csv\.gz: a gzip-compressed file"):
         read_labels(packed)
+    utf16 = tmp_path / "labels16.csv"
+    utf16.write_text("patient_id,diagnosis\n1,Sick\n", encoding="utf-16")
+    with pytest.raises(CohortError, match=r"labels16\.csv: UTF-16 text; save it as UTF-8"):
+        read_labels(utf16)
     book = tmp_path / "labels.xlsx"
     with zipfile.ZipFile(book, "w") as z:
         z.writestr("xl/workbook.xml", "<workbook/>")
@@ -260,3 +264,12 @@ def test_a_labels_table_with_ids_read_as_floats_is_read_as_whole_numbers():
     missing = floats.assign(patient_id=[1.0, np.nan])
     with pytest.raises(CohortError, match="patient_id '' is not a patient number"):
         read_labels(missing)  # the empty id is named, not a float
+
+
+def test_a_labels_file_with_ids_written_as_floats_reads_as_the_frame_does(tmp_path):
+    """A column of ids saved from a float column (1.0): patient 1, as the same frame is read;
+    1.5 is no patient number."""
+    path = write(tmp_path, "patient_id,diagnosis\n1.0,Sick\nT0002.00,Healthy\n")
+    assert read_labels(path)["patient_id"].tolist() == [1, 2]
+    with pytest.raises(CohortError, match="line 2: patient_id '1.5' is not a patient number"):
+        read_labels(write(tmp_path, "patient_id,diagnosis\n1.5,Sick\n"))

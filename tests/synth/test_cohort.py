@@ -243,6 +243,14 @@ def test_bad_options_raise_readable_errors(tmp_path):
         generate_cohort(tmp_path / "x", 2, difficulty="brutal", **SMALL)
     with pytest.raises(ConfigError, match="views"):
         generate_cohort(tmp_path / "x", 2, views=("top",), **SMALL)
+    # In Python: what argparse would refuse fails before the folder is made (a TypeError came
+    # after its INCOMPLETE mark); a view given as a string is not read letter by letter.
+    for options, message in (({"frames": 2.0}, r"frames in Python\) must be a whole number"),
+                             ({"n_patients": 3.5}, r"n_patients in Python\) must be a whole"),
+                             ({"views": "frontal"}, r"a list of views, e\.g\. \['frontal'\]")):  # fmt: skip
+        with pytest.raises(ConfigError, match=message):
+            generate_cohort(tmp_path / "z", **{"n_patients": 2, **options}, **SMALL)
+        assert not (tmp_path / "z").exists()
     generate_cohort(tmp_path / "y", 1, **SMALL)
     with pytest.raises(OutputExistsError):
         generate_cohort(tmp_path / "y", 1, **SMALL)
@@ -410,8 +418,9 @@ def test_a_cohort_interrupted_before_its_mark_named_its_women_is_still_replaced(
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("--patients", "0", "--patients (n_patients in Python) must be at least 1, got 0"),
-        ("--frames", "0", "--frames (frames in Python) must be at least 1, got 0"),
+        ("--patients", "0",
+         "--patients (n_patients in Python) must be a whole number, at least 1, got 0"),
+        ("--frames", "0", "--frames (frames in Python) must be a whole number, at least 1, got 0"),
         ("--sick-fraction", "1.5",
          "--sick-fraction (sick_fraction in Python) must be between 0 and 1, got 1.5"),
         # numpy refused a negative seed with a traceback, after the folder was marked INCOMPLETE

@@ -165,7 +165,8 @@ def _rename(table: pd.DataFrame, csv: Path) -> pd.DataFrame:
 
 def _patient_ids(values: pd.Series, csv: Path) -> pd.Series:
     """Integers; 'T0287' and '0287' both mean patient 287."""
-    digits = values.str.extract(r"^[Tt]?0*([0-9]+)$", expand=False)
+    # 12.0 too: a column of ids saved from a float column (a spreadsheet, pandas with a gap)
+    digits = values.str.extract(r"^[Tt]?0*([0-9]+)(?:\.0+)?$", expand=False)
     bad = values[digits.isna()]
     if len(bad):
         row = int(bad.index[0])  # the line of the file (the header is line 1)

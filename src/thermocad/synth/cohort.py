@@ -83,12 +83,16 @@ def _check_numbers(n_patients: int, sick_fraction: float, frames: int, seed: int
                    first_id: int, nuis: Nuisances) -> None:  # fmt: skip
     """The counts, the seed, the fractions and the patient numbers, each error naming its own
     parameter (the CLI's and Python's)."""
-    whole = isinstance(seed, int | np.integer) and not isinstance(seed, bool)
+
+    def whole(v) -> bool:  # 2.0 or True would fail later, after the folder was made
+        return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
     fractions = ("sick_fraction", "blur_fraction", "single_breast_fraction", "deodorant_fraction")
     values = {"sick_fraction": sick_fraction, **{n: getattr(nuis, n) for n in fractions[1:]}}
-    checks = [("n_patients", n_patients >= 1, n_patients, "at least 1"),
-              ("frames", frames >= 1, frames, "at least 1"),
-              ("seed", whole and seed >= 0, seed, "a whole number, at least 0"),
+    checks = [("n_patients", whole(n_patients) and n_patients >= 1, n_patients,
+               "a whole number, at least 1"),
+              ("frames", whole(frames) and frames >= 1, frames, "a whole number, at least 1"),
+              ("seed", whole(seed) and seed >= 0, seed, "a whole number, at least 0"),
               *((n, 0.0 <= values[n] <= 1.0, values[n], "between 0 and 1") for n in fractions)]  # fmt: skip
     for name, ok, value, need in checks:
         if not ok:  # NaN fails too
@@ -268,6 +272,8 @@ def generate_cohort(
 
     from thermocad.utils.files import atomic_write_csv, check_apart, check_writable, prepare_out_dir
 
+    if isinstance(views, str):  # "frontal" would be read letter by letter
+        raise ConfigError(f"views in Python is a list of views, e.g. [{views!r}]; got {views!r}")
     views = tuple(views)
     nuis = Nuisances(marker, batch_effect, blur_fraction, single_breast_fraction,
                      deodorant_fraction)  # fmt: skip

@@ -66,6 +66,8 @@ def check_table_file(csv: Path, what: str, make_with: str = "",
             start = fh.read(4)
     except OSError as exc:
         raise error(f"{csv}: cannot be read ({exc.strerror or exc})") from exc
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text"
+        raise error(f"{csv}: UTF-16 text; save it as UTF-8 (in Excel: CSV UTF-8)")
     if start[:2] == b"\x1f\x8b":
         raise error(f"{csv}: a gzip-compressed file; decompress it and give the CSV")
     if start == b"PK\x03\x04":
