@@ -51,7 +51,9 @@ def _config_args(p: argparse.ArgumentParser) -> None:
                    "(with --config: replay a smoke run's config, 2 batches per epoch)")  # fmt: skip
     p.add_argument("--study-recipe", action="store_true",
                    help="the 2019 study's recipe (whole frame, 224 px, frozen and unfrozen SGDR "
-                   "stages) instead of thermocad's default (see docs/results.md)")  # fmt: skip
+                   "stages) instead of thermocad's default (see docs/results.md); on --arch, "
+                   "efficientnet_lite0 by default (the study: resnet34, which downloads its "
+                   "weights); where it differs from the study: docs/training.md")  # fmt: skip
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:

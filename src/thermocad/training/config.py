@@ -102,7 +102,8 @@ class TrainConfig:
                              "is off the body; keep: as recorded", BACKGROUNDS)  # fmt: skip
 
     # --- the default recipe: a head on precomputed features of the frozen body ---
-    lr: float | None = option(1e-2, "head learning rate, above 0 (--lr-find: lr_find's suggestion)",
+    lr: float | None = option(1e-2, "head learning rate, above 0 (--lr-find: lr_find's suggestion, "
+                              "for the head and frozen stages; the unfrozen stage keeps --lrs)",
                               cli="train")  # fmt: skip
     batch_size: int = option(8, "images per batch (as the study)", minimum=2)
     precompute: bool = option(True, "train the head on cached body features first", cli="train")
