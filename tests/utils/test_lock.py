@@ -208,3 +208,18 @@ def test_a_dangling_link_as_the_folder_is_named(tmp_path):
         folder_lock(tmp_path / "dang"),
     ):
         pass
+
+
+def test_a_folder_that_cannot_be_written_is_named_not_the_lock_file(tmp_path, monkeypatch):
+    """An immutable or read-only folder: the error names the folder the user gave (the lock
+    file inside it is thermocad's own business)."""
+    import thermocad.utils.lock as L
+    from thermocad.utils.errors import OutputPathError
+
+    def refused(path, *args):
+        raise PermissionError(1, "Operation not permitted", str(path))
+
+    monkeypatch.setattr(L.os, "open", refused)
+    with pytest.raises(OutputPathError) as info, L.folder_lock(tmp_path / "ro"):
+        pass
+    assert str(info.value) == f"{tmp_path / 'ro'}: cannot write there (Operation not permitted)"

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from thermocad.utils.errors import OutputBusyError, OutputExistsError
+from thermocad.utils.errors import OutputBusyError, OutputExistsError, OutputPathError
 
 LOCK = ".thermocad.lock"
 _held: dict[Path, tuple[int, int]] = {}  # folders this process holds -> (thread, depth)
@@ -45,7 +45,11 @@ def _acquire(lock_file: Path) -> int:
 
     while True:
         lock_file.parent.mkdir(parents=True, exist_ok=True)  # a holder may have removed it
-        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # said of the folder (read-only, immutable): the lock is ours
+            raise OutputPathError(f"{lock_file.parent}: cannot write there "
+                                  f"({exc.strerror or exc})") from None  # fmt: skip
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
