@@ -123,6 +123,15 @@ def test_aggregate_patients_mean():
     bad = df.assign(y=[1, 0, 0])
     with pytest.raises(ValueError, match="conflicting labels"):
         M.aggregate_patients(bad)
+    # A NaN P(Sick) was skipped by the mean but counted in n_images; a woman with no number
+    # left reached the metrics as NaN (and sklearn raised later, naming nobody).
+    from thermocad.utils.errors import CohortError
+
+    missing = df.assign(prob=[0.2, np.nan, np.nan])
+    with pytest.raises(CohortError, match=r"2 images without a P\(Sick\).*patients \[1, 2\]"):
+        M.aggregate_patients(missing)
+    with pytest.raises(CohortError, match="'prob_cnn' empty"):
+        M.aggregate_patients(df.assign(prob_cnn=[0.1, None, 0.3]), prob="prob_cnn")
 
 
 def _frame() -> pd.DataFrame:
