@@ -41,8 +41,7 @@ def test_the_fast_replicate_figures_are_the_point_estimates():
         assert fast_average_precision(y, p) == pytest.approx(M.pr_auc(y, p), abs=1e-12)
         a, b = calibration_intercept_slope(y, p)
         fast = replicate_intercept_slope(y, p)
-        assert fast[0] == a  # the same intercept (the same root-finding)
-        assert fast[1] == pytest.approx(b, rel=1e-3)  # scikit-learn's solver stops at 1e-4
+        assert fast == (a, b) or (fast[0] == a and math.isnan(fast[1]) and math.isnan(b))
     tied = replicate_intercept_slope([0, 0, 1, 1], [0.1, 0.5, 0.5, 0.9])
     assert (
         math.isnan(tied[1])

@@ -99,6 +99,22 @@ def test_calibration_slope_recovers_known_miscalibration():
     assert np.isfinite(overlap).all()
 
 
+def test_calibration_slope_is_the_maximum_likelihood_one_where_it_is_steep():
+    # Classes that barely overlap: the slope is steep, and scikit-learn's lbfgs at its default
+    # tolerance stopped at 70.2 (its bootstrap replicates, fitted by Newton, reached 134.6).
+    from scipy.optimize import minimize
+
+    y = np.r_[np.zeros(20), np.ones(20)]
+    for gap in (1e-3, 1e-6):
+        p = np.r_[np.linspace(0.1, 0.5, 20), np.linspace(0.5 - gap, 0.9, 20)]
+        x = np.log(p / (1 - p))
+        nll = lambda t, x=x: np.sum(np.logaddexp(0, t[0] + t[1] * x) - y * (t[0] + t[1] * x))  # noqa: E731
+        best = minimize(nll, [0, 1], method="Nelder-Mead",
+                        options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 10**5, "maxfev": 10**5})  # fmt: skip
+        assert calibration_intercept_slope(y, p)[1] == pytest.approx(best.x[1], rel=1e-6)
+    assert np.isnan(calibration_intercept_slope([1, 2, 2, 1], [0.1, 0.6, 0.5, 0.9])).all()
+
+
 def test_aggregate_patients_mean():
     df = pd.DataFrame({"patient_id": [1, 1, 2], "y": [1, 1, 0], "prob": [0.2, 0.6, 0.1]})
     out = M.aggregate_patients(df)
@@ -107,6 +123,15 @@ def test_aggregate_patients_mean():
     bad = df.assign(y=[1, 0, 0])
     with pytest.raises(ValueError, match="conflicting labels"):
         M.aggregate_patients(bad)
+    # A NaN P(Sick) was skipped by the mean but counted in n_images; a woman with no number
+    # left reached the metrics as NaN (and sklearn raised later, naming nobody).
+    from thermocad.utils.errors import CohortError
+
+    missing = df.assign(prob=[0.2, np.nan, np.nan])
+    with pytest.raises(CohortError, match=r"2 images without a P\(Sick\).*patients \[1, 2\]"):
+        M.aggregate_patients(missing)
+    with pytest.raises(CohortError, match="'prob_cnn' empty"):
+        M.aggregate_patients(df.assign(prob_cnn=[0.1, None, 0.3]), prob="prob_cnn")
 
 
 def _frame() -> pd.DataFrame:

@@ -216,3 +216,17 @@ def test_the_fast_path_fits_the_head_train_fits(split_csv, tmp_path):
     both = trained.merge(fast[["path", "prob"]], on="path", suffixes=("", "_fast"))
     assert len(both) == (df["fold"] == 0).sum() == 6
     np.testing.assert_allclose(both["prob"], both["prob_fast"], atol=1e-5)
+
+
+def test_a_fold_of_minus_1_is_no_outer_fold_and_trains_nothing(split_csv, tmp_path):
+    # Two non-test women with fold -1 (in no fold, as compare's folds leave them) became an
+    # outer fold of their own, predicted by a model trained on every other woman.
+    df = pd.read_csv(split_csv)
+    df.loc[df["patient_id"].isin([0, 1]), "fold"] = -1
+    N.check_nested(df, ["oracle"], False, None)
+    refits = []
+    res = N.nested_cv(df, ["oracle"], tmp_path / "n", config={}, baseline=False, n_boot=0,
+                      trainer=recording(oracle_trainer, refits))  # fmt: skip
+    assert [f["outer_fold"] for f in res["folds"]] == [0, 1, 2] and res["outer_folds"] == 3
+    assert not {0, 1} & set(res["pred"]["patient_id"])
+    assert refits and all(not {0, 1} & set(s["patient_id"]) for _, s in refits)

@@ -303,3 +303,21 @@ def test_the_report_shows_subgroups_by_woman_with_their_sick_counts_and_wilson_i
     assert '0.750 <span class="ci">(0.301-0.954)</span>' in html_text
     two = pd.concat([pred_table(), pred_table().assign(path=lambda d: d["path"] + "b")])
     assert "Image level" in subgroup_section(evaluate_predictions(two, 0.5, n_boot=0))
+
+
+def test_confound_audit_has_no_batch_column_repeating_the_overall_one():
+    # No batch column: the one batch "all" holds every woman, so a column "within batch all"
+    # would repeat "overall" and halve the Bonferroni cut (0.05/4 instead of 0.05/2).
+    rng = np.random.default_rng(10)
+    y = rng.permutation(np.r_[np.ones(16, int), np.zeros(24, int)])
+    room = rng.normal(22, 1, 40) + 0.8 * y
+    cohort = pd.DataFrame({"patient_id": np.arange(40), "label": np.where(y == 1, "Sick", "Healthy"),
+                           "room_median": room})  # fmt: skip
+    audit = confound_audit(cohort, 100).set_index("quantity")
+    assert [c for c in audit.columns if c.startswith("AUC ")] == ["AUC overall"]
+    assert audit.loc["room temperature (background median, C)", "flag"]  # p 0.023 < 0.05/2
+    one_batch = confound_audit(cohort.assign(acquisition_batch="A"), 100)
+    assert "AUC within batch A" not in one_batch.columns
+    # Two batches, B of one class: batch A keeps its column, B has none.
+    two = confound_audit(pred_table(), 0)
+    assert [c for c in two.columns if c.startswith("AUC ")] == ["AUC overall", "AUC within batch A"]

@@ -74,3 +74,18 @@ def test_the_threshold_calls_the_same_women_and_leaves_room_for_numerical_noise(
         gap = min(np.diff(np.unique(p)).min() / 2, T.NOISE_MARGIN)
         for noise in (-0.8 * gap, 0.8 * gap):
             assert ((p + noise >= t) == (p >= t)).all()
+
+
+def test_youden_without_any_j_above_0_takes_the_best_storable_point(capsys):
+    # J <= 0 everywhere. Calling nobody Sick needs a threshold above 1 where a score is 1.0,
+    # which model.json refuses; the old rule stored 0.99999 and called the woman at 1.0 Sick
+    # (J = -0.5). The best point left is every woman Sick (J = 0, as the sensitivity rule).
+    y, p = [0, 0, 1, 1], [1.0, 0.9, 0.2, 0.1]
+    t = T.choose_threshold(y, p, "youden")
+    assert 0 <= t <= 1 and (np.array(p) >= t).all()
+    assert "no threshold has Youden's J above 0" in capsys.readouterr().err
+    # Without a score of 1 the point calling nobody Sick is storable, and is the first of the
+    # tied J = 0 points: a threshold in 0..1 above every score.
+    t = T.choose_threshold(y, [0.99, 0.9, 0.2, 0.1], "youden")
+    assert 0.99 < t <= 1 and "calls 0 of 4 Sick" in capsys.readouterr().err
+    assert T.choose_threshold(Y, P, "youden") < 1 and capsys.readouterr().err == ""

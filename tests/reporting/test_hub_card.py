@@ -207,3 +207,24 @@ def test_the_card_lists_every_quantity_the_confound_audit_flags():
     assert any(note.startswith("room temperature (background median, C) alone separates the classes (AUC overall 1.000")
                for note in notes), notes  # fmt: skip
     assert "no acquisition date recorded in the split: its confound is not measured" in notes
+
+
+def test_the_card_says_na_for_a_missing_interval_and_the_resamples_it_drew():
+    from thermocad.reporting.hub_card import render_card, validation_summary
+
+    # 3 Sick women: no bootstrap interval (fewer than 5 of a class); it read "nan-nan", and
+    # "1,000 resamples" whatever the bootstrap drew.
+    valid = pd.DataFrame({"patient_id": range(12), "label": ["Sick"] * 3 + ["Healthy"] * 9,
+                          "prob": np.linspace(0.1, 0.9, 12), "acquisition_batch": "A"})  # fmt: skip
+    summary = validation_summary(valid, 0.5, n_boot=200)
+    text = render_card({"arch": "resnet18", "threshold": 0.5}, _rows(20, 0), valid, summary)
+    assert "nan" not in text.lower()
+    assert "patient bootstrap (200 resamples)" in text and "1,000" not in text
+    assert "| ROC AUC | 0.000 | n/a: fewer than 5 Sick women |" in text
+    assert '"ROC AUC (95% CI n/a: fewer than 5 Sick women)"' in front_matter_text(text)
+    none = render_card({"arch": "resnet18"}, _rows(20, 0), valid, validation_summary(valid, 0.5, n_boot=0))  # fmt: skip
+    assert "95% intervals: none (no bootstrap) for AUC, Wilson for proportions" in none
+
+
+def front_matter_text(text: str) -> str:
+    return text.split("---")[1]

@@ -105,6 +105,8 @@ def _values(patients: pd.DataFrame, column: str) -> pd.Series:
 def confound_audit(cohort: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """One row per quantity: AUC alone overall and within each two-class batch, each with its
     bootstrap interval (`separation_ci`, `n_boot` replicates seeded with `seed`), and a flag.
+    A batch holding every woman (or the one batch "all" of a table naming none) gets no
+    column: it would repeat the overall AUC and count twice in the Bonferroni cut.
 
     `cohort`: cohort.csv or split.csv rows (one row per image; the first image per patient is
     used). Quantities the table lacks are left out; a date column without dates reads n/a.
@@ -125,7 +127,8 @@ def confound_audit(cohort: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> p
         x = _values(patients, column) if column in patients.columns else pd.Series(np.nan, index=patients.index)  # fmt: skip
         row, cells = {"quantity": name, "patients with a value": int(x.notna().sum())}, []
         subsets = {"overall": np.ones(len(patients), bool)}
-        subsets |= {f"within batch {b}": (batch == b).to_numpy() for b in two_class_batches(patients)}  # fmt: skip
+        subsets |= {f"within batch {b}": inside for b in two_class_batches(patients)
+                    if not (inside := (batch == b).to_numpy()).all()}  # fmt: skip
         for where, inside in subsets.items():
             key, yi, xi = f"AUC {where}", y[inside], x[inside]
             row[key] = separation(yi, xi)

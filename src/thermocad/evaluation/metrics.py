@@ -12,10 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from thermocad.evaluation.calibration import (
-    calibration_intercept_slope,
-    replicate_intercept_slope,
-)
+from thermocad.evaluation.calibration import calibration_intercept_slope, replicate_intercept_slope
 from thermocad.evaluation.intervals import (
     fast_auc,
     fast_average_precision,
@@ -23,6 +20,7 @@ from thermocad.evaluation.intervals import (
     undefined_reason,
     wilson_ci,
 )
+from thermocad.utils.errors import CohortError
 
 
 @dataclass(frozen=True)
@@ -166,7 +164,10 @@ def classification_metrics(y_true, prob, threshold: float) -> dict:
 
 def aggregate_patients(df: pd.DataFrame, prob: str = "prob") -> pd.DataFrame:
     """One row per patient: label `y` (when the rows have one), the mean P(Sick) over the
-    patient's images (column `prob` of the rows) and `n_images`."""
+    patient's images (column `prob`) and `n_images`; a NaN P(Sick) is refused, not skipped."""
+    if (missing := pd.to_numeric(df[prob], errors="coerce").isna()).any():
+        bad = df.loc[missing, "patient_id"].drop_duplicates().tolist()
+        raise CohortError(f"{int(missing.sum())} images without a P(Sick) (column {prob!r} empty or NaN), of patients {bad[:5]}")  # fmt: skip
     columns = {"prob": (prob, "mean"), "n_images": (prob, "size")}
     if "y" in df.columns:
         labels = df.groupby("patient_id")["y"].nunique()

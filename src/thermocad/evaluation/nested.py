@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from thermocad.cohort.split import with_folds
+from thermocad.cohort.split import folds_of, with_folds
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
 from thermocad.evaluation import thresholds as T
@@ -206,6 +206,12 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _in_folds(split_df: pd.DataFrame) -> pd.DataFrame:
+    """The non-test rows of a fold (>= 0): a row of fold -1 is in no outer fold and in no
+    training set, as compare's folds leave it (split.fold_rows)."""
+    return split_df[(split_df["split"] != "test") & (split_df["fold"] >= 0)]
+
+
 def check_nested(split_df: pd.DataFrame, archs, baseline: bool, inner_folds: int | None) -> None:
     """Refuse, before anything trains, a nested CV the split cannot hold: no folds, no
     candidate, or more inner folds than an outer training set has women of a class."""
@@ -214,7 +220,7 @@ def check_nested(split_df: pd.DataFrame, archs, baseline: bool, inner_folds: int
         raise ConfigError("nested cross-validation needs the split's folds (thermocad split --folds K)")  # fmt: skip
     if not archs and not baseline:
         raise ConfigError("nested cross-validation needs at least one candidate")
-    outer = sorted(int(k) for k in dev["fold"].unique())
+    dev, outer = _in_folds(split_df), folds_of(split_df)
     inner = inner_folds or len(outer)
     fewest = min(
         dev[dev["fold"] != k].groupby("label")["patient_id"].nunique().min() for k in outer
@@ -251,8 +257,7 @@ def nested_cv(
     """
     check_nested(split_df, archs, baseline, inner_folds)
     T.check_threshold_rule(threshold_method, target_sensitivity)
-    dev = split_df[split_df["split"] != "test"]
-    outer = sorted(int(k) for k in dev["fold"].unique())
+    dev, outer = _in_folds(split_df), folds_of(split_df)
     features = None
     if baseline:
         from thermocad.models.baseline import feature_table

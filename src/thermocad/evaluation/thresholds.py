@@ -42,6 +42,13 @@ def choose_threshold(
     the next lower score), not the picked woman's score itself: the same women are called
     Sick, and a score moved by numerical noise (another batch size, ONNX: 1e-8 to 1e-6)
     cannot flip the woman it was picked on.
+
+    Only thresholds model.json can hold are candidates (0..1, Sick when P(Sick) >= threshold):
+    calling nobody Sick is one while no P(Sick) is exactly 1, and is out of reach otherwise.
+    When no candidate has a Youden's J above 0 (the scores rank the women no better than
+    chance) the rule warns and takes the best of them, the highest on a tie: calling nobody
+    Sick where it can, else the J-0 point calling every woman Sick (as the sensitivity rule
+    would), never a point of negative J such as one calling only the women at P(Sick) = 1.
     """
     if method == "youden" and target_sensitivity is not None:
         raise ValueError("method='youden' takes no target_sensitivity; use method='sensitivity'")
@@ -54,8 +61,10 @@ def choose_threshold(
     # Every distinct score is a candidate: the points a drawn curve drops include the top of a
     # run of Sick scores, which is the threshold the sensitivity rule asks for.
     fpr, tpr, thr = roc_points(y, p, every=True)
-    # sklearn puts +inf first; 1.0 calls only P(Sick) = 1 Sick (model.json keeps 0..1).
-    thr = np.minimum(thr, 1.0)
+    # sklearn puts +inf first (nobody Sick); stored as 1.0 it calls P(Sick) = 1 Sick, a point
+    # the curve has already, so it is a candidate only where no score is 1.
+    keep = np.isfinite(thr) | (p.max() < 1.0)
+    fpr, tpr, thr = fpr[keep], tpr[keep], np.minimum(thr[keep], 1.0)
     if method == "sensitivity":
         target = TARGET_SENSITIVITY if target_sensitivity is None else float(target_sensitivity)
         if not 0 < target <= 1:
@@ -63,7 +72,16 @@ def choose_threshold(
         return _below(float(thr[np.argmax(tpr >= target - 1e-12)]), p)
     if method != "youden":
         raise ValueError(f"unknown threshold method {method!r}; use 'youden' or 'sensitivity'")
-    return _below(float(thr[int(np.argmax(tpr - fpr))]), p)
+    best = int(np.argmax(tpr - fpr))  # the first maximum: the highest threshold on a tie
+    threshold = _below(float(thr[best]), p)
+    if tpr[best] - fpr[best] <= 0:
+        from thermocad.utils.progress import log
+
+        called = int((p >= threshold).sum())
+        log(f"WARNING: no threshold has Youden's J above 0 on the validation predictions (they "
+            f"rank the women no better than chance): threshold {threshold:.5f} calls {called} "
+            f"of {len(p)} Sick")  # fmt: skip
+    return threshold
 
 
 def _below(picked: float, scores: np.ndarray) -> float:

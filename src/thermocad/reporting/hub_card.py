@@ -13,23 +13,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.evaluation.periods import ROOM_DRIFT_UNMEASURED, room_drift_words
 from thermocad.evaluation.thresholds import TARGET_SENSITIVITY
-from thermocad.io.labels import with_y
 from thermocad.models.words import model_name, synthetic_training, training_data, training_sentence
+from thermocad.reporting.card_validation import (
+    HEADLINE,
+    ci_text,
+    evaluation_lines,
+    validation_summary,
+)
 from thermocad.utils.files import atomic_write_text
 from thermocad.utils.tables import finite_interval, fmt_ci
 
 CARD = "README.md"
 TAGS = ("thermography", "breast-cancer", "image-classification", "timm", "fastai")
-# (key in evaluation.metrics.summarize, label); intervals: patient bootstrap, Wilson for rates.
-HEADLINE = (
-    ("roc_auc", "ROC AUC"),
-    ("sensitivity", "Sensitivity"),
-    ("specificity", "Specificity"),
-    ("balanced_accuracy", "Balanced accuracy"),
-)
 METHODS = {"sensitivity": f"the highest reaching sensitivity {TARGET_SENSITIVITY:g} on validation",
            "given": "given at training, e.g. the cross-validated one"}  # fmt: skip
 NOT_A_DIAGNOSIS = (
@@ -37,23 +34,6 @@ NOT_A_DIAGNOSIS = (
     "most an adjunct to mammography, never a stand-alone test, and this model's output must not "
     "be used to decide on anyone's care."
 )
-
-
-def validation_summary(preds: pd.DataFrame, threshold: float, n_boot: int = 1000) -> dict:
-    """Patient-level point metrics (P(Sick) averaged over a woman's images, as the threshold
-    was chosen) and 95% intervals (patient bootstrap; Wilson for proportions)."""
-    from thermocad.evaluation.metrics import aggregate_patients, summarize
-
-    df = with_y(preds)
-    out = summarize(aggregate_patients(df), threshold, n_boot=n_boot)
-    return {**out, "n_images": len(df)}
-
-
-def _interval(summary: dict, key: str) -> tuple[float, float]:
-    lo, hi = summary.get("bootstrap_ci", {}).get(key, (np.nan, np.nan))
-    if key in proportion_intervals(summary):  # proportions: Wilson, or the patient bootstrap's
-        lo, hi = proportion_intervals(summary)[key]
-    return float(lo), float(hi)
 
 
 def _number(value: float) -> str:
@@ -81,10 +61,9 @@ def front_matter(meta: dict, summary: dict | None) -> str:
             "    metrics:",
         ]
         for key, label in HEADLINE:
-            lo, hi = _interval(summary, key)
             lines += [
                 f"    - type: {key}",
-                f"      name: {q(f'{label} (95% CI {lo:.3f}-{hi:.3f})')}",
+                f"      name: {q(f'{label} (95% CI {ci_text(summary, key)})')}",
                 f"      value: {_number(float(summary[key]))}",
             ]
     return "\n".join(lines + ["---", ""])
@@ -179,7 +158,7 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
             "export`) to predict without PyTorch.", ""]  # fmt: skip
     out += ["## Training data", "", _counts(train, valid), ""]
     evaluation = (
-        _evaluation(summary, threshold)
+        evaluation_lines(summary, threshold)
         if summary or not meta.get("cv")
         else _cv_evaluation(meta["cv"])
     )
@@ -218,22 +197,6 @@ def _files(meta: dict, valid: pd.DataFrame | None) -> str:
         files.append("`split.csv` (the women it trained on, and their folds), "
                      "`cv/oof_predictions.csv` and `cv/metrics.json` (the cross-validation)")  # fmt: skip
     return ", ".join(files) + "."
-
-
-def _evaluation(summary: dict | None, threshold: float) -> list[str]:
-    if not summary:
-        return ["No held-out validation patients (a final model on every non-test patient): "
-                "nothing measured here. Report the cross-validated figures that chose it."]  # fmt: skip
-    images = summary.get("n_images", summary["n"])
-    lines = [f"On this run's {summary['n_patients']} validation patients ({summary['n_sick']} "
-             f"Sick; {images} images, P(Sick) averaged per patient), at threshold "
-             f"{threshold:.4g}; 95% intervals: patient "
-             "bootstrap (1,000 resamples) for AUC, Wilson for proportions.", "",
-             "| metric | value | 95% CI |", "|---|---|---|"]  # fmt: skip
-    for key, label in HEADLINE:
-        lo, hi = _interval(summary, key)
-        lines.append(f"| {label} | {summary[key]:.3f} | {lo:.3f}-{hi:.3f} |")
-    return lines
 
 
 def _n(n) -> str:
