@@ -183,3 +183,14 @@ def test_the_study_only_options_say_so_in_their_help():
         assert "2019 study's" in helps[name] and "kept to reproduce it" in helps[name], name
     for name in ("tta", "frozen_cycles", "cycles"):
         assert "measured worse" in helps[name] and "records/decisions.md" in helps[name], name
+
+
+def test_training_imports_without_fastais_deprecation_warning():
+    """fastai's import calls torch.jit.script (deprecated): not the user's warning to read at
+    the top of every training from Python, as the CLI already filters it."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c",
+                          "import thermocad.training.run"], capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
