@@ -58,6 +58,9 @@ def test_export_cli_refuses_overwrite(run_dir, tmp_path, capsys):
     assert not (tmp_path / "model.txt").exists()
     assert main(["export", str(target), "--onnx", str(tmp_path / "again.onnx")]) == 2
     assert "is an exported model already; export takes a run folder" in capsys.readouterr().err
+    # The deployment step says what predict will: this smoke run's P(Sick) is no result.
+    assert main(["export", str(run_dir), "--onnx", str(tmp_path / "smoke.onnx")]) == 0
+    assert "warning: this model is a smoke run" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -80,6 +83,13 @@ def test_an_exported_models_metadata_is_checked_as_model_json_is(run_dir, tmp_pa
     onnx.save_model(proto, tmp_path / "edited.onnx")
     with pytest.raises(ModelFormatError, match=r"edited\.onnx.*'threshold' must be"):
         OnnxModel(tmp_path / "edited.onnx")
+    # Nested past Python's recursion limit, or larger than a model.json may be: one line each.
+    for value, says in (("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+                        (" " * 4_000_001, "a model.json is at most 4 MB")):  # fmt: skip
+        entry.value = value
+        onnx.save_model(proto, tmp_path / "edited.onnx")
+        with pytest.raises(ModelFormatError, match=says):
+            OnnxModel(tmp_path / "edited.onnx")
 
 
 def test_an_export_whose_numbers_differ_from_pytorch_is_refused_and_not_saved(run_dir, tmp_path):

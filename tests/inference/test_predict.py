@@ -580,6 +580,13 @@ def test_an_output_that_is_an_input_or_a_thermal_name_is_refused_even_with_force
     with pytest.raises(ConfigError, match=r"T0102\.csv: is one of the files to predict"):
         run_predict(run_dir, [matrix], matrix, force=True)
     assert victim.read_bytes() == matrix.read_bytes() == before
+    # Nor the model predicting: its model.json (a JSON table's name) or any model file's name.
+    meta = (run_dir / "model.json").read_bytes()
+    with pytest.raises(ConfigError, match=r"model\.json: is the model's own file"):
+        run_predict(run_dir, [victim], run_dir / "model.json", force=True, fmt="json")
+    with pytest.raises(ConfigError, match=r"m\.onnx: a model file's name"):
+        run_predict(run_dir, [victim], tmp_path / "m.onnx", force=True)
+    assert (run_dir / "model.json").read_bytes() == meta
 
 
 def test_the_two_halves_are_in_the_table(run_dir, dmr_files):

@@ -589,3 +589,11 @@ def test_grey_depths_other_than_8_and_16_bit_are_refused(tmp_path):
     tifffile.imwrite(tmp_path / "i8.tif", np.full((16, 20), -50, np.int8))
     with pytest.raises(ThermalFormatError, match="int8 values"):
         read_thermal(tmp_path / "i8.tif")
+
+
+def test_a_model_given_as_a_thermogram_is_named_a_model(tmp_path):
+    """predict m1.onnx m2.onnx: the second was 'more than 4,096 lines of numbers'."""
+    for name in ("m.onnx", "model.safetensors"):
+        (tmp_path / name).write_bytes(b"\x08\x07\x12\x07pytorch" + bytes(range(256)) * 64)
+        with pytest.raises(ThermalFormatError, match=f"{name}: a model file, not a thermogram"):
+            read_thermal(tmp_path / name)

@@ -114,3 +114,34 @@ def test_grey_images_have_their_marker_found_in_grey_levels(tmp_path):
     np.testing.assert_allclose(
         base.predict_arrays([grey, a], ["intensity", "celsius"]), base.predict(feats)
     )
+
+
+def test_the_feature_list_is_what_baseline_features_computes():
+    from thermocad.models.baseline import FEATURES, baseline_features
+
+    rng = np.random.default_rng(0)
+    array = 30 + rng.normal(0, 1, (96, 128)).astype(np.float32)
+    array[20:90, 20:108] += 4  # a warm body in a cool room
+    assert tuple(baseline_features(array)) == FEATURES
+
+
+def test_a_damaged_baseline_entry_is_refused_when_the_model_loads(run_dir, tmp_path):
+    """Edited or damaged: an unknown feature gave a pandas KeyError at the first prediction."""
+    import json
+    import shutil
+
+    from thermocad.models.bundle import load_bundle
+    from thermocad.utils.errors import ModelFormatError
+
+    run = shutil.copytree(run_dir, tmp_path / "run")
+    meta = json.loads((run / "model.json").read_text())
+    for column, scale, says in (("x", 1.0, r"features thermocad does not compute: \['x'\]"),
+                                (None, 0.0, "every scale must be a number above 0")):  # fmt: skip
+        entry = json.loads(json.dumps(meta["baseline"]))
+        entry["columns"][0] = column or entry["columns"][0]
+        entry["scale"][0] = scale
+        (run / "model.json").write_text(json.dumps({**meta, "baseline": entry}))
+        with pytest.raises(
+            ModelFormatError, match=r"model\.json: field 'baseline' is invalid.*" + says
+        ):
+            load_bundle(run)

@@ -70,10 +70,15 @@ def test_json_tensor_mismatch_is_refused(bundle_dir):
 
 
 def test_missing_bundle_says_what_a_model_folder_holds(tmp_path):
-    with pytest.raises(ModelFormatError, match="no such model folder .*model.json"):
+    with pytest.raises(ModelFormatError, match="no such model folder; .*model.json"):
         load_bundle(tmp_path / "nope")
-    with pytest.raises(ModelFormatError, match=r"model\.safetensors: missing \(a model bundle"):
+    with pytest.raises(ModelFormatError, match=r"model\.safetensors: missing; a model bundle"):
         load_bundle(tmp_path)
+    # fit's cross-validation folder holds no model: the model is its parent.
+    (tmp_path / "model.json").write_text("{}")
+    (tmp_path / "cv").mkdir()
+    with pytest.raises(ModelFormatError, match=r"it is `fit`'s cross-validation: the model is "):
+        load_bundle(tmp_path / "cv")
 
 
 def _edit_meta(path, change) -> None:

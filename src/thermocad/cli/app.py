@@ -64,9 +64,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=7860, help="port")
     p.set_defaults(func=_serve)
 
-    p = sub.add_parser("export", help="export the model to ONNX")
-    p.add_argument("run_dir", help="training run folder")
-    p.add_argument("--onnx", required=True, type=output_file, help="ONNX file to write")
+    p = sub.add_parser(
+        "export", help="export the model to ONNX",
+        description="Export a run folder's model to one ONNX file (needs thermocad[export]): "
+        "the CNN's graph, with model.json in its metadata (preprocessing, threshold, the "
+        "classical baseline's coefficients, the training women), so that predict, evaluate and "
+        "serve take the .onnx file alone, with ONNX Runtime and numpy only. Saved as "
+        "RUN/model.onnx, it is what an install without PyTorch uses for that run folder. "
+        "Its logits are checked against PyTorch's before the file is written.")  # fmt: skip
+    p.add_argument("run_dir", help="run folder that train or fit wrote")
+    p.add_argument("--onnx", required=True, type=output_file,
+                   help="ONNX file to write (its name ends in .onnx)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=_export)
 
@@ -149,10 +157,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from thermocad.inference.export import export_onnx, onnx_metadata
+    from thermocad.models.words import log_model_warnings
     from thermocad.utils.progress import log
 
     out = export_onnx(args.run_dir, args.onnx, force=args.force)
     log(f"wrote {out}")
+    log_model_warnings(onnx_metadata(out))  # the deployment step says what predict will say
     if onnx_metadata(out).get("baseline"):
         log("note: the ONNX graph is the CNN; this model's P(Sick) averages its softmax with the "
             "classical baseline stored in the file's metadata (thermocad_model_json: baseline, "

@@ -13,6 +13,7 @@ def markdown(result: dict) -> str:
     from thermocad.inference.notes import copies
 
     pat = result["served"]["patient"]
+    stored = "metadata" if str(result["run"]).lower().endswith(".onnx") else "model.json"
     lines = [
         f"# {result['model']} on new women",
         "",
@@ -20,7 +21,7 @@ def markdown(result: dict) -> str:
         *_coverage(result.get("women")),
         *_set_aside(result),
         f"Model: `{result['run']}` (threshold {result['threshold']:.4f}, stored in its "
-        f"model.json: {result.get('threshold_chosen_on') or 'chosen on its validation data'}). "
+        f"{stored}: {result.get('threshold_chosen_on') or 'chosen on its validation data'}). "
         f"Women: `{result['data']}` with `{result['labels']}`: {pat['n']} patients scored, "
         f"{pat['n_sick']} Sick. Patient-level P(Sick) is the mean over a woman's files; AUC "
         "intervals by bootstrap, sensitivity and specificity by Wilson."

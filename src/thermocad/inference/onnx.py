@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from thermocad.inference.export import INPUT_NAME, OUTPUT_NAME
-from thermocad.models.meta import META_KEY, validate_meta
+from thermocad.models.meta import MAX_META_BYTES, META_KEY, validate_meta
 from thermocad.models.predictor import Predictor
 from thermocad.models.words import tta_views
 from thermocad.preprocess.augment import Augmentation
@@ -114,8 +114,14 @@ def _metadata(path: Path, session) -> dict[str, Any]:
         raise ModelFormatError(
             f"{path}: no thermocad metadata ({META_KEY}); export the model with `thermocad export`"
         )
+    if len(raw) > MAX_META_BYTES:  # as model.json: a hostile file allocates nothing large
+        raise ModelFormatError(f"{path}: its {META_KEY} metadata is {len(raw):,} characters; "
+                               "a model.json is at most 4 MB")  # fmt: skip
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ModelFormatError(f"{path}: its {META_KEY} metadata is not JSON ({exc})") from exc
+    except RecursionError as exc:  # "[[[[...": the parser gives up at the recursion limit
+        raise ModelFormatError(f"{path}: its {META_KEY} metadata is nested too deeply to be a "
+                               "model.json") from exc  # fmt: skip
     return validate_meta(meta, Path(f"{path} ({META_KEY} metadata)"), weights=False)

@@ -273,9 +273,13 @@ def run_predict(
         raise ConfigError("nothing to predict: " + "; ".join(
             failure_line(e).removeprefix("failed: ") for e in problems[:3]) + more)  # fmt: skip
     given = {resolved(p) for p in paths}
+    home = resolved(home)  # a run folder: its model's files; an .onnx file: itself
+    model = {home / n for n in ("model.json", "model.safetensors", "model.onnx")} | {home}
     for path in output_paths(out, fmt).values():
         if resolved(path) in given:  # --force or not: the input would become its own predictions
             raise ConfigError(f"{path}: is one of the files to predict; give --out another name")
+        if resolved(path) in model:  # --force or not: the model would become its predictions
+            raise ConfigError(f"{path}: is the model's own file; give --out another name")
         check_writable(path, force)  # fail before the slow part, not after it
     table, errors = _predict_files(bundle, home, files, problems, tta, allow_unit_mismatch)
     written = write_predictions(table, errors, out, force=force, fmt=fmt)

@@ -154,12 +154,19 @@ def resolved(path: str | os.PathLike) -> Path:
         return Path(path).absolute()
 
 
+MODEL_SUFFIXES = (".onnx", ".safetensors", ".pt", ".pth")  # a model's weights, not a table
+
+
 def not_a_thermal_name(out: str | os.PathLike, fmt: str = "csv") -> None:
-    """Refuse a table's output name that is a thermal file's (T0001.txt, scan.npy): with
-    --force the table would replace a thermogram, or be read back as one."""
+    """Refuse a table's output name that is a thermal file's (T0001.txt, scan.npy) or a
+    model's (m.onnx): with --force the table would replace a thermogram or a model, or be read
+    back as a thermogram."""
     from thermocad.utils.errors import ConfigError
 
     out = Path(out)
     if out.name.lower().endswith(READABLE_SUFFIXES) and out.suffix.lower() != ".csv":
         raise ConfigError(f"{out}: a thermal file's name; the table would replace it, or be read "
                           f"back as a thermogram: name it .{fmt}")  # fmt: skip
+    if out.suffix.lower() in MODEL_SUFFIXES:
+        raise ConfigError(f"{out}: a model file's name; the table would replace a model: name "
+                          f"it .{fmt}")  # fmt: skip

@@ -116,6 +116,9 @@ def _kind(path: Path) -> str:
         return "npy"
     if suffixes and suffixes[-1] in TEXT_SUFFIXES:
         return "text"
+    if suffixes and suffixes[-1] in (".onnx", ".safetensors"):  # a model given as a thermogram
+        raise ThermalFormatError(f"{path}: a model file, not a thermogram (the model goes first: "
+                                 "thermocad predict MODEL FILES...)")  # fmt: skip
     return sniff(path)  # unknown extension: trust the file's first bytes
 
 

@@ -18,6 +18,11 @@ from thermocad.io.labels import with_y
 from thermocad.utils.errors import ConfigError, ModelFormatError
 
 PERCENTILES = (5, 25, 50, 75, 95)
+# What baseline_features computes (a test checks it): a model.json's baseline naming another
+# feature is damaged or edited, and is refused when loaded, not at its first prediction.
+FEATURES = (*(f"p{q}" for q in PERCENTILES), "mean", "std", "iqr", "range95", "hot_area",
+            "asym_mean", "asym_p90", "asym_max", "asym_std", "asym_hot", "mirror_mean",
+            "mirror_p99")  # fmt: skip
 
 
 def chest_region(array: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
@@ -164,6 +169,12 @@ class LinearBaseline:
             raise ModelFormatError(f"baseline entry is incomplete: {exc}") from exc
         if not len(out.columns) == len(out.mean) == len(out.scale) == len(out.coef):
             raise ModelFormatError("baseline entry: columns and coefficients differ in length")
+        if unknown := [c for c in out.columns if c not in FEATURES]:
+            raise ModelFormatError(f"baseline entry names features thermocad does not compute: "
+                                   f"{unknown[:5]}")  # fmt: skip
+        scales = [v for v in out.scale if isinstance(v, int | float) and not isinstance(v, bool)]
+        if len(scales) < len(out.scale) or not all(np.isfinite(scales)) or min(scales) <= 0:
+            raise ModelFormatError("baseline entry: every scale must be a number above 0")
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -210,7 +210,7 @@ def _read_meta(run_dir: Path) -> dict[str, Any]:
 
     path = run_dir / META
     if not path.is_file():
-        raise ModelFormatError(f"{path}: missing (a model bundle needs {META} and {WEIGHTS})")
+        raise ModelFormatError(f"{path}: missing; a model bundle needs {META} and {WEIGHTS}")
     return read_meta(path)
 
 
@@ -260,15 +260,17 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
         if not pickles and run_dir.is_dir() and any(run_dir.glob("T[0-9]*.txt")):
             hint = ("; it holds thermograms, not a model: give the model's folder (first, in "
                     "predict and explain)")  # fmt: skip
+        if run_dir.name == "cv" and (run_dir.parent / META).is_file():  # inside a fit's folder
+            hint = f"; it is `fit`'s cross-validation: the model is {run_dir.parent}"
         where = (
-            f"{run_dir}: is a file, not a model folder (give the run folder that `train` or "
-            "`fit` wrote; predict and serve also take an exported .onnx file)"
+            f"{run_dir}: is a file, not a model folder: give the run folder that `train` or "
+            "`fit` wrote (predict, evaluate and serve also take an exported .onnx file)"
             if run_dir.is_file()
             else f"{run_dir}: no such model folder"
             if not run_dir.is_dir()
             else f"{weights}: missing"
         )
-        raise ModelFormatError(f"{where} (a model bundle needs {META} and {WEIGHTS}){hint}")
+        raise ModelFormatError(f"{where}; a model bundle needs {META} and {WEIGHTS}{hint}")
     meta = _read_meta(run_dir)
     state = _read_weights(weights)  # a pickle or no safetensors at all: said so first
     _check_digest(weights, meta)

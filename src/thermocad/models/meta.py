@@ -171,13 +171,16 @@ def validate_meta(meta: Any, path: Path, weights: bool = True) -> dict[str, Any]
 
 
 def _build_parts(meta: dict, path: Path) -> None:
-    """The transform and augmentation the model needs must build from their entries."""
+    """The transform, augmentation and baseline the model needs must build from their entries
+    (a damaged baseline would otherwise fail at the first prediction, without the file's name)."""
+    from thermocad.models.baseline import LinearBaseline
     from thermocad.preprocess.augment import Augmentation
     from thermocad.preprocess.transforms import EvalTransform
 
     for field, build in (
         ("transform", lambda: EvalTransform.from_dict(meta["transform"])),
         ("augmentation", lambda: Augmentation(**meta.get("augmentation", {}))),
+        ("baseline", lambda: meta.get("baseline") and LinearBaseline.from_dict(meta["baseline"])),
     ):
         try:
             built = build()

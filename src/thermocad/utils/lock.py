@@ -104,22 +104,25 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     key = folder.resolve()  # one folder however it is spelt (a link, a/../b)
     fd = _acquire(folder / LOCK)  # refused: the folder is the other process's, left as it is
-    with _guard:
-        _held[key] = (threading.get_ident(), 1)
+    # Bound here: a block abandoned unfinished is closed when its generator is collected, at
+    # interpreter exit after the module's globals are gone ('NoneType' has no attribute ...).
+    guard, held, close, suppress = _guard, _held, os.close, contextlib.suppress
+    with guard:
+        held[key] = (threading.get_ident(), 1)
     try:
         _record(fd)
         yield folder
     finally:
         try:
-            with _guard:
-                _held.pop(key, None)
+            with guard:
+                held.pop(key, None)
             # Cleared while still held, so no other process can take a folder about to go.
             (folder / LOCK).unlink(missing_ok=True)
             for path in created:  # the deepest first; one that holds anything stays
-                with contextlib.suppress(OSError):
+                with suppress(OSError):
                     path.rmdir()
         finally:  # whatever interrupts the clean-up, the lock goes with the descriptor
-            os.close(fd)
+            close(fd)
 
 
 def _enter_nested(key: Path, folder: Path) -> bool:
