@@ -273,6 +273,7 @@ def report_study(
     study_dir: str | os.PathLike, out_html: str | os.PathLike | None = None, force: bool = False
 ) -> Path:
     """(Re)write the HTML report of an existing study directory."""
+    from thermocad.reporting import study_files
     from thermocad.reporting.report import study_inputs, write_report
 
     inputs = study_inputs(study_dir)  # refusing a folder that is not a finished study
@@ -282,5 +283,5 @@ def report_study(
             study = dict(json.loads(study_json.read_text()))
         except (OSError, ValueError, TypeError) as exc:
             raise ConfigError(f"{study_json}: cannot read the study's settings: {exc}") from exc
-    return write_report(out_html or Path(study_dir) / "report.html", **inputs, force=force,
+    return write_report(study_files.report_path(study_dir, out_html), **inputs, force=force,
                         note=study.get("note"), command=study.get("command"))  # fmt: skip

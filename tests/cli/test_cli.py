@@ -209,3 +209,22 @@ def test_a_reader_that_leaves_early_gets_no_error_message():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert "error" not in err and "Broken pipe" not in err and "Exception" not in err, err
+
+
+def test_models_without_the_training_stack_says_so_once(monkeypatch, capsys):
+    """A core install (no torch, timm): no weights "available" that cannot be used, and no timm
+    architecture "not on this machine" only because timm is missing to ask its cache."""
+    import sys
+
+    assert main(["models"]) == 0
+    full = capsys.readouterr().out
+    assert "offline: " in full and "Any timm model name also works" in full
+    assert "thermocad[train]" not in full
+    for name in ("torch", "timm", "fastai"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    assert main(["models"]) == 0
+    core = capsys.readouterr().out
+    assert "available" not in core and "not on this machine" not in core
+    assert "efficientnet_lite0" in core and "resnet34" in core
+    assert core.count("pip install 'thermocad[train]'") == 1
+    assert "Training needs the [train] extra (torch, timm, fastai: not installed here)" in core

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -142,14 +144,79 @@ def test_augment_preview_writes_png(tmp_path):
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize(("size", "n"), [(0, 8), (224, -1), (224, 100000)])
-def test_augment_preview_refuses_sizes_and_counts_it_cannot_draw(tmp_path, size, n):
+@pytest.mark.parametrize(
+    ("size", "n", "said"),
+    [(0, 8, "--size must be 16..1024, got 0"), (224, -1, "-n must be 1..64, got -1"),
+     (224, 100000, "-n must be 1..64, got 100000")],
+)  # fmt: skip
+def test_augment_preview_refuses_sizes_and_counts_it_cannot_draw(tmp_path, size, n, said):
     from thermocad.preprocess.augment import preview_file
 
     np.save(tmp_path / "t.npy", RAMP)
-    with pytest.raises(ConfigError, match="--size must be 16..1024 and -n 1..64"):
-        preview_file(tmp_path / "t.npy", tmp_path / "grid.png", size=size, n=n)
-    assert not (tmp_path / "grid.png").exists()
+    out = tmp_path / "out" / "grid.png"
+    with pytest.raises(ConfigError, match=f"augment-preview: {re.escape(said)}$"):
+        preview_file(tmp_path / "t.npy", out, size=size, n=n)  # only the wrong option named
+    assert not out.exists()
+
+
+def test_augment_preview_help_gives_the_ranges(capsys):
+    from thermocad.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["augment-preview", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "input size in pixels, 16..1024" in text and "augmented copies, 1..64" in text
+
+
+@pytest.mark.parametrize("name", ["a.txt", "anoext", "grid.pdf", "m.onnx"])
+def test_augment_preview_refuses_an_out_that_is_not_a_png_name(tmp_path, capsys, name):
+    """Once a traceback (matplotlib: "Format 'txt' is not supported"), or a PNG under another
+    name: refused in one line before the thermogram is read."""
+    from thermocad.cli import main
+
+    np.save(tmp_path / "t.npy", RAMP)
+    (tmp_path / "out").mkdir()
+    assert main(["augment-preview", str(tmp_path / "t.npy"), "--out",
+                 str(tmp_path / "out" / name)]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err == (f"thermocad: error: {tmp_path / 'out' / name}: --out is written as a PNG "
+                   "image: give it a name ending in .png\n")  # fmt: skip
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_augment_preview_refuses_an_out_in_the_thermograms_folder(tmp_path, capsys, monkeypatch):
+    """A PNG there would be read back as a thermogram by the next predict or prepare."""
+    from thermocad.cli import main
+
+    (tmp_path / "data").mkdir()
+    np.save(tmp_path / "data" / "t.npy", RAMP)
+    for out in ("data/grid.png", "data/sub/grid.png"):
+        assert main(["augment-preview", str(tmp_path / "data" / "t.npy"), "--out",
+                     str(tmp_path / out)]) == 2  # fmt: skip
+        assert "is inside the data folder" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path / "data")  # the file named alone: its folder is this one
+    assert main(["augment-preview", "t.npy"]) == 2
+    assert "augment_preview.png: is inside the data folder" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["t.npy"]
+    assert (
+        main(["augment-preview", "t.npy", "--out", "../grid.png", "--size", "32", "-n", "1"]) == 0
+    )
+    assert (tmp_path / "grid.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_augment_preview_closes_its_figure_when_the_write_fails(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    import thermocad.utils.files as files
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "atomic_path", broken)
+    before = set(plt.get_fignums())
+    with pytest.raises(OSError, match="No space left"):
+        augment_preview(RAMP, tmp_path / "grid.png", EvalTransform(size=32), Augmentation(), n=1)
+    assert set(plt.get_fignums()) == before
 
 
 def test_marker_removal_changes_only_the_marker_and_round_trips():

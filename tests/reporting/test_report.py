@@ -474,3 +474,36 @@ def test_a_test_set_whose_scores_separate_the_classes_says_why_it_has_no_slope(t
     text = html.unescape(R.calibration_section({"image": m}, tmp_path))
     assert "slope n/a (P(Sick) separates the classes: no finite slope)" in text
     assert f"calibration intercept {m['calibration_intercept']:.3f} (" in text  # it has one
+
+
+@pytest.mark.parametrize(
+    "name", ["study.json", "split.csv", "compare/comparison.csv", "other.html"]
+)
+def test_report_refuses_an_out_inside_the_study_but_its_report(study_dir, capsys, name):
+    """`report STUDY --out STUDY/study.json --force` replaced the study's settings with HTML."""
+    from thermocad.cli import main
+    from thermocad.pipeline import report_study
+    from thermocad.utils.errors import ConfigError
+
+    (study_dir / "study.json").write_text("{}")
+    before = {p: p.read_bytes() for p in study_dir.rglob("*") if p.is_file()}
+    with pytest.raises(ConfigError, match=re.escape(f"{study_dir / name}: ")):
+        report_study(study_dir, study_dir / name, force=True)
+    assert main(["report", str(study_dir), "--out", str(study_dir / name), "--force"]) == 2
+    assert len(capsys.readouterr().err.splitlines()) == 1
+    assert {p: p.read_bytes() for p in study_dir.rglob("*") if p.is_file()} == before
+    assert report_study(study_dir, study_dir / "report.html") == study_dir / "report.html"
+
+
+def test_report_wants_an_html_name_and_the_study_folder_not_a_file(study_dir, tmp_path, capsys):
+    from thermocad.cli import main
+
+    assert main(["report", str(study_dir), "--out", str(tmp_path / "report.txt")]) == 2
+    assert capsys.readouterr().err == (f"thermocad: error: {tmp_path / 'report.txt'}: --out is "
+                                       "written as an HTML page: give it a name ending in .html\n")  # fmt: skip
+    assert not (tmp_path / "report.txt").exists()
+    assert main(["report", str(study_dir), "--out", str(tmp_path / "Report.HTML")]) == 0
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "Report.HTML")]) == 2  # a file given as the study
+    assert capsys.readouterr().err == (f"thermocad: error: {tmp_path / 'Report.HTML'}: is a "
+                                       "file; give the study's folder\n")  # fmt: skip

@@ -125,7 +125,8 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("report", help="write the HTML report of a study folder again")
     p.add_argument("study_dir", help="folder written by `thermocad study`")
-    p.add_argument("--out", type=output_file, help="HTML file (default STUDY_DIR/report.html)")
+    p.add_argument("--out", type=output_file, help="HTML file, a name ending in .html; inside "
+                   "the study only its report.html (default STUDY_DIR/report.html)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite an existing report")
     p.set_defaults(func=_report)
 

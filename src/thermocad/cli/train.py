@@ -165,18 +165,27 @@ def _replayed_fold(args: argparse.Namespace, meta: dict | None) -> list[str]:
 def _models(args: argparse.Namespace) -> int:
     from thermocad.models.registry import get_arch, list_archs
     from thermocad.models.weights import weights_available
+    from thermocad.utils.extras import available
 
+    # Without the training stack no weights serve (and timm's cache cannot be asked): said once.
+    missing = [m for m in ("torch", "timm", "fastai") if not available(m)]
     print(f"{'name':<20} {'timm model':<24} {'size':>4}  weights")
     for name in list_archs():
         spec = get_arch(name)
         where = "offline" if spec.weights != "timm" else "download (timm)"
-        mark = "available" if weights_available(spec) else "not on this machine"
-        print(f"{name:<20} {spec.timm_name:<24} {spec.input_size:>4}  {where}: {mark}")
+        if not missing:
+            where += ": available" if weights_available(spec) else ": not on this machine"
+        print(f"{name:<20} {spec.timm_name:<24} {spec.input_size:>4}  {where}")
     print(
         "size: the architecture's own input size; thermocad's default recipe trains at 320 "
         "(--size)."
     )
-    print("Any timm model name also works (downloaded weights, or --no-pretrained).")
+    if missing:
+        print(f"Training needs the [train] extra ({', '.join(missing)}: not installed here): "
+              "pip install 'thermocad[train]'; then this list says which weights are on this "
+              "machine, and any timm model name works too.")  # fmt: skip
+    else:
+        print("Any timm model name also works (downloaded weights, or --no-pretrained).")
     return 0
 
 
@@ -238,7 +247,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("lr-find", help="plot loss versus learning rate and suggest one")
     _config_args(p)
-    p.add_argument("--out", default="lr_find.png", type=output_file, help="PNG to write")
+    p.add_argument("--out", default="lr_find.png", type=output_file,
+                   help="PNG to write: a name ending in .png, outside the folders of the split's "
+                   "thermograms")  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
     p.set_defaults(func=_lr_find)
 
@@ -256,9 +267,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "so it sees none of these.")  # fmt: skip
     p.add_argument("path", help="a thermal file")
     p.add_argument("--out", default="augment_preview.png", type=output_file,
-                   help="PNG to write")  # fmt: skip
-    p.add_argument("--size", type=int, default=224, help="input size in pixels")
-    p.add_argument("-n", type=int, default=8, help="augmented copies")
+                   help="PNG to write: a name ending in .png, outside the thermogram's folder "
+                   "(a later predict or prepare of it would read the PNG as a thermogram)")  # fmt: skip
+    p.add_argument("--size", type=int, default=224, help="input size in pixels, 16..1024")
+    p.add_argument("-n", type=int, default=8, help="augmented copies, 1..64")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--force", action="store_true", help="overwrite an existing PNG")
     p.set_defaults(func=_augment_preview)

@@ -136,23 +136,30 @@ def augment_preview(
     import torch
 
     from thermocad.utils.files import atomic_path
+    from thermocad.utils.out_names import check_suffix
 
+    check_suffix(out_png, ".png", "a PNG image")
     base = torch.from_numpy(transform.prepare(array, unit))[None, None]
     gen = torch.Generator().manual_seed(seed)
     maps = [base[0, 0]] + [augment(base, aug, gen)[0, 0] for _ in range(n)]
     cols = 3
     rows = (len(maps) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows))
-    for i, ax in enumerate(np.ravel(axes)):
-        ax.axis("off")
-        if i < len(maps):
-            ax.imshow(maps[i].numpy(), cmap="inferno", vmin=0, vmax=1)
-            ax.set_title("original" if i == 0 else f"augmented {i}", fontsize=9)
-    fig.tight_layout()
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)
+    try:  # closed however the drawing or the write ends
+        for i, ax in enumerate(np.ravel(axes)):
+            ax.axis("off")
+            if i < len(maps):
+                ax.imshow(maps[i].numpy(), cmap="inferno", vmin=0, vmax=1)
+                ax.set_title("original" if i == 0 else f"augmented {i}", fontsize=9)
+        fig.tight_layout()
+        with atomic_path(out_png, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=80, format="png")
+    finally:
+        plt.close(fig)
     return Path(out_png)
+
+
+SIZES, COPIES = (16, 1024), (1, 64)  # augment-preview's --size and -n
 
 
 def preview_file(
@@ -163,11 +170,16 @@ def preview_file(
     recipe's input (the whole frame, per-image grey levels; temperatures keep their offset)."""
     from thermocad.io.thermal import read_thermal
     from thermocad.utils.errors import ConfigError
-    from thermocad.utils.files import check_writable
+    from thermocad.utils.files import check_apart, check_writable
+    from thermocad.utils.out_names import check_suffix
 
-    if not 16 <= size <= 1024 or not 1 <= n <= 64:  # a grid a screen can show
-        raise ConfigError(f"augment-preview: --size must be 16..1024 and -n 1..64, got {size} "
-                          f"and {n}")  # fmt: skip
+    check_suffix(out_png, ".png", "a PNG image")
+    for flag, value, (low, high) in (("--size", size, SIZES), ("-n", n, COPIES)):
+        if not low <= value <= high:  # a grid a screen can show
+            raise ConfigError(f"augment-preview: {flag} must be {low}..{high}, got {value}")
+    if Path(path).is_file():  # its folder is data: a PNG there would be read as a thermogram
+        folder = Path(path).parent
+        check_apart(out_png, folder if folder != Path(".") else Path.cwd())
     check_writable(out_png, force)
     thermogram = read_thermal(path)
     method = "intensity" if thermogram.unit == "intensity" else "robust"

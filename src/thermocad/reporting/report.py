@@ -213,6 +213,8 @@ def study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import INCOMPLETE
 
+    if Path(study_dir).is_file():  # report STUDY/report.html: the study is its folder
+        raise ConfigError(f"{study_dir}: is a file; give the study's folder")
     if not Path(study_dir).is_dir():
         raise ConfigError(f"{study_dir}: no such folder")
 

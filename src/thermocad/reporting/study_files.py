@@ -24,6 +24,24 @@ def find_study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
     }
 
 
+def report_path(study_dir: str | os.PathLike, out_html: str | os.PathLike | None) -> Path:
+    """Where `thermocad report` writes: STUDY/report.html, or an --out that ends in .html and is
+    not inside the study under another name (--force would replace the study's study.json,
+    split.csv or a model with the HTML, and the study would be unusable)."""
+    from thermocad.utils.errors import ConfigError
+    from thermocad.utils.out_names import check_suffix
+
+    own = Path(study_dir) / "report.html"
+    if out_html is None:
+        return own
+    check_suffix(out_html, ".html", "an HTML page")
+    study, out = Path(study_dir).resolve(), Path(out_html).resolve()
+    if study in out.parents and out != own.resolve():
+        raise ConfigError(f"{out_html}: is inside the study folder {study_dir}, whose files the "
+                          f"study needs; give --out {own} or a place outside it")  # fmt: skip
+    return Path(out_html)
+
+
 def synthetic_note(cohort_csv) -> str | None:
     """Said at the top when every kept image came from `thermocad synth`."""
     from thermocad.cohort.prepare import kept_rows

@@ -143,3 +143,18 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return found
+
+
+def check_lr_find_out(split_csv: Path, out_png: Path, force: bool) -> None:
+    """lr-find's --out, before any work: a PNG's name (its bytes are PNG whatever the name, so
+    not a model's or a thermogram's), outside every folder that holds one of the split's
+    thermograms (the next prepare or predict of it would read the plot as one; the split
+    file's own folder is not the data), and writable."""
+    from thermocad.cohort.split import read_split
+    from thermocad.utils.files import check_apart, check_writable
+    from thermocad.utils.out_names import check_suffix
+
+    check_suffix(out_png, ".png", "a PNG image")
+    for folder in dict.fromkeys(Path(p).parent for p in read_split(split_csv)["path"]):
+        check_apart(out_png, folder if folder != Path(".") else Path.cwd())
+    check_writable(out_png, force)

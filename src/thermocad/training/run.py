@@ -36,7 +36,7 @@ from thermocad.training.recipe import (
     valid_probs,
 )  # fmt: skip
 from thermocad.utils.errors import ConfigError
-from thermocad.utils.files import MADE_BY, check_writable
+from thermocad.utils.files import MADE_BY
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
@@ -159,7 +159,9 @@ def _setup(split_csv: Path, cfg: TrainConfig, fold: int | str | None, resume: bo
 def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -> float:
     """lr_find on the frozen model, on the learner `train` runs it on (the head on precomputed
     features when `precompute`, as the study's learner); writes the loss-vs-lr plot."""
-    check_writable(out_png, force)
+    from thermocad.training.outputs import check_lr_find_out
+
+    check_lr_find_out(split_csv, out_png, force)
     spec, _, data, model, loss = _setup(split_csv, cfg, None, False)
     with tempfile.TemporaryDirectory() as workdir:
         if cfg.precompute:

@@ -1,0 +1,56 @@
+"""lr-find's --out: a PNG's name, outside the folders of the split's thermograms."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.helpers.training import make_split
+from thermocad.cli import main
+from thermocad.training.config import TrainConfig
+from thermocad.training.run import lr_find
+from thermocad.utils.errors import ConfigError, OutputPathError
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    return make_split(tmp_path_factory.mktemp("data"), {"train": 2, "valid": 1, "test": 1})
+
+
+@pytest.mark.parametrize("name", ["lr.pdf", "m.onnx", "T0001.txt", "lr"])
+def test_lr_find_refuses_an_out_that_is_not_a_png_name(split, tmp_path, name):
+    """Its bytes are a PNG whatever the name: `--out m.onnx --force` replaced a model with one,
+    `--out data/T0001.txt --force` a thermogram."""
+    out = tmp_path / name
+    out.write_bytes(b"an earlier file")
+    with pytest.raises(ConfigError, match=f"{name}: --out is written as a PNG image: give it a "
+                       "name ending in .png$"):  # fmt: skip
+        lr_find(split, out, TrainConfig.smoke(), force=True)
+    assert out.read_bytes() == b"an earlier file"
+
+
+def test_lr_find_refuses_an_out_among_the_splits_thermograms(split, tmp_path, capsys):
+    """The next prepare or predict of that folder would read the plot as a thermogram."""
+    data = split.parent
+    for out in (data / "lr.png", data / "plots" / "lr.png"):
+        with pytest.raises(OutputPathError, match="is inside the data folder"):
+            lr_find(split, out, TrainConfig.smoke())
+        assert not out.exists()
+    argv = ["lr-find", "--split", str(split), "--smoke", "--out", str(data / "lr.png")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"thermocad: error: {data / 'lr.png'}: is inside the data folder")
+    assert len(err.splitlines()) == 1
+
+
+def test_lr_find_out_may_sit_beside_a_split_file_kept_apart_from_the_data(split, tmp_path):
+    """The split file's own folder is not the data: only the thermograms' folders are."""
+    from thermocad.training.outputs import check_lr_find_out
+
+    own = tmp_path / "splits"
+    own.mkdir()
+    shutil.copy(split, own / "split.csv")
+    check_lr_find_out(own / "split.csv", own / "lr.png", force=False)  # no refusal
+    with pytest.raises(OutputPathError, match="is inside the data folder"):
+        check_lr_find_out(own / "split.csv", split.parent / "lr.png", force=False)
