@@ -148,3 +148,23 @@ def test_export_never_replaces_a_file_written_meanwhile_without_force(
     with pytest.raises(OutputExistsError):
         export_onnx(run_dir, target)
     assert target.read_bytes() == b"theirs" and not list(tmp_path.glob(".model.onnx.*"))
+
+
+@pytest.mark.slow
+def test_an_onnx_whose_weights_changed_since_its_export_is_refused(run_dir, tmp_path):
+    """The graph's weights edited or damaged after export (the checker passes it, the file
+    loads): its P(Sick) would change without a sign; the logits stored at export tell."""
+    import onnx
+    from onnx import numpy_helper
+
+    from thermocad.utils.errors import ModelFormatError
+
+    out = export_onnx(run_dir, tmp_path / "model.onnx")
+    OnnxModel(out)  # as exported: its own logits
+    proto = onnx.load(out)
+    weight = max(proto.graph.initializer, key=lambda t: "classifier" in t.name)
+    weight.CopyFrom(numpy_helper.from_array(-numpy_helper.to_array(weight), weight.name))
+    onnx.save_model(proto, tmp_path / "damaged.onnx")
+    with pytest.raises(ModelFormatError, match=r"damaged\.onnx: its network's logits on the "
+                       "export's check input differ"):  # fmt: skip
+        OnnxModel(tmp_path / "damaged.onnx")

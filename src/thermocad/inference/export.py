@@ -7,6 +7,8 @@ import os
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from thermocad.models.meta import META_KEY, onnx_metadata  # noqa: F401 - re-exported
 
 INPUT_NAME = "input"  # (batch, in_chans, size, size), already through the EvalTransform
@@ -14,6 +16,20 @@ OUTPUT_NAME = "logits"  # (batch, 2): Healthy, Sick; P(Sick) = softmax(logits)[:
 # Pinned, not the exporter's default (which follows the torch version): 18 is the dynamo
 # exporter's own opset (no version conversion) and ONNX Runtime runs it from 1.14 on.
 OPSET = 18
+PROBE = "probe_logits"  # metadata: the network's logits on probe_input(), checked at each load
+
+
+def probe_input(shape) -> np.ndarray:
+    """The fixed random input (3, *shape) whose logits export checks against PyTorch's and
+    stores in the file, so that a loaded .onnx whose weights changed since is known."""
+    return np.random.default_rng(0).standard_normal((3, *shape)).astype(np.float32)
+
+
+def logits_differ(got, want, tolerance: float) -> float | None:
+    """The largest difference between two logit arrays when beyond `tolerance` (relative to
+    the logits' scale, at least 1), else None."""
+    worst = float(np.max(np.abs(np.asarray(got) - np.asarray(want))))
+    return None if worst <= tolerance * max(1.0, float(np.max(np.abs(want)))) else worst
 
 
 def export_onnx(
@@ -63,6 +79,9 @@ def export_onnx(
         # What it was exported from: a run folder's model.onnx is checked against its bundle.
         meta["exported_from"] = bundle_fingerprint(run_dir)
         meta["onnx_opset"] = OPSET
+        with torch.no_grad():
+            logits = bundle.model.eval()(torch.from_numpy(probe_input(example.shape[1:])))
+        meta[PROBE] = logits.numpy().tolist()
         entry = proto.metadata_props.add()
         entry.key, entry.value = META_KEY, json.dumps(meta, default=str)
         onnx.checker.check_model(proto)
@@ -72,24 +91,22 @@ def export_onnx(
 
 
 def check_numbers(model, onnx_path: Path, shape, tolerance: float = 1e-4) -> float:
-    """The ONNX file's logits against PyTorch's on a fixed random input (the checker checks the
-    graph's structure only); ModelFormatError beyond `tolerance`. The largest difference."""
-    import numpy as np
+    """The ONNX file's logits against PyTorch's on the fixed probe input (the checker checks
+    the graph's structure only); ModelFormatError beyond `tolerance`. The largest difference."""
     import onnxruntime as ort
     import torch
 
     from thermocad.utils.errors import ModelFormatError
 
-    x = np.random.default_rng(0).standard_normal((3, *shape)).astype(np.float32)
+    x = probe_input(shape)
     with torch.no_grad():
         want = model.eval()(torch.from_numpy(x)).numpy()
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     got = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
-    worst = float(np.max(np.abs(got - want)))
-    if not worst <= tolerance * max(1.0, float(np.max(np.abs(want)))):
+    if (worst := logits_differ(got, want, tolerance)) is not None:
         raise ModelFormatError(f"{onnx_path}: the exported model's logits differ from "
                                f"PyTorch's by {worst:.2e}; the export is wrong, not saved")  # fmt: skip
-    return worst
+    return float(np.max(np.abs(got - want)))
 
 
 def bundle_fingerprint(run_dir: str | Path) -> dict[str, str]:

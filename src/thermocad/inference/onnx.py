@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from thermocad.inference.export import INPUT_NAME, OUTPUT_NAME
+from thermocad.inference.export import INPUT_NAME, OUTPUT_NAME, PROBE, logits_differ, probe_input
 from thermocad.models.meta import MAX_META_BYTES, META_KEY, validate_meta
 from thermocad.models.predictor import Predictor
 from thermocad.models.words import tta_views
@@ -52,6 +52,22 @@ class OnnxModel(Predictor):
             self.baseline  # noqa: B018 -- a broken baseline entry fails here, not at predict time
         except ModelFormatError as exc:
             raise ModelFormatError(f"{self.path}: {exc}") from exc
+        self._check_probe()
+
+    def _check_probe(self) -> None:
+        """Refuse a file whose network no longer computes the logits stored at export (its
+        weights damaged or edited since): its P(Sick) would be wrong without a sign. Files
+        exported before the probe was stored are not checked."""
+        want = self.meta.get(PROBE)
+        if want is None:
+            return
+        size = self.transform.size
+        got = self.run_input(probe_input((int(self.meta["in_chans"]), size, size)))
+        # Looser than export's 1e-4: another execution provider (a GPU's) rounds otherwise.
+        if (worst := logits_differ(got, want, 1e-3)) is not None:
+            raise ModelFormatError(f"{self.path}: its network's logits on the export's check "
+                                   f"input differ from those stored at export by {worst:.2e}: "
+                                   "the file was damaged or edited since; export it again")  # fmt: skip
 
     def predict_maps(
         self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool | None = None
