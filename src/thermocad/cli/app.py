@@ -64,6 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=7860, help="port")
     p.set_defaults(func=_serve)
 
+    _register_export(sub)
+
+
+def _register_export(sub) -> None:
     p = sub.add_parser(
         "export", help="export the model to ONNX",
         description="Export a run folder's model to one ONNX file (needs thermocad[export]): "

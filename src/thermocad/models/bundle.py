@@ -262,14 +262,10 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
                     "predict and explain)")  # fmt: skip
         if run_dir.name == "cv" and (run_dir.parent / META).is_file():  # inside a fit's folder
             hint = f"; it is `fit`'s cross-validation: the model is {run_dir.parent}"
-        where = (
-            f"{run_dir}: is a file, not a model folder: give the run folder that `train` or "
-            "`fit` wrote (predict, evaluate and serve also take an exported .onnx file)"
-            if run_dir.is_file()
-            else f"{run_dir}: no such model folder"
-            if not run_dir.is_dir()
-            else f"{weights}: missing"
-        )
+        where = (f"{run_dir}: is a file, not a model folder: give the run folder that `train` "
+                 "or `fit` wrote (predict, evaluate and serve also take an exported .onnx file)"
+                 if run_dir.is_file() else f"{run_dir}: no such model folder"
+                 if not run_dir.is_dir() else f"{weights}: missing")  # fmt: skip
         raise ModelFormatError(f"{where}; a model bundle needs {META} and {WEIGHTS}{hint}")
     meta = _read_meta(run_dir)
     state = _read_weights(weights)  # a pickle or no safetensors at all: said so first
