@@ -173,7 +173,7 @@ class LinearBaseline:
             raise ModelFormatError(f"baseline entry names features thermocad does not compute: "
                                    f"{unknown[:5]}")  # fmt: skip
         scales = [v for v in out.scale if isinstance(v, int | float) and not isinstance(v, bool)]
-        if len(scales) < len(out.scale) or not all(np.isfinite(scales)) or min(scales) <= 0:
+        if len(scales) < len(out.scale) or not all(np.isfinite(v) and v > 0 for v in scales):
             raise ModelFormatError("baseline entry: every scale must be a number above 0")
         return out
 
