@@ -223,3 +223,17 @@ def test_a_folder_that_cannot_be_written_is_named_not_the_lock_file(tmp_path, mo
     with pytest.raises(OutputPathError) as info, L.folder_lock(tmp_path / "ro"):
         pass
     assert str(info.value) == f"{tmp_path / 'ro'}: cannot write there (Operation not permitted)"
+
+
+def test_sigterm_interrupts_a_block_as_ctrl_c_and_the_handler_comes_back():
+    """export runs inside it: a kill then removes its temporary file, as Ctrl+C does."""
+    import os
+    import signal
+
+    from thermocad.utils.signals import interrupted_by_sigterm
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), interrupted_by_sigterm():
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.pause()  # never reached: the signal is handled first
+    assert signal.getsignal(signal.SIGTERM) is before

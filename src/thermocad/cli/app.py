@@ -163,8 +163,10 @@ def _export(args: argparse.Namespace) -> int:
     from thermocad.inference.export import export_onnx, onnx_metadata
     from thermocad.models.words import log_model_warnings
     from thermocad.utils.progress import log
+    from thermocad.utils.signals import interrupted_by_sigterm
 
-    out = export_onnx(args.run_dir, args.onnx, force=args.force)
+    with interrupted_by_sigterm():  # a kill removes the temporary file, as Ctrl+C does
+        out = export_onnx(args.run_dir, args.onnx, force=args.force)
     log(f"wrote {out}")
     log_model_warnings(onnx_metadata(out))  # the deployment step says what predict will say
     if onnx_metadata(out).get("baseline"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -273,14 +272,7 @@ def _private_page(launch) -> dict:
 
 
 def _sigterm_as_interrupt():
-    """Make SIGTERM (kill, systemd, docker stop) stop the app as Ctrl+C does; returns the
-    previous handler (None off the main thread, where Python cannot set handlers)."""
-    import signal
+    """Make SIGTERM stop the app as Ctrl+C does (utils.signals); the previous handler."""
+    from thermocad.utils.signals import sigterm_as_interrupt
 
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, interrupt)
+    return sigterm_as_interrupt()
