@@ -168,8 +168,9 @@ def _export(args: argparse.Namespace) -> int:
     with interrupted_by_sigterm():  # a kill removes the temporary file, as Ctrl+C does
         out = export_onnx(args.run_dir, args.onnx, force=args.force)
     log(f"wrote {out}")
-    log_model_warnings(onnx_metadata(out))  # the deployment step says what predict will say
-    if onnx_metadata(out).get("baseline"):
+    meta = onnx_metadata(out)
+    log_model_warnings(meta)  # the deployment step says what predict will say
+    if meta.get("baseline"):
         log("note: the ONNX graph is the CNN; this model's P(Sick) averages its softmax with the "
             "classical baseline stored in the file's metadata (thermocad_model_json: baseline, "
             "features from thermocad.models.baseline.baseline_features); see docs/application.md")  # fmt: skip

@@ -79,30 +79,35 @@ def export_onnx(
         # What it was exported from: a run folder's model.onnx is checked against its bundle.
         meta["exported_from"] = bundle_fingerprint(run_dir)
         meta["onnx_opset"] = OPSET
-        with torch.no_grad():
-            logits = bundle.model.eval()(torch.from_numpy(probe_input(example.shape[1:])))
-        meta[PROBE] = logits.numpy().tolist()
+        want = _torch_logits(bundle.model, example.shape[1:])
+        meta[PROBE] = want.tolist()
         entry = proto.metadata_props.add()
         entry.key, entry.value = META_KEY, json.dumps(meta, default=str)
         onnx.checker.check_model(proto)
         onnx.save_model(proto, tmp)
-        check_numbers(bundle.model, tmp, example.shape[1:])  # a bad file is never moved in place
+        check_numbers(bundle.model, tmp, example.shape[1:], want=want)  # else never moved in place
     return out_path
 
 
-def check_numbers(model, onnx_path: Path, shape, tolerance: float = 1e-4) -> float:
-    """The ONNX file's logits against PyTorch's on the fixed probe input (the checker checks
-    the graph's structure only); ModelFormatError beyond `tolerance`. The largest difference."""
-    import onnxruntime as ort
+def _torch_logits(model, shape) -> np.ndarray:
+    """PyTorch's logits for the probe input."""
     import torch
+
+    with torch.no_grad():
+        return model.eval()(torch.from_numpy(probe_input(shape))).numpy()
+
+
+def check_numbers(model, onnx_path: Path, shape, tolerance: float = 1e-4, want=None) -> float:
+    """The ONNX file's logits against PyTorch's on the fixed probe input (the checker checks
+    the graph's structure only; `want`: PyTorch's, when already computed); ModelFormatError
+    beyond `tolerance`. The largest difference."""
+    import onnxruntime as ort
 
     from thermocad.utils.errors import ModelFormatError
 
-    x = probe_input(shape)
-    with torch.no_grad():
-        want = model.eval()(torch.from_numpy(x)).numpy()
+    want = _torch_logits(model, shape) if want is None else want
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: probe_input(shape)})[0]
     if (worst := logits_differ(got, want, tolerance)) is not None:
         raise ModelFormatError(f"{onnx_path}: the exported model's logits differ from "
                                f"PyTorch's by {worst:.2e}; the export is wrong, not saved")  # fmt: skip

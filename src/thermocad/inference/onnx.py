@@ -48,11 +48,7 @@ class OnnxModel(Predictor):
         if any(isinstance(d, int) and d != self.transform.size for d in shape[2:]):
             raise ModelFormatError(f"{self.path}: its network takes {shape[2]} x {shape[3]} px "
                                    f"but its metadata resizes to {self.transform.size} px")  # fmt: skip
-        try:
-            self.baseline  # noqa: B018 -- a broken baseline entry fails here, not at predict time
-        except ModelFormatError as exc:
-            raise ModelFormatError(f"{self.path}: {exc}") from exc
-        self._check_probe()
+        self._check_probe()  # a broken baseline entry was refused by _metadata (validate_meta)
 
     def _check_probe(self) -> None:
         """Refuse a file whose network no longer computes the logits stored at export (its

@@ -254,7 +254,9 @@ def run_predict(
     fmt: str = "csv",
 ) -> int:
     """CLI entry: predict, write the tables, list failures; returns 1 if any file failed."""
+    from thermocad.inference.loading import ONNX_IN_RUN
     from thermocad.inference.tables import output_paths, write_predictions
+    from thermocad.models.bundle import META, WEIGHTS
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import check_writable
     from thermocad.utils.progress import log
@@ -274,7 +276,7 @@ def run_predict(
             failure_line(e).removeprefix("failed: ") for e in problems[:3]) + more)  # fmt: skip
     given = {resolved(p) for p in paths}
     home = resolved(home)  # a run folder: its model's files; an .onnx file: itself
-    model = {home / n for n in ("model.json", "model.safetensors", "model.onnx")} | {home}
+    model = {home / n for n in (META, WEIGHTS, ONNX_IN_RUN)} | {home}
     for path in output_paths(out, fmt).values():
         if resolved(path) in given:  # --force or not: the input would become its own predictions
             raise ConfigError(f"{path}: is one of the files to predict; give --out another name")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from thermocad.io import cache as parse_cache
-from thermocad.io.find import IMAGE_SUFFIXES, TEXT_SUFFIXES, sniff
+from thermocad.io.find import IMAGE_SUFFIXES, MODEL_SUFFIXES, TEXT_SUFFIXES, sniff
 from thermocad.io.grey import eight_bit_scale, to_grey
 from thermocad.io.limits import (
     MAX_SIDE,
@@ -116,7 +116,7 @@ def _kind(path: Path) -> str:
         return "npy"
     if suffixes and suffixes[-1] in TEXT_SUFFIXES:
         return "text"
-    if suffixes and suffixes[-1] in (".onnx", ".safetensors"):  # a model given as a thermogram
+    if suffixes and suffixes[-1] in MODEL_SUFFIXES:  # a model given as a thermogram
         raise ThermalFormatError(f"{path}: a model file, not a thermogram (the model goes first: "
                                  "thermocad predict MODEL FILES...)")  # fmt: skip
     return sniff(path)  # unknown extension: trust the file's first bytes

@@ -103,7 +103,8 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
     created = _missing(folder)
     folder.mkdir(parents=True, exist_ok=True)
     key = folder.resolve()  # one folder however it is spelt (a link, a/../b)
-    fd = _acquire(folder / LOCK)  # refused: the folder is the other process's, left as it is
+    lock_file = folder / LOCK
+    fd = _acquire(lock_file)  # refused: the folder is the other process's, left as it is
     # Bound here: a block abandoned unfinished is closed when its generator is collected, at
     # interpreter exit after the module's globals are gone ('NoneType' has no attribute ...).
     guard, held, close, suppress = _guard, _held, os.close, contextlib.suppress
@@ -117,7 +118,7 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
             with guard:
                 held.pop(key, None)
             # Cleared while still held, so no other process can take a folder about to go.
-            (folder / LOCK).unlink(missing_ok=True)
+            lock_file.unlink(missing_ok=True)
             for path in created:  # the deepest first; one that holds anything stays
                 with suppress(OSError):
                     path.rmdir()
