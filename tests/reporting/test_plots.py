@@ -86,3 +86,21 @@ def test_write_galleries(tmp_path):
     assert G.gallery_alt(tmp_path / "elsewhere", "most_uncertain") == G.TITLES["most_uncertain"]
     empty = G.plot_gallery(PRED.iloc[:0], arrays.__getitem__, tmp_path / "e.png", "none")
     assert _is_png(empty)
+
+
+def test_reliability_diagram_counts_women_not_images(tmp_path, monkeypatch):
+    """A woman with three images is one point of the diagram, at her mean P(Sick): Wilson's
+    intervals assume independent units, and a woman's images are not independent."""
+    from thermocad.evaluation.evaluate import write_plots
+
+    seen = {}
+
+    def spy(y, p, path, n_bins=10):
+        seen.update(y=list(y), p=list(p))
+        return path
+
+    monkeypatch.setattr(plots, "plot_reliability", spy)
+    pred = pd.DataFrame({"path": ["a1", "a2", "a3", "b1"], "patient_id": ["A", "A", "A", "B"],
+                         "label": ["Sick"] * 3 + ["Healthy"], "prob": [0.9, 0.6, 0.3, 0.2]})  # fmt: skip
+    write_plots(pred, 0.5, tmp_path, galleries=False)
+    assert seen["y"] == [1, 0] and seen["p"] == pytest.approx([0.6, 0.2])

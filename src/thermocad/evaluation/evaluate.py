@@ -120,8 +120,9 @@ def write_plots(
     made = {
         "confusion": plots.plot_confusion(counts.__dict__, out / "confusion.png"),
         "roc": plots.plot_roc(y, p, threshold, out / "roc.png"),
-        "reliability": plots.plot_reliability(y, p, out / "reliability.png"),
     }
+    women = M.aggregate_patients(df)  # Wilson intervals count independent units: women
+    made["reliability"] = plots.plot_reliability(women["y"], women["prob"], out / "reliability.png")
     if history and Path(history).exists():
         made["history"] = plots.plot_history(history, out / "history.png")
     if galleries:

@@ -97,8 +97,9 @@ def reliability_bins(y_true, prob, n_bins: int = 10) -> pd.DataFrame:
 
 
 def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10) -> Path:
-    """Reliability diagram: observed frequency of Sick (Wilson 95% interval) against mean
-    predicted P(Sick); at most one bin per 10 images, so that a small set is not cut thinner."""
+    """Reliability diagram of one row per woman (her mean P(Sick)): observed frequency of Sick
+    (Wilson 95% interval) against mean predicted P(Sick); at most one bin per 10 women, so
+    that a small set is not cut thinner."""
     from thermocad.evaluation.metrics import wilson_ci
 
     plt = pyplot()

@@ -190,7 +190,8 @@ def calibration_section(test: dict | None, test_dir: Path | None) -> str:
             f"{esc(with_interval(m, 'calibration_intercept'))} and slope "
             f"{esc(slope)} (logistic recalibration; perfect: 0 and 1; "
             "a slope below 1 means over-confident probabilities). Test images; 95% intervals "
-            "by bootstrap over the women, a woman's images drawn together.</p>"
+            "by bootstrap over the women, a woman's images drawn together. The diagram bins "
+            "the women (each at her mean P(Sick)), as its Wilson intervals assume.</p>"
             + img(test_dir / "reliability.png", "reliability diagram (test)", 360))  # fmt: skip
     return section("calibration", body)
 
