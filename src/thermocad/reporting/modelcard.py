@@ -13,6 +13,7 @@ from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.models.words import synthetic_training, training_sentence
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, section, with_interval
 from thermocad.reporting.study_files import synthetic_note
+from thermocad.utils.tables import read_written
 
 
 def best_run_dir(compare_dir: Path | None) -> Path | None:
@@ -26,7 +27,7 @@ def best_run_dir(compare_dir: Path | None) -> Path | None:
 
 def _examples(test_dir: Path, n: int) -> pd.DataFrame:
     """Test images worth explaining: the most confident Sick calls, then the worst misses."""
-    pred = pd.read_csv(test_dir / "predictions.csv")
+    pred = read_written(test_dir / "predictions.csv", "predictions table")
     top = pred.nlargest(n - 1, "prob")
     missed = pred[pred["y"] == 1].nsmallest(1, "prob")
     return pd.concat([top, missed]).drop_duplicates("path").head(n)
@@ -77,7 +78,7 @@ def _data_summary(cohort_csv, split_csv) -> str:
         from thermocad.cohort.prepare import kept_rows
         from thermocad.synth.files import synthetic_share
 
-        c = pd.read_csv(cohort_csv)
+        c = read_written(cohort_csv, "cohort file")
         kept = kept_rows(c)
         counts = kept.groupby("label")["patient_id"].nunique().to_dict()
         if len(kept) and synthetic_share(kept["path"]) == 1:
@@ -86,7 +87,7 @@ def _data_summary(cohort_csv, split_csv) -> str:
                      f"({', '.join(f'{v} {k}' for k, v in counts.items())}); {len(c) - len(kept)} "
                      "images excluded (see Cohort)")  # fmt: skip
     if split_csv and Path(split_csv).exists():
-        s = pd.read_csv(split_csv)
+        s = read_written(split_csv, "split file")
         per = s.groupby("split")["patient_id"].nunique().to_dict()
         parts.append("patients per split: " + ", ".join(f"{k} {v}" for k, v in per.items()))
     return "; ".join(parts) or "not available"
@@ -166,7 +167,7 @@ def _limitations(cohort_csv) -> str:
     from thermocad.evaluation.confounds import audit_notes, confound_audit
 
     found = cohort_csv and Path(cohort_csv).exists()
-    flags = audit_notes(confound_audit(pd.read_csv(cohort_csv, keep_default_na=False, na_values=[""]))) if found else []  # fmt: skip
+    flags = audit_notes(confound_audit(read_written(cohort_csv, "cohort file"))) if found else []  # fmt: skip
     return ("Small, single-centre data; confidence intervals are wide. Where the acquisition "
             "batch or date is confounded with the diagnosis, overall figures can reward a "
             "shortcut: the within-batch and period-matched figures are the honest ones. "

@@ -9,7 +9,7 @@ import pandas as pd
 
 from thermocad.evaluation.periods import shown_subsets
 from thermocad.reporting.html import esc, fmt_ci, read_json, section, table
-from thermocad.utils.tables import finite_interval
+from thermocad.utils.tables import finite_interval, read_written
 
 
 def auc_n(row, key: str) -> str:
@@ -156,7 +156,7 @@ def confound_block(cohort_csv: Path | None) -> str:
 
     if not cohort_csv or not Path(cohort_csv).exists():
         return '<p class="missing">confound audit: cohort.csv not available</p>'
-    cohort = pd.read_csv(cohort_csv, keep_default_na=False, na_values=[""])
+    cohort = read_written(cohort_csv, "cohort file")
     audit = confound_audit(cohort)
     kept = cohort[
         cohort.get("excluded_reason", pd.Series("", index=cohort.index)).fillna("").astype(str)

@@ -29,7 +29,7 @@ from thermocad.reporting.html import (
 from thermocad.reporting.periods import nested_section, period_table, subgroup_section
 from thermocad.reporting.summary import at_a_glance
 from thermocad.utils.files import atomic_write_text, check_writable
-from thermocad.utils.tables import finite_interval
+from thermocad.utils.tables import finite_interval, read_written
 
 
 def metrics_table(m: dict) -> str:
@@ -75,7 +75,7 @@ def cohort_section(cohort_csv: Path | None) -> str:
         return section("cohort", '<p class="missing">cohort.csv not available</p>')
     from thermocad.cohort.prepare import kept_rows
 
-    df = pd.read_csv(cohort_csv)
+    df = read_written(cohort_csv, "cohort file")
     reason = df.get("excluded_reason", pd.Series([""] * len(df))).fillna("")
     kept = kept_rows(df)
     per_class = kept.groupby("label").agg(
@@ -90,22 +90,17 @@ def cohort_section(cohort_csv: Path | None) -> str:
     return section("cohort", body)
 
 
-def leak_check(df: pd.DataFrame) -> list:
-    """Patients found in more than one split or fold (must be empty): split.shared_patients."""
-    from thermocad.cohort.split import shared_patients
-
-    return shared_patients(df)
-
-
 def split_section(split_csv: Path | None) -> str:
     """Patients and images per split (and per fold), with the leak check."""
     if not split_csv or not Path(split_csv).exists():
         return section("split", '<p class="missing">split.csv not available</p>')
-    df = pd.read_csv(split_csv)
+    df = read_written(split_csv, "split file")
     by = df.groupby(["split", "label"]).agg(
         images=("path", "size"), patients=("patient_id", "nunique")
     )
-    leaks = leak_check(df)
+    from thermocad.cohort.split import shared_patients
+
+    leaks = shared_patients(df)  # patients in several splits or folds: must be none
     verdict = ("<p class=ok>Leak check passed: no patient appears in more than one split or fold.</p>"
                if not leaks else f"<p class=bad>LEAK: patients in several splits or folds: {esc(leaks[:20])}</p>")  # fmt: skip
     body = table(by.reset_index()) + verdict

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-import pandas as pd
+from thermocad.utils.tables import read_written
 
 
 def find_study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
@@ -49,7 +49,7 @@ def synthetic_note(cohort_csv) -> str | None:
 
     if not cohort_csv or not Path(cohort_csv).exists():
         return None
-    kept = kept_rows(pd.read_csv(cohort_csv))
+    kept = kept_rows(read_written(cohort_csv, "cohort file"))
     if len(kept) and synthetic_share(kept["path"]) == 1:
         return ("Synthetic data written by thermocad synth: these figures show the pipeline "
                 "working, not how it does on women.")  # fmt: skip

@@ -48,6 +48,12 @@ def read_table(
     return table
 
 
+def read_written(csv: str | os.PathLike, what: str) -> pd.DataFrame:
+    """A table thermocad wrote (cohort.csv, split.csv, predictions.csv), read as its writers
+    and `read_split` read it: only an empty cell is missing; "NA" or "None" is a patient id."""
+    return read_table(csv, what, keep_default_na=False, na_values=[""])
+
+
 def check_table_file(csv: Path, what: str, make_with: str = "",
                      error: type[ThermocadError] = ConfigError) -> None:  # fmt: skip
     """Refuse, in one line naming `csv`, what no table reader can take: a folder, a missing
