@@ -42,7 +42,11 @@ def test_a_file_in_another_unit_is_a_fault_of_the_folder(run_dir, women, tmp_pat
         evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20)
     text = str(err.value)
     assert "1 of the 12 labelled women would get no score for a fault of the folder" in text
-    assert "patient 101 (" in text and "T0101.png: image intensities, not the model's °C" in text
+    assert (
+        "patient 101 (" in text
+        and "T0101.png: image intensities (8/16-bit grey levels), not the model's temperatures (°C)"
+        in text
+    )
     assert "split" not in text and not labels.with_name("labels.test_openings.jsonl").exists()
     cohort = pd.read_csv(out / "cohort" / "cohort.csv")  # it gives the file's reason
     assert cohort.loc[cohort["patient_id"] == 101, "excluded_reason"].str.startswith(

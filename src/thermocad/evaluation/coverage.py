@@ -27,12 +27,12 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.io.labels import CLASSES, label_filters
+from thermocad.models.words import UNIT_WORDS
 from thermocad.utils.errors import ConfigError
 
 # excluded_reason prefixes (cohort.prepare) that are faults of the folder, not the protocol
 FAULTS = ("unreadable", "path not UTF-8", "not a breast thermogram", "file name", "frame size")
 NO_FILE = "no file"
-UNIT_WORDS = {"celsius": "°C temperatures", "intensity": "image intensities"}
 OTHER_UNIT = ", not the model's "  # in the reason of a file in another unit: a fault
 
 
@@ -138,7 +138,8 @@ def check_faults(women: dict, labels_csv, out: Path, allow: bool) -> None:
 
 def unit_faults(cohort: pd.DataFrame, unit: str) -> pd.DataFrame:
     """`cohort` with each kept file in another unit than the model's (its `unit` column)
-    excluded as a fault of the folder: 'image intensities, not the model's °C temperatures'."""
+    excluded as a fault of the folder: 'image intensities (8/16-bit grey levels), not the
+    model's temperatures (°C)' (models.words.UNIT_WORDS, as predict says it)."""
     if "unit" not in cohort or "excluded_reason" not in cohort:
         return cohort
     units = cohort["unit"].fillna("").astype(str)
