@@ -173,7 +173,7 @@ def aggregate_patients(df: pd.DataFrame, prob: str = "prob") -> pd.DataFrame:
         labels = df.groupby("patient_id")["y"].nunique()
         if (labels > 1).any():
             bad = labels[labels > 1].index.tolist()[:5]
-            raise ValueError(f"patients with conflicting labels: {bad}")
+            raise CohortError(f"patients with conflicting labels: {bad}")
         columns = {"y": ("y", "first"), **columns}
     return df.groupby("patient_id").agg(**columns).reset_index()
 
@@ -258,10 +258,10 @@ def bootstrap_intervals(
 
 def _patient_masks(df: pd.DataFrame) -> list[np.ndarray]:
     """One mask per patient in id order: whatever the rows' order, the same women are drawn.
-    Every row needs a patient id and a woman one label (ValueError otherwise)."""
+    Every row needs a patient id and a woman one label (CohortError, a ValueError, otherwise)."""
     if df["patient_id"].isna().any():
         n = int(df["patient_id"].isna().sum())
-        raise ValueError(f"{n} rows without a patient id: a patient bootstrap needs every woman's")
+        raise CohortError(f"{n} rows without a patient id: a patient bootstrap needs every woman's")
     if "y" in df.columns and (df.groupby("patient_id")["y"].nunique() > 1).any():
         aggregate_patients(df)  # raises, naming the patients with conflicting labels
     codes, ids = pd.factorize(df["patient_id"])
