@@ -10,6 +10,7 @@ site-packages folders gives, without __pycache__ written after installation).
 
 from __future__ import annotations
 
+import argparse
 import importlib.metadata as md
 import re
 import tomllib
@@ -68,6 +69,9 @@ def size_mb(names: set[str]) -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0] + " Prints a markdown table; no options."
+    ).parse_args()
     core = closure(_requires(), set())
     print("| install | adds | size (MB) |\n|---|---|---|")
     print(f"| core | {len(core)} distributions | {size_mb(core):.0f} |")
@@ -79,6 +83,9 @@ def main() -> None:
             beyond = (
                 f"; beyond [train]: {len(more)}, {size_mb(more):.0f} MB ({', '.join(sorted(more))})"
             )
+        if role == "train":  # the share of PyTorch with its CUDA libraries and triton
+            torch_like = {n for n in extra if n in ("torch", "triton") or n.startswith("nvidia-")}
+            beyond = f"; of it torch, triton and nvidia-*: {size_mb(torch_like):.0f} MB"
         top = sorted(extra, key=lambda n: -size_mb({n}))[:4]
         print(f"| [{role}] | {len(extra)} distributions, largest: {', '.join(top)}{beyond} "
               f"| {size_mb(extra):.0f} |")  # fmt: skip

@@ -145,13 +145,14 @@ def grid7(base, dy: float, fold_scale: float, skin_texture_sd: float):
 
 def anatomy(d, n: int = 2000, seed: int = 9) -> dict[str, float]:
     """Shares of women with a breast over the midline, or below the frame's lower edge."""
-    from thermocad.synth.body import _projection
+    from thermocad.synth.body import breast_projection
     from thermocad.synth.patient import sample_body
 
     over = below = 0
     for i in range(n):
         body = sample_body(np.random.default_rng([seed, i]), False, d)
-        facing = [_projection(body, b, 0.0) for b in body.breasts]  # centre x, vis, half-width
+        # per breast: centre x, visibility, half-width
+        facing = [breast_projection(body, b, 0.0) for b in body.breasts]
         over += any(abs(xc) < sx for xc, _, sx in facing)
         below += any(b.y + b.ry > 0.75 for b in body.breasts)
     return {"over the midline": over / n, "below the frame": below / n}

@@ -2,7 +2,7 @@
 (issue 17; protocol and rule in records/tta_fixed_augmentation.md). Needs the augmented views
 that augmented_head.py caches.
 
-    cd experiments && ../.venv/bin/python tta_fixed_augmentation.py --nested /tmp/nested
+    .venv/bin/python experiments/tta_fixed_augmentation.py --nested /tmp/nested
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def test_the_breasts_offset_leaves_no_step_in_the_skin(view, fraction):
 def test_lateral_views_hide_the_far_breast_only_when_turned_far():
     # docs/synthetic.md: at 45 degrees the far breast is foreshortened, visible in 89% of
     # women; at 80 degrees it is mostly hidden (2%).
-    from thermocad.synth.body import VIEW_YAW, _projection
+    from thermocad.synth.body import VIEW_YAW, breast_projection
 
     bodies = [sample_body(np.random.default_rng([11, i]), False, DIFFICULTIES["default"])
               for i in range(400)]  # fmt: skip
@@ -46,7 +46,7 @@ def test_lateral_views_hide_the_far_breast_only_when_turned_far():
         """Visibility of the breast turned away (the patient's left one in the right views)."""
         side, yaw = (1 if VIEW_YAW[view] > 0 else 0), VIEW_YAW[view]
         turned = [(b, np.deg2rad(yaw + b.posture_deg)) for b in bodies]
-        return np.array([_projection(b, b.breasts[side], angle)[1] for b, angle in turned])
+        return np.array([breast_projection(b, b.breasts[side], angle)[1] for b, angle in turned])
 
     for turn in ("45", "90"):
         visible = [(far(side + turn) > 0).mean() for side in ("right", "left")]

@@ -135,7 +135,7 @@ def _silhouette(body: Body, x: np.ndarray, y: np.ndarray, px: float) -> np.ndarr
     return np.clip(0.5 + inside / (2.0 * px), 0.0, 1.0), inside
 
 
-def _projection(body: Body, br: Breast, yaw: float) -> tuple[float, float, float]:
+def breast_projection(body: Body, br: Breast, yaw: float) -> tuple[float, float, float]:
     """Where breast `br` lies in a view turned by `yaw`: its centre's image x on the torso
     cylinder, its visibility cos(angle) (<= 0: hidden) and its drawn horizontal radius (the
     radius foreshortened, to no less than 35%). Every layer of the breast places itself so."""
@@ -146,7 +146,7 @@ def _projection(body: Body, br: Breast, yaw: float) -> tuple[float, float, float
 
 def _breast_coords(body: Body, br: Breast, yaw: float, x: np.ndarray, y: np.ndarray):
     """Breast-local coordinates (u, v) of the pixels and the visibility."""
-    xc, vis, sx = _projection(body, br, yaw)
+    xc, vis, sx = breast_projection(body, br, yaw)
     return (x - xc) / sx, (y - float(br.y)) / float(br.ry), vis
 
 
@@ -172,7 +172,7 @@ def _breast_reach(body: Body) -> float:
 
 def _breast_window(body: Body, br: Breast, yaw: float, height: int, width: int):
     """Pixel slices that hold the breast's local layers (rendering only there is faster)."""
-    xc, _, sx = _projection(body, br, yaw)
+    xc, _, sx = breast_projection(body, br, yaw)
     reach = _breast_reach(body)
     hx, hy = reach * sx, reach * br.ry
     c0, c1 = int((xc - hx + 0.5) * width), int(np.ceil((xc + hx + 0.5) * width))
@@ -211,7 +211,7 @@ def _breast_layer(body: Body, br: Breast, yaw: float, x, y, height: int, width: 
     temp = temp + fold + inside * nipple
     for su, sv, rr, amp in br.spots:
         temp = temp + amp * np.exp(-((u - su) ** 2 + (v - sv) ** 2) / (2 * rr**2))
-    xc, _, sx = _projection(body, br, yaw)
+    xc, _, sx = breast_projection(body, br, yaw)
     hits = _stamp_lines(br.vessels, xc, sx, br.y, br.ry, height, width, br.vessel_amp)
     return temp, hits, inside
 
@@ -265,7 +265,7 @@ def _tumour_layer(body: Body, yaw: float, x: np.ndarray, y: np.ndarray) -> np.nd
     """Skin warming (C) from the tumour's bioheat surface profile."""
     tm = body.tumour
     br = body.breasts[tm.side]
-    xc, vis, sx = _projection(body, br, yaw)
+    xc, vis, sx = breast_projection(body, br, yaw)
     if vis <= 0.0:
         return 0.0 * x
     xc, yc, squeeze = xc + tm.u * sx, br.y + tm.v * br.ry, sx / br.rx  # squeeze: foreshortening
