@@ -291,3 +291,28 @@ def test_a_split_row_without_a_woman_or_a_label_is_refused_by_line(
     rows.to_csv(tmp_path / "bad_cohort.csv", index=False)
     with pytest.raises(ConfigError, match=rf"bad_cohort.csv: line 7: {message}"):
         make_split(tmp_path / "bad_cohort.csv")
+
+
+def test_a_patient_in_two_folds_of_one_split_is_a_leak(tmp_path):
+    """Cross-validation folds are splits too: a woman whose images sit in two training folds
+    is validated on a model that trained on her."""
+    df = make_split(cohort(tmp_path), test=0, folds=4, seed=0)
+    several = df["patient_id"].value_counts()
+    patient = several[several > 1].index[0]
+    rows = df.index[df["patient_id"] == patient]
+    df.loc[rows[0], "fold"] = (df.loc[rows[1], "fold"] + 1) % 4
+    df.to_csv(tmp_path / "folds.csv", index=False)
+    with pytest.raises(SplitLeakError, match=rf"1 patients appear in more than one split or fold.*\[{patient}\]"):  # fmt: skip
+        read_split(tmp_path / "folds.csv")
+
+
+def test_one_image_level_row_does_not_switch_the_leak_guard_off(tmp_path):
+    """Only a split made wholly at the image level (--unit image) passes with shared women."""
+    df = make_split(cohort(tmp_path), seed=0).assign(split_unit="patient")
+    several = df["patient_id"].value_counts()
+    patient = several[several > 1].index[0]
+    first = df.index[df["patient_id"] == patient][0]
+    df.loc[first, "split"] = "test" if df.loc[first, "split"] != "test" else "train"
+    df.loc[df.index[0], "split_unit"] = "image"
+    with pytest.raises(SplitLeakError, match=str(patient)):
+        check_no_leak(df)

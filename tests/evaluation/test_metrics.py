@@ -277,3 +277,15 @@ def test_proportion_intervals_are_read_from_old_metrics_files_too():
     assert M.proportion_intervals(new)["sensitivity"] == (0.2, 0.8)
     assert M.proportion_intervals(old)["sensitivity"] == (0.3, 0.7)
     assert M.proportion_intervals({}) == {}
+
+
+@pytest.mark.parametrize("missed", [0, 9])
+def test_the_patient_bootstrap_draws_every_woman(missed):
+    """One missed Sick woman among ten, first or last in id order: the sensitivity's interval
+    must reach below 1 (a draw that skipped the first or last woman of a class kept it at 1)."""
+    sick = [0.9] * 10
+    sick[missed] = 0.1
+    df = pd.DataFrame({"patient_id": range(20), "y": [1] * 10 + [0] * 10,
+                       "prob": sick + [0.2] * 10})  # fmt: skip
+    ci = M.bootstrap_ci(df, 0.5, n_boot=200, seed=0, scores=False)
+    assert ci["sensitivity"][0] < 0.95 and ci["sensitivity"][1] == 1.0

@@ -230,3 +230,42 @@ def test_a_fold_of_minus_1_is_no_outer_fold_and_trains_nothing(split_csv, tmp_pa
     assert [f["outer_fold"] for f in res["folds"]] == [0, 1, 2] and res["outer_folds"] == 3
     assert not {0, 1} & set(res["pred"]["patient_id"])
     assert refits and all(not {0, 1} & set(s["patient_id"]) for _, s in refits)
+
+
+def test_the_fast_path_never_trains_a_head_on_the_women_it_predicts(
+    split_csv, tmp_path, monkeypatch
+):
+    """Every head the fast path fits (inner folds and refit) is trained on women other than
+    those it predicts, and no head of outer fold k trains on or predicts k's held-out women
+    but the refit, which predicts exactly them from exactly the other development women."""
+    from thermocad.evaluation.heads import HeadRuns
+    from thermocad.training.config import TrainConfig
+
+    calls, current = [], []
+
+    def fake_predict(self, arch, train_rows, rows):
+        calls.append((current[-1], set(train_rows["patient_id"]), set(rows["patient_id"])))
+        return N.with_y(rows).assign(prob=0.5 + 0.4 * (rows["label"] == "Sick") - rows["patient_id"] / 1000)  # fmt: skip
+
+    real_outer = N.outer_fold
+
+    def tracked(k, *args, **kwargs):
+        current.append(k)
+        return real_outer(k, *args, **kwargs)
+
+    monkeypatch.setattr(HeadRuns, "predict", fake_predict)
+    monkeypatch.setattr(HeadRuns, "applies", lambda self, arch: True)
+    monkeypatch.setattr(N, "outer_fold", tracked)
+    df = pd.read_csv(split_csv)
+    dev = df[df["split"] != "test"]
+    N.nested_cv(df, ["efficientnet_lite0"], tmp_path / "n", TrainConfig(), None,
+                baseline=False, n_boot=0, fast_heads=True)  # fmt: skip
+    assert calls and all(not train & rows for _, train, rows in calls)
+    for k in sorted(dev["fold"].unique()):
+        held = set(dev.loc[dev["fold"] == k, "patient_id"])
+        others = set(dev["patient_id"]) - held
+        fold = [(train, rows) for j, train, rows in calls if j == k]
+        refits = [(train, rows) for train, rows in fold if rows == held]
+        assert refits == [(others, held)]
+        inner = [(train, rows) for train, rows in fold if rows != held]
+        assert len(inner) == 3 and all((train | rows) <= others for train, rows in inner)

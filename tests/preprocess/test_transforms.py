@@ -69,6 +69,11 @@ def test_eval_transform_shape_and_roundtrip():
     same = EvalTransform.from_dict(t.to_dict())
     assert same == t
     torch.testing.assert_close(same(RAMP), x)
+    # Every field away from its default survives the model file's round trip.
+    other = EvalTransform(size=48, normalization=Normalization("relative", width=10.0),
+                          mean=(0.1,), std=(0.2,), channels=("asymmetry",), crop="breasts",
+                          marker="remove", background="symmetric")  # fmt: skip
+    assert EvalTransform.from_dict(other.to_dict()) == other
     # Asymmetry of a left-right ramp: the map minus its mirror, antisymmetric about the middle.
     torch.testing.assert_close(x[1], -x[1].flip(-1))
 
@@ -309,3 +314,17 @@ def test_training_defaults_to_the_symmetric_background_and_old_configs_keep_the_
     assert TrainConfig.study().background == "keep"
     old = {k: v for k, v in TrainConfig().to_dict().items() if k != "background"}
     assert TrainConfig.from_dict(old).background == "keep"
+
+
+def test_augment_preview_keeps_an_existing_png_unless_forced(tmp_path, capsys):
+    from thermocad.cli import main
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "out").mkdir()
+    np.save(tmp_path / "data" / "t.npy", RAMP)
+    out = tmp_path / "out" / "grid.png"
+    out.write_bytes(b"an earlier grid")
+    argv = ["augment-preview", str(tmp_path / "data" / "t.npy"), "--out", str(out), "--size", "32", "-n", "2"]  # fmt: skip
+    assert main(argv) == 2 and out.read_bytes() == b"an earlier grid"
+    assert "--force" in capsys.readouterr().err
+    assert main([*argv, "--force"]) == 0 and out.read_bytes()[:4] == b"\x89PNG"

@@ -54,3 +54,17 @@ def test_lr_find_out_may_sit_beside_a_split_file_kept_apart_from_the_data(split,
     check_lr_find_out(own / "split.csv", own / "lr.png", force=False)  # no refusal
     with pytest.raises(OutputPathError, match="is inside the data folder"):
         check_lr_find_out(own / "split.csv", split.parent / "lr.png", force=False)
+
+
+def test_lr_find_keeps_an_existing_plot_unless_forced(split, tmp_path, capsys):
+    """Refused before anything runs, in one line naming the file and --force."""
+    out = tmp_path / "lr.png"
+    out.write_bytes(b"an earlier plot")
+    assert main(["lr-find", "--split", str(split), "--smoke", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"thermocad: error: {out}")
+        and "--force" in err
+        and len(err.splitlines()) == 1
+    )
+    assert out.read_bytes() == b"an earlier plot"
