@@ -149,10 +149,13 @@ def plot_history(history: pd.DataFrame | str | Path, path: str | Path) -> Path:
         for i in starts:
             for ax in axes:
                 ax.axvline(x[i] - 0.5, color="grey", ls=":", lw=1)
-            # Upright beside its line: stages one epoch long would overlap written across.
-            axes[0].text(x[i] - 0.35, axes[0].get_ylim()[1], f"{h['stage'].iloc[i]} ",
-                         fontsize=7, va="top", ha="left", rotation=90, color="grey", zorder=5,
-                         bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.5})  # fmt: skip
+        # Named above the frame, slanted: inside it a name hid the first points, and stages one
+        # epoch long would overlap written across.
+        for ax in axes:
+            top = ax.secondary_xaxis("top")
+            top.set_xticks(x[starts] - 0.5, [str(h["stage"].iloc[i]) for i in starts],
+                           fontsize=7, rotation=40, ha="left", color="grey")  # fmt: skip
+            top.tick_params(length=0, pad=1)
     if others and h[others].stack().between(0, 1).all():
         axes[1].set_ylim(0, 1.02)
     return save(fig, path)
