@@ -508,6 +508,10 @@ def test_a_train_refused_before_training_leaves_no_run_folder(tmp_path):
     pd.read_csv(split).drop(columns=["split", "fold"]).to_csv(no_column, index=False)
     with pytest.raises(ConfigError, match=r"cohort\.csv: missing columns \['split'\]"):
         train(no_column, tmp_path / "runs" / "t8", config)
+    no_path = tmp_path / "ids.csv"  # once a KeyError traceback from the split's fingerprint
+    pd.read_csv(split).drop(columns=["path"]).to_csv(no_path, index=False)
+    with pytest.raises(ConfigError, match=r"ids\.csv: missing columns \['path'\]"):
+        train(no_path, tmp_path / "runs" / "t9", config)
     assert not (tmp_path / "runs").exists()  # not a folder holding only its .thermocad mark
     (tmp_path / "empty").mkdir()  # a folder that was there stays, as it was
     with pytest.raises(ConfigError, match=no_fold_7):

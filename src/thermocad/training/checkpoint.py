@@ -193,7 +193,9 @@ def _split_print(split_csv: Path, fold: int | str | None, stamps: bool = True) -
 
     from thermocad.utils.tables import read_table
 
-    table = read_table(split_csv, "split file", "thermocad split", dtype=str, keep_default_na=False)
+    needed = ("path", "patient_id", "label", "split")  # read_split's: named before anything runs
+    table = read_table(split_csv, "split file", "thermocad split", needed, dtype=str,
+                       keep_default_na=False)  # fmt: skip
     columns = [c for c in ("path", "patient_id", "label", "split", "fold") if c in table.columns]
     table = table[columns].sort_values(columns)
     if stamps:
