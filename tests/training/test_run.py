@@ -435,7 +435,7 @@ def test_a_run_resumed_after_its_lr_find_says_so(split, tmp_path, monkeypatch):
     def interrupted(learn, ckpt, model, name, *args):
         raise KeyboardInterrupt
 
-    cfg = TrainConfig.smoke(tta=0, head_epochs=0, cycles=0, frozen_cycles=1, lr=None)
+    cfg = TrainConfig.smoke(tta=0, head_epochs=0, cycles=0, frozen_cycles=1)
     monkeypatch.setattr(trainer, "_run_stage", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train(split, tmp_path / "run", cfg)
