@@ -79,7 +79,7 @@ from thermocad.training.run import train
 root = Path(sys.argv[1])
 split = make_split(root, {"train": 16, "valid": 4})
 cfg = TrainConfig(size=224, batch_size=16, lr_find_iters=5, frozen_cycles=1, cycles=1, tta=1,
-                  max_batches=2, precompute=False)
+                  max_batches=2)
 train(split, root / "run", cfg)
 """
 

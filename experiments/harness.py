@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.metrics import roc_curve
 
 from thermocad.cohort.split import fold_rows, folds_of
 from thermocad.evaluation.metrics import bootstrap_ci, roc_auc, wilson_ci
-from thermocad.evaluation.thresholds import choose_threshold
+from thermocad.evaluation.thresholds import NOISE_MARGIN, choose_threshold
 from thermocad.io.labels import labels_to_y
 from thermocad.training.config import TrainConfig
 from thermocad.training.features import fit_head, frozen_features, prepared_maps
@@ -26,18 +27,32 @@ from thermocad.utils.tables import markdown_table
 PERIOD_START = 120  # first batch-A Sick patient is 138; batch A ids below 120 are all Healthy
 
 
+def youden_threshold(y_true, prob) -> float:
+    """Youden's J threshold (max sensitivity + specificity - 1; the highest on a tie), the rule
+    the records' older tables used. thermocad dropped it for the sensitivity rule
+    (records/decisions.md); kept here to reproduce those tables. Stored as the library's rule
+    stores its own: just below the picked score, never above 1 (model.json's bound); 0.5 on
+    one class."""
+    y, p = np.asarray(y_true).astype(int), np.asarray(prob, float)
+    if len(np.unique(y)) < 2:
+        return 0.5
+    fpr, tpr, thr = roc_curve(y, p, drop_intermediate=False)  # every distinct score
+    keep = np.isfinite(thr) | (p.max() < 1.0)  # nobody Sick: storable only below a score of 1
+    fpr, tpr, thr = fpr[keep], tpr[keep], np.minimum(thr[keep], 1.0)
+    picked = float(thr[int(np.argmax(tpr - fpr))])
+    lower = p[p < picked]
+    return max(picked - NOISE_MARGIN, (picked + (float(lower.max()) if lower.size else 0.0)) / 2)
+
+
 def fold_thresholds(pred: pd.DataFrame, target: float | None = None) -> pd.Series:
     """Per row, the threshold chosen on the out-of-fold predictions of the other folds: Youden's,
     or with `target` the highest one that reaches that sensitivity there."""
     out = pd.Series(np.nan, index=pred.index)
     for k in pred["fold"].unique():
         other = pred[pred["fold"] != k]
-        out[pred["fold"] == k] = choose_threshold(
-            other["y"].to_numpy(),
-            other["prob"].to_numpy(),
-            "youden" if target is None else "sensitivity",
-            target,
-        )
+        y, p = other["y"].to_numpy(), other["prob"].to_numpy()
+        chosen = youden_threshold(y, p) if target is None else choose_threshold(y, p, target)
+        out[pred["fold"] == k] = chosen
     return out
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness import youden_threshold
 from thermocad.cohort.prepare import prepare_cohort
 from thermocad.cohort.split import make_split, write_split
 from thermocad.evaluation.evaluate import evaluate_predictions, predict_split, with_y
-from thermocad.evaluation.thresholds import choose_threshold
 from thermocad.models.baseline import cross_validate_baseline
 from thermocad.synth.cohort import generate_cohort
 from thermocad.utils.tables import markdown_table
@@ -42,7 +42,7 @@ def cnn_test_predictions(split_csv: Path, run_dir: Path, size: int, seed: int) -
 def score(pred: pd.DataFrame, valid: pd.DataFrame) -> dict:
     """Image-level accuracy and AUC on test at the threshold chosen on validation."""
     valid = with_y(valid)
-    threshold = choose_threshold(valid["y"].to_numpy(), valid["prob"].to_numpy(), method="youden")
+    threshold = youden_threshold(valid["y"].to_numpy(), valid["prob"].to_numpy())
     result = evaluate_predictions(with_y(pred), threshold, subgroup=None, n_boot=200)
     image = result["image"]
     return {k: image[k] for k in ("accuracy", "roc_auc", "sensitivity", "specificity")}

@@ -153,7 +153,7 @@ def outer_fold(feats, bfeats, df, tr, te, seed) -> pd.DataFrame:
         mixes = {x: x * oof[cnn] + (1 - x) * oof["baseline"] for x in WEIGHTS}
         w[name] = max(WEIGHTS, key=lambda x: auc_key(sub, mixes[x]))
     inner = candidates(oof, w)
-    thr = {k: T.choose_threshold(sub["y"], v, method="sensitivity") for k, v in inner.items()}
+    thr = {k: T.choose_threshold(sub["y"], v) for k, v in inner.items()}
     outer = candidates(parts(feats, bfeats, df, tr, te, seed), w)
     rows = df.iloc[te][["patient_id", "path", "y", "acquisition_batch", "acquisition_date"]]
     return pd.concat(
@@ -194,7 +194,7 @@ def run_nested(parts, df: pd.DataFrame, seeds, k: int = 5, inner: int = 4) -> pd
                 for name, v in parts(tr[a], tr[b], seed).items():
                     oof.setdefault(name, np.zeros(len(tr)))[b] = v
             for name, p in parts(tr, te, seed).items():
-                thr = T.choose_threshold(sub["y"], oof[name], method="sensitivity")
+                thr = T.choose_threshold(sub["y"], oof[name])
                 rows.append(df.iloc[te][cols].assign(candidate=name, prob=p, threshold=thr,
                                                      seed=seed, outer_fold=fold))  # fmt: skip
     return pd.concat(rows)

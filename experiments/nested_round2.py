@@ -54,7 +54,7 @@ def parts(feats: dict, bfeats, df, tr, te, seed) -> dict[str, np.ndarray]:
             "default": (cnn + base) / 2, "default_avg3": (avg3 + base) / 2}  # fmt: skip
 
 
-RULES = {"sens90": lambda y, p: T.choose_threshold(y, p, method="sensitivity"),
+RULES = {"sens90": lambda y, p: T.choose_threshold(y, p),
          "goal": goal_threshold}  # fmt: skip
 
 

@@ -35,7 +35,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared/data/dmr-ir-frontal"
 # Every recipe spells out its inputs, so results do not move when TrainConfig's defaults do.
 INPUTS = {"size": None, "crop": "none", "marker": "keep", "channels": ("temperature",),
           "ensemble": "none", "norm": "robust", "background": "keep"}  # fmt: skip
-HEAD = {**INPUTS, "precompute": True, "head_epochs": 30, "frozen_cycles": 0, "cycles": 0, "tta": 4}
+HEAD = {**INPUTS, "head_epochs": 30, "frozen_cycles": 0, "cycles": 0, "tta": 4}
 CHEST = {"marker": "remove", "crop": "breasts", "channels": ("temperature", "asymmetry")}
 CHEST_320 = {**HEAD, **CHEST, "size": 320}
 # TrainConfig()'s recipe until the relative window (below) replaced the per-image one.
@@ -175,8 +175,7 @@ def derive(name: str, preds: dict[str, list[pd.DataFrame]]) -> list[pd.DataFrame
 
 def at_target(preds: list[pd.DataFrame], target: float) -> dict[str, tuple[int, int, int, int]]:
     """(tp, fn, tn, fp) pooled over seeds, overall and in batch A, at thresholds chosen for each
-    fold on the other folds to reach sensitivity `target` (compare's threshold_method
-    "sensitivity")."""
+    fold on the other folds to reach sensitivity `target` (compare's threshold rule)."""
     out = {"all": np.zeros(4, int), "A": np.zeros(4, int)}
     for pred in preds:
         y = pred["y"].to_numpy(int)

@@ -131,3 +131,23 @@ def test_the_new_women_rule_is_the_one_written_down():
     assert verdict(_endpoints(0.70, 0.80), _endpoints(0.729, 0.90)).startswith("nothing changes")
     assert verdict(_endpoints(0.70, 0.80), _endpoints(0.90, 0.79)).endswith("(lower)")
     assert "cannot decide" in verdict(_endpoints(None, 0.8), _endpoints(None, 0.9))
+
+
+def test_the_harness_keeps_youdens_rule_for_the_records_older_tables():
+    """thermocad chooses its threshold by a target sensitivity only; the experiments keep
+    Youden's J (harness.youden_threshold) to reproduce the tables measured with it."""
+    from tests.evaluation.test_metrics import P, Y
+    from thermocad.evaluation.thresholds import NOISE_MARGIN as m
+
+    harness = sys.modules["harness"]
+    # J = sens + spec - 1: 0.9 -> 0.25, 0.8 -> 0.5, 0.6 -> 0.583, 0.3 -> 0.667 (the best)
+    assert harness.youden_threshold(Y, P) == pytest.approx(0.3 - m, abs=1e-12)
+    assert harness.youden_threshold([1, 1], [0.2, 0.3]) == 0.5  # one class
+    # No J above 0 and a score of 1: calling nobody Sick is not storable (0..1), so the best
+    # storable point calls every woman Sick.
+    y, p = [0, 0, 1, 1], [1.0, 0.9, 0.2, 0.1]
+    t = harness.youden_threshold(y, p)
+    assert 0 <= t <= 1 and (np.array(p) >= t).all()
+    pred = pd.DataFrame({"fold": [0] * 4 + [1] * 4, "y": [0, 1] * 4,
+                         "prob": [0.1, 0.9, 0.2, 0.8, 0.3, 0.7, 0.4, 0.6]})  # fmt: skip
+    assert harness.fold_thresholds(pred).notna().all()  # Youden's per fold, as real_cv scores

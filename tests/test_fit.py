@@ -23,11 +23,11 @@ def test_choose_from_oof_is_the_configured_threshold_rule():
     oof = pd.DataFrame({"patient_id": range(6), "label": ["Sick"] * 3 + ["Healthy"] * 3,
                         "prob": [0.9, 0.8, 0.2, 0.5, 0.3, 0.1]})  # fmt: skip
     assert choose_from_oof(oof)["threshold"] == pytest.approx(0.2 - m, abs=1e-12)
-    # Youden J: at 0.8 -> 2/3 - 0 = 0.667; at 0.2 -> 1 - 2/3 = 0.333; at 0.9 -> 1/3
-    assert choose_from_oof(oof, threshold_method="youden")["threshold"] == pytest.approx(0.8 - m)
+    # A lower target: 2 of 3 Sick at 0.8
+    assert choose_from_oof(oof, 0.6)["threshold"] == pytest.approx(0.8 - m, abs=1e-12)
     # The provenance records the target the rule used (0.9 unless one is given), not "none".
-    assert choose_from_oof(oof)["target_sensitivity"] == 0.9
-    assert choose_from_oof(oof, threshold_method="youden")["target_sensitivity"] is None
+    assert choose_from_oof(oof) == {"threshold": pytest.approx(0.2 - m), "target_sensitivity": 0.9}
+    assert choose_from_oof(oof, 0.6)["target_sensitivity"] == 0.6
 
 
 @pytest.mark.slow
@@ -45,7 +45,7 @@ def test_fit_then_predict(tmp_path, capsys):
     oof = pd.read_csv(run / "cv" / "oof_predictions.csv")
     assert len(oof) == 12 and set(oof["fold"]) == {0, 1}  # every woman predicted once, out of fold
     assert meta["threshold"] == pytest.approx(choose_from_oof(oof)["threshold"])
-    assert meta["threshold_provenance"]["threshold_method"] == "sensitivity"
+    assert meta["threshold_provenance"]["target_sensitivity"] == 0.9
     assert meta["cv"]["folds"] == 2 and meta["fold"] == "all" and meta["data"]
     assert meta["cv"]["healthy_date_drift"] is None  # the synthetic labels carry no dates
     assert meta["cv"]["healthy_room_drift"] is None  # 6 Healthy women: too few to correlate

@@ -38,6 +38,8 @@ def test_train_config_errors_are_clear():
     [
         ({"train": {"mirror": True}}, r"c\.json: train: .*removed option mirror"),
         ({"train": {"norm": "celsius"}}, r"c\.json: train: .*Celsius window"),
+        ({"train": {"precompute": False}}, r"c\.json: train: .*removed option precompute"),
+        ({"threshold_method": "youden"}, r"^\S*c\.json: threshold_method 'youden' was removed"),
         ({"arch_overrides": {"resnet18": {"sise": 96}}}, r"arch_overrides\.resnet18: .*'sise'"),
         ({"prepare": {"sharpnes_threshold": 5}}, r"c\.json: prepare: unknown keys \['sharpnes"),
         ({"split": {"folds": 3}}, r"c\.json: split: unknown keys \['folds'\]"),  # a top-level key
@@ -51,8 +53,12 @@ def test_a_study_configs_mistakes_are_named_with_the_file(tmp_path, section, err
         S.load_settings(cfg)  # before anything runs, not ignored or a TypeError later
     # What older study configs hold still loads: the window as low..high, a removed option at
     # today's behaviour.
-    cfg.write_text(json.dumps({"train": {"norm_low": 22, "norm_high": 30, "mirror": False}}))
-    assert S.train_config(S.load_settings(cfg), smoke=False).norm_width == 8
+    cfg.write_text(json.dumps({"train": {"norm_low": 22, "norm_high": 30, "mirror": False,
+                                         "precompute": True},
+                               "threshold_method": "sensitivity", "target_sensitivity": None}))  # fmt: skip
+    settings = S.load_settings(cfg)
+    assert S.train_config(settings, smoke=False).norm_width == 8
+    assert "threshold_method" not in settings and settings["target_sensitivity"] is None
 
 
 @pytest.fixture(scope="module")
@@ -135,9 +141,10 @@ def test_labels_of_one_class_or_too_few_women_are_refused_before_anything_is_wri
     ("config", "options", "error"),
     [
         (
-            {"threshold_method": "youden", "target_sensitivity": 0.8},
+            {"threshold_method": "youden"},
             {},
-            r"c\.json: threshold_method 'youden' takes no target_sensitivity",
+            r"c\.json: threshold_method 'youden' was removed \(Youden's J measured worse.*"
+            r"highest threshold reaching target_sensitivity \(default 0\.90\)",
         ),
         ({"target_sensitivity": 1.5}, {}, r"c\.json: target_sensitivity must be in \(0, 1\]"),
         ({}, {"test": 1.0}, r"valid=0\.2 and test=1\.0 must be fractions"),

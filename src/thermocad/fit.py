@@ -43,21 +43,18 @@ from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 
 DEFAULT_FOLDS = 5
-THRESHOLD_METHOD = "sensitivity"  # the highest threshold reaching sensitivity 0.9 (as study)
 
 
-def choose_from_oof(oof: pd.DataFrame, threshold_method: str = THRESHOLD_METHOD,
-                    target_sensitivity: float | None = None) -> dict:  # fmt: skip
+def choose_from_oof(oof: pd.DataFrame, target_sensitivity: float | None = None) -> dict:
     """Every choice the default procedure makes, from its pooled out-of-fold predictions:
-    today only the decision threshold on P(Sick)."""
-    from thermocad.evaluation.thresholds import TARGET_SENSITIVITY, choose_patient_threshold
+    today only the decision threshold on P(Sick), the highest reaching `target_sensitivity`
+    (None: TARGET_SENSITIVITY, recorded as the target used)."""
+    from thermocad.evaluation.thresholds import check_target, choose_patient_threshold
     from thermocad.io.labels import with_y
 
-    threshold = choose_patient_threshold(with_y(oof), threshold_method, target_sensitivity)
-    if target_sensitivity is None and threshold_method == "sensitivity":
-        target_sensitivity = TARGET_SENSITIVITY  # recorded as used, not as "none given"
-    return {"threshold": float(threshold), "threshold_method": threshold_method,
-            "target_sensitivity": target_sensitivity}  # fmt: skip
+    target = check_target(target_sensitivity)
+    threshold = choose_patient_threshold(with_y(oof), target)
+    return {"threshold": float(threshold), "target_sensitivity": target}
 
 
 def _cross_validate(split_csv: Path, out: Path, config, resume: bool = False) -> pd.DataFrame:
@@ -133,8 +130,10 @@ def _warnings(cv: dict, target: float | None = None) -> list[str]:
                    f"{auc:.3f}, 95% CI {ci[0]:.3f}-{ci[1]:.3f}): the model is not useful")  # fmt: skip
     spec = cv.get("specificity")
     if spec is not None and spec < 0.5:
-        out.append(f"at the threshold that reaches sensitivity {target or 0.9:.2f} out of fold, "
-                   f"the specificity is {spec:.2f}: it calls most Healthy women Sick")  # fmt: skip
+        from thermocad.evaluation.thresholds import rule_words
+
+        out.append(f"at its threshold ({rule_words(target)} out of fold), the specificity "
+                   f"is {spec:.2f}: it calls most Healthy women Sick")  # fmt: skip
     return out
 
 

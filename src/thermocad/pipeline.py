@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from thermocad.evaluation.thresholds import check_threshold_rule
+from thermocad.evaluation.thresholds import TARGET_SENSITIVITY, check_target, drop_threshold_method
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import (
     INCOMPLETE,  # a study, like a run, until its end
@@ -29,11 +29,9 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "n_boot": 1000,
     "baseline": True,  # the baseline as a candidate; each CNN run's ensemble is train's own
-    # The highest validation threshold that reaches sensitivity target_sensitivity (None: 0.9),
-    # or "youden" (max sensitivity + specificity - 1); both were measured on DMR-IR
-    # (experiments/records/decisions.md).
-    "threshold_method": "sensitivity",
-    "target_sensitivity": None,
+    # The threshold: the highest on validation that reaches this sensitivity, the rule kept
+    # against Youden's J (experiments/records/decisions.md).
+    "target_sensitivity": TARGET_SENSITIVITY,
     "subgroup": "acquisition_batch",
     # Nested cross-validation (evaluation/nested.py): the outer folds estimate the whole
     # procedure, inner folds (default: as many as the outer ones) choose; its estimate is the result.
@@ -75,15 +73,15 @@ def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dic
             raise ConfigError(f"{path}: cannot read the study config: {exc}") from exc
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the study config must be a JSON object")
-        unknown = sorted(set(loaded) - set(DEFAULTS))
-        if unknown:
-            raise ConfigError(f"{path}: unknown keys {unknown}; valid: {sorted(DEFAULTS)}")
         try:
             from thermocad.study_checks import check_sections
 
+            loaded = drop_threshold_method(loaded)  # a removed option: said, or dropped
+            unknown = sorted(set(loaded) - set(DEFAULTS))
+            if unknown:
+                raise ConfigError(f"unknown keys {unknown}; valid: {sorted(DEFAULTS)}")
             check_sections(loaded)
-            check_threshold_rule(loaded.get("threshold_method", "sensitivity"),
-                                 loaded.get("target_sensitivity"))  # fmt: skip
+            check_target(loaded.get("target_sensitivity"))
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
         settings.update(loaded)
@@ -97,7 +95,7 @@ def check_study(s: dict[str, Any], smoke: bool) -> None:
     from thermocad.cohort.split import check_options
     from thermocad.evaluation.runs import check_candidates, untrainable
 
-    check_threshold_rule(s["threshold_method"], s["target_sensitivity"])
+    check_target(s["target_sensitivity"])
     split = {"valid": 0.2, "unit": "patient", "counts": None, **s["split"]}  # make_split's
     check_options(split["valid"], s["test"], s["folds"], split["unit"], split["counts"])
     config = train_config(s, smoke) if s["archs"] else None
@@ -115,8 +113,8 @@ def train_config(settings: dict[str, Any], smoke: bool):
 
 def _options(s: dict[str, Any]) -> dict[str, Any]:
     """The settings that `compare` takes as keyword arguments."""
-    keys = ("baseline", "n_boot", "subgroup", "threshold_method", "target_sensitivity", "nested",
-            "inner_folds", "seed")  # fmt: skip
+    keys = ("baseline", "n_boot", "subgroup", "target_sensitivity", "nested", "inner_folds",
+            "seed")  # fmt: skip
     from thermocad.training.config import TrainConfig
 
     overrides = {name: TrainConfig.upgrade(fields) for name, fields in s["arch_overrides"].items()}

@@ -91,7 +91,7 @@ def test_outer_test_predictions_move_no_choice(split_csv, tmp_path):
 
 def test_metrics_use_each_folds_own_threshold(split_csv, tmp_path):
     df = pd.read_csv(split_csv)
-    res = N.nested_cv(df, [], tmp_path / "nested", n_boot=20, threshold_method="youden")
+    res = N.nested_cv(df, [], tmp_path / "nested", n_boot=20)
     pred = res["pred"]
     thresholds = {f["outer_fold"]: f["threshold"] for f in res["folds"]}
     assert len(set(thresholds.values())) > 1  # folds that differ, or "own" would test nothing

@@ -1,4 +1,4 @@
-"""The decision threshold rules against hand-computed ROC points (the arithmetic is in the
+"""The decision threshold rule against hand-computed ROC points (the arithmetic is in the
 comments)."""
 
 from __future__ import annotations
@@ -9,24 +9,35 @@ import pytest
 
 from tests.evaluation.test_metrics import P, Y
 from thermocad.evaluation import thresholds as T
+from thermocad.utils.errors import ConfigError
 
 
-def test_choose_threshold_youden_and_target():
-    # Candidate thresholds and J = sens + spec - 1:
-    #   0.9: 1/4 + 6/6 - 1 = 0.25;  0.8: 2/4 + 6/6 - 1 = 0.5;  0.6: 3/4 + 5/6 - 1 = 0.583
-    #   0.3: 4/4 + 4/6 - 1 = 0.667 (best: only Healthy 0.7 and 0.4 lie at or above 0.3)
+def test_choose_threshold_reaches_the_target_sensitivity():
     # Each threshold is stored NOISE_MARGIN below the picked score: 0.3 -> 0.29999
     m = T.NOISE_MARGIN
-    assert T.choose_threshold(Y, P, method="youden") == pytest.approx(0.3 - m, abs=1e-12)
     # Highest threshold reaching sensitivity 0.75 is 0.6 (3 of 4 Sick at >= 0.6)
     assert T.choose_threshold(Y, P, target_sensitivity=0.75) == pytest.approx(0.6 - m, abs=1e-12)
-    # The default: sensitivity 0.90, reached only with all 4 Sick, at 0.3
+    # The default: sensitivity 0.90, reached only with all 4 Sick, at 0.3 (None: the default,
+    # as older study configs wrote it)
     assert T.choose_threshold(Y, P) == pytest.approx(0.3 - m, abs=1e-12)
-    with pytest.raises(ValueError, match="youden.*no target"):
-        T.choose_threshold(Y, P, method="youden", target_sensitivity=0.75)
+    assert T.choose_threshold(Y, P, None) == T.choose_threshold(Y, P)
     assert T.choose_threshold([1, 1], [0.2, 0.3]) == 0.5  # one class: fall back
-    with pytest.raises(ValueError, match="unknown threshold method"):
-        T.choose_threshold(Y, P, method="magic")
+    for bad in (0, 1.5, float("nan"), "high"):  # refused as check_target refuses it before training
+        with pytest.raises(ConfigError, match=r"target_sensitivity must be in \(0, 1\]"):
+            T.choose_threshold(Y, P, bad)
+
+
+def test_the_removed_youden_rule_is_refused_by_name_and_read_in_records():
+    assert T.drop_threshold_method({"threshold_method": "sensitivity", "n_boot": 5}) == {
+        "n_boot": 5
+    }
+    with pytest.raises(
+        ConfigError, match=r"^threshold_method 'youden' was removed .*default 0\.90"
+    ):
+        T.drop_threshold_method({"threshold_method": "youden"})
+    assert T.rule_words() == "the highest reaching sensitivity 0.90"
+    assert T.rule_words(0.8, "sensitivity") == "the highest reaching sensitivity 0.80"
+    assert T.rule_words(None, "youden").startswith("Youden's J")
 
 
 def test_target_sensitivity_takes_the_top_of_a_run_of_sick_scores():
@@ -54,8 +65,7 @@ def test_patient_threshold_counts_each_woman_once():
     assert T.choose_patient_threshold(pred, target_sensitivity=0.5) == pytest.approx(0.4 - m)
 
 
-@pytest.mark.parametrize("method", ["sensitivity", "youden"])
-def test_the_threshold_calls_the_same_women_and_leaves_room_for_numerical_noise(method):
+def test_the_threshold_calls_the_same_women_and_leaves_room_for_numerical_noise():
     # The picked woman used to sit on the threshold itself: 4e-7 of noise (another batch size,
     # ONNX) called her Healthy. Just below it, the calls on the validation women are those of
     # the picked score, and no call moves under noise well below the margin (or half a gap).
@@ -66,26 +76,10 @@ def test_the_threshold_calls_the_same_women_and_leaves_room_for_numerical_noise(
         y = rng.integers(0, 2, 30)
         y[:2] = [0, 1]
         p = np.round(rng.random(30) * 0.5 + 0.3 * y, 3)  # ties included
-        t = T.choose_threshold(y, p, method=method)
+        t = T.choose_threshold(y, p)
         fpr, tpr, thr = roc_curve(y, p, drop_intermediate=False)  # every distinct score
-        best = np.argmax(tpr >= 0.9 - 1e-12) if method == "sensitivity" else np.argmax(tpr - fpr)
-        picked = min(thr[best], 1.0)  # the score the rule picks (the old threshold)
+        picked = min(thr[np.argmax(tpr >= 0.9 - 1e-12)], 1.0)  # the score the rule picks
         assert ((p >= t) == (p >= picked)).all() and t < picked
         gap = min(np.diff(np.unique(p)).min() / 2, T.NOISE_MARGIN)
         for noise in (-0.8 * gap, 0.8 * gap):
             assert ((p + noise >= t) == (p >= t)).all()
-
-
-def test_youden_without_any_j_above_0_takes_the_best_storable_point(capsys):
-    # J <= 0 everywhere. Calling nobody Sick needs a threshold above 1 where a score is 1.0,
-    # which model.json refuses; the old rule stored 0.99999 and called the woman at 1.0 Sick
-    # (J = -0.5). The best point left is every woman Sick (J = 0, as the sensitivity rule).
-    y, p = [0, 0, 1, 1], [1.0, 0.9, 0.2, 0.1]
-    t = T.choose_threshold(y, p, "youden")
-    assert 0 <= t <= 1 and (np.array(p) >= t).all()
-    assert "no threshold has Youden's J above 0" in capsys.readouterr().err
-    # Without a score of 1 the point calling nobody Sick is storable, and is the first of the
-    # tied J = 0 points: a threshold in 0..1 above every score.
-    t = T.choose_threshold(y, [0.99, 0.9, 0.2, 0.1], "youden")
-    assert 0.99 < t <= 1 and "calls 0 of 4 Sick" in capsys.readouterr().err
-    assert T.choose_threshold(Y, P, "youden") < 1 and capsys.readouterr().err == ""

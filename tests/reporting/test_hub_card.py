@@ -101,12 +101,12 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
         "cv": cv,
         "data": {"room_range_c": [18.3, 27.2]},
         "threshold_method": "given",
-        "threshold_provenance": {"threshold_method": "sensitivity", "target_sensitivity": 0.9},
+        "threshold_provenance": {"target_sensitivity": 0.9},
         "config": {"head_epochs": 30, "cycles": 0, "frozen_cycles": 0},
     }
     text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
     assert "nothing measured here" not in text and "Cross-validated by `thermocad fit`" in text
-    assert "0.3835 (the highest reaching sensitivity 0.9 on the pooled out-of-fold" in text
+    assert "0.3835 (the highest reaching sensitivity 0.90 on the pooled out-of-fold" in text
     assert (
         "trained with thermocad" in text
         and "a head trained for 30 epochs on the frozen body's features" in text
@@ -228,3 +228,19 @@ def test_the_card_says_na_for_a_missing_interval_and_the_resamples_it_drew():
 
 def front_matter_text(text: str) -> str:
     return text.split("---")[1]
+
+
+def test_an_older_models_threshold_rule_is_read_as_recorded():
+    """A model.json of before the rule was the only one names it (threshold_method): its stored
+    threshold is a number, and the card says how it was chosen, Youden's J included."""
+    from thermocad.reporting.hub_card import _threshold_source
+
+    def source(provenance: dict) -> str:
+        return _threshold_source({"threshold_method": "given", "threshold_provenance": provenance})
+
+    fit = "on the pooled out-of-fold predictions of `thermocad fit`'s cross-validation"
+    old = {"threshold_method": "sensitivity", "target_sensitivity": 0.8}
+    assert source(old) == f"the highest reaching sensitivity 0.80 {fit}"
+    youden = {"threshold_method": "youden", "target_sensitivity": None}
+    assert source(youden) == f"Youden's J (a rule thermocad has since removed) {fit}"
+    assert _threshold_source({"threshold_method": "sensitivity"}).endswith("0.90 on validation")

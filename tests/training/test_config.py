@@ -77,12 +77,12 @@ def test_presets_and_defaults_are_valid():
 
 def test_removed_options_are_gone_and_old_configs_still_load():
     names = {f.name for f in fields(TrainConfig)}
-    assert not names & {"mirror", "optimizer", "schedule"}
+    assert not names & {"mirror", "optimizer", "schedule", "precompute"}
     assert not hasattr(TrainConfig, "with_")
     old = {**TrainConfig().to_dict(), **REMOVED}  # a model.json written before the removal
     assert TrainConfig.from_dict(json.loads(json.dumps(old))) == TrainConfig()
     for name, value in {"mirror": True, "optimizer": "adam", "schedule": "one_cycle",
-                        "background": "remove"}.items():  # fmt: skip
+                        "background": "remove", "precompute": False}.items():  # fmt: skip
         with pytest.raises(ConfigError, match=f"removed option {name}"):
             TrainConfig.from_dict({**TrainConfig().to_dict(), name: value})
     with pytest.raises(ConfigError, match="unknown training options"):
@@ -123,7 +123,9 @@ def test_help_shows_every_option_with_its_default(capsys):
         if f.metadata["cli"]:
             assert "--" + f.name.replace("_", "-") in text
     assert "(default: efficientnet_lite0)" in text and "(default: 0.0001 0.001 0.01)" in text
-    assert "--mirror" not in text and "--optimizer" not in text and "--schedule" not in text
+    assert not any(
+        f"--{name}" in text for name in ("mirror", "optimizer", "schedule", "precompute")
+    )
 
 
 def test_augmentation_takes_numpy_numbers_as_a_sweep_gives_them():

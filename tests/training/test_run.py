@@ -426,8 +426,8 @@ def test_resume_after_interruption(split, tmp_path, monkeypatch):
 
 def test_a_run_resumed_after_its_lr_find_says_so(split, tmp_path, monkeypatch):
     """Killed after lr_find, before the first epoch: the resumed run skips lr_find, whose
-    random draws are not replayed, so its first stage (a head not on precomputed features,
-    which is not seeded afresh) is marked in model.json."""
+    random draws are not replayed, so its first stage that is not seeded afresh (here the
+    frozen stage: no head epochs) is marked in model.json."""
     import thermocad.training.run as trainer
 
     real = trainer._run_stage
@@ -435,7 +435,7 @@ def test_a_run_resumed_after_its_lr_find_says_so(split, tmp_path, monkeypatch):
     def interrupted(learn, ckpt, model, name, *args):
         raise KeyboardInterrupt
 
-    cfg = TrainConfig.smoke(tta=0, precompute=False, cycles=0, frozen_cycles=0, lr=None)
+    cfg = TrainConfig.smoke(tta=0, head_epochs=0, cycles=0, frozen_cycles=1)
     monkeypatch.setattr(trainer, "_run_stage", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train(split, tmp_path / "run", cfg)
@@ -443,7 +443,7 @@ def test_a_run_resumed_after_its_lr_find_says_so(split, tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "_run_stage", real)
     train(split, tmp_path / "run", cfg, resume=True)
     meta = json.loads((tmp_path / "run" / "model.json").read_text())
-    assert meta["resumed_inside"] == [{"stage": "head", "epoch": 0}]
+    assert meta["resumed_inside"] == [{"stage": "frozen", "epoch": 0}]
 
 
 def test_resume_inside_a_stage(split, tmp_path, monkeypatch):
@@ -482,13 +482,13 @@ def test_resume_inside_a_stage(split, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_seeded_runs_repeat_and_other_options_train(split, tmp_path):
-    cfg = TrainConfig.smoke(precompute=False, balance="sampler", tta=2, cycle_mult=1,
+    cfg = TrainConfig.smoke(balance="sampler", tta=2, cycle_mult=1,
                             channels=("temperature", "asymmetry"))  # fmt: skip
     a = pd.read_csv(train(split, tmp_path / "a", cfg) / "valid_predictions.csv")
     b = pd.read_csv(train(split, tmp_path / "b", cfg) / "valid_predictions.csv")
     np.testing.assert_allclose(a["prob"], b["prob"], atol=1e-6)
     assert load_bundle(tmp_path / "a").model.conv_stem.in_channels == 2
-    assert pd.read_csv(tmp_path / "a" / "history.csv")["stage"].iloc[0] == "head"
+    assert pd.read_csv(tmp_path / "a" / "history.csv")["stage"].iloc[0] == "head (precomputed)"
 
 
 def test_fold_training(tmp_path):

@@ -131,10 +131,10 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 
 def _evaluate_model(name: str, res: dict, out: Path, subgroup: str | None, n_boot: int,
-                    threshold_method: str, target: float | None) -> None:  # fmt: skip
+                    target: float | None) -> None:  # fmt: skip
     """Choose the threshold on the pooled validation predictions and write their evaluation."""
     pred = res["pred"]
-    res["threshold"] = T.choose_patient_threshold(pred, threshold_method, target)
+    res["threshold"] = T.choose_patient_threshold(pred, target)
     res["eval"] = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
     atomic_write_csv(out / name / "valid_predictions.csv", pred)
     res["eval"]["plots"] = write_plots(pred, res["threshold"], out / name, galleries=False)
@@ -202,8 +202,7 @@ def compare(
     force: bool = False,
     n_boot: int = 1000,
     subgroup: str | None = "acquisition_batch",
-    threshold_method: str = "sensitivity",
-    target_sensitivity: float | None = None,
+    target_sensitivity: float | None = T.TARGET_SENSITIVITY,
     trainer: Callable | None = None,
     overrides: dict[str, dict] | None = None,
     nested: bool = False,
@@ -227,16 +226,16 @@ def compare(
     if P.PERIOD not in split_df.columns and P.dates_available(split_df):
         log(f"{split_csv} has no {P.PERIOD} column (made before it existed): each table takes "
             "the date range of its own women; make the split again to mark them once")  # fmt: skip
-    T.check_threshold_rule(threshold_method, target_sensitivity)
+    T.check_target(target_sensitivity)
     check_split_files(split_df, split_csv)
     if nested:
         from thermocad.evaluation.nested import check_nested
 
         check_nested(split_df, archs, baseline, inner_folds)
     rec = R.record(R.compare_options(archs, config, baseline=baseline, n_boot=n_boot,
-                   subgroup=subgroup, threshold_method=threshold_method, overrides=overrides,
-                   target_sensitivity=target_sensitivity, nested=nested, inner_folds=inner_folds,
-                   seed=seed), R.split_fingerprint(split_csv))  # fmt: skip
+                   subgroup=subgroup, overrides=overrides, target_sensitivity=target_sensitivity,
+                   nested=nested, inner_folds=inner_folds, seed=seed),
+                   R.split_fingerprint(split_csv))  # fmt: skip
     own_trainer = trainer is None  # thermocad's train(): nested may take the head-only fast path
     skipped = {}
     if archs and trainer is None:
@@ -261,7 +260,7 @@ def compare(
         try:
             res = run_baseline(split_df) if name == BASELINE else run_arch(
                 name, split_df, out, config, trainer, (overrides or {}).get(name), resume)  # fmt: skip
-            _evaluate_model(name, res, out, subgroup, n_boot, threshold_method, target_sensitivity)
+            _evaluate_model(name, res, out, subgroup, n_boot, target_sensitivity)
             results[name] = res
             rows.append(table_row(name, res, n_folds))
             log(f"{name}: validation AUC {res['eval']['image']['roc_auc']:.3f}")
@@ -289,7 +288,7 @@ def compare(
 
         log("nested cross-validation: the outer folds estimate the whole procedure")
         res = nested_cv(split_df, archs, out / "nested", config, trainer, baseline, inner_folds,
-                        seed, threshold_method, target_sensitivity, n_boot, overrides,
+                        seed, target_sensitivity, n_boot, overrides,
                         fast_heads=own_trainer, resume=resume)  # fmt: skip
         summary["nested"] = {k: res[k] for k in ("selection_rule", "folds", "metrics")}
         if found := res.get("resumed_inside"):

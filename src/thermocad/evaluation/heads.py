@@ -1,6 +1,6 @@
 """A fast path for cross-validations of a recipe that trains only a linear head on frozen features.
 
-With precompute=True and no frozen, unfrozen or TTA stage (the default recipe), a run's CNN is
+With no frozen, unfrozen or TTA stage (the default recipe), a run's CNN is
 the frozen ImageNet body plus a head fitted on its pooled features, and those features do not
 depend on which women train the head. So a nested cross-validation computes them once per file
 (`training.features.frozen_features`) and fits each fold's head in seconds (`fit_head`, the
@@ -24,7 +24,6 @@ def head_only(config: Any) -> bool:
 
     return (
         isinstance(config, TrainConfig)
-        and config.precompute
         and config.cycles == 0
         and config.frozen_cycles == 0
         and config.tta == 0

@@ -2,8 +2,8 @@
 
 Inside each outer training set, patient-grouped stratified inner folds give out-of-fold
 predictions of every candidate: the classical baseline, each architecture's CNN alone, and
-each CNN averaged with the baseline. SELECTION_RULE picks one on them, the configured
-threshold method sets its threshold on the same pooled predictions, and the chosen candidate
+each CNN averaged with the baseline. SELECTION_RULE picks one on them, the threshold rule
+(evaluation/thresholds.py) sets its threshold on the same pooled predictions, and the chosen candidate
 is refitted on the whole outer training set to predict the outer test fold. No choice sees
 an outer test woman, so the pooled outer predictions estimate the procedure on new women.
 """
@@ -54,7 +54,6 @@ class NestedJob:
     order: tuple[str, ...]  # candidates_of(archs, baseline): the tie-break order
     inner_folds: int
     seed: int
-    threshold_method: str
     target_sensitivity: float | None
     baseline: bool = True
     config: Any = None
@@ -156,8 +155,7 @@ def outer_fold(k: int, dev: pd.DataFrame, out: Path, job: NestedJob) -> tuple[pd
     preds = _inner(train_rows, out, job)
     chosen, scores = select_candidate(preds, job.order)
     inner = preds[chosen]
-    threshold = T.choose_patient_threshold(inner, job.threshold_method,
-                                           job.target_sensitivity)  # fmt: skip
+    threshold = T.choose_patient_threshold(inner, job.target_sensitivity)
     log(f"nested: outer fold {k} chose {chosen} (inner patient AUC {scores[chosen]:.3f}), "
         f"threshold {threshold:.3f}")  # fmt: skip
     pred = _refit(chosen, train_rows, test_rows, out, job)
@@ -239,8 +237,7 @@ def nested_cv(
     baseline: bool = True,
     inner_folds: int | None = None,
     seed: int = 0,
-    threshold_method: str = "sensitivity",
-    target_sensitivity: float | None = None,
+    target_sensitivity: float | None = T.TARGET_SENSITIVITY,
     n_boot: int = 1000,
     overrides: dict[str, dict] | None = None,
     fast_heads: bool = False,
@@ -256,7 +253,7 @@ def nested_cv(
     on from it; the fast path's heads and the baseline are fitted again (seconds).
     """
     check_nested(split_df, archs, baseline, inner_folds)
-    T.check_threshold_rule(threshold_method, target_sensitivity)
+    T.check_target(target_sensitivity)
     dev, outer = _in_folds(split_df), folds_of(split_df)
     features = None
     if baseline:
@@ -266,7 +263,7 @@ def nested_cv(
     heads = HeadRuns(config, overrides, dev["path"].tolist()) if fast_heads else None
     job = NestedJob(archs=tuple(archs), order=tuple(candidates_of(archs, baseline)),
                     inner_folds=inner_folds or len(outer), seed=seed,
-                    threshold_method=threshold_method, target_sensitivity=target_sensitivity,
+                    target_sensitivity=target_sensitivity,
                     baseline=baseline, config=config, trainer=trainer, overrides=overrides,
                     features=features, heads=heads, resume=resume)  # fmt: skip
     out = Path(out_dir)
@@ -278,7 +275,7 @@ def nested_cv(
     pred = pd.concat(parts, ignore_index=True)
     summary = {"selection_rule": SELECTION_RULE, "candidates": list(job.order),
                "outer_folds": len(outer), "inner_folds": job.inner_folds,
-               "threshold_method": threshold_method, "target_sensitivity": target_sensitivity,
+               "target_sensitivity": target_sensitivity,
                "folds": folds, "metrics": nested_metrics(pred, n_boot, seed)}  # fmt: skip
     if resume and (found := resumed_under(out)):  # not what an uninterrupted run gives
         summary["resumed_inside"] = found

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from thermocad.evaluation.periods import ROOM_DRIFT_UNMEASURED, room_drift_words
-from thermocad.evaluation.thresholds import TARGET_SENSITIVITY
+from thermocad.evaluation.thresholds import rule_words
 from thermocad.models.words import model_name, synthetic_training, training_data, training_sentence
 from thermocad.reporting.card_validation import (
     HEADLINE,
@@ -27,7 +27,7 @@ from thermocad.utils.tables import finite_interval, fmt_ci
 
 CARD = "README.md"
 TAGS = ("thermography", "breast-cancer", "image-classification", "timm", "fastai")
-METHODS = {"sensitivity": f"the highest reaching sensitivity {TARGET_SENSITIVITY:g} on validation",
+METHODS = {"sensitivity": f"{rule_words()} on validation",
            "given": "given at training, e.g. the cross-validated one"}  # fmt: skip
 NOT_A_DIAGNOSIS = (
     "**Not a diagnosis.** This is research software, not a medical device. Thermography is at "
@@ -117,11 +117,9 @@ def confounds(rows: pd.DataFrame) -> list[str]:
 def _threshold_source(meta: dict) -> str:
     """Where the stored threshold came from, in a few words."""
     prov = meta.get("threshold_provenance") or {}
-    if prov.get("threshold_method") == "sensitivity":
-        return (f"the highest reaching sensitivity {prov.get('target_sensitivity') or TARGET_SENSITIVITY:g} on the "
-                "pooled out-of-fold predictions of `thermocad fit`'s cross-validation")  # fmt: skip
-    if prov.get("threshold_method") == "youden":
-        return "Youden's J on the pooled out-of-fold predictions of `thermocad fit`'s cross-validation"  # fmt: skip
+    if prov:  # `thermocad fit`'s (an older one may name its rule: threshold_method)
+        rule = rule_words(prov.get("target_sensitivity"), prov.get("threshold_method"))
+        return f"{rule} on the pooled out-of-fold predictions of `thermocad fit`'s cross-validation"
     return METHODS.get(str(meta.get("threshold_method")), "given at training")
 
 

@@ -105,13 +105,11 @@ def entry_ci(entry: dict, key: str, interval: str) -> str:
 
 
 def _rule(summary: dict) -> str:
-    """How the nested folds chose the threshold, in words."""
-    from thermocad.evaluation.thresholds import TARGET_SENSITIVITY
+    """How the nested folds chose the threshold, in words (an older nested.json may name its
+    rule: threshold_method)."""
+    from thermocad.evaluation.thresholds import rule_words
 
-    method, target = summary.get("threshold_method"), summary.get("target_sensitivity")
-    if method == "sensitivity" or target is not None:  # a target makes it the sensitivity rule
-        return f"the highest reaching sensitivity {target or TARGET_SENSITIVITY:.2f}"
-    return "Youden's J" if method == "youden" else str(method)
+    return rule_words(summary.get("target_sensitivity"), summary.get("threshold_method"))
 
 
 def nested_section(compare_dir: Path | None) -> str:

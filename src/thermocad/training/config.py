@@ -32,14 +32,14 @@ ENSEMBLES = ("baseline", "none")
 # the value that is today's behaviour. An old model.json or config.json holding it still loads;
 # holding another value, it names the option as removed (its model cannot be reproduced any
 # more).
-REMOVED = {"mirror": False, "optimizer": "sgd", "schedule": "sgdr"}
+REMOVED = {"mirror": False, "optimizer": "sgd", "schedule": "sgdr", "precompute": True}
 # Fields every config.json has held since the first version: a dict holding them all is a saved
 # run's config, and one of those without `ensemble` or `background` predates that option (its
 # model: the CNN alone, the room as recorded). Any other dict (a partial config written by
 # hand) takes today's defaults for what it leaves out.
 SAVED_FIELDS = ("arch", "pretrained", "weights", "size", "batch_size", "lr", "lr_find_iters",
-                "precompute", "head_epochs", "frozen_cycles", "cycles", "cycle_len", "cycle_mult",
-                "lrs", "tta", "seed", "balance", "norm", "channels", "crop", "augmentation",
+                "head_epochs", "frozen_cycles", "cycles", "cycle_len", "cycle_mult", "lrs", "tta",
+                "seed", "balance", "norm", "channels", "crop", "augmentation",
                 "max_batches")  # fmt: skip
 BEFORE_OPTIONS = {"ensemble": "none", "background": "keep"}
 # Values of today's options that were removed the same way, with what to say.
@@ -106,8 +106,8 @@ class TrainConfig:
                               "for the head and frozen stages; the unfrozen stage keeps --lrs)",
                               cli="train")  # fmt: skip
     batch_size: int = option(8, "images per batch (as the study)", minimum=2)
-    precompute: bool = option(True, "train the head on cached body features first", cli="train")
-    head_epochs: int = option(30, "epochs of the head stage", minimum=0, cli="train")
+    head_epochs: int = option(30, "epochs of the head stage, on the frozen body's features "
+                              "computed once", minimum=0, cli="train")  # fmt: skip
     balance: str = option("loss", "class imbalance: weighted loss, balanced sampler or none",
                           BALANCES, cli="train")  # fmt: skip
     # Augmented copies averaged at validation. Off by default: the default head trains on

@@ -60,7 +60,7 @@ def write_outputs(
     method = "given" if threshold is not None else "sensitivity"
     if threshold is None:
         women = data.valid[["patient_id"]].assign(y=y_valid, prob=probs)
-        threshold = float(choose_patient_threshold(women, method="sensitivity"))
+        threshold = float(choose_patient_threshold(women))
     if not in_sample:
         extra = {k: v for k, v in (parts or {}).items() if k != "prob"}
         preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs, **extra)

@@ -91,7 +91,8 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int,
 
 
 def _head_learner(data: ThermalData, model, cfg: TrainConfig, workdir: Path):
-    """A Learner over the classifier alone, fed body features computed once (precompute=True)."""
+    """A Learner over the classifier alone, fed body features computed once (the study's
+    precompute=True): the head stage's, and lr_find's."""
     finish = data.transform.finish  # no augmentation, as in the study
     feats, n, y = body_features(model, data.maps, finish, cfg.batch_size * 4), data.n_train, data.y
     return head_learner(feats[:n], y[:n], feats[n:], y[n:], model.get_classifier, cfg,
@@ -120,14 +121,12 @@ def _fresh_head(head, ckpt: Checkpoint, cfg: TrainConfig) -> None:
 
 
 def _stages(learn, head, model, ckpt: Checkpoint, cfg: TrainConfig, lr) -> None:
-    """Every recipe's stages, each skipped when it has no epochs: the head on a frozen body
-    (the default recipe stops there), frozen with augmentation, then unfrozen (the study's)."""
-    learn.freeze()  # the head stage (on precomputed features or not) and the frozen stage
-    if head is not None:
-        _fresh_head(head, ckpt, cfg)
-        _run_stage(head, ckpt, model, HEAD_STAGE, lr, (1, cfg.head_epochs, 1))
-    else:
-        _run_stage(learn, ckpt, model, "head", lr, (1, cfg.head_epochs, 1))
+    """Every recipe's stages, each skipped when it has no epochs: the head on the frozen body's
+    features (the default recipe stops there), frozen with augmentation, then unfrozen (the
+    study's)."""
+    learn.freeze()  # the frozen stage's
+    _fresh_head(head, ckpt, cfg)
+    _run_stage(head, ckpt, model, HEAD_STAGE, lr, (1, cfg.head_epochs, 1))
     _run_stage(learn, ckpt, model, "frozen", lr, (cfg.frozen_cycles, cfg.cycle_len, 1))
     learn.unfreeze()
     groups = len(learn.opt.param_groups) if learn.opt else 3
@@ -158,16 +157,13 @@ def _setup(split_csv: Path, cfg: TrainConfig, fold: int | str | None, resume: bo
 
 def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -> float:
     """lr_find on the frozen model, on the learner `train` runs it on (the head on precomputed
-    features when `precompute`, as the study's learner); writes the loss-vs-lr plot."""
+    features, as the study's learner); writes the loss-vs-lr plot."""
     from thermocad.training.outputs import check_lr_find_out
 
     check_lr_find_out(split_csv, out_png, force)
-    spec, _, data, model, loss = _setup(split_csv, cfg, None, False)
+    _, _, data, model, _ = _setup(split_csv, cfg, None, False)
     with tempfile.TemporaryDirectory() as workdir:
-        if cfg.precompute:
-            learn = _head_learner(data, model, cfg, Path(workdir))
-        else:
-            learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
+        learn = _head_learner(data, model, cfg, Path(workdir))
         learn.freeze()
         suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
     plot_curve(
@@ -258,9 +254,9 @@ def run_training(
     with tempfile.TemporaryDirectory() as workdir:
         learn = make_learner(data.dls, model, loss, spec.splitter, Path(workdir))
         # As the study's precompute=True: lr_find and the head both run on cached features.
-        head = _head_learner(data, model, cfg, Path(workdir)) if cfg.precompute else None
+        head = _head_learner(data, model, cfg, Path(workdir))
         if "lr" not in ckpt.state:
-            _lr_find_stage(head or learn, model, ckpt, cfg, out_dir)
+            _lr_find_stage(head, model, ckpt, cfg, out_dir)
         if cfg.max_batches:
             learn.add_cb(LimitBatches(cfg.max_batches))
         _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
