@@ -78,16 +78,7 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path, capsys):
     assert f"thermocad: error: {bad}: line 1: 'nothing' is not a number" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["T0002_gradcam.png"]  # nothing drawn for it
     assert png.read_bytes() == before
-    # explain reads only the files it is named: a figure inside the thermogram's folder is
-    # written (as predict's table is), with a note that a later walk of that folder would read it.
-    beside = tmp_path / "beside"
-    beside.mkdir()
-    shutil.copy(dmr_files[1], beside / "T0002.txt")
-    capsys.readouterr()
-    for out in (beside, beside / "figs"):  # the folder, or one inside it: predict walks down
-        assert main(["explain", str(run_dir), str(beside / "T0002.txt"), "--out", str(out)]) == 0
-        assert (out / "T0002_gradcam.png").is_file()
-        assert "would read the figure as a thermogram" in capsys.readouterr().err
+    # A figure inside the thermogram's folder: refused (test_explain_refuses_an_out_among...)
     # Several files: one figure each; a bad one is named and the others are still drawn.
     two = tmp_path / "two"
     assert main(["explain", str(run_dir), str(dmr_files[0]), str(bad), str(dmr_files[2]),
@@ -309,3 +300,17 @@ def test_the_overlay_says_when_the_cnn_halfs_p_sick_leaves_out_the_augmented_cop
         ax = fig.subplots()
         draw_overlay(fig, ax, array, heat, 0.53, 0.5, cnn=0.5281, one_pass=one_pass)
         assert says in ax.get_title()
+
+
+def test_explain_refuses_an_out_among_the_thermograms_explained(
+    run_dir, dmr_files, tmp_path, capsys
+):
+    """Its PNGs there were read back as (pseudo-colour) thermograms by the next predict."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(dmr_files[1], data / "T0002.txt")
+    for given in (data, data / "T0002.txt"):
+        assert main(["explain", str(run_dir), str(given), "--out", str(data / "figs")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"thermocad: error: {data / 'figs'}: is inside the data folder")
+    assert sorted(p.name for p in data.iterdir()) == ["T0002.txt"]

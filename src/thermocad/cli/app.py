@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "needs its PyTorch model, not an exported .onnx file")  # fmt: skip
     p.add_argument("files", nargs="+", metavar="FILE", help="thermal file(s) to explain, or "
                    "folders of them (searched as predict does)")  # fmt: skip
-    p.add_argument("--out", required=True, help="output folder for FILE_gradcam.png")
+    p.add_argument("--out", required=True, help="output folder for FILE_gradcam.png, outside "
+                   "the folders of the files explained")  # fmt: skip
     p.add_argument("--allow-unit-mismatch", action="store_true", help="see `predict`")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--force", action="store_true", help="overwrite an existing figure")
@@ -105,9 +106,14 @@ def _explain(args: argparse.Namespace) -> int:
     from thermocad.inference.explain import explain_file
     from thermocad.inference.figures import check_out_dir, figure_names, load_explained, own_name
     from thermocad.utils.errors import ThermocadError
+    from thermocad.utils.files import check_apart
     from thermocad.utils.progress import log
 
     check_out_dir(args.out)
+    for item in map(Path, args.files):  # a figure among thermograms is read back as one
+        if item.exists():
+            folder = item if item.is_dir() else item.parent
+            check_apart(args.out, folder if folder != Path(".") else Path.cwd())
     bundle = load_explained(args.run_dir, args.device)
     files, problems = _files_in(args.files)
     if not files:  # said as predict says it: one line, exit status 2

@@ -93,21 +93,16 @@ def read_checked(path: Path, out_dir: str | os.PathLike, name: str | None,
                  force: bool) -> tuple[Thermogram, Path]:  # fmt: skip
     """The thermogram and its figure's path (`name` in `out_dir`, default the file's stem +
     _gradcam.png), the input read before the output is checked (a folder given as FILE is
-    said as such, whatever --out). A figure inside the thermogram's own folder is allowed
-    (explain reads only the files it is named) and noted: a later walk of that folder
-    (predict, prepare) would read it as a thermogram."""
+    said as such, whatever --out). A figure inside the thermogram's own folder is refused, as
+    every command's figures there are: a later walk of that folder (predict, prepare, explain
+    of the folder) read it back as a pseudo-colour thermogram and failed on it."""
     from thermocad.io.thermal import read_thermal
-    from thermocad.utils.files import check_writable
-    from thermocad.utils.progress import log
+    from thermocad.utils.files import check_apart, check_writable
 
     thermogram = read_thermal(path)
     check_out_dir(out_dir, path.stem)
-    target = check_writable(Path(out_dir) / (name or own_name(path)), force)
-    folder = path.absolute().parent.resolve()
-    if folder == target.parent.resolve() or folder in target.parent.resolve().parents:
-        log(f"note: {target} is inside {path.name}'s folder {path.parent}: a later predict or "
-            "prepare of that folder would read the figure as a thermogram")  # fmt: skip
-    return thermogram, target
+    check_apart(out_dir, path.absolute().parent)
+    return thermogram, check_writable(Path(out_dir) / (name or own_name(path)), force)
 
 
 def write_figure(fig: Figure, target: Path, force: bool) -> Path:
