@@ -177,7 +177,9 @@ def test_cnn_alone_without_ensemble(tmp_path):
 def test_existing_run_dir_is_refused(run, split):
     with pytest.raises(OutputExistsError, match="--force"):
         train(split, run, TrainConfig.smoke())
-    with pytest.raises(ConfigError, match="nothing to resume"):
+    with pytest.raises(
+        ConfigError, match=r"nothing to resume \(it holds a finished model; --force trains again\)"
+    ):
         train(split, run, TrainConfig.smoke(), resume=True)
 
 

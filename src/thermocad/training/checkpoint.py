@@ -110,9 +110,12 @@ def open_run(out_dir: Path, force: bool, resume: bool) -> None:
     unless force), or a checkpoint to resume. Nothing of an earlier run is touched here."""
     if resume:
         if not (out_dir / CHECKPOINT / "state.json").is_file():
-            early = " (it stopped before its first checkpoint: --force starts over)" if (
-                out_dir / INCOMPLETE).is_file() else ""  # fmt: skip
-            raise ConfigError(f"{out_dir}: nothing to resume (no {CHECKPOINT}/state.json){early}")
+            why = f"no {CHECKPOINT}/state.json"
+            if (out_dir / INCOMPLETE).is_file():
+                why += "; it stopped before its first checkpoint: --force starts over"
+            elif (out_dir / META).is_file() and (out_dir / WEIGHTS).is_file():  # as fit says it
+                why = "it holds a finished model; --force trains again"
+            raise ConfigError(f"{out_dir}: nothing to resume ({why})")
     elif is_main_process():
         if not force and finished_model(out_dir):
             raise OutputExistsError(f"{out_dir} holds a finished model whose run stopped while "
