@@ -49,7 +49,12 @@ def test_card_parses_and_holds_the_metrics(tmp_path):
             "metrics": classification_metrics(y, probs, 0.5)}  # fmt: skip
     text = write_model_card(tmp_path, meta, train, valid, probs).read_text()
     header = front_matter(text)
-    assert header["license"] == "mit" and header["tags"] == list(TAGS)
+    # Weights learnt from women's thermograms carry their data's terms, not only the code's MIT.
+    assert header["license"] == "other" and header["license_name"] == "training-data-terms"
+    assert "subject to those data's terms of use" in text and header["tags"] == list(TAGS)
+    synthetic = {**meta, "data": {"synthetic_share": 1.0}}
+    text = write_model_card(tmp_path / "synth", synthetic, train, valid, probs).read_text()
+    assert front_matter(text)["license"] == "mit" and "terms of use" not in text
     assert header["datasets"] and header["metrics"]
     values = card_metrics(text)
     assert values["roc_auc"] == pytest.approx(meta["metrics"]["roc_auc"], abs=1e-4)

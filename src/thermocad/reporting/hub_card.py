@@ -43,7 +43,11 @@ def _number(value: float) -> str:
 def front_matter(meta: dict, summary: dict | None) -> str:
     """The YAML header (every string JSON-quoted, which YAML reads as the same string)."""
     q = json.dumps
-    lines = ["---", "license: mit", "library_name: timm", "pipeline_tag: image-classification"]
+    # thermocad's code is MIT; weights trained on women's thermograms carry their data's terms.
+    own = synthetic_training(meta) == "synthetic"
+    lines = ["---", "license: mit" if own else "license: other",
+             *([] if own else ["license_name: training-data-terms"]),
+             "library_name: timm", "pipeline_tag: image-classification"]  # fmt: skip
     data = training_data(meta)
     lines += ["tags:"] + [f"- {t}" for t in TAGS] + ["datasets:", f"- {q(data)}"]
     if summary:
@@ -155,6 +159,10 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
             "THIS_FOLDER FILES... --out predictions.csv`, or export it to ONNX (`thermocad "
             "export`) to predict without PyTorch.", ""]  # fmt: skip
     out += ["## Training data", "", _counts(train, valid), ""]
+    if synthetic_training(meta) != "synthetic":
+        out += ["These weights were learnt from the training thermograms, so sharing them is "
+                "subject to those data's terms of use (DMR-IR: research use, by registration "
+                "with its owners), not only to thermocad's MIT licence.", ""]  # fmt: skip
     evaluation = (
         evaluation_lines(summary, threshold)
         if summary or not meta.get("cv")
