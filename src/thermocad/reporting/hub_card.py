@@ -46,7 +46,7 @@ def front_matter(meta: dict, summary: dict | None) -> str:
     # thermocad's code is MIT; weights trained on women's thermograms carry their data's terms.
     own = synthetic_training(meta) == "synthetic"
     lines = ["---", "license: mit" if own else "license: other",
-             *([] if own else ["license_name: training-data-terms"]),
+             *([] if own else ["license_name: training-data-terms", "license_link: README.md"]),
              "library_name: timm", "pipeline_tag: image-classification"]  # fmt: skip
     data = training_data(meta)
     lines += ["tags:"] + [f"- {t}" for t in TAGS] + ["datasets:", f"- {q(data)}"]
