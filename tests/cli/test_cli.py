@@ -145,7 +145,7 @@ def test_predict_help_says_what_it_writes_when_every_file_fails():
         (["train", "--split", "s.csv", "--smoke"], "to replace what it holds"),
         (["demo", "--smoke"], "to replace an earlier demo's cohort and study"),
         (["render", "DATA"], "to write into it (PNGs of the same names are replaced, others kept)"),
-        (["synth", "--patients", "2"], "to replace the synthetic cohort it holds (only its own"),
+        (["synth", "--patients", "2"], "to write the cohort into it (its other files stay)"),
     ],
 )
 def test_a_non_empty_out_is_refused_saying_what_force_would_do(tmp_path, capsys, command, forcing):
