@@ -145,7 +145,7 @@ def test_predict_help_says_what_it_writes_when_every_file_fails():
         (["train", "--split", "s.csv", "--smoke"], "to replace what it holds"),
         (["demo", "--smoke"], "to replace an earlier demo's cohort and study"),
         (["render", "DATA"], "to write into it (PNGs of the same names are replaced, others kept)"),
-        (["synth", "--patients", "2"], "to replace the synthetic cohort it holds (only its own"),
+        (["synth", "--patients", "2"], "to write the cohort into it (its other files stay)"),
     ],
 )
 def test_a_non_empty_out_is_refused_saying_what_force_would_do(tmp_path, capsys, command, forcing):
@@ -228,3 +228,14 @@ def test_models_without_the_training_stack_says_so_once(monkeypatch, capsys):
     assert "efficientnet_lite0" in core and "resnet34" in core
     assert core.count("pip install 'thermocad[train]'") == 1
     assert "Training needs the [train] extra (torch, timm, fastai: not installed here)" in core
+
+
+def test_each_commands_quiet_help_fits_it():
+    from tests.cli.test_defaults_and_config import _subparsers
+
+    quiet = {c: next(a.help for a in p._actions if "--quiet" in a.option_strings)
+             for c, p in _subparsers().items()}  # fmt: skip
+    for command in ("models", "split", "serve", "report", "prepare", "predict"):  # no training
+        assert quiet[command] == "plain log lines instead of progress bars, for log files"
+    for command in ("train", "fit", "study", "demo", "compare"):
+        assert quiet[command].endswith("for log files (one line per epoch)")

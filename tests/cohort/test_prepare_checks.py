@@ -28,6 +28,8 @@ def test_view_codes_that_are_no_dmr_view_are_excluded_not_kept_as_unknown(tmp_pa
     assert why["T0013.1.9.S.2012-10-26.10.txt"] == "unrecognised view code 1.9"
     assert why["T0014.1.1.S.2012-10-26.10.txt"] == why["T0015.txt"] == ""
     assert summary.unknown_view == 1  # the short name alone
+    said = "kept images whose file name gives no view (short names): 1, taken as frontal views"
+    assert any(line.startswith(said) for line in summary.lines())
     assert summary.exclusions == {"unrecognised view code 2.3": 1, "unrecognised view code 1.9": 1}
     assert "excluded, unrecognised view code 2.3: 1" in summary.lines()
 
@@ -107,3 +109,39 @@ def test_labels_dates_far_from_the_file_names_are_said_in_one_line(tmp_path, cap
     ]  # a day apart (patient 1) is the same session; no date in the labels (3): the name's
     dates = pd.read_csv(tmp_path / "out" / "cohort.csv").set_index("patient_id")
     assert dates.loc[2, "acquisition_date"] == "2014-01-02"  # the labels still win
+
+
+def test_a_kept_cohort_of_one_class_or_too_few_women_of_one_is_warned_of(tmp_path, capsys):
+    data = tmp_path / "data"
+    for n in range(1, 7):
+        write_text(data / f"T{n:04d}.txt", thermogram(n))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n")  # one woman of the six: one class
+    prepare_cohort(data, labels, tmp_path / "one", workers=1)  # still written: a warning only
+    err = capsys.readouterr().err
+    assert ("warning: the kept cohort holds 1 Healthy and 0 Sick women: too few Healthy and Sick "
+            "women to split") in err  # fmt: skip
+    assert "1 of the labels' 1 women matched a file here" in err
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n2,Healthy\n3,Sick\n9,Sick\n")
+    prepare_cohort(data, labels, tmp_path / "few", workers=1)
+    err = capsys.readouterr().err
+    assert "holds 2 Healthy and 1 Sick women: too few Sick women" in err
+    assert "3 of the labels' 4 women matched a file here" in err
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n2,Healthy\n3,Sick\n4,Sick\n")
+    prepare_cohort(data, labels, tmp_path / "two", workers=1)
+    assert "too few" not in capsys.readouterr().err
+
+
+def test_synths_own_short_names_are_not_said_to_lack_a_view(tmp_path, capsys):
+    import shutil
+
+    from thermocad.synth.cohort import generate_cohort
+
+    labels = generate_cohort(tmp_path / "syn", 4, height=64, width=80)
+    summary = prepare_cohort(tmp_path / "syn", labels, tmp_path / "out", workers=1)
+    assert summary.unknown_view == 0 and "no view" not in capsys.readouterr().err
+    other = tmp_path / "other"  # the same short names, not in a folder synth wrote: said
+    shutil.copytree(tmp_path / "syn", other, ignore=shutil.ignore_patterns("synth_truth.csv"))
+    summary = prepare_cohort(other, labels, tmp_path / "out2", workers=1)
+    assert summary.unknown_view == 4
+    assert "gives no view (short names): 4, taken as frontal" in capsys.readouterr().err

@@ -216,7 +216,9 @@ def test_a_split_written_meanwhile_is_not_replaced_without_force(tmp_path, monke
 
 def test_a_cohort_of_one_class_split_into_folds_is_warned_of(tmp_path, capsys):
     make_split(cohort(tmp_path, healthy=0, sick=6), folds=3, test=0.0)
-    assert "WARNING: valid holds no Healthy patient" in capsys.readouterr().err
+    err = capsys.readouterr().err  # the cohort is said to lack the class, not one split of it
+    assert "WARNING: the cohort holds no Healthy women at all (only 6 Sick)" in err
+    assert "valid holds no" not in err
 
 
 def test_folds_of_and_fold_rows_leave_the_test_rows_out():

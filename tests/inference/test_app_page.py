@@ -158,6 +158,10 @@ def test_the_verdict_says_when_the_model_makes_no_result(bundle, dmr_files, monk
     monkeypatch.setitem(bundle.meta, "data", {})  # a model of women, trained in full: no line
     call = answer_file(bundle, path, False)[4]
     assert "Smoke-run" not in call and "synthetic women" not in call
+    # The same warnings as predict's model_warning column: what its cross-validation found too.
+    monkeypatch.setitem(bundle.meta, "cv", {"warnings": ["its AUC cannot be told from chance"]})
+    call = answer_file(bundle, path, False)[4]
+    assert "Its own cross-validation found it of no use (the page&#x27;s header says why)." in call
 
 
 @pytest.mark.browser

@@ -314,3 +314,26 @@ def test_explain_refuses_an_out_among_the_thermograms_explained(
         err = capsys.readouterr().err
         assert err.startswith(f"thermocad: error: {data / 'figs'}: is inside the data folder")
     assert sorted(p.name for p in data.iterdir()) == ["T0002.txt"]
+
+
+def test_a_figure_of_a_model_that_makes_no_result_says_so_under_its_title(
+    run_dir, dmr_files, tmp_path, monkeypatch
+):
+    """A figure passed around alone says what predict's model_warning column says."""
+    from matplotlib.text import Annotation
+
+    import thermocad.inference.explain as E
+
+    drawn, draw = [], E.explain_figure
+    monkeypatch.setattr(
+        E, "explain_figure", lambda *a, **k: drawn.append(draw(*a, **k)) or drawn[-1]
+    )
+    assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(tmp_path / "f")]) == 0
+    (warning,) = [a for a in drawn[0].artists if isinstance(a, Annotation)]  # the smoke run's
+    assert warning.get_text() == "Smoke-run model: not a result."
+    assert warning.get_color() == E.WARNING and warning.get_fontweight() == "bold"
+    assert drawn[0].get_suptitle().endswith("not a diagnosis.\n ")  # its line kept free
+    array = np.zeros((40, 60), np.float32)
+    fig = E.explain_figure(array, array, 0.3, 0.5)  # a model that makes a result: no line
+    assert not [a for a in fig.artists if isinstance(a, Annotation)]
+    assert fig.get_suptitle().endswith("not a diagnosis.")

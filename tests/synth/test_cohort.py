@@ -284,6 +284,21 @@ def test_a_forced_rerun_replaces_the_earlier_cohort_and_nothing_else(tmp_path):
     assert (table / "labels.csv").read_text() == "patient_id,diagnosis\n7,Sick\n"
 
 
+def test_without_force_a_folder_force_could_not_take_is_refused_as_such_at_once(tmp_path):
+    # --force is suggested only where it would work: someone's thermograms are named at once.
+    png = tmp_path / "png"
+    png.mkdir()
+    (png / "T0001.png").write_bytes(b"png")
+    with pytest.raises(OutputExistsError, match=r"not an earlier synthetic cohort's \(e\.g\. "
+                       r"T0001\.png\).*choose another --out") as refused:  # fmt: skip
+        generate_cohort(png, 2, **SMALL)
+    assert "--force" not in str(refused.value)
+    generate_cohort(tmp_path / "s", 2, **SMALL)  # an earlier cohort: --force replaces it
+    with pytest.raises(OutputExistsError, match=r"use --force .* to replace the synthetic "
+                       r"cohort it holds \(only its own files\)"):  # fmt: skip
+        generate_cohort(tmp_path / "s", 2, **SMALL)
+
+
 def test_an_interrupted_cohort_is_replaced_by_a_forced_rerun(tmp_path, monkeypatch):
     import thermocad.synth.cohort as C
 

@@ -46,12 +46,16 @@ def _subparser(**kwargs) -> argparse.ArgumentParser:
     kwargs.setdefault("formatter_class", HelpFormatter)
     parser = argparse.ArgumentParser(**kwargs)
     # Also after the command (`thermocad prepare ... -q`); SUPPRESS keeps the global one's value.
+    trains = kwargs.get("prog", "").split()[-1:] in (["train"], ["fit"], ["study"], ["demo"],
+                                                     ["compare"])  # fmt: skip
     parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                        help=QUIET_HELP)  # fmt: skip
+                        help=QUIET_HELP.replace("when training: ", "") if trains
+                        else QUIET_HELP.split(" (")[0])  # fmt: skip
     return parser
 
 
-# Not fewer lines: a log file's (the same as when stderr is not a terminal).
+# Not fewer lines: a log file's (the same as when stderr is not a terminal). Each command's -q
+# says it of that command: one that trains no model without the epochs.
 QUIET_HELP = (
     "plain log lines instead of progress bars, for log files (when training: one line per epoch)"
 )

@@ -144,3 +144,49 @@ def same_bytes_note(table: pd.DataFrame) -> str:
     return (f"WARNING: {len(shared):,} kept files are byte for byte files of another patient "
             f"number ({', '.join(pairs[:SHOWN])}{more}): one woman under two numbers would be "
             "split onto two sides; remove the copy or correct its number")  # fmt: skip
+
+
+def unknown_views(kept: pd.DataFrame) -> int:
+    """How many kept images have no view in their file name (a short name, T0042.txt), which
+    prepare keeps as frontal, unchecked; `thermocad synth`'s own short names (frontal by
+    construction) are not counted."""
+    from thermocad.synth.files import synthetic_share
+
+    short = kept.loc[kept["view"] == "unknown", "path"].astype(str).tolist()
+    return round(len(short) * (1 - synthetic_share(short)))
+
+
+def class_note(patients: dict[str, int], labelled: int, unmatched: int) -> str:
+    """'' or prepare's warning on a kept cohort with one class only, or fewer than 2 women of a
+    class (`patients`: kept women per class), saying how many of the labels' `labelled` women
+    a file matched (`unmatched`: those none did): labels of another folder, or a part of it."""
+    few = [c for c in ("Healthy", "Sick") if patients.get(c, 0) < 2]
+    if not few or not any(patients.values()):  # nothing kept: prepare refuses it, saying so
+        return ""
+    held = " and ".join(f"{patients.get(c, 0):,} {c}" for c in ("Healthy", "Sick"))
+    return (f"warning: the kept cohort holds {held} women: too few {' and '.join(few)} women to "
+            "split into train, valid and test (a model needs women of both classes, at least 2 "
+            f"of each); {labelled - unmatched:,} of the labels' {labelled:,} women matched a file "
+            "here: do the labels cover these files' women, of both diagnoses?")  # fmt: skip
+
+
+def warn_one_class(df: pd.DataFrame, fractions: dict[str, float], counts) -> None:
+    """split's warning of a split asked for that holds one class only: its AUC is undefined.
+    A cohort of one class is said as such, once."""
+    from thermocad.utils.progress import log
+
+    if len(held := set(df["label"])) == 1:
+        (only,) = held
+        other = "Sick" if only == "Healthy" else "Healthy"
+        log(f"WARNING: the cohort holds no {other} women at all (only {df['patient_id'].nunique():,} "
+            f"{only}): no split of it can train or test a model that tells them apart; prepare "
+            "it with labels of both classes")  # fmt: skip
+        return
+    for k, name in enumerate(fractions, start=1):
+        asked = counts[k] if counts is not None else fractions[name]
+        part = df[df["split"] == name]
+        missing = sorted({"Healthy", "Sick"} - set(part["label"]))
+        if asked and missing:
+            have = df[df["label"] == missing[0]]["patient_id"].nunique()
+            log(f"WARNING: {name} holds no {missing[0]} patient (the cohort has {have}): its AUC "
+                "is undefined; add women of that class, or change --valid/--test or --folds")  # fmt: skip

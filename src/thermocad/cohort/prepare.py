@@ -14,9 +14,11 @@ from thermocad.cohort.consistency import (
     MIXED_SHAPES_FLAG,
     batch_note,
     check_labels_match,
+    class_note,
     date_note,
     exclude_odd_shapes,
     same_bytes_note,
+    unknown_views,
 )
 from thermocad.cohort.image_stats import image_stats
 from thermocad.io.filenames import InvalidDateError, parse_dmr_name, without_copy_mark
@@ -56,7 +58,7 @@ class CohortSummary:
     kept_images: dict[str, int]
     kept_patients: dict[str, int]
     exclusions: dict[str, int]
-    unknown_view: int
+    unknown_view: int  # kept images without a view in their name (not synth's: unknown_views)
     batches: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     unmatched_labels: list[int] = field(default_factory=list)  # patients in labels, no file
@@ -71,10 +73,12 @@ class CohortSummary:
         out = [
             f"{h:,} Healthy and {s:,} Sick images from {ph + ps:,} patients "
             f"({ph:,} Healthy, {ps:,} Sick) kept of {self.files:,} files",
-            f"kept images with unknown view (short names): {self.unknown_view:,}",
             "acquisition batches of kept images: "
             + (", ".join(f"{k or '?'}: {v:,}" for k, v in sorted(self.batches.items())) or "none"),
         ]
+        if self.unknown_view:  # a short name (T0042.txt); thermocad synth's own are not counted
+            out.insert(1, f"kept images whose file name gives no view (short names): "
+                       f"{self.unknown_view:,}, taken as frontal views (not checked)")  # fmt: skip
         for reason, count in sorted(self.exclusions.items(), key=lambda kv: -kv[1]):
             out.append(f"excluded, {reason}: {count:,}")
         out += [f"unreadable: {e}" for e in self.errors[:20]]
@@ -119,10 +123,11 @@ def prepare_cohort(
     atomic_write_csv(target, table)
     summary = summarize(table, target)
     found = set(table["patient_id"].dropna().astype(int))
-    labels = read_labels(labels_csv)
-    summary.unmatched_labels = sorted(set(labels["patient_id"]) - found)
+    summary.unmatched_labels = sorted(label_ids - found)
     for line in summary.lines():
         log(line)
+    if note := class_note(summary.kept_patients, len(label_ids), len(summary.unmatched_labels)):
+        log(note)  # one class only, or too few women of one: said before split meets it
     if not summary.kept_images:  # every file excluded: nothing to split or train on
         reason = max(summary.exclusions, key=summary.exclusions.get, default="none")
         raise CohortError(f"{data_dir}: no image kept of {summary.files:,} file(s) (most "
@@ -275,7 +280,7 @@ def summarize(table: pd.DataFrame, cohort_csv: Path) -> CohortSummary:
         kept_images=kept["label"].value_counts().to_dict(),
         kept_patients=kept.groupby("label")["patient_id"].nunique().to_dict(),
         exclusions=dict(excluded),
-        unknown_view=int((kept["view"] == "unknown").sum()),
+        unknown_view=unknown_views(kept),
         batches=kept["acquisition_batch"].fillna("").value_counts().to_dict(),
         errors=errors,
         units=kept["unit"].value_counts().to_dict() if "unit" in kept else {},

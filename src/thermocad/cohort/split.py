@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from thermocad.cohort.consistency import warn_one_class
 from thermocad.evaluation.periods import PERIOD, period_matched
 from thermocad.io.find import not_a_thermal_name
 from thermocad.utils.errors import ConfigError, SplitLeakError
@@ -129,7 +130,7 @@ def make_split(
         df.loc[part.index, "split"] = _assign(part[key], valid_n, test_n, rng, folds or 1)
     if folds:
         _add_folds(df, folds, key, seed)
-    _warn_one_class(df, {"valid": 1.0 if folds else valid, "test": test}, counts)  # fold 0
+    warn_one_class(df, {"valid": 1.0 if folds else valid, "test": test}, counts)  # fold 0
     df["split_unit"] = unit
     df = df[columns + ["split"] + (["fold"] if folds else []) + ["split_unit"]]
     if unit == "image" and (shared := len(shared_patients(df))):
@@ -142,18 +143,6 @@ def make_split(
         log("note: image-level split, but every patient's images fell on one side")
     check_no_leak(df)
     return df.sort_values(["split", "label", "patient_id", "path"]).reset_index(drop=True)
-
-
-def _warn_one_class(df: pd.DataFrame, fractions: dict[str, float], counts) -> None:
-    """Warn of a split asked for that holds one class only: its AUC is undefined."""
-    for k, name in enumerate(fractions, start=1):
-        asked = counts[k] if counts is not None else fractions[name]
-        part = df[df["split"] == name]
-        missing = sorted({"Healthy", "Sick"} - set(part["label"]))
-        if asked and missing:
-            have = df[df["label"] == missing[0]]["patient_id"].nunique()
-            log(f"WARNING: {name} holds no {missing[0]} patient (the cohort has {have}): its AUC "
-                "is undefined; add women of that class, or change --valid/--test or --folds")  # fmt: skip
 
 
 def check_options(valid, test, folds, unit, counts) -> None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 SICK = 1  # index of the Sick logit (thermocad.CLASSES)
 ASYMMETRY_SPAN_C = 2.5  # colour scale of the mirror-difference panel, +- degrees C
+WARNING = "#a05a00"  # a model that makes no result, under the title: dark amber, in bold
 
 
 def gradcam(
@@ -175,22 +176,33 @@ def explain_figure(
     call: bool = True,
     seen: tuple[int, int, int, int] | None = None,
     one_pass: bool = False,
+    warning: str = "",
 ) -> Figure:
     """Four panels: thermogram with colour bar, Grad-CAM overlay (`cnn`, `call`, `seen`,
-    `one_pass`: as draw_overlay), mirror, and their difference."""
+    `one_pass`: as draw_overlay), mirror, and their difference; `warning` (words.table_warning:
+    a model that makes no result) in bold under the title, so that a figure alone says it."""
+    import textwrap
+
     from matplotlib.figure import Figure
 
+    warning = textwrap.fill(warning, 150)  # all four warnings: two lines
     fig = Figure(figsize=(17, 4.2), layout="constrained")
     axes = fig.subplots(1, 4)
     draw_thermogram(fig, axes[0], array, unit)
     draw_overlay(fig, axes[1], array, heatmap, prob, threshold, cnn, call, seen, one_pass)
     draw_thermogram(fig, axes[2], mirror(array), unit, title="mirrored about the body midline")
     draw_asymmetry(fig, axes[3], array, unit)
-    fig.suptitle(
+    head = fig.suptitle(
         (title + "\n" if title else "")
-        + "Research software: thermography is an adjunct to mammography, not a diagnosis.",
+        + "Research software: thermography is an adjunct to mammography, not a diagnosis."
+        + "\n " * len(warning.splitlines()),  # lines kept free for the warning, in its colour
         fontsize=10,
     )
+    if warning:  # on the title's free last lines (constrained layout keeps them clear)
+        from matplotlib.text import Annotation
+
+        fig.add_artist(Annotation(warning, (0.5, 0), xycoords=head, ha="center", va="bottom",
+                                  fontsize=10, fontweight="bold", color=WARNING))  # fmt: skip
     return fig
 
 
@@ -209,14 +221,18 @@ def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str 
                   parts: tuple | None = None) -> Figure:  # fmt: skip
     """Predict one array (unless its `parts`, predict_parts' answer, are known) and build its
     explanation figure, the call made at `threshold` (default: the model's own, from
-    model.json); none unless `call`."""
+    model.json); none unless `call`. A model that makes no result says so under the title."""
+    from thermocad.models.words import table_warning
+
     cnn, base = parts if parts is not None else bundle.predict_parts([array], unit=unit)
     prob = float(bundle.average(cnn, base)[0])
     heat = gradcam(bundle, array, unit=unit)
     threshold = bundle.threshold if threshold is None else threshold
+    warning = table_warning(bundle.meta, "its model.json") or ""  # as predict's tables say it
     return explain_figure(array, heat, prob, threshold, unit=unit, title=title,
                           cnn=map_cnn(bundle, array, cnn, base, unit), call=call,
-                          seen=seen_box(bundle, array), one_pass=bool(bundle.views()))  # fmt: skip
+                          seen=seen_box(bundle, array), one_pass=bool(bundle.views()),
+                          warning=warning)  # fmt: skip
 
 
 def explain_file(

@@ -69,10 +69,11 @@ def call_box(bundle, name: str, prob: float, void: str, training: str,
     """The verdict for one analysed file: the call or no call (`void`), with the notes that
     qualify it and what kind of model made it."""
     from thermocad.inference.notes import called, shown
-    from thermocad.models.words import demonstration_headline
+    from thermocad.models.words import table_warning
 
     p, t = shown(prob, bundle.threshold)
-    demo = demonstration_headline(bundle.meta)  # a smoke run, synthetic women: said in the box
+    # A smoke run, synthetic women, ...: said in the box, in the words of predict's tables.
+    demo = table_warning(bundle.meta, "the page's header") or ""
     if (made := called(prob, bundle.threshold, not void)) is None:
         return verdict("none", f"{name}: {void}.", f"P(Sick) {p} shown only for completeness.",
                        demo)  # fmt: skip

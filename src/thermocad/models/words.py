@@ -121,14 +121,15 @@ def demonstration_headline(meta: dict) -> str:
     return " ".join(said)
 
 
-def table_warning(meta: dict) -> str | None:
-    """None, or not_a_model_warning in a few words for a column of predict's tables (a table
-    passed on without the log still says its P(Sick) is no result)."""
+def table_warning(meta: dict, why: str = "predict's log") -> str | None:
+    """None, or not_a_model_warning in a few words: for a column of predict's tables, the app's
+    verdict and explain's figures (each passed on without the log still says its P(Sick) is no
+    result). `why`: where the cross-validation's findings are said in full."""
     said = [headline] if (headline := demonstration_headline(meta)) else []
     if stale_grey(meta) or other_preprocessing(meta):
         said.append("Trained on other preprocessing: train it again.")
     if (meta.get("cv") or {}).get("warnings"):
-        said.append("Its own cross-validation found it of no use (predict's log says why).")
+        said.append(f"Its own cross-validation found it of no use ({why} says why).")
     return " ".join(said) or None
 
 

@@ -107,16 +107,8 @@ def _check_numbers(n_patients: int, sick_fraction: float, frames: int, seed: int
                           "not fit DMR-IR names (1..9999): lower --first-id or --patients")  # fmt: skip
 
 
-def _write_patient(
-    out: Path,
-    pid: int,
-    images: dict,
-    label: str,
-    meta: dict,
-    rng: np.random.Generator,
-    frames: int,
-    views: tuple[str, ...],
-):
+def _write_patient(out: Path, pid: int, images: dict, label: str, meta: dict,
+                   rng: np.random.Generator, frames: int, views: tuple[str, ...]):  # fmt: skip
     """Write one patient's matrices; return its labels.csv row and its hidden parameters."""
     from thermocad.utils.files import atomic_write_bytes
 
@@ -213,20 +205,27 @@ def _start_cohort(out: Path, ids: range) -> None:
 
 def _replace_earlier_cohort(out: Path) -> None:
     """Clear an earlier synthetic cohort from `out` (a --force rerun), so that none of its
-    thermograms stays beside the new ones under the new labels. Only its own files go: a
-    thermal file that is not one of its patients' (another name, another number, a subfolder)
-    may be someone's real data, and the folder is refused, naming it."""
+    thermograms stays beside the new ones under the new labels (_earlier_files)."""
+    files, _ = _earlier_files(out)
+    for path in [*files, out / "labels.csv", out / TRUTH, out / UNFINISHED[0]]:
+        path.unlink(missing_ok=True)
+
+
+def _earlier_files(out: Path) -> tuple[list, str]:
+    """The earlier synthetic cohort's thermal files in `out`, and what --force does there. Only
+    its own files go: a thermal file that is not one of its patients' (another name, another
+    number, a subfolder) may be someone's real data, and the folder is refused, naming it,
+    with or without --force (so that --force is suggested only where it would work)."""
     from thermocad.io.filenames import patient_number
     from thermocad.io.find import walk_thermal_files
     from thermocad.utils.errors import OutputExistsError
 
-    files, _ = walk_thermal_files(out)
-    earlier = _earlier_ids(out)
+    if not out.is_dir():
+        return [], ""
+    files, earlier = walk_thermal_files(out)[0], _earlier_ids(out)
     if earlier is None and (out / "labels.csv").exists():  # someone's table: never written over
         raise OutputExistsError(f"{out}: holds a labels.csv that is not an earlier synthetic "
                                 "cohort's; choose another --out")  # fmt: skip
-    if not files:
-        return
     ids = earlier or set()
     foreign = [f for f in files if f.parent != out or patient_number(f) not in ids]
     if foreign:
@@ -235,8 +234,9 @@ def _replace_earlier_cohort(out: Path) -> None:
             f"{foreign[0].relative_to(out)}); synth writes a cohort into an empty folder or over "
             "one it wrote itself: choose another --out"
         )
-    for path in [*files, out / "labels.csv", out / TRUTH, out / UNFINISHED[0]]:
-        path.unlink(missing_ok=True)
+    if earlier is None:
+        return files, "to write the cohort into it (its other files stay)"
+    return files, "to replace the synthetic cohort it holds (only its own files)"
 
 
 @writes_folder("out_dir")
@@ -283,8 +283,8 @@ def generate_cohort(
     if sheet is not None:  # before the cohort is written: an existing sheet is refused first
         check_apart(sheet, out_dir, "--preview")  # a PNG there is read back as a thermogram
         check_writable(sheet, force=force)
-    out = prepare_out_dir(out_dir, force=force, forcing="to replace the synthetic cohort it "
-                          "holds (only its own files)")  # fmt: skip
+    _, forcing = _earlier_files(Path(out_dir))  # refused at once where --force would be too
+    out = prepare_out_dir(out_dir, force=force, forcing=forcing)
     _start_cohort(out, range(first_id, first_id + n_patients))
     draw = [seed, 0] if first_id == 1 else [seed, 0, first_id]  # cohorts from 1: as before
     sick, batches = _assign(np.random.default_rng(draw), n_patients, sick_fraction, fmt,
