@@ -8,6 +8,11 @@ from thermocad.cli import output_file
 from thermocad.cli.synth import DIFFICULTIES
 from thermocad.models.device import DEVICE_HELP
 
+SMOKE_HELP = (
+    "tiny training preset that runs every training stage (a check of the code, not a "
+    "result; slower than the default, whose heads train on cached features)"
+)
+
 
 def _archs(text: str) -> list[str]:
     """--archs: comma-separated names, none of them blank (an empty --archs would run the
@@ -97,8 +102,7 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
                    "variants of the config's arch_overrides (default: the config's archs, else "
                    "efficientnet_lite0,resnet34; resnet34's weights download)")  # fmt: skip
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--smoke", action="store_true", help="tiny training preset that runs every training stage (a check of the code, not a result; slower than the default, whose heads "
-                   "train on cached features)")  # fmt: skip
+    p.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     p.add_argument("--config", help="study config JSON (train settings, arch_overrides, ...)")
     p.add_argument("--nested", action="store_true", default=None,
                    help="also nested CV: outer folds estimate the whole procedure (the result)")  # fmt: skip
@@ -116,8 +120,7 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--folds", type=int, help="patient-grouped CV folds (default 5)")
     p.add_argument("--test", type=float, help="test fraction of patients (default 0.2)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
-    p.add_argument("--smoke", action="store_true", help="tiny training preset that runs every training stage (a check of the code, not a result; slower than the default, whose heads "
-                   "train on cached features)")  # fmt: skip
+    p.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     p.add_argument("--config", help="study config JSON; see docs/evaluation.md")
     p.add_argument("--nested", action="store_true", default=None,
                    help="also nested CV: outer folds estimate the whole procedure (the result)")  # fmt: skip

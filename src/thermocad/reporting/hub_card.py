@@ -35,6 +35,13 @@ NOT_A_DIAGNOSIS = (
     "be used to decide on anyone's care."
 )
 
+# The card's licence is "other" for such weights (front_matter); this sentence says why.
+DATA_TERMS = (
+    "These weights were learnt from the training thermograms, so sharing them is subject "
+    "to those data's terms of use (DMR-IR: research use, by registration with its "
+    "owners), not only to thermocad's MIT licence."
+)
+
 
 def _number(value: float) -> str:
     return "null" if not np.isfinite(value) else f"{value:.4f}"
@@ -158,11 +165,8 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
             "for screening, triage or any clinical decision. Use it with `thermocad predict "
             "THIS_FOLDER FILES... --out predictions.csv`, or export it to ONNX (`thermocad "
             "export`) to predict without PyTorch.", ""]  # fmt: skip
-    out += ["## Training data", "", _counts(train, valid), ""]
-    if synthetic_training(meta) != "synthetic":
-        out += ["These weights were learnt from the training thermograms, so sharing them is "
-                "subject to those data's terms of use (DMR-IR: research use, by registration "
-                "with its owners), not only to thermocad's MIT licence.", ""]  # fmt: skip
+    terms = [DATA_TERMS, ""] if synthetic != "synthetic" else []
+    out += ["## Training data", "", _counts(train, valid), "", *terms]
     evaluation = (
         evaluation_lines(summary, threshold)
         if summary or not meta.get("cv")
