@@ -240,7 +240,10 @@ def test_report_in_headless_chromium(study_dir, tmp_path):
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--window-size=1280,2000"):  # fmt: skip
         opts.add_argument(flag)
-    driver = webdriver.Chrome(options=opts, service=Service(shutil.which("chromedriver")))
+    from tests.helpers.app import browser_env
+
+    service = Service(shutil.which("chromedriver"), env=browser_env(tmp_path / "browser"))
+    driver = webdriver.Chrome(options=opts, service=service)
     try:
         driver.get(out.as_uri())
         assert "thermocad" in driver.title
