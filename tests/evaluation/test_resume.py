@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.evaluation.conftest import make_split_csv
 from thermocad.evaluation import compare as C
 from thermocad.utils.errors import ConfigError, OutputExistsError
 
@@ -57,21 +56,6 @@ class Trainer:
         return run_dir
 
 
-@pytest.fixture(scope="module")
-def shared_split(tmp_path_factory) -> Path:
-    """The split of `finished` (its predictions name these files), for the tests that use it."""
-    return make_split_csv(tmp_path_factory.mktemp("resume_split"))
-
-
-@pytest.fixture(scope="module")
-def finished(shared_split, tmp_path_factory) -> Path:
-    """An uninterrupted comparison of coin and dice on shared_split, made once per module: read
-    only (a test that writes there copies it)."""
-    out = tmp_path_factory.mktemp("finished") / "cmp"
-    C.compare(shared_split, ["coin", "dice"], out, config={}, n_boot=20, trainer=Trainer())
-    return out
-
-
 def _same_results(a: Path, b: Path, models) -> None:
     """comparison.csv (but its timings), best.json and every out-of-fold prediction alike."""
     ta, tb = (pd.read_csv(d / "comparison.csv").drop(columns="train_time_s") for d in (a, b))
@@ -83,22 +67,22 @@ def _same_results(a: Path, b: Path, models) -> None:
 
 
 def test_an_interrupted_comparison_resumes_to_an_uninterrupted_ones_result(
-    shared_split, finished, tmp_path, monkeypatch
+    split_csv, tmp_path, monkeypatch
 ):
-    split_csv = shared_split  # that of the uninterrupted comparison, `finished`
-    archs, opts = ["coin", "dice"], {"config": {}, "n_boot": 20}
+    archs, opts = ["coin", "dice"], {"config": {}, "n_boot": 50}
+    C.compare(split_csv, archs, tmp_path / "whole", trainer=Trainer(), **opts)
     cmp = tmp_path / "cmp"
     trainer = Trainer(stop="dice/fold1")  # the second fold of the second candidate
     with pytest.raises(KeyboardInterrupt):
         C.compare(split_csv, archs, cmp, trainer=trainer, **opts)
     assert (cmp / "compare_resume.json").is_file() and not (cmp / "best.json").exists()
     record = json.loads((cmp / "compare_resume.json").read_text())
-    assert record["options"]["archs"] == archs and record["options"]["n_boot"] == 20
+    assert record["options"]["archs"] == archs and record["options"]["n_boot"] == 50
     # Only the same job goes on; each refusal names the folder and what differs.
     with pytest.raises(OutputExistsError, match="unfinished comparison .*--resume continues it"):
         C.compare(split_csv, archs, cmp, trainer=trainer, **opts)
     with pytest.raises(
-        ConfigError, match=rf"{cmp}: --resume with other options .*n_boot \(20 -> 60\)"
+        ConfigError, match=rf"{cmp}: --resume with other options .*n_boot \(50 -> 60\)"
     ):
         C.compare(split_csv, archs, cmp, trainer=trainer, config={}, n_boot=60, resume=True)
     with pytest.raises(ConfigError, match=r"archs \(\['coin', 'dice'\] -> \['coin'\]\)"):
@@ -114,11 +98,9 @@ def test_an_interrupted_comparison_resumes_to_an_uninterrupted_ones_result(
     image = pd.read_csv(split_csv)["path"].iloc[0]
     st = os.stat(image)
     os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # rewritten since
-    try:
-        with pytest.raises(ConfigError, match=f"{cmp}: the split or its files changed"):
-            C.compare(split_csv, archs, cmp, trainer=trainer, resume=True, **opts)
-    finally:  # the module's split, as it was
-        os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(ConfigError, match=f"{cmp}: the split or its files changed"):
+        C.compare(split_csv, archs, cmp, trainer=trainer, resume=True, **opts)
+    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns))
     saved = (cmp / "compare_resume.json").read_bytes()
     (cmp / "compare_resume.json").write_text("{broken")
     with pytest.raises(ConfigError, match="no readable compare_resume.json"):
@@ -132,7 +114,7 @@ def test_an_interrupted_comparison_resumes_to_an_uninterrupted_ones_result(
     assert trainer.calls == [(str(cmp / "dice" / "fold1"), True),
                              (str(cmp / "dice" / "fold2"), False)]  # fmt: skip
     assert not (cmp / "compare_resume.json").exists()
-    _same_results(cmp, finished, ["baseline", *archs])
+    _same_results(cmp, tmp_path / "whole", ["baseline", *archs])
     # The training time counts every fold, the reused ones as recorded when they were trained.
     table = pd.read_csv(cmp / "comparison.csv").set_index("model")
     for arch in archs:
@@ -266,17 +248,15 @@ def test_compare_refuses_a_folder_another_command_made(tmp_path):
             open_job(study, record({}, "x"), "compare", force=not resume, resume=resume)
 
 
-def test_a_forced_comparison_replaces_an_earlier_ones_other_candidates(
-    shared_split, finished, tmp_path
-):
+def test_a_forced_comparison_replaces_an_earlier_ones_other_candidates(split_csv, tmp_path):
     """compare --force with fewer candidates: the earlier comparison's other candidates go
     (their models are no part of this one); a folder that holds no candidate's files stays."""
     cmp, opts = tmp_path / "cmp", {"config": {}, "n_boot": 20}
-    shutil.copytree(finished, cmp)  # the earlier comparison: coin and dice
+    C.compare(split_csv, ["coin", "dice"], cmp, trainer=Trainer(), **opts)
     assert (cmp / "dice" / "fold0").is_dir()
     (cmp / "notes").mkdir()
     (cmp / "notes" / "mine.txt").write_text("kept")
-    C.compare(shared_split, ["coin"], cmp, trainer=Trainer(), force=True, **opts)
+    C.compare(split_csv, ["coin"], cmp, trainer=Trainer(), force=True, **opts)
     assert not (cmp / "dice").exists() and (cmp / "coin" / "fold0").is_dir()
     assert (cmp / "notes" / "mine.txt").read_text() == "kept"
 
