@@ -4,12 +4,43 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DMR_DIR = Path(os.environ.get("THERMOCAD_DMR_DIR", REPO.parent / "shared/data/dmr-ir-frontal"))
+
+# What the test session writes besides its tmp_path folders goes here, not into the checkout:
+# numba's cache of the njit(cache=True) reader (else src/thermocad/io/__pycache__, also for the
+# tests' subprocesses, which inherit the variable) and Hypothesis's files (else .hypothesis/).
+# Set on import of this file, before anything imports numba, which reads it then.
+SCRATCH = Path(tempfile.mkdtemp(prefix="thermocad-tests-"))
+os.environ["NUMBA_CACHE_DIR"] = str(SCRATCH / "numba")
+if "numba" in sys.modules:  # imported already (by a plugin): read the variable again
+    sys.modules["numba"].config.reload_config()
+
+
+def _hypothesis_settings() -> None:
+    """No example database, and derandomized examples, so that a failure on CI reproduces;
+    HYPOTHESIS_PROFILE=explore searches afresh (random examples) instead."""
+    try:
+        from hypothesis import configuration, settings
+    except ImportError:
+        return
+    configuration.set_hypothesis_home_dir(SCRATCH / "hypothesis")
+    settings.register_profile("thermocad", database=None, derandomize=True)
+    settings.register_profile("explore", database=None, derandomize=False)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "thermocad"))
+
+
+_hypothesis_settings()
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(SCRATCH, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -30,9 +61,13 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session", autouse=True)
 def _session_user_ledger(tmp_path_factory):
     """The user ledger (evaluation/user_ledger.py) of session fixtures (a smoke run), which
-    are made before any test's own: never the user's, in their home."""
+    are made before any test's own: never the user's, in their home. The parse cache of
+    session and module fixtures too, and Gradio's upload cache of every app the tests serve
+    (some tests set their own)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path_factory.mktemp("user_ledger")))
+        mp.setenv("THERMOCAD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+        mp.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio")))
         yield
 
 

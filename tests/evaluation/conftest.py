@@ -11,6 +11,11 @@ from tests.helpers.training import torso
 
 @pytest.fixture
 def split_csv(tmp_path):
+    return make_split_csv(tmp_path)
+
+
+def make_split_csv(tmp_path):
+    """24 women (6 of them test) as .npy files in `tmp_path` and its split.csv, 3 folds."""
     rng = np.random.default_rng(0)
     rows = []
     for i in range(24):

@@ -208,24 +208,34 @@ def test_external_on_real_women_the_model_never_saw(dmr_dir, tmp_path):
     from thermocad.training.config import TrainConfig
 
     labels = pd.read_csv(dmr_dir / "labels.csv").sort_values("patient_id")
-    labels.iloc[::2].to_csv(tmp_path / "dev.csv", index=False)
-    labels.iloc[1::2].to_csv(tmp_path / "new.csv", index=False)
+    # 30 women of each class, spread over the ids (so over the dates and both acquisition
+    # batches), in two halves of 15 and 15: a smoke fit on 30 rather than 60 women.
+    halves = [[], []]
+    for _, group in labels.groupby("diagnosis"):
+        chosen = group.iloc[np.linspace(0, len(group) - 1, 30).round().astype(int)]
+        halves[0].append(chosen.iloc[::2])
+        halves[1].append(chosen.iloc[1::2])
+    dev, new = (pd.concat(half).sort_values("patient_id") for half in halves)
+    assert len(dev) == len(new) == 30 and not set(dev["patient_id"]) & set(new["patient_id"])
+    dev.to_csv(tmp_path / "dev.csv", index=False)
+    new.to_csv(tmp_path / "new.csv", index=False)
     config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0)
     run = fit(dmr_dir, tmp_path / "dev.csv", tmp_path / "run", config, folds=2, n_boot=20)
     result = evaluate_external(run, dmr_dir, tmp_path / "new.csv", n_boot=20)
     periods = result["served"]["by_period"]
-    assert result["served"]["patient"]["n"] == 60 and periods["primary_batch"] == "A"
+    assert result["served"]["patient"]["n"] == len(new) and periods["primary_batch"] == "A"
     assert periods["subsets"]["period-matched"]["n"] > 0 and periods["healthy_date_drift"]
     audit = {row["quantity"]: row for row in result["confound_audit"]}
     assert audit["acquisition date"]["AUC overall"] > 0.9  # the new women's own date confound
-    assert result["rooms"]["patients"] == 60
+    assert result["rooms"]["patients"] == len(new)
     # Its own files: refused by their bytes, before their numbers (--numbered-apart is no way out).
-    with pytest.raises(ConfigError, match=r"60 file\(s\) are byte for byte files that trained"):
+    with pytest.raises(ConfigError, match=rf"{len(dev)} file\(s\) are byte for byte files that "
+                       "trained"):  # fmt: skip
         evaluate_external(run, dmr_dir, tmp_path / "dev.csv", out_dir=tmp_path / "x", n_boot=20)
     meta = json.loads((run / "model.json").read_text())
     del meta["trained_files"]  # a model trained before the record: known by their numbers
     (run / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(ConfigError, match="60 of these patients trained the model"):
+    with pytest.raises(ConfigError, match=f"{len(dev)} of these patients trained the model"):
         evaluate_external(run, dmr_dir, tmp_path / "dev.csv", out_dir=tmp_path / "x", n_boot=20)
 
 

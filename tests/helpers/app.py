@@ -41,8 +41,9 @@ def exported_onnx(base: Path, run: Path) -> Path:
     return out
 
 
-def chromium(width: int = 1400, height: int = 1000):
-    """A headless Chromium driven by selenium, of this window size (the caller quits it)."""
+def chromium(width: int = 1400, height: int = 1000, home: Path | None = None):
+    """A headless Chromium driven by selenium, of this window size (the caller quits it);
+    its profile and temporary files in `home` (a test's folder) when given, not the user's."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -53,7 +54,21 @@ def chromium(width: int = 1400, height: int = 1000):
     for flag in flags.split():
         options.add_argument(flag)
     options.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver", env=browser_env(home)),
+                            options=options)  # fmt: skip
+
+
+def browser_env(home: Path | None) -> dict[str, str] | None:
+    """chromedriver's environment, which Chromium inherits: HOME (its ~/.config, ~/.cache) in
+    `home`. TMPDIR stays: in a test's long tmp_path, Chromium's sockets there would pass the
+    108-byte limit of a socket's path and it does not start (chromedriver removes the profile
+    it makes in the temporary folder when the browser quits)."""
+    if home is None:
+        return None
+    import os
+
+    home.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "HOME": str(home)}
 
 
 def textbox(driver, elem_id: str) -> str:

@@ -51,7 +51,7 @@ def test_browser_examples_answer_after_gradio_sweeps_its_cache(run_dir, tmp_path
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))  # this app's own Gradio cache
     port = free_port()
     demo = serve(run_dir, port=port, block=False)
-    driver = chromium()
+    driver = chromium(home=tmp_path / "browser")
     wait = WebDriverWait(driver, 90)
     try:
         driver.get(f"http://127.0.0.1:{port}/")
@@ -95,7 +95,7 @@ def test_browser_a_file_that_never_reaches_the_server_leaves_no_result(
 
     port = free_port()
     demo = serve(run_dir, port=port, block=False)
-    driver = chromium()
+    driver = chromium(home=tmp_path / "browser")
     wait = WebDriverWait(driver, 90)
     file_input = "#upload input[type=file]"
 
@@ -179,7 +179,7 @@ def test_browser_a_phone_shows_the_figures_whole_and_long_names_inside_the_verdi
     long.write_bytes(dmr_files[0].read_bytes())
     port = free_port()
     demo = serve(run_dir, port=port, block=False)
-    driver = chromium(500, 1000)  # a phone's width
+    driver = chromium(500, 1000, home=tmp_path / "browser")  # a phone's width
     wait = WebDriverWait(driver, 90)
     try:
         driver.get(f"http://127.0.0.1:{port}/")

@@ -1,54 +1,28 @@
-"""export: the ONNX model gives the same probabilities as PyTorch and carries model.json."""
+"""export: the ONNX model gives the same logits as PyTorch and carries model.json (its
+probabilities against PyTorch's: tests/inference/test_onnx.py)."""
 
 from __future__ import annotations
 
-import numpy as np
+import shutil
+from pathlib import Path
+
 import pytest
 
-from tests.helpers.app import synthetic_dmr
+from tests.helpers.app import exported_onnx
 from thermocad.cli import main
 from thermocad.inference.export import export_onnx, onnx_metadata
 from thermocad.inference.onnx import OnnxModel
 
 
-@pytest.mark.slow
-def test_onnx_matches_pytorch(run_dir, tmp_path, tmp_path_factory):
-    import torch
-
-    from thermocad.io.thermal import read_thermal
-    from thermocad.models.bundle import load_bundle
-
-    out = export_onnx(run_dir, tmp_path / "model.onnx")
-    bundle = load_bundle(run_dir)
-    files = synthetic_dmr(tmp_path_factory.getbasetemp())
-    arrays = [read_thermal(f).array for f in files]
-    arrays.append(np.random.default_rng(0).uniform(20, 36, (50, 70)).astype(np.float32))
-    batch = torch.stack([bundle.transform(a) for a in arrays]).numpy()
-    # Batch sizes other than the export example's (2) work: the batch axis is dynamic.
-    model = OnnxModel(out)
-    onnx_probs = np.concatenate(
-        [model.logits_to_probs(model.run_input(b)) for b in (batch[:1], batch[1:])]
-    )
-    torch_probs = bundle.predict(arrays, tta=False, cnn_only=True)  # the network alone
-    assert np.abs(onnx_probs - torch_probs).max() < 1e-4
-    meta = onnx_metadata(out)
-    # The file's metadata carries the baseline the default model averages the CNN with.
-    from thermocad.models.baseline import LinearBaseline
-
-    baseline = LinearBaseline.from_dict(meta["baseline"]).predict_arrays(arrays)
-    assert np.abs((onnx_probs + baseline) / 2 - bundle.predict(arrays, tta=False)).max() < 1e-4
-    assert meta["arch"] == bundle.meta["arch"] and meta["threshold"] == bundle.threshold
-    assert meta["transform"] == bundle.meta["transform"]
-    # The women who trained it travel inside it: evaluate refuses them, predict notes them.
-    from thermocad.evaluation.lockbox import run_patients, seen_patients
-
-    assert meta["trained_on"] == run_patients(run_dir) and seen_patients(out) == set(
-        run_patients(run_dir)
-    )
-    assert meta["trained_files"] == bundle.meta["trained_files"]  # and their files, by bytes
+@pytest.fixture
+def exported(run_dir, tmp_path, tmp_path_factory) -> Path:
+    """The smoke run's ONNX file, exported once per session (tests.helpers.app), copied here:
+    for tests of an exported model, not of the export step."""
+    return Path(shutil.copy(exported_onnx(tmp_path_factory.getbasetemp(), run_dir),
+                            tmp_path / "exported.onnx"))  # fmt: skip
 
 
-def test_export_cli_refuses_overwrite(run_dir, tmp_path, capsys):
+def test_export_cli_refuses_overwrite(run_dir, exported, tmp_path, capsys, monkeypatch):
     target = tmp_path / "model.onnx"
     target.write_bytes(b"keep me")
     assert main(["export", str(run_dir), "--onnx", str(target)]) == 2
@@ -58,13 +32,21 @@ def test_export_cli_refuses_overwrite(run_dir, tmp_path, capsys):
     assert not (tmp_path / "model.txt").exists()
     assert main(["export", str(target), "--onnx", str(tmp_path / "again.onnx")]) == 2
     assert "is an exported model already; export takes a run folder" in capsys.readouterr().err
-    # The deployment step says what predict will: this smoke run's P(Sick) is no result.
+    # The deployment step says what predict will: this smoke run's P(Sick) is no result. The
+    # export itself (tested below) is the session's file, so that the CLI's part is what runs.
+    from thermocad.inference import export
+
+    def export_onnx_done(run, out, force=False):
+        assert (Path(run), Path(out), force) == (run_dir, tmp_path / "smoke.onnx", False)
+        return Path(shutil.copy(exported, out))
+
+    monkeypatch.setattr(export, "export_onnx", export_onnx_done)
     assert main(["export", str(run_dir), "--onnx", str(tmp_path / "smoke.onnx")]) == 0
     assert "warning: this model is a smoke run" in capsys.readouterr().err
 
 
 @pytest.mark.slow
-def test_an_exported_models_metadata_is_checked_as_model_json_is(run_dir, tmp_path):
+def test_an_exported_models_metadata_is_checked_as_model_json_is(exported, tmp_path):
     import json
 
     import onnx
@@ -72,12 +54,10 @@ def test_an_exported_models_metadata_is_checked_as_model_json_is(run_dir, tmp_pa
     from thermocad.models.meta import META_KEY
     from thermocad.utils.errors import ModelFormatError
 
-    proto = onnx.load(export_onnx(run_dir, tmp_path / "model.onnx"))
+    proto = onnx.load(exported)
     entry = next(e for e in proto.metadata_props if e.key == META_KEY)
     meta = json.loads(entry.value)
-    assert (
-        "tensors" not in meta and OnnxModel(tmp_path / "model.onnx").threshold == meta["threshold"]
-    )
+    assert "tensors" not in meta and OnnxModel(exported).threshold == meta["threshold"]
     # A threshold out of range would call every woman Healthy (or Sick): refused, by name.
     entry.value = json.dumps({**meta, "threshold": 7.5})
     onnx.save_model(proto, tmp_path / "edited.onnx")
@@ -92,25 +72,35 @@ def test_an_exported_models_metadata_is_checked_as_model_json_is(run_dir, tmp_pa
             OnnxModel(tmp_path / "edited.onnx")
 
 
-def test_an_export_whose_numbers_differ_from_pytorch_is_refused_and_not_saved(run_dir, tmp_path):
+def test_an_export_whose_numbers_differ_from_pytorch_is_refused_and_not_saved(
+    run_dir, exported, tmp_path, monkeypatch
+):
     # The checker checks the graph's structure only: a file computing something else (here a
     # model whose weights moved after the export) is caught by its logits, and nothing is left.
     import torch
 
+    from thermocad.inference import export
     from thermocad.inference.export import check_numbers
     from thermocad.models.bundle import load_bundle
     from thermocad.utils.errors import ModelFormatError
 
-    out = export_onnx(run_dir, tmp_path / "model.onnx")
     bundle = load_bundle(run_dir)
     size = int(bundle.meta["input_size"])
     shape = (int(bundle.meta.get("in_chans", 1)), size, size)
-    assert check_numbers(bundle.model, out, shape) < 1e-4
+    assert check_numbers(bundle.model, exported, shape) < 1e-4
     with torch.no_grad():
         for p in bundle.model.parameters():
             p.add_(0.05)
     with pytest.raises(ModelFormatError, match="logits differ from PyTorch's"):
-        check_numbers(bundle.model, out, shape)
+        check_numbers(bundle.model, exported, shape)
+    # In a real export, the file whose logits differ is refused, and nothing is saved.
+    real_logits = export._torch_logits
+    monkeypatch.setattr(export, "_torch_logits", lambda *a: real_logits(*a) + 0.5)
+    out = tmp_path / "out" / "model.onnx"
+    out.parent.mkdir()
+    with pytest.raises(ModelFormatError, match=r"model\.onnx.*logits differ from PyTorch's"):
+        export_onnx(run_dir, out)
+    assert not list(out.parent.iterdir())
 
 
 def test_export_without_input_size_pins_the_opset(run_dir, tmp_path):
@@ -133,7 +123,7 @@ def test_export_without_input_size_pins_the_opset(run_dir, tmp_path):
 
 
 def test_export_never_replaces_a_file_written_meanwhile_without_force(
-    run_dir, tmp_path, monkeypatch
+    run_dir, exported, tmp_path, monkeypatch
 ):
     from thermocad.inference import export
     from thermocad.utils.errors import OutputExistsError
@@ -145,13 +135,23 @@ def test_export_never_replaces_a_file_written_meanwhile_without_force(
         return 0.0
 
     monkeypatch.setattr(export, "check_numbers", another_process_writes)
+    # The heavy part, torch's exporter, gives the session's exported graph (its metadata gone):
+    # what is under test is what happens to a file written meanwhile.
+    import onnx
+    import torch
+
+    class Program:
+        model_proto = onnx.load(exported)
+
+    del Program.model_proto.metadata_props[:]
+    monkeypatch.setattr(torch.onnx, "export", lambda *args, **kwargs: Program)
     with pytest.raises(OutputExistsError):
         export_onnx(run_dir, target)
     assert target.read_bytes() == b"theirs" and not list(tmp_path.glob(".model.onnx.*"))
 
 
 @pytest.mark.slow
-def test_an_onnx_whose_weights_changed_since_its_export_is_refused(run_dir, tmp_path):
+def test_an_onnx_whose_weights_changed_since_its_export_is_refused(exported, tmp_path):
     """The graph's weights edited or damaged after export (the checker passes it, the file
     loads): its P(Sick) would change without a sign; the logits stored at export tell."""
     import onnx
@@ -159,7 +159,7 @@ def test_an_onnx_whose_weights_changed_since_its_export_is_refused(run_dir, tmp_
 
     from thermocad.utils.errors import ModelFormatError
 
-    out = export_onnx(run_dir, tmp_path / "model.onnx")
+    out = exported
     OnnxModel(out)  # as exported: its own logits
     proto = onnx.load(out)
     weight = max(proto.graph.initializer, key=lambda t: "classifier" in t.name)

@@ -67,6 +67,28 @@ def test_onnx_model_matches_pytorch(run_dir, onnx_file, dmr_files):
     # TTA views are torch's augmentation (torch is here), mean over the same fixed draws.
     tta = model.predict(arrays[:2], tta=True)
     assert np.abs(tta - bundle.predict(arrays[:2], tta=True)).max() < 1e-4
+    # Batch sizes other than the export example's (2) work: the batch axis is dynamic.
+    batch = np.stack([bundle.transform(a).numpy() for a in arrays])
+    onnx_probs = np.concatenate(
+        [model.logits_to_probs(model.run_input(b)) for b in (batch[:1], batch[1:])]
+    )
+    assert np.abs(onnx_probs - bundle.predict(arrays, tta=False, cnn_only=True)).max() < 1e-4
+    # The file's metadata carries the baseline the default model averages the CNN with.
+    from thermocad.inference.export import onnx_metadata
+    from thermocad.models.baseline import LinearBaseline
+
+    meta = onnx_metadata(onnx_file)
+    baseline = LinearBaseline.from_dict(meta["baseline"]).predict_arrays(arrays)
+    assert np.abs((onnx_probs + baseline) / 2 - bundle.predict(arrays, tta=False)).max() < 1e-4
+    assert meta["arch"] == bundle.meta["arch"] and meta["threshold"] == bundle.threshold
+    assert meta["transform"] == bundle.meta["transform"]
+    # The women who trained it travel inside it: evaluate refuses them, predict notes them.
+    from thermocad.evaluation.lockbox import run_patients, seen_patients
+
+    assert meta["trained_on"] == run_patients(run_dir) and seen_patients(onnx_file) == set(
+        run_patients(run_dir)
+    )
+    assert meta["trained_files"] == bundle.meta["trained_files"]  # and their files, by bytes
 
 
 @pytest.mark.slow

@@ -7,8 +7,6 @@ import gzip
 import io
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -542,18 +540,31 @@ def test_every_fixed_width_layout_reads_exactly(width):
             )
 
 
-def test_fixed_width_reads_stay_inside_the_data(tmp_path):
+def test_fixed_width_reads_stay_inside_the_data(monkeypatch):
     """The compiled loop reads 8 bytes per token and numba does not check indices by default:
-    the layout test again, compiled with bounds checks (an out-of-range read raises)."""
-    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path))
-    test = f"{__file__}::test_every_fixed_width_layout_reads_exactly"
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
-        env=env,
-        capture_output=True,
-        text=True,
+    the layout test again, with the loop compiled with bounds checks (an out-of-range read
+    raises), in this process."""
+    numba = pytest.importorskip("numba")
+    import types
+
+    from thermocad.io import fixed_width, kernel
+    from thermocad.io.text import _lut
+
+    # Both the loop and the token read it inlines are compiled anew with bounds checks.
+    part = numba.njit(boundscheck=True, inline="always")(kernel._part.py_func)
+    loop = kernel.read_lines.py_func
+    checked = numba.njit(boundscheck=True)(
+        types.FunctionType(loop.__code__, {**loop.__globals__, "_part": part}, loop.__name__)
     )
-    assert run.returncode == 0, run.stdout[-3000:]
+    monkeypatch.setattr(fixed_width, "_kernel", lambda: checked)
+    # The checks are on: a token whose 8 bytes are not all there is an IndexError, not a read
+    # past the end of the data.
+    raw = np.frombuffer(b"12.5 13.5\n", dtype=np.uint8)
+    layout = fixed_width._fixed_width(raw, _lut(False, ord("\n")))
+    with pytest.raises(IndexError):
+        layout.read(raw, 1, np.empty((1, 2), np.float32))
+    for width in range(1, 17):
+        test_every_fixed_width_layout_reads_exactly(width)
 
 
 def test_a_png_that_claims_a_huge_size_is_refused_in_thermocads_words(tmp_path):

@@ -7,12 +7,13 @@ import json
 import os
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.evaluation.conftest import split_csv  # noqa: F401  (fixture reused)
+from tests.evaluation.conftest import make_split_csv, split_csv  # noqa: F401  (fixture reused)
 from tests.evaluation.test_compare import coin_trainer
 from thermocad.evaluation import compare as C
 from thermocad.evaluation import periods as EP
@@ -23,12 +24,15 @@ from thermocad.reporting.study_files import find_study_inputs
 from thermocad.utils.errors import OutputExistsError
 
 
-@pytest.fixture
-def study_dir(split_csv, tmp_path):  # noqa: F811
-    root = tmp_path / "study"
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory):
+    """A study folder with its comparison run, once per module (tests get a copy)."""
+    base = tmp_path_factory.mktemp("study_once")
+    split = make_split_csv(base)
+    root = base / "study"
     (root / "cohort").mkdir(parents=True)
-    shutil.copy(split_csv, root / "split.csv")
-    cohort = pd.read_csv(split_csv).drop(columns=["split", "fold"]).assign(excluded_reason="")
+    shutil.copy(split, root / "split.csv")
+    cohort = pd.read_csv(split).drop(columns=["split", "fold"]).assign(excluded_reason="")
     extra = cohort.iloc[:3].assign(
         patient_id=[90, 91, 92], excluded_reason=["blurred", "blurred", "deodorant"]
     )
@@ -36,6 +40,12 @@ def study_dir(split_csv, tmp_path):  # noqa: F811
     C.compare(root / "split.csv", ["coin", "broken"], root / "compare", config={}, n_boot=50,
               trainer=coin_trainer)  # fmt: skip
     return root
+
+
+@pytest.fixture
+def study_dir(finished_study, tmp_path):
+    """This test's own copy of the finished study (some tests edit its files)."""
+    return Path(shutil.copytree(finished_study, tmp_path / "study", symlinks=True))
 
 
 def test_report_has_every_section_and_is_self_contained(study_dir):
@@ -230,7 +240,10 @@ def test_report_in_headless_chromium(study_dir, tmp_path):
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--window-size=1280,2000"):  # fmt: skip
         opts.add_argument(flag)
-    driver = webdriver.Chrome(options=opts, service=Service(shutil.which("chromedriver")))
+    from tests.helpers.app import browser_env
+
+    service = Service(shutil.which("chromedriver"), env=browser_env(tmp_path / "browser"))
+    driver = webdriver.Chrome(options=opts, service=service)
     try:
         driver.get(out.as_uri())
         assert "thermocad" in driver.title

@@ -50,7 +50,8 @@ dist.destroy_process_group()
 
 
 def torchrun(args: list[str], cwd: Path, timeout: int) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "THERMOCAD_QUIET": "1"}
+    # TMPDIR: torchrun's own temporary files (its log folders) go into the test's folder.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "THERMOCAD_QUIET": "1", "TMPDIR": str(cwd)}
     cmd = [sys.executable, "-W", "ignore", "-m", "torch.distributed.run", "--nproc_per_node=2",
            "--master_addr=127.0.0.1", f"--master_port={free_port()}", *args]  # fmt: skip
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)

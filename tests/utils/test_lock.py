@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -75,16 +76,34 @@ def test_nested_writers_in_one_process_share_the_lock(tmp_path):
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model.json"]
 
 
-def test_one_folder_however_it_is_spelt(tmp_path):
-    (tmp_path / "run").mkdir()
-    (tmp_path / "link").symlink_to(tmp_path / "run")
-    # Not "another thermocad process" (this one's pid) for a link or a roundabout path.
-    with (
-        folder_lock(tmp_path / "run"),
-        folder_lock(tmp_path / "link"),
-        folder_lock(tmp_path / "sub" / ".." / "run"),
-    ):
-        pass
+def test_one_folder_however_it_is_spelt(holder, tmp_path):
+    folder, proc = holder  # another process holds tmp_path/run
+    (tmp_path / "link").symlink_to(folder)
+    spellings = [folder, tmp_path / "link", tmp_path / "sub" / ".." / "run"]
+    for spelling in spellings:  # refused however this process spells the folder
+        with pytest.raises(OutputBusyError, match=f"pid {proc.pid}"), folder_lock(spelling):
+            pass
+    proc.kill()
+    proc.wait()
+    # Not "another thermocad process" (this one's pid) for a link or a roundabout path: one
+    # lock, which another thread is refused under each spelling.
+    refused = []
+
+    def another_thread():
+        for spelling in spellings:
+            try:
+                with folder_lock(spelling):
+                    refused.append(None)
+            except OutputBusyError as exc:
+                refused.append(str(exc))
+
+    with folder_lock(spellings[0]), folder_lock(spellings[1]), folder_lock(spellings[2]):
+        thread = threading.Thread(target=another_thread)
+        thread.start()
+        thread.join(timeout=60)
+    assert len(refused) == len(spellings), refused
+    for spelling, message in zip(spellings, refused, strict=True):
+        assert message and "another thread of this process" in message, (spelling, message)
 
 
 def test_a_refused_command_leaves_no_folder_it_created(tmp_path):
