@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from thermocad.models.bundle import ModelBundle
 
 SUFFIX = "_gradcam.png"  # FILE's stem + SUFFIX, in --out
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".pdf")
+FIGURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".pdf")  # an --out named as a figure
 
 
 def own_name(path: str | os.PathLike) -> str:
@@ -47,7 +47,7 @@ def check_out_dir(out_dir: str | os.PathLike, stem: str = "FILE") -> None:
     from thermocad.utils.errors import ConfigError
 
     out = Path(out_dir)
-    if out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
+    if out.suffix.lower() in FIGURE_SUFFIXES and not out.is_dir():
         raise ConfigError(f"{out_dir}: --out is the folder the figure goes in (as "
                           f"FOLDER/{stem}{SUFFIX}), not the image's name")  # fmt: skip
 

@@ -13,7 +13,7 @@ from thermocad.utils.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-METHODS = ("robust", "relative", "intensity")
+NORMS = ("robust", "relative", "intensity")
 CHANNELS = ("temperature", "asymmetry")
 CROPS = ("none", "breasts")
 MARKERS = ("keep", "remove")
@@ -37,8 +37,8 @@ class Normalization:
     def __post_init__(self) -> None:
         if self.method == "celsius":
             raise ConfigError(REMOVED_CELSIUS)
-        if self.method not in METHODS:
-            raise ConfigError(f"unknown normalisation {self.method!r}; choose one of {METHODS}")
+        if self.method not in NORMS:
+            raise ConfigError(f"unknown normalisation {self.method!r}; choose one of {NORMS}")
         if self.in_degrees and not self.width > 0:
             raise ConfigError(f"the {self.method} window needs a positive width, got {self.width}")
 

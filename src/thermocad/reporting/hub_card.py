@@ -27,8 +27,8 @@ from thermocad.utils.tables import finite_interval, fmt_ci
 
 CARD = "README.md"
 TAGS = ("thermography", "breast-cancer", "image-classification", "timm", "fastai")
-METHODS = {"sensitivity": f"{rule_words()} on validation",
-           "given": "given at training, e.g. the cross-validated one"}  # fmt: skip
+THRESHOLD_WORDS = {"sensitivity": f"{rule_words()} on validation",
+                   "given": "given at training, e.g. the cross-validated one"}  # fmt: skip
 NOT_A_DIAGNOSIS = (
     "**Not a diagnosis.** This is research software, not a medical device. Thermography is at "
     "most an adjunct to mammography, never a stand-alone test, and this model's output must not "
@@ -131,7 +131,7 @@ def _threshold_source(meta: dict) -> str:
     if prov:  # `thermocad fit`'s (an older one may name its rule: threshold_method)
         rule = rule_words(prov.get("target_sensitivity"), prov.get("threshold_method"))
         return f"{rule} on the pooled out-of-fold predictions of `thermocad fit`'s cross-validation"
-    return METHODS.get(str(meta.get("threshold_method")), "given at training")
+    return THRESHOLD_WORDS.get(str(meta.get("threshold_method")), "given at training")
 
 
 def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,

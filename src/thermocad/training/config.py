@@ -20,7 +20,7 @@ from thermocad.preprocess.transforms import (
     CHANNELS,
     CROPS,
     MARKERS,
-    METHODS,
+    NORMS,
     REMOVED_CELSIUS,
     legacy_width,
 )
@@ -86,7 +86,7 @@ class TrainConfig:
                               minimum=16)  # fmt: skip
     norm: str = option("relative", "temperature window: relative (norm_width degrees centred "
                        "on the body's median), robust (per-image percentiles: for 8/16-bit "
-                       "images), or intensity (8/16-bit levels)", METHODS)  # fmt: skip
+                       "images), or intensity (8/16-bit levels)", NORMS)  # fmt: skip
     norm_width: float = option(14.0, "relative window's width in degrees C", minimum=0.5)
     # "asymmetry": the map minus its left/right mirror, as one grey image; "temperature": the
     # map itself. Both together mix in the body's first layer (measured worse,
