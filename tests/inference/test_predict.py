@@ -460,13 +460,13 @@ def test_real_dmr_files(run_dir, dmr_dir):
 
 
 def test_failure_line_names_the_file_once():
-    from thermocad.inference.predict import FileError, failure_line
+    from thermocad.inference.predict import FileFailure, failure_line
 
-    assert failure_line(FileError("a/b.txt", "a/b.txt: line 1: 'x' is not a number")) == (
+    assert failure_line(FileFailure("a/b.txt", "a/b.txt: line 1: 'x' is not a number")) == (
         "failed: a/b.txt: line 1: 'x' is not a number"
     )
     assert (
-        failure_line(FileError("c", "no such file or folder"))
+        failure_line(FileFailure("c", "no such file or folder"))
         == "failed: c: no such file or folder"
     )
 

@@ -24,29 +24,29 @@ T = TypeVar("T")
 FORMATS = ("csv", "json")
 
 
-class FileError(NamedTuple):
+class FileFailure(NamedTuple):
     """A file that could not be predicted, and why."""
 
     file: str
     error: str
 
 
-def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileError]]:
+def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileFailure]]:
     """Expand files and folders (recursively, thermal suffixes only) into a sorted file list."""
     files: list[Path] = []
-    errors: list[FileError] = []
+    errors: list[FileFailure] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found, problems = walk_thermal_files(path)  # suffixes and walk shared with prepare
-            errors.extend(FileError(where, problem) for where, problem in problems)
+            errors.extend(FileFailure(where, problem) for where, problem in problems)
             if not found:
-                errors.append(FileError(str(path), "folder contains no thermal files"))
+                errors.append(FileFailure(str(path), "folder contains no thermal files"))
             files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
-            errors.append(FileError(str(path), "no such file or folder"))
+            errors.append(FileFailure(str(path), "no such file or folder"))
     # A folder given twice (or a file inside a given folder, or a link to one) is predicted once.
     from thermocad.utils.progress import log
 
@@ -76,7 +76,7 @@ def check_unit(thermogram: Thermogram, model_unit: str, allow_mismatch: bool = F
 
 def _checked(
     path: Path, result: Thermogram | ThermocadError, unit: str, allow: bool
-) -> Thermogram | FileError:
+) -> Thermogram | FileFailure:
     """A read result, or the reason it cannot be predicted (read error, unit, implausible)."""
     from thermocad.preprocess.plausible import check_plausible
 
@@ -86,7 +86,7 @@ def _checked(
         check_unit(result, unit, allow)
         check_plausible(result)
     except ThermocadError as exc:
-        return FileError(str(path), str(exc))
+        return FileFailure(str(path), str(exc))
     return result
 
 
@@ -108,7 +108,7 @@ def predict_bundle(
     allow_unit_mismatch: bool = False,
     batch_size: int = 16,
     workers: int | None = None,
-) -> tuple[pd.DataFrame, list[FileError]]:
+) -> tuple[pd.DataFrame, list[FileFailure]]:
     """Predict `files` with an already loaded bundle; unreadable files are returned as errors."""
     import pandas as pd
 
@@ -129,7 +129,7 @@ def predict_bundle(
     if workers is None:  # a process pool only pays off once there are several files to parse
         workers = None if len(files) >= 8 else 1
     rows: list[dict] = []
-    errors: list[FileError] = []
+    errors: list[FileFailure] = []
     # A pipeline: reader threads parse the next files, one thread prepares the next batch
     # (evaluation transform, baseline features) while this one runs the network on the last.
     results = progress(iter_read(files, workers=workers), desc="predict", total=len(files))
@@ -137,8 +137,8 @@ def predict_bundle(
     with ThreadPoolExecutor(max_workers=1) as prep:
         for batch in _batches(results, max(1, batch_size)):
             checked = [_checked(path, res, bundle.unit, allow_unit_mismatch) for path, res in batch]
-            errors.extend(c for c in checked if isinstance(c, FileError))
-            good = [c for c in checked if not isinstance(c, FileError)]
+            errors.extend(c for c in checked if isinstance(c, FileFailure))
+            good = [c for c in checked if not isinstance(c, FileFailure)]
             if good:
                 ready, pending = pending, (good, prep.submit(_prepared, bundle, good))
                 rows.extend(_predicted(bundle, ready, tta, __version__, row_note))
@@ -186,7 +186,7 @@ def predict_paths(
     batch_size: int = 16,
     workers: int | None = None,
     device: str = "auto",
-) -> tuple[pd.DataFrame, list[FileError]]:
+) -> tuple[pd.DataFrame, list[FileFailure]]:
     """Predict every thermal file in `paths` (folders recursed) with the model in `run_dir` (a
     run folder or an exported .onnx file) or an already loaded model."""
     bundle, home = _model(run_dir, device)
@@ -205,9 +205,9 @@ def _model(run_dir, device: str):
     return run_dir, getattr(run_dir, "path", None)
 
 
-def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[FileError],
+def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[FileFailure],
                    tta: bool | None, allow_unit_mismatch: bool, batch_size: int = 16,
-                   workers: int | None = None) -> tuple[pd.DataFrame, list[FileError]]:  # fmt: skip
+                   workers: int | None = None) -> tuple[pd.DataFrame, list[FileFailure]]:  # fmt: skip
     """predict_paths() once the model is loaded and its files collected (`errors`: the paths
     that held none); `home`: where the model's training record is (None: nowhere)."""
     from thermocad.models.words import edited_threshold_note, log_model_warnings
@@ -237,7 +237,7 @@ def _note_training_women(table: pd.DataFrame, run_dir: Path, meta: dict | None =
             table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)
 
 
-def failure_line(err: FileError) -> str:
+def failure_line(err: FileFailure) -> str:
     """`failed: FILE: REASON`, without repeating FILE when the reason already starts with it."""
     reason = err.error if err.error.startswith(err.file) else f"{err.file}: {err.error}"
     return f"failed: {reason}"

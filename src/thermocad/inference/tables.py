@@ -131,7 +131,7 @@ def _write_table(path: Path, table: pd.DataFrame, fmt: str, force: bool) -> Path
 
 def write_predictions(
     table: pd.DataFrame,
-    errors: Sequence[tuple[str, str]],  # predict's FileError (file, error) pairs
+    errors: Sequence[tuple[str, str]],  # predict's FileFailure (file, error) pairs
     out: str | os.PathLike,
     force: bool = False,
     fmt: str = "csv",
