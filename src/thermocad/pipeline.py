@@ -81,7 +81,7 @@ def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dic
             if unknown:
                 raise ConfigError(f"unknown keys {unknown}; valid: {sorted(DEFAULTS)}")
             check_sections(loaded)
-            check_target(loaded.get("target_sensitivity"))
+            loaded["target_sensitivity"] = check_target(loaded.get("target_sensitivity"))
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
         settings.update(loaded)

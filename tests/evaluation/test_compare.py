@@ -210,8 +210,8 @@ def test_a_candidate_without_weights_offline_is_left_out_before_training(
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"target_sensitivity": 1.5}, r"target_sensitivity must be in \(0, 1\], got 1.5"),
-        ({"target_sensitivity": 0}, r"target_sensitivity must be in \(0, 1\], got 0"),
+        ({"target_sensitivity": 1.5}, r"target_sensitivity must be a number in \(0, 1\], got 1.5"),
+        ({"target_sensitivity": 0}, r"target_sensitivity must be a number in \(0, 1\], got 0"),
         (
             {"nested": True, "inner_folds": 60},
             "inner_folds 60: an outer training set holds as few as 6",

@@ -297,3 +297,23 @@ def test_a_forced_comparison_resumed_never_reuses_the_earlier_ones_fold_runs(
         "fold 0: the finished run there is not this fold's (it trained or validated on "
         "other women)" in capsys.readouterr().err
     )
+
+
+def test_a_fold_run_saved_before_an_option_was_removed_is_reused(tmp_path):
+    """Its model.json's config holds precompute: true, today's behaviour: the same run."""
+    from thermocad.evaluation.runs import _not_this_folds
+    from thermocad.training.config import TrainConfig
+
+    fold = pd.DataFrame({"patient_id": [1, 2, 3], "split": ["train", "train", "valid"]})
+    pd.DataFrame({"patient_id": [1, 2, 3], "role": ["train", "train", "valid"]}).to_csv(
+        tmp_path / "trained_on.csv", index=False
+    )
+    config = TrainConfig()
+    saved = {**config.to_dict(), "precompute": True}
+    (tmp_path / "model.json").write_text(json.dumps({"config": saved}))
+    assert _not_this_folds(tmp_path, fold, config, config.arch, None) is None
+    (tmp_path / "model.json").write_text(json.dumps({"config": {**saved, "head_epochs": 3}}))
+    assert (
+        _not_this_folds(tmp_path, fold, config, config.arch, None)
+        == "it was trained with other options"
+    )

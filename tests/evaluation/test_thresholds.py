@@ -23,7 +23,7 @@ def test_choose_threshold_reaches_the_target_sensitivity():
     assert T.choose_threshold(Y, P, None) == T.choose_threshold(Y, P)
     assert T.choose_threshold([1, 1], [0.2, 0.3]) == 0.5  # one class: fall back
     for bad in (0, 1.5, float("nan"), "high"):  # refused as check_target refuses it before training
-        with pytest.raises(ConfigError, match=r"target_sensitivity must be in \(0, 1\]"):
+        with pytest.raises(ConfigError, match=r"target_sensitivity must be a number in \(0, 1\]"):
             T.choose_threshold(Y, P, bad)
 
 
@@ -83,3 +83,43 @@ def test_the_threshold_calls_the_same_women_and_leaves_room_for_numerical_noise(
         gap = min(np.diff(np.unique(p)).min() / 2, T.NOISE_MARGIN)
         for noise in (-0.8 * gap, 0.8 * gap):
             assert ((p + noise >= t) == (p >= t)).all()
+
+
+@pytest.mark.parametrize("given", ["0.8", True, [0.8]])
+def test_a_target_that_is_not_a_number_is_refused_where_the_config_is_read(tmp_path, given):
+    """ "0.8" in a study config ran the whole study, then the report failed formatting it."""
+    import json
+
+    from thermocad.pipeline import load_settings
+
+    with pytest.raises(ConfigError, match="target_sensitivity must be a number in"):
+        T.check_target(given)
+    config = tmp_path / "study.json"
+    config.write_text(json.dumps({"target_sensitivity": given}))
+    with pytest.raises(ConfigError, match=rf"^{config}: target_sensitivity must be a number"):
+        load_settings(config)
+    config.write_text(json.dumps({"target_sensitivity": 0.85}))
+    assert load_settings(config)["target_sensitivity"] == 0.85
+
+
+def test_a_record_written_before_options_were_removed_still_resumes(tmp_path):
+    """An interrupted fit or comparison recorded precompute: true, threshold_method
+    "sensitivity" and the default target as null; today's same options are the same job."""
+    import json
+
+    from thermocad import __version__
+    from thermocad.training.fit_resume import read_record
+
+    today = {"config": {"arch": "efficientnet_lite0", "head_epochs": 30}, "target_sensitivity": 0.9}
+    old = {"config": {**today["config"], "precompute": True}, "threshold_method": "sensitivity",
+           "target_sensitivity": None}  # fmt: skip
+    (tmp_path / "record.json").write_text(json.dumps({"options": old, "version": __version__}))
+    given = {"options": today, "version": __version__}
+    assert read_record(tmp_path, "record.json", "fit", given)["options"] == old
+    other = {"options": {**today, "target_sensitivity": 0.8}, "version": __version__}
+    with pytest.raises(ConfigError, match=r"target_sensitivity \(0\.9 -> 0\.8\)"):
+        read_record(tmp_path, "record.json", "fit", other)
+    unlike = {**old, "config": {**old["config"], "precompute": False}}  # not today's behaviour
+    (tmp_path / "record.json").write_text(json.dumps({"options": unlike, "version": __version__}))
+    with pytest.raises(ConfigError, match="precompute"):
+        read_record(tmp_path, "record.json", "fit", given)

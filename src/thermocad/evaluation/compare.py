@@ -226,7 +226,7 @@ def compare(
     if P.PERIOD not in split_df.columns and P.dates_available(split_df):
         log(f"{split_csv} has no {P.PERIOD} column (made before it existed): each table takes "
             "the date range of its own women; make the split again to mark them once")  # fmt: skip
-    T.check_target(target_sensitivity)
+    target_sensitivity = T.check_target(target_sensitivity)
     check_split_files(split_df, split_csv)
     if nested:
         from thermocad.evaluation.nested import check_nested

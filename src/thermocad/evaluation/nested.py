@@ -253,7 +253,7 @@ def nested_cv(
     on from it; the fast path's heads and the baseline are fitted again (seconds).
     """
     check_nested(split_df, archs, baseline, inner_folds)
-    T.check_target(target_sensitivity)
+    target_sensitivity = T.check_target(target_sensitivity)
     dev, outer = _in_folds(split_df), folds_of(split_df)
     features = None
     if baseline:

@@ -23,13 +23,30 @@ def check_target(target_sensitivity: float | None) -> float:
     """The sensitivity target to reach (None, as older study configs wrote the default:
     TARGET_SENSITIVITY); ConfigError outside (0, 1], before any training."""
     target = TARGET_SENSITIVITY if target_sensitivity is None else target_sensitivity
-    try:
-        target = float(target)
-    except (TypeError, ValueError):
-        target = float("nan")
-    if not 0 < target <= 1:
-        raise ConfigError(f"target_sensitivity must be in (0, 1], got {target_sensitivity}")
-    return target
+    number = isinstance(target, int | float | np.number) and not isinstance(target, bool)
+    if not number or not 0 < float(target) <= 1:  # "0.8" or true in a JSON config: refused
+        raise ConfigError(
+            f"target_sensitivity must be a number in (0, 1], got {target_sensitivity!r}"
+        )
+    return float(target)
+
+
+def comparable(options: dict) -> dict:
+    """A resumable job's recorded options as this version reads them, so that a record
+    written before an option was removed compares equal where the behaviour is the same: a
+    removed training option at today's value (training.config.REMOVED) and the removed
+    threshold rule at "sensitivity" dropped, the default target (None) written out; nested
+    dicts (a training config, per-architecture overrides) likewise."""
+    from thermocad.training.config import REMOVED
+
+    out = {}
+    for key, value in options.items():
+        if (key in REMOVED and value == REMOVED[key]) or (key, value) == ("threshold_method", "sensitivity"):  # fmt: skip
+            continue
+        if key == "target_sensitivity" and value is None:
+            value = TARGET_SENSITIVITY
+        out[key] = comparable(value) if isinstance(value, dict) else value
+    return out
 
 
 def drop_threshold_method(d: dict) -> dict:

@@ -74,7 +74,9 @@ def read_record(out: Path, name: str, job: str, given: dict, hint=None) -> dict:
         raise ConfigError(f"{out}: the interrupted {job} ran thermocad {state.get('version')}, "
                           f"this is {given['version']}: its folds would mix two versions; --force "
                           "starts over")  # fmt: skip
-    saved, wanted = state["options"], given["options"]
+    from thermocad.evaluation.thresholds import comparable  # an option removed since: same
+
+    saved, wanted = comparable(state["options"]), comparable(given["options"])
     if changed := [f"{k} ({saved.get(k)!r} -> {wanted.get(k)!r})" for k in sorted(set(saved) | set(wanted))
                    if saved.get(k) != wanted.get(k)]:  # fmt: skip
         said = hint(saved, wanted) if hint else ""
