@@ -51,7 +51,11 @@ def test_card_parses_and_holds_the_metrics(tmp_path):
     header = front_matter(text)
     # Weights learnt from women's thermograms carry their data's terms, not only the code's MIT.
     assert header["license"] == "other" and header["license_name"] == "training-data-terms"
-    assert "subject to those data's terms of use" in text and header["tags"] == list(TAGS)
+    assert "subject to those data's terms of use, not only" in text  # not said to be DMR-IR's
+    assert header["tags"] == list(TAGS)
+    dmr = {**meta, "data": {"source_formats": {"dmr-space": 40}}}
+    text_dmr = write_model_card(tmp_path / "dmr", dmr, train, valid, probs).read_text()
+    assert "terms of use (DMR-IR's: research use, by registration" in text_dmr
     synthetic = {**meta, "data": {"synthetic_share": 1.0}}
     text = write_model_card(tmp_path / "synth", synthetic, train, valid, probs).read_text()
     assert front_matter(text)["license"] == "mit" and "terms of use" not in text

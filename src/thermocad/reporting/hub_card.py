@@ -38,9 +38,18 @@ NOT_A_DIAGNOSIS = (
 # The card's licence is "other" for such weights (front_matter); this sentence says why.
 DATA_TERMS = (
     "These weights were learnt from the training thermograms, so sharing them is subject "
-    "to those data's terms of use (DMR-IR: research use, by registration with its "
-    "owners), not only to thermocad's MIT licence."
+    "to those data's terms of use{dmr}, not only to thermocad's MIT licence."
 )
+DMR_TERMS = " (DMR-IR's: research use, by registration with its owners)"
+
+
+def _data_terms(meta: dict) -> list[str]:
+    """The card's sentence on the weights' data terms (none for synthetic women); DMR-IR's named
+    where the files were in its format."""
+    if synthetic_training(meta) == "synthetic":
+        return []
+    dmr = DMR_TERMS if "DMR-IR" in training_data(meta) else ""
+    return [DATA_TERMS.format(dmr=dmr), ""]
 
 
 def _number(value: float) -> str:
@@ -165,8 +174,7 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
             "for screening, triage or any clinical decision. Use it with `thermocad predict "
             "THIS_FOLDER FILES... --out predictions.csv`, or export it to ONNX (`thermocad "
             "export`) to predict without PyTorch.", ""]  # fmt: skip
-    terms = [DATA_TERMS, ""] if synthetic != "synthetic" else []
-    out += ["## Training data", "", _counts(train, valid), "", *terms]
+    out += ["## Training data", "", _counts(train, valid), "", *_data_terms(meta)]
     evaluation = (
         evaluation_lines(summary, threshold)
         if summary or not meta.get("cv")
