@@ -33,7 +33,9 @@ def test_export_cli_refuses_overwrite(run_dir, exported, tmp_path, capsys, monke
     assert main(["export", str(target), "--onnx", str(tmp_path / "again.onnx")]) == 2
     assert "is an exported model already; export takes a run folder" in capsys.readouterr().err
     # The deployment step says what predict will: this smoke run's P(Sick) is no result. The
-    # export itself (tested below) is the session's file, so that the CLI's part is what runs.
+    # export itself (tested below) is the session's file, so that the CLI's part is what runs:
+    # no test exports a real file through the CLI end to end (tests/helpers/app.py's
+    # exported_onnx exports through the library function the CLI calls).
     from thermocad.inference import export
 
     def export_onnx_done(run, out, force=False):

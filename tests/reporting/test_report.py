@@ -44,7 +44,9 @@ def finished_study(tmp_path_factory):
 
 @pytest.fixture
 def study_dir(finished_study, tmp_path):
-    """This test's own copy of the finished study (some tests edit its files)."""
+    """This test's own copy of the finished study (some tests edit its files). Paths recorded
+    inside it (metrics.json's ledger, valid_metrics.json's plots) still name the shared
+    original: a test that edits one of those files must edit the original's, not the copy's."""
     return Path(shutil.copytree(finished_study, tmp_path / "study", symlinks=True))
 
 
