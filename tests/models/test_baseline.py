@@ -145,3 +145,14 @@ def test_a_damaged_baseline_entry_is_refused_when_the_model_loads(run_dir, tmp_p
             ModelFormatError, match=r"model\.json: field 'baseline' is invalid.*" + says
         ):
             load_bundle(run)
+
+
+def test_no_skin_on_both_sides_gives_undefined_mirror_features_quietly():
+    """Noise without a torso: no point whose mirror is skin; NaN (0 in the model), no warning."""
+    import warnings
+
+    noise = np.random.default_rng(0).uniform(20, 36, (50, 70)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        feats = B.baseline_features(noise)
+    assert np.isnan(feats["mirror_mean"]) and np.isnan(feats["mirror_p99"])

@@ -96,9 +96,12 @@ def baseline_features(
     for k in ls:
         feats[f"asym_{k}"] = abs(ls[k] - rs[k])
     both = lmask & rmask
-    diff = np.abs(lhs - rhs)[both] if both.any() else np.array([np.nan])
-    feats["mirror_mean"] = float(np.nanmean(diff))
-    feats["mirror_p99"] = float(np.nanpercentile(diff, 99))
+    diff = np.abs(lhs - rhs)[both]
+    if np.isfinite(diff).any():
+        feats["mirror_mean"] = float(np.nanmean(diff))
+        feats["mirror_p99"] = float(np.nanpercentile(diff, 99))
+    else:  # no point whose mirror is skin too: undefined (0 in the model), without a warning
+        feats["mirror_mean"] = feats["mirror_p99"] = float("nan")
     return feats
 
 
