@@ -105,7 +105,7 @@ def with_n(n) -> str:
     return "n/a" if n is None or pd.isna(n) else f"n={int(n)}"
 
 
-def markdown_table(table: pd.DataFrame) -> str:
+def comparison_markdown(table: pd.DataFrame) -> str:
     """The comparison as a Markdown table like the study's Tables 3-4 (with 95% intervals)."""
 
     def ci(r, k):
@@ -172,7 +172,7 @@ def _write_table(rows: list[dict], out: Path) -> pd.DataFrame:
     """Write comparison.csv and .md; raise (naming the table) when no model succeeded."""
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     atomic_write_csv(out / "comparison.csv", table)
-    atomic_write_text(out / "comparison.md", markdown_table(table))
+    atomic_write_text(out / "comparison.md", comparison_markdown(table))
     if (table["status"] != "ok").all():
         raise AllModelsFailedError(f"{out / 'comparison.csv'}: every model failed; see its "
                                    "status column and */error.txt")  # fmt: skip
