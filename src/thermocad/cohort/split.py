@@ -147,7 +147,7 @@ def make_split(
 
 def check_options(valid, test, folds, unit, counts) -> None:
     if unit not in UNITS:
-        raise ConfigError(f"unknown split unit {unit!r}; use one of {UNITS}")
+        raise ConfigError(f"unknown split unit {unit!r}; choose one of {', '.join(UNITS)}")
     used = 0.0 if folds else valid  # with folds, valid is ignored (fold 0 is the valid split)
     if not (0 <= valid < 1 and 0 <= test < 1 and used + test < 1):
         raise ConfigError(

@@ -115,7 +115,9 @@ class EvalTransform:
     def __post_init__(self) -> None:
         bad = [c for c in self.channels if c not in CHANNELS]
         if bad or not self.channels:
-            raise ConfigError(f"unknown channels {bad}; choose from {CHANNELS}")
+            raise ConfigError(
+                f"unknown channels {bad}; choose one or more of {', '.join(CHANNELS)}"
+            )
         if self.crop not in CROPS:
             raise ConfigError(f"unknown crop {self.crop!r}; choose one of {CROPS}")
         if self.marker not in MARKERS:

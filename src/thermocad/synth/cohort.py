@@ -59,7 +59,7 @@ def _check(n_patients: int, sick_fraction: float, frames: int, views, fmt: str, 
     """Refuse wrong options before the folder is touched; each error names the CLI's flag."""
     _check_numbers(n_patients, sick_fraction, frames, seed, first_id, nuis)
     if fmt not in FORMATS:
-        raise ConfigError(f"--format: unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+        raise ConfigError(f"--format: unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     bad = [v for v in views if v not in VIEW_YAW]
     if bad or not views:
         raise ConfigError(f"--views: unknown views {bad}; choose from {', '.join(VIEW_YAW)}")

@@ -223,5 +223,5 @@ def _difficulty(name: str | Difficulty) -> Difficulty:
     if isinstance(name, Difficulty):
         return name
     if name not in DIFFICULTIES:
-        raise ConfigError(f"unknown difficulty {name!r}; choose from {', '.join(DIFFICULTIES)}")
+        raise ConfigError(f"unknown difficulty {name!r}; choose one of {', '.join(DIFFICULTIES)}")
     return DIFFICULTIES[name]
