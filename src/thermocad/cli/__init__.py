@@ -46,19 +46,16 @@ def _subparser(**kwargs) -> argparse.ArgumentParser:
     kwargs.setdefault("formatter_class", HelpFormatter)
     parser = argparse.ArgumentParser(**kwargs)
     # Also after the command (`thermocad prepare ... -q`); SUPPRESS keeps the global one's value.
-    trains = kwargs.get("prog", "").split()[-1:] in (["train"], ["fit"], ["study"], ["demo"],
-                                                     ["compare"])  # fmt: skip
+    trains = kwargs.get("prog", "").rpartition(" ")[2] in TRAINING_COMMANDS
     parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                        help=QUIET_HELP.replace("when training: ", "") if trains
-                        else QUIET_HELP.split(" (")[0])  # fmt: skip
+                        help=QUIET_HELP + (" (one line per epoch)" if trains else ""))  # fmt: skip
     return parser
 
 
 # Not fewer lines: a log file's (the same as when stderr is not a terminal). Each command's -q
 # says it of that command: one that trains no model without the epochs.
-QUIET_HELP = (
-    "plain log lines instead of progress bars, for log files (when training: one line per epoch)"
-)
+QUIET_HELP = "plain log lines instead of progress bars, for log files"
+TRAINING_COMMANDS = {"train", "fit", "study", "demo", "compare"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"thermocad {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help=QUIET_HELP + " (when training: one line per epoch)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_subparser)
     add_parser = sub.add_parser
 

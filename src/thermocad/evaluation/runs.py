@@ -201,7 +201,7 @@ def _not_this_folds(run_dir: Path, fold_df: pd.DataFrame, config: Any, arch: str
     if run_patients(run_dir) != wanted:
         return "it trained or validated on other women"
     if dataclasses.is_dataclass(config) and hasattr(config, "to_dict"):
-        from thermocad.evaluation.thresholds import comparable  # an option removed since: same
+        from thermocad.training.fit_resume import comparable  # an option removed since: same
 
         saved = json.loads((run_dir / "model.json").read_text(encoding="utf-8")).get("config")
         wanted = dataclasses.replace(config, arch=arch, **(override or {})).to_dict()

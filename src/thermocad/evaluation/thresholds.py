@@ -31,24 +31,6 @@ def check_target(target_sensitivity: float | None) -> float:
     return float(target)
 
 
-def comparable(options: dict) -> dict:
-    """A resumable job's recorded options as this version reads them, so that a record
-    written before an option was removed compares equal where the behaviour is the same: a
-    removed training option at today's value (training.config.REMOVED) and the removed
-    threshold rule at "sensitivity" dropped, the default target (None) written out; nested
-    dicts (a training config, per-architecture overrides) likewise."""
-    from thermocad.training.config import REMOVED
-
-    out = {}
-    for key, value in options.items():
-        if (key in REMOVED and value == REMOVED[key]) or (key, value) == ("threshold_method", "sensitivity"):  # fmt: skip
-            continue
-        if key == "target_sensitivity" and value is None:
-            value = TARGET_SENSITIVITY
-        out[key] = comparable(value) if isinstance(value, dict) else value
-    return out
-
-
 def drop_threshold_method(d: dict) -> dict:
     """`d` (a study config) without `threshold_method`, an option older versions had: dropped
     at "sensitivity", the rule thermocad always uses now; any other value refused in one line."""

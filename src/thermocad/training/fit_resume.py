@@ -59,6 +59,25 @@ def _smoke_hint(saved: dict, given: dict) -> str:
     return " (it ran " + ("with" if saved.get("max_batches") else "without") + " --smoke)"
 
 
+def comparable(options: dict) -> dict:
+    """A resumable job's recorded options as this version reads them, so that a record
+    written before an option was removed compares equal where the behaviour is the same: a
+    removed training option at today's value (training.config.REMOVED) and the removed
+    threshold rule at "sensitivity" dropped, the default target (None) written out; nested
+    dicts (a training config, per-architecture overrides) likewise."""
+    from thermocad.evaluation.thresholds import TARGET_SENSITIVITY
+    from thermocad.training.config import REMOVED
+
+    out = {}
+    for key, value in options.items():
+        if (key in REMOVED and value == REMOVED[key]) or (key, value) == ("threshold_method", "sensitivity"):  # fmt: skip
+            continue
+        if key == "target_sensitivity" and value is None:
+            value = TARGET_SENSITIVITY
+        out[key] = comparable(value) if isinstance(value, dict) else value
+    return out
+
+
 def read_record(out: Path, name: str, job: str, given: dict, hint=None) -> dict:
     """The record `name` an interrupted `job` left in `out`, if `given` (options, version) may
     continue it; ConfigError naming what differs otherwise. `hint(saved, given)`: words after
@@ -74,8 +93,6 @@ def read_record(out: Path, name: str, job: str, given: dict, hint=None) -> dict:
         raise ConfigError(f"{out}: the interrupted {job} ran thermocad {state.get('version')}, "
                           f"this is {given['version']}: its folds would mix two versions; --force "
                           "starts over")  # fmt: skip
-    from thermocad.evaluation.thresholds import comparable  # an option removed since: same
-
     saved, wanted = comparable(state["options"]), comparable(given["options"])
     if changed := [f"{k} ({saved.get(k)!r} -> {wanted.get(k)!r})" for k in sorted(set(saved) | set(wanted))
                    if saved.get(k) != wanted.get(k)]:  # fmt: skip
