@@ -9,8 +9,6 @@ estimates themselves stay with metrics.py and calibration.py.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 # An interval needs the figure defined in at least this share of the replicates: a replicate
@@ -20,15 +18,15 @@ import numpy as np
 MIN_DEFINED_SHARE = 0.95
 
 
-def wilson_ci(successes: int, total: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score 95% interval for a proportion; (NaN, NaN) when total is 0."""
+def wilson_ci(successes: int, total: int) -> tuple[float, float]:
+    """Wilson score 95% interval for a proportion (scipy's, without continuity correction);
+    (NaN, NaN) when total is 0."""
+    from scipy.stats import binomtest
+
     if total == 0:
         return float("nan"), float("nan")
-    p = successes / total
-    den = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / den
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
+    ci = binomtest(int(successes), int(total)).proportion_ci(method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def fast_auc(y: np.ndarray, p: np.ndarray) -> float:
