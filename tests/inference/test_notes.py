@@ -51,6 +51,19 @@ def test_a_downloaded_copys_name_still_says_the_view_and_the_woman():
     )
 
 
+def test_a_name_with_an_impossible_date_still_says_its_view():
+    """The view is read from the name when its date cannot be one: a lateral view makes no call
+    whatever its date field, and a frontal one is said to be frontal."""
+    from thermocad.inference.notes import view_note
+    from thermocad.inference.verdict import _view_line
+
+    for name in ("T0030.1.2.S.2014-02-30.txt", "T0030.1.4.S.2014-13-01 (1).txt"):
+        assert "trained on frontal views only" in view_note(name), name
+    assert view_note("T0030.1.1.S.2014-02-30.txt") == ""
+    assert _view_line("T0030.1.1.S.2014-02-30.txt").startswith("View: frontal")
+    assert _view_line("T0030.txt").startswith("View not checked")
+
+
 def test_a_synthetic_models_training_numbers_are_not_said_to_be_real_womens():
     from thermocad.inference.notes import training_note
     from thermocad.inference.verdict import _headlines

@@ -95,3 +95,13 @@ def test_a_copys_name_is_read_as_the_originals_only_when_asked(name):
     with pytest.raises(CohortError, match="not recognised"):  # a cohort counts no copy twice
         parse_dmr_name(name)
     assert without_copy_mark("T0012 (1)x.txt") == "T0012 (1)x.txt"  # only right before .txt
+
+
+def test_name_view_reads_a_name_whose_date_cannot_be_one():
+    from thermocad.io.filenames import InvalidDateError, name_view, parse_dmr_name
+
+    with pytest.raises(InvalidDateError, match="invalid date '2014-02-30'"):
+        parse_dmr_name("T0030.1.2.S.2014-02-30.09.txt")  # a cohort still refuses it
+    read = name_view("T0030.1.2.S.2014-02-30.09 (1).txt")
+    assert (read.patient_id, read.view, read.view_code, read.acquired) == (30, "right45", "1.2", "")
+    assert name_view("scan.txt") is None

@@ -176,16 +176,12 @@ def room_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) -> str:
 
 def view_note(path: str | Path | None) -> str:
     """'' or a note when the file's DMR-IR name says it is not a frontal view."""
-    from thermocad.io.filenames import parse_dmr_name
-    from thermocad.utils.errors import ThermocadError
+    from thermocad.io.filenames import name_view
 
     if not path:
         return ""
-    try:
-        name = parse_dmr_name(path, copies=True)  # "T0602.1.5... (1).txt": a browser's copy
-    except ThermocadError:  # not a DMR-IR name: nothing to say about the view
-        return ""
-    if name.view in ("frontal", "unknown"):
+    name = name_view(path)  # "T0602.1.5... (1).txt": a browser's copy; a bad date: the rest
+    if name is None or name.view in ("frontal", "unknown"):  # None: not a DMR-IR name
         return ""
     return (f"the file name says view {name.view_code} ({name.view}), but the model was trained "
             "on frontal views only: its P(Sick) says nothing about this image")  # fmt: skip

@@ -3,8 +3,6 @@ that qualify it (the Result line has them whole)."""
 
 from __future__ import annotations
 
-from thermocad.utils.errors import ThermocadError
-
 # The verdict's kinds: border and heading colour, a sign, the words. Never colour alone: the
 # words say it, and the sign differs (readable in dark mode as in light).
 _VERDICTS = {
@@ -53,13 +51,9 @@ def _headlines(training: str, notes: dict[str, str]) -> list[str]:
 
 def _view_line(name: str) -> str:
     """What the file name says of the view (the model reads frontal views only)."""
-    from thermocad.io.filenames import parse_dmr_name
+    from thermocad.io.filenames import name_view
 
-    try:
-        view = parse_dmr_name(name, copies=True).view
-    except ThermocadError:
-        view = "unknown"
-    if view == "frontal":
+    if getattr(name_view(name), "view", "unknown") == "frontal":
         return "View: frontal, as the DMR-IR file name says."
     return "View not checked (the file name does not give it): the model reads frontal views only."
 

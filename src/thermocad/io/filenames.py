@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from thermocad.io.find import READABLE_SUFFIXES
@@ -55,6 +55,7 @@ class InvalidDateError(CohortError):
     def __init__(self, path: str | os.PathLike, date: str) -> None:
         super().__init__(f"{path}: invalid date {date!r} in the file name")
         self.date = date
+        self.parsed: DmrName | None = None  # the name without its date (parse_dmr_name)
 
 
 @dataclass(frozen=True)
@@ -88,14 +89,32 @@ def parse_dmr_name(path: str | os.PathLike, copies: bool = False) -> DmrName:
         view = VIEWS[match["view"]]
     protocol = PROTOCOLS.get((match["protocol"] or "").upper(), "unknown")
     numbers = [int(n) for n in (match["number"], match["frame"]) if n is not None]
-    return DmrName(
+    parsed = DmrName(
         patient_id=int(match["patient"]),
         view=view,
         protocol=protocol,
-        acquired=_acquired(match["date"], numbers[0] if match["number"] else None, path),
+        acquired="",
         sequence=numbers[-1] if numbers else None,
         view_code=view_code,
     )
+    try:
+        acquired = _acquired(match["date"], numbers[0] if match["number"] else None, path)
+    except InvalidDateError as exc:
+        exc.parsed = parsed  # the rest of the name is still read (`name_view`)
+        raise
+    return replace(parsed, acquired=acquired)
+
+
+def name_view(path: str | os.PathLike) -> DmrName | None:
+    """What a file to predict's name says (a copy's name read as the original's), its date
+    left out when it cannot be one ("T0030.1.2.S.2014-02-30.txt" is still a lateral view);
+    None for a name that is not DMR-IR's."""
+    try:
+        return parse_dmr_name(path, copies=True)
+    except InvalidDateError as exc:
+        return exc.parsed
+    except CohortError:
+        return None
 
 
 def patient_number(path: str | os.PathLike, copies: bool = False) -> int | None:
