@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import chromium_available
 from tests.helpers.load import app_prob
 from tests.helpers.net import free_port
-from thermocad.inference.app import FIRST_EXAMPLE_ID, GRADIO_MAX_MB, answer_file
+from thermocad.inference.answer import MAX_UPLOAD_MB
+from thermocad.inference.app import FIRST_EXAMPLE_ID, answer_file
 
 
 @pytest.fixture(scope="session")
@@ -302,7 +303,7 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
         # Over Gradio's own cap a file never reaches the app: the page clears the last result.
         huge = tmp_path / "huge.npy"
         with open(huge, "wb") as fh:
-            fh.truncate((GRADIO_MAX_MB + 1) * 1024 * 1024)  # sparse: no disk to speak of
+            fh.truncate((MAX_UPLOAD_MB + 1) * 1024 * 1024)  # sparse: no disk to speak of
         driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(huge))
         wait.until(lambda d: box("status").startswith("huge.npy: not analysed"))
         assert box("result") == "" and "Called" not in driver.find_element(By.ID, "verdict").text
@@ -310,10 +311,11 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
         driver.execute_script(
             "const e = new Event('drop', {bubbles: true, cancelable: true});"
             "Object.defineProperty(e, 'dataTransfer', {value: {files: [{name: 'dropped.npy', "
-            f"size: {(GRADIO_MAX_MB + 1) * 1024 * 1024}}}]}}}});"
+            f"size: {(MAX_UPLOAD_MB + 1) * 1024 * 1024}}}]}}}});"
             "document.querySelector('#upload').dispatchEvent(e);"
         )
         wait.until(lambda d: box("status").startswith("dropped.npy: not analysed"))
+        assert "dropped.npy: not analysed" in driver.find_element(By.ID, "verdict").text
         bad = tmp_path / "malformed.txt"
         bad.write_text("36.5 36.6\nhello world\n")
         driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(bad))

@@ -28,7 +28,7 @@ def distinct_files(tmp_path_factory) -> list[Path]:
 
 
 def test_parallel_uploads_identical_and_distinct_all_answered(
-    run_dir, distinct_files, tmp_path, monkeypatch
+    run_dir, distinct_files, tmp_path, monkeypatch, capsys
 ):
     from thermocad.inference.app import serve
     from thermocad.models.bundle import load_bundle
@@ -38,9 +38,15 @@ def test_parallel_uploads_identical_and_distinct_all_answered(
     # 24 uploads, 8 at once: half of them the same file (one content-hash path in Gradio's
     # cache), the rest cycling through six distinct files.
     files = [distinct_files[0]] * 6 + distinct_files
-    port = free_port()
-    demo = serve(run_dir, port=port, block=False)
+    demo = serve(run_dir, port=0, block=False)  # 0: a free port, the one served said
+    port = demo.server_port
     try:
+        assert port > 0
+        # The model's warnings, as predict logs them, before the address.
+        log = capsys.readouterr().err
+        assert log.index("warning: this model is a smoke run") < log.index(
+            f"listening on http://127.0.0.1:{port}"
+        )
         load = upload_load(f"http://127.0.0.1:{port}/", files, n=24, workers=8, timeout_s=600)
         # Before close(), which empties Gradio's cache: the uploads are there (Gradio's, swept
         # by it), the rendered images never became files (a gr.Image output would be .webp).

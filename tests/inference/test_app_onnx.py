@@ -23,8 +23,8 @@ def test_onnx_model_answers_without_overlay(onnx_model, run_dir, dmr_files):
     assert can_explain(bundle) and not can_explain(onnx_model)
     from thermocad.inference.app import _header
 
-    assert "No Grad-CAM map: an exported .onnx model predicts only" in _header(onnx_model)
-    assert "Grad-CAM" not in _header(bundle)  # the page shows the map: nothing to say
+    assert "Grad-CAM" not in _header(onnx_model)  # said in the panel's place (below)
+    assert "Grad-CAM" not in _header(bundle)
     answer = analyse(onnx_model, dmr_files[0])
     prob = float(onnx_model.predict([np.loadtxt(dmr_files[0])])[0])
     assert abs(prob - float(bundle.predict([np.loadtxt(dmr_files[0])])[0])) < 1e-4
@@ -34,13 +34,18 @@ def test_onnx_model_answers_without_overlay(onnx_model, run_dir, dmr_files):
 
 
 @pytest.mark.slow
-def test_app_builds_for_an_onnx_file(onnx_model):
+def test_app_builds_for_an_onnx_file(onnx_model, run_dir):
     demo = build_app(onnx_model.path, examples=[])
     images = [
         c for c in demo.blocks.values() if getattr(c, "elem_id", None) in ("thermogram", "overlay")
     ]
-    # The thermogram is shown; the Grad-CAM panel is hidden for a model it cannot explain.
+    # The thermogram is shown; the Grad-CAM panel is hidden for a model it cannot explain,
+    # and in its place, keeping the thermogram at half the page's width, the reason.
     assert [bool(c.visible) for c in images] == [True, False]
+    (why,) = [c for c in demo.blocks.values() if getattr(c, "elem_id", None) == "no-overlay"]
+    assert why.visible and why.value.startswith("No Grad-CAM map: an exported .onnx model")
+    assert not [c for c in build_app(run_dir, examples=[]).blocks.values()
+                if getattr(c, "elem_id", None) == "no-overlay"]  # fmt: skip
 
 
 @pytest.mark.slow

@@ -91,7 +91,8 @@ def test_browser_a_file_that_never_reaches_the_server_leaves_no_result(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from thermocad.inference.app import GRADIO_MAX_MB, serve
+    from thermocad.inference.answer import MAX_UPLOAD_MB
+    from thermocad.inference.app import serve
 
     port = free_port()
     demo = serve(run_dir, port=port, block=False)
@@ -113,10 +114,18 @@ def test_browser_a_file_that_never_reaches_the_server_leaves_no_result(
         # Over Gradio's own cap the file is never sent: the last result goes at once.
         huge = tmp_path / "huge.npy"
         with open(huge, "wb") as fh:
-            fh.truncate((GRADIO_MAX_MB + 1) * 1024 * 1024)  # sparse: no disk to speak of
+            fh.truncate((MAX_UPLOAD_MB + 1) * 1024 * 1024)  # sparse: no disk to speak of
         driver.find_element(By.CSS_SELECTOR, file_input).send_keys(str(huge))
         wait.until(lambda d: textbox(d, "status").startswith("huge.npy: not analysed"))
         assert textbox(driver, "result") == "" and "Called" not in verdict()
+        assert (
+            "Not analysed" in verdict() and "huge.npy: not analysed: over the 20 MiB" in verdict()
+        )
+        # The upload button is named by what to upload (Gradio's own name says neither).
+        names = [b.get_attribute("aria-label") for b in
+                 driver.find_elements(By.CSS_SELECTOR, "#upload [aria-label]")]  # fmt: skip
+        named = [n for n in names if n != "Clear"]  # Gradio's button that empties the box
+        assert named and all(n.startswith("Thermal file (DMR text matrix") for n in named), names
         assert _shown(driver, "thermogram") == _shown(driver, "overlay") == 0
         # The same file as before, whose answer is the same as the last one: shown again in
         # full (the clearing went through Gradio's state, not around it).

@@ -63,7 +63,7 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
     if not name.endswith(ALLOWED_SUFFIXES):
         kinds = ", ".join(ALLOWED_SUFFIXES)
         raise ThermalFormatError(f"{path.name}: unsupported file type; upload one of {kinds}")
-    size_mb = path.stat().st_size / 2**20  # MiB, as Gradio's "mb" (its own cap is 5 x ours)
+    size_mb = path.stat().st_size / 2**20  # MiB, as Gradio's "mb" (serve gives it ours)
     if size_mb > max_mb:
         # Rounded up: a size just over the limit never reads as the limit (20.03, not 20.0).
         shown = math.ceil(size_mb * 100) / 100

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from thermocad.inference.examples import (  # noqa: F401 - synthetic_examples: r
     examples_folder,
     synthetic_examples,
 )
+from thermocad.inference.verdict import verdict
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -39,16 +41,19 @@ DISCLAIMER = (
 )
 
 
-GRADIO_MAX_MB = 5 * MAX_UPLOAD_MB
-
 # Run once by the page (assets/page.js): the result and status read-only instead of disabled
 # (reachable by Tab and screen readers), and every file chosen or dropped clears the last
-# result at once (through PENDING_JS), so an upload that never reaches the server (over
-# Gradio's cap, the server stopped, the network down) leaves no other file's result standing.
+# result at once (through PENDING_JS), so an upload that never reaches the server (over the
+# size limit, which Gradio enforces with the same figure, the server stopped, the network
+# down) leaves no other file's result standing; a file over the limit gets the verdict box's
+# "Not analysed" (OVER_VERDICT, its name put in by the page, escaped).
+UPLOAD_LABEL = f"Thermal file (DMR text matrix, .npy or image; at most {MAX_UPLOAD_MB} MiB)"
+OVER_VERDICT = verdict("error", f"FILE_NAME: not analysed: over the {MAX_UPLOAD_MB} MiB limit")
 PAGE_JS = (
     (Path(__file__).parent / "assets" / "page.js")
     .read_text(encoding="utf-8")
-    .replace("GRADIO_MAX_MB", str(GRADIO_MAX_MB))
+    .replace("OVER_VERDICT", json.dumps(OVER_VERDICT))
+    .replace("UPLOAD_LABEL", json.dumps(UPLOAD_LABEL + ": choose or drop a file"))
     .replace("MAX_UPLOAD_MB", str(MAX_UPLOAD_MB))
 )
 
@@ -57,7 +62,7 @@ PAGE_JS = (
 # the figures and the Result, and says in Status what page.js left in window.thermocadPending.
 # Through Gradio's own state, so the server's answer replaces it even when it is the same as
 # the last one (a file uploaded again).
-PENDING_JS = "() => ['', '', '', window.thermocadPending || '', '']"
+PENDING_JS = "() => ['', '', '', window.thermocadPending || '', window.thermocadVerdict || '']"
 
 
 def build_app(
@@ -89,7 +94,7 @@ def build_app(
             # the previous file's result on the page; check_upload answers it instead.
             with gr.Column():
                 upload = gr.File(
-                    label=f"Thermal file (DMR text matrix, .npy or image; at most {MAX_UPLOAD_MB} MiB)",
+                    label=UPLOAD_LABEL,
                     type="filepath",
                     elem_id="upload",
                 )
@@ -101,10 +106,13 @@ def build_app(
         with gr.Row():  # columns' min_width: on a phone the figures stack, each full width
             with gr.Column(min_width=400):
                 thermogram = gr.HTML(label="Thermogram", elem_id="thermogram")
-            # An ONNX model (or an install without [explain]) shows no Grad-CAM panel.
+            # An ONNX model (or an install without [explain]) shows no Grad-CAM panel: why,
+            # in its place (so the thermogram keeps half the width, not the page's).
             explained = can_explain(bundle)
-            with gr.Column(min_width=400, visible=explained):
+            with gr.Column(min_width=400):
                 overlay = gr.HTML(label="Grad-CAM overlay", elem_id="overlay", visible=explained)
+                if not explained:
+                    gr.Markdown(why_unexplained(bundle), elem_id="no-overlay")
         outputs = [thermogram, overlay, result, status, call, upload]
         pending = gr.Button("Clear the last result", visible="hidden", elem_id="pending")
         pending.click(None, js=PENDING_JS, outputs=outputs[:5], queue=False)
@@ -140,8 +148,6 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
         text += f" **{stale[0].upper()}{stale[1:]}.**" if stale else ""
     if found := (bundle.meta.get("cv") or {}).get("warnings"):  # what `fit` found of it
         text += f" **The cross-validation that made it found: {'; '.join(map(str, found))}.**"
-    if missing := why_unexplained(bundle):
-        text += " " + missing
     if n := bundle.views():  # the study's recipe: scored as it was validated
         text += f" Each P(Sick) averages the image and {copies(n)}, as in validation."
     elif note := tta_note(bundle.meta, None, n):  # its copies need PyTorch
@@ -190,9 +196,10 @@ def address_lines(host: str, port: int) -> list[str]:
     return lines
 
 
-def check_address(host: str, port: int | None) -> None:
+def check_address(host: str, port: int | None) -> int | None:
     """Refuse, in one line naming --host and --port, an address this machine cannot serve on
-    (Gradio's own message speaks of its port range and environment variables)."""
+    (Gradio's own message speaks of its port range and environment variables); return the
+    port to serve on: `port`, or for 0 a free one the system gives (Gradio takes no 0)."""
     import socket
 
     from thermocad.utils.errors import ConfigError
@@ -201,14 +208,15 @@ def check_address(host: str, port: int | None) -> None:
     if port is not None and not 0 <= port <= 65535:
         raise ConfigError(f"cannot serve on {where}: a port is a number in 0..65535 (check --port)")
     try:
-        with socket.create_server((host, port or 0)):
-            pass
+        with socket.create_server((host, port or 0)) as probe:
+            free = probe.getsockname()[1]
     except OSError as exc:
         # A host that does not resolve has a negative (getaddrinfo) number: say its own text.
         reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or exc
         reason = str(reason).split(" (while attempting")[0]
         raise ConfigError(f"cannot serve on {where}: {reason} (check --host and "
                           "--port)") from exc  # fmt: skip
+    return free if port == 0 else port
 
 
 def serve(
@@ -222,23 +230,25 @@ def serve(
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home from a clinic
     from thermocad.utils.progress import log
 
-    check_address(host, port)
+    port = check_address(host, port)
     folder = examples_folder()  # removed at exit for block=False callers
     demo = None
     previous = _sigterm_as_interrupt() if block else None  # from the start: startup too
     try:
         from thermocad.inference.loading import load_model
+        from thermocad.models.words import log_model_warnings
 
         bundle = load_model(run_dir)  # a wrong path fails before any example is generated
+        log_model_warnings(bundle.meta)  # what the page says of it, and predict's log
         log("drawing 4 synthetic example thermograms for the page (thermocad synth)")
         examples = synthetic_examples(folder, shape=example_shape(bundle.meta))
         demo = build_app(run_dir, examples=examples, bundle=bundle)
         demo.launch(
             server_name=host,
             server_port=port,
-            # Gradio's own cap, above ours: a file up to it gets check_upload's answer (which
-            # also clears the last result); a larger one never reaches us, and page.js clears it.
-            max_file_size=f"{GRADIO_MAX_MB}mb",
+            # Gradio's own cap, ours (its "mb" is MiB): a larger file never reaches us, its
+            # pop-up says the same limit, and page.js answers it; check_upload answers API calls.
+            max_file_size=f"{MAX_UPLOAD_MB}mb",
             prevent_thread_lock=True,
             ssr_mode=False,
             share=False,

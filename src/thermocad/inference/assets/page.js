@@ -3,21 +3,33 @@
   // Gradio disables a read-only textbox, which takes it out of the Tab order and hides it from
   // some screen readers: the result and status are read-only instead, and stay so as Gradio
   // redraws them.
-  const readable = () => document.querySelectorAll('#result textarea, #status textarea')
-    .forEach((t) => { if (t.disabled) { t.disabled = false; t.readOnly = true; } });
+  // Gradio names its upload button "Click to upload or drop files": named by the upload's label
+  // instead (the kinds of file and the size limit), which a screen reader would not read out.
+  const readable = () => {
+    document.querySelectorAll('#result textarea, #status textarea')
+      .forEach((t) => { if (t.disabled) { t.disabled = false; t.readOnly = true; } });
+    document.querySelectorAll('#upload [aria-label]').forEach((b) => {
+      if (b.getAttribute('aria-label') !== UPLOAD_LABEL && /upload/i.test(b.getAttribute('aria-label'))) {
+        b.setAttribute('aria-label', UPLOAD_LABEL);
+      }
+    });
+  };
   readable();
   new MutationObserver(readable).observe(document.body,
-    {subtree: true, childList: true, attributes: true, attributeFilter: ['disabled']});
+    {subtree: true, childList: true, attributes: true, attributeFilter: ['disabled', 'aria-label']});
   // Every file chosen or dropped clears the last file's verdict, figures and Result at once,
   // and Status names the new file, before it is sent: the server's answer replaces that, and
   // an upload that never reaches the server (over Gradio's own cap, the server stopped, the
   // network down: only Gradio's pop-up says so) leaves no result beside the wrong file's name.
   // The hidden #pending button does it in the browser, through Gradio's state (app.PENDING_JS).
+  const escaped = (text) => text.replace(/[&<>"']/g,
+    (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;'})[c]);
   const chosen = (file) => {
     if (!file) return;
-    const over = file.size > GRADIO_MAX_MB * 1024 * 1024;
+    const over = file.size > MAX_UPLOAD_MB * 1024 * 1024;
     window.thermocadPending = file.name +
       (over ? ': not analysed: over the MAX_UPLOAD_MB MiB limit' : ': uploading\u2026');
+    window.thermocadVerdict = over ? OVER_VERDICT.replace('FILE_NAME', escaped(file.name)) : '';
     const button = document.getElementById('pending');
     if (button) button.click();
   };
