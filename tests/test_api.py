@@ -111,6 +111,37 @@ def test_an_exported_model_loads_and_evaluates_as_a_run(trained, tmp_path):
         thermocad.evaluate(onnx, swapped, n_boot=0)  # its metadata says who trained it
 
 
+def test_a_loaded_model_keeps_the_safeguards_of_its_folder(trained, tmp_path, capsys):
+    """A model loaded from a run folder is checked against the women that folder names, as the
+    folder itself would be (docs/api.md's example passes a loaded model)."""
+    table, run = trained
+    model = thermocad.load_model(run)
+    swapped = table.assign(split=table["split"].replace({"train": "test", "test": "train"}))
+    with pytest.raises(thermocad.ConfigError, match="trained the model"):
+        thermocad.evaluate(model, swapped, n_boot=0)
+    tuned = table.assign(split=table["split"].replace({"train": "valid", "valid": "train"}))
+    with pytest.raises(thermocad.ConfigError, match="trained the model"):
+        thermocad.evaluate(model, tuned, on="valid", n_boot=0)
+    thermocad.evaluate(model, table, on="train", n_boot=0)
+    assert "these are the model's training women" in capsys.readouterr().err
+    table.to_csv(tmp_path / "split.csv", index=False)
+    thermocad.evaluate(model, tmp_path / "split.csv", n_boot=0)
+    (entry,) = pd.read_json(tmp_path / "split.test_openings.jsonl", lines=True).to_dict("records")
+    assert entry["source"] == str(run)  # where it came from, not "a loaded model"
+
+
+def test_train_takes_a_runs_own_config_as_a_dict(trained, tmp_path):
+    import json
+
+    _, run = trained
+    saved = json.loads((run / "config.json").read_text())
+    again = thermocad.train(trained[0], tmp_path / "again", saved)
+    assert json.loads((again / "config.json").read_text()) == saved
+    with pytest.raises(thermocad.ConfigError, match="config: 'smoke' is not a TrainConfig"):
+        thermocad.train(trained[0], tmp_path / "x", "smoke")
+    assert not (tmp_path / "x").exists()
+
+
 def test_evaluate_keeps_the_command_lines_safeguards(trained, tmp_path, capsys):
     table, run = trained
     table.to_csv(tmp_path / "split.csv", index=False)  # a split file: its test scoring is logged

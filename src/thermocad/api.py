@@ -74,13 +74,16 @@ def train(
     if unknown := sorted(set(options) - {"fold", "force", "resume", "threshold"}):
         raise ConfigError(f"unknown options {unknown} for train(); it takes fold, force, resume "
                           "and threshold (training options go in `config`)")  # fmt: skip
-    if isinstance(config, dict):
+    if isinstance(config, dict):  # partial, or a run's config.json as json.load reads it
         names = {f.name for f in dataclasses.fields(TrainConfig)}
         if unknown := sorted(set(config) - names):
             raise ConfigError(
                 f"unknown training options {unknown}; see help(thermocad.TrainConfig)"
             )
-        config = TrainConfig(**config)
+        config = TrainConfig.from_dict(config)
+    elif config is not None and not isinstance(config, TrainConfig):
+        raise ConfigError(f"config: {config!r} is not a TrainConfig, a dict of its fields or None "
+                          "(TrainConfig.smoke(), TrainConfig.study(): the presets)")  # fmt: skip
 
     if not isinstance(split_table, str | os.PathLike):
         with tempfile.TemporaryDirectory() as tmp:
@@ -119,13 +122,20 @@ def evaluate(
     """
     from thermocad.evaluation.evaluate import score_split, split_rows
     from thermocad.evaluation.lockbox import check_split_rows, ledger_path
+    from thermocad.utils.progress import log
 
     bundle = _bundle(model)
     from_file = isinstance(split_table, str | os.PathLike)
     rows = split_rows(split_table, on, subgroup)
-    if isinstance(model, str | os.PathLike):  # test women new; valid ones may have tuned it
-        check_split_rows(rows, on, Path(model), split_table if from_file else "the split table")
-    source = str(model) if isinstance(model, str | os.PathLike) else "a loaded model"
+    # The folder (or .onnx file) whose record names its training women: the one given, or the
+    # one a loaded model came from.
+    home = Path(model) if isinstance(model, str | os.PathLike) else getattr(bundle, "path", None)
+    if home is not None:  # test women new; valid ones may have tuned it
+        check_split_rows(rows, on, Path(home), split_table if from_file else "the split table")
+    elif on != "train":
+        log("note: this model was not loaded from a run folder or .onnx file, so the women it "
+            "was trained on are unknown: make sure these are not the same")  # fmt: skip
+    source = str(home) if home is not None else "a loaded model"
     counted = on == "test" and (from_file or ledger is not None)  # a DataFrame: in `ledger`
     remedy = "pass ledger= a file on a writable disk (the same file every time)"
     book = ledger_path(split_table if from_file else ".", ledger, remedy) if counted else None
