@@ -130,6 +130,19 @@ def test_a_loaded_model_keeps_the_safeguards_of_its_folder(trained, tmp_path, ca
     assert entry["source"] == str(run)  # where it came from, not "a loaded model"
 
 
+def test_a_table_without_a_column_is_named_as_given(trained, tmp_path):
+    table, run = trained
+    with pytest.raises(
+        thermocad.ConfigError, match=r"^the split table: missing columns \['path'\]"
+    ):
+        thermocad.evaluate(run, table.drop(columns=["path"]), on="valid", n_boot=0)
+    with pytest.raises(
+        thermocad.ConfigError, match=r"^the split table: .*no fold 5|^the split table: has no fold"
+    ):
+        thermocad.train(table, tmp_path / "run", thermocad.TrainConfig.smoke(), fold=5)
+    assert not (tmp_path / "run").exists()
+
+
 def test_train_takes_a_runs_own_config_as_a_dict(trained, tmp_path):
     import json
 

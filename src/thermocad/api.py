@@ -88,7 +88,17 @@ def train(
     if not isinstance(split_table, str | os.PathLike):
         with tempfile.TemporaryDirectory() as tmp:
             csv = atomic_write_csv(Path(tmp) / "split.csv", split_table)
-            run = run_train(csv, out_dir, config, **options)
+            try:
+                run = run_train(csv, out_dir, config, **options)
+            except ThermocadError as exc:  # named as given, not as the passing file gone now
+                said = str(exc).replace(str(csv), "the split table")
+                if said == str(exc):
+                    raise
+                try:
+                    renamed = type(exc)(said)  # the same kind of error
+                except TypeError:  # one whose constructor takes other arguments
+                    renamed = ConfigError(said)
+                raise renamed from exc
         atomic_write_csv(run / "split.csv", split_table)
         return run
     return run_train(split_table, out_dir, config, **options)

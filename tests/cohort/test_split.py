@@ -318,3 +318,24 @@ def test_one_image_level_row_does_not_switch_the_leak_guard_off(tmp_path):
     df.loc[df.index[0], "split_unit"] = "image"
     with pytest.raises(SplitLeakError, match=str(patient)):
         check_no_leak(df)
+
+
+def test_a_split_table_is_split_again(tmp_path, capsys):
+    """A split file given to split (a new seed, folds added) is split afresh, as its cohort
+    would be, with a note, not a pandas traceback (CLI and Python alike)."""
+    first = tmp_path / "split.csv"
+    assert (
+        main(["split", cohort(tmp_path), "--folds", "3", "--test", "0.2", "--out", str(first)]) == 0
+    )
+    again = make_split(first, valid=0.2, test=0.2, seed=3)
+    fresh = make_split(cohort(tmp_path), valid=0.2, test=0.2, seed=3)
+    assert "fold" not in again.columns and again["split"].tolist() == fresh["split"].tolist()
+    assert "is already split: its split, fold, split_unit" in capsys.readouterr().err
+    assert main(["split", str(first), "--seed", "3", "--out", str(tmp_path / "again.csv")]) == 0
+
+
+@pytest.mark.parametrize("column", ["path", "patient_id", "label"])
+def test_a_cohort_dataframe_without_a_column_is_named(tmp_path, column):
+    table = pd.read_csv(cohort(tmp_path)).drop(columns=[column])
+    with pytest.raises(ConfigError, match=rf"^the cohort table: missing columns \['{column}'\]"):
+        make_split(table)

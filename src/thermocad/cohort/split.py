@@ -15,7 +15,7 @@ from thermocad.io.find import not_a_thermal_name
 from thermocad.utils.errors import ConfigError, SplitLeakError
 from thermocad.utils.files import atomic_write_csv, check_writable
 from thermocad.utils.progress import log
-from thermocad.utils.tables import read_table
+from thermocad.utils.tables import read_table, require_columns
 
 SPLITS = ("train", "valid", "test")
 UNITS = ("patient", "image")
@@ -27,9 +27,13 @@ def _kept_rows(cohort_csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
 
     if isinstance(cohort_csv, pd.DataFrame):
         df, cohort_csv = cohort_csv.copy(), "the cohort table"
+        require_columns(df, cohort_csv, ("path", "patient_id", "label"))
     else:
         df = read_table(cohort_csv, "cohort file", "thermocad prepare", ("path", "patient_id",
                         "label"), keep_default_na=False, na_values=[""])  # fmt: skip
+    if made := [c for c in ("split", "fold", "split_unit", PERIOD) if c in df.columns]:
+        log(f"{cohort_csv} is already split: its {', '.join(made)} column(s) are made again")
+        df = df.drop(columns=made)
     df = kept_rows(df)
     if df.empty:
         raise ConfigError(f"{cohort_csv}: no kept images to split")

@@ -21,7 +21,7 @@ from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
-from thermocad.utils.tables import fmt_ci, read_table
+from thermocad.utils.tables import fmt_ci, read_table, require_columns
 
 
 def patient_frame(df: pd.DataFrame, subgroup: str | None) -> pd.DataFrame:
@@ -170,6 +170,7 @@ def split_rows(split, on: str, subgroup: str | None, name: str = "the split tabl
         name, split = str(split), read_table(split, "split file", "thermocad split")
     if "split" not in split.columns:
         raise ConfigError(f"{name}: no `split` column; make it with `thermocad split`")
+    require_columns(split, name, ("path", "patient_id", "label"), "split file", "thermocad split")
     rows = split[split["split"] == on]
     if rows.empty:
         raise ConfigError(f"{name}: no rows with split == {on!r} (it has "

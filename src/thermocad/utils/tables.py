@@ -41,10 +41,17 @@ def read_table(
         # pandas takes rows with one field more than the header as having an index column
         raise error(f"{csv}: its rows have more fields than its header "
                     f"({', '.join(map(str, table.columns))}); a stray comma?")  # fmt: skip
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
+    return require_columns(table, str(csv), columns, what, make_with, error)
+
+
+def require_columns(table: pd.DataFrame, name: str, columns: Sequence[str], what: str = "",
+                    make_with: str | None = None, error: type[ThermocadError] = ConfigError
+                    ) -> pd.DataFrame:  # fmt: skip
+    """`table` (called `name` in messages: its file, or "the cohort table"), or `error` naming
+    the `columns` it lacks and, with `make_with`, the command that writes such a table."""
+    if missing := [c for c in columns if c not in table.columns]:
         hint = f" (is it the {what} that `{make_with}` writes?)" if make_with else ""
-        raise error(f"{csv}: missing columns {missing}{hint}")
+        raise error(f"{name}: missing columns {missing}{hint}")
     return table
 
 
