@@ -78,10 +78,11 @@ def test_train_returns_the_run_directory(trained):
     assert 0 <= model.threshold <= 1
 
 
-def test_evaluate_and_predict_take_a_run_or_a_model(trained, tmp_path):
+def test_evaluate_and_predict_take_a_run_or_a_model(trained, tmp_path, capsys):
     table, run = trained
     result = thermocad.evaluate(run, table, on="test", n_boot=50)
     assert result["image"]["n"] == 4 and len(result["predictions"]) == 4
+    assert "recorded in no ledger of test openings" in capsys.readouterr().err
     same = thermocad.evaluate(thermocad.load_model(run), table, on="test", n_boot=50)
     np.testing.assert_allclose(same["predictions"]["prob"], result["predictions"]["prob"])
     files = table.loc[table["split"] == "test", "path"].tolist()
@@ -171,6 +172,20 @@ def test_evaluate_keeps_the_command_lines_safeguards(trained, tmp_path, capsys):
     assert "threshold was chosen on these validation women" in capsys.readouterr().err
 
 
+def test_commands_that_keep_the_labels_files_name_refuse_a_dataframe(cohort_dir, trained, tmp_path):
+    from thermocad.fit import fit
+
+    data, labels = cohort_dir
+    table = pd.read_csv(labels)
+    for call in (lambda: thermocad.study(data, table, tmp_path / "s", archs=[]),
+                 lambda: thermocad.evaluate_external(trained[1], data, table, tmp_path / "e"),
+                 lambda: fit(data, table, tmp_path / "f")):  # fmt: skip
+        with pytest.raises(thermocad.ThermocadError, match=r": labels must be a CSV file's path, "
+                           r"not a DataFrame \(.*\): save it with \.to_csv"):  # fmt: skip
+            call()
+    assert not list(tmp_path.iterdir())
+
+
 def test_study_returns_the_report(cohort_dir, tmp_path):
     data, labels = cohort_dir
     report = thermocad.study(data, labels, tmp_path / "study", archs=[], folds=2, test=0.25)
@@ -209,6 +224,13 @@ def test_notebook_conveniences(trained, tmp_path):
     _, run = trained
     model = thermocad.load_model(run)
     assert repr(model).startswith(f"ModelBundle({model.meta['arch']}") and len(repr(model)) < 200
+    from thermocad.inference.export import export_onnx
+
+    onnx = thermocad.load_model(export_onnx(run, tmp_path / "m.onnx"))
+    assert repr(onnx) == repr(model).replace("ModelBundle", "OnnxModel", 1)
+    image = thermocad.read_thermal(pd.read_csv(run / "split.csv")["path"][0])
+    assert re.fullmatch(r"Thermogram\(\S+: \d+ x \d+ celsius, [\d.]+\.\.[\d.]+, \w+\)", repr(image))
+    assert issubclass(thermocad.OutputExistsError, thermocad.ThermocadError)  # catchable by name
     assert "size = 320: input size in pixels" in thermocad.TrainConfig.__doc__  # help() shows it
     with pytest.raises(thermocad.ConfigError, match=r"unknown training options \['sise'\]"):
         thermocad.train(tmp_path / "split.csv", tmp_path / "run", {"sise": 64})

@@ -147,6 +147,9 @@ def evaluate(
             "was trained on are unknown: make sure these are not the same")  # fmt: skip
     source = str(home) if home is not None else "a loaded model"
     counted = on == "test" and (from_file or ledger is not None)  # a DataFrame: in `ledger`
+    if on == "test" and not counted:
+        log("note: this test scoring is recorded in no ledger of test openings (a split given "
+            "as a DataFrame): pass the split file, or ledger=FILE, to have it counted")  # fmt: skip
     remedy = "pass ledger= a file on a writable disk (the same file every time)"
     book = ledger_path(split_table if from_file else ".", ledger, remedy) if counted else None
     result, pred = score_split(bundle, rows, on, bundle.threshold, tta, subgroup, n_boot,

@@ -185,6 +185,7 @@ def fit(
     `seed` draws the folds, the training and the bootstrap (default: the config's, else 0).
     `resume`: continue the interrupted fit in `out_dir` (the same data, labels and options)."""
     from thermocad import __version__
+    from thermocad.io.labels import labels_file
     from thermocad.models.registry import check_trainable
     from thermocad.training.config import TrainConfig
 
@@ -195,6 +196,7 @@ def fit(
                           "one seed draws the folds and the training, give one")  # fmt: skip
     config = config or TrainConfig(seed=seed or 0)
     seed = config.seed
+    labels_file(labels_csv, "fit", "--resume checks that it is unchanged")
     check_apart(out_dir, data_dir)  # the data folder is read again by the next fit
     check_trainable(config.to_dict())  # arch, size, weights: before anything is written
     _check_labels(data_dir, labels_csv, folds)

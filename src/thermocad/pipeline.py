@@ -136,9 +136,10 @@ def _checked(s: dict[str, Any], smoke: bool, data_dir, labels_csv, out_dir) -> d
     """The study's settings, refused before its folder is touched when they, the output place
     or the labels (other women's, or no data folder) are wrong."""
     from thermocad.cohort.prepare import check_labels_match
-    from thermocad.io.labels import read_labels
+    from thermocad.io.labels import labels_file, read_labels
     from thermocad.study_checks import check_study_women
 
+    labels_file(labels_csv, "study", "study.json names it and --resume checks it is unchanged")
     check_study(s, smoke)
     check_apart(out_dir, data_dir)
     labels = read_labels(labels_csv)

@@ -131,6 +131,9 @@ def score_predictions(pred: pd.DataFrame, threshold: float, model: str, n_boot: 
 
 def _check_given(data_dir, labels_csv) -> None:
     """A missing folder or table, said as such (not as a ledger that cannot be written)."""
+    from thermocad.io.labels import labels_file
+
+    labels_file(labels_csv, "evaluate --data", "the ledger of test openings is kept beside it")
     for given, what in ((data_dir, "data folder"), (labels_csv, "labels file")):
         if not Path(given).exists():
             raise CohortError(f"{given}: no such {what} (--data DIR --labels LABELS.csv: the new "

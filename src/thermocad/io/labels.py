@@ -64,6 +64,16 @@ def labels_name(labels: str | os.PathLike | pd.DataFrame) -> str | os.PathLike:
     return labels if isinstance(labels, str | os.PathLike) else "the labels table"
 
 
+def labels_file(labels, command: str, why: str) -> Path:
+    """The labels table of a command that keeps the file's name (`why`: what for), or a
+    one-line refusal of a DataFrame (prepare and split take one; these commands need a file)."""
+    if isinstance(labels, str | os.PathLike):
+        return Path(labels)
+    raise CohortError(f"{command}: labels must be a CSV file's path, not a "
+                      f"{type(labels).__name__} ({why}): save it with .to_csv(path, "
+                      "index=False) and pass the path")  # fmt: skip
+
+
 def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     """Read and check the labels CSV (or table); returns patient_id (int), diagnosis, then
     optional columns."""

@@ -44,6 +44,13 @@ class Thermogram:
     def shape(self) -> tuple[int, int]:
         return self.array.shape  # type: ignore[return-value]
 
+    def __repr__(self) -> str:  # a notebook shows this, not the whole array
+        low, high = (
+            (float(v) for v in (self.array.min(), self.array.max())) if self.array.size else (0, 0)
+        )
+        return (f"Thermogram({self.path.name}: {self.shape[0]} x {self.shape[1]} "
+                f"{self.unit}, {low:.2f}..{high:.2f}, {self.source_format})")  # fmt: skip
+
 
 def read_thermal(path: str | os.PathLike, cache: bool = True) -> Thermogram:
     """Read one thermal file (text matrix, .txt.gz, PNG/JPEG/TIFF, .npy) or raise ThermalFormatError."""

@@ -30,7 +30,7 @@ FINISHED_TRAINING = "training finished: its model is written, its checkpoint bei
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".pth", ".pt", ".bin", ".ckpt")
 
 
-@dataclass(repr=False)
+@dataclass(repr=False)  # Predictor's repr: the dataclass's would print the whole network
 class ModelBundle(Predictor):
     """A trained model with everything predict/explain/app need (PyTorch)."""
 
@@ -38,11 +38,6 @@ class ModelBundle(Predictor):
     meta: dict[str, Any]
     transform: EvalTransform
     path: Path | None = None  # the run folder it was loaded from (its training record is there)
-
-    def __repr__(self) -> str:  # a notebook shows this, not the whole network
-        half = " averaged with the baseline" if self.meta.get("baseline") is not None else ""
-        return (f"ModelBundle({self.meta.get('arch', '?')}{half}, {self.transform.size} px "
-                f"{self.unit} input, threshold {self.threshold:.4f})")  # fmt: skip
 
     def target_layer(self) -> nn.Module:
         """The Grad-CAM target layer, from the architecture's ArchSpec."""

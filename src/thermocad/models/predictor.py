@@ -34,6 +34,11 @@ class Predictor(ABC):
     def views(self, tta: bool | None = None) -> int:
         """How many augmented copies a prediction averages."""
 
+    def __repr__(self) -> str:  # a notebook shows this, not the network or the session
+        half = " averaged with the baseline" if self.meta.get("baseline") is not None else ""
+        return (f"{type(self).__name__}({self.meta.get('arch', '?')}{half}, "
+                f"{self.transform.size} px {self.unit} input, threshold {self.threshold:.4f})")  # fmt: skip
+
     @property
     def threshold(self) -> float:
         return float(self.meta.get("threshold", 0.5))
