@@ -103,16 +103,7 @@ def build_app(
                 call = gr.HTML(elem_id="verdict")
                 result = gr.Textbox(label="Result", interactive=False, elem_id="result")
                 status = gr.Textbox(label="Status", interactive=False, elem_id="status")
-        with gr.Row():  # columns' min_width: on a phone the figures stack, each full width
-            with gr.Column(min_width=400):
-                thermogram = gr.HTML(label="Thermogram", elem_id="thermogram")
-            # An ONNX model (or an install without [explain]) shows no Grad-CAM panel: why,
-            # in its place (so the thermogram keeps half the width, not the page's).
-            explained = can_explain(bundle)
-            with gr.Column(min_width=400):
-                overlay = gr.HTML(label="Grad-CAM overlay", elem_id="overlay", visible=explained)
-                if not explained:
-                    gr.Markdown(why_unexplained(bundle), elem_id="no-overlay")
+        thermogram, overlay = _figures(bundle)
         outputs = [thermogram, overlay, result, status, call, upload]
         pending = gr.Button("Clear the last result", visible="hidden", elem_id="pending")
         pending.click(None, js=PENDING_JS, outputs=outputs[:5], queue=False)
@@ -127,6 +118,23 @@ def build_app(
             _add_examples(bundle, examples, allow, outputs)
         demo.load(None, js=PAGE_JS)
     return demo
+
+
+def _figures(bundle: ModelBundle | OnnxModel) -> tuple[gr.HTML, gr.HTML]:
+    """The row of the thermogram and its Grad-CAM overlay (inside build_app's Blocks)."""
+    import gradio as gr
+
+    with gr.Row():  # columns' min_width: on a phone the figures stack, each full width
+        with gr.Column(min_width=400):
+            thermogram = gr.HTML(label="Thermogram", elem_id="thermogram")
+        # An ONNX model (or an install without [explain]) shows no Grad-CAM panel: why, in
+        # its place (so the thermogram keeps half the width, not the page's).
+        explained = can_explain(bundle)
+        with gr.Column(min_width=400):
+            overlay = gr.HTML(label="Grad-CAM overlay", elem_id="overlay", visible=explained)
+            if not explained:
+                gr.Markdown(why_unexplained(bundle), elem_id="no-overlay")
+    return thermogram, overlay
 
 
 def _header(bundle: ModelBundle | OnnxModel) -> str:
