@@ -172,6 +172,26 @@ def test_evaluate_keeps_the_command_lines_safeguards(trained, tmp_path, capsys):
     assert "threshold was chosen on these validation women" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("call", "said"), [
+    (lambda d, c, t, r: thermocad.split(c, folds=2.5), r"--folds \(folds in Python\) must be a whole"),
+    (lambda d, c, t, r: thermocad.split(c, valid="0.2"), r"--valid \(valid in Python\) must be a fraction"),
+    (lambda d, c, t, r: thermocad.split(c, seed="a"), r"--seed \(seed in Python\) must be a whole"),
+    (lambda d, c, t, r: thermocad.prepare(*d, workers=0), r"--workers \(workers in Python\) must be"),
+    (lambda d, c, t, r: thermocad.prepare(*d, sharpness_threshold="high"), r"--sharpness-threshold "),
+    (lambda d, c, t, r: thermocad.evaluate(r, t, n_boot=2.5), r"^n_boot must be a whole number"),
+    (lambda d, c, t, r: thermocad.evaluate(r, t, n_boot=-1), r"^n_boot must be a whole number"),
+    (lambda d, c, t, r: thermocad.evaluate(r, t, tta="yes"), r"^--tta/--no-tta \(tta in Python\)"),
+    (lambda d, c, t, r: thermocad.predict(r, t["path"], tta=3), r"^--tta/--no-tta \(tta in Python\)"),
+])  # fmt: skip
+def test_an_options_value_of_the_wrong_kind_is_named(cohort_dir, trained, call, said):
+    """Python callers get the CLI's one-line refusal, naming the option both ways, not a
+    TypeError from deep inside numpy or scikit-learn, nor a value silently taken."""
+    table, run = trained
+    cohort = thermocad.prepare(*cohort_dir)
+    with pytest.raises(thermocad.ConfigError, match=said):
+        call(cohort_dir, cohort, table, run)
+
+
 def test_commands_that_keep_the_labels_files_name_refuse_a_dataframe(cohort_dir, trained, tmp_path):
     from thermocad.fit import fit
 

@@ -154,7 +154,7 @@ def test_labels_of_one_class_or_too_few_women_are_refused_before_anything_is_wri
             r"c\.json: target_sensitivity must be a number in \(0, 1\]",
         ),
         ({}, {"test": 1.0}, r"valid=0\.2 and test=1\.0 must be fractions"),
-        ({}, {"folds": 1}, r"--folds must be at least 2"),
+        ({}, {"folds": 1}, r"--folds \(folds in Python\) must be a whole number, at least 2"),
         ({}, {"archs": ["no_such_net"]}, r"no_such_net"),
         ({"arch_overrides": {"v": {"arch": "nonet"}}}, {"archs": ["v"]}, r"nonet"),
         ({"archs": "efficientnet_lite0"}, {}, r"c\.json: archs: must be a list of architecture"),

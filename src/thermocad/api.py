@@ -133,7 +133,11 @@ def evaluate(
     from thermocad.evaluation.evaluate import score_split, split_rows
     from thermocad.evaluation.lockbox import check_split_rows, ledger_path
     from thermocad.utils.progress import log
+    from thermocad.utils.values import check_tta, check_value, is_whole
 
+    check_tta(tta)
+    check_value(is_whole(n_boot) and n_boot >= 0, "n_boot", "a whole number, at least 0", n_boot,
+                flag="")  # fmt: skip
     bundle = _bundle(model)
     from_file = isinstance(split_table, str | os.PathLike)
     rows = split_rows(split_table, on, subgroup)
@@ -171,7 +175,9 @@ def predict(
     failures apart, as the CLI does).
     """
     from thermocad.inference.predict import failure_line, predict_paths
+    from thermocad.utils.values import check_tta
 
+    check_tta(tta)
     paths = [files] if isinstance(files, str | os.PathLike) else list(files)
     table, errors = predict_paths(model, paths, tta, allow_unit_mismatch)
     if errors:

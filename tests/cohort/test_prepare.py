@@ -211,7 +211,10 @@ def test_a_negative_sharpness_threshold_is_refused_before_anything_is_written(fo
         argv = ["prepare", str(data), "--labels", str(labels), "--out", str(tmp_path / "o"),
                 "--sharpness-threshold", bad]  # fmt: skip
         assert main(argv) == 2
-        assert "--sharpness-threshold must be at least 0" in (capsys.readouterr().err)
+        assert (
+            "--sharpness-threshold (sharpness_threshold in Python) must be a number, at least 0"
+            in (capsys.readouterr().err)
+        )
     assert not (tmp_path / "o").exists()
 
 

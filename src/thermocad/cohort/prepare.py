@@ -26,9 +26,10 @@ from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_w
 from thermocad.io.labels import label_filters, labels_name, read_labels
 from thermocad.io.thermal import iter_read
 from thermocad.utils.errors import CohortError, ConfigError
-from thermocad.utils.files import atomic_write_csv, check_writable, not_utf8_part
+from thermocad.utils.files import INCOMPLETE, atomic_write_csv, check_writable, not_utf8_part
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log, progress
+from thermocad.utils.values import check_value, is_number, is_whole
 
 # Calibrated on the 120 real frontal files: sharp ones score 2.1..9.2, the same files
 # Gaussian-blurred with sigma 3 px score at most 0.12 (sigma 2 px: at most 0.32).
@@ -146,9 +147,10 @@ def cohort_table(
     """The cohort as a table: one row per thermal file, excluded ones with their reason.
     Images whose frame size is not the cohort's most common one are excluded (a file cut at
     a line end reads as a smaller matrix) unless `allow_mixed_shapes`."""
-    if not sharpness_threshold >= 0:  # a negative one (or NaN) excludes nothing, silently
-        raise ConfigError(f"--sharpness-threshold must be at least 0, got {sharpness_threshold}")
-    from thermocad.utils.files import INCOMPLETE
+    check_value(is_number(sharpness_threshold) and sharpness_threshold >= 0,  # NaN: no exclusion
+                "sharpness_threshold", "a number, at least 0", sharpness_threshold)  # fmt: skip
+    check_value(workers is None or is_whole(workers) and workers >= 1, "workers",
+                "a whole number, at least 1", workers)  # fmt: skip
 
     marker = Path(data_dir) / INCOMPLETE  # e.g. a synth interrupted: part of its women only
     if marker.is_file():

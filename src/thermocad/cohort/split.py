@@ -16,6 +16,7 @@ from thermocad.utils.errors import ConfigError, SplitLeakError
 from thermocad.utils.files import atomic_write_csv, check_writable
 from thermocad.utils.progress import log
 from thermocad.utils.tables import read_table, require_columns
+from thermocad.utils.values import check_value, is_number, is_whole
 
 SPLITS = ("train", "valid", "test")
 UNITS = ("patient", "image")
@@ -115,7 +116,7 @@ def make_split(
     counts: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Split the kept cohort rows; returns them with `split` (and `fold`), reproducible for a seed."""
-    check_options(valid, test, folds, unit, counts)
+    check_options(valid, test, folds, unit, counts, seed)
     df = _kept_rows(cohort_csv)
     # Period-matched women: decided once, on the whole cohort, for every table of this split.
     df[PERIOD] = period_matched(df, own_range=True).to_numpy()
@@ -149,7 +150,11 @@ def make_split(
     return df.sort_values(["split", "label", "patient_id", "path"]).reset_index(drop=True)
 
 
-def check_options(valid, test, folds, unit, counts) -> None:
+def check_options(valid, test, folds, unit, counts, seed=0) -> None:
+    for name, value in (("valid", valid), ("test", test)):
+        check_value(is_number(value), name, "a fraction in [0, 1)", value)
+    check_value(folds is None or is_whole(folds), "folds", "a whole number, at least 2", folds)
+    check_value(is_whole(seed) and seed >= 0, "seed", "a whole number, at least 0", seed)
     if unit not in UNITS:
         raise ConfigError(f"unknown split unit {unit!r}; choose one of {', '.join(UNITS)}")
     used = 0.0 if folds else valid  # with folds, valid is ignored (fold 0 is the valid split)
@@ -157,8 +162,7 @@ def check_options(valid, test, folds, unit, counts) -> None:
         raise ConfigError(
             f"valid={valid} and test={test} must be fractions in [0, 1) summing below 1"
         )
-    if folds is not None and folds < 2:
-        raise ConfigError(f"--folds must be at least 2, got {folds}")
+    check_value(folds is None or folds >= 2, "folds", "a whole number, at least 2", folds)
     if counts is not None and (len(counts) != 3 or min(counts) < 0 or counts[0] == 0):
         raise ConfigError(f"counts must be train,valid,test numbers per class, got {list(counts)}")
 

@@ -28,6 +28,7 @@ from thermocad.synth.patient import (
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import INCOMPLETE
 from thermocad.utils.lock import writes_folder
+from thermocad.utils.values import is_whole
 
 __all__ = [
     "DIFFICULTIES", "Difficulty", "Nuisances", "generate_cohort", "sample_body", "synth_patient",
@@ -84,11 +85,9 @@ def _check_numbers(n_patients: int, sick_fraction: float, frames: int, seed: int
     """The counts, the seed, the fractions and the patient numbers, each error naming its own
     parameter (the CLI's and Python's)."""
 
-    def whole(v) -> bool:  # 2.0 or True would fail later, after the folder was made
-        return isinstance(v, int | np.integer) and not isinstance(v, bool)
-
     fractions = ("sick_fraction", "blur_fraction", "single_breast_fraction", "deodorant_fraction")
     values = {"sick_fraction": sick_fraction, **{n: getattr(nuis, n) for n in fractions[1:]}}
+    whole = is_whole  # 2.0 or True would fail later, after the folder was made
     checks = [("n_patients", whole(n_patients) and n_patients >= 1, n_patients,
                "a whole number, at least 1"),
               ("frames", whole(frames) and frames >= 1, frames, "a whole number, at least 1"),

@@ -1,0 +1,39 @@
+"""Option values checked where they enter (Python or the CLI), each refusal naming the option
+both ways: `--folds (folds in Python) must be a whole number, at least 2, got 2.5`."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from thermocad.utils.errors import ConfigError
+
+
+def is_number(value: Any) -> bool:
+    """A finite int or float (numpy's too), not a bool (True would read as 1)."""
+    import numpy as np
+
+    return (isinstance(value, int | float | np.integer | np.floating)
+            and not isinstance(value, bool | np.bool_) and math.isfinite(value))  # fmt: skip
+
+
+def is_whole(value: Any) -> bool:
+    """An int (numpy's too), not a bool: 2.0 is not taken for 2, as a count or a seed."""
+    import numpy as np
+
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def check_value(ok: bool, name: str, need: str, value: Any, flag: str | None = None) -> None:
+    """Refuse `value` of the option `name` unless `ok`; `flag`: its command-line name (default
+    --name with dashes), said first as the CLI's users read it; "": a Python-only option."""
+    if not ok:
+        flag = ("--" + name.replace("_", "-")) if flag is None else flag
+        said = f"{flag} ({name} in Python)" if flag else name
+        raise ConfigError(f"{said} must be {need}, got {value!r}")
+
+
+def check_tta(tta: Any) -> None:
+    """Test-time augmentation: True, False or None (the model's own), never 'yes' or 3."""
+    check_value(tta is None or isinstance(tta, bool), "tta", "True, False or None (the model's own)",
+                tta, flag="--tta/--no-tta")  # fmt: skip
