@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import shutil
 from pathlib import Path
 
@@ -159,6 +160,13 @@ def test_files_of_the_same_name_get_figures_of_their_own(run_dir, dmr_files, tmp
                                     "T1.npy_gradcam.png", "t1.TXT~4_gradcam.png",
                                     "T1.txt~2_gradcam.png", "T2_gradcam.png",
                                     "T3_gradcam.png"]  # fmt: skip
+    # A gzipped file alone keeps its own name, and is not said to share another's.
+    (tmp_path / "zipped").mkdir()
+    gz = tmp_path / "zipped" / "T0003.txt.gz"
+    gz.write_bytes(gzip.compress(dmr_files[1].read_bytes()))
+    assert main(["explain", str(run_dir), str(gz), "--out", str(tmp_path / "gz")]) == 0
+    assert [p.name for p in (tmp_path / "gz").iterdir()] == ["T0003_gradcam.png"]
+    assert "another file given has its name" not in capsys.readouterr().err
 
 
 def test_a_symlink_loop_among_the_files_is_refused_by_name(run_dir, dmr_files, tmp_path, capsys):

@@ -21,8 +21,11 @@ FIGURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".pdf")  # an --out named as
 
 
 def own_name(path: str | os.PathLike) -> str:
-    """The figure's name for a file whose name no other file given shares."""
-    return Path(path).stem + SUFFIX
+    """The figure's name for a file whose name no other file given shares: its name without
+    its thermal suffix (`T0001.txt.gz` -> `T0001_gradcam.png`, as figure_names has it)."""
+    from thermocad.io.find import strip_suffix
+
+    return strip_suffix(Path(path).name) + SUFFIX
 
 
 def load_explained(run_dir: str | os.PathLike, device: str = "auto") -> ModelBundle:
