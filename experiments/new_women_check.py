@@ -20,11 +20,17 @@ women count as seen, and the next decision needs others.
 
     .venv/bin/python experiments/new_women_check.py --dev DEV_DIR --dev-labels DEV.csv \
         --new NEW_DIR --new-labels NEW.csv --out OUT
+
+The new women are checked before anything trains: a labelled woman without a readable file
+stops it in one line (fix the files, or give --allow-unscored to score the others, each one
+left out listed), as do women of one class only. Run again into the same OUT with --force: a
+development fit that finished is kept (the same model), an interrupted one resumed.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +47,8 @@ from thermocad.evaluation.external import evaluate_external, external_table, sco
 from thermocad.evaluation.lockbox import ledger_path, record_opening
 from thermocad.fit import choose_from_oof, fit
 from thermocad.models.baseline import feature_table
-from thermocad.utils.files import atomic_write_json, atomic_write_text
+from thermocad.utils.errors import ConfigError, ThermocadError
+from thermocad.utils.files import INCOMPLETE, atomic_write_json, atomic_write_text
 
 MARGIN = 0.03  # period-matched AUC the candidate must gain
 
@@ -110,7 +117,28 @@ def verdict(default: dict, theta: dict) -> str:
             + ("" if keeps else " (lower)"))  # fmt: skip
 
 
+def check_new_women(new: Path, labels: Path, out: Path, allow_unscored: bool) -> None:
+    """Before anything trains, as evaluate --data will check them: every labelled woman has a
+    file it can score (unless `allow_unscored`), and both classes are there. The new cohort
+    is written to OUT/new_women/cohort/cohort.csv, which gives each file's reason."""
+    from thermocad.cohort.prepare import prepare_cohort
+    from thermocad.evaluation.coverage import check_classes, check_faults, women_scored
+    from thermocad.io.labels import read_labels
+
+    summary = prepare_cohort(new, labels, out / "new_women" / "cohort", force=True)
+    women = women_scored(read_labels(labels), pd.read_csv(summary.cohort_csv), new)
+    check_faults(women, labels, out / "new_women", allow_unscored)
+    check_classes(women, labels)
+
+
 def main() -> None:
+    try:
+        run_check(parse_args())
+    except ThermocadError as exc:  # the library's one-line errors, as the CLI says them
+        sys.exit(f"new_women_check: error: {exc}")
+
+
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -123,12 +151,32 @@ def main() -> None:
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--ledger", type=Path, help="the new women's ledger of openings (default: "
                     "beside --new-labels; give one when that folder is read-only)")  # fmt: skip
-    args = ap.parse_args()
-    book = ledger_path(args.new_labels, args.ledger)  # writable, before anything trains
+    ap.add_argument("--allow-unscored", action="store_true", help="score the other women when "
+                    "some labelled ones have no readable file (each listed in the outputs)")  # fmt: skip
+    ap.add_argument("--numbered-apart", action="store_true", help="the new women's numbers are "
+                    "another series: a number shared with a training woman is another woman")  # fmt: skip
+    ap.add_argument("--force", action="store_true", help="run again into an existing OUT (a "
+                    "finished development fit is kept, an interrupted one resumed)")  # fmt: skip
+    return ap.parse_args()
 
-    run = fit(args.dev, args.dev_labels, args.out / "default", seed=args.seed, n_boot=args.n_boot)
+
+def run_check(args: argparse.Namespace) -> None:
+    """The check, as the module's docstring says."""
+    if not args.force and any((args.out / d).exists() for d in ("default", "default_external")):
+        raise ConfigError(f"{args.out} already holds a check: --force runs it again there (a "
+                          "finished development fit is kept), or give another --out")  # fmt: skip
+    book = ledger_path(args.new_labels, args.ledger)  # writable, before anything trains
+    check_new_women(args.new, args.new_labels, args.out, args.allow_unscored)
+    run = args.out / "default"
+    if (run / "model.json").is_file() and not (run / INCOMPLETE).exists():
+        print(f"new_women_check: {run}: the development fit finished before, kept", flush=True)
+    else:  # a new fit, or an interrupted one resumed
+        fit(args.dev, args.dev_labels, run, seed=args.seed, n_boot=args.n_boot,
+            resume=run.is_dir())  # fmt: skip
     default = evaluate_external(run, args.new, args.new_labels, args.out / "default_external",
-                                n_boot=args.n_boot, ledger=book)  # fmt: skip
+                                n_boot=args.n_boot, ledger=book, force=args.force,
+                                numbered_apart=args.numbered_apart,
+                                allow_unscored=args.allow_unscored)  # fmt: skip
     dev = with_y(pd.read_csv(run / "split.csv"))
     new = with_y(kept_rows(pd.read_csv(args.out / "default_external" / "cohort" / "cohort.csv")))
     pred, threshold = theta_model(dev.reset_index(drop=True), new.reset_index(drop=True), args.seed)

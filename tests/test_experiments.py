@@ -133,6 +133,28 @@ def test_the_new_women_rule_is_the_one_written_down():
     assert "cannot decide" in verdict(_endpoints(None, 0.8), _endpoints(None, 0.9))
 
 
+def test_the_new_women_check_stops_before_training_on_a_faulty_folder(tmp_path, monkeypatch):
+    """A labelled new woman without a file stops the check in one line before anything trains
+    (--allow-unscored scores the others); a second run into the same OUT needs --force."""
+    from thermocad.synth.cohort import generate_cohort
+
+    check = load("new_women_check", "nested_default", "dimensionless_temperature")
+    labels = generate_cohort(tmp_path / "new", n_patients=4, seed=1, height=64, width=80)
+    table = pd.read_csv(labels)
+    table = pd.concat([table, table.iloc[[0]].assign(patient_id=999)]).to_csv(index=False)
+    (tmp_path / "labels.csv").write_text(table)
+    monkeypatch.setattr(check, "fit", lambda *a, **k: pytest.fail("trained before the check"))
+    argv = ["x", "--dev", str(tmp_path), "--dev-labels", str(labels), "--new",
+            str(tmp_path / "new"), "--new-labels", str(tmp_path / "labels.csv"), "--out",
+            str(tmp_path / "out")]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit, match=r"^new_women_check: error: .*patient 999 .*no file"):
+        check.main()
+    (tmp_path / "out" / "default").mkdir()
+    with pytest.raises(SystemExit, match=r"already holds a check: --force runs it again"):
+        check.main()
+
+
 def test_the_harness_keeps_youdens_rule_for_the_records_older_tables():
     """thermocad chooses its threshold by a target sensitivity only; the experiments keep
     Youden's J (harness.youden_threshold) to reproduce the tables measured with it."""
