@@ -56,6 +56,11 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
         "its CNN half alone" in text and "![roc](roc.png)" in text and (out / "roc.png").is_file()
     )
     assert "Room drift: not measured (fewer than 10 Healthy women" in text  # 8 of them
+    assert (
+        "- Period-matched: the women of a batch imaged inside the dates where both classes "
+        "occur in it: 2014-01-15 to 2014-03-01 (batch A)\n"
+    ) in text  # every woman dated
+    assert saved["dated"] == {"patients": 16, "dated": 16}
     # A smoke run says so above its figures, as predict does (they read as a result).
     assert saved["model_warnings"] and "is a smoke run" in saved["model_warnings"][0]
     assert text.split("\n")[2].startswith("**Warning: this model") and "smoke run" in text
@@ -147,6 +152,21 @@ def test_rooms_outside_the_training_range():
     assert rooms == {"training_range_c": [20.0, 25.0], "patients": 3, "outside": 2,
                      "new_range_c": [19.0, 27.5]}  # fmt: skip
     assert rooms_outside(rows, {"data": {}}) is None  # a model without the range
+
+
+def test_external_md_says_who_could_be_period_matched():
+    """The period-matched column's n/a is explained, and undated women are counted."""
+    from thermocad.evaluation.external import dated_women
+    from thermocad.evaluation.external_report import _period_words
+
+    assert "n/a: no woman has an acquisition date" in _period_words({"dates": False}, None)
+    rows = pd.DataFrame(
+        {"patient_id": [1, 1, 2, 3], "acquisition_date": ["", "2014-01-02", "", "x"]}
+    )
+    dated = dated_women(rows)
+    assert dated == {"patients": 3, "dated": 1}
+    said = _period_words({"dates": True, "period_ranges": {"A": None}}, dated)
+    assert "no batch has such dates, so n/a; 1 of the 3 women are dated: the 2 without" in said
 
 
 def test_the_table_says_na_without_dates():

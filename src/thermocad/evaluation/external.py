@@ -228,9 +228,19 @@ def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
         "tta_note": tta_row_note(bundle.meta, tta, bundle.views(tta)),  # scored without them
         "threshold_chosen_on": (bundle.meta.get("threshold_provenance") or {}).get("chosen_on"),
         "rooms": rooms_outside(rows, bundle.meta),
+        "dated": dated_women(rows),
         "confound_audit": audit.to_dict(orient="records"),
         "audit_notes": audit_notes(audit),
     }
+
+
+def dated_women(rows: pd.DataFrame) -> dict[str, int]:
+    """How many of the scored women have an acquisition date (labels or file name): only
+    they can be period-matched, and the date audit reads only theirs."""
+    from thermocad.evaluation.periods import dates
+
+    dated = dates(rows).notna().groupby(rows["patient_id"].astype(str)).any()
+    return {"patients": int(len(dated)), "dated": int(dated.sum())}
 
 
 def _scored_rows(labels, unit: str, data_dir, labels_csv, out: Path, allow: bool):

@@ -78,7 +78,8 @@ def notes(result: dict) -> list[str]:
     """The lines under the table: drifts, rooms, the audit's flags, the lockbox."""
     from thermocad.evaluation.lockbox import by_name, describe
 
-    periods, out = result["served"]["by_period"], []
+    periods = result["served"]["by_period"]
+    out = [_period_words(periods, result.get("dated"))]
     date = periods.get("healthy_date_drift")
     if date and date.get("roc_auc") is not None:
         out.append(f"Date drift: among the Healthy women of batch {date['batch']}, P(Sick) tells "
@@ -98,3 +99,20 @@ def notes(result: dict) -> list[str]:
     out += result.get("audit_notes", [])
     out.append(describe(by_name(result["lockbox"])))  # the files by name: no home folder
     return out
+
+
+def _period_words(periods: dict, dated: dict | None) -> str:
+    """What the period-matched column holds here, and how many women could be in it."""
+    if not periods.get("dates"):
+        return ("Period-matched: n/a: no woman has an acquisition date (an `acquisition_date` "
+                "column in the labels, or full DMR-IR file names, give it)")  # fmt: skip
+    ranges = "; ".join(f"{r[0]} to {r[1]} (batch {b})"
+                       for b, r in periods.get("period_ranges", {}).items() if r)  # fmt: skip
+    text = ("Period-matched: the women of a batch imaged inside the dates where both classes "
+            f"occur in it: {ranges or 'no batch has such dates, so n/a'}")  # fmt: skip
+    if dated and dated["dated"] < dated["patients"]:
+        undated = dated["patients"] - dated["dated"]
+        text += (f"; {dated['dated']} of the {dated['patients']} women are dated: the "
+                 f"{undated} without a date are in no period-matched subset, and the date audit "
+                 "leaves them out")  # fmt: skip
+    return text
