@@ -74,6 +74,13 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
     again = evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20, force=True)
     assert again["lockbox"]["models"] == 1  # the same model scored again is not a new opening
     assert again["lockbox"]["ledger"] == str(labels.with_name("labels.test_openings.jsonl"))
+    # Forced again with a labelled woman without a file: refused, and no earlier result is
+    # left beside the new cohort.csv that says why.
+    pd.concat([pd.read_csv(labels), pd.DataFrame({"patient_id": [300], "diagnosis": ["Sick"]})]
+              ).to_csv(tmp_path / "more.csv", index=False)  # fmt: skip
+    with pytest.raises(ConfigError, match="patient 300 .*no file"):
+        evaluate_external(run_dir, data, tmp_path / "more.csv", out_dir=out, force=True)
+    assert sorted(p.name for p in out.iterdir()) == ["cohort"]
 
 
 def test_labelled_women_without_a_score_are_refused_or_listed(run_dir, new_women, tmp_path):
@@ -156,8 +163,8 @@ def test_rooms_outside_the_training_range():
 
 def test_external_md_says_who_could_be_period_matched():
     """The period-matched column's n/a is explained, and undated women are counted."""
-    from thermocad.evaluation.external import dated_women
     from thermocad.evaluation.external_report import _period_words
+    from thermocad.evaluation.periods import dated_women
 
     assert "n/a: no woman has an acquisition date" in _period_words({"dates": False}, None)
     rows = pd.DataFrame(

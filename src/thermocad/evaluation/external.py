@@ -217,6 +217,7 @@ def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
     """What metrics.json says beside the figures: the views averaged, where the threshold was
     chosen, the rooms, the new women's confound audit."""
     from thermocad.evaluation.confounds import audit_notes, confound_audit
+    from thermocad.evaluation.periods import dated_women
     from thermocad.inference.notes import tta_row_note
     from thermocad.models.words import not_a_model_warning
 
@@ -228,19 +229,10 @@ def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
         "tta_note": tta_row_note(bundle.meta, tta, bundle.views(tta)),  # scored without them
         "threshold_chosen_on": (bundle.meta.get("threshold_provenance") or {}).get("chosen_on"),
         "rooms": rooms_outside(rows, bundle.meta),
-        "dated": dated_women(rows),
+        "dated": dated_women(rows),  # who can be period-matched
         "confound_audit": audit.to_dict(orient="records"),
         "audit_notes": audit_notes(audit),
     }
-
-
-def dated_women(rows: pd.DataFrame) -> dict[str, int]:
-    """How many of the scored women have an acquisition date (labels or file name): only
-    they can be period-matched, and the date audit reads only theirs."""
-    from thermocad.evaluation.periods import dates
-
-    dated = dates(rows).notna().groupby(rows["patient_id"].astype(str)).any()
-    return {"patients": int(len(dated)), "dated": int(dated.sum())}
 
 
 def _scored_rows(labels, unit: str, data_dir, labels_csv, out: Path, allow: bool):
@@ -290,6 +282,14 @@ def _out_folder(run_dir: Path, data_dir, out_dir, force: bool) -> Path:
                 else "an evaluation stopped before its metrics.json")  # fmt: skip
         raise OutputExistsError(f"{out} holds {what}{default}; --force replaces it, --out "
                                 "writes elsewhere (for other women, e.g. another site's)")  # fmt: skip
-    for name in ("metrics.json", "external.md", "predictions.csv"):
+    for name in RESULTS:
         check_writable(out / name, force)
+    if force:  # the earlier results go first: a rerun refused later leaves none beside it
+        for path in [*(out / n for n in RESULTS), *out.glob("gallery_*.png")]:
+            path.unlink(missing_ok=True)
     return out
+
+
+# What evaluate --data writes beside cohort/ (write_plots' figures and galleries included).
+RESULTS = ("metrics.json", "external.md", "predictions.csv", "roc.png", "reliability.png",
+           "confusion.png", "galleries.csv")  # fmt: skip

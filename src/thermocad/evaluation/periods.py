@@ -51,6 +51,13 @@ def dates(df: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
 
 
+def dated_women(rows: pd.DataFrame) -> dict[str, int]:
+    """How many of the scored women have an acquisition date (labels or file name): only
+    they can be period-matched, and the date audit reads only theirs."""
+    dated = dates(rows).notna().groupby(rows["patient_id"].astype(str)).any()
+    return {"patients": int(len(dated)), "dated": int(dated.sum())}
+
+
 def dates_available(df: pd.DataFrame) -> bool:
     """True when at least one row has an acquisition date."""
     return bool(dates(df).notna().any())
