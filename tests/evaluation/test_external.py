@@ -161,6 +161,31 @@ def test_rooms_outside_the_training_range():
     assert rooms_outside(rows, {"data": {}}) is None  # a model without the range
 
 
+def test_external_md_names_unlabelled_files_and_one_woman_under_two_numbers(
+    run_dir, new_women, tmp_path
+):
+    """Files of women the labels do not name, and a copy of one woman's file under another
+    number (scored twice), are said in external.md, not only in the log."""
+    data, labels = new_women
+    table = pd.read_csv(labels)
+    first = int(table["patient_id"].iloc[0])
+    shutil.copy(data / f"T{first:04d}.txt", data / "T0199.txt")  # her file, numbered 199
+    shutil.copy(data / f"T{first:04d}.txt", data / "T0250.txt")  # and a woman not labelled
+    pd.concat([table, table.iloc[[0]].assign(patient_id=199)]).to_csv(labels, index=False)
+    result = evaluate_external(run_dir, data, labels, out_dir=tmp_path / "ext", n_boot=0)
+    assert result["women"]["unlabelled"] == [250]
+    assert result["women"]["copies"] == [f"T{first:04d}.txt = T0199.txt"]
+    text = (tmp_path / "ext" / "external.md").read_text()
+    assert (
+        "- Not scored, not labelled: the files of 1 patient number(s) the labels do not name (250)"
+        in text
+    )
+    assert (
+        f"**Warning: files byte for byte another patient number's (T{first:04d}.txt = T0199.txt)"
+        in text
+    )
+
+
 def test_external_md_says_who_could_be_period_matched():
     """The period-matched column's n/a is explained, and undated women are counted."""
     from thermocad.evaluation.external_report import _period_words

@@ -127,23 +127,34 @@ def date_note(table: pd.DataFrame) -> str:
             "acquired)")  # fmt: skip
 
 
-def same_bytes_note(table: pd.DataFrame) -> str:
-    """'' or a warning naming kept files that are byte for byte a file of another patient
-    number: one woman under two numbers, whom a split by patient would put on two sides."""
+UNLABELLED = "patient not in labels"  # the reason a file of a woman not labelled is left out
+
+
+def same_bytes(table: pd.DataFrame) -> list[str]:
+    """Kept files that are byte for byte a file of another patient number, one 'a = b' per
+    set of such files: one woman under two numbers."""
     from thermocad.io.digest import file_digest
 
     kept = table[_kept(table) & table["patient_id"].notna()]
     digests = kept["path"].astype(str).map(file_digest)
     numbers = kept["patient_id"].astype(int).groupby(digests).nunique()
     shared = digests[digests.isin(numbers.index[numbers > 1])]
-    if shared.empty:
+    return [" = ".join(Path(p).name for p in kept.loc[group.index, "path"].astype(str))
+            for _, group in shared.groupby(shared, sort=False)]  # fmt: skip
+
+
+def same_bytes_note(table: pd.DataFrame) -> str:
+    """'' or a warning naming kept files that are byte for byte a file of another patient
+    number: one woman under two numbers, whom a split by patient would put on two sides and
+    an evaluation would count twice."""
+    if not (pairs := same_bytes(table)):
         return ""
-    pairs = [" = ".join(Path(p).name for p in kept.loc[group.index, "path"].astype(str))
-             for _, group in shared.groupby(shared, sort=False)]  # fmt: skip
+    files = sum(len(pair.split(" = ")) for pair in pairs)
     more = f" and {len(pairs) - SHOWN} more" if len(pairs) > SHOWN else ""
-    return (f"WARNING: {len(shared):,} kept files are byte for byte files of another patient "
+    return (f"WARNING: {files:,} kept files are byte for byte files of another patient "
             f"number ({', '.join(pairs[:SHOWN])}{more}): one woman under two numbers would be "
-            "split onto two sides; remove the copy or correct its number")  # fmt: skip
+            "split onto two sides, or counted twice by an evaluation; remove the copy or "
+            "correct its number")  # fmt: skip
 
 
 def unknown_views(kept: pd.DataFrame) -> int:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from thermocad.cohort.consistency import (
     MIXED_SHAPES_FLAG,
+    UNLABELLED,
     batch_note,
     check_labels_match,
     class_note,
@@ -21,6 +22,7 @@ from thermocad.cohort.consistency import (
     unknown_views,
 )
 from thermocad.cohort.image_stats import image_stats
+from thermocad.evaluation.periods import BATCH
 from thermocad.io.filenames import InvalidDateError, parse_dmr_name, without_copy_mark
 from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_warning
 from thermocad.io.labels import label_filters, labels_name, read_labels
@@ -223,14 +225,12 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
         by_patient.loc[name.patient_id] if name and name.patient_id in by_patient.index else None
     )
     if name and clinical is None:
-        reasons.append("patient not in labels")
+        reasons.append(UNLABELLED)
     if clinical is not None:
         row["label"] = clinical["diagnosis"]
-        row.update(
-            {k: v for k, v in clinical.items() if k not in ("diagnosis", "acquisition_batch")}
-        )
-        batch = clinical.get("acquisition_batch", "")
-        row["acquisition_batch"] = batch if isinstance(batch, str) and batch else ""
+        row.update({k: v for k, v in clinical.items() if k not in ("diagnosis", BATCH)})
+        batch = clinical.get(BATCH, "")
+        row[BATCH] = batch if isinstance(batch, str) and batch else ""
         row["acquisition_date"] = clinical.get("acquisition_date", "") or ""
         reasons += label_filters(clinical)
     if not row["acquisition_batch"]:

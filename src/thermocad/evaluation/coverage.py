@@ -64,7 +64,18 @@ def women_scored(labels: pd.DataFrame, cohort: pd.DataFrame, data_dir) -> dict:
         ids = set(labels.loc[labels["diagnosis"] == name, "patient_id"].astype(int))
         by_class[name] = {"labelled": len(ids), "scored": len(ids - missing)}
     return {"labelled": len(labels), "scored": len(labels) - len(not_scored),
-            "by_class": by_class, "not_scored": not_scored}  # fmt: skip
+            "by_class": by_class, "not_scored": not_scored, **_beside(cohort)}  # fmt: skip
+
+
+def _beside(cohort: pd.DataFrame) -> dict:
+    """What else the folder holds that the figures do not say: files of women the labels do
+    not name ("unlabelled": their patient numbers), and kept files byte for byte another
+    number's ("copies": 'a = b'; one woman scored twice)."""
+    from thermocad.cohort.consistency import UNLABELLED, same_bytes
+
+    reasons = cohort["excluded_reason"].fillna("").astype(str)
+    numbers = pd.to_numeric(cohort.loc[reasons == UNLABELLED, "patient_id"], errors="coerce")
+    return {"unlabelled": sorted({int(n) for n in numbers.dropna()}), "copies": same_bytes(cohort)}
 
 
 def _with_numbers(cohort: pd.DataFrame) -> pd.DataFrame:

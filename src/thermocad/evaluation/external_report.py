@@ -71,7 +71,16 @@ def _coverage(women: dict | None) -> list[str]:
 
     if not women:  # a result from before the count
         return []
-    return [f"**{headline(women)}**", "", *[f"- Not scored: {w}" for w in listed(women)], ""]
+    lines = [f"**{headline(women)}**", "", *[f"- Not scored: {w}" for w in listed(women)]]
+    if unlabelled := women.get("unlabelled"):
+        shown = ", ".join(map(str, unlabelled[:10])) + (" ..." if len(unlabelled) > 10 else "")
+        lines.append(f"- Not scored, not labelled: the files of {len(unlabelled)} patient "
+                     f"number(s) the labels do not name ({shown})")  # fmt: skip
+    if copies := women.get("copies"):
+        lines += ["", f"**Warning: files byte for byte another patient number's ({', '.join(copies[:5])}"
+                  f"{' ...' if len(copies) > 5 else ''}): one woman under two numbers is scored "
+                  "twice; remove the copy or correct its number, and run again with --force**"]  # fmt: skip
+    return [*lines, ""]
 
 
 def notes(result: dict) -> list[str]:
