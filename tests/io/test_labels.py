@@ -43,8 +43,11 @@ def test_synonyms_case_and_optional_columns(tmp_path):
     ("text", "message"),
     [
         ("patient_id,label\n1,Healthy\n2,maybe\n", r"line 3: unknown diagnosis 'maybe'"),
-        ("patient_id,diagnosis\n1,Healthy\n1,Sick\n", r"duplicate patients \[1\]"),
-        ("patient_id,diagnosis\nT0001,Healthy\nT001,Sick\n", r"duplicate patients \[1\]"),
+        ("patient_id,diagnosis\n1,Healthy\n1,Sick\n", r"duplicate patients 1 \(lines 2, 3\)$"),
+        (
+            "patient_id,diagnosis\nT0001,Healthy\n\n2,Sick\nT001,Sick\n",
+            r"duplicate patients 1 \(lines 2, 5\)$",
+        ),  # a blank line counted
         ("patient,age\n1,40\n", r"missing required column\(s\) \['diagnosis'\]"),
         ("diagnosis\nSick\n", r"missing required column\(s\) \['patient_id'\]"),
         ("patient_id,diagnosis\nabc,Sick\n", r"line 2: patient_id 'abc'"),

@@ -110,9 +110,11 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         table["acquisition_date"] = _dates(table["acquisition_date"], csv)
     if "acquisition_batch" in table:  # stripped above; `a` and `A` are one batch
         table["acquisition_batch"] = table["acquisition_batch"].str.upper()
-    duplicated = table["patient_id"][table["patient_id"].duplicated()].unique()
-    if len(duplicated):
-        raise CohortError(f"{csv}: duplicate patients {sorted(duplicated.tolist())[:10]}")
+    twice = table["patient_id"][table["patient_id"].duplicated()].unique()
+    if len(twice):  # each with her lines (the index: header = 1), however spelt (T0196, 196)
+        where = [f"{p} (lines {', '.join(map(str, table.index[table['patient_id'] == p]))})"
+                 for p in sorted(twice.tolist())[:10]]  # fmt: skip
+        raise CohortError(f"{csv}: duplicate patients {'; '.join(where)}")
     return table.reset_index(drop=True)
 
 
