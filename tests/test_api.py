@@ -94,6 +94,13 @@ def test_evaluate_and_predict_take_a_run_or_a_model(trained, tmp_path, capsys):
         thermocad.predict(run, [*files, tmp_path / "bad.txt"])
     with pytest.raises(thermocad.ConfigError, match="no rows with split == 'holdout'"):
         thermocad.evaluate(run, table, on="holdout")
+    with pytest.raises(thermocad.ConfigError, match="^predict: no files given"):
+        thermocad.predict(run, [])
+    image = thermocad.read_thermal(files[0]).array
+    with pytest.raises(thermocad.ConfigError, match=r"got one \d+ x \d+ array: pass \[array\]"):
+        thermocad.load_model(run).predict(image)
+    own = pred.set_index("file").loc[str(files[0]), "prob_sick"]
+    assert thermocad.load_model(run).predict([image])[0] == pytest.approx(own, abs=1e-6)
 
 
 def test_an_exported_model_loads_and_evaluates_as_a_run(trained, tmp_path):

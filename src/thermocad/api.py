@@ -179,6 +179,8 @@ def predict(
 
     check_tta(tta)
     paths = [files] if isinstance(files, str | os.PathLike) else list(files)
+    if not paths:
+        raise ConfigError("predict: no files given (a file, a folder, or a list of them)")
     table, errors = predict_paths(model, paths, tta, allow_unit_mismatch)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

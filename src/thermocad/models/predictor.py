@@ -75,6 +75,11 @@ class Predictor(ABC):
         augmented copies (none for the default recipe; `tta=False`: none). A model trained with
         the baseline ensemble averages the CNN's P(Sick) with the baseline's, unless `cnn_only`.
         `unit`: the arrays' ("celsius" or "intensity"), by default the model's own."""
+        if isinstance(arrays, np.ndarray) and arrays.ndim == 2:  # one image, not a list of rows
+            from thermocad.utils.errors import ConfigError
+
+            raise ConfigError(f"predict takes a sequence of 2-D arrays, one per image; got one "
+                              f"{arrays.shape[0]} x {arrays.shape[1]} array: pass [array]")  # fmt: skip
         if cnn_only:
             return self._cnn_probs(arrays, tta, batch_size, unit or self.unit)
         return self.average(*self.predict_parts(arrays, tta, batch_size, unit))
