@@ -200,9 +200,11 @@ def score_split(bundle, rows: pd.DataFrame, on: str, threshold: float, tta: bool
     result = evaluate_predictions(pred, threshold, subgroup, n_boot=n_boot)
     if on == "test" and ledger is not None:
         from thermocad.evaluation.lockbox import record_opening
+        from thermocad.evaluation.model_identity import model_identity
 
+        identity = model_identity(bundle.meta, bundle.views(tta))  # None: known by its scores
         result["lockbox"] = record_opening(ledger, pred, source, result["patient"].get("roc_auc"),
-                                           threshold)  # fmt: skip
+                                           threshold, identity)  # fmt: skip
     return result, pred
 
 

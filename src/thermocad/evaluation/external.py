@@ -160,6 +160,7 @@ def evaluate_external(
     before anything is scored unless `allow_unscored` (evaluation.coverage)."""
     from thermocad.cohort.prepare import prepare_cohort
     from thermocad.evaluation.lockbox import check_unseen, ledger_path, record_opening
+    from thermocad.evaluation.model_identity import model_identity
     from thermocad.inference.loading import load_model
     from thermocad.io.labels import read_labels
 
@@ -187,7 +188,8 @@ def evaluate_external(
     result.update(women=women, run=str(run_dir), data=str(data_dir), labels=str(labels_csv),
                   numbered_apart=apart, **_context(bundle, tta, rows, cohort))  # fmt: skip
     result["lockbox"] = record_opening(book, pred, str(run_dir),
-                                       result["served"]["patient"]["roc_auc"], threshold)  # fmt: skip
+                                       result["served"]["patient"]["roc_auc"], threshold,
+                                       model_identity(bundle.meta, bundle.views(tta)))  # fmt: skip
     result["table"] = external_table(result)
     result["plots"] = write_plots(pred, threshold, out, unit=bundle.unit)
     atomic_write_csv(out / "predictions.csv", pred)

@@ -34,7 +34,7 @@ def read_ledger(path: Path, fd: int | None = None) -> list[dict]:
     return entries
 
 
-TEXT = ("time", "test", "model", "scores", "split_model", "source", "ledger")
+TEXT = ("time", "test", "model", "scores", "score_model", "split_model", "source", "ledger")
 LISTS = ("patients", "women", "files")
 
 

@@ -5,20 +5,20 @@ on it. Each time a model is scored on the `test` rows of a split, a line is appe
 ledger beside the split file (`split.csv` -> `split.test_openings.jsonl`): when, the test
 patients' fingerprint, the model's fingerprint, where it came from and its patient AUC.
 
-A model is identified by what it predicts on those rows (its rounded P(Sick) per file), so
-scoring the same model again (a rewritten report, another output folder) is not a new opening,
-while another architecture, a retrained model or test-time augmentation switched on is. The
-number of distinct models scored on the same test patients is the number of openings; from the
-second on, a choice among them has been made on the test set, and its figures are no longer an
-unseen-women estimate. thermocad says so in the log, in metrics.json and in the report; it
-never refuses on the count, only when the ledger cannot be written (an opening nobody counted
-would let the next model read as the first). Each is also counted in the user's ledger
-(user_ledger.py), which knows women by their files' bytes, whatever split file holds them.
+A model is identified by what it is (model_identity.py: its weights' digest, baseline,
+transform and TTA views), so the same run scored on other files of these women, or through its
+ONNX export, is not a new opening, while another architecture, a retrained model or TTA
+switched on is; one that records no weights digest, by its rounded P(Sick) per file. The
+threshold is part of either print. The number of distinct models scored on the same test
+patients is the number of openings; from the second on, a choice among them has been made on
+the test set, and its figures are no longer an unseen-women estimate. thermocad says so in the
+log, metrics.json and the report; it never refuses on the count, only when the ledger cannot
+be written (an opening nobody counted would let the next model read as the first). Each is
+also counted in the user's ledger (user_ledger.py), which knows women by their files' bytes.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,13 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.evaluation.ledger_file import append_entry, read_ledger
+from thermocad.evaluation.model_identity import (
+    SCORE_MODEL,
+    aliases,
+    identity_print,
+    model_fingerprint,
+    patients_fingerprint,
+)
 from thermocad.utils.errors import ConfigError, OutputPathError
 from thermocad.utils.files import check_writable
 from thermocad.utils.progress import log
@@ -61,70 +68,63 @@ def ledger_path(split_csv: str | os.PathLike, given: str | os.PathLike | None = 
     return path
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def patients_fingerprint(pred: pd.DataFrame) -> str:
-    """The test patients, whatever their order: a hash of their sorted ids."""
-    return _digest(",".join(sorted(map(str, pd.unique(pred["patient_id"])))))
-
-
-def model_fingerprint(pred: pd.DataFrame, threshold: float | None = None) -> str:
-    """The model, as seen on these rows: a hash of P(Sick) per file rounded to 4 decimals, and
-    of its threshold when given (the same scores called at another threshold are another
-    opening: sensitivity and specificity were read again)."""
-    rows = sorted(zip(pred["path"].astype(str), pred["prob"].astype(float), strict=True))
-    called = "" if threshold is None else f"|threshold={float(threshold):.6f}"
-    return _digest(";".join(f"{p}={v:.4f}" for p, v in rows) + called)
-
-
 def openings(path: Path, test: str, patients: set[str] | None = None,
-             legacy: dict[str, str] | None = None) -> list[tuple[str, str]]:  # fmt: skip
+             legacy: dict[str, str] | None = None,
+             alias: dict[str, str] | None = None) -> list[tuple[str, str]]:  # fmt: skip
     """(time, model print) of the ledger's entries for these test patients, in order, or for
     any of them (`patients`: an entry scored on a set that shares one woman counts too: a test
     set re-drawn with one woman fewer is not new women). `legacy`: an entry written before
     ledgers named their women and thresholds, under its scores-only print, is read as the
-    model that print maps to (the same scores are the same model)."""
+    model that print maps to (the same scores are the same model); one printed by scores, as
+    the model an entry printed by identity (or `alias`) has it for (model_identity.aliases)."""
     entries = read_ledger(path)
     if patients is None:  # as recorded: the women of the entries of this test fingerprint
         patients = {p for e in entries if e.get("test") == test for p in e.get("patients", ())}
-    legacy = dict(legacy or {})
+    legacy, alias = dict(legacy or {}), aliases(entries, alias)
     for e in entries:  # a newer entry's scores-only print names its model for older entries
         if "scores" in e and "model" in e:
             legacy.setdefault(e["scores"], e["model"])
-    return [(str(e.get("time", "")),
-             legacy.get(e["model"], e["model"]) if "patients" not in e else e["model"])
-            for e in entries if "model" in e
-            and (e.get("test") == test or patients & set(map(str, e.get("patients", ()))))]  # fmt: skip
+    found = [(str(e.get("time", "")),
+              legacy.get(e["model"], e["model"]) if "patients" not in e else e["model"])
+             for e in entries if "model" in e
+             and (e.get("test") == test or patients & set(map(str, e.get("patients", ()))))]  # fmt: skip
+    return [(t, alias.get(m, m)) for t, m in found]
 
 
 def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
-                   patient_auc: float | None = None, threshold: float | None = None) -> dict:  # fmt: skip
+                   patient_auc: float | None = None, threshold: float | None = None,
+                   identity: str | None = None) -> dict:  # fmt: skip
     """Record in the file `ledger` (ledger_path) and in the user ledger (user_ledger.py) that
     `pred` (test rows with path, patient_id, prob) was scored; return {"opening", "models",
     "n_patients", "ledger", "new"} (and where and as what the user ledger has it): `opening`
     is this model's place among the distinct models scored on these women or any of them, in
     either ledger, `models` how many there are now ("unrecorded": why the entry could not be
-    written); `threshold`: the one the calls were made at, part of the model's print."""
+    written); `threshold`: the one the calls were made at, part of the model's print;
+    `identity`: what the model is (model_identity; None: it is known by its scores)."""
     from thermocad.evaluation import user_ledger as U
 
     path, user = Path(ledger), U.user_ledger_path()
-    test, model = patients_fingerprint(pred), model_fingerprint(pred, threshold)
+    test, scored = patients_fingerprint(pred), model_fingerprint(pred, threshold)
+    model = scored if identity is None else identity_print(identity, threshold)
     patients = sorted(map(str, pd.unique(pred["patient_id"])))
     if me := U.identify(pred) or {}:  # the women and the model by content; {}: a file unread
-        me["model"] = model_fingerprint(pred.assign(path=me["digests"]), threshold)
+        me[SCORE_MODEL] = model_fingerprint(pred.assign(path=me["digests"]), threshold)
+        me["model"] = me[SCORE_MODEL] if identity is None else model
     mine = me.get("model", model)
     with U.held(user if me else None) as fd:  # read, count and append as one step
-        split = openings(path, test, set(patients), {model_fingerprint(pred): model})
+        split = openings(path, test, set(patients), {model_fingerprint(pred): model},
+                         {scored: model})  # fmt: skip
         order = U.merged(split, user if me else None, set(me.get("women", ())), fd=fd,
-                         alias={model: mine}, files=set(me.get("files", ())))  # fmt: skip
+                         alias={model: mine, me.get(SCORE_MODEL, model): mine},
+                         files=set(me.get("files", ())))  # fmt: skip
         if new := mine not in order:
             order.append(mine)
         entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "test": test,
                  "model": model, "source": str(source), "n_patients": len(patients),
                  "patient_auc": None if patient_auc is None else round(float(patient_auc), 4),
                  "patients": patients, "scores": model_fingerprint(pred)}  # fmt: skip
+        if identity is not None:  # what lets an older entry of this model be known
+            entry[SCORE_MODEL] = scored
         # Absolute: a report rewritten from another folder must find the same ledger.
         out = {"opening": order.index(mine) + 1, "models": len(order), "test": test,
                "n_patients": len(patients), "ledger": str(path.absolute()), "new": new}  # fmt: skip

@@ -8,9 +8,12 @@ else $XDG_DATA_HOME/thermocad, else ~/.local/share/thermocad.
 
 There a woman is known by her files' bytes, not by her number (synthetic cohorts of different
 seeds reuse the numbers for other women): the SHA-256 of the sorted digests of her files
-(trained_files.file_digest), so neither row order nor file names change it; and a model by its
-P(Sick) per file digest, so the same model scored on a copy of the data is the same model. An
-entry also keeps its files' digests (the first 16 hex digits of each: a few KiB a line for
+(trained_files.file_digest), so neither row order nor file names change it; and a model as
+the ledger beside the split knows it (model_identity.py: by its weights' digest, baseline,
+transform and TTA views), or, for a model that records no weights digest, by its P(Sick) per
+file digest, so the same model scored on a copy of the data is the same model; an entry
+printed by identity also keeps that print by scores (`score_model`), by which an older entry
+of the same model on the same files is known. An entry also keeps its files' digests (the first 16 hex digits of each: a few KiB a line for
 hundreds of files), and shares a woman with a test set when one of their women's digests or
 one of their files' digests is the same: the same women scored with fewer of their files
 (fewer frames each, another view filter) are not new women. Entries written before `files`
@@ -33,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.evaluation.ledger_file import open_locked, read_ledger, write_entry
+from thermocad.evaluation.model_identity import SCORE_MODEL, aliases
 from thermocad.io.digest import WIDTH, file_digest
 from thermocad.utils.progress import log
 
@@ -98,7 +102,8 @@ def merged(split: list[tuple[str, str]], path: Path | None, women: set[str] | No
     None: none) that share a woman with `women` or a file with `files` (None: those of its
     entries of the test set printed `test`). A split-side print the user ledger knows (an
     opening recorded in both; `alias`: this one's) is read as the model it names there: one
-    opening, one model. `fd`: the user ledger held open (`held`), read there."""
+    opening, one model; a print by scores that an entry printed by identity also holds, as
+    that model. `fd`: the user ledger held open (`held`), read there."""
     entries = [] if path is None else read_user_ledger(path, fd)
     if women is None:
         mine = [e for e in entries if e.get("test") == test]
@@ -109,8 +114,9 @@ def merged(split: list[tuple[str, str]], path: Path | None, women: set[str] | No
             and (women & _listed(e, "women") or files & _listed(e, "files"))]  # fmt: skip
     known = {e["split_model"]: e["model"] for e in entries if "split_model" in e and "model" in e}
     known.update(alias or {})
-    both = sorted([(t, known.get(m, m)) for t, m in split] + seen, key=lambda tm: tm[0])
-    return list(dict.fromkeys(m for _, m in both))
+    scored = aliases(entries)  # an entry printed by scores, of a model later printed by identity
+    both = sorted(split + seen, key=lambda tm: tm[0])
+    return list(dict.fromkeys(scored.get(known.get(m, m), known.get(m, m)) for _, m in both))
 
 
 def _listed(entry: dict, key: str) -> set[str]:
@@ -170,6 +176,9 @@ def user_entry(entry: dict, me: dict, split_ledger: Path) -> dict:
     """The user ledger's line for the split-side `entry`: its women and model by content,
     with the split-side print of the model and where that ledger is (no patient numbers)."""
     keep = ("time", "source", "n_patients", "patient_auc")
-    return {**{k: entry[k] for k in keep}, "test": me["test"], "model": me["model"],
-            "women": me["women"], "files": me["files"], "split_model": entry["model"],
-            "ledger": str(split_ledger.absolute())}  # fmt: skip
+    out = {**{k: entry[k] for k in keep}, "test": me["test"], "model": me["model"],
+           "women": me["women"], "files": me["files"], "split_model": entry["model"],
+           "ledger": str(split_ledger.absolute())}  # fmt: skip
+    if me.get(SCORE_MODEL, me["model"]) != me["model"]:  # printed by identity: its scores' too
+        out[SCORE_MODEL] = me[SCORE_MODEL]
+    return out
