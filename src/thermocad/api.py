@@ -32,8 +32,11 @@ def prepare(
 ) -> pd.DataFrame:
     """The cohort table: one row per thermal file in `data_dir`, excluded ones with their reason.
 
-    With `out_dir`, also writes out_dir/cohort.csv (as `thermocad prepare`). `options`:
-    sharpness_threshold, workers, allow_mixed_shapes.
+    With `out_dir`, also writes out_dir/cohort.csv (as `thermocad prepare`; an existing one
+    only with `force=True`). `options` (keywords, as prepare's flags):
+      sharpness_threshold=0.5  images less sharp than this are excluded as blurred (0: none)
+      workers=None             processes reading the files (None: every core)
+      allow_mixed_shapes=False keep images whose frame size is not the cohort's most common
     """
     from thermocad.cohort.prepare import cohort_table, prepare_cohort
 
@@ -46,7 +49,14 @@ def prepare(
 def split(cohort: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.DataFrame:
     """The kept cohort rows with a `split` (and, with folds=K, a `fold`) column, by patient.
 
-    `options` as `make_split`: valid, test, folds, seed, unit, balance, counts.
+    `options` (keywords, as split's flags):
+      valid=0.2, test=0.2  fractions of each class's images in valid and test, by patient
+      folds=None           K: patient-grouped folds over the non-test rows (fold 0 validates)
+      seed=0               the draw
+      unit="patient"       "image": the 2019 study's image-level split (women on two sides)
+      balance=False        subsample the larger class to the smaller's size
+      counts=None          (train, valid, test) images per class instead of fractions
+    A table already split is split afresh (its split and fold columns made again).
     """
     from thermocad.cohort.split import make_split
 
@@ -62,8 +72,12 @@ def train(
     """Train per `config` (default `TrainConfig()`; a dict of its fields also does); returns
     the run directory `out_dir`.
 
-    A split given as a DataFrame is saved in the run directory as split.csv. `options` as
-    `thermocad.training.run.train`: fold, force, resume, threshold.
+    A split given as a DataFrame is saved in the run directory as split.csv. `options`:
+      fold=None       k: validate on fold k; "all": train on every non-test patient (a final
+                      model; `threshold` required); None: the split column's train/valid
+      force=False     replace an earlier run in `out_dir`
+      resume=False    continue an interrupted run from its checkpoint
+      threshold=None  the decision threshold to store instead of choosing one on validation
     """
     import dataclasses
 
