@@ -137,6 +137,11 @@ def evaluate(
 ) -> dict:
     """Metrics of the model on the `on` rows at its stored threshold, with intervals.
 
+    `on`: the `split` value of the rows to score ("test", "valid", "train"); `tta`: None the
+    model's own test-time augmentation (as validated), False none, True its copies; `subgroup`:
+    the column to break the metrics down by; `n_boot`: patient-bootstrap resamples for the
+    intervals (0: none).
+
     The dict has "image" and "patient" levels (as `thermocad evaluate`'s metrics.json) and
     "predictions", the per-image DataFrame. No plot is written (`thermocad evaluate` writes
     them). As on the command line, test women who trained or tuned the model (its folder's
