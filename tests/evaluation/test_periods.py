@@ -398,3 +398,49 @@ def test_a_batch_is_named_the_overall_row_only_with_the_same_women_and_sick_wome
     assert list(same) == ["overall (all batch A)"]
     other = P.shown_subsets({"overall": overall, "batch A": {"n": 10, "n_sick": 3}})
     assert list(other) == ["overall", "batch A"]  # as many women, not the same ones: both rows
+
+
+def _room_audit(sick_rooms, healthy_rooms, copies: int = 1) -> pd.Series:
+    """The confound audit's room row for Sick and Healthy women with these rooms (each woman
+    `copies` times). Sick women get even, Healthy odd numbers: the patient number separates
+    nothing, and the audit holds two AUCs (room, patient number; no dates): Bonferroni 0.025."""
+    sick, healthy = np.tile(sick_rooms, copies), np.tile(healthy_rooms, copies)
+    cohort = pd.DataFrame({"patient_id": np.r_[np.arange(len(sick)) * 2, np.arange(len(healthy)) * 2 + 1],
+                           "label": ["Sick"] * len(sick) + ["Healthy"] * len(healthy),
+                           "room_median": np.r_[sick, healthy]})  # fmt: skip
+    audit = confound_audit(cohort, n_boot=0).set_index("quantity")
+    assert audit["AUC overall"].notna().sum() == 2
+    return audit.loc["room temperature (background median, C)"]
+
+
+def test_the_audit_flags_an_auc_of_at_least_0_7_with_a_bonferroni_small_p():
+    healthy = np.arange(10.0)  # rooms 0-9 (a scale that makes the AUCs exact)
+    # Every Sick woman at 6.5: above 7 of the 10 Healthy, AUC 0.7 exactly; p 2e-7 among 200
+    exactly = _room_audit(np.full(10, 6.5), healthy, copies=10)
+    assert exactly["AUC overall"] == 0.7 and exactly["flag"]
+    # Lower in Sick (the rooms negated): the same AUC in the better direction, p two-sided
+    lower = _room_audit(-np.full(10, 6.5), -healthy, copies=10)
+    assert lower["AUC overall"] == pytest.approx(0.7) and lower["flag"]
+    # AUC 0.65 (Sick at 5.5 and 6.5), p 1e-7 among 400 women: small p, too small an AUC
+    weak = _room_audit(np.r_[np.full(5, 5.5), np.full(5, 6.5)], healthy, copies=20)
+    assert weak["AUC overall"] == pytest.approx(0.65) and not weak["flag"]
+    # AUC 0.75 (Sick at 7) among 20 women, p 0.043: under 0.05, not under 0.05 / 2
+    chance = _room_audit(np.full(10, 7.0), healthy)
+    assert chance["AUC overall"] == pytest.approx(0.75) and not chance["flag"]
+
+
+def test_the_audit_dates_a_woman_by_her_first_image_and_leaves_excluded_rows_out():
+    cohort = table([
+        (1, "Healthy", "A", "2014-01-01"),  # her first row; her first date is in her second
+        (1, "Healthy", "A", "2012-01-01"),
+        (2, "Healthy", "A", "2012-06-01"),
+        (3, "Sick", "A", "2013-01-01"),
+        (4, "Sick", "A", "2013-06-01"),
+        (5, "Sick", "A", "2011-01-01"),  # excluded: left out of every AUC
+    ]).assign(excluded_reason=["", "", "", "", "", "deodorant"])  # fmt: skip
+    audit = confound_audit(cohort, n_boot=0).set_index("quantity")
+    date = audit.loc["acquisition date"]
+    # by first dates every Healthy woman (2012) before every Sick one (2013): AUC 1.0 (by her
+    # first row, 2014, woman 1 would come after both Sick women: 0.5)
+    assert date["patients with a value"] == 4 and date["AUC overall"] == 1.0
+    assert audit.loc["patient number (acquisition order)", "patients with a value"] == 4
