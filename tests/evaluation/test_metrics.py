@@ -156,6 +156,12 @@ def test_aggregate_patients_mean():
         M.aggregate_patients(missing)
     with pytest.raises(CohortError, match="'prob_cnn' empty"):
         M.aggregate_patients(df.assign(prob_cnn=[0.1, None, 0.3]), prob="prob_cnn")
+    # An image without a patient id was dropped by the groupby, silently: refused, as the
+    # patient bootstrap refuses it.
+    no_id = df.astype({"patient_id": float})
+    no_id.loc[1, "patient_id"] = np.nan
+    with pytest.raises(CohortError, match="^1 rows without a patient id: "):
+        M.aggregate_patients(no_id)
 
 
 def _frame() -> pd.DataFrame:
