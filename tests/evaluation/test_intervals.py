@@ -15,8 +15,10 @@ from thermocad.evaluation.calibration import calibration_intercept_slope, replic
 from thermocad.evaluation.confounds import audit_notes, confound_audit, separation, separation_ci
 from thermocad.evaluation.intervals import (
     MIN_DEFINED_SHARE,
+    fast_auc,
     fast_average_precision,
     percentile_interval,
+    stratified_auc_replicates,
 )
 from thermocad.utils.files import clean_json
 
@@ -103,6 +105,74 @@ def test_a_figure_undefined_in_too_many_replicates_gets_no_interval():
     assert percentile_interval(values)[1] == 6
     (lo, hi), dropped = percentile_interval([1.0, 2.0] * 48 + [float("nan")] * 4)
     assert (lo, hi, dropped) == (1.0, 2.0, 4)  # 96%: the undefined ones are dropped
+    # Exactly 95% defined is enough (the boundary): an interval, the 5 undefined dropped.
+    (lo, hi), dropped = percentile_interval([1.0] * 95 + [float("nan")] * 5)
+    assert (lo, hi, dropped) == (1.0, 1.0, 5)
+
+
+def test_the_percentile_interval_cuts_alpha_half_at_each_end():
+    values = np.arange(1000.0)
+    assert percentile_interval(values)[0] == tuple(np.percentile(values, [2.5, 97.5]))
+    assert percentile_interval(values, 0.1)[0] == tuple(np.percentile(values, [5, 95]))
+
+
+def test_the_patient_bootstrap_interval_is_the_replicates_2_5_and_97_5_percentiles(monkeypatch):
+    """bootstrap_ci's alpha=0.05 is the 2.5th to 97.5th percentile of its own replicates
+    (the replicates' AUCs caught as they are computed)."""
+    aucs, real = [], M._replicate
+
+    def spy(y, p, threshold):
+        out = real(y, p, threshold)
+        aucs.append(out["roc_auc"])
+        return out
+
+    monkeypatch.setattr(M, "_replicate", spy)
+    ci = M.bootstrap_ci(women(), 0.5, n_boot=200, seed=1, scores=False)
+    assert len(aucs) == 200
+    assert ci["roc_auc"] == pytest.approx(tuple(np.percentile(aucs, [2.5, 97.5])), abs=1e-12)
+
+
+def test_the_fast_auc_counts_ties_across_the_classes_half():
+    from sklearn.metrics import roc_auc_score
+
+    assert fast_auc(np.array([0, 1]), np.array([0.5, 0.5])) == 0.5
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = np.r_[0, 1, rng.integers(0, 2, 28)]
+        p = rng.integers(0, 4, 30) / 4  # four distinct scores: many ties, within and across
+        assert fast_auc(y, p) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+
+
+def test_each_stratified_replicate_is_the_auc_of_its_own_draw_with_ties():
+    """Tied values (a rounded temperature) count half in every replicate, as roc_auc_score
+    counts them: the draw is repeated here with the same seed."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.array([1] * 6 + [0] * 8)
+    x = np.array([2, 2, 3, 1, 2, 3, 1, 2, 2, 1, 3, 1, 2, 1], float)
+    aucs = stratified_auc_replicates(y, x, n_boot=30, seed=5)
+    rng = np.random.default_rng(5)
+    pos, neg = x[y == 1], x[y == 0]
+    drawn_pos = pos[rng.integers(0, len(pos), (30, len(pos)))]
+    drawn_neg = neg[rng.integers(0, len(neg), (30, len(neg)))]
+    labels = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+    expected = [
+        roc_auc_score(labels, np.r_[a, b]) for a, b in zip(drawn_pos, drawn_neg, strict=True)
+    ]
+    assert aucs == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(("label", "where"), [(0, 0), (0, -1), (1, 0), (1, -1)])
+def test_the_confound_bootstrap_draws_every_woman(label, where):
+    """One woman unlike the rest of her class (first or last Healthy, first or last Sick):
+    some replicates must draw her (a draw that skipped a class's first or last woman kept
+    the AUC at 1 in every replicate)."""
+    y = np.array([1] * 10 + [0] * 10)
+    x = np.where(y == 1, 0.5, 0.0)
+    rows = np.flatnonzero(y == label)
+    x[rows[where]] = 1.0 - 2.0 * label  # 1 Healthy, -1 Sick: AUC below 1 wherever drawn
+    aucs = stratified_auc_replicates(y, x, n_boot=200, seed=0)
+    assert aucs.max() == 1.0 and aucs.min() < 1.0
 
 
 def test_the_audit_interval_is_of_the_auc_it_shows_in_the_direction_it_chose():

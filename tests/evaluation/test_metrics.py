@@ -31,6 +31,15 @@ def test_counts_and_ratios():
     assert M.f1(c) == pytest.approx(6 / 8)  # 2*3 / (2*3 + 1 + 1)
 
 
+def test_ppv_and_npv_divide_by_the_calls_not_by_the_classes():
+    # FP != FN, so a PPV over the Sick (tp + fn) or an NPV over the Healthy (tn + fp) differs.
+    c = M.Counts(tp=3, fp=2, tn=4, fn=1)
+    assert M.ppv(c) == pytest.approx(3 / 5)  # 3 called Sick rightly of 3 + 2 called Sick
+    assert M.npv(c) == pytest.approx(4 / 5)  # 4 called Healthy rightly of 4 + 1 called Healthy
+    assert M.proportion_ci("ppv", c) == M.wilson_ci(3, 5)
+    assert M.proportion_ci("npv", c) == M.wilson_ci(4, 5)
+
+
 def test_auc_brier_by_hand():
     # 4 x 6 = 24 Sick/Healthy pairs; Sick ranks higher except 0.6 < 0.7, 0.3 < 0.7 and
     # 0.3 < 0.4: 21 wins / 24 pairs.
@@ -99,6 +108,18 @@ def test_calibration_slope_recovers_known_miscalibration():
     assert np.isfinite(overlap).all()
 
 
+def test_sick_women_all_below_the_healthy_separate_the_classes_too():
+    """Reversed separation (every Sick P(Sick) below every Healthy one) has no finite slope
+    either: the fit's slope runs off to minus infinity."""
+    from thermocad.evaluation.calibration import _separated
+
+    y, p = np.array([1, 1, 0, 0]), np.array([0.1, 0.2, 0.8, 0.9])
+    assert _separated(y, p) and _separated(y, np.array([0.1, 0.5, 0.5, 0.9]))
+    assert not _separated(y, np.array([0.1, 0.6, 0.5, 0.9]))
+    intercept, slope = calibration_intercept_slope(y, p)
+    assert math.isnan(slope) and math.isfinite(intercept)
+
+
 def test_calibration_slope_is_the_maximum_likelihood_one_where_it_is_steep():
     # Classes that barely overlap: the slope is steep, and scikit-learn's lbfgs at its default
     # tolerance stopped at 70.2 (its bootstrap replicates, fitted by Newton, reached 134.6).
@@ -120,6 +141,9 @@ def test_aggregate_patients_mean():
     out = M.aggregate_patients(df)
     assert out.set_index("patient_id")["prob"].to_dict() == pytest.approx({1: 0.4, 2: 0.1})
     assert out["n_images"].tolist() == [2, 1]
+    # The mean, not the median: a woman with images 0.1, 0.2 and 0.9 scores 0.4 (not 0.2).
+    three = pd.DataFrame({"patient_id": [7, 7, 7], "y": 1, "prob": [0.1, 0.2, 0.9]})
+    assert M.aggregate_patients(three)["prob"].tolist() == pytest.approx([0.4])
     bad = df.assign(y=[1, 0, 0])
     with pytest.raises(ValueError, match="conflicting labels"):
         M.aggregate_patients(bad)
@@ -132,6 +156,12 @@ def test_aggregate_patients_mean():
         M.aggregate_patients(missing)
     with pytest.raises(CohortError, match="'prob_cnn' empty"):
         M.aggregate_patients(df.assign(prob_cnn=[0.1, None, 0.3]), prob="prob_cnn")
+    # An image without a patient id was dropped by the groupby, silently: refused, as the
+    # patient bootstrap refuses it.
+    no_id = df.astype({"patient_id": float})
+    no_id.loc[1, "patient_id"] = np.nan
+    with pytest.raises(CohortError, match="^1 rows without a patient id: "):
+        M.aggregate_patients(no_id)
 
 
 def _frame() -> pd.DataFrame:

@@ -269,3 +269,58 @@ def test_the_fast_path_never_trains_a_head_on_the_women_it_predicts(
         assert refits == [(others, held)]
         inner = [(train, rows) for train, rows in fold if rows != held]
         assert len(inner) == 3 and all((train | rows) <= others for train, rows in inner)
+
+
+def _several_images_per_woman() -> pd.DataFrame:
+    """Woman 1 (Sick) has four images at 0.9; women 2-5 (Sick) one each at 0.2-0.5; six
+    Healthy women at 0.1. On images 0.9 reaches sensitivity 0.5 (4 of 8); on women 0.4 does."""
+    rows = [(1, 1, 0.9)] * 4 + [(k, 1, 0.1 * k) for k in (2, 3, 4, 5)]
+    rows += [(k, 0, 0.1) for k in range(6, 12)]
+    pred = pd.DataFrame(rows, columns=["patient_id", "y", "prob"])
+    return pred.assign(path=[f"p{i}" for i in range(len(pred))])
+
+
+def test_an_outer_fold_chooses_its_threshold_on_women_not_images(monkeypatch, tmp_path):
+    inner = _several_images_per_woman()
+    monkeypatch.setattr(N, "_inner", lambda train_rows, out, job: {"baseline": inner})
+    monkeypatch.setattr(N, "_refit", lambda chosen, train_rows, test_rows, out, job: test_rows)
+    dev = inner.assign(fold=[0] * 12 + [1] * 2)
+    job = N.NestedJob(archs=(), order=("baseline",), inner_folds=2, seed=0,
+                      target_sensitivity=0.5)  # fmt: skip
+    _, record = N.outer_fold(1, dev, tmp_path, job)
+    assert record["threshold"] == pytest.approx(0.4 - N.T.NOISE_MARGIN)  # not 0.9 - margin
+
+
+def test_candidates_are_scored_by_the_womens_auc_not_the_images():
+    # x: woman 1 (Sick) at 0.9 and 0.1, mean 0.5, above both Healthy: women's AUC 1.0, images'
+    # 4/6. baseline: woman 1 twice at 0.9, Sick woman 3 at 0.2 below Healthy 0.5: women's AUC
+    # 3/4, images' 5/6. On images the baseline would win.
+    rows = pd.DataFrame({"path": list("abcde"), "patient_id": [1, 1, 2, 3, 4],
+                         "y": [1, 1, 0, 1, 0]})  # fmt: skip
+    x = rows.assign(prob=[0.9, 0.1, 0.4, 0.6, 0.3])
+    base = rows.assign(prob=[0.9, 0.9, 0.5, 0.2, 0.1])
+    chosen, scores = N.select_candidate({"baseline": base, "x": x}, ["baseline", "x"])
+    assert chosen == "x" and scores == pytest.approx({"baseline": 0.75, "x": 1.0})
+
+
+def test_nested_metrics_give_sensitivity_and_specificity_in_every_subset():
+    """Sensitivity and specificity (and their Wilson intervals, not each other's) overall, in
+    batch A and period-matched. Batch A: Sick 1-5, Healthy 6-10, dated by month; its shared
+    range (months 3-5) holds Sick 3-5 and Healthy 6-8. Batch B: two Sick women."""
+    sick_p, healthy_p = [0.9, 0.8, 0.7, 0.3, 0.2], [0.1, 0.2, 0.3, 0.4, 0.6]
+    pred = pd.DataFrame({
+        "patient_id": range(1, 13), "y": [1] * 5 + [0] * 5 + [1, 1],
+        "prob": sick_p + healthy_p + [0.9, 0.9], "threshold": 0.5,
+        "acquisition_batch": ["A"] * 10 + ["B"] * 2,
+        "acquisition_date": [f"2013-0{m}-01" for m in [1, 2, 3, 4, 5, 3, 4, 5, 6, 7, 8, 9]],
+    })  # fmt: skip
+    subsets = N.nested_metrics(pred, n_boot=0)["subsets"]
+    expected = {"overall": (5, 2, 4, 1), "batch A": (3, 2, 4, 1), "period-matched": (1, 2, 3, 0)}
+    assert set(subsets) == set(expected)
+    for name, (tp, fn, tn, fp) in expected.items():
+        e = subsets[name]
+        assert e["counts"] == {"tp": tp, "fp": fp, "tn": tn, "fn": fn}, name
+        assert e["sensitivity"] == pytest.approx(tp / (tp + fn)), name
+        assert e["specificity"] == pytest.approx(tn / (tn + fp)), name
+        assert tuple(e["sensitivity_ci"]) == M.wilson_ci(tp, tp + fn), name
+        assert tuple(e["specificity_ci"]) == M.wilson_ci(tn, tn + fp), name

@@ -321,3 +321,126 @@ def test_confound_audit_has_no_batch_column_repeating_the_overall_one():
     # Two batches, B of one class: batch A keeps its column, B has none.
     two = confound_audit(pred_table(), 0)
     assert [c for c in two.columns if c.startswith("AUC ")] == ["AUC overall", "AUC within batch A"]
+
+
+def test_subsets_take_the_period_from_the_tables_column_read_as_written():
+    """A split's `period_matched` column decides the period-matched subset, not a range of the
+    table's own, whether it reads back as booleans, 1/0, 1.0/0.0 or "True"/"False" text."""
+    df = table([
+        (1, "Healthy", "A", "2012-01-01"),  # its own range (2013-03-01..2013-05-01) leaves her out
+        (2, "Healthy", "A", "2013-05-01"),
+        (3, "Sick", "A", "2013-03-01"),
+        (4, "Sick", "A", "2014-01-01"),  # ... and her
+    ])  # fmt: skip
+    assert P.period_matched(df).tolist() == [False, True, True, False]
+    marked = [True, True, True, True]  # the cohort's range held all four
+    for written in (marked, [1, 1, 1, 1], [1.0, 1.0, 1.0, 1.0], ["True"] * 4):
+        assert P.subsets(df.assign(period_matched=written))["period-matched"].tolist() == marked
+    for written in ([True, False, True, False], [1, 0, 1, 0], [1.0, 0.0, 1.0, 0.0],
+                    ["True", "False", "True", "False"]):  # fmt: skip
+        mask = P.period_matched(df.assign(period_matched=written))
+        assert mask.tolist() == [True, False, True, False], written
+
+
+def test_the_primary_batch_is_the_most_common_two_class_batch():
+    rows = [(1, "Healthy", "A", ""), (2, "Sick", "A", "")]
+    rows += [(k, "Healthy" if k % 2 else "Sick", "B", "") for k in range(3, 9)]  # 6 women of B
+    assert P.two_class_batches(table(rows)) == ["B", "A"]  # B first, though A comes first by name
+    assert by_period(table(rows).assign(prob=0.5, y=lambda d: (d["label"] == "Sick").astype(int)),
+                     n_boot=0)["primary_batch"] == "B"  # fmt: skip
+
+
+def test_an_undated_healthy_woman_is_not_counted_outside_the_period():
+    pat = pred_table().assign(y=lambda d: (d["label"] == "Sick").astype(int))
+    undated = pd.DataFrame([{**pat.iloc[0].to_dict(), "patient_id": 11, "acquisition_date": None,
+                             "path": "p11", "prob": 0.05}])  # fmt: skip
+    outside, inside = P.healthy_outside_inside(pd.concat([pat, undated], ignore_index=True), "A")
+    assert (int(outside.sum()), int(inside.sum())) == (2, 2)  # women 1 and 7 outside, not 11
+    assert not outside.iloc[-1]
+
+
+def test_room_drift_is_spearmans_rho_with_its_95_percent_interval():
+    # A monotone, not linear, P(Sick) of the room: Spearman's rho is 1 (Pearson's r is not).
+    curved = P.healthy_room_drift(_rooms(20, lambda r: np.exp(r - 20) / 200), None, n_boot=0)
+    assert curved["rho"] == pytest.approx(1.0)
+    rng = np.random.default_rng(4)
+    df = _rooms(30, lambda r: rng.uniform(size=len(r)))
+    drift = P.healthy_room_drift(df, None, n_boot=300, seed=2)
+    healthy = df[df["y"] == 0]
+    prob, room = healthy["prob"].to_numpy(), healthy["room_median"].to_numpy()
+    draws = np.random.default_rng(2).integers(0, 30, (300, 30))
+    boots = [P._spearman(prob[i], room[i]) for i in draws]
+    assert drift["ci"] == pytest.approx(list(np.nanpercentile(boots, [2.5, 97.5])), abs=1e-12)
+
+
+def test_room_drift_counts_only_the_batchs_healthy_women():
+    a = _rooms(20, lambda r: (r - 20) / 10).assign(acquisition_batch="A")
+    b = _rooms(12, lambda r: (25 - r) / 10).assign(acquisition_batch="B",
+                                                  patient_id=lambda d: d["patient_id"] + 200)  # fmt: skip
+    drift = P.healthy_room_drift(pd.concat([a, b], ignore_index=True), "A", n_boot=0)
+    assert drift["n"] == 20 and drift["rho"] == pytest.approx(1.0)
+
+
+def test_a_subgroup_well_below_the_overall_auc_is_flagged_too():
+    # Batch A (16 women): every Sick above every Healthy, AUC 1.0; batch B (4 women): reversed,
+    # AUC 0.0. Overall 96 of 100 pairs, 0.96: A is 0.04 above, B 0.96 below: B is noted.
+    y = [1] * 8 + [0] * 8 + [1, 1, 0, 0]
+    prob = [0.9] * 8 + [0.1] * 8 + [0.2, 0.2, 0.8, 0.8]
+    df = pd.DataFrame({"patient_id": range(20), "y": y, "prob": prob,
+                       "acquisition_batch": ["A"] * 16 + ["B"] * 4})  # fmt: skip
+    out = P.subgroup_metrics(df, "acquisition_batch", 0.5)
+    assert out["flag"] and [n.split(":")[0] for n in out["notes"]] == ["acquisition_batch=B"]
+
+
+def test_a_batch_is_named_the_overall_row_only_with_the_same_women_and_sick_women():
+    overall = {"n": 10, "n_sick": 4, "roc_auc": 0.8}
+    same = P.shown_subsets({"overall": overall, "batch A": {"n": 10, "n_sick": 4}})
+    assert list(same) == ["overall (all batch A)"]
+    other = P.shown_subsets({"overall": overall, "batch A": {"n": 10, "n_sick": 3}})
+    assert list(other) == ["overall", "batch A"]  # as many women, not the same ones: both rows
+
+
+def _room_audit(sick_rooms, healthy_rooms, copies: int = 1) -> pd.Series:
+    """The confound audit's room row for Sick and Healthy women with these rooms (each woman
+    `copies` times). Sick women get even, Healthy odd numbers: the patient number separates
+    nothing, and the audit holds two AUCs (room, patient number; no dates): Bonferroni 0.025."""
+    sick, healthy = np.tile(sick_rooms, copies), np.tile(healthy_rooms, copies)
+    cohort = pd.DataFrame({"patient_id": np.r_[np.arange(len(sick)) * 2, np.arange(len(healthy)) * 2 + 1],
+                           "label": ["Sick"] * len(sick) + ["Healthy"] * len(healthy),
+                           "room_median": np.r_[sick, healthy]})  # fmt: skip
+    audit = confound_audit(cohort, n_boot=0).set_index("quantity")
+    assert audit["AUC overall"].notna().sum() == 2
+    return audit.loc["room temperature (background median, C)"]
+
+
+def test_the_audit_flags_an_auc_of_at_least_0_7_with_a_bonferroni_small_p():
+    healthy = np.arange(10.0)  # rooms 0-9 (a scale that makes the AUCs exact)
+    # Every Sick woman at 6.5: above 7 of the 10 Healthy, AUC 0.7 exactly; p 2e-7 among 200
+    exactly = _room_audit(np.full(10, 6.5), healthy, copies=10)
+    assert exactly["AUC overall"] == 0.7 and exactly["flag"]
+    # Lower in Sick (the rooms negated): the same AUC in the better direction, p two-sided
+    lower = _room_audit(-np.full(10, 6.5), -healthy, copies=10)
+    assert lower["AUC overall"] == pytest.approx(0.7) and lower["flag"]
+    # AUC 0.65 (Sick at 5.5 and 6.5), p 1e-7 among 400 women: small p, too small an AUC
+    weak = _room_audit(np.r_[np.full(5, 5.5), np.full(5, 6.5)], healthy, copies=20)
+    assert weak["AUC overall"] == pytest.approx(0.65) and not weak["flag"]
+    # AUC 0.75 (Sick at 7) among 20 women, p 0.043: under 0.05, not under 0.05 / 2
+    chance = _room_audit(np.full(10, 7.0), healthy)
+    assert chance["AUC overall"] == pytest.approx(0.75) and not chance["flag"]
+
+
+def test_the_audit_dates_a_woman_by_her_first_image_and_leaves_excluded_rows_out():
+    cohort = table([
+        (1, "Healthy", "A", "2014-01-01"),  # her first row; her first date is in her second
+        (1, "Healthy", "A", "2012-01-01"),
+        (2, "Healthy", "A", "2012-06-01"),
+        (3, "Sick", "A", "2013-01-01"),
+        (4, "Sick", "A", "2013-06-01"),
+        (5, "Sick", "A", "2011-01-01"),  # excluded: left out of every AUC
+    ]).assign(excluded_reason=["", "", "", "", "", "deodorant"])  # fmt: skip
+    audit = confound_audit(cohort, n_boot=0).set_index("quantity")
+    date = audit.loc["acquisition date"]
+    # by first dates every Healthy woman (2012) before every Sick one (2013): AUC 1.0 (by her
+    # first row, 2014, woman 1 would come after both Sick women: 0.5)
+    assert date["patients with a value"] == 4 and date["AUC overall"] == 1.0
+    assert audit.loc["patient number (acquisition order)", "patients with a value"] == 4

@@ -50,6 +50,10 @@ def test_target_sensitivity_takes_the_top_of_a_run_of_sick_scores():
     assert t == pytest.approx(sick[8] - T.NOISE_MARGIN, abs=1e-12)
     # two scores closer than the margin: halfway between them, so the lower one stays below
     assert T.choose_threshold([1, 1, 0], [0.9, 0.5, 0.499996]) == pytest.approx(0.499998)
+    # halfway to the NEXT lower score (0.499996), not to the lowest (0.1): a midpoint of 0.3
+    # would leave the threshold at 0.49999, calling the Healthy woman at 0.499996 Sick
+    t = T.choose_threshold([1, 1, 0, 0], [0.9, 0.5, 0.499996, 0.1])
+    assert t == pytest.approx(0.499998, abs=1e-9) and 0.499996 < t < 0.5
 
 
 def test_patient_threshold_counts_each_woman_once():

@@ -104,3 +104,21 @@ def test_reliability_diagram_counts_women_not_images(tmp_path, monkeypatch):
                          "label": ["Sick"] * 3 + ["Healthy"], "prob": [0.9, 0.6, 0.3, 0.2]})  # fmt: skip
     write_plots(pred, 0.5, tmp_path, galleries=False)
     assert seen["y"] == [1, 0] and seen["p"] == pytest.approx([0.6, 0.2])
+
+
+@pytest.mark.parametrize(("women", "bins"), [(12, 3), (29, 3), (50, 5), (99, 9), (400, 10)])
+def test_the_reliability_diagram_has_a_bin_per_10_women_at_least_3(
+    tmp_path, monkeypatch, women, bins
+):
+    """The rule plot_reliability's docstring states: min(n_bins, max(3, women // 10)) bins."""
+    asked = []
+    real = plots.reliability_bins
+
+    def spy(y, p, n_bins=10):
+        asked.append(n_bins)
+        return real(y, p, n_bins)
+
+    monkeypatch.setattr(plots, "reliability_bins", spy)
+    y = np.arange(women) % 2
+    plots.plot_reliability(y, np.linspace(0.01, 0.99, women), tmp_path / "rel.png")
+    assert asked == [bins]

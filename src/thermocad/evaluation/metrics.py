@@ -163,19 +163,23 @@ def classification_metrics(y_true, prob, threshold: float) -> dict:
 
 
 def aggregate_patients(df: pd.DataFrame, prob: str = "prob") -> pd.DataFrame:
-    """One row per patient: label `y` (when the rows have one), the mean P(Sick) over the
-    patient's images (column `prob`) and `n_images`; a NaN P(Sick) is refused, not skipped."""
+    """One row per patient (`check_women`): label `y` (when the rows have one), the mean
+    P(Sick) of her images (column `prob`) and `n_images`; a NaN P(Sick) is refused, not skipped."""
+    check_women(df, "one row per woman")
     if (missing := pd.to_numeric(df[prob], errors="coerce").isna()).any():
         bad = df.loc[missing, "patient_id"].drop_duplicates().tolist()
         raise CohortError(f"{int(missing.sum())} images without a P(Sick) (column {prob!r} empty or NaN), of patients {bad[:5]}")  # fmt: skip
-    columns = {"prob": (prob, "mean"), "n_images": (prob, "size")}
-    if "y" in df.columns:
-        labels = df.groupby("patient_id")["y"].nunique()
-        if (labels > 1).any():
-            bad = labels[labels > 1].index.tolist()[:5]
-            raise CohortError(f"patients with conflicting labels: {bad}")
-        columns = {"y": ("y", "first"), **columns}
+    columns = {"y": ("y", "first")} if "y" in df.columns else {}
+    columns |= {"prob": (prob, "mean"), "n_images": (prob, "size")}
     return df.groupby("patient_id").agg(**columns).reset_index()
+
+
+def check_women(df: pd.DataFrame, needs: str) -> None:
+    """CohortError (a ValueError) on rows without a patient id or a woman with two labels."""
+    if n := int(df["patient_id"].isna().sum()):
+        raise CohortError(f"{n} rows without a patient id: {needs} needs every woman's")
+    if "y" in df.columns and (labels := df.groupby("patient_id")["y"].nunique()).gt(1).any():
+        raise CohortError(f"patients with conflicting labels: {labels[labels > 1].index[:5].tolist()}")  # fmt: skip
 
 
 def _replicate(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
@@ -258,12 +262,8 @@ def bootstrap_intervals(
 
 def _patient_masks(df: pd.DataFrame) -> list[np.ndarray]:
     """One mask per patient in id order: whatever the rows' order, the same women are drawn.
-    Every row needs a patient id and a woman one label (CohortError, a ValueError, otherwise)."""
-    if df["patient_id"].isna().any():
-        n = int(df["patient_id"].isna().sum())
-        raise CohortError(f"{n} rows without a patient id: a patient bootstrap needs every woman's")
-    if "y" in df.columns and (df.groupby("patient_id")["y"].nunique() > 1).any():
-        aggregate_patients(df)  # raises, naming the patients with conflicting labels
+    Every row needs a patient id and a woman one label (`check_women`)."""
+    check_women(df, "a patient bootstrap")
     codes, ids = pd.factorize(df["patient_id"])
     rank = np.argsort(np.argsort([str(i) for i in ids], kind="stable"), kind="stable")
     codes = rank[codes] if len(ids) else codes

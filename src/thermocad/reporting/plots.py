@@ -98,8 +98,9 @@ def reliability_bins(y_true, prob, n_bins: int = 10) -> pd.DataFrame:
 
 def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10) -> Path:
     """Reliability diagram of one row per woman (her mean P(Sick)): observed frequency of Sick
-    (Wilson 95% interval) against mean predicted P(Sick); at most one bin per 10 women, so
-    that a small set is not cut thinner."""
+    (Wilson 95% interval) against mean predicted P(Sick), in min(n_bins, max(3, women // 10))
+    equal-width bins of P(Sick) (empty ones left out): one per 10 women, but at least 3 (under
+    30 women a bin holds fewer than 10 on average) and at most `n_bins`."""
     from thermocad.evaluation.metrics import wilson_ci
 
     plt = pyplot()
