@@ -479,6 +479,17 @@ def test_the_summary_says_when_other_models_were_scored_on_the_test_women(tmp_pa
     assert "different models" not in at_a_glance(None, test, "m")
     L.record_opening(ledger, pred.assign(prob=[0.3, 0.7]), "another")  # scored since
     assert "2 different models have now been scored on these women" in at_a_glance(None, test, "m")
+    # With dates, the period-matched cell gives n, Sick and why it has no interval, and a
+    # subset the model does not separate beyond 0.5 is said under the table.
+    periods = {"subsets": {"period-matched": {"n": 7, "n_sick": 3, "roc_auc": 0.333, "ci": None}}}
+    glance = at_a_glance(None, {**test, "by_period": periods}, "m")
+    assert "0.333 (no interval: fewer than 5 Sick and Healthy women), n=7 (3 Sick)" in glance
+    assert "Read the period-matched column first" in glance
+    assert ("<b>Among the period-matched women the selected model is not shown to tell Sick from "
+            "Healthy</b> (AUC 0.333, 7 women, no interval)") in glance  # fmt: skip
+    periods["subsets"]["period-matched"].update(n=40, n_sick=20, roc_auc=0.9, ci=[0.8, 0.97])
+    assert "not shown to tell" not in at_a_glance(None, {**test, "by_period": periods}, "m")
+    assert "period-matched column first" not in at_a_glance(None, test, "m")  # no dates
     # A synthetic cohort's figures are not said to be of women.
     glance = at_a_glance(None, test, "m", "synthetic patients")
     assert "<th>synthetic patients (Sick)</th>" in glance and "women" not in glance.replace(

@@ -21,12 +21,12 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
     then the model it chose and its one scoring on the held-out test set, each row saying
     whom it counts (`who`: "women", or "synthetic patients"), with the lines it needs under
     it."""
-    rows, notes = [], []
+    rows, notes, caution, dated = [], [], "", False
     if nested:
         subsets = nested["metrics"]["subsets"]
         o, pm = subsets["overall"], subsets.get("period-matched") or {}
-        period = ("n/a (no dates)" if pm.get("n") is None else
-                  f"{_ci(pm, 'roc_auc', 'ci')} (n={pm['n']})")  # fmt: skip
+        period, caution = _period(pm, "n/a (no dates)", "the procedure")
+        dated = pm.get("n") is not None
         rows.append((f"<b>Result</b>: the whole procedure (choosing among "
                      f"{len(nested['candidates'])} candidates and a threshold on inner folds), "
                      "nested cross-validation", f"{o['n']} ({o['n_sick']}), none seen by its "
@@ -40,13 +40,15 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
     if test:
         p, pm = test["patient"], ((test.get("by_period") or {}).get("subsets") or {})
         pm = pm.get("period-matched") or {}
+        period, unshown = _period(pm, "n/a", "the selected model")
+        caution = caution if nested else unshown  # the result's, when there is one
+        dated = dated or pm.get("n") is not None
         wilson = proportion_intervals(p)
         auc_ci = (p.get("bootstrap_ci") or {}).get("roc_auc")
         rows.append((f"<b>Selected model</b>: {esc(test.get('model') or chosen or '?')}, chosen "
                      "on validation folds, scored once on the held-out test set",
                      f"{p['n']} ({p['n_sick']}), held out", fmt_ci(p.get("roc_auc"), auc_ci),
-                     "n/a" if pm.get("n") is None else f"{_ci(pm, 'roc_auc', 'ci')} "
-                     f"(n={pm['n']})", fmt_ci(p.get("sensitivity"), wilson.get("sensitivity")),
+                     period, fmt_ci(p.get("sensitivity"), wilson.get("sensitivity")),
                      fmt_ci(p.get("specificity"), wilson.get("specificity")),
                      f"{test['threshold']:.3f}"))  # fmt: skip
         if reused := _reused(test.get("lockbox"), who):
@@ -54,6 +56,8 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
     elif chosen:
         notes.append(f"<b>Selected model</b>: {esc(chosen)}, chosen on validation folds; no "
                      "held-out test set scored it.")  # fmt: skip
+    if dated:  # the date: what the first AUC column owes to it, read in the second
+        notes.append(DATE_NOTE.format(who=who) + caution)
     head = "".join(f"<th>{esc(h.format(who=who))}</th>" for h in HEADER)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     table = keep_intervals(f'<table class="t"><tr>{head}</tr>{body}</table>') if rows else ""
@@ -62,6 +66,31 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
         + "".join(f"<p>{n}</p>" for n in notes)
         + "</div>"
     )
+
+
+DATE_NOTE = (
+    "Read the period-matched column first: in DMR-IR the acquisition date (batch, "
+    "room, season) separates the classes by itself, and least among the women of a "
+    "batch imaged in the dates both classes share (the subgroups section)."
+)
+
+
+def _period(entry: dict, missing: str, what: str) -> tuple[str, str]:
+    """The period-matched cell (AUC, its interval or why none, n and Sick), and '' or a
+    sentence when its interval reaches 0.5 (or it has none): the model is then not shown to
+    tell the classes apart where the date cannot."""
+    from thermocad.reporting.periods import subset_auc
+
+    if entry.get("n") is None:
+        return missing, ""
+    cell = f"{subset_auc(entry)}, n={entry['n']} ({entry.get('n_sick', '?')} Sick)"
+    ci, auc = entry.get("ci"), entry.get("roc_auc")
+    if auc is None or (ci and ci[0] is not None and ci[0] > 0.5):
+        return esc(cell), ""
+    return esc(cell), (f" <b>Among the period-matched women {what} is not shown to "
+                       f"tell Sick from Healthy</b> (AUC {auc:.3f}, {entry['n']} women"
+                       + ("" if ci else ", no interval") + "): its other figures may owe much "
+                       "to the date.")  # fmt: skip
 
 
 def _reused(box: dict | None, who: str = "women") -> str:
