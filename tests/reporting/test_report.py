@@ -154,7 +154,8 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     assert (
         "No nested cross-validation in this study" in text and "Choices per outer fold" not in text
     )
-    assert "not run (--nested): the figures below were used to choose the model" in text
+    assert "not run (--nested): nothing here estimates the whole procedure" in text
+    assert "the highest threshold whose pooled out-of-fold sensitivity reaches 0.90" in text
     assert "<b>No nested cross-validation</b>" in text.split("<nav>")[0]
     assert "no test split: test metrics not available" in text and "no test images" in text
 

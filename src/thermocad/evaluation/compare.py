@@ -275,6 +275,7 @@ def compare(
     served = display_name(table[table["model"] == best].iloc[0])  # ARCH+baseline, as served
     summary = {"best": best, "best_served": served,
                "selected_on": "validation patient-level AUC", "n_folds": n_folds,
+               "target_sensitivity": target_sensitivity,  # the threshold rule's
                "models": table["model"].tolist(), "test": None}  # fmt: skip
     if resumed := R.resumed_inside(results):  # not what an uninterrupted comparison gives
         summary["resumed_inside"] = resumed

@@ -41,7 +41,7 @@ def comparison_section(compare_dir: Path | None) -> str:
               if t["cnn_alone_patient_roc_auc"].notna().any() else "")  # fmt: skip
     body = (f"<p>Validation = out-of-fold predictions over {esc(int(t['n_folds'].max()))} "
             f"patient-grouped fold(s). Counts, sensitivity and specificity count women "
-            f"(each woman's mean P(Sick) at the threshold chosen on the women); the confusion "
+            f"(each woman's mean P(Sick) at the threshold chosen on the women: {_rule(compare_dir)}); the confusion "
             f"matrices below count images. Intervals: Wilson (proportions), bootstrap over patients "
             f"(AUC). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"
             + halves
@@ -94,3 +94,15 @@ def _count(n: float) -> str:
     if pd.isna(n):
         return "n/a"
     return f"{n / 1e6:.1f} M" if n >= 1e5 else f"{int(n)}"
+
+
+def _rule(compare_dir: Path) -> str:
+    """The threshold rule in words, with the study's target (best.json; older ones: unsaid)."""
+    from thermocad.reporting.html import read_json
+
+    target = (read_json(Path(compare_dir) / "best.json") or {}).get("target_sensitivity")
+    said = f"{float(target):.2f}" if isinstance(target, int | float) else "the target"
+    return (
+        f"the highest threshold whose pooled out-of-fold sensitivity reaches {said}, "
+        "so that few Sick women are missed"
+    )

@@ -234,7 +234,9 @@ def _nested_headline(compare_dir: Path | None) -> str:
 
     nested = read_json(Path(compare_dir) / "nested" / "nested.json") if compare_dir else None
     if not nested:
-        return "not run (--nested): the figures below were used to choose the model"
+        return ("not run (--nested): nothing here estimates the whole procedure on patients no "
+                "choice saw; the held-out test, where there is one, scores the one model chosen "
+                "on validation folds, whose figures are optimistic")  # fmt: skip
     subsets = nested["metrics"]["subsets"]
     parts = [f"{name} AUC {entry_ci(e, 'roc_auc', 'ci')} (n={e['n']})"
              for name, e in shown_subsets(subsets).items() if e.get("n")]  # fmt: skip
