@@ -156,6 +156,7 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     )
     assert "not run (--nested): nothing here estimates the whole procedure" in text
     assert "the highest threshold whose pooled out-of-fold sensitivity reaches 0.90" in text
+    assert "`" not in text.split('id="model-card"')[1]  # markdown's backticks set as <code>
     assert "<b>No nested cross-validation</b>" in text.split("<nav>")[0]
     assert "no test split: test metrics not available" in text and "no test images" in text
 

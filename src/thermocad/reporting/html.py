@@ -55,6 +55,14 @@ def esc(value) -> str:
     return html.escape(str(value))
 
 
+def prose(value) -> str:
+    """`esc`, with `command` spans (the markdown the same words are written in for the model
+    card's README) set as <code>."""
+    import re
+
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", esc(value))
+
+
 def img(path: str | os.PathLike | None, alt: str, width: int | None = None,
         wide: bool = False, caption: str | None = None) -> str:  # fmt: skip
     """An <img> with the PNG embedded as base64, or a note when the file is missing. `wide`:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.models.words import synthetic_training, training_sentence
-from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, section, with_interval
+from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, prose, section, with_interval
 from thermocad.reporting.study_files import synthetic_note
 from thermocad.utils.tables import read_written
 
@@ -281,6 +281,6 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
         "Licence": "thermocad is MIT-licensed software; trained weights carry the terms of "
         "their training data and of the ImageNet weights they start from.",
     }
-    body = "<dl class=card>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v) if k != 'Model' else v}</dd>"
+    body = "<dl class=card>" + "".join(f"<dt>{esc(k)}</dt><dd>{prose(v) if k != 'Model' else v}</dd>"
                                        for k, v in items.items()) + "</dl>"  # fmt: skip
     return section("model-card", body)

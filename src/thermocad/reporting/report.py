@@ -21,6 +21,7 @@ from thermocad.reporting.html import (
     esc,
     fmt_ci,
     img,
+    prose,
     read_json,
     section,
     table,
@@ -153,7 +154,7 @@ def test_section(test: dict | None, test_dir: Path | None) -> str:
               if one_each else metrics_table(test["image"]))  # fmt: skip
     body = (f"<p>Model <b>{esc(test.get('model', test.get('arch', '?')))}</b>, evaluated once on the test split at "
             f"threshold {test['threshold']:.3f} on P(Sick) ({esc(test.get('threshold_source', 'chosen on validation data'))}), "
-            f"applied unchanged.{card.tested_run_note(test)}</p>" + lockbox_note(test.get("lockbox"))
+            f"applied unchanged.{prose(card.tested_run_note(test))}</p>" + lockbox_note(test.get("lockbox"))
             + "<h3>Patient level (mean probability per patient)</h3>"
             + metrics_table(test["patient"]) + "<h3>By batch and period (patients)</h3>"
             + period_table(test.get("by_period")) + "<h3>Image level</h3>" + images
