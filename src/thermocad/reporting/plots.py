@@ -189,10 +189,10 @@ def plot_curve(
     # Drawn near the size the report shows it (380 px), so that its text stays readable.
     fig, ax = pyplot().subplots(figsize=(4, 3))
     ax.plot(xs, ys)
-    for k, (x, label) in enumerate(marks):
-        ax.axvline(x, color=f"C{k + 1}", ls="--", lw=1)
-        ax.annotate(label, (x, max(ys) if ys else 0), xytext=(2, 0), textcoords="offset points",
-                    fontsize=9, rotation=90, va="top", ha="left", color=f"C{k + 1}")  # fmt: skip
+    for k, (x, label) in enumerate(marks):  # named in a legend above: labels on lines collide
+        ax.axvline(x, color=f"C{k + 1}", ls="--", lw=1, label=label)
+    if marks:
+        ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1), ncol=2, frameon=False)
     ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear")
     fig.tight_layout()
     save(fig, path, dpi=100, tight=False)
