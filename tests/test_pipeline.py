@@ -231,6 +231,7 @@ def test_study_smoke_cli_with_a_cnn(cohort, tmp_path, capsys):
     assert f"report: {out / 'report.html'}" in capsys.readouterr().out
     text = _check_report(out / "report.html")
     assert "efficientnet_lite0" in text
+    assert "<title>thermocad study report: synthetic data</title>" in text  # a tab read alone
     assert (out / "compare" / "efficientnet_lite0" / "fold1" / "model.json").exists()
     # The header's command is the one that ran, every option included, also once rewritten.
     assert "--archs efficientnet_lite0 --folds 2 --test 0.25</code>" in text

@@ -265,6 +265,8 @@ def write_report(
                                   note or study_files.synthetic_note(cohort_csv)]))  # fmt: skip
     nested = read_json(nested_dir / "nested" / "nested.json") if nested_dir else None
     who = "synthetic patients" if study_files.synthetic_note(cohort_csv) else "women"
+    if who != "women" and "synthetic" not in title.lower():  # a tab's name is read alone
+        title += ": synthetic data"
     glance = at_a_glance(nested, test, ran.get("best_served"), who) if cdir else ""
     parts = [
         section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
