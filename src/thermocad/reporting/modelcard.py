@@ -164,18 +164,28 @@ def _limitations(cohort_csv) -> str:
                 "working on a generator's disease, and say nothing about women or clinical "
                 "performance; the shortcut audit finds only what the generator was asked to "
                 "draw (synth --batch-effect).")  # fmt: skip
-    from thermocad.evaluation.confounds import audit_notes, confound_audit
+    from thermocad.evaluation.confounds import confound_audit
 
     found = cohort_csv and Path(cohort_csv).exists()
-    flags = audit_notes(confound_audit(read_written(cohort_csv, "cohort file"))) if found else []  # fmt: skip
+    audit = confound_audit(read_written(cohort_csv, "cohort file")) if found else None
+    flags = audit.loc[audit["flag"], "quantity"].astype(str).tolist() if audit is not None else []
     return ("Small, single-centre data; confidence intervals are wide. Where the acquisition "
             "batch or date is confounded with the diagnosis, overall figures can reward a "
             "shortcut: the within-batch and period-matched figures are the honest ones. "
-            + (f"In this cohort: {'; '.join(flags)} (Confound audit). " if flags else "")
+            + (f"In this cohort {_separate(len(flags))} ({', '.join(flags)}: their AUCs in the "
+               "subgroups and shortcut audit); anything in the images that drifts with them can "
+               "stand in for disease. " if flags else "")
             + "Scores can follow the room temperature: on DMR-IR, re-rendering the same Healthy "
             "women as if imaged in a warmer room raised their P(Sick) (docs/evaluation.md; "
             "`thermocad fit` measures its own model's room stress). The threshold was chosen "
             "on validation data and will need re-tuning on new cameras.")  # fmt: skip
+
+
+def _separate(n: int) -> str:
+    """'1 quantity separates the classes by itself', '3 quantities separate ... themselves'."""
+    if n == 1:
+        return "1 quantity separates the classes by itself"
+    return f"{n} quantities separate the classes by themselves"
 
 
 SCREENING_PREVALENCE = 0.005  # about 5 cancers per 1,000 women screened
