@@ -55,6 +55,18 @@ def test_planted_entries_with_another_shape_or_dtype_are_never_returned(cached_f
         np.testing.assert_array_equal(read_thermal(path).array, expected(dmr_text(0)))
 
 
+def test_another_files_entry_copied_over_this_ones_is_not_served(cached_file):
+    """A reviewer copied T9001's entry over T9002's: predict scored T9002 as T9001, silently.
+    An entry names its own key, so a copy under another name is a miss."""
+    path, entry = cached_file
+    other = path.with_name("T0002.txt")
+    other.write_bytes(dmr_text(1))
+    read_thermal(other)
+    (copied,) = [e for e in cache.cache_dir().glob("*.npy") if e != entry]
+    shutil.copyfile(copied, entry)  # T0002's parse under T0001's key
+    np.testing.assert_array_equal(read_thermal(path).array, expected(dmr_text(0)))
+
+
 def test_a_replaced_file_with_the_same_path_size_and_mtime_is_not_served_stale(cached_file):
     path, _ = cached_file
     other = path.with_name("other.txt")

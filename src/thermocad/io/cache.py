@@ -1,9 +1,12 @@
 """The parse cache: parsed text matrices kept as checked .npy entries, size-capped.
 
-An entry is a float32 2-D .npy followed by a JSON trailer (source format, checksum). Every
-load checks the header before reading, then the checksum; anything else (planted, damaged,
-truncated, another dtype or shape) is a miss, and the file is parsed again. The cache never
-fails a read: a full, read-only or broken cache folder only costs the parse.
+An entry is a float32 2-D .npy followed by a JSON trailer (source format, checksum, its own
+key). Every load checks the header before reading, then that the trailer names the key it was
+looked up by (an entry copied under another file's name is not that file's) and the checksum;
+anything else (damaged, truncated, another dtype or shape) is a miss, and the file is parsed
+again. The cache never fails a read: a full, read-only or broken cache folder only costs the
+parse. It trusts whoever can write its folder: an entry forged with a matching key and
+checksum is served, as any cache's would be, so a shared cache folder is shared trust.
 """
 
 from __future__ import annotations
@@ -138,8 +141,8 @@ def load(key: str) -> tuple[np.ndarray, str] | None:
             if array is None:
                 return None
             trailer = json.loads(fh.read(_TRAILER_MAX))
-        if checksum(array) != trailer["checksum"]:
-            return None
+        if trailer["key"] != key or checksum(array) != trailer["checksum"]:
+            return None  # another file's entry under this name (copied), or damaged
         source_format = str(trailer["format"])
         with contextlib.suppress(OSError):
             os.utime(entry)  # recently used entries are evicted last
@@ -178,7 +181,8 @@ def _store(key: str, array: np.ndarray, source_format: str) -> None:
         return
     target = cache_dir() / f"{key}.npy"
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    trailer = json.dumps({"format": source_format, "checksum": checksum(array)}).encode()
+    trailer = json.dumps({"format": source_format, "checksum": checksum(array), "key": key})
+    trailer = trailer.encode()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
