@@ -186,6 +186,31 @@ def test_external_md_names_unlabelled_files_and_one_woman_under_two_numbers(
     )
 
 
+def test_evaluate_data_holds_its_output_folder(run_dir, new_women, tmp_path):
+    """A reviewer ran two evaluate --data --force into one folder at once: the second removed
+    the first's results part-way. The folder is held: a second writer is refused."""
+    import threading
+
+    from thermocad.utils.errors import OutputBusyError
+    from thermocad.utils.lock import folder_lock
+
+    data, labels = new_women
+    out, caught = tmp_path / "ext", []
+
+    def second() -> None:
+        try:
+            evaluate_external(run_dir, data, labels, out_dir=out, n_boot=0, force=True)
+        except OutputBusyError as exc:
+            caught.append(str(exc))
+
+    with folder_lock(out):  # as the first evaluation holds it
+        worker = threading.Thread(target=second)
+        worker.start()
+        worker.join(120)
+    assert caught and "being written by" in caught[0]
+    assert not (out / "cohort").exists()
+
+
 def test_external_md_says_who_could_be_period_matched():
     """The period-matched column's n/a is explained, and undated women are counted."""
     from thermocad.evaluation.external_report import _period_words

@@ -188,3 +188,32 @@ def check_classes(women: dict, labels_csv) -> None:
             else ""
         )  # fmt: skip
     )
+
+
+def scored_rows(labels, unit: str, data_dir, labels_csv, out: Path, allow: bool):
+    """(rows to score, cohort, women): cohort.csv with files in another unit than the model's
+    excluded (written back, so that it gives each file's reason), the labelled women scored and
+    not (women_scored), the folder's faults refused unless `allow`, a warning line for
+    each woman left out, and women of one class only refused."""
+    from thermocad.cohort.prepare import kept_rows
+    from thermocad.utils.files import atomic_write_csv
+    from thermocad.utils.progress import log
+    from thermocad.utils.tables import read_table
+
+    path = out / "cohort" / "cohort.csv"
+    cohort = read_table(path, "cohort file")
+    if (marked := unit_faults(cohort, unit)) is not cohort:
+        cohort = marked
+        atomic_write_csv(path, cohort)
+    women = women_scored(labels, cohort, data_dir)
+    check_faults(women, labels_csv, out, allow)
+    if women["not_scored"]:
+        log(f"warning: {headline(women)}")
+        for line in listed(women):
+            log(f"warning: not scored: {line}")
+    rows = kept_rows(cohort)
+    if rows.empty:
+        raise ConfigError(f"{data_dir}: no thermogram with a label was kept (see {path}, "
+                          "column excluded_reason)")  # fmt: skip
+    check_classes(women, labels_csv)
+    return rows, cohort, women

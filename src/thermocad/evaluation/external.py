@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.evaluation.coverage import plural
+from thermocad.evaluation.coverage import plural, scored_rows
 from thermocad.evaluation.evaluate import (
     evaluate_predictions,
     halves_by_period,
@@ -38,7 +38,7 @@ from thermocad.evaluation.external_report import markdown
 from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.evaluation.periods import period_columns
 from thermocad.models.words import log_model_warnings, model_name
-from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
+from thermocad.utils.errors import CohortError, OutputExistsError
 from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
@@ -47,7 +47,7 @@ from thermocad.utils.files import (
     check_writable,
 )
 from thermocad.utils.progress import log
-from thermocad.utils.tables import fmt_ci, markdown_table, read_table, tidy
+from thermocad.utils.tables import fmt_ci, markdown_table, tidy
 
 HALVES = {"cnn": "its CNN half alone", "baseline": "its baseline half alone"}
 
@@ -158,15 +158,26 @@ def evaluate_external(
     the plots. Returns metrics.json's content with the table under "table". A labelled woman
     left without a score by a fault of the folder (no file, an unreadable one) is refused
     before anything is scored unless `allow_unscored` (evaluation.coverage)."""
+    from thermocad.utils.lock import folder_lock
+
+    run_dir = Path(run_dir)
+    _check_given(data_dir, labels_csv)
+    out = _out_path(run_dir, data_dir, out_dir)
+    with folder_lock(out):  # one evaluation writes a folder at a time: two at once mixed them
+        _check_out(out, data_dir, bool(out_dir), force)
+        return _score_into(out, run_dir, data_dir, labels_csv, tta, force, n_boot, device,
+                           ledger, numbered_apart, allow_unscored)  # fmt: skip
+
+
+def _score_into(out: Path, run_dir: Path, data_dir, labels_csv, tta, force: bool, n_boot: int,
+                device: str, ledger, numbered_apart: bool, allow_unscored: bool) -> dict:  # fmt: skip
+    """evaluate_external's work, into `out`, which this process holds."""
     from thermocad.cohort.prepare import prepare_cohort
     from thermocad.evaluation.lockbox import check_unseen, ledger_path, record_opening
     from thermocad.evaluation.model_identity import model_identity
     from thermocad.inference.loading import load_model
     from thermocad.io.labels import read_labels
 
-    run_dir = Path(run_dir)
-    _check_given(data_dir, labels_csv)
-    out = _out_folder(run_dir, data_dir, out_dir, force)
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
     log_model_warnings(bundle.meta)
@@ -175,8 +186,8 @@ def evaluate_external(
     apart = _numbered_apart(bundle.meta, run_dir, data_dir, labels, numbered_apart)
     check_unseen(labels["patient_id"], run_dir, labels_csv, numbered_apart=numbered_apart)
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
-    rows, cohort, women = _scored_rows(labels, bundle.unit, data_dir, labels_csv, out,
-                                       allow_unscored)  # fmt: skip
+    rows, cohort, women = scored_rows(labels, bundle.unit, data_dir, labels_csv, out,
+                                      allow_unscored)  # fmt: skip
     log(f"external: scoring {plural(rows['patient_id'].nunique(), 'new woman', 'new women')} "
         f"({plural(len(rows), 'file', 'files')}) with {run_dir.name} at its stored threshold "
         f"{threshold:.4f}")  # fmt: skip
@@ -237,48 +248,20 @@ def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
     }
 
 
-def _scored_rows(labels, unit: str, data_dir, labels_csv, out: Path, allow: bool):
-    """(rows to score, cohort, women): cohort.csv with files in another unit than the model's
-    excluded (written back, so that it gives each file's reason), the labelled women scored and
-    not (evaluation.coverage), the folder's faults refused unless `allow`, a warning line for
-    each woman left out, and women of one class only refused."""
-    from thermocad.cohort.prepare import kept_rows
-    from thermocad.evaluation.coverage import (
-        check_classes,
-        check_faults,
-        headline,
-        listed,
-        unit_faults,
-        women_scored,
-    )
-
-    path = out / "cohort" / "cohort.csv"
-    cohort = read_table(path, "cohort file")
-    if (marked := unit_faults(cohort, unit)) is not cohort:
-        cohort = marked
-        atomic_write_csv(path, cohort)
-    women = women_scored(labels, cohort, data_dir)
-    check_faults(women, labels_csv, out, allow)
-    if women["not_scored"]:
-        log(f"warning: {headline(women)}")
-        for line in listed(women):
-            log(f"warning: not scored: {line}")
-    rows = kept_rows(cohort)
-    if rows.empty:
-        raise ConfigError(f"{data_dir}: no thermogram with a label was kept (see {path}, "
-                          "column excluded_reason)")  # fmt: skip
-    check_classes(women, labels_csv)
-    return rows, cohort, women
-
-
-def _out_folder(run_dir: Path, data_dir, out_dir, force: bool) -> Path:
-    """evaluate_external's output folder (default RUN/external_<folder>), checked before any
-    work: outside the data, and not an earlier evaluation's unless `force`."""
-    home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
+def _out_path(run_dir: Path, data_dir, out_dir) -> Path:
+    """evaluate_external's output folder: `out_dir`, or RUN/external_<data folder's name>
+    (beside an exported .onnx file), outside the data."""
+    home = run_dir if run_dir.is_dir() else run_dir.parent
     out = Path(out_dir) if out_dir else home / f"external_{Path(data_dir).resolve().name}"
     check_apart(out, data_dir)
+    return out
+
+
+def _check_out(out: Path, data_dir, given: bool, force: bool) -> None:
+    """Before any work: not an earlier evaluation's folder unless `force`, which removes its
+    results first (`given`: the folder was named, not the default)."""
     if not force and (out / "cohort").exists():  # an earlier evaluation, maybe interrupted
-        default = "" if out_dir else (f", the default folder for data in a folder named "
+        default = "" if given else (f", the default folder for data in a folder named "
                                       f"{Path(data_dir).resolve().name}")  # fmt: skip
         what = ("an earlier evaluation" if (out / "metrics.json").exists()
                 else "an evaluation stopped before its metrics.json")  # fmt: skip
@@ -289,7 +272,6 @@ def _out_folder(run_dir: Path, data_dir, out_dir, force: bool) -> Path:
     if force:  # the earlier results go first: a rerun refused later leaves none beside it
         for path in [*(out / n for n in RESULTS), *out.glob("gallery_*.png")]:
             path.unlink(missing_ok=True)
-    return out
 
 
 # What evaluate --data writes beside cohort/ (write_plots' figures and galleries included).
