@@ -318,3 +318,36 @@ def test_the_words_when_a_ledger_cannot_be_written(tmp_path, monkeypatch, capsys
     with pytest.raises(SystemExit):
         main(["evaluate", "--help"])
     assert "$XDG_DATA_HOME/thermocad" in " ".join(capsys.readouterr().out.split())
+
+
+def test_without_a_user_ledger_an_opening_still_waits_for_the_split_ledger(tmp_path, monkeypatch):
+    """A reviewer widened the race: two evaluations without a usable user ledger were both told
+    they were the first model. The split's own ledger is locked while an opening is counted."""
+    import os
+    import threading
+
+    from thermocad.evaluation.ledger_file import open_locked
+
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "home"))
+    U.user_ledger_path().mkdir(parents=True)  # unusable: a folder where the file should be
+    paths, ledger = _data(tmp_path / "data"), _split(tmp_path / "study")
+    held, done = open_locked(ledger), []  # as another evaluation counting now
+    worker = threading.Thread(
+        target=lambda: done.append(L.record_opening(ledger, _pred(paths, [0.1] * 4), "b"))
+    )
+    worker.start()
+    worker.join(1.0)
+    assert worker.is_alive() and not done  # it waits for the count in progress
+    os.write(held, (json.dumps({"test": L.patients_fingerprint(_pred(paths, [0] * 4)),
+                                "model": "other", "patients": ["1", "2", "3"]}) + "\n").encode())  # fmt: skip
+    os.close(held)
+    worker.join(30)
+    assert (done[0]["opening"], done[0]["models"]) == (2, 2)  # it counted the other one
+
+
+def test_a_ledger_given_as_the_user_ledger_itself_does_not_wait_for_itself(tmp_path, monkeypatch):
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "home"))
+    paths = _data(tmp_path / "data")
+    U.user_ledger_path().parent.mkdir(parents=True)
+    box = L.record_opening(U.user_ledger_path(), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    assert box["models"] == 1  # returned: no second lock of one file by this process

@@ -3,8 +3,10 @@ line, read whole, appended one line at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from thermocad.utils.progress import log
@@ -77,10 +79,41 @@ def open_locked(path: Path) -> int:
     return fd
 
 
-def append_entry(path: Path, entry: dict) -> None:
+@contextlib.contextmanager
+def locked(path: Path, held: Path | None = None) -> Iterator[int | None]:
+    """The ledger `path` open under open_locked's flock while an opening is read, counted and
+    appended (the split's own ledger: the user ledger's lock is not there when it cannot be
+    written, nor shared by processes with another one); None where it cannot be opened (the
+    append then fails and says so), or when it is the file `held`, locked already (a second
+    flock of one file by this process would wait for ever)."""
+    if held is not None and _same_file(path, held):
+        yield None
+        return
+    try:
+        fd = open_locked(path)
+    except OSError:
+        yield None
+        return
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def append_entry(path: Path, entry: dict, fd: int | None = None) -> None:
     """One line with O_APPEND: two evaluations at once cannot interleave it. A file whose last
     line has no final newline (a torn write, an editor) gets one first, so the entry is not
-    glued onto that line and lost with it."""
+    glued onto that line and lost with it. `fd`: the ledger already open (`locked`)."""
+    if fd is not None:
+        write_entry(fd, entry)
+        return
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         write_entry(fd, entry)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.evaluation.ledger_file import append_entry, read_ledger
+from thermocad.evaluation.ledger_file import append_entry, locked, read_ledger
 from thermocad.evaluation.model_identity import (
     SCORE_MODEL,
     aliases,
@@ -111,7 +111,7 @@ def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
         me[SCORE_MODEL] = model_fingerprint(pred.assign(path=me["digests"]), threshold)
         me["model"] = me[SCORE_MODEL] if identity is None else model
     mine = me.get("model", model)
-    with U.held(user if me else None) as fd:  # read, count and append as one step
+    with U.held(user if me else None) as fd, locked(path, user) as own:  # one step: read to write
         split = openings(path, test, set(patients), {model_fingerprint(pred): model},
                          {scored: model})  # fmt: skip
         order = U.merged(split, user if me else None, set(me.get("women", ())), fd=fd,
@@ -129,7 +129,7 @@ def record_opening(ledger: str | os.PathLike, pred: pd.DataFrame, source: str,
         out = {"opening": order.index(mine) + 1, "models": len(order), "test": test,
                "n_patients": len(patients), "ledger": str(path.absolute()), "new": new}  # fmt: skip
         try:
-            append_entry(path, entry)
+            append_entry(path, entry, own)
         except OSError as exc:
             out["unrecorded"] = exc.strerror or str(exc)
         if fd is not None and U.record(user, U.user_entry(entry, me, path), fd):
