@@ -28,6 +28,20 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     assert list(tmp_path.iterdir()) == [out]
 
 
+def test_a_full_disk_is_said_naming_the_file_and_keeps_the_old_one(tmp_path):
+    import errno
+
+    from thermocad.utils.errors import OutputPathError
+
+    out = tmp_path / "predictions.csv"
+    out.write_text("old\n")
+    said = rf"^{out}: cannot be written: No space left"
+    with pytest.raises(OutputPathError, match=said), atomic_path(out) as tmp:
+        tmp.write_text("half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a full disk says it
+    assert out.read_text() == "old\n" and list(tmp_path.iterdir()) == [out]
+
+
 def test_mode_follows_umask(tmp_path):
     old = os.umask(0o022)
     try:

@@ -28,8 +28,9 @@ from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_w
 from thermocad.io.labels import label_filters, labels_name, read_labels
 from thermocad.io.thermal import iter_read
 from thermocad.utils.errors import CohortError, ConfigError
-from thermocad.utils.files import INCOMPLETE, atomic_write_csv, check_writable, not_utf8_part
+from thermocad.utils.files import INCOMPLETE, atomic_write_csv, check_writable
 from thermocad.utils.lock import writes_folder
+from thermocad.utils.out_names import not_utf8_part
 from thermocad.utils.progress import log, progress
 from thermocad.utils.values import check_value, is_number, is_whole
 
@@ -181,8 +182,7 @@ def cohort_table(
 
 def _keep_computed(labels: pd.DataFrame, labels_csv) -> pd.DataFrame:
     """The labels with columns that prepare computes renamed labels_<name>, said once."""
-    clash = sorted(c for c in labels.columns if c in COMPUTED)
-    if not clash:
+    if not (clash := sorted(c for c in labels.columns if c in COMPUTED)):
         return labels
     log(f"{labels_name(labels_csv)}: column(s) {', '.join(clash)} are computed by prepare; the labels' values are "
         f"kept as {', '.join('labels_' + c for c in clash)}")  # fmt: skip

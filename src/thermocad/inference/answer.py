@@ -80,7 +80,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     from thermocad.inference.verdict import call_box
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
-    from thermocad.utils.files import printable_name
+    from thermocad.utils.out_names import printable_name
 
     check_upload(path)
     # cache=False: an upload is read once, and its parse must not outlive it on disk.

@@ -257,7 +257,7 @@ def explain_file(
     from thermocad.inference.notes import input_note, result_line, training_note, void_note
     from thermocad.inference.predict import check_unit
     from thermocad.preprocess.plausible import check_plausible
-    from thermocad.utils.files import printable_name
+    from thermocad.utils.out_names import printable_name
     from thermocad.utils.progress import log
 
     bundle = load_explained(run_dir, device) if bundle is None else bundle

@@ -116,7 +116,8 @@ def _write_table(path: Path, table: pd.DataFrame, fmt: str, force: bool) -> Path
     over a file written since the check (another predict to the same --out)."""
     import json
 
-    from thermocad.utils.files import atomic_write_csv, atomic_write_json, printable_name
+    from thermocad.utils.files import atomic_write_csv, atomic_write_json
+    from thermocad.utils.out_names import printable_name
     from thermocad.utils.tables import tidy
 
     if "threshold" in table:  # written without float noise; the calls were made before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import math
@@ -64,8 +65,17 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None,
 
             place_new(tmp_path, path)
         _sync(path.parent)  # and the rename itself
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            raise
+        # A full disk or quota, a read-only file system: said naming the file (os' own error
+        # names neither it nor what was being written).
+        raise OutputPathError(f"{path}: cannot be written: {exc.strerror}") from exc
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 
 def _sync(path: Path) -> None:
@@ -90,23 +100,6 @@ def file_stamp(path: str | os.PathLike) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns
-
-
-def printable_name(name: str) -> str:
-    """A file name fit for text and plots: bytes that are not UTF-8 (Linux names may hold any)
-    come back from the OS as lone surrogates, written here as \\udcXX."""
-    return name.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def not_utf8_part(path: str | os.PathLike) -> str | None:
-    """The first folder or file name of `path` that is not UTF-8 text (as printable_name writes
-    it), or None: a path with one cannot be written to a table and opened again from it."""
-    for part in Path(path).parts:
-        try:
-            part.encode("utf-8")
-        except UnicodeEncodeError:
-            return printable_name(part)
-    return None
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, replace: bool = True) -> Path:

@@ -1,4 +1,5 @@
-"""Output names a command checks before any work: a file written in one format is named so."""
+"""Output names a command checks before any work (a file written in one format is named so),
+and file names as text can hold them."""
 
 from __future__ import annotations
 
@@ -14,3 +15,20 @@ def check_suffix(out: str | os.PathLike, suffix: str, what: str, flag: str = "--
     --force a model (`m.onnx`), a thermogram (`T0001.txt`) or a study's JSON would be replaced."""
     if Path(out).suffix.lower() != suffix:
         raise ConfigError(f"{out}: {flag} is written as {what}: give it a name ending in {suffix}")
+
+
+def printable_name(name: str) -> str:
+    """A file name fit for text and plots: bytes that are not UTF-8 (Linux names may hold any)
+    come back from the OS as lone surrogates, written here as \\udcXX."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def not_utf8_part(path: str | os.PathLike) -> str | None:
+    """The first folder or file name of `path` that is not UTF-8 text (as printable_name writes
+    it), or None: a path with one cannot be written to a table and opened again from it."""
+    for part in Path(path).parts:
+        try:
+            part.encode("utf-8")
+        except UnicodeEncodeError:
+            return printable_name(part)
+    return None
