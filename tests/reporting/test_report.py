@@ -540,3 +540,13 @@ def test_report_wants_an_html_name_and_the_study_folder_not_a_file(study_dir, tm
     assert main(["report", str(tmp_path / "Report.HTML")]) == 2  # a file given as the study
     assert capsys.readouterr().err == (f"thermocad: error: {tmp_path / 'Report.HTML'}: is a "
                                        "file; give the study's folder\n")  # fmt: skip
+
+
+def test_gradcam_shows_the_top_sick_the_top_false_alarm_and_the_worst_miss(tmp_path):
+    """A reviewer: the Grad-CAM panels never showed a false alarm, where a shortcut shows."""
+    from thermocad.reporting.modelcard import _examples
+
+    pd.DataFrame({"path": list("abcdef"), "y": [1, 1, 1, 0, 0, 0],
+                  "prob": [0.9, 0.5, 0.1, 0.8, 0.3, 0.2]}).to_csv(tmp_path / "predictions.csv",
+                                                                 index=False)  # fmt: skip
+    assert _examples(tmp_path, 3)["path"].tolist() == ["a", "d", "c"]

@@ -26,11 +26,13 @@ def best_run_dir(compare_dir: Path | None) -> Path | None:
 
 
 def _examples(test_dir: Path, n: int) -> pd.DataFrame:
-    """Test images worth explaining: the most confident Sick calls, then the worst misses."""
+    """Test images worth explaining, one of each in turn: the Sick woman scored highest, the
+    Healthy woman scored highest (a false alarm, where the score is above the threshold: what
+    a shortcut would show), the Sick woman scored lowest (the worst miss)."""
     pred = read_written(test_dir / "predictions.csv", "predictions table")
-    top = pred.nlargest(n - 1, "prob")
-    missed = pred[pred["y"] == 1].nsmallest(1, "prob")
-    return pd.concat([top, missed]).drop_duplicates("path").head(n)
+    sick, healthy = pred[pred["y"] == 1], pred[pred["y"] == 0]
+    picks = [sick.nlargest(1, "prob"), healthy.nlargest(1, "prob"), sick.nsmallest(1, "prob")]
+    return pd.concat(picks).drop_duplicates("path").head(n)
 
 
 def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
@@ -67,8 +69,10 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
             "gradcam", f"<p class=missing>Not available: {esc(type(exc).__name__)}: {esc(exc)}</p>"
         )
     note = ("<p>Where the network looked for its Sick score (Grad-CAM at the architecture's "
-            "registered layer). Attention on the calibration marker, the background or the "
-            "image border means a shortcut, not physiology.</p>")  # fmt: skip
+            "registered layer), on three test images: the Sick woman it scored highest, the "
+            "Healthy woman it scored highest and the Sick woman it scored lowest. Attention on "
+            "the calibration marker, the background or the image border means a shortcut, not "
+            "physiology.</p>")  # fmt: skip
     return section("gradcam", note + body)
 
 
