@@ -351,6 +351,29 @@ def test_the_test_section_says_when_the_tested_folder_stores_another_threshold(t
     assert "stores another" not in tested_run_note({"run": str(run), "threshold": 0.7131})
 
 
+def test_the_model_cards_model_line_reconciles_the_two_thresholds(tmp_path):
+    """A reviewer: the card named a file storing 0.206 and gave metrics at 0.309, unexplained."""
+    import json
+
+    from thermocad.reporting.modelcard import model_card_section
+
+    run = tmp_path / "compare" / "efficientnet_lite0" / "fold0"
+    run.mkdir(parents=True)
+    (run / "model.json").write_text(json.dumps({"arch": "efficientnet_lite0", "threshold": 0.206}))
+    from thermocad.evaluation.metrics import summarize
+
+    pred = pd.DataFrame({"patient_id": range(6), "y": [1, 1, 1, 0, 0, 0],
+                         "prob": [0.9, 0.5, 0.1, 0.8, 0.3, 0.2]})  # fmt: skip
+    metrics = summarize(pred, 0.309, n_boot=0)
+    test = {"run": str(run), "threshold": 0.309, "model": "efficientnet_lite0",
+            "image": metrics, "patient": metrics}  # fmt: skip
+    card = model_card_section(None, None, tmp_path / "compare", test, run)
+    model_line = card.split("<dt>Model</dt><dd>")[1].split("</dd>")[0]
+    assert "decision threshold 0.206" in model_line
+    assert "Its model.json stores another threshold, 0.206, chosen on fold 0" in model_line
+    assert "<code>predict</code>" in model_line
+
+
 def test_the_confound_audit_says_it_counts_the_whole_cohort(tmp_path):
     ids = range(1, 21)
     cohort = pd.DataFrame({"patient_id": ids, "label": ["Healthy", "Sick"] * 10,

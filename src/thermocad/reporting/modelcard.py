@@ -285,7 +285,7 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
         "Out of scope": "Stand-alone diagnosis; populations, cameras or protocols unlike the "
         "training data; images whose unit differs from the training data's.",
         "Data": _data_summary(cohort_csv, split_csv),
-        "Model": _model_summary(compare_dir, run_dir),
+        "Model": _model_summary(compare_dir, run_dir) + prose(tested_run_note(test or {})),
         "Result (nested cross-validation)": _nested_headline(nested_dir),
         "Metrics (95% intervals)": metrics,
         "Limitations": _limitations(cohort_csv),
