@@ -95,15 +95,16 @@ def test_reliability_diagram_counts_women_not_images(tmp_path, monkeypatch):
 
     seen = {}
 
-    def spy(y, p, path, n_bins=10):
-        seen.update(y=list(y), p=list(p))
+    def spy(y, p, path, n_bins=10, title="Calibration"):
+        seen.update(y=list(y), p=list(p), title=title)
         return path
 
     monkeypatch.setattr(plots, "plot_reliability", spy)
     pred = pd.DataFrame({"path": ["a1", "a2", "a3", "b1"], "patient_id": ["A", "A", "A", "B"],
                          "label": ["Sick"] * 3 + ["Healthy"], "prob": [0.9, 0.6, 0.3, 0.2]})  # fmt: skip
-    write_plots(pred, 0.5, tmp_path, galleries=False)
+    write_plots(pred, 0.5, tmp_path, galleries=False, on="test women")
     assert seen["y"] == [1, 0] and seen["p"] == pytest.approx([0.6, 0.2])
+    assert seen["title"] == "Calibration (test women)"  # a file opened alone says whose
 
 
 @pytest.mark.parametrize(("women", "bins"), [(12, 3), (29, 3), (50, 5), (99, 9), (400, 10)])

@@ -133,11 +133,11 @@ def comparison_markdown(table: pd.DataFrame) -> str:
 def _evaluate_model(name: str, res: dict, out: Path, subgroup: str | None, n_boot: int,
                     target: float | None) -> None:  # fmt: skip
     """Choose the threshold on the pooled validation predictions and write their evaluation."""
-    pred = res["pred"]
-    res["threshold"] = T.choose_patient_threshold(pred, target)
+    pred, res["threshold"] = res["pred"], T.choose_patient_threshold(res["pred"], target)
     res["eval"] = evaluate_predictions(pred, res["threshold"], subgroup, n_boot=n_boot)
     atomic_write_csv(out / name / "valid_predictions.csv", pred)
-    res["eval"]["plots"] = write_plots(pred, res["threshold"], out / name, galleries=False)
+    plots = write_plots(pred, res["threshold"], out / name, galleries=False, on="validation")
+    res["eval"]["plots"] = plots
     atomic_write_json(out / name / "valid_metrics.json", res["eval"])
 
 
@@ -155,7 +155,7 @@ def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str 
         result["lockbox"] = record_opening(
             ledger_path(split_csv), pred, source, result["patient"].get("roc_auc"), res["threshold"]
         )
-        result["plots"] = write_plots(pred, res["threshold"], test_dir)
+        result["plots"] = write_plots(pred, res["threshold"], test_dir, on="test women")
         atomic_write_csv(test_dir / "predictions.csv", pred)
         atomic_write_json(test_dir / "metrics.json", result)
         return result

@@ -110,19 +110,24 @@ def write_plots(
     read=None,
     unit: str = "celsius",
     galleries: bool = True,
+    on: str = "",
 ) -> dict[str, str]:
-    """Confusion matrix, ROC, reliability diagram, training curves and galleries as PNGs."""
+    """Confusion matrix, ROC, reliability diagram, training curves and galleries as PNGs;
+    `on`: whose predictions, in each title ("test women"), so that a file opened alone says."""
     from thermocad.reporting import plots
 
-    out, df = Path(out_dir), with_y(pred)
+    out, df, whose = Path(out_dir), with_y(pred), f" ({on})" if on else ""
     y, p = df["y"].to_numpy(), df["prob"].to_numpy()
     counts = M.get_counts(y, p >= threshold)
     made = {
-        "confusion": plots.plot_confusion(counts.__dict__, out / "confusion.png"),
-        "roc": plots.plot_roc(y, p, threshold, out / "roc.png"),
+        "confusion": plots.plot_confusion(
+            counts.__dict__, out / "confusion.png", "Confusion matrix" + whose
+        ),  # fmt: skip
+        "roc": plots.plot_roc(y, p, threshold, out / "roc.png", "ROC" + whose),
     }
     women = M.aggregate_patients(df)  # Wilson intervals count independent units: women
-    made["reliability"] = plots.plot_reliability(women["y"], women["prob"], out / "reliability.png")
+    made["reliability"] = plots.plot_reliability(women["y"], women["prob"], out / "reliability.png",
+                                                 title="Calibration" + whose)  # fmt: skip
     if history and Path(history).exists():
         made["history"] = plots.plot_history(history, out / "history.png")
     if galleries:
@@ -269,7 +274,8 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
         threshold_source=source,
         model_warnings=not_a_model_warning(bundle.meta).splitlines(),
     )
-    result["plots"] = write_plots(pred, thr, out, run_dir / "history.csv", unit=bundle.unit)
+    result["plots"] = write_plots(pred, thr, out, run_dir / "history.csv", unit=bundle.unit,
+                                  on=f"{on} women")  # fmt: skip
     atomic_write_csv(out / "predictions.csv", pred)
     atomic_write_json(out / "metrics.json", result)
     log(f"wrote {out / 'metrics.json'}")

@@ -96,7 +96,8 @@ def reliability_bins(y_true, prob, n_bins: int = 10) -> pd.DataFrame:
     return df.groupby("bin").agg(mean_prob=("p", "mean"), observed=("y", "mean"), n=("y", "size"))
 
 
-def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10) -> Path:
+def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10,
+                     title: str = "Calibration") -> Path:  # fmt: skip
     """Reliability diagram of one row per woman (her mean P(Sick)): observed frequency of Sick
     (Wilson 95% interval) against mean predicted P(Sick), in min(n_bins, max(3, women // 10))
     equal-width bins of P(Sick) (empty ones left out): one per 10 women, but at least 3 (under
@@ -119,7 +120,7 @@ def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10) -> Path:
     ax.set(
         xlabel="mean predicted P(Sick)",
         ylabel="observed fraction Sick",
-        title="Calibration",
+        title=title,
         xlim=(-0.03, 1.03),
         ylim=(-0.03, 1.03),
     )
