@@ -623,3 +623,24 @@ def test_a_table_written_meanwhile_by_another_predict_is_not_replaced_without_fo
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
     write_predictions(table, [], out, force=True)
     assert pd.read_csv(out)["file"].tolist() == ["T0001.txt"]
+
+
+def test_a_forced_run_stopped_between_its_tables_leaves_none_of_the_last_runs(
+    tmp_path, monkeypatch
+):
+    """A reviewer: predict --force wrote its table, then its patients' table, and removed stale
+    ones last, so a stop in between left this run's table beside the last run's error list."""
+    from thermocad.inference import tables
+
+    out = tmp_path / "predictions.csv"
+    for name in ("predictions.csv", "predictions_patients.csv", "predictions_errors.csv"):
+        (tmp_path / name).write_text("file\nold\n")  # an earlier run's three tables
+    table = pd.DataFrame(
+        {"file": ["a.txt", "b.txt"], "patient_id": [1, 1], "prob_sick": [0.2, 0.4]}
+    )
+    monkeypatch.setattr(tables, "patient_table", lambda t: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):  # stopped after the per-file table
+        tables.write_predictions(table, [], out, force=True)
+    assert pd.read_csv(out)["file"].tolist() == ["a.txt", "b.txt"]
+    assert not (tmp_path / "predictions_errors.csv").exists()  # the last run's: gone first
+    assert not (tmp_path / "predictions_patients.csv").exists()

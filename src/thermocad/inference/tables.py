@@ -144,27 +144,27 @@ def write_predictions(
     import pandas as pd
 
     from thermocad.utils.files import check_writable
+    from thermocad.utils.progress import log
 
     targets = output_paths(out, fmt)
     for path in targets.values():
         check_writable(path, force)
-    written = {"files": _write_table(targets["files"], table, fmt, force)} if len(table) else {}
-    patients = patient_table(table)
-    if (table.dropna(subset=["patient_id"])["patient_id"].value_counts() > 1).any():
-        written["patients"] = _write_table(targets["patients"], patients, fmt, force)
+    several = (table.dropna(subset=["patient_id"])["patient_id"].value_counts() > 1).any()
+    due = {"files": len(table) > 0, "patients": bool(several), "errors": bool(errors)}
+    # With --force, every earlier table goes before any is written: a run stopped between two
+    # writes leaves some of this run's tables, never one of the last run's beside them.
+    for key, path in targets.items():
+        if force and path.is_file():
+            path.unlink()
+            if not due[key]:
+                log(f"note: removed {path}, an earlier run's, which this run has nothing for")
+    written = {"files": _write_table(targets["files"], table, fmt, force)} if due["files"] else {}
+    if due["patients"]:
+        written["patients"] = _write_table(targets["patients"], patient_table(table), fmt, force)
         if unnamed := int(table["patient_id"].isna().sum()):
-            from thermocad.utils.progress import log
-
             log(f"note: {unnamed} file(s) whose names give no patient number (T0001...) are "
                 f"not in {targets['patients'].name}")  # fmt: skip
     if errors:
         frame = pd.DataFrame(list(errors), columns=["file", "error"])
         written["errors"] = _write_table(targets["errors"], frame, fmt, force)
-    # With --force, a stale side file from an earlier run would contradict this one.
-    for key in ("files", "patients", "errors"):
-        if key not in written and targets[key].is_file():
-            targets[key].unlink()
-            from thermocad.utils.progress import log
-
-            log(f"note: removed {targets[key]}, an earlier run's, which this run has nothing for")
     return written

@@ -22,9 +22,9 @@ from thermocad.utils.files import (
     check_apart,
     check_writable,
     prepare_out_dir,
-    printable_name,
 )
 from thermocad.utils.lock import writes_folder
+from thermocad.utils.out_names import printable_name
 
 # The temporary names atomic_path gives PNGs (mkstemp's: ".T0064.png." + 8 of a-z, 0-9, _ +
 # ".png"): a render killed mid-write (SIGTERM, kill -9) leaves one, hidden, which no other
