@@ -515,6 +515,8 @@ def test_the_summary_says_when_other_models_were_scored_on_the_test_women(tmp_pa
     periods["subsets"]["period-matched"].update(n=40, n_sick=20, roc_auc=0.9, ci=[0.8, 0.97])
     assert "not shown to tell" not in at_a_glance(None, {**test, "by_period": periods}, "m")
     assert "period-matched column first" not in at_a_glance(None, test, "m")  # no dates
+    synthetic = at_a_glance(None, {**test, "by_period": periods}, "m", "synthetic patients")
+    assert "least among the synthetic patients of a batch" in synthetic
     # A synthetic cohort's figures are not said to be of women.
     glance = at_a_glance(None, test, "m", "synthetic patients")
     assert "<th>synthetic patients (Sick)</th>" in glance and "women" not in glance.replace(

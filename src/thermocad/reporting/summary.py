@@ -69,9 +69,9 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
 
 
 DATE_NOTE = (
-    "Read the period-matched column first: in DMR-IR the acquisition date (batch, "
-    "room, season) separates the classes by itself, and least among the women of a "
-    "batch imaged in the dates both classes share (the subgroups section)."
+    "Read the period-matched column first: the acquisition date (batch, room, season) can "
+    "separate the classes by itself, and does least among the {who} of a batch imaged in the "
+    "dates both classes share (the subgroups section)."
 )
 
 
