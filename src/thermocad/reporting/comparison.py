@@ -45,7 +45,8 @@ def comparison_section(compare_dir: Path | None) -> str:
             f"matrices below count images. Intervals: Wilson (proportions), bootstrap over patients "
             f"(AUC). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"
             + halves
-            + table(shown) + bars_img + "<div class=row>")  # fmt: skip
+            + table(shown) + bars_img + per_fold(compare_dir, ok["model"], served)
+            + "<div class=row>")  # fmt: skip
     for name in ok["model"]:
         shown_as = served[name]
         body += img(
@@ -105,4 +106,31 @@ def _rule(compare_dir: Path) -> str:
     return (
         f"the highest threshold whose pooled out-of-fold sensitivity reaches {said}, "
         "so that few Sick women are missed"
+    )
+
+
+def per_fold(compare_dir: Path, models, served: dict) -> str:
+    """Each model's patient AUC in each validation fold (the CNN alone beside a CNN averaged
+    with the baseline): the spread the pooled figure hides, and which fold the training
+    curves (fold 0) stand for."""
+    from thermocad.evaluation.metrics import aggregate_patients, roc_auc
+
+    rows = []
+    for name in models:
+        path = Path(compare_dir) / name / "valid_predictions.csv"
+        pred = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+        if "fold" not in pred or pred.empty:
+            continue
+        for prob, shown in (("prob", served[name]), ("prob_cnn", f"{name} alone")):
+            if prob not in pred or (prob == "prob_cnn" and served[name] == name):
+                continue
+            women = {k: aggregate_patients(part, prob) for k, part in pred.groupby("fold")}
+            rows.append({"model": shown} | {f"fold {k}": fmt_ci(roc_auc(w["y"], w["prob"]))
+                                            for k, w in women.items()})  # fmt: skip
+    if not rows:
+        return ""
+    return (
+        "<p>Patient AUC in each validation fold, each on its own fold's women only (a wide "
+        "spread is expected at these sizes; the training curves above are fold 0's):</p>"
+        + table(pd.DataFrame(rows).fillna(""))
     )
