@@ -187,9 +187,8 @@ def _limitations(cohort_csv) -> str:
 
 def _separate(n: int) -> str:
     """'1 quantity separates the classes by itself', '3 quantities separate ... themselves'."""
-    if n == 1:
-        return "1 quantity separates the classes by itself"
-    return f"{n} quantities separate the classes by themselves"
+    one = n == 1
+    return f"{n} quantit{'y separates' if one else 'ies separate'} the classes by {'itself' if one else 'themselves'}"
 
 
 SCREENING_PREVALENCE = 0.005  # about 5 cancers per 1,000 women screened
@@ -285,7 +284,8 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
         "Out of scope": "Stand-alone diagnosis; populations, cameras or protocols unlike the "
         "training data; images whose unit differs from the training data's.",
         "Data": _data_summary(cohort_csv, split_csv),
-        "Model": _model_summary(compare_dir, run_dir) + prose(tested_run_note(test or {})),
+        "Model": _model_summary(compare_dir, run_dir)
+        + (f".{prose(note)}" if (note := tested_run_note(test or {})) else ""),
         "Result (nested cross-validation)": _nested_headline(nested_dir),
         "Metrics (95% intervals)": metrics,
         "Limitations": _limitations(cohort_csv),
