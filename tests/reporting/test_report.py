@@ -371,7 +371,9 @@ def test_the_model_cards_model_line_reconciles_the_two_thresholds(tmp_path):
             "image": metrics, "patient": metrics}  # fmt: skip
     card = model_card_section(None, None, tmp_path / "compare", test, run)
     model_line = card.split("<dt>Model</dt><dd>")[1].split("</dd>")[0]
-    assert "decision threshold 0.206), written" in model_line and ". The model tested is" in model_line
+    assert (
+        "decision threshold 0.206), written" in model_line and ". The model tested is" in model_line
+    )
     assert "Its model.json stores another threshold, 0.206, chosen on fold 0" in model_line
     assert "<code>predict</code>" in model_line
 
