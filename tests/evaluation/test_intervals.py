@@ -207,3 +207,21 @@ def test_the_confound_audit_stores_an_interval_beside_each_auc():
     assert any(f"overall {room['AUC overall']:.3f} ({lo:.3f}-{hi:.3f})" in note for note in notes)
     again = confound_audit(cohort).to_dict(orient="records")  # seeded: the same intervals
     assert clean_json(again) == clean_json(audit.reset_index().to_dict(orient="records"))
+
+
+def test_the_paired_auc_difference_scores_both_on_each_draw():
+    """The selected model minus another on the same women: the point is the difference of the
+    two AUCs; a score against itself has a zero-width interval (both on one draw), and a
+    clearly better score's interval lies above 0."""
+    from sklearn.metrics import roc_auc_score
+
+    from thermocad.evaluation.intervals import paired_auc_difference
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 80)
+    a, b = y + rng.normal(0, 0.5, 80), y + rng.normal(0, 2.0, 80)
+    diff, (lo, hi) = paired_auc_difference(y, a, b, 500, seed=0)
+    assert diff == pytest.approx(roc_auc_score(y, a) - roc_auc_score(y, b))
+    assert 0 < lo < diff < hi
+    assert paired_auc_difference(y, a, a, 200)[1] == (0.0, 0.0)
+    assert np.isnan(paired_auc_difference(np.ones(5), a[:5], b[:5])[0])  # one class

@@ -120,6 +120,7 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     assert "optimistic" in R.SECTIONS["comparison"]
     per_fold = text.split("Patient AUC in each validation fold")[1].split("</table>")[0]
     assert "<th>fold 0</th>" in per_fold and "<td>baseline</td>" in per_fold
+    assert "minus each other candidate's, on the same women (paired patient bootstrap" in text
     assert "Flag: acquisition date alone separates the classes" in text
     assert "batch A AUC" in text
     # Before any section: the result, then the model it chose and its one test scoring.

@@ -46,6 +46,7 @@ def comparison_section(compare_dir: Path | None) -> str:
             f"(AUC). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"
             + halves
             + table(shown) + bars_img + per_fold(compare_dir, ok["model"], served)
+            + paired(compare_dir, best, ok["model"], served)
             + "<div class=row>")  # fmt: skip
     for name in ok["model"]:
         shown_as = served[name]
@@ -134,3 +135,39 @@ def per_fold(compare_dir: Path, models, served: dict) -> str:
         "spread is expected at these sizes; the training curves above are fold 0's):</p>"
         + table(pd.DataFrame(rows).fillna(""))
     )
+
+
+def _women(compare_dir: Path, name: str) -> pd.Series | None:
+    """A model's validation P(Sick) per woman (the mean of her images), indexed by patient,
+    with her label in `.attrs["y"]`; None when its predictions are not there."""
+    from thermocad.evaluation.metrics import aggregate_patients
+
+    path = Path(compare_dir) / name / "valid_predictions.csv"
+    if not path.is_file():
+        return None
+    women = aggregate_patients(pd.read_csv(path)).set_index("patient_id")
+    return women["prob"].rename(name).to_frame().assign(y=women["y"])
+
+
+def paired(compare_dir: Path, best: str, models, served: dict) -> str:
+    """The selected model's validation AUC minus each other candidate's, on the same women,
+    with a paired patient-bootstrap interval: whether these women settle the choice."""
+    from thermocad.evaluation.intervals import paired_auc_difference
+
+    chosen = _women(compare_dir, best)
+    parts = []
+    for name in (m for m in models if m != best):
+        other = _women(compare_dir, name)
+        if chosen is None or other is None:
+            continue
+        both = chosen.join(other[[name]], how="inner")
+        diff, (lo, hi) = paired_auc_difference(both["y"], both[best], both[name])
+        if diff != diff or lo != lo:  # NaN: one class only among the shared women
+            continue
+        parts.append(f"{esc(served[name])}: {diff:+.3f} ({lo:+.3f} to {hi:+.3f})")
+    if not parts:
+        return ""
+    return (f"<p>Validation patient AUC of the selected {esc(served.get(best, best))} minus each "
+            "other candidate's, on the same women (paired patient bootstrap, 95%): "
+            + "; ".join(parts) + ". An interval that includes 0 means these women do not "
+            "settle the choice.</p>")  # fmt: skip
