@@ -76,9 +76,7 @@ def plot_gallery(
     im = None
     for ax, a, (_, r) in zip(axes[0], arrays, rows.iterrows(), strict=False):
         im = ax.imshow(a, cmap="inferno", vmin=low, vmax=high)
-        truth = "Sick" if int(r["y"]) else "Healthy"
-        ax.set_title(f"truly {truth}, P(Sick) {r['prob']:.3f}\npatient {r['patient_id']}",
-                     fontsize=8)  # fmt: skip
+        ax.set_title(panel_title(r), fontsize=8)
         ax.axis("off")
     if im is not None:
         bar = fig.colorbar(im, ax=axes[0].tolist(), fraction=0.03, pad=0.01)
@@ -89,6 +87,20 @@ def plot_gallery(
         axes[0][0].axis("off")
     fig.suptitle(title, fontsize=10)
     return save(fig, path)
+
+
+def panel_title(row) -> str:
+    """'truly Sick, P(Sick) 0.810' over 'patient 244, batch A, 2013-10-14': the batch and the
+    date where the cohort has them, so that a gallery of false alarms shows what they share
+    when it is the acquisition (the confound audit's question, seen)."""
+    truth = "Sick" if int(row["y"]) else "Healthy"
+    when = [f"batch {b}" for b in [row.get("acquisition_batch")] if isinstance(b, str) and b]
+    when += [d[:10] for d in [row.get("acquisition_date")] if isinstance(d, str) and d]
+    pid = row["patient_id"]  # a row of numbers only comes as floats: 244.0 is patient 244
+    pid = int(pid) if isinstance(pid, float) and pid.is_integer() else pid
+    return f"truly {truth}, P(Sick) {row['prob']:.3f}\npatient {pid}" + "".join(
+        f", {w}" for w in when
+    )
 
 
 def write_galleries(
