@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers.ledger import predictions, split_ledger, women_files
 from thermocad.evaluation import lockbox as L
 from thermocad.evaluation.model_identity import model_identity
 
@@ -19,23 +20,11 @@ PROBS = [0.1, 0.2, 0.3, 0.4, 0.6]
 
 
 def _data(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, pid in enumerate(PATIENTS):
-        path = folder / f"IR_{pid:04d}_{i}.txt"
-        path.write_text(f"{pid} {i}\n1 2\n3 4\n")
-        paths.append(path)
-    return paths
+    return women_files(folder, PATIENTS)
 
 
 def _pred(paths, probs=PROBS, patients=PATIENTS) -> pd.DataFrame:
-    return pd.DataFrame({"path": list(map(str, paths)), "patient_id": list(patients),
-                         "prob": probs})  # fmt: skip
-
-
-def _split(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return L.ledger_path(folder / "split.csv")
+    return predictions(paths, probs, patients)
 
 
 def _other_files(paths: list[Path], folder: Path) -> pd.DataFrame:
@@ -50,14 +39,14 @@ def _other_files(paths: list[Path], folder: Path) -> pd.DataFrame:
 
 def test_the_same_model_on_other_files_of_the_same_women_is_one_model(tmp_path):
     paths, me = _data(tmp_path / "data"), model_identity(META, 2)
-    ledger = _split(tmp_path / "study")
+    ledger = split_ledger(tmp_path / "study")
     first = L.record_opening(ledger, _pred(paths), "run", 0.8, 0.5, identity=me)
     assert (first["opening"], first["models"], first["new"]) == (1, 1, True)
     other = _other_files(paths, tmp_path / "more")
     again = L.record_opening(ledger, other, "run (onnx)", threshold=0.5, identity=me)
     assert (again["opening"], again["models"], again["new"]) == (1, 1, False)
     # under another split file, the user ledger knows it too
-    elsewhere = L.record_opening(_split(tmp_path / "copy"), other, "run", threshold=0.5,
+    elsewhere = L.record_opening(split_ledger(tmp_path / "copy"), other, "run", threshold=0.5,
                                  identity=me)  # fmt: skip
     assert (elsewhere["models"], elsewhere["new"]) == (1, False) and "user_ledger" in elsewhere
     assert L.refreshed(first)["models"] == 1
@@ -65,7 +54,7 @@ def test_the_same_model_on_other_files_of_the_same_women_is_one_model(tmp_path):
 
 def test_tta_another_threshold_or_other_weights_are_other_models(tmp_path):
     # The same P(Sick) each time: what the model is decides, not its scores.
-    paths, ledger = _data(tmp_path / "data"), _split(tmp_path / "study")
+    paths, ledger = _data(tmp_path / "data"), split_ledger(tmp_path / "study")
     pred = _pred(paths)
     L.record_opening(ledger, pred, "run", threshold=0.5, identity=model_identity(META, 2))
     off = L.record_opening(ledger, pred, "run, no tta", threshold=0.5,
@@ -88,7 +77,7 @@ def test_tta_another_threshold_or_other_weights_are_other_models(tmp_path):
 def test_a_line_of_the_previous_version_is_the_same_model(tmp_path):
     # Written by the code before identities (a model known by its scores) for this model on
     # these files (none readable: the ledger beside the split alone): read as the model it was.
-    ledger, me = _split(tmp_path / "study"), model_identity(META, 2)
+    ledger, me = split_ledger(tmp_path / "study"), model_identity(META, 2)
     pred = _pred([f"/nowhere/T{i}.txt" for i in range(5)])
     old = {"time": "2026-01-01T00:00:00+00:00", "test": L.patients_fingerprint(pred),
            "model": L.model_fingerprint(pred, 0.5), "source": "old", "n_patients": 4,
@@ -102,7 +91,7 @@ def test_a_line_of_the_previous_version_is_the_same_model(tmp_path):
     assert (other["opening"], other["models"]) == (2, 2)
     # and one written before ledgers named their women (a scores-only print)
     oldest = {k: old[k] for k in ("time", "test", "source", "n_patients")}
-    older = _split(tmp_path / "older")
+    older = split_ledger(tmp_path / "older")
     older.write_text(json.dumps({**oldest, "model": L.model_fingerprint(pred)}) + "\n")
     known = L.record_opening(older, pred, "run", threshold=0.5, identity=me)
     assert (known["models"], known["new"]) == (1, False)
@@ -113,16 +102,16 @@ def test_a_user_ledger_line_of_the_previous_version_is_the_same_model(tmp_path):
     # the user ledger's print of it by file digests.
     paths = _data(tmp_path / "data")
     pred, me = _pred(paths), model_identity(META, 2)
-    first = L.record_opening(_split(tmp_path / "a"), pred, "old run", threshold=0.5)
-    assert "score_model" not in L.read_ledger(_split(tmp_path / "a"))[0]  # as it was written
-    there = L.record_opening(_split(tmp_path / "b"), pred, "run", threshold=0.5, identity=me)
+    first = L.record_opening(split_ledger(tmp_path / "a"), pred, "old run", threshold=0.5)
+    assert "score_model" not in L.read_ledger(split_ledger(tmp_path / "a"))[0]  # as it was written
+    there = L.record_opening(split_ledger(tmp_path / "b"), pred, "run", threshold=0.5, identity=me)
     assert (there["opening"], there["models"], there["new"]) == (1, 1, False)
     assert L.refreshed(first)["models"] == 1 and "user_ledger" in there
     # the same model on other files of these women, since: the same one still
     fewer = _other_files(paths, tmp_path / "more")
-    later = L.record_opening(_split(tmp_path / "c"), fewer, "run", threshold=0.5, identity=me)
+    later = L.record_opening(split_ledger(tmp_path / "c"), fewer, "run", threshold=0.5, identity=me)
     assert (later["models"], later["new"]) == (1, False) and L.refreshed(first)["models"] == 1
-    other = L.record_opening(_split(tmp_path / "d"), fewer, "retrained", threshold=0.5,
+    other = L.record_opening(split_ledger(tmp_path / "d"), fewer, "retrained", threshold=0.5,
                              identity=model_identity({**META, "weights_sha256": "c" * 64}, 2))  # fmt: skip
     assert (other["opening"], other["models"]) == (2, 2) and L.refreshed(first)["models"] == 2
 

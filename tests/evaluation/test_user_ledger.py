@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tests.helpers.ledger import predictions, split_ledger, women_files
 from thermocad.evaluation import lockbox as L
 from thermocad.evaluation import user_ledger as U
 from thermocad.reporting.report import lockbox_note
@@ -13,23 +14,11 @@ PATIENTS = (1, 1, 2, 3)  # woman 1 has two files
 
 def _data(folder: Path, seed: str = "a") -> list[Path]:
     """Four files of three women; `seed`: their bytes (another seed: other women)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, pid in enumerate(PATIENTS):
-        path = folder / f"IR_{pid:04d}_{i}.txt"
-        path.write_text(f"{seed} {pid} {i}\n1 2\n3 4\n")
-        paths.append(path)
-    return paths
+    return women_files(folder, PATIENTS, seed)
 
 
 def _pred(paths, probs) -> pd.DataFrame:
-    return pd.DataFrame({"path": list(map(str, paths)), "patient_id": list(PATIENTS),
-                         "prob": probs})  # fmt: skip
-
-
-def _split(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return L.ledger_path(folder / "split.csv")
+    return predictions(paths, probs, PATIENTS)
 
 
 def test_the_user_ledger_lives_in_a_user_data_folder(tmp_path, monkeypatch):
@@ -66,18 +55,18 @@ def test_a_second_study_folder_of_the_same_women_counts_the_first_ones_models(tm
     # `thermocad study` twice on the same data with the same seed: two split.csv, two ledgers
     # beside them, the same test women. The second study's model was counted as the first.
     paths = _data(tmp_path / "data")
-    first = L.record_opening(_split(tmp_path / "study_a"), _pred(paths, [0.1, 0.2, 0.3, 0.4]),
+    first = L.record_opening(split_ledger(tmp_path / "study_a"), _pred(paths, [0.1, 0.2, 0.3, 0.4]),
                              "study_a", 0.75, threshold=0.5)  # fmt: skip
     assert (first["opening"], first["models"]) == (1, 1)
     assert first["user_ledger"] == str(U.user_ledger_path())
-    second = L.record_opening(_split(tmp_path / "study_b"), _pred(paths, [0.6, 0.2, 0.3, 0.4]),
+    second = L.record_opening(split_ledger(tmp_path / "study_b"), _pred(paths, [0.6, 0.2, 0.3, 0.4]),
                               "study_b", 0.5, threshold=0.5)  # fmt: skip
     assert (second["opening"], second["models"], second["new"]) == (2, 2, True)
     assert "this one the 2nd" in L.describe(second)
     # study_a's model scored again on a copy of the split and the data: not a new opening
     shutil.copytree(tmp_path / "data", tmp_path / "copy")
     copied = [tmp_path / "copy" / p.name for p in paths]
-    again = L.record_opening(_split(tmp_path / "elsewhere"), _pred(copied, [0.1, 0.2, 0.3, 0.4]),
+    again = L.record_opening(split_ledger(tmp_path / "elsewhere"), _pred(copied, [0.1, 0.2, 0.3, 0.4]),
                              "study_a again", threshold=0.5)  # fmt: skip
     assert (again["opening"], again["models"], again["new"]) == (1, 2, False)
     # study_a's report, written again, counts study_b's model (its own ledger holds one)
@@ -93,8 +82,12 @@ def test_other_women_under_the_same_numbers_are_another_test_set(tmp_path):
     # other women. Each first model on them is the first.
     a = _data(tmp_path / "synth_1" / "data", seed="1")
     b = _data(tmp_path / "synth_2" / "data", seed="2")
-    one = L.record_opening(_split(tmp_path / "synth_1"), _pred(a, [0.1, 0.2, 0.3, 0.4]), "run1")
-    two = L.record_opening(_split(tmp_path / "synth_2"), _pred(b, [0.5, 0.2, 0.3, 0.4]), "run2")
+    one = L.record_opening(
+        split_ledger(tmp_path / "synth_1"), _pred(a, [0.1, 0.2, 0.3, 0.4]), "run1"
+    )
+    two = L.record_opening(
+        split_ledger(tmp_path / "synth_2"), _pred(b, [0.5, 0.2, 0.3, 0.4]), "run2"
+    )
     assert (one["opening"], one["models"]) == (two["opening"], two["models"]) == (1, 1)
     assert one["women"] != two["women"] and L.refreshed(one)["models"] == 1
 
@@ -103,7 +96,7 @@ def test_a_split_side_ledger_of_the_previous_version_still_counts(tmp_path):
     # Written before the user ledger: its entry knows the model by paths only. Scoring that
     # model again is not a new opening; another model is the 2nd.
     paths = _data(tmp_path / "data")
-    ledger, pred = _split(tmp_path / "study"), _pred(paths, [0.1, 0.2, 0.3, 0.4])
+    ledger, pred = split_ledger(tmp_path / "study"), _pred(paths, [0.1, 0.2, 0.3, 0.4])
     old = {"time": "2026-01-01T00:00:00+00:00", "test": L.patients_fingerprint(pred),
            "model": L.model_fingerprint(pred, 0.5), "source": "old", "n_patients": 3,
            "patients": ["1", "2", "3"], "scores": L.model_fingerprint(pred)}  # fmt: skip
@@ -120,7 +113,7 @@ def test_an_unusable_user_ledger_is_said_and_the_scoring_goes_on(tmp_path, monke
     monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "home"))
     U.user_ledger_path().mkdir(parents=True)
     paths = _data(tmp_path / "data")
-    ledger = _split(tmp_path / "study")
+    ledger = split_ledger(tmp_path / "study")
     first = L.record_opening(ledger, _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
     err = capsys.readouterr().err
     assert f"could not be recorded in the user ledger {U.user_ledger_path()}" in err
@@ -189,12 +182,14 @@ def test_a_byte_that_is_not_utf8_costs_its_line_only(tmp_path, capsys):
     # One bad byte made the whole user ledger unreadable (every later opening read as the
     # first) and crashed the ledger beside the split with UnicodeDecodeError.
     paths = _data(tmp_path / "data")
-    ledger = _split(tmp_path / "study")
+    ledger = split_ledger(tmp_path / "study")
     L.record_opening(ledger, _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
     for path in (ledger, U.user_ledger_path()):
         path.write_bytes(path.read_bytes() + b'{"model": "\xff"}\n')
     capsys.readouterr()
-    other = L.record_opening(_split(tmp_path / "other"), _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
+    other = L.record_opening(
+        split_ledger(tmp_path / "other"), _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b"
+    )
     assert (other["opening"], other["models"]) == (2, 2)
     again = L.record_opening(ledger, _pred(paths, [0.8, 0.2, 0.3, 0.4]), "c")
     assert (again["opening"], again["models"]) == (3, 3)
@@ -206,7 +201,7 @@ def test_a_byte_that_is_not_utf8_costs_its_line_only(tmp_path, capsys):
 def test_a_hand_edited_line_of_the_wrong_types_is_skipped(tmp_path, capsys):
     # `"women": null` crashed the count with a TypeError, a list as a print as unhashable.
     paths = _data(tmp_path / "data")
-    ledger = _split(tmp_path / "study")
+    ledger = split_ledger(tmp_path / "study")
     L.record_opening(ledger, _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
     bad = [{"model": "x", "women": None}, {"split_model": ["q"], "model": "y"},
            {"model": "z", "patients": None}, {"model": {"a": 1}, "test": "t"}, ["a list"]]  # fmt: skip
@@ -222,9 +217,11 @@ def test_the_same_women_scored_with_fewer_of_their_files_are_not_new_women(tmp_p
     # Woman 1 scored with one of her two files (fewer frames, another view filter): her
     # digest is another, so she read as a new woman and the next model as the first.
     paths = _data(tmp_path / "data")
-    first = L.record_opening(_split(tmp_path / "all"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    first = L.record_opening(
+        split_ledger(tmp_path / "all"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a"
+    )
     fewer = pd.DataFrame({"path": [str(paths[0])], "patient_id": [1], "prob": [0.7]})
-    one = L.record_opening(_split(tmp_path / "fewer"), fewer, "b")
+    one = L.record_opening(split_ledger(tmp_path / "fewer"), fewer, "b")
     assert (one["opening"], one["models"]) == (2, 2)
     assert L.refreshed(first)["models"] == 2
     entry = json.loads(U.user_ledger_path().read_text().splitlines()[0])
@@ -232,7 +229,7 @@ def test_the_same_women_scored_with_fewer_of_their_files_are_not_new_women(tmp_p
     # an entry written before `files` was kept still matches by her women's digests
     old = {k: v for k, v in entry.items() if k != "files"}
     U.user_ledger_path().write_text(json.dumps(old) + "\n")
-    again = L.record_opening(_split(tmp_path / "again"), _pred(paths, [0.5] * 4), "c")
+    again = L.record_opening(split_ledger(tmp_path / "again"), _pred(paths, [0.5] * 4), "c")
     assert (again["opening"], again["models"]) == (2, 2)
 
 
@@ -250,7 +247,7 @@ def _score_at_once(folder, paths, prob, barrier, results):
     L.append_entry = slow  # this process's only: a forked child
     barrier.wait(timeout=10)
     pred = _pred(paths, [prob, 0.2, 0.3, 0.4])
-    results.put(L.record_opening(_split(folder), pred, f"p={prob}")["opening"])
+    results.put(L.record_opening(split_ledger(folder), pred, f"p={prob}")["opening"])
 
 
 def test_two_evaluations_at_once_count_each_other(tmp_path):
@@ -283,9 +280,11 @@ def test_external_md_names_the_ledgers_and_metrics_json_the_home_as_tilde(tmp_pa
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "home" / "ledgers"))
     paths = _data(tmp_path / "data")
-    first = L.record_opening(_split(tmp_path / "study"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    first = L.record_opening(
+        split_ledger(tmp_path / "study"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a"
+    )
     assert first["user_ledger"] == "~/ledgers/test_openings.jsonl"  # as metrics.json keeps it
-    L.record_opening(_split(tmp_path / "other"), _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
+    L.record_opening(split_ledger(tmp_path / "other"), _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
     assert L.refreshed(first)["models"] == 2  # found again under ~
     said = notes({"served": {"by_period": {}}, "lockbox": first})[-1]
     assert "ledger split.test_openings.jsonl; user ledger test_openings.jsonl" in said
@@ -304,13 +303,15 @@ def test_the_words_when_a_ledger_cannot_be_written(tmp_path, monkeypatch, capsys
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(L, "append_entry", full)
-    box = L.record_opening(_split(tmp_path / "study"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    box = L.record_opening(
+        split_ledger(tmp_path / "study"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a"
+    )
     said = L.describe(box)
     assert "(No space left on device); the user ledger" in said and "did record it" in said
     # a user ledger folder that is a file: not "(File exists)"
     (tmp_path / "afile").write_text("")
     monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "afile"))
-    L.record_opening(_split(tmp_path / "other"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "b")
+    L.record_opening(split_ledger(tmp_path / "other"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "b")
     assert f"({tmp_path / 'afile'} is a file, not a folder)" in capsys.readouterr().err
     # evaluate --help names $XDG_DATA_HOME, as docs/evaluation.md does
     import pytest
@@ -330,7 +331,7 @@ def test_without_a_user_ledger_an_opening_still_waits_for_the_split_ledger(tmp_p
 
     monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "home"))
     U.user_ledger_path().mkdir(parents=True)  # unusable: a folder where the file should be
-    paths, ledger = _data(tmp_path / "data"), _split(tmp_path / "study")
+    paths, ledger = _data(tmp_path / "data"), split_ledger(tmp_path / "study")
     held, done = open_locked(ledger), []  # as another evaluation counting now
     worker = threading.Thread(
         target=lambda: done.append(L.record_opening(ledger, _pred(paths, [0.1] * 4), "b"))

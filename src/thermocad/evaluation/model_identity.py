@@ -27,7 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-DIGEST = "weights_sha256"  # models.bundle.DIGEST, not imported: no model code is loaded here
+from thermocad.models.meta import DIGEST  # model.json's weights digest (no model code)
+
 SCORE_MODEL = "score_model"  # an identity entry's print by scores
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from thermocad.models.meta import DIGEST
 from thermocad.models.predictor import Predictor
 from thermocad.models.words import tta_views
 from thermocad.preprocess.augment import Augmentation, augmented_input
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 WEIGHTS = "model.safetensors"
 META = "model.json"
-DIGEST = "weights_sha256"  # model.json's record of model.safetensors' bytes
 # A training run's INCOMPLETE mark once its model is written, while its checkpoint is removed
 # (training.outputs): a run killed then left a whole model, which `train --resume` completes.
 FINISHED_TRAINING = "training finished: its model is written, its checkpoint being removed\n"

@@ -16,6 +16,7 @@ from thermocad.utils.errors import ConfigError, ModelFormatError
 MAX_META_BYTES = 4_000_000
 _MISSING = object()
 META_KEY = "thermocad_model_json"  # an exported .onnx file's metadata entry holding model.json
+DIGEST = "weights_sha256"  # model.json's record of model.safetensors' bytes
 Check = Callable[[Any], str | None]  # None when the value is fine, else what is wrong
 
 

@@ -137,9 +137,9 @@ def per_fold(compare_dir: Path, models, served: dict) -> str:
     )
 
 
-def _women(compare_dir: Path, name: str) -> pd.Series | None:
-    """A model's validation P(Sick) per woman (the mean of her images), indexed by patient,
-    with her label in `.attrs["y"]`; None when its predictions are not there."""
+def _women(compare_dir: Path, name: str) -> pd.DataFrame | None:
+    """A model's validation P(Sick) per woman (the mean of her images) in a column named for
+    the model, and her label `y`, indexed by patient; None when its predictions are not there."""
     from thermocad.evaluation.metrics import aggregate_patients
 
     path = Path(compare_dir) / name / "valid_predictions.csv"
