@@ -26,6 +26,7 @@ SECTIONS = {
     "galleries": "Galleries",
     "gradcam": "Grad-CAM explanations",
     "model-card": "Model card",
+    "glossary": "Glossary",
 }
 DISCLAIMER = (
     "Research software. Breast thermography is cleared only as an adjunct to mammography; it is "

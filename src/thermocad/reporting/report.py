@@ -13,6 +13,7 @@ from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.reporting import modelcard as card
 from thermocad.reporting import study_files
 from thermocad.reporting.comparison import comparison_section
+from thermocad.reporting.glossary import glossary_html
 from thermocad.reporting.html import (
     CSS,
     DISCLAIMER,
@@ -281,6 +282,7 @@ def write_report(
         galleries_section(test_dir),
         card.gradcam_section(run_dir, test_dir, threshold=test["threshold"] if test else None),
         card.model_card_section(cohort_csv, split_csv, cdir, test, run_dir, nested_dir),
+        section("glossary", glossary_html()),
     ]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     nav = " · ".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in SECTIONS.items())
