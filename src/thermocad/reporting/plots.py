@@ -101,30 +101,27 @@ def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10,
     """Reliability diagram of one row per woman (her mean P(Sick)): observed frequency of Sick
     (Wilson 95% interval) against mean predicted P(Sick), in min(n_bins, max(3, women // 10))
     equal-width bins of P(Sick) (empty ones left out): one per 10 women, but at least 3 (under
-    30 women a bin holds fewer than 10 on average) and at most `n_bins`."""
+    30 women a bin holds fewer than 10 on average) and at most `n_bins`. Below it, a panel of
+    how many women each bin holds, each count written on its bar (legible where the points
+    and their intervals crowd)."""
     from thermocad.evaluation.metrics import wilson_ci
 
     plt = pyplot()
-    bins = reliability_bins(y_true, prob, min(n_bins, max(3, len(np.asarray(y_true)) // 10)))
-    fig, ax = plt.subplots(figsize=(4, 4))
+    k = min(n_bins, max(3, len(np.asarray(y_true)) // 10))
+    bins = reliability_bins(y_true, prob, k)
+    fig, (ax, axn) = plt.subplots(2, 1, figsize=(4, 5.2), sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 1], "hspace": 0.08})  # fmt: skip
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect")
     lo, hi = np.array([wilson_ci(round(o * n), int(n)) for o, n in
                        zip(bins["observed"], bins["n"], strict=True)]).T.reshape(2, -1)  # fmt: skip
     ax.errorbar(bins["mean_prob"], bins["observed"], fmt="o-", capsize=3, label="model (95% CI)",
                 yerr=np.clip([bins["observed"] - lo, hi - bins["observed"]], 0, None))  # fmt: skip
-    for _, r in bins.iterrows():  # the count beside its point, inside the frame near its edges
-        right, top = r["mean_prob"] > 0.8, r["observed"] > 0.9
-        ax.annotate(f"n={int(r['n'])}", (r["mean_prob"], r["observed"]), fontsize=7,
-                    xytext=(-6 if right else 6, -10 if top else 4), textcoords="offset points",
-                    ha="right" if right else "left")  # fmt: skip
-    ax.set(
-        xlabel="mean predicted P(Sick)",
-        ylabel="observed fraction Sick",
-        title=title,
-        xlim=(-0.03, 1.03),
-        ylim=(-0.03, 1.03),
-    )
-    ax.legend(loc="upper left")
+    ax.set(ylabel="observed fraction Sick", title=title, xlim=(-0.03, 1.03), ylim=(-0.03, 1.03))
+    ax.legend(loc="best", fontsize=8)
+    edges = bins.index.to_numpy() / k  # each bin's left edge
+    bars = axn.bar(edges, bins["n"], width=1 / k, align="edge", color="#9ab", edgecolor="white")
+    axn.bar_label(bars, fontsize=8, padding=1)
+    axn.set(xlabel="mean predicted P(Sick)", ylabel="women", ylim=(0, bins["n"].max() * 1.35))
     return save(fig, path)
 
 
