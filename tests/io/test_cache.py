@@ -164,6 +164,15 @@ def test_checksum_sees_every_value():
         assert cache.checksum(changed) != base
 
 
+@pytest.mark.parametrize("a, b", [((0, 0), (0, 1)), ((0, 0), (3, 2)), ((1, 4), (4, 6))])
+def test_checksum_sees_two_values_swapped(a, b):
+    """Within one 64-bit word, across words, and with the odd last value (4, 6)."""
+    array = np.random.default_rng(1).uniform(25, 35, (5, 7)).astype(np.float32)
+    swapped = array.copy()
+    swapped[a], swapped[b] = array[b], array[a]
+    assert cache.checksum(swapped) != cache.checksum(array)
+
+
 @pytest.mark.parametrize("module", cache.PARSER_MODULES)
 def test_the_key_changes_when_any_parser_module_changes(tmp_path, monkeypatch, module):
     """A parser change without a hand-bumped version once served stale arrays (79f666f)."""

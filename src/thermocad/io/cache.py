@@ -119,17 +119,24 @@ def cache_key(path: Path, stat: os.stat_result) -> str | None:
 
 
 def checksum(array: np.ndarray) -> str:
-    """Sum and xor of the array's 64-bit words: any changed value changes them.
+    """Sum and position-weighted sum (word i times i + 1) of the array's 64-bit words, modulo
+    2**64: any changed value changes them, and so does moving values (two words swapped).
 
-    Two vectorised passes (0.04 ms for a 480 x 640 image) where crc32 or adler32 take 1 ms,
-    which would cost most of what the cache saves.
+    Two vectorised passes (about 0.2 ms for a 480 x 640 image) where crc32 or adler32 take 1
+    to 2 ms, which would cost most of what the cache saves.
     """
     words = np.ascontiguousarray(array).reshape(-1).view(np.uint32)
     even = words[: words.size - words.size % 2].view(np.uint64)
     tail = int(words[-1]) if words.size % 2 else 0
     total = int(np.add.reduce(even, dtype=np.uint64)) if even.size else 0
-    mixed = int(np.bitwise_xor.reduce(even)) if even.size else 0
-    return f"{total:016x}{mixed:016x}{tail:08x}"
+    weighted = int(np.add.reduce(even * _positions(even.size), dtype=np.uint64)) if even.size else 0
+    return f"{total:016x}{weighted:016x}{tail:08x}"
+
+
+@functools.lru_cache(maxsize=4)
+def _positions(n: int) -> np.ndarray:
+    """1, 2, ..., n as uint64, kept for the few image sizes a process reads."""
+    return np.arange(1, n + 1, dtype=np.uint64)
 
 
 def load(key: str) -> tuple[np.ndarray, str] | None:
