@@ -164,13 +164,21 @@ def test_checksum_sees_every_value():
         assert cache.checksum(changed) != base
 
 
-@pytest.mark.parametrize("a, b", [((0, 0), (0, 1)), ((0, 0), (3, 2)), ((1, 4), (4, 6))])
+@pytest.mark.parametrize("a, b", [(0, 2), (1, 9), (0, 1), (3, 34)])
 def test_checksum_sees_two_values_swapped(a, b):
-    """Within one 64-bit word, across words, and with the odd last value (4, 6)."""
+    """Two values in the same half of two 64-bit words (0 and 2; 1 and 9: a plain sum and xor
+    of the words miss these), within one word (0 and 1), and with the odd last value (34)."""
     array = np.random.default_rng(1).uniform(25, 35, (5, 7)).astype(np.float32)
-    swapped = array.copy()
-    swapped[a], swapped[b] = array[b], array[a]
-    assert cache.checksum(swapped) != cache.checksum(array)
+    flat = array.reshape(-1).copy()
+    flat[a], flat[b] = flat[b], flat[a]
+    assert cache.checksum(flat.reshape(5, 7)) != cache.checksum(array)
+
+
+def test_checksum_sees_two_words_swapped():
+    array = np.random.default_rng(2).uniform(25, 35, (4, 8)).astype(np.float32)
+    flat = array.reshape(-1).copy()
+    flat[[0, 1, 6, 7]] = flat[[6, 7, 0, 1]]
+    assert cache.checksum(flat.reshape(4, 8)) != cache.checksum(array)
 
 
 @pytest.mark.parametrize("module", cache.PARSER_MODULES)
