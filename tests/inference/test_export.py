@@ -170,3 +170,79 @@ def test_an_onnx_whose_weights_changed_since_its_export_is_refused(exported, tmp
     with pytest.raises(ModelFormatError, match=r"damaged\.onnx: its network's logits on the "
                        "export's check input differ"):  # fmt: skip
         OnnxModel(tmp_path / "damaged.onnx")
+
+
+def _onnx_with(meta: str, shape: list, path: Path) -> Path:
+    """An Identity network of input `shape` carrying another export's thermocad metadata."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from thermocad.models.meta import META_KEY
+
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n in ("input", "logits")]
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["input"], ["logits"])], "g", io[:1], io[1:]
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    entry = model.metadata_props.add()
+    entry.key, entry.value = META_KEY, meta
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.slow
+def test_a_network_that_does_not_take_what_its_metadata_prepares_is_refused(
+    exported, dmr_files, tmp_path, capsys
+):
+    """A hand-made file with an export's metadata: ONNX Runtime's own error came from the
+    first prediction, as a traceback."""
+    import onnx
+
+    from thermocad.models.meta import META_KEY
+    from thermocad.utils.errors import ModelFormatError
+
+    meta = next(e.value for e in onnx.load(exported).metadata_props if e.key == META_KEY)
+    size, chans = onnx_metadata(exported)["transform"]["size"], onnx_metadata(exported)["in_chans"]
+    cases = {
+        "rank": (["batch", 2], r"takes 'input' \('batch', 2\), not the one input"),
+        "batch": ([1, chans, size, size], rf"takes \(1, {chans}, {size}, {size}\)"),
+        "output": (["batch", chans, size, size], r"gives 'logits' of shape \(3, "),
+    }
+    for name, (shape, message) in cases.items():
+        path = _onnx_with(meta, shape, tmp_path / f"{name}.onnx")
+        with pytest.raises(ModelFormatError, match=rf"{name}\.onnx: its network {message}"):
+            OnnxModel(path)
+    capsys.readouterr()
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(tmp_path / "rank.onnx"), str(dmr_files[0]), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "rank.onnx: its network takes" in err and "Traceback" not in err and not out.exists()
+
+
+def test_logits_that_are_not_numbers_are_said_so():
+    from thermocad.inference.export import difference_words, logits_differ
+
+    worst = logits_differ([[float("nan"), 1.0]], [[0.0, 1.0]], 1e-4)
+    assert difference_words(worst, "PyTorch's") == "are not finite numbers (NaN or infinite)"
+    assert logits_differ([[0.0, 1.0]], [[0.0, 1.00001]], 1e-4) is None
+    assert difference_words(logits_differ([[0.0, 1.0]], [[0.0, 2.0]], 1e-4), "x") == (
+        "differ from x by 1.00e+00"
+    )
+
+
+@pytest.mark.slow
+def test_an_export_is_readable_in_a_generic_onnx_viewer(exported):
+    """Netron shows the doc string and the top-level metadata; thermocad reads only META_KEY."""
+    import onnx
+
+    from thermocad import __version__
+    from thermocad.inference.export import probe_difference
+
+    proto = onnx.load(exported)
+    props = {e.key: e.value for e in proto.metadata_props}
+    meta = onnx_metadata(exported)
+    assert props["thermocad_version"] == __version__ and props["classes"] == "Healthy,Sick"
+    assert props["input_size"] == str(meta["transform"]["size"]) and props["arch"] == meta["arch"]
+    assert float(props["threshold"]) == meta["threshold"]
+    assert "P(Sick)" in proto.doc_string and "not a medical device" in proto.doc_string
+    assert probe_difference(exported) <= 1e-4

@@ -167,14 +167,17 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from thermocad.inference.export import export_onnx, onnx_metadata
+    from thermocad.inference.export import export_onnx, onnx_metadata, probe_difference
     from thermocad.models.words import log_model_warnings
     from thermocad.utils.progress import log
     from thermocad.utils.signals import interrupted_by_sigterm
 
     with interrupted_by_sigterm():  # a kill removes the temporary file, as Ctrl+C does
         out = export_onnx(args.run_dir, args.onnx, force=args.force)
-    log(f"wrote {out}")
+    log(
+        f"wrote {out}; its logits on the check input are within "
+        f"{probe_difference(out):.1e} of PyTorch's (at most 1e-4 allowed)"
+    )
     meta = onnx_metadata(out)
     log_model_warnings(meta)  # the deployment step says what predict will say
     if meta.get("baseline"):

@@ -27,9 +27,32 @@ def probe_input(shape) -> np.ndarray:
 
 def logits_differ(got, want, tolerance: float) -> float | None:
     """The largest difference between two logit arrays when beyond `tolerance` (relative to
-    the logits' scale, at least 1), else None."""
-    worst = float(np.max(np.abs(np.asarray(got) - np.asarray(want))))
+    the logits' scale, at least 1), else None; NaN when either holds a NaN or an infinity."""
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if not (np.isfinite(got).all() and np.isfinite(want).all()):
+        return float("nan")
+    worst = float(np.max(np.abs(got - want)))
     return None if worst <= tolerance * max(1.0, float(np.max(np.abs(want)))) else worst
+
+
+def difference_words(worst: float, other: str) -> str:
+    """How logits compare with `other`'s, in words, for logits_differ's answer."""
+    if not np.isfinite(worst):
+        return "are not finite numbers (NaN or infinite)"
+    return f"differ from {other} by {worst:.2e}"
+
+
+def probe_difference(onnx_path: str | os.PathLike) -> float:
+    """The largest difference between the exported file's logits on the check input and
+    PyTorch's stored with it at export (what export's check compared)."""
+    import onnxruntime as ort
+
+    meta = onnx_metadata(onnx_path)
+    size = int(meta["transform"]["size"])
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    x = probe_input((int(meta["in_chans"]), size, size))
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+    return float(np.max(np.abs(got - np.asarray(meta[PROBE], np.float32))))
 
 
 def export_onnx(
@@ -81,12 +104,37 @@ def export_onnx(
         meta["onnx_opset"] = OPSET
         want = _torch_logits(bundle.model, example.shape[1:])
         meta[PROBE] = want.tolist()
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = META_KEY, json.dumps(meta, default=str)
+        for key, value in {META_KEY: json.dumps(meta, default=str), **readable(meta)}.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        proto.doc_string = DOC
         onnx.checker.check_model(proto)
         onnx.save_model(proto, tmp)
         check_numbers(bundle.model, tmp, example.shape[1:], want=want)  # else never moved in place
     return out_path
+
+
+DOC = (
+    "thermocad breast-thermogram classifier (research software, not a medical device). "
+    f"Input {INPUT_NAME!r}: (batch, channels, size, size), a thermogram prepared as metadata "
+    f"{META_KEY!r} 'transform' says; output {OUTPUT_NAME!r}: (batch, 2) logits, Healthy and "
+    "Sick. P(Sick) is the softmax's second column, averaged with the classical baseline in the "
+    "metadata when it has one; Sick when P(Sick) >= threshold. thermocad predict and serve do "
+    "all of it."
+)
+
+
+def readable(meta: dict) -> dict[str, str]:
+    """A few entries of model.json at the top of the file's metadata, for a generic ONNX viewer
+    (Netron) to show; thermocad reads only META_KEY."""
+    from thermocad import __version__
+
+    out = {"thermocad_version": __version__, "classes": ",".join(map(str, meta["classes"])),
+           "arch": str(meta["arch"]), "input_size": str(meta["transform"]["size"]),
+           "baseline_averaged": "yes" if meta.get("baseline") else "no"}  # fmt: skip
+    if meta.get("threshold") is not None:
+        out["threshold"] = repr(float(meta["threshold"]))
+    return out
 
 
 def _torch_logits(model, shape) -> np.ndarray:
@@ -109,8 +157,9 @@ def check_numbers(model, onnx_path: Path, shape, tolerance: float = 1e-4, want=N
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     got = session.run([OUTPUT_NAME], {INPUT_NAME: probe_input(shape)})[0]
     if (worst := logits_differ(got, want, tolerance)) is not None:
-        raise ModelFormatError(f"{onnx_path}: the exported model's logits differ from "
-                               f"PyTorch's by {worst:.2e}; the export is wrong, not saved")  # fmt: skip
+        raise ModelFormatError(f"{onnx_path}: the exported model's logits "
+                               f"{difference_words(worst, 'PyTorch' + chr(39) + 's')}; the "
+                               "export is wrong, not saved")  # fmt: skip
     return float(np.max(np.abs(got - want)))
 
 

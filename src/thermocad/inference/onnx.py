@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from thermocad.inference.export import INPUT_NAME, OUTPUT_NAME, PROBE, logits_differ, probe_input
+from thermocad.inference.export import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    PROBE,
+    difference_words,
+    logits_differ,
+    probe_input,
+)
 from thermocad.models.meta import MAX_META_BYTES, META_KEY, validate_meta
 from thermocad.models.predictor import Predictor
 from thermocad.models.words import tta_views
@@ -44,11 +51,27 @@ class OnnxModel(Predictor):
             self.transform = EvalTransform.from_dict(self.meta["transform"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFormatError(f"{self.path}: bad transform in its metadata ({exc})") from exc
-        shape = self.session.get_inputs()[0].shape  # (batch, channels, size, size)
-        if any(isinstance(d, int) and d != self.transform.size for d in shape[2:]):
-            raise ModelFormatError(f"{self.path}: its network takes {shape[2]} x {shape[3]} px "
-                                   f"but its metadata resizes to {self.transform.size} px")  # fmt: skip
+        self._check_signature()
         self._check_probe()  # a broken baseline entry was refused by _metadata (validate_meta)
+
+    def _check_signature(self) -> None:
+        """Refuse a network that does not take what its metadata prepares, (any batch,
+        in_chans, size, size) as INPUT_NAME, or does not give OUTPUT_NAME: ONNX Runtime's own
+        error would come later, as a traceback, from the first prediction."""
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        size, chans = self.transform.size, int(self.meta["in_chans"])
+        shape = list(inputs[0].shape) if len(inputs) == 1 else None
+        want = f"one input {INPUT_NAME!r} of shape (batch, {chans}, {size}, {size})"
+        if shape is None or inputs[0].name != INPUT_NAME or len(shape) != 4:
+            got = ", ".join(f"{i.name!r} {tuple(i.shape)}" for i in inputs)
+            raise ModelFormatError(f"{self.path}: its network takes {got}, not the {want} "
+                                   "its metadata prepares")  # fmt: skip
+        fixed = [d for d, w in zip(shape, ["batch", chans, size, size], strict=True)
+                 if isinstance(d, int) and d != w]  # fmt: skip
+        if fixed or OUTPUT_NAME not in {o.name for o in outputs}:
+            raise ModelFormatError(f"{self.path}: its network takes {tuple(shape)} and gives "
+                                   f"{[o.name for o in outputs]}; its metadata prepares {want} "
+                                   f"and reads {OUTPUT_NAME!r}")  # fmt: skip
 
     def _check_probe(self) -> None:
         """Refuse a file whose network no longer computes the logits stored at export (its
@@ -62,7 +85,7 @@ class OnnxModel(Predictor):
         # Looser than export's 1e-4: another execution provider (a GPU's) rounds otherwise.
         if (worst := logits_differ(got, want, 1e-3)) is not None:
             raise ModelFormatError(f"{self.path}: its network's logits on the export's check "
-                                   f"input differ from those stored at export by {worst:.2e}: "
+                                   f"input {difference_words(worst, 'those stored at export')}: "
                                    "the file was damaged or edited since; export it again")  # fmt: skip
 
     def predict_maps(
@@ -107,8 +130,18 @@ class OnnxModel(Predictor):
         ]
 
     def run_input(self, x: np.ndarray) -> np.ndarray:
-        """Logits (B, 2) of the network for its input (B, C, S, S), float32."""
-        return self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(x)})[0]
+        """Logits (B, 2) of the network for its input (B, C, S, S), float32; ModelFormatError
+        naming the file when ONNX Runtime cannot run it or it gives another shape."""
+        try:
+            out = self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(x)})[0]
+        except Exception as exc:  # onnxruntime's own error types (InvalidArgument, Fail)
+            raise ModelFormatError(f"{self.path}: ONNX Runtime could not run its network on "
+                                   f"an input of shape {x.shape} ({exc})") from exc  # fmt: skip
+        if np.shape(out) != (len(x), 2):
+            raise ModelFormatError(f"{self.path}: its network gives {OUTPUT_NAME!r} of shape "
+                                   f"{np.shape(out)} for {len(x)} images, not (images, 2): "
+                                   "Healthy and Sick")  # fmt: skip
+        return out
 
     @staticmethod
     def logits_to_probs(logits: np.ndarray) -> np.ndarray:
