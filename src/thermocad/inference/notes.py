@@ -171,7 +171,8 @@ def room_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) -> str:
     if room is None or span[0] <= room <= span[1]:
         return ""
     return (f"room {room:.1f} °C (the background) is outside the {span[0]:.1f}-{span[1]:.1f} °C "
-            "the model was trained in, and its P(Sick) follows the room: read it with care")  # fmt: skip
+            "the model was trained in; on DMR-IR the default model's P(Sick) rose with the room, "
+            "so read it with care")  # fmt: skip
 
 
 def view_note(path: str | Path | None) -> str:
