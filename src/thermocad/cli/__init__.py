@@ -18,6 +18,7 @@ from thermocad import __version__
 from thermocad.utils.errors import ThermocadError
 from thermocad.utils.extras import missing_extra_hint
 from thermocad.utils.progress import quiet_mode
+from thermocad.utils.signals import interrupt_received
 
 # Subcommand groups, in the order a user meets them in the pipeline.
 _GROUPS = ("data", "synth", "train", "fit", "evaluate", "app")
@@ -109,6 +110,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except ThermocadError as exc:
+        if interrupt_received():  # a reader stopped by Ctrl+C fails of it: no file's fault
+            return _interrupted(args)
         print(f"thermocad: error: {exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:  # an optional dependency no handler checked for
@@ -122,12 +125,22 @@ def _run(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # as a shell reports a command a closed pipe stopped (128 + SIGPIPE)
     except OSError as exc:  # unwritable output, full disk, ...: the user's to fix, not a bug
+        if interrupt_received():
+            return _interrupted(args)
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"thermocad: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"thermocad: interrupted{_resume_hint(args)}", file=sys.stderr)
-        return 130
+        return _interrupted(args)
+    except Exception:
+        if not interrupt_received():  # a bug: its traceback
+            raise
+        return _interrupted(args)  # Ctrl+C landed inside a library, which failed of it
+
+
+def _interrupted(args: argparse.Namespace) -> int:
+    print(f"thermocad: interrupted{_resume_hint(args)}", file=sys.stderr)
+    return 130
 
 
 def _resume_hint(args: argparse.Namespace) -> str:
@@ -155,6 +168,9 @@ def console() -> None:
     called from Python leaves the caller's Ctrl-C alone."""
     import signal
 
+    from thermocad.utils.signals import sigint_as_sticky_interrupt
+
+    sigint_as_sticky_interrupt()
     code = main()
     if code == 130:
         signal.signal(signal.SIGINT, lambda *_: os._exit(130))

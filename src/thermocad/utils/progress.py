@@ -40,13 +40,21 @@ def log(message: str) -> None:
 
 
 def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
-    """Wrap `items` in a tqdm bar, or log start and end lines in quiet mode."""
+    """Wrap `items` in a tqdm bar, or log start and end lines in quiet mode. A Ctrl+C that
+    Python dropped inside a finaliser is raised again before the next item (utils.signals)."""
+    from thermocad.utils.signals import raise_if_interrupted
+
     if quiet():
         n = 0
         for n, item in enumerate(items, 1):  # noqa: B007
+            raise_if_interrupted()
             yield item
+        raise_if_interrupted()
         log(f"{desc}: {n} done")
         return
     from tqdm.auto import tqdm
 
-    yield from tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False)
+    for item in tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False):
+        raise_if_interrupted()
+        yield item
+    raise_if_interrupted()

@@ -1,0 +1,73 @@
+"""A Ctrl+C that Python drops inside a finaliser still stops the command (render once went on
+to the end, or failed with a library's traceback)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from thermocad.cli import _run
+
+ROOT = Path(__file__).resolve().parents[2]
+DROPPED = textwrap.dedent(
+    """
+    import os, signal, sys
+    from thermocad.utils.progress import progress
+    from thermocad.utils.signals import sigint_as_sticky_interrupt
+
+    if sys.argv[1] == "sticky":
+        sigint_as_sticky_interrupt()  # as the `thermocad` command does
+    else:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    class Finalised:  # a matplotlib weakref callback: Python prints its exception and goes on
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            sum(range(1000))  # the handler runs here, inside the finaliser
+
+    done = 0
+    try:
+        for _ in progress(range(5), "items"):
+            Finalised()
+            done += 1
+    except KeyboardInterrupt:
+        print("interrupted after", done)
+        sys.exit(130)
+    print("finished", done)
+    """
+)
+
+
+def _run_dropped(mode: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "THERMOCAD_QUIET": "1"}
+    return subprocess.run([sys.executable, "-c", DROPPED, mode], env=env, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+
+
+def test_an_interrupt_dropped_in_a_finaliser_stops_at_the_next_item():
+    plain = _run_dropped("plain")  # what Python does by itself: the loop never stops
+    assert plain.stdout.strip() == "finished 5" and "Exception ignored" in plain.stderr
+    sticky = _run_dropped("sticky")
+    assert sticky.returncode == 130 and sticky.stdout.strip() == "interrupted after 1"
+
+
+def test_a_command_that_fails_after_an_interrupt_is_reported_interrupted(monkeypatch, capsys):
+    import argparse
+
+    import thermocad.cli as cli
+
+    def fails(args):
+        raise ValueError("singular matrix [[0, 0, 1]]")  # a library stopped halfway
+
+    args = argparse.Namespace(func=fails, command="render", out=None)
+    monkeypatch.setattr(cli, "interrupt_received", lambda: True)
+    assert _run(args) == 130
+    assert capsys.readouterr().err == "thermocad: interrupted\n"
+    monkeypatch.setattr(cli, "interrupt_received", lambda: False)
+    with pytest.raises(ValueError):  # without an interrupt it is a bug: its traceback shows
+        _run(args)
