@@ -259,7 +259,9 @@ def test_notebook_conveniences(trained, tmp_path):
     assert re.fullmatch(r"Thermogram\(\S+: \d+ x \d+ celsius, [\d.]+\.\.[\d.]+, \w+\)", repr(image))
     assert issubclass(thermocad.OutputExistsError, thermocad.ThermocadError)  # catchable by name
     assert "size = 320: input size in pixels" in thermocad.TrainConfig.__doc__  # help() shows it
-    with pytest.raises(thermocad.ConfigError, match=r"unknown training options \['sise'\]"):
+    with pytest.raises(
+        thermocad.ConfigError, match=r"options \['sise'\] \(did you mean 'size'\?\); valid: arch, "
+    ):
         thermocad.train(tmp_path / "split.csv", tmp_path / "run", {"sise": 64})
     with pytest.raises(thermocad.ConfigError, match=r"unknown options \['smoke'\] for train"):
         thermocad.train(tmp_path / "split.csv", tmp_path / "run", smoke=True)

@@ -8,6 +8,7 @@ import inspect
 from typing import Any
 
 from thermocad.utils.errors import ConfigError
+from thermocad.utils.values import unknown_names
 
 
 def check_sections(loaded: dict[str, Any]) -> None:
@@ -38,7 +39,7 @@ def check_sections(loaded: dict[str, Any]) -> None:
         allowed = set(inspect.signature(fn).parameters) - own
         unknown = sorted(set(loaded.get(section, {})) - allowed)
         if unknown:
-            raise ConfigError(f"{section}: unknown keys {unknown}; valid: {sorted(allowed)}")
+            raise ConfigError(f"{section}: {unknown_names(unknown, allowed, 'keys')}")
 
 
 def check_demo_patients(n_patients: int, settings: dict[str, Any], sick_fraction: float) -> None:

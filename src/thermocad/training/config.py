@@ -25,6 +25,7 @@ from thermocad.preprocess.transforms import (
     legacy_width,
 )
 from thermocad.utils.errors import ConfigError
+from thermocad.utils.values import unknown_names
 
 BALANCES = ("loss", "sampler", "none")
 ENSEMBLES = ("baseline", "none")
@@ -226,9 +227,8 @@ class TrainConfig:
         if isinstance(lrs, list | tuple) and len(lrs) == 2 and all(isinstance(v, int | float) and v > 0 for v in lrs):  # fmt: skip
             # Two rates were fastai's slice(first, last) over the 3 groups: its even_mults.
             d["lrs"] = (lrs[0], (lrs[0] * lrs[1]) ** 0.5, lrs[1])
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(f"unknown training options {unknown}")
+        if unknown := sorted(set(d) - (names := {f.name for f in fields(cls)})):
+            raise ConfigError(unknown_names(unknown, names, "training options"))
         if isinstance(d.get("augmentation"), dict):
             try:
                 d["augmentation"] = Augmentation(**d["augmentation"])

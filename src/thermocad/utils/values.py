@@ -37,3 +37,14 @@ def check_tta(tta: Any) -> None:
     """Test-time augmentation: True, False or None (the model's own), never 'yes' or 3."""
     check_value(tta is None or isinstance(tta, bool), "tta", "True, False or None (the model's own)",
                 tta, flag="--tta/--no-tta")  # fmt: skip
+
+
+def unknown_names(unknown: list[str], valid, what: str) -> str:
+    """'unknown WHAT ['sise'] (did you mean 'size'?); valid: ...': a misspelt option named
+    with the closest valid one, and every valid name."""
+    import difflib
+
+    valid = sorted(valid)
+    close = [m for u in unknown for m in difflib.get_close_matches(u, valid, n=1)]
+    hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+    return f"unknown {what} {unknown}{hint}; valid: {', '.join(valid)}"
