@@ -239,3 +239,25 @@ def test_each_commands_quiet_help_fits_it():
         assert quiet[command] == "plain log lines instead of progress bars, for log files"
     for command in ("train", "fit", "study", "demo", "compare"):
         assert quiet[command].endswith("for log files (one line per epoch)")
+
+
+def test_a_misspelt_option_is_answered_by_its_command_with_the_closest_name(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", "run", "x.txt", "--out", "p.csv", "--fromat", "json"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith("usage: thermocad predict")
+    assert "unrecognized arguments: --fromat json; --fromat: did you mean --format?" in err
+    # argparse says first that the option the misspelling meant is missing: both are said.
+    with pytest.raises(SystemExit):
+        main(["prepare", "data", "--labls", "l.csv", "--out", "o"])
+    err = capsys.readouterr().err
+    assert "required: --labels; --labls: did you mean --labels?" in err
+    with pytest.raises(SystemExit):
+        main(["prepare", "data", "--labels", "l.csv", "--out", "o", "--zzz"])
+    assert "--zzz: no such option" in capsys.readouterr().err
+
+
+def test_no_command_is_an_error_line_under_the_help(capsys):
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert "COMMAND" in out and err == "thermocad: error: no command given (one of those above)\n"

@@ -42,10 +42,32 @@ def output_file(text: str) -> str:
     return text
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser whose errors name a misspelt option's closest match
+    (`--fromat: did you mean --format?`), also when argparse reports something else first (a
+    required option missing because it was misspelt)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str):
+        import difflib
+
+        known = [o for a in self._actions for o in a.option_strings]
+        for token in getattr(self, "_given", []):
+            name = token.split("=", 1)[0]
+            if not name.startswith("--") or any(o.startswith(name) for o in known):
+                continue  # an option of this command (argparse takes unique prefixes)
+            close = difflib.get_close_matches(name, known, n=1)
+            message += f"; {name}: " + (f"did you mean {close[0]}?" if close else "no such option")
+        super().error(message)
+
+
 def _subparser(**kwargs) -> argparse.ArgumentParser:
     """Every subcommand's parser, with the defaults in its --help."""
     kwargs.setdefault("formatter_class", HelpFormatter)
-    parser = argparse.ArgumentParser(**kwargs)
+    parser = CommandParser(**kwargs)
     # Also after the command (`thermocad prepare ... -q`); SUPPRESS keeps the global one's value.
     trains = kwargs.get("prog", "").rpartition(" ")[2] in TRAINING_COMMANDS
     parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
@@ -95,11 +117,17 @@ def main(argv: list[str] | None = None) -> int:
     # fastai's own import calls torch.jit.script; its deprecation warning is not the user's to fix.
     warnings.filterwarnings("ignore", r"`torch\.jit\.script` is deprecated", FutureWarning)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the command's own parser: its usage, and a suggestion
+        commands = parser._subparsers._group_actions[0].choices if parser._subparsers else {}
+        (commands.get(getattr(args, "command", None)) or parser).error(
+            f"unrecognized arguments: {' '.join(extra)}"
+        )
     # The command as typed, for outputs that say how they were made (the report's header).
     args.command_line = shlex.join(["thermocad", *(sys.argv[1:] if argv is None else argv)])
     if not getattr(args, "func", None):
         parser.print_help()
+        print("thermocad: error: no command given (one of those above)", file=sys.stderr)
         return 2
     with quiet_mode(args.quiet):
         return _run(args)
