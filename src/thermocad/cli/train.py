@@ -224,8 +224,9 @@ def _train(args: argparse.Namespace) -> int:
     said = f"threshold {meta['threshold']:.4f}"
     if meta.get("fold") == "all":
         said += ", no validation women (the per-epoch figures are in-sample)"
-    elif auc is not None and auc == auc:
-        said = f"validation AUC {auc:.3f} (images), " + said
+    elif auc is not None and auc == auc:  # of what predict serves: the per-epoch AUC is the CNN's
+        whose = "the CNN averaged with the baseline" if meta.get("baseline") else "the model"
+        said = f"validation AUC of {whose} {auc:.3f} (images), " + said
     print(f"model: {run} ({said})")
     return 0
 
