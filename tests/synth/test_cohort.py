@@ -299,7 +299,7 @@ def test_without_force_a_folder_force_could_not_take_is_refused_as_such_at_once(
         generate_cohort(tmp_path / "s", 2, **SMALL)
 
 
-def test_an_interrupted_cohort_is_replaced_by_a_forced_rerun(tmp_path, monkeypatch):
+def test_an_interrupted_cohort_is_replaced_by_a_forced_rerun(tmp_path, monkeypatch, capsys):
     import thermocad.synth.cohort as C
 
     real_write, written = C._write_patient, []
@@ -315,6 +315,16 @@ def test_an_interrupted_cohort_is_replaced_by_a_forced_rerun(tmp_path, monkeypat
         generate_cohort(tmp_path / "s", 5, **SMALL)
     assert (tmp_path / "s" / "INCOMPLETE").exists() and not (tmp_path / "s" / "labels.csv").exists()
     monkeypatch.undo()
+    # prepare says why there is no labels.csv; a rerun does not count the mark as a stray file.
+    from thermocad.cli import main
+
+    assert main(["prepare", str(tmp_path / "s"), "--labels", str(tmp_path / "s" / "labels.csv"),
+                 "--out", str(tmp_path / "c")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "labels file not found (" in err and "is marked INCOMPLETE: what writes it was" in err
+    assert main(["synth", "--patients", "3", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "unfinished synthetic cohort" in err and "without a thermal suffix" not in err
     generate_cohort(tmp_path / "s", 3, force=True, **SMALL)
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
         "T0001.txt", "T0002.txt", "T0003.txt", "labels.csv", "synth_truth.csv"]  # fmt: skip

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from thermocad.utils.errors import CohortError, ThermalFormatError
+from thermocad.utils.files import INCOMPLETE
 from thermocad.utils.progress import log
 
 # What folder walks pick up (`prepare`, `predict`, `render`). CSV and .dat matrices are read
@@ -114,8 +115,10 @@ def walk_thermal_files(
         for name in sorted(files):
             path = Path(folder, name)
             if not is_thermal_file(path):
-                other += [path] * (
-                    not name.startswith(".") and not name.lower().endswith(COMPANION_SUFFIXES)
+                other += [path] * (  # INCOMPLETE: thermocad's own mark, said by its readers
+                    not name.startswith(".")
+                    and not name.lower().endswith(COMPANION_SUFFIXES)
+                    and name != INCOMPLETE
                 )
                 continue
             if path.is_file():  # follows links; False for FIFOs, devices, broken or looping links

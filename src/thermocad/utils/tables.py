@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from thermocad.utils.errors import ConfigError, ThermocadError
+from thermocad.utils.files import INCOMPLETE
 
 
 def read_table(
@@ -70,6 +71,9 @@ def check_table_file(csv: Path, what: str, make_with: str = "",
         raise error(f"{csv}: is a folder, not the {what}")
     if not csv.exists():
         hint = f" (make it with `{make_with}`)" if make_with else ""
+        if (csv.parent / INCOMPLETE).is_file():  # e.g. a synth stopped before its labels.csv
+            hint = (f" ({csv.parent} is marked {INCOMPLETE}: what writes it was interrupted or "
+                    "is still running; finish or redo it, synth with --force)")  # fmt: skip
         raise error(f"{csv}: {what} not found{hint}")
     if not csv.is_file():
         raise error(f"{csv}: not a regular file (a pipe or a device); save it to a file and "
