@@ -158,6 +158,9 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
         "No nested cross-validation in this study" in text and "Choices per outer fold" not in text
     )
     assert "not run (--nested): nothing here estimates the whole procedure" in text
+    # Neither its heading nor the nav promises the nested result it does not have.
+    assert "patients no choice has seen" not in text
+    assert text.count(R.NO_NESTED) == 2  # the nav's link and the heading
     assert "the highest threshold whose pooled out-of-fold sensitivity reaches 0.90" in text
     assert "`" not in text.split('id="model-card"')[1]  # markdown's backticks set as <code>
     assert "<b>No nested cross-validation</b>" in text.split("<nav>")[0]

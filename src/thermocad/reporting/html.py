@@ -28,6 +28,7 @@ SECTIONS = {
     "model-card": "Model card",
     "glossary": "Glossary",
 }
+NO_NESTED = "Result: no nested cross-validation was run"  # the "nested" section's title then
 DISCLAIMER = (
     "Research software. Breast thermography is cleared only as an adjunct to mammography; it is "
     "not a stand-alone screening or diagnostic test (US FDA safety communications 2011, 2019). "
@@ -107,8 +108,9 @@ def with_interval(m: dict, key: str) -> str:
     return shown + f" (no interval: {why})" if why and shown != "n/a" else shown
 
 
-def section(key: str, body: str) -> str:
-    return f'<section id="{key}"><h2>{esc(SECTIONS[key])}</h2>\n{body}\n</section>'
+def section(key: str, body: str, title: str | None = None) -> str:
+    """A section of SECTIONS, under its title (or `title`, which the nav must then use too)."""
+    return f'<section id="{key}"><h2>{esc(title or SECTIONS[key])}</h2>\n{body}\n</section>'
 
 
 # The comparison table's columns as a reader names them (comparison.csv keeps the short names).

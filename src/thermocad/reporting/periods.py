@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.evaluation.periods import shown_subsets
-from thermocad.reporting.html import esc, fmt_ci, read_json, section, table
+from thermocad.reporting.html import NO_NESTED, esc, fmt_ci, read_json, section, table
 from thermocad.utils.tables import finite_interval, read_written
 
 
@@ -119,7 +119,7 @@ def nested_section(compare_dir: Path | None) -> str:
         return section("nested", "<p class=bad>No nested cross-validation in this study (run "
                        "it with <code>--nested</code>): the comparison's figures below were used "
                        "to choose the model and are optimistic; only the final test, where there "
-                       "is one, was held out.</p>")  # fmt: skip
+                       "is one, was held out.</p>", NO_NESTED)  # fmt: skip
     rows = [{"patients": name,
              "n (Sick)": "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']})",
              "AUC (95% CI)": subset_auc(e),

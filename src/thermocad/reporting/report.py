@@ -18,6 +18,7 @@ from thermocad.reporting.html import (
     CSS,
     DISCLAIMER,
     METRIC_NAMES,
+    NO_NESTED,
     SECTIONS,
     esc,
     fmt_ci,
@@ -285,7 +286,8 @@ def write_report(
         section("glossary", glossary_html()),
     ]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    nav = " · ".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in SECTIONS.items())
+    titles = SECTIONS | ({} if nested else {"nested": NO_NESTED})
+    nav = " · ".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in titles.items())
     doc = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width, initial-scale=1'><title>{esc(title)}</title>"
            f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><p class=meta>thermocad "
            f"{esc(__version__)}, report written {stamp}" + (f"; study command: <code>{esc(command)}</code>" if command else "")
