@@ -59,11 +59,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1: this machine only; "
+        help="address to listen on (default: 127.0.0.1: this machine only; "
         "0.0.0.0 serves the network, with a warning: the app has no login)",
     )
     p.add_argument("--port", type=int, default=7860,
-                   help="port (default 7860; 0: any free one, said in the log)")  # fmt: skip
+                   help="port (default: 7860; 0: any free one, said in the log)")  # fmt: skip
     p.set_defaults(func=_serve)
 
     _register_export(sub)

@@ -40,7 +40,7 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="images whose sharpness (variance of the Laplacian of the 0..100-scaled map) is "
-        "below this are excluded as blurred (default 0.5; at least 0, and 0 excludes none)",
+        "below this are excluded as blurred (default: 0.5; at least 0, and 0 excludes none)",
     )
     p.add_argument(
         "--allow-mixed-shapes",
@@ -101,7 +101,7 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sheet", default=None, type=output_file,
                    help="also write a contact sheet PNG here, of the first 24 readable "
                         "files (each file still gets its own PNG)")  # fmt: skip
-    p.add_argument("--cmap", default="inferno", help="matplotlib colour map (default inferno)")
+    p.add_argument("--cmap", default="inferno", help="matplotlib colour map (default: inferno)")
     p.add_argument("--workers", type=_workers, default=None,
                    help="reader threads (default: all cores)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")

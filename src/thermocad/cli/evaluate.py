@@ -59,7 +59,7 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="average P(Sick) over the image and the model's own test-time "
                    "augmentations (its config's tta: none for the default recipe, 4 for the "
                    "study's); default: as the model was validated and its threshold chosen")  # fmt: skip
-    p.add_argument("--out", help="output folder (default eval_ON, with --data external_FOLDER, "
+    p.add_argument("--out", help="output folder (default: eval_ON, with --data external_FOLDER, "
                    "inside the run folder or beside the .onnx file)")  # fmt: skip
     p.add_argument("--subgroup", default="acquisition_batch", help="column for subgroup metrics")
     p.add_argument("--numbered-apart", action="store_true",
@@ -117,9 +117,9 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
                    "variants of the config's arch_overrides (default: the config's archs, else "
                    "efficientnet_lite0,resnet34; resnet34's weights download, so offline give "
                    "efficientnet_lite0)")  # fmt: skip
-    p.add_argument("--folds", type=int, help="patient-grouped CV folds (default 5)")
-    p.add_argument("--test", type=float, help="test fraction of patients (default 0.2)")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--folds", type=int, help="patient-grouped CV folds (default: 5)")
+    p.add_argument("--test", type=float, help="test fraction of patients (default: 0.2)")
+    p.add_argument("--seed", type=int, help="random seed (default: 0)")
     p.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     p.add_argument("--config", help="study config JSON; see docs/evaluation.md")
     p.add_argument("--nested", action="store_true", default=None,
@@ -131,15 +131,15 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="write the HTML report of a study folder again")
     p.add_argument("study_dir", help="folder written by `thermocad study`")
     p.add_argument("--out", type=output_file, help="HTML file, a name ending in .html; inside "
-                   "the study only its report.html (default STUDY_DIR/report.html)")  # fmt: skip
+                   "the study only its report.html (default: STUDY_DIR/report.html)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite an existing report")
     p.set_defaults(func=_report)
 
     p = sub.add_parser("demo", help="the study on a generated synthetic cohort (a few minutes)")
-    p.add_argument("--out", default="demo", help="output folder (default ./demo)")
+    p.add_argument("--out", default="demo", help="output folder (default: ./demo)")
     p.add_argument("--patients", type=int, default=96, help="synthetic patients")
     p.add_argument("--difficulty", default="easy", choices=DIFFICULTIES,
-                   help="the generator's difficulty (default easy: a disease every stage can "
+                   help="the generator's difficulty (default: easy: a disease every stage can "
                    "show; 'default' is calibrated on real women, nearly invisible on 96)")  # fmt: skip
     p.add_argument("--smoke", action="store_true",
                    help="every training stage, tiny (checks the fine-tuning code: slower than "

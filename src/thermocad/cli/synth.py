@@ -22,11 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "equation; see docs/synthetic.md."
         ),
     )
-    p.add_argument("--patients", type=int, default=100, help="number of patients (default 100)")
+    p.add_argument("--patients", type=int, default=100, help="number of patients (default: 100)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
     p.add_argument("--first-id", type=int, default=1,
-                   help="first patient number (default 1; e.g. 101 for a second cohort of other "
+                   help="first patient number (default: 1; e.g. 101 for a second cohort of other "
                    "women, to score a model on with `evaluate --data`)")  # fmt: skip
     p.add_argument("--format", choices=("space", "semicolon", "mixed"), default="space",
                    help="space: batch A style; semicolon: batch B style; mixed: per patient")  # fmt: skip
@@ -39,14 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=1,
                    help="frames per view: a dynamic series of skin re-warming after cooling")  # fmt: skip
     p.add_argument("--views", nargs="+", choices=_VIEWS, default=["frontal"], metavar="VIEW",
-                   help=f"camera views per patient: {', '.join(_VIEWS)} (default frontal)")  # fmt: skip
+                   help=f"camera views per patient: {', '.join(_VIEWS)} (default: frontal)")  # fmt: skip
     p.add_argument("--difficulty", choices=DIFFICULTIES, default="default",
                    help="tumour size, depth and warming: easy is bigger and warmer, hard "
                    "smaller and deeper, with more healthy hot spots; the default's Sick-breast "
                    "warming, vessels, posture, skin texture, breast height and folds match DMR-IR "
                    "batch A (docs/synthetic.md)")  # fmt: skip
-    p.add_argument("--height", type=int, default=480, help="image rows (default 480)")
-    p.add_argument("--width", type=int, default=640, help="image columns (default 640)")
+    p.add_argument("--height", type=int, default=480, help="image rows (default: 480)")
+    p.add_argument("--width", type=int, default=640, help="image columns (default: 640)")
     p.add_argument("--marker", action="store_true", help="calibration square on the abdomen")
     p.add_argument("--batch-effect", action="store_true",
                    help="per-batch camera offsets; with --format mixed, batch B mostly Sick")  # fmt: skip
@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="replace an earlier synthetic cohort in OUT (a folder of other thermal files is refused)",
     )
     p.add_argument("--preview", nargs="?", const="", default=None, metavar="PNG", type=output_file,
-                   help="also write a contact sheet of the first 12 thermograms, or all if fewer (default "
+                   help="also write a contact sheet of the first 12 thermograms, or all if fewer (default: "
                    "OUT_preview.png, beside OUT)")  # fmt: skip
     p.set_defaults(func=_synth)
 
