@@ -15,7 +15,7 @@ from thermocad.io.find import not_a_thermal_name
 from thermocad.utils.errors import ConfigError, SplitLeakError
 from thermocad.utils.files import atomic_write_csv, check_writable
 from thermocad.utils.progress import log
-from thermocad.utils.tables import read_table, require_columns
+from thermocad.utils.tables import not_a_labels_table, read_table, require_columns
 from thermocad.utils.values import check_value, is_number, is_whole
 
 SPLITS = ("train", "valid", "test")
@@ -288,6 +288,7 @@ def run_split(
     if Path(out_csv).resolve() == Path(cohort_csv).resolve():  # --force would lose the cohort
         raise ConfigError(f"{out_csv}: is the cohort being split; write the split elsewhere")
     not_a_thermal_name(out_csv)  # --force would replace a thermogram with the table
+    not_a_labels_table(out_csv, "split")  # or the labels
     check_writable(out_csv, force=force)
     df = make_split(cohort_csv, **options)
     write_split(df, out_csv, force=force)

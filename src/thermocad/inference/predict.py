@@ -260,6 +260,7 @@ def run_predict(
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import check_writable
     from thermocad.utils.progress import log
+    from thermocad.utils.tables import not_a_labels_table
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown output format {fmt!r}; choose one of {FORMATS}")
@@ -282,6 +283,7 @@ def run_predict(
             raise ConfigError(f"{path}: is one of the files to predict; give --out another name")
         if resolved(path) in model:  # --force or not: the model would become its predictions
             raise ConfigError(f"{path}: is the model's own file; give --out another name")
+        not_a_labels_table(path, "predict")  # --force or not: the user's labels
         check_writable(path, force)  # fail before the slow part, not after it
     table, errors = _predict_files(bundle, home, files, problems, tta, allow_unit_mismatch)
     written = write_predictions(table, errors, out, force=force, fmt=fmt)

@@ -145,9 +145,11 @@ def write_predictions(
 
     from thermocad.utils.files import check_writable
     from thermocad.utils.progress import log
+    from thermocad.utils.tables import not_a_labels_table
 
     targets = output_paths(out, fmt)
     for path in targets.values():
+        not_a_labels_table(path, "predict")
         check_writable(path, force)
     several = (table.dropna(subset=["patient_id"])["patient_id"].value_counts() > 1).any()
     due = {"files": len(table) > 0, "patients": bool(several), "errors": bool(errors)}
