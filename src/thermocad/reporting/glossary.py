@@ -58,8 +58,8 @@ TERMS: tuple[tuple[str, str], ...] = (
     (
         "Period-matched",
         "The women of a batch imaged inside the dates where both classes were "
-        "imaged in that batch. The acquisition date alone tells Sick from Healthy elsewhere in "
-        "this database, so this column is the hardest and the most honest: read it first.",
+        "imaged in that batch. In DMR-IR the acquisition date alone tells Sick from Healthy "
+        "outside those dates, so this column is the hardest and the most honest: read it first.",
     ),
     (
         "Nested cross-validation",
