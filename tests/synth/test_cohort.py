@@ -69,8 +69,10 @@ def test_mixed_format_follows_the_batch_column(tmp_path):
 def test_labels_are_balanced_as_asked(tmp_path):
     table = pd.read_csv(generate_cohort(tmp_path / "l", 10, seed=2, sick_fraction=0.3, **SMALL))
     assert list(table.columns) == [
-        "patient_id", "diagnosis", "age", "acquisition_batch", "deodorant", "single_breast"
-    ]  # fmt: skip
+        "patient_id", "diagnosis", "age", "acquisition_batch", "acquisition_date", "deodorant",
+        "single_breast"]  # fmt: skip
+    # Dated as the long DMR names are: four women a day in patient order, whatever the label.
+    assert table["acquisition_date"].tolist()[::4] == ["2026-01-05", "2026-01-06", "2026-01-07"]
     assert (table["diagnosis"] == "Sick").sum() == 3 and (
         table["diagnosis"] == "Healthy"
     ).sum() == 7

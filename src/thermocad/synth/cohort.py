@@ -120,6 +120,7 @@ def _write_patient(out: Path, pid: int, images: dict, label: str, meta: dict,
     row = {
         "patient_id": pid, "diagnosis": label, "age": int(np.clip(age, 25, 85)),
         "acquisition_batch": meta["acquisition_batch"],
+        "acquisition_date": date.isoformat(),  # in patient order, whatever the diagnosis
         "deodorant": "yes" if meta["deodorant"] else "no",
         "single_breast": "yes" if meta["single_breast"] else "no",
     }  # fmt: skip
