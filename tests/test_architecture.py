@@ -138,3 +138,74 @@ def test_tests_and_experiments_import_without_sys_path_edits():
         if "sys.path.insert" in path.read_text() and path.name != "test_architecture.py"
     ]
     assert not edits, f"sys.path edits in {edits}"
+
+
+ENTRY_POINTS = ("thermocad.__main__", "thermocad.api", "thermocad.pipeline",
+                "thermocad.fit", "thermocad.cli")  # fmt: skip
+HEAVY = ("torch", "torchvision", "fastai", "timm", "matplotlib", "gradio", "onnxruntime", "onnx",
+         "pytorch_grad_cam")  # fmt: skip
+# Modules that import a heavy library at their top: only functions may import them.
+TOP_HEAVY = {"thermocad.training.recipe", "thermocad.training.checkpoint",
+             "thermocad.training.data", "thermocad.training.distributed"}  # fmt: skip
+
+
+def _is_entry(name: str) -> bool:
+    return name in ENTRY_POINTS or name.startswith("thermocad.cli.")
+
+
+def test_stages_never_import_entry_points_and_utils_only_utils():
+    wrong = []
+    for name, imported in import_graph().items():
+        if not _is_entry(name):
+            wrong += [f"{name} -> {i}" for i in sorted(imported) if _is_entry(i)]
+        if name.startswith("thermocad.utils"):
+            wrong += [f"{name} -> {i}" for i in sorted(imported)
+                      if not i.startswith("thermocad.utils")]  # fmt: skip
+    assert not wrong, "imports against docs/design.md's import rule: " + "; ".join(wrong)
+
+
+def _top_level(tree: ast.Module) -> list[ast.stmt]:
+    """Statements run on import: the module's own, and those inside its top-level if/try."""
+    out, todo = [], list(tree.body)
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue  # never run: for type checkers only
+        if isinstance(node, ast.If | ast.Try):
+            todo += [*node.body, *node.orelse, *getattr(node, "finalbody", [])]
+            todo += [s for h in getattr(node, "handlers", []) for s in h.body]
+    return out
+
+
+def _top_imports(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in _top_level(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names.add(node.module or "")
+    return names
+
+
+def test_heavy_libraries_only_inside_functions_or_in_the_listed_modules():
+    """docs/design.md's import rule: a module importing torch (and the like) at its top is
+    listed there and in TOP_HEAVY, and every other module imports it inside a function."""
+    modules = _modules()
+    trees = {name: ast.parse(path.read_text()) for name, path in modules.items()}
+    heavy_at_top = {n for n, t in trees.items()
+                    if any(i.split(".")[0] in HEAVY for i in _top_imports(t))}  # fmt: skip
+    assert heavy_at_top == TOP_HEAVY, "update TOP_HEAVY and docs/design.md"
+    design = (PACKAGE.parents[1] / "docs" / "design.md").read_text()
+    assert all(f"`{n.split('.', 1)[1].replace('.', '/')}.py`" in design for n in TOP_HEAVY)
+    wrong = [f"{name} -> {i}" for name, tree in trees.items() if name not in TOP_HEAVY
+             for i in _top_imports(tree) if i in TOP_HEAVY]  # fmt: skip
+    assert not wrong, "a module importing a TOP_HEAVY module at its top: " + "; ".join(wrong)
+
+
+def test_the_cli_help_loads_no_heavy_library():
+    code = ("import sys\nfrom thermocad.cli import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\n"
+            f"print([m for m in {(*HEAVY, 'pandas')!r} if m in sys.modules], file=sys.stderr)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr.strip().splitlines()[-1] == "[]"
