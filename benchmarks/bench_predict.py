@@ -14,7 +14,9 @@ first --n files of --data.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,6 +110,7 @@ def main() -> None:
     parser.add_argument("--data", help="folder of real DMR text files (default: synthetic ones)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-predict-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # its model and files: 64 MB
     load_before = f"{os.getloadavg()[0]:.2f}"  # other jobs on a 2-core machine skew the numbers
     os.environ["THERMOCAD_CACHE_DIR"] = str(work / "cache")  # cold parse cache
     os.environ["THERMOCAD_QUIET"] = "1"

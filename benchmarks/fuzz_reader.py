@@ -16,6 +16,7 @@ own peak RSS.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import resource
 import sys
@@ -68,7 +69,8 @@ class Runner:
 
     def start(self) -> None:
         self.conn, child = mp.Pipe()
-        self.process = mp.get_context("fork").Process(target=worker, args=(child, self.folder))
+        self.process = mp.get_context("fork").Process(target=worker, args=(child, self.folder),
+                                                      daemon=True)  # fmt: skip
         self.process.start()
 
     def run(self, case: Case, timeout: float):
@@ -88,8 +90,12 @@ class Runner:
 
     def stop(self) -> None:
         if self.process is not None and self.process.is_alive():
-            self.conn.send(None)
+            with contextlib.suppress(OSError):
+                self.conn.send(None)
             self.process.join(10)
+            if self.process.is_alive():  # still reading a case: it is not waited for
+                self.process.kill()
+                self.process.join()
 
 
 def all_cases(args) -> Iterator[Case]:
@@ -128,27 +134,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="folder of real DMR .txt files")
     parser.add_argument("--save", default=None, help="write failing inputs to this folder")
     args = parser.parse_args(argv)
+    if args.full_size + (args.real if args.data else 0) > args.cases:
+        parser.error(f"--full-size {args.full_size} and --real {args.real} (with --data) replace "
+                     f"more cases than --cases {args.cases}: lower them")  # fmt: skip
     outcomes: Counter[tuple[str, str]] = Counter()
     problems, slowest, peak, rss = [], (0.0, ""), (0, 0, ""), 0
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fuzz-reader-") as folder:
         runner = Runner(folder)
         runner.start()  # forked before any case exists: its RSS is its own
-        for number, case in enumerate(all_cases(args)):
-            if number and number % 1000 == 0:
-                print(f"{number:,} cases, {time.perf_counter() - start:.0f} s", file=sys.stderr)
-            outcome, detail, seconds, traced, worker_rss = runner.run(case, args.timeout)
-            outcomes[(case.kind, outcome)] += 1
-            rss = max(rss, worker_rss)
-            slowest = max(slowest, (seconds, f"case {number} ({case.kind}, {len(case.data):,} B)"))
-            if traced > peak[0]:
-                peak = (traced, len(case.data), f"case {number} ({case.kind})")
-            if outcome in ("crash", "hang", "mismatch"):
-                problems.append(f"case {number} ({case.kind}): {outcome}: {detail[:300]}")
-                if args.save:
-                    Path(args.save).mkdir(parents=True, exist_ok=True)
-                    (Path(args.save) / f"{number}-{case.name}").write_bytes(case.data)
-        runner.stop()
+        try:
+            for number, case in enumerate(all_cases(args)):
+                if number and number % 1000 == 0:
+                    print(f"{number:,} cases, {time.perf_counter() - start:.0f} s", file=sys.stderr)
+                outcome, detail, seconds, traced, worker_rss = runner.run(case, args.timeout)
+                outcomes[(case.kind, outcome)] += 1
+                rss = max(rss, worker_rss)
+                where = f"case {number} ({case.kind}, {len(case.data):,} B)"
+                slowest = max(slowest, (seconds, where))
+                if traced > peak[0]:
+                    peak = (traced, len(case.data), f"case {number} ({case.kind})")
+                if outcome in ("crash", "hang", "mismatch"):
+                    problems.append(f"case {number} ({case.kind}): {outcome}: {detail[:300]}")
+                    if args.save:
+                        Path(args.save).mkdir(parents=True, exist_ok=True)
+                        (Path(args.save) / f"{number}-{case.name}").write_bytes(case.data)
+        finally:  # an error (or Ctrl+C) must not leave the worker waiting for its next case
+            runner.stop()
     report(args, outcomes, problems, slowest, peak, rss, time.perf_counter() - start)
     return 1 if problems else 0
 
