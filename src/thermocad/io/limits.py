@@ -32,7 +32,9 @@ def read_limited(path: Path, size: int) -> bytes:
     file named .gz without that magic is refused as such (not parsed as text)."""
     check_file_size(path, size)
     try:
-        with open(path, "rb") as fh:
+        # Unbuffered: a buffered reader would keep its first 8 KiB and join them to the rest,
+        # copying the whole file once more (2.4 ms of a 2.7 MB file's 4.2 ms here).
+        with open(path, "rb", buffering=0) as fh:
             if fh.read(2) != b"\x1f\x8b":
                 if path.suffix.lower() == ".gz":
                     raise _not_gzip(path)
@@ -107,7 +109,7 @@ def check_shape(shape: tuple[int, ...], path: Path | str) -> None:
 def check_text_size(data: bytes, path: Path | str) -> None:
     """Refuse text with more than MAX_SIDE lines or MAX_VALUES tokens, before parsing it."""
     newline = b"\n" if b"\n" in data else b"\r"
-    if data.count(newline) > MAX_SIDE and _rows_exceed(data, newline, MAX_SIDE):
+    if _count_byte(data, newline[0]) > MAX_SIDE and _rows_exceed(data, newline, MAX_SIDE):
         raise ThermalFormatError(
             f"{path}: more than {MAX_SIDE:,} lines of numbers; a thermogram has at most "
             f"{MAX_SIDE:,} rows (thermocad.io.limits.MAX_SIDE)"
@@ -118,6 +120,15 @@ def check_text_size(data: bytes, path: Path | str) -> None:
             f"{path}: more than {MAX_VALUES:,} values; a thermogram has far fewer "
             "(thermocad.io.limits.MAX_VALUES)"
         )
+
+
+def _count_byte(data: bytes, byte: int) -> int:
+    """How often `byte` occurs in `data`: numpy's vectorised comparison, 1 MiB at a time
+    (bytes.count took 1.3 ms of a 2.7 MB file's 4 ms read; one comparison of the whole file
+    would hold an array of its size)."""
+    view = np.frombuffer(data, np.uint8)
+    return sum(int(np.count_nonzero(view[i : i + _CHUNK] == byte))
+               for i in range(0, len(view), _CHUNK))  # fmt: skip
 
 
 def _rows_exceed(data: bytes, newline: bytes, limit: int) -> bool:
