@@ -208,16 +208,17 @@ def find_marker(
     best = None
     for region in regionprops(labels):
         top, lft, bottom, rgt = region.bbox
-        area = int(region.area)
+        near_mid = abs((lft + rgt) / 2 - centre) < 0.15 * w
+        big_enough = (0.0008 * h * w) < int(region.area) < (0.04 * h * w)
+        inside = lft > left and rgt < right
+        # On the abdomen, in the lower half (labelled whole). The cheap tests first: of some 46
+        # cold regions per frame few pass them, and the moments below took 2/3 of prepare.
+        if not (near_mid and big_enough and inside and region.centroid[0] >= h / 2):
+            continue
         # Square at any tilt: a compact blob (solidity) whose axes are alike. The bounding box's
         # fill would miss a tilted marker (0.69 of its box on real frames).
         elongation = region.axis_major_length / max(region.axis_minor_length, 1.0)
-        squarish = elongation < 1.6 and region.solidity > 0.7
-        near_mid = abs((lft + rgt) / 2 - centre) < 0.15 * w
-        big_enough = (0.0008 * h * w) < area < (0.04 * h * w)
-        inside = lft > left and rgt < right
-        low = region.centroid[0] >= h / 2  # on the abdomen, in the lower half (labelled whole)
-        if not (squarish and near_mid and big_enough and inside and low):
+        if not (elongation < 1.6 and region.solidity > 0.7):
             continue
         # The one that fills its smallest enclosing rectangle best wins, not the largest: a
         # cold patch of skin (under a breast, on the abdomen) can be larger than the marker,
