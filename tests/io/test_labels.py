@@ -276,3 +276,35 @@ def test_a_labels_file_with_ids_written_as_floats_reads_as_the_frame_does(tmp_pa
     assert read_labels(path)["patient_id"].tolist() == [1, 2]
     with pytest.raises(CohortError, match="line 2: patient_id '1.5' is not a patient number"):
         read_labels(write(tmp_path, "patient_id,diagnosis\n1.5,Sick\n"))
+
+
+def test_a_labels_table_is_never_written_over(tmp_path, run_dir, dmr_files, capsys):
+    """`--out DATA/labels.csv --force` replaced the user's labels with predictions; a labels
+    table in any spelling read_labels takes is refused, thermocad's own tables are not."""
+    import os
+
+    from thermocad.cli import main
+    from thermocad.io.find import not_a_labels_table
+    from thermocad.utils.errors import OutputExistsError
+
+    tables = {"semicolons.csv": '"patient_id"; "Diagnosis"\n1;Sick\n',
+              "label.csv": "Patient,label\n1,Sick\n", "class.csv": "id,class\n1,Sick\n",
+              "bom.csv": "\ufeffdiagnosis,patient_id\nSick,1\n"}  # fmt: skip
+    for name, text in tables.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        read_labels(tmp_path / name)  # a labels table indeed
+        with pytest.raises(OutputExistsError, match="is a patient table"):
+            not_a_labels_table(tmp_path / name, "predict")
+    ours = {"split.csv": "path,patient_id,label,split\n", "p.csv": "file,patient_id,prob_sick\n",
+            "p_patients.csv": "patient_id,n_files,prob_sick,decision\n"}  # fmt: skip
+    for name, text in ours.items():
+        (tmp_path / name).write_text(text)
+        not_a_labels_table(tmp_path / name, "predict")  # --force replaces these
+    not_a_labels_table(tmp_path / "none.csv", "predict")  # nothing there: nothing to refuse
+    os.mkfifo(tmp_path / "fifo")
+    not_a_labels_table(tmp_path / "fifo", "split")  # returns at once: opening it would block
+    labels = tmp_path / "label.csv"
+    before = labels.read_bytes()
+    argv = ["predict", str(run_dir), str(dmr_files[0]), "--out", str(labels), "--force"]
+    assert main(argv) == 2 and labels.read_bytes() == before
+    assert "predict never writes over one, even with --force" in capsys.readouterr().err

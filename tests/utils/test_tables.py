@@ -63,21 +63,3 @@ def test_fmt_ci_writes_every_estimate_one_way():
     assert fmt_ci(-0.12, (-0.3, 0.05)) == "-0.120 (-0.300 to 0.050)"  # not "-0.300-0.050"
     assert fmt_ci(0.5) == fmt_ci(0.5, (float("nan"), float("nan"))) == "0.500"
     assert fmt_ci(None) == fmt_ci(float("nan"), (0.1, 0.2)) == "n/a"
-
-
-def test_a_labels_table_is_never_written_over(tmp_path, run_dir, dmr_files, capsys):
-    """`--out DATA/labels.csv --force` replaced the user's labels with predictions."""
-    from thermocad.utils.errors import OutputExistsError
-    from thermocad.utils.tables import not_a_labels_table
-
-    labels = tmp_path / "labels.csv"
-    labels.write_text('"patient_id"; "Diagnosis"\n1;Sick\n')
-    with pytest.raises(OutputExistsError, match="is a patient table"):
-        not_a_labels_table(labels, "predict")
-    not_a_labels_table(tmp_path / "none.csv", "predict")  # nothing there: nothing to refuse
-    (tmp_path / "p.csv").write_text("path,patient_id,label,prob\n")
-    not_a_labels_table(tmp_path / "p.csv", "predict")  # predict's own table: --force replaces it
-    before = labels.read_bytes()
-    argv = ["predict", str(run_dir), str(dmr_files[0]), "--out", str(labels), "--force"]
-    assert main(argv) == 2 and labels.read_bytes() == before
-    assert "predict never writes over one, even with --force" in capsys.readouterr().err

@@ -11,11 +11,11 @@ import pandas as pd
 
 from thermocad.cohort.consistency import warn_one_class
 from thermocad.evaluation.periods import PERIOD, period_matched
-from thermocad.io.find import not_a_thermal_name
+from thermocad.io.find import not_a_labels_table, not_a_thermal_name
 from thermocad.utils.errors import ConfigError, SplitLeakError
 from thermocad.utils.files import atomic_write_csv, check_writable
 from thermocad.utils.progress import log
-from thermocad.utils.tables import not_a_labels_table, read_table, require_columns
+from thermocad.utils.tables import read_table, require_columns
 from thermocad.utils.values import check_value, is_number, is_whole
 
 SPLITS = ("train", "valid", "test")

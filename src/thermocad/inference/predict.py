@@ -256,11 +256,11 @@ def run_predict(
     """CLI entry: predict, write the tables, list failures; returns 1 if any file failed."""
     from thermocad.inference.loading import ONNX_IN_RUN
     from thermocad.inference.tables import output_paths, write_predictions
+    from thermocad.io.find import not_a_labels_table
     from thermocad.models.bundle import META, WEIGHTS
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import check_writable
     from thermocad.utils.progress import log
-    from thermocad.utils.tables import not_a_labels_table
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown output format {fmt!r}; choose one of {FORMATS}")

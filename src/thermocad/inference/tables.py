@@ -143,9 +143,9 @@ def write_predictions(
     is removed, and said, so that no file contradicts this run."""
     import pandas as pd
 
+    from thermocad.io.find import not_a_labels_table
     from thermocad.utils.files import check_writable
     from thermocad.utils.progress import log
-    from thermocad.utils.tables import not_a_labels_table
 
     targets = output_paths(out, fmt)
     for path in targets.values():

@@ -158,24 +158,3 @@ def tidy(threshold: float) -> float:
         if abs(short - x) <= 4 * np.spacing(x):
             return short
     return x
-
-
-def not_a_labels_table(path: str | os.PathLike, command: str) -> None:
-    """Refuse to write over a patient table, --force or not: a CSV whose header names a
-    `diagnosis` column. The tables predict and split write never have one, so such a file
-    is a user's labels (`--out DATA/labels.csv --force` would lose them)."""
-    import re
-
-    from thermocad.utils.errors import OutputExistsError
-
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            header = fh.readline(8192).decode("utf-8", "replace")
-    except OSError:  # none there (or unreadable: check_writable says what it must)
-        return
-    names = {n.strip().strip("\"'").strip().lower() for n in re.split(r"[,;\t]", header)}
-    if "diagnosis" in names:
-        raise OutputExistsError(f"{path}: is a patient table (its header names a diagnosis "
-                                f"column); {command} never writes over one, even with --force: "
-                                "choose another --out")  # fmt: skip
