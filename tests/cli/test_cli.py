@@ -255,6 +255,9 @@ def test_a_misspelt_option_is_answered_by_its_command_with_the_closest_name(caps
     with pytest.raises(SystemExit):
         main(["prepare", "data", "--labels", "l.csv", "--out", "o", "--zzz"])
     assert "--zzz: no such option" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # after `--`, names are files, not options
+        main(["prepare", "data", "--out", "o", "--", "--labls"])
+    assert "--labls: did you mean" not in capsys.readouterr().err
 
 
 def test_no_command_is_an_error_line_under_the_help(capsys):

@@ -205,7 +205,7 @@ def test_a_network_that_does_not_take_what_its_metadata_prepares_is_refused(
     size, chans = onnx_metadata(exported)["transform"]["size"], onnx_metadata(exported)["in_chans"]
     cases = {
         "rank": (["batch", 2], r"takes 'input' \('batch', 2\), not the one input"),
-        "batch": ([1, chans, size, size], rf"takes \(1, {chans}, {size}, {size}\)"),
+        "wide": (["batch", chans + 1, size, size], rf"takes \('batch', {chans + 1}, {size}, "),
         "output": (["batch", chans, size, size], r"gives 'logits' of shape \(3, "),
     }
     for name, (shape, message) in cases.items():
@@ -246,3 +246,21 @@ def test_an_export_is_readable_in_a_generic_onnx_viewer(exported):
     assert float(props["threshold"]) == meta["threshold"]
     assert "P(Sick)" in proto.doc_string and "not a medical device" in proto.doc_string
     assert probe_difference(exported) <= 1e-4
+
+
+@pytest.mark.slow
+def test_an_export_whose_batch_was_fixed_to_one_predicts_in_pieces(exported, tmp_path):
+    """Some tools re-export with a fixed batch of 1: it is fed one image at a time, and its
+    logits on the check input (3 images) are still the ones stored at export."""
+    import numpy as np
+    import onnx
+
+    proto = onnx.load(exported)
+    proto.graph.input[0].type.tensor_type.shape.dim[0].ClearField("dim_param")
+    proto.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
+    onnx.save(proto, tmp_path / "fixed.onnx")
+    fixed, dynamic = OnnxModel(tmp_path / "fixed.onnx"), OnnxModel(exported)  # probe checked
+    assert fixed.batch == 1 and dynamic.batch is None
+    x = np.random.default_rng(0).standard_normal((5, *fixed.session.get_inputs()[0].shape[1:]))
+    x = x.astype(np.float32)
+    np.testing.assert_allclose(fixed.run_input(x), dynamic.run_input(x), atol=1e-4)

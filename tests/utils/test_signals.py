@@ -71,3 +71,13 @@ def test_a_command_that_fails_after_an_interrupt_is_reported_interrupted(monkeyp
     monkeypatch.setattr(cli, "interrupt_received", lambda: False)
     with pytest.raises(ValueError):  # without an interrupt it is a bug: its traceback shows
         _run(args)
+
+
+def test_a_command_started_with_ctrl_c_ignored_keeps_ignoring_it():
+    """`thermocad ... &` in a script starts with SIGINT ignored, as Python leaves it."""
+    code = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "from thermocad.utils.signals import sigint_as_sticky_interrupt\n"
+            "sigint_as_sticky_interrupt()\nprint(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "True"

@@ -55,7 +55,8 @@ class CommandParser(argparse.ArgumentParser):
         import difflib
 
         known = [o for a in self._actions for o in a.option_strings]
-        for token in getattr(self, "_given", []):
+        given = getattr(self, "_given", [])
+        for token in given[: given.index("--")] if "--" in given else given:  # then files
             name = token.split("=", 1)[0]
             if not name.startswith("--") or any(o.startswith(name) for o in known):
                 continue  # an option of this command (argparse takes unique prefixes)

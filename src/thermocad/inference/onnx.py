@@ -66,8 +66,10 @@ class OnnxModel(Predictor):
             got = ", ".join(f"{i.name!r} {tuple(i.shape)}" for i in inputs)
             raise ModelFormatError(f"{self.path}: its network takes {got}, not the {want} "
                                    "its metadata prepares")  # fmt: skip
-        fixed = [d for d, w in zip(shape, ["batch", chans, size, size], strict=True)
+        fixed = [d for d, w in zip(shape[1:], [chans, size, size], strict=True)
                  if isinstance(d, int) and d != w]  # fmt: skip
+        # A fixed batch (1 after some tools' re-export) is fed that many images at a time.
+        self.batch = shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
         if fixed or OUTPUT_NAME not in {o.name for o in outputs}:
             raise ModelFormatError(f"{self.path}: its network takes {tuple(shape)} and gives "
                                    f"{[o.name for o in outputs]}; its metadata prepares {want} "
@@ -130,11 +132,25 @@ class OnnxModel(Predictor):
         ]
 
     def run_input(self, x: np.ndarray) -> np.ndarray:
-        """Logits (B, 2) of the network for its input (B, C, S, S), float32; ModelFormatError
-        naming the file when ONNX Runtime cannot run it or it gives another shape."""
+        """Logits (B, 2) of the network for its input (B, C, S, S), float32, in pieces of the
+        network's fixed batch if it has one; ModelFormatError naming the file when ONNX
+        Runtime refuses the input (InvalidArgument) or the output is not (B, 2). Its other
+        errors (a GPU out of memory) are no fault of the file: they propagate."""
+        if self.batch is None or len(x) == self.batch:
+            return self._run(x)
+        parts = []
+        for i in range(0, len(x), self.batch):  # the last piece padded with its last image
+            part = x[i : i + self.batch]
+            pad = np.repeat(part[-1:], self.batch - len(part), axis=0)
+            parts.append(self._run(np.concatenate([part, pad]))[: len(part)])
+        return np.concatenate(parts)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument
+
         try:
             out = self.session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(x)})[0]
-        except Exception as exc:  # onnxruntime's own error types (InvalidArgument, Fail)
+        except InvalidArgument as exc:  # a shape or type the graph does not take
             raise ModelFormatError(f"{self.path}: ONNX Runtime could not run its network on "
                                    f"an input of shape {x.shape} ({exc})") from exc  # fmt: skip
         if np.shape(out) != (len(x), 2):

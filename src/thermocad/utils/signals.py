@@ -38,9 +38,12 @@ def sigint_as_sticky_interrupt() -> None:
     only. The CLI's own process sets it; main() called from Python leaves Ctrl+C alone."""
     import signal
 
-    if threading.current_thread() is threading.main_thread():
-        _STICKY.set()
-        signal.signal(signal.SIGINT, _interrupt)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started so (`cmd &` in a script)
+        return
+    _STICKY.set()
+    signal.signal(signal.SIGINT, _interrupt)
 
 
 def sigterm_as_interrupt():
