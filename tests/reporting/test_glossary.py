@@ -41,3 +41,10 @@ def test_glossary_html_escapes_and_lists_every_term():
     html = glossary.glossary_html()
     assert html.count("<dt>") == len(glossary.TERMS)
     assert "P(Sick)" in html and "<dd>" in html
+
+
+def test_the_default_input_is_the_one_asymmetry_channel():
+    from thermocad.training.config import TrainConfig
+
+    assert TrainConfig().channels == ("asymmetry",)
+    assert "one channel of left-right differences" in definition("Asymmetry map")

@@ -37,23 +37,24 @@ TERMS: tuple[tuple[str, str], ...] = (
     ),
     (
         "AUC",
-        "Area under the ROC curve, computed per woman: the chance that a Sick woman gets "
-        "a higher P(Sick) than a Healthy woman (ties count half). 0.5 is chance, 1 is perfect. It "
-        "does not depend on the threshold.",
+        "Area under the ROC curve: the chance that a Sick woman gets a higher P(Sick) than a "
+        "Healthy woman (ties count half), computed per woman unless a column says image AUC "
+        "(per image). 0.5 is chance, 1 is perfect. It does not depend on the threshold.",
     ),
     (
         "95% interval",
-        "The range the figure would plausibly take on other women like these. "
-        "For AUC and the other figures: a bootstrap over women, redrawing as many Sick and as "
-        "many Healthy women with replacement (1000 times by default) and keeping the middle 95%. For sensitivity and "
-        "specificity in the nested result: Wilson's interval for a proportion. Wide intervals "
-        "mean few women, not a bad model.",
+        "The range the figure would plausibly take on other women like these. For sensitivity "
+        "and specificity of women: Wilson's interval for a proportion. For AUC and the other "
+        "figures (and rates over images, where a woman's images are not independent): a "
+        "bootstrap over women, redrawing as many Sick and as many Healthy women with "
+        "replacement (1000 times by default) and keeping the middle 95%. Wide intervals mean "
+        "few women, not a bad model.",
     ),
     (
         "Batch A, batch B",
-        "The two acquisition batches of the database: batch A holds Healthy "
-        "and Sick women imaged in the same years, batch B only Sick women imaged years later. "
-        "Figures within batch A cannot be helped by telling the batches apart.",
+        "The acquisition batches of the data (in DMR-IR, batch A holds Healthy and Sick women "
+        "imaged in the same years, batch B only Sick women imaged years later). Figures within "
+        "one batch cannot be helped by telling the batches apart.",
     ),
     (
         "Period-matched",
@@ -85,8 +86,9 @@ TERMS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Asymmetry map",
-        "The default CNN's input: the chest's temperatures and their difference "
-        "from the mirror image about the body's midline, where both sides are skin.",
+        "The default CNN's input: the chest's temperatures minus their mirror image about the "
+        "body's midline, where both sides are skin (0 elsewhere): one channel of left-right "
+        "differences.",
     ),
     (
         "TTA",
