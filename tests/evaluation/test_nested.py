@@ -324,3 +324,21 @@ def test_nested_metrics_give_sensitivity_and_specificity_in_every_subset():
         assert e["specificity"] == pytest.approx(tn / (tn + fp)), name
         assert tuple(e["sensitivity_ci"]) == M.wilson_ci(tp, tp + fn), name
         assert tuple(e["specificity_ci"]) == M.wilson_ci(tn, tn + fp), name
+
+
+def test_the_baseline_alone_goes_through_the_same_outer_folds(split_csv, tmp_path):
+    """The yardstick: where a fold chose the baseline, its predictions are the result's."""
+    df = pd.read_csv(split_csv)
+    res = N.nested_cv(df, ["coin"], tmp_path / "n", config={}, n_boot=0, trainer=coin_trainer)
+    alone = pd.read_csv(tmp_path / "n" / "baseline_alone_predictions.csv")
+    assert (
+        res["baseline_alone"]["subsets"]["overall"]["n"]
+        == res["metrics"]["subsets"]["overall"]["n"]
+    )
+    for f in res["folds"]:
+        if f["chosen"] == "baseline":
+            ours = res["pred"][res["pred"]["outer_fold"] == f["outer_fold"]]
+            theirs = alone[alone["outer_fold"] == f["outer_fold"]]
+            assert ours["prob"].tolist() == pytest.approx(theirs["prob"].tolist())
+            assert theirs["threshold"].iloc[0] == pytest.approx(f["threshold"])
+    assert "baseline_alone" not in N.nested_cv(df, [], tmp_path / "b", n_boot=0)  # it is the result

@@ -124,10 +124,11 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     assert "Flag: acquisition date alone separates the classes" in text
     assert "batch A AUC" in text
     # Before any section: the result, then the model it chose and its one test scoring.
-    # One table: a row for the result, one for the selected model's test, each with whom.
+    # One table: a row for the result, the baseline alone by the same outer folds (the
+    # yardstick), one for the selected model's test, each with whom.
     glance = text.split('<div class="summary" id="glance">')[1].split("</div>")[0]
     assert text.index('id="glance"') < text.index("<nav>")
-    assert "<h2>Result at a glance</h2>" in glance and glance.count("<tr>") == 3
+    assert "<h2>Result at a glance</h2>" in glance and glance.count("<tr>") == 4
     res = json.loads((root / "compare" / "nested" / "nested.json").read_text())
     overall = res["metrics"]["subsets"]["overall"]
     result_row = glance.split("<tr>")[2]
@@ -136,7 +137,14 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
             and f'<td>{overall["roc_auc"]:.3f} <span class="ci">(' in result_row)  # fmt: skip
     test = json.loads((root / "compare" / "test" / "metrics.json").read_text())
     best = json.loads((root / "compare" / "best.json").read_text())
-    test_row = glance.split("<tr>")[3]
+    yardstick, alone = glance.split("<tr>")[3], res["baseline_alone"]["subsets"]["overall"]
+    assert "the classical baseline alone, through the same outer folds" in yardstick
+    assert f'<td>{alone["roc_auc"]:.3f} <span class="ci">(' in yardstick
+    assert alone["n"] == overall["n"]  # the same women
+    nested_md = (root / "compare" / "nested" / "nested.md").read_text()
+    assert ", the baseline alone (yardstick) |" in nested_md
+    assert ": the baseline alone</td>" in text.split('<section id="nested">')[1]
+    test_row = glance.split("<tr>")[4]
     assert (f"<b>Selected model</b>: {test.get('model', best['best_served'])}, chosen on "
             "validation folds, scored once on the held-out test set" in test_row)  # fmt: skip
     assert f"<td>{test['patient']['n']} ({test['patient']['n_sick']}), held out</td>" in test_row

@@ -23,8 +23,8 @@ from thermocad.cohort.split import folds_of, with_folds
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
 from thermocad.evaluation import thresholds as T
-from thermocad.evaluation.evaluate import by_period, patient_frame
 from thermocad.evaluation.heads import HeadRuns
+from thermocad.evaluation.nested_summary import markdown, nested_metrics
 from thermocad.evaluation.resume import resumed_under
 from thermocad.evaluation.runs import (
     BASELINE,
@@ -37,7 +37,6 @@ from thermocad.models.words import served_name
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, atomic_write_text
 from thermocad.utils.progress import log
-from thermocad.utils.tables import fmt_ci
 
 SELECTION_RULE = (
     "highest patient-level AUC of the pooled inner out-of-fold predictions; ties go to the "
@@ -166,44 +165,6 @@ def outer_fold(k: int, dev: pd.DataFrame, out: Path, job: NestedJob) -> tuple[pd
     return pred.assign(outer_fold=int(k), candidate=chosen, threshold=float(threshold)), record
 
 
-def nested_metrics(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
-    """Patient-level AUC (bootstrap interval) and sensitivity / specificity at each fold's own
-    threshold (Wilson intervals): overall, within each two-class batch, period-matched."""
-    df = with_y(pred)
-    pat = patient_frame(df, "threshold")  # each woman's fold threshold, batch, date
-    result = by_period(pat, n_boot, seed)
-    masks = P.subsets(pat)
-    for name, entry in result["subsets"].items():
-        if entry.get("n") is None:  # the period-matched subset without dates
-            continue
-        part = pat[masks[name]]
-        c = M.get_counts(part["y"], part["prob"] >= part["threshold"])
-        entry.update(counts=c.__dict__, sensitivity=M.sensitivity(c), specificity=M.specificity(c),
-                     sensitivity_ci=M.proportion_ci("sensitivity", c),
-                     specificity_ci=M.proportion_ci("specificity", c))  # fmt: skip
-    return result
-
-
-def markdown(summary: dict) -> str:
-    """The outer estimate by subset, then each outer fold's choice."""
-    lines = ["| patients | n (Sick) | AUC (95% CI) | sensitivity (95% CI) | specificity (95% CI) |",
-             "|---|---|---|---|---|"]  # fmt: skip
-    for name, e in P.shown_subsets(summary["metrics"]["subsets"]).items():
-        n = "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']})"
-        lines.append(f"| {name} | {n} | {fmt_ci(e.get('roc_auc'), e.get('ci'))} "
-                     f"| {fmt_ci(e.get('sensitivity'), e.get('sensitivity_ci'))} "
-                     f"| {fmt_ci(e.get('specificity'), e.get('specificity_ci'))} |")  # fmt: skip
-    lines += ["", "| outer fold | chosen | threshold | inner patient AUC per candidate |",
-              "|---|---|---|---|"]  # fmt: skip
-    for f in summary["folds"]:
-        scores = ", ".join(f"{k} {fmt_ci(v, None)}" for k, v in f["inner_patient_auc"].items())
-        lines.append(f"| {f['outer_fold']} | {f['chosen']} | {f['threshold']:.3f} | {scores} |")
-    if resumed := summary.get("resumed_inside"):
-        lines += ["", f"Resumed inside a training stage: {', '.join(resumed)}; their weights "
-                  "(and possibly the choices) differ from an uninterrupted run's."]  # fmt: skip
-    return "\n".join(lines) + "\n"
-
-
 def _in_folds(split_df: pd.DataFrame) -> pd.DataFrame:
     """The non-test rows of a fold (>= 0): a row of fold -1 is in no outer fold and in no
     training set, as compare's folds leave it (split.fold_rows)."""
@@ -226,6 +187,25 @@ def check_nested(split_df: pd.DataFrame, archs, baseline: bool, inner_folds: int
     if inner < 2 or inner > fewest:
         raise ConfigError(f"inner_folds {inner}: an outer training set holds as few as {fewest} "
                           "women of a class, so 2 to that many inner folds")  # fmt: skip
+
+
+def baseline_yardstick(dev: pd.DataFrame, outer, out: Path, job: NestedJob) -> pd.DataFrame:
+    """The classical baseline alone through the same outer folds, its threshold chosen on its
+    own inner folds: the yardstick the procedure's result is read against (the CNN has to beat
+    it to earn its cost). Cheap: logistic regressions on the features read once."""
+    parts = []
+    for k in outer:
+        train_rows, test_rows = dev[dev["fold"] != k], dev[dev["fold"] == k]
+        inner = with_folds(train_rows, job.inner_folds, job.seed)
+        base = candidate_probs({}, run_baseline(inner, job.features)["pred"])[BASELINE]
+        threshold = T.choose_patient_threshold(base, job.target_sensitivity)
+        pred = with_y(_refit(BASELINE, train_rows, test_rows, out, job))
+        parts.append(
+            pred[[c for c in KEEP if c in pred.columns]].assign(
+                outer_fold=int(k), candidate=BASELINE, threshold=float(threshold)
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 def nested_cv(
@@ -277,6 +257,10 @@ def nested_cv(
                "outer_folds": len(outer), "inner_folds": job.inner_folds,
                "target_sensitivity": target_sensitivity,
                "folds": folds, "metrics": nested_metrics(pred, n_boot, seed)}  # fmt: skip
+    if baseline and job.order != (BASELINE,):  # the baseline alone, by the same protocol
+        alone = baseline_yardstick(dev, outer, out, job)
+        summary["baseline_alone"] = nested_metrics(alone, n_boot, seed)
+        atomic_write_csv(out / "baseline_alone_predictions.csv", alone)
     if resume and (found := resumed_under(out)):  # not what an uninterrupted run gives
         summary["resumed_inside"] = found
     atomic_write_csv(out / "nested_predictions.csv", pred)

@@ -120,12 +120,14 @@ def nested_section(compare_dir: Path | None) -> str:
                        "it with <code>--nested</code>): the comparison's figures below were used "
                        "to choose the model and are optimistic; only the final test, where there "
                        "is one, was held out.</p>", NO_NESTED)  # fmt: skip
-    rows = [{"patients": name,
+    alone = summary.get("baseline_alone")  # the yardstick, by the same outer folds
+    rows = [{"patients": name + who,
              "n (Sick)": "n/a" if e.get("n") is None else f"{e['n']} ({e['n_sick']})",
              "AUC (95% CI)": subset_auc(e),
              "sensitivity (95% CI)": entry_ci(e, "sensitivity", "sensitivity_ci"),
              "specificity (95% CI)": entry_ci(e, "specificity", "specificity_ci")}
-            for name, e in shown_subsets(summary["metrics"]["subsets"]).items()]  # fmt: skip
+            for metrics, who in [(summary["metrics"], "")] + [(alone, ": the baseline alone")] * bool(alone)
+            for name, e in shown_subsets(metrics["subsets"]).items()]  # fmt: skip
     folds = pd.DataFrame([{"outer fold": f["outer_fold"], "chosen": f["chosen"],
                            "threshold": f["threshold"], "test patients": f["test_patients"]}
                           for f in summary["folds"]])  # fmt: skip
@@ -142,7 +144,10 @@ def nested_section(compare_dir: Path | None) -> str:
             f"out-of-fold predictions, then the choice was refitted on the "
             f"whole outer training set and predicted the outer test fold. Selection rule: "
             f"{esc(summary['selection_rule'])}. Sensitivity and specificity are at each fold's "
-            "own threshold; intervals: bootstrap over patients (AUC), Wilson (proportions).</p>"
+            "own threshold; intervals: bootstrap over patients (AUC), Wilson (proportions)."
+            + (" The rows of <i>the baseline alone</i> put the classical baseline alone through "
+               "the same outer folds, its threshold chosen on its own inner folds: the "
+               "yardstick the result is read against." if alone else "") + "</p>"
             + "<h3>Choices per outer fold</h3>" + table(folds)
             + "<h3>Inner-fold patient AUC of each candidate</h3>" + table(inner))  # fmt: skip
     return section("nested", body)

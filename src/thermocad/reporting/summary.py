@@ -33,6 +33,7 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
                      "choices", _ci(o, "roc_auc", "ci"), period,
                      _ci(o, "sensitivity", "sensitivity_ci"),
                      _ci(o, "specificity", "specificity_ci"), "chosen on inner folds"))  # fmt: skip
+        rows += _yardstick(nested.get("baseline_alone"))
         notes.append("The result describes the procedure, not one model file.")
     else:
         notes.append("<b>No nested cross-validation</b>: the comparison's figures chose the "
@@ -66,6 +67,19 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
         + "".join(f"<p>{n}</p>" for n in notes)
         + "</div>"
     )
+
+
+def _yardstick(alone: dict | None) -> list[tuple]:
+    """The baseline alone through the same outer folds (nested.json's `baseline_alone`), as a
+    row under the result: what the procedure's figures are read against."""
+    if not alone:
+        return []
+    o, pm = alone["subsets"]["overall"], alone["subsets"].get("period-matched") or {}
+    return [("<i>Yardstick</i>: the classical baseline alone, through the same outer folds",
+             f"{o['n']} ({o['n_sick']})", _ci(o, "roc_auc", "ci"),
+             _period(pm, "n/a (no dates)", "the baseline")[0],
+             _ci(o, "sensitivity", "sensitivity_ci"), _ci(o, "specificity", "specificity_ci"),
+             "chosen on inner folds")]  # fmt: skip
 
 
 DATE_NOTE = (
