@@ -284,7 +284,7 @@ def test_a_labels_table_is_never_written_over(tmp_path, run_dir, dmr_files, caps
     import os
 
     from thermocad.cli import main
-    from thermocad.io.find import not_a_labels_table
+    from thermocad.cohort.consistency import not_a_labels_table
     from thermocad.utils.errors import OutputExistsError
 
     tables = {"semicolons.csv": '"patient_id"; "Diagnosis"\n1;Sick\n',

@@ -1,10 +1,11 @@
 """prepare's checks across the whole cohort: one file against the others, the labels against
-the files. A file cut at the end of a line reads as a smaller matrix, which no check of the
+the files; and the guard that keeps predict and split off a labels table (not_a_labels_table). A file cut at the end of a line reads as a smaller matrix, which no check of the
 file alone can tell from a smaller camera's frame; among the cohort's frames it is the odd one.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -201,3 +202,30 @@ def warn_one_class(df: pd.DataFrame, fractions: dict[str, float], counts) -> Non
             have = df[df["label"] == missing[0]]["patient_id"].nunique()
             log(f"WARNING: {name} holds no {missing[0]} patient (the cohort has {have}): its AUC "
                 "is undefined; add women of that class, or change --valid/--test or --folds")  # fmt: skip
+
+
+def not_a_labels_table(path: str | os.PathLike, command: str) -> None:
+    """Refuse to write over a patient table, --force or not: a CSV whose header names a patient
+    and a diagnosis column in any spelling read_labels accepts, and no `path` or `file` column
+    (the tables thermocad writes name each woman's files, or hold no diagnosis). Such a file
+    is a user's labels: `--out DATA/labels.csv --force` would lose them."""
+    import re
+
+    from thermocad.io.labels import ALIASES
+    from thermocad.utils.errors import OutputExistsError
+
+    path = Path(path)
+    if not path.is_file():  # none there, or a pipe (opening it would wait for a writer)
+        return
+    try:
+        with open(path, "rb") as fh:
+            header = fh.readline(8192).decode("utf-8-sig", "replace")
+    except OSError:  # unreadable: check_writable says what it must
+        return
+    names = {re.sub(r"[\s-]+", "_", n.strip().strip("\"'").strip().lower())
+             for n in re.split(r"[,;\t]", header)}  # fmt: skip
+    ours = names & {"path", "file"}
+    if not ours and all(names & set(ALIASES[c]) for c in ("patient_id", "diagnosis")):
+        raise OutputExistsError(f"{path}: is a patient table (its header names patients and "
+                                f"their diagnosis); {command} never writes over one, even with "
+                                "--force: choose another --out")  # fmt: skip

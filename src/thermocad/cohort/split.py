@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from thermocad.cohort.consistency import warn_one_class
+from thermocad.cohort.consistency import not_a_labels_table, warn_one_class
 from thermocad.evaluation.periods import PERIOD, period_matched
-from thermocad.io.find import not_a_labels_table, not_a_thermal_name
+from thermocad.io.find import not_a_thermal_name
 from thermocad.utils.errors import ConfigError, SplitLeakError
 from thermocad.utils.files import atomic_write_csv, check_writable
 from thermocad.utils.progress import log

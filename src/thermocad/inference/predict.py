@@ -254,9 +254,9 @@ def run_predict(
     fmt: str = "csv",
 ) -> int:
     """CLI entry: predict, write the tables, list failures; returns 1 if any file failed."""
+    from thermocad.cohort.consistency import not_a_labels_table
     from thermocad.inference.loading import ONNX_IN_RUN
     from thermocad.inference.tables import output_paths, write_predictions
-    from thermocad.io.find import not_a_labels_table
     from thermocad.models.bundle import META, WEIGHTS
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import check_writable

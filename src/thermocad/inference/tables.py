@@ -143,7 +143,7 @@ def write_predictions(
     is removed, and said, so that no file contradicts this run."""
     import pandas as pd
 
-    from thermocad.io.find import not_a_labels_table
+    from thermocad.cohort.consistency import not_a_labels_table
     from thermocad.utils.files import check_writable
     from thermocad.utils.progress import log
 

@@ -173,30 +173,3 @@ def not_a_thermal_name(out: str | os.PathLike, fmt: str = "csv") -> None:
     if out.suffix.lower() in MODEL_SUFFIXES:
         raise ConfigError(f"{out}: a model file's name; the table would replace a model: name "
                           f"it .{fmt}")  # fmt: skip
-
-
-def not_a_labels_table(path: str | os.PathLike, command: str) -> None:
-    """Refuse to write over a patient table, --force or not: a CSV whose header names a patient
-    and a diagnosis column in any spelling read_labels accepts, and no `path` or `file` column
-    (the tables thermocad writes name each woman's files, or hold no diagnosis). Such a file
-    is a user's labels: `--out DATA/labels.csv --force` would lose them."""
-    import re
-
-    from thermocad.io.labels import ALIASES
-    from thermocad.utils.errors import OutputExistsError
-
-    path = Path(path)
-    if not path.is_file():  # none there, or a pipe (opening it would wait for a writer)
-        return
-    try:
-        with open(path, "rb") as fh:
-            header = fh.readline(8192).decode("utf-8-sig", "replace")
-    except OSError:  # unreadable: check_writable says what it must
-        return
-    names = {re.sub(r"[\s-]+", "_", n.strip().strip("\"'").strip().lower())
-             for n in re.split(r"[,;\t]", header)}  # fmt: skip
-    ours = names & {"path", "file"}
-    if not ours and all(names & set(ALIASES[c]) for c in ("patient_id", "diagnosis")):
-        raise OutputExistsError(f"{path}: is a patient table (its header names patients and "
-                                f"their diagnosis); {command} never writes over one, even with "
-                                "--force: choose another --out")  # fmt: skip
