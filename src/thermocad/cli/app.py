@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default: 127.0.0.1: this machine only; "
+        help="address to listen on (default: 127.0.0.1, this machine only; "
         "0.0.0.0 serves the network, with a warning: the app has no login)",
     )
     p.add_argument("--port", type=int, default=7860,

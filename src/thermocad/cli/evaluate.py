@@ -139,7 +139,7 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="demo", help="output folder (default: ./demo)")
     p.add_argument("--patients", type=int, default=96, help="synthetic patients")
     p.add_argument("--difficulty", default="easy", choices=DIFFICULTIES,
-                   help="the generator's difficulty (default: easy: a disease every stage can "
+                   help="the generator's difficulty (default: easy, a disease every stage can "
                    "show; 'default' is calibrated on real women, nearly invisible on 96)")  # fmt: skip
     p.add_argument("--smoke", action="store_true",
                    help="every training stage, tiny (checks the fine-tuning code: slower than "

@@ -157,9 +157,9 @@ def check_numbers(model, onnx_path: Path, shape, tolerance: float = 1e-4, want=N
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     got = session.run([OUTPUT_NAME], {INPUT_NAME: probe_input(shape)})[0]
     if (worst := logits_differ(got, want, tolerance)) is not None:
-        raise ModelFormatError(f"{onnx_path}: the exported model's logits "
-                               f"{difference_words(worst, 'PyTorch' + chr(39) + 's')}; the "
-                               "export is wrong, not saved")  # fmt: skip
+        words = difference_words(worst, "PyTorch's")
+        raise ModelFormatError(f"{onnx_path}: the exported model's logits {words}; the export "
+                               "is wrong, not saved")  # fmt: skip
     return float(np.max(np.abs(got - want)))
 
 
