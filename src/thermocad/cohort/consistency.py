@@ -211,7 +211,7 @@ def not_a_labels_table(path: str | os.PathLike, command: str) -> None:
     is a user's labels: `--out DATA/labels.csv --force` would lose them."""
     import re
 
-    from thermocad.io.labels import ALIASES
+    from thermocad.io.labels import ALIASES, column_key
     from thermocad.utils.errors import OutputExistsError
 
     path = Path(path)
@@ -222,8 +222,7 @@ def not_a_labels_table(path: str | os.PathLike, command: str) -> None:
             header = fh.readline(8192).decode("utf-8-sig", "replace")
     except OSError:  # unreadable: check_writable says what it must
         return
-    names = {re.sub(r"[\s-]+", "_", n.strip().strip("\"'").strip().lower())
-             for n in re.split(r"[,;\t]", header)}  # fmt: skip
+    names = {column_key(n.strip().strip("\"'")) for n in re.split(r"[,;\t]", header)}
     ours = names & {"path", "file"}
     if not ours and all(names & set(ALIASES[c]) for c in ("patient_id", "diagnosis")):
         raise OutputExistsError(f"{path}: is a patient table (its header names patients and "

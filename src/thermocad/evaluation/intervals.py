@@ -99,22 +99,12 @@ def paired_auc_difference(
     """AUC(a) - AUC(b) of two scores of the same women (one row per woman; higher = Sick),
     and its paired percentile interval: each of `n_boot` replicates draws, with replacement,
     as many Sick and as many Healthy women as there are, and scores both on that one draw, so
-    the interval is of the difference, not of two AUCs apart. NaN without both classes."""
-    from scipy.stats import rankdata
-
+    the interval is of the difference, not of two AUCs apart (stratified_auc_replicates with
+    one seed draws the same women for both). NaN without both classes."""
     y, a, b = np.asarray(y, int), np.asarray(a, float), np.asarray(b, float)
-    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    if not len(pos) or not len(neg):
+    if not (y == 1).any() or not (y == 0).any():
         return float("nan"), (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    draws = np.hstack([pos[rng.integers(0, len(pos), (n_boot, len(pos)))],
-                       neg[rng.integers(0, len(neg), (n_boot, len(neg)))]])  # fmt: skip
-
-    def replicates(x: np.ndarray) -> np.ndarray:
-        ranks = rankdata(x[draws], axis=1)
-        return (ranks[:, : len(pos)].sum(axis=1) - len(pos) * (len(pos) + 1) / 2) / (
-            len(pos) * len(neg)
-        )
-
-    interval = percentile_interval(replicates(a) - replicates(b), alpha)[0]
-    return fast_auc(y, a) - fast_auc(y, b), interval
+    diffs = stratified_auc_replicates(y, a, n_boot, seed) - stratified_auc_replicates(
+        y, b, n_boot, seed
+    )
+    return fast_auc(y, a) - fast_auc(y, b), percentile_interval(diffs, alpha)[0]

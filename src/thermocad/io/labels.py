@@ -154,9 +154,14 @@ def _check_header(csv: Path, sep: str, skip: int) -> None:
         raise CohortError(f"{csv}: the header names {twice} more than once; keep one of each")
 
 
+def column_key(name: str) -> str:
+    """A column's name as ALIASES spells it: lower case, spaces and dashes as "_"."""
+    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+
+
 def _rename(table: pd.DataFrame, csv: Path) -> pd.DataFrame:
     """Map accepted spellings to canonical names; the two required columns must be there."""
-    normal = {c: re.sub(r"[\s\-]+", "_", c.strip().lower()) for c in table.columns}
+    normal = {c: column_key(c) for c in table.columns}
     renames = {}
     for canonical, spellings in ALIASES.items():
         found = [c for c, n in normal.items() if n in spellings]
