@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from fastai.vision.learner import create_head
 
 from harness import cv_setup, fold_heads, prepared, report
 from thermocad.models.registry import create_model
@@ -49,6 +48,10 @@ def pooled_features(cfg: TrainConfig, paths: list[str]) -> dict[str, np.ndarray]
 
 def fastai_head(n_features: int) -> torch.nn.Module:
     """fastai's create_head for `n_features` already-pooled features (its pooling removed)."""
+    from fastai.vision.learner import (
+        create_head,
+    )  # here: thermocad.training silences its import's warning
+
     head = create_head(n_features // 2, 2, concat_pool=True)  # n_features = 2 x channels
     return torch.nn.Sequential(*list(head.children())[2:])  # drop the pool and the flatten
 
