@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from thermocad.cli import main
-from thermocad.inference.explain import _to_image_grid, gradcam, mirror
+from thermocad.inference.explain import _to_image_grid, gradcam
+from thermocad.inference.panels import mirror
 
 
 def test_gradcam_shape_range_and_layer(run_dir, dmr_files):
@@ -241,7 +242,7 @@ def test_probability_and_threshold_never_read_the_same_for_different_decisions()
 def test_the_overlay_draws_the_map_only_inside_the_box_the_network_saw():
     from matplotlib.figure import Figure
 
-    from thermocad.inference.explain import draw_overlay
+    from thermocad.inference.panels import draw_overlay
 
     array = np.random.default_rng(0).normal(30, 1, (40, 60)).astype(np.float32)
     heat = np.full((40, 60), 0.5, np.float32)
@@ -277,7 +278,7 @@ def test_the_thermogram_colour_bar_says_it_is_clipped_and_gives_the_hottest_pixe
     bar's arrows and label say so; the hottest pixel is often the one of interest."""
     from matplotlib.figure import Figure
 
-    from thermocad.inference.explain import draw_thermogram
+    from thermocad.inference.panels import draw_thermogram
 
     array = np.random.default_rng(0).normal(30, 1, (40, 60)).astype(np.float32)
     array[5, 5] = 36.04
@@ -297,7 +298,7 @@ def test_the_thermogram_colour_bar_says_it_is_clipped_and_gives_the_hottest_pixe
 def test_the_overlay_says_when_the_cnn_halfs_p_sick_leaves_out_the_augmented_copies():
     from matplotlib.figure import Figure
 
-    from thermocad.inference.explain import draw_overlay
+    from thermocad.inference.panels import draw_overlay
 
     array = np.random.default_rng(0).normal(30, 1, (40, 60)).astype(np.float32)
     heat = np.full((40, 60), 0.5, np.float32)
@@ -345,3 +346,47 @@ def test_a_figure_of_a_model_that_makes_no_result_says_so_under_its_title(
     fig = E.explain_figure(array, array, 0.3, 0.5)  # a model that makes a result: no line
     assert not [a for a in fig.artists if isinstance(a, Annotation)]
     assert fig.get_suptitle().endswith("not a diagnosis.")
+
+
+def test_the_asymmetry_panel_is_blank_where_a_point_or_its_mirror_is_off_the_body():
+    """Skin minus room along outlines that do not overlay measures where the woman stood, not
+    a temperature difference: the panel leaves it blank, as the model's input does."""
+    from matplotlib.figure import Figure
+
+    from thermocad.inference.panels import draw_asymmetry
+
+    array = np.full((60, 80), 22.0, np.float32)  # the room
+    array[5:55, 20:60] = 33.0  # a torso about column 40
+    array[20:40, 60:70] = 33.0  # an arm on one side only
+    array[25:35, 30:35] += 1.5  # a warm spot on the other
+    fig = Figure()
+    ax = fig.subplots()
+    draw_asymmetry(fig, ax, array, "celsius")
+    shown = np.ma.masked_invalid(ax.get_images()[0].get_array())
+    assert shown.mask[20:40, 60:70].all() and shown.mask[:, :20].all()  # arm, room: blank
+    assert np.allclose(shown[27, 31], 1.5) and np.allclose(shown[27, 48], -1.5)  # the spot
+    assert [t.get_text() for t in ax.texts] == ["R", "L"]
+
+
+def test_a_map_of_differences_only_says_it_may_stand_for_either_breast():
+    from types import SimpleNamespace
+
+    from matplotlib.figure import Figure
+
+    from thermocad.inference.answer import EITHER_SIDE_CAPTION, _overlay
+    from thermocad.inference.explain import differences_only
+    from thermocad.inference.panels import draw_overlay
+
+    array = np.random.default_rng(0).normal(30, 1, (40, 60)).astype(np.float32)
+    heat = np.full((40, 60), 0.5, np.float32)
+    for either_side in (False, True):
+        fig = Figure()
+        ax = fig.subplots()
+        draw_overlay(fig, ax, array, heat, 0.3, 0.5, either_side=either_side)
+        assert ("a spot may mean either breast" in ax.get_title()) is either_side
+    for channels, says in ((("asymmetry",), True), (("temperature",), False),
+                           (("temperature", "asymmetry"), False)):  # fmt: skip
+        bundle = SimpleNamespace(transform=SimpleNamespace(channels=channels, crop="none"),
+                                 threshold=0.5, views=lambda: 0)  # fmt: skip
+        assert differences_only(bundle) is says
+        assert (EITHER_SIDE_CAPTION in _overlay(bundle, array, heat, 0.3, None, True)) is says

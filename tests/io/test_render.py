@@ -98,6 +98,35 @@ def test_render_folder_and_cli(tmp_path, capsys):
     assert main(["render", str(tmp_path / "nothing"), "--out", str(tmp_path / "p2")]) == 2
 
 
+def test_degrees_and_grey_levels_never_share_a_scale(tmp_path, monkeypatch):
+    import matplotlib.axes
+    import matplotlib.figure
+
+    seen, bars = [], []
+    imshow, colorbar = matplotlib.axes.Axes.imshow, matplotlib.figure.FigureBase.colorbar
+
+    def spy(self, *args, **kwargs):
+        seen.append((kwargs.get("vmin"), kwargs.get("vmax")))
+        return imshow(self, *args, **kwargs)
+
+    def bar(self, *args, **kwargs):
+        bars.append(kwargs.get("label"))
+        return colorbar(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "imshow", spy)
+    monkeypatch.setattr(matplotlib.figure.FigureBase, "colorbar", bar)
+    data = tmp_path / "data"
+    data.mkdir()
+    np.savetxt(data / "T0001.txt", np.full((32, 40), 30.0) + np.eye(32, 40), fmt="%.2f")
+    np.savetxt(data / "T0002.txt", np.full((32, 40), 33.0), fmt="%.2f")
+    Image.fromarray(np.full((32, 40), 200, np.uint8)).save(data / "T0003.png")
+    render_folder(data, tmp_path / "png", shared_range=True, sheet=tmp_path / "s.png", workers=1)
+    files, sheet = seen[:3], seen[3:]
+    assert files == [(30.0, 33.0), (30.0, 33.0), (200.0, 200.0)]  # one scale per unit
+    assert sheet == [(None, None)] * 3  # mixed units: each thumbnail on its own scale
+    assert bars == ["temperature (°C)", "temperature (°C)", "intensity"]  # each bar its unit
+
+
 def test_the_sheet_never_overwrites_a_thermogram(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

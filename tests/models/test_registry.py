@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from thermocad.models.registry import ArchSpec, create_model, get_arch, list_archs, register_arch
+from thermocad.models.spec import cam_reshape
 from thermocad.models.weights import offline_weights_path, read_state_dict
 from thermocad.utils.errors import ConfigError
 
@@ -53,6 +54,25 @@ def test_target_layer_is_the_last_feature_map():
     assert get_arch("resnet18").target_layer(model) is model.layer4
     lite = create_model("efficientnet_lite0", pretrained=False)
     assert get_arch("efficientnet_lite0").target_layer(lite) is lite.bn2
+
+
+def test_transformers_give_grad_cam_a_channels_first_map_of_their_patch_grid():
+    # A ViT's target is its last block's first norm (after the block, only the class token
+    # reaches the head); its tokens, class token dropped, go on the 14 x 14 patch grid row by
+    # row. Swin's channels-last map is put channels first. A CNN's map passes unchanged.
+    vit = create_model("vit_tiny_patch16_224", pretrained=False, in_chans=1)
+    assert get_arch("vit_tiny_patch16_224").target_layer(vit) is vit.blocks[-1].norm1
+    i, j, c = torch.meshgrid(torch.arange(14), torch.arange(14), torch.arange(3), indexing="ij")
+    tokens = torch.cat(
+        [torch.full((1, 1, 3), -1.0), (100 * i + j + 1e4 * c).reshape(1, 196, 3).float()], 1
+    )
+    grid = cam_reshape(vit)(tokens)
+    assert grid.shape == (1, 3, 14, 14) and grid[0, 2, 5, 7] == 2e4 + 507
+    swin = create_model("swin_tiny_patch4_window7_224", pretrained=False, in_chans=1)
+    nhwc = torch.arange(2 * 7 * 7 * 5.0).reshape(2, 7, 7, 5)
+    assert torch.equal(cam_reshape(swin)(nhwc), nhwc.permute(0, 3, 1, 2))
+    nchw = torch.zeros(1, 512, 7, 7)
+    assert cam_reshape(create_model("resnet18", pretrained=False))(nchw) is nchw
 
 
 def test_one_channel_conv_sums_the_pretrained_rgb_filters():

@@ -74,8 +74,9 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
             seen: frozenset[str] = frozenset()) -> Answer:  # fmt: skip
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
     `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
-    from thermocad.inference.explain import draw_thermogram, map_cnn
+    from thermocad.inference.explain import map_cnn
     from thermocad.inference.notes import input_notes, result_line, training_note, void_note
+    from thermocad.inference.panels import draw_thermogram
     from thermocad.inference.predict import check_unit
     from thermocad.inference.verdict import call_box
     from thermocad.io.thermal import read_thermal
@@ -144,6 +145,10 @@ OVERLAY_CAPTION = (
     "follow the chest's outline and the box's edges rather than a breast."
 )
 BASELINE_CAPTION = " The baseline half (temperature statistics) has no map."
+EITHER_SIDE_CAPTION = (
+    " This network sees only the difference between the two sides, so a spot on one breast "
+    "may stand for a difference in the other."
+)
 
 
 def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cnn: float | None,
@@ -151,8 +156,9 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
     """The Grad-CAM overlay as an inline PNG with its caption, or None without a heatmap."""
     if heat is None:
         return None
-    from thermocad.inference.explain import draw_overlay, seen_box
+    from thermocad.inference.explain import differences_only, seen_box
     from thermocad.inference.notes import called, shown
+    from thermocad.inference.panels import draw_overlay
 
     panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold, cnn, call,
                        seen_box(bundle, array), bool(bundle.views()))  # fmt: skip
@@ -160,6 +166,7 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
     alt = (f"Grad-CAM overlay of the CNN; the model's P(Sick) {shown(prob, bundle.threshold)[0]}, "
            f"{f'called {made}' if made else 'no call'}")  # fmt: skip
     caption = OVERLAY_CAPTION + (BASELINE_CAPTION if cnn is not None else "")
+    caption += EITHER_SIDE_CAPTION if differences_only(bundle) else ""
     return f"<figure>{_inline_png(panel, alt)}<figcaption>{caption}</figcaption></figure>"
 
 

@@ -1,4 +1,4 @@
-"""Grad-CAM explanations over the thermogram, with its temperature scale and its mirror image."""
+"""Grad-CAM explanations: the map of one thermogram, and the figure of its panels (panels.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from thermocad.inference.notes import called, shown
+from thermocad.inference.panels import (
+    WARNING,
+    draw_asymmetry,
+    draw_overlay,
+    draw_thermogram,
+    mirror,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -16,8 +22,6 @@ if TYPE_CHECKING:
     from thermocad.models.bundle import ModelBundle
 
 SICK = 1  # index of the Sick logit (thermocad.CLASSES)
-ASYMMETRY_SPAN_C = 2.5  # colour scale of the mirror-difference panel, +- degrees C
-WARNING = "#a05a00"  # a model that makes no result, under the title: dark amber, in bold
 
 
 def gradcam(
@@ -29,12 +33,17 @@ def gradcam(
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
+    from thermocad.models.spec import cam_reshape
+
     array = np.asarray(array, dtype=np.float32)
     model = bundle.model.eval()
     device = next(model.parameters()).device  # --device: the model may sit on a GPU
     tensor = bundle.transform(array, unit or bundle.unit).unsqueeze(0).float().to(device)
     # The bundle's parameters may be frozen; Grad-CAM needs gradients at the target layer.
-    with torch.enable_grad(), GradCAM(model=model, target_layers=[bundle.target_layer()]) as cam:
+    with (
+        torch.enable_grad(),
+        GradCAM(model, [bundle.target_layer()], reshape_transform=cam_reshape(model)) as cam,
+    ):
         maps = cam(input_tensor=tensor, targets=[ClassifierOutputTarget(target_class)])
     return _to_image_grid(maps[0], array, getattr(bundle.transform, "crop", "none"))
 
@@ -68,103 +77,6 @@ def _to_image_grid(cam: np.ndarray, array: np.ndarray, crop: str) -> np.ndarray:
     return ((heat - low) / (high - low)).astype(np.float32)
 
 
-def mirror(array: np.ndarray) -> np.ndarray:
-    """The thermogram flipped left/right about the body's midline (columns without a mirror kept)."""
-    from thermocad.preprocess.regions import mirror_difference
-
-    array = np.asarray(array, dtype=np.float32)
-    # mirror_difference is array - mirrored where the mirror column exists, else 0.
-    return array - mirror_difference(array)
-
-
-def _unit_label(unit: str) -> str:
-    return "°C" if unit == "celsius" else "intensity"
-
-
-def _limits(array: np.ndarray) -> tuple[float, float]:
-    # Robust limits so a hot calibration marker does not wash out the breasts.
-    low, high = np.percentile(array, [1, 99.5])
-    return float(low), float(max(high, low + 1e-6))
-
-
-def draw_thermogram(
-    fig: Figure, ax, array: np.ndarray, unit: str, title: str = "thermogram"
-) -> None:
-    """The thermogram in its own unit with a colour bar."""
-    low, high = _limits(array)
-    image = ax.imshow(array, cmap="inferno", vmin=low, vmax=high)
-    # The scale is clipped (a hot marker would wash out the breasts): arrows say so, and the
-    # label gives the hottest pixel, often the one of interest.
-    under, over = bool(np.nanmin(array) < low), bool(np.nanmax(array) > high)
-    extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
-        (under, over), "neither")  # fmt: skip
-    label = _unit_label(unit) + (f" (hottest pixel {np.nanmax(array):.1f})" if over else "")
-    fig.colorbar(image, ax=ax, shrink=0.85, label=label, extend=extend)
-    ax.set_title(title)
-    ax.set_axis_off()
-
-
-def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: float,
-                 threshold: float, cnn: float | None = None, call: bool = True,
-                 seen: tuple[int, int, int, int] | None = None,
-                 one_pass: bool = False) -> None:  # fmt: skip
-    """Grad-CAM heatmap over the grey thermogram, titled with P(Sick) and the decision (none
-    when not `call`: a score without meaning here), and the CNN half's own P(Sick), which is
-    what the map explains, when the model averages it with the baseline (`cnn`; `one_pass`:
-    of the image alone, where the model's P(Sick) also averages augmented copies). `seen`
-    (`seen_box`): the map is drawn inside the box the network saw, framed, and not outside it,
-    where it would read as "no evidence"."""
-    from matplotlib.patches import Rectangle
-
-    low, high = _limits(array)
-    ax.imshow(array, cmap="gray", vmin=low, vmax=high)
-    shown_map = heatmap
-    if seen is not None:
-        top, bottom, left, right = seen
-        outside = np.ones(heatmap.shape, bool)
-        outside[top:bottom, left:right] = False
-        shown_map = np.ma.masked_where(outside, heatmap)
-        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
-                               ls="--", lw=1, ec="white"))  # fmt: skip
-    overlay = ax.imshow(shown_map, cmap="jet", alpha=0.45, vmin=0, vmax=1)
-    # Scaled to its own maximum: where the CNN half looked, not how strongly (a Healthy call
-    # has its brightest spot too), and not the baseline half's statistics.
-    fig.colorbar(overlay, ax=ax, shrink=0.85, label="CNN's Grad-CAM for Sick (scaled per image)")
-    made = called(prob, threshold, call)
-    p, t = shown(prob, threshold)
-    title = f"{f'Called {made}' if made else 'No call'}: P(Sick) {p} (threshold {t})"
-    if not call:
-        title += "\nshown only for completeness (see the note)"
-    if seen is not None:
-        title += "\nthe network saw the dashed box only"
-    if cnn is not None:
-        alone = ",\nof the image without its augmented copies" if one_pass else ""
-        title += f"\nthe map explains the CNN half (its P(Sick) {cnn:.4f}{alone})"
-    if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
-        title += "\nthe CNN's Grad-CAM map is empty: nothing in the image raised its P(Sick)"
-    ax.set_title(title, fontsize=10)
-    ax.set_axis_off()
-
-
-def draw_asymmetry(fig: Figure, ax, array: np.ndarray, unit: str) -> None:
-    """Thermogram minus its left/right mirror: warm spots on one side only stand out."""
-    from thermocad.preprocess.regions import body_mask, mirror_difference
-
-    # Room background differences mean nothing: show them as blank.
-    diff = np.where(body_mask(array), mirror_difference(array), np.nan)
-    # Clinicians grade left/right differences as <1, 1-2 and >2 C: a fixed +-2.5 C scale keeps
-    # that reading, where a data-driven one would be set by the misaligned body outline.
-    span = (
-        ASYMMETRY_SPAN_C
-        if unit == "celsius"
-        else max(float(np.nanpercentile(np.abs(diff), 95)), 1e-6)
-    )
-    image = ax.imshow(diff, cmap="coolwarm", vmin=-span, vmax=span)
-    fig.colorbar(image, ax=ax, shrink=0.85, label=f"difference ({_unit_label(unit)})")
-    ax.set_title("asymmetry: thermogram - mirror")
-    ax.set_axis_off()
-
-
 def explain_figure(
     array: np.ndarray,
     heatmap: np.ndarray,
@@ -177,9 +89,10 @@ def explain_figure(
     seen: tuple[int, int, int, int] | None = None,
     one_pass: bool = False,
     warning: str = "",
+    either_side: bool = False,
 ) -> Figure:
     """Four panels: thermogram with colour bar, Grad-CAM overlay (`cnn`, `call`, `seen`,
-    `one_pass`: as draw_overlay), mirror, and their difference; `warning` (words.table_warning:
+    `one_pass`, `either_side`: as draw_overlay), mirror, and their difference; `warning` (words.table_warning:
     a model that makes no result) in bold under the title, so that a figure alone says it."""
     import textwrap
 
@@ -189,8 +102,9 @@ def explain_figure(
     fig = Figure(figsize=(17, 4.2), layout="constrained")
     axes = fig.subplots(1, 4)
     draw_thermogram(fig, axes[0], array, unit)
-    draw_overlay(fig, axes[1], array, heatmap, prob, threshold, cnn, call, seen, one_pass)
-    draw_thermogram(fig, axes[2], mirror(array), unit, title="mirrored about the body midline")
+    draw_overlay(fig, axes[1], array, heatmap, prob, threshold, cnn, call, seen, one_pass,
+                 either_side)  # fmt: skip
+    draw_thermogram(fig, axes[2], mirror(array), unit, "mirrored about the body midline", False)
     draw_asymmetry(fig, axes[3], array, unit)
     head = fig.suptitle(
         (title + "\n" if title else "")
@@ -204,6 +118,12 @@ def explain_figure(
         fig.add_artist(Annotation(warning, (0.5, 0), xycoords=head, ha="center", va="bottom",
                                   fontsize=10, fontweight="bold", color=WARNING))  # fmt: skip
     return fig
+
+
+def differences_only(bundle) -> bool:
+    """Whether the network sees only the thermogram minus its mirror (the asymmetry channel
+    alone): the same difference, opposite in sign, on both sides of the midline."""
+    return tuple(getattr(bundle.transform, "channels", ())) == ("asymmetry",)
 
 
 def map_cnn(bundle, array: np.ndarray, cnn, base, unit: str | None = None) -> float | None:
@@ -232,7 +152,7 @@ def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str 
     return explain_figure(array, heat, prob, threshold, unit=unit, title=title,
                           cnn=map_cnn(bundle, array, cnn, base, unit), call=call,
                           seen=seen_box(bundle, array), one_pass=bool(bundle.views()),
-                          warning=warning)  # fmt: skip
+                          warning=warning, either_side=differences_only(bundle))  # fmt: skip
 
 
 def explain_file(

@@ -102,15 +102,20 @@ def contact_sheet(
     colorbar: bool = True,
     force: bool = False,
     shared_range: bool = True,
-    unit: str | None = "celsius",
+    unit: str | None | Sequence[str | None] = "celsius",
 ) -> Path:
-    """Grid of thermograms in one PNG; a shared temperature range unless `shared_range=False`."""
+    """Grid of thermograms in one PNG; a shared temperature range unless `shared_range=False`.
+    `unit`: one for every array, or one per array; arrays of different units (degrees and 8-bit
+    levels) never share a scale: each gets its own, with its own labelled colour bar."""
     if len(arrays) == 0:
         raise ConfigError("contact_sheet needs at least one array")
     if titles is not None and len(titles) != len(arrays):
         raise ConfigError(f"contact_sheet got {len(arrays)} arrays but {len(titles)} titles")
     check_writable(out_png, force=force)
     arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
+    units = [unit] * len(arrays) if unit is None or isinstance(unit, str) else list(unit)
+    if len(set(units)) > 1:
+        shared_range, vmin, vmax = False, None, None
     ncols = ncols or min(len(arrays), math.ceil(math.sqrt(len(arrays) * 4 / 3)))
     nrows = math.ceil(len(arrays) / ncols)
     height, width = arrays[0].shape
@@ -132,11 +137,11 @@ def contact_sheet(
         per_image_bar = colorbar and not shared_range
         image = render_thermogram(
             arrays[i], ax=ax, cmap=cmap, vmin=low, vmax=high, colorbar=per_image_bar,
-            title=title, unit=None,
+            title=title, unit=units[i] if per_image_bar else None,
         )  # fmt: skip
     if colorbar and shared_range and image is not None:
         fig.colorbar(
-            image, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02, label=_unit_label(unit)
+            image, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02, label=_unit_label(units[0])
         )
     return _save(fig, out_png, force=True)  # already checked above, before the slow drawing
 
@@ -205,28 +210,30 @@ def render_folder(
     atomic_write_text(out_dir / INCOMPLETE, "a render being written by thermocad render; "
                       "not finished\n")  # fmt: skip
     summary = RenderSummary()
-    low = high = None
-    if shared_range:  # one pass for the range first, so every PNG shares one colour scale
-        low, high = _folder_range(iter_read(paths, workers=workers))
-    thumbs: list[tuple[np.ndarray, str]] = []
+    ranges: dict[str, tuple[float, float]] = {}
+    if shared_range:  # one pass for the ranges first: every PNG of a unit shares one scale
+        ranges = _folder_ranges(iter_read(paths, workers=workers))
+    thumbs: list[tuple[np.ndarray, str, str]] = []
     for path, result in progress(iter_read(paths, workers=workers), "render", total=len(paths)):
         if not hasattr(result, "array"):
             summary.errors.append(str(result))
             continue
         target = out_dir / names[path]
+        low, high = ranges.get(result.unit, (None, None))
         render_thermogram(
             result.array, target, cmap=cmap, vmin=low, vmax=high, colorbar=colorbar,
             title=printable_name(path.name), unit=result.unit, force=True,
         )  # fmt: skip
         summary.written.append(target)
         if sheet is not None and len(thumbs) < sheet_max:
-            thumbs.append(
-                (result.array[::4, ::4].copy(), printable_name(names[path][: -len(".png")]))
-            )  # small copies only
+            name = printable_name(names[path][: -len(".png")])
+            thumbs.append((result.array[::4, ::4].copy(), name, result.unit))  # small copies
     if sheet is not None and thumbs:
+        units = [u for _, _, u in thumbs]  # one scale per sheet when they share a unit
+        low, high = ranges.get(units[0], (None, None))
         summary.sheet = contact_sheet(
-            [a for a, _ in thumbs], [t for _, t in thumbs], sheet, cmap=cmap,
-            vmin=low, vmax=high, colorbar=True, force=True, shared_range=True,
+            [a for a, _, _ in thumbs], [t for _, t, _ in thumbs], sheet, cmap=cmap,
+            vmin=low, vmax=high, colorbar=True, force=True, shared_range=True, unit=units,
         )  # fmt: skip
     (out_dir / INCOMPLETE).unlink(missing_ok=True)
     _report(summary, out_dir, len(thumbs))
@@ -264,10 +271,13 @@ def _report(summary: RenderSummary, out_dir: Path, n_thumbs: int) -> None:
         log(f"  unreadable: {error}")
 
 
-def _folder_range(results: Iterable) -> tuple[float | None, float | None]:
-    lows, highs = [], []
+def _folder_ranges(results: Iterable) -> dict[str, tuple[float, float]]:
+    """The (lowest, highest) value of the readable files, per unit (degrees and 8-bit levels
+    on one scale would make one of them a single colour)."""
+    ranges: dict[str, tuple[float, float]] = {}
     for _, result in results:
         if hasattr(result, "array"):
-            lows.append(float(result.array.min()))
-            highs.append(float(result.array.max()))
-    return (min(lows), max(highs)) if lows else (None, None)
+            low, high = ranges.get(result.unit, (math.inf, -math.inf))
+            a = result.array
+            ranges[result.unit] = (min(low, float(a.min())), max(high, float(a.max())))
+    return ranges

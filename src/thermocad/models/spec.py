@@ -58,10 +58,38 @@ def three_layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
 
 
 def last_feature_layer(model: nn.Module, name: str | None = None) -> nn.Module:
-    """The Grad-CAM target: `name` if given, else timm's deepest feature stage."""
-    if name is None:
-        name = model.feature_info[-1]["module"]
-    return model.get_submodule(name)
+    """The Grad-CAM target: `name` if given, else timm's deepest feature stage; in a vision
+    transformer with a class token, that last block's first norm (pytorch-grad-cam's choice):
+    after the last block only the class token reaches the head, so the patch tokens' gradients
+    there are zero."""
+    layer = model.get_submodule(name or model.feature_info[-1]["module"])
+    if name is None and getattr(model, "num_prefix_tokens", 0) and hasattr(layer, "norm1"):
+        return layer.norm1
+    return layer
+
+
+def cam_reshape(model: nn.Module) -> Callable:
+    """pytorch-grad-cam's `reshape_transform` for a target layer whose activations are not
+    (batch, channels, height, width): a vision transformer's tokens (batch, prefix + h * w,
+    channels) or Swin's channels-last maps (timm's output_fmt NHWC); a CNN's pass unchanged."""
+    prefix = int(getattr(model, "num_prefix_tokens", 0) or 0)
+    channels_last = getattr(model, "output_fmt", "NCHW") == "NHWC"
+    grid = getattr(getattr(model, "patch_embed", None), "grid_size", None)
+
+    def reshape(x):
+        if x.ndim == 3:  # tokens: drop the class (and register) tokens, lay the rest on the grid
+            x = x[:, prefix:]
+            h, w = (
+                grid
+                if grid and grid[0] * grid[1] == x.shape[1]
+                else (round(x.shape[1] ** 0.5),) * 2
+            )
+            x = x.reshape(x.shape[0], h, w, x.shape[2])
+        elif not channels_last:
+            return x
+        return x.permute(0, 3, 1, 2)
+
+    return reshape
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,138 @@
+"""The panels of an explanation figure (the command line's and the web app's): the thermogram
+with its temperature scale and the patient's sides, the Grad-CAM overlay, the mirror image and
+the left/right difference."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from thermocad.inference.notes import called, shown
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+ASYMMETRY_SPAN_C = 2.5  # colour scale of the mirror-difference panel, +- degrees C
+WARNING = "#a05a00"  # a model that makes no result, under the title: dark amber, in bold
+
+
+def mirror(array: np.ndarray) -> np.ndarray:
+    """The thermogram flipped left/right about the body's midline (columns without a mirror kept)."""
+    from thermocad.preprocess.regions import mirror_difference
+
+    array = np.asarray(array, dtype=np.float32)
+    # mirror_difference is array - mirrored where the mirror column exists, else 0.
+    return array - mirror_difference(array)
+
+
+def _unit_label(unit: str) -> str:
+    return "°C" if unit == "celsius" else "intensity"
+
+
+def _limits(array: np.ndarray) -> tuple[float, float]:
+    # Robust limits so a hot calibration marker does not wash out the breasts.
+    low, high = np.percentile(array, [1, 99.5])
+    return float(low), float(max(high, low + 1e-6))
+
+
+def mark_sides(ax) -> None:
+    """R and L in the top corners: the woman's right and left as she faces the camera (her
+    right on the image's left), as DMR-IR's and the synthetic thermograms are taken."""
+    for x, ha, side in ((0.02, "left", "R"), (0.98, "right", "L")):
+        ax.text(x, 0.98, side, transform=ax.transAxes, ha=ha, va="top", color="white",
+                fontsize=10, fontweight="bold", bbox={"fc": "black", "alpha": 0.5, "lw": 0})  # fmt: skip
+
+
+def draw_thermogram(
+    fig: Figure, ax, array: np.ndarray, unit: str, title: str = "thermogram", sides: bool = True
+) -> None:
+    """The thermogram in its own unit with a colour bar; `sides`: R and L marked (mark_sides)."""
+    low, high = _limits(array)
+    image = ax.imshow(array, cmap="inferno", vmin=low, vmax=high)
+    # The scale is clipped (a hot marker would wash out the breasts): arrows say so, and the
+    # label gives the hottest pixel, often the one of interest.
+    under, over = bool(np.nanmin(array) < low), bool(np.nanmax(array) > high)
+    extend = {(True, True): "both", (True, False): "min", (False, True): "max"}.get(
+        (under, over), "neither")  # fmt: skip
+    label = _unit_label(unit) + (f" (hottest pixel {np.nanmax(array):.1f})" if over else "")
+    fig.colorbar(image, ax=ax, shrink=0.85, label=label, extend=extend)
+    if sides:
+        mark_sides(ax)
+        title += "\nR, L: her right and left, facing the camera"
+    ax.set_title(title)
+    ax.set_axis_off()
+
+
+def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: float,
+                 threshold: float, cnn: float | None = None, call: bool = True,
+                 seen: tuple[int, int, int, int] | None = None,
+                 one_pass: bool = False, either_side: bool = False) -> None:  # fmt: skip
+    """Grad-CAM heatmap over the grey thermogram, titled with P(Sick) and the decision (none
+    when not `call`: a score without meaning here), and the CNN half's own P(Sick), which is
+    what the map explains, when the model averages it with the baseline (`cnn`; `one_pass`:
+    of the image alone, where the model's P(Sick) also averages augmented copies). `seen`
+    (`seen_box`): the map is drawn inside the box the network saw, framed, and not outside it,
+    where it would read as "no evidence". `either_side`: the network sees left/right differences
+    only (explain.differences_only), so its map cannot tell which breast a difference is from."""
+    from matplotlib.patches import Rectangle
+
+    low, high = _limits(array)
+    ax.imshow(array, cmap="gray", vmin=low, vmax=high)
+    shown_map = heatmap
+    if seen is not None:
+        top, bottom, left, right = seen
+        outside = np.ones(heatmap.shape, bool)
+        outside[top:bottom, left:right] = False
+        shown_map = np.ma.masked_where(outside, heatmap)
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
+                               ls="--", lw=1, ec="white"))  # fmt: skip
+    overlay = ax.imshow(shown_map, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+    # Scaled to its own maximum: where the CNN half looked, not how strongly (a Healthy call
+    # has its brightest spot too), and not the baseline half's statistics.
+    fig.colorbar(overlay, ax=ax, shrink=0.85, label="CNN's Grad-CAM for Sick (scaled per image)")
+    made = called(prob, threshold, call)
+    p, t = shown(prob, threshold)
+    title = f"{f'Called {made}' if made else 'No call'}: P(Sick) {p} (threshold {t})"
+    if not call:
+        title += "\nshown only for completeness (see the note)"
+    if seen is not None:
+        title += "\nthe network saw the dashed box only"
+    if cnn is not None:
+        alone = ",\nof the image without its augmented copies" if one_pass else ""
+        title += f"\nthe map explains the CNN half (its P(Sick) {cnn:.4f}{alone})"
+    if either_side:
+        title += "\nit sees L-R differences: a spot may mean either breast"
+    if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
+        title += "\nthe CNN's Grad-CAM map is empty: nothing in the image raised its P(Sick)"
+    mark_sides(ax)
+    ax.set_title(title, fontsize=10)
+    ax.set_axis_off()
+
+
+def draw_asymmetry(fig: Figure, ax, array: np.ndarray, unit: str) -> None:
+    """Thermogram minus its left/right mirror where a point and its mirror are both on the body:
+    warm spots on one side only stand out."""
+    from thermocad.preprocess.morphology import erode
+    from thermocad.preprocess.regions import body_mask, midline, mirror_difference
+
+    # Skin minus room where the two outlines do not overlay measures where the woman stood, not
+    # a temperature difference (as the default model's input): blank, as the room itself.
+    body = body_mask(array)
+    centre = midline(body)
+    both = body & (mirror_difference(body.astype(np.float32), centre) == 0)
+    # Less the rim where skin and room blend (4 px of a 640 px frame, as the model's input).
+    both = erode(both, max(1, round(array.shape[1] / 160)))
+    diff = np.where(both, mirror_difference(array, centre), np.nan)
+    # Clinicians grade left/right differences as <1, 1-2 and >2 C: a fixed +-2.5 C scale keeps
+    # that reading, where a data-driven one would be set by the misaligned body outline.
+    span = (
+        ASYMMETRY_SPAN_C
+        if unit == "celsius"
+        else max(float(np.nanpercentile(np.abs(diff), 95)), 1e-6)
+    )
+    image = ax.imshow(diff, cmap="coolwarm", vmin=-span, vmax=span)
+    fig.colorbar(image, ax=ax, shrink=0.85, label=f"difference ({_unit_label(unit)})")
+    mark_sides(ax)
+    ax.set_title("asymmetry: thermogram - mirror\n(blank: off the body on either side)")
+    ax.set_axis_off()
