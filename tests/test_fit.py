@@ -289,3 +289,17 @@ def test_labels_of_other_women_or_no_data_folder_are_refused_first(tmp_path):
     with pytest.raises(CohortError, match="nope: data folder not found"):
         fit(tmp_path / "nope", other, tmp_path / "run")
     assert not (tmp_path / "run").exists()  # refused before anything is written
+
+
+def test_folds_that_train_on_less_than_a_batch_are_refused_before_training(tmp_path):
+    """6 women in 2 folds train each fold on 3 images: fit said so at its first fold, advising
+    a --batch-size fit does not take."""
+    from thermocad.synth.cohort import generate_cohort
+    from thermocad.utils.errors import ConfigError
+
+    labels = generate_cohort(tmp_path / "a", n_patients=6, seed=1, height=48, width=64,
+                             sick_fraction=0.5)  # fmt: skip
+    with pytest.raises(ConfigError, match=r"a fold trains on 3 images, fewer than one batch "
+                       r"\(8\): fit needs more women$"):  # fmt: skip
+        fit(tmp_path / "a", labels, tmp_path / "run", folds=2)
+    assert not (tmp_path / "run" / "cv").exists()  # nothing trained

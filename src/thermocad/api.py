@@ -87,6 +87,8 @@ def train(
     if unknown := sorted(set(options) - {"fold", "force", "resume", "threshold"}):
         raise ConfigError(f"unknown options {unknown} for train(); it takes fold, force, resume "
                           "and threshold (training options go in `config`)")  # fmt: skip
+    if options.get("force") and options.get("resume"):
+        raise ConfigError("force starts a run again, resume continues one: give one of them")
     if isinstance(config, dict):  # partial, or a run's config.json as json.load reads it
         config = TrainConfig.from_dict(config)  # a misspelt option named with the valid ones
     elif config is not None and not isinstance(config, TrainConfig):

@@ -242,6 +242,17 @@ def _check_labels(data_dir, labels_csv, folds: int) -> None:
                           f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
 
 
+def _check_fold_size(split, labels_csv, folds: int, batch_size: int) -> None:
+    """Refuse folds whose training images are fewer than one batch (training would stop at
+    its first fold), saying what fit can change: more women, or fewer folds."""
+    smallest = len(split) - int(split["fold"].value_counts().max())
+    if smallest < batch_size:
+        fewer = " or fewer --folds" if folds > 2 else ""
+        raise ConfigError(f"{labels_csv}: in {folds}-fold cross-validation a fold trains on "
+                          f"{smallest} images, fewer than one batch ({batch_size}): fit needs "
+                          f"more women{fewer}")  # fmt: skip
+
+
 def _final_model(out: Path, split_csv: Path, config, threshold: float, resumed: bool) -> None:
     """The model on every woman, in fit's own folder (vetted: it holds cohort/, split.csv and
     cv/); a resumed fit keeps one it finished (killed before _record), or continues it."""
@@ -274,6 +285,7 @@ def _prepare(data_dir, labels_csv, out_dir, record: dict, folds: int, seed: int,
     atomic_write_json(out / FIT_RESUME, {**record, "stage": "prepare"})
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     split = make_split(out / "cohort" / "cohort.csv", test=0.0, folds=folds, seed=seed)
+    _check_fold_size(split, labels_csv, folds, record["options"]["batch_size"])
     # The data are usable: an earlier fit's model, files and folds go now, and the folder is
     # INCOMPLETE until the final model is written (a killed fit is never taken for a model).
     start_run(out, resume=False)

@@ -27,6 +27,8 @@ def test_select_rows_by_split_and_fold(tmp_path):
     assert not set(train["path"]) & set(valid["path"]) and (train["fold"] >= 0).all()
     with pytest.raises(ConfigError, match="no fold 5"):
         select_rows(split, fold=5)
+    with pytest.raises(ConfigError, match="fold must be a whole number, 'all' or None, got '0'"):
+        select_rows(split, fold="0")  # it said "no fold 0; folds are [0, 1]"
 
 
 def test_missing_class_is_refused(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -181,6 +182,14 @@ def test_existing_run_dir_is_refused(run, split):
         ConfigError, match=r"nothing to resume \(it holds a finished model; --force trains again\)"
     ):
         train(split, run, TrainConfig.smoke(), resume=True)
+    import thermocad
+    from thermocad.cli import main
+
+    # --force and --resume together: one is refused, naming both (it said "--force trains
+    # again" to a user who had given --force).
+    assert main(["train", "--split", str(split), "--out", str(run), "--resume", "--force"]) == 2
+    with pytest.raises(ConfigError, match="force starts a run again, resume continues one"):
+        thermocad.train(split, run, TrainConfig.smoke(), resume=True, force=True)
 
 
 def test_a_run_stopped_before_its_first_checkpoint_says_force(split, tmp_path):
@@ -233,6 +242,10 @@ def test_a_run_stopped_while_removing_its_checkpoint_is_completed_by_resume(spli
               resume=True)  # fmt: skip
     with pytest.raises(ConfigError, match=r"another threshold .*\(None -> 0.3;"):
         train(split, folder, cfg, resume=True, threshold=0.3)
+    for changed in ({"tta": 2}, {"ensemble": "none"}):  # its outputs are written: refused too
+        key = next(iter(changed))
+        with pytest.raises(ConfigError, match=rf"other options .*{key} \("):
+            train(split, folder, dataclasses.replace(cfg, **changed), resume=True)
     other = pd.read_csv(split)
     other["split"] = other["split"].replace({"train": "valid", "valid": "train"})
     other.to_csv(tmp_path / "other.csv", index=False)

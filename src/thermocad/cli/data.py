@@ -96,7 +96,11 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="thermograms to colour-mapped PNGs (+ a contact sheet)")
     p.add_argument("data_dir", help="folder of thermal files")
     p.add_argument("--out", required=True, help="output folder for PNGs")
-    p.add_argument("--shared-range", action="store_true", help="one colour scale for all files of a unit (degrees; grey levels apart)")
+    p.add_argument(
+        "--shared-range",
+        action="store_true",
+        help="one colour scale for all files of a unit (degrees; grey levels apart)",
+    )
     p.add_argument("--colorbar", action="store_true", help="draw a colour bar on each PNG")
     p.add_argument("--sheet", default=None, type=output_file,
                    help="also write a contact sheet PNG here, of the first 24 readable "

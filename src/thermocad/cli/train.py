@@ -211,7 +211,10 @@ def _fold(text: str) -> int | str:
 def _train(args: argparse.Namespace) -> int:
     require("torch", "timm", "fastai", extra="train")
     from thermocad.training.run import train
+    from thermocad.utils.errors import ConfigError
 
+    if args.force and args.resume:  # as fit says it
+        raise ConfigError("--force starts a run again, --resume continues one: give one of them")
     run = train(args.split, args.out, _config(args), fold=args.fold, force=args.force,
                 resume=args.resume, threshold=args.threshold)  # fmt: skip
     import json

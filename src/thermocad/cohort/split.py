@@ -173,15 +173,15 @@ def _add_folds(df: pd.DataFrame, folds: int, key: str, seed: int) -> None:
 
     rest = df.index[df["split"] != "test"]
     groups = df.loc[rest, key]
+    advice = "use fewer --folds" + (" or a lower --test" if len(rest) < len(df) else "")
     if groups.nunique() < folds:
         unit = "patients" if key == "patient_id" else "images"
         raise ConfigError(f"{folds} folds need at least {folds} {unit} outside the test set; "
-                          f"only {groups.nunique()}: use fewer --folds or a lower --test")  # fmt: skip
+                          f"only {groups.nunique()}: {advice}")  # fmt: skip
     per_class = df.loc[rest].groupby("label")[key].nunique()
     if per_class.min() < folds:  # every fold must hold each class (stratified)
         raise ConfigError(f"{folds} folds need at least {folds} patients of each class outside "
-                          f"the test set; {per_class.idxmin()} has {per_class.min()}: use fewer "
-                          "--folds or a lower --test")  # fmt: skip
+                          f"the test set; {per_class.idxmin()} has {per_class.min()}: {advice}")  # fmt: skip
     df["fold"] = -1
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     for k, (_, held) in enumerate(splitter.split(rest, df.loc[rest, "label"], groups)):

@@ -150,7 +150,8 @@ def complete_finished(out_dir: Path, options: dict[str, Any], split_csv: Path,
     if "split_print" in meta:  # recorded since 2026-12-05: the women and their roles
         saved["split"] = meta["split_print"]
     split = split_fingerprint(split_csv, options["fold"], saved.get("split"))
-    check_resume(saved, {**options, "split": split}, out_dir)
+    # Its outputs are written: an option SAFE_ON_RESUME would otherwise change is refused too.
+    check_resume(saved, {**options, "split": split}, out_dir, safe=())
     given = meta.get("threshold") if meta.get("threshold_method") == "given" else None
     if (given is None) != (threshold is None) or (given is not None and abs(given - threshold) > 1e-12):  # fmt: skip
         raise ConfigError(f"{out_dir}: --resume with another threshold than the finished "
@@ -213,8 +214,9 @@ def _stamp(path: Path) -> str:
     return "missing" if stamp is None else f"{stamp[0]}:{stamp[1]}"
 
 
-def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: Path) -> None:
-    """Refuse to resume with options other than the interrupted run's (SAFE_ON_RESUME aside)."""
+def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: Path,
+                 safe: tuple[str, ...] = SAFE_ON_RESUME) -> None:  # fmt: skip
+    """Refuse to resume with options other than the interrupted run's (those in `safe` aside)."""
     if saved is None:  # a checkpoint from before configs were stored: nothing to compare
         log(f"{out_dir}: the checkpoint does not record its options; resuming unchecked")
         return
@@ -233,7 +235,7 @@ def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: 
         if k == "split"
         else f"{k} ({saved.get(k)!r} -> {config.get(k)!r})"
         for k in sorted(set(saved) | set(config))
-        if k not in SAFE_ON_RESUME and saved.get(k) != config.get(k)
+        if k not in safe and saved.get(k) != config.get(k)
     ]
     if changed:
         raise ConfigError(

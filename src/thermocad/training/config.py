@@ -132,8 +132,8 @@ class TrainConfig:
                          "recipe (3), kept to reproduce it; measured worse for the default "
                          "(experiments/records/decisions.md)", minimum=0, cli="train")  # fmt: skip
     cycle_len: int = option(1, "epochs of the first SGDR cycle", minimum=1, cli="train")
-    cycle_mult: int = option(2, "each SGDR cycle this many times longer", minimum=1,
-                             cli="train")  # fmt: skip
+    cycle_mult: int = option(2, "each unfrozen SGDR cycle this many times longer (the frozen "
+                             "stage's cycles are equal)", minimum=1, cli="train")  # fmt: skip
     lrs: tuple[float, ...] = option((1e-4, 1e-3, 1e-2), "the unfrozen stage's lrs (--cycles, "
                                     "the 2019 study's, kept to reproduce it): early body, late "
                                     "body, head (three values, or one for all three), each "

@@ -107,6 +107,8 @@ def select_rows(
     elif fold == "all":
         train = valid = df[df["split"] != "test"]
     else:
+        if not isinstance(fold, int) or isinstance(fold, bool):  # '0' is no fold 0
+            raise ConfigError(f"fold must be a whole number, 'all' or None, got {fold!r}")
         if "fold" not in df.columns:
             raise ConfigError(f"{split_csv}: has no fold column (make it with --folds K)")
         if fold not in set(df["fold"]):
