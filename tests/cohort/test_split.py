@@ -61,7 +61,27 @@ def test_folds_and_pure_cross_validation(tmp_path):
     assert (rest["split"] == np.where(rest["fold"] == 0, "valid", "train")).all()
     cv = make_split(cohort(tmp_path), test=0, folds=5)
     assert "test" not in set(cv["split"]) and set(cv["fold"]) == set(range(5))
-    print("\n".join(split_summary(cv)))
+    # Each fold holds both classes (stratified), and the seed draws the folds.
+    assert (cv.groupby("fold")["label"].nunique() == 2).all()
+    other = make_split(cohort(tmp_path), test=0, folds=5, seed=1)
+    assert not other.set_index("path").loc[cv["path"], "fold"].equals(cv.set_index("path")["fold"])
+    summary = "\n".join(split_summary(cv))
+    assert "train:" in summary and "patients" in summary
+
+
+def test_inner_folds_keep_each_woman_in_one_fold(tmp_path):
+    """with_folds (nested cross-validation's inner folds) groups by woman: her several images
+    never validate a model that trained on her other images."""
+    from thermocad.cohort.split import with_folds
+
+    outer = make_split(cohort(tmp_path, healthy=40, sick=30), test=0.2, folds=5, seed=0)
+    training = outer[(outer["split"] != "test") & (outer["fold"] != 0)]
+    assert (training.groupby("patient_id").size() > 1).any()  # women of several images
+    for seed in (0, 1):
+        inner = with_folds(training, 4, seed=seed)
+        assert (inner.groupby("patient_id")["fold"].nunique() == 1).all()
+        assert (inner.groupby("fold")["label"].nunique() == 2).all()
+        assert set(inner["fold"]) == {0, 1, 2, 3}
 
 
 def test_image_unit_warns_and_passes_the_guard(tmp_path, capsys):

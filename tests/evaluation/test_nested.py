@@ -106,6 +106,20 @@ def test_metrics_use_each_folds_own_threshold(split_csv, tmp_path):
     assert "| period-matched | n/a |" in md and "| overall (all batch A) | 18 (9) |" in md
 
 
+def test_the_outer_predictions_keep_the_splits_period_marks(split_csv, tmp_path):
+    """The period-matched women are decided once on the whole cohort (split.csv's column); the
+    pooled outer predictions carry that column, never a subset recomputed from themselves."""
+    from thermocad.evaluation import periods as P
+
+    df = pd.read_csv(split_csv)
+    df[P.DATE] = pd.Timestamp("2014-01-01") + pd.to_timedelta(df["patient_id"] * 7, "D")
+    women = df.loc[df["split"] != "test", "patient_id"].drop_duplicates()  # the nested ones
+    marked = set(women.sample(5, random_state=0))
+    df[P.PERIOD] = df["patient_id"].isin(marked)  # not what the dates alone would give
+    pred = N.nested_cv(df, [], tmp_path / "nested", n_boot=20)["pred"]
+    assert set(pred.loc[pred[P.PERIOD].astype(bool), "patient_id"]) == marked
+
+
 def test_best_candidate_wins_and_ties_go_to_the_simpler():
     rows = pd.DataFrame({"path": list("abcd"), "patient_id": [1, 2, 3, 4], "y": [0, 0, 1, 1]})
     good = rows.assign(prob=[0.1, 0.2, 0.8, 0.9])

@@ -25,13 +25,18 @@ def test_body_mask_is_warm_and_central():
     assert abs(regions.midline(mask) - a.shape[1] / 2) < 0.1 * a.shape[1]
 
 
-def test_a_chest_box_clipped_by_the_frame_stays_centred_on_the_midline():
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_chest_box_clipped_by_the_frame_stays_centred_on_the_midline(side):
     a = _frontal(marker=False)
     h, w = a.shape
+    if side == "right":
+        a = a[:, ::-1]
     shifted = np.concatenate([a[:, w // 8 :], np.repeat(a[:, -1:], w // 8, axis=1)], axis=1)
-    mask = regions.body_mask(shifted)  # the woman moved left: the frame clips her left side
+    if side == "right":
+        shifted = shifted[:, ::-1]  # the woman moved right: the frame clips her right side
+    mask = regions.body_mask(shifted)  # (left: the woman moved left, the frame clips that side)
     box = regions.breast_box(shifted, mask)
-    assert box.left == 0 or box.right == w  # clipped...
+    assert box.left == 0 if side == "left" else box.right == w  # clipped...
     assert abs((box.left + box.right) / 2 - regions.midline(mask)) <= 0.5  # ...and still centred
 
 
@@ -41,6 +46,8 @@ def test_breast_box_inside_image_and_covers_the_lower_chest():
     h, w = a.shape
     assert 0 <= top < bottom <= h and 0 <= left < right <= w
     assert bottom == h and top < h // 2 and right - left > w // 3
+    # From the armpits: the upper breasts stay in (never a box below them).
+    assert top <= regions.armpit_row(regions.body_mask(a)) and top > 0
 
 
 def test_marker_found_and_removed():

@@ -307,6 +307,62 @@ def test_symmetric_background_zeroes_the_asymmetry_off_the_body_only():
                        a[mask & mask[:, ::-1]])  # fmt: skip
 
 
+def test_the_chest_crop_and_the_symmetric_background_take_the_cropped_womans_outline():
+    """The default input crops to the chest box and then makes the room symmetric: the body
+    mask must be cropped with the image, or the smoothing lands beside the outline."""
+    from scipy import ndimage as ndi
+
+    from thermocad.preprocess.regions import body_mask, breast_box
+    from thermocad.preprocess.resize import resize
+    from thermocad.synth.cohort import synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(3), sick=True, height=240, width=320)
+    a = np.roll(next(iter(frames.values())), -30, axis=1)  # off the frame's centre
+    top, bottom, left, right = breast_box(a)
+    size = 128
+    mask = resize(body_mask(a)[top:bottom, left:right].astype(np.float32), (size, size),
+                  antialias=False) > 0.5  # fmt: skip
+    both = ndi.binary_erosion(mask, iterations=2)
+    both &= both[:, ::-1]
+    options = dict(size=size, normalization=Normalization("relative"), crop="breasts")
+    kept = EvalTransform(**options).prepare(a)
+    symmetric = EvalTransform(**options, background="symmetric").prepare(a)
+    asym = lambda m: m - m[:, ::-1]  # noqa: E731
+    assert (~both).mean() > 0.05 and np.abs(asym(kept)[~both]).max() > 0.1
+    assert np.abs(asym(symmetric)[~both]).max() < 1e-5
+    assert np.allclose(symmetric[both], kept[both], atol=1e-5)
+
+
+def test_the_relative_window_centres_on_the_skin_not_the_room():
+    """The level is the body's median, not the frame's: with room in most of the frame, the
+    skin still sits around the window's middle."""
+    from thermocad.preprocess.regions import body_mask
+    from thermocad.synth.cohort import synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(3), sick=False, height=120, width=160)
+    woman = next(iter(frames.values()))
+    a = np.full((240, 240), float(np.percentile(woman, 1)), np.float32)  # mostly room
+    a[60:180, 40:200] = woman
+    mask = body_mask(a)
+    assert mask.mean() < 0.4
+    level = np.median(a[mask])
+    full = EvalTransform(size=240, normalization=Normalization("relative")).prepare(a)
+    assert np.median(full[mask]) == pytest.approx(0.5, abs=0.01)
+    np.testing.assert_allclose(full[mask], np.clip((a[mask] - level) / 14 + 0.5, 0, 1), atol=0.01)
+
+
+def test_the_robust_window_keeps_a_spot_above_its_percentiles():
+    """Per-image percentiles (0.5, 99.5) set the window, unclipped: a small spot hotter than the
+    99.5th percentile stays above 1, so the network still sees it."""
+    a = RAMP.copy()
+    a[10:12, 10:12] = 60.0  # 4 of 5120 pixels
+    robust = Normalization("robust")
+    out = robust(a)
+    low, high = np.percentile(a, [0.5, 99.5])
+    assert out[10, 10] == pytest.approx((60 - low) / (high - low)) and out[10, 10] > 1.5
+    assert Normalization("robust", percentiles=(0, 100))(a).max() == pytest.approx(1)
+
+
 def test_training_defaults_to_the_symmetric_background_and_old_configs_keep_the_room():
     from thermocad.training.config import TrainConfig
 
