@@ -106,6 +106,16 @@ def test_calibration_slope_recovers_known_miscalibration():
     assert np.isnan(tied[1]) and np.isfinite(tied[0])
     overlap = calibration_intercept_slope([0, 0, 1, 1], [0.1, 0.6, 0.5, 0.9])
     assert np.isfinite(overlap).all()
+    from thermocad.evaluation.calibration import _separated
+
+    y4 = np.array([0, 0, 1, 1])
+    assert _separated(y4, np.array([0.1, 0.5, 0.5, 0.9]))  # meeting at a tie, either way
+    assert _separated(y4, np.array([0.9, 0.5, 0.5, 0.1]))
+    assert not _separated(y4, np.array([0.1, 0.6, 0.5, 0.9]))
+    # Every P(Sick) at the clip (1e-6, a logit of -13.8) and a quarter Sick: the intercept is
+    # logit(0.25) + 13.8 = 12.7, inside the search's [-60, 60].
+    a, _ = calibration_intercept_slope([0, 1, 0, 0], [1e-9] * 4)
+    assert a == pytest.approx(np.log(1 / 3) - np.log(1e-6 / (1 - 1e-6)), abs=1e-6)
 
 
 def test_sick_women_all_below_the_healthy_separate_the_classes_too():
