@@ -53,3 +53,22 @@ def test_lateral_views_hide_the_far_breast_only_when_turned_far():
         low, high = (0.8, 0.95) if turn == "45" else (0.0, 0.05)
         assert all(low < v < high for v in visible), (turn, visible)
     assert np.median(far("right45")) < 0.35  # foreshortened to the drawing's floor
+
+
+def test_vessels_are_as_warm_at_every_frame_size():
+    """Points are stamped per pixel of a vessel's length, so a larger frame's streaks are the
+    demo's (they were fainter: 0.75 C at 480 x 640 against the 1.2 C cap at 120 x 160)."""
+    import copy
+
+    def warmest_tenth(body, height, width):
+        flat = copy.deepcopy(body)
+        for br in flat.breasts:
+            br.vessels = []
+        v = render_static(body, "frontal", height, width)[0]
+        v = v - render_static(flat, "frontal", height, width)[0]
+        return np.percentile(v[v > 0.05], 90)
+
+    for seed in range(3):
+        body = sample_body(np.random.default_rng(seed), False, DIFFICULTIES["default"])
+        small, large = warmest_tenth(body, 120, 160), warmest_tenth(body, 480, 640)
+        assert small == pytest.approx(large, abs=0.05) and large > 1.1

@@ -150,12 +150,23 @@ def _breast_coords(body: Body, br: Breast, yaw: float, x: np.ndarray, y: np.ndar
     return (x - xc) / sx, (y - float(br.y)) / float(br.ry), vis
 
 
+# Points stamped per polyline segment at the demo's 160 px width (the size the vessels were
+# tuned and the Sick cues calibrated at); other widths take as many more points (or lighter
+# ones) as their segments are longer in pixels, so a vessel's warmth per pixel of its length,
+# and hence its streak after the blur, is the same at every size.
+POINTS_AT_160 = 4
+
+
 def _stamp_lines(lines, u0, su, v0, sv, height, width, amp) -> np.ndarray:
-    """Rasterise polylines (breast-local) into an image of point hits."""
+    """Rasterise polylines (breast-local) into an image of point hits, as many per pixel of a
+    vessel's length at any width (POINTS_AT_160)."""
     img = np.zeros((height, width), np.float32)
     if not lines:
         return img
-    pts = np.concatenate([np.linspace(ln[:-1], ln[1:], 4, axis=0).reshape(-1, 2) for ln in lines])
+    wanted = POINTS_AT_160 * width / 160
+    n = max(2, round(wanted))
+    amp = amp * wanted / n  # n points carry what `wanted` would
+    pts = np.concatenate([np.linspace(ln[:-1], ln[1:], n, axis=0).reshape(-1, 2) for ln in lines])
     cols = ((pts[:, 0] * su + u0 + 0.5) * width).astype(int)
     rows = ((pts[:, 1] * sv + v0) / 0.75 * height).astype(int)
     ok = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
