@@ -187,6 +187,14 @@ def test_healthy_room_drift_is_the_healthy_womens_rank_correlation_with_the_room
     assert P.healthy_room_drift(_rooms(9, lambda r: r / 30), None) is None  # too few women
     assert P.healthy_room_drift(_rooms(20, lambda r: r * 0 + 0.3), None) is None  # constant
     assert P.healthy_room_drift(follows.drop(columns="room_median"), None) is None
+    # One woman in a warmer room than 11 others: a resample without her has no rho (one room
+    # value), a third of them; as every interval, none when over 5% of the draws are undefined
+    # (the others' interval was taken silently).
+    lone = _rooms(12, lambda r: r / 30).assign(
+        room_median=lambda d: np.where(d.index == 0, 25.0, 20.0)
+    )
+    lonely = P.healthy_room_drift(lone, None, n_boot=200)
+    assert np.isfinite(lonely["rho"]) and lonely["ci"] is None
 
 
 def test_report_notes_the_room_drift_with_or_without_dates():

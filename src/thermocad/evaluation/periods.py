@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from thermocad.evaluation.intervals import percentile_interval
 from thermocad.io.labels import with_y
 
 BATCH, DATE = "acquisition_batch", "acquisition_date"
@@ -216,7 +217,9 @@ def healthy_room_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
     if n_boot:
         draws = np.random.default_rng(seed).integers(0, len(part), (n_boot, len(part)))
         boots = np.array([_spearman(prob[i], room[i]) for i in draws])
-        ci = [float(v) for v in np.nanpercentile(boots, [2.5, 97.5])]
+        # As every interval: none when rho is undefined (one room value) in over 5% of draws.
+        (low, high), _ = percentile_interval(boots)
+        ci = None if np.isnan(low) else [low, high]
     return {"batch": batch, "rho": rho, "ci": ci, "n": int(len(part))}
 
 

@@ -4,8 +4,8 @@ In steady state a skin point sits at a fixed fraction of the way from the room t
 core, so a thermogram taken in room r can be re-rendered as if taken in room R by keeping
 theta = (T - r) / (37 - r) for every pixel: a warmer room raises the skin and shrinks every
 contrast. `room_stress` scores the Healthy women of a cross-validation, each with the fold
-model that never trained on her, in two such rooms (the training women's 10th and 90th
-percentile) and counts how many the stored threshold calls Sick in each. A model that has
+model that never trained on her, in two such rooms (the 10th and 90th percentile of the
+cross-validated women's rooms, both classes, one value per image) and counts how many the stored threshold calls Sick in each. A model that has
 learnt the room calls more of them Sick in the warmer one (on DMR-IR, the `fit` model: 9
 against 18 of 71 between 21.0 and 24.7 °C, experiments/records/room_sensitivity.md). It reads the physics, not a
 measured second acquisition: a stress test of the model, not an estimate of its accuracy.
@@ -36,7 +36,8 @@ def in_room(array: np.ndarray, room: float, own: float | None = None) -> np.ndar
 
 
 def stress_rooms(rooms: pd.Series) -> tuple[float, float]:
-    """The 10th and 90th percentile of the training women's rooms, to 0.1 °C."""
+    """The 10th and 90th percentile of `rooms` (one per image; room_stress passes every
+    cross-validated image's, both classes), to 0.1 °C."""
     lo, hi = np.nanpercentile(rooms.astype(float), [10, 90])
     return round(float(lo), 1), round(float(hi), 1)
 

@@ -1,0 +1,57 @@
+"""How often does the patient bootstrap's 95% AUC interval hold the true AUC? (issue 17)
+
+Every AUC interval thermocad reports is the percentile interval of the class-stratified
+patient bootstrap (`stratified_auc_replicates`, `percentile_interval`). A reviewer's
+simulation found it covering less than 95% at high AUC. This measures it: binormal scores
+(Healthy N(0, 1), Sick N(d, 1): true AUC Phi(d / sqrt 2)) for the 120 development women's
+class sizes (49 Sick, 71 Healthy) and the period-matched subset's (16 Sick, 15 Healthy);
+each of `--reps` cohorts gets its interval from `--boot` resamples, as the report computes it.
+
+    .venv/bin/python experiments/bootstrap_coverage.py --reps 1000 --boot 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from scipy.stats import norm
+
+from thermocad.evaluation.intervals import fast_auc, percentile_interval, stratified_auc_replicates
+from thermocad.utils.tables import markdown_table
+
+SETTINGS = ((49, 71, 0.95), (49, 71, 1.8), (49, 71, 2.65), (16, 15, 0.75), (16, 15, 1.4))
+
+
+def coverage(n_sick: int, n_healthy: int, d: float, reps: int, boot: int, seed: int) -> dict:
+    """Share of simulated cohorts whose interval holds the true AUC, and where it misses."""
+    rng = np.random.default_rng([seed, n_sick, int(d * 100)])
+    y = np.r_[np.ones(n_sick, int), np.zeros(n_healthy, int)]
+    true = float(norm.cdf(d / np.sqrt(2)))
+    below = above = 0
+    estimates, widths = [], []
+    for r in range(reps):
+        x = np.r_[rng.normal(d, 1, n_sick), rng.normal(0, 1, n_healthy)]
+        estimates.append(fast_auc(y, x))
+        (low, high), _ = percentile_interval(stratified_auc_replicates(y, x, boot, r))
+        below += true < low
+        above += true > high
+        widths.append(high - low)
+    return {"women (Sick / Healthy)": f"{n_sick} / {n_healthy}", "true AUC": f"{true:.3f}",
+            "mean estimate": f"{np.mean(estimates):.3f}", "coverage": f"{1 - (below + above) / reps:.3f}",
+            "true AUC below the interval": f"{below / reps:.3f}",
+            "above it": f"{above / reps:.3f}", "mean width": f"{np.mean(widths):.3f}"}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=1000, help="simulated cohorts per setting")
+    parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples per cohort")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rows = [coverage(*s, args.reps, args.boot, args.seed) for s in SETTINGS]
+    print(markdown_table(list(rows[0]), [list(r.values()) for r in rows]))
+
+
+if __name__ == "__main__":
+    main()
