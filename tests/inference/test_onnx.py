@@ -180,11 +180,24 @@ def test_a_folders_model_onnx_from_an_earlier_version_is_taken_with_a_note(
 
 
 def test_commands_needing_an_extra_say_which(run_dir, dmr_files, tmp_path):
+    data = dmr_files[0].parent
     cases = {
         ("train", "--split", "s.csv", "--out", "r"): "thermocad[train]",
-        ("explain", str(run_dir), str(dmr_files[0]), "--out", "x"): "thermocad[train]",
-        ("export", str(run_dir), "--onnx", "m.onnx"): "thermocad[train]",
+        # [explain] and [export] bring [train]: one install, named at once.
+        ("explain", str(run_dir), str(dmr_files[0]), "--out", "x"): "thermocad[explain]",
+        ("export", str(run_dir), "--onnx", "m.onnx"): "thermocad[export]",
         ("demo", "--smoke"): "thermocad[train]",
+        # fit and study said the offline weights' package was missing, and advised options
+        # fit does not take: PyTorch is what is missing.
+        ("fit", str(data), "--labels", str(data / "labels.csv"), "--out", "f"): "thermocad[train]",
+        (
+            "study",
+            str(data),
+            "--labels",
+            str(data / "labels.csv"),
+            "--out",
+            "s",
+        ): "thermocad[train]",
     }
     for args, hint in cases.items():
         done = run_without_torch(list(args), tmp_path)

@@ -61,8 +61,7 @@ def export_onnx(
     """Export the bundle in `run_dir` to one self-contained ONNX file with model.json as metadata."""
     from thermocad.utils.extras import require
 
-    require("torch", "timm", extra="train")
-    require("onnx", "onnxscript", extra="export")
+    require("torch", "timm", "onnx", "onnxscript", extra="export")  # [export] brings [train]
     import onnx
     import torch
 

@@ -38,8 +38,8 @@ def load_explained(run_dir: str | os.PathLike, device: str = "auto") -> ModelBun
 
     if Path(run_dir).suffix.lower() == ".onnx":
         raise ConfigError(f"{run_dir}: Grad-CAM needs the PyTorch model; give its run folder")
-    require("torch", "timm", extra="train")
-    require("pytorch_grad_cam", extra="explain")
+    # [explain] brings [train] too: one install whichever is missing.
+    require("torch", "timm", "pytorch_grad_cam", extra="explain")
     bundle = load_model(run_dir, device)
     log_model_warnings(bundle.meta)
     return bundle
