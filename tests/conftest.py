@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import functools
+import importlib.util
 import os
 import shutil
 import sys
@@ -93,6 +96,74 @@ def _one_torch_thread():
         import torch
 
         torch.set_num_threads(1)
+
+
+# An install without an extra (a core build, as Debian or conda-forge would test it): the tests
+# that need a missing optional module are skipped, saying which, instead of failing. With
+# everything installed (CI) nothing is skipped this way.
+OPTIONAL = ("torch", "torchvision", "timm", "fastai", "pytorch_grad_cam", "gradio", "onnx",
+            "onnxscript", "selenium")  # fmt: skip
+# thermocad's modules that import PyTorch at their top (tests/test_architecture.py checks it).
+TOP_HEAVY = {"thermocad.training.recipe", "thermocad.training.checkpoint",
+             "thermocad.training.data", "thermocad.training.distributed",
+             "thermocad.training.run", "thermocad.training.outputs"}  # fmt: skip
+
+
+@functools.cache
+def _missing(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):  # blocked (sys.modules[name] = None)
+        return True
+
+
+def _top_imports(path: Path) -> set[str]:
+    """The optional packages a test module imports at its top, directly or through one of
+    thermocad's TOP_HEAVY modules (ast: nothing is run)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return {n.split(".")[0] for n in names} | ({"torch"} if names & TOP_HEAVY else set())
+
+
+def pytest_ignore_collect(collection_path, config):
+    """A test module importing a missing optional module at its top is not collected."""
+    if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        return any(_missing(m) for m in _top_imports(collection_path) & set(OPTIONAL)) or None
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `train` (they train, or check what a command says where it can) are
+    skipped without the training stack."""
+    if any(_missing(m) for m in ("torch", "timm", "fastai")):
+        skip = pytest.mark.skip(reason="needs thermocad[train] (PyTorch), not installed")
+        for item in items:
+            if item.get_closest_marker("train"):
+                item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that fails because an optional module is not installed is reported skipped."""
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is None or report.skipped:
+        return
+    from thermocad.utils.extras import MissingExtraError
+
+    error = call.excinfo.value
+    module = getattr(error, "name", None) if isinstance(error, ImportError) else None
+    # MissingExtraError counts only where an optional module is missing: with all installed
+    # it is a bug, and fails.
+    extra = isinstance(error, MissingExtraError) and any(_missing(m) for m in OPTIONAL)
+    if (module and module.split(".")[0] in OPTIONAL and _missing(module.split(".")[0])) or extra:
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"not installed: {error}")
 
 
 def chromium_available() -> bool:

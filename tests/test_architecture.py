@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import thermocad
+from tests.conftest import TOP_HEAVY
 
 PACKAGE = Path(thermocad.__file__).parent
 MAX_MODULE_LINES = 300
@@ -147,9 +148,6 @@ HEAVY = ("torch", "torchvision", "fastai", "timm", "matplotlib", "gradio", "onnx
          "pytorch_grad_cam")  # fmt: skip
 # Modules that import a heavy library at their top, themselves or through another of them:
 # only functions may import them.
-TOP_HEAVY = {"thermocad.training.recipe", "thermocad.training.checkpoint",
-             "thermocad.training.data", "thermocad.training.distributed",
-             "thermocad.training.run", "thermocad.training.outputs"}  # fmt: skip
 
 
 def _is_entry(name: str) -> bool:

@@ -57,6 +57,7 @@ print(json.dumps(failed))
 
 
 @pytest.mark.slow
+@pytest.mark.train
 def test_every_experiment_imports_and_gives_help():
     scripts = sorted(p.name for p in EXPERIMENTS.glob("*.py") if p.name != "harness.py")
     assert len(scripts) > 20
@@ -133,6 +134,7 @@ def test_the_new_women_rule_is_the_one_written_down():
     assert "cannot decide" in verdict(_endpoints(None, 0.8), _endpoints(None, 0.9))
 
 
+@pytest.mark.train
 def test_the_new_women_check_stops_before_training_on_a_faulty_folder(tmp_path, monkeypatch):
     """A labelled new woman without a file stops the check in one line before anything trains
     (--allow-unscored scores the others); a second run into the same OUT needs --force."""

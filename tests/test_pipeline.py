@@ -220,6 +220,7 @@ def test_study_baseline_only(cohort, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.train
 def test_study_smoke_cli_with_a_cnn(cohort, tmp_path, capsys):
     from thermocad.cli import main
 
@@ -271,6 +272,7 @@ def test_the_demo_trains_the_default_recipe_and_smoke_the_one_smoke_preset(monke
     assert (mine / "thesis.tex").read_text() == "mine" and not (mine / "data").exists()
 
 
+@pytest.mark.train
 def test_the_demo_refuses_too_few_patients_before_writing_anything(tmp_path, capsys):
     from thermocad.cli import main
 

@@ -19,6 +19,7 @@ def test_unwritable_output_is_one_line(tmp_path, capsys):
     assert str(out) in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.train
 def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys, tmp_path):
     import signal
 
@@ -148,6 +149,7 @@ def test_predict_help_says_what_it_writes_when_every_file_fails():
         (["synth", "--patients", "2"], "to write the cohort into it (its other files stay)"),
     ],
 )
+@pytest.mark.train
 def test_a_non_empty_out_is_refused_saying_what_force_would_do(tmp_path, capsys, command, forcing):
     data = tmp_path / "data"
     data.mkdir()
@@ -211,6 +213,7 @@ def test_a_reader_that_leaves_early_gets_no_error_message():
     assert "error" not in err and "Broken pipe" not in err and "Exception" not in err, err
 
 
+@pytest.mark.train
 def test_models_without_the_training_stack_says_so_once(monkeypatch, capsys):
     """A core install (no torch, timm): no weights "available" that cannot be used, and no timm
     architecture "not on this machine" only because timm is missing to ask its cache."""

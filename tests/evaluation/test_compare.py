@@ -131,6 +131,7 @@ def test_the_threshold_is_written_without_float_noise(split_csv, tmp_path, monke
     assert f'"threshold": {shortest},' in best and repr(noisy) not in best
 
 
+@pytest.mark.train
 def test_missing_or_leaky_split_is_one_error_and_creates_nothing(tmp_path, capsys, split_csv):
     from thermocad.cli import main
     from thermocad.utils.errors import SplitLeakError, ThermocadError

@@ -167,6 +167,7 @@ def test_nested_needs_folds(split_csv, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.train
 def test_head_only_configs_take_the_fast_path(split_csv, tmp_path):
     from thermocad.evaluation.heads import head_only
     from thermocad.training.config import TrainConfig
@@ -187,6 +188,7 @@ def test_head_only_configs_take_the_fast_path(split_csv, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.train
 def test_inner_folds_choose_among_recipe_variants(split_csv, tmp_path):
     """A named variant (an overrides entry with its own "arch") is one more candidate: the
     inner folds choose between input recipes as between architectures."""

@@ -187,6 +187,7 @@ def test_the_study_only_options_say_so_in_their_help():
         assert "measured worse" in helps[name] and "records/decisions.md" in helps[name], name
 
 
+@pytest.mark.train
 def test_training_imports_without_fastais_deprecation_warning():
     """fastai's import calls torch.jit.script (deprecated): not the user's warning to read at
     the top of every training from Python, as the CLI already filters it."""
