@@ -340,7 +340,8 @@ def test_a_copys_name_is_excluded_as_a_copy(tmp_path):
 
 def test_one_file_under_two_patient_numbers_is_warned_of(folder, tmp_path, capsys):
     """A split by patient would put the one woman on two sides; the same number twice (a copy
-    in another folder) is one woman and no warning."""
+    in another folder, or under a name of her number spelt otherwise) is one woman whose image
+    would count twice: a warning of its own."""
     import shutil
 
     data, labels = folder
@@ -353,8 +354,12 @@ def test_one_file_under_two_patient_numbers_is_warned_of(folder, tmp_path, capsy
             f"({first} = T0009.txt)") in err  # fmt: skip
     (data / "T0009.txt").unlink()
     shutil.copy(data / first, data / "sub" / first)
+    shutil.copy(data / first, data / "T1.txt")
     prepare_cohort(data, labels, tmp_path / "out", force=True)
-    assert "byte for byte" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "files of another patient number" not in err
+    assert ("WARNING: 3 kept files are byte for byte copies of a file of the same patient "
+            f"number ({first} = T1.txt = {first}): her image would count twice") in err  # fmt: skip
 
 
 def test_the_labels_file_is_never_the_cohort_written(folder, tmp_path):

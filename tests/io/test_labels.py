@@ -242,6 +242,11 @@ def test_spreadsheet_exports_are_read_or_named(tmp_path):
     noted = tmp_path / "noted.csv"  # a comma inside a ';' header, and Excel's sep= line
     noted.write_text("sep=;\npatient_id;diagnosis;notes (site, room)\n1;Sick;a, b\n")
     assert read_labels(noted)["notes (site, room)"].tolist() == ["a, b"]
+    # Without the sep= line: the header holds more commas than semicolons, but only ';' is
+    # on every line as often (it read the header as 3 comma-separated names).
+    unmarked = tmp_path / "unmarked.csv"
+    unmarked.write_text("patient_id;diagnosis;notes (site, room, camera)\n1;Sick;a\n2;Healthy;b\n")
+    assert read_labels(unmarked)["diagnosis"].tolist() == ["Sick", "Healthy"]
     tabs = tmp_path / "tabs.csv"  # sep=<tab>, and a bad row named by its line in the file
     tabs.write_text("sep=\t\npatient_id\tdiagnosis\n1\tSick\nabc\tHealthy\n")
     with pytest.raises(CohortError, match=r"tabs\.csv: line 4: patient_id 'abc'"):

@@ -65,3 +65,11 @@ def test_files_whose_lines_agree_are_read(data, expected, source_format):
     values, fmt, _ = parse_text(data, "x")
     np.testing.assert_array_equal(values, np.asarray(expected, dtype=np.float32))
     assert fmt == source_format
+
+
+@pytest.mark.parametrize("data", [b"28,9, 29,5, 29,4\n30,1, 30,2, 30,3\n", b"28,9,\t29,5\n"])
+def test_decimal_commas_with_comma_separators_are_refused(data):
+    """ "28,9, 29,5": ',' between digits and before spaces. Read as CSV, it had twice its
+    columns (28, 9, 29, 5); no reading is sure, so the file is refused saying why."""
+    with pytest.raises(ThermalFormatError, match=r"^x: ',' sits both between digits .* before"):
+        parse_text(data, "x")

@@ -608,3 +608,21 @@ def test_a_model_given_as_a_thermogram_is_named_a_model(tmp_path):
         (tmp_path / name).write_bytes(b"\x08\x07\x12\x07pytorch" + bytes(range(256)) * 64)
         with pytest.raises(ThermalFormatError, match=f"{name}: a model file, not a thermogram"):
             read_thermal(tmp_path / name)
+
+
+def test_an_images_orientation_tag_is_applied_and_a_1_bit_image_refused(tmp_path):
+    """Read as a viewer shows it: an Orientation tag of 3 (turned 180 degrees) put the bright
+    band at the top where the viewer shows it at the bottom."""
+    from PIL import Image
+
+    grey = np.zeros((40, 30), np.uint8)
+    grey[:5] = 255  # bright band at the top of the stored pixels
+    img = Image.fromarray(grey)
+    exif = img.getexif()
+    exif[0x0112] = 3  # Orientation: rotate 180
+    img.save(tmp_path / "turned.png", exif=exif)
+    array = read_thermal(tmp_path / "turned.png").array
+    assert array[-5:].mean() == 255 and array[:5].mean() == 0
+    Image.fromarray(grey > 0).convert("1").save(tmp_path / "mask.png")
+    with pytest.raises(ThermalFormatError, match=r"mask\.png: a 1-bit .* not a thermogram"):
+        read_thermal(tmp_path / "mask.png")

@@ -131,15 +131,17 @@ def date_note(table: pd.DataFrame) -> str:
 UNLABELLED = "patient not in labels"  # the reason a file of a woman not labelled is left out
 
 
-def same_bytes(table: pd.DataFrame) -> list[str]:
-    """Kept files that are byte for byte a file of another patient number, one 'a = b' per
-    set of such files: one woman under two numbers."""
+def same_bytes(table: pd.DataFrame, numbers: str = "other") -> list[str]:
+    """Kept files that are byte for byte one another, one 'a = b' per set of such files:
+    under another patient number (`numbers` "other": one woman under two numbers), or all
+    under one ("same": a copy, T0002.txt beside T2.txt, counted twice)."""
     from thermocad.io.digest import file_digest
 
     kept = table[_kept(table) & table["patient_id"].notna()]
     digests = kept["path"].astype(str).map(file_digest)
-    numbers = kept["patient_id"].astype(int).groupby(digests).nunique()
-    shared = digests[digests.isin(numbers.index[numbers > 1])]
+    ids = kept["patient_id"].astype(int).groupby(digests)
+    sets = ids.nunique() > 1 if numbers == "other" else (ids.nunique() == 1) & (ids.size() > 1)
+    shared = digests[digests.isin(sets.index[sets])]
     return [" = ".join(Path(p).name for p in kept.loc[group.index, "path"].astype(str))
             for _, group in shared.groupby(shared, sort=False)]  # fmt: skip
 
@@ -148,14 +150,20 @@ def same_bytes_note(table: pd.DataFrame) -> str:
     """'' or a warning naming kept files that are byte for byte a file of another patient
     number: one woman under two numbers, whom a split by patient would put on two sides and
     an evaluation would count twice."""
-    if not (pairs := same_bytes(table)):
-        return ""
-    files = sum(len(pair.split(" = ")) for pair in pairs)
-    more = f" and {len(pairs) - SHOWN} more" if len(pairs) > SHOWN else ""
-    return (f"WARNING: {files:,} kept files are byte for byte files of another patient "
-            f"number ({', '.join(pairs[:SHOWN])}{more}): one woman under two numbers would be "
-            "split onto two sides, or counted twice by an evaluation; remove the copy or "
-            "correct its number")  # fmt: skip
+    notes = []
+    for numbers, what, why in (
+        ("other", "files of another patient number", "one woman under two numbers would be "
+         "split onto two sides, or counted twice by an evaluation; remove the copy or correct "
+         "its number"),
+        ("same", "copies of a file of the same patient number", "her image would count twice "
+         "in training and in every per-image figure; remove the copy"),
+    ):  # fmt: skip
+        if pairs := same_bytes(table, numbers):
+            files = sum(len(pair.split(" = ")) for pair in pairs)
+            more = f" and {len(pairs) - SHOWN} more" if len(pairs) > SHOWN else ""
+            notes.append(f"WARNING: {files:,} kept files are byte for byte {what} "
+                         f"({', '.join(pairs[:SHOWN])}{more}): {why}")  # fmt: skip
+    return "\n".join(notes)
 
 
 def unknown_views(kept: pd.DataFrame) -> int:

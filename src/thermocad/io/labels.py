@@ -126,16 +126,22 @@ def _cell_text(value) -> str:
 
 
 def _separator(csv: Path) -> tuple[str, int]:
-    """(separator, lines to skip): the header's most frequent of comma, semicolon and tab
-    (spreadsheets in many locales write ';'), or what an Excel `sep=;` first line says."""
+    """(separator, lines to skip): what an Excel `sep=;` first line says, else of comma,
+    semicolon and tab (spreadsheets in many locales write ';') the one found as often on each
+    of the first lines (a header "notes (a, b)" of a ';' table holds commas, its rows not),
+    else the header's most frequent."""
     try:
         with open(csv, encoding="utf-8-sig", errors="replace") as fh:
-            header = fh.readline(65536)
+            lines = [fh.readline(65536) for _ in range(6)]
     except OSError:
         return ",", 0  # read_table says what is wrong with the file
-    line = header.rstrip("\r\n")
-    if line.startswith("sep=") and len(line) == 5:  # sep=; or sep=<tab>
-        return line[4], 1
+    header = lines[0].rstrip("\r\n")
+    if header.startswith("sep=") and len(header) == 5:  # sep=; or sep=<tab>
+        return header[4], 1
+    rows = [line for line in lines if line.strip()]
+    steady = [s for s in (",", ";", "\t") if len({r.count(s) for r in rows}) == 1 and s in header]
+    if len(rows) > 1 and len(steady) == 1:
+        return steady[0], 0
     return max((",", ";", "\t"), key=header.count), 0  # a tie (none of them): the comma
 
 

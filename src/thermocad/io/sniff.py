@@ -17,6 +17,8 @@ from thermocad.utils.errors import ThermalFormatError
 _LONE_CR = re.compile(rb"\r(?!\r*\n)")  # a CR that is no part of a line end (\r\n, \r\r\n)
 _COMMA_OUTSIDE_NUMBER = re.compile(rb"(?<![0-9]),|,(?![0-9])")
 _INNER_SEPARATOR = re.compile(rb"[^ \t;\r][ \t;]+[^ \t;\r]")
+_DIGIT_COMMA_DIGIT = re.compile(rb"[0-9],[0-9]")
+_COMMA_SPACE = re.compile(rb",[ \t]")
 
 
 def lone_crs_as_line_ends(data: bytes) -> bytes:
@@ -51,6 +53,12 @@ def sniff_text(data: bytes, name: str = "text") -> tuple[str, bool]:
         return ("dmr-semicolon-comma-decimal" if b";" in data else "dmr-space-comma-decimal"), True
     if b"." not in data and between and commas.size == len(data.split()):
         return "dmr-comma-decimal", True  # one column: "29,52" reads as a decimal, not as 2 ints
+    if b"." not in data and _DIGIT_COMMA_DIGIT.search(data) and _COMMA_SPACE.search(data):
+        raise ThermalFormatError(
+            f"{name}: ',' sits both between digits (a decimal mark?) and before spaces (a "
+            "separator?): read either way, values would be split or joined; write '.' decimals, "
+            "or separate the values with ';', spaces or tabs"
+        )
     _check_lines_agree(data, name)
     return "csv-comma", False
 

@@ -176,10 +176,14 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
                 check_shape(tuple(tif.series[0].shape), path)
                 array = np.asarray(tif.asarray())
         else:
-            from PIL import Image
+            from PIL import Image, ImageOps
 
             with Image.open(path) as img:
                 check_shape((img.height, img.width), path)
+                if img.mode == "1":
+                    raise ThermalFormatError(f"{path}: a 1-bit (black and white) image, not a "
+                                             "thermogram's grey levels (a mask?)")  # fmt: skip
+                img = ImageOps.exif_transpose(img)  # as a viewer shows it (an orientation tag)
                 if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
                     img = img.convert("RGBA" if "A" in img.mode else "RGB")
                 array = np.asarray(img)
