@@ -207,6 +207,14 @@ def test_women_who_trained_the_run_are_refused_as_held_out(tmp_path, monkeypatch
     # The model's own training rows: scored, and said to be in-sample.
     pred.assign(split=["train"] * 4 + ["test"] * 4).to_csv(tmp_path / "own.csv", index=False)
     assert E.evaluate_run(run, tmp_path / "own.csv", on="train", n_boot=0)["image"]["n"] == 4
+    # Valid or train rows of a woman the record does not name (p3): a test in disguise, which
+    # was scored uncounted and called the threshold's women.
+    for on in ("valid", "train"):
+        pred.assign(split=[on] * 2 + ["test"] * 4 + [on] * 2).to_csv(tmp_path / "new.csv",
+                                                                     index=False)  # fmt: skip
+        with pytest.raises(ConfigError, match=rf"1 of these {on} rows are women .* never saw "
+                           r"\(patient 3;"):  # fmt: skip
+            E.evaluate_run(run, tmp_path / "new.csv", on=on, n_boot=0, force=True)
     # The study's image-level protocol puts a woman on two sides by design: warned, not refused.
     pred.assign(split=["test"] * 4 + ["train"] * 4, split_unit="image").to_csv(
         tmp_path / "images.csv", index=False

@@ -22,6 +22,22 @@ def test_ledger_sits_beside_the_split(tmp_path):
     (tmp_path / "afile").write_text("")
     with pytest.raises(ConfigError, match="afile is a file, not a folder"):
         L.ledger_path(tmp_path / "split.csv", tmp_path / "afile" / "ledger.jsonl")
+    # --ledger naming the split itself, or a table (the labels file): an entry appended there
+    # damaged it.
+    (tmp_path / "split.csv").write_text("path,patient_id,label,split\n")
+    with pytest.raises(ConfigError, match="--ledger names the table being scored"):
+        L.ledger_path(tmp_path / "split.csv", tmp_path / "split.csv")
+    (tmp_path / "labels.csv").write_text("patient_id,diagnosis\n1,Sick\n")
+    with pytest.raises(ConfigError, match=r"labels\.csv: not a ledger of test openings"):
+        L.ledger_path(tmp_path / "split.csv", tmp_path / "labels.csv")
+    (tmp_path / "mine.jsonl").write_text('\n{"time": "x"}\n')  # a ledger: taken
+    assert L.ledger_path(tmp_path / "split.csv", tmp_path / "mine.jsonl") == tmp_path / "mine.jsonl"
+    # A split reached through a link has the one ledger, beside the file itself.
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "split.csv").symlink_to(tmp_path / "split.csv")
+    assert L.ledger_path(tmp_path / "elsewhere" / "split.csv") == L.ledger_path(
+        tmp_path / "split.csv"
+    )
 
 
 def test_fingerprints_ignore_row_order_and_float_noise():

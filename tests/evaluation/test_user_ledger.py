@@ -352,3 +352,18 @@ def test_a_ledger_given_as_the_user_ledger_itself_does_not_wait_for_itself(tmp_p
     U.user_ledger_path().parent.mkdir(parents=True)
     box = L.record_opening(U.user_ledger_path(), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
     assert box["models"] == 1  # returned: no second lock of one file by this process
+
+
+def test_the_ledger_folder_setting_is_absolute_or_refused(monkeypatch, tmp_path):
+    """A relative THERMOCAD_LEDGER_DIR gave every working folder a ledger of its own."""
+    import pytest
+
+    from thermocad.evaluation.user_ledger import user_ledger_path
+    from thermocad.utils.errors import ConfigError
+
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", "ledgers")
+    with pytest.raises(ConfigError, match="'ledgers' is a relative path"):
+        user_ledger_path()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", "~/ledgers")
+    assert user_ledger_path() == tmp_path / "ledgers" / "test_openings.jsonl"

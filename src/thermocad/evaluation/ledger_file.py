@@ -9,6 +9,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from thermocad.utils.errors import ConfigError, OutputPathError
+from thermocad.utils.files import check_writable
 from thermocad.utils.progress import log
 
 
@@ -129,3 +131,52 @@ def write_entry(fd: int, entry: dict) -> None:
         data = b"\n" + data
     while data:  # a short write (a full disk, a signal) leaves the rest to write
         data = data[os.write(fd, data) :]
+
+
+SUFFIX = ".test_openings.jsonl"
+
+
+GIVE_LEDGER = (
+    "give --ledger FILE on a writable disk (the same file every time these women are scored)"
+)
+
+
+def ledger_path(split_csv: str | os.PathLike, given: str | os.PathLike | None = None,
+                remedy: str = GIVE_LEDGER) -> Path:  # fmt: skip
+    """The ledger beside a split (or labels) file: split.csv -> split.test_openings.jsonl,
+    beside the file itself where `split_csv` is a link (one split, one ledger); or the file
+    `given` (evaluate --ledger), which may not be the split itself nor hold lines that are no
+    ledger entries. Checked writable before anything is scored (`remedy`: what the refusal
+    advises)."""
+    split_csv = Path(split_csv).resolve()
+    path = Path(given) if given else split_csv.with_name(split_csv.stem + SUFFIX)
+    if given is not None:
+        _check_given(path, split_csv)
+    try:
+        if path.is_file():  # an existing ledger: it takes a line (its folder need not)
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+        elif not path.parent.is_dir():
+            what = "is a file, not a folder" if path.parent.exists() else "does not exist"
+            raise OutputPathError(f"{path}: cannot write there: {path.parent} {what}")
+        else:
+            check_writable(path, force=True)  # a new one: by writing a scratch file beside it
+    except OSError as exc:  # OutputPathError, or the ledger's own permissions
+        raise ConfigError(f"{exc}; the ledger of test openings must be kept, since an opening "
+                          f"nobody counted lets the next model read as the first: {remedy}"
+                          ) from exc  # fmt: skip
+    return path
+
+
+def _check_given(path: Path, split_csv: Path) -> None:
+    """Refuse a --ledger that is the split (or labels) file, or another file whose first line
+    is no ledger entry: an entry appended there would damage it."""
+    if path.resolve() == split_csv:
+        raise ConfigError(f"{path}: --ledger names the table being scored; give a file of its "
+                          "own (a new one is started)")  # fmt: skip
+    if not path.is_file():
+        return
+    with open(path, "rb") as fh:
+        first = next((line for line in fh if line.strip()), b"")
+    if first and not first.lstrip().startswith(b"{"):
+        raise ConfigError(f"{path}: not a ledger of test openings (its first line is no JSON "
+                          "entry, as in a CSV table); give the ledger file, or a new name")  # fmt: skip

@@ -25,7 +25,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.evaluation.ledger_file import append_entry, locked, read_ledger
+from thermocad.evaluation.ledger_file import (  # noqa: F401 - ledger_path: the lockbox's
+    SUFFIX,
+    append_entry,
+    ledger_path,
+    locked,
+    read_ledger,
+)
 from thermocad.evaluation.model_identity import (
     SCORE_MODEL,
     aliases,
@@ -33,39 +39,9 @@ from thermocad.evaluation.model_identity import (
     model_fingerprint,
     patients_fingerprint,
 )
-from thermocad.utils.errors import ConfigError, OutputPathError
-from thermocad.utils.files import check_writable
+from thermocad.utils.errors import ConfigError
 from thermocad.utils.progress import log
 from thermocad.utils.tables import read_table
-
-SUFFIX = ".test_openings.jsonl"
-
-
-GIVE_LEDGER = (
-    "give --ledger FILE on a writable disk (the same file every time these women are scored)"
-)
-
-
-def ledger_path(split_csv: str | os.PathLike, given: str | os.PathLike | None = None,
-                remedy: str = GIVE_LEDGER) -> Path:  # fmt: skip
-    """The ledger beside a split (or labels) file: split.csv -> split.test_openings.jsonl; or
-    the file `given` (evaluate --ledger), checked writable before anything is scored
-    (`remedy`: what the refusal advises)."""
-    split_csv = Path(split_csv)
-    path = Path(given) if given else split_csv.with_name(split_csv.stem + SUFFIX)
-    try:
-        if path.is_file():  # an existing ledger: it takes a line (its folder need not)
-            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
-        elif not path.parent.is_dir():
-            what = "is a file, not a folder" if path.parent.exists() else "does not exist"
-            raise OutputPathError(f"{path}: cannot write there: {path.parent} {what}")
-        else:
-            check_writable(path, force=True)  # a new one: by writing a scratch file beside it
-    except OSError as exc:  # OutputPathError, or the ledger's own permissions
-        raise ConfigError(f"{exc}; the ledger of test openings must be kept, since an opening "
-                          f"nobody counted lets the next model read as the first: {remedy}"
-                          ) from exc  # fmt: skip
-    return path
 
 
 def openings(path: Path, test: str, patients: set[str] | None = None,
@@ -286,7 +262,19 @@ def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
 
 def check_split_rows(rows: pd.DataFrame, on: str, run_home: Path, source) -> None:
     """`evaluate --split`'s guard: its test rows may hold no woman who trained or tuned the
-    model, its valid rows none who trained it; its train rows are the model's own (said)."""
+    model, its valid rows none who trained it; its train rows are the model's own (said). Valid
+    or train rows of women its record does not name are new to it: a test, which only
+    `--on test` counts in the ledger, so they are refused here."""
+    if on != "test" and (known := run_patients(run_home)):
+        new = sorted(set(map(str, rows["patient_id"])) - set(known), key=lambda v: (len(v), v))
+        if new:
+            named = ", ".join(new[:8]) + (f" and {len(new) - 8} more" if len(new) > 8 else "")
+            raise ConfigError(
+                f"{source}: {len(new)} of these {on} rows are women the model in {run_home} "
+                f"never saw (patient {named}; its training record names who trained and tuned "
+                "it): scoring them is a test, counted only as one: give the split the model was "
+                "trained with, or score new women with --on test"
+            )
     if on == "train":
         log("note: these are the model's training women: their figures are in-sample")
         return

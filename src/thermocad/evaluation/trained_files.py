@@ -77,8 +77,8 @@ def check_rows_not_training(meta: dict, rows, run_dir, split_csv) -> None:
         raise ConfigError(
             f"{split_csv}: {len(copies)} test file(s) are byte for byte files that trained the "
             f"model in {run_dir} ({_shown(copies, str)}): whatever their names, "
-            "a held-out score needs women it never saw; were the split's files changed since "
-            "it was made?"
+            "a held-out score needs women it never saw; give the split the model was trained "
+            "with (if this is it, were its files changed since it was made?)"
         )
 
 

@@ -21,8 +21,9 @@ was kept match by their women's digests only.
 
 The user ledger is held under an exclusive lock (flock; none on Windows) from the moment an
 opening reads it until its line is appended, so two evaluations at once count each other. A
-user ledger that cannot be read or written (a read-only home) is said in one line and set
-aside: the ledger beside the split still counts the opening, and must be writable.
+user ledger that cannot be written (a read-only home) is said in one line: it is still read
+(its openings count), but this one is not added to it; one that cannot be read is set aside.
+The ledger beside the split counts the opening either way, and must be writable.
 """
 
 from __future__ import annotations
@@ -45,9 +46,15 @@ FILE_WIDTH = 16  # hex digits of a file's digest kept in the user ledger: 64 bit
 
 
 def user_ledger_path() -> Path:
-    """$THERMOCAD_LEDGER_DIR/test_openings.jsonl, else under $XDG_DATA_HOME/thermocad (an
+    """$THERMOCAD_LEDGER_DIR/test_openings.jsonl (~ expanded; a relative one is refused: each
+    working folder would have a ledger of its own), else under $XDG_DATA_HOME/thermocad (an
     absolute path, as the XDG rule asks), else under ~/.local/share/thermocad."""
-    root = os.environ.get("THERMOCAD_LEDGER_DIR")
+    from thermocad.utils.errors import ConfigError
+
+    root = os.path.expanduser(os.environ.get("THERMOCAD_LEDGER_DIR", ""))
+    if root and not os.path.isabs(root):
+        raise ConfigError(f"THERMOCAD_LEDGER_DIR={root!r} is a relative path: each working "
+                          "folder would keep a ledger of its own; give an absolute one")  # fmt: skip
     if not root:
         xdg = os.environ.get("XDG_DATA_HOME", "")
         root = Path(xdg if os.path.isabs(xdg) else Path.home() / ".local" / "share") / "thermocad"
@@ -164,8 +171,8 @@ def _not_a_folder(folder: Path) -> str | None:
 
 def _unrecorded(path: Path, exc: OSError, why: str | None = None) -> None:
     log(f"this opening could not be recorded in the user ledger {path} ({why or _why(exc)}); it is "
-        "counted in the ledger beside the split only (set THERMOCAD_LEDGER_DIR to a "
-        "writable folder)")  # fmt: skip
+        "not added to it, only to the ledger beside the split; what the user ledger holds was "
+        "still counted where it could be read (set THERMOCAD_LEDGER_DIR to a writable folder)")  # fmt: skip
 
 
 def _why(exc: Exception) -> str:
