@@ -12,9 +12,10 @@ WIDTH = 32  # hex digits of SHA-256 kept: 128 bits
 
 
 @functools.lru_cache(maxsize=65536)  # a `fit` records the same files for every fold's model
-def _digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
-    """The digest of a file's bytes (the size, time and inode key the cache: a file replaced
-    or rewritten is read again)."""
+def _digest(path: str, size: int, mtime_ns: int, ctime_ns: int, inode: int) -> str:
+    """The digest of a file's bytes (the size, times and inode key the cache: a file replaced
+    or rewritten is read again, also with its modification time put back, which moves the
+    change time)."""
     sha = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(2**20):
@@ -26,6 +27,6 @@ def file_digest(path: str | os.PathLike) -> str | None:
     """The digest of the file's bytes, or None when it cannot be read."""
     try:
         stat = os.stat(path)
-        return _digest(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        return _digest(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
     except OSError:
         return None
