@@ -67,8 +67,10 @@ def shape_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
         return ""
     h, w = thermogram.array.shape[:2]
     trained = ", ".join(f"{a} x {b}" for a, b in shapes)
-    return (f"the file is {h} x {w} px but the model was trained on {trained} frames (a file "
-            "cut short, or another camera?): read its P(Sick) with care")  # fmt: skip
+    why = ("turned on its side, or a matrix written transposed?" if [w, h] in [list(x) for x in shapes]
+           else "a file cut short, or another camera?")  # fmt: skip
+    return (f"the file is {h} x {w} px but the model was trained on {trained} frames ({why}): "
+            "read its P(Sick) with care")  # fmt: skip
 
 
 def orientation_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) -> str:
