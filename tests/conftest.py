@@ -157,11 +157,16 @@ def pytest_runtest_makereport(item, call):
     from thermocad.utils.extras import MissingExtraError
 
     error = call.excinfo.value
-    module = getattr(error, "name", None) if isinstance(error, ImportError) else None
-    # MissingExtraError counts only where an optional module is missing: with all installed
-    # it is a bug, and fails.
-    extra = isinstance(error, MissingExtraError) and any(_missing(m) for m in OPTIONAL)
-    if (module and module.split(".")[0] in OPTIONAL and _missing(module.split(".")[0])) or extra:
+    # The module it names must really be missing: a require() of a module that is installed,
+    # or one asked for where it should not be, is a bug and fails.
+    if isinstance(error, ImportError):
+        module = getattr(error, "name", None)
+    elif isinstance(error, MissingExtraError):
+        module = error.module
+    else:
+        module = None
+    top = (module or "").split(".")[0]
+    if top in OPTIONAL and _missing(top):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"not installed: {error}")
 

@@ -366,6 +366,16 @@ def test_the_asymmetry_panel_is_blank_where_a_point_or_its_mirror_is_off_the_bod
     assert shown.mask[20:40, 60:70].all() and shown.mask[:, :20].all()  # arm, room: blank
     assert np.allclose(shown[27, 31], 1.5) and np.allclose(shown[27, 48], -1.5)  # the spot
     assert [t.get_text() for t in ax.texts] == ["R", "L"]
+    # A torso the frame cuts at its left edge: an arm whose mirror lies beyond the frame has no
+    # mirror to differ from, so it is blank too (it was drawn at 0, "no difference").
+    clipped = np.full((60, 80), 22.0, np.float32)
+    clipped[5:55, 0:30] = 33.0  # the torso, about column 15
+    clipped[20:40, 30:60] = 33.0  # an arm reaching beyond the mirror of column 0
+    fig = Figure()
+    ax = fig.subplots()
+    draw_asymmetry(fig, ax, clipped, "celsius")
+    shown = np.ma.masked_invalid(ax.get_images()[0].get_array())
+    assert shown.mask[:, 31:].all() and not shown.mask[30, 5:25].all()
 
 
 def test_a_map_of_differences_only_says_it_may_stand_for_either_breast():

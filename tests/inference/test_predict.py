@@ -386,10 +386,12 @@ def test_a_frame_of_another_size_than_the_training_frames_is_noted(run_dir, dmr_
                                 "its P(Sick) with care")  # fmt: skip
     assert table["decision"][0] in ("Sick", "Healthy")  # a note, not a refusal
     # The frame turned by 90 degrees (or written transposed): said so, not "cut short".
+    import dataclasses
+
     from thermocad.inference.notes import shape_note
 
-    turned = read_thermal(dmr_files[1])
-    turned.array = turned.array.T.copy()
+    original = read_thermal(dmr_files[1])
+    turned = dataclasses.replace(original, array=original.array.T.copy())
     assert "(turned on its side, or a matrix written transposed?)" in shape_note(
         bundle.meta, turned
     )

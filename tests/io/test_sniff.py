@@ -53,6 +53,8 @@ def test_lines_that_disagree_about_the_decimal_mark_are_refused_naming_the_line(
     [
         (b"30.5,31\n30,31\n", [[30.5, 31], [30, 31]], "csv-comma"),  # integers take no side
         (b"30.1, 30.2\n30.3, 30.4\n", [[30.1, 30.2], [30.3, 30.4]], "csv-comma"),
+        # Integers spaced unevenly: some fields hold no comma, so no decimal commas.
+        (b"30,31, 32\n33,34, 35\n", [[30, 31, 32], [33, 34, 35]], "csv-comma"),
         (b"30,1 30,2\n30 31\n", [[30.1, 30.2], [30, 31]], "dmr-space-comma-decimal"),
         (
             b"30,1;30,2;\r\n30,3;30,4;\r\n",

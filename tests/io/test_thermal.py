@@ -626,3 +626,19 @@ def test_an_images_orientation_tag_is_applied_and_a_1_bit_image_refused(tmp_path
     Image.fromarray(grey > 0).convert("1").save(tmp_path / "mask.png")
     with pytest.raises(ThermalFormatError, match=r"mask\.png: a 1-bit .* not a thermogram"):
         read_thermal(tmp_path / "mask.png")
+    # A TIFF's tag is undone as Pillow undoes a PNG's, for each of the 8 orientations.
+    import tifffile
+
+    asymmetric = np.arange(12 * 20, dtype=np.uint16).reshape(12, 20) * 200
+    for orientation in range(1, 9):
+        img = Image.fromarray(asymmetric)
+        exif = img.getexif()
+        exif[0x0112] = orientation
+        img.save(tmp_path / f"o{orientation}.png", exif=exif)
+        tifffile.imwrite(tmp_path / f"o{orientation}.tif", asymmetric,
+                         extratags=[(274, "H", 1, orientation, False)])  # fmt: skip
+        png = read_thermal(tmp_path / f"o{orientation}.png").array
+        np.testing.assert_array_equal(read_thermal(tmp_path / f"o{orientation}.tif").array, png)
+    tifffile.imwrite(tmp_path / "mask.tif", grey > 0)
+    with pytest.raises(ThermalFormatError, match=r"mask\.tif: a 1-bit"):
+        read_thermal(tmp_path / "mask.tif")

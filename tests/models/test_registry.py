@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -71,6 +73,12 @@ def test_transformers_give_grad_cam_a_channels_first_map_of_their_patch_grid():
     swin = create_model("swin_tiny_patch4_window7_224", pretrained=False, in_chans=1)
     nhwc = torch.arange(2 * 7 * 7 * 5.0).reshape(2, 7, 7, 5)
     assert torch.equal(cam_reshape(swin)(nhwc), nhwc.permute(0, 3, 1, 2))
+    # A block without the class token (CaiT's last feature blocks): every token is a patch.
+    cait = SimpleNamespace(num_prefix_tokens=1, patch_embed=SimpleNamespace(grid_size=(14, 14)))
+    patches = tokens[:, 1:]
+    assert torch.equal(cam_reshape(cait)(patches), grid)
+    with pytest.raises(ConfigError, match="cannot lay this network's 195 tokens on its 14 x 14"):
+        cam_reshape(cait)(patches[:, 1:])  # XCiT's: a clear refusal, not reshape's
     nchw = torch.zeros(1, 512, 7, 7)
     assert cam_reshape(create_model("resnet18", pretrained=False))(nchw) is nchw
 

@@ -120,17 +120,20 @@ def draw_asymmetry(fig: Figure, ax, array: np.ndarray, unit: str) -> None:
     # a temperature difference (as the default model's input): blank, as the room itself.
     body = body_mask(array)
     centre = midline(body)
-    both = body & (mirror_difference(body.astype(np.float32), centre) == 0)
+    # The mirror of column j is 2 * centre - 1 - j, as mirror_difference takes it; a column
+    # whose mirror falls outside the frame has none.
+    cols = np.round(2 * centre - 1 - np.arange(body.shape[1])).astype(int)
+    inside = (cols >= 0) & (cols < body.shape[1])
+    both = np.zeros_like(body)
+    both[:, inside] = body[:, inside] & body[:, cols[inside]]
     # Less the rim where skin and room blend (4 px of a 640 px frame, as the model's input).
     both = erode(both, max(1, round(array.shape[1] / 160)))
     diff = np.where(both, mirror_difference(array, centre), np.nan)
     # Clinicians grade left/right differences as <1, 1-2 and >2 C: a fixed +-2.5 C scale keeps
     # that reading, where a data-driven one would be set by the misaligned body outline.
-    span = (
-        ASYMMETRY_SPAN_C
-        if unit == "celsius"
-        else max(float(np.nanpercentile(np.abs(diff), 95)), 1e-6)
-    )
+    shown = np.abs(diff[np.isfinite(diff)])
+    span = ASYMMETRY_SPAN_C if unit == "celsius" or not shown.size else max(
+        float(np.percentile(shown, 95)), 1e-6)  # fmt: skip
     image = ax.imshow(diff, cmap="coolwarm", vmin=-span, vmax=span)
     fig.colorbar(image, ax=ax, shrink=0.85, label=f"difference ({_unit_label(unit)})")
     mark_sides(ax)

@@ -114,6 +114,8 @@ def contact_sheet(
     check_writable(out_png, force=force)
     arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
     units = [unit] * len(arrays) if unit is None or isinstance(unit, str) else list(unit)
+    if len(units) != len(arrays):
+        raise ConfigError(f"contact_sheet got {len(arrays)} arrays but {len(units)} units")
     if len(set(units)) > 1:
         shared_range, vmin, vmax = False, None, None
     ncols = ncols or min(len(arrays), math.ceil(math.sqrt(len(arrays) * 4 / 3)))

@@ -18,7 +18,7 @@ _LONE_CR = re.compile(rb"\r(?!\r*\n)")  # a CR that is no part of a line end (\r
 _COMMA_OUTSIDE_NUMBER = re.compile(rb"(?<![0-9]),|,(?![0-9])")
 _INNER_SEPARATOR = re.compile(rb"[^ \t;\r][ \t;]+[^ \t;\r]")
 _DIGIT_COMMA_DIGIT = re.compile(rb"[0-9],[0-9]")
-_COMMA_SPACE = re.compile(rb",[ \t]")
+_COMMA_SPACE = re.compile(rb",[ \t]+")
 
 
 def lone_crs_as_line_ends(data: bytes) -> bytes:
@@ -53,7 +53,7 @@ def sniff_text(data: bytes, name: str = "text") -> tuple[str, bool]:
         return ("dmr-semicolon-comma-decimal" if b";" in data else "dmr-space-comma-decimal"), True
     if b"." not in data and between and commas.size == len(data.split()):
         return "dmr-comma-decimal", True  # one column: "29,52" reads as a decimal, not as 2 ints
-    if b"." not in data and _DIGIT_COMMA_DIGIT.search(data) and _COMMA_SPACE.search(data):
+    if b"." not in data and _comma_decimals_between_comma_separators(data):
         raise ThermalFormatError(
             f"{name}: ',' sits both between digits (a decimal mark?) and before spaces (a "
             "separator?): read either way, values would be split or joined; write '.' decimals, "
@@ -61,6 +61,25 @@ def sniff_text(data: bytes, name: str = "text") -> tuple[str, bool]:
         )
     _check_lines_agree(data, name)
     return "csv-comma", False
+
+
+def _comma_decimals_between_comma_separators(data: bytes, lines: int = 20) -> bool:
+    """Whether the first `lines` lines with ', ' are all of fields that each hold one comma
+    between digits ("28,9, 29,5"): a decimal comma and a ', ' separator, which CSV would read as
+    twice the columns. CSV of integers spaced unevenly ("30,31, 32") has fields without one."""
+    seen = 0
+    for line in data.split(b"\n"):
+        if not _COMMA_SPACE.search(line):
+            continue
+        fields = [f for f in _COMMA_SPACE.split(line.strip()) if f.strip(b", \t\r")]
+        if not fields or not all(
+            f.count(b",") == 1 and _DIGIT_COMMA_DIGIT.search(f) for f in fields
+        ):
+            return False
+        seen += 1
+        if seen == lines:
+            break
+    return seen > 0
 
 
 def _is_digit(values: np.ndarray) -> np.ndarray:

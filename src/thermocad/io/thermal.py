@@ -161,6 +161,18 @@ def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None
         )
 
 
+# A TIFF's Orientation tag (EXIF's values) undone as Pillow's exif_transpose does for the others.
+_ORIENTED = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: np.swapaxes(a, 0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.swapaxes(a[::-1, ::-1], 0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
 def _read_image(path: Path, kind: str, size: int) -> Thermogram:
     """Grey 8/16-bit images as intensity; float TIFF as temperatures; pseudo-colour refused.
 
@@ -175,14 +187,13 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
             with tifffile.TiffFile(path) as tif:
                 check_shape(tuple(tif.series[0].shape), path)
                 array = np.asarray(tif.asarray())
+                tag = tif.pages[0].tags.get("Orientation")
+            array = _ORIENTED.get(int(getattr(tag, "value", 1)), lambda a: a)(array)
         else:
             from PIL import Image, ImageOps
 
             with Image.open(path) as img:
                 check_shape((img.height, img.width), path)
-                if img.mode == "1":
-                    raise ThermalFormatError(f"{path}: a 1-bit (black and white) image, not a "
-                                             "thermogram's grey levels (a mask?)")  # fmt: skip
                 img = ImageOps.exif_transpose(img)  # as a viewer shows it (an orientation tag)
                 if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
                     img = img.convert("RGBA" if "A" in img.mode else "RGB")
@@ -194,6 +205,9 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
             raise ThermalFormatError(f"{path}: the image is too large for a thermogram (at most "
                                      f"{MAX_SIDE:,} pixels a side; {exc})") from exc  # fmt: skip
         raise ThermalFormatError(f"{path}: unreadable {kind} image ({exc})") from exc
+    if array.dtype == bool:
+        raise ThermalFormatError(f"{path}: a 1-bit (black and white) image, not a thermogram's "
+                                 "grey levels (a mask?)")  # fmt: skip
     is_float, depth = array.dtype.kind == "f", array.dtype
     array = to_grey(array, path)
     if is_float:

@@ -78,12 +78,14 @@ def cam_reshape(model: nn.Module) -> Callable:
 
     def reshape(x):
         if x.ndim == 3:  # tokens: drop the class (and register) tokens, lay the rest on the grid
-            x = x[:, prefix:]
-            h, w = (
-                grid
-                if grid and grid[0] * grid[1] == x.shape[1]
-                else (round(x.shape[1] ** 0.5),) * 2
-            )
+            cells, tokens = (grid[0] * grid[1] if grid else None), x.shape[1]
+            if tokens != cells:  # a block without the class token (CaiT's, XCiT's) keeps all
+                x = x[:, prefix:]
+            h, w = grid if cells == x.shape[1] else (round(x.shape[1] ** 0.5),) * 2
+            if h * w != x.shape[1]:
+                raise ConfigError(f"Grad-CAM cannot lay this network's {tokens} tokens on "
+                                  f"its {h} x {w} patch grid: register its architecture with "
+                                  "a cam_layer of patch tokens (ArchSpec)")  # fmt: skip
             x = x.reshape(x.shape[0], h, w, x.shape[2])
         elif not channels_last:
             return x

@@ -34,7 +34,11 @@ EXTRA_OF = {
 
 
 class MissingExtraError(ThermocadError):
-    """A command needs an optional dependency that is not installed."""
+    """A command needs an optional dependency that is not installed (`module`: which)."""
+
+    def __init__(self, message: str, module: str | None = None) -> None:
+        super().__init__(message)
+        self.module = module
 
 
 def available(module: str) -> bool:
@@ -61,5 +65,6 @@ def require(*modules: str, extra: str, what: str | None = None) -> None:
         if not available(module):
             name = what or _WHAT.get(module, module)
             raise MissingExtraError(
-                f"this needs {name}, which is not installed: pip install 'thermocad[{extra}]'"
+                f"this needs {name}, which is not installed: pip install 'thermocad[{extra}]'",
+                module,
             )
