@@ -400,3 +400,30 @@ def test_a_map_of_differences_only_says_it_may_stand_for_either_breast():
                                  threshold=0.5, views=lambda: 0)  # fmt: skip
         assert differences_only(bundle) is says
         assert (EITHER_SIDE_CAPTION in _overlay(bundle, array, heat, 0.3, None, True)) is says
+
+
+def test_the_asymmetry_panel_leaves_the_marker_out_and_the_figure_fits_its_titles():
+    """The calibration square (painted over for the default model) drew a +-2.5 C pair; a
+    fixed 4.2-inch figure let six title lines run into the heading."""
+    from matplotlib.figure import Figure
+
+    from thermocad.inference.explain import explain_figure
+    from thermocad.inference.panels import draw_asymmetry
+    from thermocad.preprocess.regions import find_marker
+    from thermocad.synth.cohort import Nuisances, synth_patient
+
+    frames, _, _ = synth_patient(np.random.default_rng(1), sick=False, height=240, width=320,
+                                 nuisances=Nuisances(marker=True))  # fmt: skip
+    a = next(iter(frames.values()))
+    marker = find_marker(a)
+    assert marker is not None
+    fig = Figure()
+    ax = fig.subplots()
+    draw_asymmetry(fig, ax, a, "celsius")
+    shown = np.ma.masked_invalid(ax.get_images()[0].get_array())
+    assert shown.mask[marker.slices()].all()
+    heat = np.full(a.shape, 0.5, np.float32)
+    plain = explain_figure(a, heat, 0.3, 0.5).get_size_inches()[1]
+    busy = explain_figure(a, heat, 0.3, 0.5, title="T0001\nnote: one\nnote: two", cnn=0.2,
+                          call=False, seen=(10, 200, 20, 300), one_pass=True, either_side=True)  # fmt: skip
+    assert busy.get_size_inches()[1] > plain + 1.0

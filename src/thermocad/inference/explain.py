@@ -117,6 +117,10 @@ def explain_figure(
 
         fig.add_artist(Annotation(warning, (0.5, 0), xycoords=head, ha="center", va="bottom",
                                   fontsize=10, fontweight="bold", color=WARNING))  # fmt: skip
+    # As tall as its text needs: the heading's lines and the longest panel title's (up to six
+    # on the overlay) over panels 3 inches high; a fixed height let them overlap.
+    lines = len(head.get_text().splitlines()) + max(len(a.get_title().splitlines()) for a in axes)
+    fig.set_size_inches(17, 3.2 + 0.19 * lines)
     return fig
 
 

@@ -59,7 +59,7 @@ def draw_thermogram(
     fig.colorbar(image, ax=ax, shrink=0.85, label=label, extend=extend)
     if sides:
         mark_sides(ax)
-        title += "\nR, L: her right and left, facing the camera"
+        title += "\nR, L: her right, her left"
     ax.set_title(title)
     ax.set_axis_off()
 
@@ -102,7 +102,7 @@ def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: 
         alone = ",\nof the image without its augmented copies" if one_pass else ""
         title += f"\nthe map explains the CNN half (its P(Sick) {cnn:.4f}{alone})"
     if either_side:
-        title += "\nit sees L-R differences: a spot may mean either breast"
+        title += "\na spot may mean either breast (L-R input only)"
     if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
         title += "\nthe CNN's Grad-CAM map is empty: nothing in the image raised its P(Sick)"
     mark_sides(ax)
@@ -113,13 +113,19 @@ def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: 
 def draw_asymmetry(fig: Figure, ax, array: np.ndarray, unit: str) -> None:
     """Thermogram minus its left/right mirror where a point and its mirror are both on the body:
     warm spots on one side only stand out."""
+    import matplotlib
+
     from thermocad.preprocess.morphology import erode
-    from thermocad.preprocess.regions import body_mask, midline, mirror_difference
+    from thermocad.preprocess.regions import body_mask, find_marker, midline, mirror_difference
 
     # Skin minus room where the two outlines do not overlay measures where the woman stood, not
-    # a temperature difference (as the default model's input): blank, as the room itself.
+    # a temperature difference (as the default model's input): blank, as the room itself. So is
+    # the calibration marker and its mirror image (the default model paints it over too).
     body = body_mask(array)
     centre = midline(body)
+    if marker := find_marker(array, body, "celsius" if unit == "celsius" else "intensity"):
+        body = body.copy()
+        body[marker.slices()] = False
     # The mirror of column j is 2 * centre - 1 - j, as mirror_difference takes it; a column
     # whose mirror falls outside the frame has none.
     cols = np.round(2 * centre - 1 - np.arange(body.shape[1])).astype(int)
@@ -134,8 +140,9 @@ def draw_asymmetry(fig: Figure, ax, array: np.ndarray, unit: str) -> None:
     shown = np.abs(diff[np.isfinite(diff)])
     span = ASYMMETRY_SPAN_C if unit == "celsius" or not shown.size else max(
         float(np.percentile(shown, 95)), 1e-6)  # fmt: skip
-    image = ax.imshow(diff, cmap="coolwarm", vmin=-span, vmax=span)
+    cmap = matplotlib.colormaps["coolwarm"].with_extremes(bad="black")  # 0 is light grey
+    image = ax.imshow(diff, cmap=cmap, vmin=-span, vmax=span)
     fig.colorbar(image, ax=ax, shrink=0.85, label=f"difference ({_unit_label(unit)})")
     mark_sides(ax)
-    ax.set_title("asymmetry: thermogram - mirror\n(blank: off the body on either side)")
+    ax.set_title("asymmetry: thermogram - mirror\n(black: off the body on either side)")
     ax.set_axis_off()
