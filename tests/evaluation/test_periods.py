@@ -195,6 +195,10 @@ def test_healthy_room_drift_is_the_healthy_womens_rank_correlation_with_the_room
     )
     lonely = P.healthy_room_drift(lone, None, n_boot=200)
     assert np.isfinite(lonely["rho"]) and lonely["ci"] is None
+    undefined = int(lonely["ci_undefined"].split()[0])
+    assert lonely["ci_undefined"] == f"{undefined} of 200" and undefined > 10
+    assert P.room_drift_words(lonely).endswith(f"no interval (rho undefined in {undefined} of "
+                                               "200 resamples)")  # fmt: skip
 
 
 def test_report_notes_the_room_drift_with_or_without_dates():

@@ -213,14 +213,14 @@ def healthy_room_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
     rho = _spearman(prob, room)
     if not np.isfinite(rho):
         return None
-    ci = None
-    if n_boot:
+    ci, undefined = None, 0
+    if n_boot:  # none, as every interval, where rho is undefined in over 5% of the draws
         draws = np.random.default_rng(seed).integers(0, len(part), (n_boot, len(part)))
-        boots = np.array([_spearman(prob[i], room[i]) for i in draws])
-        # As every interval: none when rho is undefined (one room value) in over 5% of draws.
-        (low, high), _ = percentile_interval(boots)
+        boots = np.array([_spearman(prob[i], room[i]) for i in draws])  # (one room or P(Sick))
+        (low, high), undefined = percentile_interval(boots)
         ci = None if np.isnan(low) else [low, high]
-    return {"batch": batch, "rho": rho, "ci": ci, "n": int(len(part))}
+    return {"batch": batch, "rho": rho, "ci": ci, "n": int(len(part)),
+            "ci_undefined": f"{undefined} of {n_boot}" if ci is None and undefined else None}  # fmt: skip
 
 
 def room_drift_words(drift: dict) -> str:
@@ -242,7 +242,8 @@ def room_drift_words(drift: dict) -> str:
             f"{max(abs(ci[0]), abs(ci[1])):.2f}"
         )
     else:
-        verdict = "no interval"
+        why = drift.get("ci_undefined")  # rho undefined in too many resamples
+        verdict = f"no interval (rho undefined in {why} resamples)" if why else "no interval"
     return (f"Room drift: among the {drift['n']} Healthy women{where}, Spearman's rho of P(Sick) "
             f"with the room temperature (the background's median) is "
             f"{fmt_ci(drift['rho'], ci, digits=2)}: {verdict}")  # fmt: skip

@@ -91,16 +91,18 @@ def explain_figure(
     warning: str = "",
     either_side: bool = False,
 ) -> Figure:
-    """Four panels: thermogram with colour bar, Grad-CAM overlay (`cnn`, `call`, `seen`,
+    """Four panels, two by two: thermogram with colour bar, Grad-CAM overlay (`cnn`, `call`, `seen`,
     `one_pass`, `either_side`: as draw_overlay), mirror, and their difference; `warning` (words.table_warning:
     a model that makes no result) in bold under the title, so that a figure alone says it."""
     import textwrap
 
     from matplotlib.figure import Figure
 
-    warning = textwrap.fill(warning, 150)  # all four warnings: two lines
-    fig = Figure(figsize=(17, 4.2), layout="constrained")
-    axes = fig.subplots(1, 4)
+    warning = textwrap.fill(warning, 115)  # the figure is 12 inches wide
+    # Two by two: 12 inches wide, so that the report's 1200 px column shows its text near full
+    # size (a row of four, 17 inches, shrank it to two thirds).
+    fig = Figure(figsize=(12, 8), layout="constrained")
+    axes = fig.subplots(2, 2).ravel()
     draw_thermogram(fig, axes[0], array, unit)
     draw_overlay(fig, axes[1], array, heatmap, prob, threshold, cnn, call, seen, one_pass,
                  either_side)  # fmt: skip
@@ -117,10 +119,10 @@ def explain_figure(
 
         fig.add_artist(Annotation(warning, (0.5, 0), xycoords=head, ha="center", va="bottom",
                                   fontsize=10, fontweight="bold", color=WARNING))  # fmt: skip
-    # As tall as its text needs: the heading's lines and the longest panel title's (up to six
-    # on the overlay) over panels 3 inches high; a fixed height let them overlap.
-    lines = len(head.get_text().splitlines()) + max(len(a.get_title().splitlines()) for a in axes)
-    fig.set_size_inches(17, 3.2 + 0.19 * lines)
+    # As tall as its text needs: the heading's lines and each row's longest panel title (up to
+    # six on the overlay) over two rows of panels 3 inches high; a fixed height let them overlap.
+    rows = [max(len(a.get_title().splitlines()) for a in pair) for pair in (axes[:2], axes[2:])]
+    fig.set_size_inches(12, 6.4 + 0.19 * (len(head.get_text().splitlines()) + sum(rows)))
     return fig
 
 
@@ -196,7 +198,7 @@ def explain_file(
     notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen, bundle.meta))
     if note := "; ".join(n for n in notes if n):  # as predict and the web app say it
         log(f"note: {note}")
-        title += "\n" + textwrap.fill(f"note: {note}", 170)
+        title += "\n" + textwrap.fill(f"note: {note}", 125)
     cnn, base = bundle.predict_parts([thermogram.array], unit=thermogram.unit)
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)

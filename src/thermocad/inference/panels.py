@@ -144,5 +144,5 @@ def draw_asymmetry(fig: Figure, ax, array: np.ndarray, unit: str) -> None:
     image = ax.imshow(diff, cmap=cmap, vmin=-span, vmax=span)
     fig.colorbar(image, ax=ax, shrink=0.85, label=f"difference ({_unit_label(unit)})")
     mark_sides(ax)
-    ax.set_title("asymmetry: thermogram - mirror\n(black: off the body on either side)")
+    ax.set_title("asymmetry: thermogram - mirror\n(black: not skin on both sides, or the marker)")
     ax.set_axis_off()
