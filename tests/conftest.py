@@ -140,7 +140,9 @@ def pytest_ignore_collect(collection_path, config):
 def pytest_collection_modifyitems(config, items):
     """Tests marked `train` (they train, or check what a command says where it can) are
     skipped without the training stack."""
-    if any(_missing(m) for m in ("torch", "timm", "fastai")):
+    from thermocad.utils.extras import TRAINING
+
+    if any(_missing(m) for m in TRAINING):
         skip = pytest.mark.skip(reason="needs thermocad[train] (PyTorch), not installed")
         for item in items:
             if item.get_closest_marker("train"):

@@ -80,9 +80,9 @@ def train(
       threshold=None  the decision threshold to store instead of choosing one on validation
     """
 
-    from thermocad.utils.extras import require
+    from thermocad.utils.extras import require_training
 
-    require("torch", "timm", "fastai", extra="train")  # before training.run imports them
+    require_training()  # before training.run imports them
     from thermocad.training.config import TrainConfig
     from thermocad.training.run import train as run_train
     from thermocad.utils.files import atomic_write_csv

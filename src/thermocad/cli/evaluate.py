@@ -191,9 +191,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _needs_training() -> None:
-    from thermocad.utils.extras import require
+    from thermocad.utils.extras import require_training
 
-    require("torch", "timm", "fastai", extra="train")
+    require_training()
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from thermocad.cli import output_file
-from thermocad.utils.extras import require
+from thermocad.utils.extras import require_training
 
 
 def _flag(p: argparse.ArgumentParser, f, hint) -> None:
@@ -190,7 +190,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _lr_find(args: argparse.Namespace) -> int:
-    require("torch", "timm", "fastai", extra="train")
+    require_training()
     from thermocad.training.run import lr_find
 
     lr_find(args.split, args.out, _config(args), force=args.force)
@@ -209,7 +209,7 @@ def _fold(text: str) -> int | str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    require("torch", "timm", "fastai", extra="train")
+    require_training()
     from thermocad.training.run import train
     from thermocad.utils.errors import ConfigError
 

@@ -1,6 +1,7 @@
 """prepare's checks across the whole cohort: one file against the others, the labels against
-the files; and the guard that keeps predict and split off a labels table (not_a_labels_table). A file cut at the end of a line reads as a smaller matrix, which no check of the
-file alone can tell from a smaller camera's frame; among the cohort's frames it is the odd one.
+the files; and the guard that keeps predict and split off a labels table (not_a_labels_table).
+A file cut at the end of a line reads as a smaller matrix, which no check of the file alone can
+tell from a smaller camera's frame; among the cohort's frames it is the odd one.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.evaluation.ledger_file import (  # noqa: F401 - ledger_path: the lockbox's
-    SUFFIX,
     append_entry,
     ledger_path,
     locked,

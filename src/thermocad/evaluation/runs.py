@@ -69,10 +69,10 @@ def untrainable(archs, config: Any, overrides: dict[str, dict] | None = None,
     would then be compared with nothing and still open the test set."""
     from thermocad.models.registry import get_arch
     from thermocad.models.weights import unavailable
-    from thermocad.utils.extras import require
+    from thermocad.utils.extras import require_training
 
     if archs:  # a CNN candidate needs PyTorch before it needs weights
-        require("torch", "timm", "fastai", extra="train")
+        require_training()
     own = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}
     skipped = {}
     for name in archs:

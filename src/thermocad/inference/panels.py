@@ -116,7 +116,13 @@ def draw_asymmetry(fig: Figure, ax, array: np.ndarray, unit: str) -> None:
     import matplotlib
 
     from thermocad.preprocess.morphology import erode
-    from thermocad.preprocess.regions import body_mask, find_marker, midline, mirror_difference
+    from thermocad.preprocess.regions import (
+        body_mask,
+        find_marker,
+        midline,
+        mirror_columns,
+        mirror_difference,
+    )
 
     # Skin minus room where the two outlines do not overlay measures where the woman stood, not
     # a temperature difference (as the default model's input): blank, as the room itself. So is
@@ -126,10 +132,7 @@ def draw_asymmetry(fig: Figure, ax, array: np.ndarray, unit: str) -> None:
     if marker := find_marker(array, body, "celsius" if unit == "celsius" else "intensity"):
         body = body.copy()
         body[marker.slices()] = False
-    # The mirror of column j is 2 * centre - 1 - j, as mirror_difference takes it; a column
-    # whose mirror falls outside the frame has none.
-    cols = np.round(2 * centre - 1 - np.arange(body.shape[1])).astype(int)
-    inside = (cols >= 0) & (cols < body.shape[1])
+    cols, inside = mirror_columns(body.shape[1], centre)  # a column mirrored off the frame: none
     both = np.zeros_like(body)
     both[:, inside] = body[:, inside] & body[:, cols[inside]]
     # Less the rim where skin and room blend (4 px of a 640 px frame, as the model's input).

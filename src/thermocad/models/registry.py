@@ -76,9 +76,9 @@ def check_trainable(options: dict, resume: bool = False) -> ArchSpec:
     weights (unless a resumed run's checkpoint holds them) are usable here: one ConfigError
     before any data is read or anything is written."""
     from thermocad.models.weights import OFFLINE_HINT, unavailable
-    from thermocad.utils.extras import require
+    from thermocad.utils.extras import require_training
 
-    require("torch", "timm", "fastai", extra="train")  # before the weights' hint, which is moot
+    require_training()  # before the weights' hint, which is moot
     spec = get_arch(options["arch"])
     spec.check_size(options.get("size"))
     if not resume and (why := unavailable(spec, options)):

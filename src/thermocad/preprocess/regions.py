@@ -272,16 +272,20 @@ def remove_marker(array: np.ndarray, box: Box | None = None, unit: str = "celsiu
     return a
 
 
+def mirror_columns(width: int, centre: float) -> tuple[np.ndarray, np.ndarray]:
+    """(each column's mirror about `centre`, whether it lies inside the frame). The midline is
+    on pixel edges (torso_columns' right edge is exclusive): column j of a body spanning
+    left..right-1 mirrors to left + right - 1 - j, as the model's input does."""
+    mirrored = np.round(2 * centre - 1 - np.arange(width)).astype(int)
+    return mirrored, (mirrored >= 0) & (mirrored < width)
+
+
 def mirror_difference(array: np.ndarray, centre: float | None = None) -> np.ndarray:
     """Temperature minus its left-right mirror about the body's midline (0 where undefined).
     `centre` is on pixel edges, as `midline` gives it (32.0: between columns 31 and 32)."""
     a = np.asarray(array, dtype=np.float32)
     centre = midline(body_mask(a)) if centre is None else centre
-    cols = np.arange(a.shape[1])
-    # The midline is on pixel edges (torso_columns' right edge is exclusive): column j of a body
-    # spanning left..right-1 mirrors to left + right - 1 - j, as the model's input does.
-    mirrored_cols = np.round(2 * centre - 1 - cols).astype(int)
-    valid = (mirrored_cols >= 0) & (mirrored_cols < a.shape[1])
+    mirrored_cols, valid = mirror_columns(a.shape[1], centre)
     diff = np.zeros_like(a)
     diff[:, valid] = a[:, valid] - a[:, mirrored_cols[valid]]
     return diff

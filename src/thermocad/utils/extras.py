@@ -59,6 +59,14 @@ def missing_extra_hint(module: str) -> str | None:
     return f"this needs {name}, which is not installed: pip install 'thermocad[{EXTRA_OF[top]}]'"
 
 
+TRAINING = ("torch", "timm", "fastai")  # what training and the PyTorch model need ([train])
+
+
+def require_training() -> None:
+    """MissingExtraError naming [train] unless PyTorch, timm and fastai import."""
+    require(*TRAINING, extra="train")
+
+
 def require(*modules: str, extra: str, what: str | None = None) -> None:
     """Raise MissingExtraError naming the extra to install unless every module imports."""
     for module in modules:
