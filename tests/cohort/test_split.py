@@ -271,8 +271,9 @@ def test_a_small_class_still_reaches_each_split_asked_for(tmp_path, capsys):
     assert "WARNING" not in capsys.readouterr().err
     # with folds, the folds keep one woman of the class each first (4 Sick, 4 folds: none is
     # taken for test, which is warned about, instead of refusing the cohort)
-    four = [dict(r, patient_id=r["patient_id"] + 100, label="Sick") for r in rows[:1]]
-    four = pd.DataFrame(rows + four + [dict(rows[0], patient_id=200 + k) for k in range(30)])
+    four = [dict(r, patient_id=100, path="/d/T0100.txt", label="Sick") for r in rows[:1]]
+    more = [dict(rows[0], patient_id=200 + k, path=f"/d/T{200 + k:04d}.txt") for k in range(30)]
+    four = pd.DataFrame(rows + four + more)
     with_folds = make_split(four, test=0.1, folds=4)
     assert "test" not in set(with_folds.loc[with_folds["label"] == "Sick", "split"])
     two = make_split(pd.DataFrame(rows[:12]), seed=0)  # 2 Sick: one split goes without
@@ -338,6 +339,31 @@ def test_one_image_level_row_does_not_switch_the_leak_guard_off(tmp_path):
     df.loc[df.index[0], "split_unit"] = "image"
     with pytest.raises(SplitLeakError, match=str(patient)):
         check_no_leak(df)
+
+
+def test_a_file_renumbered_or_listed_twice_is_a_leak(tmp_path, capsys):
+    """The guard reads each file's DMR name too: a frame moved to valid under a new number, or
+    one file listed in train and in test, puts a woman on two sides however the ids read."""
+    df = make_split(cohort(tmp_path), seed=0)
+    several = df["patient_id"].value_counts()
+    patient = several[several > 1].index[0]
+    first = df.index[df["patient_id"] == patient][0]
+    other = "valid" if df.loc[first, "split"] != "valid" else "train"
+    df.loc[first, ["patient_id", "split"]] = [99, other]
+    df.to_csv(tmp_path / "renumbered.csv", index=False)
+    pattern = rf"renumbered.csv: line {first + 2}: .*T{patient:04d}.* is patient {patient} by its file name but patient_id is 99"
+    with pytest.raises(SplitLeakError, match=pattern):
+        read_split(tmp_path / "renumbered.csv")
+    df = make_split(cohort(tmp_path), seed=0)
+    twice = pd.concat([df, df.iloc[[3]].assign(split="test", patient_id=999)], ignore_index=True)
+    twice.to_csv(tmp_path / "twice.csv", index=False)
+    with pytest.raises(SplitLeakError, match=rf"lines \[5, {len(df) + 2}\] list the same file"):
+        read_split(tmp_path / "twice.csv")
+    image = make_split(cohort(tmp_path), seed=0, unit="image")
+    image.to_csv(tmp_path / "image.csv", index=False)
+    capsys.readouterr()
+    read_split(tmp_path / "image.csv")  # the study's protocol, on request: read, and said
+    assert "image.csv is an IMAGE-level split" in capsys.readouterr().err
 
 
 def test_a_split_table_is_split_again(tmp_path, capsys):

@@ -142,7 +142,8 @@ def test_missing_or_leaky_split_is_one_error_and_creates_nothing(tmp_path, capsy
     leaky = pd.read_csv(split_csv)
     leaky.loc[0, "patient_id"] = leaky.loc[
         len(leaky) - 1, "patient_id"
-    ]  # a dev row joins a test patient
+    ]  # a dev row joins a test patient (renamed: its DMR name would give it away first)
+    leaky.loc[0, "path"] = str(Path(leaky.loc[0, "path"]).with_name("renamed.npy"))
     leaky.to_csv(tmp_path / "leaky.csv", index=False)
     with pytest.raises(SplitLeakError, match="leaky.csv: 1 patients appear in more than one split"):
         C.compare(tmp_path / "leaky.csv", [], tmp_path / "cmp")

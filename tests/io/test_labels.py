@@ -313,3 +313,16 @@ def test_a_labels_table_is_never_written_over(tmp_path, run_dir, dmr_files, caps
     argv = ["predict", str(run_dir), str(dmr_files[0]), "--out", str(labels), "--force"]
     assert main(argv) == 2 and labels.read_bytes() == before
     assert "predict never writes over one, even with --force" in capsys.readouterr().err
+
+
+def test_a_column_spelt_like_one_the_table_lacks_is_warned_about(tmp_path, capsys):
+    """A misspelt `deodorant` column excludes nobody: the women it names are kept, so say so."""
+    text = "patient_id,diagnosis,Deodorent,single breat,notes\n2,Healthy,yes,no,x\n"
+    table = read_labels(write(tmp_path, text))
+    assert "deodorant" not in table and table["Deodorent"].tolist() == ["yes"]
+    err = capsys.readouterr().err
+    assert "column 'Deodorent' is not read as 'deodorant' (did you mean 'deodorant'?)" in err
+    assert "column 'single breat' is not read as 'single_breast'" in err
+    assert "notes" not in err
+    read_labels(write(tmp_path, "patient_id,diagnosis,deodorant,Deodorent\n2,Healthy,no,yes\n"))
+    assert "Deodorent" not in capsys.readouterr().err  # the table has the real one

@@ -384,3 +384,29 @@ def test_augment_preview_keeps_an_existing_png_unless_forced(tmp_path, capsys):
     assert main(argv) == 2 and out.read_bytes() == b"an earlier grid"
     assert "--force" in capsys.readouterr().err
     assert main([*argv, "--force"]) == 0 and out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_augment_preview_refuses_what_is_no_thermogram_and_a_png_written_meanwhile(
+    tmp_path, monkeypatch
+):
+    from thermocad.io import thermal
+    from thermocad.preprocess.augment import preview_file
+    from thermocad.utils.errors import ImplausibleThermogramError, OutputExistsError
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "T0031.txt").write_text("1 2 3\n4 5 6\n")
+    out = tmp_path / "grid.png"
+    with pytest.raises(ImplausibleThermogramError, match="T0031.txt: .*not a breast thermogram"):
+        preview_file(tmp_path / "data" / "T0031.txt", out, size=32, n=2)  # as prepare excludes it
+    assert not out.exists()
+    np.save(tmp_path / "data" / "t.npy", RAMP)
+    read = thermal.read_thermal
+
+    def another_command_writes(path):  # the name was free when augment-preview checked it
+        out.write_bytes(b"written meanwhile")
+        return read(path)
+
+    monkeypatch.setattr(thermal, "read_thermal", another_command_writes)
+    with pytest.raises(OutputExistsError):
+        preview_file(tmp_path / "data" / "t.npy", out, size=32, n=2)
+    assert out.read_bytes() == b"written meanwhile"

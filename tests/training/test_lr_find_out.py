@@ -68,3 +68,34 @@ def test_lr_find_keeps_an_existing_plot_unless_forced(split, tmp_path, capsys):
         and len(err.splitlines()) == 1
     )
     assert out.read_bytes() == b"an earlier plot"
+
+
+def test_lr_find_smoke_suggests_a_rate(split, tmp_path, capsys):
+    """--smoke stops each epoch after two batches; lr_find's own iterations still run whole
+    (they left fastai too few points: the suggestion was NaN and the command exited 0)."""
+    assert main(["lr-find", "--split", str(split), "--smoke", "--out", str(tmp_path / "lr.png")]) == 0
+    said = capsys.readouterr().err
+    assert "lr_find suggests" in said and "nan" not in said
+
+
+def test_lr_find_without_a_suggestion_is_an_error_and_keeps_a_plot_written_meanwhile(
+    split, tmp_path, monkeypatch
+):
+    from thermocad.training import run
+    from thermocad.utils.errors import OutputExistsError
+
+    out = tmp_path / "lr.png"
+    monkeypatch.setattr(run, "find_lr", lambda learn, n: (float("nan"), [1e-5, 1e-4], [0.7, 0.9]))
+    with pytest.raises(ConfigError, match=r"lr_find found no suggestion: 2 points .*lr.png"):
+        lr_find(split, out, TrainConfig.smoke())
+    assert out.read_bytes()[:4] == b"\x89PNG"  # the curve, to see why
+
+    def another_command_writes(learn, n):  # the name was free when lr-find checked it
+        out.write_bytes(b"written meanwhile")
+        return 1e-3, [1e-5, 1e-4, 1e-3], [0.7, 0.6, 0.5]
+
+    out.unlink()
+    monkeypatch.setattr(run, "find_lr", another_command_writes)
+    with pytest.raises(OutputExistsError):
+        lr_find(split, out, TrainConfig.smoke())
+    assert out.read_bytes() == b"written meanwhile"

@@ -220,7 +220,7 @@ def not_a_labels_table(path: str | os.PathLike, command: str) -> None:
     is a user's labels: `--out DATA/labels.csv --force` would lose them."""
     import re
 
-    from thermocad.io.labels import ALIASES, column_key
+    from thermocad.io.label_columns import ALIASES, column_key
     from thermocad.utils.errors import OutputExistsError
 
     path = Path(path)

@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 
 from thermocad.cohort.consistency import not_a_labels_table, warn_one_class
+from thermocad.cohort.leaks import SPLITS, check_no_leak, shared_patients, warn_image_level
 from thermocad.evaluation.periods import PERIOD, period_matched
 from thermocad.io.find import not_a_thermal_name
-from thermocad.utils.errors import ConfigError, SplitLeakError
+from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, check_writable
 from thermocad.utils.progress import log
 from thermocad.utils.tables import read_table, require_columns
 from thermocad.utils.values import check_value, is_number, is_whole
 
-SPLITS = ("train", "valid", "test")
 UNITS = ("patient", "image")
 
 
@@ -213,36 +213,6 @@ def with_folds(df: pd.DataFrame, folds: int, seed: int = 0) -> pd.DataFrame:
     return out
 
 
-def check_no_leak(df: pd.DataFrame, source: str = "split") -> None:
-    """Raise SplitLeakError if a patient is in two splits (or folds); image-level splits warn.
-    A patient with both labels is refused as well: a woman is Healthy or Sick."""
-    if not df["split"].isin(SPLITS).all():
-        bad = sorted(set(df["split"]) - set(SPLITS))
-        raise SplitLeakError(f"{source}: unknown split names {bad}; expected {SPLITS}")
-    shared = shared_patients(df)
-    image_level = "split_unit" in df and (df["split_unit"] == "image").all()
-    if not shared or image_level:  # image level: on purpose, to reproduce the study
-        labels = df.groupby("patient_id")["label"].nunique()
-        if (labels > 1).any():
-            both = labels[labels > 1].index.tolist()
-            raise ConfigError(f"{source}: {len(both)} patients have rows labelled both Healthy "
-                              f"and Sick, e.g. {both[:10]}; each woman has one label")  # fmt: skip
-        return
-    raise SplitLeakError(
-        f"{source}: {len(shared)} patients appear in more than one split or fold, "
-        f"e.g. {shared[:10]}; splits must be by patient (use --unit image only to reproduce the study)"
-    )
-
-
-def shared_patients(df: pd.DataFrame) -> list:
-    """Patients found in more than one split, or more than one fold (sorted ids)."""
-    column = df["split"].astype(str)
-    if "fold" in df:
-        column = column + "/" + df["fold"].astype(str)
-    per_patient = column.groupby(df["patient_id"]).nunique()
-    return sorted(per_patient[per_patient > 1].index.tolist())
-
-
 def write_split(df: pd.DataFrame, out_csv: str | os.PathLike, force: bool = False) -> Path:
     """Check for leaks and write split.csv atomically (refusing to overwrite without force)."""
     out = check_writable(out_csv, force=force)
@@ -256,6 +226,7 @@ def read_split(csv: str | os.PathLike) -> pd.DataFrame:
                     keep_default_na=False, na_values=[""])  # fmt: skip
     df = checked_rows(df, csv)
     check_no_leak(df, str(csv))
+    warn_image_level(df, csv)
     return df
 
 

@@ -12,22 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from thermocad.io.label_columns import rename_columns
 from thermocad.utils.errors import CohortError
 from thermocad.utils.tables import check_table_file, read_table
 
 CLASSES = ("Healthy", "Sick")  # index 1 is the positive class: probabilities are P(Sick)
 DIAGNOSES = {"healthy": "Healthy", "normal": "Healthy", "sick": "Sick", "cancer": "Sick"}
 BOOLEANS = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}  # fmt: skip
-# Accepted spellings of each column, after lower-casing and turning spaces and dashes into "_".
-ALIASES = {
-    "patient_id": ("patient_id", "patient", "id", "patient_number"),
-    "diagnosis": ("diagnosis", "label", "class"),
-    "deodorant": ("deodorant",),
-    "single_breast": ("single_breast", "mastectomy"),
-    "age": ("age",),
-    "acquisition_batch": ("acquisition_batch", "batch"),
-    "acquisition_date": ("acquisition_date", "date", "acquired_on", "acquisition", "exam_date"),
-}
 BOOLEAN_COLUMNS = ("deodorant", "single_breast")
 MAX_AGE = 120
 
@@ -94,7 +85,7 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         # lines and quoted cells over several lines counted, the sep= line included.
         lines = _record_lines(csv, sep, skip)
         table.index = lines if len(lines) == len(table) else table.index + skip + 2
-    table = _rename(table, csv)
+    table = rename_columns(table, csv)
     table = table.apply(lambda col: col.str.strip())
     table = table[(table != "").any(axis=1)]  # a spreadsheet's empty rows (",,,,") at the end
     if table.empty:
@@ -158,32 +149,6 @@ def _check_header(csv: Path, sep: str, skip: int) -> None:
     twice = sorted(name for name, n in names.items() if n > 1)
     if twice:
         raise CohortError(f"{csv}: the header names {twice} more than once; keep one of each")
-
-
-def column_key(name: str) -> str:
-    """A column's name as ALIASES spells it: lower case, spaces and dashes as "_"."""
-    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
-
-
-def _rename(table: pd.DataFrame, csv: Path) -> pd.DataFrame:
-    """Map accepted spellings to canonical names; the two required columns must be there."""
-    normal = {c: column_key(c) for c in table.columns}
-    renames = {}
-    for canonical, spellings in ALIASES.items():
-        found = [c for c, n in normal.items() if n in spellings]
-        if len(found) > 1:
-            raise CohortError(f"{csv}: columns {found} all mean '{canonical}'; keep one")
-        if found:
-            renames[found[0]] = canonical
-    missing = [c for c in ("patient_id", "diagnosis") if c not in renames.values()]
-    if missing:
-        # A thermal matrix given by mistake has one 'column' of hundreds of numbers: keep it short.
-        found = [c if len(c) <= 40 else c[:37] + "..." for c in map(str, table.columns[:10])]
-        more = f" and {len(table.columns) - 10} more" if len(table.columns) > 10 else ""
-        raise CohortError(f"{csv}: missing required column(s) {missing}; found {found}{more}")
-    ordered = ["patient_id", "diagnosis"]
-    table = table.rename(columns=renames)
-    return table[ordered + [c for c in table.columns if c not in ordered]]
 
 
 def _patient_ids(values: pd.Series, csv: Path) -> pd.Series:

@@ -126,9 +126,11 @@ def augment_preview(
     n: int = 8,
     seed: int = 0,
     unit: str = "celsius",
+    replace: bool = True,
 ) -> Path:
     """Write a grid of the original and `n` augmented copies (like the study's Figure 13);
-    `unit`: the array's."""
+    `unit`: the array's; not `replace`: refused where a file appeared since the name was
+    checked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -152,7 +154,7 @@ def augment_preview(
                 ax.imshow(maps[i].numpy(), cmap="inferno", vmin=0, vmax=1)
                 ax.set_title("original" if i == 0 else f"augmented {i}", fontsize=9)
         fig.tight_layout()
-        with atomic_path(out_png, suffix=".png") as tmp:
+        with atomic_path(out_png, suffix=".png", replace=replace) as tmp:
             fig.savefig(tmp, dpi=80, format="png")
     finally:
         plt.close(fig)
@@ -169,6 +171,7 @@ def preview_file(
     """augment-preview: read one thermal file and write its augmentation grid, on the study
     recipe's input (the whole frame, per-image grey levels; temperatures keep their offset)."""
     from thermocad.io.thermal import read_thermal
+    from thermocad.preprocess.plausible import check_plausible
     from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import check_apart, check_writable
     from thermocad.utils.out_names import check_suffix
@@ -182,7 +185,8 @@ def preview_file(
         check_apart(out_png, folder if folder != Path(".") else Path.cwd())
     check_writable(out_png, force)
     thermogram = read_thermal(path)
+    check_plausible(thermogram)  # as prepare and predict: a 2x3 table is no thermogram
     method = "intensity" if thermogram.unit == "intensity" else "robust"
     transform = EvalTransform(size=size, normalization=Normalization(method))
     return augment_preview(thermogram.array, out_png, transform, Augmentation(), n, seed,
-                           thermogram.unit)  # fmt: skip
+                           thermogram.unit, replace=force)  # fmt: skip

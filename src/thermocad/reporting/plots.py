@@ -21,9 +21,10 @@ def pyplot():
     return plt
 
 
-def save(fig, path: str | Path, dpi: int = 110, tight: bool = True) -> Path:
-    """Save a figure atomically as PNG and close it (tight: crop to the drawn area)."""
-    with atomic_path(path, suffix=".png") as tmp:
+def save(fig, path: str | Path, dpi: int = 110, tight: bool = True, replace: bool = True) -> Path:
+    """Save a figure atomically as PNG and close it (tight: crop to the drawn area; not
+    `replace`: refused where a file has appeared since the command checked the name)."""
+    with atomic_path(path, suffix=".png", replace=replace) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight" if tight else None, format="png")
     pyplot().close(fig)
     return Path(path)
@@ -181,9 +182,11 @@ def plot_bars(values: dict[str, float], errors: dict[str, tuple[float, float]], 
 
 # Training's own figures: lr_find.png and schedule.png.
 def plot_curve(
-    path: Path, xs: list, ys: list, xlabel: str, ylabel: str, logx: bool, marks=()
-) -> None:
-    """A line plot written atomically as PNG (lr_find.png; marks are labelled vertical lines)."""
+    path: Path, xs: list, ys: list, xlabel: str, ylabel: str, logx: bool, marks=(),
+    replace: bool = True,
+) -> None:  # fmt: skip
+    """A line plot written atomically as PNG (lr_find.png; marks are labelled vertical lines;
+    `replace` as `save`'s)."""
     # Drawn near the size the report shows it (380 px), so that its text stays readable.
     fig, ax = pyplot().subplots(figsize=(4, 3))
     ax.plot(xs, ys)
@@ -193,7 +196,7 @@ def plot_curve(
         ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1), ncol=2, frameon=False)
     ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear")
     fig.tight_layout()
-    save(fig, path, dpi=100, tight=False)
+    save(fig, path, dpi=100, tight=False, replace=replace)
 
 
 def plot_schedule(path: Path, lrs: dict[str, list[float]]) -> None:

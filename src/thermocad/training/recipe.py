@@ -103,9 +103,13 @@ def make_learner(
 
 
 def find_lr(learn: Learner, num_it: int) -> tuple[float, list[float], list[float]]:
-    """fastai's lr_find: the valley suggestion and the loss-vs-lr curve."""
+    """fastai's lr_find: the valley suggestion (NaN where the curve has too few points) and the
+    loss-vs-lr curve. Its `num_it` iterations run whole: the --smoke preset's LimitBatches,
+    which ends each epoch after a couple of batches, would leave fastai too few points."""
+    limits = [cb for cb in learn.cbs if isinstance(cb, LimitBatches)]
     try:
-        suggestion = learn.lr_find(num_it=num_it, show_plot=False).valley
+        with learn.removed_cbs(limits):
+            suggestion = learn.lr_find(num_it=num_it, show_plot=False).valley
     except IndexError:  # too few points before the loss diverged: no valley to read
         suggestion = float("nan")
     lrs = [float(v) for v in learn.recorder.lrs]

@@ -166,9 +166,12 @@ def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -
         learn = _head_learner(data, model, cfg, Path(workdir))
         learn.freeze()
         suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
-    plot_curve(
-        out_png, lrs, losses, "learning rate", "loss", True, [(suggestion, f"{suggestion:.1e}")]
-    )
+    found = np.isfinite(suggestion)
+    marks = [(suggestion, f"{suggestion:.1e}")] if found else []
+    plot_curve(out_png, lrs, losses, "learning rate", "loss", True, marks, replace=force)
+    if not found:
+        raise ConfigError(f"lr_find found no suggestion: {len(losses)} points on the loss curve "
+                          f"(drawn in {out_png}), too few before the loss diverged")  # fmt: skip
     log(f"lr_find suggests {suggestion:.2e} ({out_png})")
     return suggestion
 

@@ -1,0 +1,65 @@
+"""The labels table's column names: the spellings each column is read under, and a warning
+for a near miss (a misspelt `deodorant` column would otherwise keep the women it excludes)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from thermocad.utils.errors import CohortError
+from thermocad.utils.progress import log
+
+# Accepted spellings of each column, after lower-casing and turning spaces and dashes into "_".
+ALIASES = {
+    "patient_id": ("patient_id", "patient", "id", "patient_number"),
+    "diagnosis": ("diagnosis", "label", "class"),
+    "deodorant": ("deodorant",),
+    "single_breast": ("single_breast", "mastectomy"),
+    "age": ("age",),
+    "acquisition_batch": ("acquisition_batch", "batch"),
+    "acquisition_date": ("acquisition_date", "date", "acquired_on", "acquisition", "exam_date"),
+}
+
+
+def column_key(name: str) -> str:
+    """A column's name as ALIASES spells it: lower case, spaces and dashes as "_"."""
+    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+
+
+def rename_columns(table: pd.DataFrame, csv: Path | str) -> pd.DataFrame:
+    """Map accepted spellings to canonical names; the two required columns must be there. A
+    column not read under any name but spelt close to one is named in a warning (it is kept
+    as it is, as any other column)."""
+    normal = {c: column_key(c) for c in table.columns}
+    renames = {}
+    for canonical, spellings in ALIASES.items():
+        found = [c for c, n in normal.items() if n in spellings]
+        if len(found) > 1:
+            raise CohortError(f"{csv}: columns {found} all mean '{canonical}'; keep one")
+        if found:
+            renames[found[0]] = canonical
+    missing = [c for c in ("patient_id", "diagnosis") if c not in renames.values()]
+    if missing:
+        # A thermal matrix given by mistake has one 'column' of hundreds of numbers: keep it short.
+        found = [c if len(c) <= 40 else c[:37] + "..." for c in map(str, table.columns[:10])]
+        more = f" and {len(table.columns) - 10} more" if len(table.columns) > 10 else ""
+        raise CohortError(f"{csv}: missing required column(s) {missing}; found {found}{more}")
+    _warn_near_misses([c for c in table.columns if c not in renames], set(renames.values()), csv)
+    ordered = ["patient_id", "diagnosis"]
+    table = table.rename(columns=renames)
+    return table[ordered + [c for c in table.columns if c not in ordered]]
+
+
+def _warn_near_misses(others: list, read: set[str], csv: Path | str) -> None:
+    """Warn for each column not read that is spelt like a column this table lacks."""
+    spellings = {s: canonical for canonical, names in ALIASES.items() if canonical not in read
+                 for s in names}  # fmt: skip
+    for column in others:
+        close = difflib.get_close_matches(column_key(column), spellings, n=1, cutoff=0.8)
+        if close:
+            log(f"warning: {csv}: column {str(column)!r} is not read as {spellings[close[0]]!r} "
+                f"(did you mean {close[0]!r}?); it is kept as an ordinary column, so nothing "
+                "is filtered or checked by it")  # fmt: skip
