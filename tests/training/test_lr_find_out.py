@@ -73,7 +73,9 @@ def test_lr_find_keeps_an_existing_plot_unless_forced(split, tmp_path, capsys):
 def test_lr_find_smoke_suggests_a_rate(split, tmp_path, capsys):
     """--smoke stops each epoch after two batches; lr_find's own iterations still run whole
     (they left fastai too few points: the suggestion was NaN and the command exited 0)."""
-    assert main(["lr-find", "--split", str(split), "--smoke", "--out", str(tmp_path / "lr.png")]) == 0
+    assert (
+        main(["lr-find", "--split", str(split), "--smoke", "--out", str(tmp_path / "lr.png")]) == 0
+    )
     said = capsys.readouterr().err
     assert "lr_find suggests" in said and "nan" not in said
 
