@@ -225,3 +225,10 @@ def test_the_paired_auc_difference_scores_both_on_each_draw():
     assert 0 < lo < diff < hi
     assert paired_auc_difference(y, a, a, 200)[1] == (0.0, 0.0)
     assert np.isnan(paired_auc_difference(np.ones(5), a[:5], b[:5])[0])  # one class
+    # 1-4 women of a class: the difference, no interval (as every other bootstrap interval)
+    diff, (lo, hi) = paired_auc_difference([1, 0, 0, 0], [0.9, 0.1, 0.2, 0.3], [0.2, 0.1, 0.5, 0.3])
+    assert diff == pytest.approx(2 / 3) and np.isnan(lo) and np.isnan(hi)
+    four = np.r_[np.ones(4), np.zeros(20)].astype(int)
+    assert np.isnan(paired_auc_difference(four, four + 0.1, four * 0.5)[1][0])
+    five = np.r_[np.ones(5), np.zeros(20)].astype(int)
+    assert not np.isnan(paired_auc_difference(five, five + 0.1, five * 0.5)[1][0])

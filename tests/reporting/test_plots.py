@@ -100,11 +100,14 @@ def test_reliability_diagram_counts_women_not_images(tmp_path, monkeypatch):
         return path
 
     monkeypatch.setattr(plots, "plot_reliability", spy)
+    monkeypatch.setattr(plots, "plot_confusion", lambda c, path, title: seen.update(cm=(c, title)))
     pred = pd.DataFrame({"path": ["a1", "a2", "a3", "b1"], "patient_id": ["A", "A", "A", "B"],
                          "label": ["Sick"] * 3 + ["Healthy"], "prob": [0.9, 0.6, 0.3, 0.2]})  # fmt: skip
-    write_plots(pred, 0.5, tmp_path, galleries=False, on="test women")
+    write_plots(pred, 0.5, tmp_path, galleries=False, on="test")
     assert seen["y"] == [1, 0] and seen["p"] == pytest.approx([0.6, 0.2])
     assert seen["title"] == "Calibration (test women)"  # a file opened alone says whose
+    counts, title = seen["cm"]  # images, and so titled: woman A's 0.3 is a false negative
+    assert title == "Confusion matrix (test images)" and (counts["tp"], counts["fn"]) == (2, 1)
 
 
 @pytest.mark.parametrize(("women", "bins"), [(12, 3), (29, 3), (50, 5), (99, 9), (400, 10)])

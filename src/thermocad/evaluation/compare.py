@@ -155,7 +155,7 @@ def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str 
         result["lockbox"] = record_opening(
             ledger_path(split_csv), pred, source, result["patient"].get("roc_auc"), res["threshold"]
         )
-        result["plots"] = write_plots(pred, res["threshold"], test_dir, on="test women")
+        result["plots"] = write_plots(pred, res["threshold"], test_dir, on="test")
         atomic_write_csv(test_dir / "predictions.csv", pred)
         atomic_write_json(test_dir / "metrics.json", result)
         return result

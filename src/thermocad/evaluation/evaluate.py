@@ -113,17 +113,20 @@ def write_plots(
     on: str = "",
 ) -> dict[str, str]:
     """Confusion matrix, ROC, reliability diagram, training curves and galleries as PNGs;
-    `on`: whose predictions, in each title ("test women"), so that a file opened alone says."""
+    `on`: whose predictions, in each title, so that a file opened alone says: "test" gives
+    "(test images)" on the confusion matrix and ROC, which count images, and "(test women)"
+    on the reliability diagram, which counts women."""
     from thermocad.reporting import plots
 
-    out, df, whose = Path(out_dir), with_y(pred), f" ({on})" if on else ""
+    out, df = Path(out_dir), with_y(pred)
+    images, whose = (f" ({on} images)", f" ({on} women)") if on else ("", "")
     y, p = df["y"].to_numpy(), df["prob"].to_numpy()
     counts = M.get_counts(y, p >= threshold)
     made = {
         "confusion": plots.plot_confusion(
-            counts.__dict__, out / "confusion.png", "Confusion matrix" + whose
+            counts.__dict__, out / "confusion.png", "Confusion matrix" + images
         ),  # fmt: skip
-        "roc": plots.plot_roc(y, p, threshold, out / "roc.png", "ROC" + whose),
+        "roc": plots.plot_roc(y, p, threshold, out / "roc.png", "ROC" + images),
     }
     women = M.aggregate_patients(df)  # Wilson intervals count independent units: women
     made["reliability"] = plots.plot_reliability(women["y"], women["prob"], out / "reliability.png",
@@ -275,7 +278,7 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
         model_warnings=not_a_model_warning(bundle.meta).splitlines(),
     )
     result["plots"] = write_plots(pred, thr, out, run_dir / "history.csv", unit=bundle.unit,
-                                  on=f"{on} women")  # fmt: skip
+                                  on=on)  # fmt: skip
     atomic_write_csv(out / "predictions.csv", pred)
     atomic_write_json(out / "metrics.json", result)
     log(f"wrote {out / 'metrics.json'}")

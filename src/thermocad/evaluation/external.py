@@ -202,7 +202,7 @@ def _score_into(out: Path, run_dir: Path, data_dir, labels_csv, tta, force: bool
                                        result["served"]["patient"]["roc_auc"], threshold,
                                        model_identity(bundle.meta, bundle.views(tta)))  # fmt: skip
     result["table"] = external_table(result)
-    result["plots"] = write_plots(pred, threshold, out, unit=bundle.unit, on="new women")
+    result["plots"] = write_plots(pred, threshold, out, unit=bundle.unit, on="new")
     atomic_write_csv(out / "predictions.csv", pred)
     atomic_write_json(out / "metrics.json", result)
     atomic_write_text(out / "external.md", markdown(result))

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# A class with fewer women than this gives no bootstrap interval: drawing from 1-4 women of a
+# class cannot show how the figure would vary with other women (1 woman: not at all).
+MIN_PER_CLASS = 5
+
 # An interval needs the figure defined in at least this share of the replicates: a replicate
 # where it is undefined is dropped, and dropping more would leave percentiles of a biased few
 # (the calibration slope, undefined where P(Sick) separates the classes, would lose exactly
@@ -100,10 +104,13 @@ def paired_auc_difference(
     and its paired percentile interval: each of `n_boot` replicates draws, with replacement,
     as many Sick and as many Healthy women as there are, and scores both on that one draw, so
     the interval is of the difference, not of two AUCs apart (stratified_auc_replicates with
-    one seed draws the same women for both). NaN without both classes."""
+    one seed draws the same women for both). NaN without both classes; the interval NaN with
+    fewer than MIN_PER_CLASS women of a class, as every other bootstrap interval."""
     y, a, b = np.asarray(y, int), np.asarray(a, float), np.asarray(b, float)
     if not (y == 1).any() or not (y == 0).any():
         return float("nan"), (float("nan"), float("nan"))
+    if min((y == 1).sum(), (y == 0).sum()) < MIN_PER_CLASS:
+        return fast_auc(y, a) - fast_auc(y, b), (float("nan"), float("nan"))
     diffs = stratified_auc_replicates(y, a, n_boot, seed) - stratified_auc_replicates(
         y, b, n_boot, seed
     )

@@ -14,6 +14,7 @@ import pandas as pd
 
 from thermocad.evaluation.calibration import calibration_intercept_slope, replicate_intercept_slope
 from thermocad.evaluation.intervals import (
+    MIN_PER_CLASS,
     fast_auc,
     fast_average_precision,
     percentile_interval,
@@ -117,7 +118,7 @@ def roc_auc(y_true, prob) -> float:
 
 
 def pr_auc(y_true, prob) -> float:
-    """Average precision (area under the precision-recall curve); NaN without positives."""
+    """Average precision (area under the precision-recall curve); NaN without both classes."""
     if not two_classes(y_true):
         return float("nan")
     from sklearn.metrics import average_precision_score
@@ -198,9 +199,6 @@ def _score_replicate(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
             "calibration_slope": slope}  # fmt: skip
 
 
-# A class with fewer women than this gives no bootstrap interval: drawing from 1-4 women of a
-# class cannot show how the figure would vary with other women (1 woman: not at all).
-MIN_PER_CLASS = 5
 BOOTSTRAPPED = [*PROPORTIONS, "balanced_accuracy", "f1", "roc_auc", "brier"]
 SCORE_FIGURES = ["pr_auc", "calibration_intercept", "calibration_slope"]
 

@@ -153,6 +153,7 @@ def paired(compare_dir: Path, best: str, models, served: dict) -> str:
     """The selected model's validation AUC minus each other candidate's, on the same women,
     with a paired patient-bootstrap interval: whether these women settle the choice."""
     from thermocad.evaluation.intervals import paired_auc_difference
+    from thermocad.evaluation.metrics import too_few
 
     chosen = _women(compare_dir, best)
     parts = []
@@ -162,9 +163,11 @@ def paired(compare_dir: Path, best: str, models, served: dict) -> str:
             continue
         both = chosen.join(other[[name]], how="inner")
         diff, (lo, hi) = paired_auc_difference(both["y"], both[best], both[name])
-        if diff != diff or lo != lo:  # NaN: one class only among the shared women
+        if diff != diff:  # NaN: one class only among the shared women
             continue
-        parts.append(f"{esc(served[name])}: {diff:+.3f} ({lo:+.3f} to {hi:+.3f})")
+        interval = (f"{lo:+.3f} to {hi:+.3f}" if lo == lo else "no interval: "
+                    + too_few({"Sick": int(both["y"].sum()), "Healthy": int((1 - both["y"]).sum())}))  # fmt: skip
+        parts.append(f"{esc(served[name])}: {diff:+.3f} ({interval})")
     if not parts:
         return ""
     return (f"<p>Validation patient AUC of the selected {esc(served.get(best, best))} minus each "

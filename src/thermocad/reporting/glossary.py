@@ -47,7 +47,9 @@ TERMS: tuple[tuple[str, str], ...] = (
         "and specificity of women: Wilson's interval for a proportion. For AUC and the other "
         "figures (and rates over images, where a woman's images are not independent): a "
         "bootstrap over women, redrawing as many Sick and as many Healthy women with "
-        "replacement (1000 times by default) and keeping the middle 95%. Wide intervals mean "
+        "replacement (1000 times by default) and keeping the middle 95%; as the redraw keeps "
+        "the share of Sick women, the intervals of accuracy, PPV and NPV leave out a change of "
+        "that share. Wide intervals mean "
         "few women, not a bad model. The bootstrap's is approximate: near AUC 0.9 with about 120 "
         "women it holds the true value about 93% of the time, its lower end a little high "
         "(measured by simulation, experiments/records/bootstrap_coverage.md).",
