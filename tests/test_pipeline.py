@@ -44,6 +44,15 @@ def test_train_config_errors_are_clear():
         ({"prepare": {"sharpnes_threshold": 5}}, r"c\.json: prepare: unknown keys \['sharpnes"),
         ({"split": {"folds": 3}}, r"c\.json: split: unknown keys \['folds'\]"),  # a top-level key
         ({"train": [1]}, r"c\.json: train: must be a JSON object"),
+        # Values of the wrong kind: "no" read as true ran a nested study; -5 failed after training
+        ({"nested": "no"}, r"c\.json: nested: must be true or false, got 'no'"),
+        ({"baseline": "false"}, r"c\.json: baseline: must be true or false"),
+        ({"n_boot": -5}, r"c\.json: n_boot: must be a whole number of bootstrap draws, at least 1"),
+        ({"n_boot": 2.5}, r"c\.json: n_boot: must be a whole number"),
+        ({"inner_folds": 1}, r"c\.json: inner_folds: must be null or a whole number, at least 2"),
+        ({"seed": "abc"}, r"c\.json: seed: must be a whole number, at least 0, got 'abc'"),
+        ({"folds": 0}, r"c\.json: folds: must be a whole number, at least 2, got 0"),
+        ({"subgroup": 3}, r"c\.json: subgroup: must be a column name or null"),
     ],
 )
 def test_a_study_configs_mistakes_are_named_with_the_file(tmp_path, section, error):
@@ -136,7 +145,14 @@ def test_labels_of_one_class_or_too_few_women_are_refused_before_anything_is_wri
     marked.to_csv(filtered, index=False)
     with pytest.raises(ConfigError, match="of one class"):
         S.run_study(data, filtered, tmp_path / "filtered", archs=[])
-    assert not any((tmp_path / name).exists() for name in ("one", "few", "filtered"))
+    # Enough women of each class for the folds, but not once the test set has taken its own:
+    # the split refuses it after the cohort is prepared, and the new folder goes again.
+    tight = tmp_path / "tight.csv"
+    table.assign(deodorant=False).loc[list(table.index[table["diagnosis"] == "Healthy"]) + list(sick[:3])].to_csv(tight, index=False)  # fmt: skip
+    with pytest.raises(ConfigError, match="3 folds need at least 3 patients of each class"):
+        S.run_study(data, tight, tmp_path / "tight", archs=[], folds=3, test=0.3)
+    names = ("one", "few", "filtered", "tight")
+    assert not any((tmp_path / name).exists() for name in names)
 
 
 @pytest.mark.parametrize(
@@ -159,6 +175,16 @@ def test_labels_of_one_class_or_too_few_women_are_refused_before_anything_is_wri
         ({"arch_overrides": {"v": {"arch": "nonet"}}}, {"archs": ["v"]}, r"nonet"),
         ({"archs": "efficientnet_lite0"}, {}, r"c\.json: archs: must be a list of architecture"),
         ({"archs": [" "]}, {}, r"c\.json: archs: must be a list"),
+        (
+            {},
+            {"archs": ["efficientnet_lite0", "efficientnet_lite0"]},
+            r"'efficientnet_lite0' is given twice",
+        ),
+        (
+            {"subgroup": "acquisiton_batch"},
+            {},
+            r"subgroup 'acquisiton_batch' is no column of the cohort .*acquisition_batch",
+        ),
     ],
 )
 def test_a_studys_settings_are_checked_before_anything_is_written(cohort, tmp_path, config,
@@ -201,6 +227,10 @@ def test_study_baseline_only(cohort, tmp_path):
     (tmp_path / "study" / "study.json").write_text("{broken")
     with pytest.raises(ConfigError, match="study.json: cannot read"):
         S.report_study(tmp_path / "study", tmp_path / "again.html", force=True)
+    assert (tmp_path / "study" / "compare" / "comparison.csv").exists()
+    with pytest.raises(ConfigError, match="a study's own comparison .* give compare another --out"):
+        S.run_compare(tmp_path / "study" / "split.csv", tmp_path / "study" / "compare", archs=[],
+                      force=True)  # fmt: skip
     assert (tmp_path / "study" / "compare" / "comparison.csv").exists()
     fit_like = tmp_path / "fit"  # a model's folder: cohort/, split.csv, model.json, no compare/
     (fit_like / "cohort").mkdir(parents=True)

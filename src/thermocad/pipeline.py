@@ -17,7 +17,7 @@ from thermocad.utils.files import (
     check_apart,
     prepare_out_dir,
 )
-from thermocad.utils.lock import writes_folder
+from thermocad.utils.lock import LOCK, empty_held, writes_folder
 from thermocad.utils.progress import log
 
 DEFAULT_ARCHS = ("efficientnet_lite0", "resnet34")
@@ -74,13 +74,14 @@ def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dic
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the study config must be a JSON object")
         try:
-            from thermocad.study_checks import check_sections
+            from thermocad.study_checks import check_scalars, check_sections
 
             loaded = drop_threshold_method(loaded)  # a removed option: said, or dropped
             unknown = sorted(set(loaded) - set(DEFAULTS))
             if unknown:
                 raise ConfigError(f"unknown keys {unknown}; valid: {sorted(DEFAULTS)}")
             check_sections(loaded)
+            check_scalars(loaded)
             loaded["target_sensitivity"] = check_target(loaded.get("target_sensitivity"))
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
@@ -94,10 +95,12 @@ def check_study(s: dict[str, Any], smoke: bool) -> None:
     once the cohort is prepared (threshold rule, split fractions, candidates, their configs)."""
     from thermocad.cohort.split import check_options
     from thermocad.evaluation.runs import check_candidates, untrainable
+    from thermocad.study_checks import check_scalars
 
     check_target(s["target_sensitivity"])
     split = {"valid": 0.2, "unit": "patient", "counts": None, **s["split"]}  # make_split's
-    check_options(split["valid"], s["test"], s["folds"], split["unit"], split["counts"])
+    check_options(split["valid"], s["test"], s["folds"], split["unit"], split["counts"], s["seed"])
+    check_scalars(s)  # what a Python caller's settings hold (the file's were checked on reading)
     config = train_config(s, smoke) if s["archs"] else None
     check_candidates(s["archs"], config, _options(s)["overrides"])
     untrainable(s["archs"], config, _options(s)["overrides"], say=False)  # none left: refused
@@ -132,12 +135,26 @@ def prepare_and_split(data_dir, labels_csv, out: Path, settings: dict, force: bo
     return write_split(split, out / "split.csv", force=force)  # checks for leaks
 
 
+def _first_stage(data_dir, labels_csv, out: Path, s: dict, force: bool, fresh: bool) -> None:
+    """A study's prepare and split; folds the women cannot fill leave no new folder behind."""
+    from thermocad.evaluation import resume as R
+
+    log("step 1-2/4: prepare the cohort and split it by patient")
+    try:
+        prepare_and_split(data_dir, labels_csv, out, s, force)
+    except ConfigError:  # nothing to clear: a folder this study had just made goes again
+        if fresh:
+            empty_held(out)
+        raise
+    R.mark_stage(out, "study", "compare")
+
+
 def _checked(s: dict[str, Any], smoke: bool, data_dir, labels_csv, out_dir) -> dict[str, Any]:
     """The study's settings, refused before its folder is touched when they, the output place
     or the labels (other women's, or no data folder) are wrong."""
     from thermocad.cohort.prepare import check_labels_match
     from thermocad.io.labels import labels_file, read_labels
-    from thermocad.study_checks import check_study_women
+    from thermocad.study_checks import check_study_women, check_subgroup
 
     labels_file(labels_csv, "study", "study.json names it and --resume checks it is unchanged")
     check_study(s, smoke)
@@ -145,6 +162,7 @@ def _checked(s: dict[str, Any], smoke: bool, data_dir, labels_csv, out_dir) -> d
     labels = read_labels(labels_csv)
     numbers = check_labels_match(data_dir, labels_csv, set(labels["patient_id"].astype(int)))
     check_study_women(labels, numbers, s["folds"], labels_csv)
+    check_subgroup(s["subgroup"], labels.columns, labels_csv)
     return s
 
 
@@ -182,6 +200,7 @@ def run_study(
     s = _checked(s if nested is None else {**s, "nested": nested}, smoke, data_dir, labels_csv,
                  out_dir)  # fmt: skip
     rec = R.record({**s, "smoke": smoke}, fingerprint(data_dir, labels_csv))
+    fresh = {p.name for p in Path(out_dir).iterdir()} <= {LOCK}  # made by this call
     # Until the report is written the folder is INCOMPLETE, and an earlier study's report goes:
     # a failed or interrupted rerun leaves nothing that looks finished, nor that `report` takes.
     out, state = R.open_job(out_dir, rec, "study", force, resume)
@@ -192,9 +211,7 @@ def run_study(
     if kept:
         log(f"study: resuming {out}: its cohort and split are kept")
     else:
-        log("step 1-2/4: prepare the cohort and split it by patient")
-        prepare_and_split(data_dir, labels_csv, out, s, force or resume)
-        R.mark_stage(out, "study", "compare")
+        _first_stage(data_dir, labels_csv, out, s, force or resume, fresh)
     log(f"step 3/4: compare {', '.join(s['archs']) or 'no CNN'} (+ baseline), test the best")
     config = train_config(s, smoke) if s["archs"] else None
     result = R.study_compare(out, kept, force or resume, lambda **again: compare(
@@ -252,20 +269,16 @@ def run_compare(
     """`thermocad compare`: the comparison alone, with the study's settings and config file;
     `resume` continues an interrupted one in `out_dir`."""
     from thermocad.evaluation.compare import compare
+    from thermocad.study_checks import check_compare_out, split_keys
 
+    check_compare_out(out_dir)
     s = load_settings(config_file, archs=list(archs) if archs is not None else None, nested=nested)
-    if config_file and (ignored := _split_keys(config_file)):
+    if config_file and (ignored := split_keys(config_file)):
         log(f"note: {config_file}: {', '.join(ignored)} shape a study's split; compare takes "
             f"the folds of {split_csv} as they are")  # fmt: skip
     config = train_config(s, smoke) if s["archs"] else None
     return compare(split_csv, s["archs"], out_dir, config, force=force, resume=resume,
                    **_options(s))  # fmt: skip
-
-
-def _split_keys(config_file: str | os.PathLike) -> list[str]:
-    """The keys of a study config that only `study` uses (it makes the split)."""
-    loaded = json.loads(Path(config_file).read_text())  # load_settings read it already
-    return [k for k in ("folds", "test", "prepare", "split") if k in loaded]
 
 
 def report_study(

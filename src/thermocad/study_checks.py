@@ -8,7 +8,40 @@ import inspect
 from typing import Any
 
 from thermocad.utils.errors import ConfigError
-from thermocad.utils.values import unknown_names
+from thermocad.utils.values import is_number, is_whole, unknown_names
+
+# A study config's top-level values: what each must be (a string "no" must not read as true).
+SCALARS = {
+    "folds": ("a whole number, at least 2", lambda v: is_whole(v) and v >= 2),
+    "test": ("a fraction in [0, 1)", lambda v: is_number(v) and 0 <= v < 1),
+    "seed": ("a whole number, at least 0", lambda v: is_whole(v) and v >= 0),
+    "n_boot": ("a whole number of bootstrap draws, at least 1", lambda v: is_whole(v) and v >= 1),
+    "baseline": ("true or false", lambda v: isinstance(v, bool)),
+    "nested": ("true or false", lambda v: isinstance(v, bool)),
+    "subgroup": ("a column name or null", lambda v: v is None or (isinstance(v, str) and v.strip())),
+    "inner_folds": ("null or a whole number, at least 2",
+                    lambda v: v is None or (is_whole(v) and v >= 2)),
+}  # fmt: skip
+
+
+def check_scalars(settings: dict[str, Any]) -> None:
+    """ConfigError naming the first top-level value of the wrong kind ("nested": "no")."""
+    for key, (need, ok) in SCALARS.items():
+        if key in settings and not ok(settings[key]):
+            raise ConfigError(f"{key}: must be {need}, got {settings[key]!r}")
+
+
+def check_subgroup(subgroup: str | None, labels_columns, name) -> None:
+    """ConfigError when a study's subgroup is no column its cohort will have: a labels column
+    or one prepare computes (the default, acquisition_batch, always is)."""
+    from thermocad.cohort.prepare import COLUMNS, COMPUTED
+    from thermocad.evaluation.periods import PERIOD
+
+    own = [f"labels_{c}" if c in COMPUTED else c for c in labels_columns if c not in COLUMNS]
+    known = [c for c in dict.fromkeys([*COLUMNS, PERIOD, *own]) if c != "diagnosis"]
+    if subgroup and subgroup not in known:
+        raise ConfigError(f"subgroup {subgroup!r} is no column of the cohort (the labels' of "
+                          f"{name}, or one prepare computes); choose one of {', '.join(known)}")  # fmt: skip
 
 
 def check_sections(loaded: dict[str, Any]) -> None:
@@ -108,3 +141,26 @@ def check_study_women(labels, data_numbers: set[int], folds: int, name) -> None:
         raise ConfigError(f"{name}: {folds} folds need at least {folds} women of each class, and "
                           f"the study has {said} before any are set apart for the test: use "
                           "fewer --folds")  # fmt: skip
+
+
+def split_keys(config_file) -> list[str]:
+    """The keys of a study config that only `study` uses (it makes the split)."""
+    import json
+    from pathlib import Path
+
+    loaded = json.loads(Path(config_file).read_text())  # load_settings read it already
+    return [k for k in ("folds", "test", "prepare", "split") if k in loaded]
+
+
+def check_compare_out(out_dir) -> None:
+    """`compare` refuses a study's own comparison folder, even with --force: the study's
+    report.html and study.json were made from it, and would no longer say what it holds."""
+    from pathlib import Path
+
+    from thermocad.utils.files import maker
+
+    study = Path(out_dir).parent
+    if Path(out_dir).name == "compare" and study.is_dir() and maker(study) == "study":
+        raise ConfigError(f"{out_dir}: a study's own comparison (its report.html and study.json "
+                          f"describe it): run the study again (thermocad study ... --out {study} "
+                          "--force or --resume), or give compare another --out")  # fmt: skip

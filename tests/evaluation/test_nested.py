@@ -358,3 +358,27 @@ def test_the_baseline_alone_goes_through_the_same_outer_folds(split_csv, tmp_pat
             assert ours["prob"].tolist() == pytest.approx(theirs["prob"].tolist())
             assert theirs["threshold"].iloc[0] == pytest.approx(f["threshold"])
     assert "baseline_alone" not in N.nested_cv(df, [], tmp_path / "b", n_boot=0)  # it is the result
+
+
+def test_a_fold_where_no_candidate_beats_chance_is_warned_about(split_csv, tmp_path, capsys):
+    """Tiny inner folds can leave only a candidate worse than chance (AUC 0, threshold 0: every
+    woman called Sick); the estimate is still of that procedure, but the log says so."""
+
+    def backwards(split_csv, run_dir, config):  # calls the Healthy women Sick
+        df = pd.read_csv(split_csv)
+        valid = df[df["split"] == "valid"]
+        run_dir.mkdir(parents=True)
+        (run_dir / "model.json").write_text("{}")
+        prob = (valid["label"] == "Healthy") * 0.8 + 0.1
+        valid.assign(prob=prob)[["path", "prob"]].to_csv(
+            run_dir / "valid_predictions.csv", index=False
+        )
+        return run_dir
+
+    N.nested_cv(pd.read_csv(split_csv), ["backwards"], tmp_path / "n", config={}, baseline=False,
+                n_boot=0, trainer=backwards)  # fmt: skip
+    err = capsys.readouterr().err
+    assert "warning: nested: outer fold 0: no candidate did better than chance" in err
+    N.nested_cv(pd.read_csv(split_csv), ["oracle"], tmp_path / "o", config={}, baseline=False,
+                n_boot=0, trainer=oracle_trainer)  # fmt: skip
+    assert "better than chance" not in capsys.readouterr().err

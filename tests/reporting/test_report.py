@@ -528,6 +528,10 @@ def test_the_summary_says_when_other_models_were_scored_on_the_test_women(tmp_pa
     assert "Read the period-matched column first" in glance
     assert ("<b>Among the period-matched women the selected model is not shown to tell Sick from "
             "Healthy</b> (AUC 0.333, 7 women, no interval)") in glance  # fmt: skip
+    periods["subsets"]["period-matched"].update(roc_auc=1.0, ci=[None, None])  # as metrics.json
+    assert "(AUC 1.000, 7 women, no interval)" in at_a_glance(
+        None, {**test, "by_period": periods}, "m"
+    )
     periods["subsets"]["period-matched"].update(n=40, n_sick=20, roc_auc=0.9, ci=[0.8, 0.97])
     assert "not shown to tell" not in at_a_glance(None, {**test, "by_period": periods}, "m")
     assert "period-matched column first" not in at_a_glance(None, test, "m")  # no dates
@@ -591,3 +595,14 @@ def test_gradcam_shows_the_top_sick_the_top_false_alarm_and_the_worst_miss(tmp_p
                   "prob": [0.9, 0.5, 0.1, 0.8, 0.3, 0.2]}).to_csv(tmp_path / "predictions.csv",
                                                                  index=False)  # fmt: skip
     assert _examples(tmp_path, 3)["path"].tolist() == ["a", "d", "c"]
+
+
+def test_the_result_counts_the_candidates_that_were_chosen_among():
+    """A candidate that failed in every outer fold's inner folds was never among the choices."""
+    from thermocad.reporting.summary import _candidates
+
+    folds = [{"inner_patient_auc": {"baseline": 0.7}}, {"inner_patient_auc": {"baseline": 0.0}}]
+    nested = {"candidates": ["baseline", "lite0", "lite0+baseline"], "folds": folds}
+    assert _candidates(nested) == "1 of 3 candidates (the others failed in every fold)"
+    folds[1]["inner_patient_auc"].update({"lite0": 0.6, "lite0+baseline": 0.8})
+    assert _candidates(nested) == "3 candidates"

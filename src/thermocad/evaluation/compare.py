@@ -227,7 +227,7 @@ def compare(
         log(f"{split_csv} has no {P.PERIOD} column (made before it existed): each table takes "
             "the date range of its own women; make the split again to mark them once")  # fmt: skip
     target_sensitivity = T.check_target(target_sensitivity)
-    check_split_files(split_df, split_csv)
+    check_split_files(split_df, split_csv, subgroup)
     if nested:
         from thermocad.evaluation.nested import check_nested
 

@@ -157,6 +157,10 @@ def outer_fold(k: int, dev: pd.DataFrame, out: Path, job: NestedJob) -> tuple[pd
     threshold = T.choose_patient_threshold(inner, job.target_sensitivity)
     log(f"nested: outer fold {k} chose {chosen} (inner patient AUC {scores[chosen]:.3f}), "
         f"threshold {threshold:.3f}")  # fmt: skip
+    if not scores[chosen] > 0.5:  # NaN too: no candidate told the inner women apart
+        log(f"warning: nested: outer fold {k}: no candidate did better than chance on its inner "
+            f"folds ({train_rows['patient_id'].nunique()} women): the choice and threshold "
+            "there are noise; the outer estimate is of that")  # fmt: skip
     pred = _refit(chosen, train_rows, test_rows, out, job)
     pred = with_y(pred)[[c for c in KEEP if c in pred.columns]]
     record = {"outer_fold": int(k), "chosen": chosen, "threshold": float(threshold),

@@ -34,10 +34,16 @@ def arch_of(name: str, overrides: dict[str, dict] | None = None) -> str:
     return str((overrides or {}).get(name, {}).get("arch", name))
 
 
-def check_split_files(split_df: pd.DataFrame, split_csv) -> None:
+def check_split_files(split_df: pd.DataFrame, split_csv, subgroup: str | None = None) -> None:
     """ConfigError naming the first of the split's files that is not a readable file (moved,
-    deleted, another machine's paths) and how many are, before any candidate trains on them."""
+    deleted, another machine's paths) and how many are, before any candidate trains on them;
+    and a `subgroup` the split has no column for (the default, acquisition_batch, may be
+    missing from a split written by hand: its audit is then left out)."""
     import os
+
+    if subgroup and subgroup != "acquisition_batch" and subgroup not in split_df.columns:
+        raise ConfigError(f"{split_csv}: no column {subgroup!r} for the subgroup metrics; its "
+                          f"columns: {', '.join(map(str, split_df.columns))}")  # fmt: skip
 
     missing = [p for p in split_df["path"] if not (os.path.isfile(p) and os.access(p, os.R_OK))]
     if missing:
@@ -53,6 +59,9 @@ def check_candidates(archs, config: Any, overrides: dict[str, dict] | None = Non
     the valid ones) or whose overrides make no valid config (a dataclass `config`)."""
     from thermocad.models.registry import get_arch
 
+    if twice := [a for a in dict.fromkeys(archs) if list(archs).count(a) > 1]:
+        raise ConfigError(f"{twice[0]!r} is given twice among the candidates: each trains into "
+                          "its own folder, so give each once")  # fmt: skip
     for name in archs:
         get_arch(arch_of(name, overrides))
         if dataclasses.is_dataclass(config):

@@ -28,7 +28,7 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
         period, caution = _period(pm, "n/a (no dates)", "the procedure")
         dated = pm.get("n") is not None
         rows.append((f"<b>Result</b>: the whole procedure (choosing among "
-                     f"{len(nested['candidates'])} candidates and a threshold on inner folds), "
+                     f"{_candidates(nested)} and a threshold on inner folds), "
                      "nested cross-validation", f"{o['n']} ({o['n_sick']}), none seen by its "
                      "choices", _ci(o, "roc_auc", "ci"), period,
                      _ci(o, "sensitivity", "sensitivity_ci"),
@@ -98,13 +98,23 @@ def _period(entry: dict, missing: str, what: str) -> tuple[str, str]:
     if entry.get("n") is None:
         return missing, ""
     cell = f"{subset_auc(entry)}, n={entry['n']} ({entry.get('n_sick', '?')} Sick)"
-    ci, auc = entry.get("ci"), entry.get("roc_auc")
-    if auc is None or (ci and ci[0] is not None and ci[0] > 0.5):
+    ci, auc = entry.get("ci") or [None], entry.get("roc_auc")
+    if auc is None or (ci[0] is not None and ci[0] > 0.5):
         return esc(cell), ""
     return esc(cell), (f" <b>Among the period-matched women {what} is not shown to "
                        f"tell Sick from Healthy</b> (AUC {auc:.3f}, {entry['n']} women"
-                       + ("" if ci else ", no interval") + "): its other figures may owe much "
-                       "to the date.")  # fmt: skip
+                       + ("" if ci[0] is not None else ", no interval") + "): its other "
+                       "figures may owe much to the date.")  # fmt: skip
+
+
+def _candidates(nested: dict) -> str:
+    """'3 candidates', or '1 of 3 candidates (the others failed in every fold)': only those
+    that gave inner predictions in some outer fold were chosen among."""
+    ran = {name for fold in nested.get("folds", []) for name in fold.get("inner_patient_auc") or {}}
+    listed = len(nested["candidates"])
+    if not nested.get("folds") or len(ran) == listed:
+        return f"{listed} candidates"
+    return f"{len(ran)} of {listed} candidates (the others failed in every fold)"
 
 
 def _reused(box: dict | None, who: str = "women") -> str:

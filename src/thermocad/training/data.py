@@ -212,7 +212,7 @@ def build_data(
     if len(train) < batch_size:
         raise ConfigError(
             f"{split_csv}: {len(train)} training images, fewer than one batch of {batch_size}; "
-            "use a smaller --batch-size"
+            "use a smaller batch size (train's --batch-size; a study config's train.batch_size)"
         )
     maps, unit = load_maps(list(train["path"]) + list(valid["path"]), transform)
     y = labels_to_y(np.concatenate([train["label"], valid["label"]]))

@@ -193,6 +193,20 @@ def writes_folder(param: str = "out_dir"):
     return wrap
 
 
+def empty_held(folder: Path) -> None:
+    """Remove everything in `folder`, which this process holds, but its lock: a folder the
+    lock created is then removed when the block ends (a refused command leaves nothing)."""
+    import shutil
+
+    for path in Path(folder).iterdir():
+        if path.name == LOCK:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
 def place_new(tmp: Path, path: Path) -> None:
     """`tmp` renamed `path` unless a file is there (OutputExistsError), in one step: a hard
     link fails on an existing name where a rename replaces it. Where the file system has no
