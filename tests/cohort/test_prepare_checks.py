@@ -92,6 +92,28 @@ def test_batches_are_upper_cased_and_those_from_the_file_format_are_counted(tmp_
     assert "acquisition batches:" not in capsys.readouterr().err  # every batch given
 
 
+def test_a_woman_whose_files_give_two_batches_is_in_none(tmp_path, capsys):
+    """Her batch came from whichever file was first (a batch-B Sick woman counted in batch A's
+    table, where the date separates the classes least); now it is unknown, and said."""
+    data = tmp_path / "data"
+    write_text(data / "T0001.1.1.S.2014-01-01.10.txt", thermogram(1), sep=";")
+    write_text(data / "T0001.1.1.D.2014-01-01.11.txt", thermogram(1), sep=" ")
+    write_text(data / "T0002.txt", thermogram(2), sep=" ")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Sick\n2,Healthy\n")
+    prepare_cohort(data, labels, tmp_path / "out", workers=1)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv")
+    batches = cohort.groupby("patient_id")["acquisition_batch"].agg(lambda b: set(b.fillna("")))
+    assert batches.to_dict() == {1: {""}, 2: {"A"}}
+    assert ("the files of 1 patient(s) (1) give different batches (their text formats differ)"
+            in capsys.readouterr().err)  # fmt: skip
+    labels.write_text("patient_id,diagnosis,acquisition_batch\n1,Sick,B\n2,Healthy,A\n")
+    prepare_cohort(data, labels, tmp_path / "out", workers=1, force=True)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv")  # the labels' batch is hers
+    assert set(cohort.loc[cohort["patient_id"] == 1, "acquisition_batch"]) == {"B"}
+    assert "give different batches" not in capsys.readouterr().err
+
+
 def test_labels_dates_far_from_the_file_names_are_said_in_one_line(tmp_path, capsys):
     data = tmp_path / "data"
     for pid, date in ((1, "2015-07-20"), (2, "2015-07-20"), (3, "2016-02-01"), (4, "2016-02-01")):

@@ -134,7 +134,8 @@ def test_external_refuses_women_who_trained_the_model(run_dir, new_women, tmp_pa
                   "split": ["train", "test"]}).to_csv(run / "split.csv", index=False)  # fmt: skip
     with pytest.raises(
         ConfigError,
-        match=r"labels.csv: 1 of these patients trained .*patient 103\).*--numbered-apart",
+        match=r"labels.csv: 1 of these patients trained .*patient 103\).*same women .*leave "
+        r"them out of the labels; only if they are other women .*--numbered-apart",
     ):
         evaluate_external(run, data, labels, out_dir=tmp_path / "ext", n_boot=20)
     assert not (tmp_path / "ext").exists()  # refused before anything was written

@@ -151,14 +151,28 @@ def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_pat
     loaded, _ = predict_paths(load_bundle(run), [inputs / "sub"])
     assert loaded["note"].equals(table["note"])
     # A split.csv beside an exported file may be anyone's: only a run folder's counts.
-    from thermocad.inference.predict import _note_training_women
+    from thermocad.inference.notes import note_training_women
 
     (tmp_path / "model.onnx").write_bytes(b"")
     pd.DataFrame({"patient_id": [1], "split": ["train"]}).to_csv(tmp_path / "split.csv")
     table = pd.DataFrame({"file": ["T0001.txt"], "patient_id": [1], "note": [None]})
-    _note_training_women(table, tmp_path / "model.onnx")
+    note_training_women(table, tmp_path / "model.onnx", {})
     assert table["note"][0] is None
 
+
+def test_a_training_file_under_another_name_is_noted_by_its_bytes(run_dir, tmp_path, capsys):
+    """A training woman's file renamed (no DMR number) or renumbered is still hers: model.json
+    records her files' bytes, and predict notes them and counts them in the log."""
+    split = pd.read_csv(run_dir.parent / "data" / "split.csv")
+    trained = split[split["split"] == "train"].iloc[0]
+    (tmp_path / "new").mkdir()
+    shutil.copyfile(trained["path"], tmp_path / "new" / "P12_front.npy")
+    shutil.copyfile(trained["path"], tmp_path / "new" / "T0777.npy")
+    capsys.readouterr()
+    table, _ = predict_paths(run_dir, [tmp_path / "new"])
+    for note in table["note"]:
+        assert f"byte for byte a file of training patient {trained['patient_id']}" in note
+    assert "2 of 2 file(s) are of women this model was trained on" in capsys.readouterr().err
 
 def test_collect_files_recurses_and_deduplicates(inputs, capsys):
     files, errors = collect_files([inputs, inputs / "sub", inputs / "sub" / "T0001.txt"])
@@ -432,6 +446,30 @@ def test_a_lateral_view_is_noted_and_still_scored(run_dir, dmr_files, tmp_path):
     assert "No call</div><div>T0002.1.2.S.2013-01-10.10.txt: the file name says" in lateral.verdict
     frontal = analyse(bundle, tmp_path / "T0001.1.1.S.2013-01-10.10.txt").verdict  # the view
     assert "Called" in frontal and "View: frontal, as the DMR-IR file name says." in frontal
+
+
+def test_a_linked_file_is_read_under_the_name_it_was_given(run_dir, dmr_files, tmp_path):
+    """git-annex and DVC keep files under a hash and link the DMR names to them: the link's
+    name gives the patient and the view (the target's had given neither: no patient, and a
+    lateral view called Sick or Healthy)."""
+    from thermocad.models.bundle import load_bundle
+
+    bundle = load_bundle(run_dir)
+    bundle.path = None
+    (tmp_path / "store").mkdir()
+    (tmp_path / "data" / "P9001").mkdir(parents=True)
+    for source, view in zip(dmr_files[:2], ("1", "2"), strict=True):
+        stored = tmp_path / "store" / f"SHA256E-s1--{view * 12}.txt"
+        shutil.copy(source, stored)
+        (tmp_path / "data" / "P9001" / f"T9001.1.{view}.S.2014-01-01.10.txt").symlink_to(stored)
+    table, errors = predict_paths(bundle, [tmp_path / "data"])
+    assert not errors
+    assert [Path(f).name for f in table["file"]] == ["T9001.1.1.S.2014-01-01.10.txt",
+                                                     "T9001.1.2.S.2014-01-01.10.txt"]  # fmt: skip
+    assert table["patient_id"].tolist() == [9001, 9001]
+    assert table["decision"].iloc[1] == "no call"  # the lateral view, as its name says
+    again, _ = predict_paths(bundle, [tmp_path / "data", tmp_path / "data" / "P9001"])
+    assert len(again) == 2  # a file reached twice is still predicted once
 
 
 @pytest.mark.parametrize("bad", [[25.0], [26.0, 20.0], ["20", 25.0], [20.0, float("inf")]])

@@ -87,6 +87,27 @@ def _patients(ids) -> str:
     return ", ".join(map(str, ids[:SHOWN])) + (", ..." if len(ids) > SHOWN else "")
 
 
+def clear_mixed_batches(table: pd.DataFrame) -> str:
+    """'' or a line on the women whose files give different batches (the text format of one
+    file says A, another's B: re-saved copies, another export): their batch is unknown, so it
+    is cleared on all their rows (in place) instead of taken from whichever file comes first;
+    they then count in no batch's table."""
+    rows = table[table["patient_id"].notna() & table["acquisition_batch"].notna()]
+    kinds = rows.groupby("patient_id")["acquisition_batch"].nunique()
+    if not (mixed := kinds[kinds > 1].index).size:
+        return ""
+    table.loc[table["patient_id"].isin(mixed), "acquisition_batch"] = float("nan")
+    return (f"warning: acquisition batches: the files of {len(mixed)} patient(s) ({_patients(mixed)}) "
+            "give different batches (their text formats differ), so theirs is left empty and "
+            "they count in no batch's table; give acquisition_batch in the labels to set it")  # fmt: skip
+
+
+def settle_batches(table: pd.DataFrame, labels: pd.DataFrame) -> str:
+    """The batches of a cohort table settled (`clear_mixed_batches`, in place), and '' or the
+    lines on what was done: `batch_note`'s and that one's."""
+    return "\n".join(n for n in (clear_mixed_batches(table), batch_note(table, labels)) if n)
+
+
 def batch_note(table: pd.DataFrame, labels: pd.DataFrame) -> str:
     """'' or a line saying how many kept images took their batch from the file's text format
     (no acquisition_batch in the labels, or an empty cell there), and whose."""

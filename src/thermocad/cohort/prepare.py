@@ -13,12 +13,12 @@ import pandas as pd
 from thermocad.cohort.consistency import (
     MIXED_SHAPES_FLAG,
     UNLABELLED,
-    batch_note,
     check_labels_match,
     class_note,
     date_note,
     exclude_odd_shapes,
     same_bytes_note,
+    settle_batches,
     unknown_views,
 )
 from thermocad.cohort.image_stats import image_stats
@@ -174,7 +174,7 @@ def cohort_table(
     # A missing value is NaN, as in cohort.csv read back (an empty string there).
     table = table.reindex(columns=COLUMNS + extra).replace("", np.nan)
     exclude_odd_shapes(table, allow_mixed_shapes)
-    for note in (batch_note(table, labels), date_note(table), same_bytes_note(table)):
+    for note in (settle_batches(table, labels), date_note(table), same_bytes_note(table)):
         if note:
             log(note)
     return table

@@ -248,9 +248,10 @@ def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
             log(f"note: {len(both)} of these patient numbers {are} also training women's in "
                 f"{run_home} (patient {named}); taken as other women (--numbered-apart)")  # fmt: skip
             return
-        hint = ("if they are other women numbered apart, e.g. another site's, give "
-                "--numbered-apart" if numbered_apart is not None else "give the split the "
-                "model was trained with, whose test women it never saw")  # fmt: skip
+        hint = ("if they are the same women (the same database's numbers), leave them out of "
+                "the labels; only if they are other women numbered apart, e.g. another "
+                "site's, give --numbered-apart" if numbered_apart is not None else "give the "
+                "split the model was trained with, whose test women it never saw")  # fmt: skip
         if numbered_apart is None and len(both) == len(set(map(str, patients))):
             hint = ("every one of them: a model trained on all its women, as `fit` and `train "
                     "--fold all` make, has none held out; score it on new women with "

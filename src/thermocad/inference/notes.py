@@ -130,6 +130,32 @@ def period_note(cv: dict[str, Any]) -> str:
             "sensitivity and specificity on new women may be lower too")  # fmt: skip
 
 
+def note_training_women(table, run_dir: Path | None, meta: dict[str, Any] | None) -> None:
+    """Note (in place, in the `note` column) each file of a woman the model trained on: by
+    her DMR-IR patient number (the training record of its run folder or .onnx file, `run_dir`;
+    None: no record to read), or by its bytes (model.json's `trained_files`: a copy under any
+    name or number); and say in the log how many: their P(Sick) is no held-out score."""
+    from thermocad.evaluation.lockbox import seen_patients
+    from thermocad.evaluation.trained_files import recorded
+    from thermocad.io.digest import file_digest
+    from thermocad.utils.progress import log
+
+    seen = seen_patients(run_dir) if run_dir is not None else frozenset()
+    record, flagged = recorded(meta or {}) or {}, 0
+    for i, file in enumerate(table["file"] if seen or record else []):
+        note = training_note(file, seen, meta)
+        if not note and (pid := record.get(file_digest(file) or "")) is not None:
+            note = (f"byte for byte a file of training patient {pid} (the model's record of its "
+                    "training files): whatever its name, this P(Sick) is no test result")  # fmt: skip
+        if note:
+            flagged += 1
+            table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)
+    if flagged:
+        log(f"note: {flagged} of {len(table)} file(s) are of women this model was trained on, "
+            "by patient number or by their bytes (their note says which): their P(Sick) is no "
+            "held-out score")  # fmt: skip
+
+
 def training_note(path: str | Path | None, seen: frozenset[str] | set[str],
                   meta: dict[str, Any] | None = None) -> str:  # fmt: skip
     """'' or a note when the file's DMR-IR patient number is among `seen`, the patients that

@@ -50,7 +50,12 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
     # A folder given twice (or a file inside a given folder, or a link to one) is predicted once.
     from thermocad.utils.progress import log
 
-    unique = list(dict.fromkeys(resolved(p) for p in files))
+    # Each file under the name it was given (a link's own name holds the DMR number and view
+    # where the file it points to may be a store's hash: git-annex, DVC), once.
+    first: dict[Path, Path] = {}
+    for p in files:
+        first.setdefault(resolved(p), Path(os.path.abspath(p)))
+    unique = list(first.values())
     if len(unique) < len(files):
         log(f"{len(files) - len(unique)} repeated file(s) predicted once (the same file given "
             "twice, a link to it, or a file inside a folder also given)")  # fmt: skip
@@ -210,6 +215,7 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
                    workers: int | None = None) -> tuple[pd.DataFrame, list[FileFailure]]:  # fmt: skip
     """predict_paths() once the model is loaded and its files collected (`errors`: the paths
     that held none); `home`: where the model's training record is (None: nowhere)."""
+    from thermocad.inference.notes import note_training_women
     from thermocad.models.words import edited_threshold_note, log_model_warnings
     from thermocad.utils.progress import log
 
@@ -219,22 +225,8 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
     table, read_errors = predict_bundle(
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )
-    if home is not None:
-        _note_training_women(table, home, bundle.meta)
+    note_training_women(table, home, bundle.meta)
     return table, errors + read_errors
-
-
-def _note_training_women(table: pd.DataFrame, run_dir: Path, meta: dict | None = None) -> None:
-    """Note the files whose DMR-IR patient number is one the model trained on (its run
-    folder's trained_on.csv, or the record inside an exported .onnx): their P(Sick) is no
-    held-out score."""
-    from thermocad.evaluation.lockbox import seen_patients
-    from thermocad.inference.notes import training_note
-
-    seen = seen_patients(run_dir)
-    for i, file in enumerate(table["file"] if seen else []):
-        if note := training_note(file, seen, meta):
-            table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)
 
 
 def failure_line(err: FileFailure) -> str:

@@ -163,9 +163,10 @@ def write_predictions(
     written = {"files": _write_table(targets["files"], table, fmt, force)} if due["files"] else {}
     if due["patients"]:
         written["patients"] = _write_table(targets["patients"], patient_table(table), fmt, force)
-        if unnamed := int(table["patient_id"].isna().sum()):
-            log(f"note: {unnamed} file(s) whose names give no patient number (T0001...) are "
-                f"not in {targets['patients'].name}")  # fmt: skip
+    if len(table) and (unnamed := int(table["patient_id"].isna().sum())):
+        where = f"are not in {targets['patients'].name}" if due["patients"] else "have none"
+        log(f"note: {unnamed} file(s) whose names give no patient number (T0001...) {where}; "
+            "their rows' patient_id is empty")  # fmt: skip
     if errors:
         frame = pd.DataFrame(list(errors), columns=["file", "error"])
         written["errors"] = _write_table(targets["errors"], frame, fmt, force)
