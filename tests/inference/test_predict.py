@@ -174,6 +174,7 @@ def test_a_training_file_under_another_name_is_noted_by_its_bytes(run_dir, tmp_p
         assert f"byte for byte a file of training patient {trained['patient_id']}" in note
     assert "2 of 2 file(s) are of women this model was trained on" in capsys.readouterr().err
 
+
 def test_collect_files_recurses_and_deduplicates(inputs, capsys):
     files, errors = collect_files([inputs, inputs / "sub", inputs / "sub" / "T0001.txt"])
     assert "repeated file(s) predicted once" in capsys.readouterr().err
