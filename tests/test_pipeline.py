@@ -47,12 +47,15 @@ def test_train_config_errors_are_clear():
         # Values of the wrong kind: "no" read as true ran a nested study; -5 failed after training
         ({"nested": "no"}, r"c\.json: nested: must be true or false, got 'no'"),
         ({"baseline": "false"}, r"c\.json: baseline: must be true or false"),
-        ({"n_boot": -5}, r"c\.json: n_boot: must be a whole number of bootstrap draws, at least 1"),
+        (
+            {"n_boot": -5},
+            r"c\.json: n_boot: must be a whole number of bootstrap draws \(0: no intervals\)",
+        ),
         ({"n_boot": 2.5}, r"c\.json: n_boot: must be a whole number"),
         ({"inner_folds": 1}, r"c\.json: inner_folds: must be null or a whole number, at least 2"),
         ({"seed": "abc"}, r"c\.json: seed: must be a whole number, at least 0, got 'abc'"),
         ({"folds": 0}, r"c\.json: folds: must be a whole number, at least 2, got 0"),
-        ({"subgroup": 3}, r"c\.json: subgroup: must be a column name or null"),
+        ({"subgroup": 3}, r"c\.json: subgroup: must be a column name, or null"),
     ],
 )
 def test_a_study_configs_mistakes_are_named_with_the_file(tmp_path, section, error):
@@ -67,6 +70,15 @@ def test_a_study_configs_mistakes_are_named_with_the_file(tmp_path, section, err
                                "threshold_method": "sensitivity", "target_sensitivity": None}))  # fmt: skip
     settings = S.load_settings(cfg)
     assert S.train_config(settings, smoke=False).norm_width == 8
+    cfg.write_text(json.dumps({"n_boot": 0, "subgroup": ""}))  # no intervals, no subgroups
+    assert S.load_settings(cfg)["n_boot"] == 0
+    from thermocad.study_checks import check_subgroup
+
+    check_subgroup("labels_protocol", ["patient_id", "diagnosis", "protocol"], "l.csv")  # kept so
+    with pytest.raises(ConfigError, match="'protocol_' is no column .*labels_protocol"):
+        check_subgroup("protocol_", ["patient_id", "diagnosis", "protocol"], "l.csv")
+    cfg.write_text(json.dumps({"train": {"norm_low": 22, "norm_high": 30}}))
+    settings = S.load_settings(cfg)
     assert (
         "threshold_method" not in settings and settings["target_sensitivity"] == 0.9
     )  # the default, written out
@@ -228,9 +240,10 @@ def test_study_baseline_only(cohort, tmp_path):
     with pytest.raises(ConfigError, match="study.json: cannot read"):
         S.report_study(tmp_path / "study", tmp_path / "again.html", force=True)
     assert (tmp_path / "study" / "compare" / "comparison.csv").exists()
-    with pytest.raises(ConfigError, match="a study's own comparison .* give compare another --out"):
-        S.run_compare(tmp_path / "study" / "split.csv", tmp_path / "study" / "compare", archs=[],
-                      force=True)  # fmt: skip
+    (tmp_path / "link").symlink_to(tmp_path / "study" / "compare")
+    for out in (tmp_path / "study" / "compare", tmp_path / "link"):
+        with pytest.raises(ConfigError, match="a study's own comparison .* give compare another --out"):  # fmt: skip
+            S.run_compare(tmp_path / "study" / "split.csv", out, archs=[], force=True)
     assert (tmp_path / "study" / "compare" / "comparison.csv").exists()
     fit_like = tmp_path / "fit"  # a model's folder: cohort/, split.csv, model.json, no compare/
     (fit_like / "cohort").mkdir(parents=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from thermocad.evaluation.thresholds import TARGET_SENSITIVITY, check_target, drop_threshold_method
-from thermocad.utils.errors import ConfigError
+from thermocad.utils.errors import ConfigError, ThermocadError
 from thermocad.utils.files import (
     INCOMPLETE,  # a study, like a run, until its end
     atomic_write_json,
@@ -142,7 +142,7 @@ def _first_stage(data_dir, labels_csv, out: Path, s: dict, force: bool, fresh: b
     log("step 1-2/4: prepare the cohort and split it by patient")
     try:
         prepare_and_split(data_dir, labels_csv, out, s, force)
-    except ConfigError:  # nothing to clear: a folder this study had just made goes again
+    except ThermocadError:  # nothing to clear: a folder this study had just made goes again
         if fresh:
             empty_held(out)
         raise

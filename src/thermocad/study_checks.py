@@ -15,10 +15,11 @@ SCALARS = {
     "folds": ("a whole number, at least 2", lambda v: is_whole(v) and v >= 2),
     "test": ("a fraction in [0, 1)", lambda v: is_number(v) and 0 <= v < 1),
     "seed": ("a whole number, at least 0", lambda v: is_whole(v) and v >= 0),
-    "n_boot": ("a whole number of bootstrap draws, at least 1", lambda v: is_whole(v) and v >= 1),
+    "n_boot": ("a whole number of bootstrap draws (0: no intervals)",
+               lambda v: is_whole(v) and v >= 0),
     "baseline": ("true or false", lambda v: isinstance(v, bool)),
     "nested": ("true or false", lambda v: isinstance(v, bool)),
-    "subgroup": ("a column name or null", lambda v: v is None or (isinstance(v, str) and v.strip())),
+    "subgroup": ("a column name, or null or \"\" for none", lambda v: v is None or isinstance(v, str)),
     "inner_folds": ("null or a whole number, at least 2",
                     lambda v: v is None or (is_whole(v) and v >= 2)),
 }  # fmt: skip
@@ -37,8 +38,9 @@ def check_subgroup(subgroup: str | None, labels_columns, name) -> None:
     from thermocad.cohort.prepare import COLUMNS, COMPUTED
     from thermocad.evaluation.periods import PERIOD
 
-    own = [f"labels_{c}" if c in COMPUTED else c for c in labels_columns if c not in COLUMNS]
-    known = [c for c in dict.fromkeys([*COLUMNS, PERIOD, *own]) if c != "diagnosis"]
+    own = [f"labels_{c}" if c in COMPUTED else c for c in labels_columns]  # as prepare keeps them
+    known = [c for c in dict.fromkeys([*COLUMNS, PERIOD, *own])
+             if c not in ("diagnosis", "path", "excluded_reason")]  # fmt: skip
     if subgroup and subgroup not in known:
         raise ConfigError(f"subgroup {subgroup!r} is no column of the cohort (the labels' of "
                           f"{name}, or one prepare computes); choose one of {', '.join(known)}")  # fmt: skip
@@ -159,8 +161,9 @@ def check_compare_out(out_dir) -> None:
 
     from thermocad.utils.files import maker
 
-    study = Path(out_dir).parent
-    if Path(out_dir).name == "compare" and study.is_dir() and maker(study) == "study":
+    out = Path(out_dir).resolve()  # a link to it, or `--out .` inside it, is it too
+    study = out.parent
+    if out.name == "compare" and study.is_dir() and maker(study) == "study":
         raise ConfigError(f"{out_dir}: a study's own comparison (its report.html and study.json "
                           f"describe it): run the study again (thermocad study ... --out {study} "
                           "--force or --resume), or give compare another --out")  # fmt: skip

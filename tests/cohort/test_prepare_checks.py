@@ -112,6 +112,16 @@ def test_a_woman_whose_files_give_two_batches_is_in_none(tmp_path, capsys):
     cohort = pd.read_csv(tmp_path / "out" / "cohort.csv")  # the labels' batch is hers
     assert set(cohort.loc[cohort["patient_id"] == 1, "acquisition_batch"]) == {"B"}
     assert "give different batches" not in capsys.readouterr().err
+    # An excluded file (a lateral view in the other format) leaves the kept image's batch alone.
+    (data / "T0001.1.1.D.2014-01-01.11.txt").unlink()
+    write_text(data / "T0001.1.4.S.2014-01-01.12.txt", thermogram(1), sep=" ")
+    labels.write_text("patient_id,diagnosis\n1,Sick\n2,Healthy\n")
+    prepare_cohort(data, labels, tmp_path / "out", workers=1, force=True)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv").set_index("path")
+    assert (
+        cohort.loc[str(data.resolve() / "T0001.1.1.S.2014-01-01.10.txt"), "acquisition_batch"]
+        == "B"
+    )
 
 
 def test_labels_dates_far_from_the_file_names_are_said_in_one_line(tmp_path, capsys):

@@ -351,14 +351,24 @@ def test_a_file_renumbered_or_listed_twice_is_a_leak(tmp_path, capsys):
     other = "valid" if df.loc[first, "split"] != "valid" else "train"
     df.loc[first, ["patient_id", "split"]] = [99, other]
     df.to_csv(tmp_path / "renumbered.csv", index=False)
-    pattern = rf"renumbered.csv: line {first + 2}: .*T{patient:04d}.* is patient {patient} by its file name but patient_id is 99"
+    pattern = (
+        rf"renumbered.csv: line {first + 2}: .*T{patient:04d}.* is patient {patient}'s by "
+        rf"its file name, but sits as patient 99 in {other} while patient {patient} is in"
+    )
     with pytest.raises(SplitLeakError, match=pattern):
         read_split(tmp_path / "renumbered.csv")
+    # A file whose name gives a number no woman of the split has is left alone: prepare numbers
+    # a linked file by the link's name (another site's women renumbered) and stores its target.
     df = make_split(cohort(tmp_path), seed=0)
+    linked = df.assign(path=df["path"].str.replace("/d/T", "/store/T9", regex=False))
+    linked.to_csv(tmp_path / "linked.csv", index=False)
+    read_split(tmp_path / "linked.csv")
     twice = pd.concat([df, df.iloc[[3]].assign(split="test", patient_id=999)], ignore_index=True)
     twice.to_csv(tmp_path / "twice.csv", index=False)
-    with pytest.raises(SplitLeakError, match=rf"lines \[5, {len(df) + 2}\] list the same file"):
+    with pytest.raises(SplitLeakError, match=rf"lines \[5, {len(df) + 2}\] list the same file .* under two women or on two sides"):  # fmt: skip
         read_split(tmp_path / "twice.csv")
+    pd.concat([df, df.iloc[[3]]], ignore_index=True).to_csv(tmp_path / "again.csv", index=False)
+    read_split(tmp_path / "again.csv")  # one woman's file twice on her side (two links): no leak
     image = make_split(cohort(tmp_path), seed=0, unit="image")
     image.to_csv(tmp_path / "image.csv", index=False)
     capsys.readouterr()

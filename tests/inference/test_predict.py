@@ -16,6 +16,7 @@ from thermocad import __version__
 from thermocad.cli import main
 from thermocad.inference.predict import collect_files, predict_paths
 from thermocad.inference.tables import COLUMNS, patient_table
+from thermocad.io.filenames import patient_number
 from thermocad.utils.errors import ModelFormatError
 
 
@@ -471,6 +472,16 @@ def test_a_linked_file_is_read_under_the_name_it_was_given(run_dir, dmr_files, t
     assert table["decision"].iloc[1] == "no call"  # the lateral view, as its name says
     again, _ = predict_paths(bundle, [tmp_path / "data", tmp_path / "data" / "P9001"])
     assert len(again) == 2  # a file reached twice is still predicted once
+    # A link's name that gives no patient: the file it links to names her.
+    (tmp_path / "latest.txt").symlink_to(dmr_files[0])
+    latest, _ = predict_paths(bundle, [tmp_path / "latest.txt"])
+    assert latest["patient_id"].tolist() == [patient_number(dmr_files[0])]
+    # ".." after a linked folder is the linked folder's parent, as the system reads it
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    shutil.copy(dmr_files[1], tmp_path / "elsewhere" / "T0042.txt")
+    (tmp_path / "data" / "sub").symlink_to(tmp_path / "elsewhere" / "deep")
+    up, errors = predict_paths(bundle, [tmp_path / "data" / "sub" / ".." / "T0042.txt"])
+    assert not errors and up["patient_id"].tolist() == [42]
 
 
 @pytest.mark.parametrize("bad", [[25.0], [26.0, 20.0], ["20", 25.0], [20.0, float("inf")]])

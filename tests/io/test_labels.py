@@ -317,12 +317,23 @@ def test_a_labels_table_is_never_written_over(tmp_path, run_dir, dmr_files, caps
 
 def test_a_column_spelt_like_one_the_table_lacks_is_warned_about(tmp_path, capsys):
     """A misspelt `deodorant` column excludes nobody: the women it names are kept, so say so."""
-    text = "patient_id,diagnosis,Deodorent,single breat,notes\n2,Healthy,yes,no,x\n"
-    table = read_labels(write(tmp_path, text))
+    from thermocad.io.label_columns import FILTERS
+    from thermocad.io.labels import LABEL_FILTERS
+
+    assert tuple(LABEL_FILTERS) == FILTERS
+    text = ("patient_id,diagnosis,Deodorent,single breat,notes,acquisition_time\n"
+            "2,Healthy,yes,no,x,10:00\n")  # fmt: skip
+    labels = write(tmp_path, text)
+    table = read_labels(labels)
     assert "deodorant" not in table and table["Deodorent"].tolist() == ["yes"]
     err = capsys.readouterr().err
     assert "column 'Deodorent' is not read as 'deodorant' (did you mean 'deodorant'?)" in err
     assert "column 'single breat' is not read as 'single_breast'" in err
-    assert "notes" not in err
-    read_labels(write(tmp_path, "patient_id,diagnosis,deodorant,Deodorent\n2,Healthy,no,yes\n"))
+    assert "notes" not in err and "acquisition_time" not in err  # no filter's near miss
+    read_labels(labels)
+    assert "Deodorent" not in capsys.readouterr().err  # said once (prepare reads it twice)
+    (tmp_path / "other").mkdir()
+    read_labels(
+        write(tmp_path / "other", "patient_id,diagnosis,deodorant,Deodorent\n2,Healthy,no,yes\n")
+    )
     assert "Deodorent" not in capsys.readouterr().err  # the table has the real one

@@ -8,27 +8,31 @@ from pathlib import Path
 from thermocad.cli import output_file
 from thermocad.models.device import DEVICE_HELP
 
+PREDICT_DESCRIPTION = (
+    "Predict P(Sick) for DMR text matrices, images and .npy files (folders are "
+    "searched recursively). Writes OUT, OUT_patients.csv when a patient has several files "
+    "and OUT_errors.csv listing files that failed; exits 1 if any failed. When every file "
+    "fails only OUT_errors.csv is written (no OUT holding a header alone); with --force, an "
+    "earlier run's OUT, OUT_patients.csv or OUT_errors.csv that this run has nothing for is "
+    "removed, and said. MODEL is a run "
+    "folder (PyTorch; without PyTorch installed, its model.onnx) or an .onnx file written "
+    "by `thermocad export` (ONNX Runtime and numpy only). OUT has a row per file: file, "
+    "patient_id (from a DMR-IR name, T0012...; empty otherwise), prob_sick and, for a model "
+    "averaging its CNN with the baseline, prob_cnn and prob_baseline, decision (Sick, "
+    "Healthy, or 'no call' for a lateral view or another unit) at the model's stored "
+    "threshold, threshold, model, model_warning, thermocad_version, and note (a training "
+    "woman, by number or bytes; a view; the room). "
+    "OUT_patients.csv: each woman's mean P(Sick) over her files that have a call, static "
+    "and dynamic frames alike, a copy counted once (docs/application.md)."
+)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the `thermocad` parser."""
     p = sub.add_parser(
         "predict",
         help="predict P(Sick) for thermal files or folders",
-        description="Predict P(Sick) for DMR text matrices, images and .npy files (folders are "
-        "searched recursively). Writes OUT, OUT_patients.csv when a patient has several files "
-        "and OUT_errors.csv listing files that failed; exits 1 if any failed. When every file "
-        "fails only OUT_errors.csv is written (no OUT holding a header alone); with --force, an "
-        "earlier run's OUT, OUT_patients.csv or OUT_errors.csv that this run has nothing for is "
-        "removed, and said. MODEL is a run "
-        "folder (PyTorch; without PyTorch installed, its model.onnx) or an .onnx file written "
-        "by `thermocad export` (ONNX Runtime and numpy only). OUT has a row per file: file, "
-        "patient_id (from a DMR-IR name, T0012...; empty otherwise), prob_sick and, for a model "
-        "averaging its CNN with the baseline, prob_cnn and prob_baseline, decision (Sick, "
-        "Healthy, or 'no call' for a lateral view or another unit) at the model's stored "
-        "threshold, threshold, model, model_warning, thermocad_version, and note (a training "
-        "woman, by number or bytes; a view; the room). "
-        "OUT_patients.csv: each woman's mean P(Sick) over her files that have a call, static "
-        "and dynamic frames alike, a copy counted once (docs/application.md).",
+        description=PREDICT_DESCRIPTION,
     )
     p.add_argument("run_dir", metavar="MODEL", help="run folder or exported .onnx file")
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="thermal files or folders")

@@ -92,7 +92,7 @@ def clear_mixed_batches(table: pd.DataFrame) -> str:
     file says A, another's B: re-saved copies, another export): their batch is unknown, so it
     is cleared on all their rows (in place) instead of taken from whichever file comes first;
     they then count in no batch's table."""
-    rows = table[table["patient_id"].notna() & table["acquisition_batch"].notna()]
+    rows = table[_kept(table) & table["patient_id"].notna() & table["acquisition_batch"].notna()]
     kinds = rows.groupby("patient_id")["acquisition_batch"].nunique()
     if not (mixed := kinds[kinds > 1].index).size:
         return ""

@@ -54,7 +54,7 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
     # where the file it points to may be a store's hash: git-annex, DVC), once.
     first: dict[Path, Path] = {}
     for p in files:
-        first.setdefault(resolved(p), Path(os.path.abspath(p)))
+        first.setdefault(resolved(p), Path(p).absolute())  # ".." as the system reads it
     unique = list(first.values())
     if len(unique) < len(files):
         log(f"{len(files) - len(unique)} repeated file(s) predicted once (the same file given "

@@ -25,13 +25,22 @@ COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "prob_cnn
            "model", "model_warning", "thermocad_version", "note")  # fmt: skip
 
 
+def file_patient(path: Path) -> int | None:
+    """The patient number of a file's name as given, else (a link named "latest.txt") of the
+    file it links to; None where neither is a DMR-IR name."""
+    from thermocad.io.find import resolved
+
+    number = patient_number(path, copies=True)
+    return number if number is not None else patient_number(resolved(path), copies=True)
+
+
 def file_row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
          note: str = "", void: bool = False, halves: tuple = (None, None)) -> dict:  # fmt: skip
     """One file's output row; `note` empty (null in the output) unless there is one; `void`:
     the note says the score means nothing (notes.void_note), so no decision (notes.NO_CALL)."""
     return {
         "file": str(path),
-        "patient_id": patient_number(path, copies=True),
+        "patient_id": file_patient(path),
         "prob_sick": round(prob, 6),
         "decision": called(prob, bundle.threshold, not void) or NO_CALL,
         "threshold": bundle.threshold,

@@ -22,6 +22,8 @@ ALIASES = {
     "acquisition_batch": ("acquisition_batch", "batch"),
     "acquisition_date": ("acquisition_date", "date", "acquired_on", "acquisition", "exam_date"),
 }
+FILTERS = ("deodorant", "single_breast")  # the columns that exclude women (labels.LABEL_FILTERS)
+_SAID: set[tuple[str, str]] = set()  # (file, column) near misses warned of in this process
 
 
 def column_key(name: str) -> str:
@@ -54,12 +56,15 @@ def rename_columns(table: pd.DataFrame, csv: Path | str) -> pd.DataFrame:
 
 
 def _warn_near_misses(others: list, read: set[str], csv: Path | str) -> None:
-    """Warn for each column not read that is spelt like a column this table lacks."""
-    spellings = {s: canonical for canonical, names in ALIASES.items() if canonical not in read
-                 for s in names}  # fmt: skip
+    """Warn, once per file and column in a process, for each column not read that is spelt
+    like a filter column this table lacks (a misspelt filter excludes nobody; a misspelt date
+    or batch is said elsewhere: the date and batch are then taken from the files)."""
+    spellings = {s: canonical for canonical, names in ALIASES.items()
+                 if canonical in FILTERS and canonical not in read for s in names}  # fmt: skip
     for column in others:
         close = difflib.get_close_matches(column_key(column), spellings, n=1, cutoff=0.8)
-        if close:
+        if close and (said := (str(csv), str(column))) not in _SAID:
+            _SAID.add(said)
             log(f"warning: {csv}: column {str(column)!r} is not read as {spellings[close[0]]!r} "
                 f"(did you mean {close[0]!r}?); it is kept as an ordinary column, so nothing "
                 "is filtered or checked by it")  # fmt: skip
