@@ -302,4 +302,28 @@ def test_folds_that_train_on_less_than_a_batch_are_refused_before_training(tmp_p
     with pytest.raises(ConfigError, match=r"a fold trains on 3 images, fewer than one batch "
                        r"\(8\): fit needs more women$"):  # fmt: skip
         fit(tmp_path / "a", labels, tmp_path / "run", folds=2)
-    assert not (tmp_path / "run" / "cv").exists()  # nothing trained
+    assert not (tmp_path / "run").exists()  # nothing trained, and the new folder gone again
+    # Women of the labels without a file do not fill folds: 3 Sick labelled, 2 with files.
+    table = pd.read_csv(labels)
+    gone = table.loc[table["diagnosis"] == "Sick", "patient_id"].iloc[0]
+    for path in (tmp_path / "a").glob(f"T{gone:04d}*"):
+        path.unlink()
+    with pytest.raises(ConfigError, match=r"--folds must be 2 to 2 \(the labels hold 2 Sick"):
+        fit(tmp_path / "a", labels, tmp_path / "run", folds=3)
+    assert not (tmp_path / "run").exists()
+
+
+def test_fit_never_replaces_a_study_or_another_commands_folder(tmp_path):
+    from thermocad.utils.files import prepare_out_dir
+
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / ".thermocad").write_text("written by thermocad study\n")
+    (study / "report.html").write_text("<p>a study</p>")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n")
+    with pytest.raises(OutputExistsError, match="a study's folder .* fit replaces only a fit or train folder"):  # fmt: skip
+        prepare_out_dir(study, force=True, made_by="fit", replaces=("fit", "train"))
+    assert (study / "report.html").exists()
+    (study / ".thermocad").write_text("written by thermocad train\n")  # a training run: replaced
+    assert prepare_out_dir(study, force=True, made_by="fit", replaces=("fit", "train")) == study

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from thermocad.io.labels import CLASSES
+from thermocad.fit_checks import check_fold_size, check_labels
 from thermocad.training.fit_resume import fingerprint, resumable
 
 if TYPE_CHECKING:
     from thermocad.training.config import TrainConfig
-from thermocad.utils.errors import ConfigError
+from thermocad.utils.errors import ConfigError, ThermocadError
 from thermocad.utils.files import (
     FIT_RESUME,
     atomic_write_csv,
@@ -199,7 +199,7 @@ def fit(
     labels_file(labels_csv, "fit", "--resume checks that it is unchanged")
     check_apart(out_dir, data_dir)  # the data folder is read again by the next fit
     check_trainable(config.to_dict())  # arch, size, weights: before anything is written
-    _check_labels(data_dir, labels_csv, folds)
+    check_labels(data_dir, labels_csv, folds)
     record = {"options": {**config.to_dict(), "folds": folds, "seed": seed},  # JSON's types
               "data": fingerprint(data_dir, labels_csv), "version": __version__}  # fmt: skip
     state = resumable(out_dir, record) if resume else None
@@ -225,34 +225,6 @@ def fit(
     return out
 
 
-def _check_labels(data_dir, labels_csv, folds: int) -> None:
-    """Refuse labels that do not match the data, or hold too few women of a class for the
-    folds, before anything is written."""
-    from thermocad.cohort.prepare import check_labels_match
-    from thermocad.io.labels import read_labels
-
-    labels = read_labels(labels_csv)
-    check_labels_match(data_dir, labels_csv, set(labels["patient_id"].astype(int)))
-    per_class = labels["diagnosis"].value_counts().reindex(CLASSES, fill_value=0)
-    if per_class.min() < 2:  # a model of Sick against Healthy needs both, in two folds at least
-        raise ConfigError(f"{labels_csv}: fit needs at least 2 women of each class; the labels "
-                          f"hold {per_class['Healthy']} Healthy and {per_class['Sick']} Sick")  # fmt: skip
-    if folds < 2 or folds > per_class.min():  # each fold needs a woman of each class
-        raise ConfigError(f"--folds must be 2 to {per_class.min()} (the labels hold "
-                          f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
-
-
-def _check_fold_size(split, labels_csv, folds: int, batch_size: int) -> None:
-    """Refuse folds whose training images are fewer than one batch (training would stop at
-    its first fold), saying what fit can change: more women, or fewer folds."""
-    smallest = len(split) - int(split["fold"].value_counts().max())
-    if smallest < batch_size:
-        fewer = " or fewer --folds" if folds > 2 else ""
-        raise ConfigError(f"{labels_csv}: in {folds}-fold cross-validation a fold trains on "
-                          f"{smallest} images, fewer than one batch ({batch_size}): fit needs "
-                          f"more women{fewer}")  # fmt: skip
-
-
 def _final_model(out: Path, split_csv: Path, config, threshold: float, resumed: bool) -> None:
     """The model on every woman, in fit's own folder (vetted: it holds cohort/, split.csv and
     cv/); a resumed fit keeps one it finished (killed before _record), or continues it."""
@@ -276,16 +248,23 @@ def _prepare(data_dir, labels_csv, out_dir, record: dict, folds: int, seed: int,
     from thermocad.cohort.split import make_split, write_split
     from thermocad.training.checkpoint import start_run
     from thermocad.utils.files import INCOMPLETE, MADE_BY
+    from thermocad.utils.lock import LOCK, empty_held
 
-    out = prepare_out_dir(out_dir, force, made_by="fit")
+    fresh = {p.name for p in Path(out_dir).iterdir()} <= {LOCK}  # made by this call
+    out = prepare_out_dir(out_dir, force, made_by="fit", replaces=("fit", "train"))
     # INCOMPLETE from here: a rerun that fails on its data (prepare, split) never leaves an
     # earlier model served beside the new cohort; the folder says to fit again.
     atomic_write_text(out / INCOMPLETE, "fit started; this run is not finished\n")
     atomic_write_text(out / MADE_BY, "written by thermocad fit\n")  # over an old train's mark
     atomic_write_json(out / FIT_RESUME, {**record, "stage": "prepare"})
-    prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
-    split = make_split(out / "cohort" / "cohort.csv", test=0.0, folds=folds, seed=seed)
-    _check_fold_size(split, labels_csv, folds, record["options"]["batch_size"])
+    try:
+        prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
+        split = make_split(out / "cohort" / "cohort.csv", test=0.0, folds=folds, seed=seed)
+        check_fold_size(split, labels_csv, folds, record["options"]["batch_size"])
+    except ThermocadError:  # the data cannot make the folds: a folder this fit made goes again
+        if fresh:
+            empty_held(out)
+        raise
     # The data are usable: an earlier fit's model, files and folds go now, and the folder is
     # INCOMPLETE until the final model is written (a killed fit is never taken for a model).
     start_run(out, resume=False)

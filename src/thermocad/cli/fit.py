@@ -25,20 +25,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", required=True, help="run folder to create (with --resume: the interrupted one)"
     )
     p.add_argument("--folds", type=int, default=5, help="patient-grouped cross-validation folds")
-    p.add_argument("--seed", type=int, default=0, help="seed of the folds and the training")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the folds, the training and the bootstrap intervals",
+    )
     p.add_argument("--smoke", action="store_true", help="the same procedure, tiny (64 px, 2 "
                    "batches per epoch, 1 head epoch): checks the chain on your data; its model is marked as a smoke run, not one to use")  # fmt: skip
     again = p.add_mutually_exclusive_group()
     again.add_argument(
         "--force",
         action="store_true",
-        help="replace an existing fit folder (its model is removed when the new fit starts: keep a copy to serve meanwhile)",
+        help="replace an existing fit folder or training run (its model is removed when the new "
+        "fit starts: keep a copy to serve meanwhile); never a study's or another command's",
     )
     again.add_argument(
         "--resume",
         action="store_true",
         help="continue an interrupted fit in OUT (the same DATA, labels and options): finished "
-        "folds are kept, an interrupted training continues from its last epoch",
+        "folds are kept, an interrupted one continues from its checkpoint (the head stage on "
+        "cached features starts again, giving the weights of a fit never stopped)",
     )
     p.set_defaults(func=_fit)
 

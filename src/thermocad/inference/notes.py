@@ -124,7 +124,8 @@ def period_note(cv: dict[str, Any]) -> str:
         return ""
     lo, hi = cv.get("period_roc_auc_lo"), cv.get("period_roc_auc_hi")
     ci = f" ({lo:.2f}-{hi:.2f})" if isinstance(lo, float) and isinstance(hi, float) else ""
-    return (f"; its AUC was {auc:.2f} over all, but {period:.2f}{ci} among the {int(n)} women "
+    but = "but " if round(period, 2) < round(auc, 2) else "and "
+    return (f"; its AUC was {auc:.2f} over all, {but}{period:.2f}{ci} among the {int(n)} women "
             f"of batch {cv.get('batch', '?')} imaged in the period when both Healthy and Sick "
             "women were, where the date, the room and the camera cannot tell them apart: "
             "sensitivity and specificity on new women may be lower too")  # fmt: skip

@@ -16,15 +16,16 @@ from thermocad.utils.files import FIT_RESUME
 
 
 def fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> str:
-    """What a resumed fit must find unchanged: every data file's name, size and modification
-    time, and the labels' bytes (no paths are stored: the user names them again)."""
+    """What a resumed fit must find unchanged: every data file's name and bytes, and the
+    labels' bytes (no paths are stored: the user names them again). By the bytes, not the
+    times: an edit with its time put back is seen, a file saved again unchanged is not a change
+    (the digests are cached: `fit` records the same files' digests for its models)."""
+    from thermocad.io.digest import file_digest
+
     digest = hashlib.sha256(Path(labels_csv).read_bytes())
     root = Path(data_dir)
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        st = path.stat()
-        digest.update(
-            f"{path.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
-        )
+        digest.update(f"{path.relative_to(root).as_posix()}\0{file_digest(path)}\n".encode())
     return digest.hexdigest()
 
 

@@ -237,12 +237,12 @@ def maker(path: str | os.PathLike) -> str:
 
 
 def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str | None = None,
-                    forcing: str | None = None) -> Path:  # fmt: skip
+                    forcing: str | None = None, replaces: tuple[str, ...] = ()) -> Path:  # fmt: skip
     """Create an output directory; an existing non-empty one is refused unless `force`.
     `made_by` (the command, for a command that clears what it finds): the folder is marked as
     its output, and `force` reuses only a folder thermocad made. `forcing`: what --force does
     there, for the refusal (default: "to replace what it holds" with `made_by`, else "to
-    write into it")."""
+    write into it"). `replaces`: the commands whose folders it may replace (default: any)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputExistsError(f"{path} exists and is not a directory")
@@ -263,6 +263,10 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
             "only into a folder thermocad made (with or without --force), since it replaces "
             "earlier results there: choose another --out"
         )
+    if found and replaces and (other := maker(path)) and other not in replaces:
+        raise OutputExistsError(f"{path}: a {other}'s folder (written by thermocad {other}); "
+                                f"{made_by} replaces only a {' or '.join(replaces)} folder, "
+                                "with or without --force: choose another --out")  # fmt: skip
     if found and not force:
         records = [r for r in (FIT_RESUME, STUDY_RESUME, COMPARE_RESUME) if (path / r).exists()]
         if (path / INCOMPLETE).exists() or records:  # a run stopped there

@@ -1,0 +1,36 @@
+"""Checks of a `fit` before it writes anything: the labels against the data and the folds
+(`check_labels`), and each fold's training images against a batch (`check_fold_size`)."""
+
+from __future__ import annotations
+
+from thermocad.io.labels import CLASSES
+from thermocad.utils.errors import ConfigError
+
+
+def check_labels(data_dir, labels_csv, folds: int) -> None:
+    """Refuse labels that do not match the data, or whose women with files are too few of a
+    class for the folds, before anything is written."""
+    from thermocad.cohort.prepare import check_labels_match
+    from thermocad.io.labels import read_labels
+
+    labels = read_labels(labels_csv)
+    numbers = check_labels_match(data_dir, labels_csv, set(labels["patient_id"].astype(int)))
+    labels = labels[labels["patient_id"].astype(int).isin(numbers)] if numbers else labels
+    per_class = labels["diagnosis"].value_counts().reindex(CLASSES, fill_value=0)
+    if per_class.min() < 2:  # a model of Sick against Healthy needs both, in two folds at least
+        raise ConfigError(f"{labels_csv}: fit needs at least 2 women of each class; the labels "
+                          f"hold {per_class['Healthy']} Healthy and {per_class['Sick']} Sick")  # fmt: skip
+    if folds < 2 or folds > per_class.min():  # each fold needs a woman of each class
+        raise ConfigError(f"--folds must be 2 to {per_class.min()} (the labels hold "
+                          f"{per_class.min()} {per_class.idxmin()} women), got {folds}")  # fmt: skip
+
+
+def check_fold_size(split, labels_csv, folds: int, batch_size: int) -> None:
+    """Refuse folds whose training images are fewer than one batch (training would stop at
+    its first fold), saying what fit can change: more women, or fewer folds."""
+    smallest = len(split) - int(split["fold"].value_counts().max())
+    if smallest < batch_size:
+        fewer = " or fewer --folds" if folds > 2 else ""
+        raise ConfigError(f"{labels_csv}: in {folds}-fold cross-validation a fold trains on "
+                          f"{smallest} images, fewer than one batch ({batch_size}): fit needs "
+                          f"more women{fewer}")  # fmt: skip
