@@ -24,7 +24,10 @@ def test_a_call_one_half_makes_alone_is_named():
     # 0.002 and 0.941 average 0.4714, above 0.4131: Sick, which the baseline alone would say.
     line = result_line(_model(), "a.txt", 0.4714, np.array([0.002]), np.array([0.9409]))
     assert "called Sick" in line
-    assert "alone, the CNN's would be called Healthy and the baseline's Sick" in line
+    assert (
+        "the CNN's is below the threshold and the baseline's at or above it (a threshold "
+        "chosen for their mean, at which neither half alone was validated)"
+    ) in line
     assert "this call is the baseline's" in line
     agree = result_line(_model(), "b.txt", 0.7, np.array([0.6]), np.array([0.8]))
     assert "disagree" not in agree
@@ -40,6 +43,11 @@ def test_the_period_matched_auc_is_said_beside_sensitivity_and_specificity():
     assert period_note({**CV, "period_roc_auc": float("nan")}) == ""
     no_interval = period_note({**CV, "period_roc_auc_lo": None})
     assert "but 0.75 among" in no_interval
+    # Every woman in the period: nothing set apart, nothing said; the same AUC: no "but".
+    assert period_note({**CV, "period_n": 120}) == ""
+    same = period_note({**CV, "period_roc_auc": 0.939}, "synthetic patients")
+    assert "0.94 over all, and 0.94 (0.56-0.91) among the 31 synthetic patients" in same
+    assert "may be lower" not in same
 
 
 def test_a_downloaded_copys_name_still_says_the_view_and_the_woman():

@@ -152,7 +152,7 @@ def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_pat
     loaded, _ = predict_paths(load_bundle(run), [inputs / "sub"])
     assert loaded["note"].equals(table["note"])
     # A split.csv beside an exported file may be anyone's: only a run folder's counts.
-    from thermocad.inference.notes import note_training_women
+    from thermocad.inference.training_women import note_training_women
 
     (tmp_path / "model.onnx").write_bytes(b"")
     pd.DataFrame({"patient_id": [1], "split": ["train"]}).to_csv(tmp_path / "split.csv")
@@ -173,7 +173,25 @@ def test_a_training_file_under_another_name_is_noted_by_its_bytes(run_dir, tmp_p
     table, _ = predict_paths(run_dir, [tmp_path / "new"])
     for note in table["note"]:
         assert f"byte for byte a file of training patient {trained['patient_id']}" in note
-    assert "2 of 2 file(s) are of women this model was trained on" in capsys.readouterr().err
+    assert (
+        "2 of 2 file(s) are byte for byte files this model was trained on"
+        in capsys.readouterr().err
+    )
+    # A synthetic model's numbers are counted apart: a real woman with one is someone else.
+    import json
+
+    synthetic = shutil.copytree(run_dir, tmp_path / "synthetic")
+    meta = json.loads((synthetic / "model.json").read_text())
+    meta["data"]["synthetic_share"] = 1.0
+    (synthetic / "model.json").write_text(json.dumps(meta))
+    (tmp_path / "real").mkdir()
+    other = np.load(trained["path"]) + 0.01  # other bytes, the same number
+    np.save(tmp_path / "real" / f"T{trained['patient_id']:04d}.npy", other)
+    table, errors = predict_paths(synthetic, [tmp_path / "real"])
+    assert not errors and "is also a synthetic woman's" in table["note"][0]
+    err = capsys.readouterr().err
+    assert "1 of 1 file(s) share a patient number with a synthetic patient" in err
+    assert "have the patient number of a woman" not in err
 
 
 def test_collect_files_recurses_and_deduplicates(inputs, capsys):

@@ -113,48 +113,31 @@ def operating_note(meta: dict[str, Any]) -> str:
     return (f"At this threshold the {cv.get('folds', 5)}-fold cross-validation of the procedure "
             f"that made this model ({women} {who}) found sensitivity {sens:.2f} and specificity "
             f"{spec:.2f}, on the predictions that chose the threshold, so optimistic for new "
-            f"women{period_note(cv)}")  # fmt: skip
+            f"women{period_note(cv, who)}")  # fmt: skip
 
 
-def period_note(cv: dict[str, Any]) -> str:
-    """'' or how the model's cross-validation scored the women imaged when both classes were
-    (evaluation.periods): what is left when the date, the room and the camera cannot tell."""
+def period_note(cv: dict[str, Any], who: str = "women") -> str:
+    """'' or how the model's cross-validation scored the women (`who`) imaged when both classes
+    were (evaluation.periods): what is left when the date, the room and the camera cannot
+    tell; '' too where that period holds every one of them (nothing to set apart)."""
     auc, period, n = cv.get("patient_roc_auc"), cv.get("period_roc_auc"), cv.get("period_n")
     if not all(isinstance(v, int | float) and math.isfinite(v) for v in (auc, period, n)):
         return ""
+    if n >= (cv.get("patients") or float("inf")):
+        return ""
     lo, hi = cv.get("period_roc_auc_lo"), cv.get("period_roc_auc_hi")
     ci = f" ({lo:.2f}-{hi:.2f})" if isinstance(lo, float) and isinstance(hi, float) else ""
-    but = "but " if round(period, 2) < round(auc, 2) else "and "
-    return (f"; its AUC was {auc:.2f} over all, {but}{period:.2f}{ci} among the {int(n)} women "
-            f"of batch {cv.get('batch', '?')} imaged in the period when both Healthy and Sick "
-            "women were, where the date, the room and the camera cannot tell them apart: "
-            "sensitivity and specificity on new women may be lower too")  # fmt: skip
+    lower = round(period, 2) < round(auc, 2)
+    return (f"; its AUC was {auc:.2f} over all, {'but ' if lower else 'and '}{period:.2f}{ci} "
+            f"among the {int(n)} {who} of batch {cv.get('batch', '?')} imaged in the period when "
+            "both Healthy and Sick ones were, where the date, the room and the camera cannot "
+            "tell them apart" + (": sensitivity and specificity on new women may be lower too"
+                                 if lower else ""))  # fmt: skip
 
 
-def note_training_women(table, run_dir: Path | None, meta: dict[str, Any] | None) -> None:
-    """Note (in place, in the `note` column) each file of a woman the model trained on: by
-    her DMR-IR patient number (the training record of its run folder or .onnx file, `run_dir`;
-    None: no record to read), or by its bytes (model.json's `trained_files`: a copy under any
-    name or number); and say in the log how many: their P(Sick) is no held-out score."""
-    from thermocad.evaluation.lockbox import seen_patients
-    from thermocad.evaluation.trained_files import recorded
-    from thermocad.io.digest import file_digest
-    from thermocad.utils.progress import log
-
-    seen = seen_patients(run_dir) if run_dir is not None else frozenset()
-    record, flagged = recorded(meta or {}) or {}, 0
-    for i, file in enumerate(table["file"] if seen or record else []):
-        note = training_note(file, seen, meta)
-        if not note and (pid := record.get(file_digest(file) or "")) is not None:
-            note = (f"byte for byte a file of training patient {pid} (the model's record of its "
-                    "training files): whatever its name, this P(Sick) is no test result")  # fmt: skip
-        if note:
-            flagged += 1
-            table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)
-    if flagged:
-        log(f"note: {flagged} of {len(table)} file(s) are of women this model was trained on, "
-            "by patient number or by their bytes (their note says which): their P(Sick) is no "
-            "held-out score")  # fmt: skip
+def above(call: str) -> str:
+    """Where a score lies against the threshold, from its call."""
+    return "at or above" if call == "Sick" else "below"
 
 
 def training_note(path: str | Path | None, seen: frozenset[str] | set[str],
@@ -287,8 +270,9 @@ def result_line(bundle, name: str, prob: float, cnn, base, void: str = "") -> st
                  f"baseline's {base[0]:.4f}.")  # fmt: skip
         alone = called(float(cnn[0]), bundle.threshold), called(float(base[0]), bundle.threshold)
         if alone[0] != alone[1]:
-            line += (f" The two halves disagree: alone, the CNN's would be called {alone[0]} "
-                     f"and the baseline's {alone[1]}, so this call is the "
+            line += (f" The two halves disagree: the CNN's is {above(alone[0])} the threshold "
+                     f"and the baseline's {above(alone[1])} it (a threshold chosen for their "
+                     "mean, at which neither half alone was validated), so this call is the "
                      f"{'CNN' if alone[0] == call else 'baseline'}'s.")  # fmt: skip
     if note := operating_note(bundle.meta):
         line += f" {note}."

@@ -215,7 +215,7 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
                    workers: int | None = None) -> tuple[pd.DataFrame, list[FileFailure]]:  # fmt: skip
     """predict_paths() once the model is loaded and its files collected (`errors`: the paths
     that held none); `home`: where the model's training record is (None: nowhere)."""
-    from thermocad.inference.notes import note_training_women
+    from thermocad.inference.training_women import note_training_women
     from thermocad.models.words import edited_threshold_note, log_model_warnings
     from thermocad.utils.progress import log
 

@@ -1,0 +1,44 @@
+"""predict's notes on the files of women a model was trained on, counted for the log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from thermocad.inference.notes import training_note
+
+
+def note_training_women(table, run_dir: Path | None, meta: dict[str, Any] | None) -> None:
+    """Note (in place, in the `note` column) each file of a woman the model trained on: by
+    her DMR-IR patient number (the training record of its run folder or .onnx file, `run_dir`;
+    None: no record to read), or by its bytes (model.json's `trained_files`: a copy under any
+    name or number); and say in the log how many. A model of synthetic women shares numbers
+    with real women who are someone else: those are counted apart."""
+    from thermocad.evaluation.lockbox import seen_patients
+    from thermocad.evaluation.trained_files import recorded
+    from thermocad.io.digest import file_digest
+    from thermocad.utils.progress import log
+
+    seen = seen_patients(run_dir) if run_dir is not None else frozenset()
+    record, counts = recorded(meta or {}) or {}, {"bytes": 0, "number": 0}
+    for i, file in enumerate(table["file"] if seen or record else []):
+        note, kind = training_note(file, seen, meta), "number"
+        if (pid := record.get(file_digest(file) or "")) is not None:
+            note, kind = (f"byte for byte a file of training patient {pid} (the model's record "
+                          "of its training files): whatever its name, this P(Sick) is no test "
+                          "result"), "bytes"  # fmt: skip
+        if note:
+            counts[kind] += 1
+            table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)
+    of = f"of {len(table)} file(s)"
+    if counts["bytes"]:
+        log(f"note: {counts['bytes']} {of} are byte for byte files this model was trained on "
+            "(their note says whose): their P(Sick) is no held-out score")  # fmt: skip
+    share = ((meta or {}).get("data") or {}).get("synthetic_share", 0)
+    if counts["number"] and isinstance(share, int | float) and share >= 1:  # as training_note
+        log(f"note: {counts['number']} {of} share a patient number with a synthetic patient "
+            "this model was trained on: a real woman's file is someone else's (their note)")  # fmt: skip
+    elif counts["number"]:
+        log(f"note: {counts['number']} {of} have the patient number of a woman this model was "
+            "trained on (their note): if they are the same women, their P(Sick) is no "
+            "held-out score")  # fmt: skip
