@@ -81,5 +81,8 @@ def _synth(args: argparse.Namespace) -> int:
         deodorant_fraction=args.deodorant_fraction, force=args.force, preview=args.preview,
         first_id=args.first_id,
     )  # fmt: skip
-    log(f"wrote {args.patients} synthetic patients to {labels.parent} (labels: {labels})")
+    log(
+        f"wrote {args.patients} synthetic patient{'s' if args.patients != 1 else ''} to "
+        f"{labels.parent} (labels: {labels})"
+    )
     return 0

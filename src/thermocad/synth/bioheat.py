@@ -10,8 +10,8 @@ half-space Green's function with a Robin boundary:
     g = sqrt(kappa^2 + m^2),  m^2 = w_b rho_b c_b / k.
 
 With h = 0 this reduces to the image-source solution P/(2 pi k) exp(-m R)/R (a check in the
-tests). Parameter values follow SCIENCE.md ("Breast thermal physics"): Gautherie 1980,
-Acero Mendoza et al. 2024, Pennes 1948.
+tests). Parameter values and their sources: docs/synthetic.md (Gautherie 1980, Acero Mendoza
+et al. 2024, Pennes 1948).
 """
 
 from __future__ import annotations

@@ -134,6 +134,9 @@ def _preview_path(out: Path, preview: str | Path | None) -> Path | None:
     if preview is None:
         return None
     if str(preview):
+        from thermocad.utils.out_names import check_suffix
+
+        check_suffix(preview, ".png", "a PNG image", "--preview")  # x.jpg held PNG bytes
         return Path(preview)
     if out.name in ("", ".."):  # "." and ".." name no folder: the one they are does
         out = out.resolve()

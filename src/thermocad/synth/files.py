@@ -64,11 +64,24 @@ def dmr_filename(pid: int, view: str, frame: int, frames: int, n_views: int, dat
     return f"T{pid:04d}.{VIEW_CODES[view]}.{protocol}.{date.isoformat()}.{frame:02d}.txt"
 
 
+def _tile(path: Path, labels, found: list[Path]) -> str:
+    """A preview tile's title: "T0001 Sick", with the view and frame ("left45, frame 2")
+    when the woman has several files."""
+    from thermocad.io.filenames import name_view
+
+    stem = path.name.split(".")[0]
+    title = f"{stem} {labels[int(stem[1:])]}"
+    if sum(p.name.split(".")[0] == stem for p in found) < 2 or not (name := name_view(path)):
+        return title
+    frame = f", frame {name.sequence}" if name.sequence is not None else ""
+    return f"{title}\n{name.view}{frame}"
+
+
 def write_preview(
     cohort_dir: str | Path, out_png: str | Path, n: int = 12, force: bool = False
 ) -> Path:
-    """Contact sheet of the first `n` thermograms of a generated cohort, titled by label; the
-    log says how many it shows."""
+    """Contact sheet of the first `n` thermograms of a generated cohort, titled by label, and
+    by view and frame where the cohort has several of a woman; the log says how many it shows."""
     import pandas as pd
 
     from thermocad.io.render import contact_sheet
@@ -82,7 +95,7 @@ def write_preview(
     found = sorted(cohort_dir.glob("T*.txt"))
     paths = found[:n]
     arrays = [read_thermal(p).array for p in paths]
-    titles = [f"{p.name.split('.')[0]} {labels[int(p.name[1:5])]}" for p in paths]
+    titles = [_tile(p, labels, found) for p in paths]
     sheet = Path(contact_sheet(arrays, titles, out_png, force=force))  # checked above
     which = f"the first {len(paths)} of {len(found)}" if len(found) > n else f"all {len(paths)}"
     log(f"preview of {which} thermograms (by file name): {sheet}")
