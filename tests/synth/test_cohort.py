@@ -524,3 +524,20 @@ def test_the_default_preview_of_dot_or_dot_dot_is_named_after_the_folder(
     assert (cohort / "labels.csv").is_file()
     # Beside the folder, named after it (".." gave ".._preview.png", inside the cohort).
     assert sorted(p.name for p in cohort.parent.iterdir()) == ["c", "c_preview.png"]
+
+
+def test_the_preview_is_a_png_and_names_each_tiles_view_and_frame(tmp_path, capsys, monkeypatch):
+    from thermocad.cli import main
+
+    base = ["synth", "--height", "64", "--width", "80", "--patients", "1"]
+    assert main([*base, "--out", str(tmp_path / "a"), "--preview", str(tmp_path / "p.jpg")]) == 2
+    assert "--preview is written as a PNG image" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()  # refused before anything is written
+    seen = {}
+    monkeypatch.setattr("thermocad.io.render.contact_sheet",
+                        lambda arrays, titles, out, force: seen.setdefault("titles", titles) and out)  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "b"), "--frames", "2", "--views", "frontal",
+                 "left45", "--preview"]) == 0  # fmt: skip
+    assert seen["titles"] == ["T0001 Healthy\nfrontal, frame 1", "T0001 Healthy\nfrontal, frame 2",
+                              "T0001 Healthy\nleft45, frame 1", "T0001 Healthy\nleft45, frame 2"]  # fmt: skip
+    assert "wrote 1 synthetic patient to" in capsys.readouterr().err
