@@ -314,16 +314,27 @@ def test_folds_that_train_on_less_than_a_batch_are_refused_before_training(tmp_p
 
 
 def test_fit_never_replaces_a_study_or_another_commands_folder(tmp_path):
+    from thermocad.synth.cohort import generate_cohort
     from thermocad.utils.files import prepare_out_dir
 
+    labels = generate_cohort(tmp_path / "data", n_patients=8, seed=1, height=48, width=64,
+                             sick_fraction=0.5)  # fmt: skip
     study = tmp_path / "study"
     study.mkdir()
     (study / ".thermocad").write_text("written by thermocad study\n")
     (study / "report.html").write_text("<p>a study</p>")
-    labels = tmp_path / "labels.csv"
-    labels.write_text("patient_id,diagnosis\n1,Healthy\n")
     with pytest.raises(OutputExistsError, match="a study's folder .* fit replaces only a fit or train folder"):  # fmt: skip
-        prepare_out_dir(study, force=True, made_by="fit", replaces=("fit", "train"))
-    assert (study / "report.html").exists()
+        fit(tmp_path / "data", labels, study, folds=2, force=True)
+    assert sorted(p.name for p in study.iterdir()) == [".thermocad", "report.html"]
     (study / ".thermocad").write_text("written by thermocad train\n")  # a training run: replaced
     assert prepare_out_dir(study, force=True, made_by="fit", replaces=("fit", "train")) == study
+
+
+def test_the_fold_check_counts_the_smallest_training_set():
+    from thermocad.fit_checks import check_fold_size
+    from thermocad.utils.errors import ConfigError
+
+    uneven = pd.DataFrame({"fold": [0] * 10 + [1] * 2})  # fold 0's model trains on 2 images
+    with pytest.raises(ConfigError, match="a fold trains on 2 images, fewer than one batch"):
+        check_fold_size(uneven, "l.csv", 2, 8)
+    check_fold_size(pd.DataFrame({"fold": [0] * 8 + [1] * 8}), "l.csv", 2, 8)  # 8: one batch

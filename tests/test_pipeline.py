@@ -406,3 +406,31 @@ def test_an_interrupted_study_resumes_without_preparing_again(cohort, tmp_path, 
     pd.testing.assert_frame_equal(got, want)
     with pytest.raises(ConfigError, match="nothing to resume .*finished study"):
         S.run_study(data, labels, study, resume=True, **opts)
+
+
+def test_a_study_that_fails_in_its_first_stage_leaves_a_new_folder_gone_and_an_old_one_kept(
+    cohort, tmp_path, monkeypatch
+):
+    import thermocad.cohort.prepare
+    from thermocad.study_checks import check_compare_out, check_subgroup
+    from thermocad.utils.errors import CohortError
+
+    data, labels = cohort
+
+    def no_images(*args, **kwargs):
+        raise CohortError("data: no image kept")
+
+    monkeypatch.setattr(thermocad.cohort.prepare, "prepare_cohort", no_images)
+    with pytest.raises(CohortError):
+        S.run_study(data, labels, tmp_path / "new", archs=[], folds=2)
+    assert not (tmp_path / "new").exists()
+    old = tmp_path / "old"  # an earlier study, run again with --force: never emptied
+    old.mkdir()
+    (old / ".thermocad").write_text("written by thermocad study\n")
+    (old / "study.json").write_text("{}")
+    with pytest.raises(CohortError):
+        S.run_study(data, labels, old, archs=[], folds=2, force=True)
+    assert (old / "study.json").exists()
+    check_subgroup("", ["patient_id", "diagnosis"], "l.csv")  # "": no subgroups, as None
+    (tmp_path / "mine" / "compare").mkdir(parents=True)  # a folder called compare, no study's
+    check_compare_out(tmp_path / "mine" / "compare")

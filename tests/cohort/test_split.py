@@ -395,3 +395,22 @@ def test_a_cohort_dataframe_without_a_column_is_named(tmp_path, column):
     table = pd.read_csv(cohort(tmp_path)).drop(columns=[column])
     with pytest.raises(ConfigError, match=rf"^the cohort table: missing columns \['{column}'\]"):
         make_split(table)
+
+
+def test_a_file_named_for_a_woman_on_her_own_side_passes_and_image_splits_are_said_once(
+    tmp_path, capsys
+):
+    """A file whose name gives woman X, listed under another woman on X's own side, puts no one
+    on two sides (a link's name numbers it); an image-level split is said once per file."""
+    df = make_split(cohort(tmp_path), seed=0)
+    train = df[df["split"] == "train"]
+    x, y = train["patient_id"].unique()[:2]
+    row = train.index[train["patient_id"] == y][0]
+    df.loc[row, "path"] = f"/d/T{x:04d}.7.txt"  # X's name, Y's row, both in train
+    df.to_csv(tmp_path / "own_side.csv", index=False)
+    read_split(tmp_path / "own_side.csv")
+    make_split(cohort(tmp_path), seed=0, unit="image").to_csv(tmp_path / "img.csv", index=False)
+    capsys.readouterr()
+    read_split(tmp_path / "img.csv")
+    read_split(tmp_path / "img.csv")
+    assert capsys.readouterr().err.count("is an IMAGE-level split") == 1

@@ -230,5 +230,7 @@ def test_the_paired_auc_difference_scores_both_on_each_draw():
     assert diff == pytest.approx(2 / 3) and np.isnan(lo) and np.isnan(hi)
     four = np.r_[np.ones(4), np.zeros(20)].astype(int)
     assert np.isnan(paired_auc_difference(four, four + 0.1, four * 0.5)[1][0])
+    few_healthy = np.r_[np.ones(20), np.zeros(2)].astype(int)  # of either class
+    assert np.isnan(paired_auc_difference(few_healthy, few_healthy + 0.1, few_healthy * 0.5)[1][0])
     five = np.r_[np.ones(5), np.zeros(20)].astype(int)
     assert not np.isnan(paired_auc_difference(five, five + 0.1, five * 0.5)[1][0])

@@ -722,3 +722,16 @@ def test_a_forced_run_stopped_between_its_tables_leaves_none_of_the_last_runs(
     assert pd.read_csv(out)["file"].tolist() == ["a.txt", "b.txt"]
     assert not (tmp_path / "predictions_errors.csv").exists()  # the last run's: gone first
     assert not (tmp_path / "predictions_patients.csv").exists()
+
+
+def test_files_without_a_patient_number_are_said_without_a_patients_table(run_dir, dmr_files,
+                                                                          tmp_path, capsys):  # fmt: skip
+    (tmp_path / "in").mkdir()
+    shutil.copy(dmr_files[0], tmp_path / "in" / "front_view.txt")  # no DMR number
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(run_dir), str(tmp_path / "in"), "--out", str(out)]) == 0
+    assert not (tmp_path / "p_patients.csv").exists()
+    assert (
+        "1 file(s) whose names give no patient number (T0001...) have none"
+        in capsys.readouterr().err
+    )

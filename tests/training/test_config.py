@@ -197,3 +197,23 @@ def test_training_imports_without_fastais_deprecation_warning():
     run = subprocess.run([sys.executable, "-W", "error::FutureWarning", "-c",
                           "import thermocad.training.run"], capture_output=True, text=True)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_a_resumed_fits_fingerprint_reads_the_bytes_not_the_times(tmp_path):
+    """An edit with its time put back is a change; a file saved again unchanged is not."""
+    import os
+
+    from thermocad.training.fit_resume import fingerprint
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "T0001.txt").write_text("30.1 30.2\n")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n")
+    before = fingerprint(data, labels)
+    stat = os.stat(data / "T0001.txt")
+    (data / "T0001.txt").write_text("30.1 30.9\n")  # the same size
+    os.utime(data / "T0001.txt", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert fingerprint(data, labels) != before
+    (data / "T0001.txt").write_text("30.1 30.2\n")  # saved again as it was: a new time only
+    assert fingerprint(data, labels) == before

@@ -256,3 +256,15 @@ def test_sigterm_interrupts_a_block_as_ctrl_c_and_the_handler_comes_back():
         os.kill(os.getpid(), signal.SIGTERM)
         signal.pause()  # never reached: the signal is handled first
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_emptying_a_held_folder_keeps_its_lock(tmp_path):
+    from thermocad.utils.lock import LOCK, empty_held, folder_lock
+
+    with folder_lock(tmp_path / "out") as out:
+        (out / "sub").mkdir()
+        (out / "sub" / "a.csv").write_text("x")
+        (out / "b.txt").write_text("y")
+        empty_held(out)
+        assert [p.name for p in out.iterdir()] == [LOCK]  # still held while the block runs
+    assert not (tmp_path / "out").exists()  # the folder the lock made goes with it
