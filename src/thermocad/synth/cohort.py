@@ -28,6 +28,7 @@ from thermocad.synth.patient import (
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import INCOMPLETE
 from thermocad.utils.lock import writes_folder
+from thermocad.utils.out_names import check_suffix
 from thermocad.utils.values import is_whole
 
 __all__ = [
@@ -134,15 +135,12 @@ def _preview_path(out: Path, preview: str | Path | None) -> Path | None:
     if preview is None:
         return None
     if str(preview):
-        from thermocad.utils.out_names import check_suffix
-
         check_suffix(preview, ".png", "a PNG image", "--preview")  # x.jpg held PNG bytes
         return Path(preview)
     if out.name in ("", ".."):  # "." and ".." name no folder: the one they are does
         out = out.resolve()
     if not out.name:
-        raise ConfigError(f"--preview: {out} has no name to call the preview after; give "
-                          "--preview a file name")  # fmt: skip
+        raise ConfigError(f"--preview: {out} names no folder to call it after; give it a name")
     return out.with_name(f"{out.name}_preview.png")
 
 
