@@ -64,7 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing figure")
     p.set_defaults(func=_explain)
 
-    p = sub.add_parser("serve", help="web app: upload a thermogram, see P(Sick) and Grad-CAM")
+    p = sub.add_parser(
+        "serve",
+        help="web app: upload a thermogram, see P(Sick) (and Grad-CAM, with thermocad[explain])",
+    )
     p.add_argument("run_dir", metavar="MODEL",
                    help="run folder, or an exported .onnx file (no Grad-CAM overlay)")  # fmt: skip
     p.add_argument(

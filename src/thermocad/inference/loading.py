@@ -45,7 +45,7 @@ def load_model(path: str | os.PathLike, device: str = "auto") -> ModelBundle | O
             return check_exported_from(OnnxModel(path / ONNX_IN_RUN, device), path)
         raise MissingExtraError(
             f"{path}: a run folder's model needs PyTorch, which is not installed: pip install "
-            f"'thermocad[train]', or predict with an exported .onnx file (thermocad export)",
+            f"'thermocad[train]', or use an exported .onnx file (thermocad export)",
             "torch",
         )
     from thermocad.models.bundle import load_bundle
