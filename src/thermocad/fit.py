@@ -248,9 +248,9 @@ def _prepare(data_dir, labels_csv, out_dir, record: dict, folds: int, seed: int,
     from thermocad.cohort.split import make_split, write_split
     from thermocad.training.checkpoint import start_run
     from thermocad.utils.files import INCOMPLETE, MADE_BY
-    from thermocad.utils.lock import LOCK, empty_held
+    from thermocad.utils.lock import empty_held, holds_only_lock
 
-    fresh = {p.name for p in Path(out_dir).iterdir()} <= {LOCK}  # made by this call
+    fresh = holds_only_lock(out_dir)  # made by this call
     out = prepare_out_dir(out_dir, force, made_by="fit", replaces=("fit", "train"))
     # INCOMPLETE from here: a rerun that fails on its data (prepare, split) never leaves an
     # earlier model served beside the new cohort; the folder says to fit again.

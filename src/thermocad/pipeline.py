@@ -17,7 +17,7 @@ from thermocad.utils.files import (
     check_apart,
     prepare_out_dir,
 )
-from thermocad.utils.lock import LOCK, empty_held, writes_folder
+from thermocad.utils.lock import empty_held, holds_only_lock, writes_folder
 from thermocad.utils.progress import log
 
 DEFAULT_ARCHS = ("efficientnet_lite0", "resnet34")
@@ -200,7 +200,7 @@ def run_study(
     s = _checked(s if nested is None else {**s, "nested": nested}, smoke, data_dir, labels_csv,
                  out_dir)  # fmt: skip
     rec = R.record({**s, "smoke": smoke}, fingerprint(data_dir, labels_csv))
-    fresh = {p.name for p in Path(out_dir).iterdir()} <= {LOCK}  # made by this call
+    fresh = holds_only_lock(out_dir)  # made by this call
     # Until the report is written the folder is INCOMPLETE, and an earlier study's report goes:
     # a failed or interrupted rerun leaves nothing that looks finished, nor that `report` takes.
     out, state = R.open_job(out_dir, rec, "study", force, resume)

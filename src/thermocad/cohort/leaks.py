@@ -62,8 +62,7 @@ def _check_files(df: pd.DataFrame, source: str) -> None:
     name) among another's rows on another side than hers (line numbers as read). A file whose
     name gives a number the split holds no woman of is left alone: `prepare` numbers a linked
     file by the link's name and stores the file it points to."""
-    paths = df["path"].astype(str).map(os.path.normpath)
-    side = df["split"].astype(str) + ("/" + df["fold"].astype(str) if "fold" in df else "")
+    paths, side = df["path"].astype(str).map(os.path.normpath), _sides(df)
     owner = side + " " + df["patient_id"].astype(str)
     per = owner.groupby(paths).nunique()  # the same file twice for one woman on one side: no leak
     if (per > 1).any():
@@ -88,8 +87,11 @@ def _check_files(df: pd.DataFrame, source: str) -> None:
 
 def shared_patients(df: pd.DataFrame) -> list:
     """Patients found in more than one split, or more than one fold (sorted ids)."""
-    column = df["split"].astype(str)
-    if "fold" in df:
-        column = column + "/" + df["fold"].astype(str)
-    per_patient = column.groupby(df["patient_id"]).nunique()
+    per_patient = _sides(df).groupby(df["patient_id"]).nunique()
     return sorted(per_patient[per_patient > 1].index.tolist())
+
+
+def _sides(df: pd.DataFrame) -> pd.Series:
+    """Each row's side: its split, and its fold where the table has folds ("train/2")."""
+    side = df["split"].astype(str)
+    return side + "/" + df["fold"].astype(str) if "fold" in df else side

@@ -21,7 +21,7 @@ from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
-from thermocad.utils.tables import fmt_ci, read_table, require_columns
+from thermocad.utils.tables import check_subgroup_column, fmt_ci, read_table, require_columns
 
 
 def patient_frame(df: pd.DataFrame, subgroup: str | None) -> pd.DataFrame:
@@ -183,9 +183,7 @@ def split_rows(split, on: str, subgroup: str | None, name: str = "the split tabl
     if rows.empty:
         raise ConfigError(f"{name}: no rows with split == {on!r} (it has "
                           f"{', '.join(map(str, sorted(split['split'].unique())))})")  # fmt: skip
-    if subgroup and subgroup != P.BATCH and subgroup not in split.columns:  # a misspelt name
-        raise ConfigError(f"{name}: no column {subgroup!r} for the subgroup; it has "
-                          f"{', '.join(map(str, split.columns))}")  # fmt: skip
+    check_subgroup_column(split, subgroup, name)
     if P.PERIOD not in rows.columns and P.dates_available(rows):  # as compare says it
         log(f"{name} has no {P.PERIOD} column (made before it existed): the period is the date "
             f"range of these {on} women alone; make the split again")  # fmt: skip

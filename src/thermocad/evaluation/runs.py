@@ -20,6 +20,7 @@ from thermocad.io.labels import with_y
 from thermocad.utils.errors import ConfigError, ThermocadError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json
 from thermocad.utils.progress import log
+from thermocad.utils.tables import check_subgroup_column
 
 BASELINE = "baseline"
 
@@ -41,9 +42,7 @@ def check_split_files(split_df: pd.DataFrame, split_csv, subgroup: str | None = 
     missing from a split written by hand: its audit is then left out)."""
     import os
 
-    if subgroup and subgroup != "acquisition_batch" and subgroup not in split_df.columns:
-        raise ConfigError(f"{split_csv}: no column {subgroup!r} for the subgroup metrics; its "
-                          f"columns: {', '.join(map(str, split_df.columns))}")  # fmt: skip
+    check_subgroup_column(split_df, subgroup, split_csv)
 
     missing = [p for p in split_df["path"] if not (os.path.isfile(p) and os.access(p, os.R_OK))]
     if missing:

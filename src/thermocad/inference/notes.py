@@ -153,7 +153,7 @@ def training_note(path: str | Path | None, seen: frozenset[str] | set[str],
     pid = patient_number(path, copies=True)
     if pid is None or str(pid) not in seen:
         return ""
-    if ((meta or {}).get("data") or {}).get("synthetic_share", 0) >= 1:
+    if synthetic_training(meta or {}) == "synthetic":
         return (f"patient number {pid} is also a synthetic woman's (thermocad synth) this model "
                 "was trained on: if this file is her thermogram, this P(Sick) is no test result; "
                 "a real woman with this number is someone else")  # fmt: skip
@@ -263,8 +263,7 @@ def result_line(bundle, name: str, prob: float, cnn, base, void: str = "") -> st
         return (f"{name}: no Sick/Healthy call: {void}. (The model's P(Sick) = {p}, threshold "
                 f"{t}, is shown only for completeness.)")  # fmt: skip
     call = called(prob, bundle.threshold)
-    line = (f"{name}: P(Sick) = {p}, {'at or above' if call == 'Sick' else 'below'} the "
-            f"threshold {t}: called {call}.")  # fmt: skip
+    line = f"{name}: P(Sick) = {p}, {above(call)} the threshold {t}: called {call}."
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
         line += (f" It is the mean of the CNN's {cnn[0]:.4f} and the temperature-statistics "
                  f"baseline's {base[0]:.4f}.")  # fmt: skip

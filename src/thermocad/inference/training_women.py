@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from thermocad.inference.notes import training_note
+from thermocad.models.words import synthetic_training
 
 
 def note_training_women(table, run_dir: Path | None, meta: dict[str, Any] | None) -> None:
@@ -34,8 +35,7 @@ def note_training_women(table, run_dir: Path | None, meta: dict[str, Any] | None
     if counts["bytes"]:
         log(f"note: {counts['bytes']} {of} are byte for byte files this model was trained on "
             "(their note says whose): their P(Sick) is no held-out score")  # fmt: skip
-    share = ((meta or {}).get("data") or {}).get("synthetic_share", 0)
-    if counts["number"] and isinstance(share, int | float) and share >= 1:  # as training_note
+    if counts["number"] and synthetic_training(meta or {}) == "synthetic":  # as training_note
         log(f"note: {counts['number']} {of} share a patient number with a synthetic patient "
             "this model was trained on: a real woman's file is someone else's (their note)")  # fmt: skip
     elif counts["number"]:

@@ -22,7 +22,9 @@ ALIASES = {
     "acquisition_batch": ("acquisition_batch", "batch"),
     "acquisition_date": ("acquisition_date", "date", "acquired_on", "acquisition", "exam_date"),
 }
-FILTERS = ("deodorant", "single_breast")  # the columns that exclude women (labels.LABEL_FILTERS)
+# The study's filters a labels row can apply, by column: the women `prepare` leaves out.
+LABEL_FILTERS = {"deodorant": "deodorant", "single_breast": "single breast"}
+FILTERS = tuple(LABEL_FILTERS)
 _SAID: set[tuple[str, str]] = set()  # (file, column) near misses warned of in this process
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from thermocad.io.label_columns import rename_columns
+from thermocad.io.label_columns import LABEL_FILTERS, rename_columns
 from thermocad.utils.errors import CohortError
 from thermocad.utils.tables import check_table_file, read_table
 
@@ -37,10 +37,6 @@ def with_y(table: pd.DataFrame) -> pd.DataFrame:
     if "label" not in table.columns:
         raise ConfigError("predictions need a `y` or `label` column")
     return table.assign(y=labels_to_y(table["label"]))
-
-
-# The study's filters a labels row can apply, by column: the women `prepare` leaves out.
-LABEL_FILTERS = {"deodorant": "deodorant", "single_breast": "single breast"}
 
 
 def label_filters(row) -> list[str]:

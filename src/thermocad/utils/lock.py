@@ -193,6 +193,11 @@ def writes_folder(param: str = "out_dir"):
     return wrap
 
 
+def holds_only_lock(folder: str | os.PathLike) -> bool:
+    """Whether a folder this process holds has nothing but its lock: made by this command."""
+    return {p.name for p in Path(folder).iterdir()} <= {LOCK}
+
+
 def empty_held(folder: Path) -> None:
     """Remove everything in `folder`, which this process holds, but its lock: a folder the
     lock created is then removed when the block ends (a refused command leaves nothing)."""

@@ -56,6 +56,15 @@ def require_columns(table: pd.DataFrame, name: str, columns: Sequence[str], what
     return table
 
 
+def check_subgroup_column(table: pd.DataFrame, subgroup: str | None, name) -> None:
+    """ConfigError for a subgroup a split table has no column for (a misspelt name); the
+    default, acquisition_batch, may be missing from a table written by hand: its audit is
+    then left out."""
+    if subgroup and subgroup != "acquisition_batch" and subgroup not in table.columns:
+        raise ConfigError(f"{name}: no column {subgroup!r} for the subgroup; it has "
+                          f"{', '.join(map(str, table.columns))}")  # fmt: skip
+
+
 def read_written(csv: str | os.PathLike, what: str) -> pd.DataFrame:
     """A table thermocad wrote (cohort.csv, split.csv, predictions.csv), read as its writers
     and `read_split` read it: only an empty cell is missing; "NA" or "None" is a patient id."""
