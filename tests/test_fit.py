@@ -39,6 +39,8 @@ def test_fit_then_predict(tmp_path, capsys):
 
     labels = generate_cohort(tmp_path / "data", n_patients=12, seed=2, height=64, width=80,
                              sick_fraction=0.5)  # fmt: skip
+    table = pd.read_csv(labels)  # a labelled woman whose thermogram is not in the folder
+    pd.concat([table, table.tail(1).assign(patient_id=999)]).to_csv(labels, index=False)
     config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0)
     run = fit(tmp_path / "data", labels, tmp_path / "run", config, folds=2, n_boot=20)
     meta = json.loads((run / "model.json").read_text())
@@ -65,6 +67,9 @@ def test_fit_then_predict(tmp_path, capsys):
         assert meta["cv"]["halves"][name]["patient_roc_auc_ci"] == pytest.approx(overall["ci"])
     card = (run / "README.md").read_text()
     assert "Cross-validated by `thermocad fit`" in card  # the model card
+    assert meta["data"]["labelled_without_files"] == [999]
+    assert "1 woman in the labels had no thermogram in the data folder and were not used " \
+        "(patient 999)" in card
     for named in re.findall(r"`([\w./]+)`", card.split("## Files")[1]):  # the files it lists
         assert (run / named).exists(), named
     cv = json.loads((run / "cv" / "metrics.json").read_text())
@@ -92,6 +97,8 @@ def test_a_killed_forced_fit_leaves_no_model_to_take_for_its_result(tmp_path, mo
 
     labels = generate_cohort(tmp_path / "data", n_patients=12, seed=2, height=64, width=80,
                              sick_fraction=0.5)  # fmt: skip
+    table = pd.read_csv(labels)  # a labelled woman whose thermogram is not in the folder
+    pd.concat([table, table.tail(1).assign(patient_id=999)]).to_csv(labels, index=False)
     config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0)
     run = fit(tmp_path / "data", labels, tmp_path / "run", config, folds=3, n_boot=20)
     for bad in (1, 7):  # refused before anything is touched (6 women of each class)

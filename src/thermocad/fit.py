@@ -151,13 +151,18 @@ def _room_stress(oof: pd.DataFrame, folds_dir: Path, threshold: float) -> dict |
     return stress
 
 
-def _record(out: Path, cv: dict, choice: dict, folds: int) -> None:
-    """Add the CV metrics and the threshold's provenance to model.json (and its model card)."""
+def _record(out: Path, cv: dict, choice: dict, folds: int, labels_csv) -> None:
+    """Add the CV metrics, the threshold's provenance and the labelled women without files to
+    model.json (and its model card)."""
+    from thermocad.io.labels import read_labels
     from thermocad.reporting.hub_card import write_model_card
 
     meta_path = out / "model.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["cv"] = cv
+    found = set(pd.read_csv(out / "cohort" / "cohort.csv")["patient_id"].dropna().astype(int))
+    labelled = set(read_labels(labels_csv)["patient_id"].astype(int))
+    meta.setdefault("data", {})["labelled_without_files"] = sorted(labelled - found)
     meta["threshold_provenance"] = {
         **choice,
         "chosen_on": f"pooled out-of-fold predictions of a {folds}-fold patient-grouped "
@@ -219,7 +224,7 @@ def fit(
         log(f"warning: {warning}")
     cv["room_stress"] = _room_stress(oof, out / "cv" / config.arch, choice["threshold"])
     _final_model(out, split_csv, config, choice["threshold"], resumed=state is not None)
-    _record(out, cv, choice, folds)
+    _record(out, cv, choice, folds, labels_csv)
     (out / FIT_RESUME).unlink(missing_ok=True)  # finished: nothing left to resume
     log(f"wrote {out} (predict, explain, serve and export take this folder)")
     return out

@@ -101,3 +101,18 @@ def test_lr_find_without_a_suggestion_is_an_error_and_keeps_a_plot_written_meanw
     with pytest.raises(OutputExistsError):
         lr_find(split, out, TrainConfig.smoke())
     assert out.read_bytes() == b"written meanwhile"
+
+
+def test_train_whose_lr_find_finds_no_rate_leaves_no_new_folder(split, tmp_path, monkeypatch):
+    """Nothing was trained: a folder the run made goes, so the same command with --lr runs
+    (it had been left INCOMPLETE, refused as existing without --force)."""
+    from thermocad.training import run
+    from thermocad.training.run import train
+
+    monkeypatch.setattr(run, "find_lr", lambda learn, n: (float("nan"), [1e-5, 1e-4], [0.7, 0.9]))
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match="lr_find found no suggestion .*give --lr"):
+        train(split, out, TrainConfig.smoke(lr=None))  # --lr-find
+    assert not out.exists()
+    train(split, out, TrainConfig.smoke(lr=1e-3))
+    assert (out / "model.json").is_file()

@@ -52,6 +52,16 @@ def _data_terms(meta: dict) -> list[str]:
     return [DATA_TERMS.format(dmr=dmr), ""]
 
 
+def _unused(meta: dict) -> list[str]:
+    """The card's sentence on labelled women `fit` found no file of (none: no sentence)."""
+    if not (missing := (meta.get("data") or {}).get("labelled_without_files")):
+        return []
+    shown = ", ".join(map(str, missing[:20])) + (", ..." if len(missing) > 20 else "")
+    who = "1 woman" if len(missing) == 1 else f"{len(missing)} women"
+    return [f"{who} in the labels had no thermogram in the data folder and were not used "
+            f"(patient {shown}).", ""]  # fmt: skip
+
+
 def _number(value: float) -> str:
     return "null" if not np.isfinite(value) else f"{value:.4f}"
 
@@ -174,7 +184,7 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
             "for screening, triage or any clinical decision. Use it with `thermocad predict "
             "THIS_FOLDER FILES... --out predictions.csv`, or export it to ONNX (`thermocad "
             "export`) to predict without PyTorch.", ""]  # fmt: skip
-    out += ["## Training data", "", _counts(train, valid), "", *_data_terms(meta)]
+    out += ["## Training data", "", _counts(train, valid), "", *_data_terms(meta), *_unused(meta)]
     evaluation = (
         evaluation_lines(summary, threshold)
         if summary or not meta.get("cv")

@@ -23,21 +23,12 @@ from thermocad.training.config import TrainConfig
 from thermocad.training.data import ThermalData, build_data
 from thermocad.training.distributed import distributed, fit_ctx, init_distributed, is_main_process
 from thermocad.training.outputs import fit_ensemble, write_history, write_outputs
-from thermocad.training.recipe import (
-    History,
-    LimitBatches,
-    body_features,
-    find_lr,
-    fit_schedule,
-    head_learner,
-    make_learner,
-    seed_head,
-    sgdr_epochs,
-    valid_probs,
-)  # fmt: skip
+from thermocad.training.recipe import (History, LimitBatches, body_features, find_lr, fit_schedule,
+                                       head_learner, make_learner, seed_head, sgdr_epochs,
+                                       valid_probs)  # fmt: skip
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import MADE_BY
-from thermocad.utils.lock import writes_folder
+from thermocad.utils.lock import empty_held, holds_only_lock, writes_folder
 from thermocad.utils.progress import log
 
 
@@ -176,8 +167,10 @@ def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -
     return suggestion
 
 
-def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Path) -> None:
-    """lr_find before training (lr_find.png); the learning rate goes into the checkpoint."""
+def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Path,
+                   fresh: bool) -> None:  # fmt: skip
+    """lr_find before training (lr_find.png); the learning rate goes into the checkpoint.
+    `fresh`: the folder was made by this run (emptied when no rate is found)."""
     if distributed():
         # fastai's LRFinder restores weights from a per-process temp dir: not DDP-safe.
         if cfg.lr is None:
@@ -187,6 +180,8 @@ def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Pa
     learn.freeze()
     suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
     if cfg.lr is None and not np.isfinite(suggestion):
+        if fresh:  # nothing trained yet: a folder this run made goes, so --lr alone reruns it
+            empty_held(out_dir)
         raise ConfigError("lr_find found no suggestion (too few batches); give --lr")
     ckpt.state["lr"] = cfg.lr if cfg.lr is not None else suggestion
     ckpt.state["lr_suggestion"] = suggestion
@@ -249,6 +244,7 @@ def run_training(
     if fold == "all":
         log("final model on every patient of the split outside any test set: the per-epoch "
             "valid metrics are in-sample")  # fmt: skip
+    fresh = holds_only_lock(out_dir)  # made by this call
     ckpt, saved, (spec, transform, data, model, loss) = _open(split_csv, out_dir, cfg, fold,
                                                              force, resume)  # fmt: skip
     start_run(out_dir, resume)  # the split, fold, units and weights are usable: begin
@@ -259,7 +255,7 @@ def run_training(
         # As the study's precompute=True: lr_find and the head both run on cached features.
         head = _head_learner(data, model, cfg, Path(workdir))
         if "lr" not in ckpt.state:
-            _lr_find_stage(head, model, ckpt, cfg, out_dir)
+            _lr_find_stage(head, model, ckpt, cfg, out_dir, fresh)
         if cfg.max_batches:
             learn.add_cb(LimitBatches(cfg.max_batches))
         _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
