@@ -68,8 +68,10 @@ def test_fit_then_predict(tmp_path, capsys):
     card = (run / "README.md").read_text()
     assert "Cross-validated by `thermocad fit`" in card  # the model card
     assert meta["data"]["labelled_without_files"] == [999]
-    assert "1 woman in the labels had no thermogram in the data folder and were not used " \
+    assert (
+        "1 woman in the labels had no thermogram in the data folder and were not used "
         "(patient 999)" in card
+    )
     for named in re.findall(r"`([\w./]+)`", card.split("## Files")[1]):  # the files it lists
         assert (run / named).exists(), named
     cv = json.loads((run / "cv" / "metrics.json").read_text())

@@ -23,9 +23,18 @@ from thermocad.training.config import TrainConfig
 from thermocad.training.data import ThermalData, build_data
 from thermocad.training.distributed import distributed, fit_ctx, init_distributed, is_main_process
 from thermocad.training.outputs import fit_ensemble, write_history, write_outputs
-from thermocad.training.recipe import (History, LimitBatches, body_features, find_lr, fit_schedule,
-                                       head_learner, make_learner, seed_head, sgdr_epochs,
-                                       valid_probs)  # fmt: skip
+from thermocad.training.recipe import (
+    History,
+    LimitBatches,
+    body_features,
+    find_lr,
+    fit_schedule,
+    head_learner,
+    make_learner,
+    seed_head,
+    sgdr_epochs,
+    valid_probs,  # fmt: skip
+)
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import MADE_BY
 from thermocad.utils.lock import empty_held, holds_only_lock, writes_folder
@@ -98,9 +107,8 @@ def _fresh_head(head, ckpt: Checkpoint, cfg: TrainConfig) -> None:
     (`seed_head`); a run stopped inside it starts it again (seconds), so that it follows the
     uninterrupted run's batches. Once a later stage has begun, the trained head is kept."""
     done = ckpt.state["done"]
-    if cfg.head_epochs == 0 or any(v for k, v in done.items() if k != HEAD_STAGE):
-        return
-    if done.get(HEAD_STAGE, 0) >= cfg.head_epochs:
+    later = any(v for k, v in done.items() if k != HEAD_STAGE)
+    if cfg.head_epochs == 0 or later or done.get(HEAD_STAGE, 0) >= cfg.head_epochs:
         return
     if done.pop(HEAD_STAGE, 0):
         log("stage head (precomputed): started again from its first epoch (seconds; the same "
@@ -136,9 +144,8 @@ def _setup(split_csv: Path, cfg: TrainConfig, fold: int | str | None, resume: bo
     spec = get_arch(cfg.arch)
     transform = eval_transform(cfg, spec)
     device = default_device()
-    data = build_data(
-        split_csv, transform, cfg.augmentation, cfg.batch_size, fold, cfg.balance, device
-    )
+    data = build_data(split_csv, transform, cfg.augmentation, cfg.batch_size, fold, cfg.balance,
+                      device)  # fmt: skip
     pretrained = cfg.pretrained and not resume
     weights = None if resume else cfg.weights
     model = create_model(cfg.arch, pretrained, transform.in_chans, len(CLASSES), weights)
@@ -167,8 +174,7 @@ def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -
     return suggestion
 
 
-def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir: Path,
-                   fresh: bool) -> None:  # fmt: skip
+def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir, fresh) -> None:
     """lr_find before training (lr_find.png); the learning rate goes into the checkpoint.
     `fresh`: the folder was made by this run (emptied when no rate is found)."""
     if distributed():
