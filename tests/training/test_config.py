@@ -17,7 +17,6 @@ from thermocad.utils.errors import ConfigError
     [
         ({"crop": "head"}, "unknown crop 'head'; choose one of none, breasts"),
         ({"norm": "z"}, "unknown norm 'z'; choose one of robust, relative, intensity"),
-        ({"balance": "w"}, "unknown balance 'w'; choose one of loss, sampler, none"),
         ({"marker": "blur"}, "unknown marker 'blur'"),
         (
             {"background": "remove"},
@@ -77,12 +76,13 @@ def test_presets_and_defaults_are_valid():
 
 def test_removed_options_are_gone_and_old_configs_still_load():
     names = {f.name for f in fields(TrainConfig)}
-    assert not names & {"mirror", "optimizer", "schedule", "precompute"}
+    assert not names & {"mirror", "optimizer", "schedule", "precompute", "balance"}
     assert not hasattr(TrainConfig, "with_")
     old = {**TrainConfig().to_dict(), **REMOVED}  # a model.json written before the removal
     assert TrainConfig.from_dict(json.loads(json.dumps(old))) == TrainConfig()
     for name, value in {"mirror": True, "optimizer": "adam", "schedule": "one_cycle",
-                        "background": "remove", "precompute": False}.items():  # fmt: skip
+                        "background": "remove", "precompute": False,
+                        "balance": "sampler"}.items():  # fmt: skip
         with pytest.raises(ConfigError, match=f"removed option {name}"):
             TrainConfig.from_dict({**TrainConfig().to_dict(), name: value})
     with pytest.raises(ConfigError, match="unknown training options"):

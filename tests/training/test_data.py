@@ -56,13 +56,12 @@ def test_mixed_units_are_refused(tmp_path):
         build_data(split, T, Augmentation(), batch_size=2)
 
 
-@pytest.mark.parametrize("balance", ["loss", "sampler"])
-def test_batches_and_class_weights(tmp_path, balance):
+def test_batches_and_class_weights(tmp_path):
     split = make_split(tmp_path, {"train": 4, "valid": 2})
     df = pd.read_csv(split)
     df = df.drop(df.index[(df["split"] == "train") & (df["label"] == "Sick")][:2])  # 4 H, 2 S
     df.to_csv(split, index=False)
-    data = build_data(split, T, Augmentation(), batch_size=3, balance=balance)
+    data = build_data(split, T, Augmentation(), batch_size=3)
     x, y = data.dls.one_batch()
     assert x.shape == (3, 1, 32, 32) and set(y.tolist()) <= {0, 1}
     # 6 images: Healthy weight 6/(2*4) = 0.75, Sick 6/(2*2) = 1.5

@@ -45,26 +45,6 @@ def test_frozen_features_of_no_files_is_a_clear_error():
         frozen_features(TrainConfig(size=64, pretrained=False), [])
 
 
-def test_the_balanced_sampler_applies_to_the_head_on_features():
-    """`balance="sampler"` draws the precomputed rows by inverse class frequency: with 36
-    Healthy and 4 Sick rows, about half of each batch is Sick (1/10 unweighted)."""
-    import torch
-
-    from thermocad.training.recipe import feature_dls
-
-    y = np.array([0] * 36 + [1] * 4)
-    x = torch.zeros(40, 3)
-    share = {}
-    for balance in ("loss", "sampler"):
-        torch.manual_seed(0)
-        np.random.seed(0)  # fastai's WeightedDL draws with numpy
-        dls = feature_dls(x, y, x[:2], y[:2], 8, torch.device("cpu"), balance)
-        drawn = torch.cat([yb for _ in range(20) for _, yb in dls.train])
-        share[balance] = drawn.float().mean().item()
-    assert share["loss"] == pytest.approx(0.1, abs=0.02)  # every row once per epoch
-    assert 0.35 < share["sampler"] < 0.65
-
-
 def test_fewer_training_rows_than_one_batch_is_an_error_not_an_untrained_head():
     from thermocad.utils.errors import ConfigError
 

@@ -497,7 +497,7 @@ def test_resume_inside_a_stage(split, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_seeded_runs_repeat_and_other_options_train(split, tmp_path):
-    cfg = TrainConfig.smoke(balance="sampler", tta=2, cycle_mult=1,
+    cfg = TrainConfig.smoke(tta=2, cycle_mult=1,
                             channels=("temperature", "asymmetry"))  # fmt: skip
     a = pd.read_csv(train(split, tmp_path / "a", cfg) / "valid_predictions.csv")
     b = pd.read_csv(train(split, tmp_path / "b", cfg) / "valid_predictions.csv")

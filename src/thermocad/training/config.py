@@ -27,20 +27,19 @@ from thermocad.preprocess.transforms import (
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.values import unknown_names
 
-BALANCES = ("loss", "sampler", "none")
 ENSEMBLES = ("baseline", "none")
-# Options that measurements rejected (experiments/records/decisions.md) and that were removed:
-# the value that is today's behaviour. An old model.json or config.json holding it still loads;
-# holding another value, it names the option as removed (its model cannot be reproduced any
-# more).
-REMOVED = {"mirror": False, "optimizer": "sgd", "schedule": "sgdr", "precompute": True}
+# Options that measurements rejected, or that nothing measured or needed, and that were removed
+# (experiments/records/decisions.md): the value that is today's behaviour. An old model.json or
+# config.json holding it still loads; holding another value, it names the option as removed.
+REMOVED = {"mirror": False, "optimizer": "sgd", "schedule": "sgdr", "precompute": True,
+           "balance": "loss"}  # fmt: skip
 # Fields every config.json has held since the first version: a dict holding them all is a saved
 # run's config, and one of those without `ensemble` or `background` predates that option (its
 # model: the CNN alone, the room as recorded). Any other dict (a partial config written by
 # hand) takes today's defaults for what it leaves out.
 SAVED_FIELDS = ("arch", "pretrained", "weights", "size", "batch_size", "lr", "lr_find_iters",
                 "head_epochs", "frozen_cycles", "cycles", "cycle_len", "cycle_mult", "lrs", "tta",
-                "seed", "balance", "norm", "channels", "crop", "augmentation",
+                "seed", "norm", "channels", "crop", "augmentation",
                 "max_batches")  # fmt: skip
 BEFORE_OPTIONS = {"ensemble": "none", "background": "keep"}
 # Values of today's options that were removed the same way, with what to say.
@@ -109,8 +108,6 @@ class TrainConfig:
     batch_size: int = option(8, "images per batch (as the study)", minimum=2)
     head_epochs: int = option(30, "epochs of the head stage, on the frozen body's features "
                               "computed once", minimum=0, cli="train")  # fmt: skip
-    balance: str = option("loss", "class imbalance: weighted loss, balanced sampler or none",
-                          BALANCES, cli="train")  # fmt: skip
     # Augmented copies averaged at validation. Off by default: the default head trains on
     # features of un-augmented images only, so augmented views are new to it (measured worse,
     # again on the fixed augmentation: experiments/records/decisions.md); the study's recipe,

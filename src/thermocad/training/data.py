@@ -16,7 +16,6 @@ from fasttransform import Transform
 from thermocad.io.labels import CLASSES, labels_to_y
 from thermocad.preprocess.augment import Augmentation, augment, input_augmentation
 from thermocad.preprocess.transforms import EvalTransform
-from thermocad.training.config import BALANCES
 from thermocad.utils.errors import ConfigError, ThermalFormatError
 from thermocad.utils.progress import progress
 
@@ -79,7 +78,7 @@ class ThermalData:
 
 
 def class_weights(y: np.ndarray) -> torch.Tensor:
-    """Inverse-frequency class weights of labels `y` (`balance="loss"`), n / (classes x
+    """Inverse-frequency class weights of labels `y` (the training loss's), n / (classes x
     count): each 1 when the classes are balanced, the rarer class's above 1. The values of
     scikit-learn's compute_class_weight("balanced") (a test checks it), which refuses a class
     absent from `y`; here its weight is n / classes, never used by the loss."""
@@ -202,12 +201,9 @@ def build_data(
     aug: Augmentation,
     batch_size: int,
     fold: int | str | None = None,
-    balance: str = "loss",
     device: torch.device | None = None,
 ) -> ThermalData:
     """Read the split once and wrap it in fastai DataLoaders (train shuffled, valid in order)."""
-    if balance not in BALANCES:
-        raise ConfigError(f"unknown balance {balance!r}; choose one of {', '.join(BALANCES)}")
     train, valid = select_rows(split_csv, fold)
     if len(train) < batch_size:
         raise ConfigError(
@@ -235,11 +231,5 @@ def build_data(
         device=device,
         num_workers=0,  # the maps are already in memory
     )
-    if balance == "sampler":
-        from fastai.callback.data import weighted_dataloaders  # noqa: F401 - registers the method
-
-        counts = np.bincount(y[: len(train)], minlength=2)
-        dls = dsets.weighted_dataloaders(1.0 / counts[y[: len(train)]], **kwargs)
-    else:
-        dls = dsets.dataloaders(**kwargs)
+    dls = dsets.dataloaders(**kwargs)
     return ThermalData(dls, train, valid, maps, y, unit, transform)

@@ -63,7 +63,7 @@ def fit_head(
     """The default recipe's head stage on given features: P(Sick) of the `x_valid` rows.
 
     As in training: a linear head (or `make_head(n_features)`, built after seeding: the
-    experiments' variants), class-weighted cross-entropy (`balance="loss"`), SGD with momentum
+    experiments' variants), class-weighted cross-entropy, SGD with momentum
     0.9 at `config.lr` (a given rate: no lr_find here), `config.head_epochs` epochs of SGDR,
     batch `config.batch_size`, each epoch cut at `config.max_batches` when set (--smoke): the
     learner is train()'s own (recipe.head_learner).

@@ -191,24 +191,15 @@ def feature_dls(
     y_valid: np.ndarray,
     batch_size: int,
     device: torch.device,
-    balance: str = "loss",
 ) -> DataLoaders:
-    """DataLoaders over precomputed features, for training the head alone; `balance="sampler"`
-    draws the training rows with inverse class frequencies, as train's image loader does."""
+    """DataLoaders over precomputed features, for training the head alone."""
 
     def items(x: torch.Tensor, y: np.ndarray) -> list:
         return [(x[i], torch.tensor(int(y[i]))) for i in range(len(y))]
 
     train_items, y_train = items(train, y_train), np.asarray(y_train, dtype=np.int64)
-    if balance == "sampler":
-        from fastai.callback.data import WeightedDL
-
-        counts = np.bincount(y_train, minlength=2)
-        train_dl = WeightedDL(train_items, bs=batch_size, wgts=1.0 / counts[y_train],
-                              shuffle=True, drop_last=True, device=device)  # fmt: skip
-    else:
-        train_dl = DataLoader(train_items, bs=batch_size, shuffle=True, drop_last=True,
-                              device=device)  # fmt: skip
+    train_dl = DataLoader(train_items, bs=batch_size, shuffle=True, drop_last=True,
+                          device=device)  # fmt: skip
     valid_dl = DataLoader(items(valid, y_valid), bs=batch_size * 2, device=device)
     return DataLoaders(train_dl, valid_dl, device=device)
 
@@ -225,15 +216,14 @@ def head_learner(
 ) -> Learner:
     """The default recipe's head stage, as `train()` and `fit_head` (the nested fast path) both
     run it: a Learner over the classifier `make_head()` alone, fed precomputed body features,
-    with class-weighted cross-entropy under `balance="loss"` (TrainConfig `cfg`: batch size,
-    balance, max_batches). `seed_head` then draws its start from the seed."""
+    with class-weighted cross-entropy (TrainConfig `cfg`: batch size, max_batches). `seed_head` then draws its start from the seed."""
     from fastai.losses import CrossEntropyLossFlat
 
     from thermocad.training.data import class_weights
 
-    dls = feature_dls(train, y_train, valid, y_valid, cfg.batch_size, device, cfg.balance)
+    dls = feature_dls(train, y_train, valid, y_valid, cfg.batch_size, device)
     head = make_head()
-    weight = class_weights(y_train).to(device) if cfg.balance == "loss" else None
+    weight = class_weights(y_train).to(device)
     learn = make_learner(dls, head, CrossEntropyLossFlat(weight=weight), None, workdir)
     if cfg.max_batches:
         learn.add_cb(LimitBatches(cfg.max_batches))

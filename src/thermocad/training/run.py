@@ -144,12 +144,11 @@ def _setup(split_csv: Path, cfg: TrainConfig, fold: int | str | None, resume: bo
     spec = get_arch(cfg.arch)
     transform = eval_transform(cfg, spec)
     device = default_device()
-    data = build_data(split_csv, transform, cfg.augmentation, cfg.batch_size, fold, cfg.balance,
-                      device)  # fmt: skip
+    data = build_data(split_csv, transform, cfg.augmentation, cfg.batch_size, fold, device)
     pretrained = cfg.pretrained and not resume
     weights = None if resume else cfg.weights
     model = create_model(cfg.arch, pretrained, transform.in_chans, len(CLASSES), weights)
-    weight = data.class_weights().to(device) if cfg.balance == "loss" else None
+    weight = data.class_weights().to(device)
     return spec, transform, data, model.to(device), CrossEntropyLossFlat(weight=weight)
 
 
