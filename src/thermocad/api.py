@@ -144,7 +144,8 @@ def evaluate(
     The dict has "image" and "patient" levels (as `thermocad evaluate`'s metrics.json) and
     "predictions", the per-image DataFrame. No plot is written (`thermocad evaluate` writes
     them). As on the command line, test women who trained or tuned the model (its folder's
-    trained_on.csv) are refused, as are valid women who trained it, and a test split given as
+    trained_on.csv) are refused, as are valid women who trained it and test files byte for byte
+    its training files (model.json's trained_files), and a test split given as
     a file has this scoring recorded in its ledger (evaluation.lockbox: beside the file, or
     the file `ledger`, which also counts a test split given as a DataFrame).
     """
@@ -168,6 +169,11 @@ def evaluate(
         log("note: this model was not loaded from a run folder or .onnx file, so the women it "
             "was trained on are unknown: make sure these are not the same")  # fmt: skip
     source = str(home) if home is not None else "a loaded model"
+    if on == "test":  # a training file copied over a test woman's: refused, whatever its name
+        from thermocad.evaluation.trained_files import check_rows_not_training
+
+        check_rows_not_training(bundle.meta, rows, source, split_table if from_file else
+                                "the split table")  # fmt: skip
     counted = on == "test" and (from_file or ledger is not None)  # a DataFrame: in `ledger`
     if on == "test" and not counted:
         log("note: this test scoring is recorded in no ledger of test openings (a split given "

@@ -12,7 +12,7 @@ import pytest
 
 from thermocad.evaluation.external import evaluate_external, external_table, rooms_outside
 from thermocad.fit import fit
-from thermocad.utils.errors import ConfigError, OutputExistsError
+from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 
 
 @pytest.fixture
@@ -74,6 +74,20 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
     again = evaluate_external(run_dir, data, labels, out_dir=out, n_boot=20, force=True)
     assert again["lockbox"]["models"] == 1  # the same model scored again is not a new opening
     assert again["lockbox"]["ledger"] == str(labels.with_name("labels.test_openings.jsonl"))
+    # Forced again with labels it cannot read: refused before the earlier results go.
+    bad = pd.read_csv(labels).rename(columns={"diagnosis": "diag"})
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(CohortError, match="missing required column.*diagnosis"):
+        evaluate_external(run_dir, data, tmp_path / "bad.csv", out_dir=out, force=True)
+    assert (out / "metrics.json").is_file() and (out / "external.md").is_file()
+    # The model's own folder is no evaluation's, even with --force: its cohort stays.
+    cohort = run_dir / "cohort" / "cohort.csv"
+    before = cohort.read_bytes() if cohort.exists() else None
+    for forced in (False, True):
+        with pytest.raises(OutputExistsError, match="is the folder of a thermocad .*not an "
+                                                    "evaluation's"):  # fmt: skip
+            evaluate_external(run_dir, data, labels, out_dir=run_dir, force=forced)
+    assert (cohort.read_bytes() if cohort.exists() else None) == before
     # Forced again with a labelled woman without a file: refused, and no earlier result is
     # left beside the new cohort.csv that says why.
     pd.concat([pd.read_csv(labels), pd.DataFrame({"patient_id": [300], "diagnosis": ["Sick"]})]
@@ -442,3 +456,9 @@ def test_a_training_file_copied_over_a_test_womans_is_refused_by_evaluate_split(
                      n_boot=20)  # fmt: skip
     assert not (tmp_path / "split.test_openings.jsonl").exists()  # no opening counted
     assert not (tmp_path / "ev" / "metrics.json").exists()
+    import thermocad
+
+    for table in (tmp_path / "split.csv", split):  # the Python API's as the command's
+        with pytest.raises(ConfigError, match=r"1 test file\(s\) are byte for byte files"):
+            thermocad.evaluate(run_dir, table, n_boot=0)
+    assert not (tmp_path / "split.test_openings.jsonl").exists()

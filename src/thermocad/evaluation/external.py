@@ -185,6 +185,7 @@ def _score_into(out: Path, run_dir: Path, data_dir, labels_csv, tta, force: bool
     labels = read_labels(labels_csv)
     apart = _numbered_apart(bundle.meta, run_dir, data_dir, labels, numbered_apart)
     check_unseen(labels["patient_id"], run_dir, labels_csv, numbered_apart=numbered_apart)
+    _clear_results(out)
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     rows, cohort, women = scored_rows(labels, bundle.unit, data_dir, labels_csv, out,
                                       allow_unscored)  # fmt: skip
@@ -258,8 +259,13 @@ def _out_path(run_dir: Path, data_dir, out_dir) -> Path:
 
 
 def _check_out(out: Path, data_dir, given: bool, force: bool) -> None:
-    """Before any work: not an earlier evaluation's folder unless `force`, which removes its
-    results first (`given`: the folder was named, not the default)."""
+    """Before any work: not another command's folder (a model's, a study's), nor an earlier
+    evaluation's unless `force` (`given`: the folder was named, not the default)."""
+    from thermocad.utils.files import OWN_FILES, maker
+
+    if (other := maker(out)) or any((out / name).exists() for name in OWN_FILES):
+        raise OutputExistsError(f"{out}: is the folder of a thermocad {other or 'run'}, not "
+                                "an evaluation's; --out names a folder of its own")  # fmt: skip
     if not force and (out / "cohort").exists():  # an earlier evaluation, maybe interrupted
         default = "" if given else (f", the default folder for data in a folder named "
                                       f"{Path(data_dir).resolve().name}")  # fmt: skip
@@ -269,9 +275,13 @@ def _check_out(out: Path, data_dir, given: bool, force: bool) -> None:
                                 "writes elsewhere (for other women, e.g. another site's)")  # fmt: skip
     for name in RESULTS:
         check_writable(out / name, force)
-    if force:  # the earlier results go first: a rerun refused later leaves none beside it
-        for path in [*(out / n for n in RESULTS), *out.glob("gallery_*.png")]:
-            path.unlink(missing_ok=True)
+
+
+def _clear_results(out: Path) -> None:
+    """An earlier evaluation's results (--force), once the inputs have passed their checks and
+    before the new cohort is written: a rerun failing later leaves none beside it."""
+    for path in [*(out / n for n in RESULTS), *out.glob("gallery_*.png")]:
+        path.unlink(missing_ok=True)
 
 
 # What evaluate --data writes beside cohort/ (write_plots' figures and galleries included).
