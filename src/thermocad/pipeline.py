@@ -218,7 +218,8 @@ def run_study(
         split_csv, s["archs"], out / "compare", config, **again, **_options(s)))  # fmt: skip
     log("step 4/4: write the report")
     report = write_report(out / "report.html", out / "cohort" / "cohort.csv", split_csv,
-                          out / "compare", command=command, force=True, note=note)  # fmt: skip
+                          out / "compare", command=command, force=True, note=note,
+                          n_boot=s["n_boot"])  # fmt: skip
     (out / INCOMPLETE).unlink()
     R.finish(out, "study")
     log(f"best on validation: {result['best_served']}; done in "
@@ -281,9 +282,8 @@ def run_compare(
                    **_options(s))  # fmt: skip
 
 
-def report_study(
-    study_dir: str | os.PathLike, out_html: str | os.PathLike | None = None, force: bool = False
-) -> Path:
+def report_study(study_dir: str | os.PathLike, out_html: str | os.PathLike | None = None,
+                 force: bool = False) -> Path:  # fmt: skip
     """(Re)write the HTML report of an existing study directory."""
     from thermocad.reporting import study_files
     from thermocad.reporting.report import study_inputs, write_report
@@ -296,4 +296,5 @@ def report_study(
         except (OSError, ValueError, TypeError) as exc:
             raise ConfigError(f"{study_json}: cannot read the study's settings: {exc}") from exc
     return write_report(study_files.report_path(study_dir, out_html), **inputs, force=force,
-                        note=study.get("note"), command=study.get("command"))  # fmt: skip
+                        note=study.get("note"), command=study.get("command"),
+                        n_boot=study.get("n_boot"))  # fmt: skip

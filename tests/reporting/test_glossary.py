@@ -21,7 +21,18 @@ def test_threshold_rule_is_the_code_default():
 
 def test_bootstrap_default_replicates_as_stated():
     assert inspect.signature(metrics.summarize).parameters["n_boot"].default == 1000
-    assert "1000 times by default" in definition("95% interval")
+    assert "1000 times by default" in glossary.glossary_html()
+    assert "500 times in this report" in glossary.glossary_html(500)  # the study's own count
+
+
+def test_the_shares_of_women_get_wilsons_interval_as_stated():
+    """The tables label every proportion of women Wilson: the glossary names them all (it had
+    said accuracy, PPV and NPV got the bootstrap's)."""
+    for name in metrics.PROPORTIONS:
+        assert {"ppv": "PPV", "npv": "NPV"}.get(name, name) in definition("95% interval")
+    assert "shares of women (sensitivity, specificity, accuracy, PPV, NPV): Wilson" in definition(
+        "95% interval"
+    )
 
 
 def test_a_womans_p_sick_is_the_mean_of_her_images():

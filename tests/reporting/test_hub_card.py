@@ -65,6 +65,13 @@ def test_card_parses_and_holds_the_metrics(tmp_path):
     assert values["specificity"] == pytest.approx(meta["metrics"]["specificity"], abs=1e-4)
     names = [m["name"] for m in header["model-index"][0]["results"][0]["metrics"]]
     assert all("95% CI" in n for n in names)
+    dataset = header["model-index"][0]["results"][0]["dataset"]["name"]
+    assert dataset == "validation patients of this run"  # no threshold rule recorded
+    tuned = {**meta, "threshold_method": "sensitivity"}  # chosen on these women: in-sample
+    text_tuned = write_model_card(tmp_path / "tuned", tuned, train, valid, probs).read_text()
+    assert front_matter(text_tuned)["model-index"][0]["results"][0]["dataset"]["name"] == (
+        "validation patients of this run (its threshold chosen on them: sensitivity and "
+        "specificity are optimistic)")  # fmt: skip
     for section in ("## Intended use", "## Training data", "## Evaluation",
                     "## Limitations and confounds measured"):  # fmt: skip
         assert section in text
@@ -200,6 +207,26 @@ def test_the_date_confound_is_measured_per_woman_as_the_report_does():
         "acquisition_date": [f"2013-01-{d:02d}" for d in days],
     })  # fmt: skip
     assert any("AUC 0.750" in note for note in confounds(rows))
+
+
+def test_a_date_that_may_say_nothing_is_not_called_a_confound():
+    """An interval holding 0.5 gets no 'the classes were imaged at different times' (a
+    reviewer found it said of AUC 0.557 (0.336-0.772)); one above 0.5 does."""
+    from thermocad.reporting.hub_card import confounds
+
+    def notes(sick_days: list[int]) -> str:
+        healthy = list(range(1, 13))
+        rows = pd.DataFrame({
+            "patient_id": range(24), "label": ["Healthy"] * 12 + ["Sick"] * 12,
+            "acquisition_batch": "A",
+            "acquisition_date": [f"2013-01-{d:02d}" for d in healthy + sick_days],
+        })  # fmt: skip
+        return next(n for n in confounds(rows) if "acquisition date alone" in n)
+
+    mixed = notes(list(range(12, 0, -1)))  # the same days: AUC 0.5
+    assert "its interval holds 0.5" in mixed and "different times" not in mixed
+    later = notes(list(range(15, 27)))  # every Sick woman after every Healthy one
+    assert "AUC 1.000" in later and "the classes were imaged at different times" in later
 
 
 def test_the_card_lists_every_quantity_the_confound_audit_flags():

@@ -606,3 +606,17 @@ def test_the_result_counts_the_candidates_that_were_chosen_among():
     assert _candidates(nested) == "1 of 3 candidates (the others failed in every fold)"
     folds[1]["inner_patient_auc"].update({"lite0": 0.6, "lite0+baseline": 0.8})
     assert _candidates(nested) == "3 candidates"
+
+
+def test_the_gradcam_note_says_the_map_explains_the_cnn_half_of_a_mean(run_dir, tmp_path):
+    """A reviewer: a false alarm the baseline half made was shown as where 'the network looked
+    for its Sick score'; the section says the map is the CNN half's."""
+    from thermocad.reporting.modelcard import gradcam_section
+
+    split = pd.read_csv(run_dir.parent / "data" / "split.csv")
+    pd.DataFrame({"path": split["path"].head(2), "y": [1, 0], "prob": [0.7, 0.6]}).to_csv(
+        tmp_path / "predictions.csv", index=False
+    )
+    html = gradcam_section(run_dir, tmp_path, n=2, threshold=0.5)
+    assert "Not available" not in html and html.count("<img") == 2
+    assert "The map explains the CNN half only" in html  # the smoke run serves the mean

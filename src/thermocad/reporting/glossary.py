@@ -43,13 +43,13 @@ TERMS: tuple[tuple[str, str], ...] = (
     ),
     (
         "95% interval",
-        "The range the figure would plausibly take on other women like these. For sensitivity "
-        "and specificity of women: Wilson's interval for a proportion. For AUC and the other "
-        "figures (and rates over images, where a woman's images are not independent): a "
-        "bootstrap over women, redrawing as many Sick and as many Healthy women with "
-        "replacement (1000 times by default) and keeping the middle 95%; as the redraw keeps "
-        "the share of Sick women, the intervals of accuracy, PPV and NPV leave out a change of "
-        "that share. Wide intervals mean "
+        "The range the figure would plausibly take on other women like these. For the shares "
+        "of women (sensitivity, specificity, accuracy, PPV, NPV): Wilson's interval for a "
+        "proportion. For AUC and the other figures (and rates over images, where a woman's "
+        "images are not independent): a bootstrap over women, redrawing as many Sick and as "
+        "many Healthy women with replacement (RESAMPLES) and keeping the middle 95%; as the "
+        "redraw keeps the share of Sick women, the image rates' intervals of accuracy, PPV and "
+        "NPV leave out a change of that share. Wide intervals mean "
         "few women, not a bad model. The bootstrap's is approximate: near AUC 0.9 with about 120 "
         "women it holds the true value about 93% of the time, its lower end a little high "
         "(measured by simulation, experiments/records/bootstrap_coverage.md).",
@@ -119,7 +119,10 @@ TERMS: tuple[tuple[str, str], ...] = (
 )
 
 
-def glossary_html() -> str:
-    """The glossary as a definition list."""
-    rows = "".join(f"<dt>{esc(term)}</dt><dd>{esc(text)}</dd>" for term, text in TERMS)
+def glossary_html(n_boot: int | None = None) -> str:
+    """The glossary as a definition list; `n_boot`: the resamples the report's intervals drew
+    (None: the default is said)."""
+    drawn = f"{n_boot} times in this report" if n_boot else "1000 times by default"
+    rows = "".join(f"<dt>{esc(term)}</dt><dd>{esc(text.replace('RESAMPLES', drawn))}</dd>"
+                   for term, text in TERMS)  # fmt: skip
     return f'<dl class="glossary">{rows}</dl>'

@@ -68,11 +68,15 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
         return section(
             "gradcam", f"<p class=missing>Not available: {esc(type(exc).__name__)}: {esc(exc)}</p>"
         )
-    note = ("<p>Where the network looked for its Sick score (Grad-CAM at the architecture's "
-            "registered layer), on three test images: the Sick woman it scored highest, the "
-            "Healthy woman it scored highest and the Sick woman it scored lowest. Attention on "
-            "the calibration marker, the background or the image border means a shortcut, not "
-            "physiology.</p>")  # fmt: skip
+    halves = ("" if bundle.meta.get("baseline") is None else " The map explains the CNN half "
+              "only: the P(Sick) and the call are the served model's, the mean of the CNN's and "
+              "the classical baseline's scores, which each figure gives; where the baseline's "
+              "is the higher, it made most of the call.")  # fmt: skip
+    note = ("<p>Where the CNN looked for its Sick score (Grad-CAM at the architecture's "
+            "registered layer), on three test images: the Sick woman the served model scored "
+            "highest, the Healthy woman it scored highest and the Sick woman it scored lowest. "
+            "Attention on the calibration marker, the background or the image border means a "
+            f"shortcut, not physiology.{halves}</p>")  # fmt: skip
     return section("gradcam", note + body)
 
 
@@ -130,13 +134,9 @@ def _provenance(meta: dict, run_dir: Path, compare_dir: Path | None) -> str:
     home = Path(compare_dir).parent if compare_dir else run_dir.parent
     where = os.path.relpath(run_dir, home)  # the study folder's own layout, wherever it lies
     made = datetime.fromtimestamp((run_dir / "model.json").stat().st_mtime, UTC)
-    stored = (
-        f", decision threshold {t:.3f}" if isinstance(t := meta.get("threshold"), float) else ""
-    )
-    return (
-        f"{trained}; files: {where}/model.safetensors + model.json (self-describing{stored}), "
-        f"written {made:%Y-%m-%d} by thermocad {meta.get('thermocad_version', '?')}"
-    )
+    stored = f", decision threshold {t:.3f}" if isinstance(t := meta.get("threshold"), float) else ""  # fmt: skip
+    return (f"{trained}; files: {where}/model.safetensors + model.json (self-describing{stored}), "
+            f"written {made:%Y-%m-%d} by thermocad {meta.get('thermocad_version', '?')}")  # fmt: skip
 
 
 def tested_run_note(test: dict) -> str:

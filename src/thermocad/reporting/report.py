@@ -243,9 +243,11 @@ def write_report(
     command: str | None = None,
     force: bool = False,
     note: str | None = None,
+    n_boot: int | None = None,
 ) -> Path:
     """Assemble the whole study into one HTML file with every section of SECTIONS; `note`: a
-    paragraph under the title about the data (the demo says its cohort is synthetic)."""
+    paragraph under the title about the data (the demo says its cohort is synthetic); `n_boot`:
+    the study's bootstrap resamples, for the glossary (None: not said)."""
     from thermocad import __version__
 
     out = check_writable(out_html, force)
@@ -283,7 +285,7 @@ def write_report(
         galleries_section(test_dir),
         card.gradcam_section(run_dir, test_dir, threshold=test["threshold"] if test else None),
         card.model_card_section(cohort_csv, split_csv, cdir, test, run_dir, nested_dir),
-        section("glossary", glossary_html()),
+        section("glossary", glossary_html(n_boot)),
     ]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     titles = SECTIONS | ({} if nested else {"nested": NO_NESTED})
