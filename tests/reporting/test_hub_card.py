@@ -195,7 +195,7 @@ def test_a_model_of_synthetic_women_says_so(tmp_path):
 
 
 def test_the_date_confound_is_measured_per_woman_as_the_report_does():
-    from thermocad.reporting.hub_card import confounds
+    from thermocad.evaluation.confounds import confound_notes as confounds
 
     # Healthy women imaged on days 1 and 10, Sick on days 5 and 20; the day-10 woman has four
     # images. Per woman, 3 of the 4 Sick-Healthy pairs have the Sick one later: AUC 0.750.
@@ -212,7 +212,7 @@ def test_the_date_confound_is_measured_per_woman_as_the_report_does():
 def test_a_date_that_may_say_nothing_is_not_called_a_confound():
     """An interval holding 0.5 gets no 'the classes were imaged at different times' (a
     reviewer found it said of AUC 0.557 (0.336-0.772)); one above 0.5 does."""
-    from thermocad.reporting.hub_card import confounds
+    from thermocad.evaluation.confounds import confound_notes as confounds
 
     def notes(sick_days: list[int]) -> str:
         healthy = list(range(1, 13))
@@ -230,7 +230,7 @@ def test_a_date_that_may_say_nothing_is_not_called_a_confound():
 
 
 def test_the_card_lists_every_quantity_the_confound_audit_flags():
-    from thermocad.reporting.hub_card import confounds
+    from thermocad.evaluation.confounds import confound_notes as confounds
 
     # 12 Healthy women in a cool room, 12 Sick in a warm one (all batch A, no dates): the
     # room alone separates them (AUC 1.000), which the card must say, not only batch and date.

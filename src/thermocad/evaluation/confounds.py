@@ -151,3 +151,41 @@ def audit_notes(audit: pd.DataFrame) -> list[str]:
         notes.append(f"{r['quantity']} alone separates the classes (AUC {aucs}): anything in "
                      "the images that drifts with it can stand in for disease")  # fmt: skip
     return notes
+
+
+def confound_notes(rows: pd.DataFrame) -> list[str]:
+    """What besides disease separates the classes in these rows: the batch, the acquisition
+    date, and every other quantity the confound audit flags (the report's, per woman): the
+    model card's notes."""
+
+    def recorded(column: str) -> bool:  # prepare writes both columns, empty when unknown
+        return column in rows.columns and rows[column].fillna("").astype(str).str.strip().any()
+
+    notes = []
+    if recorded("acquisition_batch"):
+        for batch, g in rows.groupby(rows["acquisition_batch"].fillna("missing"), sort=True):
+            labels = sorted(set(g["label"].astype(str)))
+            if len(labels) == 1:
+                notes.append(f"acquisition batch {batch} holds only {labels[0]} images: the "
+                             "batch alone predicts the label (a shortcut a model can learn)")  # fmt: skip
+        if not notes:
+            notes.append("every acquisition batch holds both classes")
+    else:
+        notes.append("no acquisition batch recorded in the split: its confound is not measured")
+    audit, date = confound_audit(rows), QUANTITIES["acquisition_date"]
+    if recorded("acquisition_date"):  # the date's AUC is said, flagged or not
+        row = audit.set_index("quantity").loc[date]
+        if np.isfinite(auc := row["AUC overall"]):
+            ci = finite_interval(row.get("95% CI of AUC overall"))
+            shown = fmt_ci(auc, ci)
+            if ci is not None and ci[0] <= 0.5 <= ci[1]:  # said as weakly as its interval
+                notes.append(f"the acquisition date alone gives AUC {shown} (0.5 = no "
+                             "information): its interval holds 0.5, so these women show no "
+                             "clear difference in when the classes were imaged")  # fmt: skip
+            else:
+                notes.append(f"the acquisition date alone separates Sick from Healthy women "
+                             f"with AUC {shown} (0.5 = no information): the classes were imaged "
+                             "at different times (room, season, camera set-up)")  # fmt: skip
+    else:
+        notes.append("no acquisition date recorded in the split: its confound is not measured")
+    return notes + audit_notes(audit[audit["quantity"] != date])

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from thermocad.evaluation.confounds import confound_notes
 from thermocad.evaluation.periods import ROOM_DRIFT_UNMEASURED, room_drift_words
 from thermocad.evaluation.thresholds import rule_words
 from thermocad.models.words import model_name, synthetic_training, training_data, training_sentence
@@ -23,7 +24,7 @@ from thermocad.reporting.card_validation import (
     validation_summary,
 )
 from thermocad.utils.files import atomic_write_text
-from thermocad.utils.tables import finite_interval, fmt_ci
+from thermocad.utils.tables import fmt_ci
 
 CARD = "README.md"
 TAGS = ("thermography", "breast-cancer", "image-classification", "timm", "fastai")
@@ -120,44 +121,6 @@ def _counts(train: pd.DataFrame, valid: pd.DataFrame | None) -> str:
     return "\n".join(rows)
 
 
-def confounds(rows: pd.DataFrame) -> list[str]:
-    """What besides disease separates the classes in these rows: the batch, the acquisition
-    date, and every other quantity the confound audit flags (the report's, per woman)."""
-    from thermocad.evaluation.confounds import QUANTITIES, audit_notes, confound_audit
-
-    def recorded(column: str) -> bool:  # prepare writes both columns, empty when unknown
-        return column in rows.columns and rows[column].fillna("").astype(str).str.strip().any()
-
-    notes = []
-    if recorded("acquisition_batch"):
-        for batch, g in rows.groupby(rows["acquisition_batch"].fillna("missing"), sort=True):
-            labels = sorted(set(g["label"].astype(str)))
-            if len(labels) == 1:
-                notes.append(f"acquisition batch {batch} holds only {labels[0]} images: the "
-                             "batch alone predicts the label (a shortcut a model can learn)")  # fmt: skip
-        if not notes:
-            notes.append("every acquisition batch holds both classes")
-    else:
-        notes.append("no acquisition batch recorded in the split: its confound is not measured")
-    audit, date = confound_audit(rows), QUANTITIES["acquisition_date"]
-    if recorded("acquisition_date"):  # the date's AUC is said, flagged or not
-        row = audit.set_index("quantity").loc[date]
-        if np.isfinite(auc := row["AUC overall"]):
-            ci = finite_interval(row.get("95% CI of AUC overall"))
-            shown = fmt_ci(auc, ci)
-            if ci is not None and ci[0] <= 0.5 <= ci[1]:  # said as weakly as its interval
-                notes.append(f"the acquisition date alone gives AUC {shown} (0.5 = no "
-                             "information): its interval holds 0.5, so these women show no "
-                             "clear difference in when the classes were imaged")  # fmt: skip
-            else:
-                notes.append(f"the acquisition date alone separates Sick from Healthy women "
-                             f"with AUC {shown} (0.5 = no information): the classes were imaged "
-                             "at different times (room, season, camera set-up)")  # fmt: skip
-    else:
-        notes.append("no acquisition date recorded in the split: its confound is not measured")
-    return notes + audit_notes(audit[audit["quantity"] != date])
-
-
 def _threshold_source(meta: dict) -> str:
     """Where the stored threshold came from, in a few words."""
     prov = meta.get("threshold_provenance") or {}
@@ -207,7 +170,7 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     out += ["## Evaluation", ""] + evaluation + [""]
     out += ["## Limitations and confounds measured", ""]
     out += [f"- **{w}**" for w in (meta.get("cv") or {}).get("warnings") or []]
-    out += [f"- {note}" for note in confounds(rows)]
+    out += [f"- {note}" for note in confound_notes(rows)]
     rooms = (meta.get("data") or {}).get("room_range_c")
     if rooms:
         out += [f"- The training women were imaged in rooms of {rooms[0]:.1f}-{rooms[1]:.1f} °C "

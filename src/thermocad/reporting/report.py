@@ -245,9 +245,8 @@ def write_report(
     note: str | None = None,
     n_boot: int | None = None,
 ) -> Path:
-    """Assemble the whole study into one HTML file with every section of SECTIONS; `note`: a
-    paragraph under the title about the data (the demo says its cohort is synthetic); `n_boot`:
-    the study's bootstrap resamples, for the glossary (None: not said)."""
+    """The whole study in one HTML file, every section of SECTIONS; `note`: a paragraph about
+    the data (the demo's: synthetic); `n_boot`: the study's resamples, said in the glossary."""
     from thermocad import __version__
 
     out = check_writable(out_html, force)
@@ -263,8 +262,7 @@ def write_report(
     resumed = ran.get("resumed_inside") and (
         f"Resumed: {', '.join(ran['resumed_inside'])} continued from a checkpoint inside a "
         "training stage, so the weights (and possibly the model chosen) differ from those of an "
-        "uninterrupted run."
-    )
+        "uninterrupted run.")  # fmt: skip
     note = " ".join(filter(None, [study_files.smoke_note(cdir), resumed,
                                   note or study_files.synthetic_note(cohort_csv)]))  # fmt: skip
     nested = read_json(nested_dir / "nested" / "nested.json") if nested_dir else None
