@@ -129,7 +129,7 @@ def nested_section(compare_dir: Path | None) -> str:
             for metrics, who in [(summary["metrics"], "")] + [(alone, ": the baseline alone")] * bool(alone)
             for name, e in shown_subsets(metrics["subsets"]).items()]  # fmt: skip
     folds = pd.DataFrame([{"outer fold": f["outer_fold"], "chosen": f["chosen"],
-                           "threshold": f["threshold"], "test patients": f["test_patients"]}
+                           "threshold": f["threshold"], "patients in the outer fold": f["test_patients"]}
                           for f in summary["folds"]])  # fmt: skip
     # Candidates as rows, outer folds as columns: long candidate names never widen the page.
     inner = pd.DataFrame({f"outer fold {f['outer_fold']}": f["inner_patient_auc"]
