@@ -100,6 +100,20 @@ def test_good_file_answered_and_upload_kept_for_gradio(
     assert "Not a test result" not in call
 
 
+def test_a_training_file_uploaded_under_another_name_is_noted_by_its_bytes(
+    bundle, run_dir, upload_root
+):
+    """As predict notes it (model.json's trained_files): the page had given a plain call."""
+    import pandas as pd
+
+    split = pd.read_csv(run_dir.parent / "data" / "split.csv")
+    row = split[split["split"] == "train"].iloc[0]
+    path = _upload(upload_root, Path(row["path"]), name="new_scan" + Path(row["path"]).suffix)
+    _, _, result, _, call, *_ = answer_file(bundle, str(path), False, frozenset())
+    assert f"Note: byte for byte a file of training patient {row['patient_id']}" in result
+    assert "Not a test result: byte for byte a file of training patient" in call
+
+
 def test_a_fit_model_says_what_its_threshold_did(bundle, dmr_files, upload_root, monkeypatch):
     path = _upload(upload_root, dmr_files[0])
     assert "cross-validation" not in answer_file(bundle, str(path), False)[2]  # no cv: no claim

@@ -231,6 +231,18 @@ def test_explain_notes_a_lateral_view_as_predict_does(run_dir, dmr_files, tmp_pa
     assert "T0002.1.2.S.2013-01-01.00.txt: no Sick/Healthy call: the file name says" in err
 
 
+def test_explain_notes_a_training_file_by_its_bytes_as_predict_does(run_dir, tmp_path, capsys):
+    import pandas as pd
+
+    split = pd.read_csv(run_dir.parent / "data" / "split.csv")
+    row = split[split["split"] == "train"].iloc[0]
+    (tmp_path / "in").mkdir()
+    copy = tmp_path / "in" / ("scan" + Path(row["path"]).suffix)  # no patient number in it
+    shutil.copy(row["path"], copy)
+    assert main(["explain", str(run_dir), str(copy), "--out", str(tmp_path / "figs")]) == 0
+    assert f"byte for byte a file of training patient {row['patient_id']}" in capsys.readouterr().err
+
+
 def test_probability_and_threshold_never_read_the_same_for_different_decisions():
     from thermocad.inference.notes import shown
 

@@ -75,9 +75,10 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
     `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
     from thermocad.inference.explain import map_cnn
-    from thermocad.inference.notes import input_notes, result_line, training_note, void_note
+    from thermocad.inference.notes import input_notes, result_line, void_note
     from thermocad.inference.panels import draw_thermogram
     from thermocad.inference.predict import check_unit
+    from thermocad.inference.training_women import training_file_note
     from thermocad.inference.verdict import call_box
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
@@ -97,7 +98,8 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     void = void_note(bundle.meta, thermogram)
     result = result_line(bundle, path.name, prob, cnn, base, void)
     found = {} if void else input_notes(bundle.meta, thermogram)  # each computed once
-    training = training_note(path.name, seen, bundle.meta)
+    # By its bytes (a training file under any name), else by the patient number of its name.
+    training = training_file_note(path, seen, bundle.meta)[0]
     if note := "; ".join(n for n in [*found.values(), training] if n):
         result += f" Note: {note}."
     return Answer(

@@ -180,8 +180,9 @@ def explain_file(
 
     from thermocad.evaluation.lockbox import seen_patients
     from thermocad.inference.figures import load_explained, own_name, read_checked, write_figure
-    from thermocad.inference.notes import input_note, result_line, training_note, void_note
+    from thermocad.inference.notes import input_note, result_line, void_note
     from thermocad.inference.predict import check_unit
+    from thermocad.inference.training_women import training_file_note
     from thermocad.preprocess.plausible import check_plausible
     from thermocad.utils.out_names import printable_name
     from thermocad.utils.progress import log
@@ -195,7 +196,7 @@ def explain_file(
     shown_name = path.name if name in (None, own_name(path)) else str(path)
     title = printable_name(shown_name)  # a name that is not UTF-8 cannot be drawn as it is
     seen = seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else set()
-    notes = (input_note(bundle.meta, thermogram), training_note(path.name, seen, bundle.meta))
+    notes = (input_note(bundle.meta, thermogram), training_file_note(path, seen, bundle.meta)[0])
     if note := "; ".join(n for n in notes if n):  # as predict and the web app say it
         log(f"note: {note}")
         title += "\n" + textwrap.fill(f"note: {note}", 125)

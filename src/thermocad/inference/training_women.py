@@ -17,17 +17,12 @@ def note_training_women(table, run_dir: Path | None, meta: dict[str, Any] | None
     with real women who are someone else: those are counted apart."""
     from thermocad.evaluation.lockbox import seen_patients
     from thermocad.evaluation.trained_files import recorded
-    from thermocad.io.digest import file_digest
     from thermocad.utils.progress import log
 
     seen = seen_patients(run_dir) if run_dir is not None else frozenset()
     record, counts = recorded(meta or {}) or {}, {"bytes": 0, "number": 0}
     for i, file in enumerate(table["file"] if seen or record else []):
-        note, kind = training_note(file, seen, meta), "number"
-        if (pid := record.get(file_digest(file) or "")) is not None:
-            note, kind = (f"byte for byte a file of training patient {pid} (the model's record "
-                          "of its training files): whatever its name, this P(Sick) is no test "
-                          "result"), "bytes"  # fmt: skip
+        note, kind = training_file_note(file, seen, meta, record)
         if note:
             counts[kind] += 1
             table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)
@@ -42,3 +37,20 @@ def note_training_women(table, run_dir: Path | None, meta: dict[str, Any] | None
         log(f"note: {counts['number']} {of} have the patient number of a woman this model was "
             "trained on (their note): if they are the same women, their P(Sick) is no "
             "held-out score")  # fmt: skip
+
+
+def training_file_note(file, seen: frozenset[str], meta: dict[str, Any] | None,
+                       record: dict[str, str] | None = None) -> tuple[str, str]:  # fmt: skip
+    """The note on one file of a woman the model trained on, and how she was known: ("...",
+    "bytes") when the file is byte for byte a training file (model.json's `trained_files`, or
+    `record` read from it), ("...", "number") when only its patient number is among `seen`
+    (notes.training_note), ("", "") otherwise. predict's table and the app's answer both."""
+    from thermocad.evaluation.trained_files import recorded
+    from thermocad.io.digest import file_digest
+
+    record = (recorded(meta or {}) or {}) if record is None else record
+    if record and (pid := record.get(file_digest(file) or "")) is not None:
+        return (f"byte for byte a file of training patient {pid} (the model's record of its "
+                "training files): whatever its name, this P(Sick) is no test result"), "bytes"  # fmt: skip
+    note = training_note(file, seen, meta)
+    return note, "number" if note else ""
