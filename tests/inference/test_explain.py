@@ -240,7 +240,9 @@ def test_explain_notes_a_training_file_by_its_bytes_as_predict_does(run_dir, tmp
     copy = tmp_path / "in" / ("scan" + Path(row["path"]).suffix)  # no patient number in it
     shutil.copy(row["path"], copy)
     assert main(["explain", str(run_dir), str(copy), "--out", str(tmp_path / "figs")]) == 0
-    assert f"byte for byte a file of training patient {row['patient_id']}" in capsys.readouterr().err
+    assert (
+        f"byte for byte a file of training patient {row['patient_id']}" in capsys.readouterr().err
+    )
 
 
 def test_probability_and_threshold_never_read_the_same_for_different_decisions():
