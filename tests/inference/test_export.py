@@ -44,7 +44,11 @@ def test_export_cli_refuses_overwrite(run_dir, exported, tmp_path, capsys, monke
 
     monkeypatch.setattr(export, "export_onnx", export_onnx_done)
     assert main(["export", str(run_dir), "--onnx", str(tmp_path / "smoke.onnx")]) == 0
-    assert "warning: this model is a smoke run" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "warning: this model is a smoke run" in err
+    # Its threshold was chosen on TTA predictions (the smoke preset's 1 copy): said, since an
+    # ONNX user without PyTorch scores the image alone.
+    assert "averaged over the image and 1 augmented copy, which thermocad draws" in err
 
 
 @pytest.mark.slow
@@ -244,6 +248,7 @@ def test_an_export_is_readable_in_a_generic_onnx_viewer(exported):
     assert props["thermocad_version"] == __version__ and props["classes"] == "Healthy,Sick"
     assert props["input_size"] == str(meta["transform"]["size"]) and props["arch"] == meta["arch"]
     assert float(props["threshold"]) == meta["threshold"]
+    assert props["tta_views"] == str(meta["config"]["tta"]) == "1"  # the smoke preset's
     assert "P(Sick)" in proto.doc_string and "not a medical device" in proto.doc_string
     assert probe_difference(exported) <= 1e-4
 

@@ -198,4 +198,10 @@ def _export(args: argparse.Namespace) -> int:
         log("note: the ONNX graph is the CNN; this model's P(Sick) averages its softmax with the "
             "classical baseline stored in the file's metadata (thermocad_model_json: baseline, "
             "features from thermocad.models.baseline.baseline_features); see docs/application.md")  # fmt: skip
+    if views := int((meta.get("config") or {}).get("tta") or 0):
+        from thermocad.inference.notes import copies
+
+        log(f"note: this model's threshold was chosen on P(Sick) averaged over the image and "
+            f"{copies(views)}, which thermocad draws with PyTorch (metadata tta_views): "
+            "scored on the image alone, a call near the threshold may differ")  # fmt: skip
     return 0

@@ -117,9 +117,9 @@ DOC = (
     "thermocad breast-thermogram classifier (research software, not a medical device). "
     f"Input {INPUT_NAME!r}: (batch, channels, size, size), a thermogram prepared as metadata "
     f"{META_KEY!r} 'transform' says; output {OUTPUT_NAME!r}: (batch, 2) logits, Healthy and "
-    "Sick. P(Sick) is the softmax's second column, averaged with the classical baseline in the "
-    "metadata when it has one; Sick when P(Sick) >= threshold. thermocad predict and serve do "
-    "all of it."
+    "Sick. P(Sick) is the softmax's second column, averaged over the image and its 'tta_views' "
+    "augmented copies when there are any, and with the classical baseline in the metadata when "
+    "it has one; Sick when P(Sick) >= threshold. thermocad predict and serve do all of it."
 )
 
 
@@ -130,7 +130,8 @@ def readable(meta: dict) -> dict[str, str]:
 
     out = {"thermocad_version": __version__, "classes": ",".join(map(str, meta["classes"])),
            "arch": str(meta["arch"]), "input_size": str(meta["transform"]["size"]),
-           "baseline_averaged": "yes" if meta.get("baseline") else "no"}  # fmt: skip
+           "baseline_averaged": "yes" if meta.get("baseline") else "no",
+           "tta_views": str(int((meta.get("config") or {}).get("tta") or 0))}  # fmt: skip
     if meta.get("threshold") is not None:
         out["threshold"] = repr(float(meta["threshold"]))
     return out

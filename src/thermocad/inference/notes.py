@@ -219,7 +219,8 @@ def tta_note(meta: dict[str, Any], tta: bool | None, used: int | None = None) ->
     why = ("--no-tta leaves them out" if tta is False else
            "they are drawn with PyTorch, which is not installed (pip install 'thermocad[train]')")  # fmt: skip
     return (f"note: this model's threshold was chosen on predictions averaged over the image and "
-            f"{copies(n)}; {why}, so P(Sick) shifts a little")  # fmt: skip
+            f"{copies(n)}; {why}, so P(Sick) differs from the validated one and a call near the "
+            "threshold may change")  # fmt: skip
 
 
 def tta_row_note(meta: dict[str, Any], tta: bool | None, used: int | None = None) -> str:
@@ -228,7 +229,8 @@ def tta_row_note(meta: dict[str, Any], tta: bool | None, used: int | None = None
     if (tta_views(meta, tta) if used is None else used) or not n:
         return ""
     why = "--no-tta" if tta is False else "no PyTorch to draw them"
-    return f"scored without the {copies(n)} its threshold was chosen with ({why})"
+    return (f"scored without the {copies(n)} its threshold was chosen with ({why}): a call "
+            "near the threshold may differ")  # fmt: skip
 
 
 # The decision column's word for a file without a call: not "n/a", "NA" or "None", which
