@@ -52,7 +52,7 @@ def test_export_cli_refuses_overwrite(run_dir, exported, tmp_path, capsys, monke
 
 
 @pytest.mark.slow
-def test_an_exported_models_metadata_is_checked_as_model_json_is(exported, tmp_path):
+def test_an_exported_models_metadata_is_checked_as_model_json_is(exported, tmp_path, capsys):
     import json
 
     import onnx
@@ -64,6 +64,12 @@ def test_an_exported_models_metadata_is_checked_as_model_json_is(exported, tmp_p
     entry = next(e for e in proto.metadata_props if e.key == META_KEY)
     meta = json.loads(entry.value)
     assert "tensors" not in meta and OnnxModel(exported).threshold == meta["threshold"]
+    assert "was changed after the export" not in capsys.readouterr().err
+    # A valid edit (here the threshold; a baseline coefficient alike) loads, and is said.
+    entry.value = json.dumps({**meta, "threshold": 0.77})
+    onnx.save_model(proto, tmp_path / "edited.onnx")
+    assert OnnxModel(tmp_path / "edited.onnx").threshold == 0.77
+    assert "metadata was changed after the export" in capsys.readouterr().err
     # A threshold out of range would call every woman Healthy (or Sick): refused, by name.
     entry.value = json.dumps({**meta, "threshold": 7.5})
     onnx.save_model(proto, tmp_path / "edited.onnx")

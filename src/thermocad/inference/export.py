@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from thermocad.models.meta import META_KEY, onnx_metadata  # noqa: F401 - re-exported
+from thermocad.models.meta import META_DIGEST, META_KEY, meta_digest, onnx_metadata  # noqa: F401 - re-exported
 
 INPUT_NAME = "input"  # (batch, in_chans, size, size), already through the EvalTransform
 OUTPUT_NAME = "logits"  # (batch, 2): Healthy, Sick; P(Sick) = softmax(logits)[:, 1]
@@ -103,7 +103,9 @@ def export_onnx(
         meta["onnx_opset"] = OPSET
         want = _torch_logits(bundle.model, example.shape[1:])
         meta[PROBE] = want.tolist()
-        for key, value in {META_KEY: json.dumps(meta, default=str), **readable(meta)}.items():
+        text = json.dumps(meta, default=str)  # with its digest: an edit after export is seen
+        own = {META_KEY: text, META_DIGEST: meta_digest(text)}
+        for key, value in {**own, **readable(meta)}.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         proto.doc_string = DOC

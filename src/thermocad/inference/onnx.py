@@ -21,12 +21,13 @@ from thermocad.inference.export import (
     logits_differ,
     probe_input,
 )
-from thermocad.models.meta import MAX_META_BYTES, META_KEY, validate_meta
+from thermocad.models.meta import MAX_META_BYTES, META_DIGEST, META_KEY, meta_digest, validate_meta
 from thermocad.models.predictor import Predictor
 from thermocad.models.words import tta_views
 from thermocad.preprocess.augment import Augmentation
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
+from thermocad.utils.progress import log
 
 
 class OnnxModel(Predictor):
@@ -169,8 +170,11 @@ class OnnxModel(Predictor):
 
 
 def _metadata(path: Path, session) -> dict[str, Any]:
-    """model.json as stored by `thermocad export` in the ONNX file's metadata."""
-    raw = session.get_modelmeta().custom_metadata_map.get(META_KEY)
+    """model.json as stored by `thermocad export` in the ONNX file's metadata; a note when it
+    was changed since (its digest, stored beside it: files exported before 2026-12-06 have
+    none)."""
+    stored = session.get_modelmeta().custom_metadata_map
+    raw = stored.get(META_KEY)
     if raw is None:
         raise ModelFormatError(
             f"{path}: no thermocad metadata ({META_KEY}); export the model with `thermocad export`"
@@ -185,4 +189,8 @@ def _metadata(path: Path, session) -> dict[str, Any]:
     except RecursionError as exc:  # "[[[[...": the parser gives up at the recursion limit
         raise ModelFormatError(f"{path}: its {META_KEY} metadata is nested too deeply to be a "
                                "model.json") from exc  # fmt: skip
+    if (digest := stored.get(META_DIGEST)) and digest != meta_digest(raw):
+        log(f"note: {path}: its {META_KEY} metadata was changed after the export (threshold, "
+            "baseline, preprocessing or training record): its P(Sick) and calls are not the "
+            "exported model's")  # fmt: skip
     return validate_meta(meta, Path(f"{path} ({META_KEY} metadata)"), weights=False)

@@ -16,6 +16,16 @@ from thermocad.utils.errors import ConfigError, ModelFormatError
 MAX_META_BYTES = 4_000_000
 _MISSING = object()
 META_KEY = "thermocad_model_json"  # an exported .onnx file's metadata entry holding model.json
+META_DIGEST = "thermocad_model_json_sha256"  # its text's SHA-256 at export: an edit is seen
+
+
+def meta_digest(text: str) -> str:
+    """The SHA-256 of META_KEY's text, as export stores it under META_DIGEST."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 DIGEST = "weights_sha256"  # model.json's record of model.safetensors' bytes
 Check = Callable[[Any], str | None]  # None when the value is fine, else what is wrong
 
