@@ -144,6 +144,10 @@ BAD_TEXT = {
     "30.1 1e999\n": r"not finite",
     "\x00\x01\x02": r"binary data, not a text matrix",
     "30,1,2;30,2\n": r"not a number",
+    # A labels CSV given as a thermogram: its header says what it is.
+    "patient_id,diagnosis\n1,Sick\n": r"line 1: 'patient_id' is not a number: a table's header\? "
+    r"\(a labels CSV, say\): not a temperature matrix$",
+    "30.1 30.2\n30.3,abc\n": r"line 2: 'abc' is not a number$",  # a row of numbers first: no hint
     "30.10x30.20\n30.30x30.40\n": r"line 1: '30.10x30.20' is not a number",  # fixed-width path
     # An empty field reads as a short row: the line holding it is named, not the next one.
     "30.1;;30.3\n30.4;30.5;30.6\n": r"line 1: an empty field \(two ';' with no value between\)",

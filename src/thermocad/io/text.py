@@ -249,7 +249,10 @@ def _parse_general(data: bytes, comma_decimal: bool, newline: int, name: str):
         for token in tokens:
             if not _NUMBER.match(token):
                 shown = token if len(token) <= 40 else token[:40] + "..."
-                raise ThermalFormatError(f"{name}: line {number}: {shown!r} is not a number")
+                csv = any(s in line for s in ",;\t") and any(c.isalpha() for c in token)
+                hint = ": a table's header? (a labels CSV, say): not a temperature matrix"
+                raise ThermalFormatError(f"{name}: line {number}: {shown!r} is not a number"
+                                         f"{hint if csv and not rows else ''}")  # fmt: skip
         rows.append(np.array(tokens, dtype=np.float64))
         lines.append(number)
     if not rows:
