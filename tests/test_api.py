@@ -189,6 +189,17 @@ def test_evaluate_keeps_the_command_lines_safeguards(trained, tmp_path, capsys):
     (lambda d, c, t, r: thermocad.evaluate(r, t, n_boot=-1), r"^n_boot must be a whole number"),
     (lambda d, c, t, r: thermocad.evaluate(r, t, tta="yes"), r"^--tta/--no-tta \(tta in Python\)"),
     (lambda d, c, t, r: thermocad.predict(r, t["path"], tta=3), r"^--tta/--no-tta \(tta in Python\)"),
+    # Yes/no keywords: a string "False" is true to Python, and had replaced a cohort.csv.
+    (lambda d, c, t, r: thermocad.prepare(*d, out_dir=r, force="False"), r"^--force \(force in Python\) must be True or False, got 'False'"),
+    (lambda d, c, t, r: thermocad.prepare(*d, allow_mixed_shapes="no"), r"^--allow-mixed-shapes \("),
+    (lambda d, c, t, r: thermocad.split(c, counts="3,2,2"), r"^--counts \(counts in Python\) must be 3 whole numbers, .* got '3,2,2'"),
+    (lambda d, c, t, r: thermocad.split(c, counts=(3, 2.5, 2)), r"^--counts \(counts in Python\) must be 3 whole"),
+    (lambda d, c, t, r: thermocad.split(c, balance="yes"), r"^--balance \(balance in Python\) must be True or False"),
+    (lambda d, c, t, r: thermocad.train(t, r, force="no"), r"^--force \(force in Python\) must be True or False"),
+    (lambda d, c, t, r: thermocad.train(t, r, fold="all", threshold="0.5"), r"^--threshold must be a probability in 0..1, got '0.5'$"),
+    (lambda d, c, t, r: thermocad.predict(r, t["path"], allow_unit_mismatch="no"), r"^--allow-unit-mismatch \("),
+    (lambda d, c, t, r: thermocad.study(*d, r, force=1), r"^--force \(force in Python\) must be True or False"),
+    (lambda d, c, t, r: thermocad.read_thermal(t["path"][0], cache="no"), r"^cache \(in Python\) must be True or False"),
 ])  # fmt: skip
 def test_an_options_value_of_the_wrong_kind_is_named(cohort_dir, trained, call, said):
     """Python callers get the CLI's one-line refusal, naming the option both ways, not a

@@ -39,7 +39,9 @@ def prepare(
       allow_mixed_shapes=False keep images whose frame size is not the cohort's most common
     """
     from thermocad.cohort.prepare import cohort_table, prepare_cohort
+    from thermocad.utils.values import check_flags
 
+    check_flags(force=force, allow_mixed_shapes=options.get("allow_mixed_shapes", False))
     if out_dir is None:
         return cohort_table(data_dir, labels, **options)
     summary = prepare_cohort(data_dir, labels, out_dir, force=force, **options)
@@ -59,7 +61,9 @@ def split(cohort: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.DataFr
     A table already split is split afresh (its split and fold columns made again).
     """
     from thermocad.cohort.split import make_split
+    from thermocad.utils.values import check_flags
 
+    check_flags(balance=options.get("balance", False))
     return make_split(cohort, **options)
 
 
@@ -86,10 +90,12 @@ def train(
     from thermocad.training.config import TrainConfig
     from thermocad.training.run import train as run_train
     from thermocad.utils.files import atomic_write_csv
+    from thermocad.utils.values import check_flags
 
     if unknown := sorted(set(options) - {"fold", "force", "resume", "threshold"}):
         raise ConfigError(f"unknown options {unknown} for train(); it takes fold, force, resume "
                           "and threshold (training options go in `config`)")  # fmt: skip
+    check_flags(force=options.get("force", False), resume=options.get("resume", False))
     if options.get("force") and options.get("resume"):
         raise ConfigError("force starts a run again, resume continues one: give one of them")
     if isinstance(config, dict):  # partial, or a run's config.json as json.load reads it
@@ -199,9 +205,10 @@ def predict(
     failures apart, as the CLI does).
     """
     from thermocad.inference.predict import failure_line, predict_paths
-    from thermocad.utils.values import check_tta
+    from thermocad.utils.values import check_flags, check_tta
 
     check_tta(tta)
+    check_flags(allow_unit_mismatch=allow_unit_mismatch)
     paths = [files] if isinstance(files, str | os.PathLike) else list(files)
     if not paths:
         raise ConfigError("predict: no files given (a file, a folder, or a list of them)")
@@ -224,7 +231,9 @@ def study(
     of its report.html. `options` as `thermocad.pipeline.run_study`: smoke, config_file, nested, folds,
     test, seed, force, resume."""
     from thermocad.pipeline import run_study
+    from thermocad.utils.values import check_flags
 
+    check_flags(**{k: options[k] for k in ("smoke", "force", "resume") if k in options})
     archs = [archs] if isinstance(archs, str) else archs  # one name, not its letters
     return run_study(data_dir, labels, out_dir, archs=archs, **options)
 

@@ -163,8 +163,10 @@ def check_options(valid, test, folds, unit, counts, seed=0) -> None:
             f"valid={valid} and test={test} must be fractions in [0, 1) summing below 1"
         )
     check_value(folds is None or folds >= 2, "folds", "a whole number, at least 2", folds)
-    if counts is not None and (len(counts) != 3 or min(counts) < 0 or counts[0] == 0):
-        raise ConfigError(f"counts must be train,valid,test numbers per class, got {list(counts)}")
+    if counts is not None and (isinstance(counts, str) or len(counts) != 3
+                               or not all(map(is_whole, counts)) or min(counts) < 0 or counts[0] == 0):  # fmt: skip
+        raise ConfigError(f"--counts (counts in Python) must be 3 whole numbers, train, valid and "
+                          f"test images per class (train at least 1), got {counts!r}")  # fmt: skip
 
 
 def _add_folds(df: pd.DataFrame, folds: int, key: str, seed: int) -> None:

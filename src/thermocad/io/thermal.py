@@ -25,7 +25,7 @@ from thermocad.io.limits import (
 from thermocad.io.npy import read_npy
 from thermocad.io.pool import ordered_map
 from thermocad.io.text import parse_text, warm_up_text_reader
-from thermocad.utils.errors import ThermalFormatError
+from thermocad.utils.errors import ConfigError, ThermalFormatError
 
 PLAUSIBLE_CELSIUS = (0.0, 50.0)  # skin and room temperatures; anything else is a wrong file
 
@@ -54,6 +54,8 @@ class Thermogram:
 
 def read_thermal(path: str | os.PathLike, cache: bool = True) -> Thermogram:
     """Read one thermal file (text matrix, .txt.gz, PNG/JPEG/TIFF, .npy) or raise ThermalFormatError."""
+    if not isinstance(cache, bool):  # "no" would read as True
+        raise ConfigError(f"cache (in Python) must be True or False, got {cache!r}")
     path = Path(path)
     stat = _regular_file_stat(path)
     if stat.st_size == 0:  # an interrupted copy or save: said as such, whatever the format

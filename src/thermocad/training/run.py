@@ -39,6 +39,7 @@ from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import MADE_BY
 from thermocad.utils.lock import empty_held, holds_only_lock, writes_folder
 from thermocad.utils.progress import log
+from thermocad.utils.values import is_number
 
 
 def eval_transform(cfg: TrainConfig, spec: ArchSpec) -> EvalTransform:
@@ -66,10 +67,9 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int,
             ckpt.state["resumed_after"] = True
         return
     log(f"stage {name}: {total} epochs")
-    # Continued inside the stage (its optimizer and batch order start afresh), or a stage that
-    # follows stages a resumed run skipped as finished (their random draws are not replayed,
-    # so this stage's differ; the head stage alone is seeded afresh, seed_head): not what an
-    # uninterrupted run gives, said in model.json.
+    # Continued inside the stage (optimizer and batch order afresh), or after stages a resumed
+    # run skipped as finished (their draws not replayed, so this stage's differ; only the head
+    # stage is seeded afresh, seed_head): not an uninterrupted run's, said in model.json.
     after_skipped = ckpt.state.pop("resumed_after", None) and name != HEAD_STAGE
     if done or after_skipped:
         ckpt.state.setdefault("resumed_inside", []).append({"stage": name, "epoch": done})
@@ -241,8 +241,8 @@ def run_training(
             "give --threshold, e.g. the one cross-validation chose (compare's comparison.csv)"
         )
     check_trainable(cfg.to_dict(), resume)  # arch, size, weights: before anything is read
-    if threshold is not None and not 0.0 <= threshold <= 1.0:  # model.json's bounds (meta.py)
-        raise ConfigError(f"--threshold must be a probability in 0..1, got {threshold}")
+    if threshold is not None and not (is_number(threshold) and 0.0 <= threshold <= 1.0):
+        raise ConfigError(f"--threshold must be a probability in 0..1, got {threshold!r}")
     options = {**cfg.to_dict(), "fold": fold}  # stopped while removing its checkpoint: whole
     if resume and (done := complete_finished(out_dir, options, split_csv, threshold)):
         return done

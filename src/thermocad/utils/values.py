@@ -39,6 +39,15 @@ def check_tta(tta: Any) -> None:
                 tta, flag="--tta/--no-tta")  # fmt: skip
 
 
+def check_flags(**flags: Any) -> None:
+    """Yes/no keywords: True or False (numpy's too), never "False" or "no", which Python takes
+    for True (a notebook's `force="False"` had replaced a cohort.csv). Each named as its flag."""
+    import numpy as np
+
+    for name, value in flags.items():
+        check_value(isinstance(value, bool | np.bool_), name, "True or False", value)
+
+
 def unknown_names(unknown: list[str], valid, what: str) -> str:
     """'unknown WHAT ['sise'] (did you mean 'size'?); valid: ...': a misspelt option named
     with the closest valid one, and every valid name."""
