@@ -88,6 +88,12 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
                                                     "evaluation's"):  # fmt: skip
             evaluate_external(run_dir, data, labels, out_dir=run_dir, force=forced)
     assert (cohort.read_bytes() if cohort.exists() else None) == before
+    older = tmp_path / "older_model"  # a model folder from before the mark: known by its files
+    older.mkdir()
+    (older / "model.safetensors").write_bytes(b"weights")
+    with pytest.raises(OutputExistsError, match="is the folder of a thermocad run"):
+        evaluate_external(run_dir, data, labels, out_dir=older, force=True)
+    assert sorted(p.name for p in older.iterdir()) == ["model.safetensors"]
     # Forced again with a labelled woman without a file: refused, and no earlier result is
     # left beside the new cohort.csv that says why.
     pd.concat([pd.read_csv(labels), pd.DataFrame({"patient_id": [300], "diagnosis": ["Sick"]})]

@@ -57,7 +57,7 @@ def test_an_exported_models_metadata_is_checked_as_model_json_is(exported, tmp_p
 
     import onnx
 
-    from thermocad.models.meta import META_KEY
+    from thermocad.models.meta import META_DIGEST, META_KEY
     from thermocad.utils.errors import ModelFormatError
 
     proto = onnx.load(exported)
@@ -70,6 +70,14 @@ def test_an_exported_models_metadata_is_checked_as_model_json_is(exported, tmp_p
     onnx.save_model(proto, tmp_path / "edited.onnx")
     assert OnnxModel(tmp_path / "edited.onnx").threshold == 0.77
     assert "metadata was changed after the export" in capsys.readouterr().err
+    # A file exported before the digest was stored has none to compare: no note.
+    proto = onnx.load(exported)
+    del proto.metadata_props[[e.key for e in proto.metadata_props].index(META_DIGEST)]
+    onnx.save_model(proto, tmp_path / "older.onnx")
+    OnnxModel(tmp_path / "older.onnx")
+    assert "changed after the export" not in capsys.readouterr().err
+    proto = onnx.load(exported)
+    entry = next(e for e in proto.metadata_props if e.key == META_KEY)
     # A threshold out of range would call every woman Healthy (or Sick): refused, by name.
     entry.value = json.dumps({**meta, "threshold": 7.5})
     onnx.save_model(proto, tmp_path / "edited.onnx")

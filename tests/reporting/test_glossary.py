@@ -23,6 +23,7 @@ def test_bootstrap_default_replicates_as_stated():
     assert inspect.signature(metrics.summarize).parameters["n_boot"].default == 1000
     assert "1000 times by default" in glossary.glossary_html()
     assert "500 times in this report" in glossary.glossary_html(500)  # the study's own count
+    assert "none drawn in this report (n_boot 0)" in glossary.glossary_html(0)
 
 
 def test_the_shares_of_women_get_wilsons_interval_as_stated():

@@ -72,6 +72,12 @@ def test_card_parses_and_holds_the_metrics(tmp_path):
     assert front_matter(text_tuned)["model-index"][0]["results"][0]["dataset"]["name"] == (
         "validation patients of this run (its threshold chosen on them: sensitivity and "
         "specificity are optimistic)")  # fmt: skip
+    for chosen_elsewhere in ({"threshold_method": "given"},  # --threshold: not on these women
+                             {"threshold_method": "sensitivity", "threshold_provenance": {"x": 1}}):  # fmt: skip
+        other = write_model_card(tmp_path / "other", {**meta, **chosen_elsewhere}, train, valid,
+                                 probs).read_text()  # fmt: skip
+        name = front_matter(other)["model-index"][0]["results"][0]["dataset"]["name"]
+        assert name == "validation patients of this run", chosen_elsewhere
     for section in ("## Intended use", "## Training data", "## Evaluation",
                     "## Limitations and confounds measured"):  # fmt: skip
         assert section in text

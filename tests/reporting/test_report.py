@@ -571,6 +571,10 @@ def test_report_refuses_an_out_inside_the_study_but_its_report(study_dir, capsys
     assert len(capsys.readouterr().err.splitlines()) == 1
     assert {p: p.read_bytes() for p in study_dir.rglob("*") if p.is_file()} == before
     assert report_study(study_dir, study_dir / "report.html") == study_dir / "report.html"
+    # The glossary says the study's own resamples, read from study.json.
+    (study_dir / "study.json").write_text('{"n_boot": 20}')
+    report_study(study_dir, study_dir / "report.html", force=True)
+    assert "20 times in this report" in (study_dir / "report.html").read_text()
 
 
 def test_report_wants_an_html_name_and_the_study_folder_not_a_file(study_dir, tmp_path, capsys):

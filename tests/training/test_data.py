@@ -66,6 +66,19 @@ def test_batches_and_class_weights(tmp_path):
     assert x.shape == (3, 1, 32, 32) and set(y.tolist()) <= {0, 1}
     # 6 images: Healthy weight 6/(2*4) = 0.75, Sick 6/(2*2) = 1.5
     np.testing.assert_allclose(data.class_weights().numpy(), [0.75, 1.5])
+    # The losses train and its head stage use are weighted so, always (the balance option that
+    # could turn it off is gone).
+    from thermocad.training.config import TrainConfig
+    from thermocad.training.recipe import head_learner
+    from thermocad.training.run import _setup
+
+    cfg = TrainConfig.smoke(pretrained=False, size=32, batch_size=3)
+    loss = _setup(split, cfg, None, False)[4]
+    np.testing.assert_allclose(loss.func.weight.cpu().numpy(), [0.75, 1.5])
+    y, x = np.array([0, 0, 0, 0, 1, 1]), torch.zeros(6, 3)
+    head = head_learner(x, y, x[:2], y[:2], lambda: torch.nn.Linear(3, 2), cfg,
+                        torch.device("cpu"), tmp_path)  # fmt: skip
+    np.testing.assert_allclose(head.loss_func.func.weight.cpu().numpy(), [0.75, 1.5])
     # Validation batches are the EvalTransform of the files, in order, un-augmented.
     xv, _ = data.dls.valid.one_batch()
     from thermocad import read_thermal

@@ -116,3 +116,10 @@ def test_train_whose_lr_find_finds_no_rate_leaves_no_new_folder(split, tmp_path,
     assert not out.exists()
     train(split, out, TrainConfig.smoke(lr=1e-3))
     assert (out / "model.json").is_file()
+    # Forced over that run, it fails the same way: the folder was not made by this call, so it
+    # is not emptied (fit's final training runs so in its own folder, beside cohort/ and cv/).
+    with pytest.raises(ConfigError, match="lr_find found no suggestion"):
+        train(split, out, TrainConfig.smoke(lr=None), force=True)
+    from thermocad.utils.files import INCOMPLETE, MADE_BY
+
+    assert (out / MADE_BY).is_file() and (out / INCOMPLETE).is_file()  # said unfinished, kept

@@ -122,7 +122,9 @@ TERMS: tuple[tuple[str, str], ...] = (
 def glossary_html(n_boot: int | None = None) -> str:
     """The glossary as a definition list; `n_boot`: the resamples the report's intervals drew
     (None: the default is said)."""
-    drawn = f"{n_boot} times in this report" if n_boot else "1000 times by default"
+    drawn = ("1000 times by default" if n_boot is None else f"{n_boot} times in this report"
+             if n_boot else "none drawn in this report (n_boot 0), whose bootstrap intervals "
+             "are n/a")  # fmt: skip
     rows = "".join(f"<dt>{esc(term)}</dt><dd>{esc(text.replace('RESAMPLES', drawn))}</dd>"
                    for term, text in TERMS)  # fmt: skip
     return f'<dl class="glossary">{rows}</dl>'
