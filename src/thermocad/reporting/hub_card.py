@@ -58,9 +58,11 @@ def _unused(meta: dict) -> list[str]:
     if not (missing := (meta.get("data") or {}).get("labelled_without_files")):
         return []
     shown = ", ".join(map(str, missing[:20])) + (", ..." if len(missing) > 20 else "")
-    who = "1 woman" if len(missing) == 1 else f"{len(missing)} women"
+    who, numbers = (
+        ("1 woman", "patient") if len(missing) == 1 else (f"{len(missing)} women", "patients")
+    )
     return [f"{who} in the labels had no thermogram in the data folder and were not used "
-            f"(patient {shown}).", ""]  # fmt: skip
+            f"({numbers} {shown}).", ""]  # fmt: skip
 
 
 def _number(value: float) -> str:
