@@ -45,6 +45,11 @@ def test_prepare_returns_the_cohort_and_writes_only_when_asked(cohort_dir, tmp_p
     for col in ("excluded_reason", "acquisition_date"):
         assert cohort[col].isna().tolist() == written[col].isna().tolist()
     assert cohort["excluded_reason"].isna().all()
+    # And of the same kind: an empty text column read back is text, not floats (a notebook's
+    # `.str.contains` worked on one and failed on the other).
+    for col in ("excluded_reason", "acquired"):
+        assert cohort[col].dtype == written[col].dtype, col
+    assert not written["excluded_reason"].str.contains("blurred").any()
 
 
 def test_split_takes_a_dataframe_or_a_csv(cohort_dir, tmp_path):

@@ -45,7 +45,9 @@ def prepare(
     if out_dir is None:
         return cohort_table(data_dir, labels, **options)
     summary = prepare_cohort(data_dir, labels, out_dir, force=force, **options)
-    return _read(summary.cohort_csv)
+    table = _read(summary.cohort_csv)  # a text column left empty reads back as floats: as text
+    empty = [c for c in ("acquired", "excluded_reason") if c in table and table[c].isna().all()]
+    return table.astype(dict.fromkeys(empty, "str"))
 
 
 def split(cohort: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.DataFrame:
