@@ -70,6 +70,27 @@ def test_the_cli_refuses_and_touches_nothing(holder, capsys):
     assert (folder / "labels.csv").read_text() == "patient_id,diagnosis\n1,Healthy\n"
 
 
+def test_a_folder_inside_one_another_process_writes_is_refused(holder, tmp_path):
+    """`train --out RUN/cv/lite0/fold0 --force` while a fit held RUN had replaced a fold the
+    fit's metrics describe; and nothing is made inside the held folder."""
+    folder, proc = holder
+    inner = folder / "cv" / "fold0"
+    with pytest.raises(OutputBusyError, match=rf"{inner} is inside {folder}, which is being "
+                       rf"written by another thermocad process \(pid {proc.pid}"):  # fmt: skip
+        with folder_lock(inner):
+            pass
+    assert not (folder / "cv").exists()
+    with folder_lock(tmp_path / "beside"):  # a folder beside it is free
+        pass
+
+
+def test_a_folder_inside_one_this_thread_holds_is_its_own(tmp_path):
+    """fit trains into its own folder: the nested writer is the same command."""
+    with folder_lock(tmp_path / "run"), folder_lock(tmp_path / "run" / "cv" / "fold0"):
+        (tmp_path / "run" / "cv" / "fold0" / "model.json").write_text("{}")
+    assert (tmp_path / "run" / "cv" / "fold0" / "model.json").is_file()
+
+
 def test_nested_writers_in_one_process_share_the_lock(tmp_path):
     with folder_lock(tmp_path / "run"), folder_lock(tmp_path / "run"):
         (tmp_path / "run" / "model.json").write_text("{}")

@@ -100,6 +100,7 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
         finally:
             _leave_nested(folder.resolve())
         return
+    _check_ancestors(folder.resolve(), folder)
     created = _missing(folder)
     folder.mkdir(parents=True, exist_ok=True)
     key = folder.resolve()  # one folder however it is spelt (a link, a/../b)
@@ -124,6 +125,21 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
                     path.rmdir()
         finally:  # whatever interrupts the clean-up, the lock goes with the descriptor
             close(fd)
+
+
+def _check_ancestors(key: Path, folder: Path) -> None:
+    """Refuse a folder inside one another process is writing (`train --out RUN/cv/.../fold0`
+    while a fit holds RUN had replaced a fold the fit's metrics describe). A folder inside one
+    this thread holds is its own (fit trains into its folder); another thread's is refused."""
+    for parent in key.parents:
+        if parent in _held:
+            _enter_nested(parent, folder)  # this thread's: fine; another's: refused
+            _leave_nested(parent)
+            return
+        if (who := running_writer(parent)) is not None:
+            raise OutputBusyError(f"{folder} is inside {parent}, which is being written by "
+                                  f"another thermocad process ({who}); wait for it to finish, "
+                                  "or write somewhere else")  # fmt: skip
 
 
 def _enter_nested(key: Path, folder: Path) -> bool:
