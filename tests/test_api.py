@@ -248,8 +248,16 @@ def test_study_returns_the_report(cohort_dir, tmp_path):
     assert not report.exists()
     from thermocad.pipeline import report_study
 
-    with pytest.raises(thermocad.ConfigError, match="the study did not finish"):
-        report_study(tmp_path / "study")  # nor is one made from what it left
+    with pytest.raises(thermocad.ConfigError, match=r"the study did not finish; run the same "
+                       r"`thermocad study \.\.\.` with --resume to continue it"):  # fmt: skip
+        report_study(tmp_path / "study")  # nor is one made from what it left (nor --force said)
+    from thermocad.utils import lock
+
+    with pytest.MonkeyPatch.context() as mp:  # while it runs: wait, not redo
+        mp.setattr(lock, "running_writer", lambda folder: "pid 7, since today: thermocad study")
+        with pytest.raises(thermocad.ConfigError, match=r"did not finish; it is running now "
+                           r"\(pid 7, since today: thermocad study\): wait for it to finish"):  # fmt: skip
+            report_study(tmp_path / "study")
 
 
 @pytest.mark.slow

@@ -286,9 +286,9 @@ def report_study(study_dir: str | os.PathLike, out_html: str | os.PathLike | Non
                  force: bool = False) -> Path:  # fmt: skip
     """(Re)write the HTML report of an existing study directory."""
     from thermocad.reporting import study_files
-    from thermocad.reporting.report import study_inputs, write_report
+    from thermocad.reporting.report import write_report
 
-    inputs = study_inputs(study_dir)  # refusing a folder that is not a finished study
+    inputs = study_files.study_inputs(study_dir)  # refusing a folder that is not a finished study
     study_json, study = Path(study_dir) / "study.json", {}
     if study_json.exists():
         try:

@@ -206,34 +206,6 @@ def galleries_section(test_dir: Path | None) -> str:
     return section("galleries", body)
 
 
-def study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
-    """find_study_inputs of a finished study's folder; ConfigError for another folder (an
-    unfinished study, a model's, prepare's or split's), naming what it lacks."""
-    from thermocad.utils.errors import ConfigError
-    from thermocad.utils.files import INCOMPLETE
-
-    if Path(study_dir).is_file():  # report STUDY/report.html: the study is its folder
-        raise ConfigError(f"{study_dir}: is a file; give the study's folder")
-    if not Path(study_dir).is_dir():
-        raise ConfigError(f"{study_dir}: no such folder")
-
-    if (Path(study_dir) / INCOMPLETE).exists():
-        raise ConfigError(f"{study_dir}: the study did not finish (interrupted, failed or still "
-                          "running); run `thermocad study ... --force` again")  # fmt: skip
-    inputs = study_files.find_study_inputs(study_dir)
-    if (Path(study_dir) / "model.json").is_file() and not inputs["compare_dir"]:
-        raise ConfigError(f"{study_dir}: a model's folder (`thermocad fit` or `train`), not a "
-                          "study: its card is README.md there, and a fit's cross-validation "
-                          "is cv/metrics.json; `thermocad study` writes a report")  # fmt: skip
-    if not (Path(study_dir) / "compare" / "comparison.csv").is_file():
-        found = ", ".join(str(p.relative_to(study_dir)) for p in inputs.values() if p)
-        raise ConfigError(f"{study_dir}: not a study: no compare/comparison.csv (found "
-                          f"{found or 'no cohort.csv nor split.csv either'}); a study's folder, "
-                          "written by `thermocad study`, holds cohort/cohort.csv, split.csv and "
-                          "compare/ (`thermocad compare --out STUDY/compare` makes one)")  # fmt: skip
-    return inputs
-
-
 def write_report(
     out_html: str | os.PathLike,
     cohort_csv: str | os.PathLike | None = None,

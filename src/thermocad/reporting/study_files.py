@@ -24,6 +24,46 @@ def find_study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
     }
 
 
+def _unfinished(study_dir) -> str:
+    """What to do about an unfinished study: wait for the process writing it, continue it
+    (its resume record is there), or run it again."""
+    from thermocad.utils.files import STUDY_RESUME
+    from thermocad.utils.lock import running_writer
+
+    if who := running_writer(study_dir):
+        return f"it is running now ({who}): wait for it to finish"
+    if (Path(study_dir) / STUDY_RESUME).is_file():
+        return "run the same `thermocad study ...` with --resume to continue it"
+    return "run `thermocad study ... --force` again"
+
+
+def study_inputs(study_dir: str | os.PathLike) -> dict[str, Path | None]:
+    """find_study_inputs of a finished study's folder; ConfigError for another folder (an
+    unfinished study, a model's, prepare's or split's), naming what it lacks."""
+    from thermocad.utils.errors import ConfigError
+    from thermocad.utils.files import INCOMPLETE
+
+    if Path(study_dir).is_file():  # report STUDY/report.html: the study is its folder
+        raise ConfigError(f"{study_dir}: is a file; give the study's folder")
+    if not Path(study_dir).is_dir():
+        raise ConfigError(f"{study_dir}: no such folder")
+
+    if (Path(study_dir) / INCOMPLETE).exists():  # said as what to do: wait, resume, or redo
+        raise ConfigError(f"{study_dir}: the study did not finish; " + _unfinished(study_dir))
+    inputs = find_study_inputs(study_dir)
+    if (Path(study_dir) / "model.json").is_file() and not inputs["compare_dir"]:
+        raise ConfigError(f"{study_dir}: a model's folder (`thermocad fit` or `train`), not a "
+                          "study: its card is README.md there, and a fit's cross-validation "
+                          "is cv/metrics.json; `thermocad study` writes a report")  # fmt: skip
+    if not (Path(study_dir) / "compare" / "comparison.csv").is_file():
+        found = ", ".join(str(p.relative_to(study_dir)) for p in inputs.values() if p)
+        raise ConfigError(f"{study_dir}: not a study: no compare/comparison.csv (found "
+                          f"{found or 'no cohort.csv nor split.csv either'}); a study's folder, "
+                          "written by `thermocad study`, holds cohort/cohort.csv, split.csv and "
+                          "compare/ (`thermocad compare --out STUDY/compare` makes one)")  # fmt: skip
+    return inputs
+
+
 def report_path(study_dir: str | os.PathLike, out_html: str | os.PathLike | None) -> Path:
     """Where `thermocad report` writes: STUDY/report.html, or an --out that ends in .html and is
     not inside the study under another name (--force would replace the study's study.json,
