@@ -65,6 +65,20 @@ def test_files_left_out_for_their_names_are_counted(tree, capsys):
     assert "2 file(s) without a thermal suffix left out (T0008_noext, scan.pdf)" in err
 
 
+def test_a_folder_an_unfinished_command_marked_is_said(tree, capsys):
+    """An interrupted synth leaves part of its women and INCOMPLETE: prepare refuses it, and
+    predict and render (which read any folder) now say it."""
+    (tree / "sub" / "INCOMPLETE").write_text("a synthetic cohort being written\n")
+    files, _ = walk_thermal_files(tree)
+    assert len(files) == 5  # still read: predict scores what is there
+    err = capsys.readouterr().err
+    assert (f"warning: {tree / 'sub'}: marked INCOMPLETE (a synthetic cohort being written): a "
+            "command writing it stopped or is still running") in err  # fmt: skip
+    assert "left out" not in err  # the mark is no file left out
+    walk_thermal_files(tree, say=False)
+    assert "INCOMPLETE" not in capsys.readouterr().err
+
+
 def test_predict_collects_txt_gz_from_folders(tree):
     files, errors = collect_files([tree])  # before: T0001.txt.gz skipped, "1 predicted"
     assert "T0001.txt.gz" in [p.name for p in files]

@@ -75,10 +75,9 @@ def test_a_folder_inside_one_another_process_writes_is_refused(holder, tmp_path)
     fit's metrics describe; and nothing is made inside the held folder."""
     folder, proc = holder
     inner = folder / "cv" / "fold0"
-    with pytest.raises(OutputBusyError, match=rf"{inner} is inside {folder}, which is being "
-                       rf"written by another thermocad process \(pid {proc.pid}"):  # fmt: skip
-        with folder_lock(inner):
-            pass
+    said = rf"{inner} is inside {folder}, which is being written by another thermocad process"
+    with pytest.raises(OutputBusyError, match=rf"{said} \(pid {proc.pid}"), folder_lock(inner):
+        pass
     assert not (folder / "cv").exists()
     with folder_lock(tmp_path / "beside"):  # a folder beside it is free
         pass

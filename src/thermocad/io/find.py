@@ -103,7 +103,7 @@ def walk_thermal_files(
     def unreadable(exc: OSError) -> None:
         problems.append((str(exc.filename), f"cannot list the folder ({exc.strerror or exc})"))
 
-    found, walked, other = [], set(), []
+    found, walked, other, marks = [], set(), [], []
     for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=True):
         if (real := os.path.realpath(folder)) in walked:  # a link loop, or a folder twice
             if say:
@@ -114,6 +114,8 @@ def walk_thermal_files(
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             path = Path(folder, name)
+            if name == INCOMPLETE and path.is_file():
+                marks.append(path)
             if not is_thermal_file(path):
                 other += [path] * (  # INCOMPLETE: thermocad's own mark, said by its readers
                     not name.startswith(".")
@@ -126,6 +128,10 @@ def walk_thermal_files(
             else:  # absolute, as the other rows of predict's error table
                 problems.append((str(path.absolute()),
                                  "not a regular file (a FIFO, device or broken link)"))  # fmt: skip
+    for mark in marks if say else []:  # an interrupted synth or render: said, not refused
+        what = mark.read_text(errors="replace").strip().splitlines()[:1] or ["no reason given"]
+        log(f"warning: {mark.parent}: marked {INCOMPLETE} ({what[0]}): a command writing it "
+            "stopped or is still running, so its files may not all be there")  # fmt: skip
     if other and say:
         shown = ", ".join(p.name for p in other[:3]) + (", ..." if len(other) > 3 else "")
         log(f"{root}: {len(other)} file(s) without a thermal suffix left out ({shown}); "
