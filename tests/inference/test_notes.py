@@ -35,6 +35,18 @@ def test_a_call_one_half_makes_alone_is_named():
     assert "disagree" not in cnn_only and "baseline" not in cnn_only
 
 
+def test_the_call_box_says_which_half_made_a_call_the_halves_disagree_on():
+    """A reviewer: the large call said a plain 'Called Sick' at a mean of a CNN's 0.0001 and a
+    baseline's 1.0; only the long Result said the halves disagree."""
+    from thermocad.inference.verdict import call_box
+
+    model = SimpleNamespace(threshold=0.4131, meta={"threshold": 0.4131, "cv": CV})
+    split = call_box(model, "a.txt", 0.4714, "", "", {}, (np.array([0.002]), np.array([0.9409])))
+    assert "The two halves disagree: this call is the baseline&#x27;s alone." in split  # escaped
+    agree = call_box(model, "b.txt", 0.7, "", "", {}, (np.array([0.6]), np.array([0.8])))
+    assert "disagree" not in agree and "View not checked" in agree
+
+
 def test_the_period_matched_auc_is_said_beside_sensitivity_and_specificity():
     line = result_line(_model(), "a.txt", 0.7, np.array([0.6]), np.array([0.8]))
     assert "sensitivity 0.92 and specificity 0.85" in line

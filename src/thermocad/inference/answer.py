@@ -109,7 +109,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
         ),  # fmt: skip
         overlay=_overlay(bundle, array, heat, prob, explained, call=not void),
         result=result,
-        verdict=call_box(bundle, path.name, prob, void, training, found),
+        verdict=call_box(bundle, path.name, prob, void, training, found, (cnn, base)),
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
     )
 

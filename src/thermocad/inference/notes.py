@@ -256,6 +256,15 @@ def shown(prob: float, threshold: float) -> tuple[str, str]:
     return text
 
 
+def deciding_half(threshold: float, cnn, base, call: str) -> str:
+    """'CNN' or 'baseline' when the served mean's halves fall on two sides of the threshold
+    (the mean's `call` is then that half's), '' when they agree or there is no baseline."""
+    if base is None:
+        return ""
+    alone = called(float(cnn[0]), threshold), called(float(base[0]), threshold)
+    return "" if alone[0] == alone[1] else ("CNN" if alone[0] == call else "baseline")
+
+
 def result_line(bundle, name: str, prob: float, cnn, base, void: str = "") -> str:
     """What the model says of one file, named (a result left on the page is never taken for
     the next file's), with what the threshold meant in the model's own cross-validation.
@@ -269,12 +278,12 @@ def result_line(bundle, name: str, prob: float, cnn, base, void: str = "") -> st
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
         line += (f" It is the mean of the CNN's {cnn[0]:.4f} and the temperature-statistics "
                  f"baseline's {base[0]:.4f}.")  # fmt: skip
-        alone = called(float(cnn[0]), bundle.threshold), called(float(base[0]), bundle.threshold)
-        if alone[0] != alone[1]:
+        if whose := deciding_half(bundle.threshold, cnn, base, call):
+            alone = [called(float(half[0]), bundle.threshold) for half in (cnn, base)]
             line += (f" The two halves disagree: the CNN's is {above(alone[0])} the threshold "
                      f"and the baseline's {above(alone[1])} it (a threshold chosen for their "
-                     "mean, at which neither half alone was validated), so this call is the "
-                     f"{'CNN' if alone[0] == call else 'baseline'}'s.")  # fmt: skip
+                     f"mean, at which neither half alone was validated), so this call is the "
+                     f"{whose}'s.")  # fmt: skip
     if note := operating_note(bundle.meta):
         line += f" {note}."
     return line

@@ -59,10 +59,10 @@ def _view_line(name: str) -> str:
 
 
 def call_box(bundle, name: str, prob: float, void: str, training: str,
-             found: dict[str, str]) -> str:  # fmt: skip
+             found: dict[str, str], parts=(None, None)) -> str:  # fmt: skip
     """The verdict for one analysed file: the call or no call (`void`), with the notes that
-    qualify it and what kind of model made it."""
-    from thermocad.inference.notes import called, shown
+    qualify it and what kind of model made it; `parts`: the CNN's and the baseline's P(Sick)."""
+    from thermocad.inference.notes import called, deciding_half, shown
     from thermocad.models.words import table_warning
 
     p, t = shown(prob, bundle.threshold)
@@ -72,5 +72,7 @@ def call_box(bundle, name: str, prob: float, void: str, training: str,
         return verdict("none", f"{name}: {void}.", f"P(Sick) {p} shown only for completeness.",
                        demo)  # fmt: skip
     small = " ".join(_headlines(training, found)) or _view_line(name)
+    if parts[0] is not None and (whose := deciding_half(bundle.threshold, *parts, made)):
+        small = f"The two halves disagree: this call is the {whose}'s alone. {small}"
     side = "at or above" if made == "Sick" else "below"
     return verdict(made.lower(), f"{name}: P(Sick) {p}, {side} the threshold {t}.", small, demo)
