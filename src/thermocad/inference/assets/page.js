@@ -33,6 +33,19 @@
     const button = document.getElementById('pending');
     if (button) button.click();
   };
+  // On a phone the answer lands below the upload, out of sight, and the upload box just resets:
+  // each new verdict (a call, no call, not analysed) is scrolled into view when it is not in
+  // view already, so an upload never seems to have done nothing.
+  let said = '';
+  new MutationObserver(() => {
+    const box = document.querySelector('#verdict .verdict');
+    const text = box ? box.textContent : '';
+    if (text === said) return;
+    said = text;
+    if (!box) return;
+    const r = box.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) box.scrollIntoView({block: 'nearest'});
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
   // Chosen with the file dialog, or dropped on the upload box (which bypasses its input).
   document.addEventListener('change', (event) => {
     const input = event.target;
