@@ -26,10 +26,17 @@ def bundle(run_dir):
 def test_an_example_click_answers_the_apps_own_file_and_never_says_upload(bundle, tmp_path):
     from thermocad.inference.examples import answer_example, synthetic_examples
 
-    files = list(synthetic_examples(tmp_path / "examples", n_patients=2, shape=(64, 80)))
+    examples = synthetic_examples(tmp_path / "examples", n_patients=2, shape=(64, 80))
+    files, labels = list(examples), list(examples.values())
     *_, result, status, call, cleared = answer_example(bundle, files, 1, False)
     assert result.startswith("T9002.txt: P(Sick)") and status.startswith("T9002.txt: analysed")
     assert cleared is None  # the upload box stays empty
+    # With its label, the box says whether the call is the generator's truth (a reviewer could
+    # not tell an example's miss from its hit).
+    *_, call = answer_example(bundle, files, 1, False, labels)[:5]
+    made = "Sick" if "Called Sick" in call else "Healthy"
+    truth = labels[1].rpartition("generated ")[2]
+    assert f"Example {labels[1]}: {'as generated' if made == truth else 'a miss'}." in call
     files[0].unlink()  # the examples folder damaged under the running app
     *_, result, status, call, _ = answer_example(bundle, files, 0, False)
     assert status == ("Error: T9001.txt: the example file is gone (its folder was removed); "

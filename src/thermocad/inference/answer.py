@@ -71,9 +71,10 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
 
 
 def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
-            seen: frozenset[str] = frozenset()) -> Answer:  # fmt: skip
+            seen: frozenset[str] = frozenset(), example: str = "") -> Answer:  # fmt: skip
     """Read, predict and explain one file; raises ThermocadError for files a user got wrong.
-    `seen`: the patient numbers that trained the model (a note names a file of one of them)."""
+    `seen`: the patient numbers that trained the model (a note names a file of one of them);
+    `example`: a synthetic example's label, its generator's truth in it."""
     from thermocad.inference.explain import map_cnn
     from thermocad.inference.notes import input_notes, result_line, void_note
     from thermocad.inference.panels import draw_thermogram
@@ -109,7 +110,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
         ),  # fmt: skip
         overlay=_overlay(bundle, array, heat, prob, explained, call=not void),
         result=result,
-        verdict=call_box(bundle, path.name, prob, void, training, found, (cnn, base)),
+        verdict=call_box(bundle, path.name, prob, void, training, found, (cnn, base), example),
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
     )
 
@@ -199,10 +200,11 @@ def _inline_png(fig, alt: str) -> str:
 
 def answer_file(
     bundle: ModelBundle, path: str | None, allow_unit_mismatch: bool,
-    seen: frozenset[str] = frozenset(), example: bool = False,
+    seen: frozenset[str] = frozenset(), example: bool | str = False,
 ) -> tuple[Any, ...]:  # fmt: skip
     """The page's outputs for a file path; errors become a readable status, never a traceback.
-    `example`: the file is one of the app's synthetic examples, clicked rather than uploaded.
+    `example`: the file is one of the app's synthetic examples, clicked rather than uploaded
+    (its label, "synthetic #1, generated Sick": the call box says whether the call matches).
 
     The file is Gradio's: identical uploads (and the bytes of an example) share one path in its
     cache, so it is only ever read, into a private copy per request that alone is deleted."""
@@ -214,7 +216,8 @@ def answer_file(
         try:
             check_upload(upload)  # type and size first: an oversized file is never copied
             shutil.copyfile(upload, copy)
-            answer = analyse(bundle, copy, allow_unit_mismatch, seen)
+            answer = analyse(bundle, copy, allow_unit_mismatch, seen,
+                             example if isinstance(example, str) else "")  # fmt: skip
         except ThermocadError as exc:
             # Server-side paths mean nothing to the user; show the name they uploaded.
             message = str(exc).replace(str(copy), upload.name).replace(str(upload), upload.name)

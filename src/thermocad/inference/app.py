@@ -184,7 +184,7 @@ def _add_examples(bundle: ModelBundle, examples, allow, outputs) -> None:
         elem_id="examples",
     )
     shelf.click(
-        lambda index, ok: answer_example(bundle, files, index, ok),
+        lambda index, ok: answer_example(bundle, files, index, ok, labels),
         inputs=[shelf, allow],
         outputs=outputs,
         api_visibility="undocumented",

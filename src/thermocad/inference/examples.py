@@ -75,14 +75,16 @@ def synthetic_examples(
     }
 
 
-def answer_example(bundle, files: list[Path], index: int | None, allow: bool) -> tuple:
+def answer_example(bundle, files: list[Path], index: int | None, allow: bool,
+                   labels: list[str] | None = None) -> tuple:  # fmt: skip
     """The page's outputs for a click on example `index` of `files` (the app's own examples
-    folder, which lives as long as the app): answer_file's, worded for an example."""
+    folder, which lives as long as the app): answer_file's, worded for an example, and with
+    its label (`labels`: "synthetic #1, generated Sick") checked against the call."""
     from thermocad.inference.answer import answer_file
 
     if not isinstance(index, int) or not 0 <= index < len(files):
         return answer_file(bundle, None, allow)  # no such example: the prompt to upload a file
-    return answer_file(bundle, str(files[index]), allow, example=True)
+    return answer_file(bundle, str(files[index]), allow, example=labels[index] if labels else True)
 
 
 def example_shape(meta: dict) -> tuple[int, int]:

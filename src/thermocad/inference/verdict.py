@@ -59,9 +59,11 @@ def _view_line(name: str) -> str:
 
 
 def call_box(bundle, name: str, prob: float, void: str, training: str,
-             found: dict[str, str], parts=(None, None)) -> str:  # fmt: skip
+             found: dict[str, str], parts=(None, None), example: str = "") -> str:  # fmt: skip
     """The verdict for one analysed file: the call or no call (`void`), with the notes that
-    qualify it and what kind of model made it; `parts`: the CNN's and the baseline's P(Sick)."""
+    qualify it and what kind of model made it; `parts`: the CNN's and the baseline's P(Sick);
+    `example`: a synthetic example's label ("synthetic #1, generated Sick"), said with whether
+    the call matches the generator's truth."""
     from thermocad.inference.notes import called, deciding_half, shown
     from thermocad.models.words import table_warning
 
@@ -74,5 +76,7 @@ def call_box(bundle, name: str, prob: float, void: str, training: str,
     small = " ".join(_headlines(training, found)) or _view_line(name)
     if parts[0] is not None and (whose := deciding_half(bundle.threshold, *parts, made)):
         small = f"The two halves disagree: this call is the {whose}'s alone. {small}"
+    if truth := example.rpartition("generated ")[2] if "generated " in example else "":
+        small = f"Example {example}: {'as generated' if made == truth else 'a miss'}. {small}"
     side = "at or above" if made == "Sick" else "below"
     return verdict(made.lower(), f"{name}: P(Sick) {p}, {side} the threshold {t}.", small, demo)
