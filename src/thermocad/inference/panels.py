@@ -87,7 +87,9 @@ def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: 
         shown_map = np.ma.masked_where(outside, heatmap)
         ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
                                ls="--", lw=1, ec="white"))  # fmt: skip
-    overlay = ax.imshow(shown_map, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+    # viridis, not jet: one direction of lightness, so the order reads without hue (a rainbow
+    # map is misread by colour-blind readers and puts false edges where its hues change).
+    overlay = ax.imshow(shown_map, cmap="viridis", alpha=0.45, vmin=0, vmax=1)
     # Scaled to its own maximum: where the CNN half looked, not how strongly (a Healthy call
     # has its brightest spot too), and not the baseline half's statistics.
     fig.colorbar(overlay, ax=ax, shrink=0.85, label="CNN's Grad-CAM for Sick (scaled per image)")
