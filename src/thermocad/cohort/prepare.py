@@ -28,7 +28,7 @@ from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_w
 from thermocad.io.labels import label_filters, labels_name, read_labels
 from thermocad.io.thermal import iter_read
 from thermocad.utils.errors import CohortError, ConfigError
-from thermocad.utils.files import INCOMPLETE, atomic_write_csv, check_writable
+from thermocad.utils.files import INCOMPLETE, atomic_write_csv, check_writable, incomplete_reason
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.out_names import not_utf8_part
 from thermocad.utils.progress import log, progress
@@ -155,10 +155,8 @@ def cohort_table(
     check_value(workers is None or is_whole(workers) and workers >= 1, "workers",
                 "a whole number, at least 1", workers)  # fmt: skip
 
-    marker = Path(data_dir) / INCOMPLETE  # e.g. a synth interrupted: part of its women only
-    if marker.is_file():
-        what = marker.read_text(errors="replace").strip().splitlines()[:1] or ["no reason given"]
-        raise CohortError(f"{data_dir}: marked {INCOMPLETE} ({what[0]}): its files are not all "
+    if (what := incomplete_reason(data_dir)) is not None:  # a synth interrupted: some women
+        raise CohortError(f"{data_dir}: marked {INCOMPLETE} ({what}): its files are not all "
                           "there; finish or redo what writes it (synth: --force) first")  # fmt: skip
     labels = read_labels(labels_csv)
     paths = find_thermal_files(data_dir)

@@ -278,10 +278,11 @@ def result_line(bundle, name: str, prob: float, cnn, base, void: str = "") -> st
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
         line += (f" It is the mean of the CNN's {cnn[0]:.4f} and the temperature-statistics "
                  f"baseline's {base[0]:.4f}.")  # fmt: skip
-        if whose := deciding_half(bundle.threshold, cnn, base, call):
-            alone = [called(float(half[0]), bundle.threshold) for half in (cnn, base)]
-            line += (f" The two halves disagree: the CNN's is {above(alone[0])} the threshold "
-                     f"and the baseline's {above(alone[1])} it (a threshold chosen for their "
+        if whose := deciding_half(bundle.threshold, cnn, base, call):  # the other: across it
+            across = "below" if call == "Sick" else "at or above"
+            cnn_side, base_side = (above(call), across) if whose == "CNN" else (across, above(call))
+            line += (f" The two halves disagree: the CNN's is {cnn_side} the threshold "
+                     f"and the baseline's {base_side} it (a threshold chosen for their "
                      f"mean, at which neither half alone was validated), so this call is the "
                      f"{whose}'s.")  # fmt: skip
     if note := operating_note(bundle.meta):

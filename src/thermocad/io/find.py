@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from thermocad.utils.errors import CohortError, ThermalFormatError
-from thermocad.utils.files import INCOMPLETE
+from thermocad.utils.files import INCOMPLETE, incomplete_reason
 from thermocad.utils.progress import log
 
 # What folder walks pick up (`prepare`, `predict`, `render`). CSV and .dat matrices are read
@@ -114,8 +114,8 @@ def walk_thermal_files(
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             path = Path(folder, name)
-            if name == INCOMPLETE and path.is_file():
-                marks.append(path)
+            if name == INCOMPLETE:
+                marks.append(Path(folder))
             if not is_thermal_file(path):
                 other += [path] * (  # INCOMPLETE: thermocad's own mark, said by its readers
                     not name.startswith(".")
@@ -128,9 +128,10 @@ def walk_thermal_files(
             else:  # absolute, as the other rows of predict's error table
                 problems.append((str(path.absolute()),
                                  "not a regular file (a FIFO, device or broken link)"))  # fmt: skip
-    for mark in marks if say else []:  # an interrupted synth or render: said, not refused
-        what = mark.read_text(errors="replace").strip().splitlines()[:1] or ["no reason given"]
-        log(f"warning: {mark.parent}: marked {INCOMPLETE} ({what[0]}): a command writing it "
+    for marked in marks if say else []:  # an interrupted synth or render: said, not refused
+        if (what := incomplete_reason(marked)) is None:
+            continue  # a folder of that name, not the mark
+        log(f"warning: {marked}: marked {INCOMPLETE} ({what}): a command writing it "
             "stopped or is still running, so its files may not all be there")  # fmt: skip
     if other and say:
         shown = ", ".join(p.name for p in other[:3]) + (", ..." if len(other) > 3 else "")

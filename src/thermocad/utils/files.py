@@ -224,6 +224,12 @@ OWN_FILES = (
 )  # fmt: skip (the last: a demo's)
 
 
+def incomplete_reason(folder: str | os.PathLike) -> str | None:
+    """The first line of `folder`'s INCOMPLETE mark (what stopped writing it), or None unmarked."""
+    mark = Path(folder) / INCOMPLETE
+    return (_read(mark).strip().splitlines() or ["no reason given"])[0] if mark.is_file() else None
+
+
 def _read(path: Path) -> str:
     return path.read_text(errors="replace") if path.is_file() else ""
 
