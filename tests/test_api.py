@@ -215,6 +215,32 @@ def test_an_options_value_of_the_wrong_kind_is_named(cohort_dir, trained, call, 
         call(cohort_dir, cohort, table, run)
 
 
+@pytest.mark.parametrize(("call", "said"), [
+    (lambda r: thermocad.prepare(3, "labels.csv"), r"^data_dir must be a path \(str or pathlib.Path\), got 3$"),
+    (lambda r: thermocad.prepare(".", ["a.csv"]), r"^labels must be a path \(str or pathlib.Path\) or a DataFrame, got \['a.csv'\]$"),
+    (lambda r: thermocad.prepare(".", "l.csv", out_dir=1), r"^out_dir must be .* or None, got 1$"),
+    (lambda r: thermocad.split(5), r"^cohort must be a path .* or a DataFrame, got 5$"),
+    (lambda r: thermocad.split(pd.Series([1])), r"^cohort must be .*, got a Series$"),
+    (lambda r: thermocad.train(["a"], "out"), r"^split_table must be"),
+    (lambda r: thermocad.load_model(3), r"^model must be a path \(str or pathlib.Path\), got 3$"),
+    (lambda r: thermocad.evaluate(3, "split.csv"), r"^model must be a path .* or a loaded model, got 3$"),
+    (lambda r: thermocad.evaluate(r, "split.csv", ledger=2), r"^ledger must be"),
+    (lambda r: thermocad.predict(r, 3), r"^files must be a path or a list of paths, got 3$"),
+    (lambda r: thermocad.predict(r, ["a.txt", 3]), r"^each of files must be a path"),
+    (lambda r: thermocad.read_thermal(3), r"^path must be a path"),
+    (lambda r: thermocad.study(1, "l.csv", "out"), r"^data_dir must be a path"),
+    (lambda r: thermocad.study(".", 3, "out"), r"^study: labels must be a CSV file's path \(str or pathlib.Path\), got 3$"),
+    (lambda r: thermocad.evaluate_external(3, ".", "l.csv"), r"^run_dir must be a path"),
+])  # fmt: skip
+def test_a_path_of_the_wrong_type_is_named(trained, call, said, tmp_path, monkeypatch):
+    """A notebook's slip (an int, a list, a Series where a path goes) is refused by its keyword
+    before anything is read or written, not met as a TypeError deep inside."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(thermocad.ThermocadError, match=said):
+        call(trained[1])
+    assert not list(tmp_path.iterdir())
+
+
 def test_commands_that_keep_the_labels_files_name_refuse_a_dataframe(cohort_dir, trained, tmp_path):
     from thermocad.fit import fit
 

@@ -39,8 +39,11 @@ def prepare(
       allow_mixed_shapes=False keep images whose frame size is not the cohort's most common
     """
     from thermocad.cohort.prepare import cohort_table, prepare_cohort
-    from thermocad.utils.values import check_flags
+    from thermocad.utils.values import check_flags, check_path
 
+    check_path("data_dir", data_dir)
+    check_path("labels", labels, "table")
+    check_path("out_dir", out_dir, "none")
     check_flags(force=force, allow_mixed_shapes=options.get("allow_mixed_shapes", False))
     if out_dir is None:
         return cohort_table(data_dir, labels, **options)
@@ -63,8 +66,9 @@ def split(cohort: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.DataFr
     A table already split is split afresh (its split and fold columns made again).
     """
     from thermocad.cohort.split import make_split
-    from thermocad.utils.values import check_flags
+    from thermocad.utils.values import check_flags, check_path
 
+    check_path("cohort", cohort, "table")
     check_flags(balance=options.get("balance", False))
     return make_split(cohort, **options)
 
@@ -92,8 +96,10 @@ def train(
     from thermocad.training.config import TrainConfig
     from thermocad.training.run import train as run_train
     from thermocad.utils.files import atomic_write_csv
-    from thermocad.utils.values import check_flags
+    from thermocad.utils.values import check_flags, check_path
 
+    check_path("split_table", split_table, "table")
+    check_path("out_dir", out_dir)
     if unknown := sorted(set(options) - {"fold", "force", "resume", "threshold"}):
         raise ConfigError(f"unknown options {unknown} for train(); it takes fold, force, resume "
                           "and threshold (training options go in `config`)")  # fmt: skip
@@ -129,7 +135,9 @@ def load_model(model: str | os.PathLike, device: str = "auto") -> ModelBundle | 
     """The trained model of a run directory (model.safetensors + model.json) or of an exported
     .onnx file, as `thermocad predict` and `evaluate` load it; `device`: auto, cpu, cuda[:N]."""
     from thermocad.inference.loading import load_model as load
+    from thermocad.utils.values import check_path
 
+    check_path("model", model)
     return load(model, device)
 
 
@@ -160,8 +168,11 @@ def evaluate(
     from thermocad.evaluation.evaluate import score_split, split_rows
     from thermocad.evaluation.lockbox import check_split_rows, ledger_path
     from thermocad.utils.progress import log
-    from thermocad.utils.values import check_tta, check_value, is_whole
+    from thermocad.utils.values import check_path, check_tta, check_value, is_whole
 
+    check_path("model", model, "model")
+    check_path("split_table", split_table, "table")
+    check_path("ledger", ledger, "none")
     check_tta(tta)
     check_value(is_whole(n_boot) and n_boot >= 0, "n_boot", "a whole number, at least 0", n_boot,
                 flag="")  # fmt: skip
@@ -207,11 +218,16 @@ def predict(
     failures apart, as the CLI does).
     """
     from thermocad.inference.predict import failure_line, predict_paths
-    from thermocad.utils.values import check_flags, check_tta
+    from thermocad.utils.values import check_flags, check_path, check_tta
 
+    check_path("model", model, "model")
     check_tta(tta)
     check_flags(allow_unit_mismatch=allow_unit_mismatch)
+    if not isinstance(files, str | os.PathLike | Iterable):  # neither a path nor a list of them
+        raise ConfigError(f"files must be a path or a list of paths, got {files!r}")
     paths = [files] if isinstance(files, str | os.PathLike) else list(files)
+    for path in paths:
+        check_path("each of files", path)
     if not paths:
         raise ConfigError("predict: no files given (a file, a folder, or a list of them)")
     table, errors = predict_paths(model, paths, tta, allow_unit_mismatch)
@@ -233,8 +249,10 @@ def study(
     of its report.html. `options` as `thermocad.pipeline.run_study`: smoke, config_file, nested, folds,
     test, seed, force, resume."""
     from thermocad.pipeline import run_study
-    from thermocad.utils.values import check_flags
+    from thermocad.utils.values import check_flags, check_path
 
+    for name, path in (("data_dir", data_dir), ("out_dir", out_dir)):  # labels: as run_study
+        check_path(name, path)
     check_flags(**{k: options[k] for k in ("smoke", "force", "resume") if k in options})
     archs = [archs] if isinstance(archs, str) else archs  # one name, not its letters
     return run_study(data_dir, labels, out_dir, archs=archs, **options)

@@ -193,7 +193,10 @@ def fit(
     from thermocad.io.labels import labels_file
     from thermocad.models.registry import check_trainable
     from thermocad.training.config import TrainConfig
+    from thermocad.utils.values import check_path
 
+    for name, path in (("data_dir", data_dir), ("out_dir", out_dir)):  # labels: labels_file
+        check_path(name, path)
     if force and resume:
         raise ConfigError("--force starts a fit again, --resume continues one: give one of them")
     if config is not None and seed is not None and seed != config.seed:

@@ -159,7 +159,12 @@ def evaluate_external(
     left without a score by a fault of the folder (no file, an unreadable one) is refused
     before anything is scored unless `allow_unscored` (evaluation.coverage)."""
     from thermocad.utils.lock import folder_lock
+    from thermocad.utils.values import check_path
 
+    for name, path in (("run_dir", run_dir), ("data_dir", data_dir)):  # labels: _check_given
+        check_path(name, path)
+    check_path("out_dir", out_dir, "none")
+    check_path("ledger", ledger, "none")
     run_dir = Path(run_dir)
     _check_given(data_dir, labels_csv)
     out = _out_path(run_dir, data_dir, out_dir)

@@ -56,6 +56,9 @@ def labels_file(labels, command: str, why: str) -> Path:
     one-line refusal of a DataFrame (prepare and split take one; these commands need a file)."""
     if isinstance(labels, str | os.PathLike):
         return Path(labels)
+    if not hasattr(labels, "to_csv"):  # an int, a list: no table to save
+        raise CohortError(f"{command}: labels must be a CSV file's path (str or pathlib.Path), "
+                          f"got {labels!r:.60}")  # fmt: skip
     raise CohortError(f"{command}: labels must be a CSV file's path, not a "
                       f"{type(labels).__name__} ({why}): save it with .to_csv(path, "
                       "index=False) and pass the path")  # fmt: skip

@@ -26,6 +26,7 @@ from thermocad.io.npy import read_npy
 from thermocad.io.pool import ordered_map
 from thermocad.io.text import parse_text, warm_up_text_reader
 from thermocad.utils.errors import ConfigError, ThermalFormatError
+from thermocad.utils.values import check_path
 
 PLAUSIBLE_CELSIUS = (0.0, 50.0)  # skin and room temperatures; anything else is a wrong file
 
@@ -56,6 +57,7 @@ def read_thermal(path: str | os.PathLike, cache: bool = True) -> Thermogram:
     """Read one thermal file (text matrix, .txt.gz, PNG/JPEG/TIFF, .npy) or raise ThermalFormatError."""
     if not isinstance(cache, bool):  # "no" would read as True
         raise ConfigError(f"cache (in Python) must be True or False, got {cache!r}")
+    check_path("path", path)
     path = Path(path)
     stat = _regular_file_stat(path)
     if stat.st_size == 0:  # an interrupted copy or save: said as such, whatever the format

@@ -48,6 +48,26 @@ def check_flags(**flags: Any) -> None:
         check_value(isinstance(value, bool | np.bool_), name, "True or False", value)
 
 
+def check_path(name: str, value: Any, *also: str) -> None:
+    """A path given in Python: str or os.PathLike; `also` admits "table" (a DataFrame), "model"
+    (a loaded model) and "none". An int or a list is refused by its keyword, not met later as
+    a TypeError deep inside."""
+    import os
+
+    ok = (isinstance(value, str | os.PathLike)
+          or ("table" in also and type(value).__name__ == "DataFrame" and hasattr(value, "to_csv"))
+          or ("model" in also and hasattr(value, "meta") and hasattr(value, "threshold"))
+          or ("none" in also and value is None))  # fmt: skip
+    kinds = {"table": "a DataFrame", "model": "a loaded model", "none": "None"}
+    need = ["a path (str or pathlib.Path)"] + [v for k, v in kinds.items() if k in also]
+    if not ok:
+        small = isinstance(value, int | float | bool) or (isinstance(value, list | tuple)
+                                                          and len(repr(value)) <= 40)  # fmt: skip
+        shown = repr(value) if small else f"a {type(value).__name__}"
+        said = " or ".join([", ".join(need[:-1]), need[-1]] if len(need) > 1 else need)
+        raise ConfigError(f"{name} must be {said}, got {shown}")
+
+
 def unknown_names(unknown: list[str], valid, what: str) -> str:
     """'unknown WHAT ['sise'] (did you mean 'size'?); valid: ...': a misspelt option named
     with the closest valid one, and every valid name."""
