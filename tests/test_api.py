@@ -171,8 +171,10 @@ def test_train_takes_a_runs_own_config_as_a_dict(trained, tmp_path):
 def test_evaluate_keeps_the_command_lines_safeguards(trained, tmp_path, capsys):
     table, run = trained
     table.to_csv(tmp_path / "split.csv", index=False)  # a split file: its test scoring is logged
+    capsys.readouterr()
     result = thermocad.evaluate(run, tmp_path / "split.csv", n_boot=0)
     assert result["lockbox"]["models"] == 1 and (tmp_path / "split.test_openings.jsonl").exists()
+    assert "is a smoke run" in capsys.readouterr().err  # the model's warnings, as the CLI's
     # Women the run trained on, called "test" by another split: refused, as by the CLI.
     swapped = table.assign(split=table["split"].replace({"train": "test", "test": "train"}))
     with pytest.raises(thermocad.ConfigError, match="trained the model"):

@@ -167,6 +167,7 @@ def evaluate(
     """
     from thermocad.evaluation.evaluate import score_split, split_rows
     from thermocad.evaluation.lockbox import check_split_rows, ledger_path
+    from thermocad.evaluation.trained_files import check_loaded
     from thermocad.utils.progress import log
     from thermocad.utils.values import check_path, check_tta, check_value, is_whole
 
@@ -188,11 +189,8 @@ def evaluate(
         log("note: this model was not loaded from a run folder or .onnx file, so the women it "
             "was trained on are unknown: make sure these are not the same")  # fmt: skip
     source = str(home) if home is not None else "a loaded model"
-    if on == "test":  # a training file copied over a test woman's: refused, whatever its name
-        from thermocad.evaluation.trained_files import check_rows_not_training
-
-        check_rows_not_training(bundle.meta, rows, source, split_table if from_file else
-                                "the split table")  # fmt: skip
+    # Training files refused, a smoke run's or synthetic model's warning: as the command does.
+    check_loaded(bundle, rows, on, source, split_table if from_file else "the split table")
     counted = on == "test" and (from_file or ledger is not None)  # a DataFrame: in `ledger`
     if on == "test" and not counted:
         log("note: this test scoring is recorded in no ledger of test openings (a split given "

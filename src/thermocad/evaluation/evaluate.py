@@ -16,7 +16,7 @@ import pandas as pd
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
 from thermocad.io.labels import with_y
-from thermocad.models.words import log_model_warnings, model_name, not_a_model_warning
+from thermocad.models.words import model_name, not_a_model_warning
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
 from thermocad.utils.lock import writes_folder
@@ -246,17 +246,14 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
                    threshold: tuple[float, str] | None, ledger: Path | None) -> dict:  # fmt: skip
     """evaluate_run() into `out`, held against other writers."""
     from thermocad.evaluation.lockbox import check_split_rows
+    from thermocad.evaluation.trained_files import check_loaded
     from thermocad.inference.loading import load_model
 
     rows = split_rows(split_csv, on, subgroup)  # the inputs first: their problem is the real one
     check_split_rows(rows, on, run_dir, split_csv)  # test women new to it, valid not trainers
     check_writable(out / "metrics.json", force)
     bundle = load_model(run_dir, device)
-    if on == "test":  # a training file copied over a test woman's: refused, whatever its name
-        from thermocad.evaluation.trained_files import check_rows_not_training
-
-        check_rows_not_training(bundle.meta, rows, run_dir, split_csv)
-    log_model_warnings(bundle.meta)  # a smoke run, synthetic women...: as predict says
+    check_loaded(bundle, rows, on, run_dir, split_csv)  # training files; a smoke run's warning
     for name in ("metrics.json", "predictions.csv"):  # an earlier evaluation's (--force): an
         (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots
     thr, source = threshold or (bundle.threshold, "model.json (validation data)")

@@ -82,6 +82,17 @@ def check_rows_not_training(meta: dict, rows, run_dir, split_csv) -> None:
         )
 
 
+def check_loaded(bundle, rows, on: str, source, table) -> None:
+    """What `evaluate --split` and `thermocad.evaluate` both do once the model is loaded: refuse
+    a test file byte for byte a training file (check_rows_not_training), and log the model's
+    warnings (a smoke run, synthetic women) as predict says them."""
+    from thermocad.models.words import log_model_warnings
+
+    if on == "test":  # a training file copied over a test woman's: refused, whatever its name
+        check_rows_not_training(bundle.meta, rows, source, table)
+    log_model_warnings(bundle.meta)
+
+
 def _copies(paths, record: dict[str, str]) -> list[tuple[str, str]]:
     """(path, training patient number) for each of `paths` whose bytes are a training file's."""
     return [
