@@ -6,10 +6,8 @@ config) in the file's metadata, so the .onnx file alone predicts as the run fold
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -21,13 +19,12 @@ from thermocad.inference.export import (
     logits_differ,
     probe_input,
 )
-from thermocad.models.meta import MAX_META_BYTES, META_DIGEST, META_KEY, meta_digest, validate_meta
+from thermocad.models.meta import onnx_metadata
 from thermocad.models.predictor import Predictor
 from thermocad.models.words import tta_views
 from thermocad.preprocess.augment import Augmentation
 from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
-from thermocad.utils.progress import log
 
 
 class OnnxModel(Predictor):
@@ -47,7 +44,7 @@ class OnnxModel(Predictor):
             self.session = ort.InferenceSession(str(self.path), providers=providers)
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
             raise ModelFormatError(f"{self.path}: not a readable ONNX model ({exc})") from exc
-        self.meta = _metadata(self.path, self.session)
+        self.meta = onnx_metadata(self.path, self.session)
         try:
             self.transform = EvalTransform.from_dict(self.meta["transform"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -167,30 +164,3 @@ class OnnxModel(Predictor):
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e[:, 1] / e.sum(axis=1)
-
-
-def _metadata(path: Path, session) -> dict[str, Any]:
-    """model.json as stored by `thermocad export` in the ONNX file's metadata; a note when it
-    was changed since (its digest, stored beside it: files exported before 2026-12-06 have
-    none)."""
-    stored = session.get_modelmeta().custom_metadata_map
-    raw = stored.get(META_KEY)
-    if raw is None:
-        raise ModelFormatError(
-            f"{path}: no thermocad metadata ({META_KEY}); export the model with `thermocad export`"
-        )
-    if len(raw) > MAX_META_BYTES:  # as model.json: a hostile file allocates nothing large
-        raise ModelFormatError(f"{path}: its {META_KEY} metadata is {len(raw):,} characters; "
-                               "a model.json is at most 4 MB")  # fmt: skip
-    try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ModelFormatError(f"{path}: its {META_KEY} metadata is not JSON ({exc})") from exc
-    except RecursionError as exc:  # "[[[[...": the parser gives up at the recursion limit
-        raise ModelFormatError(f"{path}: its {META_KEY} metadata is nested too deeply to be a "
-                               "model.json") from exc  # fmt: skip
-    if (digest := stored.get(META_DIGEST)) and digest != meta_digest(raw):
-        log(f"note: {path}: its {META_KEY} metadata was changed after the export (threshold, "
-            "baseline, preprocessing or training record): its P(Sick) and calls are not the "
-            "exported model's")  # fmt: skip
-    return validate_meta(meta, Path(f"{path} ({META_KEY} metadata)"), weights=False)

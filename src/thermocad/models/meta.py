@@ -226,12 +226,46 @@ def read_meta(path: Path) -> dict[str, Any]:
     return validate_meta(meta, path)
 
 
-def onnx_metadata(onnx_path: str | os.PathLike) -> dict:
-    """The model.json content stored in an exported ONNX file (read with ONNX Runtime, which
-    the core install has)."""
+def onnx_metadata(onnx_path: str | os.PathLike, session=None) -> dict[str, Any]:
+    """model.json as `thermocad export` stored it in the ONNX file's metadata, checked as a
+    model.json is (read with ONNX Runtime, which the core install has; `session`: one already
+    open on the file). A note when it was changed after the export (its digest, stored beside
+    it: files exported before 2026-12-06 have none)."""
+    from thermocad.utils.progress import log
+
+    path = Path(onnx_path)
+    if session is None:
+        session = _metadata_session(path)
+    stored = session.get_modelmeta().custom_metadata_map
+    raw = stored.get(META_KEY)
+    if raw is None:
+        raise ModelFormatError(
+            f"{path}: no thermocad metadata ({META_KEY}); export the model with `thermocad export`"
+        )
+    if len(raw) > MAX_META_BYTES:  # as model.json: a hostile file allocates nothing large
+        raise ModelFormatError(f"{path}: its {META_KEY} metadata is {len(raw):,} characters; "
+                               "a model.json is at most 4 MB")  # fmt: skip
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"{path}: its {META_KEY} metadata is not JSON ({exc})") from exc
+    except RecursionError as exc:  # "[[[[...": the parser gives up at the recursion limit
+        raise ModelFormatError(f"{path}: its {META_KEY} metadata is nested too deeply to be a "
+                               "model.json") from exc  # fmt: skip
+    if (digest := stored.get(META_DIGEST)) and digest != meta_digest(raw):
+        log(f"note: {path}: its {META_KEY} metadata was changed after the export (threshold, "
+            "baseline, preprocessing or training record): its P(Sick) and calls are not the "
+            "exported model's")  # fmt: skip
+    return validate_meta(meta, Path(f"{path} ({META_KEY} metadata)"), weights=False)
+
+
+def _metadata_session(path: Path):
+    """An ONNX Runtime session on `path` for its metadata only (no graph optimisation)."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()  # only the metadata is read: no graph optimisation
+    options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-    return json.loads(session.get_modelmeta().custom_metadata_map.get(META_KEY) or "{}")
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own Fail/InvalidGraph types
+        raise ModelFormatError(f"{path}: not a readable ONNX model ({exc})") from exc
