@@ -46,11 +46,13 @@ def replicate_intercept_slope(y, prob, eps: float = 1e-6) -> tuple[float, float]
     replicate holds both classes): the intercept by root-finding, the slope by Newton's method
     with step halving (the log-likelihood is concave and has a finite maximum when the classes
     overlap; NaN if it fails to converge), undefined in the same cases."""
+    from scipy.special import logit as logit_of
+
     y = np.asarray(y, float)
     if y.min() == y.max():
         return float("nan"), float("nan")
     p = np.clip(np.asarray(prob, float), eps, 1 - eps)
-    logit = np.log(p / (1 - p))
+    logit = logit_of(p)
     if _separated(y, p):
         return _intercept_with_offset(y, logit), float("nan")
     return _intercept_with_offset(y, logit), _newton_slope(y, logit)

@@ -159,8 +159,7 @@ class OnnxModel(Predictor):
 
     @staticmethod
     def logits_to_probs(logits: np.ndarray) -> np.ndarray:
-        """Softmax P(Sick) from logits (B, 2), computed stably in float64."""
-        z = np.asarray(logits, np.float64)
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e[:, 1] / e.sum(axis=1)
+        """Softmax P(Sick) from logits (B, 2), in float64."""
+        from scipy.special import softmax
+
+        return softmax(np.asarray(logits, np.float64), axis=1)[:, 1]

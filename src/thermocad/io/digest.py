@@ -16,11 +16,8 @@ def _digest(path: str, size: int, mtime_ns: int, ctime_ns: int, inode: int) -> s
     """The digest of a file's bytes (the size, times and inode key the cache: a file replaced
     or rewritten is read again, also with its modification time put back, which moves the
     change time)."""
-    sha = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(2**20):
-            sha.update(chunk)
-    return sha.hexdigest()[:WIDTH]
+        return hashlib.file_digest(fh, "sha256").hexdigest()[:WIDTH]
 
 
 def file_digest(path: str | os.PathLike) -> str | None:

@@ -131,14 +131,11 @@ def _sort_metadata(path: Path) -> None:
 
 
 def file_sha256(path: str | Path) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MiB blocks (~10 ms for lite0's 14 MB)."""
+    """The SHA-256 of a file's bytes (~10 ms for lite0's 14 MB)."""
     import hashlib
 
-    digest = hashlib.sha256()
     with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _check_digest(weights: Path, meta: dict[str, Any]) -> None:
