@@ -113,6 +113,20 @@ def test_explain_checks_its_input_before_its_output(run_dir, dmr_files, tmp_path
     assert f"{missing}: cannot read the file" in capsys.readouterr().err
 
 
+def test_a_folder_is_explained_from_python_as_by_the_command(run_dir, dmr_files, tmp_path):
+    from thermocad.inference.explain import explain_paths
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for f in dmr_files[:2]:
+        shutil.copy(f, folder / f.name)
+    (folder / "broken.txt").write_text("not a matrix")
+    written, failed = explain_paths(run_dir, folder, tmp_path / "figs")
+    assert [p.name for p in written] == ["T0001_gradcam.png", "T0002_gradcam.png"]
+    assert failed == 1 and sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
+        "T0001_gradcam.png", "T0002_gradcam.png"]  # fmt: skip
+
+
 def test_explain_loads_the_model_once_and_says_a_command_error_once(
     run_dir, dmr_files, tmp_path, capsys, monkeypatch
 ):

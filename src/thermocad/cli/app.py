@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from thermocad.cli import output_file
 from thermocad.models.device import DEVICE_HELP
@@ -115,60 +114,11 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    """One figure per file. The model is loaded once, and what concerns the command (the model,
-    --device, --out) fails once with exit status 2; with several files, a file that fails is
-    said and the others are still explained (exit status 1)."""
-    from thermocad.inference.explain import explain_file
-    from thermocad.inference.figures import check_out_dir, figure_names, load_explained, own_name
-    from thermocad.utils.errors import ThermocadError
-    from thermocad.utils.files import check_apart
-    from thermocad.utils.progress import log
+    from thermocad.inference.explain import explain_paths
 
-    check_out_dir(args.out)
-    for item in map(Path, args.files):  # a figure among thermograms is read back as one
-        if item.exists():
-            folder = item if item.is_dir() else item.parent
-            check_apart(args.out, folder if folder != Path(".") else Path.cwd())
-    bundle = load_explained(args.run_dir, args.device)
-    files, problems = _files_in(args.files)
-    if not files:  # said as predict says it: one line, exit status 2
-        from thermocad.utils.errors import ConfigError
-
-        raise ConfigError("nothing to explain: " + "; ".join(f"{w}: {y}" for w, y in problems[:3]))
-    names = figure_names(files)  # files of the same name get figures of their own
-    for where, why in problems:
-        log(f"failed: {where}: {why}")
-    failed = len(problems)
-    for file, name in names.items():
-        try:
-            path = explain_file(args.run_dir, file, args.out, force=args.force,
-                                allow_unit_mismatch=args.allow_unit_mismatch, bundle=bundle,
-                                name=name)  # fmt: skip
-        except ThermocadError as exc:
-            if len(names) == 1 and not problems:  # one file: its error is the command's
-                raise
-            log(f"failed: {exc}")  # several: the others are still explained
-            failed += 1
-            continue
-        renamed = name != own_name(file)
-        log(f"wrote {path}" + (f" (for {file}: another file given has its name)" * renamed))
+    _, failed = explain_paths(args.run_dir, args.files, args.out, force=args.force,
+                              allow_unit_mismatch=args.allow_unit_mismatch, device=args.device)  # fmt: skip
     return 1 if failed else 0
-
-
-def _files_in(given: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """explain's files: each FILE as given, each folder's thermal files (as predict walks it);
-    and (where, why) for what a folder held that cannot be explained, or a folder of none."""
-    from thermocad.io.find import walk_thermal_files
-
-    files, problems = [], []
-    for item in given:
-        if not Path(item).is_dir():
-            files.append(item)
-            continue
-        found, bad = walk_thermal_files(item)
-        files += [str(f) for f in found]
-        problems += bad + [(item, "folder contains no thermal files")] * (not found and not bad)
-    return files, problems
 
 
 def _serve(args: argparse.Namespace) -> int:

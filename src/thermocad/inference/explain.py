@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -207,3 +208,56 @@ def explain_file(
     fig = explain_array(bundle, thermogram.array, thermogram.unit, title, call=not void,
                         parts=(cnn, base))  # fmt: skip
     return write_figure(fig, target, force)
+
+
+def explain_paths(
+    run_dir: str | os.PathLike,
+    paths: Iterable[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    force: bool = False,
+    allow_unit_mismatch: bool = False,
+    device: str = "auto",
+) -> tuple[list[Path], int]:
+    """`thermocad explain`: one figure per file, folders searched as predict searches them;
+    returns the figures written and how many files failed. The model is loaded once, and what
+    concerns the call (the model, `device`, `out_dir`, nothing to explain) is an error; with
+    several files, a file that fails is logged and the others are still explained."""
+    from thermocad.inference.figures import (
+        check_out_dir,
+        figure_names,
+        files_in,
+        load_explained,
+        own_name,
+    )
+    from thermocad.utils.errors import ConfigError, ThermocadError
+    from thermocad.utils.files import check_apart
+    from thermocad.utils.progress import log
+
+    check_out_dir(out_dir)
+    given = [Path(p) for p in ([paths] if isinstance(paths, str | os.PathLike) else paths)]
+    for item in given:  # a figure among thermograms is read back as one
+        if item.exists():
+            folder = item if item.is_dir() else item.parent
+            check_apart(out_dir, folder if folder != Path(".") else Path.cwd())
+    bundle = load_explained(run_dir, device)
+    files, problems = files_in(given)
+    if not files:  # said as predict says it: one line
+        raise ConfigError("nothing to explain: " + "; ".join(f"{w}: {y}" for w, y in problems[:3]))
+    names = figure_names(files)  # files of the same name get figures of their own
+    for where, why in problems:
+        log(f"failed: {where}: {why}")
+    written, failed = [], len(problems)
+    for file, name in names.items():
+        try:
+            path = explain_file(run_dir, file, out_dir, force=force, bundle=bundle, name=name,
+                                allow_unit_mismatch=allow_unit_mismatch)  # fmt: skip
+        except ThermocadError as exc:
+            if len(names) == 1 and not problems:  # one file: its error is the call's
+                raise
+            log(f"failed: {exc}")  # several: the others are still explained
+            failed += 1
+            continue
+        renamed = name != own_name(file)
+        log(f"wrote {path}" + (f" (for {file}: another file given has its name)" * renamed))
+        written.append(path)
+    return written, failed

@@ -28,6 +28,22 @@ def own_name(path: str | os.PathLike) -> str:
     return strip_suffix(Path(path).name) + SUFFIX
 
 
+def files_in(given: Iterable[str | os.PathLike]) -> tuple[list[str], list[tuple[str, str]]]:
+    """explain's files: each FILE as given, each folder's thermal files (as predict walks it);
+    and (where, why) for what a folder held that cannot be explained, or a folder of none."""
+    from thermocad.io.find import walk_thermal_files
+
+    files, problems = [], []
+    for item in map(str, given):
+        if not Path(item).is_dir():
+            files.append(item)
+            continue
+        found, bad = walk_thermal_files(item)
+        files += [str(f) for f in found]
+        problems += bad + [(item, "folder contains no thermal files")] * (not found and not bad)
+    return files, problems
+
+
 def load_explained(run_dir: str | os.PathLike, device: str = "auto") -> ModelBundle:
     """The PyTorch model Grad-CAM explains, with its warnings logged (each once): an exported
     .onnx file, a missing extra, a bad model or --device are the command's errors."""
