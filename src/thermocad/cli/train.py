@@ -217,12 +217,14 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError("--force starts a run again, --resume continues one: give one of them")
     run = train(args.split, args.out, _config(args), fold=args.fold, force=args.force,
                 resume=args.resume, threshold=args.threshold)  # fmt: skip
-    import json
 
     if not (run / "model.json").is_file():  # another rank of a multi-GPU run: rank 0 writes it
         print(run)
         return 0
-    meta = json.loads((run / "model.json").read_text())
+    from thermocad.models.bundle import META
+    from thermocad.models.meta import read_meta
+
+    meta = read_meta(run / META)
     auc = (meta.get("metrics") or {}).get("roc_auc")
     said = f"threshold {meta['threshold']:.4f}"
     if meta.get("fold") == "all":

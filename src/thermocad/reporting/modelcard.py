@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.models.words import synthetic_training, training_sentence
+from thermocad.reporting import html
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, prose, section, with_interval
 from thermocad.reporting.study_files import synthetic_note
+from thermocad.utils.errors import ThermocadError
 from thermocad.utils.tables import read_written
 
 
@@ -20,7 +22,7 @@ def best_run_dir(compare_dir: Path | None) -> Path | None:
     """The run directory of the selected CNN (fold 0 = the split as written), None for baseline."""
     if not compare_dir or not (Path(compare_dir) / "best.json").exists():
         return None
-    best = json.loads((Path(compare_dir) / "best.json").read_text()).get("best")
+    best = (html.read_json(Path(compare_dir) / "best.json") or {}).get("best")
     run = Path(compare_dir) / str(best) / "fold0"
     return run if (run / "model.json").exists() else None
 
@@ -65,9 +67,8 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
                     wide=True,
                 )
     except Exception as exc:  # an explanation failing must not lose the whole report
-        return section(
-            "gradcam", f"<p class=missing>Not available: {esc(type(exc).__name__)}: {esc(exc)}</p>"
-        )
+        said = f"{esc(type(exc).__name__)}: {esc(exc)}"
+        return section("gradcam", f"<p class=missing>Not available: {said}</p>")
     halves = ("" if bundle.meta.get("baseline") is None else " The map explains the CNN half "
               "only: the P(Sick) and the call are the served model's, the mean of the CNN's and "
               "the classical baseline's scores, which each figure gives; where the baseline's "
@@ -103,7 +104,7 @@ def _data_summary(cohort_csv, split_csv) -> str:
 
 def _model_summary(compare_dir: Path | None, run_dir: Path | None) -> str:
     if run_dir is not None:
-        meta = json.loads((run_dir / "model.json").read_text())
+        meta = html.read_json(run_dir / "model.json") or {}  # a broken one is said by name
         transform = meta.get("transform", {})
         window = transform.get("normalization", {}).get("method", "robust")
         return (f"{esc(meta.get('arch'))} CNN, input {esc(meta.get('input_size'))} px, "
@@ -125,8 +126,6 @@ def _model_summary(compare_dir: Path | None, run_dir: Path | None) -> str:
 
 def _provenance(meta: dict, run_dir: Path, compare_dir: Path | None) -> str:
     """Who trained the model, where its files are, which thermocad made it and when."""
-    from datetime import UTC, datetime
-
     patients = ((meta.get("data") or {}).get("train") or {}).get("patients") or {}
     who = f"{synthetic} patients" if (synthetic := synthetic_training(meta)) else "women"
     trained = (f"; trained on {sum(patients.values())} {who} ("
@@ -149,8 +148,8 @@ def tested_run_note(test: dict) -> str:
     note = (f" The model tested is the fold-0 run: it{halves} trained on the non-test women "
             "outside fold 0, not on every non-test woman.")  # fmt: skip
     try:  # the folder's own threshold, chosen on fold 0's validation women alone
-        stored = float(json.loads((Path(run) / "model.json").read_text())["threshold"])
-    except (OSError, ValueError, KeyError, TypeError):
+        stored = float((html.read_json(Path(run) / "model.json") or {})["threshold"])
+    except (ThermocadError, KeyError, TypeError, ValueError):  # none there, or no threshold
         return note
     if abs(stored - float(test.get("threshold", stored))) > 5e-4:  # as written, to 3 places
         note += (f" Its model.json stores another threshold, {stored:.3f}, chosen on fold 0's "
@@ -242,10 +241,9 @@ def _nested_headline(compare_dir: Path | None) -> str:
     """The study's result in one sentence: the nested outer estimate, by period (`compare_dir`:
     the comparison that ran nested cross-validation, else None)."""
     from thermocad.evaluation.periods import shown_subsets
-    from thermocad.reporting.html import read_json
     from thermocad.reporting.periods import entry_ci
 
-    nested = read_json(Path(compare_dir) / "nested" / "nested.json") if compare_dir else None
+    nested = html.read_json(Path(compare_dir) / "nested" / "nested.json") if compare_dir else None
     if not nested:
         return ("not run (--nested): nothing here estimates the whole procedure on patients no "
                 "choice saw; the held-out test, where there is one, scores the one model chosen "
