@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from thermocad.evaluation import evaluate as E
-from thermocad.utils.errors import ConfigError, OutputExistsError
+from thermocad.utils.errors import ConfigError, OutputExistsError, OutputPathError
 
 
 def fake_bundle(predict, baseline=None, **fields) -> SimpleNamespace:
@@ -166,6 +166,37 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
         E.evaluate_run(run, tmp_path / "split.csv", on="test", force=True, n_boot=0)
     assert not (run / "eval_test" / "metrics.json").exists()
     assert not (run / "eval_test" / "predictions.csv").exists()
+    assert not (run / "eval_test" / "roc.png").exists()  # nor its earlier figures
+
+
+def test_evaluate_split_replaces_no_file_of_the_users_and_writes_not_among_the_thermograms(
+    tmp_path, monkeypatch
+):
+    import thermocad.models.bundle
+
+    rng = np.random.default_rng(1)
+    pred = _pred().drop(columns="prob").assign(split="valid")
+    data = tmp_path / "data"
+    data.mkdir()
+    for p in pred["path"]:
+        np.save(data / p, rng.normal(33, 1, (16, 20)).astype(np.float32))
+    pred["path"] = [str(data / p) for p in pred["path"]]
+    pred.to_csv(tmp_path / "split.csv", index=False)
+    bundle = fake_bundle(lambda arrays, tta=False: np.full(len(arrays), 0.4), unit="celsius",
+                         threshold=0.5, meta={"arch": "fake"})  # fmt: skip
+    monkeypatch.setattr(thermocad.models.bundle, "load_bundle", lambda run_dir: bundle)
+    (tmp_path / "run").mkdir()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name, text in (("predictions.csv", "precious"), ("gallery_fp.png", "mine too")):
+        (mine / name).write_text(text)
+        with pytest.raises(OutputExistsError, match=f"{name} already exists; use --force"):
+            E.evaluate_run(tmp_path / "run", tmp_path / "split.csv", on="valid", out_dir=mine)
+        assert (mine / name).read_text() == text
+        (mine / name).unlink()
+    with pytest.raises(OutputPathError, match="data: holds the thermograms scored"):
+        E.evaluate_run(tmp_path / "run", tmp_path / "split.csv", on="valid", out_dir=data)
+    assert sorted(p.suffix for p in data.iterdir()) == [".npy"] * len(pred)
 
 
 def test_women_who_trained_the_run_are_refused_as_held_out(tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ from thermocad.evaluation import periods as P
 from thermocad.io.labels import with_y
 from thermocad.models.words import model_name, not_a_model_warning
 from thermocad.utils.errors import ConfigError
-from thermocad.utils.files import atomic_write_csv, atomic_write_json, check_writable
+from thermocad.utils.files import atomic_write_csv, atomic_write_json
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 from thermocad.utils.tables import check_subgroup_column, fmt_ci, read_table, require_columns
@@ -246,16 +246,17 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
                    threshold: tuple[float, str] | None, ledger: Path | None) -> dict:  # fmt: skip
     """evaluate_run() into `out`, held against other writers."""
     from thermocad.evaluation.lockbox import check_split_rows
+    from thermocad.evaluation.outputs import check_not_among, check_results, clear_results
     from thermocad.evaluation.trained_files import check_loaded
     from thermocad.inference.loading import load_model
 
     rows = split_rows(split_csv, on, subgroup)  # the inputs first: their problem is the real one
     check_split_rows(rows, on, run_dir, split_csv)  # test women new to it, valid not trainers
-    check_writable(out / "metrics.json", force)
+    check_not_among(out, rows["path"])  # not written among the thermograms it scores
+    check_results(out, force)  # a file of the user's by an evaluation's name: only with --force
     bundle = load_model(run_dir, device)
     check_loaded(bundle, rows, on, run_dir, split_csv)  # training files; a smoke run's warning
-    for name in ("metrics.json", "predictions.csv"):  # an earlier evaluation's (--force): an
-        (out / name).unlink(missing_ok=True)  # interrupted rerun leaves none beside its plots
+    clear_results(out)  # an earlier evaluation's (--force): a failed rerun leaves none of them
     thr, source = threshold or (bundle.threshold, "model.json (validation data)")
     log(f"evaluating {model_name(bundle.meta)} ({run_dir}) on {len(rows)} {on} images (threshold "
         f"{float(thr):.3f})")  # fmt: skip

@@ -36,6 +36,7 @@ from thermocad.evaluation.evaluate import (
 )
 from thermocad.evaluation.external_report import markdown
 from thermocad.evaluation.metrics import proportion_intervals
+from thermocad.evaluation.outputs import check_results, clear_results
 from thermocad.evaluation.periods import period_columns
 from thermocad.models.words import log_model_warnings, model_name
 from thermocad.utils.errors import CohortError, OutputExistsError
@@ -44,7 +45,6 @@ from thermocad.utils.files import (
     atomic_write_json,
     atomic_write_text,
     check_apart,
-    check_writable,
 )
 from thermocad.utils.progress import log
 from thermocad.utils.tables import fmt_ci, markdown_table, tidy
@@ -190,7 +190,7 @@ def _score_into(out: Path, run_dir: Path, data_dir, labels_csv, tta, force: bool
     labels = read_labels(labels_csv)
     apart = _numbered_apart(bundle.meta, run_dir, data_dir, labels, numbered_apart)
     check_unseen(labels["patient_id"], run_dir, labels_csv, numbered_apart=numbered_apart)
-    _clear_results(out)
+    clear_results(out)
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
     rows, cohort, women = scored_rows(labels, bundle.unit, data_dir, labels_csv, out,
                                       allow_unscored)  # fmt: skip
@@ -278,17 +278,4 @@ def _check_out(out: Path, data_dir, given: bool, force: bool) -> None:
                 else "an evaluation stopped before its metrics.json")  # fmt: skip
         raise OutputExistsError(f"{out} holds {what}{default}; --force replaces it, --out "
                                 "writes elsewhere (for other women, e.g. another site's)")  # fmt: skip
-    for name in RESULTS:
-        check_writable(out / name, force)
-
-
-def _clear_results(out: Path) -> None:
-    """An earlier evaluation's results (--force), once the inputs have passed their checks and
-    before the new cohort is written: a rerun failing later leaves none beside it."""
-    for path in [*(out / n for n in RESULTS), *out.glob("gallery_*.png")]:
-        path.unlink(missing_ok=True)
-
-
-# What evaluate --data writes beside cohort/ (write_plots' figures and galleries included).
-RESULTS = ("metrics.json", "external.md", "predictions.csv", "roc.png", "reliability.png",
-           "confusion.png", "galleries.csv")  # fmt: skip
+    check_results(out, force)
