@@ -284,6 +284,13 @@ def test_a_forced_rerun_replaces_the_earlier_cohort_and_nothing_else(tmp_path):
     with pytest.raises(OutputExistsError, match="holds a labels.csv that is not"):
         generate_cohort(table, 2, force=True, **SMALL)
     assert (table / "labels.csv").read_text() == "patient_id,diagnosis\n7,Sick\n"
+    # A file of one of its patients' numbers that synth never writes (someone's .npy): kept.
+    np.save(tmp_path / "s" / "T0002.npy", np.zeros((4, 4), np.float32))
+    with pytest.raises(
+        OutputExistsError, match=r"not an earlier synthetic cohort's \(e\.g\. T0002\.npy"
+    ):
+        generate_cohort(tmp_path / "s", 3, seed=5, force=True, **SMALL)
+    assert (tmp_path / "s" / "T0002.npy").exists()
 
 
 def test_without_force_a_folder_force_could_not_take_is_refused_as_such_at_once(tmp_path):

@@ -16,7 +16,7 @@ import numpy as np
 
 from thermocad.synth.bioheat import tumour_surface_signal
 from thermocad.synth.body import VIEW_YAW
-from thermocad.synth.files import TRUTH, dmr_filename, format_matrix, write_preview
+from thermocad.synth.files import TRUTH, dmr_filename, format_matrix, synth_name, write_preview
 from thermocad.synth.patient import (
     DIFFICULTIES,
     Difficulty,
@@ -205,8 +205,7 @@ def _start_cohort(out: Path, ids: range) -> None:
 
 
 def _replace_earlier_cohort(out: Path) -> None:
-    """Clear an earlier synthetic cohort from `out` (a --force rerun), so that none of its
-    thermograms stays beside the new ones under the new labels (_earlier_files)."""
+    """Clear an earlier synthetic cohort (--force): none of its files stays under new labels."""
     files, _ = _earlier_files(out)
     for path in [*files, out / "labels.csv", out / TRUTH, out / UNFINISHED[0]]:
         path.unlink(missing_ok=True)
@@ -228,7 +227,8 @@ def _earlier_files(out: Path) -> tuple[list, str]:
         raise OutputExistsError(f"{out}: holds a labels.csv that is not an earlier synthetic "
                                 "cohort's; choose another --out")  # fmt: skip
     ids = earlier or set()
-    foreign = [f for f in files if f.parent != out or patient_number(f) not in ids]
+    foreign = [f for f in files if f.parent != out or patient_number(f) not in ids
+               or not synth_name(f.name)]  # fmt: skip
     if foreign:
         raise OutputExistsError(
             f"{out}: holds thermal files that are not an earlier synthetic cohort's (e.g. "

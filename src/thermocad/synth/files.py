@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,12 @@ def format_matrix(img: np.ndarray, fmt: str) -> bytes:
     # Each row ends without a separator, with the CR CR LF of the original database files.
     eol = np.frombuffer(b"\r\r\n", np.uint8)[None, :].repeat(rows, 0)
     return np.concatenate([text[:, :-1], eol], axis=1).tobytes()
+
+
+def synth_name(name: str) -> bool:
+    """Whether a file name is one dmr_filename gives (T0002.txt, T0002.1FR.E.2026-01-05.00.txt),
+    so that synth --force removes no other file (T0002.npy, someone's) from a folder it wrote."""
+    return re.fullmatch(r"T\d{4,}(\..*)?\.txt", name) is not None
 
 
 def dmr_filename(pid: int, view: str, frame: int, frames: int, n_views: int, date: dt.date) -> str:
