@@ -83,7 +83,7 @@ class TrainConfig:
     # --- input ---
     size: int | None = option(320, "input size in pixels (the study's recipe: the "
                               "architecture's own: 224; efficientnet_lite1 240, lite2 260)",
-                              minimum=16)  # fmt: skip
+                              minimum=16, maximum=1024)  # fmt: skip
     norm: str = option("relative", "temperature window: relative (norm_width degrees centred "
                        "on the body's median), robust (per-image percentiles: for 8/16-bit "
                        "images), or intensity (8/16-bit levels)", NORMS)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +36,17 @@ class History(Callback):
         self.t0, self.losses = time.time(), []
 
     def after_batch(self) -> None:
+        loss = float(self.learn.loss.detach())  # a validation batch's too: NaN scores end in
+        if not math.isfinite(loss):  # a traceback from the AUC, as every later step would
+            from thermocad.utils.errors import TrainingDivergedError
+
+            rate = (self.learn.opt.hypers or [{}])[-1].get("lr", float("nan"))
+            raise TrainingDivergedError(
+                f"training diverged: the loss became {loss} in stage {self.stage}, epoch "
+                f"{self.epoch + 1}, at learning rate {rate:.2g}; train again with a lower --lr "
+                "(`thermocad lr-find` draws the loss against it) and --force")  # fmt: skip
         if self.training:
-            self.losses.append(float(self.learn.loss.detach()))
+            self.losses.append(loss)
 
     def after_epoch(self) -> None:
         if self.epoch < self.start:  # skipped: done before the interruption, already a row

@@ -39,3 +39,15 @@ class OutputBusyError(ThermocadError, OSError):
 
 class ImplausibleThermogramError(ThermalFormatError):
     """A readable array that cannot be a breast thermogram (too small, constant, no body)."""
+
+
+class TrainingDivergedError(ThermocadError, ArithmeticError):
+    """Training's loss became NaN or infinite (a learning rate too high). Said as raised:
+    fastai rewrites the message of an error raised in a callback, not what str() gives here."""
+
+    def __init__(self, said: str) -> None:
+        super().__init__(said)
+        self.said = said
+
+    def __str__(self) -> str:
+        return self.said
