@@ -27,6 +27,14 @@ def test_export_cli_refuses_overwrite(run_dir, exported, tmp_path, capsys, monke
     target.write_bytes(b"keep me")
     assert main(["export", str(run_dir), "--onnx", str(target)]) == 2
     assert target.read_bytes() == b"keep me"
+    assert main(["export", str(run_dir), "--out", str(target)]) == 2  # --out names it too
+    assert "model.onnx already exists" in capsys.readouterr().err
+    other = tmp_path / "other_run"  # another run's folder: its model.onnx would stand for it
+    other.mkdir()
+    (other / "model.json").write_text("{}")
+    assert main(["export", str(run_dir), "--onnx", str(other / "model.onnx")]) == 2
+    assert "is in another run's folder" in capsys.readouterr().err
+    assert sorted(p.name for p in other.iterdir()) == ["model.json"]
     # Another suffix would be read back as something else (a .txt as a temperature matrix).
     assert main(["export", str(run_dir), "--onnx", str(tmp_path / "model.txt")]) == 2
     assert not (tmp_path / "model.txt").exists()

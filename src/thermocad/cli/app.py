@@ -92,8 +92,9 @@ def _register_export(sub) -> None:
         "RUN/model.onnx, it is what an install without PyTorch uses for that run folder. "
         "Its logits are checked against PyTorch's before the file is written.")  # fmt: skip
     p.add_argument("run_dir", help="run folder that train or fit wrote")
-    p.add_argument("--onnx", required=True, type=output_file,
-                   help="ONNX file to write (its name ends in .onnx)")  # fmt: skip
+    p.add_argument("--onnx", "--out", dest="onnx", required=True, type=output_file,
+                   help="ONNX file to write (its name ends in .onnx; --out, as every other "
+                   "command's output, names it too)")  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=_export)
 

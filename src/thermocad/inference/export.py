@@ -73,6 +73,11 @@ def export_onnx(
         raise ConfigError(f"{run_dir}: is an exported model already; export takes a run folder")
     if Path(out_path).suffix.lower() != ".onnx":  # predict and serve know a model by its suffix
         raise ConfigError(f"{out_path}: an ONNX model file must end in .onnx")
+    home = Path(out_path).absolute().parent
+    if (home / "model.json").is_file() and home.resolve() != Path(run_dir).resolve():
+        raise ConfigError(f"{out_path}: is in another run's folder ({home}), where it would "
+                          "stand for that run's model; write it in its own run folder or "
+                          "elsewhere")  # fmt: skip
     out_path = check_writable(out_path, force)
     bundle = load_bundle(run_dir)
     size = bundle.transform.size  # model.json's input_size is optional (validate_meta: equal)
