@@ -272,6 +272,7 @@ def _prepare(data_dir, labels_csv, out_dir, record: dict, folds: int, seed: int,
     except ThermocadError:  # the data cannot make the folds: a folder this fit made goes again
         if fresh:
             empty_held(out)
+            log(f"removed {out}, which this fit made: its data cannot make the folds")
         raise
     # The data are usable: an earlier fit's model, files and folds go now, and the folder is
     # INCOMPLETE until the final model is written (a killed fit is never taken for a model).
