@@ -164,6 +164,7 @@ def _replayed_fold(args: argparse.Namespace, meta: dict | None) -> list[str]:
 
 def _models(args: argparse.Namespace) -> int:
     from thermocad.models.registry import get_arch, list_archs
+    from thermocad.models.spec import TIMM
     from thermocad.models.weights import weights_available
     from thermocad.utils.extras import available
 
@@ -172,7 +173,7 @@ def _models(args: argparse.Namespace) -> int:
     print(f"{'name':<20} {'timm model':<24} {'size':>4}  weights")
     for name in list_archs():
         spec = get_arch(name)
-        where = "offline" if spec.weights != "timm" else "download (timm)"
+        where = "offline" if spec.weights != TIMM else "download (timm)"
         if not missing:
             where += ": available" if weights_available(spec) else ": not on this machine"
         print(f"{name:<20} {spec.timm_name:<24} {spec.input_size:>4}  {where}")

@@ -22,6 +22,7 @@ from thermocad.preprocess.transforms import (
     MARKERS,
     NORMS,
     REMOVED_CELSIUS,
+    Normalization,
     legacy_width,
 )
 from thermocad.utils.errors import ConfigError
@@ -87,7 +88,8 @@ class TrainConfig:
     norm: str = option("relative", "temperature window: relative (norm_width degrees centred "
                        "on the body's median), robust (per-image percentiles: for 8/16-bit "
                        "images), or intensity (8/16-bit levels)", NORMS)  # fmt: skip
-    norm_width: float = option(14.0, "relative window's width in degrees C", minimum=0.5)
+    norm_width: float = option(Normalization.width, "relative window's width in degrees C",
+                               minimum=0.5)  # fmt: skip
     # "asymmetry": the map minus its left/right mirror, as one grey image; "temperature": the
     # map itself. Both together mix in the body's first layer (measured worse,
     # experiments/records/decisions.md).
