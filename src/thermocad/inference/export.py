@@ -55,6 +55,21 @@ def probe_difference(onnx_path: str | os.PathLike) -> float:
     return float(np.max(np.abs(got - np.asarray(meta[PROBE], np.float32))))
 
 
+def _check_target(run_dir: str | os.PathLike, out_path: str | os.PathLike) -> None:
+    """A run folder exported to an .onnx file, not into another run's folder."""
+    from thermocad.utils.errors import ConfigError
+
+    if Path(run_dir).suffix.lower() == ".onnx":
+        raise ConfigError(f"{run_dir}: is an exported model already; export takes a run folder")
+    if Path(out_path).suffix.lower() != ".onnx":  # predict and serve know a model by its suffix
+        raise ConfigError(f"{out_path}: an ONNX model file must end in .onnx")
+    home = Path(out_path).absolute().parent
+    if (home / "model.json").is_file() and home.resolve() != Path(run_dir).resolve():
+        raise ConfigError(f"{out_path}: is in another run's folder ({home}), where it would "
+                          "stand for that run's model; write it in its own run folder or "
+                          "elsewhere")  # fmt: skip
+
+
 def export_onnx(
     run_dir: str | os.PathLike, out_path: str | os.PathLike, force: bool = False
 ) -> Path:
@@ -66,18 +81,9 @@ def export_onnx(
     import torch
 
     from thermocad.models.bundle import load_bundle
-    from thermocad.utils.errors import ConfigError
     from thermocad.utils.files import atomic_path, check_writable
 
-    if Path(run_dir).suffix.lower() == ".onnx":
-        raise ConfigError(f"{run_dir}: is an exported model already; export takes a run folder")
-    if Path(out_path).suffix.lower() != ".onnx":  # predict and serve know a model by its suffix
-        raise ConfigError(f"{out_path}: an ONNX model file must end in .onnx")
-    home = Path(out_path).absolute().parent
-    if (home / "model.json").is_file() and home.resolve() != Path(run_dir).resolve():
-        raise ConfigError(f"{out_path}: is in another run's folder ({home}), where it would "
-                          "stand for that run's model; write it in its own run folder or "
-                          "elsewhere")  # fmt: skip
+    _check_target(run_dir, out_path)
     out_path = check_writable(out_path, force)
     bundle = load_bundle(run_dir)
     size = bundle.transform.size  # model.json's input_size is optional (validate_meta: equal)
