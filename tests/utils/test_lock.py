@@ -83,6 +83,20 @@ def test_a_folder_inside_one_another_process_writes_is_refused(holder, tmp_path)
         pass
 
 
+def test_a_folder_holding_one_another_process_writes_is_refused(holder, tmp_path):
+    """`fit --out RUN --force` while a `train --out RUN/cv/lite0/fold0` ran would have deleted
+    the files that train was writing; and the held folder is left as it is."""
+    folder, proc = holder
+    said = rf"{tmp_path} holds {folder}, which is being written by another thermocad process"
+    with pytest.raises(OutputBusyError, match=rf"{said} \(pid {proc.pid}"), folder_lock(tmp_path):
+        pass
+    assert (folder / LOCK).exists() and not (tmp_path / LOCK).exists()
+    proc.kill()
+    proc.wait()  # its lock file stays, held by no one: the folder holding it is free
+    with folder_lock(tmp_path):
+        pass
+
+
 def test_a_folder_inside_one_this_thread_holds_is_its_own(tmp_path):
     """fit trains into its own folder: the nested writer is the same command."""
     with folder_lock(tmp_path / "run"), folder_lock(tmp_path / "run" / "cv" / "fold0"):

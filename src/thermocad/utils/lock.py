@@ -113,6 +113,7 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
         held[key] = (threading.get_ident(), 1)
     try:
         _record(fd)
+        _check_descendants(key, folder)  # after our lock: no writer inside can start now
         yield folder
     finally:
         try:
@@ -140,6 +141,22 @@ def _check_ancestors(key: Path, folder: Path) -> None:
             raise OutputBusyError(f"{folder} is inside {parent}, which is being written by "
                                   f"another thermocad process ({who}); wait for it to finish, "
                                   "or write somewhere else")  # fmt: skip
+
+
+def _check_descendants(key: Path, folder: Path, depth: int = 4, most: int = 1000) -> None:
+    """Refuse a folder holding one another process is writing (`fit --out RUN --force` while a
+    `train --out RUN/cv/lite0/fold0` runs would delete the files it writes). Folders down to
+    `depth` levels (a study's compare/ARCH/foldK), at most `most` of them, are looked at: an
+    output folder's tree, not a data folder's thousands."""
+    for seen, (root, dirs, files) in enumerate(os.walk(key)):
+        inner = Path(root)
+        ours = inner == key or inner.resolve() in _held  # this folder, or held by this thread
+        if not ours and LOCK in files and (who := running_writer(inner)) is not None:
+            raise OutputBusyError(f"{folder} holds {inner}, which is being written by another "
+                                  f"thermocad process ({who}); wait for it to finish, or "
+                                  "write somewhere else")  # fmt: skip
+        if len(inner.relative_to(key).parts) >= depth or seen >= most:
+            dirs.clear()
 
 
 def _enter_nested(key: Path, folder: Path) -> bool:
