@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from collections import Counter
 
 import pytest
@@ -24,16 +23,15 @@ def _alarm(signum, frame):
     raise Hang
 
 
-# A stuck run fails here (about 2 s alone); CPU time bounds the work. The thread method: this
-# test owns SIGALRM and the real-time timer for its per-case alarm, which would cancel
-# pytest-timeout's default (signal) one.
+# A stuck run fails here (about 2 s alone; its speed at scale: benchmarks.fuzz_reader). The
+# thread method: this test owns SIGALRM and the real-time timer for its per-case alarm, which
+# would cancel pytest-timeout's default (signal) one.
 @pytest.mark.timeout(120, method="thread")
 def test_reader_never_crashes_hangs_or_disagrees_with_loadtxt(tmp_path):
     outcomes: Counter[str] = Counter()
     failures = []
     warm_up_text_reader()  # numba loads (or compiles) its loop once; not a hang
     previous = signal.signal(signal.SIGALRM, _alarm)
-    start = time.process_time()  # CPU time: a loaded machine stretches the wall clock, not this
     try:
         for number, case in enumerate(
             cases(SEED, CASES, max_rows=24, max_cols=32, hostile_share=0.01)
@@ -53,8 +51,6 @@ def test_reader_never_crashes_hangs_or_disagrees_with_loadtxt(tmp_path):
                 failures.append((number, case.kind, detail, case.data[:200]))
     finally:
         signal.signal(signal.SIGALRM, previous)
-    cpu_seconds = time.process_time() - start
     assert not failures, f"{len(failures)} failures, first ones: {failures[:3]}"
     # Both sides of the comparison are exercised: many files read, many refused.
     assert outcomes["accepted"] > 300 and outcomes["refused"] > 300, outcomes
-    assert cpu_seconds < 60, f"{CASES} cases took {cpu_seconds:.1f} s of CPU time"

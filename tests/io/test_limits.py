@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import gzip
 import os
-import resource
 import socket
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -17,10 +15,6 @@ from PIL import Image
 from thermocad.io import limits
 from thermocad.io.thermal import read_thermal
 from thermocad.utils.errors import ThermalFormatError
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_isolated(code: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -37,9 +31,8 @@ def test_gzip_bomb_fails_fast_with_bounded_memory(tmp_path):
             fh.write(bytes(2**20))
     assert bomb.stat().st_size < 600_000
     code = (
-        "import re, time\n"
+        "import re\n"
         "from thermocad.io.thermal import read_thermal\n"
-        "start = time.process_time()\n"
         "try:\n"
         f"    read_thermal({str(bomb)!r}, cache=False)\n"
         "except Exception as exc:\n"
@@ -47,26 +40,24 @@ def test_gzip_bomb_fails_fast_with_bounded_memory(tmp_path):
         # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child of a big pytest process
         # would report its parent's peak.
         "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
-        "print(time.process_time() - start, hwm)\n"
+        "print(hwm)\n"
     )
     result = run_isolated(code)
     message, measures = result.stdout.strip().splitlines()
-    cpu_seconds, peak_kb = map(float, measures.split())
+    peak_kb = float(measures)
     assert message.startswith("ThermalFormatError") and "decompresses to more than 64 MB" in message
     assert str(bomb) in message
-    # CPU time of the read in the child (a busy machine does not inflate it), and its peak memory
-    # (was 2 GB before); run_isolated's timeout stops a hang.
-    assert cpu_seconds < 10 and peak_kb / 1024 < 400, (cpu_seconds, peak_kb)
+    # Its peak memory (was 2 GB before); run_isolated's timeout stops a hang (the time it
+    # takes: benchmarks/bad_inputs.py --memory, docs/benchmarks.md).
+    assert peak_kb / 1024 < 400, peak_kb
 
 
 @pytest.mark.timeout(120)  # a hang fails here, not after the suite's 15 minutes
 def test_ten_million_line_column_is_refused_before_parsing(tmp_path):
     path = tmp_path / "T0001.txt"
     path.write_bytes(b"1\n" * 9_900_000)  # 19.8 MB, 9.9 M x 1
-    start = time.process_time()  # CPU time: robust on a loaded machine, unlike a wall clock
     with pytest.raises(ThermalFormatError, match="more than 4,096 lines of numbers") as info:
-        read_thermal(path, cache=False)
-    assert time.process_time() - start < 2  # 0.03 s; was 83 s in the app
+        read_thermal(path, cache=False)  # 0.03 s; was 83 s in the app (the timeout above)
     assert str(path) in str(info.value)
 
 
@@ -154,15 +145,12 @@ def test_a_long_bad_token_is_refused_in_linear_time(tmp_path):
     path = tmp_path / "T0001.txt"
     path.write_bytes(b"30.1 " + b"1" * 1_000_000 + b"x\n")  # a 20 KB one took 46 s before
     code = (
-        "import time\nfrom thermocad.io.thermal import read_thermal\n"
-        "start = time.process_time()\n"
+        "from thermocad.io.thermal import read_thermal\n"
         f"try:\n    read_thermal({str(path)!r}, cache=False)\nexcept Exception as exc:\n"
-        "    print(type(exc).__name__, time.process_time() - start)\n"
+        "    print(type(exc).__name__)\n"
     )
-    # The read's CPU time in the child (0.02 s; quadratic, it would be hours); the timeout
-    # stops a hang whatever the machine's load.
-    name, cpu_seconds = run_isolated(code, timeout=120).stdout.split()
-    assert name == "ThermalFormatError" and float(cpu_seconds) < 5
+    # 0.02 s; quadratic, it would take hours, and the timeout fails it.
+    assert run_isolated(code, timeout=120).stdout.split() == ["ThermalFormatError"]
 
 
 def test_npy_header_length_is_checked_before_numpy_reads_it(tmp_path):

@@ -16,7 +16,7 @@ from thermocad.cli import _run
 ROOT = Path(__file__).resolve().parents[2]
 DROPPED = textwrap.dedent(
     """
-    import os, signal, sys
+    import os, signal, sys, time
     from thermocad.utils.progress import progress
     from thermocad.utils.signals import sigint_as_sticky_interrupt
 
@@ -28,7 +28,7 @@ DROPPED = textwrap.dedent(
     class Finalised:  # a matplotlib weakref callback: Python prints its exception and goes on
         def __del__(self):
             os.kill(os.getpid(), signal.SIGINT)
-            sum(range(1000))  # the handler runs here, inside the finaliser
+            time.sleep(0.5)  # the handler runs here, inside the finaliser, however loaded the machine
 
     done = 0
     try:
