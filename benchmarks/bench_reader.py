@@ -75,7 +75,7 @@ def main() -> None:
         sys.exit(f"bench_reader: {args.data}{missing} holds no T*.txt files (DMR-IR text "
                  "matrices): give the data folder with --data DIR")  # fmt: skip
     # The first read in a process imports numba and loads the compiled reading loop from
-    # its cache (or compiles it, about 2.4 s here, the first time ever): a once-per-process cost.
+    # its cache (or compiles it, about 1.2 s here, the first time ever): a once-per-process cost.
     start = time.perf_counter()
     read_thermal(files[0], cache=False)
     print(f"first read in this process: {(time.perf_counter() - start) * 1000:.0f} ms\n")

@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    os.environ["THERMOCAD_QUIET"] = "1"
+    os.environ["THERMOCAD_QUIET"] = "1"  # no progress bar: one "synth: N done" line a cohort
     from thermocad.synth.cohort import generate_cohort
 
     times, cpu = [], []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -87,7 +88,9 @@ train(split, root / "run", cfg)
 def peak_rss_mb() -> float:
     """Peak RSS of a real efficientnet_lite0 training run at 224 px, batch 16 (a subprocess)."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"THERMOCAD_QUIET": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+        # The caller's environment (PYTHONPATH included: run from a clone, the child must import
+        # the same thermocad as this process), plus quiet output and one OpenMP thread.
+        env = {**os.environ, "THERMOCAD_QUIET": "1", "OMP_NUM_THREADS": "1"}
         # From the repository root, where `python -c` finds the tests package.
         repo = Path(__file__).resolve().parents[1]
         subprocess.run([sys.executable, "-W", "ignore", "-c", RSS_CHILD, tmp], check=True, env=env,

@@ -6,8 +6,9 @@ simulation found it covering less than 95% at high AUC. This measures it: binorm
 (Healthy N(0, 1), Sick N(d, 1): true AUC Phi(d / sqrt 2)) for the 120 development women's
 class sizes (49 Sick, 71 Healthy) and the period-matched subset's (16 Sick, 15 Healthy);
 each of `--reps` cohorts gets its interval from `--boot` resamples, as the report computes it.
+The command of its record (experiments/records/bootstrap_coverage.md):
 
-    .venv/bin/python experiments/bootstrap_coverage.py --reps 1000 --boot 1000
+    .venv/bin/python experiments/bootstrap_coverage.py --reps 2000 --boot 1000
 """
 
 from __future__ import annotations
