@@ -45,8 +45,16 @@ DROPPED = textwrap.dedent(
 
 def _run_dropped(mode: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "THERMOCAD_QUIET": "1"}
+    # Started as from a terminal: pytest-xdist's workers ignore SIGINT, and a child inherits
+    # that (the CLI then leaves Ctrl+C alone, as for `cmd &` in a script).
     return subprocess.run([sys.executable, "-c", DROPPED, mode], env=env, capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+                          text=True, timeout=60, preexec_fn=_default_sigint)  # fmt: skip
+
+
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_an_interrupt_dropped_in_a_finaliser_stops_at_the_next_item():
