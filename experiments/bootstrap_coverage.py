@@ -9,6 +9,10 @@ each of `--reps` cohorts gets its interval from `--boot` resamples, as the repor
 The command of its record (experiments/records/bootstrap_coverage.md):
 
     .venv/bin/python experiments/bootstrap_coverage.py --reps 2000 --boot 1000
+
+and, both intervals from the same replicates (experiments/records/auc_interval_bca.md):
+
+    .venv/bin/python experiments/bootstrap_coverage.py --reps 2000 --boot 1000 --methods percentile bca
 """
 
 from __future__ import annotations
@@ -18,14 +22,21 @@ import argparse
 import numpy as np
 from scipy.stats import norm
 
-from thermocad.evaluation.intervals import fast_auc, percentile_interval, stratified_auc_replicates
+from thermocad.evaluation.intervals import (
+    auc_interval,
+    fast_auc,
+    percentile_interval,
+    stratified_auc_replicates,
+)
 from thermocad.utils.tables import markdown_table
 
 SETTINGS = ((49, 71, 0.95), (49, 71, 1.8), (49, 71, 2.65), (16, 15, 0.75), (16, 15, 1.4))
 
 
-def coverage(n_sick: int, n_healthy: int, d: float, reps: int, boot: int, seed: int) -> dict:
-    """Share of simulated cohorts whose interval holds the true AUC, and where it misses."""
+def coverage(n_sick: int, n_healthy: int, d: float, reps: int, boot: int, seed: int,
+             method: str = "percentile") -> dict:  # fmt: skip
+    """Share of simulated cohorts whose interval holds the true AUC, and where it misses;
+    `method`: percentile or bca, from the same replicates (the same draws for both)."""
     rng = np.random.default_rng([seed, n_sick, int(d * 100)])
     y = np.r_[np.ones(n_sick, int), np.zeros(n_healthy, int)]
     true = float(norm.cdf(d / np.sqrt(2)))
@@ -34,11 +45,16 @@ def coverage(n_sick: int, n_healthy: int, d: float, reps: int, boot: int, seed: 
     for r in range(reps):
         x = np.r_[rng.normal(d, 1, n_sick), rng.normal(0, 1, n_healthy)]
         estimates.append(fast_auc(y, x))
-        (low, high), _ = percentile_interval(stratified_auc_replicates(y, x, boot, r))
+        replicates = stratified_auc_replicates(y, x, boot, r)
+        if method == "bca":
+            (low, high), _ = auc_interval(y, x, replicates)
+        else:
+            (low, high), _ = percentile_interval(replicates)
         below += true < low
         above += true > high
         widths.append(high - low)
-    return {"women (Sick / Healthy)": f"{n_sick} / {n_healthy}", "true AUC": f"{true:.3f}",
+    return {"interval": method, "women (Sick / Healthy)": f"{n_sick} / {n_healthy}",
+            "true AUC": f"{true:.3f}",
             "mean estimate": f"{np.mean(estimates):.3f}", "coverage": f"{1 - (below + above) / reps:.3f}",
             "true AUC below the interval": f"{below / reps:.3f}",
             "above it": f"{above / reps:.3f}", "mean width": f"{np.mean(widths):.3f}"}  # fmt: skip
@@ -49,8 +65,11 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=1000, help="simulated cohorts per setting")
     parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples per cohort")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--methods", nargs="+", default=["percentile"],
+                        choices=["percentile", "bca"], help="intervals to measure")  # fmt: skip
     args = parser.parse_args()
-    rows = [coverage(*s, args.reps, args.boot, args.seed) for s in SETTINGS]
+    rows = [coverage(*s, args.reps, args.boot, args.seed, m) for m in args.methods
+            for s in SETTINGS]  # fmt: skip
     print(markdown_table(list(rows[0]), [list(r.values()) for r in rows]))
 
 

@@ -15,8 +15,10 @@ from thermocad.evaluation.calibration import calibration_intercept_slope, replic
 from thermocad.evaluation.confounds import audit_notes, confound_audit, separation, separation_ci
 from thermocad.evaluation.intervals import (
     MIN_DEFINED_SHARE,
+    bca_interval,
     fast_auc,
     fast_average_precision,
+    jackknife_auc,
     percentile_interval,
     stratified_auc_replicates,
 )
@@ -116,20 +118,56 @@ def test_the_percentile_interval_cuts_alpha_half_at_each_end():
     assert percentile_interval(values, 0.1)[0] == tuple(np.percentile(values, [5, 95]))
 
 
-def test_the_patient_bootstrap_interval_is_the_replicates_2_5_and_97_5_percentiles(monkeypatch):
-    """bootstrap_ci's alpha=0.05 is the 2.5th to 97.5th percentile of its own replicates
-    (the replicates' AUCs caught as they are computed)."""
-    aucs, real = [], M._replicate
+def test_the_patient_bootstraps_intervals_come_from_its_own_replicates(monkeypatch):
+    """bootstrap_ci's alpha=0.05: the Brier score's is the 2.5th to 97.5th percentile of its
+    own replicates; the ROC AUC's the BCa interval of its replicates (caught as they are
+    computed), its estimate, and its leave-one-woman-out AUCs (scikit-learn's here)."""
+    from sklearn.metrics import roc_auc_score
+
+    caught, real = [], M._replicate
 
     def spy(y, p, threshold):
-        out = real(y, p, threshold)
-        aucs.append(out["roc_auc"])
-        return out
+        caught.append(real(y, p, threshold))
+        return caught[-1]
 
     monkeypatch.setattr(M, "_replicate", spy)
-    ci = M.bootstrap_ci(women(), 0.5, n_boot=200, seed=1, scores=False)
-    assert len(aucs) == 200
-    assert ci["roc_auc"] == pytest.approx(tuple(np.percentile(aucs, [2.5, 97.5])), abs=1e-12)
+    df = women()
+    ci = M.bootstrap_ci(df, 0.5, n_boot=200, seed=1, scores=False)
+    assert len(caught) == 200
+    briers = [r["brier"] for r in caught]
+    assert ci["brier"] == pytest.approx(tuple(np.percentile(briers, [2.5, 97.5])), abs=1e-12)
+    y, p = df["y"].to_numpy(), df["prob"].to_numpy()
+    jack = [roc_auc_score(np.delete(y, i), np.delete(p, i)) for i in range(len(y))]
+    expected = bca_interval([r["roc_auc"] for r in caught], roc_auc_score(y, p), jack)[0]
+    assert ci["roc_auc"] == pytest.approx(expected, abs=1e-12)
+    assert ci["roc_auc"] != pytest.approx(
+        tuple(np.percentile([r["roc_auc"] for r in caught], [2.5, 97.5])), abs=1e-6
+    )  # not the percentile interval: the correction moved it
+
+
+def test_the_bca_interval_is_scipys_on_the_same_replicates():
+    """bca_interval from scipy.stats.bootstrap's own replicates of a mean gives scipy's BCa
+    interval: the same bias correction, acceleration and percentiles."""
+    from scipy.stats import bootstrap
+
+    data = np.random.default_rng(4).gamma(2.0, size=40)  # skewed: the correction matters
+    res = bootstrap((data,), np.mean, method="BCa", n_resamples=999, random_state=0)
+    jack = np.array([np.delete(data, i).mean() for i in range(len(data))])
+    ours, undefined = bca_interval(res.bootstrap_distribution, data.mean(), jack)
+    assert undefined == 0
+    assert ours == pytest.approx((res.confidence_interval.low, res.confidence_interval.high),
+                                 abs=1e-12)  # fmt: skip
+
+
+def test_an_auc_interval_of_images_leaves_a_whole_woman_out_of_its_jackknife():
+    """Several images of a woman are not independent: the jackknife drops her rows together."""
+    y = np.array([0, 0, 1, 1, 0, 1, 1, 0, 1, 0])
+    x = np.array([0.1, 0.2, 0.9, 0.4, 0.3, 0.8, 0.7, 0.6, 0.5, 0.35])
+    groups = [[0, 1], [2, 3], [4], [5, 6], [7], [8], [9]]
+    jack = jackknife_auc(y, x, groups)
+    assert len(jack) == 7
+    assert jack[0] == fast_auc(y[2:], x[2:]) and jack[3] == fast_auc(np.delete(y, [5, 6]),
+                                                                      np.delete(x, [5, 6]))  # fmt: skip
 
 
 def test_the_fast_auc_counts_ties_across_the_classes_half():

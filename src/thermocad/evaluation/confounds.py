@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from thermocad.evaluation.intervals import percentile_interval, stratified_auc_replicates
+from thermocad.evaluation.intervals import auc_interval, stratified_auc_replicates
 from thermocad.evaluation.metrics import roc_auc, too_few
 from thermocad.evaluation.periods import (
     DATE,
@@ -56,8 +56,8 @@ def separation(y, x) -> float:
 def separation_ci(
     y, x, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
 ) -> tuple[tuple[float, float], str]:
-    """The 95% percentile bootstrap interval of `separation`'s AUC, and why there is none
-    ('fewer than 5 Sick women'; '' when there is one, or no AUC to bracket).
+    """The 95% bootstrap interval (BCa: intervals.auc_interval) of `separation`'s AUC, and why
+    there is none ('fewer than 5 Sick women'; '' when there is one, or no AUC to bracket).
 
     Over the women with a value, seeded, stratified by class: each replicate draws as many
     Sick and as many Healthy of them as there are. The direction is the one `separation`
@@ -73,8 +73,8 @@ def separation_ci(
     few = too_few({"Sick": int((y == 1).sum()), "Healthy": int((y == 0).sum())})
     if few or not n_boot:
         return none, few
-    aucs = stratified_auc_replicates(y, x, n_boot, seed)
-    return percentile_interval(aucs if roc_auc(y, x) >= 0.5 else 1 - aucs, alpha)[0], ""
+    x = x if roc_auc(y, x) >= 0.5 else -x  # the direction shown: AUC(-x) is 1 - AUC(x)
+    return auc_interval(y, x, stratified_auc_replicates(y, x, n_boot, seed), alpha=alpha)[0], ""
 
 
 def auc_columns(audit: pd.DataFrame) -> list[str]:

@@ -15,6 +15,7 @@ import pandas as pd
 from thermocad.evaluation.calibration import calibration_intercept_slope, replicate_intercept_slope
 from thermocad.evaluation.intervals import (
     MIN_PER_CLASS,
+    auc_interval,
     fast_auc,
     fast_average_precision,
     percentile_interval,
@@ -222,10 +223,10 @@ def bootstrap_intervals(
     df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
     scores: bool = True,
 ) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:  # fmt: skip
-    """Percentile intervals resampling whole patients (columns patient_id, y, prob), seeded,
-    stratified by class: each replicate draws as many Sick and as many Healthy women as the
-    table holds, so every replicate has both classes and every metric's interval comes from
-    the same replicates; `scores` adds PR AUC and the calibration intercept and slope.
+    """Intervals resampling whole patients (columns patient_id, y, prob), seeded, stratified by
+    class (each replicate draws as many Sick and as many Healthy women as the table holds), all
+    from the same replicates: percentile intervals, the ROC AUC's BCa (intervals.auc_interval);
+    `scores` adds PR AUC and the calibration intercept and slope.
 
     Returns (intervals, reasons): an interval is (NaN, NaN), with its reason, when a class
     has fewer than MIN_PER_CLASS women, or when the figure is undefined (the PPV where no one
@@ -245,14 +246,15 @@ def bootstrap_intervals(
         return dict.fromkeys(names, (float("nan"), float("nan"))), dict.fromkeys(names, few)
     reps: list[dict[str, float]] = []
     for _ in range(n_boot):
-        draws = [s[i] for s in strata for i in rng.integers(0, len(s), len(s))]
-        idx = np.concatenate(draws)
+        idx = np.concatenate([s[i] for s in strata for i in rng.integers(0, len(s), len(s))])
         reps.append(_replicate(y[idx], p[idx], threshold))
         if scores:
             reps[-1].update(_score_replicate(y[idx], p[idx]))
     intervals, reasons = {}, {}
     for name in names:
-        intervals[name], undefined = percentile_interval([r[name] for r in reps], alpha)
+        vals = [r[name] for r in reps]
+        intervals[name], undefined = (auc_interval(y, p, vals, groups, alpha) if name == "roc_auc"
+                                      else percentile_interval(vals, alpha))  # fmt: skip
         if not np.isfinite(intervals[name][0]):
             reasons[name] = undefined_reason(name, undefined, n_boot)
     return intervals, reasons
