@@ -47,7 +47,8 @@ def _methods(summary: dict) -> str:
     n_boot = summary.get("n_boot")
     boot = ("patient bootstrap" if n_boot is None else
             f"patient bootstrap ({n_boot:,} resamples)" if n_boot else "none (no bootstrap)")  # fmt: skip
-    return f"{boot}, BCa, for AUC, Wilson for proportions"  # over women: one row per patient
+    boot += ", BCa," if n_boot != 0 else ""  # the AUC's interval (intervals.auc_interval)
+    return f"{boot} for AUC, Wilson for proportions"  # over women: one row per patient
 
 
 def evaluation_lines(summary: dict | None, threshold: float) -> list[str]:
