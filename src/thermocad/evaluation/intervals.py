@@ -1,6 +1,6 @@
 """Intervals (pure functions): Wilson's for a proportion; for the bootstrap, figures fast
-enough to compute on every replicate and the percentile interval of replicates some of which
-leave a figure undefined.
+enough to compute on every replicate, the percentile interval of replicates some of which
+leave a figure undefined, and the ROC AUC's BCa interval (auc_interval).
 
 The fast figures are the point estimates' own definitions (average precision as scikit-learn
 computes it, the Mann-Whitney AUC), computed without scikit-learn's input checks; the point
