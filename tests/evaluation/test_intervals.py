@@ -170,6 +170,25 @@ def test_an_auc_interval_of_images_leaves_a_whole_woman_out_of_its_jackknife():
                                                                       np.delete(x, [5, 6]))  # fmt: skip
 
 
+def test_the_jackknife_is_each_womans_auc_left_out_with_ties_and_several_images():
+    """jackknife_auc's counting (O(n log n)) against the AUC computed anew without her rows."""
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n = int(rng.integers(12, 50))
+        y = np.r_[0, 1, rng.integers(0, 2, n - 2)]
+        x = rng.integers(0, 5, n) / 4 if trial % 2 else rng.normal(size=n)  # ties, or none
+        groups = []
+        for label in (0, 1):
+            rows = list(rng.permutation(np.flatnonzero(y == label)))
+            while rows:
+                k = int(rng.integers(1, 4))
+                groups.append(rows[:k])
+                rows = rows[k:]
+        keep = [np.setdiff1d(np.arange(n), g) for g in groups]
+        anew = [fast_auc(y[k], x[k]) for k in keep]
+        np.testing.assert_allclose(jackknife_auc(y, x, groups), anew, atol=1e-12)
+
+
 def test_the_fast_auc_counts_ties_across_the_classes_half():
     from sklearn.metrics import roc_auc_score
 

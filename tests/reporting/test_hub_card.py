@@ -271,6 +271,10 @@ def test_the_card_says_na_for_a_missing_interval_and_the_resamples_it_drew():
     assert '"ROC AUC (95% CI n/a: fewer than 5 Sick women)"' in front_matter_text(text)
     none = render_card({"arch": "resnet18"}, _rows(20, 0), valid, validation_summary(valid, 0.5, n_boot=0))  # fmt: skip
     assert "95% intervals: none (no bootstrap) for AUC, Wilson for proportions" in none
+    assert "patient bootstrap (200 resamples), BCa, for AUC" in text
+    old = {k: v for k, v in summary.items() if k != "auc_ci_method"}  # a summary of before BCa
+    assert "(200 resamples), percentile, for AUC" in render_card({"arch": "resnet18"},
+                                                                 _rows(20, 0), valid, old)  # fmt: skip
 
 
 def front_matter_text(text: str) -> str:

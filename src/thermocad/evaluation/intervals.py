@@ -82,6 +82,8 @@ def bca_interval(values, estimate: float, jackknife, alpha: float = 0.05
     percentile_interval: ((low, high), undefined replicates), NaN with too few finite ones."""
     from scipy.stats import norm
 
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     v = np.asarray(values, float)
     finite = v[np.isfinite(v)]
     undefined = len(v) - len(finite)
@@ -102,23 +104,33 @@ def bca_interval(values, estimate: float, jackknife, alpha: float = 0.05
 
 def jackknife_auc(y: np.ndarray, x: np.ndarray, groups=None) -> np.ndarray:
     """The Mann-Whitney AUC of `x` with each woman left out in turn: each row, or each of
-    `groups` (the row indices of one woman's images)."""
-    y, x = np.asarray(y), np.asarray(x, float)
+    `groups` (the row indices of one woman's images, all of one class). In O(n log n): a
+    woman's rows take their own pairs out of the count (a Sick row's with the Healthy rows it
+    beats, a Healthy row's with the Sick rows that beat it; ties half) and her class's size
+    out of the denominator."""
+    y, x = np.asarray(y).astype(bool), np.asarray(x, float)
+    pos, neg = np.sort(x[y]), np.sort(x[~y])
+    n_pos, n_neg = len(pos), len(neg)
+    beaten = (np.searchsorted(neg, x, "left") + np.searchsorted(neg, x, "right")) / 2
+    beating = n_pos - (np.searchsorted(pos, x, "left") + np.searchsorted(pos, x, "right")) / 2
+    pairs = np.where(y, beaten, beating)  # each row's share of the Mann-Whitney count
+    total = pairs[y].sum()
     groups = [[i] for i in range(len(y))] if groups is None else groups
-    keep = np.ones(len(y), bool)
-    out = []
-    for rows in groups:
-        keep[rows] = False
-        out.append(fast_auc(y[keep], x[keep]))
-        keep[rows] = True
-    return np.array(out)
+    out = np.full(len(groups), np.nan)
+    for k, rows in enumerate(groups):
+        sick, n = bool(y[rows[0]]), len(rows)
+        size = (n_pos - n) * n_neg if sick else n_pos * (n_neg - n)
+        if size > 0:
+            out[k] = (total - pairs[rows].sum()) / size
+    return out
 
 
 def auc_interval(y, x, replicates, groups=None, alpha: float = 0.05
                  ) -> tuple[tuple[float, float], int]:  # fmt: skip
-    """The ROC AUC's interval from its patient-bootstrap `replicates`: BCa (bca_interval),
-    which covers 94-96% where the percentile interval covered 91-94%
-    (experiments/records/auc_interval_bca.md). `groups`: as jackknife_auc."""
+    """The ROC AUC's interval from its patient-bootstrap `replicates`: BCa (bca_interval).
+    In simulation (120 and 31 women, one score each, 1,000 replicates) it covered 93.6-96.2%
+    where the percentile interval covered 90.6-94.5% (experiments/records/auc_interval_bca.md);
+    fewer replicates make its ends noisier. `groups`: as jackknife_auc."""
     estimate = fast_auc(np.asarray(y), np.asarray(x, float))
     return bca_interval(replicates, estimate, jackknife_auc(y, x, groups), alpha)
 

@@ -272,7 +272,7 @@ def _patient_masks(df: pd.DataFrame) -> list[np.ndarray]:
 
 def summarize(df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int = 0) -> dict:
     """Point metrics, intervals for proportions (`proportion_ci`) and patient-bootstrap
-    intervals (`bootstrap_ci`; `bootstrap_ci_reasons`: why a figure has none).
+    intervals (`bootstrap_ci`; `bootstrap_ci_reasons`: why a figure has none; the AUC's BCa).
 
     With one row per patient the proportions get Wilson intervals. Rows that are several
     images of a woman are not independent counts, so there `proportion_ci` holds the patient
@@ -282,8 +282,8 @@ def summarize(df: pd.DataFrame, threshold: float, n_boot: int = 1000, seed: int 
     c = Counts(**out["counts"])
     out["n_patients"] = int(df["patient_id"].nunique())
     out["bootstrap_ci"], out["bootstrap_ci_reasons"] = (
-        bootstrap_intervals(df, threshold, n_boot, seed) if n_boot else ({}, {})
-    )
+        bootstrap_intervals(df, threshold, n_boot, seed) if n_boot else ({}, {}))  # fmt: skip
+    out["auc_ci_method"] = "BCa" if n_boot else None  # absent before 2026-12-06: percentile
     if out["n_patients"] == len(df):
         out["proportion_ci"] = {name: proportion_ci(name, c) for name in PROPORTIONS}
         out["proportion_ci_method"] = "wilson"

@@ -47,7 +47,8 @@ def _methods(summary: dict) -> str:
     n_boot = summary.get("n_boot")
     boot = ("patient bootstrap" if n_boot is None else
             f"patient bootstrap ({n_boot:,} resamples)" if n_boot else "none (no bootstrap)")  # fmt: skip
-    boot += ", BCa," if n_boot != 0 else ""  # the AUC's interval (intervals.auc_interval)
+    if n_boot != 0:  # the AUC's interval; a summary from before 2026-12-06 has none said
+        boot += f", {summary.get('auc_ci_method') or 'percentile'},"
     return f"{boot} for AUC, Wilson for proportions"  # over women: one row per patient
 
 
