@@ -221,8 +221,8 @@ def predict(
     check_path("model", model, "model")
     check_tta(tta)
     check_flags(allow_unit_mismatch=allow_unit_mismatch)
-    if not isinstance(files, str | os.PathLike | Iterable):  # neither a path nor a list of them
-        raise ConfigError(f"files must be a path or a list of paths, got {files!r}")
+    if isinstance(files, bytes | bytearray) or not isinstance(files, str | os.PathLike | Iterable):
+        raise ConfigError(f"files must be a path or a list of paths, got {files!r:.60}")
     paths = [files] if isinstance(files, str | os.PathLike) else list(files)
     for path in paths:
         check_path("each of files", path)

@@ -194,9 +194,16 @@ def test_evaluate_split_replaces_no_file_of_the_users_and_writes_not_among_the_t
             E.evaluate_run(tmp_path / "run", tmp_path / "split.csv", on="valid", out_dir=mine)
         assert (mine / name).read_text() == text
         (mine / name).unlink()
-    with pytest.raises(OutputPathError, match="data: holds the thermograms scored"):
-        E.evaluate_run(tmp_path / "run", tmp_path / "split.csv", on="valid", out_dir=data)
+    for out, said in ((data, "is a folder of the thermograms scored"),
+                      (data / "eval", "is inside .*data, a folder of the thermograms scored"),
+                      (tmp_path, "holds .*data, a folder of the thermograms scored")):  # fmt: skip
+        with pytest.raises(OutputPathError, match=said):
+            E.evaluate_run(tmp_path / "run", tmp_path / "split.csv", on="valid", out_dir=out)
     assert sorted(p.suffix for p in data.iterdir()) == [".npy"] * len(pred)
+    # The default, RUN/eval_valid, is the run folder's, wherever the user keeps the run.
+    (data / "run").mkdir()
+    E.evaluate_run(data / "run", tmp_path / "split.csv", on="valid", n_boot=0)
+    assert (data / "run" / "eval_valid" / "metrics.json").is_file()
 
 
 def test_women_who_trained_the_run_are_refused_as_held_out(tmp_path, monkeypatch):

@@ -452,7 +452,8 @@ def test_a_training_file_copied_over_a_test_womans_is_refused_by_evaluate_split(
     split = pd.read_csv(run_dir.parent / "data" / "split.csv")
     test = split.index[split["split"] == "test"][0]
     trained = split.loc[split["split"] == "train", "path"].iloc[0]
-    copied = tmp_path / f"copied{Path(trained).suffix}"
+    copied = tmp_path / "copies" / f"copied{Path(trained).suffix}"  # apart from --out
+    copied.parent.mkdir()
     shutil.copyfile(trained, copied)
     split.loc[test, "path"] = str(copied)
     split.to_csv(tmp_path / "split.csv", index=False)

@@ -27,6 +27,7 @@ def test_export_cli_refuses_overwrite(run_dir, exported, tmp_path, capsys, monke
     target.write_bytes(b"keep me")
     assert main(["export", str(run_dir), "--onnx", str(target)]) == 2
     assert target.read_bytes() == b"keep me"
+    capsys.readouterr()
     assert main(["export", str(run_dir), "--out", str(target)]) == 2  # --out names it too
     assert "model.onnx already exists" in capsys.readouterr().err
     other = tmp_path / "other_run"  # another run's folder: its model.onnx would stand for it

@@ -91,6 +91,10 @@ def test_a_folder_holding_one_another_process_writes_is_refused(holder, tmp_path
     with pytest.raises(OutputBusyError, match=rf"{said} \(pid {proc.pid}"), folder_lock(tmp_path):
         pass
     assert (folder / LOCK).exists() and not (tmp_path / LOCK).exists()
+    from thermocad.utils.lock import _check_descendants
+
+    _check_descendants(tmp_path, tmp_path, most=1)  # past its cap (a data folder's thousands
+    # of subfolders), the walk stops: nothing found, nothing refused
     proc.kill()
     proc.wait()  # its lock file stays, held by no one: the folder holding it is free
     with folder_lock(tmp_path):

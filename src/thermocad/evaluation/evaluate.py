@@ -237,26 +237,27 @@ def evaluate_run(
     out = Path(out_dir) if out_dir else home / f"eval_{on}"
     book = ledger_path(split_csv, ledger) if on == "test" else None  # writable, before any work
     return _evaluate_into(out, run_dir, Path(split_csv), on, tta, subgroup, force, n_boot,
-                          device, threshold, book)  # fmt: skip
+                          device, threshold, book, given=out_dir is not None)  # fmt: skip
 
 
 @writes_folder("out")  # one evaluation at a time writes a folder: two at once mixed them
 def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool | None,
                    subgroup: str | None, force: bool, n_boot: int, device: str,
-                   threshold: tuple[float, str] | None, ledger: Path | None) -> dict:  # fmt: skip
-    """evaluate_run() into `out`, held against other writers."""
+                   threshold: tuple[float, str] | None, ledger: Path | None,
+                   given: bool = False) -> dict:  # fmt: skip
+    """evaluate_run() into `out` (`given`: named by --out), held against other writers."""
+    from thermocad.evaluation import outputs
     from thermocad.evaluation.lockbox import check_split_rows
-    from thermocad.evaluation.outputs import check_not_among, check_results, clear_results
     from thermocad.evaluation.trained_files import check_loaded
     from thermocad.inference.loading import load_model
 
     rows = split_rows(split_csv, on, subgroup)  # the inputs first: their problem is the real one
     check_split_rows(rows, on, run_dir, split_csv)  # test women new to it, valid not trainers
-    check_not_among(out, rows["path"])  # not written among the thermograms it scores
-    check_results(out, force)  # a file of the user's by an evaluation's name: only with --force
+    outputs.check_apart_from_rows(out, rows["path"], given)  # not among the thermograms it scores
+    outputs.check_results(out, force, outputs.SPLIT_ALSO)  # the user's files: only with --force
     bundle = load_model(run_dir, device)
     check_loaded(bundle, rows, on, run_dir, split_csv)  # training files; a smoke run's warning
-    clear_results(out)  # an earlier evaluation's (--force): a failed rerun leaves none of them
+    outputs.clear_results(out, outputs.SPLIT_ALSO)  # an earlier one's: a failed rerun leaves none
     thr, source = threshold or (bundle.threshold, "model.json (validation data)")
     log(f"evaluating {model_name(bundle.meta)} ({run_dir}) on {len(rows)} {on} images (threshold "
         f"{float(thr):.3f})")  # fmt: skip

@@ -9,31 +9,40 @@ from pathlib import Path
 from thermocad.utils.errors import OutputPathError
 from thermocad.utils.files import check_writable
 
-# metrics, predictions, external.md (--data) and write_plots' figures and galleries.
+# metrics, predictions, external.md (--data) and write_plots' figures and galleries;
+# `evaluate --split` also draws the run's training curves (SPLIT_ALSO).
 RESULTS = ("metrics.json", "external.md", "predictions.csv", "roc.png", "reliability.png",
-           "confusion.png", "history.png", "galleries.csv")  # fmt: skip
+           "confusion.png", "galleries.csv")  # fmt: skip
+SPLIT_ALSO = ("history.png",)
 GALLERIES = "gallery_*.png"
 
 
-def check_results(out: Path, force: bool) -> None:
+def check_results(out: Path, force: bool, also: tuple[str, ...] = ()) -> None:
     """Refuse, unless `force`, a folder holding a file an evaluation would write (one of
-    RESULTS or a gallery), and a place that cannot be written."""
-    for path in [*(out / name for name in RESULTS), *sorted(out.glob(GALLERIES))]:
+    RESULTS, `also` or a gallery), and a place that cannot be written."""
+    for path in [*(out / name for name in RESULTS + also), *sorted(out.glob(GALLERIES))]:
         check_writable(path, force)
 
 
-def clear_results(out: Path) -> None:
+def clear_results(out: Path, also: tuple[str, ...] = ()) -> None:
     """An earlier evaluation's results (--force), once the inputs have passed their checks and
     before anything new is written: a rerun failing later leaves none beside its own."""
-    for path in [*(out / name for name in RESULTS), *out.glob(GALLERIES)]:
+    for path in [*(out / name for name in RESULTS + also), *out.glob(GALLERIES)]:
         path.unlink(missing_ok=True)
 
 
-def check_not_among(out: Path, paths) -> None:
-    """Refuse an output folder that holds the thermograms scored (a folder of `paths`): the
-    next walk of it (render, predict, prepare) would read the figures back as thermograms."""
-    folders = {Path(p).absolute().parent.resolve() for p in paths}
-    if Path(out).resolve() in folders:
-        raise OutputPathError(f"{out}: holds the thermograms scored; the figures and tables "
-                              "written there would be read back as thermograms: give --out "
-                              "a place of its own")  # fmt: skip
+def check_apart_from_rows(out: Path, paths, given: bool) -> None:
+    """Refuse an output folder among the thermograms scored: a folder of `paths`, and, when
+    --out was given (`given`), one inside such a folder or holding one. The next walk of it
+    (render, predict, prepare) would read the figures back as thermograms. The default,
+    RUN/eval_<split>, is the run folder's, wherever the user keeps it."""
+    where = Path(out).resolve()
+    for folder in sorted({Path(p).absolute().parent.resolve() for p in paths}):
+        said = ("is a folder of the thermograms scored" if where == folder else
+                f"is inside {folder}, a folder of the thermograms scored"
+                if given and folder in where.parents else
+                f"holds {folder}, a folder of the thermograms scored"
+                if given and where in folder.parents else "")  # fmt: skip
+        if said:
+            raise OutputPathError(f"{out}: {said}; the figures and tables written there would "
+                                  "be read back as thermograms: give --out a place of its own")  # fmt: skip

@@ -149,13 +149,16 @@ def _check_descendants(key: Path, folder: Path, depth: int = 4, most: int = 1000
     `depth` levels (a study's compare/ARCH/foldK), at most `most` of them, are looked at: an
     output folder's tree, not a data folder's thousands."""
     for seen, (root, dirs, files) in enumerate(os.walk(key)):
+        if seen >= most:  # a data folder's thousands of subfolders: not walked
+            return
         inner = Path(root)
-        ours = inner == key or inner.resolve() in _held  # this folder, or held by this thread
+        mine = _held.get(inner.resolve(), (None,))[0] == threading.get_ident()
+        ours = inner == key or mine  # this folder, or one this thread holds
         if not ours and LOCK in files and (who := running_writer(inner)) is not None:
             raise OutputBusyError(f"{folder} holds {inner}, which is being written by another "
                                   f"thermocad process ({who}); wait for it to finish, or "
                                   "write somewhere else")  # fmt: skip
-        if len(inner.relative_to(key).parts) >= depth or seen >= most:
+        if len(inner.relative_to(key).parts) >= depth:
             dirs.clear()
 
 

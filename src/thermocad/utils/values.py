@@ -55,7 +55,7 @@ def check_path(name: str, value: Any, *also: str) -> None:
     import os
 
     ok = (isinstance(value, str | os.PathLike)
-          or ("table" in also and type(value).__name__ == "DataFrame" and hasattr(value, "to_csv"))
+          or ("table" in also and _is_frame(value))
           or ("model" in also and hasattr(value, "meta") and hasattr(value, "threshold"))
           or ("none" in also and value is None))  # fmt: skip
     kinds = {"table": "a DataFrame", "model": "a loaded model", "none": "None"}
@@ -66,6 +66,12 @@ def check_path(name: str, value: Any, *also: str) -> None:
         shown = repr(value) if small else f"a {type(value).__name__}"
         said = " or ".join([", ".join(need[:-1]), need[-1]] if len(need) > 1 else need)
         raise ConfigError(f"{name} must be {said}, got {shown}")
+
+
+def _is_frame(value: Any) -> bool:
+    import pandas as pd  # only when a table may be given: read_thermal's check imports none
+
+    return isinstance(value, pd.DataFrame)
 
 
 def unknown_names(unknown: list[str], valid, what: str) -> str:
