@@ -144,10 +144,10 @@ def test_a_run_and_its_onnx_export_are_one_model_on_other_files(exported, tmp_pa
     split = pd.read_csv(root / "split.csv")
     test = split[split["split"] == "test"]
     # The ONNX file on fewer of the same women, one of their files twice under another name.
-    copy = tmp_path / "again.npy"
+    (tmp_path / "b").mkdir()
+    copy = tmp_path / "b" / "again.npy"  # apart from the --out folders beside b
     np.save(copy, np.load(test["path"].iloc[1]))
     fewer = pd.concat([test.iloc[1:], test.iloc[[1]].assign(path=str(copy))])
-    (tmp_path / "b").mkdir()
     fewer.to_csv(tmp_path / "b" / "split.csv", index=False)
     book = L.ledger_path(root / "split.csv")
     first = evaluate_run(run, root / "split.csv", out_dir=tmp_path / "e1", n_boot=0)

@@ -164,7 +164,7 @@ def _final_test(best: str, res: dict, split_csv: Path, out: Path, subgroup: str 
     # The fold-0 model is the one trained on split.csv as written (fold 0 = valid); its
     # threshold, as the baseline's, is the table's: chosen by the study's rule on every fold.
     return evaluate_run(res["runs"][0], split_csv, on="test", out_dir=test_dir, subgroup=subgroup,
-                        force=force, n_boot=n_boot,
+                        force=force, n_boot=n_boot, apart=False,  # its own layout
                         threshold=(res["threshold"], POOLED))  # fmt: skip
 
 

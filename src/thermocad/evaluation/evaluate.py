@@ -226,18 +226,21 @@ def evaluate_run(
     device: str = "auto",
     threshold: tuple[float, str] | None = None,
     ledger: str | os.PathLike | None = None,
+    apart: bool | None = None,
 ) -> dict:
     """Predict the `on` split with the run's model, at its validation threshold (or at
     `threshold`: (value, where it was chosen), e.g. compare's pooled out-of-fold one). A test
-    scoring is counted in `ledger` (default: beside the split file)."""
+    scoring is counted in `ledger` (default: beside the split file). `apart`: refuse an out_dir
+    inside or around a folder of the thermograms (default: a given one; not compare's own)."""
     from thermocad.evaluation.lockbox import ledger_path
 
     run_dir = Path(run_dir)
     home = run_dir if run_dir.is_dir() else run_dir.parent  # an exported .onnx: beside it
     out = Path(out_dir) if out_dir else home / f"eval_{on}"
     book = ledger_path(split_csv, ledger) if on == "test" else None  # writable, before any work
+    apart = bool(out_dir) if apart is None else apart
     return _evaluate_into(out, run_dir, Path(split_csv), on, tta, subgroup, force, n_boot,
-                          device, threshold, book, given=out_dir is not None)  # fmt: skip
+                          device, threshold, book, given=apart)  # fmt: skip
 
 
 @writes_folder("out")  # one evaluation at a time writes a folder: two at once mixed them
