@@ -13,6 +13,10 @@ The command of its record (experiments/records/bootstrap_coverage.md):
 and, both intervals from the same replicates (experiments/records/auc_interval_bca.md):
 
     .venv/bin/python experiments/bootstrap_coverage.py --reps 2000 --boot 1000 --methods percentile bca
+
+and of the paired AUC difference of two scores of the same women:
+
+    .venv/bin/python experiments/bootstrap_coverage.py --paired --reps 2000 --boot 1000 --methods percentile bca
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from scipy.stats import norm
 
 from thermocad.evaluation.intervals import (
     auc_interval,
+    bca_interval,
     fast_auc,
+    jackknife_auc,
     percentile_interval,
     stratified_auc_replicates,
 )
@@ -60,6 +66,40 @@ def coverage(n_sick: int, n_healthy: int, d: float, reps: int, boot: int, seed: 
             "above it": f"{above / reps:.3f}", "mean width": f"{np.mean(widths):.3f}"}  # fmt: skip
 
 
+PAIRED = ((49, 71, 1.8, 1.8, 0.7), (49, 71, 2.65, 1.8, 0.7), (49, 71, 1.8, 0.95, 0.5),
+          (16, 15, 1.4, 1.4, 0.7), (16, 15, 2.0, 1.4, 0.6))  # fmt: skip
+
+
+def paired_coverage(n_sick: int, n_healthy: int, da: float, db: float, rho: float, reps: int,
+                    boot: int, seed: int, method: str = "percentile") -> dict:  # fmt: skip
+    """As coverage, for AUC(a) - AUC(b) of two scores of the same women (bivariate normal
+    within each class, correlation `rho`), both AUCs' replicates on the same draws."""
+    rng = np.random.default_rng([seed, n_sick, int(da * 100), int(db * 100), int(rho * 10)])
+    y = np.r_[np.ones(n_sick, int), np.zeros(n_healthy, int)]
+    true = float(norm.cdf(da / np.sqrt(2)) - norm.cdf(db / np.sqrt(2)))
+    cov = [[1, rho], [rho, 1]]
+    below = above = 0
+    widths = []
+    for r in range(reps):
+        x = np.r_[rng.multivariate_normal([da, db], cov, n_sick),
+                  rng.multivariate_normal([0, 0], cov, n_healthy)]  # fmt: skip
+        a, b = x[:, 0], x[:, 1]
+        diffs = stratified_auc_replicates(y, a, boot, r) - stratified_auc_replicates(y, b, boot, r)
+        if method == "bca":
+            jack = jackknife_auc(y, a) - jackknife_auc(y, b)
+            (low, high), _ = bca_interval(diffs, fast_auc(y, a) - fast_auc(y, b), jack)
+        else:
+            (low, high), _ = percentile_interval(diffs)
+        below += true < low
+        above += true > high
+        widths.append(high - low)
+    return {"interval": method, "women (Sick / Healthy)": f"{n_sick} / {n_healthy}",
+            "d_a, d_b, rho": f"{da}, {db}, {rho}", "true difference": f"{true:.3f}",
+            "coverage": f"{1 - (below + above) / reps:.3f}",
+            "true difference below the interval": f"{below / reps:.3f}",
+            "above it": f"{above / reps:.3f}", "mean width": f"{np.mean(widths):.3f}"}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=1000, help="simulated cohorts per setting")
@@ -67,9 +107,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--methods", nargs="+", default=["percentile"],
                         choices=["percentile", "bca"], help="intervals to measure")  # fmt: skip
+    parser.add_argument("--paired", action="store_true",
+                        help="the paired AUC difference of two scores instead of one AUC")  # fmt: skip
     args = parser.parse_args()
-    rows = [coverage(*s, args.reps, args.boot, args.seed, m) for m in args.methods
-            for s in SETTINGS]  # fmt: skip
+    measure, settings = (paired_coverage, PAIRED) if args.paired else (coverage, SETTINGS)
+    rows = [measure(*s, args.reps, args.boot, args.seed, m) for m in args.methods
+            for s in settings]  # fmt: skip
     print(markdown_table(list(rows[0]), [list(r.values()) for r in rows]))
 
 
