@@ -60,7 +60,8 @@ def _register_evaluate(sub: argparse._SubParsersAction) -> None:
                    "augmentations (its config's tta: none for the default recipe, 4 for the "
                    "study's); default: as the model was validated and its threshold chosen")  # fmt: skip
     p.add_argument("--out", help="output folder (default: eval_ON, with --data external_FOLDER, "
-                   "inside the run folder or beside the .onnx file)")  # fmt: skip
+                   "inside the run folder or beside the .onnx file); not among the thermograms "
+                   "scored, and files of its names replaced only with --force")  # fmt: skip
     p.add_argument("--subgroup", default="acquisition_batch", help="column for subgroup metrics")
     p.add_argument("--numbered-apart", action="store_true",
                    help="with --data: the new women are numbered apart from the training women "
