@@ -337,3 +337,17 @@ def test_a_column_spelt_like_one_the_table_lacks_is_warned_about(tmp_path, capsy
         write(tmp_path / "other", "patient_id,diagnosis,deodorant,Deodorent\n2,Healthy,no,yes\n")
     )
     assert "Deodorent" not in capsys.readouterr().err  # the table has the real one
+
+
+def test_a_labels_file_cut_short_is_said_so(tmp_path):
+    """A copy stopped partway leaves a last line without its end: the refusal of its diagnosis
+    says what probably happened; a whole file's bad value does not."""
+    cut = tmp_path / "cut.csv"
+    cut.write_text("patient_id,diagnosis\n1,Healthy\n2,Sick\n3,Hea")
+    with pytest.raises(CohortError, match=r"line 4: unknown diagnosis 'Hea' .*last line and has "
+                       r"no line end: was the file cut short\?$"):  # fmt: skip
+        read_labels(cut)
+    whole = tmp_path / "whole.csv"
+    whole.write_text("patient_id,diagnosis\n1,Healthy\n2,Hea\n")
+    with pytest.raises(CohortError, match=r"\(or normal/cancer\)$"):
+        read_labels(whole)

@@ -176,8 +176,23 @@ def _diagnoses(values: pd.Series, csv: Path) -> pd.Series:
         raise CohortError(
             f"{csv}: line {row}: unknown diagnosis {bad.iloc[0]!r} (unknown values: "
             f"{sorted(set(bad))[:10]}); use Healthy/Sick (or normal/cancer)"
+            + (_cut_short(csv) if row == values.index.max() else "")
         )
     return mapped
+
+
+def _cut_short(csv) -> str:
+    """What to add when the bad line is the file's last and has no line end: a copy or a
+    download stopped partway ('' otherwise, and for a DataFrame)."""
+    try:
+        with open(csv, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            ends = fh.read(1) in (b"\n", b"\r")
+    except (OSError, TypeError, ValueError):  # a DataFrame's name, an empty file
+        return ""
+    return (
+        "" if ends else "; it is the file's last line and has no line end: was the file cut short?"
+    )
 
 
 def _booleans(values: pd.Series, column: str, csv: Path) -> pd.Series:
