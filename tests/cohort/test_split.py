@@ -414,3 +414,14 @@ def test_a_file_named_for_a_woman_on_her_own_side_passes_and_image_splits_are_sa
     read_split(tmp_path / "img.csv")
     read_split(tmp_path / "img.csv")
     assert capsys.readouterr().err.count("is an IMAGE-level split") == 1
+
+
+def test_a_bad_option_is_said_before_an_existing_output(tmp_path, capsys):
+    """Two mistakes at once (an existing --out, --folds 1): the option's refusal comes first, so
+    the user who fixes it with --force does not then meet it; the output is untouched."""
+    (tmp_path / "split.csv").write_text("keep me")
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("path,patient_id,label\n")
+    assert main(["split", str(cohort), "--out", str(tmp_path / "split.csv"), "--folds", "1"]) == 2
+    assert "--folds (folds in Python) must be a whole number, at least 2" in capsys.readouterr().err
+    assert (tmp_path / "split.csv").read_text() == "keep me"

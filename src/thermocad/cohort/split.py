@@ -150,7 +150,7 @@ def make_split(
     return df.sort_values(["split", "label", "patient_id", "path"]).reset_index(drop=True)
 
 
-def check_options(valid, test, folds, unit, counts, seed=0) -> None:
+def check_options(valid=0.2, test=0.2, folds=None, unit="patient", counts=None, seed=0) -> None:
     for name, value in (("valid", valid), ("test", test)):
         check_value(is_number(value), name, "a fraction in [0, 1)", value)
     check_value(folds is None or is_whole(folds), "folds", "a whole number, at least 2", folds)
@@ -262,6 +262,9 @@ def run_split(
         raise ConfigError(f"{out_csv}: is the cohort being split; write the split elsewhere")
     not_a_thermal_name(out_csv)  # --force would replace a thermogram with the table
     not_a_labels_table(out_csv, "split")  # or the labels
+    # The options before the output: a user fixing one refusal does not meet the next.
+    check_options(**{k: options[k] for k in ("valid", "test", "folds", "unit", "counts", "seed")
+                     if k in options})  # fmt: skip
     check_writable(out_csv, force=force)
     df = make_split(cohort_csv, **options)
     write_split(df, out_csv, force=force)
