@@ -306,3 +306,18 @@ def test_emptying_a_held_folder_keeps_its_lock(tmp_path):
         empty_held(out)
         assert [p.name for p in out.iterdir()] == [LOCK]  # still held while the block runs
     assert not (tmp_path / "out").exists()  # the folder the lock made goes with it
+
+
+def test_a_folder_that_cannot_be_made_is_named_as_the_outputs_problem(tmp_path):
+    """`--out /proc/x` (or a path through a file) had said only "No such file or directory";
+    and no folder this call made is left behind."""
+    from thermocad.utils.errors import OutputPathError
+
+    (tmp_path / "a_file").write_text("")
+    said = r"a_file/sub/run: cannot make this folder \("
+    with (
+        pytest.raises(OutputPathError, match=said),
+        folder_lock(tmp_path / "a_file" / "sub" / "run"),
+    ):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]

@@ -102,7 +102,15 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
         return
     _check_ancestors(folder.resolve(), folder)
     created = _missing(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # /proc/x, a read-only disk: the output folder's problem, said so
+        for path in created:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        raise OutputPathError(
+            f"{folder}: cannot make this folder ({exc.strerror or exc})"
+        ) from None
     key = folder.resolve()  # one folder however it is spelt (a link, a/../b)
     lock_file = folder / LOCK
     fd = _acquire(lock_file)  # refused: the folder is the other process's, left as it is
