@@ -50,7 +50,8 @@ TERMS: tuple[tuple[str, str], ...] = (
         "many Healthy women with replacement (RESAMPLES) and keeping the middle 95% (for the "
         "AUC, the middle 95% corrected for the redraws' bias and skew: the BCa interval, which "
         "in simulation with 120 and with 31 women, one score each, held the true AUC 93.6-96.2% "
-        "of the time, experiments/records/auc_interval_bca.md); as the redraw keeps the share of Sick "
+        "of the time, experiments/records/auc_interval_bca.md; a study run before 2026-12-06 "
+        "has the plain middle 95% there too); as the redraw keeps the share of Sick "
         "women, the image rates' intervals of accuracy, PPV and NPV leave out a change of that "
         "share. Wide intervals mean few women, not a bad model.",
     ),
