@@ -43,7 +43,7 @@ def comparison_section(compare_dir: Path | None) -> str:
             f"patient-grouped fold(s). Counts, sensitivity and specificity count women "
             f"(each woman's mean P(Sick) at the threshold chosen on the women: {_rule(compare_dir)}); the confusion "
             f"matrices below count images. Intervals: Wilson (proportions), bootstrap over patients "
-            f"(AUC). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"
+            f"(AUC; BCa since 2026-12-06). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"
             + halves
             + table(shown) + bars_img + per_fold(compare_dir, ok["model"], served)
             + paired(compare_dir, best, ok["model"], served)

@@ -69,7 +69,8 @@ def _bootstrap_words(m: dict, key: str) -> str:
         return ""
     if finite_interval(b[key]) is None:
         return "none: fewer than 5 women of a class"  # metrics.MIN_PER_CLASS
-    return "bootstrap over patients"
+    bca = key == "roc_auc" and m.get("auc_ci_method") == "BCa"  # absent before 2026-12-06
+    return "bootstrap over patients" + " (BCa)" * bca
 
 
 def cohort_section(cohort_csv: Path | None) -> str:
