@@ -240,15 +240,15 @@ def evaluate_run(
     book = ledger_path(split_csv, ledger) if on == "test" else None  # writable, before any work
     apart = bool(out_dir) if apart is None else apart
     return _evaluate_into(out, run_dir, Path(split_csv), on, tta, subgroup, force, n_boot,
-                          device, threshold, book, given=apart)  # fmt: skip
+                          device, threshold, book, apart=apart)  # fmt: skip
 
 
 @writes_folder("out")  # one evaluation at a time writes a folder: two at once mixed them
 def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool | None,
                    subgroup: str | None, force: bool, n_boot: int, device: str,
                    threshold: tuple[float, str] | None, ledger: Path | None,
-                   given: bool = False) -> dict:  # fmt: skip
-    """evaluate_run() into `out` (`given`: named by --out), held against other writers."""
+                   apart: bool = False) -> dict:  # fmt: skip
+    """evaluate_run() into `out` (`apart`: as evaluate_run's), held against other writers."""
     from thermocad.evaluation import outputs
     from thermocad.evaluation.lockbox import check_split_rows
     from thermocad.evaluation.trained_files import check_loaded
@@ -256,7 +256,7 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
 
     rows = split_rows(split_csv, on, subgroup)  # the inputs first: their problem is the real one
     check_split_rows(rows, on, run_dir, split_csv)  # test women new to it, valid not trainers
-    outputs.check_apart_from_rows(out, rows["path"], given)  # not among the thermograms it scores
+    outputs.check_apart_from_rows(out, rows["path"], apart)  # not among the thermograms it scores
     outputs.check_results(out, force, outputs.SPLIT_ALSO)  # the user's files: only with --force
     bundle = load_model(run_dir, device)
     check_loaded(bundle, rows, on, run_dir, split_csv)  # training files; a smoke run's warning

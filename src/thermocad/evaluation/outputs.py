@@ -31,18 +31,20 @@ def clear_results(out: Path, also: tuple[str, ...] = ()) -> None:
         path.unlink(missing_ok=True)
 
 
-def check_apart_from_rows(out: Path, paths, given: bool) -> None:
-    """Refuse an output folder among the thermograms scored: a folder of `paths`, and, when
-    --out was given (`given`), one inside such a folder or holding one. The next walk of it
+def check_apart_from_rows(out: Path, paths, apart: bool) -> None:
+    """Refuse an output folder among the thermograms scored: a folder of `paths`, and, with
+    `apart` (--out was given), one inside such a folder or holding one. The next walk of it
     (render, predict, prepare) would read the figures back as thermograms. The default,
     RUN/eval_<split>, is the run folder's, wherever the user keeps it."""
     where = Path(out).resolve()
     for folder in sorted({Path(p).absolute().parent.resolve() for p in paths}):
-        said = ("is a folder of the thermograms scored" if where == folder else
-                f"is inside {folder}, a folder of the thermograms scored"
-                if given and folder in where.parents else
-                f"holds {folder}, a folder of the thermograms scored"
-                if given and where in folder.parents else "")  # fmt: skip
-        if said:
-            raise OutputPathError(f"{out}: {said}; the figures and tables written there would "
-                                  "be read back as thermograms: give --out a place of its own")  # fmt: skip
+        if where == folder:
+            said = "is a folder of the thermograms scored"
+        elif apart and folder in where.parents:
+            said = f"is inside {folder}, a folder of the thermograms scored"
+        elif apart and where in folder.parents:
+            said = f"holds {folder}, a folder of the thermograms scored"
+        else:
+            continue
+        raise OutputPathError(f"{out}: {said}; the figures and tables written there would be "
+                              "read back as thermograms: give --out a place of its own")  # fmt: skip

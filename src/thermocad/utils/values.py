@@ -54,18 +54,18 @@ def check_path(name: str, value: Any, *also: str) -> None:
     a TypeError deep inside."""
     import os
 
-    ok = (isinstance(value, str | os.PathLike)
-          or ("table" in also and _is_frame(value))
-          or ("model" in also and hasattr(value, "meta") and hasattr(value, "threshold"))
-          or ("none" in also and value is None))  # fmt: skip
+    if (isinstance(value, str | os.PathLike)
+            or ("table" in also and _is_frame(value))
+            or ("model" in also and hasattr(value, "meta") and hasattr(value, "threshold"))
+            or ("none" in also and value is None)):  # fmt: skip
+        return
     kinds = {"table": "a DataFrame", "model": "a loaded model", "none": "None"}
     need = ["a path (str or pathlib.Path)"] + [v for k, v in kinds.items() if k in also]
-    if not ok:
-        small = isinstance(value, int | float | bool) or (isinstance(value, list | tuple)
-                                                          and len(repr(value)) <= 40)  # fmt: skip
-        shown = repr(value) if small else f"a {type(value).__name__}"
-        said = " or ".join([", ".join(need[:-1]), need[-1]] if len(need) > 1 else need)
-        raise ConfigError(f"{name} must be {said}, got {shown}")
+    said = " or ".join([", ".join(need[:-1]), need[-1]] if len(need) > 1 else need)
+    small = isinstance(value, int | float | bool) or (isinstance(value, list | tuple)
+                                                      and len(repr(value)) <= 40)  # fmt: skip
+    shown = repr(value) if small else f"a {type(value).__name__}"
+    raise ConfigError(f"{name} must be {said}, got {shown}")
 
 
 def _is_frame(value: Any) -> bool:
