@@ -79,6 +79,13 @@ def test_an_exported_models_metadata_is_checked_as_model_json_is(exported, tmp_p
     onnx.save_model(proto, tmp_path / "edited.onnx")
     assert OnnxModel(tmp_path / "edited.onnx").threshold == 0.77
     assert "metadata was changed after the export" in capsys.readouterr().err
+    # Reading its training record (evaluate's check for seen women) leaves the note to the loader.
+    assert meta.get("trained_on")  # the smoke run records its women
+    from thermocad.evaluation.lockbox import run_patients
+
+    assert run_patients(tmp_path / "edited.onnx") == {str(k): str(v) for k, v in
+                                                     (meta.get("trained_on") or {}).items()}  # fmt: skip
+    assert "changed after the export" not in capsys.readouterr().err
     # A file exported before the digest was stored has none to compare: no note.
     proto = onnx.load(exported)
     del proto.metadata_props[[e.key for e in proto.metadata_props].index(META_DIGEST)]

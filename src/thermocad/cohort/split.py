@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -150,7 +151,8 @@ def make_split(
     return df.sort_values(["split", "label", "patient_id", "path"]).reset_index(drop=True)
 
 
-def check_options(valid=0.2, test=0.2, folds=None, unit="patient", counts=None, seed=0) -> None:
+def check_options(valid, test, folds, unit, counts, seed) -> None:
+    """Refuse split options make_split cannot honour, naming the option."""
     for name, value in (("valid", valid), ("test", test)):
         check_value(is_number(value), name, "a fraction in [0, 1)", value)
     check_value(folds is None or is_whole(folds), "folds", "a whole number, at least 2", folds)
@@ -263,8 +265,11 @@ def run_split(
     not_a_thermal_name(out_csv)  # --force would replace a thermogram with the table
     not_a_labels_table(out_csv, "split")  # or the labels
     # The options before the output: a user fixing one refusal does not meet the next.
-    check_options(**{k: options[k] for k in ("valid", "test", "folds", "unit", "counts", "seed")
-                     if k in options})  # fmt: skip
+    given = inspect.signature(make_split).bind(cohort_csv, **options)
+    given.apply_defaults()  # make_split's own defaults, not a copy of them
+    check_options(
+        *(given.arguments[k] for k in ("valid", "test", "folds", "unit", "counts", "seed"))
+    )
     check_writable(out_csv, force=force)
     df = make_split(cohort_csv, **options)
     write_split(df, out_csv, force=force)

@@ -212,7 +212,7 @@ def _exported_patients(onnx_path: Path) -> dict[str, str]:
     from thermocad.models.meta import onnx_metadata
 
     try:
-        record = onnx_metadata(onnx_path).get("trained_on") or {}
+        record = onnx_metadata(onnx_path, say_changed=False).get("trained_on") or {}
     except Exception:  # noqa: BLE001 - an unreadable model fails where it is loaded, by name
         return {}
     return {str(k): str(v) for k, v in record.items()} if isinstance(record, dict) else {}

@@ -226,11 +226,13 @@ def read_meta(path: Path) -> dict[str, Any]:
     return validate_meta(meta, path)
 
 
-def onnx_metadata(onnx_path: str | os.PathLike, session=None) -> dict[str, Any]:
+def onnx_metadata(onnx_path: str | os.PathLike, session=None, say_changed: bool = True
+                  ) -> dict[str, Any]:  # fmt: skip
     """model.json as `thermocad export` stored it in the ONNX file's metadata, checked as a
     model.json is (read with ONNX Runtime, which the core install has; `session`: one already
     open on the file). A note when it was changed after the export (its digest, stored beside
-    it: files exported before 2026-12-06 have none)."""
+    it: files exported before 2026-12-06 have none; `say_changed=False` where the loader that
+    follows says it)."""
     from thermocad.utils.progress import log
 
     path = Path(onnx_path)
@@ -252,7 +254,7 @@ def onnx_metadata(onnx_path: str | os.PathLike, session=None) -> dict[str, Any]:
     except RecursionError as exc:  # "[[[[...": the parser gives up at the recursion limit
         raise ModelFormatError(f"{path}: its {META_KEY} metadata is nested too deeply to be a "
                                "model.json") from exc  # fmt: skip
-    if (digest := stored.get(META_DIGEST)) and digest != meta_digest(raw):
+    if say_changed and (digest := stored.get(META_DIGEST)) and digest != meta_digest(raw):
         log(f"note: {path}: its {META_KEY} metadata was changed after the export (threshold, "
             "baseline, preprocessing or training record): its P(Sick) and calls are not the "
             "exported model's")  # fmt: skip
