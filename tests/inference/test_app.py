@@ -85,6 +85,12 @@ def test_good_file_answered_and_upload_kept_for_gradio(
     assert ("mean of the CNN" in result) == (bundle.baseline is not None)
     assert _png(thermogram).ndim == 3 and _png(overlay).shape[2] in (3, 4)
     assert "not a lesion" in overlay  # how to read the map, under it
+    # What the command line's figure titles say is the page's text, which reflows on a phone;
+    # the images are 640 px wide, drawn with large type for a phone to shrink.
+    shown_p = f"{prob:.4f}"
+    assert f"<figcaption>Called {called}: P(Sick) {shown_p} (threshold" in overlay
+    assert "<figcaption>The thermogram; R, L: her right, her left.</figcaption>" in thermogram
+    assert _png(thermogram).shape[1] == _png(overlay).shape[1] == 640
     assert "analysed" in status and cleared is None
     assert path.read_bytes() == dmr_files[0].read_bytes()  # Gradio's file: read, never deleted
     # The private copy went with its request, and the images were never files.

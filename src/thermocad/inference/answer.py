@@ -77,13 +77,11 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     `example`: a synthetic example's label, its generator's truth in it."""
     from thermocad.inference.explain import map_cnn
     from thermocad.inference.notes import input_notes, result_line, void_note
-    from thermocad.inference.panels import draw_thermogram
     from thermocad.inference.predict import check_unit
     from thermocad.inference.training_women import training_file_note
     from thermocad.inference.verdict import call_box
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
-    from thermocad.utils.out_names import printable_name
 
     check_upload(path)
     # cache=False: an upload is read once, and its parse must not outlive it on disk.
@@ -104,10 +102,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     if note := "; ".join(n for n in [*found.values(), training] if n):
         result += f" Note: {note}."
     return Answer(
-        thermogram=_inline_png(
-            _one_panel(draw_thermogram, array, thermogram.unit),
-            f"thermogram {printable_name(path.name)}",
-        ),  # fmt: skip
+        thermogram=_thermogram(array, thermogram.unit, path.name),
         overlay=_overlay(bundle, array, heat, prob, explained, call=not void),
         result=result,
         verdict=call_box(bundle, path.name, prob, void, training, found, (cnn, base), example),
@@ -161,24 +156,49 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
         return None
     from thermocad.inference.explain import differences_only, seen_box
     from thermocad.inference.notes import called, shown
-    from thermocad.inference.panels import draw_overlay
+    from thermocad.inference.panels import draw_overlay, overlay_title
 
-    panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold, cnn, call,
-                       seen_box(bundle, array), bool(bundle.views()))  # fmt: skip
+    seen, one_pass = seen_box(bundle, array), bool(bundle.views())
+    panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold, cnn, call, seen,
+                       one_pass, titled=False)  # fmt: skip
     made = called(prob, bundle.threshold, call)
     alt = (f"Grad-CAM overlay of the CNN; the model's P(Sick) {shown(prob, bundle.threshold)[0]}, "
            f"{f'called {made}' if made else 'no call'}")  # fmt: skip
-    caption = OVERLAY_CAPTION + (BASELINE_CAPTION if cnn is not None else "")
+    # What the figure's title says on the command line, as text here: it reflows on a phone,
+    # where a title drawn into the image would shrink with it past reading.
+    title = overlay_title(prob, bundle.threshold, cnn, call, seen is not None, one_pass,
+                          either_side=False, empty=not heat.any())  # the caption says it  # fmt: skip
+    title = "; ".join(line.replace("\n", " ") for line in title)
+    caption = f"{title}. " + OVERLAY_CAPTION
+    caption += BASELINE_CAPTION if cnn is not None else ""
     caption += EITHER_SIDE_CAPTION if differences_only(bundle) else ""
     return f"<figure>{_inline_png(panel, alt)}<figcaption>{caption}</figcaption></figure>"
 
 
-def _one_panel(draw, *args):
+# The page's figures: drawn small with large type, so that the text in them (the colour bars'
+# scales) stays readable when a phone shrinks them to its width; their titles are the page's
+# text (`_overlay`, `_thermogram`).
+PANEL_INCHES, PANEL_FONT_PT, PANEL_PIXELS = (5.0, 4.0), 13, 640
+
+
+def _one_panel(draw, *args, **kwargs):
+    import matplotlib
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
-    draw(fig, fig.subplots(), *args)
+    with matplotlib.rc_context({"font.size": PANEL_FONT_PT}):
+        fig = Figure(figsize=PANEL_INCHES, layout="constrained")
+        draw(fig, fig.subplots(), *args, **kwargs)
     return fig
+
+
+def _thermogram(array: np.ndarray, unit: str, name: str) -> str:
+    """The thermogram as an inline PNG, its sides said in the caption."""
+    from thermocad.inference.panels import SIDES, draw_thermogram
+    from thermocad.utils.out_names import printable_name
+
+    panel = _one_panel(draw_thermogram, array, unit, title=None)
+    image = _inline_png(panel, f"thermogram {printable_name(name)}")
+    return f"<figure>{image}<figcaption>The thermogram; {SIDES}.</figcaption></figure>"
 
 
 def _inline_png(fig, alt: str) -> str:
@@ -189,13 +209,14 @@ def _inline_png(fig, alt: str) -> str:
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
+    fig.savefig(buffer, format="png", dpi=PANEL_PIXELS / fig.get_figwidth())
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     alt = html.escape(alt)  # it may hold an uploaded file's name
     # As wide as its column and no wider: on a phone it shrinks with its °C colour bar in view
-    # (a minimum width scrolled it sideways, hiding the bar).
+    # (a minimum width scrolled it sideways, hiding the bar); on a wide screen its type is
+    # kept from growing past the page's own.
     return (f'<img src="data:image/png;base64,{data}" alt="{alt}" '
-            'style="display:block;width:100%;max-width:100%;height:auto">')  # fmt: skip
+            'style="display:block;width:100%;max-width:min(100%,520px);height:auto">')  # fmt: skip
 
 
 def answer_file(

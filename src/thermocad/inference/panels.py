@@ -44,10 +44,13 @@ def mark_sides(ax) -> None:
                 fontsize=10, fontweight="bold", bbox={"fc": "black", "alpha": 0.5, "lw": 0})  # fmt: skip
 
 
-def draw_thermogram(
-    fig: Figure, ax, array: np.ndarray, unit: str, title: str = "thermogram", sides: bool = True
-) -> None:
-    """The thermogram in its own unit with a colour bar; `sides`: R and L marked (mark_sides)."""
+SIDES = "R, L: her right, her left"
+
+
+def draw_thermogram(fig: Figure, ax, array: np.ndarray, unit: str,
+                    title: str | None = "thermogram", sides: bool = True) -> None:  # fmt: skip
+    """The thermogram in its own unit with a colour bar; `sides`: R and L marked (mark_sides);
+    `title` None: none drawn (the web app says it in the page's own text)."""
     low, high = _limits(array)
     image = ax.imshow(array, cmap="inferno", vmin=low, vmax=high)
     # The scale is clipped (a hot marker would wash out the breasts): arrows say so, and the
@@ -59,22 +62,24 @@ def draw_thermogram(
     fig.colorbar(image, ax=ax, shrink=0.85, label=label, extend=extend)
     if sides:
         mark_sides(ax)
-        title += "\nR, L: her right, her left"
-    ax.set_title(title)
+    if title is not None:
+        ax.set_title(f"{title}\n{SIDES}" if sides else title)
     ax.set_axis_off()
 
 
 def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: float,
                  threshold: float, cnn: float | None = None, call: bool = True,
                  seen: tuple[int, int, int, int] | None = None,
-                 one_pass: bool = False, either_side: bool = False) -> None:  # fmt: skip
+                 one_pass: bool = False, either_side: bool = False,
+                 titled: bool = True) -> None:  # fmt: skip
     """Grad-CAM heatmap over the grey thermogram, titled with P(Sick) and the decision (none
     when not `call`: a score without meaning here), and the CNN half's own P(Sick), which is
     what the map explains, when the model averages it with the baseline (`cnn`; `one_pass`:
     of the image alone, where the model's P(Sick) also averages augmented copies). `seen`
     (`seen_box`): the map is drawn inside the box the network saw, framed, and not outside it,
     where it would read as "no evidence". `either_side`: the network sees left/right differences
-    only (explain.differences_only), so its map cannot tell which breast a difference is from."""
+    only (explain.differences_only), so its map cannot tell which breast a difference is from.
+    `titled` False: no title (the web app puts `overlay_title` in the page's own text)."""
     from matplotlib.patches import Rectangle
 
     low, high = _limits(array)
@@ -93,23 +98,33 @@ def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: 
     # Scaled to its own maximum: where the CNN half looked, not how strongly (a Healthy call
     # has its brightest spot too), and not the baseline half's statistics.
     fig.colorbar(overlay, ax=ax, shrink=0.85, label="CNN's Grad-CAM for Sick (scaled per image)")
+    mark_sides(ax)
+    if titled:
+        title = overlay_title(prob, threshold, cnn, call, seen is not None, one_pass,
+                              either_side, not heatmap.any())  # fmt: skip
+        ax.set_title("\n".join(title), fontsize=10)
+    ax.set_axis_off()
+
+
+def overlay_title(prob: float, threshold: float, cnn: float | None, call: bool, boxed: bool,
+                  one_pass: bool, either_side: bool, empty: bool) -> list[str]:  # fmt: skip
+    """The lines that say what the Grad-CAM overlay shows (draw_overlay's arguments; `boxed`:
+    the network saw a box of the frame; `empty`: the map is all zero)."""
     made = called(prob, threshold, call)
     p, t = shown(prob, threshold)
-    title = f"{f'Called {made}' if made else 'No call'}: P(Sick) {p} (threshold {t})"
+    lines = [f"{f'Called {made}' if made else 'No call'}: P(Sick) {p} (threshold {t})"]
     if not call:
-        title += "\nshown only for completeness (see the note)"
-    if seen is not None:
-        title += "\nthe network saw the dashed box only"
+        lines.append("shown only for completeness (see the note)")
+    if boxed:
+        lines.append("the network saw the dashed box only")
     if cnn is not None:
         alone = ",\nof the image without its augmented copies" if one_pass else ""
-        title += f"\nthe map explains the CNN half (its P(Sick) {cnn:.4f}{alone})"
+        lines.append(f"the map explains the CNN half (its P(Sick) {cnn:.4f}{alone})")
     if either_side:
-        title += "\na spot may mean either breast (L-R input only)"
-    if not heatmap.any():  # Grad-CAM keeps only positive evidence; none is worth saying so
-        title += "\nthe CNN's Grad-CAM map is empty: nothing in the image raised its P(Sick)"
-    mark_sides(ax)
-    ax.set_title(title, fontsize=10)
-    ax.set_axis_off()
+        lines.append("a spot may mean either breast (L-R input only)")
+    if empty:  # Grad-CAM keeps only positive evidence; none is worth saying so
+        lines.append("the CNN's Grad-CAM map is empty: nothing in the image raised its P(Sick)")
+    return lines
 
 
 def draw_asymmetry(fig: Figure, ax, array: np.ndarray, unit: str) -> None:
