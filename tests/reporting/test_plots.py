@@ -126,3 +126,18 @@ def test_the_reliability_diagram_has_a_bin_per_10_women_at_least_3(
     y = np.arange(women) % 2
     plots.plot_reliability(y, np.linspace(0.01, 0.99, women), tmp_path / "rel.png")
     assert asked == [bins]
+
+
+def test_the_reliability_diagrams_count_axis_has_whole_numbers(tmp_path, monkeypatch):
+    kept = []
+    real_save = plots.save
+    monkeypatch.setattr(
+        plots, "save", lambda fig, path, **kw: kept.append(fig) or real_save(fig, path, **kw)
+    )
+    # 3 bins of 4, 1 and 5 women (a demo's test set): a plain axis ticks 0, 2.5, 5.
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 0])
+    prob = np.array([0.1, 0.1, 0.2, 0.2, 0.5, 0.8, 0.8, 0.9, 0.9, 0.8])
+    plots.plot_reliability(y, prob, tmp_path / "rel.png")
+    counts = kept[0].axes[1]  # the bars under the diagram: women per bin
+    ticks = counts.get_yticks()
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks

@@ -149,7 +149,9 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
             "validation folds, scored once on the held-out test set" in test_row)  # fmt: skip
     assert f"<td>{test['patient']['n']} ({test['patient']['n_sick']}), held out</td>" in test_row
     assert f"<td>{test['threshold']:.3f}</td></tr></table>" in test_row
-    assert "<th>women (Sick)</th>" in glance  # these test women are not `thermocad synth`'s
+    assert (
+        '<th scope="col">women (Sick)</th>' in glance
+    )  # these test women are not `thermocad synth`'s
     card = text.split('<section id="model-card">')[1]
     assert (
         "Result (nested cross-validation)" in card
@@ -539,7 +541,7 @@ def test_the_summary_says_when_other_models_were_scored_on_the_test_women(tmp_pa
     assert "least among the synthetic patients of a batch" in synthetic
     # A synthetic cohort's figures are not said to be of women.
     glance = at_a_glance(None, test, "m", "synthetic patients")
-    assert "<th>synthetic patients (Sick)</th>" in glance and "women" not in glance.replace(
+    assert '<th scope="col">synthetic patients (Sick)</th>' in glance and "women" not in glance.replace(
         "unseen-women", "")  # fmt: skip
 
 
@@ -624,3 +626,21 @@ def test_the_gradcam_note_says_the_map_explains_the_cnn_half_of_a_mean(run_dir, 
     html = gradcam_section(run_dir, tmp_path, n=2, threshold=0.5)
     assert "Not available" not in html and html.count("<img") == 2
     assert "The map explains the CNN half only" in html  # the smoke run serves the mean
+
+
+def test_what_scrolls_sideways_is_reachable_by_the_keyboard(tmp_path):
+    """A wide table or strip of panels scrolls inside itself on a phone: it takes the focus
+    (tabindex), as browsers that do not focus scrolling boxes need; a 2 x 2 grid is shown as
+    tall as its rows there."""
+    from PIL import Image
+
+    from thermocad.reporting.html import img, table
+
+    png = tmp_path / "p.png"
+    Image.new("RGB", (8, 4)).save(png)
+    assert '<table class="dataframe t" tabindex="0">' in table(pd.DataFrame({"a": [1.5]}))
+    strip = img(png, "a strip", wide=True)
+    assert 'class="wide" tabindex="0" role="region" aria-label="a strip"' in strip
+    assert "--phone-height" not in strip
+    assert 'style="--phone-height:600px"' in img(png, "a grid", wide=True, rows=2)
+    assert "tabindex" not in img(png, "one figure")

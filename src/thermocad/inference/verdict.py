@@ -4,7 +4,8 @@ that qualify it (the Result line has them whole)."""
 from __future__ import annotations
 
 # The verdict's kinds: border and heading colour, a sign, the words. Never colour alone: the
-# words say it, and the sign differs (readable in dark mode as in light).
+# words say it, and the sign differs. The box has its own white ground, on which each colour
+# has a contrast of at least 4.9:1, in the page's dark mode as in its light one.
 _VERDICTS = {
     "sick": ("#c62828", "\u25b2", "Called Sick"),
     "healthy": ("#2e7d32", "\u25cf", "Called Healthy"),
@@ -31,7 +32,7 @@ def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
     # overflow-wrap: a long file name breaks inside the box instead of running out of it.
     return (f'<div role="status" aria-live="polite" class="verdict verdict-{kind}" style="border:3px '
             f'{border} {colour};border-radius:8px;padding:0.5em 0.8em;margin:0.3em 0;'
-            'overflow-wrap:anywhere">'
+            'background:#fff;color:#222;overflow-wrap:anywhere">'
             f'<div style="font-size:1.7em;font-weight:700;color:{colour}">'
             f'<span aria-hidden="true" style="color:{colour}">{sign}</span> {words}</div>'
             f"<div>{html.escape(detail)}</div>{small}</div>")  # fmt: skip

@@ -39,8 +39,9 @@ def comparison_section(compare_dir: Path | None) -> str:
     halves = ("<p>A model named ARCH+baseline is the CNN averaged with the classical baseline, "
               "as served; the column CNN alone gives its CNN half by itself.</p>"
               if t["cnn_alone_patient_roc_auc"].notna().any() else "")  # fmt: skip
-    body = (f"<p>Validation = out-of-fold predictions over {esc(int(t['n_folds'].max()))} "
-            f"patient-grouped fold(s). Counts, sensitivity and specificity count women "
+    folds = int(t["n_folds"].max())
+    body = (f"<p>Validation = out-of-fold predictions over {folds} "
+            f"patient-grouped fold{'s' if folds != 1 else ''}. Counts, sensitivity and specificity count women "
             f"(each woman's mean P(Sick) at the threshold chosen on the women: {_rule(compare_dir)}); the confusion "
             f"matrices below count images. Intervals: Wilson (proportions), bootstrap over patients "
             f"(AUC; BCa since 2026-12-06). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"

@@ -66,16 +66,21 @@ def prose(value) -> str:
 
 
 def img(path: str | os.PathLike | None, alt: str, width: int | None = None,
-        wide: bool = False, caption: str | None = None) -> str:  # fmt: skip
+        wide: bool = False, caption: str | None = None, rows: int = 1) -> str:  # fmt: skip
     """An <img> with the PNG embedded as base64, or a note when the file is missing. `wide`:
-    a strip of panels, which a phone shows at a readable size to scroll across; `caption`: what
-    the eye reads under it, when shorter than `alt` (what the image shows, said in full)."""
+    panels side by side (`rows` of them), which a phone shows at a readable size to scroll
+    across; `caption`: what the eye reads under it, when shorter than `alt` (what the image
+    shows, said in full)."""
     caption = alt if caption is None else caption
     if not path or not Path(path).exists():
         return f'<p class="missing">{esc(caption)}: not available</p>'
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     style = f' style="max-width:min({width}px,100%)"' if width else ""
-    kind = ' class="wide"' if wide else ""
+    # A region that may scroll sideways is named and reachable by the keyboard (tabindex), as
+    # a browser that does not focus scrolling boxes itself needs.
+    tall = f' style="--phone-height:{300 * rows}px"' if rows > 1 else ""
+    kind = (f' class="wide"{tall} tabindex="0" role="region" aria-label="{esc(caption)}"'
+            if wide else "")  # fmt: skip
     # The caption says the alt text (or its title) for the eye; hidden from screen readers.
     return f'<figure{kind}><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption aria-hidden="true">{esc(caption)}</figcaption></figure>'
 
@@ -88,7 +93,17 @@ def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
             whole = df[c].dropna().mod(1).eq(0).all() and df[c].notna().any()
             fmt[c] = (lambda v: f"{int(v):,}") if whole else floats.format
     text = df.to_html(index=False, na_rep="n/a", formatters=fmt, border=0, classes="t")
-    return keep_intervals(text)
+    return keep_intervals(scrolls(text))
+
+
+def scrolls(table_html: str) -> str:
+    """A table of class `t`, which scrolls sideways where it is wider than the page
+    (report.css), made reachable by the keyboard (focusable), as a browser that does not focus
+    scrolling boxes itself needs."""
+    return _TABLE_T.sub(r'\g<0> tabindex="0"', table_html, count=1)
+
+
+_TABLE_T = re.compile(r'<table class="(?:[^"]* )?t(?: [^"]*)?"')
 
 
 def keep_intervals(text: str) -> str:

@@ -65,6 +65,7 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
                     f"Grad-CAM of {name}: truly {label}, P(Sick) {row.prob:.3f}, "
                     f"called {called(row.prob, cut)}",
                     wide=True,
+                    rows=2,  # its four panels in a 2 x 2 grid
                 )
     except Exception as exc:  # an explanation failing must not lose the whole report
         said = f"{esc(type(exc).__name__)}: {esc(exc)}"

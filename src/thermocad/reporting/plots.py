@@ -105,6 +105,8 @@ def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10,
     30 women a bin holds fewer than 10 on average) and at most `n_bins`. Below it, a panel of
     how many women each bin holds, each count written on its bar (legible where the points
     and their intervals crowd)."""
+    from matplotlib.ticker import MaxNLocator
+
     from thermocad.evaluation.metrics import wilson_ci
 
     plt = pyplot()
@@ -123,6 +125,7 @@ def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10,
     bars = axn.bar(edges, bins["n"], width=1 / k, align="edge", color="#9ab", edgecolor="white")
     axn.bar_label(bars, fontsize=8, padding=1)
     axn.set(xlabel="mean predicted P(Sick)", ylabel="women", ylim=(0, bins["n"].max() * 1.35))
+    axn.yaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))  # women come whole
     return save(fig, path)
 
 

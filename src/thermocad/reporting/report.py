@@ -130,10 +130,14 @@ def _run_block(run_dir: Path) -> str:
     used = (read_json(run_dir / "model.json") or {}).get("lr")
     finder = "learning-rate finder" + (
         f" (the run's head rate: {used:.2g}, the recipe's own unless --lr-find)" if used else "")  # fmt: skip
-    return (f"<h3>{esc(run_dir.parent.name)} ({esc(run_dir.name)})</h3><div class=row>"
-            + img(run_dir / "lr_find.png", finder, 380)
-            + img(run_dir / "schedule.png", "learning-rate schedule", 380)
-            + img(curves, "training curves", 640) + "</div>"
+    # Each figure's alt text names its run: a screen reader lists one per architecture.
+    which = f"{run_dir.parent.name} ({run_dir.name})"
+    alt = {"finder": f"{which}: {finder}", "schedule": f"{which}: learning-rate schedule",
+           "curves": f"{which}: training curves"}  # fmt: skip
+    return (f"<h3>{esc(which)}</h3><div class=row>"
+            + img(run_dir / "lr_find.png", alt["finder"], 380, caption=finder)
+            + img(run_dir / "schedule.png", alt["schedule"], 380, caption="learning-rate schedule")
+            + img(curves, alt["curves"], 640, caption="training curves") + "</div>"
             + (f"<details><summary>Training configuration</summary><pre>{esc(json.dumps(cfg, indent=1))}</pre></details>" if cfg else ""))  # fmt: skip
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from thermocad.evaluation.metrics import proportion_intervals
-from thermocad.reporting.html import esc, keep_intervals
+from thermocad.reporting.html import esc, keep_intervals, scrolls
 from thermocad.utils.tables import fmt_ci
 
-HEADER = ("", "{who} (Sick)", "patient AUC (95% CI)", "period-matched AUC (95% CI)",
+HEADER = ("estimate", "{who} (Sick)", "patient AUC (95% CI)", "period-matched AUC (95% CI)",
           "sensitivity (95% CI)", "specificity (95% CI)", "threshold")  # fmt: skip
 
 
@@ -59,9 +59,13 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
                      "held-out test set scored it.")  # fmt: skip
     if dated:  # the date: what the first AUC column owes to it, read in the second
         notes.append(DATE_NOTE.format(who=who) + caution)
-    head = "".join(f"<th>{esc(h.format(who=who))}</th>" for h in HEADER)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    table = keep_intervals(f'<table class="t"><tr>{head}</tr>{body}</table>') if rows else ""
+    head = "".join(f'<th scope="col">{esc(h.format(who=who))}</th>' for h in HEADER)
+    # Each row's first cell names it (its header for a screen reader), the rest its figures.
+    body = "".join(f'<tr><th scope="row">{row[0]}</th>' + "".join(f"<td>{c}</td>" for c in row[1:])
+                   + "</tr>" for row in rows)  # fmt: skip
+    table = (
+        keep_intervals(scrolls(f'<table class="t"><tr>{head}</tr>{body}</table>')) if rows else ""
+    )
     return (
         f'<div class="summary" id="glance"><h2>Result at a glance</h2>{table}'
         + "".join(f"<p>{n}</p>" for n in notes)
