@@ -630,3 +630,28 @@ def test_the_head_is_drawn_from_the_seed_only_before_it_trained(done, head_epoch
         assert ckpt.state["done"] == left
     if done.get("head (precomputed)") == 1:  # its rows go with it: the stage runs again whole
         assert [r["stage"] for r in ckpt.state["rows"]] == ["frozen"]
+
+
+def test_epochs_cut_short_are_said_in_plain_lines_even_in_a_terminal(monkeypatch, capsys):
+    """fastai's table writes an epoch that LimitBatches cut short (--smoke) without its train
+    loss, each figure under the next one's name: such a learner shows History's lines."""
+    import torch
+    from fastai.callback.progress import ProgressCallback
+    from fastai.data.core import DataLoaders
+    from fastai.data.load import DataLoader
+
+    from thermocad.training import recipe
+
+    monkeypatch.setattr(recipe, "quiet", lambda: False)  # as in a terminal
+    data = [(torch.randn(4), torch.tensor(i % 2)) for i in range(8)]
+    dls = DataLoaders(DataLoader(data, bs=2), DataLoader(data, bs=2))
+    learn = recipe.make_learner(dls, torch.nn.Linear(4, 2), torch.nn.CrossEntropyLoss(), None,
+                                Path("."))  # fmt: skip
+    assert any(isinstance(cb, ProgressCallback) for cb in learn.cbs)  # bars, normally
+    recipe.limit_batches(learn, 1)
+    assert not any(isinstance(cb, ProgressCallback) for cb in learn.cbs)
+    rows = []
+    learn.fit(1, 0.01, cbs=[recipe.History(rows, "head", lambda epoch: None)])
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if "train_loss=" in x]
+    assert line.startswith("[thermocad] stage=head epoch=0 train_loss=") and "valid_loss=" in line
+    assert np.isfinite(rows[0]["train_loss"])  # fastai's table would have had none

@@ -59,13 +59,36 @@ class History(Callback):
         row |= {n: float(v) for n, v in zip(names, values, strict=True)}
         row["seconds"] = round(time.time() - self.t0, 3)
         self.rows.append(row)
-        if quiet():
-            log(
-                " ".join(
-                    f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
-                )
-            )
+        if not _has_bars(self.learn):  # fastai's table is not shown: our line instead
+            log(" ".join(f"{k}={_EPOCH_FORMATS.get(k, '{}').format(v)}" for k, v in row.items()))
         self.on_epoch(int(self.epoch) + 1)
+
+
+# The per-epoch line's figures, each at one precision (the epoch counted from 0, as history.csv).
+_EPOCH_FORMATS = {"train_loss": "{:.4f}", "valid_loss": "{:.4f}", "accuracy": "{:.3f}",
+                  "roc_auc": "{:.3f}", "seconds": "{:.1f}"}  # fmt: skip
+
+
+def _has_bars(learn: Learner) -> bool:
+    from fastai.callback.progress import ProgressCallback
+
+    return any(isinstance(cb, ProgressCallback) for cb in learn.cbs)
+
+
+def plain_lines(learn: Learner) -> None:
+    """No fastai bars or table: History's plain per-epoch lines (quiet mode, and epochs cut
+    short by LimitBatches, whose table rows fastai writes without their train loss)."""
+    from fastai.callback.progress import ProgressCallback
+
+    learn.remove_cb(ProgressCallback)
+    learn.logger = _silent
+
+
+def limit_batches(learn: Learner, n: int) -> None:
+    """Each training epoch of `learn` ends after `n` batches (the --smoke preset), its epochs
+    said in plain lines."""
+    learn.add_cb(LimitBatches(n))
+    plain_lines(learn)
 
 
 class LimitBatches(Callback):
@@ -95,7 +118,6 @@ def make_learner(
     """A fastai Learner reporting accuracy and ROC AUC; no bars in quiet mode."""
     from functools import partial
 
-    from fastai.callback.progress import ProgressCallback
     from fastai.optimizer import SGD
 
     # The study's fastai 0.7 trained with SGD, momentum 0.9 (its lr 1e-2 assumes that).
@@ -105,8 +127,7 @@ def make_learner(
         dls, model, loss_func=loss_func, metrics=[accuracy, RocAucBinary()], path=workdir, **kwargs
     )
     if quiet():
-        learn.remove_cb(ProgressCallback)
-        learn.logger = _silent  # History writes the plain per-epoch lines instead
+        plain_lines(learn)  # History writes the plain per-epoch lines instead
     if torch.cuda.is_available():
         learn.to_fp16()
     return learn
@@ -236,7 +257,7 @@ def head_learner(
     weight = class_weights(y_train).to(device)
     learn = make_learner(dls, head, CrossEntropyLossFlat(weight=weight), None, workdir)
     if cfg.max_batches:
-        learn.add_cb(LimitBatches(cfg.max_batches))
+        limit_batches(learn, cfg.max_batches)
     return learn
 
 

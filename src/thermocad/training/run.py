@@ -25,11 +25,11 @@ from thermocad.training.distributed import distributed, fit_ctx, init_distribute
 from thermocad.training.outputs import fit_ensemble, write_history, write_outputs
 from thermocad.training.recipe import (
     History,
-    LimitBatches,
     body_features,
     find_lr,
     fit_schedule,
     head_learner,
+    limit_batches,
     make_learner,
     seed_head,
     sgdr_epochs,
@@ -66,7 +66,7 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int,
         if total and "resumed_after" in ckpt.state:  # finished before the interruption
             ckpt.state["resumed_after"] = True
         return
-    log(f"stage {name}: {total} epochs")
+    log(f"stage {name}: {total} epoch{'s' if total != 1 else ''}")
     # Continued inside the stage (optimizer and batch order afresh), or after stages a resumed
     # run skipped as finished (their draws not replayed, so this stage's differ; only the head
     # stage is seeded afresh, seed_head): not an uninterrupted run's, said in model.json.
@@ -262,7 +262,7 @@ def run_training(
         if "lr" not in ckpt.state:
             _lr_find_stage(head, model, ckpt, cfg, out_dir, fresh)
         if cfg.max_batches:
-            learn.add_cb(LimitBatches(cfg.max_batches))
+            limit_batches(learn, cfg.max_batches)
         _stages(learn, head, model, ckpt, cfg, ckpt.state["lr"])
         # A final model's "validation" rows are its training rows: nothing to predict there.
         probs = None if fold == "all" else valid_probs(learn, data, model, cfg)
