@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -229,3 +230,22 @@ def test_an_entry_of_another_parser_is_not_served(tmp_path, monkeypatch):
     assert read_thermal(path).shape == (1, 600)  # served to the parser that stored it
     monkeypatch.setattr(cache, "parser_digest", lambda: "new parser")
     np.testing.assert_array_equal(read_thermal(path).array, expected(dmr_text(0)))
+
+
+def test_prune_removes_what_a_killed_writer_left_and_nothing_else(tmp_path, monkeypatch):
+    import hashlib
+
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", str(tmp_path))
+    folder = cache.cache_dir()
+    folder.mkdir(parents=True)
+    key = hashlib.sha1(b"a file").hexdigest()
+    old = folder / f".{key}.npy.4242.140000.tmp"  # its writer was killed an hour ago
+    new = folder / f".{key}.npy.4343.140001.tmp"  # another process is writing it now
+    mine = folder / ".notes.tmp"  # not a name thermocad writes
+    for path in (old, new, mine):
+        path.write_bytes(b"x" * 1000)
+    hours_ago = time.time() - cache.STALE_TMP_SECONDS - 60
+    for path in (old, mine):
+        os.utime(path, (hours_ago, hours_ago))
+    assert cache.prune(10**9) == 1
+    assert not old.exists() and new.exists() and mine.exists()

@@ -63,6 +63,11 @@ def test_run_directory_holds_every_output(run):
     assert meta["transform"]["crop"] == "breasts" and meta["transform"]["marker"] == "remove"
     assert meta["input_size"] == 64 and meta["unit"] == "celsius"
     assert 0 <= meta["threshold"] <= 1 and meta["data"]["train"]["images"]["Sick"] == 8
+    # Where its weights were computed: a seed gives them again on the same device and threads.
+    import torch
+
+    assert meta["compute"] == {"device": "cuda" if torch.cuda.is_available() else "cpu",
+                               "threads": torch.get_num_threads()}  # fmt: skip
     assert TrainConfig.from_dict(
         json.loads((run / "config.json").read_text())
     ) == TrainConfig.smoke(tta=0)

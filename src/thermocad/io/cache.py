@@ -17,7 +17,9 @@ import hashlib
 import json
 import math
 import os
+import re
 import threading
+import time
 import warnings
 import zlib
 from pathlib import Path
@@ -210,18 +212,29 @@ def _store(key: str, array: np.ndarray, source_format: str) -> None:
         prune(limit)
 
 
+# A writer's temporary file this old was left by a process killed while writing it.
+STALE_TMP_SECONDS = 3600
+_TMP_NAME = re.compile(r"\.[0-9a-f]{40}\.npy\.\d+\.\d+\.tmp")  # _store's names
+
+
 def prune(limit: int | None = None) -> int:
-    """Delete the least recently used entries until the cache holds at most `limit` bytes."""
+    """Delete the least recently used entries until the cache holds at most `limit` bytes,
+    and the temporary files of writers killed mid-write (`STALE_TMP_SECONDS` old)."""
     limit = max_bytes() if limit is None else limit
-    entries = []
+    entries, removed = [], 0
+    stale = time.time_ns() - STALE_TMP_SECONDS * 10**9
     with contextlib.suppress(OSError), os.scandir(cache_dir()) as listing:
         for item in listing:
             with contextlib.suppress(OSError):
-                if item.name.endswith(".npy") and item.is_file(follow_symlinks=False):
-                    stat = item.stat(follow_symlinks=False)
+                if not item.is_file(follow_symlinks=False):
+                    continue
+                stat = item.stat(follow_symlinks=False)
+                if item.name.endswith(".npy"):
                     entries.append((stat.st_mtime_ns, stat.st_size, item.path))
+                elif _TMP_NAME.fullmatch(item.name) and stat.st_mtime_ns < stale:
+                    os.unlink(item.path)
+                    removed += 1
     total = sum(size for _, size, _ in entries)
-    removed = 0
     for _, size, entry in sorted(entries):
         if total <= limit:
             break

@@ -66,9 +66,7 @@ def write_outputs(
         preds = data.valid[["path", "patient_id", "label"]].assign(prob=probs, **extra)
         atomic_write_csv(out_dir / "valid_predictions.csv", preds)
     files = write_trained_on(out_dir, data.train, None if in_sample else data.valid)
-    write_history(out_dir, ckpt.state["rows"])
-    plot_schedule(out_dir / "schedule.png", ckpt.state["lrs"])
-    atomic_write_json(out_dir / "config.json", cfg.to_dict())
+    _write_record(out_dir, ckpt, cfg)
     meta = {
         "arch": cfg.arch,
         "classes": list(CLASSES),
@@ -86,6 +84,7 @@ def write_outputs(
         "thermocad_version": __version__,
         "preprocess_version": PREPROCESS_VERSION,
         "libraries": library_versions(),
+        "compute": compute(),  # the same seed gives these weights again on the same
         "ensemble": cfg.ensemble,
         # a final model's valid rows are its training rows: counted once, as train
         "data": {k: v for k, v in data.summary().items() if not (in_sample and k == "valid")},
@@ -104,6 +103,13 @@ def write_outputs(
     save_bundle(out_dir, model, meta)
     write_model_card(out_dir, meta, data.train, None if in_sample else data.valid, probs)
     _finish(out_dir)
+
+
+def _write_record(out_dir, ckpt, cfg) -> None:
+    """How the run went: its history, learning-rate schedule and options."""
+    write_history(out_dir, ckpt.state["rows"])
+    plot_schedule(out_dir / "schedule.png", ckpt.state["lrs"])
+    atomic_write_json(out_dir / "config.json", cfg.to_dict())
 
 
 def _finish(out_dir) -> None:
@@ -143,6 +149,16 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return found
+
+
+def compute() -> dict[str, object]:
+    """Where the weights were computed: the device and PyTorch's thread count. A seed gives
+    the same weights again with both the same; another thread count sums in another order,
+    which moves the weights' last digits (docs/training.md, reproducibility)."""
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return {"device": device, "threads": torch.get_num_threads()}
 
 
 def check_lr_find_out(split_csv: Path, out_png: Path, force: bool) -> None:
