@@ -31,17 +31,6 @@ def test_select_rows_by_split_and_fold(tmp_path):
         select_rows(split, fold="0")  # it said "no fold 0; folds are [0, 1]"
 
 
-@pytest.mark.parametrize("fold", [None, 1, "all"])
-def test_a_split_file_reordered_by_hand_gives_its_rows_in_the_same_order(tmp_path, fold):
-    """The seeded batch order starts from the rows' order: a shuffled copy of a split (which
-    its run's fingerprint, sorting its rows, calls the same) trains the same model."""
-    split = make_split(tmp_path, {"train": 3, "valid": 2, "test": 1}, folds=2)
-    shuffled = tmp_path / "shuffled.csv"
-    pd.read_csv(split).sample(frac=1, random_state=3).to_csv(shuffled, index=False)
-    for mine, theirs in zip(select_rows(split, fold), select_rows(shuffled, fold), strict=True):
-        pd.testing.assert_frame_equal(mine, theirs)
-
-
 def test_missing_class_is_refused(tmp_path):
     split = make_split(tmp_path, {"train": 3, "valid": 2})
     df = pd.read_csv(split)

@@ -148,12 +148,7 @@ def make_split(
     elif unit == "image":
         log("note: image-level split, but every patient's images fell on one side")
     check_no_leak(df)
-    return df.sort_values(ROW_ORDER).reset_index(drop=True)
-
-
-# A split file's row order, which training reads its rows in (so a reordered copy of a split
-# trains the same model as the split it copies).
-ROW_ORDER = ["split", "label", "patient_id", "path"]
+    return df.sort_values(["split", "label", "patient_id", "path"]).reset_index(drop=True)
 
 
 def check_options(valid, test, folds, unit, counts, seed) -> None:

@@ -94,13 +94,10 @@ def select_rows(
     fold="all" trains on every non-test row (a final model); its "validation" rows are the
     training rows themselves, so nothing measured on them may be reported or used for choices.
     """
-    from thermocad.cohort.split import ROW_ORDER, fold_rows, read_split
+    from thermocad.cohort.split import fold_rows, read_split
 
     split_csv = Path(split_csv)
     df = read_split(split_csv)  # readable, has the columns, no patient on two sides
-    # In the order `split` writes: the seeded batch order starts from it, so a split file
-    # sorted or edited by hand trains the model its run records (its fingerprint sorts too).
-    df = df.sort_values(ROW_ORDER, kind="stable")
     bad = sorted(set(df["label"]) - set(CLASSES))
     if bad:
         raise ConfigError(f"{split_csv}: unknown labels {bad}; expected {CLASSES}")
