@@ -113,7 +113,7 @@ def test_explain_checks_its_input_before_its_output(run_dir, dmr_files, tmp_path
     assert f"{missing}: cannot read the file" in capsys.readouterr().err
 
 
-def test_a_folder_is_explained_from_python_as_by_the_command(run_dir, dmr_files, tmp_path):
+def test_a_folder_is_explained_from_python_as_by_the_command(run_dir, dmr_files, tmp_path, capsys):
     from thermocad.inference.explain import explain_paths
 
     folder = tmp_path / "in"
@@ -121,10 +121,25 @@ def test_a_folder_is_explained_from_python_as_by_the_command(run_dir, dmr_files,
     for f in dmr_files[:2]:
         shutil.copy(f, folder / f.name)
     (folder / "broken.txt").write_text("not a matrix")
+    # A training file under another name: its note follows its own line, named.
+    split = pd.read_csv(run_dir.parent / "data" / "split.csv")
+    train = Path(split[split["split"] == "train"].iloc[0]["path"])
+    shutil.copy(train, folder / ("scan" + train.suffix))
     written, failed = explain_paths(run_dir, folder, tmp_path / "figs")
-    assert [p.name for p in written] == ["T0001_gradcam.png", "T0002_gradcam.png"]
+    assert [p.name for p in written] == ["T0001_gradcam.png", "T0002_gradcam.png",
+                                         "scan_gradcam.png"]  # fmt: skip
     assert failed == 1 and sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
-        "T0001_gradcam.png", "T0002_gradcam.png"]  # fmt: skip
+        "T0001_gradcam.png", "T0002_gradcam.png", "scan_gradcam.png"]  # fmt: skip
+    # Many files: a short line each (the whole result is a single file's), the folder once.
+    lines = capsys.readouterr().err.splitlines()
+    said = [x for x in lines if ": P(Sick) = " in x]
+    assert len(said) == 3 and all(len(x) < 200 and "neither half alone" not in x for x in said)
+    assert not any(x.startswith("[thermocad] wrote") and "_gradcam.png" in x for x in lines)
+    assert lines[-1] == (f"[thermocad] wrote 3 figures to {tmp_path / 'figs'}; 1 file failed "
+                         "(said above)")  # fmt: skip
+    scan = "scan" + train.suffix
+    note = next(i for i, x in enumerate(lines) if x.startswith(f"[thermocad] note: {scan}: "))
+    assert lines[note - 1].startswith(f"[thermocad] {scan}: P(Sick) = ")
 
 
 def test_explain_loads_the_model_once_and_says_a_command_error_once(

@@ -25,11 +25,12 @@ _GROUPS = ("data", "synth", "train", "fit", "evaluate", "app")
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """`--help` shows every option's default, unless its help already names it or it has none."""
+    """`--help` shows every option's default, unless its help already says "(default..." or it has
+    none."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        if "default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+        if "(default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
             return action.help
         return super()._get_help_string(action)
 

@@ -256,7 +256,7 @@ def compare(
             shutil.rmtree(folder, ignore_errors=True)  # --resume of this one for its own
     n_folds = len(fold_splits(split_df))
     results, rows = {}, []
-    for name in progress(([BASELINE] if baseline else []) + list(archs), "models"):
+    for name in progress(([BASELINE] if baseline else []) + list(archs), "comparing models"):
         try:
             res = run_baseline(split_df) if name == BASELINE else run_arch(
                 name, split_df, out, config, trainer, (overrides or {}).get(name), resume)  # fmt: skip

@@ -162,6 +162,23 @@ def explain_array(bundle: ModelBundle, array: np.ndarray, unit: str, title: str 
                           warning=warning, either_side=differences_only(bundle))  # fmt: skip
 
 
+def brief_line(bundle, name: str, prob: float, cnn, base, void: str = "") -> str:
+    """notes.result_line in a few words, for one file of many (`explain` on a folder): the
+    call, and whose it is where the mean's halves disagree."""
+    from thermocad.inference.notes import above, called, deciding_half, shown
+
+    p, t = shown(prob, bundle.threshold)
+    if void:
+        return f"{name}: P(Sick) = {p}, no call: {void}"
+    call = called(prob, bundle.threshold)
+    line = f"{name}: P(Sick) = {p}, {above(call)} the threshold {t}: called {call}"
+    if base is not None:
+        line += f" (CNN {cnn[0]:.4f}, baseline {base[0]:.4f}"
+        whose = deciding_half(bundle.threshold, cnn, base, call)
+        line += f"; the halves disagree: the {whose}'s call)" if whose else ")"
+    return line
+
+
 def explain_file(
     run_dir: str | os.PathLike,
     path: str | os.PathLike,
@@ -171,12 +188,14 @@ def explain_file(
     device: str = "auto",
     bundle: ModelBundle | None = None,
     name: str | None = None,
+    brief: bool = False,
 ) -> Path:
     """Write `<out_dir>/<file stem>_gradcam.png` (or `name`: figures.figure_names gives files
     of the same name names of their own) explaining the model's prediction for `path`.
     `bundle`: the model of `run_dir`, loaded once for many files (figures.load_explained),
     else loaded here. A figure already there, or written there meanwhile, is replaced only
-    with `force`."""
+    with `force`. `brief`: the log says the call in one short line (one file of many), not
+    the whole result the web app shows."""
     import textwrap
 
     from thermocad.evaluation.lockbox import seen_patients
@@ -199,12 +218,14 @@ def explain_file(
     seen = seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else set()
     notes = (input_note(bundle.meta, thermogram), training_file_note(path, seen, bundle.meta)[0])
     if note := "; ".join(n for n in notes if n):  # as predict and the web app say it
-        log(f"note: {note}")
         title += "\n" + textwrap.fill(f"note: {note}", 125)
     cnn, base = bundle.predict_parts([thermogram.array], unit=thermogram.unit)
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)
-    log(result_line(bundle, shown_name, prob, cnn, base, void))  # the path where names clash
+    said = brief_line if brief else result_line
+    log(said(bundle, shown_name, prob, cnn, base, void))  # the path where names clash
+    if note:  # after its file's line, named: never read as the next file's
+        log(f"note: {shown_name}: {note}")
     fig = explain_array(bundle, thermogram.array, thermogram.unit, title, call=not void,
                         parts=(cnn, base))  # fmt: skip
     return write_figure(fig, target, force)
@@ -250,7 +271,8 @@ def explain_paths(
     for file, name in names.items():
         try:
             path = explain_file(run_dir, file, out_dir, force=force, bundle=bundle, name=name,
-                                allow_unit_mismatch=allow_unit_mismatch)  # fmt: skip
+                                allow_unit_mismatch=allow_unit_mismatch,
+                                brief=len(names) > 1)  # fmt: skip
         except ThermocadError as exc:
             if len(names) == 1 and not problems:  # one file: its error is the call's
                 raise
@@ -258,6 +280,11 @@ def explain_paths(
             failed += 1
             continue
         renamed = name != own_name(file)
-        log(f"wrote {path}" + (f" (for {file}: another file given has its name)" * renamed))
+        if len(names) == 1 or renamed:  # many files: their folder is said once, at the end
+            log(f"wrote {path}" + (f" (for {file}: another file given has its name)" * renamed))
         written.append(path)
+    if len(names) > 1:
+        log(f"wrote {len(written)} figure{'s' if len(written) != 1 else ''} to {out_dir}"
+            + (f"; {failed} file{'s' if failed != 1 else ''} failed (said above)" if failed
+               else ""))  # fmt: skip
     return written, failed

@@ -137,7 +137,7 @@ def predict_bundle(
     errors: list[FileFailure] = []
     # A pipeline: reader threads parse the next files, one thread prepares the next batch
     # (evaluation transform, baseline features) while this one runs the network on the last.
-    results = progress(iter_read(files, workers=workers), desc="predict", total=len(files))
+    results = progress(iter_read(files, workers=workers), desc="predicting files", total=len(files))
     pending: tuple[list[Thermogram], Future] | None = None
     with ThreadPoolExecutor(max_workers=1) as prep:
         for batch in _batches(results, max(1, batch_size)):

@@ -114,7 +114,7 @@ def feature_table(
 
     read = _read_thermal if reader is None else lambda p: (reader(p), "celsius")
     rows = {}
-    for p in progress(list(dict.fromkeys(paths)), "features"):
+    for p in progress(list(dict.fromkeys(paths)), "baseline features (files)"):
         array, unit = read(p)
         rows[p] = baseline_features(array, unit=unit)
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -181,7 +181,7 @@ def _write_patients(out: Path, seed: int, sick, batches, shape: tuple[int, int],
     rows, truth = [], []
     # One BLAS thread: the thin matrix products here are slower with a thread pool.
     with threadpool_limits(limits=1, user_api="blas"):
-        for i in progress(range(len(sick)), "synth", total=len(sick)):
+        for i in progress(range(len(sick)), "synthetic patients", total=len(sick)):
             # Per patient, by her number: under one seed a number is one woman (her anatomy)
             # in any cohort; other numbers (first_id) are other women. Her diagnosis and batch
             # come from the whole cohort's draw, so another cohort may flip her label.
