@@ -267,3 +267,22 @@ def test_no_command_is_an_error_line_under_the_help(capsys):
     assert main([]) == 2
     out, err = capsys.readouterr()
     assert "COMMAND" in out and err == "thermocad: error: no command given (one of those above)\n"
+
+
+def test_each_data_command_ends_its_stdout_with_what_it_wrote(tmp_path, capsys):
+    """Logs go to stderr; stdout's last line names the output (`OUT=$(thermocad ... | tail -1)`),
+    as train's, fit's and report's do."""
+    data, run = tmp_path / "data", tmp_path / "run"
+    steps = [
+        (["synth", "--patients", "8", "--height", "60", "--width", "80", "--out", str(data)],
+         f"labels: {data / 'labels.csv'}"),
+        (["prepare", str(data), "--labels", str(data / "labels.csv"), "--out", str(run)],
+         f"cohort: {run / 'cohort.csv'}"),
+        (["split", str(run / "cohort.csv"), "--out", str(run / "split.csv")],
+         f"split: {run / 'split.csv'}"),
+        (["render", str(data), "--out", str(tmp_path / "png")], f"images: {tmp_path / 'png'}"),
+    ]  # fmt: skip
+    for argv, last in steps:
+        assert main(argv) == 0, argv
+        out = capsys.readouterr().out
+        assert out.splitlines() == [last], (argv, out)

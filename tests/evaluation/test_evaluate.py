@@ -286,3 +286,17 @@ def test_unit_mismatch_names_a_file(tmp_path):
     bundle = fake_bundle(lambda arrays, tta=False: [0.5], unit="intensity")
     with pytest.raises(ConfigError, match=r"e\.g\. .*a\.npy is celsius"):
         E.predict_split(bundle, split)
+
+
+def test_the_evaluate_command_ends_stdout_with_its_folder(run_dir, tmp_path, capsys):
+    """Its headline, then what it wrote (stdout's last line, as every command's)."""
+    from thermocad.cli import main
+
+    split = run_dir.parent / "data" / "split.csv"
+    out = tmp_path / "ev"
+    ledger = tmp_path / "book"  # the session's shared split keeps no count of this test
+    assert main(["evaluate", str(run_dir), "--split", str(split), "--out", str(out),
+                 "--ledger", str(ledger)]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == f"evaluation: {out}" and (out / "metrics.json").is_file()
+    assert "out_dir" not in json.loads((out / "metrics.json").read_text())  # the caller's only

@@ -59,6 +59,7 @@ def test_mirror_about_the_body_midline():
 def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path, capsys):
     out = tmp_path / "figs"
     assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out)]) == 0
+    assert capsys.readouterr().out == f"figures: {out}\n"  # logs on stderr, the output on stdout
     png = out / "T0002_gradcam.png"
     with Image.open(png) as im:
         assert 1.0 < im.width / im.height < 1.8  # four panels, two by two

@@ -71,12 +71,15 @@ def test_batching_does_not_change_probabilities(run_dir, dmr_files):
     assert not np.allclose(plain["prob_sick"], one["prob_sick"], rtol=0, atol=1e-4)
 
 
-def test_rows_scored_without_the_models_tta_say_so_in_their_note(run_dir, dmr_files, tmp_path):
+def test_rows_scored_without_the_models_tta_say_so_in_their_note(
+    run_dir, dmr_files, tmp_path, capsys
+):
     # The smoke model averages 1 augmented copy, as its validation did: --no-tta (or an ONNX
     # model without PyTorch) scores without it, and the saved table says so on each row.
     out = tmp_path / "p.csv"
     assert main(["predict", str(run_dir), *map(str, dmr_files), "--out", str(out),
                  "--no-tta"]) == 0  # fmt: skip
+    assert capsys.readouterr().out == f"predictions: {out}\n"  # the logs are stderr's
     notes = pd.read_csv(out)["note"]
     assert notes.str.contains("scored without the 1 augmented copy its threshold was").all()
     assert "; patient number 1 is one of the women" in notes[0]  # the other notes kept, joined
@@ -328,7 +331,7 @@ def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_p
     (bad / "T0009.txt").write_text("not a matrix\n")
     assert main(["predict", str(run_dir), str(bad), "--out", str(tmp_path / "b.csv")]) == 1
     assert not (tmp_path / "b.csv").exists() and (tmp_path / "b_errors.csv").exists()
-    assert "0 file(s) predicted, 1 failed" in capsys.readouterr().err
+    assert "0 files predicted, 1 failed" in capsys.readouterr().err
     # --force over a run with predictions when this one predicts none: its predictions.csv goes.
     assert main(["predict", str(run_dir), str(bad), "--out", str(out), "--force"]) == 1
     assert not out.exists()

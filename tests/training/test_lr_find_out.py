@@ -76,8 +76,9 @@ def test_lr_find_smoke_suggests_a_rate(split, tmp_path, capsys):
     assert (
         main(["lr-find", "--split", str(split), "--smoke", "--out", str(tmp_path / "lr.png")]) == 0
     )
-    said = capsys.readouterr().err
-    assert "lr_find suggests" in said and "nan" not in said
+    said = capsys.readouterr()
+    assert "lr_find suggests" in said.err and "nan" not in said.err
+    assert said.out == f"plot: {tmp_path / 'lr.png'}\n"  # what it wrote, on stdout
 
 
 def test_lr_find_without_a_suggestion_is_an_error_and_keeps_a_plot_written_meanwhile(

@@ -102,7 +102,7 @@ def _register_export(sub) -> None:
 def _predict(args: argparse.Namespace) -> int:
     from thermocad.inference.predict import run_predict
 
-    return run_predict(
+    rc = run_predict(
         args.run_dir,
         args.inputs,
         args.out,
@@ -112,6 +112,8 @@ def _predict(args: argparse.Namespace) -> int:
         device=args.device,
         fmt=args.format,
     )
+    print(f"predictions: {args.out}")  # stdout's last line: what it wrote, as every command's
+    return rc
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -119,6 +121,7 @@ def _explain(args: argparse.Namespace) -> int:
 
     _, failed = explain_paths(args.run_dir, args.files, args.out, force=args.force,
                               allow_unit_mismatch=args.allow_unit_mismatch, device=args.device)  # fmt: skip
+    print(f"figures: {args.out}")
     return 1 if failed else 0
 
 
@@ -155,4 +158,5 @@ def _export(args: argparse.Namespace) -> int:
         log(f"note: this model's threshold was chosen on P(Sick) averaged over the image and "
             f"{copies(views)}, which thermocad draws with PyTorch (metadata tta_views): "
             "scored on the image alone, a call near the threshold may differ")  # fmt: skip
+    print(f"onnx: {out}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from thermocad.cli import output_file
 from thermocad.utils.errors import ConfigError
@@ -125,6 +126,7 @@ def _prepare(args: argparse.Namespace) -> int:
         workers=args.workers,
         allow_mixed_shapes=args.allow_mixed_shapes,
     )
+    print(f"cohort: {Path(args.out) / 'cohort.csv'}")  # stdout's last line: what it wrote
     return 0
 
 
@@ -166,6 +168,7 @@ def _split(args: argparse.Namespace) -> int:
         counts=_counts(args.counts),
         force=args.force,
     )
+    print(f"split: {args.out}")
     return 0
 
 
@@ -182,4 +185,5 @@ def _render(args: argparse.Namespace) -> int:
         force=args.force,
         workers=args.workers,
     )
+    print(f"images: {args.out}")
     return 1 if summary.errors else 0

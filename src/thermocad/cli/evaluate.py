@@ -181,6 +181,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         print(headline(result["women"], where="in external.md"))
         print(result["table"])
+        print(f"evaluation: {result['out_dir']}")
         return 0
     from thermocad.evaluation.evaluate import evaluate_run, headline
 
@@ -188,6 +189,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                           subgroup=args.subgroup or None, force=args.force,
                           device=args.device, ledger=args.ledger)  # fmt: skip
     print(headline(result))
+    print(f"evaluation: {result['out_dir']}")
     return 0
 
 

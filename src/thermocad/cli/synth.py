@@ -85,4 +85,5 @@ def _synth(args: argparse.Namespace) -> int:
         f"wrote {args.patients} synthetic patient{'s' if args.patients != 1 else ''} to "
         f"{labels.parent} (labels: {labels})"
     )
+    print(f"labels: {labels}")  # stdout's last line: what it wrote, as every command's
     return 0

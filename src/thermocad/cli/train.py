@@ -195,6 +195,7 @@ def _lr_find(args: argparse.Namespace) -> int:
     from thermocad.training.run import lr_find
 
     lr_find(args.split, args.out, _config(args), force=args.force)
+    print(f"plot: {args.out}")
     return 0
 
 

@@ -282,7 +282,7 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
     atomic_write_csv(out / "predictions.csv", pred)
     atomic_write_json(out / "metrics.json", result)
     log(f"wrote {out / 'metrics.json'}")
-    return result
+    return {**result, "out_dir": str(out)}  # where it went: for the caller, not metrics.json
 
 
 def headline(result: dict, level: str = "patient") -> str:

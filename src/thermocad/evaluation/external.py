@@ -213,7 +213,7 @@ def _score_into(out: Path, run_dir: Path, data_dir, labels_csv, tta, force: bool
     atomic_write_json(out / "metrics.json", result)
     atomic_write_text(out / "external.md", markdown(result))
     log(f"wrote {out / 'external.md'}")
-    return result
+    return {**result, "out_dir": str(out)}  # where it went: for the caller, not metrics.json
 
 
 def _numbered_apart(meta: dict, run_dir: Path, data_dir, labels, given: bool) -> dict:

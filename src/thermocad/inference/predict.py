@@ -281,7 +281,7 @@ def run_predict(
     written = write_predictions(table, errors, out, force=force, fmt=fmt)
     for err in errors:
         log(failure_line(err))
-    log(f"{len(table)} file(s) predicted, {len(errors)} failed -> "
+    log(f"{len(table)} file{'s' if len(table) != 1 else ''} predicted, {len(errors)} failed -> "
         f"{', '.join(map(str, written.values()))}")  # fmt: skip
     log("research software, not a diagnosis: thermography is an adjunct to mammography")
     return 1 if errors else 0
