@@ -87,6 +87,13 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path, capsys):
     assert main(["explain", str(run_dir), str(dmr_files[0]), str(bad), str(dmr_files[2]),
                  "--out", str(two)]) == 1  # fmt: skip
     assert sorted(p.name for p in two.iterdir()) == ["T0001_gradcam.png", "T0003_gradcam.png"]
+    assert capsys.readouterr().out == f"figures: {two}\n"
+    bad2 = bad.with_name("bad2.txt")
+    bad2.write_text("nothing thermal here either\n")
+    none = tmp_path / "none"  # every file failing: no figures, so stdout names none
+    assert main(["explain", str(run_dir), str(bad), str(bad2), "--out", str(none)]) == 1
+    said = capsys.readouterr()
+    assert said.out == "" and "wrote 0 figures" in said.err and "2 files failed" in said.err
     fig = tmp_path / "fig.png"  # an image's name: the figure goes in a folder, said so
     assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(fig)]) == 2
     assert not fig.exists()

@@ -331,7 +331,9 @@ def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_p
     (bad / "T0009.txt").write_text("not a matrix\n")
     assert main(["predict", str(run_dir), str(bad), "--out", str(tmp_path / "b.csv")]) == 1
     assert not (tmp_path / "b.csv").exists() and (tmp_path / "b_errors.csv").exists()
-    assert "0 files predicted, 1 failed" in capsys.readouterr().err
+    said = capsys.readouterr()
+    assert "0 files predicted, 1 failed" in said.err
+    assert said.out == f"errors: {tmp_path / 'b_errors.csv'}\n"  # what it wrote, on stdout
     # --force over a run with predictions when this one predicts none: its predictions.csv goes.
     assert main(["predict", str(run_dir), str(bad), "--out", str(out), "--force"]) == 1
     assert not out.exists()

@@ -66,8 +66,9 @@ def test_run_directory_holds_every_output(run):
     # Where its weights were computed: a seed gives them again on the same device and threads.
     import torch
 
-    assert meta["compute"] == {"device": "cuda" if torch.cuda.is_available() else "cpu",
-                               "threads": torch.get_num_threads()}  # fmt: skip
+    assert meta["compute"]["threads"] == torch.get_num_threads()
+    assert meta["compute"]["processes"] == 1 and meta["compute"]["device"] == (
+        "cuda:0" if torch.cuda.is_available() else "cpu")  # fmt: skip
     assert TrainConfig.from_dict(
         json.loads((run / "config.json").read_text())
     ) == TrainConfig.smoke(tta=0)

@@ -102,7 +102,7 @@ def _register_export(sub) -> None:
 def _predict(args: argparse.Namespace) -> int:
     from thermocad.inference.predict import run_predict
 
-    rc = run_predict(
+    return run_predict(
         args.run_dir,
         args.inputs,
         args.out,
@@ -112,16 +112,16 @@ def _predict(args: argparse.Namespace) -> int:
         device=args.device,
         fmt=args.format,
     )
-    print(f"predictions: {args.out}")  # stdout's last line: what it wrote, as every command's
-    return rc
 
 
 def _explain(args: argparse.Namespace) -> int:
     from thermocad.inference.explain import explain_paths
 
-    _, failed = explain_paths(args.run_dir, args.files, args.out, force=args.force,
-                              allow_unit_mismatch=args.allow_unit_mismatch, device=args.device)  # fmt: skip
-    print(f"figures: {args.out}")
+    written, failed = explain_paths(args.run_dir, args.files, args.out, force=args.force,
+                                    allow_unit_mismatch=args.allow_unit_mismatch,
+                                    device=args.device)  # fmt: skip
+    if written:  # stdout's last line: what it wrote (every file failed: nothing)
+        print(f"figures: {args.out}")
     return 1 if failed else 0
 
 

@@ -209,6 +209,7 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"best on validation: {result['best_served']}; table: {result['out_dir']}/comparison.md")
     if "nested" in result:
         print(f"nested estimate (the result): {result['out_dir']}/nested/nested.md")
+    print(f"comparison: {result['out_dir']}")  # stdout's last line: what it wrote
     return 0
 
 

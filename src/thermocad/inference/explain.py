@@ -250,6 +250,7 @@ def explain_paths(
         load_explained,
         own_name,
     )
+    from thermocad.models.words import edited_threshold_note
     from thermocad.utils.errors import ConfigError, ThermocadError
     from thermocad.utils.files import check_apart
     from thermocad.utils.progress import log
@@ -265,6 +266,8 @@ def explain_paths(
     if not files:  # said as predict says it: one line
         raise ConfigError("nothing to explain: " + "; ".join(f"{w}: {y}" for w, y in problems[:3]))
     names = figure_names(files)  # files of the same name get figures of their own
+    if len(names) > 1 and (edited := edited_threshold_note(bundle.meta)):
+        log(f"note: {edited}")  # once, as predict says it: each file's short line leaves it out
     for where, why in problems:
         log(f"failed: {where}: {why}")
     written, failed = [], len(problems)
@@ -283,7 +286,7 @@ def explain_paths(
         if len(names) == 1 or renamed:  # many files: their folder is said once, at the end
             log(f"wrote {path}" + (f" (for {file}: another file given has its name)" * renamed))
         written.append(path)
-    if len(names) > 1:
+    if len(names) > 1:  # (none written: the folder may not even exist)
         log(f"wrote {len(written)} figure{'s' if len(written) != 1 else ''} to {out_dir}"
             + (f"; {failed} file{'s' if failed != 1 else ''} failed (said above)" if failed
                else ""))  # fmt: skip

@@ -284,4 +284,8 @@ def run_predict(
     log(f"{len(table)} file{'s' if len(table) != 1 else ''} predicted, {len(errors)} failed -> "
         f"{', '.join(map(str, written.values()))}")  # fmt: skip
     log("research software, not a diagnosis: thermography is an adjunct to mammography")
+    # stdout's last line names the table written: the predictions, or (every file failed) the
+    # errors alone
+    print(f"predictions: {written['files']}" if "files" in written
+          else f"errors: {written['errors']}")  # fmt: skip
     return 1 if errors else 0

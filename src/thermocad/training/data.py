@@ -131,7 +131,7 @@ def load_maps(paths: list[str], transform: EvalTransform) -> tuple[np.ndarray, s
     maps = np.empty((len(distinct), transform.size, transform.size), dtype=np.float32)
     units: dict[str, str] = {}
     for i, (path, result) in enumerate(
-        progress(iter_read(distinct), "reading", total=len(distinct))
+        progress(iter_read(distinct), "reading thermograms", total=len(distinct))
     ):
         if isinstance(result, ThermalFormatError):
             raise result

@@ -84,7 +84,7 @@ def write_outputs(
         "thermocad_version": __version__,
         "preprocess_version": PREPROCESS_VERSION,
         "libraries": library_versions(),
-        "compute": compute(),  # the same seed gives these weights again on the same
+        "compute": compute(model),  # the same seed gives these weights again on the same
         "ensemble": cfg.ensemble,
         # a final model's valid rows are its training rows: counted once, as train
         "data": {k: v for k, v in data.summary().items() if not (in_sample and k == "valid")},
@@ -151,14 +151,19 @@ def library_versions() -> dict[str, str]:
     return found
 
 
-def compute() -> dict[str, object]:
-    """Where the weights were computed: the device and PyTorch's thread count. A seed gives
-    the same weights again with both the same; another thread count sums in another order,
-    which moves the weights' last digits (docs/training.md, reproducibility)."""
+def compute(model) -> dict[str, object]:
+    """Where `model`'s weights were computed: its device (a GPU's name), the processes that
+    trained it and PyTorch's CPU threads. Another thread count or process count sums in
+    another order, which moves the weights' last digits (docs/training.md, reproducibility)."""
     import torch
+    from fastai.torch_core import num_distrib
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return {"device": device, "threads": torch.get_num_threads()}
+    device = next(model.parameters()).device
+    found = {"device": str(device), "threads": torch.get_num_threads(),
+             "processes": max(1, num_distrib())}  # fmt: skip
+    if device.type == "cuda":
+        found["gpu"] = torch.cuda.get_device_name(device)
+    return found
 
 
 def check_lr_find_out(split_csv: Path, out_png: Path, force: bool) -> None:

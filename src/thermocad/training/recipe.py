@@ -17,6 +17,7 @@ from fastai.learner import Learner
 from fastai.metrics import RocAucBinary, accuracy
 from torch import nn
 
+from thermocad.training.distributed import is_main_process
 from thermocad.utils.progress import log, quiet
 
 
@@ -59,7 +60,8 @@ class History(Callback):
         row |= {n: float(v) for n, v in zip(names, values, strict=True)}
         row["seconds"] = round(time.time() - self.t0, 3)
         self.rows.append(row)
-        if not _has_bars(self.learn):  # fastai's table is not shown: our line instead
+        # fastai's table is not shown: our line instead (once: other ranks have no bars either)
+        if is_main_process() and not _has_bars(self.learn):
             log(" ".join(f"{k}={_EPOCH_FORMATS.get(k, '{}').format(v)}" for k, v in row.items()))
         self.on_epoch(int(self.epoch) + 1)
 
