@@ -86,6 +86,19 @@ def test_write_galleries(tmp_path):
     assert G.gallery_alt(tmp_path / "elsewhere", "most_uncertain") == G.TITLES["most_uncertain"]
     empty = G.plot_gallery(PRED.iloc[:0], arrays.__getitem__, tmp_path / "e.png", "none")
     assert _is_png(empty)
+    # The report says an empty gallery in words; the others are pictures. Healthy women only:
+    # the galleries of Sick women are empty.
+    from thermocad.reporting.report import galleries_section
+
+    healthy, folder = PRED[PRED["y"] == 0], tmp_path / "healthy"
+    G.write_galleries(healthy, 0.5, folder, read=arrays.__getitem__, n=2)
+    chosen, html = G.select_galleries(healthy, 0.5, n=2), galleries_section(folder)
+    assert any(chosen[name].empty for name in G.GALLERIES)  # the case is met
+    for name in G.GALLERIES:
+        if chosen[name].empty:
+            assert f'<p class="missing">{G.TITLES[name]}: {G.EMPTY}</p>' in html
+        else:
+            assert f'alt="{G.gallery_alt(folder, name)}"' in html
 
 
 def test_reliability_diagram_counts_women_not_images(tmp_path, monkeypatch):

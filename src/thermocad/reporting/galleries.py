@@ -20,6 +20,7 @@ GALLERIES = (
     "most_uncertain",
 )
 LISTING = "galleries.csv"  # who is in each gallery, beside the images
+EMPTY = "no images in this group"  # an empty gallery's PNG says it, and the report in words
 # What each gallery shows, as its title says it ("called": at the threshold).
 TITLES = {
     "random_correct": "correct calls, drawn at random",
@@ -83,7 +84,7 @@ def plot_gallery(
         bar.set_label("°C" if unit == "celsius" else "intensity", fontsize=8)
         bar.ax.tick_params(labelsize=7)
     if rows.empty:
-        axes[0][0].text(0.5, 0.5, "no images in this group", ha="center", va="center")
+        axes[0][0].text(0.5, 0.5, EMPTY, ha="center", va="center")
         axes[0][0].axis("off")
     fig.suptitle(title, fontsize=10)
     return save(fig, path)
@@ -156,7 +157,7 @@ def gallery_alt(folder: str | Path, name: str) -> str:
     rows = listing[listing["gallery"] == name]
     panels = [f"patient {r.patient_id}, truly {r.truth}, P(Sick) {r.prob:.3f}"
               for r in rows.itertuples()]  # fmt: skip
-    return f"{TITLES[name]}: " + ("; ".join(panels) or "no images in this group")
+    return f"{TITLES[name]}: " + ("; ".join(panels) or EMPTY)
 
 
 def _read_array(path: str) -> np.ndarray:

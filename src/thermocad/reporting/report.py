@@ -200,14 +200,18 @@ def calibration_section(test: dict | None, test_dir: Path | None) -> str:
 
 
 def galleries_section(test_dir: Path | None) -> str:
-    from thermocad.reporting.galleries import GALLERIES, TITLES, gallery_alt
+    from thermocad.reporting.galleries import EMPTY, GALLERIES, TITLES, gallery_alt
 
     if test_dir is None:
         return section("galleries", '<p class="missing">no test split: no test images</p>')
     body = ("<p>Test images, each titled with the woman's true diagnosis and P(Sick); a "
             "gallery's images share one colour scale.</p>")  # fmt: skip
-    body += "".join(img(test_dir / f"gallery_{g}.png", gallery_alt(test_dir, g), wide=True,
-                        caption=TITLES[g]) for g in GALLERIES)  # fmt: skip
+    for g in GALLERIES:
+        alt = gallery_alt(test_dir, g)
+        if alt.endswith(f": {EMPTY}"):  # said in words, not a picture of them
+            body += f'<p class="missing">{esc(alt)}</p>'
+            continue
+        body += img(test_dir / f"gallery_{g}.png", alt, wide=True, caption=TITLES[g])
     return section("galleries", body)
 
 
