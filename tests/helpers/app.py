@@ -76,3 +76,22 @@ def textbox(driver, elem_id: str) -> str:
     from selenium.webdriver.common.by import By
 
     return driver.find_element(By.CSS_SELECTOR, f"#{elem_id} textarea").get_attribute("value")
+
+
+def rgb(css: str) -> tuple[int, ...]:
+    """A CSS colour as the browser computes it ('rgb(255, 255, 255)'), as (r, g, b)."""
+    import re
+
+    return tuple(int(v) for v in re.findall(r"\d+", css)[:3])
+
+
+def contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours."""
+
+    def luminance(rgb):
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+               for c in (v / 255 for v in rgb)]  # fmt: skip
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)

@@ -442,13 +442,10 @@ def test_example_folders_of_dead_processes_are_removed_and_others_kept(tmp_path,
 def test_each_verdicts_colour_reads_on_its_own_white_ground():
     """WCAG 2 contrast of each verdict's colour on the box's white ground: at least 4.5:1
     (the box sets its ground, so the page's dark mode cannot lower it)."""
+    from tests.helpers.app import contrast
     from thermocad.inference.verdict import _VERDICTS, verdict
-
-    def luminance(hex_colour: str) -> float:
-        rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
     for kind, (colour, _sign, _words) in _VERDICTS.items():
         assert "background:#fff;" in verdict(kind, "detail")
-        assert (1.05) / (luminance(colour) + 0.05) >= 4.5, kind
+        rgb = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert contrast(rgb, (255, 255, 255)) >= 4.5, kind

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from tests.conftest import chromium_available
-from tests.helpers.app import chromium, textbox
+from tests.helpers.app import chromium, contrast, rgb, textbox
 from tests.helpers.net import free_port
 
 needs_chromium = pytest.mark.skipif(
@@ -256,3 +256,36 @@ def test_a_file_of_another_unit_is_said_in_words_both_ways():
     assert allow_label("intensity").startswith("Score a temperature file (°C) with this grey")
     assert allow_label("celsius").startswith("Score a grey 8/16-bit image with this temperature")
     assert all("no Sick/Healthy call" in allow_label(u) for u in ("celsius", "intensity"))
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_browser_the_verdict_reads_in_a_dark_theme(run_dir, dmr_files, tmp_path):
+    """Every line of the verdict box against its white ground, as the browser computes them in
+    Gradio's dark theme (which colours the page's text light, line by line): 4.5:1 at least."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from thermocad.inference.app import serve
+
+    port = free_port()
+    demo = serve(run_dir, port=port, block=False)
+    driver = chromium(home=tmp_path / "browser")
+    try:
+        driver.get(f"http://127.0.0.1:{port}/?__theme=dark")
+        wait = WebDriverWait(driver, 90)
+        file_input = "#upload input[type=file]"
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, file_input)).send_keys(
+            str(dmr_files[0]))  # fmt: skip
+        wait.until(lambda d: textbox(d, "status").startswith(f"{dmr_files[0].name}: analysed"))
+        colours = driver.execute_script(
+            "const box = document.querySelector('#verdict .verdict');"
+            "return [getComputedStyle(box).backgroundColor,"
+            "        ...[...box.querySelectorAll(':scope > div')].map(e => getComputedStyle(e).color)]"
+        )
+    finally:
+        driver.quit()
+        demo.close()
+    ground, *lines = (rgb(c) for c in colours)
+    assert ground == (255, 255, 255) and len(lines) >= 2
+    assert all(contrast(c, ground) >= 4.5 for c in lines), colours

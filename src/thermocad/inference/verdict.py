@@ -22,11 +22,10 @@ def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
     import html
 
     colour, sign, words = _VERDICTS[kind]
+    # Each line's colour is set on it: a dark theme colours the page's text light, line by line.
+    small = f'<div style="font-size:0.85em;color:#444">{html.escape(small)}</div>' if small else ""
     small = (
-        f'<div style="font-size:0.85em;opacity:0.85">{html.escape(small)}</div>' if small else ""
-    )
-    small = (
-        f'<div style="font-weight:700">{html.escape(warning)}</div>' if warning else ""
+        f'<div style="font-weight:700;color:#222">{html.escape(warning)}</div>' if warning else ""
     ) + small
     border = "dashed" if kind == "error" else "solid"  # an error is not a result
     # overflow-wrap: a long file name breaks inside the box instead of running out of it.
@@ -35,7 +34,7 @@ def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
             'background:#fff;color:#222;overflow-wrap:anywhere">'
             f'<div style="font-size:1.7em;font-weight:700;color:{colour}">'
             f'<span aria-hidden="true" style="color:{colour}">{sign}</span> {words}</div>'
-            f"<div>{html.escape(detail)}</div>{small}</div>")  # fmt: skip
+            f'<div style="color:#222">{html.escape(detail)}</div>{small}</div>')  # fmt: skip
 
 
 def _headlines(training: str, notes: dict[str, str]) -> list[str]:
