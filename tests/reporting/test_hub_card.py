@@ -130,9 +130,17 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
         "threshold_method": "given",
         "threshold_provenance": {"target_sensitivity": 0.9},
         "config": {"head_epochs": 30, "cycles": 0, "frozen_cycles": 0},
+        "compute": {"device": "cpu", "threads": 2, "processes": 1},
+        "thermocad_version": "0.1.0",
     }
     text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
     assert "nothing measured here" not in text and "Cross-validated by `thermocad fit`" in text
+    assert "trained with thermocad 0.1.0 on cpu (2 CPU threads): " in text  # where, as model.json
+    from thermocad.reporting.hub_card import _computed_on
+
+    gpus = {"compute": {"device": "cuda:0", "gpu": "NVIDIA H100", "threads": 1, "processes": 4}}
+    assert _computed_on(gpus) == " on cuda:0 (NVIDIA H100, 1 CPU thread, 4 processes)"
+    assert _computed_on({}) == ""  # a model.json of before the record
     assert "0.3835 (the highest reaching sensitivity 0.90 on the pooled out-of-fold" in text
     assert (
         "trained with thermocad" in text

@@ -149,7 +149,8 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     title = f"# thermocad {model_name(meta)}: breast thermogram classifier"
     out = [front_matter(meta, summary), title, ""]
     out += [f"Model: `{arch}`, a CNN ({size} px, {meta.get('unit', 'celsius')} input) trained "
-            f"with thermocad {meta.get('thermocad_version', '')}: {trained}. Its P(Sick) for one "
+            f"with thermocad {meta.get('thermocad_version', '')}{_computed_on(meta)}: {trained}. "
+            "Its P(Sick) for one "
             f"frontal breast thermogram is {ensemble}; the stored decision threshold is "
             f"{threshold:.4g} ({how}).", ""]  # fmt: skip
     if synthetic := synthetic_training(meta):
@@ -268,3 +269,16 @@ def write_model_card(out_dir: Path, meta: dict[str, Any], train: pd.DataFrame,
         preds = valid.assign(prob=np.asarray(probs, float))
         summary = validation_summary(preds, float(meta.get("threshold", 0.5)))
     return atomic_write_text(Path(out_dir) / CARD, render_card(meta, train, valid, summary))
+
+
+def _computed_on(meta: dict) -> str:
+    """' on cpu (2 threads)', ' on cuda:0 (NVIDIA H100, 4 processes)': where the weights were
+    computed (model.json's `compute`, since 2026-12-06; '' before)."""
+    found = meta.get("compute")
+    if not isinstance(found, dict) or not found.get("device"):
+        return ""
+    threads, processes = found.get("threads"), found.get("processes") or 1
+    detail = [str(found["gpu"])] if found.get("gpu") else []
+    detail += [f"{threads} CPU thread{'s' * (threads != 1)}"] if isinstance(threads, int) else []
+    detail += [f"{processes} processes"] if processes != 1 else []
+    return f" on {found['device']}" + (f" ({', '.join(detail)})" if detail else "")
