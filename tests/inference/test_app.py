@@ -79,7 +79,7 @@ def test_good_file_answered_and_upload_kept_for_gradio(
     called = "Sick" if prob >= bundle.threshold else "Healthy"
     assert f"the threshold {bundle.threshold:.4f}: called {called}." in result
     # The call in large type, named, with what the name says of the view (a short name: nothing).
-    assert f"Called {called}</div><div>{path.name}: P(Sick) {prob:.4f}" in call
+    assert f'Called {called}</div><div style="color:#222">{path.name}: P(Sick) {prob:.4f}' in call
     assert 'role="status"' in call and "View not checked (the file name does not give it)" in call
     assert f"called {called}" in overlay  # the overlay's alt text says the call too
     assert ("mean of the CNN" in result) == (bundle.baseline is not None)
@@ -145,7 +145,9 @@ def test_malformed_wrong_type_and_oversized_files(bundle, upload_root):
     bad = _upload(upload_root, name="garbage.txt", data=b"this is not a thermogram\n")
     *_, result, status, call, _ = answer_file(bundle, str(bad), False)
     assert result == "" and status.startswith("Error: garbage.txt")
-    assert "Not analysed</div><div>garbage.txt: " in call  # an error never looks like a result
+    assert (
+        'Not analysed</div><div style="color:#222">garbage.txt: ' in call
+    )  # an error never looks like a result
     assert str(upload_root) not in status and "Traceback" not in status
     assert bad.exists()  # Gradio's to sweep
     exe = _upload(upload_root, name="tool.exe", data=b"MZ")
@@ -196,7 +198,7 @@ def test_image_for_temperature_model_points_to_the_checkbox(bundle, dmr_files, u
             "temperatures (°C): its P(Sick) is not a measurement")  # fmt: skip
     assert result.startswith(f"exported.png: no Sick/Healthy call: {held}.")
     assert "called" not in result and "cross-validation" not in result and "celsius" not in result
-    assert f"No call</div><div>exported.png: {held}.</div>" in call
+    assert f'No call</div><div style="color:#222">exported.png: {held}.</div>' in call
     assert "Called" not in call
 
 

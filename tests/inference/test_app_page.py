@@ -160,7 +160,7 @@ def test_the_verdict_says_when_the_model_makes_no_result(bundle, dmr_files, monk
     call = answer_file(bundle, path, False)[4]
     # In the verdict box itself, under the call: the header that says it scrolls away.
     assert "below the threshold" in call or "at or above the threshold" in call
-    assert '<div style="font-weight:700">Smoke-run model: not a result.</div>' in call
+    assert '<div style="font-weight:700;color:#222">Smoke-run model: not a result.</div>' in call
     monkeypatch.setitem(bundle.meta, "data", {"synthetic_share": 1.0})
     call = answer_file(bundle, path, False)[4]
     assert (

@@ -150,3 +150,10 @@ def test_the_verdict_asks_upside_down_in_a_few_words():
     assert _headlines("", {"orientation": "the body covers ..."}) == [
         "Upside down, or on its side?", "Details in Result."]  # fmt: skip
     assert _headlines("", {"orientation": ""}) == []
+
+
+def test_the_verdict_says_a_body_in_pieces_in_a_few_words():
+    from thermocad.inference.verdict import _headlines
+
+    assert _headlines("", {"pieces": "the body is in pieces (...)"}) == [
+        "The body was found in pieces: read with care.", "Details in Result."]  # fmt: skip

@@ -468,7 +468,10 @@ def test_a_lateral_view_is_noted_and_still_scored(run_dir, dmr_files, tmp_path):
     assert table["decision"][0] in ("Sick", "Healthy")
     lateral = analyse(bundle, tmp_path / "T0002.1.2.S.2013-01-10.10.txt")
     assert "no Sick/Healthy call: the file name says view 1.2" in lateral.result
-    assert "No call</div><div>T0002.1.2.S.2013-01-10.10.txt: the file name says" in lateral.verdict
+    assert (
+        'No call</div><div style="color:#222">T0002.1.2.S.2013-01-10.10.txt: the file name says'
+        in lateral.verdict
+    )
     frontal = analyse(bundle, tmp_path / "T0001.1.1.S.2013-01-10.10.txt").verdict  # the view
     assert "Called" in frontal and "View: frontal, as the DMR-IR file name says." in frontal
 

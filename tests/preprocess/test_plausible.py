@@ -9,7 +9,13 @@ import pytest
 
 from tests.helpers.training import thermogram, torso
 from thermocad.io.thermal import Thermogram, read_thermal
-from thermocad.preprocess.plausible import check_plausible, implausibility
+from thermocad.preprocess.plausible import (
+    MAX_PIECE_SHARE,
+    check_plausible,
+    implausibility,
+    pieces_note,
+    second_piece_share,
+)
 from thermocad.utils.errors import ImplausibleThermogramError
 
 
@@ -60,8 +66,28 @@ def test_synthetic_thermograms_pass():
 def test_every_real_dmr_frame_passes(dmr_dir):
     files = sorted(dmr_dir.glob("*.txt"))
     assert len(files) == 120
-    refused = {f.name: implausibility(read_thermal(f).array) for f in files}
+    arrays = {f.name: read_thermal(f).array for f in files}
+    refused = {name: implausibility(a) for name, a in arrays.items()}
     assert {k: v for k, v in refused.items() if v} == {}
+    # Each woman's warm region in one piece: its second largest at most 0.6% of the largest,
+    # far under the note's share (MAX_PIECE_SHARE's comment).
+    assert max(second_piece_share(a) for a in arrays.values()) < 0.01
+
+
+def test_a_body_cut_in_pieces_is_noted_not_refused():
+    """A cold column across the torso (a dead sensor column, a strap): body_mask keeps the
+    largest piece, so the box and mirror are found on part of her; the note says so."""
+    rng = np.random.default_rng(0)
+    whole = thermogram(rng, True)
+    cut = whole.copy()
+    cut[:, cut.shape[1] * 2 // 3 : cut.shape[1] * 2 // 3 + 3] = 18.0  # 3 px at 18 C
+    assert (
+        second_piece_share(whole) == 0.0
+        and pieces_note(Thermogram(whole, "celsius", Path("a.txt"), "npy")) == ""
+    )
+    assert second_piece_share(cut) > MAX_PIECE_SHARE and implausibility(cut) is None
+    said = pieces_note(Thermogram(cut, "celsius", Path("a.txt"), "npy"))
+    assert said.startswith("the body is in pieces (the second largest warm region is ")
 
 
 @pytest.mark.real

@@ -25,6 +25,20 @@ MIN_BODY_FRACTION = 0.05  # a frontal thermogram is mostly torso
 MIN_MIDDLE_COVER = 0.25
 MIN_CONTRAST_C = 1.0  # the body (median) is warmer than the room (median) by at least this
 SKIN_MAX_C = (25.0, 42.0)  # the warmest skin (axilla, inframammary fold) lies in this range
+# A warm region in large pieces: a cold line across the body (a dead sensor column, a strap)
+# leaves body_mask, and so the midline, box and mirror, the largest piece of her only. On the
+# 120 real frames the second largest piece is at most 0.6% of the largest; a 3-pixel cold
+# column across one of them makes it 37% (2026-12-06). Said in a note, not refused.
+MAX_PIECE_SHARE = 0.1
+
+
+def second_piece_share(array: np.ndarray) -> float:
+    """The second largest warm region (regions.warm_pieces) as a share of the largest; 0: the
+    body is in one piece."""
+    from thermocad.preprocess.regions import warm_pieces
+
+    sizes = np.sort(warm_pieces(np.asarray(array, dtype=np.float32))[1])[::-1]
+    return float(sizes[1] / sizes[0]) if sizes.size > 1 and sizes[0] > 0 else 0.0
 
 
 def check_plausible(thermogram: Thermogram) -> None:
@@ -75,3 +89,15 @@ def implausibility(array: np.ndarray, unit: str = "celsius",
         lo, hi = SKIN_MAX_C
         return f"warmest body temperature {skin_max:.1f} C is outside {lo:g}..{hi:g} C for skin"
     return None
+
+
+def pieces_note(thermogram: Thermogram) -> str:
+    """'' or the note predict, explain and the app give a thermogram whose warm region is in
+    large pieces (MAX_PIECE_SHARE)."""
+    if (share := second_piece_share(thermogram.array)) <= MAX_PIECE_SHARE:
+        return ""
+    return (
+        f"the body is in pieces (the second largest warm region is {share:.0%} of the "
+        "largest: a cold line or an artefact across her?), and the breast box and "
+        "left/right mirror are found on the largest alone: read its P(Sick) with care"
+    )
