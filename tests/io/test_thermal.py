@@ -273,6 +273,12 @@ def test_npy(tmp_path):
     np.save(tmp_path / "fahrenheit.npy", temps * 1.8 + 32)  # 20-36 C is 68-97 F
     with pytest.raises(ThermalFormatError, match="it looks like Fahrenheit: convert to C"):
         read_thermal(tmp_path / "fahrenheit.npy")
+    # A few hot pixels in a frame of temperatures: a camera's dead pixels, said so.
+    frame = np.full((48, 64), 31.0, np.float32)
+    frame[3, 5] = frame[40, 60] = 60.0
+    np.save(tmp_path / "dead.npy", frame)
+    with pytest.raises(ThermalFormatError, match=r"\(2 of its 3,072 values; dead or hot pixels"):
+        read_thermal(tmp_path / "dead.npy")
     for name in ("empty.npy", "empty.png"):  # an interrupted save: said as such
         (tmp_path / name).write_bytes(b"")
         with pytest.raises(ThermalFormatError, match=rf"{name}: the file is empty \(0 bytes\)"):

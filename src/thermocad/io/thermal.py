@@ -154,10 +154,14 @@ def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None
             f"{path}: {where(row)}: value {array[row, col]} in column {col + 1} is not finite"
         )
     if unit == "celsius" and (smallest < low or largest > high):
-        row, col = np.argwhere((array < low) | (array > high))[0]
-        median = np.median(array)
+        outside = (array < low) | (array > high)
+        row, col = np.argwhere(outside)[0]
+        median, count = np.median(array), int(outside.sum())
         hint = ("it looks like kelvin: convert to C" if 250 <= median <= 330  # room and body
                 else "it looks like Fahrenheit: convert to C" if 60 <= median <= 110
+                # a few pixels in a frame of temperatures: a camera's, not the file's fault
+                else f"{count} of its {array.size:,} values; dead or hot pixels of the camera?"
+                if count <= array.size // 1000 and low <= median <= high
                 else "is this a temperature file?")  # fmt: skip
         raise ThermalFormatError(
             f"{path}: {where(row)}: value {array[row, col]:.2f} in column {col + 1} is outside "
