@@ -277,8 +277,13 @@ def test_npy(tmp_path):
     frame = np.full((48, 64), 31.0, np.float32)
     frame[3, 5] = frame[40, 60] = 60.0
     np.save(tmp_path / "dead.npy", frame)
-    with pytest.raises(ThermalFormatError, match=r"\(2 of its 3,072 values; dead or hot pixels"):
+    with pytest.raises(ThermalFormatError, match=r"\(2 of its 3,072 values, the rest "
+                       "temperatures: dead or hot pixels, a dead sensor column"):  # fmt: skip
         read_thermal(tmp_path / "dead.npy")
+    frame[:, :2] = 80.0  # two dead columns (96 values) beside the 2 pixels: said as such too
+    np.save(tmp_path / "column.npy", frame)
+    with pytest.raises(ThermalFormatError, match=r"\(98 of its 3,072 values, the rest temp"):
+        read_thermal(tmp_path / "column.npy")
     for name in ("empty.npy", "empty.png"):  # an interrupted save: said as such
         (tmp_path / name).write_bytes(b"")
         with pytest.raises(ThermalFormatError, match=rf"{name}: the file is empty \(0 bytes\)"):

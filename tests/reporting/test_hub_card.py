@@ -141,6 +141,9 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     gpus = {"compute": {"device": "cuda:0", "gpu": "NVIDIA H100", "threads": 1, "processes": 4}}
     assert _computed_on(gpus) == " on cuda:0 (NVIDIA H100, 1 CPU thread, 4 processes)"
     assert _computed_on({}) == ""  # a model.json of before the record
+    odd = {"compute": {"device": "cpu", "threads": True, "processes": "1"}}
+    assert _computed_on(odd) == " on cpu"  # counts that are no whole numbers: left out
+    assert _computed_on({"compute": {"device": None}}) == _computed_on({"compute": "cpu"}) == ""
     assert "0.3835 (the highest reaching sensitivity 0.90 on the pooled out-of-fold" in text
     assert (
         "trained with thermocad" in text

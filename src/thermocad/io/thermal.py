@@ -159,10 +159,11 @@ def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None
         median, count = np.median(array), int(outside.sum())
         hint = ("it looks like kelvin: convert to C" if 250 <= median <= 330  # room and body
                 else "it looks like Fahrenheit: convert to C" if 60 <= median <= 110
-                # a few pixels in a frame of temperatures: a camera's, not the file's fault
-                else f"{count} of its {array.size:,} values; dead or hot pixels of the camera?"
-                if count <= array.size // 1000 and low <= median <= high
-                else "is this a temperature file?")  # fmt: skip
+                # some pixels in a frame of temperatures: the camera's or the scene's, not the
+                # file's format
+                else f"{count:,} of its {array.size:,} values, the rest temperatures: dead or hot "
+                "pixels, a dead sensor column, or a hot object in view?"
+                if low <= median <= high else "is this a temperature file?")  # fmt: skip
         raise ThermalFormatError(
             f"{path}: {where(row)}: value {array[row, col]:.2f} in column {col + 1} is outside "
             f"the plausible range of temperatures, {low:g}..{high:g} C ({hint})"

@@ -98,6 +98,7 @@ def pieces_note(thermogram: Thermogram) -> str:
         return ""
     return (
         f"the body is in pieces (the second largest warm region is {share:.0%} of the "
-        "largest: a cold line or an artefact across her?), and the breast box and "
-        "left/right mirror are found on the largest alone: read its P(Sick) with care"
+        "largest: a cold line across her, another warm object in view, or a frame with little "
+        "room in it?), and the breast box and left/right mirror are found on the largest alone: "
+        "read its P(Sick) with care"
     )

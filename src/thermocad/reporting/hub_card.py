@@ -272,13 +272,21 @@ def write_model_card(out_dir: Path, meta: dict[str, Any], train: pd.DataFrame,
 
 
 def _computed_on(meta: dict) -> str:
-    """' on cpu (2 threads)', ' on cuda:0 (NVIDIA H100, 4 processes)': where the weights were
-    computed (model.json's `compute`, since 2026-12-06; '' before)."""
+    """' on cpu (2 CPU threads)', ' on cuda:0 (NVIDIA H100, 1 CPU thread, 4 processes)': where
+    the weights were computed (model.json's `compute`, since 2026-12-06; '' before). A count
+    that is not a whole number of at least 1 is left out."""
     found = meta.get("compute")
-    if not isinstance(found, dict) or not found.get("device"):
+    if not isinstance(found, dict) or not isinstance(found.get("device"), str):
         return ""
-    threads, processes = found.get("threads"), found.get("processes") or 1
-    detail = [str(found["gpu"])] if found.get("gpu") else []
-    detail += [f"{threads} CPU thread{'s' * (threads != 1)}"] if isinstance(threads, int) else []
-    detail += [f"{processes} processes"] if processes != 1 else []
+
+    def count(key: str) -> int | None:
+        value = found.get(key)
+        return (
+            value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+        )
+
+    threads, processes = count("threads"), count("processes")
+    detail = [str(found["gpu"])] if isinstance(found.get("gpu"), str) else []
+    detail += [f"{threads} CPU thread{'s' * (threads != 1)}"] if threads else []
+    detail += [f"{processes} processes"] if processes and processes > 1 else []
     return f" on {found['device']}" + (f" ({', '.join(detail)})" if detail else "")
