@@ -87,8 +87,9 @@ def test_good_file_answered_and_upload_kept_for_gradio(
     assert "not a lesion" in overlay  # how to read the map, under it
     # What the command line's figure titles say is the page's text, which reflows on a phone;
     # the images are 640 px wide, drawn with large type for a phone to shrink.
-    shown_p = f"{prob:.4f}"
-    assert f"<figcaption>Called {called}: P(Sick) {shown_p} (threshold" in overlay
+    # (the call is the verdict's, not repeated under the map)
+    assert "<figcaption>The network saw the dashed box only; the map explains the CNN half " \
+        "(its P(Sick) " in overlay and f"Called {called}" not in overlay  # fmt: skip
     assert "<figcaption>The thermogram; R, L: her right, her left.</figcaption>" in thermogram
     assert _png(thermogram).shape[1] == _png(overlay).shape[1] == 640
     assert "analysed" in status and cleared is None
@@ -100,9 +101,11 @@ def test_good_file_answered_and_upload_kept_for_gradio(
     pid = dmr_files[0].name[1:5].lstrip("0")
     noted = answer_file(bundle, str(path), False, frozenset({pid}))
     assert f"Note: patient number {pid} is one of the women this model was trained on" in noted[2]
-    # The large call says it in a few words: she trained it, so this is no test result.
-    assert (f"Not a test result: patient number {pid} is one of the women this model was "
-            "trained on. Details in Result.") in noted[4]  # fmt: skip
+    # The large call says it in a few words, in bold under the call (not in the small line):
+    # she trained it, so this is no test result.
+    assert ('<div style="font-weight:700;color:#222">Not a test result: patient number '
+            f"{pid} is one of the women this model was trained on.") in noted[4]  # fmt: skip
+    assert "Details in Result." in noted[4]
     assert "Not a test result" not in call
 
 

@@ -478,3 +478,20 @@ def test_the_asymmetry_panel_leaves_the_marker_out_and_the_figure_fits_its_title
     busy = explain_figure(a, heat, 0.3, 0.5, title="T0001\nnote: one\nnote: two", cnn=0.2,
                           call=False, seen=(10, 200, 20, 300), one_pass=True, either_side=True)  # fmt: skip
     assert busy.get_size_inches()[1] > plain + 1.0
+
+
+def test_the_overlay_says_when_the_call_is_the_baselines_not_the_cnns_it_explains():
+    """The mean calls Sick while the CNN alone is under the threshold: the map (the CNN's)
+    would read as the call's reason; its title says the call is the baseline's."""
+    from thermocad.inference.panels import overlay_title
+
+    lines = overlay_title(0.42, 0.40, 0.24, True, True, False, False, False)
+    assert lines[-1] == "the CNN alone would not call Sick: the call is the baseline's"
+    agree = overlay_title(0.42, 0.40, 0.45, True, True, False, False, False)
+    assert not any("would not call" in x for x in agree)
+    healthy = overlay_title(0.38, 0.40, 0.55, True, True, False, False, False)
+    assert healthy[-1] == "the CNN alone would not call Healthy: the call is the baseline's"
+    assert not any(
+        "would not call" in x
+        for x in overlay_title(0.5, 0.4, 0.2, False, True, False, False, False)
+    )  # no call

@@ -165,11 +165,12 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
     alt = (f"Grad-CAM overlay of the CNN; the model's P(Sick) {shown(prob, bundle.threshold)[0]}, "
            f"{f'called {made}' if made else 'no call'}")  # fmt: skip
     # What the figure's title says on the command line, as text here: it reflows on a phone,
-    # where a title drawn into the image would shrink with it past reading.
+    # where a title drawn into the image would shrink with it past reading. Its first line,
+    # the call, is the verdict's; either side's is the caption's own below.
     title = overlay_title(prob, bundle.threshold, cnn, call, seen is not None, one_pass,
-                          either_side=False, empty=not heat.any())  # the caption says it  # fmt: skip
+                          either_side=False, empty=not heat.any())[1:]  # fmt: skip
     title = "; ".join(line.replace("\n", " ") for line in title)
-    caption = f"{title}. " + OVERLAY_CAPTION
+    caption = (f"{title[0].upper()}{title[1:]}. " if title else "") + OVERLAY_CAPTION
     caption += BASELINE_CAPTION if cnn is not None else ""
     caption += EITHER_SIDE_CAPTION if differences_only(bundle) else ""
     return f"<figure>{_inline_png(panel, alt)}<figcaption>{caption}</figcaption></figure>"

@@ -101,7 +101,9 @@ def build_app(
                 allow = gr.Checkbox(label=allow_label(bundle.unit), value=False)
             with gr.Column():  # the verdict first: beside the upload, or under it on a phone
                 call = gr.HTML(elem_id="verdict")
-                result = gr.Textbox(label="Result", interactive=False, elem_id="result")
+                # Tall enough for its notes on a phone (it scrolled inside itself, hiding them).
+                result = gr.Textbox(label="Result", interactive=False, elem_id="result",
+                                    max_lines=40)  # fmt: skip
                 status = gr.Textbox(label="Status", interactive=False, elem_id="status")
         thermogram, overlay = _figures(bundle)
         outputs = [thermogram, overlay, result, status, call, upload]

@@ -97,7 +97,9 @@ def draw_overlay(fig: Figure, ax, array: np.ndarray, heatmap: np.ndarray, prob: 
     overlay = ax.imshow(shown_map, cmap="viridis", alpha=0.45, vmin=0, vmax=1)
     # Scaled to its own maximum: where the CNN half looked, not how strongly (a Healthy call
     # has its brightest spot too), and not the baseline half's statistics.
-    fig.colorbar(overlay, ax=ax, shrink=0.85, label="CNN's Grad-CAM for Sick (scaled per image)")
+    # (the web app's, in large type on a small figure: short; its caption says the rest)
+    label = "CNN's Grad-CAM for Sick (scaled per image)" if titled else "Grad-CAM, per image"
+    fig.colorbar(overlay, ax=ax, shrink=0.85, label=label)
     mark_sides(ax)
     if titled:
         title = overlay_title(prob, threshold, cnn, call, seen is not None, one_pass,
@@ -120,6 +122,8 @@ def overlay_title(prob: float, threshold: float, cnn: float | None, call: bool, 
     if cnn is not None:
         alone = ",\nof the image without its augmented copies" if one_pass else ""
         lines.append(f"the map explains the CNN half (its P(Sick) {cnn:.4f}{alone})")
+        if made and called(cnn, threshold) != made:  # the call the map seems to explain
+            lines.append(f"the CNN alone would not call {made}: the call is the baseline's")
     if either_side:
         lines.append("a spot may mean either breast (L-R input only)")
     if empty:  # Grad-CAM keeps only positive evidence; none is worth saying so

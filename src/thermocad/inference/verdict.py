@@ -74,7 +74,10 @@ def call_box(bundle, name: str, prob: float, void: str, training: str,
     if (made := called(prob, bundle.threshold, not void)) is None:
         return verdict("none", f"{name}: {void}.", f"P(Sick) {p} shown only for completeness.",
                        demo)  # fmt: skip
-    small = " ".join(_headlines(training, found)) or _view_line(name)
+    heads = _headlines(training, found)
+    if heads and heads[0].startswith("Not a test result"):  # in bold, under the call: not small
+        demo = " ".join(x for x in (heads.pop(0), demo) if x)
+    small = " ".join(heads) or _view_line(name)
     if parts[0] is not None and (whose := deciding_half(bundle.threshold, *parts, made)):
         small = f"The two halves disagree: this call is the {whose}'s alone. {small}"
     if truth := example.rpartition("generated ")[2] if "generated " in example else "":
