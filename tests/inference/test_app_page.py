@@ -289,3 +289,48 @@ def test_browser_the_verdict_reads_in_a_dark_theme(run_dir, dmr_files, tmp_path)
     ground, *lines = (rgb(c) for c in colours)
     assert ground == (255, 255, 255) and len(lines) >= 2
     assert all(contrast(c, ground) >= 4.5 for c in lines), colours
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_browser_the_file_chosen_last_is_the_one_answered(run_dir, dmr_files, tmp_path,
+                                                          monkeypatch):  # fmt: skip
+    """An upload still being analysed, then an example clicked: the page ends on the example
+    (the upload's later answer, cancelled, never replaces it)."""
+    import time
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    import thermocad.inference.answer as answer_module
+    from thermocad.inference.app import serve
+
+    real = answer_module.analyse
+
+    def slow(bundle, path, *args):  # the upload takes 6 s, the example its usual second
+        if "T9" not in path.name:
+            time.sleep(6)
+        return real(bundle, path, *args)
+
+    monkeypatch.setattr(answer_module, "analyse", slow)
+    port = free_port()
+    demo = serve(run_dir, port=port, block=False)
+    driver = chromium(home=tmp_path / "browser")
+    wait = WebDriverWait(driver, 90)
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        example = wait.until(
+            lambda d: d.find_element(By.XPATH, "//button[contains(., 'synthetic #2')]")
+        )
+        driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(
+            str(dmr_files[0]))  # fmt: skip
+        time.sleep(1.5)  # the upload has reached the server and is being analysed
+        # (clicked by script: the page's spinners may lie over the button meanwhile)
+        driver.execute_script("arguments[0].click()", example)
+        wait.until(lambda d: textbox(d, "status").startswith("T9002.txt: analysed"))
+        time.sleep(8)  # past the moment the upload's answer would have arrived
+        assert textbox(driver, "status").startswith("T9002.txt: analysed")
+        assert textbox(driver, "result").startswith("T9002.txt: P(Sick)")
+    finally:
+        driver.quit()
+        demo.close()

@@ -101,23 +101,23 @@ def build_app(
                 allow = gr.Checkbox(label=allow_label(bundle.unit), value=False)
             with gr.Column():  # the verdict first: beside the upload, or under it on a phone
                 call = gr.HTML(elem_id="verdict")
-                # Tall enough for its notes on a phone (it scrolled inside itself, hiding them).
                 result = gr.Textbox(label="Result", interactive=False, elem_id="result",
-                                    max_lines=40)  # fmt: skip
+                                    max_lines=40)  # its notes in view on a phone  # fmt: skip
                 status = gr.Textbox(label="Status", interactive=False, elem_id="status")
         thermogram, overlay = _figures(bundle)
         outputs = [thermogram, overlay, result, status, call, upload]
         pending = gr.Button("Clear the last result", visible="hidden", elem_id="pending")
         pending.click(None, js=PENDING_JS, outputs=outputs[:5], queue=False)
-        upload.upload(
+        analysed = upload.upload(
             lambda path, ok: answer_file(bundle, path, ok, seen),
             inputs=[upload, allow],
             outputs=outputs,
             api_name="analyse",
             concurrency_limit=CONCURRENCY,
         )
-        if examples:
-            _add_examples(bundle, examples, allow, outputs)
+        if examples:  # the file chosen last is the one answered: each choice cancels the other's
+            clicked = _add_examples(bundle, examples, allow, outputs, [analysed])
+            upload.upload(None, cancels=[clicked])
         demo.load(None, js=PAGE_JS)
     return demo
 
@@ -165,11 +165,12 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
     return text
 
 
-def _add_examples(bundle: ModelBundle, examples, allow, outputs) -> None:
+def _add_examples(bundle: ModelBundle, examples, allow, outputs, cancels=None):
     """One-click example files at the foot of the page (inside a gr.Blocks context). A click
     answers the file in thermocad's own examples folder, chosen by its place in the list: not
     gr.Examples, which serves copies in Gradio's cache that its sweep (delete_cache) removes
-    after 10 minutes, and that another Gradio app on this machine shares (named by content)."""
+    after 10 minutes, and that another Gradio app on this machine shares (named by content).
+    Returns the click's event; `cancels`: those a click cancels (an upload being answered)."""
     import gradio as gr
 
     from thermocad.inference.examples import answer_example
@@ -185,11 +186,12 @@ def _add_examples(bundle: ModelBundle, examples, allow, outputs) -> None:
         label="Synthetic examples (not patients)",
         elem_id="examples",
     )
-    shelf.click(
+    return shelf.click(
         lambda index, ok: answer_example(bundle, files, index, ok, labels),
         inputs=[shelf, allow],
         outputs=outputs,
         api_visibility="undocumented",
+        cancels=cancels,
     )
 
 
