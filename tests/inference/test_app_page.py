@@ -37,6 +37,8 @@ def test_an_example_click_answers_the_apps_own_file_and_never_says_upload(bundle
     made = "Sick" if "Called Sick" in call else "Healthy"
     truth = labels[1].rpartition("generated ")[2]
     assert f"Example {labels[1]}: {'as generated' if made == truth else 'a miss'}." in call
+    # Its view is known (the app drew it frontal), though its name does not say so.
+    assert "View: frontal (a synthetic example)." in call and "View not checked" not in call
     files[0].unlink()  # the examples folder damaged under the running app
     *_, result, status, call, _ = answer_example(bundle, files, 0, False)
     assert status == ("Error: T9001.txt: the example file is gone (its folder was removed); "

@@ -77,7 +77,10 @@ def call_box(bundle, name: str, prob: float, void: str, training: str,
     heads = _headlines(training, found)
     if heads and heads[0].startswith("Not a test result"):  # in bold, under the call: not small
         demo = " ".join(x for x in (heads.pop(0), demo) if x)
-    small = " ".join(heads) or _view_line(name)
+    # (an example is a synthetic frontal view: its name, T9001.txt, does not say so)
+    small = " ".join(heads) or (
+        "View: frontal (a synthetic example)." if example else _view_line(name)
+    )
     if parts[0] is not None and (whose := deciding_half(bundle.threshold, *parts, made)):
         small = f"The two halves disagree: this call is the {whose}'s alone. {small}"
     if truth := example.rpartition("generated ")[2] if "generated " in example else "":
