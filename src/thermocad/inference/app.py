@@ -58,10 +58,9 @@ PAGE_JS = (
 )
 
 
-# The hidden #pending button's click, in the browser only (no server): empties the verdict,
-# the figures and the Result, and says in Status what page.js left in window.thermocadPending.
-# Through Gradio's own state, so the server's answer replaces it even when it is the same as
-# the last one (a file uploaded again).
+# The hidden #pending button's click, in the browser only: empties the verdict, the figures
+# and the Result, and says in Status what page.js left in window.thermocadPending; through
+# Gradio's state, so the answer replaces it even when the same as the last (a file again).
 PENDING_JS = "() => ['', '', '', window.thermocadPending || '', window.thermocadVerdict || '']"
 
 
@@ -114,6 +113,7 @@ def build_app(
             outputs=outputs,
             api_name="analyse",
             concurrency_limit=CONCURRENCY,
+            show_progress_on=call,  # the spinner in the verdict's place: Status keeps its words
         )
         if examples:  # the file chosen last is the one answered: each choice cancels the other's
             clicked = _add_examples(bundle, examples, allow, outputs, [analysed])
@@ -186,13 +186,10 @@ def _add_examples(bundle: ModelBundle, examples, allow, outputs, cancels=None):
         label="Synthetic examples (not patients)",
         elem_id="examples",
     )
-    return shelf.click(
-        lambda index, ok: answer_example(bundle, files, index, ok, labels),
-        inputs=[shelf, allow],
-        outputs=outputs,
-        api_visibility="undocumented",
-        cancels=cancels,
-    )
+    # The spinner in the verdict's place (outputs[4]), as an upload's.
+    return shelf.click(lambda index, ok: answer_example(bundle, files, index, ok, labels),
+                       inputs=[shelf, allow], outputs=outputs, api_visibility="undocumented",
+                       cancels=cancels, show_progress_on=outputs[4])  # fmt: skip
 
 
 def address_lines(host: str, port: int) -> list[str]:
