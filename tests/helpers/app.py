@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 
@@ -95,3 +96,24 @@ def contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
 
     hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
+
+
+@contextlib.contextmanager
+def served_page(run_dir: Path, tmp_path: Path, query: str = "", width: int = 1400,
+                height: int = 1000):  # fmt: skip
+    """The web app of `run_dir` on a free local port, opened (with `query`, e.g. '?__theme=dark')
+    in a headless Chromium of that window size: (driver, a 90-second wait); both closed after."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.helpers.net import free_port
+    from thermocad.inference.app import serve
+
+    port = free_port()
+    demo = serve(run_dir, port=port, block=False)
+    driver = chromium(width, height, home=tmp_path / "browser")
+    try:
+        driver.get(f"http://127.0.0.1:{port}/{query}")
+        yield driver, WebDriverWait(driver, 90)
+    finally:
+        driver.quit()
+        demo.close()

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from tests.conftest import chromium_available
-from tests.helpers.app import chromium, contrast, rgb, textbox
+from tests.helpers.app import chromium, contrast, rgb, served_page, textbox
 from tests.helpers.net import free_port
 
 needs_chromium = pytest.mark.skipif(
@@ -52,18 +52,10 @@ def test_an_example_click_answers_the_apps_own_file_and_never_says_upload(bundle
 @needs_chromium
 def test_browser_examples_answer_after_gradio_sweeps_its_cache(run_dir, tmp_path, monkeypatch):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    from thermocad.inference.app import serve
 
     cache = tmp_path / "gradio"
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))  # this app's own Gradio cache
-    port = free_port()
-    demo = serve(run_dir, port=port, block=False)
-    driver = chromium(home=tmp_path / "browser")
-    wait = WebDriverWait(driver, 90)
-    try:
-        driver.get(f"http://127.0.0.1:{port}/")
+    with served_page(run_dir, tmp_path) as (driver, wait):
         first = "//button[contains(., 'synthetic #1')]"
         example = wait.until(lambda d: d.find_element(By.XPATH, first))
         # The page says what P(Sick) is not, beside the call it makes.
@@ -80,9 +72,6 @@ def test_browser_examples_answer_after_gradio_sweeps_its_cache(run_dir, tmp_path
         assert "Called" in driver.find_element(By.ID, "verdict").text
         driver.find_element(By.XPATH, "//button[contains(., 'synthetic #2')]").click()
         wait.until(lambda d: textbox(d, "status").startswith("T9002.txt: analysed"))
-    finally:
-        driver.quit()
-        demo.close()
 
 
 def _shown(driver, elem_id: str) -> int:
@@ -266,16 +255,8 @@ def test_browser_the_verdict_reads_in_a_dark_theme(run_dir, dmr_files, tmp_path)
     """Every line of the verdict box against its white ground, as the browser computes them in
     Gradio's dark theme (which colours the page's text light, line by line): 4.5:1 at least."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    from thermocad.inference.app import serve
-
-    port = free_port()
-    demo = serve(run_dir, port=port, block=False)
-    driver = chromium(home=tmp_path / "browser")
-    try:
-        driver.get(f"http://127.0.0.1:{port}/?__theme=dark")
-        wait = WebDriverWait(driver, 90)
+    with served_page(run_dir, tmp_path, "?__theme=dark") as (driver, wait):
         file_input = "#upload input[type=file]"
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, file_input)).send_keys(
             str(dmr_files[0]))  # fmt: skip
@@ -285,9 +266,6 @@ def test_browser_the_verdict_reads_in_a_dark_theme(run_dir, dmr_files, tmp_path)
             "return [getComputedStyle(box).backgroundColor,"
             "        ...[...box.querySelectorAll(':scope > div')].map(e => getComputedStyle(e).color)]"
         )
-    finally:
-        driver.quit()
-        demo.close()
     ground, *lines = (rgb(c) for c in colours)
     assert ground == (255, 255, 255) and len(lines) >= 2
     assert all(contrast(c, ground) >= 4.5 for c in lines), colours
@@ -302,10 +280,8 @@ def test_browser_the_file_chosen_last_is_the_one_answered(run_dir, dmr_files, tm
     import time
 
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     import thermocad.inference.answer as answer_module
-    from thermocad.inference.app import serve
 
     real = answer_module.analyse
 
@@ -315,12 +291,7 @@ def test_browser_the_file_chosen_last_is_the_one_answered(run_dir, dmr_files, tm
         return real(bundle, path, *args)
 
     monkeypatch.setattr(answer_module, "analyse", slow)
-    port = free_port()
-    demo = serve(run_dir, port=port, block=False)
-    driver = chromium(home=tmp_path / "browser")
-    wait = WebDriverWait(driver, 90)
-    try:
-        driver.get(f"http://127.0.0.1:{port}/")
+    with served_page(run_dir, tmp_path) as (driver, wait):
         example = wait.until(
             lambda d: d.find_element(By.XPATH, "//button[contains(., 'synthetic #2')]")
         )
@@ -333,6 +304,3 @@ def test_browser_the_file_chosen_last_is_the_one_answered(run_dir, dmr_files, tm
         time.sleep(8)  # past the moment the upload's answer would have arrived
         assert textbox(driver, "status").startswith("T9002.txt: analysed")
         assert textbox(driver, "result").startswith("T9002.txt: P(Sick)")
-    finally:
-        driver.quit()
-        demo.close()

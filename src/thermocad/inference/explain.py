@@ -266,7 +266,8 @@ def explain_paths(
     if not files:  # said as predict says it: one line
         raise ConfigError("nothing to explain: " + "; ".join(f"{w}: {y}" for w, y in problems[:3]))
     names = figure_names(files)  # files of the same name get figures of their own
-    if len(names) > 1 and (edited := edited_threshold_note(bundle.meta)):
+    many = len(names) > 1  # a short line each, the folder said once at the end
+    if many and (edited := edited_threshold_note(bundle.meta)):
         log(f"note: {edited}")  # once, as predict says it: each file's short line leaves it out
     for where, why in problems:
         log(f"failed: {where}: {why}")
@@ -275,7 +276,7 @@ def explain_paths(
         try:
             path = explain_file(run_dir, file, out_dir, force=force, bundle=bundle, name=name,
                                 allow_unit_mismatch=allow_unit_mismatch,
-                                brief=len(names) > 1)  # fmt: skip
+                                brief=many)  # fmt: skip
         except ThermocadError as exc:
             if len(names) == 1 and not problems:  # one file: its error is the call's
                 raise
@@ -283,11 +284,10 @@ def explain_paths(
             failed += 1
             continue
         renamed = name != own_name(file)
-        if len(names) == 1 or renamed:  # many files: their folder is said once, at the end
+        if not many or renamed:
             log(f"wrote {path}" + (f" (for {file}: another file given has its name)" * renamed))
         written.append(path)
-    if len(names) > 1:  # (none written: the folder may not even exist)
-        log(f"wrote {len(written)} figure{'s' if len(written) != 1 else ''} to {out_dir}"
-            + (f"; {failed} file{'s' if failed != 1 else ''} failed (said above)" if failed
-               else ""))  # fmt: skip
+    if many:  # (none written: the folder may not even exist)
+        failures = f"; {failed} file{'s' * (failed != 1)} failed (said above)" if failed else ""
+        log(f"wrote {len(written)} figure{'s' * (len(written) != 1)} to {out_dir}{failures}")
     return written, failed

@@ -40,14 +40,19 @@ def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
 def _headlines(training: str, notes: dict[str, str]) -> list[str]:
     """The notes that qualify a call (`training_note`'s and `input_notes`'), each in a few words
     for the verdict (the Result has them whole)."""
-    trained = training and "synthetic woman" not in training  # a real woman's number: hers
-    heads = [f"Not a test result: {training.split(' (')[0]}." if trained else "",
+    heads = [_training_head(training),
              "Imaged in a room outside the training women's range: read with care."
              if notes.get("room") else "",
              "A frame size no training file had." if notes.get("shape") else "",
              "Upside down, or on its side?" if notes.get("orientation") else "",
              "The body was found in pieces: read with care." if notes.get("pieces") else ""]  # fmt: skip
     return [h for h in heads if h] + (["Details in Result."] if any(heads) else [])
+
+
+def _training_head(training: str) -> str:
+    """'' or training_note's words in a few, for a real woman's number (hers: no test result)."""
+    trained = training and "synthetic woman" not in training
+    return f"Not a test result: {training.split(' (')[0]}." if trained else ""
 
 
 def _view_line(name: str) -> str:
@@ -75,8 +80,9 @@ def call_box(bundle, name: str, prob: float, void: str, training: str,
         return verdict("none", f"{name}: {void}.", f"P(Sick) {p} shown only for completeness.",
                        demo)  # fmt: skip
     heads = _headlines(training, found)
-    if heads and heads[0].startswith("Not a test result"):  # in bold, under the call: not small
-        demo = " ".join(x for x in (heads.pop(0), demo) if x)
+    if own := _training_head(training):  # in bold, under the call: not in the small line
+        heads.remove(own)
+        demo = " ".join(x for x in (own, demo) if x)
     # (an example is a synthetic frontal view: its name, T9001.txt, does not say so)
     small = " ".join(heads) or (
         "View: frontal (a synthetic example)." if example else _view_line(name)
