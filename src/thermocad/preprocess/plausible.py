@@ -28,7 +28,8 @@ SKIN_MAX_C = (25.0, 42.0)  # the warmest skin (axilla, inframammary fold) lies i
 # A warm region in large pieces: a cold line across the body (a dead sensor column, a strap)
 # leaves body_mask, and so the midline, box and mirror, the largest piece of her only. On the
 # 120 real frames the second largest piece is at most 0.6% of the largest; a 3-pixel cold
-# column across one of them makes it 37% (2026-12-06). Said in a note, not refused.
+# column across one of them makes it 37-41% (2026-12-06, experiments/unusual_inputs.py). Said
+# in a note, not refused.
 MAX_PIECE_SHARE = 0.1
 
 
