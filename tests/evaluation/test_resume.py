@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from thermocad.evaluation import compare as C
+from thermocad.evaluation import resume as R
 from thermocad.utils.errors import ConfigError, OutputExistsError
 
 
@@ -95,12 +96,21 @@ def test_an_interrupted_comparison_resumes_to_an_uninterrupted_ones_result(
     with pytest.raises(ConfigError, match="ran thermocad .* this is 9.9"):
         C.compare(split_csv, archs, cmp, trainer=trainer, resume=True, **opts)
     monkeypatch.undo()
-    image = pd.read_csv(split_csv)["path"].iloc[0]
-    st = os.stat(image)
-    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # rewritten since
+    # A file is known by its bytes: an edit of the same size with its time put back is seen; the
+    # same bytes saved again are no change.
+    image = Path(pd.read_csv(split_csv)["path"].iloc[0])
+    st, original = os.stat(image), image.read_bytes()
+    before = R.split_fingerprint(split_csv)
+    image.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns))
     with pytest.raises(ConfigError, match=f"{cmp}: the split or its files changed"):
         C.compare(split_csv, archs, cmp, trainer=trainer, resume=True, **opts)
-    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns))
+    image.write_bytes(original)
+    assert R.split_fingerprint(split_csv) == before and os.stat(image).st_mtime_ns != st.st_mtime_ns
+    # A record from before 2026-12-07 holds the files' sizes and times: still resumed.
+    record = json.loads((cmp / "compare_resume.json").read_text())
+    record["data"] = R.split_fingerprint(split_csv, stamps=True)
+    (cmp / "compare_resume.json").write_text(json.dumps(record))
     saved = (cmp / "compare_resume.json").read_bytes()
     (cmp / "compare_resume.json").write_text("{broken")
     with pytest.raises(ConfigError, match="no readable compare_resume.json"):

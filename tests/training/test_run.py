@@ -371,14 +371,21 @@ def test_a_splits_fingerprint_follows_its_women_and_roles_not_its_layout(split, 
     own.to_csv(tmp_path / "own.csv", index=False)
     before = split_fingerprint(tmp_path / "own.csv", None)
     first = Path(own["path"].iloc[0])
-    first.write_bytes(first.read_bytes() + b"\n")
+    st, original = first.stat(), first.read_bytes()
+    first.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))  # the same size, and time
+    os.utime(first, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert split_fingerprint(tmp_path / "own.csv", None) != before
-    # A checkpoint from before the stamps is matched on its women and roles alone.
+    first.write_bytes(original)  # the same bytes saved again: no change
+    assert split_fingerprint(tmp_path / "own.csv", None) == before
+    # An older checkpoint's print is matched as it was made: by the files' sizes and times
+    # (until 2026-12-07), or on the women and roles alone (before 2026-12-05).
     from thermocad.training.checkpoint import _split_print
 
-    legacy = _split_print(tmp_path / "own.csv", None, stamps=False)
-    assert split_fingerprint(tmp_path / "own.csv", None, legacy) == legacy
-    assert split_fingerprint(tmp_path / "swapped.csv", None, legacy) != legacy
+    for files in ("stamp", None):
+        legacy = _split_print(tmp_path / "own.csv", None, files)
+        assert legacy != before
+        assert split_fingerprint(tmp_path / "own.csv", None, legacy) == legacy
+        assert split_fingerprint(tmp_path / "swapped.csv", None, legacy) != legacy
 
 
 def test_lr_find_writes_plot(split, tmp_path):

@@ -32,11 +32,7 @@ from thermocad.evaluation.runs import (
 )
 from thermocad.io.labels import with_y
 from thermocad.models.words import served_name
-from thermocad.utils.files import (
-    atomic_write_csv,
-    atomic_write_json,
-    atomic_write_text,
-)
+from thermocad.utils.files import atomic_write_csv, atomic_write_json, atomic_write_text
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 from thermocad.utils.tables import fmt_ci, tidy
@@ -246,7 +242,8 @@ def compare(
 
         ledger_path(split_csv, remedy="keep the split in a writable folder (its ledger of test "
                     "openings sits beside it)")  # fmt: skip
-    out, _ = R.open_job(out_dir, rec, "compare", force, resume)
+    out, _ = R.open_job(out_dir, rec, "compare", force, resume,
+                        legacy=lambda: R.split_fingerprint(split_csv, stamps=True))  # fmt: skip
     for name in ("best.json", "comparison.csv", "comparison.md"):  # an earlier comparison's
         (out / name).unlink(missing_ok=True)  # summary: written again when this one finishes
     for name in ("test", "nested")[: 1 if resume else 2]:  # and its results (a resumed one

@@ -47,15 +47,18 @@ def record(options: dict, data: str) -> dict:
     return {"options": _as_json(options), "data": data, "version": __version__}
 
 
-def split_fingerprint(split_csv: str | os.PathLike) -> str:
-    """A comparison's data: the split file's bytes and each of its files' size and modification
-    time (a file rewritten since counts as changed)."""
+def split_fingerprint(split_csv: str | os.PathLike, stamps: bool = False) -> str:
+    """A comparison's data: the split file's bytes and each of its files' bytes (an edit with its
+    modification time put back is seen; a copy that kept the bytes is no change). `stamps`:
+    each file's size and modification time instead, as records before 2026-12-07 hold them."""
     import pandas as pd
+
+    from thermocad.io.digest import file_digest
 
     digest = hashlib.sha256(Path(split_csv).read_bytes())
     for path in sorted(set(pd.read_csv(split_csv, usecols=["path"])["path"].astype(str))):
-        stamp = file_stamp(path)
-        text = "missing" if stamp is None else "\0".join(map(str, stamp))
+        mark = file_stamp(path) if stamps else file_digest(path)
+        text = "missing" if mark is None else "\0".join(map(str, mark)) if stamps else mark
         digest.update(f"{path}\0{text}\n".encode())
     return digest.hexdigest()
 
@@ -72,9 +75,10 @@ def _finished(out: Path, command: str) -> bool:
     return (out / "best.json").is_file()
 
 
-def resumable(out_dir: str | os.PathLike, rec: dict, command: str) -> dict:
+def resumable(out_dir: str | os.PathLike, rec: dict, command: str, legacy=None) -> dict:
     """The record of the interrupted `command` ("study" or "compare") in `out_dir` that `rec`
-    (options, data, version) may continue; anything else is refused with what to do instead."""
+    (options, data, version) may continue; anything else is refused with what to do instead.
+    `legacy`: a callable giving the data's print as an older record holds it, also accepted."""
     out, name = Path(out_dir), RECORD[command]
     job = "study" if command == "study" else "comparison"
     if not out.is_dir() or not any(not p.name.startswith(".") for p in out.iterdir()):
@@ -85,7 +89,7 @@ def resumable(out_dir: str | os.PathLike, rec: dict, command: str) -> dict:
                else f"no record of an interrupted {job}, {name}")  # fmt: skip
         raise ConfigError(f"{out}: nothing to resume ({why}); --force starts it again")
     state = read_record(out, name, job, rec)
-    if state.get("data") != rec["data"]:
+    if state.get("data") != rec["data"] and not (legacy and state.get("data") == legacy()):
         what = ("the data folder or the labels" if command == "study"
                 else "the split or its files")  # fmt: skip
         raise ConfigError(f"{out}: {what} changed since the interrupted {job} began (files "
@@ -93,9 +97,11 @@ def resumable(out_dir: str | os.PathLike, rec: dict, command: str) -> dict:
     return state
 
 
-def open_job(out_dir, rec: dict, command: str, force: bool, resume: bool) -> tuple[Path, dict]:
+def open_job(out_dir, rec: dict, command: str, force: bool, resume: bool,
+             legacy=None) -> tuple[Path, dict]:  # fmt: skip
     """The job's folder (vetted: empty, --force, or the interrupted job `rec` may continue) with
-    its record written; and the record it continues ({} for a new job)."""
+    its record written (in this version's terms); and the record it continues ({} for a new
+    job). `legacy`: as resumable's."""
     if force and resume:
         raise ConfigError(
             f"--force starts a {command} again, --resume continues one: give one of them"
@@ -105,7 +111,7 @@ def open_job(out_dir, rec: dict, command: str, force: bool, resume: bool) -> tup
         raise ConfigError(f"{out_dir}: not a {command}'s folder (written by thermocad {other}); "
                           f"choose another --out for this {command}")  # fmt: skip
     if resume:
-        state, out = resumable(out_dir, rec, command), Path(out_dir)
+        state, out = resumable(out_dir, rec, command, legacy), Path(out_dir)
     else:
         state, out = {}, prepare_out_dir(out_dir, force, made_by=command)
     if command == "study":  # until the report is written; an earlier study's report goes

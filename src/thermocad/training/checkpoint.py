@@ -183,16 +183,23 @@ def start_run(out_dir: Path, resume: bool) -> None:
 
 def split_fingerprint(split_csv: Path, fold: int | str | None, saved: str | None = None) -> str:
     """A digest of the split's women and roles (file, patient, label, split, fold) and of each
-    file's size and modification time, so that a run resumed on another split (whose
-    validation women the run trained on) or on files changed since is refused. `saved`: the
-    interrupted run's; one from before files were stamped (2026-12-05) is matched without."""
-    if saved is not None and saved == _split_print(split_csv, fold, stamps=False):
-        log("note: the checkpoint predates file stamps: its files were not checked for changes")
-        return saved
-    return _split_print(split_csv, fold)
+    file's bytes, so that a run resumed on another split (whose validation women the run
+    trained on) or on files changed since is refused. `saved`: the interrupted run's; one from
+    an older version is matched as that version made it (before 2026-12-05 without the files,
+    until 2026-12-07 by each file's size and modification time)."""
+    print_ = _split_print(split_csv, fold)
+    if saved is None or saved == print_:
+        return print_
+    for files, what in (("stamp", "by their sizes and times"), (None, "not at all")):
+        if saved == _split_print(split_csv, fold, files):
+            log(f"note: the checkpoint is an older version's: its files were checked {what}")
+            return saved
+    return print_
 
 
-def _split_print(split_csv: Path, fold: int | str | None, stamps: bool = True) -> str:
+def _split_print(split_csv: Path, fold: int | str | None, files: str | None = "digest") -> str:
+    """`files`: each file counted by its bytes ("digest"), its size and modification time
+    ("stamp") or not at all (None)."""
     import hashlib
 
     from thermocad.utils.tables import read_table
@@ -202,16 +209,20 @@ def _split_print(split_csv: Path, fold: int | str | None, stamps: bool = True) -
                        keep_default_na=False)  # fmt: skip
     columns = [c for c in ("path", "patient_id", "label", "split", "fold") if c in table.columns]
     table = table[columns].sort_values(columns)
-    if stamps:
-        table["file"] = [_stamp(Path(p)) for p in table["path"]]
+    if files:
+        table["file"] = [_mark(Path(p), files) for p in table["path"]]
     rows = table.to_csv(index=False)
     return hashlib.sha256(f"{fold}|{rows}".encode()).hexdigest()[:16]
 
 
-def _stamp(path: Path) -> str:
-    """'size:mtime_ns' of a file, or 'missing'."""
-    stamp = file_stamp(path)
-    return "missing" if stamp is None else f"{stamp[0]}:{stamp[1]}"
+def _mark(path: Path, files: str) -> str:
+    """The file's digest or 'size:mtime_ns', or 'missing'."""
+    from thermocad.io.digest import file_digest
+
+    mark = file_digest(path) if files == "digest" else file_stamp(path)
+    if mark is None:
+        return "missing"
+    return mark if files == "digest" else f"{mark[0]}:{mark[1]}"
 
 
 def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: Path,
@@ -230,8 +241,7 @@ def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: 
     saved = {**TrainConfig.from_dict({k: v for k, v in saved.items() if k not in data_keys}).to_dict(),
              **kept}  # fmt: skip
     changed = [
-        "the split (its women, their roles, or their files changed since; files copied without "
-        "their modification times count as changed)"
+        "the split (its women, their roles, or their files changed since)"
         if k == "split"
         else f"{k} ({saved.get(k)!r} -> {config.get(k)!r})"
         for k in sorted(set(saved) | set(config))
