@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import chromium_available
 from tests.helpers.load import app_prob
 from tests.helpers.net import free_port
-from thermocad.inference.answer import MAX_UPLOAD_MB
+from thermocad.inference.answer import MAX_UPLOAD_MB, OVERLAY_SLOT, THERMOGRAM_SLOT
 from thermocad.inference.app import FIRST_EXAMPLE_ID, answer_file
 
 
@@ -232,14 +232,14 @@ def test_implausible_upload_is_refused_with_the_reason(bundle, upload_root):
     np.save(buffer, np.zeros((48, 64), np.float32))
     zeros = _upload(upload_root, name="zeros.npy", data=buffer.getvalue())
     thermogram, _, result, status, _, _ = answer_file(bundle, str(zeros), False)
-    assert result == "" and thermogram == ""
+    assert result == "" and thermogram == THERMOGRAM_SLOT  # no image: its place only
     assert status.startswith("Error: zeros.npy: nearly constant") and str(upload_root) not in status
     tiny = _upload(upload_root, name="tiny.txt", data=b"33.0 33.1\n33.2 33.3\n")
     assert "too small" in answer_file(bundle, str(tiny), False)[3]
 
 
 def test_serve_warns_when_listening_on_every_interface():
-    from thermocad.inference.app import address_lines
+    from thermocad.inference.address import address_lines
 
     assert address_lines("127.0.0.1", 7860) == ["listening on http://127.0.0.1:7860"]
     every = address_lines("0.0.0.0", 8000)
@@ -249,7 +249,7 @@ def test_serve_warns_when_listening_on_every_interface():
 
 @pytest.mark.parametrize("host", ["192.168.1.20", "myhost.example"])
 def test_serve_warns_when_listening_on_another_address(host):
-    from thermocad.inference.app import address_lines
+    from thermocad.inference.address import address_lines
 
     assert address_lines(host, 7860) == [
         f"listening on http://{host}:7860",
@@ -264,7 +264,7 @@ def test_an_upload_swept_before_it_was_read_says_upload_it_again(bundle, upload_
     swept.parent.mkdir(parents=True)
     thermogram, overlay, result, status, call, cleared = answer_file(bundle, str(swept), False)
     assert status == "Error: vanished.txt: the upload is gone; upload it again"
-    assert result == "" and thermogram == "" and overlay == ""
+    assert result == "" and (thermogram, overlay) == (THERMOGRAM_SLOT, OVERLAY_SLOT)
     assert "the upload is gone; upload it again" in call and str(upload_root) not in status
 
 

@@ -304,3 +304,46 @@ def test_browser_the_file_chosen_last_is_the_one_answered(run_dir, dmr_files, tm
         time.sleep(8)  # past the moment the upload's answer would have arrived
         assert textbox(driver, "status").startswith("T9002.txt: analysed")
         assert textbox(driver, "result").startswith("T9002.txt: P(Sick)")
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_browser_the_page_keeps_its_places_while_a_file_is_analysed(run_dir, dmr_files, tmp_path,
+                                                                    monkeypatch):  # fmt: skip
+    """Before a file and while one is analysed, the figures and the verdict hold places of their
+    size: the answer fills them instead of pushing the page about."""
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    import thermocad.inference.answer as answer_module
+
+    real = answer_module.analyse
+
+    def slow(*args):
+        time.sleep(4)
+        return real(*args)
+
+    monkeypatch.setattr(answer_module, "analyse", slow)
+    boxes = ("return ['verdict', 'thermogram', 'overlay'].map((id) => {"
+             "const r = document.getElementById(id).getBoundingClientRect();"
+             "return [Math.round(r.top + window.scrollY), Math.round(r.height)]})")  # fmt: skip
+    with served_page(run_dir, tmp_path) as (driver, wait):
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#thermogram .figure-slot"))
+        before = driver.execute_script(boxes)
+        assert "its call is shown here" in driver.find_element(By.ID, "verdict").text
+        driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(
+            str(dmr_files[0]))  # fmt: skip
+        wait.until(lambda d: textbox(d, "status").endswith("uploading\u2026"))
+        time.sleep(1)  # being analysed
+        during = driver.execute_script(boxes)
+        assert f"{dmr_files[0].name}: being analysed" in driver.find_element(By.ID, "verdict").text
+        assert during == before and all(height > 300 for _, height in before[1:])
+        wait.until(lambda d: textbox(d, "status").startswith(f"{dmr_files[0].name}: analysed"))
+        after = driver.execute_script(boxes)
+        assert _shown(driver, "thermogram") == _shown(driver, "overlay") == 1
+        # The figures' images fill their places (their captions below add a few lines).
+        image = driver.find_element(By.CSS_SELECTOR, "#thermogram img").size["height"]
+        slot_height = before[1][1]
+        assert abs(image - slot_height) < 0.1 * slot_height, (image, slot_height)
+        assert after[1][0] - before[1][0] < 150, (before, after)  # was 250 px and more

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from thermocad.inference.verdict import WAITING
 from thermocad.io.find import READABLE_SUFFIXES
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
@@ -41,16 +42,30 @@ def allow_label(unit: str) -> str:
 ALLOWED_SUFFIXES = READABLE_SUFFIXES  # one list in thermocad.io.find, shared with predict
 
 
+def slot(text: str) -> str:
+    """A figure's place while it has none (no file yet, one being analysed, one not analysed):
+    a dashed box of the figure's own size, so that the page does not jump when it comes."""
+    return ('<div class="figure-slot" style="aspect-ratio:5/4;width:100%;max-width:min(100%,'
+            "520px);box-sizing:border-box;display:flex;align-items:center;justify-content:"
+            "center;text-align:center;padding:1em;border:1px dashed #999;border-radius:6px;"
+            f'color:inherit">{text}</div>')  # fmt: skip
+
+
+THERMOGRAM_SLOT = slot("The thermogram is shown here.")
+OVERLAY_SLOT = slot("Its Grad-CAM overlay is shown here.")
+
+
 @dataclass
 class Answer:
     """What the page shows for one file: images (inline HTML), the result line, a status and
-    the verdict (the call, no call or an error, in large type above the details)."""
+    the verdict (the call, no call or an error, in large type above the details); a figure
+    it has none of keeps its place (`slot`), as does the verdict (`verdict.waiting`)."""
 
-    thermogram: str = ""
-    overlay: str = ""
+    thermogram: str = THERMOGRAM_SLOT
+    overlay: str = OVERLAY_SLOT
     result: str = ""
     status: str = ""
-    verdict: str = ""
+    verdict: str = WAITING
 
     def outputs(self) -> tuple[Any, ...]:
         # The trailing None empties the upload box, ready for the next file.

@@ -9,9 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from thermocad.inference.address import address_lines, check_address
 from thermocad.inference.answer import (  # noqa: F401 - analyse, answer_file: re-exported
     CONCURRENCY,
     MAX_UPLOAD_MB,
+    OVERLAY_SLOT,
+    THERMOGRAM_SLOT,
     allow_label,
     analyse,
     answer_file,
@@ -24,7 +27,7 @@ from thermocad.inference.examples import (  # noqa: F401 - synthetic_examples: r
     examples_folder,
     synthetic_examples,
 )
-from thermocad.inference.verdict import verdict
+from thermocad.inference.verdict import WAITING, verdict, waiting
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -53,15 +56,17 @@ PAGE_JS = (
     (Path(__file__).parent / "assets" / "page.js")
     .read_text(encoding="utf-8")
     .replace("OVER_VERDICT", json.dumps(OVER_VERDICT))
+    .replace("WAITING_VERDICT", json.dumps(waiting("FILE_NAME: being analysed\u2026")))
     .replace("UPLOAD_LABEL", json.dumps(UPLOAD_LABEL + ": choose or drop a file"))
     .replace("MAX_UPLOAD_MB", str(MAX_UPLOAD_MB))
 )
 
 
-# The hidden #pending button's click, in the browser only: empties the verdict, the figures
-# and the Result, and says in Status what page.js left in window.thermocadPending; through
-# Gradio's state, so the answer replaces it even when the same as the last (a file again).
-PENDING_JS = "() => ['', '', '', window.thermocadPending || '', window.thermocadVerdict || '']"
+# The hidden #pending button's click, in the browser only: empties the figures (to their places)
+# and the Result, and says in Status and the verdict what page.js left in window.thermocad*;
+# through Gradio's state, so the answer replaces it even when the same as the last (a file again).
+PENDING_JS = (f"() => [{json.dumps(THERMOGRAM_SLOT)}, {json.dumps(OVERLAY_SLOT)}, '', "
+              f"window.thermocadPending || '', window.thermocadVerdict || {json.dumps(WAITING)}]")  # fmt: skip
 
 
 def build_app(
@@ -99,9 +104,11 @@ def build_app(
                 )
                 allow = gr.Checkbox(label=allow_label(bundle.unit), value=False)
             with gr.Column():  # the verdict first: beside the upload, or under it on a phone
-                call = gr.HTML(elem_id="verdict")
+                call = gr.HTML(WAITING, elem_id="verdict")
+                # Its notes in view on a phone (up to 40 lines); a result's usual height kept
+                # before one comes, so that the figures below do not jump down when it does.
                 result = gr.Textbox(label="Result", interactive=False, elem_id="result",
-                                    max_lines=40)  # its notes in view on a phone  # fmt: skip
+                                    lines=8, max_lines=40)  # fmt: skip
                 status = gr.Textbox(label="Status", interactive=False, elem_id="status")
         thermogram, overlay = _figures(bundle)
         outputs = [thermogram, overlay, result, status, call, upload]
@@ -128,12 +135,13 @@ def _figures(bundle: ModelBundle | OnnxModel) -> tuple[gr.HTML, gr.HTML]:
 
     with gr.Row():  # columns' min_width: on a phone the figures stack, each full width
         with gr.Column(min_width=400):
-            thermogram = gr.HTML(label="Thermogram", elem_id="thermogram")
+            thermogram = gr.HTML(THERMOGRAM_SLOT, label="Thermogram", elem_id="thermogram")
         # An ONNX model (or an install without [explain]) shows no Grad-CAM panel: why, in
         # its place (so the thermogram keeps half the width, not the page's).
         explained = can_explain(bundle)
         with gr.Column(min_width=400):
-            overlay = gr.HTML(label="Grad-CAM overlay", elem_id="overlay", visible=explained)
+            overlay = gr.HTML(OVERLAY_SLOT, label="Grad-CAM overlay", elem_id="overlay",
+                              visible=explained)  # fmt: skip
             if not explained:
                 gr.Markdown(why_unexplained(bundle), elem_id="no-overlay")
     return thermogram, overlay
@@ -190,42 +198,6 @@ def _add_examples(bundle: ModelBundle, examples, allow, outputs, cancels=None):
     return shelf.click(lambda index, ok: answer_example(bundle, files, index, ok, labels),
                        inputs=[shelf, allow], outputs=outputs, api_visibility="undocumented",
                        cancels=cancels, show_progress_on=outputs[4])  # fmt: skip
-
-
-def address_lines(host: str, port: int) -> list[str]:
-    """What serve() logs about where it listens, with a warning when that is not local only."""
-    lines = [f"listening on http://{host}:{port}"]
-    if host in ("0.0.0.0", "::", ""):
-        lines.append(
-            f"warning: --host {host or '(empty)'} listens on EVERY network interface: anyone "
-            "who can reach this machine can upload files; there is no login or encryption"
-        )
-    elif host not in ("127.0.0.1", "localhost", "::1"):
-        lines.append(f"warning: listening on {host}, not only on this machine (127.0.0.1)")
-    return lines
-
-
-def check_address(host: str, port: int | None) -> int | None:
-    """Refuse, in one line naming --host and --port, an address this machine cannot serve on
-    (Gradio's own message speaks of its port range and environment variables); return the
-    port to serve on: `port`, or for 0 a free one the system gives (Gradio takes no 0)."""
-    import socket
-
-    from thermocad.utils.errors import ConfigError
-
-    where = f"{host}:{port}" if port else host
-    if port is not None and not 0 <= port <= 65535:
-        raise ConfigError(f"cannot serve on {where}: a port is a number in 0..65535 (check --port)")
-    try:
-        with socket.create_server((host, port or 0)) as probe:
-            free = probe.getsockname()[1]
-    except OSError as exc:
-        # A host that does not resolve has a negative (getaddrinfo) number: say its own text.
-        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or exc
-        reason = str(reason).split(" (while attempting")[0]
-        raise ConfigError(f"cannot serve on {where}: {reason} (check --host and "
-                          "--port)") from exc  # fmt: skip
-    return free if port == 0 else port
 
 
 def serve(

@@ -37,6 +37,20 @@ def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
             f'<div style="color:#222">{html.escape(detail)}</div>{small}</div>')  # fmt: skip
 
 
+def waiting(text: str) -> str:
+    """The verdict's place before a file's call comes: a plain box of about a call's height, so
+    that the page does not jump when the call comes (`text` is escaped: it may name a file)."""
+    import html
+
+    return ('<div class="verdict-waiting" style="border:3px dotted #bbb;border-radius:8px;'
+            "padding:0.5em 0.8em;margin:0.3em 0;min-height:7em;box-sizing:border-box;"
+            f'display:flex;align-items:center;overflow-wrap:anywhere">{html.escape(text)}</div>')  # fmt: skip
+
+
+WAITING = waiting("Choose a thermogram, or an example at the foot of the page: its call is "
+                  "shown here.")  # fmt: skip
+
+
 def _headlines(training: str, notes: dict[str, str]) -> list[str]:
     """The notes that qualify a call (`training_note`'s and `input_notes`'), each in a few words
     for the verdict (the Result has them whole)."""

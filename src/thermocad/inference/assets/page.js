@@ -29,7 +29,7 @@
     const over = file.size > MAX_UPLOAD_MB * 1024 * 1024;
     window.thermocadPending = file.name +
       (over ? ': not analysed: over the MAX_UPLOAD_MB MiB limit' : ': uploading\u2026');
-    window.thermocadVerdict = over ? OVER_VERDICT.replace('FILE_NAME', escaped(file.name)) : '';
+    window.thermocadVerdict = (over ? OVER_VERDICT : WAITING_VERDICT).replace('FILE_NAME', escaped(file.name));
     const button = document.getElementById('pending');
     if (button) button.click();
   };
