@@ -41,6 +41,11 @@ def test_train_config_errors_are_clear():
         ({"train": {"precompute": False}}, r"c\.json: train: .*removed option precompute"),
         ({"threshold_method": "youden"}, r"^\S*c\.json: threshold_method 'youden' was removed"),
         ({"arch_overrides": {"resnet18": {"sise": 96}}}, r"arch_overrides\.resnet18: .*'sise'"),
+        # A misspelt architecture's overrides would change nothing; a named variant has "arch".
+        (
+            {"arch_overrides": {"efficientnet_lite9": {"pretrained": False}}},
+            r"arch_overrides\.efficientnet_lite9: names no architecture, and has no \"arch\"",
+        ),
         ({"prepare": {"sharpnes_threshold": 5}}, r"c\.json: prepare: unknown keys \['sharpnes"),
         ({"split": {"folds": 3}}, r"c\.json: split: unknown keys \['folds'\]"),  # a top-level key
         ({"train": [1]}, r"c\.json: train: must be a JSON object"),

@@ -66,6 +66,8 @@ def check_sections(loaded: dict[str, Any]) -> None:
             raise ConfigError(f"{section}: must be a JSON object of training options")
         try:
             TrainConfig(**TrainConfig.upgrade({k: v for k, v in fields.items() if k != "arch"}))
+            if section != "train" and "arch" not in fields:  # an architecture's own overrides
+                _check_named_arch(section.partition(".")[2])
         except ConfigError as exc:
             raise ConfigError(f"{section}: {exc}") from exc
     # Each takes its own keywords; the ones the study sets itself are not the file's to give.
@@ -75,6 +77,21 @@ def check_sections(loaded: dict[str, Any]) -> None:
         unknown = sorted(set(loaded.get(section, {})) - allowed)
         if unknown:
             raise ConfigError(f"{section}: {unknown_names(unknown, allowed, 'keys')}")
+
+
+def _check_named_arch(name: str) -> None:
+    """An arch_overrides entry without an "arch" of its own (a recipe variant's) applies to the
+    architecture it names: a name that is none (a misspelling) would change nothing, silently."""
+    from thermocad.models.registry import get_arch, list_archs
+    from thermocad.utils.extras import available
+
+    if name in list_archs() or not available("timm"):  # without timm, training is refused anyway
+        return
+    try:
+        get_arch(name)
+    except ConfigError as exc:
+        raise ConfigError(f"names no architecture, and has no \"arch\" of its own (as a named "
+                          f"recipe variant would), so it would change nothing: {exc}") from exc  # fmt: skip
 
 
 def check_demo_patients(n_patients: int, settings: dict[str, Any], sick_fraction: float) -> None:

@@ -9,15 +9,19 @@ from thermocad.utils.errors import CohortError, ThermalFormatError
 from thermocad.utils.files import INCOMPLETE, incomplete_reason
 from thermocad.utils.progress import log
 
-# What folder walks pick up (`prepare`, `predict`, `render`). CSV and .dat matrices are read
-# when named explicitly, but not collected from folders: folders of thermograms usually also
-# hold CSV tables (labels.csv, earlier predictions).
-THERMAL_SUFFIXES = (".txt", ".txt.gz", ".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
-# What `read_thermal` reads when a file is named (an upload, a command-line argument).
-READABLE_SUFFIXES = THERMAL_SUFFIXES + (".csv", ".dat", ".gz")
-# How `read_thermal` reads each: a text matrix (any of them gzipped), numpy, or an image.
-TEXT_SUFFIXES = (".txt", ".csv", ".dat", ".gz")
-IMAGE_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
+# The one table of the formats read: each suffix, how `read_thermal` reads it (a text matrix,
+# any of them gzipped; numpy; an image) and whether folder walks (`prepare`, `predict`,
+# `render`) collect it. CSV and .dat matrices are read when named explicitly (an upload, a
+# command-line argument), but not collected from folders: folders of thermograms usually also
+# hold CSV tables (labels.csv, earlier predictions). A new format: a row here, its reader in
+# thermal.read_thermal (and, for a text variant, io/text.py, whose modules the parse cache
+# keys on: cache.PARSER_MODULES), and KINDS_READ's words.
+FORMATS = {".txt": ("text", True), ".txt.gz": ("text", True), ".npy": ("npy", True),
+           ".png": ("png", True), ".jpg": ("jpeg", True), ".jpeg": ("jpeg", True),
+           ".tif": ("tiff", True), ".tiff": ("tiff", True), ".csv": ("text", False),
+           ".dat": ("text", False), ".gz": ("text", False)}  # fmt: skip
+THERMAL_SUFFIXES = tuple(s for s, (_, walked) in FORMATS.items() if walked)
+READABLE_SUFFIXES = tuple(FORMATS)
 
 # A file of another extension is read by its first bytes: a known thermal format, or a format
 # people mistake for one (refused by name), or else a text matrix.

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from thermocad.io import cache as parse_cache
-from thermocad.io.find import IMAGE_SUFFIXES, MODEL_SUFFIXES, TEXT_SUFFIXES, sniff
+from thermocad.io.find import FORMATS, MODEL_SUFFIXES, sniff
 from thermocad.io.grey import eight_bit_scale, to_grey
 from thermocad.io.limits import (
     MAX_SIDE,
@@ -54,7 +54,8 @@ class Thermogram:
 
 
 def read_thermal(path: str | os.PathLike, cache: bool = True) -> Thermogram:
-    """Read one thermal file (text matrix, .txt.gz, PNG/JPEG/TIFF, .npy) or raise ThermalFormatError."""
+    """Read one thermal file (io.find.FORMATS: a text matrix, .txt/.csv/.dat, any of them
+    gzipped; .npy; a PNG, JPEG or TIFF image) or raise ThermalFormatError."""
     if not isinstance(cache, bool):  # "no" would read as True
         raise ConfigError(f"cache (in Python) must be True or False, got {cache!r}")
     check_path("path", path)
@@ -116,17 +117,17 @@ def _cached(key: str, path: Path) -> Thermogram | None:
 
 def _kind(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes]
-    if suffixes[-2:-1] and suffixes[-1] == ".gz" and suffixes[-2] in (*IMAGE_SUFFIXES, ".npy"):
+    if (
+        suffixes[-2:-1]
+        and suffixes[-1] == ".gz"
+        and FORMATS.get(suffixes[-2], ("text",))[0] != "text"
+    ):
         raise ThermalFormatError(
             f"{path}: a gzipped {suffixes[-2]} file; only text matrices are read gzipped (.txt.gz, "
             f".csv.gz, .dat.gz): decompress it (gunzip) and give the {suffixes[-2]} file"
         )
-    if suffixes and suffixes[-1] in IMAGE_SUFFIXES:
-        return IMAGE_SUFFIXES[suffixes[-1]]
-    if suffixes and suffixes[-1] == ".npy":
-        return "npy"
-    if suffixes and suffixes[-1] in TEXT_SUFFIXES:
-        return "text"
+    if suffixes and suffixes[-1] in FORMATS:
+        return FORMATS[suffixes[-1]][0]
     if suffixes and suffixes[-1] in MODEL_SUFFIXES:  # a model given as a thermogram
         raise ThermalFormatError(f"{path}: a model file, not a thermogram (the model goes first: "
                                  "thermocad predict MODEL FILES...)")  # fmt: skip
