@@ -137,6 +137,25 @@ def test_linked_folders_are_followed_and_a_loop_is_walked_once(tmp_path, capsys)
     assert not problems and "a link to a folder already searched" in capsys.readouterr().err
 
 
+def test_folders_nested_past_any_datas_depth_are_reported_not_a_traceback(tmp_path):
+    """Python 3.11's os.walk recurses: 1,000 nested folders raised RecursionError and lost
+    the whole run; the walk stops at MAX_DEPTH and says where (shown on fewer: pytest's
+    clean-up of a 1,000-deep tree would hit the same limit)."""
+    from thermocad.io.find import MAX_DEPTH, walk_thermal_files
+
+    (tmp_path / "T0001.txt").write_text("36 36\n")
+    deep = tmp_path
+    for _ in range(MAX_DEPTH + 30):
+        deep = deep / "a"
+        deep.mkdir()
+    (deep / "T0002.txt").write_text("36 36\n")
+    (tmp_path / "a" / "T0003.txt").write_text("36 36\n")
+    files, problems = walk_thermal_files(tmp_path)
+    assert [p.name for p in files] == ["T0001.txt", "T0003.txt"]
+    [(where, why)] = problems
+    assert where == str(tmp_path.joinpath(*["a"] * MAX_DEPTH)) and f"more than {MAX_DEPTH}" in why
+
+
 def test_a_file_of_another_extension_is_read_by_its_first_bytes(tmp_path):
     import numpy as np
 

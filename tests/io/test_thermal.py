@@ -7,6 +7,7 @@ import gzip
 import io
 import os
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -131,7 +132,7 @@ def test_blank_lines_are_skipped_and_lines_counted(tmp_path):
 
 BAD_TEXT = {
     "": "empty",
-    " \r\n\t\n": "empty",
+    " \r\n\t\n": "holds only spaces and line ends, no numbers",
     "30.1 30.2\n30.3 abc\n": r"line 2: 'abc' is not a number",
     "30.1 30.2\n30.3 30.4 30.5\n": r"line 2: 3 values, but line 1 has 2 \(rows must",
     "30.10 30.20\n30.30\n": r"line 2: 1 values, but line 1 has 2",
@@ -155,6 +156,14 @@ BAD_TEXT = {
     # Rows that start with ';' are no empty field: a short row is still named itself.
     ";30.1;30.2;30.3\n;30.4;30.5;30.6\n;30.7;30.8\n": r"line 3: 2 values, but 2 of the 3 lines have 3",
 }
+
+
+def test_binary_data_with_many_line_end_bytes_is_said_to_be_binary_not_too_long(tmp_path):
+    """Random bytes (or a .npy, a TIFF) named .txt hold a line-end byte every 256 on average:
+    a megabyte of them had been refused as 'more than 4,096 lines'."""
+    noise = np.random.default_rng(0).integers(1, 256, 3_000_000, dtype=np.uint8).tobytes()
+    with pytest.raises(ThermalFormatError, match=r"noise\.txt: binary data, not a text matrix"):
+        read_thermal(write(tmp_path, noise, "noise.txt"))
 
 
 @pytest.mark.parametrize("token", ["30.25", "3.025e1"])  # the fast path, the general one
@@ -268,7 +277,9 @@ def test_npy(tmp_path):
     with pytest.raises(ThermalFormatError, match="outside the plausible range.*temperature file"):
         read_thermal(tmp_path / "hot.npy")
     np.save(tmp_path / "kelvin.npy", temps + 273.15)
-    with pytest.raises(ThermalFormatError, match="it looks like kelvin: convert to C"):
+    with pytest.raises(
+        ThermalFormatError, match="it looks like kelvin, or tenths of a degree: convert to C"
+    ):
         read_thermal(tmp_path / "kelvin.npy")
     np.save(tmp_path / "fahrenheit.npy", temps * 1.8 + 32)  # 20-36 C is 68-97 F
     with pytest.raises(ThermalFormatError, match="it looks like Fahrenheit: convert to C"):
@@ -598,6 +609,15 @@ def test_a_png_that_claims_a_huge_size_is_refused_in_thermocads_words(tmp_path):
         ThermalFormatError, match=r"T0001\.png: the image is too large for a thermogram"
     ):
         read_thermal(path)
+    # Past Pillow's warning size (89 million pixels) but under its refusal: our words alone,
+    # not its DecompressionBombWarning (with its site-packages path) on stderr before them.
+    data[16:24] = struct.pack(">II", 10_000, 10_000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])) & 0xFFFFFFFF)
+    path.write_bytes(bytes(data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would be raised, and fail the match
+        with pytest.raises(ThermalFormatError, match=r"T0001\.png: 10,000 x 10,000 is too large"):
+            read_thermal(path)
 
 
 def test_grey_depths_other_than_8_and_16_bit_are_refused(tmp_path):

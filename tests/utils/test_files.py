@@ -89,6 +89,38 @@ def test_atomic_write_csv_has_no_index_and_no_temporaries(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["split"]
 
 
+def test_a_carriage_return_in_a_file_name_keeps_its_row_whole(tmp_path):
+    """The csv module quotes a cell with a newline but not one with a bare carriage return,
+    which pandas then read as a row break: a tenth row, a name cut in two."""
+    import pandas as pd
+
+    from thermocad.utils.files import atomic_write_csv
+
+    table = pd.DataFrame({"path": ["/d/T0016\r.txt", "/d/T0017\n.txt", "/d/T0018.txt"],
+                          "prob_sick": [0.1, float("nan"), 0.3]})  # fmt: skip
+    back = pd.read_csv(atomic_write_csv(tmp_path / "p.csv", table))
+    pd.testing.assert_frame_equal(back, table)
+    plain = atomic_write_csv(tmp_path / "q.csv", table.iloc[2:])  # quoted only when needed
+    assert plain.read_text() == "path,prob_sick\n/d/T0018.txt,0.3\n"
+
+
+def test_a_name_as_long_as_the_file_system_takes_is_written_and_longer_ones_shortened(tmp_path):
+    """atomic_path's temporary name (the name, dots, 8 characters) must fit too; figure and
+    PNG names past 255 bytes are shortened, with a digest that keeps two of them apart."""
+    from thermocad.utils.files import atomic_write_text
+    from thermocad.utils.out_names import NAME_MAX, fitting_name
+
+    longest = "T" * (NAME_MAX - 4) + ".txt"
+    assert atomic_write_text(tmp_path / longest, "x").read_text() == "x"
+    assert fitting_name("T0001", "_gradcam.png") == "T0001_gradcam.png"
+    a, b = (fitting_name(stem * 300, "_gradcam.png") for stem in ("ab", "ac"))
+    assert a != b and all(n.endswith("_gradcam.png") and len(n) == NAME_MAX for n in (a, b))
+    wide = fitting_name("\u00e9" * 200, ".png")  # two bytes each: cut by bytes, whole characters
+    assert len(wide.encode()) <= NAME_MAX and wide.startswith("\u00e9" * 10)
+    atomic_write_text(tmp_path / a, "y")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([longest, a])
+
+
 def test_check_writable_refuses_a_place_that_cannot_be_written(tmp_path):
     from thermocad.utils.errors import OutputPathError
 

@@ -19,64 +19,31 @@ import pandas as pd
 from thermocad.cohort.split import read_split
 from thermocad.evaluation import periods as P
 from thermocad.evaluation import thresholds as T
+from thermocad.evaluation.comparison_table import (
+    TABLE_COLUMNS,
+    comparison_markdown,
+    display_name,
+    table_row,
+)
 from thermocad.evaluation.evaluate import evaluate_predictions, write_plots
 from thermocad.evaluation.runs import (
     BASELINE,
     AllModelsFailedError,
     check_split_files,
-    cnn_alone_auc,
     fold_splits,
     real_trainer,
     run_arch,
     run_baseline,
 )
 from thermocad.io.labels import with_y
-from thermocad.models.words import served_name
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, atomic_write_text
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
-from thermocad.utils.tables import fmt_ci, tidy
+from thermocad.utils.tables import tidy
 
 # Where a test evaluation's threshold comes from: the comparison's own, chosen on every fold's
 # validation women by the study's threshold rule (the table's threshold column).
 POOLED = "pooled out-of-fold validation"
-TABLE_COLUMNS = [
-    "model", "status", "n_folds", "n_images", "n_patients", "accuracy", "tn", "fp", "fn", "tp",
-    "sensitivity", "sensitivity_lo", "sensitivity_hi", "specificity", "specificity_lo",
-    "specificity_hi", "roc_auc", "roc_auc_lo", "roc_auc_hi", "patient_roc_auc",
-    "patient_roc_auc_lo", "patient_roc_auc_hi", "batch", "batch_roc_auc", "batch_roc_auc_lo",
-    "batch_roc_auc_hi", "batch_n", "period_roc_auc", "period_roc_auc_lo", "period_roc_auc_hi",
-    "period_n", "cnn_alone_patient_roc_auc", "served", "threshold", "parameters", "train_time_s",
-]  # fmt: skip
-
-
-def table_row(name: str, result: dict, n_folds: int) -> dict:
-    """One line of the comparison table from a model's validation evaluation: the calls
-    (accuracy, counts, sensitivity, specificity) are the women's, at the threshold chosen on
-    them; AUC is given per image and per woman."""
-    ev = result["eval"]
-    img, pat = ev["image"], ev["patient"]
-    row = {"model": name, "status": "ok", "n_folds": n_folds, "n_images": img["n"],
-           "n_patients": pat["n"], "accuracy": pat["accuracy"], **pat["counts"],
-           "threshold": tidy(ev["threshold"]), "parameters": result.get("parameters"),
-           "train_time_s": round(result["train_time_s"], 1)}  # fmt: skip
-    for key, source, ci in (("sensitivity", pat, "proportion_ci"), ("specificity", pat, "proportion_ci"),
-                            ("roc_auc", img, "bootstrap_ci"), ("patient_roc_auc", pat, "bootstrap_ci")):  # fmt: skip
-        metric = key.removeprefix("patient_")
-        lo, hi = source[ci].get(metric, (float("nan"), float("nan")))
-        row.update({key: source[metric], f"{key}_lo": lo, f"{key}_hi": hi})
-    row.update(P.period_columns(ev.get("by_period", {})))  # patient level, like patient_roc_auc
-    row["cnn_alone_patient_roc_auc"] = cnn_alone_auc(result["pred"]) if "pred" in result else None
-    row["served"] = served_name(name, "pred" in result and "prob_cnn" in result["pred"])
-    return row
-
-
-def display_name(row) -> str:
-    """The model as served: 'efficientnet_lite0+baseline' for a CNN averaged with the baseline
-    (the nested section's name for it)."""
-    if isinstance(row.get("served"), str):  # else a comparison.csv from before the column:
-        return row["served"]  # the CNN alone was scored only for an average
-    return served_name(row["model"], pd.notna(row.get("cnn_alone_patient_roc_auc")))
 
 
 def pick_best(table: pd.DataFrame) -> str:
@@ -89,41 +56,6 @@ def pick_best(table: pd.DataFrame) -> str:
         raise AllModelsFailedError("every model failed; see comparison.csv")
     order = ok.sort_values(["patient_roc_auc", "roc_auc"], ascending=False, na_position="last")
     return str(order.iloc[0]["model"])
-
-
-def batch_label(table: pd.DataFrame) -> str:
-    """'batch A': the batch the table's within-batch columns are about."""
-    named = [b for b in table.get("batch", pd.Series(dtype=str)).dropna().astype(str) if b]
-    return f"batch {named[0]}" if named else "within-batch"
-
-
-def with_n(n) -> str:
-    return "n/a" if n is None or pd.isna(n) else f"n={int(n)}"
-
-
-def comparison_markdown(table: pd.DataFrame) -> str:
-    """The comparison as a Markdown table like the study's Tables 3-4 (with 95% intervals)."""
-
-    def ci(r, k):
-        return fmt_ci(r[k], (r[k + "_lo"], r[k + "_hi"]))
-
-    lines = ["| model | accuracy | TN FP FN TP | sensitivity | specificity | AUC | patient AUC "
-             f"| {batch_label(table)} AUC (n) | period-matched AUC (n) | CNN alone: patient AUC "
-             "| parameters | train s |", "|" + "---|" * 12]  # fmt: skip
-    for _, r in table.iterrows():
-        if r["status"] != "ok":
-            lines.append(f"| {r['model']} | {r['status']} |" + " |" * 10)
-            continue
-        counts = f"{int(r.tn)} {int(r.fp)} {int(r.fn)} {int(r.tp)}"
-        p = "" if pd.isna(r["parameters"]) else f"{int(r['parameters']):,}"
-        alone = r.get("cnn_alone_patient_roc_auc")
-        alone = "" if pd.isna(alone) else f"{alone:.3f}"
-        lines.append(f"| {display_name(r)} | {r['accuracy']:.3f} | {counts} "
-                     f"| {ci(r, 'sensitivity')} | {ci(r, 'specificity')} | {ci(r, 'roc_auc')} "
-                     f"| {ci(r, 'patient_roc_auc')} | {ci(r, 'batch_roc_auc')} "
-                     f"({with_n(r['batch_n'])}) | {ci(r, 'period_roc_auc')} "
-                     f"({with_n(r['period_n'])}) | {alone} | {p} | {r['train_time_s']} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
 
 
 def _evaluate_model(name: str, res: dict, out: Path, subgroup: str | None, n_boot: int,

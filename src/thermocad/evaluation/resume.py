@@ -25,7 +25,6 @@ from thermocad.utils.files import (
     atomic_write_json,
     atomic_write_text,
     clean_json,
-    file_stamp,
     maker,
     prepare_out_dir,
 )
@@ -53,7 +52,7 @@ def split_fingerprint(split_csv: str | os.PathLike, stamps: bool = False) -> str
     each file's size and modification time instead, as records before 2026-12-07 hold them."""
     import pandas as pd
 
-    from thermocad.io.digest import file_digest
+    from thermocad.io.digest import file_digest, file_stamp
 
     digest = hashlib.sha256(Path(split_csv).read_bytes())
     for path in sorted(set(pd.read_csv(split_csv, usecols=["path"])["path"].astype(str))):

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from thermocad.utils.out_names import fitting_name
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -104,7 +106,7 @@ def figure_names(files: Iterable[str | os.PathLike]) -> dict[Path, str]:
                 n += 1
                 stem = f"{base}~{n}"
             used.add(stem.casefold())
-        names[path] = stem + SUFFIX
+        names[path] = fitting_name(stem, SUFFIX)  # a name too long for the file system: shortened
     return names
 
 

@@ -27,3 +27,13 @@ def file_digest(path: str | os.PathLike) -> str | None:
         return _digest(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
     except OSError:
         return None
+
+
+def file_stamp(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(size, modification time in ns) of a file, None when it cannot be read: how resume
+    records before 2026-12-07 knew a file (they are still matched so)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns

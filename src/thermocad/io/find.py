@@ -90,6 +90,11 @@ def strip_suffix(name: str) -> str:
     return name
 
 
+# Folders searched below the one given: no data has more; far deeper ones (a link loop the
+# walk would not see as one, a generated tree) would exhaust Python 3.11's recursive os.walk.
+MAX_DEPTH = 64
+
+
 def walk_thermal_files(
     root: str | os.PathLike, say: bool = True
 ) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -116,6 +121,10 @@ def walk_thermal_files(
             continue
         walked.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if dirs and len(Path(folder).relative_to(root).parts) >= MAX_DEPTH:
+            problems.append((str(Path(folder).absolute()), f"folders nested more than "
+                             f"{MAX_DEPTH} deep: the folders inside it were not searched"))  # fmt: skip
+            dirs[:] = []
         for name in sorted(files):
             path = Path(folder, name)
             if name == INCOMPLETE:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from thermocad.io.find import strip_suffix
+from thermocad.utils.out_names import fitting_name
 
 
 def output_names(paths: Sequence[Path], root: str | os.PathLike) -> dict[Path, str]:
@@ -33,7 +34,7 @@ def output_names(paths: Sequence[Path], root: str | os.PathLike) -> dict[Path, s
                 n += 1
                 stem = f"{base}~{n}"
             used.add(stem.casefold())
-        names[path] = stem + ".png"
+        names[path] = fitting_name(stem, ".png")  # a deep folder's name too long: shortened
     return {path: names[path] for path in paths}
 
 

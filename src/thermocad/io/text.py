@@ -42,8 +42,14 @@ def _lut(comma_is_decimal: bool, newline: int) -> np.ndarray:
     return lut
 
 
-def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
-    """Parse a text matrix; return (float32 array, source_format, 1-based line of each row)."""
+# Control bytes (not tabs, line ends or form feeds), which no text matrix holds.
+_CONTROL = bytes([*range(9), *range(14, 32), 127])
+
+
+def check_head(data: bytes, name: str) -> bytes:
+    """`data` without a UTF-8 byte order mark, once its start shows text (not UTF-16, not
+    binary: a NUL, or more than 1 control byte in 20 of its first 4 KiB) that holds something;
+    before any count of its lines, which binary data has by chance."""
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark from Windows editors
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") and not data[2:].strip(b"\x00 \t\r\n"):
         raise ThermalFormatError(f"{name}: the file is empty")  # a UTF-16 mark and nothing
@@ -53,10 +59,18 @@ def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
         # other byte NUL, with or without a byte order mark.
         raise ThermalFormatError(f"{name}: UTF-16 text; save the matrix as plain text (ASCII or "
                                  "UTF-8)")  # fmt: skip
-    if b"\x00" in head:
+    block = data[:4096]
+    if b"\x00" in head or len(block) - len(block.translate(None, _CONTROL)) > len(block) / 20:
         raise ThermalFormatError(f"{name}: binary data, not a text matrix")
     if not data or data.isspace():
-        raise ThermalFormatError(f"{name}: the file is empty")
+        raise ThermalFormatError(f"{name}: the file is empty" if not data else
+                                 f"{name}: holds only spaces and line ends, no numbers")  # fmt: skip
+    return data
+
+
+def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
+    """Parse a text matrix; return (float32 array, source_format, 1-based line of each row)."""
+    data = check_head(data, name)
     first = data[: data.find(b"\n") + 1]
     if not first or b"\r" in first.rstrip(b"\r\n"):  # lines that end with a lone CR (classic
         # Mac), perhaps with a final LF: each CR not before an LF ends a line

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 import stat as stat_module
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +27,7 @@ from thermocad.io.limits import (
 )
 from thermocad.io.npy import read_npy
 from thermocad.io.pool import ordered_map
-from thermocad.io.text import parse_text, warm_up_text_reader
+from thermocad.io.text import check_head, parse_text, warm_up_text_reader
 from thermocad.utils.errors import ConfigError, ThermalFormatError
 from thermocad.utils.values import check_path
 
@@ -74,7 +77,7 @@ def read_thermal(path: str | os.PathLike, cache: bool = True) -> Thermogram:
     if key is not None and (hit := _cached(key, path)) is not None:
         return hit
     data = read_limited(path, stat.st_size)
-    check_text_size(data, path)
+    check_text_size(check_head(data, str(path)), path)  # binary data: said as such, not its size
     array, source_format, lines = parse_text(data, str(path))
     _validate(array, path, "celsius", lines)
     if key is not None:
@@ -158,7 +161,7 @@ def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None
         outside = (array < low) | (array > high)
         row, col = np.argwhere(outside)[0]
         median, count = np.median(array), int(outside.sum())
-        hint = ("it looks like kelvin: convert to C" if 250 <= median <= 330  # room and body
+        hint = ("it looks like kelvin, or tenths of a degree: convert to C" if 250 <= median <= 330  # room and body
                 else "it looks like Fahrenheit: convert to C" if 60 <= median <= 110
                 # some pixels in a frame of temperatures: the camera's or the scene's, not the
                 # file's format
@@ -194,7 +197,7 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
         if kind == "tiff":
             import tifffile
 
-            with tifffile.TiffFile(path) as tif:
+            with _quiet_decoders(), tifffile.TiffFile(path) as tif:
                 check_shape(tuple(tif.series[0].shape), path)
                 array = np.asarray(tif.asarray())
                 tag = tif.pages[0].tags.get("Orientation")
@@ -202,7 +205,7 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
         else:
             from PIL import Image, ImageOps
 
-            with Image.open(path) as img:
+            with _quiet_decoders(), Image.open(path) as img:
                 check_shape((img.height, img.width), path)
                 img = ImageOps.exif_transpose(img)  # as a viewer shows it (an orientation tag)
                 if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
@@ -227,6 +230,20 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
     array = eight_bit_scale(array, depth, path, pil_int32=kind != "tiff")
     _validate(array, path, "intensity")
     return Thermogram(array, "intensity", path, f"image-{kind}")
+
+
+@contextlib.contextmanager
+def _quiet_decoders():
+    """No Pillow DecompressionBombWarning (the size is checked and said) or tifffile log line."""
+    log = logging.getLogger("tifffile")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", r"Image size \(\d+ pixels\) exceeds limit")
+            yield
+    finally:
+        log.setLevel(level)
 
 
 def _read_or_error(

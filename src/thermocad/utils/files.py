@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from thermocad.utils.errors import OutputExistsError, OutputPathError
+from thermocad.utils.out_names import shortened
 
 # Present while a command writes a folder (a training run, fit, study, synth; removed last):
 # such a folder's model is never loaded, its cohort never prepared.
@@ -47,9 +48,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None,
     `replace`: only where no file is, else OutputExistsError)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent
-    )
+    # (its name kept short of the file system's 255 bytes: a long name's would not fit)
+    fd, tmp = tempfile.mkstemp(prefix=f".{shortened(path.name, 200)}.",
+                               suffix=suffix or path.suffix or ".tmp", dir=path.parent)  # fmt: skip
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -92,16 +93,6 @@ def _sync(path: Path) -> None:
         os.close(fd)
 
 
-def file_stamp(path: str | os.PathLike) -> tuple[int, int] | None:
-    """(size, modification time in ns) of a file, None when it cannot be read: what a resumed
-    job compares to tell a file changed since (the content is not hashed: too slow)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
 def atomic_write_text(path: str | os.PathLike, text: str, replace: bool = True) -> Path:
     """Write text to `path` atomically (readers never see a half-written file). A file name
     that is not UTF-8 (Linux allows any bytes) is written with its odd bytes escaped (\\udcff).
@@ -119,10 +110,19 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_csv(path: str | os.PathLike, table: Any, replace: bool = True) -> Path:
     """Write a pandas DataFrame to `path` as CSV without its index, atomically (`replace`: as
-    atomic_path's)."""
+    atomic_path's). A carriage return in a cell (a file name may hold one), which the csv
+    module's minimal quoting leaves bare to split its row, has the table's text quoted."""
+    quoting = {"quoting": 2} if _carriage_return(table) else {}  # csv.QUOTE_NONNUMERIC
     with atomic_path(path, suffix=".csv", replace=replace) as tmp:
-        table.to_csv(tmp, index=False, errors="backslashreplace")  # as atomic_write_text
+        table.to_csv(tmp, index=False, errors="backslashreplace", **quoting)  # as atomic_write_text
     return Path(path)
+
+
+def _carriage_return(table: Any) -> bool:
+    text = [table[c] for c in table.columns if table[c].dtype.kind not in "biufcmM"]
+    return any("\r" in str(c) for c in table.columns) or any(
+        column.astype(str).str.contains("\r", regex=False).any() for column in text
+    )
 
 
 def clean_json(obj: Any) -> Any:

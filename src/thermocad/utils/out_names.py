@@ -32,3 +32,24 @@ def not_utf8_part(path: str | os.PathLike) -> str | None:
         except UnicodeEncodeError:
             return printable_name(part)
     return None
+
+
+NAME_MAX = 255  # bytes in one file or folder name (Linux, macOS)
+
+
+def shortened(name: str, limit: int = NAME_MAX) -> str:
+    """`name` cut to at most `limit` bytes, a whole character at a time."""
+    while len(os.fsencode(name)) > limit:
+        name = name[:-1]
+    return name
+
+
+def fitting_name(stem: str, suffix: str) -> str:
+    """stem + suffix, the stem shortened where the whole would not fit in a file name, and then
+    marked with a digest of it (~1a2b3c4d) so that two long names that begin alike stay apart."""
+    if len(os.fsencode(stem + suffix)) <= NAME_MAX:
+        return stem + suffix
+    import hashlib
+
+    mark = "~" + hashlib.sha256(os.fsencode(stem)).hexdigest()[:8]
+    return shortened(stem, NAME_MAX - len(os.fsencode(mark + suffix))) + mark + suffix
