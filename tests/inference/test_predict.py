@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -172,12 +173,21 @@ def test_a_training_file_under_another_name_is_noted_by_its_bytes(run_dir, tmp_p
     (tmp_path / "new").mkdir()
     shutil.copyfile(trained["path"], tmp_path / "new" / "P12_front.npy")
     shutil.copyfile(trained["path"], tmp_path / "new" / "T0777.npy")
+    # Saved again as gzipped text with a Windows line end: other bytes, her frame.
+    frame = np.load(trained["path"])
+    text = "\r\n".join(" ".join(f"{v:.9g}" for v in row) for row in frame) + "\r\n"
+    (tmp_path / "new" / "T0778.txt.gz").write_bytes(gzip.compress(text.encode()))
     capsys.readouterr()
     table, _ = predict_paths(run_dir, [tmp_path / "new"])
-    for note in table["note"]:
-        assert f"byte for byte a file of training patient {trained['patient_id']}" in note
+    notes = dict(zip(table["file"].map(lambda f: Path(f).name), table["note"], strict=True))
+    pid = trained["patient_id"]
+    for name in ("P12_front.npy", "T0777.npy"):
+        assert f"byte for byte a file of training patient {pid} (the model's" in notes[name]
     assert (
-        "2 of 2 file(s) are byte for byte files this model was trained on"
+        f"the same frame as a file of training patient {pid}, saved again" in notes["T0778.txt.gz"]
+    )
+    assert (
+        "3 of 3 file(s) are files this model was trained on, byte for byte or saved again"
         in capsys.readouterr().err
     )
     # A synthetic model's numbers are counted apart: a real woman with one is someone else.

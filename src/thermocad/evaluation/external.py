@@ -14,7 +14,8 @@ the model's) is refused unless `allow_unscored`; women of one class only are ref
 
 Women who trained the model are refused (its folder's trained_on.csv or split.csv, or an
 exported model's metadata: evaluation.lockbox.run_patients): they are not new; so are files
-byte for byte its training files, whatever their names (evaluation.trained_files). Each scoring
+that are its training files (byte for byte, or their frames saved again), whatever their
+names (evaluation.trained_files). Each scoring
 is a lockbox opening counted in a ledger beside the labels file
 (LABELS.test_openings.jsonl, evaluation/lockbox.py): from the second model scored on the same
 women, a choice among models made on them is no longer an unseen-women estimate.
@@ -219,7 +220,7 @@ def _score_into(out: Path, run_dir: Path, data_dir, labels_csv, tta, force: bool
 def _numbered_apart(meta: dict, run_dir: Path, data_dir, labels, given: bool) -> dict:
     """metrics.json's `numbered_apart`: whether the user set the check against the training
     women aside (--numbered-apart) and how many labelled patient numbers are also training
-    women's. First, files byte for byte the model's own training files are refused whatever
+    women's. First, files that are the model's own training files are refused whatever
     their numbers (evaluation.trained_files)."""
     from thermocad.evaluation.lockbox import seen_patients
     from thermocad.evaluation.trained_files import check_not_training_files, synthetic_note

@@ -237,8 +237,8 @@ def check_unseen(patients, run_home: Path, labels_csv: str | os.PathLike,
         if say_unknown:
             log(f"{run_home} keeps no record of its training women's numbers ({TRAINED_ON} or "
                 "split.csv), so the new women cannot be checked against them by number (files "
-                "byte for byte a training file are still refused, where model.json records "
-                "them); make sure they are not the same")  # fmt: skip
+                "that are training files, byte for byte or saved again, are still refused, where "
+                "model.json records them); make sure they are not the same")  # fmt: skip
         return
     both = sorted(set(map(str, patients)) & seen, key=lambda v: (len(v), v))
     if both:

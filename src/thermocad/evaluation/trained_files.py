@@ -1,90 +1,142 @@
-"""The files that trained a model, known by their bytes, so that no name or number hides them.
+"""The files that trained a model, known by their bytes and by their frames, so that no name,
+number or re-save hides them.
 
-`train` records in model.json, under `trained_files`, a digest of the bytes of every file that
-trained the model or chose its threshold (SHA-256, its first 32 hex digits) with the file's
-patient number; `export` carries model.json, and so the record, inside the .onnx file.
+`train` records in model.json, under `trained_files`, two digests of every file that trained
+the model or chose its threshold (SHA-256, its first 32 hex digits), each with the file's
+patient number: of its bytes (`files`), and of its frame as read (`frames`: the shape and the
+float32 values), which the same frame saved again keeps (another line ending, gzipped, a
+.npy of it). `export` carries model.json, and so the record, inside the .onnx file.
 
-`evaluate --data` refuses new women with a file that is byte for byte one of them: copied
-into another folder, renamed or renumbered, they are the training women, so --numbered-apart
-does not lift it. Only such copies are recognised: the same women saved again (another line
-ending, gzipped, another format) are not, so a shared patient number stays refused until
---numbered-apart says they are other women, for a model of synthetic women meeting real women
-too (`synthetic_note` says so).
+`evaluate --data` refuses new women with a file that is one of them: copied into another
+folder, renamed, renumbered or saved again, they are the training women, so --numbered-apart
+does not lift it. A frame changed in its values (rounded, converted to an image) is not
+recognised, so a shared patient number stays refused until --numbered-apart says they are
+other women, for a model of synthetic women meeting real women too (`synthetic_note` says
+so). A model.json from before 2026-12-07 has `files` only.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 from thermocad.io.digest import WIDTH, file_digest
-from thermocad.utils.errors import ConfigError
+from thermocad.utils.errors import ConfigError, ThermocadError
 from thermocad.utils.progress import log
 
 KEY = "trained_files"
 DIGEST = f"sha256 of the file's bytes, first {WIDTH} hex digits"
+FRAME_DIGEST = f"sha256 of the frame as read (shape, float32 values), first {WIDTH} hex digits"
+
+
+def frame_digest(array) -> str:
+    """The digest of a frame as read: its shape and float32 values."""
+    import hashlib
+
+    import numpy as np
+
+    frame = np.ascontiguousarray(array, dtype=np.float32)
+    digest = hashlib.sha256(repr(frame.shape).encode())
+    digest.update(frame.tobytes())
+    return digest.hexdigest()[:WIDTH]
+
+
+def file_frame_digest(path: str | os.PathLike) -> str | None:
+    """The digest of the file's frame (frame_digest), or None when it cannot be read."""
+    try:
+        stat = os.stat(path)
+        return _frame(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    except (OSError, ThermocadError):
+        return None
+
+
+@functools.lru_cache(maxsize=65536)  # a `fit` records the same files for every fold's model
+def _frame(path: str, size: int, mtime_ns: int, ctime_ns: int, inode: int) -> str:
+    from thermocad.io.thermal import read_thermal
+
+    return frame_digest(read_thermal(path).array)
 
 
 def training_record(*tables) -> dict:
     """model.json's `trained_files` for the rows (path, patient_id) of `tables` (None: none)."""
     files: dict[str, str] = {}
+    frames: dict[str, str] = {}
     for table in tables:
         if table is None:
             continue
         for path, pid in zip(table["path"], table["patient_id"], strict=True):
             if (digest := file_digest(path)) is not None:
                 files[digest] = str(pid)
-    return {"digest": DIGEST, "files": files}
+            if (frame := file_frame_digest(path)) is not None:
+                frames[frame] = str(pid)
+    return {"digest": DIGEST, "files": files, "frame_digest": FRAME_DIGEST, "frames": frames}
 
 
-def recorded(meta: dict) -> dict[str, str] | None:
-    """digest -> patient number of the model's training files, or None for a model.json
-    without the record."""
-    record = meta.get(KEY)
-    if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
+def training_patient(path, meta: dict, array=None) -> tuple[str, str] | None:
+    """(patient number, how: "bytes" or "frame") of the training woman whose file `path` is,
+    byte for byte or frame for frame (`array`: its frame, when already read), else None."""
+    record = meta.get(KEY) if isinstance(meta.get(KEY), dict) else {}
+    files, frames = record.get("files"), record.get("frames")
+    if isinstance(files, dict) and (pid := files.get(file_digest(path) or "")) is not None:
+        return str(pid), "bytes"
+    if not isinstance(frames, dict) or not frames:
         return None
-    return {str(k): str(v) for k, v in record["files"].items()}
+    frame = frame_digest(array) if array is not None else file_frame_digest(path)
+    pid = frames.get(frame or "")
+    return (str(pid), "frame") if pid is not None else None
+
+
+def same_file(how: str) -> str:
+    """How a file is one of the training files, in words."""
+    return "byte for byte" if how == "bytes" else "the same frame as"
+
+
+def has_record(meta: dict) -> bool:
+    """Whether model.json records its training files (one from before the record does not)."""
+    record = meta.get(KEY)
+    return isinstance(record, dict) and isinstance(record.get("files"), dict)
 
 
 def check_not_training_files(meta: dict, run_dir, data_dir, labelled) -> bool:
-    """Refuse when a file of `data_dir` named for a labelled woman is byte for byte one that
-    trained the model; return whether the check could be made (model.json has the record)."""
+    """Refuse when a file of `data_dir` named for a labelled woman is one that trained the
+    model (training_patient); return whether the check could be made (model.json has the
+    record)."""
     from thermocad.io.filenames import patient_number
     from thermocad.io.find import walk_thermal_files
 
-    record = recorded(meta)
-    if record is None:
+    if not has_record(meta):
         return False
     labelled = set(map(int, labelled))
     named = [p for p in walk_thermal_files(data_dir, say=False)[0] if patient_number(p) in labelled]
-    if copies := _copies(named, record):
+    if copies := _copies(named, meta):
         raise ConfigError(
-            f"{data_dir}: {len(copies)} file(s) are byte for byte files that trained the model "
-            f"in {run_dir} ({_shown(copies, lambda p: Path(p).name)}): whatever their names "
-            "and numbers, these are its training women, and a held-out score needs women it "
-            "never saw (--numbered-apart does not change that)"
+            f"{data_dir}: {len(copies)} file(s) are files that trained the model in {run_dir} "
+            f"({_shown(copies, lambda p: Path(p).name)}): whatever their names and numbers, "
+            "these are its training women, and a held-out score needs women it never saw "
+            "(--numbered-apart does not change that)"
         )
     return True
 
 
 def check_rows_not_training(meta: dict, rows, run_dir, split_csv) -> None:
-    """`evaluate --split`'s test rows: refuse a file that is byte for byte one that trained the
-    model or chose its threshold (a training woman's file copied over a test woman's), as
+    """`evaluate --split`'s test rows: refuse a file that is one that trained the model or chose
+    its threshold (a training woman's file copied over a test woman's, or saved again), as
     `evaluate --data` does; nothing to check for a model.json without the record."""
-    record = recorded(meta)
-    if not record:
+    if not has_record(meta):
         return
-    if copies := _copies(dict.fromkeys(map(str, rows["path"])), record):
+    if copies := _copies(dict.fromkeys(map(str, rows["path"])), meta):
         raise ConfigError(
-            f"{split_csv}: {len(copies)} test file(s) are byte for byte files that trained the "
-            f"model in {run_dir} ({_shown(copies, str)}): whatever their names, "
-            "a held-out score needs women it never saw; give the split the model was trained "
-            "with (if this is it, were its files changed since it was made?)"
+            f"{split_csv}: {len(copies)} test file(s) are files that trained the model in "
+            f"{run_dir} ({_shown(copies, str)}): whatever their names, a held-out score needs "
+            "women it never saw; give the split the model was trained with (if this is it, "
+            "were its files changed since it was made?)"
         )
 
 
 def check_loaded(bundle, rows, on: str, source, table) -> None:
     """What `evaluate --split` and `thermocad.evaluate` both do once the model is loaded: refuse
-    a test file byte for byte a training file (check_rows_not_training), and log the model's
+    a test file that is a training file (check_rows_not_training), and log the model's
     warnings (a smoke run, synthetic women) as predict says them."""
     from thermocad.models.words import log_model_warnings
 
@@ -93,16 +145,15 @@ def check_loaded(bundle, rows, on: str, source, table) -> None:
     log_model_warnings(bundle.meta)
 
 
-def _copies(paths, record: dict[str, str]) -> list[tuple[str, str]]:
-    """(path, training patient number) for each of `paths` whose bytes are a training file's."""
-    return [
-        (str(path), record[digest]) for path in paths if (digest := file_digest(path)) in record
-    ]
+def _copies(paths, meta: dict) -> list[tuple[str, tuple[str, str]]]:
+    """(path, (training patient number, how)) for each of `paths` that is a training file."""
+    return [(str(path), found) for path in paths if (found := training_patient(path, meta))]
 
 
-def _shown(copies: list[tuple[str, str]], name) -> str:
+def _shown(copies: list[tuple[str, tuple[str, str]]], name) -> str:
     """The first five copies, each named (`name` of its path) with its training patient."""
-    shown = ", ".join(f"{name(p)} = a file of training patient {pid}" for p, pid in copies[:5])
+    shown = ", ".join(f"{name(p)} = {same_file(how)} a file of training patient {pid}"
+                      for p, (pid, how) in copies[:5])  # fmt: skip
     return shown + (f" and {len(copies) - 5} more" if len(copies) > 5 else "")
 
 
@@ -110,9 +161,9 @@ def synthetic_note(meta: dict, run_dir, data_dir, shared: int | None = None) -> 
     """Say, for a model of synthetic women only meeting women `thermocad synth` did not write
     (real women, say), when `shared` of their patient numbers are also its training women's
     (None: not known; 0: nothing to say), that a patient number they share is refused
-    until --numbered-apart: only byte-for-byte copies of its training files are recognised, so
-    whether they are other women (or its own, saved again: another line ending, gzipped, another
-    format) is the user's to say."""
+    until --numbered-apart: only copies of its training files, or their frames saved again, are
+    recognised, so whether they are other women (or its own, changed: rounded, made images)
+    is the user's to say."""
     from thermocad.synth.files import TRUTH
 
     if shared == 0 or (meta.get("data") or {}).get("synthetic_share", 0) < 1:

@@ -113,7 +113,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     result = result_line(bundle, path.name, prob, cnn, base, void)
     found = {} if void else input_notes(bundle.meta, thermogram)  # each computed once
     # By its bytes (a training file under any name), else by the patient number of its name.
-    training = training_file_note(path, seen, bundle.meta)[0]
+    training = training_file_note(path, seen, bundle.meta, array)[0]
     if note := "; ".join(n for n in [*found.values(), training] if n):
         result += f" Note: {note}."
     return Answer(

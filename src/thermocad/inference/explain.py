@@ -216,7 +216,10 @@ def explain_file(
     shown_name = path.name if name in (None, own_name(path)) else str(path)
     title = printable_name(shown_name)  # a name that is not UTF-8 cannot be drawn as it is
     seen = seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else set()
-    notes = (input_note(bundle.meta, thermogram), training_file_note(path, seen, bundle.meta)[0])
+    notes = (
+        input_note(bundle.meta, thermogram),
+        training_file_note(path, seen, bundle.meta, thermogram.array)[0],
+    )
     if note := "; ".join(n for n in notes if n):  # as predict and the web app say it
         title += "\n" + textwrap.fill(f"note: {note}", 125)
     cnn, base = bundle.predict_parts([thermogram.array], unit=thermogram.unit)

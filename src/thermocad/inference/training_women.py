@@ -16,20 +16,20 @@ def note_training_women(table, run_dir: Path | None, meta: dict[str, Any] | None
     name or number); and say in the log how many. A model of synthetic women shares numbers
     with real women who are someone else: those are counted apart."""
     from thermocad.evaluation.lockbox import seen_patients
-    from thermocad.evaluation.trained_files import recorded
+    from thermocad.evaluation.trained_files import has_record
     from thermocad.utils.progress import log
 
     seen = seen_patients(run_dir) if run_dir is not None else frozenset()
-    record, counts = recorded(meta or {}) or {}, {"bytes": 0, "number": 0}
-    for i, file in enumerate(table["file"] if seen or record else []):
-        note, kind = training_file_note(file, seen, meta, record)
+    counts = {"bytes": 0, "frame": 0, "number": 0}
+    for i, file in enumerate(table["file"] if seen or has_record(meta or {}) else []):
+        note, kind = training_file_note(file, seen, meta)
         if note:
             counts[kind] += 1
             table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)
     of = f"of {len(table)} file(s)"
-    if counts["bytes"]:
-        log(f"note: {counts['bytes']} {of} are byte for byte files this model was trained on "
-            "(their note says whose): their P(Sick) is no held-out score")  # fmt: skip
+    if copies := counts["bytes"] + counts["frame"]:
+        log(f"note: {copies} {of} are files this model was trained on, byte for byte or saved "
+            "again (their note says whose): their P(Sick) is no held-out score")  # fmt: skip
     if counts["number"] and synthetic_training(meta or {}) == "synthetic":  # as training_note
         log(f"note: {counts['number']} {of} share a patient number with a synthetic patient "
             "this model was trained on: a real woman's file is someone else's (their note)")  # fmt: skip
@@ -40,17 +40,18 @@ def note_training_women(table, run_dir: Path | None, meta: dict[str, Any] | None
 
 
 def training_file_note(file, seen: frozenset[str], meta: dict[str, Any] | None,
-                       record: dict[str, str] | None = None) -> tuple[str, str]:  # fmt: skip
+                       array=None) -> tuple[str, str]:  # fmt: skip
     """The note on one file of a woman the model trained on, and how she was known: ("...",
-    "bytes") when the file is byte for byte a training file (model.json's `trained_files`, or
-    `record` read from it), ("...", "number") when only its patient number is among `seen`
+    "bytes") when the file is byte for byte a training file, ("...", "frame") when it holds a
+    training file's frame saved again (model.json's `trained_files`; `array`: the frame, when
+    already read), ("...", "number") when only its patient number is among `seen`
     (notes.training_note), ("", "") otherwise. predict's table and the app's answer both."""
-    from thermocad.evaluation.trained_files import recorded
-    from thermocad.io.digest import file_digest
+    from thermocad.evaluation.trained_files import same_file, training_patient
 
-    record = (recorded(meta or {}) or {}) if record is None else record
-    if record and (pid := record.get(file_digest(file) or "")) is not None:
-        return (f"byte for byte a file of training patient {pid} (the model's record of its "
-                "training files): whatever its name, this P(Sick) is no test result"), "bytes"  # fmt: skip
+    if found := training_patient(file, meta or {}, array):
+        pid, how = found
+        again = "" if how == "bytes" else ", saved again"
+        return (f"{same_file(how)} a file of training patient {pid}{again} (the model's record "
+                "of its training files): whatever its name, this P(Sick) is no test result"), how  # fmt: skip
     note = training_note(file, seen, meta)
     return note, "number" if note else ""
