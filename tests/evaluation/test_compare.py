@@ -92,6 +92,23 @@ def test_an_averaged_model_shows_its_cnn_half(split_csv, tmp_path):
     assert ", n=" not in html
 
 
+@pytest.mark.parametrize("name", ["../escaped", "/tmp/victim", ".hidden", "a/b", "test", "Nested",
+                                  "baseline", ""])  # fmt: skip
+def test_a_candidate_name_is_never_a_path_or_one_of_compares_own_folders(split_csv, tmp_path,
+                                                                        name):  # fmt: skip
+    """A candidate trains into OUT/NAME, which compare clears first: a study config's variant
+    named '/tmp/victim' had deleted that folder."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "thesis.txt").write_text("mine")
+    name = name.replace("/tmp/victim", str(victim))
+    with pytest.raises(ConfigError, match="cannot name a candidate: each trains into a folder"):
+        C.compare(split_csv, ["coin", name], tmp_path / "cmp", config={}, trainer=coin_trainer)
+    assert not (tmp_path / "cmp").exists() and (victim / "thesis.txt").read_text() == "mine"
+    with pytest.raises(ConfigError, match="given twice among the candidates"):
+        C.compare(split_csv, ["coin", "Coin"], tmp_path / "cmp", config={}, trainer=coin_trainer)
+
+
 def test_pick_best_ignores_failures():
     t = pd.DataFrame({"model": ["a", "b", "c"], "status": ["ok", "ok", "failed: x"],
                       "patient_roc_auc": [0.7, 0.8, np.nan], "roc_auc": [0.9, 0.7, np.nan]})  # fmt: skip

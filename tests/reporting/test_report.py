@@ -597,10 +597,12 @@ def test_gradcam_shows_the_top_sick_the_top_false_alarm_and_the_worst_miss(tmp_p
     """A reviewer: the Grad-CAM panels never showed a false alarm, where a shortcut shows."""
     from thermocad.reporting.modelcard import _examples
 
-    pd.DataFrame({"path": list("abcdef"), "y": [1, 1, 1, 0, 0, 0],
-                  "prob": [0.9, 0.5, 0.1, 0.8, 0.3, 0.2]}).to_csv(tmp_path / "predictions.csv",
-                                                                 index=False)  # fmt: skip
-    assert _examples(tmp_path, 3)["path"].tolist() == ["a", "d", "c"]
+    # (a row whose path is no thermogram's, in a crafted folder, is never read into the page)
+    pd.DataFrame({"path": [f"{c}.txt" for c in "abcdef"] + ["/home/me/.env"],
+                  "y": [1, 1, 1, 0, 0, 0, 1],
+                  "prob": [0.9, 0.5, 0.1, 0.8, 0.3, 0.2, 0.99]}).to_csv(
+        tmp_path / "predictions.csv", index=False)  # fmt: skip
+    assert _examples(tmp_path, 3)["path"].tolist() == ["a.txt", "d.txt", "c.txt"]
 
 
 def test_the_result_counts_the_candidates_that_were_chosen_among():

@@ -29,6 +29,7 @@ from thermocad.evaluation.evaluate import evaluate_predictions, write_plots
 from thermocad.evaluation.runs import (
     BASELINE,
     AllModelsFailedError,
+    check_names,
     check_split_files,
     fold_splits,
     real_trainer,
@@ -150,6 +151,7 @@ def compare(
     from thermocad.utils.progress import progress
 
     # Check the split and the names before creating anything: a typo must not cost a baseline run.
+    check_names(archs)  # each a folder of `out`: never a path, nor one of compare's own
     split_csv, split_df = Path(split_csv), read_split(split_csv)
     if P.PERIOD not in split_df.columns and P.dates_available(split_df):
         log(f"{split_csv} has no {P.PERIOD} column (made before it existed): each table takes "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -23,6 +24,28 @@ from thermocad.utils.progress import log
 from thermocad.utils.tables import check_subgroup_column
 
 BASELINE = "baseline"
+# A candidate trains into its own folder of the comparison: a name, not a path, and none of
+# the folders compare writes itself (any case: a case-insensitive disk has one of them).
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+RESERVED = (BASELINE, "test", "nested")
+
+
+def plain_name(name: Any) -> bool:
+    """Whether `name` can be a candidate's folder: a name (not a path), not one of RESERVED."""
+    return isinstance(name, str) and bool(_NAME.fullmatch(name)) and name.casefold() not in RESERVED
+
+
+def check_names(archs) -> None:
+    """ConfigError for a candidate name that cannot be a folder of its own in the comparison."""
+    for name in archs:
+        if not plain_name(name):
+            raise ConfigError(f"{name!r} cannot name a candidate: each trains into a folder of "
+                              "its name, so a name is letters, digits and _ . + - (the first a "
+                              f"letter or digit), and not {', '.join(RESERVED)}")  # fmt: skip
+    folded = [str(a).casefold() for a in archs]
+    if twice := next((a for a in archs if folded.count(a.casefold()) > 1), None):
+        raise ConfigError(f"{twice!r} is given twice among the candidates (letter case aside): "
+                          "each trains into its own folder, so give each once")  # fmt: skip
 
 
 class AllModelsFailedError(ThermocadError, RuntimeError):
@@ -58,9 +81,7 @@ def check_candidates(archs, config: Any, overrides: dict[str, dict] | None = Non
     the valid ones) or whose overrides make no valid config (a dataclass `config`)."""
     from thermocad.models.registry import get_arch
 
-    if twice := [a for a in dict.fromkeys(archs) if list(archs).count(a) > 1]:
-        raise ConfigError(f"{twice[0]!r} is given twice among the candidates: each trains into "
-                          "its own folder, so give each once")  # fmt: skip
+    check_names(archs)
     for name in archs:
         get_arch(arch_of(name, overrides))
         if dataclasses.is_dataclass(config):

@@ -18,20 +18,14 @@ from thermocad.utils.errors import ThermocadError
 from thermocad.utils.tables import read_written
 
 
-def best_run_dir(compare_dir: Path | None) -> Path | None:
-    """The run directory of the selected CNN (fold 0 = the split as written), None for baseline."""
-    if not compare_dir or not (Path(compare_dir) / "best.json").exists():
-        return None
-    best = (html.read_json(Path(compare_dir) / "best.json") or {}).get("best")
-    run = Path(compare_dir) / str(best) / "fold0"
-    return run if (run / "model.json").exists() else None
-
-
 def _examples(test_dir: Path, n: int) -> pd.DataFrame:
     """Test images worth explaining, one of each in turn: the Sick woman scored highest, the
     Healthy woman scored highest (a false alarm, where the score is above the threshold: what
     a shortcut would show), the Sick woman scored lowest (the worst miss)."""
+    from thermocad.io.find import READABLE_SUFFIXES
+
     pred = read_written(test_dir / "predictions.csv", "predictions table")
+    pred = pred[pred["path"].astype(str).str.lower().str.endswith(READABLE_SUFFIXES)]  # thermograms
     sick, healthy = pred[pred["y"] == 1], pred[pred["y"] == 0]
     picks = [sick.nlargest(1, "prob"), healthy.nlargest(1, "prob"), sick.nsmallest(1, "prob")]
     return pd.concat(picks).drop_duplicates("path").head(n)

@@ -239,7 +239,7 @@ def write_report(
     test_dir = cdir / "test" if cdir and ran.get("test") else None
     test = read_json(test_dir / "metrics.json") if test_dir else None
     nested_dir = cdir if ran.get("nested") else None
-    run_dir = card.best_run_dir(cdir)
+    run_dir = study_files.best_run_dir(cdir)
     resumed = ran.get("resumed_inside") and (
         f"Resumed: {', '.join(ran['resumed_inside'])} continued from a checkpoint inside a "
         "training stage, so the weights (and possibly the model chosen) differ from those of an "

@@ -112,3 +112,17 @@ def smoke_note(compare_dir: Path | None) -> str | None:
         return None
     return (f"A smoke run ({max(batches)} batches per epoch, a check of the code): these "
             "figures say nothing about how any model does.")  # fmt: skip
+
+
+def best_run_dir(compare_dir: Path | None) -> Path | None:
+    """The run directory of the selected CNN (fold 0 = the split as written), None for baseline."""
+    if not compare_dir or not (Path(compare_dir) / "best.json").exists():
+        return None
+    from thermocad.evaluation.runs import plain_name
+    from thermocad.reporting.html import read_json
+
+    best = (read_json(Path(compare_dir) / "best.json") or {}).get("best")
+    if not plain_name(best):  # a candidate's folder of the comparison, never a path elsewhere
+        return None
+    run = Path(compare_dir) / best / "fold0"
+    return run if (run / "model.json").exists() else None
