@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -177,6 +178,28 @@ def test_a_folders_model_onnx_from_an_earlier_version_is_taken_with_a_note(
     (same / "model.json").write_bytes(json.dumps(content, indent=4).replace("\n", "\r\n").encode())
     (same / "model.safetensors").unlink()
     assert check_exported_from(OnnxModel(onnx_file), same).path == onnx_file
+
+
+def test_an_exported_models_architecture_is_a_name_and_its_words_stay_text(onnx_file, tmp_path):
+    """An .onnx file's arch only had to be a string, and the web app's header showed it and
+    cv.warnings as Markdown: an edited file put a heading, a link and a tracking image there."""
+    import onnx
+
+    from thermocad.inference.app import _header
+    from thermocad.models.meta import META_KEY
+
+    proto = onnx.load(onnx_file)
+    entry = next(e for e in proto.metadata_props if e.key == META_KEY)
+    meta = json.loads(entry.value)
+    entry.value = json.dumps({**meta, "arch": "x` <img src=http://127.0.0.1:9/t.png> `"})
+    onnx.save_model(proto, tmp_path / "edited.onnx")
+    with pytest.raises(ModelFormatError, match="field 'arch' must be an architecture name"):
+        OnnxModel(tmp_path / "edited.onnx")
+    model = OnnxModel(onnx_file)
+    model.meta["cv"] = {"warnings": ["# Approved [click](http://x) <img src=x onerror=alert(1)>"]}
+    header = _header(model)
+    assert not re.search(r"(?<!\\)[<\[]", header) and "\n# Approved" not in header
+    assert r"\# Approved \[click\]\(http://x\) \<img src=x onerror=alert\(1\)\>" in header
 
 
 def test_commands_needing_an_extra_say_which(run_dir, dmr_files, tmp_path):

@@ -167,6 +167,21 @@ def test_files_that_would_share_a_png_name_each_get_their_own(tmp_path):
     assert [p.name for p in again.written] == [p.name for p in summary.written]
 
 
+def test_names_with_dollar_signs_are_drawn_as_they_are_not_as_formulas(tmp_path):
+    """matplotlib reads text between two $ as a formula: '$\\badcmd$' in a name had stopped
+    the render with a ValueError and left it marked unfinished."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "T0002$\\badcmd$.txt").write_text("30.0 31.0\n32.0 33.0\n")
+    (data / "T0003$x$.txt").write_text("30.0 31.0\n32.0 33.0\n")
+    summary = render_folder(data, tmp_path / "png", sheet=tmp_path / "sheet.png", workers=1)
+    assert len(summary.written) == 2 and (tmp_path / "sheet.png").is_file()
+    from thermocad.reporting.galleries import panel_title
+
+    title = panel_title({"y": 1, "prob": 0.5, "patient_id": 3, "acquisition_batch": "B$\\x$"})
+    assert title.endswith(r"batch B\$\x\$")
+
+
 def test_a_sheet_with_a_rendered_images_name_in_the_output_folder_is_refused(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -63,3 +63,12 @@ def test_fmt_ci_writes_every_estimate_one_way():
     assert fmt_ci(-0.12, (-0.3, 0.05)) == "-0.120 (-0.300 to 0.050)"  # not "-0.300-0.050"
     assert fmt_ci(0.5) == fmt_ci(0.5, (float("nan"), float("nan"))) == "0.500"
     assert fmt_ci(None) == fmt_ci(float("nan"), (0.1, 0.2)) == "n/a"
+
+
+def test_a_markdown_tables_cells_keep_a_bar_or_a_line_break_inside():
+    """A batch named 'A|pwn' with a line break had split comparison.md's header in two."""
+    from thermocad.utils.tables import markdown_table
+
+    text = markdown_table(["batch A|pwn\nline AUC", "n"], [["x|y", 0.5], ["plain", 3]])
+    assert text.splitlines() == [r"| batch A\|pwn line AUC | n |", "|---|---|",
+                                 r"| x\|y | 0.500 |", "| plain | 3 |"]  # fmt: skip

@@ -8,6 +8,7 @@ import pandas as pd
 from thermocad.evaluation import periods as P
 from thermocad.evaluation.runs import cnn_alone_auc
 from thermocad.models.words import served_name
+from thermocad.utils.markdown import md_cell
 from thermocad.utils.tables import fmt_ci, tidy
 
 TABLE_COLUMNS = [
@@ -83,9 +84,9 @@ def comparison_markdown(table: pd.DataFrame) -> str:
                ("CNN alone: patient AUC", number("cnn_alone_patient_roc_auc", "{:.3f}")),
                ("parameters", number("parameters", "{:,.0f}")),
                ("train s", number("train_time_s", "{}"))]  # fmt: skip
-    lines = ["| " + " | ".join(h for h, _ in columns) + " |", "|" + "---|" * len(columns)]
+    lines = ["| " + " | ".join(md_cell(h) for h, _ in columns) + " |", "|" + "---|" * len(columns)]
     for _, r in table.iterrows():
         failed = [r["model"], r["status"], *[""] * (len(columns) - 2)]
         cells = [cell(r) for _, cell in columns] if r["status"] == "ok" else failed
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(map(md_cell, cells)) + " |")
     return "\n".join(lines) + "\n"

@@ -28,6 +28,7 @@ from thermocad.inference.examples import (  # noqa: F401 - synthetic_examples: r
     synthetic_examples,
 )
 from thermocad.inference.verdict import WAITING, verdict, waiting
+from thermocad.utils.markdown import md_text
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -152,6 +153,8 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
     from thermocad.inference.notes import copies, tta_note
     from thermocad.models import words as W
 
+    # What model.json says is shown as text (md_text), never as Markdown or HTML: an edited
+    # file's words could otherwise add links, images or headings to the page.
     text = (f"# thermocad: breast thermogram analysis\nModel: `{W.model_name(bundle.meta)}`, "
             f"input unit `{bundle.unit}`, decision threshold {bundle.threshold:.4f}.")  # fmt: skip
     if synthetic := W.synthetic_training(bundle.meta):
@@ -163,13 +166,15 @@ def _header(bundle: ModelBundle | OnnxModel) -> str:
         W.STALE_GREY if W.stale_grey(bundle.meta) else "",
         W.other_preprocessing(bundle.meta),
     ):
-        text += f" **{stale[0].upper()}{stale[1:]}.**" if stale else ""
+        text += f" **{md_text(stale[0].upper() + stale[1:])}.**" if stale else ""
     if found := (bundle.meta.get("cv") or {}).get("warnings"):  # what `fit` found of it
-        text += f" **The cross-validation that made it found: {'; '.join(map(str, found))}.**"
+        text += (
+            f" **The cross-validation that made it found: {md_text('; '.join(map(str, found)))}.**"
+        )
     if n := bundle.views():  # the study's recipe: scored as it was validated
         text += f" Each P(Sick) averages the image and {copies(n)}, as in validation."
     elif note := tta_note(bundle.meta, None, n):  # its copies need PyTorch
-        text += " " + note[6].upper() + note[7:] + "."  # without "note: "
+        text += " " + md_text(note[6].upper() + note[7:]) + "."  # without "note: "
     return text
 
 

@@ -204,7 +204,7 @@ def explain_file(
     from thermocad.inference.predict import check_unit
     from thermocad.inference.training_women import training_file_note
     from thermocad.preprocess.plausible import check_plausible
-    from thermocad.utils.out_names import printable_name
+    from thermocad.utils.out_names import plot_text
     from thermocad.utils.progress import log
 
     bundle = load_explained(run_dir, device) if bundle is None else bundle
@@ -214,7 +214,7 @@ def explain_file(
     check_plausible(thermogram)
     # The file as given where its figure's name is not its own (another file has its name).
     shown_name = path.name if name in (None, own_name(path)) else str(path)
-    title = printable_name(shown_name)  # a name that is not UTF-8 cannot be drawn as it is
+    title = plot_text(shown_name)  # a name that is not UTF-8 cannot be drawn as it is, nor $
     seen = seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else set()
     notes = (
         input_note(bundle.meta, thermogram),

@@ -24,7 +24,7 @@ from thermocad.utils.files import (
     prepare_out_dir,
 )
 from thermocad.utils.lock import writes_folder
-from thermocad.utils.out_names import printable_name
+from thermocad.utils.out_names import plot_text, printable_name
 
 # The temporary names atomic_path gives PNGs (mkstemp's: ".T0064.png." + 8 of a-z, 0-9, _ +
 # ".png"): a render killed mid-write (SIGTERM, kill -9) leaves one, hidden, which no other
@@ -224,11 +224,11 @@ def render_folder(
         low, high = ranges.get(result.unit, (None, None))
         render_thermogram(
             result.array, target, cmap=cmap, vmin=low, vmax=high, colorbar=colorbar,
-            title=printable_name(path.name), unit=result.unit, force=True,
+            title=plot_text(path.name), unit=result.unit, force=True,
         )  # fmt: skip
         summary.written.append(target)
         if sheet is not None and len(thumbs) < sheet_max:
-            name = printable_name(names[path][: -len(".png")])
+            name = plot_text(names[path][: -len(".png")])
             thumbs.append((result.array[::4, ::4].copy(), name, result.unit))  # small copies
     if sheet is not None and thumbs:
         units = [u for _, _, u in thumbs]  # one scale per sheet when they share a unit

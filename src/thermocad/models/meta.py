@@ -98,6 +98,14 @@ def _arch(v: Any) -> str | None:
     return None
 
 
+def _arch_name(v: Any) -> str | None:
+    import re
+
+    if isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}", v):
+        return None
+    return f"must be an architecture name (letters, digits and _ . + -), got {v!r:.40}"
+
+
 def _tensors(v: Any) -> str | None:
     if not isinstance(v, dict):
         return f"must be an object of tensor shapes, got {type(v).__name__}"
@@ -167,8 +175,8 @@ def validate_meta(meta: Any, path: Path, weights: bool = True) -> dict[str, Any]
     for field, required, check in FIELDS:
         if not weights and field == "tensors":
             continue
-        if not weights and field == "arch":
-            check = _kind(str, "an architecture name")
+        if not weights and field == "arch":  # a name as timm's (it is shown on pages)
+            check = _arch_name
         value = _get(meta, field)
         if value is _MISSING:
             if required:

@@ -99,9 +99,10 @@ def panel_title(row) -> str:
     when += [d[:10] for d in [row.get("acquisition_date")] if isinstance(d, str) and d]
     pid = row["patient_id"]  # a row of numbers only comes as floats: 244.0 is patient 244
     pid = int(pid) if isinstance(pid, float) and pid.is_integer() else pid
-    return f"truly {truth}, P(Sick) {row['prob']:.3f}\npatient {pid}" + "".join(
-        f", {w}" for w in when
-    )
+    from thermocad.utils.out_names import plot_text
+
+    return plot_text(f"truly {truth}, P(Sick) {row['prob']:.3f}\npatient {pid}" + "".join(
+        f", {w}" for w in when))  # fmt: skip
 
 
 def write_galleries(

@@ -24,6 +24,7 @@ from thermocad.reporting.card_validation import (
     validation_summary,
 )
 from thermocad.utils.files import atomic_write_text
+from thermocad.utils.markdown import md_text
 from thermocad.utils.tables import fmt_ci
 
 CARD = "README.md"
@@ -172,7 +173,7 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     )
     out += ["## Evaluation", ""] + evaluation + [""]
     out += ["## Limitations and confounds measured", ""]
-    out += [f"- **{w}**" for w in (meta.get("cv") or {}).get("warnings") or []]
+    out += [f"- **{md_text(w)}**" for w in (meta.get("cv") or {}).get("warnings") or []]
     out += [f"- {note}" for note in confound_notes(rows)]
     rooms = (meta.get("data") or {}).get("room_range_c")
     if rooms:

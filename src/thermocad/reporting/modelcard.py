@@ -44,6 +44,7 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
         from thermocad.io.thermal import read_thermal
         from thermocad.models.bundle import load_bundle
         from thermocad.reporting.plots import save
+        from thermocad.utils.out_names import plot_text
 
         bundle, body = load_bundle(run_dir), ""
         with tempfile.TemporaryDirectory() as tmp:  # drawn for the page: the study stays as it was
@@ -51,7 +52,7 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
                 t = read_thermal(row.path)
                 label = "Sick" if row.y else "Healthy"
                 name = Path(row.path).name
-                fig = explain_array(bundle, t.array, t.unit, title=f"{name} (truly {label})",
+                fig = explain_array(bundle, t.array, t.unit, title=plot_text(f"{name} (truly {label})"),
                                     threshold=threshold)  # fmt: skip
                 cut = threshold if threshold is not None else bundle.threshold
                 body += img(

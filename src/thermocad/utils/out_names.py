@@ -23,6 +23,13 @@ def printable_name(name: str) -> str:
     return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def plot_text(text: str) -> str:
+    """A name for a figure's title or label: printable_name's, with its $ signs drawn as they
+    are (matplotlib reads text between two $ as a formula: a file named 'T0002$\\x$.txt' or a
+    batch 'B$\\x$' had stopped a whole render, explain or comparison)."""
+    return printable_name(str(text)).replace("$", r"\$")
+
+
 def not_utf8_part(path: str | os.PathLike) -> str | None:
     """The first folder or file name of `path` that is not UTF-8 text (as printable_name writes
     it), or None: a path with one cannot be written to a table and opened again from it."""

@@ -104,12 +104,14 @@ def check_table_file(csv: Path, what: str, make_with: str = "",
 def markdown_table(
     header: Sequence[str], rows: Iterable[Sequence[Any]], floats: str = "{:.3f}"
 ) -> str:
-    """A GitHub markdown table: one line per row, float cells formatted with `floats`."""
+    """A GitHub markdown table: one line per row, float cells formatted with `floats`; a | or a
+    line break in a cell (a name from the data) kept inside it."""
+    from thermocad.utils.markdown import md_cell
 
     def cell(value: Any) -> str:
-        return floats.format(value) if isinstance(value, float) else str(value)
+        return md_cell(floats.format(value) if isinstance(value, float) else value)
 
-    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(map(md_cell, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
