@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +37,7 @@ from thermocad.utils.files import (
     atomic_write_text,
     check_apart,
     prepare_out_dir,
+    remove_tree,
 )
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
@@ -277,7 +277,7 @@ def _prepare(data_dir, labels_csv, out_dir, record: dict, folds: int, seed: int,
     # The data are usable: an earlier fit's model, files and folds go now, and the folder is
     # INCOMPLETE until the final model is written (a killed fit is never taken for a model).
     start_run(out, resume=False)
-    shutil.rmtree(out / "cv", ignore_errors=True)
+    remove_tree(out / "cv")
     write_split(split, out / "split.csv", force=force)
     atomic_write_json(out / FIT_RESUME, {**record, "stage": "cv"})  # from here folds are kept
     return out

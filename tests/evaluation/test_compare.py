@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,24 @@ def test_a_candidate_name_is_never_a_path_or_one_of_compares_own_folders(split_c
     assert not (tmp_path / "cmp").exists() and (victim / "thesis.txt").read_text() == "mine"
     with pytest.raises(ConfigError, match="given twice among the candidates"):
         C.compare(split_csv, ["coin", "Coin"], tmp_path / "cmp", config={}, trainer=coin_trainer)
+
+
+def test_force_removes_a_link_planted_for_a_results_folder_and_never_follows_it(split_csv,
+                                                                               tmp_path):  # fmt: skip
+    """A candidate's folder or test/ replaced by a link elsewhere: --force had written the fold
+    runs and the test's metrics into the link's target."""
+    cmp = tmp_path / "cmp"
+    C.compare(split_csv, ["coin"], cmp, config={}, n_boot=0, trainer=coin_trainer)
+    victim = tmp_path / "victim"
+    for name in ("coin", "test"):
+        (victim / name).mkdir(parents=True)
+        (victim / name / "mine.txt").write_text("mine")
+        shutil.rmtree(cmp / name)
+        (cmp / name).symlink_to(victim / name)
+    C.compare(split_csv, ["coin"], cmp, config={}, n_boot=0, trainer=coin_trainer, force=True)
+    for name in ("coin", "test"):
+        assert not (cmp / name).is_symlink() and (cmp / name).is_dir()
+        assert [p.name for p in (victim / name).iterdir()] == ["mine.txt"]
 
 
 def test_pick_best_ignores_failures():

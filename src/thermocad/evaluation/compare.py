@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,7 +36,12 @@ from thermocad.evaluation.runs import (
     run_baseline,
 )
 from thermocad.io.labels import with_y
-from thermocad.utils.files import atomic_write_csv, atomic_write_json, atomic_write_text
+from thermocad.utils.files import (
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
+    remove_tree,
+)
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 from thermocad.utils.tables import tidy
@@ -181,10 +185,10 @@ def compare(
     for name in ("best.json", "comparison.csv", "comparison.md"):  # an earlier comparison's
         (out / name).unlink(missing_ok=True)  # summary: written again when this one finishes
     for name in ("test", "nested")[: 1 if resume else 2]:  # and its results (a resumed one
-        shutil.rmtree(out / name, ignore_errors=True)  # keeps nested's finished fold runs)
+        remove_tree(out / name)  # keeps nested's finished fold runs)
     if not resume:  # an earlier comparison's candidates go: their fold runs (other options,
         for folder in _candidates(out, archs):  # another split) would be taken by a later
-            shutil.rmtree(folder, ignore_errors=True)  # --resume of this one for its own
+            remove_tree(folder)  # --resume of this one for its own
     n_folds = len(fold_splits(split_df))
     results, rows = {}, []
     for name in progress(([BASELINE] if baseline else []) + list(archs), "comparing models"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from thermocad.utils.files import (
     atomic_write_json,
     atomic_write_text,
     prepare_out_dir,
+    remove_tree,
 )
 from thermocad.utils.progress import log
 
@@ -159,7 +159,7 @@ def complete_finished(out_dir: Path, options: dict[str, Any], split_csv: Path,
     log(f"{out_dir}: its model was written before the run stopped (while removing its "
         "checkpoint); marked complete, nothing trained")  # fmt: skip
     if is_main_process():
-        shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
+        remove_tree(out_dir / CHECKPOINT)
         (out_dir / INCOMPLETE).unlink(missing_ok=True)
     return out_dir
 
@@ -176,8 +176,8 @@ def start_run(out_dir: Path, resume: bool) -> None:
         for name in (WEIGHTS, META, *RUN_FILES):
             (out_dir / name).unlink(missing_ok=True)
         for evaluation in out_dir.glob("eval_*"):  # `evaluate`'s of the earlier model
-            shutil.rmtree(evaluation, ignore_errors=True)
-        shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
+            remove_tree(evaluation)
+        remove_tree(out_dir / CHECKPOINT)
 
 
 def split_fingerprint(split_csv: Path, fold: int | str | None, saved: str | None = None) -> str:

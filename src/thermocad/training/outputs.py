@@ -14,7 +14,13 @@ from thermocad.reporting.plots import plot_schedule
 from thermocad.training.checkpoint import CHECKPOINT
 from thermocad.training.config import TrainConfig
 from thermocad.training.data import ThermalData
-from thermocad.utils.files import INCOMPLETE, atomic_write_csv, atomic_write_json, atomic_write_text
+from thermocad.utils.files import (
+    INCOMPLETE,
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
+    remove_tree,
+)
 from thermocad.utils.progress import log
 
 
@@ -115,12 +121,11 @@ def _write_record(out_dir, ckpt, cfg) -> None:
 def _finish(out_dir) -> None:
     """Once the bundle is written: the checkpoint goes, then the INCOMPLETE mark. Stopped in
     between, the model is whole, and the mark says so (`train --resume` completes it)."""
-    import shutil
 
     from thermocad.models.bundle import FINISHED_TRAINING
 
     atomic_write_text(out_dir / INCOMPLETE, FINISHED_TRAINING)
-    shutil.rmtree(out_dir / CHECKPOINT, ignore_errors=True)
+    remove_tree(out_dir / CHECKPOINT)
     (out_dir / INCOMPLETE).unlink(missing_ok=True)  # last: the folder is now complete
 
 

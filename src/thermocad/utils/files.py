@@ -9,6 +9,7 @@ import json
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,16 +82,12 @@ _NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 def _sync(path: Path) -> None:
     """fsync a file or a folder (best effort: a file system that cannot is not an error)."""
-    try:
+    with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, replace: bool = True) -> Path:
@@ -210,18 +207,19 @@ MADE_BY = ".thermocad"
 FIT_RESUME = "fit_resume.json"
 # An unfinished `thermocad study`'s or `compare`'s record (evaluation/resume.py), until its end.
 STUDY_RESUME, COMPARE_RESUME = "study_resume.json", "compare_resume.json"
-OWN_FILES = (
-    MADE_BY,
-    INCOMPLETE,
-    "model.safetensors",
-    "checkpoint/state.json",
-    "study.json",
-    "cv/oof_predictions.csv",
-    "comparison.csv",
-    "best.json",
-    "baseline/valid_predictions.csv",
-    "study/study.json",
-)  # fmt: skip (the last: a demo's)
+# (the last: a demo's)
+OWN_FILES = (MADE_BY, INCOMPLETE, "model.safetensors", "checkpoint/state.json", "study.json",
+             "cv/oof_predictions.csv", "comparison.csv", "best.json",
+             "baseline/valid_predictions.csv", "study/study.json")  # fmt: skip
+
+
+def remove_tree(path: str | os.PathLike) -> None:
+    """Remove a folder of earlier results that a command writes again; a link put in its place
+    is removed itself, never followed (its target is no result of this folder's)."""
+    if Path(path).is_symlink():
+        Path(path).unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def incomplete_reason(folder: str | os.PathLike) -> str | None:
