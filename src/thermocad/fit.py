@@ -37,9 +37,8 @@ from thermocad.utils.files import (
     atomic_write_text,
     check_apart,
     prepare_out_dir,
-    remove_tree,
 )
-from thermocad.utils.lock import writes_folder
+from thermocad.utils.lock import remove_tree, writes_folder
 from thermocad.utils.progress import log
 
 DEFAULT_FOLDS = 5

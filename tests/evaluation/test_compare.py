@@ -94,7 +94,7 @@ def test_an_averaged_model_shows_its_cnn_half(split_csv, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["../escaped", "/tmp/victim", ".hidden", "a/b", "test", "Nested",
-                                  "baseline", ""])  # fmt: skip
+                                  "baseline", "", "coin.", "x" * 101])  # fmt: skip
 def test_a_candidate_name_is_never_a_path_or_one_of_compares_own_folders(split_csv, tmp_path,
                                                                         name):  # fmt: skip
     """A candidate trains into OUT/NAME, which compare clears first: a study config's variant
@@ -126,6 +126,18 @@ def test_force_removes_a_link_planted_for_a_results_folder_and_never_follows_it(
     for name in ("coin", "test"):
         assert not (cmp / name).is_symlink() and (cmp / name).is_dir()
         assert [p.name for p in (victim / name).iterdir()] == ["mine.txt"]
+
+
+def test_comparison_markdown_reads_a_column_an_older_table_lacks_as_n_a(split_csv, tmp_path):
+    C.compare(split_csv, ["coin"], tmp_path / "cmp", config={}, n_boot=0, trainer=coin_trainer)
+    table = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
+    old = table.drop(columns=["parameters", "train_time_s", "tn", "period_roc_auc", "served"])
+    lines = C.comparison_markdown(old).splitlines()
+    header = [h.strip() for h in lines[0].strip("|").split("|")]
+    coin = dict(zip(header, (c.strip() for c in lines[3].strip("|").split("|")), strict=True))
+    assert coin["model"] == "coin" and coin["parameters"] == coin["train s"] == "n/a"
+    assert coin["TN FP FN TP"] == "n/a" and coin["period-matched AUC (n)"].startswith("n/a")
+    assert coin["sensitivity"] != "n/a"
 
 
 def test_pick_best_ignores_failures():

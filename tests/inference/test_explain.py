@@ -205,6 +205,17 @@ def test_files_of_the_same_name_get_figures_of_their_own(run_dir, dmr_files, tmp
     assert main(["explain", str(run_dir), str(gz), "--out", str(tmp_path / "gz")]) == 0
     assert [p.name for p in (tmp_path / "gz").iterdir()] == ["T0003_gradcam.png"]
     assert "another file given has its name" not in capsys.readouterr().err
+    # A name too long for a figure's (255 bytes with _gradcam.png) is shortened, and is its own:
+    # explain had stopped with 'File name too long', then said it shared another file's name.
+    long = tmp_path / "zipped" / ("T0015" + "x" * 246 + ".txt")
+    shutil.copy(dmr_files[1], long)
+    assert main(["explain", str(run_dir), str(long), "--out", str(tmp_path / "long")]) == 0
+    [figure] = (tmp_path / "long").iterdir()
+    assert len(figure.name) == 255 and figure.name.endswith("_gradcam.png")
+    assert "another file given has its name" not in capsys.readouterr().err
+    from thermocad.inference.explain import explain_file
+
+    assert explain_file(run_dir, long, tmp_path / "long2").name == figure.name
 
 
 def test_a_symlink_loop_among_the_files_is_refused_by_name(run_dir, dmr_files, tmp_path, capsys):

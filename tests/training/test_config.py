@@ -217,3 +217,20 @@ def test_a_resumed_fits_fingerprint_reads_the_bytes_not_the_times(tmp_path):
     assert fingerprint(data, labels) != before
     (data / "T0001.txt").write_text("30.1 30.2\n")  # saved again as it was: a new time only
     assert fingerprint(data, labels) == before
+    # It walks the data as io.find does: a linked folder once (a loop back adds nothing), and
+    # no deeper than MAX_DEPTH (rglob had recursed into a 1,100-deep tree: RecursionError).
+    from thermocad.io.find import MAX_DEPTH
+
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "T0002.txt").write_text("30.3 30.4\n")
+    (data / "linked").symlink_to(tmp_path / "elsewhere")
+    with_link = fingerprint(data, labels)
+    assert with_link != before
+    (tmp_path / "elsewhere" / "back").symlink_to(data)
+    assert fingerprint(data, labels) == with_link
+    deep = data
+    for _ in range(MAX_DEPTH + 5):
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "T0003.txt").write_text("30.5 30.6\n")  # past the walk: not the data's
+    assert fingerprint(data, labels) == with_link

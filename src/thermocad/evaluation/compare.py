@@ -40,9 +40,8 @@ from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
     atomic_write_text,
-    remove_tree,
 )
-from thermocad.utils.lock import writes_folder
+from thermocad.utils.lock import remove_tree, writes_folder
 from thermocad.utils.progress import log
 from thermocad.utils.tables import tidy
 

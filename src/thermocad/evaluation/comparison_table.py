@@ -73,10 +73,14 @@ def comparison_markdown(table: pd.DataFrame) -> str:
         return cell
 
     def number(key: str, form: str):
-        return lambda r: "" if pd.isna(r.get(key)) else form.format(r[key])
+        return lambda r: "n/a" if key not in r else "" if pd.isna(r[key]) else form.format(r[key])
+
+    def counts(r) -> str:
+        keys = ("tn", "fp", "fn", "tp")
+        return " ".join(str(int(r[k])) for k in keys) if all(k in r for k in keys) else "n/a"
 
     columns = [("model", display_name), ("accuracy", number("accuracy", "{:.3f}")),
-               ("TN FP FN TP", lambda r: " ".join(str(int(r[k])) for k in ("tn", "fp", "fn", "tp"))),
+               ("TN FP FN TP", counts),
                ("sensitivity", ci("sensitivity")), ("specificity", ci("specificity")),
                ("AUC", ci("roc_auc")), ("patient AUC", ci("patient_roc_auc")),
                (f"{batch_label(table)} AUC (n)", ci("batch_roc_auc", "batch_n")),

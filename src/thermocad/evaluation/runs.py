@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -20,19 +19,19 @@ import pandas as pd
 from thermocad.io.labels import with_y
 from thermocad.utils.errors import ConfigError, ThermocadError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json
+from thermocad.utils.out_names import NAME_RULE, is_name
 from thermocad.utils.progress import log
 from thermocad.utils.tables import check_subgroup_column
 
 BASELINE = "baseline"
 # A candidate trains into its own folder of the comparison: a name, not a path, and none of
 # the folders compare writes itself (any case: a case-insensitive disk has one of them).
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 RESERVED = (BASELINE, "test", "nested")
 
 
 def plain_name(name: Any) -> bool:
     """Whether `name` can be a candidate's folder: a name (not a path), not one of RESERVED."""
-    return isinstance(name, str) and bool(_NAME.fullmatch(name)) and name.casefold() not in RESERVED
+    return is_name(name) and name.casefold() not in RESERVED
 
 
 def check_names(archs) -> None:
@@ -40,8 +39,8 @@ def check_names(archs) -> None:
     for name in archs:
         if not plain_name(name):
             raise ConfigError(f"{name!r} cannot name a candidate: each trains into a folder of "
-                              "its name, so a name is letters, digits and _ . + - (the first a "
-                              f"letter or digit), and not {', '.join(RESERVED)}")  # fmt: skip
+                              f"its name, so a name is {NAME_RULE}, and not "
+                              f"{', '.join(RESERVED)} (in any letter case)")  # fmt: skip
     folded = [str(a).casefold() for a in archs]
     if twice := next((a for a in archs if folded.count(a.casefold()) > 1), None):
         raise ConfigError(f"{twice!r} is given twice among the candidates (letter case aside): "

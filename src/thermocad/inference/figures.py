@@ -27,7 +27,7 @@ def own_name(path: str | os.PathLike) -> str:
     its thermal suffix (`T0001.txt.gz` -> `T0001_gradcam.png`, as figure_names has it)."""
     from thermocad.io.find import strip_suffix
 
-    return strip_suffix(Path(path).name) + SUFFIX
+    return fitting_name(strip_suffix(Path(path).name), SUFFIX)  # a long name: shortened
 
 
 def files_in(given: Iterable[str | os.PathLike]) -> tuple[list[str], list[tuple[str, str]]]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
 import stat as stat_module
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
@@ -193,11 +193,12 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
     allocate a huge image.
     """
     check_file_size(path, size)
+    _READING.on = True  # (tifffile's log lines dropped meanwhile)
     try:
         if kind == "tiff":
             import tifffile
 
-            with _quiet_decoders(), tifffile.TiffFile(path) as tif:
+            with tifffile.TiffFile(path) as tif:
                 check_shape(tuple(tif.series[0].shape), path)
                 array = np.asarray(tif.asarray())
                 tag = tif.pages[0].tags.get("Orientation")
@@ -205,7 +206,7 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
         else:
             from PIL import Image, ImageOps
 
-            with _quiet_decoders(), Image.open(path) as img:
+            with Image.open(path) as img:
                 check_shape((img.height, img.width), path)
                 img = ImageOps.exif_transpose(img)  # as a viewer shows it (an orientation tag)
                 if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
@@ -218,6 +219,8 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
             raise ThermalFormatError(f"{path}: the image is too large for a thermogram (at most "
                                      f"{MAX_SIDE:,} pixels a side; {exc})") from exc  # fmt: skip
         raise ThermalFormatError(f"{path}: unreadable {kind} image ({exc})") from exc
+    finally:
+        _READING.on = False
     if array.dtype == bool:
         raise ThermalFormatError(f"{path}: a 1-bit (black and white) image, not a thermogram's "
                                  "grey levels (a mask?)")  # fmt: skip
@@ -232,18 +235,12 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
     return Thermogram(array, "intensity", path, f"image-{kind}")
 
 
-@contextlib.contextmanager
-def _quiet_decoders():
-    """No Pillow DecompressionBombWarning (the size is checked and said) or tifffile log line."""
-    log = logging.getLogger("tifffile")
-    level = log.level
-    log.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", r"Image size \(\d+ pixels\) exceeds limit")
-            yield
-    finally:
-        log.setLevel(level)
+# The decoders' words stay off stderr (the size is checked, an error said): Pillow's
+# DecompressionBombWarning, filtered once (a per-read filter would race between reader threads),
+# and tifffile's log lines while this thread reads (a filter on its logger, by thread).
+warnings.filterwarnings("ignore", r"Image size \(\d+ pixels\) exceeds limit", module=r"PIL\.")
+_READING = threading.local()
+logging.getLogger("tifffile").addFilter(lambda record: not getattr(_READING, "on", False))
 
 
 def _read_or_error(

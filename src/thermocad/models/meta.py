@@ -99,11 +99,9 @@ def _arch(v: Any) -> str | None:
 
 
 def _arch_name(v: Any) -> str | None:
-    import re
+    from thermocad.utils.out_names import NAME_RULE, is_name
 
-    if isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}", v):
-        return None
-    return f"must be an architecture name (letters, digits and _ . + -), got {v!r:.40}"
+    return None if is_name(v) else f"must be an architecture name ({NAME_RULE}), got {v!r:.40}"
 
 
 def _tensors(v: Any) -> str | None:

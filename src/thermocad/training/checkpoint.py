@@ -17,8 +17,8 @@ from thermocad.utils.files import (
     atomic_write_json,
     atomic_write_text,
     prepare_out_dir,
-    remove_tree,
 )
+from thermocad.utils.lock import remove_tree
 from thermocad.utils.progress import log
 
 CHECKPOINT = "checkpoint"

@@ -21,10 +21,20 @@ def fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> s
     times: an edit with its time put back is seen, a file saved again unchanged is not a change
     (the digests are cached: `fit` records the same files' digests for its models)."""
     from thermocad.io.digest import file_digest
+    from thermocad.io.find import MAX_DEPTH
 
     digest = hashlib.sha256(Path(labels_csv).read_bytes())
-    root = Path(data_dir)
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    root, found, walked = Path(data_dir), [], set()
+    # As the data's walk goes (io.find): linked folders followed, each once, 64 deep at most.
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        if (real := os.path.realpath(folder)) in walked:  # a link loop, or a folder twice
+            dirs[:] = []
+            continue
+        walked.add(real)
+        if len(Path(folder).relative_to(root).parts) >= MAX_DEPTH:
+            dirs[:] = []
+        found += [Path(folder, f) for f in files if Path(folder, f).is_file()]
+    for path in sorted(found):
         digest.update(f"{path.relative_to(root).as_posix()}\0{file_digest(path)}\n".encode())
     return digest.hexdigest()
 

@@ -19,8 +19,8 @@ from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
     atomic_write_text,
-    remove_tree,
 )
+from thermocad.utils.lock import remove_tree
 from thermocad.utils.progress import log
 
 

@@ -9,7 +9,6 @@ import json
 import math
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,25 +200,16 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
 
 # In a folder a command made: `--force` reuses such a folder and replaces what it finds there
 # (earlier results, whole subfolders), so it must be thermocad's own. Folders made before the
-# mark existed are known by files only thermocad writes (a name like config.json is not enough).
+# mark existed are known by files only thermocad writes (a name like config.json is not enough;
+# study/study.json is a demo's).
 MADE_BY = ".thermocad"
 # An unfinished `thermocad fit`'s record (options, data, stage), until its model.json is whole.
 FIT_RESUME = "fit_resume.json"
 # An unfinished `thermocad study`'s or `compare`'s record (evaluation/resume.py), until its end.
 STUDY_RESUME, COMPARE_RESUME = "study_resume.json", "compare_resume.json"
-# (the last: a demo's)
 OWN_FILES = (MADE_BY, INCOMPLETE, "model.safetensors", "checkpoint/state.json", "study.json",
              "cv/oof_predictions.csv", "comparison.csv", "best.json",
              "baseline/valid_predictions.csv", "study/study.json")  # fmt: skip
-
-
-def remove_tree(path: str | os.PathLike) -> None:
-    """Remove a folder of earlier results that a command writes again; a link put in its place
-    is removed itself, never followed (its target is no result of this folder's)."""
-    if Path(path).is_symlink():
-        Path(path).unlink()
-    else:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def incomplete_reason(folder: str | os.PathLike) -> str | None:

@@ -4,6 +4,7 @@ and file names as text can hold them."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from thermocad.utils.errors import ConfigError
@@ -60,3 +61,15 @@ def fitting_name(stem: str, suffix: str) -> str:
 
     mark = "~" + hashlib.sha256(os.fsencode(stem)).hexdigest()[:8]
     return shortened(stem, NAME_MAX - len(os.fsencode(mark + suffix))) + mark + suffix
+
+
+# An architecture's or a candidate's name, as timm's are: also a folder's name on every disk
+# (no path, no dot at its end, which Windows drops).
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.+-]{0,98}[A-Za-z0-9_+-])?")
+NAME_RULE = ("letters, digits and _ . + -, at most 100, the first a letter or digit and the last "
+             "no dot")  # fmt: skip
+
+
+def is_name(value: object) -> bool:
+    """Whether `value` is such a name (NAME_RULE)."""
+    return isinstance(value, str) and bool(_NAME.fullmatch(value))

@@ -29,7 +29,8 @@
     const over = file.size > MAX_UPLOAD_MB * 1024 * 1024;
     window.thermocadPending = file.name +
       (over ? ': not analysed: over the MAX_UPLOAD_MB MiB limit' : ': uploading\u2026');
-    window.thermocadVerdict = (over ? OVER_VERDICT : WAITING_VERDICT).replace('FILE_NAME', escaped(file.name));
+    // (a function: a string's $& or $$ would be read as a pattern, and a name may hold them)
+    window.thermocadVerdict = (over ? OVER_VERDICT : WAITING_VERDICT).replace('FILE_NAME', () => escaped(file.name));
     const button = document.getElementById('pending');
     if (button) button.click();
   };
