@@ -53,6 +53,8 @@ def check_head(data: bytes, name: str) -> bytes:
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark from Windows editors
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") and not data[2:].strip(b"\x00 \t\r\n"):
         raise ThermalFormatError(f"{name}: the file is empty")  # a UTF-16 mark and nothing
+    if not data.strip(b"\x00") and data:  # space kept for a copy that never came (preallocated)
+        raise ThermalFormatError(f"{name}: only zero bytes: a copy or save that did not finish?")
     head = data[:64]
     alternate = len(head) > 3 and (not any(head[0::2]) or not any(head[1::2]))
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or alternate:  # Notepad's "Unicode": every
