@@ -17,7 +17,7 @@ from pathlib import Path
 from thermocad import __version__
 from thermocad.utils.errors import ThermocadError
 from thermocad.utils.extras import missing_extra_hint
-from thermocad.utils.progress import quiet_mode
+from thermocad.utils.progress import one_line, quiet_mode
 from thermocad.utils.signals import interrupt_received
 
 # Subcommand groups, in the order a user meets them in the pipeline.
@@ -142,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
     except ThermocadError as exc:
         if interrupt_received():  # a reader stopped by Ctrl+C fails of it: no file's fault
             return _interrupted(args)
-        print(f"thermocad: error: {exc}", file=sys.stderr)
+        print(f"thermocad: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:  # an optional dependency no handler checked for
         hint = missing_extra_hint(exc.name or "")
@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace) -> int:
         if interrupt_received():
             return _interrupted(args)
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"thermocad: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"thermocad: error: {one_line(where)}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return _interrupted(args)

@@ -34,9 +34,19 @@ def quiet_mode(on: bool) -> Iterator[None]:
             os.environ["THERMOCAD_QUIET"] = before
 
 
+# Control characters a file name may hold, written as escapes: a name with a line break would
+# otherwise fake a log line of its own, and one with ESC would drive the terminal.
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(9), *range(11, 32), 127]} | {10: "\\n", 13: "\\r"}
+
+
+def one_line(text: object) -> str:
+    """`text` on one line, its control characters (but tabs) escaped."""
+    return str(text).translate(_CONTROLS)
+
+
 def log(message: str) -> None:
     """One plain line on stderr (always shown; progress bars are what quiet mode hides)."""
-    print(f"[thermocad] {message}", file=sys.stderr, flush=True)
+    print(f"[thermocad] {one_line(message)}", file=sys.stderr, flush=True)
 
 
 def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
