@@ -89,6 +89,17 @@ def test_a_study_configs_mistakes_are_named_with_the_file(tmp_path, section, err
     )  # the default, written out
 
 
+def test_a_study_config_is_read_as_utf8_with_or_without_notepads_mark(tmp_path):
+    """It was read in the system's encoding (cp1252 on Windows): a UTF-8 name came out garbled,
+    and a byte-order mark was refused everywhere."""
+    cfg = tmp_path / "c.json"
+    cfg.write_bytes(b"\xef\xbb\xbf" + json.dumps({"subgroup": "r\u00e9gion"}).encode())
+    assert S.load_settings(cfg)["subgroup"] == "r\u00e9gion"
+    cfg.write_bytes(b'{"subgroup": "r\xe9gion"}')  # Latin-1: said, not a traceback
+    with pytest.raises(ConfigError, match=r"c\.json: cannot read the study config"):
+        S.load_settings(cfg)
+
+
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory):
     from thermocad.synth.cohort import generate_cohort

@@ -68,8 +68,8 @@ def load_settings(config_file: str | os.PathLike | None, **explicit: Any) -> dic
     if config_file:
         path = Path(config_file)
         try:
-            loaded = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            loaded = json.loads(path.read_text(encoding="utf-8-sig"))  # (Notepad's mark too)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read the study config: {exc}") from exc
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the study config must be a JSON object")

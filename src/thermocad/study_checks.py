@@ -167,7 +167,7 @@ def split_keys(config_file) -> list[str]:
     import json
     from pathlib import Path
 
-    loaded = json.loads(Path(config_file).read_text())  # load_settings read it already
+    loaded = json.loads(Path(config_file).read_text(encoding="utf-8-sig"))  # read already
     return [k for k in ("folds", "test", "prepare", "split") if k in loaded]
 
 

@@ -94,7 +94,7 @@ def test_an_averaged_model_shows_its_cnn_half(split_csv, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["../escaped", "/tmp/victim", ".hidden", "a/b", "test", "Nested",
-                                  "baseline", "", "coin.", "x" * 101])  # fmt: skip
+                                  "baseline", "", "coin.", "x" * 101, "con", "Nul.x"])  # fmt: skip
 def test_a_candidate_name_is_never_a_path_or_one_of_compares_own_folders(split_csv, tmp_path,
                                                                         name):  # fmt: skip
     """A candidate trains into OUT/NAME, which compare clears first: a study config's variant

@@ -71,6 +71,17 @@ def test_openings_count_distinct_models_per_test_set(tmp_path, capsys):
     assert json.loads(lines[1])["patient_auc"] is None
 
 
+def test_openings_are_counted_where_os_has_no_pread(tmp_path, monkeypatch):
+    """Windows' os has no pread (nor fcntl): the ledger had failed with an AttributeError."""
+    import os
+
+    monkeypatch.delattr(os, "pread")
+    split = tmp_path / "split.csv"
+    first = L.record_opening(L.ledger_path(split), _pred([0.1, 0.2, 0.3, 0.4]), "run_a", 0.75)
+    other = L.record_opening(L.ledger_path(split), _pred([0.9, 0.2, 0.3, 0.4]), "run_b", 0.5)
+    assert (first["opening"], other["opening"], other["models"]) == (1, 2, 2)
+
+
 def test_a_test_set_that_shares_women_with_an_earlier_one_counts_its_models(tmp_path):
     # The same women less one, scored by another model: not "the first model on these 2
     # patients" (the counter was keyed on the exact set, so re-drawing it reset the count).

@@ -13,6 +13,17 @@ from thermocad.utils.errors import ConfigError, OutputPathError
 from thermocad.utils.files import check_writable
 from thermocad.utils.progress import log
 
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no line-end translation of the ledger's bytes
+
+
+def _pread(fd: int, n: int, offset: int) -> bytes:
+    """os.pread, or where there is none (Windows) a seek and a read: the ledger is read under
+    its lock, by one thread at a time."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, n)
+
 
 def read_ledger(path: Path, fd: int | None = None) -> list[dict]:
     """The ledger's entries (read from `fd` when given: the file held by `open_locked`). A
@@ -57,7 +68,7 @@ def well_typed(entry) -> bool:
 
 def _read_all(fd: int) -> bytes:
     chunks, offset = [], 0
-    while chunk := os.pread(fd, 1 << 20, offset):
+    while chunk := _pread(fd, 1 << 20, offset):
         chunks.append(chunk)
         offset += len(chunk)
     return b"".join(chunks)
@@ -68,7 +79,7 @@ def open_locked(path: Path) -> int:
     descriptor is closed: reading, counting and appending an opening under it is one step, so
     two evaluations at once cannot both read the ledger before either appends (both "the first
     model"); the second waits for the first. Where there is no fcntl (Windows), unlocked."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | _BINARY, 0o644)
     try:
         import fcntl
     except ImportError:
@@ -116,7 +127,7 @@ def append_entry(path: Path, entry: dict, fd: int | None = None) -> None:
     if fd is not None:
         write_entry(fd, entry)
         return
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
     try:
         write_entry(fd, entry)
     finally:
@@ -127,7 +138,7 @@ def write_entry(fd: int, entry: dict) -> None:
     """Append `entry` as one line to the ledger open (O_RDWR | O_APPEND) on `fd`."""
     data = (json.dumps(entry, sort_keys=True) + "\n").encode()
     size = os.fstat(fd).st_size
-    if size and os.pread(fd, 1, size - 1) != b"\n":
+    if size and _pread(fd, 1, size - 1) != b"\n":
         data = b"\n" + data
     while data:  # a short write (a full disk, a signal) leaves the rest to write
         data = data[os.write(fd, data) :]
