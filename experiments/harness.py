@@ -17,7 +17,8 @@ from sklearn.base import clone
 from sklearn.metrics import roc_curve
 
 from thermocad.cohort.split import fold_rows, folds_of
-from thermocad.evaluation.metrics import bootstrap_ci, roc_auc, wilson_ci
+from thermocad.evaluation.bootstrap import bootstrap_ci
+from thermocad.evaluation.metrics import roc_auc, wilson_ci
 from thermocad.evaluation.thresholds import NOISE_MARGIN, choose_threshold
 from thermocad.io.labels import labels_to_y
 from thermocad.training.config import TrainConfig

@@ -36,6 +36,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from thermocad.cohort.prepare import prepare_cohort
+from thermocad.evaluation import bootstrap as B
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import thresholds as T
 from thermocad.evaluation.periods import healthy_date_drift, period_matched
@@ -172,7 +173,7 @@ def score(pred: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
     out = {}
     for name, m in masks.items():
         part = pred[m]  # one row per woman; the library's patient bootstrap (stratified)
-        ci = M.bootstrap_ci(part, 0.5, n_boot, seed)["roc_auc"]
+        ci = B.bootstrap_ci(part, 0.5, n_boot, seed)["roc_auc"]
         out[name] = (M.roc_auc(part["y"], part["prob"]), *ci, int(m.sum()))
     called = pred["prob"] >= pred["threshold"]
     c = M.get_counts(pred["y"], called.astype(int))

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from thermocad.evaluation import bootstrap as B
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation.calibration import calibration_intercept_slope, replicate_intercept_slope
 from thermocad.evaluation.confounds import audit_notes, confound_audit, separation, separation_ci
@@ -56,18 +57,18 @@ def test_the_fast_replicate_figures_are_the_point_estimates():
 
 def test_score_intervals_bracket_the_point_and_repeat_with_the_seed():
     df = women()
-    s = M.summarize(df, 0.5, n_boot=300, seed=4)
+    s = B.summarize(df, 0.5, n_boot=300, seed=4)
     for key in SCORES:
         lo, hi = s["bootstrap_ci"][key]
         assert lo <= s[key] <= hi and lo < hi, key
     assert s["bootstrap_ci_reasons"] == {}
-    again = M.summarize(df, 0.5, n_boot=300, seed=4)
+    again = B.summarize(df, 0.5, n_boot=300, seed=4)
     assert again["bootstrap_ci"] == s["bootstrap_ci"]
-    other = M.summarize(df, 0.5, n_boot=300, seed=5)["bootstrap_ci"]
+    other = B.summarize(df, 0.5, n_boot=300, seed=5)["bootstrap_ci"]
     assert other["calibration_slope"] != s["bootstrap_ci"]["calibration_slope"]
     # The same replicates as the AUC's: adding the scores leaves the others' intervals as they were.
-    plain = M.bootstrap_ci(df, 0.5, n_boot=300, seed=4, scores=False)
-    assert set(plain) == set(M.BOOTSTRAPPED)
+    plain = B.bootstrap_ci(df, 0.5, n_boot=300, seed=4, scores=False)
+    assert set(plain) == set(B.BOOTSTRAPPED)
     assert all(plain[k] == s["bootstrap_ci"][k] for k in plain)
     # metrics.json keeps them beside the AUC's, named as the figures are.
     written = json.loads(json.dumps(clean_json(s)))
@@ -77,7 +78,7 @@ def test_score_intervals_bracket_the_point_and_repeat_with_the_seed():
 def test_perfect_separation_gives_the_calibration_no_interval_and_says_why():
     df = pd.DataFrame({"patient_id": range(12), "y": [0] * 6 + [1] * 6,
                        "prob": np.r_[np.linspace(0.05, 0.4, 6), np.linspace(0.6, 0.95, 6)]})  # fmt: skip
-    s = M.summarize(df, 0.5, n_boot=100, seed=0)
+    s = B.summarize(df, 0.5, n_boot=100, seed=0)
     assert math.isnan(s["calibration_slope"])  # the point estimate, as before
     assert all(math.isnan(v) for v in s["bootstrap_ci"]["calibration_slope"])
     assert s["bootstrap_ci_reasons"]["calibration_slope"] == (
@@ -93,11 +94,11 @@ def test_perfect_separation_gives_the_calibration_no_interval_and_says_why():
 
 def test_one_class_or_too_few_women_give_no_interval_and_say_why():
     healthy = women().assign(y=0)
-    intervals, reasons = M.bootstrap_intervals(healthy, 0.5, n_boot=50)
+    intervals, reasons = B.bootstrap_intervals(healthy, 0.5, n_boot=50)
     assert all(math.isnan(intervals[key][0]) for key in SCORES)
     assert reasons["calibration_slope"] == "fewer than 5 Sick women"
     four = women(14).assign(y=[1] * 4 + [0] * 10)
-    assert M.bootstrap_intervals(four, 0.5, 50)[1]["pr_auc"] == "fewer than 5 Sick women"
+    assert B.bootstrap_intervals(four, 0.5, 50)[1]["pr_auc"] == "fewer than 5 Sick women"
 
 
 def test_a_figure_undefined_in_too_many_replicates_gets_no_interval():
@@ -124,15 +125,15 @@ def test_the_patient_bootstraps_intervals_come_from_its_own_replicates(monkeypat
     computed), its estimate, and its leave-one-woman-out AUCs (scikit-learn's here)."""
     from sklearn.metrics import roc_auc_score
 
-    caught, real = [], M._replicate
+    caught, real = [], B._replicate
 
     def spy(y, p, threshold):
         caught.append(real(y, p, threshold))
         return caught[-1]
 
-    monkeypatch.setattr(M, "_replicate", spy)
+    monkeypatch.setattr(B, "_replicate", spy)
     df = women()
-    ci = M.bootstrap_ci(df, 0.5, n_boot=200, seed=1, scores=False)
+    ci = B.bootstrap_ci(df, 0.5, n_boot=200, seed=1, scores=False)
     assert len(caught) == 200
     briers = [r["brier"] for r in caught]
     assert ci["brier"] == pytest.approx(tuple(np.percentile(briers, [2.5, 97.5])), abs=1e-12)

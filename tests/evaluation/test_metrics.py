@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from thermocad.evaluation import bootstrap as B
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation.calibration import calibration_intercept_slope
 from thermocad.evaluation.periods import subgroup_metrics
@@ -44,7 +45,7 @@ def test_auc_brier_by_hand():
     # 4 x 6 = 24 Sick/Healthy pairs; Sick ranks higher except 0.6 < 0.7, 0.3 < 0.7 and
     # 0.3 < 0.4: 21 wins / 24 pairs.
     assert M.roc_auc(Y, P) == pytest.approx(21 / 24)
-    assert M.fast_auc(np.array(Y), np.array(P)) == pytest.approx(21 / 24)
+    assert B.fast_auc(np.array(Y), np.array(P)) == pytest.approx(21 / 24)
     # Brier: Sick (0.01 + 0.04 + 0.16 + 0.49) + Healthy (0.49 + 0.16 + 0.04 + 0.04 + 0.01 + 0.01)
     #      = 0.70 + 0.75 = 1.45, / 10
     assert M.brier(Y, P) == pytest.approx(0.145)
@@ -187,8 +188,8 @@ def _frame20() -> pd.DataFrame:
 
 def test_bootstrap_seeded_and_brackets_point():
     df = _frame20()
-    a = M.bootstrap_ci(df, 0.5, n_boot=200, seed=3)
-    b = M.bootstrap_ci(df, 0.5, n_boot=200, seed=3)
+    a = B.bootstrap_ci(df, 0.5, n_boot=200, seed=3)
+    b = B.bootstrap_ci(df, 0.5, n_boot=200, seed=3)
     assert a == b
     lo, hi = a["roc_auc"]
     assert lo <= M.roc_auc(df["y"], df["prob"]) <= hi and hi <= 1.0
@@ -202,18 +203,18 @@ def test_bootstrap_keeps_patients_together(monkeypatch):
         [df.assign(prob=df["prob"].where(df.index != 0, 0.95))]
         + [df.iloc[[0]].assign(prob=0.95)] * 4
     )
-    groups = [np.flatnonzero(m) for m in M._patient_masks(df)]
+    groups = [np.flatnonzero(m) for m in B._patient_masks(df)]
     assert [len(g) for g in groups] == [5] + [1] * 19
     block = []
-    real = M._replicate
+    real = B._replicate
 
     def spy(y, p, threshold):
         block.append(int((p == 0.95).sum()))
         assert y.sum() in range(8, 8 * 5 + 1)  # never a replicate without a Sick woman
         return real(y, p, threshold)
 
-    monkeypatch.setattr(M, "_replicate", spy)
-    M.bootstrap_ci(df, 0.5, n_boot=100, seed=0)
+    monkeypatch.setattr(B, "_replicate", spy)
+    B.bootstrap_ci(df, 0.5, n_boot=100, seed=0)
     assert len(block) == 100 and all(k % 5 == 0 for k in block)
     assert len(set(block)) > 1  # drawn 0, 1, 2... times: the draws did vary
 
@@ -223,21 +224,21 @@ def test_bootstrap_draws_each_class_as_many_women_as_it_has(monkeypatch):
     # replicate of 20, which AUC and sensitivity would then skip and specificity not.
     df = _frame20()
     counts = []
-    real = M._replicate
+    real = B._replicate
 
     def spy(y, p, threshold):
         counts.append((int(y.sum()), int((1 - y).sum())))
         return real(y, p, threshold)
 
-    monkeypatch.setattr(M, "_replicate", spy)
-    M.bootstrap_ci(df, 0.5, n_boot=50, seed=0)
+    monkeypatch.setattr(B, "_replicate", spy)
+    B.bootstrap_ci(df, 0.5, n_boot=50, seed=0)
     assert set(counts) == {(8, 12)}
 
 
 def test_bootstrap_gives_no_interval_with_too_few_women_of_a_class():
     df = _frame()  # 4 Sick women: fewer than MIN_PER_CLASS
     assert M.MIN_PER_CLASS == 5
-    ci = M.bootstrap_ci(df, 0.5, n_boot=50, seed=0)
+    ci = B.bootstrap_ci(df, 0.5, n_boot=50, seed=0)
     assert all(math.isnan(lo) and math.isnan(hi) for lo, hi in ci.values())
     assert "roc_auc" in ci and "sensitivity" in ci
 
@@ -246,7 +247,7 @@ def test_bootstrap_refuses_rows_without_a_patient_id():
     df = _frame20().astype({"patient_id": float})
     df.loc[3, "patient_id"] = np.nan
     with pytest.raises(ValueError, match="1 rows without a patient id"):
-        M.bootstrap_ci(df, 0.5, n_boot=10)
+        B.bootstrap_ci(df, 0.5, n_boot=10)
 
 
 def test_bootstrap_calls_a_score_at_the_threshold_sick():
@@ -254,7 +255,7 @@ def test_bootstrap_calls_a_score_at_the_threshold_sick():
     df = pd.DataFrame(
         {"patient_id": range(10), "y": [1] * 5 + [0] * 5, "prob": [0.5] * 5 + [0.1] * 5}
     )
-    ci = M.bootstrap_ci(df, 0.5, n_boot=50, seed=0)
+    ci = B.bootstrap_ci(df, 0.5, n_boot=50, seed=0)
     assert ci["sensitivity"] == (1.0, 1.0) and ci["specificity"] == (1.0, 1.0)
 
 
@@ -263,11 +264,11 @@ def test_bootstrap_does_not_depend_on_the_rows_order():
     # table by id): the same women are drawn, so the interval is the same.
     df = _frame20()
     shuffled = df.sample(frac=1.0, random_state=1)
-    assert M.bootstrap_ci(df, 0.5, 200, 3) == M.bootstrap_ci(shuffled, 0.5, 200, 3)
+    assert B.bootstrap_ci(df, 0.5, 200, 3) == B.bootstrap_ci(shuffled, 0.5, 200, 3)
 
 
 def test_summarize_has_intervals():
-    s = M.summarize(_frame(), threshold=0.5, n_boot=50)
+    s = B.summarize(_frame(), threshold=0.5, n_boot=50)
     assert s["counts"] == {"tp": 3, "fp": 1, "tn": 5, "fn": 1}
     lo, hi = s["proportion_ci"]["sensitivity"]  # 3 of 4
     assert lo < 0.75 < hi
@@ -287,14 +288,14 @@ def test_subgroups_flag_single_class_batch():
 
 
 def test_proportions_of_several_images_per_woman_get_the_patient_bootstraps_interval():
-    one = M.summarize(_frame20(), threshold=0.5, n_boot=50)
+    one = B.summarize(_frame20(), threshold=0.5, n_boot=50)
     tp, fn = one["counts"]["tp"], one["counts"]["fn"]
     assert one["proportion_ci_method"] == "wilson"
     assert one["proportion_ci"]["sensitivity"] == M.wilson_ci(tp, tp + fn)
     # The same women, each imaged 4 times alike: counting images as independent would shrink
     # the interval by half; the women's bootstrap keeps it as wide as the women allow.
     four = pd.concat([_frame20()] * 4, ignore_index=True)
-    many = M.summarize(four, threshold=0.5, n_boot=50)
+    many = B.summarize(four, threshold=0.5, n_boot=50)
     assert many["proportion_ci_method"].startswith("patient bootstrap")
     assert many["proportion_ci"]["sensitivity"] == many["bootstrap_ci"]["sensitivity"]
     lo, hi = many["proportion_ci"]["sensitivity"]
@@ -327,5 +328,5 @@ def test_the_patient_bootstrap_draws_every_woman(missed):
     sick[missed] = 0.1
     df = pd.DataFrame({"patient_id": range(20), "y": [1] * 10 + [0] * 10,
                        "prob": sick + [0.2] * 10})  # fmt: skip
-    ci = M.bootstrap_ci(df, 0.5, n_boot=200, seed=0, scores=False)
+    ci = B.bootstrap_ci(df, 0.5, n_boot=200, seed=0, scores=False)
     assert ci["sensitivity"][0] < 0.95 and ci["sensitivity"][1] == 1.0

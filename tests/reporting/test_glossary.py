@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 import pandas as pd
 
-from thermocad.evaluation import metrics, thresholds
+from thermocad.evaluation import bootstrap, metrics, thresholds
 from thermocad.evaluation.intervals import fast_auc
 from thermocad.reporting import glossary
 
@@ -20,7 +20,7 @@ def test_threshold_rule_is_the_code_default():
 
 
 def test_bootstrap_default_replicates_as_stated():
-    assert inspect.signature(metrics.summarize).parameters["n_boot"].default == 1000
+    assert inspect.signature(bootstrap.summarize).parameters["n_boot"].default == 1000
     assert "1000 times by default" in glossary.glossary_html()
     assert "500 times in this report" in glossary.glossary_html(500)  # the study's own count
     assert "none drawn in this report (n_boot 0)" in glossary.glossary_html(0)

@@ -376,7 +376,7 @@ def test_the_model_cards_model_line_reconciles_the_two_thresholds(tmp_path):
     run = tmp_path / "compare" / "efficientnet_lite0" / "fold0"
     run.mkdir(parents=True)
     (run / "model.json").write_text(json.dumps({"arch": "efficientnet_lite0", "threshold": 0.206}))
-    from thermocad.evaluation.metrics import summarize
+    from thermocad.evaluation.bootstrap import summarize
 
     pred = pd.DataFrame({"patient_id": range(6), "y": [1, 1, 1, 0, 0, 0],
                          "prob": [0.9, 0.5, 0.1, 0.8, 0.3, 0.2]})  # fmt: skip
@@ -453,7 +453,7 @@ def test_a_metrics_table_says_why_an_interval_is_missing():
 
 
 def test_the_report_shows_the_calibration_and_pr_auc_intervals_or_why_not(tmp_path):
-    from thermocad.evaluation.metrics import summarize
+    from thermocad.evaluation.bootstrap import summarize
 
     rng = np.random.default_rng(0)
     y = np.arange(60) % 2
@@ -546,7 +546,7 @@ def test_the_summary_says_when_other_models_were_scored_on_the_test_women(tmp_pa
 
 
 def test_a_test_set_whose_scores_separate_the_classes_says_why_it_has_no_slope(tmp_path):
-    from thermocad.evaluation.metrics import summarize
+    from thermocad.evaluation.bootstrap import summarize
 
     df = pd.DataFrame({"patient_id": range(12), "y": [0] * 6 + [1] * 6,
                        "prob": np.r_[np.linspace(0.05, 0.4, 6), np.linspace(0.6, 0.95, 6)]})  # fmt: skip

@@ -1,8 +1,8 @@
 """Evaluate predictions like a clinical study: image- and patient-level metrics with intervals.
 
 Evaluation is a function of a predictions table (path, patient_id, y or label, prob, ...) and a
-threshold chosen beforehand on validation data; `evaluate_run` only adds the model's
-predictions on a split and writes metrics.json with the plots.
+threshold chosen beforehand; `evaluate_run` adds the model's predictions on a split and writes
+metrics.json with the plots.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from thermocad.evaluation import bootstrap as B
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
 from thermocad.io.labels import with_y
@@ -43,21 +44,20 @@ def by_period(pat: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
         if part["y"].nunique() == 2:
             entry["roc_auc"] = M.roc_auc(part["y"], part["prob"])
             if n_boot:
-                entry["ci"] = M.bootstrap_ci(part, 0.5, n_boot, seed, scores=False)["roc_auc"]
+                entry["ci"] = B.bootstrap_ci(part, 0.5, n_boot, seed, scores=False)["roc_auc"]
         out[name] = entry
     if not available:
         out["period-matched"] = {"n": None, "n_sick": None, "roc_auc": None, "ci": None,
                                  "note": "n/a: no acquisition dates"}  # fmt: skip
     batches = P.two_class_batches(pat)
     primary = batches[0] if batches else None
+    drift = P.healthy_date_drift(pat, primary, n_boot, seed) if available else None
     return {
         "subsets": out,
         "primary_batch": primary,
         "dates": available,
         "period_ranges": {b: P.period_range(pat, b) for b in batches} if available else {},
-        "healthy_date_drift": P.healthy_date_drift(pat, primary, n_boot, seed)
-        if available
-        else None,
+        "healthy_date_drift": drift,
         "healthy_room_drift": P.healthy_room_drift(pat, primary, n_boot, seed),
     }
 
@@ -90,8 +90,8 @@ def evaluate_predictions(
     result = {
         "threshold": float(threshold),
         "patient_aggregation": "mean",  # a woman's P(Sick): the mean over her images
-        "image": M.summarize(df, threshold, n_boot, seed),
-        "patient": M.summarize(pat, threshold, n_boot, seed),
+        "image": B.summarize(df, threshold, n_boot, seed),
+        "patient": B.summarize(pat, threshold, n_boot, seed),
         "by_period": by_period(pat, n_boot, seed),
     }
     if subgroup and subgroup in df.columns:

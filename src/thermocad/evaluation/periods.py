@@ -4,8 +4,8 @@ In DMR-IR the classes were imaged in different batches and years, so overall AUC
 anything that drifts with time. Each metric table therefore also reports, per batch holding
 both classes, the AUC within it, and the AUC on the period-matched women: those of a batch
 acquired inside the date range where both classes occur in that batch. The range is the
-cohort's: `make_split` marks each woman once (column `period_matched` of split.csv), so that a
-fold, a test set or a nested table holds the same women's subset, not a range of its own.
+cohort's: `make_split` marks each woman once (split.csv's `period_matched`), so that a fold, a
+test set or a nested table holds the same women's subset, not a range of its own.
 """
 
 from __future__ import annotations
@@ -173,15 +173,16 @@ def healthy_date_drift(df: pd.DataFrame, batch: str | None, n_boot: int = 1000,
     above 0.5, the women imaged when Sick women were also imaged look sicker to the model:
     it has learned something that drifts with time (room, season, camera), and its
     specificity on new women from that time will be lower. None without a shared period."""
-    from thermocad.evaluation import metrics as M
+    from thermocad.evaluation.bootstrap import bootstrap_ci
+    from thermocad.evaluation.metrics import roc_auc
 
     groups = healthy_outside_inside(df, batch) if batch is not None else None
     if groups is None:
         return None
     outside, inside = groups
     part = df[outside | inside].assign(y=inside[outside | inside].astype(int))
-    ci = M.bootstrap_ci(part, 0.5, n_boot, seed, scores=False)["roc_auc"] if n_boot else None
-    return {"batch": batch, "roc_auc": M.roc_auc(part["y"], part["prob"]), "ci": ci,
+    ci = bootstrap_ci(part, 0.5, n_boot, seed, scores=False)["roc_auc"] if n_boot else None
+    return {"batch": batch, "roc_auc": roc_auc(part["y"], part["prob"]), "ci": ci,
             "n_inside": int(inside.sum()), "n_outside": int(outside.sum())}  # fmt: skip
 
 
@@ -267,10 +268,8 @@ def subgroup_metrics(df: pd.DataFrame, column: str, threshold: float, gap: float
         m["classes"] = sorted({int(v) for v in part["y"]})
         if len(m["classes"]) == 1:
             kind = "Sick" if m["classes"] == [1] else "Healthy"
-            notes.append(
-                f"{column}={value} holds only {kind} cases: AUC undefined, "
-                f"the column alone separates them (possible shortcut)"
-            )
+            notes.append(f"{column}={value} holds only {kind} cases: AUC undefined, the "
+                         "column alone separates them (possible shortcut)")  # fmt: skip
         elif np.isfinite(overall_auc) and abs(m["roc_auc"] - overall_auc) > gap:
             notes.append(f"{column}={value}: AUC {m['roc_auc']:.3f} vs {overall_auc:.3f} overall "
                          f"(on {m['n_sick']} Sick and {m['n'] - m['n_sick']} Healthy)")  # fmt: skip

@@ -10,7 +10,7 @@ from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.io.labels import with_y
 from thermocad.utils.tables import finite_interval, fmt_ci
 
-# (key in evaluation.metrics.summarize, label)
+# (key in evaluation.bootstrap.summarize, label)
 HEADLINE = (
     ("roc_auc", "ROC AUC"),
     ("sensitivity", "Sensitivity"),
@@ -23,7 +23,8 @@ def validation_summary(preds: pd.DataFrame, threshold: float, n_boot: int = 1000
     """Patient-level point metrics (P(Sick) averaged over a woman's images, as the threshold
     was chosen) and 95% intervals (patient bootstrap; Wilson for proportions), with the
     number of images and of bootstrap resamples (`n_boot`) the card names."""
-    from thermocad.evaluation.metrics import aggregate_patients, summarize
+    from thermocad.evaluation.bootstrap import summarize
+    from thermocad.evaluation.metrics import aggregate_patients
 
     df = with_y(preds)
     out = summarize(aggregate_patients(df), threshold, n_boot=n_boot)

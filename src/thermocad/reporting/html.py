@@ -116,7 +116,7 @@ _INTERVAL = re.compile(r"(\d) \((-?\d[\d.]*[-–]-?\d[\d.]*)\)")
 
 
 def with_interval(m: dict, key: str) -> str:
-    """A figure of a metrics summary (evaluation.metrics.summarize) with its bootstrap interval:
+    """A figure of a metrics summary (evaluation.bootstrap.summarize) with its bootstrap interval:
     '1.020 (0.800-1.300)', or the value and why it has none."""
     shown = fmt_ci(m.get(key), (m.get("bootstrap_ci") or {}).get(key))
     why = (m.get("bootstrap_ci_reasons") or {}).get(key)

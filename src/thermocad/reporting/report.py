@@ -38,7 +38,7 @@ from thermocad.utils.tables import finite_interval, read_written
 def metrics_table(m: dict) -> str:
     """Sensitivity first: the headline metrics of one level (image or patient) with intervals."""
     w, b = proportion_intervals(m), m.get("bootstrap_ci", {})
-    # Wilson, or the patient bootstrap's where a woman has several images (metrics.summarize),
+    # Wilson, or the patient bootstrap's where a woman has several images (bootstrap.summarize),
     # whose reason is given where it has none (a PPV in replicates that call nobody Sick).
     wilson = m.get("proportion_ci_method", "wilson") == "wilson"
     reasons = m.get("bootstrap_ci_reasons") or {}
@@ -60,7 +60,7 @@ SCORES = ("pr_auc", "calibration_intercept", "calibration_slope")  # bootstrappe
 
 def _bootstrap_words(m: dict, key: str) -> str:
     """The interval column of a bootstrapped figure: 'bootstrap over patients', or 'none: '
-    and why (metrics.bootstrap_intervals' reason; a metrics.json from before the reasons: too
+    and why (bootstrap.bootstrap_intervals' reason; a metrics.json from before the reasons: too
     few women of a class; from before the calibration's intervals: nothing for those)."""
     b, reasons = m.get("bootstrap_ci") or {}, m.get("bootstrap_ci_reasons") or {}
     if key in reasons:
