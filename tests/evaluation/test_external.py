@@ -138,12 +138,14 @@ def test_labelled_women_without_a_score_are_refused_or_listed(run_dir, new_women
     assert saved["women"] == women
     lines = (out / "external.md").read_text().splitlines()
     assert lines[2].startswith("**Warning: this model is a smoke run")  # the run_dir fixture's
-    assert lines[4].startswith("**14 of 18 labelled women scored (Sick: 7 of 9, Healthy: 7 of 9)")
-    assert "4 not scored (listed below, with why)" in lines[4]
+    # (then that these women are synthetic: thermocad synth's folder, scored by a model of women)
+    assert lines[4].startswith(f"**The women of {data} are synthetic (synth_truth.csv")
+    assert lines[6].startswith("**14 of 18 labelled women scored (Sick: 7 of 9, Healthy: 7 of 9)")
+    assert "4 not scored (listed below, with why)" in lines[6]
     assert (
         f"- Not scored: patient {healthy[0]} (Healthy): T{healthy[0]:04d}.txt: deodorant" in lines
     )
-    assert lines[8].startswith("- Not scored: patient 300 (Sick): no file (none named T0300... in")
+    assert lines[10].startswith("- Not scored: patient 300 (Sick): no file (none named T0300... in")
 
 
 def test_external_refuses_women_who_trained_the_model(run_dir, new_women, tmp_path):

@@ -88,7 +88,7 @@ def test_no_tta_and_numbered_apart_are_recorded(run_dir, women, tmp_path, capsys
     assert saved["tta_note"] == "scored without the 4 augmented copies its threshold was " \
         "chosen with (--no-tta): a call near the threshold may differ"  # fmt: skip
     assert saved["numbered_apart"] == {"given": True, "shared_with_training": 1}
-    head = "\n".join((out / "external.md").read_text().splitlines()[:10])  # under the model warning
+    head = "\n".join((out / "external.md").read_text().splitlines()[:12])  # under the warnings
     assert "**Scored without the 4 augmented copies its threshold was chosen with" in head
     assert "set aside (--numbered-apart): 1 of these patient numbers is also a training" in head
     assert result["threshold"] == 0.12078164 and "0.12078164000000001" not in json.dumps(saved)

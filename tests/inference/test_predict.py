@@ -165,6 +165,29 @@ def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_pat
     assert table["note"][0] is None
 
 
+def test_synthetic_women_scored_by_a_model_of_women_are_said_to_be_synthetic(run_dir, dmr_files,
+                                                                             tmp_path, capsys):  # fmt: skip
+    """The README's new women are thermocad synth's: a model of real women scored them, and
+    nothing said their P(Sick) was no result on women."""
+    import json
+
+    from thermocad.synth.files import TRUTH
+
+    assert (dmr_files[0].parent / TRUTH).is_file()
+    runs = {}
+    for share in (0.0, 1.0):
+        runs[share] = shutil.copytree(run_dir, tmp_path / f"share{share}")
+        meta = json.loads((runs[share] / "model.json").read_text())
+        meta["data"]["synthetic_share"] = share
+        (runs[share] / "model.json").write_text(json.dumps(meta))
+    capsys.readouterr()
+    predict_paths(runs[0.0], [dmr_files[0]])
+    assert (f"note: the women of {dmr_files[0].parent} are synthetic ({TRUTH}: thermocad "
+            "synth's): their P(Sick) checks the pipeline") in capsys.readouterr().err  # fmt: skip
+    predict_paths(runs[1.0], [dmr_files[0]])  # a synthetic model: its own kind of women
+    assert "are synthetic (" not in capsys.readouterr().err
+
+
 def test_a_training_file_under_another_name_is_noted_by_its_bytes(run_dir, tmp_path, capsys):
     """A training woman's file renamed (no DMR number) or renumbered is still hers: model.json
     records her files' bytes, and predict notes them and counts them in the log."""
@@ -306,7 +329,14 @@ def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_p
     shutil.copy(dmr_files[0], inputs / "T0001.1.1.S.2026-01-05.00.txt")
     shutil.copy(dmr_files[0], inputs / "T0001.1.1.S.2026-01-05.01.txt")
     out = tmp_path / "out" / "predictions.csv"
+    capsys.readouterr()
     assert main(["predict", str(run_dir), str(inputs), "--out", str(out)]) == 1  # broken.txt
+    # stdout names both tables written, the predictions last (a script reads the last line)
+    said = capsys.readouterr()
+    assert said.out.splitlines() == [
+        f"errors: {tmp_path / 'out' / 'predictions_errors.csv'}",
+        f"predictions: {out}",
+    ]
     table = pd.read_csv(out)
     assert len(table) == 5 and list(table.columns) == list(COLUMNS)
     errors = pd.read_csv(tmp_path / "out" / "predictions_errors.csv")
@@ -315,8 +345,7 @@ def test_cli_writes_csvs_exit_status_and_force(run_dir, inputs, dmr_files, tmp_p
     p1 = patients.set_index("patient_id").loc[1]
     assert p1["n_files"] == 3
     assert p1["prob_sick"] == pytest.approx(table.loc[table.patient_id == 1, "prob_sick"].mean())
-    err = capsys.readouterr().err
-    assert "broken.txt" in err and "research software, not a diagnosis" in err
+    assert "broken.txt" in said.err and "research software, not a diagnosis" in said.err
     before = out.read_bytes()
     assert main(["predict", str(run_dir), str(inputs / "sub"), "--out", str(out)]) == 2
     assert out.read_bytes() == before  # refused without --force

@@ -330,6 +330,12 @@ def test_a_column_spelt_like_one_the_table_lacks_is_warned_about(tmp_path, capsy
     assert "column 'Deodorent' is not read as 'deodorant' (did you mean 'deodorant'?)" in err
     assert "column 'single breat' is not read as 'single_breast'" in err
     assert "notes" not in err and "acquisition_time" not in err  # no filter's near miss
+    # A misspelt date: without the women's dates the period-matched figures are n/a, silently.
+    (tmp_path / "dated").mkdir()
+    read_labels(write(tmp_path / "dated", "patient_id,diagnosis,acquisiton_date\n2,Healthy,x\n"))
+    assert ("column 'acquisiton_date' is not read as 'acquisition_date' (did you mean "
+            "'acquisition_date'?); it is kept as an ordinary column, so the women's dates come "
+            "only from full DMR-IR file names") in capsys.readouterr().err  # fmt: skip
     read_labels(labels)
     assert "Deodorent" not in capsys.readouterr().err  # said once (prepare reads it twice)
     (tmp_path / "other").mkdir()

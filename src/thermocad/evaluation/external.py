@@ -183,6 +183,7 @@ def _score_into(out: Path, run_dir: Path, data_dir, labels_csv, tta, force: bool
     from thermocad.evaluation.model_identity import model_identity
     from thermocad.inference.loading import load_model
     from thermocad.io.labels import read_labels
+    from thermocad.models.words import synthetic_women_note
 
     book = ledger_path(labels_csv, ledger)  # the opening is counted, or nothing is scored
     bundle = load_model(run_dir, device)  # a bad model fails before the folder is read
@@ -205,6 +206,9 @@ def _score_into(out: Path, run_dir: Path, data_dir, labels_csv, tta, force: bool
             part["threshold"] = tidy(part["threshold"])
     result.update(women=women, run=str(run_dir), data=str(data_dir), labels=str(labels_csv),
                   numbered_apart=apart, **_context(bundle, tta, rows, cohort))  # fmt: skip
+    if said := synthetic_women_note(bundle.meta, rows["path"]):  # a result that reads as real
+        log(f"warning: {said}")
+        result["model_warnings"].append(said)
     result["lockbox"] = record_opening(book, pred, str(run_dir),
                                        result["served"]["patient"]["roc_auc"], threshold,
                                        model_identity(bundle.meta, bundle.views(tta)))  # fmt: skip

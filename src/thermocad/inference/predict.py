@@ -216,7 +216,11 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
     """predict_paths() once the model is loaded and its files collected (`errors`: the paths
     that held none); `home`: where the model's training record is (None: nowhere)."""
     from thermocad.inference.training_women import note_training_women
-    from thermocad.models.words import edited_threshold_note, log_model_warnings
+    from thermocad.models.words import (
+        edited_threshold_note,
+        log_model_warnings,
+        synthetic_women_note,
+    )
     from thermocad.utils.progress import log
 
     log_model_warnings(bundle.meta)
@@ -226,6 +230,8 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )
     note_training_women(table, home, bundle.meta)
+    if note := synthetic_women_note(bundle.meta, files):
+        log(f"note: {note}")
     return table, errors + read_errors
 
 
@@ -284,8 +290,8 @@ def run_predict(
     log(f"{len(table)} file{'s' if len(table) != 1 else ''} predicted, {len(errors)} failed -> "
         f"{', '.join(map(str, written.values()))}")  # fmt: skip
     log("research software, not a diagnosis: thermography is an adjunct to mammography")
-    # stdout's last line names the table written: the predictions, or (every file failed) the
-    # errors alone
-    print(f"predictions: {written['files']}" if "files" in written
-          else f"errors: {written['errors']}")  # fmt: skip
+    # stdout names the tables written, the predictions last (every file failed: the errors)
+    for kind, key in (("errors", "errors"), ("predictions", "files")):
+        if key in written:
+            print(f"{kind}: {written[key]}")
     return 1 if errors else 0

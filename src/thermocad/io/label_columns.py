@@ -57,16 +57,29 @@ def rename_columns(table: pd.DataFrame, csv: Path | str) -> pd.DataFrame:
     return table[ordered + [c for c in table.columns if c not in ordered]]
 
 
+# What a near miss of these columns costs, said with its warning.
+_MISSED = {"deodorant": "nothing is filtered or checked by it",
+           "single_breast": "nothing is filtered or checked by it",
+           "acquisition_date": "the women's dates come only from full DMR-IR file names, and "
+                               "without them the period-matched figures are n/a",
+           "acquisition_batch": "the women's batches come only from their files' formats (DMR-IR's A "
+                                "and B)"}  # fmt: skip
+
+
 def _warn_near_misses(others: list, read: set[str], csv: Path | str) -> None:
     """Warn, once per file and column in a process, for each column not read that is spelt
-    like a filter column this table lacks (a misspelt filter excludes nobody; a misspelt date
-    or batch is said elsewhere: the date and batch are then taken from the files)."""
+    like a filter, date or batch column this table lacks (a misspelt filter excludes nobody; a
+    misspelt date leaves the period-matched figures without the women's dates)."""
     spellings = {s: canonical for canonical, names in ALIASES.items()
-                 if canonical in FILTERS and canonical not in read for s in names}  # fmt: skip
+                 if canonical in _MISSED and canonical not in read for s in names}  # fmt: skip
     for column in others:
-        close = difflib.get_close_matches(column_key(column), spellings, n=1, cutoff=0.8)
+        # Nearer for a date or a batch, which a table may have beside it (acquisition_time).
+        key = column_key(column)
+        close = [c for c in difflib.get_close_matches(key, spellings, n=1, cutoff=0.8)
+                 if spellings[c] in FILTERS or difflib.SequenceMatcher(None, key, c).ratio() >= 0.9]  # fmt: skip
         if close and (said := (str(csv), str(column))) not in _SAID:
             _SAID.add(said)
-            log(f"warning: {csv}: column {str(column)!r} is not read as {spellings[close[0]]!r} "
-                f"(did you mean {close[0]!r}?); it is kept as an ordinary column, so nothing "
-                "is filtered or checked by it")  # fmt: skip
+            canonical = spellings[close[0]]
+            log(f"warning: {csv}: column {str(column)!r} is not read as {canonical!r} "
+                f"(did you mean {close[0]!r}?); it is kept as an ordinary column, so "
+                f"{_MISSED[canonical]}")  # fmt: skip

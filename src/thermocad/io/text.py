@@ -15,6 +15,7 @@ import re
 
 import numpy as np
 
+from thermocad.io.find import FOREIGN
 from thermocad.io.fixed_width import _DIGIT, _DOT, _MAX_DIGITS, _NL, _OTHER, _SEP, _fixed_width
 from thermocad.io.sniff import lone_crs_as_line_ends, sniff_text
 from thermocad.utils.errors import ThermalFormatError
@@ -51,6 +52,8 @@ def check_head(data: bytes, name: str) -> bytes:
     binary: a NUL, or more than 1 control byte in 20 of its first 4 KiB) that holds something;
     before any count of its lines, which binary data has by chance."""
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark from Windows editors
+    if what := next((w for magic, w in FOREIGN.items() if data.startswith(magic)), None):
+        raise ThermalFormatError(f"{name}: {what}, not a text matrix")  # a PDF named .txt
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") and not data[2:].strip(b"\x00 \t\r\n"):
         raise ThermalFormatError(f"{name}: the file is empty")  # a UTF-16 mark and nothing
     if not data.strip(b"\x00") and data:  # space kept for a copy that never came (preallocated)

@@ -182,3 +182,22 @@ def tta_views(meta: dict[str, Any], tta: bool | None = None) -> int:
     for the default recipe, 4 for the study's) unless `tta` is False. None, the default
     everywhere, scores as the model was validated and its threshold chosen."""
     return 0 if tta is False else int(meta.get("config", {}).get("tta", 0))
+
+
+def synthetic_women_note(meta: dict, files) -> str:
+    """'' or, when a model trained on women (not on thermocad synth's) scores files of a synth
+    folder (its TRUTH table beside them), what their P(Sick) is: a check of the pipeline."""
+    from pathlib import Path
+
+    from thermocad.synth.files import TRUTH
+
+    if synthetic_training(meta):  # a synthetic model's own kind of women: said elsewhere
+        return ""
+    folders = sorted({Path(f).parent for f in files if (Path(f).parent / TRUTH).is_file()})
+    if not folders:
+        return ""
+    shown = ", ".join(map(str, folders[:2])) + (", ..." if len(folders) > 2 else "")
+    return (
+        f"the women of {shown} are synthetic ({TRUTH}: thermocad synth's): their P(Sick) "
+        "checks the pipeline, not the model on women"
+    )
