@@ -360,6 +360,14 @@ def test_one_file_under_two_patient_numbers_is_warned_of(folder, tmp_path, capsy
     assert "files of another patient number" not in err
     assert ("WARNING: 3 kept files are byte for byte copies of a file of the same patient "
             f"number ({first} = T1.txt = {first}): her image would count twice") in err  # fmt: skip
+    # Both warnings at once: a log line each (one_line had joined them with a literal \n).
+    for path in (*data.glob("T1.txt"), *(data / "sub").glob(first)):
+        path.unlink()
+    shutil.copy(data / first, data / "T0009.txt")  # (patient 9 is labelled above)
+    shutil.copy(data / "T0002.1.1.D.2016-02-01.11.txt", data / "T2.txt")  # her file twice
+    prepare_cohort(data, labels, tmp_path / "out", force=True)
+    warned = [line for line in capsys.readouterr().err.splitlines() if "WARNING: " in line]
+    assert len(warned) == 2 and all(w.startswith("[thermocad] WARNING: ") for w in warned)
 
 
 def test_the_labels_file_is_never_the_cohort_written(folder, tmp_path):

@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace) -> int:
         if interrupt_received():
             return _interrupted(args)
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"thermocad: error: {one_line(where)}{exc.strerror or exc}", file=sys.stderr)
+        print(f"thermocad: error: {one_line(f'{where}{exc.strerror or exc}')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return _interrupted(args)

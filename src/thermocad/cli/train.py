@@ -127,7 +127,7 @@ def _read_json(path: Path) -> dict:
     from thermocad.utils.errors import ConfigError
 
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        saved = json.loads(path.read_text(encoding="utf-8-sig"))  # (Notepad's mark too)
         if not isinstance(saved, dict):
             raise TypeError("it holds no JSON object")
     except (OSError, ValueError, TypeError) as exc:

@@ -173,8 +173,8 @@ def cohort_table(
     table = table.reindex(columns=COLUMNS + extra).replace("", np.nan)
     exclude_odd_shapes(table, allow_mixed_shapes)
     for note in (settle_batches(table, labels), date_note(table), same_bytes_note(table)):
-        if note:
-            log(note)
+        for line in note.split("\n") if note else ():  # (two warnings: a log line each)
+            log(line)
     return table
 
 

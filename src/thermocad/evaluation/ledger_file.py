@@ -17,8 +17,8 @@ _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no line-end translation of the 
 
 
 def _pread(fd: int, n: int, offset: int) -> bytes:
-    """os.pread, or where there is none (Windows) a seek and a read: the ledger is read under
-    its lock, by one thread at a time."""
+    """os.pread, or where there is none (Windows) a seek and a read (each caller opens its own
+    descriptor, so no position is shared)."""
     if hasattr(os, "pread"):
         return os.pread(fd, n, offset)
     os.lseek(fd, offset, os.SEEK_SET)

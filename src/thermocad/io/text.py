@@ -52,8 +52,9 @@ def check_head(data: bytes, name: str) -> bytes:
     binary: a NUL, or more than 1 control byte in 20 of its first 4 KiB) that holds something;
     before any count of its lines, which binary data has by chance."""
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark from Windows editors
-    if what := next((w for magic, w in FOREIGN.items() if data.startswith(magic)), None):
-        raise ThermalFormatError(f"{name}: {what}, not a text matrix")  # a PDF named .txt
+    # A PDF or a ZIP named .txt: by a magic of 4 bytes at least (BM or MZ may begin a text)
+    if what := next((w for m, w in FOREIGN.items() if len(m) >= 4 and data.startswith(m)), None):
+        raise ThermalFormatError(f"{name}: {what}, not a text matrix")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") and not data[2:].strip(b"\x00 \t\r\n"):
         raise ThermalFormatError(f"{name}: the file is empty")  # a UTF-16 mark and nothing
     if not data.strip(b"\x00") and data:  # space kept for a copy that never came (preallocated)

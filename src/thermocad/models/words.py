@@ -185,13 +185,13 @@ def tta_views(meta: dict[str, Any], tta: bool | None = None) -> int:
 
 
 def synthetic_women_note(meta: dict, files) -> str:
-    """'' or, when a model trained on women (not on thermocad synth's) scores files of a synth
+    """'' or, when a model trained on women (not only on thermocad synth's) scores files of a synth
     folder (its TRUTH table beside them), what their P(Sick) is: a check of the pipeline."""
     from pathlib import Path
 
     from thermocad.synth.files import TRUTH
 
-    if synthetic_training(meta):  # a synthetic model's own kind of women: said elsewhere
+    if synthetic_training(meta) == "synthetic":  # its own kind of women: said elsewhere
         return ""
     folders = sorted({Path(f).parent for f in files if (Path(f).parent / TRUTH).is_file()})
     if not folders:

@@ -66,7 +66,7 @@ def fitting_name(stem: str, suffix: str) -> str:
 # An architecture's or a candidate's name, as timm's are: also a folder's name on every disk
 # (no path, no dot at its end, which Windows drops, none of the names Windows keeps).
 _NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.+-]{0,98}[A-Za-z0-9_+-])?")
-_DEVICES = re.compile(r"(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?", re.IGNORECASE)
+_DEVICES = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
 NAME_RULE = ("letters, digits and _ . + -, at most 100, the first a letter or digit and the last "
              "no dot, and no device name of Windows (con, nul, com1, ...)")  # fmt: skip
 
