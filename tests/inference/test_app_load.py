@@ -68,7 +68,8 @@ def test_sigterm_stops_serve_and_removes_its_example_folder(run_dir, tmp_path):
     port = free_port()
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
     cmd = [sys.executable, "-m", "thermocad", "serve", str(run_dir), "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
     reader.start()
@@ -88,3 +89,6 @@ def test_sigterm_stops_serve_and_removes_its_example_folder(run_dir, tmp_path):
     reader.join(timeout=10)
     assert proc.returncode == 0, "".join(lines)
     assert not list(tmp_path.glob("thermocad-examples-*"))
+    # stdout is for what a command wrote; Gradio's "Keyboard interruption ... closing server"
+    # is a log line, on stderr
+    assert proc.stdout.read() == ""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -243,8 +245,9 @@ def serve(
         )
         for line in [f"serving {run_dir}", *address_lines(host, demo.server_port)]:
             log(line)
-        if block:
-            demo.block_thread()  # returns on KeyboardInterrupt, after closing the server
+        if block:  # returns on KeyboardInterrupt, after closing the server; Gradio's words
+            with contextlib.redirect_stdout(sys.stderr):  # on that are a log's: stderr's
+                demo.block_thread()
     finally:
         if block:
             if previous is not None:
@@ -252,7 +255,8 @@ def serve(
 
                 signal.signal(signal.SIGTERM, previous)
             if demo is not None:
-                demo.close()
+                with contextlib.redirect_stdout(sys.stderr):  # "Closing server ...": a log's
+                    demo.close()
             shutil.rmtree(folder, ignore_errors=True)
     return demo
 
