@@ -17,11 +17,9 @@ so). A model.json from before 2026-12-07 has `files` only.
 
 from __future__ import annotations
 
-import functools
-import os
 from pathlib import Path
 
-from thermocad.io.digest import WIDTH, file_digest
+from thermocad.io.digest import WIDTH, by_identity, file_digest
 from thermocad.utils.errors import ConfigError, ThermocadError
 from thermocad.utils.progress import log
 
@@ -42,20 +40,14 @@ def frame_digest(array) -> str:
     return digest.hexdigest()[:WIDTH]
 
 
-def file_frame_digest(path: str | os.PathLike) -> str | None:
-    """The digest of the file's frame (frame_digest), or None when it cannot be read."""
-    try:
-        stat = os.stat(path)
-        return _frame(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-    except (OSError, ThermocadError):
-        return None
-
-
-@functools.lru_cache(maxsize=65536)  # a `fit` records the same files for every fold's model
-def _frame(path: str, size: int, mtime_ns: int, ctime_ns: int, inode: int) -> str:
+def _read_frame(path: str) -> str:
     from thermocad.io.thermal import read_thermal
 
     return frame_digest(read_thermal(path).array)
+
+
+# The digest of the file's frame (frame_digest), or None when it cannot be read.
+file_frame_digest = by_identity(_read_frame, (ThermocadError,))
 
 
 def training_record(*tables) -> dict:

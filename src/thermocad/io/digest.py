@@ -11,22 +11,31 @@ import os
 WIDTH = 32  # hex digits of SHA-256 kept: 128 bits
 
 
-@functools.lru_cache(maxsize=65536)  # a `fit` records the same files for every fold's model
-def _digest(path: str, size: int, mtime_ns: int, ctime_ns: int, inode: int) -> str:
-    """The digest of a file's bytes (the size, times and inode key the cache: a file replaced
-    or rewritten is read again, also with its modification time put back, which moves the
-    change time)."""
+def by_identity(read, errors: tuple[type[BaseException], ...] = ()):
+    """`read(path)` as a function of a file, cached by its identity: path, size, times and
+    inode (a file replaced or rewritten is read again, also with its modification time put
+    back, which moves the change time); None when the file, or `read` (`errors`), fails."""
+
+    @functools.lru_cache(maxsize=65536)  # a `fit` records the same files for every fold's model
+    def cached(path: str, *identity: int) -> str:
+        return read(path)
+
+    def get(path: str | os.PathLike) -> str | None:
+        try:
+            st = os.stat(path)
+            return cached(str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        except (OSError, *errors):
+            return None
+
+    return get
+
+
+def _sha256(path: str) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()[:WIDTH]
 
 
-def file_digest(path: str | os.PathLike) -> str | None:
-    """The digest of the file's bytes, or None when it cannot be read."""
-    try:
-        stat = os.stat(path)
-        return _digest(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-    except OSError:
-        return None
+file_digest = by_identity(_sha256)  # the digest of the file's bytes, or None (unreadable)
 
 
 def file_stamp(path: str | os.PathLike) -> tuple[int, int] | None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from thermocad.io.find import FOREIGN
 from thermocad.io.fixed_width import _DIGIT, _DOT, _MAX_DIGITS, _NL, _OTHER, _SEP, _fixed_width
+from thermocad.io.limits import check_text_size
 from thermocad.io.sniff import lone_crs_as_line_ends, sniff_text
 from thermocad.utils.errors import ThermalFormatError
 
@@ -75,8 +76,10 @@ def check_head(data: bytes, name: str) -> bytes:
 
 
 def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
-    """Parse a text matrix; return (float32 array, source_format, 1-based line of each row)."""
+    """Parse a text matrix; return (float32 array, source_format, 1-based line of each row).
+    Its head is checked first, then its size (binary data is said as such, not by its size)."""
     data = check_head(data, name)
+    check_text_size(data, name)
     first = data[: data.find(b"\n") + 1]
     if not first or b"\r" in first.rstrip(b"\r\n"):  # lines that end with a lone CR (classic
         # Mac), perhaps with a final LF: each CR not before an LF ends a line

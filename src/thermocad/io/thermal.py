@@ -22,12 +22,11 @@ from thermocad.io.limits import (
     MAX_SIDE,
     check_file_size,
     check_shape,
-    check_text_size,
     read_limited,
 )
 from thermocad.io.npy import read_npy
 from thermocad.io.pool import ordered_map
-from thermocad.io.text import check_head, parse_text, warm_up_text_reader
+from thermocad.io.text import parse_text, warm_up_text_reader
 from thermocad.utils.errors import ConfigError, ThermalFormatError
 from thermocad.utils.values import check_path
 
@@ -77,7 +76,6 @@ def read_thermal(path: str | os.PathLike, cache: bool = True) -> Thermogram:
     if key is not None and (hit := _cached(key, path)) is not None:
         return hit
     data = read_limited(path, stat.st_size)
-    check_text_size(check_head(data, str(path)), path)  # binary data: said as such, not its size
     array, source_format, lines = parse_text(data, str(path))
     _validate(array, path, "celsius", lines)
     if key is not None:
