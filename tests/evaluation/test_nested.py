@@ -382,3 +382,19 @@ def test_a_fold_where_no_candidate_beats_chance_is_warned_about(split_csv, tmp_p
     N.nested_cv(pd.read_csv(split_csv), ["oracle"], tmp_path / "o", config={}, baseline=False,
                 n_boot=0, trainer=oracle_trainer)  # fmt: skip
     assert "better than chance" not in capsys.readouterr().err
+
+
+def test_nested_cv_refuses_an_image_level_split_that_puts_women_in_several_folds():
+    # Accepted before: 12 of 18 women sat in 2 or 3 outer folds, and the report called the
+    # result an estimate on women the procedure never saw.
+    from thermocad.cohort.split import make_split
+    from thermocad.utils.errors import ConfigError
+
+    table = pd.DataFrame({"path": [f"T{i:04d}_{k}.txt" for i in range(18) for k in range(3)],
+                          "patient_id": [i for i in range(18) for _ in range(3)],
+                          "label": [("Sick" if i % 2 else "Healthy") for i in range(18)
+                                    for _ in range(3)]})  # fmt: skip
+    by_image = make_split(table, folds=3, test=0.0, unit="image", seed=0)
+    with pytest.raises(ConfigError, match="IMAGE-level split .* women in more than one fold"):
+        N.check_nested(by_image, ["oracle"], False, None)
+    N.check_nested(make_split(table, folds=3, test=0.0, seed=0), ["oracle"], False, None)

@@ -67,6 +67,9 @@ def test_report_has_every_section_and_is_self_contained(study_dir):
     assert "blurred" in text and "Leak check passed" in text
     assert "| broken" not in text and "failed: RuntimeError" in text
     assert "Intended use" in text and "Limitations" in text and "Failure cases" in text
+    assert "over 3 patient-grouped folds" in text and "IMAGE-level" not in text
+    by_image = R.comparison_section(inputs["compare_dir"], by_image=True)
+    assert "over 3 image-level folds (a woman may be in several)" in by_image
     # 6 test women: the calibration's figures say why they have no interval.
     calibration = text.split('<section id="calibration">')[1].split("</section>")[0]
     assert "(no interval: fewer than 5 Sick and Healthy women)" in calibration
@@ -646,3 +649,20 @@ def test_what_scrolls_sideways_is_reachable_by_the_keyboard(tmp_path):
     assert "--phone-height" not in strip
     assert 'style="--phone-height:600px"' in img(png, "a grid", wide=True, rows=2)
     assert "tabindex" not in img(png, "one figure")
+
+
+def test_a_report_on_an_image_level_split_says_its_figures_are_optimistic(tmp_path):
+    # It had said "patient-grouped folds" and "never scored on a woman it was trained on".
+    rows = {"path": ["a.txt", "b.txt", "c.txt", "d.txt"], "patient_id": [1, 1, 2, 3],
+            "label": ["Sick", "Sick", "Healthy", "Healthy"], "split": ["train", "valid"] * 2,
+            "split_unit": "image"}  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "split.csv", index=False)
+    text = html.unescape(R.write_report(tmp_path / "r.html", split_csv=tmp_path / "split.csv")
+                         .read_text())  # fmt: skip
+    top = text[: text.index('<section id="disclaimer">')]
+    assert "IMAGE-level split" in top and "1 woman has images in more than one" in top
+    assert "Split by image (this report)" in text and "Split by patient" not in text
+    pd.DataFrame({**rows, "split_unit": "patient", "patient_id": [1, 4, 2, 3]}).to_csv(
+        tmp_path / "split.csv", index=False)  # fmt: skip
+    text = R.write_report(tmp_path / "r.html", split_csv=tmp_path / "split.csv", force=True)
+    assert "IMAGE-level" not in text.read_text() and "Split by patient" in text.read_text()

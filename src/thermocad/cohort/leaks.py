@@ -44,13 +44,21 @@ def check_no_leak(df: pd.DataFrame, source: str = "split") -> None:
                           f"and Sick, e.g. {both[:10]}; each woman has one label")  # fmt: skip
 
 
+def women_across(df: pd.DataFrame) -> int:
+    """How many women an image-level split (split_unit=image) puts on more than one side
+    (split or fold): 0 for a split by patient, whose guard refuses any."""
+    if "split_unit" not in df or not (df["split_unit"] == "image").all():
+        return 0
+    return len(shared_patients(df))
+
+
 def warn_image_level(df: pd.DataFrame, source: str | os.PathLike) -> None:
     """Say so, once per file in a process (compare reads its split many times), when a split
     read from a file is image-level with women on several sides."""
     key = os.path.abspath(source)
-    if key in _WARNED or "split_unit" not in df or not (df["split_unit"] == "image").all():
+    if key in _WARNED:
         return
-    if n := len(shared_patients(df)):
+    if n := women_across(df):
         _WARNED.add(key)
         log(f"warning: {source} is an IMAGE-level split (split_unit=image, the 2019 study's "
             f"protocol): {n} patients have images in more than one split or fold, so its "

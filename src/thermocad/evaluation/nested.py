@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from thermocad.cohort.leaks import women_across
 from thermocad.cohort.split import folds_of, with_folds
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
@@ -183,6 +184,11 @@ def check_nested(split_df: pd.DataFrame, archs, baseline: bool, inner_folds: int
         raise ConfigError("nested cross-validation needs the split's folds (thermocad split --folds K)")  # fmt: skip
     if not archs and not baseline:
         raise ConfigError("nested cross-validation needs at least one candidate")
+    if n := women_across(split_df):
+        raise ConfigError(f"nested cross-validation estimates the procedure on women it never "
+                          f"saw, but this IMAGE-level split (split_unit=image) puts {n} women "
+                          "in more than one fold: split by patient (thermocad split without "
+                          "--unit image)")  # fmt: skip
     dev, outer = _in_folds(split_df), folds_of(split_df)
     inner = inner_folds or len(outer)
     fewest = min(

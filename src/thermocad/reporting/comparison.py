@@ -12,8 +12,9 @@ from thermocad.reporting.html import HEADERS, esc, fmt_ci, img, read_json, secti
 from thermocad.reporting.periods import auc_n
 
 
-def comparison_section(compare_dir: Path | None) -> str:
-    """The comparison table, AUC bars and each model's validation confusion matrix and ROC."""
+def comparison_section(compare_dir: Path | None, by_image: bool = False) -> str:
+    """The comparison table, AUC bars and each model's validation confusion matrix and ROC;
+    `by_image`: the folds are an image-level split's, with women in several."""
     csv = Path(compare_dir or "") / "comparison.csv"
     if not compare_dir or not csv.exists():
         return section("comparison", '<p class="missing">comparison.csv not available</p>')
@@ -41,7 +42,8 @@ def comparison_section(compare_dir: Path | None) -> str:
               if t["cnn_alone_patient_roc_auc"].notna().any() else "")  # fmt: skip
     folds = int(t["n_folds"].max())
     body = (f"<p>Validation = out-of-fold predictions over {folds} "
-            f"patient-grouped fold{'s' if folds != 1 else ''}. Counts, sensitivity and specificity count women "
+            f"{'image-level' if by_image else 'patient-grouped'} fold{'s' if folds != 1 else ''}"
+            f"{' (a woman may be in several)' if by_image else ''}. Counts, sensitivity and specificity count women "
             f"(each woman's mean P(Sick) at the threshold chosen on the women: {_rule(compare_dir)}); the confusion "
             f"matrices below count images. Intervals: Wilson (proportions), bootstrap over patients "
             f"(AUC; BCa since 2026-12-06). Selected on validation data only: <b>{esc(served.get(best, best))}</b>.</p>"

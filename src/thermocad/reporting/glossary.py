@@ -120,12 +120,22 @@ TERMS: tuple[tuple[str, str], ...] = (
 )
 
 
-def glossary_html(n_boot: int | None = None) -> str:
+BY_IMAGE = (
+    "Split by image (this report)",
+    "The 2019 study's protocol, asked for with --unit image: a woman's images may be on both "
+    "sides of a split, so a model can be scored on a woman it was trained on, and its figures "
+    "are optimistic.",
+)
+
+
+def glossary_html(n_boot: int | None = None, by_image: bool = False) -> str:
     """The glossary as a definition list; `n_boot`: the resamples the report's intervals drew
-    (None: the default is said)."""
+    (None: the default is said); `by_image`: the split put women on both sides (BY_IMAGE)."""
     drawn = ("1000 times by default" if n_boot is None else f"{n_boot} times in this report"
              if n_boot else "none drawn in this report (n_boot 0), whose bootstrap intervals "
              "are n/a")  # fmt: skip
+    terms = [BY_IMAGE if by_image and term == "Split by patient" else (term, text)
+             for term, text in TERMS]  # fmt: skip
     rows = "".join(f"<dt>{esc(term)}</dt><dd>{esc(text.replace('RESAMPLES', drawn))}</dd>"
-                   for term, text in TERMS)  # fmt: skip
+                   for term, text in terms)  # fmt: skip
     return f'<dl class="glossary">{rows}</dl>'

@@ -240,11 +240,9 @@ def write_report(
     test = read_json(test_dir / "metrics.json") if test_dir else None
     nested_dir = cdir if ran.get("nested") else None
     run_dir = study_files.best_run_dir(cdir)
-    resumed = ran.get("resumed_inside") and (
-        f"Resumed: {', '.join(ran['resumed_inside'])} continued from a checkpoint inside a "
-        "training stage, so the weights (and possibly the model chosen) differ from those of an "
-        "uninterrupted run.")  # fmt: skip
-    note = " ".join(filter(None, [study_files.smoke_note(cdir), resumed,
+    by_image = study_files.by_image_note(split_csv)  # None: a split by patient
+    note = " ".join(filter(None, [by_image, study_files.smoke_note(cdir),
+                                  study_files.resumed_note(ran),
                                   note or study_files.synthetic_note(cohort_csv)]))  # fmt: skip
     nested = read_json(nested_dir / "nested" / "nested.json") if nested_dir else None
     who = "synthetic patients" if study_files.synthetic_note(cohort_csv) else "women"
@@ -257,14 +255,14 @@ def write_report(
         cohort_section(Path(cohort_csv) if cohort_csv else None),
         split_section(Path(split_csv) if split_csv else None),
         training_section(cdir),
-        comparison_section(cdir),
+        comparison_section(cdir, by_image=bool(by_image)),
         test_section(test, test_dir),
         calibration_section(test, test_dir),
         subgroup_section(test, Path(cohort_csv) if cohort_csv else None),
         galleries_section(test_dir),
         card.gradcam_section(run_dir, test_dir, threshold=test["threshold"] if test else None),
         card.model_card_section(cohort_csv, split_csv, cdir, test, run_dir, nested_dir),
-        section("glossary", glossary_html(n_boot)),
+        section("glossary", glossary_html(n_boot, by_image=bool(by_image))),
     ]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     titles = SECTIONS | ({} if nested else {"nested": NO_NESTED})

@@ -126,3 +126,31 @@ def best_run_dir(compare_dir: Path | None) -> Path | None:
         return None
     run = Path(compare_dir) / best / "fold0"
     return run if (run / "model.json").exists() else None
+
+
+def by_image_note(split_csv: str | os.PathLike | None) -> str | None:
+    """The report's first words on an image-level split that puts women on several sides
+    (cohort.leaks.women_across); None for a split by patient, or without a split file."""
+    if not split_csv or not Path(split_csv).exists():
+        return None
+    from thermocad.cohort.leaks import women_across
+
+    if not (across := women_across(read_written(split_csv, "split file"))):
+        return None
+    who = "1 woman has" if across == 1 else f"{across} women have"
+    return (
+        f"IMAGE-level split (split_unit=image, the 2019 study's protocol): {who} images in "
+        "more than one split or fold, so models were scored on women they were trained on; "
+        "every figure here is optimistic, not an estimate on new women."
+    )
+
+
+def resumed_note(ran: dict) -> str | None:
+    """What the report says of a comparison resumed inside a training stage (best.json)."""
+    if not ran.get("resumed_inside"):
+        return None
+    return (
+        f"Resumed: {', '.join(ran['resumed_inside'])} continued from a checkpoint inside a "
+        "training stage, so the weights (and possibly the model chosen) differ from those "
+        "of an uninterrupted run."
+    )
