@@ -350,16 +350,17 @@ def test_one_file_under_two_patient_numbers_is_warned_of(folder, tmp_path, capsy
     labels.write_text(labels.read_text() + "9,Healthy,no,no,41\n")
     prepare_cohort(data, labels, tmp_path / "out")
     err = capsys.readouterr().err
-    assert ("WARNING: 2 kept files are byte for byte files of another patient number "
-            f"({first} = T0009.txt)") in err  # fmt: skip
+    assert ("WARNING: 2 kept files are copies of files of another patient number, byte for "
+            f"byte or saved again ({first} = T0009.txt)") in err  # fmt: skip
     (data / "T0009.txt").unlink()
     shutil.copy(data / first, data / "sub" / first)
     shutil.copy(data / first, data / "T1.txt")
     prepare_cohort(data, labels, tmp_path / "out", force=True)
     err = capsys.readouterr().err
     assert "files of another patient number" not in err
-    assert ("WARNING: 3 kept files are byte for byte copies of a file of the same patient "
-            f"number ({first} = T1.txt = {first}): her image would count twice") in err  # fmt: skip
+    assert ("WARNING: 3 kept files are copies of a file of the same patient number, byte for "
+            f"byte or saved again ({first} = T1.txt = {first}): her image would count "
+            "twice") in err  # fmt: skip
     # Both warnings at once: a log line each (one_line had joined them with a literal \n).
     for path in (*data.glob("T1.txt"), *(data / "sub").glob(first)):
         path.unlink()
@@ -368,6 +369,24 @@ def test_one_file_under_two_patient_numbers_is_warned_of(folder, tmp_path, capsy
     prepare_cohort(data, labels, tmp_path / "out", force=True)
     warned = [line for line in capsys.readouterr().err.splitlines() if "WARNING: " in line]
     assert len(warned) == 2 and all(w.startswith("[thermocad] WARNING: ") for w in warned)
+
+
+def test_a_frame_saved_again_under_another_number_is_warned_of(folder, tmp_path, capsys):
+    """Gzipped, or its numbers spaced otherwise, a woman's frame under another number is still
+    one woman (a leakage review: only identical bytes had been caught, and split put the
+    re-saved copies on other sides than hers)."""
+    import gzip
+
+    data, labels = folder
+    first = "T0001.1.1.S.2015-07-20.10.txt"
+    text = (data / first).read_bytes()
+    (data / "T0009.txt.gz").write_bytes(gzip.compress(text))
+    (data / "T0010.txt").write_bytes(text.replace(b" ", b"  ").replace(b"\n", b"\r\n"))
+    labels.write_text(labels.read_text() + "9,Healthy,no,no,41\n10,Healthy,no,no,42\n")
+    prepare_cohort(data, labels, tmp_path / "out")
+    err = capsys.readouterr().err
+    assert ("WARNING: 3 kept files are copies of files of another patient number, byte for "
+            f"byte or saved again ({first} = T0009.txt.gz = T0010.txt)") in err  # fmt: skip
 
 
 def test_the_labels_file_is_never_the_cohort_written(folder, tmp_path):

@@ -204,7 +204,7 @@ def test_external_md_names_unlabelled_files_and_one_woman_under_two_numbers(
         in text
     )
     assert (
-        f"**Warning: files byte for byte another patient number's (T{first:04d}.txt = T0199.txt)"
+        f"**Warning: files holding another patient number's frame (T{first:04d}.txt = T0199.txt)"
         in text
     )
 

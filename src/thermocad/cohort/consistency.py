@@ -153,14 +153,15 @@ def date_note(table: pd.DataFrame) -> str:
 UNLABELLED = "patient not in labels"  # the reason a file of a woman not labelled is left out
 
 
-def same_bytes(table: pd.DataFrame, numbers: str = "other") -> list[str]:
-    """Kept files that are byte for byte one another, one 'a = b' per set of such files:
-    under another patient number (`numbers` "other": one woman under two numbers), or all
-    under one ("same": a copy, T0002.txt beside T2.txt, counted twice)."""
-    from thermocad.io.digest import file_digest
+def same_frames(table: pd.DataFrame, numbers: str = "other") -> list[str]:
+    """Kept files that hold one another's frame (byte for byte, or saved again: other line
+    endings, gzipped, .npy), one 'a = b' per set of such files: under another patient number
+    (`numbers` "other": one woman under two numbers), or all under one ("same": a copy,
+    T0002.txt beside T2.txt, counted twice)."""
+    from thermocad.io.digest import file_digest, file_frame_digest
 
     kept = table[_kept(table) & table["patient_id"].notna()]
-    digests = kept["path"].astype(str).map(file_digest)
+    digests = kept["path"].astype(str).map(lambda p: file_frame_digest(p) or file_digest(p))
     ids = kept["patient_id"].astype(int).groupby(digests)
     sets = ids.nunique() > 1 if numbers == "other" else (ids.nunique() == 1) & (ids.size() > 1)
     shared = digests[digests.isin(sets.index[sets])]
@@ -168,23 +169,23 @@ def same_bytes(table: pd.DataFrame, numbers: str = "other") -> list[str]:
             for _, group in shared.groupby(shared, sort=False)]  # fmt: skip
 
 
-def same_bytes_note(table: pd.DataFrame) -> str:
-    """'' or a warning naming kept files that are byte for byte a file of another patient
+def same_frames_note(table: pd.DataFrame) -> str:
+    """'' or a warning naming kept files that hold the frame of a file of another patient
     number: one woman under two numbers, whom a split by patient would put on two sides and
     an evaluation would count twice."""
     notes = []
     for numbers, what, why in (
-        ("other", "files of another patient number", "one woman under two numbers would be "
+        ("other", "copies of files of another patient number", "one woman under two numbers would be "
          "split onto two sides, or counted twice by an evaluation; remove the copy or correct "
          "its number"),
         ("same", "copies of a file of the same patient number", "her image would count twice "
          "in training and in every per-image figure; remove the copy"),
     ):  # fmt: skip
-        if pairs := same_bytes(table, numbers):
+        if pairs := same_frames(table, numbers):
             files = sum(len(pair.split(" = ")) for pair in pairs)
             more = f" and {len(pairs) - SHOWN} more" if len(pairs) > SHOWN else ""
-            notes.append(f"WARNING: {files:,} kept files are byte for byte {what} "
-                         f"({', '.join(pairs[:SHOWN])}{more}): {why}")  # fmt: skip
+            notes.append(f"WARNING: {files:,} kept files are {what}, byte for byte or "
+                         f"saved again ({', '.join(pairs[:SHOWN])}{more}): {why}")  # fmt: skip
     return "\n".join(notes)
 
 

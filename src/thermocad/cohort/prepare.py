@@ -17,7 +17,7 @@ from thermocad.cohort.consistency import (
     class_note,
     date_note,
     exclude_odd_shapes,
-    same_bytes_note,
+    same_frames_note,
     settle_batches,
     unknown_views,
 )
@@ -172,7 +172,7 @@ def cohort_table(
     # A missing value is NaN, as in cohort.csv read back (an empty string there).
     table = table.reindex(columns=COLUMNS + extra).replace("", np.nan)
     exclude_odd_shapes(table, allow_mixed_shapes)
-    for note in (settle_batches(table, labels), date_note(table), same_bytes_note(table)):
+    for note in (settle_batches(table, labels), date_note(table), same_frames_note(table)):
         for line in note.split("\n") if note else ():  # (two warnings: a log line each)
             log(line)
     return table

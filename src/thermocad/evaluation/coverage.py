@@ -69,13 +69,13 @@ def women_scored(labels: pd.DataFrame, cohort: pd.DataFrame, data_dir) -> dict:
 
 def _beside(cohort: pd.DataFrame) -> dict:
     """What else the folder holds that the figures do not say: files of women the labels do
-    not name ("unlabelled": their patient numbers), and kept files byte for byte another
-    number's ("copies": 'a = b'; one woman scored twice)."""
-    from thermocad.cohort.consistency import UNLABELLED, same_bytes
+    not name ("unlabelled": their patient numbers), and kept files holding another
+    number's frame, byte for byte or saved again ("copies": 'a = b'; one woman scored twice)."""
+    from thermocad.cohort.consistency import UNLABELLED, same_frames
 
     reasons = cohort["excluded_reason"].fillna("").astype(str)
     numbers = pd.to_numeric(cohort.loc[reasons == UNLABELLED, "patient_id"], errors="coerce")
-    return {"unlabelled": sorted({int(n) for n in numbers.dropna()}), "copies": same_bytes(cohort)}
+    return {"unlabelled": sorted({int(n) for n in numbers.dropna()}), "copies": same_frames(cohort)}
 
 
 def _with_numbers(cohort: pd.DataFrame) -> pd.DataFrame:

@@ -77,7 +77,7 @@ def _coverage(women: dict | None) -> list[str]:
         lines.append(f"- Not scored, not labelled: the files of {len(unlabelled)} patient "
                      f"number(s) the labels do not name ({shown})")  # fmt: skip
     if copies := women.get("copies"):
-        lines += ["", f"**Warning: files byte for byte another patient number's ({', '.join(copies[:5])}"
+        lines += ["", f"**Warning: files holding another patient number's frame ({', '.join(copies[:5])}"
                   f"{' ...' if len(copies) > 5 else ''}): one woman under two numbers is scored "
                   "twice; remove the copy or correct its number, and run again with --force**"]  # fmt: skip
     return [*lines, ""]

@@ -19,35 +19,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from thermocad.io.digest import WIDTH, by_identity, file_digest
-from thermocad.utils.errors import ConfigError, ThermocadError
+from thermocad.io.digest import WIDTH, file_digest, file_frame_digest, frame_digest
+from thermocad.utils.errors import ConfigError
 from thermocad.utils.progress import log
 
 KEY = "trained_files"
 DIGEST = f"sha256 of the file's bytes, first {WIDTH} hex digits"
 FRAME_DIGEST = f"sha256 of the frame as read (shape, float32 values), first {WIDTH} hex digits"
-
-
-def frame_digest(array) -> str:
-    """The digest of a frame as read: its shape and float32 values."""
-    import hashlib
-
-    import numpy as np
-
-    frame = np.ascontiguousarray(array, dtype=np.float32)
-    digest = hashlib.sha256(repr(frame.shape).encode())
-    digest.update(frame.tobytes())
-    return digest.hexdigest()[:WIDTH]
-
-
-def _read_frame(path: str) -> str:
-    from thermocad.io.thermal import read_thermal
-
-    return frame_digest(read_thermal(path).array)
-
-
-# The digest of the file's frame (frame_digest), or None when it cannot be read.
-file_frame_digest = by_identity(_read_frame, (ThermocadError,))
 
 
 def training_record(*tables) -> dict:

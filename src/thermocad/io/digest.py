@@ -1,12 +1,15 @@
-"""A file known by its bytes: the digest that `train` records of its training files
-(evaluation/trained_files.py), the user ledger of scores (evaluation/user_ledger.py) and
-`prepare`'s check for one file under two patient numbers (cohort/consistency.py) compare."""
+"""A file known by its bytes, and by its frame as read: the digests that `train` records of
+its training files (evaluation/trained_files.py) and `prepare`'s check for one frame under two
+patient numbers (cohort/consistency.py) compare; the user ledger of scores
+(evaluation/user_ledger.py) knows files by their bytes."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import os
+
+from thermocad.utils.errors import ThermocadError
 
 WIDTH = 32  # hex digits of SHA-256 kept: 128 bits
 
@@ -36,6 +39,27 @@ def _sha256(path: str) -> str:
 
 
 file_digest = by_identity(_sha256)  # the digest of the file's bytes, or None (unreadable)
+
+
+def frame_digest(array) -> str:
+    """The digest of a frame as read: its shape and float32 values, which the same frame
+    saved again keeps (another line ending, gzipped, a .npy of it)."""
+    import numpy as np
+
+    frame = np.ascontiguousarray(array, dtype=np.float32)
+    digest = hashlib.sha256(repr(frame.shape).encode())
+    digest.update(frame.tobytes())
+    return digest.hexdigest()[:WIDTH]
+
+
+def _read_frame(path: str) -> str:
+    from thermocad.io.thermal import read_thermal
+
+    return frame_digest(read_thermal(path).array)
+
+
+# The digest of the file's frame (frame_digest), or None when it cannot be read.
+file_frame_digest = by_identity(_read_frame, (ThermocadError,))
 
 
 def file_stamp(path: str | os.PathLike) -> tuple[int, int] | None:
