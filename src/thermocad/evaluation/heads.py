@@ -48,8 +48,11 @@ class HeadRuns:
 
     def features(self, arch: str) -> pd.DataFrame:
         if arch not in self._features:
+            from thermocad.evaluation.trained_files import check_weights_apart
             from thermocad.training.features import frozen_features
 
+            if weights := self.config_for(arch).weights:  # every path is scored in some fold
+                check_weights_apart(weights, self.paths, "the nested cross-validation")
             feats = frozen_features(self.config_for(arch), self.paths)
             self._features[arch] = pd.DataFrame(feats, index=self.paths)
         return self._features[arch]

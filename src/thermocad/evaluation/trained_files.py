@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from thermocad.io.digest import WIDTH, file_digest, file_frame_digest, frame_digest
-from thermocad.utils.errors import ConfigError
+from thermocad.utils.errors import ConfigError, ThermocadError
 from thermocad.utils.progress import log
 
 KEY = "trained_files"
@@ -143,3 +143,41 @@ def synthetic_note(meta: dict, run_dir, data_dir, shared: int | None = None) -> 
     log(f"note: {run_dir} was trained on synthetic women only and the women of {data_dir} are "
         "not thermocad synth's: if they are other women (real ones, say) numbered as its "
         "training women are, give --numbered-apart")  # fmt: skip
+
+
+def check_weights_apart(weights, paths, scorer: str) -> None:
+    """Refuse `--weights` of a thermocad run (its model.safetensors, model.json beside it) that
+    trained on a file of `paths`, the women `scorer` (words: "the training on split.csv")
+    scores: their validation or test
+    figures would be of women the body has already seen. Other weights (ImageNet's, another
+    tool's, a run from before the record) are not checked."""
+    from thermocad.models.bundle import META, WEIGHTS
+    from thermocad.models.meta import read_meta
+
+    weights = Path(weights)
+    if weights.name != WEIGHTS or not (weights.parent / META).is_file():
+        return
+    try:
+        meta = read_meta(weights.parent / META)
+    except ThermocadError:  # the training's own checks say what is wrong with the weights
+        return
+    if has_record(meta) and (copies := _copies(dict.fromkeys(map(str, paths)), meta)):
+        raise ConfigError(
+            f"--weights {weights}: the run that made them trained on {len(copies)} file(s) "
+            f"that {scorer} scores ({_shown(copies, lambda p: Path(p).name)}): their "
+            "validation and test figures would be of women the body has already seen; give "
+            "weights trained on other women, or none (ImageNet's)"
+        )
+
+
+def scored_paths(split_csv, fold) -> list[str]:
+    """The files a training on `split_csv` scores: those outside its training rows (fold k's
+    validation rows, the test rows; None: the split column's; "all": the test rows)."""
+    from thermocad.cohort.split import fold_rows, read_split
+
+    df = read_split(split_csv)
+    if fold is None or fold == "all":
+        trained = df[df["split"] == "train"] if fold is None else df[df["split"] != "test"]
+    else:
+        trained = fold_rows(df, int(fold))[0] if "fold" in df.columns else df.iloc[:0]
+    return df.loc[~df.index.isin(trained.index), "path"].astype(str).tolist()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from thermocad.evaluation.trained_files import check_weights_apart, scored_paths
 from thermocad.io.labels import CLASSES
 from thermocad.models.registry import ArchSpec, check_trainable, create_model, get_arch
 from thermocad.preprocess.transforms import EvalTransform, Normalization
@@ -45,16 +46,10 @@ from thermocad.utils.values import is_number
 def eval_transform(cfg: TrainConfig, spec: ArchSpec) -> EvalTransform:
     """The EvalTransform a config implies (saved in model.json, reused at inference)."""
     mean, std = spec.norm_stats(len(cfg.channels))
-    return EvalTransform(
-        size=spec.check_size(cfg.size),
-        normalization=Normalization(cfg.norm, cfg.norm_width),
-        mean=tuple(mean),
-        std=tuple(std),
-        channels=cfg.channels,
-        crop=cfg.crop,
-        marker=cfg.marker,
-        background=cfg.background,
-    )
+    return EvalTransform(size=spec.check_size(cfg.size), mean=tuple(mean), std=tuple(std),
+                         normalization=Normalization(cfg.norm, cfg.norm_width),
+                         channels=cfg.channels, crop=cfg.crop, marker=cfg.marker,
+                         background=cfg.background)  # fmt: skip
 
 
 def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int, int]) -> None:
@@ -241,6 +236,8 @@ def run_training(
             "give --threshold, e.g. the one cross-validation chose (compare's comparison.csv)"
         )
     check_trainable(cfg.to_dict(), resume)  # arch, size, weights: before anything is read
+    if cfg.weights and not resume:  # not from a run trained on a woman this one scores
+        check_weights_apart(cfg.weights, scored_paths(split_csv, fold), f"training on {split_csv}")
     if threshold is not None and not (is_number(threshold) and 0.0 <= threshold <= 1.0):
         raise ConfigError(f"--threshold must be a probability in 0..1, got {threshold!r}")
     options = {**cfg.to_dict(), "fold": fold}  # stopped while removing its checkpoint: whole
