@@ -89,3 +89,25 @@ def test_a_command_started_with_ctrl_c_ignored_keeps_ignoring_it():
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "True"
+
+
+def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path):
+    """`timeout`, a batch scheduler and `docker stop` send SIGTERM: the command's clean-up runs
+    (its folder's lock goes) and it exits 143 saying so. It had ended at once, leaving the
+    folder locked and half written, and only export and serve handled it."""
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "THERMOCAD_QUIET": "1"}
+    out = tmp_path / "synth"
+    proc = subprocess.Popen([sys.executable, "-m", "thermocad", "synth", "--out", str(out),
+                             "--patients", "400", "--height", "240", "--width", "320"],
+                            env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(out.glob("T*.txt")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip().endswith("thermocad: interrupted")
+    assert not (out / ".thermocad.lock").exists() and (out / "INCOMPLETE").exists()

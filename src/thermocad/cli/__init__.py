@@ -18,7 +18,7 @@ from thermocad import __version__
 from thermocad.utils.errors import ThermocadError
 from thermocad.utils.extras import missing_extra_hint
 from thermocad.utils.progress import one_line, quiet_mode
-from thermocad.utils.signals import interrupt_received
+from thermocad.utils.signals import exit_status, interrupt_received
 
 # Subcommand groups, in the order a user meets them in the pipeline.
 _GROUPS = ("data", "synth", "train", "fit", "evaluate", "app")
@@ -170,7 +170,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _interrupted(args: argparse.Namespace) -> int:
     print(f"thermocad: interrupted{_resume_hint(args)}", file=sys.stderr)
-    return 130
+    return exit_status()  # 130 after Ctrl+C, 143 after SIGTERM
 
 
 def _resume_hint(args: argparse.Namespace) -> str:
@@ -193,17 +193,18 @@ def _resume_hint(args: argparse.Namespace) -> str:
 
 def console() -> None:
     """The `thermocad` command (and `python -m thermocad`): main(), then exit with its status.
-    After Ctrl-C, while Python shuts down (joining reader threads and processes), a second one
-    ends the process at once instead of printing a traceback from inside that shutdown; main()
-    called from Python leaves the caller's Ctrl-C alone."""
+    Ctrl-C and SIGTERM stop it alike (utils.signals). After either, while Python shuts down
+    (joining reader threads and processes), a second Ctrl-C ends the process at once instead of
+    printing a traceback from inside that shutdown; main() called from Python leaves the
+    caller's handlers alone."""
     import signal
 
     from thermocad.utils.signals import sigint_as_sticky_interrupt
 
     sigint_as_sticky_interrupt()
     code = main()
-    if code == 130:
-        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    if code in (130, 143):
+        signal.signal(signal.SIGINT, lambda *_: os._exit(code))
     sys.exit(code)
 
 

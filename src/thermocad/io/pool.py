@@ -106,12 +106,15 @@ def _stop(pool: Executor) -> None:
 
 def worker_start(parent: int) -> None:
     """In a worker process: leave Ctrl-C to the parent (a worker stopped inside the pool's
-    queue lock hung the parent's shutdown for good), and ask Linux to kill it when its parent
-    dies (PR_SET_PDEATHSIG), so a killed `prepare` leaves no reader processes behind."""
+    queue lock hung the parent's shutdown for good), end at once on SIGTERM (the pool's own
+    stop; the CLI's handler, inherited, would raise inside the worker), and ask Linux to kill
+    it when its parent dies (PR_SET_PDEATHSIG), so a killed `prepare` leaves no reader
+    processes behind."""
     import signal
     import sys
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
         import ctypes
 

@@ -1,6 +1,7 @@
-"""SIGTERM (kill, systemd, docker stop) handled as Ctrl+C: the running command's `finally`
-clauses run, so its temporary files and locks go, where Python's default handler would end
-the process at once (a killed export left a hidden 0-byte .onnx beside its target)."""
+"""SIGTERM (kill, timeout, systemd, docker stop) handled as Ctrl+C: the running command's
+`finally` clauses run, so its temporary files and locks go, where Python's default handler
+would end the process at once (a killed export left a hidden 0-byte .onnx beside its target,
+a killed evaluate its folder locked and half written)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 # its next item, and the CLI reports a command that failed after it as interrupted.
 _RECEIVED = threading.Event()
 _STICKY = threading.Event()  # set by sigint_as_sticky_interrupt: the CLI's own process only
+_SIGNALS: list[int] = []  # the stop signals received, in order (exit status 128 + the first)
 
 
 def interrupt_received() -> bool:
@@ -27,23 +29,32 @@ def raise_if_interrupted() -> None:
         raise KeyboardInterrupt
 
 
+def exit_status() -> int:
+    """The status of a command stopped by a signal, as a shell gives it: 128 + the signal's
+    number (130 for Ctrl+C, 143 for SIGTERM); 130 when no signal was recorded."""
+    return 128 + (_SIGNALS[0] if _SIGNALS else 2)
+
+
 def _interrupt(signum, frame):
     if _STICKY.is_set():  # in the CLI's process; main() called from Python forgets it
         _RECEIVED.set()
+        _SIGNALS.append(signum)
     raise KeyboardInterrupt
 
 
 def sigint_as_sticky_interrupt() -> None:
-    """Ctrl+C raises KeyboardInterrupt and is remembered (`interrupt_received`); main thread
-    only. The CLI's own process sets it; main() called from Python leaves Ctrl+C alone."""
+    """Ctrl+C and SIGTERM (`timeout`, a batch scheduler, `docker stop`) raise KeyboardInterrupt
+    and are remembered (`interrupt_received`); main thread only. The CLI's own process sets
+    it; main() called from Python leaves both alone. A signal the process was started
+    ignoring (`cmd &` in a script ignores Ctrl+C) stays ignored."""
     import signal
 
     if threading.current_thread() is not threading.main_thread():
         return
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started so (`cmd &` in a script)
-        return
     _STICKY.set()
-    signal.signal(signal.SIGINT, _interrupt)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, _interrupt)
 
 
 def sigterm_as_interrupt():
