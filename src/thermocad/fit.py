@@ -74,7 +74,7 @@ def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: i
     from thermocad.evaluation.evaluate import evaluate_predictions, halves_by_period
     from thermocad.evaluation.metrics import proportion_intervals
     from thermocad.evaluation.periods import period_columns
-    from thermocad.utils.files import clean_json
+    from thermocad.utils.values import clean_json
 
     metrics = evaluate_predictions(oof, choice["threshold"], n_boot=n_boot, seed=seed)
     halves = halves_by_period(oof, n_boot, seed)

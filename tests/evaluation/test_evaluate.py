@@ -64,7 +64,7 @@ def test_subgroups_and_json_clean():
     r = E.evaluate_predictions(_pred(), threshold=0.5, n_boot=50)
     pat = r["subgroups"]["patient"]
     assert pat["flag"] and math.isnan(pat["groups"]["B"]["roc_auc"])
-    from thermocad.utils.files import clean_json
+    from thermocad.utils.values import clean_json
 
     text = json.dumps(clean_json(r), allow_nan=False)  # strict JSON: NaN became null
     assert '"roc_auc": null' in text

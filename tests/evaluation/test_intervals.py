@@ -23,7 +23,7 @@ from thermocad.evaluation.intervals import (
     percentile_interval,
     stratified_auc_replicates,
 )
-from thermocad.utils.files import clean_json
+from thermocad.utils.values import clean_json
 
 SCORES = ("pr_auc", "brier", "calibration_intercept", "calibration_slope")
 

@@ -782,3 +782,17 @@ def test_files_without_a_patient_number_are_said_without_a_patients_table(run_di
         "1 file(s) whose names give no patient number (T0001...) have none"
         in capsys.readouterr().err
     )
+
+
+def test_a_pipe_given_as_a_file_is_named_so_not_missing(tmp_path):
+    # `cat f | thermocad predict RUN /dev/stdin` had said "no such file or folder".
+    from thermocad.inference.predict import collect_files
+
+    fifo = tmp_path / "in.txt"
+    os.mkfifo(fifo)
+    files, errors = collect_files([fifo, tmp_path / "gone.txt"])
+    assert not files
+    assert [e.error for e in errors] == [
+        "not a regular file (a pipe or a device); save it to a file and give that",
+        "no such file or folder",
+    ]

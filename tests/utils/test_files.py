@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
-from thermocad.utils.errors import OutputExistsError
+from thermocad.utils.errors import OutputExistsError, OutputPathError
 from thermocad.utils.files import atomic_path, atomic_write_json, check_writable, prepare_out_dir
 
 
@@ -264,3 +265,19 @@ def test_a_link_to_nothing_is_not_written_over_without_force(tmp_path):
         with pytest.raises(OutputExistsError, match="already exists"):
             check_writable(tmp_path / name)
         assert check_writable(tmp_path / name, force=True) == tmp_path / name
+
+
+def test_check_writable_refuses_a_pipe_a_device_and_links_to_streams(tmp_path):
+    # A shell-contract review: `predict --out FIFO --force` replaced the FIFO with a file and
+    # its reader waited forever; `--out /dev/stdout --force` replaced that link with a file.
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    stdout = tmp_path / "stdout.csv"
+    stdout.symlink_to("/proc/self/fd/1")
+    for place in (fifo, Path("/dev/null"), stdout):
+        with pytest.raises(OutputPathError, match="is not a regular file"):
+            check_writable(place, force=True)
+    assert fifo.exists() and not fifo.is_file() and stdout.is_symlink()
+    elsewhere = tmp_path / "link.csv"  # a link to a file of the user's: replaced with --force
+    elsewhere.symlink_to(tmp_path / "real.csv")
+    assert check_writable(elsewhere, force=True) == elsewhere

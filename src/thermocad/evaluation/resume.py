@@ -24,10 +24,10 @@ from thermocad.utils.files import (
     STUDY_RESUME,
     atomic_write_json,
     atomic_write_text,
-    clean_json,
     maker,
     prepare_out_dir,
 )
+from thermocad.utils.values import clean_json
 
 RECORD = {"study": STUDY_RESUME, "compare": COMPARE_RESUME}
 UNFINISHED_STUDY = "a study being written by thermocad study; not finished\n"

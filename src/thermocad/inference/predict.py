@@ -45,6 +45,9 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
             files.extend(found)
         elif path.is_file():
             files.append(path)
+        elif path.exists():  # /dev/stdin, a FIFO: read once, it cannot be read twice safely
+            errors.append(FileFailure(str(path), "not a regular file (a pipe or a device); "
+                                      "save it to a file and give that"))  # fmt: skip
         else:
             errors.append(FileFailure(str(path), "no such file or folder"))
     # A folder given twice (or a file inside a given folder, or a link to one) is predicted once.

@@ -58,7 +58,7 @@ def write_outputs(
     from thermocad.evaluation.thresholds import choose_patient_threshold
     from thermocad.models.bundle import save_bundle
     from thermocad.reporting.hub_card import write_model_card
-    from thermocad.utils.files import clean_json
+    from thermocad.utils.values import clean_json
 
     y_valid = data.y[data.n_train :]
     in_sample = fold == "all"  # validation rows are the training rows: report nothing on them

@@ -6,7 +6,6 @@ import contextlib
 import errno
 import functools
 import json
-import math
 import os
 import re
 import tempfile
@@ -16,6 +15,7 @@ from typing import Any
 
 from thermocad.utils.errors import OutputExistsError, OutputPathError
 from thermocad.utils.out_names import shortened
+from thermocad.utils.values import clean_json
 
 # Present while a command writes a folder (a training run, fit, study, synth; removed last):
 # such a folder's model is never loaded, its cohort never prepared.
@@ -121,38 +121,6 @@ def _carriage_return(table: Any) -> bool:
     )
 
 
-def clean_json(obj: Any) -> Any:
-    """NaN and numpy scalars made JSON-safe (NaN -> null, tuples -> lists, numpy -> Python)."""
-    if isinstance(obj, dict):
-        return {_json_key(k): clean_json(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [clean_json(v) for v in obj]
-    if type(obj).__module__ == "numpy":  # numpy without importing it: scalars and arrays
-        if getattr(getattr(obj, "dtype", None), "kind", "-") in ("m", "M"):  # dates: ISO text
-            return _dates(obj.astype(str).tolist())
-        obj = obj.tolist()
-        if isinstance(obj, list):
-            return clean_json(obj)
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def _dates(text: Any) -> Any:
-    """numpy dates as ISO text, at any nesting; NaT (a missing date) as null."""
-    if isinstance(text, list):
-        return [_dates(t) for t in text]
-    return None if text == "NaT" else text
-
-
-def _json_key(key: Any) -> str:
-    """A key as json.dumps writes it (True -> "true", None -> "null", 1.5 -> "1.5"), and any
-    other as its text (a Path, a date)."""
-    if key is None or isinstance(key, bool | int | float):
-        return json.dumps(clean_json(key))
-    return str(key)
-
-
 def atomic_write_json(path: str | os.PathLike, obj: Any, replace: bool = True) -> Path:
     """`obj` as strict JSON (clean_json: NaN is null), written atomically (`replace`: as
     atomic_path's)."""
@@ -173,12 +141,28 @@ def check_apart(out: str | os.PathLike, data_dir: str | os.PathLike, flag: str =
                               f"read back as thermograms: give {flag} a place outside it")  # fmt: skip
 
 
+def _special(path: Path) -> bool:
+    """A FIFO, device or socket, or a link into /dev or /proc (/dev/stdout is one, to a regular
+    file when the output is redirected): not a place to write a file."""
+    if path.exists() and not path.is_file():
+        return True
+    if not path.is_symlink():
+        return False
+    link = os.path.abspath(path)
+    target = os.path.join(os.path.dirname(link), os.readlink(link))
+    return any(p.startswith(("/dev/", "/proc/")) for p in (link, os.path.normpath(target)))
+
+
 def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
     """Refuse to overwrite an existing file unless `force`, and a place that cannot be
     written (checked by writing a scratch file there, which also holds for root)."""
     path = Path(path)
     if path.is_dir():  # --force or not: a file is not written over a folder
         raise OutputPathError(f"{path} is a folder; give the name of a file to write")
+    if _special(path):  # a FIFO's reader would wait forever; /dev/stdout would be replaced
+        raise OutputPathError(f"{path} is not a regular file (a pipe, a device or the "
+                              "terminal); outputs are written as whole files: give a file's "
+                              "name, then read it")  # fmt: skip
     if (path.exists() or path.is_symlink()) and not force:  # a link to nothing is there too
         raise OutputExistsError(
             f"{path} already exists; use --force (force=True in Python) to overwrite it"

@@ -1,8 +1,10 @@
 """Option values checked where they enter (Python or the CLI), each refusal naming the option
-both ways: `--folds (folds in Python) must be a whole number, at least 2, got 2.5`."""
+both ways: `--folds (folds in Python) must be a whole number, at least 2, got 2.5`; and values
+made JSON-safe (`clean_json`) for the files thermocad writes."""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -83,3 +85,35 @@ def unknown_names(unknown: list[str], valid, what: str) -> str:
     close = [m for u in unknown for m in difflib.get_close_matches(u, valid, n=1)]
     hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
     return f"unknown {what} {unknown}{hint}; valid: {', '.join(valid)}"
+
+
+def clean_json(obj: Any) -> Any:
+    """NaN and numpy scalars made JSON-safe (NaN -> null, tuples -> lists, numpy -> Python)."""
+    if isinstance(obj, dict):
+        return {_json_key(k): clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean_json(v) for v in obj]
+    if type(obj).__module__ == "numpy":  # numpy without importing it: scalars and arrays
+        if getattr(getattr(obj, "dtype", None), "kind", "-") in ("m", "M"):  # dates: ISO text
+            return _dates(obj.astype(str).tolist())
+        obj = obj.tolist()
+        if isinstance(obj, list):
+            return clean_json(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _dates(text: Any) -> Any:
+    """numpy dates as ISO text, at any nesting; NaT (a missing date) as null."""
+    if isinstance(text, list):
+        return [_dates(t) for t in text]
+    return None if text == "NaT" else text
+
+
+def _json_key(key: Any) -> str:
+    """A key as json.dumps writes it (True -> "true", None -> "null", 1.5 -> "1.5"), and any
+    other as its text (a Path, a date)."""
+    if key is None or isinstance(key, bool | int | float):
+        return json.dumps(clean_json(key))
+    return str(key)
