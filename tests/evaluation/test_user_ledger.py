@@ -367,3 +367,26 @@ def test_the_ledger_folder_setting_is_absolute_or_refused(monkeypatch, tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("THERMOCAD_LEDGER_DIR", "~/ledgers")
     assert user_ledger_path() == tmp_path / "ledgers" / "test_openings.jsonl"
+
+
+def test_the_same_women_with_their_files_saved_again_are_not_new_women(tmp_path):
+    # Known by their bytes only, every file gzipped (or saved with other line endings) read as
+    # other women, and the next model on them as the first.
+    import gzip
+
+    data, again = tmp_path / "data", tmp_path / "resaved"
+    data.mkdir(), again.mkdir()
+    paths, resaved = [], []
+    for i, pid in enumerate(PATIENTS):
+        text = f"{30 + i}.5 {31 + pid}.25\n32.0 33.0\n".encode()
+        paths.append(data / f"IR_{pid:04d}_{i}.txt")
+        paths[-1].write_bytes(text)
+        resaved.append(again / f"IR_{pid:04d}_{i}.txt.gz")
+        resaved[-1].write_bytes(gzip.compress(text.replace(b"\n", b"\r\n")))
+    first = L.record_opening(split_ledger(tmp_path / "a"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    second = L.record_opening(
+        split_ledger(tmp_path / "b"), _pred(resaved, [0.6, 0.2, 0.3, 0.4]), "b"
+    )
+    assert (first["opening"], second["opening"], second["models"]) == (1, 2, 2)
+    entry = json.loads(U.user_ledger_path().read_text().splitlines()[0])
+    assert len(entry["files"]) == 8  # four files, each by its bytes and by its frame

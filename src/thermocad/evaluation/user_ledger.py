@@ -13,10 +13,12 @@ the ledger beside the split knows it (model_identity.py: by its weights' digest,
 transform and TTA views), or, for a model that records no weights digest, by its P(Sick) per
 file digest, so the same model scored on a copy of the data is the same model; an entry
 printed by identity also keeps that print by scores (`score_model`), by which an older entry
-of the same model on the same files is known. An entry also keeps its files' digests (the first 16 hex digits of each: a few KiB a line for
-hundreds of files), and shares a woman with a test set when one of their women's digests or
-one of their files' digests is the same: the same women scored with fewer of their files
-(fewer frames each, another view filter) are not new women. Entries written before `files`
+of the same model on the same files is known. An entry also keeps its files' digests, of their bytes and of their frames as read (the first
+16 hex digits of each: a few KiB a line for hundreds of files), and shares a woman with a test
+set when one of their women's digests or one of their files' digests is the same: the same
+women scored with fewer of their files (fewer frames each, another view filter), or with
+their files saved again (gzipped, other line endings, .npy), are not new women; entries
+written before 2026-12-07 hold the bytes' digests only. Entries written before `files`
 was kept match by their women's digests only.
 
 The user ledger is held under an exclusive lock (flock; none on Windows) from the moment an
@@ -38,7 +40,7 @@ import pandas as pd
 
 from thermocad.evaluation.ledger_file import open_locked, read_ledger, write_entry
 from thermocad.evaluation.model_identity import SCORE_MODEL, aliases
-from thermocad.io.digest import WIDTH, file_digest
+from thermocad.io.digest import WIDTH, file_digest, file_frame_digest
 from thermocad.utils.progress import log
 
 NAME = "test_openings.jsonl"
@@ -86,7 +88,10 @@ def identify(pred: pd.DataFrame) -> dict | None:
             "be read to know its woman by her files' bytes")  # fmt: skip
         return None
     women = sorted(set(women_digests(pred, digests).values()))
-    files = sorted({d[:FILE_WIDTH] for d in digests})
+    # Each file by its bytes and by its frame as read, which a re-save keeps (gzipped, other
+    # line endings, .npy): the same women saved again are not new women.
+    frames = {file_frame_digest(path) for path in pred["path"].astype(str)} - {None}
+    files = sorted({d[:FILE_WIDTH] for d in [*digests, *frames]})
     return {"women": women, "test": _hash(",".join(women)), "digests": digests, "files": files}
 
 
