@@ -148,9 +148,8 @@ def synthetic_note(meta: dict, run_dir, data_dir, shared: int | None = None) -> 
 def check_weights_apart(weights, paths, scorer: str) -> None:
     """Refuse `--weights` of a thermocad run (its model.safetensors, model.json beside it) that
     trained on a file of `paths`, the women `scorer` (words: "the training on split.csv")
-    scores: their validation or test
-    figures would be of women the body has already seen. Other weights (ImageNet's, another
-    tool's, a run from before the record) are not checked."""
+    scores: their validation or test figures would be of women the body has already seen.
+    Other weights (ImageNet's, another tool's, a run from before the record) are not checked."""
     from thermocad.models.bundle import META, WEIGHTS
     from thermocad.models.meta import read_meta
 

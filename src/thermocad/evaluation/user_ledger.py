@@ -13,13 +13,13 @@ the ledger beside the split knows it (model_identity.py: by its weights' digest,
 transform and TTA views), or, for a model that records no weights digest, by its P(Sick) per
 file digest, so the same model scored on a copy of the data is the same model; an entry
 printed by identity also keeps that print by scores (`score_model`), by which an older entry
-of the same model on the same files is known. An entry also keeps its files' digests, of their bytes and of their frames as read (the first
-16 hex digits of each: a few KiB a line for hundreds of files), and shares a woman with a test
-set when one of their women's digests or one of their files' digests is the same: the same
-women scored with fewer of their files (fewer frames each, another view filter), or with
-their files saved again (gzipped, other line endings, .npy), are not new women; entries
-written before 2026-12-07 hold the bytes' digests only. Entries written before `files`
-was kept match by their women's digests only.
+of the same model on the same files is known. An entry also keeps its files' digests, of
+their bytes and of their frames as read (the first 16 hex digits of each: a few KiB a line
+for hundreds of files), and shares a woman with a test set when one of their women's digests
+or one of their files' digests is the same: the same women scored with fewer of their files
+(fewer frames each, another view filter), or with their files saved again (gzipped, other
+line endings, .npy), are not new women. Entries written before 2026-12-07 hold the bytes'
+digests only; those written before `files` was kept match by their women's digests only.
 
 The user ledger is held under an exclusive lock (flock; none on Windows) from the moment an
 opening reads it until its line is appended, so two evaluations at once count each other. A

@@ -1,7 +1,7 @@
-"""A file known by its bytes, and by its frame as read: the digests that `train` records of
-its training files (evaluation/trained_files.py) and `prepare`'s check for one frame under two
-patient numbers (cohort/consistency.py) compare; the user ledger of scores
-(evaluation/user_ledger.py) knows files by their bytes."""
+"""A file known by its bytes, and by its frame as read (which a re-save keeps): the digests
+that `train` records of its training files (evaluation/trained_files.py), the user ledger of
+test openings (evaluation/user_ledger.py) and `prepare`'s check for one frame under two
+patient numbers (cohort/consistency.py) compare."""
 
 from __future__ import annotations
 
