@@ -7,6 +7,7 @@ notebook can use: tables as DataFrames, a trained model as its run directory (lo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -163,7 +164,8 @@ def evaluate(
     trained_on.csv) are refused, as are valid women who trained it and test files byte for byte
     its training files (model.json's trained_files), and a test split given as
     a file has this scoring recorded in its ledger (evaluation.lockbox: beside the file, or
-    the file `ledger`, which also counts a test split given as a DataFrame).
+    the file `ledger`); a test split given as a DataFrame is counted in `ledger`, or without
+    it in dataframe_splits.test_openings.jsonl beside the user ledger.
     """
     from thermocad.evaluation.evaluate import score_split, split_rows
     from thermocad.evaluation.lockbox import check_split_rows, ledger_path
@@ -191,15 +193,28 @@ def evaluate(
     source = str(home) if home is not None else "a loaded model"
     # Training files refused, a smoke run's or synthetic model's warning: as the command does.
     check_loaded(bundle, rows, on, source, split_table if from_file else "the split table")
-    counted = on == "test" and (from_file or ledger is not None)  # a DataFrame: in `ledger`
-    if on == "test" and not counted:
-        log("note: this test scoring is recorded in no ledger of test openings (a split given "
-            "as a DataFrame): pass the split file, or ledger=FILE, to have it counted")  # fmt: skip
+    if on == "test" and not from_file and ledger is None:  # counted all the same
+        ledger = _dataframe_ledger()
     remedy = "pass ledger= a file on a writable disk (the same file every time)"
-    book = ledger_path(split_table if from_file else ".", ledger, remedy) if counted else None
+    book = ledger_path(split_table if from_file else ".", ledger, remedy) if on == "test" else None
     result, pred = score_split(bundle, rows, on, bundle.threshold, tta, subgroup, n_boot,
                                ledger=book, source=source)  # fmt: skip
     return {**result, "on": on, "predictions": pred}
+
+
+def _dataframe_ledger() -> Path:
+    """Where test splits given as DataFrames are counted without `ledger=`: one ledger beside
+    the user ledger (evaluation.user_ledger), said in the log."""
+    from thermocad.evaluation.ledger_file import SUFFIX
+    from thermocad.evaluation.user_ledger import user_ledger_path
+    from thermocad.utils.progress import log
+
+    path = user_ledger_path().with_name("dataframe_splits" + SUFFIX)
+    with contextlib.suppress(OSError):  # not made: ledger_path says why, with its remedy
+        path.parent.mkdir(parents=True, exist_ok=True)
+    log(f"note: this test split, given as a DataFrame, is counted in {path} (ledger=FILE to "
+        "count it elsewhere)")  # fmt: skip
+    return path
 
 
 def predict(
