@@ -286,3 +286,17 @@ def test_each_data_command_ends_its_stdout_with_what_it_wrote(tmp_path, capsys):
         assert main(argv) == 0, argv
         out = capsys.readouterr().out
         assert out.splitlines() == [last], (argv, out)
+
+
+def test_the_examples_in_the_help_are_commands_the_parser_takes():
+    import re
+    import shlex
+
+    from thermocad.cli import EXAMPLES, build_parser
+
+    lines = [line for line in EXAMPLES.splitlines() if line.startswith("  thermocad ")]
+    assert len(lines) >= 5
+    for line in lines:
+        command = re.split(r"\s{2,}", line.strip())[0]
+        args = build_parser().parse_args(shlex.split(command)[1:])  # exits 2 on a wrong one
+        assert getattr(args, "func", None), command

@@ -20,6 +20,14 @@ from thermocad.utils.extras import missing_extra_hint
 from thermocad.utils.progress import one_line, quiet_mode
 from thermocad.utils.signals import exit_status, interrupt_received
 
+EXAMPLES = """typical use (COMMAND --help for each; docs/ in the repository for the rest):
+  thermocad demo                                     the whole study on synthetic women
+  thermocad fit DATA --labels labels.csv --out run   a model of your labelled women
+  thermocad predict run FILE_OR_FOLDER --out p.csv   P(Sick) and the call for new files
+  thermocad explain run FILE --out figures           a Grad-CAM figure per file
+  thermocad serve run                                the web app on http://127.0.0.1:7860
+  thermocad study DATA --labels labels.csv --out study --nested   the honest estimate"""
+
 # Subcommand groups, in the order a user meets them in the pipeline.
 _GROUPS = ("data", "synth", "train", "fit", "evaluate", "app")
 
@@ -87,10 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thermocad",
         description=(
-            "Computer-aided detection of breast cancer in infrared thermograms. "
-            "Research software: thermography is an adjunct to mammography, never a "
+            "Computer-aided detection of breast cancer in infrared thermograms.\n"
+            "Research software: thermography is an adjunct to mammography, never a\n"
             "stand-alone diagnosis."
         ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the examples' lines as written
     )
     parser.add_argument("--version", action="version", version=f"thermocad {__version__}")
     parser.add_argument(
