@@ -105,11 +105,10 @@ def served_page(run_dir: Path, tmp_path: Path, query: str = "", width: int = 140
     in a headless Chromium of that window size: (driver, a 90-second wait); both closed after."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from tests.helpers.net import free_port
     from thermocad.inference.app import serve
 
-    port = free_port()
-    demo = serve(run_dir, port=port, block=False)
+    demo = serve(run_dir, port=0, block=False)  # 0: a free port, bound at once
+    port = demo.server_port
     driver = chromium(width, height, home=tmp_path / "browser")
     try:
         driver.get(f"http://127.0.0.1:{port}/{query}")

@@ -11,7 +11,6 @@ import pytest
 
 from tests.conftest import chromium_available
 from tests.helpers.load import app_prob
-from tests.helpers.net import free_port
 from thermocad.inference.answer import MAX_UPLOAD_MB, OVERLAY_SLOT, THERMOGRAM_SLOT
 from thermocad.inference.app import FIRST_EXAMPLE_ID, answer_file
 
@@ -294,8 +293,8 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
 
     from thermocad.inference.app import serve
 
-    port = free_port()
-    demo = serve(run_dir, port=port, block=False)
+    demo = serve(run_dir, port=0, block=False)  # 0: a free port, bound at once
+    port = demo.server_port
     options = webdriver.ChromeOptions()
     flags = "--headless --no-sandbox --disable-gpu --disable-background-networking "
     flags += (
@@ -363,7 +362,7 @@ def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
         example = driver.find_element(By.XPATH, "//button[contains(., 'synthetic')]")
         number = int(example.text.split("#")[1].split(",")[0].strip())
         name = f"T{FIRST_EXAMPLE_ID + number - 1}.txt"  # numbered apart from DMR-IR's women
-        example.click()
+        driver.execute_script("arguments[0].click()", example)  # a spinner may lie over it
         wait.until(lambda d: box("status").startswith(f"{name}: analysed"))
         assert box("result").startswith(f"{name}: P(Sick)")
         assert "another camera" not in box("result")  # drawn at the model's own frame size
@@ -414,6 +413,7 @@ def test_example_folders_of_dead_processes_are_removed_and_others_kept(tmp_path,
     import subprocess
     import sys
     import tempfile
+    import time
 
     from thermocad.inference import examples
     from thermocad.inference.examples import PREFIX, prune_orphans
@@ -436,8 +436,15 @@ def test_example_folders_of_dead_processes_are_removed_and_others_kept(tmp_path,
         (dead / LOCK).write_text("pid 1 (killed)\n")  # ...leaving its folder and lock file
         legacy = tmp_path / f"{PREFIX}123-abc"  # no lock file: another version's, left alone
         legacy.mkdir()
+        young = tmp_path / f"{PREFIX}456-new"  # an app's between its making and its lock:
+        young.mkdir()  # never probed nor removed (a parallel test's app failed to start)
+        (young / LOCK).write_text("")
+        aged = time.time() - 2 * examples.BORN_S
+        for folder in (mine, other, dead, legacy):
+            os.utime(folder, (aged, aged))
         assert prune_orphans(tmp_path) == [dead]
         assert mine.exists() and other.exists() and legacy.exists() and not dead.exists()
+        assert young.exists()
     finally:
         live.kill()
         live.wait()

@@ -9,7 +9,6 @@ import pytest
 
 from tests.conftest import chromium_available
 from tests.helpers.app import chromium, contrast, rgb, served_page, textbox
-from tests.helpers.net import free_port
 
 needs_chromium = pytest.mark.skipif(
     not chromium_available(), reason="chromium/chromedriver not installed"
@@ -92,8 +91,8 @@ def test_browser_a_file_that_never_reaches_the_server_leaves_no_result(
     from thermocad.inference.answer import MAX_UPLOAD_MB
     from thermocad.inference.app import serve
 
-    port = free_port()
-    demo = serve(run_dir, port=port, block=False)
+    demo = serve(run_dir, port=0, block=False)  # 0: a free port, bound at once
+    port = demo.server_port
     driver = chromium(home=tmp_path / "browser")
     wait = WebDriverWait(driver, 90)
     file_input = "#upload input[type=file]"
@@ -184,8 +183,8 @@ def test_browser_a_phone_shows_the_figures_whole_and_long_names_inside_the_verdi
     # No hyphen or space to break at (Gradio shortens names over some 200 characters).
     long = tmp_path / ("T0001_" + "leftandrightbreastsatrest" * 5 + ".txt")
     long.write_bytes(dmr_files[0].read_bytes())
-    port = free_port()
-    demo = serve(run_dir, port=port, block=False)
+    demo = serve(run_dir, port=0, block=False)  # 0: a free port, bound at once
+    port = demo.server_port
     driver = chromium(390, 700, home=tmp_path / "browser")  # a phone's width and height
     wait = WebDriverWait(driver, 90)
     try:
@@ -277,6 +276,7 @@ def test_browser_the_file_chosen_last_is_the_one_answered(run_dir, dmr_files, tm
                                                           monkeypatch):  # fmt: skip
     """An upload still being analysed, then an example clicked: the page ends on the example
     (the upload's later answer, cancelled, never replaces it)."""
+    import threading
     import time
 
     from selenium.webdriver.common.by import By
@@ -284,11 +284,17 @@ def test_browser_the_file_chosen_last_is_the_one_answered(run_dir, dmr_files, tm
     import thermocad.inference.answer as answer_module
 
     real = answer_module.analyse
+    started, finished = threading.Event(), threading.Event()
 
-    def slow(bundle, path, *args):  # the upload takes 6 s, the example its usual second
-        if "T9" not in path.name:
-            time.sleep(6)
-        return real(bundle, path, *args)
+    def slow(bundle, path, *args):  # the upload takes 6 s more, the example its usual second
+        if "T9" in path.name:
+            return real(bundle, path, *args)
+        started.set()
+        time.sleep(6)
+        try:
+            return real(bundle, path, *args)
+        finally:
+            finished.set()
 
     monkeypatch.setattr(answer_module, "analyse", slow)
     with served_page(run_dir, tmp_path) as (driver, wait):
@@ -297,11 +303,14 @@ def test_browser_the_file_chosen_last_is_the_one_answered(run_dir, dmr_files, tm
         )
         driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(
             str(dmr_files[0]))  # fmt: skip
-        time.sleep(1.5)  # the upload has reached the server and is being analysed
+        # The upload is being analysed before the click, however loaded the machine (a fixed
+        # 1.5 s wait had the click come first under load, and then the upload rightly won).
+        assert started.wait(timeout=90)
         # (clicked by script: the page's spinners may lie over the button meanwhile)
         driver.execute_script("arguments[0].click()", example)
         wait.until(lambda d: textbox(d, "status").startswith("T9002.txt: analysed"))
-        time.sleep(8)  # past the moment the upload's answer would have arrived
+        assert finished.wait(timeout=90)  # the upload's analysis has ended...
+        time.sleep(2)  # ...and its answer, were it not cancelled, would be on the page
         assert textbox(driver, "status").startswith("T9002.txt: analysed")
         assert textbox(driver, "result").startswith("T9002.txt: P(Sick)")
 

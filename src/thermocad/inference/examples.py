@@ -14,10 +14,12 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 FIRST_EXAMPLE_ID = 9001  # numbered apart from DMR-IR's women (T0001-T0400s)
 PREFIX = "thermocad-examples-"
+BORN_S = 60  # seconds: a younger example folder is never pruned (prune_orphans)
 _HELD = contextlib.ExitStack()  # the locks of this process's example folders, held to its end
 
 
@@ -44,8 +46,11 @@ def prune_orphans(root: str | os.PathLike | None = None) -> list[Path]:
     removed = []
     for path in Path(root or tempfile.gettempdir()).glob(f"{PREFIX}*"):
         try:
-            mine = path.is_dir() and not path.is_symlink() and path.stat().st_uid == os.getuid()
-            locked = mine and (path / LOCK).is_file()
+            st = path.lstat()
+            mine = path.is_dir() and not path.is_symlink() and st.st_uid == os.getuid()
+            # A folder made in the last minute may be an app's between its making and its
+            # lock: probing it then could remove it, or make that app's lock fail.
+            locked = mine and (path / LOCK).is_file() and time.time() - st.st_mtime > BORN_S
         except OSError:
             continue
         if locked and running_writer(path) is None:

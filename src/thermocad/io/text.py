@@ -29,8 +29,10 @@ _NUMBER = re.compile(
 
 
 def warm_up_text_reader() -> None:
-    """Load (or, the first time, compile) the fixed-width reader's compiled loop now."""
+    """Load (or, the first time, compile) the fixed-width reader's compiled loop now: both of
+    its variants, numbers of up to 7 digits (read into float32) and longer ones (float64)."""
     parse_text(b"1.5 2.5\r\n3.5 4.5\r\n", "warm-up")
+    parse_text(b"30.798122 33.853958\r\n20.813337 21.353045\r\n", "warm-up")
 
 
 def _lut(comma_is_decimal: bool, newline: int) -> np.ndarray:
