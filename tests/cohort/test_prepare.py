@@ -11,7 +11,6 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from thermocad.cli import main
-from thermocad.cohort.image_stats import sharpness
 from thermocad.cohort.prepare import (
     COLUMNS,
     DEFAULT_SHARPNESS_THRESHOLD,
@@ -20,6 +19,7 @@ from thermocad.cohort.prepare import (
 )
 from thermocad.evaluation.confounds import confound_audit
 from thermocad.io.thermal import read_thermal
+from thermocad.preprocess.plausible import sharpness
 from thermocad.synth.cohort import generate_cohort
 from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 

@@ -157,3 +157,23 @@ def test_the_verdict_says_a_body_in_pieces_in_a_few_words():
 
     assert _headlines("", {"pieces": "the body is in pieces (...)"}) == [
         "The body was found in pieces: read with care.", "Details in Result."]  # fmt: skip
+
+
+def test_a_frame_blurrier_than_the_training_files_is_noted_in_the_result_and_verdict(tmp_path):
+    import numpy as np
+    from scipy.ndimage import gaussian_filter
+
+    from tests.helpers.training import thermogram
+    from thermocad.inference.notes import input_notes
+    from thermocad.inference.verdict import _headlines
+    from thermocad.io.thermal import Thermogram
+    from thermocad.preprocess.plausible import sharpness
+
+    sharp = thermogram(np.random.default_rng(0), True)
+    meta = {"data": {"sharpness_range": [0.9 * sharpness(sharp), 2 * sharpness(sharp)]}}
+    blurred = Thermogram(gaussian_filter(sharp, 2), "celsius", tmp_path / "a.txt", "npy")
+    notes = input_notes(meta, blurred)
+    assert notes["sharpness"].startswith("the image is less sharp (sharpness ")
+    assert "Less sharp than any training image: read with care." in _headlines("", notes)
+    same = Thermogram(sharp, "celsius", tmp_path / "a.txt", "npy")
+    assert input_notes(meta, same)["sharpness"] == ""

@@ -15,6 +15,8 @@ from thermocad.preprocess.plausible import (
     implausibility,
     pieces_note,
     second_piece_share,
+    sharpness,
+    sharpness_note,
 )
 from thermocad.utils.errors import ImplausibleThermogramError
 
@@ -98,3 +100,22 @@ def test_real_frames_exported_with_warm_shown_dark_are_refused(dmr_dir):
         grey = np.round((a - a.min()) / (a.max() - a.min()) * 255).astype(np.float32)
         assert implausibility(grey, "intensity") is None, f.name
         assert "no body in the middle" in implausibility(255 - grey, "intensity"), f.name
+
+
+@pytest.mark.real
+def test_a_frame_less_sharp_than_every_training_file_is_noted(dmr_dir):
+    """A 1-pixel blur moved T0012's P(Sick) from 0.42 to 0.60 unnoted (docs/application.md);
+    prepare's filter (0.5) keeps it. The note compares with the training files' own range."""
+    from scipy.ndimage import gaussian_filter
+
+    files = sorted(dmr_dir.glob("*.txt"))
+    scores = [sharpness(read_thermal(f).array) for f in files]
+    meta = {"data": {"sharpness_range": [min(scores), max(scores)]}}  # as train records it
+    array = read_thermal(next(f for f in files if f.name.startswith("T0012."))).array
+
+    def note(a):
+        return sharpness_note(meta, Thermogram(a, "celsius", Path("a.txt"), "npy"))
+
+    assert note(array) == ""
+    assert note(gaussian_filter(array, 1)).startswith("the image is less sharp (sharpness 0.52)")
+    assert sharpness_note({}, Thermogram(gaussian_filter(array, 1), "celsius", None, "npy")) == ""

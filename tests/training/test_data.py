@@ -105,6 +105,12 @@ def test_batches_and_class_weights(tmp_path):
     df.assign(source_format=formats).to_csv(split, index=False)
     summary = build_data(split, T, Augmentation(), batch_size=3).summary()
     assert summary["source_formats"] == {"dmr-space": 6}
+    assert "sharpness_range" not in summary  # the split has no sharpness column
+    sharp = np.where(df["split"] == "train", np.linspace(2.123, 9.001, len(df)), 0.1)
+    df.assign(sharpness=sharp).to_csv(split, index=False)
+    span = build_data(split, T, Augmentation(), batch_size=3).summary()["sharpness_range"]
+    trained = sharp[(df["split"] == "train").to_numpy()]  # training rows only, widened
+    assert span[0] <= trained.min() and span[1] >= trained.max() and span[0] > 2.11
 
 
 def test_exported_images_train_as_intensity(tmp_path):

@@ -8,23 +8,10 @@ import numpy as np
 from thermocad.io.thermal import Thermogram
 
 
-def sharpness(array: np.ndarray) -> float:
-    """Variance of the Laplacian of the map scaled to 0..100 between its 1st and 99th percentiles."""
-    low, high = np.percentile(array[::4, ::4], (1, 99))  # a subsample: fast and robust to spots
-    scaled = (array.astype(np.float32) - low) * np.float32(100.0 / max(high - low, 1e-6))
-    if min(scaled.shape) < 3:
-        return 0.0
-    lap = (
-        scaled[:-2, 1:-1] + scaled[2:, 1:-1] + scaled[1:-1, :-2] + scaled[1:-1, 2:]
-        - 4 * scaled[1:-1, 1:-1]
-    )  # fmt: skip
-    return float(lap.var())
-
-
 def image_stats(thermogram: Thermogram) -> dict:
     """The per-image columns of cohort.csv (runs in the reader's worker processes), and
     `implausible`: why it cannot be a breast thermogram ('' when it can), as predict asks."""
-    from thermocad.preprocess.plausible import MIN_SIDE, implausibility
+    from thermocad.preprocess.plausible import MIN_SIDE, implausibility, sharpness
     from thermocad.preprocess.regions import body_mask
 
     array = thermogram.array

@@ -59,7 +59,9 @@ def _headlines(training: str, notes: dict[str, str]) -> list[str]:
              if notes.get("room") else "",
              "A frame size no training file had." if notes.get("shape") else "",
              "Upside down, or on its side?" if notes.get("orientation") else "",
-             "The body was found in pieces: read with care." if notes.get("pieces") else ""]  # fmt: skip
+             "The body was found in pieces: read with care." if notes.get("pieces") else "",
+             "Less sharp than any training image: read with care."
+             if notes.get("sharpness") else ""]  # fmt: skip
     return [h for h in heads if h] + (["Details in Result."] if any(heads) else [])
 
 

@@ -74,6 +74,13 @@ def _room_range(v: Any) -> str | None:
     return None if ok and v[0] <= v[1] else "must be [lowest, highest] in °C"
 
 
+def _sharpness_range(v: Any) -> str | None:
+    """[lowest, highest] sharpness of the training files (preprocess.plausible.sharpness)."""
+    ok = (isinstance(v, list) and len(v) == 2
+          and all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in v))  # fmt: skip
+    return None if ok and 0 <= v[0] <= v[1] else "must be [lowest, highest], at least 0"
+
+
 def _frame_shapes(v: Any) -> str | None:
     """[[height, width], ...] of the training frames: predict's shape check."""
     ok = isinstance(v, list) and 0 < len(v) <= 64 and all(
@@ -147,6 +154,7 @@ FIELDS: tuple[tuple[str, bool, Check], ...] = (
     ("augmentation", False, _kind(dict, "an object")),
     ("data.room_range_c", False, _room_range),
     ("data.frame_shapes", False, _frame_shapes),
+    ("data.sharpness_range", False, _sharpness_range),
     (
         "baseline",
         False,

@@ -103,3 +103,30 @@ def pieces_note(thermogram: Thermogram) -> str:
         "room in it?), and the breast box and left/right mirror are found on the largest alone: "
         "read its P(Sick) with care"
     )
+
+
+def sharpness(array: np.ndarray) -> float:
+    """Variance of the Laplacian of the map scaled to 0..100 between its 1st and 99th percentiles."""
+    low, high = np.percentile(array[::4, ::4], (1, 99))  # a subsample: fast and robust to spots
+    scaled = (array.astype(np.float32) - low) * np.float32(100.0 / max(high - low, 1e-6))
+    if min(scaled.shape) < 3:
+        return 0.0
+    lap = (
+        scaled[:-2, 1:-1] + scaled[2:, 1:-1] + scaled[1:-1, :-2] + scaled[1:-1, 2:]
+        - 4 * scaled[1:-1, 1:-1]
+    )  # fmt: skip
+    return float(lap.var())
+
+
+def sharpness_note(meta: dict, thermogram: Thermogram) -> str:
+    """'' or the note predict, explain and the app give a thermogram less sharp than every
+    file that trained the model (`data.sharpness_range`, written by `train`): a blurred,
+    resampled or out-of-focus frame, to which the model's P(Sick) is sensitive."""
+    span = (meta.get("data") or {}).get("sharpness_range")
+    if not span or (value := sharpness(thermogram.array)) >= span[0]:
+        return ""
+    return (
+        f"the image is less sharp (sharpness {value:.2f}) than any the model was trained on "
+        f"({span[0]:.2f} or more): blurred, out of focus or enlarged from a smaller frame? "
+        "A 1-pixel blur moved a real woman's P(Sick) from 0.42 to 0.60: read it with care"
+    )

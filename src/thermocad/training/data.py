@@ -62,6 +62,11 @@ class ThermalData:
             if len(rooms):  # widened to the next 0.1 °C, past prepare's rounding of each room
                 lo, hi = float(rooms.min()) - 0.05, float(rooms.max()) + 0.05
                 out["room_range_c"] = [math.floor(lo * 10) / 10, math.ceil(hi * 10) / 10]
+        if "sharpness" in self.train.columns:  # for sharpness_note: a frame blurrier than all
+            values = pd.to_numeric(self.train["sharpness"], errors="coerce").dropna()
+            if len(values):  # widened to the next 0.01, past prepare's rounding of each
+                lo, hi = float(values.min()), float(values.max())
+                out["sharpness_range"] = [math.floor(lo * 100) / 100, math.ceil(hi * 100) / 100]
         if {"height", "width"} <= set(self.train.columns):  # the frames' sizes, for shape_note
             sizes = self.train[["height", "width"]].apply(pd.to_numeric, errors="coerce").dropna()
             shapes = sorted({(int(h), int(w)) for h, w in sizes.to_numpy()})
