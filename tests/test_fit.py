@@ -68,10 +68,12 @@ def test_fit_then_predict(tmp_path, capsys):
     card = (run / "README.md").read_text()
     assert "Cross-validated by `thermocad fit`" in card  # the model card
     assert meta["data"]["labelled_without_files"] == [999]
-    assert (
-        "1 woman in the labels had no thermogram in the data folder and were not used "
-        "(patient 999)" in card
-    )
+    assert "1 woman in the labels had no thermogram in the data folder and were not used" in card
+    # What to publish, and the patient-level files to keep (a privacy review: the card had
+    # called the whole folder publishable, its split and predictions per woman with it).
+    files = card.split("## Files")[1]
+    assert files.index("To publish:") < files.index("`model.json`") < files.index("Patient-level")
+    assert files.index("Patient-level") < files.index("`split.csv`")
     for named in re.findall(r"`([\w./]+)`", card.split("## Files")[1]):  # the files it lists
         assert (run / named).exists(), named
     cv = json.loads((run / "cv" / "metrics.json").read_text())

@@ -103,6 +103,11 @@ def export_onnx(
             verbose=False,
         )
         proto = program.model_proto
+        # The exporter's notes on each node (stack traces with the exporting machine's paths,
+        # its home folder included): not for a file that is shared; the graph is unchanged.
+        for item in [*proto.graph.node, *proto.graph.value_info, *proto.graph.initializer]:
+            del item.metadata_props[:]
+        del proto.graph.metadata_props[:]
         # Deployments need the preprocessing and threshold, so the ONNX file carries model.json.
         meta = {k: v for k, v in bundle.meta.items() if k != "tensors"}
         # The women who trained it travel with it, so evaluate and predict still know them.

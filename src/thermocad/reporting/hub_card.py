@@ -1,4 +1,6 @@
-"""README.md of a run folder: a Hugging Face model card, so the folder can be published as is.
+"""README.md of a run folder: a Hugging Face model card. The folder also holds patient-level
+files (the split, the cohort, predictions per woman): the card's Files section says which files
+to publish and which to keep under the data's terms.
 
 Layout of huggingface.co/docs/hub/model-cards: YAML metadata (license, tags, datasets,
 metrics in a model-index), then the sections a reader of a medical model needs.
@@ -58,12 +60,9 @@ def _unused(meta: dict) -> list[str]:
     """The card's sentence on labelled women `fit` found no file of (none: no sentence)."""
     if not (missing := (meta.get("data") or {}).get("labelled_without_files")):
         return []
-    shown = ", ".join(map(str, missing[:20])) + (", ..." if len(missing) > 20 else "")
-    who, numbers = (
-        ("1 woman", "patient") if len(missing) == 1 else (f"{len(missing)} women", "patients")
-    )
+    who = "1 woman" if len(missing) == 1 else f"{len(missing)} women"
     return [f"{who} in the labels had no thermogram in the data folder and were not used "
-            f"({numbers} {shown}).", ""]  # fmt: skip
+            "(model.json's `data.labelled_without_files` gives their patient numbers).", ""]  # fmt: skip
 
 
 def _number(value: float) -> str:
@@ -196,16 +195,23 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
 
 
 def _files(meta: dict, valid: pd.DataFrame | None) -> str:
-    """What the run folder holds: a held-out run its validation predictions, a `fit` run its
-    cross-validation."""
-    files = ["`model.safetensors` + `model.json` (weights and everything needed to predict)",
-             "`config.json`", "`history.csv` (per-epoch curve)"]  # fmt: skip
+    """What the run folder holds, in two parts: what to publish, and the patient-level files
+    (each woman's file path, label, date, P(Sick)) to keep under the data's terms."""
+    share = ["`model.safetensors` + `model.json` (weights and everything needed to predict)",
+             "`config.json`", "`history.csv` (per-epoch curve)", "this `README.md`"]  # fmt: skip
+    keep = ["`trained_on.csv` (the women it trained on)"]
     if valid is not None:
-        files.append("`valid_predictions.csv`")
+        keep.append("`valid_predictions.csv`")
     if meta.get("cv"):
-        files.append("`split.csv` (the women it trained on, and their folds), "
-                     "`cv/oof_predictions.csv` and `cv/metrics.json` (the cross-validation)")  # fmt: skip
-    return ", ".join(files) + "."
+        share.append("`cv/metrics.json` (the cross-validation's figures)")
+        keep += ["`split.csv` and `cohort/` (the women, their files and folds)",
+                 "the rest of `cv/` (each woman's out-of-fold P(Sick))"]  # fmt: skip
+    return (
+        "To publish: " + ", ".join(share) + ". `model.json` also keeps a digest of each "
+        "training file with its patient number, so whoever holds one of those files can "
+        "tell that she trained the model. Patient-level, to keep under the data's terms "
+        "and leave out of anything published: " + ", ".join(keep) + "."
+    )
 
 
 def _n(n) -> str:
