@@ -330,3 +330,18 @@ def test_study_takes_one_architecture_as_a_string(monkeypatch, tmp_path):
     monkeypatch.setattr(thermocad.pipeline, "run_study", lambda *a, **k: seen.update(k))
     thermocad.study("data", "labels.csv", tmp_path / "s", archs="efficientnet_lite0")
     assert seen["archs"] == ["efficientnet_lite0"]
+
+
+def test_a_dataframe_test_split_is_still_scored_where_no_ledger_can_be_written(
+    trained, tmp_path, monkeypatch, capsys
+):
+    # A read-only home (a container, a cluster): said, and scored uncounted, as the user
+    # ledger itself does; an explicit ledger= that cannot be written is refused.
+    table, run = trained
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "file" / "ledgers"))
+    result = thermocad.evaluate(run, table, on="test", n_boot=0)
+    assert result["patient"]["n"] == 4
+    assert "could not be counted in" in capsys.readouterr().err
+    with pytest.raises(thermocad.ConfigError, match="pass ledger= a file on a writable disk"):
+        thermocad.evaluate(run, table, on="test", n_boot=0, ledger=tmp_path / "file" / "x.jsonl")

@@ -7,7 +7,6 @@ notebook can use: tables as DataFrames, a trained model as its run directory (lo
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -193,25 +192,33 @@ def evaluate(
     source = str(home) if home is not None else "a loaded model"
     # Training files refused, a smoke run's or synthetic model's warning: as the command does.
     check_loaded(bundle, rows, on, source, split_table if from_file else "the split table")
-    if on == "test" and not from_file and ledger is None:  # counted all the same
-        ledger = _dataframe_ledger()
     remedy = "pass ledger= a file on a writable disk (the same file every time)"
-    book = ledger_path(split_table if from_file else ".", ledger, remedy) if on == "test" else None
+    given = from_file or ledger is not None  # else a DataFrame, counted where the user ledger is
+    book = None if on != "test" else (
+        ledger_path(split_table if from_file else ".", ledger, remedy) if given
+        else _dataframe_ledger())  # fmt: skip
     result, pred = score_split(bundle, rows, on, bundle.threshold, tta, subgroup, n_boot,
                                ledger=book, source=source)  # fmt: skip
     return {**result, "on": on, "predictions": pred}
 
 
-def _dataframe_ledger() -> Path:
+def _dataframe_ledger() -> Path | None:
     """Where test splits given as DataFrames are counted without `ledger=`: one ledger beside
-    the user ledger (evaluation.user_ledger), said in the log."""
-    from thermocad.evaluation.ledger_file import SUFFIX
+    the user ledger (evaluation.user_ledger), said in the log; None, said, where that folder
+    cannot be written (as for the user ledger: the scoring goes on, uncounted)."""
+    from thermocad.evaluation.ledger_file import SUFFIX, ledger_path
     from thermocad.evaluation.user_ledger import user_ledger_path
     from thermocad.utils.progress import log
 
     path = user_ledger_path().with_name("dataframe_splits" + SUFFIX)
-    with contextlib.suppress(OSError):  # not made: ledger_path says why, with its remedy
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        path = ledger_path(".", path)
+    except (OSError, ThermocadError) as exc:
+        log(f"note: this test split, given as a DataFrame, could not be counted in {path} "
+            f"({getattr(exc, 'strerror', None) or exc}); pass ledger=FILE, or set "
+            "THERMOCAD_LEDGER_DIR to a writable folder, to have it counted")  # fmt: skip
+        return None
     log(f"note: this test split, given as a DataFrame, is counted in {path} (ledger=FILE to "
         "count it elsewhere)")  # fmt: skip
     return path

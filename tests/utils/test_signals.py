@@ -95,6 +95,7 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path):
     """`timeout`, a batch scheduler and `docker stop` send SIGTERM: the command's clean-up runs
     (its folder's lock goes) and it exits 143 saying so. It had ended at once, leaving the
     folder locked and half written, and only export and serve handled it."""
+    import contextlib
     import signal
     import time
 
@@ -107,7 +108,12 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path):
     while not list(out.glob("T*.txt")) and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
+    time.sleep(0.05)  # `timeout` sends it again to the process group: not into the clean-up
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
-    assert err.strip().endswith("thermocad: interrupted")
+    # 143; or, when the second signal lands as Python finalises (its handlers reset), killed
+    # by it: a shell says 143 all the same.
+    assert proc.returncode in (143, -signal.SIGTERM), err
+    assert err.strip().endswith("thermocad: interrupted") and "Traceback" not in err
     assert not (out / ".thermocad.lock").exists() and (out / "INCOMPLETE").exists()

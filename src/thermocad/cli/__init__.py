@@ -204,7 +204,7 @@ def _resume_hint(args: argparse.Namespace) -> str:
 def console() -> None:
     """The `thermocad` command (and `python -m thermocad`): main(), then exit with its status.
     Ctrl-C and SIGTERM stop it alike (utils.signals). After either, while Python shuts down
-    (joining reader threads and processes), a second Ctrl-C ends the process at once instead of
+    (joining reader threads and processes), a second one ends the process at once instead of
     printing a traceback from inside that shutdown; main() called from Python leaves the
     caller's handlers alone."""
     import signal
@@ -213,8 +213,9 @@ def console() -> None:
 
     sigint_as_sticky_interrupt()
     code = main()
-    if code in (130, 143):
-        signal.signal(signal.SIGINT, lambda *_: os._exit(code))
+    if code in (130, 143):  # either signal again, while Python shuts down: end at once
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: os._exit(code))
     sys.exit(code)
 
 

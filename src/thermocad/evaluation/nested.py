@@ -188,7 +188,7 @@ def check_nested(split_df: pd.DataFrame, archs, baseline: bool, inner_folds: int
         raise ConfigError(f"nested cross-validation estimates the procedure on women it never "
                           f"saw, but this IMAGE-level split (split_unit=image) puts {n} women "
                           "in more than one fold: split by patient (thermocad split without "
-                          "--unit image)")  # fmt: skip
+                          "--unit image; a study's config without \"unit\": \"image\")")  # fmt: skip
     dev, outer = _in_folds(split_df), folds_of(split_df)
     inner = inner_folds or len(outer)
     fewest = min(

@@ -177,6 +177,8 @@ def scored_paths(split_csv, fold) -> list[str]:
     df = read_split(split_csv)
     if fold is None or fold == "all":
         trained = df[df["split"] == "train"] if fold is None else df[df["split"] != "test"]
+    elif "fold" not in df.columns:  # no folds: the training's own check says so
+        return []
     else:
-        trained = fold_rows(df, int(fold))[0] if "fold" in df.columns else df.iloc[:0]
+        trained = fold_rows(df, int(fold))[0]
     return df.loc[~df.index.isin(trained.index), "path"].astype(str).tolist()

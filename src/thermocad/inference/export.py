@@ -105,7 +105,8 @@ def export_onnx(
         proto = program.model_proto
         # The exporter's notes on each node (stack traces with the exporting machine's paths,
         # its home folder included): not for a file that is shared; the graph is unchanged.
-        for item in [*proto.graph.node, *proto.graph.value_info, *proto.graph.initializer]:
+        nodes = [*proto.graph.node, *(n for f in proto.functions for n in f.node)]
+        for item in [*nodes, *proto.graph.value_info, *proto.graph.initializer, *proto.functions]:
             del item.metadata_props[:]
         del proto.graph.metadata_props[:]
         # Deployments need the preprocessing and threshold, so the ONNX file carries model.json.

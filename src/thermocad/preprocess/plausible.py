@@ -128,5 +128,5 @@ def sharpness_note(meta: dict, thermogram: Thermogram) -> str:
     return (
         f"the image is less sharp (sharpness {value:.2f}) than any the model was trained on "
         f"({span[0]:.2f} or more): blurred, out of focus or enlarged from a smaller frame? "
-        "A 1-pixel blur moved a real woman's P(Sick) from 0.42 to 0.60: read it with care"
+        "The model's P(Sick) may follow the image's sharpness: read it with care"
     )

@@ -65,7 +65,7 @@ class ThermalData:
         if "sharpness" in self.train.columns:  # for sharpness_note: a frame blurrier than all
             values = pd.to_numeric(self.train["sharpness"], errors="coerce").dropna()
             if len(values):  # widened to the next 0.01, past prepare's rounding of each
-                lo, hi = float(values.min()), float(values.max())
+                lo, hi = float(values.min()) - 5e-5, float(values.max()) + 5e-5
                 out["sharpness_range"] = [math.floor(lo * 100) / 100, math.ceil(hi * 100) / 100]
         if {"height", "width"} <= set(self.train.columns):  # the frames' sizes, for shape_note
             sizes = self.train[["height", "width"]].apply(pd.to_numeric, errors="coerce").dropna()

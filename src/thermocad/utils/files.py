@@ -141,16 +141,19 @@ def check_apart(out: str | os.PathLike, data_dir: str | os.PathLike, flag: str =
                               f"read back as thermograms: give {flag} a place outside it")  # fmt: skip
 
 
+_STREAMS = re.compile(r"/dev/(std(in|out|err)|fd/\d+)|/proc/(self|\d+)/fd/\d+")
+
+
 def _special(path: Path) -> bool:
-    """A FIFO, device or socket, or a link into /dev or /proc (/dev/stdout is one, to a regular
-    file when the output is redirected): not a place to write a file."""
+    """A FIFO, device or socket (links followed), or a link to a stream (/dev/stdout is one,
+    to a regular file when the output is redirected): not a place to write a file."""
     if path.exists() and not path.is_file():
         return True
     if not path.is_symlink():
         return False
     link = os.path.abspath(path)
-    target = os.path.join(os.path.dirname(link), os.readlink(link))
-    return any(p.startswith(("/dev/", "/proc/")) for p in (link, os.path.normpath(target)))
+    target = os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(link)))
+    return any(_STREAMS.fullmatch(p) for p in (link, target))
 
 
 def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
@@ -160,9 +163,9 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
     if path.is_dir():  # --force or not: a file is not written over a folder
         raise OutputPathError(f"{path} is a folder; give the name of a file to write")
     if _special(path):  # a FIFO's reader would wait forever; /dev/stdout would be replaced
-        raise OutputPathError(f"{path} is not a regular file (a pipe, a device or the "
-                              "terminal); outputs are written as whole files: give a file's "
-                              "name, then read it")  # fmt: skip
+        raise OutputPathError(f"{path} is not a regular file (a pipe, a device, or a stream "
+                              "such as /dev/stdout); outputs are written as whole files: give "
+                              "a file's name, then read it")  # fmt: skip
     if (path.exists() or path.is_symlink()) and not force:  # a link to nothing is there too
         raise OutputExistsError(
             f"{path} already exists; use --force (force=True in Python) to overwrite it"

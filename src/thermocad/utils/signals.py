@@ -36,7 +36,11 @@ def exit_status() -> int:
 
 
 def _interrupt(signum, frame):
+    import signal
+
     if _STICKY.is_set():  # in the CLI's process; main() called from Python forgets it
+        if signum == signal.SIGTERM and _SIGNALS:  # `timeout` sends it to the process group
+            return  # too: a second one would break into the first one's clean-up
         _RECEIVED.set()
         _SIGNALS.append(signum)
     raise KeyboardInterrupt
