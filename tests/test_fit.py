@@ -68,7 +68,7 @@ def test_fit_then_predict(tmp_path, capsys):
     card = (run / "README.md").read_text()
     assert "Cross-validated by `thermocad fit`" in card  # the model card
     assert meta["data"]["labelled_without_files"] == [999]
-    assert "1 woman in the labels had no thermogram in the data folder and were not used" in card
+    assert "1 woman in the labels had no thermogram in the data folder and was not used" in card
     # What to publish, and the patient-level files to keep (a privacy review: the card had
     # called the whole folder publishable, its split and predictions per woman with it).
     files = card.split("## Files")[1]

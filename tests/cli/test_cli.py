@@ -300,3 +300,14 @@ def test_the_examples_in_the_help_are_commands_the_parser_takes():
         command = re.split(r"\s{2,}", line.strip())[0]
         args = build_parser().parse_args(shlex.split(command)[1:])  # exits 2 on a wrong one
         assert getattr(args, "func", None), command
+
+
+def test_an_interrupted_demo_says_how_to_start_it_again(tmp_path):
+    # A new user's walkthrough: the demo, which has no --resume, said nothing.
+    import argparse
+
+    from thermocad.cli import _resume_hint
+
+    args = argparse.Namespace(command="demo", out=str(tmp_path), force=False)
+    assert _resume_hint(args) == f"; to start {tmp_path} again, run it with --force"
+    assert _resume_hint(argparse.Namespace(command="predict", out=str(tmp_path))) == ""

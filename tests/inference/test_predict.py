@@ -796,3 +796,12 @@ def test_a_pipe_given_as_a_file_is_named_so_not_missing(tmp_path):
         "not a regular file (a pipe or a device); save it to a file and give that",
         "no such file or folder",
     ]
+
+
+def test_predict_says_how_many_files_have_a_note():
+    # A new user's walkthrough: the sharpness and room notes were only in the table.
+    from thermocad.inference.tables import notes_summary
+
+    table = pd.DataFrame({"file": ["a", "b", "c"], "note": [None, "the image is less sharp", None]})
+    assert notes_summary(table).startswith("1 of 3 file(s) have a note in the note column")
+    assert notes_summary(table.assign(note=None)) == ""

@@ -24,7 +24,7 @@ EXAMPLES = """typical use (COMMAND --help for each; docs/ in the repository for 
   thermocad demo                                     the whole study on synthetic women
   thermocad fit DATA --labels labels.csv --out run   a model of your labelled women
   thermocad predict run FILE_OR_FOLDER --out p.csv   P(Sick) and the call for new files
-  thermocad explain run FILE --out figures           a Grad-CAM figure per file
+  thermocad explain run DATA/FILE --out figures      a Grad-CAM figure per file
   thermocad serve run                                the web app on http://127.0.0.1:7860
   thermocad study DATA --labels labels.csv --out study --nested   the honest estimate"""
 
@@ -192,8 +192,8 @@ def _resume_hint(args: argparse.Namespace) -> str:
         return ""
     records = {"fit": FIT_RESUME, "study": STUDY_RESUME, "compare": COMPARE_RESUME,
                "train": "checkpoint/state.json"}  # fmt: skip
-    if args.command not in records:
-        return ""
+    if args.command not in records:  # the demo starts again (a minute); the others have none
+        return f"; to start {args.out} again, run it with --force" * (args.command == "demo")
     if (Path(args.out) / records[args.command]).is_file():
         instead = " (in place of --force)" if getattr(args, "force", False) else ""
         return f"; to continue {args.out}, run it again with --resume{instead}"

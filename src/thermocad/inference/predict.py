@@ -218,23 +218,22 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
                    workers: int | None = None) -> tuple[pd.DataFrame, list[FileFailure]]:  # fmt: skip
     """predict_paths() once the model is loaded and its files collected (`errors`: the paths
     that held none); `home`: where the model's training record is (None: nowhere)."""
+    from thermocad.inference.tables import notes_summary
     from thermocad.inference.training_women import note_training_women
-    from thermocad.models.words import (
-        edited_threshold_note,
-        log_model_warnings,
-        synthetic_women_note,
-    )
+    from thermocad.models.words import edited_threshold_note as edited
+    from thermocad.models.words import log_model_warnings, synthetic_women_note
     from thermocad.utils.progress import log
 
     log_model_warnings(bundle.meta)
-    if note := edited_threshold_note(bundle.meta):
+    if note := edited(bundle.meta):
         log(f"note: {note}")
     table, read_errors = predict_bundle(
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )
     note_training_women(table, home, bundle.meta)
-    if note := synthetic_women_note(bundle.meta, files):
-        log(f"note: {note}")
+    for note in (synthetic_women_note(bundle.meta, files), notes_summary(table)):
+        if note:
+            log(f"note: {note}")
     return table, errors + read_errors
 
 

@@ -180,3 +180,11 @@ def write_predictions(
         frame = pd.DataFrame(list(errors), columns=["file", "error"])
         written["errors"] = _write_table(targets["errors"], frame, fmt, force)
     return written
+
+
+def notes_summary(table: pd.DataFrame) -> str:
+    """'' or predict's line counting the files whose row has a note (its `note` column)."""
+    n = int(table["note"].notna().sum()) if "note" in table else 0
+    return "" if not n else (
+        f"{n} of {len(table)} file(s) have a note in the note column (the room, the view, the "
+        "size or sharpness, a training file...): read their P(Sick) with it")  # fmt: skip

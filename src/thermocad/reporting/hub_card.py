@@ -60,8 +60,8 @@ def _unused(meta: dict) -> list[str]:
     """The card's sentence on labelled women `fit` found no file of (none: no sentence)."""
     if not (missing := (meta.get("data") or {}).get("labelled_without_files")):
         return []
-    who = "1 woman" if len(missing) == 1 else f"{len(missing)} women"
-    return [f"{who} in the labels had no thermogram in the data folder and were not used "
+    who, was = ("1 woman", "was") if len(missing) == 1 else (f"{len(missing)} women", "were")
+    return [f"{who} in the labels had no thermogram in the data folder and {was} not used "
             "(model.json's `data.labelled_without_files` gives their patient numbers).", ""]  # fmt: skip
 
 
@@ -198,20 +198,21 @@ def _files(meta: dict, valid: pd.DataFrame | None) -> str:
     """What the run folder holds, in two parts: what to publish, and the patient-level files
     (each woman's file path, label, date, P(Sick)) to keep under the data's terms."""
     share = ["`model.safetensors` + `model.json` (weights and everything needed to predict)",
-             "`config.json`", "`history.csv` (per-epoch curve)", "this `README.md`"]  # fmt: skip
+             "`config.json`", "`history.csv` (per-epoch curve)", "the plots (`*.png`)",
+             "this `README.md`"]  # fmt: skip
     keep = ["`trained_on.csv` (the women it trained on)"]
     if valid is not None:
         keep.append("`valid_predictions.csv`")
     if meta.get("cv"):
         share.append("`cv/metrics.json` (the cross-validation's figures)")
         keep += ["`split.csv` and `cohort/` (the women, their files and folds)",
-                 "the rest of `cv/` (each woman's out-of-fold P(Sick))"]  # fmt: skip
-    return (
-        "To publish: " + ", ".join(share) + ". `model.json` also keeps a digest of each "
-        "training file with its patient number, so whoever holds one of those files can "
-        "tell that she trained the model. Patient-level, to keep under the data's terms "
-        "and leave out of anything published: " + ", ".join(keep) + "."
-    )
+                 "the rest of `cv/` (its splits, each woman's out-of-fold P(Sick); each fold's "
+                 "own card says which of its files to publish)"]  # fmt: skip
+    return ("To publish: " + ", ".join(share) + ". `model.json` also keeps a digest of each "
+            "training file with its patient number, so whoever holds one of those files can "
+            "tell that she trained the model (and, from fit, the numbers of labelled women "
+            "without a file). Patient-level, to keep under the data's terms and leave out of "
+            "anything published: " + ", ".join(keep) + ".")  # fmt: skip
 
 
 def _n(n) -> str:
