@@ -208,11 +208,11 @@ def _files(meta: dict, valid: pd.DataFrame | None) -> str:
         keep += ["`split.csv` and `cohort/` (the women, their files and folds)",
                  "the rest of `cv/` (its splits, each woman's out-of-fold P(Sick); each fold's "
                  "own card says which of its files to publish)"]  # fmt: skip
-    return ("To publish: " + ", ".join(share) + ". `model.json` also keeps a digest of each "
-            "training file with its patient number, so whoever holds one of those files can "
-            "tell that she trained the model (and, from fit, the numbers of labelled women "
-            "without a file). Patient-level, to keep under the data's terms and leave out of "
-            "anything published: " + ", ".join(keep) + ".")  # fmt: skip
+    return ("To publish:\n\n" + "".join(f"- {f}\n" for f in share) + "\n`model.json` also keeps "
+            "a digest of each training file with its patient number, so whoever holds one of "
+            "those files can tell that she trained the model (and, from fit, the numbers of "
+            "labelled women without a file).\n\nPatient-level, to keep under the data's terms "
+            "and leave out of anything published:\n\n" + "".join(f"- {f}\n" for f in keep))  # fmt: skip
 
 
 def _n(n) -> str:
