@@ -37,17 +37,17 @@ def _upload(root: Path, source: Path | None = None, name: str = "", data: bytes 
     return target
 
 
-def _png(html: str) -> np.ndarray:
-    """The image inside an <img src="data:image/png;base64,..."> answer."""
+def _png(html: str, kind: str = "tc-light") -> np.ndarray:
+    """The image of an answer's <img class=KIND src="data:image/png;base64,..."> (tc-light,
+    or tc-dark: the dark theme's)."""
     import base64
     import io
 
     from PIL import Image
 
-    prefix = '<img src="data:image/png;base64,'
-    html = html.removeprefix("<figure>")  # the overlay comes with its caption
-    assert html.startswith(prefix)
-    data = base64.b64decode(html[len(prefix) :].split('"')[0])
+    prefix = f'<img class="{kind}" src="data:image/png;base64,'
+    assert prefix in html
+    data = base64.b64decode(html.split(prefix)[1].split('"')[0])
     return np.asarray(Image.open(io.BytesIO(data)))
 
 
@@ -91,6 +91,12 @@ def test_good_file_answered_and_upload_kept_for_gradio(
         "(its P(Sick) " in overlay and f"Called {called}" not in overlay  # fmt: skip
     assert "<figcaption>The thermogram; R, L: her right, her left.</figcaption>" in thermogram
     assert _png(thermogram).shape[1] == _png(overlay).shape[1] == 640
+    # Each figure also drawn for the dark theme, on a transparent ground (a white figure glared
+    # there), the page's style showing one of the two.
+    for figure in (thermogram, overlay):
+        light, dark = _png(figure), _png(figure, "tc-dark")
+        assert dark.shape == light.shape and dark[0, 0, 3] == 0 and light[0, 0, :3].min() == 255
+        assert ".dark .tc-light{display:none!important}" in figure
     assert "analysed" in status and cleared is None
     assert path.read_bytes() == dmr_files[0].read_bytes()  # Gradio's file: read, never deleted
     # The private copy went with its request, and the images were never files.

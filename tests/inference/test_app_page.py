@@ -74,10 +74,11 @@ def test_browser_examples_answer_after_gradio_sweeps_its_cache(run_dir, tmp_path
 
 
 def _shown(driver, elem_id: str) -> int:
-    """How many images the page's figure `elem_id` (thermogram, overlay) shows."""
-    from selenium.webdriver.common.by import By
-
-    return len(driver.find_elements(By.CSS_SELECTOR, f"#{elem_id} img"))
+    """How many images the page's figure `elem_id` (thermogram, overlay) shows (each figure
+    holds a light and a dark image, one of them hidden)."""
+    return driver.execute_script(
+        f"return [...document.querySelectorAll('#{elem_id} img')]"
+        ".filter((i) => getComputedStyle(i).display !== 'none').length")  # fmt: skip
 
 
 @pytest.mark.browser
@@ -265,6 +266,11 @@ def test_browser_the_verdict_reads_in_a_dark_theme(run_dir, dmr_files, tmp_path)
             "return [getComputedStyle(box).backgroundColor,"
             "        ...[...box.querySelectorAll(':scope > div')].map(e => getComputedStyle(e).color)]"
         )
+        # The figures' dark twins are the ones shown (light type, no white ground to glare).
+        shown = driver.execute_script(
+            "return [...document.querySelectorAll('#thermogram img, #overlay img')]"
+            ".filter((i) => getComputedStyle(i).display !== 'none').map((i) => i.className)")  # fmt: skip
+    assert shown == ["tc-dark", "tc-dark"], shown
     ground, *lines = (rgb(c) for c in colours)
     assert ground == (255, 255, 255) and len(lines) >= 2
     assert all(contrast(c, ground) >= 4.5 for c in lines), colours

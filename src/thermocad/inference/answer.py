@@ -174,11 +174,11 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
     from thermocad.inference.panels import draw_overlay, overlay_title
 
     seen, one_pass = seen_box(bundle, array), bool(bundle.views())
-    panel = _one_panel(draw_overlay, array, heat, prob, bundle.threshold, cnn, call, seen,
-                       one_pass, titled=False)  # fmt: skip
     made = called(prob, bundle.threshold, call)
     alt = (f"Grad-CAM overlay of the CNN; the model's P(Sick) {shown(prob, bundle.threshold)[0]}, "
            f"{f'called {made}' if made else 'no call'}")  # fmt: skip
+    images = _themed(alt, draw_overlay, array, heat, prob, bundle.threshold, cnn, call, seen,
+                     one_pass, titled=False)  # fmt: skip
     # What the figure's title says on the command line, as text here: it reflows on a phone,
     # where a title drawn into the image would shrink with it past reading. Its first line,
     # the call, is the verdict's; either side's is the caption's own below.
@@ -188,7 +188,7 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
     caption = (f"{title[0].upper()}{title[1:]}. " if title else "") + OVERLAY_CAPTION
     caption += BASELINE_CAPTION if cnn is not None else ""
     caption += EITHER_SIDE_CAPTION if differences_only(bundle) else ""
-    return f"<figure>{_inline_png(panel, alt)}<figcaption>{caption}</figcaption></figure>"
+    return f"<figure>{images}<figcaption>{caption}</figcaption></figure>"
 
 
 # The page's figures: drawn small with large type, so that the text in them (the colour bars'
@@ -197,11 +197,27 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
 PANEL_INCHES, PANEL_FONT_PT, PANEL_PIXELS = (5.0, 4.0), 13, 640
 
 
-def _one_panel(draw, *args, **kwargs):
+# Gradio's dark theme (its `dark` class on the page's body): each figure is drawn again with
+# light type on a transparent ground and shown instead (a white figure glared there). Without
+# the style (a page that strips it) the light figure alone shows, as before.
+DARK_TYPE = {"text.color": "#e5e7eb", "axes.labelcolor": "#e5e7eb", "xtick.color": "#e5e7eb",
+             "ytick.color": "#e5e7eb", "axes.edgecolor": "#9ca3af"}  # fmt: skip
+THEMES_CSS = ("<style>.dark .tc-light{display:none!important}"
+              ".dark .tc-dark{display:block!important}</style>")  # fmt: skip
+
+
+def _themed(alt: str, draw, *args, **kwargs) -> str:
+    """The figure `draw` makes, as a light and a dark <img>, each shown in its theme."""
+    return THEMES_CSS + "".join(
+        _inline_png(_one_panel(draw, *args, dark=dark, **kwargs), alt, dark)
+        for dark in (False, True))  # fmt: skip
+
+
+def _one_panel(draw, *args, dark: bool = False, **kwargs):
     import matplotlib
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context({"font.size": PANEL_FONT_PT}):
+    with matplotlib.rc_context({"font.size": PANEL_FONT_PT, **(DARK_TYPE if dark else {})}):
         fig = Figure(figsize=PANEL_INCHES, layout="constrained")
         draw(fig, fig.subplots(), *args, **kwargs)
     return fig
@@ -212,27 +228,28 @@ def _thermogram(array: np.ndarray, unit: str, name: str) -> str:
     from thermocad.inference.panels import SIDES, draw_thermogram
     from thermocad.utils.out_names import printable_name
 
-    panel = _one_panel(draw_thermogram, array, unit, title=None)
-    image = _inline_png(panel, f"thermogram {printable_name(name)}")
+    image = _themed(f"thermogram {printable_name(name)}", draw_thermogram, array, unit, title=None)
     return f"<figure>{image}<figcaption>The thermogram; {SIDES}.</figcaption></figure>"
 
 
-def _inline_png(fig, alt: str) -> str:
+def _inline_png(fig, alt: str, dark: bool = False) -> str:
     """The figure as an <img> with a PNG data URL: rendered in memory, never a file on disk
-    (a gr.Image output would be a copy in Gradio's cache until its sweep)."""
+    (a gr.Image output would be a copy in Gradio's cache until its sweep); `dark`: the dark
+    theme's, transparent, hidden unless the page is dark (THEMES_CSS)."""
     import base64
     import html
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PANEL_PIXELS / fig.get_figwidth())
+    fig.savefig(buffer, format="png", dpi=PANEL_PIXELS / fig.get_figwidth(), transparent=dark)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     alt = html.escape(alt)  # it may hold an uploaded file's name
     # As wide as its column and no wider: on a phone it shrinks with its °C colour bar in view
     # (a minimum width scrolled it sideways, hiding the bar); on a wide screen its type is
     # kept from growing past the page's own.
-    return (f'<img src="data:image/png;base64,{data}" alt="{alt}" '
-            'style="display:block;width:100%;max-width:min(100%,520px);height:auto">')  # fmt: skip
+    kind, shown = ("tc-dark", "none") if dark else ("tc-light", "block")
+    return (f'<img class="{kind}" src="data:image/png;base64,{data}" alt="{alt}" '
+            f'style="display:{shown};width:100%;max-width:min(100%,520px);height:auto">')  # fmt: skip
 
 
 def answer_file(
