@@ -91,11 +91,12 @@ def test_good_file_answered_and_upload_kept_for_gradio(
         "(its P(Sick) " in overlay and f"Called {called}" not in overlay  # fmt: skip
     assert "<figcaption>The thermogram; R, L: her right, her left.</figcaption>" in thermogram
     assert _png(thermogram).shape[1] == _png(overlay).shape[1] == 640
-    # Each figure also drawn for the dark theme, on a transparent ground (a white figure glared
-    # there), the page's style showing one of the two.
+    # Each figure also drawn for the dark theme, on the page's dark ground (a white figure
+    # glared there), the page's style showing one of the two.
     for figure in (thermogram, overlay):
         light, dark = _png(figure), _png(figure, "tc-dark")
-        assert dark.shape == light.shape and dark[0, 0, 3] == 0 and light[0, 0, :3].min() == 255
+        assert dark.shape == light.shape and tuple(dark[0, 0, :3]) == (15, 15, 17)
+        assert light[0, 0, :3].min() == 255
         assert ".dark .tc-light{display:none!important}" in figure
     assert "analysed" in status and cleared is None
     assert path.read_bytes() == dmr_files[0].read_bytes()  # Gradio's file: read, never deleted

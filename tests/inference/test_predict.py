@@ -803,5 +803,16 @@ def test_predict_says_how_many_files_have_a_note():
     from thermocad.inference.tables import notes_summary
 
     table = pd.DataFrame({"file": ["a", "b", "c"], "note": [None, "the image is less sharp", None]})
-    assert notes_summary(table).startswith("1 of 3 file(s) have a note in the note column")
+    assert notes_summary(table).startswith("in all, 1 of 3 file(s) have a note in the note column")
     assert notes_summary(table.assign(note=None)) == ""
+
+
+def test_predict_logs_the_count_of_files_with_a_note(run_dir, capsys):
+    # The count is in predict's log, not only in notes_summary (a review: a test of the
+    # function alone would pass with the call removed).
+    from thermocad.inference.predict import predict_paths
+
+    split = pd.read_csv(run_dir.parent / "data" / "split.csv")  # the smoke run's (helpers.app)
+    trained = split.loc[split["split"] == "train", "path"].iloc[0]  # its note says whose
+    predict_paths(run_dir, [trained], workers=1)
+    assert "in all, 1 of 1 file(s) have a note in the note column" in capsys.readouterr().err

@@ -192,7 +192,7 @@ def _resume_hint(args: argparse.Namespace) -> str:
         return ""
     records = {"fit": FIT_RESUME, "study": STUDY_RESUME, "compare": COMPARE_RESUME,
                "train": "checkpoint/state.json"}  # fmt: skip
-    if args.command not in records:  # the demo starts again (a minute); the others have none
+    if args.command not in records:  # the demo starts again (a few minutes); others have none
         return f"; to start {args.out} again, run it with --force" * (args.command == "demo")
     if (Path(args.out) / records[args.command]).is_file():
         instead = " (in place of --force)" if getattr(args, "force", False) else ""

@@ -166,7 +166,7 @@ EITHER_SIDE_CAPTION = (
 
 def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cnn: float | None,
              call: bool) -> str | None:  # fmt: skip
-    """The Grad-CAM overlay as an inline PNG with its caption, or None without a heatmap."""
+    """The Grad-CAM overlay as inline PNGs (light, dark) with its caption; None: no heatmap."""
     if heat is None:
         return None
     from thermocad.inference.explain import differences_only, seen_box
@@ -198,8 +198,10 @@ PANEL_INCHES, PANEL_FONT_PT, PANEL_PIXELS = (5.0, 4.0), 13, 640
 
 
 # Gradio's dark theme (its `dark` class on the page's body): each figure is drawn again with
-# light type on a transparent ground and shown instead (a white figure glared there). Without
-# the style (a page that strips it) the light figure alone shows, as before.
+# light type on the page's own dark ground (DARK_GROUND, measured in Chromium; not transparent,
+# so that a saved copy stays readable) and shown instead (a white figure glared there).
+# Without the style (a page that strips it) the light figure alone shows, as before.
+DARK_GROUND = "#0f0f11"
 DARK_TYPE = {"text.color": "#e5e7eb", "axes.labelcolor": "#e5e7eb", "xtick.color": "#e5e7eb",
              "ytick.color": "#e5e7eb", "axes.edgecolor": "#9ca3af"}  # fmt: skip
 THEMES_CSS = ("<style>.dark .tc-light{display:none!important}"
@@ -235,13 +237,14 @@ def _thermogram(array: np.ndarray, unit: str, name: str) -> str:
 def _inline_png(fig, alt: str, dark: bool = False) -> str:
     """The figure as an <img> with a PNG data URL: rendered in memory, never a file on disk
     (a gr.Image output would be a copy in Gradio's cache until its sweep); `dark`: the dark
-    theme's, transparent, hidden unless the page is dark (THEMES_CSS)."""
+    theme's, on its ground, hidden unless the page is dark (THEMES_CSS)."""
     import base64
     import html
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PANEL_PIXELS / fig.get_figwidth(), transparent=dark)
+    ground = DARK_GROUND if dark else "white"
+    fig.savefig(buffer, format="png", dpi=PANEL_PIXELS / fig.get_figwidth(), facecolor=ground)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     alt = html.escape(alt)  # it may hold an uploaded file's name
     # As wide as its column and no wider: on a phone it shrinks with its °C colour bar in view

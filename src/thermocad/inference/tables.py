@@ -186,5 +186,5 @@ def notes_summary(table: pd.DataFrame) -> str:
     """'' or predict's line counting the files whose row has a note (its `note` column)."""
     n = int(table["note"].notna().sum()) if "note" in table else 0
     return "" if not n else (
-        f"{n} of {len(table)} file(s) have a note in the note column (the room, the view, the "
-        "size or sharpness, a training file...): read their P(Sick) with it")  # fmt: skip
+        f"in all, {n} of {len(table)} file(s) have a note in the note column (the room, the "
+        "view, the size or sharpness, a training file...): read their P(Sick) with it")  # fmt: skip

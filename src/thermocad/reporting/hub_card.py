@@ -60,9 +60,10 @@ def _unused(meta: dict) -> list[str]:
     """The card's sentence on labelled women `fit` found no file of (none: no sentence)."""
     if not (missing := (meta.get("data") or {}).get("labelled_without_files")):
         return []
-    who, was = ("1 woman", "was") if len(missing) == 1 else (f"{len(missing)} women", "were")
-    return [f"{who} in the labels had no thermogram in the data folder and {was} not used "
-            "(model.json's `data.labelled_without_files` gives their patient numbers).", ""]  # fmt: skip
+    n, one = len(missing), len(missing) == 1
+    return [f"{n} wom{'a' if one else 'e'}n in the labels had no thermogram in the data folder and "
+            f"{'was' if one else 'were'} not used (model.json's `data.labelled_without_files` "
+            f"gives {'her patient number' if one else 'their patient numbers'}).", ""]  # fmt: skip
 
 
 def _number(value: float) -> str:
@@ -198,11 +199,10 @@ def _files(meta: dict, valid: pd.DataFrame | None) -> str:
     """What the run folder holds, in two parts: what to publish, and the patient-level files
     (each woman's file path, label, date, P(Sick)) to keep under the data's terms."""
     share = ["`model.safetensors` + `model.json` (weights and everything needed to predict)",
-             "`config.json`", "`history.csv` (per-epoch curve)", "the plots (`*.png`)",
-             "this `README.md`"]  # fmt: skip
-    keep = ["`trained_on.csv` (the women it trained on)"]
-    if valid is not None:
-        keep.append("`valid_predictions.csv`")
+             "`config.json`", "`history.csv` (per-epoch curve) and the training plots "
+             "(lr_find.png, schedule.png, history.png, where made)", "this `README.md`"]  # fmt: skip
+    keep = ["`trained_on.csv` (the women it trained on)"] + ["`valid_predictions.csv`"] * (
+        valid is not None)  # fmt: skip
     if meta.get("cv"):
         share.append("`cv/metrics.json` (the cross-validation's figures)")
         keep += ["`split.csv` and `cohort/` (the women, their files and folds)",
@@ -210,9 +210,9 @@ def _files(meta: dict, valid: pd.DataFrame | None) -> str:
                  "own card says which of its files to publish)"]  # fmt: skip
     return ("To publish:\n\n" + "".join(f"- {f}\n" for f in share) + "\n`model.json` also keeps "
             "a digest of each training file with its patient number, so whoever holds one of "
-            "those files can tell that she trained the model (and, from fit, the numbers of "
-            "labelled women without a file).\n\nPatient-level, to keep under the data's terms "
-            "and leave out of anything published:\n\n" + "".join(f"- {f}\n" for f in keep))  # fmt: skip
+            "those files can tell that she trained the model.\n\nPatient-level, to keep under "
+            "the data's terms and leave out of anything published:\n\n"
+            + "".join(f"- {f}\n" for f in keep))  # fmt: skip
 
 
 def _n(n) -> str:
