@@ -130,7 +130,7 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
         "arch": "efficientnet_lite0",
         "threshold": 0.3835,
         "cv": cv,
-        "data": {"room_range_c": [18.3, 27.2]},
+        "data": {"room_range_c": [18.3, 27.2], "sharpness_range": [2.1, 9.18]},
         "threshold_method": "given",
         "threshold_provenance": {"target_sensitivity": 0.9},
         "config": {"head_epochs": 30, "cycles": 0, "frozen_cycles": 0},
@@ -176,6 +176,7 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
         and "is 0.32 (0.08-0.53): P(Sick) rises" in text
     )
     assert "imaged in rooms of 18.3-27.2 °C" in text
+    assert "training files' sharpness spans 2.10-9.18; `predict` notes a less sharp one" in text
     assert "14 called Sick in their own rooms, 9 when re-rendered as if imaged at 21.0 °C" in text
     assert "and 25 at 25.1 °C" in text
     files = text.split("## Files")[1]

@@ -166,21 +166,21 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
             "THIS_FOLDER FILES... --out predictions.csv`, or export it to ONNX (`thermocad "
             "export`) to predict without PyTorch.", ""]  # fmt: skip
     out += ["## Training data", "", _counts(train, valid), "", *_data_terms(meta), *_unused(meta)]
-    evaluation = (
-        evaluation_lines(summary, threshold)
-        if summary or not meta.get("cv")
-        else _cv_evaluation(meta["cv"])
-    )
+    evaluation = (evaluation_lines(summary, threshold) if summary or not meta.get("cv")
+                  else _cv_evaluation(meta["cv"]))  # fmt: skip
     out += ["## Evaluation", ""] + evaluation + [""]
     out += ["## Limitations and confounds measured", ""]
     out += [f"- **{md_text(w)}**" for w in (meta.get("cv") or {}).get("warnings") or []]
     out += [f"- {note}" for note in confound_notes(rows)]
-    rooms = (meta.get("data") or {}).get("room_range_c")
-    if rooms:
+    data = meta.get("data") or {}
+    if rooms := data.get("room_range_c"):
         out += [f"- The training women were imaged in rooms of {rooms[0]:.1f}-{rooms[1]:.1f} °C "
                 "(the background's median). `predict` notes a thermogram from a room outside "
                 "that range; inside it the score also moves with the room (on DMR-IR a warmer "
                 "room raises the Healthy women's P(Sick): docs/evaluation.md, room drift)."]  # fmt: skip
+    if sharp := data.get("sharpness_range"):
+        out += [f"- Its training files' sharpness spans {sharp[0]:.2f}-{sharp[1]:.2f}; `predict` "
+                "notes a less sharp one (blurred, out of focus, enlarged)."]  # fmt: skip
     out += ["- A small single-centre set: the intervals above are wide, and performance on other "
             "cameras, protocols and populations is unknown. Before trusting it on new women, "
             "score it once on a labelled set of them: `thermocad evaluate THIS_FOLDER --data "
