@@ -255,14 +255,42 @@ def test_serve_warns_when_listening_on_every_interface():
 
 @pytest.mark.parametrize("host", ["192.168.1.20", "myhost.example"])
 def test_serve_warns_when_listening_on_another_address(host):
-    from thermocad.inference.address import address_lines
+    from thermocad.inference.address import UNNAMED, address_lines
 
     assert address_lines(host, 7860) == [
         f"listening on http://{host}:7860",
         f"warning: listening on {host}, not only on this machine (127.0.0.1)",
+        UNNAMED,  # a privacy review: a visitor could list the training women by file names
     ]
     for local in ("localhost", "::1"):  # this machine only, by another name: no warning
         assert address_lines(local, 7860) == [f"listening on http://{local}:7860"]
+
+
+def test_served_to_others_a_file_name_alone_does_not_say_she_trained_it(
+    run_dir, dmr_files, tmp_path, monkeypatch
+):
+    # Another woman's file under a training woman's number: noted on this machine; served
+    # to others, not (a visitor could list the training women by trying names).
+    import thermocad.inference.app as app_module
+    from thermocad.evaluation.lockbox import seen_patients
+
+    pid = sorted(seen_patients(run_dir), key=int)[0]
+    renamed = tmp_path / f"T{int(pid):04d}.txt"
+    renamed.write_bytes(dmr_files[0].read_bytes())
+    made = {}
+    monkeypatch.setattr(app_module, "build_app", lambda *a, **k: made.update(k) or 1 / 0)
+    for host in ("127.0.0.1", "0.0.0.0"):
+        with pytest.raises(ZeroDivisionError):
+            app_module.serve(run_dir, host=host, port=0, block=False)
+        assert made["name_training_women"] is (host == "127.0.0.1")
+    from thermocad.inference.answer import answer_file
+    from thermocad.models.bundle import load_bundle
+
+    bundle = load_bundle(run_dir)
+    local = answer_file(bundle, str(renamed), False, frozenset(seen_patients(run_dir)))
+    remote = answer_file(bundle, str(renamed), False, frozenset())  # what serve's page gets
+    assert "is one of the women this model was trained on" in local[2]
+    assert "women this model was trained on" not in remote[2] and "analysed" in remote[3]
 
 
 def test_an_upload_swept_before_it_was_read_says_upload_it_again(bundle, upload_root):

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import os
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Said when the page is served to others: a file's name alone no longer says she trained it.
+UNNAMED = ("note: served beyond this machine, the page does not say that a file's patient "
+           "number is a training woman's (a visitor could list them by trying names); a file "
+           "that is one of its training files, byte for byte or saved again, is still noted")  # fmt: skip
+
 
 def address_lines(host: str, port: int) -> list[str]:
     """What serve() logs about where it listens, with a warning when that is not local only."""
@@ -13,9 +19,9 @@ def address_lines(host: str, port: int) -> list[str]:
             f"warning: --host {host or '(empty)'} listens on EVERY network interface: anyone "
             "who can reach this machine can upload files; there is no login or encryption"
         )
-    elif host not in ("127.0.0.1", "localhost", "::1"):
+    elif host not in LOCAL_HOSTS:
         lines.append(f"warning: listening on {host}, not only on this machine (127.0.0.1)")
-    return lines
+    return lines + ([UNNAMED] if host not in LOCAL_HOSTS else [])
 
 
 def check_address(host: str, port: int | None) -> int | None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from thermocad.inference.address import address_lines, check_address
+from thermocad.inference.address import LOCAL_HOSTS, address_lines, check_address
 from thermocad.inference.answer import (  # noqa: F401 - analyse, answer_file: re-exported
     CONCURRENCY,
     MAX_UPLOAD_MB,
@@ -76,10 +76,12 @@ def build_app(
     run_dir: str | os.PathLike,
     examples: Sequence[str | os.PathLike] | dict[Path, str] | None = None,
     bundle: ModelBundle | OnnxModel | None = None,
+    name_training_women: bool = True,
 ) -> gr.Blocks:
     """The Gradio page for the model in `run_dir` (a run folder or an exported .onnx file);
     `examples` default to fresh synthetic files in a temporary folder removed at exit (serve()
-    passes its own, removed when it stops)."""
+    passes its own, removed when it stops); `name_training_women` False (serve() beyond this
+    machine): no note says a file's patient number is a training woman's (address.UNNAMED)."""
     import gradio as gr
 
     from thermocad.evaluation.lockbox import seen_patients
@@ -88,7 +90,7 @@ def build_app(
     bundle = bundle or load_model(run_dir)
     # The women who trained it (trained_on.csv, or the record inside an .onnx): their uploads
     # get a note.
-    seen = frozenset(seen_patients(Path(run_dir)))
+    seen = frozenset(seen_patients(Path(run_dir)) if name_training_women else ())
     if examples is None:
         examples = synthetic_examples(examples_folder(), shape=example_shape(bundle.meta))
     # Gradio owns its upload cache (never deleted here): its sweep removes uploads after 10 min.
@@ -230,7 +232,8 @@ def serve(
         log_model_warnings(bundle.meta)  # what the page says of it, and predict's log
         log("drawing 4 synthetic example thermograms for the page (thermocad synth)")
         examples = synthetic_examples(folder, shape=example_shape(bundle.meta))
-        demo = build_app(run_dir, examples=examples, bundle=bundle)
+        demo = build_app(run_dir, examples=examples, bundle=bundle,
+                         name_training_women=host in LOCAL_HOSTS)  # fmt: skip
         demo.launch(
             server_name=host,
             server_port=port,
