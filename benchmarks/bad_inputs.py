@@ -193,7 +193,7 @@ def memory_cases(root: Path, data: Path | None) -> dict[str, Path]:
         "4,096,000 values of 16 bytes (62.5 MiB, accepted)": b"30.000000000001 " * 1023
         + b"30.000000000001\n",
         "60 MiB of '.' (one bad token)": None,
-        "64 MiB of '1.1.1.1.1.1.1.1' tokens": b"1.1.1.1.1.1.1.1 " * 1023 + b"1.1.1.1.1.1.1.1\n",
+        "62.5 MiB of '1.1.1.1.1.1.1.1' tokens": b"1.1.1.1.1.1.1.1 " * 1023 + b"1.1.1.1.1.1.1.1\n",
     }
     for i, (case, row) in enumerate(rows.items()):
         cases[case] = path = root / f"mem{i}.txt"

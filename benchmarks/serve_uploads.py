@@ -10,7 +10,7 @@ in a temporary folder of its own, and measures:
    /gradio_api/upload without asking for an analysis, as anyone who reaches the port can;
    the bytes Gradio keeps on disk (until its sweep, 10 minutes later) and the rate;
 2. gzipped text analysed: bad_inputs.py's largest texts that the limits let through to the
-   parser (60 to 64 MiB once unpacked), each gzipped, sent alone and then --at-once at the
+   parser (60 to 62.5 MiB once unpacked), each gzipped, sent alone and then --at-once at the
    same time; the peak resident memory of this process (sampled every 10 ms), against the
    idle server's after one ordinary upload has loaded everything. The app analyses at most
    2 uploads at once (CONCURRENCY); the others wait in Gradio's queue.

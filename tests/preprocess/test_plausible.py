@@ -110,6 +110,7 @@ def test_a_frame_less_sharp_than_every_training_file_is_noted(dmr_dir):
 
     files = sorted(dmr_dir.glob("*.txt"))
     scores = [sharpness(read_thermal(f).array) for f in files]
+    assert (round(min(scores), 2), round(max(scores), 2)) == (2.10, 9.17)  # docs/application.md
     meta = {"data": {"sharpness_range": [min(scores), max(scores)]}}  # as train records it
     array = read_thermal(next(f for f in files if f.name.startswith("T0012."))).array
 
