@@ -13,16 +13,9 @@ from __future__ import annotations
 
 import argparse
 import resource
-import socket
 import sys
 import tempfile
 from pathlib import Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         distinct = sorted(data.glob("T*.txt"))
         files = [distinct[0]] * len(distinct) + distinct
         expected = expected_probs(load_bundle(run), distinct)
-        port = _free_port()
-        demo = serve(run, port=port, block=False)
+        demo = serve(run, port=0, block=False)  # 0: a free port, bound at once
+        port = demo.server_port
         try:
             load = upload_load(
                 f"http://127.0.0.1:{port}/", files, args.n, args.workers, args.timeout

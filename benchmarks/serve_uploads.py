@@ -28,8 +28,6 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.load_app import _free_port
-
 MIB = 2**20
 
 
@@ -129,9 +127,8 @@ def _measure(args, tmp: Path, uploads: Path) -> int:
     run = args.run or smoke_run(tmp)
     ordinary = synthetic_dmr(tmp, n_patients=1)[0]
     cases = gzipped_cases(tmp / "gz")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/"
-    demo = serve(run, port=port, block=False)
+    demo = serve(run, port=0, block=False)  # 0: a free port, bound at once
+    url = f"http://127.0.0.1:{demo.server_port}/"
     try:
         analyse_at_once(url, [ordinary])  # loads the model and every lazy import
         before = sum(p.stat().st_size for p in uploads.rglob("*") if p.is_file()) / 1e6

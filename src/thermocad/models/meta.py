@@ -67,18 +67,23 @@ def _classes(v: Any) -> str | None:
     return None
 
 
+def _ordered_pair(v: Any) -> bool:
+    """[low, high]: two finite numbers, low <= high (a range model.json records)."""
+    if not (isinstance(v, list) and len(v) == 2):
+        return False
+    numbers = all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+                  for x in v)  # fmt: skip
+    return numbers and v[0] <= v[1]
+
+
 def _room_range(v: Any) -> str | None:
     """[lowest, highest] room temperature (°C) of the training women: predict's room check."""
-    ok = (isinstance(v, list) and len(v) == 2
-          and all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in v))  # fmt: skip
-    return None if ok and v[0] <= v[1] else "must be [lowest, highest] in °C"
+    return None if _ordered_pair(v) else "must be [lowest, highest] in °C"
 
 
 def _sharpness_range(v: Any) -> str | None:
     """[lowest, highest] sharpness of the training files (preprocess.plausible.sharpness)."""
-    ok = (isinstance(v, list) and len(v) == 2
-          and all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in v))  # fmt: skip
-    return None if ok and 0 <= v[0] <= v[1] else "must be [lowest, highest], at least 0"
+    return None if _ordered_pair(v) and v[0] >= 0 else "must be [lowest, highest], at least 0"
 
 
 def _frame_shapes(v: Any) -> str | None:
