@@ -58,8 +58,8 @@ def test_report_has_every_section_and_is_self_contained(study_dir):
     for key in R.SECTIONS:
         assert f'<section id="{key}">' in text, key
     # nothing fetched from elsewhere: every image is a data URI
-    assert not re.search(r'src="(?!data:image/png;base64,)', text)
-    assert text.count("data:image/png;base64,") >= 10
+    assert not re.search(r'src="(?!data:image/(png|webp);base64,)', text)
+    assert len(re.findall(r'src="data:image/(png|webp);base64,', text)) >= 10
     # Each figure's description is read once by a screen reader: its alt text; the caption
     # that repeats it for the eye is hidden from them.
     assert text.count("<figcaption>") == 0 and text.count('<figcaption aria-hidden="true">') >= 10
@@ -666,3 +666,28 @@ def test_a_report_on_an_image_level_split_says_its_figures_are_optimistic(tmp_pa
         tmp_path / "split.csv", index=False)  # fmt: skip
     text = R.write_report(tmp_path / "r.html", split_csv=tmp_path / "split.csv", force=True)
     assert "IMAGE-level" not in text.read_text() and "Split by patient" in text.read_text()
+
+
+def test_a_large_figure_is_embedded_as_webp_and_a_plot_as_png(tmp_path):
+    """Thermogram figures (galleries, Grad-CAM) are most of a report's bytes: over
+    PNG_AS_IS_BYTES they go in as WebP, same size in pixels; the PNG file is left as it is."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from thermocad.reporting.html import PNG_AS_IS_BYTES, img
+
+    rng = np.random.default_rng(0)
+    noisy = tmp_path / "gallery.png"
+    Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)).save(noisy)
+    assert noisy.stat().st_size > PNG_AS_IS_BYTES
+    before = noisy.read_bytes()
+    figure = img(noisy, "a gallery")
+    data = base64.b64decode(figure.split("data:image/webp;base64,")[1].split('"')[0])
+    with Image.open(io.BytesIO(data)) as embedded:
+        assert embedded.format == "WEBP" and embedded.size == (400, 300)
+    assert noisy.read_bytes() == before
+    plot = tmp_path / "roc.png"
+    Image.new("RGB", (400, 300), "white").save(plot)
+    assert 'src="data:image/png;base64,' in img(plot, "a plot")

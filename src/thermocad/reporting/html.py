@@ -74,7 +74,7 @@ def img(path: str | os.PathLike | None, alt: str, width: int | None = None,
     caption = alt if caption is None else caption
     if not path or not Path(path).exists():
         return f'<p class="missing">{esc(caption)}: not available</p>'
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    mime, data = _embedded(Path(path).read_bytes())
     style = f' style="max-width:min({width}px,100%)"' if width else ""
     # A region that may scroll sideways is named and reachable by the keyboard (tabindex), as
     # a browser that does not focus scrolling boxes itself needs.
@@ -82,7 +82,29 @@ def img(path: str | os.PathLike | None, alt: str, width: int | None = None,
     kind = (f' class="wide"{tall} tabindex="0" role="region" aria-label="{esc(caption)}"'
             if wide else "")  # fmt: skip
     # The caption says the alt text (or its title) for the eye; hidden from screen readers.
-    return f'<figure{kind}><img src="data:image/png;base64,{data}" alt="{esc(alt)}"{style}><figcaption aria-hidden="true">{esc(caption)}</figcaption></figure>'
+    return f'<figure{kind}><img src="data:{mime};base64,{data}" alt="{esc(alt)}"{style}><figcaption aria-hidden="true">{esc(caption)}</figcaption></figure>'
+
+
+# A figure's PNG up to this size is embedded as it is (plots: lines and type, lossless). A
+# larger one holds thermograms (galleries, Grad-CAM): WebP at quality 90 embeds it in about a
+# fifth of the bytes (docs/benchmarks.md); the lossless PNG stays in the study folder.
+PNG_AS_IS_BYTES = 100_000
+
+
+def _embedded(png: bytes) -> tuple[str, str]:
+    """A figure's MIME type and base64 text for a data: URL (PNG_AS_IS_BYTES above)."""
+    if len(png) > PNG_AS_IS_BYTES:
+        import io
+
+        from PIL import Image, features
+
+        if features.check("webp"):
+            buffer = io.BytesIO()
+            with Image.open(io.BytesIO(png)) as image:
+                image.save(buffer, format="WEBP", quality=90, method=4)
+            png = buffer.getvalue()
+            return "image/webp", base64.b64encode(png).decode("ascii")
+    return "image/png", base64.b64encode(png).decode("ascii")
 
 
 def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
