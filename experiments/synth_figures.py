@@ -17,9 +17,9 @@ from thermocad.synth.bioheat import peak_signal, tumour_surface_signal
 
 def tumour_signal_plot(out_png: Path) -> Path:
     """Peak skin warming against diameter for several depths, and radial profiles."""
-    from thermocad.reporting.plots import pyplot, save
+    from thermocad.reporting.plots import save, subplots
 
-    fig, (ax1, ax2) = pyplot().subplots(1, 2, figsize=(10, 4))
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(10, 4))
     diameters = np.linspace(4, 35, 32)
     for depth in (10, 15, 20, 30, 40):
         peaks = [peak_signal(d, depth) if depth > d / 2 + 1 else np.nan for d in diameters]

@@ -345,3 +345,32 @@ def test_a_dataframe_test_split_is_still_scored_where_no_ledger_can_be_written(
     assert "could not be counted in" in capsys.readouterr().err
     with pytest.raises(thermocad.ConfigError, match="pass ledger= a file on a writable disk"):
         thermocad.evaluate(run, table, on="test", n_boot=0, ledger=tmp_path / "file" / "x.jsonl")
+
+
+def test_a_call_leaves_the_callers_random_state_and_plotting_backend_alone(
+    trained, tmp_path, monkeypatch
+):
+    """A notebook's own draws after train() or load_model() go on as if neither had run (train
+    seeds the global generators for runs that repeat, and building a network draws from
+    torch's); nothing chooses matplotlib's backend for it (it had been switched to Agg)."""
+    import random
+
+    import matplotlib
+    import torch
+
+    def refused(*args, **kwargs):
+        raise AssertionError("matplotlib.use called: the notebook's backend would change")
+
+    monkeypatch.setattr(matplotlib, "use", refused)
+    table, _ = trained
+    cfg = thermocad.TrainConfig.smoke(cycles=0, frozen_cycles=0, tta=0, seed=7)
+    deterministic = torch.backends.cudnn.deterministic
+    for call in (lambda: thermocad.train(table, tmp_path / "run", cfg),  # draws its figures
+                 lambda: thermocad.load_model(tmp_path / "run")):  # fmt: skip
+        random.seed(5), np.random.seed(5), torch.manual_seed(5)
+        expected = random.random(), np.random.random(), torch.rand(1).item()
+        random.seed(5), np.random.seed(5), torch.manual_seed(5)
+        call()
+        assert (random.random(), np.random.random(), torch.rand(1).item()) == expected
+        assert torch.backends.cudnn.deterministic == deterministic
+    assert (tmp_path / "run" / "schedule.png").exists()

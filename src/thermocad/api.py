@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thermocad.utils.errors import ConfigError, ThermocadError
+from thermocad.utils.random_state import keeps_random_state
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,6 +74,7 @@ def split(cohort: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.DataFr
     return make_split(cohort, **options)
 
 
+@keeps_random_state
 def train(
     split_table: str | os.PathLike | pd.DataFrame,
     out_dir: str | os.PathLike,
@@ -131,6 +133,7 @@ def train(
     return run_train(split_table, out_dir, config, **options)
 
 
+@keeps_random_state
 def load_model(model: str | os.PathLike, device: str = "auto") -> ModelBundle | OnnxModel:
     """The trained model of a run directory (model.safetensors + model.json) or of an exported
     .onnx file, as `thermocad predict` and `evaluate` load it; `device`: auto, cpu, cuda[:N]."""
@@ -141,6 +144,7 @@ def load_model(model: str | os.PathLike, device: str = "auto") -> ModelBundle | 
     return load(model, device)
 
 
+@keeps_random_state
 def evaluate(
     model: str | os.PathLike | ModelBundle | OnnxModel,
     split_table: str | os.PathLike | pd.DataFrame,
@@ -224,6 +228,7 @@ def _dataframe_ledger() -> Path | None:
     return path
 
 
+@keeps_random_state
 def predict(
     model: str | os.PathLike | ModelBundle | OnnxModel,
     files: str | os.PathLike | Iterable[str | os.PathLike],
@@ -258,6 +263,7 @@ def predict(
     return table
 
 
+@keeps_random_state
 def study(
     data_dir: str | os.PathLike,
     labels: str | os.PathLike,

@@ -12,3 +12,22 @@ def test_a_log_line_stays_one_line_whatever_a_name_in_it_holds(capsys):
     assert capsys.readouterr().err == (
         "[thermocad] wrote T0001\\n[thermocad] all 120 women are new\\r\\x1b[2J.txt\tdone\n"
     )
+
+
+def test_a_notebook_hides_the_status_lines_through_logging(capsys):
+    """The lines go through logging's "thermocad" logger: a notebook's loop keeps only the
+    warnings with one setLevel (they had been printed, with no way to quieten them)."""
+    import logging
+
+    from thermocad.utils.progress import log
+
+    logger = logging.getLogger("thermocad")
+    before = logger.level
+    try:
+        logger.setLevel(logging.WARNING)
+        log("note: a status line")
+        log("warning: a warning")
+    finally:
+        logger.setLevel(before)
+    log("another line")
+    assert capsys.readouterr().err == "[thermocad] warning: a warning\n[thermocad] another line\n"

@@ -1,4 +1,4 @@
-"""External validation: a fitted model scored once on a labelled folder of new women.
+"""New women: a fitted model scored once on a labelled folder of women it never saw.
 
 What an unseen-women check does (experiments/records/external_check.md), as one call: the
 new women are prepared with the study's filters (`prepare_cohort`), every kept thermogram is scored at the threshold stored in
@@ -48,6 +48,7 @@ from thermocad.utils.files import (
     check_apart,
 )
 from thermocad.utils.progress import log
+from thermocad.utils.random_state import keeps_random_state
 from thermocad.utils.tables import fmt_ci, markdown_table, tidy
 
 HALVES = {"cnn": "its CNN half alone", "baseline": "its baseline half alone"}
@@ -141,6 +142,7 @@ def _check_given(data_dir, labels_csv) -> None:
                               "women's thermograms and their diagnoses)")  # fmt: skip
 
 
+@keeps_random_state
 def evaluate_external(
     run_dir: str | os.PathLike,
     data_dir: str | os.PathLike,

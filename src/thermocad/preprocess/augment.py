@@ -131,11 +131,8 @@ def augment_preview(
     """Write a grid of the original and `n` augmented copies (like the study's Figure 13);
     `unit`: the array's; not `replace`: refused where a file appeared since the name was
     checked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import torch
+    from matplotlib.figure import Figure  # not pyplot: a notebook's backend is left alone
 
     from thermocad.utils.files import atomic_path
     from thermocad.utils.out_names import check_suffix
@@ -146,18 +143,15 @@ def augment_preview(
     maps = [base[0, 0]] + [augment(base, aug, gen)[0, 0] for _ in range(n)]
     cols = 3
     rows = (len(maps) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows))
-    try:  # closed however the drawing or the write ends
-        for i, ax in enumerate(np.ravel(axes)):
-            ax.axis("off")
-            if i < len(maps):
-                ax.imshow(maps[i].numpy(), cmap="inferno", vmin=0, vmax=1)
-                ax.set_title("original" if i == 0 else f"augmented {i}", fontsize=9)
-        fig.tight_layout()
-        with atomic_path(out_png, suffix=".png", replace=replace) as tmp:
-            fig.savefig(tmp, dpi=80, format="png")
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(3 * cols, 3 * rows))
+    for i, ax in enumerate(np.ravel(fig.subplots(rows, cols))):
+        ax.axis("off")
+        if i < len(maps):
+            ax.imshow(maps[i].numpy(), cmap="inferno", vmin=0, vmax=1)
+            ax.set_title("original" if i == 0 else f"augmented {i}", fontsize=9)
+    fig.tight_layout()
+    with atomic_path(out_png, suffix=".png", replace=replace) as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
     return Path(out_png)
 
 

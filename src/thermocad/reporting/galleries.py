@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from thermocad.reporting.plots import pyplot, save
+from thermocad.reporting.plots import save, subplots
 
 GALLERIES = (
     "random_correct",
@@ -66,9 +66,8 @@ def plot_gallery(
 ) -> Path:
     """One panel per row: the thermogram on the gallery's shared colour scale (one bar), titled
     with the true diagnosis and P(Sick)."""
-    plt = pyplot()
     k = max(len(rows), 1)
-    fig, axes = plt.subplots(1, k, figsize=(2.6 * k + 0.6, 2.8), squeeze=False,
+    fig, axes = subplots(1, k, figsize=(2.6 * k + 0.6, 2.8), squeeze=False,
                              layout="constrained")  # fmt: skip
     arrays = [read(p) for p in rows["path"]]
     # One scale for the gallery, so that the thumbnails compare (percentiles: no stray pixel).

@@ -11,30 +11,29 @@ import pandas as pd
 from thermocad.utils.files import atomic_path
 
 
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (no display needed)."""
-    import matplotlib
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float],
+             layout: str | None = None, **kwargs):  # fmt: skip
+    """A figure and its axes, as pyplot.subplots gives them, without pyplot: no backend chosen
+    and nothing global, so a notebook's own matplotlib backend is left as it is (this had
+    switched it to Agg), and the app's threads draw safely."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize, layout=layout)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def save(fig, path: str | Path, dpi: int = 110, tight: bool = True, replace: bool = True) -> Path:
-    """Save a figure atomically as PNG and close it (tight: crop to the drawn area; not
+    """Save a figure atomically as PNG (tight: crop to the drawn area; not
     `replace`: refused where a file has appeared since the command checked the name)."""
     with atomic_path(path, suffix=".png", replace=replace) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight" if tight else None, format="png")
-    pyplot().close(fig)
     return Path(path)
 
 
 def plot_confusion(counts: dict, path: str | Path, title: str = "Confusion matrix") -> Path:
     """2 x 2 confusion matrix (rows: actual, columns: predicted) with counts in the cells."""
-    plt = pyplot()
     m = np.array([[counts["tn"], counts["fp"]], [counts["fn"], counts["tp"]]])
-    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    fig, ax = subplots(figsize=(3.6, 3.2))
     ax.imshow(m, cmap="Blues")
     for (i, j), v in np.ndenumerate(m):
         ax.text(
@@ -68,9 +67,8 @@ def plot_roc(
     """ROC curve with the operating point at `threshold` marked."""
     from thermocad.evaluation import metrics as M
 
-    plt = pyplot()
     y, p = np.asarray(y_true, int), np.asarray(prob, float)
-    fig, ax = plt.subplots(figsize=(4, 4))
+    fig, ax = subplots(figsize=(4, 4))
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
     if len(np.unique(y)) == 2:
         fpr, tpr, _ = M.roc_points(y, p)
@@ -109,10 +107,9 @@ def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10,
 
     from thermocad.evaluation.metrics import wilson_ci
 
-    plt = pyplot()
     k = min(n_bins, max(3, len(np.asarray(y_true)) // 10))
     bins = reliability_bins(y_true, prob, k)
-    fig, (ax, axn) = plt.subplots(2, 1, figsize=(4, 5.2), sharex=True,
+    fig, (ax, axn) = subplots(2, 1, figsize=(4, 5.2), sharex=True,
                                   gridspec_kw={"height_ratios": [3, 1], "hspace": 0.08})  # fmt: skip
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect")
     lo, hi = np.array([wilson_ci(round(o * n), int(n)) for o, n in
@@ -131,14 +128,13 @@ def plot_reliability(y_true, prob, path: str | Path, n_bins: int = 10,
 
 def plot_history(history: pd.DataFrame | str | Path, path: str | Path) -> Path:
     """Training curves from history.csv: losses and metrics over all epochs, stages marked."""
-    plt = pyplot()
     h = history if isinstance(history, pd.DataFrame) else pd.read_csv(history)
     x = np.arange(1, len(h) + 1)  # epochs restart per stage; count them across stages
     skip = {"epoch", "stage", "time", "seconds"}
     numeric = [c for c in h.columns if c not in skip and pd.api.types.is_numeric_dtype(h[c])]
     losses = [c for c in numeric if "loss" in c]
     others = [c for c in numeric if "loss" not in c]
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    fig, axes = subplots(1, 2, figsize=(8, 3.2))
     names = {"train_loss": "training loss", "valid_loss": "validation loss", "roc_auc": "ROC AUC"}
     for ax, cols, title, unit in ((axes[0], losses, "loss", "cross-entropy"),
                                   (axes[1], others, "validation metrics", "value")):  # fmt: skip
@@ -168,13 +164,12 @@ def plot_bars(values: dict[str, float], errors: dict[str, tuple[float, float]], 
               xlabel: str = "") -> Path:  # fmt: skip
     """Points with interval whiskers on an axis from chance (0.5) to 1, e.g. AUC per
     architecture: bars from 0 would hide the differences that matter (0.92 against 0.97)."""
-    plt = pyplot()
     names = list(values)
     v = np.array([values[n] for n in names], float)
     lo = np.array([errors.get(n, (np.nan, np.nan))[0] for n in names], float)
     hi = np.array([errors.get(n, (np.nan, np.nan))[1] for n in names], float)
     err = np.nan_to_num(np.vstack([v - lo, hi - v]).clip(min=0))
-    fig, ax = plt.subplots(figsize=(5, 0.45 * len(names) + 1))
+    fig, ax = subplots(figsize=(5, 0.45 * len(names) + 1))
     ax.errorbar(v, names, xerr=err, fmt="o", color="steelblue", capsize=3)
     ax.axvline(0.5, color="grey", ls="--", lw=1)  # chance
     low = min(0.5, np.nanmin(np.append(lo, v)) - 0.02) if np.isfinite(v).any() else 0.5
@@ -191,7 +186,7 @@ def plot_curve(
     """A line plot written atomically as PNG (lr_find.png; marks are labelled vertical lines;
     `replace` as `save`'s)."""
     # Drawn near the size the report shows it (380 px), so that its text stays readable.
-    fig, ax = pyplot().subplots(figsize=(4, 3))
+    fig, ax = subplots(figsize=(4, 3))
     ax.plot(xs, ys)
     for k, (x, label) in enumerate(marks):  # named in a legend above: labels on lines collide
         ax.axvline(x, color=f"C{k + 1}", ls="--", lw=1, label=label)

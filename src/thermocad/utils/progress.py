@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -44,9 +45,28 @@ def one_line(text: object) -> str:
     return str(text).translate(_CONTROLS)
 
 
+class _Stderr(logging.Handler):
+    """Each record as one `[thermocad] ...` line on the stderr of the moment (a notebook's,
+    a test's capture), as print writes it: an error writing it is raised, not swallowed."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"[thermocad] {one_line(record.getMessage())}", file=sys.stderr, flush=True)
+
+
+# The status lines go through Python's logging, under this name, so that a notebook can hide
+# them: logging.getLogger("thermocad").setLevel(logging.WARNING) keeps the warnings alone.
+LOGGER = logging.getLogger("thermocad")
+if not LOGGER.handlers:  # once per process, however often this module is reloaded
+    LOGGER.addHandler(_Stderr())
+    LOGGER.setLevel(logging.INFO)
+    LOGGER.propagate = False  # printed once, not again by a root handler the user set up
+
+
 def log(message: str) -> None:
-    """One plain line on stderr (always shown; progress bars are what quiet mode hides)."""
-    print(f"[thermocad] {one_line(message)}", file=sys.stderr, flush=True)
+    """One plain line on stderr (progress bars are what quiet mode hides); a line that starts
+    with "warning" at logging's WARNING level, the others at INFO."""
+    level = logging.WARNING if str(message).startswith("warning") else logging.INFO
+    LOGGER.log(level, "%s", message)
 
 
 def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:

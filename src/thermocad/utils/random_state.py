@@ -1,0 +1,51 @@
+"""The caller's global random state, kept across a public function (docs/api.md): training
+seeds Python's, numpy's and torch's global generators and sets cuDNN's flags (fastai's
+set_seed, for runs that repeat), and building a network draws its first weights from torch's.
+A notebook's own draws after `thermocad.train(...)` go on as if it had not been called."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import random
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextlib.contextmanager
+def kept_random_state() -> Iterator[None]:
+    """Python's, numpy's and (where imported before) torch's generators and cuDNN's flags as
+    they were, however the block ends. torch imported inside the block had no state of the
+    caller's to keep."""
+    import numpy as np
+
+    saved = random.getstate(), np.random.get_state()
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+        cudnn = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+        cpu = torch.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+        if torch is not None:
+            torch.set_rng_state(cpu)
+            if cuda is not None:
+                torch.cuda.set_rng_state_all(cuda)
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
+
+
+def keeps_random_state(function: F) -> F:
+    """`function` run inside kept_random_state()."""
+
+    @functools.wraps(function)
+    def kept(*args: Any, **kwargs: Any) -> Any:
+        with kept_random_state():
+            return function(*args, **kwargs)
+
+    return kept  # type: ignore[return-value]
