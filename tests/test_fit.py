@@ -67,6 +67,15 @@ def test_fit_then_predict(tmp_path, capsys):
         assert meta["cv"]["halves"][name]["patient_roc_auc_ci"] == pytest.approx(overall["ci"])
     card = (run / "README.md").read_text()
     assert "Cross-validated by `thermocad fit`" in card  # the model card
+    # A reader's checklist (TRIPOD+AI, STARD): the 2 x 2 table, calibration, the reference
+    # standard, what was not measured, the weights' digest.
+    c = pat["counts"]
+    assert meta["cv"]["counts"] == c and meta["cv"]["calibration_slope"] == pat["calibration_slope"]
+    assert f"| truly Sick ({c['tp'] + c['fn']}) | {c['tp']} | {c['fn']} (missed) |" in card
+    assert f"| truly Healthy ({c['fp'] + c['tn']}) | {c['fp']} (false alarms) | {c['tn']} |" in card
+    assert f"slope {pat['calibration_slope']:.3f}" in card and "Brier score" in card
+    assert "is the reference standard" in card and "- Not measured: performance by age" in card
+    assert f"sha256 {meta['weights_sha256'][:16]}..." in card
     assert meta["data"]["labelled_without_files"] == [999]
     assert "1 woman in the labels had no thermogram in the data folder and was not used" in card
     # What to publish, and the patient-level files to keep (a privacy review: the card had

@@ -138,3 +138,13 @@ def test_a_file_cut_short_is_a_fault_of_the_folder():
                            "excluded_reason": ["", reason]})  # fmt: skip
     (woman,) = women_scored(labels, cohort, "/d")["not_scored"]
     assert woman["patient_id"] == 2 and woman["fault"] and "frame size 32x80" in woman["why"]
+
+
+def test_external_md_says_when_the_run_keeps_no_record_of_its_training_women():
+    """An older thermocad's run, without its women's numbers: external.md says they could not
+    be checked by number (the log had said so, the file nothing)."""
+    from thermocad.evaluation.external_report import _set_aside
+
+    unknown = _set_aside({"numbered_apart": {"given": False, "shared_with_training": None}})
+    assert "**The run keeps no record of its training women's numbers" in "\n".join(unknown)
+    assert _set_aside({"numbered_apart": {"given": False, "shared_with_training": 0}}) == []

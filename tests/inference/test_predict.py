@@ -228,6 +228,18 @@ def test_a_training_file_under_another_name_is_noted_by_its_bytes(run_dir, tmp_p
     err = capsys.readouterr().err
     assert "1 of 1 file(s) share a patient number with a synthetic patient" in err
     assert "have the patient number of a woman" not in err
+    assert "keeps no record of the women it trained on" not in err
+    # An older thermocad's model keeps no record of either kind: predict says it cannot tell
+    # (it had said nothing, and a training woman's file passed as a held-out score).
+    older = shutil.copytree(run_dir, tmp_path / "older")
+    meta = json.loads((older / "model.json").read_text())
+    (older / "model.json").write_text(json.dumps({k: v for k, v in meta.items()
+                                                  if k != "trained_files"}))  # fmt: skip
+    for name in ("trained_on.csv", "split.csv"):
+        (older / name).unlink(missing_ok=True)
+    table, errors = predict_paths(older, [tmp_path / "new" / "T0777.npy"])
+    assert not errors and "training patient" not in (table["note"][0] or "")
+    assert "this model keeps no record of the women it trained on" in capsys.readouterr().err
 
 
 def test_collect_files_recurses_and_deduplicates(inputs, capsys):

@@ -311,3 +311,31 @@ def test_an_older_models_threshold_rule_is_read_as_recorded():
     youden = {"threshold_method": "youden", "target_sensitivity": None}
     assert source(youden) == f"Youden's J (a rule thermocad has since removed) {fit}"
     assert _threshold_source({"threshold_method": "sensitivity"}).endswith("0.90 on validation")
+
+
+def test_a_fit_cards_calibration_says_which_way_it_is_off():
+    """The slope's interval read for the reader: above 1 under-confident, below 1
+    over-confident, holding 1 neither; an older fit's card, without the fields, says nothing."""
+    from thermocad.reporting.fit_card import _calibration, _two_by_two
+
+    base = {"calibration_slope": 1.6, "brier": 0.1, "brier_ci": [0.08, 0.13]}
+    assert "under-confident" in _calibration({**base, "calibration_slope_ci": [1.2, 2.8]})[1]
+    low = _calibration({**base, "calibration_slope": 0.5, "calibration_slope_ci": [0.3, 0.8]})
+    assert "over-confident" in low[1]
+    held = _calibration({**base, "calibration_slope_ci": [0.7, 2.8]})[1]
+    assert "its interval holds 1" in held and "confident" not in held
+    assert _calibration({}) == [] and _two_by_two(None) == [] and _two_by_two({"tp": 1}) == []
+
+
+def test_the_training_table_gives_each_groups_acquisition_dates():
+    from thermocad.reporting.hub_card import _counts
+
+    train = pd.DataFrame({"patient_id": [1, 2, 3], "label": ["Healthy", "Healthy", "Sick"],
+                          "acquisition_date": ["2013-01-05", "2012-10-08", None]})  # fmt: skip
+    text = _counts(train, None)
+    assert (
+        "| acquired |" in text
+        and "| training | Healthy | 2 | 2 | 2012-10-08 to 2013-01-05 |" in text
+    )
+    assert "| training | Sick | 1 | 1 | n/a |" in text
+    assert "acquired" not in _counts(train.drop(columns="acquisition_date"), None)

@@ -158,7 +158,8 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     card = text.split('<section id="model-card">')[1]
     assert (
         "Result (nested cross-validation)" in card
-        and "On patients no choice saw: overall (all batch A) AUC" in card  # batch A not repeated
+        and html.escape("On women this run's choices did not see: overall (all batch A) AUC")
+        in card  # batch A not repeated
         and "; batch A AUC" not in card
     )
     # The folder reused (--force) by a comparison with neither nested CV nor a test split:
@@ -172,7 +173,7 @@ def test_nested_result_first_and_the_date_audited(split_csv, tmp_path):  # noqa:
     )
     assert "not run (--nested): nothing here estimates the whole procedure" in text
     # Neither its heading nor the nav promises the nested result it does not have.
-    assert "patients no choice has seen" not in text
+    assert "choices did not see" not in text
     assert text.count(R.NO_NESTED) == 2  # the nav's link and the heading
     assert "the highest threshold whose pooled out-of-fold sensitivity reaches 0.90" in text
     assert "`" not in text.split('id="model-card"')[1]  # markdown's backticks set as <code>
@@ -691,3 +692,19 @@ def test_a_large_figure_is_embedded_as_webp_and_a_plot_as_png(tmp_path):
     plot = tmp_path / "roc.png"
     Image.new("RGB", (400, 300), "white").save(plot)
     assert 'src="data:image/png;base64,' in img(plot, "a plot")
+
+
+def test_a_study_from_before_best_served_names_its_selected_model(study_dir):
+    """An older study's best.json has only `best` and its test metrics no `model`: the top
+    table named the selected model '?' (an upgrade review)."""
+    best_json = study_dir / "compare" / "best.json"
+    best = json.loads(best_json.read_text())
+    best_json.write_text(json.dumps({k: v for k, v in best.items() if k != "best_served"}))
+    metrics = study_dir / "compare" / "test" / "metrics.json"
+    if metrics.exists():
+        test = json.loads(metrics.read_text())
+        metrics.write_text(json.dumps({k: v for k, v in test.items() if k != "model"}))
+    inputs = find_study_inputs(study_dir)
+    text = R.write_report(study_dir / "report.html", **inputs, force=True).read_text()
+    assert f"<b>Selected model</b>: {best['best']}, chosen" in text
+    assert "<b>Selected model</b>: ?" not in text

@@ -443,6 +443,17 @@ def test_resume_after_interruption(split, tmp_path, monkeypatch):
         (ckpt / "state.json").write_text(damaged)
         with pytest.raises(ConfigError, match="state.json: not a checkpoint's progress"):
             train(split, tmp_path / "run", cfg, resume=True)
+    # Begun under other preprocessing (an older thermocad): its finished stages saw other
+    # inputs, and the model would have been stamped with this version's (an upgrade review).
+    from thermocad.preprocess import PREPROCESS_VERSION
+
+    assert state["preprocess_version"] == PREPROCESS_VERSION
+    unrecorded = {k: v for k, v in state.items() if k != "preprocess_version"}
+    for older, said in ((unrecorded, "did not record their preprocessing"),
+                        ({**state, "preprocess_version": "2026-12-04"}, "preprocessing of 2026-12-04")):  # fmt: skip
+        (ckpt / "state.json").write_text(json.dumps(older))
+        with pytest.raises(ConfigError, match=f"--resume of a run begun with .*{said}.*--force"):
+            train(split, tmp_path / "run", cfg, resume=True)
     (ckpt / "state.json").write_text(saved_state)
     train(split, tmp_path / "run", cfg, resume=True)
     history = pd.read_csv(tmp_path / "run" / "history.csv")

@@ -62,6 +62,11 @@ def _set_aside(result: dict) -> list[str]:
                   "woman's, taken as other women on the user's word")  # fmt: skip
         out += [f"**The check against the training women was set aside (--numbered-apart): "
                 f"{shared}.**", ""]  # fmt: skip
+    elif "shared_with_training" in apart and apart["shared_with_training"] is None:
+        out += ["**The run keeps no record of its training women's numbers (an older "
+                "thermocad's run): these women were checked against them by file only, where "
+                "model.json records its files. Make sure none of them trained it: a woman who "
+                "did is no held-out score.**", ""]  # fmt: skip
     return out
 
 

@@ -20,6 +20,10 @@ def note_training_women(table, run_dir: Path | None, meta: dict[str, Any] | None
     from thermocad.utils.progress import log
 
     seen = seen_patients(run_dir) if run_dir is not None else frozenset()
+    if not seen and not has_record(meta or {}) and (meta or {}).get("arch"):
+        log("note: this model keeps no record of the women it trained on (an older thermocad's "
+            "model): a file of one of them is not recognised, and her P(Sick) would be no "
+            "held-out score")  # fmt: skip
     counts = {"bytes": 0, "frame": 0, "number": 0}
     for i, file in enumerate(table["file"] if seen or has_record(meta or {}) else []):
         note, kind = training_file_note(file, seen, meta)

@@ -67,10 +67,12 @@ def other_preprocessing(meta: dict) -> str:
     made = meta.get("preprocess_version")
     if made == PREPROCESS_VERSION or (not made and not meta.get("arch")):  # nothing to compare
         return ""
-    if not made:  # written before the field: the preprocessing changed on 2026-12-04 and -05
-        return ("this model does not record the preprocessing it saw (written before "
-                f"{PREPROCESS_VERSION}); if it was trained before then, its inputs were other "
-                "than this version's: train it again to be sure")  # fmt: skip
+    if not made:  # the field came on 2026-12-05, and the preprocessing changed again after it
+        return ("this model was written before thermocad recorded the preprocessing a model "
+                f"sees (2026-12-05), and it has changed since (now {PREPROCESS_VERSION}): its "
+                "inputs are prepared otherwise than when it was trained, so its threshold and "
+                "figures may not hold and its calls may differ from those it gave; train it "
+                "again")  # fmt: skip
     return (f"this model saw its inputs as thermocad's preprocessing of {made}, and this "
             f"version's is of {PREPROCESS_VERSION}: its threshold and figures were made on other "
             "inputs; train it again")  # fmt: skip

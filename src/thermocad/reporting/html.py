@@ -15,7 +15,7 @@ from thermocad.utils.tables import fmt_ci  # noqa: F401 - re-exported for the re
 # Every section the report always contains (an absent input says so inside its section).
 SECTIONS = {
     "disclaimer": "Clinical disclaimer",
-    "nested": "Result: nested cross-validation (patients no choice has seen)",
+    "nested": "Result: nested cross-validation (women this run's choices did not see)",
     "cohort": "Cohort",
     "split": "Data partitions",
     "training": "Training",

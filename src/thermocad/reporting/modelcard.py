@@ -13,6 +13,7 @@ from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.models.words import synthetic_training, training_sentence
 from thermocad.reporting import html
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, prose, section, with_interval
+from thermocad.reporting.hub_card import UNMEASURED
 from thermocad.reporting.study_files import synthetic_note
 from thermocad.utils.errors import ThermocadError
 from thermocad.utils.tables import read_written
@@ -177,7 +178,7 @@ def _limitations(cohort_csv) -> str:
             + "Scores can follow the room temperature: on DMR-IR, re-rendering the same Healthy "
             "women as if imaged in a warmer room raised their P(Sick) (docs/evaluation.md; "
             "`thermocad fit` measures its own model's room stress). The threshold was chosen "
-            "on validation data and will need re-tuning on new cameras.")  # fmt: skip
+            "on validation data and will need re-tuning on new cameras. " + UNMEASURED)  # fmt: skip
 
 
 def _separate(n: int) -> str:
@@ -248,7 +249,7 @@ def _nested_headline(compare_dir: Path | None) -> str:
     parts = [f"{name} AUC {entry_ci(e, 'roc_auc', 'ci')} (n={e['n']})"
              for name, e in shown_subsets(subsets).items() if e.get("n")]  # fmt: skip
     overall = subsets.get("overall", {})
-    return ("On patients no choice saw: " + "; ".join(parts) + "; sensitivity "
+    return ("On women this run's choices did not see: " + "; ".join(parts) + "; sensitivity "
             f"{entry_ci(overall, 'sensitivity', 'sensitivity_ci')}, specificity "
             f"{entry_ci(overall, 'specificity', 'specificity_ci')} (see Result)")  # fmt: skip
 

@@ -73,6 +73,24 @@ def _bootstrap_words(m: dict, key: str) -> str:
     return "bootstrap over patients" + " (BCa)" * bca
 
 
+def _filters_applied(cohort: pd.DataFrame) -> str:
+    """Which of the study's filters this cohort could apply: those of the labels table need
+    its columns (a reader had taken them as applied to a table without them)."""
+    from thermocad.io.label_columns import LABEL_FILTERS
+
+    def words(names: list[str]) -> str:
+        return " and ".join(n.replace(" ", "-") for n in names) + " filter" + "s" * (len(names) > 1)
+
+    present = [name for column, name in LABEL_FILTERS.items() if column in cohort.columns]
+    absent = [name for column, name in LABEL_FILTERS.items() if column not in cohort.columns]
+    return ("Exclusions: unreadable or implausible files, unrecognised names, unlabelled "
+            "patients, views other than frontal (where the file name gives the view) and blurred "
+            "images. " + (f"The study's {words(present)} came from the labels table's column"
+                          f"{'s' * (len(present) > 1)}. " if present else "")
+            + (f"Not applied: the study's {words(absent)}, whose column"
+               f"{'s' * (len(absent) > 1)} the labels table lacks." if absent else ""))  # fmt: skip
+
+
 def cohort_section(cohort_csv: Path | None) -> str:
     """Images and patients per class, and exclusions per reason."""
     if not cohort_csv or not Path(cohort_csv).exists():
@@ -87,8 +105,11 @@ def cohort_section(cohort_csv: Path | None) -> str:
     )
     excl = reason[reason != ""].value_counts().rename_axis("reason").reset_index(name="images")
     body = (f"<p>Source: {esc(cohort_csv)}. Kept {len(kept)} of {len(df)} images from "
-            f"{kept['patient_id'].nunique()} patients. Ground truth: the per-patient diagnosis "
-            "in the labels table (Healthy / Sick), applied to every image of the patient.</p>"
+            f"{kept['patient_id'].nunique()} patients. Ground truth (the reference standard): "
+            "the per-patient diagnosis in the labels table (Healthy / Sick), applied to every "
+            "image of the patient; how each diagnosis was made (biopsy, imaging, follow-up) is "
+            "as that table's source records it, and thermocad does not check it.</p>"
+            f"<p>{esc(_filters_applied(df))}</p>"
             + table(per_class.reset_index()) + "<h3>Exclusions</h3>"
             + (table(excl) if len(excl) else "<p>No exclusions.</p>"))  # fmt: skip
     return section("cohort", body)
@@ -248,7 +269,8 @@ def write_report(
     who = "synthetic patients" if study_files.synthetic_note(cohort_csv) else "women"
     if who != "women" and "synthetic" not in title.lower():  # a tab's name is read alone
         title += ": synthetic data"
-    glance = at_a_glance(nested, test, ran.get("best_served"), who) if cdir else ""
+    served = ran.get("best_served") or ran.get("best")  # a study before best_served: its name
+    glance = at_a_glance(nested, test, served, who) if cdir else ""
     parts = [
         section("disclaimer", f'<p class="disclaimer">{esc(DISCLAIMER)}</p>'),
         nested_section(nested_dir),  # the result first; then where it came from

@@ -251,3 +251,18 @@ def check_resume(saved: dict[str, Any] | None, config: dict[str, Any], out_dir: 
             f"{out_dir}: --resume with other options than the interrupted run: "
             f"{', '.join(changed)}; give the same options, or start over with --force"
         )
+
+
+def check_same_preprocessing(made: str | None, out_dir: Path) -> None:
+    """Refuse to resume a run begun under other preprocessing (PREPROCESS_VERSION; `made`: the
+    checkpoint's, None before 2026-12-07): its finished stages saw other inputs than the rest
+    would, and its model.json would name this version's alone (an upgrade review)."""
+    from thermocad.preprocess import PREPROCESS_VERSION
+
+    if made == PREPROCESS_VERSION:
+        return
+    was = (f"thermocad's preprocessing of {made}" if made else "a thermocad whose checkpoints "
+           "did not record their preprocessing (before 2026-12-07)")  # fmt: skip
+    raise ConfigError(f"{out_dir}: --resume of a run begun with {was}, where this version's "
+                      f"preprocessing is of {PREPROCESS_VERSION}: its finished stages saw other "
+                      "inputs than the rest would; start over with --force")  # fmt: skip

@@ -10,11 +10,13 @@ import numpy as np
 from thermocad.evaluation.trained_files import check_weights_apart, scored_paths
 from thermocad.io.labels import CLASSES
 from thermocad.models.registry import ArchSpec, check_trainable, create_model, get_arch
+from thermocad.preprocess import PREPROCESS_VERSION
 from thermocad.preprocess.transforms import EvalTransform, Normalization
 from thermocad.reporting.plots import plot_curve
 from thermocad.training.checkpoint import (
     Checkpoint,
     check_resume,
+    check_same_preprocessing,
     complete_finished,
     open_run,
     split_fingerprint,  # fmt: skip
@@ -206,11 +208,12 @@ def _open(split_csv: Path, out_dir: Path, cfg: TrainConfig, fold, force: bool, r
         saved = (ckpt.state.get("options") or {}).get("split")  # its women, as this fold has them
         options["split"] = split_fingerprint(split_csv, fold, saved)
         if resume:
+            check_same_preprocessing(ckpt.state.get("preprocess_version"), out_dir)
             check_resume(ckpt.state.get("options"), options, out_dir)
             # True once a finished step is skipped: lr_find (its random draws are not
             # replayed), or a finished stage.
             ckpt.state["resumed_after"] = "lr" in ckpt.state
-        ckpt.state["options"] = options
+        ckpt.state.update(options=options, preprocess_version=PREPROCESS_VERSION)
         saved = resume and ckpt.saved_weights()  # interrupted before any save: a fresh network
         return ckpt, saved, _setup(split_csv, cfg, fold, saved)
     except BaseException:

@@ -1,0 +1,95 @@
+"""The model card's Evaluation section for a `thermocad fit` folder: its cross-validation's
+figures as model.json's `cv` records them (the served model by subset, its halves, the 2 x 2
+table and calibration at the stored threshold, the drift and the room stress)."""
+
+from __future__ import annotations
+
+from thermocad.evaluation.periods import ROOM_DRIFT_UNMEASURED, room_drift_words
+from thermocad.utils.tables import fmt_ci
+
+
+def _n(n) -> str:
+    return "" if n is None else f" (n={int(n)})"
+
+
+def cv_evaluation(cv: dict) -> list[str]:
+    """`thermocad fit`'s cross-validation: the served model by subset, its halves, the drift."""
+
+    def auc(value, lo=None, hi=None) -> str:
+        return fmt_ci(value, (lo, hi))
+
+    ci = cv.get("patient_roc_auc_ci") or [None, None]
+    batch = cv.get("batch") or "-"
+    lines = [f"Cross-validated by `thermocad fit` over {cv.get('folds')} patient-grouped folds: "
+             "each woman predicted once by a model that never saw her, the threshold chosen on "
+             "the same pooled predictions (so its sensitivity and specificity are slightly "
+             "optimistic). Patient-level AUC, 95% bootstrap intervals."
+             + (" Read the period-matched column first: there the acquisition date separates "
+                "the classes least." if cv.get("period_n") else ""), "",
+             f"| model | AUC (n={cv.get('patients', '?')}) | batch {batch}{_n(cv.get('batch_n'))} "
+             f"| period-matched{_n(cv.get('period_n'))} |", "|---|---|---|---|",
+             f"| served (this model) | {auc(cv.get('patient_roc_auc'), *ci)} "
+             f"| {auc(cv.get('batch_roc_auc'), cv.get('batch_roc_auc_lo'), cv.get('batch_roc_auc_hi'))} "
+             f"| {auc(cv.get('period_roc_auc'), cv.get('period_roc_auc_lo'), cv.get('period_roc_auc_hi'))} |"]  # fmt: skip
+    for name, row in (cv.get("halves") or {}).items():
+        label = {"cnn": "CNN"}.get(name, name)
+        lines.append(f"| its {label} alone | {auc(row.get('patient_roc_auc'), *(row.get('patient_roc_auc_ci') or []))} "
+                     f"| {auc(row.get('batch_roc_auc'), row.get('batch_roc_auc_lo'), row.get('batch_roc_auc_hi'))} "
+                     f"| {auc(row.get('period_roc_auc'), row.get('period_roc_auc_lo'), row.get('period_roc_auc_hi'))} |")  # fmt: skip
+    lines += ["", f"At the stored threshold, out of fold (95% Wilson intervals): sensitivity "
+              f"{auc(cv.get('sensitivity'), *(cv.get('sensitivity_ci') or []))}, specificity "
+              f"{auc(cv.get('specificity'), *(cv.get('specificity_ci') or []))}."]  # fmt: skip
+    lines += _two_by_two(cv.get("counts")) + _calibration(cv)
+    drift = cv.get("healthy_date_drift")
+    if drift:
+        lines += ["", f"Date drift: among the Healthy women of batch {drift['batch']}, P(Sick) "
+                  f"tells the {drift['n_inside']} imaged in the period when Sick women were also "
+                  f"imaged from the {drift['n_outside']} imaged outside it with AUC "
+                  f"{auc(drift['roc_auc'], *(drift.get('ci') or [None, None]))} (0.5: the model "
+                  "does not follow the date)."]  # fmt: skip
+    room = cv.get("healthy_room_drift")
+    if room or "healthy_room_drift" in cv:  # measured, or said not to be
+        lines += ["", room_drift_words(room) + " (0: the model does not follow the room)."
+                  if room else ROOM_DRIFT_UNMEASURED + "."]  # fmt: skip
+    stress = cv.get("room_stress")
+    if stress:
+        cool, warm = stress["rooms"]
+        lines += ["", f"Room stress: of the {stress['n_healthy']} Healthy women, "
+                  f"{stress['own']['called_sick']} called Sick in their own rooms, "
+                  f"{cool['called_sick']} when re-rendered as if imaged at {cool['room']:.1f} °C "
+                  f"and {warm['called_sick']} at {warm['room']:.1f} °C (each by the fold model "
+                  "that never saw her; thermocad.evaluation.room)."]  # fmt: skip
+    return lines
+
+
+def _two_by_two(counts: dict | None) -> list[str]:
+    """The out-of-fold calls at the stored threshold against the labels (model.json's since
+    2026-12-07; nothing for an older fit)."""
+    if not counts or not all(isinstance(counts.get(k), int) for k in ("tp", "fn", "fp", "tn")):
+        return []
+    tp, fn, fp, tn = (counts[k] for k in ("tp", "fn", "fp", "tn"))
+    return ["", "Out of fold, at the stored threshold:", "",
+            "| | called Sick | called Healthy |", "|---|---|---|",
+            f"| truly Sick ({tp + fn}) | {tp} | {fn} (missed) |",
+            f"| truly Healthy ({fp + tn}) | {fp} (false alarms) | {tn} |"]  # fmt: skip
+
+
+def _calibration(cv: dict) -> list[str]:
+    """Calibration of the pooled out-of-fold P(Sick): slope and Brier score with intervals."""
+    slope, brier = cv.get("calibration_slope"), cv.get("brier")
+    if not isinstance(slope, float) or not isinstance(brier, float):
+        return []
+    lo, hi = cv.get("calibration_slope_ci") or [None, None]
+    if isinstance(lo, float) and isinstance(hi, float) and (lo > 1 or hi < 1):
+        reading = (
+            "its interval lies above 1: the P(Sick) sit too close to the middle, under-confident"
+            if lo > 1
+            else "its interval lies below 1: the P(Sick) are too extreme, over-confident"
+        )
+    else:
+        reading = "its interval holds 1" if lo is not None else "no interval"
+    return ["", f"Calibration of the out-of-fold P(Sick) (the fold models'): slope "
+            f"{fmt_ci(slope, (lo, hi))} (1 is ideal; {reading}), Brier score "
+            f"{fmt_ci(brier, cv.get('brier_ci') or [None, None])} (0 is perfect). Read P(Sick) "
+            "as a score to rank women by and compare with the threshold, not as a probability "
+            "of cancer."]  # fmt: skip
