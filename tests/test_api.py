@@ -374,3 +374,26 @@ def test_a_call_leaves_the_callers_random_state_and_plotting_backend_alone(
         assert (random.random(), np.random.random(), torch.rand(1).item()) == expected
         assert torch.backends.cudnn.deterministic == deterministic
     assert (tmp_path / "run" / "schedule.png").exists()
+
+
+def test_torch_imported_by_a_call_is_not_left_at_its_seed(trained, tmp_path):
+    """In a fresh process whose first torch is train()'s, torch is left seeded afresh, as a new
+    process has it, not at the run's seed (a diff review: every notebook drew the same)."""
+    import subprocess
+    import sys
+
+    table, _ = trained
+    table.to_csv(tmp_path / "split.csv", index=False)
+    code = (
+        "import sys, thermocad\n"
+        "assert 'torch' not in sys.modules\n"
+        "cfg = thermocad.TrainConfig.smoke(cycles=0, frozen_cycles=0, tta=0, seed=7)\n"
+        f"thermocad.train({str(tmp_path / 'split.csv')!r}, {str(tmp_path / 'run')!r}, cfg)\n"
+        "import torch\n"
+        "print(torch.initial_seed(), torch.backends.cudnn.deterministic)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "THERMOCAD_QUIET": "1"})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    seed, deterministic = done.stdout.split()
+    assert int(seed) != 7 and deterministic == "False"

@@ -179,6 +179,7 @@ def test_an_interrupted_fit_resumes_to_the_model_a_whole_fit_makes(tmp_path, mon
     from thermocad.models.bundle import check_complete
     from thermocad.synth.cohort import generate_cohort
     from thermocad.training.config import TrainConfig
+    from thermocad.training.fit_resume import job_version
     from thermocad.utils.errors import ConfigError, ModelFormatError
 
     labels = generate_cohort(tmp_path / "data", n_patients=12, seed=2, height=64, width=80,
@@ -272,8 +273,13 @@ def test_an_interrupted_fit_resumes_to_the_model_a_whole_fit_makes(tmp_path, mon
     options = {**config.to_dict(), "folds": 2, "seed": 0}
     for bad, says in ((b"[]", "no readable"), (b"\xff", "no readable"),
                       (json.dumps({"options": options, "version": "0.0"}).encode(), "ran thermocad 0.0"),
+                      # Before 2026-12-07 the record held thermocad's version alone: the same
+                      # 0.1.0 whatever the preprocessing, so a fit begun before an upgrade that
+                      # changed it would have gone on with folds of both.
+                      (json.dumps({"options": options, "version": __version__}).encode(),
+                       f"ran thermocad {__version__}, this is {job_version()}"),
                       (json.dumps({"options": options, "data": "x", "stage": "cv",
-                                   "version": __version__}).encode(), "data folder or the labels changed")):  # fmt: skip
+                                   "version": job_version()}).encode(), "data folder or the labels changed")):  # fmt: skip
         (run / "fit_resume.json").write_bytes(bad)
         with pytest.raises(ConfigError, match=says):
             fit(tmp_path / "data", labels, run, config, folds=2, resume=True)

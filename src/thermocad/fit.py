@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from thermocad.fit_checks import check_fold_size, check_labels
-from thermocad.training.fit_resume import fingerprint, resumable
+from thermocad.training.fit_resume import fingerprint, job_version, resumable
 
 if TYPE_CHECKING:
     from thermocad.training.config import TrainConfig
@@ -191,7 +191,6 @@ def fit(
     train on every woman; returns the run folder (model.safetensors + model.json + cv/).
     `seed` draws the folds, the training and the bootstrap (default: the config's, else 0).
     `resume`: continue the interrupted fit in `out_dir` (the same data, labels and options)."""
-    from thermocad import __version__
     from thermocad.io.labels import labels_file
     from thermocad.models.registry import check_trainable
     from thermocad.training.config import TrainConfig
@@ -211,7 +210,7 @@ def fit(
     check_trainable(config.to_dict())  # arch, size, weights: before anything is written
     check_labels(data_dir, labels_csv, folds)
     record = {"options": {**config.to_dict(), "folds": folds, "seed": seed},  # JSON's types
-              "data": fingerprint(data_dir, labels_csv), "version": __version__}  # fmt: skip
+              "data": fingerprint(data_dir, labels_csv), "version": job_version()}  # fmt: skip
     state = resumable(out_dir, record) if resume else None
     if state is None or state.get("stage") != "cv":  # a new fit, or one stopped in prepare
         out = _prepare(data_dir, labels_csv, out_dir, record, folds, seed, force or resume)

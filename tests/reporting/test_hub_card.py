@@ -324,6 +324,8 @@ def test_a_fit_cards_calibration_says_which_way_it_is_off():
     assert "over-confident" in low[1]
     held = _calibration({**base, "calibration_slope_ci": [0.7, 2.8]})[1]
     assert "its interval holds 1" in held and "confident" not in held
+    assert "no interval" in _calibration({**base, "calibration_slope_ci": [1.2, None]})[1]
+    assert "slope n/a" in _calibration({**base, "calibration_slope": None})[1]  # NaN, stored
     assert _calibration({}) == [] and _two_by_two(None) == [] and _two_by_two({"tp": 1}) == []
 
 
@@ -339,3 +341,6 @@ def test_the_training_table_gives_each_groups_acquisition_dates():
     )
     assert "| training | Sick | 1 | 1 | n/a |" in text
     assert "acquired" not in _counts(train.drop(columns="acquisition_date"), None)
+    # Only ISO dates, as prepare writes them: another form is counted, not read month-first.
+    mixed = train.assign(acquisition_date=["01/05/2013", "2012-10-08", None])
+    assert "| Healthy | 2 | 2 | 2012-10-08 to 2012-10-08 (1 undated) |" in _counts(mixed, None)

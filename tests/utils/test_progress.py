@@ -31,3 +31,27 @@ def test_a_notebook_hides_the_status_lines_through_logging(capsys):
         logger.setLevel(before)
     log("another line")
     assert capsys.readouterr().err == "[thermocad] warning: a warning\n[thermocad] another line\n"
+
+
+def test_a_logging_set_up_that_disables_other_loggers_does_not_silence_thermocad(capsys):
+    """dictConfig disables the loggers it does not name by default: thermocad's warnings must
+    still be printed (a diff review: they had vanished with no sign); any case of "warning"
+    counts as one."""
+    import logging
+    import logging.config
+
+    from thermocad.utils.progress import LOGGER, log
+
+    before = LOGGER.disabled, LOGGER.level
+    try:
+        logging.config.dictConfig({"version": 1, "root": {"level": "INFO"}})
+        log("WARNING: the cohort holds no Sick women")
+        LOGGER.setLevel(logging.WARNING)
+        log("Warning: still shown")
+        log("note: hidden")
+    finally:
+        LOGGER.disabled, _ = before
+        LOGGER.setLevel(before[1])
+    assert capsys.readouterr().err == (
+        "[thermocad] WARNING: the cohort holds no Sick women\n[thermocad] Warning: still shown\n"
+    )

@@ -41,9 +41,9 @@ def _as_json(obj: Any) -> Any:
 
 def record(options: dict, data: str) -> dict:
     """What a resumed job must find unchanged: its options, the version, its data's print."""
-    from thermocad import __version__
+    from thermocad.training.fit_resume import job_version
 
-    return {"options": _as_json(options), "data": data, "version": __version__}
+    return {"options": _as_json(options), "data": data, "version": job_version()}
 
 
 def split_fingerprint(split_csv: str | os.PathLike, stamps: bool = False) -> str:

@@ -29,6 +29,7 @@ from thermocad.inference.examples import (  # noqa: F401 - synthetic_examples: r
     examples_folder,
     synthetic_examples,
 )
+from thermocad.inference.upload_quota import quota_middleware
 from thermocad.inference.verdict import WAITING, verdict, waiting
 from thermocad.utils.markdown import md_text
 
@@ -53,6 +54,7 @@ DISCLAIMER = (
 # size limit, which Gradio enforces with the same figure, the server stopped, the network
 # down) leaves no other file's result standing; a file over the limit gets the verdict box's
 # "Not analysed" (OVER_VERDICT, its name put in by the page, escaped).
+SWEEP = (600, 600)  # Gradio's delete_cache: every 10 minutes, uploads older than 10 go
 UPLOAD_LABEL = f"Thermal file (DMR text matrix, .npy or image; at most {MAX_UPLOAD_MB} MiB)"
 OVER_VERDICT = verdict("error", f"FILE_NAME: not analysed: over the {MAX_UPLOAD_MB} MiB limit")
 PAGE_JS = (
@@ -95,7 +97,7 @@ def build_app(
         examples = synthetic_examples(examples_folder(), shape=example_shape(bundle.meta))
     # Gradio owns its upload cache (never deleted here): its sweep removes uploads after 10 min.
     # The examples are not in it (_add_examples).
-    with gr.Blocks(title="thermocad", delete_cache=(600, 600)) as demo:
+    with gr.Blocks(title="thermocad", delete_cache=SWEEP) as demo:
         gr.Markdown(_header(bundle))
         gr.Markdown(DISCLAIMER, elem_id="disclaimer")
         with gr.Row():
@@ -240,6 +242,8 @@ def serve(
             # Gradio's own cap, ours (its "mb" is MiB): a larger file never reaches us, its
             # pop-up says the same limit, and page.js answers it; check_upload answers API calls.
             max_file_size=f"{MAX_UPLOAD_MB}mb",
+            # ... and ours on the route: one file a request, a budget over the sweep's time
+            app_kwargs={"middleware": quota_middleware(MAX_UPLOAD_MB, SWEEP)},
             prevent_thread_lock=True,
             ssr_mode=False,
             share=False,

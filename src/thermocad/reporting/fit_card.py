@@ -77,7 +77,7 @@ def _two_by_two(counts: dict | None) -> list[str]:
 def _calibration(cv: dict) -> list[str]:
     """Calibration of the pooled out-of-fold P(Sick): slope and Brier score with intervals."""
     slope, brier = cv.get("calibration_slope"), cv.get("brier")
-    if not isinstance(slope, float) or not isinstance(brier, float):
+    if not isinstance(brier, float):  # an older fit's model.json
         return []
     lo, hi = cv.get("calibration_slope_ci") or [None, None]
     if isinstance(lo, float) and isinstance(hi, float) and (lo > 1 or hi < 1):
@@ -86,8 +86,10 @@ def _calibration(cv: dict) -> list[str]:
             if lo > 1
             else "its interval lies below 1: the P(Sick) are too extreme, over-confident"
         )
+    elif isinstance(lo, float) and isinstance(hi, float):
+        reading = "its interval holds 1"
     else:
-        reading = "its interval holds 1" if lo is not None else "no interval"
+        reading = "no interval"
     return ["", f"Calibration of the out-of-fold P(Sick) (the fold models'): slope "
             f"{fmt_ci(slope, (lo, hi))} (1 is ideal; {reading}), Brier score "
             f"{fmt_ci(brier, cv.get('brier_ci') or [None, None])} (0 is perfect). Read P(Sick) "

@@ -133,14 +133,20 @@ def _counts(train: pd.DataFrame, valid: pd.DataFrame | None) -> str:
             cells = " | ".join(map(str, key))
             when = ""
             if dated:  # the dates' span: the classes imaged at different times is a confound
-                days = pd.to_datetime(
-                    g.get("acquisition_date", pd.Series(dtype=str)), errors="coerce"
-                ).dropna()
-                when = (
-                    f" {days.min():%Y-%m-%d} to {days.max():%Y-%m-%d} |" if len(days) else " n/a |"
-                )
+                when = f" {_span(g.get('acquisition_date', pd.Series(dtype=str)))} |"
             rows.append(f"| {name} | {cells} | {len(g)} | {g['patient_id'].nunique()} |{when}")
     return "\n".join(rows)
+
+
+def _span(dates: pd.Series) -> str:
+    """'2012-10-08 to 2015-03-13' (ISO dates, as prepare writes them), with how many images
+    have no such date; 'n/a' when none has."""
+    days = pd.to_datetime(dates, format="ISO8601", errors="coerce")
+    undated = int(days.isna().sum())
+    if undated == len(days):
+        return "n/a"
+    return (f"{days.min():%Y-%m-%d} to {days.max():%Y-%m-%d}"
+            + (f" ({undated} undated)" if undated else ""))  # fmt: skip
 
 
 def _threshold_source(meta: dict) -> str:

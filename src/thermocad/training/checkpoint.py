@@ -263,6 +263,7 @@ def check_same_preprocessing(made: str | None, out_dir: Path) -> None:
         return
     was = (f"thermocad's preprocessing of {made}" if made else "a thermocad whose checkpoints "
            "did not record their preprocessing (before 2026-12-07)")  # fmt: skip
+    saw = "saw" if made else "may have seen"
     raise ConfigError(f"{out_dir}: --resume of a run begun with {was}, where this version's "
-                      f"preprocessing is of {PREPROCESS_VERSION}: its finished stages saw other "
-                      "inputs than the rest would; start over with --force")  # fmt: skip
+                      f"preprocessing is of {PREPROCESS_VERSION}: its finished stages {saw} "
+                      "other inputs than the rest would; start over with --force")  # fmt: skip

@@ -39,6 +39,16 @@ def fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> s
     return digest.hexdigest()
 
 
+def job_version() -> str:
+    """The version a resumable job's record holds: thermocad's and its preprocessing's, so that
+    a job begun before an upgrade that changed what models see is not continued with folds of
+    both (every thermocad so far is 0.1.0; records before 2026-12-07 hold that alone)."""
+    from thermocad import __version__
+    from thermocad.preprocess import PREPROCESS_VERSION
+
+    return f"{__version__}, preprocessing {PREPROCESS_VERSION}"
+
+
 def resumable(out_dir: str | os.PathLike, record: dict) -> dict:
     """The interrupted fit in `out_dir` that `record` (options, data) may continue: its FIT_RESUME
     state; anything else is refused with what to do instead."""

@@ -45,28 +45,24 @@ def one_line(text: object) -> str:
     return str(text).translate(_CONTROLS)
 
 
-class _Stderr(logging.Handler):
-    """Each record as one `[thermocad] ...` line on the stderr of the moment (a notebook's,
-    a test's capture), as print writes it: an error writing it is raised, not swallowed."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        print(f"[thermocad] {one_line(record.getMessage())}", file=sys.stderr, flush=True)
-
-
-# The status lines go through Python's logging, under this name, so that a notebook can hide
-# them: logging.getLogger("thermocad").setLevel(logging.WARNING) keeps the warnings alone.
+# The status lines' level is that of Python's logging's logger "thermocad", so that a
+# notebook can quieten them: logging.getLogger("thermocad").setLevel(logging.WARNING) keeps the
+# warnings alone. They are printed here, not through the logger's handlers: a logging set-up
+# that disables the loggers it does not name (dictConfig's default) would silence every
+# warning with no sign.
 LOGGER = logging.getLogger("thermocad")
-if not LOGGER.handlers:  # once per process, however often this module is reloaded
-    LOGGER.addHandler(_Stderr())
+if LOGGER.level == logging.NOTSET:  # not set by the user before thermocad was imported
     LOGGER.setLevel(logging.INFO)
-    LOGGER.propagate = False  # printed once, not again by a root handler the user set up
 
 
 def log(message: str) -> None:
-    """One plain line on stderr (progress bars are what quiet mode hides); a line that starts
-    with "warning" at logging's WARNING level, the others at INFO."""
-    level = logging.WARNING if str(message).startswith("warning") else logging.INFO
-    LOGGER.log(level, "%s", message)
+    """One plain line on stderr (progress bars are what quiet mode hides), unless the
+    "thermocad" logger's level is above its own: WARNING for a line that starts with
+    "warning" (any case), INFO for the others."""
+    text = str(message)
+    level = logging.WARNING if text[:7].lower() == "warning" else logging.INFO
+    if level >= LOGGER.getEffectiveLevel():  # not isEnabledFor: it says no once disabled
+        print(f"[thermocad] {one_line(text)}", file=sys.stderr, flush=True)
 
 
 def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:

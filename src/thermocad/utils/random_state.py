@@ -17,9 +17,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @contextlib.contextmanager
 def kept_random_state() -> Iterator[None]:
-    """Python's, numpy's and (where imported before) torch's generators and cuDNN's flags as
-    they were, however the block ends. torch imported inside the block had no state of the
-    caller's to keep."""
+    """Python's, numpy's and torch's generators and cuDNN's flags as they were, however the
+    block ends. torch imported inside the block, or CUDA first used there, had no state of the
+    caller's: they are seeded afresh, as a new process seeds them, not left at the block's
+    seed (every notebook would then draw the same numbers)."""
     import numpy as np
 
     saved = random.getstate(), np.random.get_state()
@@ -35,9 +36,22 @@ def kept_random_state() -> Iterator[None]:
         np.random.set_state(saved[1])
         if torch is not None:
             torch.set_rng_state(cpu)
-            if cuda is not None:
-                torch.cuda.set_rng_state_all(cuda)
             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
+            _cuda(torch, cuda)
+        elif (imported := sys.modules.get("torch")) is not None:  # as a fresh import has them
+            imported.seed()
+            imported.backends.cudnn.deterministic = imported.backends.cudnn.benchmark = False
+            _cuda(imported, None)
+
+
+def _cuda(torch, states) -> None:
+    """CUDA's generators as they were (`states`), or, where CUDA was not started before the
+    block, seeded afresh: at once if the block started it, else at its first use, replacing
+    the seed the block left for it (fastai's set_seed queues one)."""
+    if states is not None:
+        torch.cuda.set_rng_state_all(states)
+    elif torch.cuda.is_available():
+        torch.cuda.seed_all()
 
 
 def keeps_random_state(function: F) -> F:

@@ -1,0 +1,94 @@
+"""What Gradio's upload route may store (inference/upload_quota.py): one file a request, and a
+budget over the time Gradio's sweep keeps an upload. Before it, anyone who reached the port
+could post 1000 files of 20 MiB a request and fill the disk."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from thermocad.inference.upload_quota import UploadQuota
+
+
+class Route:
+    """An ASGI app that reads the whole body, as Gradio's upload route does, and answers 200."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.calls += 1
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def post(app, chunks: list[bytes], length: int | None, path: str = "/gradio_api/upload"):
+    """The status and body `app` answers to a POST of `chunks` (Content-Length `length`)."""
+    headers = [] if length is None else [(b"content-length", str(length).encode())]
+    scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+                for i, c in enumerate(chunks)]  # fmt: skip
+    sent = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def test_one_request_holds_one_file_at_most():
+    route = Route()
+    quota = UploadQuota(route, per_request=100, budget=10_000, keep_s=60)
+    assert post(quota, [b"x" * 100], 100) == (200, b"ok")
+    status, said = post(quota, [b"x" * 101], 101)  # said by its Content-Length: never read
+    assert status == 413 and b"at most one file" in said and route.calls == 1
+    # A body without Content-Length is counted as it arrives.
+    status, said = post(quota, [b"x" * 60, b"x" * 60], None)
+    assert status == 413 and b"more than one file" in said
+    # Other routes pass untouched, whatever their size.
+    assert post(quota, [b"x" * 500], 500, path="/gradio_api/queue/join") == (200, b"ok")
+
+
+def test_the_budget_over_the_sweeps_time_refuses_more_then_frees_up():
+    now = [0.0]
+    route = Route()
+    quota = UploadQuota(route, per_request=100, budget=250, keep_s=60, clock=lambda: now[0])
+    assert [post(quota, [b"x" * 100], 100)[0] for _ in range(3)] == [200, 200, 429]
+    assert post(quota, [b"x" * 10], 10)[0] == 200  # 200 of 250 taken: a small one still fits
+    now[0] = 61.0  # the sweep has removed them by now
+    assert post(quota, [b"x" * 100], 100)[0] == 200
+    # A body without Content-Length reserves nothing first, and is counted once read.
+    now[0] = 200.0
+    assert post(quota, [b"x" * 100, b"x"], None)[0] == 413  # 101 bytes: refused
+    # 101 + 90 + 90 counted: over the budget, so the next is refused, however it is sent.
+    assert [post(quota, [b"x" * 90], None)[0] for _ in range(3)] == [200, 200, 429]
+    assert b"try again later" in post(quota, [b"x"], 1)[1]
+
+
+@pytest.mark.slow
+def test_the_served_app_refuses_two_files_in_one_upload(run_dir):
+    """Gradio's own cap is per file (max_file_size): two files under it in one request had
+    been stored; the app's route now takes one."""
+    import httpx
+
+    from thermocad.inference.app import serve
+
+    demo = serve(run_dir, port=0, block=False)
+    try:
+        url = f"http://127.0.0.1:{demo.server_port}/gradio_api/upload"
+        big = b"0" * (12 * 2**20)  # each under the 20 MiB limit, together over it
+        two = [("files", ("a.txt", big, "text/plain")), ("files", ("b.txt", big, "text/plain"))]
+        reply = httpx.post(url, files=two, timeout=60)
+        assert reply.status_code == 413 and "at most one file" in reply.text
+        one = httpx.post(url, files=[("files", ("a.txt", b"1 2\n3 4\n", "text/plain"))], timeout=60)
+        assert one.status_code == 200 and one.json()[0].endswith("a.txt")
+    finally:
+        demo.close()
