@@ -24,9 +24,11 @@
   // The hidden #pending button does it in the browser, through Gradio's state (app.PENDING_JS).
   const escaped = (text) => text.replace(/[&<>"']/g,
     (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;'})[c]);
+  let uploading = null;  // the file being sent, until the server answers or refuses it
   const chosen = (file) => {
     if (!file) return;
     const over = file.size > MAX_UPLOAD_MB * 1024 * 1024;
+    uploading = over ? null : file.name;
     window.thermocadPending = file.name +
       (over ? ': not analysed: over the MAX_UPLOAD_MB MiB limit' : ': uploading\u2026');
     // (a function: a string's $& or $$ would be read as a pattern, and a name may hold them)
@@ -34,6 +36,23 @@
     const button = document.getElementById('pending');
     if (button) button.click();
   };
+  // An upload the server refused (HTTP 413 or 429: upload_quota.py) or that failed on its
+  // way: Gradio says so in a pop-up only, where Status and the verdict went on saying
+  // "uploading" and "being analysed". They now say it was not uploaded, and why.
+  const told = new WeakSet();
+  new MutationObserver(() => {
+    document.querySelectorAll('[data-testid=toast-body].error [data-testid=toast-text]').forEach((t) => {
+      if (told.has(t)) return;
+      told.add(t);
+      const status = document.querySelector('#status textarea');
+      if (!uploading || !status || status.value !== window.thermocadPending) return;
+      window.thermocadPending = uploading + ': not uploaded: ' + t.textContent.trim();
+      window.thermocadVerdict = FAILED_VERDICT.replace('FILE_NAME', () => escaped(uploading));
+      uploading = null;
+      const button = document.getElementById('pending');
+      if (button) button.click();
+    });
+  }).observe(document.body, {subtree: true, childList: true});
   // On a phone the answer lands below the upload, out of sight, and the upload box just resets:
   // each new verdict (a call, no call, not analysed) is scrolled into view when it is not in
   // view already, so an upload never seems to have done nothing.
