@@ -173,7 +173,6 @@ def test_a_forced_fit_that_fails_on_its_data_leaves_the_folder_incomplete(tmp_pa
 
 def test_an_interrupted_fit_resumes_to_the_model_a_whole_fit_makes(tmp_path, monkeypatch):
     import thermocad.fit as F
-    import thermocad.training.checkpoint as C
     import thermocad.training.run as R
     from thermocad import __version__
     from thermocad.models.bundle import check_complete
@@ -187,22 +186,28 @@ def test_an_interrupted_fit_resumes_to_the_model_a_whole_fit_makes(tmp_path, mon
     config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0, head_epochs=3)
     whole = fit(tmp_path / "data", labels, tmp_path / "whole", config, folds=2, n_boot=20)
     run = tmp_path / "run"
-    calls, real_train, real_save, real_record = [], R.train, C.Checkpoint.save, F._record
+    calls, real_train, real_history, real_record = [], R.train, R.write_history, F._record
 
     def train(split_csv, out_dir, *args, **kwargs):
         calls.append((Path(out_dir).name, kwargs.get("resume", False)))
         return real_train(split_csv, out_dir, *args, **kwargs)
 
-    def save(self, model):  # fold 1 is killed inside its head stage, after its first epoch
-        real_save(self, model)
-        if self.dir.parent.name == "fold1" and self.state["done"].get("head (precomputed)") == 1:
+    def history(out_dir, rows):  # fold 1 is killed inside its head stage, after its first epoch
+        real_history(out_dir, rows)
+        if Path(out_dir).name == "fold1" and [r["stage"] for r in rows] == ["head (precomputed)"]:
             raise KeyboardInterrupt
 
     monkeypatch.setattr(R, "train", train)
-    monkeypatch.setattr(C.Checkpoint, "save", save)
+    monkeypatch.setattr(R, "write_history", history)
     with pytest.raises(KeyboardInterrupt):
         fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20)
-    monkeypatch.setattr(C.Checkpoint, "save", real_save)
+    monkeypatch.setattr(R, "write_history", real_history)
+    # The head stage saves no checkpoint before its last epoch (one stopped inside it starts
+    # again): fold 1's is the one lr_find left.
+    state = json.loads(
+        (run / "cv" / "efficientnet_lite0" / "fold1" / "checkpoint" / "state.json").read_text()
+    )
+    assert "head (precomputed)" not in state["done"] and "lr" in state
     assert calls == [("fold0", False), ("fold1", False)]
     with pytest.raises(ConfigError, match=r"other options .*folds \(2 -> 3\)"):
         fit(tmp_path / "data", labels, run, config, folds=3, resume=True)

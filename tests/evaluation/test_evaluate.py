@@ -144,7 +144,9 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
     assert saved["image"]["n"] == 6 and (run / "eval_test" / "history.png").exists()
     # What predict warns of (a smoke run, synthetic women, here a model.json without the
     # preprocessing it saw) is said with the figures.
-    assert saved["model_warnings"][0].startswith("warning: this model was written before thermocad recorded the prep")
+    assert saved["model_warnings"][0].startswith(
+        "warning: this model was written before thermocad recorded the prep"
+    )
     with pytest.raises(OutputExistsError, match=r"eval_test\S* already exists; use --force"):
         E.evaluate_run(run, tmp_path / "split.csv", on="test")
     r = E.evaluate_run(run, tmp_path / "split.csv", on="test", tta=True, force=True, n_boot=20)

@@ -176,24 +176,24 @@ def test_a_resumed_nested_comparison_reuses_its_folds_and_opens_the_test_set_onc
 def test_a_comparison_killed_inside_a_real_training_resumes_to_the_same_predictions(
     split_csv, tmp_path, monkeypatch
 ):
-    import thermocad.training.checkpoint as CK
+    import thermocad.training.run as R
     from thermocad.training.config import TrainConfig
 
     config = TrainConfig.smoke(pretrained=False, cycles=0, frozen_cycles=0, tta=0, head_epochs=3)
     opts = {"config": config, "n_boot": 20, "baseline": False}
     C.compare(split_csv, ["efficientnet_lite0"], tmp_path / "whole", **opts)
-    real_save = CK.Checkpoint.save
+    real_history = R.write_history
 
-    def save(self, model):  # fold 1 is killed inside its head stage, after its first epoch
-        real_save(self, model)
-        if self.dir.parent.name == "fold1" and self.state["done"].get("head (precomputed)") == 1:
+    def history(out_dir, rows):  # fold 1 is killed inside its head stage, after its first epoch
+        real_history(out_dir, rows)
+        if Path(out_dir).name == "fold1" and [r["stage"] for r in rows] == ["head (precomputed)"]:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(CK.Checkpoint, "save", save)
+    monkeypatch.setattr(R, "write_history", history)
     cmp = tmp_path / "cmp"
     with pytest.raises(KeyboardInterrupt):
         C.compare(split_csv, ["efficientnet_lite0"], cmp, **opts)
-    monkeypatch.setattr(CK.Checkpoint, "save", real_save)
+    monkeypatch.setattr(R, "write_history", real_history)
     fold1 = cmp / "efficientnet_lite0" / "fold1"
     assert (fold1 / "checkpoint" / "state.json").is_file()
     fold0 = (cmp / "efficientnet_lite0" / "fold0" / "model.json").stat().st_mtime_ns

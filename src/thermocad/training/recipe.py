@@ -189,15 +189,19 @@ def fit_schedule(
 def body_features(
     model: nn.Module, maps: np.ndarray, finish: Callable, batch_size: int
 ) -> torch.Tensor:
-    """The frozen body's pooled features for every prepared map, computed once (precompute)."""
+    """The frozen body's pooled features for every prepared map, computed once (precompute),
+    and once per process for the same body and map (training.feature_cache)."""
+    from thermocad.training.feature_cache import cached_features
+
     device = next(model.parameters()).device
     model.eval()
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(maps), batch_size):
-            x = finish(torch.from_numpy(maps[i : i + batch_size])[:, None].to(device))
-            out.append(model.forward_head(model.forward_features(x), pre_logits=True).float().cpu())
-    return torch.cat(out)
+
+    def compute(batch: np.ndarray) -> torch.Tensor:
+        with torch.no_grad():
+            x = finish(torch.from_numpy(batch)[:, None].to(device))
+            return model.forward_head(model.forward_features(x), pre_logits=True).float().cpu()
+
+    return cached_features(model, maps, finish, batch_size, compute)
 
 
 def seed_head(learn: Learner, seed: int) -> None:
