@@ -135,9 +135,9 @@ def test_browser_a_file_that_never_reaches_the_server_leaves_no_result(
         # no result, only the new file's name, not the last file's verdict beside it.
         demo.close()
         driver.find_element(By.CSS_SELECTOR, file_input).send_keys(str(dmr_files[1]))
-        # "uploading", or, once Gradio's pop-up says the upload failed, "not uploaded: ..."
+        # "uploading", or, once Gradio's pop-up says the upload failed, "not analysed: ..."
         wait.until(lambda d: textbox(d, "status").startswith(
-            (f"{dmr_files[1].name}: uploading\u2026", f"{dmr_files[1].name}: not uploaded: ")))  # fmt: skip
+            (f"{dmr_files[1].name}: uploading\u2026", f"{dmr_files[1].name}: not analysed: ")))  # fmt: skip
         assert textbox(driver, "result") == "" and "Called" not in verdict()
         assert _shown(driver, "thermogram") == _shown(driver, "overlay") == 0
     finally:
@@ -371,7 +371,7 @@ def test_browser_the_page_keeps_its_places_while_a_file_is_analysed(run_dir, dmr
 def test_browser_an_upload_the_server_refuses_is_said_in_status(run_dir, dmr_files, tmp_path,
                                                                monkeypatch):  # fmt: skip
     """The route's budget spent (upload_quota.py answers 429): Status and the verdict say the
-    file was not uploaded and why; they had gone on saying "uploading" and "being analysed",
+    file was not analysed and why; they had gone on saying "uploading" and "being analysed",
     with Gradio's pop-up alone telling."""
     from selenium.webdriver.common.by import By
 
@@ -384,7 +384,7 @@ def test_browser_an_upload_the_server_refuses_is_said_in_status(run_dir, dmr_fil
             lambda d: d.find_element(By.CSS_SELECTOR, "#upload input[type=file]")
         )
         file_input.send_keys(str(dmr_files[0]))
-        wait.until(lambda d: textbox(d, "status").startswith(f"{name}: not uploaded: HTTP 429"))
+        wait.until(lambda d: textbox(d, "status").startswith(f"{name}: not analysed: HTTP 429"))
         assert "try again later" in textbox(driver, "status")
         verdict = driver.find_element(By.ID, "verdict").text
-        assert f"{name}: not uploaded; Status says why" in verdict and "Called" not in verdict
+        assert f"{name}: not analysed; Status says why" in verdict and "Called" not in verdict

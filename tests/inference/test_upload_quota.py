@@ -44,7 +44,10 @@ def post(app, chunks: list[bytes], length: int | None, path: str = "/gradio_api/
     return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
-def test_one_request_holds_one_file_at_most():
+def test_one_request_holds_one_file_at_most(monkeypatch):
+    import thermocad.inference.upload_quota as Q
+
+    monkeypatch.setattr(Q, "OTHER_POST", 50)
     route = Route()
     quota = UploadQuota(route, per_request=100, budget=10_000, keep_s=60)
     assert post(quota, [b"x" * 100], 100) == (200, b"ok")
@@ -52,25 +55,29 @@ def test_one_request_holds_one_file_at_most():
     assert status == 413 and b"at most one file" in said and route.calls == 1
     # A body without Content-Length is counted as it arrives.
     status, said = post(quota, [b"x" * 60, b"x" * 60], None)
-    assert status == 413 and b"more than one file" in said
-    # Other routes pass untouched, whatever their size.
-    assert post(quota, [b"x" * 500], 500, path="/gradio_api/queue/join") == (200, b"ok")
+    assert status == 413 and b"at most one file" in said
+    # Any other route takes a little: a file given inline (base64) would be stored too.
+    assert post(quota, [b"x" * 50], 50, path="/gradio_api/queue/join") == (200, b"ok")
+    status, said = post(quota, [b"x" * 30, b"x" * 30], None, path="/gradio_api/component_server")
+    assert status == 413 and b"request of 60 bytes or more refused: at most 50 bytes" in said
 
 
-def test_the_budget_over_the_sweeps_time_refuses_more_then_frees_up():
+def test_the_budget_counts_what_arrives_and_frees_up_after_the_sweeps_time():
     now = [0.0]
     route = Route()
     quota = UploadQuota(route, per_request=100, budget=250, keep_s=60, clock=lambda: now[0])
     assert [post(quota, [b"x" * 100], 100)[0] for _ in range(3)] == [200, 200, 429]
-    assert post(quota, [b"x" * 10], 10)[0] == 200  # 200 of 250 taken: a small one still fits
+    assert post(quota, [b"x" * 10], 10)[0] == 200  # 210 of 250 taken: a small one still fits
+    # A request that declares much and sends nothing spends nothing (it had reserved it all).
+    assert [post(quota, [b""], 30)[0] for _ in range(5)] == [200] * 5
     now[0] = 61.0  # the sweep has removed them by now
     assert post(quota, [b"x" * 100], 100)[0] == 200
-    # A body without Content-Length reserves nothing first, and is counted once read.
+    # Without Content-Length, counted as the bytes arrive: past the budget, refused at once.
     now[0] = 200.0
-    assert post(quota, [b"x" * 100, b"x"], None)[0] == 413  # 101 bytes: refused
-    # 101 + 90 + 90 counted: over the budget, so the next is refused, however it is sent.
-    assert [post(quota, [b"x" * 90], None)[0] for _ in range(3)] == [200, 200, 429]
+    assert post(quota, [b"x" * 100, b"x"], None)[0] == 413  # 101 bytes: over one file
+    assert [post(quota, [b"x" * 90], None)[0] for _ in range(3)] == [200, 429, 429]
     assert b"try again later" in post(quota, [b"x"], 1)[1]
+    assert route.calls == 13  # those refused by their Content-Length never reached it
 
 
 @pytest.mark.slow

@@ -74,3 +74,30 @@ def test_a_finish_that_is_no_transforms_own_is_not_cached():
     for _ in range(2):
         body_features(body, maps, lambda x: x, 2)
     assert body.seen == 6
+
+
+def test_a_pooling_changed_outside_the_weights_or_a_pair_of_classifiers_is_keyed():
+    """The key holds the layers as printed: a pooling set outside the weights is another body
+    (a review: a max-pooled resnet was answered with the average-pooled one's features); a
+    distilled model's two classifiers are left out of it, not a crash."""
+    maps = np.random.default_rng(1).normal(size=(2, 8, 8)).astype(np.float32)
+    finish = EvalTransform(size=8).finish
+    body = Body()
+    body_features(body, maps, finish, 2)
+    body.conv.padding = (1, 1)  # not a weight
+    body_features(body, maps, finish, 2)
+    assert body.seen == 4
+    pair = Body()
+    pair.get_classifier = lambda: (pair.classifier, nn.Linear(4, 2))
+    body_features(pair, maps + 1, finish, 2)  # maps of its own: computed, not a crash
+    assert pair.seen == 2
+
+
+def test_the_kept_rows_stay_under_their_byte_cap(monkeypatch):
+    monkeypatch.setattr(feature_cache, "MAX_BYTES", 3 * 4 * 4)  # three rows of 4 floats
+    maps = np.random.default_rng(2).normal(size=(5, 8, 8)).astype(np.float32)
+    body = Body()
+    body_features(body, maps, EvalTransform(size=8).finish, 5)
+    assert len(feature_cache._ROWS) == 3 and feature_cache._SIZE[0] == 48
+    body_features(body, maps[2:], EvalTransform(size=8).finish, 5)  # the newest three: kept
+    assert body.seen == 5

@@ -62,7 +62,7 @@ PAGE_JS = (
     .read_text(encoding="utf-8")
     .replace("OVER_VERDICT", json.dumps(OVER_VERDICT))
     .replace(
-        "FAILED_VERDICT", json.dumps(verdict("error", "FILE_NAME: not uploaded; Status says why"))
+        "FAILED_VERDICT", json.dumps(verdict("error", "FILE_NAME: not analysed; Status says why"))
     )
     .replace("WAITING_VERDICT", json.dumps(waiting("FILE_NAME: being analysed\u2026")))
     .replace("UPLOAD_LABEL", json.dumps(UPLOAD_LABEL + ": choose or drop a file"))

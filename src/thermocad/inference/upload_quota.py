@@ -1,9 +1,12 @@
-"""What Gradio's upload route may store: one file's bytes per request, and a total over the
-time its sweep keeps an upload. Gradio caps each file (max_file_size) but takes up to 1000
-of them per request and keeps every one for 10-20 minutes (delete_cache), so anyone who
-reached the port could fill the disk (199 MB stored in 0.6 s: docs/benchmarks.md). This ASGI
-middleware stands before the route: a request larger than one file is refused with 413, and
-one that would take the last KEEP_S seconds' uploads past the budget with 429."""
+"""What a request to the web app may send, and so store: one file's bytes to Gradio's upload
+route, a little to any other route, and a total over the time Gradio's sweep keeps an upload.
+Gradio caps each file (max_file_size) but takes up to 1000 of them per upload request, and a
+file given inline (base64) or to another route (component_server) is stored too; it keeps
+each for 10-20 minutes (delete_cache), so anyone who reached the port could fill the disk
+(199 MB stored in 0.6 s: docs/benchmarks.md). This ASGI middleware stands before every route
+and counts the bytes of every POST as they arrive: a request past its cap is refused with 413,
+and one that takes the last 20 minutes' bytes past the budget with 429 (whatever its
+Content-Length said: a request that declares 20 MiB and sends nothing spends nothing)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,9 @@ from collections.abc import Callable
 # The page sends one file per request: a multipart request of one file at the app's limit is
 # that file plus its part headers and boundaries (a few hundred bytes; this leaves 64 KiB).
 MULTIPART_SLACK = 64 * 1024
+# Any other POST (queue/join, an API call) is JSON of a few hundred bytes: a file's path, the
+# checkbox, a session. A file sent inline as base64, which Gradio would store, is refused.
+OTHER_POST = 2**20
 # What the uploads the sweep has not yet removed may hold on disk: 1 GiB, about 400 full-size
 # DMR-IR text files (2.5 MB) in the 20 minutes an upload may stay.
 UPLOAD_BUDGET = 2**30
@@ -22,51 +28,60 @@ UPLOAD_BUDGET = 2**30
 
 def quota_middleware(max_mb: int, sweep: tuple[int, int]) -> list:
     """The app's middleware list (FastAPI's `middleware=`): one file of `max_mb` MiB per
-    request, UPLOAD_BUDGET over the time Gradio's sweep (`delete_cache`: every sweep[0]
-    seconds, uploads older than sweep[1]) may keep an upload."""
+    upload request, OTHER_POST bytes for any other, UPLOAD_BUDGET over the time Gradio's
+    sweep (`delete_cache`: every sweep[0] seconds, uploads older than sweep[1]) may keep one."""
     from starlette.middleware import Middleware
 
     return [Middleware(UploadQuota, per_request=max_mb * 2**20 + MULTIPART_SLACK,
                        budget=UPLOAD_BUDGET, keep_s=float(sum(sweep)))]  # fmt: skip
 
 
-class _TooLarge(Exception):
-    """The request's body ran past its cap while Gradio read it (no Content-Length said so)."""
+class _Refused(Exception):
+    """The request's body ran past its cap (413) or the budget (429) while it was read."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 class UploadQuota:
-    """ASGI middleware for POST .../upload: at most `per_request` bytes a request, and at most
-    `budget` bytes over the last `keep_s` seconds (what the sweep may still hold)."""
+    """ASGI middleware: a POST to .../upload at most `per_request` bytes, any other POST at
+    most OTHER_POST, and all of them together at most `budget` bytes over the last `keep_s`
+    seconds (what the sweep may still hold), counted as they arrive."""
 
     def __init__(self, app, per_request: int, budget: int, keep_s: float,
                  clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         self.app, self.per_request, self.budget, self.keep_s = app, per_request, budget, keep_s
         self._clock = clock
-        self._taken: collections.deque[tuple[float, int]] = collections.deque()
+        self._taken: collections.deque[list] = collections.deque()  # [time, bytes], oldest first
+        self._total = 0
         self._lock = threading.Lock()
 
     async def __call__(self, scope, receive, send) -> None:
-        if not _is_upload(scope):
+        if scope.get("type") != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
+        upload = scope.get("path", "").rstrip("/").endswith("/upload")
+        cap = self.per_request if upload else OTHER_POST
         declared = _content_length(scope)
-        if declared is not None and declared > self.per_request:
-            await _refuse(send, 413, f"upload of {declared:,} bytes refused: at most one file "
-                          f"of the app's size limit per request ({self.per_request:,} bytes)")  # fmt: skip
+        if declared is not None and declared > cap:
+            await _refuse(send, 413, self._words(413, upload, declared))
             return
-        if not self._take(declared or 0):
-            await _refuse(send, 429, "upload refused: this app has stored as much as it keeps "
-                          f"for {self.keep_s / 60:.0f} minutes; try again later")  # fmt: skip
+        if declared is not None and not self._room(declared):
+            await _refuse(send, 429, self._words(429, upload))
             return
-        received, started = 0, False
+        entry, received, started = None, 0, False
 
         async def counted():
-            nonlocal received
+            nonlocal entry, received
             message = await receive()
-            if message.get("type") == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.per_request:
-                    raise _TooLarge
+            if message.get("type") == "http.request" and (n := len(message.get("body", b""))):
+                received += n
+                if received > cap:
+                    raise _Refused(413)
+                entry = self._add(entry, n)
+                if entry is None:
+                    raise _Refused(429)
             return message
 
         async def sending(message) -> None:
@@ -76,34 +91,41 @@ class UploadQuota:
 
         try:
             await self.app(scope, counted, sending)
-        except _TooLarge:
+        except _Refused as refused:
             if not started:
-                await _refuse(send, 413, "upload refused: more than one file of the app's size "
-                              f"limit in one request ({self.per_request:,} bytes)")  # fmt: skip
-        finally:
-            self._settle(declared or 0, received)
+                await _refuse(send, refused.status, self._words(refused.status, upload, received))
 
-    def _take(self, size: int) -> bool:
-        """Reserve `size` bytes of the budget, if the last keep_s seconds leave room."""
-        now = self._clock()
+    def _room(self, size: int) -> bool:
+        """Whether `size` more bytes fit in the budget now (nothing is taken)."""
         with self._lock:
-            while self._taken and self._taken[0][0] < now - self.keep_s:
-                self._taken.popleft()
-            if sum(n for _, n in self._taken) + size > self.budget:
-                return False
-            self._taken.append((now, size))
-            return True
+            self._expire()
+            return self._total + size <= self.budget
 
-    def _settle(self, reserved: int, received: int) -> None:
-        """Count what the request really sent (a body without Content-Length reserved 0)."""
-        if received > reserved:
-            with self._lock:
-                self._taken.append((self._clock(), received - reserved))
+    def _add(self, entry: list | None, size: int) -> list | None:
+        """Count `size` bytes of a request (its `entry`, made at its first bytes); None when the
+        budget is spent (the bytes are counted all the same: they may have been stored)."""
+        with self._lock:
+            self._expire()
+            if entry is None:
+                entry = [self._clock(), 0]
+                self._taken.append(entry)
+            entry[1] += size
+            self._total += size
+            return entry if self._total <= self.budget else None
 
+    def _expire(self) -> None:
+        horizon = self._clock() - self.keep_s
+        while self._taken and self._taken[0][0] < horizon:
+            self._total -= self._taken.popleft()[1]
 
-def _is_upload(scope) -> bool:
-    return (scope.get("type") == "http" and scope.get("method") == "POST"
-            and scope.get("path", "").rstrip("/").endswith("/upload"))  # fmt: skip
+    def _words(self, status: int, upload: bool, size: int | None = None) -> str:
+        what = "upload" if upload else "request"
+        if status == 429:
+            return (f"{what} refused: this app has stored as much as it keeps for "
+                    f"{self.keep_s / 60:.0f} minutes; try again later")  # fmt: skip
+        limit = (f"at most one file of the app's size limit per request ({self.per_request:,} "
+                 f"bytes)" if upload else f"at most {OTHER_POST:,} bytes")  # fmt: skip
+        return f"{what} of {size:,} bytes or more refused: {limit}"
 
 
 def _content_length(scope) -> int | None:

@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # torch is imported by the callers (training.recipe) before a
     import torch
     from torch import nn
 
-MAX_ROWS = 20_000  # about 100 MB of 1280-wide features; the oldest go first beyond it
+MAX_BYTES = 256 * 2**20  # the oldest rows go first beyond it (50,000 rows of 1280 floats)
 _ROWS: dict[tuple[str, str], torch.Tensor] = {}
+_SIZE = [0]  # the rows' bytes
 
 
 def cached_features(model: nn.Module, maps: np.ndarray, finish: Callable, batch_size: int,
@@ -46,21 +47,27 @@ def cached_features(model: nn.Module, maps: np.ndarray, finish: Callable, batch_
         batch = todo[start : start + batch_size]
         for i, row in zip(batch, compute(maps[batch]), strict=True):
             rows[i] = _ROWS[(key, digests[i])] = row.clone()
-    while len(_ROWS) > MAX_ROWS:
-        del _ROWS[next(iter(_ROWS))]
+            _SIZE[0] += row.numel() * row.element_size()
+    while _SIZE[0] > MAX_BYTES and _ROWS:
+        old = _ROWS.pop(next(iter(_ROWS)))
+        _SIZE[0] -= old.numel() * old.element_size()
     return torch.stack(rows) if rows else torch.empty(0)
 
 
 def _body_key(model: nn.Module, finish: Callable) -> str | None:
-    """The body's weights (the classifier left out: it is what the head stage trains), the
-    transform `finish` belongs to and the device, as one digest; None for another callable."""
+    """The body's weights (the classifier left out: it is what the head stage trains), its
+    layers as printed (class, pooling and every layer's settings), the transform `finish`
+    belongs to and the device, as one digest; None for another callable."""
     import torch
 
     transform = getattr(finish, "__self__", None)
     if transform is None or not hasattr(transform, "__dataclass_fields__"):
         return None
-    skip = {id(t) for t in model.get_classifier().parameters()}
+    heads = model.get_classifier()  # a distilled model's is a pair
+    skip = {id(t) for head in (heads if isinstance(heads, tuple) else (heads,))
+            for t in head.parameters()}  # fmt: skip
     digest = hashlib.sha256(repr(transform).encode())
+    digest.update(repr(model).encode())
     digest.update(str(next(model.parameters()).device.type).encode())
     for name, tensor in model.state_dict(keep_vars=True).items():
         if id(tensor) in skip:
@@ -73,3 +80,4 @@ def _body_key(model: nn.Module, finish: Callable) -> str | None:
 def clear() -> None:
     """Forget every kept row (tests; a notebook that wants the memory back)."""
     _ROWS.clear()
+    _SIZE[0] = 0

@@ -78,7 +78,7 @@ def _run_stage(learn, ckpt: Checkpoint, model, name: str, lr, n: tuple[int, int,
     def on_epoch(epoch: int) -> None:
         ckpt.state["done"][name] = epoch
         ckpt.state["lrs"][name] = before + [float(v) for v in learn.recorder.lrs]
-        if name != HEAD_STAGE or epoch >= total:  # a head stage stopped inside starts again
+        if name != HEAD_STAGE or epoch in (1, total):  # a stop inside it starts it again
             ckpt.save(model)
         if is_main_process():
             write_history(ckpt.dir.parent, ckpt.state["rows"])

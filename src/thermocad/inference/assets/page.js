@@ -36,9 +36,10 @@
     const button = document.getElementById('pending');
     if (button) button.click();
   };
-  // An upload the server refused (HTTP 413 or 429: upload_quota.py) or that failed on its
-  // way: Gradio says so in a pop-up only, where Status and the verdict went on saying
-  // "uploading" and "being analysed". They now say it was not uploaded, and why.
+  // An upload the server refused (HTTP 413 or 429: upload_quota.py), or one that failed on
+  // its way or while analysed (the server stopped): Gradio says so in a pop-up only, where
+  // Status and the verdict went on saying "uploading" and "being analysed". They now say it
+  // was not analysed, and why.
   const told = new WeakSet();
   new MutationObserver(() => {
     document.querySelectorAll('[data-testid=toast-body].error [data-testid=toast-text]').forEach((t) => {
@@ -46,7 +47,7 @@
       told.add(t);
       const status = document.querySelector('#status textarea');
       if (!uploading || !status || status.value !== window.thermocadPending) return;
-      window.thermocadPending = uploading + ': not uploaded: ' + t.textContent.trim();
+      window.thermocadPending = uploading + ': not analysed: ' + t.textContent.trim();
       window.thermocadVerdict = FAILED_VERDICT.replace('FILE_NAME', () => escaped(uploading));
       uploading = null;
       const button = document.getElementById('pending');
