@@ -12,7 +12,8 @@ in a temporary folder of its own, and measures:
    idle server's after one ordinary upload has loaded everything. The app analyses at most
    2 uploads at once (CONCURRENCY); the others wait in Gradio's queue;
 2. then the upload route alone, as anyone who reaches the port can use it without asking for
-   an analysis: one request of two files (inference/upload_quota.py takes one a request),
+   an analysis: one request of two 12 MiB files (inference/upload_quota.py takes one
+   full-size file's bytes a request),
    then --route-files files of 19 MiB posted 4 at a time to /gradio_api/upload; the answers'
    HTTP statuses, the bytes Gradio keeps on disk (until its sweep, 10-20 minutes later) and
    the time taken.

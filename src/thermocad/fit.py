@@ -40,6 +40,7 @@ from thermocad.utils.files import (
 )
 from thermocad.utils.lock import remove_tree, writes_folder
 from thermocad.utils.progress import log
+from thermocad.utils.random_state import keeps_random_state
 
 DEFAULT_FOLDS = 5
 
@@ -175,6 +176,7 @@ def _record(out: Path, cv: dict, choice: dict, folds: int, labels_csv) -> None:
     write_model_card(out, meta, pd.read_csv(out / "split.csv"), None)
 
 
+@keeps_random_state
 @writes_folder("out_dir")
 def fit(
     data_dir: str | os.PathLike,

@@ -1,6 +1,6 @@
-"""What Gradio's upload route may store (inference/upload_quota.py): one file a request, and a
-budget over the time Gradio's sweep keeps an upload. Before it, anyone who reached the port
-could post 1000 files of 20 MiB a request and fill the disk."""
+"""What Gradio's upload route may store (inference/upload_quota.py): one full-size file's bytes a
+request, and a budget over the time Gradio's sweep keeps an upload. Before it, anyone who
+reached the port could post 1000 files of 20 MiB a request and fill the disk."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def post(app, chunks: list[bytes], length: int | None, path: str = "/gradio_api/
     return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
-def test_one_request_holds_one_file_at_most(monkeypatch):
+def test_one_request_holds_one_full_size_files_bytes_at_most(monkeypatch):
     import thermocad.inference.upload_quota as Q
 
     monkeypatch.setattr(Q, "OTHER_POST", 50)

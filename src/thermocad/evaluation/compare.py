@@ -43,6 +43,7 @@ from thermocad.utils.files import (
 )
 from thermocad.utils.lock import remove_tree, writes_folder
 from thermocad.utils.progress import log
+from thermocad.utils.random_state import keeps_random_state
 from thermocad.utils.tables import tidy
 
 # Where a test evaluation's threshold comes from: the comparison's own, chosen on every fold's
@@ -123,6 +124,7 @@ def _candidates(out: Path, archs) -> list[Path]:
     ]  # fmt: skip
 
 
+@keeps_random_state
 # size: compare is the comparison's steps in one visible sequence; each step is a function.
 @writes_folder("out_dir")
 def compare(

@@ -98,7 +98,7 @@ def build_app(
     seen = frozenset(seen_patients(Path(run_dir)) if name_training_women else ())
     if examples is None:
         examples = synthetic_examples(examples_folder(), shape=example_shape(bundle.meta))
-    # Gradio owns its upload cache (never deleted here): its sweep removes uploads after 10 min.
+    # Gradio owns its upload cache (never deleted here): its sweep removes uploads in 10-20 min.
     # The examples are not in it (_add_examples).
     with gr.Blocks(title="thermocad", delete_cache=SWEEP) as demo:
         gr.Markdown(_header(bundle))
@@ -191,7 +191,7 @@ def _add_examples(bundle: ModelBundle, examples, allow, outputs, cancels=None):
     """One-click example files at the foot of the page (inside a gr.Blocks context). A click
     answers the file in thermocad's own examples folder, chosen by its place in the list: not
     gr.Examples, which serves copies in Gradio's cache that its sweep (delete_cache) removes
-    after 10 minutes, and that another Gradio app on this machine shares (named by content).
+    after 10-20 minutes, and that another Gradio app on this machine shares (named by content).
     Returns the click's event; `cancels`: those a click cancels (an upload being answered)."""
     import gradio as gr
 
@@ -245,7 +245,7 @@ def serve(
             # Gradio's own cap, ours (its "mb" is MiB): a larger file never reaches us, its
             # pop-up says the same limit, and page.js answers it; check_upload answers API calls.
             max_file_size=f"{MAX_UPLOAD_MB}mb",
-            # ... and ours on the route: one file a request, a budget over the sweep's time
+            # ... and ours: one full-size file's bytes a request, a budget over the sweep's time
             app_kwargs={"middleware": quota_middleware(MAX_UPLOAD_MB, SWEEP)},
             prevent_thread_lock=True,
             ssr_mode=False,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 # The page sends one file per request: a multipart request of one file at the app's limit is
 # that file plus its part headers and boundaries (a few hundred bytes; this leaves 64 KiB).
+# Bytes are capped, not files: several small files together within it pass.
 MULTIPART_SLACK = 64 * 1024
 # Any other POST (queue/join, an API call) is JSON of a few hundred bytes: a file's path, the
 # checkbox, a session. A file sent inline as base64, which Gradio would store, is refused.
@@ -123,8 +124,8 @@ class UploadQuota:
         if status == 429:
             return (f"{what} refused: this app has stored as much as it keeps for "
                     f"{self.keep_s / 60:.0f} minutes; try again later")  # fmt: skip
-        limit = (f"at most one file of the app's size limit per request ({self.per_request:,} "
-                 f"bytes)" if upload else f"at most {OTHER_POST:,} bytes")  # fmt: skip
+        limit = (f"at most one file of the app's size limit, {self.per_request:,} bytes, per "
+                 "request" if upload else f"at most {OTHER_POST:,} bytes")  # fmt: skip
         return f"{what} of {size:,} bytes or more refused: {limit}"
 
 

@@ -67,7 +67,8 @@ def prose(value) -> str:
 
 def img(path: str | os.PathLike | None, alt: str, width: int | None = None,
         wide: bool = False, caption: str | None = None, rows: int = 1) -> str:  # fmt: skip
-    """An <img> with the PNG embedded as base64, or a note when the file is missing. `wide`:
+    """An <img> with the figure embedded as base64 (PNG, or WebP over PNG_AS_IS_BYTES), or a
+    note when the file is missing. `wide`:
     panels side by side (`rows` of them), which a phone shows at a readable size to scroll
     across; `caption`: what the eye reads under it, when shorter than `alt` (what the image
     shows, said in full)."""
@@ -87,7 +88,8 @@ def img(path: str | os.PathLike | None, alt: str, width: int | None = None,
 
 # A figure's PNG up to this size is embedded as it is (plots: lines and type, lossless). A
 # larger one holds thermograms (galleries, Grad-CAM): WebP at quality 90 embeds it in about a
-# fifth of the bytes (docs/benchmarks.md); the lossless PNG stays in the study folder.
+# fifth of the bytes (docs/benchmarks.md). The galleries' lossless PNGs stay in the study
+# folder; the Grad-CAM figures are drawn for the page alone. Without WebP in Pillow: PNG.
 PNG_AS_IS_BYTES = 100_000
 
 
