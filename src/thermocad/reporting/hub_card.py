@@ -50,8 +50,9 @@ REFERENCE_STANDARD = (
 )
 UNMEASURED = (
     "Not measured: performance by age, breast density, or the tumour's size, stage or type "
-    "(thermocad breaks its figures down by acquisition batch and period only). thermocad's default recipe was chosen on 120 DMR-IR "
-    "women: on data that holds them, every figure above is optimistic, the AUC too."
+    "(thermocad breaks its figures down by acquisition batch and period only). thermocad's "
+    "default recipe was chosen on 120 DMR-IR women: on data that holds them, every figure "
+    "above is optimistic, the AUC too."
 )
 DMR_TERMS = " (DMR-IR's: research use, by registration with its owners)"
 
@@ -190,16 +191,8 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
             "for screening, triage or any clinical decision. Use it with `thermocad predict "
             "THIS_FOLDER FILES... --out predictions.csv`, or export it to ONNX (`thermocad "
             "export`) to predict without PyTorch.", ""]  # fmt: skip
-    out += [
-        "## Training data",
-        "",
-        _counts(train, valid),
-        "",
-        REFERENCE_STANDARD,
-        "",
-        *_data_terms(meta),
-        *_unused(meta),
-    ]
+    out += ["## Training data", "", _counts(train, valid), "", REFERENCE_STANDARD, "",
+            *_data_terms(meta), *_unused(meta)]  # fmt: skip
     evaluation = (evaluation_lines(summary, threshold) if summary or not meta.get("cv")
                   else cv_evaluation(meta["cv"]))  # fmt: skip
     out += ["## Evaluation", ""] + evaluation + [""]

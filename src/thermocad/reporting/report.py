@@ -85,8 +85,9 @@ def _filters_applied(cohort: pd.DataFrame) -> str:
     absent = [name for column, name in LABEL_FILTERS.items() if column not in cohort.columns]
     return ("Exclusions include unreadable or implausible files, unrecognised names or copies, "
             "unlabelled patients, views other than frontal (where the file name gives the view), "
-            "blurred images and frames of an odd size (the table below counts each reason). " + (f"The study's {words(present)} came from the labels table's column"
-                          f"{'s' * (len(present) > 1)}. " if present else "")
+            "blurred images and frames of an odd size (the table below counts each reason). "
+            + (f"The study's {words(present)} came from the labels table's column"
+               f"{'s' * (len(present) > 1)}. " if present else "")
             + (f"Not applied: the study's {words(absent)}, whose column"
                f"{'s' * (len(absent) > 1)} the labels table lacks." if absent else ""))  # fmt: skip
 

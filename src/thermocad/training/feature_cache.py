@@ -2,8 +2,8 @@
 which women train the head, so a comparison's folds, `fit`'s folds and its final model, and
 the nested fast path all ask the same pretrained body for the same maps: each is computed once
 (the demo computed each 3 to 5 times per architecture, about half its time). Kept by the
-body's weights (every tensor but the classifier's), the transform that finishes the input, the
-device and the map's bytes.
+body's weights (every tensor but the classifier's) and its layers as printed, the transform
+that finishes the input, the device and the map's bytes; at most MAX_BYTES of them.
 
 The first computation of a map is the one an uncached run makes; later ones reuse it instead
 of computing it again in other batches. On the 2-core CPU the features came out the same bit
