@@ -59,6 +59,9 @@ def test_card_parses_and_holds_the_metrics(tmp_path):
     synthetic = {**meta, "data": {"synthetic_share": 1.0}}
     text = write_model_card(tmp_path / "synth", synthetic, train, valid, probs).read_text()
     assert front_matter(text)["license"] == "mit" and "terms of use" not in text
+    # Where the recipe was chosen is said of women, not of a synthetic cohort.
+    assert "default recipe was chosen on DMR-IR's 120" in text_dmr
+    assert "default recipe was chosen" not in text
     assert header["datasets"] and header["metrics"]
     values = card_metrics(text)
     assert values["roc_auc"] == pytest.approx(meta["metrics"]["roc_auc"], abs=1e-4)
@@ -344,3 +347,12 @@ def test_the_training_table_gives_each_groups_acquisition_dates():
     # Only ISO dates, as prepare writes them: another form is counted, not read month-first.
     mixed = train.assign(acquisition_date=["01/05/2013", "2012-10-08", None])
     assert "| Healthy | 2 | 2 | 2012-10-08 to 2012-10-08 (1 undated) |" in _counts(mixed, None)
+
+
+def test_a_fit_cards_date_drift_says_what_its_interval_means():
+    from thermocad.reporting.fit_card import _date_reading
+
+    assert _date_reading([0.61, 0.92]) == "its interval lies above 0.5: P(Sick) follows the date"
+    assert "the other way" in _date_reading([0.2, 0.4])
+    assert _date_reading([0.4, 0.7]) == "its interval holds 0.5"
+    assert _date_reading(None) == "no interval"

@@ -46,7 +46,7 @@ def cv_evaluation(cv: dict) -> list[str]:
                   f"tells the {drift['n_inside']} imaged in the period when Sick women were also "
                   f"imaged from the {drift['n_outside']} imaged outside it with AUC "
                   f"{auc(drift['roc_auc'], *(drift.get('ci') or [None, None]))} (0.5: the model "
-                  "does not follow the date)."]  # fmt: skip
+                  f"does not follow the date; {_date_reading(drift.get('ci'))})."]  # fmt: skip
     room = cv.get("healthy_room_drift")
     if room or "healthy_room_drift" in cv:  # measured, or said not to be
         lines += ["", room_drift_words(room) + " (0: the model does not follow the room)."
@@ -60,6 +60,18 @@ def cv_evaluation(cv: dict) -> list[str]:
                   f"and {warm['called_sick']} at {warm['room']:.1f} °C (each by the fold model "
                   "that never saw her; thermocad.evaluation.room)."]  # fmt: skip
     return lines
+
+
+def _date_reading(ci) -> str:
+    """What the date drift's interval says, as the calibration's and the room's are read."""
+    lo, hi = ci if isinstance(ci, list | tuple) and len(ci) == 2 else (None, None)
+    if not isinstance(lo, float) or not isinstance(hi, float):
+        return "no interval"
+    if lo > 0.5:
+        return "its interval lies above 0.5: P(Sick) follows the date"
+    if hi < 0.5:
+        return "its interval lies below 0.5: P(Sick) follows the date the other way"
+    return "its interval holds 0.5"
 
 
 def _two_by_two(counts: dict | None) -> list[str]:

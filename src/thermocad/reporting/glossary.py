@@ -10,8 +10,9 @@ from thermocad.reporting.html import esc
 TERMS: tuple[tuple[str, str], ...] = (
     (
         "P(Sick)",
-        "The model's probability that a woman is Sick, from 0 to 1. A woman with "
-        "several thermograms gets the mean over her images.",
+        "The model's score for Sick, from 0 to 1: a score to rank women by and compare with the "
+        "threshold, not a calibrated probability of cancer (the calibration section says how "
+        "far it is from one). A woman with several thermograms gets the mean over her images.",
     ),
     (
         "Threshold",

@@ -50,9 +50,12 @@ REFERENCE_STANDARD = (
 )
 UNMEASURED = (
     "Not measured: performance by age, breast density, or the tumour's size, stage or type "
-    "(thermocad breaks its figures down by acquisition batch and period only). thermocad's "
-    "default recipe was chosen on 120 DMR-IR women: on data that holds them, every figure "
-    "above is optimistic, the AUC too."
+    "(thermocad breaks its figures down by acquisition batch and period only)."
+)
+CHOSEN_ON_DMR = (
+    "thermocad's default recipe was chosen on DMR-IR's 120 development women "
+    "(docs/results.md): where these are the training women, every figure above is optimistic, "
+    "the AUC too, nested or not."
 )
 DMR_TERMS = " (DMR-IR's: research use, by registration with its owners)"
 
@@ -220,6 +223,7 @@ def _limitations(meta: dict, rows: pd.DataFrame) -> list[str]:
             "score it once on a labelled set of them: `thermocad evaluate THIS_FOLDER --data "
             "NEW_FOLDER --labels NEW_LABELS.csv` (the served model and each half, by period).",
             f"- {UNMEASURED}",
+            *([] if synthetic_training(meta) else [f"- {CHOSEN_ON_DMR}"]),
             "- The cross-validation chose the threshold on these same women's out-of-fold "
             "predictions, so its sensitivity and specificity there are optimistic; new women "
             "tell." if meta.get("cv") else

@@ -13,7 +13,7 @@ from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.models.words import synthetic_training, training_sentence
 from thermocad.reporting import html
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, prose, section, with_interval
-from thermocad.reporting.hub_card import UNMEASURED
+from thermocad.reporting.hub_card import CHOSEN_ON_DMR, UNMEASURED
 from thermocad.reporting.study_files import synthetic_note
 from thermocad.utils.errors import ThermocadError
 from thermocad.utils.tables import read_written
@@ -178,7 +178,8 @@ def _limitations(cohort_csv) -> str:
             + "Scores can follow the room temperature: on DMR-IR, re-rendering the same Healthy "
             "women as if imaged in a warmer room raised their P(Sick) (docs/evaluation.md; "
             "`thermocad fit` measures its own model's room stress). The threshold was chosen "
-            "on validation data and will need re-tuning on new cameras. " + UNMEASURED)  # fmt: skip
+            "on validation data and will need re-tuning on new cameras. " + UNMEASURED + " "
+            + CHOSEN_ON_DMR)  # fmt: skip
 
 
 def _separate(n: int) -> str:
