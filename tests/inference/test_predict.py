@@ -21,6 +21,16 @@ from thermocad.io.filenames import patient_number
 from thermocad.utils.errors import ModelFormatError
 
 
+def unnoted(note) -> bool:
+    """No note, or only the one saying whose call it is: the smoke model's two halves often
+    fall on two sides of its threshold (tables.file_row)."""
+    return (
+        note is None
+        or pd.isna(note)
+        or all(part.startswith("the two halves disagree") for part in str(note).split("; "))
+    )
+
+
 @pytest.fixture
 def inputs(tmp_path, dmr_files) -> Path:
     """A folder with three DMR text files in a subfolder, one malformed .txt and a labels.csv."""
@@ -150,7 +160,7 @@ def test_files_of_women_the_model_trained_on_get_a_note(run_dir, inputs, tmp_pat
     table, _ = predict_paths(run, [inputs / "sub"])
     notes = dict(zip(table["patient_id"], table["note"], strict=True))
     assert "patient number 1 is one of the women this model was trained on" in notes[1]
-    assert notes[2] is None and notes[3] is None  # 3 was a test woman: held out
+    assert unnoted(notes[2]) and unnoted(notes[3])  # 3 was a test woman: held out
     from thermocad.models.bundle import load_bundle  # a loaded model: its folder's record too
 
     loaded, _ = predict_paths(load_bundle(run), [inputs / "sub"])
@@ -444,7 +454,7 @@ def test_a_room_outside_the_training_rooms_is_noted(run_dir, dmr_files):
     rooms = [room_temperature(read_thermal(f).array) for f in dmr_files]
     bundle.meta.setdefault("data", {})["room_range_c"] = [min(rooms), max(rooms)]
     inside, _ = predict_paths(bundle, dmr_files)
-    assert inside["note"].isna().all()  # every file's room lies in the range
+    assert inside["note"].map(unnoted).all()  # every file's room lies in the range
     bundle.meta["data"]["room_range_c"] = [max(rooms) + 1, max(rooms) + 3]  # all colder
     outside, _ = predict_paths(bundle, dmr_files)
     assert outside["note"].str.contains(f"room {rooms[0]:.1f} °C").iloc[0]
@@ -452,7 +462,7 @@ def test_a_room_outside_the_training_rooms_is_noted(run_dir, dmr_files):
     np.testing.assert_allclose(outside["prob_sick"], inside["prob_sick"])  # the score unchanged
     assert "Note: room" in analyse(bundle, dmr_files[0]).result  # the web app says it too
     del bundle.meta["data"]["room_range_c"]  # an older model.json: no check, no note
-    assert predict_paths(bundle, dmr_files)[0]["note"].isna().all()
+    assert predict_paths(bundle, dmr_files)[0]["note"].map(unnoted).all()
 
 
 def test_a_frame_of_another_size_than_the_training_frames_is_noted(run_dir, dmr_files, tmp_path):
@@ -466,14 +476,14 @@ def test_a_frame_of_another_size_than_the_training_frames_is_noted(run_dir, dmr_
     lines = dmr_files[0].read_text().splitlines()
     (tmp_path / "T0001.txt").write_text("\n".join(lines[: len(lines) // 2]) + "\n")  # cut short
     table, errors = predict_paths(bundle, [tmp_path / "T0001.txt", dmr_files[1]])
-    assert not errors and pd.isna(table["note"][1])
+    assert not errors and unnoted(table["note"][1])
     from thermocad.io.thermal import read_thermal
 
     cut = read_thermal(tmp_path / "T0001.txt").array.shape[0]
     assert 0 < cut < 64
-    assert table["note"][0] == (f"the file is {cut} x 80 px but the model was trained on "
-                                "64 x 80 frames (a file cut short, or another camera?): read "
-                                "its P(Sick) with care")  # fmt: skip
+    assert table["note"][0].startswith(f"the file is {cut} x 80 px but the model was trained on "
+                                       "64 x 80 frames (a file cut short, or another camera?): "
+                                       "read its P(Sick) with care")  # fmt: skip
     assert table["decision"][0] in ("Sick", "Healthy")  # a note, not a refusal
     # The frame turned by 90 degrees (or written transposed): said so, not "cut short".
     import dataclasses
@@ -511,7 +521,7 @@ def test_a_lateral_view_is_noted_and_still_scored(run_dir, dmr_files, tmp_path):
     plain, _ = predict_paths(bundle, dmr_files)
     assert not errors
     for (name, says), note in zip(named.items(), table["note"], strict=True):
-        assert (note is None or pd.isna(note)) if says is None else f"view {says}" in note, name
+        assert unnoted(note) if says is None else f"view {says}" in note, name
     assert table["note"].iloc[1].endswith("trained on frontal views only: its P(Sick) says "
                                           "nothing about this image")  # fmt: skip
     np.testing.assert_allclose(table["prob_sick"], plain["prob_sick"])  # the score unchanged
@@ -737,6 +747,24 @@ def test_the_two_halves_are_in_the_table(run_dir, dmr_files):
     assert table["prob_baseline"].tolist() == pytest.approx(base.tolist(), abs=1e-5)
     mean = (table["prob_cnn"] + table["prob_baseline"]) / 2  # what prob_sick is
     assert table["prob_sick"].tolist() == pytest.approx(mean.tolist(), abs=1e-5)
+
+
+def test_a_call_made_by_one_half_alone_is_noted_in_its_row():
+    """As explain and the app say it: the halves on two sides of the threshold, the note says
+    whose call it is (a new user found the table silent where the page was not)."""
+    from types import SimpleNamespace
+
+    from thermocad.inference.tables import file_row
+
+    bundle = SimpleNamespace(threshold=0.4, meta={"arch": "efficientnet_lite0"})
+    split = file_row(Path("T0012.txt"), 0.419, bundle, "0.1.0", halves=(0.237, 0.602))
+    assert split["decision"] == "Sick"
+    assert split["note"] == ("the two halves disagree: this call is the baseline's alone (CNN "
+                             "0.2370, baseline 0.6020)")  # fmt: skip
+    agree = file_row(Path("T0012.txt"), 0.6, bundle, "0.1.0", note="a room note", halves=(0.5, 0.7))
+    assert agree["note"] == "a room note"
+    void = file_row(Path("T0012.txt"), 0.419, bundle, "0.1.0", "no call", True, (0.237, 0.602))
+    assert void["note"] == "no call"
 
 
 def test_a_table_written_meanwhile_by_another_predict_is_not_replaced_without_force(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from thermocad.inference.notes import NO_CALL, called
+from thermocad.inference.notes import NO_CALL, called, deciding_half
 from thermocad.io.filenames import patient_number
 from thermocad.models.words import model_name, table_warning
 
@@ -37,7 +37,15 @@ def file_patient(path: Path) -> int | None:
 def file_row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
          note: str = "", void: bool = False, halves: tuple = (None, None)) -> dict:  # fmt: skip
     """One file's output row; `note` empty (null in the output) unless there is one; `void`:
-    the note says the score means nothing (notes.void_note), so no decision (notes.NO_CALL)."""
+    the note says the score means nothing (notes.void_note), so no decision (notes.NO_CALL).
+    Where the mean's halves fall on two sides of the threshold, the note says whose call it
+    is, as `explain` and the app do."""
+    if not void and halves[1] is not None:
+        call = called(prob, bundle.threshold)
+        if whose := deciding_half(bundle.threshold, (halves[0],), (halves[1],), call):
+            split = (f"the two halves disagree: this call is the {whose}'s alone (CNN "
+                     f"{float(halves[0]):.4f}, baseline {float(halves[1]):.4f})")  # fmt: skip
+            note = "; ".join(filter(None, [note, split]))
     return {
         "file": str(path),
         "patient_id": file_patient(path),
@@ -187,4 +195,5 @@ def notes_summary(table: pd.DataFrame) -> str:
     n = int(table["note"].notna().sum()) if "note" in table else 0
     return "" if not n else (
         f"in all, {n} of {len(table)} file(s) have a note in the note column (the room, the "
-        "view, the size or sharpness, a training file...): read their P(Sick) with it")  # fmt: skip
+        "view, the size or sharpness, a training file, halves that disagree...): read their "
+        "P(Sick) with it")  # fmt: skip
