@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from thermocad.evaluation.resume import record as job_record
 from thermocad.fit_checks import check_fold_size, check_labels
-from thermocad.training.fit_resume import fingerprint, job_version, resumable
+from thermocad.training.fit_resume import fingerprint, resumable
 
 if TYPE_CHECKING:
     from thermocad.training.config import TrainConfig
@@ -211,8 +212,8 @@ def fit(
     check_apart(out_dir, data_dir)  # the data folder is read again by the next fit
     check_trainable(config.to_dict())  # arch, size, weights: before anything is written
     check_labels(data_dir, labels_csv, folds)
-    record = {"options": {**config.to_dict(), "folds": folds, "seed": seed},  # JSON's types
-              "data": fingerprint(data_dir, labels_csv), "version": job_version()}  # fmt: skip
+    record = job_record({**config.to_dict(), "folds": folds, "seed": seed},
+                        fingerprint(data_dir, labels_csv))  # fmt: skip
     state = resumable(out_dir, record) if resume else None
     if state is None or state.get("stage") != "cv":  # a new fit, or one stopped in prepare
         out = _prepare(data_dir, labels_csv, out_dir, record, folds, seed, force or resume)

@@ -40,7 +40,9 @@ def test_a_logging_set_up_that_disables_other_loggers_does_not_silence_thermocad
     import logging
     import logging.config
 
-    from thermocad.utils.progress import LOGGER, log
+    from thermocad.utils.progress import log
+
+    LOGGER = logging.getLogger("thermocad")  # noqa: N806 - the logger log() reads
 
     before = LOGGER.disabled, LOGGER.level
     try:

@@ -5,7 +5,7 @@ table and calibration at the stored threshold, the drift and the room stress).""
 from __future__ import annotations
 
 from thermocad.evaluation.periods import ROOM_DRIFT_UNMEASURED, room_drift_words
-from thermocad.utils.tables import fmt_ci
+from thermocad.utils.tables import finite_interval, fmt_ci
 
 
 def _n(n) -> str:
@@ -62,16 +62,22 @@ def cv_evaluation(cv: dict) -> list[str]:
     return lines
 
 
+def _reading(ci, null: float, above: str, below: str) -> str:
+    """What an interval says against the value of no effect (`null`): `above` or `below` it
+    (after "its interval lies above/below NULL: "), "its interval holds NULL", or no interval."""
+    ci = finite_interval(ci)
+    if ci is None:
+        return "no interval"
+    if ci[0] > null:
+        return f"its interval lies above {null:g}: {above}"
+    if ci[1] < null:
+        return f"its interval lies below {null:g}: {below}"
+    return f"its interval holds {null:g}"
+
+
 def _date_reading(ci) -> str:
     """What the date drift's interval says, as the calibration's and the room's are read."""
-    lo, hi = ci if isinstance(ci, list | tuple) and len(ci) == 2 else (None, None)
-    if not isinstance(lo, float) or not isinstance(hi, float):
-        return "no interval"
-    if lo > 0.5:
-        return "its interval lies above 0.5: P(Sick) follows the date"
-    if hi < 0.5:
-        return "its interval lies below 0.5: P(Sick) follows the date the other way"
-    return "its interval holds 0.5"
+    return _reading(ci, 0.5, "P(Sick) follows the date", "P(Sick) follows the date the other way")
 
 
 def _two_by_two(counts: dict | None) -> list[str]:
@@ -91,19 +97,11 @@ def _calibration(cv: dict) -> list[str]:
     slope, brier = cv.get("calibration_slope"), cv.get("brier")
     if not isinstance(brier, float):  # an older fit's model.json
         return []
-    lo, hi = cv.get("calibration_slope_ci") or [None, None]
-    if isinstance(lo, float) and isinstance(hi, float) and (lo > 1 or hi < 1):
-        reading = (
-            "its interval lies above 1: the P(Sick) sit too close to the middle, under-confident"
-            if lo > 1
-            else "its interval lies below 1: the P(Sick) are too extreme, over-confident"
-        )
-    elif isinstance(lo, float) and isinstance(hi, float):
-        reading = "its interval holds 1"
-    else:
-        reading = "no interval"
+    ci = cv.get("calibration_slope_ci") or [None, None]
+    reading = _reading(ci, 1, "the P(Sick) sit too close to the middle, under-confident",
+                       "the P(Sick) are too extreme, over-confident")  # fmt: skip
     return ["", f"Calibration of the out-of-fold P(Sick) (the fold models'): slope "
-            f"{fmt_ci(slope, (lo, hi))} (1 is ideal; {reading}), Brier score "
+            f"{fmt_ci(slope, ci)} (1 is ideal; {reading}), Brier score "
             f"{fmt_ci(brier, cv.get('brier_ci') or [None, None])} (0 is perfect). Read P(Sick) "
             "as a score to rank women by and compare with the threshold, not as a probability "
             "of cancer."]  # fmt: skip

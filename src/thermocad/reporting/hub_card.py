@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from thermocad.evaluation.confounds import confound_notes
+from thermocad.evaluation.periods import dates
 from thermocad.evaluation.thresholds import rule_words
 from thermocad.models.words import model_name, synthetic_training, training_data, training_sentence
 from thermocad.reporting.card_validation import (
@@ -137,15 +138,14 @@ def _counts(train: pd.DataFrame, valid: pd.DataFrame | None) -> str:
             cells = " | ".join(map(str, key))
             when = ""
             if dated:  # the dates' span: the classes imaged at different times is a confound
-                when = f" {_span(g.get('acquisition_date', pd.Series(dtype=str)))} |"
+                when = f" {_span(dates(g))} |"
             rows.append(f"| {name} | {cells} | {len(g)} | {g['patient_id'].nunique()} |{when}")
     return "\n".join(rows)
 
 
-def _span(dates: pd.Series) -> str:
-    """'2012-10-08 to 2015-03-13' (ISO dates, as prepare writes them), with how many images
-    have no such date; 'n/a' when none has."""
-    days = pd.to_datetime(dates, format="ISO8601", errors="coerce")
+def _span(days: pd.Series) -> str:
+    """'2012-10-08 to 2015-03-13' (evaluation.periods.dates: ISO dates, as prepare writes
+    them), with how many images have no such date; 'n/a' when none has."""
     undated = int(days.isna().sum())
     if undated == len(days):
         return "n/a"

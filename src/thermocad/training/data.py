@@ -57,16 +57,14 @@ class ThermalData:
             out["synthetic_share"] = round(share, 4)
         if "source_format" in self.train.columns:  # the card's dataset (models.words.training_data)
             out["source_formats"] = self.train["source_format"].astype(str).value_counts().to_dict()
-        if "room_median" in self.train.columns:
-            rooms = pd.to_numeric(self.train["room_median"], errors="coerce").dropna()
-            if len(rooms):  # widened to the next 0.1 °C, past prepare's rounding of each room
-                lo, hi = float(rooms.min()) - 0.05, float(rooms.max()) + 0.05
-                out["room_range_c"] = [math.floor(lo * 10) / 10, math.ceil(hi * 10) / 10]
-        if "sharpness" in self.train.columns:  # for sharpness_note: a frame blurrier than all
-            values = pd.to_numeric(self.train["sharpness"], errors="coerce").dropna()
-            if len(values):  # widened to the next 0.01, past prepare's rounding of each
-                lo, hi = float(values.min()) - 5e-5, float(values.max()) + 5e-5
-                out["sharpness_range"] = [math.floor(lo * 100) / 100, math.ceil(hi * 100) / 100]
+        # The rooms widened to the next 0.1 °C, past prepare's rounding of each room; the
+        # sharpness (for sharpness_note: a frame blurrier than all) to the next 0.01.
+        for column, key, margin, places in (("room_median", "room_range_c", 0.05, 1),
+                                            ("sharpness", "sharpness_range", 5e-5, 2)):  # fmt: skip
+            if column in self.train.columns and (
+                span := _widened(self.train[column], margin, places)
+            ):
+                out[key] = span
         if {"height", "width"} <= set(self.train.columns):  # the frames' sizes, for shape_note
             sizes = self.train[["height", "width"]].apply(pd.to_numeric, errors="coerce").dropna()
             shapes = sorted({(int(h), int(w)) for h, w in sizes.to_numpy()})
@@ -89,6 +87,16 @@ def class_weights(y: np.ndarray) -> torch.Tensor:
     absent from `y`; here its weight is n / classes, never used by the loss."""
     counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(CLASSES)).astype(np.float64)
     return torch.tensor(counts.sum() / (len(CLASSES) * np.maximum(counts, 1)), dtype=torch.float32)
+
+
+def _widened(column: pd.Series, margin: float, places: int) -> list[float] | None:
+    """[low, high] of the column's numbers, each `margin` further out and then rounded outward
+    to `places` decimals; None when it holds none."""
+    values = pd.to_numeric(column, errors="coerce").dropna()
+    if not len(values):
+        return None
+    scale, lo, hi = 10**places, float(values.min()) - margin, float(values.max()) + margin
+    return [math.floor(lo * scale) / scale, math.ceil(hi * scale) / scale]
 
 
 def select_rows(

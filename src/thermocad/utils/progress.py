@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -49,10 +48,15 @@ def one_line(text: object) -> str:
 # notebook can quieten them: logging.getLogger("thermocad").setLevel(logging.WARNING) keeps the
 # warnings alone. They are printed here, not through the logger's handlers: a logging set-up
 # that disables the loggers it does not name (dictConfig's default) would silence every
-# warning with no sign.
-LOGGER = logging.getLogger("thermocad")
-if LOGGER.level == logging.NOTSET:  # not set by the user before thermocad was imported
-    LOGGER.setLevel(logging.INFO)
+# warning with no sign. logging is imported at the first line, not when `thermocad --help`
+# starts.
+def _logger():
+    import logging
+
+    logger = logging.getLogger("thermocad")
+    if logger.level == logging.NOTSET:  # not set by the user: every line shown
+        logger.setLevel(logging.INFO)
+    return logger
 
 
 def log(message: str) -> None:
@@ -60,8 +64,8 @@ def log(message: str) -> None:
     "thermocad" logger's level is above its own: WARNING for a line that starts with
     "warning" (any case), INFO for the others."""
     text = str(message)
-    level = logging.WARNING if text[:7].lower() == "warning" else logging.INFO
-    if level >= LOGGER.getEffectiveLevel():  # not isEnabledFor: it says no once disabled
+    level = 30 if text[:7].lower() == "warning" else 20  # logging.WARNING, logging.INFO
+    if level >= _logger().getEffectiveLevel():  # not isEnabledFor: it says no once disabled
         print(f"[thermocad] {one_line(text)}", file=sys.stderr, flush=True)
 
 
