@@ -245,12 +245,50 @@ def test_implausible_upload_is_refused_with_the_reason(bundle, upload_root):
 
 
 def test_serve_warns_when_listening_on_every_interface():
-    from thermocad.inference.address import address_lines
+    from thermocad.inference.address import PROXIED, address_lines
 
     assert address_lines("127.0.0.1", 7860) == ["listening on http://127.0.0.1:7860"]
     every = address_lines("0.0.0.0", 8000)
-    assert every[0] == "listening on http://0.0.0.0:8000"
+    # http://0.0.0.0 is no address to open (a deployment review): the ones that are
+    assert every[0].startswith("listening on port 8000 of every interface: http://127.0.0.1:8000")
     assert "EVERY network interface" in every[1]
+    proxied = address_lines("127.0.0.1", 7860, "/thermocad")
+    assert "point under /thermocad" in proxied[1] and proxied[2] == PROXIED
+
+
+def test_a_request_through_a_proxy_or_from_elsewhere_is_not_this_machines():
+    # A proxy on this machine connects from 127.0.0.1: its headers say the page is another's.
+    from types import SimpleNamespace as NS
+
+    from thermocad.inference.address import on_this_machine
+
+    def request(host, **headers):
+        return NS(client=NS(host=host) if host else None, headers=headers)
+
+    assert on_this_machine(None)  # a call from Python
+    assert on_this_machine(request("127.0.0.1")) and on_this_machine(request("::1"))
+    assert on_this_machine(request("::ffff:127.0.0.1"))
+    assert not on_this_machine(request("127.0.0.1", **{"x-forwarded-for": "203.0.113.5"}))
+    assert not on_this_machine(request("127.0.0.1", forwarded="for=203.0.113.5"))
+    assert not on_this_machine(request("127.0.0.1", **{"x-real-ip": "203.0.113.5"}))
+    assert not on_this_machine(request("192.168.1.20"))
+    assert not on_this_machine(request(None)) and not on_this_machine(request("testclient"))
+
+
+def test_root_path_is_checked_and_read_from_gradios_variable(monkeypatch):
+    from thermocad.inference.address import check_root_path
+    from thermocad.utils.errors import ConfigError
+
+    monkeypatch.delenv("GRADIO_ROOT_PATH", raising=False)
+    assert check_root_path(None) == "" and check_root_path("/thermocad/") == "/thermocad"
+    assert check_root_path("https://example.org/t") == "https://example.org/t"
+    with pytest.raises(ConfigError, match="--root-path 'thermocad': .* starting with /"):
+        check_root_path("thermocad")
+    monkeypatch.setenv("GRADIO_ROOT_PATH", "/from-env")
+    assert check_root_path(None) == "/from-env" and check_root_path("") == ""
+    monkeypatch.setenv("GRADIO_ROOT_PATH", "x")
+    with pytest.raises(ConfigError, match="GRADIO_ROOT_PATH 'x'"):
+        check_root_path(None)
 
 
 @pytest.mark.parametrize("host", ["192.168.1.20", "myhost.example"])

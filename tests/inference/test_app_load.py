@@ -92,3 +92,40 @@ def test_sigterm_stops_serve_and_removes_its_example_folder(run_dir, tmp_path):
     # stdout is for what a command wrote; Gradio's "Keyboard interruption ... closing server"
     # is a log line, on stderr
     assert proc.stdout.read() == ""
+
+
+def test_a_page_through_a_proxy_is_not_told_a_training_womans_number(run_dir, dmr_files, tmp_path):
+    """A deployment review: a proxy on this machine reaches the app from 127.0.0.1, so
+    serve's --host alone had let remote visitors list the training women by file names."""
+    import httpx
+    from gradio_client import Client, handle_file
+
+    from thermocad.evaluation.lockbox import seen_patients
+    from thermocad.inference.app import serve
+
+    pid = sorted(seen_patients(run_dir), key=int)[0]
+    renamed = tmp_path / f"T{int(pid):04d}.txt"  # another woman's frame, a training number
+    renamed.write_bytes(dmr_files[0].read_bytes())
+    demo = serve(run_dir, port=0, block=False)
+    url = f"http://127.0.0.1:{demo.server_port}/"
+    try:
+        results = {}
+        for proxied in (False, True):
+            headers = {"X-Forwarded-For": "203.0.113.5"} if proxied else None
+            client = Client(url, verbose=False, download_files=False, headers=headers)
+            try:
+                answer = client.predict(handle_file(str(renamed)), False, api_name="/analyse")
+            finally:
+                client.close()
+            results[proxied] = answer[2]
+    finally:
+        demo.close()
+    assert "is one of the women this model was trained on" in results[False]
+    assert "trained on" not in results[True] and "P(Sick)" in results[True]
+    # --root-path: the page's links under the proxy's path (they had pointed at /: 404s)
+    demo = serve(run_dir, port=0, block=False, root_path="/thermocad")
+    try:
+        config = httpx.get(f"http://127.0.0.1:{demo.server_port}/config", timeout=60).json()
+    finally:
+        demo.close()
+    assert config["root"].endswith("/thermocad"), config["root"]

@@ -135,8 +135,10 @@ def test_a_transform_resizing_to_another_size_than_the_network_is_refused(bundle
         ('"model"', r"model\.json: must hold a JSON object, got str$"),
         ("[" * 200_000 + "]" * 200_000, r"model\.json: nested too deeply to be a model\.json$"),
         ("{", r"model\.json: not valid JSON \(Expecting property name"),
+        # 4 MB of values, under the bytes' cap: 100 MB to parse ([{},...] 64 MB: 1.6 GB)
+        ("[" + "{}," * 2_000_000 + "{}]", r"model\.json: 2,000,000 commas, more values than"),
     ],
-    ids=["list", "string", "too-deep", "truncated"],
+    ids=["list", "string", "too-deep", "truncated", "too-many-values"],
 )
 def test_model_json_that_is_no_object_or_too_deep_is_refused(bundle_dir, text, message):
     path, _ = bundle_dir
@@ -148,8 +150,8 @@ def test_model_json_that_is_no_object_or_too_deep_is_refused(bundle_dir, text, m
 def test_oversized_model_json_refused_before_parsing(bundle_dir):
     path, _ = bundle_dir
     with (path / "model.json").open("ab") as fh:
-        fh.truncate(5_000_000)  # sparse: refused on its size, never read
-    with pytest.raises(ModelFormatError, match="at most 4 MB"):
+        fh.truncate(65_000_000)  # sparse: refused on its size, never read
+    with pytest.raises(ModelFormatError, match="at most 64 MB"):
         load_bundle(path)
 
 

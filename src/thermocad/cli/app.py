@@ -77,6 +77,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--port", type=int, default=7860,
                    help="port (default: 7860; 0: any free one, said in the log)")  # fmt: skip
+    p.add_argument("--root-path", metavar="PATH",
+                   help="behind a reverse proxy that serves the app under a path (e.g. "
+                   "/thermocad): that path, so the page's links point under it (default: "
+                   "$GRADIO_ROOT_PATH, else /)")  # fmt: skip
     p.set_defaults(func=_serve)
 
     _register_export(sub)
@@ -130,7 +134,7 @@ def _serve(args: argparse.Namespace) -> int:
     from thermocad.utils.extras import require
 
     require("gradio", extra="app")
-    serve(args.run_dir, host=args.host, port=args.port)
+    serve(args.run_dir, host=args.host, port=args.port, root_path=args.root_path)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -11,7 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from thermocad.inference.address import LOCAL_HOSTS, address_lines, check_address
+from thermocad.inference.address import (
+    LOCAL_HOSTS,
+    address_lines,
+    check_address,
+    check_root_path,
+    upload_handler,
+)
 from thermocad.inference.answer import (  # noqa: F401 - analyse, answer_file: re-exported
     CONCURRENCY,
     MAX_UPLOAD_MB,
@@ -125,7 +132,7 @@ def build_app(
         pending = gr.Button("Clear the last result", visible="hidden", elem_id="pending")
         pending.click(None, js=PENDING_JS, outputs=outputs[:5], queue=False)
         analysed = upload.upload(
-            lambda path, ok: answer_file(bundle, path, ok, seen),
+            upload_handler(functools.partial(answer_file, bundle), seen, gr.Request),
             inputs=[upload, allow],
             outputs=outputs,
             api_name="analyse",
@@ -219,16 +226,19 @@ def serve(
     host: str = "127.0.0.1",
     port: int | None = None,
     block: bool = True,
+    root_path: str | None = None,
 ) -> gr.Blocks:
     """Start the web app (local only by default); blocks until Ctrl+C or SIGTERM unless
-    `block=False`. The example folder is removed when it stops, however it stops."""
+    `block=False`; `root_path`: the path a reverse proxy serves it under ("/thermocad"; None:
+    Gradio's GRADIO_ROOT_PATH, else /). The example folder is removed when it stops."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home from a clinic
     from thermocad.utils.progress import log
+    from thermocad.utils.signals import sigterm_as_interrupt  # stops it as Ctrl+C does
 
-    port = check_address(host, port)
+    port, root_path = check_address(host, port), check_root_path(root_path)
     folder = examples_folder()  # removed at exit for block=False callers
     demo = None
-    previous = _sigterm_as_interrupt() if block else None  # from the start: startup too
+    previous = sigterm_as_interrupt() if block else None  # from the start: startup too
     try:
         from thermocad.inference.loading import load_model
         from thermocad.models.words import log_model_warnings
@@ -242,6 +252,7 @@ def serve(
         demo.launch(
             server_name=host,
             server_port=port,
+            root_path=root_path,
             # Gradio's own cap, ours (its "mb" is MiB): a larger file never reaches us, its
             # pop-up says the same limit, and page.js answers it; check_upload answers API calls.
             max_file_size=f"{MAX_UPLOAD_MB}mb",
@@ -253,7 +264,7 @@ def serve(
             quiet=True,  # Gradio's banner suggests public share links; say what matters instead
             **_private_page(demo.launch),
         )
-        for line in [f"serving {run_dir}", *address_lines(host, demo.server_port)]:
+        for line in [f"serving {run_dir}", *address_lines(host, demo.server_port, root_path)]:
             log(line)
         if block:  # returns on KeyboardInterrupt, after closing the server; Gradio's words
             with contextlib.redirect_stdout(sys.stderr):  # on that are a log's: stderr's
@@ -279,10 +290,3 @@ def _private_page(launch) -> dict:
     wanted = {"run_history": False, "footer_links": []}
     accepted = inspect.signature(launch).parameters
     return {k: v for k, v in wanted.items() if k in accepted}
-
-
-def _sigterm_as_interrupt():
-    """Make SIGTERM stop the app as Ctrl+C does (utils.signals); the previous handler."""
-    from thermocad.utils.signals import sigterm_as_interrupt
-
-    return sigterm_as_interrupt()

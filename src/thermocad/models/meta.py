@@ -11,9 +11,11 @@ from typing import Any
 
 from thermocad.utils.errors import ConfigError, ModelFormatError
 
-# A trained model's model.json is ~20 kB (its tensor table dominates); 4 MB leaves room for
-# any architecture's table while a hostile file cannot make the parser allocate gigabytes.
-MAX_META_BYTES = 4_000_000
+# model.json is ~20 kB (its tensor table) + ~100 bytes a training file (trained_files): 64 MB
+# holds 600,000 files (4 MB had refused a fit on 42,000 frames), and with its values bounded
+# (commas: two a file) parsing a hostile one allocates ~0.5 GB ("[{},{},...": 1.6 GB unbounded).
+MAX_META_BYTES, MAX_META_VALUES = 64_000_000, 2_000_000
+CAP_WORDS = f"a model.json is at most {MAX_META_BYTES // 1_000_000} MB"
 _MISSING = object()
 META_KEY = "thermocad_model_json"  # an exported .onnx file's metadata entry holding model.json
 META_DIGEST = "thermocad_model_json_sha256"  # its text's SHA-256 at export: an edit is seen
@@ -229,17 +231,29 @@ def _build_parts(meta: dict, path: Path) -> None:
             )
 
 
+def parse_bounded(text: str, where: str) -> Any:
+    """json.loads of a model.json's text (`where`: its name in errors) once its values are
+    counted (MAX_META_VALUES); nesting is bounded by the parser's recursion limit."""
+    if (commas := text.count(",")) >= MAX_META_VALUES:
+        raise ModelFormatError(f"{where}: {commas:,} commas, more values than a model.json "
+                               f"holds (at most {MAX_META_VALUES:,})")  # fmt: skip
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"{where}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:  # "[[[[...": the parser gives up at Python's recursion limit
+        raise ModelFormatError(f"{where}: nested too deeply to be a model.json") from exc
+
+
 def read_meta(path: Path) -> dict[str, Any]:
     """Parse and validate model.json at `path` (bounded in size and nesting)."""
     try:
         size = path.stat().st_size
         if size > MAX_META_BYTES:
-            raise ModelFormatError(f"{path}: {size:,} bytes; a model.json is at most 4 MB")
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelFormatError(f"{path}: {size:,} bytes; {CAP_WORDS}")
+        meta = parse_bounded(path.read_text(encoding="utf-8"), str(path))
+    except UnicodeDecodeError as exc:
         raise ModelFormatError(f"{path}: not valid JSON ({exc})") from exc
-    except RecursionError as exc:  # "[[[[...": the parser gives up at Python's recursion limit
-        raise ModelFormatError(f"{path}: nested too deeply to be a model.json") from exc
     except OSError as exc:
         raise ModelFormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     return validate_meta(meta, path)
@@ -265,14 +279,8 @@ def onnx_metadata(onnx_path: str | os.PathLike, session=None, say_changed: bool 
         )
     if len(raw) > MAX_META_BYTES:  # as model.json: a hostile file allocates nothing large
         raise ModelFormatError(f"{path}: its {META_KEY} metadata is {len(raw):,} characters; "
-                               "a model.json is at most 4 MB")  # fmt: skip
-    try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ModelFormatError(f"{path}: its {META_KEY} metadata is not JSON ({exc})") from exc
-    except RecursionError as exc:  # "[[[[...": the parser gives up at the recursion limit
-        raise ModelFormatError(f"{path}: its {META_KEY} metadata is nested too deeply to be a "
-                               "model.json") from exc  # fmt: skip
+                               f"{CAP_WORDS}")  # fmt: skip
+    meta = parse_bounded(raw, f"{path} ({META_KEY} metadata)")
     if say_changed and (digest := stored.get(META_DIGEST)) and digest != meta_digest(raw):
         log(f"note: {path}: its {META_KEY} metadata was changed after the export (threshold, "
             "baseline, preprocessing or training record): its P(Sick) and calls are not the "

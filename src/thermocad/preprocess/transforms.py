@@ -211,7 +211,11 @@ class EvalTransform:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["normalization"]["percentiles"] = list(self.normalization.percentiles)
+        # Only what its method uses (a deployment review: an unused field read as a step)
+        norm = self.normalization
+        d["normalization"] = {"method": norm.method, **({"percentiles": list(norm.percentiles)}
+                              if norm.method == "robust" else {"width": norm.width}
+                              if norm.in_degrees else {})}  # fmt: skip
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
     @classmethod
