@@ -134,9 +134,11 @@ def export_onnx(
 
 DOC = (
     "thermocad breast-thermogram classifier (research software, not a medical device). "
-    f"Input {INPUT_NAME!r}: (batch, channels, size, size), a thermogram prepared as metadata "
-    f"{META_KEY!r} 'transform' says; output {OUTPUT_NAME!r}: (batch, 2) logits, Healthy and "
-    "Sick. P(Sick) is the softmax's second column, averaged over the image and its 'tta_views' "
+    f"Input {INPUT_NAME!r}: (batch, channels, size, size), thermograms prepared by thermocad's "
+    "numpy code (its core install, no PyTorch: EvalTransform.from_dict(transform), prepare, then "
+    f"finish_numpy) with metadata {META_KEY!r}'s 'transform', whose entries name that code's "
+    f"settings, not a specification to rebuild it from; output {OUTPUT_NAME!r}: (batch, 2) "
+    "logits, Healthy and Sick. P(Sick) is the softmax's second column, averaged over the image and its 'tta_views' "
     "augmented copies when there are any, and with the classical baseline in the metadata when "
     "it has one; Sick when P(Sick) >= threshold. thermocad predict and serve do all of it."
 )
