@@ -264,7 +264,9 @@ def serve(
             quiet=True,  # Gradio's banner suggests public share links; say what matters instead
             **_private_page(demo.launch),
         )
-        for line in [f"serving {run_dir}", *address_lines(host, demo.server_port, root_path)]:
+        # Read once, above: a model written there later (fit --force) is served after a restart
+        served = f"serving {run_dir} as it was read now (restart serve to use one written later)"
+        for line in [served, *address_lines(host, demo.server_port, root_path)]:
             log(line)
         if block:  # returns on KeyboardInterrupt, after closing the server; Gradio's words
             with contextlib.redirect_stdout(sys.stderr):  # on that are a log's: stderr's
