@@ -62,6 +62,18 @@ def test_one_request_holds_one_full_size_files_bytes_at_most(monkeypatch):
     assert status == 413 and b"request of 60 bytes or more refused: at most 50 bytes" in said
 
 
+def test_the_apps_quota_holds_one_full_size_file_and_the_budget_over_the_sweeps_whole_time():
+    """An upload stays until the sweep after it is `sweep[1]` old: up to sum(sweep) seconds, so
+    the budget's window is that (half of it would let 2 GiB wait on disk), and a request holds
+    one full-size file with its multipart framing (a mutation review: neither was read)."""
+    from thermocad.inference.upload_quota import MULTIPART_SLACK, UPLOAD_BUDGET, quota_middleware
+
+    (middleware,) = quota_middleware(20, (600, 600))
+    assert middleware.kwargs == {"per_request": 20 * 2**20 + MULTIPART_SLACK,
+                                 "budget": UPLOAD_BUDGET, "keep_s": 1200.0}  # fmt: skip
+    assert 4096 <= MULTIPART_SLACK <= 2**20  # room for the form's boundaries and headers
+
+
 def test_the_budget_counts_what_arrives_and_frees_up_after_the_sweeps_time():
     now = [0.0]
     route = Route()
@@ -97,5 +109,7 @@ def test_the_served_app_refuses_two_files_in_one_upload(run_dir):
         assert reply.status_code == 413 and "at most one file" in reply.text
         one = httpx.post(url, files=[("files", ("a.txt", b"1 2\n3 4\n", "text/plain"))], timeout=60)
         assert one.status_code == 200 and one.json()[0].endswith("a.txt")
+        full = [("files", ("full.txt", b"0" * (20 * 2**20), "text/plain"))]  # at the limit
+        assert httpx.post(url, files=full, timeout=60).status_code == 200
     finally:
         demo.close()

@@ -356,3 +356,34 @@ def test_a_fit_cards_date_drift_says_what_its_interval_means():
     assert "the other way" in _date_reading([0.2, 0.4])
     assert _date_reading([0.4, 0.7]) == "its interval holds 0.5"
     assert _date_reading(None) == "no interval"
+
+
+def test_a_fit_cards_table_puts_each_figure_in_its_own_cell():
+    """Each subset's and each half's interval in its own cell, with the subsets' sizes, and the
+    Brier score's own interval, not the slope's (a mutation review: none of these was read)."""
+    from thermocad.reporting.fit_card import cv_evaluation
+
+    cv = {"folds": 5, "patients": 120, "batch": "A", "batch_n": 91, "period_n": 31,
+          "patient_roc_auc": 0.93, "patient_roc_auc_ci": [0.87, 0.96],
+          "batch_roc_auc": 0.89, "batch_roc_auc_lo": 0.79, "batch_roc_auc_hi": 0.94,
+          "period_roc_auc": 0.69, "period_roc_auc_lo": 0.47, "period_roc_auc_hi": 0.85,
+          "halves": {"cnn": {"patient_roc_auc": 0.89, "patient_roc_auc_ci": [0.81, 0.94],
+                             "batch_roc_auc": 0.86, "batch_roc_auc_lo": 0.70,
+                             "batch_roc_auc_hi": 0.93, "period_roc_auc": 0.78,
+                             "period_roc_auc_lo": 0.54, "period_roc_auc_hi": 0.91}},
+          "calibration_slope": 1.64, "calibration_slope_ci": [1.21, 2.81],
+          "brier": 0.12, "brier_ci": [0.09, 0.15]}  # fmt: skip
+    text = "\n".join(cv_evaluation(cv))
+    assert "| model | AUC (n=120) | batch A (n=91) | period-matched (n=31) |" in text
+    assert (
+        "| served (this model) | 0.930 (0.870-0.960) | 0.890 (0.790-0.940) | 0.690 (0.470-0.850) |"
+        in text
+    )
+    assert (
+        "| its CNN alone | 0.890 (0.810-0.940) | 0.860 (0.700-0.930) | 0.780 (0.540-0.910) |"
+        in text
+    )
+    assert "Read the period-matched column first" in text
+    assert "slope 1.640 (1.210-2.810)" in text and "Brier score 0.120 (0.090-0.150)" in text
+    undated = "\n".join(cv_evaluation({**cv, "period_n": None}))
+    assert "Read the period-matched column first" not in undated

@@ -101,3 +101,22 @@ def test_the_kept_rows_stay_under_their_byte_cap(monkeypatch):
     assert len(feature_cache._ROWS) == 3 and feature_cache._SIZE[0] == 48
     body_features(body, maps[2:], EvalTransform(size=8).finish, 5)  # the newest three: kept
     assert body.seen == 5
+
+
+def test_a_buffer_changed_or_another_device_is_another_body(monkeypatch):
+    """The key holds buffers as well as weights (a BatchNorm's running statistics change
+    the features), and the device (a GPU's last bits differ from the CPU's)."""
+    maps = np.random.default_rng(3).normal(size=(2, 8, 8)).astype(np.float32)
+    finish = EvalTransform(size=8).finish
+    body = Body()
+    body.norm = nn.BatchNorm2d(4).eval()
+    key = feature_cache._body_key(body, finish)
+    body_features(body, maps, finish, 2)
+    body.norm.running_mean += 1.0  # a buffer, not a parameter
+    assert feature_cache._body_key(body, finish) != key
+    body_features(body, maps, finish, 2)
+    assert body.seen == 4
+    key = feature_cache._body_key(body, finish)
+    cuda = torch.empty(0, device="meta")  # a tensor on another device, as a GPU's would be
+    monkeypatch.setattr(body, "parameters", lambda: iter([cuda]))
+    assert feature_cache._body_key(body, finish) != key
