@@ -369,3 +369,24 @@ def test_the_fold_check_counts_the_smallest_training_set():
     with pytest.raises(ConfigError, match="a fold trains on 2 images, fewer than one batch"):
         check_fold_size(uneven, "l.csv", 2, 8)
     check_fold_size(pd.DataFrame({"fold": [0] * 8 + [1] * 8}), "l.csv", 2, 8)  # 8: one batch
+
+
+def test_images_without_temperatures_are_refused_before_the_folds(tmp_path):
+    """A second site's 16-bit PNG export: grey levels, no °C. fit had trained until its first
+    fold stopped on `--norm relative needs temperatures`, an option fit does not have."""
+    from PIL import Image
+
+    from thermocad.io.thermal import read_thermal
+    from thermocad.synth.cohort import generate_cohort
+    from thermocad.utils.errors import ConfigError
+
+    labels = generate_cohort(tmp_path / "txt", n_patients=16, seed=2, height=48, width=64,
+                             sick_fraction=0.5)  # fmt: skip
+    (tmp_path / "png").mkdir()
+    for path in (tmp_path / "txt").glob("T*.txt"):
+        centi_kelvin = (read_thermal(path).array + 273.15) * 100
+        Image.fromarray(centi_kelvin.astype(np.uint16)).save(tmp_path / "png" / f"{path.stem}.png")
+    with pytest.raises(ConfigError, match=r"16 of 16 files are 8/16-bit images .* fit's recipe "
+                       r"needs temperatures in °C: .*`thermocad train --norm intensity`"):  # fmt: skip
+        fit(tmp_path / "png", labels, tmp_path / "run", folds=2)
+    assert not (tmp_path / "run").exists()  # nothing trained, and the new folder gone again

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from thermocad.evaluation.resume import record as job_record
-from thermocad.fit_checks import check_fold_size, check_labels
+from thermocad.fit_checks import check_fold_size, check_labels, check_temperatures
 from thermocad.training.fit_resume import fingerprint, resumable
 
 if TYPE_CHECKING:
@@ -273,6 +273,7 @@ def _prepare(data_dir, labels_csv, out_dir, record: dict, folds: int, seed: int,
         prepare_cohort(data_dir, labels_csv, out / "cohort", force=force)
         split = make_split(out / "cohort" / "cohort.csv", test=0.0, folds=folds, seed=seed)
         check_fold_size(split, labels_csv, folds, record["options"]["batch_size"])
+        check_temperatures(split, data_dir)
     except ThermocadError:  # the data cannot make the folds: a folder this fit made goes again
         if fresh:
             empty_held(out)

@@ -34,3 +34,17 @@ def check_fold_size(split, labels_csv, folds: int, batch_size: int) -> None:
         raise ConfigError(f"{labels_csv}: in {folds}-fold cross-validation a fold trains on "
                           f"{smallest} images, fewer than one batch ({batch_size}): fit needs "
                           f"more women{fewer}")  # fmt: skip
+
+
+def check_temperatures(split, data_dir) -> None:
+    """Refuse images (8/16-bit grey levels, `unit` intensity) before the folds: fit's recipe
+    reads degrees relative to each woman's skin (a second site's 16-bit PNG export had trained
+    until its first fold stopped on `--norm`, an option fit does not have)."""
+    images = split.loc[split["unit"].astype(str) == "intensity", "path"]
+    if len(images):
+        raise ConfigError(
+            f"{data_dir}: {len(images)} of {len(split)} files are 8/16-bit images (e.g. "
+            f"{images.iloc[0]}), grey levels that hold no temperatures; fit's recipe needs "
+            "temperatures in °C: export them as text matrices, .npy or float TIFF of °C, or train "
+            "on grey levels with `thermocad train --norm intensity` (docs/training.md)"
+        )

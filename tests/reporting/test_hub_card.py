@@ -349,6 +349,22 @@ def test_the_training_table_gives_each_groups_acquisition_dates():
     assert "| Healthy | 2 | 2 | 2012-10-08 to 2012-10-08 (1 undated) |" in _counts(mixed, None)
 
 
+def test_the_training_table_counts_women_without_a_batch():
+    """Another site's labels without acquisition_batch, of files whose format gives none: the
+    table had its header and no rows (groupby left the missing batch out), or only the
+    women with a batch."""
+    from thermocad.reporting.hub_card import _counts
+
+    train = pd.DataFrame({"patient_id": [1, 2, 3, 4], "label": ["Healthy", "Sick"] * 2,
+                          "acquisition_batch": [None, None, "A", None]})  # fmt: skip
+    text = _counts(train, None)
+    assert (
+        "| training | n/a | Healthy | 1 | 1 |" in text
+        and "| training | n/a | Sick | 2 | 2 |" in text
+    )
+    assert "| training | A | Healthy | 1 | 1 |" in text
+
+
 def test_a_fit_cards_date_drift_says_what_its_interval_means():
     from thermocad.reporting.fit_card import _date_reading
 

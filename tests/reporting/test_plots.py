@@ -154,3 +154,17 @@ def test_the_reliability_diagrams_count_axis_has_whole_numbers(tmp_path, monkeyp
     counts = kept[0].axes[1]  # the bars under the diagram: women per bin
     ticks = counts.get_yticks()
     assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_every_gallery_of_a_run_shares_one_colour_scale(tmp_path, monkeypatch):
+    """Galleries are shown to be compared: one scale for all (a figure review: 22-37 °C in one,
+    23-35.5 in the next), from the women they show; each woman read once."""
+    warm = {p: np.full((16, 20), 30.0 + i) for i, p in enumerate(PRED["path"])}
+    reads, scales = [], []
+    real = G.plot_gallery
+    monkeypatch.setattr(G, "plot_gallery", lambda *a, **k: scales.append(a[5]) or real(*a, **k))
+    G.write_galleries(PRED, 0.5, tmp_path, read=lambda p: reads.append(p) or warm[p], n=2)
+    shown = {p for name, rows in G.select_galleries(PRED, 0.5, n=2).items() for p in rows["path"]}
+    assert sorted(reads) == sorted(shown)
+    low, high = min(30.0 + int(p[1:]) for p in shown), max(30.0 + int(p[1:]) for p in shown)
+    assert scales == [(low, high)] * len(G.GALLERIES) and high - low >= 3

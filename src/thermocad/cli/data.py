@@ -25,15 +25,19 @@ def _add_prepare(sub: argparse._SubParsersAction) -> None:
         "with their reason (not frontal, unrecognised view code, deodorant, single breast, "
         "blurred, unreadable, ...).",
     )
-    p.add_argument("data_dir", help="folder of DMR-IR text files, images or .npy")
+    p.add_argument("data_dir", help="folder of DMR-IR text files, images or .npy, each named "
+                   "by its woman's number as DMR-IR's are: T0012.txt, T0012.npy, "
+                   "T0012.1.1.S.2013-10-14.txt (1.1: frontal; a name without a view code is "
+                   "taken as frontal); other names are excluded")  # fmt: skip
     p.add_argument(
         "--labels",
         required=True,
-        help="CSV with patient_id, diagnosis (Healthy/Sick) and optional columns: deodorant, "
+        help="CSV with patient_id (or id, patient; T0012 or 12), diagnosis (or label, class: "
+        "Healthy/normal or Sick/cancer) and optional columns: deodorant, "
         "single_breast (or mastectomy), yes/no (or true/false, 1/0), where yes excludes the "
         "woman and an empty or missing value counts as no; acquisition_batch (case ignored; empty: the file's text "
-        "format gives it, said in the log); acquisition_date (used over the date in a DMR file "
-        "name); age; any others are copied into cohort.csv",
+        "format gives it, said in the log); acquisition_date (or date, exam_date; YYYY-MM-DD, "
+        "used over the date in a DMR file name); age; any others are copied into cohort.csv",
     )
     p.add_argument("--out", required=True, help="output folder for cohort.csv")
     p.add_argument(

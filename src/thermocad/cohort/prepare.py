@@ -12,6 +12,7 @@ import pandas as pd
 
 from thermocad.cohort.consistency import (
     MIXED_SHAPES_FLAG,
+    NOT_RECOGNISED,
     UNLABELLED,
     check_labels_match,
     class_note,
@@ -217,7 +218,7 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
     except CohortError:  # a copy's name ("T0012 (1).txt") is not taken: a woman counted twice
         copy = without_copy_mark(Path(path).name) != Path(path).name
         reasons.append("file name of a copy (T0012 (1).txt): rename it if it is no copy"
-                       if copy else "file name not recognised")  # fmt: skip
+                       if copy else NOT_RECOGNISED)  # fmt: skip
         name = None
     clinical = (
         by_patient.loc[name.patient_id] if name and name.patient_id in by_patient.index else None

@@ -236,8 +236,7 @@ def serve(
     from thermocad.utils.signals import sigterm_as_interrupt  # stops it as Ctrl+C does
 
     port, root_path = check_address(host, port), check_root_path(root_path)
-    folder = examples_folder()  # removed at exit for block=False callers
-    demo = None
+    folder, demo = examples_folder(), None  # the folder removed at exit for block=False callers
     previous = sigterm_as_interrupt() if block else None  # from the start: startup too
     try:
         from thermocad.inference.loading import load_model
@@ -265,8 +264,8 @@ def serve(
             **_private_page(demo.launch),
         )
         # Read once, above: a model written there later (fit --force) is served after a restart
-        served = f"serving {run_dir} as it was read now (restart serve to use one written later)"
-        for line in [served, *address_lines(host, demo.server_port, root_path)]:
+        for line in [f"serving {run_dir} as it was read now (restart serve to use one written "
+                     "later)", *address_lines(host, demo.server_port, root_path)]:  # fmt: skip
             log(line)
         if block:  # returns on KeyboardInterrupt, after closing the server; Gradio's words
             with contextlib.redirect_stdout(sys.stderr):  # on that are a log's: stderr's

@@ -75,9 +75,10 @@ def same_names_warning(paths: list[Path]) -> str:
     shown = ", ".join(str(p) for p in groups[0][:2])
     return (
         f"warning: {len(groups)} file name(s) occur in more than one folder (e.g. {shown}): "
-        "their patient numbers are taken as the same women (right for one woman's views kept "
-        "in folders per view); if they are different women (two sites), give each folder on "
-        "its own"
+        "their patient numbers are taken as the same women (right for one woman's frames kept "
+        "in folders per session); if they are different women (two sites), give each folder "
+        "on its own; a name without DMR-IR's view code is taken as a frontal view, so keep "
+        "folders of other views (lateral) out"
     )
 
 

@@ -54,9 +54,9 @@ def comparison_section(compare_dir: Path | None, by_image: bool = False) -> str:
     for name in ok["model"]:
         shown_as = served[name]
         body += img(
-            Path(compare_dir) / name / "confusion.png", f"{shown_as}: confusion (validation)", 260
+            Path(compare_dir) / name / "confusion.png", f"{shown_as}: confusion (validation)", 340
         )
-        body += img(Path(compare_dir) / name / "roc.png", f"{shown_as}: ROC (validation)", 280)
+        body += img(Path(compare_dir) / name / "roc.png", f"{shown_as}: ROC (validation)", 360)
     return section("comparison", body + "</div>")
 
 

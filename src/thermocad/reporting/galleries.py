@@ -63,16 +63,15 @@ def plot_gallery(
     path: str | Path,
     title: str,
     unit: str = "celsius",
+    scale: tuple[float, float] | None = None,
 ) -> Path:
-    """One panel per row: the thermogram on the gallery's shared colour scale (one bar), titled
-    with the true diagnosis and P(Sick)."""
+    """One panel per row: the thermogram on one colour scale (one bar: `scale`, else the
+    gallery's own), titled with the true diagnosis and P(Sick)."""
     k = max(len(rows), 1)
     fig, axes = subplots(1, k, figsize=(2.6 * k + 0.6, 2.8), squeeze=False,
                              layout="constrained")  # fmt: skip
     arrays = [read(p) for p in rows["path"]]
-    # One scale for the gallery, so that the thumbnails compare (percentiles: no stray pixel).
-    low = min((np.percentile(a, 0.5) for a in arrays), default=0.0)
-    high = max((np.percentile(a, 99.5) for a in arrays), default=1.0)
+    low, high = scale or shared_scale(arrays)
     im = None
     for ax, a, (_, r) in zip(axes[0], arrays, rows.iterrows(), strict=False):
         im = ax.imshow(a, cmap="inferno", vmin=low, vmax=high)
@@ -87,6 +86,13 @@ def plot_gallery(
         axes[0][0].axis("off")
     fig.suptitle(title, fontsize=10)
     return save(fig, path)
+
+
+def shared_scale(arrays) -> tuple[float, float]:
+    """One colour scale for thermograms shown to be compared: from the lowest 0.5th to the
+    highest 99.5th percentile (no stray pixel sets it)."""
+    low = min((float(np.percentile(a, 0.5)) for a in arrays), default=0.0)
+    return low, max((float(np.percentile(a, 99.5)) for a in arrays), default=1.0)
 
 
 def panel_title(row) -> str:
@@ -117,18 +123,14 @@ def write_galleries(
     woman, her diagnosis and P(Sick), panel by panel); returns name -> path."""
     from thermocad.utils.files import atomic_write_csv
 
-    reader, out = read or _read_array, Path(out_dir)
-    chosen = select_galleries(pred, threshold, n, seed)
-    made = {
-        name: plot_gallery(
-            rows,
-            reader,
-            out / f"gallery_{name}.png",
-            f"{TITLES[name]} (threshold {threshold:.3f})",
-            unit,
-        )  # fmt: skip
-        for name, rows in chosen.items()
-    }
+    out, chosen = Path(out_dir), select_galleries(pred, threshold, n, seed)
+    # Each woman read once; one scale for every gallery, which are shown to be compared
+    paths = dict.fromkeys(p for rows in chosen.values() for p in rows["path"])
+    arrays = {p: (read or _read_array)(p) for p in paths}
+    scale = shared_scale(arrays.values())
+    made = {name: plot_gallery(rows, arrays.__getitem__, out / f"gallery_{name}.png",
+                               f"{TITLES[name]} (threshold {threshold:.3f})", unit, scale)
+            for name, rows in chosen.items()}  # fmt: skip
     listing = pd.concat(
         [
             pd.DataFrame(

@@ -133,9 +133,9 @@ def _counts(train: pd.DataFrame, valid: pd.DataFrame | None) -> str:
     rows = ["| split | " + " | ".join(by) + " | images | patients |" + " acquired |" * dated,
             "|---" * (len(by) + 3 + dated) + "|"]  # fmt: skip
     for name, df in parts:
-        for key, g in df.groupby(by, sort=True):
+        for key, g in df.groupby(by, sort=True, dropna=False):  # no batch: counted, as n/a
             key = key if isinstance(key, tuple) else (key,)
-            cells = " | ".join(map(str, key))
+            cells = " | ".join("n/a" if pd.isna(k) or k == "" else str(k) for k in key)
             when = ""
             if dated:  # the dates' span: the classes imaged at different times is a confound
                 when = f" {_span(dates(g))} |"

@@ -31,29 +31,19 @@ def save(fig, path: str | Path, dpi: int = 110, tight: bool = True, replace: boo
 
 
 def plot_confusion(counts: dict, path: str | Path, title: str = "Confusion matrix") -> Path:
-    """2 x 2 confusion matrix (rows: actual, columns: predicted) with counts in the cells."""
+    """2 x 2 confusion matrix (rows: actual, columns: predicted): each cell's count and its
+    share of the row, shaded by that share on one 0-100% scale (by count, the larger class
+    looked strongest, and each matrix had a scale of its own)."""
     m = np.array([[counts["tn"], counts["fp"]], [counts["fn"], counts["tp"]]])
+    share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
     fig, ax = subplots(figsize=(3.6, 3.2))
-    ax.imshow(m, cmap="Blues")
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for (i, j), v in np.ndenumerate(m):
-        ax.text(
-            j,
-            i,
-            str(v),
-            ha="center",
-            va="center",
-            color="white" if v > m.max() / 2 else "black",
-            fontsize=13,
-        )
-    ax.set(
-        xticks=[0, 1],
-        yticks=[0, 1],
-        xticklabels=["Healthy", "Sick"],
-        yticklabels=["Healthy", "Sick"],
-        xlabel="Predicted",
-        ylabel="Actual",
-        title=title,
-    )
+        ax.text(j, i, f"{v}\n{share[i, j]:.0%}", ha="center", va="center", fontsize=13,
+                color="white" if share[i, j] > 0.5 else "black")  # fmt: skip
+    ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["Healthy", "Sick"],
+           yticklabels=["Healthy", "Sick"], xlabel="Predicted (% of the actual row)",
+           ylabel="Actual", title=title)  # fmt: skip
     return save(fig, path)
 
 
@@ -181,20 +171,33 @@ def plot_bars(values: dict[str, float], errors: dict[str, tuple[float, float]], 
 # Training's own figures: lr_find.png and schedule.png.
 def plot_curve(
     path: Path, xs: list, ys: list, xlabel: str, ylabel: str, logx: bool, marks=(),
-    replace: bool = True,
+    replace: bool = True, top: float | None = None,
 ) -> None:  # fmt: skip
-    """A line plot written atomically as PNG (lr_find.png; marks are labelled vertical lines;
-    `replace` as `save`'s)."""
+    """A line plot written atomically as PNG (marks are labelled vertical lines; `replace` as
+    `save`'s; `top`: the y axis cut there, where the curve goes above it)."""
     # Drawn near the size the report shows it (380 px), so that its text stays readable.
     fig, ax = subplots(figsize=(4, 3))
     ax.plot(xs, ys)
     for k, (x, label) in enumerate(marks):  # named in a legend above: labels on lines collide
-        ax.axvline(x, color=f"C{k + 1}", ls="--", lw=1, label=label)
+        # told apart by the line's style too, not by colour alone
+        ax.axvline(x, color=f"C{k + 1}", ls=("--", ":", "-.")[k % 3], lw=1.5, label=label)
     if marks:
         ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1), ncol=2, frameon=False)
     ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if logx else "linear")
+    finite = [y for y in ys if np.isfinite(y)]
+    if top is not None and finite and max(finite) > top:  # a divergence would squash the rest
+        ax.set_ylim(top=top)
+        ax.set_ylabel(f"{ylabel} (cut at {top:.3g})")
     fig.tight_layout()
     save(fig, path, dpi=100, tight=False, replace=replace)
+
+
+def plot_lr_find(path: Path, lrs: list, losses: list, marks=(), replace: bool = True) -> None:
+    """lr_find.png: loss against learning rate, cut at twice the starting loss, so that the
+    divergence at the end leaves the flat part and its descent readable."""
+    start = next((y for y in losses if np.isfinite(y)), None)
+    top = 2 * start if start is not None and start > 0 else None
+    plot_curve(path, lrs, losses, "learning rate", "loss", True, marks, replace, top)
 
 
 def plot_schedule(path: Path, lrs: dict[str, list[float]]) -> None:

@@ -187,8 +187,8 @@ def test_section(test: dict | None, test_dir: Path | None) -> str:
             + "<h3>Patient level (mean probability per patient)</h3>"
             + metrics_table(test["patient"]) + "<h3>By batch and period (patients)</h3>"
             + period_table(test.get("by_period")) + "<h3>Image level</h3>" + images
-            + "<div class=row>" + img(test_dir / "confusion.png", "confusion matrix (test, images)", 300)
-            + img(test_dir / "roc.png", "ROC with the operating point (test)", 340) + "</div>")  # fmt: skip
+            + "<div class=row>" + img(test_dir / "confusion.png", "confusion matrix (test, images)", 360)
+            + img(test_dir / "roc.png", "ROC with the operating point (test)", 380) + "</div>")  # fmt: skip
     return section("test", body)
 
 

@@ -12,7 +12,7 @@ from thermocad.io.labels import CLASSES
 from thermocad.models.registry import ArchSpec, check_trainable, create_model, get_arch
 from thermocad.preprocess import PREPROCESS_VERSION
 from thermocad.preprocess.transforms import EvalTransform, Normalization
-from thermocad.reporting.plots import plot_curve
+from thermocad.reporting.plots import plot_lr_find
 from thermocad.training.checkpoint import (
     Checkpoint,
     check_resume,
@@ -163,7 +163,7 @@ def run_lr_find(split_csv: Path, out_png: Path, cfg: TrainConfig, force: bool) -
         suggestion, lrs, losses = find_lr(learn, cfg.lr_find_iters)
     found = np.isfinite(suggestion)
     marks = [(suggestion, f"{suggestion:.1e}")] if found else []
-    plot_curve(out_png, lrs, losses, "learning rate", "loss", True, marks, replace=force)
+    plot_lr_find(out_png, lrs, losses, marks, replace=force)
     if not found:
         raise ConfigError(f"lr_find found no suggestion: {len(losses)} points on the loss curve "
                           f"(drawn in {out_png}), too few before the loss diverged")  # fmt: skip
@@ -191,7 +191,7 @@ def _lr_find_stage(learn, model, ckpt: Checkpoint, cfg: TrainConfig, out_dir, fr
     marks = [(suggestion, f"suggested {suggestion:.1e}")] if np.isfinite(suggestion) else []
     if cfg.lr is not None:  # the rate the run uses, where it is not the suggestion
         marks.append((cfg.lr, f"used {cfg.lr:.1e}"))
-    plot_curve(out_dir / "lr_find.png", lrs, losses, "learning rate", "loss", True, marks)
+    plot_lr_find(out_dir / "lr_find.png", lrs, losses, marks)
     ckpt.save(model)
 
 
