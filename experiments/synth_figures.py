@@ -21,19 +21,20 @@ def tumour_signal_plot(out_png: Path) -> Path:
 
     fig, (ax1, ax2) = subplots(1, 2, figsize=(10, 4))
     diameters = np.linspace(4, 35, 32)
-    for depth in (10, 15, 20, 30, 40):
+    for k, depth in enumerate((10, 15, 20, 30, 40)):  # told apart by line style too
         peaks = [peak_signal(d, depth) if depth > d / 2 + 1 else np.nan for d in diameters]
-        ax1.plot(diameters, peaks, label=f"depth {depth} mm")
+        # a curve ends where the tumour would reach the skin (depth <= diameter / 2 + 1 mm)
+        ax1.plot(diameters, peaks, label=f"depth {depth} mm", ls=("-", "--", ":", "-.", "-")[k])
     ax1.fill_between(
         [5, 8], 0.15, 0.30, color="grey", alpha=0.4, label="5-8 mm, Acero Mendoza 2024"
     )
-    ax1.set(xlabel="tumour diameter (mm)", ylabel="peak skin warming (C)", yscale="log",
-            title="Pennes steady state, Q = 45 kW/m3")  # fmt: skip
+    ax1.set(xlabel="tumour diameter (mm)", ylabel="peak skin warming (°C)", yscale="log",
+            title="Pennes steady state, Q = 45 kW/m³")  # fmt: skip
     ax1.legend(fontsize=8)
     for diameter, depth in ((8, 10), (15, 15), (15, 25), (25, 20)):
         radii, rise = tumour_surface_signal(diameter, depth)
         ax2.plot(radii, rise, label=f"{diameter} mm at {depth} mm")
-    ax2.set(xlabel="distance on the skin from above the tumour (mm)", ylabel="warming (C)",
+    ax2.set(xlabel="distance on the skin from above the tumour (mm)", ylabel="warming (°C)",
             title="radial surface profile")  # fmt: skip
     ax2.legend(fontsize=8)
     fig.tight_layout()
@@ -52,7 +53,7 @@ def contact_sheet_png(out_png: Path, n: int = 8, seed: int = 3) -> Path:
                                             nuisances=nuis)  # fmt: skip
         arrays.append(images[("frontal", 1)])
         extra = (f" {meta['tumour_diameter_mm']:.0f} mm {meta['tumour_side']}, "
-                 f"+{meta['tumour_peak_c']:.2f} C" if label == "Sick" else "")  # fmt: skip
+                 f"+{meta['tumour_peak_c']:.2f} °C" if label == "Sick" else "")  # fmt: skip
         titles.append(f"{label}{extra}")
     return contact_sheet(arrays, titles, out_png, ncols=4, force=True)
 
