@@ -221,7 +221,11 @@ def test_a_negative_sharpness_threshold_is_refused_before_anything_is_written(fo
 def test_empty_or_missing_folder(tmp_path, folder):
     _, labels = folder
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CohortError, match="no thermal files"):
+    with pytest.raises(CohortError, match=r"no thermal files found \([^)]*\)$"):
+        prepare_cohort(tmp_path / "empty", labels, tmp_path / "out")
+    # Another site's comma-separated matrices named .csv: taken for tables, and said so
+    (tmp_path / "empty" / "T0001.csv").write_text("30.1,30.2\n30.3,30.4\n")
+    with pytest.raises(CohortError, match=r"its 1 \.csv file\(s\) are taken for tables: name"):
         prepare_cohort(tmp_path / "empty", labels, tmp_path / "out")
     with pytest.raises(CohortError, match="not found"):
         find_thermal_files(tmp_path / "missing")

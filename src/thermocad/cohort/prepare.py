@@ -38,12 +38,9 @@ from thermocad.utils.values import check_value, is_number, is_whole
 # Calibrated on the 120 real frontal files: sharp ones score 2.1..9.2, the same files
 # Gaussian-blurred with sigma 3 px score at most 0.12 (sigma 2 px: at most 0.32).
 DEFAULT_SHARPNESS_THRESHOLD = 0.5
-COLUMNS = [
-    "path", "patient_id", "label", "view", "protocol", "acquired", "acquisition_date",
-    "acquisition_batch", "unit",
-    "source_format", "height", "width", "t_min", "t_max", "sharpness", "skin_median",
-    "room_median", "marker_px", "excluded_reason",
-]  # fmt: skip
+COLUMNS = ["path", "patient_id", "label", "view", "protocol", "acquired", "acquisition_date",
+           "acquisition_batch", "unit", "source_format", "height", "width", "t_min", "t_max",
+           "sharpness", "skin_median", "room_median", "marker_px", "excluded_reason"]  # fmt: skip
 # As in the DMR-IR database: batch A's files are space-separated, batch B's semicolon-separated,
 # with a decimal point or (some files of the original database) a decimal comma.
 BATCH_BY_FORMAT = {"dmr-space": "A", "dmr-semicolon": "B", "dmr-space-comma-decimal": "A",
@@ -161,8 +158,11 @@ def cohort_table(
                           "there; finish or redo what writes it (synth: --force) first")  # fmt: skip
     labels = read_labels(labels_csv)
     paths = find_thermal_files(data_dir)
-    if not paths:
-        raise CohortError(f"{data_dir}: no thermal files found ({', '.join(THERMAL_SUFFIXES)})")
+    if not paths:  # a site's comma-separated matrices named .csv, taken for tables: say so
+        tables = f"; its {n} .csv file(s) are taken for tables: name matrices .txt" if (
+            n := sum(1 for _ in Path(data_dir).rglob("*.csv"))) else ""  # fmt: skip
+        raise CohortError(f"{data_dir}: no thermal files found ({', '.join(THERMAL_SUFFIXES)})"
+                          f"{tables}")  # fmt: skip
     by_patient = _keep_computed(labels, labels_csv).set_index("patient_id")
     rows = []
     results = iter_read(paths, workers=workers, transform=image_stats)
