@@ -125,11 +125,19 @@ def plot_history(history: pd.DataFrame | str | Path, path: str | Path) -> Path:
     losses = [c for c in numeric if "loss" in c]
     others = [c for c in numeric if "loss" not in c]
     fig, axes = subplots(1, 2, figsize=(8, 3.2))
-    names = {"train_loss": "training loss", "valid_loss": "validation loss", "roc_auc": "ROC AUC"}
-    for ax, cols, title, unit in ((axes[0], losses, "loss", "cross-entropy"),
-                                  (axes[1], others, "validation metrics", "value")):  # fmt: skip
-        for col in cols:
-            ax.plot(x, h[col], marker=".", label=names.get(col, col.replace("_", " ")))
+    names = {
+        "train_loss": "training loss",
+        "valid_loss": "validation loss",
+        "roc_auc": "ROC AUC",
+        "accuracy": "accuracy (at P(Sick) 0.5)",
+    }  # fastai's: the larger softmax output
+    # each curve a colour of its own across both panels, and no red against green
+    for ax, cols, title, unit, colours in ((axes[0], losses, "loss", "cross-entropy", "C0 C1"),
+                                           (axes[1], others, "validation metrics", "value",
+                                            "C2 C4 C5 C6 C7 C8 C9")):  # fmt: skip
+        for col, colour in zip(cols, colours.split() * len(cols), strict=False):
+            ax.plot(x, h[col], marker=".", color=colour,
+                    label=names.get(col, col.replace("_", " ")))  # fmt: skip
         ax.set(xlabel="epoch (all stages)", ylabel=unit, title=title)
         if ax.lines:
             ax.legend(fontsize=7)
