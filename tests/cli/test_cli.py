@@ -19,6 +19,29 @@ def test_unwritable_output_is_one_line(tmp_path, capsys):
     assert str(out) in err and len(err.strip().splitlines()) == 1
 
 
+def test_running_out_of_memory_is_one_line_not_a_files_fault(tmp_path, monkeypatch, capsys):
+    """A memory cap had made every file 'unreadable' and prepare exit 0 with a cohort of one
+    (a resource review); now the read stops the command, in one line, and a bug is still one."""
+    import thermocad.io.thermal as T
+    from thermocad.synth.cohort import generate_cohort
+
+    labels = generate_cohort(tmp_path / "d", n_patients=4, seed=0, height=48, width=64)
+
+    def exhausted(path, cache=True):
+        raise MemoryError((307200,), "int64")
+
+    monkeypatch.setattr(T, "read_thermal", exhausted)
+    argv = ["prepare", str(tmp_path / "d"), "--labels", str(labels), "--workers", "1"]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("thermocad: error: out of memory (MemoryError(") and len(err) <= 3
+    assert not (tmp_path / "o" / "cohort.csv").exists()
+    monkeypatch.setattr(T, "read_thermal", lambda path, cache=True: 1 / 0)  # another error
+    main([*argv, "--out", str(tmp_path / "o2")])  # ... is each file's, as before
+    err = capsys.readouterr().err
+    assert "unexpected error while reading (ZeroDivisionError" in err and "out of memory" not in err
+
+
 @pytest.mark.train
 def test_ctrl_c_is_one_line_and_leaves_the_callers_handler(monkeypatch, capsys, tmp_path):
     import signal

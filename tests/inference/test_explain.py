@@ -32,6 +32,36 @@ def test_gradcam_shape_range_and_layer(run_dir, dmr_files):
     np.testing.assert_array_equal(heat, gradcam(bundle, array))
 
 
+def test_grad_cam_and_predictions_in_other_threads_take_turns_on_the_network(run_dir, dmr_files):
+    """Grad-CAM hooks the model's layers: a forward pass in another thread meanwhile mixed into
+    its map (an embedding review: maps off by up to 1.0). Both hold the model's own lock."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from thermocad.io.thermal import read_thermal
+    from thermocad.models.bundle import load_bundle
+
+    bundle = load_bundle(run_dir)
+    arrays = [read_thermal(f).array for f in dmr_files]
+    alone = [gradcam(bundle, a) for a in arrays]
+    probs = bundle.predict(arrays)
+    for call in (lambda: gradcam(bundle, arrays[0]), lambda: bundle.predict(arrays[:1])):
+        done = threading.Event()
+        with bundle.lock:  # held here: the other thread's call waits for it
+            worker = threading.Thread(target=lambda c=call, d=done: (c(), d.set()))
+            worker.start()
+            assert not done.wait(0.5)
+        worker.join(60)
+        assert done.is_set()
+    with ThreadPoolExecutor(4) as pool:
+        maps = [pool.submit(gradcam, bundle, a) for a in arrays * 3]
+        predicted = [pool.submit(bundle.predict, arrays) for _ in range(6)]
+        for i, future in enumerate(maps):
+            np.testing.assert_array_equal(future.result(), alone[i % len(arrays)])
+        for future in predicted:
+            np.testing.assert_array_equal(future.result(), probs)
+
+
 def test_heatmap_mapped_back_through_crop():
     # A 2x2 model-grid map with one hot cell, on a 40x60 frame without crop: the hot quarter
     # (top-left) must land in the top-left 20x30 corner of the frame.

@@ -55,3 +55,24 @@ def test_cuda_generators_are_put_back_where_cuda_had_started(monkeypatch):
     with kept_random_state():
         pass
     assert saved == [["state of GPU 0"]]
+
+
+def test_a_call_in_a_worker_thread_leaves_the_process_generators_to_their_threads():
+    """A service predicting in worker threads: restoring the generators there replayed the
+    draws of the host's other threads. Off the main thread nothing is put back."""
+    import threading
+
+    random.seed(5)
+    expected = [random.random() for _ in range(3)]
+    random.seed(5)
+    draws = []
+
+    @keeps_random_state
+    def call():  # the worker's call draws nothing of its own
+        draws.append(random.random())  # the host's draw, made while the call runs
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    worker.join()
+    draws += [random.random(), random.random()]
+    assert draws == expected  # not the first number again

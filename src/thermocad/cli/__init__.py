@@ -172,10 +172,19 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         return _interrupted(args)
-    except Exception:
-        if not interrupt_received():  # a bug: its traceback
+    except Exception as exc:
+        if interrupt_received():  # Ctrl+C landed inside a library, which failed of it
+            return _interrupted(args)
+        if not out_of_memory(exc):  # a bug: its traceback
             raise
-        return _interrupted(args)  # Ctrl+C landed inside a library, which failed of it
+        print(f"thermocad: error: out of memory ({one_line(repr(exc))[:200]}): close other "
+              f"programs or use a machine with more{_resume_hint(args)}", file=sys.stderr)  # fmt: skip
+        return 2
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """numpy's MemoryError, or PyTorch's and ONNX Runtime's words for a failed allocation."""
+    return isinstance(exc, MemoryError) or "allocate memory" in str(exc)
 
 
 def _interrupted(args: argparse.Namespace) -> int:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import tempfile
-import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +25,7 @@ MAX_UPLOAD_MB = 20
 # Uploads analysed at once (example clicks: Gradio's default of one more): bounds the app's
 # memory to a few parsed uploads and figures; more requests wait in Gradio's queue.
 CONCURRENCY = 2
-# Grad-CAM hooks the shared model's layers: two requests at once would mix their gradients.
-_MODEL_LOCK = threading.Lock()
+_NO_LOCK = contextlib.nullcontext()  # an ONNX model's: no Grad-CAM map to mix with
 
 
 def allow_label(unit: str) -> str:
@@ -104,7 +103,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     check_plausible(thermogram)
     array = thermogram.array
-    with _MODEL_LOCK:
+    with getattr(bundle, "lock", _NO_LOCK):  # the PyTorch model's: its map and P(Sick) as one
         cnn, base = bundle.predict_parts([array], unit=thermogram.unit)
         heat = _heatmap(bundle, array, thermogram.unit)
         explained = map_cnn(bundle, array, cnn, base, thermogram.unit) if heat is not None else None

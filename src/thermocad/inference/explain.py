@@ -42,6 +42,7 @@ def gradcam(
     tensor = bundle.transform(array, unit or bundle.unit).unsqueeze(0).float().to(device)
     # The bundle's parameters may be frozen; Grad-CAM needs gradients at the target layer.
     with (
+        bundle.lock,  # no other forward pass through the hooked layers meanwhile
         torch.enable_grad(),
         GradCAM(model, [bundle.target_layer()], reshape_transform=cam_reshape(model)) as cam,
     ):

@@ -249,6 +249,8 @@ def _read_or_error(
         return transform(thermogram) if transform is not None else thermogram
     except ThermalFormatError as exc:
         return exc
+    except (MemoryError, ImportError):  # the machine's, not the file's: the batch stops
+        raise
     except Exception as exc:  # noqa: BLE001 - a batch must go on past any bad file
         return ThermalFormatError(f"{path}: unexpected error while reading ({exc!r})")
 

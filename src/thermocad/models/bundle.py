@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,9 @@ class ModelBundle(Predictor):
     meta: dict[str, Any]
     transform: EvalTransform
     path: Path | None = None  # the run folder it was loaded from (its training record is there)
+    # Held by each use of the network: Grad-CAM hooks its layers, and a forward pass in another
+    # thread meanwhile (a prediction, another map) would mix into the map (an embedding review).
+    lock: Any = field(default_factory=threading.RLock, compare=False)
 
     def target_layer(self) -> nn.Module:
         """The Grad-CAM target layer, from the architecture's ArchSpec."""
@@ -56,7 +60,8 @@ class ModelBundle(Predictor):
         if not len(maps):
             return np.zeros(0, dtype=np.float32)
         aug = Augmentation(**self.meta.get("augmentation", {}))
-        cnn = map_probs(self.model, maps, self.transform, self.views(tta), aug)
+        with self.lock:
+            cnn = map_probs(self.model, maps, self.transform, self.views(tta), aug)
         return self.average(cnn, baseline)
 
 

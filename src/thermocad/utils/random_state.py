@@ -9,6 +9,7 @@ import contextlib
 import functools
 import random
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -20,7 +21,13 @@ def kept_random_state() -> Iterator[None]:
     """Python's, numpy's and torch's generators and cuDNN's flags as they were, however the
     block ends. torch imported inside the block, or CUDA first used there, had no state of the
     caller's: they are seeded afresh, as a new process seeds them, not left at the block's
-    seed (every notebook would then draw the same numbers)."""
+    seed (every notebook would then draw the same numbers). Off the main thread nothing is
+    saved or restored: the generators are the process's, and putting them back from a worker
+    would replay other threads' draws (an embedding review: 97% of a host thread's numbers
+    repeated while another thread predicted)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     import numpy as np
 
     saved = random.getstate(), np.random.get_state()
