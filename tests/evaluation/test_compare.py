@@ -60,6 +60,22 @@ def test_compare_records_failures_and_picks_on_validation(split_csv, tmp_path):
     assert "| broken | failed" in md and "| baseline |" in md
 
 
+def test_a_full_disk_stops_the_comparison_before_the_test(split_csv, tmp_path):
+    """A candidate failing because the disk is full is the machine's failure, not the model's:
+    the comparison stops (to --resume once there is room) instead of choosing among the others
+    and opening the test women (a resource review: a full disk had dropped the CNN)."""
+
+    def full(split_csv, run_dir, config):
+        raise RuntimeError("Error while serializing: I/O error: No space left on device (os "
+                           "error 28)")  # safetensors' words  # fmt: skip
+
+    with pytest.raises(RuntimeError, match="No space left on device"):
+        C.compare(split_csv, ["cnn"], tmp_path / "cmp", config={}, n_boot=50, trainer=full)
+    assert (
+        not (tmp_path / "cmp" / "test").exists() and not (tmp_path / "cmp" / "best.json").exists()
+    )
+
+
 def averaging_trainer(split_csv, run_dir, config):
     """A 'CNN averaged with the baseline': writes prob and its CNN half prob_cnn, as train does."""
     coin_trainer(split_csv, run_dir, config)

@@ -43,6 +43,30 @@ def test_a_full_disk_is_said_naming_the_file_and_keeps_the_old_one(tmp_path):
     assert out.read_text() == "old\n" and list(tmp_path.iterdir()) == [out]
 
 
+def test_a_librarys_own_full_disk_error_is_said_as_os_says_it(tmp_path):
+    """safetensors raises its own SafetensorError on a full disk: it had ended fit in a
+    traceback. Any error that names the disk's limit, or is raised from one, is the disk's."""
+    import errno
+
+    from thermocad.utils.files import no_room
+
+    out = tmp_path / "model.safetensors"
+    said = rf"^{out}: cannot be written: No space left on"
+    with pytest.raises(OutputPathError, match=said), atomic_path(out):
+        raise RuntimeError("I/O error: No space left on device (os error 28)")
+    assert no_room(OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))) == "Disk quota exceeded"
+    assert no_room(OSError(errno.ENOENT, "No such file")) is None
+    assert no_room(RuntimeError("bad weights")) is None and no_room(None) is None
+    try:
+        try:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError as exc:
+            raise ValueError("could not save") from exc
+    except ValueError as chained:
+        assert no_room(chained) == "No space left on device"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_mode_follows_umask(tmp_path):
     old = os.umask(0o022)
     try:

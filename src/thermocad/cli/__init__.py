@@ -175,10 +175,15 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as exc:
         if interrupt_received():  # Ctrl+C landed inside a library, which failed of it
             return _interrupted(args)
-        if not out_of_memory(exc):  # a bug: its traceback
+        from thermocad.utils.files import no_room
+
+        # The machine's limits, where a library says them in its own error (safetensors' full
+        # disk, PyTorch's failed allocation); anything else is a bug: its traceback.
+        why = "out of memory" if out_of_memory(exc) else no_room(exc)
+        if why is None:
             raise
-        print(f"thermocad: error: out of memory ({one_line(repr(exc))[:200]}): close other "
-              f"programs or use a machine with more{_resume_hint(args)}", file=sys.stderr)  # fmt: skip
+        print(f"thermocad: error: {why} ({one_line(repr(exc))[:200]}){_resume_hint(args)}",
+              file=sys.stderr)  # fmt: skip
         return 2
 
 

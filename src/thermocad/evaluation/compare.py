@@ -36,11 +36,7 @@ from thermocad.evaluation.runs import (
     run_baseline,
 )
 from thermocad.io.labels import with_y
-from thermocad.utils.files import (
-    atomic_write_csv,
-    atomic_write_json,
-    atomic_write_text,
-)
+from thermocad.utils.files import atomic_write_csv, atomic_write_json, atomic_write_text, no_room
 from thermocad.utils.lock import remove_tree, writes_folder
 from thermocad.utils.progress import log
 from thermocad.utils.random_state import keeps_random_state
@@ -201,6 +197,8 @@ def compare(
             rows.append(table_row(name, res, n_folds))
             log(f"{name}: validation AUC {res['eval']['image']['roc_auc']:.3f}")
         except Exception as exc:  # noqa: BLE001 - one failing (OOM, no weights) must not stop the rest
+            if no_room(exc):  # the disk's, not the model's: the others and the test would fail
+                raise  # too (a resource review: a full disk had dropped the CNN from a study)
             message = f"failed: {type(exc).__name__}: {exc}".splitlines()[0][:300]
             atomic_write_text(out / name / "error.txt", traceback.format_exc())
             log(f"{name}: {message} (traceback: {out / name / 'error.txt'})")

@@ -66,17 +66,28 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None,
 
             place_new(tmp_path, path)
         _sync(path.parent)  # and the rename itself
-    except OSError as exc:
-        if exc.errno not in _NO_ROOM:
+    except Exception as exc:
+        if (why := no_room(exc)) is None:
             raise
         # A full disk or quota, a read-only file system: said naming the file (os' own error
         # names neither it nor what was being written).
-        raise OutputPathError(f"{path}: cannot be written: {exc.strerror}") from exc
+        raise OutputPathError(f"{path}: cannot be written: {why}") from exc
     finally:
         tmp_path.unlink(missing_ok=True)
 
 
 _NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+
+
+def no_room(exc: BaseException | None) -> str | None:
+    """Why `exc` is the disk's (full, over quota, read-only), in os' words, else None: an
+    OSError, or a library's own error saying so (safetensors': "No space left on device (os
+    error 28)"), or one raised from such an error."""
+    if isinstance(exc, OSError):
+        return exc.strerror if exc.errno in _NO_ROOM else None
+    text = str(exc)
+    said = next((os.strerror(e) for e in sorted(_NO_ROOM) if os.strerror(e) in text), None)
+    return said or (no_room(exc.__cause__) if exc is not None else None)
 
 
 def _sync(path: Path) -> None:
