@@ -790,25 +790,43 @@ def test_a_table_written_meanwhile_by_another_predict_is_not_replaced_without_fo
     assert pd.read_csv(out)["file"].tolist() == ["T0001.txt"]
 
 
-def test_a_forced_run_stopped_between_its_tables_leaves_none_of_the_last_runs(
+def test_a_forced_run_that_cannot_write_all_its_tables_leaves_the_last_runs_whole(
     tmp_path, monkeypatch
 ):
     """A reviewer: predict --force wrote its table, then its patients' table, and removed stale
-    ones last, so a stop in between left this run's table beside the last run's error list."""
+    ones last, so a stop in between left this run's table beside the last run's error list.
+    Then it removed them all first, and a full disk lost the last run's (a resource review).
+    Now this run's are written aside, then moved in: stopped or full, the last run's stay."""
+    import errno
+
     from thermocad.inference import tables
 
     out = tmp_path / "predictions.csv"
-    for name in ("predictions.csv", "predictions_patients.csv", "predictions_errors.csv"):
+    names = ("predictions.csv", "predictions_patients.csv", "predictions_errors.csv")
+    for name in names:
         (tmp_path / name).write_text("file\nold\n")  # an earlier run's three tables
-    table = pd.DataFrame(
-        {"file": ["a.txt", "b.txt"], "patient_id": [1, 1], "prob_sick": [0.2, 0.4]}
-    )
-    monkeypatch.setattr(tables, "patient_table", lambda t: (_ for _ in ()).throw(KeyboardInterrupt))
-    with pytest.raises(KeyboardInterrupt):  # stopped after the per-file table
-        tables.write_predictions(table, [], out, force=True)
+    table = pd.DataFrame({"file": ["a.txt", "b.txt"], "patient_id": [1, 1],
+                          "prob_sick": [0.2, 0.4], "decision": "Healthy", "threshold": 0.5,
+                          "model": "m", "view": "frontal"})  # fmt: skip
+    full = OSError(errno.ENOSPC, "No space left on device")
+    write = tables._write_table
+    for stop in (KeyboardInterrupt(), full):
+
+        def failing(path, frame, fmt, force, stop=stop):  # the second table cannot be written
+            if "patients" in path.name:
+                raise stop
+            return write(path, frame, fmt, force)
+
+        monkeypatch.setattr(tables, "_write_table", failing)
+        with pytest.raises((KeyboardInterrupt, OSError)):
+            tables.write_predictions(table, [], out, force=True)
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)  # nothing aside
+        assert all((tmp_path / name).read_text() == "file\nold\n" for name in names)
+    monkeypatch.setattr(tables, "_write_table", write)
+    tables.write_predictions(table, [], out, force=True)  # whole: the stale error list goes
     assert pd.read_csv(out)["file"].tolist() == ["a.txt", "b.txt"]
-    assert not (tmp_path / "predictions_errors.csv").exists()  # the last run's: gone first
-    assert not (tmp_path / "predictions_patients.csv").exists()
+    assert not (tmp_path / "predictions_errors.csv").exists()
+    assert pd.read_csv(tmp_path / "predictions_patients.csv")["patient_id"].tolist() == [1]
 
 
 def test_files_without_a_patient_number_are_said_without_a_patients_table(run_dir, dmr_files,

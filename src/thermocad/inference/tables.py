@@ -157,11 +157,13 @@ def write_predictions(
     """Write the per-file table, plus per-patient and error tables when there is something to
     say, as CSV or (fmt="json") JSON records; no per-file table when no file was predicted (a
     header alone says nothing). With `force`, an earlier run's table this run does not write
-    is removed, and said, so that no file contradicts this run."""
+    is removed, and said, so that no file contradicts this run; the last run's stay where
+    this one cannot be written whole."""
     import pandas as pd
 
     from thermocad.cohort.consistency import not_a_labels_table
     from thermocad.utils.files import check_writable
+    from thermocad.utils.lock import place_new
     from thermocad.utils.progress import log
 
     targets = output_paths(out, fmt)
@@ -169,25 +171,37 @@ def write_predictions(
         not_a_labels_table(path, "predict")
         check_writable(path, force)
     several = (table.dropna(subset=["patient_id"])["patient_id"].value_counts() > 1).any()
-    due = {"files": len(table) > 0, "patients": bool(several), "errors": bool(errors)}
-    # With --force, every earlier table goes before any is written: a run stopped between two
-    # writes leaves some of this run's tables, never one of the last run's beside them.
+    frames = {
+        "files": table if len(table) else None,
+        "patients": patient_table(table) if several else None,
+        "errors": pd.DataFrame(list(errors), columns=["file", "error"]) if errors else None,
+    }
+    # This run's tables are written beside their names first, then moved in: a full disk or a
+    # stop while writing leaves the last run's as they were (a resource review: --force had
+    # removed them first), and with --force an earlier run's table this run has nothing for goes.
+    staged = {}
+    try:
+        for key, frame in frames.items():
+            if frame is not None:
+                name = f".{targets[key].name}.{os.getpid()}.new"
+                staged[key] = _write_table(targets[key].with_name(name), frame, fmt, True)
+        for key, tmp in staged.items():  # not --force: never over a table written meanwhile
+            if force:
+                os.replace(tmp, targets[key])
+            else:
+                place_new(tmp, targets[key])
+    finally:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
     for key, path in targets.items():
-        if force and path.is_file():
+        if force and key not in staged and path.is_file():
             path.unlink()
-            if not due[key]:
-                log(f"note: removed {path}, an earlier run's, which this run has nothing for")
-    written = {"files": _write_table(targets["files"], table, fmt, force)} if due["files"] else {}
-    if due["patients"]:
-        written["patients"] = _write_table(targets["patients"], patient_table(table), fmt, force)
+            log(f"note: removed {path}, an earlier run's, which this run has nothing for")
     if len(table) and (unnamed := int(table["patient_id"].isna().sum())):
-        where = f"are not in {targets['patients'].name}" if due["patients"] else "have none"
+        where = f"are not in {targets['patients'].name}" if several else "have none"
         log(f"note: {unnamed} file(s) whose names give no patient number (T0001...) {where}; "
             "their rows' patient_id is empty")  # fmt: skip
-    if errors:
-        frame = pd.DataFrame(list(errors), columns=["file", "error"])
-        written["errors"] = _write_table(targets["errors"], frame, fmt, force)
-    return written
+    return {key: targets[key] for key in staged}
 
 
 def notes_summary(table: pd.DataFrame) -> str:
