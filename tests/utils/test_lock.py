@@ -321,3 +321,27 @@ def test_a_folder_that_cannot_be_made_is_named_as_the_outputs_problem(tmp_path):
     ):
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_a_full_disk_while_taking_a_folder_names_its_lock_and_leaves_it_free(tmp_path, monkeypatch):
+    """prepare on a full disk had said only 'No space left on device' (a resource review)."""
+    import errno
+
+    from thermocad.utils import lock as L
+    from thermocad.utils.errors import OutputPathError
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(L.os, "write", full)
+    with (
+        pytest.raises(
+            OutputPathError, match=r"out/\.thermocad\.lock: cannot be written \(No space"
+        ),
+        L.folder_lock(tmp_path / "out"),
+    ):
+        pass
+    monkeypatch.undo()
+    assert not (tmp_path / "out").exists()  # made by the refused call: gone again
+    with L.folder_lock(tmp_path / "out"):  # and free
+        pass

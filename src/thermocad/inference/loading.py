@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from thermocad.utils.extras import MissingExtraError, available
+from thermocad.utils.extras import NOT_INSTALLED, MissingExtraError, available, import_problem
 
 if TYPE_CHECKING:
     from thermocad.inference.onnx import OnnxModel
@@ -43,8 +43,9 @@ def load_model(path: str | os.PathLike, device: str = "auto") -> ModelBundle | O
             check_complete(path)  # a run being retrained: its model.onnx is the earlier model's
 
             return check_exported_from(OnnxModel(path / ONNX_IN_RUN, device), path)
+        problem = import_problem("torch") or import_problem("timm") or NOT_INSTALLED
         raise MissingExtraError(
-            f"{path}: a run folder's model needs PyTorch, which is not installed: pip install "
+            f"{path}: a run folder's model needs PyTorch, which is {problem}: pip install "
             f"'thermocad[train]', or use an exported .onnx file (thermocad export)",
             "torch",
         )

@@ -43,11 +43,23 @@ class MissingExtraError(ThermocadError):
 
 def available(module: str) -> bool:
     """Whether `module` imports (a module blocked with sys.modules[name] = None does not)."""
+    return import_problem(module) is None
+
+
+NOT_INSTALLED = "not installed"
+
+
+def import_problem(module: str) -> str | None:
+    """None where `module` imports, else why: NOT_INSTALLED, or where it is there but does not
+    load (a broken install; a library that cannot be mapped under a memory cap: a resource
+    review had been told PyTorch was not installed), its own error."""
     try:
         importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
+    except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == module:
+            return NOT_INSTALLED
+        return f"installed but does not import ({str(exc).splitlines()[0][:200]})"
+    return None
 
 
 def missing_extra_hint(module: str) -> str | None:
@@ -70,9 +82,9 @@ def require_training() -> None:
 def require(*modules: str, extra: str, what: str | None = None) -> None:
     """Raise MissingExtraError naming the extra to install unless every module imports."""
     for module in modules:
-        if not available(module):
+        if (problem := import_problem(module)) is not None:
             name = what or _WHAT.get(module, module)
-            raise MissingExtraError(
-                f"this needs {name}, which is not installed: pip install 'thermocad[{extra}]'",
-                module,
+            fix = (
+                f"pip install 'thermocad[{extra}]'" if problem == NOT_INSTALLED else "reinstall it"
             )
+            raise MissingExtraError(f"this needs {name}, which is {problem}: {fix}", module)

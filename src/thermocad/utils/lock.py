@@ -67,13 +67,16 @@ def _acquire(lock_file: Path) -> int:
         os.close(fd)
 
 
-def _record(fd: int) -> None:
+def _record(fd: int, lock_file: Path) -> None:
     program = Path(sys.argv[0]).name if sys.argv else ""  # "thermocad", "pytest", "ipykernel..."
     command = shlex.join([program if program not in ("", "-c", "__main__.py") else "python",
                           *sys.argv[1:]])  # fmt: skip
     text = f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}: {command}\n"
-    os.ftruncate(fd, 0)
-    os.write(fd, text.encode("utf-8", "backslashreplace"))
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, text.encode("utf-8", "backslashreplace"))
+    except OSError as exc:  # a full disk: said naming the folder's lock (os' words name none)
+        raise OutputPathError(f"{lock_file}: cannot be written ({exc.strerror or exc})") from None
 
 
 @contextlib.contextmanager
@@ -120,7 +123,7 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
     with guard:
         held[key] = (threading.get_ident(), 1)
     try:
-        _record(fd)
+        _record(fd, lock_file)
         _check_descendants(key, folder)  # after our lock: no writer inside can start now
         yield folder
     finally:
