@@ -98,8 +98,11 @@ def test_evaluate_and_predict_take_a_run_or_a_model(trained, tmp_path, capsys):
     assert pred["file"].tolist() == sorted(files)
     np.testing.assert_allclose(pred["prob_sick"], result["predictions"]["prob"], atol=1e-6)
     (tmp_path / "bad.txt").write_text("not a matrix\n")
-    with pytest.raises(thermocad.ThermocadError, match="^cannot predict .*bad.txt"):
+    # A bad file's own type, with every failing file (an embedding review: a service could not
+    # tell a bad upload from its own mistakes)
+    with pytest.raises(thermocad.ThermalFormatError, match="^cannot predict .*bad.txt") as info:
         thermocad.predict(run, [*files, tmp_path / "bad.txt"])
+    assert [Path(f).name for f, _ in info.value.failures] == ["bad.txt"]
     with pytest.raises(thermocad.ConfigError, match="no rows with split == 'holdout'"):
         thermocad.evaluate(run, table, on="holdout")
     with pytest.raises(thermocad.ConfigError, match="^predict: no files given"):
@@ -107,6 +110,14 @@ def test_evaluate_and_predict_take_a_run_or_a_model(trained, tmp_path, capsys):
     image = thermocad.read_thermal(files[0]).array
     with pytest.raises(thermocad.ConfigError, match=r"got one \d+ x \d+ array: pass \[array\]"):
         thermocad.load_model(run).predict(image)
+    # Arrays are refused as a file's frame would be: named by their place, never a score or an
+    # IndexError (an embedding review)
+    bad = {"expected a 2-D array": np.zeros((0, 0)), "is not finite": np.full(image.shape, np.inf),
+           "not an array of numbers": "abc"}  # fmt: skip
+    for says, array in bad.items():
+        for cnn_only in (False, True):
+            with pytest.raises(thermocad.ThermalFormatError, match=f"^array 1: .*{says}"):
+                thermocad.load_model(run).predict([image, array], cnn_only=cnn_only)
     own = pred.set_index("file").loc[str(files[0]), "prob_sick"]
     assert thermocad.load_model(run).predict([image])[0] == pytest.approx(own, abs=1e-6)
 

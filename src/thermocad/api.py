@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from thermocad.utils.errors import ConfigError, ThermocadError
+from thermocad.utils.errors import ConfigError, ThermalFormatError, ThermocadError
 from thermocad.utils.random_state import keeps_random_state
 
 if TYPE_CHECKING:
@@ -237,8 +237,9 @@ def predict(
 ) -> pd.DataFrame:
     """P(Sick) and the decision for each thermal file (folders are searched recursively).
 
-    A file that cannot be predicted (unreadable, or another unit than the model's) is an error
-    naming the file, as are paths that hold no thermal file
+    A file that cannot be predicted (unreadable, or another unit than the model's) is a
+    ThermalFormatError naming the file (its `failures`: each such file and its error), as are
+    paths that hold no thermal file
     (`thermocad.inference.predict.predict_paths` returns the other files' predictions and the
     failures apart, as the CLI does).
     """
@@ -258,8 +259,10 @@ def predict(
     table, errors = predict_paths(model, paths, tta, allow_unit_mismatch)
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ThermocadError("cannot predict " + failure_line(errors[0]).removeprefix("failed: ")
-                             + more)  # fmt: skip
+        error = ThermalFormatError("cannot predict " + failure_line(errors[0]).removeprefix(
+            "failed: ") + more)  # a bad file's type, whatever a service catches  # fmt: skip
+        error.failures = [(str(f.file), f.error) for f in errors]  # every file, with its error
+        raise error
     return table
 
 

@@ -57,3 +57,30 @@ def test_a_logging_set_up_that_disables_other_loggers_does_not_silence_thermocad
     assert capsys.readouterr().err == (
         "[thermocad] WARNING: the cohort holds no Sick women\n[thermocad] Warning: still shown\n"
     )
+
+
+def test_each_line_is_one_write_so_threads_logging_at_once_keep_their_lines(monkeypatch):
+    """print wrote the newline apart: 16 threads predicting at once ran lines together (an
+    embedding review)."""
+    import io
+    import sys
+    import threading
+
+    from thermocad.utils.progress import log
+
+    class Recorder(io.StringIO):
+        writes: list[str] = []
+
+        def write(self, text):
+            self.writes.append(text)
+            return len(text)
+
+    monkeypatch.setattr(sys, "stderr", Recorder())
+    threads = [threading.Thread(target=log, args=(f"file {i} done",)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = [w for w in Recorder.writes if w]
+    assert len(lines) == 16 and all(w.startswith("[thermocad] file ") and w.endswith(" done\n")
+                                    for w in lines)  # fmt: skip

@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     # fastai's own import calls torch.jit.script; its deprecation warning is not the user's to fix.
     warnings.filterwarnings("ignore", r"`torch\.jit\.script` is deprecated", FutureWarning)
+    from thermocad.io.pool import quiet_decoders
+
+    quiet_decoders()  # a huge image is refused in thermocad's words, not Pillow's too
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # said by the command's own parser: its usage, and a suggestion

@@ -104,6 +104,16 @@ def _stop(pool: Executor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def quiet_decoders() -> None:
+    """Leave Pillow's DecompressionBombWarning unsaid (a huge image is refused in thermocad's
+    words) for the whole process: called by the command line and its reader processes, never
+    on import (an embedding review: importing thermocad had silenced it for a host's own
+    images). A per-read filter would race between reader threads."""
+    import warnings
+
+    warnings.filterwarnings("ignore", r"Image size \(\d+ pixels\) exceeds limit", module=r"PIL\.")
+
+
 def worker_start(parent: int) -> None:
     """In a worker process: leave Ctrl-C to the parent (a worker stopped inside the pool's
     queue lock hung the parent's shutdown for good), end at once on SIGTERM (the pool's own
@@ -115,6 +125,7 @@ def worker_start(parent: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    quiet_decoders()  # a reader process of thermocad's own
     if sys.platform.startswith("linux"):
         import ctypes
 

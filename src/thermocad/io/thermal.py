@@ -7,7 +7,6 @@ import logging
 import os
 import stat as stat_module
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,14 +69,14 @@ def read_thermal(path: str | os.PathLike, cache: bool = True) -> Thermogram:
         return _read_image(path, kind, stat.st_size)
     if kind == "npy":
         array = read_npy(path, stat.st_size)
-        _validate(array, path, "celsius")
+        validate_frame(array, path, "celsius")
         return Thermogram(array, "celsius", path, "npy")
     key = parse_cache.cache_key(path, stat) if cache else None
     if key is not None and (hit := _cached(key, path)) is not None:
         return hit
     data = read_limited(path, stat.st_size)
     array, source_format, lines = parse_text(data, str(path))
-    _validate(array, path, "celsius", lines)
+    validate_frame(array, path, "celsius", lines)
     if key is not None:
         parse_cache.store(key, array, source_format)
     return Thermogram(array, "celsius", path, source_format)
@@ -110,7 +109,7 @@ def _cached(key: str, path: Path) -> Thermogram | None:
         return None
     array, source_format = hit
     try:
-        _validate(array, path, "celsius")
+        validate_frame(array, path, "celsius")
     except ThermalFormatError:
         return None
     return Thermogram(array, "celsius", path, source_format)
@@ -135,7 +134,9 @@ def _kind(path: Path) -> str:
     return sniff(path)  # unknown extension: trust the file's first bytes
 
 
-def _validate(array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None = None) -> None:
+def validate_frame(
+    array: np.ndarray, path: Path, unit: str, lines: np.ndarray | None = None
+) -> None:
     """Refuse empty, non-finite and (for temperatures) implausible arrays, naming the line."""
     if array.ndim != 2 or array.size == 0:
         raise ThermalFormatError(f"{path}: expected a 2-D array, got shape {array.shape}")
@@ -226,17 +227,16 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
     array = to_grey(array, path)
     if is_float:
         array = array.astype(np.float32)
-        _validate(array, path, "celsius")
+        validate_frame(array, path, "celsius")
         return Thermogram(array, "celsius", path, f"image-{kind}-float")
     array = eight_bit_scale(array, depth, path, pil_int32=kind != "tiff")
-    _validate(array, path, "intensity")
+    validate_frame(array, path, "intensity")
     return Thermogram(array, "intensity", path, f"image-{kind}")
 
 
-# The decoders' words stay off stderr (the size is checked, an error said): Pillow's
-# DecompressionBombWarning, filtered once (a per-read filter would race between reader threads),
-# and tifffile's log lines while this thread reads (a filter on its logger, by thread).
-warnings.filterwarnings("ignore", r"Image size \(\d+ pixels\) exceeds limit", module=r"PIL\.")
+# The decoders' words stay off stderr (the size is checked, an error said): tifffile's log
+# lines while this thread reads (a filter on its logger, by thread), and Pillow's
+# DecompressionBombWarning in thermocad's own processes (io.pool.quiet_decoders).
 _READING = threading.local()
 logging.getLogger("tifffile").addFilter(lambda record: not getattr(_READING, "on", False))
 

@@ -80,7 +80,8 @@ class Predictor(ABC):
 
             raise ConfigError(f"predict takes a sequence of 2-D arrays, one per image; got one "
                               f"{arrays.shape[0]} x {arrays.shape[1]} array: pass [array]")  # fmt: skip
-        if cnn_only:
+        if cnn_only:  # checked as predict_parts checks them
+            arrays = checked(arrays, unit or self.unit)
             return self._cnn_probs(arrays, tta, batch_size, unit or self.unit)
         return self.average(*self.predict_parts(arrays, tta, batch_size, unit))
 
@@ -91,8 +92,11 @@ class Predictor(ABC):
         batch_size: int = 16,
         unit: str | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The CNN's P(Sick) and the baseline's (None for a model without the ensemble)."""
+        """The CNN's P(Sick) and the baseline's (None for a model without the ensemble); an
+        array that a file's frame could not be (empty, not finite, ...) is a ThermalFormatError
+        naming its place, as the file would be (an embedding review: IndexError, or a score)."""
         unit = unit or self.unit
+        arrays = checked(arrays, unit)
         cnn = self._cnn_probs(arrays, tta, batch_size, unit)
         return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays, unit)
 
@@ -106,3 +110,19 @@ class Predictor(ABC):
             maps = np.stack([self.transform.prepare(a, unit) for a in batch])
             out.append(self.predict_maps(maps, None, tta))  # no baseline: the CNN's alone
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
+
+
+def checked(arrays: Sequence, unit: str) -> list[np.ndarray]:
+    """The arrays as float32, each refused as a file's frame would be (ThermalFormatError naming
+    "array I": not numbers, not 2-D, too small or large, not finite, no temperatures)."""
+    from thermocad.io.thermal import validate_frame
+    from thermocad.utils.errors import ThermalFormatError
+
+    out = []
+    for i, array in enumerate(arrays):
+        try:
+            out.append(np.asarray(array, dtype=np.float32))
+        except (TypeError, ValueError) as exc:
+            raise ThermalFormatError(f"array {i}: not an array of numbers ({exc})") from None
+        validate_frame(out[-1], f"array {i}", unit)
+    return out

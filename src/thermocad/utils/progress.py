@@ -66,7 +66,10 @@ def log(message: str) -> None:
     text = str(message)
     level = 30 if text[:7].lower() == "warning" else 20  # logging.WARNING, logging.INFO
     if level >= _logger().getEffectiveLevel():  # not isEnabledFor: it says no once disabled
-        print(f"[thermocad] {one_line(text)}", file=sys.stderr, flush=True)
+        # One write with its newline: lines of threads logging at once stay whole (print writes
+        # the newline apart, and an embedding review saw lines run together)
+        sys.stderr.write(f"[thermocad] {one_line(text)}\n")
+        sys.stderr.flush()
 
 
 def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
