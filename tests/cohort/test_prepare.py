@@ -225,7 +225,8 @@ def test_empty_or_missing_folder(tmp_path, folder):
         prepare_cohort(tmp_path / "empty", labels, tmp_path / "out")
     # Another site's comma-separated matrices named .csv: taken for tables, and said so
     (tmp_path / "empty" / "T0001.csv").write_text("30.1,30.2\n30.3,30.4\n")
-    with pytest.raises(CohortError, match=r"its 1 \.csv file\(s\) are taken for tables: name"):
+    (tmp_path / "empty" / "labels.csv").write_text("patient_id,diagnosis\n")  # not counted
+    with pytest.raises(CohortError, match=r"its 1 T<number>\.csv file\(s\) are taken for tables"):
         prepare_cohort(tmp_path / "empty", labels, tmp_path / "out")
     with pytest.raises(CohortError, match="not found"):
         find_thermal_files(tmp_path / "missing")

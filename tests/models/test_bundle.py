@@ -136,9 +136,11 @@ def test_a_transform_resizing_to_another_size_than_the_network_is_refused(bundle
         ("[" * 200_000 + "]" * 200_000, r"model\.json: nested too deeply to be a model\.json$"),
         ("{", r"model\.json: not valid JSON \(Expecting property name"),
         # 4 MB of values, under the bytes' cap: 100 MB to parse ([{},...] 64 MB: 1.6 GB)
-        ("[" + "{}," * 2_000_000 + "{}]", r"model\.json: 2,000,000 commas, more values than"),
+        ("[" + "{}," * 2_000_000 + "{}]", r"model\.json: 4,000,002 values or containers, more"),
+        # nested lists have no comma: their brackets count (a diff review: 2.9 GB at 64 MB)
+        ("[" * 100 + "[]," * 1_000_000 + "[]" + "]" * 100, r"2,000,101 values or containers"),
     ],
-    ids=["list", "string", "too-deep", "truncated", "too-many-values"],
+    ids=["list", "string", "too-deep", "truncated", "too-many-values", "nested-lists"],
 )
 def test_model_json_that_is_no_object_or_too_deep_is_refused(bundle_dir, text, message):
     path, _ = bundle_dir

@@ -28,12 +28,23 @@ def test_a_module_that_is_there_but_does_not_import_is_not_called_missing(monkey
         "installed but does not import (libtorch_cuda.so: failed to map segment from shared object)"
     )
     with pytest.raises(extras.MissingExtraError, match=r"^this needs PyTorch, which is "
-                       r"installed but does not import \(libtorch_cuda.so: .*\): reinstall it$"):  # fmt: skip
+                       r"installed but does not import \(libtorch_cuda.so: .*\): too little "
+                       r"memory to load it, or a broken install$"):  # fmt: skip
         extras.require("torch", extra="train")
     with pytest.raises(extras.MissingExtraError, match=r"not installed: pip install 'thermocad\["):
         extras.require("timm", extra="train")
     from thermocad.inference.loading import load_model
 
     with pytest.raises(extras.MissingExtraError, match=r"run: a run folder's model needs "
-                       r"PyTorch, which is installed but does not import \(libtorch"):  # fmt: skip
+                       r"PyTorch and timm \(PyTorch is installed but does not import \(libtorch"):  # fmt: skip
+        load_model("run")
+    real_imports = imports
+
+    def timm_missing(name, *args):  # PyTorch there: the message names timm, not PyTorch
+        return real(name, *args) if name == "torch" else real_imports(name, *args)
+
+    monkeypatch.setattr(extras.importlib, "import_module", timm_missing)
+    with pytest.raises(
+        extras.MissingExtraError, match=r"PyTorch and timm \(timm is not installed\)"
+    ):
         load_model("run")

@@ -191,8 +191,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def out_of_memory(exc: BaseException) -> bool:
-    """numpy's MemoryError, or PyTorch's and ONNX Runtime's words for a failed allocation."""
-    return isinstance(exc, MemoryError) or "allocate memory" in str(exc)
+    """numpy's MemoryError, or PyTorch's (CPU and CUDA: OutOfMemoryError) and ONNX Runtime's
+    words for a failed allocation."""
+    text = str(exc)
+    return (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+            or "allocate memory" in text or "out of memory" in text)  # fmt: skip
 
 
 def _interrupted(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,11 +159,11 @@ def cohort_table(
                           "there; finish or redo what writes it (synth: --force) first")  # fmt: skip
     labels = read_labels(labels_csv)
     paths = find_thermal_files(data_dir)
-    if not paths:  # a site's comma-separated matrices named .csv, taken for tables: say so
-        tables = f"; its {n} .csv file(s) are taken for tables: name matrices .txt" if (
-            n := sum(1 for _ in Path(data_dir).rglob("*.csv"))) else ""  # fmt: skip
+    if not paths:  # a site's comma-separated matrices named T0012.csv: taken for tables
+        n = sum(1 for p in Path(data_dir).rglob("*.csv") if re.match(r"[Tt]\d", p.name))
+        tables = f"; its {n} T<number>.csv file(s) are taken for tables: name matrices .txt"
         raise CohortError(f"{data_dir}: no thermal files found ({', '.join(THERMAL_SUFFIXES)})"
-                          f"{tables}")  # fmt: skip
+                          f"{tables if n else ''}")  # fmt: skip
     by_patient = _keep_computed(labels, labels_csv).set_index("patient_id")
     rows = []
     results = iter_read(paths, workers=workers, transform=image_stats)

@@ -10,13 +10,10 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 # listens on 127.0.0.1 alone (a proxy on this machine connects from there).
 PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip")
 # Said when the page is served to others: a file's name alone no longer says she trained it.
-UNNAMED = ("note: served beyond this machine, the page does not say that a file's patient "
-           "number is a training woman's (a visitor could list them by trying names); a file "
-           "that is one of its training files, byte for byte or saved again, is still noted")  # fmt: skip
-# ... and on this machine behind a proxy (--root-path): what a proxied page is not told.
-PROXIED = ("note: a page opened through a proxy (a request with X-Forwarded-For, Forwarded or "
-           "X-Real-IP) or from another machine is not told that a file's patient number is a "
-           "training woman's; one opened here directly is")  # fmt: skip
+UNNAMED = ("note: served beyond this machine or through a proxy (--root-path), the page does "
+           "not say that a file's patient number is a training woman's (a visitor could list "
+           "them by trying names); a file that is one of its training files, byte for byte or "
+           "saved again, is still noted")  # fmt: skip
 
 
 def on_this_machine(request) -> bool:
@@ -62,9 +59,8 @@ def address_lines(host: str, port: int, root_path: str | None = None) -> list[st
         )
     elif host not in LOCAL_HOSTS:
         lines.append(f"warning: listening on {host}, not only on this machine (127.0.0.1)")
-    if host not in LOCAL_HOSTS:
-        return [*lines, UNNAMED]
-    return [*lines, PROXIED] if root_path else lines
+    # Behind a proxy (--root-path) the visitors are others, whatever headers it adds
+    return [*lines, UNNAMED] if host not in LOCAL_HOSTS or root_path else lines
 
 
 def check_address(host: str, port: int | None) -> int | None:

@@ -247,7 +247,7 @@ def serve(
         log("drawing 4 synthetic example thermograms for the page (thermocad synth)")
         examples = synthetic_examples(folder, shape=example_shape(bundle.meta))
         demo = build_app(run_dir, examples=examples, bundle=bundle,
-                         name_training_women=host in LOCAL_HOSTS)  # fmt: skip
+                         name_training_women=host in LOCAL_HOSTS and not root_path)  # fmt: skip
         demo.launch(
             server_name=host,
             server_port=port,

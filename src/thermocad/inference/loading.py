@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from thermocad.utils.extras import NOT_INSTALLED, MissingExtraError, available, import_problem
+from thermocad.utils.extras import MissingExtraError, import_problem
 
 if TYPE_CHECKING:
     from thermocad.inference.onnx import OnnxModel
@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 ONNX_IN_RUN = "model.onnx"
 
 
-def torch_available() -> bool:
-    """Whether the PyTorch model of a run folder can be built here ([train] extra)."""
-    return available("torch") and available("timm")
+def torch_problem() -> tuple[str, str] | None:
+    """None where the PyTorch model of a run folder can be built here ([train] extra), else
+    (the module that does not import, why: utils.extras.import_problem)."""
+    return next(((m, p) for m in ("torch", "timm") if (p := import_problem(m))), None)
 
 
 def load_model(path: str | os.PathLike, device: str = "auto") -> ModelBundle | OnnxModel:
@@ -35,7 +36,7 @@ def load_model(path: str | os.PathLike, device: str = "auto") -> ModelBundle | O
         from thermocad.inference.onnx import OnnxModel
 
         return OnnxModel(path, device)
-    if not torch_available():
+    if missing := torch_problem():
         if (path / ONNX_IN_RUN).is_file():
             from thermocad.inference.onnx import OnnxModel
             from thermocad.models.bundle import check_complete
@@ -43,11 +44,12 @@ def load_model(path: str | os.PathLike, device: str = "auto") -> ModelBundle | O
             check_complete(path)  # a run being retrained: its model.onnx is the earlier model's
 
             return check_exported_from(OnnxModel(path / ONNX_IN_RUN, device), path)
-        problem = import_problem("torch") or import_problem("timm") or NOT_INSTALLED
+        module, problem = missing
+        name = "PyTorch" if module == "torch" else module
         raise MissingExtraError(
-            f"{path}: a run folder's model needs PyTorch, which is {problem}: pip install "
-            f"'thermocad[train]', or use an exported .onnx file (thermocad export)",
-            "torch",
+            f"{path}: a run folder's model needs PyTorch and timm ({name} is {problem}): pip "
+            "install 'thermocad[train]', or use an exported .onnx file (thermocad export)",
+            module,
         )
     from thermocad.models.bundle import load_bundle
     from thermocad.models.device import torch_device

@@ -164,6 +164,7 @@ def write_predictions(
     from thermocad.cohort.consistency import not_a_labels_table
     from thermocad.utils.files import check_writable
     from thermocad.utils.lock import place_new
+    from thermocad.utils.out_names import shortened
     from thermocad.utils.progress import log
 
     targets = output_paths(out, fmt)
@@ -183,8 +184,12 @@ def write_predictions(
     try:
         for key, frame in frames.items():
             if frame is not None:
-                name = f".{targets[key].name}.{os.getpid()}.new"
+                name = f".{shortened(targets[key].name, 200)}.{os.getpid()}.new"
                 staged[key] = _write_table(targets[key].with_name(name), frame, fmt, True)
+        for key, path in targets.items():  # all written: the stale go before the moves
+            if force and key not in staged and path.is_file():
+                path.unlink()
+                log(f"note: removed {path}, an earlier run's, which this run has nothing for")
         for key, tmp in staged.items():  # not --force: never over a table written meanwhile
             if force:
                 os.replace(tmp, targets[key])
@@ -193,10 +198,6 @@ def write_predictions(
     finally:
         for tmp in staged.values():
             tmp.unlink(missing_ok=True)
-    for key, path in targets.items():
-        if force and key not in staged and path.is_file():
-            path.unlink()
-            log(f"note: removed {path}, an earlier run's, which this run has nothing for")
     if len(table) and (unnamed := int(table["patient_id"].isna().sum())):
         where = f"are not in {targets['patients'].name}" if several else "have none"
         log(f"note: {unnamed} file(s) whose names give no patient number (T0001...) {where}; "

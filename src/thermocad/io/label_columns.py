@@ -50,7 +50,7 @@ def rename_columns(table: pd.DataFrame, csv: Path | str) -> pd.DataFrame:
         # A thermal matrix given by mistake has one 'column' of hundreds of numbers: keep it short.
         found = [c if len(c) <= 40 else c[:37] + "..." for c in map(str, table.columns[:10])]
         more = f" and {len(table.columns) - 10} more" if len(table.columns) > 10 else ""
-        also = "; ".join(", ".join(ALIASES[c][1:]) for c in missing)  # another site's names
+        also = "; ".join(f"{c}: {', '.join(ALIASES[c][1:])}" for c in missing)  # other names
         raise CohortError(f"{csv}: missing required column(s) {missing} (also read as: {also});"
                           f" found {found}{more}")  # fmt: skip
     _warn_near_misses([c for c in table.columns if c not in renames], set(renames.values()), csv)

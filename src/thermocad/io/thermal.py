@@ -211,7 +211,7 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
                 if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
                     img = img.convert("RGBA" if "A" in img.mode else "RGB")
                 array = np.asarray(img)
-    except ThermalFormatError:
+    except (ThermalFormatError, MemoryError):  # the file's own words; the machine's limit
         raise
     except Exception as exc:  # noqa: BLE001 - decoders raise many types on corrupt files
         if type(exc).__name__ == "DecompressionBombError":  # PIL refuses before we can look

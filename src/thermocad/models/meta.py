@@ -13,7 +13,8 @@ from thermocad.utils.errors import ConfigError, ModelFormatError
 
 # model.json is ~20 kB (its tensor table) + ~100 bytes a training file (trained_files): 64 MB
 # holds 600,000 files (4 MB had refused a fit on 42,000 frames), and with its values bounded
-# (commas: two a file) parsing a hostile one allocates ~0.5 GB ("[{},{},...": 1.6 GB unbounded).
+# (commas and opening brackets: two a file; [[[]]] has no comma) parsing a hostile one
+# allocates ~0.5 GB, not 1.6-2.9 GB.
 MAX_META_BYTES, MAX_META_VALUES = 64_000_000, 2_000_000
 CAP_WORDS = f"a model.json is at most {MAX_META_BYTES // 1_000_000} MB"
 _MISSING = object()
@@ -225,17 +226,15 @@ def _build_parts(meta: dict, path: Path) -> None:
                 f"{size}: the network was trained at one size (an edited model.json?)"
             )
         if field == "transform" and built.in_chans != meta["in_chans"]:
-            raise ModelFormatError(
-                f"{path}: field 'in_chans' is {meta['in_chans']} but the transform makes "
-                f"{built.in_chans} channel(s)"
-            )
+            raise ModelFormatError(f"{path}: field 'in_chans' is {meta['in_chans']} but the "
+                                   f"transform makes {built.in_chans} channel(s)")  # fmt: skip
 
 
 def parse_bounded(text: str, where: str) -> Any:
     """json.loads of a model.json's text (`where`: its name in errors) once its values are
     counted (MAX_META_VALUES); nesting is bounded by the parser's recursion limit."""
-    if (commas := text.count(",")) >= MAX_META_VALUES:
-        raise ModelFormatError(f"{where}: {commas:,} commas, more values than a model.json "
+    if (marks := text.count(",") + text.count("[") + text.count("{")) >= MAX_META_VALUES:
+        raise ModelFormatError(f"{where}: {marks:,} values or containers, more than a model.json "
                                f"holds (at most {MAX_META_VALUES:,})")  # fmt: skip
     try:
         return json.loads(text)

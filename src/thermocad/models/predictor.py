@@ -81,7 +81,7 @@ class Predictor(ABC):
             raise ConfigError(f"predict takes a sequence of 2-D arrays, one per image; got one "
                               f"{arrays.shape[0]} x {arrays.shape[1]} array: pass [array]")  # fmt: skip
         if cnn_only:  # checked as predict_parts checks them
-            arrays = checked(arrays, unit or self.unit)
+            arrays = checked(arrays)
             return self._cnn_probs(arrays, tta, batch_size, unit or self.unit)
         return self.average(*self.predict_parts(arrays, tta, batch_size, unit))
 
@@ -96,7 +96,7 @@ class Predictor(ABC):
         array that a file's frame could not be (empty, not finite, ...) is a ThermalFormatError
         naming its place, as the file would be (an embedding review: IndexError, or a score)."""
         unit = unit or self.unit
-        arrays = checked(arrays, unit)
+        arrays = checked(arrays)
         cnn = self._cnn_probs(arrays, tta, batch_size, unit)
         return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays, unit)
 
@@ -112,9 +112,9 @@ class Predictor(ABC):
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
 
 
-def checked(arrays: Sequence, unit: str) -> list[np.ndarray]:
+def checked(arrays: Sequence) -> list[np.ndarray]:
     """The arrays as float32, each refused as a file's frame would be (ThermalFormatError naming
-    "array I": not numbers, not 2-D, too small or large, not finite, no temperatures)."""
+    "array I": not numbers, not 2-D, too small or large, not finite)."""
     from thermocad.io.thermal import validate_frame
     from thermocad.utils.errors import ThermalFormatError
 
@@ -124,5 +124,7 @@ def checked(arrays: Sequence, unit: str) -> list[np.ndarray]:
             out.append(np.asarray(array, dtype=np.float32))
         except (TypeError, ValueError) as exc:
             raise ThermalFormatError(f"array {i}: not an array of numbers ({exc})") from None
-        validate_frame(out[-1], f"array {i}", unit)
+        # Its shape and finiteness (a unit without a range): the temperatures' range is the
+        # reader's to check, and --allow-unit-mismatch passes grey levels to a model of °C
+        validate_frame(out[-1], f"array {i}", "intensity")
     return out

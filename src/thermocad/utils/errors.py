@@ -6,7 +6,10 @@ class ThermocadError(Exception):
 
 
 class ThermalFormatError(ThermocadError, ValueError):
-    """A thermal file is malformed or implausible (the message names the file and the problem)."""
+    """A thermal file is malformed or implausible (the message names the file and the problem).
+    `failures`: (file, error) of each file that failed, where thermocad.predict raised it."""
+
+    failures: tuple[tuple[str, str], ...] | list[tuple[str, str]] = ()
 
 
 class CohortError(ThermocadError, ValueError):

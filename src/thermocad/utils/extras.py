@@ -84,7 +84,6 @@ def require(*modules: str, extra: str, what: str | None = None) -> None:
     for module in modules:
         if (problem := import_problem(module)) is not None:
             name = what or _WHAT.get(module, module)
-            fix = (
-                f"pip install 'thermocad[{extra}]'" if problem == NOT_INSTALLED else "reinstall it"
-            )
+            fix = (f"pip install 'thermocad[{extra}]'" if problem == NOT_INSTALLED
+                   else "too little memory to load it, or a broken install")  # fmt: skip
             raise MissingExtraError(f"this needs {name}, which is {problem}: {fix}", module)

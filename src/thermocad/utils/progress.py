@@ -65,7 +65,8 @@ def log(message: str) -> None:
     "warning" (any case), INFO for the others."""
     text = str(message)
     level = 30 if text[:7].lower() == "warning" else 20  # logging.WARNING, logging.INFO
-    if level >= _logger().getEffectiveLevel():  # not isEnabledFor: it says no once disabled
+    # not isEnabledFor: it says no once disabled; no stderr at all (pythonw, some hosts): nothing
+    if level >= _logger().getEffectiveLevel() and sys.stderr is not None:
         # One write with its newline: lines of threads logging at once stay whole (print writes
         # the newline apart, and an embedding review saw lines run together)
         sys.stderr.write(f"[thermocad] {one_line(text)}\n")
