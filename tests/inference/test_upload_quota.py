@@ -74,6 +74,21 @@ def test_the_apps_quota_holds_one_full_size_file_and_the_budget_over_the_sweeps_
     assert 4096 <= MULTIPART_SLACK <= 2**20  # room for the form's boundaries and headers
 
 
+def test_refusals_are_said_in_the_log_at_most_a_line_a_minute(capsys):
+    """A soak review: 7,000 refusals over 13 minutes had left the server's log silent."""
+    now = [0.0]
+    quota = UploadQuota(Route(), per_request=100, budget=100, keep_s=600, clock=lambda: now[0])
+    assert post(quota, [b"x" * 100], 100)[0] == 200
+    for t in (1, 2, 30, 61, 62):
+        now[0] = t
+        assert post(quota, [b"x" * 10], 10)[0] == 429
+    lines = [line for line in capsys.readouterr().err.splitlines() if "refused" in line]
+    assert len(lines) == 2 and "1 request(s) refused with HTTP 429" in lines[0]
+    assert "3 request(s) refused with HTTP 429 since the last such note" in lines[1]
+    assert lines[1].endswith("(the last: upload refused: this app has stored as much as it "
+                             "keeps for 10 minutes; try again later)")  # fmt: skip
+
+
 def test_the_budget_counts_what_arrives_and_frees_up_after_the_sweeps_time():
     now = [0.0]
     route = Route()
