@@ -79,8 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="port (default: 7860; 0: any free one, said in the log)")  # fmt: skip
     p.add_argument("--root-path", metavar="PATH",
                    help="behind a reverse proxy that serves the app under a path (e.g. "
-                   "/thermocad): that path, so the page's links point under it (default: "
-                   "$GRADIO_ROOT_PATH, else /)")  # fmt: skip
+                   "/thermocad): that path, so the page's links point under it; its visitors "
+                   "are then taken as others (no page says that a file's patient number is a "
+                   "training woman's) (default: $GRADIO_ROOT_PATH, else /)")  # fmt: skip
     p.set_defaults(func=_serve)
 
     _register_export(sub)
