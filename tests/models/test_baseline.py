@@ -156,3 +156,23 @@ def test_no_skin_on_both_sides_gives_undefined_mirror_features_quietly():
         warnings.simplefilter("error")
         feats = B.baseline_features(noise)
     assert np.isnan(feats["mirror_mean"]) and np.isnan(feats["mirror_p99"])
+
+
+def test_each_frames_features_are_computed_once_per_process(monkeypatch):
+    """fit's folds and final model had computed the same files' features six times (a scale
+    review); they are kept by the frame's bytes, so another frame is computed afresh."""
+    calls = []
+    real = B.baseline_features
+    monkeypatch.setattr(
+        B, "baseline_features", lambda a, unit: calls.append(1) or real(a, unit=unit)
+    )
+    monkeypatch.setattr(B, "_KEPT", {})
+    rng = np.random.default_rng(0)
+    frames = {"a": torso(rng, True), "b": torso(rng, False)}
+    first = B.feature_table(["a", "b"], reader=frames.__getitem__)
+    again = B.feature_table(["b", "a"], reader=frames.__getitem__)
+    assert len(calls) == 2 and again.loc[["a", "b"]].equals(first)
+    frames["b"] = frames["b"] + 0.5  # the same name, another frame: its own features
+    assert B.feature_table(["b"], reader=frames.__getitem__).loc["b", "mean"] == pytest.approx(
+        first.loc["b", "mean"] + 0.5, abs=1e-3)  # fmt: skip
+    assert len(calls) == 3
