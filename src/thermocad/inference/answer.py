@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import shutil
 import tempfile
@@ -25,7 +24,6 @@ MAX_UPLOAD_MB = 20
 # Uploads analysed at once (example clicks: Gradio's default of one more): bounds the app's
 # memory to a few parsed uploads and figures; more requests wait in Gradio's queue.
 CONCURRENCY = 2
-_NO_LOCK = contextlib.nullcontext()  # an ONNX model's: no Grad-CAM map to mix with
 
 
 def allow_label(unit: str) -> str:
@@ -103,7 +101,7 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     check_unit(thermogram, bundle.unit, allow_unit_mismatch)
     check_plausible(thermogram)
     array = thermogram.array
-    with getattr(bundle, "lock", _NO_LOCK):  # the PyTorch model's: its map and P(Sick) as one
+    with bundle.lock:  # the PyTorch model's: its map and P(Sick) as one (Predictor.lock)
         cnn, base = bundle.predict_parts([array], unit=thermogram.unit)
         heat = _heatmap(bundle, array, thermogram.unit)
         explained = map_cnn(bundle, array, cnn, base, thermogram.unit) if heat is not None else None

@@ -39,8 +39,8 @@ class ModelBundle(Predictor):
     meta: dict[str, Any]
     transform: EvalTransform
     path: Path | None = None  # the run folder it was loaded from (its training record is there)
-    # Held by each use of the network: Grad-CAM hooks its layers, and a forward pass in another
-    # thread meanwhile (a prediction, another map) would mix into the map (an embedding review).
+    # Predictor.lock, its own: Grad-CAM hooks the layers, and a forward pass in another thread
+    # meanwhile (a prediction, another map) would mix into the map (an embedding review).
     lock: Any = field(default_factory=threading.RLock, compare=False)
 
     def target_layer(self) -> nn.Module:

@@ -7,6 +7,7 @@ ModelBundle (PyTorch) and OnnxModel (ONNX Runtime) both derive from Predictor an
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from functools import cached_property
@@ -22,6 +23,9 @@ class Predictor(ABC):
 
     meta: dict[str, Any]
     transform: EvalTransform
+    # Held by each use of the network where another thread's would mix in (ModelBundle's own
+    # RLock: Grad-CAM hooks its layers); an ONNX model needs none.
+    lock: Any = contextlib.nullcontext()
 
     @abstractmethod
     def predict_maps(
