@@ -84,6 +84,9 @@ def test_mirror_about_the_body_midline():
     hot_cols = np.flatnonzero((m[12:16] > 34).any(axis=0))
     assert hot_cols.min() >= 40 and hot_cols.max() <= 47
     assert m[12:16, 14:18].mean() == pytest.approx(33.0)
+    # Columns whose mirror lies outside the frame are blank, not themselves unflipped (a seam).
+    blank = np.isnan(m).all(axis=0)
+    assert blank[-8:].all() and not np.isnan(m[:, : 70 - 11]).any()
 
 
 def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path, capsys):

@@ -168,3 +168,20 @@ def test_every_gallery_of_a_run_shares_one_colour_scale(tmp_path, monkeypatch):
     assert sorted(reads) == sorted(shown)
     low, high = min(30.0 + int(p[1:]) for p in shown), max(30.0 + int(p[1:]) for p in shown)
     assert scales == [(low, high)] * len(G.GALLERIES) and high - low >= 3
+
+
+def test_the_schedule_draws_each_stage_as_a_line_of_its_own(tmp_path, monkeypatch):
+    """Each stage a line from where the last ended, named in the legend: a vertical mark at a
+    stage's start had stood on the y axis for the first stage (a figure review)."""
+    kept = []
+    real_save = plots.save
+    monkeypatch.setattr(
+        plots, "save", lambda fig, path, **kw: kept.append(fig) or real_save(fig, path, **kw)
+    )
+    plots.plot_schedule(tmp_path / "schedule.png", {"head": [0.01, 0.005, 0.0], "body": [1e-3] * 2})
+    assert _is_png(tmp_path / "schedule.png")
+    ax = kept[0].axes[0]
+    lines = ax.get_lines()
+    assert [list(line.get_xdata()) for line in lines] == [[0, 1, 2], [3, 4]]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["head", "body"]
+    assert lines[0].get_linestyle() != lines[1].get_linestyle()

@@ -18,12 +18,15 @@ WARNING = "#a05a00"  # a model that makes no result, under the title: dark amber
 
 
 def mirror(array: np.ndarray) -> np.ndarray:
-    """The thermogram flipped left/right about the body's midline (columns without a mirror kept)."""
-    from thermocad.preprocess.regions import mirror_difference
+    """The thermogram flipped left/right about the body's midline; NaN (drawn blank) in columns
+    whose mirror lies outside the frame, where unflipped columns had shown as a seam."""
+    from thermocad.preprocess.regions import body_mask, midline, mirror_columns
 
     array = np.asarray(array, dtype=np.float32)
-    # mirror_difference is array - mirrored where the mirror column exists, else 0.
-    return array - mirror_difference(array)
+    columns, inside = mirror_columns(array.shape[1], midline(body_mask(array)))
+    flipped = np.full_like(array, np.nan)
+    flipped[:, inside] = array[:, columns[inside]]
+    return flipped
 
 
 def _unit_label(unit: str) -> str:
@@ -32,7 +35,7 @@ def _unit_label(unit: str) -> str:
 
 def _limits(array: np.ndarray) -> tuple[float, float]:
     # Robust limits so a hot calibration marker does not wash out the breasts.
-    low, high = np.percentile(array, [1, 99.5])
+    low, high = np.nanpercentile(array, [1, 99.5])
     return float(low), float(max(high, low + 1e-6))
 
 

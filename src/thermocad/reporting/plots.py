@@ -209,10 +209,17 @@ def plot_lr_find(path: Path, lrs: list, losses: list, marks=(), replace: bool = 
 
 
 def plot_schedule(path: Path, lrs: dict[str, list[float]]) -> None:
-    """Learning rate per iteration across stages (the study's Figures 14-15)."""
-    xs, ys, marks = [], [], []
-    for stage, values in lrs.items():
-        marks.append((len(ys), stage))
-        ys += values
-    xs = list(range(len(ys)))
-    plot_curve(path, xs, ys, "iteration", "learning rate (head group)", False, marks)
+    """Learning rate per iteration across stages (the study's Figures 14-15), each stage a
+    line of its own style, named in the legend (a line where a stage starts had stood on the
+    axis for the first)."""
+    fig, ax = subplots(figsize=(4, 3))
+    start = 0
+    for k, (stage, values) in enumerate(lrs.items()):
+        xs = range(start, start + len(values))
+        ax.plot(xs, values, color=f"C{k}", ls=("-", "--", "-.", ":")[k % 4], label=stage)
+        start += len(values)
+    if lrs:
+        ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1), ncol=2, frameon=False)
+    ax.set(xlabel="iteration", ylabel="learning rate (head group)")
+    fig.tight_layout()
+    save(fig, path, dpi=100, tight=False)
