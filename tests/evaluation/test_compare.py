@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from thermocad.cohort.split import fold_rows
 from thermocad.evaluation import compare as C
 from thermocad.evaluation.runs import AllModelsFailedError, valid_predictions
 from thermocad.utils.errors import ConfigError, OutputExistsError
@@ -39,6 +40,15 @@ def test_fold_splits_rotate_valid(split_csv):
         assert (dev.loc[dev["fold"] != k, "split"] == "train").all()
         assert (f.loc[df["split"] == "test", "split"] == "test").all()
     assert len(C.fold_splits(df.drop(columns="fold"))) == 1
+    # A development woman of fold -1 (a hand-made split) is in no fold's training set, as
+    # split.fold_rows and the baseline's folds leave her out (a property review).
+    out = df.index[(df["split"] != "test")][0]
+    df.loc[df["patient_id"] == df.at[out, "patient_id"], "fold"] = -1
+    for k, f in C.fold_splits(df):
+        assert df.at[out, "path"] not in set(f["path"])
+        train, valid = fold_rows(df, k)
+        assert set(f.loc[f["split"] == "train", "path"]) == set(train["path"])
+        assert set(f.loc[f["split"] == "valid", "path"]) == set(valid["path"])
 
 
 def test_compare_records_failures_and_picks_on_validation(split_csv, tmp_path):

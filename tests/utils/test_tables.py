@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from thermocad.cli import main
@@ -63,6 +65,10 @@ def test_fmt_ci_writes_every_estimate_one_way():
     assert fmt_ci(-0.12, (-0.3, 0.05)) == "-0.120 (-0.300 to 0.050)"  # not "-0.300-0.050"
     assert fmt_ci(0.5) == fmt_ci(0.5, (float("nan"), float("nan"))) == "0.500"
     assert fmt_ci(None) == fmt_ci(float("nan"), (0.1, 0.2)) == "n/a"
+    # numpy's float32 is no Python float, and pandas has its own NA (a property review)
+    assert fmt_ci(np.float32("nan")) == fmt_ci(pd.NA) == "n/a"
+    assert fmt_ci(0.5, (np.float32("nan"), 0.6)) == "0.500"
+    assert fmt_ci(np.float32(0.5), (np.float32(0.25), np.float32(0.75))) == "0.500 (0.250-0.750)"
 
 
 def test_a_markdown_tables_cells_keep_a_bar_or_a_line_break_inside():

@@ -117,15 +117,16 @@ def untrainable(archs, config: Any, overrides: dict[str, dict] | None = None,
 
 
 def fold_splits(split_df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
-    """Per fold, the split table with fold k as `valid` and the other folds as `train`."""
+    """Per fold k, the split with fold k `valid`, other folds `train`, fold -1 in neither."""
     from thermocad.cohort.split import folds_of
 
-    dev = split_df["split"] != "test"
     if not folds_of(split_df):
         return [(0, split_df)]
+    kept = split_df[(split_df["split"] == "test") | (split_df["fold"] >= 0)]
+    dev = kept["split"] != "test"
     out = []
     for k in folds_of(split_df):
-        df = split_df.copy()
+        df = kept.copy()
         df.loc[dev, "split"] = ["valid" if f == k else "train" for f in df.loc[dev, "fold"]]
         out.append((int(k), df))
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -121,7 +122,7 @@ def finite_interval(ci: Sequence[Any] | None) -> tuple[float, float] | None:
     interval (fewer than 5 women of a class) as [null, null], and in memory it is NaN."""
     if ci is None or len(ci) != 2:
         return None
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in ci):
+    if not all(isinstance(v, numbers.Real) and math.isfinite(v) for v in ci):
         return None
     return float(ci[0]), float(ci[1])
 
@@ -132,7 +133,8 @@ def fmt_ci(value: Any, ci: Sequence[Any] | None = None, digits: int = 3) -> str:
     the one way every table writes an estimate."""
 
     def missing(v: Any) -> bool:
-        return v is None or (isinstance(v, int | float) and v != v)  # None or NaN
+        # None, pandas' NA, or NaN of any float type (numpy's float32 is no Python float)
+        return v is None or v is pd.NA or (isinstance(v, numbers.Real) and math.isnan(v))
 
     if missing(value):
         return "n/a"
