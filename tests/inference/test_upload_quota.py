@@ -66,6 +66,7 @@ def test_the_apps_quota_holds_one_full_size_file_and_the_budget_over_the_sweeps_
     """An upload stays until the sweep after it is `sweep[1]` old: up to sum(sweep) seconds, so
     the budget's window is that (half of it would let 2 GiB wait on disk), and a request holds
     one full-size file with its multipart framing (a mutation review: neither was read)."""
+    pytest.importorskip("starlette")  # Gradio's, in [app]
     from thermocad.inference.upload_quota import MULTIPART_SLACK, UPLOAD_BUDGET, quota_middleware
 
     (middleware,) = quota_middleware(20, (600, 600))

@@ -38,10 +38,18 @@ def test_a_module_that_is_there_but_does_not_import_is_not_called_missing(monkey
     with pytest.raises(extras.MissingExtraError, match=r"run: a run folder's model needs "
                        r"PyTorch and timm \(PyTorch is installed but does not import \(libtorch"):  # fmt: skip
         load_model("run")
-    real_imports = imports
+
+
+def test_with_pytorch_there_a_missing_timm_is_named(monkeypatch):
+    pytest.importorskip("torch")  # a core install has no PyTorch to import
+    from thermocad.inference.loading import load_model
+
+    real = importlib.import_module
 
     def timm_missing(name, *args):  # PyTorch there: the message names timm, not PyTorch
-        return real(name, *args) if name == "torch" else real_imports(name, *args)
+        if name == "timm":
+            raise ModuleNotFoundError("No module named 'timm'", name="timm")
+        return real(name, *args)
 
     monkeypatch.setattr(extras.importlib, "import_module", timm_missing)
     with pytest.raises(
