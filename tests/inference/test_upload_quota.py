@@ -62,6 +62,29 @@ def test_one_request_holds_one_full_size_files_bytes_at_most(monkeypatch):
     assert status == 413 and b"request of 60 bytes or more refused: at most 50 bytes" in said
 
 
+def test_a_file_named_by_url_is_refused_as_gradio_would_fetch_it_uncounted():
+    """Gradio downloads a FileData whose path is an http(s) URL itself, of any size and past
+    the budget; the page sends the paths of files it uploaded, which pass."""
+    import json
+
+    route = Route()
+    quota = UploadQuota(route, per_request=100, budget=10_000, keep_s=60)
+
+    def join(path: str, chunks: int = 1) -> tuple[int, bytes]:
+        body = json.dumps({"data": [[{"path": path, "meta": {"_type": "gradio.FileData"}}],
+                                    True], "fn_index": 0}).encode()  # fmt: skip
+        half = len(body) // 2
+        parts = [body] if chunks == 1 else [body[:half], body[half:]]
+        return post(quota, parts, None, path="/gradio_api/queue/join")
+
+    status, said = join("https://example.org/big.bin")
+    assert status == 400 and b"named by URL is not fetched" in said and route.calls == 0
+    assert join("http://10.0.0.1/x.txt", chunks=2)[0] == 400  # a body in two messages
+    assert join("/tmp/gradio/0a1b/T0012.txt", chunks=2) == (200, b"ok")  # read whole, replayed
+    assert route.calls == 1
+    assert post(quota, [b"not json"], 8, path="/gradio_api/queue/join") == (200, b"ok")
+
+
 def test_the_apps_quota_holds_one_full_size_file_and_the_budget_over_the_sweeps_whole_time():
     """An upload stays until the sweep after it is `sweep[1]` old: up to sum(sweep) seconds, so
     the budget's window is that (half of it would let 2 GiB wait on disk), and a request holds

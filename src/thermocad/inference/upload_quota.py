@@ -6,11 +6,14 @@ each for 10-20 minutes (delete_cache), so anyone who reached the port could fill
 (199 MB stored in 0.6 s: docs/benchmarks.md). This ASGI middleware stands before every route
 and counts the bytes of every POST as they arrive: a request past its cap is refused with 413,
 and one that takes the last 20 minutes' bytes past the budget with 429 (whatever its
-Content-Length said: a request that declares 20 MiB and sends nothing spends nothing)."""
+Content-Length said: a request that declares 20 MiB and sends nothing spends nothing). A
+request that names a file by an http(s) URL, which Gradio would download itself, uncounted and
+of any size, is refused with 400: files come by upload."""
 
 from __future__ import annotations
 
 import collections
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -92,6 +95,12 @@ class UploadQuota:
             await send(message)
 
         try:
+            if not upload:  # read whole (at most OTHER_POST) to see what it names
+                messages, body = await _whole_body(counted)
+                if names_a_url(body):
+                    await self._refuse(send, 400, URL_REFUSED)
+                    return
+                counted = _replayed(messages, counted)
             await self.app(scope, counted, sending)
         except _Refused as refused:
             if not started:
@@ -146,6 +155,49 @@ class UploadQuota:
         limit = (f"at most one file of the app's size limit, {self.per_request:,} bytes, per "
                  "request" if upload else f"at most {OTHER_POST:,} bytes")  # fmt: skip
         return f"{what} of {size:,} bytes or more refused: {limit}"
+
+
+URL_REFUSED = (
+    "a file named by URL is not fetched by this app (it would be downloaded uncounted, "
+    "of any size): upload the file itself"
+)
+
+
+def names_a_url(body: bytes) -> bool:
+    """Whether a JSON request names a file (Gradio's FileData) by an http(s) URL as its "path",
+    which Gradio would download before the app sees it (the page sends uploaded files' paths)."""
+    try:
+        stack = [json.loads(body)]
+    except (ValueError, RecursionError):  # not JSON (or absurdly nested): names no file
+        return False
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            path = item.get("path")
+            if isinstance(path, str) and path.startswith(("http://", "https://")):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+async def _whole_body(receive) -> tuple[list[dict], bytes]:
+    """A request's body messages, up to the last, and the bytes they hold."""
+    messages = [await receive()]
+    while messages[-1].get("type") == "http.request" and messages[-1].get("more_body"):
+        messages.append(await receive())
+    return messages, b"".join(m.get("body", b"") for m in messages)
+
+
+def _replayed(messages: list[dict], receive) -> Callable:
+    """A receive() that gives `messages` again, then what `receive` gives."""
+    pending = collections.deque(messages)
+
+    async def replay() -> dict:
+        return pending.popleft() if pending else await receive()
+
+    return replay
 
 
 def _content_length(scope) -> int | None:
