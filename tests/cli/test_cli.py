@@ -19,6 +19,30 @@ def test_unwritable_output_is_one_line(tmp_path, capsys):
     assert str(out) in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_missing_package_or_a_system_error_no_handler_caught_is_one_line(capsys):
+    """What reaches the command line uncaught: an optional package's absence, named with its
+    extra; a system error (a full disk mid-write), named with its file; anything else raised."""
+    import argparse
+    import errno
+
+    from thermocad.cli import _run
+
+    def failing(exc):
+        def func(args):
+            raise exc
+
+        return argparse.Namespace(func=func)
+
+    assert _run(failing(ModuleNotFoundError("No module named 'gradio'", name="gradio"))) == 2
+    assert capsys.readouterr().err == ("thermocad: error: this needs Gradio, which is not "
+                                       "installed: pip install 'thermocad[app]'\n")  # fmt: skip
+    full = OSError(errno.ENOSPC, "No space left on device", "/out/cohort.csv")
+    assert _run(failing(full)) == 2
+    assert capsys.readouterr().err == "thermocad: error: /out/cohort.csv: No space left on device\n"
+    with pytest.raises(ModuleNotFoundError):  # not an optional package of ours: a bug, raised
+        _run(failing(ModuleNotFoundError("No module named 'nonesuch'", name="nonesuch")))
+
+
 def test_running_out_of_memory_is_one_line_not_a_files_fault(tmp_path, monkeypatch, capsys):
     """A memory cap had made every file 'unreadable' and prepare exit 0 with a cohort of one
     (a resource review); now the read stops the command, in one line, and a bug is still one."""

@@ -324,6 +324,11 @@ def test_npy_layouts_and_truncation(tmp_path):
     (tmp_path / "cut.npy").write_bytes(data[:-8])
     with pytest.raises(ThermalFormatError, match="cut.npy: truncated .npy"):
         read_thermal(tmp_path / "cut.npy")
+    # A header cut inside its dictionary: numpy's tokenizer raises TokenError, no ValueError
+    # (it had been "unexpected error while reading"; a coverage review)
+    (tmp_path / "head.npy").write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'  \n" + bytes(9))
+    with pytest.raises(ThermalFormatError, match=r"head.npy: not a readable .npy array \("):
+        read_thermal(tmp_path / "head.npy")
 
 
 def test_npy_headers_are_parsed_one_thread_at_a_time(tmp_path, monkeypatch):

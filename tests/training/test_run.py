@@ -681,3 +681,33 @@ def test_epochs_cut_short_are_said_in_plain_lines_even_in_a_terminal(monkeypatch
     (line,) = [x for x in capsys.readouterr().err.splitlines() if "train_loss=" in x]
     assert line.startswith("[thermocad] stage=head epoch=0 train_loss=") and "valid_loss=" in line
     assert np.isfinite(rows[0]["train_loss"])  # fastai's table would have had none
+
+
+def test_the_train_command_ends_with_the_model_and_what_it_was_validated_on(
+    run, split, tmp_path, monkeypatch, capsys
+):
+    """Its last line: the run folder, the validation AUC of what predict serves and the
+    threshold; for --fold all, that no women were left to validate on (a coverage review)."""
+    import thermocad.training.run as R
+    from thermocad.cli import main
+
+    calls = []
+    monkeypatch.setattr(R, "train", lambda *a, **k: calls.append(k) or run)
+    assert main(["train", "--split", str(split), "--out", str(tmp_path / "o"), "--smoke"]) == 0
+    meta = json.loads((run / "model.json").read_text())
+    whose = "the CNN averaged with the baseline" if meta.get("baseline") else "the model"
+    assert capsys.readouterr().out == (
+        f"model: {run} (validation AUC of {whose} {meta['metrics']['roc_auc']:.3f} (images), "
+        f"threshold {meta['threshold']:.4f})\n"
+    )
+    everyone = tmp_path / "all"
+    shutil.copytree(run, everyone)
+    (everyone / "model.json").write_text(json.dumps({**meta, "fold": "all"}))
+    monkeypatch.setattr(R, "train", lambda *a, **k: calls.append(k) or everyone)
+    assert (
+        main(["train", "--split", str(split), "--out", str(tmp_path / "o"), "--fold", "all"]) == 0
+    )
+    assert capsys.readouterr().out.endswith(
+        "no validation women (the per-epoch figures are in-sample))\n"
+    )
+    assert [c["fold"] for c in calls] == [None, "all"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import tokenize
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,8 @@ from thermocad.utils.errors import ThermalFormatError
 def read_npy(path: Path, size: int) -> np.ndarray:
     """A numeric 2-D .npy as float32; shape and dtype come from its header, checked before loading."""
     check_file_size(path, size)
-    npy_errors = (OSError, ValueError, EOFError, TypeError, SyntaxError)
+    # numpy reads the header with tokenize and ast: a cut one raises TokenError (no ValueError)
+    npy_errors = (OSError, ValueError, EOFError, TypeError, SyntaxError, tokenize.TokenError)
     try:
         with open(path, "rb") as fh:
             shape, fortran, dtype = _npy_header(fh, path, size)
