@@ -159,6 +159,30 @@ def test_compare_nested_writes_the_outer_estimate(split_csv, tmp_path):
     assert np.isfinite(best["nested"]["metrics"]["subsets"]["overall"]["roc_auc"])
 
 
+def test_a_candidate_failing_on_the_inner_folds_drops_out_and_all_failing_stops(
+    split_csv, tmp_path, capsys
+):
+    """As in compare: a candidate that raises is logged and left out of the choice; with no
+    candidate left to score, the nested run stops (a coverage review: neither was run)."""
+    from thermocad.evaluation.runs import AllModelsFailedError
+
+    def broken(split_csv, run_dir, config):
+        if config["arch"] == "broken":
+            raise RuntimeError("out of luck")
+        return oracle_trainer(split_csv, run_dir, config)
+
+    df = pd.read_csv(split_csv)
+    res = N.nested_cv(df, ["broken", "oracle"], tmp_path / "n", config={}, baseline=False,
+                      n_boot=0, trainer=broken)  # fmt: skip
+    assert {f["chosen"] for f in res["folds"]} == {"oracle"}
+    assert "nested: broken failed on the inner folds (RuntimeError: out of luck)" in (
+        capsys.readouterr().err
+    )
+    with pytest.raises(AllModelsFailedError, match="no candidate could be scored"):
+        N.nested_cv(df, ["broken"], tmp_path / "all", config={}, baseline=False, n_boot=0,
+                    trainer=broken)  # fmt: skip
+
+
 def test_nested_needs_folds(split_csv, tmp_path):
     from thermocad.utils.errors import ConfigError
 
