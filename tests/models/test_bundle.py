@@ -149,6 +149,14 @@ def test_model_json_that_is_no_object_or_too_deep_is_refused(bundle_dir, text, m
         load_bundle(path)
 
 
+def test_a_model_json_saved_as_utf16_is_said_to_be_no_utf8(bundle_dir):
+    path, _ = bundle_dir
+    text = (path / "model.json").read_text(encoding="utf-8")
+    (path / "model.json").write_bytes(text.encode("utf-16"))  # an editor's "Unicode"
+    with pytest.raises(ModelFormatError, match=r"model\.json: not UTF-8 text, as model\.json is"):
+        load_bundle(path)
+
+
 def test_oversized_model_json_refused_before_parsing(bundle_dir):
     path, _ = bundle_dir
     with (path / "model.json").open("ab") as fh:

@@ -251,8 +251,8 @@ def read_meta(path: Path) -> dict[str, Any]:
         if size > MAX_META_BYTES:
             raise ModelFormatError(f"{path}: {size:,} bytes; {CAP_WORDS}")
         meta = parse_bounded(path.read_text(encoding="utf-8"), str(path))
-    except UnicodeDecodeError as exc:
-        raise ModelFormatError(f"{path}: not valid JSON ({exc})") from exc
+    except UnicodeDecodeError as exc:  # JSON is UTF-8: an editor saved it as UTF-16, say
+        raise ModelFormatError(f"{path}: not UTF-8 text, as model.json is written ({exc})") from exc
     except OSError as exc:
         raise ModelFormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     return validate_meta(meta, path)
