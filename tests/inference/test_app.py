@@ -361,24 +361,15 @@ def test_an_address_in_use_or_not_here_is_one_line_naming_it(run_dir):
 @pytest.mark.browser
 @pytest.mark.skipif(not chromium_available(), reason="chromium/chromedriver not installed")
 def test_browser_upload_then_malformed(run_dir, dmr_files, tmp_path, bundle):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from tests.helpers.app import chromium
     from thermocad.inference.app import serve
 
     demo = serve(run_dir, port=0, block=False)  # 0: a free port, bound at once
     port = demo.server_port
-    options = webdriver.ChromeOptions()
-    flags = "--headless --no-sandbox --disable-gpu --disable-background-networking "
-    flags += (
-        "--disable-component-update --no-first-run --disable-dev-shm-usage --window-size=1400,1000"
-    )
-    for flag in flags.split():
-        options.add_argument(flag)
-    options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = chromium(home=tmp_path / "browser")  # not the user's ~/.config (an isolation review)
     wait = WebDriverWait(driver, 90)
 
     def box(name: str) -> str:
@@ -536,3 +527,23 @@ def test_each_verdicts_colour_reads_on_its_own_white_ground():
         assert "background:#fff;" in verdict(kind, "detail")
         rgb = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
         assert contrast(rgb, (255, 255, 255)) >= 4.5, kind
+
+
+def test_figures_drawn_in_threads_keep_their_own_theme_and_leave_matplotlib_as_it_was():
+    """matplotlib's settings are global: eight requests' threads had put one's dark type in
+    another's light figure, and left the dark theme set (an isolation review)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import matplotlib
+
+    from thermocad.inference.answer import _themed
+    from thermocad.inference.panels import draw_thermogram
+
+    array = np.linspace(24, 36, 48 * 64, dtype=np.float32).reshape(48, 64)
+    before = dict(matplotlib.rcParams)
+    alone = _themed("t", draw_thermogram, array, "celsius", title=None)
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda _: _themed("t", draw_thermogram, array, "celsius",
+                                                   title=None), range(16)))  # fmt: skip
+    assert all(html == alone for html in together)
+    assert dict(matplotlib.rcParams) == before

@@ -44,7 +44,11 @@ def test_a_logging_set_up_that_disables_other_loggers_does_not_silence_thermocad
 
     LOGGER = logging.getLogger("thermocad")  # noqa: N806 - the logger log() reads
 
-    before = LOGGER.disabled, LOGGER.level
+    # dictConfig changes every logger: each put back as it was (an isolation review: other
+    # loggers had stayed disabled, and the root's handlers gone, for the rest of the run)
+    root = logging.getLogger()
+    loggers = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict)] + [root]
+    before = [(lg, lg.disabled, lg.level, list(lg.handlers)) for lg in loggers]
     try:
         logging.config.dictConfig({"version": 1, "root": {"level": "INFO"}})
         log("WARNING: the cohort holds no Sick women")
@@ -52,8 +56,9 @@ def test_a_logging_set_up_that_disables_other_loggers_does_not_silence_thermocad
         log("Warning: still shown")
         log("note: hidden")
     finally:
-        LOGGER.disabled, _ = before
-        LOGGER.setLevel(before[1])
+        for lg, disabled, level, handlers in before:
+            lg.disabled, lg.handlers = disabled, handlers
+            lg.setLevel(level)
     assert capsys.readouterr().err == (
         "[thermocad] WARNING: the cohort holds no Sick women\n[thermocad] Warning: still shown\n"
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import math
 import shutil
 import tempfile
+import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,13 +196,13 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
 PANEL_INCHES, PANEL_FONT_PT, PANEL_PIXELS = (5.0, 4.0), 13, 640
 
 
-# Gradio's dark theme (its `dark` class on the page's body): each figure is drawn again with
-# light type on the page's own dark ground (DARK_GROUND, measured in Chromium; not transparent,
-# so that a saved copy stays readable) and shown instead (a white figure glared there).
-# Without the style (a page that strips it) the light figure alone shows, as before.
+# Gradio's dark theme (`dark` on the page's body): each figure drawn again with light type on
+# the page's dark ground (DARK_GROUND, measured in Chromium; opaque, so that a saved copy stays
+# readable) shown instead (a white figure glared there); a page without the style: light only.
 DARK_GROUND = "#0f0f11"
 DARK_TYPE = {"text.color": "#e5e7eb", "axes.labelcolor": "#e5e7eb", "xtick.color": "#e5e7eb",
              "ytick.color": "#e5e7eb", "axes.edgecolor": "#9ca3af"}  # fmt: skip
+THEME_LOCK = threading.Lock()
 THEMES_CSS = ("<style>.dark .tc-light{display:none!important}"
               ".dark .tc-dark{display:block!important}</style>")  # fmt: skip
 
@@ -212,14 +214,19 @@ def _themed(alt: str, draw, *args, **kwargs) -> str:
         for dark in (False, True))  # fmt: skip
 
 
-def _one_panel(draw, *args, dark: bool = False, **kwargs):
+def _one_panel(draw, *args, dark: bool = False, **kwargs) -> bytes:
+    """The figure `draw` makes as PNG in its theme's type; matplotlib's settings are global, so
+    set and used under THEME_LOCK (threads had put one's dark type in another's light figure)."""
     import matplotlib
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context({"font.size": PANEL_FONT_PT, **(DARK_TYPE if dark else {})}):
+    buffer, ground = io.BytesIO(), DARK_GROUND if dark else "white"
+    theme = {"font.size": PANEL_FONT_PT, **(DARK_TYPE if dark else {})}
+    with THEME_LOCK, matplotlib.rc_context(theme):
         fig = Figure(figsize=PANEL_INCHES, layout="constrained")
         draw(fig, fig.subplots(), *args, **kwargs)
-    return fig
+        fig.savefig(buffer, format="png", dpi=PANEL_PIXELS / PANEL_INCHES[0], facecolor=ground)
+    return buffer.getvalue()
 
 
 def _thermogram(array: np.ndarray, unit: str, name: str) -> str:
@@ -231,18 +238,14 @@ def _thermogram(array: np.ndarray, unit: str, name: str) -> str:
     return f"<figure>{image}<figcaption>The thermogram; {SIDES}.</figcaption></figure>"
 
 
-def _inline_png(fig, alt: str, dark: bool = False) -> str:
+def _inline_png(png: bytes, alt: str, dark: bool = False) -> str:
     """The figure as an <img> with a PNG data URL: rendered in memory, never a file on disk
     (a gr.Image output would be a copy in Gradio's cache until its sweep); `dark`: the dark
     theme's, on its ground, hidden unless the page is dark (THEMES_CSS)."""
     import base64
     import html
-    import io
 
-    buffer = io.BytesIO()
-    ground = DARK_GROUND if dark else "white"
-    fig.savefig(buffer, format="png", dpi=PANEL_PIXELS / fig.get_figwidth(), facecolor=ground)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    data = base64.b64encode(png).decode("ascii")
     alt = html.escape(alt)  # it may hold an uploaded file's name
     # As wide as its column and no wider: on a phone it shrinks with its °C colour bar in view
     # (a minimum width scrolled it sideways, hiding the bar); on a wide screen its type is
