@@ -9,9 +9,15 @@ needs them is used.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 __version__ = "0.1.0"
+
+# ONNX Runtime 1.29+ sends usage events to Microsoft from Linux too (model file names, errors,
+# a device id kept in ~/.cache) unless told not to before it starts: thermocad's models and
+# data stay on the machine. A user's own setting (ORT_DISABLE_TELEMETRY=0) is kept.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 # name -> module that defines it
 _API = {

@@ -265,3 +265,22 @@ def test_onnx_without_thermocad_metadata_refused(tmp_path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
     with pytest.raises(ModelFormatError, match="thermocad export"):
         OnnxModel(path)
+
+
+def test_importing_thermocad_keeps_onnx_runtime_from_sending_usage_events(tmp_path):
+    """ONNX Runtime 1.29+ keeps a device id and queues usage events for Microsoft in
+    ~/.cache/Microsoft from Linux too (a test-isolation review found 1.7 MB of them, with model
+    file names and error messages), unless ORT_DISABLE_TELEMETRY is set before it starts."""
+    started = "import os, thermocad, onnxruntime\nonnxruntime.get_available_providers()\n"
+    said = "print(os.environ['ORT_DISABLE_TELEMETRY'])"
+    home = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / ".cache")}
+    home.pop("ORT_DISABLE_TELEMETRY", None)
+
+    def run(env: dict) -> str:
+        done = subprocess.run([sys.executable, "-c", started + said], env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip()
+
+    assert run(home) == "1" and not any(tmp_path.rglob("*"))  # no ~/.cache/Microsoft
+    assert run({**home, "ORT_DISABLE_TELEMETRY": "0"}) == "0"  # the user's own choice stands
