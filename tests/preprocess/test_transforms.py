@@ -203,10 +203,12 @@ def test_augment_preview_refuses_an_out_in_the_thermograms_folder(tmp_path, caps
     assert main(["augment-preview", "t.npy"]) == 2
     assert "augment_preview.png: is inside the data folder" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["t.npy"]
+    capsys.readouterr()
     assert (
         main(["augment-preview", "t.npy", "--out", "../grid.png", "--size", "32", "-n", "1"]) == 0
     )
     assert (tmp_path / "grid.png").read_bytes()[:4] == b"\x89PNG"
+    assert capsys.readouterr().out == "plot: ../grid.png\n"  # named as lr-find's (README)
 
 
 def test_augment_preview_closes_its_figure_when_the_write_fails(tmp_path, monkeypatch):

@@ -241,8 +241,9 @@ def _train(args: argparse.Namespace) -> int:
 def _augment_preview(args: argparse.Namespace) -> int:
     from thermocad.preprocess.augment import preview_file
 
-    print(preview_file(args.path, args.out, size=args.size, n=args.n, seed=args.seed,
-                       force=args.force))  # fmt: skip
+    path = preview_file(args.path, args.out, size=args.size, n=args.n, seed=args.seed,
+                        force=args.force)  # fmt: skip
+    print(f"plot: {path}")
     return 0
 
 
