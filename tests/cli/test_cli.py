@@ -36,6 +36,8 @@ def test_a_missing_package_or_a_system_error_no_handler_caught_is_one_line(capsy
     assert _run(failing(ModuleNotFoundError("No module named 'gradio'", name="gradio"))) == 2
     assert capsys.readouterr().err == ("thermocad: error: this needs Gradio, which is not "
                                        "installed: pip install 'thermocad[app]'\n")  # fmt: skip
+    assert _run(failing(ModuleNotFoundError("No module named 'safetensors'", name="safetensors")))
+    assert "pip install 'thermocad[train]'" in capsys.readouterr().err  # in [train] since 12-07
     full = OSError(errno.ENOSPC, "No space left on device", "/out/cohort.csv")
     assert _run(failing(full)) == 2
     assert capsys.readouterr().err == "thermocad: error: /out/cohort.csv: No space left on device\n"

@@ -83,6 +83,13 @@ def test_a_file_named_by_url_is_refused_as_gradio_would_fetch_it_uncounted():
     assert join("/tmp/gradio/0a1b/T0012.txt", chunks=2) == (200, b"ok")  # read whole, replayed
     assert route.calls == 1
     assert post(quota, [b"not json"], 8, path="/gradio_api/queue/join") == (200, b"ok")
+    # Gradio's run/{api_name} takes any name with fn_index: "upload" is no upload route (a diff
+    # review: its body had passed unread, with the upload route's cap)
+    named = json.dumps({"data": [{"path": "https://example.org/big.bin"}], "fn_index": 0})
+    assert post(quota, [named.encode()], None, path="/gradio_api/run/upload")[0] == 400
+    # ... nor is its cap the upload's one file (100 bytes here) but any request's
+    assert post(quota, [b"x" * 150], 150, path="/gradio_api/api/upload/")[0] == 200
+    assert route.calls == 3
 
 
 def test_the_apps_quota_holds_one_full_size_file_and_the_budget_over_the_sweeps_whole_time():

@@ -66,7 +66,8 @@ class UploadQuota:
         if scope.get("type") != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        upload = scope.get("path", "").rstrip("/").endswith("/upload")
+        # Gradio's upload route alone (its run/{api_name} takes any name: "upload" too)
+        upload = scope.get("path", "").rstrip("/").endswith("/gradio_api/upload")
         cap = self.per_request if upload else OTHER_POST
         declared = _content_length(scope)
         if declared is not None and declared > cap:

@@ -25,6 +25,7 @@ EXTRA_OF = {
     "timm": "train",
     "fastai": "train",
     "accelerate": "train",
+    "safetensors": "train",
     "pytorch_grad_cam": "explain",
     "gradio": "app",
     "onnx": "export",
