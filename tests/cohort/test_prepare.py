@@ -309,7 +309,7 @@ def test_room_temperature_is_the_background_median(tmp_path):
     assert "room temperature (background median, C)" in audit.index
 
 
-def test_invalid_date_in_a_dmr_name_is_named(tmp_path):
+def test_invalid_date_in_a_dmr_name_is_named(tmp_path, capsys):
     data = tmp_path / "data"
     write_text(data / "T0001.1.1.S.2015-02-30.10.txt", thermogram(1))
     labels = tmp_path / "labels.csv"
@@ -323,9 +323,21 @@ def test_invalid_date_in_a_dmr_name_is_named(tmp_path):
     labels.write_text("patient_id,diagnosis\n1,Healthy\n2,Sick\n3,Sick\n4,Healthy\n")
     summary = prepare_cohort(data, labels, tmp_path / "out", workers=1, force=True)
     assert summary.exclusions == {"file name has an invalid date": 1}
-    # In the labels, but no file name matches (1's has an invalid date): said, not silently.
-    assert summary.unmatched_labels == [1, 3, 4]
-    assert "patients in the labels whom no file name here matches: 3 (1, 3, 4)" in summary.lines()
+    # In the labels, but no file name matches: said, not silently (1's name matches her, its
+    # date aside: a dates review had seen her listed as without a file)
+    assert summary.unmatched_labels == [3, 4]
+    assert "patients in the labels whom no file name here matches: 2 (3, 4)" in summary.lines()
+    # The labels date her: her image is kept at their date, and the name's date said ignored.
+    labels.write_text("patient_id,diagnosis,acquisition_date\n1,Healthy,2015-03-02\n"
+                      "2,Sick,\n3,Sick,\n4,Healthy,\n")  # fmt: skip
+    summary = prepare_cohort(data, labels, tmp_path / "out", workers=1, force=True)
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv", keep_default_na=False)
+    first = cohort[cohort["patient_id"] == 1].iloc[0]
+    assert first["excluded_reason"] == "" and first["acquisition_date"] == "2015-03-02"
+    assert first["view"] == "frontal" and summary.exclusions == {}
+    assert "the invalid date 2015-02-30 in its name is ignored; the labels date her 2015-03-02" in (
+        capsys.readouterr().err
+    )
 
 
 def test_a_copys_name_is_excluded_as_a_copy(tmp_path):

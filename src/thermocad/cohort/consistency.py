@@ -262,3 +262,12 @@ def not_a_labels_table(path: str | os.PathLike, command: str) -> None:
         raise OutputExistsError(f"{path}: is a patient table (its header names patients and "
                                 f"their diagnosis); {command} never writes over one, even with "
                                 "--force: choose another --out")  # fmt: skip
+
+
+def odd_shapes(kept: pd.DataFrame) -> list[str]:
+    """'name: HxW' of the kept images whose size is not the most common one."""
+    if kept.empty or not {"height", "width"} <= set(kept.columns):
+        return []
+    shape = kept["height"].astype(int).astype(str) + "x" + kept["width"].astype(int).astype(str)
+    odd = kept[shape != shape.mode().iloc[0]]
+    return [f"{Path(p).name}: {s}" for p, s in zip(odd["path"], shape[odd.index], strict=True)]

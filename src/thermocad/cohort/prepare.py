@@ -19,6 +19,7 @@ from thermocad.cohort.consistency import (
     class_note,
     date_note,
     exclude_odd_shapes,
+    odd_shapes,
     same_frames_note,
     settle_batches,
     unknown_views,
@@ -209,18 +210,19 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
         if implausible := result.pop("implausible", ""):  # as predict refuses it
             reasons.append(f"not a breast thermogram: {implausible}")
         row.update(result)
+    bad_date = ""
     try:
         name = parse_dmr_name(path)
-        row.update(patient_id=name.patient_id, view=name.view, protocol=name.protocol)
-        row["acquired"] = name.acquired
-    except InvalidDateError as exc:
-        reasons.append(f"file name has an invalid date: {exc.date}")
-        name = None
+    except InvalidDateError as exc:  # her number and view still read: the labels may date her
+        name, bad_date = exc.parsed, exc.date
     except CohortError:  # a copy's name ("T0012 (1).txt") is not taken: a woman counted twice
         copy = without_copy_mark(Path(path).name) != Path(path).name
         reasons.append("file name of a copy (T0012 (1).txt): rename it if it is no copy"
                        if copy else NOT_RECOGNISED)  # fmt: skip
         name = None
+    if name:
+        row.update(patient_id=name.patient_id, view=name.view, protocol=name.protocol,
+                   acquired=name.acquired)  # fmt: skip
     clinical = (
         by_patient.loc[name.patient_id] if name and name.patient_id in by_patient.index else None
     )
@@ -237,6 +239,11 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
         row["acquisition_batch"] = BATCH_BY_FORMAT.get(row["source_format"], "")
     if not row["acquisition_date"]:  # the labels win; else the date in a full DMR name
         row["acquisition_date"] = str(row["acquired"])[:10]
+        if bad_date:  # no date at all: a damaged name, not one without a date
+            reasons.append(f"file name has an invalid date: {bad_date}")
+    elif bad_date:
+        log(f"note: {path.name}: the invalid date {bad_date} in its name is ignored; the labels "
+            f"date her {row['acquisition_date']}")  # fmt: skip
     if name and name.view == "unrecognised":  # 2.3, 1.9: no view of DMR-IR's, not frontal
         reasons.append(f"unrecognised view code {name.view_code}")
     elif name and name.view not in ("frontal", "unknown"):
@@ -286,15 +293,6 @@ def summarize(table: pd.DataFrame, cohort_csv: Path) -> CohortSummary:
         batches=kept["acquisition_batch"].fillna("").value_counts().to_dict(),
         errors=errors,
         units=kept["unit"].value_counts().to_dict() if "unit" in kept else {},
-        odd_shapes=_odd_shapes(kept),
+        odd_shapes=odd_shapes(kept),
         same_names=same_names_warning([Path(p) for p in kept["path"]]),
     )
-
-
-def _odd_shapes(kept: pd.DataFrame) -> list[str]:
-    """'name: HxW' of the kept images whose size is not the most common one."""
-    if kept.empty or not {"height", "width"} <= set(kept.columns):
-        return []
-    shape = kept["height"].astype(int).astype(str) + "x" + kept["width"].astype(int).astype(str)
-    odd = kept[shape != shape.mode().iloc[0]]
-    return [f"{Path(p).name}: {s}" for p, s in zip(odd["path"], shape[odd.index], strict=True)]
