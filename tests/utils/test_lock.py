@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -248,7 +249,9 @@ def test_a_model_being_trained_says_who_is_training_it(holder, tmp_path):
 
     folder, proc = holder
     (folder / "INCOMPLETE").write_text("training started; this run is not finished\n")
-    assert running_writer(folder).startswith(f"pid {proc.pid}")
+    assert re.match(
+        rf"pid {proc.pid}, since \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC: ", running_writer(folder)
+    )  # UTC, said (a dates review: a reader elsewhere)
     with pytest.raises(ModelFormatError, match=rf"still being trained \(pid {proc.pid}"):
         check_complete(folder)
     proc.kill()

@@ -71,7 +71,9 @@ def _record(fd: int, lock_file: Path) -> None:
     program = Path(sys.argv[0]).name if sys.argv else ""  # "thermocad", "pytest", "ipykernel..."
     command = shlex.join([program if program not in ("", "-c", "__main__.py") else "python",
                           *sys.argv[1:]])  # fmt: skip
-    text = f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}: {command}\n"
+    # UTC, said: read from another time zone, local time without one was a day off
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    text = f"pid {os.getpid()}, since {since}: {command}\n"
     try:
         os.ftruncate(fd, 0)
         os.write(fd, text.encode("utf-8", "backslashreplace"))
