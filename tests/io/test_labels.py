@@ -229,6 +229,21 @@ def test_bad_acquisition_date_names_file_line_and_value(tmp_path):
         read_labels(path)
 
 
+def test_a_date_after_today_is_refused_as_a_typo(tmp_path):
+    """2041 for 2014 had widened a batch's shared period in silence (a dates review); a day
+    ahead is let through, for labels written in a time zone ahead of this one."""
+    import datetime
+
+    today = datetime.date.today()
+    ahead, later = today + datetime.timedelta(days=1), today + datetime.timedelta(days=2)
+    text = f"patient_id,diagnosis,acquisition_date\n1,Healthy,{ahead}\n2,Sick,{later}T09:00\n"
+    with pytest.raises(CohortError, match=rf"labels.csv: line 3: acquisition_date "
+                       rf"'{later}T09:00' is after today \({today}\): a typo in the year\?$"):  # fmt: skip
+        read_labels(write(tmp_path, text))
+    kept = read_labels(write(tmp_path, text.replace(f"{later}T09:00", "1950-01-01")))
+    assert kept["acquisition_date"].tolist() == [ahead.isoformat(), "1950-01-01"]
+
+
 def test_spreadsheet_exports_are_read_or_named(tmp_path):
     import pytest
 

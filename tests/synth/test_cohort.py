@@ -72,7 +72,7 @@ def test_labels_are_balanced_as_asked(tmp_path):
         "patient_id", "diagnosis", "age", "acquisition_batch", "acquisition_date", "deodorant",
         "single_breast"]  # fmt: skip
     # Dated as the long DMR names are: four women a day in patient order, whatever the label.
-    assert table["acquisition_date"].tolist()[::4] == ["2026-01-05", "2026-01-06", "2026-01-07"]
+    assert table["acquisition_date"].tolist()[::4] == ["2012-01-02", "2012-01-03", "2012-01-04"]
     assert (table["diagnosis"] == "Sick").sum() == 3 and (
         table["diagnosis"] == "Healthy"
     ).sum() == 7

@@ -252,6 +252,11 @@ def _dates(values: pd.Series, csv: Path) -> pd.Series:
             else "is not an ISO date (YYYY-MM-DD, or with a time: 2015-07-20T18:00)"
         )  # fmt: skip
         raise CohortError(f"{csv}: line {row}: acquisition_date {value!r} {what}")
+    today = datetime.date.today()  # a day's grace: the labels may be written a zone ahead
+    if len(later := parsed[parsed > (today + datetime.timedelta(days=1)).isoformat()]):
+        row = int(later.index[0])
+        raise CohortError(f"{csv}: line {row}: acquisition_date {values[row]!r} is after today "
+                          f"({today}): a typo in the year?")  # fmt: skip
     return parsed
 
 

@@ -112,7 +112,7 @@ def _write_patient(out: Path, pid: int, images: dict, label: str, meta: dict,
     """Write one patient's matrices; return its labels.csv row and its hidden parameters."""
     from thermocad.utils.files import atomic_write_bytes
 
-    date = dt.date(2026, 1, 5) + dt.timedelta(days=(pid - 1) // 4)  # four patients a day
+    date = dt.date(2012, 1, 2) + dt.timedelta(days=(pid - 1) // 4)  # 4 a day: 9999 end in 2018
     fmt = "space" if meta["acquisition_batch"] == "A" else "semicolon"
     for (view, k), img in images.items():
         name = dmr_filename(pid, view, k, frames, len(views), date)

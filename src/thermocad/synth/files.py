@@ -58,7 +58,7 @@ def format_matrix(img: np.ndarray, fmt: str) -> bytes:
 
 
 def synth_name(name: str) -> bool:
-    """Whether a file name is one dmr_filename gives (T0002.txt, T0002.1FR.E.2026-01-05.00.txt),
+    """Whether a file name is one dmr_filename gives (T0002.txt, T0002.1FR.E.2012-01-02.00.txt),
     so that synth --force removes no other file (T0002.npy, someone's) from a folder it wrote."""
     return re.fullmatch(r"T\d{4,}(\..*)?\.txt", name) is not None
 
