@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -217,8 +219,20 @@ def test_an_age_that_is_no_age_is_refused_naming_line_and_value(tmp_path, age):
 )
 def test_only_iso_calendar_dates_are_acquisition_dates(tmp_path, value):
     text = f"patient_id,diagnosis,acquisition_date\n1,Healthy,2015-07-20 09:30:15\n2,Sick,{value}\n"
-    with pytest.raises(CohortError, match=rf"labels.csv: line 3: acquisition_date '{value}' is "):
+    with pytest.raises(CohortError, match=rf"labels.csv: line 3: acquisition_date '{value}' "):
         read_labels(write(tmp_path, text))
+
+
+def test_a_date_whose_time_is_wrong_is_said_so_not_its_day(tmp_path):
+    """2014-03-04T24:00 had been 'no date in the calendar' (a dates review)."""
+    for value, said in (("2014-03-04T24:00", "has no valid time of day (00:00 to 23:59)"),
+                        ("2014-03-04 10:60", "has no valid time of day"),
+                        ("2014-02-30T10:00", "is no date in the calendar")):  # fmt: skip
+        text = f"patient_id,diagnosis,acquisition_date\n1,Healthy,{value}\n"
+        with pytest.raises(
+            CohortError, match=rf"line 2: acquisition_date '{value}' {re.escape(said)}"
+        ):
+            read_labels(write(tmp_path, text))
 
 
 def test_bad_acquisition_date_names_file_line_and_value(tmp_path):
