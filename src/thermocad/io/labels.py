@@ -249,8 +249,9 @@ def _dates(values: pd.Series, csv: Path) -> pd.Series:
         shaped = _ISO_DATE.fullmatch(value)  # 2015-02-30, or 2015-07-20T24:00
         day_ok = shaped is not None and parse(shaped[1]) is not None
         what = (
-            ("has no valid time of day (00:00 to 23:59)" if day_ok else "is no date in the calendar")
-            if shaped else "is not an ISO date (YYYY-MM-DD, or with a time: 2015-07-20T18:00)"
+            "is not an ISO date (YYYY-MM-DD, or with a time: 2015-07-20T18:00)" if not shaped
+            else "has no valid time of day (00:00 to 23:59)" if day_ok
+            else "is no date in the calendar"
         )  # fmt: skip
         raise CohortError(f"{csv}: line {row}: acquisition_date {value!r} {what}")
     today = datetime.date.today()  # a day's grace: the labels may be written a zone ahead
