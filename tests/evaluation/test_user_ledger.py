@@ -77,6 +77,25 @@ def test_a_second_study_folder_of_the_same_women_counts_the_first_ones_models(tm
     assert "patients" not in entry and len(entry["women"]) == 3  # women by bytes, no numbers
 
 
+def test_models_keep_the_order_they_were_scored_in_when_a_clock_ran_fast(tmp_path):
+    """The ledgers' lines are appended as models are scored: their order is the truth, their
+    clocks may not be (a machine running fast, another writing the split's folder). Sorted by
+    time alone, the first model scored had been told it was the second (a dates review)."""
+    paths = _data(tmp_path / "data")
+    ledger = split_ledger(tmp_path / "study")
+    first = _pred(paths, [0.1, 0.2, 0.3, 0.4])
+    L.record_opening(ledger, first, "A", threshold=0.5)
+    for file in (ledger, U.user_ledger_path()):  # A scored on a clock a year fast
+        lines = [json.loads(line) for line in file.read_text().splitlines()]
+        for entry in lines:
+            entry["time"] = "2099-01-01T00:00:00+00:00"
+        file.write_text("".join(json.dumps(e) + "\n" for e in lines))
+    second = L.record_opening(ledger, _pred(paths, [0.6, 0.2, 0.3, 0.4]), "B", threshold=0.5)
+    assert (second["opening"], second["models"], second["new"]) == (2, 2, True)
+    again = L.record_opening(ledger, first, "A again", threshold=0.5)
+    assert (again["opening"], again["models"], again["new"]) == (1, 2, False)
+
+
 def test_other_women_under_the_same_numbers_are_another_test_set(tmp_path):
     # Two synthetic cohorts of different seeds: the same patient numbers and file names,
     # other women. Each first model on them is the first.

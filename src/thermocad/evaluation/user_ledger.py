@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,7 +128,9 @@ def merged(split: list[tuple[str, str]], path: Path | None, women: set[str] | No
     known = {e["split_model"]: e["model"] for e in entries if "split_model" in e and "model" in e}
     known.update(alias or {})
     scored = aliases(entries)  # an entry printed by scores, of a model later printed by identity
-    both = sorted(split + seen, key=lambda tm: tm[0])
+    # Each ledger in its own order (appended as scored), the two interleaved by time: sorted
+    # by time alone, a clock running fast had made a first model the second (a dates review).
+    both = heapq.merge(split, seen, key=lambda tm: tm[0])
     return list(dict.fromkeys(scored.get(known.get(m, m), known.get(m, m)) for _, m in both))
 
 
