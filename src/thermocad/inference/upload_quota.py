@@ -167,20 +167,18 @@ URL_REFUSED = (
 def names_a_url(body: bytes) -> bool:
     """Whether a JSON request names a file (Gradio's FileData) by an http(s) URL as its "path",
     which Gradio would download before the app sees it (the page sends uploaded files' paths)."""
+    named = []
+
+    def each_object(item: dict) -> dict:  # json calls it for every object, nested ones too
+        path = item.get("path")
+        named.append(isinstance(path, str) and path.startswith(("http://", "https://")))
+        return item
+
     try:
-        stack = [json.loads(body)]
+        json.loads(body, object_hook=each_object)
     except (ValueError, RecursionError):  # not JSON (or absurdly nested): names no file
         return False
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            path = item.get("path")
-            if isinstance(path, str) and path.startswith(("http://", "https://")):
-                return True
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+    return any(named)
 
 
 async def _whole_body(receive) -> tuple[list[dict], bytes]:
