@@ -61,15 +61,20 @@ def chromium(width: int = 1400, height: int = 1000, home: Path | None = None):
 
 def browser_env(home: Path | None) -> dict[str, str] | None:
     """chromedriver's environment, which Chromium inherits: HOME (its ~/.config, ~/.cache) in
-    `home`. TMPDIR stays: in a test's long tmp_path, Chromium's sockets there would pass the
-    108-byte limit of a socket's path and it does not start (chromedriver removes the profile
-    it makes in the temporary folder when the browser quits)."""
+    `home`, and TMPDIR in a short folder of /tmp's own, removed when the tests end: in a
+    test's long tmp_path, Chromium's sockets would pass the 108-byte limit of a socket's path
+    and it would not start, and in /tmp itself it leaves a folder for them per browser."""
     if home is None:
         return None
+    import atexit
     import os
+    import shutil
+    import tempfile
 
     home.mkdir(parents=True, exist_ok=True)
-    return {**os.environ, "HOME": str(home)}
+    sockets = tempfile.mkdtemp(prefix="tcb", dir="/tmp" if os.path.isdir("/tmp") else None)
+    atexit.register(shutil.rmtree, sockets, ignore_errors=True)
+    return {**os.environ, "HOME": str(home), "TMPDIR": sockets}
 
 
 def textbox(driver, elem_id: str) -> str:
