@@ -422,3 +422,20 @@ def test_nested_cv_refuses_an_image_level_split_that_puts_women_in_several_folds
     with pytest.raises(ConfigError, match="IMAGE-level split .* women in more than one fold"):
         N.check_nested(by_image, ["oracle"], False, None)
     N.check_nested(make_split(table, folds=3, test=0.0, seed=0), ["oracle"], False, None)
+
+
+def test_no_trainer_means_thermocads_own_as_in_compare(split_csv, tmp_path, monkeypatch, capsys):
+    """nested_cv(trainer=None) trains with real_trainer's, leaving out the candidates it cannot
+    train (a typing review: None was called per fold, and every candidate 'failed')."""
+    asked = []
+
+    def real(archs, config, overrides=None):
+        asked.append(list(archs))
+        return oracle_trainer, {}, {"offline": "no ImageNet weights here"}
+
+    monkeypatch.setattr(N, "real_trainer", real)
+    res = N.nested_cv(pd.read_csv(split_csv), ["oracle", "offline"], tmp_path / "n",
+                      baseline=False, n_boot=0)  # fmt: skip
+    assert asked == [["oracle", "offline"]]
+    assert {f["chosen"] for f in res["folds"]} == {"oracle"}
+    assert "nested: offline left out: no ImageNet weights here" in capsys.readouterr().err

@@ -30,6 +30,7 @@ from thermocad.evaluation.resume import resumed_under
 from thermocad.evaluation.runs import (
     BASELINE,
     AllModelsFailedError,
+    real_trainer,
     run_arch,
     run_baseline,
 )
@@ -218,6 +219,19 @@ def baseline_yardstick(dev: pd.DataFrame, outer, out: Path, job: NestedJob) -> p
     return pd.concat(parts, ignore_index=True)
 
 
+def _own_trainer(
+    archs: Sequence[str], config: Any, trainer: Callable | None, overrides: dict[str, dict] | None
+) -> tuple[Callable | None, Any, list[str]]:
+    """`trainer`, or (None, as in compare) thermocad's train() with its config, the candidates
+    that cannot train here left out and said (a typing review: None had been called per fold)."""
+    if not archs or trainer is not None:
+        return trainer, config, list(archs)
+    trainer, config, skipped = real_trainer(archs, config, overrides)
+    for name, why in skipped.items():
+        log(f"nested: {name} left out: {why}")
+    return trainer, config, [a for a in archs if a not in skipped]
+
+
 def nested_cv(
     split_df: pd.DataFrame,
     archs: Sequence[str],
@@ -236,14 +250,15 @@ def nested_cv(
     """Nested CV over split.csv's folds (test rows untouched); writes nested_predictions.csv,
     nested.json and nested.md into `out_dir` and returns their content.
 
-    `fast_heads`: the trainer is thermocad's `train()`, so an architecture whose config trains
-    only the head on frozen features takes the fast path of `evaluation.heads` (same head stage,
-    features computed once per file); any other config goes through the trainer per fold.
+    `trainer` None: thermocad's `train()` (_own_trainer). `fast_heads`: the trainer is that
+    `train()`, so an architecture whose config trains only the head on frozen features takes
+    the fast path of `evaluation.heads` (same head stage, features computed once per file).
     `resume`: a fold run (inner or refit) that finished is reused, one with a checkpoint goes
     on from it; the fast path's heads and the baseline are fitted again (seconds).
     """
     check_nested(split_df, archs, baseline, inner_folds)
     target_sensitivity = T.check_target(target_sensitivity)
+    trainer, config, archs = _own_trainer(archs, config, trainer, overrides)
     dev, outer = _in_folds(split_df), folds_of(split_df)
     features = None
     if baseline:
