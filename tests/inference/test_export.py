@@ -107,6 +107,13 @@ def test_an_exported_models_metadata_is_checked_as_model_json_is(exported, tmp_p
         onnx.save_model(proto, tmp_path / "edited.onnx")
         with pytest.raises(ModelFormatError, match=says):
             OnnxModel(tmp_path / "edited.onnx")
+    # A byte of it damaged (a fuzz review): ONNX Runtime's UnicodeDecodeError had reached the
+    # command line as a traceback.
+    data = exported.read_bytes()
+    at = data.rfind(b'"threshold"')
+    (tmp_path / "damaged.onnx").write_bytes(data[: at + 1] + b"\x80" + data[at + 2 :])
+    with pytest.raises(ModelFormatError, match=r"damaged\.onnx: damaged ONNX metadata, not UTF-8"):
+        OnnxModel(tmp_path / "damaged.onnx")
 
 
 def test_an_export_whose_numbers_differ_from_pytorch_is_refused_and_not_saved(

@@ -329,6 +329,19 @@ def test_npy_layouts_and_truncation(tmp_path):
     (tmp_path / "head.npy").write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'  \n" + bytes(9))
     with pytest.raises(ThermalFormatError, match=r"head.npy: not a readable .npy array \("):
         read_thermal(tmp_path / "head.npy")
+    # An edited header (a fuzz review): a bool or negative dimension, or a shape that holds
+    # fewer values than the file (half the frame read as a smaller one), is refused.
+    whole = np.full((6, 8), 30.0, np.float32)
+    np.save(tmp_path / "whole.npy", whole)
+    data = (tmp_path / "whole.npy").read_bytes()
+    for name, shape, why in [("bool.npy", b"(True, 8)", "expected a 2-D array, got shape"),
+                             ("neg.npy", b"(-1, 8)", "expected a 2-D array, got shape"),
+                             ("half.npy", b"(3, 8)", r"damaged .npy \(96 bytes more")]:  # fmt: skip
+        edited = data.replace(b"(6, 8)", shape)  # the header's padding keeps its length
+        cut = len(shape) - len(b"(6, 8)")
+        (tmp_path / name).write_bytes(edited.replace(b" " * cut + b"\n", b"\n", 1))
+        with pytest.raises(ThermalFormatError, match=f"{name}: {why}"):
+            read_thermal(tmp_path / name)
 
 
 def test_npy_headers_are_parsed_one_thread_at_a_time(tmp_path, monkeypatch):

@@ -24,12 +24,15 @@ def read_npy(path: Path, size: int) -> np.ndarray:
                 raise ThermalFormatError(
                     f"{path}: .npy must hold a numeric array of temperatures, not {dtype}"
                 )
-            if len(shape) != 2 or 0 in shape:
+            if len(shape) != 2 or not all(type(n) is int and n > 0 for n in shape):
                 raise ThermalFormatError(f"{path}: expected a 2-D array, got shape {shape}")
             check_shape(shape, path)
             count = int(np.prod(shape))
             if size - fh.tell() < count * dtype.itemsize:
                 raise ThermalFormatError(f"{path}: truncated .npy (shape {shape} needs more data)")
+            if (extra := size - fh.tell() - count * dtype.itemsize) > 0:  # a header edited
+                raise ThermalFormatError(f"{path}: damaged .npy ({extra:,} bytes more than its "
+                                         f"shape {shape} holds)")  # fmt: skip
             # The data straight after the header: np.load would parse the header a second time.
             array = np.fromfile(fh, dtype=dtype, count=count)
     except ThermalFormatError:

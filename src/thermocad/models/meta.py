@@ -12,9 +12,8 @@ from typing import Any
 from thermocad.utils.errors import ConfigError, ModelFormatError
 
 # model.json is ~20 kB (its tensor table) + ~100 bytes a training file (trained_files): 64 MB
-# holds 600,000 files (4 MB had refused a fit on 42,000 frames), and with its values bounded
-# (commas and opening brackets: two a file; [[[]]] has no comma) parsing a hostile one
-# allocates ~0.5 GB, not 1.6-2.9 GB.
+# holds 600,000 files (4 MB had refused a fit on 42,000 frames); with its values bounded (commas,
+# opening brackets: two a file; [[[]]] has no comma) a hostile one allocates ~0.5 GB, not 1.6-2.9.
 MAX_META_BYTES, MAX_META_VALUES = 64_000_000, 2_000_000
 CAP_WORDS = f"a model.json is at most {MAX_META_BYTES // 1_000_000} MB"
 _MISSING = object()
@@ -261,16 +260,18 @@ def read_meta(path: Path) -> dict[str, Any]:
 def onnx_metadata(onnx_path: str | os.PathLike, session=None, say_changed: bool = True
                   ) -> dict[str, Any]:  # fmt: skip
     """model.json as `thermocad export` stored it in the ONNX file's metadata, checked as a
-    model.json is (read with ONNX Runtime, which the core install has; `session`: one already
-    open on the file). A note when it was changed after the export (its digest, stored beside
-    it: files exported before 2026-12-06 have none; `say_changed=False` where the loader that
-    follows says it)."""
+    model.json is (read with ONNX Runtime; `session`: one already open on the file). A note when
+    it was changed after the export (its digest, stored beside it: files exported before
+    2026-12-06 have none; `say_changed=False` where the loader that follows says it)."""
     from thermocad.utils.progress import log
 
     path = Path(onnx_path)
     if session is None:
         session = _metadata_session(path)
-    stored = session.get_modelmeta().custom_metadata_map
+    try:  # ONNX Runtime decodes each string of the map (a fuzz review: a traceback had shown)
+        stored = session.get_modelmeta().custom_metadata_map
+    except UnicodeDecodeError as exc:
+        raise ModelFormatError(f"{path}: damaged ONNX metadata, not UTF-8 text ({exc})") from exc
     raw = stored.get(META_KEY)
     if raw is None:
         raise ModelFormatError(
