@@ -261,6 +261,31 @@ def test_tiff_images(tmp_path):
     np.testing.assert_array_equal(tb.array, temps)
 
 
+def test_a_damaged_tiff_is_refused_before_decoding(tmp_path, monkeypatch):
+    """A fuzz review: a compressed TIFF whose height was raised got its missing rows as zeros
+    (0 degC, plausible), one whose strip claims 4 GiB asked for them, a width of 0 crashed."""
+    import tifffile
+
+    temps = matrix(16, 20).astype(np.float32)
+    edits = {"tall": ("ImageLength", 32, r"damaged TIFF \(1 of the 2 strips"),
+             "huge": ("StripByteCounts", 2**32 - 1, "damaged TIFF .a strip or tile of its image "
+                      "is empty or lies beyond the file's end"),
+             "empty": ("StripByteCounts", 0, "damaged TIFF .a strip or tile")}  # fmt: skip
+    for name, (tag, value, says) in edits.items():
+        path = tmp_path / f"{name}.tif"
+        tifffile.imwrite(path, temps, compression="zlib", rowsperstrip=16)
+        with tifffile.TiffFile(path, mode="r+b") as tif:
+            tif.pages[0].tags[tag].overwrite(value)
+        with pytest.raises(ThermalFormatError, match=f"{name}.tif: {says}"):
+            read_thermal(path)
+    # The fuzz review's file with an unreadable ImageWidth tag, decoded as 120 x 0 by tifffile
+    import thermocad.io.thermal as T
+
+    monkeypatch.setattr(T, "read_tiff", lambda path, size: np.zeros((120, 0), np.uint16))
+    with pytest.raises(ThermalFormatError, match=r"tall.tif: an image of no pixels \(shape"):
+        read_thermal(tmp_path / "tall.tif")
+
+
 def test_bad_images(tmp_path):
     colour = np.random.default_rng(0).integers(0, 256, (16, 20, 3), dtype=np.uint8)
     with pytest.raises(ThermalFormatError, match="pseudo-colour"):

@@ -26,6 +26,7 @@ from thermocad.io.limits import (
 from thermocad.io.npy import read_npy
 from thermocad.io.pool import ordered_map
 from thermocad.io.text import parse_text, warm_up_text_reader
+from thermocad.io.tiff import read_tiff
 from thermocad.utils.errors import ConfigError, ThermalFormatError
 from thermocad.utils.values import check_path
 
@@ -173,18 +174,6 @@ def validate_frame(
         )
 
 
-# A TIFF's Orientation tag (EXIF's values) undone as Pillow's exif_transpose does for the others.
-_ORIENTED = {
-    2: lambda a: a[:, ::-1],
-    3: lambda a: a[::-1, ::-1],
-    4: lambda a: a[::-1],
-    5: lambda a: np.swapaxes(a, 0, 1),
-    6: lambda a: np.rot90(a, -1),
-    7: lambda a: np.swapaxes(a[::-1, ::-1], 0, 1),
-    8: lambda a: np.rot90(a, 1),
-}
-
-
 def _read_image(path: Path, kind: str, size: int) -> Thermogram:
     """Grey 8/16-bit images as intensity; float TIFF as temperatures; pseudo-colour refused.
 
@@ -195,13 +184,7 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
     _READING.on = True  # (tifffile's log lines dropped meanwhile)
     try:
         if kind == "tiff":
-            import tifffile
-
-            with tifffile.TiffFile(path) as tif:
-                check_shape(tuple(tif.series[0].shape), path)
-                array = np.asarray(tif.asarray())
-                tag = tif.pages[0].tags.get("Orientation")
-            array = _ORIENTED.get(int(getattr(tag, "value", 1)), lambda a: a)(array)
+            array = read_tiff(path, size)
         else:
             from PIL import Image, ImageOps
 
@@ -220,6 +203,8 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
         raise ThermalFormatError(f"{path}: unreadable {kind} image ({exc})") from exc
     finally:
         _READING.on = False
+    if array.size == 0:  # a damaged size tag (a fuzz review): no pixels to read or scale
+        raise ThermalFormatError(f"{path}: an image of no pixels (shape {array.shape})")
     if array.dtype == bool:
         raise ThermalFormatError(f"{path}: a 1-bit (black and white) image, not a thermogram's "
                                  "grey levels (a mask?)")  # fmt: skip
