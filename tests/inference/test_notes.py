@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from thermocad.inference.notes import period_note, result_line
+from thermocad.inference.claims import period_note
+from thermocad.inference.notes import result_line
 
 CV = {"folds": 5, "patients": 120, "sensitivity": 0.918, "specificity": 0.8451,
       "patient_roc_auc": 0.939, "batch": "A", "period_roc_auc": 0.754, "period_n": 31,
@@ -45,12 +46,24 @@ def test_the_call_box_says_which_half_made_a_call_the_halves_disagree_on():
     assert "The two halves disagree: this call is the baseline&#x27;s alone." in split  # escaped
     agree = call_box(model, "b.txt", 0.7, "", "", {}, (np.array([0.6]), np.array([0.8])))
     assert "disagree" not in agree and "View not checked" in agree
+    # Said where the call is read (a clinical reading): not on an error, which is no result.
+    from thermocad.inference.verdict import NOT_A_DIAGNOSIS, verdict
+
+    assert NOT_A_DIAGNOSIS in split and NOT_A_DIAGNOSIS in agree
+    assert NOT_A_DIAGNOSIS not in verdict("error", "c.txt: not analysed")
 
 
 def test_the_period_matched_auc_is_said_beside_sensitivity_and_specificity():
     line = result_line(_model(), "a.txt", 0.7, np.array([0.6]), np.array([0.8]))
-    assert "sensitivity 0.92 and specificity 0.85" in line
-    assert "AUC was 0.94 over all, but 0.75 (0.56-0.91) among the 31 women of batch A" in line
+    assert "sensitivity 0.92 and specificity 0.85" in line  # an older fit's: no counts kept
+    assert ("AUC (0.5: no better than chance, 1: every Sick woman scored above every Healthy "
+            "one) was 0.94 over all, but 0.75 (0.56-0.91) among the 31 women of batch A") in line  # fmt: skip
+    # With its counts and intervals (a clinical reading: a rate without its denominator)
+    counted = {**CV, "counts": {"tp": 45, "fn": 4, "tn": 60, "fp": 11},
+               "sensitivity_ci": [0.8081, 0.9678], "specificity_ci": [0.7449, 0.9140]}  # fmt: skip
+    line = result_line(_model(cv=counted), "a.txt", 0.7, np.array([0.6]), np.array([0.8]))
+    assert ("found sensitivity 0.92 (45 of 49 Sick, 95% CI 0.81-0.97) and specificity 0.85 "
+            "(60 of 71 Healthy, 95% CI 0.74-0.91), on the predictions") in line  # fmt: skip
     assert period_note({**CV, "period_roc_auc": None}) == ""  # no period-matched women
     assert period_note({**CV, "period_roc_auc": float("nan")}) == ""
     no_interval = period_note({**CV, "period_roc_auc_lo": None})

@@ -70,7 +70,7 @@ def test_a_model_of_other_preprocessing_is_warned_about():
 
 
 def test_a_model_json_without_threshold_is_said_to_call_at_a_default():
-    from thermocad.inference.notes import operating_note
+    from thermocad.inference.claims import operating_note
     from thermocad.models.words import edited_threshold_note
 
     note = edited_threshold_note({"arch": "efficientnet_lite0"})

@@ -33,10 +33,10 @@ says it on each row predict writes, so the saved table says so too.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from thermocad.inference.claims import operating_note
 from thermocad.models.words import UNIT_WORDS, synthetic_training, tta_views
 
 if TYPE_CHECKING:
@@ -102,42 +102,6 @@ def void_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     lateral view): the app and `explain` then make no Sick/Healthy call."""
     notes = (unit_note(meta, thermogram), view_note(thermogram.path))
     return "; ".join(n for n in notes if n)
-
-
-def operating_note(meta: dict[str, Any]) -> str:
-    """What the stored threshold did in `thermocad fit`'s cross-validation ('' without one)."""
-    from thermocad.models.words import edited_threshold_note
-
-    if edited := edited_threshold_note(meta):
-        return edited[0].upper() + edited[1:]
-    cv = meta.get("cv") or {}
-    sens, spec, women = cv.get("sensitivity"), cv.get("specificity"), cv.get("patients")
-    if not all(isinstance(v, int | float) for v in (sens, spec, women)):
-        return ""
-    who = f"{synthetic} patients" if (synthetic := synthetic_training(meta)) else "women"
-    return (f"At this threshold the {cv.get('folds', 5)}-fold cross-validation of the procedure "
-            f"that made this model ({women} {who}) found sensitivity {sens:.2f} and specificity "
-            f"{spec:.2f}, on the predictions that chose the threshold, so optimistic for new "
-            f"women{period_note(cv, who)}")  # fmt: skip
-
-
-def period_note(cv: dict[str, Any], who: str = "women") -> str:
-    """'' or how the model's cross-validation scored the women (`who`) imaged when both classes
-    were (evaluation.periods): what is left when the date, the room and the camera cannot
-    tell; '' too where that period holds every one of them (nothing to set apart)."""
-    auc, period, n = cv.get("patient_roc_auc"), cv.get("period_roc_auc"), cv.get("period_n")
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (auc, period, n)):
-        return ""
-    if n >= (cv.get("patients") or float("inf")):
-        return ""
-    lo, hi = cv.get("period_roc_auc_lo"), cv.get("period_roc_auc_hi")
-    ci = f" ({lo:.2f}-{hi:.2f})" if isinstance(lo, float) and isinstance(hi, float) else ""
-    lower = round(period, 2) < round(auc, 2)
-    return (f"; its AUC was {auc:.2f} over all, {'but ' if lower else 'and '}{period:.2f}{ci} "
-            f"among the {int(n)} {who} of batch {cv.get('batch', '?')} imaged in the period when "
-            "both Healthy and Sick ones were, where the date, the room and the camera cannot "
-            "tell them apart" + (": sensitivity and specificity on new women may be lower too"
-                                 if lower else ""))  # fmt: skip
 
 
 def above(call: str) -> str:

@@ -14,6 +14,9 @@ _VERDICTS = {
 }
 
 
+NOT_A_DIAGNOSIS = "Research software: a score, not a diagnosis."
+
+
 def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
     """The call in large type, with one line of detail, an optional warning in bold (a model
     that makes no result: the header, which says so, scrolls away on a phone) and an optional
@@ -27,6 +30,9 @@ def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
     small = (
         f'<div style="font-weight:700;color:#222">{html.escape(warning)}</div>' if warning else ""
     ) + small
+    if kind != "error":  # said where the call is read (a clinical reading: the page's header,
+        # which says it, scrolls away on a phone)
+        small += f'<div style="font-size:0.85em;color:#444">{NOT_A_DIAGNOSIS}</div>'
     border = "dashed" if kind == "error" else "solid"  # an error is not a result
     # overflow-wrap: a long file name breaks inside the box instead of running out of it.
     return (f'<div role="status" aria-live="polite" class="verdict verdict-{kind}" style="border:3px '

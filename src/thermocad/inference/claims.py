@@ -1,0 +1,61 @@
+"""What a model's own cross-validation found, said beside each of its results (the app's Result
+line, `explain`): its sensitivity and specificity at the stored threshold, with their counts
+and intervals, and its AUC where the date, the room and the camera cannot tell the classes
+apart (evaluation.periods). A clinician reads them where a call is read, not only in the
+docs (a clinical reading, 2026-12-07)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from thermocad.models.words import edited_threshold_note, synthetic_training
+
+
+def operating_note(meta: dict[str, Any]) -> str:
+    """What the stored threshold did in `thermocad fit`'s cross-validation ('' without one)."""
+    if edited := edited_threshold_note(meta):
+        return edited[0].upper() + edited[1:]
+    cv = meta.get("cv") or {}
+    sens, spec, women = cv.get("sensitivity"), cv.get("specificity"), cv.get("patients")
+    if not all(isinstance(v, int | float) for v in (sens, spec, women)):
+        return ""
+    who = f"{synthetic} patients" if (synthetic := synthetic_training(meta)) else "women"
+    counts = cv.get("counts") or {}
+    sick = _rate(sens, counts.get("tp"), counts.get("fn"), cv.get("sensitivity_ci"), "Sick")
+    healthy = _rate(spec, counts.get("tn"), counts.get("fp"), cv.get("specificity_ci"), "Healthy")
+    return (f"At this threshold the {cv.get('folds', 5)}-fold cross-validation of the procedure "
+            f"that made this model ({women} {who}) found sensitivity {sick} and specificity "
+            f"{healthy}, on the predictions that chose the threshold, so optimistic for new "
+            f"women{period_note(cv, who)}")  # fmt: skip
+
+
+def _rate(value: float, hits: Any, misses: Any, ci: Any, of: str) -> str:
+    """'0.92 (45 of 49 Sick, 95% CI 0.81-0.97)', or the value alone where model.json (an older
+    fit) keeps no counts."""
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (hits, misses)):
+        return f"{value:.2f}"
+    interval = ""
+    if isinstance(ci, list | tuple) and len(ci) == 2 and all(isinstance(x, float) for x in ci):
+        interval = f", 95% CI {ci[0]:.2f}-{ci[1]:.2f}"
+    return f"{value:.2f} ({hits} of {hits + misses} {of}{interval})"
+
+
+def period_note(cv: dict[str, Any], who: str = "women") -> str:
+    """'' or how the model's cross-validation scored the women (`who`) imaged when both classes
+    were (evaluation.periods): what is left when the date, the room and the camera cannot
+    tell; '' too where that period holds every one of them (nothing to set apart)."""
+    auc, period, n = cv.get("patient_roc_auc"), cv.get("period_roc_auc"), cv.get("period_n")
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (auc, period, n)):
+        return ""
+    if n >= (cv.get("patients") or float("inf")):
+        return ""
+    lo, hi = cv.get("period_roc_auc_lo"), cv.get("period_roc_auc_hi")
+    ci = f" ({lo:.2f}-{hi:.2f})" if isinstance(lo, float) and isinstance(hi, float) else ""
+    lower = round(period, 2) < round(auc, 2)
+    return (f"; its AUC (0.5: no better than chance, 1: every Sick woman scored above every "
+            f"Healthy one) was {auc:.2f} over all, {'but ' if lower else 'and '}{period:.2f}{ci} "
+            f"among the {int(n)} {who} of batch {cv.get('batch', '?')} imaged in the period when "
+            "both Healthy and Sick ones were, where the date, the room and the camera cannot "
+            "tell them apart" + (": sensitivity and specificity on new women may be lower too"
+                                 if lower else ""))  # fmt: skip
