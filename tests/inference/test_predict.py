@@ -874,3 +874,25 @@ def test_predict_logs_the_count_of_files_with_a_note(run_dir, capsys):
     trained = split.loc[split["split"] == "train", "path"].iloc[0]  # its note says whose
     predict_paths(run_dir, [trained], workers=1)
     assert "in all, 1 of 1 file(s) have a note in the note column" in capsys.readouterr().err
+
+
+def test_a_womans_files_that_failed_are_said_on_her_row(tmp_path):
+    """A clinical reading: of a woman's three files one was unreadable, and her row said two
+    files and a call with no word of the third; with one file read and one not, she had no row."""
+    from thermocad.inference.tables import write_predictions
+
+    table = pd.DataFrame({
+        "file": ["T0005_a.txt", "T0005_b.txt", "T0006_a.txt"],
+        "patient_id": pd.array([5, 5, 6], dtype="Int64"), "prob_sick": [0.2, 0.3, 0.9],
+        "decision": ["Healthy", "Healthy", "Sick"], "threshold": [0.5] * 3, "model": ["m"] * 3,
+    })  # fmt: skip
+    errors = [("T0005_c.txt", "line 3: 'abc' is not a number"), ("T0006_b.txt", "empty")]
+    written = write_predictions(table, errors, tmp_path / "p.csv")
+    out = pd.read_csv(written["patients"]).set_index("patient_id")
+    assert (
+        out.loc[5, "note"] == "1 file(s) not analysed (the errors table): her call is of the rest"
+    )
+    assert out.loc[6, "n_files"] == 1 and "not analysed" in out.loc[6, "note"]
+    # A woman whose second file failed is a woman of several files: her row says so.
+    alone = write_predictions(table.iloc[2:], errors[1:], tmp_path / "q.csv")
+    assert "patients" in alone
