@@ -112,7 +112,8 @@ def explain_figure(
     draw_asymmetry(fig, axes[3], array, unit)
     head = fig.suptitle(
         (title + "\n" if title else "")
-        + "Research software: thermography is an adjunct to mammography, not a diagnosis."
+        + "Research software: thermography is an adjunct to mammography, not a diagnosis. "
+        + "A bright spot of the map is not a lesion."  # the figure alone (a clinical reading)
         + "\n " * len(warning.splitlines()),  # lines kept free for the warning, in its colour
         fontsize=10,
     )
