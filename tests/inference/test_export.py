@@ -313,3 +313,25 @@ def test_an_export_whose_batch_was_fixed_to_one_predicts_in_pieces(exported, tmp
     x = np.random.default_rng(0).standard_normal((5, *fixed.session.get_inputs()[0].shape[1:]))
     x = x.astype(np.float32)
     np.testing.assert_allclose(fixed.run_input(x), dynamic.run_input(x), atol=1e-4)
+
+
+def test_an_export_interrupted_after_its_file_is_in_place_says_the_file_is_whole(
+    tmp_path, monkeypatch, capsys
+):
+    """A kill review: Ctrl+C while the log's check ran said 'interrupted' alone, and a script
+    took the whole, checked file for none."""
+    import thermocad.inference.export as X
+    from thermocad.cli import main
+
+    def stopped(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(X, "export_onnx", lambda run, out, force=False: Path(out))
+    monkeypatch.setattr(X, "probe_difference", stopped)
+    assert main(["export", str(tmp_path / "run"), "--onnx", str(tmp_path / "m.onnx")]) == 130
+    err = capsys.readouterr().err
+    assert (
+        f"note: {tmp_path / 'm.onnx'} was written whole, and checked, before the interruption"
+        in err
+    )
+    assert err.rstrip().endswith("thermocad: interrupted")

@@ -305,3 +305,30 @@ def test_check_writable_refuses_a_pipe_a_device_and_links_to_streams(tmp_path):
     elsewhere = tmp_path / "link.csv"  # a link to a file of the user's: replaced with --force
     elsewhere.symlink_to(tmp_path / "real.csv")
     assert check_writable(elsewhere, force=True) == elsewhere
+
+
+def test_a_killed_writers_temporary_file_goes_at_the_next_write_of_its_target(tmp_path, capsys):
+    """A kill review: SIGKILL during export left a hidden .onnx beside its target that no later
+    run removed. Only this machine's writers that are gone: a running one's, another machine's
+    and another target's stay."""
+    import subprocess
+    import sys
+
+    from thermocad.utils.files import atomic_write_text
+    from thermocad.utils.leftovers import host_tag
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    names = {"dead": f".out.txt.{gone}.{host_tag()}-abcd1234.txt",
+             "running": f".out.txt.{os.getpid()}.{host_tag()}-abcd1234.txt",
+             "elsewhere": f".out.txt.{gone}.zzzzzz-abcd1234.txt",
+             "other target": f".other.txt.{gone}.{host_tag()}-abcd1234.txt"}  # fmt: skip
+    for name in names.values():
+        (tmp_path / name).write_text("half")
+    atomic_write_text(tmp_path / "out.txt", "whole")
+    assert not (tmp_path / names["dead"]).exists()
+    assert all((tmp_path / names[k]).exists() for k in ("running", "elsewhere", "other target"))
+    assert f"removed {tmp_path / names['dead']}, a temporary file that a stopped (killed) " in (
+        capsys.readouterr().err
+    )
+    assert (tmp_path / "out.txt").read_text() == "whole"

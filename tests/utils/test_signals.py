@@ -117,3 +117,21 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path):
     assert proc.returncode in (143, -signal.SIGTERM), err
     assert err.strip().endswith("thermocad: interrupted") and "Traceback" not in err
     assert not (out / ".thermocad.lock").exists() and (out / "INCOMPLETE").exists()
+
+
+def test_an_interrupt_outside_the_commands_handlers_still_exits_130(monkeypatch, capsys):
+    """A kill review: a signal landing while main() starts (or in a handler) escaped it, and the
+    process died of SIGINT instead of exiting 130 (or 143) with its line."""
+    import thermocad.cli as cli
+
+    def stopped():
+        raise KeyboardInterrupt
+
+    import thermocad.utils.signals as S
+
+    monkeypatch.setattr(cli, "main", stopped)
+    monkeypatch.setattr(S, "sigint_as_sticky_interrupt", lambda: None)  # pytest's own handlers
+    with pytest.raises(SystemExit) as stop:
+        cli.console()
+    assert stop.value.code == 130
+    assert capsys.readouterr().err == "thermocad: interrupted\n"

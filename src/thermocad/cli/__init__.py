@@ -232,7 +232,12 @@ def console() -> None:
     from thermocad.utils.signals import sigint_as_sticky_interrupt
 
     sigint_as_sticky_interrupt()
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # one that landed outside _run's try: while starting, or in a
+        # handler (a kill review: the process died of SIGINT instead of exiting 130 or 143)
+        print("thermocad: interrupted", file=sys.stderr)
+        code = exit_status()
     if code in (130, 143):  # either signal again, while Python shuts down: end at once
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, lambda *_: os._exit(code))

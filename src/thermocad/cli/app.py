@@ -147,11 +147,13 @@ def _export(args: argparse.Namespace) -> int:
 
     with interrupted_by_sigterm():  # a kill removes the temporary file, as Ctrl+C does
         out = export_onnx(args.run_dir, args.onnx, force=args.force)
-    log(
-        f"wrote {out}; its logits on the check input are within "
-        f"{probe_difference(out):.1e} of PyTorch's (at most 1e-4 allowed)"
-    )
-    meta = onnx_metadata(out)
+    try:  # what follows only reads the file, which is whole and was checked before its move
+        worst, meta = probe_difference(out), onnx_metadata(out)
+    except KeyboardInterrupt:  # a kill review: "interrupted" alone had read as no file
+        log(f"note: {out} was written whole, and checked, before the interruption")
+        raise
+    log(f"wrote {out}; its logits on the check input are within {worst:.1e} of PyTorch's (at "
+        "most 1e-4 allowed)")  # fmt: skip
     log_model_warnings(meta)  # the deployment step says what predict will say
     if meta.get("baseline"):
         log("note: the ONNX graph is the CNN; this model's P(Sick) averages its softmax with the "

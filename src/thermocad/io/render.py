@@ -26,10 +26,11 @@ from thermocad.utils.files import (
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.out_names import plot_text, printable_name
 
-# The temporary names atomic_path gives PNGs (mkstemp's: ".T0064.png." + 8 of a-z, 0-9, _ +
-# ".png"): a render killed mid-write (SIGTERM, kill -9) leaves one, hidden, which no other
-# render can be writing (the folder is held): the next render removes it.
-LEFTOVER = re.compile(r"\.(.+\.png)\.[a-z0-9_]{8}\.png")
+# The temporary names atomic_path gives PNGs (".T0064.png." + utils.leftovers' process and
+# machine, "1234.a1b2c3-", + mkstemp's 8 of a-z, 0-9, _ + ".png"; before 2026-12-07 without
+# the first two): a render killed mid-write (SIGTERM, kill -9) leaves one, hidden, which no
+# other render can be writing (the folder is held): the next render removes it.
+LEFTOVER = re.compile(r"\.(.+\.png)\.(\d+\.[0-9a-f]{6}-)?[a-z0-9_]{8}\.png")
 
 
 def _unit_label(unit: str | None) -> str:

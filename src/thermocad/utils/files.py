@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from thermocad.utils.errors import OutputExistsError, OutputPathError
+from thermocad.utils.leftovers import clear_dead_temps, temp_prefix
 from thermocad.utils.out_names import shortened
 from thermocad.utils.values import clean_json
 
@@ -49,8 +50,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # (its name kept short of the file system's 255 bytes: a long name's would not fit)
-    fd, tmp = tempfile.mkstemp(prefix=f".{shortened(path.name, 200)}.",
-                               suffix=suffix or path.suffix or ".tmp", dir=path.parent)  # fmt: skip
+    name, suffix = shortened(path.name, 200), suffix or path.suffix or ".tmp"
+    clear_dead_temps(path.parent, name, suffix)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(name), suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
