@@ -465,6 +465,33 @@ def test_a_room_outside_the_training_rooms_is_noted(run_dir, dmr_files):
     assert predict_paths(bundle, dmr_files)[0]["note"].map(unnoted).all()
 
 
+def test_skin_warmer_than_the_training_womens_is_noted(run_dir, dmr_files):
+    """A clinical reading: a Healthy woman's frame 4 °C warmer throughout was called Sick with no
+    note; one whose skin lies outside the training women's is noted, its score unchanged."""
+    from thermocad.inference.answer import analyse
+    from thermocad.inference.verdict import _headlines
+    from thermocad.models.bundle import load_bundle
+
+    bundle = load_bundle(run_dir)
+    bundle.path = None  # the skin note alone (these files' women trained it: another note)
+    bundle.meta.setdefault("data", {}).pop("room_range_c", None)  # not the room's note too
+    bundle.meta["data"]["skin_range_c"] = [0.0, 50.0]
+    inside, _ = predict_paths(bundle, dmr_files)
+    assert inside["note"].map(unnoted).all()
+    bundle.meta["data"]["skin_range_c"] = [10.0, 20.0]  # every real frame is warmer
+    outside, _ = predict_paths(bundle, dmr_files)
+    assert outside["note"].str.contains(r"skin \d+\.\d °C \(the body's median\) is warmer than "
+                                        "the 10.0-20.0 °C").all()  # fmt: skip
+    np.testing.assert_allclose(outside["prob_sick"], inside["prob_sick"])  # the score unchanged
+    found = analyse(bundle, dmr_files[0])
+    assert "Note: skin" in found.result
+    assert "Skin warmer or cooler than any training woman's: read with care." in _headlines(
+        "", {"skin": "x"}
+    )
+    bundle.meta["data"]["skin_range_c"] = [40.0, 45.0]
+    assert predict_paths(bundle, dmr_files[:1])[0]["note"].str.contains("is cooler than").all()
+
+
 def test_a_frame_of_another_size_than_the_training_frames_is_noted(run_dir, dmr_files, tmp_path):
     from thermocad.models.bundle import load_bundle
 

@@ -133,7 +133,11 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
         "arch": "efficientnet_lite0",
         "threshold": 0.3835,
         "cv": cv,
-        "data": {"room_range_c": [18.3, 27.2], "sharpness_range": [2.1, 9.18]},
+        "data": {
+            "room_range_c": [18.3, 27.2],
+            "sharpness_range": [2.1, 9.18],
+            "skin_range_c": [27.8, 34.3],
+        },
         "threshold_method": "given",
         "threshold_provenance": {"target_sensitivity": 0.9},
         "config": {"head_epochs": 30, "cycles": 0, "frozen_cycles": 0},
@@ -142,6 +146,9 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     }
     text = write_model_card(tmp_path, meta, _rows(20, 0), None, None).read_text()
     assert "nothing measured here" not in text and "Cross-validated by `thermocad fit`" in text
+    assert (
+        "skin (the body's median) spans 27.8-34.3 °C; `predict` notes a thermogram outside" in text
+    )
     assert "trained with thermocad 0.1.0 on cpu (2 CPU threads): " in text  # where, as model.json
     from thermocad.reporting.hub_card import _computed_on
 

@@ -87,6 +87,11 @@ def test_batches_and_class_weights(tmp_path):
     np.testing.assert_allclose(xv[0].cpu().numpy(), first.numpy(), atol=1e-6)
     assert data.summary()["train"]["images"] == {"Healthy": 4, "Sick": 2}
     assert "room_range_c" not in data.summary()  # the split has no room column
+    assert "skin_range_c" not in data.summary()
+    df.assign(skin_median=np.linspace(29.0, 33.0, len(df))).to_csv(split, index=False)
+    skin = build_data(split, T, Augmentation(), batch_size=3).summary()["skin_range_c"]
+    train_skin = df.assign(s=np.linspace(29.0, 33.0, len(df))).query("split == 'train'")["s"]
+    assert skin[0] <= train_skin.min() - 0.05 and skin[1] >= train_skin.max() + 0.05
     assert "synthetic_share" not in data.summary()  # no synth_truth.csv beside the files
     df.assign(room_median=np.linspace(20.0, 25.0, len(df))).to_csv(split, index=False)
     rooms = build_data(split, T, Augmentation(), batch_size=3).summary()["room_range_c"]

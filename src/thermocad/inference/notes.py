@@ -4,6 +4,8 @@
   "Room drift"), so a thermogram taken in a room colder or warmer than any training woman's
   gets a score the training data say little about. model.json keeps the training women's room
   range (`data.room_range_c`, written by `train`).
+- The skin: a frame whose body's median temperature lies outside the training women's
+  (`data.skin_range_c`, written by `train`): another camera's calibration, a fever, a room.
 - The unit: a file of image intensities scored by a model trained on temperatures (or the
   reverse), which only --allow-unit-mismatch lets through.
 - The view: models are trained on frontal views only (`prepare` excludes the others), so a
@@ -46,15 +48,16 @@ UPSIDE_DOWN_MARGIN = 0.05  # bottom-quarter minus top-quarter body cover (`orien
 
 
 def input_notes(meta: dict[str, Any], thermogram: Thermogram) -> dict[str, str]:
-    """Each note on this thermogram by its kind (unit, view, room, shape, orientation, pieces,
-    sharpness), '' where none."""
+    """Each note on this thermogram by its kind (unit, view, room, skin, shape, orientation,
+    pieces, sharpness), '' where none."""
     from thermocad.preprocess.plausible import pieces_note, sharpness_note
     from thermocad.preprocess.regions import body_mask
 
     shape = shape_note(meta, thermogram)  # a frame cut short has no bottom to read: no orientation
     mask = body_mask(thermogram.array)  # once, for the room and the orientation
     return {"unit": unit_note(meta, thermogram), "view": view_note(thermogram.path),
-            "room": room_note(meta, thermogram, mask), "shape": shape,
+            "room": room_note(meta, thermogram, mask), "skin": skin_note(meta, thermogram, mask),
+            "shape": shape,
             "orientation": "" if shape else orientation_note(meta, thermogram, mask),
             "pieces": pieces_note(thermogram), "sharpness": sharpness_note(meta, thermogram)}  # fmt: skip
 
@@ -154,6 +157,25 @@ def room_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) -> str:
     return (f"room {room:.1f} °C (the background) is outside the {span[0]:.1f}-{span[1]:.1f} °C "
             "the model was trained in; on DMR-IR the default model's P(Sick) rose with the room, "
             "so read it with care")  # fmt: skip
+
+
+def skin_note(meta: dict[str, Any], thermogram: Thermogram, mask) -> str:
+    """'' or a note when the body's median temperature (cohort.image_stats' skin_median) lies
+    outside the training women's (`data.skin_range_c`): a camera's calibration, a fever, a warm
+    room (a clinical reading: 4 °C added to a Healthy woman's frame made her Sick, unnoted)."""
+    import numpy as np
+
+    span = (meta.get("data") or {}).get("skin_range_c")
+    if not span or thermogram.unit != "celsius" or mask is None or not mask.any():
+        return ""
+    skin = float(np.median(thermogram.array[mask]))
+    if span[0] <= round(skin, 1) <= span[1]:
+        return ""
+    side = "warmer" if skin > span[1] else "cooler"
+    return (f"skin {skin:.1f} °C (the body's median) is {side} than the {span[0]:.1f}-"
+            f"{span[1]:.1f} °C of the women the model was trained on (another camera's "
+            "calibration, a fever, a room?): its P(Sick) says little here; on DMR-IR warmer "
+            "skin went with Sick")  # fmt: skip
 
 
 def view_note(path: str | Path | None) -> str:

@@ -63,6 +63,8 @@ def _headlines(training: str, notes: dict[str, str]) -> list[str]:
     heads = [_training_head(training),
              "Imaged in a room outside the training women's range: read with care."
              if notes.get("room") else "",
+             "Skin warmer or cooler than any training woman's: read with care."
+             if notes.get("skin") else "",
              "A frame size no training file had." if notes.get("shape") else "",
              "Upside down, or on its side?" if notes.get("orientation") else "",
              "The body was found in pieces: read with care." if notes.get("pieces") else "",

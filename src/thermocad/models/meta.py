@@ -79,7 +79,7 @@ def _ordered_pair(v: Any) -> bool:
 
 
 def _room_range(v: Any) -> str | None:
-    """[lowest, highest] room temperature (°C) of the training women: predict's room check."""
+    """[lowest, highest] room (or skin) temperature (°C) of the training women: predict's checks."""
     return None if _ordered_pair(v) else "must be [lowest, highest] in °C"
 
 
@@ -160,6 +160,7 @@ FIELDS: tuple[tuple[str, bool, Check], ...] = (
     ("config.mirror", False, _mirror),
     ("augmentation", False, _kind(dict, "an object")),
     ("data.room_range_c", False, _room_range),
+    ("data.skin_range_c", False, _room_range),
     ("data.frame_shapes", False, _frame_shapes),
     ("data.sharpness_range", False, _sharpness_range),
     (
@@ -181,8 +182,7 @@ def _get(meta: dict, dotted: str) -> Any:
 
 def validate_meta(meta: Any, path: Path, weights: bool = True) -> dict[str, Any]:
     """Check every field in FIELDS, then build the transform; one ModelFormatError per problem.
-    `weights=False`: an exported .onnx file's copy. The file holds the network itself, so no
-    table of its tensors, and its architecture needs no registry (nor timm) to run."""
+    `weights=False`: an .onnx file's copy (no tensor table; its arch needs no registry, nor timm)."""
     if not isinstance(meta, dict):
         raise ModelFormatError(f"{path}: must hold a JSON object, got {type(meta).__name__}")
     for field, required, check in FIELDS:

@@ -215,6 +215,9 @@ def _limitations(meta: dict, rows: pd.DataFrame) -> list[str]:
                 "(the background's median). `predict` notes a thermogram from a room outside "
                 "that range; inside it the score also moves with the room (on DMR-IR a warmer "
                 "room raises the Healthy women's P(Sick): docs/evaluation.md, room drift)."]  # fmt: skip
+    if skin := data.get("skin_range_c"):
+        out += [f"- The training women's skin (the body's median) spans {skin[0]:.1f}-"
+                f"{skin[1]:.1f} °C; `predict` notes a thermogram outside it."]  # fmt: skip
     if sharp := data.get("sharpness_range"):
         out += [f"- Its training files' sharpness spans {sharp[0]:.2f}-{sharp[1]:.2f}; `predict` "
                 "notes a less sharp one (blurred, out of focus, enlarged)."]  # fmt: skip

@@ -57,9 +57,10 @@ class ThermalData:
             out["synthetic_share"] = round(share, 4)
         if "source_format" in self.train.columns:  # the card's dataset (models.words.training_data)
             out["source_formats"] = self.train["source_format"].astype(str).value_counts().to_dict()
-        # The rooms widened to the next 0.1 °C, past prepare's rounding of each room; the
+        # The rooms and the skin widened to the next 0.1 °C, past prepare's rounding; the
         # sharpness (for sharpness_note: a frame blurrier than all) to the next 0.01.
         for column, key, margin, places in (("room_median", "room_range_c", 0.05, 1),
+                                            ("skin_median", "skin_range_c", 0.05, 1),
                                             ("sharpness", "sharpness_range", 5e-5, 2)):  # fmt: skip
             if column in self.train.columns and (
                 span := _widened(self.train[column], margin, places)
