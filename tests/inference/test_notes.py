@@ -190,3 +190,25 @@ def test_a_frame_blurrier_than_the_training_files_is_noted_in_the_result_and_ver
     assert "Less sharp than any training image: read with care." in _headlines("", notes)
     same = Thermogram(sharp, "celsius", tmp_path / "a.txt", "npy")
     assert input_notes(meta, same)["sharpness"] == ""
+
+
+def test_a_call_made_by_one_half_alone_says_how_that_half_did_where_the_date_cannot_tell():
+    """A clinical reading: a call the baseline makes alone (the halves on either side of the
+    threshold) came from a half whose period-matched AUC was 0.55, and nothing said so."""
+    from thermocad.inference.verdict import call_box
+
+    halves = {"cnn": {"period_roc_auc": 0.79, "period_roc_auc_lo": 0.57,
+                      "period_roc_auc_hi": 0.91, "period_n": 31, "batch": "A"},
+              "baseline": {"period_roc_auc": 0.55, "period_roc_auc_lo": 0.32,
+                           "period_roc_auc_hi": 0.74, "period_n": 31, "batch": "A"}}  # fmt: skip
+    model = _model(cv={**CV, "halves": halves})
+    sick = result_line(model, "a.txt", 0.47, np.array([0.002]), np.array([0.94]))
+    assert ("so this call is the baseline's. Alone, the baseline half's AUC was 0.55 (0.32-0.74, "
+            "which holds 0.5, chance) among the 31 women of batch A imaged in the period") in sick  # fmt: skip
+    healthy = result_line(model, "b.txt", 0.30, np.array([0.01]), np.array([0.59]))
+    assert "Alone, the CNN half's AUC was 0.79 (0.57-0.91) among the 31" in healthy
+    assert "Alone," not in result_line(_model(), "c.txt", 0.47, np.array([0.002]), np.array([0.94]))
+    box = call_box(model, "a.txt", 0.47, "", "", {}, (np.array([0.002]), np.array([0.94])))
+    assert "alone, a half near chance where the date cannot tell." in box
+    box = call_box(model, "b.txt", 0.30, "", "", {}, (np.array([0.01]), np.array([0.59])))
+    assert "the CNN&#x27;s alone. " in box and "near chance" not in box

@@ -59,3 +59,27 @@ def period_note(cv: dict[str, Any], who: str = "women") -> str:
             "both Healthy and Sick ones were, where the date, the room and the camera cannot "
             "tell them apart" + (": sensitivity and specificity on new women may be lower too"
                                  if lower else ""))  # fmt: skip
+
+
+def half_note(meta: dict[str, Any], whose: str) -> str:
+    """'' or how the half that makes a call alone (`whose`: "CNN" or "baseline") scored by
+    itself among the women imaged when both classes were (`fit`'s cv.halves): a clinical
+    reading found the baseline's calls near chance there (AUC 0.55)."""
+    half = (((meta.get("cv") or {}).get("halves") or {}).get(whose.lower())) or {}
+    auc, n = half.get("period_roc_auc"), half.get("period_n")
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (auc, n)):
+        return ""
+    lo, hi = half.get("period_roc_auc_lo"), half.get("period_roc_auc_hi")
+    ci = ""
+    if isinstance(lo, float) and isinstance(hi, float):
+        ci = f" ({lo:.2f}-{hi:.2f}{', which holds 0.5, chance' if lo <= 0.5 <= hi else ''})"
+    return (f" Alone, the {whose} half's AUC was {auc:.2f}{ci} among the {int(n)} women of "
+            f"batch {half.get('batch', '?')} imaged in the period when both Healthy and Sick "
+            "ones were.")  # fmt: skip
+
+
+def half_at_chance(meta: dict[str, Any], whose: str) -> bool:
+    """Whether the half `whose` alone had a period-matched AUC interval holding 0.5 (half_note)."""
+    half = (((meta.get("cv") or {}).get("halves") or {}).get(whose.lower())) or {}
+    lo, hi = half.get("period_roc_auc_lo"), half.get("period_roc_auc_hi")
+    return isinstance(lo, float) and isinstance(hi, float) and lo <= 0.5 <= hi

@@ -38,7 +38,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from thermocad.inference.claims import operating_note
+from thermocad.inference.claims import half_note, operating_note
 from thermocad.models.words import UNIT_WORDS, synthetic_training, tta_views
 
 if TYPE_CHECKING:
@@ -275,7 +275,7 @@ def result_line(bundle, name: str, prob: float, cnn, base, void: str = "") -> st
             line += (f" The two halves disagree: the CNN's is {cnn_side} the threshold "
                      f"and the baseline's {base_side} it (a threshold chosen for their "
                      f"mean, at which neither half alone was validated), so this call is the "
-                     f"{whose}'s.")  # fmt: skip
+                     f"{whose}'s.") + half_note(bundle.meta, whose)  # fmt: skip
     if note := operating_note(bundle.meta):
         line += f" {note}."
     return line
