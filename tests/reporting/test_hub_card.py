@@ -117,6 +117,7 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
           "batch_roc_auc_hi": 0.957, "period_roc_auc": 0.733, "period_roc_auc_lo": 0.55,
           "period_roc_auc_hi": 0.895, "sensitivity": 0.939, "specificity": 0.803,
           "sensitivity_ci": [0.835, 0.968], "specificity_ci": [0.696, 0.880],
+          "counts": {"tp": 46, "fn": 3, "fp": 14, "tn": 57},
           "halves": {"cnn": {"patient_roc_auc": 0.9, "patient_roc_auc_ci": [0.84, 0.95],
                              "batch_roc_auc": 0.865, "batch_roc_auc_lo": 0.78,
                              "batch_roc_auc_hi": 0.93, "period_roc_auc": 0.812},
@@ -149,6 +150,11 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     assert (
         "skin (the body's median) spans 27.8-34.3 °C; `predict` notes a thermogram outside" in text
     )
+    # As a screening clinic would meet it (a clinical reading): 0.939 x 0.005 / (0.939 x 0.005
+    # + 0.197 x 0.995) = 0.023
+    assert ("41% of the women cross-validated are Sick; at a screening prevalence of 0.5% (about "
+            "5 cancers per 1,000 women screened) this sensitivity and specificity give a PPV of "
+            "0.023; between") in text  # fmt: skip
     assert "trained with thermocad 0.1.0 on cpu (2 CPU threads): " in text  # where, as model.json
     from thermocad.reporting.hub_card import _computed_on
 

@@ -413,11 +413,14 @@ def test_the_confound_audit_says_it_counts_the_whole_cohort(tmp_path):
 
 
 def test_the_model_card_puts_ppv_at_a_screening_prevalence():
-    from thermocad.reporting.modelcard import _prevalence
+    from thermocad.reporting.fit_card import prevalence_words as _prevalence
 
     text = _prevalence({"sensitivity": 0.9, "specificity": 0.8, "n": 20, "n_sick": 8})
     # 0.9 x 0.005 / (0.9 x 0.005 + 0.2 x 0.995) = 0.0221
-    assert "40% of the test patients are Sick" in text and "give a PPV of 0.022." in text
+    assert (
+        "40% of the test patients are Sick" in text
+        and "give a PPV of 0.022: of 1,000 women it calls Sick there, about 22 have cancer." in text
+    )
     # With the rates' intervals, the PPV's range from their ends: sensitivity 0.6-1.0,
     # specificity 0.7-0.9: 0.6 x 0.005 / (0.003 + 0.3 x 0.995) = 0.0099; 0.005 / (0.005 +
     # 0.1 x 0.995) = 0.0478.

@@ -39,7 +39,7 @@ def cv_evaluation(cv: dict) -> list[str]:
     lines += ["", f"At the stored threshold, out of fold (95% Wilson intervals): sensitivity "
               f"{auc(cv.get('sensitivity'), *(cv.get('sensitivity_ci') or []))}, specificity "
               f"{auc(cv.get('specificity'), *(cv.get('specificity_ci') or []))}."]  # fmt: skip
-    lines += _two_by_two(cv.get("counts")) + _calibration(cv)
+    lines += _two_by_two(cv.get("counts")) + _ppv(cv) + _calibration(cv)
     drift = cv.get("healthy_date_drift")
     if drift:
         lines += ["", f"Date drift: among the Healthy women of batch {drift['batch']}, P(Sick) "
@@ -92,6 +92,19 @@ def _two_by_two(counts: dict | None) -> list[str]:
             f"| truly Healthy ({fp + tn}) | {fp} (false alarms) | {tn} |"]  # fmt: skip
 
 
+def _ppv(cv: dict) -> list[str]:
+    """The out-of-fold sensitivity and specificity as a screening clinic would meet them (a
+    clinical reading: only the study's HTML card said it)."""
+    counts = cv.get("counts") or {}
+    if not all(isinstance(counts.get(k), int) for k in ("tp", "fn", "fp", "tn")):
+        return []
+    p = {"sensitivity": cv.get("sensitivity"), "specificity": cv.get("specificity"),
+         "n": sum(counts[k] for k in ("tp", "fn", "fp", "tn")), "n_sick": counts["tp"] + counts["fn"],
+         "proportion_ci": {k: cv.get(f"{k}_ci") for k in ("sensitivity", "specificity")}}  # fmt: skip
+    words = prevalence_words(p, "women cross-validated")
+    return ["", words.strip()] if words else []
+
+
 def _calibration(cv: dict) -> list[str]:
     """Calibration of the pooled out-of-fold P(Sick): slope and Brier score with intervals."""
     slope, brier = cv.get("calibration_slope"), cv.get("brier")
@@ -105,3 +118,35 @@ def _calibration(cv: dict) -> list[str]:
             f"{fmt_ci(brier, cv.get('brier_ci') or [None, None])} (0 is perfect). Read P(Sick) "
             "as a score to rank women by and compare with the threshold, not as a probability "
             "of cancer."]  # fmt: skip
+
+
+SCREENING_PREVALENCE = 0.005  # about 5 cancers per 1,000 women screened
+
+
+def prevalence_words(p: dict, who: str = "test patients") -> str:
+    """PPV as the share of Sick among `who` makes it, and at a screening prevalence, with the
+    range the ends of the sensitivity's and specificity's intervals give (`p`: a metrics
+    summary: sensitivity, specificity, n, n_sick and their proportion_ci)."""
+    from thermocad.evaluation.metrics import proportion_intervals
+
+    sens, spec, n, sick = p.get("sensitivity"), p.get("specificity"), p.get("n"), p.get("n_sick")
+    if not all(isinstance(v, int | float) and v == v for v in (sens, spec, n, sick)) or not n:
+        return ""
+    q = SCREENING_PREVALENCE
+
+    def ppv(se: float, sp: float) -> float:
+        alarms = se * q + (1 - sp) * (1 - q)
+        return se * q / alarms if alarms > 0 else float("nan")
+
+    ci = proportion_intervals(p)
+    ends = (finite_interval(ci.get("sensitivity")), finite_interval(ci.get("specificity")))
+    (se, sp), known = ends, all(ends)  # the lowest PPV: both low ends; the highest: both high
+    # Not written x (lo-hi), the form of a 95% interval everywhere else: it is not one.
+    span = (f"; between {fmt_ci(ppv(se[0], sp[0]))} and {fmt_ci(ppv(se[1], sp[1]))} with both at the "
+            "low or both at the high ends of their 95% intervals (a range, not a confidence "
+            "interval)") if known else ""  # fmt: skip
+    return (f"PPV and NPV depend on how common the disease is: {sick / n:.0%} of the {who} "
+            f"are Sick; at a screening prevalence of {q:.1%} (about 5 cancers per 1,000 women "
+            f"screened) this sensitivity and specificity give a PPV of "
+            f"{fmt_ci(ppv(sens, spec))}{span}: of 1,000 women it calls Sick there, about "
+            f"{1000 * ppv(sens, spec):.0f} have cancer. ")  # fmt: skip

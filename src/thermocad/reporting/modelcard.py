@@ -12,6 +12,7 @@ import pandas as pd
 from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.models.words import synthetic_training, training_sentence
 from thermocad.reporting import html
+from thermocad.reporting.fit_card import prevalence_words
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, prose, section, with_interval
 from thermocad.reporting.hub_card import CHOSEN_ON_DMR, UNMEASURED
 from thermocad.reporting.study_files import synthetic_note
@@ -188,38 +189,6 @@ def _separate(n: int) -> str:
     return f"{n} quantit{'y separates' if one else 'ies separate'} the classes by {'itself' if one else 'themselves'}"
 
 
-SCREENING_PREVALENCE = 0.005  # about 5 cancers per 1,000 women screened
-
-
-def _prevalence(p: dict) -> str:
-    """PPV as the test women's share of Sick makes it, and at a screening prevalence, with the
-    range the ends of the sensitivity's and specificity's intervals give."""
-    from thermocad.utils.tables import finite_interval
-
-    sens, spec, n, sick = p.get("sensitivity"), p.get("specificity"), p.get("n"), p.get("n_sick")
-    if not all(isinstance(v, int | float) and v == v for v in (sens, spec, n, sick)) or not n:
-        return ""
-    q = SCREENING_PREVALENCE
-
-    def ppv(se: float, sp: float) -> float:
-        alarms = se * q + (1 - sp) * (1 - q)
-        return se * q / alarms if alarms > 0 else float("nan")
-
-    ci = proportion_intervals(p)
-    ends = (finite_interval(ci.get("sensitivity")), finite_interval(ci.get("specificity")))
-    (se, sp), known = ends, all(ends)  # the lowest PPV: both low ends; the highest: both high
-    # Not written x (lo-hi), the form of a 95% interval everywhere else: it is not one.
-    span = (f"; between {fmt_ci(ppv(se[0], sp[0]))} and {fmt_ci(ppv(se[1], sp[1]))} with both at the "
-            "low or both at the high ends of their 95% intervals (a range, not a confidence "
-            "interval)") if known else ""  # fmt: skip
-    return (
-        f"PPV and NPV depend on how common the disease is: {sick / n:.0%} of the test "
-        f"patients are Sick; at a screening prevalence of {q:.1%} (about 5 cancers per "
-        f"1,000 women screened) this sensitivity and specificity give a PPV of "
-        f"{fmt_ci(ppv(sens, spec))}{span}. "
-    )
-
-
 def _failures(test: dict | None) -> str:
     if not test:
         return "not available"
@@ -270,7 +239,7 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
                    f"specificity {fmt_ci(p['specificity'], proportion_intervals(p)['specificity'])}, ROC AUC "
                    f"{fmt_ci(p['roc_auc'], p['bootstrap_ci'].get('roc_auc'))}, Brier {with_interval(p, 'brier')}. "
                    f"{images}Threshold {test['threshold']:.3f} on P(Sick), chosen on validation data. "
-                   + _prevalence(p) + "Subgroups: see 'Subgroups and shortcut audit'.")  # fmt: skip
+                   + prevalence_words(p) + "Subgroups: see 'Subgroups and shortcut audit'.")  # fmt: skip
     else:
         metrics = "no test split: only the validation comparison is available"
     items = {
