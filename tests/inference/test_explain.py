@@ -436,11 +436,13 @@ def test_a_figure_of_a_model_that_makes_no_result_says_so_under_its_title(
     (warning,) = [a for a in drawn[0].artists if isinstance(a, Annotation)]  # the smoke run's
     assert warning.get_text() == "Smoke-run model: not a result."
     assert warning.get_color() == E.WARNING and warning.get_fontweight() == "bold"
-    assert drawn[0].get_suptitle().endswith("is not a lesion.\n ")  # its line kept free
+    assert drawn[0].get_suptitle().endswith("is not evidence of a lesion.\n ")  # its line kept free
     array = np.zeros((40, 60), np.float32)
     fig = E.explain_figure(array, array, 0.3, 0.5)  # a model that makes a result: no line
     assert not [a for a in fig.artists if isinstance(a, Annotation)]
-    assert fig.get_suptitle().endswith("not a diagnosis. A bright spot of the map is not a lesion.")
+    assert fig.get_suptitle().endswith(
+        "not a diagnosis. A bright spot of the map is not evidence of a lesion."
+    )
 
 
 def test_the_asymmetry_panel_is_blank_where_a_point_or_its_mirror_is_off_the_body():

@@ -204,11 +204,16 @@ def test_a_call_made_by_one_half_alone_says_how_that_half_did_where_the_date_can
     model = _model(cv={**CV, "halves": halves})
     sick = result_line(model, "a.txt", 0.47, np.array([0.002]), np.array([0.94]))
     assert ("so this call is the baseline's. Alone, the baseline half's AUC was 0.55 (0.32-0.74, "
-            "which holds 0.5, chance) among the 31 women of batch A imaged in the period") in sick  # fmt: skip
+            "not shown better than chance) among the 31 women of batch A imaged in the period") in sick  # fmt: skip
     healthy = result_line(model, "b.txt", 0.30, np.array([0.01]), np.array([0.59]))
     assert "Alone, the CNN half's AUC was 0.79 (0.57-0.91) among the 31" in healthy
     assert "Alone," not in result_line(_model(), "c.txt", 0.47, np.array([0.002]), np.array([0.94]))
     box = call_box(model, "a.txt", 0.47, "", "", {}, (np.array([0.002]), np.array([0.94])))
-    assert "alone, a half near chance where the date cannot tell." in box
+    assert "alone, a half not shown better than chance where the date cannot tell." in box
+    # The served model's own interval gets the same words (a diff review)
+    assert "0.75 (0.56-0.91) among" in sick  # CV's: above 0.5, nothing said
+    held = result_line(_model(cv={**CV, "period_roc_auc_lo": 0.48}), "d.txt", 0.7, np.array([0.6]),
+                       np.array([0.8]))  # fmt: skip
+    assert "0.75 (0.48-0.91, not shown better than chance) among the 31 women" in held
     box = call_box(model, "b.txt", 0.30, "", "", {}, (np.array([0.01]), np.array([0.59])))
-    assert "the CNN&#x27;s alone. " in box and "near chance" not in box
+    assert "the CNN&#x27;s alone. " in box and "chance" not in box

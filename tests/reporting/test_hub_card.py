@@ -154,7 +154,7 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     # + 0.197 x 0.995) = 0.023
     assert ("41% of the women cross-validated are Sick; at a screening prevalence of 0.5% (about "
             "5 cancers per 1,000 women screened) this sensitivity and specificity give a PPV of "
-            "0.023; between") in text  # fmt: skip
+            "0.023 (of 1,000 women it calls Sick there, about 23 have cancer); between") in text  # fmt: skip
     assert "trained with thermocad 0.1.0 on cpu (2 CPU threads): " in text  # where, as model.json
     from thermocad.reporting.hub_card import _computed_on
 

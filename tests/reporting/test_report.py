@@ -419,7 +419,8 @@ def test_the_model_card_puts_ppv_at_a_screening_prevalence():
     # 0.9 x 0.005 / (0.9 x 0.005 + 0.2 x 0.995) = 0.0221
     assert (
         "40% of the test patients are Sick" in text
-        and "give a PPV of 0.022: of 1,000 women it calls Sick there, about 22 have cancer." in text
+        and "give a PPV of 0.022 (of 1,000 women it calls Sick there, about 22 have cancer)."
+        in text
     )
     # With the rates' intervals, the PPV's range from their ends: sensitivity 0.6-1.0,
     # specificity 0.7-0.9: 0.6 x 0.005 / (0.003 + 0.3 x 0.995) = 0.0099; 0.005 / (0.005 +
@@ -428,11 +429,18 @@ def test_the_model_card_puts_ppv_at_a_screening_prevalence():
     ranged = _prevalence(
         {"sensitivity": 0.9, "specificity": 0.8, "n": 20, "n_sick": 8, "proportion_ci": ci}
     )
-    assert ("a PPV of 0.022; between 0.010 and 0.048 with both at the low or both at the high "
+    assert ("a PPV of 0.022 (of 1,000 women it calls Sick there, about 22 have cancer); between "
+            "0.010 and 0.048 with both at the low or both at the high "
             "ends of their 95% intervals (a range, not a confidence interval)" in ranged)  # fmt: skip
     assert (
         _prevalence({"sensitivity": float("nan"), "specificity": 0.8, "n": 20, "n_sick": 8}) == ""
     )
+    # Nobody called Sick: no PPV to say per 1,000 (it had said "about nan"); no false alarm:
+    # a PPV of 1, not "1,000 of 1,000" (a diff review).
+    nobody = _prevalence({"sensitivity": 0.0, "specificity": 1.0, "n": 20, "n_sick": 8})
+    assert "give a PPV of n/a." in nobody and "1,000 women it calls" not in nobody
+    clean = _prevalence({"sensitivity": 0.5, "specificity": 1.0, "n": 20, "n_sick": 8})
+    assert "give a PPV of 1.000." in clean and "1,000 women it calls" not in clean
 
 
 def test_the_metrics_table_names_the_interval_each_proportion_has():

@@ -307,10 +307,12 @@ def test_check_writable_refuses_a_pipe_a_device_and_links_to_streams(tmp_path):
     assert check_writable(elsewhere, force=True) == elsewhere
 
 
-def test_a_killed_writers_temporary_file_goes_at_the_next_write_of_its_target(tmp_path, capsys):
+def test_a_killed_writers_temporary_files_go_at_the_next_write_into_their_folder(tmp_path, capsys):
     """A kill review: SIGKILL during export left a hidden .onnx beside its target that no later
-    run removed. Only this machine's writers that are gone: a running one's, another machine's
-    and another target's stay."""
+    run removed. Only the temporary files of writers that are gone, under this machine's, boot's
+    and pid namespace's tag: a running writer's stays, and so does one of another tag (another
+    machine, a container with pids of its own: a diff review saw a live writer's file removed
+    when the tag was the host name alone)."""
     import subprocess
     import sys
 
@@ -319,16 +321,23 @@ def test_a_killed_writers_temporary_file_goes_at_the_next_write_of_its_target(tm
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    other = f"{(int(host_tag(), 16) + 1) % 16**6:06x}"
     names = {"dead": f".out.txt.{gone}.{host_tag()}-abcd1234.txt",
+             "dead, of another file": f".m.onnx.{gone}.{host_tag()}-ab_d1234.onnx",
              "running": f".out.txt.{os.getpid()}.{host_tag()}-abcd1234.txt",
-             "elsewhere": f".out.txt.{gone}.zzzzzz-abcd1234.txt",
-             "other target": f".other.txt.{gone}.{host_tag()}-abcd1234.txt"}  # fmt: skip
+             "another tag": f".out.txt.{gone}.{other}-abcd1234.txt",
+             "no pid": f".out.txt.{'9' * 20}.{host_tag()}-abcd1234.txt",
+             "not ascii digits": f".out.txt.\u0661\u0662.{host_tag()}-abcd1234.txt"}  # fmt: skip
     for name in names.values():
         (tmp_path / name).write_text("half")
     atomic_write_text(tmp_path / "out.txt", "whole")
-    assert not (tmp_path / names["dead"]).exists()
-    assert all((tmp_path / names[k]).exists() for k in ("running", "elsewhere", "other target"))
+    gone_now = {k for k, name in names.items() if not (tmp_path / name).exists()}
+    assert gone_now == {"dead", "dead, of another file"}
     assert f"removed {tmp_path / names['dead']}, a temporary file that a stopped (killed) " in (
         capsys.readouterr().err
     )
     assert (tmp_path / "out.txt").read_text() == "whole"
+    # A long name still fits with the process and tag in its temporary name (a diff review).
+    long = tmp_path / ("n" * 200 + "." + "s" * 40)
+    atomic_write_text(long, "x")
+    assert long.read_text() == "x"

@@ -4,6 +4,7 @@ to the end, or failed with a library's traceback)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -131,6 +132,7 @@ def test_an_interrupt_outside_the_commands_handlers_still_exits_130(monkeypatch,
 
     monkeypatch.setattr(cli, "main", stopped)
     monkeypatch.setattr(S, "sigint_as_sticky_interrupt", lambda: None)  # pytest's own handlers
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # console's os._exit ones too
     with pytest.raises(SystemExit) as stop:
         cli.console()
     assert stop.value.code == 130

@@ -223,12 +223,11 @@ def _own_trainer(
     archs: Sequence[str], config: Any, trainer: Callable | None, overrides: dict[str, dict] | None
 ) -> tuple[Callable | None, Any, list[str]]:
     """`trainer`, or (None, as in compare) thermocad's train() with its config, the candidates
-    that cannot train here left out and said (a typing review: None had been called per fold)."""
+    that cannot train here left out (real_trainer says which; a typing review: None had been
+    called per fold)."""
     if not archs or trainer is not None:
         return trainer, config, list(archs)
     trainer, config, skipped = real_trainer(archs, config, overrides)
-    for name, why in skipped.items():
-        log(f"nested: {name} left out: {why}")
     return trainer, config, [a for a in archs if a not in skipped]
 
 

@@ -50,8 +50,7 @@ def period_note(cv: dict[str, Any], who: str = "women") -> str:
         return ""
     if n >= (cv.get("patients") or float("inf")):
         return ""
-    lo, hi = cv.get("period_roc_auc_lo"), cv.get("period_roc_auc_hi")
-    ci = f" ({lo:.2f}-{hi:.2f})" if isinstance(lo, float) and isinstance(hi, float) else ""
+    ci = _auc_interval(cv)
     lower = round(period, 2) < round(auc, 2)
     return (f"; its AUC (0.5: no better than chance, 1: every Sick woman scored above every "
             f"Healthy one) was {auc:.2f} over all, {'but ' if lower else 'and '}{period:.2f}{ci} "
@@ -61,25 +60,35 @@ def period_note(cv: dict[str, Any], who: str = "women") -> str:
                                  if lower else ""))  # fmt: skip
 
 
+def _auc_interval(row: dict[str, Any]) -> str:
+    """' (lo-hi)' of a row's period-matched AUC, saying when it holds 0.5 (a diff review: 'near
+    chance' had been said of a half alone, and not of the served model's like interval)."""
+    lo, hi = row.get("period_roc_auc_lo"), row.get("period_roc_auc_hi")
+    if not (isinstance(lo, float) and isinstance(hi, float)):
+        return ""
+    return f" ({lo:.2f}-{hi:.2f}{', not shown better than chance' * not_above_chance(row)})"
+
+
+def not_above_chance(row: dict[str, Any]) -> bool:
+    """Whether a row's period-matched AUC interval (fit's cv, or one of cv.halves) holds 0.5."""
+    lo, hi = row.get("period_roc_auc_lo"), row.get("period_roc_auc_hi")
+    return isinstance(lo, float) and isinstance(hi, float) and lo <= 0.5 <= hi
+
+
+def half(meta: dict[str, Any], whose: str) -> dict[str, Any]:
+    """fit's cv.halves row of `whose` ("CNN" or "baseline"), {} without one."""
+    return (((meta.get("cv") or {}).get("halves") or {}).get(whose.lower())) or {}
+
+
 def half_note(meta: dict[str, Any], whose: str) -> str:
     """'' or how the half that makes a call alone (`whose`: "CNN" or "baseline") scored by
     itself among the women imaged when both classes were (`fit`'s cv.halves): a clinical
     reading found the baseline's calls near chance there (AUC 0.55)."""
-    half = (((meta.get("cv") or {}).get("halves") or {}).get(whose.lower())) or {}
-    auc, n = half.get("period_roc_auc"), half.get("period_n")
+    row = half(meta, whose)
+    auc, n = row.get("period_roc_auc"), row.get("period_n")
     if not all(isinstance(v, int | float) and math.isfinite(v) for v in (auc, n)):
         return ""
-    lo, hi = half.get("period_roc_auc_lo"), half.get("period_roc_auc_hi")
-    ci = ""
-    if isinstance(lo, float) and isinstance(hi, float):
-        ci = f" ({lo:.2f}-{hi:.2f}{', which holds 0.5, chance' if lo <= 0.5 <= hi else ''})"
-    return (f" Alone, the {whose} half's AUC was {auc:.2f}{ci} among the {int(n)} women of "
-            f"batch {half.get('batch', '?')} imaged in the period when both Healthy and Sick "
-            "ones were.")  # fmt: skip
-
-
-def half_at_chance(meta: dict[str, Any], whose: str) -> bool:
-    """Whether the half `whose` alone had a period-matched AUC interval holding 0.5 (half_note)."""
-    half = (((meta.get("cv") or {}).get("halves") or {}).get(whose.lower())) or {}
-    lo, hi = half.get("period_roc_auc_lo"), half.get("period_roc_auc_hi")
-    return isinstance(lo, float) and isinstance(hi, float) and lo <= 0.5 <= hi
+    who = f"{synthetic} patients" if (synthetic := synthetic_training(meta)) else "women"
+    return (f" Alone, the {whose} half's AUC was {auc:.2f}{_auc_interval(row)} among the "
+            f"{int(n)} {who} of batch {row.get('batch', '?')} imaged in the period when both "
+            "Healthy and Sick ones were.")  # fmt: skip

@@ -113,7 +113,7 @@ def explain_figure(
     head = fig.suptitle(
         (title + "\n" if title else "")
         + "Research software: thermography is an adjunct to mammography, not a diagnosis. "
-        + "A bright spot of the map is not a lesion."  # the figure alone (a clinical reading)
+        + "A bright spot of the map is not evidence of a lesion."  # the figure alone says it
         + "\n " * len(warning.splitlines()),  # lines kept free for the warning, in its colour
         fontsize=10,
     )

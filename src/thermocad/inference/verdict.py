@@ -94,7 +94,7 @@ def call_box(bundle, name: str, prob: float, void: str, training: str,
     qualify it and what kind of model made it; `parts`: the CNN's and the baseline's P(Sick);
     `example`: a synthetic example's label ("synthetic #1, generated Sick"), said with whether
     the call matches the generator's truth."""
-    from thermocad.inference.claims import half_at_chance
+    from thermocad.inference.claims import half, not_above_chance
     from thermocad.inference.notes import called, deciding_half, shown
     from thermocad.models.words import table_warning
 
@@ -113,8 +113,8 @@ def call_box(bundle, name: str, prob: float, void: str, training: str,
         "View: frontal (a synthetic example)." if example else _view_line(name)
     )
     if parts[0] is not None and (whose := deciding_half(bundle.threshold, *parts, made)):
-        chance = ", a half near chance where the date cannot tell" * half_at_chance(
-            bundle.meta, whose)  # fmt: skip
+        chance = (", a half not shown better than chance where the date cannot tell"
+                  * not_above_chance(half(bundle.meta, whose)))  # fmt: skip
         small = f"The two halves disagree: this call is the {whose}'s alone{chance}. {small}"
     if truth := example.rpartition("generated ")[2] if "generated " in example else "":
         small = f"Example {example}: {'as generated' if made == truth else 'a miss'}. {small}"

@@ -145,8 +145,10 @@ def prevalence_words(p: dict, who: str = "test patients") -> str:
     span = (f"; between {fmt_ci(ppv(se[0], sp[0]))} and {fmt_ci(ppv(se[1], sp[1]))} with both at the "
             "low or both at the high ends of their 95% intervals (a range, not a confidence "
             "interval)") if known else ""  # fmt: skip
+    point = ppv(sens, spec)  # said per 1,000 where it is a share (not n/a, nor 1 of no alarms)
+    per = (f" (of 1,000 women it calls Sick there, about {1000 * point:.0f} have cancer)"
+           if 0 < point < 1 else "")  # fmt: skip
     return (f"PPV and NPV depend on how common the disease is: {sick / n:.0%} of the {who} "
             f"are Sick; at a screening prevalence of {q:.1%} (about 5 cancers per 1,000 women "
             f"screened) this sensitivity and specificity give a PPV of "
-            f"{fmt_ci(ppv(sens, spec))}{span}: of 1,000 women it calls Sick there, about "
-            f"{1000 * ppv(sens, spec):.0f} have cancer. ")  # fmt: skip
+            f"{fmt_ci(point)}{per}{span}. ")  # fmt: skip

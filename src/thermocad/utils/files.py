@@ -50,8 +50,10 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # (its name kept short of the file system's 255 bytes: a long name's would not fit)
-    name, suffix = shortened(path.name, 200), suffix or path.suffix or ".tmp"
-    clear_dead_temps(path.parent, name, suffix)
+    # (25 bytes for the process, the tag and mkstemp's 8: utils.leftovers)
+    suffix = suffix or path.suffix or ".tmp"
+    name = shortened(path.name, max(16, min(200, 254 - 25 - len(os.fsencode(suffix)))))
+    clear_dead_temps(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(name), suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
