@@ -129,3 +129,37 @@ def test_a_page_through_a_proxy_is_not_told_a_training_womans_number(run_dir, dm
     finally:
         demo.close()
     assert config["root"].endswith("/thermocad"), config["root"]
+
+
+def test_the_score_api_answers_predicts_row_and_a_bad_file_as_an_error(
+    run_dir, dmr_files, tmp_path
+):
+    """An API review: a script had to scrape P(Sick) from the page's sentence (1.1 MB of figures
+    a file), a bad file came back as a success, and the string "false" ticked the box."""
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    from thermocad.inference.app import serve
+    from thermocad.inference.predict import predict_paths
+
+    want = predict_paths(run_dir, [dmr_files[0]])[0].iloc[0]
+    bad = tmp_path / "T0999.txt"
+    bad.write_text("30 31\nabc 32\n")
+    demo = serve(run_dir, port=0, block=False)
+    client = Client(f"http://127.0.0.1:{demo.server_port}/", verbose=False, download_files=False)
+    try:
+        row = client.predict(handle_file(str(dmr_files[0])), False, api_name="/score")
+        with pytest.raises(AppError, match=r"T0999\.txt: line 2: 'abc' is not a number"):
+            client.predict(handle_file(str(bad)), False, api_name="/score")
+        with pytest.raises(AppError, match="must be true or false, got 'false'"):
+            client.predict(handle_file(str(dmr_files[0])), "false", api_name="/analyse")
+        api = client.view_api(print_info=False, return_format="dict")
+    finally:
+        client.close()
+        demo.close()
+    assert row["file"] == dmr_files[0].name and row["prob_sick"] == pytest.approx(
+        want["prob_sick"], abs=1e-6)  # fmt: skip
+    assert (row["decision"], row["threshold"], row["model"]) == (
+        want["decision"], want["threshold"], want["model"])  # fmt: skip
+    assert {"prob_cnn", "prob_baseline", "model_warning", "note", "patient_id"} <= set(row)
+    assert sorted(api["named_endpoints"]) == ["/analyse", "/score"]  # the examples' is private

@@ -159,3 +159,24 @@ def test_the_served_app_refuses_two_files_in_one_upload(run_dir):
         assert httpx.post(url, files=full, timeout=60).status_code == 200
     finally:
         demo.close()
+
+
+def test_a_refusal_for_the_budget_says_when_to_try_again():
+    """An API review: a client refused with 429 had no Retry-After to wait by."""
+    now = [0.0]
+    quota = UploadQuota(Route(), per_request=100, budget=150, keep_s=60, clock=lambda: now[0])
+    assert post(quota, [b"x" * 100], 100)[0] == 200
+    now[0] = 20.5
+    scope = {"type": "http", "method": "POST", "path": "/gradio_api/upload",
+             "headers": [(b"content-length", b"100")]}  # fmt: skip
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"x" * 100, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(quota(scope, receive, send))
+    start = sent[0]
+    assert start["status"] == 429 and (b"retry-after", b"40") in start["headers"]  # 60 - 20.5

@@ -36,7 +36,11 @@ def upload_handler(answer, seen: frozenset[str], request_class):
     passes the request to a parameter annotated with its Request class `request_class`."""
 
     def analyse_upload(path, allow, request=None):
-        return answer(path, allow, seen if on_this_machine(request) else frozenset())
+        if allow not in (True, False):  # an API call's "false" (a string) had ticked the box
+            import gradio as gr
+
+            raise gr.Error(f"the box (allow) must be true or false, got {allow!r:.40}")
+        return answer(path, bool(allow), seen if on_this_machine(request) else frozenset())
 
     analyse_upload.__annotations__["request"] = request_class  # the class, not a string
     return analyse_upload

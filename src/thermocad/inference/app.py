@@ -36,6 +36,7 @@ from thermocad.inference.examples import (  # noqa: F401 - synthetic_examples: r
     examples_folder,
     synthetic_examples,
 )
+from thermocad.inference.score import add_score_api
 from thermocad.inference.upload_quota import quota_middleware
 from thermocad.inference.verdict import WAITING, verdict, waiting
 from thermocad.utils.markdown import md_text
@@ -100,8 +101,7 @@ def build_app(
     from thermocad.inference.loading import load_model
 
     bundle = bundle or load_model(run_dir)
-    # The women who trained it (trained_on.csv, or the record inside an .onnx): their uploads
-    # get a note.
+    # The women who trained it (trained_on.csv, or an .onnx's record): their uploads get a note.
     seen = frozenset(seen_patients(Path(run_dir)) if name_training_women else ())
     if examples is None:
         examples = synthetic_examples(examples_folder(), shape=example_shape(bundle.meta))
@@ -139,6 +139,7 @@ def build_app(
             concurrency_limit=CONCURRENCY,
             show_progress_on=call,  # the spinner in the verdict's place: Status keeps its words
         )
+        add_score_api(bundle, seen, upload, allow)  # for programs: predict's row, no figures
         if examples:  # the file chosen last is the one answered: each choice cancels the other's
             clicked = _add_examples(bundle, examples, allow, outputs, [analysed])
             upload.upload(None, cancels=[clicked])
@@ -217,7 +218,7 @@ def _add_examples(bundle: ModelBundle, examples, allow, outputs, cancels=None):
     )
     # The spinner in the verdict's place (outputs[4]), as an upload's.
     return shelf.click(lambda index, ok: answer_example(bundle, files, index, ok, labels),
-                       inputs=[shelf, allow], outputs=outputs, api_visibility="undocumented",
+                       inputs=[shelf, allow], outputs=outputs, api_visibility="private",
                        cancels=cancels, show_progress_on=outputs[4])  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -123,7 +124,15 @@ class UploadQuota:
 
             log(f"warning: {count} request(s) refused with HTTP {status} since the last such "
                 f"note (the last: {text})")  # fmt: skip
-        await _refuse(send, status, text)
+        await _refuse(send, status, text, self._retry_after() if status == 429 else None)
+
+    def _retry_after(self) -> int:
+        """Seconds until the oldest bytes counted leave the budget (a 429's Retry-After: an API
+        review, the client had no way to know when to try again)."""
+        with self._lock:
+            self._expire()
+            oldest = self._taken[0][0] if self._taken else self._clock()
+            return max(1, math.ceil(oldest + self.keep_s - self._clock()))
 
     def _room(self, size: int) -> bool:
         """Whether `size` more bytes fit in the budget now (nothing is taken)."""
@@ -210,9 +219,11 @@ def _content_length(scope) -> int | None:
     return None
 
 
-async def _refuse(send, status: int, text: str) -> None:
+async def _refuse(send, status: int, text: str, retry_after: int | None = None) -> None:
     body = text.encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    headers = [(b"content-type", b"text/plain; charset=utf-8"),
+               (b"content-length", str(len(body)).encode())]  # fmt: skip
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,95 @@
+"""The web app's API for programs: one uploaded file scored as `predict` scores it, answered as
+predict's JSON row (prob_sick, decision, threshold, each half, model, note...), without the
+page's figures and prose (an API review, 2026-12-07: a script had to scrape P(Sick) from a
+sentence, and received 1.1 MB of drawings per file). A file it cannot score is an error the
+client raises (gradio_client's AppError), never a result."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from thermocad.utils.errors import ThermocadError
+
+if TYPE_CHECKING:
+    from thermocad.inference.onnx import OnnxModel
+    from thermocad.models.bundle import ModelBundle
+
+
+def score_file(bundle: ModelBundle | OnnxModel, path: Path, allow_unit_mismatch: bool = False,
+               seen: frozenset[str] = frozenset(), name: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """predict's row for the file at `path` (named `name`, the upload's own name), its notes
+    as the app's (room, skin, view, frame, training women: `seen`, as in answer.analyse)."""
+    from thermocad import __version__
+    from thermocad.inference.answer import check_upload
+    from thermocad.inference.notes import input_notes, void_note
+    from thermocad.inference.predict import check_unit
+    from thermocad.inference.tables import file_row
+    from thermocad.inference.training_women import training_file_note
+    from thermocad.io.thermal import read_thermal
+    from thermocad.preprocess.plausible import check_plausible
+
+    check_upload(path)
+    thermogram = read_thermal(path, cache=False)  # an upload's parse never outlives it on disk
+    check_unit(thermogram, bundle.unit, allow_unit_mismatch)
+    check_plausible(thermogram)
+    with bundle.lock:
+        cnn, base = bundle.predict_parts([thermogram.array], unit=thermogram.unit)
+    prob = float(bundle.average(cnn, base)[0])
+    void = void_note(bundle.meta, thermogram)
+    found = input_notes(bundle.meta, thermogram)
+    training = training_file_note(path, seen, bundle.meta, thermogram.array)[0]
+    note = "; ".join(n for n in [*found.values(), training] if n)
+    halves = (None, None) if base is None else (cnn[0], base[0])
+    return file_row(Path(name or path.name), prob, bundle, __version__, note, bool(void), halves)
+
+
+def score_upload(bundle: ModelBundle | OnnxModel, path: str | None, allow: bool,
+                 seen: frozenset[str] = frozenset()) -> dict[str, Any]:  # fmt: skip
+    """The API's answer for Gradio's copy of an upload: read from a private copy, as the page's
+    (answer.answer_file); a ThermocadError becomes gr.Error, its server paths replaced by the
+    upload's name. `allow`: a boolean (address.upload_handler checks it)."""
+    import traceback
+
+    import gradio as gr
+
+    from thermocad.inference.answer import check_upload
+
+    if not path:
+        raise gr.Error("no file: upload a thermal text matrix, .npy or image file")
+    upload = Path(path)
+    with tempfile.TemporaryDirectory(prefix="thermocad-request-") as private:
+        copy = Path(private) / upload.name
+        try:
+            check_upload(upload)  # type and size first: an oversized file is never copied
+            shutil.copyfile(upload, copy)
+            return score_file(bundle, copy, bool(allow), seen, upload.name)
+        except ThermocadError as exc:
+            message = str(exc).replace(str(copy), upload.name).replace(str(upload), upload.name)
+            raise gr.Error(message, print_exception=False) from None
+        except FileNotFoundError:
+            raise gr.Error(f"{upload.name}: the upload is gone; upload it again") from None
+        except Exception as exc:  # a bug, or a file no check foresaw: said, its traceback logged
+            traceback.print_exc()
+            raise gr.Error(f"{upload.name}: could not be analysed ({type(exc).__name__}); is it a "
+                           "thermal matrix or image?", print_exception=False) from None  # fmt: skip
+
+
+def add_score_api(bundle: ModelBundle | OnnxModel, seen: frozenset[str], upload, allow) -> None:
+    """The page's `/score` endpoint (inside build_app's Blocks): the page's own upload and box
+    as its inputs, predict's row as JSON its output, no component shown; the training women
+    named only to a caller on this machine, as on the page (address.upload_handler)."""
+    import functools
+
+    import gradio as gr
+
+    from thermocad.inference.address import upload_handler
+    from thermocad.inference.answer import CONCURRENCY
+
+    row = gr.JSON(visible=False)
+    gr.Button("Score", visible="hidden").click(
+        upload_handler(functools.partial(score_upload, bundle), seen, gr.Request),
+        inputs=[upload, allow], outputs=row, api_name="score", concurrency_limit=CONCURRENCY,
+        show_progress="hidden")  # fmt: skip
