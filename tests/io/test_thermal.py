@@ -295,6 +295,22 @@ def test_bad_images(tmp_path):
         read_thermal(tmp_path / "broken.png")
     with pytest.raises(ThermalFormatError, match="unreadable jpeg"):
         read_thermal(write(tmp_path, b"not a jpeg", "x.jpg"))
+    # A FLIR camera's radiometric JPEG: its palette picture, the temperatures in an APP1
+    # segment "FLIR\0" (here an empty one, as ExifTool's sample holds): said what to do.
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.repeat(colour, 8, axis=0)).save(buffer, "JPEG", quality=95)
+    segment = b"FLIR\x00\x01\x01\x00" + bytes(16)
+    app1 = b"\xff\xe1" + (len(segment) + 2).to_bytes(2, "big") + segment
+    data = buffer.getvalue()
+    flir = write(tmp_path, data[:2] + app1 + data[2:], "IR_0042.jpg")
+    with pytest.raises(ThermalFormatError, match=r"IR_0042.jpg: a FLIR radiometric JPEG: .*flyr"):
+        read_thermal(flir)
+    with pytest.raises(ThermalFormatError, match="jpg: pseudo-colour image"):  # no FLIR segment
+        read_thermal(write(tmp_path, data, "plain.jpg"))
 
 
 def test_npy(tmp_path):

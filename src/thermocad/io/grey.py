@@ -35,12 +35,29 @@ def to_grey(array: np.ndarray, path: Path) -> np.ndarray:
             spread = colour.max(axis=-1).astype(np.int64) - colour.min(axis=-1)
             tolerance = 0 if array.dtype.kind == "f" else 3  # JPEG blurs equal channels a bit
             if int(spread.max()) > tolerance:
-                raise ThermalFormatError(
+                raise ThermalFormatError(_flir_words(path) or (
                     f"{path}: pseudo-colour image (its RGB channels differ); thermocad needs "
                     "the temperature matrix or a grey image, since a colour map cannot be inverted"
-                )
+                ))  # fmt: skip
             return colour.mean(axis=-1) if spread.any() else colour[..., 0]
         return colour[..., 0]
     if array.ndim != 2:
         raise ThermalFormatError(f"{path}: unsupported image shape {array.shape}")
     return array
+
+
+def _flir_words(path: Path) -> str:
+    """'' or what to do with a FLIR radiometric JPEG (a camera's own file: its picture in a
+    palette, the temperatures in a FLIR segment that thermocad does not decode): where FLIR
+    cameras are common, the pseudo-colour refusal alone left a user with no way on."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return ""
+    if not head.startswith(b"\xff\xd8") or b"FLIR\x00" not in head:
+        return ""
+    return (f"{path}: a FLIR radiometric JPEG: its picture is in a colour palette, and thermocad "
+            "does not decode the temperatures FLIR stores inside it; export them as a CSV "
+            "matrix from FLIR's software, or save flyr.unpack(FILE).celsius with numpy.save as a "
+            ".npy (the flyr package)")  # fmt: skip
