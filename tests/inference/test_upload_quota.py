@@ -180,3 +180,14 @@ def test_a_refusal_for_the_budget_says_when_to_try_again():
     asyncio.run(quota(scope, receive, send))
     start = sent[0]
     assert start["status"] == 429 and (b"retry-after", b"40") in start["headers"]  # 60 - 20.5
+    # Room for the request, not the oldest bytes alone (a diff review): 1 byte at 0 and 99 at
+    # 30 of a budget of 100; 50 more fit once the 99 have gone, at 90.
+    now[0] = 100.0
+    quota = UploadQuota(Route(), per_request=100, budget=100, keep_s=60, clock=lambda: now[0])
+    post(quota, [b"x"], 1)
+    now[0] = 130.0
+    post(quota, [b"x" * 99], 99)
+    now[0] = 131.0
+    scope["headers"], sent[:] = [(b"content-length", b"50")], []
+    asyncio.run(quota(scope, receive, send))
+    assert (b"retry-after", b"59") in sent[0]["headers"]  # 130 + 60 - 131

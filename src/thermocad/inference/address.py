@@ -36,7 +36,7 @@ def upload_handler(answer, seen: frozenset[str], request_class):
     passes the request to a parameter annotated with its Request class `request_class`."""
 
     def analyse_upload(path, allow, request=None):
-        if allow not in (True, False):  # an API call's "false" (a string) had ticked the box
+        if type(allow) is not bool:  # an API call's "false" (a string) had ticked the box
             import gradio as gr
 
             raise gr.Error(f"the box (allow) must be true or false, got {allow!r:.40}")

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from thermocad.models.bundle import ModelBundle
 
 MAX_UPLOAD_MB = 20
-# Uploads analysed at once (example clicks: Gradio's default of one more): bounds the app's
-# memory to a few parsed uploads and figures; more requests wait in Gradio's queue.
-CONCURRENCY = 2
+# Uploads analysed at once, the page's and the API's (/score) alike, UPLOADS their queue's id
+# (example clicks: one more): the app's memory holds a few parsed uploads; others wait.
+CONCURRENCY, UPLOADS = 2, "uploads"
 
 
 def allow_label(unit: str) -> str:

@@ -24,6 +24,7 @@ from thermocad.inference.answer import (  # noqa: F401 - analyse, answer_file: r
     MAX_UPLOAD_MB,
     OVERLAY_SLOT,
     THERMOGRAM_SLOT,
+    UPLOADS,
     allow_label,
     analyse,
     answer_file,
@@ -137,6 +138,7 @@ def build_app(
             outputs=outputs,
             api_name="analyse",
             concurrency_limit=CONCURRENCY,
+            concurrency_id=UPLOADS,
             show_progress_on=call,  # the spinner in the verdict's place: Status keeps its words
         )
         add_score_api(bundle, seen, upload, allow)  # for programs: predict's row, no figures

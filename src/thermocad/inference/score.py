@@ -24,7 +24,7 @@ def score_file(bundle: ModelBundle | OnnxModel, path: Path, allow_unit_mismatch:
     as the app's (room, skin, view, frame, training women: `seen`, as in answer.analyse)."""
     from thermocad import __version__
     from thermocad.inference.answer import check_upload
-    from thermocad.inference.notes import input_notes, void_note
+    from thermocad.inference.notes import input_notes, tta_row_note, void_note
     from thermocad.inference.predict import check_unit
     from thermocad.inference.tables import file_row
     from thermocad.inference.training_women import training_file_note
@@ -40,10 +40,13 @@ def score_file(bundle: ModelBundle | OnnxModel, path: Path, allow_unit_mismatch:
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)
     found = input_notes(bundle.meta, thermogram)
-    training = training_file_note(path, seen, bundle.meta, thermogram.array)[0]
-    note = "; ".join(n for n in [*found.values(), training] if n)
+    row_note = tta_row_note(bundle.meta, None, bundle.views(None))  # in the order predict's are
+    note = "; ".join(n for n in [*found.values(), row_note] if n)
     halves = (None, None) if base is None else (cnn[0], base[0])
-    return file_row(Path(name or path.name), prob, bundle, __version__, note, bool(void), halves)
+    row = file_row(Path(name or path.name), prob, bundle, __version__, note, bool(void), halves)
+    if training := training_file_note(path, seen, bundle.meta, thermogram.array)[0]:
+        row["note"] = "; ".join(n for n in (row["note"], training) if n)
+    return row
 
 
 def score_upload(bundle: ModelBundle | OnnxModel, path: str | None, allow: bool,
@@ -86,10 +89,10 @@ def add_score_api(bundle: ModelBundle | OnnxModel, seen: frozenset[str], upload,
     import gradio as gr
 
     from thermocad.inference.address import upload_handler
-    from thermocad.inference.answer import CONCURRENCY
+    from thermocad.inference.answer import CONCURRENCY, UPLOADS
 
     row = gr.JSON(visible=False)
     gr.Button("Score", visible="hidden").click(
         upload_handler(functools.partial(score_upload, bundle), seen, gr.Request),
         inputs=[upload, allow], outputs=row, api_name="score", concurrency_limit=CONCURRENCY,
-        show_progress="hidden")  # fmt: skip
+        concurrency_id=UPLOADS, show_progress="hidden")  # fmt: skip

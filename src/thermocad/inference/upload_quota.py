@@ -75,7 +75,7 @@ class UploadQuota:
             await self._refuse(send, 413, self._words(413, upload, declared))
             return
         if declared is not None and not self._room(declared):
-            await self._refuse(send, 429, self._words(429, upload))
+            await self._refuse(send, 429, self._words(429, upload), declared)
             return
         entry, received, started = None, 0, False
 
@@ -107,10 +107,10 @@ class UploadQuota:
         except _Refused as refused:
             if not started:
                 await self._refuse(
-                    send, refused.status, self._words(refused.status, upload, received)
+                    send, refused.status, self._words(refused.status, upload, received), received
                 )
 
-    async def _refuse(self, send, status: int, text: str) -> None:
+    async def _refuse(self, send, status: int, text: str, size: int = 0) -> None:
         """Answer `status` with `text`, and say it in the server's log: the first refusal, then
         at most a line a minute counting the others (a soak review: 7,000 refusals over 13
         minutes had left the log silent while every user was turned away)."""
@@ -124,15 +124,19 @@ class UploadQuota:
 
             log(f"warning: {count} request(s) refused with HTTP {status} since the last such "
                 f"note (the last: {text})")  # fmt: skip
-        await _refuse(send, status, text, self._retry_after() if status == 429 else None)
+        await _refuse(send, status, text, self._retry_after(size) if status == 429 else None)
 
-    def _retry_after(self) -> int:
-        """Seconds until the oldest bytes counted leave the budget (a 429's Retry-After: an API
-        review, the client had no way to know when to try again)."""
+    def _retry_after(self, size: int) -> int:
+        """Seconds until enough of the bytes counted leave the budget for `size` more (a 429's
+        Retry-After: an API review, the client had no way to know when to try again)."""
         with self._lock:
             self._expire()
-            oldest = self._taken[0][0] if self._taken else self._clock()
-            return max(1, math.ceil(oldest + self.keep_s - self._clock()))
+            now, over, wait = self._clock(), self._total + size - self.budget, 0.0
+            for stamp, n in self._taken:  # oldest first: each leaves keep_s after it came
+                if over <= 0:
+                    break
+                over, wait = over - n, stamp + self.keep_s - now
+            return max(1, math.ceil(self.keep_s if over > 0 else wait))  # > budget: the whole
 
     def _room(self, size: int) -> bool:
         """Whether `size` more bytes fit in the budget now (nothing is taken)."""

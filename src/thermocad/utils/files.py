@@ -52,7 +52,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None,
     # (its name kept short of the file system's 255 bytes: a long name's would not fit)
     # (25 bytes for the process, the tag and mkstemp's 8: utils.leftovers)
     suffix = suffix or path.suffix or ".tmp"
-    name = shortened(path.name, max(16, min(200, 254 - 25 - len(os.fsencode(suffix)))))
+    suffix = suffix if len(os.fsencode(suffix)) <= 64 else ".tmp"  # "r." + 240 letters: a name
+    name = shortened(path.name, min(200, 254 - 25 - len(os.fsencode(suffix))))
     clear_dead_temps(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=temp_prefix(name), suffix=suffix, dir=path.parent)
     os.close(fd)
