@@ -132,15 +132,11 @@ def build_app(
         outputs = [thermogram, overlay, result, status, call, upload]
         pending = gr.Button("Clear the last result", visible="hidden", elem_id="pending")
         pending.click(None, js=PENDING_JS, outputs=outputs[:5], queue=False)
+        # The spinner in the verdict's place: Status keeps its words.
         analysed = upload.upload(
             upload_handler(functools.partial(answer_file, bundle), seen, gr.Request),
-            inputs=[upload, allow],
-            outputs=outputs,
-            api_name="analyse",
-            concurrency_limit=CONCURRENCY,
-            concurrency_id=UPLOADS,
-            show_progress_on=call,  # the spinner in the verdict's place: Status keeps its words
-        )
+            inputs=[upload, allow], outputs=outputs, api_name="analyse",
+            concurrency_limit=CONCURRENCY, concurrency_id=UPLOADS, show_progress_on=call)  # fmt: skip
         add_score_api(bundle, seen, upload, allow)  # for programs: predict's row, no figures
         if examples:  # the file chosen last is the one answered: each choice cancels the other's
             clicked = _add_examples(bundle, examples, allow, outputs, [analysed])
