@@ -65,7 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "serve",
-        help="web app: upload a thermogram, see P(Sick) (and Grad-CAM, with thermocad[explain])",
+        help="web app: upload a thermogram, see P(Sick) (and Grad-CAM, with thermocad[explain]); "
+        "programs call its /score API (docs/application.md)",
     )
     p.add_argument("run_dir", metavar="MODEL",
                    help="run folder, or an exported .onnx file (no Grad-CAM overlay)")  # fmt: skip
