@@ -5,7 +5,8 @@
   gets a score the training data say little about. model.json keeps the training women's room
   range (`data.room_range_c`, written by `train`).
 - The skin: a frame whose body's median temperature lies outside the training women's
-  (`data.skin_range_c`, written by `train`): another camera's calibration, a fever, a room.
+  (`data.skin_range_c`, written by `train`): a camera's calibration or emissivity, the room,
+  the acclimatisation.
 - The unit: a file of image intensities scored by a model trained on temperatures (or the
   reverse), which only --allow-unit-mismatch lets through.
 - The view: models are trained on frontal views only (`prepare` excludes the others), so a
@@ -161,8 +162,9 @@ def room_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) -> str:
 
 def skin_note(meta: dict[str, Any], thermogram: Thermogram, mask) -> str:
     """'' or a note when the body's median temperature (cohort.image_stats' skin_median) lies
-    outside the training women's (`data.skin_range_c`): a camera's calibration, a fever, a warm
-    room (a clinical reading: 4 °C added to a Healthy woman's frame made her Sick, unnoted)."""
+    outside the training women's (`data.skin_range_c`): a camera's calibration or emissivity,
+    the room, the acclimatisation (a clinical reading: 4 °C added to a Healthy woman's frame
+    made her Sick, unnoted)."""
     import numpy as np
 
     span = (meta.get("data") or {}).get("skin_range_c")
@@ -173,9 +175,10 @@ def skin_note(meta: dict[str, Any], thermogram: Thermogram, mask) -> str:
         return ""
     side = "warmer" if skin > span[1] else "cooler"
     return (f"skin {skin:.1f} °C (the body's median) is {side} than the {span[0]:.1f}-"
-            f"{span[1]:.1f} °C of the women the model was trained on (another camera's "
-            "calibration, a fever, a room?): its P(Sick) says little here; on DMR-IR warmer "
-            "skin went with Sick")  # fmt: skip
+            f"{span[1]:.1f} °C of the women the model was trained on (a camera's calibration or "
+            "emissivity setting, the room, too short an acclimatisation?): its P(Sick) says "
+            "little here; on DMR-IR warmer skin went with the Sick women, imaged in later "
+            "years, a confound and not a sign of cancer")  # fmt: skip
 
 
 def view_note(path: str | Path | None) -> str:

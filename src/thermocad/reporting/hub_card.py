@@ -217,7 +217,9 @@ def _limitations(meta: dict, rows: pd.DataFrame) -> list[str]:
                 "room raises the Healthy women's P(Sick): docs/evaluation.md, room drift)."]  # fmt: skip
     if skin := data.get("skin_range_c"):
         out += [f"- The training women's skin (the body's median) spans {skin[0]:.1f}-"
-                f"{skin[1]:.1f} °C; `predict` notes a thermogram outside it."]  # fmt: skip
+                f"{skin[1]:.1f} °C; `predict` notes a thermogram outside it. Inside it a camera "
+                "calibrated 1 °C otherwise still moves the scores (docs/application.md, "
+                "\"Before scoring\")."]  # fmt: skip
     if sharp := data.get("sharpness_range"):
         out += [f"- Its training files' sharpness spans {sharp[0]:.2f}-{sharp[1]:.2f}; `predict` "
                 "notes a less sharp one (blurred, out of focus, enlarged)."]  # fmt: skip
