@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import io
-import math
-import shutil
-import tempfile
 import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from thermocad.inference.uploads import (  # noqa: F401 - re-exported: the app, its tests
+    ALLOWED_SUFFIXES,
+    MAX_UPLOAD_MB,
+    check_upload,
+    in_users_words,
+    private_copy,
+)
 from thermocad.inference.verdict import WAITING
-from thermocad.io.find import READABLE_SUFFIXES
-from thermocad.utils.errors import ThermalFormatError, ThermocadError
+from thermocad.utils.errors import ThermocadError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,7 +25,6 @@ if TYPE_CHECKING:
     from thermocad.inference.onnx import OnnxModel
     from thermocad.models.bundle import ModelBundle
 
-MAX_UPLOAD_MB = 20
 # Uploads analysed at once, the page's and the API's (/score) alike, UPLOADS their queue's id
 # (example clicks: one more): the app's memory holds a few parsed uploads; others wait.
 CONCURRENCY, UPLOADS = 2, "uploads"
@@ -36,9 +38,6 @@ def allow_label(unit: str) -> str:
                 "shown, but no Sick/Healthy call is made")  # fmt: skip
     return ("Score a grey 8/16-bit image with this temperature (°C) model anyway: P(Sick) is "
             "shown, but no Sick/Healthy call is made")  # fmt: skip
-
-
-ALLOWED_SUFFIXES = READABLE_SUFFIXES  # one list in thermocad.io.find, shared with predict
 
 
 def slot(text: str) -> str:
@@ -69,19 +68,6 @@ class Answer:
     def outputs(self) -> tuple[Any, ...]:
         # The trailing None empties the upload box, ready for the next file.
         return self.thermogram, self.overlay, self.result, self.status, self.verdict, None
-
-
-def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
-    """Refuse files with an unknown type or over the size limit before parsing them."""
-    name = path.name.lower()
-    if not name.endswith(ALLOWED_SUFFIXES):
-        kinds = ", ".join(ALLOWED_SUFFIXES)
-        raise ThermalFormatError(f"{path.name}: unsupported file type; upload one of {kinds}")
-    size_mb = path.stat().st_size / 2**20  # MiB, as Gradio's "mb" (serve gives it ours)
-    if size_mb > max_mb:
-        # Rounded up: a size just over the limit never reads as the limit (20.03, not 20.0).
-        shown = math.ceil(size_mb * 100) / 100
-        raise ThermalFormatError(f"{path.name}: {shown:.2f} MiB is over the {max_mb:g} MiB limit")
 
 
 def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
@@ -263,33 +249,28 @@ def answer_file(
     `example`: the file is one of the app's synthetic examples, clicked rather than uploaded
     (its label, "synthetic #1, generated Sick": the call box says whether the call matches).
 
-    The file is Gradio's: identical uploads (and the bytes of an example) share one path in its
-    cache, so it is only ever read, into a private copy per request that alone is deleted."""
+    The file is Gradio's, read into a private copy per request (uploads.private_copy)."""
     if not path:
         return Answer(status="Upload a thermal text matrix, .npy or image file.").outputs()
-    upload = Path(path)
-    with tempfile.TemporaryDirectory(prefix="thermocad-request-") as private:
-        copy = Path(private) / upload.name
-        try:
-            check_upload(upload)  # type and size first: an oversized file is never copied
-            shutil.copyfile(upload, copy)
+    upload, copy = Path(path), None
+    try:
+        with private_copy(upload) as copy:
             answer = analyse(bundle, copy, allow_unit_mismatch, seen,
                              example if isinstance(example, str) else "")  # fmt: skip
-        except ThermocadError as exc:
-            # Server-side paths mean nothing to the user; show the name they uploaded.
-            message = str(exc).replace(str(copy), upload.name).replace(str(upload), upload.name)
-            again = "click the example again" if example else "upload the file again"
-            message = message.replace("pass --allow-unit-mismatch",
-                                      f"tick '{allow_label(bundle.unit)}' and {again}")  # fmt: skip
-            answer = _error(message)
-        except FileNotFoundError:
-            answer = _error(f"{upload.name}: the example file is gone (its folder was removed); "
-                            "restart the app" if example else
-                            f"{upload.name}: the upload is gone; upload it again")  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - the page must answer, whatever the file holds
-            traceback.print_exc()
-            answer = _error(f"{upload.name}: could not be analysed ({type(exc).__name__}); "
-                            "is it a thermal matrix or image?")  # fmt: skip
+    except ThermocadError as exc:
+        message = in_users_words(exc, upload, copy)  # the name uploaded, not the server's paths
+        again = "click the example again" if example else "upload the file again"
+        message = message.replace("pass --allow-unit-mismatch",
+                                  f"tick '{allow_label(bundle.unit)}' and {again}")  # fmt: skip
+        answer = _error(message)
+    except FileNotFoundError:
+        answer = _error(f"{upload.name}: the example file is gone (its folder was removed); "
+                        "restart the app" if example else
+                        f"{upload.name}: the upload is gone; upload it again")  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - the page must answer, whatever the file holds
+        traceback.print_exc()
+        answer = _error(f"{upload.name}: could not be analysed ({type(exc).__name__}); "
+                        "is it a thermal matrix or image?")  # fmt: skip
     return answer.outputs()
 
 

@@ -6,8 +6,6 @@ client raises (gradio_client's AppError), never a result."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +21,11 @@ def score_file(bundle: ModelBundle | OnnxModel, path: Path, allow_unit_mismatch:
     """predict's row for the file at `path` (named `name`, the upload's own name), its notes
     as the app's (room, skin, view, frame, training women: `seen`, as in answer.analyse)."""
     from thermocad import __version__
-    from thermocad.inference.answer import check_upload
     from thermocad.inference.notes import input_notes, tta_row_note, void_note
     from thermocad.inference.predict import check_unit
     from thermocad.inference.tables import file_row
     from thermocad.inference.training_women import training_file_note
+    from thermocad.inference.uploads import check_upload
     from thermocad.io.thermal import read_thermal
     from thermocad.preprocess.plausible import check_plausible
 
@@ -58,26 +56,22 @@ def score_upload(bundle: ModelBundle | OnnxModel, path: str | None, allow: bool,
 
     import gradio as gr
 
-    from thermocad.inference.answer import check_upload
+    from thermocad.inference.uploads import in_users_words, private_copy
 
     if not path:
         raise gr.Error("no file: upload a thermal text matrix, .npy or image file")
-    upload = Path(path)
-    with tempfile.TemporaryDirectory(prefix="thermocad-request-") as private:
-        copy = Path(private) / upload.name
-        try:
-            check_upload(upload)  # type and size first: an oversized file is never copied
-            shutil.copyfile(upload, copy)
+    upload, copy = Path(path), None
+    try:
+        with private_copy(upload) as copy:
             return score_file(bundle, copy, bool(allow), seen, upload.name)
-        except ThermocadError as exc:
-            message = str(exc).replace(str(copy), upload.name).replace(str(upload), upload.name)
-            raise gr.Error(message, print_exception=False) from None
-        except FileNotFoundError:
-            raise gr.Error(f"{upload.name}: the upload is gone; upload it again") from None
-        except Exception as exc:  # a bug, or a file no check foresaw: said, its traceback logged
-            traceback.print_exc()
-            raise gr.Error(f"{upload.name}: could not be analysed ({type(exc).__name__}); is it a "
-                           "thermal matrix or image?", print_exception=False) from None  # fmt: skip
+    except ThermocadError as exc:
+        raise gr.Error(in_users_words(exc, upload, copy), print_exception=False) from None
+    except FileNotFoundError:
+        raise gr.Error(f"{upload.name}: the upload is gone; upload it again") from None
+    except Exception as exc:  # a bug, or a file no check foresaw: said, its traceback logged
+        traceback.print_exc()
+        raise gr.Error(f"{upload.name}: could not be analysed ({type(exc).__name__}); is it a "
+                       "thermal matrix or image?", print_exception=False) from None  # fmt: skip
 
 
 def add_score_api(bundle: ModelBundle | OnnxModel, seen: frozenset[str], upload, allow) -> None:

@@ -1,0 +1,49 @@
+"""A web-app request's own copy of Gradio's upload, for the page (answer.py) and the API
+(score.py) alike."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from thermocad.io.find import READABLE_SUFFIXES
+from thermocad.utils.errors import ThermalFormatError
+
+MAX_UPLOAD_MB = 20
+ALLOWED_SUFFIXES = READABLE_SUFFIXES  # one list in thermocad.io.find, shared with predict
+
+
+def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
+    """Refuse files with an unknown type or over the size limit before parsing them."""
+    name = path.name.lower()
+    if not name.endswith(ALLOWED_SUFFIXES):
+        kinds = ", ".join(ALLOWED_SUFFIXES)
+        raise ThermalFormatError(f"{path.name}: unsupported file type; upload one of {kinds}")
+    size_mb = path.stat().st_size / 2**20  # MiB, as Gradio's "mb" (serve gives it ours)
+    if size_mb > max_mb:
+        # Rounded up: a size just over the limit never reads as the limit (20.03, not 20.0).
+        shown = math.ceil(size_mb * 100) / 100
+        raise ThermalFormatError(f"{path.name}: {shown:.2f} MiB is over the {max_mb:g} MiB limit")
+
+
+@contextlib.contextmanager
+def private_copy(upload: Path) -> Iterator[Path]:
+    """A copy of the upload at `upload` in a private temporary folder, removed after: the file is
+    Gradio's (identical uploads, and an example's bytes, share one path in its cache), so it is
+    only ever read. Its type and size are checked first: an oversized file is never copied."""
+    with tempfile.TemporaryDirectory(prefix="thermocad-request-") as private:
+        copy = Path(private) / upload.name
+        check_upload(upload)
+        shutil.copyfile(upload, copy)
+        yield copy
+
+
+def in_users_words(exc: BaseException, upload: Path, copy: Path | None) -> str:
+    """`exc`'s message with the server's paths of the upload and of its copy (None: not made)
+    replaced by the name the user uploaded: they mean nothing to the user."""
+    words = str(exc) if copy is None else str(exc).replace(str(copy), upload.name)
+    return words.replace(str(upload), upload.name)
