@@ -427,14 +427,19 @@ def test_nested_cv_refuses_an_image_level_split_that_puts_women_in_several_folds
 def test_no_trainer_means_thermocads_own_as_in_compare(split_csv, tmp_path, monkeypatch):
     """nested_cv(trainer=None) trains with real_trainer's, leaving out the candidates it cannot
     train (a typing review: None was called per fold, and every candidate 'failed')."""
-    asked = []
+    asked, seen = [], []  # the runs the trainer was given: never the candidate left out
 
     def real(archs, config, overrides=None):
         asked.append(list(archs))
-        return oracle_trainer, {}, {"offline": "no ImageNet weights here"}
+        return recording(oracle_trainer, seen), {}, {"offline": "no ImageNet weights here"}
 
     monkeypatch.setattr(N, "real_trainer", real)
     res = N.nested_cv(pd.read_csv(split_csv), ["oracle", "offline"], tmp_path / "n",
                       baseline=False, n_boot=0)  # fmt: skip
     assert asked == [["oracle", "offline"]]
     assert {f["chosen"] for f in res["folds"]} == {"oracle"}
+    assert seen and not any("offline" in run for run, _ in seen)  # never trained
+    # A baseline alone asks for no trainer at all.
+    monkeypatch.setattr(N, "real_trainer", lambda *a, **k: pytest.fail("no CNN to train"))
+    alone = N.nested_cv(pd.read_csv(split_csv), [], tmp_path / "b", baseline=True, n_boot=0)
+    assert {f["chosen"] for f in alone["folds"]} == {"baseline"}

@@ -547,3 +547,37 @@ def test_figures_drawn_in_threads_keep_their_own_theme_and_leave_matplotlib_as_i
                                                    title=None), range(16)))  # fmt: skip
     assert all(html == alone for html in together)
     assert dict(matplotlib.rcParams) == before
+
+
+def test_the_score_api_checks_and_words_a_file_as_the_page_does(bundle, dmr_files, upload_root):
+    """A mutation review: /score's plausibility check, its unit check and its hiding of the
+    server's paths had no test of their own."""
+    import io
+
+    import gradio as gr
+    from PIL import Image
+
+    from thermocad.inference.score import score_upload
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((48, 64), np.float32))
+    zeros = _upload(upload_root, name="zeros.npy", data=buffer.getvalue())
+    with pytest.raises(gr.Error) as refused:
+        score_upload(bundle, str(zeros), False)
+    said = refused.value.message
+    assert said.startswith("zeros.npy: nearly constant") and "thermocad-request" not in said
+    assert str(upload_root) not in said
+    a = np.loadtxt(dmr_files[0])
+    png = upload_root / "abc" / "exported.png"
+    png.parent.mkdir(parents=True)
+    Image.fromarray(np.uint8((a - a.min()) / (a.max() - a.min()) * 255)).save(png)
+    with pytest.raises(gr.Error) as refused:
+        score_upload(bundle, str(png), False)
+    assert refused.value.message.startswith("exported.png: ") and "not temperatures" in (
+        refused.value.message)  # fmt: skip
+    assert score_upload(bundle, str(png), True)["decision"] == "no call"
+    bad = _upload(upload_root, name="T0999.txt", data=b"30 31\nabc 32\n")
+    with pytest.raises(gr.Error) as refused:
+        score_upload(bundle, str(bad), False)
+    assert refused.value.message.startswith("T0999.txt: line 2: 'abc' is not a number")
+    assert "thermocad-request" not in refused.value.message

@@ -217,3 +217,48 @@ def test_a_call_made_by_one_half_alone_says_how_that_half_did_where_the_date_can
     assert "0.75 (0.48-0.91, not shown better than chance) among the 31 women" in held
     box = call_box(model, "b.txt", 0.30, "", "", {}, (np.array([0.01]), np.array([0.59])))
     assert "the CNN&#x27;s alone. " in box and "chance" not in box
+
+
+def test_the_skin_note_reads_the_bodys_median_of_a_temperature_frame_only():
+    """A mutation review: the unit, the empty mask, the median and the range's rounded edge."""
+    from thermocad.inference.notes import skin_note
+    from thermocad.io.thermal import Thermogram
+    from thermocad.preprocess.regions import body_mask
+
+    rng = np.random.default_rng(0)
+    frame = np.full((60, 80), 22.0, np.float32)
+    frame[10:55, 15:65] = rng.uniform(30.0, 36.0, (45, 50))  # a body, skewed warm
+    mask = body_mask(frame)
+    median = float(np.median(frame[mask]))
+    meta = {"data": {"skin_range_c": [20.0, 25.0]}}
+    note = skin_note(meta, Thermogram(frame, "celsius", None, "npy"), mask)
+    assert note.startswith(f"skin {median:.1f} °C (the body's median) is warmer than the 20.0-25.0")
+    assert skin_note(meta, Thermogram(frame, "intensity", None, "png"), mask) == ""
+    assert skin_note(meta, Thermogram(frame, "celsius", None, "npy"), np.zeros_like(mask)) == ""
+    edge = {"data": {"skin_range_c": [20.0, round(median, 1)]}}  # rounds onto its top: inside
+    assert skin_note(edge, Thermogram(frame, "celsius", None, "npy"), mask) == ""
+
+
+def test_a_rate_without_its_interval_is_said_with_its_counts_alone():
+    counted = {**CV, "counts": {"tp": 45, "fn": 4, "tn": 60, "fp": 11},
+               "sensitivity_ci": [None, None], "specificity_ci": "n/a"}  # fmt: skip
+    line = result_line(_model(cv=counted), "a.txt", 0.7, np.array([0.6]), np.array([0.8]))
+    assert "sensitivity 0.92 (45 of 49 Sick) and specificity 0.85 (60 of 71 Healthy)" in line
+    boolean = {**CV, "counts": {"tp": True, "fn": 4, "tn": 60, "fp": 11}}
+    assert "sensitivity 0.92 and" in result_line(_model(cv=boolean), "a.txt", 0.7,
+                                                  np.array([0.6]), np.array([0.8]))  # fmt: skip
+
+
+def test_an_interval_with_0_5_at_its_end_is_not_shown_better_than_chance():
+    from thermocad.inference.claims import not_above_chance
+
+    assert not_above_chance({"period_roc_auc_lo": 0.5, "period_roc_auc_hi": 0.8})
+    assert not not_above_chance({"period_roc_auc_lo": 0.51, "period_roc_auc_hi": 0.8})
+
+
+def test_a_no_call_box_says_it_is_no_diagnosis_too():
+    from thermocad.inference.verdict import NOT_A_DIAGNOSIS, call_box
+
+    model = SimpleNamespace(threshold=0.4131, meta={"threshold": 0.4131, "cv": CV})
+    box = call_box(model, "a.txt", 0.47, "the file name says view 1.2", "", {})
+    assert "No call" in box and NOT_A_DIAGNOSIS in box

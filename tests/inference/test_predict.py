@@ -598,12 +598,13 @@ def test_a_linked_file_is_read_under_the_name_it_was_given(run_dir, dmr_files, t
     assert not errors and up["patient_id"].tolist() == [42]
 
 
+@pytest.mark.parametrize("key", ["room_range_c", "skin_range_c"])
 @pytest.mark.parametrize("bad", [[25.0], [26.0, 20.0], ["20", 25.0], [20.0, float("inf")]])
-def test_a_bad_room_range_in_model_json_is_refused(copy_run, dmr_files, bad):
+def test_a_bad_room_or_skin_range_in_model_json_is_refused(copy_run, dmr_files, bad, key):
     meta = json.loads((copy_run / "model.json").read_text())
-    meta.setdefault("data", {})["room_range_c"] = bad
+    meta.setdefault("data", {})[key] = bad
     (copy_run / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelFormatError, match="room_range_c"):
+    with pytest.raises(ModelFormatError, match=key):
         predict_paths(copy_run, dmr_files)
 
 
@@ -923,3 +924,7 @@ def test_a_womans_files_that_failed_are_said_on_her_row(tmp_path):
     # A woman whose second file failed is a woman of several files: her row says so.
     alone = write_predictions(table.iloc[2:], errors[1:], tmp_path / "q.csv")
     assert "patients" in alone
+    # A woman whose files all failed has no row, and makes no table of the others by herself.
+    lone = write_predictions(table.iloc[2:], [("T0007_a.txt", "x"), ("T0007_b.txt", "y")],
+                             tmp_path / "r.csv")  # fmt: skip
+    assert "patients" not in lone

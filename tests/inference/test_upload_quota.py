@@ -191,3 +191,42 @@ def test_a_refusal_for_the_budget_says_when_to_try_again():
     scope["headers"], sent[:] = [(b"content-length", b"50")], []
     asyncio.run(quota(scope, receive, send))
     assert (b"retry-after", b"59") in sent[0]["headers"]  # 130 + 60 - 131
+
+
+def _refusal_headers(quota, chunks: list[bytes], length: int | None) -> tuple[int, list]:
+    """The status and headers `quota` answers a POST to the upload route with."""
+    headers = [] if length is None else [(b"content-length", str(length).encode())]
+    scope = {"type": "http", "method": "POST", "path": "/gradio_api/upload", "headers": headers}
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+                for i, c in enumerate(chunks)]  # fmt: skip
+    sent = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(quota(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], start["headers"]
+
+
+def test_retry_after_is_the_wait_until_this_request_fits_and_only_for_429():
+    """A mutation review: the exact edge, the request's own size when it came without
+    Content-Length, a request larger than the whole budget, and no Retry-After on a 413."""
+    now = [0.0]
+    quota = UploadQuota(Route(), per_request=100, budget=100, keep_s=60, clock=lambda: now[0])
+    post(quota, [b"x" * 50], 50)
+    now[0] = 10.0
+    post(quota, [b"x" * 50], 50)
+    now[0] = 20.0  # 50 more fit as soon as the first 50 go, at 60
+    assert (b"retry-after", b"40") in _refusal_headers(quota, [b"x" * 50], 50)[1]
+    # Sent without Content-Length: refused at its first 30 bytes, which the budget now holds
+    # too; sent again, 30 more fit once both 50s have gone, at 70.
+    status, headers = _refusal_headers(quota, [b"x" * 30, b"x" * 40], None)
+    assert status == 429 and (b"retry-after", b"50") in headers
+    status, headers = _refusal_headers(quota, [b"x" * 101], 101)
+    assert status == 413 and not [h for h in headers if h[0] == b"retry-after"]
+    big = UploadQuota(Route(), per_request=500, budget=100, keep_s=60, clock=lambda: now[0])
+    assert (b"retry-after", b"60") in _refusal_headers(big, [b"x" * 200], 200)[1]  # never fits

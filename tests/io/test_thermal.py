@@ -270,11 +270,14 @@ def test_a_damaged_tiff_is_refused_before_decoding(tmp_path, monkeypatch):
     edits = {"tall": ("ImageLength", 32, r"damaged TIFF \(1 of the 2 strips"),
              "huge": ("StripByteCounts", 2**32 - 1, "damaged TIFF .a strip or tile of its image "
                       "is empty or lies beyond the file's end"),
-             "empty": ("StripByteCounts", 0, "damaged TIFF .a strip or tile")}  # fmt: skip
+             "empty": ("StripByteCounts", 0, "damaged TIFF .a strip or tile"),
+             "one more": ("StripByteCounts", None, "damaged TIFF .a strip or tile")}  # fmt: skip
     for name, (tag, value, says) in edits.items():
         path = tmp_path / f"{name}.tif"
         tifffile.imwrite(path, temps, compression="zlib", rowsperstrip=16)
         with tifffile.TiffFile(path, mode="r+b") as tif:
+            if value is None:  # the strip one byte past the file's end
+                value = path.stat().st_size - tif.pages[0].dataoffsets[0] + 1
             tif.pages[0].tags[tag].overwrite(value)
         with pytest.raises(ThermalFormatError, match=f"{name}.tif: {says}"):
             read_thermal(path)
@@ -305,12 +308,18 @@ def test_bad_images(tmp_path):
     Image.fromarray(np.repeat(colour, 8, axis=0)).save(buffer, "JPEG", quality=95)
     segment = b"FLIR\x00\x01\x01\x00" + bytes(16)
     app1 = b"\xff\xe1" + (len(segment) + 2).to_bytes(2, "big") + segment
+    exif = b"Exif\x00\x00" + bytes(30_000)  # a camera's EXIF first, as FLIR files have it
+    app1 = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif + app1
     data = buffer.getvalue()
     flir = write(tmp_path, data[:2] + app1 + data[2:], "IR_0042.jpg")
     with pytest.raises(ThermalFormatError, match=r"IR_0042.jpg: a FLIR radiometric JPEG: .*flyr"):
         read_thermal(flir)
     with pytest.raises(ThermalFormatError, match="jpg: pseudo-colour image"):  # no FLIR segment
         read_thermal(write(tmp_path, data, "plain.jpg"))
+    png = save_image(tmp_path, colour, "flir.png")  # "FLIR\0" in a PNG: no FLIR JPEG
+    png.write_bytes(png.read_bytes() + segment)
+    with pytest.raises(ThermalFormatError, match="png: pseudo-colour image"):
+        read_thermal(png)
 
 
 def test_npy(tmp_path):
@@ -375,6 +384,9 @@ def test_npy_layouts_and_truncation(tmp_path):
     whole = np.full((6, 8), 30.0, np.float32)
     np.save(tmp_path / "whole.npy", whole)
     data = (tmp_path / "whole.npy").read_bytes()
+    (tmp_path / "byte.npy").write_bytes(data + b"\x00")  # one byte more than its shape
+    with pytest.raises(ThermalFormatError, match=r"byte.npy: damaged .npy \(1 bytes more"):
+        read_thermal(tmp_path / "byte.npy")
     for name, shape, why in [("bool.npy", b"(True, 8)", "expected a 2-D array, got shape"),
                              ("neg.npy", b"(-1, 8)", "expected a 2-D array, got shape"),
                              ("half.npy", b"(3, 8)", r"damaged .npy \(96 bytes more")]:  # fmt: skip

@@ -441,6 +441,11 @@ def test_the_model_card_puts_ppv_at_a_screening_prevalence():
     assert "give a PPV of n/a." in nobody and "1,000 women it calls" not in nobody
     clean = _prevalence({"sensitivity": 0.5, "specificity": 1.0, "n": 20, "n_sick": 8})
     assert "give a PPV of 1.000." in clean and "1,000 women it calls" not in clean
+    missed = _prevalence({"sensitivity": 0.0, "specificity": 0.9, "n": 20, "n_sick": 8})
+    assert "give a PPV of 0.000." in missed and "about 0 have" not in missed  # calls none right
+    from thermocad.reporting.fit_card import _ppv
+
+    assert _ppv({"sensitivity": 0.9, "specificity": 0.8, "counts": {"tp": 9, "fn": 1}}) == []
 
 
 def test_the_metrics_table_names_the_interval_each_proportion_has():

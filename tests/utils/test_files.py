@@ -341,3 +341,17 @@ def test_a_killed_writers_temporary_files_go_at_the_next_write_into_their_folder
     for long in (tmp_path / ("n" * 200 + "." + "s" * 40), tmp_path / ("r." + "s" * 240)):
         atomic_write_text(long, "x")
         assert long.read_text() == "x"
+
+
+def test_another_users_running_writer_is_taken_as_running(tmp_path, monkeypatch):
+    """os.kill answers EPERM for another user's process: alive, its file left alone."""
+    import thermocad.utils.leftovers as L
+
+    def not_yours(pid, signal):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(L.os, "kill", not_yours)
+    theirs = tmp_path / f".out.txt.4242.{L.host_tag()}-abcd1234.txt"
+    theirs.write_text("being written")
+    L.clear_dead_temps(tmp_path)
+    assert theirs.exists()

@@ -137,3 +137,7 @@ def test_an_interrupt_outside_the_commands_handlers_still_exits_130(monkeypatch,
         cli.console()
     assert stop.value.code == 130
     assert capsys.readouterr().err == "thermocad: interrupted\n"
+    monkeypatch.setattr(S, "_SIGNALS", [signal.SIGTERM])  # `timeout`, systemd: 128 + 15
+    with pytest.raises(SystemExit) as stop:
+        cli.console()
+    assert stop.value.code == 143

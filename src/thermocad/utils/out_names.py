@@ -46,8 +46,9 @@ NAME_MAX = 255  # bytes in one file or folder name (Linux, macOS)
 
 
 def shortened(name: str, limit: int = NAME_MAX) -> str:
-    """`name` cut to at most `limit` bytes, a whole character at a time."""
-    while len(os.fsencode(name)) > limit:
+    """`name` cut to at most `limit` bytes, a whole character at a time ('' at the least: a
+    negative limit had cut forever)."""
+    while name and len(os.fsencode(name)) > limit:
         name = name[:-1]
     return name
 
