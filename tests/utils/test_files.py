@@ -355,3 +355,12 @@ def test_another_users_running_writer_is_taken_as_running(tmp_path, monkeypatch)
     theirs.write_text("being written")
     L.clear_dead_temps(tmp_path)
     assert theirs.exists()
+
+
+def test_a_name_is_shortened_to_nothing_at_the_least():
+    """A mutation review: a negative limit had cut the name forever (a hung test)."""
+    from thermocad.utils.out_names import shortened
+
+    assert (
+        shortened("abc", -1) == "" and shortened("ééé", 4) == "éé" and shortened("abc", 9) == "abc"
+    )

@@ -178,7 +178,7 @@ def skin_note(meta: dict[str, Any], thermogram: Thermogram, mask) -> str:
             f"{span[1]:.1f} °C of the women the model was trained on (a camera's calibration or "
             "emissivity setting, the room, too short an acclimatisation?): its P(Sick) says "
             "little here; on DMR-IR warmer skin went with the Sick women, imaged in later "
-            "years, a confound and not a sign of cancer")  # fmt: skip
+            "years: a confound, not evidence of cancer")  # fmt: skip
 
 
 def view_note(path: str | Path | None) -> str:
