@@ -25,8 +25,8 @@ class Route:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-def post(app, chunks: list[bytes], length: int | None, path: str = "/gradio_api/upload"):
-    """The status and body `app` answers to a POST of `chunks` (Content-Length `length`)."""
+def answered(app, chunks: list[bytes], length: int | None, path: str = "/gradio_api/upload"):
+    """What `app` sends back to a POST of `chunks` (Content-Length `length`): its messages."""
     headers = [] if length is None else [(b"content-length", str(length).encode())]
     scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
     messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
@@ -40,6 +40,12 @@ def post(app, chunks: list[bytes], length: int | None, path: str = "/gradio_api/
         sent.append(message)
 
     asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def post(app, chunks: list[bytes], length: int | None, path: str = "/gradio_api/upload"):
+    """The status and body `app` answers to a POST of `chunks` (Content-Length `length`)."""
+    sent = answered(app, chunks, length, path)
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
@@ -167,19 +173,8 @@ def test_a_refusal_for_the_budget_says_when_to_try_again():
     quota = UploadQuota(Route(), per_request=100, budget=150, keep_s=60, clock=lambda: now[0])
     assert post(quota, [b"x" * 100], 100)[0] == 200
     now[0] = 20.5
-    scope = {"type": "http", "method": "POST", "path": "/gradio_api/upload",
-             "headers": [(b"content-length", b"100")]}  # fmt: skip
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": b"x" * 100, "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    asyncio.run(quota(scope, receive, send))
-    start = sent[0]
-    assert start["status"] == 429 and (b"retry-after", b"40") in start["headers"]  # 60 - 20.5
+    status, headers = _refusal_headers(quota, [b"x" * 100], 100)
+    assert status == 429 and (b"retry-after", b"40") in headers  # 60 - 20.5
     # Room for the request, not the oldest bytes alone (a diff review): 1 byte at 0 and 99 at
     # 30 of a budget of 100; 50 more fit once the 99 have gone, at 90.
     now[0] = 100.0
@@ -188,27 +183,12 @@ def test_a_refusal_for_the_budget_says_when_to_try_again():
     now[0] = 130.0
     post(quota, [b"x" * 99], 99)
     now[0] = 131.0
-    scope["headers"], sent[:] = [(b"content-length", b"50")], []
-    asyncio.run(quota(scope, receive, send))
-    assert (b"retry-after", b"59") in sent[0]["headers"]  # 130 + 60 - 131
+    assert (b"retry-after", b"59") in _refusal_headers(quota, [b"x" * 50], 50)[1]  # 130 + 60 - 131
 
 
 def _refusal_headers(quota, chunks: list[bytes], length: int | None) -> tuple[int, list]:
     """The status and headers `quota` answers a POST to the upload route with."""
-    headers = [] if length is None else [(b"content-length", str(length).encode())]
-    scope = {"type": "http", "method": "POST", "path": "/gradio_api/upload", "headers": headers}
-    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
-                for i, c in enumerate(chunks)]  # fmt: skip
-    sent = []
-
-    async def receive():
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-    async def send(message):
-        sent.append(message)
-
-    asyncio.run(quota(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
+    start = next(m for m in answered(quota, chunks, length) if m["type"] == "http.response.start")
     return start["status"], start["headers"]
 
 
