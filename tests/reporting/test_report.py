@@ -726,3 +726,19 @@ def test_a_study_from_before_best_served_names_its_selected_model(study_dir):
     text = R.write_report(study_dir / "report.html", **inputs, force=True).read_text()
     assert f"<b>Selected model</b>: {best['best']}, chosen" in text
     assert "<b>Selected model</b>: ?" not in text
+
+
+def test_the_model_card_dates_the_model_by_its_training_not_its_files_copy(tmp_path):
+    """model.json's mtime is lost to a plain `cp`: the card reads trained_utc where it is kept
+    (models trained since 2026-12-07), the file's time otherwise."""
+    import json
+
+    from thermocad.reporting.modelcard import _provenance
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.json").write_text(json.dumps({}))
+    meta = {"thermocad_version": "0.1.0", "trained_utc": "2020-01-02T03:04:05Z"}
+    assert "written 2020-01-02 by thermocad 0.1.0" in _provenance(meta, run, None)
+    os.utime(run / "model.json", (0, 0))  # 1970: an older model's card reads the file's time
+    assert "written 1970-01-01 by thermocad" in _provenance({"thermocad_version": "0"}, run, None)

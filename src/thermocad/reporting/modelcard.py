@@ -130,10 +130,11 @@ def _provenance(meta: dict, run_dir: Path, compare_dir: Path | None) -> str:
                + ", ".join(f"{n} {c}" for c, n in patients.items()) + ")") if patients else ""  # fmt: skip
     home = Path(compare_dir).parent if compare_dir else run_dir.parent
     where = os.path.relpath(run_dir, home)  # the study folder's own layout, wherever it lies
-    made = datetime.fromtimestamp((run_dir / "model.json").stat().st_mtime, UTC)
+    made = f"{meta['trained_utc']:.10}" if isinstance(meta.get("trained_utc"), str) else (
+        f"{datetime.fromtimestamp((run_dir / 'model.json').stat().st_mtime, UTC):%Y-%m-%d}")  # fmt: skip
     stored = f", decision threshold {t:.3f}" if isinstance(t := meta.get("threshold"), float) else ""  # fmt: skip
     return (f"{trained}; files: {where}/model.safetensors + model.json (self-describing{stored}), "
-            f"written {made:%Y-%m-%d} by thermocad {meta.get('thermocad_version', '?')}")  # fmt: skip
+            f"written {made} by thermocad {meta.get('thermocad_version', '?')}")  # fmt: skip
 
 
 def tested_run_note(test: dict) -> str:
