@@ -89,8 +89,7 @@ def write_outputs(
         "fold": fold,
         "config": cfg.to_dict(),
         "thermocad_version": __version__,
-        # When it was trained, for its cards: model.json's mtime is lost to a copy (`cp`).
-        "trained_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "trained_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),  # a `cp` loses mtime
         "preprocess_version": PREPROCESS_VERSION,
         "libraries": library_versions(),
         "compute": compute(model),  # the same seed gives these weights again on the same
