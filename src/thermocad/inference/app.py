@@ -39,6 +39,7 @@ from thermocad.inference.examples import (  # noqa: F401 - synthetic_examples: r
 )
 from thermocad.inference.score import add_score_api
 from thermocad.inference.upload_quota import quota_middleware
+from thermocad.inference.uploads import upload_box
 from thermocad.inference.verdict import WAITING, verdict, waiting
 from thermocad.utils.markdown import md_text
 
@@ -115,11 +116,7 @@ def build_app(
             # No file_types: Gradio would refuse another type before the handler runs, leaving
             # the previous file's result on the page; check_upload answers it instead.
             with gr.Column():
-                upload = gr.File(
-                    label=UPLOAD_LABEL,
-                    type="filepath",
-                    elem_id="upload",
-                )
+                upload = upload_box(label=UPLOAD_LABEL, elem_id="upload")
                 allow = gr.Checkbox(label=allow_label(bundle.unit), value=False)
             with gr.Column():  # the verdict first: beside the upload, or under it on a phone
                 call = gr.HTML(WAITING, elem_id="verdict")

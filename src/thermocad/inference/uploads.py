@@ -47,3 +47,26 @@ def in_users_words(exc: BaseException, upload: Path, copy: Path | None) -> str:
     replaced by the name the user uploaded: they mean nothing to the user."""
     words = str(exc) if copy is None else str(exc).replace(str(copy), upload.name)
     return words.replace(str(upload), upload.name)
+
+
+def upload_box(**kwargs):
+    """Gradio's gr.File for one thermogram, given to the handlers as a path, without the empty
+    temporary file that Gradio 6's gr.File leaves in its cache per request (it makes one with
+    delete=False and discards its name): a soak of /score had left 582 of them in 4 minutes,
+    never swept. Set on the instance: a subclass of a Gradio component writes a .pyi stub
+    beside the module that defines it (Gradio's ComponentMeta), here into thermocad's source."""
+    import types
+
+    import gradio as gr
+    from gradio.utils import NamedString
+
+    box = gr.File(type="filepath", **kwargs)
+    gradios = box._process_single_file
+
+    def process_single_file(self, f):
+        if self.type == "filepath" and not self.file_types:
+            return NamedString(f.path)  # what Gradio's returns, without the empty file
+        return gradios(f)
+
+    box._process_single_file = types.MethodType(process_single_file, box)
+    return box
