@@ -174,3 +174,6 @@ def test_the_score_api_answers_predicts_row_and_a_bad_file_as_an_error(
         p.name for p in (tmp_path / "gradio").iterdir() if p.is_file() and not p.stat().st_size
     ]
     assert not empty, empty
+    import thermocad  # and no stub of a Gradio component written into the package (a subclass's)
+
+    assert not list(Path(thermocad.__file__).parent.rglob("*.pyi"))
