@@ -15,6 +15,7 @@ from thermocad.inference.uploads import (  # noqa: F401 - re-exported: the app, 
     check_upload,
     in_users_words,
     private_copy,
+    read_upload,
 )
 from thermocad.inference.verdict import WAITING
 from thermocad.utils.errors import ThermocadError
@@ -77,17 +78,10 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     `example`: a synthetic example's label, its generator's truth in it."""
     from thermocad.inference.explain import map_cnn
     from thermocad.inference.notes import input_notes, result_line, void_note
-    from thermocad.inference.predict import check_unit
     from thermocad.inference.training_women import training_file_note
     from thermocad.inference.verdict import call_box
-    from thermocad.io.thermal import read_thermal
-    from thermocad.preprocess.plausible import check_plausible
 
-    check_upload(path)
-    # cache=False: an upload is read once, and its parse must not outlive it on disk.
-    thermogram = read_thermal(path, cache=False)
-    check_unit(thermogram, bundle.unit, allow_unit_mismatch)
-    check_plausible(thermogram)
+    thermogram = read_upload(path, bundle.unit, allow_unit_mismatch)
     array = thermogram.array
     with bundle.lock:  # the PyTorch model's: its map and P(Sick) as one (Predictor.lock)
         cnn, base = bundle.predict_parts([array], unit=thermogram.unit)

@@ -22,17 +22,11 @@ def score_file(bundle: ModelBundle | OnnxModel, path: Path, allow_unit_mismatch:
     as the app's (room, skin, view, frame, training women: `seen`, as in answer.analyse)."""
     from thermocad import __version__
     from thermocad.inference.notes import input_notes, tta_row_note, void_note
-    from thermocad.inference.predict import check_unit
     from thermocad.inference.tables import file_row
     from thermocad.inference.training_women import training_file_note
-    from thermocad.inference.uploads import check_upload
-    from thermocad.io.thermal import read_thermal
-    from thermocad.preprocess.plausible import check_plausible
+    from thermocad.inference.uploads import read_upload
 
-    check_upload(path)
-    thermogram = read_thermal(path, cache=False)  # an upload's parse never outlives it on disk
-    check_unit(thermogram, bundle.unit, allow_unit_mismatch)
-    check_plausible(thermogram)
+    thermogram = read_upload(path, bundle.unit, allow_unit_mismatch)
     with bundle.lock:
         cnn, base = bundle.predict_parts([thermogram.array], unit=thermogram.unit)
     prob = float(bundle.average(cnn, base)[0])

@@ -61,7 +61,7 @@ def file_row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: 
     }
 
 
-def patient_table(table: pd.DataFrame, failed: Sequence[str] = ()) -> pd.DataFrame:
+def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.DataFrame:
     """predict's per-patient table: one row per patient, mean P(Sick) over their files and the
     decision at the threshold (unlike evaluation.metrics.aggregate_patients, which averages
     every image of a labelled split, it leaves out files without a call and copies).
@@ -70,7 +70,8 @@ def patient_table(table: pd.DataFrame, failed: Sequence[str] = ()) -> pd.DataFra
     model says nothing about it, inference/notes.py) is left out of the mean and counted in
     the row's note; a patient with only such files gets no P(Sick) and the decision "no call".
     Files with other notes (the room) count, and the note says how many there are, as it says
-    how many of her `failed` files (predict's errors) were not analysed. A copy (a
+    how many of her files were not analysed (`failed`: the patient number of each of predict's
+    errors). A copy (a
     file of the same name, its suffix and a copy's mark aside, and the same P(Sick) as another
     of hers: in another folder, downloaded twice, or saved in another format) counts once.
     """
@@ -89,7 +90,7 @@ def patient_table(table: pd.DataFrame, failed: Sequence[str] = ()) -> pd.DataFra
     copy = pd.DataFrame(
         {"id": known["patient_id"], "name": name, "p": known["prob_sick"]}
     ).duplicated()
-    unread = pd.Series([file_patient(Path(f)) for f in failed], dtype="Int64").value_counts()
+    unread = pd.Series(list(failed), dtype="Int64").value_counts()
     rows = []
     for pid, files in known.groupby("patient_id", sort=True):
         used = files[~lateral[files.index] & ~copy[files.index]]
@@ -176,11 +177,12 @@ def write_predictions(
         not_a_labels_table(path, "predict")
         check_writable(path, force)
     read = table.dropna(subset=["patient_id"])["patient_id"].tolist()  # hers: read or not
-    files = pd.Series(read + [file_patient(Path(f)) for f, _ in errors], dtype="Int64")
+    failed = [file_patient(Path(f)) for f, _ in errors]
+    files = pd.Series(read + failed, dtype="Int64")
     several = files.value_counts().loc[lambda n: n.index.isin(read)].gt(1).any()
     frames = {
         "files": table if len(table) else None,
-        "patients": patient_table(table, [f for f, _ in errors]) if several else None,
+        "patients": patient_table(table, failed) if several else None,
         "errors": pd.DataFrame(list(errors), columns=["file", "error"]) if errors else None,
     }
     # This run's tables are written beside their names first, then moved in: a full disk or a

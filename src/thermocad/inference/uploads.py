@@ -30,6 +30,22 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
         raise ThermalFormatError(f"{path.name}: {shown:.2f} MiB is over the {max_mb:g} MiB limit")
 
 
+def read_upload(path: Path, unit: str, allow_unit_mismatch: bool = False):
+    """The thermogram in an upload (its type and size checked first), refused unless its unit
+    is the model's `unit` (or allowed) and it is plausibly a breast thermogram: the page's and
+    the API's one sequence of checks. Read without the parse cache: an upload's parse must not
+    outlive it on disk."""
+    from thermocad.inference.predict import check_unit
+    from thermocad.io.thermal import read_thermal
+    from thermocad.preprocess.plausible import check_plausible
+
+    check_upload(path)
+    thermogram = read_thermal(path, cache=False)
+    check_unit(thermogram, unit, allow_unit_mismatch)
+    check_plausible(thermogram)
+    return thermogram
+
+
 @contextlib.contextmanager
 def private_copy(upload: Path) -> Iterator[Path]:
     """A copy of the upload at `upload` in a private temporary folder, removed after: the file is
