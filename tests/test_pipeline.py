@@ -152,6 +152,39 @@ def test_labels_of_other_women_are_refused_before_anything_is_written(cohort, tm
         check_labels_match(hidden, labels, set(pd.read_csv(labels)["patient_id"]))
 
 
+def test_labels_whose_ids_mostly_miss_the_files_are_refused(cohort, tmp_path):
+    """A labels review: row numbers given as patient ids (1 to n) matched some women to
+    another woman's row, and prepare went on. Fewer than half of each side paired: refused,
+    before anything is written; labels for a larger set of women still pair."""
+    import pandas as pd
+
+    from thermocad.cohort.prepare import check_labels_match, prepare_cohort
+    from thermocad.utils.errors import CohortError
+
+    data, labels = cohort
+    table = pd.read_csv(labels)
+    n = len(table)
+    shifted = tmp_path / "shifted.csv"  # 7 of 16 women pair
+    table.assign(patient_id=table["patient_id"] + n // 2 + 1).to_csv(shifted, index=False)
+    both = len(set(table["patient_id"]) & set(pd.read_csv(shifted)["patient_id"]))
+    assert 0 < 2 * both < n
+    with pytest.raises(CohortError, match=rf"shifted\.csv: only {both} of its {n} women have a"):
+        prepare_cohort(data, shifted, tmp_path / "prepared")
+    assert not (tmp_path / "prepared").exists()
+    more = tmp_path / "more.csv"  # the labels of a whole database: every file paired
+    pd.concat([table, table.assign(patient_id=table["patient_id"] + 1000)]).to_csv(
+        more, index=False
+    )
+    check_labels_match(data, more, set(pd.read_csv(more)["patient_id"]))
+    folder = tmp_path / "folder"  # women 8-27, labels of rows 1-12: 5 pair
+    folder.mkdir()
+    for number in range(8, 28):
+        (folder / f"T{number:04d}.txt").write_text("30 31\n")
+    with pytest.raises(CohortError, match=r"only 5 of its 12 .* 20 women there a label.* "
+                       r"\(they run 1 to 12 without a gap, as row numbers do\)"):  # fmt: skip
+        check_labels_match(folder, labels, set(range(1, 13)))
+
+
 def test_labels_of_one_class_or_too_few_women_are_refused_before_anything_is_written(
     cohort, tmp_path
 ):

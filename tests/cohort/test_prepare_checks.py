@@ -141,6 +141,15 @@ def test_labels_dates_far_from_the_file_names_are_said_in_one_line(tmp_path, cap
     ]  # a day apart (patient 1) is the same session; no date in the labels (3): the name's
     dates = pd.read_csv(tmp_path / "out" / "cohort.csv").set_index("patient_id")
     assert dates.loc[2, "acquisition_date"] == "2014-01-02"  # the labels still win
+    # Every difference a day and month swapped (a sheet read month first): a warning says so.
+    labels.write_text("patient_id,diagnosis,acquisition_date\n1,Healthy,2015-07-20\n"
+                      "2,Sick,2015-07-20\n3,Healthy,2016-01-02\n4,Sick,2016-01-02\n")  # fmt: skip
+    prepare_cohort(data, labels, tmp_path / "out", workers=1, force=True)
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if "acquisition dates" in ln]
+    assert len(notes) == 1 and notes[0].startswith("[thermocad] warning: acquisition dates: for 2")
+    assert notes[0].endswith("; in each, day and month are swapped: were the labels' dates read "
+                             "month first? Correct them, or leave the cells empty to take the "
+                             "names'")  # fmt: skip
 
 
 def test_a_kept_cohort_of_one_class_or_too_few_women_of_one_is_warned_of(tmp_path, capsys):

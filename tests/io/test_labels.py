@@ -45,10 +45,17 @@ def test_synonyms_case_and_optional_columns(tmp_path):
     ("text", "message"),
     [
         ("patient_id,label\n1,Healthy\n2,maybe\n", r"line 3: unknown diagnosis 'maybe'"),
-        ("patient_id,diagnosis\n1,Healthy\n1,Sick\n", r"duplicate patients 1 \(lines 2, 3\)$"),
+        (
+            "patient_id,diagnosis\n1,Healthy\n1,Sick\n",
+            r"duplicate patients 1 \(lines 2, 3\); their rows differ: keep the right one$",
+        ),
+        (
+            "patient_id,diagnosis\n1,Sick\n2,Healthy\n1,Sick\n",
+            r"duplicate patients 1 \(lines 2, 4\); their rows are the same: keep one$",
+        ),
         (
             "patient_id,diagnosis\nT0001,Healthy\n\n2,Sick\nT001,Sick\n",
-            r"duplicate patients 1 \(lines 2, 5\)$",
+            r"duplicate patients 1 \(lines 2, 5\); their rows differ",
         ),  # a blank line counted
         ("patient,age\n1,40\n", r"missing required column\(s\) \['diagnosis'\]"),
         ("diagnosis\nSick\n", r"missing required column\(s\) \['patient_id'\]"),
@@ -79,6 +86,35 @@ def test_errors_name_the_file_and_problem(tmp_path, text, message):
     with pytest.raises(CohortError, match=message) as info:
         read_labels(path)
     assert str(path) in str(info.value)
+
+
+def test_a_spreadsheet_or_r_export_reads_as_written(tmp_path):
+    """A spreadsheet-export review: R's write.csv writes NA for a missing value (and its row
+    names, or a pandas index, as a column without a header); the headerless column is not
+    read, NA in an optional column is missing, not an error."""
+    text = (
+        '"","patient_id","diagnosis","acquisition_date","deodorant","age","batch"\n'
+        '"1",2,"Healthy",NA,NA,N/A,"A"\n"2",12,"Sick","2014-03-04","no",51,NA\n'
+    )
+    table = read_labels(write(tmp_path, text))
+    assert list(table.columns) == ["patient_id", "diagnosis", "acquisition_date", "deodorant",
+                                   "age", "acquisition_batch"]  # fmt: skip
+    assert table["acquisition_date"].tolist() == ["", "2014-03-04"]
+    assert table["deodorant"].isna()[0] and table["age"].isna()[0]
+    assert table["acquisition_batch"].tolist() == ["A", ""]
+    with pytest.raises(CohortError, match=r"line 2: patient_id 'NA'"):  # required: still refused
+        read_labels(write(tmp_path, "patient_id,diagnosis\nNA,Sick\n"))
+
+
+def test_utf16_without_a_byte_order_mark_is_named(tmp_path):
+    """Every other byte 0: pandas had read it as UTF-8, columns full of NULs."""
+    path = tmp_path / "labels.csv"
+    path.write_bytes("patient_id,diagnosis\n1,Sick\n".encode("utf-16-le"))
+    with pytest.raises(CohortError, match=r"labels\.csv: UTF-16 text \(without a byte order"):
+        read_labels(path)
+    path.write_bytes("patient_id,diagnosis\n1,Sick\n".encode("utf-16-be"))
+    with pytest.raises(CohortError, match=r"UTF-16 text \(without a byte order"):
+        read_labels(path)
 
 
 def test_missing_file(tmp_path):

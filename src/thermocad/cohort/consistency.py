@@ -35,6 +35,17 @@ def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> set[int]:
         raise CohortError(f"{labels_name(labels_csv)}: names none of the {len(numbers)} patients of {data_dir} "
                           f"(their numbers run {min(numbers)}-{max(numbers)}, the labels' "
                           f"{min(labelled)}-{max(labelled)}): another cohort's table?")  # fmt: skip
+    both = len(numbers & labelled)
+    if numbers and 2 * both < len(numbers) and 2 * both < len(labelled):  # a labels review:
+        # row numbers for ids gave 42 of 120 women another woman's diagnosis, with no error
+        gapless = labelled == set(range(1, len(labelled) + 1))
+        rows = (
+            f" (they run 1 to {len(labelled)} without a gap, as row numbers do)" if gapless else ""
+        )
+        raise CohortError(f"{labels_name(labels_csv)}: only {both} of its {len(labelled)} women "
+                          f"have a file in {data_dir}, and only {both} of the {len(numbers)} women there "
+                          f"a label: are its patient ids the numbers in the file names (T0012 is "
+                          f"12)?{rows} If they are, keep only the rows of this folder's women")  # fmt: skip
     return numbers
 
 
@@ -142,12 +153,16 @@ def date_note(table: pd.DataFrame) -> str:
     if apart.empty:
         return ""
     first = apart.iloc[0]
-    return (f"acquisition dates: for {len(apart):,} images (patients "
+    name, label = named[apart.index], labelled[apart.index]  # wrong only in order: a locale
+    swapped = bool(((name.dt.day == label.dt.month) & (name.dt.month == label.dt.day)).all())
+    return ("warning: " * swapped + f"acquisition dates: for {len(apart):,} images (patients "
             f"{_patients(apart['patient_id'])}) the labels' acquisition_date differs by more "
             f"than a day from the file name's (e.g. patient {int(first['patient_id'])}: "
             f"{str(first['acquisition_date'])[:10]} in the labels, {str(first['acquired'])[:10]} "
             "in the name); the labels' is used (cohort.csv: acquisition_date; the name's: "
-            "acquired)")  # fmt: skip
+            "acquired)" + ("; in each, day and month are swapped: were the labels' dates read "
+                           "month first? Correct them, or leave the cells empty to take the "
+                           "names'" if swapped else ""))  # fmt: skip
 
 
 UNLABELLED = "patient not in labels"  # the reason a file of a woman not labelled is left out

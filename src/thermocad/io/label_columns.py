@@ -37,6 +37,8 @@ def rename_columns(table: pd.DataFrame, csv: Path | str) -> pd.DataFrame:
     """Map accepted spellings to canonical names; the two required columns must be there. A
     column not read under any name but spelt close to one is named in a warning (it is kept
     as it is, as any other column)."""
+    # A column without a header (R's row names, a pandas index, a trailing ",") is not read.
+    table = table.loc[:, [not str(c).startswith("Unnamed: ") for c in table.columns]]
     normal = {c: column_key(c) for c in table.columns}
     renames = {}
     for canonical, spellings in ALIASES.items():

@@ -21,6 +21,9 @@ DIAGNOSES = {"healthy": "Healthy", "normal": "Healthy", "sick": "Sick", "cancer"
 BOOLEANS = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}  # fmt: skip
 BOOLEAN_COLUMNS = ("deodorant", "single_breast")
 MAX_AGE = 120
+# A missing value as R's write.csv (NA) and many sheets (N/A) write it, in an optional column.
+MISSING = ("NA", "N/A")
+OPTIONAL = (*BOOLEAN_COLUMNS, "age", "acquisition_date", "acquisition_batch")
 
 
 def labels_to_y(labels: Iterable) -> np.ndarray:
@@ -87,6 +90,8 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     table = rename_columns(table, csv)
     table = table.apply(lambda col: col.str.strip())
     table = table[(table != "").any(axis=1)]  # a spreadsheet's empty rows (",,,,") at the end
+    for column in (c for c in OPTIONAL if c in table):
+        table[column] = table[column].replace(dict.fromkeys(MISSING, ""))
     if table.empty:
         raise CohortError(f"{csv}: holds no patients (a header without rows)")
     table["patient_id"] = _patient_ids(table["patient_id"], csv)
@@ -104,7 +109,11 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     if len(twice):  # each with her lines (the index: header = 1), however spelt (T0196, 196)
         where = [f"{p} (lines {', '.join(map(str, table.index[table['patient_id'] == p]))})"
                  for p in sorted(twice.tolist())[:10]]  # fmt: skip
-        raise CohortError(f"{csv}: duplicate patients {'; '.join(where)}")
+        rows = table[table["patient_id"].isin(twice)].astype(str)
+        same = len(rows.drop_duplicates()) == len(twice)  # each woman's rows alike
+        raise CohortError(f"{csv}: duplicate patients {'; '.join(where)}"
+                          + ("; their rows are the same: keep one" if same else
+                             "; their rows differ: keep the right one"))  # fmt: skip
     return table.reset_index(drop=True)
 
 

@@ -95,6 +95,13 @@ def check_table_file(csv: Path, what: str, make_with: str = "",
         raise error(f"{csv}: cannot be read ({exc.strerror or exc})") from exc
     if start[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text"
         raise error(f"{csv}: UTF-16 text; save it as UTF-8 (in Excel: CSV UTF-8)")
+    if (
+        len(start) == 4
+        and start.count(0) == 2
+        and (start[1] == start[3] == 0 or start[0] == start[2] == 0)
+    ):
+        # Text in UTF-16 without the mark: every other byte is 0 (UTF-8 to pandas)
+        raise error(f"{csv}: UTF-16 text (without a byte order mark); save it as UTF-8")
     if start[:2] == b"\x1f\x8b":
         raise error(f"{csv}: a gzip-compressed file; decompress it and give the CSV")
     if start == b"PK\x03\x04":
