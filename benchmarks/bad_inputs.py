@@ -137,7 +137,7 @@ def answer(fn, path: Path, root: Path) -> str:
 
 UNREADABLE = """
 import sys
-from thermocad.inference.predict import collect_files
+from thermocad.inference.collect import collect_files
 from thermocad.io.find import find_thermal_files
 from thermocad.io.thermal import read_thermal
 try:

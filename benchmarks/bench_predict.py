@@ -116,9 +116,10 @@ def main() -> None:
     os.environ["THERMOCAD_QUIET"] = "1"
     import torch
 
+    from thermocad.inference.collect import collect_files
     from thermocad.inference.export import export_onnx
     from thermocad.inference.onnx import OnnxModel
-    from thermocad.inference.predict import collect_files, predict_bundle
+    from thermocad.inference.predict import predict_bundle
     from thermocad.io.thermal import read_thermal
     from thermocad.models.bundle import load_bundle
     from thermocad.synth.cohort import generate_cohort

@@ -15,7 +15,8 @@ from PIL import Image
 
 from thermocad import __version__
 from thermocad.cli import main
-from thermocad.inference.predict import collect_files, predict_paths
+from thermocad.inference.collect import collect_files
+from thermocad.inference.predict import predict_paths
 from thermocad.inference.tables import COLUMNS, patient_table
 from thermocad.io.filenames import patient_number
 from thermocad.utils.errors import ModelFormatError
@@ -309,7 +310,11 @@ def test_a_copy_of_a_womans_file_in_another_folder_counts_once():
     })  # fmt: skip
     out = patient_table(table)
     assert out["n_files"].tolist() == [3] and out["prob_sick"].tolist() == pytest.approx([0.6])
-    assert out["note"].tolist() == ["1 copy(ies) of a file counted once"]
+    assert out["note"].tolist() == [
+        "1 copy(ies) of a file counted once; her files come from 3 folders (., a, ...): taken as "
+        "one woman by her number; if they are two women, predict them apart; her files' calls "
+        "differ (2 Sick, 1 Healthy): read each in the per-file table"
+    ]
     # Downloaded twice: the browser's "(1)" is a copy's mark, not another image.
     twice = table.assign(file=["T0001.txt", "T0001 (1).txt", "visit2/T0001.txt", "T0001_b.txt"])
     assert patient_table(twice)["n_files"].tolist() == [3]
@@ -321,6 +326,25 @@ def test_a_copy_of_a_womans_file_in_another_folder_counts_once():
                          "prob_sick": [0.9, 0.9, 0.2], "threshold": [0.5] * 3, "model": ["m"] * 3,
                          "decision": ["no call", "no call", "Healthy"]})  # fmt: skip
     assert patient_table(void)["note"].tolist() == ["2 file(s) without a call left out"]
+
+
+def test_what_a_patients_mean_hides_is_said_in_her_row():
+    """A hazard review: siteA/T9006.txt (Sick alone) and siteB/T9006.txt, two sites' women of
+    one number, were averaged into one Healthy row with no note. Her row says both."""
+    table = pd.DataFrame({
+        "file": ["/d/siteA/T9006.txt", "/d/siteB/T9006.txt", "/d/siteA/T9007.txt",
+                 "/d/siteA/T9007.1.1.S.2013-01-01.00.txt"],
+        "patient_id": pd.array([9006, 9006, 9007, 9007], dtype="Int64"),
+        "prob_sick": [0.3528, 0.1308, 0.2, 0.3], "threshold": [0.3495] * 4, "model": ["m"] * 4,
+    })  # fmt: skip
+    out = patient_table(table).set_index("patient_id")
+    assert out.loc[9006, "decision"] == "Healthy"  # the mean, as before, with what it hides:
+    assert out.loc[9006, "note"] == (
+        "her files come from 2 folders (siteA, siteB): taken as one woman by her number; if "
+        "they are two women, predict them apart; her files' calls differ (1 Sick, 1 Healthy): "
+        "read each in the per-file table"
+    )
+    assert pd.isna(out.loc[9007, "note"])  # one folder, one call: nothing to say
 
 
 def test_a_patients_files_without_a_call_are_left_out_of_her_mean():
@@ -598,6 +622,33 @@ def test_a_linked_file_is_read_under_the_name_it_was_given(run_dir, dmr_files, t
     assert not errors and up["patient_id"].tolist() == [42]
 
 
+def test_one_frame_under_two_names_is_noted_on_each(run_dir, dmr_files, tmp_path, capsys):
+    """A hazard review: a misfiled copy scored under two women's numbers got two calls and no
+    word. Each file names the other; a copy under her own number says it counts again."""
+    folder = tmp_path / "dup"
+    folder.mkdir()
+    for name in ("T9002.txt", "T9010.txt", "T09002.txt"):
+        shutil.copy(dmr_files[0], folder / name)
+    shutil.copy(dmr_files[1], folder / "T9003.txt")
+    table, errors = predict_paths(run_dir, [folder])
+    assert not errors
+    notes = dict(zip(table["file"].map(lambda f: Path(f).name), table["note"], strict=True))
+    assert (
+        "the same frame as T9002.txt, byte for byte or saved again: a copy" in notes["T09002.txt"]
+    )
+    assert ("the same frame as T09002.txt (patient 9002), byte for byte or saved again: one "
+            "woman under two numbers, or a file misnamed?") in notes["T9010.txt"]  # fmt: skip
+    assert "the same frame as T09002.txt, byte for byte" in notes["T9002.txt"]
+    assert unnoted(notes["T9003.txt"])
+    assert "note: 3 file(s) hold the frame of another file given" in capsys.readouterr().err
+    # A link named for another woman reaches the same file: predicted once, and said.
+    (folder / "T9011.txt").symlink_to(folder / "T9003.txt")
+    again, _ = predict_paths(run_dir, [folder])
+    assert "T9011.txt" not in set(again["file"].map(lambda f: Path(f).name))
+    assert ("warning: 1 file(s) reached under another woman's number as well (T9011.txt = "
+            "T9003.txt): predicted once, under the first name") in capsys.readouterr().err  # fmt: skip
+
+
 @pytest.mark.parametrize("key", ["room_range_c", "skin_range_c"])
 @pytest.mark.parametrize("bad", [[25.0], [26.0, 20.0], ["20", 25.0], [20.0, float("inf")]])
 def test_a_bad_room_or_skin_range_in_model_json_is_refused(copy_run, dmr_files, bad, key):
@@ -635,7 +686,8 @@ def test_real_dmr_files(run_dir, dmr_dir):
 
 
 def test_failure_line_names_the_file_once():
-    from thermocad.inference.predict import FileFailure, failure_line
+    from thermocad.inference.collect import FileFailure
+    from thermocad.inference.predict import failure_line
 
     assert failure_line(FileFailure("a/b.txt", "a/b.txt: line 1: 'x' is not a number")) == (
         "failed: a/b.txt: line 1: 'x' is not a number"
@@ -872,7 +924,7 @@ def test_files_without_a_patient_number_are_said_without_a_patients_table(run_di
 
 def test_a_pipe_given_as_a_file_is_named_so_not_missing(tmp_path):
     # `cat f | thermocad predict RUN /dev/stdin` had said "no such file or folder".
-    from thermocad.inference.predict import collect_files
+    from thermocad.inference.collect import collect_files
 
     fifo = tmp_path / "in.txt"
     os.mkfifo(fifo)

@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from thermocad.cohort.prepare import find_thermal_files
-from thermocad.inference.predict import collect_files
+from thermocad.inference.collect import collect_files
 from thermocad.io.find import THERMAL_SUFFIXES, is_thermal_file, strip_suffix, walk_thermal_files
 
 
@@ -108,7 +108,7 @@ def test_special_files_with_thermal_names_are_reported(tmp_path):
 
 
 def test_the_same_file_name_in_two_folders_is_said(tmp_path, capsys):
-    from thermocad.inference.predict import collect_files
+    from thermocad.inference.collect import collect_files
     from thermocad.io.find import same_names, same_names_warning
 
     for site in ("siteA", "siteB"):  # two sites that both number a woman 101

@@ -6,10 +6,11 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from thermocad.inference.collect import FileFailure, collect_files
 from thermocad.inference.tables import COLUMNS, file_row
-from thermocad.io.find import resolved, same_names_warning, walk_thermal_files
+from thermocad.io.find import resolved
 from thermocad.models.words import UNIT_WORDS, tta_views
 from thermocad.utils.errors import ThermalFormatError, ThermocadError
 
@@ -22,49 +23,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 FORMATS = ("csv", "json")
-
-
-class FileFailure(NamedTuple):
-    """A file that could not be predicted, and why."""
-
-    file: str
-    error: str
-
-
-def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileFailure]]:
-    """Expand files and folders (recursively, thermal suffixes only) into a sorted file list."""
-    files: list[Path] = []
-    errors: list[FileFailure] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found, problems = walk_thermal_files(path)  # suffixes and walk shared with prepare
-            errors.extend(FileFailure(where, problem) for where, problem in problems)
-            if not found:
-                errors.append(FileFailure(str(path), "folder contains no thermal files"))
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        elif path.exists():  # /dev/stdin, a FIFO: read once, it cannot be read twice safely
-            errors.append(FileFailure(str(path), "not a regular file (a pipe or a device); "
-                                      "save it to a file and give that"))  # fmt: skip
-        else:
-            errors.append(FileFailure(str(path), "no such file or folder"))
-    # A folder given twice (or a file inside a given folder, or a link to one) is predicted once.
-    from thermocad.utils.progress import log
-
-    # Each file under the name it was given (a link's own name holds the DMR number and view
-    # where the file it points to may be a store's hash: git-annex, DVC), once.
-    first: dict[Path, Path] = {}
-    for p in files:
-        first.setdefault(resolved(p), Path(p).absolute())  # ".." as the system reads it
-    unique = list(first.values())
-    if len(unique) < len(files):
-        log(f"{len(files) - len(unique)} repeated file(s) predicted once (the same file given "
-            "twice, a link to it, or a file inside a folder also given)")  # fmt: skip
-    if warning := same_names_warning(unique):
-        log(warning)
-    return unique, errors
 
 
 def check_unit(thermogram: Thermogram, model_unit: str, allow_mismatch: bool = False) -> None:
@@ -218,6 +176,7 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
                    workers: int | None = None) -> tuple[pd.DataFrame, list[FileFailure]]:  # fmt: skip
     """predict_paths() once the model is loaded and its files collected (`errors`: the paths
     that held none); `home`: where the model's training record is (None: nowhere)."""
+    from thermocad.inference.copies import note_same_frames
     from thermocad.inference.tables import notes_summary
     from thermocad.inference.training_women import note_training_women
     from thermocad.models.words import edited_threshold_note as edited
@@ -231,6 +190,8 @@ def _predict_files(bundle, home: Path | None, files: list[Path], errors: list[Fi
         bundle, files, tta, allow_unit_mismatch, batch_size=batch_size, workers=workers
     )
     note_training_women(table, home, bundle.meta)
+    if copies := note_same_frames(table):
+        log(f"note: {copies} file(s) hold the frame of another file given (their note names it)")
     for note in (synthetic_women_note(bundle.meta, files), notes_summary(table)):
         if note:
             log(f"note: {note}")

@@ -105,6 +105,7 @@ def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.
             notes.append(f"{others} file(s) with a note in the per-file table")
         if (lost := int(unread.get(pid, 0))) > 0:  # a clinical reading: a call on part of her
             notes.append(f"{lost} file(s) not analysed (the errors table): her call is of the rest")
+        notes += _hidden_by_the_mean(used, threshold)
         rows.append({"patient_id": pid, "n_files": len(used), "prob_sick": prob,
                      "decision": decision, "threshold": threshold,
                      "model": files["model"].iloc[0],
@@ -113,6 +114,23 @@ def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.
     columns = ["patient_id", "n_files", "prob_sick", "decision", "threshold", "model",
                "model_warning", "note"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns).astype({"patient_id": "Int64"})
+
+
+def _hidden_by_the_mean(used: pd.DataFrame, threshold: float) -> list[str]:
+    """What one row for a patient number hides (a hazard review: two sites' women of one
+    number were averaged into one Healthy call, a Sick call among them): files from several
+    folders, and files whose calls differ."""
+    notes = []
+    folders = sorted({Path(str(f)).parent for f in used["file"]})
+    if len(folders) > 1:
+        shown = ", ".join(f.name or str(f) for f in folders[:2]) + ", ..." * (len(folders) > 2)
+        notes.append(f"her files come from {len(folders)} folders ({shown}): taken as one "
+                     "woman by her number; if they are two women, predict them apart")  # fmt: skip
+    sick = int((used["prob_sick"] >= threshold).sum())
+    if 0 < sick < len(used):
+        notes.append(f"her files' calls differ ({sick} Sick, {len(used) - sick} Healthy): "
+                     "read each in the per-file table")  # fmt: skip
+    return notes
 
 
 def output_paths(out: str | os.PathLike, fmt: str = "csv") -> dict[str, Path]:
