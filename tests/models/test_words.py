@@ -82,8 +82,18 @@ def test_a_model_json_without_threshold_is_said_to_call_at_a_default():
 def test_predicts_tables_say_the_warnings_in_a_few_words():
     from thermocad.models.words import PREPROCESS_VERSION, table_warning
 
-    clean = {"config": {}, "data": {}, "preprocess_version": PREPROCESS_VERSION, "arch": "x"}
+    clean = {"config": {}, "data": {}, "preprocess_version": PREPROCESS_VERSION, "arch": "x",
+             "threshold": 0.35, "threshold_provenance": {"threshold": 0.35}}  # fmt: skip
     assert table_warning(clean) is None
+    # A hazard review: an edited threshold had been said in the log alone, not in the rows.
+    assert table_warning({**clean, "threshold": 0.6}) == (
+        "Its threshold is not the one its cross-validation chose: no sensitivity or "
+        "specificity was measured at it."
+    )
+    assert table_warning({k: v for k, v in clean.items() if k != "threshold"}) == (
+        "No threshold stored: Sick at P(Sick) >= 0.5: no sensitivity or specificity was "
+        "measured at it."
+    )
     assert table_warning({**clean, "cv": {"warnings": ["cannot be told from chance"]}}) == (
         "Its own cross-validation found it of no use (predict's log says why)."
     )
