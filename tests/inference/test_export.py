@@ -287,6 +287,8 @@ def test_an_export_is_readable_in_a_generic_onnx_viewer(exported):
     assert props["input_size"] == str(meta["transform"]["size"]) and props["arch"] == meta["arch"]
     assert float(props["threshold"]) == meta["threshold"]
     assert props["tta_views"] == str(meta["config"]["tta"]) == "1"  # the smoke preset's
+    # A smoke run says so at the top too, in predict's words (it was inside the JSON alone).
+    assert props["model_warning"].startswith("Smoke-run model: not a result.")
     assert "P(Sick)" in proto.doc_string and "not a medical device" in proto.doc_string
     assert probe_difference(exported) <= 1e-4
     # No exporter's notes: they held stack traces with the exporting machine's paths (a

@@ -14,7 +14,8 @@ from thermocad.models.meta import META_DIGEST, META_KEY, meta_digest, onnx_metad
 INPUT_NAME = "input"  # (batch, in_chans, size, size), already through the EvalTransform
 OUTPUT_NAME = "logits"  # (batch, 2): Healthy, Sick; P(Sick) = softmax(logits)[:, 1]
 # Pinned, not the exporter's default (which follows the torch version): 18 is the dynamo
-# exporter's own opset (no version conversion) and ONNX Runtime runs it from 1.14 on.
+# exporter's own opset (no version conversion). The file is IR version 10, which ONNX Runtime
+# reads from 1.18; thermocad requires 1.19 (pyproject.toml: the lowest beside numpy 2).
 OPSET = 18
 PROBE = "probe_logits"  # metadata: the network's logits on probe_input(), checked at each load
 
@@ -155,6 +156,12 @@ def readable(meta: dict) -> dict[str, str]:
            "tta_views": str(int((meta.get("config") or {}).get("tta") or 0))}  # fmt: skip
     if meta.get("threshold") is not None:
         out["threshold"] = repr(float(meta["threshold"]))
+    # What predict's model_warning column says (a smoke run, synthetic women, a cross-validation
+    # that found it of no use): an ONNX review found it only inside the model.json entry.
+    from thermocad.models.words import table_warning
+
+    if warning := table_warning(meta, "the model card"):
+        out["model_warning"] = warning
     return out
 
 
