@@ -303,6 +303,12 @@ def test_a_model_not_worth_using_is_said_so():
     swapped = {"patient_roc_auc": 0.2, "patient_roc_auc_ci": [0.1, 0.3], "specificity": 0.9}
     assert "below chance" in _warnings(swapped)[0] and "swapped" in _warnings(swapped)[0]
     assert "sensitivity 0.95 out of fold" in _warnings(chance, 0.95)[1]
+    # No interval (2 Sick women): AUC 0.125 had passed without a word.
+    for ci in (None, [float("nan"), float("nan")]):
+        few = {"patient_roc_auc": 0.125, "patient_roc_auc_ci": ci, "specificity": 0.9}
+        assert _warnings(few) == ["out of fold the procedure's AUC (0.125) has no interval (too "
+                                  "few women of a class): it is not shown better than chance, "
+                                  "and the model is not useful"]  # fmt: skip
 
 
 def test_labels_of_other_women_or_no_data_folder_are_refused_first(tmp_path):

@@ -132,6 +132,10 @@ def _warnings(cv: dict, target: float | None = None) -> list[str]:
     elif auc is not None and ci[0] is not None and ci[0] <= 0.5:
         out.append(f"out of fold the procedure cannot be told from chance on these data (AUC "
                    f"{auc:.3f}, 95% CI {ci[0]:.3f}-{ci[1]:.3f}): the model is not useful")  # fmt: skip
+    elif auc is not None and (ci[0] is None or ci[0] != ci[0]):  # a degenerate-cohorts review:
+        # 2 Sick women, AUC 0.125 and no warning (the check needed an interval)
+        out.append(f"out of fold the procedure's AUC ({auc:.3f}) has no interval (too few women "
+                   "of a class): it is not shown better than chance, and the model is not useful")  # fmt: skip
     spec = cv.get("specificity")
     if spec is not None and spec < 0.5:
         from thermocad.evaluation.thresholds import rule_words

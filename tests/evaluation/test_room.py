@@ -56,6 +56,9 @@ def test_room_stress_scores_each_healthy_woman_in_two_rooms(run_dir, tmp_path):
     assert room_stress(oof.drop(columns="room_median"), lambda k: run_dir, 0.5) is None
     assert room_stress(oof.assign(unit="intensity"), lambda k: run_dir, 0.5) is None
     assert room_stress(oof.head(8), lambda k: run_dir, 0.5) is None
+    # Rooms within 0.1 °C of each other (copies of one frame): one room twice, nothing to
+    # stress; it had crashed fit at its end (two columns of one name).
+    assert room_stress(oof.assign(room_median=22.0), lambda k: run_dir, 0.5) is None
     # Several images per woman count once: her P(Sick) is their mean.
     twice = pd.concat([oof, oof.assign(prob=0.5)], ignore_index=True)
     again = room_stress(twice, lambda k: run_dir, threshold=0.5, rooms=(20.0, 26.0))

@@ -48,8 +48,8 @@ def room_stress(oof: pd.DataFrame, fold_model: Callable[[int], Path], threshold:
     `prob` and `room_median`), each scored by `fold_model(k)` (the run that did not train on
     her) after re-rendering in each of `rooms` (default `stress_rooms`): mean P(Sick) and how
     many are called Sick at `threshold` (a woman's P(Sick): the mean over her images), beside
-    the same in their own rooms. None for images (no temperatures), too few Healthy women, or
-    a fold model that cannot be found."""
+    the same in their own rooms. None for images (no temperatures), too few Healthy women,
+    rooms that do not spread (the percentiles one room), or a fold model that cannot be found."""
     from thermocad.evaluation.periods import ROOM, sick
     from thermocad.io.thermal import read_thermal
     from thermocad.models.bundle import load_bundle
@@ -61,6 +61,8 @@ def room_stress(oof: pd.DataFrame, fold_model: Callable[[int], Path], threshold:
     if healthy["patient_id"].nunique() < MIN_HEALTHY:
         return None
     rooms = rooms or stress_rooms(rooms_c)
+    if len(set(rooms)) < len(rooms):  # the rooms do not spread (a degenerate-cohorts review:
+        return None  # one room twice had crashed fit at its end): nothing to stress
     columns = [f"prob_at_{room}" for room in rooms]
     for k, part in healthy.groupby("fold"):
         run = fold_model(int(k))
