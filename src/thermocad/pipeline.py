@@ -139,7 +139,7 @@ def _first_stage(data_dir, labels_csv, out: Path, s: dict, force: bool, fresh: b
     """A study's prepare and split; folds the women cannot fill leave no new folder behind."""
     from thermocad.evaluation import resume as R
 
-    log("step 1-2/4: prepare the cohort and split it by patient")
+    log(f"step 1-2/4: prepare the cohort and split it by {s['split'].get('unit', 'patient')}")
     try:
         prepare_and_split(data_dir, labels_csv, out, s, force)
     except ThermocadError:  # nothing to clear: a folder this study had just made goes again

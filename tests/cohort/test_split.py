@@ -40,10 +40,12 @@ def test_patient_split_is_disjoint_stratified_and_reproducible(tmp_path):
     assert len(df) == len(pd.read_csv(path)) - 2  # excluded rows are not split
     assert df["patient_id"].dtype.kind == "i" and (df["split_unit"] == "patient").all()
     for _label, part in df.groupby("label"):
-        share = part["split"].value_counts(normalize=True)
-        # whole patients of up to 4 images: each side is within 4 images of its 20 % target
+        women = part.groupby("split")["patient_id"].nunique()
+        # whole patients, each counted once however many images she has (1-4 here): each side
+        # holds 20 % of the class's women, to the nearest woman (by images it had been 1 to 7
+        # women of 20 in a review's multi-frame cohort)
         for name in ("valid", "test"):
-            assert abs(share[name] * len(part) - 0.2 * len(part)) <= 4
+            assert abs(women[name] - 0.2 * part["patient_id"].nunique()) <= 0.5
     again = make_split(path, valid=0.2, test=0.2, seed=3)
     pd.testing.assert_frame_equal(df, again)
     other = make_split(path, valid=0.2, test=0.2, seed=4)
@@ -67,6 +69,14 @@ def test_folds_and_pure_cross_validation(tmp_path):
     assert not other.set_index("path").loc[cv["path"], "fold"].equals(cv.set_index("path")["fold"])
     summary = "\n".join(split_summary(cv))
     assert "train:" in summary and "patients" in summary
+
+
+def test_folds_are_balanced_in_women_not_images(tmp_path):
+    """1-4 images a woman: folds stratified on images had differed by 2 women of a class."""
+    df = make_split(cohort(tmp_path, seed=1), test=0.2, folds=4, seed=1)
+    rest = df[df["split"] != "test"]
+    women = rest.groupby(["label", "fold"])["patient_id"].nunique()
+    assert (women.groupby(level="label").agg(lambda n: n.max() - n.min()) <= 1).all()
 
 
 def test_inner_folds_keep_each_woman_in_one_fold(tmp_path):

@@ -69,12 +69,14 @@ def _add_split(sub: argparse._SubParsersAction) -> None:
         "fold 0 is the valid split (--valid is then ignored).",
     )
     p.add_argument("cohort", help="cohort.csv written by `thermocad prepare`")
-    p.add_argument("--valid", type=float, default=0.2, help="fraction of each class's images for "
-                   "validation, taken as whole patients (with --folds, fold 0 validates instead)")  # fmt: skip
-    p.add_argument("--test", type=float, default=0.2, help="fraction of each class's images held "
-                   "out for test, taken as whole patients (0: cross-validation only)")  # fmt: skip
+    p.add_argument("--valid", type=float, default=0.2, help="fraction of each class's patients "
+                   "for validation, each once however many images she has (of images with "
+                   "--unit image; with --folds, fold 0 validates instead)")  # fmt: skip
+    p.add_argument("--test", type=float, default=0.2, help="fraction of each class's patients "
+                   "held out for test (of images with --unit image; 0: cross-validation only)")  # fmt: skip
     p.add_argument("--folds", type=int, default=None, help="K patient-grouped folds over the "
-                   "non-test patients, fold 0 the validation split (default: none)")  # fmt: skip
+                   "non-test patients, balanced in patients of each class, fold 0 the "
+                   "validation split (default: none)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same split)")
     p.add_argument(
         "--balance", action="store_true", help="equal images per class (the study's 500+500)"

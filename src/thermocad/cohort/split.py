@@ -73,14 +73,21 @@ def _targets(
 
 
 def _assign(
-    groups: pd.Series, valid_n: float, test_n: float, rng: np.random.Generator, keep: int = 1
+    groups: pd.Series,
+    valid_n: float,
+    test_n: float,
+    rng: np.random.Generator,
+    keep: int = 1,
+    whole: bool = False,
 ) -> pd.Series:
     """Shuffle the groups and fill test, then valid, then train; a group goes where its middle
-    falls. A split asked for (target > 0) that no middle reached still gets one group when the
+    falls, each group counted by its rows (images), or once (`whole`: targets in patients). A split asked for (target > 0) that no middle reached still gets one group when the
     class has one left for train beside it: 3 Sick women at 0.2/0.2 put one in each split
     instead of none in valid (the middles fall at 0.5, 1.5, 2.5 against cuts at 0.6 and 1.2).
     `keep`: the groups train must keep (the folds' count: each fold needs one of the class)."""
     sizes = groups.value_counts().sort_index()
+    if whole:
+        sizes[:] = 1
     order = sizes.index.to_numpy()[rng.permutation(len(sizes))]
     middle = sizes.loc[order].cumsum().to_numpy() - sizes.loc[order].to_numpy() / 2
     where = np.where(middle < test_n, "test", np.where(middle < test_n + valid_n, "valid", "train"))
@@ -131,9 +138,14 @@ def make_split(
         n = int(sum(counts)) if counts is not None else int(available.min())
         df = _subsample(df, dict.fromkeys(available.index, n), key, rng)
     df["split"] = ""
+    # By patient, the fractions are of each class's women, each once however many frames she
+    # has (a review of the full database's layout: sized by images, a test set asked to hold 2
+    # Healthy and 2 Sick women of 20 held 1 to 7 and 1 to 5); --counts stay images.
+    whole = unit == "patient" and counts is None
     for _label, part in df.groupby("label"):
-        valid_n, test_n = _targets(len(part), 0.0 if folds else valid, test, counts)
-        df.loc[part.index, "split"] = _assign(part[key], valid_n, test_n, rng, folds or 1)
+        n = part[key].nunique() if whole else len(part)
+        valid_n, test_n = _targets(n, 0.0 if folds else valid, test, counts)
+        df.loc[part.index, "split"] = _assign(part[key], valid_n, test_n, rng, folds or 1, whole)
     if folds:
         _add_folds(df, folds, key, seed)
     warn_one_class(df, {"valid": 1.0 if folds else valid, "test": test}, counts)  # fold 0
@@ -187,9 +199,11 @@ def _add_folds(df: pd.DataFrame, folds: int, key: str, seed: int) -> None:
         raise ConfigError(f"{folds} folds need at least {folds} patients of each class outside "
                           f"the test set; {per_class.idxmin()} has {per_class.min()}: {advice}")  # fmt: skip
     df["fold"] = -1
+    # One row a group: folds balanced in women (in images at image level), not in frames.
+    one = df.loc[rest].drop_duplicates(key)
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for k, (_, held) in enumerate(splitter.split(rest, df.loc[rest, "label"], groups)):
-        df.loc[rest[held], "fold"] = k
+    for k, (_, held) in enumerate(splitter.split(one, one["label"], one[key])):
+        df.loc[rest[groups.isin(one[key].iloc[held])], "fold"] = k
     df.loc[rest, "split"] = np.where(df.loc[rest, "fold"] == 0, "valid", "train")
 
 
