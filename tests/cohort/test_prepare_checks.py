@@ -161,7 +161,7 @@ def test_a_kept_cohort_of_one_class_or_too_few_women_of_one_is_warned_of(tmp_pat
     prepare_cohort(data, labels, tmp_path / "one", workers=1)  # still written: a warning only
     err = capsys.readouterr().err
     assert ("warning: the kept cohort holds 1 Healthy and 0 Sick women: too few Healthy and Sick "
-            "women to split") in err  # fmt: skip
+            "women to train on or to measure a model on") in err  # fmt: skip
     assert "1 of the labels' 1 women matched a file here" in err
     labels.write_text("patient_id,diagnosis\n1,Healthy\n2,Healthy\n3,Sick\n9,Sick\n")
     prepare_cohort(data, labels, tmp_path / "few", workers=1)

@@ -226,8 +226,8 @@ def class_note(patients: dict[str, int], labelled: int, unmatched: int) -> str:
         return ""
     held = " and ".join(f"{patients.get(c, 0):,} {c}" for c in ("Healthy", "Sick"))
     return (f"warning: the kept cohort holds {held} women: too few {' and '.join(few)} women to "
-            "split into train, valid and test (a model needs women of both classes, at least 2 "
-            f"of each); {labelled - unmatched:,} of the labels' {labelled:,} women matched a file "
+            "train on or to measure a model on (a model, and an AUC, need women of both "
+            f"classes, at least 2 of each); {labelled - unmatched:,} of the labels' {labelled:,} women matched a file "
             "here: do the labels cover these files' women, of both diagnoses?")  # fmt: skip
 
 
