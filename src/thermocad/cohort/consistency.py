@@ -227,8 +227,9 @@ def class_note(patients: dict[str, int], labelled: int, unmatched: int) -> str:
     held = " and ".join(f"{patients.get(c, 0):,} {c}" for c in ("Healthy", "Sick"))
     return (f"warning: the kept cohort holds {held} women: too few {' and '.join(few)} women to "
             "train on or to measure a model on (a model, and an AUC, need women of both "
-            f"classes, at least 2 of each); {labelled - unmatched:,} of the labels' {labelled:,} women matched a file "
-            "here: do the labels cover these files' women, of both diagnoses?")  # fmt: skip
+            f"classes, at least 2 of each); {labelled - unmatched:,} of the labels' "
+            f"{labelled:,} women matched a file here: do the labels cover these files' women, "
+            "of both diagnoses?")  # fmt: skip
 
 
 def warn_one_class(df: pd.DataFrame, fractions: dict[str, float], counts) -> None:

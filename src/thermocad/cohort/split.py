@@ -81,8 +81,9 @@ def _assign(
     whole: bool = False,
 ) -> pd.Series:
     """Shuffle the groups and fill test, then valid, then train; a group goes where its middle
-    falls, each group counted by its rows (images), or once (`whole`: targets in patients). A split asked for (target > 0) that no middle reached still gets one group when the
-    class has one left for train beside it: 3 Sick women at 0.2/0.2 put one in each split
+    falls, each group counted by its rows (images), or once (`whole`: targets in patients). A
+    split asked for (target > 0) that no middle reached still gets one group when the class
+    has one left for train beside it: 3 Sick women at 0.2/0.2 put one in each split
     instead of none in valid (the middles fall at 0.5, 1.5, 2.5 against cuts at 0.6 and 1.2).
     `keep`: the groups train must keep (the folds' count: each fold needs one of the class)."""
     sizes = groups.value_counts().sort_index()
