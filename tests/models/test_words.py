@@ -101,3 +101,23 @@ def test_predicts_tables_say_the_warnings_in_a_few_words():
     assert table_warning(old) == "Trained on other preprocessing: train it again."
     smoke = {**clean, "config": {"max_batches": 2}}
     assert table_warning(smoke) == "Smoke-run model: not a result."
+
+
+def test_the_cnns_input_is_said_as_the_transform_makes_it():
+    """A CLAIM review: the fit card said "320 px, celsius input" of the default, whose CNN sees
+    the asymmetry of a window on the body's median temperature."""
+    from thermocad.models.words import input_words
+
+    default = {"unit": "celsius", "transform": {
+        "size": 320, "normalization": {"method": "relative", "width": 14.0},
+        "channels": ["asymmetry"], "crop": "breasts", "marker": "remove"}}  # fmt: skip
+    assert input_words(default) == (
+        "the left-right asymmetry (the map minus its mirror) of the thermogram in a 14 °C "
+        "window on the body's median temperature (the calibration marker removed, cropped to "
+        "the chest, 320 px)"
+    )
+    study = {"transform": {"size": 224, "normalization": {"method": "robust"},
+                           "channels": ["temperature"], "crop": "none", "marker": "keep"}}  # fmt: skip
+    assert (
+        input_words(study) == "the thermogram in each image's 0.5-99.5 percentile window (224 px)"
+    )

@@ -222,7 +222,8 @@ def test_model_card_names_the_inputs(tmp_path):
     meta["config"] = TrainConfig.study(pretrained=False).to_dict()
     (tmp_path / "model.json").write_text(json.dumps(meta))
     study = html.unescape(_model_summary(None, tmp_path))
-    assert "fine-tuned (2 frozen and 3 unfrozen SGDR cycles, the 2019 study's recipe)" in study
+    assert ("fine-tuned (2 frozen and 3 unfrozen SGDR cycles, as the 2019 study's recipe "
+            "trains)") in study  # fmt: skip
     assert study.count("from random weights") == 1
     # Who trained it, where its files are and which thermocad wrote it, from its model.json.
     meta.update(thermocad_version="9.9", data={"train": {"patients": {"Healthy": 5, "Sick": 3}}})
@@ -231,6 +232,11 @@ def test_model_card_names_the_inputs(tmp_path):
     card = html.unescape(_model_summary(tmp_path / "compare", tmp_path / "run"))
     assert "trained on 8 women (5 Healthy, 3 Sick); files: run/model.safetensors" in card
     assert "by thermocad 9.9" in card
+    # With its commit, where the model recorded one (a CLAIM review: 0.1.0 through every change).
+    meta["libraries"] = {"thermocad": "9.9 (commit 0123456789ab)"}
+    (tmp_path / "run" / "model.json").write_text(json.dumps(meta))
+    card = html.unescape(_model_summary(tmp_path / "compare", tmp_path / "run"))
+    assert "by thermocad 9.9 (commit 0123456789ab)" in card
 
 
 def test_report_from_nothing_still_has_sections(tmp_path):

@@ -234,3 +234,27 @@ def test_a_resumed_fits_fingerprint_reads_the_bytes_not_the_times(tmp_path):
         deep.mkdir()
     (deep / "T0003.txt").write_text("30.5 30.6\n")  # past the walk: not the data's
     assert fingerprint(data, labels) == with_link
+
+
+def test_the_source_commit_is_recorded_only_for_a_clone_that_tracks_it(tmp_path):
+    """model.json's libraries name thermocad's commit when it runs from a clone; a folder git
+    does not track (a wheel's, or a virtualenv's inside another project's clone) gives None."""
+    import subprocess
+    from pathlib import Path
+
+    from thermocad.training.outputs import library_versions, source_commit
+
+    package = Path(__import__("thermocad").__file__).parent
+    head = subprocess.run(["git", "-C", str(package), "rev-parse", "--short=12", "HEAD"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    if head.returncode != 0:
+        pytest.skip("thermocad does not run from a git clone here")
+    assert source_commit().removesuffix("+changes") == head.stdout.strip()
+    assert library_versions()["thermocad"].endswith(f"(commit {source_commit()})")
+    repo = tmp_path / "project"
+    (repo / ".venv" / "thermocad").mkdir(parents=True)
+    (repo / ".venv" / "thermocad" / "__init__.py").write_text("")
+    (repo / ".gitignore").write_text(".venv/\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    assert source_commit(repo / ".venv" / "thermocad") is None  # ignored: not our source
+    assert source_commit(tmp_path) is None  # no clone at all

@@ -167,6 +167,30 @@ def model_name(meta: dict) -> str:
     return served_name(str(meta.get("arch", "unknown")), meta.get("baseline") is not None)
 
 
+def made_by(meta: dict) -> str:
+    """The thermocad that trained a model: its version, with its commit where recorded."""
+    return str((meta.get("libraries") or {}).get("thermocad") or meta.get("thermocad_version", "?"))
+
+
+def input_words(meta: dict) -> str:
+    """What the CNN sees, in words, from model.json's transform (a CLAIM review: the fit card
+    had said "celsius input" of a window on the body's temperature made into its asymmetry)."""
+    t = meta.get("transform") or {}
+    norm = t.get("normalization") or {}
+    method, width = norm.get("method"), norm.get("width", 14)
+    window = {"relative": f"a {width:g} °C window on the body's median temperature",
+              "intensity": "grey levels scaled by the file's bit depth"}.get(
+                  method, "each image's 0.5-99.5 percentile window")  # fmt: skip
+    channels = t.get("channels", ["temperature"])
+    seen = (f"the left-right asymmetry (the map minus its mirror) of the thermogram in {window}"
+            if list(channels) == ["asymmetry"] else f"the thermogram in {window}"
+            + (" and its left-right asymmetry" if "asymmetry" in channels else ""))  # fmt: skip
+    steps = [("the calibration marker removed" if t.get("marker") == "remove" else ""),
+             ("cropped to the chest" if t.get("crop") == "breasts" else ""),
+             f"{t.get('size', meta.get('input_size', '?'))} px"]  # fmt: skip
+    return f"{seen} ({', '.join(filter(None, steps))})"
+
+
 def training_sentence(config: dict) -> str:
     """How a run's config trained it, in words: the stages, then the start (plain text)."""
     start = ("from the weights in " + str(config["weights"]) if config.get("weights")
@@ -174,7 +198,8 @@ def training_sentence(config: dict) -> str:
              else "from random weights")  # fmt: skip
     if config.get("cycles", 0):
         how = (f"fine-tuned ({config.get('frozen_cycles', 0)} frozen and "
-               f"{config.get('cycles', 0)} unfrozen SGDR cycles, the 2019 study's recipe)")  # fmt: skip
+               f"{config.get('cycles', 0)} unfrozen SGDR cycles, as the 2019 study's recipe "
+               "trains)")  # fmt: skip
     elif config.get("frozen_cycles", 0):
         how = f"a head trained by {config['frozen_cycles']} SGDR cycles, the body frozen"
     else:

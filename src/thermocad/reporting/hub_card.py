@@ -18,7 +18,14 @@ import pandas as pd
 from thermocad.evaluation.confounds import confound_notes
 from thermocad.evaluation.periods import dates
 from thermocad.evaluation.thresholds import rule_words
-from thermocad.models.words import model_name, synthetic_training, training_data, training_sentence
+from thermocad.models.words import (
+    input_words,
+    made_by,
+    model_name,
+    synthetic_training,
+    training_data,
+    training_sentence,
+)
 from thermocad.reporting.card_validation import (
     HEADLINE,
     ci_text,
@@ -178,8 +185,8 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     rows = pd.concat([train] + ([valid] if valid is not None else []))
     title = f"# thermocad {model_name(meta)}: breast thermogram classifier"
     out = [front_matter(meta, summary), title, ""]
-    out += [f"Model: `{arch}`, a CNN ({size} px, {meta.get('unit', 'celsius')} input) trained "
-            f"with thermocad {meta.get('thermocad_version', '')}{_computed_on(meta)}: {trained}. "
+    out += [f"Model: `{arch}`, a CNN that sees {input_words(meta)}, trained "
+            f"with thermocad {made_by(meta)}{_computed_on(meta)}: {trained}. "
             "Its P(Sick) for one "
             f"frontal breast thermogram is {ensemble}; the stored decision threshold is "
             f"{threshold:.4g} ({how}).", ""]  # fmt: skip

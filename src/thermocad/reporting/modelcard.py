@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.evaluation.metrics import proportion_intervals
-from thermocad.models.words import synthetic_training, training_sentence
+from thermocad.models.words import made_by, synthetic_training, training_sentence
 from thermocad.reporting import html
 from thermocad.reporting.fit_card import prevalence_words
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, prose, section, with_interval
@@ -134,7 +134,7 @@ def _provenance(meta: dict, run_dir: Path, compare_dir: Path | None) -> str:
         f"{datetime.fromtimestamp((run_dir / 'model.json').stat().st_mtime, UTC):%Y-%m-%d}")  # fmt: skip
     stored = f", decision threshold {t:.3f}" if isinstance(t := meta.get("threshold"), float) else ""  # fmt: skip
     return (f"{trained}; files: {where}/model.safetensors + model.json (self-describing{stored}), "
-            f"written {made} by thermocad {meta.get('thermocad_version', '?')}")  # fmt: skip
+            f"written {made} by thermocad {made_by(meta)}")  # fmt: skip
 
 
 def tested_run_note(test: dict) -> str:
@@ -244,9 +244,9 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
     else:
         metrics = "no test split: only the validation comparison is available"
     items = {
-        "Intended use": "Research on computer-aided detection in breast thermograms; a second "
-        "reader's aid to be studied alongside mammography. Not for screening or diagnosis of "
-        "individual patients.",
+        "Intended use": "Research on computer-aided detection in breast thermograms (frontal "
+        "temperature matrices like DMR-IR's): reproducing and auditing results, and teaching. "
+        "Not for screening, triage or any clinical decision.",
         "Out of scope": "Stand-alone diagnosis; populations, cameras or protocols unlike the "
         "training data; images whose unit differs from the training data's.",
         "Data": _data_summary(cohort_csv, split_csv),

@@ -146,16 +146,41 @@ def write_trained_on(out_dir, train, valid) -> dict:
 
 
 def library_versions() -> dict[str, str]:
-    """The versions of the libraries that computed the model and its inputs."""
+    """The versions of the libraries that computed the model and its inputs, thermocad's with
+    its git commit when it runs from a clone (a CLAIM review: the version stayed 0.1.0 through
+    every change of the inputs)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    found = {}
+    commit = source_commit()
+    found = {"thermocad": __version__ + (f" (commit {commit})" if commit else "")}
     for name in ("torch", "timm", "fastai", "numpy", "scipy", "scikit-image", "scikit-learn"):
         try:
             found[name] = version(name)
         except PackageNotFoundError:
             continue
     return found
+
+
+def source_commit(package: Path | None = None) -> str | None:
+    """The git commit of the thermocad source that runs (`package`: its folder), '+changes'
+    after it when that folder differs from the commit; None where the source is not a file a
+    git clone tracks (a wheel, or a virtualenv inside another project's clone)."""
+    import subprocess
+
+    here = package or Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(here), *args], capture_output=True,
+                                  text=True, timeout=10, check=False)  # fmt: skip
+        except (OSError, subprocess.SubprocessError):  # no git, or it hangs
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    if git("ls-files", "--error-unmatch", "__init__.py") is None:  # not tracked: not our clone
+        return None
+    head, changes = git("rev-parse", "--short=12", "HEAD"), git("status", "--porcelain", ".")
+    return None if head is None else head + ("+changes" if changes else "")
 
 
 def compute(model) -> dict[str, object]:
