@@ -425,8 +425,9 @@ def test_the_model_card_puts_ppv_at_a_screening_prevalence():
     # 0.9 x 0.005 / (0.9 x 0.005 + 0.2 x 0.995) = 0.0221
     assert (
         "40% of the test patients are Sick" in text
-        and "give a PPV of 0.022 (of 1,000 women it calls Sick there, about 22 have cancer)."
-        in text
+        and "give a PPV of 0.022 (of 1,000 women it calls Sick there, about 22 have cancer), if "
+        "its Sick is cancer and these rates held in screening: measured on women gathered by "
+        "their diagnosis, such rates usually fall there (spectrum bias)." in text
     )
     # With the rates' intervals, the PPV's range from their ends: sensitivity 0.6-1.0,
     # specificity 0.7-0.9: 0.6 x 0.005 / (0.003 + 0.3 x 0.995) = 0.0099; 0.005 / (0.005 +

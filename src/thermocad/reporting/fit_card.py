@@ -123,6 +123,11 @@ def _calibration(cv: dict) -> list[str]:
 SCREENING_PREVALENCE = 0.005  # about 5 cancers per 1,000 women screened
 
 
+# What a PPV at screening prevalence assumes (a CLAIM review: the labels' Sick taken for cancer).
+_IF = (", if its Sick is cancer and these rates held in screening: measured on women gathered "
+       "by their diagnosis, such rates usually fall there (spectrum bias)")  # fmt: skip
+
+
 def prevalence_words(p: dict, who: str = "test patients") -> str:
     """PPV as the share of Sick among `who` makes it, and at a screening prevalence, with the
     range the ends of the sensitivity's and specificity's intervals give (`p`: a metrics
@@ -151,4 +156,4 @@ def prevalence_words(p: dict, who: str = "test patients") -> str:
     return (f"PPV and NPV depend on how common the disease is: {sick / n:.0%} of the {who} "
             f"are Sick; at a screening prevalence of {q:.1%} (about 5 cancers per 1,000 women "
             f"screened) this sensitivity and specificity give a PPV of "
-            f"{fmt_ci(point)}{per}{span}. ")  # fmt: skip
+            f"{fmt_ci(point)}{per}{span}{_IF * (0 < point < 1)}. ")  # fmt: skip
