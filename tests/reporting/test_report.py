@@ -427,7 +427,8 @@ def test_the_model_card_puts_ppv_at_a_screening_prevalence():
         "40% of the test patients are Sick" in text
         and "give a PPV of 0.022 (of 1,000 women it calls Sick there, about 22 have cancer), if "
         "its Sick is cancer and these rates held in screening: measured on women gathered by "
-        "their diagnosis, such rates usually fall there (spectrum bias)." in text
+        "their diagnosis, such rates usually fall there (spectrum bias)."
+        in text
     )
     # With the rates' intervals, the PPV's range from their ends: sensitivity 0.6-1.0,
     # specificity 0.7-0.9: 0.6 x 0.005 / (0.003 + 0.3 x 0.995) = 0.0099; 0.005 / (0.005 +
@@ -749,3 +750,15 @@ def test_the_model_card_dates_the_model_by_its_training_not_its_files_copy(tmp_p
     assert "written 2020-01-02 by thermocad 0.1.0" in _provenance(meta, run, None)
     os.utime(run / "model.json", (0, 0))  # 1970: an older model's card reads the file's time
     assert "written 1970-01-01 by thermocad" in _provenance({"thermocad_version": "0"}, run, None)
+
+
+def test_the_cards_failures_count_women_first():
+    """A CLAIM review: "21 missed Sick" of images beside a patient-level table showing 1."""
+    from thermocad.reporting.modelcard import _failures
+
+    counts = {"tp": 5, "tn": 9, "fp": 1, "fn": 1}
+    test = {"patient": {"counts": counts},
+            "image": {"counts": {"tp": 80, "tn": 150, "fp": 21, "fn": 21}}}  # fmt: skip
+    assert _failures(test).startswith("On the test women: 1 missed Sick (false negatives) and "
+                                      "1 false alarms; on their images, 21 and 21; see")  # fmt: skip
+    assert _failures({"image": test["image"]}).startswith("On the test images: 21 missed Sick")
