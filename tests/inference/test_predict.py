@@ -311,9 +311,9 @@ def test_a_copy_of_a_womans_file_in_another_folder_counts_once():
     out = patient_table(table)
     assert out["n_files"].tolist() == [3] and out["prob_sick"].tolist() == pytest.approx([0.6])
     assert out["note"].tolist() == [
-        "1 copy(ies) of a file counted once; her files come from 3 folders (., a, ...): taken as "
-        "one woman by her number; if they are two women, predict them apart; her files' calls "
-        "differ (2 Sick, 1 Healthy): read each in the per-file table"
+        "1 copy(ies) of a file counted once; her files' calls differ (2 Sick, 1 Healthy): read "
+        "each in the per-file table; they come from 3 folders (., a, ...), taken as one woman by "
+        "her number: if they are two women, predict them apart"
     ]
     # Downloaded twice: the browser's "(1)" is a copy's mark, not another image.
     twice = table.assign(file=["T0001.txt", "T0001 (1).txt", "visit2/T0001.txt", "T0001_b.txt"])
@@ -340,11 +340,14 @@ def test_what_a_patients_mean_hides_is_said_in_her_row():
     out = patient_table(table).set_index("patient_id")
     assert out.loc[9006, "decision"] == "Healthy"  # the mean, as before, with what it hides:
     assert out.loc[9006, "note"] == (
-        "her files come from 2 folders (siteA, siteB): taken as one woman by her number; if "
-        "they are two women, predict them apart; her files' calls differ (1 Sick, 1 Healthy): "
-        "read each in the per-file table"
+        "her files' calls differ (1 Sick, 1 Healthy): read each in the per-file table; they "
+        "come from 2 folders (siteA, siteB), taken as one woman by her number: if they are two "
+        "women, predict them apart"
     )
     assert pd.isna(out.loc[9007, "note"])  # one folder, one call: nothing to say
+    # Frames kept in folders of their own (the README's frame2/T0012.txt) with one call: quiet.
+    apart = table.assign(prob_sick=[0.2, 0.1, 0.2, 0.3])
+    assert patient_table(apart)["note"].isna().all()
 
 
 def test_a_patients_files_without_a_call_are_left_out_of_her_mean():
@@ -641,12 +644,35 @@ def test_one_frame_under_two_names_is_noted_on_each(run_dir, dmr_files, tmp_path
     assert "the same frame as T09002.txt, byte for byte" in notes["T9002.txt"]
     assert unnoted(notes["T9003.txt"])
     assert "note: 3 file(s) hold the frame of another file given" in capsys.readouterr().err
+    # Her copy under the same name in another format counts once, as her row counts it.
+    with open(dmr_files[1], "rb") as src, gzip.open(folder / "T9003.txt.gz", "wb") as dst:
+        dst.write(src.read())
+    gz, _ = predict_paths(run_dir, [folder / "T9003.txt", folder / "T9003.txt.gz"])
+    assert gz["note"].str.contains("a copy, counted once in her mean").all()
     # A link named for another woman reaches the same file: predicted once, and said.
     (folder / "T9011.txt").symlink_to(folder / "T9003.txt")
     again, _ = predict_paths(run_dir, [folder])
     assert "T9011.txt" not in set(again["file"].map(lambda f: Path(f).name))
     assert ("warning: 1 file(s) reached under another woman's number as well (T9011.txt = "
             "T9003.txt): predicted once, under the first name") in capsys.readouterr().err  # fmt: skip
+
+
+def test_same_frames_are_found_for_a_model_without_halves(dmr_files, tmp_path):
+    """A diff review: a CNN alone (no baseline) leaves prob_cnn and prob_baseline empty, and
+    the check for one frame under two names crashed every such predict."""
+    from thermocad.inference.copies import note_same_frames
+
+    for name in ("T0101.txt", "T0102.txt"):
+        shutil.copy(dmr_files[0], tmp_path / name)
+    shutil.copy(dmr_files[1], tmp_path / "T0103.txt")
+    table = pd.DataFrame({
+        "file": [str(tmp_path / n) for n in ("T0101.txt", "T0102.txt", "T0103.txt")],
+        "patient_id": pd.array([101, 102, 103], dtype="Int64"), "prob_sick": [0.4, 0.4, 0.4],
+        "prob_cnn": [None] * 3, "prob_baseline": [None] * 3, "note": [None] * 3,
+    })  # fmt: skip
+    assert note_same_frames(table) == 2  # T0103 scored alike, but another frame
+    assert "the same frame as T0102.txt (patient 102)" in table.at[0, "note"]
+    assert table.at[2, "note"] is None
 
 
 @pytest.mark.parametrize("key", ["room_range_c", "skin_range_c"])

@@ -47,16 +47,20 @@ def test_synonyms_case_and_optional_columns(tmp_path):
         ("patient_id,label\n1,Healthy\n2,maybe\n", r"line 3: unknown diagnosis 'maybe'"),
         (
             "patient_id,diagnosis\n1,Healthy\n1,Sick\n",
-            r"duplicate patients 1 \(lines 2, 3\); their rows differ: keep the right one$",
+            r"duplicate patients 1 \(lines 2, 3: they differ, keep the right one\)$",
         ),
         (
             "patient_id,diagnosis\n1,Sick\n2,Healthy\n1,Sick\n",
-            r"duplicate patients 1 \(lines 2, 4\); their rows are the same: keep one$",
+            r"duplicate patients 1 \(lines 2, 4: the same, keep one\)$",
         ),
         (
             "patient_id,diagnosis\nT0001,Healthy\n\n2,Sick\nT001,Sick\n",
-            r"duplicate patients 1 \(lines 2, 5\); their rows differ",
+            r"duplicate patients 1 \(lines 2, 5: they differ",
         ),  # a blank line counted
+        (
+            "patient_id,diagnosis\n1,Sick\n2,Sick\n1,Sick\n2,Healthy\n",
+            r"1 \(lines 2, 4: the same, keep one\); 2 \(lines 3, 5: they differ, keep the right",
+        ),  # each woman's rows said apart
         ("patient,age\n1,40\n", r"missing required column\(s\) \['diagnosis'\]"),
         ("diagnosis\nSick\n", r"missing required column\(s\) \['patient_id'\]"),
         ("patient_id,diagnosis\nabc,Sick\n", r"line 2: patient_id 'abc'"),
@@ -95,13 +99,14 @@ def test_a_spreadsheet_or_r_export_reads_as_written(tmp_path):
     text = (
         '"","patient_id","diagnosis","acquisition_date","deodorant","age","batch"\n'
         '"1",2,"Healthy",NA,NA,N/A,"A"\n"2",12,"Sick","2014-03-04","no",51,NA\n'
+        '"3",13,"Sick",#N/A,na,,"B"\n'
     )
     table = read_labels(write(tmp_path, text))
     assert list(table.columns) == ["patient_id", "diagnosis", "acquisition_date", "deodorant",
                                    "age", "acquisition_batch"]  # fmt: skip
-    assert table["acquisition_date"].tolist() == ["", "2014-03-04"]
-    assert table["deodorant"].isna()[0] and table["age"].isna()[0]
-    assert table["acquisition_batch"].tolist() == ["A", ""]
+    assert table["acquisition_date"].tolist() == ["", "2014-03-04", ""]
+    assert table["deodorant"].isna()[0] and table["age"].isna()[0] and table["deodorant"].isna()[2]
+    assert table["acquisition_batch"].tolist() == ["A", "", "B"]
     with pytest.raises(CohortError, match=r"line 2: patient_id 'NA'"):  # required: still refused
         read_labels(write(tmp_path, "patient_id,diagnosis\nNA,Sick\n"))
 

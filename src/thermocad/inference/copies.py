@@ -19,8 +19,9 @@ def note_same_frames(table: pd.DataFrame) -> int:
     Only files scored alike to the sixth decimal are read again, to compare their frames."""
     from thermocad.io.digest import file_digest, file_frame_digest
 
-    scores = [c for c in SCORES if c in table]
-    alike = table[scores].astype(str).agg("|".join, axis=1).duplicated(keep=False)
+    scores = [c for c in SCORES if c in table]  # a CNN alone: its halves' cells are empty
+    text = table[scores].map(lambda v: "" if v is None or v != v else repr(v))
+    alike = text.agg("|".join, axis=1).duplicated(keep=False)
     if not alike.any():
         return 0
     files = table.loc[alike, "file"].astype(str)
@@ -39,11 +40,17 @@ def note_same_frames(table: pd.DataFrame) -> int:
 def _note(table: pd.DataFrame, i, other) -> str:
     import pandas as pd
 
+    from thermocad.io.filenames import without_copy_mark
+    from thermocad.io.find import strip_suffix
+
     name = Path(str(table.at[other, "file"])).name
     mine, theirs = table.at[i, "patient_id"], table.at[other, "patient_id"]
     if pd.notna(mine) and pd.notna(theirs) and mine == theirs:
-        return (f"the same frame as {name}, byte for byte or saved again: a copy, counted as "
-                "another of her files")  # fmt: skip
+        stem = {strip_suffix(without_copy_mark(Path(str(table.at[j, "file"])).name)).lower()
+                for j in (i, other)}  # fmt: skip
+        counted = ("counted once in her mean" if len(stem) == 1  # as tables.patient_table
+                   else "counted as another of her files")  # fmt: skip
+        return f"the same frame as {name}, byte for byte or saved again: a copy, {counted}"
     whose = f"patient {theirs}" if pd.notna(theirs) else "no patient number"
     return (f"the same frame as {name} ({whose}), byte for byte or saved again: one woman under "
             "two numbers, or a file misnamed?")  # fmt: skip

@@ -118,19 +118,19 @@ def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.
 
 def _hidden_by_the_mean(used: pd.DataFrame, threshold: float) -> list[str]:
     """What one row for a patient number hides (a hazard review: two sites' women of one
-    number were averaged into one Healthy call, a Sick call among them): files from several
-    folders, and files whose calls differ."""
-    notes = []
+    number were averaged into one Healthy call, a Sick call among them): files whose calls
+    differ, and the folders they come from when more than one (then maybe two women)."""
+    sick = int((used["prob_sick"] >= threshold).sum())
+    if not 0 < sick < len(used):
+        return []
+    note = (f"her files' calls differ ({sick} Sick, {len(used) - sick} Healthy): read each in "
+            "the per-file table")  # fmt: skip
     folders = sorted({Path(str(f)).parent for f in used["file"]})
     if len(folders) > 1:
         shown = ", ".join(f.name or str(f) for f in folders[:2]) + ", ..." * (len(folders) > 2)
-        notes.append(f"her files come from {len(folders)} folders ({shown}): taken as one "
-                     "woman by her number; if they are two women, predict them apart")  # fmt: skip
-    sick = int((used["prob_sick"] >= threshold).sum())
-    if 0 < sick < len(used):
-        notes.append(f"her files' calls differ ({sick} Sick, {len(used) - sick} Healthy): "
-                     "read each in the per-file table")  # fmt: skip
-    return notes
+        note += (f"; they come from {len(folders)} folders ({shown}), taken as one woman by "
+                 "her number: if they are two women, predict them apart")  # fmt: skip
+    return [note]
 
 
 def output_paths(out: str | os.PathLike, fmt: str = "csv") -> dict[str, Path]:

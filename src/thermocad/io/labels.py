@@ -22,7 +22,7 @@ BOOLEANS = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": F
 BOOLEAN_COLUMNS = ("deodorant", "single_breast")
 MAX_AGE = 120
 # A missing value as R's write.csv (NA) and many sheets (N/A) write it, in an optional column.
-MISSING = ("NA", "N/A")
+MISSING = ("NA", "N/A", "#N/A")  # any case; #N/A: a spreadsheet's lookup that found nothing
 OPTIONAL = (*BOOLEAN_COLUMNS, "age", "acquisition_date", "acquisition_batch")
 
 
@@ -91,7 +91,7 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     table = table.apply(lambda col: col.str.strip())
     table = table[(table != "").any(axis=1)]  # a spreadsheet's empty rows (",,,,") at the end
     for column in (c for c in OPTIONAL if c in table):
-        table[column] = table[column].replace(dict.fromkeys(MISSING, ""))
+        table[column] = table[column].mask(table[column].str.upper().isin(MISSING), "")
     if table.empty:
         raise CohortError(f"{csv}: holds no patients (a header without rows)")
     table["patient_id"] = _patient_ids(table["patient_id"], csv)
@@ -107,13 +107,16 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         table["acquisition_batch"] = table["acquisition_batch"].str.upper()
     twice = table["patient_id"][table["patient_id"].duplicated()].unique()
     if len(twice):  # each with her lines (the index: header = 1), however spelt (T0196, 196)
-        where = [f"{p} (lines {', '.join(map(str, table.index[table['patient_id'] == p]))})"
-                 for p in sorted(twice.tolist())[:10]]  # fmt: skip
-        rows = table[table["patient_id"].isin(twice)].astype(str)
-        same = len(rows.drop_duplicates()) == len(twice)  # each woman's rows alike
-        raise CohortError(f"{csv}: duplicate patients {'; '.join(where)}"
-                          + ("; their rows are the same: keep one" if same else
-                             "; their rows differ: keep the right one"))  # fmt: skip
+
+        def where(p) -> str:  # her lines, and whether they say the same
+            rows = table[table["patient_id"] == p]
+            same = len(rows.astype(str).drop_duplicates()) == 1
+            return f"{p} (lines {', '.join(map(str, rows.index))}: " + (
+                "the same, keep one)" if same else "they differ, keep the right one)"
+            )
+
+        shown = "; ".join(map(where, sorted(twice.tolist())[:10]))
+        raise CohortError(f"{csv}: duplicate patients {shown}")
     return table.reset_index(drop=True)
 
 

@@ -178,9 +178,10 @@ def input_words(meta: dict) -> str:
     t = meta.get("transform") or {}
     norm = t.get("normalization") or {}
     method, width = norm.get("method"), norm.get("width", 14)
+    low, high = norm.get("percentiles", (0.5, 99.5))
     window = {"relative": f"a {width:g} °C window on the body's median temperature",
-              "intensity": "grey levels scaled by the file's bit depth"}.get(
-                  method, "each image's 0.5-99.5 percentile window")  # fmt: skip
+              "intensity": "grey levels on the 8-bit scale"}.get(
+                  method, f"each image's {low:g}-{high:g} percentile window")  # fmt: skip
     channels = t.get("channels", ["temperature"])
     seen = (f"the left-right asymmetry (the map minus its mirror) of the thermogram in {window}"
             if list(channels) == ["asymmetry"] else f"the thermogram in {window}"

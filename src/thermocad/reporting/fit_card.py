@@ -156,4 +156,4 @@ def prevalence_words(p: dict, who: str = "test patients") -> str:
     return (f"PPV and NPV depend on how common the disease is: {sick / n:.0%} of the {who} "
             f"are Sick; at a screening prevalence of {q:.1%} (about 5 cancers per 1,000 women "
             f"screened) this sensitivity and specificity give a PPV of "
-            f"{fmt_ci(point)}{per}{span}{_IF * (0 < point < 1)}. ")  # fmt: skip
+            f"{fmt_ci(point)}{per}{span}{_IF * (0 < point <= 1)}. ")  # fmt: skip
