@@ -360,3 +360,27 @@ def test_an_interrupted_demo_says_how_to_start_it_again(tmp_path):
     args = argparse.Namespace(command="demo", out=str(tmp_path), force=False)
     assert _resume_hint(args) == f"; to start {tmp_path} again, run it with --force"
     assert _resume_hint(argparse.Namespace(command="predict", out=str(tmp_path))) == ""
+
+
+def test_an_ascii_terminal_gets_help_and_a_name_it_cannot_read_is_said_so(tmp_path):
+    """A locale review: LANG=C without UTF-8 mode, `evaluate --help` crashed on its °C, and
+    prepare told a UTF-8 name it could not decode as ASCII to rename itself."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {"PATH": os.environ["PATH"], "LC_ALL": "C", "PYTHONPATH": str(REPO / "src"),
+           "THERMOCAD_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path)}  # fmt: skip
+    run = [sys.executable, "-X", "utf8=0", "-m", "thermocad"]
+    shown = subprocess.run([*run, "evaluate", "--help"], env=env, capture_output=True, check=False)
+    assert shown.returncode == 0 and b"\\xb0C" in shown.stdout  # the ° escaped, not a crash
+    data = tmp_path / "d\u00e4t\u00e4"
+    data.mkdir()
+    (data / "T0001.txt").write_text("\n".join(" ".join(["30.0"] * 8) for _ in range(8)))
+    (tmp_path / "labels.csv").write_text("patient_id,diagnosis\n1,Sick\n")
+    told = subprocess.run([*run, "prepare", str(data), "--labels", str(tmp_path / "labels.csv"),
+                           "--out", str(tmp_path / "prep")], env=env, capture_output=True,
+                          check=False)  # fmt: skip
+    assert b"path not UTF-8 as this Python reads names (ascii)" in told.stderr

@@ -232,6 +232,10 @@ def console() -> None:
     from thermocad.utils.signals import sigint_as_sticky_interrupt
 
     sigint_as_sticky_interrupt()
+    try:  # an ASCII stdout (LANG=C without UTF-8 mode): a locale review's --help crashed on °C
+        "°±≥".encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         code = main()
     except KeyboardInterrupt:  # one that landed outside _run's try: while starting, or in a

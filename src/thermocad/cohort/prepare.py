@@ -33,7 +33,7 @@ from thermocad.io.thermal import iter_read
 from thermocad.utils.errors import CohortError, ConfigError
 from thermocad.utils.files import INCOMPLETE, atomic_write_csv, check_writable, incomplete_reason
 from thermocad.utils.lock import writes_folder
-from thermocad.utils.out_names import not_utf8_part
+from thermocad.utils.out_names import not_utf8_part, not_utf8_words
 from thermocad.utils.progress import log, progress
 from thermocad.utils.values import check_value, is_number, is_whole
 
@@ -203,7 +203,7 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
     row["path"] = str(path.resolve())
     reasons = []
     if odd := not_utf8_part(row["path"]):  # cohort.csv could not name it for a later read
-        reasons.append(f"path not UTF-8: the name '{odd}' is not UTF-8 text; rename it")
+        reasons.append(not_utf8_words(row["path"], odd))
     if isinstance(result, Exception):
         reasons.append(f"unreadable: {result}")
     else:

@@ -42,6 +42,21 @@ def not_utf8_part(path: str | os.PathLike) -> str | None:
     return None
 
 
+def not_utf8_words(path: str | os.PathLike, odd: str) -> str:
+    """prepare's reason for a path whose name `odd` (not_utf8_part) is not UTF-8 text, or is
+    UTF-8 that this Python cannot read as its file system encoding (LANG=C without UTF-8 mode
+    reads names as ASCII: a locale review had been told to rename a UTF-8 name)."""
+    import sys
+
+    encoding = sys.getfilesystemencoding()
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return f"path not UTF-8: the name '{odd}' is not UTF-8 text; rename it"
+    return (f"path not UTF-8 as this Python reads names ({encoding}): the name '{odd}' is UTF-8; "
+            "run thermocad with PYTHONUTF8=1 or a UTF-8 locale")  # fmt: skip
+
+
 NAME_MAX = 255  # bytes in one file or folder name (Linux, macOS)
 
 
