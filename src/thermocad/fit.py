@@ -76,6 +76,7 @@ def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: i
     from thermocad.evaluation.evaluate import evaluate_predictions, halves_by_period
     from thermocad.evaluation.metrics import proportion_intervals
     from thermocad.evaluation.periods import period_columns
+    from thermocad.evaluation.wrong_calls import wrong_calls
     from thermocad.utils.values import clean_json
 
     metrics = evaluate_predictions(oof, choice["threshold"], n_boot=n_boot, seed=seed)
@@ -95,6 +96,7 @@ def _cv_record(oof: pd.DataFrame, choice: dict, folds: int, seed: int, n_boot: i
         **period_columns(metrics["by_period"]),
         "healthy_date_drift": metrics["by_period"].get("healthy_date_drift"),
         "healthy_room_drift": metrics["by_period"].get("healthy_room_drift"),
+        "wrong_calls": wrong_calls(oof, choice["threshold"]),
         "halves": {k: {"patient_roc_auc": v["subsets"]["overall"]["roc_auc"],
                        "patient_roc_auc_ci": v["subsets"]["overall"].get("ci"), **period_columns(v)}
                    for k, v in metrics["halves"].items()},

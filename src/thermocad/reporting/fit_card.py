@@ -39,7 +39,9 @@ def cv_evaluation(cv: dict) -> list[str]:
     lines += ["", f"At the stored threshold, out of fold (95% Wilson intervals): sensitivity "
               f"{auc(cv.get('sensitivity'), *(cv.get('sensitivity_ci') or []))}, specificity "
               f"{auc(cv.get('specificity'), *(cv.get('specificity_ci') or []))}."]  # fmt: skip
-    lines += _two_by_two(cv.get("counts")) + _ppv(cv) + _calibration(cv)
+    lines += (
+        _two_by_two(cv.get("counts")) + _whose(cv.get("wrong_calls")) + _ppv(cv) + _calibration(cv)
+    )
     drift = cv.get("healthy_date_drift")
     if drift:
         lines += ["", f"Date drift: among the Healthy women of batch {drift['batch']}, P(Sick) "
@@ -90,6 +92,18 @@ def _two_by_two(counts: dict | None) -> list[str]:
             "| | called Sick | called Healthy |", "|---|---|---|",
             f"| truly Sick ({tp + fn}) | {tp} | {fn} (missed) |",
             f"| truly Healthy ({fp + tn}) | {fp} (false alarms) | {tn} |"]  # fmt: skip
+
+
+def _whose(wrong: dict | None) -> list[str]:
+    """Whose out-of-fold calls were wrong, by batch (missed) and by period (false alarms):
+    model.json's `wrong_calls` since 2026-12-07 (nothing for an older fit)."""
+    missed = [f"{k} of {name}'s {n}" for name, (k, n) in (wrong or {}).get("missed", {}).items()]
+    alarms = [f"{k} of the {n}{' Healthy women' * (i == 0)} imaged {name}"
+              for i, (name, (k, n)) in enumerate((wrong or {}).get("false_alarms", {}).items())]  # fmt: skip
+    parts = [f"{what}: {', '.join(items)}" for what, items in
+             (("missed Sick women", missed), ("false alarms", alarms)) if items]  # fmt: skip
+    period = " (the shared period: when Sick women of their batch were imaged too)" * bool(alarms)
+    return ["", f"Whose calls were wrong: {'; '.join(parts)}{period}."] if parts else []
 
 
 def _ppv(cv: dict) -> list[str]:
