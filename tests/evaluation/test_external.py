@@ -352,6 +352,19 @@ def test_a_missing_data_folder_is_said_as_such(run_dir, tmp_path, capsys):
     assert not (run_dir / "external_nope").exists()  # nothing written
 
 
+def test_a_model_folder_that_cannot_be_written_asks_for_out(run_dir, tmp_path, monkeypatch):
+    """A move review: on a read-only copy of a model, the default --out (inside it) failed as
+    'cannot make this folder', without a word of --out."""
+    from thermocad.evaluation import external
+    from thermocad.utils.errors import OutputPathError
+
+    monkeypatch.setattr(external.os, "access", lambda path, mode: False)  # root writes anyway
+    with pytest.raises(OutputPathError, match=r"external_new: the default --out, inside the "
+                       r"model's folder .*cannot be written here; give --out elsewhere"):  # fmt: skip
+        external._out_path(run_dir, tmp_path / "new", None)
+    assert external._out_path(run_dir, tmp_path / "new", tmp_path / "ev") == tmp_path / "ev"
+
+
 def _training_copies(run_dir, folder, renumber: int = 0):
     """The smoke run's own training and validation files, copied byte for byte into `folder`
     as T<number + renumber>.npy, with a labels.csv: its training women under new names."""

@@ -157,6 +157,16 @@ def test_a_model_json_saved_as_utf16_is_said_to_be_no_utf8(bundle_dir):
         load_bundle(path)
 
 
+def test_a_model_json_saved_with_a_byte_order_mark_loads(bundle_dir):
+    """Notepad's and PowerShell 5's "UTF-8 with BOM" (a move review: it had been refused, where
+    Windows line ends and re-indenting were taken)."""
+    path, _ = bundle_dir
+    text = (path / "model.json").read_text(encoding="utf-8")
+    before = load_bundle(path).meta
+    (path / "model.json").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    assert load_bundle(path).meta == before
+
+
 def test_oversized_model_json_refused_before_parsing(bundle_dir):
     path, _ = bundle_dir
     with (path / "model.json").open("ab") as fh:

@@ -40,7 +40,7 @@ from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.evaluation.outputs import check_results, clear_results
 from thermocad.evaluation.periods import period_columns
 from thermocad.models.words import log_model_warnings, model_name
-from thermocad.utils.errors import CohortError, OutputExistsError
+from thermocad.utils.errors import CohortError, OutputExistsError, OutputPathError
 from thermocad.utils.files import (
     atomic_write_csv,
     atomic_write_json,
@@ -266,6 +266,9 @@ def _out_path(run_dir: Path, data_dir, out_dir) -> Path:
     (beside an exported .onnx file), outside the data."""
     home = run_dir if run_dir.is_dir() else run_dir.parent
     out = Path(out_dir) if out_dir else home / f"external_{Path(data_dir).resolve().name}"
+    if not out_dir and not out.exists() and not os.access(home, os.W_OK):  # a read-only copy
+        raise OutputPathError(f"{out}: the default --out, inside the model's folder {home}, "
+                              "which cannot be written here; give --out elsewhere")  # fmt: skip
     check_apart(out, data_dir)
     return out
 

@@ -179,7 +179,8 @@ def _not_a_folder(folder: Path) -> str | None:
 
 def _unrecorded(path: Path, exc: OSError, why: str | None = None) -> None:
     log(f"this opening could not be recorded in the user ledger {path} ({why or _why(exc)}); it is "
-        "not added to it, only to the ledger beside the split; what the user ledger holds was "
+        "not added to it, only to the ledger beside the split or labels (or --ledger); what "
+        "the user ledger holds was "
         "still counted where it could be read (set THERMOCAD_LEDGER_DIR to a writable folder)")  # fmt: skip
 
 
