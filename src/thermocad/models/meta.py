@@ -249,8 +249,7 @@ def read_meta(path: Path) -> dict[str, Any]:
         size = path.stat().st_size
         if size > MAX_META_BYTES:
             raise ModelFormatError(f"{path}: {size:,} bytes; {CAP_WORDS}")
-        # utf-8-sig: Notepad's and PowerShell 5's "UTF-8 with BOM" (a move review: refused)
-        meta = parse_bounded(path.read_text(encoding="utf-8-sig"), str(path))
+        meta = parse_bounded(path.read_text(encoding="utf-8-sig"), str(path))  # Notepad's BOM
     except UnicodeDecodeError as exc:  # JSON is UTF-8: an editor saved it as UTF-16, say
         raise ModelFormatError(f"{path}: not UTF-8 text, as model.json is written ({exc})") from exc
     except OSError as exc:
