@@ -384,3 +384,7 @@ def test_an_ascii_terminal_gets_help_and_a_name_it_cannot_read_is_said_so(tmp_pa
                            "--out", str(tmp_path / "prep")], env=env, capture_output=True,
                           check=False)  # fmt: skip
     assert b"path not UTF-8 as this Python reads names (ascii)" in told.stderr
+    # A closed stdout (a diff review: the check of its encoding crashed on None).
+    closed = subprocess.run(["sh", "-c", 'exec 1>&-; exec "$0" "$@"', *run, "models"], env=env,
+                            capture_output=False, stderr=subprocess.PIPE, check=False)  # fmt: skip
+    assert b"Traceback" not in closed.stderr

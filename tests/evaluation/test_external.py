@@ -363,6 +363,9 @@ def test_a_model_folder_that_cannot_be_written_asks_for_out(run_dir, tmp_path, m
                        r"model's folder .*cannot be written here; give --out elsewhere"):  # fmt: skip
         external._out_path(run_dir, tmp_path / "new", None)
     assert external._out_path(run_dir, tmp_path / "new", tmp_path / "ev") == tmp_path / "ev"
+    # A mistyped model path: its folder is not there, and the loader says so, not this check.
+    typo = tmp_path / "nope" / "run"
+    assert external._out_path(typo, tmp_path / "new", None) == typo.parent / "external_new"
 
 
 def _training_copies(run_dir, folder, renumber: int = 0):

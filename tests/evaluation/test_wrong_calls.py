@@ -28,4 +28,11 @@ def test_wrong_calls_count_women_by_batch_and_period():
     # No dates (no woman period-matched), no batch column: only what the rows hold is said.
     bare = rows.drop(columns="acquisition_batch").assign(period_matched=False)
     assert wrong_calls(bare, 0.4) == {}
+    # A diff review: blank batches (labels without one) had been "batch ?"; periods as text
+    # ("False" had counted as in the period); a label column without y; no empty group.
+    text = rows.assign(acquisition_batch=" ", period_matched=rows["period_matched"].astype(str))
+    assert wrong_calls(text.drop(columns="y").assign(label=rows["y"].map({1: "Sick", 0: "Healthy"})),
+                       0.4) == {"false_alarms": wrong["false_alarms"]}  # fmt: skip
+    inside = wrong_calls(rows.assign(period_matched=True), 0.4)["false_alarms"]
+    assert inside == {"in the shared period": [1, 3]}  # no "0 of the 0 outside it"
     assert _whose({}) == [] and _whose(None) == []

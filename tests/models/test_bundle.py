@@ -157,14 +157,15 @@ def test_a_model_json_saved_as_utf16_is_said_to_be_no_utf8(bundle_dir):
         load_bundle(path)
 
 
-def test_a_model_json_saved_with_a_byte_order_mark_loads(bundle_dir):
-    """Notepad's and PowerShell 5's "UTF-8 with BOM" (a move review: it had been refused, where
-    Windows line ends and re-indenting were taken)."""
+def test_a_model_json_saved_with_a_byte_order_mark_is_said_so(bundle_dir):
+    """Notepad's and PowerShell 5's "UTF-8 with BOM": refused in words, not as "Unexpected
+    UTF-8 BOM" (export and a run folder's checks read model.json as thermocad writes it)."""
     path, _ = bundle_dir
     text = (path / "model.json").read_text(encoding="utf-8")
-    before = load_bundle(path).meta
-    (path / "model.json").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
-    assert load_bundle(path).meta == before
+    (path / "model.json").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    with pytest.raises(ModelFormatError, match=r"model\.json: starts with a byte order mark; "
+                       "save it as UTF-8 without one$"):  # fmt: skip
+        load_bundle(path)
 
 
 def test_oversized_model_json_refused_before_parsing(bundle_dir):

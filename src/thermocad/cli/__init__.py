@@ -7,6 +7,7 @@ code (torch, fastai, matplotlib, gradio) only inside its handlers, so `--help` s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import shlex
@@ -233,9 +234,10 @@ def console() -> None:
 
     sigint_as_sticky_interrupt()
     try:  # an ASCII stdout (LANG=C without UTF-8 mode): a locale review's --help crashed on °C
-        "°±≥".encode(sys.stdout.encoding or "ascii")
+        "°±≥".encode(getattr(sys.stdout, "encoding", None) or "utf-8")  # closed: None
     except (UnicodeEncodeError, LookupError):
-        sys.stdout.reconfigure(errors="backslashreplace")
+        with contextlib.suppress(AttributeError):  # a stream that cannot be reconfigured
+            sys.stdout.reconfigure(errors="backslashreplace")
     try:
         code = main()
     except KeyboardInterrupt:  # one that landed outside _run's try: while starting, or in a

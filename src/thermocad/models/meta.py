@@ -233,12 +233,12 @@ def parse_bounded(text: str, where: str) -> Any:
     """json.loads of a model.json's text (`where`: its name in errors) once its values are
     counted (MAX_META_VALUES); nesting is bounded by the parser's recursion limit."""
     if (marks := text.count(",") + text.count("[") + text.count("{")) >= MAX_META_VALUES:
-        raise ModelFormatError(f"{where}: {marks:,} values or containers, more than a model.json "
-                               f"holds (at most {MAX_META_VALUES:,})")  # fmt: skip
+        raise ModelFormatError(f"{where}: {marks:,} values or containers, more than a model.json holds (at most {MAX_META_VALUES:,})")  # fmt: skip
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ModelFormatError(f"{where}: not valid JSON ({exc})") from exc
+        bom = text.startswith("\ufeff")  # Notepad's "UTF-8 with BOM": refused by every reader
+        raise ModelFormatError(f"{where}: " + ("starts with a byte order mark; save it as UTF-8 without one" if bom else f"not valid JSON ({exc})")) from exc  # fmt: skip
     except RecursionError as exc:  # "[[[[...": the parser gives up at Python's recursion limit
         raise ModelFormatError(f"{where}: nested too deeply to be a model.json") from exc
 
@@ -249,7 +249,7 @@ def read_meta(path: Path) -> dict[str, Any]:
         size = path.stat().st_size
         if size > MAX_META_BYTES:
             raise ModelFormatError(f"{path}: {size:,} bytes; {CAP_WORDS}")
-        meta = parse_bounded(path.read_text(encoding="utf-8-sig"), str(path))  # Notepad's BOM
+        meta = parse_bounded(path.read_text(encoding="utf-8"), str(path))
     except UnicodeDecodeError as exc:  # JSON is UTF-8: an editor saved it as UTF-16, say
         raise ModelFormatError(f"{path}: not UTF-8 text, as model.json is written ({exc})") from exc
     except OSError as exc:
