@@ -73,9 +73,11 @@ def test_fit_then_predict(tmp_path, capsys):
     assert meta["cv"]["counts"] == c and meta["cv"]["calibration_slope"] == pat["calibration_slope"]
     assert f"| truly Sick ({c['tp'] + c['fn']}) | {c['tp']} | {c['fn']} (missed) |" in card
     assert f"| truly Healthy ({c['fp'] + c['tn']}) | {c['fp']} (false alarms) | {c['tn']} |" in card
-    # ... and whose calls were wrong, by batch (CLAIM): as many missed as the table's.
-    missed = meta["cv"]["wrong_calls"]["missed"]
-    assert sum(k for k, _ in missed.values()) == c["fn"] and "Whose calls were wrong:" in card
+    # ... and whose calls were wrong (CLAIM): by period here (one batch, so no batches), the
+    # false alarms as many as the table's.
+    wrong = meta["cv"]["wrong_calls"]
+    assert "missed" not in wrong and sum(k for k, _ in wrong["false_alarms"].values()) == c["fp"]
+    assert "Whose calls were wrong: false alarms: " in card
     assert f"slope {pat['calibration_slope']:.3f}" in card and "Brier score" in card
     assert "is the reference standard" in card and "- Not measured: performance by age" in card
     assert f"sha256 {meta['weights_sha256'][:16]}..." in card
