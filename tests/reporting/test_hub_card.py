@@ -167,7 +167,8 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     assert "0.3835 (the highest reaching sensitivity 0.90 on the pooled out-of-fold" in text
     assert (
         "trained with thermocad" in text
-        and "a head trained for 30 epochs on the frozen body's features" in text
+        and "a last layer (the head) trained for 30 epochs on the features of the pretrained network, which stays frozen"
+        in text
     )
     assert "| served (this model) | 0.934 (0.885-0.971) | 0.897 (0.815-0.957) |" in text
     # The halves' intervals where model.json holds them (a model.json of before them: none).
@@ -416,3 +417,36 @@ def test_a_fit_cards_table_puts_each_figure_in_its_own_cell():
     assert "slope 1.640 (1.210-2.810)" in text and "Brier score 0.120 (0.090-0.150)" in text
     undated = "\n".join(cv_evaluation({**cv, "period_n": None}))
     assert "Read the period-matched column first" not in undated
+
+
+def test_a_fit_card_opens_with_the_period_matched_result_and_says_why_its_mean_is_kept():
+    """A reading of the card as a radiologist: the figure that matters (where the date cannot
+    tell the classes apart) sat in a table's third column, a half scoring higher there went
+    unexplained, and the false alarms' period was left unread."""
+    from thermocad.reporting.fit_card import cv_evaluation, headline
+
+    cv = {"patients": 120, "patient_roc_auc": 0.934, "patient_roc_auc_ci": [0.880, 0.966],
+          "batch": "A", "period_n": 31, "period_roc_auc": 0.704, "period_roc_auc_lo": 0.483,
+          "period_roc_auc_hi": 0.854,
+          "halves": {"cnn": {"period_roc_auc": 0.792, "period_roc_auc_lo": 0.57,
+                             "period_roc_auc_hi": 0.912}},
+          "wrong_calls": {"false_alarms": {"in the shared period": [8, 15],
+                                           "outside it": [4, 56]}}}  # fmt: skip
+    assert headline(cv) == [
+        "**Main result:** among the 31 women of batch A imaged while both Healthy and Sick women "
+        "were, where the acquisition date cannot tell the classes apart, the cross-validated AUC "
+        "was 0.704 (0.483-0.854, not shown better than chance). Over all 120 women it was 0.934 "
+        "(0.880-0.966), which differences between the classes' acquisition dates can inflate "
+        "(Limitations).", ""]  # fmt: skip
+    text = "\n".join(cv_evaluation(cv))
+    assert ("Its CNN alone scores higher among the period-matched women (0.792 against 0.704), "
+            "with intervals that overlap: the served procedure was fixed before") in text  # fmt: skip
+    assert (
+        "8 of the 15 Healthy women imaged in the shared period (a specificity there of 0.47)"
+        in text
+    )
+    undated = {"patients": 12, "patient_roc_auc": 0.8, "patient_roc_auc_ci": [0.6, 0.9]}
+    assert headline(undated)[0] == ("**Main result:** cross-validated AUC 0.800 (0.600-0.900) "
+                                    "over 12 women (no dates: how much of it the acquisition date "
+                                    "explains is not measured).")  # fmt: skip
+    assert headline({}) == []

@@ -216,8 +216,9 @@ def test_model_card_names_the_inputs(tmp_path):
     # How it was trained comes from its config: the default's head, or the study's stages.
     meta["config"] = TrainConfig().to_dict()
     (tmp_path / "model.json").write_text(json.dumps(meta))
-    assert "a head trained for 30 epochs on the frozen body's features, from ImageNet weights" in (
-        html.unescape(_model_summary(None, tmp_path))
+    assert (
+        "a last layer (the head) trained for 30 epochs on the features of the pretrained network, which stays frozen, from ImageNet weights"
+        in (html.unescape(_model_summary(None, tmp_path)))
     )
     meta["config"] = TrainConfig.study(pretrained=False).to_dict()
     (tmp_path / "model.json").write_text(json.dumps(meta))

@@ -205,7 +205,8 @@ def training_sentence(config: dict) -> str:
         how = f"a head trained by {config['frozen_cycles']} SGDR cycles, the body frozen"
     else:
         n = config.get("head_epochs", "?")
-        how = f"a head trained for {n} epoch{'' if n == 1 else 's'} on the frozen body's features"
+        how = (f"a last layer (the head) trained for {n} epoch{'' if n == 1 else 's'} on the "
+               "features of the pretrained network, which stays frozen")  # fmt: skip
     return f"{how}, {start}"
 
 

@@ -32,7 +32,7 @@ from thermocad.reporting.card_validation import (
     evaluation_lines,
     validation_summary,
 )
-from thermocad.reporting.fit_card import cv_evaluation
+from thermocad.reporting.fit_card import cv_evaluation, headline
 from thermocad.utils.files import atomic_write_text
 from thermocad.utils.markdown import md_text
 
@@ -184,7 +184,7 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
                     f"{size} px; it checks the code and is not a model to use)")  # fmt: skip
     rows = pd.concat([train] + ([valid] if valid is not None else []))
     title = f"# thermocad {model_name(meta)}: breast thermogram classifier"
-    out = [front_matter(meta, summary), title, ""]
+    out = [front_matter(meta, summary), title, "", *headline(meta.get("cv") or {})]
     out += [f"Model: `{arch}`, a CNN that sees {input_words(meta)}, trained "
             f"with thermocad {made_by(meta)}{_computed_on(meta)}: {trained}. "
             "Its P(Sick) for one "
