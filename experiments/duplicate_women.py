@@ -5,7 +5,7 @@ the 120 were one woman, a split by patient would put her on both sides. Every pa
 is compared three ways: byte for byte (and as read, to 2 decimals), the coarse temperature
 pattern (4 px blocks, each frame's median removed, best of shifts up to 8 px) and the
 vessel-scale pattern inside the body (a band-pass of the frame at half resolution, the body
-by Otsu's threshold, eroded 24 px; best of shifts up to 8 px). One woman imaged twice would
+by Otsu's threshold, eroded 24 px; best of shifts up to 4 px). One woman imaged twice would
 stand out above the tail of the distribution; the most alike pairs are printed with their
 classes, batches and dates, for looking at.
 
@@ -26,7 +26,7 @@ from skimage.filters import threshold_otsu
 from thermocad.io.labels import read_labels
 from thermocad.io.thermal import read_thermal
 
-SHIFTS = range(-2, 3)  # in 4 px blocks: up to 8 px either way
+SHIFTS = range(-2, 3)  # up to 8 px either way in 4 px blocks, 4 px at half resolution
 
 
 def frames(data: Path, labels: pd.DataFrame) -> tuple[list[int], np.ndarray, pd.DataFrame]:
