@@ -557,6 +557,9 @@ def test_the_summary_says_when_other_models_were_scored_on_the_test_women(tmp_pa
     periods = {"subsets": {"period-matched": {"n": 7, "n_sick": 3, "roc_auc": 0.333, "ci": None}}}
     glance = at_a_glance(None, {**test, "by_period": periods}, "m")
     assert "0.333 (no interval: fewer than 5 Sick and Healthy women), n=7 (3 Sick)" in glance
+    # The test women's own AUC says why it has no interval too (a degenerate-cohorts review:
+    # a bare 1.000 of 2 women beside a period cell that gave its reason).
+    assert "<td>1.000 (no interval: fewer than 5 Sick and Healthy women)</td>" in glance
     assert "Read the period-matched column first" in glance
     assert ("<b>Among the period-matched women the selected model is not shown to tell Sick from "
             "Healthy</b> (AUC 0.333, 7 women, no interval)") in glance  # fmt: skip

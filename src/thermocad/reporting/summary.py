@@ -39,6 +39,8 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
         notes.append("<b>No nested cross-validation</b>: the comparison's figures chose the "
                      "model and are optimistic; only a held-out test set is unseen.")  # fmt: skip
     if test:
+        from thermocad.reporting.periods import subset_auc
+
         p, pm = test["patient"], ((test.get("by_period") or {}).get("subsets") or {})
         pm = pm.get("period-matched") or {}
         period, unshown = _period(pm, "n/a", "the selected model")
@@ -48,7 +50,9 @@ def at_a_glance(nested: dict | None, test: dict | None, chosen: str | None,
         auc_ci = (p.get("bootstrap_ci") or {}).get("roc_auc")
         rows.append((f"<b>Selected model</b>: {esc(test.get('model') or chosen or '?')}, chosen "
                      "on validation folds, scored once on the held-out test set",
-                     f"{p['n']} ({p['n_sick']}), held out", fmt_ci(p.get("roc_auc"), auc_ci),
+                     f"{p['n']} ({p['n_sick']}), held out",
+                     subset_auc({"roc_auc": p.get("roc_auc"), "ci": auc_ci, "n": p["n"],
+                                 "n_sick": p["n_sick"]}).replace(" women)", f" {who})"),  # fmt: skip
                      period, fmt_ci(p.get("sensitivity"), wilson.get("sensitivity")),
                      fmt_ci(p.get("specificity"), wilson.get("specificity")),
                      f"{test['threshold']:.3f}"))  # fmt: skip
