@@ -348,6 +348,10 @@ def test_what_a_patients_mean_hides_is_said_in_her_row():
     # Frames kept in folders of their own (the README's frame2/T0012.txt) with one call: quiet.
     apart = table.assign(prob_sick=[0.2, 0.1, 0.2, 0.3])
     assert patient_table(apart)["note"].isna().all()
+    # Each file's call as its row made it, on P(Sick) before rounding (0.40258845 -> 0.402588).
+    near = table.head(2).assign(prob_sick=[0.402588, 0.1], threshold=0.40258844,
+                                decision=["Sick", "Healthy"])  # fmt: skip
+    assert patient_table(near)["note"].iloc[0].startswith("her files' calls differ (1 Sick, 1")
 
 
 def test_a_patients_files_without_a_call_are_left_out_of_her_mean():

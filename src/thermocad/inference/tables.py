@@ -120,7 +120,8 @@ def _hidden_by_the_mean(used: pd.DataFrame, threshold: float) -> list[str]:
     """What one row for a patient number hides (a hazard review: two sites' women of one
     number were averaged into one Healthy call, a Sick call among them): files whose calls
     differ, and the folders they come from when more than one (then maybe two women)."""
-    sick = int((used["prob_sick"] >= threshold).sum())
+    calls = used["decision"].eq("Sick") if "decision" in used else used["prob_sick"] >= threshold
+    sick = int(calls.sum())  # each file's own call: on its P(Sick) before rounding
     if not 0 < sick < len(used):
         return []
     note = (f"her files' calls differ ({sick} Sick, {len(used) - sick} Healthy): read each in "
