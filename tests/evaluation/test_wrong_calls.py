@@ -23,7 +23,8 @@ def test_wrong_calls_count_women_by_batch_and_period():
                      "false_alarms": {"in the shared period": [1, 2], "outside it": [0, 1]}}  # fmt: skip
     assert _whose(wrong) == ["", "Whose calls were wrong: missed Sick women: 1 of batch A's 2, 1 "
                              "of batch B's 1; false alarms: 1 of the 2 Healthy women imaged in "
-                             "the shared period, 0 of the 1 imaged outside it (the shared "
+                             "the shared period (a specificity there of 0.50), 0 of the 1 "
+                             "imaged outside it (the shared "
                              "period: when Sick women of their batch were imaged too)."]  # fmt: skip
     # No dates (no woman period-matched), no batch column: only what the rows hold is said.
     bare = rows.drop(columns="acquisition_batch").assign(period_matched=False)
