@@ -77,7 +77,7 @@ def test_fit_then_predict(tmp_path, capsys):
     # false alarms as many as the table's.
     wrong = meta["cv"]["wrong_calls"]
     assert "missed" not in wrong and sum(k for k, _ in wrong["false_alarms"].values()) == c["fp"]
-    assert "Whose calls were wrong: false alarms: " in card
+    assert "Errors by group, cross-validated: Healthy women called Sick: " in card
     assert f"slope {pat['calibration_slope']:.3f}" in card and "Brier score" in card
     assert "is the reference standard" in card and "- Not measured: performance by age" in card
     assert f"sha256 {meta['weights_sha256'][:16]}..." in card

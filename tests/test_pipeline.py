@@ -180,7 +180,7 @@ def test_labels_whose_ids_mostly_miss_the_files_are_refused(cohort, tmp_path):
     folder.mkdir()
     for number in range(8, 28):
         (folder / f"T{number:04d}.txt").write_text("30 31\n")
-    with pytest.raises(CohortError, match=r"only 5 of its 12 .* 20 women there a label.* "
+    with pytest.raises(CohortError, match=r"only 5 of its 12 .* 20 women there have a label.* "
                        r"\(they run 1 to 12 without a gap, as row numbers do\)"):  # fmt: skip
         check_labels_match(folder, labels, set(range(1, 13)))
 

@@ -359,8 +359,8 @@ def test_a_model_folder_that_cannot_be_written_asks_for_out(run_dir, tmp_path, m
     from thermocad.utils.errors import OutputPathError
 
     monkeypatch.setattr(external.os, "access", lambda path, mode: False)  # root writes anyway
-    with pytest.raises(OutputPathError, match=r"external_new: the default --out, inside the "
-                       r"model's folder .*cannot be written here; give --out elsewhere"):  # fmt: skip
+    with pytest.raises(OutputPathError, match=r"external_new: cannot write the default --out "
+                       r"inside the model's folder .*; give --out a writable folder$"):  # fmt: skip
         external._out_path(run_dir, tmp_path / "new", None)
     assert external._out_path(run_dir, tmp_path / "new", tmp_path / "ev") == tmp_path / "ev"
     # A mistyped model path: its folder is not there, and the loader says so, not this check.

@@ -21,11 +21,10 @@ def test_wrong_calls_count_women_by_batch_and_period():
     wrong = wrong_calls(rows, 0.4)
     assert wrong == {"missed": {"batch A": [1, 2], "batch B": [1, 1]},
                      "false_alarms": {"in the shared period": [1, 2], "outside it": [0, 1]}}  # fmt: skip
-    assert _whose(wrong) == ["", "Whose calls were wrong: missed Sick women: 1 of batch A's 2, 1 "
-                             "of batch B's 1; false alarms: 1 of the 2 Healthy women imaged in "
-                             "the shared period (a specificity there of 0.50), 0 of the 1 "
-                             "imaged outside it (the shared "
-                             "period: when Sick women of their batch were imaged too)."]  # fmt: skip
+    assert _whose(wrong) == ["", "Errors by group, cross-validated: Sick women missed: 1 of 2 in "
+                             "batch A, 1 of 1 in batch B; Healthy women called Sick: 1 of 2 "
+                             "imaged in the shared period (specificity there 0.50), 0 of 1 "
+                             "imaged outside it."]  # fmt: skip
     # No dates (no woman period-matched), no batch column: only what the rows hold is said.
     bare = rows.drop(columns="acquisition_batch").assign(period_matched=False)
     assert wrong_calls(bare, 0.4) == {}

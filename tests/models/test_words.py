@@ -91,7 +91,7 @@ def test_predicts_tables_say_the_warnings_in_a_few_words():
         "specificity was measured at it."
     )
     assert table_warning({k: v for k, v in clean.items() if k != "threshold"}) == (
-        "No threshold stored: Sick at P(Sick) >= 0.5: no sensitivity or specificity was "
+        "No threshold stored (Sick at P(Sick) >= 0.5): no sensitivity or specificity was "
         "measured at it."
     )
     assert table_warning({**clean, "cv": {"warnings": ["cannot be told from chance"]}}) == (

@@ -433,16 +433,16 @@ def test_a_fit_card_opens_with_the_period_matched_result_and_says_why_its_mean_i
           "wrong_calls": {"false_alarms": {"in the shared period": [8, 15],
                                            "outside it": [4, 56]}}}  # fmt: skip
     assert headline(cv) == [
-        "**Main result:** among the 31 women of batch A imaged while both Healthy and Sick women "
-        "were, where the acquisition date cannot tell the classes apart, the cross-validated AUC "
-        "was 0.704 (0.483-0.854, not shown better than chance). Over all 120 women it was 0.934 "
-        "(0.880-0.966), which differences between the classes' acquisition dates can inflate "
-        "(Limitations).", ""]  # fmt: skip
+        "**Main result:** cross-validated AUC 0.704 (95% CI 0.483-0.854, not shown better than "
+        "chance) among the 31 women of batch A imaged in the shared period, when both Healthy and "
+        "Sick women were imaged and the date separates them least. All 120 women: 0.934 "
+        "(0.880-0.966), which date differences can inflate (see \"Limitations and confounds "
+        "measured\").", ""]  # fmt: skip
     text = "\n".join(cv_evaluation(cv))
-    assert ("Its CNN alone scores higher among the period-matched women (0.792 against 0.704), "
-            "with intervals that overlap: the served procedure was fixed before") in text  # fmt: skip
+    assert ("Its CNN alone scores higher in the shared period (0.792 against 0.704; the "
+            "intervals overlap). The served model, the mean of both, was fixed before") in text  # fmt: skip
     assert (
-        "8 of the 15 Healthy women imaged in the shared period (a specificity there of 0.47)"
+        "Healthy women called Sick: 8 of 15 imaged in the shared period (specificity there 0.47)"
         in text
     )
     undated = {"patients": 12, "patient_roc_auc": 0.8, "patient_roc_auc_ci": [0.6, 0.9]}

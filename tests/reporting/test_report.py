@@ -426,9 +426,9 @@ def test_the_model_card_puts_ppv_at_a_screening_prevalence():
     # 0.9 x 0.005 / (0.9 x 0.005 + 0.2 x 0.995) = 0.0221
     assert (
         "40% of the test patients are Sick" in text
-        and "give a PPV of 0.022 (of 1,000 women it calls Sick there, about 22 have cancer), if "
-        "its Sick is cancer and these rates held in screening: measured on women gathered by "
-        "their diagnosis, such rates usually fall there (spectrum bias)."
+        and "give a PPV of 0.022 (of 1,000 women it calls Sick there, about 22 have cancer); "
+        "this assumes its Sick means cancer, and rates measured on women chosen by their "
+        "diagnosis usually fall in screening (spectrum bias)."
         in text
     )
     # With the rates' intervals, the PPV's range from their ends: sensitivity 0.6-1.0,
@@ -449,7 +449,9 @@ def test_the_model_card_puts_ppv_at_a_screening_prevalence():
     nobody = _prevalence({"sensitivity": 0.0, "specificity": 1.0, "n": 20, "n_sick": 8})
     assert "give a PPV of n/a." in nobody and "1,000 women it calls" not in nobody
     clean = _prevalence({"sensitivity": 0.5, "specificity": 1.0, "n": 20, "n_sick": 8})
-    assert "give a PPV of 1.000, if its Sick is cancer" in clean  # no false alarm: it may fall
+    assert (
+        "give a PPV of 1.000; this assumes its Sick means cancer" in clean
+    )  # no false alarm: it may fall
     assert "1,000 women it calls" not in clean
     missed = _prevalence({"sensitivity": 0.0, "specificity": 0.9, "n": 20, "n_sick": 8})
     assert "give a PPV of 0.000." in missed and "about 0 have" not in missed  # calls none right
@@ -765,5 +767,5 @@ def test_the_cards_failures_count_women_first():
     test = {"patient": {"counts": counts},
             "image": {"counts": {"tp": 80, "tn": 150, "fp": 21, "fn": 21}}}  # fmt: skip
     assert _failures(test).startswith("On the test women: 1 missed Sick (false negatives) and "
-                                      "1 false alarms; on their images, 21 and 21; see")  # fmt: skip
+                                      "1 false alarms; counted per image, 21 missed and 21 false alarms; see")  # fmt: skip
     assert _failures({"image": test["image"]}).startswith("On the test images: 21 missed Sick")

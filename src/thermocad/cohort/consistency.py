@@ -44,8 +44,8 @@ def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> set[int]:
         )
         raise CohortError(f"{labels_name(labels_csv)}: only {both} of its {len(labelled)} women "
                           f"have a file in {data_dir}, and only {both} of the {len(numbers)} women there "
-                          f"a label: are its patient ids the numbers in the file names (T0012 is "
-                          f"12)?{rows} If they are, keep only the rows of this folder's women")  # fmt: skip
+                          f"have a label. Patient ids must be the numbers in the file names (T0012 "
+                          f"is 12){rows}; if they are, keep only the rows of this folder's women")  # fmt: skip
     return numbers
 
 

@@ -267,8 +267,8 @@ def _out_path(run_dir: Path, data_dir, out_dir) -> Path:
     home = run_dir if run_dir.is_dir() else run_dir.parent
     out = Path(out_dir) if out_dir else home / f"external_{Path(data_dir).resolve().name}"
     if not out_dir and home.is_dir() and not out.exists() and not os.access(home, os.W_OK):
-        raise OutputPathError(f"{out}: the default --out, inside the model's folder {home}, "
-                              "which cannot be written here; give --out elsewhere")  # fmt: skip
+        raise OutputPathError(f"{out}: cannot write the default --out inside the model's "
+                              f"folder {home}; give --out a writable folder")  # fmt: skip
     check_apart(out, data_dir)
     return out
 

@@ -133,7 +133,7 @@ def table_warning(meta: dict, why: str = "predict's log") -> str | None:
     if (meta.get("cv") or {}).get("warnings"):
         said.append(f"Its own cross-validation found it of no use ({why} says why).")
     if edited_threshold_note(meta):  # a hazard review: an edited threshold was in the log only
-        said.append(("No threshold stored: Sick at P(Sick) >= 0.5" if "threshold" not in meta
+        said.append(("No threshold stored (Sick at P(Sick) >= 0.5)" if "threshold" not in meta
                      else "Its threshold is not the one its cross-validation chose")
                     + ": no sensitivity or specificity was measured at it.")  # fmt: skip
     return " ".join(said) or None

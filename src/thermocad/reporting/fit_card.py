@@ -108,12 +108,12 @@ def headline(cv: dict) -> list[str]:
         return [f"**Main result:** cross-validated AUC {overall} over {cv.get('patients')} women "
                 "(no dates: how much of it the acquisition date explains is not measured).", ""]  # fmt: skip
     chance = ", not shown better than chance" if isinstance(lo, float) and lo <= 0.5 else ""
-    interval = f" ({fmt_ci(lo)}-{fmt_ci(hi)}{chance})" if isinstance(lo, float) else ""
-    return [f"**Main result:** among the {cv['period_n']} women of batch {cv.get('batch', '?')} "
-            "imaged while both Healthy and Sick women were, where the acquisition date cannot "
-            f"tell the classes apart, the cross-validated AUC was {fmt_ci(period)}{interval}. "
-            f"Over all {cv.get('patients')} women it was {overall}, which differences between "
-            "the classes' acquisition dates can inflate (Limitations).", ""]  # fmt: skip
+    interval = f" (95% CI {fmt_ci(lo)}-{fmt_ci(hi)}{chance})" if isinstance(lo, float) else ""
+    return [f"**Main result:** cross-validated AUC {fmt_ci(period)}{interval} among the "
+            f"{cv['period_n']} women of batch {cv.get('batch', '?')} imaged in the shared period, "
+            "when both Healthy and Sick women were imaged and the date separates them least. All "
+            f"{cv.get('patients')} women: {overall}, which date differences can inflate (see "
+            "\"Limitations and confounds measured\").", ""]  # fmt: skip
 
 
 def _kept_over_a_half(cv: dict) -> list[str]:
@@ -126,26 +126,25 @@ def _kept_over_a_half(cv: dict) -> list[str]:
             label = {"cnn": "CNN"}.get(name, name)
             ends = [row.get("period_roc_auc_lo"), cv.get("period_roc_auc_hi")]
             overlap = all(isinstance(v, float) for v in ends) and ends[0] <= ends[1]
-            out += ["", f"Its {label} alone scores higher among the period-matched women "
+            out += ["", f"Its {label} alone scores higher in the shared period "
                     f"({fmt_ci(alone)} against {fmt_ci(served)}"
-                    + ("), with intervals that overlap" if overlap else ")") + ": the "
-                    "served procedure was fixed before these women were seen, not chosen on "
-                    "them, and a half that scores higher on them is no evidence it would on "
-                    "others."]  # fmt: skip
+                    + ("; the intervals overlap" if overlap else "") + "). The served model, "
+                    "the mean of both, was fixed before these women were seen: switching to "
+                    "whichever part looks best on them afterwards would not carry over to new "
+                    "women."]  # fmt: skip
     return out
 
 
 def _whose(wrong: dict | None) -> list[str]:
     """Whose out-of-fold calls were wrong, by batch (missed) and by period (false alarms):
     model.json's `wrong_calls` since 2026-12-07 (nothing for an older fit)."""
-    missed = [f"{k} of {name}'s {n}" for name, (k, n) in (wrong or {}).get("missed", {}).items()]
-    alarms = [f"{k} of the {n}{' Healthy women' * (i == 0)} imaged {name}"
-              + (f" (a specificity there of {1 - k / n:.2f})" if "shared" in name else "")
-              for i, (name, (k, n)) in enumerate((wrong or {}).get("false_alarms", {}).items())]  # fmt: skip
+    missed = [f"{k} of {n} in {name}" for name, (k, n) in (wrong or {}).get("missed", {}).items()]
+    alarms = [f"{k} of {n} imaged {name}"
+              + (f" (specificity there {1 - k / n:.2f})" if "shared" in name else "")
+              for name, (k, n) in (wrong or {}).get("false_alarms", {}).items()]  # fmt: skip
     parts = [f"{what}: {', '.join(items)}" for what, items in
-             (("missed Sick women", missed), ("false alarms", alarms)) if items]  # fmt: skip
-    period = " (the shared period: when Sick women of their batch were imaged too)" * bool(alarms)
-    return ["", f"Whose calls were wrong: {'; '.join(parts)}{period}."] if parts else []
+             (("Sick women missed", missed), ("Healthy women called Sick", alarms)) if items]  # fmt: skip
+    return ["", f"Errors by group, cross-validated: {'; '.join(parts)}."] if parts else []
 
 
 def _ppv(cv: dict) -> list[str]:
@@ -180,8 +179,8 @@ SCREENING_PREVALENCE = 0.005  # about 5 cancers per 1,000 women screened
 
 
 # What a PPV at screening prevalence assumes (a CLAIM review: the labels' Sick taken for cancer).
-_IF = (", if its Sick is cancer and these rates held in screening: measured on women gathered "
-       "by their diagnosis, such rates usually fall there (spectrum bias)")  # fmt: skip
+_IF = ("; this assumes its Sick means cancer, and rates measured on women chosen by their "
+       "diagnosis usually fall in screening (spectrum bias)")  # fmt: skip
 
 
 def prevalence_words(p: dict, who: str = "test patients") -> str:

@@ -202,7 +202,7 @@ def _failures(test: dict | None) -> str:
     women = (test.get("patient") or {}).get("counts")  # a CLAIM review: images alone, beside
     # a patient-level table, had read as 21 missed women where 1 was
     text = (f"On the test women: {women['fn']} missed Sick (false negatives) and {women['fp']} "
-            f"false alarms; on their images, {c['fn']} and {c['fp']}" if women else
+            f"false alarms; counted per image, {c['fn']} missed and {c['fp']} false alarms" if women else
             f"On the test images: {c['fn']} missed Sick (false negatives) and {c['fp']} false "
             "alarms")  # fmt: skip
     text += ("; see the galleries 'called Healthy, truly Sick (missed)', the costly error, "
