@@ -119,7 +119,8 @@ def _register_studies(sub: argparse._SubParsersAction) -> None:
                    "efficientnet_lite0,resnet34; resnet34's weights download, so offline give "
                    "efficientnet_lite0)")  # fmt: skip
     p.add_argument("--folds", type=int, help="patient-grouped CV folds (default: 5)")
-    p.add_argument("--test", type=float, help="test fraction of patients (default: 0.2)")
+    p.add_argument("--test", type=float, help="test fraction of each class's women, each once "
+                   "however many images (default: 0.2)")  # fmt: skip
     p.add_argument("--seed", type=int, help="random seed (default: 0)")
     p.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     p.add_argument("--config", help="study config JSON; see docs/evaluation.md")

@@ -155,7 +155,7 @@ def make_split(
     if unit == "image" and (shared := len(shared_patients(df))):
         log(
             f"WARNING: IMAGE-level split (the 2019 study's protocol): {shared} of "
-            f"{df['patient_id'].nunique()} patients have images on more than one side, so "
+            f"{df['patient_id'].nunique()} patients have images in more than one split or fold, so "
             "validation and test scores will be optimistic. Use --unit patient for honest numbers."
         )
     elif unit == "image":
