@@ -40,14 +40,12 @@ def note_same_frames(table: pd.DataFrame) -> int:
 def _note(table: pd.DataFrame, i, other) -> str:
     import pandas as pd
 
-    from thermocad.io.filenames import without_copy_mark
-    from thermocad.io.find import strip_suffix
+    from thermocad.inference.tables import copy_name
 
     name = Path(str(table.at[other, "file"])).name
     mine, theirs = table.at[i, "patient_id"], table.at[other, "patient_id"]
     if pd.notna(mine) and pd.notna(theirs) and mine == theirs:
-        stem = {strip_suffix(without_copy_mark(Path(str(table.at[j, "file"])).name)).lower()
-                for j in (i, other)}  # fmt: skip
+        stem = {copy_name(table.at[j, "file"]) for j in (i, other)}
         counted = ("counted once in her mean" if len(stem) == 1  # as tables.patient_table
                    else "counted as another of her files")  # fmt: skip
         return f"the same frame as {name}, byte for byte or saved again: a copy, {counted}"

@@ -61,6 +61,15 @@ def file_row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: 
     }
 
 
+def copy_name(file) -> str:
+    """A file's name as a copy of it keeps it: without its suffix and a copy's mark, in lower
+    case (T0501.npy, T0501.txt.gz and T0501 (1).txt alike)."""
+    from thermocad.io.filenames import without_copy_mark
+    from thermocad.io.find import strip_suffix
+
+    return strip_suffix(without_copy_mark(Path(str(file)).name)).lower()
+
+
 def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.DataFrame:
     """predict's per-patient table: one row per patient, mean P(Sick) over their files and the
     decision at the threshold (unlike evaluation.metrics.aggregate_patients, which averages
@@ -78,15 +87,12 @@ def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.
     import pandas as pd
 
     from thermocad.inference.notes import view_note
-    from thermocad.io.filenames import without_copy_mark
-    from thermocad.io.find import strip_suffix
 
     known = table.dropna(subset=["patient_id"]).reset_index(drop=True)  # labels: positions
     void = known["decision"].eq(NO_CALL) if "decision" in known else False
     lateral = known["file"].map(lambda f: bool(view_note(f))) | void
     noted = known.get("note", pd.Series(None, index=known.index)).fillna("").astype(bool)
-    # The name without its suffix and a copy's mark: T0501.npy, T0501.txt.gz, T0501 (1).txt.
-    name = known["file"].map(lambda f: strip_suffix(without_copy_mark(Path(str(f)).name)).lower())
+    name = known["file"].map(copy_name)
     copy = pd.DataFrame(
         {"id": known["patient_id"], "name": name, "p": known["prob_sick"]}
     ).duplicated()
