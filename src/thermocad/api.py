@@ -58,7 +58,7 @@ def split(cohort: str | os.PathLike | pd.DataFrame, **options: Any) -> pd.DataFr
     """The kept cohort rows with a `split` (and, with folds=K, a `fold`) column, by patient.
 
     `options` (keywords, as split's flags):
-      valid=0.2, test=0.2  fractions of each class's images in valid and test, by patient
+      valid=0.2, test=0.2  fractions of each class's women (each once) in valid and test
       folds=None           K: patient-grouped folds over the non-test rows (fold 0 validates)
       seed=0               the draw
       unit="patient"       "image": the 2019 study's image-level split (women on two sides)
