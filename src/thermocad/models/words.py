@@ -192,11 +192,14 @@ def input_words(meta: dict) -> str:
     return f"{seen} ({', '.join(filter(None, steps))})"
 
 
-def training_sentence(config: dict) -> str:
-    """How a run's config trained it, in words: the stages, then the start (plain text)."""
+def training_sentence(config: dict, origin: dict | None = None) -> str:
+    """How a run's config trained it, in words: the stages, then the start (plain text);
+    `origin`: model.json's initial_weights (their source and licence), when recorded."""
     start = ("from the weights in " + str(config["weights"]) if config.get("weights")
              else "from ImageNet weights" if config.get("pretrained", True)
              else "from random weights")  # fmt: skip
+    if origin and not config.get("weights"):
+        start += f" ({origin['source']}; licence: {origin['licence']})"
     if config.get("cycles", 0):
         how = (f"fine-tuned ({config.get('frozen_cycles', 0)} frozen and "
                f"{config.get('cycles', 0)} unfrozen SGDR cycles, as the 2019 study's recipe "
@@ -208,6 +211,15 @@ def training_sentence(config: dict) -> str:
         how = (f"a last layer (the head) trained for {n} epoch{'' if n == 1 else 's'} on the "
                "features of the pretrained network, which stays frozen")  # fmt: skip
     return f"{how}, {start}"
+
+
+def weights_terms(meta: dict[str, Any]) -> str | None:
+    """The cards' sentence on the licence of the weights a model started from (a fine-tuned
+    copy shared on keeps their notice); None where model.json records none."""
+    if not (origin := meta.get("initial_weights")) or (meta.get("config") or {}).get("weights"):
+        return None
+    return (f"The ImageNet weights it started from ({origin['source']}) are under their own "
+            f"licence ({origin['licence']}): a copy shared on keeps that notice.")  # fmt: skip
 
 
 def tta_views(meta: dict[str, Any], tta: bool | None = None) -> int:

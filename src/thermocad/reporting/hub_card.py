@@ -25,6 +25,7 @@ from thermocad.models.words import (
     synthetic_training,
     training_data,
     training_sentence,
+    weights_terms,
 )
 from thermocad.reporting.card_validation import (
     HEADLINE,
@@ -65,16 +66,16 @@ CHOSEN_ON_DMR = (
     "(docs/results.md): where these are the training women, every figure above is optimistic, "
     "the AUC too, nested or not."
 )
-DMR_TERMS = " (DMR-IR's: research use, by registration with its owners)"
+DMR_TERMS = " (DMR-IR's: research use, by registration with its owners; cite Silva et al. 2014)"
 
 
 def _data_terms(meta: dict) -> list[str]:
-    """The card's sentence on the weights' data terms (none for synthetic women); DMR-IR's named
-    where the files were in its format."""
-    if synthetic_training(meta) == "synthetic":
-        return []
+    """The card's sentences on the terms the weights carry: their data's (none for synthetic
+    women; DMR-IR's named where the files were in its format), their starting weights' licence."""
     dmr = DMR_TERMS if "DMR-IR" in training_data(meta) else ""
-    return [DATA_TERMS.format(dmr=dmr), ""]
+    own = synthetic_training(meta) == "synthetic"
+    said = [*([] if own else [DATA_TERMS.format(dmr=dmr)]), *filter(None, [weights_terms(meta)])]
+    return [" ".join(said), ""] if said else []
 
 
 def _unused(meta: dict) -> list[str]:
@@ -178,7 +179,7 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
                 if meta.get("baseline") is not None else "the CNN's alone")  # fmt: skip
     how = _threshold_source(meta)
     config = meta.get("config") or {}
-    trained = training_sentence(config)
+    trained = training_sentence(config, meta.get("initial_weights"))
     if config.get("max_batches"):  # a smoke preset: a check of the code, not a model
         trained += (f" (a smoke run: {config['max_batches']} batches per epoch at "
                     f"{size} px; it checks the code and is not a model to use)")  # fmt: skip

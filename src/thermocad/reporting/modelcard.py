@@ -111,7 +111,7 @@ def _model_summary(compare_dir: Path | None, run_dir: Path | None) -> str:
                 f"{esc(window)}, crop {esc(transform.get('crop', 'none'))}, marker "
                 f"{esc(transform.get('marker', 'keep'))}, background "
                 f"{esc(transform.get('background', 'keep'))}), "
-                + esc(training_sentence(meta.get("config") or {}))
+                + esc(training_sentence(meta.get("config") or {}, meta.get("initial_weights")))
                 + ("; its P(Sick) is averaged with the classical baseline (breast temperature "
                    "statistics and asymmetry, logistic regression) fitted on the same patients"
                    if meta.get("baseline") else "")

@@ -91,7 +91,7 @@ def write_outputs(
         "thermocad_version": __version__,
         "trained_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),  # a `cp` loses mtime
         "preprocess_version": PREPROCESS_VERSION,
-        "libraries": library_versions(),
+        **provenance(cfg),  # the libraries, and the starting weights with their licence
         "compute": compute(model),  # the same seed gives these weights again on the same
         "ensemble": cfg.ensemble,
         # a final model's valid rows are its training rows: counted once, as train
@@ -143,6 +143,16 @@ def write_trained_on(out_dir, train, valid) -> dict:
     table = pd.DataFrame({"patient_id": list(roles), "role": list(roles.values())})
     atomic_write_csv(Path(out_dir) / TRAINED_ON, table)
     return {KEY: training_record(train, valid)}
+
+
+def provenance(cfg) -> dict:
+    """model.json's record of what computed the model: the libraries' versions, and where its
+    starting weights came from with their licence (None: random weights)."""
+    from thermocad.models.registry import get_arch
+    from thermocad.models.weights import initial_weights
+
+    return {"libraries": library_versions(),
+            "initial_weights": initial_weights(get_arch(cfg.arch), cfg.to_dict())}  # fmt: skip
 
 
 def library_versions() -> dict[str, str]:
