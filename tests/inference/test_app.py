@@ -575,6 +575,11 @@ def test_the_score_api_checks_and_words_a_file_as_the_page_does(bundle, dmr_file
         score_upload(bundle, str(png), False)
     assert refused.value.message.startswith("exported.png: ") and "not temperatures" in (
         refused.value.message)  # fmt: skip
+    # The API's own way to score it anyway, not a command-line flag (a parity review).
+    assert refused.value.message.endswith(
+        "or send True as the second argument (the page's checkbox) to score it anyway"
+    )
+    assert "--allow" not in refused.value.message  # fmt: skip
     assert score_upload(bundle, str(png), True)["decision"] == "no call"
     bad = _upload(upload_root, name="T0999.txt", data=b"30 31\nabc 32\n")
     with pytest.raises(gr.Error) as refused:

@@ -107,7 +107,9 @@ def test_unit_mismatch_refused_unless_allowed(run_dir, dmr_files, tmp_path):
     Image.fromarray(grey).save(png)
     table, errors = predict_paths(run_dir, [png])
     assert table.empty and len(errors) == 1
-    assert "temperatures" in errors[0].error and "--allow-unit-mismatch" in errors[0].error
+    assert "temperatures" in errors[0].error and errors[0].error.endswith(
+        "pass --allow-unit-mismatch (allow_unit_mismatch=True in Python) to score it anyway"
+    )
     table, errors = predict_paths(run_dir, [png], allow_unit_mismatch=True)
     assert len(table) == 1 and not errors
     assert ("the file holds image intensities (8/16-bit grey levels) but the model was trained "
@@ -593,6 +595,14 @@ def test_a_lateral_view_is_noted_and_still_scored(run_dir, dmr_files, tmp_path):
     )
     frontal = analyse(bundle, tmp_path / "T0001.1.1.S.2013-01-10.10.txt").verdict  # the view
     assert "Called" in frontal and "View: frontal, as the DMR-IR file name says." in frontal
+    # With no call, the page's Result still gives the other notes, as predict's column does (a
+    # parity review: the skin note of a lateral view was in the table, not on the page).
+    bundle.meta.setdefault("data", {})["skin_range_c"] = [10.0, 20.0]
+    noted = predict_paths(bundle, [tmp_path / "T0002.1.2.S.2013-01-10.10.txt"])[0]["note"][0]
+    result = analyse(bundle, tmp_path / "T0002.1.2.S.2013-01-10.10.txt").result
+    skin = noted[noted.index("skin ") :]
+    assert noted.index("skin ") > 0 and skin in result  # after the view's note, in both
+    assert result.count("trained on frontal views only") == 1  # said first, not again
 
 
 def test_a_linked_file_is_read_under_the_name_it_was_given(run_dir, dmr_files, tmp_path):

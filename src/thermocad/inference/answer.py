@@ -90,7 +90,10 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     prob = float(bundle.average(cnn, base)[0])
     void = void_note(bundle.meta, thermogram)
     result = result_line(bundle, path.name, prob, cnn, base, void)
-    found = {} if void else input_notes(bundle.meta, thermogram)  # each computed once
+    # Each computed once; with no call, the unit's and the view's are said first (`void`), and
+    # the rest (room, skin, ...) still follow in the Result, as predict's note column has them.
+    found = {k: v for k, v in input_notes(bundle.meta, thermogram).items()
+             if not (void and k in ("unit", "view"))}  # fmt: skip
     # By its bytes (a training file under any name), else by the patient number of its name.
     training = training_file_note(path, seen, bundle.meta, array)[0]
     if note := "; ".join(n for n in [*found.values(), training] if n):
@@ -246,6 +249,8 @@ def answer_file(
     The file is Gradio's, read into a private copy per request (uploads.private_copy)."""
     if not path:
         return Answer(status="Upload a thermal text matrix, .npy or image file.").outputs()
+    from thermocad.inference.predict import ALLOW_HINT
+
     upload, copy = Path(path), None
     try:
         with private_copy(upload) as copy:
@@ -254,8 +259,7 @@ def answer_file(
     except ThermocadError as exc:
         message = in_users_words(exc, upload, copy)  # the name uploaded, not the server's paths
         again = "click the example again" if example else "upload the file again"
-        message = message.replace("pass --allow-unit-mismatch",
-                                  f"tick '{allow_label(bundle.unit)}' and {again}")  # fmt: skip
+        message = message.replace(ALLOW_HINT, f"tick '{allow_label(bundle.unit)}' and {again}")
         answer = _error(message)
     except FileNotFoundError:
         answer = _error(f"{upload.name}: the example file is gone (its folder was removed); "

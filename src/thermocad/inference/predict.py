@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 FORMATS = ("csv", "json")
+# How a file of another unit is scored anyway, in a refusal; the web page and /score say their
+# own way instead (answer.answer_file, score.score_upload).
+ALLOW_HINT = "pass --allow-unit-mismatch (allow_unit_mismatch=True in Python)"
 
 
 def check_unit(thermogram: Thermogram, model_unit: str, allow_mismatch: bool = False) -> None:
@@ -36,7 +39,7 @@ def check_unit(thermogram: Thermogram, model_unit: str, allow_mismatch: bool = F
         what = f"holds {held} but the model was trained on {trained}"
     raise ThermalFormatError(
         f"{thermogram.path}: {what}; its predictions would be meaningless. "
-        "Use the original thermal matrix, or pass --allow-unit-mismatch to score it anyway"
+        f"Use the original thermal matrix, or {ALLOW_HINT} to score it anyway"
     )
 
 

@@ -50,6 +50,7 @@ def score_upload(bundle: ModelBundle | OnnxModel, path: str | None, allow: bool,
 
     import gradio as gr
 
+    from thermocad.inference.predict import ALLOW_HINT
     from thermocad.inference.uploads import in_users_words, private_copy
 
     if not path:
@@ -59,7 +60,10 @@ def score_upload(bundle: ModelBundle | OnnxModel, path: str | None, allow: bool,
         with private_copy(upload) as copy:
             return score_file(bundle, copy, bool(allow), seen, upload.name)
     except ThermocadError as exc:
-        raise gr.Error(in_users_words(exc, upload, copy), print_exception=False) from None
+        message = in_users_words(exc, upload, copy).replace(  # the API's own way to score it
+            ALLOW_HINT, "send True as the second argument (the page's checkbox)"
+        )
+        raise gr.Error(message, print_exception=False) from None
     except FileNotFoundError:
         raise gr.Error(f"{upload.name}: the upload is gone; upload it again") from None
     except Exception as exc:  # a bug, or a file no check foresaw: said, its traceback logged
