@@ -120,6 +120,15 @@ def test_evaluate_and_predict_take_a_run_or_a_model(trained, tmp_path, capsys):
                 thermocad.load_model(run).predict([image, array], cnn_only=cnn_only)
     own = pred.set_index("file").loc[str(files[0]), "prob_sick"]
     assert thermocad.load_model(run).predict([image])[0] == pytest.approx(own, abs=1e-6)
+    # An image's grey levels given to this °C model without their unit are refused, not scored
+    # as degrees (a parity review: P 0.50093 above the threshold, with no word); with their
+    # unit they are scored, as predict's --allow-unit-mismatch scores them (no call).
+    grey = np.uint8((image - image.min()) / (image.max() - image.min()) * 255)
+    for cnn_only in (False, True):
+        with pytest.raises(thermocad.ThermalFormatError, match=r'^array 1: its values reach 2\d\d '
+                           r'.*unit="intensity"'):  # fmt: skip
+            thermocad.load_model(run).predict([image, grey], cnn_only=cnn_only)
+    assert np.isfinite(thermocad.load_model(run).predict([grey], unit="intensity")).all()
 
 
 def test_an_exported_model_loads_and_evaluates_as_a_run(trained, tmp_path):

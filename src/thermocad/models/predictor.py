@@ -85,7 +85,7 @@ class Predictor(ABC):
             raise ConfigError(f"predict takes a sequence of 2-D arrays, one per image; got one "
                               f"{arrays.shape[0]} x {arrays.shape[1]} array: pass [array]")  # fmt: skip
         if cnn_only:  # checked as predict_parts checks them
-            arrays = checked(arrays)
+            arrays = checked(arrays, None if unit else self.unit)
             return self._cnn_probs(arrays, tta, batch_size, unit or self.unit)
         return self.average(*self.predict_parts(arrays, tta, batch_size, unit))
 
@@ -99,8 +99,8 @@ class Predictor(ABC):
         """The CNN's P(Sick) and the baseline's (None for a model without the ensemble); an
         array that a file's frame could not be (empty, not finite, ...) is a ThermalFormatError
         naming its place, as the file would be (an embedding review: IndexError, or a score)."""
+        arrays = checked(arrays, None if unit else self.unit)
         unit = unit or self.unit
-        arrays = checked(arrays)
         cnn = self._cnn_probs(arrays, tta, batch_size, unit)
         return cnn, None if self.baseline is None else self.baseline.predict_arrays(arrays, unit)
 
@@ -116,10 +116,13 @@ class Predictor(ABC):
         return np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
 
 
-def checked(arrays: Sequence) -> list[np.ndarray]:
+def checked(arrays: Sequence, assumed: str | None = None) -> list[np.ndarray]:
     """The arrays as float32, each refused as a file's frame would be (ThermalFormatError naming
-    "array I": not numbers, not 2-D, too small or large, not finite)."""
+    "array I": not numbers, not 2-D, too small or large, not finite). `assumed`: the model's
+    unit, taken for arrays given without theirs; for °C, values no skin reaches are refused (an
+    image's grey levels had been scored as degrees, with no word: a parity review)."""
     from thermocad.io.thermal import validate_frame
+    from thermocad.preprocess.plausible import SKIN_MAX_C
     from thermocad.utils.errors import ThermalFormatError
 
     out = []
@@ -131,4 +134,11 @@ def checked(arrays: Sequence) -> list[np.ndarray]:
         # Its shape and finiteness (a unit without a range): the temperatures' range is the
         # reader's to check, and --allow-unit-mismatch passes grey levels to a model of °C
         validate_frame(out[-1], f"array {i}", "intensity")
+        if assumed == "celsius" and (high := float(np.percentile(out[-1], 99))) > SKIN_MAX_C[1]:
+            raise ThermalFormatError(
+                f"array {i}: its values reach {high:.4g} (99th percentile), warmer than any "
+                f"skin ({SKIN_MAX_C[1]:g} °C), and this model reads temperatures in °C: give "
+                'the thermal matrix in °C, or an image\'s grey levels with unit="intensity" '
+                "(its P(Sick) then says nothing: no call)"
+            )
     return out
