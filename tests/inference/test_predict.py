@@ -139,7 +139,7 @@ def test_a_grey_image_is_prepared_in_grey_levels(run_dir, tmp_path):
     assert find_marker(levels, unit="intensity") is not None
     assert find_marker(levels, unit="celsius") is None
     as_grey = bundle.predict([levels], unit="intensity")[0]
-    as_degrees = bundle.predict([levels])[0]  # the model's unit: 2.5 levels
+    as_degrees = bundle.predict([levels], unit="celsius")[0]  # as degrees: 2.5 levels
     # ... and removed from what the model sees. By how much P(Sick) moves is this tiny model's
     # reply to the image around it (5.7e-4, then 3.8e-5 after the generator's 2026-12-05 fix).
     assert as_grey != as_degrees
@@ -199,6 +199,11 @@ def test_synthetic_women_scored_by_a_model_of_women_are_said_to_be_synthetic(run
             "synth's): their P(Sick) checks the pipeline") in capsys.readouterr().err  # fmt: skip
     predict_paths(runs[1.0], [dmr_files[0]])  # a synthetic model: its own kind of women
     assert "are synthetic (" not in capsys.readouterr().err
+    # explain says it too (a parity review: its figures had gone without it).
+    from thermocad.inference.explain import explain_paths
+
+    explain_paths(runs[0.0], [dmr_files[0]], tmp_path / "figs")
+    assert f"note: the women of {dmr_files[0].parent} are synthetic" in capsys.readouterr().err
 
 
 def test_a_training_file_under_another_name_is_noted_by_its_bytes(run_dir, tmp_path, capsys):

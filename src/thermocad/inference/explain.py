@@ -255,7 +255,7 @@ def explain_paths(
         load_explained,
         own_name,
     )
-    from thermocad.models.words import edited_threshold_note
+    from thermocad.models.words import edited_threshold_note, synthetic_women_note
     from thermocad.utils.errors import ConfigError, ThermocadError
     from thermocad.utils.files import check_apart
     from thermocad.utils.progress import log
@@ -272,10 +272,10 @@ def explain_paths(
         raise ConfigError("nothing to explain: " + "; ".join(f"{w}: {y}" for w, y in problems[:3]))
     names = figure_names(files)  # files of the same name get figures of their own
     many = len(names) > 1  # a short line each, the folder said once at the end
-    if many and (edited := edited_threshold_note(bundle.meta)):
-        log(f"note: {edited}")  # once, as predict says it: each file's short line leaves it out
-    for where, why in problems:
-        log(f"failed: {where}: {why}")
+    # Said once, as predict says them (each file's short line leaves an edited threshold out).
+    notes = [many and edited_threshold_note(bundle.meta), synthetic_women_note(bundle.meta, files)]
+    for line in [f"note: {n}" for n in notes if n] + [f"failed: {w}: {y}" for w, y in problems]:
+        log(line)
     written, failed = [], len(problems)
     for file, name in names.items():
         try:
