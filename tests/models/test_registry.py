@@ -38,6 +38,8 @@ def test_any_timm_name_is_accepted():
     spec = get_arch("mobilenetv3_small_050")
     model = create_model(spec.name, pretrained=False, in_chans=1)
     assert model(torch.zeros(2, 1, 64, 64)).shape == (2, 2)
+    # Its own size is timm's (a registry review: every unregistered name had been given 224).
+    assert spec.input_size == 224 and get_arch("efficientnet_b3").input_size == 288
 
 
 @pytest.mark.parametrize("name", ["resnet18", "vgg11", "efficientnet_lite0"])
@@ -56,6 +58,13 @@ def test_target_layer_is_the_last_feature_map():
     assert get_arch("resnet18").target_layer(model) is model.layer4
     lite = create_model("efficientnet_lite0", pretrained=False)
     assert get_arch("efficientnet_lite0").target_layer(lite) is lite.bn2
+    # VGG's: the last convolution's ReLU, not the max-pool after it (maps twice as fine).
+    for name, last in {"vgg16": 29, "vgg16_bn": 42, "vgg19": 35, "vgg19_bn": 51}.items():
+        vgg = create_model(name, pretrained=False)
+        layer = get_arch(name).target_layer(vgg)
+        assert layer is vgg.features[last] and isinstance(layer, torch.nn.ReLU), name
+        assert isinstance(vgg.features[last - 1 - name.endswith("_bn")], torch.nn.Conv2d), name
+        assert isinstance(vgg.features[last + 1], torch.nn.MaxPool2d), name
 
 
 def test_transformers_give_grad_cam_a_channels_first_map_of_their_patch_grid():

@@ -165,6 +165,7 @@ def _export(args: argparse.Namespace) -> int:
 
         log(f"note: this model's threshold was chosen on P(Sick) averaged over the image and "
             f"{copies(views)}, which thermocad draws with PyTorch (metadata tta_views): "
-            "scored on the image alone, a call near the threshold may differ")  # fmt: skip
+            "thermocad's predict does so where PyTorch is installed; scored on the image alone "
+            "(without PyTorch, or by other software), a call near the threshold may differ")  # fmt: skip
     print(f"onnx: {out}")
     return 0

@@ -64,7 +64,8 @@ def get_arch(name: str) -> ArchSpec:
         if cfg and cfg.fixed_input_size:  # e.g. vit_tiny_patch16_224: its own size only
             size = int(cfg.input_size[-1])
             return ArchSpec(name, name, mean=mean, std=std, input_size=size, fixed_size=True)
-        return ArchSpec(name=name, timm_name=name, mean=mean, std=std)
+        size = int(cfg.input_size[-1]) if cfg else 224  # timm's own (efficientnet_b3: 288)
+        return ArchSpec(name=name, timm_name=name, mean=mean, std=std, input_size=size)
     raise ConfigError(
         f"unknown architecture {name!r}; choose one of {', '.join(list_archs())} "
         "or any timm model name (see `thermocad models`)"
@@ -108,9 +109,10 @@ def create_model(
 def _register_defaults() -> None:
     for depth in (18, 34, 50, 152):
         register_arch(ArchSpec(name=f"resnet{depth}", timm_name=f"resnet{depth}"))
-    for depth in (16, 19):
-        for suffix in ("", "_bn"):
-            register_arch(ArchSpec(name=f"vgg{depth}{suffix}", timm_name=f"vgg{depth}{suffix}"))
+    # VGG's Grad-CAM layer: its last convolution's ReLU, before the last max-pool (timm's
+    # deepest feature stage), whose maps are half as fine (a registry review).
+    for name, cam in {"vgg16": 29, "vgg16_bn": 42, "vgg19": 35, "vgg19_bn": 51}.items():
+        register_arch(ArchSpec(name=name, timm_name=name, cam_layer=f"features.{cam}"))
     for n, size in ((0, 224), (1, 240), (2, 260)):  # timm's (Google's) sizes for lite0/1/2
         # Google's TF EfficientNet-Lite weights expect inputs scaled to [-1, 1].
         register_arch(
