@@ -486,3 +486,37 @@ def test_a_study_that_fails_in_its_first_stage_leaves_a_new_folder_gone_and_an_o
     check_subgroup("", ["patient_id", "diagnosis"], "l.csv")  # "": no subgroups, as None
     (tmp_path / "mine" / "compare").mkdir(parents=True)  # a folder called compare, no study's
     check_compare_out(tmp_path / "mine" / "compare")
+
+
+def test_a_study_of_grey_images_is_refused_before_the_split_when_a_cnn_reads_degrees(tmp_path):
+    """A grey-image review: the study's CNNs each failed on `--norm`, a flag study lacks, and
+    the baseline alone went on to open the test women. Refused after prepare, nothing kept."""
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+
+    from thermocad.io.thermal import read_thermal
+    from thermocad.synth.cohort import generate_cohort
+
+    labels = generate_cohort(tmp_path / "txt", n_patients=12, seed=2, height=48, width=64,
+                             sick_fraction=0.5)  # fmt: skip
+    (tmp_path / "png").mkdir()
+    for path in (tmp_path / "txt").glob("T*.txt"):
+        a = read_thermal(path).array
+        grey = np.uint8((a - a.min()) / (a.max() - a.min()) * 255)
+        Image.fromarray(grey).save(tmp_path / "png" / f"{path.stem}.png")
+    with pytest.raises(ConfigError, match=r'12 of 12 files are 8/16-bit images .* reads degrees '
+                       r'\(norm .relative.\): give the study a --config with "train": '
+                       r'\{"norm": "robust"\}'):  # fmt: skip
+        S.run_study(tmp_path / "png", labels, tmp_path / "study", archs=["efficientnet_lite0"],
+                    folds=2)  # fmt: skip
+    assert not (tmp_path / "study").exists()
+    from thermocad.study_checks import check_units
+
+    cohort = tmp_path / "cohort.csv"
+    pd.DataFrame({"path": ["a.png"], "unit": ["intensity"]}).to_csv(cohort, index=False)
+    check_units(cohort, {"archs": []}, "d")  # the baseline alone reads grey levels
+    check_units(cohort, {"archs": ["a"], "train": {"norm": "robust"}}, "d")
+    overridden = {"archs": ["a", "b"], "arch_overrides": {"a": {"norm": "robust"}}}
+    with pytest.raises(ConfigError, match="reads degrees"):
+        check_units(cohort, overridden, "d")  # b keeps the default's window

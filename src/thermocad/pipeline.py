@@ -29,12 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "n_boot": 1000,
     "baseline": True,  # the baseline as a candidate; each CNN run's ensemble is train's own
-    # The threshold: the highest on validation that reaches this sensitivity, the rule kept
-    # against Youden's J (experiments/records/decisions.md).
+    # The threshold: the highest reaching this sensitivity (kept against Youden's J: decisions.md)
     "target_sensitivity": TARGET_SENSITIVITY,
     "subgroup": "acquisition_batch",
-    # Nested cross-validation (evaluation/nested.py): the outer folds estimate the whole
-    # procedure, inner folds (default: as many as the outer ones) choose; its estimate is the result.
+    # Nested CV (evaluation/nested.py): outer folds estimate the procedure, inner folds choose.
     "nested": False,
     "inner_folds": None,
     "train": {},  # TrainConfig fields
@@ -128,8 +126,10 @@ def prepare_and_split(data_dir, labels_csv, out: Path, settings: dict, force: bo
     """Cohort preparation and the patient-grouped split; returns split.csv."""
     from thermocad.cohort.prepare import prepare_cohort
     from thermocad.cohort.split import make_split, write_split
+    from thermocad.study_checks import check_units
 
     prepare_cohort(data_dir, labels_csv, out / "cohort", force=force, **settings["prepare"])
+    check_units(out / "cohort" / "cohort.csv", settings, data_dir)
     split = make_split(out / "cohort" / "cohort.csv", folds=settings["folds"], test=settings["test"],
                        seed=settings["seed"], **settings["split"])  # fmt: skip
     return write_split(split, out / "split.csv", force=force)  # checks for leaks

@@ -184,3 +184,25 @@ def check_compare_out(out_dir) -> None:
         raise ConfigError(f"{out_dir}: a study's own comparison (its report.html and study.json "
                           f"describe it): run the study again (thermocad study ... --out {study} "
                           "--force or --resume), or give compare another --out")  # fmt: skip
+
+
+def check_units(cohort_csv, settings: dict[str, Any], data_dir) -> None:
+    """Refuse 8/16-bit images before the split when a candidate's window is in degrees (the
+    default's): each CNN had failed on `--norm`, a flag study lacks, and the baseline alone
+    went on to open the test women (a grey-image review)."""
+    import pandas as pd
+
+    from thermocad.training.config import TrainConfig
+
+    cohort = pd.read_csv(cohort_csv, usecols=["path", "unit"])
+    images = cohort.loc[cohort["unit"].astype(str) == "intensity", "path"]
+    train, overrides = settings.get("train", {}), settings.get("arch_overrides", {})
+    norms = [{**train, **overrides.get(arch, {})}.get("norm", TrainConfig.norm)
+             for arch in settings.get("archs", [])]  # fmt: skip
+    if len(images) and "relative" in norms:
+        raise ConfigError(
+            f"{data_dir}: {len(images)} of {len(cohort)} files are 8/16-bit images (e.g. "
+            f"{images.iloc[0]}), grey levels that hold no temperatures, and the study's recipe "
+            "reads degrees (norm 'relative'): give the study a --config with "
+            '"train": {"norm": "robust"} (docs/evaluation.md), or export temperatures in °C'
+        )

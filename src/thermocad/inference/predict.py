@@ -34,12 +34,14 @@ def check_unit(thermogram: Thermogram, model_unit: str, allow_mismatch: bool = F
         return
     if model_unit == "celsius":
         what = "holds image intensities, not temperatures (°C), but the model was trained on temperatures"
-    else:
+        use = "Use the original thermal matrix"
+    else:  # a grey-image model given a thermal matrix (a review: told to use the matrix)
         held, trained = (UNIT_WORDS.get(u, f"{u} values") for u in (thermogram.unit, model_unit))
         what = f"holds {held} but the model was trained on {trained}"
+        use = "Use an 8/16-bit grey image exported as the training images were"
     raise ThermalFormatError(
         f"{thermogram.path}: {what}; its predictions would be meaningless. "
-        f"Use the original thermal matrix, or {ALLOW_HINT} to score it anyway"
+        f"{use}, or {ALLOW_HINT} to score it anyway"
     )
 
 
