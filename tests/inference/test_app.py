@@ -448,6 +448,19 @@ def test_examples_are_drawn_at_the_models_frame_size(tmp_path):
     assert [p.name for p in files] == ["T9001.txt", "T9002.txt"]
     assert list(files.values())[0].startswith("synthetic #1, generated")
     assert read_thermal(next(iter(files))).shape == (64, 80)
+    # A grey-image model's are grey PNGs (a review: each temperature example was refused).
+    from thermocad.inference.examples import example_kind
+    from thermocad.inference.predict import check_unit
+
+    kind = example_kind({"unit": "intensity", "data": {"frame_shapes": [[64, 80]]}})
+    grey = synthetic_examples(tmp_path / "grey", n_patients=2, **kind)
+    assert [p.name for p in grey] == ["T9001.png", "T9002.png"]
+    assert list(grey.values()) == list(files.values())  # the same women, the same truth
+    for path in grey:
+        image = read_thermal(path)
+        check_unit(image, "intensity")  # read as the model's unit: not refused
+        assert image.shape == (64, 80) and image.array.min() == 0 and image.array.max() == 255
+    assert not list((tmp_path / "grey").glob("T*.txt"))
 
 
 def test_the_page_header_says_what_the_model_is_and_what_fit_found_of_it():

@@ -31,8 +31,9 @@ from thermocad.inference.answer import (  # noqa: F401 - analyse, answer_file: r
     can_explain,
     why_unexplained,
 )
-from thermocad.inference.examples import (  # noqa: F401 - synthetic_examples: re-exported
+from thermocad.inference.examples import (  # noqa: F401 - synthetic_examples, example_shape: re-exported
     FIRST_EXAMPLE_ID,
+    example_kind,
     example_shape,
     examples_folder,
     synthetic_examples,
@@ -106,7 +107,7 @@ def build_app(
     # The women who trained it (trained_on.csv, or an .onnx's record): their uploads get a note.
     seen = frozenset(seen_patients(Path(run_dir)) if name_training_women else ())
     if examples is None:
-        examples = synthetic_examples(examples_folder(), shape=example_shape(bundle.meta))
+        examples = synthetic_examples(examples_folder(), **example_kind(bundle.meta))
     # Gradio owns its upload cache (never deleted here): its sweep removes uploads in 10-20 min.
     # The examples are not in it (_add_examples).
     with gr.Blocks(title="thermocad", delete_cache=SWEEP) as demo:
@@ -241,7 +242,7 @@ def serve(
         bundle = load_model(run_dir)  # a wrong path fails before any example is generated
         log_model_warnings(bundle.meta)  # what the page says of it, and predict's log
         log("drawing 4 synthetic example thermograms for the page (thermocad synth)")
-        examples = synthetic_examples(folder, shape=example_shape(bundle.meta))
+        examples = synthetic_examples(folder, **example_kind(bundle.meta))
         demo = build_app(run_dir, examples=examples, bundle=bundle,
                          name_training_women=host in LOCAL_HOSTS and not root_path)  # fmt: skip
         demo.launch(

@@ -60,11 +60,17 @@ def prune_orphans(root: str | os.PathLike | None = None) -> list[Path]:
 
 
 def synthetic_examples(
-    out_dir: Path, n_patients: int = 4, seed: int = 7, shape: tuple[int, int] = (480, 640)
+    out_dir: Path,
+    n_patients: int = 4,
+    seed: int = 7,
+    shape: tuple[int, int] = (480, 640),
+    unit: str = "celsius",
 ) -> dict[Path, str]:
     """A few synthetic thermograms (file -> "synthetic #1, generated Sick") to try the app, of
     the frame size the model trained on (`example_shape`): the label is the generator's truth,
-    which the model may well miss."""
+    which the model may well miss. `unit`: the model's; for a grey-image model ("intensity")
+    they are 8-bit grey PNGs, each scaled from its coldest to its warmest pixel (a review: the
+    temperature examples were each refused by such a model)."""
     import pandas as pd
 
     from thermocad.synth.cohort import generate_cohort
@@ -72,12 +78,31 @@ def synthetic_examples(
     labels_csv = generate_cohort(out_dir, n_patients=n_patients, seed=seed, height=shape[0],
                                  width=shape[1], sick_fraction=0.5, first_id=FIRST_EXAMPLE_ID)  # fmt: skip
     labels = pd.read_csv(labels_csv)
-    return {
-        Path(out_dir) / f"T{pid:04d}.txt": f"synthetic #{k}, generated {diagnosis}"
-        for k, (pid, diagnosis) in enumerate(
-            zip(labels["patient_id"], labels["diagnosis"], strict=True), 1
-        )
-    }
+    files = [Path(out_dir) / f"T{pid:04d}.txt" for pid in labels["patient_id"]]
+    if unit == "intensity":
+        files = [_as_grey_png(f) for f in files]
+    return {f: f"synthetic #{k}, generated {diagnosis}"
+            for k, (f, diagnosis) in enumerate(zip(files, labels["diagnosis"], strict=True), 1)}  # fmt: skip
+
+
+def _as_grey_png(path: Path) -> Path:
+    """The thermogram as an 8-bit grey PNG beside it (its coldest pixel 0, its warmest 255), in
+    place of the text matrix."""
+    import numpy as np
+    from PIL import Image
+
+    from thermocad.io.thermal import read_thermal
+
+    a = read_thermal(path).array
+    png = path.with_suffix(".png")
+    Image.fromarray(np.uint8(np.round((a - a.min()) / (a.max() - a.min()) * 255))).save(png)
+    path.unlink()
+    return png
+
+
+def example_kind(meta: dict) -> dict:
+    """synthetic_examples' frame size and unit for a model (its model.json)."""
+    return {"shape": example_shape(meta), "unit": str(meta.get("unit", "celsius"))}
 
 
 def answer_example(bundle, files: list[Path], index: int | None, allow: bool,
