@@ -273,3 +273,28 @@ def test_a_killed_renders_temporary_pngs_are_removed_not_counted(tmp_path, capsy
     assert sorted(p.name for p in out.iterdir()) == [".notes.png", "T0064.png"]
     with atomic_path(tmp_path / "T0064.png", suffix=".png") as tmp:  # the names it makes
         assert re.fullmatch(R.LEFTOVER, tmp.name) and tmp.name.startswith(".T0064.png.")
+
+
+def test_thermocads_figures_are_refused_as_thermograms(tmp_path, dmr_files):
+    """A review scored render's grey figures (title and colour bar) 0.94-0.98 Sick: every PNG
+    figure thermocad draws carries its mark, and the reader refuses it by name."""
+    from thermocad.inference.answer import _one_panel
+    from thermocad.io.figure_mark import is_figure
+    from thermocad.io.thermal import read_thermal
+    from thermocad.reporting.plots import plot_confusion
+    from thermocad.utils.errors import ThermalFormatError
+
+    grey = tmp_path / "T0001.png"
+    render_thermogram(arrays(1)[0], grey, title="T0001", cmap="gray")
+    plot_confusion({"tp": 1, "fn": 1, "fp": 1, "tn": 1}, tmp_path / "confusion.png")
+    panel = tmp_path / "panel.png"  # the app's panel, as a user saves it from the page
+    panel.write_bytes(_one_panel(lambda fig, ax: ax.imshow(arrays(1)[0], cmap="gray")))
+    for figure in (grey, tmp_path / "confusion.png", panel):
+        with Image.open(figure) as img:
+            assert is_figure(img.info), figure
+        with pytest.raises(ThermalFormatError, match=rf"{figure.name}: a figure thermocad drew, "
+                           "not a thermogram: give the thermal file it was drawn from"):  # fmt: skip
+            read_thermal(figure)
+    plain = tmp_path / "T0002.png"  # a grey export of another program is read as before
+    Image.fromarray(np.uint8(np.linspace(0, 255, 64 * 80).reshape(64, 80))).save(plain)
+    assert read_thermal(plain).unit == "intensity"

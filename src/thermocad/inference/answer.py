@@ -18,6 +18,7 @@ from thermocad.inference.uploads import (  # noqa: F401 - re-exported: the app, 
     read_upload,
 )
 from thermocad.inference.verdict import WAITING
+from thermocad.io.figure_mark import PNG_METADATA
 from thermocad.utils.errors import ThermocadError
 
 if TYPE_CHECKING:
@@ -208,7 +209,13 @@ def _one_panel(draw, *args, dark: bool = False, **kwargs) -> bytes:
     with THEME_LOCK, matplotlib.rc_context(theme):
         fig = Figure(figsize=PANEL_INCHES, layout="constrained")
         draw(fig, fig.subplots(), *args, **kwargs)
-        fig.savefig(buffer, format="png", dpi=PANEL_PIXELS / PANEL_INCHES[0], facecolor=ground)
+        fig.savefig(
+            buffer,
+            format="png",
+            dpi=PANEL_PIXELS / PANEL_INCHES[0],
+            facecolor=ground,
+            metadata=PNG_METADATA,
+        )
     return buffer.getvalue()
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from thermocad.io.figure_mark import PNG_METADATA
 from thermocad.utils.out_names import fitting_name
 
 if TYPE_CHECKING:
@@ -134,5 +135,5 @@ def write_figure(fig: Figure, target: Path, force: bool) -> Path:
     with atomic_path(target, replace=force) as tmp, warnings.catch_warnings():
         # A file name in a script the font lacks (CJK) is drawn as boxes; the log names it.
         warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
-        fig.savefig(tmp, dpi=110, format="png")
+        fig.savefig(tmp, dpi=110, format="png", metadata=PNG_METADATA)
     return target

@@ -36,7 +36,7 @@ _VERSION = "4"  # the entry layout; the parser's code is in every key by its dig
 # source (parser_digest), so a changed parser never serves an older parse (79f666f changed
 # how lone CRs end lines; entries keyed on a hand-bumped version gave (1, 600) for (20, 30)).
 PARSER_MODULES = ("thermal", "text", "sniff", "fixed_width", "kernel", "kernel_numpy", "limits",
-                  "cache")  # fmt: skip
+                  "cache", "figure_mark")  # fmt: skip
 _SOURCE = Path(__file__).parent
 _SAMPLE = 65536  # bytes hashed from each end of the source file
 _TRAILER_MAX = 512

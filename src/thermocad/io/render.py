@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from thermocad.io.figure_mark import PNG_METADATA
 from thermocad.io.find import resolved
 from thermocad.io.png_names import output_names
 from thermocad.utils.errors import ConfigError
@@ -79,7 +80,7 @@ def _figure(figsize: tuple[float, float]) -> Any:
 def _save(fig: Any, out_png: str | os.PathLike, force: bool) -> Path:
     out = check_writable(out_png, force=force)
     with atomic_path(out, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+        fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png", metadata=PNG_METADATA)
     return out
 
 

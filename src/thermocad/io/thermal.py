@@ -188,7 +188,12 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
         else:
             from PIL import Image, ImageOps
 
+            from thermocad.io.figure_mark import is_figure
+
             with Image.open(path) as img:
+                if is_figure(img.info):  # render's, explain's, the app's: a title, colour bar...
+                    raise ThermalFormatError(f"{path}: a figure thermocad drew, not a thermogram: "
+                                             "give the thermal file it was drawn from")  # fmt: skip
                 check_shape((img.height, img.width), path)
                 img = ImageOps.exif_transpose(img)  # as a viewer shows it (an orientation tag)
                 if img.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from thermocad.io.figure_mark import PNG_METADATA
 from thermocad.preprocess.transforms import EvalTransform, Normalization
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ def augment_preview(
             ax.set_title("original" if i == 0 else f"augmented {i}", fontsize=9)
     fig.tight_layout()
     with atomic_path(out_png, suffix=".png", replace=replace) as tmp:
-        fig.savefig(tmp, dpi=80, format="png")
+        fig.savefig(tmp, dpi=80, format="png", metadata=PNG_METADATA)
     return Path(out_png)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from thermocad.io.figure_mark import PNG_METADATA
 from thermocad.utils.files import atomic_path
 
 
@@ -26,7 +27,13 @@ def save(fig, path: str | Path, dpi: int = 110, tight: bool = True, replace: boo
     """Save a figure atomically as PNG (tight: crop to the drawn area; not
     `replace`: refused where a file has appeared since the command checked the name)."""
     with atomic_path(path, suffix=".png", replace=replace) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight" if tight else None, format="png")
+        fig.savefig(
+            tmp,
+            dpi=dpi,
+            bbox_inches="tight" if tight else None,
+            format="png",
+            metadata=PNG_METADATA,
+        )
     return Path(path)
 
 
