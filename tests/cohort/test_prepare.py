@@ -307,6 +307,23 @@ def test_room_temperature_is_the_background_median(tmp_path):
     assert (cohort["room_median"] < cohort["skin_median"] - 5).all()
     audit = confound_audit(cohort).set_index("quantity")
     assert "room temperature (background median, C)" in audit.index
+    # Grey images hold no temperatures, but their marker is found in grey levels and audited
+    # (a review: marker_px had been empty for every image).
+    from PIL import Image
+
+    from thermocad.cohort.image_stats import image_stats
+    from thermocad.synth.cohort import Nuisances, synth_patient
+
+    (tmp_path / "png").mkdir()
+    frames, _, _ = synth_patient(np.random.default_rng(2), sick=False, height=240, width=320,
+                                 nuisances=Nuisances(marker=True))  # fmt: skip
+    a = next(iter(frames.values()))
+    Image.fromarray(np.uint8((a - a.min()) / (a.max() - a.min()) * 255)).save(
+        tmp_path / "png" / "T1.png"
+    )
+    stats = image_stats(read_thermal(tmp_path / "png" / "T1.png"))
+    assert stats["unit"] == "intensity" and stats["marker_px"] > 0
+    assert np.isnan(stats["skin_median"]) and np.isnan(stats["room_median"])
 
 
 def test_invalid_date_in_a_dmr_name_is_named(tmp_path, capsys):

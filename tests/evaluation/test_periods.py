@@ -248,6 +248,11 @@ def test_confound_audit_flags_the_date():
     twice = pd.concat([df.iloc[:1].assign(room_median=np.nan), df.assign(room_median=24.0)])
     rooms = confound_audit(twice).set_index("quantity")
     assert rooms.loc["room temperature (background median, C)", "patients with a value"] == 9
+    # An 8/16-bit image cohort's: grey levels named as such, no skin or room rows (a review
+    # found "(C)" said of grey levels, and empty temperature rows).
+    grey = confound_audit(twice.assign(unit="intensity", skin_median=np.nan)).set_index("quantity")
+    assert "darkest pixel (grey level)" in grey.index and "coldest pixel (C)" not in grey.index
+    assert not any("temperature" in q for q in grey.index)
 
 
 @pytest.mark.real

@@ -74,7 +74,7 @@ def test_a_grey_image_is_read_in_grey_levels_everywhere(onnx_model, run_dir, tmp
     assert find_marker(levels, unit="intensity") is not None
     assert find_marker(levels, unit="celsius") is None
     want = float(bundle.predict([levels], unit="intensity")[0])
-    assert abs(want - float(bundle.predict([levels])[0])) > 1e-4  # it matters
+    assert abs(want - float(bundle.predict([levels], unit="celsius")[0])) > 1e-4  # it matters
     table, _ = predict_paths(run_dir, [png], allow_unit_mismatch=True)
     assert table["prob_sick"][0] == pytest.approx(want, abs=1e-5)
     answer = analyse(bundle, png, allow_unit_mismatch=True)

@@ -69,6 +69,14 @@ def test_card_parses_and_holds_the_metrics(tmp_path):
     ) in text
     assert "DMR-IR's: research use" in text and "own licence (Apache Software License 2.0)" in text
     assert "own licence" not in text_dmr  # an older model.json records none: nothing invented
+    # A grey-image model's card says grey levels where a temperature model's says °C (a review).
+    degrees = write_model_card(tmp_path / "c", {**meta, "baseline": {}}, train, valid, probs)
+    assert "a classical temperature-statistics baseline's" in degrees.read_text()
+    grey = {**meta, "unit": "intensity", "baseline": {}}
+    text_grey = write_model_card(tmp_path / "grey", grey, train, valid, probs).read_text()
+    assert "a classical grey-level-statistics baseline's" in text_grey
+    assert "(frontal thermograms as 8/16-bit grey images, exported as its training images were)" in (
+        text_grey) and "temperature matrices" not in text_grey  # fmt: skip
     synthetic = {**meta, "data": {"synthetic_share": 1.0}}
     text = write_model_card(tmp_path / "synth", synthetic, train, valid, probs).read_text()
     assert front_matter(text)["license"] == "mit" and "terms of use" not in text

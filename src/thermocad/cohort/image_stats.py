@@ -33,16 +33,19 @@ def image_stats(thermogram: Thermogram) -> dict:
 def _confound_stats(thermogram: Thermogram, mask: np.ndarray | None) -> dict:
     """Median skin and room temperature (the background's median: the room as the camera sees
     it) and the calibration marker's area: not disease, audited as shortcuts
-    (thermocad.evaluation.confounds); NaN where they mean nothing (images, tiny frames)."""
+    (thermocad.evaluation.confounds); NaN where they mean nothing (tiny frames; temperatures
+    for images, whose marker is found in grey levels: a review saw its audit dropped there)."""
     from thermocad.preprocess.regions import find_marker, room_temperature
 
     array = thermogram.array
     none = {"skin_median": np.nan, "room_median": np.nan, "marker_px": np.nan}
-    if thermogram.unit != "celsius" or mask is None or not mask.any():
+    if mask is None or not mask.any():
         return none
-    box = find_marker(array, mask)
+    box = find_marker(array, mask, unit=thermogram.unit)
     top, bottom, left, right = box if box is not None else (0, 0, 0, 0)
     area = (bottom - top) * (right - left)
+    if thermogram.unit != "celsius":
+        return {**none, "marker_px": int(area)}
     room = room_temperature(array, mask)
     room = np.nan if room is None else round(room, 3)
     return {"skin_median": round(float(np.median(array[mask])), 3), "room_median": room,

@@ -41,6 +41,10 @@ QUANTITIES = {
     "room_median": "room temperature (background median, C)",
     "marker_px": "calibration marker area (px)",
 }
+# An 8/16-bit image cohort's: grey levels, and no skin or room temperature to audit (a review
+# found "(C)" said of grey levels).
+GREY = {"t_min": "darkest pixel (grey level)", "t_max": "brightest pixel (grey level)",
+        "skin_median": None, "room_median": None}  # fmt: skip
 
 
 def separation(y, x) -> float:
@@ -121,8 +125,9 @@ def confound_audit(cohort: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> p
         patients[DATE] = patients["patient_id"].map(first_dates(kept))
     y, batch = sick(patients), batch_values(patients)
     rows, pvalues = [], []
-    for column, name in QUANTITIES.items():
-        if column not in patients.columns and column != "acquisition_date":
+    grey = "unit" in kept.columns and len(kept) and (kept["unit"].astype(str) == "intensity").all()
+    for column, name in (QUANTITIES | GREY if grey else QUANTITIES).items():
+        if name is None or (column not in patients.columns and column != "acquisition_date"):
             continue
         x = _values(patients, column) if column in patients.columns else pd.Series(np.nan, index=patients.index)  # fmt: skip
         row, cells = {"quantity": name, "patients with a value": int(x.notna().sum())}, []

@@ -21,8 +21,8 @@ PERIOD = "period_matched"  # split.csv: inside its batch's shared range, over th
 ROOM = "room_median"  # cohort.csv: the background's median, the room as the camera sees it
 MIN_ROOM_WOMEN = 10  # fewer Healthy women with a room temperature: no room drift reported
 ROOM_DRIFT_UNMEASURED = (f"Room drift: not measured (fewer than {MIN_ROOM_WOMEN} Healthy women "
-                         "with a room temperature, or P(Sick) or the room alike for all of "
-                         "them)")  # fmt: skip
+                         "with a room temperature, which 8/16-bit images never give, or P(Sick) "
+                         "or the room alike for all of them)")  # fmt: skip
 
 
 def sick(df: pd.DataFrame) -> pd.Series:

@@ -140,7 +140,7 @@ OVERLAY_CAPTION = (
     "A bright spot is not a lesion, and a Healthy call has one too; on DMR-IR such maps often "
     "follow the chest's outline and the box's edges rather than a breast."
 )
-BASELINE_CAPTION = " The baseline half (temperature statistics) has no map."
+BASELINE_CAPTION = " The baseline half ({}) has no map."
 EITHER_SIDE_CAPTION = (
     " This network sees only the difference between the two sides, so a spot on one breast "
     "may stand for a difference in the other."
@@ -155,6 +155,7 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
     from thermocad.inference.explain import differences_only, seen_box
     from thermocad.inference.notes import called, shown
     from thermocad.inference.panels import draw_overlay, overlay_title
+    from thermocad.models.words import statistics_words
 
     seen, one_pass = seen_box(bundle, array), bool(bundle.views())
     made = called(prob, bundle.threshold, call)
@@ -169,7 +170,7 @@ def _overlay(bundle, array: np.ndarray, heat: np.ndarray | None, prob: float, cn
                           either_side=False, empty=not heat.any())[1:]  # fmt: skip
     title = "; ".join(line.replace("\n", " ") for line in title)
     caption = (f"{title[0].upper()}{title[1:]}. " if title else "") + OVERLAY_CAPTION
-    caption += BASELINE_CAPTION if cnn is not None else ""
+    caption += BASELINE_CAPTION.format(statistics_words(bundle.unit)) if cnn is not None else ""
     caption += EITHER_SIDE_CAPTION if differences_only(bundle) else ""
     return f"<figure>{images}<figcaption>{caption}</figcaption></figure>"
 

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thermocad.inference.claims import half_note, operating_note
-from thermocad.models.words import UNIT_WORDS, synthetic_training, tta_views
+from thermocad.models.words import UNIT_WORDS, statistics_words, synthetic_training, tta_views
 
 if TYPE_CHECKING:
     from thermocad.io.thermal import Thermogram
@@ -270,8 +270,8 @@ def result_line(bundle, name: str, prob: float, cnn, base, void: str = "") -> st
     call = called(prob, bundle.threshold)
     line = f"{name}: P(Sick) = {p}, {above(call)} the threshold {t}: called {call}."
     if base is not None:  # say what the mean is made of: Grad-CAM explains the CNN's part
-        line += (f" It is the mean of the CNN's {cnn[0]:.4f} and the temperature-statistics "
-                 f"baseline's {base[0]:.4f}.")  # fmt: skip
+        line += (f" It is the mean of the CNN's {cnn[0]:.4f} and the "
+                 f"{statistics_words(bundle.meta.get('unit'), True)} baseline's {base[0]:.4f}.")  # fmt: skip
         if whose := deciding_half(bundle.threshold, cnn, base, call):  # the other: across it
             across = "below" if call == "Sick" else "at or above"
             cnn_side, base_side = (above(call), across) if whose == "CNN" else (across, above(call))

@@ -213,6 +213,20 @@ def training_sentence(config: dict, origin: dict | None = None) -> str:
     return f"{how}, {start}"
 
 
+def input_kind(unit: str | None) -> str:
+    """The thermograms a model is for, in its unit (the cards' intended use)."""
+    if unit == "intensity":
+        return "frontal thermograms as 8/16-bit grey images, exported as its training images were"
+    return "frontal temperature matrices like DMR-IR's"
+
+
+def statistics_words(unit: str | None, adjective: bool = False) -> str:
+    """What the classical baseline's features are statistics of, in a model's unit (grey levels
+    for an 8/16-bit image model: a review found "temperature statistics" said of them)."""
+    words = "grey-level statistics" if unit == "intensity" else "temperature statistics"
+    return words.replace(" ", "-") if adjective else words
+
+
 def weights_terms(meta: dict[str, Any]) -> str | None:
     """The cards' sentence on the licence of the weights a model started from (a fine-tuned
     copy shared on keeps their notice); None where model.json records none."""

@@ -19,14 +19,16 @@ from thermocad.evaluation.confounds import confound_notes
 from thermocad.evaluation.periods import dates
 from thermocad.evaluation.thresholds import rule_words
 from thermocad.models.words import (
+    input_kind,
     input_words,
     made_by,
     model_name,
+    statistics_words,
     synthetic_training,
     training_data,
     training_sentence,
-    weights_terms,
 )
+from thermocad.reporting.card_terms import data_terms
 from thermocad.reporting.card_validation import (
     HEADLINE,
     ci_text,
@@ -48,10 +50,6 @@ NOT_A_DIAGNOSIS = (
 )
 
 # The card's licence is "other" for such weights (front_matter); this sentence says why.
-DATA_TERMS = (
-    "These weights were learnt from the training thermograms, so sharing them is subject "
-    "to those data's terms of use{dmr}, not only to thermocad's MIT licence."
-)
 REFERENCE_STANDARD = (
     "Labels: each woman's diagnosis (Healthy / Sick) in the labels table is the reference "
     "standard. How it was made (biopsy, imaging, follow-up) is as that table's source records "
@@ -66,16 +64,6 @@ CHOSEN_ON_DMR = (
     "(docs/results.md): where these are the training women, every figure above is optimistic, "
     "the AUC too, nested or not."
 )
-DMR_TERMS = " (DMR-IR's: research use, by registration with its owners; cite Silva et al. 2014)"
-
-
-def _data_terms(meta: dict) -> list[str]:
-    """The card's sentences on the terms the weights carry: their data's (none for synthetic
-    women; DMR-IR's named where the files were in its format), their starting weights' licence."""
-    dmr = DMR_TERMS if "DMR-IR" in training_data(meta) else ""
-    own = synthetic_training(meta) == "synthetic"
-    said = [*([] if own else [DATA_TERMS.format(dmr=dmr)]), *filter(None, [weights_terms(meta)])]
-    return [" ".join(said), ""] if said else []
 
 
 def _unused(meta: dict) -> list[str]:
@@ -175,8 +163,8 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
     """The whole README.md text."""
     arch, size = meta.get("arch", "model"), meta.get("input_size")
     threshold = float(meta.get("threshold", 0.5))
-    ensemble = ("the mean of the CNN's and a classical temperature-statistics baseline's"
-                if meta.get("baseline") is not None else "the CNN's alone")  # fmt: skip
+    ensemble = (f"the mean of the CNN's and a classical {statistics_words(meta.get('unit'), True)} "
+                "baseline's" if meta.get("baseline") is not None else "the CNN's alone")  # fmt: skip
     how = _threshold_source(meta)
     config = meta.get("config") or {}
     trained = training_sentence(config, meta.get("initial_weights"))
@@ -197,13 +185,13 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
                 ""]  # fmt: skip
     out += [NOT_A_DIAGNOSIS, ""]
     out += ["## Intended use", "",
-            "Research on computer-aided detection in infrared breast thermograms (frontal "
-            "temperature matrices like DMR-IR's): reproducing and auditing results, and teaching. Not "
+            "Research on computer-aided detection in infrared breast thermograms "
+            f"({input_kind(meta.get('unit'))}): reproducing and auditing results, and teaching. Not "
             "for screening, triage or any clinical decision. Use it with `thermocad predict "
             "THIS_FOLDER FILES... --out predictions.csv`, or export it to ONNX (`thermocad "
             "export`) to predict without PyTorch.", ""]  # fmt: skip
     out += ["## Training data", "", _counts(train, valid), "", REFERENCE_STANDARD, "",
-            *_data_terms(meta), *_unused(meta)]  # fmt: skip
+            *data_terms(meta), *_unused(meta)]  # fmt: skip
     evaluation = (evaluation_lines(summary, threshold) if summary or not meta.get("cv")
                   else cv_evaluation(meta["cv"]))  # fmt: skip
     out += ["## Evaluation", ""] + evaluation + [""]

@@ -10,7 +10,13 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.evaluation.metrics import proportion_intervals
-from thermocad.models.words import made_by, synthetic_training, training_sentence
+from thermocad.models.words import (
+    input_kind,
+    made_by,
+    statistics_words,
+    synthetic_training,
+    training_sentence,
+)
 from thermocad.reporting import html
 from thermocad.reporting.fit_card import prevalence_words
 from thermocad.reporting.html import DISCLAIMER, esc, fmt_ci, img, prose, section, with_interval
@@ -79,6 +85,14 @@ def gradcam_section(run_dir: Path | None, test_dir: Path | None, n: int = 3,
     return section("gradcam", note + body)
 
 
+def _unit(cohort_csv) -> str | None:
+    """The cohort's unit when every file has the same one ("intensity": grey images)."""
+    if not (cohort_csv and Path(cohort_csv).exists()):
+        return None
+    units = set(read_written(cohort_csv, "cohort file").get("unit", pd.Series()).astype(str))
+    return units.pop() if len(units) == 1 else None
+
+
 def _data_summary(cohort_csv, split_csv) -> str:
     parts = []
     if cohort_csv and Path(cohort_csv).exists():
@@ -112,8 +126,9 @@ def _model_summary(compare_dir: Path | None, run_dir: Path | None) -> str:
                 f"{esc(transform.get('marker', 'keep'))}, background "
                 f"{esc(transform.get('background', 'keep'))}), "
                 + esc(training_sentence(meta.get("config") or {}, meta.get("initial_weights")))
-                + ("; its P(Sick) is averaged with the classical baseline (breast temperature "
-                   "statistics and asymmetry, logistic regression) fitted on the same patients"
+                + ("; its P(Sick) is averaged with the classical baseline (breast "
+                   f"{statistics_words(meta.get('unit'))} and asymmetry, logistic regression) "
+                   "fitted on the same patients"
                    if meta.get("baseline") else "")
                 + esc(_provenance(meta, run_dir, compare_dir)))  # fmt: skip
     if compare_dir and (Path(compare_dir) / "best.json").exists():
@@ -249,8 +264,8 @@ def model_card_section(cohort_csv, split_csv, compare_dir: Path | None, test: di
     else:
         metrics = "no test split: only the validation comparison is available"
     items = {
-        "Intended use": "Research on computer-aided detection in breast thermograms (frontal "
-        "temperature matrices like DMR-IR's): reproducing and auditing results, and teaching. "
+        "Intended use": "Research on computer-aided detection in breast thermograms "
+        f"({input_kind(_unit(cohort_csv))}): reproducing and auditing results, and teaching. "
         "Not for screening, triage or any clinical decision.",
         "Out of scope": "Stand-alone diagnosis; populations, cameras or protocols unlike the "
         "training data; images whose unit differs from the training data's.",
