@@ -434,3 +434,25 @@ def test_the_labels_file_is_never_the_cohort_written(folder, tmp_path):
     with pytest.raises(ConfigError, match="cohort.csv: is the labels file"):
         prepare_cohort(data, inside, out, force=True)
     assert inside.read_text() == labels.read_text()
+
+
+def test_grey_images_exported_two_ways_are_warned_of(tmp_path, capsys):
+    """A grey-image review: per-image min-max exports mixed with one fixed window went without
+    a word; their grey levels mean different temperatures."""
+    labels = generate_cohort(tmp_path / "txt", 8, seed=3, height=60, width=80, sick_fraction=0.5)
+    (tmp_path / "png").mkdir()
+    for k, path in enumerate(sorted((tmp_path / "txt").glob("T*.txt"))):
+        a = read_thermal(path).array
+        low, high = (a.min(), a.max()) if k % 2 else (15.0, 40.0)  # own range, or a fixed one
+        grey = np.uint8(np.round(np.clip((a - low) / (high - low), 0, 1) * 255))
+        Image.fromarray(grey).save(tmp_path / "png" / f"{path.stem}.png")
+    prepare_cohort(tmp_path / "png", labels, tmp_path / "out", workers=1)
+    assert (
+        "warning: 4 of 8 kept grey images span the whole grey range (each scaled to its own "
+        "coldest and warmest pixel) and 4 do not (e.g. T"
+    ) in capsys.readouterr().err
+    from thermocad.cohort.exports import grey_exports_note
+
+    cohort = pd.read_csv(tmp_path / "out" / "cohort.csv")
+    assert grey_exports_note(cohort.iloc[1::2]) == ""  # one way only: nothing to say
+    assert grey_exports_note(cohort.iloc[0::2]) == ""

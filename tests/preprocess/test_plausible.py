@@ -120,3 +120,7 @@ def test_a_frame_less_sharp_than_every_training_file_is_noted(dmr_dir):
     assert note(array) == ""
     assert note(gaussian_filter(array, 1)).startswith("the image is less sharp (sharpness 0.52)")
     assert sharpness_note({}, Thermogram(gaussian_filter(array, 1), "celsius", None, "npy")) == ""
+    assert "(sharpness 0.52) than any the model was trained on (2.10 or more): blurred" in note(
+        gaussian_filter(array, 1))  # fmt: skip
+    jpeg = Thermogram(gaussian_filter(array, 1), "intensity", Path("a.jpg"), "image-jpeg")
+    assert "(2.10 or more): JPEG compression, blurred, out of focus" in sharpness_note(meta, jpeg)

@@ -24,10 +24,11 @@ from thermocad.cohort.consistency import (
     settle_batches,
     unknown_views,
 )
+from thermocad.cohort.exports import kept_notes
 from thermocad.cohort.image_stats import image_stats
 from thermocad.evaluation.periods import BATCH
 from thermocad.io.filenames import InvalidDateError, parse_dmr_name, without_copy_mark
-from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files, same_names_warning
+from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files
 from thermocad.io.labels import label_filters, labels_name, read_labels
 from thermocad.io.thermal import iter_read
 from thermocad.utils.errors import CohortError, ConfigError
@@ -68,7 +69,7 @@ class CohortSummary:
     unmatched_labels: list[int] = field(default_factory=list)  # patients in labels, no file
     units: dict[str, int] = field(default_factory=dict)  # kept images per unit
     odd_shapes: list[str] = field(default_factory=list)  # "name: HxW" unlike most kept images
-    same_names: str = ""  # io.find.same_names_warning of the kept files
+    notes: list[str] = field(default_factory=list)  # on the kept files: same names, exports
 
     def lines(self) -> list[str]:
         """A readable summary, in the study's style ("2,411 Healthy and 534 Sick images")."""
@@ -92,8 +93,7 @@ class CohortSummary:
             mix = ", ".join(f"{u}: {n:,}" for u, n in sorted(self.units.items()))
             out.append(f"warning: the kept images mix units ({mix}); a model takes one kind (train "
                        "refuses the mix, evaluate leaves the other out): keep one kind, not both")  # fmt: skip
-        if self.same_names:
-            out.append(self.same_names)
+        out += self.notes
         if self.odd_shapes:  # kept: allow_mixed_shapes
             out.append(f"warning: {len(self.odd_shapes):,} kept images differ in size from the "
                        f"others (e.g. {self.odd_shapes[0]}): a file cut short, or another camera? "
@@ -294,5 +294,5 @@ def summarize(table: pd.DataFrame, cohort_csv: Path) -> CohortSummary:
         errors=errors,
         units=kept["unit"].value_counts().to_dict() if "unit" in kept else {},
         odd_shapes=odd_shapes(kept),
-        same_names=same_names_warning([Path(p) for p in kept["path"]]),
+        notes=kept_notes(kept),
     )

@@ -125,8 +125,10 @@ def sharpness_note(meta: dict, thermogram: Thermogram) -> str:
     span = (meta.get("data") or {}).get("sharpness_range")
     if not span or (value := sharpness(thermogram.array)) >= span[0]:
         return ""
+    jpeg = "jpeg" in str(thermogram.source_format)  # its compression smooths fine detail
     return (
         f"the image is less sharp (sharpness {value:.2f}) than any the model was trained on "
-        f"({span[0]:.2f} or more): blurred, out of focus or enlarged from a smaller frame? "
-        "The model's P(Sick) may follow the image's sharpness: read it with care"
+        f"({span[0]:.2f} or more): {'JPEG compression, ' if jpeg else ''}blurred, out of focus "
+        "or enlarged from a smaller frame? The model's P(Sick) may follow the image's "
+        "sharpness: read it with care"
     )
