@@ -259,6 +259,19 @@ def test_tiff_images(tmp_path):
     tb = read_thermal(tmp_path / "b.tiff")
     assert tb.unit == "celsius" and tb.source_format == "image-tiff-float"
     np.testing.assert_array_equal(tb.array, temps)
+    # A grey export saved as floats is read as °C, and the refusal says so (a review).
+    from thermocad.preprocess.plausible import check_plausible
+    from thermocad.utils.errors import ThermalFormatError
+
+    tifffile.imwrite(tmp_path / "c.tif", (grey16 / 257).astype(np.float32))
+    with pytest.raises(ThermalFormatError, match=r"outside the plausible range of temperatures, "
+                       r".*; a floating-point image is read as temperatures in °C, and a grey "
+                       "export must be 8 or 16 bits of integers"):  # fmt: skip
+        read_thermal(tmp_path / "c.tif")
+    tifffile.imwrite(tmp_path / "d.tif", (grey16 / 65535).astype(np.float32))  # 0-1: read
+    with pytest.raises(ThermalFormatError, match=r"too small .*can judge: a floating-point "
+                       r"image is read as temperatures in °C"):  # fmt: skip
+        check_plausible(read_thermal(tmp_path / "d.tif"))
 
 
 def test_a_damaged_tiff_is_refused_before_decoding(tmp_path, monkeypatch):

@@ -174,6 +174,12 @@ def validate_frame(
         )
 
 
+FLOAT_IMAGE = (
+    "a floating-point image is read as temperatures in °C, and a grey export must be 8 or 16 "
+    "bits of integers"
+)
+
+
 def _read_image(path: Path, kind: str, size: int) -> Thermogram:
     """Grey 8/16-bit images as intensity; float TIFF as temperatures; pseudo-colour refused.
 
@@ -217,7 +223,10 @@ def _read_image(path: Path, kind: str, size: int) -> Thermogram:
     array = to_grey(array, path)
     if is_float:
         array = array.astype(np.float32)
-        validate_frame(array, path, "celsius")
+        try:
+            validate_frame(array, path, "celsius")
+        except ThermalFormatError as exc:  # a review's 0-255 float TIFF: said why it is °C
+            raise ThermalFormatError(f"{exc}; {FLOAT_IMAGE}") from None
         return Thermogram(array, "celsius", path, f"image-{kind}-float")
     array = eight_bit_scale(array, depth, path, pil_int32=kind != "tiff")
     validate_frame(array, path, "intensity")

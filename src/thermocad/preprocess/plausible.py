@@ -46,9 +46,11 @@ def check_plausible(thermogram: Thermogram) -> None:
     """Refuse arrays that cannot be a breast thermogram, naming the file and the reason."""
     reason = implausibility(thermogram.array, thermogram.unit)
     if reason:
-        raise ImplausibleThermogramError(
-            f"{thermogram.path}: {reason}; this is not a breast thermogram the model can judge"
-        )
+        from thermocad.io.thermal import FLOAT_IMAGE
+
+        also = f": {FLOAT_IMAGE}" if str(thermogram.source_format).endswith("-float") else ""
+        raise ImplausibleThermogramError(f"{thermogram.path}: {reason}; this is not a breast "
+                                         f"thermogram the model can judge{also}")  # fmt: skip
 
 
 def implausibility(array: np.ndarray, unit: str = "celsius",
