@@ -124,3 +124,26 @@ def test_a_frame_less_sharp_than_every_training_file_is_noted(dmr_dir):
         gaussian_filter(array, 1))  # fmt: skip
     jpeg = Thermogram(gaussian_filter(array, 1), "intensity", Path("a.jpg"), "image-jpeg")
     assert "(2.10 or more): JPEG compression, blurred, out of focus" in sharpness_note(meta, jpeg)
+
+
+def test_a_grey_image_exported_otherwise_than_the_training_images_is_noted():
+    """A grey-image review: a fixed-window export scored by a model of min-max exports moved
+    its baseline half most, with no word."""
+    from thermocad.preprocess.plausible import export_note
+
+    ramp = np.linspace(0, 255, 64 * 80, dtype=np.float32).reshape(64, 80)  # the whole range
+    own = Thermogram(ramp, "intensity", Path("a.png"), "image-png")
+    fixed = Thermogram(ramp * 0.6 + 40, "intensity", Path("b.png"), "image-png")
+    minmax, windowed = (
+        {"data": {"grey_full_range_share": 1.0}},
+        {"data": {"grey_full_range_share": 0.0}},
+    )
+    assert export_note(minmax, own) == "" and export_note(windowed, fixed) == ""
+    assert export_note(minmax, fixed).startswith("the image does not span the whole grey range "
+                                                 "(one fixed window?), as nearly every training "
+                                                 "image did: exported otherwise")  # fmt: skip
+    assert "spans the whole grey range" in export_note(windowed, own)
+    assert export_note({"data": {"grey_full_range_share": 0.5}}, fixed) == ""  # a mix: no rule
+    assert export_note({}, fixed) == ""  # an older model.json: nothing to compare with
+    degrees = Thermogram(ramp / 10 + 10, "celsius", Path("c.txt"), "npy")
+    assert export_note(minmax, degrees) == ""  # temperatures are not exports

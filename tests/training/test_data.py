@@ -130,6 +130,12 @@ def test_exported_images_train_as_intensity(tmp_path):
     data = build_data(split, intensity, Augmentation(), batch_size=2)
     assert data.unit == "intensity"
     assert data.summary()["grey_levels"] == "8-bit scale, marker in grey levels"  # model.json
+    assert "grey_full_range_share" not in data.summary()  # the split says nothing of the ends
+    lows = np.where(np.arange(len(df)) % 2, 9, 0)  # every other image not down to 0
+    df.assign(t_min=lows, t_max=255).to_csv(split, index=False)
+    share = build_data(split, intensity, Augmentation(), batch_size=2).summary()
+    trained = lows[(df["split"] == "train").to_numpy()]  # the training rows' alone
+    assert share["grey_full_range_share"] == round(float((trained == 0).mean()), 4)
     np.testing.assert_allclose(data.maps[1], 70 / 255, rtol=1e-5)  # constant image, 8-bit scale
     degrees = EvalTransform(size=32, normalization=Normalization("relative"))
     with pytest.raises(ConfigError, match="8/16-bit images.*img0.png.*--norm relative"):

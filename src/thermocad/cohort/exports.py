@@ -23,8 +23,10 @@ def grey_exports_note(kept: pd.DataFrame) -> str:
     statistics of them most of all (a grey-image review)."""
     if "unit" not in kept or "t_min" not in kept:
         return ""
+    from thermocad.preprocess.plausible import spans_grey_range
+
     grey = kept[kept["unit"].astype(str) == "intensity"]
-    full = (pd.to_numeric(grey["t_min"]) <= 0.5) & (pd.to_numeric(grey["t_max"]) >= 254.5)
+    full = spans_grey_range(pd.to_numeric(grey["t_min"]), pd.to_numeric(grey["t_max"]))
     if len(grey) < 2 or full.all() or not full.any():
         return ""
     return (f"warning: {int(full.sum()):,} of {len(grey):,} kept grey images span the whole grey "

@@ -51,7 +51,7 @@ UPSIDE_DOWN_MARGIN = 0.05  # bottom-quarter minus top-quarter body cover (`orien
 def input_notes(meta: dict[str, Any], thermogram: Thermogram) -> dict[str, str]:
     """Each note on this thermogram by its kind (unit, view, room, skin, shape, orientation,
     pieces, sharpness), '' where none."""
-    from thermocad.preprocess.plausible import pieces_note, sharpness_note
+    from thermocad.preprocess.plausible import export_note, pieces_note, sharpness_note
     from thermocad.preprocess.regions import body_mask
 
     shape = shape_note(meta, thermogram)  # a frame cut short has no bottom to read: no orientation
@@ -60,7 +60,8 @@ def input_notes(meta: dict[str, Any], thermogram: Thermogram) -> dict[str, str]:
             "room": room_note(meta, thermogram, mask), "skin": skin_note(meta, thermogram, mask),
             "shape": shape,
             "orientation": "" if shape else orientation_note(meta, thermogram, mask),
-            "pieces": pieces_note(thermogram), "sharpness": sharpness_note(meta, thermogram)}  # fmt: skip
+            "pieces": pieces_note(thermogram), "sharpness": sharpness_note(meta, thermogram),
+            "export": export_note(meta, thermogram)}  # fmt: skip
 
 
 def input_note(meta: dict[str, Any], thermogram: Thermogram) -> str:

@@ -69,7 +69,9 @@ def _headlines(training: str, notes: dict[str, str]) -> list[str]:
              "Upside down, or on its side?" if notes.get("orientation") else "",
              "The body was found in pieces: read with care." if notes.get("pieces") else "",
              "Less sharp than any training image: read with care."
-             if notes.get("sharpness") else ""]  # fmt: skip
+             if notes.get("sharpness") else "",
+             "Exported otherwise than the training images: read with care."
+             if notes.get("export") else ""]  # fmt: skip
     return [h for h in heads if h] + (["Details in Result."] if any(heads) else [])
 
 

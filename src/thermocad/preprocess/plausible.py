@@ -134,3 +134,33 @@ def sharpness_note(meta: dict, thermogram: Thermogram) -> str:
         "or enlarged from a smaller frame? The model's P(Sick) may follow the image's "
         "sharpness: read it with care"
     )
+
+
+# A grey image whose darkest pixel is 0 and brightest 255 (as read, on the 8-bit scale) was
+# scaled to its own coldest and warmest pixel; one exported with a fixed window seldom is.
+GREY_ENDS = (0.5, 254.5)
+
+
+def spans_grey_range(low, high):
+    """Whether grey images of these darkest and brightest levels span the whole grey range
+    (numbers or pandas Series alike)."""
+    return (low <= GREY_ENDS[0]) & (high >= GREY_ENDS[1])
+
+
+def export_note(meta: dict, thermogram: Thermogram) -> str:
+    """'' or the note on a grey image exported otherwise than the model's training images
+    (`data.grey_full_range_share`: how many spanned the whole grey range): its levels then
+    mean other temperatures (a grey-image review)."""
+    share = (meta.get("data") or {}).get("grey_full_range_share")
+    if thermogram.unit != "intensity" or share is None:
+        return ""
+    a = thermogram.array
+    full = bool(spans_grey_range(float(a.min()), float(a.max())))
+    if full and share <= 0.1:
+        how = "spans the whole grey range (scaled to its own coldest and warmest pixel?), as few"
+    elif not full and share >= 0.9:
+        how = "does not span the whole grey range (one fixed window?), as nearly every"
+    else:
+        return ""
+    return (f"the image {how} training image did: exported otherwise, its grey levels mean "
+            "other temperatures; read its P(Sick) with care")  # fmt: skip

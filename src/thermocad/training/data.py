@@ -47,11 +47,16 @@ class ThermalData:
     def summary(self) -> dict:
         """Counts of images and patients per class, and the rooms the training women were
         imaged in (`room_median`'s range, when the split has it), for model.json."""
+        from thermocad.preprocess.plausible import spans_grey_range
         from thermocad.synth.files import synthetic_share
 
         out = {"unit": self.unit}
         if self.unit == "intensity":  # how grey images are read since 2026-12-05 (io.thermal)
             out["grey_levels"] = GREY_LEVELS
+            if {"t_min", "t_max"} <= set(self.train.columns):  # how they were exported
+                ends = (pd.to_numeric(self.train[c], errors="coerce") for c in ("t_min", "t_max"))
+                full = spans_grey_range(*ends)
+                out["grey_full_range_share"] = round(float(full.mean()), 4)
         # A model trained on `thermocad synth`'s women says so on its cards and in the app.
         if share := synthetic_share(self.train["path"]):
             out["synthetic_share"] = round(share, 4)
