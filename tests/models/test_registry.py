@@ -146,3 +146,19 @@ def test_efficientnet_lite_sizes_are_timms(n):
 
     cfg = timm.models.get_pretrained_cfg(f"tf_efficientnet_lite{n}")
     assert get_arch(f"efficientnet_lite{n}").input_size == cfg.input_size[-1]
+
+
+def test_a_notebooks_architecture_says_what_it_needs(tmp_path):
+    """An extension review: a run of a registered architecture loaded in a fresh process had
+    been told "choose one of ...", and a wrong cam_layer gave a raw AttributeError (the web
+    app blamed the user's file)."""
+    from thermocad.models.meta import _arch
+
+    said = _arch("mynet_not_registered")
+    assert "registered with register_arch when the model was trained must be registered " in said
+    assert "(an exported .onnx file needs no registration)" in said
+    spec = ArchSpec(name="resnet18_layer9", timm_name="resnet18", cam_layer="layer9")
+    model = create_model("resnet18", pretrained=False)
+    with pytest.raises(ConfigError, match=r"no Grad-CAM layer: ArchSpec.cam_layer 'layer9' is "
+                       "not a submodule of this ResNet"):  # fmt: skip
+        spec.target_layer(model)

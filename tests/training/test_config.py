@@ -54,6 +54,11 @@ from thermocad.utils.errors import ConfigError
         ({"augmentation": {"zoom": 0}}, "augmentation zoom is the largest zoom-in, at least 1"),
         ({"augmentation": {"flip": "no"}}, "augmentation flip must be true or false, got 'no'"),
         ({"augmentation": {"rotate": "ten"}}, "augmentation rotate must be a number >= 0"),
+        (
+            {"augmentation": {"rotat": 5}},
+            r"augmentation: unknown options \['rotat'\] \(did you "
+            r"mean 'rotate'\?\); valid: flip, offset, rotate",
+        ),
     ],
 )
 def test_every_bad_value_is_a_config_error_naming_the_choices(changes, message):

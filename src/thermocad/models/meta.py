@@ -101,14 +101,14 @@ def _one_of(*choices: str) -> Check:
 
 
 def _arch(v: Any) -> str | None:
-    from thermocad.models.registry import get_arch
+    from thermocad.models.registry import REGISTER_AGAIN, get_arch
 
     if not isinstance(v, str):
         return f"must be an architecture name, got {v!r:.40}"
     try:
         get_arch(v)
-    except ConfigError as exc:
-        return f"is invalid: {exc}"
+    except ConfigError as exc:  # a notebook's register_arch, not made in this process?
+        return f"is invalid: {exc}; {REGISTER_AGAIN}"
     return None
 
 

@@ -51,6 +51,12 @@ def list_archs() -> list[str]:
     return sorted(_REGISTRY)
 
 
+# A model trained on a notebook's architecture names it alone (model.json's arch).
+REGISTER_AGAIN = ("an architecture registered with register_arch when the model was trained "
+                  "must be registered again, with the same ArchSpec, before it loads (an "
+                  "exported .onnx file needs no registration)")  # fmt: skip
+
+
 def get_arch(name: str) -> ArchSpec:
     """The ArchSpec for `name`: a registered name or any timm model name."""
     if name in _REGISTRY:

@@ -62,7 +62,15 @@ def last_feature_layer(model: nn.Module, name: str | None = None) -> nn.Module:
     transformer with a class token, that last block's first norm (pytorch-grad-cam's choice):
     after the last block only the class token reaches the head, so the patch tokens' gradients
     there are zero."""
-    layer = model.get_submodule(name or model.feature_info[-1]["module"])
+    try:
+        layer = model.get_submodule(name or model.feature_info[-1]["module"])
+    except (AttributeError, IndexError, KeyError) as exc:  # a registration's mistake, named
+        from thermocad.utils.errors import ConfigError
+
+        which = f"ArchSpec.cam_layer {name!r}" if name else "the deepest feature stage"
+        raise ConfigError(f"no Grad-CAM layer: {which} is not a submodule of this "
+                          f"{type(model).__name__} ({exc}); register the architecture with "
+                          "a cam_layer it has (model.named_modules())") from None  # fmt: skip
     if name is None and getattr(model, "num_prefix_tokens", 0) and hasattr(layer, "norm1"):
         return layer.norm1
     return layer

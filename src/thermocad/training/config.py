@@ -228,11 +228,10 @@ class TrainConfig:
             d["lrs"] = (lrs[0], (lrs[0] * lrs[1]) ** 0.5, lrs[1])
         if unknown := sorted(set(d) - (names := {f.name for f in fields(cls)})):
             raise ConfigError(unknown_names(unknown, names, "training options"))
-        if isinstance(d.get("augmentation"), dict):
-            try:
-                d["augmentation"] = Augmentation(**d["augmentation"])
-            except TypeError as exc:
-                raise ConfigError(f"augmentation: {exc}") from exc
+        if isinstance(aug := d.get("augmentation"), dict):
+            if wrong := sorted(set(aug) - (known := {f.name for f in fields(Augmentation)})):
+                raise ConfigError("augmentation: " + unknown_names(wrong, known, "options"))
+            d["augmentation"] = Augmentation(**aug)
         return d
 
 
