@@ -55,6 +55,15 @@ def test_fewer_training_rows_than_one_batch_is_an_error_not_an_untrained_head():
     assert fit_head(x, y, x, TrainConfig(batch_size=4, head_epochs=3)).shape == (7,)
     with pytest.raises(ConfigError, match="fit_head needs a learning rate .* got None"):
         fit_head(x, y, x, TrainConfig(batch_size=4, head_epochs=3, lr=None))  # was 1e-2 silently
+    # Rows and labels that do not pair are refused (an extension review: 12 rows, 10 labels
+    # trained on 10 in silence; labels as words and another width were raw errors).
+    cfg = TrainConfig(batch_size=4, head_epochs=3)
+    with pytest.raises(ConfigError, match=r"7 feature rows but y_train holds \(5,\)"):
+        fit_head(x, y[:5], x, cfg)
+    with pytest.raises(ConfigError, match="y_train must be 0 .Healthy. and 1 .Sick., got e.g. "):
+        fit_head(x, np.array(["Sick", "Healthy"] * 3 + ["Sick"]), x, cfg)
+    with pytest.raises(ConfigError, match=r"one width, got \(7, 4\) and \(7, 3\)"):
+        fit_head(x, y, x[:, :3], cfg)
 
 
 def test_fit_head_cuts_epochs_as_train_does_under_max_batches():

@@ -76,6 +76,7 @@ def fit_head(
     if cfg.lr is None or cfg.lr <= 0:  # train() would run lr_find; a head on features cannot
         raise ConfigError(f"fit_head needs a learning rate (config.lr), got {cfg.lr}; lr_find "
                           "runs only in train()")  # fmt: skip
+    check_head_inputs(x_train, y_train, x_valid)
     if len(x_train) < cfg.batch_size:  # one batch at least, or the head would not train at all
         raise ConfigError(f"{len(x_train)} training rows, fewer than one batch of "
                           f"{cfg.batch_size}: use a smaller batch size")  # fmt: skip
@@ -96,3 +97,18 @@ def fit_head(
         learn.to_fp32()  # as valid_probs: float32 scores, as predict gives them
         probs, _ = learn.get_preds(dl=learn.dls.valid.new(shuffled=False, drop_last=False))
     return probs[:, 1].float().numpy()
+
+
+def check_head_inputs(x_train, y_train, x_valid) -> None:
+    """Refuse features and labels that do not pair (an extension review: 12 rows with 10 labels
+    trained on 10 in silence; "Sick" labels and another width were raw numpy or torch errors)."""
+    shapes = [np.shape(x_train), np.shape(x_valid)]
+    if any(len(s) != 2 for s in shapes) or shapes[0][1] != shapes[1][1]:
+        raise ConfigError(f"fit_head: x_train and x_valid must be (rows, features) of one width, "
+                          f"got {shapes[0]} and {shapes[1]}")  # fmt: skip
+    y = np.asarray(y_train)
+    if y.shape != (shapes[0][0],):
+        raise ConfigError(f"fit_head: {shapes[0][0]} feature rows but y_train holds {y.shape}")
+    if y.dtype.kind not in "biuf" or not np.isin(y, (0, 1)).all():
+        raise ConfigError("fit_head: y_train must be 0 (Healthy) and 1 (Sick), got e.g. "
+                          f"{y[0]!r} (thermocad.io.labels.labels_to_y turns labels into them)")  # fmt: skip
