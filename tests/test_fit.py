@@ -222,6 +222,16 @@ def test_an_interrupted_fit_resumes_to_the_model_a_whole_fit_makes(tmp_path, mon
         fit(tmp_path / "data", labels, run, TrainConfig(pretrained=False), folds=2, resume=True)
     with pytest.raises(ConfigError, match="one of them"):
         fit(tmp_path / "data", labels, run, config, folds=2, force=True, resume=True)
+    # A changed file is named; a Finder's .DS_Store, which no walk reads, changes nothing (a
+    # review: it had blocked the resume, and the refusal named no file).
+    (tmp_path / "data" / ".DS_Store").write_bytes(b"\0Bud1")
+    first = sorted((tmp_path / "data").glob("T*.txt"))[0]
+    kept = first.read_bytes()
+    first.write_bytes(kept.replace(b"3", b"4", 1))
+    with pytest.raises(ConfigError, match=rf"changed since the interrupted fit began \({first.name} "
+                       r"modified\): put it back as it was to resume, or --force starts over"):  # fmt: skip
+        fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20, resume=True)
+    first.write_bytes(kept)
     calls.clear()
     fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20, resume=True)
     # fold 0 finished and is reused, fold 1 continues from its checkpoint, then the final model
@@ -401,3 +411,17 @@ def test_images_without_temperatures_are_refused_before_the_folds(tmp_path):
                        r"needs temperatures in °C: .*`thermocad train --norm intensity`"):  # fmt: skip
         fit(tmp_path / "png", labels, tmp_path / "run", folds=2)
     assert not (tmp_path / "run").exists()  # nothing trained, and the new folder gone again
+
+
+def test_a_data_change_is_named():
+    from thermocad.training.fit_resume import data_change
+
+    was = {"labels": "l", "files": {"T0001.txt": "a", "T0002.txt": "b"}}
+    assert data_change(was, was) == ""
+    assert data_change(was, {**was, "labels": "m"}) == "the labels file was modified"
+    added = {**was, "files": {**was["files"], "T0003.txt": "c"}}
+    assert data_change(was, added) == "T0003.txt added"
+    assert data_change(added, was) == "T0003.txt removed"
+    both = {**was, "files": {"T0001.txt": "z", "T0002.txt": "y"}}
+    assert data_change(was, both) == "T0001.txt modified, and 1 more file(s) changed"
+    assert data_change("0123abcd", was) == "files added, removed or modified"  # an older record

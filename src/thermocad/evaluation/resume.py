@@ -39,7 +39,7 @@ def _as_json(obj: Any) -> Any:
     return json.loads(json.dumps(clean_json(obj), default=str))
 
 
-def record(options: dict, data: str) -> dict:
+def record(options: dict, data: str | dict) -> dict:
     """What a resumed job must find unchanged: its options, the version, its data's print."""
     from thermocad.training.fit_resume import job_version
 
@@ -89,10 +89,13 @@ def resumable(out_dir: str | os.PathLike, rec: dict, command: str, legacy=None) 
         raise ConfigError(f"{out}: nothing to resume ({why}); --force starts it again")
     state = read_record(out, name, job, rec)
     if state.get("data") != rec["data"] and not (legacy and state.get("data") == legacy()):
+        from thermocad.training.fit_resume import data_change
+
         what = ("the data folder or the labels" if command == "study"
                 else "the split or its files")  # fmt: skip
-        raise ConfigError(f"{out}: {what} changed since the interrupted {job} began (files "
-                          "added, removed or modified): --force starts over")  # fmt: skip
+        change = data_change(state.get("data"), rec["data"]) if command == "study" else ""
+        raise ConfigError(f"{out}: {what} changed since the interrupted {job} began ("
+                          f"{change or 'files added, removed or modified'}): --force starts over")  # fmt: skip
     return state
 
 

@@ -15,15 +15,17 @@ from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import FIT_RESUME
 
 
-def fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> str:
-    """What a resumed fit must find unchanged: every data file's name and bytes, and the
-    labels' bytes (no paths are stored: the user names them again). By the bytes, not the
-    times: an edit with its time put back is seen, a file saved again unchanged is not a change
-    (the digests are cached: `fit` records the same files' digests for its models)."""
+def fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> dict:
+    """What a resumed fit or study must find unchanged: the labels' bytes and each thermal
+    file's name and bytes, those a data walk reads (no paths are stored: the user names them
+    again). By the bytes, not the times: an edit with its time put back is seen, a file saved
+    again unchanged is not a change (the digests are cached: `fit` records the same files'
+    digests for its models). Hidden files and others no walk reads (a Finder's .DS_Store) do not
+    count, and `data_change` names the file that differs (a review: a .DS_Store had blocked a
+    resume, and the refusal named no file)."""
     from thermocad.io.digest import file_digest
-    from thermocad.io.find import MAX_DEPTH
+    from thermocad.io.find import MAX_DEPTH, is_thermal_file
 
-    digest = hashlib.sha256(Path(labels_csv).read_bytes())
     root, found, walked = Path(data_dir), [], set()
     # As the data's walk goes (io.find): linked folders followed, each once, 64 deep at most.
     for folder, dirs, files in os.walk(root, followlinks=True):
@@ -31,12 +33,32 @@ def fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> s
             dirs[:] = []
             continue
         walked.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # as the walk skips them
         if len(Path(folder).relative_to(root).parts) >= MAX_DEPTH:
             dirs[:] = []
-        found += [Path(folder, f) for f in files if Path(folder, f).is_file()]
-    for path in sorted(found):
-        digest.update(f"{path.relative_to(root).as_posix()}\0{file_digest(path)}\n".encode())
-    return digest.hexdigest()
+        found += [
+            Path(folder, f) for f in files if is_thermal_file(f) and Path(folder, f).is_file()
+        ]
+    files = {p.relative_to(root).as_posix(): file_digest(p) for p in sorted(found)}
+    return {"labels": hashlib.sha256(Path(labels_csv).read_bytes()).hexdigest(), "files": files}
+
+
+def data_change(saved, now: dict) -> str:
+    """What differs between two fingerprints, in words: the labels, or the first file added,
+    removed or modified ('' when nothing; a record before 2026-12-07 holds one digest alone)."""
+    if saved == now:
+        return ""
+    if not isinstance(saved, dict) or not isinstance(saved.get("files"), dict):
+        return "files added, removed or modified"
+    if saved.get("labels") != now["labels"]:
+        return "the labels file was modified"
+    old, new = saved["files"], now["files"]
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name):
+            how = "added" if name not in old else "removed" if name not in new else "modified"
+            more = sum(old.get(n) != new.get(n) for n in set(old) | set(new)) - 1
+            return f"{name} {how}" + (f", and {more} more file(s) changed" if more else "")
+    return "files added, removed or modified"
 
 
 def job_version() -> str:
@@ -67,9 +89,10 @@ def resumable(out_dir: str | os.PathLike, record: dict) -> dict:
         raise ConfigError(f"{out}: not a fit's folder ({f'written by thermocad {made_by}' if made_by else 'not written by thermocad'}); "
                           "`thermocad train --resume` continues a training run")  # fmt: skip
     state = read_record(out, FIT_RESUME, "fit", record, _smoke_hint)
-    if state.get("data") != record["data"]:
+    if change := data_change(state.get("data"), record["data"]):
         raise ConfigError(f"{out}: the data folder or the labels changed since the interrupted "
-                          "fit began (files added, removed or modified): --force starts over")  # fmt: skip
+                          f"fit began ({change}): put it back as it was to resume, or --force "
+                          "starts over")  # fmt: skip
     return state
 
 
