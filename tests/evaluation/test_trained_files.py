@@ -54,3 +54,23 @@ def test_the_nested_fast_path_refuses_them_too(run_dir):
     paths = pd.read_csv(_split(run_dir))["path"].tolist()
     with pytest.raises(ConfigError, match="that the nested cross-validation scores"):
         HeadRuns(config, None, paths).features("efficientnet_lite0")
+
+
+def test_two_training_women_sharing_a_frame_are_warned_of_and_the_first_is_named(tmp_path, capsys):
+    """A review of files changed between stages: patient 2's file copied over patient 3's after
+    prepare trained in silence, and model.json named the second for both."""
+    import numpy as np
+
+    from thermocad.evaluation.trained_files import training_record
+
+    frames = [np.random.default_rng(i).uniform(25, 35, (48, 64)).astype(np.float32) for i in (2, 4)]
+    paths = [tmp_path / f"T000{i}.npy" for i in (2, 3, 4)]
+    for path, frame in zip(paths, [frames[0], frames[0], frames[1]], strict=True):
+        np.save(path, frame)
+    train = pd.DataFrame({"path": [str(p) for p in paths[:2]], "patient_id": [2, 3]})
+    record = training_record(train, pd.DataFrame({"path": [str(paths[2])], "patient_id": [4]}))
+    assert sorted(record["files"].values()) == ["2", "4"]  # the first woman's, not the last
+    said = capsys.readouterr().err
+    assert "warning: 1 pair(s) of training women share a frame, e.g. patients 2 and 3" in said
+    training_record(train.iloc[:1], None)
+    assert "share a frame" not in capsys.readouterr().err

@@ -32,14 +32,21 @@ def training_record(*tables) -> dict:
     """model.json's `trained_files` for the rows (path, patient_id) of `tables` (None: none)."""
     files: dict[str, str] = {}
     frames: dict[str, str] = {}
+    shared: dict[tuple[str, str], str] = {}  # two women's numbers -> a file of the second
     for table in tables:
         if table is None:
             continue
         for path, pid in zip(table["path"], table["patient_id"], strict=True):
-            if (digest := file_digest(path)) is not None:
-                files[digest] = str(pid)
-            if (frame := file_frame_digest(path)) is not None:
-                frames[frame] = str(pid)
+            for digest, seen in ((file_digest(path), files), (file_frame_digest(path), frames)):
+                if digest is not None and seen.setdefault(digest, str(pid)) != str(pid):
+                    shared.setdefault((seen[digest], str(pid)), str(path))
+    if shared:  # a file copied over another woman's after prepare, which would have said so
+        from thermocad.utils.progress import log
+
+        (first, second), path = next(iter(shared.items()))
+        log(f"warning: {len(shared)} pair(s) of training women share a frame, e.g. patients "
+            f"{first} and {second} ({path}): one woman under two numbers, or a file copied over "
+            "another since prepare? Run prepare again: it names them")  # fmt: skip
     return {"digest": DIGEST, "files": files, "frame_digest": FRAME_DIGEST, "frames": frames}
 
 
