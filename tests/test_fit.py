@@ -425,3 +425,21 @@ def test_a_data_change_is_named():
     both = {**was, "files": {"T0001.txt": "z", "T0002.txt": "y"}}
     assert data_change(was, both) == "T0001.txt modified, and 1 more file(s) changed"
     assert data_change("0123abcd", was) == "files added, removed or modified"  # an older record
+
+
+def test_data_changed_while_fit_ran_is_warned_of(tmp_path, capsys):
+    from thermocad.training.fit_resume import check_unchanged, fingerprint
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "T0001.txt").write_text("30 31\n32 33\n")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("patient_id,diagnosis\n1,Healthy\n")
+    began = fingerprint(tmp_path / "d", labels)
+    check_unchanged(began, tmp_path / "d", labels)
+    assert "changed while fit ran" not in capsys.readouterr().err
+    (tmp_path / "d" / "T0001.txt").write_text("30 31\n32 34\n")  # another woman's, say
+    check_unchanged(began, tmp_path / "d", labels)
+    assert (
+        "warning: the data changed while fit ran (T0001.txt modified): its folds and final "
+        "model may have read different files"
+    ) in capsys.readouterr().err

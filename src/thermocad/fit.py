@@ -26,7 +26,7 @@ import pandas as pd
 
 from thermocad.evaluation.resume import record as job_record
 from thermocad.fit_checks import check_fold_size, check_labels, check_temperatures
-from thermocad.training.fit_resume import fingerprint, resumable
+from thermocad.training.fit_resume import check_unchanged, fingerprint, resumable
 
 if TYPE_CHECKING:
     from thermocad.training.config import TrainConfig
@@ -237,6 +237,7 @@ def fit(
         log(f"warning: {warning}")
     cv["room_stress"] = _room_stress(oof, out / "cv" / config.arch, choice["threshold"])
     _final_model(out, split_csv, config, choice["threshold"], resumed=state is not None)
+    check_unchanged(record["data"], data_dir, labels_csv)  # a change while fit ran
     _record(out, cv, choice, folds, labels_csv)
     (out / FIT_RESUME).unlink(missing_ok=True)  # finished: nothing left to resume
     log(f"wrote {out} (predict, explain, serve and export take this folder)")

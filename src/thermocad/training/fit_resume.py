@@ -61,6 +61,16 @@ def data_change(saved, now: dict) -> str:
     return "files added, removed or modified"
 
 
+def check_unchanged(data: dict, data_dir, labels_csv) -> None:
+    """Warn when the data changed while fit ran (a review copied one woman's file over
+    another's mid-fit: the folds had read one, the final model the other, without a word)."""
+    from thermocad.utils.progress import log
+
+    if change := data_change(data, fingerprint(data_dir, labels_csv)):
+        log(f"warning: the data changed while fit ran ({change}): its folds and final model may "
+            "have read different files; fit again with --force")  # fmt: skip
+
+
 def job_version() -> str:
     """The version a resumable job's record holds: thermocad's and its preprocessing's, so that
     a job begun before an upgrade that changed what models see is not continued with folds of
