@@ -169,7 +169,8 @@ def test_external_refuses_women_who_trained_the_model(run_dir, new_women, tmp_pa
     from thermocad.evaluation.evaluate import evaluate_run
 
     other = tmp_path / "other_split.csv"
-    pd.DataFrame({"path": ["c.txt"], "patient_id": [103], "label": ["Sick"],
+    some = str(sorted(data.glob("T*.txt"))[0])  # a file that is there: its woman is the point
+    pd.DataFrame({"path": [some], "patient_id": [103], "label": ["Sick"],
                   "split": ["test"]}).to_csv(other, index=False)  # fmt: skip
     with pytest.raises(ConfigError, match=r"other_split.csv: 1 of these patients trained"):
         evaluate_run(run, other, on="test", out_dir=tmp_path / "ev", n_boot=20)

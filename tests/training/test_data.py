@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -176,3 +178,21 @@ def test_class_weights_are_sklearns_balanced_weights_and_allow_an_absent_class()
         assert got.dtype == torch.float32
         assert np.array_equal(got.numpy(), expected.astype(np.float32))
     np.testing.assert_array_equal(class_weights(np.array([0, 0, 0])).numpy(), [0.5, 1.5])
+
+
+def test_a_split_whose_files_have_gone_is_refused_with_a_count(tmp_path):
+    """A review of files changed between stages: train and evaluate stopped at the first file
+    deleted since the split, with no count; compare counted them. All three count them now."""
+    from thermocad.evaluation.evaluate import split_rows
+    from thermocad.utils.errors import ConfigError
+
+    split = make_split(tmp_path, {"train": 4, "valid": 2, "test": 2})
+    df = pd.read_csv(split)
+    for path in df.loc[[0, len(df) - 1], "path"]:  # a training file and a test file
+        Path(path).unlink()
+    (tmp_path / "p001.npy").unlink()  # a second training file
+    gone = rf"{split}: 2 of its 12 files are missing or unreadable, e.g. .*p000.npy .moved since"
+    with pytest.raises(ConfigError, match=gone):  # the train and valid rows' (8 + 4)
+        build_data(split, EvalTransform(size=32), Augmentation(), batch_size=2)
+    with pytest.raises(ConfigError, match=rf"{split}: 1 of its 4 files is missing"):
+        split_rows(split, "test", None)  # the test rows', as evaluate scores them

@@ -2,8 +2,7 @@
 
 Evaluation is a function of a predictions table (path, patient_id, y or label, prob, ...) and a
 threshold chosen beforehand; `evaluate_run` adds the model's predictions on a split and writes
-metrics.json with the plots.
-"""
+metrics.json with the plots."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from thermocad.cohort.missing import check_split_table
 from thermocad.evaluation import bootstrap as B
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
@@ -22,7 +22,7 @@ from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
-from thermocad.utils.tables import check_subgroup_column, fmt_ci, read_table, require_columns
+from thermocad.utils.tables import fmt_ci, read_table, require_columns
 
 
 def patient_frame(df: pd.DataFrame, subgroup: str | None) -> pd.DataFrame:
@@ -172,8 +172,8 @@ def predict_split(bundle, split_df: pd.DataFrame, tta: bool | None = None) -> pd
 
 
 def split_rows(split, on: str, subgroup: str | None, name: str = "the split table") -> pd.DataFrame:
-    """The `on` rows of a split table (split.csv, or a DataFrame called `name`), refusing a
-    table without them or without the `subgroup` column (and saying when it has no period)."""
+    """The `on` rows of a split table (split.csv, or a DataFrame called `name`); refused without
+    them, the `subgroup` column or their files (a table without its period is said)."""
     if isinstance(split, str | os.PathLike):
         name, split = str(split), read_table(split, "split file", "thermocad split")
     if "split" not in split.columns:
@@ -183,10 +183,10 @@ def split_rows(split, on: str, subgroup: str | None, name: str = "the split tabl
     if rows.empty:
         raise ConfigError(f"{name}: no rows with split == {on!r} (it has "
                           f"{', '.join(map(str, sorted(split['split'].unique())))})")  # fmt: skip
-    check_subgroup_column(split, subgroup, name)
+    check_split_table(split, rows, subgroup, name)  # and every file gone, counted
     if P.PERIOD not in rows.columns and P.dates_available(rows):  # as compare says it
-        log(f"{name} has no {P.PERIOD} column (made before it existed): the period is the date "
-            f"range of these {on} women alone; make the split again")  # fmt: skip
+        log(f"{name} has no {P.PERIOD} column (older than it): the period is the date range "
+            f"of these {on} women alone; make the split again")  # fmt: skip
     return rows
 
 

@@ -62,17 +62,10 @@ def check_split_files(split_df: pd.DataFrame, split_csv, subgroup: str | None = 
     deleted, another machine's paths) and how many are, before any candidate trains on them;
     and a `subgroup` the split has no column for (the default, acquisition_batch, may be
     missing from a split written by hand: its audit is then left out)."""
-    import os
+    from thermocad.cohort.missing import check_split_paths
 
     check_subgroup_column(split_df, subgroup, split_csv)
-
-    missing = [p for p in split_df["path"] if not (os.path.isfile(p) and os.access(p, os.R_OK))]
-    if missing:
-        are = "is" if len(missing) == 1 else "are"
-        raise ConfigError(f"{split_csv}: {len(missing)} of its {len(split_df)} files {are} missing "
-                          f"or unreadable, e.g. {missing[0]} (moved since the split was made?); "
-                          "put them back, or prepare and split the data where it now is (a new "
-                          "split draws other test women)")  # fmt: skip
+    check_split_paths(split_df, split_csv)
 
 
 def check_candidates(archs, config: Any, overrides: dict[str, dict] | None = None) -> None:

@@ -13,6 +13,7 @@ from fastai.data.core import DataLoaders, Datasets
 from fastai.torch_core import TensorCategory, TensorImage
 from fasttransform import Transform
 
+from thermocad.cohort.missing import check_split_paths
 from thermocad.io.labels import CLASSES, labels_to_y
 from thermocad.preprocess.augment import Augmentation, augment, input_augmentation
 from thermocad.preprocess.transforms import EvalTransform
@@ -224,6 +225,7 @@ def build_data(
 ) -> ThermalData:
     """Read the split once and wrap it in fastai DataLoaders (train shuffled, valid in order)."""
     train, valid = select_rows(split_csv, fold)
+    check_split_paths(pd.concat([train, valid]), split_csv)  # every file gone, counted
     if len(train) < batch_size:
         raise ConfigError(
             f"{split_csv}: {len(train)} training images, fewer than one batch of {batch_size}; "
