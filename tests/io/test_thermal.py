@@ -159,6 +159,10 @@ BAD_TEXT = {
     "30.1;30.2;30.3;\n30.4;;30.6;\n": r"line 2: an empty field",
     # Rows that start with ';' are no empty field: a short row is still named itself.
     ";30.1;30.2;30.3\n;30.4;30.5;30.6\n;30.7;30.8\n": r"line 3: 2 values, but 2 of the 3 lines have 3",
+    # A column left empty in every row, in a comma or tab export: refused, not read one short
+    # with each value after it shifted (a review of camera exports).
+    "30.1,,30.3\n30.4,,30.6\n": r"line 1: an empty cell \(two ',' separators with no value",
+    "30.1\t30.2\n30.4\t\t30.6\n": r"line 2: an empty cell \(two '\\t' separators",
 }
 
 
@@ -781,3 +785,17 @@ def test_an_images_orientation_tag_is_applied_and_a_1_bit_image_refused(tmp_path
     tifffile.imwrite(tmp_path / "mask.tif", grey > 0)
     with pytest.raises(ThermalFormatError, match=r"mask\.tif: a 1-bit"):
         read_thermal(tmp_path / "mask.tif")
+
+
+def test_several_frames_in_one_file_are_refused(tmp_path):
+    """A sequence export (frames one after another, a blank line between) had read as one
+    image twice as tall and been scored (a review of camera exports: P 0.765 against 0.267)."""
+    frame = "\n".join(" ".join(f"{v:.2f}" for v in row) for row in matrix(40, 48)) + "\n"
+    with pytest.raises(ThermalFormatError, match=r"two.txt: 2 blocks of rows \(40, 40\) "
+                       r"separated by blank lines, the second from line 42 on: several frames"):  # fmt: skip
+        read_thermal(write(tmp_path, frame + "\n" + frame, "two.txt"), cache=False)
+    csv = frame.replace(" ", ",")
+    with pytest.raises(ThermalFormatError, match="3 blocks of rows"):
+        read_thermal(write(tmp_path, csv + "\n" + csv + "\n\n" + csv, "three.csv"), cache=False)
+    # Blank lines after the last row, or a few rows apart, are no frames.
+    assert read_thermal(write(tmp_path, frame + "\n\n", "one.txt"), cache=False).shape == (40, 48)

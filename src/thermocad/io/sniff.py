@@ -122,3 +122,40 @@ def _reading(comma_decimal: bool) -> str:
         if comma_decimal
         else "'.' as the decimal mark or ',' as a separator"
     )
+
+
+def check_one_frame(lines: np.ndarray, name: str, min_rows: int = 32) -> None:
+    """Refuse rows that fall in blocks apart, separated by blank lines, each a frame's height
+    (`lines`: the 1-based line of each row): several frames in one file, which had read as one
+    image twice as tall and been scored (a review of camera exports: P 0.765 against 0.267)."""
+    gaps = np.flatnonzero(np.diff(lines) > 1)  # a blank line (or more) between two rows
+    if not gaps.size:
+        return
+    blocks = np.split(lines, gaps + 1)
+    if len(blocks) >= 2 and min(len(b) for b in blocks) >= min_rows:
+        sizes = ", ".join(str(len(b)) for b in blocks[:4]) + (", ..." if len(blocks) > 4 else "")
+        raise ThermalFormatError(
+            f"{name}: {len(blocks)} blocks of rows ({sizes}) separated by blank lines, the "
+            f"second from line {blocks[1][0]} on: several frames in one file (a sequence "
+            "export?); save each frame to a file of its own"
+        )
+
+
+_EMPTY_CELL = {b",": re.compile(rb"[0-9.],[ ]*,[ ]*[-+0-9.]"),  # "30.1,,30.3": comma CSV
+               b"\t": re.compile(rb"[0-9.,]\t[ ]*\t[ ]*[-+0-9.,]")}  # fmt: skip
+
+
+def check_empty_cells(data: bytes, name: str, comma_decimal: bool) -> None:
+    """Refuse an empty cell between two values of a row separated by commas or tabs: those
+    separators collapse, and a column left empty in every row had read one column short, each
+    value after it shifted, without a word (a review of camera exports)."""
+    for separator, pattern in _EMPTY_CELL.items():
+        if separator == b"," and comma_decimal or separator not in data:
+            continue
+        if found := pattern.search(data):
+            line = data.count(b"\n", 0, found.start()) + 1
+            raise ThermalFormatError(
+                f"{name}: line {line}: an empty cell (two {separator.decode()!r} separators with "
+                "no value between): a column left empty? every cell of the matrix needs a "
+                "temperature"
+            )

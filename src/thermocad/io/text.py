@@ -18,7 +18,12 @@ import numpy as np
 from thermocad.io.find import FOREIGN
 from thermocad.io.fixed_width import _DIGIT, _DOT, _MAX_DIGITS, _NL, _OTHER, _SEP, _fixed_width
 from thermocad.io.limits import check_text_size
-from thermocad.io.sniff import lone_crs_as_line_ends, sniff_text
+from thermocad.io.sniff import (
+    check_empty_cells,
+    check_one_frame,
+    lone_crs_as_line_ends,
+    sniff_text,
+)
 from thermocad.utils.errors import ThermalFormatError
 
 # Possessive and unambiguous: "\d+\.?\d*" split long digit runs in n ways, so one 20 KB
@@ -92,8 +97,11 @@ def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
         # by byte), line 1 alone names the format, without sniff_text's whole-file scans.
         parsed = _parse_uniform(data, _lut(False, ord("\n")))
         if parsed is not None:
+            check_empty_cells(data, name, False)  # a tab-separated column left empty
+            check_one_frame(parsed[1], name)
             return parsed[0], "dmr-semicolon" if b";" in first else "dmr-space", parsed[1]
     source_format, comma_decimal = sniff_text(data, name)
+    check_empty_cells(data, name, comma_decimal)
     newline = ord("\n")
     lut = _lut(comma_decimal, newline)
     parsed = _parse_uniform(data, lut) if b"," in first else None  # ',' as mark or separator
@@ -109,6 +117,7 @@ def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
         _empty_field(data, newline, name, exc)  # a missing value read as a short row: say so
         raise
     values, lines = parsed
+    check_one_frame(lines, name)
     return values, source_format, lines
 
 
