@@ -176,3 +176,20 @@ def test_a_file_of_another_extension_is_read_by_its_first_bytes(tmp_path):
         match=r"report.pdf: unsupported file type \(a PDF document\); thermocad reads text",
     ):
         read_thermal(pdf, cache=False)
+
+
+def test_a_folder_of_csv_exports_alone_says_why_they_were_left_out(tmp_path, capsys):
+    """A camera review: a folder of CSV matrices was refused as holding no thermal files, and
+    nothing said that its .csv files were left out, nor how to have them read."""
+    from thermocad.io.thermal import read_thermal
+
+    for name in ("IR_0001.csv", "IR_0002.csv"):
+        (tmp_path / name).write_text("30.1,30.2\n30.3,30.4\n")
+    assert walk_thermal_files(tmp_path) == ([], [])
+    said = capsys.readouterr().err
+    assert "2 .csv file(s) left out (IR_0001.csv...): a folder's CSV files are taken for " in said
+    assert "a CSV matrix is read when named, or renamed .txt" in said
+    assert read_thermal(tmp_path / "IR_0001.csv").shape == (2, 2)  # named, it is read
+    (tmp_path / "T0001.txt").write_text("30.1 30.2\n30.3 30.4\n")
+    walk_thermal_files(tmp_path)  # beside thermograms, CSV files are the tables: no word
+    assert ".csv file(s) left out" not in capsys.readouterr().err

@@ -113,7 +113,7 @@ def walk_thermal_files(
     def unreadable(exc: OSError) -> None:
         problems.append((str(exc.filename), f"cannot list the folder ({exc.strerror or exc})"))
 
-    found, walked, other, marks = [], set(), [], []
+    found, walked, other, marks, tables = [], set(), [], [], []
     for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=True):
         if (real := os.path.realpath(folder)) in walked:  # a link loop, or a folder twice
             if say:
@@ -131,6 +131,7 @@ def walk_thermal_files(
             if name == INCOMPLETE:
                 marks.append(Path(folder))
             if not is_thermal_file(path):
+                tables += [path] * name.lower().endswith(".csv")
                 other += [path] * (  # INCOMPLETE: thermocad's own mark, said by its readers
                     not name.startswith(".")
                     and not name.lower().endswith(COMPANION_SUFFIXES)
@@ -147,12 +148,23 @@ def walk_thermal_files(
             continue  # a folder of that name, not the mark
         log(f"warning: {marked}: marked {INCOMPLETE} ({what}): a command writing it "
             "stopped or is still running, so its files may not all be there")  # fmt: skip
-    if other and say:
+    if say:
+        _say_left_out(root, other, [] if found else tables)
+    return sorted(found), problems
+
+
+def _say_left_out(root, other: list[Path], tables: list[Path]) -> None:
+    """The log line on the files a walk left out: those without a thermal suffix, and the
+    CSV files when nothing else was found (a camera's CSV exports, all left out: said why)."""
+    if other:
         shown = ", ".join(p.name for p in other[:3]) + (", ..." if len(other) > 3 else "")
         log(f"{root}: {len(other)} file(s) without a thermal suffix left out ({shown}); "
             f"thermocad takes {', '.join(THERMAL_SUFFIXES)} from folders, other files when "
             "named")  # fmt: skip
-    return sorted(found), problems
+    if tables:
+        log(f"{root}: {len(tables)} .csv file(s) left out ({tables[0].name}...): a folder's CSV "
+            "files are taken for tables (labels.csv); a CSV matrix is read when named, or "
+            "renamed .txt")  # fmt: skip
 
 
 def find_thermal_files(data_dir: str | os.PathLike) -> list[Path]:
