@@ -560,6 +560,10 @@ def test_a_frame_of_another_size_than_the_training_frames_is_noted(run_dir, dmr_
     assert "(turned on its side, or a matrix written transposed?)" in shape_note(
         bundle.meta, turned
     )
+    # ... and makes no call, as a lateral view makes none (a camera review saw one called).
+    np.save(tmp_path / "T0002.npy", turned.array)
+    table, _ = predict_paths(bundle, [tmp_path / "T0002.npy"])
+    assert table["decision"][0] == "no call" and "says nothing about this image" in table["note"][0]
 
 
 @pytest.mark.parametrize("bad", [[[480]], [["480", 640]], [], [[0, 640]]])

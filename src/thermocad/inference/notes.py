@@ -77,10 +77,12 @@ def shape_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
         return ""
     h, w = thermogram.array.shape[:2]
     trained = ", ".join(f"{a} x {b}" for a, b in shapes)
-    why = ("turned on its side, or a matrix written transposed?" if [w, h] in [list(x) for x in shapes]
-           else "a file cut short, or another camera?")  # fmt: skip
-    return (f"the file is {h} x {w} px but the model was trained on {trained} frames ({why}): "
-            "read its P(Sick) with care")  # fmt: skip
+    if [w, h] in [list(x) for x in shapes]:  # a frame on its side: no call (void_note)
+        return (f"the file is {h} x {w} px but the model was trained on {trained} frames "
+                "(turned on its side, or a matrix written transposed?): its P(Sick) says "
+                "nothing about this image")  # fmt: skip
+    return (f"the file is {h} x {w} px but the model was trained on {trained} frames (a file "
+            "cut short, or another camera?): read its P(Sick) with care")  # fmt: skip
 
 
 def orientation_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) -> str:
@@ -104,8 +106,11 @@ def orientation_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) ->
 
 def void_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     """'' or the notes that leave the score without meaning (another unit than the model's, a
-    lateral view): the app and `explain` then make no Sick/Healthy call."""
-    notes = (unit_note(meta, thermogram), view_note(thermogram.path))
+    lateral view, a frame on its side: a camera review saw one called): no Sick/Healthy call
+    is then made."""
+    shape = shape_note(meta, thermogram)
+    turned = shape if "turned on its side" in shape else ""
+    notes = (unit_note(meta, thermogram), view_note(thermogram.path), turned)
     return "; ".join(n for n in notes if n)
 
 
