@@ -799,3 +799,26 @@ def test_several_frames_in_one_file_are_refused(tmp_path):
         read_thermal(write(tmp_path, csv + "\n" + csv + "\n\n" + csv, "three.csv"), cache=False)
     # Blank lines after the last row, or a few rows apart, are no frames.
     assert read_thermal(write(tmp_path, frame + "\n\n", "one.txt"), cache=False).shape == (40, 48)
+
+
+def test_a_camera_softwares_header_or_label_column_is_named(tmp_path):
+    """A review of camera exports: a header block had been taken for a labels table (or said
+    only 'not a number'), a label column likewise, and Optris's size line went unexplained."""
+    rows = [",".join(f"{v:.2f}" for v in row) for row in matrix(40, 48)]
+    fix = "keep only the matrix of temperatures, without the software's header lines or label"
+    flir = "File Name,C:\\\\Rec-0001.ats\n\nParameters:\nEmissivity,0.98\n" + "\n".join(rows)
+    with pytest.raises(ThermalFormatError, match=rf"line 1: 'File' is not a number: lines 1-4 "
+                       rf"are a header above a matrix \(a camera software's export\?\): {fix}"):  # fmt: skip
+        read_thermal(write(tmp_path, flir, "flir.csv"), cache=False)
+    labelled = "\n".join(f"Frame 1,{row}" for row in rows)
+    with pytest.raises(ThermalFormatError, match=rf"a label column beside the values .*{fix}"):
+        read_thermal(write(tmp_path, labelled, "frames.csv"), cache=False)
+    irbis = "[Settings]\nImageWidth=48\n[Data]\n" + "\n".join(r.replace(",", "\t") for r in rows)
+    with pytest.raises(ThermalFormatError, match=r"'\[Settings\]' is not a number: lines 1-3 are"):
+        read_thermal(write(tmp_path, irbis, "irbis.asc"), cache=False)
+    optris = "48,40\n" + "\n".join(rows)
+    with pytest.raises(ThermalFormatError, match=r"line 1 gives the frame's size: keep only the "):
+        read_thermal(write(tmp_path, optris, "optris.csv"), cache=False)
+    # A labels table keeps its own hint.
+    with pytest.raises(ThermalFormatError, match=r"a table's header\? \(a labels CSV, say\)"):
+        read_thermal(write(tmp_path, "patient_id,diagnosis\n1,Sick\n", "l.csv"), cache=False)

@@ -14,6 +14,11 @@ import numpy as np
 
 from thermocad.utils.errors import ThermalFormatError
 
+# Possessive and unambiguous: "\d+\.?\d*" split long digit runs in n ways, so one 20 KB
+# token ending in a letter took 46 s to refuse (found by tests/io/test_fuzz.py).
+_NUMBER = re.compile(
+    r"[+-]?(?:(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][+-]?\d++)?|nan|inf|infinity)\Z", re.IGNORECASE
+)
 _LONE_CR = re.compile(rb"\r(?!\r*\n)")  # a CR that is no part of a line end (\r\n, \r\r\n)
 _COMMA_OUTSIDE_NUMBER = re.compile(rb"(?<![0-9]),|,(?![0-9])")
 _INNER_SEPARATOR = re.compile(rb"[^ \t;\r][ \t;]+[^ \t;\r]")
@@ -159,3 +164,27 @@ def check_empty_cells(data: bytes, name: str, comma_decimal: bool) -> None:
                 "no value between): a column left empty? every cell of the matrix needs a "
                 "temperature"
             )
+
+
+EXPORT_FIX = ("keep only the matrix of temperatures, without the software's header lines or "
+              "label column")  # fmt: skip
+
+
+def export_hint(lines: list[str], number: int, table: dict) -> str:
+    """'' or a hint for a word on 1-based line `number` of a text matrix, where a camera
+    software's export has one: a label column on a row of numbers ("Frame 1,30.1,..."), or
+    header lines above rows of numbers (a review of camera exports: they had been taken for a
+    labels table, or said only 'not a number'). `table`: the separators as spaces."""
+
+    def numbers(line: str) -> int:  # how many numbers a row of them holds, else 0
+        tokens = line.translate(table).split()
+        return len(tokens) if tokens and all(_NUMBER.match(t) for t in tokens) else 0
+
+    tokens = lines[number - 1].translate(table).split()
+    if sum(bool(_NUMBER.match(t)) for t in tokens) >= 32:
+        return f": a label column beside the values (a camera software's export?): {EXPORT_FIX}"
+    for k in range(number, min(len(lines), number + 200)):
+        if numbers(lines[k]) >= 32:
+            return (f": lines {number}-{k} are a header above a matrix (a camera software's "
+                    f"export?): {EXPORT_FIX}")  # fmt: skip
+    return ""

@@ -19,18 +19,14 @@ from thermocad.io.find import FOREIGN
 from thermocad.io.fixed_width import _DIGIT, _DOT, _MAX_DIGITS, _NL, _OTHER, _SEP, _fixed_width
 from thermocad.io.limits import check_text_size
 from thermocad.io.sniff import (
+    _NUMBER,
     check_empty_cells,
     check_one_frame,
+    export_hint,
     lone_crs_as_line_ends,
     sniff_text,
 )
 from thermocad.utils.errors import ThermalFormatError
-
-# Possessive and unambiguous: "\d+\.?\d*" split long digit runs in n ways, so one 20 KB
-# token ending in a letter took 46 s to refuse (found by tests/io/test_fuzz.py).
-_NUMBER = re.compile(
-    r"[+-]?(?:(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][+-]?\d++)?|nan|inf|infinity)\Z", re.IGNORECASE
-)
 
 
 def warm_up_text_reader() -> None:
@@ -265,6 +261,9 @@ def _ragged(name: str, lines: np.ndarray, counts: np.ndarray,
     header = (odd.size == 1 and odd[0] == 0 and counts[0] == common - 1 and line1 is not None
               and np.array_equal(line1 - line1[0], np.arange(line1.size)))  # fmt: skip
     hint = "; line 1 numbers the columns: save the matrix without a header or index" * bool(header)
+    size = odd.size == 1 and odd[0] == 0 and line1 is not None and line1.size == 2  # Optris's
+    if size and sorted(line1.tolist()) == sorted([common, lines.size - 1]):  # width, height
+        hint = "; line 1 gives the frame's size: keep only the matrix of temperatures"
     return ThermalFormatError(
         f"{name}: line {lines[odd[0]]}: {counts[odd[0]]} values, but {others} {common}{more} "
         f"(rows must all have the same length{hint})"
@@ -285,8 +284,9 @@ def _parse_general(data: bytes, comma_decimal: bool, newline: int, name: str):
                 shown = token if len(token) <= 40 else token[:40] + "..."
                 csv = any(s in line for s in ",;\t") and any(c.isalpha() for c in token)
                 hint = ": a table's header? (a labels CSV, say): not a temperature matrix"
+                export = export_hint(text.split(chr(newline)), number, table) if not rows else ""
                 raise ThermalFormatError(f"{name}: line {number}: {shown!r} is not a number"
-                                         f"{hint if csv and not rows else ''}")  # fmt: skip
+                                         f"{export or (hint if csv and not rows else '')}")  # fmt: skip
         rows.append(np.array(tokens, dtype=np.float64))
         lines.append(number)
     if not rows:
