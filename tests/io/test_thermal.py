@@ -161,8 +161,8 @@ BAD_TEXT = {
     ";30.1;30.2;30.3\n;30.4;30.5;30.6\n;30.7;30.8\n": r"line 3: 2 values, but 2 of the 3 lines have 3",
     # A column left empty in every row, in a comma or tab export: refused, not read one short
     # with each value after it shifted (a review of camera exports).
-    "30.1,,30.3\n30.4,,30.6\n": r"line 1: an empty cell \(two ',' separators with no value",
-    "30.1\t30.2\n30.4\t\t30.6\n": r"line 2: an empty cell \(two '\\t' separators",
+    "30.1,,30.3\n30.4,,30.6\n": r"line 1: an empty field \(two ',' with no value between\)",
+    "30.1\t30.2\n30.4\t\t30.6\n": r"line 2: an empty field \(two '\\t' with no value",
 }
 
 
@@ -797,8 +797,23 @@ def test_several_frames_in_one_file_are_refused(tmp_path):
     csv = frame.replace(" ", ",")
     with pytest.raises(ThermalFormatError, match="3 blocks of rows"):
         read_thermal(write(tmp_path, csv + "\n" + csv + "\n\n" + csv, "three.csv"), cache=False)
-    # Blank lines after the last row, or a few rows apart, are no frames.
+    # Blank lines after the last row, or one astray in a frame, are no frames.
     assert read_thermal(write(tmp_path, frame + "\n\n", "one.txt"), cache=False).shape == (40, 48)
+    rows = frame.splitlines()
+    stray = "\n".join(rows[:35]) + "\n\n" + "\n".join(rows[35:]) + "\n" + frame
+    assert read_thermal(write(tmp_path, stray, "stray.txt"), cache=False).shape == (80, 48)
+
+
+@pytest.mark.parametrize("separator", [";", "\t", ","])
+def test_a_column_left_empty_in_every_row_is_refused(tmp_path, separator):
+    """Every row alike, as the reader's fast path takes them (a diff review: ';;' on every row,
+    DMR-IR's own separator, and a uniform '\t\t' were read one column short)."""
+    rows = [separator.join("" if j == 3 else f"{v:.2f}" for j, v in enumerate(row))
+            for row in matrix(40, 48)]  # fmt: skip
+    with pytest.raises(ThermalFormatError, match=r"line 1: an empty field \(two "):
+        read_thermal(write(tmp_path, "\n".join(rows) + "\n", "gap.txt"), cache=False)
+    batch_b = "\n".join(";".join(f"{v:.2f}" for v in row) + ";" for row in matrix(40, 48))
+    assert read_thermal(write(tmp_path, batch_b, "b.txt"), cache=False).shape == (40, 48)
 
 
 def test_a_camera_softwares_header_or_label_column_is_named(tmp_path):
@@ -819,6 +834,11 @@ def test_a_camera_softwares_header_or_label_column_is_named(tmp_path):
     optris = "48,40\n" + "\n".join(rows)
     with pytest.raises(ThermalFormatError, match=r"line 1 gives the frame's size: keep only the "):
         read_thermal(write(tmp_path, optris, "optris.csv"), cache=False)
+    # A bad value inside a row of numbers is no header and no label column.
+    cells = rows[0].split(",")
+    bad = "\n".join([",".join([*cells[:10], "1.#QNAN", *cells[11:]]), *rows[1:]])
+    with pytest.raises(ThermalFormatError, match=r"line 1: '.*QNAN.*' is not a number$"):
+        read_thermal(write(tmp_path, bad, "qnan.csv"), cache=False)
     # A labels table keeps its own hint.
     with pytest.raises(ThermalFormatError, match=r"a table's header\? \(a labels CSV, say\)"):
         read_thermal(write(tmp_path, "patient_id,diagnosis\n1,Sick\n", "l.csv"), cache=False)

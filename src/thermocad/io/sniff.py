@@ -136,8 +136,8 @@ def check_one_frame(lines: np.ndarray, name: str, min_rows: int = 32) -> None:
     gaps = np.flatnonzero(np.diff(lines) > 1)  # a blank line (or more) between two rows
     if not gaps.size:
         return
-    blocks = np.split(lines, gaps + 1)
-    if len(blocks) >= 2 and min(len(b) for b in blocks) >= min_rows:
+    blocks = np.split(lines, gaps + 1)  # frames of one size; a stray blank line is no frame
+    if len({len(b) for b in blocks}) == 1 and len(blocks[0]) >= min_rows:
         sizes = ", ".join(str(len(b)) for b in blocks[:4]) + (", ..." if len(blocks) > 4 else "")
         raise ThermalFormatError(
             f"{name}: {len(blocks)} blocks of rows ({sizes}) separated by blank lines, the "
@@ -147,7 +147,8 @@ def check_one_frame(lines: np.ndarray, name: str, min_rows: int = 32) -> None:
 
 
 _EMPTY_CELL = {b",": re.compile(rb"[0-9.],[ ]*,[ ]*[-+0-9.]"),  # "30.1,,30.3": comma CSV
-               b"\t": re.compile(rb"[0-9.,]\t[ ]*\t[ ]*[-+0-9.,]")}  # fmt: skip
+               b"\t": re.compile(rb"[0-9.,]\t[ ]*\t[ ]*[-+0-9.,]"),
+               b";": re.compile(rb"[0-9.,];[ ]*;[ ]*[-+0-9.,]")}  # fmt: skip
 
 
 def check_empty_cells(data: bytes, name: str, comma_decimal: bool) -> None:
@@ -157,12 +158,14 @@ def check_empty_cells(data: bytes, name: str, comma_decimal: bool) -> None:
     for separator, pattern in _EMPTY_CELL.items():
         if separator == b"," and comma_decimal or separator not in data:
             continue
+        if separator * 2 not in data and separator + b" " not in data:  # no regex scan needed
+            continue
         if found := pattern.search(data):
             line = data.count(b"\n", 0, found.start()) + 1
             raise ThermalFormatError(
-                f"{name}: line {line}: an empty cell (two {separator.decode()!r} separators with "
-                "no value between): a column left empty? every cell of the matrix needs a "
-                "temperature"
+                f"{name}: line {line}: an empty field (two {separator.decode()!r} with no value "
+                "between): a missing value, or a column left empty? every cell of the matrix "
+                "needs a temperature"
             )
 
 
@@ -170,19 +173,23 @@ EXPORT_FIX = ("keep only the matrix of temperatures, without the software's head
               "label column")  # fmt: skip
 
 
-def export_hint(lines: list[str], number: int, table: dict) -> str:
-    """'' or a hint for a word on 1-based line `number` of a text matrix, where a camera
-    software's export has one: a label column on a row of numbers ("Frame 1,30.1,..."), or
-    header lines above rows of numbers (a review of camera exports: they had been taken for a
-    labels table, or said only 'not a number'). `table`: the separators as spaces."""
+def export_hint(lines: list[str], number: int, table: dict) -> str | None:
+    """The hint for a word on 1-based line `number` of a text matrix where a camera software's
+    export has one: a label column on a row of numbers ("Frame 1,30.1,..."), or header lines
+    above rows of numbers (a review of camera exports: they had been taken for a labels
+    table, or said only 'not a number'); '' when neither, None for a bad value inside a row
+    of numbers (no hint at all). `table`: the separators as spaces."""
 
     def numbers(line: str) -> int:  # how many numbers a row of them holds, else 0
         tokens = line.translate(table).split()
         return len(tokens) if tokens and all(_NUMBER.match(t) for t in tokens) else 0
 
     tokens = lines[number - 1].translate(table).split()
-    if sum(bool(_NUMBER.match(t)) for t in tokens) >= 32:
+    lead = next((i for i, t in enumerate(tokens) if _NUMBER.match(t)), len(tokens))
+    if 0 < lead <= 3 and numbers(" ".join(tokens[lead:])) >= 32:  # words first, then numbers
         return f": a label column beside the values (a camera software's export?): {EXPORT_FIX}"
+    if sum(bool(_NUMBER.match(t)) for t in tokens) >= 32:  # a bad value in a row: no hint
+        return None
     for k in range(number, min(len(lines), number + 200)):
         if numbers(lines[k]) >= 32:
             return (f": lines {number}-{k} are a header above a matrix (a camera software's "

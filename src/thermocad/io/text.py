@@ -93,7 +93,7 @@ def parse_text(data: bytes, name: str) -> tuple[np.ndarray, str, np.ndarray]:
         # by byte), line 1 alone names the format, without sniff_text's whole-file scans.
         parsed = _parse_uniform(data, _lut(False, ord("\n")))
         if parsed is not None:
-            check_empty_cells(data, name, False)  # a tab-separated column left empty
+            check_empty_cells(first, name, False)  # every line has line 1's layout
             check_one_frame(parsed[1], name)
             return parsed[0], "dmr-semicolon" if b";" in first else "dmr-space", parsed[1]
     source_format, comma_decimal = sniff_text(data, name)
@@ -127,7 +127,7 @@ def _empty_field(data: bytes, newline: int, name: str, cause: Exception) -> None
         if re.search(rb";[ \t]*;", body.lstrip(b" \t;")):  # inside the row, not at its ends
             raise ThermalFormatError(
                 f"{name}: line {line_no}: an empty field (two ';' with no value between): a "
-                "missing value? every cell of the matrix needs a temperature"
+                "missing value, or a column left empty? every cell of the matrix needs a temperature"
             ) from cause
 
 
@@ -284,9 +284,9 @@ def _parse_general(data: bytes, comma_decimal: bool, newline: int, name: str):
                 shown = token if len(token) <= 40 else token[:40] + "..."
                 csv = any(s in line for s in ",;\t") and any(c.isalpha() for c in token)
                 hint = ": a table's header? (a labels CSV, say): not a temperature matrix"
-                export = export_hint(text.split(chr(newline)), number, table) if not rows else ""
-                raise ThermalFormatError(f"{name}: line {number}: {shown!r} is not a number"
-                                         f"{export or (hint if csv and not rows else '')}")  # fmt: skip
+                said = export_hint(text.split(chr(newline)), number, table) if not rows else ""
+                said = said or (hint if csv and not rows and said is not None else "")
+                raise ThermalFormatError(f"{name}: line {number}: {shown!r} is not a number{said}")
         rows.append(np.array(tokens, dtype=np.float64))
         lines.append(number)
     if not rows:
