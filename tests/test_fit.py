@@ -299,6 +299,8 @@ def test_an_interrupted_fit_resumes_to_the_model_a_whole_fit_makes(tmp_path, mon
                       (json.dumps({"options": options, "version": __version__}).encode(),
                        f"ran thermocad {__version__}, this is {job_version()}"),
                       (json.dumps({"options": options, "data": "x", "stage": "cv",
+                                   "version": job_version()}).encode(), "written by an earlier thermocad"),
+                      (json.dumps({"options": options, "data": {"labels": "x", "files": {}}, "stage": "cv",
                                    "version": job_version()}).encode(), "data folder or the labels changed")):  # fmt: skip
         (run / "fit_resume.json").write_bytes(bad)
         with pytest.raises(ConfigError, match=says):
@@ -424,7 +426,11 @@ def test_a_data_change_is_named():
     assert data_change(added, was) == "T0003.txt removed"
     both = {**was, "files": {"T0001.txt": "z", "T0002.txt": "y"}}
     assert data_change(was, both) == "T0001.txt modified, and 1 more file(s) changed"
-    assert data_change("0123abcd", was) == "files added, removed or modified"  # an older record
+    # A record of an earlier thermocad (one digest) cannot be compared, and says so.
+    assert (
+        data_change("0123abcd", was)
+        == "recorded by an earlier thermocad, which this one cannot compare"
+    )
 
 
 def test_data_changed_while_fit_ran_is_warned_of(tmp_path, capsys):
@@ -443,3 +449,20 @@ def test_data_changed_while_fit_ran_is_warned_of(tmp_path, capsys):
         "warning: the data changed while fit ran (T0001.txt modified): its folds and final "
         "model may have read different files"
     ) in capsys.readouterr().err
+
+
+def test_an_earlier_thermocads_record_is_said_to_be_incomparable(tmp_path):
+    """A diff review: a fit interrupted under the previous version (its record holds one
+    digest) was told to put its data back as it was, which nothing could do."""
+    from thermocad.training.fit_resume import job_version, resumable
+    from thermocad.utils.errors import ConfigError
+    from thermocad.utils.files import FIT_RESUME, INCOMPLETE, MADE_BY
+
+    (tmp_path / INCOMPLETE).write_text("fit started\n")
+    (tmp_path / MADE_BY).write_text("written by thermocad fit\n")
+    old = {"options": {"folds": 2}, "version": job_version(), "data": "0123abcd", "stage": "cv"}
+    (tmp_path / FIT_RESUME).write_text(json.dumps(old))
+    now = {**old, "data": {"labels": "l", "files": {}}}
+    with pytest.raises(ConfigError, match="record of its data was written by an earlier "
+                       "thermocad, which this one cannot compare: --force starts over"):  # fmt: skip
+        resumable(tmp_path, now)

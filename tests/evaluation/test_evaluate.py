@@ -18,7 +18,7 @@ def fake_bundle(predict, baseline=None, **fields) -> SimpleNamespace:
     """A stand-in model whose CNN is `predict(arrays, tta)`; with `baseline(arrays)`, it
     averages the two as the default ensemble does."""
 
-    def parts(arrays, tta=None):
+    def parts(arrays, tta=None, unit=None):
         return np.asarray(predict(arrays, tta), float), None if baseline is None else baseline(
             arrays
         )

@@ -86,6 +86,8 @@ def test_card_parses_and_holds_the_metrics(tmp_path):
     assert (
         "terms of use" not in text_own and "own licence (Apache Software License 2.0)" in text_own
     )
+    assert front_matter(text_own)["license"] == "other"  # the weights' licence, not MIT alone
+    assert front_matter(text_own)["license_name"] == "starting-weights-terms"
     # Where the recipe was chosen is said of women, not of a synthetic cohort.
     assert "default recipe was chosen on DMR-IR's 120" in text_dmr
     assert "default recipe was chosen" not in text

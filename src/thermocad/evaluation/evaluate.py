@@ -164,7 +164,7 @@ def predict_split(bundle, split_df: pd.DataFrame, tta: bool | None = None) -> pd
             f"(e.g. {units[other[0]]} is {other[0]})"
         )
     out = with_y(split_df.reset_index(drop=True))
-    cnn, base = bundle.predict_parts(arrays, tta=tta)
+    cnn, base = bundle.predict_parts(arrays, tta=tta, unit=bundle.unit)  # checked above
     out["prob"] = np.asarray(bundle.average(cnn, base), float)
     if base is not None:  # the CNN averaged with the baseline: keep each half's P(Sick)
         out["prob_cnn"], out["prob_baseline"] = np.asarray(cnn, float), np.asarray(base, float)

@@ -71,7 +71,8 @@ def room_stress(oof: pd.DataFrame, fold_model: Callable[[int], Path], threshold:
         bundle = load_bundle(run)
         arrays = [read_thermal(p).array for p in part["path"]]
         for room, column in zip(rooms, columns, strict=True):
-            healthy.loc[part.index, column] = bundle.predict([in_room(a, room) for a in arrays])
+            shifted = [in_room(a, room) for a in arrays]  # °C, the split's checked unit
+            healthy.loc[part.index, column] = bundle.predict(shifted, unit=bundle.unit)
     women = healthy.groupby("patient_id")[["prob", *columns]].mean()
 
     def row(p: pd.Series) -> dict:

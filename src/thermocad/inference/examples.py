@@ -92,10 +92,12 @@ def _as_grey_png(path: Path) -> Path:
     from PIL import Image
 
     from thermocad.io.thermal import read_thermal
+    from thermocad.utils.files import atomic_path
 
     a = read_thermal(path).array
     png = path.with_suffix(".png")
-    Image.fromarray(np.uint8(np.round((a - a.min()) / (a.max() - a.min()) * 255))).save(png)
+    with atomic_path(png, suffix=".png") as tmp:  # whole or not there, as every output
+        Image.fromarray(np.uint8(np.round((a - a.min()) / (a.max() - a.min()) * 255))).save(tmp)
     path.unlink()
     return png
 

@@ -31,7 +31,7 @@
 (by default every prediction averages the model's own test-time augmentations); `tta_row_note`
 says it on each row predict writes, so the saved table says so too.
 `shown` and `result_line` say the score itself, as the app and `explain` print it; where a
-`void_note` applies (another unit, a lateral view) they make no call.
+`void_note` applies (another unit, a lateral view, a frame on its side) they make no call.
 """
 
 from __future__ import annotations

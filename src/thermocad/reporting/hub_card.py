@@ -93,8 +93,11 @@ def front_matter(meta: dict, summary: dict | None) -> str:
     q = json.dumps
     # thermocad's code is MIT; weights trained on women's thermograms carry their data's terms.
     own = synthetic_training(meta) == "synthetic"
+    # Weights begun from ImageNet weights carry those weights' licence too (README's terms).
+    terms = "starting-weights-terms" if own else "training-data-terms"
+    own = own and not meta.get("initial_weights")
     lines = ["---", "license: mit" if own else "license: other",
-             *([] if own else ["license_name: training-data-terms", "license_link: README.md"]),
+             *([] if own else [f"license_name: {terms}", "license_link: README.md"]),
              "library_name: timm", "pipeline_tag: image-classification"]  # fmt: skip
     data = training_data(meta)
     lines += ["tags:"] + [f"- {t}" for t in TAGS] + ["datasets:", f"- {q(data)}"]

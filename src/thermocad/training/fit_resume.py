@@ -43,13 +43,17 @@ def fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> d
     return {"labels": hashlib.sha256(Path(labels_csv).read_bytes()).hexdigest(), "files": files}
 
 
+# What data_change says of a record an earlier thermocad wrote (one digest): no comparison.
+LEGACY = "recorded by an earlier thermocad, which this one cannot compare"
+
+
 def data_change(saved, now: dict) -> str:
     """What differs between two fingerprints, in words: the labels, or the first file added,
     removed or modified ('' when nothing; a record before 2026-12-07 holds one digest alone)."""
     if saved == now:
         return ""
     if not isinstance(saved, dict) or not isinstance(saved.get("files"), dict):
-        return "files added, removed or modified"
+        return LEGACY
     if saved.get("labels") != now["labels"]:
         return "the labels file was modified"
     old, new = saved["files"], now["files"]
@@ -99,7 +103,10 @@ def resumable(out_dir: str | os.PathLike, record: dict) -> dict:
         raise ConfigError(f"{out}: not a fit's folder ({f'written by thermocad {made_by}' if made_by else 'not written by thermocad'}); "
                           "`thermocad train --resume` continues a training run")  # fmt: skip
     state = read_record(out, FIT_RESUME, "fit", record, _smoke_hint)
-    if change := data_change(state.get("data"), record["data"]):
+    if (change := data_change(state.get("data"), record["data"])) == LEGACY:
+        raise ConfigError(f"{out}: the interrupted fit's record of its data was written by an "
+                          "earlier thermocad, which this one cannot compare: --force starts over")  # fmt: skip
+    if change:
         raise ConfigError(f"{out}: the data folder or the labels changed since the interrupted "
                           f"fit began ({change}): put it back as it was to resume, or --force "
                           "starts over")  # fmt: skip
