@@ -229,7 +229,7 @@ def test_an_interrupted_fit_resumes_to_the_model_a_whole_fit_makes(tmp_path, mon
     kept = first.read_bytes()
     first.write_bytes(kept.replace(b"3", b"4", 1))
     with pytest.raises(ConfigError, match=rf"changed since the interrupted fit began \({first.name} "
-                       r"modified\): put it back as it was to resume, or --force starts over"):  # fmt: skip
+                       r"modified\): undo that change to resume, or --force starts over"):  # fmt: skip
         fit(tmp_path / "data", labels, run, config, folds=2, n_boot=20, resume=True)
     first.write_bytes(kept)
     calls.clear()

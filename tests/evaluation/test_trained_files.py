@@ -71,9 +71,7 @@ def test_two_training_women_sharing_a_frame_are_warned_of_and_the_first_is_named
     record = training_record(train, pd.DataFrame({"path": [str(paths[2])], "patient_id": [4]}))
     assert sorted(record["files"].values()) == ["2", "4"]  # the first woman's, not the last
     said = capsys.readouterr().err
-    assert (
-        "warning: 1 pair(s) of this run's women (training and validation) share a frame, "
-        "e.g. patients 2 and 3"
-    ) in said
+    assert "warning: patients 2 and 3 have an identical image (" in said
+    assert "1 such pair(s) among this run's training and validation women): one woman" in said
     training_record(train.iloc[:1], None)
-    assert "share a frame" not in capsys.readouterr().err
+    assert "identical image" not in capsys.readouterr().err

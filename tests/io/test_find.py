@@ -187,9 +187,9 @@ def test_a_folder_of_csv_exports_alone_says_why_they_were_left_out(tmp_path, cap
         (tmp_path / name).write_text("30.1,30.2\n30.3,30.4\n")
     assert walk_thermal_files(tmp_path) == ([], [])
     said = capsys.readouterr().err
-    assert "2 .csv file(s) left out (IR_0001.csv...): a folder's CSV files are taken for " in said
-    assert "a CSV matrix is read when named, or renamed .txt" in said
+    assert "2 .csv file(s) skipped (IR_0001.csv...): in a folder, thermocad treats CSV " in said
+    assert "name each file on the command line, or rename it to .txt" in said
     assert read_thermal(tmp_path / "IR_0001.csv").shape == (2, 2)  # named, it is read
     (tmp_path / "T0001.txt").write_text("30.1 30.2\n30.3 30.4\n")
     walk_thermal_files(tmp_path)  # beside thermograms, CSV files are the tables: no word
-    assert ".csv file(s) left out" not in capsys.readouterr().err
+    assert ".csv file(s) skipped" not in capsys.readouterr().err

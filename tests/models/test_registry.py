@@ -155,8 +155,8 @@ def test_a_notebooks_architecture_says_what_it_needs(tmp_path):
     from thermocad.models.meta import _arch
 
     said = _arch("mynet_not_registered")
-    assert "registered with register_arch when the model was trained must be registered " in said
-    assert "(an exported .onnx file needs no registration)" in said
+    assert "registered in Python (register_arch) when the model was trained, register it " in said
+    assert "an exported .onnx file needs no registration" in said
     spec = ArchSpec(name="resnet18_layer9", timm_name="resnet18", cam_layer="layer9")
     model = create_model("resnet18", pretrained=False)
     with pytest.raises(ConfigError, match=r"no Grad-CAM layer: ArchSpec.cam_layer 'layer9' is "

@@ -139,10 +139,10 @@ def test_a_grey_image_exported_otherwise_than_the_training_images_is_noted():
         {"data": {"grey_full_range_share": 0.0}},
     )
     assert export_note(minmax, own) == "" and export_note(windowed, fixed) == ""
-    assert export_note(minmax, fixed).startswith("the image does not span the whole grey range "
-                                                 "(one fixed window?), as nearly every training "
-                                                 "image did: exported otherwise")  # fmt: skip
-    assert "spans the whole grey range" in export_note(windowed, own)
+    assert export_note(minmax, fixed).startswith("the image does not use the whole grey range "
+                                                 "(one fixed window?), but nearly all training "
+                                                 "images did: exported differently")  # fmt: skip
+    assert "uses the whole grey range" in export_note(windowed, own)
     assert export_note({"data": {"grey_full_range_share": 0.5}}, fixed) == ""  # a mix: no rule
     assert export_note({}, fixed) == ""  # an older model.json: nothing to compare with
     degrees = Thermogram(ramp / 10 + 10, "celsius", Path("c.txt"), "npy")

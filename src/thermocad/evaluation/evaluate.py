@@ -185,8 +185,8 @@ def split_rows(split, on: str, subgroup: str | None, name: str = "the split tabl
                           f"{', '.join(map(str, sorted(split['split'].unique())))})")  # fmt: skip
     check_split_table(split, rows, subgroup, name)  # and every file gone, counted
     if P.PERIOD not in rows.columns and P.dates_available(rows):  # as compare says it
-        log(f"{name} has no {P.PERIOD} column (older than it): the period is the date range "
-            f"of these {on} women alone; make the split again")  # fmt: skip
+        log(f"{name} has no {P.PERIOD} column (an older thermocad made it): the period is the "
+            f"date range of these {on} women alone; make the split again")  # fmt: skip
     return rows
 
 

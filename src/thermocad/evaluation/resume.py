@@ -94,8 +94,11 @@ def resumable(out_dir: str | os.PathLike, rec: dict, command: str, legacy=None) 
         what = ("the data folder or the labels" if command == "study"
                 else "the split or its files")  # fmt: skip
         change = data_change(state.get("data"), rec["data"]) if command == "study" else ""
-        said = "could not be compared" if change == LEGACY else "changed"
-        raise ConfigError(f"{out}: {what} {said} since the interrupted {job} began ("
+        if change == LEGACY:
+            raise ConfigError(f"{out}: the interrupted {job}'s record of its data was written by "
+                              "an earlier thermocad, which this one cannot compare: --force "
+                              "starts over")  # fmt: skip
+        raise ConfigError(f"{out}: {what} changed since the interrupted {job} began ("
                           f"{change or 'files added, removed or modified'}): --force starts over")  # fmt: skip
     return state
 

@@ -44,10 +44,10 @@ def training_record(*tables) -> dict:
         from thermocad.utils.progress import log
 
         (first, second), path = next(iter(shared.items()))
-        log(f"warning: {len(shared)} pair(s) of this run's women (training and validation) "
-            f"share a frame, e.g. patients "
-            f"{first} and {second} ({path}): one woman under two numbers, or a file copied over "
-            "another since prepare? Run prepare again: it names them")  # fmt: skip
+        log(f"warning: patients {first} and {second} have an identical image ({path}; "
+            f"{len(shared)} such pair(s) among this run's training and validation women): one "
+            "woman under two numbers, or a file copied over another? Check, then run prepare "
+            "and split again")  # fmt: skip
     return {"digest": DIGEST, "files": files, "frame_digest": FRAME_DIGEST, "frames": frames}
 
 

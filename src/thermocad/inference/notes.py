@@ -80,7 +80,7 @@ def shape_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     if [w, h] in [list(x) for x in shapes]:  # a frame on its side: no call (void_note)
         return (f"the file is {h} x {w} px but the model was trained on {trained} frames "
                 "(turned on its side, or a matrix written transposed?): its P(Sick) says "
-                "nothing about this image")  # fmt: skip
+                "nothing about this image; turn it upright to score it")  # fmt: skip
     return (f"the file is {h} x {w} px but the model was trained on {trained} frames (a file "
             "cut short, or another camera?): read its P(Sick) with care")  # fmt: skip
 

@@ -70,7 +70,7 @@ def _headlines(training: str, notes: dict[str, str]) -> list[str]:
              "The body was found in pieces: read with care." if notes.get("pieces") else "",
              "Less sharp than any training image: read with care."
              if notes.get("sharpness") else "",
-             "Exported otherwise than the training images: read with care."
+             "Exported differently from the training images: read with care."
              if notes.get("export") else ""]  # fmt: skip
     return [h for h in heads if h] + (["Details in Result."] if any(heads) else [])
 

@@ -162,9 +162,9 @@ def _say_left_out(root, other: list[Path], tables: list[Path]) -> None:
             f"thermocad takes {', '.join(THERMAL_SUFFIXES)} from folders, other files when "
             "named")  # fmt: skip
     if tables:
-        log(f"{root}: {len(tables)} .csv file(s) left out ({tables[0].name}...): a folder's CSV "
-            "files are taken for tables (labels.csv); a CSV matrix is read when named, or "
-            "renamed .txt")  # fmt: skip
+        log(f"{root}: {len(tables)} .csv file(s) skipped ({tables[0].name}...): in a folder, "
+            "thermocad treats CSV files as tables such as labels.csv. To read them as "
+            "thermograms, name each file on the command line, or rename it to .txt")  # fmt: skip
 
 
 def find_thermal_files(data_dir: str | os.PathLike) -> list[Path]:

@@ -162,15 +162,11 @@ def check_empty_cells(data: bytes, name: str, comma_decimal: bool) -> None:
             continue
         if found := pattern.search(data):
             line = data.count(b"\n", 0, found.start()) + 1
+            two = "two tabs" if separator == b"\t" else f"two {separator.decode()!r}"
             raise ThermalFormatError(
-                f"{name}: line {line}: an empty field (two {separator.decode()!r} with no value "
-                "between): a missing value, or a column left empty? every cell of the matrix "
-                "needs a temperature"
+                f"{name}: line {line}: an empty field ({two} with no value between). Every cell "
+                "needs a temperature: fill in the missing value, or delete the empty column"
             )
-
-
-EXPORT_FIX = ("keep only the matrix of temperatures, without the software's header lines or "
-              "label column")  # fmt: skip
 
 
 def export_hint(lines: list[str], number: int, table: dict) -> str | None:
@@ -187,11 +183,12 @@ def export_hint(lines: list[str], number: int, table: dict) -> str | None:
     tokens = lines[number - 1].translate(table).split()
     lead = next((i for i, t in enumerate(tokens) if _NUMBER.match(t)), len(tokens))
     if 0 < lead <= 3 and numbers(" ".join(tokens[lead:])) >= 32:  # words first, then numbers
-        return f": a label column beside the values (a camera software's export?): {EXPORT_FIX}"
+        return (". The first column looks like a camera software's label: delete it and keep "
+                "only the matrix of temperatures")  # fmt: skip
     if sum(bool(_NUMBER.match(t)) for t in tokens) >= 32:  # a bad value in a row: no hint
         return None
     for k in range(number, min(len(lines), number + 200)):
         if numbers(lines[k]) >= 32:
-            return (f": lines {number}-{k} are a header above a matrix (a camera software's "
-                    f"export?): {EXPORT_FIX}")  # fmt: skip
+            return (f". Lines {number}-{k} look like a camera software's header: delete them "
+                    "and keep only the matrix of temperatures")  # fmt: skip
     return ""

@@ -127,7 +127,7 @@ def _empty_field(data: bytes, newline: int, name: str, cause: Exception) -> None
         if re.search(rb";[ \t]*;", body.lstrip(b" \t;")):  # inside the row, not at its ends
             raise ThermalFormatError(
                 f"{name}: line {line_no}: an empty field (two ';' with no value between): a "
-                "missing value, or a column left empty? every cell of the matrix needs a temperature"
+                "missing value? Every cell needs a temperature: fill it in, or delete the empty column"
             ) from cause
 
 

@@ -175,8 +175,8 @@ def validate_frame(
 
 
 FLOAT_IMAGE = (
-    "a floating-point image is read as temperatures in °C, and a grey export must be 8 or 16 "
-    "bits of integers"
+    "a floating-point image is read as temperatures in °C: export grey images as 8-bit or "
+    "16-bit integer images"
 )
 
 

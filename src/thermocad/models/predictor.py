@@ -138,7 +138,7 @@ def checked(arrays: Sequence, assumed: str | None = None) -> list[np.ndarray]:
             raise ThermalFormatError(
                 f"array {i}: its values reach {high:.4g} (99th percentile), warmer than any "
                 f"skin ({SKIN_MAX_C[1]:g} °C), and this model reads temperatures in °C: give "
-                'the thermal matrix in °C, or an image\'s grey levels with unit="intensity" '
-                "(its P(Sick) then says nothing: no call)"
+                'the thermal matrix in °C; pass unit="intensity" only to score grey levels '
+                "anyway (their P(Sick) then means nothing)"
             )
     return out

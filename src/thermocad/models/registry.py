@@ -52,9 +52,9 @@ def list_archs() -> list[str]:
 
 
 # A model trained on a notebook's architecture names it alone (model.json's arch).
-REGISTER_AGAIN = ("an architecture registered with register_arch when the model was trained "
-                  "must be registered again, with the same ArchSpec, before it loads (an "
-                  "exported .onnx file needs no registration)")  # fmt: skip
+REGISTER_AGAIN = ("if it was registered in Python (register_arch) when the model was trained, "
+                  "register it again, the same way, before loading; an exported .onnx file "
+                  "needs no registration")  # fmt: skip
 
 
 def get_arch(name: str) -> ArchSpec:

@@ -100,7 +100,7 @@ def initial_weights(spec: ArchSpec, options: dict) -> dict[str, str] | None:
         cfg = None
     hub = getattr(cfg, "hf_hub_id", None)
     return {"source": f"{hub} (Hugging Face hub, through timm)" if hub else f"timm's {spec.timm_name}",
-            "licence": getattr(cfg, "license", None) or "unknown (timm records none)"}  # fmt: skip
+            "licence": getattr(cfg, "license", None) or "not recorded by timm"}  # fmt: skip
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

@@ -232,8 +232,8 @@ def weights_terms(meta: dict[str, Any]) -> str | None:
     copy shared on keeps their notice); None where model.json records none."""
     if not (origin := meta.get("initial_weights")) or (meta.get("config") or {}).get("weights"):
         return None
-    return (f"The ImageNet weights it started from ({origin['source']}) are under their own "
-            f"licence ({origin['licence']}): a copy shared on keeps that notice.")  # fmt: skip
+    return (f"Its starting ImageNet weights ({origin['source']}) have their own licence "
+            f"({origin['licence']}); anyone sharing this model must keep that notice.")  # fmt: skip
 
 
 def tta_views(meta: dict[str, Any], tta: bool | None = None) -> int:

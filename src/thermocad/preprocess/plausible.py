@@ -48,7 +48,7 @@ def check_plausible(thermogram: Thermogram) -> None:
     if reason:
         from thermocad.io.thermal import FLOAT_IMAGE
 
-        also = f": {FLOAT_IMAGE}" if str(thermogram.source_format).endswith("-float") else ""
+        also = f" ({FLOAT_IMAGE})" if str(thermogram.source_format).endswith("-float") else ""
         raise ImplausibleThermogramError(f"{thermogram.path}: {reason}; this is not a breast "
                                          f"thermogram the model can judge{also}")  # fmt: skip
 
@@ -157,10 +157,10 @@ def export_note(meta: dict, thermogram: Thermogram) -> str:
     a = thermogram.array
     full = bool(spans_grey_range(float(a.min()), float(a.max())))
     if full and share <= 0.1:
-        how = "spans the whole grey range (scaled to its own coldest and warmest pixel?), as few"
+        how = "uses the whole grey range (scaled to its own coldest and warmest pixel?), but few"
     elif not full and share >= 0.9:
-        how = "does not span the whole grey range (one fixed window?), as nearly every"
+        how = "does not use the whole grey range (one fixed window?), but nearly all"
     else:
         return ""
-    return (f"the image {how} training image did: exported otherwise, its grey levels mean "
+    return (f"the image {how} training images did: exported differently, its grey levels mean "
             "other temperatures; read its P(Sick) with care")  # fmt: skip

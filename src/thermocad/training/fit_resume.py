@@ -108,8 +108,8 @@ def resumable(out_dir: str | os.PathLike, record: dict) -> dict:
                           "earlier thermocad, which this one cannot compare: --force starts over")  # fmt: skip
     if change:
         raise ConfigError(f"{out}: the data folder or the labels changed since the interrupted "
-                          f"fit began ({change}): put it back as it was to resume, or --force "
-                          "starts over")  # fmt: skip
+                          f"fit began ({change}): undo that change to resume, or --force starts "
+                          "over")  # fmt: skip
     return state
 
 
