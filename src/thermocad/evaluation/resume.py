@@ -89,15 +89,13 @@ def resumable(out_dir: str | os.PathLike, rec: dict, command: str, legacy=None) 
         raise ConfigError(f"{out}: nothing to resume ({why}); --force starts it again")
     state = read_record(out, name, job, rec)
     if state.get("data") != rec["data"] and not (legacy and state.get("data") == legacy()):
-        from thermocad.training.fit_resume import LEGACY, data_change
+        from thermocad.training.fit_resume import LEGACY, data_change, incomparable
 
         what = ("the data folder or the labels" if command == "study"
                 else "the split or its files")  # fmt: skip
         change = data_change(state.get("data"), rec["data"]) if command == "study" else ""
         if change == LEGACY:
-            raise ConfigError(f"{out}: the interrupted {job}'s record of its data was written by "
-                              "an earlier thermocad, which this one cannot compare: --force "
-                              "starts over")  # fmt: skip
+            raise incomparable(out, job)
         raise ConfigError(f"{out}: {what} changed since the interrupted {job} began ("
                           f"{change or 'files added, removed or modified'}): --force starts over")  # fmt: skip
     return state

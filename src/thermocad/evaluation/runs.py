@@ -21,7 +21,6 @@ from thermocad.utils.errors import ConfigError, ThermocadError
 from thermocad.utils.files import atomic_write_csv, atomic_write_json
 from thermocad.utils.out_names import NAME_RULE, is_name
 from thermocad.utils.progress import log
-from thermocad.utils.tables import check_subgroup_column
 
 BASELINE = "baseline"
 # A candidate trains into its own folder of the comparison: a name, not a path, and none of
@@ -62,10 +61,9 @@ def check_split_files(split_df: pd.DataFrame, split_csv, subgroup: str | None = 
     deleted, another machine's paths) and how many are, before any candidate trains on them;
     and a `subgroup` the split has no column for (the default, acquisition_batch, may be
     missing from a split written by hand: its audit is then left out)."""
-    from thermocad.cohort.missing import check_split_paths
+    from thermocad.cohort.missing import check_split_table
 
-    check_subgroup_column(split_df, subgroup, split_csv)
-    check_split_paths(split_df, split_csv)
+    check_split_table(split_df, split_df, subgroup, split_csv)
 
 
 def check_candidates(archs, config: Any, overrides: dict[str, dict] | None = None) -> None:

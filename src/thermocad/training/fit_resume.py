@@ -24,21 +24,10 @@ def fingerprint(data_dir: str | os.PathLike, labels_csv: str | os.PathLike) -> d
     count, and `data_change` names the file that differs (a review: a .DS_Store had blocked a
     resume, and the refusal named no file)."""
     from thermocad.io.digest import file_digest
-    from thermocad.io.find import MAX_DEPTH, is_thermal_file
+    from thermocad.io.find import walk_thermal_files
 
-    root, found, walked = Path(data_dir), [], set()
-    # As the data's walk goes (io.find): linked folders followed, each once, 64 deep at most.
-    for folder, dirs, files in os.walk(root, followlinks=True):
-        if (real := os.path.realpath(folder)) in walked:  # a link loop, or a folder twice
-            dirs[:] = []
-            continue
-        walked.add(real)
-        dirs[:] = [d for d in dirs if not d.startswith(".")]  # as the walk skips them
-        if len(Path(folder).relative_to(root).parts) >= MAX_DEPTH:
-            dirs[:] = []
-        found += [
-            Path(folder, f) for f in files if is_thermal_file(f) and Path(folder, f).is_file()
-        ]
+    root = Path(data_dir)  # the files the data's own walk reads (io.find), quietly
+    found, _ = walk_thermal_files(root, say=False)
     files = {p.relative_to(root).as_posix(): file_digest(p) for p in sorted(found)}
     return {"labels": hashlib.sha256(Path(labels_csv).read_bytes()).hexdigest(), "files": files}
 
@@ -63,6 +52,13 @@ def data_change(saved, now: dict) -> str:
             more = sum(old.get(n) != new.get(n) for n in set(old) | set(new)) - 1
             return f"{name} {how}" + (f", and {more} more file(s) changed" if more else "")
     return "files added, removed or modified"
+
+
+def incomparable(out: Path, job: str) -> ConfigError:
+    """The refusal to resume a `job` whose record an earlier thermocad wrote (data_change's
+    LEGACY): nothing can be put back to match a record no longer read."""
+    return ConfigError(f"{out}: the interrupted {job}'s record of its data was written by an "
+                       "earlier thermocad, which this one cannot compare: --force starts over")  # fmt: skip
 
 
 def check_unchanged(data: dict, data_dir, labels_csv) -> None:
@@ -104,8 +100,7 @@ def resumable(out_dir: str | os.PathLike, record: dict) -> dict:
                           "`thermocad train --resume` continues a training run")  # fmt: skip
     state = read_record(out, FIT_RESUME, "fit", record, _smoke_hint)
     if (change := data_change(state.get("data"), record["data"])) == LEGACY:
-        raise ConfigError(f"{out}: the interrupted fit's record of its data was written by an "
-                          "earlier thermocad, which this one cannot compare: --force starts over")  # fmt: skip
+        raise incomparable(out, "fit")
     if change:
         raise ConfigError(f"{out}: the data folder or the labels changed since the interrupted "
                           f"fit began ({change}): undo that change to resume, or --force starts "
