@@ -142,6 +142,19 @@ def test_augmentation_takes_numpy_numbers_as_a_sweep_gives_them():
     assert aug.zoom == pytest.approx(1.2) and aug.rotate == 5 and not aug.flip
 
 
+def test_an_augmentation_given_as_a_dict_in_python_says_how_to_give_it():
+    # from_dict (a config file) takes a dict; the dataclass itself takes an Augmentation.
+    from thermocad.preprocess.augment import Augmentation
+
+    with pytest.raises(
+        ConfigError, match=r"give Augmentation\(\*\*\{'rotate': 5\}\), from thermocad"
+    ):
+        TrainConfig(augmentation={"rotate": 5})
+    assert TrainConfig.from_dict({"augmentation": {"rotate": 5}}).augmentation == Augmentation(
+        rotate=5
+    )
+
+
 def test_a_config_of_two_lrs_from_an_earlier_version_still_loads_as_it_trained():
     # Two rates were fastai's slice(first, last), spread over the three layer groups.
     from fastai.basics import even_mults

@@ -10,7 +10,7 @@ import json
 import math
 import types
 import typing
-from dataclasses import MISSING, Field, asdict, dataclass, field, fields
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields, is_dataclass
 from functools import cache
 from typing import Any
 
@@ -267,8 +267,10 @@ def check_field(f: Field, hint: Any, value: Any) -> None:
         return
     items = value if is_tuple and isinstance(value, tuple) else (value,)
     if (is_tuple and not isinstance(value, tuple)) or not all(_type_ok(v, kind) for v in items):
+        hint = (f": give {kind.__name__}(**{value!r}), from {kind.__module__}"
+                if isinstance(value, dict) and is_dataclass(kind) else "")  # fmt: skip
         raise ConfigError(f"{f.name}: {value!r} is not {'a tuple of ' if is_tuple else ''}"
-                          f"{kind.__name__}{' or None' if optional else ''}")  # fmt: skip
+                          f"{kind.__name__}{' or None' if optional else ''}{hint}")  # fmt: skip
     choices, minimum = f.metadata.get("choices"), f.metadata.get("minimum")
     maximum = f.metadata.get("maximum")
     bad = [v for v in items if choices and v not in choices]
