@@ -39,9 +39,10 @@ from thermocad.utils.files import (
     check_apart,
     prepare_out_dir,
 )
-from thermocad.utils.lock import remove_tree, writes_folder
+from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 from thermocad.utils.random_state import keeps_random_state
+from thermocad.utils.trees import remove_tree
 
 DEFAULT_FOLDS = 5
 

@@ -169,3 +169,21 @@ def test_a_ledger_written_before_thresholds_were_printed_still_knows_the_model(t
     assert (again["opening"], again["models"], again["new"]) == (1, 1, False)
     other = L.record_opening(L.ledger_path(split), pred.assign(prob=pred["prob"] + 0.2), "run_b")
     assert other["models"] == 2
+
+
+def test_a_ledger_is_made_as_the_umask_allows_for_a_teams_shared_folder(tmp_path):
+    # umask 002 in a group folder: the group's members append to one ledger (it was 0644).
+    import os
+
+    from thermocad.evaluation.ledger_file import append_entry, locked, read_ledger
+
+    old = os.umask(0o002)
+    try:
+        append_entry(tmp_path / "a.jsonl", {"n": 1})
+        with locked(tmp_path / "b.jsonl") as fd:
+            append_entry(tmp_path / "b.jsonl", {"n": 2}, fd)
+    finally:
+        os.umask(old)
+    for name in ("a.jsonl", "b.jsonl"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o664
+    assert read_ledger(tmp_path / "b.jsonl") == [{"n": 2}]

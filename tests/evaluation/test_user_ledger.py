@@ -145,6 +145,28 @@ def test_an_unusable_user_ledger_is_said_and_the_scoring_goes_on(tmp_path, monke
     assert gone["models"] == 3 and "user_ledger" not in gone
 
 
+def test_a_teams_ledger_another_user_made_says_how_to_share_it(tmp_path, monkeypatch, capsys):
+    # THERMOCAD_LEDGER_DIR set for a team: the ledger alice made is read-only to bob.
+    import os
+
+    monkeypatch.setenv("THERMOCAD_LEDGER_DIR", str(tmp_path / "team"))
+    paths = _data(tmp_path / "data")
+    L.record_opening(split_ledger(tmp_path / "a"), _pred(paths, [0.1, 0.2, 0.3, 0.4]), "a")
+    theirs, real = U.user_ledger_path(), os.open
+
+    def refusing(path, flags, *args):
+        if os.fspath(path) == os.fspath(theirs) and flags & (os.O_RDWR | os.O_WRONLY):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refusing)
+    capsys.readouterr()
+    L.record_opening(split_ledger(tmp_path / "b"), _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
+    err = capsys.readouterr().err
+    assert f"could not be recorded in the user ledger {theirs}" in err
+    assert "its owner can let the group write it: chmod g+w" in err
+
+
 def test_evaluate_on_a_copy_of_the_split_counts_the_models_scored_on_the_original(
     tmp_path, monkeypatch
 ):

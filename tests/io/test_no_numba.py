@@ -72,3 +72,30 @@ def test_real_files_read_the_same_without_numba(dmr_dir: Path, tmp_path: Path) -
     picked += [f for f in files if b";" not in f.read_bytes()[:4096]][:2]
     for path, values in zip(picked, _parse_without_numba(picked, tmp_path), strict=True):
         np.testing.assert_array_equal(values, parse_text(path.read_bytes(), str(path))[0])
+
+
+# numba with no folder to cache its code in (a read-only install, a service account without a
+# writable home): it raises "no locator available" when a cached function is defined.
+NO_CACHE = textwrap.dedent(
+    """
+    import sys
+    import numba.core.caching
+    numba.core.caching.CacheImpl._locator_classes = []
+    import numpy as np
+    from thermocad.io import fixed_width, text
+    assert fixed_width._kernel().__module__ == "thermocad.io.kernel"  # numba's, uncached
+    values, fmt, _ = text.parse_text(open(sys.argv[1], "rb").read(), sys.argv[1])
+    np.save(sys.argv[2], values)
+    """
+)
+
+
+def test_numba_without_a_folder_to_cache_in_still_reads(tmp_path: Path) -> None:
+    pytest.importorskip("numba")
+    path = tmp_path / "a.txt"
+    path.write_bytes(_matrix(np.random.default_rng(5), 2, " "))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    subprocess.run([sys.executable, "-c", NO_CACHE, str(path), str(tmp_path / "a.npy")],
+                   check=True, cwd=tmp_path, env=env)  # fmt: skip
+    expected = parse_text(path.read_bytes(), str(path))[0]
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), expected)

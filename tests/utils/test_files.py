@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from thermocad.utils.errors import OutputExistsError, OutputPathError
-from thermocad.utils.files import atomic_path, atomic_write_json, check_writable, prepare_out_dir
+from thermocad.utils.files import _umask as files_umask
+from thermocad.utils.files import (
+    atomic_path,
+    atomic_write_json,
+    atomic_write_text,
+    check_writable,
+    prepare_out_dir,
+)
 
 
 def test_atomic_write_replaces_and_leaves_no_temporaries(tmp_path):
@@ -87,6 +94,16 @@ def test_mode_follows_umask(tmp_path):
     finally:
         os.umask(old)
     assert out.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_file_replaced_keeps_its_own_mode(tmp_path):
+    # A user's private table, written again with --force, stays private (it became 0644).
+    out = atomic_write_text(tmp_path / "p.csv", "a\n")
+    out.chmod(0o600)
+    atomic_write_text(out, "b\n")
+    assert out.stat().st_mode & 0o777 == 0o600 and out.read_text() == "b\n"
+    fresh = atomic_write_text(tmp_path / "q.csv", "a\n")  # a new file: the umask's
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~files_umask()
 
 
 def test_refuses_to_overwrite_without_force(tmp_path):

@@ -348,3 +348,34 @@ def test_a_full_disk_while_taking_a_folder_names_its_lock_and_leaves_it_free(tmp
     assert not (tmp_path / "out").exists()  # made by the refused call: gone again
     with L.folder_lock(tmp_path / "out"):  # and free
         pass
+
+
+def _as_another_user(monkeypatch, lock_file):
+    """Open the lock file as a user who did not make it: read-write refused (their 0644)."""
+    real = os.open
+
+    def refusing(path, flags, *args):
+        if os.fspath(path) == os.fspath(lock_file) and flags & os.O_RDWR and lock_file.exists():
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refusing)
+
+
+def test_another_users_stale_lock_file_is_replaced(tmp_path, monkeypatch):
+    # A shared folder: alice's killed run left its lock file (0644); bob's run goes on there.
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (folder / LOCK).write_text("pid 1, since 2026-12-07 10:00:00 UTC: thermocad evaluate\n")
+    _as_another_user(monkeypatch, folder / LOCK)
+    with folder_lock(folder):  # bob's own now, saying who holds it
+        assert (folder / LOCK).read_text().startswith(f"pid {os.getpid()}, since")
+    assert not (folder / LOCK).exists()
+
+
+def test_another_users_running_lock_says_who_holds_it(holder, monkeypatch):
+    folder, _ = holder
+    _as_another_user(monkeypatch, folder / LOCK)
+    busy = r"being written by another thermocad process \(pid"
+    with pytest.raises(OutputBusyError, match=busy), folder_lock(folder):
+        pass

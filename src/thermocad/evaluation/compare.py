@@ -37,10 +37,11 @@ from thermocad.evaluation.runs import (
 )
 from thermocad.io.labels import with_y
 from thermocad.utils.files import atomic_write_csv, atomic_write_json, atomic_write_text, no_room
-from thermocad.utils.lock import remove_tree, writes_folder
+from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 from thermocad.utils.random_state import keeps_random_state
 from thermocad.utils.tables import tidy
+from thermocad.utils.trees import remove_tree
 
 # Where a test evaluation's threshold comes from: the comparison's own, chosen on every fold's
 # validation women by the study's threshold rule (the table's threshold column).

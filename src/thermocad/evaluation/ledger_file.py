@@ -79,7 +79,8 @@ def open_locked(path: Path) -> int:
     descriptor is closed: reading, counting and appending an opening under it is one step, so
     two evaluations at once cannot both read the ledger before either appends (both "the first
     model"); the second waits for the first. Where there is no fcntl (Windows), unlocked."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | _BINARY, 0o644)
+    # 0o666 less the umask: a team's ledger in a group folder (umask 002) is the group's
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | _BINARY, 0o666)
     try:
         import fcntl
     except ImportError:
@@ -127,7 +128,8 @@ def append_entry(path: Path, entry: dict, fd: int | None = None) -> None:
     if fd is not None:
         write_entry(fd, entry)
         return
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
+    # 0o666 less the umask: a team's ledger in a group folder (umask 002) is the group's
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _BINARY, 0o666)
     try:
         write_entry(fd, entry)
     finally:

@@ -178,10 +178,12 @@ def _not_a_folder(folder: Path) -> str | None:
 
 
 def _unrecorded(path: Path, exc: OSError, why: str | None = None) -> None:
+    fix = ("its owner can let the group write it: chmod g+w"
+           if os.environ.get("THERMOCAD_LEDGER_DIR") and path.is_file()
+           else "set THERMOCAD_LEDGER_DIR to a writable folder")  # fmt: skip
     log(f"this opening could not be recorded in the user ledger {path} ({why or _why(exc)}); it is "
         "not added to it, only to the ledger beside the split or labels (or --ledger); what "
-        "the user ledger holds was "
-        "still counted where it could be read (set THERMOCAD_LEDGER_DIR to a writable folder)")  # fmt: skip
+        f"the user ledger holds was still counted where it could be read ({fix})")  # fmt: skip
 
 
 def _why(exc: Exception) -> str:

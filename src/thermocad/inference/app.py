@@ -40,7 +40,7 @@ from thermocad.inference.examples import (  # noqa: F401 - synthetic_examples, e
 )
 from thermocad.inference.score import add_score_api
 from thermocad.inference.upload_quota import quota_middleware
-from thermocad.inference.uploads import upload_box
+from thermocad.inference.uploads import private_upload_folder, upload_box
 from thermocad.inference.verdict import WAITING, verdict, waiting
 from thermocad.utils.markdown import md_text
 
@@ -98,6 +98,7 @@ def build_app(
     `examples` default to fresh synthetic files in a temporary folder removed at exit (serve()
     passes its own, removed when it stops); `name_training_women` False (serve() beyond this
     machine): no note says a file's patient number is a training woman's (address.UNNAMED)."""
+    private_upload_folder()  # before Gradio reads GRADIO_TEMP_DIR
     import gradio as gr
 
     from thermocad.evaluation.lockbox import seen_patients

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +30,23 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
         # Rounded up: a size just over the limit never reads as the limit (20.03, not 20.0).
         shown = math.ceil(size_mb * 100) / 100
         raise ThermalFormatError(f"{path.name}: {shown:.2f} MiB is over the {max_mb:g} MiB limit")
+
+
+def private_upload_folder() -> Path:
+    """Gradio's upload folder: GRADIO_TEMP_DIR where it is set, else one of this user's own
+    (mode 0700), set in GRADIO_TEMP_DIR before Gradio is imported (it reads it then). Gradio's
+    own /tmp/gradio is the first user's to serve on a machine: a second user's uploads failed
+    there, and every user could read them (patient data)."""
+    if given := os.environ.get("GRADIO_TEMP_DIR"):
+        return Path(given)
+    folder = Path(tempfile.gettempdir()) / f"thermocad-gradio-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    st = folder.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        folder = Path(tempfile.mkdtemp(prefix="thermocad-gradio-"))  # a link, or not private
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
 
 
 def read_upload(path: Path, unit: str, allow_unit_mismatch: bool = False):

@@ -13,7 +13,21 @@ import numpy as np
 _U8 = np.uint64(8)
 
 
-@numba.njit(nogil=True, cache=True, inline="always")
+def _jit(**options):
+    """numba.njit with its compiled code cached on disk, or compiled in each process where
+    numba finds no folder to cache in (a read-only install run by a user without a writable
+    home, such as a service account; NUMBA_CACHE_DIR names one)."""
+
+    def wrap(fn):
+        try:
+            return numba.njit(nogil=True, cache=True, **options)(fn)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return numba.njit(nogil=True, **options)(fn)
+
+    return wrap
+
+
+@_jit(inline="always")
 def _part(text, at, shift, template, before, after):
     """The integer written by one part of a token: up to 8 bytes, at most one decimal mark.
 
@@ -34,7 +48,7 @@ def _part(text, at, shift, template, before, after):
     return (x * np.uint64(10000 * 2**32 + 1)) >> np.uint64(32)
 
 
-@numba.njit(nogil=True, cache=True)
+@_jit()
 def read_lines(text, rows, line_len, template, limit, step, parts, low_digits, out):
     """Check `rows` lines of `text` against the template and write their integers into `out`.
 

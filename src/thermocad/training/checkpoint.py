@@ -18,8 +18,8 @@ from thermocad.utils.files import (
     atomic_write_text,
     prepare_out_dir,
 )
-from thermocad.utils.lock import remove_tree
 from thermocad.utils.progress import log
+from thermocad.utils.trees import remove_tree
 
 CHECKPOINT = "checkpoint"
 # What a finished run leaves beside its model; a run started over it removes them all, so that

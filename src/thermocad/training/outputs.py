@@ -21,8 +21,8 @@ from thermocad.utils.files import (
     atomic_write_json,
     atomic_write_text,
 )
-from thermocad.utils.lock import remove_tree
 from thermocad.utils.progress import log
+from thermocad.utils.trees import remove_tree
 
 
 def write_history(out_dir, rows: list[dict]) -> None:

@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,8 +62,12 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None,
     try:
         yield tmp_path
         # mkstemp makes 0600, and writers that replace the file (safetensors' save_file) make
-        # it again: set the mode once written, so outputs follow the umask (0644 under 022).
-        os.chmod(tmp_path, 0o666 & ~_umask())
+        # it again: set the mode once written, so outputs follow the umask (0644 under 022);
+        # a file replaced (--force) keeps its own (a user's 0600 stays 0600).
+        was = None
+        with contextlib.suppress(OSError):  # no file there
+            was = path.stat() if replace else None
+        os.chmod(tmp_path, 0o666 & ~_umask() if was is None else stat.S_IMODE(was.st_mode))
         _sync(tmp_path)  # on disk before the rename: a power cut leaves the old file or the new
         if replace:
             os.replace(tmp_path, path)

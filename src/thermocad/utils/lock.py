@@ -45,11 +45,14 @@ def _acquire(lock_file: Path) -> int:
 
     while True:
         lock_file.parent.mkdir(parents=True, exist_ok=True)  # a holder may have removed it
+        others = False  # another user's lock file (0644 under their umask): read-only to us
         try:
-            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as exc:  # said of the folder (read-only, immutable): the lock is ours
-            raise OutputPathError(f"{lock_file.parent}: cannot write there "
-                                  f"({exc.strerror or exc})") from None  # fmt: skip
+            fd = _read_only(lock_file) if isinstance(exc, PermissionError) else None
+            if fd is None:
+                raise _cannot_write(lock_file, exc) from None
+            others = True
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -62,9 +65,26 @@ def _acquire(lock_file: Path) -> int:
             same = os.path.samestat(os.fstat(fd), os.stat(lock_file))
         except FileNotFoundError:
             same = False
-        if same:
+        if same and not others:
             return fd
         os.close(fd)
+        if same:  # their lock file, which no run holds: ours replaces it
+            try:
+                lock_file.unlink(missing_ok=True)
+            except OSError as exc:  # a folder we may not write
+                raise _cannot_write(lock_file, exc) from None
+
+
+def _cannot_write(lock_file: Path, exc: OSError) -> OutputPathError:
+    return OutputPathError(f"{lock_file.parent}: cannot write there ({exc.strerror or exc})")
+
+
+def _read_only(lock_file: Path) -> int | None:
+    """A read-only descriptor of another user's lock file (it locks as well), or None."""
+    try:
+        return os.open(lock_file, os.O_RDONLY)
+    except OSError:
+        return None
 
 
 def _record(fd: int, lock_file: Path) -> None:
@@ -278,17 +298,3 @@ def place_new(tmp: Path, path: Path) -> None:
         os.replace(tmp, path)
     else:
         tmp.unlink()  # the file now has its name; the temporary one goes
-
-
-def remove_tree(path: str | os.PathLike) -> None:
-    """Remove a folder of earlier results that a command writes again; a link (or a Windows
-    junction: a reparse point) put in its place is removed itself, never followed."""
-    import shutil
-    import stat
-
-    with contextlib.suppress(FileNotFoundError):
-        st = os.lstat(path)
-        if stat.S_ISLNK(st.st_mode) or getattr(st, "st_file_attributes", 0) & 0x400:
-            os.unlink(path)  # (on Windows, a link to a folder or a junction too)
-        else:
-            shutil.rmtree(path, ignore_errors=True)
