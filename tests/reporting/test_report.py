@@ -50,6 +50,13 @@ def study_dir(finished_study, tmp_path):
     return Path(shutil.copytree(finished_study, tmp_path / "study", symlinks=True))
 
 
+def test_a_printed_footer_quotes_any_title_safely():
+    from thermocad.reporting.html import page_footer
+
+    css = page_footer('a "quoted" </style> title; 2026-12-07 19:38 UTC')
+    assert css.count("</style>") == 1 and "\\22 quoted\\22 " in css and "\\3c \\2f style" in css
+
+
 def test_report_has_every_section_and_is_self_contained(study_dir):
     inputs = find_study_inputs(study_dir)
     assert all(inputs.values())
@@ -68,6 +75,12 @@ def test_report_has_every_section_and_is_self_contained(study_dir):
     assert "| broken" not in text and "failed: RuntimeError" in text
     assert "Intended use" in text and "Limitations" in text and "Failure cases" in text
     assert "over 3 patient-grouped folds" in text and "IMAGE-level" not in text
+    # On paper every page says what it belongs to and where it falls (a printing review: only
+    # page 1 did), and a run's heading is not left alone at the foot of a page.
+    footer = re.search(r'@bottom-left \{ content: "([^"]*)"', text).group(1)
+    assert footer.startswith("thermocad study report") and "thermocad 0.1" in footer
+    assert 'content: "page " counter(page) " of " counter(pages)' in text
+    assert text.count("<div class=run><h3>") >= 1
     by_image = R.comparison_section(inputs["compare_dir"], by_image=True)
     assert "over 3 image-level folds (a woman may be in several)" in by_image
     # 6 test women: the calibration's figures say why they have no interval.

@@ -26,13 +26,13 @@ def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
 
     colour, sign, words = _VERDICTS[kind]
     # Each line's colour is set on it: a dark theme colours the page's text light, line by line.
-    small = f'<div style="font-size:0.85em;color:#444">{html.escape(small)}</div>' if small else ""
+    small = f'<div style="font-size:0.95em;color:#444">{html.escape(small)}</div>' if small else ""
     small = (
         f'<div style="font-weight:700;color:#222">{html.escape(warning)}</div>' if warning else ""
     ) + small
     if kind != "error":  # said where the call is read (a clinical reading: the page's header,
         # which says it, scrolls away on a phone)
-        small += f'<div style="font-size:0.85em;color:#444">{NOT_A_DIAGNOSIS}</div>'
+        small += f'<div style="font-size:0.95em;color:#444">{NOT_A_DIAGNOSIS}</div>'
     border = "dashed" if kind == "error" else "solid"  # an error is not a result
     # overflow-wrap: a long file name breaks inside the box instead of running out of it.
     return (f'<div role="status" aria-live="polite" class="verdict verdict-{kind}" style="border:3px '

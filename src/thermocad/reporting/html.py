@@ -109,6 +109,17 @@ def _embedded(png: bytes) -> tuple[str, str]:
     return "image/png", base64.b64encode(png).decode("ascii")
 
 
+def page_footer(text: str) -> str:
+    """A printed page's footer on every page: `text` (the report's title, version and date) at
+    the left, the page number at the right, so that a loose page says what it belongs to (CSS
+    margin boxes: Chromium 131+; other browsers print their own header and footer)."""
+    quoted = "".join(c if c.isalnum() or c in " .,:;-_()" else f"\\{ord(c):x} " for c in text)
+    box = "font: 8pt system-ui, sans-serif; color: #555;"
+    return (f'<style>@media print {{ @page {{ margin: 15mm 12mm 16mm; @bottom-left {{ content: '
+            f'"{quoted}"; {box} }} @bottom-right {{ content: "page " counter(page) " of " '
+            f"counter(pages); {box} }} }} }}</style>")  # fmt: skip
+
+
 def table(df: pd.DataFrame, floats: str = "{:.3f}") -> str:
     """A DataFrame as an HTML table: floats rounded, whole-number columns shown as integers."""
     fmt = {}

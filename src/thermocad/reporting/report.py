@@ -23,6 +23,7 @@ from thermocad.reporting.html import (
     esc,
     fmt_ci,
     img,
+    page_footer,
     prose,
     read_json,
     section,
@@ -156,10 +157,10 @@ def _run_block(run_dir: Path) -> str:
     which = f"{run_dir.parent.name} ({run_dir.name})"
     alt = {"finder": f"{which}: {finder}", "schedule": f"{which}: learning-rate schedule",
            "curves": f"{which}: training curves"}  # fmt: skip
-    return (f"<h3>{esc(which)}</h3><div class=row>"
+    return (f"<div class=run><h3>{esc(which)}</h3><div class=row>"
             + img(run_dir / "lr_find.png", alt["finder"], 380, caption=finder)
             + img(run_dir / "schedule.png", alt["schedule"], 380, caption="learning-rate schedule")
-            + img(curves, alt["curves"], 640, caption="training curves") + "</div>"
+            + img(curves, alt["curves"], 640, caption="training curves") + "</div></div>"
             + (f"<details><summary>Training configuration</summary><pre>{esc(json.dumps(cfg, indent=1))}</pre></details>" if cfg else ""))  # fmt: skip
 
 
@@ -291,7 +292,7 @@ def write_report(
     titles = SECTIONS | ({} if nested else {"nested": NO_NESTED})
     nav = " · ".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in titles.items())
     doc = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width, initial-scale=1'><title>{esc(title)}</title>"
-           f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1><p class=meta>thermocad "
+           f"<style>{CSS}</style>{page_footer(f'{title}; thermocad {__version__}; {stamp}')}</head><body><h1>{esc(title)}</h1><p class=meta>thermocad "
            f"{esc(__version__)}, report written {stamp}" + (f"; study command: <code>{esc(command)}</code>" if command else "")
            + "</p>" + (f'<p class="note">{esc(note)}</p>' if note else "") + glance
            + f"<nav>{nav}</nav>" + "\n".join(parts) + "</body></html>\n")  # fmt: skip

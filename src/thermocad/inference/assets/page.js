@@ -1,5 +1,14 @@
 // The web app's page script, run once on load (thermocad.inference.app.PAGE_JS).
 () => {
+  // No scroll anchoring: after an example is clicked, the browser kept the examples (where the
+  // reader was) in place as the answer's figures came in, and so scrolled the verdict that
+  // page.js had brought into view back out of it (a tablet review, 768 and 1024 px wide).
+  document.documentElement.style.overflowAnchor = 'none';
+  // Touch targets of 44 px (WCAG 2.5.5): Gradio draws the example buttons 30 px tall; a verdict
+  // scrolled into view keeps a margin above it.
+  const style = document.createElement('style');
+  style.textContent = '#examples button { min-height: 44px; } #verdict .verdict { scroll-margin: 24px; }';
+  document.head.appendChild(style);
   // Gradio disables a read-only textbox, which takes it out of the Tab order and hides it from
   // some screen readers: the result and status are read-only instead, and stay so as Gradio
   // redraws them.
