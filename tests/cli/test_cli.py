@@ -41,8 +41,14 @@ def test_a_missing_package_or_a_system_error_no_handler_caught_is_one_line(capsy
     full = OSError(errno.ENOSPC, "No space left on device", "/out/cohort.csv")
     assert _run(failing(full)) == 2
     assert capsys.readouterr().err == "thermocad: error: /out/cohort.csv: No space left on device\n"
-    with pytest.raises(ModuleNotFoundError):  # not an optional package of ours: a bug, raised
-        _run(failing(ModuleNotFoundError("No module named 'nonesuch'", name="nonesuch")))
+    # Not an optional package of ours, or any other error unforeseen: a bug, said to be one,
+    # with its traceback and what a report of it needs.
+    for bug in (ModuleNotFoundError("No module named 'x'", name="x"), AttributeError("a.b")):
+        assert _run(failing(bug)) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("Traceback (most recent call last)") and type(bug).__name__ in err
+        assert err.splitlines()[-1].startswith("thermocad: error: this is a bug in thermocad, ")
+        assert "`thermocad --version`" in err and "'Reporting a problem'" in err
 
 
 def test_running_out_of_memory_is_one_line_not_a_files_fault(tmp_path, monkeypatch, capsys):
@@ -66,6 +72,8 @@ def test_running_out_of_memory_is_one_line_not_a_files_fault(tmp_path, monkeypat
     main([*argv, "--out", str(tmp_path / "o2")])  # ... is each file's, as before
     err = capsys.readouterr().err
     assert "unexpected error while reading (ZeroDivisionError" in err and "out of memory" not in err
+    assert "unexpected error while reading, a bug (its traceback):" in err  # a report needs it
+    assert "Traceback (most recent call last)" in err and "1 / 0" in err
 
 
 @pytest.mark.train

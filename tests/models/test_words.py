@@ -56,7 +56,7 @@ def test_the_app_header_warns_of_a_stale_grey_image_model():
 def test_a_model_of_other_preprocessing_is_warned_about():
     from thermocad.models.words import not_a_model_warning
     from thermocad.preprocess import PREPROCESS_VERSION
-    from thermocad.training.outputs import library_versions
+    from thermocad.utils.versions import library_versions
 
     assert not_a_model_warning({"preprocess_version": PREPROCESS_VERSION}) == ""
     assert not_a_model_warning({}) == ""  # not a trained model's record
@@ -95,7 +95,7 @@ def test_predicts_tables_say_the_warnings_in_a_few_words():
         "measured at it."
     )
     assert table_warning({**clean, "cv": {"warnings": ["cannot be told from chance"]}}) == (
-        "Its own cross-validation found it of no use (predict's log says why)."
+        "Its own cross-validation found it of no use (its model card says why)."
     )
     old = {**clean, "preprocess_version": "2020-01-01"}
     assert table_warning(old) == "Trained on other preprocessing: train it again."

@@ -260,7 +260,7 @@ def test_the_source_commit_is_recorded_only_for_a_clone_that_tracks_it(tmp_path)
     import subprocess
     from pathlib import Path
 
-    from thermocad.training.outputs import library_versions, source_commit
+    from thermocad.utils.versions import library_versions, source_commit
 
     package = Path(__import__("thermocad").__file__).parent
     head = subprocess.run(["git", "-C", str(package), "rev-parse", "--short=12", "HEAD"],

@@ -15,7 +15,6 @@ import sys
 import warnings
 from pathlib import Path
 
-from thermocad import __version__
 from thermocad.utils.errors import ThermocadError
 from thermocad.utils.extras import missing_extra_hint
 from thermocad.utils.progress import one_line, quiet_mode
@@ -103,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,  # the examples' lines as written
     )
-    parser.add_argument("--version", action="version", version=f"thermocad {__version__}")
+    parser.add_argument("--version", action=_Version)
     parser.add_argument(
         "-q",
         "--quiet",
@@ -124,6 +123,22 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"thermocad.cli.{name}")
         module.register(sub)
     return parser
+
+
+class _Version(argparse.Action):
+    """--version: thermocad's, with its commit, Python's, the machine's and the libraries'
+    (what a bug report needs), read only when asked."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the versions of thermocad, Python and the libraries (for "
+                         "a bug report) and exit")  # fmt: skip
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from thermocad.utils.versions import environment
+
+        print(environment())
+        parser.exit()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:  # an optional dependency no handler checked for
         hint = missing_extra_hint(exc.name or "")
         if hint is None:
-            raise
+            return _bug(exc)
         print(f"thermocad: error: {hint}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `thermocad models | head`: the reader left; nothing to say
@@ -185,10 +200,23 @@ def _run(args: argparse.Namespace) -> int:
         # disk, PyTorch's failed allocation); anything else is a bug: its traceback.
         why = "out of memory" if out_of_memory(exc) else no_room(exc)
         if why is None:
-            raise
+            return _bug(exc)
         print(f"thermocad: error: {why} ({one_line(repr(exc))[:200]}){_resume_hint(args)}",
               file=sys.stderr)  # fmt: skip
         return 2
+
+
+def _bug(exc: Exception) -> int:
+    """An error thermocad did not foresee: its traceback, then what to do with it."""
+    import traceback
+
+    traceback.print_exc()
+    noted = sorted(exc.__dict__.get("_thermocad_noted", ()))  # run folders' marks (utils/stops)
+    where = f" ({noted[0]} keeps it too)" if noted else ""
+    print(f"thermocad: error: this is a bug in thermocad, not in your data or options{where}. "
+          "Please report it with the command you ran, this traceback and the output of "
+          "`thermocad --version` (docs/reliability.md, 'Reporting a problem')", file=sys.stderr)  # fmt: skip
+    return 1
 
 
 def out_of_memory(exc: BaseException) -> bool:

@@ -16,6 +16,7 @@ from thermocad.inference.uploads import (  # noqa: F401 - re-exported: the app, 
     in_users_words,
     private_copy,
     read_upload,
+    unforeseen,
 )
 from thermocad.inference.verdict import WAITING
 from thermocad.io.figure_mark import PNG_METADATA
@@ -275,8 +276,7 @@ def answer_file(
                         f"{upload.name}: the upload is gone; upload it again")  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - the page must answer, whatever the file holds
         traceback.print_exc()
-        answer = _error(f"{upload.name}: could not be analysed ({type(exc).__name__}); "
-                        "is it a thermal matrix or image?")  # fmt: skip
+        answer = _error(unforeseen(upload.name, exc))
     return answer.outputs()
 
 

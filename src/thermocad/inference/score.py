@@ -51,7 +51,7 @@ def score_upload(bundle: ModelBundle | OnnxModel, path: str | None, allow: bool,
     import gradio as gr
 
     from thermocad.inference.predict import ALLOW_HINT
-    from thermocad.inference.uploads import in_users_words, private_copy
+    from thermocad.inference.uploads import in_users_words, private_copy, unforeseen
 
     if not path:
         raise gr.Error("no file: upload a thermal text matrix, .npy or image file")
@@ -68,8 +68,7 @@ def score_upload(bundle: ModelBundle | OnnxModel, path: str | None, allow: bool,
         raise gr.Error(f"{upload.name}: the upload is gone; upload it again") from None
     except Exception as exc:  # a bug, or a file no check foresaw: said, its traceback logged
         traceback.print_exc()
-        raise gr.Error(f"{upload.name}: could not be analysed ({type(exc).__name__}); is it a "
-                       "thermal matrix or image?", print_exception=False) from None  # fmt: skip
+        raise gr.Error(unforeseen(upload.name, exc), print_exception=False) from None
 
 
 def add_score_api(bundle: ModelBundle | OnnxModel, seen: frozenset[str], upload, allow) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from thermocad.inference.notes import NO_CALL, called, deciding_half
 from thermocad.io.filenames import patient_number
+from thermocad.models.meta import DIGEST  # model.json's weights digest (no model code)
 from thermocad.models.words import model_name, table_warning
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 # prob_cnn and prob_baseline: the two halves prob_sick averages (empty for a CNN alone), as the
 # app and explain show them.
 COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "prob_cnn", "prob_baseline",
-           "model", "model_warning", "thermocad_version", "note")  # fmt: skip
+           "model", "weights_sha256", "model_warning", "thermocad_version", "note")  # fmt: skip
 
 
 def file_patient(path: Path) -> int | None:
@@ -55,6 +56,7 @@ def file_row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: 
         "prob_cnn": None if halves[1] is None else round(float(halves[0]), 6),
         "prob_baseline": None if halves[1] is None else round(float(halves[1]), 6),
         "model": model_name(bundle.meta),  # ARCH+baseline for the default ensemble
+        "weights_sha256": bundle.meta.get(DIGEST),  # which model: its model.json's, or None
         "model_warning": table_warning(bundle.meta),  # a smoke run, synthetic women, ...
         "thermocad_version": version,
         "note": note or None,
@@ -115,10 +117,11 @@ def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.
         rows.append({"patient_id": pid, "n_files": len(used), "prob_sick": prob,
                      "decision": decision, "threshold": threshold,
                      "model": files["model"].iloc[0],
+                     "weights_sha256": files.get("weights_sha256", pd.Series([None])).iloc[0],
                      "model_warning": files.get("model_warning", pd.Series([None])).iloc[0],
                      "note": "; ".join(notes) or None})  # fmt: skip
     columns = ["patient_id", "n_files", "prob_sick", "decision", "threshold", "model",
-               "model_warning", "note"]  # fmt: skip
+               "weights_sha256", "model_warning", "note"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns).astype({"patient_id": "Int64"})
 
 
@@ -193,9 +196,9 @@ def write_predictions(
 
     from thermocad.cohort.consistency import not_a_labels_table
     from thermocad.utils.files import check_writable
-    from thermocad.utils.lock import place_new
     from thermocad.utils.out_names import shortened
     from thermocad.utils.progress import log
+    from thermocad.utils.trees import place_new
 
     targets = output_paths(out, fmt)
     for path in targets.values():

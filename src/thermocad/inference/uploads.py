@@ -77,6 +77,14 @@ def private_copy(upload: Path) -> Iterator[Path]:
         yield copy
 
 
+def unforeseen(name: str, exc: Exception) -> str:
+    """What the page and the API say of an error no check foresaw (a bug, or a file unlike any
+    the checks know): not the file's fault for certain, and its traceback is the server's."""
+    return (f"{name}: could not be analysed: an error thermocad did not foresee "
+            f"({type(exc).__name__}; its traceback is in the server's log). If the file is a "
+            "thermal matrix or image, tell whoever runs this app: it is a bug")  # fmt: skip
+
+
 def in_users_words(exc: BaseException, upload: Path, copy: Path | None) -> str:
     """`exc`'s message with the server's paths of the upload and of its copy (None: not made)
     replaced by the name the user uploaded: they mean nothing to the user."""

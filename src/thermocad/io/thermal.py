@@ -251,6 +251,9 @@ def _read_or_error(
     except (MemoryError, ImportError):  # the machine's, not the file's: the batch stops
         raise
     except Exception as exc:  # noqa: BLE001 - a batch must go on past any bad file
+        from thermocad.utils.progress import log_bug
+
+        log_bug(f"warning: {path}: unexpected error while reading, a bug (its traceback):", exc)
         return ThermalFormatError(f"{path}: unexpected error while reading ({exc!r})")
 
 

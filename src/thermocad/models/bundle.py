@@ -17,7 +17,7 @@ from thermocad.preprocess.transforms import EvalTransform
 from thermocad.utils.errors import ModelFormatError
 
 # INCOMPLETE re-exported: a folder being written
-from thermocad.utils.files import FIT_RESUME, INCOMPLETE, maker
+from thermocad.utils.files import FIT_RESUME, INCOMPLETE, incomplete_reason, maker
 
 if TYPE_CHECKING:
     from torch import nn
@@ -211,13 +211,6 @@ def _read_meta(run_dir: Path) -> dict[str, Any]:
     return read_meta(path)
 
 
-def _read_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-
-
 def check_complete(run_dir: Path) -> None:
     """Refuse a run folder whose training has not finished (its INCOMPLETE marker, or an
     unfinished fit's record: killed after its final training, before writing what its CV chose)."""
@@ -232,14 +225,18 @@ def check_complete(run_dir: Path) -> None:
             if maker(run_dir) == "fit"
             else "its model was written, and the run stopped while removing its checkpoint: "
             "`thermocad train ... --resume` with the same options marks it complete"
-            if _read_text(run_dir / INCOMPLETE) == FINISHED_TRAINING
+            if incomplete_reason(run_dir) == FINISHED_TRAINING.strip()
             else "finish it with `thermocad train ... --resume` or train again with --force"
             if (run_dir / "checkpoint" / "state.json").is_file()
             else "it stopped before its first checkpoint: train again with --force"
         )
-        raise ModelFormatError(
-            f"{run_dir}: training run is incomplete (interrupted or still running); {how}"
+        from thermocad.utils.stops import last_stop
+
+        stop = last_stop(run_dir)  # when, and what stopped it: more lines in its INCOMPLETE
+        said = (
+            f"it {stop} (more in its INCOMPLETE file)" if stop else "interrupted or still running"
         )
+        raise ModelFormatError(f"{run_dir}: training run is incomplete ({said}); {how}")
 
 
 def load_bundle(run_dir: str | Path) -> ModelBundle:

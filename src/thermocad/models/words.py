@@ -123,7 +123,7 @@ def demonstration_headline(meta: dict) -> str:
     return " ".join(said)
 
 
-def table_warning(meta: dict, why: str = "predict's log") -> str | None:
+def table_warning(meta: dict, why: str = "its model card") -> str | None:
     """None, or not_a_model_warning in a few words: for a column of predict's tables, the app's
     verdict and explain's figures (each passed on without the log still says its P(Sick) is no
     result). `why`: where the cross-validation's findings are said in full."""

@@ -29,6 +29,7 @@ from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import INCOMPLETE
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.out_names import check_suffix
+from thermocad.utils.stops import written_mark
 from thermocad.utils.values import is_whole
 
 __all__ = [
@@ -158,8 +159,7 @@ def _earlier_ids(out: Path) -> set[int] | None:
             return set(pd.read_csv(out / TRUTH, usecols=["patient_id"])["patient_id"].astype(int))
         except (OSError, ValueError, pd.errors.ParserError):
             return None
-    marker = out / UNFINISHED[0]
-    text = marker.read_text(errors="replace") if marker.is_file() else ""
+    text = written_mark(out / UNFINISHED[0])  # without the stops noted after (utils/stops)
     numbers = re.fullmatch(re.escape(UNFINISHED[1]) + r"patients (\d+)-(\d+)\n", text)
     if numbers:
         return set(range(int(numbers[1]), int(numbers[2]) + 1))

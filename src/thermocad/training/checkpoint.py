@@ -16,6 +16,7 @@ from thermocad.utils.files import (
     atomic_path,
     atomic_write_json,
     atomic_write_text,
+    incomplete_reason,
     prepare_out_dir,
 )
 from thermocad.utils.progress import log
@@ -132,8 +133,8 @@ def open_run(out_dir: Path, force: bool, resume: bool) -> None:
 def finished_model(out_dir: Path) -> bool:
     """Whether a run stopped after its model was written, while removing its checkpoint: its
     INCOMPLETE mark says so (write_outputs) and the model's two files are there."""
-    mark = out_dir / INCOMPLETE
-    return (mark.is_file() and mark.read_text(errors="replace") == FINISHED_TRAINING
+    # (its first line: a stop adds lines after it, utils/stops.py)
+    return (incomplete_reason(out_dir) == FINISHED_TRAINING.strip()
             and (out_dir / META).is_file() and (out_dir / WEIGHTS).is_file())  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from thermocad.utils.files import (
 )
 from thermocad.utils.progress import log
 from thermocad.utils.trees import remove_tree
+from thermocad.utils.versions import library_versions
 
 
 def write_history(out_dir, rows: list[dict]) -> None:
@@ -155,44 +157,6 @@ def provenance(cfg) -> dict:
             "initial_weights": initial_weights(get_arch(cfg.arch), cfg.to_dict())}  # fmt: skip
 
 
-def library_versions() -> dict[str, str]:
-    """The versions of the libraries that computed the model and its inputs, thermocad's with
-    its git commit when it runs from a clone (a CLAIM review: the version stayed 0.1.0 through
-    every change of the inputs)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    commit = source_commit()
-    found = {"thermocad": __version__ + (f" (commit {commit})" if commit else "")}
-    for name in ("torch", "timm", "fastai", "numpy", "scipy", "scikit-image", "scikit-learn"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
-
-
-def source_commit(package: Path | None = None) -> str | None:
-    """The git commit of the thermocad source that runs (`package`: its folder), '+changes'
-    after it when that folder differs from the commit; None where the source is not a file a
-    git clone tracks (a wheel, or a virtualenv inside another project's clone)."""
-    import subprocess
-
-    here = package or Path(__file__).resolve().parents[1]
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", "-C", str(here), *args], capture_output=True,
-                                  text=True, timeout=10, check=False)  # fmt: skip
-        except (OSError, subprocess.SubprocessError):  # no git, or it hangs
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    if git("ls-files", "--error-unmatch", "__init__.py") is None:  # not tracked: not our clone
-        return None
-    head, changes = git("rev-parse", "--short=12", "HEAD"), git("status", "--porcelain", ".")
-    return None if head is None else head + ("+changes" if changes else "")
-
-
 def compute(model) -> dict[str, object]:
     """Where `model`'s weights were computed: its device (a GPU's name), the processes that
     trained it and PyTorch's CPU threads. Another thread count or process count sums in
@@ -202,9 +166,9 @@ def compute(model) -> dict[str, object]:
 
     device = next(model.parameters()).device
     found = {"device": str(device), "threads": torch.get_num_threads(),
-             "processes": max(1, num_distrib())}  # fmt: skip
+             "processes": max(1, num_distrib()), "platform": platform.platform()}  # fmt: skip
     if device.type == "cuda":
-        found["gpu"] = torch.cuda.get_device_name(device)
+        found.update(gpu=torch.cuda.get_device_name(device), cuda=torch.version.cuda)
     return found
 
 

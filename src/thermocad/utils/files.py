@@ -72,7 +72,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None,
         if replace:
             os.replace(tmp_path, path)
         else:  # two commands writing one name: the second is refused
-            from thermocad.utils.lock import place_new
+            from thermocad.utils.trees import place_new
 
             place_new(tmp_path, path)
         _sync(path.parent)  # and the rename itself
@@ -273,9 +273,7 @@ def prepare_out_dir(path: str | os.PathLike, force: bool = False, made_by: str |
         records = [r for r in (FIT_RESUME, STUDY_RESUME, COMPARE_RESUME) if (path / r).exists()]
         if (path / INCOMPLETE).exists() or records:  # a run stopped there
             # the run that stopped (a comparison leaves only its record)
-            text = _read(path / INCOMPLETE) or (
-                "comparison" if COMPARE_RESUME in records else "fit"
-            )
+            text = incomplete_reason(path) or ("comparison" if COMPARE_RESUME in records else "fit")
             kinds = ("fit", "study", "comparison", "training", "render", "synthetic cohort")
             what = next((w for w in kinds if w in text), "run")
             if what == "training" and maker(path) == "fit":  # fit's final stage

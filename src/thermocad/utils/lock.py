@@ -6,8 +6,7 @@ drops it when its process ends, however it ends, so a killed run never leaves th
 The file records who holds it, for the refusal's message, and is removed when the lock is
 released. Nested writers in the thread that holds a folder (fit trains into its own folder)
 share its lock; another thread of the same process is refused, as another process is.
-One writer per output file too: `place_new` puts a finished file at its name only where none
-is (a figure of `explain` without --force, checked at the start and written by another since).
+One writer per output file too: utils/trees.place_new.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from thermocad.utils.errors import OutputBusyError, OutputExistsError, OutputPathError
+from thermocad.utils.stops import noting_stop
 
 LOCK = ".thermocad.lock"
 _held: dict[Path, tuple[int, int]] = {}  # folders this process holds -> (thread, depth)
@@ -49,7 +49,10 @@ def _acquire(lock_file: Path) -> int:
         try:
             fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as exc:  # said of the folder (read-only, immutable): the lock is ours
-            fd = _read_only(lock_file) if isinstance(exc, PermissionError) else None
+            fd = None
+            if isinstance(exc, PermissionError):  # another user's: a read-only one locks too
+                with contextlib.suppress(OSError):
+                    fd = os.open(lock_file, os.O_RDONLY)
             if fd is None:
                 raise _cannot_write(lock_file, exc) from None
             others = True
@@ -77,14 +80,6 @@ def _acquire(lock_file: Path) -> int:
 
 def _cannot_write(lock_file: Path, exc: OSError) -> OutputPathError:
     return OutputPathError(f"{lock_file.parent}: cannot write there ({exc.strerror or exc})")
-
-
-def _read_only(lock_file: Path) -> int | None:
-    """A read-only descriptor of another user's lock file (it locks as well), or None."""
-    try:
-        return os.open(lock_file, os.O_RDONLY)
-    except OSError:
-        return None
 
 
 def _record(fd: int, lock_file: Path) -> None:
@@ -247,14 +242,15 @@ def running_writer(folder: str | os.PathLike) -> str | None:
 
 def writes_folder(param: str = "out_dir"):
     """Decorate a function that writes the folder its argument `param` names: it runs holding
-    folder_lock() on it, so a second process writing there at the same time is refused."""
+    folder_lock() on it (a second process there is refused), its stop noted (utils/stops.py)."""
 
     def wrap(fn):
         signature = inspect.signature(fn)
 
         @functools.wraps(fn)
         def locked(*args, **kwargs):
-            with folder_lock(signature.bind(*args, **kwargs).arguments[param]):
+            folder = signature.bind(*args, **kwargs).arguments[param]
+            with folder_lock(folder), noting_stop(folder):
                 return fn(*args, **kwargs)
 
         return locked
@@ -279,22 +275,3 @@ def empty_held(folder: Path) -> None:
             shutil.rmtree(path)
         else:
             path.unlink()
-
-
-def place_new(tmp: Path, path: Path) -> None:
-    """`tmp` renamed `path` unless a file is there (OutputExistsError), in one step: a hard
-    link fails on an existing name where a rename replaces it. Where the file system has no
-    hard links (FAT, some network shares) the name is checked, then `tmp` renamed."""
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise OutputExistsError(f"{path} already exists (written since this command began, by "
-                                "another?); use --force (force=True in Python) to overwrite "
-                                "it") from None  # fmt: skip
-    except OSError:
-        if path.exists():
-            raise OutputExistsError(f"{path} already exists; use --force (force=True in "
-                                    "Python) to overwrite it") from None  # fmt: skip
-        os.replace(tmp, path)
-    else:
-        tmp.unlink()  # the file now has its name; the temporary one goes

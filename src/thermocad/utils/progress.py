@@ -73,6 +73,17 @@ def log(message: str) -> None:
         sys.stderr.flush()
 
 
+def log_bug(message: str, exc: BaseException) -> None:
+    """`message` as log() says it, then `exc`'s traceback as Python prints it: an error no check
+    foresaw, which a batch goes on past (a file unread) but a bug report needs whole."""
+    import traceback
+
+    log(message)
+    if _logger().getEffectiveLevel() <= 30 and sys.stderr is not None:  # shown with warnings
+        sys.stderr.write("".join(traceback.format_exception(exc)))
+        sys.stderr.flush()
+
+
 def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
     """Wrap `items` in a tqdm bar, or log start and end lines in quiet mode. A Ctrl+C that
     Python dropped inside a finaliser is raised again before the next item (utils.signals)."""
