@@ -276,3 +276,23 @@ def test_the_source_commit_is_recorded_only_for_a_clone_that_tracks_it(tmp_path)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     assert source_commit(repo / ".venv" / "thermocad") is None  # ignored: not our source
     assert source_commit(tmp_path) is None  # no clone at all
+
+
+def test_model_json_records_the_command_as_typed_from_the_command_line(monkeypatch, capsys):
+    # A support review: the options were in config.json, the command as typed nowhere.
+    import thermocad.models.registry as registry
+    from thermocad.cli import main
+    from thermocad.training.outputs import provenance
+    from thermocad.utils.versions import COMMAND
+
+    seen = []
+    monkeypatch.setattr(registry, "list_archs", lambda: seen.append(COMMAND.get()) or [])
+    assert main(["models"]) == 0 and seen == ["thermocad models"]
+    assert COMMAND.get() is None  # gone with the command: a later Python call records none
+    assert "command" not in provenance(TrainConfig())
+    typed = COMMAND.set("thermocad fit data --labels l.csv --out run")
+    try:
+        assert provenance(TrainConfig())["command"] == "thermocad fit data --labels l.csv --out run"
+    finally:
+        COMMAND.reset(typed)
+    assert provenance(TrainConfig())["libraries"]["python"].startswith("3.")

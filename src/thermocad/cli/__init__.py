@@ -160,8 +160,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         print("thermocad: error: no command given (one of those above)", file=sys.stderr)
         return 2
-    with quiet_mode(args.quiet):
-        return _run(args)
+    from thermocad.utils.versions import COMMAND
+
+    typed = COMMAND.set(args.command_line)  # model.json's record of it
+    try:
+        with quiet_mode(args.quiet):
+            return _run(args)
+    finally:
+        COMMAND.reset(typed)
 
 
 def _run(args: argparse.Namespace) -> int:

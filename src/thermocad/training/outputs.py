@@ -24,7 +24,7 @@ from thermocad.utils.files import (
 )
 from thermocad.utils.progress import log
 from thermocad.utils.trees import remove_tree
-from thermocad.utils.versions import library_versions
+from thermocad.utils.versions import COMMAND, library_versions
 
 
 def write_history(out_dir, rows: list[dict]) -> None:
@@ -153,7 +153,8 @@ def provenance(cfg) -> dict:
     from thermocad.models.registry import get_arch
     from thermocad.models.weights import initial_weights
 
-    return {"libraries": library_versions(),
+    typed = {"command": command} if (command := COMMAND.get()) else {}  # from the command line
+    return {"libraries": library_versions(), **typed,
             "initial_weights": initial_weights(get_arch(cfg.arch), cfg.to_dict())}  # fmt: skip
 
 

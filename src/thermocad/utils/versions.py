@@ -5,9 +5,14 @@ machine; `thermocad --version` prints them, model.json records them, a stopped r
 from __future__ import annotations
 
 import platform
+from contextvars import ContextVar
 from pathlib import Path
 
 from thermocad import __version__
+
+# The command as typed, while the command line runs it (cli.main): model.json records it. None
+# from Python, whose caller's notebook or script is the record.
+COMMAND: ContextVar[str | None] = ContextVar("thermocad_command", default=None)
 
 
 def library_versions() -> dict[str, str]:
