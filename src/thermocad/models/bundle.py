@@ -232,10 +232,8 @@ def check_complete(run_dir: Path) -> None:
         )
         from thermocad.utils.stops import last_stop
 
-        stop = last_stop(run_dir)  # when, and what stopped it: more lines in its INCOMPLETE
-        said = (
-            f"it {stop} (more in its INCOMPLETE file)" if stop else "interrupted or still running"
-        )
+        # when, and what stopped it (its INCOMPLETE file says more)
+        said = last_stop(run_dir) or "interrupted or still running"
         raise ModelFormatError(f"{run_dir}: training run is incomplete ({said}); {how}")
 
 

@@ -43,7 +43,7 @@ def note_stop(folder: Path, exc: BaseException) -> None:
         noted.add(mark.resolve())
         when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         if isinstance(exc, KeyboardInterrupt):
-            lines = [f"{STOPPED}{when}: interrupted (Ctrl+C or SIGTERM)"]
+            lines = [f"{STOPPED}{when}: interrupted by Ctrl+C or SIGTERM"]
         else:
             lines = [f"{STOPPED}{when}: {type(exc).__name__}: {one_line(exc)[:500]}"]
         if not isinstance(exc, ThermocadError | KeyboardInterrupt):  # a bug: where, and on what
