@@ -42,6 +42,7 @@ from thermocad.utils.files import (
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.progress import log
 from thermocad.utils.random_state import keeps_random_state
+from thermocad.utils.stops import clear_stops
 from thermocad.utils.trees import remove_tree
 
 DEFAULT_FOLDS = 5
@@ -226,6 +227,7 @@ def fit(
         out = _prepare(data_dir, labels_csv, out_dir, record, folds, seed, force or resume)
     else:
         out = Path(out_dir)
+        clear_stops(out)  # running again: no longer stopped (utils/stops.py)
         log(f"fit: resuming {out}: its cohort and split are kept, finished folds reused")
     split_csv = out / "split.csv"
     log(f"fit: {folds}-fold cross-validation of the procedure ({config.arch})")

@@ -396,3 +396,14 @@ def test_an_ascii_terminal_gets_help_and_a_name_it_cannot_read_is_said_so(tmp_pa
     closed = subprocess.run(["sh", "-c", 'exec 1>&-; exec "$0" "$@"', *run, "models"], env=env,
                             capture_output=False, stderr=subprocess.PIPE, check=False)  # fmt: skip
     assert b"Traceback" not in closed.stderr
+
+
+def test_version_says_what_a_bug_report_needs(capsys):
+    from thermocad import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"thermocad {__version__}") and lines[1].startswith("Python 3.")
+    assert " on " in lines[1] and "numpy " in lines[2]  # and torch, timm, ... where installed

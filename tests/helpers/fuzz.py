@@ -223,17 +223,14 @@ def reference(data: bytes, comma_decimal: bool) -> np.ndarray | str:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
             return f"bad gzip ({exc})"
+    data = data.removeprefix(BOM)
     block = data[:4096]  # control characters (str.split takes \x1c-\x1f as spaces) over 5%
     if sum(b < 9 or 14 <= b < 32 or b == 127 for b in block) > len(block) / 20:
         return "binary"
-    text = data.removeprefix(BOM).decode("latin-1")
+    text = data.decode("latin-1")
     text = re.sub("\r(?!\r*\n)", "\n", text)  # a CR ends a line unless an LF follows it
-    # A value, a separator, only spaces, the same separator, a value: an empty field, which
-    # loadtxt (separators as spaces) would close up, shifting every value after it.
-    for sep in ("\t", ";") if comma_decimal else ("\t", ";", ","):
-        before = "[0-9.]" if sep == "," else "[0-9.,]"
-        if re.search(f"{before}{sep} *{sep} *[-+0-9.,]", text):
-            return "an empty field"
+    if _empty_field(text, comma_decimal):
+        return "an empty field"
     text = text.replace(";", " ").replace(",", "." if comma_decimal else " ")
     lines = [" ".join(line.split()) for line in text.split("\n")]
     lines = [line for line in lines if line]
@@ -255,6 +252,23 @@ def reference(data: bytes, comma_decimal: bool) -> np.ndarray | str:
     if max(array.shape) > limits.MAX_SIDE or array.size > limits.MAX_VALUES:
         return "too large"
     return array
+
+
+def _empty_field(text: str, comma_decimal: bool) -> bool:
+    """Whether a line holds a field with nothing but spaces between two numbers of it, for one
+    separator (';', a tab, and ',' unless it is the decimal mark): loadtxt, reading separators
+    as spaces, would close it up and shift every value after it."""
+    number = re.compile(r"[-+]?[0-9.,]+" if comma_decimal else r"[-+]?[0-9.]+")
+    for sep in ("\t", ";") if comma_decimal else ("\t", ";", ","):
+        for line in text.split("\n"):
+            fields = [f.strip(" ") for f in line.split(sep)]
+            for i in range(1, len(fields) - 1):
+                if fields[i] or not fields[i - 1] or not number.search(fields[i - 1][-1:]):
+                    continue
+                after = next((f for f in fields[i + 1 :] if f), "")  # after the empty ones
+                if number.match(after[:1] if after[:1] not in "-+" else after[:2]):
+                    return True
+    return False
 
 
 def read(path: Path) -> object:

@@ -162,6 +162,7 @@ BAD_TEXT = {
     # A column left empty in every row, in a comma or tab export: refused, not read one short
     # with each value after it shifted (a review of camera exports).
     "30.1,,30.3\n30.4,,30.6\n": r"line 1: an empty field \(two ',' with no value between\)",
+    "30.1 ; 30.2\n30.4 ; ; 30.6\n": r"line 2: an empty field \(two ';'",  # spaced (the fuzz)
     "30.1\t30.2\n30.4\t\t30.6\n": r"line 2: an empty field \(two tabs with no value between\)\. Every cell needs a temperature: fill in the missing value, or delete the empty column",
 }
 

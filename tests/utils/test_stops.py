@@ -57,3 +57,33 @@ def test_a_finished_run_has_no_mark_to_note_in(tmp_path):
     with pytest.raises(ValueError):
         finished_then_failing(tmp_path / "run")
     assert not (tmp_path / "run" / INCOMPLETE).exists()
+
+
+def test_a_command_refused_before_its_run_began_leaves_the_earlier_mark_as_it_was(tmp_path):
+    # A review of the change: a rerun refused for other options had noted its refusal as the
+    # earlier run's stop, hiding why that run had stopped.
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "run", KeyboardInterrupt())
+    before = (tmp_path / "run" / INCOMPLETE).read_text()
+
+    @writes_folder("out_dir")
+    def refused(out_dir):
+        raise ConfigError("run holds an interrupted run: --resume continues it")
+
+    with pytest.raises(ConfigError):
+        refused(tmp_path / "run")
+    assert (tmp_path / "run" / INCOMPLETE).read_text() == before
+
+
+def test_a_resumed_run_is_no_longer_said_stopped_and_tracebacks_are_not_stops(tmp_path):
+    from thermocad.utils.stops import clear_stops, written_mark
+
+    with pytest.raises(ValueError):  # its message and traceback hold lines "stopped ..."
+        _run(tmp_path / "run", ValueError("worker\nstopped responding after 600 s"))
+    assert last_stop(tmp_path / "run").endswith(
+        ": ValueError: worker\\nstopped responding after 600 s"
+    )
+    clear_stops(tmp_path / "run")  # fit --resume in its cross-validation
+    mark = tmp_path / "run" / INCOMPLETE
+    assert mark.read_text() == "training started; this run is not finished\n" == written_mark(mark)
+    assert last_stop(tmp_path / "run") is None

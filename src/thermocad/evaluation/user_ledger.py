@@ -179,7 +179,7 @@ def _not_a_folder(folder: Path) -> str | None:
 
 def _unrecorded(path: Path, exc: OSError, why: str | None = None) -> None:
     fix = ("its owner can let the group write it: chmod g+w"
-           if os.environ.get("THERMOCAD_LEDGER_DIR") and path.is_file()
+           if os.environ.get("THERMOCAD_LEDGER_DIR") and isinstance(exc, PermissionError)
            else "set THERMOCAD_LEDGER_DIR to a writable folder")  # fmt: skip
     log(f"this opening could not be recorded in the user ledger {path} ({why or _why(exc)}); it is "
         "not added to it, only to the ledger beside the split or labels (or --ledger); what "

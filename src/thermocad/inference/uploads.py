@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import math
 import os
@@ -34,17 +35,21 @@ def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
 
 def private_upload_folder() -> Path:
     """Gradio's upload folder: GRADIO_TEMP_DIR where it is set, else one of this user's own
-    (mode 0700), set in GRADIO_TEMP_DIR before Gradio is imported (it reads it then). Gradio's
-    own /tmp/gradio is the first user's to serve on a machine: a second user's uploads failed
-    there, and every user could read them (patient data)."""
+    (mode 0700), set in GRADIO_TEMP_DIR before Gradio is imported (some of its modules read it
+    then). Gradio's own /tmp/gradio is the first user's to serve on a machine: a second user's
+    uploads failed there, and every user could read them (patient data). On Windows, whose
+    temporary folder is each user's own, Gradio's."""
     if given := os.environ.get("GRADIO_TEMP_DIR"):
         return Path(given)
+    if not hasattr(os, "getuid"):  # Windows
+        return Path(tempfile.gettempdir()) / "gradio"
     folder = Path(tempfile.gettempdir()) / f"thermocad-gradio-{os.getuid()}"
     with contextlib.suppress(FileExistsError):
         folder.mkdir(mode=0o700)
     st = folder.lstat()
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
         folder = Path(tempfile.mkdtemp(prefix="thermocad-gradio-"))  # a link, or not private
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # made for this process
     os.environ["GRADIO_TEMP_DIR"] = str(folder)
     return folder
 

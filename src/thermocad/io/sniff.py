@@ -146,9 +146,9 @@ def check_one_frame(lines: np.ndarray, name: str, min_rows: int = 32) -> None:
         )
 
 
-_EMPTY_CELL = {b",": re.compile(rb"[0-9.],[ ]*,[ ]*[-+0-9.]"),  # "30.1,,30.3": comma CSV
-               b"\t": re.compile(rb"[0-9.,]\t[ ]*\t[ ]*[-+0-9.,]"),
-               b";": re.compile(rb"[0-9.,];[ ]*;[ ]*[-+0-9.,]")}  # fmt: skip
+_EMPTY_CELL = {b",": re.compile(rb"[0-9.][ ]*,[ ]*,[ ]*[-+0-9.]"),  # "30.1,,30.3": comma CSV
+               b"\t": re.compile(rb"[0-9.,][ ]*\t[ ]*\t[ ]*[-+0-9.,]"),  # ("30.1 ; ; 30.3" too)
+               b";": re.compile(rb"[0-9.,][ ]*;[ ]*;[ ]*[-+0-9.,]")}  # fmt: skip
 
 
 def check_empty_cells(data: bytes, name: str, comma_decimal: bool) -> None:

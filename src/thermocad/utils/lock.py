@@ -26,6 +26,7 @@ from thermocad.utils.errors import OutputBusyError, OutputExistsError, OutputPat
 from thermocad.utils.stops import noting_stop
 
 LOCK = ".thermocad.lock"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # a link put in its place is not written through
 _held: dict[Path, tuple[int, int]] = {}  # folders this process holds -> (thread, depth)
 _guard = threading.Lock()  # _held's check-and-set
 
@@ -47,12 +48,12 @@ def _acquire(lock_file: Path) -> int:
         lock_file.parent.mkdir(parents=True, exist_ok=True)  # a holder may have removed it
         others = False  # another user's lock file (0644 under their umask): read-only to us
         try:
-            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666)  # a link: refused
         except OSError as exc:  # said of the folder (read-only, immutable): the lock is ours
             fd = None
             if isinstance(exc, PermissionError):  # another user's: a read-only one locks too
                 with contextlib.suppress(OSError):
-                    fd = os.open(lock_file, os.O_RDONLY)
+                    fd = os.open(lock_file, os.O_RDONLY | _NOFOLLOW)
             if fd is None:
                 raise _cannot_write(lock_file, exc) from None
             others = True
@@ -70,12 +71,13 @@ def _acquire(lock_file: Path) -> int:
             same = False
         if same and not others:
             return fd
-        os.close(fd)
-        if same:  # their lock file, which no run holds: ours replaces it
-            try:
+        try:  # their lock file, which no run holds: removed while we hold it, ours replaces it
+            if same:
                 lock_file.unlink(missing_ok=True)
-            except OSError as exc:  # a folder we may not write
-                raise _cannot_write(lock_file, exc) from None
+        except OSError as exc:  # a folder we may not write
+            raise _cannot_write(lock_file, exc) from None
+        finally:
+            os.close(fd)
 
 
 def _cannot_write(lock_file: Path, exc: OSError) -> OutputPathError:

@@ -78,10 +78,16 @@ def log_bug(message: str, exc: BaseException) -> None:
     foresaw, which a batch goes on past (a file unread) but a bug report needs whole."""
     import traceback
 
-    log(message)
-    if _logger().getEffectiveLevel() <= 30 and sys.stderr is not None:  # shown with warnings
+    _BUGS[0] += 1
+    shown = _BUGS[0] <= 3  # a batch of many such files: the first tracebacks are enough
+    log(message if shown else message.replace("(its traceback):", "(tracebacks are shown for "
+                                               "the first three only)"))  # fmt: skip
+    if shown and _logger().getEffectiveLevel() <= 30 and sys.stderr is not None:  # as warnings
         sys.stderr.write("".join(traceback.format_exception(exc)))
         sys.stderr.flush()
+
+
+_BUGS = [0]  # log_bug's tracebacks shown by this process
 
 
 def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
