@@ -385,8 +385,13 @@ def test_a_call_leaves_the_callers_random_state_and_plotting_backend_alone(
     table, _ = trained
     cfg = thermocad.TrainConfig.smoke(cycles=0, frozen_cycles=0, tta=0, seed=7)
     deterministic = torch.backends.cudnn.deterministic
+    from thermocad.inference.explain import explain_file
+
+    pytest.importorskip("pytorch_grad_cam")
+    first = table["path"].iloc[0]
     for call in (lambda: thermocad.train(table, tmp_path / "run", cfg),  # draws its figures
-                 lambda: thermocad.load_model(tmp_path / "run")):  # fmt: skip
+                 lambda: thermocad.load_model(tmp_path / "run"),
+                 lambda: explain_file(tmp_path / "run", first, tmp_path / "cam")):  # fmt: skip
         random.seed(5), np.random.seed(5), torch.manual_seed(5)
         expected = random.random(), np.random.random(), torch.rand(1).item()
         random.seed(5), np.random.seed(5), torch.manual_seed(5)

@@ -1,8 +1,8 @@
 """The public API (`thermocad.prepare`, `split`, `train`, ...): thin adapters over the library.
 
-Each function takes a DataFrame or a path where it reads a table and returns objects a
-notebook can use: tables as DataFrames, a trained model as its run directory (load it with
-`load_model`), metrics as a dict. Files are written only where a function says so.
+Each function takes a DataFrame or a path where it reads a table, and returns tables as
+DataFrames, a trained model as its run directory (`load_model` loads it), metrics as a dict;
+it writes files only where it says so, and leaves the caller's random state as it was.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from thermocad.training.config import TrainConfig
 
 
+@keeps_random_state  # (importing rich, a first call draws from Python's random)
 def prepare(
     data_dir: str | os.PathLike,
     labels: str | os.PathLike | pd.DataFrame,
@@ -291,9 +292,7 @@ def _read(table: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     """A table given as a DataFrame, or read from CSV with an error naming the file."""
     from thermocad.utils.tables import read_table
 
-    if isinstance(table, str | os.PathLike):
-        return read_table(table, "table")
-    return table
+    return read_table(table, "table") if isinstance(table, str | os.PathLike) else table
 
 
 def _bundle(model: str | os.PathLike | ModelBundle | OnnxModel) -> ModelBundle | OnnxModel:

@@ -187,3 +187,17 @@ def test_a_ledger_is_made_as_the_umask_allows_for_a_teams_shared_folder(tmp_path
     for name in ("a.jsonl", "b.jsonl"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o664
     assert read_ledger(tmp_path / "b.jsonl") == [{"n": 2}]
+
+
+def test_a_training_record_of_a_role_this_thermocad_does_not_know_counts_as_training(tmp_path):
+    # A newer thermocad's role ("calibration") had switched the training-women check off.
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / L.TRAINED_ON).write_text("patient_id,role\n1,train\n2,valid\n3,calibration\n")
+    assert L.run_patients(run) == {"1": "train", "2": "valid", "3": "train"}
+    import pytest
+
+    from thermocad.utils.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"1 of these patients trained the model .*patient 3"):
+        L.check_unseen([3, 4], run, "new.csv", roles=("train",))

@@ -65,6 +65,23 @@ def test_folder_predicted_and_bad_file_listed(run_dir, inputs):
     assert all(e.error for e in errors)
 
 
+def test_the_first_batch_is_prepared_in_the_callers_thread(run_dir, dmr_files, monkeypatch):
+    # Its first imports happen there: a Ctrl+C inside one, in a worker, had left a notebook's
+    # next predict waiting for ever on Python's import lock (a notebook review). The later
+    # batches are prepared beside the network, as before.
+    import threading
+
+    import thermocad.inference.predict as P
+
+    threads, real = [], P._prepared
+    monkeypatch.setattr(
+        P, "_prepared", lambda *a: threads.append(threading.current_thread()) or real(*a)
+    )
+    table, _ = predict_paths(run_dir, dmr_files, batch_size=1, workers=1)
+    assert len(threads) == len(table) == len(dmr_files) >= 2
+    assert threads[0] is threading.main_thread() and threading.main_thread() not in threads[1:]
+
+
 def test_batching_does_not_change_probabilities(run_dir, dmr_files):
     from thermocad.io.thermal import read_thermal
     from thermocad.models.bundle import load_bundle

@@ -119,6 +119,42 @@ def test_malformed_model_json_names_the_field(bundle_dir, field, value):
         load_bundle(path)
 
 
+# A newer thermocad's model, or an edit, whose meaning this one would miss (a forward-
+# compatibility review: each had been read the old way, exit status 0).
+NEWER = [
+    ({"format": 2}, r"model format 2, written by a newer thermocad: upgrade thermocad"),
+    ({"preprocess_version": "2099-01-01"}, r"preprocessing of 2099-01-01, .*newer thermocad"),
+    ({"classes": ["Sick", "Healthy"]}, r"field 'classes' must be \['Healthy', 'Sick'\]"),
+    ({"classes": ["Normal", "Cancer"]}, r"field 'classes' must be"),
+    ({"ensemble": "weighted"}, r"field 'ensemble' is 'weighted', which this thermocad does not"),
+    ({"ensemble": "baseline"}, r"field 'ensemble' is 'baseline' but the model has no baseline"),
+    ({"format": 1, "transform": {"denoise": "bilateral"}}, r"field 'transform' holds 'denoise'"),
+]
+
+
+@pytest.mark.parametrize(("changes", "said"), NEWER)
+def test_a_newer_thermocads_meaning_is_refused_not_dropped(bundle_dir, changes, said):
+    path, _ = bundle_dir
+
+    def change(meta):
+        for key, value in changes.items():
+            meta[key] = {**meta[key], **value} if isinstance(value, dict) else value
+
+    _edit_meta(path, change)
+    with pytest.raises(ModelFormatError, match=said):
+        load_bundle(path)
+
+
+def test_a_model_from_before_the_format_is_read_as_it_always_was(bundle_dir):
+    # No `format`: written before it, when the transform's fields were read leniently.
+    path, _ = bundle_dir
+    _edit_meta(path, lambda meta: meta["transform"].update(from_an_old_version=True))
+    assert load_bundle(path).threshold == 0.3
+    _edit_meta(path, lambda meta: meta.update(format=1, preprocess_version="2026-12-05"))
+    with pytest.raises(ModelFormatError, match="'from_an_old_version', which this thermocad"):
+        load_bundle(path)
+
+
 def test_a_transform_resizing_to_another_size_than_the_network_is_refused(bundle_dir):
     path, _ = bundle_dir
     _edit_meta(path, lambda meta: meta["transform"].update(size=meta["input_size"] // 2))

@@ -189,9 +189,9 @@ def run_patients(run_home: Path) -> dict[str, str]:
     record = run_home / TRAINED_ON
     if record.is_file():
         table = read_table(record, "the run's training record")
-        if {"patient_id", "role"} <= set(table.columns):
-            return dict(zip(table["patient_id"].astype(str), table["role"].astype(str),
-                            strict=True))  # fmt: skip
+        if {"patient_id", "role"} <= set(table.columns):  # a role but valid's: trained it
+            roles = table["role"].astype(str).where(table["role"].astype(str) == "valid", "train")
+            return dict(zip(table["patient_id"].astype(str), roles, strict=True))
     split_csv = run_home / "split.csv"
     if not split_csv.is_file():
         return {}
@@ -215,7 +215,8 @@ def _exported_patients(onnx_path: Path) -> dict[str, str]:
         record = onnx_metadata(onnx_path, say_changed=False).get("trained_on") or {}
     except Exception:  # noqa: BLE001 - an unreadable model fails where it is loaded, by name
         return {}
-    return {str(k): str(v) for k, v in record.items()} if isinstance(record, dict) else {}
+    return ({str(k): "valid" if v == "valid" else "train" for k, v in record.items()}
+            if isinstance(record, dict) else {})  # fmt: skip
 
 
 def seen_patients(run_home: Path) -> set[str]:

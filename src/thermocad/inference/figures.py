@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from thermocad.io.figure_mark import PNG_METADATA
 from thermocad.utils.out_names import fitting_name
+from thermocad.utils.random_state import keeps_random_state
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -47,6 +48,7 @@ def files_in(given: Iterable[str | os.PathLike]) -> tuple[list[str], list[tuple[
     return files, problems
 
 
+@keeps_random_state  # building the network draws from torch's generator (a notebook review)
 def load_explained(run_dir: str | os.PathLike, device: str = "auto") -> ModelBundle:
     """The PyTorch model Grad-CAM explains, with its warnings logged (each once): an exported
     .onnx file, a missing extra, a bad model or --device are the command's errors."""

@@ -110,13 +110,26 @@ def predict_bundle(
             checked = [_checked(path, res, bundle.unit, allow_unit_mismatch) for path, res in batch]
             errors.extend(c for c in checked if isinstance(c, FileFailure))
             good = [c for c in checked if not isinstance(c, FileFailure)]
-            if good:
-                ready, pending = pending, (good, prep.submit(_prepared, bundle, good))
+            if good:  # the first batch prepared here, where its first imports happen: a
+                # Ctrl+C inside one had left the thread of a later call waiting for ever on
+                # Python's import lock (a notebook review)
+                job = prep.submit(_prepared, bundle, good) if pending else _now(bundle, good)
+                ready, pending = pending, (good, job)
                 rows.extend(_predicted(bundle, ready, tta, __version__, row_note))
         rows.extend(_predicted(bundle, pending, tta, __version__, row_note))
     table = pd.DataFrame(rows, columns=list(COLUMNS)).astype({"patient_id": "Int64"})
     table["note"] = table["note"].astype(object).where(table["note"].notna(), None)  # not NaN
     return table, errors
+
+
+def _now(bundle: ModelBundle | OnnxModel, good: list[Thermogram]) -> Future:
+    """_prepared run in this thread, as a finished Future."""
+    done: Future = Future()
+    try:
+        done.set_result(_prepared(bundle, good))
+    except Exception as exc:  # noqa: BLE001 - raised where the Future is read, as a thread's
+        done.set_exception(exc)
+    return done
 
 
 def _prepared(bundle: ModelBundle | OnnxModel, good: list[Thermogram]):

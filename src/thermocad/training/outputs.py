@@ -11,6 +11,7 @@ import pandas as pd
 
 from thermocad import __version__
 from thermocad.io.labels import CLASSES
+from thermocad.models.compat import MODEL_FORMAT
 from thermocad.preprocess import PREPROCESS_VERSION
 from thermocad.reporting.plots import plot_schedule
 from thermocad.training.checkpoint import CHECKPOINT
@@ -148,13 +149,14 @@ def write_trained_on(out_dir, train, valid) -> dict:
 
 
 def provenance(cfg) -> dict:
-    """model.json's record of what computed the model: the libraries' versions, and where its
-    starting weights came from with their licence (None: random weights)."""
+    """model.json's record of what computed the model: its format (models/compat.py), the
+    libraries' versions, the command as typed, and where its starting weights came from with
+    their licence (None: random weights)."""
     from thermocad.models.registry import get_arch
     from thermocad.models.weights import initial_weights
 
     typed = {"command": command} if (command := COMMAND.get()) else {}  # from the command line
-    return {"libraries": library_versions(), **typed,
+    return {"format": MODEL_FORMAT, "libraries": library_versions(), **typed,  # format: compat
             "initial_weights": initial_weights(get_arch(cfg.arch), cfg.to_dict())}  # fmt: skip
 
 

@@ -1,0 +1,94 @@
+"""What a model file from another thermocad can mean, checked before it is used.
+
+A forward-compatibility review found a newer model.json's meaning dropped without a word: a
+transform field this version does not know was ignored and P(Sick) computed the old way; an
+`ensemble` other than the baseline mean was read as it; reversed `classes` were read as
+thermocad's own, so P(Sick) would have been P(Healthy). Now:
+
+- `MODEL_FORMAT` is the newest model.json format this thermocad reads. A change that gives a
+  model file a meaning an older thermocad would miss (a new transform field, another way to
+  combine the halves) raises it, and an older thermocad refuses such a file, saying to upgrade;
+- a model of newer preprocessing (`preprocess_version` after this thermocad's) is refused the
+  same way: its inputs would be made the old way;
+- from format 1 on, every field of `transform` and `baseline` is one this thermocad knows
+  (files written before the format, which have none, are read as they always were);
+- `classes` are thermocad's own, in its order; `ensemble` is one this thermocad knows and agrees
+  with the baseline entry.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from thermocad.utils.errors import ModelFormatError
+
+MODEL_FORMAT = 1
+
+
+def check_format(meta: dict[str, Any], path: Path) -> None:
+    """ModelFormatError naming `path` and the field where `meta` means something this
+    thermocad would not do as its writer meant."""
+    from thermocad import __version__
+
+    upgrade = f"written by a newer thermocad: upgrade thermocad (this is {__version__}) to use it"
+    form = meta.get("format")
+    if form is not None and (type(form) is not int or form < 1):
+        raise ModelFormatError(f"{path}: field 'format' must be a whole number from 1, got "
+                               f"{form!r:.40}")  # fmt: skip
+    if form is not None and form > MODEL_FORMAT:
+        raise ModelFormatError(f"{path}: model format {form}, {upgrade} (it reads formats up to "
+                               f"{MODEL_FORMAT})")  # fmt: skip
+    _check_preprocessing(meta.get("preprocess_version"), path, upgrade)
+    _check_classes(meta.get("classes"), path)
+    if "ensemble" in meta:  # (a model from before the option has neither)
+        ensemble, baseline = meta["ensemble"], meta.get("baseline")
+        if ensemble not in ("baseline", "none"):
+            raise ModelFormatError(f"{path}: field 'ensemble' is {ensemble!r:.40}, which this "
+                                   f"thermocad does not know: {upgrade}")  # fmt: skip
+        if (ensemble == "baseline") != bool(baseline):
+            has = "has a baseline entry" if baseline else "has no baseline entry"
+            raise ModelFormatError(f"{path}: field 'ensemble' is {ensemble!r} but the model {has}: "
+                                   "an edited model.json?")  # fmt: skip
+    if form is not None:
+        _check_known_fields(meta, path, upgrade)
+
+
+def _check_preprocessing(written: Any, path: Path, upgrade: str) -> None:
+    from thermocad.preprocess import PREPROCESS_VERSION
+
+    if isinstance(written, str) and _date_order(written) > _date_order(PREPROCESS_VERSION):
+        raise ModelFormatError(f"{path}: its inputs are made by the preprocessing of {written}, "
+                               f"this thermocad's is of {PREPROCESS_VERSION}: {upgrade}")  # fmt: skip
+
+
+def _date_order(version: str) -> tuple[str, int]:
+    """'2026-12-05.2' -> ('2026-12-05', 2): versions of one day counted, not compared as text."""
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\d)(?:\.(\d+))?", version.strip())
+    return (match[1], int(match[2] or 0)) if match else ("", 0)
+
+
+def _check_classes(classes: Any, path: Path) -> None:
+    from thermocad.io.labels import CLASSES
+
+    if classes != list(CLASSES):  # the network's second output is P(Sick), whatever it is named
+        raise ModelFormatError(f"{path}: field 'classes' must be {list(CLASSES)} (thermocad's "
+                               f"classes, in its order), got {classes!r:.60}")  # fmt: skip
+
+
+def _check_known_fields(meta: dict[str, Any], path: Path, upgrade: str) -> None:
+    from dataclasses import fields
+
+    from thermocad.models.baseline import LinearBaseline
+    from thermocad.preprocess.transforms import EvalTransform
+
+    for field, kind in (("transform", EvalTransform), ("baseline", LinearBaseline)):
+        entry = meta.get(field)
+        unknown = (
+            sorted(set(entry) - {f.name for f in fields(kind)}) if isinstance(entry, dict) else []
+        )
+        if unknown:
+            raise ModelFormatError(f"{path}: field {field!r} holds {', '.join(map(repr, unknown))}, "
+                                   f"which this thermocad does not know: {upgrade} (or it was "
+                                   "edited)")  # fmt: skip
