@@ -47,7 +47,7 @@ def test_a_missing_package_or_a_system_error_no_handler_caught_is_one_line(capsy
         assert _run(failing(bug)) == 1
         err = capsys.readouterr().err
         assert err.startswith("Traceback (most recent call last)") and type(bug).__name__ in err
-        assert err.splitlines()[-1].startswith("thermocad: error: this is a bug in thermocad, ")
+        assert err.splitlines()[-1].startswith("thermocad: error: an unexpected error, a bug in ")
         assert "`thermocad --version`" in err and "'Reporting a problem'" in err
 
 
@@ -72,7 +72,7 @@ def test_running_out_of_memory_is_one_line_not_a_files_fault(tmp_path, monkeypat
     main([*argv, "--out", str(tmp_path / "o2")])  # ... is each file's, as before
     err = capsys.readouterr().err
     assert "unexpected error while reading (ZeroDivisionError" in err and "out of memory" not in err
-    assert "unexpected error while reading, a bug (its traceback):" in err  # a report needs it
+    assert "because of an unexpected error (a bug in thermocad); the details for a bug" in err
     assert "Traceback (most recent call last)" in err and "1 / 0" in err
 
 

@@ -164,7 +164,7 @@ def test_a_teams_ledger_another_user_made_says_how_to_share_it(tmp_path, monkeyp
     L.record_opening(split_ledger(tmp_path / "b"), _pred(paths, [0.9, 0.2, 0.3, 0.4]), "b")
     err = capsys.readouterr().err
     assert f"could not be recorded in the user ledger {theirs}" in err
-    assert "its owner can let the group write it: chmod g+w" in err
+    assert f"ask the owner of {theirs} to let the group write it: chmod g+w {theirs}" in err
 
 
 def test_evaluate_on_a_copy_of_the_split_counts_the_models_scored_on_the_original(

@@ -122,8 +122,14 @@ def test_malformed_model_json_names_the_field(bundle_dir, field, value):
 # A newer thermocad's model, or an edit, whose meaning this one would miss (a forward-
 # compatibility review: each had been read the old way, exit status 0).
 NEWER = [
-    ({"format": 2}, r"model format 2, written by a newer thermocad: upgrade thermocad"),
-    ({"preprocess_version": "2099-01-01"}, r"preprocessing of 2099-01-01, .*newer thermocad"),
+    (
+        {"format": 2},
+        r"newer thermocad \(model format 2; this one reads format 1 at most\): update thermocad",
+    ),
+    (
+        {"preprocess_version": "2099-01-01"},
+        r"newer thermocad, which prepares images .*\(its preparation of 2099-01-01; this one's",
+    ),
     ({"classes": ["Sick", "Healthy"]}, r"field 'classes' must be \['Healthy', 'Sick'\]"),
     ({"classes": ["Normal", "Cancer"]}, r"field 'classes' must be"),
     ({"ensemble": "weighted"}, r"field 'ensemble' is 'weighted', which this thermocad does not"),

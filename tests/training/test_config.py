@@ -147,7 +147,8 @@ def test_an_augmentation_given_as_a_dict_in_python_says_how_to_give_it():
     from thermocad.preprocess.augment import Augmentation
 
     with pytest.raises(
-        ConfigError, match=r"give Augmentation\(\*\*\{'rotate': 5\}\), from thermocad"
+        ConfigError,
+        match=r"use Augmentation\(\*\*\{'rotate': 5\}\) \(from thermocad\.preprocess\.augment import Augmentation\)",
     ):
         TrainConfig(augmentation={"rotate": 5})
     assert TrainConfig.from_dict({"augmentation": {"rotate": 5}}).augmentation == Augmentation(

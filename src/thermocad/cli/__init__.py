@@ -182,7 +182,7 @@ def _run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:  # an optional dependency no handler checked for
         hint = missing_extra_hint(exc.name or "")
         if hint is None:
-            return _bug(exc)
+            return _bug(exc, args)
         print(f"thermocad: error: {hint}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `thermocad models | head`: the reader left; nothing to say
@@ -206,22 +206,23 @@ def _run(args: argparse.Namespace) -> int:
         # disk, PyTorch's failed allocation); anything else is a bug: its traceback.
         why = "out of memory" if out_of_memory(exc) else no_room(exc)
         if why is None:
-            return _bug(exc)
+            return _bug(exc, args)
         print(f"thermocad: error: {why} ({one_line(repr(exc))[:200]}){_resume_hint(args)}",
               file=sys.stderr)  # fmt: skip
         return 2
 
 
-def _bug(exc: Exception) -> int:
+def _bug(exc: Exception, args: argparse.Namespace) -> int:
     """An error thermocad did not foresee: its traceback, then what to do with it."""
     import traceback
 
     traceback.print_exc()
     noted = sorted(exc.__dict__.get("_thermocad_noted", ()))  # run folders' marks (utils/stops)
-    where = f" ({noted[0]} keeps it too)" if noted else ""
-    print(f"thermocad: error: this is a bug in thermocad, not in your data or options{where}. "
-          "Please report it with the command you ran, this traceback and the output of "
-          "`thermocad --version` (docs/reliability.md, 'Reporting a problem')", file=sys.stderr)  # fmt: skip
+    where = f"; they are also saved in {noted[0]}" if noted else ""
+    print("thermocad: error: an unexpected error, a bug in thermocad. Please report it with the "
+          "command you ran, the messages above and the output of `thermocad --version` "
+          f"(docs/reliability.md, 'Reporting a problem'){where}{_resume_hint(args)}",
+          file=sys.stderr)  # fmt: skip
     return 1
 
 

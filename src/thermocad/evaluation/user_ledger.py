@@ -178,7 +178,7 @@ def _not_a_folder(folder: Path) -> str | None:
 
 
 def _unrecorded(path: Path, exc: OSError, why: str | None = None) -> None:
-    fix = ("its owner can let the group write it: chmod g+w"
+    fix = (f"ask the owner of {path} to let the group write it: chmod g+w {path}"
            if os.environ.get("THERMOCAD_LEDGER_DIR") and isinstance(exc, PermissionError)
            else "set THERMOCAD_LEDGER_DIR to a writable folder")  # fmt: skip
     log(f"this opening could not be recorded in the user ledger {path} ({why or _why(exc)}); it is "

@@ -85,9 +85,9 @@ def private_copy(upload: Path) -> Iterator[Path]:
 def unforeseen(name: str, exc: Exception) -> str:
     """What the page and the API say of an error no check foresaw (a bug, or a file unlike any
     the checks know): not the file's fault for certain, and its traceback is the server's."""
-    return (f"{name}: could not be analysed: an error thermocad did not foresee "
-            f"({type(exc).__name__}; its traceback is in the server's log). If the file is a "
-            "thermal matrix or image, tell whoever runs this app: it is a bug")  # fmt: skip
+    return (f"{name} could not be analysed because of an unexpected error in thermocad "
+            f"({type(exc).__name__}). Please tell whoever runs this app the file's name and "
+            "the time; the details are in the app's log")  # fmt: skip
 
 
 def in_users_words(exc: BaseException, upload: Path, copy: Path | None) -> str:

@@ -253,7 +253,8 @@ def _read_or_error(
     except Exception as exc:  # noqa: BLE001 - a batch must go on past any bad file
         from thermocad.utils.progress import log_bug
 
-        log_bug(f"warning: {path}: unexpected error while reading, a bug (its traceback):", exc)
+        log_bug(f"warning: {path}: could not be read because of an unexpected error (a bug in "
+                "thermocad)", exc)  # fmt: skip
         return ThermalFormatError(f"{path}: unexpected error while reading ({exc!r})")
 
 

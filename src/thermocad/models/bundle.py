@@ -233,8 +233,13 @@ def check_complete(run_dir: Path) -> None:
         from thermocad.utils.stops import last_stop
 
         # when, and what stopped it (its INCOMPLETE file says more)
-        said = last_stop(run_dir) or "interrupted or still running"
-        raise ModelFormatError(f"{run_dir}: training run is incomplete ({said}); {how}")
+        stop = last_stop(run_dir)
+        said = (
+            "interrupted or still running"
+            if stop is None
+            else (stop[:160] + "..." * (len(stop) > 160))
+        )
+        raise ModelFormatError(f"{run_dir}: training run is incomplete; {how} ({said})")
 
 
 def load_bundle(run_dir: str | Path) -> ModelBundle:

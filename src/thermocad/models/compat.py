@@ -25,32 +25,35 @@ from typing import Any
 from thermocad.utils.errors import ModelFormatError
 
 MODEL_FORMAT = 1
+AS_WRITTEN = "use the model files as thermocad wrote them, or train the model again"
 
 
 def check_format(meta: dict[str, Any], path: Path) -> None:
     """ModelFormatError naming `path` and the field where `meta` means something this
     thermocad would not do as its writer meant."""
-    from thermocad import __version__
+    from thermocad.utils.versions import library_versions
 
-    upgrade = f"written by a newer thermocad: upgrade thermocad (this is {__version__}) to use it"
+    this = library_versions()["thermocad"]  # its commit too: every version so far is 0.1.0
+    upgrade = (f"update thermocad to use it (this is {this}; in its clone: git pull, then "
+               "make install)")  # fmt: skip
     form = meta.get("format")
     if form is not None and (type(form) is not int or form < 1):
-        raise ModelFormatError(f"{path}: field 'format' must be a whole number from 1, got "
-                               f"{form!r:.40}")  # fmt: skip
+        raise ModelFormatError(f"{path}: field 'format' must be a whole number, 1 or more, got "
+                               f"{form!r:.40}: use the file as thermocad wrote it")  # fmt: skip
     if form is not None and form > MODEL_FORMAT:
-        raise ModelFormatError(f"{path}: model format {form}, {upgrade} (it reads formats up to "
-                               f"{MODEL_FORMAT})")  # fmt: skip
+        raise ModelFormatError(f"{path}: written by a newer thermocad (model format {form}; this "
+                               f"one reads format {MODEL_FORMAT} at most): {upgrade}")  # fmt: skip
     _check_preprocessing(meta.get("preprocess_version"), path, upgrade)
     _check_classes(meta.get("classes"), path)
     if "ensemble" in meta:  # (a model from before the option has neither)
         ensemble, baseline = meta["ensemble"], meta.get("baseline")
         if ensemble not in ("baseline", "none"):
             raise ModelFormatError(f"{path}: field 'ensemble' is {ensemble!r:.40}, which this "
-                                   f"thermocad does not know: {upgrade}")  # fmt: skip
+                                   f"thermocad does not know (a newer thermocad's?): {upgrade}")  # fmt: skip
         if (ensemble == "baseline") != bool(baseline):
             has = "has a baseline entry" if baseline else "has no baseline entry"
-            raise ModelFormatError(f"{path}: field 'ensemble' is {ensemble!r} but the model {has}: "
-                                   "an edited model.json?")  # fmt: skip
+            raise ModelFormatError(f"{path}: field 'ensemble' is {ensemble!r} but the model {has} "
+                                   f"(edited by hand?): {AS_WRITTEN}")  # fmt: skip
     if form is not None:
         _check_known_fields(meta, path, upgrade)
 
@@ -59,8 +62,9 @@ def _check_preprocessing(written: Any, path: Path, upgrade: str) -> None:
     from thermocad.preprocess import PREPROCESS_VERSION
 
     if isinstance(written, str) and _date_order(written) > _date_order(PREPROCESS_VERSION):
-        raise ModelFormatError(f"{path}: its inputs are made by the preprocessing of {written}, "
-                               f"this thermocad's is of {PREPROCESS_VERSION}: {upgrade}")  # fmt: skip
+        raise ModelFormatError(f"{path}: written by a newer thermocad, which prepares images "
+                               f"for the network otherwise (its preparation of {written}; this "
+                               f"one's is of {PREPROCESS_VERSION}): {upgrade}")  # fmt: skip
 
 
 def _date_order(version: str) -> tuple[str, int]:
@@ -74,7 +78,7 @@ def _check_classes(classes: Any, path: Path) -> None:
 
     if classes != list(CLASSES):  # the network's second output is P(Sick), whatever it is named
         raise ModelFormatError(f"{path}: field 'classes' must be {list(CLASSES)} (thermocad's "
-                               f"classes, in its order), got {classes!r:.60}")  # fmt: skip
+                               f"classes, in its order), got {classes!r:.60}: {AS_WRITTEN}")  # fmt: skip
 
 
 def _check_known_fields(meta: dict[str, Any], path: Path, upgrade: str) -> None:
@@ -90,5 +94,5 @@ def _check_known_fields(meta: dict[str, Any], path: Path, upgrade: str) -> None:
         )
         if unknown:
             raise ModelFormatError(f"{path}: field {field!r} holds {', '.join(map(repr, unknown))}, "
-                                   f"which this thermocad does not know: {upgrade} (or it was "
-                                   "edited)")  # fmt: skip
+                                   "which this thermocad does not know (a newer thermocad's, or "
+                                   f"edited by hand): {upgrade}")  # fmt: skip

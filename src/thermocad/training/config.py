@@ -267,10 +267,10 @@ def check_field(f: Field, hint: Any, value: Any) -> None:
         return
     items = value if is_tuple and isinstance(value, tuple) else (value,)
     if (is_tuple and not isinstance(value, tuple)) or not all(_type_ok(v, kind) for v in items):
-        hint = (f": give {kind.__name__}(**{value!r}), from {kind.__module__}"
-                if isinstance(value, dict) and is_dataclass(kind) else "")  # fmt: skip
+        name, given = kind.__name__, isinstance(value, dict) and is_dataclass(kind)  # a dict
+        hint = f": use {name}(**{value!r}) (from {kind.__module__} import {name})" if given else ""
         raise ConfigError(f"{f.name}: {value!r} is not {'a tuple of ' if is_tuple else ''}"
-                          f"{kind.__name__}{' or None' if optional else ''}{hint}")  # fmt: skip
+                          f"{name}{' or None' if optional else ''}{hint}")  # fmt: skip
     choices, minimum = f.metadata.get("choices"), f.metadata.get("minimum")
     maximum = f.metadata.get("maximum")
     bad = [v for v in items if choices and v not in choices]

@@ -74,14 +74,15 @@ def log(message: str) -> None:
 
 
 def log_bug(message: str, exc: BaseException) -> None:
-    """`message` as log() says it, then `exc`'s traceback as Python prints it: an error no check
-    foresaw, which a batch goes on past (a file unread) but a bug report needs whole."""
+    """`message` as log() says it, then `exc`'s traceback as Python prints it (the first three
+    times in a process): an error no check foresaw, which a batch goes on past (a file unread)
+    but a bug report needs whole."""
     import traceback
 
     _BUGS[0] += 1
     shown = _BUGS[0] <= 3  # a batch of many such files: the first tracebacks are enough
-    log(message if shown else message.replace("(its traceback):", "(tracebacks are shown for "
-                                               "the first three only)"))  # fmt: skip
+    log(message + ("; the details for a bug report follow:" if shown else
+                   "; its details are not shown (those of the first three files are)"))  # fmt: skip
     if shown and _logger().getEffectiveLevel() <= 30 and sys.stderr is not None:  # as warnings
         sys.stderr.write("".join(traceback.format_exception(exc)))
         sys.stderr.flush()

@@ -58,7 +58,7 @@ def note_stop(folder: Path, exc: BaseException) -> None:
         noted.add(mark.resolve())
         when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         if isinstance(exc, KeyboardInterrupt):
-            lines = [f"stopped {when}: interrupted by Ctrl+C or SIGTERM"]
+            lines = [f"stopped {when}: interrupted (Ctrl+C, or the system stopped it)"]
         else:
             lines = [f"stopped {when}: {type(exc).__name__}: {one_line(exc)[:500]}"]
         # a bug: where, and on what (the data's, the options' and the machine's are said whole)
