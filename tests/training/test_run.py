@@ -307,7 +307,7 @@ def test_killed_run_over_a_finished_one_is_visibly_incomplete(run, split, tmp_pa
     # Run again as it was, without --force: the answer names both ways on.
     with pytest.raises(OutputExistsError, match="interrupted run: --resume continues it"):
         train(split, folder, TrainConfig.smoke(tta=0))
-    with pytest.raises(ModelFormatError, match=r"run is incomplete .*--resume"):
+    with pytest.raises(ModelFormatError, match=r"run is incomplete; .*--resume"):
         load_bundle(folder)
     # Resuming with other options is refused before anything is built, naming the fields.
     changes = [
