@@ -435,3 +435,18 @@ def test_a_bad_option_is_said_before_an_existing_output(tmp_path, capsys):
     assert main(["split", str(cohort), "--out", str(tmp_path / "split.csv"), "--folds", "1"]) == 2
     assert "--folds (folds in Python) must be a whole number, at least 2" in capsys.readouterr().err
     assert (tmp_path / "split.csv").read_text() == "keep me"
+
+
+def test_a_split_row_marked_excluded_is_refused_not_trained_on(tmp_path):
+    # A newer thermocad's exclusion, or a cell typed by hand: the image had been trained on.
+    df = make_split(cohort(tmp_path), seed=1)
+    write_split(df, tmp_path / "split.csv")
+    edited = pd.read_csv(tmp_path / "split.csv", keep_default_na=False)
+    edited["excluded_reason"] = ""
+    edited.loc[3, "excluded_reason"] = "motion_blur"
+    edited.to_csv(tmp_path / "edited.csv", index=False)
+    with pytest.raises(ConfigError, match=r"edited.csv: line 5: excluded_reason is 'motion_blur'"):
+        read_split(tmp_path / "edited.csv")
+    edited.loc[3, "excluded_reason"] = ""  # emptied: the image is used
+    edited.to_csv(tmp_path / "edited.csv", index=False)
+    assert len(read_split(tmp_path / "edited.csv")) == len(df)

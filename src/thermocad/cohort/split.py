@@ -244,6 +244,12 @@ def read_split(csv: str | os.PathLike) -> pd.DataFrame:
     df = read_table(csv, "split file", "thermocad split", ("path", "patient_id", "label", "split"),
                     keep_default_na=False, na_values=[""])  # fmt: skip
     df = checked_rows(df, csv)
+    out = df.get("excluded_reason", pd.Series(dtype=str)).fillna("").astype(str).str.strip()
+    if out.ne("").any():  # (a forward-compatibility review: such a row had been trained on)
+        row = df.index[out.ne("").to_numpy()][0]
+        raise ConfigError(f"{csv}: line {row + 2}: excluded_reason is {out[row]!r}, but a split "
+                          "holds only images prepare kept: split the cohort again, or empty "
+                          "that cell to use the image")  # fmt: skip
     check_no_leak(df, str(csv))
     warn_image_level(df, csv)
     return df
