@@ -5,9 +5,11 @@
   // page.js had brought into view back out of it (a tablet review, 768 and 1024 px wide).
   document.documentElement.style.overflowAnchor = 'none';
   // Touch targets of 44 px (WCAG 2.5.5): Gradio draws the example buttons 30 px tall; a verdict
-  // scrolled into view keeps a margin above it.
+  // scrolled into view keeps a margin above it. On paper the upload box and the examples go,
+  // and a figure stays whole with its caption.
   const style = document.createElement('style');
-  style.textContent = '#examples button { min-height: 44px; } #verdict .verdict { scroll-margin: 24px; }';
+  style.textContent = '#examples button { min-height: 44px; } #verdict .verdict { scroll-margin: 24px; }' +
+    ' @media print { #upload, #examples { display: none !important; } #thermogram, #overlay { break-inside: avoid; } }';
   document.head.appendChild(style);
   // Gradio disables a read-only textbox, which takes it out of the Tab order and hides it from
   // some screen readers: the result and status are read-only instead, and stay so as Gradio
