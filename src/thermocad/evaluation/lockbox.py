@@ -189,9 +189,8 @@ def run_patients(run_home: Path) -> dict[str, str]:
     record = run_home / TRAINED_ON
     if record.is_file():
         table = read_table(record, "the run's training record")
-        if {"patient_id", "role"} <= set(table.columns):  # a role but valid's: trained it
-            roles = table["role"].astype(str).where(table["role"].astype(str) == "valid", "train")
-            return dict(zip(table["patient_id"].astype(str), roles, strict=True))
+        if {"patient_id", "role"} <= set(table.columns):
+            return _roles(zip(table["patient_id"], table["role"], strict=True))
     split_csv = run_home / "split.csv"
     if not split_csv.is_file():
         return {}
@@ -215,8 +214,13 @@ def _exported_patients(onnx_path: Path) -> dict[str, str]:
         record = onnx_metadata(onnx_path, say_changed=False).get("trained_on") or {}
     except Exception:  # noqa: BLE001 - an unreadable model fails where it is loaded, by name
         return {}
-    return ({str(k): "valid" if v == "valid" else "train" for k, v in record.items()}
-            if isinstance(record, dict) else {})  # fmt: skip
+    return _roles(record.items()) if isinstance(record, dict) else {}
+
+
+def _roles(pairs) -> dict[str, str]:
+    """Patient -> "train" or "valid" from a training record's (patient, role) pairs: a role
+    this thermocad does not know trained the model (a newer one's had switched the check off)."""
+    return {str(p): "valid" if str(r) == "valid" else "train" for p, r in pairs}
 
 
 def seen_patients(run_home: Path) -> set[str]:

@@ -31,40 +31,44 @@ AS_WRITTEN = "use the model files as thermocad wrote them, or train the model ag
 def check_format(meta: dict[str, Any], path: Path) -> None:
     """ModelFormatError naming `path` and the field where `meta` means something this
     thermocad would not do as its writer meant."""
-    from thermocad.utils.versions import library_versions
-
-    this = library_versions()["thermocad"]  # its commit too: every version so far is 0.1.0
-    upgrade = (f"update thermocad to use it (this is {this}; in its clone: git pull, then "
-               "make install)")  # fmt: skip
     form = meta.get("format")
     if form is not None and (type(form) is not int or form < 1):
         raise ModelFormatError(f"{path}: field 'format' must be a whole number, 1 or more, got "
                                f"{form!r:.40}: use the file as thermocad wrote it")  # fmt: skip
     if form is not None and form > MODEL_FORMAT:
         raise ModelFormatError(f"{path}: written by a newer thermocad (model format {form}; this "
-                               f"one reads format {MODEL_FORMAT} at most): {upgrade}")  # fmt: skip
-    _check_preprocessing(meta.get("preprocess_version"), path, upgrade)
+                               f"one reads format {MODEL_FORMAT} at most): {_upgrade()}")  # fmt: skip
+    _check_preprocessing(meta.get("preprocess_version"), path)
     _check_classes(meta.get("classes"), path)
     if "ensemble" in meta:  # (a model from before the option has neither)
         ensemble, baseline = meta["ensemble"], meta.get("baseline")
         if ensemble not in ("baseline", "none"):
             raise ModelFormatError(f"{path}: field 'ensemble' is {ensemble!r:.40}, which this "
-                                   f"thermocad does not know (a newer thermocad's?): {upgrade}")  # fmt: skip
+                                   f"thermocad does not know (a newer thermocad's?): {_upgrade()}")  # fmt: skip
         if (ensemble == "baseline") != bool(baseline):
             has = "has a baseline entry" if baseline else "has no baseline entry"
             raise ModelFormatError(f"{path}: field 'ensemble' is {ensemble!r} but the model {has} "
                                    f"(edited by hand?): {AS_WRITTEN}")  # fmt: skip
     if form is not None:
-        _check_known_fields(meta, path, upgrade)
+        _check_known_fields(meta, path)
 
 
-def _check_preprocessing(written: Any, path: Path, upgrade: str) -> None:
+def _upgrade() -> str:
+    """What to do with a newer thermocad's file; made only for a refusal (it asks git for this
+    one's commit: every version so far is 0.1.0)."""
+    from thermocad.utils.versions import library_versions
+
+    return (f"update thermocad to use it (this is {library_versions()['thermocad']}; in its "
+            "clone: git pull, then make install)")  # fmt: skip
+
+
+def _check_preprocessing(written: Any, path: Path) -> None:
     from thermocad.preprocess import PREPROCESS_VERSION
 
     if isinstance(written, str) and _date_order(written) > _date_order(PREPROCESS_VERSION):
         raise ModelFormatError(f"{path}: written by a newer thermocad, which prepares images "
                                f"for the network otherwise (its preparation of {written}; this "
-                               f"one's is of {PREPROCESS_VERSION}): {upgrade}")  # fmt: skip
+                               f"one's is of {PREPROCESS_VERSION}): {_upgrade()}")  # fmt: skip
 
 
 def _date_order(version: str) -> tuple[str, int]:
@@ -81,7 +85,7 @@ def _check_classes(classes: Any, path: Path) -> None:
                                f"classes, in its order), got {classes!r:.60}: {AS_WRITTEN}")  # fmt: skip
 
 
-def _check_known_fields(meta: dict[str, Any], path: Path, upgrade: str) -> None:
+def _check_known_fields(meta: dict[str, Any], path: Path) -> None:
     from dataclasses import fields
 
     from thermocad.models.baseline import LinearBaseline
@@ -95,4 +99,4 @@ def _check_known_fields(meta: dict[str, Any], path: Path, upgrade: str) -> None:
         if unknown:
             raise ModelFormatError(f"{path}: field {field!r} holds {', '.join(map(repr, unknown))}, "
                                    "which this thermocad does not know (a newer thermocad's, or "
-                                   f"edited by hand): {upgrade}")  # fmt: skip
+                                   f"edited by hand): {_upgrade()}")  # fmt: skip
