@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -196,3 +197,17 @@ def test_a_split_whose_files_have_gone_is_refused_with_a_count(tmp_path):
         build_data(split, EvalTransform(size=32), Augmentation(), batch_size=2)
     with pytest.raises(ConfigError, match=rf"{split}: 1 of its 4 files is missing"):
         split_rows(split, "test", None)  # the test rows', as evaluate scores them
+
+
+def test_a_split_of_windows_or_relative_paths_says_so(tmp_path, monkeypatch):
+    """A filesystem review: a split table written on Windows, or by hand with paths relative
+    to itself, was called "moved since the split was made"."""
+    from thermocad.cohort.missing import check_split_paths
+
+    for path, why in ((r"C:\data\T0010.txt", "a Windows path"),
+                      (r"data\T0010.txt", "a Windows path"),
+                      ("data/T0010.txt", f"a relative path is read from the folder thermocad runs in, {tmp_path}"),
+                      (str(tmp_path / "T0010.txt"), "moved since the split was made")):  # fmt: skip
+        monkeypatch.chdir(tmp_path)
+        with pytest.raises(ConfigError, match=re.escape(f"e.g. {path} ({why}")):
+            check_split_paths(pd.DataFrame({"path": [path]}), "split.csv")

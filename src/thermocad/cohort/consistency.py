@@ -166,9 +166,6 @@ def date_note(table: pd.DataFrame) -> str:
 
 
 UNLABELLED = "patient not in labels"  # the reason a file of a woman not labelled is left out
-# ... and a file whose name gives no woman (another site's scheme: say what names are read)
-NOT_RECOGNISED = ("file name not recognised: name each woman's files by her number as DMR-IR "
-                  "does (T0012.txt, T0012.npy, T0012.1.1.S.2013-10-14.txt)")  # fmt: skip
 
 
 def same_frames(table: pd.DataFrame, numbers: str = "other") -> list[str]:

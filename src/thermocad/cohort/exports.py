@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from thermocad.io.find import same_names_warning
+from thermocad.io.find import case_twins_warning, same_names_warning
 
 
 def kept_notes(kept: pd.DataFrame) -> list[str]:
     """The warnings on the kept rows of a cohort table (none: an empty list)."""
-    notes = (same_names_warning([Path(p) for p in kept["path"]]), grey_exports_note(kept))
+    paths = [Path(p) for p in kept["path"]]
+    notes = (same_names_warning(paths), case_twins_warning(paths), grey_exports_note(kept))
     return [n for n in notes if n]
 
 

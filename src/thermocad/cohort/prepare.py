@@ -13,7 +13,6 @@ import pandas as pd
 
 from thermocad.cohort.consistency import (
     MIXED_SHAPES_FLAG,
-    NOT_RECOGNISED,
     UNLABELLED,
     check_labels_match,
     class_note,
@@ -27,7 +26,7 @@ from thermocad.cohort.consistency import (
 from thermocad.cohort.exports import kept_notes
 from thermocad.cohort.image_stats import image_stats
 from thermocad.evaluation.periods import BATCH
-from thermocad.io.filenames import InvalidDateError, parse_dmr_name, without_copy_mark
+from thermocad.io.filenames import InvalidDateError, parse_dmr_name, unread_name
 from thermocad.io.find import THERMAL_SUFFIXES, find_thermal_files
 from thermocad.io.labels import label_filters, labels_name, read_labels
 from thermocad.io.thermal import iter_read
@@ -215,10 +214,8 @@ def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict
         name = parse_dmr_name(path)
     except InvalidDateError as exc:  # her number and view still read: the labels may date her
         name, bad_date = exc.parsed, exc.date
-    except CohortError:  # a copy's name ("T0012 (1).txt") is not taken: a woman counted twice
-        copy = without_copy_mark(Path(path).name) != Path(path).name
-        reasons.append("file name of a copy (T0012 (1).txt): rename it if it is no copy"
-                       if copy else NOT_RECOGNISED)  # fmt: skip
+    except CohortError:
+        reasons.append(unread_name(path))
         name = None
     if name:
         row.update(patient_id=name.patient_id, view=name.view, protocol=name.protocol,

@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from thermocad.io.filenames import patient_number
-from thermocad.io.find import resolved, same_names_warning, walk_thermal_files
+from thermocad.io.find import (
+    case_twins_warning,
+    resolved,
+    same_names_warning,
+    walk_thermal_files,
+)
 
 
 class FileFailure(NamedTuple):
@@ -58,6 +63,7 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
         log(f"warning: {len(others)} file(s) reached under another woman's number as well "
             f"({', '.join(others[:5])}): predicted once, under the first name; correct the "
             "link or the name")  # fmt: skip
-    if warning := same_names_warning(unique):
-        log(warning)
+    for warning in (same_names_warning(unique), case_twins_warning(unique)):
+        if warning:
+            log(warning)
     return unique, errors

@@ -146,3 +146,21 @@ def _acquired(date: str | None, number: int | None, path: str | os.PathLike) -> 
     if number is not None and 0 <= number <= 23:
         return f"{date}T{number:02d}:00"
     return date
+
+
+# prepare's reason for a name that gives no woman (another site's scheme: say what is read)
+NOT_RECOGNISED = ("file name not recognised: name each woman's files by her number as DMR-IR "
+                  "does (T0012.txt, T0012.npy, T0012.1.1.S.2013-10-14.txt)")  # fmt: skip
+
+
+def unread_name(path: str | os.PathLike) -> str:
+    """prepare's reason for a file whose name gives no woman: a copy's name (T0012 (1).txt, not
+    taken: a woman counted twice), a name with its extension twice (Windows, hiding extensions,
+    turns a file renamed "T0012.txt" into T0012.txt.txt), or another scheme's."""
+    name = Path(path).name
+    if without_copy_mark(name) != name:
+        return "file name of a copy (T0012 (1).txt): rename it if it is no copy"
+    stem = Path(name).stem
+    if Path(stem).suffix and Path(stem).suffix.lower() == Path(name).suffix.lower():
+        return f"{NOT_RECOGNISED}; this one ends in its extension twice: rename it {stem}"
+    return NOT_RECOGNISED

@@ -52,10 +52,16 @@ def sniff(path: Path) -> str:
     return next((kind for magic, kind in MAGIC.items() if head.startswith(magic)), "text")
 
 
+# What a disk holds that is never data: hidden files (a Mac's ._T0002.txt), an Office lock file
+# (~$...), a Windows recycle bin (its deleted $R... files would be scored) and system folders.
+HIDDEN = (".", "~$")
+SYSTEM_FOLDERS = {"$recycle.bin", "recycler", "system volume information", "__macosx"}
+
+
 def is_thermal_file(path: str | os.PathLike) -> bool:
     """Whether a folder walk takes this file: a thermal suffix (any case), not hidden."""
     name = Path(path).name
-    return name.lower().endswith(THERMAL_SUFFIXES) and not name.startswith(".")
+    return name.lower().endswith(THERMAL_SUFFIXES) and not name.startswith(HIDDEN)
 
 
 def same_names(paths: list[Path]) -> list[list[Path]]:
@@ -82,6 +88,22 @@ def same_names_warning(paths: list[Path]) -> str:
     )
 
 
+def case_twins_warning(paths: list[Path]) -> str:
+    """'' or one line naming two files in one folder whose names differ only in case
+    (T0004.txt, t0004.txt): one woman's two files here, one file on macOS, Windows or a USB
+    stick, where either replaces the other when the folder is copied."""
+    by_name: dict[tuple[Path, str], set[str]] = {}
+    for path in paths:
+        by_name.setdefault((path.parent, path.name.casefold()), set()).add(path.name)
+    twins = [sorted(names) for names in by_name.values() if len(names) > 1]
+    if not twins:
+        return ""
+    return (f"warning: {len(twins)} pair(s) of file names differ only in case (e.g. "
+            f"{' and '.join(twins[0][:2])}): both are taken as one woman's files, and on macOS, "
+            "Windows or a USB stick one would replace the other; rename one if they are two "
+            "women")  # fmt: skip
+
+
 def strip_suffix(name: str) -> str:
     """The name without its thermal suffix (`T0001.txt.gz` -> `T0001`)."""
     lower = name.lower()
@@ -99,8 +121,8 @@ MAX_DEPTH = 64
 def walk_thermal_files(
     root: str | os.PathLike, say: bool = True
 ) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Thermal files under `root` (recursively, hidden files and folders skipped, linked
-    folders followed), sorted.
+    """Thermal files under `root` (recursively, hidden and system files and folders skipped,
+    linked folders followed), sorted.
 
     Returns (files, problems): (path, reason) for each folder that could not be listed and
     each thermal name that is no regular file, so callers can warn instead of silently
@@ -121,7 +143,8 @@ def walk_thermal_files(
             dirs[:] = []
             continue
         walked.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs
+                         if not d.startswith(".") and d.lower() not in SYSTEM_FOLDERS)  # fmt: skip
         if dirs and len(Path(folder).relative_to(root).parts) >= MAX_DEPTH:
             problems.append((str(Path(folder).absolute()), f"folders nested more than "
                              f"{MAX_DEPTH} deep: the folders inside it were not searched"))  # fmt: skip
@@ -133,7 +156,7 @@ def walk_thermal_files(
             if not is_thermal_file(path):
                 tables += [path] * name.lower().endswith(".csv")
                 other += [path] * (  # INCOMPLETE: thermocad's own mark, said by its readers
-                    not name.startswith(".")
+                    not name.startswith(HIDDEN)
                     and not name.lower().endswith(COMPANION_SUFFIXES)
                     and name != INCOMPLETE
                 )

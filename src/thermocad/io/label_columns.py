@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +40,8 @@ def rename_columns(table: pd.DataFrame, csv: Path | str) -> pd.DataFrame:
     as it is, as any other column)."""
     # A column without a header (R's row names, a pandas index, a trailing ",") is not read.
     table = table.loc[:, [not str(c).startswith("Unnamed: ") for c in table.columns]]
+    table.columns = [unicodedata.normalize("NFC", c) if isinstance(c, str) else c
+                     for c in table.columns]  # fmt: skip  # as read_labels' cells
     normal = {c: column_key(c) for c in table.columns}
     renames = {}
     for canonical, spellings in ALIASES.items():

@@ -88,7 +88,8 @@ def read_labels(csv: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         lines = _record_lines(csv, sep, skip)
         table.index = lines if len(lines) == len(table) else table.index + skip + 2
     table = rename_columns(table, csv)
-    table = table.apply(lambda col: col.str.strip())
+    # One spelling of each text: a Mac writes accents apart (NFD), Windows joined (NFC)
+    table = table.apply(lambda col: col.str.normalize("NFC").str.strip())
     table = table[(table != "").any(axis=1)]  # a spreadsheet's empty rows (",,,,") at the end
     for column in (c for c in OPTIONAL if c in table):
         table[column] = table[column].mask(table[column].str.upper().isin(MISSING), "")
