@@ -25,10 +25,8 @@ if TYPE_CHECKING:
 SICK = 1  # index of the Sick logit (thermocad.CLASSES)
 
 
-def gradcam(
-    bundle: ModelBundle, array: np.ndarray, target_class: int = SICK, unit: str | None = None
-) -> np.ndarray:
-    """Grad-CAM heatmap for `target_class`, shape (H, W) of `array`, scaled to [0, 1]; `unit`
+def gradcam(bundle: ModelBundle, array: np.ndarray, unit: str | None = None) -> np.ndarray:
+    """Grad-CAM heatmap of the Sick class, shape (H, W) of `array`, scaled to [0, 1]; `unit`
     is the array's (by default the model's)."""
     import torch
     from pytorch_grad_cam import GradCAM
@@ -46,7 +44,7 @@ def gradcam(
         torch.enable_grad(),
         GradCAM(model, [bundle.target_layer()], reshape_transform=cam_reshape(model)) as cam,
     ):
-        maps = cam(input_tensor=tensor, targets=[ClassifierOutputTarget(target_class)])
+        maps = cam(input_tensor=tensor, targets=[ClassifierOutputTarget(SICK)])
     return _to_image_grid(maps[0], array, getattr(bundle.transform, "crop", "none"))
 
 

@@ -20,17 +20,19 @@ MAX_UPLOAD_MB = 20
 ALLOWED_SUFFIXES = READABLE_SUFFIXES  # one list in thermocad.io.find, shared with predict
 
 
-def check_upload(path: Path, max_mb: float = MAX_UPLOAD_MB) -> None:
+def check_upload(path: Path) -> None:
     """Refuse files with an unknown type or over the size limit before parsing them."""
     name = path.name.lower()
     if not name.endswith(ALLOWED_SUFFIXES):
         kinds = ", ".join(ALLOWED_SUFFIXES)
         raise ThermalFormatError(f"{path.name}: unsupported file type; upload one of {kinds}")
     size_mb = path.stat().st_size / 2**20  # MiB, as Gradio's "mb" (serve gives it ours)
-    if size_mb > max_mb:
+    if size_mb > MAX_UPLOAD_MB:
         # Rounded up: a size just over the limit never reads as the limit (20.03, not 20.0).
         shown = math.ceil(size_mb * 100) / 100
-        raise ThermalFormatError(f"{path.name}: {shown:.2f} MiB is over the {max_mb:g} MiB limit")
+        raise ThermalFormatError(
+            f"{path.name}: {shown:.2f} MiB is over the {MAX_UPLOAD_MB:g} MiB limit"
+        )
 
 
 def private_upload_folder() -> Path:

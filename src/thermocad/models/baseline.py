@@ -63,20 +63,16 @@ def _side_stats(values: np.ndarray, cut: float) -> dict[str, float]:
     }
 
 
-def baseline_features(
-    array: np.ndarray, marker: str = "remove", unit: str = "celsius"
-) -> dict[str, float]:
+def baseline_features(array: np.ndarray, unit: str = "celsius") -> dict[str, float]:
     """Temperature statistics of the breast region and left/right asymmetry features.
 
-    The calibration marker is painted over first (`marker="remove"`), as the CNN recipe does:
-    its cold square inside the region would otherwise feed every percentile. `unit` is the
-    array's ("celsius", or "intensity" for grey levels), which sets how cold the marker is.
+    The calibration marker is painted over first, as the CNN recipe does: its cold square
+    inside the region would otherwise feed every percentile. `unit` is the array's ("celsius",
+    or "intensity" for grey levels), which sets how cold the marker is.
     """
     from thermocad.preprocess.regions import remove_marker
 
-    a = np.asarray(array, np.float32)
-    if marker == "remove":
-        a = remove_marker(a, unit=unit)
+    a = remove_marker(np.asarray(array, np.float32), unit=unit)
     mask, (top, bottom, left, right) = chest_region(a)
     box, box_mask = a[top:bottom, left:right], mask[top:bottom, left:right]
     values = box[box_mask] if box_mask.any() else box.ravel()
@@ -232,7 +228,7 @@ def _y(df: pd.DataFrame) -> np.ndarray:
     return with_y(df)["y"].to_numpy(int)
 
 
-def fit_baseline(train_df: pd.DataFrame, features: pd.DataFrame, C: float = 1.0) -> BaselineModel:
+def fit_baseline(train_df: pd.DataFrame, features: pd.DataFrame) -> BaselineModel:
     """Fit StandardScaler + LogisticRegression on the rows of `train_df` (by path)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -242,7 +238,7 @@ def fit_baseline(train_df: pd.DataFrame, features: pd.DataFrame, C: float = 1.0)
     if len(np.unique(y)) < 2:
         raise ConfigError("baseline training data hold a single class; cannot fit")
     X = features.loc[train_df["path"]].to_numpy(float)
-    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
     pipe.fit(np.nan_to_num(X), y)
     return BaselineModel(pipe, list(features.columns))
 

@@ -38,16 +38,10 @@ def dilate(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
     return m
 
 
-def fill_holes(mask: np.ndarray) -> np.ndarray:
-    """ndi.binary_fill_holes(mask), from one labelling of the background instead of its
-    iterated dilation (10x faster): a hole is a 4-connected background blob off the border."""
-    labels, outside = background_blobs(mask)
-    return ~outside[labels]
-
-
 def background_blobs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The 4-connected blobs of the background (0 on the mask) and, per label, whether it
-    touches the border (label 0, the mask itself, does not): the others are holes."""
+    touches the border (label 0, the mask itself, does not): the others are holes, so
+    `~outside[labels]` is ndi.binary_fill_holes(mask), 10x faster."""
     labels, n = ndi.label(~mask)
     edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     outside = np.zeros(n + 1, dtype=bool)

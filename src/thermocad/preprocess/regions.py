@@ -16,7 +16,6 @@ from thermocad.preprocess.morphology import (  # noqa: F401 - re-exported
     background_blobs,
     dilate,
     erode,
-    fill_holes,
 )
 
 # The marker is at least this much colder than the median skin temperature.
