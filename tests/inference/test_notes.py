@@ -190,6 +190,10 @@ def test_a_frame_blurrier_than_the_training_files_is_noted_in_the_result_and_ver
     assert "Less sharp than any training image: read with care." in _headlines("", notes)
     same = Thermogram(sharp, "celsius", tmp_path / "a.txt", "npy")
     assert input_notes(meta, same)["sharpness"] == ""
+    noisy = sharp + np.random.default_rng(1).normal(0, 0.5, sharp.shape)  # another sensor
+    notes = input_notes(meta, Thermogram(noisy, "celsius", tmp_path / "a.txt", "npy"))
+    assert notes["sharpness"].startswith("the image is sharper or noisier (sharpness ")
+    assert "Sharper or noisier than any training image: read with care." in _headlines("", notes)
 
 
 def test_a_call_made_by_one_half_alone_says_how_that_half_did_where_the_date_cannot_tell():

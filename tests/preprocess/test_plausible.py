@@ -124,6 +124,11 @@ def test_a_frame_less_sharp_than_every_training_file_is_noted(dmr_dir):
         gaussian_filter(array, 1))  # fmt: skip
     jpeg = Thermogram(gaussian_filter(array, 1), "intensity", Path("a.jpg"), "image-jpeg")
     assert "(2.10 or more): JPEG compression, blurred, out of focus" in sharpness_note(meta, jpeg)
+    # Sensor noise of 0.2 °C lowered the fit model's P(Sick) of the 120 and flipped 16 calls
+    # (experiments/records/acquisition_sensitivity.md): noted at the range's other end.
+    noisy = array + np.random.default_rng(0).normal(0, 0.2, array.shape)
+    assert note(noisy).startswith("the image is sharper or noisier (sharpness ")
+    assert "than any the model was trained on (9.17 or less): a noisier sensor" in note(noisy)
 
 
 def test_a_grey_image_exported_otherwise_than_the_training_images_is_noted():

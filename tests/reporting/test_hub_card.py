@@ -223,6 +223,7 @@ def test_a_fit_model_card_reports_its_cross_validation(tmp_path):
     )
     assert "imaged in rooms of 18.3-27.2 °C" in text
     assert "training files' sharpness spans 2.10-9.18; `predict` notes a less sharp one" in text
+    assert "and a sharper one (a noisier sensor, another camera)." in text
     assert "14 called Sick in their own rooms, 9 when re-rendered as if imaged at 21.0 °C" in text
     assert "and 25 at 25.1 °C" in text
     files = text.split("## Files")[1]

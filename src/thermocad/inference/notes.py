@@ -21,7 +21,8 @@
   The synthetic generator's women have no raised arms (-10 to +9 points over 600 of them), so
   a model of synthetic women gets no such note.
 - The sharpness: a frame less sharp than every training file (`data.sharpness_range`;
-  preprocess/plausible.py's `sharpness_note`): blurred, out of focus or enlarged.
+  preprocess/plausible.py's `sharpness_note`): blurred, out of focus or enlarged; or sharper
+  than every one: a noisier sensor, another camera.
 - The woman: a run folder keeps its training women (trained_on.csv; an older `fit` folder,
   its split.csv), so a file whose DMR-IR patient number trained the model can say so
   (`training_note`): her P(Sick) is then no held-out score.

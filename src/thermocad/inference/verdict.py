@@ -60,6 +60,8 @@ WAITING = waiting("Choose a thermogram, or an example at the foot of the page: i
 def _headlines(training: str, notes: dict[str, str]) -> list[str]:
     """The notes that qualify a call (`training_note`'s and `input_notes`'), each in a few words
     for the verdict (the Result has them whole)."""
+    sharp = notes.get("sharpness", "")
+    noisy = sharp.startswith("the image is sharper")  # sharpness_note's other end
     heads = [_training_head(training),
              "Imaged in a room outside the training women's range: read with care."
              if notes.get("room") else "",
@@ -68,8 +70,8 @@ def _headlines(training: str, notes: dict[str, str]) -> list[str]:
              "A frame size no training file had." if notes.get("shape") else "",
              "Upside down, or on its side?" if notes.get("orientation") else "",
              "The body was found in pieces: read with care." if notes.get("pieces") else "",
-             "Less sharp than any training image: read with care."
-             if notes.get("sharpness") else "",
+             f"{'Sharper or noisier' if noisy else 'Less sharp'} than any training image: "
+             "read with care." if sharp else "",
              "Exported differently from the training images: read with care."
              if notes.get("export") else ""]  # fmt: skip
     return [h for h in heads if h] + (["Details in Result."] if any(heads) else [])

@@ -123,10 +123,16 @@ def sharpness(array: np.ndarray) -> float:
 def sharpness_note(meta: dict, thermogram: Thermogram) -> str:
     """'' or the note predict, explain and the app give a thermogram less sharp than every
     file that trained the model (`data.sharpness_range`, written by `train`): a blurred,
-    resampled or out-of-focus frame, to which the model's P(Sick) is sensitive."""
+    resampled or out-of-focus frame; or sharper than every one: a noisier sensor, another
+    camera. The model's P(Sick) is sensitive to both (docs/application.md)."""
     span = (meta.get("data") or {}).get("sharpness_range")
-    if not span or (value := sharpness(thermogram.array)) >= span[0]:
+    if not span or span[0] <= (value := sharpness(thermogram.array)) <= span[1]:
         return ""
+    if value > span[1]:
+        return (f"the image is sharper or noisier (sharpness {value:.2f}) than any the model was "
+                f"trained on ({span[1]:.2f} or less): a noisier sensor, another camera, or a "
+                "sharpened export? The model's P(Sick) may follow the image's noise: read it "
+                "with care")  # fmt: skip
     jpeg = "jpeg" in str(thermogram.source_format)  # its compression smooths fine detail
     return (
         f"the image is less sharp (sharpness {value:.2f}) than any the model was trained on "

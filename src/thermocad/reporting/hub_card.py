@@ -221,7 +221,8 @@ def _limitations(meta: dict, rows: pd.DataFrame) -> list[str]:
                 "\"Before scoring\")."]  # fmt: skip
     if sharp := data.get("sharpness_range"):
         out += [f"- Its training files' sharpness spans {sharp[0]:.2f}-{sharp[1]:.2f}; `predict` "
-                "notes a less sharp one (blurred, out of focus, enlarged)."]  # fmt: skip
+                "notes a less sharp one (blurred, out of focus, enlarged) and a sharper one (a noisier "
+                "sensor, another camera)."]  # fmt: skip
     out += ["- A small single-centre set: the intervals above are wide, and performance on other "
             "cameras, protocols and populations is unknown. Before trusting it on new women, "
             "score it once on a labelled set of them: `thermocad evaluate THIS_FOLDER --data "
