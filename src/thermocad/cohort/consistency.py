@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from thermocad.utils.errors import CohortError
+from thermocad.utils.tables import as_text
 
 MIXED_SHAPES_FLAG = "--allow-mixed-shapes"  # prepare_cohort(allow_mixed_shapes=True)
 SHOWN = 5  # patients named in a note
@@ -50,7 +51,7 @@ def check_labels_match(data_dir, labels_csv, labelled: set[int]) -> set[int]:
 
 
 def _kept(table: pd.DataFrame) -> pd.Series:
-    return table["excluded_reason"].fillna("").astype(str) == ""
+    return as_text(table["excluded_reason"]) == ""
 
 
 def _shape(table: pd.DataFrame) -> pd.Series:
@@ -124,11 +125,11 @@ def batch_note(table: pd.DataFrame, labels: pd.DataFrame) -> str:
     (no acquisition_batch in the labels, or an empty cell there), and whose."""
     kept = table[_kept(table) & table["patient_id"].notna()]
     if "acquisition_batch" in labels:
-        given = labels.set_index("patient_id")["acquisition_batch"].fillna("").astype(str)
+        given = as_text(labels.set_index("patient_id")["acquisition_batch"])
     else:
         given = pd.Series(dtype=str)
-    theirs = kept["patient_id"].astype(int).map(given).fillna("")
-    filled = kept[(theirs == "") & kept["acquisition_batch"].fillna("").astype(str).ne("")]
+    theirs = as_text(kept["patient_id"].astype(int).map(given))
+    filled = kept[(theirs == "") & as_text(kept["acquisition_batch"]).ne("")]
     if filled.empty:
         return ""
     how = "the file's text format gave it, as in DMR-IR (space-separated: A, semicolon: B)"

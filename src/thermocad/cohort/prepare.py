@@ -35,6 +35,7 @@ from thermocad.utils.files import INCOMPLETE, atomic_write_csv, check_writable, 
 from thermocad.utils.lock import writes_folder
 from thermocad.utils.out_names import not_utf8_part, not_utf8_words
 from thermocad.utils.progress import log, progress
+from thermocad.utils.tables import as_text
 from thermocad.utils.values import check_value, is_number, is_whole
 
 # Calibrated on the 120 real frontal files: sharp ones score 2.1..9.2, the same files
@@ -193,7 +194,7 @@ def kept_rows(cohort: pd.DataFrame) -> pd.DataFrame:
     """The rows of a cohort table without an exclusion reason (all rows if it has no such column)."""
     if "excluded_reason" not in cohort:
         return cohort
-    return cohort[cohort["excluded_reason"].fillna("") == ""]
+    return cohort[as_text(cohort["excluded_reason"]) == ""]
 
 
 def _row(path: Path, result, by_patient: pd.DataFrame, threshold: float) -> dict:
@@ -277,7 +278,7 @@ def _first_reason(reasons: list[str]) -> str:
 def summarize(table: pd.DataFrame, cohort_csv: Path) -> CohortSummary:
     """Counts of kept images and patients per class, and of exclusions per reason."""
     kept = kept_rows(table)
-    reasons = table["excluded_reason"].fillna("")
+    reasons = as_text(table["excluded_reason"])
     excluded = Counter(r.split(":")[0] for r in reasons if r)
     errors = [r.split(": ", 1)[1] for r in reasons if r.startswith("unreadable: ")]
     return CohortSummary(
@@ -287,7 +288,7 @@ def summarize(table: pd.DataFrame, cohort_csv: Path) -> CohortSummary:
         kept_patients=kept.groupby("label")["patient_id"].nunique().to_dict(),
         exclusions=dict(excluded),
         unknown_view=unknown_views(kept),
-        batches=kept["acquisition_batch"].fillna("").value_counts().to_dict(),
+        batches=as_text(kept["acquisition_batch"]).value_counts().to_dict(),
         errors=errors,
         units=kept["unit"].value_counts().to_dict() if "unit" in kept else {},
         odd_shapes=odd_shapes(kept),

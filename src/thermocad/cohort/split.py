@@ -17,7 +17,7 @@ from thermocad.io.find import not_a_thermal_name
 from thermocad.utils.errors import ConfigError
 from thermocad.utils.files import atomic_write_csv, check_writable
 from thermocad.utils.progress import log
-from thermocad.utils.tables import read_table, require_columns
+from thermocad.utils.tables import as_text, read_table, require_columns
 from thermocad.utils.values import check_value, is_number, is_whole
 
 UNITS = ("patient", "image")
@@ -244,7 +244,7 @@ def read_split(csv: str | os.PathLike) -> pd.DataFrame:
     df = read_table(csv, "split file", "thermocad split", ("path", "patient_id", "label", "split"),
                     keep_default_na=False, na_values=[""])  # fmt: skip
     df = checked_rows(df, csv)
-    out = df.get("excluded_reason", pd.Series(dtype=str)).fillna("").astype(str).str.strip()
+    out = as_text(df.get("excluded_reason", pd.Series(dtype=str))).str.strip()
     if out.ne("").any():  # (a forward-compatibility review: such a row had been trained on)
         row = df.index[out.ne("").to_numpy()][0]
         raise ConfigError(f"{csv}: line {row + 2}: excluded_reason is {out[row]!r}, but a split "

@@ -27,7 +27,7 @@ from thermocad.evaluation.periods import (
     sick,
     two_class_batches,
 )
-from thermocad.utils.tables import finite_interval, fmt_ci
+from thermocad.utils.tables import as_text, finite_interval, fmt_ci
 
 FLAG_AUC = 0.7  # a non-clinical quantity this predictive is a shortcut worth a flag
 ALPHA = 0.05  # family-wise, over every AUC of the audit
@@ -117,7 +117,7 @@ def confound_audit(cohort: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> p
     """
     kept = cohort
     if "excluded_reason" in cohort.columns:
-        kept = cohort[cohort["excluded_reason"].fillna("").astype(str) == ""]
+        kept = cohort[as_text(cohort["excluded_reason"]) == ""]
     # Her first row whole (not each column's first non-empty value, which could mix images).
     patients = kept.groupby("patient_id", as_index=False, sort=True).head(1)
     patients = patients.sort_values("patient_id").reset_index(drop=True)
@@ -164,11 +164,11 @@ def confound_notes(rows: pd.DataFrame) -> list[str]:
     model card's notes."""
 
     def recorded(column: str) -> bool:  # prepare writes both columns, empty when unknown
-        return column in rows.columns and rows[column].fillna("").astype(str).str.strip().any()
+        return column in rows.columns and as_text(rows[column]).str.strip().any()
 
     notes = []
     if recorded("acquisition_batch"):
-        for batch, g in rows.groupby(rows["acquisition_batch"].fillna("missing"), sort=True):
+        for batch, g in rows.groupby(as_text(rows["acquisition_batch"], "missing"), sort=True):
             labels = sorted(set(g["label"].astype(str)))
             if len(labels) == 1:
                 notes.append(f"acquisition batch {batch} holds only {labels[0]} images: the "

@@ -29,6 +29,7 @@ import pandas as pd
 from thermocad.io.labels import CLASSES, label_filters
 from thermocad.models.words import UNIT_WORDS
 from thermocad.utils.errors import ConfigError
+from thermocad.utils.tables import as_text
 
 # excluded_reason prefixes (cohort.prepare) that are faults of the folder, not the protocol
 FAULTS = ("unreadable", "path not UTF-8", "not a breast thermogram", "file name", "frame size")
@@ -73,7 +74,7 @@ def _beside(cohort: pd.DataFrame) -> dict:
     number's frame, byte for byte or saved again ("copies": 'a = b'; one woman scored twice)."""
     from thermocad.cohort.consistency import UNLABELLED, same_frames
 
-    reasons = cohort["excluded_reason"].fillna("").astype(str)
+    reasons = as_text(cohort["excluded_reason"])
     numbers = pd.to_numeric(cohort.loc[reasons == UNLABELLED, "patient_id"], errors="coerce")
     return {"unlabelled": sorted({int(n) for n in numbers.dropna()}), "copies": same_frames(cohort)}
 
@@ -84,7 +85,7 @@ def _with_numbers(cohort: pd.DataFrame) -> pd.DataFrame:
     from thermocad.io.filenames import patient_number
 
     rows = cohort[["path", "patient_id", "excluded_reason"]].copy()
-    rows["excluded_reason"] = rows["excluded_reason"].fillna("").astype(str)
+    rows["excluded_reason"] = as_text(rows["excluded_reason"])
     ids = pd.to_numeric(rows["patient_id"], errors="coerce")
     named = rows["path"].map(lambda p: patient_number(p) if isinstance(p, str) else None)
     rows["patient_id"] = ids.fillna(pd.to_numeric(named, errors="coerce"))
@@ -153,13 +154,13 @@ def unit_faults(cohort: pd.DataFrame, unit: str) -> pd.DataFrame:
     model's temperatures (°C)' (models.words.UNIT_WORDS, as predict says it)."""
     if "unit" not in cohort or "excluded_reason" not in cohort:
         return cohort
-    units = cohort["unit"].fillna("").astype(str)
-    other = (cohort["excluded_reason"].fillna("").astype(str) == "") & (units != "")
+    units = as_text(cohort["unit"])
+    other = (as_text(cohort["excluded_reason"]) == "") & (units != "")
     other &= units != unit
     if not other.any():
         return cohort
     cohort = cohort.copy()
-    cohort["excluded_reason"] = cohort["excluded_reason"].fillna("").astype(str)
+    cohort["excluded_reason"] = as_text(cohort["excluded_reason"])
     cohort.loc[other, "excluded_reason"] = [
         f"{UNIT_WORDS.get(u, u)}{OTHER_UNIT}{UNIT_WORDS.get(unit, unit)}" for u in units[other]
     ]

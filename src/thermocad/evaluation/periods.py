@@ -15,6 +15,7 @@ import pandas as pd
 
 from thermocad.evaluation.intervals import percentile_interval
 from thermocad.io.labels import with_y
+from thermocad.utils.tables import as_text
 
 BATCH, DATE = "acquisition_batch", "acquisition_date"
 PERIOD = "period_matched"  # split.csv: inside its batch's shared range, over the whole cohort
@@ -38,7 +39,7 @@ def batch_values(df: pd.DataFrame) -> pd.Series:
     NO_BATCH for a row without one where others have one (it belongs to no batch)."""
     if BATCH not in df.columns:
         return pd.Series("all", index=df.index)
-    text = df[BATCH].fillna("").astype(str).str.strip()
+    text = as_text(df[BATCH]).str.strip()
     if not text.ne("").any():
         return pd.Series("all", index=df.index)
     return text.replace("", NO_BATCH)
@@ -262,7 +263,7 @@ def subgroup_metrics(df: pd.DataFrame, column: str, threshold: float, gap: float
         raise KeyError(f"subgroup column {column!r} not in predictions ({list(df.columns)})")
     overall_auc = M.roc_auc(df["y"], df["prob"])
     groups, notes = {}, []
-    for value, part in df.groupby(df[column].fillna("missing").astype(str), sort=True):
+    for value, part in df.groupby(as_text(df[column], "missing"), sort=True):
         m = M.classification_metrics(part["y"], part["prob"], threshold)
         m["n_patients"] = int(part["patient_id"].nunique())
         m["classes"] = sorted({int(v) for v in part["y"]})

@@ -89,11 +89,12 @@ def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.
     import pandas as pd
 
     from thermocad.inference.notes import view_note
+    from thermocad.utils.tables import as_text
 
     known = table.dropna(subset=["patient_id"]).reset_index(drop=True)  # labels: positions
     void = known["decision"].eq(NO_CALL) if "decision" in known else False
     lateral = known["file"].map(lambda f: bool(view_note(f))) | void
-    noted = known.get("note", pd.Series(None, index=known.index)).fillna("").astype(bool)
+    noted = as_text(known.get("note", pd.Series(None, index=known.index))).astype(bool)
     name = known["file"].map(copy_name)
     copy = pd.DataFrame(
         {"id": known["patient_id"], "name": name, "p": known["prob_sick"]}

@@ -136,7 +136,7 @@ def per_fold(compare_dir: Path, models, served: dict) -> str:
     return (
         "<p>Patient AUC in each validation fold, each on its own fold's women only (a wide "
         "spread is expected at these sizes; the training curves above are fold 0's):</p>"
-        + table(pd.DataFrame(rows).fillna(""))
+        + table(pd.DataFrame(rows).astype(object).fillna(""))
     )
 
 

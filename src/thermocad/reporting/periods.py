@@ -9,7 +9,7 @@ import pandas as pd
 
 from thermocad.evaluation.periods import shown_subsets
 from thermocad.reporting.html import NO_NESTED, esc, fmt_ci, read_json, section, table
-from thermocad.utils.tables import finite_interval, read_written
+from thermocad.utils.tables import as_text, finite_interval, read_written
 
 
 def auc_n(row, key: str) -> str:
@@ -163,10 +163,7 @@ def confound_block(cohort_csv: Path | None) -> str:
         return '<p class="missing">confound audit: cohort.csv not available</p>'
     cohort = read_written(cohort_csv, "cohort file")
     audit = confound_audit(cohort)
-    kept = cohort[
-        cohort.get("excluded_reason", pd.Series("", index=cohort.index)).fillna("").astype(str)
-        == ""
-    ]
+    kept = cohort[as_text(cohort.get("excluded_reason", pd.Series("", index=cohort.index))) == ""]
     body = (f"<h3>Confound audit (the whole cohort: {kept['patient_id'].nunique()} patients)</h3>"
             "<p>How well each quantity alone separates Sick "
             "from Healthy (AUC of the better direction; 0.5 = no information), with a 95% "

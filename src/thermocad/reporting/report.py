@@ -33,7 +33,7 @@ from thermocad.reporting.html import (
 from thermocad.reporting.periods import nested_section, period_table, subgroup_section
 from thermocad.reporting.summary import at_a_glance
 from thermocad.utils.files import atomic_write_text, check_writable
-from thermocad.utils.tables import finite_interval, read_written
+from thermocad.utils.tables import as_text, finite_interval, read_written
 
 
 def metrics_table(m: dict) -> str:
@@ -100,7 +100,7 @@ def cohort_section(cohort_csv: Path | None) -> str:
     from thermocad.cohort.prepare import kept_rows
 
     df = read_written(cohort_csv, "cohort file")
-    reason = df.get("excluded_reason", pd.Series([""] * len(df))).fillna("")
+    reason = as_text(df.get("excluded_reason", pd.Series([""] * len(df))))
     kept = kept_rows(df)
     per_class = kept.groupby("label").agg(
         images=("path", "size"), patients=("patient_id", "nunique")

@@ -109,6 +109,12 @@ def check_table_file(csv: Path, what: str, make_with: str = "",
                     "table; save it as CSV (UTF-8)")  # fmt: skip
 
 
+def as_text(values: pd.Series, missing: str = "") -> pd.Series:
+    """A column as text, `missing` where a cell is: a column read with no text in it is float
+    (all NaN), which pandas 3 fills with text only with a warning and pandas 4 not at all."""
+    return values.astype(object).where(values.notna(), missing).astype(str)
+
+
 def markdown_table(
     header: Sequence[str], rows: Iterable[Sequence[Any]], floats: str = "{:.3f}"
 ) -> str:
