@@ -176,6 +176,10 @@ def test_a_file_of_another_extension_is_read_by_its_first_bytes(tmp_path):
         match=r"report.pdf: unsupported file type \(a PDF document\); thermocad reads text",
     ):
         read_thermal(pdf, cache=False)
+    dicom = tmp_path / "IR_0042.dcm"  # a PACS export: DICM after a 128-byte preamble
+    dicom.write_bytes(b"\x00" * 128 + b"DICM\x02\x00\x00\x00UL\x04\x00")
+    with pytest.raises(ThermalFormatError, match=r"IR_0042.dcm: a DICOM file, which thermocad"):
+        read_thermal(dicom, cache=False)
 
 
 def test_a_folder_of_csv_exports_alone_says_why_they_were_left_out(tmp_path, capsys):

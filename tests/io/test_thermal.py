@@ -146,6 +146,8 @@ BAD_TEXT = {
     "30.1 1e999\n": r"not finite",
     "\x00\x01\x02": r"binary data, not a text matrix",
     "%PDF-1.4\n%text only\n": r"T0001\.txt: a PDF document, not a text matrix",  # not "line 1"
+    "\x00" * 128 + "DICM\x02\x00\x00\x00UL": r"T0001\.txt: a DICOM file, which thermocad does "
+    r"not read",  # not "UTF-16 text" (its preamble's zero bytes)
     "BMI,diagnosis\n31,Sick\n": r"line 1: 'BMI' is not a number: a table's header\?",  # no BMP
     "\x00" * 4096: r"only zero bytes: a copy or save that did not finish\?",  # not UTF-16
     "30,1,2;30,2\n": r"not a number",

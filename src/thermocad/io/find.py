@@ -31,6 +31,11 @@ FOREIGN = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive (or .docx, .
            b"\xd0\xcf\x11\xe0": "an Office document", b"GIF8": "a GIF image",
            b"BM": "a BMP image", b"{\\rtf": "an RTF document", b"\x7fELF": "a program",
            b"MZ": "a Windows program", b"\x1f\x8b": "gzip data without .gz in its name"}  # fmt: skip
+DICOM = (
+    "a DICOM file, which thermocad does not read (in a PACS a thermogram is often a picture "
+    "in a palette, not temperatures): export the frame's temperatures from the camera's "
+    "software as a text matrix or .npy"
+)  # its mark: DICM after a 128-byte preamble
 # What a folder of thermograms also holds, left out without a word: tables, notes, outputs.
 COMPANION_SUFFIXES = (".csv", ".md", ".json", ".jsonl", ".html", ".log", ".yaml", ".yml",
                       ".toml", ".onnx", ".safetensors")  # fmt: skip
@@ -42,9 +47,11 @@ def sniff(path: Path) -> str:
     "tiff", "npy" or "text"; ThermalFormatError for a format that is not a thermogram."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(8)
+            head = fh.read(132)
     except OSError as exc:
         raise ThermalFormatError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    if head[128:132] == b"DICM":
+        raise ThermalFormatError(f"{path}: {DICOM}")
     if foreign := next((what for magic, what in FOREIGN.items() if head.startswith(magic)), None):
         raise ThermalFormatError(
             f"{path}: unsupported file type ({foreign}); thermocad reads {KINDS_READ}"

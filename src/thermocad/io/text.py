@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from thermocad.io.find import FOREIGN
+from thermocad.io.find import DICOM, FOREIGN
 from thermocad.io.fixed_width import _DIGIT, _DOT, _MAX_DIGITS, _NL, _OTHER, _SEP, _fixed_width
 from thermocad.io.limits import check_text_size
 from thermocad.io.sniff import (
@@ -59,6 +59,8 @@ def check_head(data: bytes, name: str) -> bytes:
     # A PDF or a ZIP named .txt: by a magic of 4 bytes at least (BM or MZ may begin a text)
     if what := next((w for m, w in FOREIGN.items() if len(m) >= 4 and data.startswith(m)), None):
         raise ThermalFormatError(f"{name}: {what}, not a text matrix")
+    if data[128:132] == b"DICM":  # DICOM's mark, after its 128-byte preamble
+        raise ThermalFormatError(f"{name}: {DICOM}")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") and not data[2:].strip(b"\x00 \t\r\n"):
         raise ThermalFormatError(f"{name}: the file is empty")  # a UTF-16 mark and nothing
     if not data.strip(b"\x00") and data:  # space kept for a copy that never came (preallocated)
