@@ -304,6 +304,24 @@ def test_patient_table_by_hand():
     assert out["decision"].tolist() == ["Healthy", "Sick"]
 
 
+def test_a_womans_files_of_several_visits_are_said_to_be_averaged():
+    """A review of follow-ups: a woman imaged in 2013 and again in 2015 got one mean P(Sick)
+    over both visits, said nowhere; the frames of one visit are averaged without a word."""
+    table = pd.DataFrame({
+        "file": ["T0030.1.1.S.2013-08-01.10.txt", "T0030.1.1.D.2013-08-01.10.txt",
+                 "T0030.1.1.S.2015-02-03.09.txt", "T0031.1.1.S.2013-08-01.10.txt",
+                 "T0031.1.1.D.2013-08-01.11.txt"],
+        "patient_id": pd.array([30, 30, 30, 31, 31], dtype="Int64"),
+        "prob_sick": [0.3, 0.3, 0.4, 0.2, 0.3], "threshold": [0.5] * 5, "model": ["m"] * 5,
+    })  # fmt: skip
+    notes = patient_table(table)["note"].tolist()
+    assert notes[0] == (
+        "her files were imaged on 2 days (2013-08-01, 2015-02-03): her P(Sick) "
+        "is a mean over visits; read each visit in the per-file table"
+    )
+    assert pd.isna(notes[1])  # one day's static and dynamic frames: no note
+
+
 def test_the_tables_write_the_threshold_without_float_noise(tmp_path):
     from thermocad.inference.tables import write_predictions
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thermocad.inference.notes import NO_CALL, called, deciding_half
-from thermocad.io.filenames import patient_number
+from thermocad.io.filenames import name_view, patient_number
 from thermocad.models.meta import DIGEST  # model.json's weights digest (no model code)
 from thermocad.models.words import model_name, table_warning
 
@@ -114,7 +114,7 @@ def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.
             notes.append(f"{others} file(s) with a note in the per-file table")
         if (lost := int(unread.get(pid, 0))) > 0:  # a clinical reading: a call on part of her
             notes.append(f"{lost} file(s) not analysed (the errors table): her call is of the rest")
-        notes += _hidden_by_the_mean(used, threshold)
+        notes += _hidden_by_the_mean(used, threshold) + _visits(used)
         rows.append({"patient_id": pid, "n_files": len(used), "prob_sick": prob,
                      "decision": decision, "threshold": threshold,
                      "model": files["model"].iloc[0],
@@ -142,6 +142,18 @@ def _hidden_by_the_mean(used: pd.DataFrame, threshold: float) -> list[str]:
         note += (f"; they come from {len(folders)} folders ({shown}), taken as one woman by "
                  "her number: if they are two women, predict them apart")  # fmt: skip
     return [note]
+
+
+def _visits(used: pd.DataFrame) -> list[str]:
+    """A note when her files' DMR-IR names give more than one day: her row is a mean over
+    visits, and a follow-up imaged a year on is a reading of its own."""
+    days = sorted({name.acquired[:10] for f in used["file"]
+                   if (name := name_view(str(f))) and name.acquired})  # fmt: skip
+    if len(days) < 2:
+        return []
+    shown = ", ".join(days[:3]) + ", ..." * (len(days) > 3)
+    return [f"her files were imaged on {len(days)} days ({shown}): her P(Sick) is a mean over "
+            "visits; read each visit in the per-file table"]  # fmt: skip
 
 
 def output_paths(out: str | os.PathLike, fmt: str = "csv") -> dict[str, Path]:
