@@ -83,3 +83,14 @@ def test_a_grey_image_is_read_in_grey_levels_everywhere(onnx_model, run_dir, tmp
     assert f"P(Sick) = {want:.4f}" in capsys.readouterr().err
     onnx = float(onnx_model.predict([grey.astype(np.float32)], unit="intensity")[0])
     assert onnx == pytest.approx(want, abs=1e-4)
+
+
+def test_the_apps_queue_rests_when_it_has_no_work(run_dir):
+    """Gradio's queue looked for work every 1 ms at rest: a served app took 4-7% of a core
+    with no one using it (docs/benchmarks.md). Its attributes are Gradio's, not an API: this
+    fails when a Gradio release renames them."""
+    from thermocad.inference.app import build_app
+    from thermocad.inference.at_rest import RESTS
+
+    queue = build_app(run_dir, examples=[])._queue
+    assert {name: getattr(queue, name) for name in RESTS} == RESTS

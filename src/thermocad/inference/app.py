@@ -31,6 +31,7 @@ from thermocad.inference.answer import (  # noqa: F401 - analyse, answer_file: r
     can_explain,
     why_unexplained,
 )
+from thermocad.inference.at_rest import rest_when_free
 from thermocad.inference.examples import (  # noqa: F401 - synthetic_examples, example_shape: re-exported
     FIRST_EXAMPLE_ID,
     example_kind,
@@ -141,6 +142,7 @@ def build_app(
             clicked = _add_examples(bundle, examples, allow, outputs, [analysed])
             upload.upload(None, cancels=[clicked])
         demo.load(None, js=PAGE_JS)
+    rest_when_free(demo)  # Gradio's queue polls every 1 ms at rest
     return demo
 
 
