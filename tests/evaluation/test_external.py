@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from thermocad.evaluation.external import evaluate_external, external_table, rooms_outside
+from thermocad.evaluation.external import evaluate_external, external_table
+from thermocad.evaluation.shift import frames_outside, rooms_outside
 from thermocad.fit import fit
 from thermocad.utils.errors import CohortError, ConfigError, OutputExistsError
 
@@ -183,6 +184,33 @@ def test_rooms_outside_the_training_range():
     assert rooms == {"training_range_c": [20.0, 25.0], "patients": 3, "outside": 2,
                      "new_range_c": [19.0, 27.5]}  # fmt: skip
     assert rooms_outside(rows, {"data": {}}) is None  # a model without the range
+
+
+def test_frames_outside_the_training_skin_and_sharpness():
+    """A second site's camera: frames sharper or noisier than every training file (sensor
+    noise lowered the fit model's P(Sick): the acquisition sensitivity record) are counted for
+    external.md, as the rooms are."""
+    from thermocad.evaluation.external_report import frames_words
+
+    rows = pd.DataFrame({"patient_id": [1, 1, 2], "skin_median": [31.0, 33.0, 36.5],
+                         "sharpness": [1.0, 5.0, 12.0]})  # fmt: skip
+    meta = {"data": {"skin_range_c": [30.0, 35.0], "sharpness_range": [2.1, 9.18]}}
+    frames = frames_outside(rows, meta)
+    assert frames == {
+        "skin": {"training_range": [30.0, 35.0], "frames": 3, "below": 0, "above": 1},
+        "sharpness": {"training_range": [2.1, 9.18], "frames": 3, "below": 1, "above": 1},
+    }
+    assert frames_outside(rows, {"data": {}}) == {}  # a model without the ranges
+    lines = [frames_words(key, counts) for key, counts in frames.items()]
+    assert (
+        "2 of 3 frames lie outside the training files' sharpness, 2.10-9.18 (1 less sharp, "
+        "1 sharper or noisier): another camera, or its noise? The model's P(Sick) may "
+        "follow it"
+    ) in "\n".join(lines)
+    assert (
+        "1 of 3 frames lie outside the training files' skin (the body's median), 30.0-35.0 °C"
+        in "\n".join(lines)
+    )
 
 
 def test_external_md_names_unlabelled_files_and_one_woman_under_two_numbers(

@@ -39,6 +39,7 @@ from thermocad.evaluation.external_report import markdown
 from thermocad.evaluation.metrics import proportion_intervals
 from thermocad.evaluation.outputs import check_results, clear_results
 from thermocad.evaluation.periods import period_columns
+from thermocad.evaluation.shift import frames_outside, rooms_outside
 from thermocad.models.words import log_model_warnings, model_name
 from thermocad.utils.errors import CohortError, OutputExistsError, OutputPathError
 from thermocad.utils.files import (
@@ -52,20 +53,6 @@ from thermocad.utils.random_state import keeps_random_state
 from thermocad.utils.tables import fmt_ci, markdown_table, tidy
 
 HALVES = {"cnn": "its CNN half alone", "baseline": "its baseline half alone"}
-
-
-def rooms_outside(rows: pd.DataFrame, meta: dict) -> dict | None:
-    """How many new women stood in a room outside the training women's (model.json's
-    data.room_range_c; None when either side lacks rooms)."""
-    span = (meta.get("data") or {}).get("room_range_c")
-    if not span or "room_median" not in rows.columns:
-        return None
-    room = pd.to_numeric(rows.groupby("patient_id")["room_median"].first(), errors="coerce")
-    room = room.dropna()
-    outside = (room < span[0]) | (room > span[1])
-    return {"training_range_c": list(span), "patients": int(len(room)),
-            "outside": int(outside.sum()), "new_range_c": [float(room.min()), float(room.max())]
-            if len(room) else None}  # fmt: skip
 
 
 def external_table(result: dict) -> str:
@@ -255,6 +242,7 @@ def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
         "tta_note": tta_row_note(bundle.meta, tta, bundle.views(tta)),  # scored without them
         "threshold_chosen_on": (bundle.meta.get("threshold_provenance") or {}).get("chosen_on"),
         "rooms": rooms_outside(rows, bundle.meta),
+        "frames_outside": frames_outside(rows, bundle.meta),  # the skin, the sharpness
         "dated": dated_women(rows),  # who can be period-matched
         "confound_audit": audit.to_dict(orient="records"),
         "audit_notes": audit_notes(audit),

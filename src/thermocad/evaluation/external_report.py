@@ -110,6 +110,8 @@ def notes(result: dict) -> list[str]:
         lo, hi = rooms["training_range_c"]
         out.append(f"{rooms['outside']} of {rooms['patients']} women stood in a room outside "
                    f"the training women's {lo:.1f}-{hi:.1f} °C")  # fmt: skip
+    out += [frames_words(key, frames) for key, frames in result.get("frames_outside", {}).items()
+            if frames["below"] or frames["above"]]  # fmt: skip
     out += result.get("audit_notes", [])
     out.append(describe(by_name(result["lockbox"])))  # the files by name: no home folder
     return out
@@ -130,3 +132,18 @@ def _period_words(periods: dict, dated: dict | None) -> str:
                  f"{undated} without a date are in no period-matched subset, and the date audit "
                  "leaves them out")  # fmt: skip
     return text
+
+
+def frames_words(key: str, frames: dict) -> str:
+    """One line on the frames outside the training files' skin or sharpness range."""
+    lo, hi = frames["training_range"]
+    shown = f"{lo:.1f}-{hi:.1f} °C" if key == "skin" else f"{lo:.2f}-{hi:.2f}"
+    what = ("skin (the body's median)", "cooler", "warmer", "another camera's calibration or "
+            "emissivity, or the acclimatisation?") if key == "skin" else (
+            "sharpness", "less sharp", "sharper or noisier", "another camera, or its noise?")  # fmt: skip
+    return (
+        f"{frames['below'] + frames['above']} of {frames['frames']} frames lie outside the "
+        f"training files' {what[0]}, {shown} ({frames['below']} {what[1]}, "
+        f"{frames['above']} {what[2]}): {what[3]} The model's P(Sick) may follow it "
+        "(docs/application.md, acquisition sensitivity)"
+    )
