@@ -206,7 +206,8 @@ def test_a_split_of_windows_or_relative_paths_says_so(tmp_path, monkeypatch):
 
     for path, why in ((r"C:\data\T0010.txt", "a Windows path"),
                       (r"data\T0010.txt", "a Windows path"),
-                      ("data/T0010.txt", f"a relative path is read from the folder thermocad runs in, {tmp_path}"),
+                      ("data/T0010.txt", f"a relative path is read from the folder thermocad runs in, {tmp_path}); run thermocad "
+                       "from the folder the paths start from"),
                       (str(tmp_path / "T0010.txt"), "moved since the split was made")):  # fmt: skip
         monkeypatch.chdir(tmp_path)
         with pytest.raises(ConfigError, match=re.escape(f"e.g. {path} ({why}")):

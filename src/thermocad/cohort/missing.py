@@ -19,9 +19,7 @@ def check_split_paths(split_df: pd.DataFrame, split_csv) -> None:
     if missing:
         are = "is" if len(missing) == 1 else "are"
         raise ConfigError(f"{split_csv}: {len(missing)} of its {len(split_df)} files {are} missing "
-                          f"or unreadable, e.g. {missing[0]} ({_why(str(missing[0]))}); "
-                          "put them back, or prepare and split the data where it now is (a new "
-                          "split draws other test women)")  # fmt: skip
+                          f"or unreadable, e.g. {missing[0]} ({'); '.join(_why(str(missing[0])))}")  # fmt: skip
 
 
 def check_split_table(split: pd.DataFrame, rows: pd.DataFrame, subgroup: str | None, name) -> None:
@@ -33,11 +31,13 @@ def check_split_table(split: pd.DataFrame, rows: pd.DataFrame, subgroup: str | N
     check_split_paths(rows, name)
 
 
-def _why(path: str) -> str:
-    """What a missing file's path may say: another system's (C:\\data\\T0002.txt on Linux),
-    relative (read from the folder thermocad runs in, not the table's), or moved."""
+def _why(path: str) -> tuple[str, str]:
+    """What a missing file's path may say, and what to do: another system's (C:\\data\\T0002.txt
+    on Linux), relative (read from the folder thermocad runs in, not the table's), or moved."""
+    again = "prepare and split the data where it now is (a new split draws other test women)"
     if os.sep == "/" and (re.match(r"[A-Za-z]:[\\/]", path) or ("\\" in path and "/" not in path)):
-        return "a Windows path, which this system cannot open"
+        return "a Windows path, which this system cannot open", again
     if not os.path.isabs(path):
-        return f"a relative path is read from the folder thermocad runs in, {os.getcwd()}"
-    return "moved since the split was made?"
+        return (f"a relative path is read from the folder thermocad runs in, {os.getcwd()}",
+                "run thermocad from the folder the paths start from, or write whole paths")  # fmt: skip
+    return "moved since the split was made?", f"put them back, or {again}"

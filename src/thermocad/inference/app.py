@@ -98,7 +98,9 @@ def build_app(
     """The Gradio page for the model in `run_dir` (a run folder or an exported .onnx file);
     `examples` default to fresh synthetic files in a temporary folder removed at exit (serve()
     passes its own, removed when it stops); `name_training_women` False (serve() beyond this
-    machine): no note says a file's patient number is a training woman's (address.UNNAMED)."""
+    machine): no note says a file's patient number is a training woman's (address.UNNAMED).
+    Its queue polls at rest every 50 ms (at_rest.py); calling `.queue()` on it makes a new
+    queue with Gradio's 1 ms."""
     private_upload_folder()  # before Gradio reads GRADIO_TEMP_DIR
     import gradio as gr
 

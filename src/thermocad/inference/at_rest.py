@@ -4,7 +4,8 @@ Gradio's queue looks for work every millisecond when it has none (every 50 ms on
 for progress to send every 10 ms: 4-7% of a core for a server at rest (docs/benchmarks.md, "The
 web app at rest"). An analysis takes seconds, so looking every 50 ms and 100 ms, as Gradio does
 on Windows, costs a visitor nothing. Attributes of Gradio's `Queue`, not an API: a Gradio
-without them is left as it is (tests/inference/test_app.py checks that they are still there).
+without them is left as it is (tests/inference/test_app_onnx.py checks that they are still
+there). `Blocks.queue()` makes a new queue, with Gradio's polling: call it before this.
 """
 
 from __future__ import annotations

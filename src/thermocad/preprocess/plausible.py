@@ -132,7 +132,7 @@ def sharpness_note(meta: dict, thermogram: Thermogram) -> str:
         return (f"the image is sharper or noisier (sharpness {value:.2f}) than any the model was "
                 f"trained on ({span[1]:.2f} or less): a noisier sensor, another camera, or a "
                 "sharpened export? The model's P(Sick) may follow the image's noise: read it "
-                "with care")  # fmt: skip
+                "with care, and check the camera's and the export's settings")  # fmt: skip
     jpeg = "jpeg" in str(thermogram.source_format)  # its compression smooths fine detail
     return (
         f"the image is less sharp (sharpness {value:.2f}) than any the model was trained on "
