@@ -6,7 +6,8 @@ room behind her (+1 C on pixels below 28 C), sensor noise (sigma 0.05 and 0.2 C)
 shifted 20 px, tilted 3 degrees, or mirrored. Each copy keeps its file's own text format
 (separator, decimals, line ends), so only the perturbation differs. `thermocad.predict` scores
 every copy with the run's model; the table gives, per condition, how far P(Sick) moved (median,
-90th percentile, largest), the calls that flipped at the model's threshold, and how many files
+90th percentile, largest, and its signed range), how far each half's moved (median), the calls
+that flipped at the model's threshold, and how many files
 got a note on their sharpness, skin or room (the notes that an acquisition can set off).
 
 An inspection: nothing is chosen from it. With a run trained on these same women (`fit` on
@@ -90,12 +91,17 @@ def main() -> None:
             table = (
                 base if condition == "as found" else scored(args.run, files, condition, Path(work))
             )
-            moved = (table["prob_sick"] - base["prob_sick"]).abs()
+            change = table["prob_sick"] - base["prob_sick"]
+            moved = change.abs()
+            halves = {h: (table[f"prob_{h}"] - base[f"prob_{h}"]).abs().median()
+                      for h in ("cnn", "baseline") if f"prob_{h}" in table}  # fmt: skip
             sick, was = table["decision"] == "Sick", base["decision"] == "Sick"
             notes = as_text(table["note"])
             noted = {k: int(notes.str.contains(w).sum()) for k, w in NOTES.items()}
             rows.append({"condition": condition, "median |dP|": f"{moved.median():.3f}",
                          "p90 |dP|": f"{moved.quantile(0.9):.3f}", "max |dP|": f"{moved.max():.3f}",
+                         "dP range": f"{change.min():+.3f} to {change.max():+.3f}",
+                         **{f"median |dP| {h}": f"{v:.3f}" for h, v in halves.items()},
                          "flips H->S / S->H": f"{int((sick & ~was).sum())} / {int((~sick & was).sum())}",
                          **{f"{k} note": v for k, v in noted.items()}})  # fmt: skip
             print(f"{condition}: done", flush=True)
