@@ -541,3 +541,19 @@ def test_the_overlay_says_when_the_call_is_the_baselines_not_the_cnns_it_explain
         "would not call" in x
         for x in overlay_title(0.5, 0.4, 0.2, False, True, False, False, False)
     )  # no call
+
+
+def test_figure_and_png_names_are_names_every_disk_takes(tmp_path):
+    """A filesystem review: render wrote NUL.png and T0002:left.png from Linux file names,
+    which an SMB share, NTFS or a USB stick refuses; explain named its figures the same way."""
+    from thermocad.inference.figures import figure_names
+    from thermocad.io.png_names import output_names
+
+    given = ["NUL.txt", "T0002:left.txt", "T0002_left.npy", "T0003?.txt", "T0004. .txt"]
+    names = figure_names(given)
+    assert list(names.values()) == ["NUL__gradcam.png", "T0002_left.txt_gradcam.png",
+                                    "T0002_left.npy_gradcam.png", "T0003__gradcam.png",
+                                    "T0004_gradcam.png"]  # fmt: skip
+    pngs = output_names([tmp_path / name for name in given], tmp_path)
+    assert list(pngs.values()) == ["NUL_.png", "T0002_left.txt.png", "T0002_left.npy.png",
+                                   "T0003_.png", "T0004.png"]  # fmt: skip

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thermocad.io.figure_mark import PNG_METADATA
-from thermocad.utils.out_names import fitting_name
+from thermocad.utils.out_names import fitting_name, portable
 from thermocad.utils.random_state import keeps_random_state
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def own_name(path: str | os.PathLike) -> str:
     its thermal suffix (`T0001.txt.gz` -> `T0001_gradcam.png`, as figure_names has it)."""
     from thermocad.io.find import strip_suffix
 
-    return fitting_name(strip_suffix(Path(path).name), SUFFIX)  # a long name: shortened
+    return fitting_name(portable(strip_suffix(Path(path).name)), SUFFIX)  # long: shortened
 
 
 def files_in(given: Iterable[str | os.PathLike]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -94,7 +94,7 @@ def figure_names(files: Iterable[str | os.PathLike]) -> dict[Path, str]:
     if len(paths) < len(given):
         log(f"note: {len(given) - len(paths)} repeated file(s) explained once (the same file "
             "given twice, or a link to it)")  # fmt: skip
-    stems = {path: strip_suffix(path.name) for path in paths}  # T0013.txt.gz -> T0013
+    stems = {path: portable(strip_suffix(path.name)) for path in paths}  # T0013.txt.gz: T0013
     count: dict[str, int] = {}
     for path in paths:
         count[stems[path].casefold()] = count.get(stems[path].casefold(), 0) + 1
@@ -103,7 +103,7 @@ def figure_names(files: Iterable[str | os.PathLike]) -> dict[Path, str]:
     for path in paths:
         stem = stems[path]
         if count[stem.casefold()] > 1:
-            base = stem = path.name
+            base = stem = portable(path.name)
             n = 1
             while stem.casefold() in used:
                 n += 1

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from thermocad.io.find import strip_suffix
-from thermocad.utils.out_names import fitting_name
+from thermocad.utils.out_names import fitting_name, portable
 
 
 def output_names(paths: Sequence[Path], root: str | os.PathLike) -> dict[Path, str]:
@@ -16,7 +16,8 @@ def output_names(paths: Sequence[Path], root: str | os.PathLike) -> dict[Path, s
     A file's name is its stem prefixed by its sub-folders (sub/T0003.txt -> sub__T0003.png).
     Files whose names would collide (T0001.txt and T0001.npy; a/T0002.txt and a__T0002.txt;
     names differing only in case, which collide on macOS and Windows) keep their extensions
-    (T0001.npy.png); any still colliding get ~2, ~3, ... in the order of their paths.
+    (T0001.npy.png); any still colliding get ~2, ~3, ... in the order of their paths. Names
+    are made portable first (out_names.portable: NUL.txt -> NUL_.png).
     """
     stems = {path: _stem(path, root) for path in paths}
     count: dict[str, int] = {}
@@ -46,4 +47,4 @@ def _stem(path: Path, root: str | os.PathLike, keep_suffix: bool = False) -> str
     except ValueError:
         parts = (path.name,)
     joined = "__".join(parts)
-    return joined if keep_suffix else strip_suffix(joined)
+    return portable(joined if keep_suffix else strip_suffix(joined))

@@ -87,6 +87,18 @@ NAME_RULE = ("letters, digits and _ . + -, at most 100, the first a letter or di
              "no dot, and no device name of Windows (con, nul, com1, ...)")  # fmt: skip
 
 
+_FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f]')  # in a Windows file name
+
+
+def portable(stem: str) -> str:
+    """An output name's stem made from an input's name, as every disk takes it: the characters
+    Windows forbids (<>:"/\\|?* and control characters) as _, no dot or space at its end
+    (Windows drops them), and a Windows device name (NUL, COM1) followed by a _ (a review:
+    `render` wrote NUL.png and T0002:left.png, which an SMB share or a USB stick refuses)."""
+    stem = _FORBIDDEN.sub("_", stem).rstrip(". ") or "_"
+    return stem + "_" if _DEVICES.fullmatch(stem) else stem
+
+
 def is_name(value: object) -> bool:
     """Whether `value` is such a name (NAME_RULE)."""
     return isinstance(value, str) and bool(_NAME.fullmatch(value)) and not _DEVICES.fullmatch(value)
