@@ -266,3 +266,25 @@ def test_a_no_call_box_says_it_is_no_diagnosis_too():
     model = SimpleNamespace(threshold=0.4131, meta={"threshold": 0.4131, "cv": CV})
     box = call_box(model, "a.txt", 0.47, "the file name says view 1.2", "", {})
     assert "No call" in box and NOT_A_DIAGNOSIS in box
+
+
+def test_a_file_without_a_call_and_a_body_in_pieces_get_only_the_notes_that_hold(tmp_path):
+    """A review of frames with many notes: a lateral view (no call) was told to read its
+    P(Sick) with care three times over, and a body cut by a cold column had its other piece
+    read as the room (32.9 °C for a 25.3 °C room), a false room note."""
+    from tests.helpers.training import thermogram
+    from thermocad.inference.notes import input_notes
+    from thermocad.io.thermal import Thermogram
+    from thermocad.preprocess.regions import room_temperature
+
+    whole = thermogram(np.random.default_rng(0), True)
+    cut = whole.copy()
+    cut[:, cut.shape[1] * 2 // 3 : cut.shape[1] * 2 // 3 + 3] = 18.0  # a 3 px cold column
+    room = room_temperature(whole)
+    meta = {"data": {"room_range_c": [room - 0.05, room + 0.05], "sharpness_range": [1e6, 2e6]}}
+    notes = input_notes(meta, Thermogram(cut, "celsius", tmp_path / "T0012.txt", "npy"))
+    assert notes["pieces"] and notes["sharpness"] and notes["room"] == ""
+    assert abs(room_temperature(cut) - room) > 0.05  # read outside the range: had been noted
+    lateral = tmp_path / "T0012.1.2.S.2013-10-14.10.txt"  # right 45 degrees: no call
+    notes = input_notes(meta, Thermogram(cut, "celsius", lateral, "npy"))
+    assert [kind for kind, note in notes.items() if note] == ["view"]

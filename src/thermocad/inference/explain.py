@@ -216,15 +216,15 @@ def explain_file(
     shown_name = path.name if name in (None, own_name(path)) else str(path)
     title = plot_text(shown_name)  # a name that is not UTF-8 cannot be drawn as it is, nor $
     seen = seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else set()
+    void = void_note(bundle.meta, thermogram)  # said by the result line: not again as a note
     notes = (
-        input_note(bundle.meta, thermogram),
+        "" if void else input_note(bundle.meta, thermogram),
         training_file_note(path, seen, bundle.meta, thermogram.array)[0],
     )
     if note := "; ".join(n for n in notes if n):  # as predict and the web app say it
         title += "\n" + textwrap.fill(f"note: {note}", 125)
     cnn, base = bundle.predict_parts([thermogram.array], unit=thermogram.unit)
     prob = float(bundle.average(cnn, base)[0])
-    void = void_note(bundle.meta, thermogram)
     said = brief_line if brief else result_line
     log(said(bundle, shown_name, prob, cnn, base, void))  # the path where names clash
     if note:  # after its file's line, named: never read as the next file's

@@ -49,19 +49,28 @@ if TYPE_CHECKING:
 UPSIDE_DOWN_MARGIN = 0.05  # bottom-quarter minus top-quarter body cover (`orientation_note`)
 
 
+NOTE_KINDS = ("unit", "view", "room", "skin", "shape", "orientation", "pieces", "sharpness",
+              "export")  # fmt: skip
+
+
 def input_notes(meta: dict[str, Any], thermogram: Thermogram) -> dict[str, str]:
-    """Each note on this thermogram by its kind (unit, view, room, skin, shape, orientation,
-    pieces, sharpness), '' where none."""
+    """Each note on this thermogram by its kind (NOTE_KINDS), '' where none. A file without a
+    call (void_note's) gets those notes alone: the others say how to read a score not made. A
+    body in pieces gets no room note (part of her is read as room: 32.9 °C for a 25.3 °C one)."""
     from thermocad.preprocess.plausible import export_note, pieces_note, sharpness_note
     from thermocad.preprocess.regions import body_mask
 
     shape = shape_note(meta, thermogram)  # a frame cut short has no bottom to read: no orientation
+    unit, view = unit_note(meta, thermogram), view_note(thermogram.path)
+    if unit or view or "turned on its side" in shape:  # no call (void_note): nothing to qualify
+        return dict.fromkeys(NOTE_KINDS, "") | {"unit": unit, "view": view, "shape": shape}
     mask = body_mask(thermogram.array)  # once, for the room and the orientation
-    return {"unit": unit_note(meta, thermogram), "view": view_note(thermogram.path),
-            "room": room_note(meta, thermogram, mask), "skin": skin_note(meta, thermogram, mask),
-            "shape": shape,
+    pieces = pieces_note(thermogram)  # then the room is read on the largest piece's background
+    return {"unit": unit, "view": view,
+            "room": "" if pieces else room_note(meta, thermogram, mask),
+            "skin": skin_note(meta, thermogram, mask), "shape": shape,
             "orientation": "" if shape else orientation_note(meta, thermogram, mask),
-            "pieces": pieces_note(thermogram), "sharpness": sharpness_note(meta, thermogram),
+            "pieces": pieces, "sharpness": sharpness_note(meta, thermogram),
             "export": export_note(meta, thermogram)}  # fmt: skip
 
 
