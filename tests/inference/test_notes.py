@@ -288,3 +288,21 @@ def test_a_file_without_a_call_and_a_body_in_pieces_get_only_the_notes_that_hold
     lateral = tmp_path / "T0012.1.2.S.2013-10-14.10.txt"  # right 45 degrees: no call
     notes = input_notes(meta, Thermogram(cut, "celsius", lateral, "npy"))
     assert [kind for kind, note in notes.items() if note] == ["view"]
+
+
+def test_each_note_reads_whole_when_a_cell_is_split_on_its_separator(tmp_path):
+    """A review of frames with many notes: a file's notes are joined with '; ', and the room,
+    skin, shape and export notes held '; ' of their own, so a spreadsheet splitting the cell
+    on it left fragments ("on DMR-IR the default model's P(Sick) rose with the room, ...")."""
+    from tests.helpers.training import thermogram
+    from thermocad.inference.notes import input_notes
+    from thermocad.io.thermal import Thermogram
+
+    frame = thermogram(np.random.default_rng(0), True)
+    meta = {"data": {"room_range_c": [0.0, 1.0], "skin_range_c": [0.0, 1.0],
+                     "frame_shapes": [list(frame.shape)]}}  # fmt: skip
+    notes = input_notes(meta, Thermogram(frame, "celsius", tmp_path / "a.txt", "npy"))
+    assert notes["room"] and notes["skin"]
+    assert not [note for note in notes.values() if "; " in note]
+    turned = input_notes(meta, Thermogram(frame.T.copy(), "celsius", tmp_path / "a.txt", "npy"))
+    assert turned["shape"] and "; " not in turned["shape"]

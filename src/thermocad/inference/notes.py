@@ -90,7 +90,7 @@ def shape_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     if [w, h] in [list(x) for x in shapes]:  # a frame on its side: no call (void_note)
         return (f"the file is {h} x {w} px but the model was trained on {trained} frames "
                 "(turned on its side, or a matrix written transposed?): its P(Sick) says "
-                "nothing about this image; turn it upright to score it")  # fmt: skip
+                "nothing about this image: turn it upright to score it")  # fmt: skip
     return (f"the file is {h} x {w} px but the model was trained on {trained} frames (a file "
             "cut short, or another camera?): read its P(Sick) with care")  # fmt: skip
 
@@ -144,7 +144,7 @@ def training_note(path: str | Path | None, seen: frozenset[str] | set[str],
         return ""
     if synthetic_training(meta or {}) == "synthetic":
         return (f"patient number {pid} is also a synthetic woman's (thermocad synth) this model "
-                "was trained on: if this file is her thermogram, this P(Sick) is no test result; "
+                "was trained on: if this file is her thermogram, this P(Sick) is no test result, and "
                 "a real woman with this number is someone else")  # fmt: skip
     return (f"patient number {pid} is one of the women this model was trained on (its training "
             "record): if she is the same woman, this P(Sick) is no test result")  # fmt: skip
@@ -172,7 +172,7 @@ def room_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) -> str:
     if room is None or span[0] <= room <= span[1]:
         return ""
     return (f"room {room:.1f} °C (the background) is outside the {span[0]:.1f}-{span[1]:.1f} °C "
-            "the model was trained in; on DMR-IR the default model's P(Sick) rose with the room, "
+            "the model was trained in (on DMR-IR the default model's P(Sick) rose with the room), "
             "so read it with care")  # fmt: skip
 
 
@@ -193,8 +193,8 @@ def skin_note(meta: dict[str, Any], thermogram: Thermogram, mask) -> str:
     return (f"skin {skin:.1f} °C (the body's median) is {side} than the {span[0]:.1f}-"
             f"{span[1]:.1f} °C of the women the model was trained on (a camera's calibration or "
             "emissivity setting, the room, too short an acclimatisation?): its P(Sick) says "
-            "little here; on DMR-IR warmer skin went with the Sick women, imaged in later "
-            "years: a confound, not evidence of cancer")  # fmt: skip
+            "little here (on DMR-IR warmer skin went with the Sick women, imaged in later "
+            "years: a confound, not evidence of cancer)")  # fmt: skip
 
 
 def view_note(path: str | Path | None) -> str:

@@ -169,4 +169,4 @@ def export_note(meta: dict, thermogram: Thermogram) -> str:
     else:
         return ""
     return (f"the image {how} training images did: exported differently, its grey levels mean "
-            "other temperatures; read its P(Sick) with care")  # fmt: skip
+            "other temperatures, so read its P(Sick) with care")  # fmt: skip
