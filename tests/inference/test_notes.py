@@ -130,7 +130,10 @@ def test_a_frame_wider_at_the_bottom_is_asked_whether_it_is_upside_down():
     flipped = SimpleNamespace(**{**vars(upright), "array": upright.array[::-1]})
     note = orientation_note(real, flipped)
     assert note.startswith("the body covers 86% of the frame's bottom quarter and 62% of its top")
-    assert "is the image upside down, or on its side? read its P(Sick) with care" in note
+    assert "is the image upside down, or on its side? Read its P(Sick) with care" in note
+    wide = np.pad(flipped.array, ((0, 0), (10, 10)), constant_values=24.0)  # not square: on
+    wide_note = orientation_note(real, SimpleNamespace(**{**vars(flipped), "array": wide}))
+    assert "is the image upside down? Read its P(Sick)" in wide_note  # its side, another size
     assert input_notes(real, flipped)["orientation"] == note
     assert orientation_note(synthetic, flipped) == ""  # the synthetic women have no raised arms
     level = SimpleNamespace(**{**vars(upright), "array": _frame(np.full(40, 0.6)).array})
@@ -161,7 +164,7 @@ def test_the_verdict_asks_upside_down_in_a_few_words():
     from thermocad.inference.verdict import _headlines
 
     assert _headlines("", {"orientation": "the body covers ..."}) == [
-        "Upside down, or on its side?", "Details in Result."]  # fmt: skip
+        "Upside down? Read with care.", "Details in Result."]  # fmt: skip
     assert _headlines("", {"orientation": ""}) == []
 
 

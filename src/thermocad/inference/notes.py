@@ -21,8 +21,7 @@
   The synthetic generator's women have no raised arms (-10 to +9 points over 600 of them), so
   a model of synthetic women gets no such note.
 - The sharpness: a frame less sharp than every training file (`data.sharpness_range`;
-  preprocess/plausible.py's `sharpness_note`): blurred, out of focus or enlarged; or sharper
-  than every one: a noisier sensor, another camera.
+  `plausible.sharpness_note`): blurred or enlarged; or sharper: a noisier sensor or camera.
 - The woman: a run folder keeps its training women (trained_on.csv; an older `fit` folder,
   its split.csv), so a file whose DMR-IR patient number trained the model can say so
   (`training_note`): her P(Sick) is then no held-out score.
@@ -109,9 +108,10 @@ def orientation_note(meta: dict[str, Any], thermogram: Thermogram, mask=None) ->
     top, bottom = float(mask[:quarter].mean()), float(mask[-quarter:].mean())
     if bottom - top <= UPSIDE_DOWN_MARGIN:
         return ""
+    side = ", or on its side" if len(set(thermogram.array.shape[:2])) == 1 else ""  # square
     return (f"the body covers {bottom:.0%} of the frame's bottom quarter and {top:.0%} of its "
             "top one, the other way round from every upright frontal thermogram of DMR-IR: "
-            "is the image upside down, or on its side? read its P(Sick) with care")  # fmt: skip
+            f"is the image upside down{side}? Read its P(Sick) with care")  # fmt: skip
 
 
 def void_note(meta: dict[str, Any], thermogram: Thermogram) -> str:

@@ -68,7 +68,7 @@ def _headlines(training: str, notes: dict[str, str]) -> list[str]:
              "Skin warmer or cooler than any training woman's: read with care."
              if notes.get("skin") else "",
              "A frame size no training file had." if notes.get("shape") else "",
-             "Upside down, or on its side?" if notes.get("orientation") else "",
+             "Upside down? Read with care." if notes.get("orientation") else "",
              "The body was found in pieces: read with care." if notes.get("pieces") else "",
              f"{'Sharper or noisier' if noisy else 'Less sharp'} than any training image: "
              "read with care." if sharp else "",
