@@ -93,12 +93,12 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     void = void_note(bundle.meta, thermogram)
     result = result_line(bundle, path.name, prob, cnn, base, void)
     # Each computed once; with no call, the notes that void it are said first (`void`), and
-    # the rest (room, skin, ...) still follow in the Result, as predict's note column has them.
+    # not again here (input_notes gives no other note then).
     found = {k: v for k, v in input_notes(bundle.meta, thermogram).items()
              if not (v and v in void)}  # fmt: skip
     # By its bytes (a training file under any name), else by the patient number of its name.
     training = training_file_note(path, seen, bundle.meta, array)[0]
-    if note := "; ".join(n for n in [*found.values(), training] if n):
+    if note := "; ".join(n for n in [training, *found.values()] if n):  # hers first
         result += f" Note: {note}."
     return Answer(
         thermogram=_thermogram(array, thermogram.unit, path.name),

@@ -217,9 +217,9 @@ def explain_file(
     title = plot_text(shown_name)  # a name that is not UTF-8 cannot be drawn as it is, nor $
     seen = seen_patients(Path(run_dir)) if Path(run_dir).is_dir() else set()
     void = void_note(bundle.meta, thermogram)  # said by the result line: not again as a note
-    notes = (
-        "" if void else input_note(bundle.meta, thermogram),
+    notes = (  # hers first: if she trained the model, nothing else matters as much
         training_file_note(path, seen, bundle.meta, thermogram.array)[0],
+        "" if void else input_note(bundle.meta, thermogram),
     )
     if note := "; ".join(n for n in notes if n):  # as predict and the web app say it
         title += "\n" + textwrap.fill(f"note: {note}", 125)

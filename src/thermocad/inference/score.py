@@ -37,7 +37,7 @@ def score_file(bundle: ModelBundle | OnnxModel, path: Path, allow_unit_mismatch:
     halves = (None, None) if base is None else (cnn[0], base[0])
     row = file_row(Path(name or path.name), prob, bundle, __version__, note, bool(void), halves)
     if training := training_file_note(path, seen, bundle.meta, thermogram.array)[0]:
-        row["note"] = "; ".join(n for n in (row["note"], training) if n)
+        row["note"] = "; ".join(n for n in (training, row["note"]) if n)  # first, as predict
     return row
 
 

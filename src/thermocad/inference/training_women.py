@@ -29,7 +29,7 @@ def note_training_women(table, run_dir: Path | None, meta: dict[str, Any] | None
         note, kind = training_file_note(file, seen, meta)
         if note:
             counts[kind] += 1
-            table.at[i, "note"] = "; ".join(n for n in (table.at[i, "note"], note) if n)
+            table.at[i, "note"] = "; ".join(n for n in (note, table.at[i, "note"]) if n)  # first
     of = f"of {len(table)} file(s)"
     if copies := counts["bytes"] + counts["frame"]:
         log(f"note: {copies} {of} are files this model was trained on, byte for byte or saved "
