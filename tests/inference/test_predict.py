@@ -704,6 +704,12 @@ def test_one_frame_under_two_names_is_noted_on_each(run_dir, dmr_files, tmp_path
     assert "the same frame as T09002.txt, byte for byte" in notes["T9002.txt"]
     assert unnoted(notes["T9003.txt"])
     assert "note: 3 file(s) hold the frame of another file given" in capsys.readouterr().err
+    # A copy whose name gives no number is not said to be a woman under two numbers (a review).
+    shutil.copy(dmr_files[1], folder / "scan_copy.txt")
+    named = predict_paths(run_dir, [folder / "T9003.txt", folder / "scan_copy.txt"])[0]["note"]
+    assert ("the same frame as scan_copy.txt (no patient number), byte for byte or saved again: "
+            "a copy under another name?") in named[0]  # fmt: skip
+    (folder / "scan_copy.txt").unlink()
     # Her copy under the same name in another format counts once, as her row counts it.
     with open(dmr_files[1], "rb") as src, gzip.open(folder / "T9003.txt.gz", "wb") as dst:
         dst.write(src.read())

@@ -50,5 +50,9 @@ def _note(table: pd.DataFrame, i, other) -> str:
                    else "counted as another of her files")  # fmt: skip
         return f"the same frame as {name}, byte for byte or saved again: a copy, {counted}"
     whose = f"patient {theirs}" if pd.notna(theirs) else "no patient number"
-    return (f"the same frame as {name} ({whose}), byte for byte or saved again: one woman under "
-            "two numbers, or a file misnamed?")  # fmt: skip
+    why = (
+        "one woman under two numbers, or a file misnamed?"
+        if pd.notna(mine) and pd.notna(theirs)
+        else "a copy under another name?"
+    )  # one of the two names gives no number
+    return f"the same frame as {name} ({whose}), byte for byte or saved again: {why}"
