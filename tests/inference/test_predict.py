@@ -322,6 +322,22 @@ def test_a_womans_files_of_several_visits_are_said_to_be_averaged():
     assert pd.isna(notes[1])  # one day's static and dynamic frames: no note
 
 
+def test_a_training_womans_row_says_so_first():
+    """A many-notes review: patient 12's row said only "2 file(s) with a note in the per-file
+    table", never that she trained the model, though each of her files' notes did."""
+    said = ("patient number 12 is one of the women this model was trained on (its training "
+            "record): if she is the same woman, this P(Sick) is no test result")  # fmt: skip
+    table = pd.DataFrame({
+        "file": ["T0012.txt", "T0012_b.txt", "T0013.txt"],
+        "patient_id": pd.array([12, 12, 13], dtype="Int64"), "prob_sick": [0.3, 0.4, 0.2],
+        "threshold": [0.5] * 3, "model": ["m"] * 3, "note": [said, said, None],
+    })  # fmt: skip
+    notes = patient_table(table)["note"].tolist()
+    assert notes[0].startswith("her files say she is one of the women this model was trained "
+                               "on: her P(Sick) is no test result; 2 file(s) with a note")  # fmt: skip
+    assert pd.isna(notes[1])
+
+
 def test_the_tables_write_the_threshold_without_float_noise(tmp_path):
     from thermocad.inference.tables import write_predictions
 

@@ -108,7 +108,13 @@ def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.
         decision = NO_CALL if prob is None else ("Sick" if prob >= threshold else "Healthy")
         copies = int((copy & ~lateral)[files.index].sum())  # among the files that had a call
         left_out = int(lateral[files.index].sum())
-        notes = [f"{left_out} file(s) without a call left out"] * (left_out > 0)
+        # training_file_note's words, on any of her files (first in its note): said first here
+        trained = as_text(files.get("note", pd.Series(index=files.index, dtype=object)))
+        notes = [
+            "her files say she is one of the women this model was trained on: her P(Sick) "
+            "is no test result"
+        ] * bool(trained.str.contains("is no test result").any())
+        notes += [f"{left_out} file(s) without a call left out"] * (left_out > 0)
         notes += [f"{copies} copy(ies) of a file counted once"] * (copies > 0)
         if (others := int((noted[used.index]).sum())) > 0:
             notes.append(f"{others} file(s) with a note in the per-file table")
