@@ -18,8 +18,9 @@ def check_split_paths(split_df: pd.DataFrame, split_csv) -> None:
     missing = [p for p in split_df["path"] if not (os.path.isfile(p) and os.access(p, os.R_OK))]
     if missing:
         are = "is" if len(missing) == 1 else "are"
+        why, todo = _why(str(missing[0]))
         raise ConfigError(f"{split_csv}: {len(missing)} of its {len(split_df)} files {are} missing "
-                          f"or unreadable, e.g. {missing[0]} ({'); '.join(_why(str(missing[0])))}")  # fmt: skip
+                          f"or unreadable, e.g. {missing[0]} ({why}); {todo}")  # fmt: skip
 
 
 def check_split_table(split: pd.DataFrame, rows: pd.DataFrame, subgroup: str | None, name) -> None:

@@ -134,16 +134,19 @@ def _period_words(periods: dict, dated: dict | None) -> str:
     return text
 
 
+# frames_outside's measures in words: what, below the range, above it, what it may mean
+FRAME_WORDS = {"skin": ("skin (the body's median)", "cooler", "warmer", "another camera's "
+                        "calibration or emissivity, or the acclimatisation?"),
+               "sharpness": ("sharpness", "less sharp", "sharper or noisier",
+                             "another camera, or its noise?")}  # fmt: skip
+
+
 def frames_words(key: str, frames: dict) -> str:
     """One line on the frames outside the training files' skin or sharpness range."""
     lo, hi = frames["training_range"]
     shown = f"{lo:.1f}-{hi:.1f} °C" if key == "skin" else f"{lo:.2f}-{hi:.2f}"
-    what = ("skin (the body's median)", "cooler", "warmer", "another camera's calibration or "
-            "emissivity, or the acclimatisation?") if key == "skin" else (
-            "sharpness", "less sharp", "sharper or noisier", "another camera, or its noise?")  # fmt: skip
-    return (
-        f"{frames['below'] + frames['above']} of {frames['frames']} frames lie outside the "
-        f"training files' {what[0]}, {shown} ({frames['below']} {what[1]}, "
-        f"{frames['above']} {what[2]}): {what[3]} The model's P(Sick) may follow it "
-        "(docs/application.md, acquisition sensitivity)"
-    )
+    what, below, above, why = FRAME_WORDS[key]
+    return (f"{frames['below'] + frames['above']} of {frames['frames']} frames lie outside the "
+            f"training files' {what}, {shown} ({frames['below']} {below}, {frames['above']} "
+            f"{above}): {why} The model's P(Sick) may follow it (docs/application.md, "
+            "acquisition sensitivity)")  # fmt: skip

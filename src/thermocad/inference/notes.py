@@ -1,17 +1,13 @@
 """Notes beside a prediction: when the training data say little about a thermogram's score.
 
 - The room: on DMR-IR the models' P(Sick) follows the room temperature (docs/evaluation.md,
-  "Room drift"), so a thermogram taken in a room colder or warmer than any training woman's
-  gets a score the training data say little about. model.json keeps the training women's room
-  range (`data.room_range_c`, written by `train`).
-- The skin: a frame whose body's median temperature lies outside the training women's
-  (`data.skin_range_c`, written by `train`): a camera's calibration or emissivity, the room,
-  the acclimatisation.
+  "Room drift"): a room outside the training women's (`data.room_range_c`) is noted.
+- The skin: a body's median temperature outside the training women's (`data.skin_range_c`):
+  a camera's calibration or emissivity, the room, the acclimatisation.
 - The unit: a file of image intensities scored by a model trained on temperatures (or the
   reverse), which only --allow-unit-mismatch lets through.
-- The view: models are trained on frontal views only (`prepare` excludes the others), so a
-  file whose DMR-IR name says it is a lateral view (`T0287.1.2...`: right 45 degrees) is
-  scored on an image unlike any the model saw.
+- The view: models are trained on frontal views only, so a file whose DMR-IR name says it is
+  a lateral view (`T0287.1.2...`: right 45 degrees) gets no call.
 - The frame: a file whose size is none of the training frames' (`data.frame_shapes`) may be
   cut short at a row's end (a copy still being written) or come from another camera.
 - The orientation: in every upright DMR-IR frontal frame the body covers more of the top
@@ -27,9 +23,8 @@
   (`training_note`): her P(Sick) is then no held-out score.
 
 `predict`, `explain` and the web app add the notes; the score itself is not changed.
-`tta_note` is a log line for the whole run: a model validated with TTA scored without it
-(by default every prediction averages the model's own test-time augmentations); `tta_row_note`
-says it on each row predict writes, so the saved table says so too.
+`tta_note` is a log line for the whole run: a model validated with TTA scored without it;
+`tta_row_note` says it on each row predict writes.
 `shown` and `result_line` say the score itself, as the app and `explain` print it; where a
 `void_note` applies (another unit, a lateral view, a frame on its side) they make no call.
 """
@@ -46,6 +41,7 @@ if TYPE_CHECKING:
     from thermocad.io.thermal import Thermogram
 
 UPSIDE_DOWN_MARGIN = 0.05  # bottom-quarter minus top-quarter body cover (`orientation_note`)
+NO_TEST_RESULT = "this P(Sick) is no test result"  # every training woman's note says it
 
 
 NOTE_KINDS = ("unit", "view", "room", "skin", "shape", "orientation", "pieces", "sharpness",
@@ -61,7 +57,7 @@ def input_notes(meta: dict[str, Any], thermogram: Thermogram) -> dict[str, str]:
 
     shape = shape_note(meta, thermogram)  # a frame cut short has no bottom to read: no orientation
     unit, view = unit_note(meta, thermogram), view_note(thermogram.path)
-    if unit or view or "turned on its side" in shape:  # no call (void_note): nothing to qualify
+    if unit or view or _turned(shape):  # no call (void_note): nothing to qualify
         return dict.fromkeys(NOTE_KINDS, "") | {"unit": unit, "view": view, "shape": shape}
     mask = body_mask(thermogram.array)  # once, for the room and the orientation
     pieces = pieces_note(thermogram)  # then the room is read on the largest piece's background
@@ -118,10 +114,14 @@ def void_note(meta: dict[str, Any], thermogram: Thermogram) -> str:
     """'' or the notes that leave the score without meaning (another unit than the model's, a
     lateral view, a frame on its side: a camera review saw one called): no Sick/Healthy call
     is then made."""
-    shape = shape_note(meta, thermogram)
-    turned = shape if "turned on its side" in shape else ""
-    notes = (unit_note(meta, thermogram), view_note(thermogram.path), turned)
+    notes = (unit_note(meta, thermogram), view_note(thermogram.path),
+             _turned(shape_note(meta, thermogram)))  # fmt: skip
     return "; ".join(n for n in notes if n)
+
+
+def _turned(shape: str) -> str:
+    """shape_note's note when it says the frame is on its side (no call), else ''."""
+    return shape if "turned on its side" in shape else ""
 
 
 def above(call: str) -> str:
@@ -144,10 +144,10 @@ def training_note(path: str | Path | None, seen: frozenset[str] | set[str],
         return ""
     if synthetic_training(meta or {}) == "synthetic":
         return (f"patient number {pid} is also a synthetic woman's (thermocad synth) this model "
-                "was trained on: if this file is her thermogram, this P(Sick) is no test result, and "
+                f"was trained on: if this file is her thermogram, {NO_TEST_RESULT}, and "
                 "a real woman with this number is someone else")  # fmt: skip
     return (f"patient number {pid} is one of the women this model was trained on (its training "
-            "record): if she is the same woman, this P(Sick) is no test result")  # fmt: skip
+            f"record): if she is the same woman, {NO_TEST_RESULT}")  # fmt: skip
 
 
 def unit_note(meta: dict[str, Any], thermogram: Thermogram) -> str:

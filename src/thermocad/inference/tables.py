@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from thermocad.inference.notes import NO_CALL, called, deciding_half
+from thermocad.inference.notes import NO_CALL, NO_TEST_RESULT, called, deciding_half
 from thermocad.io.filenames import name_view, patient_number
 from thermocad.models.meta import DIGEST  # model.json's weights digest (no model code)
 from thermocad.models.words import model_name, table_warning
@@ -108,12 +108,12 @@ def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.
         decision = NO_CALL if prob is None else ("Sick" if prob >= threshold else "Healthy")
         copies = int((copy & ~lateral)[files.index].sum())  # among the files that had a call
         left_out = int(lateral[files.index].sum())
-        # training_file_note's words, on any of her files (first in its note): said first here
+        # a training woman's note (training_file_note) on any of her files: said first here
         trained = as_text(files.get("note", pd.Series(index=files.index, dtype=object)))
         notes = [
             "her files say she is one of the women this model was trained on: her P(Sick) "
             "is no test result"
-        ] * bool(trained.str.contains("is no test result").any())
+        ] * bool(trained.str.contains(NO_TEST_RESULT, regex=False).any())
         notes += [f"{left_out} file(s) without a call left out"] * (left_out > 0)
         notes += [f"{copies} copy(ies) of a file counted once"] * (copies > 0)
         if (others := int((noted[used.index]).sum())) > 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from thermocad.inference.notes import training_note
+from thermocad.inference.notes import NO_TEST_RESULT, training_note
 from thermocad.models.words import synthetic_training
 
 
@@ -56,6 +56,6 @@ def training_file_note(file, seen: frozenset[str], meta: dict[str, Any] | None,
         pid, how = found
         again = "" if how == "bytes" else ", saved again"
         return (f"{same_file(how)} a file of training patient {pid}{again} (the model's record "
-                "of its training files): whatever its name, this P(Sick) is no test result"), how  # fmt: skip
+                f"of its training files): whatever its name, {NO_TEST_RESULT}"), how  # fmt: skip
     note = training_note(file, seen, meta)
     return note, "number" if note else ""
