@@ -223,7 +223,21 @@ def test_a_call_made_by_one_half_alone_says_how_that_half_did_where_the_date_can
                        np.array([0.8]))  # fmt: skip
     assert "0.75 (0.48-0.91, not shown better than chance) among the 31 women" in held
     box = call_box(model, "b.txt", 0.30, "", "", {}, (np.array([0.01]), np.array([0.59])))
-    assert "the CNN&#x27;s alone. " in box and "chance" not in box
+    assert "the CNN&#x27;s alone.</div>" in box and "chance" not in box
+
+
+def test_the_call_box_gives_each_qualification_a_line_of_its_own():
+    """A run-on of sentences in one small line was hard to read one by one."""
+    from thermocad.inference.verdict import NOT_A_DIAGNOSIS, call_box
+
+    model = SimpleNamespace(threshold=0.4131, meta={"threshold": 0.4131, "cv": CV})
+    box = call_box(model, "a.txt", 0.47, "", "", {"room": "a room note", "skin": "a skin note"},
+                   (np.array([0.002]), np.array([0.94])))  # fmt: skip
+    lines = [part.split(">", 1)[1] for part in box.split("</div>") if "color:#444" in part]
+    assert lines == ["The two halves disagree: this call is the baseline&#x27;s alone.",
+                     "Imaged in a room outside the training women&#x27;s range: read with care.",
+                     "Skin warmer or cooler than any training woman&#x27;s: read with care.",
+                     "Details in Result.", NOT_A_DIAGNOSIS]  # fmt: skip
 
 
 def test_the_skin_note_reads_the_bodys_median_of_a_temperature_frame_only():

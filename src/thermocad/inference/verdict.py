@@ -17,22 +17,24 @@ _VERDICTS = {
 NOT_A_DIAGNOSIS = "Research software: a score, not a diagnosis."
 
 
-def verdict(kind: str, detail: str, small: str = "", warning: str = "") -> str:
+def verdict(kind: str, detail: str, small: str | list[str] = "", warning: str = "") -> str:
     """The call in large type, with one line of detail, an optional warning in bold (a model
-    that makes no result: the header, which says so, scrolls away on a phone) and an optional
-    smaller line: HTML, the upload's name escaped. role=status so that a screen reader
-    announces it."""
+    that makes no result: the header, which says so, scrolls away on a phone) and optional
+    smaller lines, each on its own (`small`: one or a list): HTML, the upload's name escaped.
+    role=status so that a screen reader announces it."""
     import html
 
     colour, sign, words = _VERDICTS[kind]
     # Each line's colour is set on it: a dark theme colours the page's text light, line by line.
-    small = f'<div style="font-size:0.95em;color:#444">{html.escape(small)}</div>' if small else ""
+    lines = [small] if isinstance(small, str) else small
+    if kind != "error":  # said where the call is read (a clinical reading: the page's header,
+        # which says it, scrolls away on a phone)
+        lines = [*lines, NOT_A_DIAGNOSIS]
+    small = "".join(f'<div style="font-size:0.95em;color:#444">{html.escape(line)}</div>'
+                    for line in lines if line)  # fmt: skip
     small = (
         f'<div style="font-weight:700;color:#222">{html.escape(warning)}</div>' if warning else ""
     ) + small
-    if kind != "error":  # said where the call is read (a clinical reading: the page's header,
-        # which says it, scrolls away on a phone)
-        small += f'<div style="font-size:0.95em;color:#444">{NOT_A_DIAGNOSIS}</div>'
     border = "dashed" if kind == "error" else "solid"  # an error is not a result
     # overflow-wrap: a long file name breaks inside the box instead of running out of it.
     return (f'<div role="status" aria-live="polite" class="verdict verdict-{kind}" style="border:3px '
@@ -112,15 +114,14 @@ def call_box(bundle, name: str, prob: float, void: str, training: str,
     if own := _training_head(training):  # in bold, under the call: not in the small line
         heads.remove(own)
         demo = " ".join(x for x in (own, demo) if x)
-    # (an example is a synthetic frontal view: its name, T9001.txt, does not say so)
-    small = " ".join(heads) or (
-        "View: frontal (a synthetic example)." if example else _view_line(name)
-    )
+    # (an example is a synthetic frontal view: its name, T9001.txt, does not say so); each
+    # qualification on a line of its own, to be read one by one
+    small = heads or ["View: frontal (a synthetic example)." if example else _view_line(name)]
     if parts[0] is not None and (whose := deciding_half(bundle.threshold, *parts, made)):
         chance = (", a half not shown better than chance where the date cannot tell"
                   * not_above_chance(half(bundle.meta, whose)))  # fmt: skip
-        small = f"The two halves disagree: this call is the {whose}'s alone{chance}. {small}"
+        small = [f"The two halves disagree: this call is the {whose}'s alone{chance}.", *small]
     if truth := example.rpartition("generated ")[2] if "generated " in example else "":
-        small = f"Example {example}: {'as generated' if made == truth else 'a miss'}. {small}"
+        small = [f"Example {example}: {'as generated' if made == truth else 'a miss'}.", *small]
     side = "at or above" if made == "Sick" else "below"
     return verdict(made.lower(), f"{name}: P(Sick) {p}, {side} the threshold {t}.", small, demo)
