@@ -2,7 +2,8 @@
 
 Each function takes a DataFrame or a path where it reads a table, and returns tables as
 DataFrames, a trained model as its run directory (`load_model` loads it), metrics as a dict;
-it writes files only where it says so, and leaves the caller's random state as it was.
+it writes files only where it says so (and the thermal files' parse cache:
+THERMOCAD_CACHE_DIR, docs/reliability.md), and leaves the caller's random state as it was.
 """
 
 from __future__ import annotations
@@ -164,12 +165,11 @@ def evaluate(
 
     The dict has "image" and "patient" levels (as `thermocad evaluate`'s metrics.json) and
     "predictions", the per-image DataFrame. No plot is written (`thermocad evaluate` writes
-    them). As on the command line, test women who trained or tuned the model (its folder's
-    trained_on.csv) are refused, as are valid women who trained it and test files byte for byte
-    its training files (model.json's trained_files), and a test split given as
-    a file has this scoring recorded in its ledger (evaluation.lockbox: beside the file, or
-    the file `ledger`); a test split given as a DataFrame is counted in `ledger`, or without
-    it in dataframe_splits.test_openings.jsonl beside the user ledger.
+    them). As on the command line, rows the model's record says it trained or tuned on are
+    refused (evaluation.lockbox.check_split_rows says which, and the image-level exception),
+    as are test files byte for byte its training files; a test split given as a file has this
+    scoring recorded in its ledger (beside the file, or the file `ledger`), one given as a
+    DataFrame in `ledger` or dataframe_splits.test_openings.jsonl beside the user ledger.
     """
     from thermocad.evaluation.evaluate import score_split, split_rows
     from thermocad.evaluation.lockbox import check_split_rows, ledger_path

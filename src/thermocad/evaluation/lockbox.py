@@ -271,7 +271,9 @@ def check_split_rows(rows: pd.DataFrame, on: str, run_home: Path, source) -> Non
     """`evaluate --split`'s guard: its test rows may hold no woman who trained or tuned the
     model, its valid rows none who trained it; its train rows are the model's own (said). Valid
     or train rows of women its record does not name are new to it: a test, which only
-    `--on test` counts in the ledger, so they are refused here."""
+    `--on test` counts in the ledger, so they are refused here. An image-level split's rows
+    (the study's protocol: a woman's other images may have trained the model) are not checked
+    by woman, only warned of: its files are checked by their bytes where they are loaded."""
     if on != "test" and (known := run_patients(run_home)):
         new = sorted(set(map(str, rows["patient_id"])) - set(known), key=lambda v: (len(v), v))
         if new:

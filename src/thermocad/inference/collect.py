@@ -25,7 +25,8 @@ class FileFailure(NamedTuple):
 
 
 def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileFailure]]:
-    """Expand files and folders (recursively, thermal suffixes only) into a sorted file list."""
+    """Expand files and folders into a sorted file list: a folder's thermal files (recursively,
+    by suffix), and a file named itself whatever its suffix (its reader says if it is none)."""
     files: list[Path] = []
     errors: list[FileFailure] = []
     for raw in paths:
