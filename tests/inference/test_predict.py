@@ -21,6 +21,14 @@ from thermocad.inference.tables import COLUMNS, patient_table
 from thermocad.io.filenames import patient_number
 from thermocad.utils.errors import ModelFormatError
 
+RECORD = {"model_sha256": None, "engine": "e", "thermocad_version": "0", "scored_utc": "t"}
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
 
 def unnoted(note) -> bool:
     """No note, or only the one saying whose call it is: the smoke model's two halves often
@@ -54,9 +62,15 @@ def test_folder_predicted_and_bad_file_listed(run_dir, inputs):
     assert (table["threshold"] == threshold).all()
     expected = np.where(table["prob_sick"] >= threshold, "Sick", "Healthy")
     assert table["decision"].tolist() == expected.tolist()
-    assert set(table["model"]) == {"efficientnet_lite0+baseline"} and set(
-        table["thermocad_version"]
-    ) == {__version__}
+    assert set(table["model"]) == {"efficientnet_lite0+baseline"}
+    # What an auditor needs later (a provenance review: weights_sha256 left model.json's
+    # baseline and threshold out, and nothing said when, by what, or which bytes were scored)
+    assert set(table["model_sha256"]) == {_sha256(run_dir / "model.json")}
+    assert table["file_sha256"].tolist() == [_sha256(f) for f in table["file"]]
+    assert table["engine"].str.match(r"PyTorch \S+ on cpu, \d+ threads$").all()
+    assert table["thermocad_version"].str.startswith(__version__).all()
+    when = pd.to_datetime(table["scored_utc"], format="%Y-%m-%dT%H:%M:%SZ", utc=True)
+    assert ((pd.Timestamp.now(tz="UTC") - when) < pd.Timedelta(minutes=5)).all()
     # The smoke run says so in every row, as the log does (the table may be passed on without
     # the log).
     assert set(table["model_warning"]) == {"Smoke-run model: not a result."}
@@ -945,13 +959,13 @@ def test_a_call_made_by_one_half_alone_is_noted_in_its_row():
     from thermocad.inference.tables import file_row
 
     bundle = SimpleNamespace(threshold=0.4, meta={"arch": "efficientnet_lite0"})
-    split = file_row(Path("T0012.txt"), 0.419, bundle, "0.1.0", halves=(0.237, 0.602))
+    split = file_row(Path("T0012.txt"), 0.419, bundle, RECORD, halves=(0.237, 0.602))
     assert split["decision"] == "Sick"
     assert split["note"] == ("the two halves disagree: this call is the baseline's alone (CNN "
                              "0.2370, baseline 0.6020)")  # fmt: skip
-    agree = file_row(Path("T0012.txt"), 0.6, bundle, "0.1.0", note="a room note", halves=(0.5, 0.7))
+    agree = file_row(Path("T0012.txt"), 0.6, bundle, RECORD, note="a room note", halves=(0.5, 0.7))
     assert agree["note"] == "a room note"
-    void = file_row(Path("T0012.txt"), 0.419, bundle, "0.1.0", "no call", True, (0.237, 0.602))
+    void = file_row(Path("T0012.txt"), 0.419, bundle, RECORD, "no call", True, (0.237, 0.602))
     assert void["note"] == "no call"
 
 

@@ -19,6 +19,7 @@ from thermocad.inference.export import (
     logits_differ,
     probe_input,
 )
+from thermocad.models.bundle import file_sha256
 from thermocad.models.meta import onnx_metadata
 from thermocad.models.predictor import Predictor
 from thermocad.models.words import tta_views
@@ -45,6 +46,7 @@ class OnnxModel(Predictor):
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
             raise ModelFormatError(f"{self.path}: not a readable ONNX model ({exc})") from exc
         self.meta = onnx_metadata(self.path, self.session)
+        self.sha256 = file_sha256(self.path)
         try:
             self.transform = EvalTransform.from_dict(self.meta["transform"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -87,6 +89,12 @@ class OnnxModel(Predictor):
             raise ModelFormatError(f"{self.path}: its network's logits on the export's check "
                                    f"input {difference_words(worst, 'those stored at export')}: "
                                    "the file was damaged or edited since; export it again")  # fmt: skip
+
+    @property
+    def engine(self) -> str:
+        import onnxruntime as ort
+
+        return f"ONNX Runtime {ort.__version__} on {self.session.get_providers()[0]}"
 
     def predict_maps(
         self, maps: np.ndarray, baseline: np.ndarray | None, tta: bool | None = None

@@ -83,9 +83,9 @@ def predict_bundle(
     """Predict `files` with an already loaded bundle; unreadable files are returned as errors."""
     import pandas as pd
 
-    from thermocad import __version__
     from thermocad.inference.loading import is_onnx
     from thermocad.inference.notes import tta_note, tta_row_note
+    from thermocad.inference.tables import run_record
     from thermocad.io.thermal import iter_read
     from thermocad.utils.progress import log, progress
 
@@ -103,6 +103,7 @@ def predict_bundle(
     errors: list[FileFailure] = []
     # A pipeline: reader threads parse the next files, one thread prepares the next batch
     # (evaluation transform, baseline features) while this one runs the network on the last.
+    record = run_record(bundle)  # what scored them, and when: in every row
     results = progress(iter_read(files, workers=workers), desc="predicting files", total=len(files))
     pending: tuple[list[Thermogram], Future] | None = None
     with ThreadPoolExecutor(max_workers=1) as prep:
@@ -115,8 +116,8 @@ def predict_bundle(
                 # Python's import lock (a notebook review)
                 job = prep.submit(_prepared, bundle, good) if pending else _now(bundle, good)
                 ready, pending = pending, (good, job)
-                rows.extend(_predicted(bundle, ready, tta, __version__, row_note))
-        rows.extend(_predicted(bundle, pending, tta, __version__, row_note))
+                rows.extend(_predicted(bundle, ready, tta, record, row_note))
+        rows.extend(_predicted(bundle, pending, tta, record, row_note))
     table = pd.DataFrame(rows, columns=list(COLUMNS)).astype({"patient_id": "Int64"})
     table["note"] = table["note"].astype(object).where(table["note"].notna(), None)  # not NaN
     return table, errors
@@ -145,9 +146,9 @@ def _prepared(bundle: ModelBundle | OnnxModel, good: list[Thermogram]):
     return maps, base, [(input_note(bundle.meta, t), bool(void_note(bundle.meta, t))) for t in good]
 
 
-def _predicted(bundle, ready, tta: bool | None, version: str, also: str = "") -> list[dict]:
-    """The rows of a prepared batch (none for None): the network runs here. `also`: a note
-    for every row, after each file's own."""
+def _predicted(bundle, ready, tta: bool | None, record: dict, also: str = "") -> list[dict]:
+    """The rows of a prepared batch (none for None): the network runs here. `record`:
+    tables.run_record's; `also`: a note for every row, after each file's own."""
     if ready is None:
         return []
     good, future = ready
@@ -157,7 +158,7 @@ def _predicted(bundle, ready, tta: bool | None, version: str, also: str = "") ->
         bundle.average(cnn, base),
         [cnn, base if base is not None else [None] * len(cnn)],
     )
-    return [file_row(Path(t.path), float(p), bundle, version,
+    return [file_row(Path(t.path), float(p), bundle, record,
                      "; ".join(n for n in (note, also) if n), void, (c, b))
             for t, p, c, b, (note, void) in zip(good, probs, *halves, notes, strict=True)]  # fmt: skip
 

@@ -20,9 +20,8 @@ def score_file(bundle: ModelBundle | OnnxModel, path: Path, allow_unit_mismatch:
                seen: frozenset[str] = frozenset(), name: str | None = None) -> dict[str, Any]:  # fmt: skip
     """predict's row for the file at `path` (named `name`, the upload's own name), its notes
     as the app's (room, skin, view, frame, training women: `seen`, as in answer.analyse)."""
-    from thermocad import __version__
     from thermocad.inference.notes import input_notes, tta_row_note, void_note
-    from thermocad.inference.tables import file_row
+    from thermocad.inference.tables import file_row, run_record
     from thermocad.inference.training_women import training_file_note
     from thermocad.inference.uploads import read_upload
 
@@ -35,7 +34,8 @@ def score_file(bundle: ModelBundle | OnnxModel, path: Path, allow_unit_mismatch:
     row_note = tta_row_note(bundle.meta, None, bundle.views(None))  # in the order predict's are
     note = "; ".join(n for n in [*found.values(), row_note] if n)
     halves = (None, None) if base is None else (cnn[0], base[0])
-    row = file_row(Path(name or path.name), prob, bundle, __version__, note, bool(void), halves)
+    row = file_row(Path(name or path.name), prob, bundle, run_record(bundle), note, bool(void),
+                   halves, content=path)  # fmt: skip
     if training := training_file_note(path, seen, bundle.meta, thermogram.array)[0]:
         row["note"] = "; ".join(n for n in (training, row["note"]) if n)  # first, as predict
     return row

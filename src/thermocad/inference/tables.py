@@ -22,8 +22,32 @@ if TYPE_CHECKING:
 
 # prob_cnn and prob_baseline: the two halves prob_sick averages (empty for a CNN alone), as the
 # app and explain show them.
+# What an auditor reads later: which model (model_sha256: its model.json's or .onnx file's, as
+# `sha256sum` gives it), what ran it and when, and the input's bytes (file_sha256).
 COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "prob_cnn", "prob_baseline",
-           "model", "weights_sha256", "model_warning", "thermocad_version", "note")  # fmt: skip
+           "model", "weights_sha256", "model_sha256", "model_warning", "engine",
+           "thermocad_version", "scored_utc", "file_sha256", "note")  # fmt: skip
+
+
+def run_record(bundle: ModelBundle | OnnxModel) -> dict[str, str | None]:
+    """The columns that say what scored the files of one run, and when: the same in each row."""
+    from datetime import UTC, datetime
+
+    from thermocad.utils.versions import own_version
+
+    return {"model_sha256": bundle.sha256, "engine": bundle.engine,
+            "thermocad_version": own_version(),
+            "scored_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+
+
+def content_sha256(path: Path) -> str | None:
+    """The SHA-256 of a scored file's bytes (None where it can no longer be read)."""
+    from thermocad.models.bundle import file_sha256
+
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
 
 
 def file_patient(path: Path) -> int | None:
@@ -35,9 +59,11 @@ def file_patient(path: Path) -> int | None:
     return number if number is not None else patient_number(resolved(path), copies=True)
 
 
-def file_row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: str,
-         note: str = "", void: bool = False, halves: tuple = (None, None)) -> dict:  # fmt: skip
-    """One file's output row; `note` empty (null in the output) unless there is one; `void`:
+def file_row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, record: dict,
+             note: str = "", void: bool = False, halves: tuple = (None, None),
+             content: Path | None = None) -> dict:  # fmt: skip
+    """One file's output row; `record`: run_record's; `content`: where the file's bytes are,
+    if not at `path` (an upload's copy); `note` empty (null in the output) unless there is one; `void`:
     the note says the score means nothing (notes.void_note), so no decision (notes.NO_CALL).
     Where the mean's halves fall on two sides of the threshold, the note says whose call it
     is, as `explain` and the app do."""
@@ -57,8 +83,10 @@ def file_row(path: Path, prob: float, bundle: ModelBundle | OnnxModel, version: 
         "prob_baseline": None if halves[1] is None else round(float(halves[1]), 6),
         "model": model_name(bundle.meta),  # ARCH+baseline for the default ensemble
         "weights_sha256": bundle.meta.get(DIGEST),  # which model: its model.json's, or None
+        "model_sha256": record["model_sha256"],
         "model_warning": table_warning(bundle.meta),  # a smoke run, synthetic women, ...
-        "thermocad_version": version,
+        **{key: record[key] for key in ("engine", "thermocad_version", "scored_utc")},
+        "file_sha256": content_sha256(content or path),
         "note": note or None,
     }
 
@@ -124,11 +152,12 @@ def patient_table(table: pd.DataFrame, failed: Sequence[int | None] = ()) -> pd.
         rows.append({"patient_id": pid, "n_files": len(used), "prob_sick": prob,
                      "decision": decision, "threshold": threshold,
                      "model": files["model"].iloc[0],
-                     "weights_sha256": files.get("weights_sha256", pd.Series([None])).iloc[0],
+                     **{key: files.get(key, pd.Series([None])).iloc[0]
+                        for key in ("weights_sha256", "model_sha256")},
                      "model_warning": files.get("model_warning", pd.Series([None])).iloc[0],
                      "note": "; ".join(notes) or None})  # fmt: skip
     columns = ["patient_id", "n_files", "prob_sick", "decision", "threshold", "model",
-               "weights_sha256", "model_warning", "note"]  # fmt: skip
+               "weights_sha256", "model_sha256", "model_warning", "note"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns).astype({"patient_id": "Int64"})
 
 

@@ -42,6 +42,15 @@ class ModelBundle(Predictor):
     # Predictor.lock, its own: Grad-CAM hooks the layers, and a forward pass in another thread
     # meanwhile (a prediction, another map) would mix into the map (an embedding review).
     lock: Any = field(default_factory=threading.RLock, compare=False)
+    sha256: str | None = None  # its model.json's (Predictor.sha256)
+
+    @property
+    def engine(self) -> str:
+        import torch
+
+        where = next(self.model.parameters()).device
+        threads = f", {torch.get_num_threads()} threads" if where.type == "cpu" else ""
+        return f"PyTorch {torch.__version__} on {where}{threads}"
 
     def target_layer(self) -> nn.Module:
         """The Grad-CAM target layer, from the architecture's ArchSpec."""
@@ -288,4 +297,5 @@ def load_bundle(run_dir: str | Path) -> ModelBundle:
     transform = EvalTransform.from_dict(meta["transform"])
     model = model.to(memory_format=torch.channels_last).eval()
     # A broken baseline entry was refused by read_meta (validate_meta builds it), by name.
-    return ModelBundle(model=model, meta=meta, transform=transform, path=run_dir.absolute())
+    return ModelBundle(model=model, meta=meta, transform=transform, path=run_dir.absolute(),
+                       sha256=file_sha256(run_dir / META))  # fmt: skip

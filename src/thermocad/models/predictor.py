@@ -26,6 +26,16 @@ class Predictor(ABC):
     # Held by each use of the network where another thread's would mix in (ModelBundle's own
     # RLock: Grad-CAM hooks its layers); an ONNX model needs none.
     lock: Any = contextlib.nullcontext()
+    # The SHA-256 of the file that defines the model as loaded, as `sha256sum` gives it: a run
+    # folder's model.json (which records its weights' digest, checked on load, its threshold
+    # and its baseline) or an exported .onnx file; None for a model built in memory.
+    sha256: str | None = None
+
+    @property
+    @abstractmethod
+    def engine(self) -> str:
+        """What runs the network: its library and version, and where (the last decimals of
+        P(Sick) differ between them; predict's `engine` column)."""
 
     @abstractmethod
     def predict_maps(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import platform
 from contextvars import ContextVar
+from functools import cache
 from pathlib import Path
 
 from thermocad import __version__
@@ -19,10 +20,16 @@ def library_versions() -> dict[str, str]:
     """The versions of the libraries that computed the model and its inputs, thermocad's with
     its git commit when it runs from a clone (a CLAIM review: the version stayed 0.1.0 through
     every change of the inputs)."""
-    commit = source_commit()
-    found = {"thermocad": __version__ + (f" (commit {commit})" if commit else ""),
-             "python": platform.python_version()}  # fmt: skip
+    found = {"thermocad": own_version(), "python": platform.python_version()}
     return {**found, **_installed(MODEL_LIBRARIES)}
+
+
+@cache
+def own_version() -> str:
+    """thermocad's version, with the git commit of its source when it runs from a clone (read
+    once a process: predict's rows and the web app's say it for every file)."""
+    commit = source_commit()
+    return __version__ + (f" (commit {commit})" if commit else "")
 
 
 MODEL_LIBRARIES = ("torch", "timm", "fastai", "numpy", "scipy", "scikit-image", "scikit-learn")
