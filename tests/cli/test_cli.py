@@ -213,8 +213,11 @@ def test_a_non_empty_out_is_refused_saying_what_force_would_do(tmp_path, capsys,
     (data / "T0001.npy").write_bytes(b"")
     full = tmp_path / "full"
     full.mkdir()
-    (full / "model.json").write_text("{}")  # an earlier model: --force replaces it, not "reuses"
-    (full / ".thermocad").write_text("written by thermocad train\n")  # thermocad's folder
+    if command[0] in ("train", "demo"):  # (render and synth write no result inside a model's)
+        (full / "model.json").write_text("{}")  # an earlier model: --force replaces it
+        (full / ".thermocad").write_text("written by thermocad train\n")  # thermocad's folder
+    else:
+        (full / "notes.md").write_text("a user's")
     argv = [str(data) if a == "DATA" else a for a in command]
     assert main([*argv, "--out", str(full)]) == 2
     err = capsys.readouterr().err
@@ -407,3 +410,37 @@ def test_version_says_what_a_bug_report_needs(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"thermocad {__version__}") and lines[1].startswith("Python 3.")
     assert " on " in lines[1] and "numpy " in lines[2]  # and torch, timm, ... where installed
+
+
+def test_no_result_is_written_inside_a_models_folder_with_or_without_force(tmp_path, capsys):
+    """A review: `predict --out RUN/trained_on.csv --force` replaced the record of who trained
+    the model, and evaluate then scored them as new women; split, prepare and evaluate --out
+    RUN/cv replaced the run's own split, cohort and cross-validation the same way."""
+    run = tmp_path / "run"
+    (run / "cv").mkdir(parents=True)
+    (run / ".thermocad").write_text("written by thermocad fit\n")
+    (run / "trained_on.csv").write_text("patient_id,role\n2,train\n")
+    (run / "cv" / "metrics.json").write_text("{}")
+    data, before = tmp_path / "data", {}
+    data.mkdir()
+    for path in sorted(run.rglob("*")):
+        before[path] = path.read_bytes() if path.is_file() else None
+    for argv in (["predict", str(run), str(data), "--out", str(run / "trained_on.csv")],
+                 ["split", str(data / "cohort.csv"), "--out", str(run / "split.csv")],
+                 ["prepare", str(data), "--labels", "l.csv", "--out", str(run / "cohort")],
+                 ["render", str(data), "--out", str(run)],
+                 ["evaluate", str(run), "--data", str(data), "--labels", "l.csv", "--out",
+                  str(run / "cv")]):  # fmt: skip
+        assert main([*argv, "--force"]) == 2
+        err = capsys.readouterr().err
+        assert f"is inside {run}, a thermocad fit's folder: {argv[0]} writes its results " in err
+    assert {p: p.read_bytes() if p.is_file() else None for p in sorted(run.rglob("*"))} == before
+    # evaluate's own folder directly in the model's, as its default is, stays allowed
+    assert main(["evaluate", str(run), "--data", str(data), "--labels", "l.csv", "--out",
+                 str(run / "eval_new")]) == 2  # fmt: skip
+    assert "is inside" not in capsys.readouterr().err
+    plain = tmp_path / "model"  # a model's folder without thermocad's mark: its model.json
+    plain.mkdir()
+    (plain / "model.json").write_text("{}")
+    assert main(["synth", "--patients", "1", "--out", str(plain / "women")]) == 2
+    assert f"is inside {plain}, a model's folder: synth" in capsys.readouterr().err

@@ -201,3 +201,18 @@ def test_a_training_record_of_a_role_this_thermocad_does_not_know_counts_as_trai
 
     with pytest.raises(ConfigError, match=r"1 of these patients trained the model .*patient 3"):
         L.check_unseen([3, 4], run, "new.csv", roles=("train",))
+
+
+def test_a_training_record_written_over_is_refused_not_replaced_by_the_split(tmp_path):
+    """A review: predictions written over trained_on.csv had been passed over for split.csv,
+    and with that written over too, evaluate scored the training women as new women."""
+    import pytest
+
+    from thermocad.utils.errors import ModelFormatError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "split.csv").write_text("patient_id,split\n1,train\n")
+    (run / L.TRAINED_ON).write_text("file,prob_sick\nT0001.txt,0.2\n")  # predict's columns
+    with pytest.raises(ModelFormatError, match=r"trained_on.csv: not the record of who trained"):
+        L.run_patients(run)

@@ -38,7 +38,7 @@ from thermocad.evaluation.model_identity import (
     model_fingerprint,
     patients_fingerprint,
 )
-from thermocad.utils.errors import ConfigError
+from thermocad.utils.errors import ConfigError, ModelFormatError
 from thermocad.utils.progress import log
 from thermocad.utils.tables import read_table
 
@@ -189,8 +189,11 @@ def run_patients(run_home: Path) -> dict[str, str]:
     record = run_home / TRAINED_ON
     if record.is_file():
         table = read_table(record, "the run's training record")
-        if {"patient_id", "role"} <= set(table.columns):
-            return _roles(zip(table["patient_id"], table["role"], strict=True))
+        if not {"patient_id", "role"} <= set(table.columns):  # never split.csv's word instead
+            raise ModelFormatError(f"{record}: not the record of who trained the model (no "
+                                   "patient_id and role columns): written over since? Without "
+                                   "it, its training women cannot be told from new women")  # fmt: skip
+        return _roles(zip(table["patient_id"], table["role"], strict=True))
     split_csv = run_home / "split.csv"
     if not split_csv.is_file():
         return {}

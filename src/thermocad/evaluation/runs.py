@@ -221,8 +221,13 @@ def _not_this_folds(run_dir: Path, fold_df: pd.DataFrame, config: Any, arch: str
     ids, role = fold_df["patient_id"].astype(str), fold_df["split"].astype(str)
     wanted = dict.fromkeys(ids[role == "valid"], "valid")  # as train's trained_on.csv has them
     wanted.update(dict.fromkeys(ids[role == "train"], "train"))
-    if run_patients(run_dir) != wanted:
-        return "it trained or validated on other women"
+    from thermocad.utils.errors import ThermocadError
+
+    try:
+        if run_patients(run_dir) != wanted:
+            return "it trained or validated on other women"
+    except ThermocadError as exc:  # its record written over, or unreadable
+        return f"its record of who trained it cannot be read ({exc})"
     if dataclasses.is_dataclass(config) and hasattr(config, "to_dict"):
         from thermocad.training.fit_resume import comparable  # an option removed since: same
 

@@ -48,9 +48,8 @@ class ModelBundle(Predictor):
     def engine(self) -> str:
         import torch
 
-        where = next(self.model.parameters()).device
-        threads = f", {torch.get_num_threads()} threads" if where.type == "cpu" else ""
-        return f"PyTorch {torch.__version__} on {where}{threads}"
+        on = next(self.model.parameters()).device
+        return f"PyTorch {torch.__version__} on {on}" + f", {torch.get_num_threads()} threads" * (on.type == "cpu")  # fmt: skip
 
     def target_layer(self) -> nn.Module:
         """The Grad-CAM target layer, from the architecture's ArchSpec."""
