@@ -32,3 +32,16 @@ def test_a_folder_others_can_read_is_not_used(tmp_path, monkeypatch):
 def test_a_folder_given_is_used_as_it_is(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
     assert private_upload_folder() == tmp_path / "uploads"
+
+
+def test_a_folder_given_that_cannot_be_written_is_said_in_the_variables_name(tmp_path, monkeypatch):
+    """An environment review: Gradio failed later, after the examples were drawn, with
+    `/nonexistent: Permission denied`."""
+    import pytest
+
+    from thermocad.utils.errors import OutputPathError
+
+    (tmp_path / "a file").write_text("")
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "a file" / "uploads"))
+    with pytest.raises(OutputPathError, match=r"^GRADIO_TEMP_DIR=.*uploads cannot be kept there"):
+        private_upload_folder()

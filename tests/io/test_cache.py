@@ -252,3 +252,21 @@ def test_prune_removes_what_a_killed_writer_left_and_nothing_else(tmp_path, monk
         os.utime(path, (hours_ago, hours_ago))
     assert cache.prune(10**9) == 1
     assert not old.exists() and new.exists() and mine.exists()
+
+
+def test_the_cache_folder_follows_home_and_xdg_and_never_the_working_folder(tmp_path, monkeypatch):
+    """An environment review: THERMOCAD_CACHE_DIR='~/tc' made a folder named '~' in the
+    working folder, a relative one a cache per working folder, and XDG_CACHE_HOME was not read."""
+    import pytest
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", "~/tc")
+    assert cache.cache_dir() == tmp_path / "home" / "tc" / "arrays"
+    monkeypatch.delenv("THERMOCAD_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache.cache_dir() == tmp_path / "xdg" / "thermocad" / "arrays"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")  # not absolute: ignored, as XDG says
+    assert cache.cache_dir() == tmp_path / "home" / ".cache" / "thermocad" / "arrays"
+    monkeypatch.setenv("THERMOCAD_CACHE_DIR", "relcache")
+    with pytest.warns(UserWarning, match="THERMOCAD_CACHE_DIR='relcache' is a relative path"):
+        assert cache.cache_dir() == tmp_path / "home" / ".cache" / "thermocad" / "arrays"

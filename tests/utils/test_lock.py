@@ -379,3 +379,22 @@ def test_another_users_running_lock_says_who_holds_it(holder, monkeypatch):
     busy = r"being written by another thermocad process \(pid"
     with pytest.raises(OutputBusyError, match=busy), folder_lock(folder):
         pass
+
+
+def test_a_rank_without_a_world_size_is_one_process_that_locks_its_folder(tmp_path, monkeypatch,
+                                                                          holder):  # fmt: skip
+    """An environment review: a RANK left in the shell made `train` write nothing (fastai took
+    the process for a worker) and switched every command's folder lock off."""
+    from thermocad.utils.ranks import drop_stray_rank, other_rank
+
+    folder, _ = holder
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert not other_rank()
+    with pytest.raises(OutputBusyError), folder_lock(folder):
+        pass
+    monkeypatch.setenv("WORLD_SIZE", "2")  # torchrun's second process: rank 0 holds the folder
+    assert other_rank() and drop_stray_rank() == "" and os.environ["RANK"] == "1"
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert drop_stray_rank().startswith("note: RANK=1 is set without a WORLD_SIZE over 1")
+    assert "RANK" not in os.environ

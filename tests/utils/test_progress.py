@@ -89,3 +89,18 @@ def test_each_line_is_one_write_so_threads_logging_at_once_keep_their_lines(monk
     lines = [w for w in Recorder.writes if w]
     assert len(lines) == 16 and all(w.startswith("[thermocad] file ") and w.endswith(" done\n")
                                     for w in lines)  # fmt: skip
+
+
+def test_quiet_asked_for_wins_over_progress_bars_asked_for(monkeypatch):
+    """An environment review: THERMOCAD_PROGRESS=1 (bars where stderr is not a terminal, a
+    notebook's) had put bars in the log file of `thermocad -q`."""
+    from thermocad.utils.progress import quiet
+
+    monkeypatch.setenv("THERMOCAD_PROGRESS", "1")
+    monkeypatch.delenv("THERMOCAD_QUIET", raising=False)
+    assert not quiet()  # pytest's stderr is no terminal: the bars were asked for
+    monkeypatch.setenv("THERMOCAD_QUIET", "1")
+    assert quiet()
+    monkeypatch.delenv("THERMOCAD_PROGRESS")
+    monkeypatch.delenv("THERMOCAD_QUIET")
+    assert quiet()  # no terminal, nothing asked

@@ -160,8 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         print("thermocad: error: no command given (one of those above)", file=sys.stderr)
         return 2
+    from thermocad.utils.ranks import drop_stray_rank
     from thermocad.utils.versions import COMMAND
 
+    if note := drop_stray_rank():
+        print(note, file=sys.stderr)
     typed = COMMAND.set(args.command_line)  # model.json's record of it
     try:
         with quiet_mode(args.quiet):

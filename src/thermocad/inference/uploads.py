@@ -42,6 +42,15 @@ def private_upload_folder() -> Path:
     uploads failed there, and every user could read them (patient data). On Windows, whose
     temporary folder is each user's own, Gradio's."""
     if given := os.environ.get("GRADIO_TEMP_DIR"):
+        try:  # said before the app is built, in the variable's name (not Gradio's later words)
+            Path(given).mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=given).close()
+        except OSError as exc:
+            from thermocad.utils.errors import OutputPathError
+
+            raise OutputPathError(f"GRADIO_TEMP_DIR={given}: uploads cannot be kept there "
+                                  f"({exc.strerror or exc}); set it to a folder this user can "
+                                  "write, or unset it for a private one") from None  # fmt: skip
         return Path(given)
     if not hasattr(os, "getuid"):  # Windows
         return Path(tempfile.gettempdir()) / "gradio"

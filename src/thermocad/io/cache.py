@@ -45,8 +45,17 @@ _stored_since_prune = [0, True]  # bytes written since the last size check; neve
 
 
 def cache_dir() -> Path:
-    """Where parsed arrays are cached ($THERMOCAD_CACHE_DIR, default ~/.cache/thermocad)."""
-    root = os.environ.get("THERMOCAD_CACHE_DIR") or Path.home() / ".cache" / "thermocad"
+    """Where parsed arrays are cached: $THERMOCAD_CACHE_DIR (~ expanded), else
+    $XDG_CACHE_HOME/thermocad, else ~/.cache/thermocad. A relative one gives a warning and the
+    default (each working folder would have a cache of its own; a setting never fails a read)."""
+    root = os.path.expanduser(os.environ.get("THERMOCAD_CACHE_DIR", ""))
+    if root and not os.path.isabs(root):
+        warnings.warn(f"THERMOCAD_CACHE_DIR={root!r} is a relative path: each working folder "
+                      "would have a cache of its own; using the default", stacklevel=2)  # fmt: skip
+        root = ""
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME", "")  # absolute only, as the XDG rule asks
+        root = Path(xdg if os.path.isabs(xdg) else Path.home() / ".cache") / "thermocad"
     return Path(root) / "arrays"
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from thermocad.utils.errors import OutputBusyError, OutputExistsError, OutputPathError
+from thermocad.utils.ranks import other_rank
 from thermocad.utils.stops import noting_stop
 
 LOCK = ".thermocad.lock"
@@ -113,7 +114,7 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
         )
     # No flock (Windows); or a distributed run's other ranks (torchrun sets RANK), which write
     # nothing of the folder rank 0 holds.
-    if os.name != "posix" or os.environ.get("RANK", "0") != "0":
+    if os.name != "posix" or other_rank():
         yield folder
         return
     if _enter_nested(folder.resolve(), folder):

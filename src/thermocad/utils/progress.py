@@ -12,10 +12,11 @@ T = TypeVar("T")
 
 
 def quiet() -> bool:
-    """No progress bars: asked for (--quiet), or stderr is a log file rather than a terminal."""
-    if os.environ.get("THERMOCAD_PROGRESS") == "1":
-        return False
-    return os.environ.get("THERMOCAD_QUIET", "") not in ("", "0") or not sys.stderr.isatty()
+    """No progress bars: asked for (--quiet, THERMOCAD_QUIET=1), or stderr is not a terminal
+    (a log file) unless THERMOCAD_PROGRESS=1 asks for them there (a notebook's stderr)."""
+    if os.environ.get("THERMOCAD_QUIET", "") not in ("", "0"):
+        return True
+    return os.environ.get("THERMOCAD_PROGRESS") != "1" and not sys.stderr.isatty()
 
 
 @contextlib.contextmanager
