@@ -444,3 +444,11 @@ def test_no_result_is_written_inside_a_models_folder_with_or_without_force(tmp_p
     (plain / "model.json").write_text("{}")
     assert main(["synth", "--patients", "1", "--out", str(plain / "women")]) == 2
     assert f"is inside {plain}, a model's folder: synth" in capsys.readouterr().err
+    # and a model's folder given as the thermograms is said to be one (its figures had been
+    # listed as a dozen unreadable thermograms)
+    for argv, folder in ((["render", str(run)], run), (["render", str(plain)], plain)):
+        assert main([*argv, "--out", str(tmp_path / "pngs")]) == 2
+        made = "a thermocad fit" if folder == run else "a model"
+        assert (
+            f"{folder}: is {made}'s folder, not a folder of thermograms" in capsys.readouterr().err
+        )

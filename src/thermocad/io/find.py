@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from thermocad.utils.errors import CohortError, ThermalFormatError
-from thermocad.utils.files import INCOMPLETE, incomplete_reason
+from thermocad.utils.files import INCOMPLETE, incomplete_reason, maker
 from thermocad.utils.progress import log
 
 # The one table of the formats read: each suffix, how `read_thermal` reads it (a text matrix,
@@ -125,6 +125,16 @@ def strip_suffix(name: str) -> str:
 MAX_DEPTH = 64
 
 
+def not_a_model(root: str | os.PathLike) -> None:
+    """Refuse a model's or study's folder given as thermograms (a review of swapped arguments:
+    `predict RUN RUN` listed its figures as a dozen unreadable thermograms, and `fit RUN` read
+    them, then deleted its new folder)."""
+    if (made := maker(root)) or (Path(root) / "model.json").is_file():
+        raise CohortError(f"{root}: is {f'a thermocad {made}' if made else 'a model'}'s folder, "
+                          "not a folder of thermograms: give the thermal files' folder (predict "
+                          "and explain take the model first, then the files)")  # fmt: skip
+
+
 def walk_thermal_files(
     root: str | os.PathLike, say: bool = True
 ) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -137,6 +147,7 @@ def walk_thermal_files(
     and said; the other files (not hidden, not COMPANION_SUFFIXES) are counted in one log line
     (`say=False`: no log lines, for a first look at the names).
     """
+    not_a_model(root)
     problems: list[tuple[str, str]] = []
 
     def unreadable(exc: OSError) -> None:
