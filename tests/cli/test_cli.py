@@ -452,3 +452,14 @@ def test_no_result_is_written_inside_a_models_folder_with_or_without_force(tmp_p
         assert (
             f"{folder}: is {made}'s folder, not a folder of thermograms" in capsys.readouterr().err
         )
+    # nor into another folder of thermograms: its figures would be read back as ones
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "T0007.txt").write_text("30 31\n32 33\n")
+    for argv in (["render", str(data), "--force"], ["prepare", str(data), "--labels", "l.csv"],
+                 ["evaluate", str(run), "--data", str(data), "--labels", "l.csv"]):  # fmt: skip
+        assert main([*argv, "--out", str(other)]) == 2
+        assert f"{other}: holds thermograms (T0007.txt): a folder of data; the figures and " in (
+            capsys.readouterr().err
+        )
+    assert sorted(p.name for p in other.iterdir()) == ["T0007.txt"]

@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     """The subcommand, its errors a user can fix as one line on stderr and exit status 2."""
     try:
-        from thermocad.utils.model_folders import check_outputs
+        from thermocad.cli.outputs import check_outputs
 
         check_outputs(args)  # a result never inside a model's folder
         return int(args.func(args) or 0)

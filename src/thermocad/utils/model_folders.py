@@ -11,21 +11,6 @@ from pathlib import Path
 from thermocad.utils.errors import OutputPathError
 from thermocad.utils.files import maker
 
-# The commands whose --out (and render's --sheet) is a result of their own, never a part of a
-# model's or study's folder (fit, train, study, compare and demo make those; export writes a
-# run folder's model.onnx; report, a study's report.html; evaluate's own rule, `scored`).
-RESULTS = ("predict", "explain", "prepare", "split", "render", "synth", "lr-find",
-           "augment-preview", "evaluate")  # fmt: skip
-
-
-def check_outputs(args) -> None:
-    """The command line's check (`args`: its parsed arguments) of a RESULTS command's outputs."""
-    if (command := getattr(args, "command", None)) not in RESULTS:
-        return
-    scored = args.run_dir if command == "evaluate" else None
-    for out in filter(None, (getattr(args, "out", None), getattr(args, "sheet", None))):
-        check_outside_models(out, command, scored)
-
 
 def model_folder_above(path: str | os.PathLike) -> Path | None:
     """The nearest folder at or above `path` that a thermocad model or study lives in (its
