@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import tempfile
 from pathlib import Path
@@ -82,6 +83,13 @@ def test_good_file_answered_and_upload_kept_for_gradio(
     assert 'role="status"' in call and "View not checked (the file name does not give it)" in call
     assert f"called {called}" in overlay  # the overlay's alt text says the call too
     assert ("mean of the CNN" in result) == (bundle.baseline is not None)
+    # What scored it and when, as predict's row says it: a page kept is a record (a review)
+    import hashlib
+
+    digest = hashlib.sha256(dmr_files[0].read_bytes()).hexdigest()[:16]
+    assert re.search(rf"Scored 20\d\d-\d\d-\d\dT[\d:]+Z by the model of sha256 "
+                     rf"{bundle.sha256[:16]}\.\.\. \(PyTorch .*; thermocad .*\); the file's "
+                     rf"sha256 {digest}\.\.\.$", result)  # fmt: skip
     assert _png(thermogram).ndim == 3 and _png(overlay).shape[2] in (3, 4)
     assert "not a lesion" in overlay  # how to read the map, under it
     # What the command line's figure titles say is the page's text, which reflows on a phone;
@@ -226,7 +234,10 @@ def test_concurrent_identical_uploads_all_answered(bundle, dmr_files, upload_roo
         answers = list(pool.map(lambda _: answer_file(bundle, str(path), False), range(24)))
     statuses = [a[3] for a in answers]
     assert all(s.endswith("analysed (dmr-space, 64x80).") for s in statuses), statuses[:3]
-    assert {a[2] for a in answers} == {answers[0][2]}
+    # the same result, but for when each was scored (its last sentence's time)
+    assert {re.sub(r"Scored \S+", "", a[2]) for a in answers} == {
+        re.sub(r"Scored \S+", "", answers[0][2])
+    }
     assert answers[0][2].startswith(f"{path.name}: P(Sick) = {expected:.4f}")
     assert path.exists()
 
