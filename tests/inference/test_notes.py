@@ -62,8 +62,8 @@ def test_the_period_matched_auc_is_said_beside_sensitivity_and_specificity():
     counted = {**CV, "counts": {"tp": 45, "fn": 4, "tn": 60, "fp": 11},
                "sensitivity_ci": [0.8081, 0.9678], "specificity_ci": [0.7449, 0.9140]}  # fmt: skip
     line = result_line(_model(cv=counted), "a.txt", 0.7, np.array([0.6]), np.array([0.8]))
-    assert ("found sensitivity 0.92 (45 of 49 Sick, 95% CI 0.81-0.97) and specificity 0.85 "
-            "(60 of 71 Healthy, 95% CI 0.74-0.91), on the predictions") in line  # fmt: skip
+    assert ("found sensitivity 0.92 (45 of 49 Sick, Wilson 95% CI 0.81-0.97) and specificity "
+            "0.85 (60 of 71 Healthy, Wilson 95% CI 0.74-0.91), on the predictions") in line  # fmt: skip
     assert period_note({**CV, "period_roc_auc": None}) == ""  # no period-matched women
     assert period_note({**CV, "period_roc_auc": float("nan")}) == ""
     no_interval = period_note({**CV, "period_roc_auc_lo": None})

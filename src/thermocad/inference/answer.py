@@ -100,6 +100,8 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
     training = training_file_note(path, seen, bundle.meta, array)[0]
     if note := "; ".join(n for n in [training, *found.values()] if n):  # hers first
         result += f" Note: {note}."
+    from thermocad.inference.provenance import scored_line
+
     result += " " + scored_line(bundle, path)
     return Answer(
         thermogram=_thermogram(array, thermogram.unit, path.name),
@@ -107,19 +109,6 @@ def analyse(bundle: ModelBundle, path: Path, allow_unit_mismatch: bool = False,
         result=result,
         verdict=call_box(bundle, path.name, prob, void, training, found, (cnn, base), example),
         status=f"{path.name}: analysed ({thermogram.source_format}, {array.shape[0]}x{array.shape[1]}).",
-    )
-
-
-def scored_line(bundle: ModelBundle | OnnxModel, path: Path) -> str:
-    """What scored the file and when, for a page kept as a record (predict's audit columns,
-    their digests' first 16 hex digits)."""
-    from thermocad.inference.tables import content_sha256, run_record
-
-    run, digest = run_record(bundle), content_sha256(path) or "unreadable"
-    model = (run["model_sha256"] or "unknown")[:16]
-    return (
-        f"Scored {run['scored_utc']} by the model of sha256 {model}... ({run['engine']}; "
-        f"thermocad {run['thermocad_version']}); the file's sha256 {digest[:16]}..."
     )
 
 

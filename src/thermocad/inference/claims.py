@@ -31,13 +31,13 @@ def operating_note(meta: dict[str, Any]) -> str:
 
 
 def _rate(value: float, hits: Any, misses: Any, ci: Any, of: str) -> str:
-    """'0.92 (45 of 49 Sick, 95% CI 0.81-0.97)', or the value alone where model.json (an older
-    fit) keeps no counts."""
+    """'0.92 (45 of 49 Sick, Wilson 95% CI 0.81-0.97)' (fit's interval of a proportion), or the
+    value alone where model.json (an older fit) keeps no counts."""
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in (hits, misses)):
         return f"{value:.2f}"
     interval = ""
     if isinstance(ci, list | tuple) and len(ci) == 2 and all(isinstance(x, float) for x in ci):
-        interval = f", 95% CI {ci[0]:.2f}-{ci[1]:.2f}"
+        interval = f", Wilson 95% CI {ci[0]:.2f}-{ci[1]:.2f}"
     return f"{value:.2f} ({hits} of {hits + misses} {of}{interval})"
 
 

@@ -85,7 +85,7 @@ def predict_bundle(
 
     from thermocad.inference.loading import is_onnx
     from thermocad.inference.notes import tta_note, tta_row_note
-    from thermocad.inference.tables import run_record
+    from thermocad.inference.provenance import run_record
     from thermocad.io.thermal import iter_read
     from thermocad.utils.progress import log, progress
 

@@ -21,7 +21,8 @@ def score_file(bundle: ModelBundle | OnnxModel, path: Path, allow_unit_mismatch:
     """predict's row for the file at `path` (named `name`, the upload's own name), its notes
     as the app's (room, skin, view, frame, training women: `seen`, as in answer.analyse)."""
     from thermocad.inference.notes import input_notes, tta_row_note, void_note
-    from thermocad.inference.tables import file_row, run_record
+    from thermocad.inference.provenance import run_record
+    from thermocad.inference.tables import file_row
     from thermocad.inference.training_women import training_file_note
     from thermocad.inference.uploads import read_upload
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thermocad.inference.notes import NO_CALL, NO_TEST_RESULT, called, deciding_half
+from thermocad.inference.provenance import content_sha256
 from thermocad.io.filenames import name_view, patient_number
 from thermocad.models.meta import DIGEST  # model.json's weights digest (no model code)
 from thermocad.models.words import model_name, table_warning
@@ -27,27 +28,6 @@ if TYPE_CHECKING:
 COLUMNS = ("file", "patient_id", "prob_sick", "decision", "threshold", "prob_cnn", "prob_baseline",
            "model", "weights_sha256", "model_sha256", "model_warning", "engine",
            "thermocad_version", "scored_utc", "file_sha256", "note")  # fmt: skip
-
-
-def run_record(bundle: ModelBundle | OnnxModel) -> dict[str, str | None]:
-    """The columns that say what scored the files of one run, and when: the same in each row."""
-    from datetime import UTC, datetime
-
-    from thermocad.utils.versions import own_version
-
-    return {"model_sha256": bundle.sha256, "engine": bundle.engine,
-            "thermocad_version": own_version(),
-            "scored_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
-
-
-def content_sha256(path: Path) -> str | None:
-    """The SHA-256 of a scored file's bytes (None where it can no longer be read)."""
-    from thermocad.models.bundle import file_sha256
-
-    try:
-        return file_sha256(path)
-    except OSError:
-        return None
 
 
 def file_patient(path: Path) -> int | None:
