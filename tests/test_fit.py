@@ -54,6 +54,12 @@ def test_fit_then_predict(tmp_path, capsys):
     assert (
         meta["cv"]["room_stress"] is None
     )  # and too few to stress (tests/evaluation/test_room.py)
+    # How long each stage took, logged and kept (an observability review: nothing said)
+    seconds = meta["cv"]["seconds"]
+    assert list(seconds) == ["the cohort and its folds", "the cross-validation", "the final model",
+                             "total"]  # fmt: skip
+    assert seconds["total"] == pytest.approx(sum(list(seconds.values())[:3]), abs=0.11)
+    assert "[thermocad] fit: the cross-validation took " in capsys.readouterr().err
     # The served mean's halves, scored alone on the same out-of-fold predictions.
     assert set(meta["cv"]["halves"]) == {"cnn", "baseline"}
     cv_json = json.loads((run / "cv" / "metrics.json").read_text())

@@ -3,15 +3,14 @@
 prepare -> patient-grouped K-fold cross-validation of the default procedure (`train()` per
 fold) -> `choose_from_oof` makes every choice the procedure makes on the pooled out-of-fold
 predictions (today the decision threshold) -> `train(..., fold="all")` on every woman. The
-run folder is what `predict`, `explain`, `serve` and `export` take; it also keeps the CV:
-cv/oof_predictions.csv and cv/metrics.json (overall, within batch, period-matched).
+run folder is what `predict`, `explain`, `serve` and `export` take; it also keeps the CV
+(cv/oof_predictions.csv, cv/metrics.json) and each stage's seconds (model.json's cv.seconds).
 
 `resume=True` continues an interrupted fit: the cohort and split it wrote are kept, finished
 fold runs are reused, an interrupted one continues from its checkpoint (`train(resume=True)`:
 the head stage on cached features starts again, so the weights are those of a fit never
 stopped), and so does the final training. It refuses other options, another version, or data
-changed since it began (fit_resume.json, `training/fit_resume.py`, records them while the fit
-is unfinished).
+changed since it began (fit_resume.json, `training/fit_resume.py`, keeps them till it ends).
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ from thermocad.utils.files import (
     prepare_out_dir,
 )
 from thermocad.utils.lock import writes_folder
-from thermocad.utils.progress import log
+from thermocad.utils.progress import Laps, log
 from thermocad.utils.random_state import keeps_random_state
 from thermocad.utils.stops import clear_stops
 from thermocad.utils.trees import remove_tree
@@ -222,7 +221,7 @@ def fit(
     check_labels(data_dir, labels_csv, folds)
     record = job_record({**config.to_dict(), "folds": folds, "seed": seed},
                         fingerprint(data_dir, labels_csv))  # fmt: skip
-    state = resumable(out_dir, record) if resume else None
+    state, clock = resumable(out_dir, record) if resume else None, Laps("fit")
     if state is None or state.get("stage") != "cv":  # a new fit, or one stopped in prepare
         out = _prepare(data_dir, labels_csv, out_dir, record, folds, seed, force or resume)
     else:
@@ -230,6 +229,7 @@ def fit(
         clear_stops(out)  # running again: no longer stopped (utils/stops.py)
         log(f"fit: resuming {out}: its cohort and split are kept, finished folds reused")
     split_csv = out / "split.csv"
+    clock.lap("the cohort and its folds")
     log(f"fit: {folds}-fold cross-validation of the procedure ({config.arch})")
     oof = _cross_validate(split_csv, out, config, resume=state is not None)
     choice = choose_from_oof(oof)
@@ -239,8 +239,10 @@ def fit(
     for warning in cv["warnings"]:
         log(f"warning: {warning}")
     cv["room_stress"] = _room_stress(oof, out / "cv" / config.arch, choice["threshold"])
+    clock.lap("the cross-validation")
     _final_model(out, split_csv, config, choice["threshold"], resumed=state is not None)
     check_unchanged(record["data"], data_dir, labels_csv)  # a change while fit ran
+    cv["seconds"] = clock.lap("the final model")  # this run's (a resumed one: since it resumed)
     _record(out, cv, choice, folds, labels_csv)
     (out / FIT_RESUME).unlink(missing_ok=True)  # finished: nothing left to resume
     log(f"wrote {out} (predict, explain, serve and export take this folder)")

@@ -104,3 +104,18 @@ def test_quiet_asked_for_wins_over_progress_bars_asked_for(monkeypatch):
     monkeypatch.delenv("THERMOCAD_PROGRESS")
     monkeypatch.delenv("THERMOCAD_QUIET")
     assert quiet()  # no terminal, nothing asked
+
+
+def test_quiet_mode_says_how_far_a_long_loop_is_and_how_long_it_took(monkeypatch, capsys):
+    """An observability review: a redirected log said only '<loop>: N done' at its end, after
+    minutes of silence."""
+    import thermocad.utils.progress as P
+
+    monkeypatch.setenv("THERMOCAD_QUIET", "1")
+    monkeypatch.setattr(P, "EVERY_S", 0.0)  # a line after every item, as a minute would give
+    assert list(P.progress(range(3), "reading thermograms", total=3)) == [0, 1, 2]
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [*(f"[thermocad] reading thermograms: {i} of 3 done, 0 s" for i in (1, 2, 3)),
+                     "[thermocad] reading thermograms: 3 done in 0 s"]  # fmt: skip
+    assert [P.took(s) for s in (59.4, 65, 3600 * 2 + 7 * 60 + 5)] == ["59 s", "1 min 5 s",
+                                                                     "2 h 7 min"]  # fmt: skip

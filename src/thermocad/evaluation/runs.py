@@ -182,21 +182,23 @@ def run_arch(
     parts, runs = [], []
     times_json = out_dir / arch / FOLD_TIMES
     times = _read_times(times_json) if resume else {}
-    for k, fold_df in fold_splits(split_df):
+    folds = fold_splits(split_df)
+    for i, (k, fold_df) in enumerate(folds, 1):
         run_dir = out_dir / arch / f"fold{k}"
         split_csv = out_dir / arch / f"split_fold{k}.csv"
         atomic_write_csv(split_csv, fold_df)
         finished = (run_dir / "model.json").is_file() and not (run_dir / INCOMPLETE).exists()
         if resume and finished and not (why := _not_this_folds(run_dir, fold_df, config, arch,
                                                                override)):  # fmt: skip
-            log(f"{arch}, fold {k}: finished before, reused")
+            log(f"{arch}, fold {k} ({i} of {len(folds)}): finished before, reused")
             run = run_dir
         else:
             if resume and finished:
                 log(f"{arch}, fold {k}: the finished run there is not this fold's ({why}): "
                     "trained again")  # fmt: skip
             go_on = resume and (run_dir / "checkpoint" / "state.json").is_file()
-            log(f"training {arch}, fold {k}" + (", from its checkpoint" if go_on else ""))
+            log(f"training {arch}, fold {k} ({i} of {len(folds)})"
+                + (", from its checkpoint" if go_on else ""))  # fmt: skip
             fold_trainer = partial(trainer, resume=True) if go_on else trainer
             started = time.perf_counter()
             run = train_arch(fold_trainer, split_csv, run_dir, config, arch, override)

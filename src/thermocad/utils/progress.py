@@ -92,18 +92,55 @@ def log_bug(message: str, exc: BaseException) -> None:
 _BUGS = [0]  # log_bug's tracebacks shown by this process
 
 
+EVERY_S = 60.0  # quiet mode's lines while a loop lasts
+
+
+def took(seconds: float) -> str:
+    """'12 s', '3 min 5 s', '2 h 7 min'."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    return f"{s // 60} min {s % 60} s" if s < 3600 else f"{s // 3600} h {s % 3600 // 60} min"
+
+
+class Laps:
+    """A long command's stages, each logged with how long it took ("fit: the cross-validation
+    took 3 min 5 s"); `lap` returns every stage's seconds so far, with their total, for the
+    command's record (an observability review: nothing said how long a stage had taken)."""
+
+    def __init__(self, command: str) -> None:
+        import time
+
+        self.command, self.seconds, self._last = command, {}, time.monotonic()
+
+    def lap(self, stage: str) -> dict[str, float]:
+        import time
+
+        now = time.monotonic()
+        self.seconds[stage] = round(now - self._last, 1)
+        self._last = now
+        log(f"{self.command}: {stage} took {took(self.seconds[stage])}")
+        return {**self.seconds, "total": round(sum(self.seconds.values()), 1)}
+
+
 def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
     """Wrap `items` in a tqdm bar, or log start and end lines in quiet mode. A Ctrl+C that
     Python dropped inside a finaliser is raised again before the next item (utils.signals)."""
     from thermocad.utils.signals import raise_if_interrupted
 
-    if quiet():
-        n = 0
+    if quiet():  # a line a minute while it lasts (a log had minutes of silence), then the end's
+        import time
+
+        n, start = 0, time.monotonic()
+        said = start
         for n, item in enumerate(items, 1):  # noqa: B007
             raise_if_interrupted()
             yield item
+            if (now := time.monotonic()) - said >= EVERY_S:
+                said = now
+                log(f"{desc}: {n}{f' of {total}' if total else ''} done, {took(now - start)}")
         raise_if_interrupted()
-        log(f"{desc}: {n} done")
+        log(f"{desc}: {n} done in {took(time.monotonic() - start)}")
         return
     from tqdm.auto import tqdm
 
