@@ -314,7 +314,7 @@ def test_an_interrupted_fit_resumes_to_the_model_a_whole_fit_makes(tmp_path, mon
 
 
 def test_a_model_not_worth_using_is_said_so():
-    from thermocad.fit import _warnings
+    from thermocad.fit_checks import cv_warnings as _warnings
 
     good = {"patient_roc_auc": 0.93, "patient_roc_auc_ci": [0.89, 0.97], "specificity": 0.80}
     assert _warnings(good) == []

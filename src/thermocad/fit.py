@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from thermocad.evaluation.resume import record as job_record
-from thermocad.fit_checks import check_fold_size, check_labels, check_temperatures
+from thermocad.fit_checks import check_fold_size, check_labels, check_temperatures, cv_warnings
 from thermocad.training.fit_resume import check_unchanged, fingerprint, resumable
 
 if TYPE_CHECKING:
@@ -123,31 +123,6 @@ def _summary(cv: dict) -> str:
     return line
 
 
-def _warnings(cv: dict, target: float | None = None) -> list[str]:
-    """What makes the model `fit` writes not worth using, from its out-of-fold predictions: an
-    AUC whose interval reaches chance (or lies below it), or a threshold that calls most
-    Healthy women Sick."""
-    out = []
-    auc, ci = cv.get("patient_roc_auc"), cv.get("patient_roc_auc_ci") or [None, None]
-    if auc is not None and ci[0] is not None and ci[1] < 0.5:
-        out.append(f"out of fold the procedure scores below chance (AUC {auc:.3f}, 95% CI "
-                   f"{ci[0]:.3f}-{ci[1]:.3f}): are the labels swapped?")  # fmt: skip
-    elif auc is not None and ci[0] is not None and ci[0] <= 0.5:
-        out.append(f"out of fold the procedure cannot be told from chance on these data (AUC "
-                   f"{auc:.3f}, 95% CI {ci[0]:.3f}-{ci[1]:.3f}): the model is not useful")  # fmt: skip
-    elif auc is not None and (ci[0] is None or ci[0] != ci[0]):  # a degenerate-cohorts review:
-        # 2 Sick women, AUC 0.125 and no warning (the check needed an interval)
-        out.append(f"out of fold the procedure's AUC ({auc:.3f}) has no interval (too few women "
-                   "of a class): it is not shown better than chance, and the model is not useful")  # fmt: skip
-    spec = cv.get("specificity")
-    if spec is not None and spec < 0.5:
-        from thermocad.evaluation.thresholds import rule_words
-
-        out.append(f"at its threshold ({rule_words(target)} out of fold), the specificity "
-                   f"is {spec:.2f}: it calls most Healthy women Sick")  # fmt: skip
-    return out
-
-
 def _room_stress(oof: pd.DataFrame, folds_dir: Path, threshold: float) -> dict | None:
     """The Healthy women re-rendered in a cool and a warm room (evaluation/room.py), logged."""
     from thermocad.evaluation.room import room_stress
@@ -222,12 +197,7 @@ def fit(
     record = job_record({**config.to_dict(), "folds": folds, "seed": seed},
                         fingerprint(data_dir, labels_csv))  # fmt: skip
     state, clock = resumable(out_dir, record) if resume else None, Laps("fit")
-    if state is None or state.get("stage") != "cv":  # a new fit, or one stopped in prepare
-        out = _prepare(data_dir, labels_csv, out_dir, record, folds, seed, force or resume)
-    else:
-        out = Path(out_dir)
-        clear_stops(out)  # running again: no longer stopped (utils/stops.py)
-        log(f"fit: resuming {out}: its cohort and split are kept, finished folds reused")
+    out = _started(state, data_dir, labels_csv, out_dir, record, folds, seed, force or resume)
     split_csv = out / "split.csv"
     clock.lap("the cohort and its folds")
     log(f"fit: {folds}-fold cross-validation of the procedure ({config.arch})")
@@ -235,7 +205,7 @@ def fit(
     choice = choose_from_oof(oof)
     cv = _cv_record(oof, choice, folds, seed, n_boot, out)
     log(f"{_summary(cv)}; threshold {choice['threshold']:.4f}")
-    cv["warnings"] = _warnings(cv, choice.get("target_sensitivity"))
+    cv["warnings"] = cv_warnings(cv, choice.get("target_sensitivity"))
     for warning in cv["warnings"]:
         log(f"warning: {warning}")
     cv["room_stress"] = _room_stress(oof, out / "cv" / config.arch, choice["threshold"])
@@ -247,6 +217,16 @@ def fit(
     (out / FIT_RESUME).unlink(missing_ok=True)  # finished: nothing left to resume
     log(f"wrote {out} (predict, explain, serve and export take this folder)")
     return out
+
+
+def _started(state: dict | None, data_dir, labels_csv, out_dir, record: dict, folds: int,
+             seed: int, force: bool) -> Path:  # fmt: skip
+    """The run folder with its cohort and split: prepared, or kept by a fit resumed after them."""
+    if state is None or state.get("stage") != "cv":  # a new fit, or one stopped in prepare
+        return _prepare(data_dir, labels_csv, out_dir, record, folds, seed, force)
+    clear_stops(Path(out_dir))  # running again: no longer stopped (utils/stops.py)
+    log(f"fit: resuming {out_dir}: its cohort and split are kept, finished folds reused")
+    return Path(out_dir)
 
 
 def _final_model(out: Path, split_csv: Path, config, threshold: float, resumed: bool) -> None:

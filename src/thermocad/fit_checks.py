@@ -1,5 +1,6 @@
 """Checks of a `fit` before it writes anything: the labels against the data and the folds
-(`check_labels`), and each fold's training images against a batch (`check_fold_size`)."""
+(`check_labels`), and each fold's training images against a batch (`check_fold_size`); and
+after its cross-validation, what makes its model not worth using (`cv_warnings`)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,28 @@ def check_temperatures(split, data_dir) -> None:
             "temperatures in °C: export them as text matrices, .npy or float TIFF of °C, or train "
             "on grey levels with `thermocad train --norm intensity` (docs/training.md)"
         )
+
+
+def cv_warnings(cv: dict, target: float | None = None) -> list[str]:
+    """What makes the model `fit` writes not worth using, from its out-of-fold predictions: an
+    AUC whose interval reaches chance (or lies below it), or a threshold that calls most
+    Healthy women Sick."""
+    out = []
+    auc, ci = cv.get("patient_roc_auc"), cv.get("patient_roc_auc_ci") or [None, None]
+    if auc is not None and ci[0] is not None and ci[1] < 0.5:
+        out.append(f"out of fold the procedure scores below chance (AUC {auc:.3f}, 95% CI "
+                   f"{ci[0]:.3f}-{ci[1]:.3f}): are the labels swapped?")  # fmt: skip
+    elif auc is not None and ci[0] is not None and ci[0] <= 0.5:
+        out.append(f"out of fold the procedure cannot be told from chance on these data (AUC "
+                   f"{auc:.3f}, 95% CI {ci[0]:.3f}-{ci[1]:.3f}): the model is not useful")  # fmt: skip
+    elif auc is not None and (ci[0] is None or ci[0] != ci[0]):  # a degenerate-cohorts review:
+        # 2 Sick women, AUC 0.125 and no warning (the check needed an interval)
+        out.append(f"out of fold the procedure's AUC ({auc:.3f}) has no interval (too few women "
+                   "of a class): it is not shown better than chance, and the model is not useful")  # fmt: skip
+    spec = cv.get("specificity")
+    if spec is not None and spec < 0.5:
+        from thermocad.evaluation.thresholds import rule_words
+
+        out.append(f"at its threshold ({rule_words(target)} out of fold), the specificity "
+                   f"is {spec:.2f}: it calls most Healthy women Sick")  # fmt: skip
+    return out

@@ -153,8 +153,14 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
     assert r["image"]["counts"]["tp"] == 4  # TTA passed through to the bundle
     assert r["lockbox"] == {**r["lockbox"], "opening": 2, "models": 2, "new": True}
     assert (tmp_path / "split.test_openings.jsonl").read_text().count("\n") == 2
-    with pytest.raises(ConfigError, match="no rows with split == 'valid'"):
+    with pytest.raises(ConfigError, match="no rows with split == 'valid'") as refused:
         E.evaluate_run(run, tmp_path / "split.csv", on="valid")
+    assert "--data" not in str(refused.value)
+    # a fit's split.csv (every woman trained it): the test women are new ones, --data's
+    fitted = pd.read_csv(tmp_path / "split.csv").assign(split="train")
+    with pytest.raises(ConfigError, match=r"\(it has train\); a fit's model trained on all of "
+                       "them: score new women with --data"):  # fmt: skip
+        E.split_rows(fitted, "test", None)
     # compare's final test gives the threshold its rule chose on every fold, and says so
     r = E.evaluate_run(run, tmp_path / "split.csv", on="test", force=True, n_boot=0,
                        threshold=(0.3, "pooled out-of-fold validation"))  # fmt: skip

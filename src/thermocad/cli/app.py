@@ -19,8 +19,10 @@ PREDICT_DESCRIPTION = (
     "patient_id (from a DMR-IR name, T0012...; empty otherwise), prob_sick and, for a model "
     "averaging its CNN with the baseline, prob_cnn and prob_baseline, decision (Sick, "
     "Healthy, or 'no call' for a lateral view, another unit or a frame on its side) at the "
-    "model's stored threshold, threshold, model, model_warning, thermocad_version, and note (a training "
-    "woman, by number or bytes; a view; the room). "
+    "model's stored threshold, threshold, model, model_warning, note (a training woman, by "
+    "number or bytes; a view; the room), and what scored it and when: weights_sha256, "
+    "model_sha256 (of model.json or the .onnx file), engine, thermocad_version, scored_utc "
+    "and file_sha256 (of the file's bytes). "
     "OUT_patients.csv: each woman's mean P(Sick) over her files that have a call, static "
     "and dynamic frames alike, a copy counted once (docs/application.md)."
 )

@@ -1,7 +1,6 @@
-"""Evaluate predictions like a clinical study: image- and patient-level metrics with intervals.
-
-Evaluation is a function of a predictions table (path, patient_id, y or label, prob, ...) and a
-threshold chosen beforehand; `evaluate_run` adds the model's predictions on a split and writes
+"""Evaluate predictions like a clinical study: image- and patient-level metrics with intervals,
+a function of a predictions table (path, patient_id, y or label, prob, ...) and a threshold
+chosen beforehand; `evaluate_run` adds the model's predictions on a split and writes
 metrics.json with the plots."""
 
 from __future__ import annotations
@@ -180,9 +179,10 @@ def split_rows(split, on: str, subgroup: str | None, name: str = "the split tabl
         raise ConfigError(f"{name}: no `split` column; make it with `thermocad split`")
     require_columns(split, name, ("path", "patient_id", "label"), "split file", "thermocad split")
     rows = split[split["split"] == on]
-    if rows.empty:
+    if rows.empty:  # a `fit` split has none held out: its model trained on every woman
+        new = "; a fit's model trained on all of them: score new women with --data" * (on == "test")
         raise ConfigError(f"{name}: no rows with split == {on!r} (it has "
-                          f"{', '.join(map(str, sorted(split['split'].unique())))})")  # fmt: skip
+                          f"{', '.join(map(str, sorted(split['split'].unique())))}){new}")  # fmt: skip
     check_split_table(split, rows, subgroup, name)  # and every file gone, counted
     if P.PERIOD not in rows.columns and P.dates_available(rows):  # as compare says it
         log(f"{name} has no {P.PERIOD} column (an older thermocad made it): the period is the "
