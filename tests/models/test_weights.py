@@ -136,3 +136,14 @@ def test_the_starting_weights_are_named_with_their_licence():
         "source": "the file mine.safetensors",
         "licence": "the file's own (not recorded)",
     }
+
+
+def test_a_weights_file_that_is_none_is_refused_before_any_data_is_read(tmp_path):
+    """A swapped-arguments review: `train --weights RUN` (a folder) was found out only after
+    every thermogram had been read."""
+    from thermocad.models.registry import check_trainable
+
+    for given, what in ((tmp_path, "a folder, not a weights file"), (tmp_path / "w", "no such")):
+        with pytest.raises(ConfigError, match=rf"^--weights {given}: {what}"):
+            check_trainable({"arch": "efficientnet_lite0", "weights": str(given)})
+    assert check_trainable({"arch": "efficientnet_lite0", "weights": str(given)}, resume=True)

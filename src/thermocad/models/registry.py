@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thermocad.models.spec import (
@@ -88,6 +89,10 @@ def check_trainable(options: dict, resume: bool = False) -> ArchSpec:
     require_training()  # before the weights' hint, which is moot
     spec = get_arch(options["arch"])
     spec.check_size(options.get("size"))
+    if (given := options.get("weights")) and not resume and not Path(given).is_file():
+        # (a folder given had been found out after every thermogram was read: a review)
+        what = "a folder, not a weights file" if Path(given).is_dir() else "no such file"
+        raise ConfigError(f"--weights {given}: {what} (give a .safetensors file or a state_dict)")
     if not resume and (why := unavailable(spec, options)):
         raise ConfigError(f"{spec.name} cannot train here: {why}; {OFFLINE_HINT}")
     return spec
