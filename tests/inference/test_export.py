@@ -42,6 +42,10 @@ def test_export_cli_refuses_overwrite(run_dir, exported, tmp_path, capsys, monke
     assert not (tmp_path / "model.txt").exists()
     assert main(["export", str(target), "--onnx", str(tmp_path / "again.onnx")]) == 2
     assert "is an exported model already; export takes a run folder" in capsys.readouterr().err
+    # the two swapped (a review): the .onnx to write named first, the run folder as --onnx
+    assert main(["export", str(tmp_path / "new.onnx"), "--onnx", str(run_dir)]) == 2
+    assert (f"new.onnx: no such run folder; export takes a run folder first, then --onnx FILE "
+            f"(swapped? {run_dir} is one)") in capsys.readouterr().err  # fmt: skip
     # The deployment step says what predict will: this smoke run's P(Sick) is no result. The
     # export itself (tested below) is the session's file, so that the CLI's part is what runs:
     # no test exports a real file through the CLI end to end (tests/helpers/app.py's

@@ -60,8 +60,10 @@ def _check_target(run_dir: str | os.PathLike, out_path: str | os.PathLike) -> No
     """A run folder exported to an .onnx file, not into another run's folder."""
     from thermocad.utils.errors import ConfigError
 
-    if Path(run_dir).suffix.lower() == ".onnx":
-        raise ConfigError(f"{run_dir}: is an exported model already; export takes a run folder")
+    if Path(run_dir).suffix.lower() == ".onnx":  # (or the two swapped: a review)
+        what = "is an exported model already" if Path(run_dir).exists() else "no such run folder"
+        swapped = f" first, then --onnx FILE (swapped? {out_path} is one)" * Path(out_path).is_dir()
+        raise ConfigError(f"{run_dir}: {what}; export takes a run folder{swapped}")
     if Path(out_path).suffix.lower() != ".onnx":  # predict and serve know a model by its suffix
         raise ConfigError(f"{out_path}: an ONNX model file must end in .onnx")
     home = Path(out_path).absolute().parent
