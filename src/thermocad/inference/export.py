@@ -62,7 +62,10 @@ def _check_target(run_dir: str | os.PathLike, out_path: str | os.PathLike) -> No
 
     if Path(run_dir).suffix.lower() == ".onnx":  # (or the two swapped: a review)
         what = "is an exported model already" if Path(run_dir).exists() else "no such run folder"
-        swapped = f" first, then --onnx FILE (swapped? {out_path} is one)" * Path(out_path).is_dir()
+        swapped = (
+            f" first, then --onnx FILE (swapped? {out_path} is one)"
+            * (Path(out_path) / "model.json").is_file()
+        )
         raise ConfigError(f"{run_dir}: {what}; export takes a run folder{swapped}")
     if Path(out_path).suffix.lower() != ".onnx":  # predict and serve know a model by its suffix
         raise ConfigError(f"{out_path}: an ONNX model file must end in .onnx")
