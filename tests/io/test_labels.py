@@ -63,6 +63,10 @@ def test_synonyms_case_and_optional_columns(tmp_path):
         ),  # each woman's rows said apart
         ("patient,age\n1,40\n", r"missing required column\(s\) \['diagnosis'\]"),
         ("diagnosis\nSick\n", r"missing required column\(s\) \['patient_id'\]"),
+        (  # predict's output given for the labels (a swapped-arguments review)
+            "file,patient_id,prob_sick,decision,threshold\nT0001.txt,1,0.7,Sick,0.4\n",
+            r"\['diagnosis'\] .*; it is predict's table of P\(Sick\), not a patient table$",
+        ),
         ("patient_id,diagnosis\nabc,Sick\n", r"line 2: patient_id 'abc'"),
         ("patient_id,diagnosis,deodorant\n1,Sick,sometimes\n", r"deodorant value 'sometimes'"),
         ("patient_id,diagnosis,age\n1,Sick,old\n", r"line 2: age 'old' is not an age in years"),

@@ -56,8 +56,11 @@ def rename_columns(table: pd.DataFrame, csv: Path | str) -> pd.DataFrame:
         found = [c if len(c) <= 40 else c[:37] + "..." for c in map(str, table.columns[:10])]
         more = f" and {len(table.columns) - 10} more" if len(table.columns) > 10 else ""
         also = "; ".join(f"{c}: {', '.join(ALIASES[c][1:])}" for c in missing)  # other names
+        # predict's output given for the labels (a swapped-arguments review)
+        own = "; it is predict's table of P(Sick), not a patient table" * (
+            {"prob_sick", "decision"} <= set(map(str, table.columns)))  # fmt: skip
         raise CohortError(f"{csv}: missing required column(s) {missing} (also read as: {also});"
-                          f" found {found}{more}")  # fmt: skip
+                          f" found {found}{more}{own}")  # fmt: skip
     _warn_near_misses([c for c in table.columns if c not in renames], set(renames.values()), csv)
     ordered = ["patient_id", "diagnosis"]
     table = table.rename(columns=renames)
