@@ -425,7 +425,10 @@ def test_no_result_is_written_inside_a_models_folder_with_or_without_force(tmp_p
     data.mkdir()
     for path in sorted(run.rglob("*")):
         before[path] = path.read_bytes() if path.is_file() else None
+    (tmp_path / "cvlink").symlink_to(run / "cv")  # a diff review: a link, then .., had passed
     for argv in (["predict", str(run), str(data), "--out", str(run / "trained_on.csv")],
+                 ["predict", str(run), str(data), "--out",
+                  str(tmp_path / "cvlink" / ".." / "trained_on.csv")],
                  ["split", str(data / "cohort.csv"), "--out", str(run / "split.csv")],
                  ["prepare", str(data), "--labels", "l.csv", "--out", str(run / "cohort")],
                  ["render", str(data), "--out", str(run)],
@@ -435,10 +438,15 @@ def test_no_result_is_written_inside_a_models_folder_with_or_without_force(tmp_p
         err = capsys.readouterr().err
         assert f"is inside {run}, a thermocad fit's folder: {argv[0]} writes its results " in err
     assert {p: p.read_bytes() if p.is_file() else None for p in sorted(run.rglob("*"))} == before
-    # evaluate's own folder directly in the model's, as its default is, stays allowed
-    assert main(["evaluate", str(run), "--data", str(data), "--labels", "l.csv", "--out",
-                 str(run / "eval_new")]) == 2  # fmt: skip
-    assert "is inside" not in capsys.readouterr().err
+    # evaluate's own folder directly in the model's, as its default is, stays allowed: new or
+    # not, for the run folder or its .onnx file, through a link to it too
+    (run / "eval_empty").mkdir()
+    (tmp_path / "latest").symlink_to(run)
+    for model, out in ((run, "eval_new"), (run, "eval_empty"), (run / "model.onnx", "ext"),
+                       (tmp_path / "latest", "eval_new")):  # fmt: skip
+        assert main(["evaluate", str(model), "--data", str(data), "--labels", "l.csv", "--out",
+                     str(run / out)]) == 2  # (for want of a model and labels)  # fmt: skip
+        assert "is inside" not in capsys.readouterr().err
     plain = tmp_path / "model"  # a model's folder without thermocad's mark: its model.json
     plain.mkdir()
     (plain / "model.json").write_text("{}")
@@ -456,10 +464,21 @@ def test_no_result_is_written_inside_a_models_folder_with_or_without_force(tmp_p
     other = tmp_path / "other"
     other.mkdir()
     (other / "T0007.txt").write_text("30 31\n32 33\n")
-    for argv in (["render", str(data), "--force"], ["prepare", str(data), "--labels", "l.csv"],
+    for argv in (["render", str(data), "--force"],
                  ["evaluate", str(run), "--data", str(data), "--labels", "l.csv"]):  # fmt: skip
         assert main([*argv, "--out", str(other)]) == 2
         assert f"{other}: holds thermograms (T0007.txt): a folder of data; the figures and " in (
             capsys.readouterr().err
         )
     assert sorted(p.name for p in other.iterdir()) == ["T0007.txt"]
+    # a user's notes.txt is no thermogram, and prepare writes only its cohort.csv (a table)
+    (other / "T0007.txt").rename(other / "notes.txt")
+    (other / "notes.txt").write_text("scanned on Tuesday\n")
+    assert main(["render", str(data), "--force", "--out", str(other)]) == 2
+    assert "holds thermograms" not in capsys.readouterr().err
+    # a demo's folder holds a study and its data: results of its data may go beside them
+    demo = tmp_path / "demo"
+    (demo / "data").mkdir(parents=True)
+    (demo / ".thermocad").write_text("written by thermocad demo\n")
+    assert main(["render", str(demo / "data"), "--out", str(demo / "pngs")]) == 2
+    assert "is inside" not in capsys.readouterr().err

@@ -147,3 +147,16 @@ def test_a_weights_file_that_is_none_is_refused_before_any_data_is_read(tmp_path
         with pytest.raises(ConfigError, match=rf"^--weights {given}: {what}"):
             check_trainable({"arch": "efficientnet_lite0", "weights": str(given)})
     assert check_trainable({"arch": "efficientnet_lite0", "weights": str(given)}, resume=True)
+
+
+def test_a_stray_rank_is_dropped_from_python_too(monkeypatch, capsys):
+    """A diff review: only the command line dropped a RANK without a WORLD_SIZE over 1, and
+    thermocad.train from Python still wrote nothing (fastai took it for a worker)."""
+    import os
+
+    from thermocad.models.registry import check_trainable
+
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    check_trainable({"arch": "efficientnet_lite0"})
+    assert "RANK" not in os.environ and "note: RANK=3 is set without" in capsys.readouterr().err

@@ -15,9 +15,11 @@ from thermocad.utils.model_folders import check_outside_models
 # run folder's model.onnx; report, a study's report.html; evaluate's own rule, `scored`).
 RESULTS = ("predict", "explain", "prepare", "split", "render", "synth", "lr-find",
            "augment-preview", "evaluate")  # fmt: skip
-# Of those, the commands whose --out is a folder of figures or tables
-FOLDERS = ("explain", "prepare", "render", "evaluate")
+# Of those, the commands whose --out is a folder of figures (prepare's cohort.csv, a table, is
+# not read back as a thermogram by a walk)
+FOLDERS = ("explain", "render", "evaluate")
 MATRICES = (".txt", ".txt.gz", ".npy")  # a data folder's thermograms (not a render's PNGs)
+_NUMBERS = set(b"0123456789.,;+-eE \t\r\n")
 
 
 def check_outputs(args) -> None:
@@ -28,9 +30,25 @@ def check_outputs(args) -> None:
     for out in filter(None, (getattr(args, "out", None), getattr(args, "sheet", None))):
         check_outside_models(out, command, scored)
     out = Path(args.out) if command in FOLDERS and getattr(args, "out", None) else None
-    held = sorted(p.name for p in out.iterdir() if p.name.lower().endswith(MATRICES)) if (
-        out and out.is_dir()) else []  # fmt: skip
+    held = sorted(p.name for p in out.iterdir() if _matrix(p)) if out and out.is_dir() else []
     if held:
         raise OutputPathError(f"{out}: holds thermograms ({held[0]}): a folder of data; the "
                               f"figures and tables {command} writes there would be read back "
                               "as thermograms: give --out a folder of its own")  # fmt: skip
+
+
+def _matrix(path: Path) -> bool:
+    """A thermogram by its name and first bytes (numbers: not a user's notes.txt)."""
+    import gzip
+
+    name = path.name.lower()
+    if not name.endswith(MATRICES) or not path.is_file():
+        return False
+    if name.endswith(".npy"):
+        return True
+    try:
+        with (gzip.open if name.endswith(".gz") else open)(path, "rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return False
+    return bool(head) and set(head) <= _NUMBERS

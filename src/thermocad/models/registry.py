@@ -85,8 +85,12 @@ def check_trainable(options: dict, resume: bool = False) -> ArchSpec:
     before any data is read or anything is written."""
     from thermocad.models.weights import OFFLINE_HINT, unavailable
     from thermocad.utils.extras import require_training
+    from thermocad.utils.progress import log
+    from thermocad.utils.ranks import drop_stray_rank
 
     require_training()  # before the weights' hint, which is moot
+    if note := drop_stray_rank():  # from Python as from the command line (cli.main)
+        log(note)
     spec = get_arch(options["arch"])
     spec.check_size(options.get("size"))
     if (given := options.get("weights")) and not resume and not Path(given).is_file():

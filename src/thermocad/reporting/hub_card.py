@@ -191,7 +191,8 @@ def render_card(meta: dict, train: pd.DataFrame, valid: pd.DataFrame | None,
             "Research on computer-aided detection in infrared breast thermograms "
             f"({input_kind(meta.get('unit'))}): reproducing and auditing results, and teaching. Not "
             "for screening, triage or any clinical decision. Use it with `thermocad predict "
-            "THIS_FOLDER FILES... --out predictions.csv`, or export it to ONNX (`thermocad "
+            "THIS_FOLDER FILES... --out predictions.csv` run outside this folder (no command writes "
+            "its results in it), or export it to ONNX (`thermocad "
             "export`) to predict without PyTorch.", ""]  # fmt: skip
     out += ["## Training data", "", _counts(train, valid), "", REFERENCE_STANDARD, "",
             *data_terms(meta), *_unused(meta)]  # fmt: skip
