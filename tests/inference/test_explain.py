@@ -96,6 +96,13 @@ def test_explain_cli_writes_figure(run_dir, dmr_files, tmp_path, capsys):
     png = out / "T0002_gradcam.png"
     with Image.open(png) as im:
         assert 1.0 < im.width / im.height < 1.8  # four panels, two by two
+        # what drew it and when, as predict's row says it (a provenance review)
+        import hashlib
+
+        digest = hashlib.sha256(dmr_files[1].read_bytes()).hexdigest()
+        model = hashlib.sha256((run_dir / "model.json").read_bytes()).hexdigest()
+        assert f"model_sha256={model} engine=PyTorch " in im.info["Comment"]
+        assert im.info["Comment"].endswith(f"file=T0002.txt file_sha256={digest}")
     before = png.read_bytes()
     capsys.readouterr()
     assert main(["explain", str(run_dir), str(dmr_files[1]), "--out", str(out)]) == 2  # no --force

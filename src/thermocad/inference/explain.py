@@ -231,7 +231,9 @@ def explain_file(
         log(f"note: {shown_name}: {note}")
     fig = explain_array(bundle, thermogram.array, thermogram.unit, title, call=not void,
                         parts=(cnn, base))  # fmt: skip
-    return write_figure(fig, target, force)
+    from thermocad.inference.provenance import audit_text
+
+    return write_figure(fig, target, force, audit_text(bundle, path))
 
 
 def explain_paths(

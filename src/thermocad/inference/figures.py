@@ -129,13 +129,15 @@ def read_checked(path: Path, out_dir: str | os.PathLike, name: str | None,
     return thermogram, check_writable(Path(out_dir) / (name or own_name(path)), force)
 
 
-def write_figure(fig: Figure, target: Path, force: bool) -> Path:
+def write_figure(fig: Figure, target: Path, force: bool, comment: str = "") -> Path:
     """The figure as a PNG at `target`, atomically; a file there (another command's figure,
-    written since the start) is replaced only with `force`."""
+    written since the start) is replaced only with `force`. `comment`: what scored it and when
+    (provenance.audit_text), in the PNG's Comment text chunk."""
     from thermocad.utils.files import atomic_path
 
     with atomic_path(target, replace=force) as tmp, warnings.catch_warnings():
         # A file name in a script the font lacks (CJK) is drawn as boxes; the log names it.
         warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
-        fig.savefig(tmp, dpi=110, format="png", metadata=PNG_METADATA)
+        fig.savefig(tmp, dpi=110, format="png",
+                    metadata={**PNG_METADATA, **({"Comment": comment} if comment else {})})  # fmt: skip
     return target

@@ -35,6 +35,14 @@ def content_sha256(path: Path) -> str | None:
         return None
 
 
+def audit_text(bundle: ModelBundle | OnnxModel, path: Path) -> str:
+    """predict's audit columns for one file, whole, as text (an explain figure's PNG Comment)."""
+    run = run_record(bundle)
+    return (f"scored_utc={run['scored_utc']} model_sha256={run['model_sha256']} "
+            f"engine={run['engine']} thermocad_version={run['thermocad_version']} "
+            f"file={Path(path).name} file_sha256={content_sha256(Path(path))}")  # fmt: skip
+
+
 def scored_line(bundle: ModelBundle | OnnxModel, path: Path) -> str:
     """What scored the file and when, for a page kept as a record (predict's audit columns,
     their digests' first 16 hex digits)."""
