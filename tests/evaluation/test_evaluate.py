@@ -141,6 +141,11 @@ def test_evaluate_run_uses_the_model_threshold(tmp_path, monkeypatch):
     assert r["threshold"] == 0.5 and r["arch"] == "fake" and r["model"] == "fake"
     assert r["lockbox"]["models"] == 1  # the test rows' ledger, beside split.csv
     saved = json.loads((run / "eval_test" / "metrics.json").read_text())
+    # which model scored them, run how, and when (a provenance review: nothing said)
+    import thermocad
+
+    assert list(saved["scored_by"]) == ["model_sha256", "engine", "thermocad_version", "scored_utc"]
+    assert saved["scored_by"]["thermocad_version"].startswith(thermocad.__version__)
     assert saved["image"]["n"] == 6 and (run / "eval_test" / "history.png").exists()
     # What predict warns of (a smoke run, synthetic women, here a model.json without the
     # preprocessing it saw) is said with the figures.

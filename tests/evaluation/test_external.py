@@ -52,6 +52,10 @@ def test_external_scores_the_served_model_and_each_half(run_dir, new_women, tmp_
                                                     abs=1e-6)  # fmt: skip
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["threshold"] == pytest.approx(result["threshold"])
+    import hashlib  # which model scored them: its model.json's digest (a provenance review)
+
+    model = hashlib.sha256((run_dir / "model.json").read_bytes()).hexdigest()
+    assert saved["scored_by"]["model_sha256"] == model
     text = (out / "external.md").read_text()
     assert (
         "its CNN half alone" in text and "![roc](roc.png)" in text and (out / "roc.png").is_file()

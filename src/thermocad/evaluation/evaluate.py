@@ -15,6 +15,7 @@ from thermocad.cohort.missing import check_split_table
 from thermocad.evaluation import bootstrap as B
 from thermocad.evaluation import metrics as M
 from thermocad.evaluation import periods as P
+from thermocad.inference.provenance import run_record
 from thermocad.io.labels import with_y
 from thermocad.models.words import model_name, not_a_model_warning
 from thermocad.utils.errors import ConfigError
@@ -272,13 +273,12 @@ def _evaluate_into(out: Path, run_dir: Path, split_csv: Path, on: str, tta: bool
         on=on,
         tta=bundle.views(tta),  # the augmented copies each prediction averaged
         arch=bundle.meta.get("arch"),
-        # As the comparison names it: the CNN averaged with the baseline is ARCH+baseline.
-        model=model_name(bundle.meta),
+        model=model_name(bundle.meta),  # as the comparison names it: ARCH+baseline
+        scored_by=run_record(bundle),  # its file's digest, run how, when (inference/provenance)
         threshold_source=source,
         model_warnings=not_a_model_warning(bundle.meta).splitlines(),
     )
-    result["plots"] = write_plots(pred, thr, out, run_dir / "history.csv", unit=bundle.unit,
-                                  on=on)  # fmt: skip
+    result["plots"] = write_plots(pred, thr, out, run_dir / "history.csv", unit=bundle.unit, on=on)
     atomic_write_csv(out / "predictions.csv", pred)
     atomic_write_json(out / "metrics.json", result)
     log(f"wrote {out / 'metrics.json'}")

@@ -232,10 +232,12 @@ def _context(bundle, tta, rows: pd.DataFrame, cohort: pd.DataFrame) -> dict:
     from thermocad.evaluation.confounds import audit_notes, confound_audit
     from thermocad.evaluation.periods import dated_women
     from thermocad.inference.notes import tta_row_note
+    from thermocad.inference.provenance import run_record
     from thermocad.models.words import not_a_model_warning
 
     audit = confound_audit(cohort)
     return {
+        "scored_by": run_record(bundle),  # which model (its file's digest), run how, and when
         # a smoke run, a model of synthetic women, one its own CV found of no use: as predict
         "model_warnings": not_a_model_warning(bundle.meta).splitlines(),
         "tta": bundle.views(tta),  # the augmented copies each prediction averaged

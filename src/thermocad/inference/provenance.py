@@ -20,7 +20,8 @@ def run_record(bundle: ModelBundle | OnnxModel) -> dict[str, str | None]:
 
     from thermocad.utils.versions import own_version
 
-    return {"model_sha256": bundle.sha256, "engine": bundle.engine,
+    # (a model made otherwise, a notebook's own object, has neither: None)
+    return {"model_sha256": getattr(bundle, "sha256", None), "engine": getattr(bundle, "engine", None),
             "thermocad_version": own_version(),
             "scored_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
 
